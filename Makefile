@@ -1,0 +1,65 @@
+# ttftshim — see README.md. `make` builds, `make test` runs the tests,
+# `make demo` runs the main job against the embedded llama-server.
+CC ?= cc
+WERROR ?= -Werror
+CFLAGS ?= -O2 -g
+BASEFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) -MMD -MP
+PKGS := libcurl libcjson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -lcjson)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+
+B := build
+CORE_SRC := shim/ttft_log.c shim/ttft_sse.c shim/ttft_http.c
+SHIM_SRC := $(CORE_SRC) shim/ttft_shim.c shim/ttft_wrap.c
+ANALYZE_SRC := tools/ttft_analyze.c tools/ttft_output.c
+
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
+ANALYZE_OBJ := $(ANALYZE_SRC:%.c=$(B)/obj/%.o)
+SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/pic/%.o)
+
+PROGS := $(B)/ttft-analyze $(B)/ttft-run
+TEST_PROGS := $(B)/test_sse $(B)/test_http $(B)/test_log $(B)/test_analyze \
+	$(B)/test_clients $(B)/fixture-server
+
+all: $(B)/libttftshim.so $(PROGS)
+
+# The shim runs inside other programs: PIC, hidden by default (only the
+# interposed functions and ttft_mark are exported), no fortify wrappers that
+# would collide with the read/recv it defines.
+$(B)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -U_FORTIFY_SOURCE -c $< -o $@
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
+
+$(B)/libttftshim.so: $(SHIM_OBJ)
+	$(CC) -shared -o $@ $^ -ldl -lpthread -Wl,-z,defs -Wl,--as-needed -lc
+
+$(B)/libttftcore.a: $(CORE_OBJ) $(ANALYZE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/ttft-analyze: $(B)/obj/tools/ttft-analyze.o $(B)/libttftcore.a
+	$(CC) -o $@ $^ $(PKG_LIBS) -lm
+
+$(B)/ttft-run: $(B)/obj/tools/ttft-run.o $(B)/libttftcore.a
+	$(CC) -o $@ $^ $(PKG_LIBS) -lm
+
+$(B)/fixture-server: $(B)/obj/tests/fixture_server.o
+	$(CC) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+
+$(B)/test_%: $(B)/obj/tests/test_%.o $(B)/obj/tests/testutil.o $(B)/libttftcore.a
+	$(CC) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
+
+test: all $(TEST_PROGS)
+	@bash tests/run.sh
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all test clean
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

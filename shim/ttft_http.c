@@ -1,0 +1,530 @@
+/* ttft_http.c — HTTP/1.1 request/response framing for the shim's sniffer.
+ * Byte-driven state machines with fixed-size state; see ttft_http.h.
+ */
+#include "ttft_http.h"
+#include "ttft_log.h"
+
+#include <string.h>
+
+enum { TX_IDLE, TX_LINE, TX_HEADERS, TX_BODY_LEN, TX_BODY_CHUNKED, TX_DEAD };
+enum { RX_STATUS, RX_HEADERS, RX_BODY_LEN, RX_BODY_CHUNKED, RX_BODY_EOF,
+       RX_DEAD };
+enum { CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_END, CH_DATA_END_LF,
+       CH_TRAILER_START, CH_TRAILER, CH_TRAILER_END_LF };
+enum { CH_MORE, CH_DONE, CH_ERROR };
+
+typedef void (*data_fn)(void *ctx, const char *p, size_t n);
+
+/* Decode chunked framing; body bytes go to fn. Returns CH_MORE when all n
+ * bytes were consumed, CH_DONE (with *used set) at the end of the body,
+ * CH_ERROR on a malformed size line. */
+static int chunked_feed(struct ttft_chunked *c, const char *p, size_t n,
+			size_t *used, data_fn fn, void *ctx)
+{
+	size_t i = 0;
+	while (i < n) {
+		char ch = p[i];
+		switch (c->st) {
+		case CH_SIZE: {
+			int v = ch >= '0' && ch <= '9' ? ch - '0'
+				: ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+				: ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+			if (v >= 0) {
+				if (++c->digits > 15)
+					return CH_ERROR;
+				c->left = c->left * 16 + (uint64_t)v;
+				break;
+			}
+			if (c->digits == 0)
+				return CH_ERROR;
+			if (ch == ';' || ch == ' ' || ch == '\t')
+				c->st = CH_EXT;
+			else if (ch == '\r')
+				c->st = CH_SIZE_LF;
+			else if (ch == '\n')
+				goto size_done;
+			else
+				return CH_ERROR;
+			break;
+		}
+		case CH_EXT:
+			if (ch == '\n')
+				goto size_done;
+			break;
+		case CH_SIZE_LF:
+			if (ch != '\n')
+				return CH_ERROR;
+		size_done:
+			c->st = c->left ? CH_DATA : CH_TRAILER_START;
+			break;
+		case CH_DATA: {
+			size_t take = n - i;
+			if (take > c->left)
+				take = (size_t)c->left;
+			fn(ctx, p + i, take);
+			c->left -= take;
+			i += take;
+			if (c->left == 0)
+				c->st = CH_DATA_END;
+			continue;
+		}
+		case CH_DATA_END:
+			if (ch == '\r') {
+				c->st = CH_DATA_END_LF;
+				break;
+			}
+			/* a bare LF also ends the chunk */
+			__attribute__((fallthrough));
+		case CH_DATA_END_LF:
+			if (ch != '\n')
+				return CH_ERROR;
+			c->st = CH_SIZE;
+			c->digits = 0;
+			c->left = 0;
+			break;
+		case CH_TRAILER_START:
+			c->st = ch == '\r' ? CH_TRAILER_END_LF
+				: ch == '\n' ? CH_TRAILER_START : CH_TRAILER;
+			if (ch == '\n') {
+				*used = i + 1;
+				return CH_DONE;
+			}
+			break;
+		case CH_TRAILER:
+			if (ch == '\n')
+				c->st = CH_TRAILER_START;
+			break;
+		case CH_TRAILER_END_LF:
+			if (ch != '\n')
+				return CH_ERROR;
+			*used = i + 1;
+			return CH_DONE;
+		}
+		i++;
+	}
+	*used = n;
+	return CH_MORE;
+}
+
+static void chunked_init(struct ttft_chunked *c)
+{
+	memset(c, 0, sizeof *c);
+}
+
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+static int has_prefix(const char *s, size_t n, const char *pre)
+{
+	size_t k = strlen(pre);
+	return n >= k && memcmp(s, pre, k) == 0;
+}
+
+static int contains(const char *s, size_t n, const char *needle)
+{
+	size_t k = strlen(needle);
+	for (size_t i = 0; i + k <= n; i++)
+		if (memcmp(s + i, needle, k) == 0)
+			return 1;
+	return 0;
+}
+
+/* One header line, lower-cased, possibly cut at sizeof hdr. */
+struct hdr_info {
+	uint64_t length;
+	uint8_t has_len, chunked, sse;
+};
+
+static void header_line(const char *h, size_t n, struct hdr_info *hi)
+{
+	if (has_prefix(h, n, "content-length:")) {
+		uint64_t v = 0;
+		int digits = 0;
+		for (size_t i = 15; i < n; i++) {
+			if (h[i] >= '0' && h[i] <= '9' && digits < 19) {
+				v = v * 10 + (uint64_t)(h[i] - '0');
+				digits++;
+			} else if (h[i] != ' ' && h[i] != '\t') {
+				break;
+			}
+		}
+		if (digits) {
+			hi->length = v;
+			hi->has_len = 1;
+		}
+	} else if (has_prefix(h, n, "transfer-encoding:")) {
+		hi->chunked = contains(h, n, "chunked");
+	} else if (has_prefix(h, n, "content-type:")) {
+		hi->sse = contains(h, n, "text/event-stream");
+	}
+}
+
+static void emit_ev(ttft_http_emit emit, void *ctx, uint16_t kind,
+		    uint16_t flags, uint32_t seq, int64_t t, int64_t a,
+		    int64_t b, const char *text, size_t text_len)
+{
+	struct ttft_http_event ev = {kind, flags, seq, t, a, b, text, text_len};
+	emit(ctx, &ev);
+}
+
+/* ---- tx ---- */
+
+void ttft_http_tx_init(struct ttft_http_tx *tx)
+{
+	memset(tx, 0, sizeof *tx);
+}
+
+static void tx_request_done(struct ttft_http_tx *tx, int64_t t_end,
+			    ttft_http_emit emit, void *ctx)
+{
+	emit_ev(emit, ctx, TTFT_EV_REQ_SENT, 0, tx->seq - 1, t_end,
+		(int64_t)tx->bytes, 0, NULL, 0);
+	tx->st = TX_IDLE;
+}
+
+static void tx_desync(struct ttft_http_tx *tx, int64_t t, int reason,
+		      ttft_http_emit emit, void *ctx)
+{
+	emit_ev(emit, ctx, TTFT_EV_DESYNC, 0, tx->seq, t, 0, reason, "tx", 2);
+	tx->st = TX_DEAD;
+}
+
+static void ignore_data(void *ctx, const char *p, size_t n)
+{
+	(void)ctx, (void)p, (void)n;
+}
+
+void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
+		       int64_t t_begin, int64_t t_end, ttft_http_emit emit,
+		       void *ctx)
+{
+	size_t i = 0;
+	while (i < n && tx->st != TX_DEAD) {
+		char c = p[i];
+		switch (tx->st) {
+		case TX_IDLE:
+			if (c == '\r' || c == '\n') {
+				i++;
+				continue;
+			}
+			if (c < 'A' || c > 'Z') {
+				tx_desync(tx, t_end, TTFT_DESYNC_NOT_HTTP, emit, ctx);
+				return;
+			}
+			tx->t_first = t_begin;
+			tx->bytes = 0;
+			tx->llen = 0;
+			tx->hlen = 0;
+			tx->chunked = 0;
+			tx->body_left = 0;
+			tx->st = TX_LINE;
+			continue;
+		case TX_LINE:
+			tx->bytes++;
+			i++;
+			if (c != '\n') {
+				if (c != '\r' && tx->llen < TTFT_HTTP_LINE)
+					tx->line[tx->llen++] = c;
+				if (tx->llen == 4 &&
+				    memcmp(tx->line, "PRI ", 4) == 0) {
+					tx_desync(tx, t_end, TTFT_DESYNC_NOT_HTTP,
+						  emit, ctx);
+					return;
+				}
+				continue;
+			}
+			{
+				/* Report "METHOD /path", without " HTTP/1.1". */
+				size_t len = tx->llen;
+				if (len > 9 && memcmp(tx->line + len - 9, " HTTP/1.", 8) == 0)
+					len -= 9;
+				uint32_t seq = tx->seq++;
+				uint32_t bit = 1u << (seq % 32);
+				if (has_prefix(tx->line, tx->llen, "HEAD "))
+					tx->head_mask |= bit;
+				else
+					tx->head_mask &= ~bit;
+				emit_ev(emit, ctx, TTFT_EV_REQ_BEGIN, 0, seq,
+					tx->t_first, 0, 0, tx->line, len);
+			}
+			tx->st = TX_HEADERS;
+			continue;
+		case TX_HEADERS:
+			tx->bytes++;
+			i++;
+			if (c == '\r')
+				continue;
+			if (c != '\n') {
+				if (tx->hlen < sizeof tx->hdr)
+					tx->hdr[tx->hlen++] = lower(c);
+				continue;
+			}
+			if (tx->hlen) {
+				struct hdr_info hi = {0};
+				header_line(tx->hdr, tx->hlen, &hi);
+				if (hi.has_len)
+					tx->body_left = hi.length;
+				if (hi.chunked)
+					tx->chunked = 1;
+				tx->hlen = 0;
+				continue;
+			}
+			if (tx->chunked) {
+				chunked_init(&tx->ch);
+				tx->st = TX_BODY_CHUNKED;
+			} else if (tx->body_left) {
+				tx->st = TX_BODY_LEN;
+			} else {
+				tx_request_done(tx, t_end, emit, ctx);
+			}
+			continue;
+		case TX_BODY_LEN: {
+			size_t take = n - i;
+			if (take > tx->body_left)
+				take = (size_t)tx->body_left;
+			tx->body_left -= take;
+			tx->bytes += take;
+			i += take;
+			if (tx->body_left == 0)
+				tx_request_done(tx, t_end, emit, ctx);
+			continue;
+		}
+		case TX_BODY_CHUNKED: {
+			size_t used = 0;
+			int r = chunked_feed(&tx->ch, p + i, n - i, &used,
+					     ignore_data, NULL);
+			if (r == CH_ERROR) {
+				tx_desync(tx, t_end, TTFT_DESYNC_BAD_CHUNK, emit, ctx);
+				return;
+			}
+			tx->bytes += used;
+			i += used;
+			if (r == CH_DONE)
+				tx_request_done(tx, t_end, emit, ctx);
+			continue;
+		}
+		}
+	}
+}
+
+/* ---- rx ---- */
+
+static void sse_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
+{
+	struct ttft_http_rx *rx = ctx;
+	uint16_t kind = cls == TTFT_SSE_TOKEN ? TTFT_EV_SSE_TOKEN
+		      : cls == TTFT_SSE_DONE ? TTFT_EV_SSE_DONE
+		      : cls == TTFT_SSE_ERROR ? TTFT_EV_SSE_ERROR
+		      : TTFT_EV_SSE_EMPTY;
+	int64_t idx = cls == TTFT_SSE_TOKEN ? (int64_t)rx->tokens++ : 0;
+	emit_ev(rx->emit, rx->ctx, kind, (uint16_t)flags, rx->seq, rx->t_now,
+		(int64_t)rx->body_bytes, idx, NULL, 0);
+}
+
+void ttft_http_rx_init(struct ttft_http_rx *rx)
+{
+	memset(rx, 0, sizeof *rx);
+	ttft_sse_init(&rx->sse, sse_event, NULL, rx);
+}
+
+static void rx_start(struct ttft_http_rx *rx)
+{
+	rx->st = RX_STATUS;
+	rx->slen = 0;
+	rx->hlen = 0;
+	rx->status = 0;
+	rx->chunked = rx->is_sse = rx->has_len = 0;
+	rx->body_left = rx->body_bytes = 0;
+	rx->tokens = 0;
+}
+
+static void rx_response_done(struct ttft_http_rx *rx, uint16_t flags)
+{
+	emit_ev(rx->emit, rx->ctx, TTFT_EV_RESP_END, flags, rx->seq, rx->t_now,
+		(int64_t)rx->body_bytes, rx->tokens, NULL, 0);
+	rx->seq++;
+	rx_start(rx);
+}
+
+static void rx_desync(struct ttft_http_rx *rx, int reason)
+{
+	emit_ev(rx->emit, rx->ctx, TTFT_EV_DESYNC, 0, rx->seq, rx->t_now, 0,
+		reason, "rx", 2);
+	rx->st = RX_DEAD;
+}
+
+static void rx_body(void *ctx, const char *p, size_t n)
+{
+	struct ttft_http_rx *rx = ctx;
+	/* Count before feeding: an event's offset is the body bytes up to and
+	 * including the read that completed it. */
+	rx->body_bytes += n;
+	if (rx->is_sse)
+		ttft_sse_feed(&rx->sse, p, n);
+}
+
+static void rx_headers_done(struct ttft_http_rx *rx,
+			    const struct ttft_http_tx *tx)
+{
+	if (rx->status >= 100 && rx->status < 200) {
+		if (rx->status == 101) {
+			rx_desync(rx, TTFT_DESYNC_UPGRADE);
+			return;
+		}
+		rx_start(rx); /* 100 Continue etc.: the real response follows */
+		return;
+	}
+	uint16_t flags = (uint16_t)((rx->chunked ? TTFT_F_CHUNKED : 0) |
+				    (rx->is_sse ? TTFT_F_SSE : 0));
+	emit_ev(rx->emit, rx->ctx, TTFT_EV_RESP_HEADERS, flags, rx->seq,
+		rx->t_now, rx->status, 0, NULL, 0);
+	if (rx->is_sse)
+		ttft_sse_reset(&rx->sse);
+	int head = tx && (tx->head_mask & (1u << (rx->seq % 32)));
+	if (head || rx->status == 204 || rx->status == 304)
+		rx_response_done(rx, 0);
+	else if (rx->chunked) {
+		chunked_init(&rx->ch);
+		rx->st = RX_BODY_CHUNKED;
+	} else if (rx->has_len) {
+		if (rx->body_left == 0)
+			rx_response_done(rx, 0);
+		else
+			rx->st = RX_BODY_LEN;
+	} else {
+		rx->st = RX_BODY_EOF;
+	}
+}
+
+void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
+		       const char *p, size_t n, int64_t t_end,
+		       ttft_http_emit emit, void *ctx)
+{
+	rx->emit = emit;
+	rx->ctx = ctx;
+	rx->t_now = t_end;
+	size_t i = 0;
+	while (i < n && rx->st != RX_DEAD) {
+		char c = p[i];
+		switch (rx->st) {
+		case RX_STATUS:
+			i++;
+			if (rx->slen == 0 && (c == '\r' || c == '\n'))
+				continue;
+			if (c == '\n') {
+				if (rx->slen < 12 || rx->sline[8] != ' ') {
+					rx_desync(rx, TTFT_DESYNC_BAD_STATUS);
+					return;
+				}
+				int st = 0;
+				for (int k = 9; k < 12; k++) {
+					char d = rx->sline[k];
+					if (d < '0' || d > '9') {
+						rx_desync(rx, TTFT_DESYNC_BAD_STATUS);
+						return;
+					}
+					st = st * 10 + (d - '0');
+				}
+				rx->status = (uint16_t)st;
+				rx->st = RX_HEADERS;
+				continue;
+			}
+			if (rx->slen < sizeof rx->sline)
+				rx->sline[rx->slen] = c;
+			if (rx->slen < 255)
+				rx->slen++;
+			if (rx->slen == 7 && memcmp(rx->sline, "HTTP/1.", 7) != 0) {
+				rx_desync(rx, TTFT_DESYNC_BAD_STATUS);
+				return;
+			}
+			continue;
+		case RX_HEADERS:
+			i++;
+			if (c == '\r')
+				continue;
+			if (c != '\n') {
+				if (rx->hlen < sizeof rx->hdr)
+					rx->hdr[rx->hlen++] = lower(c);
+				continue;
+			}
+			if (rx->hlen) {
+				struct hdr_info hi = {0};
+				header_line(rx->hdr, rx->hlen, &hi);
+				if (hi.has_len) {
+					rx->has_len = 1;
+					rx->body_left = hi.length;
+				}
+				rx->chunked |= hi.chunked;
+				rx->is_sse |= hi.sse;
+				rx->hlen = 0;
+				continue;
+			}
+			rx_headers_done(rx, tx);
+			continue;
+		case RX_BODY_LEN: {
+			size_t take = n - i;
+			if (take > rx->body_left)
+				take = (size_t)rx->body_left;
+			rx->body_left -= take;
+			rx_body(rx, p + i, take);
+			i += take;
+			if (rx->body_left == 0)
+				rx_response_done(rx, 0);
+			continue;
+		}
+		case RX_BODY_CHUNKED: {
+			size_t used = 0;
+			int r = chunked_feed(&rx->ch, p + i, n - i, &used,
+					     rx_body, rx);
+			if (r == CH_ERROR) {
+				rx_desync(rx, TTFT_DESYNC_BAD_CHUNK);
+				return;
+			}
+			i += used;
+			if (r == CH_DONE)
+				rx_response_done(rx, 0);
+			continue;
+		}
+		case RX_BODY_EOF:
+			rx_body(rx, p + i, n - i);
+			i = n;
+			continue;
+		}
+	}
+}
+
+void ttft_http_rx_eof(struct ttft_http_rx *rx, int64_t t_end,
+		      ttft_http_emit emit, void *ctx)
+{
+	rx->emit = emit;
+	rx->ctx = ctx;
+	rx->t_now = t_end;
+	switch (rx->st) {
+	case RX_BODY_EOF:
+		rx_response_done(rx, TTFT_F_EOF_BODY);
+		break;
+	case RX_HEADERS:
+	case RX_BODY_LEN:
+	case RX_BODY_CHUNKED:
+		rx_response_done(rx, TTFT_F_TRUNCATED);
+		break;
+	case RX_STATUS:
+		if (rx->slen)
+			rx_response_done(rx, TTFT_F_TRUNCATED);
+		break;
+	default:
+		break;
+	}
+}
+
+void ttft_http_rx_lost(struct ttft_http_rx *rx, int64_t t_end,
+		       ttft_http_emit emit, void *ctx)
+{
+	rx->emit = emit;
+	rx->ctx = ctx;
+	rx->t_now = t_end;
+	if (rx->st != RX_DEAD)
+		rx_desync(rx, TTFT_DESYNC_LOST_BYTES);
+}

@@ -1,0 +1,113 @@
+/* ttft_http.h — HTTP/1.1 framing sniffer for one client connection.
+ *
+ * Two independent halves, so one thread may send while another receives:
+ *   tx: the bytes the client sends — finds each request's first byte, its
+ *       request line, and its last byte (Content-Length or chunked body);
+ *   rx: the bytes the client receives — status line and headers (skipping
+ *       1xx), then the body (Content-Length, chunked with chunk boundaries
+ *       anywhere, or until EOF), fed to the SSE classifier when the response
+ *       is text/event-stream.
+ * Keep-alive and pipelining: requests and responses are numbered (seq) in
+ * order on the connection. Nothing is allocated and no payload is stored.
+ * Each finding is reported through the emit callback with the timestamp it
+ * belongs to: the start of the call for a request's first byte, the return
+ * of the call for everything else.
+ */
+#ifndef TTFT_HTTP_H
+#define TTFT_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ttft_sse.h"
+
+struct ttft_http_event {
+	uint16_t kind;       /* TTFT_EV_* from ttft_log.h */
+	uint16_t flags;      /* TTFT_F_* */
+	uint32_t seq;        /* request number on the connection */
+	int64_t t_ns;
+	int64_t a, b;
+	const char *text;    /* may be NULL; not NUL-terminated past text_len */
+	size_t text_len;
+};
+
+typedef void (*ttft_http_emit)(void *ctx, const struct ttft_http_event *ev);
+
+/* Why a direction stopped parsing (TTFT_EV_DESYNC, field b). */
+enum ttft_desync {
+	TTFT_DESYNC_NOT_HTTP = 1,   /* first bytes are not an HTTP/1.x request
+	                               (TLS, HTTP/2, another protocol)        */
+	TTFT_DESYNC_BAD_STATUS = 2, /* response does not start "HTTP/1."     */
+	TTFT_DESYNC_BAD_CHUNK = 3,  /* malformed chunk-size line               */
+	TTFT_DESYNC_LOST_BYTES = 4, /* bytes went by unseen (MSG_TRUNC, …)    */
+	TTFT_DESYNC_UPGRADE = 5,    /* 101 Switching Protocols                 */
+};
+
+struct ttft_chunked {
+	uint8_t st;
+	uint8_t digits;
+	uint64_t left;
+};
+
+#define TTFT_HTTP_LINE 64
+
+struct ttft_http_tx {
+	uint8_t st;
+	uint8_t eol;          /* bytes of "\r\n\r\n" / "\n\n" matched */
+	uint8_t chunked;
+	uint8_t hlen;         /* bytes kept of the current header line */
+	uint8_t llen;         /* bytes kept of the request line */
+	uint8_t begun_sent;   /* REQ_BEGIN emitted for the current request */
+	uint32_t seq;         /* requests begun on this connection */
+	uint32_t head_mask;   /* bit seq%32: that request was HEAD */
+	int64_t t_first;      /* start of the call that sent byte 0 */
+	uint64_t body_left;
+	uint64_t bytes;       /* bytes of the current request */
+	struct ttft_chunked ch;
+	char line[TTFT_HTTP_LINE];
+	char hdr[40];
+};
+
+struct ttft_http_rx {
+	uint8_t st;
+	uint8_t chunked;
+	uint8_t is_sse;
+	uint8_t has_len;
+	uint8_t hlen;
+	uint8_t slen;
+	uint16_t status;
+	uint32_t seq;         /* responses completed on this connection */
+	uint32_t tokens;      /* token events in the current response */
+	uint64_t body_left;
+	uint64_t body_bytes;
+	struct ttft_chunked ch;
+	char sline[16];
+	char hdr[40];
+	struct ttft_sse sse;
+	/* set around each feed so the SSE callback can emit */
+	ttft_http_emit emit;
+	void *ctx;
+	int64_t t_now;
+};
+
+void ttft_http_tx_init(struct ttft_http_tx *tx);
+void ttft_http_rx_init(struct ttft_http_rx *rx);
+
+/* Feed bytes the client sent in one call that started at t_begin and
+ * returned at t_end. */
+void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
+		       int64_t t_begin, int64_t t_end, ttft_http_emit emit,
+		       void *ctx);
+/* Feed bytes the client received in one call that returned at t_end.
+ * tx is read (never written) for the HEAD flag of the request answered. */
+void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
+		       const char *p, size_t n, int64_t t_end,
+		       ttft_http_emit emit, void *ctx);
+/* The peer closed (read returned 0). */
+void ttft_http_rx_eof(struct ttft_http_rx *rx, int64_t t_end,
+		      ttft_http_emit emit, void *ctx);
+/* Bytes went by that the sniffer could not see. */
+void ttft_http_rx_lost(struct ttft_http_rx *rx, int64_t t_end,
+		       ttft_http_emit emit, void *ctx);
+
+#endif

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# engine.sh — find or build the embedded engine (llama.cpp's llama-server).
+#
+#   tools/engine.sh server   print the path of a llama-server, building it if needed
+#   tools/engine.sh src      print the llama.cpp source dir (gguf.h, Qwen2 vocab)
+#   tools/engine.sh ggml     print the build dir holding libggml-base (for tools/)
+#
+# Order of preference for the server: $TTFT_LLAMA_SERVER, `llama-server` on PATH,
+# then a build cached outside the checkout, keyed by the pinned source version:
+#   ${TTFT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ttftshim}/llama-<commit>/
+# The source is the llama.cpp that npm's node-llama-cpp@3.21.1 ships as
+# llama/gitRelease.bundle. Builds use ccache when present. Progress and the full
+# build log go to stderr / the cache dir; stdout carries only the answer.
+set -euo pipefail
+
+NLC_VERSION=3.21.1
+LLAMA_COMMIT=80fb11a
+CACHE=${TTFT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ttftshim}
+ROOT=$CACHE/llama-$LLAMA_COMMIT
+SRC=$ROOT/src
+BUILD=$ROOT/build
+LOG=$ROOT/build.log
+
+say() { printf 'engine: %s\n' "$*" >&2; }
+die() { printf 'engine: error: %s\n' "$*" >&2; exit 1; }
+
+step() { # step NAME CMD... — run CMD, appending to the log; on failure say where
+	local name=$1; shift
+	say "$name (log: $LOG)"
+	if ! "$@" >>"$LOG" 2>&1; then
+		tail -n 20 "$LOG" >&2
+		die "step '$name' failed; the whole log is $LOG"
+	fi
+}
+
+ensure_src() {
+	[ -f "$SRC/.ttft-ok" ] && return 0
+	mkdir -p "$ROOT"
+	: >"$LOG"
+	command -v npm >/dev/null || die "npm is needed to fetch node-llama-cpp@$NLC_VERSION (apt-get install nodejs npm)"
+	command -v git >/dev/null || die "git is needed to unpack the llama.cpp bundle"
+	local tmp
+	tmp=$(mktemp -d "$ROOT/fetch.XXXXXX")
+	step "fetching node-llama-cpp@$NLC_VERSION from npm" \
+		bash -c "cd '$tmp' && npm pack --silent node-llama-cpp@$NLC_VERSION"
+	step "unpacking llama/gitRelease.bundle" \
+		tar -xzf "$tmp/node-llama-cpp-$NLC_VERSION.tgz" -C "$tmp" package/llama/gitRelease.bundle
+	rm -rf "$SRC"
+	step "cloning llama.cpp $LLAMA_COMMIT from the bundle" \
+		git clone -q "$tmp/package/llama/gitRelease.bundle" "$SRC"
+	local got
+	got=$(git -C "$SRC" rev-parse --short=7 HEAD)
+	[ "$got" = "$LLAMA_COMMIT" ] || die "bundle holds llama.cpp $got, expected $LLAMA_COMMIT"
+	rm -rf "$tmp"
+	touch "$SRC/.ttft-ok"
+}
+
+configure() {
+	[ -f "$BUILD/CMakeCache.txt" ] && return 0
+	local gen=() launcher=()
+	command -v ninja >/dev/null && gen=(-G Ninja)
+	command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+	command -v cmake >/dev/null || die "cmake is needed to build llama-server (apt-get install cmake)"
+	step "configuring (cmake Release, no curl/openssl/UI/tests/examples)" \
+		cmake -S "$SRC" -B "$BUILD" "${gen[@]}" "${launcher[@]}" \
+		-DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
+		-DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_TESTS=OFF \
+		-DLLAMA_BUILD_EXAMPLES=OFF -DGGML_NATIVE=ON ${TTFT_CMAKE_EXTRA:-}
+}
+
+build_target() { # build_target TARGET — with a progress line every 30 s
+	local target=$1 jobs
+	jobs=${TTFT_JOBS:-$(nproc)}
+	say "building $target with $jobs jobs (a cold build takes ~15-20 min on 2 cores; cached afterwards)"
+	cmake --build "$BUILD" --target "$target" -j "$jobs" >>"$LOG" 2>&1 &
+	local pid=$! t0=$SECONDS
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 5
+		if (( (SECONDS - t0) % 30 < 5 )); then
+			say "  … $((SECONDS - t0)) s, $(grep -oE '^\[[0-9]+/[0-9]+\]' "$LOG" | tail -n 1)"
+		fi
+	done
+	if ! wait "$pid"; then
+		grep -E 'error|Error' "$LOG" | tail -n 10 >&2 || true
+		die "building $target failed; the whole log is $LOG"
+	fi
+}
+
+server_bin() {
+	if [ -n "${TTFT_LLAMA_SERVER:-}" ]; then
+		[ -x "$TTFT_LLAMA_SERVER" ] || die "TTFT_LLAMA_SERVER=$TTFT_LLAMA_SERVER is not an executable"
+		echo "$TTFT_LLAMA_SERVER"; return
+	fi
+	if command -v llama-server >/dev/null; then command -v llama-server; return; fi
+	if [ ! -x "$BUILD/bin/llama-server" ]; then
+		ensure_src; configure; build_target llama-server
+	fi
+	echo "$BUILD/bin/llama-server"
+}
+
+ggml_dir() {
+	ensure_src; configure
+	if ! ls "$BUILD"/bin/libggml-base.* >/dev/null 2>&1; then build_target ggml-base; fi
+	echo "$BUILD/bin"
+}
+
+case "${1:-}" in
+	server) server_bin ;;
+	src) ensure_src; echo "$SRC" ;;
+	ggml) ggml_dir ;;
+	-h|--help|"") sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] ;;
+	*) die "unknown command '$1' (server | src | ggml)" ;;
+esac

@@ -1,0 +1,108 @@
+/* ttft-analyze — per-request TTFT breakdown from a ttftshim log. */
+#include "ttft_analyze.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: ttft-analyze [--json] [--pid PID] [--path PREFIX] [LOG]\n"
+"\n"
+"Reads a ttftshim log (LOG, else $TTFT_LOG, else /dev/shm/ttftshim-UID.log)\n"
+"and prints one row per HTTP request: pid, conn, method, path, status,\n"
+"start_s (CLOCK_MONOTONIC), start_unix_s, tokens, then dns, connect, send,\n"
+"wait_headers, ttft, decode, e2e and the inter-token latency p50/p99\n"
+"(milliseconds in the table, seconds in JSON), followed by a summary.\n"
+"\n"
+"  --json           print {\"requests\":[...],\"summary\":{...},\"dropped\":N}\n"
+"  --pid PID        only requests made by process PID\n"
+"  --path PREFIX    only requests whose path starts with PREFIX\n"
+"  -h, --help       this text\n"
+"\n"
+"TTFT runs from the request's connect (when it opened the connection) or its\n"
+"first byte (on a reused connection) to the return of the read that completed\n"
+"the first SSE event carrying a non-empty token. See docs/phases.md.\n"
+"\n"
+"exit status: 0 ok; 1 bad usage; 2 the log is missing, unreadable or not a\n"
+"ttftshim log; 3 the log is damaged (truncated or torn records): what could\n"
+"be read is still printed.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, 0, 'j'},
+		{"pid", required_argument, 0, 'p'},
+		{"path", required_argument, 0, 'P'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	int json = 0, c;
+	struct ttft_filter flt = {0, NULL};
+	while ((c = getopt_long(argc, argv, "jp:P:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = 1;
+			break;
+		case 'p': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v <= 0) {
+				fprintf(stderr, "ttft-analyze: --pid wants a "
+						"process id, got '%s'\n", optarg);
+				return 1;
+			}
+			flt.pid = (int)v;
+			break;
+		}
+		case 'P':
+			flt.path_prefix = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (argc - optind > 1) {
+		fprintf(stderr, "ttft-analyze: one log at a time\n");
+		usage(stderr);
+		return 1;
+	}
+	char defpath[4096];
+	const char *path = optind < argc ? argv[optind]
+					 : ttft_log_default_path(defpath, sizeof defpath);
+	struct ttft_analysis a;
+	char err[512];
+	if (ttft_analyze_file(path, &flt, &a, err, sizeof err) != 0) {
+		fprintf(stderr, "ttft-analyze: %s\n", err);
+		return 2;
+	}
+	ttft_print_warnings(stderr, &a);
+	if (json) {
+		char *s = ttft_analysis_json(&a);
+		if (!s) {
+			fprintf(stderr, "ttft-analyze: out of memory\n");
+			return 2;
+		}
+		puts(s);
+		free(s);
+	} else {
+		if (a.nreqs == 0)
+			fprintf(stderr, "ttft-analyze: no HTTP requests in '%s'"
+					"%s\n", path,
+				flt.pid || flt.path_prefix ? " match the filters" : "");
+		ttft_print_table(stdout, &a);
+	}
+	int damaged = a.truncated || a.corrupt;
+	ttft_analysis_free(&a);
+	if (fflush(stdout) != 0) {
+		perror("ttft-analyze: writing output");
+		return 2;
+	}
+	return damaged ? 3 : 0;
+}

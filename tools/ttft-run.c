@@ -1,0 +1,219 @@
+/* ttft-run — run any command under the shim with a private log, then print
+ * the per-request TTFT analysis on stderr (CMD's own stdout stays clean). */
+
+#include "ttft_analyze.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: ttft-run [--log PATH] [--json FILE] [--filter SPEC] [--quiet] -- CMD [ARGS...]\n"
+"\n"
+"Runs CMD with libttftshim.so preloaded and a fresh log, waits for it, then\n"
+"prints the per-request TTFT table (see ttft-analyze) on stderr.\n"
+"\n"
+"  --log PATH      write the log to PATH and keep it (default: a private log\n"
+"                  under /dev/shm, removed afterwards)\n"
+"  --json FILE     also write the analysis as JSON to FILE ('-' = stdout)\n"
+"  --filter SPEC   trace only matching connections: port:N, HOST:N, [V6]:N,\n"
+"                  host:HOST, comma-separated (sets TTFT_FILTER)\n"
+"  --quiet         no table on stderr (use with --json)\n"
+"  -h, --help      this text\n"
+"\n"
+"The shim is found at $TTFT_SHIM, else next to this program.\n"
+"exit status: CMD's own (128+N if a signal N ended it); 125 when ttft-run\n"
+"itself failed (bad usage, no shim, log not creatable); 127 when CMD could\n"
+"not be run.\n");
+}
+
+static int find_shim(char *out, size_t len)
+{
+	const char *env = getenv("TTFT_SHIM");
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+		return access(out, R_OK) == 0 ? 0 : -1;
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return -1;
+	self[n] = 0;
+	char *dir = dirname(self);
+	const char *cands[] = {"%s/libttftshim.so", "%s/../lib/libttftshim.so"};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(out, len, cands[i], dir);
+		if (access(out, R_OK) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+static pid_t g_child;
+
+static void forward(int sig)
+{
+	if (g_child > 0)
+		kill(g_child, sig);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"log", required_argument, 0, 'l'},
+		{"json", required_argument, 0, 'j'},
+		{"filter", required_argument, 0, 'f'},
+		{"quiet", no_argument, 0, 'q'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *logpath = NULL, *jsonpath = NULL, *filter = NULL;
+	int quiet = 0, c;
+	while ((c = getopt_long(argc, argv, "+l:j:f:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': logpath = optarg; break;
+		case 'j': jsonpath = optarg; break;
+		case 'f': filter = optarg; break;
+		case 'q': quiet = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 125;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "ttft-run: no command given\n");
+		usage(stderr);
+		return 125;
+	}
+	char shim[PATH_MAX];
+	if (find_shim(shim, sizeof shim) != 0) {
+		fprintf(stderr, "ttft-run: cannot find libttftshim.so (looked at "
+				"$TTFT_SHIM and next to ttft-run); run 'make' or "
+				"set TTFT_SHIM\n");
+		return 125;
+	}
+	char shim_abs[PATH_MAX];
+	if (!realpath(shim, shim_abs))
+		snprintf(shim_abs, sizeof shim_abs, "%s", shim);
+
+	char privpath[128];
+	int keep = logpath != NULL;
+	if (!logpath) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		snprintf(privpath, sizeof privpath, "/dev/shm/ttft-run.%ld.%ld.log",
+			 (long)getpid(), (long)ts.tv_nsec);
+		logpath = privpath;
+	} else if (access(logpath, F_OK) == 0) {
+		/* Replace an old log, but never a file that is not one. */
+		struct ttft_log_view v;
+		char err[512];
+		if (ttft_log_view_open(&v, logpath, err, sizeof err) != 0) {
+			fprintf(stderr, "ttft-run: --log %s exists and is not a "
+					"ttftshim log; not overwriting it\n", logpath);
+			return 125;
+		}
+		ttft_log_view_close(&v);
+		unlink(logpath);
+	}
+	/* Create it here so that a bad path fails before CMD runs. */
+	struct ttft_log log;
+	const char *why = NULL;
+	uint64_t mb = TTFT_LOG_DEFAULT_MB;
+	const char *mbs = getenv("TTFT_LOG_MB");
+	if (mbs && atoll(mbs) > 0)
+		mb = (uint64_t)atoll(mbs);
+	if (ttft_log_open(&log, logpath, mb << 20, &why) != 0) {
+		fprintf(stderr, "ttft-run: cannot create log %s: %s (%s)\n",
+			logpath, why, strerror(errno));
+		return 125;
+	}
+	ttft_log_close(&log);
+
+	const char *old = getenv("LD_PRELOAD");
+	char *preload;
+	if (old && *old) {
+		size_t n = strlen(shim_abs) + strlen(old) + 2;
+		preload = malloc(n);
+		snprintf(preload, n, "%s:%s", shim_abs, old);
+	} else {
+		preload = strdup(shim_abs);
+	}
+
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("ttft-run: fork");
+		return 125;
+	}
+	if (pid == 0) {
+		setenv("LD_PRELOAD", preload, 1);
+		setenv("TTFT_LOG", logpath, 1);
+		if (filter)
+			setenv("TTFT_FILTER", filter, 1);
+		execvp(argv[optind], argv + optind);
+		fprintf(stderr, "ttft-run: cannot run '%s': %s\n", argv[optind],
+			strerror(errno));
+		_exit(127);
+	}
+	free(preload);
+	g_child = pid;
+	/* Like system(): Ctrl-C goes to CMD (same process group); we wait to
+	 * print what it did. Termination requests are passed on. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	struct sigaction sa = {0};
+	sa.sa_handler = forward;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			perror("ttft-run: waitpid");
+			return 125;
+		}
+	}
+	int rc = WIFEXITED(status) ? WEXITSTATUS(status)
+	       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 125;
+
+	struct ttft_analysis a;
+	char err[512];
+	if (ttft_analyze_file(logpath, NULL, &a, err, sizeof err) != 0) {
+		fprintf(stderr, "ttft-run: %s\n", err);
+		if (!keep)
+			unlink(logpath);
+		return rc ? rc : 125;
+	}
+	if (!quiet) {
+		fprintf(stderr, "\n== ttft-run: %zu HTTP request%s by '%s' ==\n",
+			a.nreqs, a.nreqs == 1 ? "" : "s", argv[optind]);
+		ttft_print_warnings(stderr, &a);
+		ttft_print_table(stderr, &a);
+		if (keep)
+			fprintf(stderr, "log kept at %s\n", logpath);
+	}
+	if (jsonpath) {
+		char *s = ttft_analysis_json(&a);
+		FILE *f = strcmp(jsonpath, "-") == 0 ? stdout : fopen(jsonpath, "w");
+		if (!f || !s || fprintf(f, "%s\n", s) < 0 ||
+		    (f != stdout ? fclose(f) : fflush(f)) != 0) {
+			fprintf(stderr, "ttft-run: cannot write JSON to %s: %s\n",
+				jsonpath, strerror(errno));
+			if (!rc)
+				rc = 125;
+		}
+		free(s);
+	}
+	ttft_analysis_free(&a);
+	if (!keep)
+		unlink(logpath);
+	return rc;
+}

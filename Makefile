@@ -21,7 +21,7 @@ SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/pic/%.o)
 
 PROGS := $(B)/ttft-analyze $(B)/ttft-run
 TEST_PROGS := $(B)/test_sse $(B)/test_http $(B)/test_log $(B)/test_analyze \
-	$(B)/test_clients $(B)/fixture-server
+	$(B)/test_clients $(B)/test_shim $(B)/fixture-server $(B)/shim_host
 
 all: $(B)/libttftshim.so $(PROGS)
 
@@ -52,6 +52,9 @@ $(B)/ttft-run: $(B)/obj/tools/ttft-run.o $(B)/libttftcore.a
 $(B)/fixture-server: $(B)/obj/tests/fixture_server.o
 	$(CC) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
+$(B)/shim_host: $(B)/obj/tests/shim_host.o
+	$(CC) -o $@ $^ -lpthread
+
 $(B)/test_%: $(B)/obj/tests/test_%.o $(B)/obj/tests/testutil.o $(B)/libttftcore.a
 	$(CC) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
@@ -63,3 +66,4 @@ clean:
 
 .PHONY: all test clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+.SECONDARY:

@@ -1,0 +1,42 @@
+"""Streamed completions over asyncio streams (raw HTTP/1.1, chunked);
+prints one JSON line per request with time.monotonic_ns stamps.
+usage: py_asyncio.py PORT N keepalive|new [X-Fixture value]"""
+import asyncio, json, sys, time
+
+port, n, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+fixture = sys.argv[4] if len(sys.argv) > 4 else ""
+
+async def one(reader, writer):
+    body = json.dumps({"prompt": "Explain TTFT.", "max_tokens": 5, "stream": True}).encode()
+    writer.write(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"X-Fixture: " + fixture.encode() + b"\r\n"
+                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    await writer.drain()
+    await reader.readuntil(b"\r\n\r\n")
+    first, tokens, buf = None, 0, b""
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+        data = await reader.readexactly(size + 2)
+        if size == 0:
+            return first, tokens
+        buf += data[:-2]
+        while b"\n\n" in buf:
+            ev, buf = buf.split(b"\n\n", 1)
+            if ev.startswith(b"data: {"):
+                if json.loads(ev[6:])["choices"][0]["text"]:
+                    tokens += 1
+                    first = first or time.monotonic_ns()
+
+async def main():
+    conn = None
+    for i in range(n):
+        t0 = time.monotonic_ns()
+        if conn is None or mode == "new":
+            conn = await asyncio.open_connection("127.0.0.1", port)
+        first, tokens = await one(*conn)
+        print(json.dumps({"start_ns": t0, "first_ns": first, "tokens": tokens}), flush=True)
+        if mode == "new":
+            conn[1].close()
+            await conn[1].wait_closed()
+
+asyncio.run(main())

@@ -1,0 +1,448 @@
+/* fixture-server — speaks vLLM's OpenAI-compatible wire format (uvicorn's
+ * headers, the completions and chat chunks, the role chunk, the usage chunk,
+ * [DONE]) with injected delays, the ground truth for the shim's tests.
+ *
+ *   fixture-server [--port N] [--headers-ms H] [--first-ms F] [--token-ms T]
+ *                  [--tokens N] [--role-lead-ms R] [--crlf] [--split N]
+ *
+ * Timeline of a streamed request, from the moment its last byte is read:
+ *   +H            response headers
+ *   +H+F-R        chat only: the role chunk ({"role":"assistant","content":""})
+ *   +H+F          first token
+ *   +H+F+k*T      token k (absolute deadlines: no drift)
+ * then the usage chunk (stream_options.include_usage), data: [DONE], and the
+ * last chunk. A request header "X-Fixture: headers=H,first=F,token=T,role=R,
+ * status=S,error_after=K,close_after=K" overrides the defaults per request.
+ * Tokens: max_tokens from the request, else --tokens. Prints "port N" on
+ * stdout once listening (port 0 picks a free one).
+ */
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct opts {
+	double headers_ms, first_ms, token_ms, role_ms;
+	int tokens;
+	int crlf;
+	int split;
+	int status;       /* respond with this HTTP error status instead */
+	int error_after;  /* send an error event after K tokens (-1 = never) */
+	int close_after;  /* drop the connection after K tokens (-1 = never) */
+};
+
+static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1};
+static const char *g_model = "Qwen/Qwen2.5-1.5B-Instruct";
+
+static const char *const words[] = {
+	" the", " first", " token", " arrives", " after", " prefill", ",",
+	" then", " decode", " streams", " the", " rest", " one", " by",
+	" one", ".",
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void sleep_until(int64_t t)
+{
+	struct timespec ts = {t / 1000000000, t % 1000000000};
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* One HTTP chunk holding one SSE event, written as uvicorn does (one
+ * chunk per event); --split N writes it in N-byte pieces. */
+static int send_event(int fd, const struct opts *o, const char *json)
+{
+	const char *eol = o->crlf ? "\r\n" : "\n";
+	size_t jl = strlen(json);
+	size_t cap = jl + 64;
+	char *buf = malloc(cap);
+	int body = snprintf(buf + 32, cap - 40, "data: %s%s%s", json, eol, eol);
+	char hex[24];
+	int hl = snprintf(hex, sizeof hex, "%x\r\n", body);
+	char *start = buf + 32 - hl;
+	memcpy(start, hex, (size_t)hl);
+	memcpy(buf + 32 + body, "\r\n", 2);
+	size_t total = (size_t)hl + (size_t)body + 2;
+	int rc = 0;
+	if (o->split > 0) {
+		for (size_t off = 0; off < total && rc == 0; off += (size_t)o->split) {
+			size_t n = total - off < (size_t)o->split ? total - off
+								  : (size_t)o->split;
+			rc = write_all(fd, start + off, n);
+		}
+	} else {
+		rc = write_all(fd, start, total);
+	}
+	free(buf);
+	return rc;
+}
+
+static void http_date(char *out, size_t n)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static int send_json(int fd, int status, const char *reason, const char *body)
+{
+	char date[64], head[512];
+	http_date(date, sizeof date);
+	int n = snprintf(head, sizeof head,
+			 "HTTP/1.1 %d %s\r\ndate: %s\r\nserver: uvicorn\r\n"
+			 "content-length: %zu\r\ncontent-type: application/json\r\n\r\n",
+			 status, reason, date, strlen(body));
+	if (write_all(fd, head, (size_t)n) != 0)
+		return -1;
+	return write_all(fd, body, strlen(body));
+}
+
+static int send_error(int fd, int status, const char *msg)
+{
+	char body[512];
+	/* vLLM's ErrorResponse. */
+	snprintf(body, sizeof body,
+		 "{\"object\":\"error\",\"message\":\"%s\",\"type\":\"%s\","
+		 "\"param\":null,\"code\":%d}", msg,
+		 status == 404 ? "NotFoundError" : status >= 500
+		 ? "InternalServerError" : "BadRequestError", status);
+	const char *reason = status == 400 ? "Bad Request" : status == 404
+			     ? "Not Found" : status == 503 ? "Service Unavailable"
+			     : "Internal Server Error";
+	return send_json(fd, status, reason, body);
+}
+
+static void parse_overrides(const char *v, struct opts *o)
+{
+	char buf[256];
+	snprintf(buf, sizeof buf, "%s", v);
+	for (char *tok = strtok(buf, ", "); tok; tok = strtok(NULL, ", ")) {
+		char *eq = strchr(tok, '=');
+		if (!eq)
+			continue;
+		*eq = 0;
+		double x = atof(eq + 1);
+		if (!strcmp(tok, "headers")) o->headers_ms = x;
+		else if (!strcmp(tok, "first")) o->first_ms = x;
+		else if (!strcmp(tok, "token")) o->token_ms = x;
+		else if (!strcmp(tok, "role")) o->role_ms = x;
+		else if (!strcmp(tok, "status")) o->status = (int)x;
+		else if (!strcmp(tok, "error_after")) o->error_after = (int)x;
+		else if (!strcmp(tok, "close_after")) o->close_after = (int)x;
+		else if (!strcmp(tok, "tokens")) o->tokens = (int)x;
+	}
+}
+
+static int64_t ms_ns(double ms)
+{
+	return (int64_t)(ms * 1e6);
+}
+
+/* Returns 0 to keep the connection, -1 to close it. */
+static int serve_generate(int fd, const struct opts *o, int chat,
+			  const char *body, int64_t t_recv)
+{
+	cJSON *req = cJSON_Parse(body);
+	if (!req || !cJSON_IsObject(req)) {
+		cJSON_Delete(req);
+		return send_error(fd, 400, "Invalid JSON body");
+	}
+	cJSON *mt = cJSON_GetObjectItem(req, "max_tokens");
+	int ntok = cJSON_IsNumber(mt) ? mt->valueint : o->tokens;
+	int stream = cJSON_IsTrue(cJSON_GetObjectItem(req, "stream"));
+	cJSON *so = cJSON_GetObjectItem(req, "stream_options");
+	int usage = so && cJSON_IsTrue(cJSON_GetObjectItem(so, "include_usage"));
+	int prompt_tokens = 0;
+	cJSON *pr = cJSON_GetObjectItem(req, chat ? "messages" : "prompt");
+	char *ps = pr ? cJSON_PrintUnformatted(pr) : NULL;
+	if (ps)
+		prompt_tokens = (int)(strlen(ps) / 4) + 1;
+	free(ps);
+	cJSON_Delete(req);
+	if (ntok < 1 || ntok > 100000)
+		return send_error(fd, 400, "max_tokens must be at least 1");
+
+	if (o->status)
+		return send_error(fd, o->status, "injected failure");
+	const char *id = chat ? "chatcmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b"
+			      : "cmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b";
+	const char *obj = chat ? "chat.completion.chunk" : "text_completion";
+	long created = (long)time(NULL);
+	char head[160];
+	snprintf(head, sizeof head,
+		 "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%ld,\"model\":\"%s\"",
+		 id, obj, created, g_model);
+	char ev[1024];
+
+	int64_t t_hdr = t_recv + ms_ns(o->headers_ms);
+	int64_t t_first = t_hdr + ms_ns(o->first_ms);
+	if (!stream) {
+		sleep_until(t_first + ms_ns(o->token_ms) * (ntok - 1));
+		char text[4096] = "";
+		for (int i = 0; i < ntok && strlen(text) < sizeof text - 16; i++)
+			strcat(text, words[i % 16]);
+		char *out = malloc(8192);
+		if (chat)
+			snprintf(out, 8192,
+				 "{\"id\":\"%s\",\"object\":\"chat.completion\",\"created\":%ld,"
+				 "\"model\":\"%s\",\"choices\":[{\"index\":0,\"message\":"
+				 "{\"role\":\"assistant\",\"content\":\"%s\",\"tool_calls\":[]},"
+				 "\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null}],"
+				 "\"usage\":{\"prompt_tokens\":%d,\"total_tokens\":%d,"
+				 "\"completion_tokens\":%d,\"prompt_tokens_details\":null},"
+				 "\"prompt_logprobs\":null}", id, created, g_model, text,
+				 prompt_tokens, prompt_tokens + ntok, ntok);
+		else
+			snprintf(out, 8192,
+				 "{\"id\":\"%s\",\"object\":\"text_completion\",\"created\":%ld,"
+				 "\"model\":\"%s\",\"choices\":[{\"index\":0,\"text\":\"%s\","
+				 "\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null,"
+				 "\"prompt_logprobs\":null}],\"usage\":{\"prompt_tokens\":%d,"
+				 "\"total_tokens\":%d,\"completion_tokens\":%d,"
+				 "\"prompt_tokens_details\":null}}", id, created, g_model,
+				 text, prompt_tokens, prompt_tokens + ntok, ntok);
+		int rc = send_json(fd, 200, "OK", out);
+		free(out);
+		return rc;
+	}
+
+	sleep_until(t_hdr);
+	char date[64], hdrs[256];
+	http_date(date, sizeof date);
+	int hn = snprintf(hdrs, sizeof hdrs,
+			  "HTTP/1.1 200 OK\r\ndate: %s\r\nserver: uvicorn\r\n"
+			  "content-type: text/event-stream; charset=utf-8\r\n"
+			  "transfer-encoding: chunked\r\n\r\n", date);
+	if (write_all(fd, hdrs, (size_t)hn) != 0)
+		return -1;
+	const char *usage_null = usage ? ",\"usage\":null" : "";
+	if (chat) {
+		sleep_until(t_first - ms_ns(o->role_ms));
+		snprintf(ev, sizeof ev,
+			 "%s,\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+			 "\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]%s}",
+			 head, usage_null);
+		if (send_event(fd, o, ev) != 0)
+			return -1;
+	}
+	for (int i = 0; i < ntok; i++) {
+		sleep_until(t_first + ms_ns(o->token_ms) * i);
+		if (i == o->close_after)
+			return -1;
+		if (i == o->error_after) {
+			/* vLLM's mid-stream error: an error object after a 200. */
+			snprintf(ev, sizeof ev,
+				 "{\"error\":{\"object\":\"error\",\"message\":"
+				 "\"injected engine failure\",\"type\":"
+				 "\"InternalServerError\",\"param\":null,\"code\":500}}");
+			if (send_event(fd, o, ev) != 0)
+				return -1;
+			break;
+		}
+		const char *fin = i == ntok - 1 ? "\"length\"" : "null";
+		if (chat)
+			snprintf(ev, sizeof ev,
+				 "%s,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"},"
+				 "\"logprobs\":null,\"finish_reason\":%s%s}]%s}", head,
+				 words[i % 16], fin, i == ntok - 1 ? ",\"stop_reason\":null" : "",
+				 usage_null);
+		else
+			snprintf(ev, sizeof ev,
+				 "%s,\"choices\":[{\"index\":0,\"text\":\"%s\",\"logprobs\":null,"
+				 "\"finish_reason\":%s,\"stop_reason\":null}]%s}", head,
+				 words[i % 16], fin, usage_null);
+		if (send_event(fd, o, ev) != 0)
+			return -1;
+	}
+	if (usage && o->error_after < 0) {
+		snprintf(ev, sizeof ev,
+			 "%s,\"choices\":[],\"usage\":{\"prompt_tokens\":%d,"
+			 "\"total_tokens\":%d,\"completion_tokens\":%d,"
+			 "\"prompt_tokens_details\":null}}", head, prompt_tokens,
+			 prompt_tokens + ntok, ntok);
+		if (send_event(fd, o, ev) != 0)
+			return -1;
+	}
+	if (send_event(fd, o, "[DONE]") != 0)
+		return -1;
+	return write_all(fd, "0\r\n\r\n", 5);
+}
+
+static int header_value(const char *hdrs, const char *name, char *out, size_t n)
+{
+	size_t nl = strlen(name);
+	for (const char *p = hdrs; (p = strchr(p, '\n')) != NULL;) {
+		p++;
+		if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			const char *v = p + nl + 1;
+			while (*v == ' ')
+				v++;
+			size_t k = strcspn(v, "\r\n");
+			if (k >= n)
+				k = n - 1;
+			memcpy(out, v, k);
+			out[k] = 0;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void *serve_conn(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap + 1);
+	for (;;) {
+		char *end;
+		while (!(buf[len] = 0, end = strstr(buf, "\r\n\r\n"))) {
+			if (len == cap)
+				goto out;
+			ssize_t r = recv(fd, buf + len, cap - len, 0);
+			if (r <= 0)
+				goto out;
+			len += (size_t)r;
+		}
+		size_t hlen = (size_t)(end - buf) + 4;
+		char v[256];
+		size_t clen = 0;
+		if (header_value(buf, "content-length", v, sizeof v))
+			clen = strtoul(v, NULL, 10);
+		if (hlen + clen > cap)
+			goto out;
+		while (len < hlen + clen) {
+			ssize_t r = recv(fd, buf + len, cap - len, 0);
+			if (r <= 0)
+				goto out;
+			len += (size_t)r;
+		}
+		int64_t t_recv = now_ns();
+		struct opts o = g_def;
+		if (header_value(buf, "x-fixture", v, sizeof v))
+			parse_overrides(v, &o);
+		char method[16] = "", path[256] = "";
+		sscanf(buf, "%15s %255s", method, path);
+		char save = buf[hlen + clen];
+		buf[hlen + clen] = 0;
+		const char *body = buf + hlen;
+		int rc;
+		if (!strcmp(path, "/health"))
+			rc = send_json(fd, 200, "OK", "");
+		else if (!strcmp(path, "/version"))
+			rc = send_json(fd, 200, "OK", "{\"version\":\"0.6.3.fixture\"}");
+		else if (!strcmp(path, "/v1/models")) {
+			char m[512];
+			snprintf(m, sizeof m,
+				 "{\"object\":\"list\",\"data\":[{\"id\":\"%s\",\"object\":"
+				 "\"model\",\"created\":%ld,\"owned_by\":\"vllm\",\"root\":"
+				 "\"%s\",\"parent\":null,\"max_model_len\":4096}]}",
+				 g_model, (long)time(NULL), g_model);
+			rc = send_json(fd, 200, "OK", m);
+		} else if (!strcmp(method, "POST") && !strcmp(path, "/v1/completions"))
+			rc = serve_generate(fd, &o, 0, body, t_recv);
+		else if (!strcmp(method, "POST") && !strcmp(path, "/v1/chat/completions"))
+			rc = serve_generate(fd, &o, 1, body, t_recv);
+		else
+			rc = send_error(fd, 404, "Not Found");
+		buf[hlen + clen] = save;
+		if (rc != 0)
+			break;
+		memmove(buf, buf + hlen + clen, len - hlen - clen);
+		len -= hlen + clen;
+	}
+out:
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	int port = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--crlf")) { g_def.crlf = 1; continue; }
+		if (!v) {
+			fprintf(stderr, "fixture-server: %s needs a value\n", a);
+			return 2;
+		}
+		i++;
+		if (!strcmp(a, "--port")) port = atoi(v);
+		else if (!strcmp(a, "--headers-ms")) g_def.headers_ms = atof(v);
+		else if (!strcmp(a, "--first-ms")) g_def.first_ms = atof(v);
+		else if (!strcmp(a, "--token-ms")) g_def.token_ms = atof(v);
+		else if (!strcmp(a, "--role-lead-ms")) g_def.role_ms = atof(v);
+		else if (!strcmp(a, "--tokens")) g_def.tokens = atoi(v);
+		else if (!strcmp(a, "--split")) g_def.split = atoi(v);
+		else if (!strcmp(a, "--model")) g_model = v;
+		else {
+			fprintf(stderr, "fixture-server: unknown option %s\n", a);
+			return 2;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1;
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_in sa = {0};
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(ls, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(ls, 1024) != 0) {
+		fprintf(stderr, "fixture-server: cannot listen on 127.0.0.1:%d: %s\n",
+			port, strerror(errno));
+		return 1;
+	}
+	socklen_t sl = sizeof sa;
+	getsockname(ls, (struct sockaddr *)&sa, &sl);
+	printf("port %d\n", ntohs(sa.sin_port));
+	fflush(stdout);
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&at, 256 << 10);
+	for (;;) {
+		int fd = accept(ls, NULL, NULL);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE)
+				continue;
+			return 1;
+		}
+		pthread_t th;
+		if (pthread_create(&th, &at, serve_conn, (void *)(intptr_t)fd) != 0)
+			close(fd);
+	}
+}

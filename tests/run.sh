@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every Check suite in build/ and prints one closing line:
+#   "N passed, N failed"  (counted over Check's individual tests)
+# TTFT_SLOW=1 also runs the suites that need the real engine (llama-server).
+set -u
+cd "$(dirname "$0")/.."
+B=${TTFT_BUILD:-build}
+suites="test_sse test_http test_log test_analyze test_shim test_clients"
+[ "${TTFT_SLOW:-0}" = 1 ] && suites="$suites ${TTFT_SLOW_SUITES:-}"
+passed=0 failed=0 broken=""
+for s in $suites; do
+	[ -x "$B/$s" ] || { echo "missing $B/$s (run make)"; broken="$broken $s"; continue; }
+	out=$("$B/$s" 2>&1)
+	rc=$?
+	printf '%s\n' "$out"
+	line=$(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks: ' | tail -n 1)
+	if [ -z "$line" ]; then
+		broken="$broken $s"
+		continue
+	fi
+	n=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$line")
+	f=$(sed -E 's/.*Failures: ([0-9]+).*/\1/' <<<"$line")
+	e=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$line")
+	passed=$((passed + n - f - e))
+	failed=$((failed + f + e))
+	[ $rc -ne 0 ] && [ $((f + e)) -eq 0 ] && broken="$broken $s"
+done
+[ -n "$broken" ] && echo "suites that did not run or report cleanly:$broken"
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ] && [ -z "$broken" ]

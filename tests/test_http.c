@@ -1,0 +1,344 @@
+/* test_http.c — HTTP/1.1 framing: every split of real and vLLM-format
+ * responses yields the same events, each stamped with the read that
+ * completed it; keep-alive, errors, truncation and non-HTTP bytes. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static struct tu_events ev;
+
+static void feed_rx(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
+		    const char *p, size_t n, int64_t t)
+{
+	ttft_http_rx_feed(rx, tx, p, n, t, tu_collect, &ev);
+}
+
+/* End offsets (index of the last byte) of each SSE event in a raw
+ * response, and of the header block. */
+static size_t event_ends(const char *r, size_t n, size_t *ends, size_t max)
+{
+	size_t k = 0;
+	const char *p = r;
+	while (k < max && (p = strstr(p, "data:")) != NULL && (size_t)(p - r) < n) {
+		const char *lf = strstr(p, "\n\n");
+		const char *crlf = strstr(p, "\r\n\r\n");
+		/* A CR alone ends a line (SSE spec), so with CRLF the event is
+		 * complete at the blank line's CR. */
+		const char *e = lf && (!crlf || lf < crlf) ? lf + 1 : crlf + 2;
+		ends[k++] = (size_t)(e - r);
+		p = e;
+	}
+	return k;
+}
+
+/* Split at every byte: the event kinds never change, and each event's
+ * time is the time of the piece that held its last byte. */
+static void check_every_split(const char *resp, size_t n, const char *expect)
+{
+	size_t ends[512];
+	size_t ne = event_ends(resp, n, ends, 512);
+	size_t hdr_end = (size_t)(strstr(resp, "\r\n\r\n") - resp) + 3;
+	char kinds[4096];
+	for (size_t i = 1; i < n; i++) {
+		struct ttft_http_rx rx;
+		ttft_http_rx_init(&rx);
+		ev.n = 0;
+		feed_rx(&rx, NULL, resp, i, 1);
+		feed_rx(&rx, NULL, resp + i, n - i, 2);
+		ttft_http_rx_eof(&rx, 3, tu_collect, &ev);
+		ck_assert_msg(!strcmp(tu_kinds(&ev, kinds, sizeof kinds), expect),
+			      "split at %zu: got %s", i, kinds);
+		size_t k = 0;
+		for (size_t j = 0; j < ev.n; j++) {
+			const struct ttft_http_event *e = &ev.ev[j];
+			if (e->kind == TTFT_EV_RESP_HEADERS)
+				ck_assert_int_eq(e->t_ns, hdr_end < i ? 1 : 2);
+			if (e->kind >= TTFT_EV_SSE_TOKEN && e->kind <= TTFT_EV_SSE_ERROR) {
+				ck_assert_uint_lt(k, ne);
+				ck_assert_msg(e->t_ns == (ends[k] < i ? 1 : 2),
+					      "split %zu event %zu end %zu t %lld", i,
+					      k, ends[k], (long long)e->t_ns);
+				k++;
+			}
+		}
+		ck_assert_uint_eq(k, ne);
+	}
+	/* and one byte at a time */
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	for (size_t i = 0; i < n; i++)
+		feed_rx(&rx, NULL, resp + i, 1, (int64_t)i);
+	ttft_http_rx_eof(&rx, (int64_t)n, tu_collect, &ev);
+	ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds), expect);
+	size_t k = 0;
+	for (size_t j = 0; j < ev.n; j++)
+		if (ev.ev[j].kind >= TTFT_EV_SSE_TOKEN && ev.ev[j].kind <= TTFT_EV_SSE_ERROR)
+			ck_assert_int_eq(ev.ev[j].t_ns, (int64_t)ends[k++]);
+}
+
+START_TEST(vllm_streams_every_split)
+{
+	/* completions and chat, LF and CRLF, chunked and close-delimited */
+	for (int chat = 0; chat < 2; chat++)
+		for (int crlf = 0; crlf < 2; crlf++)
+			for (int chunked = 0; chunked < 2; chunked++) {
+				size_t n;
+				char *r = tu_vllm_stream(chat, crlf, chunked, 3, 1, &n);
+				check_every_split(r, n, chat ? "H E T T T E D END"
+							     : "H T T T E D END");
+				free(r);
+			}
+}
+END_TEST
+
+START_TEST(llamacpp_captures_every_split)
+{
+	char *req, *resp;
+	size_t rl, n;
+	tu_load_http("completions-stream", &req, &rl, &resp, &n);
+	check_every_split(resp, n, "H T T T T T T T T E D END");
+	free(req), free(resp);
+	/* llama.cpp's role chunk has content null, in the same chunk as
+	 * the first token. */
+	tu_load_http("chat-stream", &req, &rl, &resp, &n);
+	check_every_split(resp, n, "H E T T T T T T T T E E D END");
+	free(req), free(resp);
+}
+END_TEST
+
+START_TEST(llamacpp_capture_in_its_real_reads)
+{
+	/* Replay the response as the recv() calls that really returned it. */
+	char *req, *resp;
+	size_t rl, n;
+	tu_load_http("completions-stream", &req, &rl, &resp, &n);
+	char *js = tu_read_file("tests/fixtures/llamacpp/completions-stream.reads.json", NULL);
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	size_t off = 0;
+	int reads = 0;
+	for (char *p = js; (p = strchr(p, '[')) != NULL; p++) {
+		double t;
+		size_t len;
+		if (sscanf(p, "[%lf, %zu]", &t, &len) != 2)
+			continue;
+		feed_rx(&rx, NULL, resp + off, len, (int64_t)(t * 1e6));
+		off += len;
+		reads++;
+	}
+	ck_assert_uint_eq(off, n);
+	ck_assert_int_eq(reads, 13);
+	/* first token completed by the 2nd read (0.009692 s) */
+	size_t i = 0;
+	while (ev.ev[i].kind != TTFT_EV_SSE_TOKEN)
+		i++;
+	ck_assert_int_eq(ev.ev[i].t_ns, 9692);
+	ck_assert_uint_eq(tu_count(&ev, TTFT_EV_SSE_TOKEN), 8);
+	ck_assert_uint_eq(tu_count(&ev, TTFT_EV_RESP_END), 1);
+	free(js), free(req), free(resp);
+}
+END_TEST
+
+START_TEST(request_framing_and_keepalive)
+{
+	char *req, *resp;
+	size_t rl, n;
+	tu_load_http("completions-stream", &req, &rl, &resp, &n);
+	struct ttft_http_tx tx;
+	ttft_http_tx_init(&tx);
+	ev.n = 0;
+	/* two requests on one connection, the second split mid-header */
+	ttft_http_tx_feed(&tx, req, rl, 10, 11, tu_collect, &ev);
+	ttft_http_tx_feed(&tx, req, 30, 20, 21, tu_collect, &ev);
+	ttft_http_tx_feed(&tx, req + 30, rl - 30, 22, 23, tu_collect, &ev);
+	char kinds[256];
+	ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds), "REQ SENT REQ SENT");
+	ck_assert_str_eq(ev.ev[0].text, "POST /v1/completions");
+	ck_assert_int_eq(ev.ev[0].t_ns, 10);
+	ck_assert_int_eq(ev.ev[1].t_ns, 11);
+	ck_assert_int_eq(ev.ev[1].a, (int64_t)rl);
+	ck_assert_uint_eq(ev.ev[2].seq, 1);
+	ck_assert_int_eq(ev.ev[2].t_ns, 20); /* the call that sent byte 0 */
+	ck_assert_int_eq(ev.ev[3].t_ns, 23);
+	/* responses numbered in order on the same connection */
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	char *two = malloc(2 * n);
+	memcpy(two, resp, n);
+	memcpy(two + n, resp, n);
+	feed_rx(&rx, &tx, two, 2 * n, 5);
+	ck_assert_uint_eq(tu_count(&ev, TTFT_EV_RESP_END), 2);
+	ck_assert_uint_eq(ev.ev[ev.n - 1].seq, 1);
+	ck_assert_uint_eq(tu_count(&ev, TTFT_EV_SSE_TOKEN), 16);
+	free(two), free(req), free(resp);
+}
+END_TEST
+
+START_TEST(chunked_request_body)
+{
+	const char *r = "POST /v1/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+			"5\r\nhello\r\n3;ext=1\r\nabc\r\n0\r\nX-Trailer: 1\r\n\r\n"
+			"GET /health HTTP/1.1\r\n\r\n";
+	struct ttft_http_tx tx;
+	ttft_http_tx_init(&tx);
+	ev.n = 0;
+	for (size_t i = 0; r[i]; i++)
+		ttft_http_tx_feed(&tx, r + i, 1, (int64_t)i, (int64_t)i, tu_collect, &ev);
+	char kinds[256];
+	ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds), "REQ SENT REQ SENT");
+	ck_assert_str_eq(ev.ev[2].text, "GET /health");
+}
+END_TEST
+
+START_TEST(nonstream_errors_and_continue)
+{
+	char *req, *resp;
+	size_t rl, n;
+	tu_load_http("completions-nostream", &req, &rl, &resp, &n);
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	feed_rx(&rx, NULL, resp, n, 7);
+	char kinds[256];
+	ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds), "H END");
+	ck_assert_int_eq(ev.ev[0].a, 200);
+	ck_assert_int_eq(ev.ev[1].a, 613);
+	free(req), free(resp);
+
+	const char *errs = "HTTP/1.1 100 Continue\r\n\r\n"
+			   "HTTP/1.1 400 Bad Request\r\ncontent-length: 11\r\n\r\n{\"a\":\"bad\"}"
+			   "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"
+			   "HTTP/1.1 500 Internal Server Error\r\ntransfer-encoding: chunked\r\n"
+			   "content-type: application/json\r\n\r\n4\r\n{}\r\n\r\n0\r\n\r\n";
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	feed_rx(&rx, NULL, errs, strlen(errs), 1);
+	ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds), "H END H END H END");
+	ck_assert_int_eq(ev.ev[0].a, 400);
+	ck_assert_int_eq(ev.ev[2].a, 503);
+	ck_assert_int_eq(ev.ev[4].a, 500);
+}
+END_TEST
+
+START_TEST(head_and_no_body_statuses)
+{
+	struct ttft_http_tx tx;
+	ttft_http_tx_init(&tx);
+	ev.n = 0;
+	const char *q = "HEAD /health HTTP/1.1\r\n\r\nGET /x HTTP/1.1\r\n\r\n";
+	ttft_http_tx_feed(&tx, q, strlen(q), 1, 1, tu_collect, &ev);
+	const char *r = "HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\n"
+			"HTTP/1.1 204 No Content\r\n\r\n";
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	feed_rx(&rx, &tx, r, strlen(r), 2);
+	char kinds[256];
+	ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds), "H END H END");
+}
+END_TEST
+
+START_TEST(truncated_stream_and_eof)
+{
+	size_t n;
+	char *r = tu_vllm_stream(0, 0, 1, 4, 0, &n);
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	feed_rx(&rx, NULL, r, n / 2, 1);
+	ttft_http_rx_eof(&rx, 2, tu_collect, &ev);
+	ck_assert_uint_eq(ev.ev[ev.n - 1].kind, TTFT_EV_RESP_END);
+	ck_assert_uint_eq(ev.ev[ev.n - 1].flags & TTFT_F_TRUNCATED, TTFT_F_TRUNCATED);
+	/* EOF again: nothing more */
+	size_t before = ev.n;
+	ttft_http_rx_eof(&rx, 3, tu_collect, &ev);
+	ck_assert_uint_eq(ev.n, before);
+	free(r);
+}
+END_TEST
+
+START_TEST(not_http_is_a_desync)
+{
+	struct ttft_http_tx tx;
+	ttft_http_tx_init(&tx);
+	ev.n = 0;
+	const char tls[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+	ttft_http_tx_feed(&tx, tls, sizeof tls - 1, 1, 1, tu_collect, &ev);
+	ttft_http_tx_feed(&tx, "GET / HTTP/1.1\r\n\r\n", 18, 1, 1, tu_collect, &ev);
+	ck_assert_uint_eq(ev.n, 1);
+	ck_assert_uint_eq(ev.ev[0].kind, TTFT_EV_DESYNC);
+	ck_assert_int_eq(ev.ev[0].b, TTFT_DESYNC_NOT_HTTP);
+	ttft_http_tx_init(&tx);
+	ev.n = 0;
+	const char *h2 = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	ttft_http_tx_feed(&tx, h2, strlen(h2), 1, 1, tu_collect, &ev);
+	ck_assert_uint_eq(ev.ev[0].kind, TTFT_EV_DESYNC);
+
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	feed_rx(&rx, NULL, "SSH-2.0-OpenSSH\r\n", 17, 1);
+	ck_assert_uint_eq(ev.n, 1);
+	ck_assert_int_eq(ev.ev[0].b, TTFT_DESYNC_BAD_STATUS);
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	const char *bad = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
+	feed_rx(&rx, NULL, bad, strlen(bad), 1);
+	ck_assert_uint_eq(ev.ev[ev.n - 1].kind, TTFT_EV_DESYNC);
+	ck_assert_int_eq(ev.ev[ev.n - 1].b, TTFT_DESYNC_BAD_CHUNK);
+}
+END_TEST
+
+START_TEST(random_garbage_never_crashes)
+{
+	unsigned x = 99;
+	char buf[2048];
+	for (int round = 0; round < 500; round++) {
+		for (size_t i = 0; i < sizeof buf; i++) {
+			x = x * 1103515245u + 12345u;
+			buf[i] = (char)(x >> 16);
+		}
+		/* half the rounds start as a plausible response */
+		if (round % 2)
+			memcpy(buf, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+				    "Content-Type: text/event-stream\r\n\r\n", 80);
+		struct ttft_http_rx rx;
+		struct ttft_http_tx tx;
+		ttft_http_rx_init(&rx);
+		ttft_http_tx_init(&tx);
+		ev.n = 0;
+		feed_rx(&rx, &tx, buf, sizeof buf, 1);
+		ttft_http_tx_feed(&tx, buf, sizeof buf, 1, 1, tu_collect, &ev);
+		ttft_http_rx_eof(&rx, 2, tu_collect, &ev);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("http");
+	TCase *t = tcase_create("framing");
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, vllm_streams_every_split);
+	tcase_add_test(t, llamacpp_captures_every_split);
+	tcase_add_test(t, llamacpp_capture_in_its_real_reads);
+	tcase_add_test(t, request_framing_and_keepalive);
+	tcase_add_test(t, chunked_request_body);
+	tcase_add_test(t, nonstream_errors_and_continue);
+	tcase_add_test(t, head_and_no_body_statuses);
+	tcase_add_test(t, truncated_stream_and_eof);
+	tcase_add_test(t, not_http_is_a_desync);
+	tcase_add_test(t, random_garbage_never_crashes);
+	suite_add_tcase(s, t);
+	SRunner *r = srunner_create(s);
+	srunner_run_all(r, CK_NORMAL);
+	int failed = srunner_ntests_failed(r);
+	srunner_free(r);
+	return failed ? 1 : 0;
+}

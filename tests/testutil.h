@@ -1,0 +1,45 @@
+/* testutil.h — helpers shared by the Check suites: fixture files, an event
+ * collector for the sniffer, the fixture server, running commands. */
+#ifndef TTFT_TESTUTIL_H
+#define TTFT_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../shim/ttft_http.h"
+#include "../shim/ttft_log.h"
+
+#define TU_MAXEV 8192
+
+struct tu_events {
+	struct ttft_http_event ev[TU_MAXEV];
+	char text[TU_MAXEV][TTFT_REC_TEXT + 1];
+	size_t n;
+};
+
+void tu_collect(void *ctx, const struct ttft_http_event *ev);
+/* "H T T E D END": one letter-word per event kind, for sequence checks. */
+const char *tu_kinds(const struct tu_events *e, char *buf, size_t len);
+size_t tu_count(const struct tu_events *e, unsigned kind);
+
+char *tu_read_file(const char *path, size_t *len);
+/* tests/fixtures/llamacpp/NAME.http split into request and response. */
+void tu_load_http(const char *name, char **req, size_t *reqlen, char **resp,
+		  size_t *resplen);
+
+/* A vLLM-format streamed response (uvicorn headers, one chunk per event). */
+char *tu_vllm_stream(int chat, int crlf, int chunked, int ntok, int usage,
+		     size_t *len);
+
+/* Start build/fixture-server with ARGS; returns its port. */
+int tu_fixture_start(const char *args, pid_t *pid);
+void tu_fixture_stop(pid_t pid);
+/* Run a shell command; stdout (malloc'd) into *out if out; returns the exit
+ * status (or -1). */
+int tu_sh(const char *cmd, char **out);
+const char *tu_build_dir(void);
+/* A fresh unique path under /dev/shm. */
+void tu_tmp_log(char *buf, size_t len, const char *tag);
+
+#endif

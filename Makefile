@@ -58,12 +58,18 @@ $(B)/shim_host: $(B)/obj/tests/shim_host.o
 $(B)/test_%: $(B)/obj/tests/test_%.o $(B)/obj/tests/testutil.o $(B)/libttftcore.a
 	$(CC) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
+$(B)/bench_shim: $(B)/obj/bench/bench_shim.o
+	$(CC) -o $@ $^ -lpthread
+
+bench: all $(B)/bench_shim
+	$(B)/bench_shim $(B)/libttftshim.so
+
 test: all $(TEST_PROGS)
 	@bash tests/run.sh
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all test clean
+.PHONY: all test bench clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -18,24 +18,26 @@ enum {
 };
 #define ARRAY_BIT 0x80u
 
+#define KEY(s, id) {s, sizeof s - 1, id}
 static const struct {
 	const char *name;
+	uint8_t len;
 	uint8_t id;
 } keys[] = {
-	{"text", K_TEXT},
-	{"content", K_CONTENT},
-	{"reasoning_content", K_REASONING},
-	{"reasoning", K_REASONING},
-	{"arguments", K_ARGUMENTS},
-	{"name", K_NAME},
-	{"delta", K_DELTA},
-	{"choices", K_CHOICES},
-	{"function", K_FUNCTION},
-	{"tool_calls", K_TOOL_CALLS},
-	{"function_call", K_FUNCTION_CALL},
-	{"error", K_ERROR},
-	{"object", K_OBJECT},
-	{"usage", K_USAGE},
+	KEY("text", K_TEXT),
+	KEY("content", K_CONTENT),
+	KEY("reasoning_content", K_REASONING),
+	KEY("reasoning", K_REASONING),
+	KEY("arguments", K_ARGUMENTS),
+	KEY("name", K_NAME),
+	KEY("delta", K_DELTA),
+	KEY("choices", K_CHOICES),
+	KEY("function", K_FUNCTION),
+	KEY("tool_calls", K_TOOL_CALLS),
+	KEY("function_call", K_FUNCTION_CALL),
+	KEY("error", K_ERROR),
+	KEY("object", K_OBJECT),
+	KEY("usage", K_USAGE),
 };
 
 void ttft_sse_init(struct ttft_sse *s, ttft_sse_event_cb on_event,
@@ -72,7 +74,7 @@ static uint8_t key_id(const struct ttft_sse *s)
 	if (s->keylen > TTFT_SSE_KEYBUF)
 		return K_OTHER;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		if (strlen(keys[i].name) == s->keylen &&
+		if (keys[i].len == s->keylen &&
 		    memcmp(keys[i].name, s->keybuf, s->keylen) == 0)
 			return keys[i].id;
 	return K_OTHER;
@@ -165,6 +167,22 @@ static void string_byte(struct ttft_sse *s, char c)
 		s->vlen++;
 }
 
+/* A run of plain string bytes (no quote, no backslash) at once. */
+static void string_run(struct ttft_sse *s, const char *p, size_t n)
+{
+	if (s->want_key) {
+		size_t room = s->keylen < TTFT_SSE_KEYBUF ? TTFT_SSE_KEYBUF - s->keylen : 0;
+		memcpy(s->keybuf + s->keylen, p, n < room ? n : room);
+		s->keylen = (uint8_t)(s->keylen + n > 255 ? 255 : s->keylen + n);
+		return;
+	}
+	if (s->vlen == 0 && s->vtok)
+		s->ev_token = 1;
+	size_t room = s->vlen < sizeof s->vbuf ? sizeof s->vbuf - s->vlen : 0;
+	memcpy(s->vbuf + s->vlen, p, n < room ? n : room);
+	s->vlen = (uint8_t)(s->vlen + n > 255 ? 255 : s->vlen + n);
+}
+
 static void json_byte(struct ttft_sse *s, char c)
 {
 	switch (s->js) {
@@ -243,16 +261,15 @@ static void data_bytes(struct ttft_sse *s, const char *p, size_t n)
 			else
 				s->done_ok = 0;
 		}
-		/* Fast path through string contents, the bulk of every event. */
-		if (s->js == J_STR && !s->want_key && s->vlen >= sizeof s->vbuf) {
-			size_t j = i;
+		/* String contents, the bulk of every event, as whole runs.
+		 * (Inside a string done_ok is already 0: "[DONE]" has none.) */
+		if (s->js == J_STR && c != '"' && c != '\\') {
+			size_t j = i + 1;
 			while (j < n && p[j] != '"' && p[j] != '\\')
 				j++;
-			if (j > i) {
-				s->done_ok = 0;
-				i = j - 1;
-				continue;
-			}
+			string_run(s, p + i, j - i);
+			i = j - 1;
+			continue;
 		}
 		json_byte(s, c);
 	}
@@ -345,9 +362,13 @@ void ttft_sse_feed(struct ttft_sse *s, const char *p, size_t n)
 				break; /* one optional space after the colon */
 			continue;
 		case L_DATA: {
-			size_t j = i;
-			while (j < n && p[j] != '\n' && p[j] != '\r')
-				j++;
+			/* The line ends at the first LF or CR (memchr is
+			 * vectorised; CR-only endings are rare). */
+			const char *lf = memchr(p + i, '\n', n - i);
+			size_t j = lf ? (size_t)(lf - p) : n;
+			const char *cr = memchr(p + i, '\r', j - i);
+			if (cr)
+				j = (size_t)(cr - p);
 			data_bytes(s, p + i, j - i);
 			i = j;
 			continue;

@@ -19,9 +19,9 @@ CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 ANALYZE_OBJ := $(ANALYZE_SRC:%.c=$(B)/obj/%.o)
 SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/pic/%.o)
 
-PROGS := $(B)/ttft-analyze $(B)/ttft-run
+PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe
 TEST_PROGS := $(B)/test_sse $(B)/test_http $(B)/test_log $(B)/test_analyze \
-	$(B)/test_clients $(B)/test_shim $(B)/fixture-server $(B)/shim_host
+	$(B)/test_clients $(B)/test_shim $(B)/test_probe $(B)/fixture-server $(B)/shim_host
 
 all: $(B)/libttftshim.so $(PROGS)
 
@@ -48,6 +48,9 @@ $(B)/ttft-analyze: $(B)/obj/tools/ttft-analyze.o $(B)/libttftcore.a
 
 $(B)/ttft-run: $(B)/obj/tools/ttft-run.o $(B)/libttftcore.a
 	$(CC) -o $@ $^ $(PKG_LIBS) -lm
+
+$(B)/ttft-probe: $(B)/obj/probe/ttft-probe.o $(B)/obj/probe/probe_req.o $(B)/libttftcore.a
+	$(CC) -o $@ $^ $(PKG_LIBS) -lm -ldl
 
 $(B)/fixture-server: $(B)/obj/tests/fixture_server.o
 	$(CC) -o $@ $^ $(PKG_LIBS) -lpthread -lm

@@ -38,9 +38,12 @@ struct opts {
 	int status;       /* respond with this HTTP error status instead */
 	int error_after;  /* send an error event after K tokens (-1 = never) */
 	int close_after;  /* drop the connection after K tokens (-1 = never) */
+	int numbered;     /* token k's text is " t<k>" */
+	int usage_tokens; /* report this completion_tokens in usage (0 = real) */
+	int malformed_at; /* token event K carries broken JSON (-1 = never) */
 };
 
-static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1};
+static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1};
 static const char *g_model = "Qwen/Qwen2.5-1.5B-Instruct";
 
 static const char *const words[] = {
@@ -160,6 +163,9 @@ static void parse_overrides(const char *v, struct opts *o)
 		else if (!strcmp(tok, "error_after")) o->error_after = (int)x;
 		else if (!strcmp(tok, "close_after")) o->close_after = (int)x;
 		else if (!strcmp(tok, "tokens")) o->tokens = (int)x;
+		else if (!strcmp(tok, "numbered")) o->numbered = (int)x;
+		else if (!strcmp(tok, "usage_tokens")) o->usage_tokens = (int)x;
+		else if (!strcmp(tok, "malformed_at")) o->malformed_at = (int)x;
 	}
 }
 
@@ -269,18 +275,28 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 				return -1;
 			break;
 		}
+		if (i == o->malformed_at) {
+			if (send_event(fd, o, "{\"choices\":[{\"text\":\"oops") != 0)
+				return -1;
+			continue;
+		}
+		char word[32];
+		if (o->numbered)
+			snprintf(word, sizeof word, " t%d", i);
+		else
+			snprintf(word, sizeof word, "%s", words[i % 16]);
 		const char *fin = i == ntok - 1 ? "\"length\"" : "null";
 		if (chat)
 			snprintf(ev, sizeof ev,
 				 "%s,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"},"
 				 "\"logprobs\":null,\"finish_reason\":%s%s}]%s}", head,
-				 words[i % 16], fin, i == ntok - 1 ? ",\"stop_reason\":null" : "",
+				 word, fin, i == ntok - 1 ? ",\"stop_reason\":null" : "",
 				 usage_null);
 		else
 			snprintf(ev, sizeof ev,
 				 "%s,\"choices\":[{\"index\":0,\"text\":\"%s\",\"logprobs\":null,"
 				 "\"finish_reason\":%s,\"stop_reason\":null}]%s}", head,
-				 words[i % 16], fin, usage_null);
+				 word, fin, usage_null);
 		if (send_event(fd, o, ev) != 0)
 			return -1;
 	}
@@ -289,7 +305,7 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 			 "%s,\"choices\":[],\"usage\":{\"prompt_tokens\":%d,"
 			 "\"total_tokens\":%d,\"completion_tokens\":%d,"
 			 "\"prompt_tokens_details\":null}}", head, prompt_tokens,
-			 prompt_tokens + ntok, ntok);
+			 prompt_tokens + ntok, o->usage_tokens ? o->usage_tokens : ntok);
 		if (send_event(fd, o, ev) != 0)
 			return -1;
 	}

@@ -14,9 +14,12 @@ static void usage(FILE *f)
 "and prints one row per HTTP request: pid, conn, method, path, status,\n"
 "start_s (CLOCK_MONOTONIC), start_unix_s, tokens, then dns, connect, send,\n"
 "wait_headers, ttft, decode, e2e and the inter-token latency p50/p99\n"
-"(milliseconds in the table, seconds in JSON), followed by a summary.\n"
+"(milliseconds in the table, seconds in JSON), and app_gap: from the socket\n"
+"read of the first token to the application's own mark of it (ttft-probe\n"
+"marks it under the shim), followed by a summary.\n"
 "\n"
 "  --json           print {\"requests\":[...],\"summary\":{...},\"dropped\":N}\n"
+"  --events         dump every record instead (time order), for debugging\n"
 "  --pid PID        only requests made by process PID\n"
 "  --path PREFIX    only requests whose path starts with PREFIX\n"
 "  -h, --help       this text\n"
@@ -34,15 +37,19 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"json", no_argument, 0, 'j'},
+		{"events", no_argument, 0, 'e'},
 		{"pid", required_argument, 0, 'p'},
 		{"path", required_argument, 0, 'P'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
-	int json = 0, c;
+	int json = 0, events = 0, c;
 	struct ttft_filter flt = {0, NULL};
-	while ((c = getopt_long(argc, argv, "jp:P:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jep:P:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'e':
+			events = 1;
+			break;
 		case 'j':
 			json = 1;
 			break;
@@ -76,8 +83,10 @@ int main(int argc, char **argv)
 	char defpath[4096];
 	const char *path = optind < argc ? argv[optind]
 					 : ttft_log_default_path(defpath, sizeof defpath);
-	struct ttft_analysis a;
 	char err[512];
+	if (events)
+		return ttft_dump_events(stdout, path, &flt, err, sizeof err) ? 2 : 0;
+	struct ttft_analysis a;
 	if (ttft_analyze_file(path, &flt, &a, err, sizeof err) != 0) {
 		fprintf(stderr, "ttft-analyze: %s\n", err);
 		return 2;

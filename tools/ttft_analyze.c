@@ -405,3 +405,36 @@ void ttft_req_phases(const struct ttft_analysis *a, const struct ttft_req *r,
 	}
 	p->app_gap_s = span(first, r->t_app_first);
 }
+
+int ttft_dump_events(FILE *f, const char *path, const struct ttft_filter *flt,
+		     char *err, size_t errlen)
+{
+	struct ttft_log_view v;
+	if (ttft_log_view_open(&v, path, err, errlen) != 0)
+		return -1;
+	struct ttft_rec *recs = malloc((v.n_slots ? v.n_slots : 1) * sizeof *recs);
+	uint64_t n = 0;
+	for (uint64_t i = 0; recs && i < v.n_slots; i++)
+		if (ttft_log_view_get(&v, i, &recs[n]) &&
+		    (!flt || !flt->pid || recs[n].pid == flt->pid))
+			n++;
+	qsort(recs, n, sizeof *recs, cmp_rec);
+	fprintf(f, "%16s %7s %7s %4s %5s %3s %-14s %6s %10s %10s %s\n", "t_s", "pid",
+		"tid", "fd", "conn", "seq", "kind", "flags", "a", "b", "text/err");
+	for (uint64_t i = 0; i < n; i++) {
+		const struct ttft_rec *r = &recs[i];
+		char text[TTFT_REC_TEXT + 1];
+		copy_text(text, sizeof text, r->text, TTFT_REC_TEXT);
+		fprintf(f, "%16.6f %7d %7d %4d %5llu %3u %-14s %6x %10lld %10lld %s%s%s\n",
+			(double)r->t_ns / 1e9, r->pid, r->tid, r->fd,
+			(unsigned long long)r->conn, r->seq, ttft_kind_name(r->kind),
+			r->flags, (long long)r->a, (long long)r->b, text,
+			r->err ? " " : "", r->err ? strerror(r->err) : "");
+	}
+	fprintf(f, "%llu records, %llu dropped, %llu unpublished, %llu damaged\n",
+		(unsigned long long)n, (unsigned long long)v.dropped,
+		(unsigned long long)v.unpublished, (unsigned long long)v.corrupt);
+	free(recs);
+	ttft_log_view_close(&v);
+	return 0;
+}

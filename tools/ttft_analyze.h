@@ -61,6 +61,9 @@ struct ttft_filter {
 int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 		      struct ttft_analysis *out, char *err, size_t errlen);
 void ttft_analysis_free(struct ttft_analysis *a);
+/* Print every intact record in time order (pid filter applies). */
+int ttft_dump_events(FILE *f, const char *path, const struct ttft_filter *flt,
+		     char *err, size_t errlen);
 
 /* Per-request derived values in seconds; NAN where not applicable. */
 struct ttft_phases {

@@ -43,11 +43,11 @@ static void stats_of(const struct ttft_analysis *a, int e2e, struct stats *st)
 void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 {
 	fprintf(f, "%7s %5s %-6s %-24s %6s %16s %17s %6s %8s %10s %8s %11s %9s "
-		   "%9s %9s %10s %10s\n",
+		   "%9s %9s %10s %10s %10s\n",
 		"pid", "conn", "method", "path", "status", "start_s",
 		"start_unix_s", "tokens", "dns_ms", "connect_ms", "send_ms",
 		"wait_hdr_ms", "ttft_ms", "decode_ms", "e2e_ms", "itl_p50_ms",
-		"itl_p99_ms");
+		"itl_p99_ms", "app_gap_ms");
 	for (size_t i = 0; i < a->nreqs; i++) {
 		const struct ttft_req *r = &a->reqs[i];
 		struct ttft_phases p;
@@ -69,6 +69,7 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		ms(f, 9, p.e2e_s);
 		ms(f, 10, p.itl_p50_s);
 		ms(f, 10, p.itl_p99_s);
+		ms(f, 10, p.app_gap_s);
 		const char *note = r->closed_early ? "  (client closed early)"
 				 : r->end_flags & TTFT_F_TRUNCATED ? "  (server closed mid-response)"
 				 : r->sse_error ? "  (error event in stream)"
@@ -190,6 +191,7 @@ char *ttft_analysis_json(const struct ttft_analysis *a)
 		num(o, "e2e_s", p.e2e_s);
 		num(o, "itl_p50_s", p.itl_p50_s);
 		num(o, "itl_p99_s", p.itl_p99_s);
+		num(o, "app_gap_s", p.app_gap_s);
 		cJSON_AddItemToArray(reqs, o);
 	}
 	struct stats t, e;

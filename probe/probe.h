@@ -1,0 +1,63 @@
+/* probe.h — ttft-probe's request engine: one thread, libcurl's multi
+ * interface, any number of concurrent streams, each timed with
+ * CLOCK_MONOTONIC in the write callback. SSE events are classified by the
+ * shim's own classifier (shim/ttft_sse.c); their JSON by cJSON. */
+#ifndef TTFT_PROBE_H
+#define TTFT_PROBE_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../shim/ttft_sse.h"
+
+struct probe_cfg {
+	const char *base;        /* http://host:port, no trailing slash */
+	const char *model;       /* NULL: first of /v1/models */
+	const char *prompt;
+	int max_tokens;
+	double temperature;
+	int chat, stream, ignore_eos;
+	double timeout_s;
+	struct curl_slist *headers; /* user's --header lines + ours */
+	int keep_text;           /* keep the generated text (tests, --text) */
+};
+
+struct probe_result {
+	int run;                 /* 1-based */
+	const char *label;       /* "cold", "warm", or "run" */
+	int ok;
+	char error[512];
+	long http_status;
+	int64_t t_start, t_first, t_end;  /* CLOCK_MONOTONIC ns */
+	int64_t *tok;            /* token event times */
+	int ntok, tokcap;
+	long usage_tokens;       /* -1: no usage object */
+	int done;                /* [DONE] seen */
+	double dns_s, connect_s, pretransfer_s, starttransfer_s;
+	/* llama.cpp's final-chunk timings, NAN when absent */
+	double prompt_ms, predicted_ms, cache_n;
+	char *text;              /* generated text when cfg.keep_text */
+	size_t textlen, textcap;
+};
+
+/* Derived numbers, seconds; NAN when not applicable. */
+double probe_ttft_s(const struct probe_result *r);
+double probe_e2e_s(const struct probe_result *r);
+long probe_tokens(const struct probe_result *r);
+void probe_itl(const struct probe_result *r, double *p50, double *p99);
+
+/* Run n requests, at most conc at once. results[i].run = i+1; the labels
+ * are left to the caller. Progress goes to stderr when progress != 0.
+ * Returns the number that failed. */
+int probe_run(const struct probe_cfg *cfg, struct probe_result *results, int n,
+	      int conc, int progress);
+void probe_result_free(struct probe_result *r);
+
+/* GET base/v1/models and return the first model id (malloc'd), or NULL
+ * with a message in err. */
+char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen);
+
+int64_t probe_now(void);
+
+#endif

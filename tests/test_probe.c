@@ -1,0 +1,296 @@
+/* test_probe.c — ttft-probe against the fixture server: TTFT within 2 ms of
+ * the injected delays, the chat role chunk not counted, usage honoured,
+ * every error case kept as a record with its error, 256 concurrent streams
+ * complete and in order, and its marks in the shim's log. Also the seed's
+ * ttft_probe.py and serve_slm_vllm.sh. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define HDR_MS 20.0
+#define FIRST_MS 60.0
+#define TOK_MS 10.0
+
+static int g_port;
+static pid_t g_srv;
+
+static void setup(void)
+{
+	char args[128];
+	snprintf(args, sizeof args, "--headers-ms %g --first-ms %g --token-ms %g",
+		 HDR_MS, FIRST_MS, TOK_MS);
+	g_port = tu_fixture_start(args, &g_srv);
+}
+
+static void teardown(void)
+{
+	tu_fixture_stop(g_srv);
+}
+
+struct recs {
+	cJSON *r[300];
+	int n;
+	cJSON *summary, *summary_root;
+	int rc;
+	char *err;
+};
+
+/* Run ttft-probe with ARGS (JSONL to stdout), parse every line. */
+static void probe(const char *args, struct recs *out)
+{
+	memset(out, 0, sizeof *out);
+	char cmd[2048], errf[256];
+	tu_tmp_log(errf, sizeof errf, "probe-err");
+	snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d -q --json - %s 2>%s",
+		 tu_build_dir(), g_port, args, errf);
+	char *text;
+	out->rc = tu_sh(cmd, &text);
+	out->err = tu_read_file(errf, NULL);
+	unlink(errf);
+	for (char *p = strtok(text, "\n"); p; p = strtok(NULL, "\n")) {
+		cJSON *o = cJSON_Parse(p);
+		ck_assert_msg(o != NULL, "bad JSON line: %s", p);
+		cJSON *s = cJSON_GetObjectItem(o, "summary");
+		if (s) {
+			out->summary_root = o;
+			out->summary = s;
+		}
+		else if (out->n < 300)
+			out->r[out->n++] = o;
+	}
+	free(text);
+}
+
+static void done(struct recs *r)
+{
+	for (int i = 0; i < r->n; i++)
+		cJSON_Delete(r->r[i]);
+	cJSON_Delete(r->summary_root);
+	free(r->err);
+}
+
+static double f(cJSON *o, const char *k)
+{
+	cJSON *v = cJSON_GetObjectItem(o, k);
+	ck_assert_msg(v != NULL, "no field %s", k);
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static const char *err_of(cJSON *o)
+{
+	cJSON *e = cJSON_GetObjectItem(o, "error");
+	return cJSON_IsString(e) ? e->valuestring : "";
+}
+
+START_TEST(ttft_matches_injected_delays)
+{
+	struct recs r;
+	probe("--runs 4 --cold --max-tokens 5", &r);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_int_eq(r.n, 4);
+	for (int i = 0; i < 4; i++) {
+		cJSON *o = r.r[i];
+		ck_assert_str_eq(cJSON_GetObjectItem(o, "label")->valuestring, i ? "warm" : "cold");
+		ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")));
+		double ttft = f(o, "ttft_s") * 1e3;
+		ck_assert_msg(fabs(ttft - (HDR_MS + FIRST_MS)) < 2.0, "run %d ttft %.3f ms", i, ttft);
+		double decode = (f(o, "e2e_s") - f(o, "ttft_s")) * 1e3;
+		ck_assert_msg(fabs(decode - 4 * TOK_MS) < 2.0, "run %d decode %.3f", i, decode);
+		ck_assert_int_eq((int)f(o, "tokens"), 5);
+		ck_assert(fabs(f(o, "itl_p50_s") * 1e3 - TOK_MS) < 2.0);
+		/* curl's starttransfer is the headers, not the first token */
+		ck_assert(fabs(f(o, "starttransfer_s") * 1e3 - HDR_MS) < 2.0);
+	}
+	cJSON *w = cJSON_GetObjectItem(r.summary, "warm_ttft_s");
+	ck_assert(fabs(cJSON_GetObjectItem(w, "median")->valuedouble * 1e3 - 80) < 2.0);
+	done(&r);
+}
+END_TEST
+
+START_TEST(chat_role_chunk_not_counted)
+{
+	struct recs r;
+	probe("--chat --runs 2 --max-tokens 5 --header 'X-Fixture: role=30'", &r);
+	ck_assert_int_eq(r.rc, 0);
+	for (int i = 0; i < 2; i++) {
+		double ttft = f(r.r[i], "ttft_s") * 1e3;
+		ck_assert_msg(fabs(ttft - 80) < 2.0, "ttft %.3f ms (role chunk at 50)", ttft);
+		ck_assert_int_eq((int)f(r.r[i], "tokens"), 5);
+	}
+	done(&r);
+}
+END_TEST
+
+START_TEST(usage_is_honoured_and_nonstream)
+{
+	struct recs r;
+	probe("--max-tokens 5 --header 'X-Fixture: usage_tokens=42'", &r);
+	ck_assert_int_eq((int)f(r.r[0], "tokens"), 42);
+	done(&r);
+	probe("--no-stream --max-tokens 5", &r);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_int_eq((int)f(r.r[0], "tokens"), 5);
+	ck_assert(f(r.r[0], "ttft_s") == f(r.r[0], "e2e_s"));
+	ck_assert(fabs(f(r.r[0], "e2e_s") * 1e3 - 120) < 2.0);
+	done(&r);
+}
+END_TEST
+
+START_TEST(error_cases_keep_their_record)
+{
+	static const struct {
+		const char *args, *want;
+		int tokens;
+	} cases[] = {
+		{"--header 'X-Fixture: status=500'", "server answered HTTP 500: injected failure", 0},
+		{"--header 'X-Fixture: close_after=2'", "stream ended without [DONE] after 2 tokens", 2},
+		{"--header 'X-Fixture: malformed_at=1'", "malformed JSON in stream event 2", -1},
+		{"--header 'X-Fixture: error_after=2'",
+		 "server error mid-stream after 2 tokens: injected engine failure", 2},
+		{"--timeout 0.3 --header 'X-Fixture: first=1000'", "timed out after 0.3 s", 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char args[256];
+		snprintf(args, sizeof args, "--max-tokens 5 %s", cases[i].args);
+		struct recs r;
+		probe(args, &r);
+		ck_assert_msg(r.rc == 1, "%s: exit %d", cases[i].args, r.rc);
+		ck_assert_int_eq(r.n, 1);
+		ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r.r[0], "ok")));
+		ck_assert_msg(strstr(err_of(r.r[0]), cases[i].want) != NULL, "%s: got '%s'",
+			      cases[i].args, err_of(r.r[0]));
+		if (cases[i].tokens >= 0)
+			ck_assert_int_eq((int)f(r.r[0], "tokens"), cases[i].tokens);
+		done(&r);
+	}
+}
+END_TEST
+
+START_TEST(refused_connection)
+{
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:1 -q 2>&1",
+		 tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, &out), 2); /* /v1/models: nobody there */
+	ck_assert_msg(strstr(out, "is the server up?") != NULL, "%s", out);
+	free(out);
+	snprintf(cmd, sizeof cmd,
+		 "%s/ttft-probe --url http://127.0.0.1:1 --model m --runs 2 -q --json - 2>&1",
+		 tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, &out), 1);
+	ck_assert_msg(strstr(out, "\"ok\":false") && strstr(out, "cannot connect to "
+		      "http://127.0.0.1:1: is the server up?"), "%s", out);
+	free(out);
+}
+END_TEST
+
+START_TEST(concurrent_256_streams_complete_and_in_order)
+{
+	struct recs r;
+	probe("--concurrency 256 --requests 256 --max-tokens 16 --text "
+	      "--header 'X-Fixture: numbered=1,first=200,token=5'", &r);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_int_eq(r.n, 256);
+	char want[256] = "";
+	for (int k = 0; k < 16; k++)
+		sprintf(want + strlen(want), " t%d", k);
+	for (int i = 0; i < 256; i++) {
+		ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r.r[i], "ok")));
+		ck_assert_int_eq((int)f(r.r[i], "tokens"), 16);
+		ck_assert_str_eq(cJSON_GetObjectItem(r.r[i], "text")->valuestring, want);
+		/* every stream was in flight at once: they all began before
+		 * the first one could have finished */
+		ck_assert(f(r.r[i], "start_offset_s") < 0.2);
+	}
+	ck_assert_int_eq((int)cJSON_GetObjectItem(r.summary, "concurrency")->valueint, 256);
+	done(&r);
+}
+END_TEST
+
+START_TEST(marks_show_the_app_gap_under_the_shim)
+{
+	char cmd[1024], log[256], *out;
+	tu_tmp_log(log, sizeof log, "probe-marks");
+	snprintf(cmd, sizeof cmd,
+		 "%s/ttft-run --quiet --log %s -- %s/ttft-probe --url http://127.0.0.1:%d "
+		 "--runs 3 --max-tokens 3 -q && %s/ttft-analyze --json --path /v1/completions %s",
+		 tu_build_dir(), log, tu_build_dir(), g_port, tu_build_dir(), log);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	unlink(log);
+	cJSON *j = cJSON_Parse(out);
+	cJSON *reqs = cJSON_GetObjectItem(j, "requests"), *q;
+	ck_assert_int_eq(cJSON_GetArraySize(reqs), 3);
+	cJSON_ArrayForEach(q, reqs) {
+		double gap = f(q, "app_gap_s");
+		ck_assert_msg(gap >= 0 && gap < 0.001, "app gap %.6f s", gap);
+	}
+	cJSON_Delete(j);
+	free(out);
+}
+END_TEST
+
+START_TEST(seed_scripts)
+{
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --json - -- python3 tools/ttft_probe.py "
+		 "http://127.0.0.1:%d", tu_build_dir(), g_port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "wall_s=0.") && strstr(out, "total_tokens=72"), "%s", out);
+	/* wrapped: the shim saw its non-streamed completion */
+	ck_assert_msg(strstr(out, "\"path\":\"/v1/completions\",\"status\":200"), "%s", out);
+	free(out);
+	ck_assert_int_eq(tu_sh("python3 tools/ttft_probe.py http://127.0.0.1:1 2>&1", &out), 1);
+	ck_assert_msg(strstr(out, "cannot reach"), "%s", out);
+	free(out);
+	ck_assert_int_eq(tu_sh("VLLM_BIN=/bin/echo PORT=8123 tools/serve_slm_vllm.sh", &out), 0);
+	ck_assert_msg(strstr(out, "+ /bin/echo serve Qwen/Qwen2.5-1.5B-Instruct --dtype auto "
+			      "--max-model-len 4096 --gpu-memory-utilization 0.92 --port 8123"),
+		      "%s", out);
+	free(out);
+	ck_assert_int_eq(tu_sh("VLLM_BIN=no-such-vllm tools/serve_slm_vllm.sh 2>&1", &out), 127);
+	ck_assert_msg(strstr(out, "make demo"), "%s", out);
+	free(out);
+}
+END_TEST
+
+START_TEST(usage_errors)
+{
+	char cmd[256], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-probe --runs 0 2>&1", tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, &out), 2);
+	ck_assert_msg(strstr(out, "--runs wants a number"), "%s", out);
+	free(out);
+	snprintf(cmd, sizeof cmd, "%s/ttft-probe --prompt-file /nonexistent 2>&1", tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, &out), 2);
+	free(out);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("probe");
+	TCase *t = tcase_create("probe");
+	tcase_set_timeout(t, 120);
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, ttft_matches_injected_delays);
+	tcase_add_test(t, chat_role_chunk_not_counted);
+	tcase_add_test(t, usage_is_honoured_and_nonstream);
+	tcase_add_test(t, error_cases_keep_their_record);
+	tcase_add_test(t, refused_connection);
+	tcase_add_test(t, concurrent_256_streams_complete_and_in_order);
+	tcase_add_test(t, marks_show_the_app_gap_under_the_shim);
+	tcase_add_test(t, seed_scripts);
+	tcase_add_test(t, usage_errors);
+	suite_add_tcase(s, t);
+	SRunner *r = srunner_create(s);
+	srunner_run_all(r, CK_NORMAL);
+	int failed = srunner_ntests_failed(r);
+	srunner_free(r);
+	return failed ? 1 : 0;
+}

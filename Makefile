@@ -52,6 +52,16 @@ $(B)/ttft-run: $(B)/obj/tools/ttft-run.o $(B)/libttftcore.a
 $(B)/ttft-probe: $(B)/obj/probe/ttft-probe.o $(B)/obj/probe/probe_req.o $(B)/libttftcore.a
 	$(CC) -o $@ $^ $(PKG_LIBS) -lm -ldl
 
+# The embedded engine (llama.cpp) and the model generator: built on demand,
+# cached outside the checkout by tools/engine.sh.
+ENGINE := tools/engine.sh
+$(B)/ttft-mkmodel: tools/ttft-mkmodel.c
+	@mkdir -p $(B)
+	@src=$$($(ENGINE) src) && lib=$$($(ENGINE) ggml) && \
+	echo "$(CC) ... -o $@ (ggml from $$lib)" && \
+	$(CC) $(BASEFLAGS) $(CFLAGS) -isystem $$src/ggml/include -o $@ $< \
+		-L$$lib -lggml-base -Wl,-rpath,$$lib -lm
+
 $(B)/fixture-server: $(B)/obj/tests/fixture_server.o
 	$(CC) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 

@@ -19,9 +19,9 @@ CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 ANALYZE_OBJ := $(ANALYZE_SRC:%.c=$(B)/obj/%.o)
 SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/pic/%.o)
 
-PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe
+PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold
 TEST_PROGS := $(B)/test_sse $(B)/test_http $(B)/test_log $(B)/test_analyze \
-	$(B)/test_clients $(B)/test_shim $(B)/test_probe $(B)/fixture-server $(B)/shim_host
+	$(B)/test_clients $(B)/test_shim $(B)/test_probe $(B)/test_cold $(B)/fixture-server $(B)/shim_host
 
 all: $(B)/libttftshim.so $(PROGS)
 
@@ -62,11 +62,19 @@ $(B)/ttft-mkmodel: tools/ttft-mkmodel.c
 	$(CC) $(BASEFLAGS) $(CFLAGS) -isystem $$src/ggml/include -o $@ $< \
 		-L$$lib -lggml-base -Wl,-rpath,$$lib -lm
 
+COLD_OBJ := $(addprefix $(B)/obj/tools/,ttft-cold.o cold_server.o cold_phases.o \
+	cold_sanity.o cold_report.o) $(B)/obj/probe/probe_req.o
+$(B)/ttft-cold: $(COLD_OBJ) $(B)/libttftcore.a
+	$(CC) -o $@ $^ $(PKG_LIBS) -lm -ldl -lpthread
+
 $(B)/fixture-server: $(B)/obj/tests/fixture_server.o
 	$(CC) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
 $(B)/shim_host: $(B)/obj/tests/shim_host.o
 	$(CC) -o $@ $^ -lpthread
+
+$(B)/test_cold: $(B)/obj/tests/test_cold.o $(B)/obj/tests/testutil.o $(B)/obj/tools/cold_phases.o $(B)/libttftcore.a
+	$(CC) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
 $(B)/test_%: $(B)/obj/tests/test_%.o $(B)/obj/tests/testutil.o $(B)/libttftcore.a
 	$(CC) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
@@ -77,12 +85,17 @@ $(B)/bench_shim: $(B)/obj/bench/bench_shim.o
 bench: all $(B)/bench_shim
 	$(B)/bench_shim $(B)/libttftshim.so
 
-test: all $(TEST_PROGS)
-	@bash tests/run.sh
+# TTFT_SLOW=1 adds the suites that need the real engine (built on demand).
+SLOW_PROGS := $(B)/test_engine
+test: all $(TEST_PROGS) $(if $(filter 1,$(TTFT_SLOW)),$(SLOW_PROGS) $(B)/ttft-mkmodel)
+	@TTFT_SLOW_SUITES="test_engine" bash tests/run.sh
+
+demo: all
+	@bash tools/demo.sh
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all test bench clean
+.PHONY: all test bench demo clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -91,6 +91,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ttft-analyze: %s\n", err);
 		return 2;
 	}
+	if (flt.path_prefix)
+		a.nnotes = 0; /* connection notes have no path: not asked for */
 	ttft_print_warnings(stderr, &a);
 	if (json) {
 		char *s = ttft_analysis_json(&a);

@@ -70,7 +70,9 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		ms(f, 10, p.itl_p50_s);
 		ms(f, 10, p.itl_p99_s);
 		ms(f, 10, p.app_gap_s);
-		const char *note = r->closed_early ? "  (client closed early)"
+		const char *note = !r->t_end && !r->new_conn && !r->t_hdr
+				 ? "  (no response on a reused connection: the client retries)"
+				 : r->closed_early ? "  (client closed early)"
 				 : r->end_flags & TTFT_F_TRUNCATED ? "  (server closed mid-response)"
 				 : r->sse_error ? "  (error event in stream)"
 				 : !r->t_end ? "  (incomplete)" : "";

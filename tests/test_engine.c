@@ -35,6 +35,8 @@ static void once(void)
 	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
 }
 
+/* One server thread: llama.cpp's workers spin while decoding, and on a
+ * 2-core machine two of them would delay the client's own reads. */
 static void start_server(const char *extra)
 {
 	pid_t p;
@@ -43,7 +45,7 @@ static void start_server(const char *extra)
 	g_pid = fork();
 	if (g_pid == 0) {
 		char cmd[4096];
-		snprintf(cmd, sizeof cmd, "exec %s -m %s --host 127.0.0.1 --port %d -c 8192 "
+		snprintf(cmd, sizeof cmd, "exec %s -m %s --host 127.0.0.1 --port %d -c 8192 -t 1 "
 			 "--metrics %s >/tmp/ttft-test-llama-%d.log 2>&1", g_server, g_model,
 			 g_port, extra, (int)getpid());
 		setpgid(0, 0);

@@ -13,7 +13,7 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 B := build
 CORE_SRC := shim/ttft_log.c shim/ttft_sse.c shim/ttft_http.c
 SHIM_SRC := $(CORE_SRC) shim/ttft_shim.c shim/ttft_wrap.c
-ANALYZE_SRC := tools/ttft_analyze.c tools/ttft_output.c
+ANALYZE_SRC := tools/ttft_analyze.c tools/ttft_output.c tools/ttft_prom.c tools/ttft_scrape.c
 
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 ANALYZE_OBJ := $(ANALYZE_SRC:%.c=$(B)/obj/%.o)
@@ -21,7 +21,7 @@ SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/pic/%.o)
 
 PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold
 TEST_PROGS := $(B)/test_sse $(B)/test_http $(B)/test_log $(B)/test_analyze \
-	$(B)/test_clients $(B)/test_shim $(B)/test_probe $(B)/test_cold $(B)/fixture-server $(B)/shim_host
+	$(B)/test_clients $(B)/test_shim $(B)/test_probe $(B)/test_cold $(B)/test_truth $(B)/fixture-server $(B)/shim_host
 
 all: $(B)/libttftshim.so $(PROGS)
 
@@ -44,10 +44,10 @@ $(B)/libttftcore.a: $(CORE_OBJ) $(ANALYZE_OBJ)
 	ar rcs $@ $^
 
 $(B)/ttft-analyze: $(B)/obj/tools/ttft-analyze.o $(B)/libttftcore.a
-	$(CC) -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
 $(B)/ttft-run: $(B)/obj/tools/ttft-run.o $(B)/libttftcore.a
-	$(CC) -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
 $(B)/ttft-probe: $(B)/obj/probe/ttft-probe.o $(B)/obj/probe/probe_req.o $(B)/libttftcore.a
 	$(CC) -o $@ $^ $(PKG_LIBS) -lm -ldl

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "../shim/ttft_sse.h"
+#include "../tools/ttft_prom.h"
 
 struct probe_cfg {
 	const char *base;        /* http://host:port, no trailing slash */
@@ -21,6 +22,7 @@ struct probe_cfg {
 	double timeout_s;
 	struct curl_slist *headers; /* user's --header lines + ours */
 	int keep_text;           /* keep the generated text (tests, --text) */
+	int metrics;             /* scrape base/metrics around requests */
 };
 
 struct probe_result {
@@ -37,6 +39,11 @@ struct probe_result {
 	double dns_s, connect_s, pretransfer_s, starttransfer_s;
 	/* llama.cpp's final-chunk timings, NAN when absent */
 	double prompt_ms, predicted_ms, cache_n;
+	/* the server's split from /metrics deltas around this request */
+	double m_queue_s, m_prefill_s, m_decode_s, m_hit_tokens;
+	const char *m_source;    /* NULL when there is no per-request split */
+	char m_note[160];        /* why not, when not */
+	double network_s;        /* TCP_INFO round-trip time, NAN if unknown */
 	char *text;              /* generated text when cfg.keep_text */
 	size_t textlen, textcap;
 };
@@ -52,6 +59,20 @@ void probe_itl(const struct probe_result *r, double *p50, double *p99);
  * Returns the number that failed. */
 int probe_run(const struct probe_cfg *cfg, struct probe_result *results, int n,
 	      int conc, int progress);
+/* Under concurrency: the server's aggregate over the whole run (the last
+ * probe_run's), when metrics were scraped; NULL otherwise. */
+const struct ttft_split *probe_window(void);
+
+/* The split of one request into queue / prefill / other, with its source:
+ * llama.cpp's timings first, then the /metrics deltas. NAN where unknown. */
+struct probe_split {
+	double queue_s, prefill_s, decode_s, hit_tokens, server_other_s;
+	const char *source;
+	const char *note;
+};
+void probe_split_of(const struct probe_result *r, struct probe_split *s);
+/* GET base/metrics into a truth snapshot; 0 ok, -1 (err set) otherwise. */
+int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, size_t errlen);
 void probe_result_free(struct probe_result *r);
 
 /* GET base/v1/models and return the first model id (malloc'd), or NULL

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../tools/ttft_analyze.h"
@@ -29,6 +32,8 @@ struct preq {
 	int events;
 	int malformed;       /* 1-based index of the first bad event */
 	int fd, new_fd;      /* the connection's fd, for marks; -1 unknown */
+	struct ttft_truth before; /* /metrics just before the request */
+	int have_before;
 	char curl_err[CURL_ERROR_SIZE];
 };
 
@@ -250,11 +255,17 @@ static char *request_body(const struct probe_cfg *c)
 static void start(CURLM *m, struct preq *q, const struct probe_cfg *cfg,
 		  struct probe_result *r)
 {
+	struct ttft_truth before = q->before;
+	int have_before = q->have_before;
 	memset(q, 0, sizeof *q);
+	q->before = before;
+	q->have_before = have_before;
 	q->cfg = cfg;
 	q->r = r;
 	r->usage_tokens = -1;
 	r->prompt_ms = r->predicted_ms = r->cache_n = NAN;
+	r->m_queue_s = r->m_prefill_s = r->m_decode_s = r->m_hit_tokens = NAN;
+	r->network_s = NAN;
 	q->fd = q->new_fd = -1;
 	q->raw = xrealloc(NULL, RAW_CAP + 1);
 	q->raw[0] = 0;
@@ -301,6 +312,11 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 	r->starttransfer_s = secs(v);
 	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &r->http_status);
 	mark(q, 3);
+	struct tcp_info ti;
+	socklen_t tl = sizeof ti;
+	if (q->fd >= 0 && getsockopt(q->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+	    ti.tcpi_rtt > 0)
+		r->network_s = ti.tcpi_rtt / 1e6;
 
 	if (rc == CURLE_COULDNT_CONNECT) {
 		set_error(r, "cannot connect to %s: is the server up? Start "
@@ -347,9 +363,84 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 	free(q->raw);
 }
 
+static size_t grab(char *p, size_t sz, size_t nm, void *ud);
+static struct ttft_split g_window;
+static int g_have_window;
+
+const struct ttft_split *probe_window(void)
+{
+	return g_have_window ? &g_window : NULL;
+}
+
+int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, size_t errlen)
+{
+	char url[2048], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
+	snprintf(url, sizeof url, "%s/metrics", cfg->base);
+	CURL *h = curl_easy_init();
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, cfg->headers);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, grab);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+	CURLcode rc = curl_easy_perform(h);
+	long status = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	t->t_ns = probe_now();
+	int out = -1;
+	if (rc != CURLE_OK) {
+		snprintf(err, errlen, "GET %s failed: %s", url, cerr[0] ? cerr : curl_easy_strerror(rc));
+	} else if (status != 200) {
+		snprintf(err, errlen, "GET %s answered HTTP %ld", url, status);
+	} else {
+		char why[160];
+		if (ttft_truth_page(body ? body : "", body ? strlen(body) : 0, t, why,
+				    sizeof why) > 0)
+			out = 0;
+		else
+			snprintf(err, errlen, "%s: %s", url, why);
+	}
+	free(body);
+	return out;
+}
+
+/* Sequential requests: the deltas between the scrapes around each one are
+ * that request's own numbers. */
+static void split_one(const struct probe_cfg *cfg, struct preq *q)
+{
+	struct probe_result *r = q->r;
+	struct ttft_truth after;
+	char err[256];
+	if (!q->have_before) {
+		snprintf(r->m_note, sizeof r->m_note, "no /metrics snapshot before the request");
+		return;
+	}
+	if (probe_scrape(cfg, &after, err, sizeof err) != 0) {
+		snprintf(r->m_note, sizeof r->m_note, "%.150s", err);
+		return;
+	}
+	struct ttft_split sp;
+	int one = ttft_truth_split(&q->before, &after, 1, &sp);
+	if (one) {
+		r->m_source = sp.source;
+		r->m_queue_s = sp.queue_s;
+		r->m_prefill_s = sp.prefill_s;
+		r->m_decode_s = sp.decode_s;
+		r->m_hit_tokens = sp.hit_tokens;
+	} else {
+		snprintf(r->m_note, sizeof r->m_note, "%s", sp.reason);
+	}
+}
+
 int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
 	      int conc, int progress)
 {
+	struct ttft_truth w0;
+	char werr[256];
+	g_have_window = 0;
+	int window = cfg->metrics && conc > 1 && probe_scrape(cfg, &w0, werr, sizeof werr) == 0;
 	if (!g_mark)
 		g_mark = (void (*)(int, int))dlsym(RTLD_DEFAULT, "ttft_mark");
 	CURLM *m = curl_multi_init();
@@ -359,6 +450,10 @@ int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
 		res[i].run = i + 1;
 	while (done < n) {
 		while (running < conc && next < n) {
+			char err[256];
+			if (cfg->metrics && conc == 1)
+				qs[next].have_before = probe_scrape(cfg, &qs[next].before,
+								    err, sizeof err) == 0;
 			start(m, &qs[next], cfg, &res[next]);
 			next++;
 			running++;
@@ -373,6 +468,11 @@ int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
 			struct preq *q;
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&q);
 			finish(m, q, msg->data.result);
+			if (cfg->metrics && conc == 1)
+				split_one(cfg, q);
+			else if (cfg->metrics)
+				snprintf(q->r->m_note, sizeof q->r->m_note, "concurrent requests: "
+					 "see the run's server window");
 			running--;
 			done++;
 			failed += !q->r->ok;
@@ -387,6 +487,11 @@ int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
 	}
 	free(qs);
 	curl_multi_cleanup(m);
+	struct ttft_truth w1;
+	if (window && probe_scrape(cfg, &w1, werr, sizeof werr) == 0) {
+		ttft_truth_split(&w0, &w1, 0, &g_window);
+		g_have_window = 1;
+	}
 	return failed;
 }
 
@@ -474,4 +579,28 @@ void probe_itl(const struct probe_result *r, double *p50, double *p99)
 	*p50 = ttft_percentile(d, (size_t)r->ntok - 1, 0.5);
 	*p99 = ttft_percentile(d, (size_t)r->ntok - 1, 0.99);
 	free(d);
+}
+
+void probe_split_of(const struct probe_result *r, struct probe_split *s)
+{
+	s->queue_s = s->prefill_s = s->decode_s = s->hit_tokens = s->server_other_s = NAN;
+	s->source = NULL;
+	s->note = r->m_note[0] ? r->m_note : NULL;
+	if (!isnan(r->prompt_ms)) {
+		s->source = "llamacpp-timings";
+		s->prefill_s = r->prompt_ms / 1e3;
+		s->decode_s = isnan(r->predicted_ms) ? NAN : r->predicted_ms / 1e3;
+		s->hit_tokens = r->cache_n;
+		s->note = NULL;
+	} else if (r->m_source) {
+		s->source = r->m_source;
+		s->queue_s = r->m_queue_s;
+		s->prefill_s = r->m_prefill_s;
+		s->decode_s = r->m_decode_s;
+		s->hit_tokens = r->m_hit_tokens;
+	}
+	double ttft = probe_ttft_s(r);
+	if (s->source && !isnan(ttft) && !isnan(s->prefill_s))
+		s->server_other_s = ttft - r->pretransfer_s - s->prefill_s -
+				    (isnan(s->queue_s) ? 0 : s->queue_s);
 }

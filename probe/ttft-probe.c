@@ -42,6 +42,10 @@ static void usage(FILE *f)
 "  --json FILE          one JSON object per request, then {\"summary\":…};\n"
 "                       '-' = stdout (the table then goes to stderr)\n"
 "  --text               keep the generated text in the JSON (\"text\")\n"
+"  --metrics MODE       auto (default: when the server has /metrics), on, off:\n"
+"                       scrape /metrics around each request for the server's\n"
+"                       own queue / prefill / decode (vLLM histograms, llama.cpp\n"
+"                       counters); under --concurrency, one window for the run\n"
 "  -q, --quiet          no table\n"
 "  -h, --help           this text\n"
 "\n"
@@ -104,14 +108,20 @@ static cJSON *record(const struct probe_result *r, int64_t t0, int keep_text)
 	num(o, "starttransfer_s", r->starttransfer_s);
 	num(o, "start_offset_s", (double)(r->t_start - t0) / 1e9);
 	cJSON_AddNumberToObject(o, "http_status", (double)r->http_status);
-	int has = !isnan(r->prompt_ms);
-	num(o, "prefill_s", has ? r->prompt_ms / 1e3 : NAN);
-	num(o, "server_decode_s", !isnan(r->predicted_ms) ? r->predicted_ms / 1e3 : NAN);
-	num(o, "prefix_cache_hit_tokens", r->cache_n);
-	if (has)
-		cJSON_AddStringToObject(o, "split_source", "llamacpp-timings");
+	struct probe_split sp;
+	probe_split_of(r, &sp);
+	num(o, "queue_s", sp.queue_s);
+	num(o, "prefill_s", sp.prefill_s);
+	num(o, "server_other_s", sp.server_other_s);
+	num(o, "network_s", r->network_s);
+	num(o, "server_decode_s", sp.decode_s);
+	num(o, "prefix_cache_hit_tokens", sp.hit_tokens);
+	if (sp.source)
+		cJSON_AddStringToObject(o, "split_source", sp.source);
 	else
 		cJSON_AddNullToObject(o, "split_source");
+	if (sp.note)
+		cJSON_AddStringToObject(o, "split_note", sp.note);
 	if (keep_text)
 		cJSON_AddStringToObject(o, "text", r->text ? r->text : "");
 	return o;
@@ -163,6 +173,7 @@ int main(int argc, char **argv)
 		{"requests", required_argument, 0, 'N'},
 		{"json", required_argument, 0, 'j'},
 		{"text", no_argument, 0, 'x'},
+		{"metrics", required_argument, 0, 'X'},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -174,6 +185,7 @@ int main(int argc, char **argv)
 	cfg.timeout_s = 120;
 	const char *url = "http://127.0.0.1:8000", *json = NULL;
 	int runs = 1, cold = 0, conc = 0, requests = 0, quiet = 0, c;
+	const char *metrics = "auto";
 	char *end;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	cfg.headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -221,6 +233,13 @@ int main(int argc, char **argv)
 		case 'N': INT_ARG(requests, 1); break;
 		case 'j': json = optarg; break;
 		case 'x': cfg.keep_text = 1; break;
+		case 'X':
+			if (strcmp(optarg, "auto") && strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "ttft-probe: --metrics wants auto, on or off\n");
+				return 2;
+			}
+			metrics = optarg;
+			break;
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -248,6 +267,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		cfg.model = model;
+	}
+	if (strcmp(metrics, "off")) {
+		struct ttft_truth t;
+		char merr[300];
+		cfg.metrics = probe_scrape(&cfg, &t, merr, sizeof merr) == 0;
+		if (!cfg.metrics && !strcmp(metrics, "on"))
+			fprintf(stderr, "ttft-probe: warning: --metrics on, but %s; the "
+					"server split stays null\n", merr);
 	}
 	int n = conc ? (requests ? requests : conc) : runs;
 	if (!conc)
@@ -339,6 +366,19 @@ int main(int argc, char **argv)
 		cJSON_AddItemToObject(sum, "itl_s", pct_json(pi));
 		cJSON_AddItemToObject(sum, "e2e_s", pct_json(pe));
 		cJSON_AddNumberToObject(sum, "output_tokens_per_s", toks / wall);
+		const struct ttft_split *win = probe_window();
+		if (win) {
+			cJSON *sw = cJSON_AddObjectToObject(sum, "server_window");
+			num(sw, "requests", win->requests);
+			num(sw, "queue_s", win->queue_s);
+			num(sw, "prefill_s", win->prefill_s);
+			num(sw, "decode_s", win->decode_s);
+			num(sw, "prefix_cache_hit_tokens", win->hit_tokens);
+			if (win->source)
+				cJSON_AddStringToObject(sw, "source", win->source);
+			if (win->reason[0])
+				cJSON_AddStringToObject(sw, "note", win->reason);
+		}
 		char *s = cJSON_PrintUnformatted(root);
 		fprintf(f, "%s\n", s);
 		free(s);

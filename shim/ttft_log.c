@@ -374,6 +374,8 @@ const char *ttft_kind_name(unsigned kind)
 		[TTFT_EV_DNS_END] = "dns_end",
 		[TTFT_EV_DESYNC] = "desync",
 		[TTFT_EV_MARK] = "mark",
+		[TTFT_EV_METRIC] = "metric",
+		[TTFT_EV_SCRAPE] = "scrape",
 	};
 	return kind < TTFT_EV__COUNT ? names[kind] : "unknown";
 }

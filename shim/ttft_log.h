@@ -30,7 +30,8 @@ enum ttft_kind {
 	TTFT_EV_REQ_BEGIN = 4,      /* first byte of a request sent; t = before
 	                               the call; text = "METHOD /path"         */
 	TTFT_EV_REQ_SENT = 5,       /* last byte of the request sent; a = bytes */
-	TTFT_EV_RESP_HEADERS = 6,   /* status line + headers read; a = status  */
+	TTFT_EV_RESP_HEADERS = 6,   /* status line + headers read; a = status,
+	                               b = TCP round-trip time (us), 0 unknown */
 	TTFT_EV_SSE_TOKEN = 7,      /* SSE event with a non-empty token        */
 	TTFT_EV_SSE_EMPTY = 8,      /* SSE event with no token (role, usage…)  */
 	TTFT_EV_SSE_DONE = 9,       /* data: [DONE]                            */
@@ -42,6 +43,11 @@ enum ttft_kind {
 	TTFT_EV_DNS_END = 15,       /* getaddrinfo() returned; a = ret          */
 	TTFT_EV_DESYNC = 16,        /* sniffer lost HTTP framing; b = reason    */
 	TTFT_EV_MARK = 17,          /* application mark (ttft_mark); b = code   */
+	TTFT_EV_METRIC = 18,        /* one /metrics value: text = name, a = the
+	                               double's bits, b = snapshot number      */
+	TTFT_EV_SCRAPE = 19,        /* a /metrics snapshot was taken: a = values
+	                               found, b = snapshot number, err = HTTP
+	                               status when it failed, text = why       */
 	TTFT_EV__COUNT
 };
 

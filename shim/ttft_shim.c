@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,7 +275,16 @@ struct emit_ctx {
 static void emit(void *ctx, const struct ttft_http_event *ev)
 {
 	const struct emit_ctx *c = ctx;
-	put(ev->kind, ev->flags, ev->t_ns, c->fd, 0, c->conn, ev->a, ev->b,
+	int64_t b = ev->b;
+	if (ev->kind == TTFT_EV_RESP_HEADERS) {
+		/* The network's share of TTFT: one TCP_INFO per response. The
+		 * caller restores errno. */
+		struct tcp_info ti;
+		socklen_t tl = sizeof ti;
+		if (LIBC(getsockopt, "getsockopt")(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
+			b = ti.tcpi_rtt;
+	}
+	put(ev->kind, ev->flags, ev->t_ns, c->fd, 0, c->conn, ev->a, b,
 	    ev->seq, ev->text, ev->text_len);
 }
 

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -41,9 +42,42 @@ struct opts {
 	int numbered;     /* token k's text is " t<k>" */
 	int usage_tokens; /* report this completion_tokens in usage (0 = real) */
 	int malformed_at; /* token event K carries broken JSON (-1 = never) */
+	double queue_ms;  /* injected engine queueing, after the headers */
+	double prefill_ms;/* injected prefill, after the queue */
+	int cached;       /* prompt tokens served from the prefix cache */
 };
 
-static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1};
+static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0};
+static int g_llamacpp;            /* --style llamacpp */
+static const char *g_metrics_mode = "vllm"; /* or garbage, truncated, missing */
+
+/* vLLM's metrics, observed when a request finishes (as vLLM does). */
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static const double req_buckets[] = {0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0,
+				     20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0,
+				     960.0, 1920.0, 7680.0};
+static const double ttft_buckets[] = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,
+				      0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0,
+				      40.0, 80.0, 160.0, 640.0, 2560.0};
+enum { H_QUEUE, H_PREFILL, H_DECODE, H_TTFT, H_E2E, H__N };
+static const char *const h_name[H__N] = {
+	"vllm:request_queue_time_seconds", "vllm:request_prefill_time_seconds",
+	"vllm:request_decode_time_seconds", "vllm:time_to_first_token_seconds",
+	"vllm:e2e_request_latency_seconds"};
+static struct { double sum, count, b[32]; } g_h[H__N];
+static double g_pc_queries, g_pc_hits, g_prompt_tok, g_gen_tok, g_running;
+static double g_lc_prompt_s, g_lc_pred_s, g_lc_prompt_tok, g_lc_cached_tok, g_lc_pred_tok;
+
+static void observe(int h, double v)
+{
+	const double *bk = h == H_TTFT ? ttft_buckets : req_buckets;
+	size_t nb = h == H_TTFT ? sizeof ttft_buckets / sizeof *bk : sizeof req_buckets / sizeof *bk;
+	g_h[h].sum += v;
+	g_h[h].count += 1;
+	for (size_t i = 0; i < nb; i++)
+		if (v <= bk[i])
+			g_h[h].b[i] += 1;
+}
 static const char *g_model = "Qwen/Qwen2.5-1.5B-Instruct";
 
 static const char *const words[] = {
@@ -166,12 +200,120 @@ static void parse_overrides(const char *v, struct opts *o)
 		else if (!strcmp(tok, "numbered")) o->numbered = (int)x;
 		else if (!strcmp(tok, "usage_tokens")) o->usage_tokens = (int)x;
 		else if (!strcmp(tok, "malformed_at")) o->malformed_at = (int)x;
+		else if (!strcmp(tok, "queue")) o->queue_ms = x;
+		else if (!strcmp(tok, "prefill")) o->prefill_ms = x;
+		else if (!strcmp(tok, "cached")) o->cached = (int)x;
 	}
 }
 
 static int64_t ms_ns(double ms)
 {
 	return (int64_t)(ms * 1e6);
+}
+
+static void finish_request(const struct opts *o, int prompt_tokens, int ntok,
+			   int64_t t_recv, int64_t t_hdr, int64_t t_first, int64_t t_last)
+{
+	pthread_mutex_lock(&g_mu);
+	observe(H_QUEUE, o->queue_ms / 1e3);
+	observe(H_PREFILL, o->prefill_ms / 1e3);
+	observe(H_DECODE, (double)(t_last - t_first) / 1e9);
+	observe(H_TTFT, (double)(t_first - t_recv) / 1e9);
+	observe(H_E2E, (double)(t_last - t_recv) / 1e9);
+	(void)t_hdr;
+	g_pc_queries += prompt_tokens;
+	g_pc_hits += o->cached;
+	g_prompt_tok += prompt_tokens;
+	g_gen_tok += ntok;
+	g_lc_prompt_s += o->prefill_ms / 1e3;
+	g_lc_pred_s += (double)(t_last - t_first) / 1e9;
+	g_lc_prompt_tok += prompt_tokens - o->cached;
+	g_lc_cached_tok += o->cached;
+	g_lc_pred_tok += ntok;
+	pthread_mutex_unlock(&g_mu);
+}
+
+/* prometheus_client's float format: "3.0", "0.25", "+Inf" */
+static void pfloat(char *out, size_t n, double v)
+{
+	if (v == (double)(long long)v && fabs(v) < 1e15)
+		snprintf(out, n, "%lld.0", (long long)v);
+	else
+		snprintf(out, n, "%.17g", v);
+}
+
+static char *metrics_page(void)
+{
+	size_t cap = 65536, len = 0;
+	char *b = malloc(cap), v[64];
+#define P(...) (len += (size_t)snprintf(b + len, cap - len, __VA_ARGS__))
+	const char *lb = "engine=\"0\",model_name=\"";
+	pthread_mutex_lock(&g_mu);
+	if (g_llamacpp) {
+		P("# HELP llamacpp:prompt_tokens_total Number of prompt tokens processed.\n"
+		  "# TYPE llamacpp:prompt_tokens_total counter\nllamacpp:prompt_tokens_total %g\n",
+		  g_lc_prompt_tok);
+		P("# TYPE llamacpp:prompt_tokens_cached_total counter\n"
+		  "llamacpp:prompt_tokens_cached_total %g\n", g_lc_cached_tok);
+		P("# TYPE llamacpp:prompt_seconds_total counter\n"
+		  "llamacpp:prompt_seconds_total %g\n", g_lc_prompt_s);
+		P("# TYPE llamacpp:tokens_predicted_total counter\n"
+		  "llamacpp:tokens_predicted_total %g\n", g_lc_pred_tok);
+		P("# TYPE llamacpp:tokens_predicted_seconds_total counter\n"
+		  "llamacpp:tokens_predicted_seconds_total %g\n", g_lc_pred_s);
+		P("# TYPE llamacpp:requests_processing gauge\nllamacpp:requests_processing %g\n",
+		  g_running);
+	} else {
+		for (int h = 0; h < H__N; h++) {
+			const double *bk = h == H_TTFT ? ttft_buckets : req_buckets;
+			size_t nb = h == H_TTFT ? sizeof ttft_buckets / sizeof *bk
+						: sizeof req_buckets / sizeof *bk;
+			P("# HELP %s Histogram of %s.\n# TYPE %s histogram\n", h_name[h],
+			  h_name[h] + 5, h_name[h]);
+			pfloat(v, sizeof v, g_h[h].sum);
+			P("%s_sum{%s%s\"} %s\n", h_name[h], lb, g_model, v);
+			for (size_t i = 0; i < nb; i++) {
+				char le[32], c[32];
+				pfloat(le, sizeof le, bk[i]);
+				pfloat(c, sizeof c, g_h[h].b[i]);
+				P("%s_bucket{engine=\"0\",le=\"%s\",model_name=\"%s\"} %s\n",
+				  h_name[h], le, g_model, c);
+			}
+			pfloat(v, sizeof v, g_h[h].count);
+			P("%s_bucket{engine=\"0\",le=\"+Inf\",model_name=\"%s\"} %s\n", h_name[h],
+			  g_model, v);
+			P("%s_count{%s%s\"} %s\n", h_name[h], lb, g_model, v);
+		}
+		pfloat(v, sizeof v, g_pc_queries);
+		P("# HELP vllm:prefix_cache_queries_total Prefix cache queries.\n"
+		  "# TYPE vllm:prefix_cache_queries_total counter\n"
+		  "vllm:prefix_cache_queries_total{%s%s\"} %s\n", lb, g_model, v);
+		pfloat(v, sizeof v, g_pc_hits);
+		P("# TYPE vllm:prefix_cache_hits_total counter\n"
+		  "vllm:prefix_cache_hits_total{%s%s\"} %s\n", lb, g_model, v);
+		pfloat(v, sizeof v, g_prompt_tok);
+		P("# TYPE vllm:prompt_tokens_total counter\nvllm:prompt_tokens_total{%s%s\"} %s\n",
+		  lb, g_model, v);
+		P("# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{%s%s\"} %g\n"
+		  "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{%s%s\"} 0.0\n"
+		  "# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc{%s%s\"} 0.0\n",
+		  lb, g_model, g_running, lb, g_model, lb, g_model);
+	}
+	pthread_mutex_unlock(&g_mu);
+	if (!strcmp(g_metrics_mode, "garbage"))
+		snprintf(b, cap, "<html><body>502 Bad Gateway</body></html>\n\x01\x02{{{{ nonsense\n");
+	else if (!strcmp(g_metrics_mode, "missing"))
+		snprintf(b, cap, "# HELP process_cpu_seconds_total CPU\n"
+				 "# TYPE process_cpu_seconds_total counter\n"
+				 "process_cpu_seconds_total 12.5\n");
+	else if (!strcmp(g_metrics_mode, "truncated")) {
+		size_t cut = len / 2; /* mid-line, as a connection cut short would */
+		while (cut + 1 < len && b[cut - 1] == '\n')
+			cut++;
+		b[cut] = 0;
+	}
+#undef P
+	return b;
 }
 
 /* Returns 0 to keep the connection, -1 to close it. */
@@ -211,7 +353,7 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 	char ev[1024];
 
 	int64_t t_hdr = t_recv + ms_ns(o->headers_ms);
-	int64_t t_first = t_hdr + ms_ns(o->first_ms);
+	int64_t t_first = t_hdr + ms_ns(o->queue_ms + o->prefill_ms + o->first_ms);
 	if (!stream) {
 		sleep_until(t_first + ms_ns(o->token_ms) * (ntok - 1));
 		char text[4096] = "";
@@ -300,12 +442,21 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 		if (send_event(fd, o, ev) != 0)
 			return -1;
 	}
+	int64_t t_last = t_first + ms_ns(o->token_ms) * (ntok - 1);
+	finish_request(o, prompt_tokens, ntok, t_recv, t_hdr, t_first, t_last);
+	char timings[400] = "";
+	if (g_llamacpp)
+		snprintf(timings, sizeof timings,
+			 ",\"timings\":{\"cache_n\":%d,\"prompt_n\":%d,\"prompt_ms\":%.3f,"
+			 "\"predicted_n\":%d,\"predicted_ms\":%.3f}", o->cached,
+			 prompt_tokens - o->cached, o->prefill_ms, ntok,
+			 (double)(t_last - t_first) / 1e6);
 	if (usage && o->error_after < 0) {
 		snprintf(ev, sizeof ev,
 			 "%s,\"choices\":[],\"usage\":{\"prompt_tokens\":%d,"
 			 "\"total_tokens\":%d,\"completion_tokens\":%d,"
-			 "\"prompt_tokens_details\":null}}", head, prompt_tokens,
-			 prompt_tokens + ntok, o->usage_tokens ? o->usage_tokens : ntok);
+			 "\"prompt_tokens_details\":null}%s}", head, prompt_tokens,
+			 prompt_tokens + ntok, o->usage_tokens ? o->usage_tokens : ntok, timings);
 		if (send_event(fd, o, ev) != 0)
 			return -1;
 	}
@@ -374,7 +525,25 @@ static void *serve_conn(void *arg)
 		buf[hlen + clen] = 0;
 		const char *body = buf + hlen;
 		int rc;
-		if (!strcmp(path, "/health"))
+		if (!strcmp(path, "/metrics")) {
+			char *m = metrics_page();
+			char date[64], head[256];
+			http_date(date, sizeof date);
+			int hn = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\ndate: %s\r\n"
+					  "server: uvicorn\r\ncontent-length: %zu\r\ncontent-type: "
+					  "text/plain; version=0.0.4; charset=utf-8\r\n\r\n",
+					  date, strlen(m));
+			rc = write_all(fd, head, (size_t)hn) || write_all(fd, m, strlen(m));
+			free(m);
+		} else if (!strcmp(path, "/fixture/restart")) {
+			pthread_mutex_lock(&g_mu);
+			memset(g_h, 0, sizeof g_h);
+			g_pc_queries = g_pc_hits = g_prompt_tok = g_gen_tok = 0;
+			g_lc_prompt_s = g_lc_pred_s = g_lc_prompt_tok = g_lc_cached_tok = 0;
+			g_lc_pred_tok = 0;
+			pthread_mutex_unlock(&g_mu);
+			rc = send_json(fd, 200, "OK", "{}");
+		} else if (!strcmp(path, "/health"))
 			rc = send_json(fd, 200, "OK", "");
 		else if (!strcmp(path, "/version"))
 			rc = send_json(fd, 200, "OK", "{\"version\":\"0.6.3.fixture\"}");
@@ -424,6 +593,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--tokens")) g_def.tokens = atoi(v);
 		else if (!strcmp(a, "--split")) g_def.split = atoi(v);
 		else if (!strcmp(a, "--model")) g_model = v;
+		else if (!strcmp(a, "--style")) g_llamacpp = !strcmp(v, "llamacpp");
+		else if (!strcmp(a, "--metrics-mode")) g_metrics_mode = v;
 		else {
 			fprintf(stderr, "fixture-server: unknown option %s\n", a);
 			return 2;

@@ -139,7 +139,9 @@ START_TEST(json_shape)
 	static const char *const fields[] = {
 		"pid", "conn", "method", "path", "status", "start_s", "start_unix_s",
 		"tokens", "dns_s", "connect_s", "send_s", "wait_headers_s", "ttft_s",
-		"decode_s", "e2e_s", "itl_p50_s", "itl_p99_s", "app_gap_s",
+		"decode_s", "e2e_s", "itl_p50_s", "itl_p99_s", "app_gap_s", "queue_s",
+		"prefill_s", "server_other_s", "network_s", "prefix_cache_hit_tokens",
+		"split_source",
 	};
 	cJSON *reqs = cJSON_GetObjectItem(j, "requests");
 	ck_assert_int_eq(cJSON_GetArraySize(reqs), 3);

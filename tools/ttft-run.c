@@ -2,6 +2,7 @@
  * the per-request TTFT analysis on stderr (CMD's own stdout stays clean). */
 
 #include "ttft_analyze.h"
+#include "ttft_scrape.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -18,7 +19,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: ttft-run [--log PATH] [--json FILE] [--filter SPEC] [--quiet] -- CMD [ARGS...]\n"
+"usage: ttft-run [--log PATH] [--json FILE] [--filter SPEC] [--metrics URL]\n"
+"                [--metrics-interval MS] [--quiet] -- CMD [ARGS...]\n"
 "\n"
 "Runs CMD with libttftshim.so preloaded and a fresh log, waits for it, then\n"
 "prints the per-request TTFT table (see ttft-analyze) on stderr.\n"
@@ -28,6 +30,9 @@ static void usage(FILE *f)
 "  --json FILE     also write the analysis as JSON to FILE ('-' = stdout)\n"
 "  --filter SPEC   trace only matching connections: port:N, HOST:N, [V6]:N,\n"
 "                  host:HOST, comma-separated (sets TTFT_FILTER)\n"
+"  --metrics URL   sample the server's /metrics during the run (every 50 ms,\n"
+"                  or --metrics-interval MS) into the same log, so each\n"
+"                  request gets the server's queue / prefill split\n"
 "  --quiet         no table on stderr (use with --json)\n"
 "  -h, --help      this text\n"
 "\n"
@@ -74,13 +79,24 @@ int main(int argc, char **argv)
 		{"json", required_argument, 0, 'j'},
 		{"filter", required_argument, 0, 'f'},
 		{"quiet", no_argument, 0, 'q'},
+		{"metrics", required_argument, 0, 'm'},
+		{"metrics-interval", required_argument, 0, 'i'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
-	const char *logpath = NULL, *jsonpath = NULL, *filter = NULL;
+	const char *logpath = NULL, *jsonpath = NULL, *filter = NULL, *metrics = NULL;
+	int interval = 50;
 	int quiet = 0, c;
 	while ((c = getopt_long(argc, argv, "+l:j:f:qh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'm': metrics = optarg; break;
+		case 'i':
+			interval = atoi(optarg);
+			if (interval < 1 || interval > 60000) {
+				fprintf(stderr, "ttft-run: --metrics-interval wants 1-60000 ms\n");
+				return 125;
+			}
+			break;
 		case 'l': logpath = optarg; break;
 		case 'j': jsonpath = optarg; break;
 		case 'f': filter = optarg; break;
@@ -149,6 +165,14 @@ int main(int argc, char **argv)
 		preload = strdup(shim_abs);
 	}
 
+	struct ttft_scraper scraper;
+	if (metrics) {
+		char err[512];
+		if (ttft_scraper_start(&scraper, metrics, logpath, interval, err, sizeof err) != 0) {
+			fprintf(stderr, "ttft-run: %s\n", err);
+			return 125;
+		}
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		perror("ttft-run: fork");
@@ -180,6 +204,14 @@ int main(int argc, char **argv)
 			perror("ttft-run: waitpid");
 			return 125;
 		}
+	}
+	if (metrics) {
+		ttft_scraper_stop(&scraper);
+		if (scraper.failures)
+			fprintf(stderr, "ttft-run: warning: %u of %u /metrics snapshots failed "
+					"(first: %s); the server split is null where they are "
+					"missing\n", scraper.failures, scraper.snapshots,
+				scraper.first_error);
 	}
 	int rc = WIFEXITED(status) ? WEXITSTATUS(status)
 	       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 125;

@@ -5,6 +5,7 @@
  * out densely by the log, so connections live in an array indexed by id.
  */
 #include "ttft_analyze.h"
+#include "ttft_prom.h"
 
 #include <errno.h>
 #include <math.h>
@@ -234,6 +235,7 @@ static void apply(struct ttft_analysis *a, struct conn *conns, uint64_t nconn,
 	case TTFT_EV_RESP_HEADERS:
 		r->t_hdr = e->t_ns;
 		r->status = (int)e->a;
+		r->rtt_us = e->b;
 		break;
 	case TTFT_EV_SSE_TOKEN: {
 		size_t cap = r->ntok_cap;
@@ -269,6 +271,80 @@ static void fix_mark(struct ttft_rec *e)
 	if (e->kind == TTFT_EV_MARK && e->seq > 0 &&
 	    e->b != TTFT_MARK_REQ_START)
 		e->seq--;
+}
+
+struct snap {
+	uint32_t seq;
+	int ok;
+	struct ttft_truth tr;
+};
+
+/* METRIC records of one snapshot share its time and number; the SCRAPE
+ * record after them closes it. */
+static int take_metric(struct snap **sn, size_t *n, size_t *cap, const struct ttft_rec *e)
+{
+	if (e->kind != TTFT_EV_METRIC && e->kind != TTFT_EV_SCRAPE)
+		return 0;
+	struct snap *last = *n ? &(*sn)[*n - 1] : NULL;
+	if (!last || last->seq != (uint32_t)e->b) {
+		*sn = grow(*sn, cap, *n + 1, sizeof **sn);
+		last = &(*sn)[(*n)++];
+		memset(last, 0, sizeof *last);
+		last->seq = (uint32_t)e->b;
+		for (int i = 0; i < TR__N; i++)
+			last->tr.v[i] = NAN;
+	}
+	last->tr.t_ns = e->t_ns;
+	if (e->kind == TTFT_EV_SCRAPE) {
+		last->ok = e->a > 0;
+		return 1;
+	}
+	char name[TTFT_REC_TEXT + 1];
+	copy_text(name, sizeof name, e->text, TTFT_REC_TEXT);
+	int id = ttft_truth_id(name);
+	if (id >= 0) {
+		memcpy(&last->tr.v[id], &e->a, sizeof(double));
+		last->tr.have |= 1u << id;
+	}
+	return 1;
+}
+
+/* Each request gets the deltas between the last snapshot before it began
+ * and the first after it ended — its own numbers when it is the only
+ * request that ended in that window, else the reason why not. */
+static void join_snapshots(struct ttft_analysis *a, const struct snap *sn, size_t n)
+{
+	for (size_t i = 0; i < a->nreqs; i++) {
+		struct ttft_req *r = &a->reqs[i];
+		if (!r->t_end || !r->status)
+			continue;
+		const struct snap *s0 = NULL, *s1 = NULL;
+		for (size_t k = 0; k < n; k++) {
+			if (!sn[k].ok)
+				continue;
+			if (sn[k].tr.t_ns <= r->t_req0)
+				s0 = &sn[k];
+			if (sn[k].tr.t_ns >= r->t_end && !s1)
+				s1 = &sn[k];
+		}
+		if (!s0 || !s1) {
+			snprintf(r->s_note, sizeof r->s_note, "no good /metrics snapshot %s the "
+				 "request", !s0 ? "before" : "after");
+			continue;
+		}
+		int ended = 0;
+		for (size_t j = 0; j < a->nreqs; j++)
+			ended += a->reqs[j].t_end > s0->tr.t_ns && a->reqs[j].t_end <= s1->tr.t_ns;
+		struct ttft_split sp;
+		if (ttft_truth_split(&s0->tr, &s1->tr, ended == 1, &sp)) {
+			r->s_source = sp.source;
+			r->s_queue = sp.queue_s;
+			r->s_prefill = sp.prefill_s;
+			r->s_hit = sp.hit_tokens;
+		} else {
+			snprintf(r->s_note, sizeof r->s_note, "%s", sp.reason);
+		}
+	}
 }
 
 int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
@@ -309,8 +385,26 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 
 	struct dns *dns = NULL;
 	size_t ndns = 0, dnscap = 0;
+	struct snap *snaps = NULL;
+	size_t nsnap = 0, snapcap = 0;
 	for (uint64_t i = 0; i < n; i++)
-		apply(out, conns, nconn, &dns, &ndns, &dnscap, &recs[i]);
+		if (!take_metric(&snaps, &nsnap, &snapcap, &recs[i]))
+			apply(out, conns, nconn, &dns, &ndns, &dnscap, &recs[i]);
+	for (size_t i = 0; i < out->nreqs; i++) {
+		out->reqs[i].s_queue = out->reqs[i].s_prefill = out->reqs[i].s_hit = NAN;
+	}
+	out->snapshots = nsnap;
+	if (nsnap) {
+		size_t good = 0;
+		for (size_t i = 0; i < nsnap; i++)
+			good += snaps[i].ok;
+		if (good < nsnap)
+			snprintf(out->metrics_warning, sizeof out->metrics_warning,
+				 "%zu of %zu /metrics snapshots were unusable (garbage, "
+				 "truncated, or without request metrics)", nsnap - good, nsnap);
+		join_snapshots(out, snaps, nsnap);
+	}
+	free(snaps);
 
 	for (uint64_t i = 1; i < nconn; i++) {
 		struct conn *c = &conns[i];
@@ -404,6 +498,14 @@ void ttft_req_phases(const struct ttft_analysis *a, const struct ttft_req *r,
 		}
 	}
 	p->app_gap_s = span(first, r->t_app_first);
+	p->queue_s = r->s_queue;
+	p->prefill_s = r->s_prefill;
+	p->hit_tokens = r->s_hit;
+	p->server_other_s = r->s_source && first && r->t_req1
+		? (double)(first - r->t_req1) / 1e9 - p->prefill_s -
+		  (isnan(p->queue_s) ? 0 : p->queue_s)
+		: NAN;
+	p->network_s = r->rtt_us > 0 ? (double)r->rtt_us / 1e6 : NAN;
 }
 
 int ttft_dump_events(FILE *f, const char *path, const struct ttft_filter *flt,

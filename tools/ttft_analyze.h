@@ -29,6 +29,11 @@ struct ttft_req {
 	int closed_early;      /* the client closed before the response end */
 	uint32_t tokens;
 	uint32_t ntok_cap;
+	int64_t rtt_us;        /* TCP round-trip time when headers arrived */
+	/* the server's split from /metrics snapshots around the request */
+	double s_queue, s_prefill, s_hit;
+	const char *s_source;  /* NULL: none (see s_note) */
+	char s_note[160];
 	int64_t *tok;          /* times of token events, in order */
 };
 
@@ -49,6 +54,8 @@ struct ttft_analysis {
 	uint64_t dropped, unpublished, corrupt;
 	int truncated;           /* the file holds fewer records than claimed */
 	int64_t anchor_mono_ns, anchor_real_ns;
+	size_t snapshots;        /* /metrics snapshots in the log */
+	char metrics_warning[200];
 };
 
 struct ttft_filter {
@@ -70,6 +77,7 @@ struct ttft_phases {
 	double start_s, start_unix_s;
 	double dns_s, connect_s, send_s, wait_headers_s, ttft_s, decode_s,
 		e2e_s, itl_p50_s, itl_p99_s, app_gap_s;
+	double queue_s, prefill_s, server_other_s, network_s, hit_tokens;
 };
 void ttft_req_phases(const struct ttft_analysis *a, const struct ttft_req *r,
 		     struct ttft_phases *p);

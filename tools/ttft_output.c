@@ -43,11 +43,11 @@ static void stats_of(const struct ttft_analysis *a, int e2e, struct stats *st)
 void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 {
 	fprintf(f, "%7s %5s %-6s %-24s %6s %16s %17s %6s %8s %10s %8s %11s %9s "
-		   "%9s %9s %10s %10s %10s\n",
+		   "%9s %9s %10s %10s %10s %9s %10s %8s\n",
 		"pid", "conn", "method", "path", "status", "start_s",
 		"start_unix_s", "tokens", "dns_ms", "connect_ms", "send_ms",
 		"wait_hdr_ms", "ttft_ms", "decode_ms", "e2e_ms", "itl_p50_ms",
-		"itl_p99_ms", "app_gap_ms");
+		"itl_p99_ms", "app_gap_ms", "queue_ms", "prefill_ms", "other_ms");
 	for (size_t i = 0; i < a->nreqs; i++) {
 		const struct ttft_req *r = &a->reqs[i];
 		struct ttft_phases p;
@@ -70,6 +70,9 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		ms(f, 10, p.itl_p50_s);
 		ms(f, 10, p.itl_p99_s);
 		ms(f, 10, p.app_gap_s);
+		ms(f, 9, p.queue_s);
+		ms(f, 10, p.prefill_s);
+		ms(f, 8, p.server_other_s);
 		const char *note = !r->t_end && !r->new_conn && !r->t_hdr
 				 ? "  (no response on a reused connection: the client retries)"
 				 : r->closed_early ? "  (client closed early)"
@@ -116,6 +119,8 @@ static const char *desync_name(int d)
 
 void ttft_print_warnings(FILE *f, const struct ttft_analysis *a)
 {
+	if (a->metrics_warning[0])
+		fprintf(f, "warning: %s\n", a->metrics_warning);
 	if (a->dropped)
 		fprintf(f, "warning: %llu events were dropped because the log "
 			   "was full; rerun with a larger TTFT_LOG_MB\n",
@@ -194,6 +199,17 @@ char *ttft_analysis_json(const struct ttft_analysis *a)
 		num(o, "itl_p50_s", p.itl_p50_s);
 		num(o, "itl_p99_s", p.itl_p99_s);
 		num(o, "app_gap_s", p.app_gap_s);
+		num(o, "queue_s", p.queue_s);
+		num(o, "prefill_s", p.prefill_s);
+		num(o, "server_other_s", p.server_other_s);
+		num(o, "network_s", p.network_s);
+		num(o, "prefix_cache_hit_tokens", p.hit_tokens);
+		if (r->s_source)
+			cJSON_AddStringToObject(o, "split_source", r->s_source);
+		else
+			cJSON_AddNullToObject(o, "split_source");
+		if (r->s_note[0])
+			cJSON_AddStringToObject(o, "split_note", r->s_note);
 		cJSON_AddItemToArray(reqs, o);
 	}
 	struct stats t, e;

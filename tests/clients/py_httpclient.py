@@ -1,7 +1,8 @@
 """Streamed completions with http.client; prints one JSON line per request
 with the client's own CLOCK_MONOTONIC stamps (time.monotonic_ns).
-usage: py_httpclient.py PORT N keepalive|new [chat] [X-Fixture value]"""
-import http.client, json, sys, time
+usage: py_httpclient.py PORT N keepalive|new [chat] [X-Fixture value]
+TTFT_TEST_PAUSE=S sleeps S seconds between requests."""
+import http.client, json, os, sys, time
 
 port, n, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 chat = len(sys.argv) > 4 and sys.argv[4] == "chat"
@@ -13,7 +14,10 @@ if chat:
 else:
     body["prompt"] = "Explain TTFT."
 conn = None
+pause = float(os.environ.get("TTFT_TEST_PAUSE", "0"))
 for i in range(n):
+    if i and pause:
+        time.sleep(pause)
     if conn is None or mode == "new":
         conn = http.client.HTTPConnection("127.0.0.1", port)
     t0 = time.monotonic_ns()

@@ -1,0 +1,157 @@
+/* ttft_scrape.c — see ttft_scrape.h. */
+#include "ttft_scrape.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ttft_prom.h"
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static size_t keep(char *p, size_t sz, size_t nm, void *ud)
+{
+	char **b = ud;
+	size_t n = sz * nm, len = *b ? strlen(*b) : 0;
+	if (len + n > (8u << 20))
+		return 0; /* a /metrics page over 8 MiB is not one */
+	char *q = realloc(*b, len + n + 1);
+	if (!q)
+		return 0;
+	memcpy(q + len, p, n);
+	q[len + n] = 0;
+	*b = q;
+	return n;
+}
+
+static void put(struct ttft_log *log, uint16_t kind, int64_t t, int err, int64_t a,
+		int64_t b, const char *text)
+{
+	struct ttft_rec *r = ttft_log_reserve(log);
+	if (!r)
+		return;
+	r->kind = kind;
+	r->t_ns = t;
+	r->pid = (int32_t)getpid();
+	r->fd = -1;
+	r->err = err;
+	r->a = a;
+	r->b = b;
+	if (text) {
+		size_t n = strnlen(text, sizeof r->text);
+		memcpy(r->text, text, n); /* NUL-padded, not terminated (ABI) */
+	}
+	ttft_log_publish(r);
+}
+
+static void snapshot(struct ttft_scraper *s, CURL *h)
+{
+	char *body = NULL;
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+	int64_t t0 = now_ns();
+	CURLcode rc = curl_easy_perform(h);
+	int64_t t1 = now_ns();
+	/* the page describes the server at about the middle of the GET */
+	int64_t t = t0 + (t1 - t0) / 2;
+	long status = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	unsigned seq = ++s->snapshots;
+	char why[64] = "";
+	int found = 0;
+	if (rc != CURLE_OK) {
+		snprintf(why, sizeof why, "%.60s", curl_easy_strerror(rc));
+	} else if (status != 200) {
+		snprintf(why, sizeof why, "HTTP %ld", status);
+	} else {
+		struct ttft_truth tr;
+		char reason[160];
+		found = ttft_truth_page(body ? body : "", body ? strlen(body) : 0, &tr,
+					reason, sizeof reason);
+		if (found < 0) {
+			snprintf(why, sizeof why, "%.60s", reason);
+			found = 0;
+		}
+		for (int i = 0; i < TR__N && found; i++) {
+			if (!((tr.have >> i) & 1))
+				continue;
+			int64_t bits;
+			memcpy(&bits, &tr.v[i], sizeof bits);
+			put(&s->log, TTFT_EV_METRIC, t, 0, bits, seq, ttft_truth_name(i));
+		}
+
+	}
+	if (why[0]) {
+		s->failures++;
+		if (!s->first_error[0])
+			snprintf(s->first_error, sizeof s->first_error, "%.180s: %s", s->url, why);
+	}
+	put(&s->log, TTFT_EV_SCRAPE, t, why[0] ? (int)(status ? status : -1) : 0, found,
+	    seq, why[0] ? why : NULL);
+	free(body);
+}
+
+static CURL *handle(struct ttft_scraper *s)
+{
+	CURL *h = curl_easy_init();
+	curl_easy_setopt(h, CURLOPT_URL, s->url);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
+	return h;
+}
+
+static void *loop(void *arg)
+{
+	struct ttft_scraper *s = arg;
+	CURL *h = handle(s);
+	while (!s->stop) {
+		usleep((useconds_t)s->interval_ms * 1000);
+		if (!s->stop)
+			snapshot(s, h);
+	}
+	curl_easy_cleanup(h);
+	return NULL;
+}
+
+int ttft_scraper_start(struct ttft_scraper *s, const char *url, const char *log_path,
+		       int interval_ms, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof *s);
+	size_t n = strlen(url);
+	while (n && url[n - 1] == '/')
+		n--;
+	if (n >= 8 && !strncmp(url + n - 8, "/metrics", 8))
+		snprintf(s->url, sizeof s->url, "%.*s", (int)n, url);
+	else
+		snprintf(s->url, sizeof s->url, "%.*s/metrics", (int)n, url);
+	s->interval_ms = interval_ms > 0 ? interval_ms : 50;
+	const char *why;
+	if (ttft_log_open(&s->log, log_path, (uint64_t)TTFT_LOG_DEFAULT_MB << 20, &why) != 0) {
+		snprintf(err, errlen, "cannot open log %s: %s", log_path, why);
+		return -1;
+	}
+	CURL *h = handle(s);
+	snapshot(s, h);
+	curl_easy_cleanup(h);
+	s->running = pthread_create(&s->th, NULL, loop, s) == 0;
+	return 0;
+}
+
+void ttft_scraper_stop(struct ttft_scraper *s)
+{
+	s->stop = 1;
+	if (s->running)
+		pthread_join(s->th, NULL);
+	CURL *h = handle(s);
+	snapshot(s, h);
+	curl_easy_cleanup(h);
+	ttft_log_close(&s->log);
+}

@@ -35,6 +35,7 @@ struct probe_result {
 	int64_t *tok;            /* token event times */
 	int ntok, tokcap;
 	long usage_tokens;       /* -1: no usage object */
+	long prompt_tokens;      /* usage.prompt_tokens, -1 unknown */
 	int done;                /* [DONE] seen */
 	double dns_s, connect_s, pretransfer_s, starttransfer_s;
 	/* llama.cpp's final-chunk timings, NAN when absent */
@@ -70,7 +71,16 @@ struct probe_split {
 	const char *source;
 	const char *note;
 };
-void probe_split_of(const struct probe_result *r, struct probe_split *s);
+/* A fitted model TTFT ≈ a + b·prompt_tokens (ttft-probe --calibrate), for
+ * servers that explain nothing: under load, the excess is estimated queue. */
+struct probe_fit {
+	int ok;
+	double a_s, b_s;       /* seconds, seconds per prompt token */
+};
+void probe_split_of(const struct probe_result *r, const struct probe_fit *fit,
+		    struct probe_split *s);
+/* Least squares over n points; -1 when the x values do not vary. */
+int probe_fit_points(const double *x, const double *y, int n, struct probe_fit *f);
 /* GET base/metrics into a truth snapshot; 0 ok, -1 (err set) otherwise. */
 int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, size_t errlen);
 void probe_result_free(struct probe_result *r);

@@ -142,6 +142,9 @@ static void take_usage(struct probe_result *r, cJSON *j)
 	cJSON *ct = cJSON_GetObjectItem(u, "completion_tokens");
 	if (cJSON_IsNumber(ct))
 		r->usage_tokens = (long)ct->valuedouble;
+	cJSON *pt = cJSON_GetObjectItem(u, "prompt_tokens");
+	if (cJSON_IsNumber(pt))
+		r->prompt_tokens = (long)pt->valuedouble;
 	cJSON *t = cJSON_GetObjectItem(j, "timings");
 	if (cJSON_IsObject(t)) {
 		cJSON *v;
@@ -263,6 +266,7 @@ static void start(CURLM *m, struct preq *q, const struct probe_cfg *cfg,
 	q->cfg = cfg;
 	q->r = r;
 	r->usage_tokens = -1;
+	r->prompt_tokens = -1;
 	r->prompt_ms = r->predicted_ms = r->cache_n = NAN;
 	r->m_queue_s = r->m_prefill_s = r->m_decode_s = r->m_hit_tokens = NAN;
 	r->network_s = NAN;
@@ -581,7 +585,27 @@ void probe_itl(const struct probe_result *r, double *p50, double *p99)
 	free(d);
 }
 
-void probe_split_of(const struct probe_result *r, struct probe_split *s)
+int probe_fit_points(const double *x, const double *y, int n, struct probe_fit *f)
+{
+	double sx = 0, sy = 0, sxx = 0, sxy = 0;
+	for (int i = 0; i < n; i++) {
+		sx += x[i];
+		sy += y[i];
+		sxx += x[i] * x[i];
+		sxy += x[i] * y[i];
+	}
+	double d = n * sxx - sx * sx;
+	f->ok = 0;
+	if (n < 2 || fabs(d) < 1e-12)
+		return -1;
+	f->b_s = (n * sxy - sx * sy) / d;
+	f->a_s = (sy - f->b_s * sx) / n;
+	f->ok = 1;
+	return 0;
+}
+
+void probe_split_of(const struct probe_result *r, const struct probe_fit *fit,
+		    struct probe_split *s)
 {
 	s->queue_s = s->prefill_s = s->decode_s = s->hit_tokens = s->server_other_s = NAN;
 	s->source = NULL;
@@ -600,6 +624,15 @@ void probe_split_of(const struct probe_result *r, struct probe_split *s)
 		s->hit_tokens = r->m_hit_tokens;
 	}
 	double ttft = probe_ttft_s(r);
+	if (!s->source && fit && fit->ok && r->prompt_tokens >= 0 && !isnan(ttft)) {
+		/* The server says nothing: what exceeds the calibrated TTFT for
+		 * this prompt length is taken as queueing. An estimate, labelled. */
+		double expect = fit->a_s + fit->b_s * (double)r->prompt_tokens;
+		s->queue_s = ttft > expect ? ttft - expect : 0;
+		s->source = "model";
+		s->note = "estimated: ttft - (a + b * prompt_tokens) from the calibration";
+		return;
+	}
 	if (s->source && !isnan(ttft) && !isnan(s->prefill_s))
 		s->server_other_s = ttft - r->pretransfer_s - s->prefill_s -
 				    (isnan(s->queue_s) ? 0 : s->queue_s);

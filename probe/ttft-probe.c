@@ -46,6 +46,10 @@ static void usage(FILE *f)
 "                       scrape /metrics around each request for the server's\n"
 "                       own queue / prefill / decode (vLLM histograms, llama.cpp\n"
 "                       counters); under --concurrency, one window for the run\n"
+"  --calibrate FILE     fit TTFT = a + b * prompt_tokens at concurrency 1 over\n"
+"                       prompts of 4 lengths (3 runs each), write it to FILE\n"
+"  --fit FILE           for a server that explains nothing: report the TTFT\n"
+"                       above that fit as estimated queue_s (split_source model)\n"
 "  -q, --quiet          no table\n"
 "  -h, --help           this text\n"
 "\n"
@@ -85,7 +89,8 @@ static void num(cJSON *o, const char *k, double v)
 		cJSON_AddNumberToObject(o, k, v);
 }
 
-static cJSON *record(const struct probe_result *r, int64_t t0, int keep_text)
+static cJSON *record(const struct probe_result *r, int64_t t0, int keep_text,
+		     const struct probe_fit *fit)
 {
 	cJSON *o = cJSON_CreateObject();
 	double p50, p99;
@@ -109,7 +114,7 @@ static cJSON *record(const struct probe_result *r, int64_t t0, int keep_text)
 	num(o, "start_offset_s", (double)(r->t_start - t0) / 1e9);
 	cJSON_AddNumberToObject(o, "http_status", (double)r->http_status);
 	struct probe_split sp;
-	probe_split_of(r, &sp);
+	probe_split_of(r, fit, &sp);
 	num(o, "queue_s", sp.queue_s);
 	num(o, "prefill_s", sp.prefill_s);
 	num(o, "server_other_s", sp.server_other_s);
@@ -153,6 +158,99 @@ static cJSON *pct_json(struct pct p)
 	return o;
 }
 
+static int load_fit(const char *path, struct probe_fit *f)
+{
+	FILE *fp = fopen(path, "r");
+	char buf[8192];
+	size_t n = fp ? fread(buf, 1, sizeof buf - 1, fp) : 0;
+	if (fp)
+		fclose(fp);
+	buf[n] = 0;
+	cJSON *j = cJSON_Parse(buf);
+	cJSON *a = cJSON_GetObjectItem(j, "a_s"), *b = cJSON_GetObjectItem(j, "b_s_per_token");
+	if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b)) {
+		fprintf(stderr, "ttft-probe: --fit %s is not a calibration file (write one "
+				"with --calibrate %s)\n", path, path);
+		cJSON_Delete(j);
+		return -1;
+	}
+	f->a_s = a->valuedouble;
+	f->b_s = b->valuedouble;
+	f->ok = 1;
+	cJSON_Delete(j);
+	return 0;
+}
+
+/* Prompts of 1, 4, 16 and 64 copies of --prompt; the median TTFT of 3 runs
+ * at each length against usage.prompt_tokens; least squares. */
+static int run_calibration(struct probe_cfg *cfg, const char *path)
+{
+	static const int reps[] = {1, 4, 16, 64};
+	double x[4], y[4];
+	const char *base = cfg->prompt;
+	cJSON *root = cJSON_CreateObject(), *pts = cJSON_AddArrayToObject(root, "points");
+	int max_tokens = cfg->max_tokens;
+	cfg->max_tokens = 1;
+	for (int k = 0; k < 4; k++) {
+		size_t bl = strlen(base);
+		char *pr = malloc((bl + 1) * (size_t)reps[k] + 1);
+		pr[0] = 0;
+		for (int i = 0; i < reps[k]; i++) {
+			strcat(pr, base);
+			strcat(pr, " ");
+		}
+		cfg->prompt = pr;
+		struct probe_result r[3];
+		memset(r, 0, sizeof r);
+		int failed = probe_run(cfg, r, 3, 1, 0);
+		double t[3];
+		for (int i = 0; i < 3; i++)
+			t[i] = probe_ttft_s(&r[i]);
+		x[k] = (double)r[0].prompt_tokens;
+		y[k] = ttft_percentile(t, 3, 0.5);
+		int bad = failed || r[0].prompt_tokens < 0;
+		const char *why = failed ? r[0].ok ? r[1].ok ? r[2].error : r[1].error : r[0].error
+				: "the server reports no usage.prompt_tokens";
+		if (bad)
+			fprintf(stderr, "ttft-probe: calibration failed: %s\n", why);
+		for (int i = 0; i < 3; i++)
+			probe_result_free(&r[i]);
+		free(pr);
+		if (bad) {
+			cJSON_Delete(root);
+			return 1;
+		}
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "prompt_tokens", x[k]);
+		cJSON_AddNumberToObject(o, "ttft_s", y[k]);
+		cJSON_AddItemToArray(pts, o);
+		fprintf(stderr, "  %6.0f prompt tokens: ttft %.4f s\n", x[k], y[k]);
+	}
+	cfg->max_tokens = max_tokens;
+	struct probe_fit f;
+	if (probe_fit_points(x, y, 4, &f) != 0) {
+		fprintf(stderr, "ttft-probe: calibration failed: the prompt lengths did not "
+				"vary (does the server count prompt tokens?)\n");
+		cJSON_Delete(root);
+		return 1;
+	}
+	cJSON_AddNumberToObject(root, "a_s", f.a_s);
+	cJSON_AddNumberToObject(root, "b_s_per_token", f.b_s);
+	char *js = cJSON_Print(root);
+	FILE *fp = fopen(path, "w");
+	int rc = 0;
+	if (!fp || fprintf(fp, "%s\n", js) < 0 || fclose(fp) != 0) {
+		fprintf(stderr, "ttft-probe: cannot write %s: %s\n", path, strerror(errno));
+		rc = 2;
+	} else {
+		printf("fit: ttft = %.6f s + %.9f s x prompt_tokens  (written to %s)\n", f.a_s,
+		       f.b_s, path);
+	}
+	free(js);
+	cJSON_Delete(root);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -174,6 +272,8 @@ int main(int argc, char **argv)
 		{"json", required_argument, 0, 'j'},
 		{"text", no_argument, 0, 'x'},
 		{"metrics", required_argument, 0, 'X'},
+		{"calibrate", required_argument, 0, 'K'},
+		{"fit", required_argument, 0, 'F'},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -185,7 +285,8 @@ int main(int argc, char **argv)
 	cfg.timeout_s = 120;
 	const char *url = "http://127.0.0.1:8000", *json = NULL;
 	int runs = 1, cold = 0, conc = 0, requests = 0, quiet = 0, c;
-	const char *metrics = "auto";
+	const char *metrics = "auto", *calibrate = NULL, *fitfile = NULL;
+	struct probe_fit fit = {0};
 	char *end;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	cfg.headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -233,6 +334,8 @@ int main(int argc, char **argv)
 		case 'N': INT_ARG(requests, 1); break;
 		case 'j': json = optarg; break;
 		case 'x': cfg.keep_text = 1; break;
+		case 'K': calibrate = optarg; break;
+		case 'F': fitfile = optarg; break;
 		case 'X':
 			if (strcmp(optarg, "auto") && strcmp(optarg, "on") && strcmp(optarg, "off")) {
 				fprintf(stderr, "ttft-probe: --metrics wants auto, on or off\n");
@@ -276,6 +379,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ttft-probe: warning: --metrics on, but %s; the "
 					"server split stays null\n", merr);
 	}
+	if (fitfile && load_fit(fitfile, &fit) != 0)
+		return 2;
+	if (calibrate)
+		return run_calibration(&cfg, calibrate);
 	int n = conc ? (requests ? requests : conc) : runs;
 	if (!conc)
 		conc = 1;
@@ -347,7 +454,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		for (int i = 0; i < n; i++) {
-			cJSON *o = record(&res[i], t0, cfg.keep_text);
+			cJSON *o = record(&res[i], t0, cfg.keep_text, &fit);
 			char *s = cJSON_PrintUnformatted(o);
 			fprintf(f, "%s\n", s);
 			free(s);

@@ -45,9 +45,10 @@ struct opts {
 	double queue_ms;  /* injected engine queueing, after the headers */
 	double prefill_ms;/* injected prefill, after the queue */
 	int cached;       /* prompt tokens served from the prefix cache */
+	double prefill_per_token_ms; /* prefill cost that grows with the prompt */
 };
 
-static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0};
+static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0};
 static int g_llamacpp;            /* --style llamacpp */
 static const char *g_metrics_mode = "vllm"; /* or garbage, truncated, missing */
 
@@ -203,6 +204,7 @@ static void parse_overrides(const char *v, struct opts *o)
 		else if (!strcmp(tok, "queue")) o->queue_ms = x;
 		else if (!strcmp(tok, "prefill")) o->prefill_ms = x;
 		else if (!strcmp(tok, "cached")) o->cached = (int)x;
+		else if (!strcmp(tok, "prefill_per_token")) o->prefill_per_token_ms = x;
 	}
 }
 
@@ -342,6 +344,9 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 
 	if (o->status)
 		return send_error(fd, o->status, "injected failure");
+	struct opts eff = *o; /* prefill that grows with the prompt */
+	eff.prefill_ms += o->prefill_per_token_ms * prompt_tokens;
+	o = &eff;
 	const char *id = chat ? "chatcmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b"
 			      : "cmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b";
 	const char *obj = chat ? "chat.completion.chunk" : "text_completion";

@@ -322,6 +322,48 @@ START_TEST(counters_going_backwards)
 }
 END_TEST
 
+START_TEST(fitted_fallback)
+{
+	/* a server that explains nothing; prefill grows 0.5 ms a prompt token */
+	start("--metrics-mode missing");
+	char cmd[1024], fit[128], *out;
+	snprintf(fit, sizeof fit, "/tmp/ttft-test-fit-%d.json", (int)getpid());
+	snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d --header "
+		 "'X-Fixture: prefill_per_token=0.5' --calibrate %s 2>/dev/null",
+		 tu_build_dir(), g_port, fit);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	free(out);
+	char *t = tu_read_file(fit, NULL);
+	cJSON *j = cJSON_Parse(t);
+	NEAR(f(j, "b_s_per_token") * 1e3, 0.5, 0.01);
+	NEAR(f(j, "a_s") * 1e3, F_MS, 2.0);
+	cJSON_Delete(j);
+	free(t);
+	/* under load (here: injected queueing) the excess is estimated queue */
+	snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d --fit %s --runs 3 "
+		 "--max-tokens 3 -q --json - --header 'X-Fixture: prefill_per_token=0.5,queue=%g'",
+		 tu_build_dir(), g_port, fit, Q_MS);
+	cJSON *r[4];
+	int n;
+	cJSON *sum = jsonl(cmd, r, &n);
+	ck_assert_int_eq(n, 3);
+	for (int i = 0; i < n; i++) {
+		ck_assert_str_eq(str(r[i], "split_source"), "model");
+		NEAR(f(r[i], "queue_s") * 1e3, Q_MS, 2.0);
+		cJSON_Delete(r[i]);
+	}
+	cJSON_Delete(sum);
+	/* a file that is not a calibration */
+	snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d --fit /etc/hostname 2>&1",
+		 tu_build_dir(), g_port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 2);
+	ck_assert_msg(strstr(out, "is not a calibration file"), "%s", out);
+	free(out);
+	unlink(fit);
+	stop();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("truth");
@@ -334,6 +376,7 @@ int main(void)
 	tcase_add_test(t, llamacpp_timings_and_counters);
 	tcase_add_test(t, bad_metrics_pages);
 	tcase_add_test(t, counters_going_backwards);
+	tcase_add_test(t, fitted_fallback);
 	suite_add_tcase(s, t);
 	SRunner *r = srunner_create(s);
 	srunner_run_all(r, CK_NORMAL);

@@ -368,6 +368,25 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 }
 
 static size_t grab(char *p, size_t sz, size_t nm, void *ud);
+
+/* A blocking GET with the user's headers; the body (malloc'd) in *body. */
+static CURLcode get(const struct probe_cfg *cfg, const char *url, double timeout_s,
+		    char **body, long *status, char *cerr)
+{
+	CURL *h = curl_easy_init();
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, cfg->headers);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, grab);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
+	CURLcode rc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(h);
+	return rc;
+}
+
 static struct ttft_split g_window;
 static int g_have_window;
 
@@ -380,18 +399,8 @@ int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, s
 {
 	char url[2048], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
 	snprintf(url, sizeof url, "%s/metrics", cfg->base);
-	CURL *h = curl_easy_init();
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, cfg->headers);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, grab);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-	CURLcode rc = curl_easy_perform(h);
 	long status = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(h);
+	CURLcode rc = get(cfg, url, 5.0, &body, &status, cerr);
 	t->t_ns = probe_now();
 	int out = -1;
 	if (rc != CURLE_OK) {
@@ -521,18 +530,8 @@ char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen)
 {
 	char url[2048], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
 	snprintf(url, sizeof url, "%s/v1/models", cfg->base);
-	CURL *h = curl_easy_init();
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, cfg->headers);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, grab);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(cfg->timeout_s * 1000));
-	CURLcode rc = curl_easy_perform(h);
 	long status = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(h);
+	CURLcode rc = get(cfg, url, cfg->timeout_s, &body, &status, cerr);
 	char *id = NULL;
 	if (rc == CURLE_COULDNT_CONNECT) {
 		snprintf(err, errlen, "cannot connect to %s: is the server up? Start "

@@ -326,9 +326,5 @@ int main(void)
 	tcase_add_test(t, refused_connection_is_reported);
 	tcase_add_test(t, filter_keeps_only_the_server);
 	suite_add_tcase(s, t);
-	SRunner *r = srunner_create(s);
-	srunner_run_all(r, CK_NORMAL);
-	int failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed ? 1 : 0;
+	return tu_run(s);
 }

@@ -314,9 +314,5 @@ int main(void)
 	tcase_add_test(t, server_dies_during_the_runs);
 	tcase_add_test(t, interrupt_stops_the_server);
 	suite_add_tcase(s, t);
-	SRunner *r = srunner_create(s);
-	srunner_run_all(r, CK_NORMAL);
-	int failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed ? 1 : 0;
+	return tu_run(s);
 }

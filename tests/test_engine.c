@@ -278,10 +278,7 @@ int main(void)
 	tcase_add_test(t, demo_end_to_end);
 	tcase_add_test(t, bad_model_file);
 	suite_add_tcase(s, t);
-	SRunner *r = srunner_create(s);
-	srunner_run_all(r, CK_NORMAL);
-	int failed = srunner_ntests_failed(r);
-	srunner_free(r);
+	int rc = tu_run(s);
 	unlink(g_model);
-	return failed ? 1 : 0;
+	return rc;
 }

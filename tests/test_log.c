@@ -300,9 +300,5 @@ int main(void)
 	tcase_add_test(t, writer_killed_while_writing);
 	tcase_add_test(t, refuses_foreign_files);
 	suite_add_tcase(s, t);
-	SRunner *r = srunner_create(s);
-	srunner_run_all(r, CK_NORMAL);
-	int failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed ? 1 : 0;
+	return tu_run(s);
 }

@@ -119,9 +119,5 @@ int main(void)
 	tcase_add_test(t, unwritable_log_says_so_once_and_runs);
 	tcase_add_test(t, full_tmpfs_never_breaks_the_program);
 	suite_add_tcase(s, t);
-	SRunner *r = srunner_create(s);
-	srunner_run_all(r, CK_NORMAL);
-	int failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed ? 1 : 0;
+	return tu_run(s);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../shim/ttft_sse.h"
+#include "testutil.h"
 
 struct got {
 	char seq[512];
@@ -194,9 +195,5 @@ int main(void)
 	tcase_add_test(t, data_bytes_are_passed_on);
 	tcase_add_test(t, garbage_never_crashes);
 	suite_add_tcase(s, t);
-	SRunner *r = srunner_create(s);
-	srunner_run_all(r, CK_NORMAL);
-	int failed = srunner_ntests_failed(r);
-	srunner_free(r);
-	return failed ? 1 : 0;
+	return tu_run(s);
 }

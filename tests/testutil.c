@@ -229,3 +229,12 @@ void tu_tmp_log(char *buf, size_t len, const char *tag)
 	snprintf(buf, len, "/dev/shm/ttft-test.%s.%ld.%ld.%d.log", tag,
 		 (long)getpid(), (long)ts.tv_nsec, seq++);
 }
+
+int tu_run(Suite *s)
+{
+	SRunner *r = srunner_create(s);
+	srunner_run_all(r, CK_NORMAL);
+	int failed = srunner_ntests_failed(r);
+	srunner_free(r);
+	return failed ? 1 : 0;
+}

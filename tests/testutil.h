@@ -39,6 +39,9 @@ void tu_fixture_stop(pid_t pid);
  * status (or -1). */
 int tu_sh(const char *cmd, char **out);
 const char *tu_build_dir(void);
+/* Run every test of s; the exit status for main(). */
+struct Suite;
+int tu_run(struct Suite *s);
 /* A fresh unique path under /dev/shm. */
 void tu_tmp_log(char *buf, size_t len, const char *tag);
 

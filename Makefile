@@ -13,7 +13,7 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 B := build
 CORE_SRC := shim/ttft_log.c shim/ttft_sse.c shim/ttft_http.c
 SHIM_SRC := $(CORE_SRC) shim/ttft_shim.c shim/ttft_wrap.c
-ANALYZE_SRC := tools/ttft_analyze.c tools/ttft_output.c tools/ttft_prom.c tools/ttft_scrape.c
+ANALYZE_SRC := tools/ttft_analyze.c tools/ttft_output.c tools/ttft_prom.c tools/ttft_scrape.c tools/ttft_fetch.c
 
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 ANALYZE_OBJ := $(ANALYZE_SRC:%.c=$(B)/obj/%.o)

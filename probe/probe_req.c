@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../tools/ttft_analyze.h"
+#include "../tools/ttft_fetch.h"
 
 #define RAW_CAP (64 * 1024)
 
@@ -367,26 +368,6 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 	free(q->raw);
 }
 
-static size_t grab(char *p, size_t sz, size_t nm, void *ud);
-
-/* A blocking GET with the user's headers; the body (malloc'd) in *body. */
-static CURLcode get(const struct probe_cfg *cfg, const char *url, double timeout_s,
-		    char **body, long *status, char *cerr)
-{
-	CURL *h = curl_easy_init();
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, cfg->headers);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, grab);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
-	CURLcode rc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-	curl_easy_cleanup(h);
-	return rc;
-}
-
 static struct ttft_split g_window;
 static int g_have_window;
 
@@ -400,11 +381,12 @@ int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, s
 	char url[2048], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
 	snprintf(url, sizeof url, "%s/metrics", cfg->base);
 	long status = 0;
-	CURLcode rc = get(cfg, url, 5.0, &body, &status, cerr);
+	CURLcode rc = ttft_fetch(url, cfg->headers, 5.0, 8u << 20, &body, &status, cerr,
+				 sizeof cerr);
 	t->t_ns = probe_now();
 	int out = -1;
 	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "GET %s failed: %s", url, cerr[0] ? cerr : curl_easy_strerror(rc));
+		snprintf(err, errlen, "GET %s failed: %s", url, cerr);
 	} else if (status != 200) {
 		snprintf(err, errlen, "GET %s answered HTTP %ld", url, status);
 	} else {
@@ -514,32 +496,20 @@ void probe_result_free(struct probe_result *r)
 	free(r->text);
 }
 
-static size_t grab(char *p, size_t sz, size_t nm, void *ud)
-{
-	char **b = ud;
-	size_t len = *b ? strlen(*b) : 0, n = sz * nm;
-	if (len + n > RAW_CAP)
-		return 0;
-	*b = xrealloc(*b, len + n + 1);
-	memcpy(*b + len, p, n);
-	(*b)[len + n] = 0;
-	return n;
-}
-
 char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen)
 {
 	char url[2048], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
 	snprintf(url, sizeof url, "%s/v1/models", cfg->base);
 	long status = 0;
-	CURLcode rc = get(cfg, url, cfg->timeout_s, &body, &status, cerr);
+	CURLcode rc = ttft_fetch(url, cfg->headers, cfg->timeout_s, RAW_CAP, &body, &status,
+				 cerr, sizeof cerr);
 	char *id = NULL;
 	if (rc == CURLE_COULDNT_CONNECT) {
 		snprintf(err, errlen, "cannot connect to %s: is the server up? Start "
 			 "vLLM with tools/serve_slm_vllm.sh, or llama-server with "
 			 "'make demo'", cfg->base);
 	} else if (rc != CURLE_OK) {
-		snprintf(err, errlen, "GET %s failed: %s", url,
-			 cerr[0] ? cerr : curl_easy_strerror(rc));
+		snprintf(err, errlen, "GET %s failed: %s", url, cerr);
 	} else if (status != 200) {
 		snprintf(err, errlen, "GET %s answered HTTP %ld; pass --model", url, status);
 	} else {
@@ -573,15 +543,7 @@ long probe_tokens(const struct probe_result *r)
 
 void probe_itl(const struct probe_result *r, double *p50, double *p99)
 {
-	*p50 = *p99 = NAN;
-	if (r->ntok < 2)
-		return;
-	double *d = malloc((size_t)(r->ntok - 1) * sizeof *d);
-	for (int i = 1; i < r->ntok; i++)
-		d[i - 1] = (double)(r->tok[i] - r->tok[i - 1]) / 1e9;
-	*p50 = ttft_percentile(d, (size_t)r->ntok - 1, 0.5);
-	*p99 = ttft_percentile(d, (size_t)r->ntok - 1, 0.99);
-	free(d);
+	ttft_itl(r->tok, r->ntok > 0 ? (size_t)r->ntok : 0, p50, p99);
 }
 
 int probe_fit_points(const double *x, const double *y, int n, struct probe_fit *f)

@@ -102,9 +102,11 @@ static void check_req(struct run *r, int i, int expect_new_conn, int warm)
 	/* never less than what the server was told to spend */
 	ck_assert_msg(first >= HDR_MS + FIRST_MS - 0.05, "request %d first token "
 		      "%.3f ms after the request, injected %.1f", i, first, HDR_MS + FIRST_MS);
-	/* the last token arrives on the server's schedule */
+	/* the last token arrives on the server's schedule; a cold client
+	 * (a fresh Node or Python process) may still be busy when it lands,
+	 * so there only the bounds: never early, at most 10 ms late */
 	double want_last = HDR_MS + FIRST_MS + (NTOK - 1) * TOK_MS;
-	ck_assert_msg(fabs(last - want_last) < TOL_MS,
+	ck_assert_msg(last >= want_last - 0.05 && last - want_last < (warm ? TOL_MS : 10.0),
 		      "request %d last token at %.3f ms, injected %.1f", i, last, want_last);
 	if (warm) {
 		ck_assert_msg(fabs(first - (HDR_MS + FIRST_MS)) < TOL_MS,

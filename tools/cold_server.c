@@ -1,8 +1,8 @@
 /* cold_server.c — see cold_server.h. */
 #include "cold_server.h"
+#include "ttft_fetch.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -252,37 +252,9 @@ int cold_port_open(const char *host, int port)
 	return open;
 }
 
-static size_t keep_body(char *p, size_t sz, size_t nm, void *ud)
-{
-	char **b = ud;
-	size_t n = sz * nm, len = *b ? strlen(*b) : 0;
-	if (len + n > (1u << 20))
-		return n; /* keep the first MiB only */
-	char *q = realloc(*b, len + n + 1);
-	if (!q)
-		return 0;
-	memcpy(q + len, p, n);
-	q[len + n] = 0;
-	*b = q;
-	return n;
-}
-
 long cold_http_get(const char *url, double timeout_s, char **body)
 {
-	CURL *h = curl_easy_init();
-	char *b = NULL;
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
 	long status = 0;
-	if (curl_easy_perform(h) == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(h);
-	if (body)
-		*body = b;
-	else
-		free(b);
+	ttft_fetch(url, NULL, timeout_s, 1u << 20, body, &status, NULL, 0);
 	return status;
 }

@@ -486,17 +486,7 @@ void ttft_req_phases(const struct ttft_analysis *a, const struct ttft_req *r,
 	p->ttft_s = span(r->t_start, first);
 	p->decode_s = span(first, last);
 	p->e2e_s = span(r->t_start, r->t_end);
-	p->itl_p50_s = p->itl_p99_s = NAN;
-	if (r->tokens >= 2) {
-		double *d = malloc((r->tokens - 1) * sizeof *d);
-		if (d) {
-			for (uint32_t i = 1; i < r->tokens; i++)
-				d[i - 1] = (double)(r->tok[i] - r->tok[i - 1]) / 1e9;
-			p->itl_p50_s = ttft_percentile(d, r->tokens - 1, 0.5);
-			p->itl_p99_s = ttft_percentile(d, r->tokens - 1, 0.99);
-			free(d);
-		}
-	}
+	ttft_itl(r->tok, r->tokens, &p->itl_p50_s, &p->itl_p99_s);
 	p->app_gap_s = span(first, r->t_app_first);
 	p->queue_s = r->s_queue;
 	p->prefill_s = r->s_prefill;
@@ -539,4 +529,17 @@ int ttft_dump_events(FILE *f, const char *path, const struct ttft_filter *flt,
 	free(recs);
 	ttft_log_view_close(&v);
 	return 0;
+}
+
+void ttft_itl(const int64_t *tok, size_t n, double *p50_s, double *p99_s)
+{
+	*p50_s = *p99_s = NAN;
+	double *d = n >= 2 ? malloc((n - 1) * sizeof *d) : NULL;
+	if (!d)
+		return;
+	for (size_t i = 1; i < n; i++)
+		d[i - 1] = (double)(tok[i] - tok[i - 1]) / 1e9;
+	*p50_s = ttft_percentile(d, n - 1, 0.5);
+	*p99_s = ttft_percentile(d, n - 1, 0.99);
+	free(d);
 }

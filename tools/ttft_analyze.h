@@ -86,6 +86,9 @@ void ttft_req_phases(const struct ttft_analysis *a, const struct ttft_req *r,
  * default). Sorts v in place. NAN for n == 0. */
 double ttft_percentile(double *v, size_t n, double q);
 
+/* Median and p99 of the gaps between n token times (ns); NAN if n < 2. */
+void ttft_itl(const int64_t *tok, size_t n, double *p50_s, double *p99_s);
+
 /* Output. */
 void ttft_print_table(FILE *f, const struct ttft_analysis *a);
 void ttft_print_warnings(FILE *f, const struct ttft_analysis *a);

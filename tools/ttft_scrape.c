@@ -1,13 +1,13 @@
 /* ttft_scrape.c — see ttft_scrape.h. */
 #include "ttft_scrape.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "ttft_fetch.h"
 #include "ttft_prom.h"
 
 static int64_t now_ns(void)
@@ -15,21 +15,6 @@ static int64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static size_t keep(char *p, size_t sz, size_t nm, void *ud)
-{
-	char **b = ud;
-	size_t n = sz * nm, len = *b ? strlen(*b) : 0;
-	if (len + n > (8u << 20))
-		return 0; /* a /metrics page over 8 MiB is not one */
-	char *q = realloc(*b, len + n + 1);
-	if (!q)
-		return 0;
-	memcpy(q + len, p, n);
-	q[len + n] = 0;
-	*b = q;
-	return n;
 }
 
 static void put(struct ttft_log *log, uint16_t kind, int64_t t, int err, int64_t a,
@@ -52,22 +37,20 @@ static void put(struct ttft_log *log, uint16_t kind, int64_t t, int err, int64_t
 	ttft_log_publish(r);
 }
 
-static void snapshot(struct ttft_scraper *s, CURL *h)
+static void snapshot(struct ttft_scraper *s)
 {
-	char *body = NULL;
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+	char *body = NULL, cerr[128] = "";
+	long status = 0;
 	int64_t t0 = now_ns();
-	CURLcode rc = curl_easy_perform(h);
+	CURLcode rc = ttft_fetch(s->url, NULL, 2.0, 8u << 20, &body, &status, cerr, sizeof cerr);
 	int64_t t1 = now_ns();
 	/* the page describes the server at about the middle of the GET */
 	int64_t t = t0 + (t1 - t0) / 2;
-	long status = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	unsigned seq = ++s->snapshots;
 	char why[64] = "";
 	int found = 0;
 	if (rc != CURLE_OK) {
-		snprintf(why, sizeof why, "%.60s", curl_easy_strerror(rc));
+		snprintf(why, sizeof why, "%.60s", cerr);
 	} else if (status != 200) {
 		snprintf(why, sizeof why, "HTTP %ld", status);
 	} else {
@@ -98,26 +81,14 @@ static void snapshot(struct ttft_scraper *s, CURL *h)
 	free(body);
 }
 
-static CURL *handle(struct ttft_scraper *s)
-{
-	CURL *h = curl_easy_init();
-	curl_easy_setopt(h, CURLOPT_URL, s->url);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
-	return h;
-}
-
 static void *loop(void *arg)
 {
 	struct ttft_scraper *s = arg;
-	CURL *h = handle(s);
 	while (!s->stop) {
 		usleep((useconds_t)s->interval_ms * 1000);
 		if (!s->stop)
-			snapshot(s, h);
+			snapshot(s);
 	}
-	curl_easy_cleanup(h);
 	return NULL;
 }
 
@@ -138,9 +109,7 @@ int ttft_scraper_start(struct ttft_scraper *s, const char *url, const char *log_
 		snprintf(err, errlen, "cannot open log %s: %s", log_path, why);
 		return -1;
 	}
-	CURL *h = handle(s);
-	snapshot(s, h);
-	curl_easy_cleanup(h);
+	snapshot(s);
 	s->running = pthread_create(&s->th, NULL, loop, s) == 0;
 	return 0;
 }
@@ -150,8 +119,6 @@ void ttft_scraper_stop(struct ttft_scraper *s)
 	s->stop = 1;
 	if (s->running)
 		pthread_join(s->th, NULL);
-	CURL *h = handle(s);
-	snapshot(s, h);
-	curl_easy_cleanup(h);
+	snapshot(s);
 	ttft_log_close(&s->log);
 }

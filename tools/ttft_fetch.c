@@ -1,0 +1,54 @@
+/* ttft_fetch.c — see ttft_fetch.h. */
+#include "ttft_fetch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sink {
+	char *b;
+	size_t n, max;
+};
+
+static size_t take(char *p, size_t sz, size_t nm, void *ud)
+{
+	struct sink *s = ud;
+	size_t n = sz * nm;
+	if (s->n + n > s->max)
+		return 0; /* larger than any page we expect: refuse */
+	char *q = realloc(s->b, s->n + n + 1);
+	if (!q)
+		return 0;
+	memcpy(q + s->n, p, n);
+	s->n += n;
+	q[s->n] = 0;
+	s->b = q;
+	return n;
+}
+
+CURLcode ttft_fetch(const char *url, const struct curl_slist *headers, double timeout_s,
+		    size_t max_body, char **body, long *status, char *err, size_t errlen)
+{
+	struct sink s = {NULL, 0, max_body};
+	char cerr[CURL_ERROR_SIZE] = "";
+	CURL *h = curl_easy_init();
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	if (headers)
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, take);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
+	CURLcode rc = curl_easy_perform(h);
+	*status = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(h);
+	if (rc != CURLE_OK && err)
+		snprintf(err, errlen, "%s", cerr[0] ? cerr : curl_easy_strerror(rc));
+	if (body)
+		*body = s.b;
+	else
+		free(s.b);
+	return rc;
+}

@@ -41,7 +41,7 @@ struct probe_result {
 	/* llama.cpp's final-chunk timings, NAN when absent */
 	double prompt_ms, predicted_ms, cache_n;
 	/* the server's split from /metrics deltas around this request */
-	double m_queue_s, m_prefill_s, m_decode_s, m_hit_tokens;
+	double m_queue_s, m_prefill_s, m_decode_s, m_hit_tokens, m_server_ttft_s;
 	const char *m_source;    /* NULL when there is no per-request split */
 	char m_note[160];        /* why not, when not */
 	double network_s;        /* TCP_INFO round-trip time, NAN if unknown */
@@ -67,7 +67,7 @@ const struct ttft_split *probe_window(void);
 /* The split of one request into queue / prefill / other, with its source:
  * llama.cpp's timings first, then the /metrics deltas. NAN where unknown. */
 struct probe_split {
-	double queue_s, prefill_s, decode_s, hit_tokens, server_other_s;
+	double queue_s, prefill_s, decode_s, hit_tokens, server_other_s, server_ttft_s;
 	const char *source;
 	const char *note;
 };

@@ -270,6 +270,7 @@ static void start(CURLM *m, struct preq *q, const struct probe_cfg *cfg,
 	r->prompt_tokens = -1;
 	r->prompt_ms = r->predicted_ms = r->cache_n = NAN;
 	r->m_queue_s = r->m_prefill_s = r->m_decode_s = r->m_hit_tokens = NAN;
+	r->m_server_ttft_s = NAN;
 	r->network_s = NAN;
 	q->fd = q->new_fd = -1;
 	q->raw = xrealloc(NULL, RAW_CAP + 1);
@@ -424,6 +425,7 @@ static void split_one(const struct probe_cfg *cfg, struct preq *q)
 		r->m_prefill_s = sp.prefill_s;
 		r->m_decode_s = sp.decode_s;
 		r->m_hit_tokens = sp.hit_tokens;
+		r->m_server_ttft_s = sp.server_ttft_s;
 	} else {
 		snprintf(r->m_note, sizeof r->m_note, "%s", sp.reason);
 	}
@@ -569,6 +571,7 @@ void probe_split_of(const struct probe_result *r, const struct probe_fit *fit,
 		    struct probe_split *s)
 {
 	s->queue_s = s->prefill_s = s->decode_s = s->hit_tokens = s->server_other_s = NAN;
+	s->server_ttft_s = NAN;
 	s->source = NULL;
 	s->note = r->m_note[0] ? r->m_note : NULL;
 	if (!isnan(r->prompt_ms)) {
@@ -583,6 +586,7 @@ void probe_split_of(const struct probe_result *r, const struct probe_fit *fit,
 		s->prefill_s = r->m_prefill_s;
 		s->decode_s = r->m_decode_s;
 		s->hit_tokens = r->m_hit_tokens;
+		s->server_ttft_s = r->m_server_ttft_s;
 	}
 	double ttft = probe_ttft_s(r);
 	if (!s->source && fit && fit->ok && r->prompt_tokens >= 0 && !isnan(ttft)) {

@@ -121,6 +121,7 @@ static cJSON *record(const struct probe_result *r, int64_t t0, int keep_text,
 	num(o, "network_s", r->network_s);
 	num(o, "server_decode_s", sp.decode_s);
 	num(o, "prefix_cache_hit_tokens", sp.hit_tokens);
+	num(o, "server_ttft_s", sp.server_ttft_s);
 	if (sp.source)
 		cJSON_AddStringToObject(o, "split_source", sp.source);
 	else

@@ -161,6 +161,8 @@ START_TEST(probe_gets_vllm_split)
 		ck_assert_msg(other >= F_MS - 0.1 && other < F_MS + 2.0, "other %.3f ms", other);
 		ck_assert(f(r[i], "network_s") >= 0 && f(r[i], "network_s") < 0.01);
 		NEAR(f(r[i], "prefix_cache_hit_tokens"), 3, 1e-9);
+		/* vLLM's own TTFT: arrival to first token, queue + prefill + 5 ms */
+		NEAR(f(r[i], "server_ttft_s") * 1e3, Q_MS + P_MS + F_MS, 1.0);
 		cJSON_Delete(r[i]);
 	}
 	cJSON_Delete(sum);

@@ -341,6 +341,7 @@ static void join_snapshots(struct ttft_analysis *a, const struct snap *sn, size_
 			r->s_queue = sp.queue_s;
 			r->s_prefill = sp.prefill_s;
 			r->s_hit = sp.hit_tokens;
+			r->s_ttft = sp.server_ttft_s;
 		} else {
 			snprintf(r->s_note, sizeof r->s_note, "%s", sp.reason);
 		}
@@ -392,6 +393,7 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 			apply(out, conns, nconn, &dns, &ndns, &dnscap, &recs[i]);
 	for (size_t i = 0; i < out->nreqs; i++) {
 		out->reqs[i].s_queue = out->reqs[i].s_prefill = out->reqs[i].s_hit = NAN;
+		out->reqs[i].s_ttft = NAN;
 	}
 	out->snapshots = nsnap;
 	if (nsnap) {
@@ -491,6 +493,7 @@ void ttft_req_phases(const struct ttft_analysis *a, const struct ttft_req *r,
 	p->queue_s = r->s_queue;
 	p->prefill_s = r->s_prefill;
 	p->hit_tokens = r->s_hit;
+	p->server_ttft_s = r->s_ttft;
 	p->server_other_s = r->s_source && first && r->t_req1
 		? (double)(first - r->t_req1) / 1e9 - p->prefill_s -
 		  (isnan(p->queue_s) ? 0 : p->queue_s)

@@ -31,7 +31,7 @@ struct ttft_req {
 	uint32_t ntok_cap;
 	int64_t rtt_us;        /* TCP round-trip time when headers arrived */
 	/* the server's split from /metrics snapshots around the request */
-	double s_queue, s_prefill, s_hit;
+	double s_queue, s_prefill, s_hit, s_ttft;
 	const char *s_source;  /* NULL: none (see s_note) */
 	char s_note[160];
 	int64_t *tok;          /* times of token events, in order */
@@ -77,7 +77,7 @@ struct ttft_phases {
 	double start_s, start_unix_s;
 	double dns_s, connect_s, send_s, wait_headers_s, ttft_s, decode_s,
 		e2e_s, itl_p50_s, itl_p99_s, app_gap_s;
-	double queue_s, prefill_s, server_other_s, network_s, hit_tokens;
+	double queue_s, prefill_s, server_other_s, network_s, hit_tokens, server_ttft_s;
 };
 void ttft_req_phases(const struct ttft_analysis *a, const struct ttft_req *r,
 		     struct ttft_phases *p);

@@ -204,6 +204,7 @@ char *ttft_analysis_json(const struct ttft_analysis *a)
 		num(o, "server_other_s", p.server_other_s);
 		num(o, "network_s", p.network_s);
 		num(o, "prefix_cache_hit_tokens", p.hit_tokens);
+		num(o, "server_ttft_s", p.server_ttft_s);
 		if (r->s_source)
 			cJSON_AddStringToObject(o, "split_source", r->s_source);
 		else

@@ -3,6 +3,8 @@
 CC ?= cc
 WERROR ?= -Werror
 CFLAGS ?= -O2 -g
+SHIM_CFLAGS ?= $(CFLAGS)
+LDFLAGS ?=
 BASEFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) -MMD -MP
 PKGS := libcurl libcjson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -21,7 +23,7 @@ SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/pic/%.o)
 
 PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold
 TEST_PROGS := $(B)/test_sse $(B)/test_http $(B)/test_log $(B)/test_analyze \
-	$(B)/test_clients $(B)/test_shim $(B)/test_probe $(B)/test_cold $(B)/test_truth $(B)/fixture-server $(B)/shim_host
+	$(B)/test_clients $(B)/test_shim $(B)/test_probe $(B)/test_cold $(B)/test_truth $(B)/test_engine_script $(B)/fixture-server $(B)/shim_host
 
 all: $(B)/libttftshim.so $(PROGS)
 
@@ -30,7 +32,7 @@ all: $(B)/libttftshim.so $(PROGS)
 # would collide with the read/recv it defines.
 $(B)/pic/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(BASEFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -U_FORTIFY_SOURCE -c $< -o $@
+	$(CC) $(BASEFLAGS) $(SHIM_CFLAGS) -fPIC -fvisibility=hidden -U_FORTIFY_SOURCE -c $< -o $@
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -44,13 +46,13 @@ $(B)/libttftcore.a: $(CORE_OBJ) $(ANALYZE_OBJ)
 	ar rcs $@ $^
 
 $(B)/ttft-analyze: $(B)/obj/tools/ttft-analyze.o $(B)/libttftcore.a
-	$(CC) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
 $(B)/ttft-run: $(B)/obj/tools/ttft-run.o $(B)/libttftcore.a
-	$(CC) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
 $(B)/ttft-probe: $(B)/obj/probe/ttft-probe.o $(B)/obj/probe/probe_req.o $(B)/libttftcore.a
-	$(CC) -o $@ $^ $(PKG_LIBS) -lm -ldl
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -ldl
 
 # The embedded engine (llama.cpp) and the model generator: built on demand,
 # cached outside the checkout by tools/engine.sh.
@@ -65,22 +67,22 @@ $(B)/ttft-mkmodel: tools/ttft-mkmodel.c
 COLD_OBJ := $(addprefix $(B)/obj/tools/,ttft-cold.o cold_server.o cold_phases.o \
 	cold_sanity.o cold_report.o) $(B)/obj/probe/probe_req.o
 $(B)/ttft-cold: $(COLD_OBJ) $(B)/libttftcore.a
-	$(CC) -o $@ $^ $(PKG_LIBS) -lm -ldl -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -ldl -lpthread
 
 $(B)/fixture-server: $(B)/obj/tests/fixture_server.o
-	$(CC) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
 $(B)/shim_host: $(B)/obj/tests/shim_host.o
-	$(CC) -o $@ $^ -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
 $(B)/test_cold: $(B)/obj/tests/test_cold.o $(B)/obj/tests/testutil.o $(B)/obj/tools/cold_phases.o $(B)/libttftcore.a
-	$(CC) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
 $(B)/test_%: $(B)/obj/tests/test_%.o $(B)/obj/tests/testutil.o $(B)/libttftcore.a
-	$(CC) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
 $(B)/bench_shim: $(B)/obj/bench/bench_shim.o
-	$(CC) -o $@ $^ -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
 bench: all $(B)/bench_shim
 	$(B)/bench_shim $(B)/libttftshim.so
@@ -93,9 +95,17 @@ test: all $(TEST_PROGS) $(if $(filter 1,$(TTFT_SLOW)),$(SLOW_PROGS) $(B)/ttft-mk
 demo: all
 	@bash tools/demo.sh
 
-clean:
-	rm -rf $(B)
+# Everything but the preloaded shim under AddressSanitizer and UBSan (an
+# instrumented shim cannot load into arbitrary programs), then the suites.
+SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+sanitize:
+	$(MAKE) B=build-asan CFLAGS="$(SAN)" LDFLAGS="-fsanitize=address,undefined" \
+		SHIM_CFLAGS="-O2 -g" all $(subst $(B)/,build-asan/,$(TEST_PROGS))
+	ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 TTFT_BUILD=build-asan bash tests/run.sh
 
-.PHONY: all test bench demo clean
+clean:
+	rm -rf $(B) build-asan
+
+.PHONY: all test bench demo sanitize clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -252,6 +252,17 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 	return rc;
 }
 
+/* Freed at exit, whichever of main's many returns is taken. */
+static struct curl_slist *g_headers;
+static char *g_prompt_file;
+
+static void cleanup(void)
+{
+	curl_slist_free_all(g_headers);
+	free(g_prompt_file);
+	curl_global_cleanup();
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -290,8 +301,9 @@ int main(int argc, char **argv)
 	struct probe_fit fit = {0};
 	char *end;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	cfg.headers = curl_slist_append(NULL, "Content-Type: application/json");
-	cfg.headers = curl_slist_append(cfg.headers, "Expect:");
+	atexit(cleanup);
+	cfg.headers = g_headers = curl_slist_append(NULL, "Content-Type: application/json");
+	cfg.headers = g_headers = curl_slist_append(cfg.headers, "Expect:");
 #define INT_ARG(dst, lo)                                                        \
 	do {                                                                    \
 		long v_ = strtol(optarg, &end, 10);                             \
@@ -307,7 +319,10 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'u': url = optarg; break;
 		case 'p': cfg.prompt = optarg; break;
-		case 'P': cfg.prompt = read_prompt(optarg); break;
+		case 'P':
+			free(g_prompt_file);
+			cfg.prompt = g_prompt_file = read_prompt(optarg);
+			break;
 		case 'm': INT_ARG(cfg.max_tokens, 1); break;
 		case 'M': cfg.model = optarg; break;
 		case 'c': cfg.chat = 1; break;
@@ -321,7 +336,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "ttft-probe: --header wants 'Name: value'\n");
 				return 2;
 			}
-			cfg.headers = curl_slist_append(cfg.headers, optarg);
+			cfg.headers = g_headers = curl_slist_append(cfg.headers, optarg);
 			break;
 		case 't': cfg.timeout_s = strtod(optarg, &end);
 			if (*end || cfg.timeout_s <= 0) {
@@ -362,6 +377,8 @@ int main(int argc, char **argv)
 		base[bl - 3] = 0;
 	cfg.base = base;
 
+	if (fitfile && load_fit(fitfile, &fit) != 0)
+		return 2;
 	char err[1024];
 	char *model = NULL;
 	if (!cfg.model) {
@@ -380,10 +397,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ttft-probe: warning: --metrics on, but %s; the "
 					"server split stays null\n", merr);
 	}
-	if (fitfile && load_fit(fitfile, &fit) != 0)
-		return 2;
-	if (calibrate)
-		return run_calibration(&cfg, calibrate);
+	if (calibrate) {
+		int crc = run_calibration(&cfg, calibrate);
+		free(model);
+		return crc;
+	}
 	int n = conc ? (requests ? requests : conc) : runs;
 	if (!conc)
 		conc = 1;
@@ -499,7 +517,5 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		probe_result_free(&res[i]);
 	free(res), free(ttft), free(warm), free(e2e), free(itl), free(model);
-	curl_slist_free_all(cfg.headers);
-	curl_global_cleanup();
 	return rc;
 }

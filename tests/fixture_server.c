@@ -50,6 +50,7 @@ struct opts {
 
 static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0};
 static int g_llamacpp;            /* --style llamacpp */
+static int g_ipv6;                /* --ipv6: listen on [::1] */
 static const char *g_metrics_mode = "vllm"; /* or garbage, truncated, missing */
 
 /* vLLM's metrics, observed when a request finishes (as vLLM does). */
@@ -585,6 +586,7 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--crlf")) { g_def.crlf = 1; continue; }
+		if (!strcmp(a, "--ipv6")) { g_ipv6 = 1; continue; }
 		if (!v) {
 			fprintf(stderr, "fixture-server: %s needs a value\n", a);
 			return 2;
@@ -606,21 +608,32 @@ int main(int argc, char **argv)
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
-	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	int ls = socket(g_ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
 	int one = 1;
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	struct sockaddr_in sa = {0};
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(ls, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(ls, 1024) != 0) {
-		fprintf(stderr, "fixture-server: cannot listen on 127.0.0.1:%d: %s\n",
-			port, strerror(errno));
+	struct sockaddr_storage ss = {0};
+	socklen_t sl;
+	if (g_ipv6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		s6->sin6_addr = in6addr_loopback;
+		sl = sizeof *s6;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sl = sizeof *s4;
+	}
+	if (bind(ls, (struct sockaddr *)&ss, sl) != 0 || listen(ls, 1024) != 0) {
+		fprintf(stderr, "fixture-server: cannot listen on %s port %d: %s\n",
+			g_ipv6 ? "::1" : "127.0.0.1", port, strerror(errno));
 		return 1;
 	}
-	socklen_t sl = sizeof sa;
-	getsockname(ls, (struct sockaddr *)&sa, &sl);
-	printf("port %d\n", ntohs(sa.sin_port));
+	getsockname(ls, (struct sockaddr *)&ss, &sl);
+	printf("port %d\n", ntohs(g_ipv6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					 : ((struct sockaddr_in *)&ss)->sin_port));
 	fflush(stdout);
 	pthread_attr_t at;
 	pthread_attr_init(&at);

@@ -313,6 +313,43 @@ START_TEST(filter_keeps_only_the_server)
 }
 END_TEST
 
+START_TEST(ipv6_and_address_filter)
+{
+	pid_t v6;
+	char args[128];
+	snprintf(args, sizeof args, "--ipv6 --headers-ms %g --first-ms %g --token-ms %g",
+		 HDR_MS, FIRST_MS, TOK_MS);
+	int p6 = tu_fixture_start(args, &v6);
+	char cmd[1024], log[256], *out;
+	tu_tmp_log(log, sizeof log, "ipv6");
+	/* two requests: one over IPv6 (traced), one over IPv4 (filtered out) */
+	snprintf(cmd, sizeof cmd,
+		 "%s/ttft-run --quiet --log %s --filter '[::1]:%d' -- sh -c 'curl -sfgN "
+		 "http://[::1]:%d/v1/completions -d @tests/clients/completion.json >/dev/null && "
+		 "curl -sfN http://127.0.0.1:%d/v1/completions -d @tests/clients/completion.json "
+		 ">/dev/null' && %s/ttft-analyze --events %s", tu_build_dir(), log, p6, p6, g_port,
+		 tu_build_dir(), log);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	char peer[64];
+	snprintf(peer, sizeof peer, "[::1]:%d", p6);
+	ck_assert_msg(strstr(out, peer) != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "127.0.0.1") == NULL, "%s", out);
+	free(out);
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(log, NULL, &a, err, sizeof err), 0);
+	unlink(log);
+	ck_assert_uint_eq(a.nreqs, 1);
+	ck_assert_int_eq((int)a.reqs[0].tokens, NTOK);
+	struct ttft_phases p;
+	ttft_req_phases(&a, &a.reqs[0], &p);
+	ck_assert(fabs((double)(a.reqs[0].tok[0] - a.reqs[0].t_req1) / 1e6 -
+		       (HDR_MS + FIRST_MS)) < TOL_MS);
+	ttft_analysis_free(&a);
+	tu_fixture_stop(v6);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("clients");
@@ -327,6 +364,7 @@ int main(void)
 	tcase_add_test(t, exit_code_and_clean_stdout);
 	tcase_add_test(t, refused_connection_is_reported);
 	tcase_add_test(t, filter_keeps_only_the_server);
+	tcase_add_test(t, ipv6_and_address_filter);
 	suite_add_tcase(s, t);
 	return tu_run(s);
 }

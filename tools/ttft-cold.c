@@ -495,6 +495,18 @@ int main(int argc, char **argv)
 		free(js);
 	}
 	cold_patterns_free(&ps);
+	for (int k = 0; k < run.ncycles; k++) {
+		struct cold_cycle *cy = &run.cycles[k];
+		probe_result_free(&cy->cold);
+		for (int i = 0; i < cy->nwarm; i++)
+			probe_result_free(&cy->warm[i]);
+		free(cy->warm);
+		free(cy->samples);
+		for (size_t i = 0; i < cy->nlines; i++)
+			free(cy->lines[i].text);
+		free(cy->lines);
+	}
+	free(run.cycles);
 	curl_slist_free_all(o.probe.headers);
 	curl_global_cleanup();
 	return g_stop ? 130 : rc;

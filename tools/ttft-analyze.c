@@ -8,7 +8,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: ttft-analyze [--json] [--pid PID] [--path PREFIX] [LOG]\n"
+"usage: ttft-analyze [--json | --events] [--pid PID] [--path PREFIX] [LOG]\n"
 "\n"
 "Reads a ttftshim log (LOG, else $TTFT_LOG, else /dev/shm/ttftshim-UID.log)\n"
 "and prints one row per HTTP request: pid, conn, method, path, status,\n"
@@ -16,7 +16,9 @@ static void usage(FILE *f)
 "wait_headers, ttft, decode, e2e and the inter-token latency p50/p99\n"
 "(milliseconds in the table, seconds in JSON), and app_gap: from the socket\n"
 "read of the first token to the application's own mark of it (ttft-probe\n"
-"marks it under the shim), followed by a summary.\n"
+"marks it under the shim), and the server's own split when its /metrics\n"
+"was sampled into the log (ttft-run --metrics): queue, prefill and the rest\n"
+"(docs/server-truth.md). A summary follows.\n"
 "\n"
 "  --json           print {\"requests\":[...],\"summary\":{...},\"dropped\":N}\n"
 "  --events         dump every record instead (time order), for debugging\n"

@@ -156,9 +156,10 @@ START_TEST(probe_gets_vllm_split)
 		NEAR(f(r[i], "queue_s") * 1e3, Q_MS, 2.0);
 		NEAR(f(r[i], "prefill_s") * 1e3, P_MS, 2.0);
 		/* what is left: the injected 5 ms before the first token, plus
-		 * the HTTP path on loopback */
+		 * the HTTP path on loopback and the client's own processing
+		 * (slower under the sanitizers) */
 		double other = f(r[i], "server_other_s") * 1e3;
-		ck_assert_msg(other >= F_MS - 0.1 && other < F_MS + 2.0, "other %.3f ms", other);
+		ck_assert_msg(other >= F_MS - 0.1 && other < F_MS + 5.0, "other %.3f ms", other);
 		ck_assert(f(r[i], "network_s") >= 0 && f(r[i], "network_s") < 0.01);
 		NEAR(f(r[i], "prefix_cache_hit_tokens"), 3, 1e-9);
 		/* vLLM's own TTFT: arrival to first token, queue + prefill + 5 ms */
@@ -219,7 +220,7 @@ START_TEST(wrapped_client_gets_vllm_split)
 		NEAR(f(q, "queue_s") * 1e3, Q_MS, 2.0);
 		NEAR(f(q, "prefill_s") * 1e3, P_MS, 2.0);
 		double other = f(q, "server_other_s") * 1e3;
-		ck_assert_msg(other >= F_MS - 0.1 && other < F_MS + 2.0, "other %.3f", other);
+		ck_assert_msg(other >= F_MS - 0.1 && other < F_MS + 5.0, "other %.3f", other);
 	}
 	cJSON_Delete(j);
 	stop();

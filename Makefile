@@ -84,8 +84,9 @@ $(B)/test_%: $(B)/obj/tests/test_%.o $(B)/obj/tests/testutil.o $(B)/libttftcore.
 $(B)/bench_shim: $(B)/obj/bench/bench_shim.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
-bench: all $(B)/bench_shim
+bench: all $(B)/bench_shim $(B)/fixture-server
 	$(B)/bench_shim $(B)/libttftshim.so
+	TTFT_BUILD=$(B) bash bench/probe_256.sh
 
 # TTFT_SLOW=1 adds the suites that need the real engine (built on demand).
 SLOW_PROGS := $(B)/test_engine

@@ -104,9 +104,22 @@ sanitize:
 		SHIM_CFLAGS="-O2 -g" all $(subst $(B)/,build-asan/,$(TEST_PROGS))
 	ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 TTFT_BUILD=build-asan bash tests/run.sh
 
-clean:
-	rm -rf $(B) build-asan
+# The suites that use threads (the log's 8 writers in 4 processes, the
+# fixture server, ttft-cold's log reader and GPU sampler, ttft-run's /metrics
+# scraper) under ThreadSanitizer.
+tsan:
+	$(MAKE) B=build-tsan CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
+		SHIM_CFLAGS="-O2 -g" all build-tsan/test_log build-tsan/test_probe \
+		build-tsan/fixture-server build-tsan/shim_host build-tsan/test_cold \
+		build-tsan/test_truth
+	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_log
+	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_probe
+	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_cold
+	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_truth
 
-.PHONY: all test bench demo sanitize clean
+clean:
+	rm -rf $(B) build-asan build-tsan
+
+.PHONY: all test bench demo sanitize tsan clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -185,7 +185,8 @@ static void parse_overrides(const char *v, struct opts *o)
 {
 	char buf[256];
 	snprintf(buf, sizeof buf, "%s", v);
-	for (char *tok = strtok(buf, ", "); tok; tok = strtok(NULL, ", ")) {
+	char *save = NULL; /* strtok is not thread-safe: one thread a connection */
+	for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
 		char *eq = strchr(tok, '=');
 		if (!eq)
 			continue;

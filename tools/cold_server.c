@@ -100,9 +100,6 @@ static void *reader(void *arg)
 	}
 	if (s->log)
 		fflush(s->log);
-	pthread_mutex_lock(&s->mu);
-	s->exited = 1;
-	pthread_mutex_unlock(&s->mu);
 	return NULL;
 }
 

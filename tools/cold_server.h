@@ -23,7 +23,6 @@ struct cold_server {
 	pthread_mutex_t mu;
 	struct cold_line *lines;
 	size_t nlines, cap;
-	int exited;     /* set by the reader when both pipes closed */
 	int status;     /* wait status once reaped */
 	int reaped;
 };

@@ -85,13 +85,15 @@ static const char *exe_relative(const char *rel, char *buf, size_t n)
 
 struct sampler {
 	struct cold_cycle *c;
-	volatile int stop;
+	int stop; /* set by the main thread, atomically */
 };
 
 static void *sample_gpu(void *arg)
 {
 	struct sampler *s = arg;
-	while (!s->stop && s->c->nsamples < COLD_MAX_SAMPLES) {
+	/* Relaxed: a flag, ordering nothing; the join publishes the samples. */
+	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED) &&
+	       s->c->nsamples < COLD_MAX_SAMPLES) {
 		struct gpu_snap g;
 		sanity_gpu(&g);
 		if (!g.present)
@@ -176,7 +178,7 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 	c->t_spawn = srv.t_spawn;
 	fprintf(stderr, "ttft-cold: cycle %d: started '%s' (pid %d)\n", c->index, o->server,
 		(int)srv.pid);
-	char health[2048];
+	char health[2100];
 	snprintf(health, sizeof health, "%s/health", o->probe.base);
 	int rc = 0, listening = 0, last_report = 0;
 	c->spawn_to_listen_s = c->spawn_to_ready_s = NAN;
@@ -247,7 +249,7 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 		if (o->warm && !g_stop)
 			probe_run(&cfg, c->warm, o->warm, 1, 0);
 		sanity_cpu(srv.pid, &w1);
-		smp.stop = 1;
+		__atomic_store_n(&smp.stop, 1, __ATOMIC_RELAXED);
 		pthread_join(th, NULL);
 		sanity_cpu_between(&w0, &w1, &c->sys_cpu_warm, &c->srv_cpu_warm);
 		for (int i = 0; i < c->nwarm; i++) {

@@ -84,9 +84,10 @@ static void snapshot(struct ttft_scraper *s)
 static void *loop(void *arg)
 {
 	struct ttft_scraper *s = arg;
-	while (!s->stop) {
+	/* Relaxed: a flag, ordering nothing; the join publishes the rest. */
+	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
 		usleep((useconds_t)s->interval_ms * 1000);
-		if (!s->stop)
+		if (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED))
 			snapshot(s);
 	}
 	return NULL;
@@ -116,7 +117,7 @@ int ttft_scraper_start(struct ttft_scraper *s, const char *url, const char *log_
 
 void ttft_scraper_stop(struct ttft_scraper *s)
 {
-	s->stop = 1;
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
 	if (s->running)
 		pthread_join(s->th, NULL);
 	snapshot(s);

@@ -13,7 +13,7 @@ struct ttft_scraper {
 	int interval_ms;
 	struct ttft_log log;
 	pthread_t th;
-	volatile int stop;
+	int stop;          /* atomic: set by ttft_scraper_stop */
 	int running;
 	unsigned snapshots, failures;
 	char first_error[256];

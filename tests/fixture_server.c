@@ -51,6 +51,9 @@ struct opts {
 static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0};
 static int g_llamacpp;            /* --style llamacpp */
 static int g_ipv6;                /* --ipv6: listen on [::1] */
+static int g_slow_request;        /* --slow-request K: the K-th completion … */
+static double g_slow_ms;          /* … gets --slow-ms more before its first token */
+static int g_completions;         /* completions served so far (under g_mu) */
 static const char *g_metrics_mode = "vllm"; /* or garbage, truncated, missing */
 
 /* vLLM's metrics, observed when a request finishes (as vLLM does). */
@@ -348,6 +351,13 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 		return send_error(fd, o->status, "injected failure");
 	struct opts eff = *o; /* prefill that grows with the prompt */
 	eff.prefill_ms += o->prefill_per_token_ms * prompt_tokens;
+	pthread_mutex_lock(&g_mu);
+	int nth = ++g_completions;
+	pthread_mutex_unlock(&g_mu);
+	if (nth == g_slow_request) {
+		eff.first_ms += g_slow_ms; /* an outlier, with a line to show for it */
+		fprintf(stderr, "fixture: request %d is slow (+%g ms)\n", nth, g_slow_ms);
+	}
 	o = &eff;
 	const char *id = chat ? "chatcmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b"
 			      : "cmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b";
@@ -602,6 +612,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--split")) g_def.split = atoi(v);
 		else if (!strcmp(a, "--model")) g_model = v;
 		else if (!strcmp(a, "--style")) g_llamacpp = !strcmp(v, "llamacpp");
+		else if (!strcmp(a, "--slow-request")) g_slow_request = atoi(v);
+		else if (!strcmp(a, "--slow-ms")) g_slow_ms = atof(v);
 		else if (!strcmp(a, "--metrics-mode")) g_metrics_mode = v;
 		else {
 			fprintf(stderr, "fixture-server: unknown option %s\n", a);

@@ -299,6 +299,30 @@ START_TEST(interrupt_stops_the_server)
 }
 END_TEST
 
+START_TEST(outlier_and_what_coincided)
+{
+	/* the 4th completion (run 4, the third warm one) is 40 ms slower, and
+	 * the server says so in its log */
+	int port = free_port();
+	char srv[512], *out, rep[128], extra[256];
+	snprintf(srv, sizeof srv, "exec %s/fixture-server --port %d --first-ms 10 --token-ms 1 "
+		 "--slow-request 4 --slow-ms 40", tu_build_dir(), port);
+	snprintf(rep, sizeof rep, "/tmp/ttft-test-outlier-%d.md", (int)getpid());
+	snprintf(extra, sizeof extra, "--warm-runs 5 --kind vllm --report %s", rep);
+	cJSON *j;
+	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 0);
+	free(out);
+	cJSON_Delete(j);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	ck_assert_msg(strstr(md, "**Outlier:** warm run 4, TTFT 0.05") != NULL, "%s", md);
+	ck_assert_msg(strstr(md, "fixture: request 4 is slow") != NULL, "%s", md);
+	/* only that one */
+	ck_assert(strstr(strstr(md, "**Outlier:**") + 1, "**Outlier:**") == NULL);
+	free(md);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cold");
@@ -313,6 +337,7 @@ int main(void)
 	tcase_add_test(t, patterns_that_match_nothing);
 	tcase_add_test(t, server_dies_during_the_runs);
 	tcase_add_test(t, interrupt_stops_the_server);
+	tcase_add_test(t, outlier_and_what_coincided);
 	suite_add_tcase(s, t);
 	return tu_run(s);
 }

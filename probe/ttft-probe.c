@@ -47,7 +47,7 @@ static void usage(FILE *f)
 "                       own queue / prefill / decode (vLLM histograms, llama.cpp\n"
 "                       counters); under --concurrency, one window for the run\n"
 "  --calibrate FILE     fit TTFT = a + b * prompt_tokens at concurrency 1 over\n"
-"                       prompts of 4 lengths (3 runs each), write it to FILE\n"
+"                       prompts of 4 lengths (5 runs each), write it to FILE\n"
 "  --fit FILE           for a server that explains nothing: report the TTFT\n"
 "                       above that fit as estimated queue_s (split_source model)\n"
 "  -q, --quiet          no table\n"
@@ -182,7 +182,7 @@ static int load_fit(const char *path, struct probe_fit *f)
 	return 0;
 }
 
-/* Prompts of 1, 4, 16 and 64 copies of --prompt; the median TTFT of 3 runs
+/* Prompts of 1, 4, 16 and 64 copies of --prompt; the median TTFT of 5 runs
  * at each length against usage.prompt_tokens; least squares. */
 static int run_calibration(struct probe_cfg *cfg, const char *path)
 {
@@ -201,20 +201,23 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 			strcat(pr, " ");
 		}
 		cfg->prompt = pr;
-		struct probe_result r[3];
+		enum { RUNS = 5 };
+		struct probe_result r[RUNS];
 		memset(r, 0, sizeof r);
-		int failed = probe_run(cfg, r, 3, 1, 0);
-		double t[3];
-		for (int i = 0; i < 3; i++)
+		int failed = probe_run(cfg, r, RUNS, 1, 0);
+		double t[RUNS];
+		const char *why = "the server reports no usage.prompt_tokens";
+		for (int i = 0; i < RUNS; i++) {
 			t[i] = probe_ttft_s(&r[i]);
+			if (!r[i].ok)
+				why = r[i].error;
+		}
 		x[k] = (double)r[0].prompt_tokens;
-		y[k] = ttft_percentile(t, 3, 0.5);
+		y[k] = ttft_percentile(t, RUNS, 0.5);
 		int bad = failed || r[0].prompt_tokens < 0;
-		const char *why = failed ? r[0].ok ? r[1].ok ? r[2].error : r[1].error : r[0].error
-				: "the server reports no usage.prompt_tokens";
 		if (bad)
 			fprintf(stderr, "ttft-probe: calibration failed: %s\n", why);
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < RUNS; i++)
 			probe_result_free(&r[i]);
 		free(pr);
 		if (bad) {

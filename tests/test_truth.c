@@ -351,8 +351,9 @@ START_TEST(fitted_fallback)
 	cJSON *sum = jsonl(cmd, r, &n);
 	ck_assert_int_eq(n, 3);
 	for (int i = 0; i < n; i++) {
+		/* an estimate from a fit, labelled so: within 3 ms */
 		ck_assert_str_eq(str(r[i], "split_source"), "model");
-		NEAR(f(r[i], "queue_s") * 1e3, Q_MS, 2.0);
+		NEAR(f(r[i], "queue_s") * 1e3, Q_MS, 3.0);
 		cJSON_Delete(r[i]);
 	}
 	cJSON_Delete(sum);

@@ -13,9 +13,12 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
 B := build
-CORE_SRC := shim/ttft_log.c shim/ttft_sse.c shim/ttft_http.c
-SHIM_SRC := $(CORE_SRC) shim/ttft_shim.c shim/ttft_wrap.c
-ANALYZE_SRC := tools/ttft_analyze.c tools/ttft_output.c tools/ttft_prom.c tools/ttft_scrape.c tools/ttft_fetch.c
+# The layers (docs/layout.md): shim/core ← tools/lib ← probe ← programs.
+CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c
+SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c
+ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_output.c ttft_prom.c \
+	ttft_scrape.c ttft_fetch.c)
+INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itests/support
 
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 ANALYZE_OBJ := $(ANALYZE_SRC:%.c=$(B)/obj/%.o)
@@ -32,11 +35,11 @@ all: $(B)/libttftshim.so $(PROGS)
 # would collide with the read/recv it defines.
 $(B)/pic/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(BASEFLAGS) $(SHIM_CFLAGS) -fPIC -fvisibility=hidden -U_FORTIFY_SOURCE -c $< -o $@
+	$(CC) $(BASEFLAGS) $(SHIM_CFLAGS) -fPIC -fvisibility=hidden -U_FORTIFY_SOURCE -Ishim/core -Ishim/preload -c $< -o $@
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(BASEFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
+	$(CC) $(BASEFLAGS) $(CFLAGS) $(INC) $(PKG_CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
 
 $(B)/libttftshim.so: $(SHIM_OBJ)
 	$(CC) -shared -o $@ $^ -ldl -lpthread -Wl,-z,defs -Wl,--as-needed -lc
@@ -64,21 +67,24 @@ $(B)/ttft-mkmodel: tools/ttft-mkmodel.c
 	$(CC) $(BASEFLAGS) $(CFLAGS) -isystem $$src/ggml/include -o $@ $< \
 		-L$$lib -lggml-base -Wl,-rpath,$$lib -lm
 
-COLD_OBJ := $(addprefix $(B)/obj/tools/,ttft-cold.o cold_server.o cold_phases.o \
-	cold_sanity.o cold_report.o) $(B)/obj/probe/probe_req.o
+COLD_OBJ := $(B)/obj/tools/ttft-cold.o $(addprefix $(B)/obj/tools/cold/,cold_server.o \
+	cold_phases.o cold_sanity.o cold_report.o) $(B)/obj/probe/probe_req.o
 $(B)/ttft-cold: $(COLD_OBJ) $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -ldl -lpthread
 
-$(B)/fixture-server: $(B)/obj/tests/fixture_server.o
+$(B)/fixture-server: $(B)/obj/tests/support/fixture_server.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
-$(B)/shim_host: $(B)/obj/tests/shim_host.o
+$(B)/shim_host: $(B)/obj/tests/support/shim_host.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
-$(B)/test_cold: $(B)/obj/tests/test_cold.o $(B)/obj/tests/testutil.o $(B)/obj/tools/cold_phases.o $(B)/libttftcore.a
+TU := $(B)/obj/tests/support/testutil.o
+$(B)/test_cold: $(B)/obj/tests/e2e/test_cold.o $(TU) $(B)/obj/tools/cold/cold_phases.o $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
-$(B)/test_%: $(B)/obj/tests/test_%.o $(B)/obj/tests/testutil.o $(B)/libttftcore.a
+$(B)/test_%: $(B)/obj/tests/unit/test_%.o $(TU) $(B)/libttftcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
+$(B)/test_%: $(B)/obj/tests/e2e/test_%.o $(TU) $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
 $(B)/bench_shim: $(B)/obj/bench/bench_shim.o

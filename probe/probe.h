@@ -1,7 +1,7 @@
 /* probe.h — ttft-probe's request engine: one thread, libcurl's multi
  * interface, any number of concurrent streams, each timed with
  * CLOCK_MONOTONIC in the write callback. SSE events are classified by the
- * shim's own classifier (shim/ttft_sse.c); their JSON by cJSON. */
+ * shim's own classifier (shim/core/ttft_sse.c); their JSON by cJSON. */
 #ifndef TTFT_PROBE_H
 #define TTFT_PROBE_H
 
@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../shim/ttft_sse.h"
-#include "../tools/ttft_prom.h"
+#include "ttft_sse.h"
+#include "ttft_prom.h"
 
 struct probe_cfg {
 	const char *base;        /* http://host:port, no trailing slash */

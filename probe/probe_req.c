@@ -14,8 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../tools/ttft_analyze.h"
-#include "../tools/ttft_fetch.h"
+#include "ttft_analyze.h"
+#include "ttft_fetch.h"
 
 #define RAW_CAP (64 * 1024)
 

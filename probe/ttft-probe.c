@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../tools/ttft_analyze.h"
+#include "ttft_analyze.h"
 
 static void usage(FILE *f)
 {

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "../tools/ttft_prom.h"
+#include "ttft_prom.h"
 
 #define Q_MS 25.0
 #define P_MS 40.0

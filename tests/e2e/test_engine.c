@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "../tools/ttft_analyze.h"
+#include "ttft_analyze.h"
 
 static char g_server[1024], g_model[1024];
 static int g_port;

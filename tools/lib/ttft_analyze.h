@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../shim/ttft_log.h"
+#include "ttft_log.h"
 
 struct ttft_req {
 	int pid;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../shim/ttft_sse.h"
+#include "ttft_sse.h"
 #include "testutil.h"
 
 struct got {

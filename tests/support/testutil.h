@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../shim/ttft_http.h"
-#include "../shim/ttft_log.h"
+#include "ttft_http.h"
+#include "ttft_log.h"
 
 #define TU_MAXEV 8192
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "../tools/cold_phases.h"
+#include "cold_phases.h"
 
 static int free_port(void)
 {
@@ -71,7 +71,7 @@ START_TEST(vllm_startup_replayed)
 {
 	int port = free_port();
 	char srv[256], *out, rep[256];
-	snprintf(srv, sizeof srv, "tests/fake_vllm.sh %d", port);
+	snprintf(srv, sizeof srv, "tests/support/fake_vllm.sh %d", port);
 	snprintf(rep, sizeof rep, "--warm-runs 3 --report /tmp/ttft-test-cold-%d.md", (int)getpid());
 	cJSON *j;
 	ck_assert_int_eq(cold(srv, port, rep, &out, &j), 0);

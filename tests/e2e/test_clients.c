@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "../tools/ttft_analyze.h"
+#include "ttft_analyze.h"
 
 /* Injected: headers 20 ms after the request, first token 60 ms later, then
  * a token every 10 ms; 5 tokens. The chat role chunk leads by 30 ms. */

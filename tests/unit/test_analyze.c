@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "../tools/ttft_analyze.h"
+#include "ttft_analyze.h"
 
 static char g_path[256];
 static struct ttft_log g_log;

@@ -6,7 +6,7 @@
 
 #include <pthread.h>
 
-#include "../shim/ttft_log.h"
+#include "ttft_log.h"
 
 struct ttft_scraper {
 	char url[2048];

@@ -5,7 +5,7 @@
 
 #include <limits.h>
 
-#include "../probe/probe.h"
+#include "probe.h"
 #include "cold_phases.h"
 #include "cold_sanity.h"
 

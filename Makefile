@@ -15,7 +15,8 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 B := build
 # The layers (docs/layout.md): shim/core ← tools/lib ← probe ← programs.
 CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c
-SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c
+SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c \
+	shim/preload/ttft_sigbus.c
 ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_output.c ttft_prom.c \
 	ttft_scrape.c ttft_fetch.c)
 INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itests/support
@@ -26,7 +27,7 @@ SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/pic/%.o)
 
 PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold
 TEST_PROGS := $(B)/test_sse $(B)/test_http $(B)/test_log $(B)/test_analyze \
-	$(B)/test_clients $(B)/test_shim $(B)/test_probe $(B)/test_cold $(B)/test_truth $(B)/test_engine_script $(B)/fixture-server $(B)/shim_host
+	$(B)/test_clients $(B)/test_shim $(B)/test_shim_fd $(B)/test_shim_log $(B)/test_probe $(B)/test_cold $(B)/test_truth $(B)/test_engine_script $(B)/fixture-server $(B)/shim_host $(B)/fd_host
 
 all: $(B)/libttftshim.so $(PROGS)
 
@@ -76,6 +77,9 @@ $(B)/fixture-server: $(B)/obj/tests/support/fixture_server.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
 $(B)/shim_host: $(B)/obj/tests/support/shim_host.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+
+$(B)/fd_host: $(B)/obj/tests/support/fd_host.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
 TU := $(B)/obj/tests/support/testutil.o

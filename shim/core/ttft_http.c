@@ -134,7 +134,7 @@ static int contains(const char *s, size_t n, const char *needle)
 /* One header line, lower-cased, possibly cut at sizeof hdr. */
 struct hdr_info {
 	uint64_t length;
-	uint8_t has_len, chunked, sse;
+	uint8_t has_len, chunked, sse, expect;
 };
 
 static void header_line(const char *h, size_t n, struct hdr_info *hi)
@@ -158,6 +158,8 @@ static void header_line(const char *h, size_t n, struct hdr_info *hi)
 		hi->chunked = contains(h, n, "chunked");
 	} else if (has_prefix(h, n, "content-type:")) {
 		hi->sse = contains(h, n, "text/event-stream");
+	} else if (has_prefix(h, n, "expect:")) {
+		hi->expect = contains(h, n, "100-continue");
 	}
 }
 
@@ -191,6 +193,47 @@ static void tx_desync(struct ttft_http_tx *tx, int64_t t, int reason,
 	tx->st = TX_DEAD;
 }
 
+static int tchar(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* METHOD SP request-target SP HTTP/1.x: a method token, then an
+ * origin-form ("/...") or absolute-form ("scheme://...") target, or "*"
+ * for OPTIONS. Anything else ("Michael Gilfix was here") is not HTTP. The
+ * first TTFT_HTTP_LINE bytes are in tx->line, the last 9 in lb9/ltail. */
+static int request_line_ok(const struct ttft_http_tx *tx)
+{
+	static const uint64_t http1 = (uint64_t)'H' << 48 | (uint64_t)'T' << 40 |
+				      (uint64_t)'T' << 32 | (uint64_t)'P' << 24 |
+				      (uint64_t)'/' << 16 | (uint64_t)'1' << 8 | '.';
+	char ver = (char)(tx->ltail & 0xff);
+	if (tx->lbad || tx->lsp != 2 || tx->lb9 != ' ' ||
+	    tx->ltail >> 8 != http1 || ver < '0' || ver > '9')
+		return 0;
+	const char *l = tx->line;
+	size_t n = tx->llen, m = 0;
+	while (m < n && tchar(l[m]))
+		m++;
+	if (m == 0 || m >= n || l[m] != ' ' || m + 1 >= n)
+		return 0;
+	const char *t = l + m + 1;
+	size_t tn = n - m - 1;
+	if (t[0] == '/')
+		return 1;
+	if (t[0] == '*')
+		return m == 7 && memcmp(l, "OPTIONS", 7) == 0 && tn > 1 &&
+		       t[1] == ' ';
+	size_t k = 0;
+	while (k < tn && ((t[k] >= 'a' && t[k] <= 'z') ||
+			  (t[k] >= 'A' && t[k] <= 'Z') ||
+			  (k && ((t[k] >= '0' && t[k] <= '9') || t[k] == '+' ||
+				 t[k] == '-' || t[k] == '.'))))
+		k++;
+	return k && k + 3 <= tn && memcmp(t + k, "://", 3) == 0;
+}
+
 static void ignore_data(void *ctx, const char *p, size_t n)
 {
 	(void)ctx, (void)p, (void)n;
@@ -218,6 +261,10 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 			tx->llen = 0;
 			tx->hlen = 0;
 			tx->chunked = 0;
+			tx->expect = 0;
+			tx->lsp = tx->lbad = 0;
+			tx->lb9 = 0;
+			tx->ltail = 0;
 			tx->body_left = 0;
 			tx->st = TX_LINE;
 			continue;
@@ -225,8 +272,16 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 			tx->bytes++;
 			i++;
 			if (c != '\n') {
-				if (c != '\r' && tx->llen < TTFT_HTTP_LINE)
+				if (c == '\r')
+					continue;
+				if (tx->llen < TTFT_HTTP_LINE)
 					tx->line[tx->llen++] = c;
+				tx->lb9 = (char)(tx->ltail >> 56);
+				tx->ltail = tx->ltail << 8 | (unsigned char)c;
+				if (c == ' ')
+					tx->lsp += tx->lsp < 255;
+				else if ((unsigned char)c < 0x20 || c == 0x7f)
+					tx->lbad = 1;
 				if (tx->llen == 4 &&
 				    memcmp(tx->line, "PRI ", 4) == 0) {
 					tx_desync(tx, t_end, TTFT_DESYNC_NOT_HTTP,
@@ -234,6 +289,10 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 					return;
 				}
 				continue;
+			}
+			if (!request_line_ok(tx)) {
+				tx_desync(tx, t_end, TTFT_DESYNC_NOT_HTTP, emit, ctx);
+				return;
 			}
 			{
 				/* Report "METHOD /path", without " HTTP/1.1". */
@@ -268,9 +327,14 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 					tx->body_left = hi.length;
 				if (hi.chunked)
 					tx->chunked = 1;
+				if (hi.expect)
+					tx->expect = 1;
 				tx->hlen = 0;
 				continue;
 			}
+			tx->t_head = t_end;
+			if (!tx->chunked && !tx->body_left)
+				tx->expect = 0;
 			if (tx->chunked) {
 				chunked_init(&tx->ch);
 				tx->st = TX_BODY_CHUNKED;
@@ -284,6 +348,7 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 			size_t take = n - i;
 			if (take > tx->body_left)
 				take = (size_t)tx->body_left;
+			tx->expect = 0;
 			tx->body_left -= take;
 			tx->bytes += take;
 			i += take;
@@ -293,6 +358,7 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 		}
 		case TX_BODY_CHUNKED: {
 			size_t used = 0;
+			tx->expect = 0;
 			int r = chunked_feed(&tx->ch, p + i, n - i, &used,
 					     ignore_data, NULL);
 			if (r == CH_ERROR) {
@@ -307,6 +373,37 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 		}
 		}
 	}
+}
+
+void ttft_http_tx_unseen(struct ttft_http_tx *tx, uint64_t n, int64_t t_end,
+			 ttft_http_emit emit, void *ctx)
+{
+	if (n == 0 || tx->st == TX_DEAD)
+		return;
+	if (tx->st == TX_BODY_LEN) {
+		uint64_t take = n < tx->body_left ? n : tx->body_left;
+		tx->expect = 0;
+		tx->body_left -= take;
+		tx->bytes += take;
+		n -= take;
+		if (tx->body_left == 0)
+			tx_request_done(tx, t_end, emit, ctx);
+		if (n == 0)
+			return;
+	}
+	tx_desync(tx, t_end, TTFT_DESYNC_LOST_BYTES, emit, ctx);
+}
+
+void ttft_http_tx_sync(struct ttft_http_tx *tx, uint32_t responses_done,
+		       const char *p, size_t n, ttft_http_emit emit, void *ctx)
+{
+	if (!tx->expect || (tx->st != TX_BODY_LEN && tx->st != TX_BODY_CHUNKED) ||
+	    responses_done < tx->seq || n == 0 || p[0] < 'A' || p[0] > 'Z')
+		return;
+	emit_ev(emit, ctx, TTFT_EV_REQ_SENT, 0, tx->seq - 1, tx->t_head,
+		(int64_t)tx->bytes, 0, NULL, 0);
+	tx->expect = 0;
+	tx->st = TX_IDLE;
 }
 
 /* ---- rx ---- */

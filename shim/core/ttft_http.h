@@ -58,9 +58,15 @@ struct ttft_http_tx {
 	uint8_t hlen;         /* bytes kept of the current header line */
 	uint8_t llen;         /* bytes kept of the request line */
 	uint8_t begun_sent;   /* REQ_BEGIN emitted for the current request */
+	uint8_t expect;       /* the body waits for 100 Continue, none sent */
+	uint8_t lsp;          /* spaces in the request line (saturating) */
+	uint8_t lbad;         /* a control character in the request line */
+	char lb9;             /* the request line's 9th-last byte ... */
+	uint64_t ltail;       /* ... and its last 8, for " HTTP/1.x" */
 	uint32_t seq;         /* requests begun on this connection */
 	uint32_t head_mask;   /* bit seq%32: that request was HEAD */
 	int64_t t_first;      /* start of the call that sent byte 0 */
+	int64_t t_head;       /* end of the call that sent the last header */
 	uint64_t body_left;
 	uint64_t bytes;       /* bytes of the current request */
 	struct ttft_chunked ch;
@@ -103,6 +109,19 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 		       const char *p, size_t n, int64_t t_end,
 		       ttft_http_emit emit, void *ctx);
+/* Bytes the client sent that the sniffer cannot see (sendfile, splice):
+ * a request body of known length absorbs them; anywhere else the framing
+ * is lost (TTFT_EV_DESYNC, TTFT_DESYNC_LOST_BYTES). */
+void ttft_http_tx_unseen(struct ttft_http_tx *tx, uint64_t n, int64_t t_end,
+			 ttft_http_emit emit, void *ctx);
+/* Call before feeding bytes P/N, with the number of responses
+ * the rx half has completed. A request that holds its body back for
+ * "Expect: 100-continue" and got its final response instead (417, or any
+ * other) sends no body (RFC 9110 10.1.1): when the next bytes start with
+ * a method's first letter, the request ended with its headers and these
+ * bytes begin the next one. */
+void ttft_http_tx_sync(struct ttft_http_tx *tx, uint32_t responses_done,
+		       const char *p, size_t n, ttft_http_emit emit, void *ctx);
 /* The peer closed (read returned 0). */
 void ttft_http_rx_eof(struct ttft_http_rx *rx, int64_t t_end,
 		      ttft_http_emit emit, void *ctx);

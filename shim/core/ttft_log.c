@@ -15,9 +15,17 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The writer's file calls are raw syscalls: inside the shim, open() and
+ * close() are the shim's own wrappers. */
+static int raw_open(const char *path, int flags, mode_t mode)
+{
+	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
 
 static void raw_close(int fd) { syscall(SYS_close, fd); }
 
@@ -43,7 +51,17 @@ uint32_t ttft_rec_seal(const struct ttft_rec *rec)
 	return h | 1u;
 }
 
-static int map_existing(struct ttft_log *log, int fd, const char **why)
+/* Records per segment: 1 MiB of them, more for logs above 1 GiB so that
+ * TTFT_LOG_MAX_SEGS segments always cover the capacity. */
+static unsigned seg_shift_for(uint64_t capacity)
+{
+	unsigned shift = 13; /* 8192 records = 1 MiB */
+	while ((capacity >> shift) >= TTFT_LOG_MAX_SEGS)
+		shift++;
+	return shift;
+}
+
+static int map_header(struct ttft_log *log, int fd, const char **why)
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
@@ -58,7 +76,7 @@ static int map_existing(struct ttft_log *log, int fd, const char **why)
 		*why = "the file exists but is too small to be a ttftshim log";
 		return -1;
 	}
-	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+	void *m = mmap(NULL, TTFT_LOG_HDR_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED) {
 		*why = "mmap of the log file failed";
@@ -69,31 +87,37 @@ static int map_existing(struct ttft_log *log, int fd, const char **why)
 	 * the magic, the rest of the header is initialised. */
 	uint64_t magic;
 	__atomic_load((uint64_t *)(void *)h->magic, &magic, __ATOMIC_ACQUIRE);
+	uint64_t cap = h->capacity;
 	if (memcmp(&magic, TTFT_LOG_MAGIC, 8) != 0 ||
 	    h->version != TTFT_LOG_VERSION || h->rec_size != TTFT_REC_SIZE ||
-	    h->hdr_size != TTFT_LOG_HDR_SIZE ||
-	    h->capacity > ((uint64_t)st.st_size - TTFT_LOG_HDR_SIZE) / TTFT_REC_SIZE) {
-		munmap(m, (size_t)st.st_size);
+	    h->hdr_size != TTFT_LOG_HDR_SIZE || cap == 0 ||
+	    cap > ((uint64_t)st.st_size - TTFT_LOG_HDR_SIZE) / TTFT_REC_SIZE) {
+		munmap(m, TTFT_LOG_HDR_SIZE);
 		*why = "the file exists but is not a ttftshim log of this version";
 		return -1;
 	}
 	log->hdr = h;
-	log->recs = (struct ttft_rec *)((char *)m + TTFT_LOG_HDR_SIZE);
-	log->map_size = (size_t)st.st_size;
+	log->capacity = cap;
+	log->seg_shift = seg_shift_for(cap);
+	log->dev = (uint64_t)st.st_dev;
+	log->ino = (uint64_t)st.st_ino;
 	return 0;
 }
 
 /* Build a complete log in a private temporary file, then link() it into
- * place: other processes see either no file or a fully initialised one. */
-static int create_new(const char *path, uint64_t cap_bytes, const char **why)
+ * place: other processes see either no file or a fully initialised one.
+ * The record space is sized but not allocated: writers allocate each
+ * segment before they map it. */
+static int create_new(struct ttft_log *log, const char *path,
+		      uint64_t cap_bytes, const char **why)
 {
-	char tmp[4096];
+	char tmp[TTFT_LOG_PATH_MAX + 32];
 	int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof tmp) {
 		*why = "the log path is too long";
 		return -1;
 	}
-	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd = raw_open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		*why = "cannot create the log file (is its directory writable?)";
 		return -1;
@@ -104,16 +128,24 @@ static int create_new(const char *path, uint64_t cap_bytes, const char **why)
 	size_t size = TTFT_LOG_HDR_SIZE + cap * TTFT_REC_SIZE;
 	int rc = -1;
 	void *m = MAP_FAILED;
-	/* posix_fallocate, not ftruncate: a full tmpfs must fail here, at
-	 * creation, rather than with SIGBUS in the middle of the program. */
-	int fe = posix_fallocate(fd, 0, (off_t)size);
-	if (fe != 0) {
-		*why = fe == ENOSPC ? "no space for the log (TTFT_LOG_MB too large "
-				      "for the filesystem?)"
-				    : "cannot size the log file";
+	/* The header page is allocated now, so that writing it can never
+	 * fault on a full filesystem; the rest only gets a size. */
+	int fe = posix_fallocate(fd, 0, TTFT_LOG_HDR_SIZE);
+	if (fe != 0 || ftruncate(fd, (off_t)size) != 0) {
+		*why = fe == ENOSPC ? "no space for the log's header (the "
+				      "filesystem is full)"
+				    : "cannot size the log file (TTFT_LOG_MB too "
+				      "large for the filesystem?)";
 		goto out;
 	}
-	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	struct statvfs vfs;
+	if (fstatvfs(fd, &vfs) == 0 &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < size - TTFT_LOG_HDR_SIZE)
+		log->warning = "the filesystem has less free space than the log "
+			       "may grow to; events that do not fit are "
+			       "counted as dropped";
+	m = mmap(NULL, TTFT_LOG_HDR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 fd, 0);
 	if (m == MAP_FAILED) {
 		*why = "mmap of the new log failed";
 		goto out;
@@ -143,7 +175,7 @@ static int create_new(const char *path, uint64_t cap_bytes, const char **why)
 	}
 out:
 	if (m != MAP_FAILED)
-		munmap(m, size);
+		munmap(m, TTFT_LOG_HDR_SIZE);
 	unlink(tmp);
 	raw_close(fd);
 	return rc < 0 ? -1 : 0;
@@ -153,10 +185,16 @@ int ttft_log_open(struct ttft_log *log, const char *path, uint64_t cap_bytes,
 		  const char **why)
 {
 	memset(log, 0, sizeof *log);
+	size_t plen = strlen(path);
+	if (plen == 0 || plen >= sizeof log->path) {
+		*why = "the log path is empty or too long";
+		return -1;
+	}
+	memcpy(log->path, path, plen + 1);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		int fd = raw_open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
 		if (fd >= 0) {
-			int rc = map_existing(log, fd, why);
+			int rc = map_header(log, fd, why);
 			raw_close(fd);
 			return rc;
 		}
@@ -165,18 +203,67 @@ int ttft_log_open(struct ttft_log *log, const char *path, uint64_t cap_bytes,
 					      : "cannot open the log file";
 			return -1;
 		}
-		if (create_new(path, cap_bytes, why) != 0)
+		if (create_new(log, path, cap_bytes, why) != 0)
 			return -1;
 	}
 	*why = "the log file vanished while it was being opened";
 	return -1;
 }
 
+static size_t seg_bytes(const struct ttft_log *log, size_t s)
+{
+	uint64_t per = (uint64_t)1 << log->seg_shift;
+	uint64_t first = (uint64_t)s << log->seg_shift;
+	uint64_t n = log->capacity - first < per ? log->capacity - first : per;
+	return (size_t)(n * TTFT_REC_SIZE);
+}
+
 void ttft_log_close(struct ttft_log *log)
 {
-	if (log->hdr)
-		munmap(log->hdr, log->map_size);
+	if (log->hdr) {
+		for (size_t s = 0; s < TTFT_LOG_MAX_SEGS; s++)
+			if (log->segs[s] && log->segs[s] != TTFT_LOG_SEG_FAILED)
+				munmap(log->segs[s], seg_bytes(log, s));
+		munmap(log->hdr, TTFT_LOG_HDR_SIZE);
+	}
 	memset(log, 0, sizeof *log);
+}
+
+/* Map segment s of the file we opened (never of a file that replaced it
+ * under the same path), allocating its pages first. Several threads may
+ * race here: one mapping wins, the others are undone. */
+static struct ttft_rec *map_segment(struct ttft_log *log, size_t s)
+{
+	struct ttft_rec *got = NULL;
+	size_t len = seg_bytes(log, s);
+	off_t off = (off_t)TTFT_LOG_HDR_SIZE + ((off_t)s << log->seg_shift) *
+					       (off_t)TTFT_REC_SIZE;
+	int e = errno;
+	int fd = raw_open(log->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_dev != log->dev ||
+	    (uint64_t)st.st_ino != log->ino || st.st_size < off + (off_t)len ||
+	    /* tmpfs and ext4 allocate; a filesystem that cannot just maps */
+	    (fallocate(fd, 0, off, (off_t)len) != 0 && errno != EOPNOTSUPP)) {
+		got = TTFT_LOG_SEG_FAILED;
+	} else {
+		void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			       fd, off);
+		got = m == MAP_FAILED ? TTFT_LOG_SEG_FAILED : m;
+	}
+	if (fd >= 0)
+		raw_close(fd);
+	errno = e;
+	struct ttft_rec *expect = NULL;
+	/* Acq_rel: publishes the new mapping to other threads' acquire loads
+	 * in ttft_log_reserve; on failure, acquires the winner's. */
+	if (!__atomic_compare_exchange_n(&log->segs[s], &expect, got, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		if (got != TTFT_LOG_SEG_FAILED)
+			munmap(got, len);
+		return expect;
+	}
+	return got;
 }
 
 struct ttft_rec *ttft_log_reserve(struct ttft_log *log)
@@ -184,14 +271,29 @@ struct ttft_rec *ttft_log_reserve(struct ttft_log *log)
 	struct ttft_log_hdr *h = log->hdr;
 	if (!h)
 		return NULL;
+	/* Relaxed: a detached log only needs to stop soon, not at once. */
+	if (__builtin_expect(__atomic_load_n(&log->detached, __ATOMIC_RELAXED), 0)) {
+		__atomic_fetch_add(&log->lost, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
 	/* Relaxed: the counter only hands out distinct slots; what a slot
 	 * holds is ordered by the seal's release store, not by this. */
 	uint64_t i = __atomic_fetch_add(&h->reserved, 1, __ATOMIC_RELAXED);
-	if (i >= h->capacity) {
+	if (i >= log->capacity) {
 		__atomic_fetch_add(&h->dropped, 1, __ATOMIC_RELAXED);
 		return NULL;
 	}
-	return &log->recs[i];
+	size_t s = (size_t)(i >> log->seg_shift);
+	/* Acquire: pairs with the CAS in map_segment. */
+	struct ttft_rec *seg = __atomic_load_n(&log->segs[s], __ATOMIC_ACQUIRE);
+	if (__builtin_expect(seg == NULL, 0))
+		seg = map_segment(log, s);
+	if (seg == TTFT_LOG_SEG_FAILED) {
+		__atomic_fetch_add(&h->unwritable, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&h->dropped, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	return &seg[i & (((uint64_t)1 << log->seg_shift) - 1)];
 }
 
 void ttft_log_publish(struct ttft_rec *rec)
@@ -203,10 +305,47 @@ void ttft_log_publish(struct ttft_rec *rec)
 
 uint64_t ttft_log_new_conn(struct ttft_log *log)
 {
-	if (!log->hdr)
+	if (!log->hdr || __atomic_load_n(&log->detached, __ATOMIC_RELAXED))
 		return 0;
 	/* Relaxed: ids only need to be distinct. */
 	return __atomic_fetch_add(&log->hdr->next_conn, 1, __ATOMIC_RELAXED);
+}
+
+static int inside(const void *addr, const void *base, size_t len)
+{
+	const char *a = addr, *b = base;
+	return a >= b && a < b + len;
+}
+
+static void *anon_over(void *base, size_t len)
+{
+	return mmap(base, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+
+int ttft_log_fault(struct ttft_log *log, const void *addr)
+{
+	if (!log->hdr)
+		return 0;
+	int ours = inside(addr, log->hdr, TTFT_LOG_HDR_SIZE);
+	for (size_t s = 0; !ours && s < TTFT_LOG_MAX_SEGS; s++) {
+		struct ttft_rec *seg = __atomic_load_n(&log->segs[s], __ATOMIC_ACQUIRE);
+		ours = seg && seg != TTFT_LOG_SEG_FAILED &&
+		       inside(addr, seg, seg_bytes(log, s));
+	}
+	if (!ours)
+		return 0;
+	/* Relaxed: writers that miss it write into the anonymous pages. */
+	__atomic_store_n(&log->detached, 1, __ATOMIC_RELAXED);
+	int e = errno;
+	anon_over(log->hdr, TTFT_LOG_HDR_SIZE);
+	for (size_t s = 0; s < TTFT_LOG_MAX_SEGS; s++) {
+		struct ttft_rec *seg = __atomic_load_n(&log->segs[s], __ATOMIC_ACQUIRE);
+		if (seg && seg != TTFT_LOG_SEG_FAILED)
+			anon_over(seg, seg_bytes(log, s));
+	}
+	errno = e;
+	return 1;
 }
 
 const char *ttft_log_default_path(char *buf, size_t len)
@@ -250,10 +389,15 @@ int ttft_log_view_open(struct ttft_log_view *v, const char *path, char *err,
 	memset(v, 0, sizeof *v);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen,
-			 "cannot open log '%s': %s (run the program under the "
-			 "shim first, e.g. ttft-run -- CMD, or set TTFT_LOG)",
-			 path, strerror(errno));
+		int e = errno;
+		snprintf(err, errlen, "cannot open log '%s': %s (%s)", path,
+			 strerror(e),
+			 e == ENOENT ? "run the program under the shim first, "
+				       "e.g. ttft-run -- CMD, or set TTFT_LOG"
+			 : e == EACCES || e == EPERM
+				? "logs are created mode 0600 by the user who "
+				  "ran the program: read it as that user"
+				: "check the path");
 		return -1;
 	}
 	struct stat st;
@@ -327,6 +471,7 @@ int ttft_log_view_open(struct ttft_log_view *v, const char *path, char *err,
 	v->recs = (const struct ttft_rec *)(buf + TTFT_LOG_HDR_SIZE);
 	v->n_slots = n;
 	v->dropped = h.dropped;
+	v->unwritable = h.unwritable;
 	return 0;
 }
 
@@ -342,7 +487,12 @@ int ttft_log_view_get(struct ttft_log_view *v, uint64_t i, struct ttft_rec *out)
 		return 0;
 	memcpy(out, &v->recs[i], sizeof *out);
 	if (out->seal == 0) {
-		v->unpublished++;
+		/* Zero slots are first those the writers said they could not
+		 * allocate; only the rest are records still in flight. */
+		if (v->zeros_explained < v->unwritable)
+			v->zeros_explained++;
+		else
+			v->unpublished++;
 		return 0;
 	}
 	if (out->seal != ttft_rec_seal(out) || out->kind == TTFT_EV_NONE ||
@@ -376,6 +526,7 @@ const char *ttft_kind_name(unsigned kind)
 		[TTFT_EV_MARK] = "mark",
 		[TTFT_EV_METRIC] = "metric",
 		[TTFT_EV_SCRAPE] = "scrape",
+		[TTFT_EV_INHERIT] = "inherit",
 	};
 	return kind < TTFT_EV__COUNT ? names[kind] : "unknown";
 }

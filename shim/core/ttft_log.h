@@ -48,6 +48,9 @@ enum ttft_kind {
 	TTFT_EV_SCRAPE = 19,        /* a /metrics snapshot was taken: a = values
 	                               found, b = snapshot number, err = HTTP
 	                               status when it failed, text = why       */
+	TTFT_EV_INHERIT = 20,       /* a forked child first used a connection
+	                               it inherited: conn = the child's new id,
+	                               a = the parent's conn id, b = its pid   */
 	TTFT_EV__COUNT
 };
 
@@ -57,6 +60,11 @@ enum ttft_kind {
 #define TTFT_F_TRUNCATED 0x0004u /* RESP_END: peer closed mid-body           */
 #define TTFT_F_EOF_BODY 0x0008u  /* RESP_END: close-delimited body           */
 #define TTFT_F_V6 0x0010u        /* CONNECT_BEGIN: IPv6 peer                 */
+#define TTFT_F_UNTRACED 0x0020u  /* CONNECT_BEGIN: the connection is not
+                                    traced (more open at once than the shim's
+                                    table holds)                            */
+#define TTFT_F_UNSEEN 0x0040u    /* DESYNC, tx: bytes were sent that the
+                                    sniffer could not see (sendfile, splice) */
 
 /* Application marks (TTFT_EV_MARK, field b). */
 #define TTFT_MARK_REQ_START 1    /* the application starts a request        */
@@ -98,15 +106,35 @@ struct ttft_log_hdr {
 	uint64_t next_conn;       /* connection id allocator                    */
 	int32_t creator_pid;
 	uint32_t pad1;
+	uint64_t unwritable;      /* slots reserved in a segment that could not
+	                             be allocated (filesystem full): they read
+	                             as zeros, not as records in flight       */
 };
 
-/* ---- writer side (async-signal-safe, lock-free, no allocation) ---- */
+/* ---- writer side (async-signal-safe, lock-free, no allocation) ----
+ *
+ * A writer maps the 4 KiB header and then, on demand, only the segments of
+ * record space it writes into (1 MiB, or capacity/1024 for logs above 1 GiB),
+ * each allocated in the file (fallocate) before it is mapped: a process that
+ * logs a few events costs its host 1 MiB of address space, not the whole log,
+ * and a full filesystem drops events (counted) instead of faulting. */
+
+#define TTFT_LOG_MAX_SEGS 1024u
+#define TTFT_LOG_PATH_MAX 4096u
 
 struct ttft_log {
-	struct ttft_log_hdr *hdr;
-	struct ttft_rec *recs;
-	size_t map_size;
+	struct ttft_log_hdr *hdr;     /* the header page; NULL = not open     */
+	uint64_t capacity;            /* slots (a private copy of the header's) */
+	unsigned seg_shift;           /* log2 of the records in a segment     */
+	int detached;                 /* the file was cut under us (atomic)   */
+	uint64_t lost;                /* events not written since (atomic)    */
+	uint64_t dev, ino;            /* segments come from this file only    */
+	const char *warning;          /* set by open: worth telling the user  */
+	char path[TTFT_LOG_PATH_MAX];
+	/* each NULL (not mapped yet), TTFT_LOG_SEG_FAILED, or its records */
+	struct ttft_rec *segs[TTFT_LOG_MAX_SEGS];
 };
+#define TTFT_LOG_SEG_FAILED ((struct ttft_rec *)1)
 
 /* Open PATH, creating it with CAP_BYTES of record space when missing
  * (atomically: a fully initialised file appears under PATH or nothing does).
@@ -121,6 +149,13 @@ struct ttft_rec *ttft_log_reserve(struct ttft_log *log);
 void ttft_log_publish(struct ttft_rec *rec);
 uint64_t ttft_log_new_conn(struct ttft_log *log);
 
+/* For a SIGBUS handler: if ADDR lies in one of the log's mappings (the file
+ * was truncated under us, so the page no longer exists), replace every
+ * mapping of the log with anonymous memory, so that the faulting store and
+ * every later one land harmlessly, stop writing (later events are counted
+ * in log->lost) and return 1. Otherwise 0. Async-signal-safe. */
+int ttft_log_fault(struct ttft_log *log, const void *addr);
+
 uint32_t ttft_rec_seal(const struct ttft_rec *rec);
 
 /* ---- reader side ---- */
@@ -132,6 +167,9 @@ struct ttft_log_view {
 	uint64_t dropped;
 	uint64_t unpublished; /* reserved but never sealed (writer died/busy)   */
 	uint64_t corrupt;     /* sealed but the seal does not match            */
+	uint64_t unwritable;  /* of the dropped: slots that read as zeros
+	                         (their segment could not be allocated)      */
+	uint64_t zeros_explained; /* zero slots put down to unwritable       */
 	void *map;
 	size_t map_size;
 };

@@ -1,5 +1,6 @@
-/* ttft_shim.c — the shim's state and logic: start-up, the log, the per-fd
- * sniffer table, the connection filter, and record writing.
+/* ttft_shim.c — the shim's state and logic: start-up, the log, the table of
+ * traced connections, fork detection, the connection filter, and record
+ * writing.
  *
  * Runs inside other people's processes. On the hot path: no locks, no
  * allocation, no stdio; errno is saved and restored by every caller.
@@ -10,21 +11,33 @@
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-TTFT_HIDDEN struct shim_fd shim_fds[TTFT_MAX_FD];
-TTFT_HIDDEN struct shim_libc shim_libc;
+TTFT_HIDDEN uint16_t shim_fdmap[TTFT_MAX_FD];
+TTFT_HIDDEN struct shim_conn shim_conns[SHIM_MAX_CONN];
+TTFT_HIDDEN int shim_on;
+TTFT_HIDDEN unsigned shim_fd_hi;
 
 static struct ttft_log g_log;
 static pid_t g_pid;
 static __thread pid_t t_tid __attribute__((tls_model("initial-exec")));
+
+/* Fork detection for every kind of fork (fork, _Fork, syscall(SYS_fork),
+ * clone without CLONE_VM): the kernel zeroes a MADV_WIPEONFORK page in the
+ * child, so one load tells a process that it is not the one that set the
+ * word. pthread_atfork only sees glibc's fork(). Until the constructor runs
+ * (or where the kernel lacks MADV_WIPEONFORK) the word is a static 1. */
+static uint32_t g_forkword_static = 1;
+static volatile uint32_t *g_forkword = &g_forkword_static;
 
 /* ---- filter: TTFT_FILTER=port:8000,127.0.0.1:8000,[::1]:8000,host:H ---- */
 
@@ -35,34 +48,6 @@ static struct filter {
 	uint16_t port;    /* host order; 0 = any port */
 } g_filters[MAX_FILTERS];
 static int g_nfilters;
-
-TTFT_HIDDEN void *shim_resolve(const char *name)
-{
-	return dlsym(RTLD_NEXT, name);
-}
-
-TTFT_HIDDEN int64_t shim_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static pid_t cur_tid(void)
-{
-	if (__builtin_expect(t_tid == 0, 0))
-		t_tid = (pid_t)syscall(SYS_gettid);
-	return t_tid;
-}
-
-static void say(const char *a, const char *b, const char *c)
-{
-	/* stderr without stdio: the host's FILE buffers stay untouched. */
-	const char *parts[] = {"ttftshim: ", a, b, c, "\n"};
-	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-		if (parts[i])
-			(void)!LIBC(write, "write")(2, parts[i], strlen(parts[i]));
-}
 
 static int parse_filter_item(const char *s, size_t n, struct filter *f)
 {
@@ -177,49 +162,146 @@ static int filter_match(const struct sockaddr *sa)
 
 /* ---- start-up ---- */
 
-static void atfork_child(void)
+TTFT_HIDDEN void *shim_resolve(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+TTFT_HIDDEN int64_t shim_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void after_fork(void)
 {
 	g_pid = getpid();
 	t_tid = 0;
+	*g_forkword = 1;
 }
 
-TTFT_HIDDEN int shim_in_vfork_child(void)
+/* The one check on the path that writes records: in a child made by any
+ * kind of fork, re-read the pid (and the thread id) once. */
+static inline void fork_check(void)
+{
+	if (__builtin_expect(*g_forkword == 0, 0))
+		after_fork();
+}
+
+static pid_t cur_tid(void)
+{
+	if (__builtin_expect(t_tid == 0, 0))
+		t_tid = (pid_t)syscall(SYS_gettid);
+	return t_tid;
+}
+
+static size_t put_u(char *p, unsigned long long v)
+{
+	char d[20];
+	size_t n = 0, k = 0;
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		p[k++] = d[--n];
+	return k;
+}
+
+static void say(const char *a, const char *b, const char *c)
+{
+	/* stderr without stdio: the host's FILE buffers stay untouched. */
+	const char *parts[] = {"ttftshim: ", a, b, c, "\n"};
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+		if (parts[i])
+			(void)!REAL(write)(2, parts[i], strlen(parts[i]));
+}
+
+static int in_vfork_child(void)
 {
 	/* A vfork child shares our memory but has its own pid: it must not
-	 * change the parent's fd table (CPython's subprocess closes every fd
-	 * in the child). getpid is a real syscall in current glibc. */
+	 * change the parent's table (CPython's subprocess closes every fd
+	 * in the child). getpid is a real syscall in current glibc; only
+	 * cold paths ask. A child of any other fork has its own copy of the
+	 * memory and has re-read its pid here. */
+	fork_check();
 	return getpid() != g_pid;
+}
+
+/* "TTFT_LOG=<absolute path>", put into the environment in place of a
+ * relative TTFT_LOG, so that programs this one runs after a chdir find the
+ * same log. Static: the environment keeps pointing at it. */
+static char g_env_log[sizeof "TTFT_LOG=" + TTFT_LOG_PATH_MAX];
+
+/* A relative TTFT_LOG is resolved once, here: the log is reopened by path
+ * for each new segment, and the program may chdir at any time. */
+static int absolute_log_path(char *path, size_t len)
+{
+	if (path[0] == '/')
+		return 0;
+	char cwd[TTFT_LOG_PATH_MAX];
+	if (!getcwd(cwd, sizeof cwd))
+		return -1;
+	size_t a = strlen(cwd), b = strlen(path);
+	if (a + 1 + b + 1 > len || sizeof "TTFT_LOG=" + a + 1 + b > sizeof g_env_log)
+		return -1;
+	memmove(path + a + 1, path, b + 1);
+	memcpy(path, cwd, a);
+	path[a] = '/';
+	extern char **environ;
+	for (char **e = environ; e && *e; e++) {
+		if (strncmp(*e, "TTFT_LOG=", 9) == 0) {
+			memcpy(g_env_log, "TTFT_LOG=", 9);
+			memcpy(g_env_log + 9, path, a + 1 + b + 1);
+			*e = g_env_log;
+			break;
+		}
+	}
+	return 0;
+}
+
+static void fork_word_init(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	if (madvise(p, 4096, MADV_WIPEONFORK) != 0) {
+		/* Old kernel: only glibc's fork() is seen (pthread_atfork). */
+		munmap(p, 4096);
+		return;
+	}
+	*(volatile uint32_t *)p = 1;
+	g_forkword = p;
 }
 
 __attribute__((constructor)) static void shim_init(void)
 {
-	static const char *const names[] = {
-		"connect", "send", "sendto", "sendmsg", "sendmmsg", "write",
-		"writev", "recv", "recvfrom", "recvmsg", "recvmmsg", "read",
-		"readv", "__read_chk", "__recv_chk", "__recvfrom_chk", "close",
-		"close_range", "dup2", "dup3", "getsockopt", "getaddrinfo",
-		"socket", "accept", "accept4", "dup",
-	};
-	void **slots = (void **)&shim_libc;
-	_Static_assert(sizeof shim_libc == sizeof names, "one name a slot");
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (!slots[i])
-			slots[i] = shim_resolve(names[i]);
+	int e = errno;
+	shim_resolve_all();
 	g_pid = getpid();
-	pthread_atfork(NULL, NULL, atfork_child);
+	fork_word_init();
+	pthread_atfork(NULL, NULL, after_fork);
 
 	const char *off = getenv("TTFT_DISABLE");
 	if (off && *off && strcmp(off, "0") != 0)
-		return;
+		goto out;
 	const char *flt = getenv("TTFT_FILTER");
 	if (flt && *flt && parse_filters(flt) != 0) {
 		say("TTFT_FILTER='", flt,
 		    "' is not understood (use port:N, HOST:N, [V6]:N or "
 		    "host:HOST, comma-separated); tracing is off");
-		return;
+		goto out;
 	}
-	char path[4096];
+	char path[TTFT_LOG_PATH_MAX];
 	ttft_log_default_path(path, sizeof path);
+	if (absolute_log_path(path, sizeof path) != 0) {
+		say("TTFT_LOG=", path, " is relative and the working directory "
+		    "cannot be read (or the path is too long); tracing is off "
+		    "(use an absolute path)");
+		goto out;
+	}
 	uint64_t mb = TTFT_LOG_DEFAULT_MB;
 	const char *mbs = getenv("TTFT_LOG_MB");
 	if (mbs && *mbs) {
@@ -227,16 +309,44 @@ __attribute__((constructor)) static void shim_init(void)
 		unsigned long long v = strtoull(mbs, &end, 10);
 		if (!*end && v >= 1 && v <= 65536)
 			mb = v;
+		else
+			say("TTFT_LOG_MB=", mbs, " is not 1-65536; using 64");
 	}
 	const char *why = NULL;
-	int e = errno;
 	if (ttft_log_open(&g_log, path, mb << 20, &why) != 0) {
 		say("cannot open log ", path, ":");
 		say("  ", why, NULL);
 		say("  tracing is off for this process; it runs normally "
 		    "(set TTFT_LOG to a writable path)", NULL, NULL);
+		goto out;
 	}
+	if (g_log.warning)
+		say("log ", path, ":"), say("  ", g_log.warning, NULL);
+	shim_sigbus_install();
+	shim_on = 1;
+out:
 	errno = e;
+}
+
+/* A log cut under a running process: say once, at exit, what was lost. */
+__attribute__((destructor)) static void shim_fini(void)
+{
+	if (!__atomic_load_n(&g_log.detached, __ATOMIC_RELAXED) ||
+	    in_vfork_child())
+		return;
+	int e = errno;
+	char pid[24], lost[24];
+	pid[put_u(pid, (unsigned long long)g_pid)] = 0;
+	lost[put_u(lost, __atomic_load_n(&g_log.lost, __ATOMIC_RELAXED))] = 0;
+	say("the log ", g_log.path, " was truncated while in use;");
+	say("  pid ", pid, " stopped writing to it then and did not record");
+	say("  ", lost, " later events (the program itself was not affected)");
+	errno = e;
+}
+
+TTFT_HIDDEN int shim_log_fault(const void *addr)
+{
+	return ttft_log_fault(&g_log, addr);
 }
 
 /* ---- records ---- */
@@ -245,6 +355,7 @@ static void put(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
 		uint64_t conn, int64_t a, int64_t b, uint32_t seq,
 		const char *text, size_t tlen)
 {
+	fork_check();
 	struct ttft_rec *r = ttft_log_reserve(&g_log);
 	if (!r)
 		return;
@@ -281,7 +392,7 @@ static void emit(void *ctx, const struct ttft_http_event *ev)
 		 * caller restores errno. */
 		struct tcp_info ti;
 		socklen_t tl = sizeof ti;
-		if (LIBC(getsockopt, "getsockopt")(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
+		if (REAL(getsockopt)(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
 			b = ti.tcpi_rtt;
 	}
 	put(ev->kind, ev->flags, ev->t_ns, c->fd, 0, c->conn, ev->a, b,
@@ -290,19 +401,6 @@ static void emit(void *ctx, const struct ttft_http_event *ev)
 
 /* "1.2.3.4:80" / "[::1]:80" without snprintf (connect is async-signal-safe;
  * snprintf is not). */
-static size_t put_u(char *p, unsigned v)
-{
-	char d[10];
-	size_t n = 0, k = 0;
-	do {
-		d[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		p[k++] = d[--n];
-	return k;
-}
-
 static size_t fmt_addr(char *out, const struct sockaddr *sa)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -360,11 +458,138 @@ static size_t fmt_addr(char *out, const struct sockaddr *sa)
 	return n;
 }
 
+/* ---- the connection table ---- */
+
+/* A free slot (refs 0 -> 1), or 0 when all are taken. */
+static unsigned alloc_slot(void)
+{
+	static unsigned hint;
+	unsigned h = __atomic_load_n(&hint, __ATOMIC_RELAXED);
+	for (unsigned k = 0; k < SHIM_MAX_CONN - 1; k++) {
+		unsigned i = 1 + (h + k) % (SHIM_MAX_CONN - 1);
+		uint32_t zero = 0;
+		/* Acquire: whatever the last owner wrote is behind us. */
+		if (__atomic_compare_exchange_n(&shim_conns[i].refs, &zero, 1, 0,
+						__ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED)) {
+			__atomic_store_n(&hint, i, __ATOMIC_RELAXED);
+			return i;
+		}
+	}
+	return 0;
+}
+
+/* This process's view of fd's connection, or NULL. */
+static struct shim_conn *conn_of(int fd)
+{
+	unsigned slot = shim_slot(fd);
+	if (!slot)
+		return NULL;
+	fork_check();
+	return &shim_conns[slot];
+}
+
+/* The same, for a call that sends. A fork child that sends on a connection
+ * it inherited makes requests of its own: it takes a new id for the
+ * connection, so that its rows and the parent's never merge. A child that
+ * only reads (a shell's `cat <&3` after the shell sent the request) keeps
+ * the parent's id: what it reads answers the parent's request. */
+static struct shim_conn *conn_for_send(int fd, int64_t t)
+{
+	struct shim_conn *c = conn_of(fd);
+	if (!c)
+		return NULL;
+	int32_t owner = __atomic_load_n(&c->owner, __ATOMIC_RELAXED);
+	if (__builtin_expect(owner != g_pid, 0) &&
+	    /* Relaxed: only this process's threads race for it. */
+	    __atomic_compare_exchange_n(&c->owner, &owner, g_pid, 0,
+					__ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+		uint64_t parent = c->conn;
+		c->conn = ttft_log_new_conn(&g_log);
+		put(TTFT_EV_INHERIT, 0, t, fd, 0, c->conn, (int64_t)parent,
+		    owner, c->tx.seq, NULL, 0);
+	}
+	return c;
+}
+
+/* Take fd out of the table; returns its slot (0 if it had none). */
+static unsigned unmap_fd(int fd)
+{
+	if ((unsigned)fd >= TTFT_MAX_FD)
+		return 0;
+	/* Release: pairs with shim_slot's acquire (nothing to publish, but
+	 * a thread that sees 0 must not see the slot reused under it). */
+	return __atomic_exchange_n(&shim_fdmap[fd], 0, __ATOMIC_ACQ_REL);
+}
+
+/* One fd less on slot; the connection ends with its last fd (a CLOSE
+ * record if record and this process owns it). */
+static void drop_ref(unsigned slot, int fd, int64_t t, int record)
+{
+	struct shim_conn *c = &shim_conns[slot];
+	fork_check();
+	int mine = __atomic_load_n(&c->owner, __ATOMIC_RELAXED) == g_pid;
+	uint64_t conn = c->conn;
+	uint32_t seq = c->tx.seq;
+	/* Acq_rel: our reads of the slot happen before another thread can
+	 * take it over (alloc_slot's acquire CAS). */
+	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0 && record &&
+	    mine)
+		put(TTFT_EV_CLOSE, 0, t, fd, 0, conn, 0, 0, seq, NULL, 0);
+}
+
+TTFT_HIDDEN void shim_closing(int fd, int64_t t)
+{
+	if (in_vfork_child())
+		return;
+	unsigned slot = unmap_fd(fd);
+	if (slot)
+		drop_ref(slot, fd, t, 1);
+}
+
+TTFT_HIDDEN void shim_stale(int fd)
+{
+	if (in_vfork_child())
+		return;
+	unsigned slot = unmap_fd(fd);
+	if (slot)
+		drop_ref(slot, fd, 0, 0);
+}
+
+static void map_fd(int fd, unsigned slot)
+{
+	unsigned hi = __atomic_load_n(&shim_fd_hi, __ATOMIC_RELAXED);
+	/* Relaxed: close_range reads it only to bound a scan of the table,
+	 * whose entries carry their own ordering. */
+	while ((unsigned)fd >= hi &&
+	       !__atomic_compare_exchange_n(&shim_fd_hi, &hi, (unsigned)fd + 1,
+					    0, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+	/* Release: the slot is complete before anyone finds it. */
+	__atomic_store_n(&shim_fdmap[fd], (uint16_t)slot, __ATOMIC_RELEASE);
+}
+
+TTFT_HIDDEN void shim_dup(int oldfd, int newfd, int replaced, int64_t t)
+{
+	if (oldfd == newfd || (unsigned)newfd >= TTFT_MAX_FD || in_vfork_child())
+		return;
+	unsigned old = unmap_fd(newfd);
+	if (old)
+		drop_ref(old, newfd, t, replaced);
+	unsigned slot = shim_slot(oldfd);
+	if (!slot)
+		return;
+	/* Relaxed: the slot is already published to this process. */
+	__atomic_add_fetch(&shim_conns[slot].refs, 1, __ATOMIC_RELAXED);
+	map_fd(newfd, slot);
+}
+
 /* ---- logic behind the wrappers ---- */
 
 TTFT_HIDDEN int shim_wants(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	if (!g_log.hdr || (unsigned)fd >= TTFT_MAX_FD || !sa)
+	if (!shim_on || (unsigned)fd >= TTFT_MAX_FD || !sa)
 		return 0;
 	if (!(sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) &&
 	    !(sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)))
@@ -372,7 +597,7 @@ TTFT_HIDDEN int shim_wants(int fd, const struct sockaddr *sa, socklen_t len)
 	int type = 0;
 	socklen_t tl = sizeof type;
 	int e = errno;
-	int r = LIBC(getsockopt, "getsockopt")(fd, SOL_SOCKET, SO_TYPE, &type, &tl);
+	int r = REAL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &tl);
 	errno = e;
 	if (r != 0 || type != SOCK_STREAM)
 		return 0;
@@ -382,47 +607,67 @@ TTFT_HIDDEN int shim_wants(int fd, const struct sockaddr *sa, socklen_t len)
 TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,
 				    int64_t t)
 {
-	struct shim_fd *s = &shim_fds[fd];
-	__atomic_store_n(&s->traced, 0, __ATOMIC_RELAXED);
-	s->conn = ttft_log_new_conn(&g_log);
-	s->pending = 1;
-	ttft_http_tx_init(&s->tx);
-	ttft_http_rx_init(&s->rx);
+	if (in_vfork_child())
+		return;
+	unsigned stale = unmap_fd(fd);
+	if (stale)
+		drop_ref(stale, fd, 0, 0);
+	uint64_t conn = ttft_log_new_conn(&g_log);
 	char text[64];
 	size_t n = fmt_addr(text, sa);
-	put(TTFT_EV_CONNECT_BEGIN, sa->sa_family == AF_INET6 ? TTFT_F_V6 : 0,
-	    t, fd, 0, s->conn, 0, 0, 0, text, n);
-	/* Release: the state above is complete before anyone sees traced. */
-	__atomic_store_n(&s->traced, 1, __ATOMIC_RELEASE);
+	uint16_t flags = sa->sa_family == AF_INET6 ? TTFT_F_V6 : 0;
+	unsigned slot = alloc_slot();
+	if (!slot) {
+		/* Said in the log, so the analyzer can say it too. */
+		put(TTFT_EV_CONNECT_BEGIN, flags | TTFT_F_UNTRACED, t, fd, 0,
+		    conn, 0, 0, 0, text, n);
+		return;
+	}
+	struct shim_conn *c = &shim_conns[slot];
+	c->conn = conn;
+	c->pending = 1;
+	__atomic_store_n(&c->owner, g_pid, __ATOMIC_RELAXED);
+	ttft_http_tx_init(&c->tx);
+	ttft_http_rx_init(&c->rx);
+	put(TTFT_EV_CONNECT_BEGIN, flags, t, fd, 0, conn, 0, 0, 0, text, n);
+	map_fd(fd, slot);
+}
+
+TTFT_HIDDEN int shim_pending(int fd)
+{
+	unsigned slot = shim_slot(fd);
+	return slot && shim_conns[slot].pending;
 }
 
 TTFT_HIDDEN void shim_established(int fd, int64_t t)
 {
-	struct shim_fd *s = &shim_fds[fd];
-	if (!s->pending)
+	struct shim_conn *c = conn_of(fd);
+	if (!c || !c->pending)
 		return;
-	s->pending = 0;
-	put(TTFT_EV_ESTABLISHED, 0, t, fd, 0, s->conn, 0, 0, 0, NULL, 0);
+	c->pending = 0;
+	put(TTFT_EV_ESTABLISHED, 0, t, fd, 0, c->conn, 0, 0, 0, NULL, 0);
 }
 
 TTFT_HIDDEN void shim_connect_end(int fd, int ret, int err, int64_t t)
 {
-	struct shim_fd *s = &shim_fds[fd];
-	put(TTFT_EV_CONNECT_END, 0, t, fd, ret ? err : 0, s->conn, ret, 0, 0,
+	struct shim_conn *c = conn_of(fd);
+	if (!c)
+		return;
+	put(TTFT_EV_CONNECT_END, 0, t, fd, ret ? err : 0, c->conn, ret, 0, 0,
 	    NULL, 0);
 	if (ret == 0 || err == EISCONN)
 		shim_established(fd, t);
 	else if (err != EINPROGRESS && err != EINTR && err != EALREADY)
-		s->pending = 0; /* failed: the error is in the record above */
+		c->pending = 0; /* failed: the error is in the record above */
 }
 
 TTFT_HIDDEN void shim_connect_failed(int fd, int soerr, int64_t t)
 {
-	struct shim_fd *s = &shim_fds[fd];
-	if (!s->pending)
+	struct shim_conn *c = conn_of(fd);
+	if (!c || !c->pending)
 		return;
-	s->pending = 0;
-	put(TTFT_EV_CONNECT_END, 0, t, fd, soerr, s->conn, -1, 1, 0, NULL, 0);
+	c->pending = 0;
+	put(TTFT_EV_CONNECT_END, 0, t, fd, soerr, c->conn, -1, 1, 0, NULL, 0);
 }
 
 static int hard_error(int err)
@@ -431,44 +676,79 @@ static int hard_error(int err)
 	       err != EINPROGRESS && err != ENOTCONN;
 }
 
+/* Before a send: a response that ended before the body its request was
+ * holding back (Expect: 100-continue) means the body will not come. */
+static void tx_sync(int fd, struct shim_conn *c, const char *p, size_t n)
+{
+	struct emit_ctx ec = {fd, c->conn};
+	/* Relaxed: rx.seq is written by the receiving thread; a stale value
+	 * only delays the decision to the next send. */
+	uint32_t done = __atomic_load_n(&c->rx.seq, __ATOMIC_RELAXED);
+	ttft_http_tx_sync(&c->tx, done, p, n, emit, &ec);
+}
+
 TTFT_HIDDEN void shim_on_sent(int fd, const struct iovec *iov, int iovcnt,
 			      ssize_t ret, int err, int64_t t0, int64_t t1)
 {
-	struct shim_fd *s = &shim_fds[fd];
+	struct shim_conn *c = conn_for_send(fd, t0);
+	if (!c)
+		return;
 	if (ret < 0) {
 		if (hard_error(err))
-			put(TTFT_EV_IO_ERROR, 0, t1, fd, err, s->conn, ret, 0,
-			    s->tx.seq, "send", 4);
+			put(TTFT_EV_IO_ERROR, 0, t1, fd, err, c->conn, ret, 0,
+			    c->tx.seq, "send", 4);
 		return;
 	}
-	if (s->pending)
+	if (c->pending)
 		shim_established(fd, t0);
-	struct emit_ctx c = {fd, s->conn};
+	struct emit_ctx ec = {fd, c->conn};
 	size_t left = (size_t)ret;
 	for (int i = 0; i < iovcnt && left; i++) {
 		size_t n = iov[i].iov_len < left ? iov[i].iov_len : left;
-		ttft_http_tx_feed(&s->tx, iov[i].iov_base, n, t0, t1, emit, &c);
+		if (n)
+			tx_sync(fd, c, iov[i].iov_base, n);
+		ttft_http_tx_feed(&c->tx, iov[i].iov_base, n, t0, t1, emit, &ec);
 		left -= n;
 	}
+}
+
+TTFT_HIDDEN void shim_on_sent_unseen(int fd, ssize_t ret, int err, int64_t t0,
+				     int64_t t1)
+{
+	struct shim_conn *c = conn_for_send(fd, t0);
+	if (!c)
+		return;
+	if (ret < 0) {
+		if (hard_error(err))
+			put(TTFT_EV_IO_ERROR, 0, t1, fd, err, c->conn, ret, 0,
+			    c->tx.seq, "send", 4);
+		return;
+	}
+	if (c->pending)
+		shim_established(fd, t0);
+	struct emit_ctx ec = {fd, c->conn};
+	ttft_http_tx_unseen(&c->tx, (uint64_t)ret, t1, emit, &ec);
 }
 
 TTFT_HIDDEN void shim_on_recv(int fd, const struct iovec *iov, int iovcnt,
 			      ssize_t ret, int err, int flags, int64_t t1)
 {
-	struct shim_fd *s = &shim_fds[fd];
-	struct emit_ctx c = {fd, s->conn};
+	struct shim_conn *c = conn_of(fd);
+	if (!c)
+		return;
+	struct emit_ctx ec = {fd, c->conn};
 	if (ret < 0) {
 		if (hard_error(err))
-			put(TTFT_EV_IO_ERROR, 0, t1, fd, err, s->conn, ret, 0,
-			    s->rx.seq, "recv", 4);
+			put(TTFT_EV_IO_ERROR, 0, t1, fd, err, c->conn, ret, 0,
+			    c->rx.seq, "recv", 4);
 		return;
 	}
 	if (flags & MSG_PEEK)
 		return; /* the same bytes will be read again */
-	if (s->pending)
+	if (c->pending)
 		shim_established(fd, t1);
 	if (flags & MSG_TRUNC) {
-		ttft_http_rx_lost(&s->rx, t1, emit, &c);
+		ttft_http_rx_lost(&c->rx, t1, emit, &ec);
 		return;
 	}
 	if (ret == 0) {
@@ -476,36 +756,30 @@ TTFT_HIDDEN void shim_on_recv(int fd, const struct iovec *iov, int iovcnt,
 		for (int i = 0; i < iovcnt; i++)
 			cap += iov[i].iov_len;
 		if (cap)
-			ttft_http_rx_eof(&s->rx, t1, emit, &c);
+			ttft_http_rx_eof(&c->rx, t1, emit, &ec);
 		return;
 	}
 	size_t left = (size_t)ret;
 	for (int i = 0; i < iovcnt && left; i++) {
 		size_t n = iov[i].iov_len < left ? iov[i].iov_len : left;
-		ttft_http_rx_feed(&s->rx, &s->tx, iov[i].iov_base, n, t1, emit,
-				  &c);
+		ttft_http_rx_feed(&c->rx, &c->tx, iov[i].iov_base, n, t1, emit,
+				  &ec);
 		left -= n;
 	}
 }
 
-TTFT_HIDDEN void shim_on_close(int fd, int64_t t)
+TTFT_HIDDEN void shim_on_recv_unseen(int fd, int64_t t1)
 {
-	struct shim_fd *s = &shim_fds[fd];
-	/* Clear before the real close: once the number is free, another
-	 * thread's socket()+connect() may claim it. */
-	__atomic_store_n(&s->traced, 0, __ATOMIC_RELEASE);
-	put(TTFT_EV_CLOSE, 0, t, fd, 0, s->conn, 0, 0, s->tx.seq, NULL, 0);
-}
-
-TTFT_HIDDEN void shim_forget(int fd)
-{
-	if ((unsigned)fd < TTFT_MAX_FD)
-		__atomic_store_n(&shim_fds[fd].traced, 0, __ATOMIC_RELEASE);
+	struct shim_conn *c = conn_of(fd);
+	if (!c)
+		return;
+	struct emit_ctx ec = {fd, c->conn};
+	ttft_http_rx_lost(&c->rx, t1, emit, &ec);
 }
 
 TTFT_HIDDEN void shim_dns(int end, const char *host, int ret, int64_t t)
 {
-	if (!g_log.hdr)
+	if (!shim_on)
 		return;
 	size_t n = host ? strnlen(host, TTFT_REC_TEXT) : 0;
 	put(end ? TTFT_EV_DNS_END : TTFT_EV_DNS_BEGIN, 0, t, -1, 0, 0, ret, 0,
@@ -516,11 +790,13 @@ TTFT_HIDDEN void shim_dns(int end, const char *host, int ret, int64_t t)
  * shim loaded), tied to the connection on fd when that fd is traced. */
 TTFT_PUBLIC void ttft_mark(int fd, int code)
 {
-	if (!g_log.hdr)
+	if (!shim_on)
 		return;
 	int e = errno;
-	uint64_t conn = shim_is_traced(fd) ? shim_fds[fd].conn : 0;
-	uint32_t seq = conn ? shim_fds[fd].tx.seq : 0;
-	put(TTFT_EV_MARK, 0, shim_now(), fd, 0, conn, 0, code, seq, NULL, 0);
+	int64_t t = shim_now();
+	struct shim_conn *c = conn_of(fd);
+	uint64_t conn = c ? c->conn : 0;
+	uint32_t seq = c ? c->tx.seq : 0;
+	put(TTFT_EV_MARK, 0, t, fd, 0, conn, 0, code, seq, NULL, 0);
 	errno = e;
 }

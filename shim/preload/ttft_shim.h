@@ -1,110 +1,251 @@
 /* ttft_shim.h — internals shared by the shim's files (not installed).
  *
  * Layering (after cwrap's socket_wrapper): the public wrapper (send) does the
- * fast-path check, then the logic here (shim_on_sent), which records events;
- * the real function is reached through libc_* pointers resolved with
- * dlsym(RTLD_NEXT), so the shim never calls itself.
+ * fast-path check and leaves at once for an fd the shim does not trace; the
+ * traced path is a separate cold function that calls the logic here
+ * (shim_on_sent), which records events. The real functions are reached
+ * through shim_libc, whose pointers start out as lazy resolvers (calls can
+ * arrive before the constructor) and are replaced by the dlsym(RTLD_NEXT)
+ * result, so the shim never calls itself and never tests for NULL.
  */
 #ifndef TTFT_SHIM_H
 #define TTFT_SHIM_H
 
-
+#include <dirent.h>
+#include <netdb.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
-#include <netdb.h>
 
 #include "ttft_http.h"
 
 #define TTFT_HIDDEN __attribute__((visibility("hidden")))
 #define TTFT_PUBLIC __attribute__((visibility("default")))
+#define SHIM_COLD __attribute__((noinline, cold))
 
 /* fds at or above this are never traced (documented in docs/shim.md). */
-#define TTFT_MAX_FD 8192
+#define TTFT_MAX_FD 65536
+/* Connections traced at once in one process; slot 0 means "none". */
+#define SHIM_MAX_CONN 1024
 
-struct shim_fd {
-	uint32_t traced;          /* read with acquire, set with release */
+/* One traced connection. Several fds may refer to it (dup, dup2, F_DUPFD):
+ * they share its parser state, as they share the kernel's socket. */
+struct shim_conn {
+	uint32_t refs;            /* fds of this process on it; 0 = free (atomic) */
 	uint8_t pending;          /* non-blocking connect not yet seen done */
+	int32_t owner;            /* pid that made it; another pid = a fork
+	                             child that inherited it (atomic) */
 	uint64_t conn;
 	struct ttft_http_tx tx;   /* touched only by sending calls */
 	struct ttft_http_rx rx;   /* touched only by receiving calls */
 };
 
-extern TTFT_HIDDEN struct shim_fd shim_fds[TTFT_MAX_FD];
+/* fd -> slot in shim_conns, 0 = not traced. The fast path's only load. */
+extern TTFT_HIDDEN uint16_t shim_fdmap[TTFT_MAX_FD];
+extern TTFT_HIDDEN struct shim_conn shim_conns[SHIM_MAX_CONN];
 
-/* The real functions. */
+/* The real functions: (member, symbol, return type, error value, params,
+ * args). Each starts as a lazy resolver generated in ttft_wrap.c. */
+#define SHIM_FIXED(X)                                                         \
+	X(connect, "connect", int, -1,                                        \
+	  (int a, const struct sockaddr *b, socklen_t c), (a, b, c))          \
+	X(send, "send", ssize_t, -1, (int a, const void *b, size_t c, int d), \
+	  (a, b, c, d))                                                       \
+	X(sendto, "sendto", ssize_t, -1,                                      \
+	  (int a, const void *b, size_t c, int d, const struct sockaddr *e,   \
+	   socklen_t f), (a, b, c, d, e, f))                                  \
+	X(sendmsg, "sendmsg", ssize_t, -1,                                    \
+	  (int a, const struct msghdr *b, int c), (a, b, c))                  \
+	X(sendmmsg, "sendmmsg", int, -1,                                      \
+	  (int a, struct mmsghdr *b, unsigned c, int d), (a, b, c, d))        \
+	X(write, "write", ssize_t, -1, (int a, const void *b, size_t c),      \
+	  (a, b, c))                                                          \
+	X(writev, "writev", ssize_t, -1, (int a, const struct iovec *b, int c), \
+	  (a, b, c))                                                          \
+	X(recv, "recv", ssize_t, -1, (int a, void *b, size_t c, int d),       \
+	  (a, b, c, d))                                                       \
+	X(recvfrom, "recvfrom", ssize_t, -1,                                  \
+	  (int a, void *b, size_t c, int d, struct sockaddr *e, socklen_t *f), \
+	  (a, b, c, d, e, f))                                                 \
+	X(recvmsg, "recvmsg", ssize_t, -1, (int a, struct msghdr *b, int c),  \
+	  (a, b, c))                                                          \
+	X(recvmmsg, "recvmmsg", int, -1,                                      \
+	  (int a, struct mmsghdr *b, unsigned c, int d, struct timespec *e),  \
+	  (a, b, c, d, e))                                                    \
+	X(read, "read", ssize_t, -1, (int a, void *b, size_t c), (a, b, c))   \
+	X(readv, "readv", ssize_t, -1, (int a, const struct iovec *b, int c), \
+	  (a, b, c))                                                          \
+	X(read_chk, "__read_chk", ssize_t, -1,                                \
+	  (int a, void *b, size_t c, size_t d), (a, b, c, d))                 \
+	X(recv_chk, "__recv_chk", ssize_t, -1,                                \
+	  (int a, void *b, size_t c, size_t d, int e), (a, b, c, d, e))       \
+	X(recvfrom_chk, "__recvfrom_chk", ssize_t, -1,                        \
+	  (int a, void *b, size_t c, size_t d, int e, struct sockaddr *f,     \
+	   socklen_t *g), (a, b, c, d, e, f, g))                              \
+	X(sendfile, "sendfile", ssize_t, -1,                                  \
+	  (int a, int b, off_t *c, size_t d), (a, b, c, d))                   \
+	X(sendfile64, "sendfile64", ssize_t, -1,                              \
+	  (int a, int b, off_t *c, size_t d), (a, b, c, d))                   \
+	X(splice, "splice", ssize_t, -1,                                      \
+	  (int a, loff_t *b, int c, loff_t *d, size_t e, unsigned f),         \
+	  (a, b, c, d, e, f))                                                 \
+	X(close, "close", int, -1, (int a), (a))                              \
+	X(close_range, "close_range", int, -1,                                \
+	  (unsigned a, unsigned b, int c), (a, b, c))                         \
+	X(fclose, "fclose", int, EOF, (FILE * a), (a))                        \
+	X(fflush, "fflush", int, EOF, (FILE * a), (a))                        \
+	X(fflush_unlocked, "fflush_unlocked", int, EOF, (FILE * a), (a))      \
+	X(dup, "dup", int, -1, (int a), (a))                                  \
+	X(dup2, "dup2", int, -1, (int a, int b), (a, b))                      \
+	X(dup3, "dup3", int, -1, (int a, int b, int c), (a, b, c))            \
+	X(getsockopt, "getsockopt", int, -1,                                  \
+	  (int a, int b, int c, void *d, socklen_t *e), (a, b, c, d, e))      \
+	X(getaddrinfo, "getaddrinfo", int, EAI_SYSTEM,                        \
+	  (const char *a, const char *b, const struct addrinfo *c,            \
+	   struct addrinfo **d), (a, b, c, d))                                \
+	X(creat, "creat", int, -1, (const char *a, mode_t b), (a, b))         \
+	X(creat64, "creat64", int, -1, (const char *a, mode_t b), (a, b))     \
+	X(open_2, "__open_2", int, -1, (const char *a, int b), (a, b))        \
+	X(open64_2, "__open64_2", int, -1, (const char *a, int b), (a, b))    \
+	X(openat_2, "__openat_2", int, -1, (int a, const char *b, int c),     \
+	  (a, b, c))                                                          \
+	X(openat64_2, "__openat64_2", int, -1, (int a, const char *b, int c), \
+	  (a, b, c))                                                          \
+	X(socket, "socket", int, -1, (int a, int b, int c), (a, b, c))        \
+	X(socketpair, "socketpair", int, -1, (int a, int b, int c, int *d),   \
+	  (a, b, c, d))                                                       \
+	X(accept, "accept", int, -1,                                          \
+	  (int a, struct sockaddr *b, socklen_t *c), (a, b, c))               \
+	X(accept4, "accept4", int, -1,                                        \
+	  (int a, struct sockaddr *b, socklen_t *c, int d), (a, b, c, d))     \
+	X(pipe, "pipe", int, -1, (int *a), (a))                               \
+	X(pipe2, "pipe2", int, -1, (int *a, int b), (a, b))                   \
+	X(eventfd, "eventfd", int, -1, (unsigned a, int b), (a, b))           \
+	X(timerfd_create, "timerfd_create", int, -1, (int a, int b), (a, b))  \
+	X(signalfd, "signalfd", int, -1, (int a, const sigset_t *b, int c),   \
+	  (a, b, c))                                                          \
+	X(epoll_create, "epoll_create", int, -1, (int a), (a))                \
+	X(epoll_create1, "epoll_create1", int, -1, (int a), (a))              \
+	X(memfd_create, "memfd_create", int, -1, (const char *a, unsigned b), \
+	  (a, b))                                                             \
+	X(inotify_init, "inotify_init", int, -1, (void), ())                  \
+	X(inotify_init1, "inotify_init1", int, -1, (int a), (a))              \
+	X(mkstemp, "mkstemp", int, -1, (char *a), (a))                        \
+	X(mkstemp64, "mkstemp64", int, -1, (char *a), (a))                    \
+	X(mkostemp, "mkostemp", int, -1, (char *a, int b), (a, b))            \
+	X(mkostemp64, "mkostemp64", int, -1, (char *a, int b), (a, b))        \
+	X(fopen, "fopen", FILE *, NULL, (const char *a, const char *b), (a, b)) \
+	X(fopen64, "fopen64", FILE *, NULL, (const char *a, const char *b),   \
+	  (a, b))                                                             \
+	X(freopen, "freopen", FILE *, NULL,                                   \
+	  (const char *a, const char *b, FILE *c), (a, b, c))                 \
+	X(freopen64, "freopen64", FILE *, NULL,                               \
+	  (const char *a, const char *b, FILE *c), (a, b, c))                 \
+	X(sigaction, "sigaction", int, -1,                                    \
+	  (int a, const struct sigaction *b, struct sigaction *c), (a, b, c)) \
+	X(signal, "signal", sighandler_t, SIG_ERR, (int a, sighandler_t b),   \
+	  (a, b))                                                             \
+	X(bsd_signal, "bsd_signal", sighandler_t, SIG_ERR,                    \
+	  (int a, sighandler_t b), (a, b))                                    \
+	X(sysv_signal, "sysv_signal", sighandler_t, SIG_ERR,                  \
+	  (int a, sighandler_t b), (a, b))                                    \
+	X(sigset, "sigset", sighandler_t, SIG_ERR, (int a, sighandler_t b),   \
+	  (a, b))
+
+/* Variadic ones: their lazy resolvers are written out in ttft_wrap.c. */
+#define SHIM_VARIADIC(X)                                                      \
+	X(open, "open", int, (const char *, int, ...))                        \
+	X(open64, "open64", int, (const char *, int, ...))                    \
+	X(openat, "openat", int, (int, const char *, int, ...))               \
+	X(openat64, "openat64", int, (int, const char *, int, ...))           \
+	X(fcntl, "fcntl", int, (int, int, ...))                               \
+	X(fcntl64, "fcntl64", int, (int, int, ...))                           \
+	X(syscall, "syscall", long, (long, ...))
+
 struct shim_libc {
-	int (*connect)(int, const struct sockaddr *, socklen_t);
-	ssize_t (*send)(int, const void *, size_t, int);
-	ssize_t (*sendto)(int, const void *, size_t, int,
-			  const struct sockaddr *, socklen_t);
-	ssize_t (*sendmsg)(int, const struct msghdr *, int);
-	int (*sendmmsg)(int, struct mmsghdr *, unsigned, int);
-	ssize_t (*write)(int, const void *, size_t);
-	ssize_t (*writev)(int, const struct iovec *, int);
-	ssize_t (*recv)(int, void *, size_t, int);
-	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *,
-			    socklen_t *);
-	ssize_t (*recvmsg)(int, struct msghdr *, int);
-	int (*recvmmsg)(int, struct mmsghdr *, unsigned, int, struct timespec *);
-	ssize_t (*read)(int, void *, size_t);
-	ssize_t (*readv)(int, const struct iovec *, int);
-	ssize_t (*read_chk)(int, void *, size_t, size_t);
-	ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
-	ssize_t (*recvfrom_chk)(int, void *, size_t, size_t, int,
-				struct sockaddr *, socklen_t *);
-	int (*close)(int);
-	int (*close_range)(unsigned, unsigned, int);
-	int (*dup2)(int, int);
-	int (*dup3)(int, int, int);
-	int (*getsockopt)(int, int, int, void *, socklen_t *);
-	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
-			   struct addrinfo **);
-	int (*socket)(int, int, int);
-	int (*accept)(int, struct sockaddr *, socklen_t *);
-	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
-	int (*dup)(int);
+#define SHIM_MEMBER(m, sym, ret, err, params, args) ret(*m) params;
+	SHIM_FIXED(SHIM_MEMBER)
+#undef SHIM_MEMBER
+#define SHIM_VMEMBER(m, sym, ret, params) ret(*m) params;
+	SHIM_VARIADIC(SHIM_VMEMBER)
+#undef SHIM_VMEMBER
+	void (*closefrom)(int);   /* returns nothing: resolved by hand */
 };
 
 extern TTFT_HIDDEN struct shim_libc shim_libc;
 
-/* Resolve the real function NAME into shim_libc.NAME if not yet done (calls
- * can arrive before the constructor, from other libraries' constructors). */
-TTFT_HIDDEN void *shim_resolve(const char *name);
-#define LIBC(fn, sym)                                                        \
-	({                                                                   \
-		if (__builtin_expect(shim_libc.fn == NULL, 0))               \
-			shim_libc.fn =                                       \
-				(__typeof__(shim_libc.fn))shim_resolve(sym); \
-		shim_libc.fn;                                                \
-	})
+/* The real function m (relaxed: a lazy resolver may store it concurrently,
+ * always the same value). */
+#define REAL(m) __atomic_load_n(&shim_libc.m, __ATOMIC_RELAXED)
 
-static inline int shim_is_traced(int fd)
+TTFT_HIDDEN void *shim_resolve(const char *name);
+TTFT_HIDDEN void shim_resolve_all(void);
+
+/* The slot fd is traced on, 0 if none. Acquire: pairs with the release
+ * store that publishes a slot, so its state is initialised before use. */
+static inline unsigned shim_slot(int fd)
 {
-	/* Acquire: pairs with the release in shim_on_connect, so the fd's
-	 * state is initialised before we act on it. */
-	return (unsigned)fd < TTFT_MAX_FD &&
-	       __atomic_load_n(&shim_fds[fd].traced, __ATOMIC_ACQUIRE);
+	if (__builtin_expect((unsigned)fd >= TTFT_MAX_FD, 0))
+		return 0;
+	return __atomic_load_n(&shim_fdmap[fd], __ATOMIC_ACQUIRE);
 }
+
+/* Nonzero when the shim records anything in this process. */
+extern TTFT_HIDDEN int shim_on;
+/* One above the highest fd ever traced: bounds close_range's scan. */
+extern TTFT_HIDDEN unsigned shim_fd_hi;
 
 TTFT_HIDDEN int64_t shim_now(void);
 
-/* Logic behind the wrappers; all preserve errno. */
+/* Logic behind the wrappers; all preserve errno. The fd arguments of the
+ * on_* functions are traced fds (a concurrent close makes them no-ops). */
 TTFT_HIDDEN int shim_wants(int fd, const struct sockaddr *sa, socklen_t len);
 TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,
 				    int64_t t);
 TTFT_HIDDEN void shim_connect_end(int fd, int ret, int err, int64_t t);
+TTFT_HIDDEN int shim_pending(int fd);
 TTFT_HIDDEN void shim_established(int fd, int64_t t);
 TTFT_HIDDEN void shim_connect_failed(int fd, int soerr, int64_t t);
 TTFT_HIDDEN void shim_on_sent(int fd, const struct iovec *iov, int iovcnt,
 			      ssize_t ret, int err, int64_t t0, int64_t t1);
+/* Bytes sent that the shim cannot see (sendfile, splice). */
+TTFT_HIDDEN void shim_on_sent_unseen(int fd, ssize_t ret, int err, int64_t t0,
+				     int64_t t1);
 TTFT_HIDDEN void shim_on_recv(int fd, const struct iovec *iov, int iovcnt,
 			      ssize_t ret, int err, int flags, int64_t t1);
-TTFT_HIDDEN void shim_on_close(int fd, int64_t t);
-TTFT_HIDDEN void shim_forget(int fd);
-TTFT_HIDDEN int shim_in_vfork_child(void);
+/* Bytes received that the shim could not see. */
+TTFT_HIDDEN void shim_on_recv_unseen(int fd, int64_t t1);
+
+/* fd lifetime. shim_closing: fd is being closed now (a CLOSE record when it
+ * was the connection's last fd). shim_stale: the number was handed out
+ * again, so whatever the table says about it is old (no record). shim_dup:
+ * newfd now refers to oldfd's connection (or to nothing). None of them
+ * touch the table in a vfork child, which shares the parent's memory.
+ * replaced: newfd was open and dup2/dup3 closed it (else it was free). */
+TTFT_HIDDEN void shim_closing(int fd, int64_t t);
+TTFT_HIDDEN void shim_stale(int fd);
+TTFT_HIDDEN void shim_dup(int oldfd, int newfd, int replaced, int64_t t);
+/* A newly handed-out fd number: drop stale state (inline fast check). */
+static inline void shim_fresh(int fd)
+{
+	if (__builtin_expect(shim_slot(fd) != 0, 0))
+		shim_stale(fd);
+}
+
 TTFT_HIDDEN void shim_dns(int end, const char *host, int ret, int64_t t);
+
+/* The SIGBUS guard (ttft_sigbus.c): a log truncated under us must not kill
+ * the host. shim_log_fault() is the log's side of it. */
+TTFT_HIDDEN void shim_sigbus_install(void);
+TTFT_HIDDEN int shim_log_fault(const void *addr);
+extern TTFT_HIDDEN int shim_sigbus_on;
+TTFT_HIDDEN int shim_sigbus_sigaction(int sig, const struct sigaction *act,
+				      struct sigaction *old);
+TTFT_HIDDEN sighandler_t shim_sigbus_signal(int sig, sighandler_t h,
+					    int flags);
 
 #endif

@@ -1,61 +1,216 @@
 /* ttft_wrap.c — the interposed libc functions.
  *
- * Each wrapper leaves at once for an fd the shim does not trace (one bounds
- * check and one load). For a traced fd it timestamps around the real call,
- * hands the bytes to the sniffer, and returns exactly what libc returned
- * with errno as libc left it.
+ * Every wrapper of an fd call starts with the same fast path: a bounds
+ * check, one load from the fd table and a tail call to the real function
+ * when the fd is not traced. Everything else (timestamps, the sniffer, the
+ * lazy symbol lookup) lives in cold functions the fast path never enters.
+ * For a traced fd the cold function times the real call, hands the bytes to
+ * the sniffer and returns exactly what libc returned, errno included.
+ *
+ * The calls that hand out an fd number (open, socket, pipe, dup, ...) check
+ * the number they return: if the table still holds a connection for it,
+ * its close went unseen (a raw syscall, fclose, closefrom in a library) and
+ * the entry is dropped, so a file's bytes are never parsed as HTTP.
  */
 #include "ttft_shim.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
-/* glibc's fortify entry points have no public prototypes. */
+/* glibc's fortify entry points have no public prototypes without
+ * _FORTIFY_SOURCE (the shim is built without it). */
 ssize_t __read_chk(int fd, void *buf, size_t nbytes, size_t buflen);
 ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags);
 ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen,
 		       int flags, struct sockaddr *addr, socklen_t *alen);
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+
+/* ---- the real functions, resolved lazily until the constructor runs ---- */
+
+#define SHIM_LAZY(m, sym, ret, err, params, args)                            \
+	static ret lazy_##m params                                           \
+	{                                                                    \
+		ret(*real_) params = (ret(*) params)shim_resolve(sym);       \
+		if (!real_) {                                                \
+			errno = ENOSYS;                                      \
+			return err;                                          \
+		}                                                            \
+		__atomic_store_n(&shim_libc.m, real_, __ATOMIC_RELAXED);     \
+		return real_ args;                                           \
+	}
+SHIM_FIXED(SHIM_LAZY)
+#undef SHIM_LAZY
+
+/* The variadic ones read the optional argument the way glibc does: the
+ * mode of open when it creates, one word for fcntl, six for syscall. */
+#define SHIM_RESOLVE_OR_ENOSYS(m, sym, err)                                  \
+	__typeof__(shim_libc.m) f = (__typeof__(shim_libc.m))shim_resolve(sym); \
+	if (!f) {                                                            \
+		errno = ENOSYS;                                              \
+		return err;                                                  \
+	}                                                                    \
+	__atomic_store_n(&shim_libc.m, f, __ATOMIC_RELAXED)
+
+static int open_mode(int flags, va_list ap)
+{
+	return flags & (O_CREAT | __O_TMPFILE) ? va_arg(ap, int) : 0;
+}
+
+#define SHIM_LAZY_OPEN(m, sym)                                               \
+	static int lazy_##m(const char *p, int fl, ...)                      \
+	{                                                                    \
+		va_list ap;                                                  \
+		va_start(ap, fl);                                            \
+		int mode = open_mode(fl, ap);                                \
+		va_end(ap);                                                  \
+		SHIM_RESOLVE_OR_ENOSYS(m, sym, -1);                          \
+		return f(p, fl, mode);                                       \
+	}
+#define SHIM_LAZY_OPENAT(m, sym)                                             \
+	static int lazy_##m(int d, const char *p, int fl, ...)               \
+	{                                                                    \
+		va_list ap;                                                  \
+		va_start(ap, fl);                                            \
+		int mode = open_mode(fl, ap);                                \
+		va_end(ap);                                                  \
+		SHIM_RESOLVE_OR_ENOSYS(m, sym, -1);                          \
+		return f(d, p, fl, mode);                                    \
+	}
+#define SHIM_LAZY_FCNTL(m, sym)                                              \
+	static int lazy_##m(int fd, int cmd, ...)                            \
+	{                                                                    \
+		va_list ap;                                                  \
+		va_start(ap, cmd);                                           \
+		unsigned long arg = va_arg(ap, unsigned long);               \
+		va_end(ap);                                                  \
+		SHIM_RESOLVE_OR_ENOSYS(m, sym, -1);                          \
+		return f(fd, cmd, arg);                                      \
+	}
+SHIM_LAZY_OPEN(open, "open")
+SHIM_LAZY_OPEN(open64, "open64")
+SHIM_LAZY_OPENAT(openat, "openat")
+SHIM_LAZY_OPENAT(openat64, "openat64")
+SHIM_LAZY_FCNTL(fcntl, "fcntl")
+SHIM_LAZY_FCNTL(fcntl64, "fcntl64")
+
+static long lazy_syscall(long n, ...)
+{
+	va_list ap;
+	va_start(ap, n);
+	long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
+	long d = va_arg(ap, long), e = va_arg(ap, long), g = va_arg(ap, long);
+	va_end(ap);
+	SHIM_RESOLVE_OR_ENOSYS(syscall, "syscall", -1);
+	return f(n, a, b, c, d, e, g);
+}
+
+static void lazy_closefrom(int lowfd)
+{
+	void (*f)(int) = (void (*)(int))shim_resolve("closefrom");
+	if (f) {
+		__atomic_store_n(&shim_libc.closefrom, f, __ATOMIC_RELAXED);
+		f(lowfd);
+	}
+}
+
+TTFT_HIDDEN struct shim_libc shim_libc = {
+#define SHIM_INIT(m, sym, ret, err, params, args) .m = lazy_##m,
+	SHIM_FIXED(SHIM_INIT)
+#undef SHIM_INIT
+#define SHIM_VINIT(m, sym, ret, params) .m = lazy_##m,
+	SHIM_VARIADIC(SHIM_VINIT)
+#undef SHIM_VINIT
+	.closefrom = lazy_closefrom,
+};
+
+/* The constructor resolves everything at once, so that later calls never
+ * go through dlsym (which may allocate) at an awkward moment. */
+TTFT_HIDDEN void shim_resolve_all(void)
+{
+#define SHIM_RES(m, sym, ...)                                                \
+	{                                                                    \
+		void *f = shim_resolve(sym);                                 \
+		if (f)                                                       \
+			__atomic_store_n(&shim_libc.m,                       \
+					 (__typeof__(shim_libc.m))f,         \
+					 __ATOMIC_RELAXED);                  \
+	}
+	SHIM_FIXED(SHIM_RES)
+	SHIM_VARIADIC(SHIM_RES)
+	SHIM_RES(closefrom, "closefrom")
+#undef SHIM_RES
+}
+
+#define UNTRACED(fd) __builtin_expect(shim_slot(fd) == 0, 1)
 
 /* Run CALL for a traced fd, then report the bytes of IOV/IOVCNT sent. */
-#define SENT(fd, CALL, IOV, IOVCNT)                                      \
-	do {                                                             \
-		int64_t t0_ = shim_now();                                \
-		ssize_t r_ = (CALL);                                     \
-		int e_ = errno;                                          \
-		shim_on_sent(fd, IOV, IOVCNT, r_, e_, t0_, shim_now());  \
-		errno = e_;                                              \
-		return r_;                                               \
+#define SENT(fd, CALL, IOV, IOVCNT)                                          \
+	do {                                                                 \
+		int64_t t0_ = shim_now();                                    \
+		ssize_t r_ = (CALL);                                         \
+		int e_ = errno;                                              \
+		shim_on_sent(fd, IOV, IOVCNT, r_, e_, t0_, shim_now());      \
+		errno = e_;                                                  \
+		return r_;                                                   \
 	} while (0)
 
-#define RECEIVED(fd, CALL, IOV, IOVCNT, FLAGS)                           \
-	do {                                                             \
-		ssize_t r_ = (CALL);                                     \
-		int e_ = errno;                                          \
-		shim_on_recv(fd, IOV, IOVCNT, r_, e_, FLAGS, shim_now()); \
-		errno = e_;                                              \
-		return r_;                                               \
+#define RECEIVED(fd, CALL, IOV, IOVCNT, FLAGS)                               \
+	do {                                                                 \
+		ssize_t r_ = (CALL);                                         \
+		int e_ = errno;                                              \
+		shim_on_recv(fd, IOV, IOVCNT, r_, e_, FLAGS, shim_now());    \
+		errno = e_;                                                  \
+		return r_;                                                   \
 	} while (0)
 
-TTFT_PUBLIC int connect(int fd, const struct sockaddr *sa, socklen_t len)
+/* ---- connect ---- */
+
+SHIM_COLD static int connect_traced(int fd, const struct sockaddr *sa,
+				    socklen_t len)
 {
-	int (*real)(int, const struct sockaddr *, socklen_t) =
-		LIBC(connect, "connect");
-	if (shim_is_traced(fd) && shim_fds[fd].pending) {
-		/* Polling a non-blocking connect by calling it again. */
+	int (*real)(int, const struct sockaddr *, socklen_t) = REAL(connect);
+	if (shim_slot(fd)) {
+		int64_t t = shim_now();
 		int r = real(fd, sa, len);
 		int e = errno;
-		int64_t t = shim_now();
-		if (r == 0 || e == EISCONN)
-			shim_established(fd, t);
-		else if (e != EALREADY && e != EINPROGRESS && e != EINTR)
-			shim_connect_failed(fd, e, t);
+		int64_t t1 = shim_now();
+		if (shim_pending(fd)) {
+			/* Polling a non-blocking connect by calling it again:
+			 * EISCONN is the portable "it finished". */
+			if (r == 0 || e == EISCONN)
+				shim_established(fd, t1);
+			else if (e != EALREADY && e != EINPROGRESS && e != EINTR)
+				shim_connect_failed(fd, e, t1);
+		} else if (r == 0 && sa && sa->sa_family == AF_UNSPEC) {
+			/* Dissolving the association ends the connection. */
+			shim_closing(fd, t);
+		} else if (r == 0 || e == EINPROGRESS) {
+			/* A connected stream socket answers EISCONN: this is
+			 * a new socket whose old number's close went unseen. */
+			shim_stale(fd);
+			if (shim_wants(fd, sa, len)) {
+				shim_connect_begin(fd, sa, t);
+				shim_connect_end(fd, r, e, t1);
+			}
+		}
 		errno = e;
 		return r;
 	}
-	if (!shim_wants(fd, sa, len)) {
-		shim_forget(fd);
+	if (!shim_wants(fd, sa, len))
 		return real(fd, sa, len);
-	}
 	shim_connect_begin(fd, sa, shim_now());
 	int r = real(fd, sa, len);
 	int e = errno;
@@ -64,37 +219,68 @@ TTFT_PUBLIC int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	return r;
 }
 
+TTFT_PUBLIC int connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	if (!shim_on && UNTRACED(fd))
+		return REAL(connect)(fd, sa, len);
+	return connect_traced(fd, sa, len);
+}
+
+/* ---- sending ---- */
+
+SHIM_COLD static ssize_t send_traced(int fd, const void *buf, size_t len,
+				     int flags)
+{
+	struct iovec iov = {(void *)buf, len};
+	SENT(fd, REAL(send)(fd, buf, len, flags), &iov, 1);
+}
+
 TTFT_PUBLIC ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
-	if (!shim_is_traced(fd))
-		return LIBC(send, "send")(fd, buf, len, flags);
+	if (UNTRACED(fd))
+		return REAL(send)(fd, buf, len, flags);
+	return send_traced(fd, buf, len, flags);
+}
+
+SHIM_COLD static ssize_t sendto_traced(int fd, const void *buf, size_t len,
+				       int flags, const struct sockaddr *sa,
+				       socklen_t alen)
+{
 	struct iovec iov = {(void *)buf, len};
-	SENT(fd, LIBC(send, "send")(fd, buf, len, flags), &iov, 1);
+	SENT(fd, REAL(sendto)(fd, buf, len, flags, sa, alen), &iov, 1);
 }
 
 TTFT_PUBLIC ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 			   const struct sockaddr *sa, socklen_t alen)
 {
-	if (!shim_is_traced(fd))
-		return LIBC(sendto, "sendto")(fd, buf, len, flags, sa, alen);
-	struct iovec iov = {(void *)buf, len};
-	SENT(fd, LIBC(sendto, "sendto")(fd, buf, len, flags, sa, alen), &iov, 1);
+	if (UNTRACED(fd))
+		return REAL(sendto)(fd, buf, len, flags, sa, alen);
+	return sendto_traced(fd, buf, len, flags, sa, alen);
+}
+
+SHIM_COLD static ssize_t sendmsg_traced(int fd, const struct msghdr *msg,
+					int flags)
+{
+	if (!msg)
+		return REAL(sendmsg)(fd, msg, flags);
+	SENT(fd, REAL(sendmsg)(fd, msg, flags), msg->msg_iov,
+	     (int)msg->msg_iovlen);
 }
 
 TTFT_PUBLIC ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	if (!shim_is_traced(fd) || !msg)
-		return LIBC(sendmsg, "sendmsg")(fd, msg, flags);
-	SENT(fd, LIBC(sendmsg, "sendmsg")(fd, msg, flags), msg->msg_iov,
-	     (int)msg->msg_iovlen);
+	if (UNTRACED(fd))
+		return REAL(sendmsg)(fd, msg, flags);
+	return sendmsg_traced(fd, msg, flags);
 }
 
-TTFT_PUBLIC int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
+SHIM_COLD static int sendmmsg_traced(int fd, struct mmsghdr *vec,
+				     unsigned vlen, int flags)
 {
-	if (!shim_is_traced(fd) || !vec)
-		return LIBC(sendmmsg, "sendmmsg")(fd, vec, vlen, flags);
+	if (!vec)
+		return REAL(sendmmsg)(fd, vec, vlen, flags);
 	int64_t t0 = shim_now();
-	int r = LIBC(sendmmsg, "sendmmsg")(fd, vec, vlen, flags);
+	int r = REAL(sendmmsg)(fd, vec, vlen, flags);
 	int e = errno;
 	int64_t t1 = shim_now();
 	if (r < 0)
@@ -107,53 +293,175 @@ TTFT_PUBLIC int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 	return r;
 }
 
+TTFT_PUBLIC int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
+{
+	if (UNTRACED(fd))
+		return REAL(sendmmsg)(fd, vec, vlen, flags);
+	return sendmmsg_traced(fd, vec, vlen, flags);
+}
+
+SHIM_COLD static ssize_t write_traced(int fd, const void *buf, size_t len)
+{
+	struct iovec iov = {(void *)buf, len};
+	SENT(fd, REAL(write)(fd, buf, len), &iov, 1);
+}
+
 TTFT_PUBLIC ssize_t write(int fd, const void *buf, size_t len)
 {
-	if (!shim_is_traced(fd))
-		return LIBC(write, "write")(fd, buf, len);
-	struct iovec iov = {(void *)buf, len};
-	SENT(fd, LIBC(write, "write")(fd, buf, len), &iov, 1);
+	if (UNTRACED(fd))
+		return REAL(write)(fd, buf, len);
+	return write_traced(fd, buf, len);
+}
+
+SHIM_COLD static ssize_t writev_traced(int fd, const struct iovec *iov,
+				       int cnt)
+{
+	SENT(fd, REAL(writev)(fd, iov, cnt), iov, cnt);
 }
 
 TTFT_PUBLIC ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-	if (!shim_is_traced(fd))
-		return LIBC(writev, "writev")(fd, iov, cnt);
-	SENT(fd, LIBC(writev, "writev")(fd, iov, cnt), iov, cnt);
+	if (UNTRACED(fd))
+		return REAL(writev)(fd, iov, cnt);
+	return writev_traced(fd, iov, cnt);
+}
+
+/* Bytes that go from a file (sendfile) or a pipe (splice) straight to the
+ * socket: the shim counts them against the request body it expects. */
+SHIM_COLD static ssize_t sendfile_traced(int out, int in, off_t *off,
+					 size_t n, int is64)
+{
+	int64_t t0 = shim_now();
+	ssize_t r = is64 ? REAL(sendfile64)(out, in, off, n)
+			 : REAL(sendfile)(out, in, off, n);
+	int e = errno;
+	shim_on_sent_unseen(out, r, e, t0, shim_now());
+	errno = e;
+	return r;
+}
+
+TTFT_PUBLIC ssize_t sendfile(int out, int in, off_t *off, size_t n)
+{
+	if (UNTRACED(out))
+		return REAL(sendfile)(out, in, off, n);
+	return sendfile_traced(out, in, off, n, 0);
+}
+
+TTFT_PUBLIC ssize_t sendfile64(int out, int in, off_t *off, size_t n)
+{
+	if (UNTRACED(out))
+		return REAL(sendfile64)(out, in, off, n);
+	return sendfile_traced(out, in, off, n, 1);
+}
+
+/* splice from a traced socket: the bytes go into a pipe the shim cannot
+ * read without taking them, so it peeks at them first (never blocking, at
+ * most one buffer); bytes it did not see are reported as unseen. */
+#define SHIM_PEEK 4096
+
+SHIM_COLD static ssize_t splice_traced(int in, loff_t *ioff, int out,
+				       loff_t *ooff, size_t len, unsigned fl)
+{
+	char peek[SHIM_PEEK];
+	ssize_t seen = 0;
+	int traced_in = shim_slot(in) != 0, traced_out = shim_slot(out) != 0;
+	if (traced_in && len) {
+		int e = errno;
+		seen = REAL(recv)(in, peek, len < sizeof peek ? len : sizeof peek,
+				  MSG_PEEK | MSG_DONTWAIT);
+		if (seen < 0)
+			seen = 0;
+		errno = e;
+	}
+	int64_t t0 = shim_now();
+	ssize_t r = REAL(splice)(in, ioff, out, ooff, len, fl);
+	int e = errno;
+	int64_t t1 = shim_now();
+	if (traced_out)
+		shim_on_sent_unseen(out, r, e, t0, t1);
+	if (traced_in) {
+		struct iovec iov = {peek, r > 0 && r < seen ? (size_t)r : (size_t)seen};
+		if (r <= 0) {
+			iov.iov_len = len;
+			shim_on_recv(in, &iov, 1, r, e, 0, t1);
+		} else {
+			shim_on_recv(in, &iov, 1, (ssize_t)iov.iov_len, 0, 0, t1);
+			if (r > seen)
+				shim_on_recv_unseen(in, t1);
+		}
+	}
+	errno = e;
+	return r;
+}
+
+TTFT_PUBLIC ssize_t splice(int in, loff_t *ioff, int out, loff_t *ooff,
+			   size_t len, unsigned fl)
+{
+	if (UNTRACED(in) && UNTRACED(out))
+		return REAL(splice)(in, ioff, out, ooff, len, fl);
+	return splice_traced(in, ioff, out, ooff, len, fl);
+}
+
+/* ---- receiving ---- */
+
+SHIM_COLD static ssize_t recv_traced(int fd, void *buf, size_t len, int flags)
+{
+	struct iovec iov = {buf, len};
+	RECEIVED(fd, REAL(recv)(fd, buf, len, flags), &iov, 1, flags);
 }
 
 TTFT_PUBLIC ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
-	if (!shim_is_traced(fd))
-		return LIBC(recv, "recv")(fd, buf, len, flags);
+	if (UNTRACED(fd))
+		return REAL(recv)(fd, buf, len, flags);
+	return recv_traced(fd, buf, len, flags);
+}
+
+SHIM_COLD static ssize_t recvfrom_traced(int fd, void *buf, size_t len,
+					 int flags, struct sockaddr *sa,
+					 socklen_t *alen)
+{
 	struct iovec iov = {buf, len};
-	RECEIVED(fd, LIBC(recv, "recv")(fd, buf, len, flags), &iov, 1, flags);
+	RECEIVED(fd, REAL(recvfrom)(fd, buf, len, flags, sa, alen), &iov, 1,
+		 flags);
 }
 
 TTFT_PUBLIC ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
 			     struct sockaddr *sa, socklen_t *alen)
 {
-	if (!shim_is_traced(fd))
-		return LIBC(recvfrom, "recvfrom")(fd, buf, len, flags, sa, alen);
-	struct iovec iov = {buf, len};
-	RECEIVED(fd, LIBC(recvfrom, "recvfrom")(fd, buf, len, flags, sa, alen),
-		 &iov, 1, flags);
+	if (UNTRACED(fd))
+		return REAL(recvfrom)(fd, buf, len, flags, sa, alen);
+	return recvfrom_traced(fd, buf, len, flags, sa, alen);
+}
+
+SHIM_COLD static ssize_t recvmsg_traced(int fd, struct msghdr *msg, int flags)
+{
+	if (!msg)
+		return REAL(recvmsg)(fd, msg, flags);
+	ssize_t r = REAL(recvmsg)(fd, msg, flags);
+	int e = errno;
+	/* MSG_TRUNC in the result: the datagram-style cut lost bytes. */
+	int f = flags | (r >= 0 ? (msg->msg_flags & MSG_TRUNC) : 0);
+	shim_on_recv(fd, msg->msg_iov, (int)msg->msg_iovlen, r, e, f,
+		     shim_now());
+	errno = e;
+	return r;
 }
 
 TTFT_PUBLIC ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	if (!shim_is_traced(fd) || !msg)
-		return LIBC(recvmsg, "recvmsg")(fd, msg, flags);
-	RECEIVED(fd, LIBC(recvmsg, "recvmsg")(fd, msg, flags), msg->msg_iov,
-		 (int)msg->msg_iovlen, flags);
+	if (UNTRACED(fd))
+		return REAL(recvmsg)(fd, msg, flags);
+	return recvmsg_traced(fd, msg, flags);
 }
 
-TTFT_PUBLIC int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
-			 struct timespec *timeout)
+SHIM_COLD static int recvmmsg_traced(int fd, struct mmsghdr *vec,
+				     unsigned vlen, int flags,
+				     struct timespec *timeout)
 {
-	if (!shim_is_traced(fd) || !vec)
-		return LIBC(recvmmsg, "recvmmsg")(fd, vec, vlen, flags, timeout);
-	int r = LIBC(recvmmsg, "recvmmsg")(fd, vec, vlen, flags, timeout);
+	if (!vec)
+		return REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
+	int r = REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
 	int e = errno;
 	int64_t t1 = shim_now();
 	if (r < 0)
@@ -166,37 +474,76 @@ TTFT_PUBLIC int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
 	return r;
 }
 
+TTFT_PUBLIC int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
+			 struct timespec *timeout)
+{
+	if (UNTRACED(fd))
+		return REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
+	return recvmmsg_traced(fd, vec, vlen, flags, timeout);
+}
+
+SHIM_COLD static ssize_t read_traced(int fd, void *buf, size_t len)
+{
+	struct iovec iov = {buf, len};
+	RECEIVED(fd, REAL(read)(fd, buf, len), &iov, 1, 0);
+}
+
 TTFT_PUBLIC ssize_t read(int fd, void *buf, size_t len)
 {
-	if (!shim_is_traced(fd))
-		return LIBC(read, "read")(fd, buf, len);
-	struct iovec iov = {buf, len};
-	RECEIVED(fd, LIBC(read, "read")(fd, buf, len), &iov, 1, 0);
+	if (UNTRACED(fd))
+		return REAL(read)(fd, buf, len);
+	return read_traced(fd, buf, len);
+}
+
+SHIM_COLD static ssize_t readv_traced(int fd, const struct iovec *iov, int cnt)
+{
+	RECEIVED(fd, REAL(readv)(fd, iov, cnt), iov, cnt, 0);
 }
 
 TTFT_PUBLIC ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
-	if (!shim_is_traced(fd))
-		return LIBC(readv, "readv")(fd, iov, cnt);
-	RECEIVED(fd, LIBC(readv, "readv")(fd, iov, cnt), iov, cnt, 0);
+	if (UNTRACED(fd))
+		return REAL(readv)(fd, iov, cnt);
+	return readv_traced(fd, iov, cnt);
+}
+
+SHIM_COLD static ssize_t read_chk_traced(int fd, void *buf, size_t len,
+					 size_t buflen)
+{
+	struct iovec iov = {buf, len};
+	RECEIVED(fd, REAL(read_chk)(fd, buf, len, buflen), &iov, 1, 0);
 }
 
 TTFT_PUBLIC ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 {
-	if (!shim_is_traced(fd))
-		return LIBC(read_chk, "__read_chk")(fd, buf, len, buflen);
+	if (UNTRACED(fd))
+		return REAL(read_chk)(fd, buf, len, buflen);
+	return read_chk_traced(fd, buf, len, buflen);
+}
+
+SHIM_COLD static ssize_t recv_chk_traced(int fd, void *buf, size_t len,
+					 size_t buflen, int flags)
+{
 	struct iovec iov = {buf, len};
-	RECEIVED(fd, LIBC(read_chk, "__read_chk")(fd, buf, len, buflen), &iov,
-		 1, 0);
+	RECEIVED(fd, REAL(recv_chk)(fd, buf, len, buflen, flags), &iov, 1,
+		 flags);
 }
 
 TTFT_PUBLIC ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen,
 			       int flags)
 {
-	if (!shim_is_traced(fd))
-		return LIBC(recv_chk, "__recv_chk")(fd, buf, len, buflen, flags);
+	if (UNTRACED(fd))
+		return REAL(recv_chk)(fd, buf, len, buflen, flags);
+	return recv_chk_traced(fd, buf, len, buflen, flags);
+}
+
+SHIM_COLD static ssize_t recvfrom_chk_traced(int fd, void *buf, size_t len,
+					     size_t buflen, int flags,
+					     struct sockaddr *sa,
+					     socklen_t *alen)
+{
 	struct iovec iov = {buf, len};
-	RECEIVED(fd, LIBC(recv_chk, "__recv_chk")(fd, buf, len, buflen, flags),
+	RECEIVED(fd, REAL(recvfrom_chk)(fd, buf, len, buflen, flags, sa, alen),
 		 &iov, 1, flags);
 }
 
@@ -204,68 +551,511 @@ TTFT_PUBLIC ssize_t __recvfrom_chk(int fd, void *buf, size_t len,
 				   size_t buflen, int flags,
 				   struct sockaddr *sa, socklen_t *alen)
 {
-	if (!shim_is_traced(fd))
-		return LIBC(recvfrom_chk, "__recvfrom_chk")(fd, buf, len, buflen,
-							    flags, sa, alen);
-	struct iovec iov = {buf, len};
-	RECEIVED(fd,
-		 LIBC(recvfrom_chk, "__recvfrom_chk")(fd, buf, len, buflen,
-						      flags, sa, alen),
-		 &iov, 1, flags);
+	if (UNTRACED(fd))
+		return REAL(recvfrom_chk)(fd, buf, len, buflen, flags, sa, alen);
+	return recvfrom_chk_traced(fd, buf, len, buflen, flags, sa, alen);
+}
+
+/* ---- fd lifetime ---- */
+
+SHIM_COLD static int close_traced(int fd)
+{
+	/* Before the real close: once the number is free, another thread's
+	 * socket()+connect() may claim it. */
+	shim_closing(fd, shim_now());
+	return REAL(close)(fd);
 }
 
 TTFT_PUBLIC int close(int fd)
 {
-	if (shim_is_traced(fd) && !shim_in_vfork_child())
-		shim_on_close(fd, shim_now());
-	return LIBC(close, "close")(fd);
+	if (UNTRACED(fd))
+		return REAL(close)(fd);
+	return close_traced(fd);
+}
+
+/* The traced fds in [first, last] are closing now. */
+static void closing_range(unsigned first, unsigned last)
+{
+	unsigned hi = __atomic_load_n(&shim_fd_hi, __ATOMIC_RELAXED);
+	if (first >= hi)
+		return;
+	unsigned end = last < hi - 1 ? last : hi - 1;
+	int64_t t = 0;
+	for (unsigned fd = first; fd <= end; fd++) {
+		if (shim_slot((int)fd)) {
+			if (!t)
+				t = shim_now();
+			shim_closing((int)fd, t);
+		}
+	}
 }
 
 TTFT_PUBLIC int close_range(unsigned first, unsigned last, int flags)
 {
 	/* With CLOSE_RANGE_CLOEXEC nothing closes now, only at exec, where
 	 * the shim's state goes away with the old image. */
-	if (!(flags & CLOSE_RANGE_CLOEXEC) && first < TTFT_MAX_FD &&
-	    !shim_in_vfork_child()) {
-		unsigned end = last < TTFT_MAX_FD - 1 ? last : TTFT_MAX_FD - 1;
-		int64_t t = 0;
-		for (unsigned fd = first; fd <= end; fd++) {
-			if (shim_is_traced((int)fd)) {
-				if (!t)
-					t = shim_now();
-				shim_on_close((int)fd, t);
-			}
-		}
+	if (!(flags & CLOSE_RANGE_CLOEXEC))
+		closing_range(first, last);
+	return REAL(close_range)(first, last, flags);
+}
+
+TTFT_PUBLIC void closefrom(int lowfd)
+{
+	if (lowfd >= 0)
+		closing_range((unsigned)lowfd, ~0u);
+	REAL(closefrom)(lowfd);
+}
+
+/* A stream's fd without a call: fileno() may set errno (a stream with no
+ * fd), which the host must not see changed. */
+static int stream_fd(FILE *f)
+{
+	return f ? f->_fileno : -1;
+}
+
+/* stdio writes through libc's internal write, which no preloaded library
+ * sees. A program that writes a request to a socket with stdio (bash's
+ * printf >&3) flushes the stream: what a flush sends is the pending buffer,
+ * still in place when the call returns. (A flush forced by a full buffer
+ * inside fwrite/printf, or at exit, stays unseen: docs/shim.md.) */
+static void stream_sent(FILE *f, const char *base, const char *ptr,
+			int64_t t0, int64_t t1)
+{
+	if (ptr > base) {
+		struct iovec iov = {(void *)base, (size_t)(ptr - base)};
+		shim_on_sent(f->_fileno, &iov, 1, ptr - base, 0, t0, t1);
 	}
-	int (*real)(unsigned, unsigned, int) = LIBC(close_range, "close_range");
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
-	return real(first, last, flags);
+}
+
+SHIM_COLD static int fflush_traced(FILE *f, int unlocked)
+{
+	const char *base = f->_IO_write_base, *ptr = f->_IO_write_ptr;
+	int64_t t0 = shim_now();
+	int r = unlocked ? REAL(fflush_unlocked)(f) : REAL(fflush)(f);
+	int e = errno;
+	if (r == 0)
+		stream_sent(f, base, ptr, t0, shim_now());
+	errno = e;
+	return r;
+}
+
+TTFT_PUBLIC int fflush(FILE *f)
+{
+	if (UNTRACED(stream_fd(f)))
+		return REAL(fflush)(f);
+	return fflush_traced(f, 0);
+}
+
+TTFT_PUBLIC int fflush_unlocked(FILE *f)
+{
+	if (UNTRACED(stream_fd(f)))
+		return REAL(fflush_unlocked)(f);
+	return fflush_traced(f, 1);
+}
+
+/* fclose flushes and closes the fd inside libc: the pending bytes count as
+ * sent, and the fd closes before the number is free. */
+SHIM_COLD static int fclose_traced(FILE *f)
+{
+	int64_t t = shim_now();
+	int e = errno;
+	stream_sent(f, f->_IO_write_base, f->_IO_write_ptr, t, t);
+	shim_closing(f->_fileno, t);
+	errno = e;
+	return REAL(fclose)(f);
+}
+
+TTFT_PUBLIC int fclose(FILE *f)
+{
+	if (UNTRACED(stream_fd(f)))
+		return REAL(fclose)(f);
+	return fclose_traced(f);
+}
+
+SHIM_COLD static int dup_after(int oldfd, int r, int replaced, int64_t t)
+{
+	int e = errno;
+	if (r >= 0)
+		shim_dup(oldfd, r, replaced, t);
+	errno = e;
+	return r;
+}
+
+TTFT_PUBLIC int dup(int fd)
+{
+	int r = REAL(dup)(fd);
+	if (UNTRACED(fd) && UNTRACED(r))
+		return r;
+	return dup_after(fd, r, 0, 0);
 }
 
 TTFT_PUBLIC int dup2(int oldfd, int newfd)
 {
-	if (oldfd != newfd && shim_is_traced(newfd) && !shim_in_vfork_child())
-		shim_on_close(newfd, shim_now());
-	return LIBC(dup2, "dup2")(oldfd, newfd);
+	if (UNTRACED(oldfd) && UNTRACED(newfd))
+		return REAL(dup2)(oldfd, newfd);
+	int64_t t = shim_now();
+	return dup_after(oldfd, REAL(dup2)(oldfd, newfd), 1, t);
 }
 
 TTFT_PUBLIC int dup3(int oldfd, int newfd, int flags)
 {
-	if (oldfd != newfd && shim_is_traced(newfd) && !shim_in_vfork_child())
-		shim_on_close(newfd, shim_now());
-	return LIBC(dup3, "dup3")(oldfd, newfd, flags);
+	if (UNTRACED(oldfd) && UNTRACED(newfd))
+		return REAL(dup3)(oldfd, newfd, flags);
+	int64_t t = shim_now();
+	return dup_after(oldfd, REAL(dup3)(oldfd, newfd, flags), 1, t);
 }
 
-TTFT_PUBLIC int getsockopt(int fd, int level, int name, void *val,
-			   socklen_t *len)
+/* fcntl passes its third argument through as one word (what glibc does). */
+TTFT_PUBLIC int fcntl(int fd, int cmd, ...)
 {
-	int r = LIBC(getsockopt, "getsockopt")(fd, level, name, val, len);
+	va_list ap;
+	va_start(ap, cmd);
+	unsigned long arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
+		return REAL(fcntl)(fd, cmd, arg);
+	int r = REAL(fcntl)(fd, cmd, arg);
+	if (UNTRACED(fd) && UNTRACED(r))
+		return r;
+	return dup_after(fd, r, 0, 0);
+}
+
+TTFT_PUBLIC int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	unsigned long arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
+		return REAL(fcntl64)(fd, cmd, arg);
+	int r = REAL(fcntl64)(fd, cmd, arg);
+	if (UNTRACED(fd) && UNTRACED(r))
+		return r;
+	return dup_after(fd, r, 0, 0);
+}
+
+/* syscall(): Node's libuv closes sockets with syscall(SYS_close, fd).
+ * Numbers that close, duplicate or hand out fds are followed; the rest
+ * (futex, gettid, ...) leave after one table lookup. */
+enum { SYS_KIND_NONE, SYS_KIND_CLOSE, SYS_KIND_RANGE, SYS_KIND_DUP,
+       SYS_KIND_DUP2, SYS_KIND_NEW, SYS_KIND_PAIR };
+
+static int sys_kind(long n)
+{
+	switch (n) {
+	case SYS_close: return SYS_KIND_CLOSE;
+#ifdef SYS_close_range
+	case SYS_close_range: return SYS_KIND_RANGE;
+#endif
+	case SYS_dup: return SYS_KIND_DUP;
+	case SYS_dup2:
+	case SYS_dup3: return SYS_KIND_DUP2;
+	case SYS_fcntl: return SYS_KIND_DUP; /* F_DUPFD only, checked below */
+	case SYS_open:
+	case SYS_openat:
+#ifdef SYS_openat2
+	case SYS_openat2:
+#endif
+	case SYS_creat:
+	case SYS_socket:
+	case SYS_accept:
+	case SYS_accept4:
+	case SYS_eventfd:
+	case SYS_eventfd2:
+	case SYS_epoll_create:
+	case SYS_epoll_create1:
+	case SYS_memfd_create:
+	case SYS_timerfd_create:
+	case SYS_signalfd:
+	case SYS_signalfd4:
+	case SYS_inotify_init:
+	case SYS_inotify_init1:
+#ifdef SYS_pidfd_open
+	case SYS_pidfd_open:
+#endif
+	case SYS_perf_event_open:
+	case SYS_userfaultfd:
+	case SYS_fanotify_init: return SYS_KIND_NEW;
+	case SYS_pipe:
+	case SYS_pipe2:
+	case SYS_socketpair: return SYS_KIND_PAIR;
+	default: return SYS_KIND_NONE;
+	}
+}
+
+SHIM_COLD static long syscall_fd(int kind, long n, long a, long b, long c,
+				 long d, long e, long g)
+{
+	long (*real)(long, ...) = REAL(syscall);
+	long r;
+	int err;
+	switch (kind) {
+	case SYS_KIND_CLOSE:
+		if (!UNTRACED((int)a))
+			shim_closing((int)a, shim_now());
+		return real(n, a, b, c, d, e, g);
+	case SYS_KIND_RANGE:
+		if (!((unsigned)c & CLOSE_RANGE_CLOEXEC))
+			closing_range((unsigned)a, (unsigned)b);
+		return real(n, a, b, c, d, e, g);
+	case SYS_KIND_DUP:
+		if (n == SYS_fcntl && b != F_DUPFD && b != F_DUPFD_CLOEXEC)
+			return real(n, a, b, c, d, e, g);
+		r = real(n, a, b, c, d, e, g);
+		return r == (int)r && !(UNTRACED((int)a) && UNTRACED((int)r))
+			       ? dup_after((int)a, (int)r, 0, 0)
+			       : r;
+	case SYS_KIND_DUP2: {
+		int64_t t = shim_now();
+		r = real(n, a, b, c, d, e, g);
+		return r == (int)r ? dup_after((int)a, (int)r, 1, t) : r;
+	}
+	case SYS_KIND_NEW:
+		r = real(n, a, b, c, d, e, g);
+		err = errno;
+		if (r == (int)r)
+			shim_fresh((int)r);
+		errno = err;
+		return r;
+	default: /* SYS_KIND_PAIR: the fds are in the array at a (or d) */
+		r = real(n, a, b, c, d, e, g);
+		if (r == 0) {
+			const int *fds = (const int *)(n == SYS_socketpair ? d : a);
+			err = errno;
+			shim_fresh(fds[0]);
+			shim_fresh(fds[1]);
+			errno = err;
+		}
+		return r;
+	}
+}
+
+TTFT_PUBLIC long syscall(long n, ...)
+{
+	va_list ap;
+	va_start(ap, n);
+	long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
+	long d = va_arg(ap, long), e = va_arg(ap, long), g = va_arg(ap, long);
+	va_end(ap);
+	int kind = sys_kind(n);
+	if (__builtin_expect(kind == SYS_KIND_NONE, 1))
+		return REAL(syscall)(n, a, b, c, d, e, g);
+	return syscall_fd(kind, n, a, b, c, d, e, g);
+}
+
+/* ---- new fd numbers ---- */
+
+#define FRESH(CALL)                                                          \
+	do {                                                                 \
+		int r_ = (CALL);                                             \
+		shim_fresh(r_);                                              \
+		return r_;                                                   \
+	} while (0)
+
+#define FRESH_OPEN(m, ...)                                                   \
+	va_list ap;                                                          \
+	va_start(ap, flags);                                                 \
+	int mode = open_mode(flags, ap);                                     \
+	va_end(ap);                                                          \
+	FRESH(REAL(m)(__VA_ARGS__, mode))
+
+TTFT_PUBLIC int open(const char *path, int flags, ...)
+{
+	FRESH_OPEN(open, path, flags);
+}
+
+TTFT_PUBLIC int open64(const char *path, int flags, ...)
+{
+	FRESH_OPEN(open64, path, flags);
+}
+
+TTFT_PUBLIC int openat(int dirfd, const char *path, int flags, ...)
+{
+	FRESH_OPEN(openat, dirfd, path, flags);
+}
+
+TTFT_PUBLIC int openat64(int dirfd, const char *path, int flags, ...)
+{
+	FRESH_OPEN(openat64, dirfd, path, flags);
+}
+
+TTFT_PUBLIC int __open_2(const char *path, int flags)
+{
+	FRESH(REAL(open_2)(path, flags));
+}
+
+TTFT_PUBLIC int __open64_2(const char *path, int flags)
+{
+	FRESH(REAL(open64_2)(path, flags));
+}
+
+TTFT_PUBLIC int __openat_2(int dirfd, const char *path, int flags)
+{
+	FRESH(REAL(openat_2)(dirfd, path, flags));
+}
+
+TTFT_PUBLIC int __openat64_2(int dirfd, const char *path, int flags)
+{
+	FRESH(REAL(openat64_2)(dirfd, path, flags));
+}
+
+TTFT_PUBLIC int creat(const char *path, mode_t mode)
+{
+	FRESH(REAL(creat)(path, mode));
+}
+
+TTFT_PUBLIC int creat64(const char *path, mode_t mode)
+{
+	FRESH(REAL(creat64)(path, mode));
+}
+
+TTFT_PUBLIC int socket(int domain, int type, int protocol)
+{
+	FRESH(REAL(socket)(domain, type, protocol));
+}
+
+TTFT_PUBLIC int accept(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	FRESH(REAL(accept)(fd, sa, len));
+}
+
+TTFT_PUBLIC int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	FRESH(REAL(accept4)(fd, sa, len, flags));
+}
+
+TTFT_PUBLIC int eventfd(unsigned initval, int flags)
+{
+	FRESH(REAL(eventfd)(initval, flags));
+}
+
+TTFT_PUBLIC int timerfd_create(int clockid, int flags)
+{
+	FRESH(REAL(timerfd_create)(clockid, flags));
+}
+
+TTFT_PUBLIC int signalfd(int fd, const sigset_t *mask, int flags)
+{
+	FRESH(REAL(signalfd)(fd, mask, flags));
+}
+
+TTFT_PUBLIC int epoll_create(int size)
+{
+	FRESH(REAL(epoll_create)(size));
+}
+
+TTFT_PUBLIC int epoll_create1(int flags)
+{
+	FRESH(REAL(epoll_create1)(flags));
+}
+
+TTFT_PUBLIC int memfd_create(const char *name, unsigned flags)
+{
+	FRESH(REAL(memfd_create)(name, flags));
+}
+
+TTFT_PUBLIC int inotify_init(void)
+{
+	FRESH(REAL(inotify_init)());
+}
+
+TTFT_PUBLIC int inotify_init1(int flags)
+{
+	FRESH(REAL(inotify_init1)(flags));
+}
+
+TTFT_PUBLIC int mkstemp(char *tmpl)
+{
+	FRESH(REAL(mkstemp)(tmpl));
+}
+
+TTFT_PUBLIC int mkstemp64(char *tmpl)
+{
+	FRESH(REAL(mkstemp64)(tmpl));
+}
+
+TTFT_PUBLIC int mkostemp(char *tmpl, int flags)
+{
+	FRESH(REAL(mkostemp)(tmpl, flags));
+}
+
+TTFT_PUBLIC int mkostemp64(char *tmpl, int flags)
+{
+	FRESH(REAL(mkostemp64)(tmpl, flags));
+}
+
+static void fresh_pair(int r, const int *fds)
+{
+	if (r == 0) {
+		shim_fresh(fds[0]);
+		shim_fresh(fds[1]);
+	}
+}
+
+TTFT_PUBLIC int pipe(int fds[2])
+{
+	int r = REAL(pipe)(fds);
+	fresh_pair(r, fds);
+	return r;
+}
+
+TTFT_PUBLIC int pipe2(int fds[2], int flags)
+{
+	int r = REAL(pipe2)(fds, flags);
+	fresh_pair(r, fds);
+	return r;
+}
+
+TTFT_PUBLIC int socketpair(int domain, int type, int protocol, int fds[2])
+{
+	int r = REAL(socketpair)(domain, type, protocol, fds);
+	fresh_pair(r, fds);
+	return r;
+}
+
+TTFT_PUBLIC FILE *fopen(const char *path, const char *mode)
+{
+	FILE *f = REAL(fopen)(path, mode);
+	shim_fresh(stream_fd(f));
+	return f;
+}
+
+TTFT_PUBLIC FILE *fopen64(const char *path, const char *mode)
+{
+	FILE *f = REAL(fopen64)(path, mode);
+	shim_fresh(stream_fd(f));
+	return f;
+}
+
+/* freopen closes the stream's old fd inside libc, then opens another. */
+TTFT_PUBLIC FILE *freopen(const char *path, const char *mode, FILE *stream)
+{
+	int old = stream_fd(stream);
+	if (!UNTRACED(old))
+		shim_closing(old, shim_now());
+	FILE *f = REAL(freopen)(path, mode, stream);
+	shim_fresh(stream_fd(f));
+	return f;
+}
+
+TTFT_PUBLIC FILE *freopen64(const char *path, const char *mode, FILE *stream)
+{
+	int old = stream_fd(stream);
+	if (!UNTRACED(old))
+		shim_closing(old, shim_now());
+	FILE *f = REAL(freopen64)(path, mode, stream);
+	shim_fresh(stream_fd(f));
+	return f;
+}
+
+/* ---- the rest ---- */
+
+SHIM_COLD static int getsockopt_traced(int fd, int level, int name, void *val,
+				       socklen_t *len)
+{
+	int r = REAL(getsockopt)(fd, level, name, val, len);
 	if (r != 0 || level != SOL_SOCKET || name != SO_ERROR || !val ||
-	    !len || *len < sizeof(int) || !shim_is_traced(fd) ||
-	    !shim_fds[fd].pending)
+	    !len || *len < sizeof(int) || !shim_pending(fd))
 		return r;
 	int e = errno;
 	int soerr = *(int *)val;
@@ -284,48 +1074,33 @@ TTFT_PUBLIC int getsockopt(int fd, int level, int name, void *val,
 	return r;
 }
 
-TTFT_PUBLIC int getaddrinfo(const char *node, const char *service,
-			    const struct addrinfo *hints,
-			    struct addrinfo **res)
+TTFT_PUBLIC int getsockopt(int fd, int level, int name, void *val,
+			   socklen_t *len)
 {
-	int (*real)(const char *, const char *, const struct addrinfo *,
-		    struct addrinfo **) = LIBC(getaddrinfo, "getaddrinfo");
+	if (UNTRACED(fd))
+		return REAL(getsockopt)(fd, level, name, val, len);
+	return getsockopt_traced(fd, level, name, val, len);
+}
+
+SHIM_COLD static int getaddrinfo_traced(const char *node, const char *service,
+					const struct addrinfo *hints,
+					struct addrinfo **res)
+{
 	int e = errno;
 	shim_dns(0, node, 0, shim_now());
 	errno = e;
-	int r = real(node, service, hints, res);
+	int r = REAL(getaddrinfo)(node, service, hints, res);
 	e = errno;
 	shim_dns(1, node, r, shim_now());
 	errno = e;
 	return r;
 }
 
-/* New fds: a number whose close the shim did not see (fclose, a raw
- * syscall, closefrom) must not inherit a stale traced state. */
-TTFT_PUBLIC int socket(int domain, int type, int protocol)
+TTFT_PUBLIC int getaddrinfo(const char *node, const char *service,
+			    const struct addrinfo *hints,
+			    struct addrinfo **res)
 {
-	int r = LIBC(socket, "socket")(domain, type, protocol);
-	shim_forget(r);
-	return r;
-}
-
-TTFT_PUBLIC int accept(int fd, struct sockaddr *sa, socklen_t *len)
-{
-	int r = LIBC(accept, "accept")(fd, sa, len);
-	shim_forget(r);
-	return r;
-}
-
-TTFT_PUBLIC int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
-{
-	int r = LIBC(accept4, "accept4")(fd, sa, len, flags);
-	shim_forget(r);
-	return r;
-}
-
-TTFT_PUBLIC int dup(int fd)
-{
-	int r = LIBC(dup, "dup")(fd);
-	shim_forget(r);
-	return r;
+	if (!shim_on)
+		return REAL(getaddrinfo)(node, service, hints, res);
+	return getaddrinfo_traced(node, service, hints, res);
 }

@@ -1,0 +1,190 @@
+/* ttft_sigbus.c — a log truncated under a running program must not kill it.
+ *
+ * Writers store into a shared mapping of the log file. When someone empties
+ * the file (`: > run.log`), the pages past the new end vanish and the next
+ * store raises SIGBUS. Nothing protects a regular tmpfs file from that: seals
+ * (F_SEAL_SHRINK) exist only for memfds, and a memfd cannot be linked into
+ * /dev/shm (EXDEV); a lease only delays the truncation; permissions do not
+ * stop the owner or root. So the shim keeps a SIGBUS handler. A fault inside
+ * the log's mappings replaces them with anonymous memory (ttft_log_fault) and
+ * returns: the store completes harmlessly, the process stops writing to the
+ * log and counts what it did not write. Every other SIGBUS goes to the host's
+ * own disposition, as if the shim were not there.
+ *
+ * The host's SIGBUS disposition is kept in g_host: its sigaction()/signal()
+ * calls for SIGBUS update g_host (and the flags and mask the kernel applies
+ * to our handler) and show it back to it, so it sees what it set.
+ *
+ * Not covered (docs/shim.md): a thread that blocks SIGBUS (the kernel kills
+ * on a fault it cannot deliver), and a host that sets SIGBUS with a raw
+ * rt_sigaction syscall.
+ */
+#include "ttft_shim.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+TTFT_HIDDEN int shim_sigbus_on;
+static struct sigaction g_host;
+
+static void bus_handler(int sig, siginfo_t *si, void *uc);
+
+static int is_function(const struct sigaction *h)
+{
+	return h->sa_handler != SIG_DFL && h->sa_handler != SIG_IGN;
+}
+
+/* Our handler, with the host's mask and flags when it has a handler of its
+ * own (the kernel applies them on delivery, before we pass it on). */
+static int install(const struct sigaction *host)
+{
+	struct sigaction ours;
+	memset(&ours, 0, sizeof ours);
+	ours.sa_sigaction = bus_handler;
+	ours.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+	sigemptyset(&ours.sa_mask);
+	if (is_function(host)) {
+		ours.sa_mask = host->sa_mask;
+		ours.sa_flags = SA_SIGINFO |
+				(host->sa_flags & (SA_ONSTACK | SA_RESTART | SA_NODEFER));
+	}
+	return REAL(sigaction)(SIGBUS, &ours, NULL);
+}
+
+static void real_default(void)
+{
+	struct sigaction d;
+	memset(&d, 0, sizeof d);
+	d.sa_handler = SIG_DFL;
+	REAL(sigaction)(SIGBUS, &d, NULL);
+}
+
+static void bus_handler(int sig, siginfo_t *si, void *uc)
+{
+	int e = errno;
+	/* si_code > 0: raised by the kernel for a fault at si_addr. */
+	int fault = si && si->si_code > 0;
+	if (fault && shim_log_fault(si->si_addr)) {
+		errno = e;
+		return;
+	}
+	struct sigaction h = g_host;
+	if (h.sa_handler == SIG_IGN) {
+		/* A fault cannot be ignored: the kernel kills. Let it. */
+		if (fault)
+			real_default();
+		return;
+	}
+	if (h.sa_handler == SIG_DFL) {
+		/* Returning from a fault runs the faulting instruction again,
+		 * now under the default action; a signal sent by kill() is
+		 * raised again, pending until we return. */
+		real_default();
+		if (!fault)
+			syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGBUS);
+		return;
+	}
+	if (h.sa_flags & SA_RESETHAND) {
+		memset(&g_host, 0, sizeof g_host);
+		g_host.sa_handler = SIG_DFL;
+		install(&g_host);
+	}
+	if (h.sa_flags & SA_SIGINFO)
+		h.sa_sigaction(sig, si, uc);
+	else
+		h.sa_handler(sig);
+}
+
+TTFT_HIDDEN void shim_sigbus_install(void)
+{
+	struct sigaction cur;
+	if (REAL(sigaction)(SIGBUS, NULL, &cur) != 0)
+		return;
+	g_host = cur;
+	if (install(&cur) == 0)
+		shim_sigbus_on = 1;
+}
+
+TTFT_HIDDEN int shim_sigbus_sigaction(int sig, const struct sigaction *act,
+				      struct sigaction *old)
+{
+	(void)sig;
+	struct sigaction prev = g_host;
+	if (act) {
+		struct sigaction next = *act;
+		/* Our own handler, handed back by a host that found it with a
+		 * raw query: it means "what was there", the default. */
+		if ((next.sa_flags & SA_SIGINFO) && next.sa_sigaction == bus_handler) {
+			memset(&next, 0, sizeof next);
+			next.sa_handler = SIG_DFL;
+		}
+		if (install(&next) != 0)
+			return -1;
+		g_host = next;
+	}
+	if (old)
+		*old = prev;
+	return 0;
+}
+
+/* signal() and friends, as glibc builds them on sigaction. */
+TTFT_HIDDEN sighandler_t shim_sigbus_signal(int sig, sighandler_t h, int flags)
+{
+	struct sigaction act, old;
+	memset(&act, 0, sizeof act);
+	act.sa_handler = h;
+	sigemptyset(&act.sa_mask);
+	if (!(flags & SA_NODEFER))
+		sigaddset(&act.sa_mask, sig);
+	act.sa_flags = flags;
+	if (shim_sigbus_sigaction(sig, &act, &old) != 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+TTFT_PUBLIC int sigaction(int sig, const struct sigaction *act,
+			  struct sigaction *old)
+{
+	if (__builtin_expect(sig != SIGBUS || !shim_sigbus_on, 1))
+		return REAL(sigaction)(sig, act, old);
+	return shim_sigbus_sigaction(sig, act, old);
+}
+
+TTFT_PUBLIC sighandler_t signal(int sig, sighandler_t h)
+{
+	if (__builtin_expect(sig != SIGBUS || !shim_sigbus_on, 1))
+		return REAL(signal)(sig, h);
+	return shim_sigbus_signal(sig, h, SA_RESTART);
+}
+
+TTFT_PUBLIC sighandler_t bsd_signal(int sig, sighandler_t h)
+{
+	if (__builtin_expect(sig != SIGBUS || !shim_sigbus_on, 1))
+		return REAL(bsd_signal)(sig, h);
+	return shim_sigbus_signal(sig, h, SA_RESTART);
+}
+
+TTFT_PUBLIC sighandler_t sysv_signal(int sig, sighandler_t h)
+{
+	if (__builtin_expect(sig != SIGBUS || !shim_sigbus_on, 1))
+		return REAL(sysv_signal)(sig, h);
+	return shim_sigbus_signal(sig, h, SA_RESETHAND | SA_NODEFER);
+}
+
+/* System V sigset: SIG_HOLD blocks the signal (no disposition change);
+ * anything else installs it and unblocks the signal. */
+TTFT_PUBLIC sighandler_t sigset(int sig, sighandler_t h)
+{
+	if (__builtin_expect(sig != SIGBUS || !shim_sigbus_on || h == SIG_HOLD, 1))
+		return REAL(sigset)(sig, h);
+	sigset_t m, was;
+	sigemptyset(&m);
+	sigaddset(&m, SIGBUS);
+	sighandler_t old = shim_sigbus_signal(sig, h, 0);
+	if (old != SIG_ERR && pthread_sigmask(SIG_UNBLOCK, &m, &was) == 0 &&
+	    sigismember(&was, SIGBUS))
+		return SIG_HOLD;
+	return old;
+}

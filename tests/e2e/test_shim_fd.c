@@ -1,0 +1,377 @@
+/* test_shim_fd.c — the shim follows a connection through everything a
+ * program does with its fd: an unseen close and the number's reuse, dup
+ * copies, fork (and raw forks), sendfile and splice, connect() again, a
+ * refused Expect: 100-continue, and bytes that are not HTTP. Each client
+ * (tests/support/fd_host.c, bash, Python, Node) prints what it did; the
+ * rows must say exactly that: no invented row, none missing, none merged. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static int g_port;
+static pid_t g_srv;
+
+static void setup(void)
+{
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	g_srv = fork();
+	ck_assert_int_ge(g_srv, 0);
+	if (g_srv == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		char path[512];
+		snprintf(path, sizeof path, "%s/fd_host", tu_build_dir());
+		execl(path, path, "serve", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	char line[64] = "";
+	FILE *f = fdopen(p[0], "r");
+	ck_assert_msg(fgets(line, sizeof line, f) != NULL, "fd_host serve did not start");
+	fclose(f);
+	ck_assert_int_eq(sscanf(line, "port %d", &g_port), 1);
+}
+
+static void teardown(void)
+{
+	kill(g_srv, SIGTERM);
+	waitpid(g_srv, NULL, 0);
+}
+
+struct run {
+	char *out;      /* the client's stdout */
+	cJSON *json;    /* ttft-run --json */
+	cJSON *reqs;
+	int n;
+};
+
+/* Run CMD under ttft-run; its stdout and the analysis into r. */
+static void run_cmd(struct run *r, const char *cmd)
+{
+	char js[256], line[4096];
+	tu_tmp_log(js, sizeof js, "fdjson");
+	snprintf(line, sizeof line, "%s/ttft-run --quiet --json %s -- %s",
+		 tu_build_dir(), js, cmd);
+	int rc = tu_sh(line, &r->out);
+	ck_assert_msg(rc == 0, "'%s' failed (%d):\n%s", cmd, rc, r->out);
+	char *text = tu_read_file(js, NULL);
+	unlink(js);
+	ck_assert_ptr_nonnull(text);
+	r->json = cJSON_Parse(text);
+	free(text);
+	ck_assert_ptr_nonnull(r->json);
+	r->reqs = cJSON_GetObjectItem(r->json, "requests");
+	r->n = cJSON_GetArraySize(r->reqs);
+}
+
+static void run_host(struct run *r, const char *scenario, const char *arg)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "%s/fd_host %s %d %s", tu_build_dir(), scenario,
+		 g_port, arg ? arg : "");
+	run_cmd(r, cmd);
+}
+
+static void run_free(struct run *r)
+{
+	cJSON_Delete(r->json);
+	free(r->out);
+}
+
+/* The value of the k-th "key value" line the client printed. */
+static long said(const struct run *r, const char *key, int k)
+{
+	size_t kl = strlen(key);
+	for (const char *p = r->out; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p) {
+		if (strncmp(p, key, kl) == 0 && p[kl] == ' ' && k-- == 0)
+			return atol(p + kl + 1);
+	}
+	ck_abort_msg("the client did not say '%s':\n%s", key, r->out);
+	return 0;
+}
+
+static cJSON *row(const struct run *r, int i)
+{
+	return cJSON_GetArrayItem(r->reqs, i);
+}
+
+static cJSON *row_by_path(const struct run *r, const char *path)
+{
+	for (int i = 0; i < r->n; i++) {
+		cJSON *p = cJSON_GetObjectItem(row(r, i), "path");
+		if (cJSON_IsString(p) && strcmp(p->valuestring, path) == 0)
+			return row(r, i);
+	}
+	ck_abort_msg("no row for %s", path);
+	return NULL;
+}
+
+static double num(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, k);
+	ck_assert_msg(v != NULL, "no field %s", k);
+	return cJSON_IsNumber(v) ? v->valuedouble : -1e300;
+}
+
+static int is_null(const cJSON *o, const char *k)
+{
+	return cJSON_IsNull(cJSON_GetObjectItem(o, k));
+}
+
+/* A response that ended normally, with all its tokens. */
+static void assert_whole(const cJSON *q, int tokens)
+{
+	char *s = cJSON_PrintUnformatted(q);
+	ck_assert_msg(num(q, "tokens") == tokens, "tokens: %s", s);
+	ck_assert_msg(num(q, "status") == 200, "status: %s", s);
+	ck_assert_msg(!is_null(q, "e2e_s") && !is_null(q, "ttft_s"), "not ended: %s", s);
+	free(s);
+}
+
+START_TEST(unseen_raw_close_then_reuse)
+{
+	struct run r;
+	run_host(&r, "reuse-raw", NULL);
+	/* the file got the socket's number: the case under test happened */
+	ck_assert_int_eq(said(&r, "reused", 0), 1);
+	ck_assert_int_eq(said(&r, "tokens", 0), 3);
+	ck_assert_int_eq(r.n, 1);
+	assert_whole(row(&r, 0), 3);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(fclose_then_reuse)
+{
+	struct run r;
+	run_host(&r, "reuse-fclose", NULL);
+	ck_assert_int_eq(said(&r, "reused", 0), 1);
+	ck_assert_int_eq(r.n, 1);
+	assert_whole(row(&r, 0), 3);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(dup_copies_stay_traced)
+{
+	struct run r;
+	run_host(&r, "dup", NULL);
+	ck_assert_int_eq(said(&r, "tokens", 0), 3);
+	ck_assert_int_eq(said(&r, "tokens", 1), 3);
+	ck_assert_int_eq(r.n, 2);
+	cJSON *one = row_by_path(&r, "/one"), *two = row_by_path(&r, "/two");
+	assert_whole(one, 3);
+	assert_whole(two, 3);
+	/* one connection, shared by every copy */
+	ck_assert(num(one, "conn") == num(two, "conn"));
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(bash_dev_tcp)
+{
+	char script[256];
+	snprintf(script, sizeof script, "/tmp/ttft-test-devtcp.%d.sh", (int)getpid());
+	FILE *f = fopen(script, "w");
+	fprintf(f, "exec 3<>/dev/tcp/127.0.0.1/%d\n"
+		   "printf 'POST /v1/completions HTTP/1.1\\r\\nHost: x\\r\\n"
+		   "Connection: close\\r\\nContent-Length: 15\\r\\n\\r\\n{\"stream\":true}' >&3\n"
+		   "cat <&3 | grep -c '\"text\"'\n"
+		   "exec 3>&-\n", g_port);
+	fclose(f);
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "bash %s", script);
+	struct run r;
+	run_cmd(&r, cmd);
+	unlink(script);
+	ck_assert_int_eq(atoi(r.out), 3); /* bash's cat saw the 3 tokens */
+	ck_assert_int_eq(r.n, 1);
+	assert_whole(row(&r, 0), 3);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(fork_keeps_rows_apart)
+{
+	struct run r;
+	run_host(&r, "fork", NULL);
+	ck_assert_int_eq(said(&r, "child_ok", 0), 1);
+	long pid = said(&r, "pid", 0), child = said(&r, "child", 0);
+	ck_assert_int_eq(r.n, 3);
+	cJSON *p1 = row_by_path(&r, "/parent1"), *c = row_by_path(&r, "/child"),
+	      *p2 = row_by_path(&r, "/parent2");
+	assert_whole(p1, 3);
+	assert_whole(c, 3);
+	assert_whole(p2, 3);
+	ck_assert_int_eq((long)num(p1, "pid"), pid);
+	ck_assert_int_eq((long)num(p2, "pid"), pid);
+	ck_assert_int_eq((long)num(c, "pid"), child);
+	ck_assert(num(p1, "conn") == num(p2, "conn"));
+	ck_assert(num(c, "conn") != num(p1, "conn"));
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(fork_child_closing_its_copy)
+{
+	struct run r;
+	run_host(&r, "fork-close", NULL);
+	ck_assert_int_eq(said(&r, "tokens", 0), 3);
+	ck_assert_int_eq(r.n, 1);
+	assert_whole(row(&r, 0), 3);
+	run_free(&r);
+}
+END_TEST
+
+static void raw_fork_case(const char *how)
+{
+	struct run r;
+	run_host(&r, "rawfork", how);
+	ck_assert_int_eq(said(&r, "child_ok", 0), 1);
+	long pid = said(&r, "pid", 0), child = said(&r, "child", 0);
+	ck_assert_int_eq(r.n, 3);
+	cJSON *c = row_by_path(&r, "/child"), *p2 = row_by_path(&r, "/parent2");
+	assert_whole(c, 3);
+	assert_whole(p2, 3);
+	ck_assert_int_eq((long)num(c, "pid"), child);
+	ck_assert_int_eq((long)num(p2, "pid"), pid);
+	run_free(&r);
+}
+
+START_TEST(raw_fork_children_log_their_pid)
+{
+	raw_fork_case("SYS_fork");
+	raw_fork_case("_Fork");
+}
+END_TEST
+
+START_TEST(sendfile_body)
+{
+	struct run r;
+	run_host(&r, "sendfile", NULL);
+	ck_assert_int_gt(said(&r, "sent", 0), 0);
+	ck_assert_int_eq(r.n, 2);
+	cJSON *one = row_by_path(&r, "/one"), *two = row_by_path(&r, "/two");
+	assert_whole(one, 3);
+	assert_whole(two, 3);
+	ck_assert_str_eq(cJSON_GetObjectItem(two, "method")->valuestring, "POST");
+	/* each request's phases in order: sent, then headers */
+	ck_assert(num(one, "send_s") >= 0 && num(one, "wait_headers_s") >= 0);
+	ck_assert(num(two, "send_s") >= 0 && num(two, "wait_headers_s") >= 0);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(splice_read_side)
+{
+	struct run r;
+	run_host(&r, "splice", NULL);
+	ck_assert_int_eq(said(&r, "tokens", 0), 5);
+	ck_assert_int_eq(r.n, 1);
+	assert_whole(row(&r, 0), 5);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(connect_again_is_not_a_new_connection)
+{
+	struct run r;
+	run_host(&r, "eisconn", NULL);
+	ck_assert_int_eq(said(&r, "again_done", 0), 1);
+	ck_assert_int_eq(said(&r, "midstream_eisconn", 0), 1);
+	ck_assert_int_eq(r.n, 1);
+	assert_whole(row(&r, 0), 4);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(refused_expect_continue)
+{
+	struct run r;
+	run_host(&r, "expect417", NULL);
+	ck_assert_int_eq(said(&r, "got_417", 0), 1);
+	ck_assert_int_eq(said(&r, "tokens", 0), 3);
+	ck_assert_int_eq(r.n, 2);
+	cJSON *refused = row_by_path(&r, "/expect417");
+	ck_assert(num(refused, "status") == 417);
+	ck_assert(!is_null(refused, "e2e_s"));
+	assert_whole(row_by_path(&r, "/after417"), 3);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(not_http_makes_no_row)
+{
+	struct run r;
+	run_host(&r, "michael", NULL);
+	ck_assert_int_eq(r.n, 0);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(python_dup_and_fork)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "python3 tests/clients/py_fd.py %d", g_port);
+	struct run r;
+	run_cmd(&r, cmd);
+	ck_assert_int_eq(said(&r, "tokens", 0), 3);
+	ck_assert_int_eq(said(&r, "tokens", 1), 3);
+	ck_assert_int_eq(said(&r, "child_ok", 0), 1);
+	long child = said(&r, "child", 0);
+	ck_assert_int_eq(r.n, 3);
+	assert_whole(row_by_path(&r, "/py-dup"), 3);
+	assert_whole(row_by_path(&r, "/py-parent"), 3);
+	cJSON *c = row_by_path(&r, "/py-child");
+	assert_whole(c, 3);
+	ck_assert_int_eq((long)num(c, "pid"), child);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(node_raw_close_then_reuse)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "node tests/clients/node_fdreuse.mjs %d", g_port);
+	struct run r;
+	run_cmd(&r, cmd);
+	ck_assert_int_eq(said(&r, "tokens", 0), 3);
+	ck_assert_int_eq(said(&r, "reused", 0), 1);
+	ck_assert_int_eq(r.n, 1);
+	assert_whole(row(&r, 0), 3);
+	run_free(&r);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("shim_fd");
+	TCase *t = tcase_create("fd");
+	tcase_set_timeout(t, 60);
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, unseen_raw_close_then_reuse);
+	tcase_add_test(t, fclose_then_reuse);
+	tcase_add_test(t, dup_copies_stay_traced);
+	tcase_add_test(t, bash_dev_tcp);
+	tcase_add_test(t, fork_keeps_rows_apart);
+	tcase_add_test(t, fork_child_closing_its_copy);
+	tcase_add_test(t, raw_fork_children_log_their_pid);
+	tcase_add_test(t, sendfile_body);
+	tcase_add_test(t, splice_read_side);
+	tcase_add_test(t, connect_again_is_not_a_new_connection);
+	tcase_add_test(t, refused_expect_continue);
+	tcase_add_test(t, not_http_makes_no_row);
+	tcase_add_test(t, python_dup_and_fork);
+	tcase_add_test(t, node_raw_close_then_reuse);
+	suite_add_tcase(s, t);
+	return tu_run(s);
+}

@@ -1,0 +1,302 @@
+/* test_shim_log.c — whatever happens to the log, the host is unharmed:
+ * emptied or deleted while a client streams, a filesystem too small for it,
+ * an address-space limit, a relative path and a chdir; and the host's own
+ * SIGBUS handling is what it was without the shim. */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static int g_port;
+static pid_t g_srv;
+
+static void setup(void)
+{
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	g_srv = fork();
+	ck_assert_int_ge(g_srv, 0);
+	if (g_srv == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		char path[512];
+		snprintf(path, sizeof path, "%s/fd_host", tu_build_dir());
+		execl(path, path, "serve", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	char line[64] = "";
+	FILE *f = fdopen(p[0], "r");
+	ck_assert_msg(fgets(line, sizeof line, f) != NULL, "fd_host serve did not start");
+	fclose(f);
+	ck_assert_int_eq(sscanf(line, "port %d", &g_port), 1);
+}
+
+static void teardown(void)
+{
+	kill(g_srv, SIGTERM);
+	waitpid(g_srv, NULL, 0);
+}
+
+/* Published records in the log at path (0 when it is not a log). */
+static uint64_t records(const char *path)
+{
+	struct ttft_log_view v;
+	char err[512];
+	if (ttft_log_view_open(&v, path, err, sizeof err) != 0)
+		return 0;
+	struct ttft_rec r;
+	uint64_t n = 0;
+	for (uint64_t i = 0; i < v.n_slots; i++)
+		n += (uint64_t)ttft_log_view_get(&v, i, &r);
+	ttft_log_view_close(&v);
+	return n;
+}
+
+static int requests_in(const char *path)
+{
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s", tu_build_dir(), path);
+	tu_sh(cmd, &out);
+	int n = 0;
+	for (char *p = out; (p = strstr(p, "\"method\":")); p++)
+		n++;
+	free(out);
+	return n;
+}
+
+/* Start curl streaming 40 tokens 10 ms apart under the shim, wait until it
+ * is writing to the log, do something to the log, then check curl got its
+ * whole stream and exit status 0. */
+static void stream_while(const char *what)
+{
+	char log[256], out[300], errf[300], cmd[2048];
+	tu_tmp_log(log, sizeof log, "cut");
+	snprintf(out, sizeof out, "%s.out", log);
+	snprintf(errf, sizeof errf, "%s.err", log);
+	snprintf(cmd, sizeof cmd,
+		 "TTFT_LOG=%s LD_PRELOAD=%s/libttftshim.so curl -sN "
+		 "http://127.0.0.1:%d/v1/completions?tokens=40\\&ms=10 -d '{}' "
+		 ">%s 2>%s", log, tu_build_dir(), g_port, out, errf);
+	pid_t c = fork();
+	if (c == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	/* writing: the request and the first tokens are in the log */
+	for (int i = 0; i < 400 && records(log) < 8; i++)
+		usleep(5000);
+	ck_assert_uint_ge(records(log), 8);
+	if (strcmp(what, "empty") == 0)
+		ck_assert_int_eq(truncate(log, 0), 0);
+	else
+		ck_assert_int_eq(unlink(log), 0);
+	int st;
+	waitpid(c, &st, 0);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "curl did not survive the log being %s: status %d", what, st);
+	size_t n;
+	char *body = tu_read_file(out, &n);
+	int tokens = 0;
+	for (char *p = body; (p = strstr(p, "\"text\":\" t")); p++)
+		tokens++;
+	ck_assert_int_eq(tokens, 40);
+	ck_assert_msg(strstr(body, "data: [DONE]") != NULL, "%s", body);
+	char *err = tu_read_file(errf, NULL);
+	if (strcmp(what, "empty") == 0) {
+		/* what was lost is said, with a count */
+		ck_assert_msg(strstr(err, "was truncated while in use") &&
+			      strstr(err, "later events"), "%s", err);
+	} else {
+		ck_assert_msg(err[0] == 0, "%s", err);
+	}
+	free(body);
+	free(err);
+	unlink(log);
+	unlink(out);
+	unlink(errf);
+}
+
+START_TEST(emptying_a_live_log_harms_no_host)
+{
+	stream_while("empty");
+}
+END_TEST
+
+START_TEST(deleting_a_live_log_harms_no_host)
+{
+	stream_while("delete");
+}
+END_TEST
+
+/* The host's own SIGBUS (its own mapped file truncated) reaches its own
+ * handler, and sigaction shows it its own handler; with no handler it dies
+ * of SIGBUS as before. Same output with and without the shim. */
+/* fd_host's stdout without its "pid N" line. */
+static void drop_pid_line(char *out)
+{
+	if (strncmp(out, "pid ", 4) == 0) {
+		char *nl = strchr(out, '\n');
+		memmove(out, nl ? nl + 1 : out + strlen(out), strlen(nl ? nl + 1 : "") + 1);
+	}
+}
+
+START_TEST(host_sigbus_handling_is_its_own)
+{
+	char log[256], shim[512];
+	tu_tmp_log(log, sizeof log, "bus");
+	snprintf(shim, sizeof shim, "%s/libttftshim.so", tu_build_dir());
+	setenv("TTFT_TEST_SHIM", shim, 1);
+	setenv("TTFT_LOG", log, 1);
+	const char *modes[] = {"handled", "default"};
+	for (int i = 0; i < 2; i++) {
+		char cmd[1024], *out[2];
+		int rc[2];
+		for (int shim = 0; shim < 2; shim++) {
+			/* "; exit $?": the shell reports a death by signal N
+			 * as 128+N instead of exec'ing the command */
+			snprintf(cmd, sizeof cmd,
+				 "%s %s/fd_host sigbus %d %s 2>/dev/null; exit $?",
+				 shim ? "LD_PRELOAD=$TTFT_TEST_SHIM" : "", tu_build_dir(),
+				 g_port, modes[i]);
+			rc[shim] = tu_sh(cmd, &out[shim]);
+			drop_pid_line(out[shim]);
+		}
+		ck_assert_int_eq(rc[0], rc[1]);
+		ck_assert_str_eq(out[0], out[1]);
+		if (i == 0) {
+			ck_assert_int_eq(rc[0], 0);
+			ck_assert_msg(strstr(out[0], "handler_is_mine 1") &&
+				      strstr(out[0], "own_fault_seen 1"), "%s", out[0]);
+		} else {
+			/* no handler: the host dies of SIGBUS, both ways */
+			ck_assert_int_eq(rc[0], 128 + SIGBUS);
+			ck_assert_msg(!strstr(out[0], "not_reached"), "%s", out[0]);
+		}
+		free(out[0]);
+		free(out[1]);
+	}
+	unsetenv("TTFT_LOG");
+	unlink(log);
+}
+END_TEST
+
+/* A relative TTFT_LOG means the directory the program started in, also for
+ * what it runs after a chdir. */
+START_TEST(relative_log_survives_chdir)
+{
+	char dir[256], cmd[2048], path[512];
+	snprintf(dir, sizeof dir, "/tmp/ttft-test-rel.%d", (int)getpid());
+	snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s/sub", dir, dir);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	char build[512];
+	ck_assert_ptr_nonnull(realpath(tu_build_dir(), build));
+	snprintf(cmd, sizeof cmd,
+		 "cd %s && TTFT_LOG=rel.log LD_PRELOAD=%s/libttftshim.so sh -c "
+		 "'cd sub && curl -s http://127.0.0.1:%d/v1/completions -d x >/dev/null' && "
+		 "%s/ttft-run --quiet --log run.log -- sh -c "
+		 "'cd sub && curl -s http://127.0.0.1:%d/v1/completions -d x >/dev/null'",
+		 dir, build, g_port, build, g_port);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	snprintf(path, sizeof path, "%s/rel.log", dir);
+	ck_assert_int_eq(requests_in(path), 1);
+	snprintf(path, sizeof path, "%s/run.log", dir);
+	ck_assert_int_eq(requests_in(path), 1);
+	struct stat st;
+	snprintf(path, sizeof path, "%s/sub/rel.log", dir);
+	ck_assert_int_ne(stat(path, &st), 0);
+	snprintf(path, sizeof path, "%s/sub/run.log", dir);
+	ck_assert_int_ne(stat(path, &st), 0);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	tu_sh(cmd, NULL);
+}
+END_TEST
+
+static long vmsize_kb(const char *env)
+{
+	char cmd[1024], *out;
+	snprintf(cmd, sizeof cmd, "%s %s/fd_host vm %d", env, tu_build_dir(), g_port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	char *p = strstr(out, "vmsize_kb ");
+	ck_assert_ptr_nonnull(p);
+	long kb = atol(p + 10);
+	free(out);
+	return kb;
+}
+
+/* Under ulimit -v, the shim costs the host its tables and the log segments
+ * it writes, not the whole log: a limit 16 MB above what the host needs
+ * with the shim loaded leaves tracing on, for the default log and for a
+ * 1 GiB one. */
+START_TEST(address_space_limit_keeps_tracing)
+{
+	char env[512];
+	snprintf(env, sizeof env, "TTFT_DISABLE=1 LD_PRELOAD=%s/libttftshim.so",
+		 tu_build_dir());
+	long base = vmsize_kb(env);
+	const char *mbs[] = {"64", "1024"};
+	for (int i = 0; i < 2; i++) {
+		char log[256], cmd[2048], *out;
+		tu_tmp_log(log, sizeof log, "ulimit");
+		snprintf(cmd, sizeof cmd,
+			 "ulimit -v %ld && TTFT_LOG_MB=%s TTFT_LOG=%s LD_PRELOAD=%s/libttftshim.so "
+			 "%s/fd_host stream %d 2>&1", base + 16 * 1024, mbs[i], log,
+			 tu_build_dir(), tu_build_dir(), g_port);
+		ck_assert_int_eq(tu_sh(cmd, &out), 0);
+		ck_assert_msg(strstr(out, "tokens 3") && !strstr(out, "ttftshim:"), "%s", out);
+		free(out);
+		ck_assert_int_eq(requests_in(log), 1);
+		unlink(log);
+	}
+}
+END_TEST
+
+/* A filesystem smaller than the log: events that do not fit are counted as
+ * dropped (the analyzer says so), none is half-written, the host is fine.
+ * A 3 MiB tmpfs in a private mount namespace holds the header and two
+ * 1 MiB segments; the stream has 20000 token events. */
+START_TEST(log_larger_than_its_filesystem)
+{
+	char dir[256], cmd[4096], *out;
+	snprintf(dir, sizeof dir, "/tmp/ttft-test-small.%d", (int)getpid());
+	snprintf(cmd, sizeof cmd,
+		 "mkdir -p %s && unshare -rm sh -c 'mount -t tmpfs -o size=3m none %s && "
+		 "TTFT_LOG=%s/x.log LD_PRELOAD=%s/libttftshim.so %s/fd_host stream %d "
+		 "tokens=20000 && %s/ttft-analyze --json %s/x.log'; echo rc=$?; rmdir %s",
+		 dir, dir, dir, tu_build_dir(), tu_build_dir(), g_port, tu_build_dir(),
+		 dir, dir);
+	tu_sh(cmd, &out);
+	ck_assert_msg(strstr(out, "unshare:") == NULL,
+		      "this test needs user namespaces (unshare -rm): %s", out);
+	/* the host got everything; the log kept what fit and counted the rest */
+	ck_assert_msg(strstr(out, "tokens 20000"), "%s", out);
+	char *d = strstr(out, "\"dropped\":");
+	ck_assert_msg(d && atol(d + 10) > 3000, "%s", out);
+	/* analyze exits 0 or 1 (data lost), never 2 (unreadable) */
+	ck_assert_msg(strstr(out, "rc=0") || strstr(out, "rc=1"), "%s", out);
+	free(out);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("shim_log");
+	TCase *t = tcase_create("log");
+	tcase_set_timeout(t, 60);
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, emptying_a_live_log_harms_no_host);
+	tcase_add_test(t, deleting_a_live_log_harms_no_host);
+	tcase_add_test(t, host_sigbus_handling_is_its_own);
+	tcase_add_test(t, relative_log_survives_chdir);
+	tcase_add_test(t, address_space_limit_keeps_tracing);
+	tcase_add_test(t, log_larger_than_its_filesystem);
+	suite_add_tcase(s, t);
+	return tu_run(s);
+}

@@ -1,0 +1,699 @@
+/* fd_host — C clients that use sockets the way real programs do and the
+ * shim once got wrong (fd reuse after unseen closes, dup, fork, sendfile,
+ * splice, connect again, Expect: 100-continue, threads and DNS), plus the
+ * server they talk to. Run by test_shim_fd and test_shim_log under the shim;
+ * what each client did (its pid, its children's pids, what it saw) goes to
+ * stdout as "key value" lines, the ground truth the tests compare with.
+ *
+ *   fd_host serve                 serve until killed; prints "port N"
+ *   fd_host SCENARIO PORT [ARG]   one client scenario against that server
+ *   fd_host SCENARIO              the same against a server of its own
+ *
+ * The server answers every request with a chunked SSE stream of TOKENS
+ * (default 3) vLLM completion events and [DONE]; a path's query may ask for
+ * ?tokens=N&ms=M (M ms between tokens). Paths: /expect417 answers 417 to
+ * "Expect: 100-continue" without reading the body; /reset sends the headers
+ * and one token, then resets the connection. "Connection: close" closes after
+ * the response. A request line that is not HTTP is read and ignored.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TOKENS 3
+
+/* ---- the server ---- */
+
+static int read_line_block(int fd, char *buf, size_t cap, size_t *have)
+{
+	/* Read until the buffer holds "\r\n\r\n"; 0 on EOF or error. */
+	while (!memmem(buf, *have, "\r\n\r\n", 4)) {
+		if (*have + 1 >= cap)
+			return 0;
+		ssize_t r = read(fd, buf + *have, cap - 1 - *have);
+		if (r <= 0)
+			return 0;
+		*have += (size_t)r;
+	}
+	return 1;
+}
+
+static int query_int(const char *line, const char *key, int def)
+{
+	const char *q = strstr(line, key);
+	return q ? atoi(q + strlen(key)) : def;
+}
+
+static void send_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void chunk(int fd, const char *data)
+{
+	char buf[512];
+	int n = snprintf(buf, sizeof buf, "%zx\r\n%s\r\n", strlen(data), data);
+	send_all(fd, buf, (size_t)n);
+}
+
+static void token_event(int fd, int k)
+{
+	char ev[400];
+	snprintf(ev, sizeof ev,
+		 "data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\","
+		 "\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+		 "\"text\":\" t%d\",\"logprobs\":null,\"finish_reason\":null,"
+		 "\"stop_reason\":null}]}\n\n", k);
+	chunk(fd, ev);
+}
+
+static const char sse_head[] =
+	"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+	"transfer-encoding: chunked\r\n\r\n";
+
+static void *serve_conn(void *arg)
+{
+	int fd = (int)(long)arg;
+	char buf[65536];
+	size_t have = 0;
+	for (;;) {
+		if (!read_line_block(fd, buf, sizeof buf, &have))
+			break;
+		buf[have] = 0;
+		char *end = strstr(buf, "\r\n\r\n") + 4;
+		size_t head = (size_t)(end - buf);
+		if (strncmp(buf, "GET ", 4) && strncmp(buf, "POST ", 5)) {
+			have = 0; /* not HTTP: swallow */
+			continue;
+		}
+		const char *cl = strcasestr(buf, "\r\ncontent-length:");
+		size_t body = cl ? (size_t)atol(cl + 17) : 0;
+		int expect = strcasestr(buf, "\r\nexpect: 100-continue") && cl;
+		int close_after = strcasestr(buf, "\r\nconnection: close") != NULL;
+		int tokens = query_int(buf, "tokens=", TOKENS);
+		int ms = query_int(buf, "ms=", 0);
+		int is417 = strncmp(buf, "POST /expect417", 15) == 0 && expect;
+		int reset = strncmp(buf, "POST /reset", 11) == 0;
+		if (!is417) {
+			while (have < head + body) {
+				ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
+				if (r <= 0)
+					goto out;
+				have += (size_t)r;
+			}
+		}
+		memmove(buf, buf + head + (is417 ? 0 : body),
+			have - head - (is417 ? 0 : body));
+		have -= head + (is417 ? 0 : body);
+		if (is417) {
+			static const char r417[] =
+				"HTTP/1.1 417 Expectation Failed\r\n"
+				"content-length: 0\r\n\r\n";
+			send_all(fd, r417, sizeof r417 - 1);
+			continue;
+		}
+		send_all(fd, sse_head, sizeof sse_head - 1);
+		for (int k = 0; k < tokens; k++) {
+			if (ms)
+				usleep((useconds_t)ms * 1000);
+			token_event(fd, k);
+			if (reset) {
+				struct linger lg = {1, 0};
+				setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+				goto out;
+			}
+		}
+		chunk(fd, "data: [DONE]\n\n");
+		send_all(fd, "0\r\n\r\n", 5);
+		if (close_after)
+			break;
+	}
+out:
+	close(fd);
+	return NULL;
+}
+
+static void *serve(void *arg)
+{
+	int ls = (int)(long)arg;
+	for (;;) {
+		int fd = accept(ls, NULL, NULL);
+		if (fd < 0)
+			continue;
+		pthread_t t;
+		pthread_create(&t, NULL, serve_conn, (void *)(long)fd);
+		pthread_detach(t);
+	}
+	return NULL;
+}
+
+static int start_server(void)
+{
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1;
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_in sa = {0};
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t sl = sizeof sa;
+	if (bind(ls, (struct sockaddr *)&sa, sizeof sa) || listen(ls, 64) ||
+	    getsockname(ls, (struct sockaddr *)&sa, &sl))
+		exit(2);
+	pthread_t t;
+	pthread_create(&t, NULL, serve, (void *)(long)ls);
+	pthread_detach(t);
+	return ntohs(sa.sin_port);
+}
+
+/* ---- client helpers ---- */
+
+static int g_port;
+
+static int connect_to(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {0};
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		perror("connect");
+		exit(2);
+	}
+	return fd;
+}
+
+static void request(int fd, const char *path)
+{
+	char req[512];
+	int n = snprintf(req, sizeof req,
+			 "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 15\r\n\r\n"
+			 "{\"stream\":true}", path);
+	send_all(fd, req, (size_t)n);
+}
+
+/* Read one whole response on fd (chunked, or content-length: 0); returns
+ * the token events seen, -1 if the connection ended first. Streams: keeps
+ * only a tail across reads, so any length goes. */
+static int response(int fd)
+{
+	static const char tok[] = "\"text\":\" t";
+	char buf[8192 + 32];
+	size_t keep = 0;
+	int tokens = 0;
+	for (;;) {
+		ssize_t r = read(fd, buf + keep, sizeof buf - 1 - keep);
+		if (r <= 0)
+			return -1;
+		size_t n = keep + (size_t)r;
+		buf[n] = 0;
+		/* count matches that end in the new bytes only */
+		for (char *p = buf; (p = strstr(p, tok)); p++)
+			if ((size_t)(p - buf) + sizeof tok - 1 > keep)
+				tokens++;
+		if (strstr(buf, "\r\n0\r\n\r\n") ||
+		    strstr(buf, "content-length: 0\r\n\r\n"))
+			return tokens;
+		keep = n < 24 ? n : 24;
+		memmove(buf, buf + n - keep, keep);
+	}
+}
+
+static void say(const char *key, long v)
+{
+	printf("%s %ld\n", key, v);
+	fflush(stdout);
+}
+
+static char g_tmp[256];
+
+static int open_tmp(void)
+{
+	snprintf(g_tmp, sizeof g_tmp, "/tmp/fd_host.%d.XXXXXX", (int)getpid());
+	int fd = mkstemp(g_tmp);
+	unlink(g_tmp);
+	return fd;
+}
+
+/* A program's own log line that happens to look like a request. */
+static const char file_text[] = "GET /from-a-file HTTP/1.1\r\nHost: x\r\n\r\n";
+
+/* ---- scenarios ---- */
+
+/* libuv's close: syscall(SYS_close); then the number goes to a file. */
+static int sc_reuse_raw(void)
+{
+	int fd = connect_to(g_port);
+	request(fd, "/v1/completions");
+	say("tokens", response(fd));
+	syscall(SYS_close, fd);
+	int f = open("/dev/null", O_WRONLY);
+	say("reused", f == fd);
+	send_all(f, file_text, sizeof file_text - 1);
+	close(f);
+	return 0;
+}
+
+/* A stream over the socket closed with fclose; then open() reuses it. */
+static int sc_reuse_fclose(void)
+{
+	int fd = connect_to(g_port);
+	FILE *s = fdopen(fd, "r+");
+	request(fd, "/v1/completions");
+	say("tokens", response(fd));
+	fclose(s);
+	int f = open_tmp();
+	say("reused", f == fd);
+	send_all(f, file_text, sizeof file_text - 1);
+	close(f);
+	return 0;
+}
+
+/* Requests through dup, F_DUPFD and dup2 copies of one socket. */
+static int sc_dup(void)
+{
+	int fd = connect_to(g_port);
+	int d = dup(fd);
+	request(d, "/one");
+	say("tokens", response(fd));
+	close(fd); /* the connection lives on in d */
+	int d2 = fcntl(d, F_DUPFD_CLOEXEC, 50);
+	close(d);
+	request(d2, "/two");
+	int d3 = dup2(d2, 77);
+	say("tokens", response(d3));
+	close(d2);
+	close(d3);
+	return 0;
+}
+
+/* A connection shared across fork(): each side's requests are its own. */
+static int sc_fork(void)
+{
+	int fd = connect_to(g_port);
+	request(fd, "/parent1");
+	say("tokens", response(fd));
+	pid_t c = fork();
+	if (c == 0) {
+		request(fd, "/child");
+		int t = response(fd);
+		close(fd);
+		_exit(t == TOKENS ? 0 : 1);
+	}
+	int st;
+	waitpid(c, &st, 0);
+	say("child", c);
+	say("child_ok", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	request(fd, "/parent2");
+	say("tokens", response(fd));
+	close(fd);
+	return 0;
+}
+
+/* A child that only closes its inherited copy, mid-request. */
+static int sc_fork_close(void)
+{
+	int fd = connect_to(g_port);
+	request(fd, "/v1/completions?ms=20");
+	pid_t c = fork();
+	if (c == 0) {
+		close(fd);
+		_exit(0);
+	}
+	waitpid(c, NULL, 0);
+	say("tokens", response(fd));
+	close(fd);
+	return 0;
+}
+
+static pid_t raw_fork(const char *how)
+{
+	if (strcmp(how, "_Fork") == 0)
+		return _Fork();
+	return (pid_t)syscall(SYS_fork);
+}
+
+/* Children made without glibc's fork(): their records carry their pid. */
+static int sc_rawfork(const char *how)
+{
+	int fd = connect_to(g_port);
+	request(fd, "/parent");
+	say("tokens", response(fd));
+	pid_t c = raw_fork(how);
+	if (c == 0) {
+		close(fd); /* its own copy; the parent's connection goes on */
+		int f = connect_to(g_port);
+		request(f, "/child");
+		int t = response(f);
+		close(f);
+		_exit(t == TOKENS ? 0 : 1);
+	}
+	int st;
+	waitpid(c, &st, 0);
+	say("child", c);
+	say("child_ok", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	request(fd, "/parent2");
+	say("tokens", response(fd));
+	close(fd);
+	return 0;
+}
+
+/* A request body sent with sendfile(), then another request. */
+static int sc_sendfile(void)
+{
+	static const char body[] = "{\"stream\":true,\"prompt\":\"from a file\"}";
+	int f = open_tmp();
+	send_all(f, body, sizeof body - 1);
+	int fd = connect_to(g_port);
+	char head[256];
+	int n = snprintf(head, sizeof head,
+			 "POST /one HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n",
+			 sizeof body - 1);
+	send_all(fd, head, (size_t)n);
+	off_t off = 0;
+	say("sent", (long)sendfile(fd, f, &off, sizeof body - 1));
+	say("tokens", response(fd));
+	request(fd, "/two");
+	say("tokens", response(fd));
+	close(fd);
+	close(f);
+	return 0;
+}
+
+/* The response read through splice() into a pipe, as proxies do. */
+static int sc_splice(void)
+{
+	int fd = connect_to(g_port);
+	int p[2];
+	if (pipe(p))
+		return 2;
+	request(fd, "/v1/completions?tokens=5&ms=5");
+	static char all[1 << 16];
+	size_t n = 0;
+	while (!strstr(all, "\r\n0\r\n\r\n")) {
+		struct pollfd pf = {fd, POLLIN, 0};
+		poll(&pf, 1, 5000);
+		ssize_t r = splice(fd, NULL, p[1], NULL, 65536, 0);
+		if (r <= 0)
+			return 3;
+		ssize_t g = read(p[0], all + n, sizeof all - 1 - n);
+		if (g <= 0)
+			return 3;
+		n += (size_t)g;
+		all[n] = 0;
+	}
+	int tokens = 0;
+	for (char *q = all; (q = strstr(q, "\"text\":\" t")); q++)
+		tokens++;
+	say("tokens", tokens);
+	close(fd);
+	return 0;
+}
+
+/* The non-blocking connect idiom, and connect() again mid-stream. */
+static int sc_eisconn(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in sa = {0};
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)g_port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	connect(fd, (struct sockaddr *)&sa, sizeof sa);
+	struct pollfd pf = {fd, POLLOUT, 0};
+	poll(&pf, 1, 5000);
+	/* Linux reports the finished connect once (0), then EISCONN. */
+	errno = 0;
+	int again = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+	say("again_done", again == 0 || errno == EISCONN);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	request(fd, "/v1/completions?tokens=4&ms=10");
+	char buf[4096];
+	size_t n = 0;
+	while (!memmem(buf, n, "\" t0\"", 5)) {
+		ssize_t r = read(fd, buf + n, sizeof buf - n);
+		if (r <= 0)
+			return 3;
+		n += (size_t)r;
+	}
+	errno = 0;
+	say("midstream_eisconn", connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 &&
+					 errno == EISCONN);
+	say("rest_tokens", response(fd));
+	close(fd);
+	return 0;
+}
+
+/* Expect: 100-continue refused with 417; the next request must stand. */
+static int sc_expect417(void)
+{
+	int fd = connect_to(g_port);
+	static const char head[] =
+		"POST /expect417 HTTP/1.1\r\nHost: x\r\nContent-Length: 15\r\n"
+		"Expect: 100-continue\r\n\r\n";
+	send_all(fd, head, sizeof head - 1);
+	char buf[256];
+	ssize_t r = read(fd, buf, sizeof buf - 1);
+	buf[r > 0 ? r : 0] = 0;
+	say("got_417", strncmp(buf, "HTTP/1.1 417", 12) == 0);
+	request(fd, "/after417");
+	say("tokens", response(fd));
+	close(fd);
+	return 0;
+}
+
+/* Not HTTP at all: CPython's test_socket payload. */
+static int sc_michael(void)
+{
+	int fd = connect_to(g_port);
+	static const char msg[] = "Michael Gilfix was here\xe1\x88\xb4\r\n";
+	send_all(fd, msg, sizeof msg - 1);
+	usleep(20000);
+	close(fd);
+	return 0;
+}
+
+/* Thread A resolves a name; thread B connects (no lookup) after A's lookup
+ * ended and before A connects. B's row must not take A's lookup. */
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
+static int g_step;
+
+static void wait_step(int s)
+{
+	pthread_mutex_lock(&g_mu);
+	while (g_step < s)
+		pthread_cond_wait(&g_cv, &g_mu);
+	pthread_mutex_unlock(&g_mu);
+}
+
+static void set_step(int s)
+{
+	pthread_mutex_lock(&g_mu);
+	g_step = s;
+	pthread_cond_broadcast(&g_cv);
+	pthread_mutex_unlock(&g_mu);
+}
+
+static void *dns_thread_b(void *arg)
+{
+	(void)arg;
+	wait_step(1);
+	int fd = connect_to(g_port);
+	request(fd, "/b-no-lookup");
+	response(fd);
+	close(fd);
+	set_step(2);
+	return NULL;
+}
+
+static int sc_dns_threads(void)
+{
+	pthread_t b;
+	pthread_create(&b, NULL, dns_thread_b, NULL);
+	struct addrinfo hints = {0}, *res;
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	char port[16];
+	snprintf(port, sizeof port, "%d", g_port);
+	if (getaddrinfo("localhost", port, &hints, &res) != 0)
+		return 2;
+	set_step(1);
+	wait_step(2);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(fd, res->ai_addr, res->ai_addrlen) != 0)
+		return 2;
+	freeaddrinfo(res);
+	request(fd, "/a-looked-up");
+	response(fd);
+	close(fd);
+	pthread_join(b, NULL);
+	return 0;
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A connection opened 150 ms before its request (undici, eventsource). */
+static int sc_preopen(void)
+{
+	int fd = connect_to(g_port);
+	usleep(150000);
+	double t0 = mono();
+	request(fd, "/v1/completions?tokens=2&ms=20");
+	char buf[4096];
+	size_t n = 0;
+	while (!memmem(buf, n, "\" t0\"", 5)) {
+		ssize_t r = read(fd, buf + n, sizeof buf - n);
+		if (r <= 0)
+			return 3;
+		n += (size_t)r;
+	}
+	double t1 = mono();
+	printf("client_ttft_s %.6f\n", t1 - t0);
+	response(fd);
+	close(fd);
+	return 0;
+}
+
+/* The server resets the stream after one token. */
+static int sc_reset(void)
+{
+	int fd = connect_to(g_port);
+	request(fd, "/reset?tokens=3");
+	char buf[4096];
+	ssize_t r;
+	errno = 0;
+	while ((r = read(fd, buf, sizeof buf)) > 0)
+		;
+	say("econnreset", r < 0 && errno == ECONNRESET);
+	close(fd);
+	return 0;
+}
+
+/* A plain streamed request with TOKENS tokens M ms apart (log tests). */
+static int sc_stream(const char *arg)
+{
+	int fd = connect_to(g_port);
+	char path[128];
+	snprintf(path, sizeof path, "/v1/completions?%s", arg ? arg : "tokens=3");
+	request(fd, path);
+	say("tokens", response(fd));
+	close(fd);
+	return 0;
+}
+
+/* The host's own SIGBUS, from its own truncated mapping: its handler runs
+ * and sees its own fault; sigaction shows it its own handler. */
+static sigjmp_buf g_jb;
+static volatile void *g_fault;
+
+static void own_bus(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig, (void)uc;
+	g_fault = si->si_addr;
+	siglongjmp(g_jb, 1);
+}
+
+static int sc_sigbus_own(const char *arg)
+{
+	int handled = arg && strcmp(arg, "default") != 0;
+	if (handled) {
+		struct sigaction sa = {0};
+		sa.sa_sigaction = own_bus;
+		sa.sa_flags = SA_SIGINFO;
+		sigaction(SIGBUS, &sa, NULL);
+		struct sigaction q;
+		sigaction(SIGBUS, NULL, &q);
+		say("handler_is_mine", (q.sa_flags & SA_SIGINFO) && q.sa_sigaction == own_bus);
+	}
+	int f = open_tmp();
+	if (ftruncate(f, 8192))
+		return 2;
+	char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+	m[0] = 1;
+	if (ftruncate(f, 0))
+		return 2;
+	if (sigsetjmp(g_jb, 1) == 0) {
+		m[100] = 1; /* SIGBUS */
+		say("not_reached", 1);
+		return 1;
+	}
+	say("own_fault_seen", g_fault == m + 100);
+	return 0;
+}
+
+/* The process's address space in use, for ulimit -v tests. */
+static int sc_vm(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, "VmSize:", 7) == 0)
+			say("vmsize_kb", atol(line + 7));
+	if (f)
+		fclose(f);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: fd_host serve | SCENARIO [PORT [ARG]]\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	const char *sc = argv[1];
+	if (strcmp(sc, "serve") == 0) {
+		say("port", start_server());
+		for (;;)
+			pause();
+	}
+	g_port = argc > 2 && atoi(argv[2]) > 0 ? atoi(argv[2]) : start_server();
+	const char *arg = argc > 3 ? argv[3] : NULL;
+	say("pid", getpid());
+	if (!strcmp(sc, "reuse-raw")) return sc_reuse_raw();
+	if (!strcmp(sc, "reuse-fclose")) return sc_reuse_fclose();
+	if (!strcmp(sc, "dup")) return sc_dup();
+	if (!strcmp(sc, "fork")) return sc_fork();
+	if (!strcmp(sc, "fork-close")) return sc_fork_close();
+	if (!strcmp(sc, "rawfork")) return sc_rawfork(arg ? arg : "SYS_fork");
+	if (!strcmp(sc, "sendfile")) return sc_sendfile();
+	if (!strcmp(sc, "splice")) return sc_splice();
+	if (!strcmp(sc, "eisconn")) return sc_eisconn();
+	if (!strcmp(sc, "expect417")) return sc_expect417();
+	if (!strcmp(sc, "michael")) return sc_michael();
+	if (!strcmp(sc, "dns-threads")) return sc_dns_threads();
+	if (!strcmp(sc, "preopen")) return sc_preopen();
+	if (!strcmp(sc, "reset")) return sc_reset();
+	if (!strcmp(sc, "stream")) return sc_stream(arg);
+	if (!strcmp(sc, "sigbus")) return sc_sigbus_own(arg);
+	if (!strcmp(sc, "vm")) return sc_vm();
+	fprintf(stderr, "fd_host: unknown scenario '%s'\n", sc);
+	return 2;
+}

@@ -16,7 +16,7 @@ B := build
 # The layers (docs/layout.md): shim/core ← tools/lib ← probe ← programs.
 CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c
 SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c \
-	shim/preload/ttft_sigbus.c
+	shim/preload/ttft_sigbus.c shim/preload/ttft_stdio.c
 ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_output.c ttft_prom.c \
 	ttft_scrape.c ttft_fetch.c)
 INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itests/support

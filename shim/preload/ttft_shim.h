@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -99,6 +100,25 @@ extern TTFT_HIDDEN struct shim_conn shim_conns[SHIM_MAX_CONN];
 	X(fclose, "fclose", int, EOF, (FILE * a), (a))                        \
 	X(fflush, "fflush", int, EOF, (FILE * a), (a))                        \
 	X(fflush_unlocked, "fflush_unlocked", int, EOF, (FILE * a), (a))      \
+	X(fwrite, "fwrite", size_t, 0,                                        \
+	  (const void *a, size_t b, size_t c, FILE *d), (a, b, c, d))         \
+	X(fwrite_unlocked, "fwrite_unlocked", size_t, 0,                      \
+	  (const void *a, size_t b, size_t c, FILE *d), (a, b, c, d))         \
+	X(fputs, "fputs", int, EOF, (const char *a, FILE *b), (a, b))         \
+	X(fputs_unlocked, "fputs_unlocked", int, EOF,                         \
+	  (const char *a, FILE *b), (a, b))                                   \
+	X(puts, "puts", int, EOF, (const char *a), (a))                       \
+	X(fputc, "fputc", int, EOF, (int a, FILE *b), (a, b))                 \
+	X(putc, "putc", int, EOF, (int a, FILE *b), (a, b))                   \
+	X(fputc_unlocked, "fputc_unlocked", int, EOF, (int a, FILE *b), (a, b)) \
+	X(putc_unlocked, "putc_unlocked", int, EOF, (int a, FILE *b), (a, b)) \
+	X(putchar, "putchar", int, EOF, (int a), (a))                         \
+	X(putchar_unlocked, "putchar_unlocked", int, EOF, (int a), (a))       \
+	X(vfprintf, "vfprintf", int, -1,                                      \
+	  (FILE * a, const char *b, va_list c), (a, b, c))                    \
+	X(vprintf, "vprintf", int, -1, (const char *a, va_list b), (a, b))    \
+	X(vfprintf_chk, "__vfprintf_chk", int, -1,                            \
+	  (FILE * a, int b, const char *c, va_list d), (a, b, c, d))          \
 	X(dup, "dup", int, -1, (int a), (a))                                  \
 	X(dup2, "dup2", int, -1, (int a, int b), (a, b))                      \
 	X(dup3, "dup3", int, -1, (int a, int b, int c), (a, b, c))            \

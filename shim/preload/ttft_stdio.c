@@ -1,0 +1,297 @@
+/* ttft_stdio.c — requests written with stdio on a socket stream.
+ *
+ * stdio sends its buffer through libc's internal write, which no preloaded
+ * library can see: bash's `printf ... >&3` (a line-buffered stdout dup'ed
+ * onto a socket) reaches the socket without a call the shim wraps. So for a
+ * stream whose fd is traced, the output calls are watched instead: the
+ * stream's pending bytes P before the call (copied: the call may reuse the
+ * buffer), the bytes the call adds D, and the pending bytes after it N. What
+ * went to the socket is the front of P+D, all but its last |N| bytes.
+ * Formatted calls are formatted here first (vsnprintf into a stack buffer)
+ * and written with fwrite, so that D is known; the output is the same.
+ * When something does not fit (pending or formatted text above
+ * SHIM_STDIO_MAX) the bytes are reported as unseen, never guessed.
+ *
+ * For every other stream each wrapper is one load and a compare, then the
+ * real function.
+ */
+#include "ttft_shim.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
+
+#define SHIM_STDIO_MAX 8192
+
+/* <stdio.h> may define these as macros; here they are the functions. */
+#undef fwrite_unlocked
+#undef fputs_unlocked
+#undef fputc_unlocked
+#undef putc_unlocked
+#undef putchar_unlocked
+#undef putc
+#undef putchar
+
+int __printf_chk(int flag, const char *fmt, ...);
+int __fprintf_chk(FILE *f, int flag, const char *fmt, ...);
+int __vprintf_chk(int flag, const char *fmt, va_list ap);
+int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap);
+
+static size_t pending(const FILE *f)
+{
+	return f->_IO_write_ptr > f->_IO_write_base
+		       ? (size_t)(f->_IO_write_ptr - f->_IO_write_base)
+		       : 0;
+}
+
+struct watch {
+	int fd;
+	int64_t t0;
+	size_t n;              /* pending bytes before the call */
+	int ok;                /* they fit in buf */
+	char buf[SHIM_STDIO_MAX];
+};
+
+static void watch_begin(FILE *f, struct watch *w)
+{
+	w->fd = f->_fileno;
+	w->n = pending(f);
+	w->ok = w->n <= sizeof w->buf;
+	if (w->ok && w->n)
+		memcpy(w->buf, f->_IO_write_base, w->n);
+	w->t0 = shim_now();
+}
+
+/* After the call added d/dn (ok = 0: the bytes are not known). */
+static void watch_end(FILE *f, struct watch *w, const char *d, size_t dn,
+		      int ok)
+{
+	int e = errno;
+	int64_t t1 = shim_now();
+	size_t after = pending(f), total = w->n + dn;
+	if (!ok || !w->ok || after > total) {
+		/* unknown bytes may have gone out: the framing is lost */
+		if (!ok || after != total)
+			shim_on_sent_unseen(w->fd, SSIZE_MAX, 0, w->t0, t1);
+		errno = e;
+		return;
+	}
+	size_t sent = total - after;
+	struct iovec iov[2] = {
+		{w->buf, sent < w->n ? sent : w->n},
+		{(void *)d, sent > w->n ? sent - w->n : 0},
+	};
+	if (sent)
+		shim_on_sent(w->fd, iov, 2, (ssize_t)sent, 0, w->t0, t1);
+	errno = e;
+}
+
+/* f is never NULL here: these functions are declared nonnull, and glibc
+ * would crash on it as the host expects. */
+#define WATCHED(f) __builtin_expect(shim_slot((f)->_fileno) != 0, 0)
+
+SHIM_COLD static size_t fwrite_traced(const void *p, size_t size, size_t n,
+				      FILE *f, int unlocked)
+{
+	struct watch w;
+	watch_begin(f, &w);
+	size_t r = unlocked ? REAL(fwrite_unlocked)(p, size, n, f)
+			    : REAL(fwrite)(p, size, n, f);
+	/* items written: a short count means an error; the buffer says how
+	 * much left it */
+	watch_end(f, &w, p, r * size, 1);
+	return r;
+}
+
+TTFT_PUBLIC size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
+{
+	if (!WATCHED(f))
+		return REAL(fwrite)(p, size, n, f);
+	return fwrite_traced(p, size, n, f, 0);
+}
+
+TTFT_PUBLIC size_t fwrite_unlocked(const void *p, size_t size, size_t n,
+				   FILE *f)
+{
+	if (!WATCHED(f))
+		return REAL(fwrite_unlocked)(p, size, n, f);
+	return fwrite_traced(p, size, n, f, 1);
+}
+
+SHIM_COLD static int fputs_traced(const char *s, FILE *f, int unlocked)
+{
+	struct watch w;
+	watch_begin(f, &w);
+	int r = unlocked ? REAL(fputs_unlocked)(s, f) : REAL(fputs)(s, f);
+	watch_end(f, &w, s, r == EOF ? 0 : strlen(s), r != EOF);
+	return r;
+}
+
+TTFT_PUBLIC int fputs(const char *s, FILE *f)
+{
+	if (!WATCHED(f))
+		return REAL(fputs)(s, f);
+	return fputs_traced(s, f, 0);
+}
+
+TTFT_PUBLIC int fputs_unlocked(const char *s, FILE *f)
+{
+	if (!WATCHED(f))
+		return REAL(fputs_unlocked)(s, f);
+	return fputs_traced(s, f, 1);
+}
+
+TTFT_PUBLIC int puts(const char *s)
+{
+	if (!WATCHED(stdout))
+		return REAL(puts)(s);
+	/* puts = the string, then a newline */
+	size_t n = strlen(s);
+	if (n && fwrite_traced(s, 1, n, stdout, 0) < n)
+		return EOF;
+	return fwrite_traced("\n", 1, 1, stdout, 0) == 1 ? 1 : EOF;
+}
+
+SHIM_COLD static int putc_traced(int c, FILE *f, int which)
+{
+	struct watch w;
+	watch_begin(f, &w);
+	int r = which == 0 ? REAL(fputc)(c, f)
+	      : which == 1 ? REAL(putc)(c, f)
+	      : which == 2 ? REAL(fputc_unlocked)(c, f)
+			   : REAL(putc_unlocked)(c, f);
+	char ch = (char)c;
+	watch_end(f, &w, &ch, r == EOF ? 0 : 1, r != EOF);
+	return r;
+}
+
+TTFT_PUBLIC int fputc(int c, FILE *f)
+{
+	if (!WATCHED(f))
+		return REAL(fputc)(c, f);
+	return putc_traced(c, f, 0);
+}
+
+TTFT_PUBLIC int putc(int c, FILE *f)
+{
+	if (!WATCHED(f))
+		return REAL(putc)(c, f);
+	return putc_traced(c, f, 1);
+}
+
+TTFT_PUBLIC int fputc_unlocked(int c, FILE *f)
+{
+	if (!WATCHED(f))
+		return REAL(fputc_unlocked)(c, f);
+	return putc_traced(c, f, 2);
+}
+
+TTFT_PUBLIC int putc_unlocked(int c, FILE *f)
+{
+	if (!WATCHED(f))
+		return REAL(putc_unlocked)(c, f);
+	return putc_traced(c, f, 3);
+}
+
+TTFT_PUBLIC int putchar(int c)
+{
+	if (!WATCHED(stdout))
+		return REAL(putchar)(c);
+	return putc_traced(c, stdout, 1);
+}
+
+TTFT_PUBLIC int putchar_unlocked(int c)
+{
+	if (!WATCHED(stdout))
+		return REAL(putchar_unlocked)(c);
+	return putc_traced(c, stdout, 3);
+}
+
+/* Formatted output to a watched stream: formatted here, written with
+ * fwrite, so the bytes are known. Longer than the stack buffer: the real
+ * function writes it, and what it flushed is reported as unseen. */
+SHIM_COLD static int vfprintf_traced(FILE *f, const char *fmt, va_list ap)
+{
+	char text[SHIM_STDIO_MAX];
+	va_list copy;
+	va_copy(copy, ap);
+	int n = vsnprintf(text, sizeof text, fmt, copy);
+	va_end(copy);
+	if (n < 0 || (size_t)n >= sizeof text) {
+		struct watch w;
+		watch_begin(f, &w);
+		int r = REAL(vfprintf)(f, fmt, ap);
+		watch_end(f, &w, NULL, 0, 0);
+		return r;
+	}
+	return fwrite_traced(text, 1, (size_t)n, f, 0) == (size_t)n ? n : -1;
+}
+
+TTFT_PUBLIC int vfprintf(FILE *f, const char *fmt, va_list ap)
+{
+	if (!WATCHED(f))
+		return REAL(vfprintf)(f, fmt, ap);
+	return vfprintf_traced(f, fmt, ap);
+}
+
+TTFT_PUBLIC int vprintf(const char *fmt, va_list ap)
+{
+	if (!WATCHED(stdout))
+		return REAL(vprintf)(fmt, ap);
+	return vfprintf_traced(stdout, fmt, ap);
+}
+
+TTFT_PUBLIC int fprintf(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = WATCHED(f) ? vfprintf_traced(f, fmt, ap) : REAL(vfprintf)(f, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+TTFT_PUBLIC int printf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = WATCHED(stdout) ? vfprintf_traced(stdout, fmt, ap)
+				: REAL(vfprintf)(stdout, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* The fortified entry points (-D_FORTIFY_SOURCE builds: bash, curl). */
+TTFT_PUBLIC int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap)
+{
+	if (!WATCHED(f))
+		return REAL(vfprintf_chk)(f, flag, fmt, ap);
+	return vfprintf_traced(f, fmt, ap);
+}
+
+TTFT_PUBLIC int __vprintf_chk(int flag, const char *fmt, va_list ap)
+{
+	if (!WATCHED(stdout))
+		return REAL(vfprintf_chk)(stdout, flag, fmt, ap);
+	return vfprintf_traced(stdout, fmt, ap);
+}
+
+TTFT_PUBLIC int __fprintf_chk(FILE *f, int flag, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = WATCHED(f) ? vfprintf_traced(f, fmt, ap)
+			   : REAL(vfprintf_chk)(f, flag, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+TTFT_PUBLIC int __printf_chk(int flag, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = WATCHED(stdout) ? vfprintf_traced(stdout, fmt, ap)
+				: REAL(vfprintf_chk)(stdout, flag, fmt, ap);
+	va_end(ap);
+	return r;
+}

@@ -94,8 +94,12 @@ $(B)/test_%: $(B)/obj/tests/e2e/test_%.o $(TU) $(B)/libttftcore.a
 $(B)/bench_shim: $(B)/obj/bench/bench_shim.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
-bench: all $(B)/bench_shim $(B)/fixture-server
+$(B)/fastpath: bench/fastpath.c
+	$(CC) -O2 -o $@ $<
+
+bench: all $(B)/bench_shim $(B)/fixture-server $(B)/fastpath
 	$(B)/bench_shim $(B)/libttftshim.so
+	bash bench/fastpath.sh $(B)
 	TTFT_BUILD=$(B) bash bench/probe_256.sh
 
 # TTFT_SLOW=1 adds the suites that need the real engine (built on demand).

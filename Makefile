@@ -131,9 +131,31 @@ tsan:
 	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_cold
 	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_truth
 
+# libFuzzer harnesses (tests/fuzz/): the sniffer, the Prometheus parser, the
+# log reader + analyzer, each run FUZZ_SECONDS on corpora from tests/fixtures.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(INC) $(PKG_CFLAGS)
+build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c shim/core/ttft_http.c shim/core/ttft_sse.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+build/fuzz/fuzz_prom: tests/fuzz/fuzz_prom.c tools/lib/ttft_prom.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -lm
+build/fuzz/fuzz_logread: tests/fuzz/fuzz_logread.c $(CORE_SRC) $(ANALYZE_SRC)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+build/fuzz/mkseed_log: tests/fuzz/mkseed_log.c shim/core/ttft_http.c shim/core/ttft_sse.c
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) -O1 $(INC) -o $@ $^
+
+fuzz: build/fuzz/fuzz_http build/fuzz/fuzz_prom build/fuzz/fuzz_logread build/fuzz/mkseed_log
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 clean:
 	rm -rf $(B) build-asan build-tsan
 
-.PHONY: all test bench demo sanitize tsan clean
+.PHONY: all test bench demo sanitize tsan fuzz clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -172,14 +172,16 @@ static void string_run(struct ttft_sse *s, const char *p, size_t n)
 {
 	if (s->want_key) {
 		size_t room = s->keylen < TTFT_SSE_KEYBUF ? TTFT_SSE_KEYBUF - s->keylen : 0;
-		memcpy(s->keybuf + s->keylen, p, n < room ? n : room);
+		if (room) /* past the end, not even the address may be formed */
+			memcpy(s->keybuf + s->keylen, p, n < room ? n : room);
 		s->keylen = (uint8_t)(s->keylen + n > 255 ? 255 : s->keylen + n);
 		return;
 	}
 	if (s->vlen == 0 && s->vtok)
 		s->ev_token = 1;
 	size_t room = s->vlen < sizeof s->vbuf ? sizeof s->vbuf - s->vlen : 0;
-	memcpy(s->vbuf + s->vlen, p, n < room ? n : room);
+	if (room)
+		memcpy(s->vbuf + s->vlen, p, n < room ? n : room);
 	s->vlen = (uint8_t)(s->vlen + n > 255 ? 255 : s->vlen + n);
 }
 

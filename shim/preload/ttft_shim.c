@@ -49,6 +49,9 @@ static struct filter {
 } g_filters[MAX_FILTERS];
 static int g_nfilters;
 
+/* The prefix of an IPv4-mapped IPv6 address, ::ffff:a.b.c.d */
+static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
 static int parse_filter_item(const char *s, size_t n, struct filter *f)
 {
 	char buf[80];
@@ -90,12 +93,17 @@ static int parse_filter_item(const char *s, size_t n, struct filter *f)
 	if (host && *host) {
 		if (strcmp(host, "localhost") == 0)
 			host = "127.0.0.1";
-		if (inet_pton(AF_INET, host, f->addr) == 1)
+		if (inet_pton(AF_INET, host, f->addr) == 1) {
 			f->family = AF_INET;
-		else if (inet_pton(AF_INET6, host, f->addr) == 1)
+		} else if (inet_pton(AF_INET6, host, f->addr) == 1) {
 			f->family = AF_INET6;
-		else
+			if (memcmp(f->addr, v4mapped, 12) == 0) {
+				memmove(f->addr, f->addr + 12, 4);
+				f->family = AF_INET;
+			}
+		} else {
 			return -1;
+		}
 	}
 	return 0;
 }
@@ -147,6 +155,12 @@ static int filter_match(const struct sockaddr *sa)
 		const struct sockaddr_in6 *s6 = (const void *)sa;
 		port = ntohs(s6->sin6_port);
 		a = s6->sin6_addr.s6_addr;
+		/* ::ffff:a.b.c.d (a dual-stack socket reaching an IPv4 peer)
+		 * is that IPv4 address */
+		if (memcmp(a, v4mapped, 12) == 0) {
+			fam = AF_INET;
+			a += 12;
+		}
 	}
 	for (int i = 0; i < g_nfilters; i++) {
 		const struct filter *f = &g_filters[i];

@@ -59,8 +59,8 @@ static void run_cmd(struct run *r, const char *cmd)
 {
 	char js[256], line[4096];
 	tu_tmp_log(js, sizeof js, "fdjson");
-	snprintf(line, sizeof line, "%s/ttft-run --quiet --json %s -- %s",
-		 tu_build_dir(), js, cmd);
+	snprintf(line, sizeof line, "%s/ttft-run --quiet --json %s %s%s",
+		 tu_build_dir(), js, strncmp(cmd, "--", 2) ? "-- " : "", cmd);
 	int rc = tu_sh(line, &r->out);
 	ck_assert_msg(rc == 0, "'%s' failed (%d):\n%s", cmd, rc, r->out);
 	char *text = tu_read_file(js, NULL);
@@ -78,6 +78,15 @@ static void run_host(struct run *r, const char *scenario, const char *arg)
 	char cmd[1024];
 	snprintf(cmd, sizeof cmd, "%s/fd_host %s %d %s", tu_build_dir(), scenario,
 		 g_port, arg ? arg : "");
+	run_cmd(r, cmd);
+}
+
+/* The same with ttft-run --filter SPEC. */
+static void run_filtered(struct run *r, const char *scenario, const char *spec)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "--filter %s -- %s/fd_host %s %d", spec,
+		 tu_build_dir(), scenario, g_port);
 	run_cmd(r, cmd);
 }
 
@@ -322,6 +331,29 @@ START_TEST(not_http_makes_no_row)
 }
 END_TEST
 
+START_TEST(filter_matches_v4_mapped_peers)
+{
+	char spec[64];
+	/* the IPv4 form, host:, and the mapped form itself */
+	const char *forms[] = {"127.0.0.1:%d", "host:127.0.0.1", "[::ffff:127.0.0.1]:%d"};
+	for (int form = 0; form < 3; form++) {
+		snprintf(spec, sizeof spec, forms[form], g_port);
+		struct run r;
+		run_filtered(&r, "v4mapped", spec);
+		ck_assert_int_eq(said(&r, "tokens", 0), 3);
+		ck_assert_msg(r.n == 1, "filter %s: %d rows", spec, r.n);
+		assert_whole(row(&r, 0), 3);
+		run_free(&r);
+	}
+	/* and a filter for another port still leaves it out */
+	struct run r;
+	snprintf(spec, sizeof spec, "127.0.0.1:%d", g_port == 1 ? 2 : 1);
+	run_filtered(&r, "v4mapped", spec);
+	ck_assert_int_eq(r.n, 0);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(python_dup_and_fork)
 {
 	char cmd[512];
@@ -374,6 +406,7 @@ int main(void)
 	tcase_add_test(t, connect_again_is_not_a_new_connection);
 	tcase_add_test(t, refused_expect_continue);
 	tcase_add_test(t, not_http_makes_no_row);
+	tcase_add_test(t, filter_matches_v4_mapped_peers);
 	tcase_add_test(t, python_dup_and_fork);
 	tcase_add_test(t, node_raw_close_then_reuse);
 	suite_add_tcase(s, t);

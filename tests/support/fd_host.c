@@ -581,6 +581,23 @@ static int sc_preopen(void)
 	return 0;
 }
 
+/* A dual-stack (AF_INET6) socket reaching the IPv4 server as
+ * ::ffff:127.0.0.1, as Node and Java clients do. */
+static int sc_v4mapped(void)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 sa = {0};
+	sa.sin6_family = AF_INET6;
+	sa.sin6_port = htons((uint16_t)g_port);
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", &sa.sin6_addr);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+		return 2;
+	request(fd, "/v1/completions");
+	say("tokens", response(fd));
+	close(fd);
+	return 0;
+}
+
 /* The server resets the stream after one token. */
 static int sc_reset(void)
 {
@@ -691,6 +708,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "dns-threads")) return sc_dns_threads();
 	if (!strcmp(sc, "preopen")) return sc_preopen();
 	if (!strcmp(sc, "reset")) return sc_reset();
+	if (!strcmp(sc, "v4mapped")) return sc_v4mapped();
 	if (!strcmp(sc, "stream")) return sc_stream(arg);
 	if (!strcmp(sc, "sigbus")) return sc_sigbus_own(arg);
 	if (!strcmp(sc, "vm")) return sc_vm();

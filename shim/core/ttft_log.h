@@ -63,8 +63,6 @@ enum ttft_kind {
 #define TTFT_F_UNTRACED 0x0020u  /* CONNECT_BEGIN: the connection is not
                                     traced (more open at once than the shim's
                                     table holds)                            */
-#define TTFT_F_UNSEEN 0x0040u    /* DESYNC, tx: bytes were sent that the
-                                    sniffer could not see (sendfile, splice) */
 
 /* Application marks (TTFT_EV_MARK, field b). */
 #define TTFT_MARK_REQ_START 1    /* the application starts a request        */

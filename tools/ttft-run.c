@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,7 +37,9 @@ static void usage(FILE *f)
 "  --quiet         no table on stderr (use with --json)\n"
 "  -h, --help      this text\n"
 "\n"
-"The shim is found at $TTFT_SHIM, else next to this program.\n"
+"The shim is found at $TTFT_SHIM, else next to this program. Processes CMD\n"
+"leaves running in the background are waited for before the analysis\n"
+"(Ctrl-C stops waiting and keeps the log).\n"
 "exit status: CMD's own (128+N if a signal N ended it); 125 when ttft-run\n"
 "itself failed (bad usage, no shim, log not creatable); 127 when CMD could\n"
 "not be run.\n");
@@ -65,11 +68,44 @@ static int find_shim(char *out, size_t len)
 }
 
 static pid_t g_child;
+static volatile sig_atomic_t g_stop_waiting;
 
 static void forward(int sig)
 {
 	if (g_child > 0)
 		kill(g_child, sig);
+}
+
+static void stop_waiting(int sig)
+{
+	(void)sig;
+	g_stop_waiting = 1;
+}
+
+/* CMD has exited; processes it left running in the background (sh -c
+ * 'curl … &') were reparented to us (we are their subreaper) and may still
+ * write to the log. Wait for them: the log is analysed (and a private one
+ * removed) only when nothing writes to it any more. Ctrl-C stops waiting;
+ * then the log is kept, and the user told why. Returns 1 if some still run. */
+static int wait_for_background(const char *cmd)
+{
+	int st;
+	pid_t r = waitpid(-1, &st, WNOHANG);
+	while (r > 0)
+		r = waitpid(-1, &st, WNOHANG);
+	if (r < 0)
+		return 0; /* ECHILD: none left */
+	fprintf(stderr, "ttft-run: '%s' exited, but processes it started in the "
+			"background still run and write to the log; waiting for them "
+			"(Ctrl-C stops waiting and keeps the log)\n", cmd);
+	struct sigaction sa = {0};
+	sa.sa_handler = stop_waiting; /* no SA_RESTART: waitpid returns EINTR */
+	sigaction(SIGINT, &sa, NULL);
+	while (!g_stop_waiting) {
+		if (waitpid(-1, &st, 0) < 0 && errno == ECHILD)
+			return 0;
+	}
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -173,6 +209,8 @@ int main(int argc, char **argv)
 			return 125;
 		}
 	}
+	/* Orphans of CMD come to us, not to init: see wait_for_background. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	pid_t pid = fork();
 	if (pid < 0) {
 		perror("ttft-run: fork");
@@ -205,6 +243,14 @@ int main(int argc, char **argv)
 			return 125;
 		}
 	}
+	int rc = WIFEXITED(status) ? WEXITSTATUS(status)
+	       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 125;
+	if (wait_for_background(argv[optind])) {
+		if (!keep)
+			fprintf(stderr, "ttft-run: background processes still write to "
+					"%s: kept (remove it when they are done)\n", logpath);
+		keep = 1;
+	}
 	if (metrics) {
 		ttft_scraper_stop(&scraper);
 		if (scraper.failures)
@@ -213,8 +259,6 @@ int main(int argc, char **argv)
 					"missing\n", scraper.failures, scraper.snapshots,
 				scraper.first_error);
 	}
-	int rc = WIFEXITED(status) ? WEXITSTATUS(status)
-	       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 125;
 
 	struct ttft_analysis a;
 	char err[512];

@@ -285,6 +285,26 @@ START_TEST(log_larger_than_its_filesystem)
 }
 END_TEST
 
+/* ttft-run -- sh -c 'curl … &': the shell exits at once, curl streams on.
+ * ttft-run waits for it, so its request is in the analysis. */
+START_TEST(ttft_run_waits_for_background_children)
+{
+	char js[256], cmd[2048], *out;
+	tu_tmp_log(js, sizeof js, "bgjson");
+	snprintf(cmd, sizeof cmd,
+		 "%s/ttft-run --quiet --json %s -- sh -c 'curl -s "
+		 "http://127.0.0.1:%d/v1/completions?tokens=5\\&ms=60 -d x >/dev/null &' 2>&1",
+		 tu_build_dir(), js, g_port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "still run and write to the log; waiting"), "%s", out);
+	free(out);
+	char *text = tu_read_file(js, NULL);
+	unlink(js);
+	ck_assert_msg(strstr(text, "\"count\":1") && strstr(text, "\"tokens\":5"), "%s", text);
+	free(text);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shim_log");
@@ -297,6 +317,7 @@ int main(void)
 	tcase_add_test(t, relative_log_survives_chdir);
 	tcase_add_test(t, address_space_limit_keeps_tracing);
 	tcase_add_test(t, log_larger_than_its_filesystem);
+	tcase_add_test(t, ttft_run_waits_for_background_children);
 	suite_add_tcase(s, t);
 	return tu_run(s);
 }

@@ -26,7 +26,7 @@ ANALYZE_OBJ := $(ANALYZE_SRC:%.c=$(B)/obj/%.o)
 SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/pic/%.o)
 
 PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold
-TEST_PROGS := $(B)/test_sse $(B)/test_http $(B)/test_reqline $(B)/test_log $(B)/test_analyze \
+TEST_PROGS := $(B)/test_sse $(B)/test_http $(B)/test_reqline $(B)/test_rows $(B)/test_log $(B)/test_analyze \
 	$(B)/test_clients $(B)/test_shim $(B)/test_shim_fd $(B)/test_shim_log $(B)/test_probe $(B)/test_cold $(B)/test_truth $(B)/test_engine_script $(B)/fixture-server $(B)/shim_host $(B)/fd_host
 
 all: $(B)/libttftshim.so $(PROGS)

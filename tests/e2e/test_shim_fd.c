@@ -136,13 +136,15 @@ static int is_null(const cJSON *o, const char *k)
 	return cJSON_IsNull(cJSON_GetObjectItem(o, k));
 }
 
-/* A response that ended normally, with all its tokens. */
+/* A response that ended normally, with all its tokens, and says so. */
 static void assert_whole(const cJSON *q, int tokens)
 {
 	char *s = cJSON_PrintUnformatted(q);
 	ck_assert_msg(num(q, "tokens") == tokens, "tokens: %s", s);
 	ck_assert_msg(num(q, "status") == 200, "status: %s", s);
 	ck_assert_msg(!is_null(q, "e2e_s") && !is_null(q, "ttft_s"), "not ended: %s", s);
+	ck_assert_msg(cJSON_IsTrue(cJSON_GetObjectItem(q, "complete")) &&
+		      is_null(q, "note"), "not complete: %s", s);
 	free(s);
 }
 
@@ -354,6 +356,57 @@ START_TEST(filter_matches_v4_mapped_peers)
 }
 END_TEST
 
+/* A connection opened 150 ms before its request: TTFT is the request's
+ * own (the client's clock says how long), the idle time is apart. */
+START_TEST(preopened_connection_ttft_from_the_request)
+{
+	struct run r;
+	run_host(&r, "preopen", NULL);
+	ck_assert_int_eq(r.n, 1);
+	cJSON *q = row(&r, 0);
+	const char *cl = strstr(r.out, "client_ttft_s ");
+	ck_assert_ptr_nonnull(cl);
+	double client = atof(cl + 14);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(q, "preopened")));
+	ck_assert_msg(num(q, "preopen_idle_s") >= 0.150, "idle %f", num(q, "preopen_idle_s"));
+	/* the shim's TTFT lies inside the client's own span (the shim's
+	 * request starts after the client's clock started; its first token
+	 * read returns before the client sees it) */
+	ck_assert_msg(num(q, "ttft_s") > 0 && num(q, "ttft_s") <= client,
+		      "shim ttft %f, client %f", num(q, "ttft_s"), client);
+	ck_assert_msg(strstr(cJSON_GetObjectItem(q, "note")->valuestring,
+			     "connection opened"), "%s", r.out);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(q, "complete")));
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(server_reset_is_said)
+{
+	struct run r;
+	run_host(&r, "reset", NULL);
+	ck_assert_int_eq(said(&r, "econnreset", 0), 1);
+	ck_assert_int_eq(r.n, 1);
+	cJSON *q = row(&r, 0);
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(q, "complete")));
+	ck_assert_str_eq(cJSON_GetObjectItem(q, "note")->valuestring,
+			 "the server reset the connection (ECONNRESET)");
+	ck_assert(num(q, "tokens") == 1);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(dns_is_the_connecting_threads)
+{
+	struct run r;
+	run_host(&r, "dns-threads", NULL);
+	ck_assert_int_eq(r.n, 2);
+	ck_assert(is_null(row_by_path(&r, "/b-no-lookup"), "dns_s"));
+	ck_assert(num(row_by_path(&r, "/a-looked-up"), "dns_s") >= 0);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(python_dup_and_fork)
 {
 	char cmd[512];
@@ -407,6 +460,9 @@ int main(void)
 	tcase_add_test(t, refused_expect_continue);
 	tcase_add_test(t, not_http_makes_no_row);
 	tcase_add_test(t, filter_matches_v4_mapped_peers);
+	tcase_add_test(t, preopened_connection_ttft_from_the_request);
+	tcase_add_test(t, server_reset_is_said);
+	tcase_add_test(t, dns_is_the_connecting_threads);
 	tcase_add_test(t, python_dup_and_fork);
 	tcase_add_test(t, node_raw_close_then_reuse);
 	suite_add_tcase(s, t);

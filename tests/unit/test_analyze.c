@@ -141,7 +141,8 @@ START_TEST(json_shape)
 		"tokens", "dns_s", "connect_s", "send_s", "wait_headers_s", "ttft_s",
 		"decode_s", "e2e_s", "itl_p50_s", "itl_p99_s", "app_gap_s", "queue_s",
 		"prefill_s", "server_other_s", "network_s", "prefix_cache_hit_tokens",
-		"server_ttft_s", "split_source",
+		"server_ttft_s", "split_source", "preopened", "preopen_idle_s",
+		"complete", "note",
 	};
 	cJSON *reqs = cJSON_GetObjectItem(j, "requests");
 	ck_assert_int_eq(cJSON_GetArraySize(reqs), 3);

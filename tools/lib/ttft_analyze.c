@@ -5,6 +5,7 @@
  * out densely by the log, so connections live in an array indexed by id.
  */
 #include "ttft_analyze.h"
+#include "ttft_http.h"
 #include "ttft_prom.h"
 
 #include <errno.h>
@@ -14,7 +15,8 @@
 
 struct conn {
 	int seen;
-	int pid, fd;
+	int pid, tid, fd;
+	int untraced;
 	int64_t t_conn0, t_est;
 	int err;
 	int desync;
@@ -96,15 +98,45 @@ static void split_request_line(struct ttft_req *r, const char *text)
 	}
 }
 
-static void claim_dns(struct dns *d, size_t nd, struct conn *c)
+/* Threads (pid, tid) that connect: a lookup made by any other thread of
+ * the process is a resolver's helper thread (curl's threaded resolver). */
+struct thread_id {
+	int pid, tid;
+};
+
+static int cmp_thread(const void *x, const void *y)
 {
-	/* The latest resolution in the same process (same thread preferred)
-	 * that finished before this connect began and no connect took yet. */
+	const struct thread_id *a = x, *b = y;
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	return a->tid < b->tid ? -1 : a->tid > b->tid;
+}
+
+struct connectors {
+	struct thread_id *t;
+	size_t n;
+};
+
+static int connects(const struct connectors *cs, int pid, int tid)
+{
+	struct thread_id k = {pid, tid};
+	return cs->n && bsearch(&k, cs->t, cs->n, sizeof k, cmp_thread) != NULL;
+}
+
+static void claim_dns(struct dns *d, size_t nd, struct conn *c,
+		      const struct connectors *cs)
+{
+	/* The latest resolution that finished before this connect began and
+	 * no connect took yet, made by the connecting thread itself or by a
+	 * helper thread of its process that never connects; never another
+	 * connecting thread's lookup. */
 	struct dns *best = NULL;
 	for (size_t i = 0; i < nd; i++) {
 		struct dns *x = &d[i];
 		if (x->claimed || x->pid != c->pid || !x->t1 ||
 		    x->t1 > c->t_conn0)
+			continue;
+		if (x->tid != c->tid && connects(cs, x->pid, x->tid))
 			continue;
 		if (!best || x->t1 > best->t1)
 			best = x;
@@ -136,9 +168,24 @@ static int keep(const struct ttft_req *r, const struct ttft_filter *f)
 	return 1;
 }
 
+/* Something cut the requests on c still waiting for their response end. */
+static void cut_open_requests(struct ttft_analysis *a, struct conn *c, int err,
+			      int desync)
+{
+	for (size_t i = 0; i < c->nreqs; i++) {
+		struct ttft_req *r = &a->reqs[c->reqs[i]];
+		if (r->t_end)
+			continue;
+		if (err && !r->io_err)
+			r->io_err = err;
+		if (desync && !r->desync)
+			r->desync = desync;
+	}
+}
+
 static void apply(struct ttft_analysis *a, struct conn *conns, uint64_t nconn,
 		  struct dns **dns, size_t *ndns, size_t *dnscap,
-		  const struct ttft_rec *e)
+		  const struct connectors *cs, const struct ttft_rec *e)
 {
 	if (e->kind == TTFT_EV_DNS_BEGIN || e->kind == TTFT_EV_DNS_END) {
 		if (e->kind == TTFT_EV_DNS_BEGIN) {
@@ -162,10 +209,12 @@ static void apply(struct ttft_analysis *a, struct conn *conns, uint64_t nconn,
 	case TTFT_EV_CONNECT_BEGIN:
 		c->seen = 1;
 		c->pid = e->pid;
+		c->tid = e->tid;
 		c->fd = e->fd;
 		c->t_conn0 = e->t_ns;
+		c->untraced = (e->flags & TTFT_F_UNTRACED) != 0;
 		copy_text(c->peer, sizeof c->peer, e->text, TTFT_REC_TEXT);
-		claim_dns(*dns, *ndns, c);
+		claim_dns(*dns, *ndns, c, cs);
 		return;
 	case TTFT_EV_CONNECT_END:
 		/* In progress is not failure: the outcome comes later. */
@@ -180,6 +229,12 @@ static void apply(struct ttft_analysis *a, struct conn *conns, uint64_t nconn,
 	case TTFT_EV_DESYNC:
 		if (!c->desync)
 			c->desync = (int)e->b;
+		/* 101 Switching Protocols ends the response it answers */
+		if (e->b != TTFT_DESYNC_UPGRADE)
+			cut_open_requests(a, c, 0, (int)e->b);
+		return;
+	case TTFT_EV_IO_ERROR:
+		cut_open_requests(a, c, e->err, 0);
 		return;
 	case TTFT_EV_CLOSE:
 		c->closed = 1;
@@ -210,11 +265,15 @@ static void apply(struct ttft_analysis *a, struct conn *conns, uint64_t nconn,
 		r->t_req0 = e->t_ns;
 		r->new_conn = e->seq == 0 && c->t_conn0 != 0;
 		if (r->new_conn) {
-			r->t_start = c->t_conn0;
 			r->t_conn0 = c->t_conn0;
 			r->t_est = c->t_est;
 			r->t_dns0 = c->t_dns0;
 			r->t_dns1 = c->t_dns1;
+			/* opened ahead of the request: its setup and idle
+			 * time are reported apart, TTFT starts here */
+			r->preopened = c->t_est &&
+				       e->t_ns - c->t_est > TTFT_PREOPEN_IDLE_NS;
+			r->t_start = r->preopened ? e->t_ns : c->t_conn0;
 		} else {
 			r->t_start = e->t_ns;
 		}
@@ -360,29 +419,45 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 	out->truncated = v.n_slots < claimed;
 	out->anchor_mono_ns = v.hdr->anchor_mono_ns;
 	out->anchor_real_ns = v.hdr->anchor_real_ns;
-	uint64_t nconn = v.hdr->next_conn;
-	if (nconn > v.n_slots + 1)
-		nconn = v.n_slots + 1; /* every connection has a record */
+	uint64_t hdr_next_conn = v.hdr->next_conn;
 
 	struct ttft_rec *recs = malloc((v.n_slots ? v.n_slots : 1) * sizeof *recs);
-	struct conn *conns = calloc(nconn ? nconn : 1, sizeof *conns);
-	if (!recs || !conns) {
+	if (!recs) {
 		snprintf(err, errlen, "out of memory reading '%s'", path);
-		free(recs);
-		free(conns);
 		ttft_log_view_close(&v);
 		return -1;
 	}
-	uint64_t n = 0;
+	uint64_t n = 0, max_conn = 0;
 	for (uint64_t i = 0; i < v.n_slots; i++)
-		if (ttft_log_view_get(&v, i, &recs[n]))
-			fix_mark(&recs[n]), n++;
+		if (ttft_log_view_get(&v, i, &recs[n])) {
+			fix_mark(&recs[n]);
+			if (recs[n].conn > max_conn)
+				max_conn = recs[n].conn;
+			n++;
+		}
 	out->records = n;
 	out->dropped = v.dropped;
+	out->unwritable = v.unwritable;
 	out->unpublished = v.unpublished;
 	out->corrupt = v.corrupt;
 	ttft_log_view_close(&v);
+	/* Connection ids are dense, from 1: sized by the records, and every
+	 * connection has a record. A header that disagrees is damaged. */
+	out->bad_next_conn = max_conn >= hdr_next_conn;
+	uint64_t nconn = max_conn + 1 < n + 1 ? max_conn + 1 : n + 1;
+	struct conn *conns = calloc(nconn ? nconn : 1, sizeof *conns);
+	if (!conns) {
+		snprintf(err, errlen, "out of memory reading '%s'", path);
+		free(recs);
+		return -1;
+	}
 	qsort(recs, n, sizeof *recs, cmp_rec);
+	struct connectors cs = {malloc((n ? n : 1) * sizeof *cs.t), 0};
+	for (uint64_t i = 0; cs.t && i < n; i++)
+		if (recs[i].kind == TTFT_EV_CONNECT_BEGIN)
+			cs.t[cs.n++] = (struct thread_id){recs[i].pid, recs[i].tid};
+	if (cs.n)
+		qsort(cs.t, cs.n, sizeof *cs.t, cmp_thread);
 
 	struct dns *dns = NULL;
 	size_t ndns = 0, dnscap = 0;
@@ -390,7 +465,12 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 	size_t nsnap = 0, snapcap = 0;
 	for (uint64_t i = 0; i < n; i++)
 		if (!take_metric(&snaps, &nsnap, &snapcap, &recs[i]))
-			apply(out, conns, nconn, &dns, &ndns, &dnscap, &recs[i]);
+			apply(out, conns, nconn, &dns, &ndns, &dnscap, &cs, &recs[i]);
+	free(cs.t);
+	/* A full log drops every later event: what had not ended is cut. */
+	for (size_t i = 0; out->dropped && i < out->nreqs; i++)
+		if (!out->reqs[i].t_end)
+			out->reqs[i].cut_by_full_log = 1;
 	for (size_t i = 0; i < out->nreqs; i++) {
 		out->reqs[i].s_queue = out->reqs[i].s_prefill = out->reqs[i].s_hit = NAN;
 		out->reqs[i].s_ttft = NAN;
@@ -410,7 +490,7 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 
 	for (uint64_t i = 1; i < nconn; i++) {
 		struct conn *c = &conns[i];
-		if (c->seen && (c->err || (c->desync && c->nreqs == 0) ||
+		if (c->seen && (c->err || c->untraced || (c->desync && c->nreqs == 0) ||
 				(!c->t_est && c->nreqs == 0 && c->closed))) {
 			out->notes = realloc(out->notes,
 					     (out->nnotes + 1) * sizeof *out->notes);
@@ -419,6 +499,7 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 			nt->pid = c->pid;
 			nt->err = c->err;
 			nt->desync = c->desync;
+			nt->untraced = c->untraced;
 			memcpy(nt->peer, c->peer, sizeof nt->peer);
 		}
 		free(c->reqs);
@@ -490,6 +571,7 @@ void ttft_req_phases(const struct ttft_analysis *a, const struct ttft_req *r,
 	p->e2e_s = span(r->t_start, r->t_end);
 	ttft_itl(r->tok, r->tokens, &p->itl_p50_s, &p->itl_p99_s);
 	p->app_gap_s = span(first, r->t_app_first);
+	p->preopen_idle_s = r->preopened ? span(r->t_est, r->t_req0) : NAN;
 	p->queue_s = r->s_queue;
 	p->prefill_s = r->s_prefill;
 	p->hit_tokens = r->s_hit;
@@ -532,6 +614,59 @@ int ttft_dump_events(FILE *f, const char *path, const struct ttft_filter *flt,
 	free(recs);
 	ttft_log_view_close(&v);
 	return 0;
+}
+
+const char *ttft_desync_text(int d)
+{
+	switch (d) {
+	case TTFT_DESYNC_NOT_HTTP: return "not HTTP/1.x (TLS or HTTP/2?)";
+	case TTFT_DESYNC_BAD_STATUS: return "response is not HTTP/1.x";
+	case TTFT_DESYNC_BAD_CHUNK: return "malformed chunked encoding";
+	case TTFT_DESYNC_LOST_BYTES: return "bytes passed unseen (MSG_TRUNC, "
+					    "sendfile, splice, stdio)";
+	case TTFT_DESYNC_UPGRADE: return "protocol upgrade";
+	default: return "unknown";
+	}
+}
+
+int ttft_req_complete(const struct ttft_req *r)
+{
+	return r->t_end && !(r->end_flags & TTFT_F_TRUNCATED) && !r->closed_early &&
+	       !r->sse_error && !r->io_err && !r->desync && !r->cut_by_full_log;
+}
+
+const char *ttft_req_note(const struct ttft_req *r, char *buf, size_t len)
+{
+	char why[200] = "";
+	if (r->io_err == ECONNRESET)
+		snprintf(why, sizeof why, "the server reset the connection (ECONNRESET)");
+	else if (r->io_err)
+		snprintf(why, sizeof why, "a send or receive failed: %s", strerror(r->io_err));
+	else if (r->desync)
+		snprintf(why, sizeof why, "the sniffer lost the framing: %s",
+			 ttft_desync_text(r->desync));
+	else if (r->cut_by_full_log)
+		snprintf(why, sizeof why, "the log filled up: later events were dropped "
+			 "(rerun with a larger TTFT_LOG_MB)");
+	else if (!r->t_end && !r->new_conn && !r->t_hdr)
+		snprintf(why, sizeof why, "no response on a reused connection: the "
+			 "client retries");
+	else if (r->end_flags & TTFT_F_TRUNCATED)
+		snprintf(why, sizeof why, "server closed mid-response");
+	else if (r->sse_error)
+		snprintf(why, sizeof why, "error event in stream");
+	else if (r->closed_early)
+		snprintf(why, sizeof why, "client closed early");
+	else if (!r->t_end)
+		snprintf(why, sizeof why, "incomplete");
+	char pre[80] = "";
+	if (r->preopened)
+		snprintf(pre, sizeof pre, "connection opened %.1f ms before the request",
+			 (double)(r->t_req0 - r->t_est) / 1e6);
+	if (!why[0] && !pre[0])
+		return NULL;
+	snprintf(buf, len, "%s%s%s", why, why[0] && pre[0] ? "; " : "", pre);
+	return buf;
 }
 
 void ttft_itl(const int64_t *tok, size_t n, double *p50_s, double *p99_s)

@@ -27,6 +27,11 @@ struct ttft_req {
 	int sse_error;         /* an SSE error event arrived */
 	int done;              /* [DONE] arrived */
 	int closed_early;      /* the client closed before the response end */
+	int preopened;         /* the connection sat idle, open, before this
+	                          request: TTFT starts at the request        */
+	int io_err;            /* errno of a failed send/recv mid-request    */
+	int desync;            /* TTFT_DESYNC_* that cut this request, or 0  */
+	int cut_by_full_log;   /* unfinished when the log filled up          */
 	uint32_t tokens;
 	uint32_t ntok_cap;
 	int64_t rtt_us;        /* TCP round-trip time when headers arrived */
@@ -42,8 +47,14 @@ struct ttft_conn_note {
 	int pid;
 	int err;              /* connect failure errno, or 0 */
 	int desync;           /* TTFT_DESYNC_* reason, or 0 */
+	int untraced;         /* not traced: the process's table was full */
 	char peer[TTFT_REC_TEXT];
 };
+
+/* A new connection whose first request began this long after it was
+ * established was opened ahead of the request (undici, eventsource): its
+ * TTFT starts at the request, and the idle time is reported apart. */
+#define TTFT_PREOPEN_IDLE_NS 10000000
 
 struct ttft_analysis {
 	struct ttft_req *reqs;   /* sorted by t_start */
@@ -52,6 +63,9 @@ struct ttft_analysis {
 	size_t nnotes;
 	uint64_t records;
 	uint64_t dropped, unpublished, corrupt;
+	uint64_t unwritable;     /* of dropped: the filesystem had no room    */
+	int bad_next_conn;       /* the header's next_conn did not cover the
+	                            records' connection ids (damaged header)  */
 	int truncated;           /* the file holds fewer records than claimed */
 	int64_t anchor_mono_ns, anchor_real_ns;
 	size_t snapshots;        /* /metrics snapshots in the log */
@@ -76,7 +90,7 @@ int ttft_dump_events(FILE *f, const char *path, const struct ttft_filter *flt,
 struct ttft_phases {
 	double start_s, start_unix_s;
 	double dns_s, connect_s, send_s, wait_headers_s, ttft_s, decode_s,
-		e2e_s, itl_p50_s, itl_p99_s, app_gap_s;
+		e2e_s, itl_p50_s, itl_p99_s, app_gap_s, preopen_idle_s;
 	double queue_s, prefill_s, server_other_s, network_s, hit_tokens, server_ttft_s;
 };
 void ttft_req_phases(const struct ttft_analysis *a, const struct ttft_req *r,
@@ -88,6 +102,13 @@ double ttft_percentile(double *v, size_t n, double q);
 
 /* Median and p99 of the gaps between n token times (ns); NAN if n < 2. */
 void ttft_itl(const int64_t *tok, size_t n, double *p50_s, double *p99_s);
+
+/* Why a request's row is not a whole, normal exchange (NULL if it is):
+ * the text both the table and --json show. complete is 0 then. */
+const char *ttft_req_note(const struct ttft_req *r, char *buf, size_t len);
+int ttft_req_complete(const struct ttft_req *r);
+/* What a TTFT_DESYNC_* reason means, for people. */
+const char *ttft_desync_text(int desync);
 
 /* Output. */
 void ttft_print_table(FILE *f, const struct ttft_analysis *a);

@@ -73,13 +73,9 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		ms(f, 9, p.queue_s);
 		ms(f, 10, p.prefill_s);
 		ms(f, 8, p.server_other_s);
-		const char *note = !r->t_end && !r->new_conn && !r->t_hdr
-				 ? "  (no response on a reused connection: the client retries)"
-				 : r->closed_early ? "  (client closed early)"
-				 : r->end_flags & TTFT_F_TRUNCATED ? "  (server closed mid-response)"
-				 : r->sse_error ? "  (error event in stream)"
-				 : !r->t_end ? "  (incomplete)" : "";
-		fprintf(f, "%s\n", note);
+		char nb[320];
+		const char *note = ttft_req_note(r, nb, sizeof nb);
+		fprintf(f, note ? "  (%s)\n" : "\n", note);
 	}
 	struct stats t, e;
 	stats_of(a, 0, &t);
@@ -105,26 +101,23 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 			(unsigned long long)a->dropped);
 }
 
-static const char *desync_name(int d)
-{
-	switch (d) {
-	case 1: return "not HTTP/1.x (TLS or HTTP/2?)";
-	case 2: return "response is not HTTP/1.x";
-	case 3: return "malformed chunked encoding";
-	case 4: return "bytes passed unseen";
-	case 5: return "protocol upgrade";
-	default: return "unknown";
-	}
-}
-
 void ttft_print_warnings(FILE *f, const struct ttft_analysis *a)
 {
 	if (a->metrics_warning[0])
 		fprintf(f, "warning: %s\n", a->metrics_warning);
-	if (a->dropped)
+	if (a->dropped > a->unwritable)
 		fprintf(f, "warning: %llu events were dropped because the log "
 			   "was full; rerun with a larger TTFT_LOG_MB\n",
-			(unsigned long long)a->dropped);
+			(unsigned long long)(a->dropped - a->unwritable));
+	if (a->unwritable)
+		fprintf(f, "warning: %llu events were dropped because the log's "
+			   "filesystem had no room for them; free space there, or "
+			   "put TTFT_LOG on a larger filesystem\n",
+			(unsigned long long)a->unwritable);
+	if (a->bad_next_conn)
+		fprintf(f, "warning: the log header's connection count (next_conn) "
+			   "does not cover its records' connection ids: the header is "
+			   "damaged; connections were counted from the records\n");
 	if (a->truncated)
 		fprintf(f, "warning: the log file is truncated; requests at "
 			   "its end may be missing or incomplete\n");
@@ -143,10 +136,15 @@ void ttft_print_warnings(FILE *f, const struct ttft_analysis *a)
 				   "failed: %s\n", n->pid,
 				(unsigned long long)n->conn, n->peer,
 				strerror(n->err));
+		else if (n->untraced)
+			fprintf(f, "note: pid %d conn %llu to %s: not traced: the "
+				   "process had more connections open at once than "
+				   "the shim follows (1024)\n", n->pid,
+				(unsigned long long)n->conn, n->peer);
 		else if (n->desync)
 			fprintf(f, "note: pid %d conn %llu to %s: not analysed: "
 				   "%s\n", n->pid, (unsigned long long)n->conn,
-				n->peer, desync_name(n->desync));
+				n->peer, ttft_desync_text(n->desync));
 	}
 }
 
@@ -211,6 +209,15 @@ char *ttft_analysis_json(const struct ttft_analysis *a)
 			cJSON_AddNullToObject(o, "split_source");
 		if (r->s_note[0])
 			cJSON_AddStringToObject(o, "split_note", r->s_note);
+		cJSON_AddBoolToObject(o, "preopened", r->preopened);
+		num(o, "preopen_idle_s", p.preopen_idle_s);
+		cJSON_AddBoolToObject(o, "complete", ttft_req_complete(r));
+		char nb[320];
+		const char *note = ttft_req_note(r, nb, sizeof nb);
+		if (note)
+			cJSON_AddStringToObject(o, "note", note);
+		else
+			cJSON_AddNullToObject(o, "note");
 		cJSON_AddItemToArray(reqs, o);
 	}
 	struct stats t, e;
@@ -221,6 +228,7 @@ char *ttft_analysis_json(const struct ttft_analysis *a)
 	cJSON_AddItemToObject(sum, "ttft_s", stats_json(&t));
 	cJSON_AddItemToObject(sum, "e2e_s", stats_json(&e));
 	cJSON_AddNumberToObject(root, "dropped", (double)a->dropped);
+	cJSON_AddNumberToObject(root, "dropped_no_room", (double)a->unwritable);
 	char *s = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	return s;

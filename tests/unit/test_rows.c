@@ -1,0 +1,266 @@
+/* test_rows.c — a row says what it is: a connection opened ahead of its
+ * request (TTFT from the request, the idle time apart), a request cut by a
+ * server reset, lost framing or a full log (complete: false and why, in the
+ * table and in --json), DNS only from the connecting thread or a resolver
+ * helper, a damaged header, connections the shim could not follow. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "ttft_analyze.h"
+#include "ttft_http.h"
+
+static char g_path[256];
+static struct ttft_log g_log;
+
+#define MS(x) ((int64_t)((x) * 1000000.0))
+#define T0 MS(1000)
+
+static void ev_full(uint16_t kind, uint16_t flags, int64_t t, int pid, int tid,
+		    uint64_t conn, uint32_t seq, int err, int64_t a, int64_t b,
+		    const char *text)
+{
+	struct ttft_rec *r = ttft_log_reserve(&g_log);
+	if (!r)
+		return;
+	r->kind = kind;
+	r->flags = flags;
+	r->t_ns = t;
+	r->pid = pid;
+	r->tid = tid;
+	r->fd = 5;
+	r->conn = conn;
+	r->seq = seq;
+	r->err = err;
+	r->a = a;
+	r->b = b;
+	if (text)
+		strncpy(r->text, text, sizeof r->text);
+	ttft_log_publish(r);
+}
+
+static void ev(uint16_t kind, int64_t t, uint64_t conn, uint32_t seq, int64_t a,
+	       int64_t b, const char *text)
+{
+	ev_full(kind, 0, t, 100, 100, conn, seq, 0, a, b, text);
+}
+
+static void open_log(uint64_t bytes)
+{
+	tu_tmp_log(g_path, sizeof g_path, "rows");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, bytes, &why), 0);
+}
+
+/* connect at t, established 1 ms later, a request at t+gap with a token
+ * 10 ms after it; ended unless cut. */
+static uint64_t exchange(int64_t t, double gap_ms, int end)
+{
+	uint64_t c = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, t, c, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, t + MS(1), c, 0, 0, 0, NULL);
+	int64_t q = t + MS(1 + gap_ms);
+	ev(TTFT_EV_REQ_BEGIN, q, c, 0, 0, 0, "POST /v1/completions");
+	ev(TTFT_EV_REQ_SENT, q + MS(0.1), c, 0, 100, 0, NULL);
+	ev(TTFT_EV_RESP_HEADERS, q + MS(2), c, 0, 200, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, q + MS(10), c, 0, 0, 0, NULL);
+	if (end)
+		ev(TTFT_EV_RESP_END, q + MS(11), c, 0, 100, 1, NULL);
+	return c;
+}
+
+static void analyse(struct ttft_analysis *a)
+{
+	ttft_log_close(&g_log);
+	char err[512];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, a, err, sizeof err), 0);
+}
+
+static cJSON *json_of(void)
+{
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s 2>/dev/null", tu_build_dir(),
+		 g_path);
+	tu_sh(cmd, &out);
+	cJSON *j = cJSON_Parse(out);
+	ck_assert_msg(j != NULL, "%s", out);
+	free(out);
+	return j;
+}
+
+START_TEST(preopened_connection)
+{
+	open_log(1 << 20);
+	exchange(T0, 50, 1);   /* opened 50 ms ahead: pre-opened */
+	exchange(T0 + MS(500), 0.2, 1); /* the ordinary case */
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 2);
+	struct ttft_phases p;
+	ttft_req_phases(&a, &a.reqs[0], &p);
+	ck_assert(a.reqs[0].preopened);
+	/* TTFT from the request, not from the connect 51 ms earlier */
+	ck_assert(fabs(p.ttft_s - 0.010) < 1e-9);
+	ck_assert(fabs(p.preopen_idle_s - 0.050) < 1e-9);
+	ck_assert(fabs(p.connect_s - 0.001) < 1e-9);
+	ck_assert(ttft_req_complete(&a.reqs[0]));
+	char nb[320];
+	ck_assert_str_eq(ttft_req_note(&a.reqs[0], nb, sizeof nb),
+			 "connection opened 50.0 ms before the request");
+	ttft_req_phases(&a, &a.reqs[1], &p);
+	ck_assert(!a.reqs[1].preopened);
+	ck_assert(fabs(p.ttft_s - 0.0112) < 1e-9); /* from the connect */
+	ck_assert(isnan(p.preopen_idle_s));
+	ck_assert_ptr_null(ttft_req_note(&a.reqs[1], nb, sizeof nb));
+	ttft_analysis_free(&a);
+	cJSON *j = json_of();
+	cJSON *q = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(q, "preopened")));
+	ck_assert(fabs(cJSON_GetObjectItem(q, "preopen_idle_s")->valuedouble - 0.050) < 1e-9);
+	ck_assert(fabs(cJSON_GetObjectItem(q, "ttft_s")->valuedouble - 0.010) < 1e-9);
+	cJSON_Delete(j);
+	unlink(g_path);
+}
+END_TEST
+
+START_TEST(failure_reasons)
+{
+	open_log(1 << 20);
+	uint64_t c1 = exchange(T0, 0.2, 0);
+	ev_full(TTFT_EV_IO_ERROR, 0, T0 + MS(20), 100, 100, c1, 0, ECONNRESET, -1, 0, "recv");
+	uint64_t c2 = exchange(T0 + MS(100), 0.2, 0);
+	ev(TTFT_EV_DESYNC, T0 + MS(120), c2, 0, 0, TTFT_DESYNC_LOST_BYTES, "rx");
+	exchange(T0 + MS(200), 0.2, 1); /* whole: complete, no note */
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 3);
+	char nb[320];
+	ck_assert(!ttft_req_complete(&a.reqs[0]));
+	ck_assert_str_eq(ttft_req_note(&a.reqs[0], nb, sizeof nb),
+			 "the server reset the connection (ECONNRESET)");
+	ck_assert(!ttft_req_complete(&a.reqs[1]));
+	ck_assert_msg(strstr(ttft_req_note(&a.reqs[1], nb, sizeof nb), "bytes passed unseen"),
+		      "%s", nb);
+	ck_assert(ttft_req_complete(&a.reqs[2]));
+	ttft_analysis_free(&a);
+	/* the same in --json and in the table */
+	cJSON *j = json_of();
+	cJSON *reqs = cJSON_GetObjectItem(j, "requests");
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 0), "complete")));
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 0), "note")->valuestring,
+			 "the server reset the connection (ECONNRESET)");
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 2), "complete")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 2), "note")));
+	cJSON_Delete(j);
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s", tu_build_dir(), g_path);
+	tu_sh(cmd, &out);
+	ck_assert_msg(strstr(out, "(the server reset the connection (ECONNRESET))"), "%s", out);
+	free(out);
+	unlink(g_path);
+}
+END_TEST
+
+START_TEST(cut_by_a_full_log)
+{
+	/* room for 16 records: the first exchange (7) fits, the second is cut
+	 * after its token; its row must not look whole */
+	open_log(16 * TTFT_REC_SIZE);
+	exchange(T0, 0.2, 1);
+	uint64_t c = exchange(T0 + MS(100), 0.2, 0);
+	for (int i = 1; i < 40; i++) /* tokens the log has no room for */
+		ev(TTFT_EV_SSE_TOKEN, T0 + MS(112 + i), c, 0, 0, i, NULL);
+	ev(TTFT_EV_RESP_END, T0 + MS(160), c, 0, 100, 40, NULL);
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_gt(a.dropped, 0);
+	ck_assert_uint_eq(a.nreqs, 2);
+	ck_assert(ttft_req_complete(&a.reqs[0]));
+	ck_assert(!ttft_req_complete(&a.reqs[1]));
+	char nb[320];
+	ck_assert_msg(strstr(ttft_req_note(&a.reqs[1], nb, sizeof nb), "log filled up"),
+		      "%s", nb);
+	ttft_analysis_free(&a);
+	unlink(g_path);
+}
+END_TEST
+
+START_TEST(dns_stays_with_its_thread)
+{
+	/* thread 101 resolves, thread 102 connects first without a lookup,
+	 * then 101 connects; a helper thread 103 (never connects) resolves
+	 * for 104's connect */
+	open_log(1 << 20);
+	ev_full(TTFT_EV_DNS_BEGIN, 0, T0, 100, 101, 0, 0, 0, 0, 0, "localhost");
+	ev_full(TTFT_EV_DNS_END, 0, T0 + MS(2), 100, 101, 0, 0, 0, 0, 0, "localhost");
+	uint64_t cb = ttft_log_new_conn(&g_log), ca = ttft_log_new_conn(&g_log),
+		 cc = ttft_log_new_conn(&g_log);
+	ev_full(TTFT_EV_CONNECT_BEGIN, 0, T0 + MS(3), 100, 102, cb, 0, 0, 0, 0, "127.0.0.1:1");
+	ev_full(TTFT_EV_CONNECT_BEGIN, 0, T0 + MS(10), 100, 101, ca, 0, 0, 0, 0, "127.0.0.1:1");
+	ev_full(TTFT_EV_DNS_BEGIN, 0, T0 + MS(20), 100, 103, 0, 0, 0, 0, 0, "h");
+	ev_full(TTFT_EV_DNS_END, 0, T0 + MS(25), 100, 103, 0, 0, 0, 0, 0, "h");
+	ev_full(TTFT_EV_CONNECT_BEGIN, 0, T0 + MS(26), 100, 104, cc, 0, 0, 0, 0, "127.0.0.1:1");
+	uint64_t cs[3] = {cb, ca, cc};
+	int64_t ts[3] = {MS(3), MS(10), MS(26)};
+	for (int i = 0; i < 3; i++) {
+		ev(TTFT_EV_ESTABLISHED, T0 + ts[i] + MS(0.1), cs[i], 0, 0, 0, NULL);
+		ev(TTFT_EV_REQ_BEGIN, T0 + ts[i] + MS(0.2), cs[i], 0, 0, 0, "GET /");
+	}
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 3);
+	struct ttft_phases p;
+	ttft_req_phases(&a, &a.reqs[0], &p); /* 102: no lookup of its own */
+	ck_assert(isnan(p.dns_s));
+	ttft_req_phases(&a, &a.reqs[1], &p); /* 101: its own, 2 ms */
+	ck_assert(fabs(p.dns_s - 0.002) < 1e-9);
+	ttft_req_phases(&a, &a.reqs[2], &p); /* 104: the helper's, 5 ms */
+	ck_assert(fabs(p.dns_s - 0.005) < 1e-9);
+	ttft_analysis_free(&a);
+	unlink(g_path);
+}
+END_TEST
+
+START_TEST(damaged_header_and_untraced)
+{
+	open_log(1 << 20);
+	exchange(T0, 0.2, 1);
+	uint64_t u = ttft_log_new_conn(&g_log);
+	ev_full(TTFT_EV_CONNECT_BEGIN, TTFT_F_UNTRACED, T0 + MS(50), 100, 100, u, 0, 0, 0,
+		0, "127.0.0.1:8000");
+	g_log.hdr->next_conn = 0; /* damaged */
+	struct ttft_analysis a;
+	analyse(&a);
+	/* the request is still found, and the damage is said */
+	ck_assert_uint_eq(a.nreqs, 1);
+	ck_assert(a.bad_next_conn);
+	ttft_analysis_free(&a);
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s 2>&1", tu_build_dir(), g_path);
+	tu_sh(cmd, &out);
+	ck_assert_msg(strstr(out, "next_conn") && strstr(out, "damaged"), "%s", out);
+	ck_assert_msg(strstr(out, "not traced: the process had more connections"), "%s", out);
+	ck_assert_msg(strstr(out, "requests: 1 "), "%s", out);
+	free(out);
+	unlink(g_path);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("rows");
+	TCase *t = tcase_create("rows");
+	tcase_add_test(t, preopened_connection);
+	tcase_add_test(t, failure_reasons);
+	tcase_add_test(t, cut_by_a_full_log);
+	tcase_add_test(t, dns_stays_with_its_thread);
+	tcase_add_test(t, damaged_header_and_untraced);
+	suite_add_tcase(s, t);
+	return tu_run(s);
+}

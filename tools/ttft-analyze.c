@@ -20,7 +20,7 @@ static void usage(FILE *f)
 "was sampled into the log (ttft-run --metrics): queue, prefill and the rest\n"
 "(docs/server-truth.md). A summary follows.\n"
 "\n"
-"  --json           print {\"requests\":[...],\"summary\":{...},\"dropped\":N}\n"
+"  --json           print {\"requests\":[...],\"summary\":{...},\"dropped\":N,...}\n"
 "  --events         dump every record instead (time order), for debugging\n"
 "  --pid PID        only requests made by process PID\n"
 "  --path PREFIX    only requests whose path starts with PREFIX\n"

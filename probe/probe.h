@@ -11,6 +11,7 @@
 
 #include "ttft_sse.h"
 #include "ttft_prom.h"
+#include "ttft_record.h"
 
 struct probe_cfg {
 	const char *base;        /* http://host:port, no trailing slash */
@@ -25,65 +26,30 @@ struct probe_cfg {
 	int metrics;             /* scrape base/metrics around requests */
 };
 
-struct probe_result {
-	int run;                 /* 1-based */
-	const char *label;       /* "cold", "warm", or "run" */
-	int ok;
-	char error[512];
-	long http_status;
-	int64_t t_start, t_first, t_end;  /* CLOCK_MONOTONIC ns */
-	int64_t *tok;            /* token event times */
-	int ntok, tokcap;
-	long usage_tokens;       /* -1: no usage object */
-	long prompt_tokens;      /* usage.prompt_tokens, -1 unknown */
-	int done;                /* [DONE] seen */
-	double dns_s, connect_s, pretransfer_s, starttransfer_s;
-	/* llama.cpp's final-chunk timings, NAN when absent */
-	double prompt_ms, predicted_ms, cache_n;
-	/* the server's split from /metrics deltas around this request */
-	double m_queue_s, m_prefill_s, m_decode_s, m_hit_tokens, m_server_ttft_s;
-	const char *m_source;    /* NULL when there is no per-request split */
-	char m_note[160];        /* why not, when not */
-	double network_s;        /* TCP_INFO round-trip time, NAN if unknown */
-	char *text;              /* generated text when cfg.keep_text */
-	size_t textlen, textcap;
-};
-
-/* Derived numbers, seconds; NAN when not applicable. */
-double probe_ttft_s(const struct probe_result *r);
-double probe_e2e_s(const struct probe_result *r);
-long probe_tokens(const struct probe_result *r);
-void probe_itl(const struct probe_result *r, double *p50, double *p99);
-
-/* Run n requests, at most conc at once. results[i].run = i+1; the labels
- * are left to the caller. Progress goes to stderr when progress != 0.
+/* Run n requests, at most conc at once, into records of origin
+ * TTFT_ORIGIN_PROBE (finished: ttft_record_finish done). results[i].run =
+ * i+1; the labels are left to the caller. Progress goes to stderr when progress != 0.
  * Returns the number that failed. */
-int probe_run(const struct probe_cfg *cfg, struct probe_result *results, int n,
+int probe_run(const struct probe_cfg *cfg, struct ttft_record *results, int n,
 	      int conc, int progress);
 /* Under concurrency: the server's aggregate over the whole run (the last
  * probe_run's), when metrics were scraped; NULL otherwise. */
 const struct ttft_split *probe_window(void);
 
-/* The split of one request into queue / prefill / other, with its source:
- * llama.cpp's timings first, then the /metrics deltas. NAN where unknown. */
-struct probe_split {
-	double queue_s, prefill_s, decode_s, hit_tokens, server_other_s, server_ttft_s;
-	const char *source;
-	const char *note;
-};
 /* A fitted model TTFT ≈ a + b·prompt_tokens (ttft-probe --calibrate), for
  * servers that explain nothing: under load, the excess is estimated queue. */
 struct probe_fit {
 	int ok;
 	double a_s, b_s;       /* seconds, seconds per prompt token */
 };
-void probe_split_of(const struct probe_result *r, const struct probe_fit *fit,
-		    struct probe_split *s);
+/* For a request the server explained nothing about: the TTFT above the fit
+ * for its prompt length, as queue_s with split source "model" (an
+ * estimate, labelled so). Leaves a record with a split alone. */
+void probe_apply_fit(struct ttft_record *r, const struct probe_fit *fit);
 /* Least squares over n points; -1 when the x values do not vary. */
 int probe_fit_points(const double *x, const double *y, int n, struct probe_fit *f);
 /* GET base/metrics into a truth snapshot; 0 ok, -1 (err set) otherwise. */
 int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, size_t errlen);
-void probe_result_free(struct probe_result *r);
 
 /* GET base/v1/models and return the first model id (malloc'd), or NULL
  * with a message in err. */

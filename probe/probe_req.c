@@ -14,14 +14,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "ttft_analyze.h"
 #include "ttft_fetch.h"
 
 #define RAW_CAP (64 * 1024)
 
 struct preq {
 	const struct probe_cfg *cfg;
-	struct probe_result *r;
+	struct ttft_record *r;
 	CURL *h;
 	char *body;
 	struct ttft_sse sse;
@@ -35,6 +34,9 @@ struct preq {
 	int fd, new_fd;      /* the connection's fd, for marks; -1 unknown */
 	struct ttft_truth before; /* /metrics just before the request */
 	int have_before;
+	double prompt_ms, predicted_ms, cache_n; /* llama.cpp's timings, NAN
+	                                            when absent */
+	int oom;             /* a token time or text could not be stored */
 	char curl_err[CURL_ERROR_SIZE];
 };
 
@@ -102,17 +104,6 @@ static int on_prereq(void *ud, char *pip, char *lip, int pport, int lport)
 	return CURL_PREREQFUNC_OK;
 }
 
-__attribute__((format(printf, 2, 3)))
-static void set_error(struct probe_result *r, const char *fmt, ...)
-{
-	if (r->error[0])
-		return; /* keep the first cause */
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(r->error, sizeof r->error, fmt, ap);
-	va_end(ap);
-}
-
 /* The text a chunk adds: choices[0].text or .delta.content. */
 static const char *chunk_text(cJSON *j)
 {
@@ -137,8 +128,9 @@ static const char *error_message(cJSON *j)
 }
 
 /* usage and llama.cpp's timings, from any chunk or body that has them */
-static void take_usage(struct probe_result *r, cJSON *j)
+static void take_usage(struct preq *q, cJSON *j)
 {
+	struct ttft_record *r = q->r;
 	cJSON *u = cJSON_GetObjectItem(j, "usage");
 	cJSON *ct = cJSON_GetObjectItem(u, "completion_tokens");
 	if (cJSON_IsNumber(ct))
@@ -150,11 +142,11 @@ static void take_usage(struct probe_result *r, cJSON *j)
 	if (cJSON_IsObject(t)) {
 		cJSON *v;
 		if (cJSON_IsNumber(v = cJSON_GetObjectItem(t, "prompt_ms")))
-			r->prompt_ms = v->valuedouble;
+			q->prompt_ms = v->valuedouble;
 		if (cJSON_IsNumber(v = cJSON_GetObjectItem(t, "predicted_ms")))
-			r->predicted_ms = v->valuedouble;
+			q->predicted_ms = v->valuedouble;
 		if (cJSON_IsNumber(v = cJSON_GetObjectItem(t, "cache_n")))
-			r->cache_n = v->valuedouble;
+			q->cache_n = v->valuedouble;
 	}
 }
 
@@ -167,17 +159,15 @@ static void on_data(void *ctx, const char *p, size_t n)
 static void on_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
 {
 	struct preq *q = ctx;
-	struct probe_result *r = q->r;
+	struct ttft_record *r = q->r;
 	(void)flags;
 	q->events++;
 	if (cls == TTFT_SSE_TOKEN) {
-		if (r->ntok == r->tokcap) {
-			r->tokcap = r->tokcap ? r->tokcap * 2 : 64;
-			r->tok = xrealloc(r->tok, (size_t)r->tokcap * sizeof *r->tok);
-		}
-		r->tok[r->ntok++] = q->t_now;
-		if (r->ntok == 1) {
-			r->t_first = q->t_now;
+		if (ttft_record_add_token(r, q->t_now) != 0) {
+			ttft_record_set_error(r, "out of memory storing token %u's time",
+					      r->ntok + 1);
+			q->oom = 1;
+		} else if (r->ntok == 1) {
 			mark(q, 2);
 		}
 	}
@@ -190,20 +180,22 @@ static void on_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
 				q->malformed = q->events;
 				char what[128];
 				snprintf(what, sizeof what, "%.80s", q->ev ? q->ev : "");
-				set_error(r, "malformed JSON in stream event %d: %s",
-					  q->events, what);
+				ttft_record_set_error(r, "malformed JSON in stream event %d: %s",
+						      q->events, what);
 			}
 		} else {
 			if (cls == TTFT_SSE_ERROR) {
 				const char *m = error_message(j);
-				set_error(r, "server error mid-stream after %d tokens: %s",
-					  r->ntok, m ? m : "(no message)");
+				ttft_record_set_error(r, "server error mid-stream after %u tokens: %s",
+						      r->ntok, m ? m : "(no message)");
 			}
-			take_usage(r, j);
+			take_usage(q, j);
 			const char *t = cls == TTFT_SSE_TOKEN && q->cfg->keep_text
 					? chunk_text(j) : NULL;
-			if (t)
-				append(&r->text, &r->textlen, &r->textcap, t, strlen(t));
+			if (t && ttft_record_add_text(r, t, strlen(t)) != 0) {
+				ttft_record_set_error(r, "out of memory keeping the text");
+				q->oom = 1;
+			}
 			cJSON_Delete(j);
 		}
 	}
@@ -214,6 +206,8 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 {
 	struct preq *q = ud;
 	size_t n = sz * nm;
+	if (q->oom)
+		return 0; /* abort the transfer: its record holds the error */
 	q->t_now = probe_now();
 	long status = 0;
 	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
@@ -257,7 +251,7 @@ static char *request_body(const struct probe_cfg *c)
 }
 
 static void start(CURLM *m, struct preq *q, const struct probe_cfg *cfg,
-		  struct probe_result *r)
+		  struct ttft_record *r)
 {
 	struct ttft_truth before = q->before;
 	int have_before = q->have_before;
@@ -266,12 +260,7 @@ static void start(CURLM *m, struct preq *q, const struct probe_cfg *cfg,
 	q->have_before = have_before;
 	q->cfg = cfg;
 	q->r = r;
-	r->usage_tokens = -1;
-	r->prompt_tokens = -1;
-	r->prompt_ms = r->predicted_ms = r->cache_n = NAN;
-	r->m_queue_s = r->m_prefill_s = r->m_decode_s = r->m_hit_tokens = NAN;
-	r->m_server_ttft_s = NAN;
-	r->network_s = NAN;
+	q->prompt_ms = q->predicted_ms = q->cache_n = NAN;
 	q->fd = q->new_fd = -1;
 	q->raw = xrealloc(NULL, RAW_CAP + 1);
 	q->raw[0] = 0;
@@ -298,70 +287,101 @@ static void start(CURLM *m, struct preq *q, const struct probe_cfg *cfg,
 	curl_multi_add_handle(m, q->h);
 }
 
-static double secs(curl_off_t us)
+/* libcurl's times count from the transfer's start: instants on our clock. */
+static int64_t at(struct ttft_record *r, CURL *h, CURLINFO what)
 {
-	return (double)us / 1e6;
+	curl_off_t us = 0;
+	if (curl_easy_getinfo(h, what, &us) != CURLE_OK || us <= 0)
+		return 0;
+	return r->t_start + (int64_t)us * 1000;
+}
+
+/* llama.cpp's own timings in the stream win over /metrics deltas: they are
+ * this request's by construction. */
+static void take_timings(struct preq *q)
+{
+	struct ttft_server_split *s = &q->r->split;
+	if (isnan(q->prompt_ms))
+		return;
+	s->source = TTFT_SPLIT_LLAMACPP_TIMINGS;
+	s->prefill_s = q->prompt_ms / 1e3;
+	s->decode_s = isnan(q->predicted_ms) ? NAN : q->predicted_ms / 1e3;
+	s->hit_tokens = q->cache_n;
 }
 
 static void finish(CURLM *m, struct preq *q, CURLcode rc)
 {
-	struct probe_result *r = q->r;
+	struct ttft_record *r = q->r;
 	r->t_end = probe_now();
-	curl_off_t v;
-	curl_easy_getinfo(q->h, CURLINFO_NAMELOOKUP_TIME_T, &v);
-	r->dns_s = secs(v);
-	curl_easy_getinfo(q->h, CURLINFO_CONNECT_TIME_T, &v);
-	r->connect_s = secs(v);
-	curl_easy_getinfo(q->h, CURLINFO_PRETRANSFER_TIME_T, &v);
-	r->pretransfer_s = secs(v);
-	curl_easy_getinfo(q->h, CURLINFO_STARTTRANSFER_TIME_T, &v);
-	r->starttransfer_s = secs(v);
-	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &r->http_status);
+	long nconn = 0, status = 0;
+	curl_easy_getinfo(q->h, CURLINFO_NUM_CONNECTS, &nconn);
+	r->new_conn = nconn > 0;
+	if (r->new_conn) {
+		/* curl resolves, then connects: the resolution starts with
+		 * the transfer */
+		r->t_dns1 = at(r, q->h, CURLINFO_NAMELOOKUP_TIME_T);
+		r->t_dns0 = r->t_dns1 ? r->t_start : 0;
+		r->t_conn0 = r->t_dns1 ? r->t_dns1 : r->t_start;
+		r->t_est = at(r, q->h, CURLINFO_CONNECT_TIME_T);
+	}
+	r->t_req0 = at(r, q->h, CURLINFO_PRETRANSFER_TIME_T);
+#if LIBCURL_VERSION_NUM >= 0x080a00
+	r->t_req1 = at(r, q->h, CURLINFO_POSTTRANSFER_TIME_T);
+#endif
+	if (!r->t_req1)
+		r->t_req1 = r->t_req0; /* older libcurl: when sending began */
+	r->t_hdr = at(r, q->h, CURLINFO_STARTTRANSFER_TIME_T);
+	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
+	r->status = (int)status;
+	r->fd = q->fd;
 	mark(q, 3);
 	struct tcp_info ti;
 	socklen_t tl = sizeof ti;
 	if (q->fd >= 0 && getsockopt(q->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
 	    ti.tcpi_rtt > 0)
-		r->network_s = ti.tcpi_rtt / 1e6;
+		r->rtt_us = ti.tcpi_rtt;
 
 	if (rc == CURLE_COULDNT_CONNECT) {
-		set_error(r, "cannot connect to %s: is the server up? Start "
+		ttft_record_set_error(r, "cannot connect to %s: is the server up? Start "
 			     "vLLM with tools/serve_slm_vllm.sh, or llama-server with "
 			     "'make demo'", q->cfg->base);
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
-		set_error(r, "timed out after %g s (--timeout), %d tokens received",
+		ttft_record_set_error(r, "timed out after %g s (--timeout), %u tokens received",
 			  q->cfg->timeout_s, r->ntok);
 	} else if ((rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR) &&
-		   q->cfg->stream && r->http_status < 300) {
-		set_error(r, "stream ended without [DONE] after %d tokens: the "
+		   q->cfg->stream && r->status < 300) {
+		ttft_record_set_error(r, "stream ended without [DONE] after %u tokens: the "
 			     "server closed the connection (%s)", r->ntok,
 			  q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc));
 	} else if (rc != CURLE_OK) {
-		set_error(r, "transfer failed: %s (curl error %d)",
+		ttft_record_set_error(r, "transfer failed: %s (curl error %d)",
 			  q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc), (int)rc);
 	}
-	if (r->http_status >= 400) {
+	if (r->status >= 400) {
 		cJSON *j = cJSON_Parse(q->raw);
 		const char *msg = j ? error_message(j) : NULL;
-		set_error(r, "server answered HTTP %ld: %.400s", r->http_status,
+		ttft_record_set_error(r, "server answered HTTP %d: %.400s", r->status,
 			  msg ? msg : q->raw);
 		cJSON_Delete(j);
 	} else if (rc == CURLE_OK && !q->cfg->stream) {
 		cJSON *j = cJSON_Parse(q->raw);
 		if (!j) {
-			set_error(r, "malformed JSON response: %.80s", q->raw);
+			ttft_record_set_error(r, "malformed JSON response: %.80s", q->raw);
 		} else {
-			take_usage(r, j);
+			take_usage(q, j);
 			const char *t = chunk_text(j);
-			if (t && q->cfg->keep_text)
-				append(&r->text, &r->textlen, &r->textcap, t, strlen(t));
+			if (t && q->cfg->keep_text && ttft_record_add_text(r, t, strlen(t)) != 0)
+				ttft_record_set_error(r, "out of memory keeping the text");
 			r->t_first = r->t_end; /* the whole answer at once */
 			cJSON_Delete(j);
 		}
 	} else if (rc == CURLE_OK && !r->done) {
-		set_error(r, "stream ended without [DONE] after %d tokens", r->ntok);
+		ttft_record_set_error(r, "stream ended without [DONE] after %u tokens", r->ntok);
 	}
-	r->ok = r->error[0] == 0;
+	take_timings(q);
+	if (ttft_record_finish(r) != 0)
+		ttft_record_set_error(r, "out of memory computing the inter-token latency");
+	r->ok = r->error == NULL;
 	curl_multi_remove_handle(m, q->h);
 	curl_easy_cleanup(q->h);
 	free(q->body);
@@ -406,32 +426,34 @@ int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, s
  * that request's own numbers. */
 static void split_one(const struct probe_cfg *cfg, struct preq *q)
 {
-	struct probe_result *r = q->r;
+	struct ttft_record *r = q->r;
+	struct ttft_server_split *s = &r->split;
 	struct ttft_truth after;
 	char err[256];
+	if (s->source)
+		return; /* llama.cpp's timings already said */
 	if (!q->have_before) {
-		snprintf(r->m_note, sizeof r->m_note, "no /metrics snapshot before the request");
+		snprintf(s->note, sizeof s->note, "no /metrics snapshot before the request");
 		return;
 	}
 	if (probe_scrape(cfg, &after, err, sizeof err) != 0) {
-		snprintf(r->m_note, sizeof r->m_note, "%.150s", err);
+		snprintf(s->note, sizeof s->note, "%.150s", err);
 		return;
 	}
 	struct ttft_split sp;
-	int one = ttft_truth_split(&q->before, &after, 1, &sp);
-	if (one) {
-		r->m_source = sp.source;
-		r->m_queue_s = sp.queue_s;
-		r->m_prefill_s = sp.prefill_s;
-		r->m_decode_s = sp.decode_s;
-		r->m_hit_tokens = sp.hit_tokens;
-		r->m_server_ttft_s = sp.server_ttft_s;
+	if (ttft_truth_split(&q->before, &after, 1, &sp)) {
+		s->source = sp.source;
+		s->queue_s = sp.queue_s;
+		s->prefill_s = sp.prefill_s;
+		s->decode_s = sp.decode_s;
+		s->hit_tokens = sp.hit_tokens;
+		s->server_ttft_s = sp.server_ttft_s;
 	} else {
-		snprintf(r->m_note, sizeof r->m_note, "%s", sp.reason);
+		snprintf(s->note, sizeof s->note, "%s", sp.reason);
 	}
 }
 
-int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
+int probe_run(const struct probe_cfg *cfg, struct ttft_record *res, int n,
 	      int conc, int progress)
 {
 	struct ttft_truth w0;
@@ -443,8 +465,10 @@ int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
 	CURLM *m = curl_multi_init();
 	struct preq *qs = calloc((size_t)n, sizeof *qs);
 	int next = 0, running = 0, done = 0, failed = 0;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		ttft_record_init(&res[i], TTFT_ORIGIN_PROBE);
 		res[i].run = i + 1;
+	}
 	while (done < n) {
 		while (running < conc && next < n) {
 			char err[256];
@@ -467,15 +491,15 @@ int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
 			finish(m, q, msg->data.result);
 			if (cfg->metrics && conc == 1)
 				split_one(cfg, q);
-			else if (cfg->metrics)
-				snprintf(q->r->m_note, sizeof q->r->m_note, "concurrent requests: "
-					 "see the run's server window");
+			else if (cfg->metrics && !q->r->split.source)
+				snprintf(q->r->split.note, sizeof q->r->split.note,
+					 "concurrent requests: see the run's server window");
 			running--;
 			done++;
 			failed += !q->r->ok;
 			if (progress && conc == 1)
 				fprintf(stderr, "  run %d/%d: %s\n", q->r->run, n,
-					q->r->ok ? "ok" : q->r->error);
+					q->r->ok ? "ok" : ttft_record_error(q->r));
 			else if (progress && done % 64 == 0)
 				fprintf(stderr, "  %d/%d requests done\n", done, n);
 		}
@@ -490,12 +514,6 @@ int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
 		g_have_window = 1;
 	}
 	return failed;
-}
-
-void probe_result_free(struct probe_result *r)
-{
-	free(r->tok);
-	free(r->text);
 }
 
 char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen)
@@ -528,26 +546,6 @@ char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen)
 	return id;
 }
 
-double probe_ttft_s(const struct probe_result *r)
-{
-	return r->t_first ? (double)(r->t_first - r->t_start) / 1e9 : NAN;
-}
-
-double probe_e2e_s(const struct probe_result *r)
-{
-	return r->t_end ? (double)(r->t_end - r->t_start) / 1e9 : NAN;
-}
-
-long probe_tokens(const struct probe_result *r)
-{
-	return r->usage_tokens >= 0 ? r->usage_tokens : r->ntok;
-}
-
-void probe_itl(const struct probe_result *r, double *p50, double *p99)
-{
-	ttft_itl(r->tok, r->ntok > 0 ? (size_t)r->ntok : 0, p50, p99);
-}
-
 int probe_fit_points(const double *x, const double *y, int n, struct probe_fit *f)
 {
 	double sx = 0, sy = 0, sxx = 0, sxy = 0;
@@ -567,38 +565,16 @@ int probe_fit_points(const double *x, const double *y, int n, struct probe_fit *
 	return 0;
 }
 
-void probe_split_of(const struct probe_result *r, const struct probe_fit *fit,
-		    struct probe_split *s)
+void probe_apply_fit(struct ttft_record *r, const struct probe_fit *fit)
 {
-	s->queue_s = s->prefill_s = s->decode_s = s->hit_tokens = s->server_other_s = NAN;
-	s->server_ttft_s = NAN;
-	s->source = NULL;
-	s->note = r->m_note[0] ? r->m_note : NULL;
-	if (!isnan(r->prompt_ms)) {
-		s->source = "llamacpp-timings";
-		s->prefill_s = r->prompt_ms / 1e3;
-		s->decode_s = isnan(r->predicted_ms) ? NAN : r->predicted_ms / 1e3;
-		s->hit_tokens = r->cache_n;
-		s->note = NULL;
-	} else if (r->m_source) {
-		s->source = r->m_source;
-		s->queue_s = r->m_queue_s;
-		s->prefill_s = r->m_prefill_s;
-		s->decode_s = r->m_decode_s;
-		s->hit_tokens = r->m_hit_tokens;
-		s->server_ttft_s = r->m_server_ttft_s;
-	}
-	double ttft = probe_ttft_s(r);
-	if (!s->source && fit && fit->ok && r->prompt_tokens >= 0 && !isnan(ttft)) {
-		/* The server says nothing: what exceeds the calibrated TTFT for
-		 * this prompt length is taken as queueing. An estimate, labelled. */
-		double expect = fit->a_s + fit->b_s * (double)r->prompt_tokens;
-		s->queue_s = ttft > expect ? ttft - expect : 0;
-		s->source = "model";
-		s->note = "estimated: ttft - (a + b * prompt_tokens) from the calibration";
+	double ttft = ttft_record_ttft_s(r);
+	if (r->split.source || !fit || !fit->ok || r->prompt_tokens < 0 || isnan(ttft))
 		return;
-	}
-	if (s->source && !isnan(ttft) && !isnan(s->prefill_s))
-		s->server_other_s = ttft - r->pretransfer_s - s->prefill_s -
-				    (isnan(s->queue_s) ? 0 : s->queue_s);
+	/* The server says nothing: what exceeds the calibrated TTFT for this
+	 * prompt length is taken as queueing. An estimate, labelled. */
+	double expect = fit->a_s + fit->b_s * (double)r->prompt_tokens;
+	r->split.source = TTFT_SPLIT_MODEL;
+	r->split.queue_s = ttft > expect ? ttft - expect : 0;
+	snprintf(r->split.note, sizeof r->split.note,
+		 "estimated: ttft - (a + b * prompt_tokens) from the calibration");
 }

@@ -89,45 +89,42 @@ static void num(cJSON *o, const char *k, double v)
 		cJSON_AddNumberToObject(o, k, v);
 }
 
-static cJSON *record(const struct probe_result *r, int64_t t0, int keep_text,
-		     const struct probe_fit *fit)
+static cJSON *record(const struct ttft_record *r, int64_t t0, int keep_text)
 {
 	cJSON *o = cJSON_CreateObject();
-	double p50, p99;
-	probe_itl(r, &p50, &p99);
+	struct ttft_phases p;
+	ttft_record_phases(r, &p);
 	cJSON_AddNumberToObject(o, "run", r->run);
 	cJSON_AddStringToObject(o, "label", r->label);
 	cJSON_AddBoolToObject(o, "ok", r->ok);
 	if (r->ok)
 		cJSON_AddNullToObject(o, "error");
 	else
-		cJSON_AddStringToObject(o, "error", r->error);
-	num(o, "ttft_s", probe_ttft_s(r));
-	num(o, "e2e_s", probe_e2e_s(r));
-	cJSON_AddNumberToObject(o, "tokens", (double)probe_tokens(r));
-	num(o, "itl_p50_s", p50);
-	num(o, "itl_p99_s", p99);
-	num(o, "dns_s", r->dns_s);
-	num(o, "connect_s", r->connect_s);
-	num(o, "pretransfer_s", r->pretransfer_s);
-	num(o, "starttransfer_s", r->starttransfer_s);
+		cJSON_AddStringToObject(o, "error", ttft_record_error(r));
+	num(o, "ttft_s", p.ttft_s);
+	num(o, "e2e_s", p.e2e_s);
+	cJSON_AddNumberToObject(o, "tokens", (double)ttft_record_tokens(r));
+	num(o, "itl_p50_s", p.itl_p50_s);
+	num(o, "itl_p99_s", p.itl_p99_s);
+	num(o, "dns_s", p.dns_s);
+	num(o, "connect_s", p.connect_s);
+	num(o, "pretransfer_s", p.pretransfer_s);
+	num(o, "starttransfer_s", p.starttransfer_s);
 	num(o, "start_offset_s", (double)(r->t_start - t0) / 1e9);
-	cJSON_AddNumberToObject(o, "http_status", (double)r->http_status);
-	struct probe_split sp;
-	probe_split_of(r, fit, &sp);
-	num(o, "queue_s", sp.queue_s);
-	num(o, "prefill_s", sp.prefill_s);
-	num(o, "server_other_s", sp.server_other_s);
-	num(o, "network_s", r->network_s);
-	num(o, "server_decode_s", sp.decode_s);
-	num(o, "prefix_cache_hit_tokens", sp.hit_tokens);
-	num(o, "server_ttft_s", sp.server_ttft_s);
-	if (sp.source)
-		cJSON_AddStringToObject(o, "split_source", sp.source);
+	cJSON_AddNumberToObject(o, "http_status", (double)r->status);
+	num(o, "queue_s", r->split.queue_s);
+	num(o, "prefill_s", r->split.prefill_s);
+	num(o, "server_other_s", p.server_other_s);
+	num(o, "network_s", p.network_s);
+	num(o, "server_decode_s", r->split.decode_s);
+	num(o, "prefix_cache_hit_tokens", r->split.hit_tokens);
+	num(o, "server_ttft_s", r->split.server_ttft_s);
+	if (r->split.source)
+		cJSON_AddStringToObject(o, "split_source", r->split.source);
 	else
 		cJSON_AddNullToObject(o, "split_source");
-	if (sp.note)
-		cJSON_AddStringToObject(o, "split_note", sp.note);
+	if (r->split.note[0])
+		cJSON_AddStringToObject(o, "split_note", r->split.note);
 	if (keep_text)
 		cJSON_AddStringToObject(o, "text", r->text ? r->text : "");
 	return o;
@@ -202,15 +199,15 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 		}
 		cfg->prompt = pr;
 		enum { RUNS = 5 };
-		struct probe_result r[RUNS];
+		struct ttft_record r[RUNS];
 		memset(r, 0, sizeof r);
 		int failed = probe_run(cfg, r, RUNS, 1, 0);
 		double t[RUNS];
 		const char *why = "the server reports no usage.prompt_tokens";
 		for (int i = 0; i < RUNS; i++) {
-			t[i] = probe_ttft_s(&r[i]);
+			t[i] = ttft_record_ttft_s(&r[i]);
 			if (!r[i].ok)
-				why = r[i].error;
+				why = ttft_record_error(&r[i]);
 		}
 		x[k] = (double)r[0].prompt_tokens;
 		y[k] = ttft_percentile(t, RUNS, 0.5);
@@ -218,7 +215,7 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 		if (bad)
 			fprintf(stderr, "ttft-probe: calibration failed: %s\n", why);
 		for (int i = 0; i < RUNS; i++)
-			probe_result_free(&r[i]);
+			ttft_record_free(&r[i]);
 		free(pr);
 		if (bad) {
 			cJSON_Delete(root);
@@ -408,7 +405,7 @@ int main(int argc, char **argv)
 	int n = conc ? (requests ? requests : conc) : runs;
 	if (!conc)
 		conc = 1;
-	struct probe_result *res = calloc((size_t)n, sizeof *res);
+	struct ttft_record *res = calloc((size_t)n, sizeof *res);
 	FILE *table = json && !strcmp(json, "-") ? stderr : stdout;
 	if (!quiet)
 		fprintf(stderr, "ttft-probe: %d request%s to %s%s (model %s), %d at a time\n",
@@ -418,8 +415,10 @@ int main(int argc, char **argv)
 	int64_t t0 = probe_now();
 	int failed = probe_run(&cfg, res, n, conc, !quiet && isatty(2));
 	double wall = (double)(probe_now() - t0) / 1e9;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		res[i].label = cold && i == 0 && conc == 1 ? "cold" : "warm";
+		probe_apply_fit(&res[i], &fit);
+	}
 
 	/* summaries */
 	double *ttft = calloc((size_t)n + 1, sizeof *ttft), *warm = calloc((size_t)n + 1, sizeof *warm);
@@ -427,21 +426,21 @@ int main(int argc, char **argv)
 	size_t nt = 0, nw = 0, ne = 0, nitl = 0;
 	long toks = 0;
 	for (int i = 0; i < n; i++) {
-		double t = probe_ttft_s(&res[i]);
+		double t = ttft_record_ttft_s(&res[i]);
 		if (!isnan(t)) {
 			ttft[nt++] = t;
 			if (strcmp(res[i].label, "cold"))
 				warm[nw++] = t;
 		}
 		if (res[i].ok)
-			e2e[ne++] = probe_e2e_s(&res[i]);
-		toks += probe_tokens(&res[i]);
+			e2e[ne++] = ttft_record_e2e_s(&res[i]);
+		toks += ttft_record_tokens(&res[i]);
 		nitl += res[i].ntok > 1 ? (size_t)res[i].ntok - 1 : 0;
 	}
 	double *itl = calloc(nitl + 1, sizeof *itl);
 	size_t k = 0;
 	for (int i = 0; i < n; i++)
-		for (int j = 1; j < res[i].ntok; j++)
+		for (uint32_t j = 1; j < res[i].ntok; j++)
 			itl[k++] = (double)(res[i].tok[j] - res[i].tok[j - 1]) / 1e9;
 	struct pct pt = pct_of(ttft, nt), pw = pct_of(warm, nw), pe = pct_of(e2e, ne),
 		   pi = pct_of(itl, nitl);
@@ -450,10 +449,10 @@ int main(int argc, char **argv)
 		fprintf(table, "%5s  %-5s %10s %10s %7s  %s\n", "run", "label", "ttft_s",
 			"e2e_s", "tokens", "notes");
 		for (int i = 0; i < n; i++) {
-			const struct probe_result *r = &res[i];
+			const struct ttft_record *r = &res[i];
 			fprintf(table, "%5d  %-5s %10.4f %10.4f %7ld  %s\n", r->run, r->label,
-				probe_ttft_s(r), probe_e2e_s(r), probe_tokens(r),
-				r->ok ? "" : r->error);
+				ttft_record_ttft_s(r), ttft_record_e2e_s(r), ttft_record_tokens(r),
+				r->ok ? "" : ttft_record_error(r));
 		}
 		if (conc == 1) {
 			fprintf(table, "warm TTFT over %zu run%s: min %.4f s  median %.4f s  "
@@ -476,7 +475,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		for (int i = 0; i < n; i++) {
-			cJSON *o = record(&res[i], t0, cfg.keep_text, &fit);
+			cJSON *o = record(&res[i], t0, cfg.keep_text);
 			char *s = cJSON_PrintUnformatted(o);
 			fprintf(f, "%s\n", s);
 			free(s);
@@ -518,7 +517,7 @@ int main(int argc, char **argv)
 		}
 	}
 	for (int i = 0; i < n; i++)
-		probe_result_free(&res[i]);
+		ttft_record_free(&res[i]);
 	free(res), free(ttft), free(warm), free(e2e), free(itl), free(model);
 	return rc;
 }

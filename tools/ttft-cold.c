@@ -270,7 +270,7 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 		} else if (failed) {
 			snprintf(c->error, sizeof c->error, "%d request%s failed: %s", failed,
 				 failed == 1 ? "" : "s",
-				 !c->cold.ok ? c->cold.error : "see the warm runs");
+				 !c->cold.ok ? ttft_record_error(&c->cold) : "see the warm runs");
 			rc = 1;
 		}
 	}
@@ -465,7 +465,7 @@ int main(int argc, char **argv)
 			double mn, mx, cv, med = cold_warm_median(cy, &mn, &mx, &cv);
 			fprintf(stderr, "ttft-cold:   cold TTFT %.4f s, warm median %.4f s "
 					"(first-request warm-up %.4f s), unaccounted start-up %.3f s\n",
-				probe_ttft_s(&cy->cold), med, probe_ttft_s(&cy->cold) - med,
+				ttft_record_ttft_s(&cy->cold), med, ttft_record_ttft_s(&cy->cold) - med,
 				cy->unaccounted_s);
 		}
 	}
@@ -499,9 +499,9 @@ int main(int argc, char **argv)
 	cold_patterns_free(&ps);
 	for (int k = 0; k < run.ncycles; k++) {
 		struct cold_cycle *cy = &run.cycles[k];
-		probe_result_free(&cy->cold);
+		ttft_record_free(&cy->cold);
 		for (int i = 0; i < cy->nwarm; i++)
-			probe_result_free(&cy->warm[i]);
+			ttft_record_free(&cy->warm[i]);
 		free(cy->warm);
 		free(cy->samples);
 		for (size_t i = 0; i < cy->nlines; i++)

@@ -89,7 +89,7 @@ START_TEST(phases_are_exact)
 	ck_assert_uint_eq(a.nreqs, 3);
 	struct ttft_phases p;
 	/* request 1: new connection, so TTFT starts at connect */
-	ttft_req_phases(&a, &a.reqs[0], &p);
+	ttft_record_phases(&a.reqs[0], &p);
 	ck_assert_str_eq(a.reqs[0].path, "/v1/completions");
 	ck_assert_str_eq(a.reqs[0].method, "POST");
 	NEAR(p.dns_s, 0.001);
@@ -102,16 +102,16 @@ START_TEST(phases_are_exact)
 	NEAR(p.itl_p50_s, 0.010);
 	NEAR(p.itl_p99_s, 0.010 + 0.090 * 0.97); /* 3 of 4 gaps are 10 ms */
 	NEAR(p.app_gap_s, 0.0004);
-	ck_assert_uint_eq(a.reqs[0].tokens, 5);
+	ck_assert_uint_eq(a.reqs[0].ntok, 5);
 	NEAR(p.start_s, 1.0015);
 	/* request 2 (conn 2, non-streamed) starts next */
-	ttft_req_phases(&a, &a.reqs[1], &p);
+	ttft_record_phases(&a.reqs[1], &p);
 	ck_assert_int_eq(a.reqs[1].pid, 200);
 	ck_assert(isnan(p.ttft_s));
 	NEAR(p.e2e_s, 0.100);
 	/* request 3: reused connection: from its first byte, no connect;
 	 * the role-only event is not the first token */
-	ttft_req_phases(&a, &a.reqs[2], &p);
+	ttft_record_phases(&a.reqs[2], &p);
 	ck_assert(isnan(p.connect_s) && isnan(p.dns_s));
 	NEAR(p.ttft_s, 0.050);
 	NEAR(p.decode_s, 0.010);
@@ -140,8 +140,8 @@ START_TEST(json_shape)
 		"pid", "conn", "method", "path", "status", "start_s", "start_unix_s",
 		"tokens", "dns_s", "connect_s", "send_s", "wait_headers_s", "ttft_s",
 		"decode_s", "e2e_s", "itl_p50_s", "itl_p99_s", "app_gap_s", "queue_s",
-		"prefill_s", "server_other_s", "network_s", "prefix_cache_hit_tokens",
-		"server_ttft_s", "split_source",
+		"prefill_s", "server_other_s", "network_s", "server_decode_s",
+		"prefix_cache_hit_tokens", "server_ttft_s", "split_source",
 	};
 	cJSON *reqs = cJSON_GetObjectItem(j, "requests");
 	ck_assert_int_eq(cJSON_GetArraySize(reqs), 3);

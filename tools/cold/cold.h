@@ -27,8 +27,8 @@ struct cold_cycle {
 	struct cold_info infos[COLD_MAX_PHASES];
 	size_t ninfo;
 	double unaccounted_s;
-	struct probe_result cold;
-	struct probe_result *warm;
+	struct ttft_record cold;
+	struct ttft_record *warm;
 	int nwarm;
 	long long t_spawn;    /* CLOCK_MONOTONIC ns */
 	struct gpu_snap gpu_before, gpu_ready, gpu_after_cold;

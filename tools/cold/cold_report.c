@@ -46,7 +46,7 @@ double cold_warm_median(const struct cold_cycle *c, double *min, double *max, do
 	double v[1024];
 	size_t n = 0;
 	for (int i = 0; i < c->nwarm && n < 1024; i++) {
-		double t = probe_ttft_s(&c->warm[i]);
+		double t = ttft_record_ttft_s(&c->warm[i]);
 		if (!isnan(t))
 			v[n++] = t;
 	}
@@ -74,10 +74,10 @@ static const char *engine_name(const char *kind)
 	       ? "llama.cpp llama-server" : kind;
 }
 
-static void row(struct sb *b, const char *run, const struct probe_result *r, const char *note)
+static void row(struct sb *b, const char *run, const struct ttft_record *r, const char *note)
 {
-	sbf(b, "| %s | %s | %.4f | %.4f | %ld | %s |\n", run, r->label, probe_ttft_s(r),
-	    probe_e2e_s(r), probe_tokens(r), r->ok ? note : r->error);
+	sbf(b, "| %s | %s | %.4f | %.4f | %ld | %s |\n", run, r->label, ttft_record_ttft_s(r),
+	    ttft_record_e2e_s(r), ttft_record_tokens(r), r->ok ? note : ttft_record_error(r));
 }
 
 static const struct cold_phase *dominant(const struct cold_cycle *c)
@@ -95,9 +95,11 @@ static double warm_prefill_median(const struct cold_cycle *c)
 {
 	double v[1024];
 	size_t n = 0;
-	for (int i = 0; i < c->nwarm && n < 1024; i++)
-		if (!isnan(c->warm[i].prompt_ms))
-			v[n++] = c->warm[i].prompt_ms / 1e3;
+	for (int i = 0; i < c->nwarm && n < 1024; i++) {
+		const struct ttft_server_split *s = &c->warm[i].split;
+		if (s->source && !strcmp(s->source, TTFT_SPLIT_LLAMACPP_TIMINGS))
+			v[n++] = s->prefill_s;
+	}
 	return n ? median_of(v, n) : NAN;
 }
 
@@ -129,7 +131,7 @@ static void decomposition(struct sb *b, const struct cold_cycle *c)
 	sbf(b, "| spawn → ready (/health 200) | 0 | %.3f | |\n", c->spawn_to_ready_s);
 	double mn, mx, cv, med = cold_warm_median(c, &mn, &mx, &cv);
 	sbf(b, "| first request's own warm-up (cold − median warm TTFT) | | %.4f | |\n\n",
-	    probe_ttft_s(&c->cold) - med);
+	    ttft_record_ttft_s(&c->cold) - med);
 }
 
 static void observations(struct sb *b, const struct cold_run *run)
@@ -138,7 +140,7 @@ static void observations(struct sb *b, const struct cold_run *run)
 	if (c->ok)
 		decomposition(b, c);
 	double mn, mx, cv, med = cold_warm_median(c, &mn, &mx, &cv);
-	double cold = probe_ttft_s(&c->cold);
+	double cold = ttft_record_ttft_s(&c->cold);
 	if (c->ok && !isnan(med) && med > 0)
 		sbf(b, "- **Cold vs warm:** the cold request's TTFT (%.4f s) is %.1f× the "
 		       "median warm TTFT (%.4f s); %.4f s of it is the first request's own "
@@ -167,8 +169,8 @@ static void observations(struct sb *b, const struct cold_run *run)
 		       "(llama.cpp timings); the other %.4f s is HTTP, queueing, "
 		       "tokenization and the first token's flush.\n", pf, med - pf);
 	for (int i = 0; i < c->nwarm; i++) {
-		const struct probe_result *r = &c->warm[i];
-		double t = probe_ttft_s(r);
+		const struct ttft_record *r = &c->warm[i];
+		double t = ttft_record_ttft_s(r);
 		if (isnan(t) || isnan(med) || t < 1.5 * med || t - med < 0.001)
 			continue;
 		double a = (double)(r->t_start - c->t_spawn) / 1e9;
@@ -202,7 +204,7 @@ static void observations(struct sb *b, const struct cold_run *run)
 		for (int k = 0; k < run->ncycles && n < 1000; k++)
 			if (run->cycles[k].ok) {
 				sr[n] = run->cycles[k].spawn_to_ready_s;
-				ct[n] = probe_ttft_s(&run->cycles[k].cold);
+				ct[n] = ttft_record_ttft_s(&run->cycles[k].cold);
 				n++;
 			}
 		double srm = median_of(sr, n), ctm = median_of(ct, n);
@@ -231,7 +233,7 @@ static void sre(struct sb *b, const struct cold_run *run)
 	       "ready", c->spawn_to_ready_s);
 	if (d)
 		sbf(b, ", most of it %s (%.2f s)", d->name, d->duration_s);
-	double cold = probe_ttft_s(&c->cold);
+	double cold = ttft_record_ttft_s(&c->cold);
 	sbf(b, ", and %.2f s of it no log line explains. ", c->unaccounted_s);
 	if (cold / med >= 1.2)
 		sbf(b, "Then the first request takes %.1f ms — %.1f× a warm one — because "
@@ -378,17 +380,18 @@ static void num(cJSON *o, const char *k, double v)
 		cJSON_AddNumberToObject(o, k, v);
 }
 
-static cJSON *req_json(const struct probe_result *r)
+static cJSON *req_json(const struct ttft_record *r)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "run", r->run);
 	cJSON_AddBoolToObject(o, "ok", r->ok);
-	num(o, "ttft_s", probe_ttft_s(r));
-	num(o, "e2e_s", probe_e2e_s(r));
-	cJSON_AddNumberToObject(o, "tokens", (double)probe_tokens(r));
-	num(o, "prefill_s", isnan(r->prompt_ms) ? NAN : r->prompt_ms / 1e3);
+	num(o, "ttft_s", ttft_record_ttft_s(r));
+	num(o, "e2e_s", ttft_record_e2e_s(r));
+	cJSON_AddNumberToObject(o, "tokens", (double)ttft_record_tokens(r));
+	num(o, "prefill_s", r->split.source && !strcmp(r->split.source,
+			   TTFT_SPLIT_LLAMACPP_TIMINGS) ? r->split.prefill_s : NAN);
 	if (!r->ok)
-		cJSON_AddStringToObject(o, "error", r->error);
+		cJSON_AddStringToObject(o, "error", ttft_record_error(r));
 	return o;
 }
 
@@ -441,9 +444,9 @@ char *cold_json(const struct cold_run *run)
 		for (size_t p = 0; p < c->ninfo; p++)
 			cJSON_AddStringToObject(info, c->infos[p].name, c->infos[p].value);
 		cJSON *cold = cJSON_AddObjectToObject(o, "cold");
-		num(cold, "ttft_s", c->cold.t_start ? probe_ttft_s(&c->cold) : NAN);
-		num(cold, "e2e_s", c->cold.t_start ? probe_e2e_s(&c->cold) : NAN);
-		cJSON_AddNumberToObject(cold, "tokens", c->cold.t_start ? (double)probe_tokens(&c->cold) : 0);
+		num(cold, "ttft_s", c->cold.t_start ? ttft_record_ttft_s(&c->cold) : NAN);
+		num(cold, "e2e_s", c->cold.t_start ? ttft_record_e2e_s(&c->cold) : NAN);
+		cJSON_AddNumberToObject(cold, "tokens", c->cold.t_start ? (double)ttft_record_tokens(&c->cold) : 0);
 		cJSON *w = cJSON_AddArrayToObject(o, "warm");
 		for (int j = 0; j < c->nwarm; j++)
 			cJSON_AddItemToArray(w, req_json(&c->warm[j]));
@@ -452,7 +455,7 @@ char *cold_json(const struct cold_run *run)
 		num(o, "warm_ttft_median_s", med);
 		num(o, "warm_ttft_max_s", mx);
 		num(o, "warm_ttft_cv", cv);
-		double fwu = c->cold.t_start ? probe_ttft_s(&c->cold) - med : NAN;
+		double fwu = c->cold.t_start ? ttft_record_ttft_s(&c->cold) - med : NAN;
 		num(o, "first_request_warmup_s", fwu);
 		cJSON *s = cJSON_AddObjectToObject(o, "sanity");
 		num(s, "gpu_mem_before_mib", c->gpu_before.present ? c->gpu_before.mem_used_mib : NAN);
@@ -466,7 +469,7 @@ char *cold_json(const struct cold_run *run)
 		cJSON_AddItemToArray(cys, o);
 		if (c->ok) {
 			sr[k] = c->spawn_to_ready_s;
-			ct[k] = probe_ttft_s(&c->cold);
+			ct[k] = ttft_record_ttft_s(&c->cold);
 			wm[k] = med;
 			fw[k] = fwu;
 			un[k] = c->unaccounted_s;

@@ -59,11 +59,11 @@ static void *grow(void *p, size_t *cap, size_t need, size_t elem)
 	return q;
 }
 
-static struct ttft_req *find_req(struct ttft_analysis *a, struct conn *c,
+static struct ttft_record *find_req(struct ttft_analysis *a, struct conn *c,
 				 uint32_t seq)
 {
 	for (size_t i = c->nreqs; i-- > 0;) {
-		struct ttft_req *r = &a->reqs[c->reqs[i]];
+		struct ttft_record *r = &a->reqs[c->reqs[i]];
 		if (r->seq == seq)
 			return r;
 	}
@@ -82,7 +82,7 @@ static void copy_text(char *dst, size_t dlen, const char *src, size_t slen)
 			dst[i] = '?';
 }
 
-static void split_request_line(struct ttft_req *r, const char *text)
+static void split_request_line(struct ttft_record *r, const char *text)
 {
 	char line[TTFT_REC_TEXT + 1];
 	copy_text(line, sizeof line, text, TTFT_REC_TEXT);
@@ -118,13 +118,13 @@ static void claim_dns(struct dns *d, size_t nd, struct conn *c)
 
 static int cmp_req_start(const void *x, const void *y)
 {
-	const struct ttft_req *a = x, *b = y;
+	const struct ttft_record *a = x, *b = y;
 	if (a->t_start != b->t_start)
 		return a->t_start < b->t_start ? -1 : 1;
 	return a->conn < b->conn ? -1 : a->conn > b->conn;
 }
 
-static int keep(const struct ttft_req *r, const struct ttft_filter *f)
+static int keep(const struct ttft_record *r, const struct ttft_filter *f)
 {
 	if (!f)
 		return 1;
@@ -185,7 +185,7 @@ static void apply(struct ttft_analysis *a, struct conn *conns, uint64_t nconn,
 		c->closed = 1;
 		c->t_close = e->t_ns;
 		for (size_t i = 0; i < c->nreqs; i++) {
-			struct ttft_req *r = &a->reqs[c->reqs[i]];
+			struct ttft_record *r = &a->reqs[c->reqs[i]];
 			if (!r->t_end)
 				r->closed_early = 1;
 		}
@@ -200,8 +200,8 @@ static void apply(struct ttft_analysis *a, struct conn *conns, uint64_t nconn,
 			return; /* duplicate: ignore */
 		a->reqs = grow(a->reqs, &a->reqs_cap, a->nreqs + 1,
 			       sizeof *a->reqs);
-		struct ttft_req *r = &a->reqs[a->nreqs];
-		memset(r, 0, sizeof *r);
+		struct ttft_record *r = &a->reqs[a->nreqs];
+		ttft_record_init(r, TTFT_ORIGIN_LOG);
 		r->pid = e->pid;
 		r->fd = e->fd;
 		r->conn = e->conn;
@@ -225,7 +225,7 @@ static void apply(struct ttft_analysis *a, struct conn *conns, uint64_t nconn,
 	default:
 		break;
 	}
-	struct ttft_req *r = find_req(a, c, e->seq);
+	struct ttft_record *r = find_req(a, c, e->seq);
 	if (!r)
 		return;
 	switch (e->kind) {
@@ -235,15 +235,14 @@ static void apply(struct ttft_analysis *a, struct conn *conns, uint64_t nconn,
 	case TTFT_EV_RESP_HEADERS:
 		r->t_hdr = e->t_ns;
 		r->status = (int)e->a;
-		r->rtt_us = e->b;
+		r->rtt_us = e->b > 0 && e->b <= UINT32_MAX ? (uint32_t)e->b : 0;
 		break;
-	case TTFT_EV_SSE_TOKEN: {
-		size_t cap = r->ntok_cap;
-		r->tok = grow(r->tok, &cap, r->tokens + 1, sizeof *r->tok);
-		r->ntok_cap = (uint32_t)cap;
-		r->tok[r->tokens++] = e->t_ns;
+	case TTFT_EV_SSE_TOKEN:
+		if (ttft_record_add_token(r, e->t_ns) != 0) {
+			fprintf(stderr, "ttft-analyze: out of memory\n");
+			exit(2);
+		}
 		break;
-	}
 	case TTFT_EV_SSE_DONE:
 		r->done = 1;
 		break;
@@ -315,7 +314,7 @@ static int take_metric(struct snap **sn, size_t *n, size_t *cap, const struct tt
 static void join_snapshots(struct ttft_analysis *a, const struct snap *sn, size_t n)
 {
 	for (size_t i = 0; i < a->nreqs; i++) {
-		struct ttft_req *r = &a->reqs[i];
+		struct ttft_record *r = &a->reqs[i];
 		if (!r->t_end || !r->status)
 			continue;
 		const struct snap *s0 = NULL, *s1 = NULL;
@@ -328,7 +327,7 @@ static void join_snapshots(struct ttft_analysis *a, const struct snap *sn, size_
 				s1 = &sn[k];
 		}
 		if (!s0 || !s1) {
-			snprintf(r->s_note, sizeof r->s_note, "no good /metrics snapshot %s the "
+			snprintf(r->split.note, sizeof r->split.note, "no good /metrics snapshot %s the "
 				 "request", !s0 ? "before" : "after");
 			continue;
 		}
@@ -337,13 +336,14 @@ static void join_snapshots(struct ttft_analysis *a, const struct snap *sn, size_
 			ended += a->reqs[j].t_end > s0->tr.t_ns && a->reqs[j].t_end <= s1->tr.t_ns;
 		struct ttft_split sp;
 		if (ttft_truth_split(&s0->tr, &s1->tr, ended == 1, &sp)) {
-			r->s_source = sp.source;
-			r->s_queue = sp.queue_s;
-			r->s_prefill = sp.prefill_s;
-			r->s_hit = sp.hit_tokens;
-			r->s_ttft = sp.server_ttft_s;
+			r->split.source = sp.source;
+			r->split.queue_s = sp.queue_s;
+			r->split.prefill_s = sp.prefill_s;
+			r->split.decode_s = sp.decode_s;
+			r->split.hit_tokens = sp.hit_tokens;
+			r->split.server_ttft_s = sp.server_ttft_s;
 		} else {
-			snprintf(r->s_note, sizeof r->s_note, "%s", sp.reason);
+			snprintf(r->split.note, sizeof r->split.note, "%s", sp.reason);
 		}
 	}
 }
@@ -391,10 +391,6 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 	for (uint64_t i = 0; i < n; i++)
 		if (!take_metric(&snaps, &nsnap, &snapcap, &recs[i]))
 			apply(out, conns, nconn, &dns, &ndns, &dnscap, &recs[i]);
-	for (size_t i = 0; i < out->nreqs; i++) {
-		out->reqs[i].s_queue = out->reqs[i].s_prefill = out->reqs[i].s_hit = NAN;
-		out->reqs[i].s_ttft = NAN;
-	}
 	out->snapshots = nsnap;
 	if (nsnap) {
 		size_t good = 0;
@@ -429,10 +425,15 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 
 	size_t k = 0;
 	for (size_t i = 0; i < out->nreqs; i++) {
-		if (keep(&out->reqs[i], flt))
+		if (keep(&out->reqs[i], flt)) {
+			if (ttft_record_finish(&out->reqs[i]) != 0) {
+				fprintf(stderr, "ttft-analyze: out of memory\n");
+				exit(2);
+			}
 			out->reqs[k++] = out->reqs[i];
-		else
-			free(out->reqs[i].tok);
+		} else {
+			ttft_record_free(&out->reqs[i]);
+		}
 	}
 	out->nreqs = k;
 	if (k)
@@ -443,62 +444,15 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 void ttft_analysis_free(struct ttft_analysis *a)
 {
 	for (size_t i = 0; i < a->nreqs; i++)
-		free(a->reqs[i].tok);
+		ttft_record_free(&a->reqs[i]);
 	free(a->reqs);
 	free(a->notes);
 	memset(a, 0, sizeof *a);
 }
 
-static int cmp_double(const void *x, const void *y)
+double ttft_analysis_unix_s(const struct ttft_analysis *a, int64_t t_ns)
 {
-	double a = *(const double *)x, b = *(const double *)y;
-	return a < b ? -1 : a > b;
-}
-
-double ttft_percentile(double *v, size_t n, double q)
-{
-	if (n == 0)
-		return NAN;
-	qsort(v, n, sizeof *v, cmp_double);
-	double pos = q * (double)(n - 1);
-	size_t lo = (size_t)pos;
-	if (lo + 1 >= n)
-		return v[n - 1];
-	double frac = pos - (double)lo;
-	return v[lo] + (v[lo + 1] - v[lo]) * frac;
-}
-
-static double span(int64_t a, int64_t b)
-{
-	return a && b ? (double)(b - a) / 1e9 : NAN;
-}
-
-void ttft_req_phases(const struct ttft_analysis *a, const struct ttft_req *r,
-		     struct ttft_phases *p)
-{
-	p->start_s = (double)r->t_start / 1e9;
-	p->start_unix_s = (double)(r->t_start - a->anchor_mono_ns +
-				   a->anchor_real_ns) / 1e9;
-	p->dns_s = r->new_conn ? span(r->t_dns0, r->t_dns1) : NAN;
-	p->connect_s = r->new_conn ? span(r->t_conn0, r->t_est) : NAN;
-	p->send_s = span(r->t_req0, r->t_req1);
-	p->wait_headers_s = span(r->t_req1, r->t_hdr);
-	int64_t first = r->tokens ? r->tok[0] : 0;
-	int64_t last = r->tokens ? r->tok[r->tokens - 1] : 0;
-	p->ttft_s = span(r->t_start, first);
-	p->decode_s = span(first, last);
-	p->e2e_s = span(r->t_start, r->t_end);
-	ttft_itl(r->tok, r->tokens, &p->itl_p50_s, &p->itl_p99_s);
-	p->app_gap_s = span(first, r->t_app_first);
-	p->queue_s = r->s_queue;
-	p->prefill_s = r->s_prefill;
-	p->hit_tokens = r->s_hit;
-	p->server_ttft_s = r->s_ttft;
-	p->server_other_s = r->s_source && first && r->t_req1
-		? (double)(first - r->t_req1) / 1e9 - p->prefill_s -
-		  (isnan(p->queue_s) ? 0 : p->queue_s)
-		: NAN;
-	p->network_s = r->rtt_us > 0 ? (double)r->rtt_us / 1e6 : NAN;
+	return (double)(t_ns - a->anchor_mono_ns + a->anchor_real_ns) / 1e9;
 }
 
 int ttft_dump_events(FILE *f, const char *path, const struct ttft_filter *flt,
@@ -532,17 +486,4 @@ int ttft_dump_events(FILE *f, const char *path, const struct ttft_filter *flt,
 	free(recs);
 	ttft_log_view_close(&v);
 	return 0;
-}
-
-void ttft_itl(const int64_t *tok, size_t n, double *p50_s, double *p99_s)
-{
-	*p50_s = *p99_s = NAN;
-	double *d = n >= 2 ? malloc((n - 1) * sizeof *d) : NULL;
-	if (!d)
-		return;
-	for (size_t i = 1; i < n; i++)
-		d[i - 1] = (double)(tok[i] - tok[i - 1]) / 1e9;
-	*p50_s = ttft_percentile(d, n - 1, 0.5);
-	*p99_s = ttft_percentile(d, n - 1, 0.99);
-	free(d);
 }

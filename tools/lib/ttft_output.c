@@ -25,9 +25,8 @@ static void stats_of(const struct ttft_analysis *a, int e2e, struct stats *st)
 	double *v = malloc((a->nreqs ? a->nreqs : 1) * sizeof *v);
 	size_t n = 0;
 	for (size_t i = 0; v && i < a->nreqs; i++) {
-		struct ttft_phases p;
-		ttft_req_phases(a, &a->reqs[i], &p);
-		double x = e2e ? p.e2e_s : p.ttft_s;
+		const struct ttft_record *r = &a->reqs[i];
+		double x = e2e ? ttft_record_e2e_s(r) : ttft_record_ttft_s(r);
 		if (!isnan(x))
 			v[n++] = x;
 	}
@@ -49,17 +48,17 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		"wait_hdr_ms", "ttft_ms", "decode_ms", "e2e_ms", "itl_p50_ms",
 		"itl_p99_ms", "app_gap_ms", "queue_ms", "prefill_ms", "other_ms");
 	for (size_t i = 0; i < a->nreqs; i++) {
-		const struct ttft_req *r = &a->reqs[i];
+		const struct ttft_record *r = &a->reqs[i];
 		struct ttft_phases p;
-		ttft_req_phases(a, r, &p);
+		ttft_record_phases(r, &p);
 		char status[8];
 		if (r->status)
 			snprintf(status, sizeof status, "%d", r->status);
 		else
 			snprintf(status, sizeof status, "-");
-		fprintf(f, "%7d %5llu %-6.6s %-24.24s %6s %16.6f %17.6f %6u", r->pid,
+		fprintf(f, "%7d %5llu %-6.6s %-24.24s %6s %16.6f %17.6f %6ld", r->pid,
 			(unsigned long long)r->conn, r->method, r->path, status,
-			p.start_s, p.start_unix_s, r->tokens);
+			p.start_s, ttft_analysis_unix_s(a, r->t_start), ttft_record_tokens(r));
 		ms(f, 8, p.dns_s);
 		ms(f, 10, p.connect_s);
 		ms(f, 8, p.send_s);
@@ -70,8 +69,8 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		ms(f, 10, p.itl_p50_s);
 		ms(f, 10, p.itl_p99_s);
 		ms(f, 10, p.app_gap_s);
-		ms(f, 9, p.queue_s);
-		ms(f, 10, p.prefill_s);
+		ms(f, 9, r->split.queue_s);
+		ms(f, 10, r->split.prefill_s);
 		ms(f, 8, p.server_other_s);
 		const char *note = !r->t_end && !r->new_conn && !r->t_hdr
 				 ? "  (no response on a reused connection: the client retries)"
@@ -174,9 +173,9 @@ char *ttft_analysis_json(const struct ttft_analysis *a)
 	cJSON *root = cJSON_CreateObject();
 	cJSON *reqs = cJSON_AddArrayToObject(root, "requests");
 	for (size_t i = 0; i < a->nreqs; i++) {
-		const struct ttft_req *r = &a->reqs[i];
+		const struct ttft_record *r = &a->reqs[i];
 		struct ttft_phases p;
-		ttft_req_phases(a, r, &p);
+		ttft_record_phases(r, &p);
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddNumberToObject(o, "pid", r->pid);
 		cJSON_AddNumberToObject(o, "conn", (double)r->conn);
@@ -187,8 +186,8 @@ char *ttft_analysis_json(const struct ttft_analysis *a)
 		else
 			cJSON_AddNullToObject(o, "status");
 		num(o, "start_s", p.start_s);
-		num(o, "start_unix_s", p.start_unix_s);
-		cJSON_AddNumberToObject(o, "tokens", r->tokens);
+		num(o, "start_unix_s", ttft_analysis_unix_s(a, r->t_start));
+		cJSON_AddNumberToObject(o, "tokens", (double)ttft_record_tokens(r));
 		num(o, "dns_s", p.dns_s);
 		num(o, "connect_s", p.connect_s);
 		num(o, "send_s", p.send_s);
@@ -199,18 +198,19 @@ char *ttft_analysis_json(const struct ttft_analysis *a)
 		num(o, "itl_p50_s", p.itl_p50_s);
 		num(o, "itl_p99_s", p.itl_p99_s);
 		num(o, "app_gap_s", p.app_gap_s);
-		num(o, "queue_s", p.queue_s);
-		num(o, "prefill_s", p.prefill_s);
+		num(o, "queue_s", r->split.queue_s);
+		num(o, "prefill_s", r->split.prefill_s);
 		num(o, "server_other_s", p.server_other_s);
 		num(o, "network_s", p.network_s);
-		num(o, "prefix_cache_hit_tokens", p.hit_tokens);
-		num(o, "server_ttft_s", p.server_ttft_s);
-		if (r->s_source)
-			cJSON_AddStringToObject(o, "split_source", r->s_source);
+		num(o, "server_decode_s", r->split.decode_s);
+		num(o, "prefix_cache_hit_tokens", r->split.hit_tokens);
+		num(o, "server_ttft_s", r->split.server_ttft_s);
+		if (r->split.source)
+			cJSON_AddStringToObject(o, "split_source", r->split.source);
 		else
 			cJSON_AddNullToObject(o, "split_source");
-		if (r->s_note[0])
-			cJSON_AddStringToObject(o, "split_note", r->s_note);
+		if (r->split.note[0])
+			cJSON_AddStringToObject(o, "split_note", r->split.note);
 		cJSON_AddItemToArray(reqs, o);
 	}
 	struct stats t, e;

@@ -12,7 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ttft_analyze.h"
+#include "ttft_json.h"
+#include "ttft_summary.h"
 
 static void usage(FILE *f)
 {
@@ -81,81 +82,6 @@ static char *read_prompt(const char *path)
 	return b;
 }
 
-static void num(cJSON *o, const char *k, double v)
-{
-	if (isnan(v))
-		cJSON_AddNullToObject(o, k);
-	else
-		cJSON_AddNumberToObject(o, k, v);
-}
-
-static cJSON *record(const struct ttft_record *r, int64_t t0, int keep_text)
-{
-	cJSON *o = cJSON_CreateObject();
-	struct ttft_phases p;
-	ttft_record_phases(r, &p);
-	cJSON_AddNumberToObject(o, "run", r->run);
-	cJSON_AddStringToObject(o, "label", r->label);
-	cJSON_AddBoolToObject(o, "ok", r->ok);
-	if (r->ok)
-		cJSON_AddNullToObject(o, "error");
-	else
-		cJSON_AddStringToObject(o, "error", ttft_record_error(r));
-	num(o, "ttft_s", p.ttft_s);
-	num(o, "e2e_s", p.e2e_s);
-	cJSON_AddNumberToObject(o, "tokens", (double)ttft_record_tokens(r));
-	num(o, "itl_p50_s", p.itl_p50_s);
-	num(o, "itl_p99_s", p.itl_p99_s);
-	num(o, "dns_s", p.dns_s);
-	num(o, "connect_s", p.connect_s);
-	num(o, "pretransfer_s", p.pretransfer_s);
-	num(o, "starttransfer_s", p.starttransfer_s);
-	num(o, "start_offset_s", (double)(r->t_start - t0) / 1e9);
-	cJSON_AddNumberToObject(o, "http_status", (double)r->status);
-	num(o, "queue_s", r->split.queue_s);
-	num(o, "prefill_s", r->split.prefill_s);
-	num(o, "server_other_s", p.server_other_s);
-	num(o, "network_s", p.network_s);
-	num(o, "server_decode_s", r->split.decode_s);
-	num(o, "prefix_cache_hit_tokens", r->split.hit_tokens);
-	num(o, "server_ttft_s", r->split.server_ttft_s);
-	if (r->split.source)
-		cJSON_AddStringToObject(o, "split_source", r->split.source);
-	else
-		cJSON_AddNullToObject(o, "split_source");
-	if (r->split.note[0])
-		cJSON_AddStringToObject(o, "split_note", r->split.note);
-	if (keep_text)
-		cJSON_AddStringToObject(o, "text", r->text ? r->text : "");
-	return o;
-}
-
-struct pct {
-	double min, p50, p90, p99, max;
-};
-
-static struct pct pct_of(double *v, size_t n)
-{
-	struct pct p;
-	p.p50 = ttft_percentile(v, n, 0.5);
-	p.p90 = ttft_percentile(v, n, 0.9);
-	p.p99 = ttft_percentile(v, n, 0.99);
-	p.min = n ? v[0] : NAN;
-	p.max = n ? v[n - 1] : NAN;
-	return p;
-}
-
-static cJSON *pct_json(struct pct p)
-{
-	cJSON *o = cJSON_CreateObject();
-	num(o, "min", p.min);
-	num(o, "p50", p.p50);
-	num(o, "p90", p.p90);
-	num(o, "p99", p.p99);
-	num(o, "max", p.max);
-	return o;
-}
-
 static int load_fit(const char *path, struct probe_fit *f)
 {
 	FILE *fp = fopen(path, "r");
@@ -186,7 +112,7 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 	static const int reps[] = {1, 4, 16, 64};
 	double x[4], y[4];
 	const char *base = cfg->prompt;
-	cJSON *root = cJSON_CreateObject(), *pts = cJSON_AddArrayToObject(root, "points");
+	double px[4], py[4];
 	int max_tokens = cfg->max_tokens;
 	cfg->max_tokens = 1;
 	for (int k = 0; k < 4; k++) {
@@ -217,14 +143,10 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 		for (int i = 0; i < RUNS; i++)
 			ttft_record_free(&r[i]);
 		free(pr);
-		if (bad) {
-			cJSON_Delete(root);
+		if (bad)
 			return 1;
-		}
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "prompt_tokens", x[k]);
-		cJSON_AddNumberToObject(o, "ttft_s", y[k]);
-		cJSON_AddItemToArray(pts, o);
+		px[k] = x[k];
+		py[k] = y[k];
 		fprintf(stderr, "  %6.0f prompt tokens: ttft %.4f s\n", x[k], y[k]);
 	}
 	cfg->max_tokens = max_tokens;
@@ -232,23 +154,39 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 	if (probe_fit_points(x, y, 4, &f) != 0) {
 		fprintf(stderr, "ttft-probe: calibration failed: the prompt lengths did not "
 				"vary (does the server count prompt tokens?)\n");
-		cJSON_Delete(root);
 		return 1;
 	}
-	cJSON_AddNumberToObject(root, "a_s", f.a_s);
-	cJSON_AddNumberToObject(root, "b_s_per_token", f.b_s);
-	char *js = cJSON_Print(root);
 	FILE *fp = fopen(path, "w");
-	int rc = 0;
-	if (!fp || fprintf(fp, "%s\n", js) < 0 || fclose(fp) != 0) {
+	int rc = 0, bad = !fp;
+	if (fp) {
+		struct ttft_json j;
+		bad = ttft_json_init(&j, fp, 1) != 0;
+		if (!bad) {
+			ttft_json_begin_obj(&j, NULL);
+			ttft_json_begin_arr(&j, "points");
+			for (int k = 0; k < 4; k++) {
+				ttft_json_begin_obj(&j, NULL);
+				ttft_json_num(&j, "prompt_tokens", px[k]);
+				ttft_json_num(&j, "ttft_s", py[k]);
+				ttft_json_end_obj(&j);
+			}
+			ttft_json_end_arr(&j);
+			ttft_json_num(&j, "a_s", f.a_s);
+			ttft_json_num(&j, "b_s_per_token", f.b_s);
+			ttft_json_end_obj(&j);
+			ttft_json_newline(&j);
+			bad = ttft_json_flush(&j) != 0;
+		}
+		ttft_json_free(&j);
+		bad |= fclose(fp) != 0;
+	}
+	if (bad) {
 		fprintf(stderr, "ttft-probe: cannot write %s: %s\n", path, strerror(errno));
 		rc = 2;
 	} else {
 		printf("fit: ttft = %.6f s + %.9f s x prompt_tokens  (written to %s)\n", f.a_s,
 		       f.b_s, path);
 	}
-	free(js);
-	cJSON_Delete(root);
 	return rc;
 }
 
@@ -442,8 +380,11 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		for (uint32_t j = 1; j < res[i].ntok; j++)
 			itl[k++] = (double)(res[i].tok[j] - res[i].tok[j - 1]) / 1e9;
-	struct pct pt = pct_of(ttft, nt), pw = pct_of(warm, nw), pe = pct_of(e2e, ne),
-		   pi = pct_of(itl, nitl);
+	struct ttft_summary pt, pw, pe, pi;
+	ttft_summary_of(ttft, nt, &pt);
+	ttft_summary_of(warm, nw, &pw);
+	ttft_summary_of(e2e, ne, &pe);
+	ttft_summary_of(itl, nitl, &pi);
 
 	if (!quiet) {
 		fprintf(table, "%5s  %-5s %10s %10s %7s  %s\n", "run", "label", "ttft_s",
@@ -456,14 +397,14 @@ int main(int argc, char **argv)
 		}
 		if (conc == 1) {
 			fprintf(table, "warm TTFT over %zu run%s: min %.4f s  median %.4f s  "
-				"max %.4f s\n", nw, nw == 1 ? "" : "s", pw.min, pw.p50, pw.max);
+				"max %.4f s\n", nw, nw == 1 ? "" : "s", pw.min, pw.median, pw.max);
 		} else {
 			fprintf(table, "\n%d requests, %d failed, %d at a time, %.3f s\n", n,
 				failed, conc, wall);
 			fprintf(table, "%-6s %10s %10s %10s   (s)\n", "", "p50", "p90", "p99");
-			fprintf(table, "%-6s %10.4f %10.4f %10.4f\n", "ttft", pt.p50, pt.p90, pt.p99);
-			fprintf(table, "%-6s %10.4f %10.4f %10.4f\n", "itl", pi.p50, pi.p90, pi.p99);
-			fprintf(table, "%-6s %10.4f %10.4f %10.4f\n", "e2e", pe.p50, pe.p90, pe.p99);
+			fprintf(table, "%-6s %10.4f %10.4f %10.4f\n", "ttft", pt.median, pt.p90, pt.p99);
+			fprintf(table, "%-6s %10.4f %10.4f %10.4f\n", "itl", pi.median, pi.p90, pi.p99);
+			fprintf(table, "%-6s %10.4f %10.4f %10.4f\n", "e2e", pe.median, pe.p90, pe.p99);
 			fprintf(table, "output tokens/s: %.1f\n", toks / wall);
 		}
 	}
@@ -474,44 +415,44 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ttft-probe: cannot write %s: %s\n", json, strerror(errno));
 			return 2;
 		}
-		for (int i = 0; i < n; i++) {
-			cJSON *o = record(&res[i], t0, cfg.keep_text);
-			char *s = cJSON_PrintUnformatted(o);
-			fprintf(f, "%s\n", s);
-			free(s);
-			cJSON_Delete(o);
+		struct ttft_json j;
+		int bad = ttft_json_init(&j, f, 0) != 0;
+		struct ttft_json_ctx ctx = {0, 0, t0, cfg.keep_text};
+		for (int i = 0; i < n && !bad; i++) {
+			ttft_json_record(&j, NULL, &res[i], &ctx);
+			ttft_json_newline(&j);
 		}
-		cJSON *root = cJSON_CreateObject(), *sum = cJSON_AddObjectToObject(root, "summary");
-		cJSON_AddNumberToObject(sum, "requests", n);
-		cJSON_AddNumberToObject(sum, "failed", failed);
-		cJSON_AddNumberToObject(sum, "concurrency", conc);
-		cJSON_AddNumberToObject(sum, "wall_s", wall);
-		cJSON_AddItemToObject(sum, "ttft_s", pct_json(pt));
-		cJSON *w = cJSON_AddObjectToObject(sum, "warm_ttft_s");
-		num(w, "min", pw.min);
-		num(w, "median", pw.p50);
-		num(w, "max", pw.max);
-		cJSON_AddItemToObject(sum, "itl_s", pct_json(pi));
-		cJSON_AddItemToObject(sum, "e2e_s", pct_json(pe));
-		cJSON_AddNumberToObject(sum, "output_tokens_per_s", toks / wall);
+		ttft_json_begin_obj(&j, NULL);
+		ttft_json_begin_obj(&j, "summary");
+		ttft_json_int(&j, "requests", n);
+		ttft_json_int(&j, "failed", failed);
+		ttft_json_int(&j, "concurrency", conc);
+		ttft_json_num(&j, "wall_s", wall);
+		ttft_json_summary(&j, "ttft_s", &pt);
+		ttft_json_summary(&j, "warm_ttft_s", &pw);
+		ttft_json_summary(&j, "itl_s", &pi);
+		ttft_json_summary(&j, "e2e_s", &pe);
+		ttft_json_num(&j, "output_tokens_per_s", toks / wall);
 		const struct ttft_split *win = probe_window();
 		if (win) {
-			cJSON *sw = cJSON_AddObjectToObject(sum, "server_window");
-			num(sw, "requests", win->requests);
-			num(sw, "queue_s", win->queue_s);
-			num(sw, "prefill_s", win->prefill_s);
-			num(sw, "decode_s", win->decode_s);
-			num(sw, "prefix_cache_hit_tokens", win->hit_tokens);
+			ttft_json_begin_obj(&j, "server_window");
+			ttft_json_num(&j, "requests", win->requests);
+			ttft_json_num(&j, "queue_s", win->queue_s);
+			ttft_json_num(&j, "prefill_s", win->prefill_s);
+			ttft_json_num(&j, "decode_s", win->decode_s);
+			ttft_json_num(&j, "prefix_cache_hit_tokens", win->hit_tokens);
 			if (win->source)
-				cJSON_AddStringToObject(sw, "source", win->source);
+				ttft_json_str(&j, "source", win->source);
 			if (win->reason[0])
-				cJSON_AddStringToObject(sw, "note", win->reason);
+				ttft_json_str(&j, "note", win->reason);
+			ttft_json_end_obj(&j);
 		}
-		char *s = cJSON_PrintUnformatted(root);
-		fprintf(f, "%s\n", s);
-		free(s);
-		cJSON_Delete(root);
-		if ((f == stdout ? fflush(f) : fclose(f)) != 0) {
+		ttft_json_end_obj(&j);
+		ttft_json_end_obj(&j);
+		ttft_json_newline(&j);
+		bad = bad || ttft_json_flush(&j) != 0;
+		ttft_json_free(&j);
+		if (bad || (f != stdout && fclose(f) != 0)) {
 			fprintf(stderr, "ttft-probe: writing %s failed: %s\n", json, strerror(errno));
 			rc = 2;
 		}

@@ -488,13 +488,20 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.json && run.ncycles) {
-		char *js = cold_json(&run);
 		FILE *f = strcmp(o.json, "-") ? fopen(o.json, "w") : stdout;
-		if (!f || fprintf(f, "%s\n", js) < 0 || (f != stdout && fclose(f) != 0)) {
+		struct ttft_json j;
+		int bad = !f || ttft_json_init(&j, f, 1) != 0;
+		if (f) {
+			if (!bad)
+				bad = cold_json(&j, &run) != 0 || ttft_json_flush(&j) != 0;
+			ttft_json_free(&j);
+			if (f != stdout && fclose(f) != 0)
+				bad = 1;
+		}
+		if (bad) {
 			fprintf(stderr, "ttft-cold: cannot write %s: %s\n", o.json, strerror(errno));
 			rc = rc ? rc : 2;
 		}
-		free(js);
 	}
 	cold_patterns_free(&ps);
 	for (int k = 0; k < run.ncycles; k++) {

@@ -233,16 +233,24 @@ int main(int argc, char **argv)
 			fprintf(stderr, "log kept at %s\n", logpath);
 	}
 	if (jsonpath) {
-		char *s = ttft_analysis_json(&a);
 		FILE *f = strcmp(jsonpath, "-") == 0 ? stdout : fopen(jsonpath, "w");
-		if (!f || !s || fprintf(f, "%s\n", s) < 0 ||
-		    (f != stdout ? fclose(f) : fflush(f)) != 0) {
+		struct ttft_json j;
+		int bad = !f || ttft_json_init(&j, f, 0) != 0;
+		if (f) {
+			if (!bad) {
+				ttft_analysis_json(&j, &a);
+				bad = ttft_json_flush(&j) != 0;
+			}
+			ttft_json_free(&j);
+			if (f != stdout && fclose(f) != 0)
+				bad = 1;
+		}
+		if (bad) {
 			fprintf(stderr, "ttft-run: cannot write JSON to %s: %s\n",
 				jsonpath, strerror(errno));
 			if (!rc)
 				rc = 125;
 		}
-		free(s);
 	}
 	ttft_analysis_free(&a);
 	if (!keep)

@@ -2,14 +2,15 @@
  * from measurements, and the JSON document. */
 #include "cold.h"
 
-#include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ttft_analyze.h"
+#include "ttft_json.h"
+#include "ttft_summary.h"
 
 /* A growing string. */
 struct sb {
@@ -50,17 +51,12 @@ double cold_warm_median(const struct cold_cycle *c, double *min, double *max, do
 		if (!isnan(t))
 			v[n++] = t;
 	}
-	double mean = 0, var = 0;
-	for (size_t i = 0; i < n; i++)
-		mean += v[i];
-	mean = n ? mean / (double)n : NAN;
-	for (size_t i = 0; i < n; i++)
-		var += (v[i] - mean) * (v[i] - mean);
-	*cv = n > 1 ? sqrt(var / (double)(n - 1)) / mean : NAN;
-	double med = ttft_percentile(v, n, 0.5);
-	*min = n ? v[0] : NAN;
-	*max = n ? v[n - 1] : NAN;
-	return med;
+	struct ttft_summary s;
+	ttft_summary_of(v, n, &s);
+	*min = s.min;
+	*max = s.max;
+	*cv = s.cv;
+	return s.median;
 }
 
 static double median_of(double *v, size_t n)
@@ -372,101 +368,89 @@ int cold_write_report(const struct cold_run *run, const char *tpl_path,
 	return rc;
 }
 
-static void num(cJSON *o, const char *k, double v)
+/* The min / median / max (and p90, p99) of n values, in place. */
+static void summary_json(struct ttft_json *j, const char *k, double *v, size_t n)
 {
-	if (isnan(v))
-		cJSON_AddNullToObject(o, k);
-	else
-		cJSON_AddNumberToObject(o, k, v);
+	struct ttft_summary s;
+	ttft_summary_of(v, n, &s);
+	ttft_json_summary(j, k, &s);
 }
 
-static cJSON *req_json(const struct ttft_record *r)
+int cold_json(struct ttft_json *j, const struct cold_run *run)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "run", r->run);
-	cJSON_AddBoolToObject(o, "ok", r->ok);
-	num(o, "ttft_s", ttft_record_ttft_s(r));
-	num(o, "e2e_s", ttft_record_e2e_s(r));
-	cJSON_AddNumberToObject(o, "tokens", (double)ttft_record_tokens(r));
-	num(o, "prefill_s", r->split.source && !strcmp(r->split.source,
-			   TTFT_SPLIT_LLAMACPP_TIMINGS) ? r->split.prefill_s : NAN);
-	if (!r->ok)
-		cJSON_AddStringToObject(o, "error", ttft_record_error(r));
-	return o;
-}
-
-static void mmm(cJSON *parent, const char *k, double *v, size_t n)
-{
-	cJSON *o = cJSON_AddObjectToObject(parent, k);
-	double med = ttft_percentile(v, n, 0.5);
-	num(o, "min", n ? v[0] : NAN);
-	num(o, "median", med);
-	num(o, "max", n ? v[n - 1] : NAN);
-}
-
-char *cold_json(const struct cold_run *run)
-{
-	cJSON *root = cJSON_CreateObject();
-	cJSON *sv = cJSON_AddObjectToObject(root, "server");
-	cJSON_AddStringToObject(sv, "command", run->server_cmd);
-	cJSON_AddStringToObject(sv, "kind", run->kind ? run->kind : "unknown");
-	cJSON_AddStringToObject(sv, "model", run->model);
-	cJSON_AddStringToObject(sv, "version", run->version);
-	cJSON_AddStringToObject(sv, "gpu", run->gpu);
-	cJSON *cys = cJSON_AddArrayToObject(root, "cycles");
 	size_t n = (size_t)run->ncycles;
 	double *sr = calloc(n + 1, sizeof *sr), *ct = calloc(n + 1, sizeof *ct),
 	       *wm = calloc(n + 1, sizeof *wm), *fw = calloc(n + 1, sizeof *fw),
 	       *un = calloc(n + 1, sizeof *un);
+	if (!sr || !ct || !wm || !fw || !un) {
+		free(sr), free(ct), free(wm), free(fw), free(un);
+		errno = ENOMEM;
+		return -1;
+	}
+	ttft_json_begin_obj(j, NULL);
+	ttft_json_begin_obj(j, "server");
+	ttft_json_str(j, "command", run->server_cmd);
+	ttft_json_str(j, "kind", run->kind ? run->kind : "unknown");
+	ttft_json_str(j, "model", run->model);
+	ttft_json_str(j, "version", run->version);
+	ttft_json_str(j, "gpu", run->gpu);
+	ttft_json_end_obj(j);
+	ttft_json_begin_arr(j, "cycles");
 	size_t k = 0;
 	for (int i = 0; i < run->ncycles; i++) {
 		const struct cold_cycle *c = &run->cycles[i];
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "cycle", c->index);
-		cJSON_AddBoolToObject(o, "ok", c->ok);
+		/* request start offsets count from the server's spawn */
+		struct ttft_json_ctx ctx = {0, 0, c->t_spawn, 0};
+		ttft_json_begin_obj(j, NULL);
+		ttft_json_int(j, "cycle", c->index);
+		ttft_json_bool(j, "ok", c->ok);
 		if (!c->ok)
-			cJSON_AddStringToObject(o, "error", c->error);
-		num(o, "spawn_to_listen_s", c->spawn_to_listen_s);
-		num(o, "spawn_to_ready_s", c->spawn_to_ready_s);
-		cJSON *ph = cJSON_AddArrayToObject(o, "phases");
+			ttft_json_str(j, "error", c->error);
+		ttft_json_num(j, "spawn_to_listen_s", c->spawn_to_listen_s);
+		ttft_json_num(j, "spawn_to_ready_s", c->spawn_to_ready_s);
+		ttft_json_begin_arr(j, "phases");
 		for (size_t p = 0; p < c->nphases; p++) {
 			if (!c->phases[p].found)
 				continue;
-			cJSON *x = cJSON_CreateObject();
-			cJSON_AddStringToObject(x, "name", c->phases[p].name);
-			num(x, "start_s", c->phases[p].start_s);
-			num(x, "duration_s", c->phases[p].duration_s);
-			num(x, "stated_s", c->phases[p].stated_s);
-			cJSON_AddItemToArray(ph, x);
+			ttft_json_begin_obj(j, NULL);
+			ttft_json_str(j, "name", c->phases[p].name);
+			ttft_json_num(j, "start_s", c->phases[p].start_s);
+			ttft_json_num(j, "duration_s", c->phases[p].duration_s);
+			ttft_json_num(j, "stated_s", c->phases[p].stated_s);
+			ttft_json_end_obj(j);
 		}
-		num(o, "unaccounted_s", c->unaccounted_s);
-		cJSON *info = cJSON_AddObjectToObject(o, "info");
+		ttft_json_end_arr(j);
+		ttft_json_num(j, "unaccounted_s", c->unaccounted_s);
+		ttft_json_begin_obj(j, "info");
 		for (size_t p = 0; p < c->ninfo; p++)
-			cJSON_AddStringToObject(info, c->infos[p].name, c->infos[p].value);
-		cJSON *cold = cJSON_AddObjectToObject(o, "cold");
-		num(cold, "ttft_s", c->cold.t_start ? ttft_record_ttft_s(&c->cold) : NAN);
-		num(cold, "e2e_s", c->cold.t_start ? ttft_record_e2e_s(&c->cold) : NAN);
-		cJSON_AddNumberToObject(cold, "tokens", c->cold.t_start ? (double)ttft_record_tokens(&c->cold) : 0);
-		cJSON *w = cJSON_AddArrayToObject(o, "warm");
-		for (int j = 0; j < c->nwarm; j++)
-			cJSON_AddItemToArray(w, req_json(&c->warm[j]));
+			ttft_json_str(j, c->infos[p].name, c->infos[p].value);
+		ttft_json_end_obj(j);
+		ttft_json_record(j, "cold", &c->cold, &ctx);
+		ttft_json_begin_arr(j, "warm");
+		for (int w = 0; w < c->nwarm; w++)
+			ttft_json_record(j, NULL, &c->warm[w], &ctx);
+		ttft_json_end_arr(j);
 		double mn, mx, cv, med = cold_warm_median(c, &mn, &mx, &cv);
-		num(o, "warm_ttft_min_s", mn);
-		num(o, "warm_ttft_median_s", med);
-		num(o, "warm_ttft_max_s", mx);
-		num(o, "warm_ttft_cv", cv);
+		ttft_json_num(j, "warm_ttft_min_s", mn);
+		ttft_json_num(j, "warm_ttft_median_s", med);
+		ttft_json_num(j, "warm_ttft_max_s", mx);
+		ttft_json_num(j, "warm_ttft_cv", cv);
 		double fwu = c->cold.t_start ? ttft_record_ttft_s(&c->cold) - med : NAN;
-		num(o, "first_request_warmup_s", fwu);
-		cJSON *s = cJSON_AddObjectToObject(o, "sanity");
-		num(s, "gpu_mem_before_mib", c->gpu_before.present ? c->gpu_before.mem_used_mib : NAN);
-		num(s, "gpu_mem_ready_mib", c->gpu_ready.present ? c->gpu_ready.mem_used_mib : NAN);
-		num(s, "gpu_mem_after_cold_mib", c->gpu_after_cold.present ? c->gpu_after_cold.mem_used_mib : NAN);
-		num(s, "system_cpu_cold_pct", c->sys_cpu_cold);
-		num(s, "system_cpu_warm_pct", c->sys_cpu_warm);
-		num(s, "server_cpu_cold_pct", c->srv_cpu_cold);
-		num(s, "server_cpu_warm_pct", c->srv_cpu_warm);
-		cJSON_AddStringToObject(o, "server_log", c->log_path);
-		cJSON_AddItemToArray(cys, o);
+		ttft_json_num(j, "first_request_warmup_s", fwu);
+		ttft_json_begin_obj(j, "sanity");
+		ttft_json_num(j, "gpu_mem_before_mib",
+			      c->gpu_before.present ? c->gpu_before.mem_used_mib : NAN);
+		ttft_json_num(j, "gpu_mem_ready_mib",
+			      c->gpu_ready.present ? c->gpu_ready.mem_used_mib : NAN);
+		ttft_json_num(j, "gpu_mem_after_cold_mib",
+			      c->gpu_after_cold.present ? c->gpu_after_cold.mem_used_mib : NAN);
+		ttft_json_num(j, "system_cpu_cold_pct", c->sys_cpu_cold);
+		ttft_json_num(j, "system_cpu_warm_pct", c->sys_cpu_warm);
+		ttft_json_num(j, "server_cpu_cold_pct", c->srv_cpu_cold);
+		ttft_json_num(j, "server_cpu_warm_pct", c->srv_cpu_warm);
+		ttft_json_end_obj(j);
+		ttft_json_str(j, "server_log", c->log_path);
+		ttft_json_end_obj(j);
 		if (c->ok) {
 			sr[k] = c->spawn_to_ready_s;
 			ct[k] = ttft_record_ttft_s(&c->cold);
@@ -476,16 +460,18 @@ char *cold_json(const struct cold_run *run)
 			k++;
 		}
 	}
-	cJSON *sum = cJSON_AddObjectToObject(root, "summary");
-	cJSON_AddNumberToObject(sum, "cycles", run->ncycles);
-	cJSON_AddNumberToObject(sum, "cycles_ok", (double)k);
-	mmm(sum, "spawn_to_ready_s", sr, k);
-	mmm(sum, "cold_ttft_s", ct, k);
-	mmm(sum, "warm_ttft_median_s", wm, k);
-	mmm(sum, "first_request_warmup_s", fw, k);
-	mmm(sum, "unaccounted_s", un, k);
+	ttft_json_end_arr(j);
+	ttft_json_begin_obj(j, "summary");
+	ttft_json_int(j, "cycles", run->ncycles);
+	ttft_json_int(j, "cycles_ok", (long long)k);
+	summary_json(j, "spawn_to_ready_s", sr, k);
+	summary_json(j, "cold_ttft_s", ct, k);
+	summary_json(j, "warm_ttft_median_s", wm, k);
+	summary_json(j, "first_request_warmup_s", fw, k);
+	summary_json(j, "unaccounted_s", un, k);
+	ttft_json_end_obj(j);
+	ttft_json_end_obj(j);
+	ttft_json_newline(j);
 	free(sr), free(ct), free(wm), free(fw), free(un);
-	char *s = cJSON_Print(root);
-	cJSON_Delete(root);
-	return s;
+	return 0;
 }

@@ -348,6 +348,29 @@ static void join_snapshots(struct ttft_analysis *a, const struct snap *sn, size_
 	}
 }
 
+/* TTFT and e2e over the requests, for the table and the JSON. */
+static int summarise(struct ttft_analysis *a, const char *path, char *err, size_t errlen)
+{
+	double *v = malloc((a->nreqs ? a->nreqs : 1) * sizeof *v);
+	if (!v) {
+		snprintf(err, errlen, "out of memory summarising '%s'", path);
+		ttft_analysis_free(a);
+		return -1;
+	}
+	for (int e2e = 0; e2e < 2; e2e++) {
+		size_t n = 0;
+		for (size_t i = 0; i < a->nreqs; i++) {
+			const struct ttft_record *r = &a->reqs[i];
+			double x = e2e ? ttft_record_e2e_s(r) : ttft_record_ttft_s(r);
+			if (!isnan(x))
+				v[n++] = x;
+		}
+		ttft_summary_of(v, n, e2e ? &a->e2e : &a->ttft);
+	}
+	free(v);
+	return 0;
+}
+
 int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 		      struct ttft_analysis *out, char *err, size_t errlen)
 {
@@ -438,7 +461,7 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 	out->nreqs = k;
 	if (k)
 		qsort(out->reqs, k, sizeof *out->reqs, cmp_req_start);
-	return 0;
+	return summarise(out, path, err, errlen);
 }
 
 void ttft_analysis_free(struct ttft_analysis *a)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ttft_json.h"
 #include "ttft_log.h"
 #include "ttft_record.h"
 #include "ttft_summary.h"
@@ -28,6 +29,7 @@ struct ttft_analysis {
 	uint64_t dropped, unpublished, corrupt;
 	int truncated;           /* the file holds fewer records than claimed */
 	int64_t anchor_mono_ns, anchor_real_ns;
+	struct ttft_summary ttft, e2e; /* over the requests kept */
 	size_t snapshots;        /* /metrics snapshots in the log */
 	char metrics_warning[200];
 };
@@ -53,7 +55,7 @@ double ttft_analysis_unix_s(const struct ttft_analysis *a, int64_t t_ns);
 /* Output. */
 void ttft_print_table(FILE *f, const struct ttft_analysis *a);
 void ttft_print_warnings(FILE *f, const struct ttft_analysis *a);
-/* Returns a malloc'd JSON string. */
-char *ttft_analysis_json(const struct ttft_analysis *a);
+/* {"requests":[…],"summary":{…},"dropped":N} and a newline. */
+void ttft_analysis_json(struct ttft_json *j, const struct ttft_analysis *a);
 
 #endif

@@ -13,11 +13,12 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
 B := build
+space := $(subst ,, )
 # The layers (docs/layout.md): shim/core ← tools/lib ← probe ← programs.
-CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c
+CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c shim/core/ttft_env.c
 SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c
 ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_output.c ttft_prom.c \
-	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c)
+	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c ttft_logread.c)
 INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itests/support
 
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
@@ -41,8 +42,21 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) $(CFLAGS) $(INC) $(PKG_CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
 
+# The preloaded library runs inside other programs: it must not allocate or
+# touch stdio (docs/shim.md). Linking fails if it imports any of these.
+SHIM_FORBIDDEN := malloc|calloc|realloc|reallocarray|free|strdup|strndup|posix_memalign|\
+	aligned_alloc|memalign|valloc|.*printf.*|.*scanf.*|f?puts|f?putc|putc_unlocked|putchar|\
+	f?getc|getchar|fgets|getline|getdelim|perror|fopen|fdopen|freopen|fclose|fflush|\
+	fread|fwrite|setvbuf|setbuf|fileno|fseeko?|ftello?|rewind|tmpfile|open_memstream|\
+	fmemopen|stdin|stdout|stderr|_IO_.*|__overflow|__uflow
 $(B)/libttftshim.so: $(SHIM_OBJ)
-	$(CC) -shared -o $@ $^ -ldl -lpthread -Wl,-z,defs -Wl,--as-needed -lc
+	$(CC) -shared -o $@.tmp $^ -ldl -lpthread -Wl,-z,defs -Wl,--as-needed -lc
+	@bad=$$(nm -u -D $@.tmp | awk '{print $$NF}' | sed 's/@.*//' | \
+		grep -Ex '$(subst $(space),,$(SHIM_FORBIDDEN))' | tr '\n' ' '); \
+	if [ -n "$$bad" ]; then \
+		echo "libttftshim.so imports $$bad: no allocation and no stdio in the preloaded library (docs/shim.md)"; \
+		rm -f $@.tmp; exit 1; \
+	fi; mv $@.tmp $@
 
 $(B)/libttftcore.a: $(CORE_OBJ) $(ANALYZE_OBJ)
 	@rm -f $@

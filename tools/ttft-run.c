@@ -2,6 +2,7 @@
  * the per-request TTFT analysis on stderr (CMD's own stdout stays clean). */
 
 #include "ttft_analyze.h"
+#include "ttft_env.h"
 #include "ttft_scrape.h"
 
 #include <errno.h>
@@ -144,10 +145,11 @@ int main(int argc, char **argv)
 	/* Create it here so that a bad path fails before CMD runs. */
 	struct ttft_log log;
 	const char *why = NULL;
-	uint64_t mb = TTFT_LOG_DEFAULT_MB;
-	const char *mbs = getenv("TTFT_LOG_MB");
-	if (mbs && atoll(mbs) > 0)
-		mb = (uint64_t)atoll(mbs);
+	uint64_t mb;
+	if (ttft_env_log_mb(&mb) != 0)
+		fprintf(stderr, "ttft-run: warning: TTFT_LOG_MB='%s' is not a whole number "
+				"of MiB in 1-%u; the log gets the default %u MiB\n",
+			getenv("TTFT_LOG_MB"), TTFT_LOG_MB_MAX, TTFT_LOG_DEFAULT_MB);
 	if (ttft_log_open(&log, logpath, mb << 20, &why) != 0) {
 		fprintf(stderr, "ttft-run: cannot create log %s: %s (%s)\n",
 			logpath, why, strerror(errno));

@@ -378,9 +378,6 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 	struct ttft_log_view v;
 	if (ttft_log_view_open(&v, path, err, errlen) != 0)
 		return -1;
-	uint64_t claimed = v.hdr->reserved < v.hdr->capacity ? v.hdr->reserved
-							      : v.hdr->capacity;
-	out->truncated = v.n_slots < claimed;
 	out->anchor_mono_ns = v.hdr->anchor_mono_ns;
 	out->anchor_real_ns = v.hdr->anchor_real_ns;
 	uint64_t nconn = v.hdr->next_conn;
@@ -404,6 +401,9 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 	out->dropped = v.dropped;
 	out->unpublished = v.unpublished;
 	out->corrupt = v.corrupt;
+	out->truncated = v.truncated;
+	out->slots_claimed = v.claimed;
+	out->slots_read = v.n_slots;
 	ttft_log_view_close(&v);
 	qsort(recs, n, sizeof *recs, cmp_rec);
 

@@ -9,6 +9,7 @@
 
 #include "ttft_json.h"
 #include "ttft_log.h"
+#include "ttft_logread.h"
 #include "ttft_record.h"
 #include "ttft_summary.h"
 
@@ -28,6 +29,7 @@ struct ttft_analysis {
 	uint64_t records;
 	uint64_t dropped, unpublished, corrupt;
 	int truncated;           /* the file holds fewer records than claimed */
+	uint64_t slots_claimed, slots_read; /* by the header; in the file */
 	int64_t anchor_mono_ns, anchor_real_ns;
 	struct ttft_summary ttft, e2e; /* over the requests kept */
 	size_t snapshots;        /* /metrics snapshots in the log */

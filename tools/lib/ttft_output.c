@@ -97,8 +97,11 @@ void ttft_print_warnings(FILE *f, const struct ttft_analysis *a)
 			   "was full; rerun with a larger TTFT_LOG_MB\n",
 			(unsigned long long)a->dropped);
 	if (a->truncated)
-		fprintf(f, "warning: the log file is truncated; requests at "
-			   "its end may be missing or incomplete\n");
+		fprintf(f, "warning: the log file is truncated (the header says %llu "
+			   "records, the file holds %llu); requests at its end may "
+			   "be missing or incomplete\n",
+			(unsigned long long)a->slots_claimed,
+			(unsigned long long)a->slots_read);
 	if (a->corrupt)
 		fprintf(f, "warning: %llu records are damaged (bad seal) and "
 			   "were skipped\n", (unsigned long long)a->corrupt);

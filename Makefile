@@ -18,7 +18,8 @@ space := $(subst ,, )
 CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c shim/core/ttft_env.c
 SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c
 ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_output.c ttft_prom.c \
-	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c ttft_logread.c)
+	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c ttft_logread.c \
+	ttft_logsort.c)
 INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itests/support
 
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
@@ -104,8 +105,12 @@ $(B)/test_%: $(B)/obj/tests/e2e/test_%.o $(TU) $(B)/libttftcore.a
 $(B)/bench_shim: $(B)/obj/bench/bench_shim.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
-bench: all $(B)/bench_shim $(B)/fixture-server
+$(B)/bench_analyze: $(B)/obj/bench/bench_analyze.o $(B)/libttftcore.a
+	$(CC) $(LDFLAGS) -o $@ $^
+
+bench: all $(B)/bench_shim $(B)/bench_analyze $(B)/fixture-server
 	$(B)/bench_shim $(B)/libttftshim.so
+	$(B)/bench_analyze $(B)
 	TTFT_BUILD=$(B) bash bench/probe_256.sh
 
 # TTFT_SLOW=1 adds the suites that need the real engine (built on demand).

@@ -10,6 +10,7 @@
 
 #include "testutil.h"
 #include "ttft_analyze.h"
+#include "ttft_logsort.h"
 
 static char g_path[256];
 static struct ttft_log g_log;
@@ -76,6 +77,21 @@ static void build_log(void)
 	ev(TTFT_EV_RESP_HEADERS, T + MS(400), 200, c2, 0, 200, 0, NULL);
 	ev(TTFT_EV_RESP_END, T + MS(400), 200, c2, 0, 500, 0, NULL);
 	ttft_log_close(&g_log);
+}
+
+/* The order records are handed out in: time, kind, b and a of each. */
+static void collect(void *ctx, struct ttft_rec *r)
+{
+	struct {
+		int64_t k[4 * 3200 * 12];
+		size_t n;
+	} *s = ctx;
+	if (s->n + 4 > sizeof s->k / sizeof s->k[0])
+		return;
+	s->k[s->n++] = r->t_ns;
+	s->k[s->n++] = r->kind;
+	s->k[s->n++] = r->b;
+	s->k[s->n++] = r->a;
 }
 
 #define NEAR(a, b) ck_assert_msg(fabs((a) - (b)) < 1e-9, "%s = %.9f, want %.9f", #a, (double)(a), (double)(b))
@@ -192,6 +208,163 @@ START_TEST(percentiles)
 }
 END_TEST
 
+/* One keep-alive connection carrying 100k requests (a health-check loop
+ * fills a default log like this): every request found, in order, with
+ * its own numbers. Counts, not time: linearity is make bench's. */
+START_TEST(one_connection_100k_requests)
+{
+	enum { N = 100000 };
+	tu_tmp_log(g_path, sizeof g_path, "onecon");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, (uint64_t)(6 * N + 64) * TTFT_REC_SIZE,
+				       &why), 0);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	int64_t T = MS(1000);
+	ev(TTFT_EV_CONNECT_BEGIN, T, 100, c, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T + 1000, 100, c, 0, 0, 0, NULL);
+	for (uint32_t i = 0; i < N; i++) {
+		int64_t t = T + 10000 + (int64_t)i * 10000; /* a request every 10 us */
+		ev(TTFT_EV_REQ_BEGIN, t, 100, c, i, 0, 0, "GET /health");
+		ev(TTFT_EV_REQ_SENT, t + 100, 100, c, i, 40, 0, NULL);
+		ev(TTFT_EV_RESP_HEADERS, t + 2000, 100, c, i, 200, 0, NULL);
+		ev(TTFT_EV_SSE_TOKEN, t + 3000, 100, c, i, 0, 0, NULL);
+		ev(TTFT_EV_SSE_TOKEN, t + 3000 + (i % 7) * 100, 100, c, i, 0, 1, NULL);
+		ev(TTFT_EV_RESP_END, t + 4000, 100, c, i, 10, 0, NULL);
+	}
+	ev(TTFT_EV_CLOSE, T + 10000 + (int64_t)N * 10000, 100, c, N, 0, 0, NULL);
+	ttft_log_close(&g_log);
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	unlink(g_path);
+	ck_assert_uint_eq(a.nreqs, N);
+	ck_assert_uint_eq(a.records, 6 * N + 3);
+	ck_assert_uint_eq(a.ttft.n, N);
+	for (uint32_t i = 0; i < N; i++) {
+		const struct ttft_record *r = &a.reqs[i];
+		ck_assert_uint_eq(r->seq, i);
+		ck_assert_uint_eq(r->ntok, 2);
+		ck_assert_int_eq(r->status, 200);
+		ck_assert_int_eq(r->closed_early, 0);
+		ck_assert_int_eq(r->new_conn, i == 0);
+		struct ttft_phases p;
+		ttft_record_phases(r, &p);
+		/* the first opened the connection: from its connect */
+		NEAR(p.ttft_s, i ? 0.000003 : 0.000013);
+		NEAR(p.itl_p50_s, (i % 7) * 100 / 1e9);
+	}
+	ttft_analysis_free(&a);
+}
+END_TEST
+
+/* Requests on two connections, A's starting 5 us before B's each time.
+ * In order: the records as a log would hold them. Late: all of B's, then
+ * all of A's, so A's come more than a window's worth late and the analysis
+ * sorts the whole log in memory; it must come out the same. */
+struct tev {
+	int64_t t;
+	uint64_t conn;
+	uint32_t seq;
+	uint16_t kind;
+	int64_t a, b;
+};
+
+static int cmp_tev(const void *x, const void *y)
+{
+	const struct tev *p = x, *q = y;
+	if (p->t != q->t)
+		return p->t < q->t ? -1 : 1;
+	return p->conn < q->conn ? -1 : p->conn > q->conn;
+}
+
+static void two_conns(const char *path, int late)
+{
+	enum { N = 1600, PER = 12 };
+	struct tev *e = malloc(2 * N * PER * sizeof *e);
+	size_t n = 0;
+	for (uint64_t c = 1; c <= 2; c++) {
+		int64_t T = MS(1000) + (c == 1 ? 0 : 5000);
+		for (uint32_t i = 0; i < N; i++) {
+			int64_t t = T + (int64_t)i * 20000;
+			e[n++] = (struct tev){t, c, i, TTFT_EV_REQ_BEGIN, 0, 0};
+			e[n++] = (struct tev){t + 100, c, i, TTFT_EV_REQ_SENT, 40, 0};
+			e[n++] = (struct tev){t + 2000, c, i, TTFT_EV_RESP_HEADERS, 200, 0};
+			for (int k = 0; k < 8; k++)
+				e[n++] = (struct tev){t + 3000 + k * (i % 5 + 1) * 100, c, i,
+						      TTFT_EV_SSE_TOKEN, 0, k};
+			e[n++] = (struct tev){t + 9000, c, i, TTFT_EV_RESP_END, 10, 0};
+		}
+	}
+	if (!late)
+		qsort(e, n, sizeof *e, cmp_tev);
+	else /* B's first */
+		for (size_t i = 0; i < n / 2; i++) {
+			struct tev x = e[i];
+			e[i] = e[i + n / 2];
+			e[i + n / 2] = x;
+		}
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, path, 16u << 20, &why), 0);
+	ck_assert_uint_eq(ttft_log_new_conn(&g_log), 1);
+	ck_assert_uint_eq(ttft_log_new_conn(&g_log), 2);
+	for (size_t i = 0; i < n; i++)
+		ev(e[i].kind, e[i].t, 100, e[i].conn, e[i].seq, e[i].a, e[i].b,
+		   e[i].kind == TTFT_EV_REQ_BEGIN ? "POST /v1/completions" : NULL);
+	ttft_log_close(&g_log);
+	free(e);
+}
+
+START_TEST(far_out_of_order_log_sorts_in_memory)
+{
+	char late[256];
+	tu_tmp_log(g_path, sizeof g_path, "inorder");
+	tu_tmp_log(late, sizeof late, "late");
+	two_conns(g_path, 0);
+	two_conns(late, 1);
+	struct ttft_analysis a, b;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	ck_assert_int_eq(ttft_analyze_file(late, NULL, &b, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, 3200);
+	ck_assert_uint_eq(b.nreqs, a.nreqs);
+	for (size_t i = 0; i < a.nreqs; i++) {
+		const struct ttft_record *x = &a.reqs[i], *y = &b.reqs[i];
+		ck_assert_int_eq(x->t_start, y->t_start);
+		ck_assert_uint_eq(x->seq, y->seq);
+		ck_assert_uint_eq(x->ntok, 8);
+		ck_assert_uint_eq(y->ntok, 8);
+		ck_assert_int_eq(x->t_end, y->t_end);
+		ck_assert(x->itl_p99_s == y->itl_p99_s);
+		/* A and B alternate: A started 5 us earlier each time */
+		ck_assert_uint_eq(x->conn, (uint64_t)(i % 2 + 1));
+	}
+	ttft_analysis_free(&a);
+	ttft_analysis_free(&b);
+	/* the window and the full sort hand out the same sequence */
+	struct seq {
+		int64_t k[4 * 3200 * 12];
+		size_t n;
+	} *w = calloc(1, sizeof *w), *m = calloc(1, sizeof *m);
+	struct ttft_log_view v;
+	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+	ck_assert_int_eq(ttft_log_each(&v, TTFT_LOGSORT_WINDOW, collect, w), 0);
+	ck_assert_int_eq(ttft_log_each(&v, 0, collect, m), 0);
+	ttft_log_view_close(&v);
+	ck_assert_uint_eq(w->n, 3200 * 12 * 4);
+	ck_assert_uint_eq(w->n, m->n);
+	ck_assert(memcmp(w->k, m->k, w->n * sizeof w->k[0]) == 0);
+	/* and the late log is reported as such by the window */
+	ck_assert_int_eq(ttft_log_view_open(&v, late, err, sizeof err), 0);
+	m->n = 0;
+	ck_assert_int_eq(ttft_log_each(&v, TTFT_LOGSORT_WINDOW, collect, m), 1);
+	ttft_log_view_close(&v);
+	free(w);
+	free(m);
+	unlink(g_path);
+	unlink(late);
+}
+END_TEST
+
 START_TEST(usage_errors)
 {
 	char cmd[256], *out;
@@ -213,6 +386,8 @@ int main(void)
 	tcase_add_test(t, json_shape);
 	tcase_add_test(t, percentiles);
 	tcase_add_test(t, usage_errors);
+	tcase_add_test(t, one_connection_100k_requests);
+	tcase_add_test(t, far_out_of_order_log_sorts_in_memory);
 	suite_add_tcase(s, t);
 	return tu_run(s);
 }

@@ -305,6 +305,27 @@ void ttft_json_int(struct ttft_json *j, const char *key, long long v)
 	put(j, p, (size_t)(e - p));
 }
 
+void ttft_json_ns(struct ttft_json *j, const char *key, int64_t ns)
+{
+	char b[32], *e = b + sizeof b, *p = e;
+	unsigned long long u = ns < 0 ? 0ull - (unsigned long long)ns : (unsigned long long)ns;
+	unsigned long long fp = u % 1000000000ull;
+	int fd = 9;
+	while (fd && fp % 10 == 0)
+		fp /= 10, fd--;
+	if (fd) {
+		p = utoa_end(p, fp);
+		while (e - p < fd)
+			*--p = '0';
+		*--p = '.';
+	}
+	p = utoa_end(p, u / 1000000000ull);
+	if (ns < 0)
+		*--p = '-';
+	lead(j, key);
+	put(j, p, (size_t)(e - p));
+}
+
 void ttft_json_bool(struct ttft_json *j, const char *key, int v)
 {
 	lead(j, key);
@@ -406,10 +427,13 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 		ttft_json_int(j, "status", r->status);
 	else
 		ttft_json_null(j, "status");
-	ttft_json_num(j, "start_s", p.start_s);
+	if (r->t_start)
+		ttft_json_ns(j, "start_s", r->t_start);
+	else
+		ttft_json_null(j, "start_s");
 	if (log)
-		ttft_json_num(j, "start_unix_s", (double)(r->t_start - ctx->anchor_mono_ns +
-							  ctx->anchor_real_ns) / 1e9);
+		ttft_json_ns(j, "start_unix_s",
+			     r->t_start - ctx->anchor_mono_ns + ctx->anchor_real_ns);
 	ttft_json_int(j, "tokens", ttft_record_tokens(r));
 	ttft_json_num(j, "dns_s", p.dns_s);
 	ttft_json_num(j, "connect_s", p.connect_s);

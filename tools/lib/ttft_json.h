@@ -49,6 +49,9 @@ void ttft_json_begin_arr(struct ttft_json *j, const char *key);
 void ttft_json_end_arr(struct ttft_json *j);
 void ttft_json_num(struct ttft_json *j, const char *key, double v);
 void ttft_json_int(struct ttft_json *j, const char *key, long long v);
+/* An instant or duration of ns nanoseconds as exact decimal seconds
+ * ("1764369600.123456789"): a timestamp keeps every digit the clock gave. */
+void ttft_json_ns(struct ttft_json *j, const char *key, int64_t ns);
 void ttft_json_bool(struct ttft_json *j, const char *key, int v);
 void ttft_json_null(struct ttft_json *j, const char *key);
 /* NULL: null. */

@@ -87,12 +87,15 @@ void ttft_log_view_close(struct ttft_log_view *v)
 	v->fd = -1;
 }
 
-/* Read the window that starts at slot i. */
-static void load(struct ttft_log_view *v, uint64_t i)
+size_t ttft_log_view_read(struct ttft_log_view *v, uint64_t i, struct ttft_rec *out,
+			  size_t n)
 {
-	uint64_t want = v->n_slots - i < WINDOW ? v->n_slots - i : WINDOW;
-	char *dst = v->buf + TTFT_LOG_HDR_SIZE;
-	size_t size = (size_t)want * TTFT_REC_SIZE, off = 0;
+	if (i >= v->n_slots)
+		return 0;
+	if (n > v->n_slots - i)
+		n = (size_t)(v->n_slots - i);
+	char *dst = (char *)out;
+	size_t size = n * TTFT_REC_SIZE, off = 0;
 	off_t at = (off_t)(TTFT_LOG_HDR_SIZE + i * TTFT_REC_SIZE);
 	while (off < size) {
 		ssize_t r = pread(v->fd, dst + off, size - off, at + (off_t)off);
@@ -102,13 +105,27 @@ static void load(struct ttft_log_view *v, uint64_t i)
 			break;
 		off += (size_t)r;
 	}
-	v->win0 = i;
-	v->nwin = off / TTFT_REC_SIZE;
-	if (v->nwin < want) {
+	size_t got = off / TTFT_REC_SIZE;
+	if (got < n) {
 		/* the file shrank under us: what is gone is gone */
 		v->truncated = 1;
-		v->n_slots = i + v->nwin;
+		v->n_slots = i + got;
 	}
+	return got;
+}
+
+int ttft_log_view_check(struct ttft_log_view *v, const struct ttft_rec *rec)
+{
+	if (rec->seal == 0) {
+		v->unpublished++;
+		return 0;
+	}
+	if (rec->seal != ttft_rec_seal(rec) || rec->kind == TTFT_EV_NONE ||
+	    rec->kind >= TTFT_EV__COUNT) {
+		v->corrupt++;
+		return 0;
+	}
+	return 1;
 }
 
 int ttft_log_view_get(struct ttft_log_view *v, uint64_t i, struct ttft_rec *out)
@@ -116,21 +133,14 @@ int ttft_log_view_get(struct ttft_log_view *v, uint64_t i, struct ttft_rec *out)
 	if (i >= v->n_slots)
 		return 0;
 	if (i < v->win0 || i >= v->win0 + v->nwin) {
-		load(v, i);
+		v->win0 = i;
+		v->nwin = ttft_log_view_read(v, i, (struct ttft_rec *)(v->buf + TTFT_LOG_HDR_SIZE),
+					     WINDOW);
 		if (i >= v->n_slots)
 			return 0;
 	}
 	memcpy(out, v->buf + TTFT_LOG_HDR_SIZE + (i - v->win0) * TTFT_REC_SIZE, sizeof *out);
-	if (out->seal == 0) {
-		v->unpublished++;
-		return 0;
-	}
-	if (out->seal != ttft_rec_seal(out) || out->kind == TTFT_EV_NONE ||
-	    out->kind >= TTFT_EV__COUNT) {
-		v->corrupt++;
-		return 0;
-	}
-	return 1;
+	return ttft_log_view_check(v, out);
 }
 
 const char *ttft_kind_name(unsigned kind)

@@ -35,6 +35,14 @@ void ttft_log_view_close(struct ttft_log_view *v);
  * longer holds sets truncated). Fastest in slot order. */
 int ttft_log_view_get(struct ttft_log_view *v, uint64_t i, struct ttft_rec *out);
 
+/* Read up to n slots from slot i straight into out (no window); returns
+ * how many the file held. Each must then pass ttft_log_view_check. */
+size_t ttft_log_view_read(struct ttft_log_view *v, uint64_t i, struct ttft_rec *out,
+			  size_t n);
+/* 1 if rec, read from v, is published and intact; else 0 (and the view's
+ * unpublished/corrupt counters are bumped). */
+int ttft_log_view_check(struct ttft_log_view *v, const struct ttft_rec *rec);
+
 const char *ttft_kind_name(unsigned kind);
 
 #endif

@@ -257,6 +257,64 @@ START_TEST(one_connection_100k_requests)
 }
 END_TEST
 
+/* A connect takes the latest lookup its process finished before it began
+ * and no other connect took: never another process's, never one still
+ * running. Then 20k connections, each after its own lookup. */
+START_TEST(dns_goes_to_the_connect_that_used_it)
+{
+	enum { N = 20000 };
+	tu_tmp_log(g_path, sizeof g_path, "dns");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 64u << 20, &why), 0);
+	uint64_t c[5];
+	for (int i = 0; i < 5; i++)
+		c[i] = ttft_log_new_conn(&g_log);
+	int64_t T = MS(1000);
+	ev(TTFT_EV_DNS_BEGIN, T, 100, 0, 0, 0, 0, "a");
+	ev(TTFT_EV_DNS_END, T + MS(1), 100, 0, 0, 0, 0, "a");
+	ev(TTFT_EV_DNS_BEGIN, T + MS(2), 100, 0, 0, 0, 0, "b");
+	ev(TTFT_EV_DNS_END, T + MS(4), 100, 0, 0, 0, 0, "b");
+	ev(TTFT_EV_DNS_BEGIN, T + MS(9), 100, 0, 0, 0, 0, "late");
+	ev(TTFT_EV_DNS_END, T + MS(11), 100, 0, 0, 0, 0, "late");
+	int64_t at[5] = {MS(5), MS(6), MS(7), MS(8), MS(10)};
+	int pid[5] = {100, 100, 200, 100, 100};
+	for (int i = 0; i < 5; i++) {
+		ev(TTFT_EV_CONNECT_BEGIN, T + at[i], pid[i], c[i], 0, 0, 0, "127.0.0.1:80");
+		ev(TTFT_EV_ESTABLISHED, T + at[i] + 1000, pid[i], c[i], 0, 0, 0, NULL);
+		ev(TTFT_EV_REQ_BEGIN, T + at[i] + 2000, pid[i], c[i], 0, 0, 0, "GET /");
+	}
+	uint64_t first = ttft_log_new_conn(&g_log);
+	for (int i = 0; i < N; i++) {
+		int64_t t = T + MS(20) + (int64_t)i * 10000;
+		ev(TTFT_EV_DNS_BEGIN, t, 300, 0, 0, 0, 0, "x");
+		ev(TTFT_EV_DNS_END, t + 1000 + i % 100, 300, 0, 0, 0, 0, "x");
+		uint64_t cc = i ? ttft_log_new_conn(&g_log) : first;
+		ev(TTFT_EV_CONNECT_BEGIN, t + 2000, 300, cc, 0, 0, 0, "127.0.0.1:80");
+		ev(TTFT_EV_REQ_BEGIN, t + 3000, 300, cc, 0, 0, 0, "GET /");
+	}
+	ttft_log_close(&g_log);
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	unlink(g_path);
+	ck_assert_uint_eq(a.nreqs, 5 + N);
+	struct ttft_phases p;
+	double want[5] = {0.002, 0.001, NAN, NAN, NAN}; /* b, a, other pid, none left, running */
+	for (int i = 0; i < 5; i++) {
+		ttft_record_phases(&a.reqs[i], &p);
+		if (isnan(want[i]))
+			ck_assert_msg(isnan(p.dns_s), "connect %d: dns %.6f", i, p.dns_s);
+		else
+			NEAR(p.dns_s, want[i]);
+	}
+	for (int i = 0; i < N; i++) {
+		ttft_record_phases(&a.reqs[5 + i], &p);
+		NEAR(p.dns_s, (1000 + i % 100) / 1e9);
+	}
+	ttft_analysis_free(&a);
+}
+END_TEST
+
 /* Requests on two connections, A's starting 5 us before B's each time.
  * In order: the records as a log would hold them. Late: all of B's, then
  * all of A's, so A's come more than a window's worth late and the analysis
@@ -387,6 +445,7 @@ int main(void)
 	tcase_add_test(t, percentiles);
 	tcase_add_test(t, usage_errors);
 	tcase_add_test(t, one_connection_100k_requests);
+	tcase_add_test(t, dns_goes_to_the_connect_that_used_it);
 	tcase_add_test(t, far_out_of_order_log_sorts_in_memory);
 	suite_add_tcase(s, t);
 	return tu_run(s);

@@ -19,7 +19,7 @@ CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c shim
 SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c
 ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_output.c ttft_prom.c \
 	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c ttft_logread.c \
-	ttft_logsort.c)
+	ttft_logsort.c ttft_url.c)
 INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itests/support
 
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
@@ -27,8 +27,8 @@ ANALYZE_OBJ := $(ANALYZE_SRC:%.c=$(B)/obj/%.o)
 SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/pic/%.o)
 
 PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold
-TEST_PROGS := $(B)/test_sse $(B)/test_http $(B)/test_log $(B)/test_analyze $(B)/test_json \
-	$(B)/test_clients $(B)/test_shim $(B)/test_probe $(B)/test_cold $(B)/test_truth $(B)/test_engine_script $(B)/fixture-server $(B)/shim_host
+include tests/suites.mk
+TEST_PROGS := $(addprefix $(B)/,$(UNIT_SUITES) $(E2E_SUITES)) $(B)/fixture-server $(B)/shim_host
 
 all: $(B)/libttftshim.so $(PROGS)
 
@@ -114,9 +114,9 @@ bench: all $(B)/bench_shim $(B)/bench_analyze $(B)/fixture-server
 	TTFT_BUILD=$(B) bash bench/probe_256.sh
 
 # TTFT_SLOW=1 adds the suites that need the real engine (built on demand).
-SLOW_PROGS := $(B)/test_engine
+SLOW_PROGS := $(addprefix $(B)/,$(SLOW_SUITES))
 test: all $(TEST_PROGS) $(if $(filter 1,$(TTFT_SLOW)),$(SLOW_PROGS) $(B)/ttft-mkmodel)
-	@TTFT_SLOW_SUITES="test_engine" bash tests/run.sh
+	@bash tests/run.sh
 
 demo: all
 	@bash tools/demo.sh
@@ -134,13 +134,10 @@ sanitize:
 # scraper) under ThreadSanitizer.
 tsan:
 	$(MAKE) B=build-tsan CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
-		SHIM_CFLAGS="-O2 -g" all build-tsan/test_log build-tsan/test_probe \
-		build-tsan/fixture-server build-tsan/shim_host build-tsan/test_cold \
-		build-tsan/test_truth
-	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_log
-	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_probe
-	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_cold
-	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_truth
+		SHIM_CFLAGS="-O2 -g" all $(addprefix build-tsan/,$(TSAN_SUITES)) \
+		build-tsan/fixture-server build-tsan/shim_host
+	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan TTFT_SUITES="$(TSAN_SUITES)" \
+		bash tests/run.sh
 
 clean:
 	rm -rf $(B) build-asan build-tsan

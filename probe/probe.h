@@ -1,7 +1,10 @@
-/* probe.h — ttft-probe's request engine: one thread, libcurl's multi
- * interface, any number of concurrent streams, each timed with
- * CLOCK_MONOTONIC in the write callback. SSE events are classified by the
- * shim's own classifier (shim/core/ttft_sse.c); their JSON by cJSON. */
+/* probe.h — the probe's request engine, shared by ttft-probe and
+ * ttft-cold: one thread, libcurl's multi interface, any number of
+ * concurrent streams, each timed with CLOCK_MONOTONIC in the write
+ * callback. SSE events are classified by the shim's own classifier
+ * (shim/core/ttft_sse.c); their JSON by cJSON. A run's state lives in its
+ * struct probe_run, nothing in globals; errors come back with a message,
+ * nothing is printed. */
 #ifndef TTFT_PROBE_H
 #define TTFT_PROBE_H
 
@@ -14,7 +17,7 @@
 #include "ttft_record.h"
 
 struct probe_cfg {
-	const char *base;        /* http://host:port, no trailing slash */
+	const char *base;        /* the server, as ttft_url_parse gives it */
 	const char *model;       /* NULL: first of /v1/models */
 	const char *prompt;
 	int max_tokens;
@@ -26,15 +29,31 @@ struct probe_cfg {
 	int metrics;             /* scrape base/metrics around requests */
 };
 
-/* Run n requests, at most conc at once, into records of origin
- * TTFT_ORIGIN_PROBE (finished: ttft_record_finish done). results[i].run =
- * i+1; the labels are left to the caller. Progress goes to stderr when progress != 0.
- * Returns the number that failed. */
-int probe_run(const struct probe_cfg *cfg, struct ttft_record *results, int n,
-	      int conc, int progress);
-/* Under concurrency: the server's aggregate over the whole run (the last
- * probe_run's), when metrics were scraped; NULL otherwise. */
-const struct ttft_split *probe_window(void);
+/* One run of requests. Set the inputs, call probe_run. */
+struct probe_run {
+	/* in */
+	const struct probe_cfg *cfg;
+	int conc;                /* at most this many at once */
+	/* called after each request finishes (may be NULL) */
+	void (*progress)(void *arg, const struct ttft_record *r, int done, int n);
+	void *progress_arg;
+	/* out: under concurrency with metrics, the server's aggregate over
+	 * the whole run */
+	int have_window;
+	struct ttft_split window;
+	/* the run's own state */
+	void (*mark)(int fd, int code); /* the shim's ttft_mark when preloaded */
+	int *port_fd;            /* local port → the connection's fd + 1 */
+};
+
+/* Run n requests into res (overwritten, origin TTFT_ORIGIN_PROBE,
+ * finished: ttft_record_finish done; res[i].run = i + 1, labels are left
+ * to the caller). Returns how many failed (each record holds its error),
+ * or -1 with a message in err when the run itself could not go on (out of
+ * memory, libcurl could not start); records already finished keep their
+ * results. */
+int probe_run(struct probe_run *run, struct ttft_record *res, int n, char *err,
+	      size_t errlen);
 
 /* A fitted model TTFT ≈ a + b·prompt_tokens (ttft-probe --calibrate), for
  * servers that explain nothing: under load, the excess is estimated queue. */
@@ -54,7 +73,5 @@ int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, s
 /* GET base/v1/models and return the first model id (malloc'd), or NULL
  * with a message in err. */
 char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen);
-
-int64_t probe_now(void);
 
 #endif

@@ -4,25 +4,24 @@
 #include <cjson/cJSON.h>
 #include <dlfcn.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
+#include "ttft_clock.h"
 #include "ttft_fetch.h"
+#include "ttft_json.h"
 
 #define RAW_CAP (64 * 1024)
 
+/* One request in flight. */
 struct preq {
-	const struct probe_cfg *cfg;
+	struct probe_run *run;
 	struct ttft_record *r;
 	CURL *h;
-	char *body;
 	struct ttft_sse sse;
 	char *ev;            /* data of the event being read */
 	size_t evlen, evcap;
@@ -36,38 +35,24 @@ struct preq {
 	int have_before;
 	double prompt_ms, predicted_ms, cache_n; /* llama.cpp's timings, NAN
 	                                            when absent */
-	int oom;             /* a token time or text could not be stored */
+	int oom;             /* something could not be stored: abort */
 	char curl_err[CURL_ERROR_SIZE];
 };
 
-static void (*g_mark)(int fd, int code);
-
-int64_t probe_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n);
-	if (!q) {
-		fprintf(stderr, "ttft-probe: out of memory\n");
-		exit(2);
-	}
-	return q;
-}
-
-static void append(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
+static int append(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
 {
 	if (*len + n + 1 > *cap) {
-		*cap = (*len + n + 1) * 2;
-		*buf = xrealloc(*buf, *cap);
+		size_t nc = (*len + n + 1) * 2;
+		char *b = realloc(*buf, nc);
+		if (!b)
+			return -1;
+		*buf = b;
+		*cap = nc;
 	}
 	memcpy(*buf + *len, p, n);
 	*len += n;
 	(*buf)[*len] = 0;
+	return 0;
 }
 
 /* The fd of each request's connection, for marks in the shim's log: a new
@@ -75,8 +60,6 @@ static void append(char **buf, size_t *len, size_t *cap, const char *p, size_t n
  * local port from the prereq callback (also on reused connections), so a
  * port -> fd map ties them together. libcurl's ACTIVESOCKET answers only
  * between transfers. */
-static int g_port_fd[65536];
-
 static int on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
 {
 	struct preq *q = ud;
@@ -87,20 +70,21 @@ static int on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
 
 static void mark(struct preq *q, int code)
 {
-	if (g_mark)
-		g_mark(q->fd, code);
+	if (q->run->mark)
+		q->run->mark(q->fd, code);
 }
 
 static int on_prereq(void *ud, char *pip, char *lip, int pport, int lport)
 {
 	struct preq *q = ud;
+	int *port_fd = q->run->port_fd;
 	(void)pip, (void)lip, (void)pport;
 	if (lport > 0 && lport < 65536) {
 		if (q->new_fd >= 0)
-			g_port_fd[lport] = q->new_fd + 1;
-		q->fd = g_port_fd[lport] - 1;
+			port_fd[lport] = q->new_fd + 1;
+		q->fd = port_fd[lport] - 1;
 	}
-	mark(q, 1);
+	mark(q, TTFT_MARK_REQ_START);
 	return CURL_PREREQFUNC_OK;
 }
 
@@ -150,10 +134,23 @@ static void take_usage(struct preq *q, cJSON *j)
 	}
 }
 
+static void keep_text(struct preq *q, cJSON *j)
+{
+	const char *t = q->run->cfg->keep_text ? chunk_text(j) : NULL;
+	if (t && ttft_record_add_text(q->r, t, strlen(t)) != 0) {
+		ttft_record_set_error(q->r, "out of memory keeping the generated text");
+		q->oom = 1;
+	}
+}
+
 static void on_data(void *ctx, const char *p, size_t n)
 {
 	struct preq *q = ctx;
-	append(&q->ev, &q->evlen, &q->evcap, p, n);
+	if (!q->oom && append(&q->ev, &q->evlen, &q->evcap, p, n) != 0) {
+		ttft_record_set_error(q->r, "out of memory reading stream event %d",
+				      q->events + 1);
+		q->oom = 1;
+	}
 }
 
 static void on_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
@@ -162,14 +159,17 @@ static void on_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
 	struct ttft_record *r = q->r;
 	(void)flags;
 	q->events++;
+	if (q->oom)
+		return;
 	if (cls == TTFT_SSE_TOKEN) {
 		if (ttft_record_add_token(r, q->t_now) != 0) {
 			ttft_record_set_error(r, "out of memory storing token %u's time",
 					      r->ntok + 1);
 			q->oom = 1;
-		} else if (r->ntok == 1) {
-			mark(q, 2);
+			return;
 		}
+		if (r->ntok == 1)
+			mark(q, TTFT_MARK_FIRST_TOKEN);
 	}
 	if (cls == TTFT_SSE_DONE) {
 		r->done = 1;
@@ -178,10 +178,8 @@ static void on_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
 		if (!j) {
 			if (!q->malformed) {
 				q->malformed = q->events;
-				char what[128];
-				snprintf(what, sizeof what, "%.80s", q->ev ? q->ev : "");
-				ttft_record_set_error(r, "malformed JSON in stream event %d: %s",
-						      q->events, what);
+				ttft_record_set_error(r, "malformed JSON in stream event %d: %.80s",
+						      q->events, q->ev ? q->ev : "");
 			}
 		} else {
 			if (cls == TTFT_SSE_ERROR) {
@@ -190,12 +188,8 @@ static void on_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
 						      r->ntok, m ? m : "(no message)");
 			}
 			take_usage(q, j);
-			const char *t = cls == TTFT_SSE_TOKEN && q->cfg->keep_text
-					? chunk_text(j) : NULL;
-			if (t && ttft_record_add_text(r, t, strlen(t)) != 0) {
-				ttft_record_set_error(r, "out of memory keeping the text");
-				q->oom = 1;
-			}
+			if (cls == TTFT_SSE_TOKEN)
+				keep_text(q, j);
 			cJSON_Delete(j);
 		}
 	}
@@ -208,10 +202,10 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 	size_t n = sz * nm;
 	if (q->oom)
 		return 0; /* abort the transfer: its record holds the error */
-	q->t_now = probe_now();
+	q->t_now = ttft_now_ns();
 	long status = 0;
 	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
-	if (status >= 300 || !q->cfg->stream) {
+	if (status >= 300 || !q->run->cfg->stream) {
 		size_t take = q->rawlen + n > RAW_CAP ? RAW_CAP - q->rawlen : n;
 		memcpy(q->raw + q->rawlen, p, take);
 		q->rawlen += take;
@@ -222,56 +216,68 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 	return n;
 }
 
+/* The request body, the same for every request of a run. */
 static char *request_body(const struct probe_cfg *c)
 {
-	cJSON *o = cJSON_CreateObject();
+	struct ttft_json j;
+	if (ttft_json_init(&j, NULL, 0) != 0)
+		return NULL;
+	ttft_json_begin_obj(&j, NULL);
 	if (c->model)
-		cJSON_AddStringToObject(o, "model", c->model);
+		ttft_json_str(&j, "model", c->model);
 	if (c->chat) {
-		cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
-		cJSON *m = cJSON_CreateObject();
-		cJSON_AddStringToObject(m, "role", "user");
-		cJSON_AddStringToObject(m, "content", c->prompt);
-		cJSON_AddItemToArray(msgs, m);
+		ttft_json_begin_arr(&j, "messages");
+		ttft_json_begin_obj(&j, NULL);
+		ttft_json_str(&j, "role", "user");
+		ttft_json_str(&j, "content", c->prompt);
+		ttft_json_end_obj(&j);
+		ttft_json_end_arr(&j);
 	} else {
-		cJSON_AddStringToObject(o, "prompt", c->prompt);
+		ttft_json_str(&j, "prompt", c->prompt);
 	}
-	cJSON_AddNumberToObject(o, "max_tokens", c->max_tokens);
-	cJSON_AddNumberToObject(o, "temperature", c->temperature);
-	cJSON_AddBoolToObject(o, "stream", c->stream);
+	ttft_json_int(&j, "max_tokens", c->max_tokens);
+	ttft_json_num(&j, "temperature", c->temperature);
+	ttft_json_bool(&j, "stream", c->stream);
 	if (c->stream) {
-		cJSON *so = cJSON_AddObjectToObject(o, "stream_options");
-		cJSON_AddBoolToObject(so, "include_usage", 1);
+		ttft_json_begin_obj(&j, "stream_options");
+		ttft_json_bool(&j, "include_usage", 1);
+		ttft_json_end_obj(&j);
 	}
 	if (c->ignore_eos)
-		cJSON_AddBoolToObject(o, "ignore_eos", 1);
-	char *s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
+		ttft_json_bool(&j, "ignore_eos", 1);
+	ttft_json_end_obj(&j);
+	char *s = ttft_json_take(&j);
+	ttft_json_free(&j);
 	return s;
 }
 
-static void start(CURLM *m, struct preq *q, const struct probe_cfg *cfg,
-		  struct ttft_record *r)
+/* Start request q on m; -1 when it could not be (the record says why). */
+static int start(CURLM *m, struct preq *q, struct probe_run *run, struct ttft_record *r,
+		 const char *url, const char *body)
 {
+	const struct probe_cfg *cfg = run->cfg;
 	struct ttft_truth before = q->before;
 	int have_before = q->have_before;
 	memset(q, 0, sizeof *q);
 	q->before = before;
 	q->have_before = have_before;
-	q->cfg = cfg;
+	q->run = run;
 	q->r = r;
 	q->prompt_ms = q->predicted_ms = q->cache_n = NAN;
 	q->fd = q->new_fd = -1;
-	q->raw = xrealloc(NULL, RAW_CAP + 1);
+	q->raw = malloc(RAW_CAP + 1);
+	q->h = q->raw ? curl_easy_init() : NULL;
+	if (!q->h) {
+		r->t_start = ttft_now_ns();
+		ttft_record_set_error(r, "cannot start the request: out of memory");
+		free(q->raw);
+		q->raw = NULL;
+		return -1;
+	}
 	q->raw[0] = 0;
 	ttft_sse_init(&q->sse, on_event, on_data, q);
-	q->body = request_body(cfg);
-	char url[2048];
-	snprintf(url, sizeof url, "%s%s", cfg->base,
-		 cfg->chat ? "/v1/chat/completions" : "/v1/completions");
-	q->h = curl_easy_init();
 	curl_easy_setopt(q->h, CURLOPT_URL, url);
-	curl_easy_setopt(q->h, CURLOPT_POSTFIELDS, q->body);
+	curl_easy_setopt(q->h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(q->h, CURLOPT_HTTPHEADER, cfg->headers);
 	curl_easy_setopt(q->h, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(q->h, CURLOPT_WRITEDATA, q);
@@ -283,8 +289,9 @@ static void start(CURLM *m, struct preq *q, const struct probe_cfg *cfg,
 	curl_easy_setopt(q->h, CURLOPT_SOCKOPTDATA, q);
 	curl_easy_setopt(q->h, CURLOPT_PREREQFUNCTION, on_prereq);
 	curl_easy_setopt(q->h, CURLOPT_PREREQDATA, q);
-	r->t_start = probe_now();
+	r->t_start = ttft_now_ns();
 	curl_multi_add_handle(m, q->h);
+	return 0;
 }
 
 /* libcurl's times count from the transfer's start: instants on our clock. */
@@ -311,8 +318,9 @@ static void take_timings(struct preq *q)
 
 static void finish(CURLM *m, struct preq *q, CURLcode rc)
 {
+	const struct probe_cfg *cfg = q->run->cfg;
 	struct ttft_record *r = q->r;
-	r->t_end = probe_now();
+	r->t_end = ttft_now_ns();
 	long nconn = 0, status = 0;
 	curl_easy_getinfo(q->h, CURLINFO_NUM_CONNECTS, &nconn);
 	r->new_conn = nconn > 0;
@@ -334,7 +342,7 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
 	r->status = (int)status;
 	r->fd = q->fd;
-	mark(q, 3);
+	mark(q, TTFT_MARK_REQ_END);
 	struct tcp_info ti;
 	socklen_t tl = sizeof ti;
 	if (q->fd >= 0 && getsockopt(q->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
@@ -343,35 +351,34 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 
 	if (rc == CURLE_COULDNT_CONNECT) {
 		ttft_record_set_error(r, "cannot connect to %s: is the server up? Start "
-			     "vLLM with tools/serve_slm_vllm.sh, or llama-server with "
-			     "'make demo'", q->cfg->base);
+				      "vLLM with tools/serve_slm_vllm.sh, or llama-server "
+				      "with 'make demo'", cfg->base);
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		ttft_record_set_error(r, "timed out after %g s (--timeout), %u tokens received",
-			  q->cfg->timeout_s, r->ntok);
+				      cfg->timeout_s, r->ntok);
 	} else if ((rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR) &&
-		   q->cfg->stream && r->status < 300) {
+		   cfg->stream && r->status < 300) {
 		ttft_record_set_error(r, "stream ended without [DONE] after %u tokens: the "
-			     "server closed the connection (%s)", r->ntok,
-			  q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc));
+				      "server closed the connection (%s)", r->ntok,
+				      q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc));
 	} else if (rc != CURLE_OK) {
 		ttft_record_set_error(r, "transfer failed: %s (curl error %d)",
-			  q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc), (int)rc);
+				      q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc),
+				      (int)rc);
 	}
 	if (r->status >= 400) {
 		cJSON *j = cJSON_Parse(q->raw);
 		const char *msg = j ? error_message(j) : NULL;
 		ttft_record_set_error(r, "server answered HTTP %d: %.400s", r->status,
-			  msg ? msg : q->raw);
+				      msg ? msg : q->raw);
 		cJSON_Delete(j);
-	} else if (rc == CURLE_OK && !q->cfg->stream) {
+	} else if (rc == CURLE_OK && !cfg->stream) {
 		cJSON *j = cJSON_Parse(q->raw);
 		if (!j) {
 			ttft_record_set_error(r, "malformed JSON response: %.80s", q->raw);
 		} else {
 			take_usage(q, j);
-			const char *t = chunk_text(j);
-			if (t && q->cfg->keep_text && ttft_record_add_text(r, t, strlen(t)) != 0)
-				ttft_record_set_error(r, "out of memory keeping the text");
+			keep_text(q, j);
 			r->t_first = r->t_end; /* the whole answer at once */
 			cJSON_Delete(j);
 		}
@@ -384,27 +391,20 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 	r->ok = r->error == NULL;
 	curl_multi_remove_handle(m, q->h);
 	curl_easy_cleanup(q->h);
-	free(q->body);
 	free(q->ev);
 	free(q->raw);
-}
-
-static struct ttft_split g_window;
-static int g_have_window;
-
-const struct ttft_split *probe_window(void)
-{
-	return g_have_window ? &g_window : NULL;
+	q->h = NULL;
+	q->ev = q->raw = NULL;
 }
 
 int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, size_t errlen)
 {
-	char url[2048], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
+	char url[2100], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
 	snprintf(url, sizeof url, "%s/metrics", cfg->base);
 	long status = 0;
 	CURLcode rc = ttft_fetch(url, cfg->headers, 5.0, 8u << 20, &body, &status, cerr,
 				 sizeof cerr);
-	t->t_ns = probe_now();
+	t->t_ns = ttft_now_ns();
 	int out = -1;
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "GET %s failed: %s", url, cerr);
@@ -426,8 +426,7 @@ int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, s
  * that request's own numbers. */
 static void split_one(const struct probe_cfg *cfg, struct preq *q)
 {
-	struct ttft_record *r = q->r;
-	struct ttft_server_split *s = &r->split;
+	struct ttft_server_split *s = &q->r->split;
 	struct ttft_truth after;
 	char err[256];
 	if (s->source)
@@ -453,31 +452,54 @@ static void split_one(const struct probe_cfg *cfg, struct preq *q)
 	}
 }
 
-int probe_run(const struct probe_cfg *cfg, struct ttft_record *res, int n,
-	      int conc, int progress)
+int probe_run(struct probe_run *run, struct ttft_record *res, int n, char *err,
+	      size_t errlen)
 {
-	struct ttft_truth w0;
-	char werr[256];
-	g_have_window = 0;
-	int window = cfg->metrics && conc > 1 && probe_scrape(cfg, &w0, werr, sizeof werr) == 0;
-	if (!g_mark)
-		g_mark = (void (*)(int, int))dlsym(RTLD_DEFAULT, "ttft_mark");
-	CURLM *m = curl_multi_init();
-	struct preq *qs = calloc((size_t)n, sizeof *qs);
-	int next = 0, running = 0, done = 0, failed = 0;
+	const struct probe_cfg *cfg = run->cfg;
+	int conc = run->conc > 0 ? run->conc : 1;
 	for (int i = 0; i < n; i++) {
 		ttft_record_init(&res[i], TTFT_ORIGIN_PROBE);
 		res[i].run = i + 1;
 	}
+	struct ttft_truth w0;
+	char werr[256];
+	run->have_window = 0;
+	int window = cfg->metrics && conc > 1 && probe_scrape(cfg, &w0, werr, sizeof werr) == 0;
+	/* the shim's own mark, when it is preloaded into this process */
+	run->mark = (void (*)(int, int))dlsym(RTLD_DEFAULT, "ttft_mark");
+	char url[2100];
+	snprintf(url, sizeof url, "%s%s", cfg->base,
+		 cfg->chat ? "/v1/chat/completions" : "/v1/completions");
+	char *body = request_body(cfg);
+	CURLM *m = body ? curl_multi_init() : NULL;
+	struct preq *qs = m ? calloc((size_t)n ? (size_t)n : 1, sizeof *qs) : NULL;
+	run->port_fd = qs ? calloc(65536, sizeof *run->port_fd) : NULL;
+	if (!run->port_fd) {
+		snprintf(err, errlen, "cannot start %d request%s: out of memory", n,
+			 n == 1 ? "" : "s");
+		free(qs);
+		if (m)
+			curl_multi_cleanup(m);
+		free(body);
+		return -1;
+	}
+	int next = 0, running = 0, done = 0, failed = 0;
 	while (done < n) {
 		while (running < conc && next < n) {
-			char err[256];
+			char serr[256];
+			struct preq *q = &qs[next];
 			if (cfg->metrics && conc == 1)
-				qs[next].have_before = probe_scrape(cfg, &qs[next].before,
-								    err, sizeof err) == 0;
-			start(m, &qs[next], cfg, &res[next]);
+				q->have_before = probe_scrape(cfg, &q->before, serr,
+							      sizeof serr) == 0;
+			if (start(m, q, run, &res[next], url, body) == 0) {
+				running++;
+			} else {
+				done++;
+				failed++;
+				if (run->progress)
+					run->progress(run->progress_arg, &res[next], done, n);
+			}
 			next++;
-			running++;
 		}
 		int still;
 		curl_multi_perform(m, &still);
@@ -497,28 +519,28 @@ int probe_run(const struct probe_cfg *cfg, struct ttft_record *res, int n,
 			running--;
 			done++;
 			failed += !q->r->ok;
-			if (progress && conc == 1)
-				fprintf(stderr, "  run %d/%d: %s\n", q->r->run, n,
-					q->r->ok ? "ok" : ttft_record_error(q->r));
-			else if (progress && done % 64 == 0)
-				fprintf(stderr, "  %d/%d requests done\n", done, n);
+			if (run->progress)
+				run->progress(run->progress_arg, q->r, done, n);
 		}
 		if (done < n && (running == conc || next == n))
 			curl_multi_poll(m, NULL, 0, 100, NULL);
 	}
 	free(qs);
+	free(run->port_fd);
+	run->port_fd = NULL;
 	curl_multi_cleanup(m);
+	free(body);
 	struct ttft_truth w1;
 	if (window && probe_scrape(cfg, &w1, werr, sizeof werr) == 0) {
-		ttft_truth_split(&w0, &w1, 0, &g_window);
-		g_have_window = 1;
+		ttft_truth_split(&w0, &w1, 0, &run->window);
+		run->have_window = 1;
 	}
 	return failed;
 }
 
 char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen)
 {
-	char url[2048], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
+	char url[2100], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
 	snprintf(url, sizeof url, "%s/v1/models", cfg->base);
 	long status = 0;
 	CURLcode rc = ttft_fetch(url, cfg->headers, cfg->timeout_s, RAW_CAP, &body, &status,
@@ -536,9 +558,9 @@ char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen)
 		cJSON *j = cJSON_Parse(body ? body : "");
 		cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "data"), 0);
 		cJSON *i = cJSON_GetObjectItem(m, "id");
-		if (cJSON_IsString(i))
-			id = strdup(i->valuestring);
-		else
+		if (cJSON_IsString(i) && !(id = strdup(i->valuestring)))
+			snprintf(err, errlen, "out of memory reading GET %s", url);
+		else if (!cJSON_IsString(i))
 			snprintf(err, errlen, "GET %s listed no model; pass --model", url);
 		cJSON_Delete(j);
 	}

@@ -12,8 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ttft_clock.h"
 #include "ttft_json.h"
 #include "ttft_summary.h"
+#include "ttft_url.h"
 
 static void usage(FILE *f)
 {
@@ -60,25 +62,36 @@ static void usage(FILE *f)
 "error); 2 bad usage or the server could not be asked at all.\n");
 }
 
+/* The prompt from a file ('-': stdin), or NULL (reported). */
 static char *read_prompt(const char *path)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	if (!f) {
 		fprintf(stderr, "ttft-probe: cannot read --prompt-file %s: %s\n", path,
 			strerror(errno));
-		exit(2);
+		return NULL;
 	}
-	size_t cap = 4096, n = 0;
+	size_t cap = 4096, n = 0, r;
 	char *b = malloc(cap);
-	size_t r;
-	while ((r = fread(b + n, 1, cap - n - 1, f)) > 0) {
+	while (b && (r = fread(b + n, 1, cap - n - 1, f)) > 0) {
 		n += r;
-		if (n + 1 == cap)
-			b = realloc(b, cap *= 2);
+		if (n + 1 == cap) {
+			char *nb = realloc(b, cap *= 2);
+			if (!nb)
+				free(b);
+			b = nb;
+		}
 	}
-	b[n] = 0;
+	int bad = !b || ferror(f);
 	if (f != stdin)
 		fclose(f);
+	if (bad) {
+		fprintf(stderr, "ttft-probe: cannot read --prompt-file %s: %s\n", path,
+			b ? "read error" : "out of memory");
+		free(b);
+		return NULL;
+	}
+	b[n] = 0;
 	return b;
 }
 
@@ -112,12 +125,15 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 	static const int reps[] = {1, 4, 16, 64};
 	double x[4], y[4];
 	const char *base = cfg->prompt;
-	double px[4], py[4];
 	int max_tokens = cfg->max_tokens;
 	cfg->max_tokens = 1;
 	for (int k = 0; k < 4; k++) {
 		size_t bl = strlen(base);
 		char *pr = malloc((bl + 1) * (size_t)reps[k] + 1);
+		if (!pr) {
+			fprintf(stderr, "ttft-probe: calibration failed: out of memory\n");
+			return 2;
+		}
 		pr[0] = 0;
 		for (int i = 0; i < reps[k]; i++) {
 			strcat(pr, base);
@@ -126,18 +142,19 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 		cfg->prompt = pr;
 		enum { RUNS = 5 };
 		struct ttft_record r[RUNS];
-		memset(r, 0, sizeof r);
-		int failed = probe_run(cfg, r, RUNS, 1, 0);
+		struct probe_run run = {.cfg = cfg, .conc = 1};
+		char err[256];
+		int failed = probe_run(&run, r, RUNS, err, sizeof err);
 		double t[RUNS];
-		const char *why = "the server reports no usage.prompt_tokens";
+		const char *why = failed < 0 ? err : "the server reports no usage.prompt_tokens";
 		for (int i = 0; i < RUNS; i++) {
 			t[i] = ttft_record_ttft_s(&r[i]);
-			if (!r[i].ok)
+			if (!r[i].ok && failed > 0)
 				why = ttft_record_error(&r[i]);
 		}
 		x[k] = (double)r[0].prompt_tokens;
 		y[k] = ttft_percentile(t, RUNS, 0.5);
-		int bad = failed || r[0].prompt_tokens < 0;
+		int bad = failed != 0 || r[0].prompt_tokens < 0;
 		if (bad)
 			fprintf(stderr, "ttft-probe: calibration failed: %s\n", why);
 		for (int i = 0; i < RUNS; i++)
@@ -145,10 +162,9 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 		free(pr);
 		if (bad)
 			return 1;
-		px[k] = x[k];
-		py[k] = y[k];
 		fprintf(stderr, "  %6.0f prompt tokens: ttft %.4f s\n", x[k], y[k]);
 	}
+	cfg->prompt = base;
 	cfg->max_tokens = max_tokens;
 	struct probe_fit f;
 	if (probe_fit_points(x, y, 4, &f) != 0) {
@@ -166,8 +182,8 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 			ttft_json_begin_arr(&j, "points");
 			for (int k = 0; k < 4; k++) {
 				ttft_json_begin_obj(&j, NULL);
-				ttft_json_num(&j, "prompt_tokens", px[k]);
-				ttft_json_num(&j, "ttft_s", py[k]);
+				ttft_json_num(&j, "prompt_tokens", x[k]);
+				ttft_json_num(&j, "ttft_s", y[k]);
 				ttft_json_end_obj(&j);
 			}
 			ttft_json_end_arr(&j);
@@ -188,6 +204,17 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 		       f.b_s, path);
 	}
 	return rc;
+}
+
+/* Progress on a terminal: each run, or every 64 under concurrency. */
+static void progress(void *arg, const struct ttft_record *r, int done, int n)
+{
+	int conc = *(const int *)arg;
+	if (conc == 1)
+		fprintf(stderr, "  run %d/%d: %s\n", r->run, n,
+			r->ok ? "ok" : ttft_record_error(r));
+	else if (done % 64 == 0)
+		fprintf(stderr, "  %d/%d requests done\n", done, n);
 }
 
 /* Freed at exit, whichever of main's many returns is taken. */
@@ -260,6 +287,8 @@ int main(int argc, char **argv)
 		case 'P':
 			free(g_prompt_file);
 			cfg.prompt = g_prompt_file = read_prompt(optarg);
+			if (!g_prompt_file)
+				return 2;
 			break;
 		case 'm': INT_ARG(cfg.max_tokens, 1); break;
 		case 'M': cfg.model = optarg; break;
@@ -306,18 +335,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ttft-probe: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	char base[2048];
-	snprintf(base, sizeof base, "%s", url);
-	size_t bl = strlen(base);
-	while (bl && base[bl - 1] == '/')
-		base[--bl] = 0;
-	if (bl >= 3 && !strcmp(base + bl - 3, "/v1"))
-		base[bl - 3] = 0;
-	cfg.base = base;
+	struct ttft_url u;
+	char err[1024];
+	if (ttft_url_parse(url, &u, err, sizeof err) != 0) {
+		fprintf(stderr, "ttft-probe: --url: %s\n", err);
+		return 2;
+	}
+	cfg.base = u.base;
 
 	if (fitfile && load_fit(fitfile, &fit) != 0)
 		return 2;
-	char err[1024];
 	char *model = NULL;
 	if (!cfg.model) {
 		model = probe_first_model(&cfg, err, sizeof err);
@@ -344,23 +371,40 @@ int main(int argc, char **argv)
 	if (!conc)
 		conc = 1;
 	struct ttft_record *res = calloc((size_t)n, sizeof *res);
+	double *ttft = calloc((size_t)n + 1, sizeof *ttft), *warm = calloc((size_t)n + 1, sizeof *warm);
+	double *e2e = calloc((size_t)n + 1, sizeof *e2e);
+	if (!res || !ttft || !warm || !e2e) {
+		fprintf(stderr, "ttft-probe: out of memory for %d requests\n", n);
+		free(res), free(ttft), free(warm), free(e2e), free(model);
+		return 2;
+	}
 	FILE *table = json && !strcmp(json, "-") ? stderr : stdout;
 	if (!quiet)
 		fprintf(stderr, "ttft-probe: %d request%s to %s%s (model %s), %d at a time\n",
-			n, n == 1 ? "" : "s", base,
+			n, n == 1 ? "" : "s", u.base,
 			cfg.chat ? "/v1/chat/completions" : "/v1/completions",
 			cfg.model, conc);
-	int64_t t0 = probe_now();
-	int failed = probe_run(&cfg, res, n, conc, !quiet && isatty(2));
-	double wall = (double)(probe_now() - t0) / 1e9;
+	struct probe_run run = {.cfg = &cfg, .conc = conc};
+	if (!quiet && isatty(2)) {
+		run.progress = progress;
+		run.progress_arg = &conc;
+	}
+	int64_t t0 = ttft_now_ns();
+	int failed = probe_run(&run, res, n, err, sizeof err);
+	double wall = (double)(ttft_now_ns() - t0) / 1e9;
+	if (failed < 0) {
+		fprintf(stderr, "ttft-probe: %s\n", err);
+		for (int i = 0; i < n; i++)
+			ttft_record_free(&res[i]);
+		free(res), free(ttft), free(warm), free(e2e), free(model);
+		return 2;
+	}
 	for (int i = 0; i < n; i++) {
 		res[i].label = cold && i == 0 && conc == 1 ? "cold" : "warm";
 		probe_apply_fit(&res[i], &fit);
 	}
 
 	/* summaries */
-	double *ttft = calloc((size_t)n + 1, sizeof *ttft), *warm = calloc((size_t)n + 1, sizeof *warm);
-	double *e2e = calloc((size_t)n + 1, sizeof *e2e);
 	size_t nt = 0, nw = 0, ne = 0, nitl = 0;
 	long toks = 0;
 	for (int i = 0; i < n; i++) {
@@ -377,9 +421,13 @@ int main(int argc, char **argv)
 	}
 	double *itl = calloc(nitl + 1, sizeof *itl);
 	size_t k = 0;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; itl && i < n; i++)
 		for (uint32_t j = 1; j < res[i].ntok; j++)
 			itl[k++] = (double)(res[i].tok[j] - res[i].tok[j - 1]) / 1e9;
+	if (!itl) {
+		nitl = 0;
+		fprintf(stderr, "ttft-probe: out of memory: the ITL summary stays empty\n");
+	}
 	struct ttft_summary pt, pw, pe, pi;
 	ttft_summary_of(ttft, nt, &pt);
 	ttft_summary_of(warm, nw, &pw);
@@ -433,7 +481,7 @@ int main(int argc, char **argv)
 		ttft_json_summary(&j, "itl_s", &pi);
 		ttft_json_summary(&j, "e2e_s", &pe);
 		ttft_json_num(&j, "output_tokens_per_s", toks / wall);
-		const struct ttft_split *win = probe_window();
+		const struct ttft_split *win = run.have_window ? &run.window : NULL;
 		if (win) {
 			ttft_json_begin_obj(&j, "server_window");
 			ttft_json_num(&j, "requests", win->requests);

@@ -12,10 +12,11 @@
 #include "ttft_json.h"
 #include "ttft_summary.h"
 
-/* A growing string. */
+/* A growing string; oom: something could not be added. */
 struct sb {
 	char *s;
 	size_t n, cap;
+	int oom;
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -25,11 +26,17 @@ static void sbf(struct sb *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	int k = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (k < 0)
+	if (k < 0 || b->oom)
 		return;
 	if (b->n + (size_t)k + 1 > b->cap) {
-		b->cap = (b->n + (size_t)k + 1) * 2;
-		b->s = realloc(b->s, b->cap);
+		size_t nc = (b->n + (size_t)k + 1) * 2;
+		char *q = realloc(b->s, nc);
+		if (!q) {
+			b->oom = 1;
+			return;
+		}
+		b->s = q;
+		b->cap = nc;
 	}
 	va_start(ap, fmt);
 	vsnprintf(b->s + b->n, (size_t)k + 1, fmt, ap);
@@ -266,6 +273,10 @@ static char *fill(const char *tpl, const char *const *keys, const char *const *v
 		sbf(&b, "%s", vals[i]);
 		p = e + 2;
 	}
+	if (b.oom) {
+		free(b.s);
+		return NULL;
+	}
 	return b.s;
 }
 
@@ -358,10 +369,23 @@ int cold_write_report(const struct cold_run *run, const char *tpl_path,
 			      str(&obs), str(&srep)};
 	char *out = fill(str(&t), keys, vals, sizeof keys / sizeof keys[0]);
 	int rc = 0;
-	FILE *o = fopen(out_path, "w");
-	if (!o || fputs(out, o) < 0 || fclose(o) != 0) {
-		snprintf(err, errlen, "cannot write report %s", out_path);
+	struct sb *all[] = {&t, &runs, &warm, &san, &obs, &srep, &flags};
+	int oom = !out;
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		oom |= all[i]->oom;
+	FILE *o = oom ? NULL : fopen(out_path, "w");
+	if (oom) {
+		snprintf(err, errlen, "out of memory building report %s", out_path);
 		rc = -1;
+	} else {
+		int bad = !o || fputs(out, o) < 0;
+		if (o && fclose(o) != 0)
+			bad = 1;
+		if (bad) {
+			snprintf(err, errlen, "cannot write report %s: %s", out_path,
+				 strerror(errno));
+			rc = -1;
+		}
 	}
 	free(out), free(t.s), free(runs.s), free(warm.s), free(san.s), free(obs.s);
 	free(srep.s), free(flags.s);

@@ -6,6 +6,9 @@
  * allocation, no stdio; errno is saved and restored by every caller.
  */
 #include "ttft_shim.h"
+#include "ttft_clock.h"
+#include "ttft_env.h"
+#include "ttft_fmt.h"
 #include "ttft_log.h"
 
 #include <arpa/inet.h>
@@ -19,7 +22,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 TTFT_HIDDEN uint16_t shim_fdmap[TTFT_MAX_FD];
@@ -183,9 +185,7 @@ TTFT_HIDDEN void *shim_resolve(const char *name)
 
 TTFT_HIDDEN int64_t shim_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return ttft_now_ns();
 }
 
 static void after_fork(void)
@@ -210,18 +210,6 @@ static pid_t cur_tid(void)
 	return t_tid;
 }
 
-static size_t put_u(char *p, unsigned long long v)
-{
-	char d[20];
-	size_t n = 0, k = 0;
-	do {
-		d[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		p[k++] = d[--n];
-	return k;
-}
 
 static void say(const char *a, const char *b, const char *c)
 {
@@ -316,16 +304,10 @@ __attribute__((constructor)) static void shim_init(void)
 		    "(use an absolute path)");
 		goto out;
 	}
-	uint64_t mb = TTFT_LOG_DEFAULT_MB;
-	const char *mbs = getenv("TTFT_LOG_MB");
-	if (mbs && *mbs) {
-		char *end;
-		unsigned long long v = strtoull(mbs, &end, 10);
-		if (!*end && v >= 1 && v <= 65536)
-			mb = v;
-		else
-			say("TTFT_LOG_MB=", mbs, " is not 1-65536; using 64");
-	}
+	uint64_t mb;
+	if (ttft_env_log_mb(&mb) != 0)
+		say("TTFT_LOG_MB=", getenv("TTFT_LOG_MB"),
+		    " is not a whole number of MiB in 1-65536; using 64");
 	const char *why = NULL;
 	if (ttft_log_open(&g_log, path, mb << 20, &why) != 0) {
 		say("cannot open log ", path, ":");
@@ -350,8 +332,8 @@ __attribute__((destructor)) static void shim_fini(void)
 		return;
 	int e = errno;
 	char pid[24], lost[24];
-	pid[put_u(pid, (unsigned long long)g_pid)] = 0;
-	lost[put_u(lost, __atomic_load_n(&g_log.lost, __ATOMIC_RELAXED))] = 0;
+	pid[ttft_fmt_uint(pid, (unsigned long long)g_pid)] = 0;
+	lost[ttft_fmt_uint(lost, __atomic_load_n(&g_log.lost, __ATOMIC_RELAXED))] = 0;
 	say("the log ", g_log.path, " was truncated while in use;");
 	say("  pid ", pid, " stopped writing to it then and did not record");
 	say("  ", lost, " later events (the program itself was not affected)");
@@ -424,7 +406,7 @@ static size_t fmt_addr(char *out, const struct sockaddr *sa)
 		const struct sockaddr_in *s4 = (const void *)sa;
 		const uint8_t *a = (const uint8_t *)&s4->sin_addr;
 		for (int i = 0; i < 4; i++) {
-			n += put_u(out + n, a[i]);
+			n += ttft_fmt_uint(out + n, a[i]);
 			out[n++] = i < 3 ? '.' : ':';
 		}
 		port = ntohs(s4->sin_port);
@@ -468,7 +450,7 @@ static size_t fmt_addr(char *out, const struct sockaddr *sa)
 		out[n++] = ':';
 		port = ntohs(s6->sin6_port);
 	}
-	n += put_u(out + n, port);
+	n += ttft_fmt_uint(out + n, port);
 	return n;
 }
 

@@ -119,6 +119,10 @@ extern TTFT_HIDDEN struct shim_conn shim_conns[SHIM_MAX_CONN];
 	X(vprintf, "vprintf", int, -1, (const char *a, va_list b), (a, b))    \
 	X(vfprintf_chk, "__vfprintf_chk", int, -1,                            \
 	  (FILE * a, int b, const char *c, va_list d), (a, b, c, d))          \
+	X(vprintf_chk, "__vprintf_chk", int, -1,                              \
+	  (int a, const char *b, va_list c), (a, b, c))                       \
+	X(vsnprintf, "vsnprintf", int, -1,                                    \
+	  (char *a, size_t b, const char *c, va_list d), (a, b, c, d))        \
 	X(dup, "dup", int, -1, (int a), (a))                                  \
 	X(dup2, "dup2", int, -1, (int a, int b), (a, b))                      \
 	X(dup3, "dup3", int, -1, (int a, int b, int c), (a, b, c))            \
@@ -197,6 +201,9 @@ struct shim_libc {
 };
 
 extern TTFT_HIDDEN struct shim_libc shim_libc;
+/* &stdout, found with dlsym like the functions (the shim imports no stdio
+ * symbol); NULL until the constructor. */
+extern TTFT_HIDDEN FILE **shim_stdout;
 
 /* The real function m (relaxed: a lazy resolver may store it concurrently,
  * always the same value). */

@@ -91,6 +91,16 @@ static void watch_end(FILE *f, struct watch *w, const char *d, size_t dn,
  * would crash on it as the host expects. */
 #define WATCHED(f) __builtin_expect(shim_slot((f)->_fileno) != 0, 0)
 
+/* The stream stdout names now, or NULL before the constructor found it
+ * (then nothing is watched: nothing is traced yet either). */
+static FILE *out_stream(void)
+{
+	FILE **p = shim_stdout;
+	return p ? *p : NULL;
+}
+
+#define WATCHED_STDOUT() (out_stream() && WATCHED(out_stream()))
+
 SHIM_COLD static size_t fwrite_traced(const void *p, size_t size, size_t n,
 				      FILE *f, int unlocked)
 {
@@ -144,13 +154,13 @@ TTFT_PUBLIC int fputs_unlocked(const char *s, FILE *f)
 
 TTFT_PUBLIC int puts(const char *s)
 {
-	if (!WATCHED(stdout))
+	if (!WATCHED_STDOUT())
 		return REAL(puts)(s);
 	/* puts = the string, then a newline */
 	size_t n = strlen(s);
-	if (n && fwrite_traced(s, 1, n, stdout, 0) < n)
+	if (n && fwrite_traced(s, 1, n, out_stream(), 0) < n)
 		return EOF;
-	return fwrite_traced("\n", 1, 1, stdout, 0) == 1 ? 1 : EOF;
+	return fwrite_traced("\n", 1, 1, out_stream(), 0) == 1 ? 1 : EOF;
 }
 
 SHIM_COLD static int putc_traced(int c, FILE *f, int which)
@@ -196,16 +206,16 @@ TTFT_PUBLIC int putc_unlocked(int c, FILE *f)
 
 TTFT_PUBLIC int putchar(int c)
 {
-	if (!WATCHED(stdout))
+	if (!WATCHED_STDOUT())
 		return REAL(putchar)(c);
-	return putc_traced(c, stdout, 1);
+	return putc_traced(c, out_stream(), 1);
 }
 
 TTFT_PUBLIC int putchar_unlocked(int c)
 {
-	if (!WATCHED(stdout))
+	if (!WATCHED_STDOUT())
 		return REAL(putchar_unlocked)(c);
-	return putc_traced(c, stdout, 3);
+	return putc_traced(c, out_stream(), 3);
 }
 
 /* Formatted output to a watched stream: formatted here, written with
@@ -216,7 +226,9 @@ SHIM_COLD static int vfprintf_traced(FILE *f, const char *fmt, va_list ap)
 	char text[SHIM_STDIO_MAX];
 	va_list copy;
 	va_copy(copy, ap);
-	int n = vsnprintf(text, sizeof text, fmt, copy);
+	/* vsnprintf inside the host's own formatted-output call, on its
+	 * thread, where it is already in stdio: the bytes it writes, known */
+	int n = REAL(vsnprintf)(text, sizeof text, fmt, copy);
 	va_end(copy);
 	if (n < 0 || (size_t)n >= sizeof text) {
 		struct watch w;
@@ -237,9 +249,9 @@ TTFT_PUBLIC int vfprintf(FILE *f, const char *fmt, va_list ap)
 
 TTFT_PUBLIC int vprintf(const char *fmt, va_list ap)
 {
-	if (!WATCHED(stdout))
+	if (!WATCHED_STDOUT())
 		return REAL(vprintf)(fmt, ap);
-	return vfprintf_traced(stdout, fmt, ap);
+	return vfprintf_traced(out_stream(), fmt, ap);
 }
 
 TTFT_PUBLIC int fprintf(FILE *f, const char *fmt, ...)
@@ -255,8 +267,8 @@ TTFT_PUBLIC int printf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int r = WATCHED(stdout) ? vfprintf_traced(stdout, fmt, ap)
-				: REAL(vfprintf)(stdout, fmt, ap);
+	int r = WATCHED_STDOUT() ? vfprintf_traced(out_stream(), fmt, ap)
+				: REAL(vprintf)(fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -271,9 +283,9 @@ TTFT_PUBLIC int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap)
 
 TTFT_PUBLIC int __vprintf_chk(int flag, const char *fmt, va_list ap)
 {
-	if (!WATCHED(stdout))
-		return REAL(vfprintf_chk)(stdout, flag, fmt, ap);
-	return vfprintf_traced(stdout, fmt, ap);
+	if (!WATCHED_STDOUT())
+		return REAL(vprintf_chk)(flag, fmt, ap);
+	return vfprintf_traced(out_stream(), fmt, ap);
 }
 
 TTFT_PUBLIC int __fprintf_chk(FILE *f, int flag, const char *fmt, ...)
@@ -290,8 +302,8 @@ TTFT_PUBLIC int __printf_chk(int flag, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int r = WATCHED(stdout) ? vfprintf_traced(stdout, fmt, ap)
-				: REAL(vfprintf_chk)(stdout, flag, fmt, ap);
+	int r = WATCHED_STDOUT() ? vfprintf_traced(out_stream(), fmt, ap)
+				: REAL(vprintf_chk)(flag, fmt, ap);
 	va_end(ap);
 	return r;
 }

@@ -14,6 +14,7 @@
  */
 #include "ttft_shim.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -138,8 +139,11 @@ TTFT_HIDDEN struct shim_libc shim_libc = {
 
 /* The constructor resolves everything at once, so that later calls never
  * go through dlsym (which may allocate) at an awkward moment. */
+TTFT_HIDDEN FILE **shim_stdout;
+
 TTFT_HIDDEN void shim_resolve_all(void)
 {
+	shim_stdout = (FILE **)dlsym(RTLD_DEFAULT, "stdout");
 #define SHIM_RES(m, sym, ...)                                                \
 	{                                                                    \
 		void *f = shim_resolve(sym);                                 \

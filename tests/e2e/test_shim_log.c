@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "ttft_logread.h"
 
 static int g_port;
 static pid_t g_srv;

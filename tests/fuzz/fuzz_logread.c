@@ -63,9 +63,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	char err[512];
 	struct ttft_analysis a;
 	if (ttft_analyze_file(path, NULL, &a, err, sizeof err) == 0) {
-		char *js = ttft_analysis_json(&a);
-		if (!js)
+		struct ttft_json j;
+		if (ttft_json_init(&j, NULL, 0) != 0)
 			abort();
+		ttft_analysis_json(&j, &a);
+		char *js = ttft_json_take(&j);
+		ttft_json_free(&j);
 		free(js);
 		ttft_print_warnings(null, &a);
 		ttft_print_table(null, &a);

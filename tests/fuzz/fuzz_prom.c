@@ -15,8 +15,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	const char *text = (const char *)d;
 	struct ttft_prom p;
 	memset(&p, 0, sizeof p);
-	size_t got = ttft_prom_parse(text, n, &p);
-	if (got != p.n)
+	char err[160];
+	int got = ttft_prom_parse(text, n, &p, err, sizeof err);
+	if (got < 0)
+		return 0; /* out of memory: said, and p is empty */
+	if ((size_t)got != p.n)
 		abort();
 	for (size_t i = 0; i < p.n; i++)
 		if (!p.s[i].name || !p.s[i].name[0] || !p.s[i].labels)

@@ -103,21 +103,21 @@ START_TEST(preopened_connection)
 	analyse(&a);
 	ck_assert_uint_eq(a.nreqs, 2);
 	struct ttft_phases p;
-	ttft_req_phases(&a, &a.reqs[0], &p);
+	ttft_record_phases(&a.reqs[0], &p);
 	ck_assert(a.reqs[0].preopened);
 	/* TTFT from the request, not from the connect 51 ms earlier */
 	ck_assert(fabs(p.ttft_s - 0.010) < 1e-9);
 	ck_assert(fabs(p.preopen_idle_s - 0.050) < 1e-9);
 	ck_assert(fabs(p.connect_s - 0.001) < 1e-9);
-	ck_assert(ttft_req_complete(&a.reqs[0]));
+	ck_assert(ttft_record_complete(&a.reqs[0]));
 	char nb[320];
-	ck_assert_str_eq(ttft_req_note(&a.reqs[0], nb, sizeof nb),
+	ck_assert_str_eq(ttft_record_note(&a.reqs[0], nb, sizeof nb),
 			 "connection opened 50.0 ms before the request");
-	ttft_req_phases(&a, &a.reqs[1], &p);
+	ttft_record_phases(&a.reqs[1], &p);
 	ck_assert(!a.reqs[1].preopened);
 	ck_assert(fabs(p.ttft_s - 0.0112) < 1e-9); /* from the connect */
 	ck_assert(isnan(p.preopen_idle_s));
-	ck_assert_ptr_null(ttft_req_note(&a.reqs[1], nb, sizeof nb));
+	ck_assert_ptr_null(ttft_record_note(&a.reqs[1], nb, sizeof nb));
 	ttft_analysis_free(&a);
 	cJSON *j = json_of();
 	cJSON *q = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
@@ -141,13 +141,13 @@ START_TEST(failure_reasons)
 	analyse(&a);
 	ck_assert_uint_eq(a.nreqs, 3);
 	char nb[320];
-	ck_assert(!ttft_req_complete(&a.reqs[0]));
-	ck_assert_str_eq(ttft_req_note(&a.reqs[0], nb, sizeof nb),
+	ck_assert(!ttft_record_complete(&a.reqs[0]));
+	ck_assert_str_eq(ttft_record_note(&a.reqs[0], nb, sizeof nb),
 			 "the server reset the connection (ECONNRESET)");
-	ck_assert(!ttft_req_complete(&a.reqs[1]));
-	ck_assert_msg(strstr(ttft_req_note(&a.reqs[1], nb, sizeof nb), "bytes passed unseen"),
+	ck_assert(!ttft_record_complete(&a.reqs[1]));
+	ck_assert_msg(strstr(ttft_record_note(&a.reqs[1], nb, sizeof nb), "bytes passed unseen"),
 		      "%s", nb);
-	ck_assert(ttft_req_complete(&a.reqs[2]));
+	ck_assert(ttft_record_complete(&a.reqs[2]));
 	ttft_analysis_free(&a);
 	/* the same in --json and in the table */
 	cJSON *j = json_of();
@@ -181,10 +181,10 @@ START_TEST(cut_by_a_full_log)
 	analyse(&a);
 	ck_assert_uint_gt(a.dropped, 0);
 	ck_assert_uint_eq(a.nreqs, 2);
-	ck_assert(ttft_req_complete(&a.reqs[0]));
-	ck_assert(!ttft_req_complete(&a.reqs[1]));
+	ck_assert(ttft_record_complete(&a.reqs[0]));
+	ck_assert(!ttft_record_complete(&a.reqs[1]));
 	char nb[320];
-	ck_assert_msg(strstr(ttft_req_note(&a.reqs[1], nb, sizeof nb), "log filled up"),
+	ck_assert_msg(strstr(ttft_record_note(&a.reqs[1], nb, sizeof nb), "log filled up"),
 		      "%s", nb);
 	ttft_analysis_free(&a);
 	unlink(g_path);
@@ -216,11 +216,11 @@ START_TEST(dns_stays_with_its_thread)
 	analyse(&a);
 	ck_assert_uint_eq(a.nreqs, 3);
 	struct ttft_phases p;
-	ttft_req_phases(&a, &a.reqs[0], &p); /* 102: no lookup of its own */
+	ttft_record_phases(&a.reqs[0], &p); /* 102: no lookup of its own */
 	ck_assert(isnan(p.dns_s));
-	ttft_req_phases(&a, &a.reqs[1], &p); /* 101: its own, 2 ms */
+	ttft_record_phases(&a.reqs[1], &p); /* 101: its own, 2 ms */
 	ck_assert(fabs(p.dns_s - 0.002) < 1e-9);
-	ttft_req_phases(&a, &a.reqs[2], &p); /* 104: the helper's, 5 ms */
+	ttft_record_phases(&a.reqs[2], &p); /* 104: the helper's, 5 ms */
 	ck_assert(fabs(p.dns_s - 0.005) < 1e-9);
 	ttft_analysis_free(&a);
 	unlink(g_path);

@@ -15,7 +15,8 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 B := build
 # The layers (docs/layout.md): shim/core ← tools/lib ← probe ← programs.
 CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c
-SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c
+SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c \
+	shim/preload/ttft_ssl.c
 ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_output.c ttft_prom.c \
 	ttft_scrape.c ttft_fetch.c)
 INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itests/support
@@ -41,8 +42,9 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) $(CFLAGS) $(INC) $(PKG_CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
 
-$(B)/libttftshim.so: $(SHIM_OBJ)
-	$(CC) -shared -o $@ $^ -ldl -lpthread -Wl,-z,defs -Wl,--as-needed -lc
+$(B)/libttftshim.so: $(SHIM_OBJ) shim/preload/ttft_ssl.map
+	$(CC) -shared -o $@ $(SHIM_OBJ) -ldl -lpthread -Wl,-z,defs -Wl,--as-needed -lc \
+		-Wl,--version-script=shim/preload/ttft_ssl.map
 
 $(B)/libttftcore.a: $(CORE_OBJ) $(ANALYZE_OBJ)
 	@rm -f $@
@@ -72,8 +74,10 @@ COLD_OBJ := $(B)/obj/tools/ttft-cold.o $(addprefix $(B)/obj/tools/cold/,cold_ser
 $(B)/ttft-cold: $(COLD_OBJ) $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -ldl -lpthread
 
+# The TLS fixture (fixture-server --tls) links OpenSSL; the shim does not.
+SSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 $(B)/fixture-server: $(B)/obj/tests/support/fixture_server.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(SSL_LIBS) -lpthread -lm
 
 $(B)/shim_host: $(B)/obj/tests/support/shim_host.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread

@@ -27,7 +27,8 @@ SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/pic/%.o)
 
 PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold
 TEST_PROGS := $(B)/test_sse $(B)/test_http $(B)/test_log $(B)/test_analyze \
-	$(B)/test_clients $(B)/test_shim $(B)/test_probe $(B)/test_cold $(B)/test_truth $(B)/test_engine_script $(B)/fixture-server $(B)/shim_host
+	$(B)/test_clients $(B)/test_shim $(B)/test_probe $(B)/test_cold $(B)/test_truth $(B)/test_engine_script $(B)/test_tls $(B)/fixture-server $(B)/shim_host \
+	$(B)/tls_two
 
 all: $(B)/libttftshim.so $(PROGS)
 
@@ -81,6 +82,26 @@ $(B)/fixture-server: $(B)/obj/tests/support/fixture_server.o
 
 $(B)/shim_host: $(B)/obj/tests/support/shim_host.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+
+# test_tls's libraries: two fake libssl ABIs (OpenSSL 3's and 1.1's symbol
+# versions) and the real one, each behind a caller library, and the host
+# that loads all three.
+FAKE := $(B)/fake-ssl
+$(FAKE)/libfakessl%.so: tests/support/fake_ssl.c
+	@mkdir -p $(@D)
+	printf '%s { global: SSL_read; local: *; };\n' \
+		$(if $(filter 3,$*),OPENSSL_3.0.0,OPENSSL_1_1_0) > $(@D)/fake$*.map
+	$(CC) $(BASEFLAGS) $(CFLAGS) -fPIC -shared -DFAKE_SSL_READ=$(if $(filter 3,$*),4242,1111) \
+		-Wl,-soname,libfakessl$*.so -Wl,--version-script=$(@D)/fake$*.map -o $@ $<
+$(FAKE)/libcallerreal.so: tests/support/fake_ssl_caller.c
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -fPIC -shared -DREAL_OPENSSL -o $@ $< $(SSL_LIBS)
+$(FAKE)/libcaller%.so: tests/support/fake_ssl_caller.c $(FAKE)/libfakessl%.so
+	$(CC) $(BASEFLAGS) $(CFLAGS) -fPIC -shared -o $@ $< -L$(@D) -lfakessl$* \
+		-Wl,-rpath,'$$ORIGIN'
+$(B)/tls_two: $(B)/obj/tests/support/tls_two.o $(FAKE)/libcallerreal.so \
+		$(FAKE)/libcaller3.so $(FAKE)/libcaller11.so
+	$(CC) $(LDFLAGS) -o $@ $< -ldl
 
 TU := $(B)/obj/tests/support/testutil.o
 $(B)/test_cold: $(B)/obj/tests/e2e/test_cold.o $(TU) $(B)/obj/tools/cold/cold_phases.o $(B)/libttftcore.a

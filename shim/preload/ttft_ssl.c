@@ -60,14 +60,12 @@ struct gt_datum {
 struct tls_lib {
 	const char *name;       /* the TLS record's text */
 	const char *version;    /* the symbol version the wrappers carry */
-	const char *prefix;     /* file names of the library: "libssl" */
 	const char *const *syms;
 	int nsyms;
 };
-static const struct tls_lib g_openssl = {"openssl", "OPENSSL_3.0.0", "libssl",
-					 os_syms, OS__N};
-static const struct tls_lib g_gnutls = {"gnutls", "GNUTLS_3_4", "libgnutls",
-					gt_syms, GT__N};
+static const struct tls_lib g_openssl = {"openssl", "OPENSSL_3.0.0", os_syms,
+					 OS__N};
+static const struct tls_lib g_gnutls = {"gnutls", "GNUTLS_3_4", gt_syms, GT__N};
 
 /* One loaded copy of a library: its functions. */
 struct tls_impl {
@@ -85,6 +83,9 @@ static unsigned g_nimpls;
 static struct caller {
 	uintptr_t start;
 	const struct tls_lib *lib;
+	unsigned long loads;         /* 0: as linked, for good; else the
+	                                objects loaded and unloaded + 1 when
+	                                it was the only copy */
 	const struct tls_impl *impl; /* set last (release) */
 } g_callers[MAX_CALLERS];
 
@@ -113,63 +114,86 @@ static int in_shim(const void *p)
 	       (uintptr_t)p < __atomic_load_n(&end, __ATOMIC_RELAXED);
 }
 
-/* The library copy a caller's reference would reach without the shim:
- * first in the caller's own dependencies, then after the shim in the
- * global scope, then the only loaded file that looks like the library. */
-struct scan {
-	const char *prefix;
-	const char *names[4];
-	int n;
-};
-
-static int scan_one(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	(void)size;
-	struct scan *sc = arg;
-	const char *base = strrchr(info->dlpi_name, '/');
-	base = base ? base + 1 : info->dlpi_name;
-	if (strncmp(base, sc->prefix, strlen(sc->prefix)) == 0 &&
-	    sc->n < (int)(sizeof sc->names / sizeof sc->names[0]))
-		sc->names[sc->n++] = info->dlpi_name;
-	return 0;
-}
-
-static void *probe(void *h, const struct tls_lib *lib)
+/* lib's first function in handle h, never the shim's own wrapper. */
+static void *lookup(void *h, const struct tls_lib *lib)
 {
 	void *f = h ? dlvsym(h, lib->syms[0], lib->version) : NULL;
 	return f && !in_shim(f) ? f : NULL;
 }
 
-static void *find_real(const struct tls_lib *lib, struct link_map *caller)
+/* What the caller's reference binds to without the shim, as the dynamic
+ * linker looks: the global scope (after the shim: RTLD_NEXT), then the
+ * caller's own dependencies (an object loaded RTLD_LOCAL, as CPython loads
+ * _ssl). */
+static void *as_linked(const struct tls_lib *lib, struct link_map *caller)
 {
-	void *f = NULL;
-	if (caller) {
-		void *h = dlopen(caller->l_name[0] ? caller->l_name : NULL,
-				 RTLD_LAZY | RTLD_NOLOAD);
-		f = probe(h, lib);
-		if (h)
-			dlclose(h);
-	}
-	if (!f)
-		f = probe(RTLD_NEXT, lib);
-	if (f)
+	void *f = lookup(RTLD_NEXT, lib);
+	if (f || !caller || !caller->l_name[0])
 		return f;
-	/* Names are copied out of the iteration: dlopen must not run under
-	 * dl_iterate_phdr's lock. */
-	struct scan sc = {lib->prefix, {0}, 0};
-	dl_iterate_phdr(scan_one, &sc);
+	void *h = dlopen(caller->l_name, RTLD_LAZY | RTLD_NOLOAD);
+	f = lookup(h, lib);
+	if (h)
+		dlclose(h);
+	return f;
+}
+
+struct objects {
+	const char *names[512];
+	int n, more;
+	unsigned long loads;
+};
+
+static int list_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	struct objects *o = arg;
+	o->loads = info->dlpi_adds + info->dlpi_subs;
+	if (o->n < (int)(sizeof o->names / sizeof o->names[0]))
+		o->names[o->n++] = info->dlpi_name;
+	else
+		o->more = 1;
+	return 0;
+}
+
+static int count_loads(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	*(unsigned long *)arg = info->dlpi_adds + info->dlpi_subs;
+	return 1; /* the counters are the same in every entry */
+}
+
+static unsigned long loads_now(void)
+{
+	unsigned long n = 0;
+	dl_iterate_phdr(count_loads, &n);
+	return n;
+}
+
+/* The only copy of lib loaded, for a call whose caller does not say (a
+ * tail call from another library, a pointer from dlsym, JIT code); NULL
+ * when there is none, or several (*several set). */
+static void *only_copy(const struct tls_lib *lib, unsigned long *loads,
+		       int *several)
+{
+	struct objects o = {{0}, 0, 0, 0};
+	dl_iterate_phdr(list_object, &o);
+	*loads = o.loads;
+	*several = o.more;
 	void *found = NULL;
-	for (int i = 0; i < sc.n; i++) {
-		void *h = dlopen(sc.names[i], RTLD_LAZY | RTLD_NOLOAD);
-		void *g = probe(h, lib);
+	/* dlopen runs outside dl_iterate_phdr, which holds a loader lock. */
+	for (int i = 0; i < o.n && !*several; i++) {
+		if (!o.names[i][0])
+			continue; /* the program: searched as the global scope */
+		void *h = dlopen(o.names[i], RTLD_LAZY | RTLD_NOLOAD);
+		void *f = lookup(h, lib);
 		if (h)
 			dlclose(h);
-		if (g && found && g != found)
-			return NULL; /* two copies, no way to tell which */
-		if (g)
-			found = g;
+		if (f && found && f != found)
+			*several = 1;
+		else if (f)
+			found = f;
 	}
-	return found;
+	return *several ? NULL : found;
 }
 
 static const struct tls_impl *load_impl(const struct tls_lib *lib, void *f)
@@ -180,20 +204,21 @@ static const struct tls_impl *load_impl(const struct tls_lib *lib, void *f)
 		    im->fn[0] == f)
 			return im;
 	}
-	/* Keep the library loaded for good: the pointers below must never
+	/* The library stays loaded for good: the pointers below must never
 	 * dangle, whatever the host unloads later. */
 	struct dl_find_object fo;
 	void *pin = NULL;
 	if (_dl_find_object(f, &fo) == 0 && fo.dlfo_link_map &&
 	    fo.dlfo_link_map->l_name[0])
 		pin = dlopen(fo.dlfo_link_map->l_name, RTLD_LAZY | RTLD_NOLOAD);
+	if (!pin)
+		return NULL;
 	unsigned i = __atomic_fetch_add(&g_nimpls, 1, __ATOMIC_RELAXED);
 	if (i >= MAX_IMPLS)
 		return NULL;
 	struct tls_impl *im = &g_impls[i];
 	for (int k = 0; k < lib->nsyms; k++) {
-		void *g = pin ? dlvsym(pin, lib->syms[k], lib->version)
-			      : dlvsym(RTLD_NEXT, lib->syms[k], lib->version);
+		void *g = dlvsym(pin, lib->syms[k], lib->version);
 		im->fn[k] = g && !in_shim(g) ? g : NULL;
 	}
 	im->fn[0] = f;
@@ -213,16 +238,23 @@ static const struct tls_impl *resolve_slow(const struct tls_lib *lib,
 					   struct link_map *caller)
 {
 	static int told;
-	void *f = find_real(lib, caller);
+	unsigned long loads = 0;
+	int several = 0;
+	void *f = as_linked(lib, caller);
+	if (!f && (f = only_copy(lib, &loads, &several)))
+		loads++; /* never 0: 0 marks an answer that stays true */
 	const struct tls_impl *im = f ? load_impl(lib, f) : NULL;
 	if (!im) {
 		if (!__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
-			tell(lib->name, f ? ": too many copies of the library "
-					    "in this process; calls fail with "
-					    "ENOSYS"
-					  : ": the real library was not found "
-					    "among the loaded objects; calls "
-					    "fail with ENOSYS");
+			tell(lib->name,
+			     several ? ": a call came through a library that does "
+				       "not link it (a tail call?) while several "
+				       "copies are loaded: the shim cannot tell "
+				       "which is meant; such calls fail with ENOSYS"
+			     : f ? ": too many copies of the library in this "
+				   "process; calls fail with ENOSYS"
+			     : ": the library was not found among the loaded "
+			       "objects; calls fail with ENOSYS");
 		return NULL;
 	}
 	size_t h = caller_slot(start, lib);
@@ -233,7 +265,8 @@ static const struct tls_impl *resolve_slow(const struct tls_lib *lib,
 						__ATOMIC_ACQ_REL,
 						__ATOMIC_RELAXED)) {
 			c->lib = lib;
-			/* Release: lib is set before impl is seen. */
+			c->loads = loads;
+			/* Release: lib and loads are set before impl is seen. */
 			__atomic_store_n(&c->impl, im, __ATOMIC_RELEASE);
 			break;
 		}
@@ -241,10 +274,16 @@ static const struct tls_impl *resolve_slow(const struct tls_lib *lib,
 	return im; /* cache full: resolved again next time */
 }
 
+/* The copy of lib that the code at ret reaches. Fast path: one lock-free
+ * _dl_find_object and a cache probe. An answer found as the dynamic linker
+ * would is kept; "the only copy loaded" holds until an object is loaded or
+ * unloaded (the loader's counters say when). A caller unloaded and another
+ * loaded at the same address inherits its entry: both would have to call
+ * TLS functions, from different copies. */
 static const struct tls_impl *resolve(const struct tls_lib *lib, void *ret)
 {
 	struct dl_find_object fo;
-	uintptr_t start = 1; /* code outside any object (a JIT) */
+	uintptr_t start = 1;
 	struct link_map *caller = NULL;
 	if (_dl_find_object(ret, &fo) == 0) {
 		start = (uintptr_t)fo.dlfo_map_start;
@@ -252,7 +291,7 @@ static const struct tls_impl *resolve(const struct tls_lib *lib, void *ret)
 	}
 	size_t h = caller_slot(start, lib);
 	for (size_t k = 0; k < 8; k++) {
-		const struct caller *c = &g_callers[(h + k) % MAX_CALLERS];
+		struct caller *c = &g_callers[(h + k) % MAX_CALLERS];
 		uintptr_t s = __atomic_load_n(&c->start, __ATOMIC_ACQUIRE);
 		if (!s)
 			break;
@@ -261,8 +300,14 @@ static const struct tls_impl *resolve(const struct tls_lib *lib, void *ret)
 		/* Acquire: pairs with the release in resolve_slow. */
 		const struct tls_impl *im =
 			__atomic_load_n(&c->impl, __ATOMIC_ACQUIRE);
-		if (im && c->lib == lib)
+		if (!im || c->lib != lib)
+			continue;
+		if (!c->loads || c->loads == loads_now() + 1)
 			return im;
+		/* Objects came or went: ask again, in this slot. */
+		__atomic_store_n(&c->impl, NULL, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->start, 0, __ATOMIC_RELEASE);
+		break;
 	}
 	return resolve_slow(lib, start, caller);
 }

@@ -21,6 +21,7 @@ struct conn {
 	int closed;
 	int64_t t_close;
 	int64_t t_dns0, t_dns1;
+	int tls, tapped;   /* a TLS record came; a library's plaintext too */
 	char peer[TTFT_REC_TEXT];
 	size_t *reqs;      /* indexes into the analysis' request array */
 	size_t nreqs, cap;
@@ -181,6 +182,10 @@ static void apply(struct ttft_analysis *a, struct conn *conns, uint64_t nconn,
 		if (!c->desync)
 			c->desync = (int)e->b;
 		return;
+	case TTFT_EV_TLS:
+		c->tls = 1;
+		c->tapped |= e->a != 0;
+		return;
 	case TTFT_EV_CLOSE:
 		c->closed = 1;
 		c->t_close = e->t_ns;
@@ -208,6 +213,7 @@ static void apply(struct ttft_analysis *a, struct conn *conns, uint64_t nconn,
 		r->seq = e->seq;
 		split_request_line(r, e->text);
 		r->t_req0 = e->t_ns;
+		r->tls = (uint8_t)c->tls;
 		r->new_conn = e->seq == 0 && c->t_conn0 != 0;
 		if (r->new_conn) {
 			r->t_start = c->t_conn0;
@@ -258,9 +264,34 @@ static void apply(struct ttft_analysis *a, struct conn *conns, uint64_t nconn,
 		if (e->b == TTFT_MARK_FIRST_TOKEN && !r->t_app_first)
 			r->t_app_first = e->t_ns;
 		break;
+	case TTFT_EV_TLS_WIRE:
+		if (!r->t_wire_first)
+			r->t_wire_first = e->t_ns;
+		break;
 	default:
 		break;
 	}
+}
+
+/* A TLS connection whose plaintext no tapped library handed over (Node and
+ * Go carry their own TLS): one row that says so, with the connection's
+ * timing, instead of nothing or a request that never was. */
+static void add_encrypted(struct ttft_analysis *a, const struct conn *c,
+			  uint64_t id)
+{
+	a->reqs = grow(a->reqs, &a->reqs_cap, a->nreqs + 1, sizeof *a->reqs);
+	struct ttft_req *r = &a->reqs[a->nreqs++];
+	memset(r, 0, sizeof *r);
+	r->pid = c->pid;
+	r->fd = c->fd;
+	r->conn = id;
+	r->tls = r->encrypted = 1;
+	r->new_conn = c->t_conn0 != 0;
+	r->t_start = r->t_conn0 = c->t_conn0;
+	r->t_est = c->t_est;
+	r->t_dns0 = c->t_dns0;
+	r->t_dns1 = c->t_dns1;
+	r->s_queue = r->s_prefill = r->s_hit = r->s_ttft = NAN;
 }
 
 /* Marks carry the connection's tx.seq at the time of the mark: the first
@@ -410,8 +441,11 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 
 	for (uint64_t i = 1; i < nconn; i++) {
 		struct conn *c = &conns[i];
+		if (c->seen && c->tls && !c->tapped && c->nreqs == 0)
+			add_encrypted(out, c, i);
 		if (c->seen && (c->err || (c->desync && c->nreqs == 0) ||
-				(!c->t_est && c->nreqs == 0 && c->closed))) {
+				(!c->t_est && c->nreqs == 0 && c->closed) ||
+				(c->tapped && c->nreqs == 0))) {
 			out->notes = realloc(out->notes,
 					     (out->nnotes + 1) * sizeof *out->notes);
 			struct ttft_conn_note *nt = &out->notes[out->nnotes++];
@@ -419,6 +453,7 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 			nt->pid = c->pid;
 			nt->err = c->err;
 			nt->desync = c->desync;
+			nt->tls = c->tls;
 			memcpy(nt->peer, c->peer, sizeof nt->peer);
 		}
 		free(c->reqs);
@@ -429,9 +464,10 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 
 	size_t k = 0;
 	for (size_t i = 0; i < out->nreqs; i++) {
-		if (keep(&out->reqs[i], flt))
+		if (keep(&out->reqs[i], flt)) {
+			out->nencrypted += out->reqs[i].encrypted;
 			out->reqs[k++] = out->reqs[i];
-		else
+		} else
 			free(out->reqs[i].tok);
 	}
 	out->nreqs = k;
@@ -479,6 +515,11 @@ void ttft_req_phases(const struct ttft_analysis *a, const struct ttft_req *r,
 	p->start_s = (double)r->t_start / 1e9;
 	p->start_unix_s = (double)(r->t_start - a->anchor_mono_ns +
 				   a->anchor_real_ns) / 1e9;
+	/* TLS: connected → the first application byte handed to the TLS
+	 * library; the wire's view of the first token, before decryption. */
+	p->tls_s = r->tls && r->new_conn && !r->encrypted ? span(r->t_est, r->t_req0)
+							    : NAN;
+	p->wire_ttft_s = span(r->t_start, r->t_wire_first);
 	p->dns_s = r->new_conn ? span(r->t_dns0, r->t_dns1) : NAN;
 	p->connect_s = r->new_conn ? span(r->t_conn0, r->t_est) : NAN;
 	p->send_s = span(r->t_req0, r->t_req1);

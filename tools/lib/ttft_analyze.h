@@ -23,6 +23,11 @@ struct ttft_req {
 	int64_t t_conn0, t_est;
 	int64_t t_req0, t_req1, t_hdr, t_end;
 	int64_t t_app_first;   /* application's own first-token mark, or 0 */
+	int64_t t_wire_first;  /* TLS: the socket read that brought the first
+	                          token's ciphertext, or 0 */
+	uint8_t tls;           /* the connection speaks TLS */
+	uint8_t encrypted;     /* TLS with no plaintext seen: a connection, not
+	                          a request (no method, path, status, tokens) */
 	uint16_t end_flags;    /* TTFT_F_TRUNCATED / TTFT_F_EOF_BODY */
 	int sse_error;         /* an SSE error event arrived */
 	int done;              /* [DONE] arrived */
@@ -42,12 +47,14 @@ struct ttft_conn_note {
 	int pid;
 	int err;              /* connect failure errno, or 0 */
 	int desync;           /* TTFT_DESYNC_* reason, or 0 */
+	int tls;              /* the connection speaks TLS */
 	char peer[TTFT_REC_TEXT];
 };
 
 struct ttft_analysis {
 	struct ttft_req *reqs;   /* sorted by t_start */
 	size_t nreqs, reqs_cap;
+	size_t nencrypted;       /* of which encrypted connection rows */
 	struct ttft_conn_note *notes; /* failed or non-HTTP connections */
 	size_t nnotes;
 	uint64_t records;
@@ -75,6 +82,7 @@ int ttft_dump_events(FILE *f, const char *path, const struct ttft_filter *flt,
 /* Per-request derived values in seconds; NAN where not applicable. */
 struct ttft_phases {
 	double start_s, start_unix_s;
+	double tls_s, wire_ttft_s;
 	double dns_s, connect_s, send_s, wait_headers_s, ttft_s, decode_s,
 		e2e_s, itl_p50_s, itl_p99_s, app_gap_s;
 	double queue_s, prefill_s, server_other_s, network_s, hit_tokens, server_ttft_s;

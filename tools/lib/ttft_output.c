@@ -42,10 +42,11 @@ static void stats_of(const struct ttft_analysis *a, int e2e, struct stats *st)
 
 void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 {
-	fprintf(f, "%7s %5s %-6s %-24s %6s %16s %17s %6s %8s %10s %8s %11s %9s "
-		   "%9s %9s %10s %10s %10s %9s %10s %8s\n",
+	fprintf(f, "%7s %5s %-6s %-24s %6s %16s %17s %6s %3s %8s %10s %7s %8s "
+		   "%11s %9s %9s %9s %10s %10s %10s %9s %10s %8s\n",
 		"pid", "conn", "method", "path", "status", "start_s",
-		"start_unix_s", "tokens", "dns_ms", "connect_ms", "send_ms",
+		"start_unix_s", "tokens", "tls", "dns_ms", "connect_ms", "tls_ms",
+		"send_ms",
 		"wait_hdr_ms", "ttft_ms", "decode_ms", "e2e_ms", "itl_p50_ms",
 		"itl_p99_ms", "app_gap_ms", "queue_ms", "prefill_ms", "other_ms");
 	for (size_t i = 0; i < a->nreqs; i++) {
@@ -57,11 +58,18 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 			snprintf(status, sizeof status, "%d", r->status);
 		else
 			snprintf(status, sizeof status, "-");
-		fprintf(f, "%7d %5llu %-6.6s %-24.24s %6s %16.6f %17.6f %6u", r->pid,
-			(unsigned long long)r->conn, r->method, r->path, status,
-			p.start_s, p.start_unix_s, r->tokens);
+		char tokens[12];
+		if (r->encrypted) /* unknown, not zero */
+			snprintf(tokens, sizeof tokens, "-");
+		else
+			snprintf(tokens, sizeof tokens, "%u", r->tokens);
+		fprintf(f, "%7d %5llu %-6.6s %-24.24s %6s %16.6f %17.6f %6s %3s", r->pid,
+			(unsigned long long)r->conn, r->encrypted ? "-" : r->method,
+			r->encrypted ? "-" : r->path, status, p.start_s,
+			p.start_unix_s, tokens, r->tls ? "yes" : "-");
 		ms(f, 8, p.dns_s);
 		ms(f, 10, p.connect_s);
+		ms(f, 7, p.tls_s);
 		ms(f, 8, p.send_s);
 		ms(f, 11, p.wait_headers_s);
 		ms(f, 9, p.ttft_s);
@@ -73,7 +81,9 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		ms(f, 9, p.queue_s);
 		ms(f, 10, p.prefill_s);
 		ms(f, 8, p.server_other_s);
-		const char *note = !r->t_end && !r->new_conn && !r->t_hdr
+		const char *note = r->encrypted
+				 ? "  (encrypted: not visible: TLS inside the program, e.g. Node or Go)"
+				 : !r->t_end && !r->new_conn && !r->t_hdr
 				 ? "  (no response on a reused connection: the client retries)"
 				 : r->closed_early ? "  (client closed early)"
 				 : r->end_flags & TTFT_F_TRUNCATED ? "  (server closed mid-response)"
@@ -84,7 +94,10 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 	struct stats t, e;
 	stats_of(a, 0, &t);
 	stats_of(a, 1, &e);
-	fprintf(f, "\nrequests: %zu (with a first token: %zu)\n", a->nreqs, t.n);
+	fprintf(f, "\nrequests: %zu (with a first token: %zu)\n",
+		a->nreqs - a->nencrypted, t.n);
+	if (a->nencrypted)
+		fprintf(f, "encrypted connections, not visible: %zu\n", a->nencrypted);
 	fprintf(f, "%-8s %10s %10s %10s %10s %10s\n", "(ms)", "min", "median",
 		"p90", "p99", "max");
 	struct {
@@ -105,10 +118,13 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 			(unsigned long long)a->dropped);
 }
 
-static const char *desync_name(int d)
+static const char *desync_name(int d, int tls)
 {
+	if (d == 1 && tls)
+		return "HTTP/2 or another protocol inside TLS (HTTP/1.1 only: "
+		       "e.g. curl --http1.1)";
 	switch (d) {
-	case 1: return "not HTTP/1.x (TLS or HTTP/2?)";
+	case 1: return "not HTTP/1.x (HTTP/2?)";
 	case 2: return "response is not HTTP/1.x";
 	case 3: return "malformed chunked encoding";
 	case 4: return "bytes passed unseen";
@@ -146,7 +162,12 @@ void ttft_print_warnings(FILE *f, const struct ttft_analysis *a)
 		else if (n->desync)
 			fprintf(f, "note: pid %d conn %llu to %s: not analysed: "
 				   "%s\n", n->pid, (unsigned long long)n->conn,
-				n->peer, desync_name(n->desync));
+				n->peer, desync_name(n->desync, n->tls));
+		else if (n->tls)
+			fprintf(f, "note: pid %d conn %llu to %s: TLS, but no "
+				   "request was sent (the handshake failed: a "
+				   "refused certificate?)\n", n->pid,
+				(unsigned long long)n->conn, n->peer);
 	}
 }
 
@@ -180,20 +201,30 @@ char *ttft_analysis_json(const struct ttft_analysis *a)
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddNumberToObject(o, "pid", r->pid);
 		cJSON_AddNumberToObject(o, "conn", (double)r->conn);
-		cJSON_AddStringToObject(o, "method", r->method);
-		cJSON_AddStringToObject(o, "path", r->path);
+		if (r->encrypted) {
+			cJSON_AddNullToObject(o, "method");
+			cJSON_AddNullToObject(o, "path");
+		} else {
+			cJSON_AddStringToObject(o, "method", r->method);
+			cJSON_AddStringToObject(o, "path", r->path);
+		}
 		if (r->status)
 			cJSON_AddNumberToObject(o, "status", r->status);
 		else
 			cJSON_AddNullToObject(o, "status");
 		num(o, "start_s", p.start_s);
 		num(o, "start_unix_s", p.start_unix_s);
-		cJSON_AddNumberToObject(o, "tokens", r->tokens);
+		if (r->encrypted)
+			cJSON_AddNullToObject(o, "tokens");
+		else
+			cJSON_AddNumberToObject(o, "tokens", r->tokens);
 		num(o, "dns_s", p.dns_s);
 		num(o, "connect_s", p.connect_s);
+		num(o, "tls_s", p.tls_s);
 		num(o, "send_s", p.send_s);
 		num(o, "wait_headers_s", p.wait_headers_s);
 		num(o, "ttft_s", p.ttft_s);
+		num(o, "wire_ttft_s", p.wire_ttft_s);
 		num(o, "decode_s", p.decode_s);
 		num(o, "e2e_s", p.e2e_s);
 		num(o, "itl_p50_s", p.itl_p50_s);
@@ -211,13 +242,18 @@ char *ttft_analysis_json(const struct ttft_analysis *a)
 			cJSON_AddNullToObject(o, "split_source");
 		if (r->s_note[0])
 			cJSON_AddStringToObject(o, "split_note", r->s_note);
+		cJSON_AddBoolToObject(o, "tls", r->tls);
+		cJSON_AddBoolToObject(o, "encrypted", r->encrypted);
+		if (r->encrypted)
+			cJSON_AddStringToObject(o, "note", "encrypted: not visible");
 		cJSON_AddItemToArray(reqs, o);
 	}
 	struct stats t, e;
 	stats_of(a, 0, &t);
 	stats_of(a, 1, &e);
 	cJSON *sum = cJSON_AddObjectToObject(root, "summary");
-	cJSON_AddNumberToObject(sum, "count", (double)a->nreqs);
+	cJSON_AddNumberToObject(sum, "count", (double)(a->nreqs - a->nencrypted));
+	cJSON_AddNumberToObject(sum, "encrypted_connections", (double)a->nencrypted);
 	cJSON_AddItemToObject(sum, "ttft_s", stats_json(&t));
 	cJSON_AddItemToObject(sum, "e2e_s", stats_json(&e));
 	cJSON_AddNumberToObject(root, "dropped", (double)a->dropped);

@@ -115,8 +115,12 @@ $(B)/test_%: $(B)/obj/tests/e2e/test_%.o $(TU) $(B)/libttftcore.a
 $(B)/bench_shim: $(B)/obj/bench/bench_shim.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
-bench: all $(B)/bench_shim $(B)/fixture-server
+$(B)/bench_tls: $(B)/obj/bench/bench_tls.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS)
+
+bench: all $(B)/bench_shim $(B)/bench_tls $(B)/fixture-server
 	$(B)/bench_shim $(B)/libttftshim.so
+	$(B)/bench_tls $(B)/libttftshim.so
 	TTFT_BUILD=$(B) bash bench/probe_256.sh
 
 # TTFT_SLOW=1 adds the suites that need the real engine (built on demand).

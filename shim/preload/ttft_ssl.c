@@ -446,6 +446,8 @@ struct tls_call {
 	void *obj;
 	const struct tls_impl *impl;
 	int fd;                  /* the socket obj is tapped for, or -1 */
+	int mute;                /* calls on obj inside this one re-send bytes
+	                            already seen: not fed */
 	struct tls_call *up;     /* the call this one runs inside */
 };
 static __thread struct tls_call *t_call __attribute__((tls_model("initial-exec")));
@@ -479,18 +481,21 @@ static int client_random(const struct tls_impl *im, void *obj, uint8_t out[32])
 }
 
 /* 1: the call is watched (c is pushed; call tls_leave); 0: pass it through
- * (tracing off, or nested in a watched call on the same object, such as
- * gnutls_record_uncork → gnutls_record_send, whose bytes were seen once). */
-static int tls_enter(struct tls_call *c, void *obj, const struct tls_impl *im)
+ * (tracing off, or inside a mute call on the same object). Calls may nest
+ * on one object: Node writes its request from a callback that runs inside
+ * SSL_read or SSL_do_handshake. */
+static int tls_enter(struct tls_call *c, void *obj, const struct tls_impl *im,
+		     int mute)
 {
 	if (!obj || !shim_tracing())
 		return 0;
 	for (const struct tls_call *u = t_call; u; u = u->up)
-		if (u->obj == obj)
+		if (u->obj == obj && u->mute)
 			return 0;
 	c->obj = obj;
 	c->impl = im;
 	c->fd = tap_fd(obj);
+	c->mute = mute;
 	c->up = t_call;
 	t_call = c;
 	return 1;
@@ -530,8 +535,10 @@ TTFT_HIDDEN void shim_tls_hello(int fd, const uint8_t *p, size_t n, int64_t t)
 	}
 	if (obj && tap_bind(obj, fd, s->conn)) {
 		s->tls = SHIM_TLS_TAPPED;
-		if (in)
-			in->fd = fd; /* that call's own plaintext is fed too */
+		/* the calls under way on obj feed their own plaintext too */
+		for (struct tls_call *c = t_call; in && c; c = c->up)
+			if (c->obj == obj)
+				c->fd = fd;
 	} else {
 		obj = NULL;
 	}
@@ -592,7 +599,7 @@ TTFT_PUBLIC int SSL_read(void *ssl, void *buf, int num)
 	if (!real)
 		return missing();
 	struct tls_call c;
-	if (!tls_enter(&c, ssl, im))
+	if (!tls_enter(&c, ssl, im, 0))
 		return real(ssl, buf, num);
 	int r = real(ssl, buf, num);
 	int e = errno;
@@ -609,7 +616,7 @@ TTFT_PUBLIC int SSL_read_ex(void *ssl, void *buf, size_t num, size_t *got)
 	if (!real)
 		return missing();
 	struct tls_call c;
-	if (!tls_enter(&c, ssl, im))
+	if (!tls_enter(&c, ssl, im, 0))
 		return real(ssl, buf, num, got);
 	int r = real(ssl, buf, num, got);
 	int e = errno;
@@ -627,7 +634,7 @@ TTFT_PUBLIC int SSL_peek(void *ssl, void *buf, int num)
 	if (!real)
 		return missing();
 	struct tls_call c;
-	if (!tls_enter(&c, ssl, im))
+	if (!tls_enter(&c, ssl, im, 0))
 		return real(ssl, buf, num);
 	int r = real(ssl, buf, num);
 	int e = errno;
@@ -642,7 +649,7 @@ TTFT_PUBLIC int SSL_peek_ex(void *ssl, void *buf, size_t num, size_t *got)
 	if (!real)
 		return missing();
 	struct tls_call c;
-	if (!tls_enter(&c, ssl, im))
+	if (!tls_enter(&c, ssl, im, 0))
 		return real(ssl, buf, num, got);
 	int r = real(ssl, buf, num, got);
 	int e = errno;
@@ -657,7 +664,7 @@ TTFT_PUBLIC int SSL_write(void *ssl, const void *buf, int num)
 	if (!real)
 		return missing();
 	struct tls_call c;
-	if (!tls_enter(&c, ssl, im))
+	if (!tls_enter(&c, ssl, im, 0))
 		return real(ssl, buf, num);
 	int64_t t0 = shim_now();
 	int r = real(ssl, buf, num);
@@ -674,7 +681,7 @@ TTFT_PUBLIC int SSL_write_ex(void *ssl, const void *buf, size_t num,
 	if (!real)
 		return missing();
 	struct tls_call c;
-	if (!tls_enter(&c, ssl, im))
+	if (!tls_enter(&c, ssl, im, 0))
 		return real(ssl, buf, num, put);
 	int64_t t0 = shim_now();
 	int r = real(ssl, buf, num, put);
@@ -690,7 +697,7 @@ static int handshake(int (*real)(void *), void *obj,
 		     const struct tls_impl *im, int gnutls)
 {
 	struct tls_call c;
-	if (!tls_enter(&c, obj, im))
+	if (!tls_enter(&c, obj, im, 0))
 		return real(obj);
 	int r = real(obj);
 	int e = errno;
@@ -740,7 +747,7 @@ TTFT_PUBLIC ssize_t gnutls_record_recv(void *sess, void *buf, size_t n)
 	if (!real)
 		return missing();
 	struct tls_call c;
-	if (!tls_enter(&c, sess, im))
+	if (!tls_enter(&c, sess, im, 0))
 		return real(sess, buf, n);
 	ssize_t r = real(sess, buf, n);
 	int e = errno;
@@ -755,7 +762,7 @@ TTFT_PUBLIC ssize_t gnutls_record_send(void *sess, const void *buf, size_t n)
 	if (!real)
 		return missing();
 	struct tls_call c;
-	if (!tls_enter(&c, sess, im))
+	if (!tls_enter(&c, sess, im, 0))
 		return real(sess, buf, n);
 	int64_t t0 = shim_now();
 	ssize_t r = real(sess, buf, n);
@@ -779,7 +786,7 @@ TTFT_PUBLIC ssize_t gnutls_record_uncork(void *sess, unsigned flags)
 	if (!real)
 		return missing();
 	struct tls_call c;
-	if (!tls_enter(&c, sess, im))
+	if (!tls_enter(&c, sess, im, 1))
 		return real(sess, flags);
 	ssize_t r = real(sess, flags);
 	int e = errno;

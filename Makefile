@@ -85,19 +85,20 @@ $(B)/shim_host: $(B)/obj/tests/support/shim_host.o
 
 # test_tls's libraries: two fake libssl ABIs (OpenSSL 3's and 1.1's symbol
 # versions) and the real one, each behind a caller library, and the host
-# that loads all three.
+# that loads all three. Plain flags: test doubles, not code under test.
 FAKE := $(B)/fake-ssl
+FAKE_CFLAGS := -std=c11 -Wall -Wextra $(WERROR) -O2 -g -fPIC -shared
 $(FAKE)/libfakessl%.so: tests/support/fake_ssl.c
 	@mkdir -p $(@D)
 	printf '%s { global: SSL_read; local: *; };\n' \
 		$(if $(filter 3,$*),OPENSSL_3.0.0,OPENSSL_1_1_0) > $(@D)/fake$*.map
-	$(CC) $(BASEFLAGS) $(CFLAGS) -fPIC -shared -DFAKE_SSL_READ=$(if $(filter 3,$*),4242,1111) \
+	$(CC) $(FAKE_CFLAGS) -DFAKE_SSL_READ=$(if $(filter 3,$*),4242,1111) \
 		-Wl,-soname,libfakessl$*.so -Wl,--version-script=$(@D)/fake$*.map -o $@ $<
 $(FAKE)/libcallerreal.so: tests/support/fake_ssl_caller.c
 	@mkdir -p $(@D)
-	$(CC) $(BASEFLAGS) $(CFLAGS) -fPIC -shared -DREAL_OPENSSL -o $@ $< $(SSL_LIBS)
+	$(CC) $(FAKE_CFLAGS) -DREAL_OPENSSL -o $@ $< $(SSL_LIBS)
 $(FAKE)/libcaller%.so: tests/support/fake_ssl_caller.c $(FAKE)/libfakessl%.so
-	$(CC) $(BASEFLAGS) $(CFLAGS) -fPIC -shared -o $@ $< -L$(@D) -lfakessl$* \
+	$(CC) $(FAKE_CFLAGS) -o $@ $< -L$(@D) -lfakessl$* \
 		-Wl,-rpath,'$$ORIGIN'
 $(B)/tls_two: $(B)/obj/tests/support/tls_two.o $(FAKE)/libcallerreal.so \
 		$(FAKE)/libcaller3.so $(FAKE)/libcaller11.so
@@ -140,17 +141,18 @@ sanitize:
 	ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 TTFT_BUILD=build-asan bash tests/run.sh
 
 # The suites that use threads (the log's 8 writers in 4 processes, the
-# fixture server, ttft-cold's log reader and GPU sampler, ttft-run's /metrics
-# scraper) under ThreadSanitizer.
+# fixture server, over TLS too, ttft-cold's log reader and GPU sampler,
+# ttft-run's /metrics scraper) under ThreadSanitizer.
 tsan:
 	$(MAKE) B=build-tsan CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
 		SHIM_CFLAGS="-O2 -g" all build-tsan/test_log build-tsan/test_probe \
 		build-tsan/fixture-server build-tsan/shim_host build-tsan/test_cold \
-		build-tsan/test_truth
+		build-tsan/test_truth build-tsan/test_tls build-tsan/tls_two
 	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_log
 	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_probe
 	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_cold
 	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_truth
+	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_tls
 
 clean:
 	rm -rf $(B) build-asan build-tsan

@@ -323,9 +323,10 @@ static const struct tls_impl *resolve(const struct tls_lib *lib, void *ret)
 
 #define MAX_TAPS 4096 /* a power of two */
 #define PROBES 32
-#define GONE ((void *)1)
+#define GONE ((void *)1) /* freed: probing goes on past it */
+#define BUSY ((void *)2) /* being written */
 static struct tap {
-	void *obj;         /* NULL: never used; GONE: freed */
+	void *obj;         /* NULL: never used; GONE; BUSY; else the object */
 	int fd;
 	uint64_t conn;
 } g_taps[MAX_TAPS];
@@ -337,13 +338,15 @@ static size_t tap_hash(const void *obj)
 }
 
 /* An object is used by one thread at a time (both libraries' rule), so
- * only one thread looks up or binds a given object at once; the atomics
- * keep other objects' slots apart. */
+ * only one thread binds a given object at once; the atomics keep other
+ * objects' slots apart, and a slot is BUSY while its fields change. */
 static struct tap *tap_find(const void *obj)
 {
 	size_t h = tap_hash(obj);
 	for (size_t k = 0; k < PROBES; k++) {
 		struct tap *t = &g_taps[(h + k) & (MAX_TAPS - 1)];
+		/* Acquire: pairs with the release in tap_bind, so fd and conn
+		 * are the ones written for obj. */
 		void *o = __atomic_load_n(&t->obj, __ATOMIC_ACQUIRE);
 		if (o == obj)
 			return t;
@@ -356,13 +359,17 @@ static struct tap *tap_find(const void *obj)
 static int tap_bind(void *obj, int fd, uint64_t conn)
 {
 	struct tap *t = tap_find(obj);
+	void *o = obj;
+	if (t && !__atomic_compare_exchange_n(&t->obj, &o, BUSY, 0,
+					      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		t = NULL; /* forgotten meanwhile: take a fresh slot */
 	size_t h = tap_hash(obj);
 	for (size_t k = 0; !t && k < PROBES; k++) {
 		struct tap *u = &g_taps[(h + k) & (MAX_TAPS - 1)];
-		void *o = __atomic_load_n(&u->obj, __ATOMIC_RELAXED);
+		o = __atomic_load_n(&u->obj, __ATOMIC_RELAXED);
 		if ((o == NULL || o == GONE) &&
-		    __atomic_compare_exchange_n(&u->obj, &o, obj, 0,
-						__ATOMIC_ACQ_REL,
+		    __atomic_compare_exchange_n(&u->obj, &o, BUSY, 0,
+						__ATOMIC_ACQUIRE,
 						__ATOMIC_RELAXED))
 			t = u;
 	}
@@ -370,6 +377,8 @@ static int tap_bind(void *obj, int fd, uint64_t conn)
 		return 0; /* table crowded: stays encrypted, not visible */
 	t->fd = fd;
 	t->conn = conn;
+	/* Release: fd and conn are written before obj names the slot. */
+	__atomic_store_n(&t->obj, obj, __ATOMIC_RELEASE);
 	return 1;
 }
 

@@ -162,13 +162,12 @@ static double ms(int64_t a, int64_t b)
 /* One streamed request: every instant in causal order, nothing earlier
  * than the server's schedule allows, counts exact, TLS fields present where
  * they belong. */
-static void check_req(const struct ttft_analysis *a, const struct ttft_req *q,
-		      int tls, int new_conn)
+static void check_req(const struct ttft_record *q, int tls, int new_conn)
 {
 	struct ttft_phases p;
-	ttft_req_phases(a, q, &p);
+	ttft_record_phases(q, &p);
 	ck_assert_int_eq(q->status, 200);
-	ck_assert_int_eq((int)q->tokens, NTOK);
+	ck_assert_int_eq((int)q->ntok, NTOK);
 	ck_assert_int_eq(q->tls, tls);
 	ck_assert_int_eq(q->encrypted, 0);
 	ck_assert_int_eq(q->new_conn, new_conn);
@@ -215,9 +214,9 @@ static void check_req(const struct ttft_analysis *a, const struct ttft_req *q,
 /* The client's own clock contains the shim's: it began before the shim
  * saw the request start and saw its first token after the TLS read that
  * returned it. */
-static void check_client(const struct ttft_req *q, const struct seen *s)
+static void check_client(const struct ttft_record *q, const struct seen *s)
 {
-	ck_assert_int_eq(s->tokens, (int)q->tokens);
+	ck_assert_int_eq(s->tokens, (int)q->ntok);
 	ck_assert_msg(s->start_ns <= (double)q->t_start, "client start after the shim's");
 	ck_assert_msg(s->first_ns >= (double)q->tok[0],
 		      "client saw its first token %.3f ms before the shim's TLS read "
@@ -236,9 +235,9 @@ START_TEST(curl_keepalive_and_new)
 	struct run r;
 	run_client(cmd, &r, 0);
 	ck_assert_uint_eq(r.a.nreqs, 3);
-	check_req(&r.a, &r.a.reqs[0], 1, 1);
-	check_req(&r.a, &r.a.reqs[1], 1, 0); /* --next reuses the connection */
-	check_req(&r.a, &r.a.reqs[2], 1, 1);
+	check_req(&r.a.reqs[0], 1, 1);
+	check_req(&r.a.reqs[1], 1, 0); /* --next reuses the connection */
+	check_req(&r.a.reqs[2], 1, 1);
 	ck_assert_uint_eq(r.a.reqs[0].conn, r.a.reqs[1].conn);
 	ck_assert_int_eq(r.tls_records, 2);
 	ck_assert_int_eq(r.tapped, 2);
@@ -261,7 +260,7 @@ START_TEST(python_requests)
 		ck_assert_uint_eq(r.a.nreqs, 3);
 		ck_assert_int_eq(r.nseen, 3);
 		for (int i = 0; i < 3; i++) {
-			check_req(&r.a, &r.a.reqs[i], 1, m == 1 || i == 0);
+			check_req(&r.a.reqs[i], 1, m == 1 || i == 0);
 			check_client(&r.a.reqs[i], &r.seen[i]);
 		}
 		ck_assert_int_eq(r.tapped, m == 1 ? 3 : 1);
@@ -304,12 +303,12 @@ START_TEST(asyncio_tls_and_plain_at_once)
 	int seen_i[2] = {0, 3};
 	uint64_t conn[2] = {0, 0};
 	for (size_t i = 0; i < r.a.nreqs; i++) {
-		const struct ttft_req *q = &r.a.reqs[i];
+		const struct ttft_record *q = &r.a.reqs[i];
 		int tls = q->tls;
 		if (!conn[tls])
 			conn[tls] = q->conn;
 		ck_assert_uint_eq(q->conn, conn[tls]); /* one connection each */
-		check_req(&r.a, q, tls, seen_i[!tls] == (tls ? 0 : 3));
+		check_req(q, tls, seen_i[!tls] == (tls ? 0 : 3));
 		ck_assert_int_eq(r.seen[seen_i[!tls]].tls, tls);
 		check_client(q, &r.seen[seen_i[!tls]++]);
 	}
@@ -332,7 +331,7 @@ START_TEST(gnutls_git)
 		      r.tls_records, r.gnutls);
 	ck_assert_int_eq(r.tapped, 1);
 	ck_assert_uint_eq(r.a.nreqs, 1);
-	const struct ttft_req *q = &r.a.reqs[0];
+	const struct ttft_record *q = &r.a.reqs[0];
 	ck_assert_str_eq(q->method, "GET");
 	ck_assert_str_eq(q->path, "/model.git/info/refs?service=git-upload-pack");
 	ck_assert_int_eq(q->status, 404);
@@ -351,15 +350,19 @@ static void check_dark(struct run *r)
 	ck_assert_uint_eq(r->a.nnotes, 0); /* no "not HTTP" desync */
 	ck_assert_int_eq(r->tls_records, 1);
 	ck_assert_int_eq(r->tapped, 0);
-	const struct ttft_req *q = &r->a.reqs[0];
+	const struct ttft_record *q = &r->a.reqs[0];
 	struct ttft_phases p;
-	ttft_req_phases(&r->a, q, &p);
+	ttft_record_phases(q, &p);
 	ck_assert(q->tls && q->encrypted && q->new_conn);
 	ck_assert_int_eq(q->status, 0);
-	ck_assert_int_eq((int)q->tokens, 0);
+	ck_assert_int_eq((int)q->ntok, 0);
 	ck_assert(!isnan(p.connect_s));
 	ck_assert(isnan(p.ttft_s) && isnan(p.e2e_s) && isnan(p.tls_s) && isnan(p.send_s));
-	char *js = ttft_analysis_json(&r->a);
+	struct ttft_json jw;
+	ck_assert_int_eq(ttft_json_init(&jw, NULL, 0), 0);
+	ttft_analysis_json(&jw, &r->a);
+	char *js = ttft_json_take(&jw);
+	ck_assert_ptr_nonnull(js);
 	cJSON *j = cJSON_Parse(js);
 	cJSON *row = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(row, "encrypted")));
@@ -398,7 +401,7 @@ START_TEST(tls_the_shim_cannot_open)
 	run_client(cmd, &r, 0);
 	if (tapped) {
 		ck_assert_uint_eq(r.a.nreqs, 1);
-		check_req(&r.a, &r.a.reqs[0], 1, 1);
+		check_req(&r.a.reqs[0], 1, 1);
 	} else {
 		check_dark(&r);
 	}

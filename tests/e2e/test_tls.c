@@ -227,6 +227,7 @@ START_TEST(curl_keepalive_and_new)
 {
 	char cmd[2048];
 	const char *req = "-sfN --cacert %s -H \"Authorization: Bearer " SECRET "\" "
+			  "-H \"api-key: " SECRET "\" "
 			  "https://127.0.0.1:%d/v1/completions -d @tests/clients/completion.json";
 	char one[512];
 	snprintf(one, sizeof one, req, g_cert, g_tls_port);
@@ -241,7 +242,7 @@ START_TEST(curl_keepalive_and_new)
 	ck_assert_uint_eq(r.a.reqs[0].conn, r.a.reqs[1].conn);
 	ck_assert_int_eq(r.tls_records, 2);
 	ck_assert_int_eq(r.tapped, 2);
-	ck_assert_msg(!r.secret_in_log, "the Authorization header reached the log");
+	ck_assert_msg(!r.secret_in_log, "the Authorization or api-key header reached the log");
 	ck_assert_uint_eq(r.a.nnotes, 0);
 	done(&r);
 }

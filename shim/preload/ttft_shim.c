@@ -217,7 +217,7 @@ static void say(const char *a, const char *b, const char *c)
 	const char *parts[] = {"ttftshim: ", a, b, c, "\n"};
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
 		if (parts[i])
-			(void)!REAL(write)(2, parts[i], strlen(parts[i]));
+			(void)!LIBC(write)(2, parts[i], strlen(parts[i]));
 }
 
 static int in_vfork_child(void)
@@ -388,11 +388,30 @@ static void emit(void *ctx, const struct ttft_http_event *ev)
 		 * caller restores errno. */
 		struct tcp_info ti;
 		socklen_t tl = sizeof ti;
-		if (REAL(getsockopt)(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
+		if (LIBC(getsockopt)(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
 			b = ti.tcpi_rtt;
 	}
 	put(ev->kind, ev->flags, ev->t_ns, c->fd, 0, c->conn, ev->a, b,
 	    ev->seq, ev->text, ev->text_len);
+	/* TLS: the token became visible at the TLS read's return; the socket
+	 * read that brought its ciphertext is the wire's view. */
+	const struct shim_conn *s = shim_conn_of(c->fd);
+	int64_t tw = s ? __atomic_load_n(&s->t_wire_rx, __ATOMIC_RELAXED) : 0;
+	if (s && ev->kind == TTFT_EV_SSE_TOKEN && ev->b == 0 && s->tls && tw)
+		put(TTFT_EV_TLS_WIRE, 0, tw, c->fd, 0, c->conn, 0, 0, ev->seq,
+		    NULL, 0);
+}
+
+TTFT_HIDDEN void shim_put(uint16_t kind, uint16_t flags, int64_t t, int fd,
+			  int err, uint64_t conn, int64_t a, int64_t b,
+			  uint32_t seq, const char *text, size_t tlen)
+{
+	put(kind, flags, t, fd, err, conn, a, b, seq, text, tlen);
+}
+
+TTFT_HIDDEN int shim_tracing(void)
+{
+	return shim_on;
 }
 
 /* "1.2.3.4:80" / "[::1]:80" without snprintf (connect is async-signal-safe;
@@ -593,7 +612,7 @@ TTFT_HIDDEN int shim_wants(int fd, const struct sockaddr *sa, socklen_t len)
 	int type = 0;
 	socklen_t tl = sizeof type;
 	int e = errno;
-	int r = REAL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &tl);
+	int r = LIBC(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &tl);
 	errno = e;
 	if (r != 0 || type != SOCK_STREAM)
 		return 0;
@@ -622,6 +641,10 @@ TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,
 	struct shim_conn *c = &shim_conns[slot];
 	c->conn = conn;
 	c->pending = 1;
+	c->tx_started = 0;
+	c->tls = SHIM_PLAIN;
+	c->wire_eof = 0;
+	__atomic_store_n(&c->t_wire_rx, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->owner, g_pid, __ATOMIC_RELAXED);
 	ttft_http_tx_init(&c->tx);
 	ttft_http_rx_init(&c->rx);
@@ -697,15 +720,56 @@ TTFT_HIDDEN void shim_on_sent(int fd, const struct iovec *iov, int iovcnt,
 	}
 	if (c->pending)
 		shim_established(fd, t0);
-	struct emit_ctx ec = {fd, c->conn};
+	if (!c->tx_started && ret > 0) {
+		/* A TLS record (0x16 handshake, version 3.x) can never start
+		 * an HTTP/1.x request: keep the ciphertext from the sniffer. */
+		uint8_t head[TTFT_TLS_HELLO];
+		size_t n = 0;
+		for (int i = 0; i < iovcnt && n < sizeof head && n < (size_t)ret; i++)
+			for (size_t k = 0; k < iov[i].iov_len && n < sizeof head &&
+					   n < (size_t)ret; k++)
+				head[n++] = ((const uint8_t *)iov[i].iov_base)[k];
+		c->tx_started = 1;
+		if (n && head[0] == 0x16 && (n == 1 || head[1] == 0x03))
+			shim_tls_hello(fd, head, n, t0);
+	}
+	if (c->tls)
+		return; /* ciphertext: the TLS library's plaintext is fed */
 	size_t left = (size_t)ret;
 	for (int i = 0; i < iovcnt && left; i++) {
 		size_t n = iov[i].iov_len < left ? iov[i].iov_len : left;
-		if (n)
-			tx_sync(fd, c, iov[i].iov_base, n);
-		ttft_http_tx_feed(&c->tx, iov[i].iov_base, n, t0, t1, emit, &ec);
+		shim_plain_sent(fd, iov[i].iov_base, n, t0, t1);
 		left -= n;
 	}
+}
+
+TTFT_HIDDEN void shim_plain_sent(int fd, const void *p, size_t n, int64_t t0,
+				 int64_t t1)
+{
+	struct shim_conn *c = conn_for_send(fd, t0);
+	if (!c || !n)
+		return;
+	struct emit_ctx ec = {fd, c->conn};
+	tx_sync(fd, c, p, n);
+	ttft_http_tx_feed(&c->tx, p, n, t0, t1, emit, &ec);
+}
+
+TTFT_HIDDEN void shim_plain_recv(int fd, const void *p, size_t n, int64_t t1)
+{
+	struct shim_conn *c = conn_of(fd);
+	if (!c)
+		return;
+	struct emit_ctx ec = {fd, c->conn};
+	ttft_http_rx_feed(&c->rx, &c->tx, p, n, t1, emit, &ec);
+}
+
+TTFT_HIDDEN void shim_plain_eof(int fd, int64_t t1)
+{
+	struct shim_conn *c = conn_of(fd);
+	if (!c)
+		return;
+	struct emit_ctx ec = {fd, c->conn};
+	ttft_http_rx_eof(&c->rx, t1, emit, &ec);
 }
 
 TTFT_HIDDEN void shim_on_sent_unseen(int fd, ssize_t ret, int err, int64_t t0,
@@ -722,6 +786,8 @@ TTFT_HIDDEN void shim_on_sent_unseen(int fd, ssize_t ret, int err, int64_t t0,
 	}
 	if (c->pending)
 		shim_established(fd, t0);
+	if (c->tls)
+		return; /* ciphertext (kTLS): the TLS library's plaintext is fed */
 	struct emit_ctx ec = {fd, c->conn};
 	ttft_http_tx_unseen(&c->tx, (uint64_t)ret, t1, emit, &ec);
 }
@@ -743,23 +809,30 @@ TTFT_HIDDEN void shim_on_recv(int fd, const struct iovec *iov, int iovcnt,
 		return; /* the same bytes will be read again */
 	if (c->pending)
 		shim_established(fd, t1);
+	size_t cap = 0;
+	for (int i = 0; i < iovcnt; i++)
+		cap += iov[i].iov_len;
+	if (c->tls) {
+		/* Ciphertext: only when it arrived. */
+		if (ret > 0)
+			__atomic_store_n(&c->t_wire_rx, t1, __ATOMIC_RELAXED);
+		else if (cap)
+			c->wire_eof = 1;
+		return;
+	}
 	if (flags & MSG_TRUNC) {
 		ttft_http_rx_lost(&c->rx, t1, emit, &ec);
 		return;
 	}
 	if (ret == 0) {
-		size_t cap = 0;
-		for (int i = 0; i < iovcnt; i++)
-			cap += iov[i].iov_len;
 		if (cap)
-			ttft_http_rx_eof(&c->rx, t1, emit, &ec);
+			shim_plain_eof(fd, t1);
 		return;
 	}
 	size_t left = (size_t)ret;
 	for (int i = 0; i < iovcnt && left; i++) {
 		size_t n = iov[i].iov_len < left ? iov[i].iov_len : left;
-		ttft_http_rx_feed(&c->rx, &c->tx, iov[i].iov_base, n, t1, emit,
-				  &ec);
+		shim_plain_recv(fd, iov[i].iov_base, n, t1);
 		left -= n;
 	}
 }
@@ -767,7 +840,7 @@ TTFT_HIDDEN void shim_on_recv(int fd, const struct iovec *iov, int iovcnt,
 TTFT_HIDDEN void shim_on_recv_unseen(int fd, int64_t t1)
 {
 	struct shim_conn *c = conn_of(fd);
-	if (!c)
+	if (!c || c->tls)
 		return;
 	struct emit_ctx ec = {fd, c->conn};
 	ttft_http_rx_lost(&c->rx, t1, emit, &ec);

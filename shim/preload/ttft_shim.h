@@ -33,13 +33,21 @@
 /* Connections traced at once in one process; slot 0 means "none". */
 #define SHIM_MAX_CONN 1024
 
+/* shim_conn.tls: what the connection's bytes are. */
+enum { SHIM_PLAIN = 0, SHIM_TLS_DARK = 1, SHIM_TLS_TAPPED = 2 };
+
 /* One traced connection. Several fds may refer to it (dup, dup2, F_DUPFD):
  * they share its parser state, as they share the kernel's socket. */
 struct shim_conn {
 	uint32_t refs;            /* fds of this process on it; 0 = free (atomic) */
 	uint8_t pending;          /* non-blocking connect not yet seen done */
+	uint8_t tx_started;       /* a byte was sent: the TLS test is done */
+	uint8_t tls;              /* SHIM_*: TLS ciphertext never reaches the
+	                             sniffer; a tapped TLS library feeds it */
+	uint8_t wire_eof;         /* TLS: the socket read returned 0 */
 	int32_t owner;            /* pid that made it; another pid = a fork
 	                             child that inherited it (atomic) */
+	int64_t t_wire_rx;        /* TLS: return of the last ciphertext read */
 	uint64_t conn;
 	struct ttft_http_tx tx;   /* touched only by sending calls */
 	struct ttft_http_rx rx;   /* touched only by receiving calls */
@@ -207,7 +215,7 @@ extern TTFT_HIDDEN FILE **shim_stdout;
 
 /* The real function m (relaxed: a lazy resolver may store it concurrently,
  * always the same value). */
-#define REAL(m) __atomic_load_n(&shim_libc.m, __ATOMIC_RELAXED)
+#define LIBC(m) __atomic_load_n(&shim_libc.m, __ATOMIC_RELAXED)
 
 TTFT_HIDDEN void *shim_resolve(const char *name);
 TTFT_HIDDEN void shim_resolve_all(void);
@@ -219,6 +227,18 @@ static inline unsigned shim_slot(int fd)
 	if (__builtin_expect((unsigned)fd >= TTFT_MAX_FD, 0))
 		return 0;
 	return __atomic_load_n(&shim_fdmap[fd], __ATOMIC_ACQUIRE);
+}
+
+static inline int shim_is_traced(int fd)
+{
+	return shim_slot(fd) != 0;
+}
+
+/* fd's connection (this process's view), or NULL when fd is not traced. */
+static inline struct shim_conn *shim_conn_of(int fd)
+{
+	unsigned slot = shim_slot(fd);
+	return slot ? &shim_conns[slot] : NULL;
 }
 
 /* Nonzero when the shim records anything in this process. */
@@ -264,6 +284,21 @@ static inline void shim_fresh(int fd)
 }
 
 TTFT_HIDDEN void shim_dns(int end, const char *host, int ret, int64_t t);
+
+/* For the TLS taps (ttft_ssl.c). */
+TTFT_HIDDEN int shim_tracing(void);
+TTFT_HIDDEN void shim_put(uint16_t kind, uint16_t flags, int64_t t, int fd,
+			  int err, uint64_t conn, int64_t a, int64_t b,
+			  uint32_t seq, const char *text, size_t tlen);
+/* Plaintext a TLS library handed over for the connection on fd. */
+TTFT_HIDDEN void shim_plain_sent(int fd, const void *p, size_t n, int64_t t0,
+				 int64_t t1);
+TTFT_HIDDEN void shim_plain_recv(int fd, const void *p, size_t n, int64_t t1);
+TTFT_HIDDEN void shim_plain_eof(int fd, int64_t t1);
+/* The first bytes sent on fd (n of them, up to TTFT_TLS_HELLO) start a TLS
+ * record: mark fd as TLS and tap the TLS library object that wrote it. */
+#define TTFT_TLS_HELLO 43
+TTFT_HIDDEN void shim_tls_hello(int fd, const uint8_t *p, size_t n, int64_t t);
 
 /* The SIGBUS guard (ttft_sigbus.c): a log truncated under us must not kill
  * the host. shim_log_fault() is the log's side of it. */

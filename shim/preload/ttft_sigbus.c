@@ -50,7 +50,7 @@ static int install(const struct sigaction *host)
 		ours.sa_flags = SA_SIGINFO |
 				(host->sa_flags & (SA_ONSTACK | SA_RESTART | SA_NODEFER));
 	}
-	return REAL(sigaction)(SIGBUS, &ours, NULL);
+	return LIBC(sigaction)(SIGBUS, &ours, NULL);
 }
 
 static void real_default(void)
@@ -58,7 +58,7 @@ static void real_default(void)
 	struct sigaction d;
 	memset(&d, 0, sizeof d);
 	d.sa_handler = SIG_DFL;
-	REAL(sigaction)(SIGBUS, &d, NULL);
+	LIBC(sigaction)(SIGBUS, &d, NULL);
 }
 
 static void bus_handler(int sig, siginfo_t *si, void *uc)
@@ -100,7 +100,7 @@ static void bus_handler(int sig, siginfo_t *si, void *uc)
 TTFT_HIDDEN void shim_sigbus_install(void)
 {
 	struct sigaction cur;
-	if (REAL(sigaction)(SIGBUS, NULL, &cur) != 0)
+	if (LIBC(sigaction)(SIGBUS, NULL, &cur) != 0)
 		return;
 	g_host = cur;
 	if (install(&cur) == 0)
@@ -148,28 +148,28 @@ TTFT_PUBLIC int sigaction(int sig, const struct sigaction *act,
 			  struct sigaction *old)
 {
 	if (__builtin_expect(sig != SIGBUS || !shim_sigbus_on, 1))
-		return REAL(sigaction)(sig, act, old);
+		return LIBC(sigaction)(sig, act, old);
 	return shim_sigbus_sigaction(sig, act, old);
 }
 
 TTFT_PUBLIC sighandler_t signal(int sig, sighandler_t h)
 {
 	if (__builtin_expect(sig != SIGBUS || !shim_sigbus_on, 1))
-		return REAL(signal)(sig, h);
+		return LIBC(signal)(sig, h);
 	return shim_sigbus_signal(sig, h, SA_RESTART);
 }
 
 TTFT_PUBLIC sighandler_t bsd_signal(int sig, sighandler_t h)
 {
 	if (__builtin_expect(sig != SIGBUS || !shim_sigbus_on, 1))
-		return REAL(bsd_signal)(sig, h);
+		return LIBC(bsd_signal)(sig, h);
 	return shim_sigbus_signal(sig, h, SA_RESTART);
 }
 
 TTFT_PUBLIC sighandler_t sysv_signal(int sig, sighandler_t h)
 {
 	if (__builtin_expect(sig != SIGBUS || !shim_sigbus_on, 1))
-		return REAL(sysv_signal)(sig, h);
+		return LIBC(sysv_signal)(sig, h);
 	return shim_sigbus_signal(sig, h, SA_RESETHAND | SA_NODEFER);
 }
 
@@ -178,7 +178,7 @@ TTFT_PUBLIC sighandler_t sysv_signal(int sig, sighandler_t h)
 TTFT_PUBLIC sighandler_t sigset(int sig, sighandler_t h)
 {
 	if (__builtin_expect(sig != SIGBUS || !shim_sigbus_on || h == SIG_HOLD, 1))
-		return REAL(sigset)(sig, h);
+		return LIBC(sigset)(sig, h);
 	sigset_t m, was;
 	sigemptyset(&m);
 	sigaddset(&m, SIGBUS);

@@ -106,8 +106,8 @@ SHIM_COLD static size_t fwrite_traced(const void *p, size_t size, size_t n,
 {
 	struct watch w;
 	watch_begin(f, &w);
-	size_t r = unlocked ? REAL(fwrite_unlocked)(p, size, n, f)
-			    : REAL(fwrite)(p, size, n, f);
+	size_t r = unlocked ? LIBC(fwrite_unlocked)(p, size, n, f)
+			    : LIBC(fwrite)(p, size, n, f);
 	/* items written: a short count means an error; the buffer says how
 	 * much left it */
 	watch_end(f, &w, p, r * size, 1);
@@ -117,7 +117,7 @@ SHIM_COLD static size_t fwrite_traced(const void *p, size_t size, size_t n,
 TTFT_PUBLIC size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
 {
 	if (!WATCHED(f))
-		return REAL(fwrite)(p, size, n, f);
+		return LIBC(fwrite)(p, size, n, f);
 	return fwrite_traced(p, size, n, f, 0);
 }
 
@@ -125,7 +125,7 @@ TTFT_PUBLIC size_t fwrite_unlocked(const void *p, size_t size, size_t n,
 				   FILE *f)
 {
 	if (!WATCHED(f))
-		return REAL(fwrite_unlocked)(p, size, n, f);
+		return LIBC(fwrite_unlocked)(p, size, n, f);
 	return fwrite_traced(p, size, n, f, 1);
 }
 
@@ -133,7 +133,7 @@ SHIM_COLD static int fputs_traced(const char *s, FILE *f, int unlocked)
 {
 	struct watch w;
 	watch_begin(f, &w);
-	int r = unlocked ? REAL(fputs_unlocked)(s, f) : REAL(fputs)(s, f);
+	int r = unlocked ? LIBC(fputs_unlocked)(s, f) : LIBC(fputs)(s, f);
 	watch_end(f, &w, s, r == EOF ? 0 : strlen(s), r != EOF);
 	return r;
 }
@@ -141,21 +141,21 @@ SHIM_COLD static int fputs_traced(const char *s, FILE *f, int unlocked)
 TTFT_PUBLIC int fputs(const char *s, FILE *f)
 {
 	if (!WATCHED(f))
-		return REAL(fputs)(s, f);
+		return LIBC(fputs)(s, f);
 	return fputs_traced(s, f, 0);
 }
 
 TTFT_PUBLIC int fputs_unlocked(const char *s, FILE *f)
 {
 	if (!WATCHED(f))
-		return REAL(fputs_unlocked)(s, f);
+		return LIBC(fputs_unlocked)(s, f);
 	return fputs_traced(s, f, 1);
 }
 
 TTFT_PUBLIC int puts(const char *s)
 {
 	if (!WATCHED_STDOUT())
-		return REAL(puts)(s);
+		return LIBC(puts)(s);
 	/* puts = the string, then a newline */
 	size_t n = strlen(s);
 	if (n && fwrite_traced(s, 1, n, out_stream(), 0) < n)
@@ -167,10 +167,10 @@ SHIM_COLD static int putc_traced(int c, FILE *f, int which)
 {
 	struct watch w;
 	watch_begin(f, &w);
-	int r = which == 0 ? REAL(fputc)(c, f)
-	      : which == 1 ? REAL(putc)(c, f)
-	      : which == 2 ? REAL(fputc_unlocked)(c, f)
-			   : REAL(putc_unlocked)(c, f);
+	int r = which == 0 ? LIBC(fputc)(c, f)
+	      : which == 1 ? LIBC(putc)(c, f)
+	      : which == 2 ? LIBC(fputc_unlocked)(c, f)
+			   : LIBC(putc_unlocked)(c, f);
 	char ch = (char)c;
 	watch_end(f, &w, &ch, r == EOF ? 0 : 1, r != EOF);
 	return r;
@@ -179,42 +179,42 @@ SHIM_COLD static int putc_traced(int c, FILE *f, int which)
 TTFT_PUBLIC int fputc(int c, FILE *f)
 {
 	if (!WATCHED(f))
-		return REAL(fputc)(c, f);
+		return LIBC(fputc)(c, f);
 	return putc_traced(c, f, 0);
 }
 
 TTFT_PUBLIC int putc(int c, FILE *f)
 {
 	if (!WATCHED(f))
-		return REAL(putc)(c, f);
+		return LIBC(putc)(c, f);
 	return putc_traced(c, f, 1);
 }
 
 TTFT_PUBLIC int fputc_unlocked(int c, FILE *f)
 {
 	if (!WATCHED(f))
-		return REAL(fputc_unlocked)(c, f);
+		return LIBC(fputc_unlocked)(c, f);
 	return putc_traced(c, f, 2);
 }
 
 TTFT_PUBLIC int putc_unlocked(int c, FILE *f)
 {
 	if (!WATCHED(f))
-		return REAL(putc_unlocked)(c, f);
+		return LIBC(putc_unlocked)(c, f);
 	return putc_traced(c, f, 3);
 }
 
 TTFT_PUBLIC int putchar(int c)
 {
 	if (!WATCHED_STDOUT())
-		return REAL(putchar)(c);
+		return LIBC(putchar)(c);
 	return putc_traced(c, out_stream(), 1);
 }
 
 TTFT_PUBLIC int putchar_unlocked(int c)
 {
 	if (!WATCHED_STDOUT())
-		return REAL(putchar_unlocked)(c);
+		return LIBC(putchar_unlocked)(c);
 	return putc_traced(c, out_stream(), 3);
 }
 
@@ -228,12 +228,12 @@ SHIM_COLD static int vfprintf_traced(FILE *f, const char *fmt, va_list ap)
 	va_copy(copy, ap);
 	/* vsnprintf inside the host's own formatted-output call, on its
 	 * thread, where it is already in stdio: the bytes it writes, known */
-	int n = REAL(vsnprintf)(text, sizeof text, fmt, copy);
+	int n = LIBC(vsnprintf)(text, sizeof text, fmt, copy);
 	va_end(copy);
 	if (n < 0 || (size_t)n >= sizeof text) {
 		struct watch w;
 		watch_begin(f, &w);
-		int r = REAL(vfprintf)(f, fmt, ap);
+		int r = LIBC(vfprintf)(f, fmt, ap);
 		watch_end(f, &w, NULL, 0, 0);
 		return r;
 	}
@@ -243,14 +243,14 @@ SHIM_COLD static int vfprintf_traced(FILE *f, const char *fmt, va_list ap)
 TTFT_PUBLIC int vfprintf(FILE *f, const char *fmt, va_list ap)
 {
 	if (!WATCHED(f))
-		return REAL(vfprintf)(f, fmt, ap);
+		return LIBC(vfprintf)(f, fmt, ap);
 	return vfprintf_traced(f, fmt, ap);
 }
 
 TTFT_PUBLIC int vprintf(const char *fmt, va_list ap)
 {
 	if (!WATCHED_STDOUT())
-		return REAL(vprintf)(fmt, ap);
+		return LIBC(vprintf)(fmt, ap);
 	return vfprintf_traced(out_stream(), fmt, ap);
 }
 
@@ -258,7 +258,7 @@ TTFT_PUBLIC int fprintf(FILE *f, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int r = WATCHED(f) ? vfprintf_traced(f, fmt, ap) : REAL(vfprintf)(f, fmt, ap);
+	int r = WATCHED(f) ? vfprintf_traced(f, fmt, ap) : LIBC(vfprintf)(f, fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -268,7 +268,7 @@ TTFT_PUBLIC int printf(const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	int r = WATCHED_STDOUT() ? vfprintf_traced(out_stream(), fmt, ap)
-				: REAL(vprintf)(fmt, ap);
+				: LIBC(vprintf)(fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -277,14 +277,14 @@ TTFT_PUBLIC int printf(const char *fmt, ...)
 TTFT_PUBLIC int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap)
 {
 	if (!WATCHED(f))
-		return REAL(vfprintf_chk)(f, flag, fmt, ap);
+		return LIBC(vfprintf_chk)(f, flag, fmt, ap);
 	return vfprintf_traced(f, fmt, ap);
 }
 
 TTFT_PUBLIC int __vprintf_chk(int flag, const char *fmt, va_list ap)
 {
 	if (!WATCHED_STDOUT())
-		return REAL(vprintf_chk)(flag, fmt, ap);
+		return LIBC(vprintf_chk)(flag, fmt, ap);
 	return vfprintf_traced(out_stream(), fmt, ap);
 }
 
@@ -293,7 +293,7 @@ TTFT_PUBLIC int __fprintf_chk(FILE *f, int flag, const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	int r = WATCHED(f) ? vfprintf_traced(f, fmt, ap)
-			   : REAL(vfprintf_chk)(f, flag, fmt, ap);
+			   : LIBC(vfprintf_chk)(f, flag, fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -303,7 +303,7 @@ TTFT_PUBLIC int __printf_chk(int flag, const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	int r = WATCHED_STDOUT() ? vfprintf_traced(out_stream(), fmt, ap)
-				: REAL(vprintf_chk)(flag, fmt, ap);
+				: LIBC(vprintf_chk)(flag, fmt, ap);
 	va_end(ap);
 	return r;
 }

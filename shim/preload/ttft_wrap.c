@@ -185,7 +185,7 @@ TTFT_HIDDEN void shim_resolve_all(void)
 SHIM_COLD static int connect_traced(int fd, const struct sockaddr *sa,
 				    socklen_t len)
 {
-	int (*real)(int, const struct sockaddr *, socklen_t) = REAL(connect);
+	int (*real)(int, const struct sockaddr *, socklen_t) = LIBC(connect);
 	if (shim_slot(fd)) {
 		int64_t t = shim_now();
 		int r = real(fd, sa, len);
@@ -226,7 +226,7 @@ SHIM_COLD static int connect_traced(int fd, const struct sockaddr *sa,
 TTFT_PUBLIC int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	if (!shim_on && UNTRACED(fd))
-		return REAL(connect)(fd, sa, len);
+		return LIBC(connect)(fd, sa, len);
 	return connect_traced(fd, sa, len);
 }
 
@@ -236,13 +236,13 @@ SHIM_COLD static ssize_t send_traced(int fd, const void *buf, size_t len,
 				     int flags)
 {
 	struct iovec iov = {(void *)buf, len};
-	SENT(fd, REAL(send)(fd, buf, len, flags), &iov, 1);
+	SENT(fd, LIBC(send)(fd, buf, len, flags), &iov, 1);
 }
 
 TTFT_PUBLIC ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
 	if (UNTRACED(fd))
-		return REAL(send)(fd, buf, len, flags);
+		return LIBC(send)(fd, buf, len, flags);
 	return send_traced(fd, buf, len, flags);
 }
 
@@ -251,14 +251,14 @@ SHIM_COLD static ssize_t sendto_traced(int fd, const void *buf, size_t len,
 				       socklen_t alen)
 {
 	struct iovec iov = {(void *)buf, len};
-	SENT(fd, REAL(sendto)(fd, buf, len, flags, sa, alen), &iov, 1);
+	SENT(fd, LIBC(sendto)(fd, buf, len, flags, sa, alen), &iov, 1);
 }
 
 TTFT_PUBLIC ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 			   const struct sockaddr *sa, socklen_t alen)
 {
 	if (UNTRACED(fd))
-		return REAL(sendto)(fd, buf, len, flags, sa, alen);
+		return LIBC(sendto)(fd, buf, len, flags, sa, alen);
 	return sendto_traced(fd, buf, len, flags, sa, alen);
 }
 
@@ -266,15 +266,15 @@ SHIM_COLD static ssize_t sendmsg_traced(int fd, const struct msghdr *msg,
 					int flags)
 {
 	if (!msg)
-		return REAL(sendmsg)(fd, msg, flags);
-	SENT(fd, REAL(sendmsg)(fd, msg, flags), msg->msg_iov,
+		return LIBC(sendmsg)(fd, msg, flags);
+	SENT(fd, LIBC(sendmsg)(fd, msg, flags), msg->msg_iov,
 	     (int)msg->msg_iovlen);
 }
 
 TTFT_PUBLIC ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	if (UNTRACED(fd))
-		return REAL(sendmsg)(fd, msg, flags);
+		return LIBC(sendmsg)(fd, msg, flags);
 	return sendmsg_traced(fd, msg, flags);
 }
 
@@ -282,9 +282,9 @@ SHIM_COLD static int sendmmsg_traced(int fd, struct mmsghdr *vec,
 				     unsigned vlen, int flags)
 {
 	if (!vec)
-		return REAL(sendmmsg)(fd, vec, vlen, flags);
+		return LIBC(sendmmsg)(fd, vec, vlen, flags);
 	int64_t t0 = shim_now();
-	int r = REAL(sendmmsg)(fd, vec, vlen, flags);
+	int r = LIBC(sendmmsg)(fd, vec, vlen, flags);
 	int e = errno;
 	int64_t t1 = shim_now();
 	if (r < 0)
@@ -300,33 +300,33 @@ SHIM_COLD static int sendmmsg_traced(int fd, struct mmsghdr *vec,
 TTFT_PUBLIC int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 {
 	if (UNTRACED(fd))
-		return REAL(sendmmsg)(fd, vec, vlen, flags);
+		return LIBC(sendmmsg)(fd, vec, vlen, flags);
 	return sendmmsg_traced(fd, vec, vlen, flags);
 }
 
 SHIM_COLD static ssize_t write_traced(int fd, const void *buf, size_t len)
 {
 	struct iovec iov = {(void *)buf, len};
-	SENT(fd, REAL(write)(fd, buf, len), &iov, 1);
+	SENT(fd, LIBC(write)(fd, buf, len), &iov, 1);
 }
 
 TTFT_PUBLIC ssize_t write(int fd, const void *buf, size_t len)
 {
 	if (UNTRACED(fd))
-		return REAL(write)(fd, buf, len);
+		return LIBC(write)(fd, buf, len);
 	return write_traced(fd, buf, len);
 }
 
 SHIM_COLD static ssize_t writev_traced(int fd, const struct iovec *iov,
 				       int cnt)
 {
-	SENT(fd, REAL(writev)(fd, iov, cnt), iov, cnt);
+	SENT(fd, LIBC(writev)(fd, iov, cnt), iov, cnt);
 }
 
 TTFT_PUBLIC ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
 	if (UNTRACED(fd))
-		return REAL(writev)(fd, iov, cnt);
+		return LIBC(writev)(fd, iov, cnt);
 	return writev_traced(fd, iov, cnt);
 }
 
@@ -336,8 +336,8 @@ SHIM_COLD static ssize_t sendfile_traced(int out, int in, off_t *off,
 					 size_t n, int is64)
 {
 	int64_t t0 = shim_now();
-	ssize_t r = is64 ? REAL(sendfile64)(out, in, off, n)
-			 : REAL(sendfile)(out, in, off, n);
+	ssize_t r = is64 ? LIBC(sendfile64)(out, in, off, n)
+			 : LIBC(sendfile)(out, in, off, n);
 	int e = errno;
 	shim_on_sent_unseen(out, r, e, t0, shim_now());
 	errno = e;
@@ -347,14 +347,14 @@ SHIM_COLD static ssize_t sendfile_traced(int out, int in, off_t *off,
 TTFT_PUBLIC ssize_t sendfile(int out, int in, off_t *off, size_t n)
 {
 	if (UNTRACED(out))
-		return REAL(sendfile)(out, in, off, n);
+		return LIBC(sendfile)(out, in, off, n);
 	return sendfile_traced(out, in, off, n, 0);
 }
 
 TTFT_PUBLIC ssize_t sendfile64(int out, int in, off_t *off, size_t n)
 {
 	if (UNTRACED(out))
-		return REAL(sendfile64)(out, in, off, n);
+		return LIBC(sendfile64)(out, in, off, n);
 	return sendfile_traced(out, in, off, n, 1);
 }
 
@@ -371,14 +371,14 @@ SHIM_COLD static ssize_t splice_traced(int in, loff_t *ioff, int out,
 	int traced_in = shim_slot(in) != 0, traced_out = shim_slot(out) != 0;
 	if (traced_in && len) {
 		int e = errno;
-		seen = REAL(recv)(in, peek, len < sizeof peek ? len : sizeof peek,
+		seen = LIBC(recv)(in, peek, len < sizeof peek ? len : sizeof peek,
 				  MSG_PEEK | MSG_DONTWAIT);
 		if (seen < 0)
 			seen = 0;
 		errno = e;
 	}
 	int64_t t0 = shim_now();
-	ssize_t r = REAL(splice)(in, ioff, out, ooff, len, fl);
+	ssize_t r = LIBC(splice)(in, ioff, out, ooff, len, fl);
 	int e = errno;
 	int64_t t1 = shim_now();
 	if (traced_out)
@@ -402,7 +402,7 @@ TTFT_PUBLIC ssize_t splice(int in, loff_t *ioff, int out, loff_t *ooff,
 			   size_t len, unsigned fl)
 {
 	if (UNTRACED(in) && UNTRACED(out))
-		return REAL(splice)(in, ioff, out, ooff, len, fl);
+		return LIBC(splice)(in, ioff, out, ooff, len, fl);
 	return splice_traced(in, ioff, out, ooff, len, fl);
 }
 
@@ -411,13 +411,13 @@ TTFT_PUBLIC ssize_t splice(int in, loff_t *ioff, int out, loff_t *ooff,
 SHIM_COLD static ssize_t recv_traced(int fd, void *buf, size_t len, int flags)
 {
 	struct iovec iov = {buf, len};
-	RECEIVED(fd, REAL(recv)(fd, buf, len, flags), &iov, 1, flags);
+	RECEIVED(fd, LIBC(recv)(fd, buf, len, flags), &iov, 1, flags);
 }
 
 TTFT_PUBLIC ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
 	if (UNTRACED(fd))
-		return REAL(recv)(fd, buf, len, flags);
+		return LIBC(recv)(fd, buf, len, flags);
 	return recv_traced(fd, buf, len, flags);
 }
 
@@ -426,7 +426,7 @@ SHIM_COLD static ssize_t recvfrom_traced(int fd, void *buf, size_t len,
 					 socklen_t *alen)
 {
 	struct iovec iov = {buf, len};
-	RECEIVED(fd, REAL(recvfrom)(fd, buf, len, flags, sa, alen), &iov, 1,
+	RECEIVED(fd, LIBC(recvfrom)(fd, buf, len, flags, sa, alen), &iov, 1,
 		 flags);
 }
 
@@ -434,15 +434,15 @@ TTFT_PUBLIC ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
 			     struct sockaddr *sa, socklen_t *alen)
 {
 	if (UNTRACED(fd))
-		return REAL(recvfrom)(fd, buf, len, flags, sa, alen);
+		return LIBC(recvfrom)(fd, buf, len, flags, sa, alen);
 	return recvfrom_traced(fd, buf, len, flags, sa, alen);
 }
 
 SHIM_COLD static ssize_t recvmsg_traced(int fd, struct msghdr *msg, int flags)
 {
 	if (!msg)
-		return REAL(recvmsg)(fd, msg, flags);
-	ssize_t r = REAL(recvmsg)(fd, msg, flags);
+		return LIBC(recvmsg)(fd, msg, flags);
+	ssize_t r = LIBC(recvmsg)(fd, msg, flags);
 	int e = errno;
 	/* MSG_TRUNC in the result: the datagram-style cut lost bytes. */
 	int f = flags | (r >= 0 ? (msg->msg_flags & MSG_TRUNC) : 0);
@@ -455,7 +455,7 @@ SHIM_COLD static ssize_t recvmsg_traced(int fd, struct msghdr *msg, int flags)
 TTFT_PUBLIC ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	if (UNTRACED(fd))
-		return REAL(recvmsg)(fd, msg, flags);
+		return LIBC(recvmsg)(fd, msg, flags);
 	return recvmsg_traced(fd, msg, flags);
 }
 
@@ -464,8 +464,8 @@ SHIM_COLD static int recvmmsg_traced(int fd, struct mmsghdr *vec,
 				     struct timespec *timeout)
 {
 	if (!vec)
-		return REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
-	int r = REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
+		return LIBC(recvmmsg)(fd, vec, vlen, flags, timeout);
+	int r = LIBC(recvmmsg)(fd, vec, vlen, flags, timeout);
 	int e = errno;
 	int64_t t1 = shim_now();
 	if (r < 0)
@@ -482,32 +482,32 @@ TTFT_PUBLIC int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
 			 struct timespec *timeout)
 {
 	if (UNTRACED(fd))
-		return REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
+		return LIBC(recvmmsg)(fd, vec, vlen, flags, timeout);
 	return recvmmsg_traced(fd, vec, vlen, flags, timeout);
 }
 
 SHIM_COLD static ssize_t read_traced(int fd, void *buf, size_t len)
 {
 	struct iovec iov = {buf, len};
-	RECEIVED(fd, REAL(read)(fd, buf, len), &iov, 1, 0);
+	RECEIVED(fd, LIBC(read)(fd, buf, len), &iov, 1, 0);
 }
 
 TTFT_PUBLIC ssize_t read(int fd, void *buf, size_t len)
 {
 	if (UNTRACED(fd))
-		return REAL(read)(fd, buf, len);
+		return LIBC(read)(fd, buf, len);
 	return read_traced(fd, buf, len);
 }
 
 SHIM_COLD static ssize_t readv_traced(int fd, const struct iovec *iov, int cnt)
 {
-	RECEIVED(fd, REAL(readv)(fd, iov, cnt), iov, cnt, 0);
+	RECEIVED(fd, LIBC(readv)(fd, iov, cnt), iov, cnt, 0);
 }
 
 TTFT_PUBLIC ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
 	if (UNTRACED(fd))
-		return REAL(readv)(fd, iov, cnt);
+		return LIBC(readv)(fd, iov, cnt);
 	return readv_traced(fd, iov, cnt);
 }
 
@@ -515,13 +515,13 @@ SHIM_COLD static ssize_t read_chk_traced(int fd, void *buf, size_t len,
 					 size_t buflen)
 {
 	struct iovec iov = {buf, len};
-	RECEIVED(fd, REAL(read_chk)(fd, buf, len, buflen), &iov, 1, 0);
+	RECEIVED(fd, LIBC(read_chk)(fd, buf, len, buflen), &iov, 1, 0);
 }
 
 TTFT_PUBLIC ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 {
 	if (UNTRACED(fd))
-		return REAL(read_chk)(fd, buf, len, buflen);
+		return LIBC(read_chk)(fd, buf, len, buflen);
 	return read_chk_traced(fd, buf, len, buflen);
 }
 
@@ -529,7 +529,7 @@ SHIM_COLD static ssize_t recv_chk_traced(int fd, void *buf, size_t len,
 					 size_t buflen, int flags)
 {
 	struct iovec iov = {buf, len};
-	RECEIVED(fd, REAL(recv_chk)(fd, buf, len, buflen, flags), &iov, 1,
+	RECEIVED(fd, LIBC(recv_chk)(fd, buf, len, buflen, flags), &iov, 1,
 		 flags);
 }
 
@@ -537,7 +537,7 @@ TTFT_PUBLIC ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen,
 			       int flags)
 {
 	if (UNTRACED(fd))
-		return REAL(recv_chk)(fd, buf, len, buflen, flags);
+		return LIBC(recv_chk)(fd, buf, len, buflen, flags);
 	return recv_chk_traced(fd, buf, len, buflen, flags);
 }
 
@@ -547,7 +547,7 @@ SHIM_COLD static ssize_t recvfrom_chk_traced(int fd, void *buf, size_t len,
 					     socklen_t *alen)
 {
 	struct iovec iov = {buf, len};
-	RECEIVED(fd, REAL(recvfrom_chk)(fd, buf, len, buflen, flags, sa, alen),
+	RECEIVED(fd, LIBC(recvfrom_chk)(fd, buf, len, buflen, flags, sa, alen),
 		 &iov, 1, flags);
 }
 
@@ -556,7 +556,7 @@ TTFT_PUBLIC ssize_t __recvfrom_chk(int fd, void *buf, size_t len,
 				   struct sockaddr *sa, socklen_t *alen)
 {
 	if (UNTRACED(fd))
-		return REAL(recvfrom_chk)(fd, buf, len, buflen, flags, sa, alen);
+		return LIBC(recvfrom_chk)(fd, buf, len, buflen, flags, sa, alen);
 	return recvfrom_chk_traced(fd, buf, len, buflen, flags, sa, alen);
 }
 
@@ -567,13 +567,13 @@ SHIM_COLD static int close_traced(int fd)
 	/* Before the real close: once the number is free, another thread's
 	 * socket()+connect() may claim it. */
 	shim_closing(fd, shim_now());
-	return REAL(close)(fd);
+	return LIBC(close)(fd);
 }
 
 TTFT_PUBLIC int close(int fd)
 {
 	if (UNTRACED(fd))
-		return REAL(close)(fd);
+		return LIBC(close)(fd);
 	return close_traced(fd);
 }
 
@@ -600,14 +600,14 @@ TTFT_PUBLIC int close_range(unsigned first, unsigned last, int flags)
 	 * the shim's state goes away with the old image. */
 	if (!(flags & CLOSE_RANGE_CLOEXEC))
 		closing_range(first, last);
-	return REAL(close_range)(first, last, flags);
+	return LIBC(close_range)(first, last, flags);
 }
 
 TTFT_PUBLIC void closefrom(int lowfd)
 {
 	if (lowfd >= 0)
 		closing_range((unsigned)lowfd, ~0u);
-	REAL(closefrom)(lowfd);
+	LIBC(closefrom)(lowfd);
 }
 
 /* A stream's fd without a call: fileno() may set errno (a stream with no
@@ -635,7 +635,7 @@ SHIM_COLD static int fflush_traced(FILE *f, int unlocked)
 {
 	const char *base = f->_IO_write_base, *ptr = f->_IO_write_ptr;
 	int64_t t0 = shim_now();
-	int r = unlocked ? REAL(fflush_unlocked)(f) : REAL(fflush)(f);
+	int r = unlocked ? LIBC(fflush_unlocked)(f) : LIBC(fflush)(f);
 	int e = errno;
 	if (r == 0)
 		stream_sent(f, base, ptr, t0, shim_now());
@@ -646,14 +646,14 @@ SHIM_COLD static int fflush_traced(FILE *f, int unlocked)
 TTFT_PUBLIC int fflush(FILE *f)
 {
 	if (UNTRACED(stream_fd(f)))
-		return REAL(fflush)(f);
+		return LIBC(fflush)(f);
 	return fflush_traced(f, 0);
 }
 
 TTFT_PUBLIC int fflush_unlocked(FILE *f)
 {
 	if (UNTRACED(stream_fd(f)))
-		return REAL(fflush_unlocked)(f);
+		return LIBC(fflush_unlocked)(f);
 	return fflush_traced(f, 1);
 }
 
@@ -666,13 +666,13 @@ SHIM_COLD static int fclose_traced(FILE *f)
 	stream_sent(f, f->_IO_write_base, f->_IO_write_ptr, t, t);
 	shim_closing(f->_fileno, t);
 	errno = e;
-	return REAL(fclose)(f);
+	return LIBC(fclose)(f);
 }
 
 TTFT_PUBLIC int fclose(FILE *f)
 {
 	if (UNTRACED(stream_fd(f)))
-		return REAL(fclose)(f);
+		return LIBC(fclose)(f);
 	return fclose_traced(f);
 }
 
@@ -687,7 +687,7 @@ SHIM_COLD static int dup_after(int oldfd, int r, int replaced, int64_t t)
 
 TTFT_PUBLIC int dup(int fd)
 {
-	int r = REAL(dup)(fd);
+	int r = LIBC(dup)(fd);
 	if (UNTRACED(fd) && UNTRACED(r))
 		return r;
 	return dup_after(fd, r, 0, 0);
@@ -696,17 +696,17 @@ TTFT_PUBLIC int dup(int fd)
 TTFT_PUBLIC int dup2(int oldfd, int newfd)
 {
 	if (UNTRACED(oldfd) && UNTRACED(newfd))
-		return REAL(dup2)(oldfd, newfd);
+		return LIBC(dup2)(oldfd, newfd);
 	int64_t t = shim_now();
-	return dup_after(oldfd, REAL(dup2)(oldfd, newfd), 1, t);
+	return dup_after(oldfd, LIBC(dup2)(oldfd, newfd), 1, t);
 }
 
 TTFT_PUBLIC int dup3(int oldfd, int newfd, int flags)
 {
 	if (UNTRACED(oldfd) && UNTRACED(newfd))
-		return REAL(dup3)(oldfd, newfd, flags);
+		return LIBC(dup3)(oldfd, newfd, flags);
 	int64_t t = shim_now();
-	return dup_after(oldfd, REAL(dup3)(oldfd, newfd, flags), 1, t);
+	return dup_after(oldfd, LIBC(dup3)(oldfd, newfd, flags), 1, t);
 }
 
 /* fcntl passes its third argument through as one word (what glibc does). */
@@ -717,8 +717,8 @@ TTFT_PUBLIC int fcntl(int fd, int cmd, ...)
 	unsigned long arg = va_arg(ap, unsigned long);
 	va_end(ap);
 	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
-		return REAL(fcntl)(fd, cmd, arg);
-	int r = REAL(fcntl)(fd, cmd, arg);
+		return LIBC(fcntl)(fd, cmd, arg);
+	int r = LIBC(fcntl)(fd, cmd, arg);
 	if (UNTRACED(fd) && UNTRACED(r))
 		return r;
 	return dup_after(fd, r, 0, 0);
@@ -731,8 +731,8 @@ TTFT_PUBLIC int fcntl64(int fd, int cmd, ...)
 	unsigned long arg = va_arg(ap, unsigned long);
 	va_end(ap);
 	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
-		return REAL(fcntl64)(fd, cmd, arg);
-	int r = REAL(fcntl64)(fd, cmd, arg);
+		return LIBC(fcntl64)(fd, cmd, arg);
+	int r = LIBC(fcntl64)(fd, cmd, arg);
 	if (UNTRACED(fd) && UNTRACED(r))
 		return r;
 	return dup_after(fd, r, 0, 0);
@@ -790,7 +790,7 @@ static int sys_kind(long n)
 SHIM_COLD static long syscall_fd(int kind, long n, long a, long b, long c,
 				 long d, long e, long g)
 {
-	long (*real)(long, ...) = REAL(syscall);
+	long (*real)(long, ...) = LIBC(syscall);
 	long r;
 	int err;
 	switch (kind) {
@@ -843,7 +843,7 @@ TTFT_PUBLIC long syscall(long n, ...)
 	va_end(ap);
 	int kind = sys_kind(n);
 	if (__builtin_expect(kind == SYS_KIND_NONE, 1))
-		return REAL(syscall)(n, a, b, c, d, e, g);
+		return LIBC(syscall)(n, a, b, c, d, e, g);
 	return syscall_fd(kind, n, a, b, c, d, e, g);
 }
 
@@ -861,7 +861,7 @@ TTFT_PUBLIC long syscall(long n, ...)
 	va_start(ap, flags);                                                 \
 	int mode = open_mode(flags, ap);                                     \
 	va_end(ap);                                                          \
-	FRESH(REAL(m)(__VA_ARGS__, mode))
+	FRESH(LIBC(m)(__VA_ARGS__, mode))
 
 TTFT_PUBLIC int open(const char *path, int flags, ...)
 {
@@ -885,107 +885,107 @@ TTFT_PUBLIC int openat64(int dirfd, const char *path, int flags, ...)
 
 TTFT_PUBLIC int __open_2(const char *path, int flags)
 {
-	FRESH(REAL(open_2)(path, flags));
+	FRESH(LIBC(open_2)(path, flags));
 }
 
 TTFT_PUBLIC int __open64_2(const char *path, int flags)
 {
-	FRESH(REAL(open64_2)(path, flags));
+	FRESH(LIBC(open64_2)(path, flags));
 }
 
 TTFT_PUBLIC int __openat_2(int dirfd, const char *path, int flags)
 {
-	FRESH(REAL(openat_2)(dirfd, path, flags));
+	FRESH(LIBC(openat_2)(dirfd, path, flags));
 }
 
 TTFT_PUBLIC int __openat64_2(int dirfd, const char *path, int flags)
 {
-	FRESH(REAL(openat64_2)(dirfd, path, flags));
+	FRESH(LIBC(openat64_2)(dirfd, path, flags));
 }
 
 TTFT_PUBLIC int creat(const char *path, mode_t mode)
 {
-	FRESH(REAL(creat)(path, mode));
+	FRESH(LIBC(creat)(path, mode));
 }
 
 TTFT_PUBLIC int creat64(const char *path, mode_t mode)
 {
-	FRESH(REAL(creat64)(path, mode));
+	FRESH(LIBC(creat64)(path, mode));
 }
 
 TTFT_PUBLIC int socket(int domain, int type, int protocol)
 {
-	FRESH(REAL(socket)(domain, type, protocol));
+	FRESH(LIBC(socket)(domain, type, protocol));
 }
 
 TTFT_PUBLIC int accept(int fd, struct sockaddr *sa, socklen_t *len)
 {
-	FRESH(REAL(accept)(fd, sa, len));
+	FRESH(LIBC(accept)(fd, sa, len));
 }
 
 TTFT_PUBLIC int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
-	FRESH(REAL(accept4)(fd, sa, len, flags));
+	FRESH(LIBC(accept4)(fd, sa, len, flags));
 }
 
 TTFT_PUBLIC int eventfd(unsigned initval, int flags)
 {
-	FRESH(REAL(eventfd)(initval, flags));
+	FRESH(LIBC(eventfd)(initval, flags));
 }
 
 TTFT_PUBLIC int timerfd_create(int clockid, int flags)
 {
-	FRESH(REAL(timerfd_create)(clockid, flags));
+	FRESH(LIBC(timerfd_create)(clockid, flags));
 }
 
 TTFT_PUBLIC int signalfd(int fd, const sigset_t *mask, int flags)
 {
-	FRESH(REAL(signalfd)(fd, mask, flags));
+	FRESH(LIBC(signalfd)(fd, mask, flags));
 }
 
 TTFT_PUBLIC int epoll_create(int size)
 {
-	FRESH(REAL(epoll_create)(size));
+	FRESH(LIBC(epoll_create)(size));
 }
 
 TTFT_PUBLIC int epoll_create1(int flags)
 {
-	FRESH(REAL(epoll_create1)(flags));
+	FRESH(LIBC(epoll_create1)(flags));
 }
 
 TTFT_PUBLIC int memfd_create(const char *name, unsigned flags)
 {
-	FRESH(REAL(memfd_create)(name, flags));
+	FRESH(LIBC(memfd_create)(name, flags));
 }
 
 TTFT_PUBLIC int inotify_init(void)
 {
-	FRESH(REAL(inotify_init)());
+	FRESH(LIBC(inotify_init)());
 }
 
 TTFT_PUBLIC int inotify_init1(int flags)
 {
-	FRESH(REAL(inotify_init1)(flags));
+	FRESH(LIBC(inotify_init1)(flags));
 }
 
 TTFT_PUBLIC int mkstemp(char *tmpl)
 {
-	FRESH(REAL(mkstemp)(tmpl));
+	FRESH(LIBC(mkstemp)(tmpl));
 }
 
 TTFT_PUBLIC int mkstemp64(char *tmpl)
 {
-	FRESH(REAL(mkstemp64)(tmpl));
+	FRESH(LIBC(mkstemp64)(tmpl));
 }
 
 TTFT_PUBLIC int mkostemp(char *tmpl, int flags)
 {
-	FRESH(REAL(mkostemp)(tmpl, flags));
+	FRESH(LIBC(mkostemp)(tmpl, flags));
 }
 
 TTFT_PUBLIC int mkostemp64(char *tmpl, int flags)
 {
-	FRESH(REAL(mkostemp64)(tmpl, flags));
+	FRESH(LIBC(mkostemp64)(tmpl, flags));
 }
 
 static void fresh_pair(int r, const int *fds)
@@ -998,35 +998,35 @@ static void fresh_pair(int r, const int *fds)
 
 TTFT_PUBLIC int pipe(int fds[2])
 {
-	int r = REAL(pipe)(fds);
+	int r = LIBC(pipe)(fds);
 	fresh_pair(r, fds);
 	return r;
 }
 
 TTFT_PUBLIC int pipe2(int fds[2], int flags)
 {
-	int r = REAL(pipe2)(fds, flags);
+	int r = LIBC(pipe2)(fds, flags);
 	fresh_pair(r, fds);
 	return r;
 }
 
 TTFT_PUBLIC int socketpair(int domain, int type, int protocol, int fds[2])
 {
-	int r = REAL(socketpair)(domain, type, protocol, fds);
+	int r = LIBC(socketpair)(domain, type, protocol, fds);
 	fresh_pair(r, fds);
 	return r;
 }
 
 TTFT_PUBLIC FILE *fopen(const char *path, const char *mode)
 {
-	FILE *f = REAL(fopen)(path, mode);
+	FILE *f = LIBC(fopen)(path, mode);
 	shim_fresh(stream_fd(f));
 	return f;
 }
 
 TTFT_PUBLIC FILE *fopen64(const char *path, const char *mode)
 {
-	FILE *f = REAL(fopen64)(path, mode);
+	FILE *f = LIBC(fopen64)(path, mode);
 	shim_fresh(stream_fd(f));
 	return f;
 }
@@ -1037,7 +1037,7 @@ TTFT_PUBLIC FILE *freopen(const char *path, const char *mode, FILE *stream)
 	int old = stream_fd(stream);
 	if (!UNTRACED(old))
 		shim_closing(old, shim_now());
-	FILE *f = REAL(freopen)(path, mode, stream);
+	FILE *f = LIBC(freopen)(path, mode, stream);
 	shim_fresh(stream_fd(f));
 	return f;
 }
@@ -1047,7 +1047,7 @@ TTFT_PUBLIC FILE *freopen64(const char *path, const char *mode, FILE *stream)
 	int old = stream_fd(stream);
 	if (!UNTRACED(old))
 		shim_closing(old, shim_now());
-	FILE *f = REAL(freopen64)(path, mode, stream);
+	FILE *f = LIBC(freopen64)(path, mode, stream);
 	shim_fresh(stream_fd(f));
 	return f;
 }
@@ -1057,7 +1057,7 @@ TTFT_PUBLIC FILE *freopen64(const char *path, const char *mode, FILE *stream)
 SHIM_COLD static int getsockopt_traced(int fd, int level, int name, void *val,
 				       socklen_t *len)
 {
-	int r = REAL(getsockopt)(fd, level, name, val, len);
+	int r = LIBC(getsockopt)(fd, level, name, val, len);
 	if (r != 0 || level != SOL_SOCKET || name != SO_ERROR || !val ||
 	    !len || *len < sizeof(int) || !shim_pending(fd))
 		return r;
@@ -1082,7 +1082,7 @@ TTFT_PUBLIC int getsockopt(int fd, int level, int name, void *val,
 			   socklen_t *len)
 {
 	if (UNTRACED(fd))
-		return REAL(getsockopt)(fd, level, name, val, len);
+		return LIBC(getsockopt)(fd, level, name, val, len);
 	return getsockopt_traced(fd, level, name, val, len);
 }
 
@@ -1093,7 +1093,7 @@ SHIM_COLD static int getaddrinfo_traced(const char *node, const char *service,
 	int e = errno;
 	shim_dns(0, node, 0, shim_now());
 	errno = e;
-	int r = REAL(getaddrinfo)(node, service, hints, res);
+	int r = LIBC(getaddrinfo)(node, service, hints, res);
 	e = errno;
 	shim_dns(1, node, r, shim_now());
 	errno = e;
@@ -1105,6 +1105,6 @@ TTFT_PUBLIC int getaddrinfo(const char *node, const char *service,
 			    struct addrinfo **res)
 {
 	if (!shim_on)
-		return REAL(getaddrinfo)(node, service, hints, res);
+		return LIBC(getaddrinfo)(node, service, hints, res);
 	return getaddrinfo_traced(node, service, hints, res);
 }

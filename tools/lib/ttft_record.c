@@ -24,7 +24,7 @@ void ttft_record_init(struct ttft_record *r, enum ttft_origin origin)
 	r->prompt_tokens = -1;
 	r->itl_p50_s = r->itl_p99_s = NAN;
 	r->split.queue_s = r->split.prefill_s = r->split.decode_s = NAN;
-	r->split.server_ttft_s = r->split.hit_tokens = NAN;
+	r->split.server_ttft_s = r->split.hit_tokens = r->split.requests = NAN;
 }
 
 void ttft_record_free(struct ttft_record *r)
@@ -145,6 +145,10 @@ void ttft_record_phases(const struct ttft_record *r, struct ttft_phases *p)
 	p->start_s = r->t_start ? (double)r->t_start / 1e9 : NAN;
 	p->dns_s = r->new_conn ? span(r->t_dns0, r->t_dns1) : NAN;
 	p->connect_s = r->new_conn ? span(r->t_conn0, r->t_est) : NAN;
+	/* TLS: connected → the first request byte handed to the TLS library */
+	p->tls_s = r->tls && r->new_conn && !r->encrypted ? span(r->t_est, r->t_req0)
+							    : NAN;
+	p->wire_ttft_s = span(r->t_start, r->t_wire_first);
 	p->send_s = span(r->t_req0, r->t_req1);
 	p->wait_headers_s = span(r->t_req1, r->t_hdr);
 	p->ttft_s = ttft_record_ttft_s(r);
@@ -160,10 +164,13 @@ void ttft_record_phases(const struct ttft_record *r, struct ttft_phases *p)
 	p->preopen_idle_s = r->preopened ? span(r->t_est, r->t_req0) : NAN;
 }
 
-const char *ttft_desync_text(int d)
+const char *ttft_desync_text(int d, int tls)
 {
+	if (d == TTFT_DESYNC_NOT_HTTP && tls)
+		return "HTTP/2 or another protocol inside TLS (HTTP/1.1 only: "
+		       "e.g. curl --http1.1)";
 	switch (d) {
-	case TTFT_DESYNC_NOT_HTTP: return "not HTTP/1.x (TLS or HTTP/2?)";
+	case TTFT_DESYNC_NOT_HTTP: return "not HTTP/1.x (HTTP/2?)";
 	case TTFT_DESYNC_BAD_STATUS: return "response is not HTTP/1.x";
 	case TTFT_DESYNC_BAD_CHUNK: return "malformed chunked encoding";
 	case TTFT_DESYNC_LOST_BYTES: return "bytes passed unseen (MSG_TRUNC, "
@@ -182,13 +189,15 @@ int ttft_record_complete(const struct ttft_record *r)
 const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 {
 	char why[200] = "";
-	if (r->io_err == ECONNRESET)
+	if (r->encrypted)
+		snprintf(why, sizeof why, "encrypted: not visible");
+	else if (r->io_err == ECONNRESET)
 		snprintf(why, sizeof why, "the server reset the connection (ECONNRESET)");
 	else if (r->io_err)
 		snprintf(why, sizeof why, "a send or receive failed: %s", strerror(r->io_err));
 	else if (r->desync)
 		snprintf(why, sizeof why, "the sniffer lost the framing: %s",
-			 ttft_desync_text(r->desync));
+			 ttft_desync_text(r->desync, r->tls));
 	else if (r->cut_by_full_log)
 		snprintf(why, sizeof why, "the log filled up: later events were dropped "
 			 "(rerun with a larger TTFT_LOG_MB)");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ttft_prom.h"
+#include "ttft_record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
@@ -35,9 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	size_t half = n / 2;
 	ttft_truth_page(text, half, &a, why, sizeof why);
 	ttft_truth_page(text + half, n - half, &b, why, sizeof why);
-	struct ttft_split sp;
+	struct ttft_server_split sp;
 	ttft_truth_split(&a, &b, n & 1, &sp);
-	if (!memchr(sp.reason, 0, sizeof sp.reason))
+	if (!memchr(sp.note, 0, sizeof sp.note))
 		abort();
 	return 0;
 }

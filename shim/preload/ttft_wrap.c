@@ -67,7 +67,7 @@ SHIM_FIXED(SHIM_LAZY)
 
 static int open_mode(int flags, va_list ap)
 {
-	return flags & (O_CREAT | __O_TMPFILE) ? va_arg(ap, int) : 0;
+	return __OPEN_NEEDS_MODE(flags) ? va_arg(ap, int) : 0;
 }
 
 #define SHIM_LAZY_OPEN(m, sym)                                               \

@@ -1,0 +1,44 @@
+"""Sequential streamed completions for the Prometheus tests: request i gets
+the fixture's X-Fixture spec number i (cycled), on a new connection each.
+usage: py_fleet.py PORT N [options]
+  --spec S1;S2;...  X-Fixture values, one a request, cycled ("first=30,queue=5")
+  --prom URL --job J  after each request, wait until Prometheus at URL has
+                    scraped job J after the request ended (so that each
+                    request is alone between two of its samples)
+  --hold FILE       when done, wait for FILE to exist before exiting
+Prints one JSON line per request: its end (wall clock, ns) and tokens."""
+import http.client, json, os, sys, time, urllib.parse, urllib.request
+
+port, n = int(sys.argv[1]), int(sys.argv[2])
+opts = dict(zip(sys.argv[3::2], sys.argv[4::2]))
+specs = opts.get("--spec", "").split(";")
+prom, job, hold = opts.get("--prom"), opts.get("--job"), opts.get("--hold")
+
+
+def scraped_after(t_s):
+    """True once Prometheus's latest sample of job was scraped after t_s."""
+    q = urllib.parse.urlencode({"query": 'timestamp(up{job="%s"})' % job})
+    with urllib.request.urlopen("%s/api/v1/query?%s" % (prom, q), timeout=10) as r:
+        res = json.load(r)["data"]["result"]
+    return bool(res) and float(res[0]["value"][1]) > t_s
+
+
+body = json.dumps({"model": "m", "prompt": "Explain TTFT.", "max_tokens": 4,
+                   "stream": True})
+for i in range(n):
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    conn.request("POST", "/v1/completions", body,
+                 {"Content-Type": "application/json", "X-Fixture": specs[i % len(specs)]})
+    resp = conn.getresponse()
+    tokens = sum(1 for line in resp if line.startswith(b"data: {"))
+    conn.close()
+    end = time.time()
+    print(json.dumps({"end_unix_ns": time.time_ns(), "tokens": tokens}), flush=True)
+    if prom:
+        deadline = time.monotonic() + 120
+        while not scraped_after(end) and time.monotonic() < deadline:
+            time.sleep(0.05)
+if hold:
+    deadline = time.monotonic() + 600
+    while not os.path.exists(hold) and time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -142,6 +142,16 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 		v.unpublished = v.corrupt = 0;
 		rc = run_pass(&ps, &v, out, 0);
 	}
+	const struct ttft_log_hdr *h = v.hdr;
+	if (h->clock_flags & TTFT_CLOCK_INFO) {
+		out->clock.flags = h->clock_flags;
+		out->clock.anchor_err_ns = h->anchor_err_ns;
+		out->clock.maxerror_us = h->ntp_maxerror_us;
+		out->clock.esterror_us = h->ntp_esterror_us;
+		ttft_asm_copy_text(out->clock.host, sizeof out->clock.host, h->host, sizeof h->host);
+		ttft_asm_copy_text(out->clock.boot_id, sizeof out->clock.boot_id, h->boot_id,
+				   sizeof h->boot_id);
+	}
 	out->dropped = v.dropped;
 	out->unpublished = v.unpublished;
 	out->corrupt = v.corrupt;

@@ -180,6 +180,7 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 		if (rc == 0 && keep(&out->reqs[i], flt)) {
 			if (ttft_record_finish(&out->reqs[i]) != 0)
 				rc = -1;
+			out->nencrypted += out->reqs[i].encrypted;
 			out->reqs[k++] = out->reqs[i];
 		} else {
 			ttft_record_free(&out->reqs[i]);

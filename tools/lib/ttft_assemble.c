@@ -22,6 +22,7 @@ struct asm_conn {
 	int closed;
 	int64_t t_conn0, t_est;
 	int64_t t_dns0, t_dns1;
+	int tls, tapped;     /* a TLS record came; a library's plaintext too */
 	char peer[TTFT_REC_TEXT];
 	uint32_t *reqs;      /* indexes into the analysis' requests, by seq */
 	uint32_t nreqs, cap;
@@ -236,6 +237,7 @@ static void new_request(struct ttft_asm *ps, struct asm_conn *c, const struct tt
 	r->seq = e->seq;
 	split_request_line(r, e->text);
 	r->t_req0 = e->t_ns;
+	r->tls = (uint8_t)c->tls;
 	r->new_conn = e->seq == 0 && c->t_conn0 != 0;
 	if (r->new_conn) {
 		r->t_start = c->t_conn0;
@@ -357,6 +359,10 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		if (!c->desync)
 			c->desync = (int)e->b;
 		return;
+	case TTFT_EV_TLS:
+		c->tls = 1;
+		c->tapped |= e->a != 0;
+		return;
 	case TTFT_EV_CLOSE:
 		c->closed = 1;
 		for (uint32_t i = c->marked; i < c->nreqs; i++) {
@@ -413,6 +419,10 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 	case TTFT_EV_MARK:
 		if (e->b == TTFT_MARK_FIRST_TOKEN && !r->t_app_first)
 			r->t_app_first = e->t_ns;
+		break;
+	case TTFT_EV_TLS_WIRE:
+		if (!r->t_wire_first)
+			r->t_wire_first = e->t_ns;
 		break;
 	default:
 		break;
@@ -494,14 +504,39 @@ const char *ttft_asm_peer(const struct ttft_asm *as, uint64_t conn)
 	return as->conns[conn].peer;
 }
 
+/* A TLS connection whose plaintext no tapped library handed over (Node and
+ * Go carry their own TLS): one row that says so, with the connection's
+ * timing, instead of nothing or a request that never was. */
+static int add_encrypted(struct ttft_analysis *a, const struct asm_conn *c, uint64_t id)
+{
+	if (grow(&a->reqs, &a->reqs_cap, a->nreqs + 1, sizeof *a->reqs) != 0)
+		return -1;
+	struct ttft_record *r = &a->reqs[a->nreqs++];
+	ttft_record_init(r, TTFT_ORIGIN_LOG);
+	r->pid = c->pid;
+	r->fd = c->fd;
+	r->conn = id;
+	r->tls = r->encrypted = 1;
+	r->new_conn = c->t_conn0 != 0;
+	r->t_start = r->t_conn0 = c->t_conn0;
+	r->t_est = c->t_est;
+	r->t_dns0 = c->t_dns0;
+	r->t_dns1 = c->t_dns1;
+	return 0;
+}
+
 int ttft_asm_notes(struct ttft_asm *ps)
 {
 	struct ttft_analysis *a = ps->out;
 	size_t cap = 0;
 	for (uint64_t i = 1; i < ps->nconn; i++) {
 		struct asm_conn *c = &ps->conns[i];
+		if (c->seen && c->tls && !c->tapped && c->nreqs == 0 &&
+		    add_encrypted(a, c, i) != 0)
+			return -1;
 		if (!c->seen || !(c->err || (c->desync && c->nreqs == 0) ||
-				  (!c->t_est && c->nreqs == 0 && c->closed)))
+				  (!c->t_est && c->nreqs == 0 && c->closed) ||
+				  (c->tapped && c->nreqs == 0)))
 			continue;
 		if (grow(&a->notes, &cap, a->nnotes + 1, sizeof *a->notes) != 0)
 			return -1;
@@ -510,6 +545,7 @@ int ttft_asm_notes(struct ttft_asm *ps)
 		nt->pid = c->pid;
 		nt->err = c->err;
 		nt->desync = c->desync;
+		nt->tls = c->tls;
 		memcpy(nt->peer, c->peer, sizeof nt->peer);
 	}
 	return 0;

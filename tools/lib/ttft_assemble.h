@@ -72,7 +72,9 @@ int ttft_asm_join(const struct ttft_asm *as, struct ttft_record *r);
 /* The peer ("1.2.3.4:80") connection conn went to; NULL when its connect
  * is not in the log. */
 const char *ttft_asm_peer(const struct ttft_asm *as, uint64_t conn);
-/* Failed or non-HTTP connections into out->notes; -1 when out of memory. */
+/* Failed, non-HTTP and request-less TLS connections into out->notes, and
+ * a row for each TLS connection whose plaintext no tapped library handed
+ * over (encrypted); -1 when out of memory. */
 int ttft_asm_notes(struct ttft_asm *as);
 void ttft_asm_free(struct ttft_asm *as);
 

@@ -201,6 +201,32 @@ int main(int argc, char **argv)
 	}
 	ttft_log_close(&log);
 
+	static struct ttft_exporter exporter;
+	if (export_addr) {
+		char err[512];
+		if (ttft_exporter_start(&exporter, export_addr, logpath, (size_t)max_series, err,
+					sizeof err) != 0) {
+			fprintf(stderr, "ttft-run: --export: %s\n", err);
+			if (!keep)
+				unlink(logpath);
+			return 125;
+		}
+		fprintf(stderr, "ttft-run: exporting on http://%s/metrics\n",
+			ttft_exporter_addr(&exporter));
+	}
+
+	struct ttft_scraper scraper;
+	if (metrics) {
+		char err[512];
+		if (ttft_scraper_start(&scraper, metrics, logpath, interval, err, sizeof err) != 0) {
+			fprintf(stderr, "ttft-run: %s\n", err);
+			if (export_addr)
+				ttft_exporter_free(&exporter);
+			if (!keep)
+				unlink(logpath);
+			return 125;
+		}
+	}
 	const char *old = getenv("LD_PRELOAD");
 	char *preload;
 	if (old && *old) {
@@ -209,26 +235,6 @@ int main(int argc, char **argv)
 		snprintf(preload, n, "%s:%s", shim_abs, old);
 	} else {
 		preload = strdup(shim_abs);
-	}
-
-	struct ttft_scraper scraper;
-	if (metrics) {
-		char err[512];
-		if (ttft_scraper_start(&scraper, metrics, logpath, interval, err, sizeof err) != 0) {
-			fprintf(stderr, "ttft-run: %s\n", err);
-			return 125;
-		}
-	}
-	static struct ttft_exporter exporter;
-	if (export_addr) {
-		char err[512];
-		if (ttft_exporter_start(&exporter, export_addr, logpath, (size_t)max_series, err,
-					sizeof err) != 0) {
-			fprintf(stderr, "ttft-run: --export: %s\n", err);
-			return 125;
-		}
-		fprintf(stderr, "ttft-run: exporting on http://%s/metrics\n",
-			ttft_exporter_addr(&exporter));
 	}
 	pid_t pid = fork();
 	if (pid < 0) {

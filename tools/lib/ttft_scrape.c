@@ -55,7 +55,10 @@ static void snapshot_prom(struct ttft_scraper *s)
 	}
 	/* Prometheus's timestamps are wall-clock: into our monotonic clock */
 	int64_t off = real - mono;
-	for (size_t i = 0; i < n; i++) {
+	/* before the run only the latest scrape matters (the first request's
+	 * "before"): the minutes of history behind it are not written */
+	size_t from = s->snapshots == 0 && n ? n - 1 : 0;
+	for (size_t i = from; i < n; i++) {
 		if (sn[i].ts_unix_s <= s->seen_unix_s)
 			continue; /* the range's first sample: written last time */
 		unsigned seq = ++s->snapshots;

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs every Check suite in build/ and prints one closing line:
 #   "N passed, N failed"  (counted over Check's individual tests)
-# TTFT_SLOW=1 also runs the suites that need the real engine (llama-server).
+# TTFT_SLOW=1 also runs the suites that need the real engine (llama-server);
+# TTFT_SUITES="a b" runs only those (make tsan).
 set -u
 cd "$(dirname "$0")/.."
 B=${TTFT_BUILD:-build}
-suites="test_sse test_http test_log test_analyze test_shim test_clients test_probe test_cold test_truth test_engine_script"
+suites=${TTFT_SUITES:-test_sse test_http test_log test_analyze test_shim test_clients test_probe test_cold test_truth test_engine_script}
 [ "${TTFT_SLOW:-0}" = 1 ] && suites="$suites ${TTFT_SLOW_SUITES:-}"
 passed=0 failed=0 broken=""
 for s in $suites; do

@@ -125,6 +125,7 @@ START_TEST(phases_are_exact)
 	ck_assert_int_eq(ttft_analyze_file(g_path, &g, &a, err, sizeof err), 0);
 	ck_assert_uint_eq(a.nreqs, 1);
 	ttft_analysis_free(&a);
+	unlink(g_path);
 }
 END_TEST
 
@@ -208,11 +209,10 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("analyze");
-	TCase *t = tcase_create("analyze");
+	TCase *t = tu_tcase(s, "analyze", 60);
 	tcase_add_test(t, phases_are_exact);
 	tcase_add_test(t, json_shape);
 	tcase_add_test(t, percentiles);
 	tcase_add_test(t, usage_errors);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

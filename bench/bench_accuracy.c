@@ -62,6 +62,13 @@ static void cell(struct col *c)
 	printf(" %8.3f %8.3f", med, c->v[c->n - 1]); /* sorted by the percentile */
 }
 
+static void row(const char *label, struct col *c)
+{
+	printf("  %-50s", label);
+	cell(c);
+	printf("\n");
+}
+
 static char *slurp(FILE *f)
 {
 	size_t cap = 4096, len = 0;
@@ -211,7 +218,7 @@ static void probe_rows(int n)
 	size_t i = 0;
 	for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		cJSON *o = cJSON_Parse(l);
-		const struct tu_treq *s = tu_truth_req(&t, "/v1/", i);
+		const struct tu_treq *s = tu_truth_req(&t, "/v1/completions", i);
 		if (o && !cJSON_GetObjectItem(o, "summary") && s && s->ntok) {
 			add(&ttft, num(o, "ttft_s") * 1e3 - (double)(s->tok[0] - s->recv_first_ns) / 1e6);
 			add(&st, num(o, "starttransfer_s") * 1e3 -
@@ -232,14 +239,12 @@ static void probe_rows(int n)
 	}
 	unlink(js);
 	unlink(log);
-	printf("\nttft-probe (%d runs, exit %d), ms:       p50      max\n", n, rc);
-	printf("  ttft_s - the fixture's read→first-token");
-	cell(&ttft);
-	printf("\n  starttransfer_s - the fixture's read→headers");
-	cell(&st);
-	printf("\n  its first-token mark - the shim's read (app_gap)");
-	cell(&gap);
-	printf("\n");
+	printf("\n%-52s %8s %8s\n", "ttft-probe", "p50", "max");
+	row("ttft_s - the fixture's read to first token", &ttft);
+	row("starttransfer_s - the fixture's read to headers", &st);
+	row("its first-token mark - the shim's read (app_gap)", &gap);
+	if (rc)
+		printf("  (ttft-probe exited %d)\n", rc);
 	tu_truth_free(&t);
 	free(out);
 }
@@ -288,12 +293,9 @@ static void split_rows(int n)
 		cJSON_Delete(o);
 	}
 	free(out);
-	printf("\nserver split (ttft-probe, %d runs), ms:      p50      max\n", n);
-	printf("  server_other_s - the 5 ms injected");
-	cell(&other);
-	printf("\n  fitted-model queue_s - the 25 ms injected");
-	cell(&model);
-	printf("\n");
+	printf("\n%-52s %8s %8s\n", "server split (ttft-probe)", "p50", "max");
+	row("server_other_s - the 5 ms injected", &other);
+	row("fitted-model queue_s - the 25 ms injected", &model);
 }
 
 static int rm_one(const char *p, const struct stat *st, int type, struct FTW *ftw)
@@ -322,6 +324,10 @@ int main(int argc, char **argv)
 	       n, HDR_MS, FIRST_MS, TOK_MS, NTOK);
 	printf("%-18s %3s %17s %17s %17s %17s\n", "client", "n", "wire>shim", "shim>app",
 	       "ttft-inj", "decode-inj");
+	printf("%-22s", "");
+	for (int i = 0; i < 4; i++)
+		printf(" %8s %8s", "p50", "max");
+	printf("\n");
 	char fmt[256];
 	snprintf(fmt, sizeof fmt, "for i in $(seq %%2$d); do curl -sfN "
 		 "http://127.0.0.1:%%1$d/v1/completions -d @tests/clients/completion.json "

@@ -29,7 +29,7 @@ mkdir -p "$logs"
 
 files() {
 	if [ "${TTFT_STRESS_NS:-}" = 1 ]; then
-		ls -A /tmp /dev/shm 2>/dev/null
+		find /tmp /dev/shm -mindepth 1 -maxdepth 1 2>/dev/null
 	else
 		ls -d /tmp/ttft-* /tmp/server-cycle* /dev/shm/ttft-* 2>/dev/null
 	fi | sort
@@ -85,10 +85,17 @@ for i in $(seq "$N"); do
 		counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 		line="$line $t $res ($(($(date +%s) - s0)) s${counts:+, $counts});"
 	done
-	left=$(comm -13 <(echo "$before") <(files) | tr '\n' ' ')
+	left=$(comm -13 <(echo "$before") <(files))
 	if [ -n "$left" ]; then
 		ok=0
-		line="$line left behind: $left;"
+		line="$line left behind: $(echo $left);"
+		# private and empty at the start: clear it, so that the next
+		# iteration's leftovers show even under the same names
+		if [ "${TTFT_STRESS_NS:-}" = 1 ]; then
+			for f in $left; do
+				rm -rf "$f"
+			done
+		fi
 	fi
 	dt=$(($(date +%s) - t0))
 	total_s=$((total_s + dt))

@@ -376,7 +376,8 @@ START_TEST(interrupt_stops_the_server)
 	char cmd[512], sl[64], pat[128];
 	unique_sleep(sl, sizeof sl, pat, sizeof pat, 9);
 	snprintf(cmd, sizeof cmd, "exec %s/ttft-cold --server '%s' --url http://127.0.0.1:%d "
-		 "--ready-timeout 300 >/dev/null 2>&1", tu_build_dir(), sl, port);
+		 "--ready-timeout 300 --log-dir %s >/dev/null 2>&1", tu_build_dir(), sl, port,
+		 tu_scratch());
 	pid_t p = fork();
 	if (p == 0) {
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);

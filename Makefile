@@ -13,17 +13,22 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
 B := build
-CORE_SRC := shim/ttft_log.c shim/ttft_sse.c shim/ttft_http.c
-SHIM_SRC := $(CORE_SRC) shim/ttft_shim.c shim/ttft_wrap.c
-ANALYZE_SRC := tools/ttft_analyze.c tools/ttft_output.c tools/ttft_prom.c tools/ttft_scrape.c tools/ttft_fetch.c
+space := $(subst ,, )
+# The layers (docs/layout.md): shim/core ← tools/lib ← probe ← programs.
+CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c shim/core/ttft_env.c
+SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c
+ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_output.c ttft_prom.c \
+	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c ttft_logread.c \
+	ttft_logsort.c ttft_url.c)
+INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itests/support
 
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 ANALYZE_OBJ := $(ANALYZE_SRC:%.c=$(B)/obj/%.o)
 SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/pic/%.o)
 
 PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold
-TEST_PROGS := $(B)/test_sse $(B)/test_http $(B)/test_log $(B)/test_analyze \
-	$(B)/test_clients $(B)/test_shim $(B)/test_probe $(B)/test_cold $(B)/test_truth $(B)/test_engine_script $(B)/fixture-server $(B)/shim_host
+include tests/suites.mk
+TEST_PROGS := $(addprefix $(B)/,$(UNIT_SUITES) $(E2E_SUITES)) $(B)/fixture-server $(B)/shim_host
 
 all: $(B)/libttftshim.so $(PROGS)
 
@@ -32,14 +37,27 @@ all: $(B)/libttftshim.so $(PROGS)
 # would collide with the read/recv it defines.
 $(B)/pic/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(BASEFLAGS) $(SHIM_CFLAGS) -fPIC -fvisibility=hidden -U_FORTIFY_SOURCE -c $< -o $@
+	$(CC) $(BASEFLAGS) $(SHIM_CFLAGS) -fPIC -fvisibility=hidden -U_FORTIFY_SOURCE -Ishim/core -Ishim/preload -c $< -o $@
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(BASEFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
+	$(CC) $(BASEFLAGS) $(CFLAGS) $(INC) $(PKG_CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
 
+# The preloaded library runs inside other programs: it must not allocate or
+# touch stdio (docs/shim.md). Linking fails if it imports any of these.
+SHIM_FORBIDDEN := malloc|calloc|realloc|reallocarray|free|strdup|strndup|posix_memalign|\
+	aligned_alloc|memalign|valloc|.*printf.*|.*scanf.*|f?puts|f?putc|putc_unlocked|putchar|\
+	f?getc|getchar|fgets|getline|getdelim|perror|fopen|fdopen|freopen|fclose|fflush|\
+	fread|fwrite|setvbuf|setbuf|fileno|fseeko?|ftello?|rewind|tmpfile|open_memstream|\
+	fmemopen|stdin|stdout|stderr|_IO_.*|__overflow|__uflow
 $(B)/libttftshim.so: $(SHIM_OBJ)
-	$(CC) -shared -o $@ $^ -ldl -lpthread -Wl,-z,defs -Wl,--as-needed -lc
+	$(CC) -shared -o $@.tmp $^ -ldl -lpthread -Wl,-z,defs -Wl,--as-needed -lc
+	@bad=$$(nm -u -D $@.tmp | awk '{print $$NF}' | sed 's/@.*//' | \
+		grep -Ex '$(subst $(space),,$(SHIM_FORBIDDEN))' | tr '\n' ' '); \
+	if [ -n "$$bad" ]; then \
+		echo "libttftshim.so imports $$bad: no allocation and no stdio in the preloaded library (docs/shim.md)"; \
+		rm -f $@.tmp; exit 1; \
+	fi; mv $@.tmp $@
 
 $(B)/libttftcore.a: $(CORE_OBJ) $(ANALYZE_OBJ)
 	@rm -f $@
@@ -64,42 +82,48 @@ $(B)/ttft-mkmodel: tools/ttft-mkmodel.c
 	$(CC) $(BASEFLAGS) $(CFLAGS) -isystem $$src/ggml/include -o $@ $< \
 		-L$$lib -lggml-base -Wl,-rpath,$$lib -lm
 
-COLD_OBJ := $(addprefix $(B)/obj/tools/,ttft-cold.o cold_server.o cold_phases.o \
-	cold_sanity.o cold_report.o) $(B)/obj/probe/probe_req.o
+COLD_OBJ := $(B)/obj/tools/ttft-cold.o $(addprefix $(B)/obj/tools/cold/,cold_server.o \
+	cold_phases.o cold_sanity.o cold_report.o) $(B)/obj/probe/probe_req.o
 $(B)/ttft-cold: $(COLD_OBJ) $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -ldl -lpthread
 
-$(B)/fixture-server: $(B)/obj/tests/fixture_server.o
+$(B)/fixture-server: $(B)/obj/tests/support/fixture_server.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
-$(B)/shim_host: $(B)/obj/tests/shim_host.o
+$(B)/shim_host: $(B)/obj/tests/support/shim_host.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
-TESTUTIL_OBJ := $(B)/obj/tests/testutil.o $(B)/obj/tests/fixture_client.o
-
-$(B)/test_cold: $(B)/obj/tests/test_cold.o $(TESTUTIL_OBJ) $(B)/obj/tools/cold_phases.o $(B)/libttftcore.a
+TU := $(B)/obj/tests/support/testutil.o $(B)/obj/tests/support/fixture_client.o
+$(B)/test_cold: $(B)/obj/tests/e2e/test_cold.o $(TU) $(B)/obj/tools/cold/cold_phases.o $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
-$(B)/test_%: $(B)/obj/tests/test_%.o $(TESTUTIL_OBJ) $(B)/libttftcore.a
+$(B)/test_%: $(B)/obj/tests/unit/test_%.o $(TU) $(B)/libttftcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
+$(B)/test_%: $(B)/obj/tests/e2e/test_%.o $(TU) $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
 $(B)/bench_shim: $(B)/obj/bench/bench_shim.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
-$(B)/bench_accuracy: $(B)/obj/bench/bench_accuracy.o $(B)/obj/tests/fixture_client.o $(B)/libttftcore.a
+$(B)/bench_analyze: $(B)/obj/bench/bench_analyze.o $(B)/libttftcore.a
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(B)/bench_accuracy: $(B)/obj/bench/bench_accuracy.o $(B)/obj/tests/support/fixture_client.o \
+		$(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
 # Ratios (what the shim costs) and accuracy figures (how close the tools'
 # stamps come to the fixture's own record): reported, never pass/fail.
-bench: all $(B)/bench_shim $(B)/fixture-server $(B)/bench_accuracy
+bench: all $(B)/bench_shim $(B)/bench_analyze $(B)/bench_accuracy $(B)/fixture-server
 	$(B)/bench_shim $(B)/libttftshim.so
+	$(B)/bench_analyze $(B)
 	TTFT_BUILD=$(B) $(B)/bench_accuracy
 	TTFT_BUILD=$(B) bash bench/probe_256.sh
 
 # TTFT_SLOW=1 adds the suites that need the real engine (built on demand).
-SLOW_PROGS := $(B)/test_engine
+SLOW_PROGS := $(addprefix $(B)/,$(SLOW_SUITES))
 test: all $(TEST_PROGS) $(if $(filter 1,$(TTFT_SLOW)),$(SLOW_PROGS) $(B)/ttft-mkmodel)
-	@TTFT_SLOW_SUITES="test_engine" bash tests/run.sh
+	@bash tests/run.sh
 
 demo: all
 	@bash tools/demo.sh
@@ -119,8 +143,7 @@ sanitize: sanitize-build
 
 # The suites that use threads (the log's 8 writers in 4 processes, the
 # fixture server, ttft-cold's log reader and GPU sampler, ttft-run's /metrics
-# scraper) under ThreadSanitizer.
-TSAN_SUITES := test_log test_probe test_cold test_truth
+# scraper) under ThreadSanitizer (TSAN_SUITES: tests/suites.mk).
 tsan-build:
 	$(MAKE) B=build-tsan CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
 		SHIM_CFLAGS="-O2 -g" all $(addprefix build-tsan/,$(TSAN_SUITES)) \

@@ -27,8 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../tests/fixture_client.h"
-#include "../tools/ttft_analyze.h"
+#include "fixture_client.h"
+#include "ttft_analyze.h"
 
 #define HDR_MS 20.0
 #define FIRST_MS 60.0
@@ -168,15 +168,15 @@ static void client_row(const char *name, const char *fmt, int n)
 		cJSON_Delete(o);
 	}
 	for (size_t i = 0; i < a.nreqs && i < MAXN; i++) {
-		const struct ttft_req *q = &a.reqs[i];
+		const struct ttft_record *q = &a.reqs[i];
 		const struct tu_treq *s = tu_truth_req(&t, "/v1/", i);
-		if (!s || q->tokens < 1 || s->ntok < 1)
+		if (!s || q->ntok < 1 || s->ntok < 1)
 			continue;
 		add(&wire, (double)(q->tok[0] - s->tok[0]) / 1e6);
 		if (i < k)
 			add(&app, (double)(client_first[i] - q->tok[0]) / 1e6);
 		add(&ttft, (double)(q->tok[0] - q->t_req0) / 1e6 - (HDR_MS + FIRST_MS));
-		add(&dec, (double)(q->tok[q->tokens - 1] - q->tok[0]) / 1e6 - (NTOK - 1) * TOK_MS);
+		add(&dec, (double)(q->tok[q->ntok - 1] - q->tok[0]) / 1e6 - (NTOK - 1) * TOK_MS);
 	}
 	printf("%-18s %3zu", name, a.nreqs);
 	cell(&wire);

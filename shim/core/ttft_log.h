@@ -1,0 +1,131 @@
+/* ttft_log.h — the shared-memory event log: on-disk ABI and writer (the
+ * reader is tools/lib/ttft_logread.h).
+ *
+ * One file (normally under /dev/shm) = a 4 KiB header + an array of fixed-size
+ * 128-byte records. Writers in many processes and threads append at once with
+ * no lock: one atomic fetch-add reserves a slot, the writer fills it, then
+ * publishes it by storing the record's seal last with release order. The log
+ * is append-only: once every slot is reserved, further events are counted in
+ * the header's drop counter and discarded, never blocking the writer.
+ * The full layout is documented in docs/log-format.md.
+ */
+#ifndef TTFT_LOG_H
+#define TTFT_LOG_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define TTFT_LOG_MAGIC "TTFTLOG1"
+#define TTFT_LOG_VERSION 1u
+#define TTFT_LOG_HDR_SIZE 4096u
+#define TTFT_REC_SIZE 128u
+#define TTFT_REC_TEXT 64u
+#define TTFT_LOG_DEFAULT_MB 64u
+
+/* Event kinds. Values are ABI: append, never renumber. */
+enum ttft_kind {
+	TTFT_EV_NONE = 0,
+	TTFT_EV_CONNECT_BEGIN = 1,  /* before connect(); text = peer addr      */
+	TTFT_EV_CONNECT_END = 2,    /* connect() returned; a = ret, err = errno */
+	TTFT_EV_ESTABLISHED = 3,    /* TCP handshake known complete            */
+	TTFT_EV_REQ_BEGIN = 4,      /* first byte of a request sent; t = before
+	                               the call; text = "METHOD /path"         */
+	TTFT_EV_REQ_SENT = 5,       /* last byte of the request sent; a = bytes */
+	TTFT_EV_RESP_HEADERS = 6,   /* status line + headers read; a = status,
+	                               b = TCP round-trip time (us), 0 unknown */
+	TTFT_EV_SSE_TOKEN = 7,      /* SSE event with a non-empty token        */
+	TTFT_EV_SSE_EMPTY = 8,      /* SSE event with no token (role, usage…)  */
+	TTFT_EV_SSE_DONE = 9,       /* data: [DONE]                            */
+	TTFT_EV_SSE_ERROR = 10,     /* SSE event holding an error object       */
+	TTFT_EV_RESP_END = 11,      /* response body complete; a = body bytes  */
+	TTFT_EV_CLOSE = 12,         /* fd closed (close/dup2/close_range)      */
+	TTFT_EV_IO_ERROR = 13,      /* send/recv failed (not EAGAIN/EINTR)     */
+	TTFT_EV_DNS_BEGIN = 14,     /* getaddrinfo() called; text = host        */
+	TTFT_EV_DNS_END = 15,       /* getaddrinfo() returned; a = ret          */
+	TTFT_EV_DESYNC = 16,        /* sniffer lost HTTP framing; b = reason    */
+	TTFT_EV_MARK = 17,          /* application mark (ttft_mark); b = code   */
+	TTFT_EV_METRIC = 18,        /* one /metrics value: text = name, a = the
+	                               double's bits, b = snapshot number      */
+	TTFT_EV_SCRAPE = 19,        /* a /metrics snapshot was taken: a = values
+	                               found, b = snapshot number, err = HTTP
+	                               status when it failed, text = why       */
+	TTFT_EV__COUNT
+};
+
+/* Record flags. */
+#define TTFT_F_CHUNKED 0x0001u   /* RESP_HEADERS: chunked body               */
+#define TTFT_F_SSE 0x0002u       /* RESP_HEADERS: text/event-stream          */
+#define TTFT_F_TRUNCATED 0x0004u /* RESP_END: peer closed mid-body           */
+#define TTFT_F_EOF_BODY 0x0008u  /* RESP_END: close-delimited body           */
+#define TTFT_F_V6 0x0010u        /* CONNECT_BEGIN: IPv6 peer                 */
+
+/* Application marks (TTFT_EV_MARK, field b). */
+#define TTFT_MARK_REQ_START 1    /* the application starts a request        */
+#define TTFT_MARK_FIRST_TOKEN 2  /* the application sees its first token    */
+#define TTFT_MARK_REQ_END 3      /* the application sees the request end    */
+
+/* One record: 128 bytes, two cache lines, so writers never share a line. */
+struct ttft_rec {
+	uint32_t seal;      /* 0 = unpublished; else ttft_rec_seal(): last store */
+	uint16_t kind;      /* enum ttft_kind                                     */
+	uint16_t flags;     /* TTFT_F_*                                           */
+	int64_t t_ns;       /* CLOCK_MONOTONIC                                    */
+	int32_t pid;
+	int32_t tid;
+	int32_t fd;
+	int32_t err;        /* errno for failed calls, else 0                    */
+	uint64_t conn;      /* connection id, unique within one log; 0 = none    */
+	int64_t a;          /* kind-specific: bytes, status, return value         */
+	int64_t b;          /* kind-specific: token index, reason, mark code      */
+	uint32_t seq;       /* request number on this connection (0-based)        */
+	uint32_t pad;
+	char text[TTFT_REC_TEXT]; /* NUL-padded, not always NUL-terminated       */
+};
+_Static_assert(sizeof(struct ttft_rec) == TTFT_REC_SIZE, "record is ABI");
+
+/* The header. Atomic fields are accessed with __atomic builtins so that the
+ * same struct is valid C for readers that do not use <stdatomic.h>. */
+struct ttft_log_hdr {
+	char magic[8];            /* TTFT_LOG_MAGIC, written last at creation   */
+	uint32_t version;
+	uint32_t hdr_size;        /* TTFT_LOG_HDR_SIZE                          */
+	uint32_t rec_size;        /* TTFT_REC_SIZE                              */
+	uint32_t pad0;
+	uint64_t capacity;        /* number of record slots                     */
+	int64_t anchor_mono_ns;   /* CLOCK_MONOTONIC and CLOCK_REALTIME read    */
+	int64_t anchor_real_ns;   /* back to back when the log was created      */
+	uint64_t reserved;        /* slots handed out (may exceed capacity)     */
+	uint64_t dropped;         /* events lost because the log was full       */
+	uint64_t next_conn;       /* connection id allocator                    */
+	int32_t creator_pid;
+	uint32_t pad1;
+};
+
+/* ---- writer side (async-signal-safe, lock-free, no allocation) ---- */
+
+struct ttft_log {
+	struct ttft_log_hdr *hdr;
+	struct ttft_rec *recs;
+	size_t map_size;
+};
+
+/* Open PATH, creating it with CAP_BYTES of record space when missing
+ * (atomically: a fully initialised file appears under PATH or nothing does).
+ * Returns 0, or -1 with *why set to a static description. */
+int ttft_log_open(struct ttft_log *log, const char *path, uint64_t cap_bytes,
+		  const char **why);
+void ttft_log_close(struct ttft_log *log);
+
+/* Reserve a slot; NULL when full (the drop is counted). Fill it, then call
+ * ttft_log_publish(). */
+struct ttft_rec *ttft_log_reserve(struct ttft_log *log);
+void ttft_log_publish(struct ttft_rec *rec);
+uint64_t ttft_log_new_conn(struct ttft_log *log);
+
+uint32_t ttft_rec_seal(const struct ttft_rec *rec);
+
+/* Default log path: $TTFT_LOG, else /dev/shm/ttftshim-<uid>.log.
+ * Writes into buf (no allocation); returns buf. */
+const char *ttft_log_default_path(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,942 @@
+/* fixture-server — speaks vLLM's OpenAI-compatible wire format (uvicorn's
+ * headers, the completions and chat chunks, the role chunk, the usage chunk,
+ * [DONE]) with injected delays, the ground truth for the shim's tests.
+ *
+ *   fixture-server [--port N] [--headers-ms H] [--first-ms F] [--token-ms T]
+ *                  [--tokens N] [--role-lead-ms R] [--crlf] [--split N]
+ *
+ * Timeline of a streamed request, from the moment its last byte is read:
+ *   +H            response headers
+ *   +H+F-R        chat only: the role chunk ({"role":"assistant","content":""})
+ *   +H+F          first token
+ *   +H+F+k*T      token k (absolute deadlines: no drift)
+ * then the usage chunk (stream_options.include_usage), data: [DONE], and the
+ * last chunk. A request header "X-Fixture: headers=H,first=F,token=T,role=R,
+ * status=S,error_after=K,close_after=K" overrides the defaults per request.
+ * Tokens: max_tokens from the request, else --tokens. Prints "port N" on
+ * stdout once listening (port 0 picks a free one).
+ *
+ * --truth FILE is the ground truth the tests compare the tools with: one
+ * JSON line per event, CLOCK_MONOTONIC ns (system-wide, so comparable with
+ * the shim's and the clients' stamps):
+ *   {"event":"start","t_ns":T}             the process began
+ *   {"event":"line","t_ns":T,"text":"…"}   a --startup line, stamped just
+ *                                          before it was written
+ *   {"event":"listen","t_ns":T}            accepting connections
+ *   {"event":"request","n":N,"conn":C,…}   one per request (see
+ *                                          write_truth), written before the
+ *                                          response's last bytes, so a client
+ *                                          that has read its whole response
+ *                                          finds its line there
+ * A write is stamped just before the send() that carries its first byte
+ * (no reader can see it earlier); a read just after the recv() that
+ * returned the bytes (no sender can have started later).
+ *
+ * --startup FILE replays a server's start-up log on stderr before
+ * listening: lines "DELAY_S<TAB>TEXT", each written DELAY_S after the one
+ * before (absolute deadlines); {port}, {pid} and {date} are filled in.
+ */
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ttft_clock.h"
+
+struct opts {
+	double headers_ms, first_ms, token_ms, role_ms;
+	int tokens;
+	int crlf;
+	int split;
+	int status;       /* respond with this HTTP error status instead */
+	int error_after;  /* send an error event after K tokens (-1 = never) */
+	int close_after;  /* drop the connection after K tokens (-1 = never) */
+	int numbered;     /* token k's text is " t<k>" */
+	int usage_tokens; /* report this completion_tokens in usage (0 = real) */
+	int malformed_at; /* token event K carries broken JSON (-1 = never) */
+	double queue_ms;  /* injected engine queueing, after the headers */
+	double prefill_ms;/* injected prefill, after the queue */
+	int cached;       /* prompt tokens served from the prefix cache */
+	double prefill_per_token_ms; /* prefill cost that grows with the prompt */
+	int restart;      /* zero the metrics when this request arrives */
+};
+
+static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0, 0};
+static int g_llamacpp;            /* --style llamacpp */
+static int g_ipv6;                /* --ipv6: listen on [::1] */
+static int g_slow_request;        /* --slow-request K: the K-th completion … */
+static double g_slow_ms;          /* … gets --slow-ms more before its first token */
+static int g_completions;         /* completions served so far (under g_mu) */
+static const char *g_metrics_mode = "vllm"; /* or garbage, truncated, missing */
+static int g_truth_fd = -1;       /* --truth FILE */
+static int g_requests;            /* requests read so far (under g_mu) */
+
+/* vLLM's metrics, observed when a request finishes (as vLLM does). */
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static const double req_buckets[] = {0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0,
+				     20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0,
+				     960.0, 1920.0, 7680.0};
+static const double ttft_buckets[] = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,
+				      0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0,
+				      40.0, 80.0, 160.0, 640.0, 2560.0};
+enum { H_QUEUE, H_PREFILL, H_DECODE, H_TTFT, H_E2E, H__N };
+static const char *const h_name[H__N] = {
+	"vllm:request_queue_time_seconds", "vllm:request_prefill_time_seconds",
+	"vllm:request_decode_time_seconds", "vllm:time_to_first_token_seconds",
+	"vllm:e2e_request_latency_seconds"};
+static struct { double sum, count, b[32]; } g_h[H__N];
+static double g_pc_queries, g_pc_hits, g_prompt_tok, g_gen_tok, g_running;
+static double g_lc_prompt_s, g_lc_pred_s, g_lc_prompt_tok, g_lc_cached_tok, g_lc_pred_tok;
+
+static void observe(int h, double v)
+{
+	const double *bk = h == H_TTFT ? ttft_buckets : req_buckets;
+	size_t nb = h == H_TTFT ? sizeof ttft_buckets / sizeof *bk : sizeof req_buckets / sizeof *bk;
+	g_h[h].sum += v;
+	g_h[h].count += 1;
+	for (size_t i = 0; i < nb; i++)
+		if (v <= bk[i])
+			g_h[h].b[i] += 1;
+}
+static const char *g_model = "Qwen/Qwen2.5-1.5B-Instruct";
+
+static const char *const words[] = {
+	" the", " first", " token", " arrives", " after", " prefill", ",",
+	" then", " decode", " streams", " the", " rest", " one", " by",
+	" one", ".",
+};
+
+static void sleep_until(int64_t t)
+{
+	struct timespec ts = {t / 1000000000, t % 1000000000};
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+/* What the fixture did for one request, in the order it did it: the
+ * ground truth of --truth. Times are 0 where the step did not happen. */
+struct rec {
+	int n, conn;
+	char method[16], path[256];
+	int status;
+	int prompt_tokens;
+	int closed;                /* the fixture dropped the connection */
+	int64_t accept_ns;         /* accept() returned this connection */
+	int64_t recv_first_ns;     /* the read that brought the first byte */
+	int64_t recv_ns;           /* the read that completed the request */
+	int64_t hdr_ns;            /* response headers (a whole non-streamed
+				      response: its only write) */
+	int64_t role_ns, error_ns, usage_ns, done_ns;
+	int64_t fin_ns;            /* the response's last bytes */
+	int64_t *tok;              /* each token event */
+	int ntok, tokcap;
+	int written;               /* its --truth line is out */
+};
+
+static void rec_tok(struct rec *r, int64_t t)
+{
+	if (r->ntok == r->tokcap) {
+		r->tokcap = r->tokcap ? 2 * r->tokcap : 64;
+		r->tok = realloc(r->tok, (size_t)r->tokcap * sizeof *r->tok);
+	}
+	r->tok[r->ntok++] = t;
+}
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		b->cap = b->cap * 2 + (size_t)(n > 0 ? n : 0) + 256;
+		b->p = realloc(b->p, b->cap);
+	}
+}
+
+static void sb_time(struct sbuf *b, const char *k, int64_t t)
+{
+	if (t)
+		sb_printf(b, ",\"%s\":%" PRId64, k, t);
+	else
+		sb_printf(b, ",\"%s\":null", k);
+}
+
+/* One JSON string, escaped for the few characters a log line or path may
+ * hold. */
+static void sb_str(struct sbuf *b, const char *k, const char *v)
+{
+	sb_printf(b, ",\"%s\":\"", k);
+	for (; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+		if (c == '"' || c == '\\')
+			sb_printf(b, "\\%c", c);
+		else if (c < 0x20)
+			sb_printf(b, "\\u%04x", c);
+		else
+			sb_printf(b, "%c", c);
+	}
+	sb_printf(b, "\"");
+}
+
+/* One line into --truth: a single write() under the lock, so the lines of
+ * concurrent connections never interleave. */
+static void truth_line(struct sbuf *b)
+{
+	sb_printf(b, "}\n");
+	if (g_truth_fd >= 0) {
+		pthread_mutex_lock(&g_mu);
+		size_t off = 0;
+		while (off < b->len) {
+			ssize_t w = write(g_truth_fd, b->p + off, b->len - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+		pthread_mutex_unlock(&g_mu);
+	}
+	free(b->p);
+}
+
+static void truth_event(const char *event, int64_t t, const char *text)
+{
+	if (g_truth_fd < 0)
+		return;
+	struct sbuf b = {0};
+	sb_printf(&b, "{\"event\":\"%s\"", event);
+	sb_time(&b, "t_ns", t);
+	if (text)
+		sb_str(&b, "text", text);
+	truth_line(&b);
+}
+
+/* The request's line; called just before its last bytes are written (or
+ * the connection dropped), so it is there when the client is done. */
+static void write_truth(struct rec *r)
+{
+	r->written = 1;
+	if (g_truth_fd < 0)
+		return;
+	struct sbuf b = {0};
+	sb_printf(&b, "{\"event\":\"request\",\"n\":%d,\"conn\":%d", r->n, r->conn);
+	sb_str(&b, "method", r->method);
+	sb_str(&b, "path", r->path);
+	sb_printf(&b, ",\"status\":%d,\"prompt_tokens\":%d,\"closed\":%s",
+		  r->status, r->prompt_tokens, r->closed ? "true" : "false");
+	sb_time(&b, "accept_ns", r->accept_ns);
+	sb_time(&b, "recv_first_ns", r->recv_first_ns);
+	sb_time(&b, "recv_ns", r->recv_ns);
+	sb_time(&b, "hdr_ns", r->hdr_ns);
+	sb_time(&b, "role_ns", r->role_ns);
+	sb_printf(&b, ",\"tok_ns\":[");
+	for (int i = 0; i < r->ntok; i++)
+		sb_printf(&b, "%s%" PRId64, i ? "," : "", r->tok[i]);
+	sb_printf(&b, "]");
+	sb_time(&b, "error_ns", r->error_ns);
+	sb_time(&b, "usage_ns", r->usage_ns);
+	sb_time(&b, "done_ns", r->done_ns);
+	sb_time(&b, "fin_ns", r->fin_ns);
+	truth_line(&b);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* One HTTP chunk holding one SSE event, written as uvicorn does (one
+ * chunk per event); --split N writes it in N-byte pieces. */
+static int send_event(int fd, const struct opts *o, const char *json)
+{
+	const char *eol = o->crlf ? "\r\n" : "\n";
+	size_t jl = strlen(json);
+	size_t cap = jl + 64;
+	char *buf = malloc(cap);
+	int body = snprintf(buf + 32, cap - 40, "data: %s%s%s", json, eol, eol);
+	char hex[24];
+	int hl = snprintf(hex, sizeof hex, "%x\r\n", body);
+	char *start = buf + 32 - hl;
+	memcpy(start, hex, (size_t)hl);
+	memcpy(buf + 32 + body, "\r\n", 2);
+	size_t total = (size_t)hl + (size_t)body + 2;
+	int rc = 0;
+	if (o->split > 0) {
+		for (size_t off = 0; off < total && rc == 0; off += (size_t)o->split) {
+			size_t n = total - off < (size_t)o->split ? total - off
+								  : (size_t)o->split;
+			rc = write_all(fd, start + off, n);
+		}
+	} else {
+		rc = write_all(fd, start, total);
+	}
+	free(buf);
+	return rc;
+}
+
+static void http_date(char *out, size_t n)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* A whole response at once: its truth line first (see write_truth). */
+static int send_whole(int fd, struct rec *r, int status, const char *reason,
+		      const char *type, const char *body)
+{
+	char date[64], head[512];
+	http_date(date, sizeof date);
+	int n = snprintf(head, sizeof head,
+			 "HTTP/1.1 %d %s\r\ndate: %s\r\nserver: uvicorn\r\n"
+			 "content-length: %zu\r\ncontent-type: %s\r\n\r\n",
+			 status, reason, date, strlen(body), type);
+	r->status = status;
+	r->hdr_ns = r->fin_ns = ttft_now_ns();
+	write_truth(r);
+	if (write_all(fd, head, (size_t)n) != 0)
+		return -1;
+	return write_all(fd, body, strlen(body));
+}
+
+static int send_json(int fd, struct rec *r, int status, const char *reason,
+		     const char *body)
+{
+	return send_whole(fd, r, status, reason, "application/json", body);
+}
+
+static int send_error(int fd, struct rec *r, int status, const char *msg)
+{
+	char body[512];
+	/* vLLM's ErrorResponse. */
+	snprintf(body, sizeof body,
+		 "{\"object\":\"error\",\"message\":\"%s\",\"type\":\"%s\","
+		 "\"param\":null,\"code\":%d}", msg,
+		 status == 404 ? "NotFoundError" : status >= 500
+		 ? "InternalServerError" : "BadRequestError", status);
+	const char *reason = status == 400 ? "Bad Request" : status == 404
+			     ? "Not Found" : status == 503 ? "Service Unavailable"
+			     : "Internal Server Error";
+	return send_json(fd, r, status, reason, body);
+}
+
+static void parse_overrides(const char *v, struct opts *o)
+{
+	char buf[256];
+	snprintf(buf, sizeof buf, "%s", v);
+	char *save = NULL; /* strtok is not thread-safe: one thread a connection */
+	for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		char *eq = strchr(tok, '=');
+		if (!eq)
+			continue;
+		*eq = 0;
+		double x = atof(eq + 1);
+		if (!strcmp(tok, "headers")) o->headers_ms = x;
+		else if (!strcmp(tok, "first")) o->first_ms = x;
+		else if (!strcmp(tok, "token")) o->token_ms = x;
+		else if (!strcmp(tok, "role")) o->role_ms = x;
+		else if (!strcmp(tok, "status")) o->status = (int)x;
+		else if (!strcmp(tok, "error_after")) o->error_after = (int)x;
+		else if (!strcmp(tok, "close_after")) o->close_after = (int)x;
+		else if (!strcmp(tok, "tokens")) o->tokens = (int)x;
+		else if (!strcmp(tok, "numbered")) o->numbered = (int)x;
+		else if (!strcmp(tok, "usage_tokens")) o->usage_tokens = (int)x;
+		else if (!strcmp(tok, "malformed_at")) o->malformed_at = (int)x;
+		else if (!strcmp(tok, "queue")) o->queue_ms = x;
+		else if (!strcmp(tok, "prefill")) o->prefill_ms = x;
+		else if (!strcmp(tok, "cached")) o->cached = (int)x;
+		else if (!strcmp(tok, "prefill_per_token")) o->prefill_per_token_ms = x;
+		else if (!strcmp(tok, "restart")) o->restart = (int)x;
+	}
+}
+
+/* A server restart, as far as /metrics can tell: every counter from 0. */
+static void reset_metrics(void)
+{
+	pthread_mutex_lock(&g_mu);
+	memset(g_h, 0, sizeof g_h);
+	g_pc_queries = g_pc_hits = g_prompt_tok = g_gen_tok = 0;
+	g_lc_prompt_s = g_lc_pred_s = g_lc_prompt_tok = g_lc_cached_tok = 0;
+	g_lc_pred_tok = 0;
+	pthread_mutex_unlock(&g_mu);
+}
+
+static int64_t ms_ns(double ms)
+{
+	return (int64_t)(ms * 1e6);
+}
+
+static void finish_request(const struct opts *o, int prompt_tokens, int ntok,
+			   int64_t t_recv, int64_t t_hdr, int64_t t_first, int64_t t_last)
+{
+	pthread_mutex_lock(&g_mu);
+	observe(H_QUEUE, o->queue_ms / 1e3);
+	observe(H_PREFILL, o->prefill_ms / 1e3);
+	observe(H_DECODE, (double)(t_last - t_first) / 1e9);
+	observe(H_TTFT, (double)(t_first - t_recv) / 1e9);
+	observe(H_E2E, (double)(t_last - t_recv) / 1e9);
+	(void)t_hdr;
+	g_pc_queries += prompt_tokens;
+	g_pc_hits += o->cached;
+	g_prompt_tok += prompt_tokens;
+	g_gen_tok += ntok;
+	g_lc_prompt_s += o->prefill_ms / 1e3;
+	g_lc_pred_s += (double)(t_last - t_first) / 1e9;
+	g_lc_prompt_tok += prompt_tokens - o->cached;
+	g_lc_cached_tok += o->cached;
+	g_lc_pred_tok += ntok;
+	pthread_mutex_unlock(&g_mu);
+}
+
+/* prometheus_client's float format: "3.0", "0.25", "+Inf" */
+static void pfloat(char *out, size_t n, double v)
+{
+	if (v == (double)(long long)v && fabs(v) < 1e15)
+		snprintf(out, n, "%lld.0", (long long)v);
+	else
+		snprintf(out, n, "%.17g", v);
+}
+
+static char *metrics_page(void)
+{
+	size_t cap = 65536, len = 0;
+	char *b = malloc(cap), v[64];
+#define P(...) (len += (size_t)snprintf(b + len, cap - len, __VA_ARGS__))
+	const char *lb = "engine=\"0\",model_name=\"";
+	pthread_mutex_lock(&g_mu);
+	if (g_llamacpp) {
+		P("# HELP llamacpp:prompt_tokens_total Number of prompt tokens processed.\n"
+		  "# TYPE llamacpp:prompt_tokens_total counter\nllamacpp:prompt_tokens_total %g\n",
+		  g_lc_prompt_tok);
+		P("# TYPE llamacpp:prompt_tokens_cached_total counter\n"
+		  "llamacpp:prompt_tokens_cached_total %g\n", g_lc_cached_tok);
+		P("# TYPE llamacpp:prompt_seconds_total counter\n"
+		  "llamacpp:prompt_seconds_total %g\n", g_lc_prompt_s);
+		P("# TYPE llamacpp:tokens_predicted_total counter\n"
+		  "llamacpp:tokens_predicted_total %g\n", g_lc_pred_tok);
+		P("# TYPE llamacpp:tokens_predicted_seconds_total counter\n"
+		  "llamacpp:tokens_predicted_seconds_total %g\n", g_lc_pred_s);
+		P("# TYPE llamacpp:requests_processing gauge\nllamacpp:requests_processing %g\n",
+		  g_running);
+	} else {
+		for (int h = 0; h < H__N; h++) {
+			const double *bk = h == H_TTFT ? ttft_buckets : req_buckets;
+			size_t nb = h == H_TTFT ? sizeof ttft_buckets / sizeof *bk
+						: sizeof req_buckets / sizeof *bk;
+			P("# HELP %s Histogram of %s.\n# TYPE %s histogram\n", h_name[h],
+			  h_name[h] + 5, h_name[h]);
+			pfloat(v, sizeof v, g_h[h].sum);
+			P("%s_sum{%s%s\"} %s\n", h_name[h], lb, g_model, v);
+			for (size_t i = 0; i < nb; i++) {
+				char le[32], c[32];
+				pfloat(le, sizeof le, bk[i]);
+				pfloat(c, sizeof c, g_h[h].b[i]);
+				P("%s_bucket{engine=\"0\",le=\"%s\",model_name=\"%s\"} %s\n",
+				  h_name[h], le, g_model, c);
+			}
+			pfloat(v, sizeof v, g_h[h].count);
+			P("%s_bucket{engine=\"0\",le=\"+Inf\",model_name=\"%s\"} %s\n", h_name[h],
+			  g_model, v);
+			P("%s_count{%s%s\"} %s\n", h_name[h], lb, g_model, v);
+		}
+		pfloat(v, sizeof v, g_pc_queries);
+		P("# HELP vllm:prefix_cache_queries_total Prefix cache queries.\n"
+		  "# TYPE vllm:prefix_cache_queries_total counter\n"
+		  "vllm:prefix_cache_queries_total{%s%s\"} %s\n", lb, g_model, v);
+		pfloat(v, sizeof v, g_pc_hits);
+		P("# TYPE vllm:prefix_cache_hits_total counter\n"
+		  "vllm:prefix_cache_hits_total{%s%s\"} %s\n", lb, g_model, v);
+		pfloat(v, sizeof v, g_prompt_tok);
+		P("# TYPE vllm:prompt_tokens_total counter\nvllm:prompt_tokens_total{%s%s\"} %s\n",
+		  lb, g_model, v);
+		P("# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{%s%s\"} %g\n"
+		  "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{%s%s\"} 0.0\n"
+		  "# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc{%s%s\"} 0.0\n",
+		  lb, g_model, g_running, lb, g_model, lb, g_model);
+	}
+	pthread_mutex_unlock(&g_mu);
+	if (!strcmp(g_metrics_mode, "garbage"))
+		snprintf(b, cap, "<html><body>502 Bad Gateway</body></html>\n\x01\x02{{{{ nonsense\n");
+	else if (!strcmp(g_metrics_mode, "missing"))
+		snprintf(b, cap, "# HELP process_cpu_seconds_total CPU\n"
+				 "# TYPE process_cpu_seconds_total counter\n"
+				 "process_cpu_seconds_total 12.5\n");
+	else if (!strcmp(g_metrics_mode, "truncated")) {
+		size_t cut = len / 2; /* mid-line, as a connection cut short would */
+		while (cut + 1 < len && b[cut - 1] == '\n')
+			cut++;
+		b[cut] = 0;
+	}
+#undef P
+	return b;
+}
+
+/* Returns 0 to keep the connection, -1 to close it. */
+static int serve_generate(int fd, const struct opts *o, int chat,
+			  const char *body, struct rec *rec)
+{
+	int64_t t_recv = rec->recv_ns;
+	cJSON *req = cJSON_Parse(body);
+	if (!req || !cJSON_IsObject(req)) {
+		cJSON_Delete(req);
+		return send_error(fd, rec, 400, "Invalid JSON body");
+	}
+	cJSON *mt = cJSON_GetObjectItem(req, "max_tokens");
+	int ntok = cJSON_IsNumber(mt) ? mt->valueint : o->tokens;
+	int stream = cJSON_IsTrue(cJSON_GetObjectItem(req, "stream"));
+	cJSON *so = cJSON_GetObjectItem(req, "stream_options");
+	int usage = so && cJSON_IsTrue(cJSON_GetObjectItem(so, "include_usage"));
+	int prompt_tokens = 0;
+	cJSON *pr = cJSON_GetObjectItem(req, chat ? "messages" : "prompt");
+	char *ps = pr ? cJSON_PrintUnformatted(pr) : NULL;
+	if (ps)
+		prompt_tokens = (int)(strlen(ps) / 4) + 1;
+	free(ps);
+	cJSON_Delete(req);
+	rec->prompt_tokens = prompt_tokens;
+	if (ntok < 1 || ntok > 100000)
+		return send_error(fd, rec, 400, "max_tokens must be at least 1");
+
+	if (o->status)
+		return send_error(fd, rec, o->status, "injected failure");
+	struct opts eff = *o; /* prefill that grows with the prompt */
+	eff.prefill_ms += o->prefill_per_token_ms * prompt_tokens;
+	pthread_mutex_lock(&g_mu);
+	int nth = ++g_completions;
+	pthread_mutex_unlock(&g_mu);
+	if (nth == g_slow_request) {
+		eff.first_ms += g_slow_ms; /* an outlier, with a line to show for it */
+		fprintf(stderr, "fixture: request %d is slow (+%g ms)\n", nth, g_slow_ms);
+	}
+	o = &eff;
+	const char *id = chat ? "chatcmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b"
+			      : "cmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b";
+	const char *obj = chat ? "chat.completion.chunk" : "text_completion";
+	long created = (long)time(NULL);
+	char head[160];
+	snprintf(head, sizeof head,
+		 "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%ld,\"model\":\"%s\"",
+		 id, obj, created, g_model);
+	char ev[1024];
+
+	int64_t t_hdr = t_recv + ms_ns(o->headers_ms);
+	int64_t t_first = t_hdr + ms_ns(o->queue_ms + o->prefill_ms + o->first_ms);
+	if (!stream) {
+		sleep_until(t_first + ms_ns(o->token_ms) * (ntok - 1));
+		char text[4096] = "";
+		for (int i = 0; i < ntok && strlen(text) < sizeof text - 16; i++)
+			strcat(text, words[i % 16]);
+		char *out = malloc(8192);
+		if (chat)
+			snprintf(out, 8192,
+				 "{\"id\":\"%s\",\"object\":\"chat.completion\",\"created\":%ld,"
+				 "\"model\":\"%s\",\"choices\":[{\"index\":0,\"message\":"
+				 "{\"role\":\"assistant\",\"content\":\"%s\",\"tool_calls\":[]},"
+				 "\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null}],"
+				 "\"usage\":{\"prompt_tokens\":%d,\"total_tokens\":%d,"
+				 "\"completion_tokens\":%d,\"prompt_tokens_details\":null},"
+				 "\"prompt_logprobs\":null}", id, created, g_model, text,
+				 prompt_tokens, prompt_tokens + ntok, ntok);
+		else
+			snprintf(out, 8192,
+				 "{\"id\":\"%s\",\"object\":\"text_completion\",\"created\":%ld,"
+				 "\"model\":\"%s\",\"choices\":[{\"index\":0,\"text\":\"%s\","
+				 "\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null,"
+				 "\"prompt_logprobs\":null}],\"usage\":{\"prompt_tokens\":%d,"
+				 "\"total_tokens\":%d,\"completion_tokens\":%d,"
+				 "\"prompt_tokens_details\":null}}", id, created, g_model,
+				 text, prompt_tokens, prompt_tokens + ntok, ntok);
+		int rc = send_json(fd, rec, 200, "OK", out);
+		free(out);
+		return rc;
+	}
+
+	sleep_until(t_hdr);
+	rec->status = 200;
+	rec->hdr_ns = ttft_now_ns();
+	char date[64], hdrs[256];
+	http_date(date, sizeof date);
+	int hn = snprintf(hdrs, sizeof hdrs,
+			  "HTTP/1.1 200 OK\r\ndate: %s\r\nserver: uvicorn\r\n"
+			  "content-type: text/event-stream; charset=utf-8\r\n"
+			  "transfer-encoding: chunked\r\n\r\n", date);
+	if (write_all(fd, hdrs, (size_t)hn) != 0)
+		return -1;
+	const char *usage_null = usage ? ",\"usage\":null" : "";
+	if (chat) {
+		sleep_until(t_first - ms_ns(o->role_ms));
+		snprintf(ev, sizeof ev,
+			 "%s,\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+			 "\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]%s}",
+			 head, usage_null);
+		rec->role_ns = ttft_now_ns();
+		if (send_event(fd, o, ev) != 0)
+			return -1;
+	}
+	for (int i = 0; i < ntok; i++) {
+		sleep_until(t_first + ms_ns(o->token_ms) * i);
+		if (i == o->close_after) {
+			rec->closed = 1;
+			return -1;
+		}
+		if (i == o->error_after) {
+			/* vLLM's mid-stream error: an error object after a 200. */
+			snprintf(ev, sizeof ev,
+				 "{\"error\":{\"object\":\"error\",\"message\":"
+				 "\"injected engine failure\",\"type\":"
+				 "\"InternalServerError\",\"param\":null,\"code\":500}}");
+			rec->error_ns = ttft_now_ns();
+			if (send_event(fd, o, ev) != 0)
+				return -1;
+			break;
+		}
+		if (i == o->malformed_at) {
+			if (send_event(fd, o, "{\"choices\":[{\"text\":\"oops") != 0)
+				return -1;
+			continue;
+		}
+		char word[32];
+		if (o->numbered)
+			snprintf(word, sizeof word, " t%d", i);
+		else
+			snprintf(word, sizeof word, "%s", words[i % 16]);
+		const char *fin = i == ntok - 1 ? "\"length\"" : "null";
+		if (chat)
+			snprintf(ev, sizeof ev,
+				 "%s,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"},"
+				 "\"logprobs\":null,\"finish_reason\":%s%s}]%s}", head,
+				 word, fin, i == ntok - 1 ? ",\"stop_reason\":null" : "",
+				 usage_null);
+		else
+			snprintf(ev, sizeof ev,
+				 "%s,\"choices\":[{\"index\":0,\"text\":\"%s\",\"logprobs\":null,"
+				 "\"finish_reason\":%s,\"stop_reason\":null}]%s}", head,
+				 word, fin, usage_null);
+		rec_tok(rec, ttft_now_ns());
+		if (send_event(fd, o, ev) != 0)
+			return -1;
+	}
+	int64_t t_last = t_first + ms_ns(o->token_ms) * (ntok - 1);
+	finish_request(o, prompt_tokens, ntok, t_recv, t_hdr, t_first, t_last);
+	char timings[400] = "";
+	if (g_llamacpp)
+		snprintf(timings, sizeof timings,
+			 ",\"timings\":{\"cache_n\":%d,\"prompt_n\":%d,\"prompt_ms\":%.3f,"
+			 "\"predicted_n\":%d,\"predicted_ms\":%.3f}", o->cached,
+			 prompt_tokens - o->cached, o->prefill_ms, ntok,
+			 (double)(t_last - t_first) / 1e6);
+	if (usage && o->error_after < 0) {
+		snprintf(ev, sizeof ev,
+			 "%s,\"choices\":[],\"usage\":{\"prompt_tokens\":%d,"
+			 "\"total_tokens\":%d,\"completion_tokens\":%d,"
+			 "\"prompt_tokens_details\":null}%s}", head, prompt_tokens,
+			 prompt_tokens + ntok, o->usage_tokens ? o->usage_tokens : ntok, timings);
+		rec->usage_ns = ttft_now_ns();
+		if (send_event(fd, o, ev) != 0)
+			return -1;
+	}
+	rec->done_ns = ttft_now_ns();
+	if (send_event(fd, o, "[DONE]") != 0)
+		return -1;
+	rec->fin_ns = ttft_now_ns();
+	write_truth(rec);
+	return write_all(fd, "0\r\n\r\n", 5);
+}
+
+static int header_value(const char *hdrs, const char *name, char *out, size_t n)
+{
+	size_t nl = strlen(name);
+	for (const char *p = hdrs; (p = strchr(p, '\n')) != NULL;) {
+		p++;
+		if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			const char *v = p + nl + 1;
+			while (*v == ' ')
+				v++;
+			size_t k = strcspn(v, "\r\n");
+			if (k >= n)
+				k = n - 1;
+			memcpy(out, v, k);
+			out[k] = 0;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+struct conn_arg {
+	int fd, conn;
+	int64_t accept_ns;
+};
+
+static void *serve_conn(void *arg)
+{
+	struct conn_arg ca = *(struct conn_arg *)arg;
+	free(arg);
+	int fd = ca.fd;
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap + 1);
+	int64_t t_read = 0; /* when the latest recv() returned */
+	for (;;) {
+		char *end;
+		/* bytes already here (pipelined) arrived with the last read */
+		int64_t t_first = len ? t_read : 0;
+		while (!(buf[len] = 0, end = strstr(buf, "\r\n\r\n"))) {
+			if (len == cap)
+				goto out;
+			ssize_t r = recv(fd, buf + len, cap - len, 0);
+			t_read = ttft_now_ns();
+			if (r <= 0)
+				goto out;
+			if (!t_first)
+				t_first = t_read;
+			len += (size_t)r;
+		}
+		size_t hlen = (size_t)(end - buf) + 4;
+		char v[256];
+		size_t clen = 0;
+		if (header_value(buf, "content-length", v, sizeof v))
+			clen = strtoul(v, NULL, 10);
+		if (hlen + clen > cap)
+			goto out;
+		while (len < hlen + clen) {
+			ssize_t r = recv(fd, buf + len, cap - len, 0);
+			t_read = ttft_now_ns();
+			if (r <= 0)
+				goto out;
+			len += (size_t)r;
+		}
+		struct rec rec = {.conn = ca.conn, .accept_ns = ca.accept_ns,
+				  .recv_first_ns = t_first, .recv_ns = t_read};
+		struct opts o = g_def;
+		if (header_value(buf, "x-fixture", v, sizeof v))
+			parse_overrides(v, &o);
+		if (o.restart)
+			reset_metrics();
+		pthread_mutex_lock(&g_mu);
+		rec.n = ++g_requests;
+		pthread_mutex_unlock(&g_mu);
+		sscanf(buf, "%15s %255s", rec.method, rec.path);
+		const char *path = rec.path, *method = rec.method;
+		char save = buf[hlen + clen];
+		buf[hlen + clen] = 0;
+		const char *body = buf + hlen;
+		int rc;
+		if (!strcmp(path, "/metrics")) {
+			char *m = metrics_page();
+			rc = send_whole(fd, &rec, 200, "OK",
+					"text/plain; version=0.0.4; charset=utf-8", m);
+			free(m);
+		} else if (!strcmp(path, "/fixture/restart")) {
+			reset_metrics();
+			rc = send_json(fd, &rec, 200, "OK", "{}");
+		} else if (!strcmp(path, "/health"))
+			rc = send_json(fd, &rec, 200, "OK", "");
+		else if (!strcmp(path, "/version"))
+			rc = send_json(fd, &rec, 200, "OK", "{\"version\":\"0.6.3.fixture\"}");
+		else if (!strcmp(path, "/v1/models")) {
+			char m[512];
+			snprintf(m, sizeof m,
+				 "{\"object\":\"list\",\"data\":[{\"id\":\"%s\",\"object\":"
+				 "\"model\",\"created\":%ld,\"owned_by\":\"vllm\",\"root\":"
+				 "\"%s\",\"parent\":null,\"max_model_len\":4096}]}",
+				 g_model, (long)time(NULL), g_model);
+			rc = send_json(fd, &rec, 200, "OK", m);
+		} else if (!strcmp(method, "POST") && !strcmp(path, "/v1/completions"))
+			rc = serve_generate(fd, &o, 0, body, &rec);
+		else if (!strcmp(method, "POST") && !strcmp(path, "/v1/chat/completions"))
+			rc = serve_generate(fd, &o, 1, body, &rec);
+		else
+			rc = send_error(fd, &rec, 404, "Not Found");
+		/* a response cut short (the client left, or close_after) */
+		if (!rec.written)
+			write_truth(&rec);
+		free(rec.tok);
+		buf[hlen + clen] = save;
+		if (rc != 0)
+			break;
+		memmove(buf, buf + hlen + clen, len - hlen - clen);
+		len -= hlen + clen;
+	}
+out:
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+/* --startup FILE: a server's start-up log, replayed on stderr with the
+ * delays it states, each line stamped into --truth. */
+static int replay_startup(const char *path, int port)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "fixture-server: cannot read --startup %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	char line[2048];
+	int64_t t = ttft_now_ns();
+	while (fgets(line, sizeof line, f)) {
+		char *tab = strchr(line, '\t');
+		if (!tab || line[0] == '#')
+			continue;
+		t += ms_ns(atof(line) * 1e3);
+		line[strcspn(line, "\n")] = 0;
+		sleep_until(t);
+		char out[4096], date[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(date, sizeof date, "%m-%d %H:%M:%S", &tm);
+		size_t o = 0;
+		for (const char *p = tab + 1; *p && o < sizeof out - 64; p++) {
+			if (!strncmp(p, "{port}", 6))
+				o += (size_t)snprintf(out + o, sizeof out - o, "%d", port), p += 5;
+			else if (!strncmp(p, "{pid}", 5))
+				o += (size_t)snprintf(out + o, sizeof out - o, "%d", (int)getpid()), p += 4;
+			else if (!strncmp(p, "{date}", 6))
+				o += (size_t)snprintf(out + o, sizeof out - o, "%s", date), p += 5;
+			else
+				out[o++] = *p;
+		}
+		out[o] = 0;
+		int64_t tw = ttft_now_ns();
+		fprintf(stderr, "%s\n", out);
+		fflush(stderr);
+		truth_event("line", tw, out);
+	}
+	fclose(f);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int64_t t_start = ttft_now_ns();
+	int port = 0;
+	const char *truth = NULL, *startup = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--crlf")) { g_def.crlf = 1; continue; }
+		if (!strcmp(a, "--ipv6")) { g_ipv6 = 1; continue; }
+		if (!v) {
+			fprintf(stderr, "fixture-server: %s needs a value\n", a);
+			return 2;
+		}
+		i++;
+		if (!strcmp(a, "--port")) port = atoi(v);
+		else if (!strcmp(a, "--headers-ms")) g_def.headers_ms = atof(v);
+		else if (!strcmp(a, "--first-ms")) g_def.first_ms = atof(v);
+		else if (!strcmp(a, "--token-ms")) g_def.token_ms = atof(v);
+		else if (!strcmp(a, "--role-lead-ms")) g_def.role_ms = atof(v);
+		else if (!strcmp(a, "--tokens")) g_def.tokens = atoi(v);
+		else if (!strcmp(a, "--split")) g_def.split = atoi(v);
+		else if (!strcmp(a, "--model")) g_model = v;
+		else if (!strcmp(a, "--style")) g_llamacpp = !strcmp(v, "llamacpp");
+		else if (!strcmp(a, "--slow-request")) g_slow_request = atoi(v);
+		else if (!strcmp(a, "--slow-ms")) g_slow_ms = atof(v);
+		else if (!strcmp(a, "--metrics-mode")) g_metrics_mode = v;
+		else if (!strcmp(a, "--truth")) truth = v;
+		else if (!strcmp(a, "--startup")) startup = v;
+		else {
+			fprintf(stderr, "fixture-server: unknown option %s\n", a);
+			return 2;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (truth) {
+		g_truth_fd = open(truth, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+		if (g_truth_fd < 0) {
+			fprintf(stderr, "fixture-server: cannot write --truth %s: %s\n", truth,
+				strerror(errno));
+			return 2;
+		}
+	}
+	truth_event("start", t_start, NULL);
+	if (startup && replay_startup(startup, port) != 0)
+		return 2;
+	int ls = socket(g_ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+	int one = 1;
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_storage ss = {0};
+	socklen_t sl;
+	if (g_ipv6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		s6->sin6_addr = in6addr_loopback;
+		sl = sizeof *s6;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sl = sizeof *s4;
+	}
+	if (bind(ls, (struct sockaddr *)&ss, sl) != 0 || listen(ls, 1024) != 0) {
+		fprintf(stderr, "fixture-server: cannot listen on %s port %d: %s\n",
+			g_ipv6 ? "::1" : "127.0.0.1", port, strerror(errno));
+		return 1;
+	}
+	truth_event("listen", ttft_now_ns(), NULL);
+	getsockname(ls, (struct sockaddr *)&ss, &sl);
+	printf("port %d\n", ntohs(g_ipv6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					 : ((struct sockaddr_in *)&ss)->sin_port));
+	fflush(stdout);
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&at, 256 << 10);
+	for (int conn = 1;; conn++) {
+		int fd = accept(ls, NULL, NULL);
+		int64_t t = ttft_now_ns();
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE)
+				continue;
+			return 1;
+		}
+		struct conn_arg *ca = malloc(sizeof *ca);
+		*ca = (struct conn_arg){fd, conn, t};
+		pthread_t th;
+		if (pthread_create(&th, &at, serve_conn, ca) != 0) {
+			free(ca);
+			close(fd);
+		}
+	}
+}

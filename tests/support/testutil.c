@@ -1,0 +1,324 @@
+/* testutil.c — see testutil.h. */
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+void tu_collect(void *ctx, const struct ttft_http_event *ev)
+{
+	struct tu_events *e = ctx;
+	ck_assert_uint_lt(e->n, TU_MAXEV);
+	e->ev[e->n] = *ev;
+	size_t tl = ev->text_len < TTFT_REC_TEXT ? ev->text_len : TTFT_REC_TEXT;
+	if (ev->text)
+		memcpy(e->text[e->n], ev->text, tl);
+	e->text[e->n][ev->text ? tl : 0] = 0;
+	e->ev[e->n].text = e->text[e->n];
+	e->n++;
+}
+
+const char *tu_kinds(const struct tu_events *e, char *buf, size_t len)
+{
+	static const char *const k[] = {
+		[TTFT_EV_REQ_BEGIN] = "REQ", [TTFT_EV_REQ_SENT] = "SENT",
+		[TTFT_EV_RESP_HEADERS] = "H", [TTFT_EV_SSE_TOKEN] = "T",
+		[TTFT_EV_SSE_EMPTY] = "E", [TTFT_EV_SSE_DONE] = "D",
+		[TTFT_EV_SSE_ERROR] = "ERR", [TTFT_EV_RESP_END] = "END",
+		[TTFT_EV_DESYNC] = "DESYNC",
+	};
+	size_t o = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < e->n && o + 8 < len; i++) {
+		unsigned kind = e->ev[i].kind;
+		const char *s = kind < sizeof k / sizeof k[0] && k[kind] ? k[kind] : "?";
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? " " : "", s);
+	}
+	return buf;
+}
+
+size_t tu_count(const struct tu_events *e, unsigned kind)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < e->n; i++)
+		n += e->ev[i].kind == kind;
+	return n;
+}
+
+char *tu_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *buf = malloc((size_t)n + 1);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = 0;
+	fclose(f);
+	if (len)
+		*len = (size_t)n;
+	return buf;
+}
+
+void tu_load_http(const char *name, char **req, size_t *reqlen, char **resp,
+		  size_t *resplen)
+{
+	char path[256];
+	snprintf(path, sizeof path, "tests/fixtures/llamacpp/%s.http", name);
+	size_t n;
+	char *all = tu_read_file(path, &n);
+	static const char sep[] = "\n=====RESPONSE=====\n";
+	char *s = strstr(all, sep);
+	ck_assert_msg(s != NULL, "%s has no response separator", path);
+	*reqlen = (size_t)(s - all);
+	*req = malloc(*reqlen + 1);
+	memcpy(*req, all, *reqlen);
+	(*req)[*reqlen] = 0;
+	char *r = s + sizeof sep - 1;
+	*resplen = n - (size_t)(r - all);
+	*resp = malloc(*resplen + 1);
+	memcpy(*resp, r, *resplen);
+	(*resp)[*resplen] = 0;
+	free(all);
+}
+
+static void append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	while (*len + n + 1 > *cap) {
+		*cap = *cap ? *cap * 2 : 4096;
+		*buf = realloc(*buf, *cap);
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = 0;
+}
+
+char *tu_vllm_stream(int chat, int crlf, int chunked, int ntok, int usage,
+		     size_t *len)
+{
+	char *out = NULL;
+	size_t n = 0, cap = 0;
+	const char *hdr = chunked
+		? "HTTP/1.1 200 OK\r\ndate: Sat, 28 Nov 2026 18:00:00 GMT\r\n"
+		  "server: uvicorn\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
+		  "transfer-encoding: chunked\r\n\r\n"
+		: "HTTP/1.1 200 OK\r\ndate: Sat, 28 Nov 2026 18:00:00 GMT\r\n"
+		  "server: uvicorn\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
+		  "connection: close\r\n\r\n";
+	append(&out, &n, &cap, hdr, strlen(hdr));
+	const char *eol = crlf ? "\r\n" : "\n";
+	const char *un = usage ? ",\"usage\":null" : "";
+	char ev[1024];
+	int total = ntok + (chat ? 1 : 0) + (usage ? 1 : 0) + 1;
+	for (int i = 0; i < total; i++) {
+		int k = chat ? i - 1 : i; /* token index, -1 = role chunk */
+		if (i == total - 1)
+			snprintf(ev, sizeof ev, "[DONE]");
+		else if (usage && i == total - 2)
+			snprintf(ev, sizeof ev,
+				 "{\"id\":\"cmpl-1\",\"object\":\"%s\",\"created\":1,"
+				 "\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,"
+				 "\"total_tokens\":%d,\"completion_tokens\":%d}}",
+				 chat ? "chat.completion.chunk" : "text_completion",
+				 5 + ntok, ntok);
+		else if (chat && k < 0)
+			snprintf(ev, sizeof ev,
+				 "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\","
+				 "\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+				 "\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+				 "\"logprobs\":null,\"finish_reason\":null}]%s}", un);
+		else if (chat)
+			snprintf(ev, sizeof ev,
+				 "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\","
+				 "\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+				 "\"delta\":{\"content\":\" w\\\"%d\"},\"logprobs\":null,"
+				 "\"finish_reason\":null}]%s}", k, un);
+		else
+			snprintf(ev, sizeof ev,
+				 "{\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"created\":1,"
+				 "\"model\":\"m\",\"choices\":[{\"index\":0,\"text\":\" w%d\","
+				 "\"logprobs\":null,\"finish_reason\":null,\"stop_reason\":null}]%s}",
+				 k, un);
+		char data[1200];
+		int dl = snprintf(data, sizeof data, "data: %s%s%s", ev, eol, eol);
+		if (chunked) {
+			char h[16];
+			int hl = snprintf(h, sizeof h, "%x\r\n", dl);
+			append(&out, &n, &cap, h, (size_t)hl);
+		}
+		append(&out, &n, &cap, data, (size_t)dl);
+		if (chunked)
+			append(&out, &n, &cap, "\r\n", 2);
+	}
+	if (chunked)
+		append(&out, &n, &cap, "0\r\n\r\n", 5);
+	*len = n;
+	return out;
+}
+
+const char *tu_build_dir(void)
+{
+	const char *b = getenv("TTFT_BUILD");
+	return b && *b ? b : "build";
+}
+
+/* The fixture servers this process started, and where each writes. */
+static struct {
+	pid_t pid;
+	char truth[512];
+} g_fx[16];
+
+void tu_fixture_truth_path(pid_t pid, char *buf, size_t len)
+{
+	for (size_t i = 0; i < sizeof g_fx / sizeof g_fx[0]; i++)
+		if (g_fx[i].pid == pid && pid > 0) {
+			snprintf(buf, len, "%s", g_fx[i].truth);
+			return;
+		}
+	ck_abort_msg("no fixture server with pid %ld was started here", (long)pid);
+}
+
+int tu_fixture_start(const char *args, pid_t *pid)
+{
+	size_t i = 0;
+	while (i < sizeof g_fx / sizeof g_fx[0] && g_fx[i].pid)
+		i++;
+	ck_assert_msg(i < sizeof g_fx / sizeof g_fx[0], "too many fixture servers at once");
+	tu_tmp_log(g_fx[i].truth, sizeof g_fx[i].truth, "fixture-truth");
+	/* a failed assertion ends the test without its teardown: the server
+	 * dies with the test process (tu_fixture_spawn) */
+	char err[600];
+	int port = 0;
+	*pid = tu_fixture_spawn(tu_build_dir(), args, g_fx[i].truth, &port, err, sizeof err);
+	ck_assert_msg(*pid > 0, "%s", err);
+	g_fx[i].pid = *pid;
+	return port;
+}
+
+void tu_fixture_stop(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	for (size_t i = 0; i < sizeof g_fx / sizeof g_fx[0]; i++)
+		if (g_fx[i].pid == pid) {
+			unlink(g_fx[i].truth);
+			g_fx[i].pid = 0;
+		}
+}
+
+void tu_fixture_truth(pid_t pid, struct tu_truth *t)
+{
+	char path[512], err[600];
+	tu_fixture_truth_path(pid, path, sizeof path);
+	ck_assert_msg(tu_truth_load(path, t, err, sizeof err) == 0, "%s", err);
+}
+
+int tu_free_port(void)
+{
+	/* below the ephemeral range, where only explicit binds go */
+	int lo = 32768, hi = 60999;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	if (f) {
+		if (fscanf(f, "%d %d", &lo, &hi) != 2)
+			lo = 32768;
+		fclose(f);
+	}
+	int base = lo > 11024 ? 10000 : 1024, top = lo > base + 1000 ? lo : 65535;
+	unsigned seed = (unsigned)getpid() ^ (unsigned)ttft_now_ns();
+	for (int i = 0; i < 1000; i++) {
+		int port = base + rand_r(&seed) % (top - base);
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_in sa = {0};
+		sa.sin_family = AF_INET;
+		sa.sin_port = htons((uint16_t)port);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		int ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+		close(fd);
+		if (ok)
+			return port;
+	}
+	ck_abort_msg("no free TCP port on 127.0.0.1 between %d and %d", base, top);
+	return -1;
+}
+
+int tu_sh(const char *cmd, char **out)
+{
+	FILE *f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	char tmp[4096];
+	size_t r;
+	while ((r = fread(tmp, 1, sizeof tmp, f)) > 0)
+		append(&buf, &n, &cap, tmp, r);
+	int st = pclose(f);
+	if (out)
+		*out = buf ? buf : strdup("");
+	else
+		free(buf);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char g_scratch[256];
+
+const char *tu_scratch(void)
+{
+	ck_assert_msg(g_scratch[0], "no scratch directory: run the suite with tu_run");
+	return g_scratch;
+}
+
+void tu_tmp_log(char *buf, size_t len, const char *tag)
+{
+	static int seq;
+	snprintf(buf, len, "%s/%s.%ld.%d", tu_scratch(), tag, (long)getpid(), seq++);
+}
+
+TCase *tu_tcase(Suite *s, const char *name, double seconds)
+{
+	TCase *t = tcase_create(name);
+	const char *e = getenv("TTFT_TEST_TIMEOUT_SCALE");
+	double k = e && atof(e) > 0 ? atof(e) : 1.0;
+	tcase_set_timeout(t, seconds * k);
+	suite_add_tcase(s, t);
+	return t;
+}
+
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st, (void)ftw;
+	if (type == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+int tu_run(Suite *s)
+{
+	/* Everything a test writes goes here; removed below even when a test
+	 * failed, crashed or timed out before its own cleanup. */
+	snprintf(g_scratch, sizeof g_scratch, "/dev/shm/ttft-test.XXXXXX");
+	if (!mkdtemp(g_scratch)) {
+		perror("cannot create a scratch directory under /dev/shm");
+		return 1;
+	}
+	setenv("TTFT_TEST_DIR", g_scratch, 1);
+	SRunner *r = srunner_create(s);
+	srunner_run_all(r, CK_NORMAL);
+	int failed = srunner_ntests_failed(r);
+	srunner_free(r);
+	nftw(g_scratch, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return failed ? 1 : 0;
+}

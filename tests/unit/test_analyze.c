@@ -1,0 +1,451 @@
+/* test_analyze.c — ttft-analyze's arithmetic on a log of known events:
+ * every phase, the summary, the filters, and the JSON field names. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "ttft_analyze.h"
+#include "ttft_logsort.h"
+
+static char g_path[256];
+static struct ttft_log g_log;
+
+#define MS(x) ((int64_t)((x) * 1000000.0))
+
+static void ev(uint16_t kind, int64_t t, int pid, uint64_t conn, uint32_t seq,
+	       int64_t a, int64_t b, const char *text)
+{
+	struct ttft_rec *r = ttft_log_reserve(&g_log);
+	r->kind = kind;
+	r->t_ns = t;
+	r->pid = pid;
+	r->tid = pid;
+	r->fd = 5;
+	r->conn = conn;
+	r->seq = seq;
+	r->a = a;
+	r->b = b;
+	if (text)
+		strncpy(r->text, text, sizeof r->text);
+	ttft_log_publish(r);
+}
+
+/* conn 1 (pid 100): DNS 1 ms, connect 2 ms, two streamed requests with
+ * keep-alive; conn 2 (pid 200): a non-streamed request; written out of
+ * time order on purpose. */
+static void build_log(void)
+{
+	tu_tmp_log(g_path, sizeof g_path, "analyze");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	uint64_t c1 = ttft_log_new_conn(&g_log), c2 = ttft_log_new_conn(&g_log);
+	int64_t T = MS(1000);
+	/* request 2 on conn 1, first (out of order) */
+	ev(TTFT_EV_REQ_BEGIN, T + MS(500), 100, c1, 1, 0, 0, "POST /v1/chat/completions");
+	ev(TTFT_EV_REQ_SENT, T + MS(500.2), 100, c1, 1, 300, 0, NULL);
+	ev(TTFT_EV_RESP_HEADERS, T + MS(510), 100, c1, 1, 200, 0, NULL);
+	ev(TTFT_EV_SSE_EMPTY, T + MS(540), 100, c1, 1, 0, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, T + MS(550), 100, c1, 1, 0, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, T + MS(560), 100, c1, 1, 0, 1, NULL);
+	ev(TTFT_EV_RESP_END, T + MS(561), 100, c1, 1, 900, 2, NULL);
+	/* request 1 on conn 1 */
+	ev(TTFT_EV_DNS_BEGIN, T, 100, 0, 0, 0, 0, "localhost");
+	ev(TTFT_EV_DNS_END, T + MS(1), 100, 0, 0, 0, 0, "localhost");
+	ev(TTFT_EV_CONNECT_BEGIN, T + MS(1.5), 100, c1, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_CONNECT_END, T + MS(1.6), 100, c1, 0, -1, 0, NULL);
+	ev(TTFT_EV_ESTABLISHED, T + MS(3.5), 100, c1, 0, 0, 0, NULL);
+	ev(TTFT_EV_REQ_BEGIN, T + MS(4), 100, c1, 0, 0, 0, "POST /v1/completions");
+	ev(TTFT_EV_REQ_SENT, T + MS(4.5), 100, c1, 0, 200, 0, NULL);
+	ev(TTFT_EV_RESP_HEADERS, T + MS(14.5), 100, c1, 0, 200, 0, NULL);
+	double toks[] = {54.5, 64.5, 74.5, 84.5, 184.5}; /* ITLs 10,10,10,100 */
+	for (int i = 0; i < 5; i++)
+		ev(TTFT_EV_SSE_TOKEN, T + MS(toks[i]), 100, c1, 0, 0, i, NULL);
+	ev(TTFT_EV_SSE_DONE, T + MS(185), 100, c1, 0, 0, 0, NULL);
+	ev(TTFT_EV_RESP_END, T + MS(186), 100, c1, 0, 999, 5, NULL);
+	ev(TTFT_EV_MARK, T + MS(54.9), 100, c1, 1, 0, TTFT_MARK_FIRST_TOKEN, NULL);
+	/* conn 2: non-streamed, pid 200 */
+	ev(TTFT_EV_CONNECT_BEGIN, T + MS(300), 200, c2, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_CONNECT_END, T + MS(300.1), 200, c2, 0, 0, 0, NULL);
+	ev(TTFT_EV_ESTABLISHED, T + MS(300.1), 200, c2, 0, 0, 0, NULL);
+	ev(TTFT_EV_REQ_BEGIN, T + MS(301), 200, c2, 0, 0, 0, "POST /v1/completions");
+	ev(TTFT_EV_REQ_SENT, T + MS(301), 200, c2, 0, 100, 0, NULL);
+	ev(TTFT_EV_RESP_HEADERS, T + MS(400), 200, c2, 0, 200, 0, NULL);
+	ev(TTFT_EV_RESP_END, T + MS(400), 200, c2, 0, 500, 0, NULL);
+	ttft_log_close(&g_log);
+}
+
+/* The order records are handed out in: time, kind, b and a of each. */
+static void collect(void *ctx, struct ttft_rec *r)
+{
+	struct {
+		int64_t k[4 * 3200 * 12];
+		size_t n;
+	} *s = ctx;
+	if (s->n + 4 > sizeof s->k / sizeof s->k[0])
+		return;
+	s->k[s->n++] = r->t_ns;
+	s->k[s->n++] = r->kind;
+	s->k[s->n++] = r->b;
+	s->k[s->n++] = r->a;
+}
+
+#define NEAR(a, b) ck_assert_msg(fabs((a) - (b)) < 1e-9, "%s = %.9f, want %.9f", #a, (double)(a), (double)(b))
+
+START_TEST(phases_are_exact)
+{
+	build_log();
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, 3);
+	struct ttft_phases p;
+	/* request 1: new connection, so TTFT starts at connect */
+	ttft_record_phases(&a.reqs[0], &p);
+	ck_assert_str_eq(a.reqs[0].path, "/v1/completions");
+	ck_assert_str_eq(a.reqs[0].method, "POST");
+	NEAR(p.dns_s, 0.001);
+	NEAR(p.connect_s, 0.002);
+	NEAR(p.send_s, 0.0005);
+	NEAR(p.wait_headers_s, 0.010);
+	NEAR(p.ttft_s, 0.053);
+	NEAR(p.decode_s, 0.130);
+	NEAR(p.e2e_s, 0.1845);
+	NEAR(p.itl_p50_s, 0.010);
+	NEAR(p.itl_p99_s, 0.010 + 0.090 * 0.97); /* 3 of 4 gaps are 10 ms */
+	NEAR(p.app_gap_s, 0.0004);
+	ck_assert_uint_eq(a.reqs[0].ntok, 5);
+	NEAR(p.start_s, 1.0015);
+	/* request 2 (conn 2, non-streamed) starts next */
+	ttft_record_phases(&a.reqs[1], &p);
+	ck_assert_int_eq(a.reqs[1].pid, 200);
+	ck_assert(isnan(p.ttft_s));
+	NEAR(p.e2e_s, 0.100);
+	/* request 3: reused connection: from its first byte, no connect;
+	 * the role-only event is not the first token */
+	ttft_record_phases(&a.reqs[2], &p);
+	ck_assert(isnan(p.connect_s) && isnan(p.dns_s));
+	NEAR(p.ttft_s, 0.050);
+	NEAR(p.decode_s, 0.010);
+	ttft_analysis_free(&a);
+
+	struct ttft_filter f = {200, NULL};
+	ck_assert_int_eq(ttft_analyze_file(g_path, &f, &a, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, 1);
+	ttft_analysis_free(&a);
+	struct ttft_filter g = {0, "/v1/chat"};
+	ck_assert_int_eq(ttft_analyze_file(g_path, &g, &a, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, 1);
+	ttft_analysis_free(&a);
+}
+END_TEST
+
+START_TEST(json_shape)
+{
+	build_log();
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s", tu_build_dir(), g_path);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	cJSON *j = cJSON_Parse(out);
+	ck_assert_ptr_nonnull(j);
+	static const char *const fields[] = {
+		"pid", "conn", "method", "path", "status", "start_s", "start_unix_s",
+		"tokens", "dns_s", "connect_s", "send_s", "wait_headers_s", "ttft_s",
+		"decode_s", "e2e_s", "itl_p50_s", "itl_p99_s", "app_gap_s", "queue_s",
+		"prefill_s", "server_other_s", "network_s", "server_decode_s",
+		"prefix_cache_hit_tokens", "server_ttft_s", "split_source",
+	};
+	cJSON *reqs = cJSON_GetObjectItem(j, "requests");
+	ck_assert_int_eq(cJSON_GetArraySize(reqs), 3);
+	cJSON *q = cJSON_GetArrayItem(reqs, 0);
+	int n = 0;
+	for (cJSON *c = q->child; c; c = c->next)
+		ck_assert_str_eq(c->string, fields[n++]);
+	ck_assert_int_eq(n, (int)(sizeof fields / sizeof fields[0]));
+	/* requests in start order; nulls where not applicable */
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 1), "ttft_s")));
+	cJSON *sum = cJSON_GetObjectItem(j, "summary");
+	ck_assert_int_eq(cJSON_GetObjectItem(sum, "count")->valueint, 3);
+	cJSON *t = cJSON_GetObjectItem(sum, "ttft_s");
+	ck_assert(fabs(cJSON_GetObjectItem(t, "min")->valuedouble - 0.050) < 1e-9);
+	ck_assert(fabs(cJSON_GetObjectItem(t, "median")->valuedouble - 0.0515) < 1e-9);
+	ck_assert(fabs(cJSON_GetObjectItem(t, "max")->valuedouble - 0.053) < 1e-9);
+	/* the wall-clock start goes through the log's anchor pair */
+	struct ttft_log_view v;
+	char err[256];
+	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+	double want = (double)(MS(1001.5) - v.hdr->anchor_mono_ns +
+			       v.hdr->anchor_real_ns) / 1e9;
+	ttft_log_view_close(&v);
+	double unix0 = cJSON_GetObjectItem(q, "start_unix_s")->valuedouble;
+	ck_assert_msg(fabs(unix0 - want) < 1e-6, "%.6f vs %.6f", unix0, want);
+	ck_assert_int_eq(cJSON_GetObjectItem(j, "dropped")->valueint, 0);
+	cJSON_Delete(j);
+	free(out);
+	/* the table: milliseconds */
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s", tu_build_dir(), g_path);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "53.000") && strstr(out, "130.000"), "%s", out);
+	free(out);
+	unlink(g_path);
+}
+END_TEST
+
+START_TEST(percentiles)
+{
+	double v[] = {5, 1, 4, 2, 3};
+	ck_assert(fabs(ttft_percentile(v, 5, 0.5) - 3) < 1e-12);
+	ck_assert(fabs(ttft_percentile(v, 5, 0.9) - 4.6) < 1e-12);
+	ck_assert(fabs(ttft_percentile(v, 5, 0.0) - 1) < 1e-12);
+	ck_assert(fabs(ttft_percentile(v, 5, 1.0) - 5) < 1e-12);
+	double one[] = {7};
+	ck_assert(fabs(ttft_percentile(one, 1, 0.99) - 7) < 1e-12);
+	ck_assert(isnan(ttft_percentile(NULL, 0, 0.5)));
+}
+END_TEST
+
+/* One keep-alive connection carrying 100k requests (a health-check loop
+ * fills a default log like this): every request found, in order, with
+ * its own numbers. Counts, not time: linearity is make bench's. */
+START_TEST(one_connection_100k_requests)
+{
+	enum { N = 100000 };
+	tu_tmp_log(g_path, sizeof g_path, "onecon");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, (uint64_t)(6 * N + 64) * TTFT_REC_SIZE,
+				       &why), 0);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	int64_t T = MS(1000);
+	ev(TTFT_EV_CONNECT_BEGIN, T, 100, c, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T + 1000, 100, c, 0, 0, 0, NULL);
+	for (uint32_t i = 0; i < N; i++) {
+		int64_t t = T + 10000 + (int64_t)i * 10000; /* a request every 10 us */
+		ev(TTFT_EV_REQ_BEGIN, t, 100, c, i, 0, 0, "GET /health");
+		ev(TTFT_EV_REQ_SENT, t + 100, 100, c, i, 40, 0, NULL);
+		ev(TTFT_EV_RESP_HEADERS, t + 2000, 100, c, i, 200, 0, NULL);
+		ev(TTFT_EV_SSE_TOKEN, t + 3000, 100, c, i, 0, 0, NULL);
+		ev(TTFT_EV_SSE_TOKEN, t + 3000 + (i % 7) * 100, 100, c, i, 0, 1, NULL);
+		ev(TTFT_EV_RESP_END, t + 4000, 100, c, i, 10, 0, NULL);
+	}
+	ev(TTFT_EV_CLOSE, T + 10000 + (int64_t)N * 10000, 100, c, N, 0, 0, NULL);
+	ttft_log_close(&g_log);
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	unlink(g_path);
+	ck_assert_uint_eq(a.nreqs, N);
+	ck_assert_uint_eq(a.records, 6 * N + 3);
+	ck_assert_uint_eq(a.ttft.n, N);
+	for (uint32_t i = 0; i < N; i++) {
+		const struct ttft_record *r = &a.reqs[i];
+		ck_assert_uint_eq(r->seq, i);
+		ck_assert_uint_eq(r->ntok, 2);
+		ck_assert_int_eq(r->status, 200);
+		ck_assert_int_eq(r->closed_early, 0);
+		ck_assert_int_eq(r->new_conn, i == 0);
+		struct ttft_phases p;
+		ttft_record_phases(r, &p);
+		/* the first opened the connection: from its connect */
+		NEAR(p.ttft_s, i ? 0.000003 : 0.000013);
+		NEAR(p.itl_p50_s, (i % 7) * 100 / 1e9);
+	}
+	ttft_analysis_free(&a);
+}
+END_TEST
+
+/* A connect takes the latest lookup its process finished before it began
+ * and no other connect took: never another process's, never one still
+ * running. Then 20k connections, each after its own lookup. */
+START_TEST(dns_goes_to_the_connect_that_used_it)
+{
+	enum { N = 20000 };
+	tu_tmp_log(g_path, sizeof g_path, "dns");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 64u << 20, &why), 0);
+	uint64_t c[5];
+	for (int i = 0; i < 5; i++)
+		c[i] = ttft_log_new_conn(&g_log);
+	int64_t T = MS(1000);
+	ev(TTFT_EV_DNS_BEGIN, T, 100, 0, 0, 0, 0, "a");
+	ev(TTFT_EV_DNS_END, T + MS(1), 100, 0, 0, 0, 0, "a");
+	ev(TTFT_EV_DNS_BEGIN, T + MS(2), 100, 0, 0, 0, 0, "b");
+	ev(TTFT_EV_DNS_END, T + MS(4), 100, 0, 0, 0, 0, "b");
+	ev(TTFT_EV_DNS_BEGIN, T + MS(9), 100, 0, 0, 0, 0, "late");
+	ev(TTFT_EV_DNS_END, T + MS(11), 100, 0, 0, 0, 0, "late");
+	int64_t at[5] = {MS(5), MS(6), MS(7), MS(8), MS(10)};
+	int pid[5] = {100, 100, 200, 100, 100};
+	for (int i = 0; i < 5; i++) {
+		ev(TTFT_EV_CONNECT_BEGIN, T + at[i], pid[i], c[i], 0, 0, 0, "127.0.0.1:80");
+		ev(TTFT_EV_ESTABLISHED, T + at[i] + 1000, pid[i], c[i], 0, 0, 0, NULL);
+		ev(TTFT_EV_REQ_BEGIN, T + at[i] + 2000, pid[i], c[i], 0, 0, 0, "GET /");
+	}
+	uint64_t first = ttft_log_new_conn(&g_log);
+	for (int i = 0; i < N; i++) {
+		int64_t t = T + MS(20) + (int64_t)i * 10000;
+		ev(TTFT_EV_DNS_BEGIN, t, 300, 0, 0, 0, 0, "x");
+		ev(TTFT_EV_DNS_END, t + 1000 + i % 100, 300, 0, 0, 0, 0, "x");
+		uint64_t cc = i ? ttft_log_new_conn(&g_log) : first;
+		ev(TTFT_EV_CONNECT_BEGIN, t + 2000, 300, cc, 0, 0, 0, "127.0.0.1:80");
+		ev(TTFT_EV_REQ_BEGIN, t + 3000, 300, cc, 0, 0, 0, "GET /");
+	}
+	ttft_log_close(&g_log);
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	unlink(g_path);
+	ck_assert_uint_eq(a.nreqs, 5 + N);
+	struct ttft_phases p;
+	double want[5] = {0.002, 0.001, NAN, NAN, NAN}; /* b, a, other pid, none left, running */
+	for (int i = 0; i < 5; i++) {
+		ttft_record_phases(&a.reqs[i], &p);
+		if (isnan(want[i]))
+			ck_assert_msg(isnan(p.dns_s), "connect %d: dns %.6f", i, p.dns_s);
+		else
+			NEAR(p.dns_s, want[i]);
+	}
+	for (int i = 0; i < N; i++) {
+		ttft_record_phases(&a.reqs[5 + i], &p);
+		NEAR(p.dns_s, (1000 + i % 100) / 1e9);
+	}
+	ttft_analysis_free(&a);
+}
+END_TEST
+
+/* Requests on two connections, A's starting 5 us before B's each time.
+ * In order: the records as a log would hold them. Late: all of B's, then
+ * all of A's, so A's come more than a window's worth late and the analysis
+ * sorts the whole log in memory; it must come out the same. */
+struct tev {
+	int64_t t;
+	uint64_t conn;
+	uint32_t seq;
+	uint16_t kind;
+	int64_t a, b;
+};
+
+static int cmp_tev(const void *x, const void *y)
+{
+	const struct tev *p = x, *q = y;
+	if (p->t != q->t)
+		return p->t < q->t ? -1 : 1;
+	return p->conn < q->conn ? -1 : p->conn > q->conn;
+}
+
+static void two_conns(const char *path, int late)
+{
+	enum { N = 1600, PER = 12 };
+	struct tev *e = malloc(2 * N * PER * sizeof *e);
+	size_t n = 0;
+	for (uint64_t c = 1; c <= 2; c++) {
+		int64_t T = MS(1000) + (c == 1 ? 0 : 5000);
+		for (uint32_t i = 0; i < N; i++) {
+			int64_t t = T + (int64_t)i * 20000;
+			e[n++] = (struct tev){t, c, i, TTFT_EV_REQ_BEGIN, 0, 0};
+			e[n++] = (struct tev){t + 100, c, i, TTFT_EV_REQ_SENT, 40, 0};
+			e[n++] = (struct tev){t + 2000, c, i, TTFT_EV_RESP_HEADERS, 200, 0};
+			for (int k = 0; k < 8; k++)
+				e[n++] = (struct tev){t + 3000 + k * (i % 5 + 1) * 100, c, i,
+						      TTFT_EV_SSE_TOKEN, 0, k};
+			e[n++] = (struct tev){t + 9000, c, i, TTFT_EV_RESP_END, 10, 0};
+		}
+	}
+	if (!late)
+		qsort(e, n, sizeof *e, cmp_tev);
+	else /* B's first */
+		for (size_t i = 0; i < n / 2; i++) {
+			struct tev x = e[i];
+			e[i] = e[i + n / 2];
+			e[i + n / 2] = x;
+		}
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, path, 16u << 20, &why), 0);
+	ck_assert_uint_eq(ttft_log_new_conn(&g_log), 1);
+	ck_assert_uint_eq(ttft_log_new_conn(&g_log), 2);
+	for (size_t i = 0; i < n; i++)
+		ev(e[i].kind, e[i].t, 100, e[i].conn, e[i].seq, e[i].a, e[i].b,
+		   e[i].kind == TTFT_EV_REQ_BEGIN ? "POST /v1/completions" : NULL);
+	ttft_log_close(&g_log);
+	free(e);
+}
+
+START_TEST(far_out_of_order_log_sorts_in_memory)
+{
+	char late[256];
+	tu_tmp_log(g_path, sizeof g_path, "inorder");
+	tu_tmp_log(late, sizeof late, "late");
+	two_conns(g_path, 0);
+	two_conns(late, 1);
+	struct ttft_analysis a, b;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	ck_assert_int_eq(ttft_analyze_file(late, NULL, &b, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, 3200);
+	ck_assert_uint_eq(b.nreqs, a.nreqs);
+	for (size_t i = 0; i < a.nreqs; i++) {
+		const struct ttft_record *x = &a.reqs[i], *y = &b.reqs[i];
+		ck_assert_int_eq(x->t_start, y->t_start);
+		ck_assert_uint_eq(x->seq, y->seq);
+		ck_assert_uint_eq(x->ntok, 8);
+		ck_assert_uint_eq(y->ntok, 8);
+		ck_assert_int_eq(x->t_end, y->t_end);
+		ck_assert(x->itl_p99_s == y->itl_p99_s);
+		/* A and B alternate: A started 5 us earlier each time */
+		ck_assert_uint_eq(x->conn, (uint64_t)(i % 2 + 1));
+	}
+	ttft_analysis_free(&a);
+	ttft_analysis_free(&b);
+	/* the window and the full sort hand out the same sequence */
+	struct seq {
+		int64_t k[4 * 3200 * 12];
+		size_t n;
+	} *w = calloc(1, sizeof *w), *m = calloc(1, sizeof *m);
+	struct ttft_log_view v;
+	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+	ck_assert_int_eq(ttft_log_each(&v, TTFT_LOGSORT_WINDOW, collect, w), 0);
+	ck_assert_int_eq(ttft_log_each(&v, 0, collect, m), 0);
+	ttft_log_view_close(&v);
+	ck_assert_uint_eq(w->n, 3200 * 12 * 4);
+	ck_assert_uint_eq(w->n, m->n);
+	ck_assert(memcmp(w->k, m->k, w->n * sizeof w->k[0]) == 0);
+	/* and the late log is reported as such by the window */
+	ck_assert_int_eq(ttft_log_view_open(&v, late, err, sizeof err), 0);
+	m->n = 0;
+	ck_assert_int_eq(ttft_log_each(&v, TTFT_LOGSORT_WINDOW, collect, m), 1);
+	ttft_log_view_close(&v);
+	free(w);
+	free(m);
+	unlink(g_path);
+	unlink(late);
+}
+END_TEST
+
+START_TEST(usage_errors)
+{
+	char cmd[256], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --pid x 2>&1", tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, &out), 1);
+	free(out);
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --help", tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert(strstr(out, "exit status") != NULL);
+	free(out);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("analyze");
+	TCase *t = tu_tcase(s, "analyze", 120);
+	tcase_add_test(t, phases_are_exact);
+	tcase_add_test(t, json_shape);
+	tcase_add_test(t, percentiles);
+	tcase_add_test(t, usage_errors);
+	tcase_add_test(t, one_connection_100k_requests);
+	tcase_add_test(t, dns_goes_to_the_connect_that_used_it);
+	tcase_add_test(t, far_out_of_order_log_sorts_in_memory);
+	return tu_run(s);
+}

@@ -1,0 +1,314 @@
+/* test_log.c — the shared-memory log: concurrent writers in several
+ * processes, a full log, and damaged files. */
+#include <check.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "ttft_logread.h"
+
+#define PROCS 4
+#define THREADS 8
+#define PER_THREAD 4000
+
+static char g_path[256];
+
+struct wr {
+	struct ttft_log *log;
+	int proc, thread;
+};
+
+static void *writer(void *arg)
+{
+	struct wr *w = arg;
+	for (int i = 0; i < PER_THREAD; i++) {
+		struct ttft_rec *r = ttft_log_reserve(w->log);
+		if (!r)
+			continue;
+		r->kind = TTFT_EV_MARK;
+		r->pid = w->proc;
+		r->tid = w->thread;
+		r->a = i;
+		r->b = (int64_t)w->proc * 1000003 + w->thread * 7919 + i;
+		memset(r->text, 'a' + (i % 26), sizeof r->text);
+		ttft_log_publish(r);
+	}
+	return NULL;
+}
+
+START_TEST(many_processes_and_threads)
+{
+	tu_tmp_log(g_path, sizeof g_path, "mt");
+	pid_t kids[PROCS];
+	for (int p = 0; p < PROCS; p++) {
+		kids[p] = fork();
+		ck_assert_int_ge(kids[p], 0);
+		if (kids[p] == 0) {
+			/* every process races to create the same log */
+			struct ttft_log log;
+			const char *why;
+			if (ttft_log_open(&log, g_path, 32u << 20, &why) != 0)
+				_exit(3);
+			pthread_t th[THREADS];
+			struct wr w[THREADS];
+			for (int t = 0; t < THREADS; t++) {
+				w[t] = (struct wr){&log, p, t};
+				pthread_create(&th[t], NULL, writer, &w[t]);
+			}
+			for (int t = 0; t < THREADS; t++)
+				pthread_join(th[t], NULL);
+			_exit(0);
+		}
+	}
+	for (int p = 0; p < PROCS; p++) {
+		int st;
+		waitpid(kids[p], &st, 0);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer %d failed", p);
+	}
+	struct ttft_log_view v;
+	char err[512];
+	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+	ck_assert_uint_eq(v.n_slots, PROCS * THREADS * PER_THREAD);
+	ck_assert_uint_eq(v.dropped, 0);
+	static unsigned char seen[PROCS][THREADS][PER_THREAD];
+	memset(seen, 0, sizeof seen);
+	for (uint64_t i = 0; i < v.n_slots; i++) {
+		struct ttft_rec r;
+		ck_assert_int_eq(ttft_log_view_get(&v, i, &r), 1);
+		ck_assert_int_lt(r.pid, PROCS);
+		ck_assert_int_lt(r.tid, THREADS);
+		ck_assert_int_lt(r.a, PER_THREAD);
+		/* not torn: the fields agree with each other */
+		ck_assert_int_eq(r.b, (int64_t)r.pid * 1000003 + r.tid * 7919 + r.a);
+		ck_assert_int_eq(r.text[63], 'a' + (r.a % 26));
+		ck_assert_int_eq(seen[r.pid][r.tid][r.a]++, 0);
+	}
+	ck_assert_uint_eq(v.corrupt + v.unpublished, 0);
+	ttft_log_view_close(&v);
+	unlink(g_path);
+}
+END_TEST
+
+START_TEST(full_log_counts_drops)
+{
+	tu_tmp_log(g_path, sizeof g_path, "full");
+	struct ttft_log log;
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&log, g_path, 16 * TTFT_REC_SIZE, &why), 0);
+	int ok = 0;
+	for (int i = 0; i < 100; i++) {
+		struct ttft_rec *r = ttft_log_reserve(&log);
+		if (r) {
+			r->kind = TTFT_EV_MARK;
+			ttft_log_publish(r);
+			ok++;
+		}
+	}
+	ck_assert_int_eq(ok, 16);
+	ttft_log_close(&log);
+	struct ttft_log_view v;
+	char err[512];
+	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+	ck_assert_uint_eq(v.n_slots, 16);
+	ck_assert_uint_eq(v.dropped, 84);
+	ttft_log_view_close(&v);
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s 2>&1", tu_build_dir(), g_path);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "84 events were dropped") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "\"dropped\":84") != NULL, "%s", out);
+	free(out);
+	unlink(g_path);
+}
+END_TEST
+
+static void write_log(const char *path, int n)
+{
+	struct ttft_log log;
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&log, path, 1 << 20, &why), 0);
+	for (int i = 0; i < n; i++) {
+		struct ttft_rec *r = ttft_log_reserve(&log);
+		r->kind = TTFT_EV_MARK;
+		r->t_ns = i;
+		ttft_log_publish(r);
+	}
+	ttft_log_close(&log);
+}
+
+static int analyze(const char *path, char **out)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s 2>&1", tu_build_dir(), path);
+	return tu_sh(cmd, out);
+}
+
+START_TEST(damaged_files)
+{
+	char *out;
+	/* missing */
+	ck_assert_int_eq(analyze("/dev/shm/ttft-test-does-not-exist.log", &out), 2);
+	ck_assert_msg(strstr(out, "cannot open log") != NULL, "%s", out);
+	free(out);
+	/* not a log */
+	tu_tmp_log(g_path, sizeof g_path, "junk");
+	FILE *f = fopen(g_path, "w");
+	for (int i = 0; i < 1000; i++)
+		fputs("not a log at all\n", f);
+	fclose(f);
+	ck_assert_int_eq(analyze(g_path, &out), 2);
+	ck_assert_msg(strstr(out, "not a ttftshim log") != NULL, "%s", out);
+	free(out);
+	/* too small */
+	f = fopen(g_path, "w");
+	fputs("TTFTLOG1", f);
+	fclose(f);
+	ck_assert_int_eq(analyze(g_path, &out), 2);
+	ck_assert_msg(strstr(out, "too small") != NULL, "%s", out);
+	free(out);
+	/* wrong version */
+	unlink(g_path);
+	write_log(g_path, 4);
+	f = fopen(g_path, "r+");
+	uint32_t ver = 99;
+	fseek(f, 8, SEEK_SET);
+	fwrite(&ver, 4, 1, f);
+	fclose(f);
+	ck_assert_int_eq(analyze(g_path, &out), 2);
+	ck_assert_msg(strstr(out, "version 99") != NULL, "%s", out);
+	free(out);
+	/* a directory */
+	ck_assert_int_eq(analyze("/dev/shm", &out), 2);
+	free(out);
+	unlink(g_path);
+}
+END_TEST
+
+START_TEST(truncated_and_torn_records)
+{
+	tu_tmp_log(g_path, sizeof g_path, "torn");
+	write_log(g_path, 10);
+	struct ttft_log_view v;
+	char err[512];
+	/* flip one byte inside record 3: its seal no longer matches */
+	FILE *f = fopen(g_path, "r+");
+	fseek(f, TTFT_LOG_HDR_SIZE + 3 * TTFT_REC_SIZE + 40, SEEK_SET);
+	fputc(0x5a, f);
+	/* record 5: reserved but never sealed (a writer killed mid-record) */
+	uint32_t zero = 0;
+	fseek(f, TTFT_LOG_HDR_SIZE + 5 * TTFT_REC_SIZE, SEEK_SET);
+	fwrite(&zero, 4, 1, f);
+	fclose(f);
+	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+	int good = 0;
+	for (uint64_t i = 0; i < v.n_slots; i++) {
+		struct ttft_rec r;
+		good += ttft_log_view_get(&v, i, &r);
+	}
+	ck_assert_int_eq(good, 8);
+	ck_assert_uint_eq(v.corrupt, 1);
+	ck_assert_uint_eq(v.unpublished, 1);
+	ttft_log_view_close(&v);
+	char *out;
+	ck_assert_int_eq(analyze(g_path, &out), 3);
+	ck_assert_msg(strstr(out, "1 records are damaged") != NULL, "%s", out);
+	free(out);
+	/* cut the file in the middle of record 7 */
+	ck_assert_int_eq(truncate(g_path, TTFT_LOG_HDR_SIZE + 7 * TTFT_REC_SIZE + 50), 0);
+	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+	ck_assert_uint_eq(v.n_slots, 7);
+	ttft_log_view_close(&v);
+	ck_assert_int_eq(analyze(g_path, &out), 3);
+	ck_assert_msg(strstr(out, "truncated") != NULL, "%s", out);
+	free(out);
+	unlink(g_path);
+}
+END_TEST
+
+START_TEST(writer_killed_while_writing)
+{
+	tu_tmp_log(g_path, sizeof g_path, "kill");
+	pid_t c = fork();
+	if (c == 0) {
+		struct ttft_log log;
+		const char *why;
+		if (ttft_log_open(&log, g_path, 64u << 20, &why) != 0)
+			_exit(3);
+		for (int64_t i = 0;; i++) {
+			struct ttft_rec *r = ttft_log_reserve(&log);
+			if (!r)
+				_exit(0);
+			r->kind = TTFT_EV_MARK;
+			r->a = i;
+			r->b = ~i;
+			ttft_log_publish(r);
+		}
+	}
+	/* kill it once it is writing (slow under the sanitizers and load:
+	 * polled, with a deadline far beyond any of them) */
+	struct ttft_log_view v;
+	char err[512];
+	for (int64_t deadline = ttft_now_ns() + 60 * (int64_t)1000000000;
+	     ttft_now_ns() < deadline;) {
+		usleep(10000);
+		if (ttft_log_view_open(&v, g_path, err, sizeof err) == 0) {
+			uint64_t n = v.n_slots;
+			ttft_log_view_close(&v);
+			if (n > 1000)
+				break;
+		}
+	}
+	kill(c, SIGKILL);
+	waitpid(c, NULL, 0);
+	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+	ck_assert_uint_gt(v.n_slots, 0);
+	for (uint64_t i = 0; i < v.n_slots; i++) {
+		struct ttft_rec r;
+		if (ttft_log_view_get(&v, i, &r))
+			ck_assert_int_eq(r.b, ~r.a);
+	}
+	ck_assert_uint_le(v.unpublished, 1);
+	ck_assert_uint_eq(v.corrupt, 0);
+	ttft_log_view_close(&v);
+	unlink(g_path);
+}
+END_TEST
+
+START_TEST(refuses_foreign_files)
+{
+	/* The writer never adopts a file that is not a log: the shim must
+	 * not scribble over someone's data. */
+	tu_tmp_log(g_path, sizeof g_path, "foreign");
+	FILE *f = fopen(g_path, "w");
+	for (int i = 0; i < 2000; i++)
+		fputs("precious user data\n", f);
+	fclose(f);
+	struct ttft_log log;
+	const char *why = NULL;
+	ck_assert_int_eq(ttft_log_open(&log, g_path, 1 << 20, &why), -1);
+	ck_assert_ptr_nonnull(why);
+	size_t n;
+	char *back = tu_read_file(g_path, &n);
+	ck_assert_uint_eq(n, 2000 * 19);
+	free(back);
+	unlink(g_path);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("log");
+	TCase *t = tu_tcase(s, "log", 120);
+	tcase_add_test(t, many_processes_and_threads);
+	tcase_add_test(t, full_log_counts_drops);
+	tcase_add_test(t, damaged_files);
+	tcase_add_test(t, truncated_and_torn_records);
+	tcase_add_test(t, writer_killed_while_writing);
+	tcase_add_test(t, refuses_foreign_files);
+	return tu_run(s);
+}

@@ -1,0 +1,48 @@
+/* cold_server.h — run a server command in its own process group, stamp
+ * every line it prints (CLOCK_MONOTONIC, as it arrives), and stop it. */
+#ifndef TTFT_COLD_SERVER_H
+#define TTFT_COLD_SERVER_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct cold_line {
+	int64_t t_ns;
+	int err;        /* 1: stderr */
+	char *text;
+};
+
+struct cold_server {
+	pid_t pid;      /* also the process group id */
+	int64_t t_spawn;
+	int out_fd, err_fd;
+	FILE *log;      /* every line, "seconds-since-spawn\tstream\tline" */
+	pthread_t reader;
+	pthread_mutex_t mu;
+	struct cold_line *lines;
+	size_t nlines, cap;
+	int status;     /* wait status once reaped */
+	int reaped;
+};
+
+/* Start `sh -c CMD` in a new process group with LD_PRELOAD and
+ * TTFT_* removed from its environment and PYTHONUNBUFFERED=1. log_path:
+ * where to save the stamped lines (NULL: none). Returns 0 or -1 (errno). */
+int cold_server_start(struct cold_server *s, const char *cmd, const char *log_path);
+/* Nonzero if the server process has exited (reaps it). */
+int cold_server_dead(struct cold_server *s);
+/* SIGTERM to the group, SIGKILL after timeout_s; waits for the leader and
+ * until no process of the group is left. Returns seconds it took. */
+double cold_server_stop(struct cold_server *s, double timeout_s);
+/* Copy of the last n lines (malloc'd, caller frees each text). */
+size_t cold_server_tail(struct cold_server *s, struct cold_line *out, size_t n);
+void cold_server_free(struct cold_server *s);
+
+/* Is something accepting TCP connections on host:port? */
+int cold_port_open(const char *host, int port);
+/* GET url; returns the HTTP status, 0 if no answer. body: optional copy. */
+long cold_http_get(const char *url, double timeout_s, char **body);
+
+#endif

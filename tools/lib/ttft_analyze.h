@@ -1,0 +1,63 @@
+/* ttft_analyze.h — turn a ttftshim log into per-request phases.
+ * Shared by ttft-analyze and ttft-run (and later the probe and ttft-cold).
+ */
+#ifndef TTFT_ANALYZE_H
+#define TTFT_ANALYZE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ttft_json.h"
+#include "ttft_log.h"
+#include "ttft_logread.h"
+#include "ttft_record.h"
+#include "ttft_summary.h"
+
+struct ttft_conn_note {
+	uint64_t conn;
+	int pid;
+	int err;              /* connect failure errno, or 0 */
+	int desync;           /* TTFT_DESYNC_* reason, or 0 */
+	char peer[TTFT_REC_TEXT];
+};
+
+struct ttft_analysis {
+	struct ttft_record *reqs; /* sorted by t_start */
+	size_t nreqs, reqs_cap;
+	struct ttft_conn_note *notes; /* failed or non-HTTP connections */
+	size_t nnotes;
+	uint64_t records;
+	uint64_t dropped, unpublished, corrupt;
+	int truncated;           /* the file holds fewer records than claimed */
+	uint64_t slots_claimed, slots_read; /* by the header; in the file */
+	int64_t anchor_mono_ns, anchor_real_ns;
+	struct ttft_summary ttft, e2e; /* over the requests kept */
+	size_t snapshots;        /* /metrics snapshots in the log */
+	char metrics_warning[200];
+};
+
+struct ttft_filter {
+	int pid;                 /* 0 = any */
+	const char *path_prefix; /* NULL = any */
+};
+
+/* Read and analyse the log at path. Returns 0, or -1 with a message in
+ * err (the file is missing, not a log, or unreadable). */
+int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
+		      struct ttft_analysis *out, char *err, size_t errlen);
+void ttft_analysis_free(struct ttft_analysis *a);
+/* Print every intact record in time order (pid filter applies). */
+int ttft_dump_events(FILE *f, const char *path, const struct ttft_filter *flt,
+		     char *err, size_t errlen);
+
+/* Wall-clock seconds of a CLOCK_MONOTONIC instant, through the log's
+ * anchor pair. */
+double ttft_analysis_unix_s(const struct ttft_analysis *a, int64_t t_ns);
+
+/* Output. */
+void ttft_print_table(FILE *f, const struct ttft_analysis *a);
+void ttft_print_warnings(FILE *f, const struct ttft_analysis *a);
+/* {"requests":[…],"summary":{…},"dropped":N} and a newline. */
+void ttft_analysis_json(struct ttft_json *j, const struct ttft_analysis *a);
+
+#endif

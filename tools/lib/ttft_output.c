@@ -1,0 +1,143 @@
+/* ttft_output.c — print an analysis as a table, warnings, or JSON. */
+#include "ttft_analyze.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void ms(FILE *f, int width, double s)
+{
+	if (isnan(s))
+		fprintf(f, " %*s", width, "-");
+	else
+		fprintf(f, " %*.3f", width, s * 1e3);
+}
+
+void ttft_print_table(FILE *f, const struct ttft_analysis *a)
+{
+	fprintf(f, "%7s %5s %-6s %-24s %6s %16s %17s %6s %8s %10s %8s %11s %9s "
+		   "%9s %9s %10s %10s %10s %9s %10s %8s\n",
+		"pid", "conn", "method", "path", "status", "start_s",
+		"start_unix_s", "tokens", "dns_ms", "connect_ms", "send_ms",
+		"wait_hdr_ms", "ttft_ms", "decode_ms", "e2e_ms", "itl_p50_ms",
+		"itl_p99_ms", "app_gap_ms", "queue_ms", "prefill_ms", "other_ms");
+	for (size_t i = 0; i < a->nreqs; i++) {
+		const struct ttft_record *r = &a->reqs[i];
+		struct ttft_phases p;
+		ttft_record_phases(r, &p);
+		char status[8];
+		if (r->status)
+			snprintf(status, sizeof status, "%d", r->status);
+		else
+			snprintf(status, sizeof status, "-");
+		fprintf(f, "%7d %5llu %-6.6s %-24.24s %6s %16.6f %17.6f %6ld", r->pid,
+			(unsigned long long)r->conn, r->method, r->path, status,
+			p.start_s, ttft_analysis_unix_s(a, r->t_start), ttft_record_tokens(r));
+		ms(f, 8, p.dns_s);
+		ms(f, 10, p.connect_s);
+		ms(f, 8, p.send_s);
+		ms(f, 11, p.wait_headers_s);
+		ms(f, 9, p.ttft_s);
+		ms(f, 9, p.decode_s);
+		ms(f, 9, p.e2e_s);
+		ms(f, 10, p.itl_p50_s);
+		ms(f, 10, p.itl_p99_s);
+		ms(f, 10, p.app_gap_s);
+		ms(f, 9, r->split.queue_s);
+		ms(f, 10, r->split.prefill_s);
+		ms(f, 8, p.server_other_s);
+		const char *note = !r->t_end && !r->new_conn && !r->t_hdr
+				 ? "  (no response on a reused connection: the client retries)"
+				 : r->closed_early ? "  (client closed early)"
+				 : r->end_flags & TTFT_F_TRUNCATED ? "  (server closed mid-response)"
+				 : r->sse_error ? "  (error event in stream)"
+				 : !r->t_end ? "  (incomplete)" : "";
+		fprintf(f, "%s\n", note);
+	}
+	fprintf(f, "\nrequests: %zu (with a first token: %zu)\n", a->nreqs, a->ttft.n);
+	fprintf(f, "%-8s %10s %10s %10s %10s %10s\n", "(ms)", "min", "median",
+		"p90", "p99", "max");
+	struct {
+		const char *name;
+		const struct ttft_summary *s;
+	} rows[] = {{"ttft", &a->ttft}, {"e2e", &a->e2e}};
+	for (int i = 0; i < 2; i++) {
+		fprintf(f, "%-8s", rows[i].name);
+		ms(f, 10, rows[i].s->min);
+		ms(f, 10, rows[i].s->median);
+		ms(f, 10, rows[i].s->p90);
+		ms(f, 10, rows[i].s->p99);
+		ms(f, 10, rows[i].s->max);
+		fputc('\n', f);
+	}
+	if (a->dropped)
+		fprintf(f, "dropped: %llu events (the log was full)\n",
+			(unsigned long long)a->dropped);
+}
+
+static const char *desync_name(int d)
+{
+	switch (d) {
+	case 1: return "not HTTP/1.x (TLS or HTTP/2?)";
+	case 2: return "response is not HTTP/1.x";
+	case 3: return "malformed chunked encoding";
+	case 4: return "bytes passed unseen";
+	case 5: return "protocol upgrade";
+	default: return "unknown";
+	}
+}
+
+void ttft_print_warnings(FILE *f, const struct ttft_analysis *a)
+{
+	if (a->metrics_warning[0])
+		fprintf(f, "warning: %s\n", a->metrics_warning);
+	if (a->dropped)
+		fprintf(f, "warning: %llu events were dropped because the log "
+			   "was full; rerun with a larger TTFT_LOG_MB\n",
+			(unsigned long long)a->dropped);
+	if (a->truncated)
+		fprintf(f, "warning: the log file is truncated (the header says %llu "
+			   "records, the file holds %llu); requests at its end may "
+			   "be missing or incomplete\n",
+			(unsigned long long)a->slots_claimed,
+			(unsigned long long)a->slots_read);
+	if (a->corrupt)
+		fprintf(f, "warning: %llu records are damaged (bad seal) and "
+			   "were skipped\n", (unsigned long long)a->corrupt);
+	if (a->unpublished)
+		fprintf(f, "note: %llu records were reserved but never "
+			   "published (a writer still running, or killed "
+			   "mid-record); skipped\n",
+			(unsigned long long)a->unpublished);
+	for (size_t i = 0; i < a->nnotes; i++) {
+		const struct ttft_conn_note *n = &a->notes[i];
+		if (n->err)
+			fprintf(f, "note: pid %d conn %llu to %s: connect "
+				   "failed: %s\n", n->pid,
+				(unsigned long long)n->conn, n->peer,
+				strerror(n->err));
+		else if (n->desync)
+			fprintf(f, "note: pid %d conn %llu to %s: not analysed: "
+				   "%s\n", n->pid, (unsigned long long)n->conn,
+				n->peer, desync_name(n->desync));
+	}
+}
+
+void ttft_analysis_json(struct ttft_json *j, const struct ttft_analysis *a)
+{
+	struct ttft_json_ctx ctx = {a->anchor_mono_ns, a->anchor_real_ns, 0, 0};
+	ttft_json_begin_obj(j, NULL);
+	ttft_json_begin_arr(j, "requests");
+	for (size_t i = 0; i < a->nreqs; i++)
+		ttft_json_record(j, NULL, &a->reqs[i], &ctx);
+	ttft_json_end_arr(j);
+	ttft_json_begin_obj(j, "summary");
+	ttft_json_int(j, "count", (long long)a->nreqs);
+	ttft_json_summary(j, "ttft_s", &a->ttft);
+	ttft_json_summary(j, "e2e_s", &a->e2e);
+	ttft_json_end_obj(j);
+	ttft_json_int(j, "dropped", (long long)a->dropped);
+	ttft_json_end_obj(j);
+	ttft_json_newline(j);
+}

@@ -1,0 +1,75 @@
+/* ttft_prom.h — Prometheus text format, and the server's own per-request
+ * truth read from it (vLLM histograms, llama.cpp counters).
+ * Shared by ttft-probe (scrapes around requests), ttft-run --metrics
+ * (scrapes during any client) and ttft-analyze (joins snapshots). */
+#ifndef TTFT_PROM_H
+#define TTFT_PROM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ttft_prom_sample {
+	char *name;     /* e.g. vllm:request_queue_time_seconds_sum */
+	char *labels;   /* canonical k="v",… with escapes resolved; "" if none */
+	double value;   /* NaN and ±Inf allowed */
+};
+
+struct ttft_prom {
+	struct ttft_prom_sample *s;
+	size_t n, cap;
+	size_t bad_lines;    /* lines that are neither samples nor comments */
+	int truncated;       /* the last line had no newline */
+};
+
+/* Parse a /metrics page. Never fails on bad input: malformed lines are
+ * counted in bad_lines and skipped. Returns the number of samples, or -1
+ * with a message in err when out of memory (p is then empty). */
+int ttft_prom_parse(const char *text, size_t len, struct ttft_prom *p, char *err,
+		    size_t errlen);
+void ttft_prom_free(struct ttft_prom *p);
+/* Sum of NAME over all label sets (one per model/engine); *found = 0 when
+ * no sample has that name. */
+double ttft_prom_get(const struct ttft_prom *p, const char *name, int *found);
+
+/* The values ttftshim reads. Older vLLM names are folded into the new. */
+enum ttft_truth_id {
+	TR_QUEUE_SUM, TR_QUEUE_CNT, TR_PREFILL_SUM, TR_PREFILL_CNT,
+	TR_DECODE_SUM, TR_DECODE_CNT, TR_TTFT_SUM, TR_TTFT_CNT,
+	TR_PC_HITS, TR_PC_QUERIES, TR_KV_USAGE,
+	TR_LC_PROMPT_S, TR_LC_PREDICTED_S, TR_LC_PROMPT_TOK, TR_LC_CACHED_TOK,
+	TR__N
+};
+
+struct ttft_truth {
+	double v[TR__N];
+	uint32_t have;       /* bit i: v[i] was on the page */
+	int64_t t_ns;        /* CLOCK_MONOTONIC of the scrape */
+};
+
+const char *ttft_truth_name(int id);
+/* Extract the known values from a parsed page; returns how many. */
+int ttft_truth_from(const struct ttft_prom *p, struct ttft_truth *t);
+/* Parse a whole /metrics body into t. Returns the number of known values,
+ * or -1 with why set: not Prometheus text, cut short (Prometheus text ends
+ * with a newline), none of the request metrics on it, or out of memory. */
+int ttft_truth_page(const char *body, size_t len, struct ttft_truth *t, char *why,
+		    size_t whylen);
+/* Names in the log (records carry the metric name as text). */
+int ttft_truth_id(const char *name);
+
+/* What the server says about the window between two snapshots. */
+struct ttft_split {
+	double queue_s, prefill_s, decode_s, server_ttft_s, hit_tokens;
+	double requests;       /* requests the server finished in the window */
+	const char *source;    /* "vllm-metrics", "llamacpp-metrics", or NULL */
+	char reason[160];      /* why there is no per-request split */
+};
+
+/* expect_one: the caller knows exactly one request ended in the window
+ * (needed for llama.cpp, whose counters do not count requests). Values
+ * are NAN where the server gives none. Returns 1 for a per-request split,
+ * 0 otherwise (reason set; an aggregate may still be in the values). */
+int ttft_truth_split(const struct ttft_truth *a, const struct ttft_truth *b,
+		     int expect_one, struct ttft_split *out);
+
+#endif

@@ -281,11 +281,12 @@ START_TEST(server_exits_early)
 END_TEST
 
 /* A sleep only this test process runs (other runs of the suite may share
- * the machine), and a pgrep pattern for it that does not match itself. */
+ * the machine), and a pgrep for exactly that command line: not ttft-cold's
+ * (its --server argument holds the same words), not the shell's. */
 static void unique_sleep(char *cmd, size_t cl, char *pat, size_t pl, int k)
 {
 	snprintf(cmd, cl, "sleep %d.%d%d", 300 + k, (int)getpid(), k);
-	snprintf(pat, pl, "pgrep -f 'sleep %d[.]%d%d' >/dev/null", 300 + k, (int)getpid(), k);
+	snprintf(pat, pl, "pgrep -x -f 'sleep %d[.]%d%d' >/dev/null", 300 + k, (int)getpid(), k);
 }
 
 START_TEST(never_ready_leaves_nothing_running)

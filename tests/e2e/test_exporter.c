@@ -301,13 +301,11 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("exporter");
-	TCase *t = tcase_create("exporter");
-	tcase_set_timeout(t, 180);
+	TCase *t = tu_tcase(s, "exporter", 180);
 	tcase_add_unchecked_fixture(t, setup, teardown);
 	tcase_add_test(t, follows_a_log_written_later);
 	tcase_add_test(t, http_server_is_robust);
 	tcase_add_test(t, a_client_that_never_reads);
 	tcase_add_test(t, run_export_lingers_for_the_last_scrape);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

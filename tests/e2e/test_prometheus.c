@@ -1,6 +1,6 @@
 /* test_prometheus.c — against a real Prometheus server (Debian's
  * prometheus package), started on a free loopback port with a generated
- * configuration and its own storage under /tmp (removed afterwards),
+ * configuration and its own storage in the suite's scratch directory,
  * scraping build/fixture-server (vLLM's /metrics) and the exporter:
  *  - PromQL over the exporter's histograms gives the analyzer's numbers on
  *    the same requests: every bucket exactly, the sums to rounding, and
@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,7 +30,7 @@
 
 #define NTESTS 2
 
-static char g_dir[64];
+static char g_dir[300];
 static pid_t g_prom, g_fx;
 static int g_pport, g_fport;
 static char g_url[64];
@@ -47,7 +48,7 @@ static char *slurp_cmd(const char *cmd)
  * when there is one; Prometheus reloads it on SIGHUP. */
 static void configure(const char *exporter)
 {
-	char path[128], tmp[128];
+	char path[400], tmp[400];
 	snprintf(path, sizeof path, "%s/prometheus.yml", g_dir);
 	snprintf(tmp, sizeof tmp, "%s/prometheus.yml.tmp", g_dir);
 	FILE *f = fopen(tmp, "w");
@@ -83,15 +84,16 @@ static void setup(void)
 	}
 	g_fport = tu_fixture_start("--token-ms 1", &g_fx);
 	tu_tmp_log(g_log, sizeof g_log, "prom-export");
-	snprintf(g_dir, sizeof g_dir, "/tmp/ttft-prom.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(g_dir));
+	/* the suite's scratch directory: removed whatever happens */
+	snprintf(g_dir, sizeof g_dir, "%s/prometheus", tu_scratch());
+	ck_assert_int_eq(mkdir(g_dir, 0700), 0);
 	configure(NULL);
 	/* a port that was free a moment ago may be taken by the time
 	 * Prometheus binds it: a few tries */
 	for (int attempt = 0; attempt < 3 && g_prom <= 0; attempt++) {
 		g_pport = tu_free_port();
 		snprintf(g_url, sizeof g_url, "http://127.0.0.1:%d", g_pport);
-		char cmd[1024], out[128];
+		char cmd[1024], out[400];
 		snprintf(cmd, sizeof cmd, "%s --config.file=%s/prometheus.yml "
 			 "--storage.tsdb.path=%s/data --web.listen-address=127.0.0.1:%d "
 			 "--enable-feature=exemplar-storage --log.level=warn", bin, g_dir, g_dir,
@@ -126,7 +128,7 @@ static void teardown(void)
 	if (g_log[0])
 		unlink(g_log);
 	if (g_dir[0]) {
-		char cmd[128];
+		char cmd[400];
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
 		tu_sh(cmd, NULL);
 	}
@@ -136,7 +138,7 @@ static void started(void)
 {
 	if (g_prom > 0)
 		return;
-	char out[128];
+	char out[400];
 	snprintf(out, sizeof out, "%s/prometheus.out", g_dir);
 	char *log = tu_read_file(out, NULL);
 	ck_abort_msg("prometheus did not start on 127.0.0.1:%d: %.1500s", g_pport, log);
@@ -200,7 +202,7 @@ static double width_at(double v)
 START_TEST(promql_agrees_with_the_analyzer)
 {
 	started();
-	char out[256], hold[128], addr[64], cmd[2048];
+	char out[400], hold[400], addr[64], cmd[2048];
 	const char *log = g_log;
 	snprintf(out, sizeof out, "%s/run.out", g_dir);
 	snprintf(hold, sizeof hold, "%s/hold", g_dir);
@@ -217,7 +219,7 @@ START_TEST(promql_agrees_with_the_analyzer)
 	await_value("sum(ttftshim_requests_total{job=\"ttftshim\"})", n);
 	await_value("ttftshim_requests_in_flight{job=\"ttftshim\"}", 0);
 	/* promtool's lint on the page as the exporter serves it */
-	char page[160];
+	char page[400];
 	snprintf(page, sizeof page, "%s/page.txt", g_dir);
 	snprintf(cmd, sizeof cmd, "curl -sf http://%s/metrics > %s && promtool check metrics "
 		 "< %s 2>&1", addr, page, page);
@@ -279,7 +281,7 @@ END_TEST
 
 static cJSON *run_json(const char *metrics, int n, const char *spec)
 {
-	char js[128], cmd[2048];
+	char js[400], cmd[2048];
 	snprintf(js, sizeof js, "%s/run.json", g_dir);
 	snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --filter port:%d --metrics '%s' "
 		 "--metrics-interval 20 --json %s -- python3 tests/clients/py_fleet.py %d %d "
@@ -348,8 +350,7 @@ int main(void)
 	free(bin);
 	free(tool);
 	Suite *s = suite_create("prometheus");
-	TCase *t = tcase_create("prometheus");
-	tcase_set_timeout(t, 600);
+	TCase *t = tu_tcase(s, "prometheus", 600);
 	if (have) {
 		tcase_add_unchecked_fixture(t, setup, teardown);
 		tcase_add_test(t, promql_agrees_with_the_analyzer);
@@ -359,6 +360,5 @@ int main(void)
 		       "(apt-get install -y prometheus): %d tests not run\n", NTESTS);
 		fflush(stdout);
 	}
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

@@ -257,12 +257,11 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("export");
-	TCase *t = tcase_create("export");
+	TCase *t = tu_tcase(s, "export", 30);
 	tcase_add_test(t, buckets_sums_and_counters);
 	tcase_add_test(t, split_and_outcomes);
 	tcase_add_test(t, label_sets_are_bounded);
 	tcase_add_test(t, paths_are_normalised);
 	tcase_add_test(t, exemplars_only_in_openmetrics);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

@@ -455,14 +455,12 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("follow");
-	TCase *t = tcase_create("follow");
-	tcase_set_timeout(t, 60);
+	TCase *t = tu_tcase(s, "follow", 60);
 	tcase_add_test(t, pieces_give_what_the_whole_log_gives);
 	tcase_add_test(t, in_flight_until_settled);
 	tcase_add_test(t, settled_without_a_response_end);
 	tcase_add_test(t, unsealed_slot_holds_the_reader);
 	tcase_add_test(t, waits_for_the_snapshot_that_splits_it);
 	tcase_add_test(t, late_and_replaced_logs);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

@@ -262,10 +262,9 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("merge");
-	TCase *t = tcase_create("merge");
+	TCase *t = tu_tcase(s, "merge", 30);
 	tcase_add_test(t, wall_clock_order_and_the_gap);
 	tcase_add_test(t, unknown_gaps_are_said_to_be_unknown);
 	tcase_add_test(t, a_new_log_records_the_clock);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

@@ -18,16 +18,17 @@ space := $(subst ,, )
 CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c shim/core/ttft_env.c
 SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c \
 	shim/preload/ttft_sigbus.c shim/preload/ttft_stdio.c shim/preload/ttft_ssl.c
-ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_output.c ttft_prom.c \
+ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_assemble.c ttft_output.c ttft_prom.c \
 	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c ttft_logread.c \
-	ttft_logsort.c ttft_url.c)
+	ttft_logsort.c ttft_url.c ttft_follow.c ttft_export.c ttft_httpd.c ttft_exporter.c \
+	ttft_promapi.c ttft_merge.c)
 INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itests/support
 
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 ANALYZE_OBJ := $(ANALYZE_SRC:%.c=$(B)/obj/%.o)
 SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/pic/%.o)
 
-PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold
+PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold $(B)/ttft-export
 include tests/suites.mk
 TEST_PROGS := $(addprefix $(B)/,$(UNIT_SUITES) $(E2E_SUITES)) $(B)/fixture-server $(B)/shim_host \
 	$(B)/fd_host $(B)/tls_two
@@ -72,6 +73,9 @@ $(B)/ttft-analyze: $(B)/obj/tools/ttft-analyze.o $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
 $(B)/ttft-run: $(B)/obj/tools/ttft-run.o $(B)/libttftcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+
+$(B)/ttft-export: $(B)/obj/tools/ttft-export.o $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
 $(B)/ttft-probe: $(B)/obj/probe/ttft-probe.o $(B)/obj/probe/probe_req.o $(B)/libttftcore.a
@@ -124,7 +128,7 @@ $(B)/tls_two: $(B)/obj/tests/support/tls_two.o $(FAKE)/libcallerreal.so \
 		$(FAKE)/libcaller3.so $(FAKE)/libcaller11.so
 	$(CC) $(LDFLAGS) -o $@ $< -ldl
 
-TU := $(B)/obj/tests/support/testutil.o
+TU := $(B)/obj/tests/support/testutil.o $(B)/obj/tests/support/fixture_client.o
 $(B)/test_cold: $(B)/obj/tests/e2e/test_cold.o $(TU) $(B)/obj/tools/cold/cold_phases.o $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
@@ -145,11 +149,19 @@ $(B)/bench_analyze: $(B)/obj/bench/bench_analyze.o $(B)/libttftcore.a
 $(B)/fastpath: bench/fastpath.c
 	$(CC) -O2 -o $@ $<
 
-bench: all $(B)/bench_shim $(B)/bench_tls $(B)/bench_analyze $(B)/fixture-server $(B)/fastpath
+$(B)/bench_accuracy: $(B)/obj/bench/bench_accuracy.o $(B)/obj/tests/support/fixture_client.o \
+		$(B)/libttftcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+
+# Ratios (what the shim costs) and accuracy figures (how close the tools'
+# stamps come to the fixture's own record): reported, never pass/fail.
+bench: all $(B)/bench_shim $(B)/bench_tls $(B)/bench_analyze $(B)/bench_accuracy \
+		$(B)/fixture-server $(B)/fastpath
 	$(B)/bench_shim $(B)/libttftshim.so
 	$(B)/bench_tls $(B)/libttftshim.so
 	$(B)/bench_analyze $(B)
 	bash bench/fastpath.sh $(B)
+	TTFT_BUILD=$(B) $(B)/bench_accuracy
 	TTFT_BUILD=$(B) bash bench/probe_256.sh
 
 # TTFT_SLOW=1 adds the suites that need the real engine (built on demand).
@@ -166,20 +178,28 @@ demo: all
 
 # Everything but the preloaded shim under AddressSanitizer and UBSan (an
 # instrumented shim cannot load into arbitrary programs), then the suites.
+# Sanitized programs run several times slower: each test's time limit is
+# scaled by this (tu_tcase); the assertions themselves hold at any speed.
+SAN_TIMEOUT_SCALE ?= 3
 SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-sanitize:
+sanitize-build:
 	$(MAKE) B=build-asan CFLAGS="$(SAN)" LDFLAGS="-fsanitize=address,undefined" \
 		SHIM_CFLAGS="-O2 -g" all $(subst $(B)/,build-asan/,$(TEST_PROGS))
-	ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 TTFT_BUILD=build-asan bash tests/run.sh
+sanitize: sanitize-build
+	ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 TTFT_BUILD=build-asan \
+		TTFT_TEST_TIMEOUT_SCALE=$(SAN_TIMEOUT_SCALE) bash tests/run.sh
 
 # The suites that use threads (the log's 8 writers in 4 processes, the
 # fixture server, over TLS too, ttft-cold's log reader and GPU sampler,
-# ttft-run's /metrics scraper) under ThreadSanitizer.
-tsan:
+# ttft-run's /metrics scraper) under ThreadSanitizer (TSAN_SUITES:
+# tests/suites.mk).
+tsan-build:
 	$(MAKE) B=build-tsan CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
 		SHIM_CFLAGS="-O2 -g" all $(addprefix build-tsan/,$(TSAN_SUITES)) \
 		build-tsan/fixture-server build-tsan/shim_host build-tsan/tls_two
-	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan TTFT_SUITES="$(TSAN_SUITES)" \
+tsan: tsan-build
+	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan \
+		TTFT_TEST_TIMEOUT_SCALE=$(SAN_TIMEOUT_SCALE) TTFT_SUITES="$(TSAN_SUITES)" \
 		bash tests/run.sh
 
 # libFuzzer harnesses (tests/fuzz/): the sniffer, the Prometheus parser, the
@@ -204,9 +224,14 @@ build/fuzz/mkseed_log: tests/fuzz/mkseed_log.c shim/core/ttft_http.c shim/core/t
 fuzz: build/fuzz/fuzz_http build/fuzz/fuzz_prom build/fuzz/fuzz_logread build/fuzz/mkseed_log
 	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
+# The whole suite N times (default 10) under two CPU hogs: tests/stress.sh.
+test-stress:
+	@bash tests/stress.sh
+
 clean:
 	rm -rf $(B) build-asan build-tsan
 
-.PHONY: all test check-layers bench demo sanitize tsan fuzz clean
+.PHONY: all test check-layers bench demo sanitize sanitize-build tsan tsan-build test-stress \
+	fuzz clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 .SECONDARY:

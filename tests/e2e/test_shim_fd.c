@@ -18,33 +18,22 @@
 static int g_port;
 static pid_t g_srv;
 
+/* fd_host's server, which dies with the test (tu_spawn). */
 static void setup(void)
 {
-	int p[2];
-	ck_assert_int_eq(pipe(p), 0);
-	g_srv = fork();
-	ck_assert_int_ge(g_srv, 0);
-	if (g_srv == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		char path[512];
-		snprintf(path, sizeof path, "%s/fd_host", tu_build_dir());
-		execl(path, path, "serve", (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	char line[64] = "";
-	FILE *f = fdopen(p[0], "r");
-	ck_assert_msg(fgets(line, sizeof line, f) != NULL, "fd_host serve did not start");
-	fclose(f);
-	ck_assert_int_eq(sscanf(line, "port %d", &g_port), 1);
+	char cmd[512], out[256], port[32];
+	snprintf(cmd, sizeof cmd, "%s/fd_host serve", tu_build_dir());
+	tu_tmp_log(out, sizeof out, "fd_host_serve"); /* unique: no old port */
+	g_srv = tu_spawn(cmd, out);
+	ck_assert_msg(tu_wait_line(out, "port ", port, sizeof port, 30, g_srv) == 0,
+		      "fd_host serve did not start");
+	g_port = atoi(port);
+	ck_assert_int_gt(g_port, 0);
 }
 
 static void teardown(void)
 {
-	kill(g_srv, SIGTERM);
-	waitpid(g_srv, NULL, 0);
+	tu_stop(g_srv);
 }
 
 struct run {
@@ -191,7 +180,7 @@ END_TEST
 START_TEST(bash_dev_tcp)
 {
 	char script[256];
-	snprintf(script, sizeof script, "/tmp/ttft-test-devtcp.%d.sh", (int)getpid());
+	snprintf(script, sizeof script, "%s/devtcp.sh", tu_scratch());
 	FILE *f = fopen(script, "w");
 	/* printf writes through stdio; read is bash's own read() (a `cat <&3`
 	 * would be another program, past an exec: docs/shim.md) */
@@ -444,8 +433,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("shim_fd");
-	TCase *t = tcase_create("fd");
-	tcase_set_timeout(t, 60);
+	TCase *t = tu_tcase(s, "fd", 120);
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, unseen_raw_close_then_reuse);
 	tcase_add_test(t, fclose_then_reuse);
@@ -465,6 +453,5 @@ int main(void)
 	tcase_add_test(t, dns_is_the_connecting_threads);
 	tcase_add_test(t, python_dup_and_fork);
 	tcase_add_test(t, node_raw_close_then_reuse);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

@@ -17,33 +17,22 @@
 static int g_port;
 static pid_t g_srv;
 
+/* fd_host's server, which dies with the test (tu_spawn). */
 static void setup(void)
 {
-	int p[2];
-	ck_assert_int_eq(pipe(p), 0);
-	g_srv = fork();
-	ck_assert_int_ge(g_srv, 0);
-	if (g_srv == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		char path[512];
-		snprintf(path, sizeof path, "%s/fd_host", tu_build_dir());
-		execl(path, path, "serve", (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	char line[64] = "";
-	FILE *f = fdopen(p[0], "r");
-	ck_assert_msg(fgets(line, sizeof line, f) != NULL, "fd_host serve did not start");
-	fclose(f);
-	ck_assert_int_eq(sscanf(line, "port %d", &g_port), 1);
+	char cmd[512], out[256], port[32];
+	snprintf(cmd, sizeof cmd, "%s/fd_host serve", tu_build_dir());
+	tu_tmp_log(out, sizeof out, "fd_host_serve"); /* unique: no old port */
+	g_srv = tu_spawn(cmd, out);
+	ck_assert_msg(tu_wait_line(out, "port ", port, sizeof port, 30, g_srv) == 0,
+		      "fd_host serve did not start");
+	g_port = atoi(port);
+	ck_assert_int_gt(g_port, 0);
 }
 
 static void teardown(void)
 {
-	kill(g_srv, SIGTERM);
-	waitpid(g_srv, NULL, 0);
+	tu_stop(g_srv);
 }
 
 /* Published records in the log at path (0 when it is not a log). */
@@ -198,7 +187,7 @@ END_TEST
 START_TEST(relative_log_survives_chdir)
 {
 	char dir[256], cmd[2048], path[512];
-	snprintf(dir, sizeof dir, "/tmp/ttft-test-rel.%d", (int)getpid());
+	snprintf(dir, sizeof dir, "%s/rel", tu_scratch());
 	snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s/sub", dir, dir);
 	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
 	char build[512];
@@ -270,7 +259,7 @@ END_TEST
 START_TEST(log_larger_than_its_filesystem)
 {
 	char dir[256], cmd[4096], *out;
-	snprintf(dir, sizeof dir, "/tmp/ttft-test-small.%d", (int)getpid());
+	snprintf(dir, sizeof dir, "%s/small", tu_scratch());
 	snprintf(cmd, sizeof cmd,
 		 "mkdir -p %s && unshare -rm sh -c 'mount -t tmpfs -o size=3m none %s && "
 		 "TTFT_LOG=%s/x.log LD_PRELOAD=%s/libttftshim.so %s/fd_host stream %d "
@@ -313,8 +302,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("shim_log");
-	TCase *t = tcase_create("log");
-	tcase_set_timeout(t, 60);
+	TCase *t = tu_tcase(s, "log", 120);
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, emptying_a_live_log_harms_no_host);
 	tcase_add_test(t, deleting_a_live_log_harms_no_host);
@@ -323,6 +311,5 @@ int main(void)
 	tcase_add_test(t, address_space_limit_keeps_tracing);
 	tcase_add_test(t, log_larger_than_its_filesystem);
 	tcase_add_test(t, ttft_run_waits_for_background_children);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

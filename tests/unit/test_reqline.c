@@ -145,11 +145,10 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("reqline");
-	TCase *t = tcase_create("reqline");
+	TCase *t = tu_tcase(s, "reqline", 60);
 	tcase_add_test(t, request_lines);
 	tcase_add_test(t, refused_expect_ends_the_request);
 	tcase_add_test(t, expect_continue_then_body);
 	tcase_add_test(t, unseen_bytes);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

@@ -255,12 +255,11 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("rows");
-	TCase *t = tcase_create("rows");
+	TCase *t = tu_tcase(s, "rows", 60);
 	tcase_add_test(t, preopened_connection);
 	tcase_add_test(t, failure_reasons);
 	tcase_add_test(t, cut_by_a_full_log);
 	tcase_add_test(t, dns_stays_with_its_thread);
 	tcase_add_test(t, damaged_header_and_untraced);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

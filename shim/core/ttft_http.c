@@ -15,6 +15,30 @@ enum { CH_MORE, CH_DONE, CH_ERROR };
 
 typedef void (*data_fn)(void *ctx, const char *p, size_t n);
 
+static int hex_value(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	char l = (char)(ch | 0x20);
+	return l >= 'a' && l <= 'f' ? l - 'a' + 10 : -1;
+}
+
+/* The common size line, whole in one read: SIZE "\r\n" (no extension).
+ * Returns the bytes it took, or 0 to leave them to the byte-by-byte path
+ * (which also reports malformed sizes). */
+static size_t chunk_size_line(struct ttft_chunked *c, const char *p, size_t n)
+{
+	uint64_t v = 0;
+	size_t j = 0;
+	for (int d; j < n && j < 15 && (d = hex_value(p[j])) >= 0; j++)
+		v = v * 16 + (uint64_t)d;
+	if (j == 0 || j + 1 >= n || p[j] != '\r' || p[j + 1] != '\n')
+		return 0;
+	c->left = v;
+	c->st = v ? CH_DATA : CH_TRAILER_START;
+	return j + 2;
+}
+
 /* Decode chunked framing; body bytes go to fn. Returns CH_MORE when all n
  * bytes were consumed, CH_DONE (with *used set) at the end of the body,
  * CH_ERROR on a malformed size line. */
@@ -26,9 +50,12 @@ static int chunked_feed(struct ttft_chunked *c, const char *p, size_t n,
 		char ch = p[i];
 		switch (c->st) {
 		case CH_SIZE: {
-			int v = ch >= '0' && ch <= '9' ? ch - '0'
-				: ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-				: ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+			size_t k = c->digits ? 0 : chunk_size_line(c, p + i, n - i);
+			if (k) {
+				i += k;
+				continue;
+			}
+			int v = hex_value(ch);
 			if (v >= 0) {
 				if (++c->digits > 15)
 					return CH_ERROR;
@@ -64,8 +91,15 @@ static int chunked_feed(struct ttft_chunked *c, const char *p, size_t n,
 			fn(ctx, p + i, take);
 			c->left -= take;
 			i += take;
-			if (c->left == 0)
+			if (c->left)
+				continue;
+			if (n - i >= 2 && p[i] == '\r' && p[i + 1] == '\n') {
+				c->st = CH_SIZE; /* the chunk's end, at once */
+				c->digits = 0;
+				i += 2;
+			} else {
 				c->st = CH_DATA_END;
+			}
 			continue;
 		}
 		case CH_DATA_END:

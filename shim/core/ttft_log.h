@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 #define TTFT_LOG_MAGIC "TTFTLOG1"
-#define TTFT_LOG_VERSION 1u
+#define TTFT_LOG_VERSION 2u
 #define TTFT_LOG_HDR_SIZE 4096u
 #define TTFT_REC_SIZE 128u
 #define TTFT_REC_TEXT 64u

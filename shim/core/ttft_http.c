@@ -150,49 +150,124 @@ static char lower(char c)
 	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 }
 
-static int has_prefix(const char *s, size_t n, const char *pre)
+/* s[0..n) equals lit (lower case) but for case. */
+static int ieq(const char *s, const char *lit, size_t n)
 {
-	size_t k = strlen(pre);
-	return n >= k && memcmp(s, pre, k) == 0;
+	for (size_t i = 0; i < n; i++)
+		if (lower(s[i]) != lit[i])
+			return 0;
+	return 1;
 }
 
-static int contains(const char *s, size_t n, const char *needle)
+static int icontains(const char *s, size_t n, const char *lit, size_t k)
 {
-	size_t k = strlen(needle);
 	for (size_t i = 0; i + k <= n; i++)
-		if (memcmp(s + i, needle, k) == 0)
+		if (ieq(s + i, lit, k))
 			return 1;
 	return 0;
 }
 
-/* One header line, lower-cased, possibly cut at sizeof hdr. */
+static int is_hex_lower(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* A W3C traceparent: "vv-<32 hex>-<16 hex>-ff" (55 characters), ended by
+ * the value's end, whitespace or a '-' (later versions may append). */
+static int is_traceparent(const char *v, size_t n)
+{
+	if (n < TTFT_TRACEPARENT_LEN ||
+	    (n > TTFT_TRACEPARENT_LEN && v[55] != '-' && v[55] != ' ' &&
+	     v[55] != '\t'))
+		return 0;
+	for (size_t i = 0; i < TTFT_TRACEPARENT_LEN; i++)
+		if (i == 2 || i == 35 || i == 52 ? v[i] != '-' : !is_hex_lower(v[i]))
+			return 0;
+	return 1;
+}
+
+/* What the sniffer reads from a header block. */
 struct hdr_info {
 	uint64_t length;
-	uint8_t has_len, chunked, sse;
+	uint8_t has_len, chunked, sse, compressed;
+	const char *traceparent; /* TTFT_TRACEPARENT_LEN bytes, or NULL */
 };
 
+/* One header line h[0..n), without its line end (cut when it was longer
+ * than the buffer that held it). Only a handful of names matter. */
 static void header_line(const char *h, size_t n, struct hdr_info *hi)
 {
-	if (has_prefix(h, n, "content-length:")) {
-		uint64_t v = 0;
-		int digits = 0;
-		for (size_t i = 15; i < n; i++) {
-			if (h[i] >= '0' && h[i] <= '9' && digits < 19) {
-				v = v * 10 + (uint64_t)(h[i] - '0');
-				digits++;
-			} else if (h[i] != ' ' && h[i] != '\t') {
-				break;
+	const char *colon = memchr(h, ':', n);
+	if (!colon)
+		return;
+	size_t k = (size_t)(colon - h);
+	const char *v = colon + 1, *e = h + n;
+	while (v < e && (*v == ' ' || *v == '\t'))
+		v++;
+	size_t vn = (size_t)(e - v);
+	switch (k) {
+	case 14:
+		if (ieq(h, "content-length", 14)) {
+			uint64_t x = 0;
+			int digits = 0;
+			for (; v < e && *v >= '0' && *v <= '9' && digits < 19; v++, digits++)
+				x = x * 10 + (uint64_t)(*v - '0');
+			if (digits) {
+				hi->length = x;
+				hi->has_len = 1;
 			}
 		}
-		if (digits) {
-			hi->length = v;
-			hi->has_len = 1;
-		}
-	} else if (has_prefix(h, n, "transfer-encoding:")) {
-		hi->chunked = contains(h, n, "chunked");
-	} else if (has_prefix(h, n, "content-type:")) {
-		hi->sse = contains(h, n, "text/event-stream");
+		break;
+	case 17:
+		if (ieq(h, "transfer-encoding", 17))
+			hi->chunked = (uint8_t)icontains(v, vn, "chunked", 7);
+		break;
+	case 12:
+		if (ieq(h, "content-type", 12))
+			hi->sse = (uint8_t)icontains(v, vn, "text/event-stream", 17);
+		break;
+	case 16:
+		/* Anything but identity: the body is compressed. */
+		if (ieq(h, "content-encoding", 16))
+			hi->compressed = vn && !(vn >= 8 && ieq(v, "identity", 8) &&
+						 (vn == 8 || v[8] == ' ' || v[8] == ','));
+		break;
+	case 11:
+		if (ieq(h, "traceparent", 11) && is_traceparent(v, vn))
+			hi->traceparent = v;
+		break;
+	default:
+		break;
 	}
+}
+
+/* Header lines of a block, from p[i]: complete lines are read where they
+ * lie; a line cut by the end of a read is kept in buf (up to cap bytes)
+ * and finished by the next. Returns the bytes used; *line and *len give the
+ * line ended there (*line NULL when it ran to the end of the read). */
+static size_t next_line(const char *p, size_t n, char *buf, uint8_t *blen,
+			size_t cap, const char **line, size_t *len)
+{
+	const char *lf = memchr(p, '\n', n);
+	size_t take = lf ? (size_t)(lf - p) : n;
+	if (*blen || !lf) {
+		size_t room = cap - *blen;
+		memcpy(buf + *blen, p, take < room ? take : room);
+		*blen = (uint8_t)(*blen + (take < room ? take : room));
+		if (!lf) {
+			*line = NULL;
+			return n;
+		}
+		*line = buf;
+		*len = *blen;
+		*blen = 0;
+	} else {
+		*line = p;
+		*len = take;
+	}
+	if (*len && (*line)[*len - 1] == '\r')
+		(*len)--;
+	return take + 1;
 }
 
 static void emit_ev(ttft_http_emit emit, void *ctx, uint16_t kind,
@@ -276,7 +351,7 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 					len -= 9;
 				uint32_t seq = tx->seq++;
 				uint32_t bit = 1u << (seq % 32);
-				if (has_prefix(tx->line, tx->llen, "HEAD "))
+				if (tx->llen >= 5 && memcmp(tx->line, "HEAD ", 5) == 0)
 					tx->head_mask |= bit;
 				else
 					tx->head_mask &= ~bit;
@@ -355,6 +430,13 @@ static void sse_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
 	int64_t idx = cls == TTFT_SSE_TOKEN ? (int64_t)rx->tokens++ : 0;
 	emit_ev(rx->emit, rx->ctx, kind, (uint16_t)flags, rx->seq, rx->t_now,
 		(int64_t)rx->body_bytes, idx, NULL, 0);
+	if (flags & TTFT_SSE_F_NUMS) {
+		struct ttft_rec_numbers nums;
+		memcpy(nums.v, rx->sse.nums.v, sizeof nums.v);
+		emit_ev(rx->emit, rx->ctx, TTFT_EV_SERVER_NUMBERS, 0, rx->seq,
+			rx->t_now, rx->sse.nums.have, 0, (const char *)&nums,
+			sizeof nums);
+	}
 }
 
 void ttft_http_rx_init(struct ttft_http_rx *rx)
@@ -369,7 +451,7 @@ static void rx_start(struct ttft_http_rx *rx)
 	rx->slen = 0;
 	rx->hlen = 0;
 	rx->status = 0;
-	rx->chunked = rx->is_sse = rx->has_len = 0;
+	rx->chunked = rx->is_sse = rx->has_len = rx->compressed = 0;
 	rx->body_left = rx->body_bytes = 0;
 	rx->tokens = 0;
 }
@@ -395,7 +477,7 @@ static void rx_body(void *ctx, const char *p, size_t n)
 	/* Count before feeding: an event's offset is the body bytes up to and
 	 * including the read that completed it. */
 	rx->body_bytes += n;
-	if (rx->is_sse)
+	if (rx->is_sse && !rx->compressed)
 		ttft_sse_feed(&rx->sse, p, n);
 }
 
@@ -411,7 +493,8 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 		return;
 	}
 	uint16_t flags = (uint16_t)((rx->chunked ? TTFT_F_CHUNKED : 0) |
-				    (rx->is_sse ? TTFT_F_SSE : 0));
+				    (rx->is_sse ? TTFT_F_SSE : 0) |
+				    (rx->compressed ? TTFT_F_COMPRESSED : 0));
 	emit_ev(rx->emit, rx->ctx, TTFT_EV_RESP_HEADERS, flags, rx->seq,
 		rx->t_now, rx->status, 0, NULL, 0);
 	if (rx->is_sse)
@@ -474,29 +557,28 @@ void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 				return;
 			}
 			continue;
-		case RX_HEADERS:
-			i++;
-			if (c == '\r')
+		case RX_HEADERS: {
+			const char *h;
+			size_t hl;
+			i += next_line(p + i, n - i, rx->hdr, &rx->hlen,
+				       sizeof rx->hdr, &h, &hl);
+			if (!h)
 				continue;
-			if (c != '\n') {
-				if (rx->hlen < sizeof rx->hdr)
-					rx->hdr[rx->hlen++] = lower(c);
-				continue;
-			}
-			if (rx->hlen) {
+			if (hl) {
 				struct hdr_info hi = {0};
-				header_line(rx->hdr, rx->hlen, &hi);
+				header_line(h, hl, &hi);
 				if (hi.has_len) {
 					rx->has_len = 1;
 					rx->body_left = hi.length;
 				}
 				rx->chunked |= hi.chunked;
 				rx->is_sse |= hi.sse;
-				rx->hlen = 0;
+				rx->compressed |= hi.compressed;
 				continue;
 			}
 			rx_headers_done(rx, tx);
 			continue;
+		}
 		case RX_BODY_LEN: {
 			size_t take = n - i;
 			if (take > rx->body_left)

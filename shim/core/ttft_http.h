@@ -50,6 +50,7 @@ struct ttft_chunked {
 };
 
 #define TTFT_HTTP_LINE 64
+#define TTFT_TRACEPARENT_LEN 55
 
 struct ttft_http_tx {
 	uint8_t st;
@@ -75,6 +76,7 @@ struct ttft_http_rx {
 	uint8_t has_len;
 	uint8_t hlen;
 	uint8_t slen;
+	uint8_t compressed;   /* Content-Encoding: the events cannot be read */
 	uint16_t status;
 	uint32_t seq;         /* responses completed on this connection */
 	uint32_t tokens;      /* token events in the current response */

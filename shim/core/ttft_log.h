@@ -49,6 +49,12 @@ enum ttft_kind {
 	TTFT_EV_SCRAPE = 19,        /* a /metrics snapshot was taken: a = values
 	                               found, b = snapshot number, err = HTTP
 	                               status when it failed, text = why       */
+	TTFT_EV_SERVER_NUMBERS = 20,/* numbers the server put in the SSE event
+	                               just logged (usage, llama.cpp timings):
+	                               a = bit i set when value i is present,
+	                               text = struct ttft_rec_numbers          */
+	TTFT_EV_TRACEPARENT = 21,   /* the request carries a W3C traceparent
+	                               header: text = its 55-character value  */
 	TTFT_EV__COUNT
 };
 
@@ -58,11 +64,26 @@ enum ttft_kind {
 #define TTFT_F_TRUNCATED 0x0004u /* RESP_END: peer closed mid-body           */
 #define TTFT_F_EOF_BODY 0x0008u  /* RESP_END: close-delimited body           */
 #define TTFT_F_V6 0x0010u        /* CONNECT_BEGIN: IPv6 peer                 */
+#define TTFT_F_COMPRESSED 0x0020u /* RESP_HEADERS: Content-Encoding other than
+                                     identity (gzip, br, deflate, zstd…): the
+                                     body's events cannot be read           */
+/* SSE event records (SSE_TOKEN … SSE_ERROR) also carry the classifier's
+ * TTFT_SSE_F_* flags (ttft_sse.h): 0x0100 usage object, 0x0200 numbers
+ * follow in a SERVER_NUMBERS record, 0x0400 not well-formed JSON. */
 
 /* Application marks (TTFT_EV_MARK, field b). */
 #define TTFT_MARK_REQ_START 1    /* the application starts a request        */
 #define TTFT_MARK_FIRST_TOKEN 2  /* the application sees its first token    */
 #define TTFT_MARK_REQ_END 3      /* the application sees the request end    */
+
+/* The text of a TTFT_EV_SERVER_NUMBERS record: value i is present when bit
+ * i of the record's a is set. Indices are enum ttft_sse_num (ttft_sse.h):
+ * 0 prompt_tokens, 1 completion_tokens, 2 cached_tokens (usage), 3
+ * prompt_n, 4 prompt time (us), 5 cache_n, 6 predicted_n, 7 predicted time
+ * (us) (llama.cpp timings). */
+struct ttft_rec_numbers {
+	uint32_t v[8];
+};
 
 /* One record: 128 bytes, two cache lines, so writers never share a line. */
 struct ttft_rec {

@@ -14,8 +14,8 @@
 #include <string.h>
 
 enum { L_START, L_FIELD, L_VALUE_SPACE, L_DATA, L_SKIP };
-enum { J_VALUE, J_KEYSTART, J_KEY, J_KEYESC, J_COLON, J_STR, J_STRESC, J_LIT,
-       J_AFTER, J_END, J_SKIP };
+enum { J_VALUE, J_FIRST, J_KEYSTART, J_KEYNEXT, J_KEY, J_KEYESC, J_COLON,
+       J_STR, J_STRESC, J_LIT, J_AFTER, J_END, J_SKIP };
 
 /* Key ids. Only keys that matter get one. */
 enum {
@@ -460,8 +460,8 @@ static void str_bytes(struct ttft_sse *s, const char *p, size_t n)
 {
 	if (s->vtok)
 		s->ev_token = 1;
-	if (s->vcap) {
-		size_t room = s->vlen < sizeof s->vbuf ? sizeof s->vbuf - s->vlen : 0;
+	if (s->vcap && s->vlen < sizeof s->vbuf) {
+		size_t room = sizeof s->vbuf - s->vlen;
 		memcpy(s->vbuf + s->vlen, p, n < room ? n : room);
 	}
 	s->vlen = (uint8_t)(s->vlen + n > 255 ? 255 : s->vlen + n);
@@ -481,8 +481,10 @@ static void str_end(struct ttft_sse *s)
 
 static void key_bytes(struct ttft_sse *s, const char *p, size_t n)
 {
-	size_t room = s->keylen < TTFT_SSE_KEYBUF ? TTFT_SSE_KEYBUF - s->keylen : 0;
-	memcpy(s->keybuf + s->keylen, p, n < room ? n : room);
+	if (s->keylen < TTFT_SSE_KEYBUF) { /* no pointer past the buffer */
+		size_t room = TTFT_SSE_KEYBUF - s->keylen;
+		memcpy(s->keybuf + s->keylen, p, n < room ? n : room);
+	}
 	s->keylen = (uint8_t)(s->keylen + n > 255 ? 255 : s->keylen + n);
 }
 
@@ -520,7 +522,9 @@ static const char *json_scan(struct ttft_sse *s, const char *b,
 	char c;
 	switch (s->js) {
 	case J_VALUE: goto value;
+	case J_FIRST: goto first;
 	case J_KEYSTART: goto keystart;
+	case J_KEYNEXT: goto keynext;
 	case J_KEY: goto key;
 	case J_KEYESC: goto key_esc;
 	case J_COLON: goto colon;
@@ -556,13 +560,11 @@ value: /* a value is expected */
 		p++;
 		if (push(s, 1))
 			goto bad;
-		goto value;
-	case ']': /* an empty array */
-		goto after;
+		goto first;
 	case '\n': case '\r':
 		s->js = J_VALUE;
 		return p;
-	case ',': case '}': case ':':
+	case ',': case '}': case ']': case ':':
 		goto bad;
 	default:
 		s->nslot = num_slot(s);
@@ -618,10 +620,42 @@ str_esc: /* the byte after a backslash */
 	p++;
 	goto str;
 
-keystart: /* after '{' or ',' in an object: a key or '}' */
+first: /* after '[': a value or ']' */
+	for (;; p++) {
+		if (p == e) {
+			s->js = J_FIRST;
+			return p;
+		}
+		if (*p != ' ' && *p != '\t')
+			break;
+	}
+	if (*p == ']')
+		goto after;
+	if (is_eol(*p)) {
+		s->js = J_FIRST;
+		return p;
+	}
+	goto value;
+
+keystart: /* after '{': a key or '}' */
 	for (;; p++) {
 		if (p == e) {
 			s->js = J_KEYSTART;
+			return p;
+		}
+		if (*p != ' ' && *p != '\t')
+			break;
+	}
+	if (*p == '}')
+		goto after;
+	if (is_eol(*p)) {
+		s->js = J_KEYSTART;
+		return p;
+	}
+keynext: /* after ',' in an object: a key */
+	for (;; p++) {
+		if (p == e) {
+			s->js = J_KEYNEXT;
 			return p;
 		}
 		c = *p;
@@ -633,10 +667,8 @@ keystart: /* after '{' or ',' in an object: a key or '}' */
 		s->keylen = 0;
 		goto key;
 	}
-	if (c == '}')
-		goto after;
 	if (is_eol(c)) {
-		s->js = J_KEYSTART;
+		s->js = J_KEYNEXT;
 		return p;
 	}
 	goto bad;
@@ -726,7 +758,7 @@ after: /* after a value: ',' or a closing bracket */
 			s->key = K_OTHER;
 			goto value;
 		}
-		goto keystart;
+		goto keynext;
 	case '}':
 	case ']':
 		if (((level_flags(s, s->depth) & S_ARRAY) != 0) != (c == ']') &&

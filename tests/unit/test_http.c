@@ -88,8 +88,8 @@ START_TEST(vllm_streams_every_split)
 			for (int chunked = 0; chunked < 2; chunked++) {
 				size_t n;
 				char *r = tu_vllm_stream(chat, crlf, chunked, 3, 1, &n);
-				check_every_split(r, n, chat ? "H E T T T E D END"
-							     : "H T T T E D END");
+				check_every_split(r, n, chat ? "H E T T T E N D END"
+							     : "H T T T E N D END");
 				free(r);
 			}
 }
@@ -100,12 +100,12 @@ START_TEST(llamacpp_captures_every_split)
 	char *req, *resp;
 	size_t rl, n;
 	tu_load_http("completions-stream", &req, &rl, &resp, &n);
-	check_every_split(resp, n, "H T T T T T T T T E D END");
+	check_every_split(resp, n, "H T T T T T T T T E N D END");
 	free(req), free(resp);
 	/* llama.cpp's role chunk has content null, in the same chunk as
 	 * the first token. */
 	tu_load_http("chat-stream", &req, &rl, &resp, &n);
-	check_every_split(resp, n, "H E T T T T T T T T E E D END");
+	check_every_split(resp, n, "H E T T T T T T T T E E N D END");
 	free(req), free(resp);
 }
 END_TEST

@@ -166,6 +166,8 @@ const char *ttft_kind_name(unsigned kind)
 		[TTFT_EV_MARK] = "mark",
 		[TTFT_EV_METRIC] = "metric",
 		[TTFT_EV_SCRAPE] = "scrape",
+		[TTFT_EV_SERVER_NUMBERS] = "server_numbers",
+		[TTFT_EV_TRACEPARENT] = "traceparent",
 	};
 	return kind < TTFT_EV__COUNT ? names[kind] : "unknown";
 }

@@ -50,7 +50,6 @@ struct ttft_chunked {
 };
 
 #define TTFT_HTTP_LINE 64
-#define TTFT_TRACEPARENT_LEN 55
 
 struct ttft_http_tx {
 	uint8_t st;

@@ -76,14 +76,32 @@ enum ttft_kind {
 #define TTFT_MARK_FIRST_TOKEN 2  /* the application sees its first token    */
 #define TTFT_MARK_REQ_END 3      /* the application sees the request end    */
 
-/* The text of a TTFT_EV_SERVER_NUMBERS record: value i is present when bit
- * i of the record's a is set. Indices are enum ttft_sse_num (ttft_sse.h):
- * 0 prompt_tokens, 1 completion_tokens, 2 cached_tokens (usage), 3
- * prompt_n, 4 prompt time (us), 5 cache_n, 6 predicted_n, 7 predicted time
- * (us) (llama.cpp timings). */
+/* Numbers a server reports in its stream (TTFT_EV_SERVER_NUMBERS). Counts
+ * are tokens; times are microseconds (llama.cpp prints milliseconds with
+ * 3 decimals). Values are ABI: append, never renumber. */
+enum ttft_num {
+	TTFT_NUM_PROMPT_TOKENS,     /* usage.prompt_tokens; Responses API
+	                               response.usage.input_tokens          */
+	TTFT_NUM_COMPLETION_TOKENS, /* usage.completion_tokens / output_tokens */
+	TTFT_NUM_CACHED_TOKENS,     /* usage.prompt_tokens_details.cached_tokens,
+	                               response.usage.input_tokens_details.…  */
+	TTFT_NUM_PROMPT_N,          /* llama.cpp timings.prompt_n (evaluated) */
+	TTFT_NUM_PROMPT_US,         /* timings.prompt_ms (prefill)            */
+	TTFT_NUM_CACHE_N,           /* timings.cache_n (prefix-cache hits)    */
+	TTFT_NUM_PREDICTED_N,       /* timings.predicted_n                    */
+	TTFT_NUM_PREDICTED_US,      /* timings.predicted_ms (decode)          */
+	TTFT_NUM__COUNT
+};
+
+/* The text of a TTFT_EV_SERVER_NUMBERS record: v[i] (enum ttft_num) is
+ * present when bit i of the record's a is set. */
 struct ttft_rec_numbers {
 	uint32_t v[8];
 };
+_Static_assert(TTFT_NUM__COUNT <= 8, "the numbers fit one record");
+
+/* TTFT_EV_TRACEPARENT: "00-<32 hex trace id>-<16 hex parent id>-<2 hex>" */
+#define TTFT_TRACEPARENT_LEN 55
 
 /* One record: 128 bytes, two cache lines, so writers never share a line. */
 struct ttft_rec {

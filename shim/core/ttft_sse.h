@@ -44,6 +44,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ttft_log.h"
+
 enum ttft_sse_class {
 	TTFT_SSE_EMPTY = 0,
 	TTFT_SSE_TOKEN = 1,
@@ -56,22 +58,8 @@ enum ttft_sse_class {
 #define TTFT_SSE_F_BAD 0x0400u   /* the data is not well-formed JSON (only
                                     judged when the whole event was read) */
 
-/* Numbers a server reports in its stream. Counts are tokens; times are
- * microseconds (llama.cpp prints milliseconds with 3 decimals). */
-enum ttft_sse_num {
-	TTFT_NUM_PROMPT_TOKENS,     /* usage.prompt_tokens; Responses API
-	                               response.usage.input_tokens          */
-	TTFT_NUM_COMPLETION_TOKENS, /* usage.completion_tokens / output_tokens */
-	TTFT_NUM_CACHED_TOKENS,     /* usage.prompt_tokens_details.cached_tokens,
-	                               response.usage.input_tokens_details.…  */
-	TTFT_NUM_PROMPT_N,          /* llama.cpp timings.prompt_n (evaluated) */
-	TTFT_NUM_PROMPT_US,         /* timings.prompt_ms (prefill)            */
-	TTFT_NUM_CACHE_N,           /* timings.cache_n (prefix-cache hits)    */
-	TTFT_NUM_PREDICTED_N,       /* timings.predicted_n                    */
-	TTFT_NUM_PREDICTED_US,      /* timings.predicted_ms (decode)          */
-	TTFT_NUM__COUNT
-};
-
+/* Numbers a server reports in its stream: enum ttft_num (ttft_log.h, as
+ * they are logged). */
 struct ttft_sse_nums {
 	uint32_t have;                  /* bit i: v[i] was read in this event */
 	uint32_t v[TTFT_NUM__COUNT];

@@ -49,11 +49,11 @@ enum ttft_kind {
 	TTFT_EV_SCRAPE = 19,        /* a /metrics snapshot was taken: a = values
 	                               found, b = snapshot number, err = HTTP
 	                               status when it failed, text = why       */
-	TTFT_EV_SERVER_NUMBERS = 20,/* numbers the server put in the SSE event
+	TTFT_EV_SERVER_NUMBERS = 21,/* numbers the server put in the SSE event
 	                               just logged (usage, llama.cpp timings):
 	                               a = bit i set when value i is present,
 	                               text = struct ttft_rec_numbers          */
-	TTFT_EV_TRACEPARENT = 21,   /* the request carries a W3C traceparent
+	TTFT_EV_TRACEPARENT = 22,   /* the request carries a W3C traceparent
 	                               header: text = its 55-character value  */
 	TTFT_EV__COUNT
 };
@@ -64,7 +64,7 @@ enum ttft_kind {
 #define TTFT_F_TRUNCATED 0x0004u /* RESP_END: peer closed mid-body           */
 #define TTFT_F_EOF_BODY 0x0008u  /* RESP_END: close-delimited body           */
 #define TTFT_F_V6 0x0010u        /* CONNECT_BEGIN: IPv6 peer                 */
-#define TTFT_F_COMPRESSED 0x0020u /* RESP_HEADERS: Content-Encoding other than
+#define TTFT_F_COMPRESSED 0x0040u /* RESP_HEADERS: Content-Encoding other than
                                      identity (gzip, br, deflate, zstd…): the
                                      body's events cannot be read           */
 /* SSE event records (SSE_TOKEN … SSE_ERROR) also carry the classifier's
@@ -105,7 +105,8 @@ _Static_assert(TTFT_NUM__COUNT <= 8, "the numbers fit one record");
 
 /* One record: 128 bytes, two cache lines, so writers never share a line. */
 struct ttft_rec {
-	uint32_t seal;      /* 0 = unpublished; else ttft_rec_seal(): last store */
+	uint32_t seal;      /* 0 = unpublished; else the low half of
+	                       ttft_rec_seal(), never 0: the last store   */
 	uint16_t kind;      /* enum ttft_kind                                     */
 	uint16_t flags;     /* TTFT_F_*                                           */
 	int64_t t_ns;       /* CLOCK_MONOTONIC                                    */
@@ -117,7 +118,7 @@ struct ttft_rec {
 	int64_t a;          /* kind-specific: bytes, status, return value         */
 	int64_t b;          /* kind-specific: token index, reason, mark code      */
 	uint32_t seq;       /* request number on this connection (0-based)        */
-	uint32_t pad;
+	uint32_t seal_hi;   /* the high half of ttft_rec_seal()                 */
 	char text[TTFT_REC_TEXT]; /* NUL-padded, not always NUL-terminated       */
 };
 _Static_assert(sizeof(struct ttft_rec) == TTFT_REC_SIZE, "record is ABI");
@@ -161,7 +162,11 @@ struct ttft_rec *ttft_log_reserve(struct ttft_log *log);
 void ttft_log_publish(struct ttft_rec *rec);
 uint64_t ttft_log_new_conn(struct ttft_log *log);
 
-uint32_t ttft_rec_seal(const struct ttft_rec *rec);
+/* The record's 64-bit check (docs/log-format.md): its low half goes in
+ * seal, its high half in seal_hi. */
+uint64_t ttft_rec_seal(const struct ttft_rec *rec);
+/* 1 if rec's seal matches its bytes. */
+int ttft_rec_sealed(const struct ttft_rec *rec);
 
 /* Default log path: $TTFT_LOG, else /dev/shm/ttftshim-<uid>.log.
  * Writes into buf (no allocation); returns buf. */

@@ -120,7 +120,7 @@ int ttft_log_view_check(struct ttft_log_view *v, const struct ttft_rec *rec)
 		v->unpublished++;
 		return 0;
 	}
-	if (rec->seal != ttft_rec_seal(rec) || rec->kind == TTFT_EV_NONE ||
+	if (!ttft_rec_sealed(rec) || rec->kind == TTFT_EV_NONE ||
 	    rec->kind >= TTFT_EV__COUNT) {
 		v->corrupt++;
 		return 0;

@@ -528,17 +528,11 @@ static int join_snapshots(struct ttft_analysis *a, const struct snap *sn, size_t
 			continue;
 		}
 		size_t ended = upper(ends, ne, s1->tr.t_ns) - upper(ends, ne, s0->tr.t_ns);
-		struct ttft_split sp;
-		if (ttft_truth_split(&s0->tr, &s1->tr, ended == 1, &sp)) {
-			r->split.source = sp.source;
-			r->split.queue_s = sp.queue_s;
-			r->split.prefill_s = sp.prefill_s;
-			r->split.decode_s = sp.decode_s;
-			r->split.hit_tokens = sp.hit_tokens;
-			r->split.server_ttft_s = sp.server_ttft_s;
-		} else {
-			snprintf(r->split.note, sizeof r->split.note, "%s", sp.reason);
-		}
+		struct ttft_server_split sp;
+		if (ttft_truth_split(&s0->tr, &s1->tr, ended == 1, &sp))
+			r->split = sp;
+		else /* the window's aggregate is not this request's */
+			memcpy(r->split.note, sp.note, sizeof sp.note);
 	}
 	free(good);
 	free(ends);

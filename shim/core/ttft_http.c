@@ -15,28 +15,36 @@ enum { CH_MORE, CH_DONE, CH_ERROR };
 
 typedef void (*data_fn)(void *ctx, const char *p, size_t n);
 
+/* 1 + a hex digit's value; 0 for any other byte */
+static const unsigned char hex_digit[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
 static int hex_value(char ch)
 {
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	char l = (char)(ch | 0x20);
-	return l >= 'a' && l <= 'f' ? l - 'a' + 10 : -1;
+	return hex_digit[(unsigned char)ch] - 1;
 }
 
-/* The common size line, whole in one read: SIZE "\r\n" (no extension).
- * Returns the bytes it took, or 0 to leave them to the byte-by-byte path
- * (which also reports malformed sizes). */
-static size_t chunk_size_line(struct ttft_chunked *c, const char *p, size_t n)
+/* The common case, whole in one read: SIZE "\r\n" DATA "\r\n" (no
+ * extension): the data goes to fn at once. Returns the bytes used, or 0 to
+ * leave them to the byte-by-byte path (which also reports malformed
+ * sizes and takes chunks cut by the end of a read). */
+static size_t whole_chunk(const char *p, size_t n, data_fn fn, void *ctx)
 {
 	uint64_t v = 0;
 	size_t j = 0;
 	for (int d; j < n && j < 15 && (d = hex_value(p[j])) >= 0; j++)
 		v = v * 16 + (uint64_t)d;
-	if (j == 0 || j + 1 >= n || p[j] != '\r' || p[j + 1] != '\n')
+	if (j == 0 || j + 1 >= n || p[j] != '\r' || p[j + 1] != '\n' || v == 0)
 		return 0;
-	c->left = v;
-	c->st = v ? CH_DATA : CH_TRAILER_START;
-	return j + 2;
+	j += 2;
+	if (n - j < v + 2 || p[j + v] != '\r' || p[j + v + 1] != '\n')
+		return 0;
+	fn(ctx, p + j, (size_t)v);
+	return j + (size_t)v + 2;
 }
 
 /* Decode chunked framing; body bytes go to fn. Returns CH_MORE when all n
@@ -50,7 +58,7 @@ static int chunked_feed(struct ttft_chunked *c, const char *p, size_t n,
 		char ch = p[i];
 		switch (c->st) {
 		case CH_SIZE: {
-			size_t k = c->digits ? 0 : chunk_size_line(c, p + i, n - i);
+			size_t k = c->digits ? 0 : whole_chunk(p + i, n - i, fn, ctx);
 			if (k) {
 				i += k;
 				continue;

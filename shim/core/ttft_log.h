@@ -49,11 +49,18 @@ enum ttft_kind {
 	TTFT_EV_SCRAPE = 19,        /* a /metrics snapshot was taken: a = values
 	                               found, b = snapshot number, err = HTTP
 	                               status when it failed, text = why       */
-	TTFT_EV_SERVER_NUMBERS = 21,/* numbers the server put in the SSE event
+	TTFT_EV_TLS = 20,           /* the connection's first bytes sent were a
+	                               TLS handshake record; a = 1 when a TLS
+	                               library's plaintext is tapped for it (0:
+	                               encrypted, not visible); text = library */
+	TTFT_EV_TLS_WIRE = 21,      /* a TLS response's first token: t = return
+	                               of the last socket read of ciphertext
+	                               before the TLS read that delivered it   */
+	TTFT_EV_SERVER_NUMBERS = 22,/* numbers the server put in the SSE event
 	                               just logged (usage, llama.cpp timings):
 	                               a = bit i set when value i is present,
 	                               text = struct ttft_rec_numbers          */
-	TTFT_EV_TRACEPARENT = 22,   /* the request carries a W3C traceparent
+	TTFT_EV_TRACEPARENT = 23,   /* the request carries a W3C traceparent
 	                               header: text = its 55-character value  */
 	TTFT_EV__COUNT
 };

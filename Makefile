@@ -125,12 +125,14 @@ TU := $(B)/obj/tests/support/testutil.o
 $(B)/test_cold: $(B)/obj/tests/e2e/test_cold.o $(TU) $(B)/obj/tools/cold/cold_phases.o $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
-# The classifier's portable scanning (8-byte words, for machines without
-# SSE2) is tested here too: the same suite linked against it.
-$(B)/obj/portable/ttft_sse.o: shim/core/ttft_sse.c
+# The sniffer's portable scanning (8-byte words, for machines without
+# SSE2, shim/core/ttft_scan.h) is tested here too: the same suites linked
+# against it.
+PORTABLE_OBJ := $(B)/obj/portable/ttft_sse.o $(B)/obj/portable/ttft_http.o
+$(B)/obj/portable/%.o: shim/core/%.c
 	@mkdir -p $(@D)
-	$(CC) $(BASEFLAGS) $(CFLAGS) -DTTFT_SSE_PORTABLE $(INC) -c $< -o $@
-$(B)/test_sse_portable: $(B)/obj/tests/unit/test_sse.o $(TU) $(B)/obj/portable/ttft_sse.o $(B)/libttftcore.a
+	$(CC) $(BASEFLAGS) $(CFLAGS) -DTTFT_SCAN_PORTABLE $(INC) -c $< -o $@
+$(B)/test_%_portable: $(B)/obj/tests/unit/test_%.o $(TU) $(PORTABLE_OBJ) $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
 $(B)/test_%: $(B)/obj/tests/unit/test_%.o $(TU) $(B)/libttftcore.a

@@ -3,6 +3,7 @@
  */
 #include "ttft_http.h"
 #include "ttft_log.h"
+#include "ttft_scan.h"
 
 #include <string.h>
 
@@ -249,22 +250,27 @@ static void header_line(const char *h, size_t n, struct hdr_info *hi)
 	}
 }
 
-/* Header lines of a block, from p[i]: complete lines are read where they
- * lie; a line cut by the end of a read is kept in buf (up to cap bytes)
- * and finished by the next. Returns the bytes used; *line and *len give the
- * line ended there (*line NULL when it ran to the end of the read). */
-static size_t next_line(const char *p, size_t n, char *buf, uint8_t *blen,
-			size_t cap, const char **line, size_t *len)
+SCANNER(scan_lf, mask_lf, c == '\n')
+
+/* Lines of a header block, at p in a read that began at b and ends at e:
+ * a complete line is read where it lies; a line cut by the end of a read
+ * is kept in buf (up to cap bytes) and finished by the next. Returns the
+ * bytes used; *line and *len give the line ended there (*line NULL when
+ * it ran to the end of the read), without its CR LF. */
+static inline __attribute__((always_inline)) size_t
+next_line(const char *b, const char *p, const char *e,
+	  char *buf, uint8_t *blen, size_t cap,
+	  const char **line, size_t *len)
 {
-	const char *lf = memchr(p, '\n', n);
-	size_t take = lf ? (size_t)(lf - p) : n;
-	if (*blen || !lf) {
+	const char *lf = scan_lf(b, p, e);
+	size_t take = (size_t)(lf - p);
+	if (*blen || lf == e) {
 		size_t room = cap - *blen;
 		memcpy(buf + *blen, p, take < room ? take : room);
 		*blen = (uint8_t)(*blen + (take < room ? take : room));
-		if (!lf) {
+		if (lf == e) {
 			*line = NULL;
-			return n;
+			return take;
 		}
 		*line = buf;
 		*len = *blen;
@@ -276,6 +282,13 @@ static size_t next_line(const char *p, size_t n, char *buf, uint8_t *blen,
 	if (*len && (*line)[*len - 1] == '\r')
 		(*len)--;
 	return take + 1;
+}
+
+/* Only content-*, transfer-encoding and traceparent matter. */
+static inline int may_matter(const char *h)
+{
+	char c = (char)(*h | 0x20);
+	return c == 'c' || c == 't';
 }
 
 static void emit_ev(ttft_http_emit emit, void *ctx, uint16_t kind,
@@ -338,54 +351,61 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 			tx->body_left = 0;
 			tx->st = TX_LINE;
 			continue;
-		case TX_LINE:
-			tx->bytes++;
-			i++;
-			if (c != '\n') {
-				if (c != '\r' && tx->llen < TTFT_HTTP_LINE)
-					tx->line[tx->llen++] = c;
-				if (tx->llen == 4 &&
-				    memcmp(tx->line, "PRI ", 4) == 0) {
-					tx_desync(tx, t_end, TTFT_DESYNC_NOT_HTTP,
-						  emit, ctx);
+		case TX_LINE: {
+			const char *l;
+			size_t ll;
+			size_t used = next_line(p, p + i, p + n, tx->line, &tx->llen,
+						sizeof tx->line, &l, &ll);
+			tx->bytes += used;
+			i += used;
+			if (!l) {
+				/* HTTP/2's preface, said as soon as it shows */
+				if (tx->llen >= 4 && memcmp(tx->line, "PRI ", 4) == 0) {
+					tx_desync(tx, t_end, TTFT_DESYNC_NOT_HTTP, emit, ctx);
 					return;
 				}
 				continue;
 			}
-			{
-				/* Report "METHOD /path", without " HTTP/1.1". */
-				size_t len = tx->llen;
-				if (len > 9 && memcmp(tx->line + len - 9, " HTTP/1.", 8) == 0)
-					len -= 9;
-				uint32_t seq = tx->seq++;
-				uint32_t bit = 1u << (seq % 32);
-				if (tx->llen >= 5 && memcmp(tx->line, "HEAD ", 5) == 0)
-					tx->head_mask |= bit;
-				else
-					tx->head_mask &= ~bit;
-				emit_ev(emit, ctx, TTFT_EV_REQ_BEGIN, 0, seq,
-					tx->t_first, 0, 0, tx->line, len);
+			if (ll >= 4 && memcmp(l, "PRI ", 4) == 0) {
+				tx_desync(tx, t_end, TTFT_DESYNC_NOT_HTTP, emit, ctx);
+				return;
 			}
+			/* Report "METHOD /path", without " HTTP/1.1". */
+			size_t len = ll;
+			if (len > 9 && memcmp(l + len - 9, " HTTP/1.", 8) == 0)
+				len -= 9;
+			uint32_t seq = tx->seq++;
+			uint32_t bit = 1u << (seq % 32);
+			if (ll >= 5 && memcmp(l, "HEAD ", 5) == 0)
+				tx->head_mask |= bit;
+			else
+				tx->head_mask &= ~bit;
+			emit_ev(emit, ctx, TTFT_EV_REQ_BEGIN, 0, seq, tx->t_first, 0,
+				0, l, len < TTFT_HTTP_LINE ? len : TTFT_HTTP_LINE);
 			tx->st = TX_HEADERS;
 			continue;
-		case TX_HEADERS:
-			tx->bytes++;
-			i++;
-			if (c == '\r')
+		}
+		case TX_HEADERS: {
+			const char *h;
+			size_t hl;
+			size_t used = next_line(p, p + i, p + n, tx->hdr, &tx->hlen,
+						sizeof tx->hdr, &h, &hl);
+			tx->bytes += used;
+			i += used;
+			if (!h)
 				continue;
-			if (c != '\n') {
-				if (tx->hlen < sizeof tx->hdr)
-					tx->hdr[tx->hlen++] = lower(c);
-				continue;
-			}
-			if (tx->hlen) {
+			if (hl) {
 				struct hdr_info hi = {0};
-				header_line(tx->hdr, tx->hlen, &hi);
+				if (may_matter(h))
+					header_line(h, hl, &hi);
 				if (hi.has_len)
 					tx->body_left = hi.length;
 				if (hi.chunked)
 					tx->chunked = 1;
-				tx->hlen = 0;
+				if (hi.traceparent)
+					emit_ev(emit, ctx, TTFT_EV_TRACEPARENT, 0, tx->seq - 1,
+						t_end, 0, 0, hi.traceparent,
+						TTFT_TRACEPARENT_LEN);
 				continue;
 			}
 			if (tx->chunked) {
@@ -397,6 +417,7 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 				tx_request_done(tx, t_end, emit, ctx);
 			}
 			continue;
+		}
 		case TX_BODY_LEN: {
 			size_t take = n - i;
 			if (take > tx->body_left)
@@ -531,6 +552,10 @@ void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 	rx->ctx = ctx;
 	rx->t_now = t_end;
 	size_t i = 0;
+	/* A stream's reads are mostly whole chunks: straight to the body. */
+	if (rx->st == RX_BODY_CHUNKED && rx->ch.st == CH_SIZE && !rx->ch.digits)
+		for (size_t k; i < n && (k = whole_chunk(p + i, n - i, rx_body, rx)); )
+			i += k;
 	while (i < n && rx->st != RX_DEAD) {
 		char c = p[i];
 		switch (rx->st) {
@@ -568,13 +593,14 @@ void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 		case RX_HEADERS: {
 			const char *h;
 			size_t hl;
-			i += next_line(p + i, n - i, rx->hdr, &rx->hlen,
+			i += next_line(p, p + i, p + n, rx->hdr, &rx->hlen,
 				       sizeof rx->hdr, &h, &hl);
 			if (!h)
 				continue;
 			if (hl) {
 				struct hdr_info hi = {0};
-				header_line(h, hl, &hi);
+				if (may_matter(h))
+					header_line(h, hl, &hi);
 				if (hi.has_len) {
 					rx->has_len = 1;
 					rx->body_left = hi.length;

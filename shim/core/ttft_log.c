@@ -26,12 +26,12 @@ static void raw_close(int fd) { syscall(SYS_close, fd); }
 /* The seal: a 64-bit check of the record's other 120 bytes, kept in seal
  * (low half, never 0, stored last) and seal_hi. Four lanes (for speed),
  * each a chain of steps h = rotl((h ^ w) * K, 31) over 64-bit words, every
- * step a bijection in h and in w; the lanes are xor'd and mixed by
- * MurmurHash3's finaliser, also a bijection. So a record that differs in
- * any one 8-byte word (every damaged byte, a half-written line) never has
- * the same seal, and other damage passes with odds of 2^-64. The seal's
- * own bytes count as zero. ~65 instructions (log version 1's byte-wise
- * 32-bit hash took ~250). */
+ * step a bijection in h and in w (the rotation carries a change in the
+ * high bits down, where the next multiply spreads it); the lanes are
+ * xor'd. So a record that differs in any one 8-byte word (every damaged
+ * byte, a half-written line) never has the same seal, and other damage
+ * passes with odds of about 2^-64. The seal's own bytes count as zero.
+ * ~60 instructions (log version 1's byte-wise 32-bit hash took ~250). */
 static inline uint64_t rec_word(const struct ttft_rec *rec, size_t i)
 {
 	uint64_t w;
@@ -68,11 +68,6 @@ uint64_t ttft_rec_seal(const struct ttft_rec *rec)
 		h3 = seal_step(h3, rec_word(rec, i + 3));
 	}
 	uint64_t k = h0 ^ h1 ^ h2 ^ h3;
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdull;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ull;
-	k ^= k >> 33;
 	if ((uint32_t)k == 0)
 		k |= 1; /* 0 means "not yet published" */
 	return k;

@@ -32,122 +32,8 @@ enum {
 #define S_KEYS 0x40u  /* its keys (or its elements' keys) can matter */
 #define S_KEY 0x3fu
 
-/* ---- block scanning: SSE2 on x86-64, 8-byte words elsewhere ---- */
+#include "ttft_scan.h"
 
-#if defined(__SSE2__) && !defined(TTFT_SSE_PORTABLE)
-#include <emmintrin.h>
-#define BLOCK 16
-typedef __m128i block_t;
-static inline block_t load_block(const char *p)
-{
-	return _mm_loadu_si128((const __m128i *)(const void *)p);
-}
-/* '"', '\\' or a control byte (which inside a string can only be a line
- * end or malformed): one bit per byte. */
-static inline unsigned mask_str(block_t v)
-{
-	__m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-				 _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
-	__m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-	return (unsigned)_mm_movemask_epi8(_mm_or_si128(m, ctl));
-}
-static inline unsigned mask_eol(block_t v)
-{
-	return (unsigned)_mm_movemask_epi8(
-		_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
-			     _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))));
-}
-/* what ends a literal: ',', '}', ']', whitespace, a line end */
-static inline unsigned mask_lit(block_t v)
-{
-	__m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')),
-				 _mm_cmpeq_epi8(v, _mm_set1_epi8('}')));
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(']')));
-	__m128i sp = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(' ')), v);
-	return (unsigned)_mm_movemask_epi8(_mm_or_si128(m, sp));
-}
-#define FIRST(m) ((size_t)__builtin_ctz(m))
-#define DROP(m, k) ((m) >> (k)) /* forget the first k bytes' bits */
-/* two blocks a step: one test for 32 bytes */
-#define WIDE_BYTES 32
-#define WIDE(MASK, p) (MASK(load_block(p)) | MASK(load_block((p) + 16)) << 16)
-#else
-#define BLOCK 8
-typedef uint64_t block_t;
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-static inline block_t load_block(const char *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v); /* byte 0 in the low bits, as on x86 */
-#endif
-	return v;
-}
-/* High bit of each byte below n (n <= 128). Exact for the lowest such
- * byte; a borrow can only mark bytes above a true one, and only the lowest
- * is used. */
-static inline uint64_t below(uint64_t v, unsigned n)
-{
-	return (v - ONES * n) & ~v & HIGHS;
-}
-static inline uint64_t equal(uint64_t v, unsigned c)
-{
-	return below(v ^ (ONES * c), 1);
-}
-static inline uint64_t mask_str(block_t v)
-{
-	return equal(v, '"') | equal(v, '\\') | below(v, 0x20);
-}
-static inline uint64_t mask_eol(block_t v)
-{
-	return equal(v, '\n') | equal(v, '\r');
-}
-static inline uint64_t mask_lit(block_t v)
-{
-	return equal(v, ',') | equal(v, '}') | equal(v, ']') | below(v, 0x21);
-}
-#define FIRST(m) ((size_t)__builtin_ctzll(m) >> 3)
-#define DROP(m, k) ((m) >> (8 * (k)))
-#define WIDE_BYTES 8
-#define WIDE(MASK, p) MASK(load_block(p))
-#endif
-
-/* The first byte in [p, e) that MASK marks, or e. b is the start of the
- * buffer: a last partial block is read as the BLOCK bytes ending at e when
- * the buffer holds them, never outside it. */
-#define SCANNER(name, MASK, MATCH)                                           \
-	static inline const char *name(const char *b, const char *p,         \
-				       const char *e)                        \
-	{                                                                    \
-		while (e - p >= WIDE_BYTES) {                                \
-			__typeof__(MASK(load_block(p))) m = WIDE(MASK, p);   \
-			if (m)                                               \
-				return p + FIRST(m);                         \
-			p += WIDE_BYTES;                                     \
-		}                                                            \
-		while (e - p >= BLOCK) {                                     \
-			__typeof__(MASK(load_block(p))) m = MASK(load_block(p)); \
-			if (m)                                               \
-				return p + FIRST(m);                         \
-			p += BLOCK;                                          \
-		}                                                            \
-		if (p == e)                                                  \
-			return e;                                            \
-		if (e - b >= BLOCK) {                                        \
-			__typeof__(MASK(load_block(p))) m =                  \
-				DROP(MASK(load_block(e - BLOCK)),            \
-				     BLOCK - (size_t)(e - p));               \
-			return m ? p + FIRST(m) : e;                         \
-		}                                                            \
-		for (; p < e; p++) {                                         \
-			unsigned char c = (unsigned char)*p;                 \
-			if (MATCH)                                           \
-				return p;                                    \
-		}                                                            \
-		return e;                                                    \
-	}
 SCANNER(scan_str, mask_str, c == '"' || c == '\\' || c < 0x20)
 SCANNER(scan_eol, mask_eol, c == '\n' || c == '\r')
 SCANNER(scan_lit, mask_lit, c == ',' || c == '}' || c == ']' || c <= ' ')
@@ -903,6 +789,36 @@ static const char *token_line_end(struct ttft_sse *s, const char *b,
 	return eol;
 }
 
+/* At the start of an event: the stream's template then a token byte puts
+ * the scanner where a full read would (a token, decided: the class is
+ * TOKEN and there are no flags, since the template was kept only before
+ * any other finding). Then the line's end, and usually the event's, at
+ * once. Returns where to go on, or NULL when the template does not fit. */
+static const char *template_event(struct ttft_sse *s, const char *b,
+				  const char *p, const char *e)
+{
+	size_t tl = s->tlen;
+	if ((size_t)(e - p) <= tl || p[tl] == '"' || is_eol(p[tl]) ||
+	    memcmp(p, s->tmpl, tl) != 0)
+		return NULL;
+	s->ev_data = s->line1 = 1;
+	s->ev_token = 1;
+	s->done_ok = 0;
+	s->js = J_SKIP;
+	s->line = L_DATA;
+	const char *q = token_line_end(s, b, p + tl, e);
+	if (s->on_data)
+		s->on_data(s->ctx, p + s->tdata, (size_t)(q - p - s->tdata));
+	if (e - q >= 2 && q[0] == '\n' && q[1] == '\n') {
+		s->line = L_START;
+		if (s->on_event)
+			s->on_event(s->ctx, TTFT_SSE_TOKEN, 0);
+		reset_event(s);
+		return q + 2;
+	}
+	return q;
+}
+
 void ttft_sse_feed(struct ttft_sse *s, const char *p, size_t n)
 {
 	const char *b = p, *e = p + n;
@@ -927,19 +843,12 @@ void ttft_sse_feed(struct ttft_sse *s, const char *p, size_t n)
 		switch (s->line) {
 		case L_START:
 			lstart = p;
-			if (s->tlen && !s->ev_data && (size_t)(e - p) > s->tlen &&
-			    p[s->tlen] != '"' && !is_eol(p[s->tlen]) &&
-			    memcmp(p, s->tmpl, s->tlen) == 0) {
-				/* The event's first data line in the template's
-				 * state, then a token byte: decided. */
-				s->ev_data = s->line1 = 1;
-				s->ev_token = 1;
-				s->done_ok = 0;
-				s->js = J_SKIP;
-				s->line = L_DATA;
-				p = data_line_end(s, p + s->tdata,
-						  token_line_end(s, b, p + s->tlen, e), e);
-				continue;
+			if (s->tlen && !s->ev_data) {
+				const char *q = template_event(s, b, p, e);
+				if (q) {
+					p = q;
+					continue;
+				}
 			}
 			if (e - p >= 6 && memcmp(p, "data: ", 6) == 0) {
 				data_line_start(s);

@@ -414,6 +414,36 @@ START_TEST(headers_any_case_any_split)
 }
 END_TEST
 
+
+START_TEST(traceparent_is_kept_at_every_split)
+{
+	static const char tp[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+	char r[512];
+	int n = snprintf(r, sizeof r,
+			 "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n"
+			 "Content-Type: application/json\r\nTraceparent: %s\r\n"
+			 "Content-Length: 2\r\n\r\n{}"
+			 "GET /health HTTP/1.1\r\ntraceparent: 00-4BF92F3577B34DA6A3CE929D0E0E4736"
+			 "-00f067aa0ba902b7-01\r\ntraceparent: 00-abc-01\r\n\r\n", tp);
+	for (int i = 1; i < n; i++) {
+		struct ttft_http_tx tx;
+		ttft_http_tx_init(&tx);
+		ev.n = 0;
+		ttft_http_tx_feed(&tx, r, (size_t)i, 1, 1, tu_collect, &ev);
+		ttft_http_tx_feed(&tx, r + i, (size_t)(n - i), 2, 2, tu_collect, &ev);
+		char kinds[64];
+		/* the second request's values are not W3C traceparents */
+		ck_assert_msg(!strcmp(tu_kinds(&ev, kinds, sizeof kinds), "REQ TP SENT REQ SENT"),
+			      "split %d: %s", i, kinds);
+		ck_assert_str_eq(ev.ev[1].text, tp);
+		ck_assert_uint_eq(ev.ev[1].seq, 0);
+		ck_assert_str_eq(ev.ev[0].text, "POST /v1/chat/completions");
+		ck_assert_str_eq(ev.ev[3].text, "GET /health");
+		ck_assert_int_eq(ev.ev[2].a, (int64_t)(strstr(r, "GET") - r));
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http");
@@ -432,6 +462,7 @@ int main(void)
 	tcase_add_test(t, compressed_stream_is_marked_not_read);
 	tcase_add_test(t, server_numbers_follow_their_event);
 	tcase_add_test(t, headers_any_case_any_split);
+	tcase_add_test(t, traceparent_is_kept_at_every_split);
 	suite_add_tcase(s, t);
 	return tu_run(s);
 }

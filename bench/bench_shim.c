@@ -10,7 +10,7 @@
  * Instructions come from callgrind (valgrind), as the slope between runs of
  * N and 2N calls, so start-up and exit cancel; "added" is the slope with the
  * shim minus the slope without. Time comes from interleaved runs (without,
- * with, under strace; best of ROUNDS each), the client timing its own calls;
+ * with, under strace; medians over ROUNDS rounds), the client timing its calls;
  * the strace column is `strace -f -e trace=network,read,write` on the same
  * client, and the last column says how many times cheaper the shim is.
  *
@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ROUNDS 5
+#define ROUNDS 7
 #define TIMED_N 20000
 
 static const char g_event[] =
@@ -328,20 +328,45 @@ static double added_instr(const char *kind, long n, double *base)
 	return ((s2 - s1) - (p2 - p1)) / (double)calls;
 }
 
-static double minv(double a, double b) { return a < b ? a : b; }
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+	return (a > b) - (a < b);
+}
 
-struct timing { double plain, shim, strace; };
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* ns per call: plain and with the shim (medians), and what the shim and
+ * strace add (medians of the differences within each round). */
+struct timing { double plain, shim, shim_add, strace_add; };
 
 static void timed(const char *kind, struct timing *t)
 {
-	t->plain = t->shim = t->strace = 1e18;
 	long n = !strcmp(kind, "untraced") ? 10 * TIMED_N : TIMED_N;
-	for (int r = 0; r < ROUNDS; r++) { /* interleaved: drift hits all alike */
-		t->plain = minv(t->plain, client_run(kind, n, PLAIN, 1));
-		t->shim = minv(t->shim, client_run(kind, n, SHIM, 1));
-		if (g_have_strace)
-			t->strace = minv(t->strace, client_run(kind, n, STRACE, 1));
+	double pl[ROUNDS], sh[ROUNDS], sd[ROUNDS], st[ROUNDS];
+	for (int r = 0; r < ROUNDS; r++) {
+		/* interleaved, the order turning each round: drift and the
+		 * machine's other work hit all three alike */
+		double v[3] = {0, 0, 0};
+		for (int k = 0; k < 3; k++) {
+			int m = (k + r) % 3;
+			if (m == STRACE && !g_have_strace)
+				continue;
+			v[m] = client_run(kind, n, (enum mode)m, 1);
+		}
+		pl[r] = v[PLAIN];
+		sh[r] = v[SHIM];
+		sd[r] = v[SHIM] - v[PLAIN];
+		st[r] = v[STRACE] - v[PLAIN];
 	}
+	t->plain = median(pl, ROUNDS);
+	t->shim = median(sh, ROUNDS);
+	t->shim_add = median(sd, ROUNDS);
+	t->strace_add = median(st, ROUNDS);
 }
 
 /* ttft-probe per streamed request, under callgrind, against the fixture
@@ -389,6 +414,29 @@ static int probe_instr(double *base, double *added)
 	*base = (v[0][1] - v[0][0]) / 10;
 	*added = (v[1][1] - v[1][0]) / 10 - *base;
 	return 0;
+}
+
+/* The machine, for the record (docs/performance.md). */
+static void machine(void)
+{
+	char model[256] = "unknown CPU", line[512];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+			snprintf(model, sizeof model, "%s", strchr(line, ':') + 2);
+			model[strcspn(model, "\n")] = 0;
+			break;
+		}
+	if (f)
+		fclose(f);
+	double load = -1;
+	f = fopen("/proc/loadavg", "r");
+	if (f && fscanf(f, "%lf", &load) != 1)
+		load = -1;
+	if (f)
+		fclose(f);
+	printf("machine: %s, %ld cores online, load average %.2f\n", model,
+	       sysconf(_SC_NPROCESSORS_ONLN), load);
 }
 
 static int have(const char *prog)
@@ -449,10 +497,11 @@ int main(int argc, char **argv)
 			ins[i] = added_instr(kinds[i], i == 2 ? 20000 : 2000, &base[i]);
 		timed(kinds[i], &tm[i]);
 	}
+	machine();
 	printf("token event: %zu-byte data line (vLLM completions chunk, %zu bytes "
 	       "with chunk framing); request: %zu bytes\n",
 	       sizeof g_event - 3, g_chunk_len, sizeof g_small_req - 1);
-	printf("%-34s %12s %12s %10s %10s %10s %11s %9s\n", "per call",
+	printf("%-34s %11s %11s %9s %9s %9s %11s %9s\n", "per call",
 	       "instr base", "instr added", "ns base", "ns shim", "ns added",
 	       "ns strace+", "x cheaper");
 	for (int i = 0; i < 3; i++) {
@@ -461,17 +510,15 @@ int main(int argc, char **argv)
 			snprintf(ib, sizeof ib, "%.0f", base[i]);
 			snprintf(ia, sizeof ia, "%+.0f", ins[i]);
 		}
-		double add = tm[i].shim - tm[i].plain;
 		if (g_have_strace && i < 2) {
-			double sadd = tm[i].strace - tm[i].plain;
-			snprintf(st, sizeof st, "%+.0f", sadd);
-			if (add > 0)
-				snprintf(ra, sizeof ra, "%.0f", sadd / add);
+			snprintf(st, sizeof st, "%+.0f", tm[i].strace_add);
+			if (tm[i].shim_add > 0)
+				snprintf(ra, sizeof ra, "%.0f", tm[i].strace_add / tm[i].shim_add);
 			else
 				snprintf(ra, sizeof ra, "inf");
 		}
-		printf("%-34s %12s %12s %10.1f %10.1f %+10.1f %11s %9s\n", label[i],
-		       ib, ia, tm[i].plain, tm[i].shim, add, st, ra);
+		printf("%-34s %11s %11s %9.1f %9.1f %+9.1f %11s %9s\n", label[i], ib, ia,
+		       tm[i].plain, tm[i].shim, tm[i].shim_add, st, ra);
 	}
 	if (g_have_valgrind) {
 		double pb, pa;
@@ -483,7 +530,9 @@ int main(int argc, char **argv)
 	}
 	if (!g_have_strace)
 		printf("strace: n/a (not installed)\n");
-	printf("instructions: callgrind slopes over N and 2N calls (start-up cancels);"
-	       " time: best of %d interleaved runs of %d calls\n", ROUNDS, TIMED_N);
+	printf("instructions: callgrind slopes over N and 2N calls (start-up cancels; "
+	       "under valgrind clock_gettime is a syscall, natively the vDSO adds "
+	       "~20-60 a read). time: medians over %d interleaved rounds of %d calls "
+	       "(x cheaper: strace's added time over the shim's)\n", ROUNDS, TIMED_N);
 	return 0;
 }

@@ -182,6 +182,21 @@ START_TEST(damaged_files)
 	ck_assert_int_eq(analyze(g_path, &out), 2);
 	ck_assert_msg(strstr(out, "version 99") != NULL, "%s", out);
 	free(out);
+	/* a log of version 1 (the 32-bit seal): refused by name, and the
+	 * writer leaves it alone rather than append records it cannot read */
+	f = fopen(g_path, "r+");
+	ver = 1;
+	fseek(f, 8, SEEK_SET);
+	fwrite(&ver, 4, 1, f);
+	fclose(f);
+	ck_assert_int_eq(analyze(g_path, &out), 2);
+	ck_assert_msg(strstr(out, "version 1 ") != NULL && strstr(out, "reads version 2"),
+		      "%s", out);
+	struct ttft_log old;
+	const char *why = NULL;
+	ck_assert_int_eq(ttft_log_open(&old, g_path, 1 << 20, &why), -1);
+	ck_assert_ptr_nonnull(why);
+	free(out);
 	/* a directory */
 	ck_assert_int_eq(analyze("/dev/shm", &out), 2);
 	free(out);

@@ -89,9 +89,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("stream-numbers");
-	TCase *t = tcase_create("numbers");
-	tcase_set_timeout(t, 120);
+	TCase *t = tu_tcase(s, "numbers", 120);
 	tcase_add_test(t, overlapping_curls_each_get_their_timings);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

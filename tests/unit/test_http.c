@@ -447,8 +447,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("http");
-	TCase *t = tcase_create("framing");
-	tcase_set_timeout(t, 60);
+	TCase *t = tu_tcase(s, "framing", 120);
 	tcase_add_test(t, vllm_streams_every_split);
 	tcase_add_test(t, llamacpp_captures_every_split);
 	tcase_add_test(t, llamacpp_capture_in_its_real_reads);
@@ -463,6 +462,5 @@ int main(void)
 	tcase_add_test(t, server_numbers_follow_their_event);
 	tcase_add_test(t, headers_any_case_any_split);
 	tcase_add_test(t, traceparent_is_kept_at_every_split);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

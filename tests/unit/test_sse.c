@@ -567,8 +567,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("sse");
-	TCase *t = tcase_create("classify");
-	tcase_set_timeout(t, 120);
+	TCase *t = tu_tcase(s, "classify", 120);
 	tcase_add_test(t, completions_text_is_token);
 	tcase_add_test(t, chat_role_chunk_is_not_a_token);
 	tcase_add_test(t, reasoning_and_tool_calls_are_tokens);
@@ -585,6 +584,5 @@ int main(void)
 	tcase_add_test(t, malformed_json_is_flagged_when_read_in_full);
 	tcase_add_test(t, templates_agree_with_the_full_scan);
 	tcase_add_test(t, random_streams_split_anywhere);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

@@ -59,10 +59,11 @@ struct ttft_http_tx {
 	uint8_t llen;         /* bytes kept of the request line */
 	uint8_t begun_sent;   /* REQ_BEGIN emitted for the current request */
 	uint8_t expect;       /* the body waits for 100 Continue, none sent */
-	uint8_t lsp;          /* spaces in the request line (saturating) */
-	uint8_t lbad;         /* a control character in the request line */
-	char lb9;             /* the request line's 9th-last byte ... */
-	uint64_t ltail;       /* ... and its last 8, for " HTTP/1.x" */
+	uint8_t lsp;          /* a request line cut by a read's end: its */
+	uint8_t lbad;         /* spaces, whether it held a control byte, */
+	uint8_t lcr;          /* (its last byte was a CR, not yet judged) */
+	char lb9;             /* its 9th-last byte and its last 8, for   */
+	uint64_t ltail;       /* " HTTP/1.x" (request_line_ok)            */
 	uint32_t seq;         /* requests begun on this connection */
 	uint32_t head_mask;   /* bit seq%32: that request was HEAD */
 	int64_t t_first;      /* start of the call that sent byte 0 */
@@ -70,8 +71,9 @@ struct ttft_http_tx {
 	uint64_t body_left;
 	uint64_t bytes;       /* bytes of the current request */
 	struct ttft_chunked ch;
-	char line[TTFT_HTTP_LINE];
-	char hdr[40];
+	char line[TTFT_HTTP_LINE]; /* a request line cut by a read's end */
+	char hdr[80];         /* a header line cut by a read's end (a
+	                         traceparent line is 68 bytes) */
 };
 
 struct ttft_http_rx {
@@ -81,6 +83,7 @@ struct ttft_http_rx {
 	uint8_t has_len;
 	uint8_t hlen;
 	uint8_t slen;
+	uint8_t compressed;   /* Content-Encoding: the events cannot be read */
 	uint16_t status;
 	uint32_t seq;         /* responses completed on this connection */
 	uint32_t tokens;      /* token events in the current response */
@@ -114,11 +117,11 @@ void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
  * is lost (TTFT_EV_DESYNC, TTFT_DESYNC_LOST_BYTES). */
 void ttft_http_tx_unseen(struct ttft_http_tx *tx, uint64_t n, int64_t t_end,
 			 ttft_http_emit emit, void *ctx);
-/* Call before feeding bytes P/N, with the number of responses
- * the rx half has completed. A request that holds its body back for
- * "Expect: 100-continue" and got its final response instead (417, or any
- * other) sends no body (RFC 9110 10.1.1): when the next bytes start with
- * a method's first letter, the request ended with its headers and these
+/* Call before feeding bytes P/N, with the number of responses the rx half
+ * has completed. A request that holds its body back for "Expect:
+ * 100-continue" and got its final response instead (417, or any other)
+ * sends no body (RFC 9110 10.1.1): when the next bytes start with a
+ * method's first letter, the request ended with its headers and these
  * bytes begin the next one. */
 void ttft_http_tx_sync(struct ttft_http_tx *tx, uint32_t responses_done,
 		       const char *p, size_t n, ttft_http_emit emit, void *ctx);

@@ -53,7 +53,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		for (size_t i = 0; i + TTFT_REC_SIZE <= body; i += TTFT_REC_SIZE) {
 			struct ttft_rec r;
 			memcpy(&r, file + TTFT_LOG_HDR_SIZE + i, sizeof r);
-			r.seal = ttft_rec_seal(&r);
+			uint64_t k = ttft_rec_seal(&r);
+			r.seal_hi = (uint32_t)(k >> 32);
+			r.seal = (uint32_t)k;
 			memcpy(file + TTFT_LOG_HDR_SIZE + i, &r, sizeof r);
 		}
 	}

@@ -46,6 +46,15 @@ START_TEST(request_lines)
 	check_line("G(T / HTTP/1.1", "DESYNC");
 	check_line("GET /a\tb HTTP/1.1", "DESYNC");
 	check_line("HELLO WORLD", "DESYNC");
+	/* a CR inside the line (found by fuzz_http: in place it failed, in
+	 * pieces the CR was skipped) */
+	check_line("POST /v1/completions HTTP/1.\r1", "DESYNC");
+	check_line("GET /a\rb HTTP/1.1", "DESYNC");
+	/* a method longer than the kept bytes: judged on them, alike */
+	char lm[200];
+	memset(lm, 'A', sizeof lm);
+	strcpy(lm + 100, " / HTTP/1.1");
+	check_line(lm, "DESYNC");
 	/* a target longer than the kept line: the version is still checked */
 	char longl[600];
 	memset(longl, 'a', sizeof longl);

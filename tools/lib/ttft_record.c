@@ -183,7 +183,8 @@ const char *ttft_desync_text(int d, int tls)
 int ttft_record_complete(const struct ttft_record *r)
 {
 	return r->t_end && !(r->end_flags & TTFT_F_TRUNCATED) && !r->closed_early &&
-	       !r->sse_error && !r->io_err && !r->desync && !r->cut_by_full_log;
+	       !r->sse_error && !r->io_err && !r->desync && !r->cut_by_full_log &&
+	       !r->compressed;
 }
 
 const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
@@ -208,6 +209,8 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 		snprintf(why, sizeof why, "server closed mid-response");
 	else if (r->sse_error)
 		snprintf(why, sizeof why, "error event in stream");
+	else if (r->compressed)
+		snprintf(why, sizeof why, "compressed body: tokens not visible");
 	else if (r->closed_early)
 		snprintf(why, sizeof why, "client closed early");
 	else if (!r->t_end)

@@ -56,6 +56,8 @@ struct ttft_record {
 	uint8_t done;           /* [DONE] arrived */
 	uint8_t sse_error;      /* an SSE error event arrived */
 	uint8_t closed_early;   /* the client closed before the response end */
+	uint8_t compressed;     /* log: Content-Encoding on the response: its
+	                           events (tokens) could not be read */
 	uint8_t preopened;      /* log: the connection sat open and idle before
 	                           this request; TTFT starts at the request  */
 	uint8_t cut_by_full_log;/* log: unfinished when the log filled up    */
@@ -83,7 +85,9 @@ struct ttft_record {
 	int64_t *tok;           /* times of token events, in order */
 	uint32_t ntok, tokcap;
 	long usage_tokens;      /* usage.completion_tokens, -1 unknown */
-	long prompt_tokens;     /* usage.prompt_tokens, -1 unknown */
+	long prompt_tokens;     /* usage.prompt_tokens (llama.cpp's timings:
+	                           prompt_n + cache_n), -1 unknown */
+	char traceparent[56];   /* log: the request's W3C traceparent, or "" */
 	uint32_t rtt_us;        /* TCP round-trip time (TCP_INFO), 0 unknown */
 	double itl_p50_s, itl_p99_s; /* set once by ttft_record_finish */
 	struct ttft_server_split split;

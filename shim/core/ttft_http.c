@@ -325,10 +325,14 @@ static void tx_desync(struct ttft_http_tx *tx, int64_t t, int reason,
 	tx->st = TX_DEAD;
 }
 
-static int tchar(char c)
+/* RFC 9110's tchar: ALPHA DIGIT and !#$%&'*+-.^_`|~, as two bit sets. */
+static inline int tchar(char ch)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
+	unsigned char c = (unsigned char)ch;
+	if ((unsigned)((c | 0x20) - 'a') < 26)
+		return 1; /* a letter: every method there is */
+	return c < 64 ? (int)((0x3ff6cfa00000000ull >> c) & 1)
+	     : c < 128 ? (int)((0x57ffffffc7fffffeull >> (c - 64)) & 1) : 0;
 }
 
 /* An origin-form ("/...") or absolute-form ("scheme://...") target, or "*"
@@ -374,7 +378,7 @@ static void line_track(struct ttft_http_tx *tx, const char *p, size_t n)
 		tx->ltail = tx->ltail << 8 | (unsigned char)c;
 		if (c == ' ')
 			tx->lsp += tx->lsp < 255;
-		else if ((unsigned char)c < 0x20 || c == 0x7f)
+		else if ((unsigned char)c < 0x20)
 			tx->lbad = 1;
 	}
 }
@@ -410,7 +414,7 @@ static int request_line_ok(const struct ttft_http_tx *tx, const char *l, size_t 
 		return 0;
 	const char *t = l + m + 1, *te = v - 1;
 	for (const char *q = t; q < te; q++)
-		if ((unsigned char)*q <= ' ' || *q == 0x7f)
+		if ((unsigned char)*q <= ' ')
 			return 0; /* a space or a control byte in the target */
 	size_t tn = (size_t)(te - t);
 	return target_ok(l, m, t, tn < keep - m - 1 ? tn : keep - m - 1);

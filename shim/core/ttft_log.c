@@ -135,8 +135,9 @@ static int map_header(struct ttft_log *log, int fd, const char **why)
 		return -1;
 	}
 	log->hdr = h;
-	log->capacity = cap;
+	log->slots = log->capacity = cap;
 	log->seg_shift = seg_shift_for(cap);
+	log->seg_mask = ((uint64_t)1 << log->seg_shift) - 1;
 	log->dev = (uint64_t)st.st_dev;
 	log->ino = (uint64_t)st.st_ino;
 	return 0;
@@ -292,7 +293,7 @@ static size_t seg_bytes(const struct ttft_log *log, size_t s)
 {
 	uint64_t per = (uint64_t)1 << log->seg_shift;
 	uint64_t first = (uint64_t)s << log->seg_shift;
-	uint64_t n = log->capacity - first < per ? log->capacity - first : per;
+	uint64_t n = log->slots - first < per ? log->slots - first : per;
 	return (size_t)(n * TTFT_REC_SIZE);
 }
 
@@ -310,7 +311,8 @@ void ttft_log_close(struct ttft_log *log)
 /* Map segment s of the file we opened (never of a file that replaced it
  * under the same path), allocating its pages first. Several threads may
  * race here: one mapping wins, the others are undone. */
-static struct ttft_rec *map_segment(struct ttft_log *log, size_t s)
+__attribute__((noinline, cold)) static struct ttft_rec *
+map_segment(struct ttft_log *log, size_t s)
 {
 	struct ttft_rec *got = NULL;
 	size_t len = seg_bytes(log, s);
@@ -349,15 +351,12 @@ struct ttft_rec *ttft_log_reserve(struct ttft_log *log)
 	struct ttft_log_hdr *h = log->hdr;
 	if (!h)
 		return NULL;
-	/* Relaxed: a detached log only needs to stop soon, not at once. */
-	if (__builtin_expect(__atomic_load_n(&log->detached, __ATOMIC_RELAXED), 0)) {
-		__atomic_fetch_add(&log->lost, 1, __ATOMIC_RELAXED);
-		return NULL;
-	}
 	/* Relaxed: the counter only hands out distinct slots; what a slot
-	 * holds is ordered by the seal's release store, not by this. */
+	 * holds is ordered by the seal's release store, not by this. A
+	 * detached log's capacity is 0 (relaxed: it only needs to stop soon):
+	 * its drops are counted in the anonymous header. */
 	uint64_t i = __atomic_fetch_add(&h->reserved, 1, __ATOMIC_RELAXED);
-	if (i >= log->capacity) {
+	if (i >= __atomic_load_n(&log->capacity, __ATOMIC_RELAXED)) {
 		__atomic_fetch_add(&h->dropped, 1, __ATOMIC_RELAXED);
 		return NULL;
 	}
@@ -371,7 +370,7 @@ struct ttft_rec *ttft_log_reserve(struct ttft_log *log)
 		__atomic_fetch_add(&h->dropped, 1, __ATOMIC_RELAXED);
 		return NULL;
 	}
-	return &seg[i & (((uint64_t)1 << log->seg_shift) - 1)];
+	return &seg[i & log->seg_mask];
 }
 
 void ttft_log_publish(struct ttft_rec *rec)
@@ -403,6 +402,13 @@ static void *anon_over(void *base, size_t len)
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 }
 
+uint64_t ttft_log_lost(const struct ttft_log *log)
+{
+	if (!log->hdr || !__atomic_load_n(&log->detached, __ATOMIC_RELAXED))
+		return 0;
+	return __atomic_load_n(&log->hdr->dropped, __ATOMIC_RELAXED);
+}
+
 int ttft_log_fault(struct ttft_log *log, const void *addr)
 {
 	if (!log->hdr)
@@ -417,6 +423,7 @@ int ttft_log_fault(struct ttft_log *log, const void *addr)
 		return 0;
 	/* Relaxed: writers that miss it write into the anonymous pages. */
 	__atomic_store_n(&log->detached, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&log->capacity, 0, __ATOMIC_RELAXED);
 	int e = errno;
 	anon_over(log->hdr, TTFT_LOG_HDR_SIZE);
 	for (size_t s = 0; s < TTFT_LOG_MAX_SEGS; s++) {

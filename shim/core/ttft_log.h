@@ -189,10 +189,12 @@ _Static_assert(sizeof(struct ttft_log_hdr) <= TTFT_LOG_HDR_SIZE, "header fits");
 
 struct ttft_log {
 	struct ttft_log_hdr *hdr;     /* the header page; NULL = not open     */
-	uint64_t capacity;            /* slots (a private copy of the header's) */
+	uint64_t slots;               /* record slots (the header's capacity) */
+	uint64_t capacity;            /* slots writable: slots, 0 once
+	                                 detached (atomic)                   */
 	unsigned seg_shift;           /* log2 of the records in a segment     */
+	uint64_t seg_mask;            /* records in a segment - 1             */
 	int detached;                 /* the file was cut under us (atomic)   */
-	uint64_t lost;                /* events not written since (atomic)    */
 	uint64_t dev, ino;            /* segments come from this file only    */
 	const char *warning;          /* set by open: worth telling the user  */
 	char path[TTFT_LOG_PATH_MAX];
@@ -223,7 +225,10 @@ int ttft_rec_sealed(const struct ttft_rec *rec);
  * was truncated under us, so the page no longer exists), replace every
  * mapping of the log with anonymous memory, so that the faulting store and
  * every later one land harmlessly, stop writing (later events are counted
- * in log->lost) and return 1. Otherwise 0. Async-signal-safe. */
+ * as dropped in the now anonymous header: ttft_log_lost) and return 1.
+ * Otherwise 0. Async-signal-safe. */
+/* Events a detached log did not write (0 while attached). */
+uint64_t ttft_log_lost(const struct ttft_log *log);
 int ttft_log_fault(struct ttft_log *log, const void *addr);
 
 

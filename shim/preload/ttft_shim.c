@@ -333,7 +333,7 @@ __attribute__((destructor)) static void shim_fini(void)
 	int e = errno;
 	char pid[24], lost[24];
 	pid[ttft_fmt_uint(pid, (unsigned long long)g_pid)] = 0;
-	lost[ttft_fmt_uint(lost, __atomic_load_n(&g_log.lost, __ATOMIC_RELAXED))] = 0;
+	lost[ttft_fmt_uint(lost, ttft_log_lost(&g_log))] = 0;
 	say("the log ", g_log.path, " was truncated while in use;");
 	say("  pid ", pid, " stopped writing to it then and did not record");
 	say("  ", lost, " later events (the program itself was not affected)");
@@ -695,15 +695,20 @@ static int hard_error(int err)
 	       err != EINPROGRESS && err != ENOTCONN;
 }
 
-/* Before a send: a response that ended before the body its request was
- * holding back (Expect: 100-continue) means the body will not come. */
-static void tx_sync(int fd, struct shim_conn *c, const char *p, size_t n)
+/* Plaintext sent on c: the sniffer's request half. First, a response that
+ * ended before the body its request was holding back (Expect:
+ * 100-continue) means the body will not come. */
+static void plain_sent(int fd, struct shim_conn *c, const void *p, size_t n,
+		       int64_t t0, int64_t t1)
 {
 	struct emit_ctx ec = {fd, c->conn};
-	/* Relaxed: rx.seq is written by the receiving thread; a stale value
-	 * only delays the decision to the next send. */
-	uint32_t done = __atomic_load_n(&c->rx.seq, __ATOMIC_RELAXED);
-	ttft_http_tx_sync(&c->tx, done, p, n, emit, &ec);
+	if (__builtin_expect(c->tx.expect, 0) && n) {
+		/* Relaxed: rx.seq is written by the receiving thread; a
+		 * stale value only delays the decision to the next send. */
+		uint32_t done = __atomic_load_n(&c->rx.seq, __ATOMIC_RELAXED);
+		ttft_http_tx_sync(&c->tx, done, p, n, emit, &ec);
+	}
+	ttft_http_tx_feed(&c->tx, p, n, t0, t1, emit, &ec);
 }
 
 TTFT_HIDDEN void shim_on_sent(int fd, const struct iovec *iov, int iovcnt,
@@ -738,7 +743,8 @@ TTFT_HIDDEN void shim_on_sent(int fd, const struct iovec *iov, int iovcnt,
 	size_t left = (size_t)ret;
 	for (int i = 0; i < iovcnt && left; i++) {
 		size_t n = iov[i].iov_len < left ? iov[i].iov_len : left;
-		shim_plain_sent(fd, iov[i].iov_base, n, t0, t1);
+		if (n)
+			plain_sent(fd, c, iov[i].iov_base, n, t0, t1);
 		left -= n;
 	}
 }
@@ -747,11 +753,8 @@ TTFT_HIDDEN void shim_plain_sent(int fd, const void *p, size_t n, int64_t t0,
 				 int64_t t1)
 {
 	struct shim_conn *c = conn_for_send(fd, t0);
-	if (!c || !n)
-		return;
-	struct emit_ctx ec = {fd, c->conn};
-	tx_sync(fd, c, p, n);
-	ttft_http_tx_feed(&c->tx, p, n, t0, t1, emit, &ec);
+	if (c && n)
+		plain_sent(fd, c, p, n, t0, t1);
 }
 
 TTFT_HIDDEN void shim_plain_recv(int fd, const void *p, size_t n, int64_t t1)
@@ -832,7 +835,7 @@ TTFT_HIDDEN void shim_on_recv(int fd, const struct iovec *iov, int iovcnt,
 	size_t left = (size_t)ret;
 	for (int i = 0; i < iovcnt && left; i++) {
 		size_t n = iov[i].iov_len < left ? iov[i].iov_len : left;
-		shim_plain_recv(fd, iov[i].iov_base, n, t1);
+		ttft_http_rx_feed(&c->rx, &c->tx, iov[i].iov_base, n, t1, emit, &ec);
 		left -= n;
 	}
 }

@@ -323,8 +323,10 @@ static void new_request(struct ttft_asm *ps, struct asm_conn *c, const struct tt
 		/* opened ahead of the request: its setup and idle time are
 		 * reported apart, and TTFT starts here. Not on TLS, where the
 		 * handshake fills that gap and its end is not seen (tls_s). */
+		int64_t idle;
 		r->preopened = !c->tls && c->t_est &&
-			       e->t_ns - c->t_est > TTFT_PREOPEN_IDLE_NS;
+			       !__builtin_sub_overflow(e->t_ns, c->t_est, &idle) &&
+			       idle > TTFT_PREOPEN_IDLE_NS;
 		r->t_start = r->preopened ? e->t_ns : c->t_conn0;
 	} else {
 		r->t_start = e->t_ns;

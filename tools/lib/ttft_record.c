@@ -110,7 +110,11 @@ const char *ttft_record_error(const struct ttft_record *r)
 
 static double span(int64_t a, int64_t b)
 {
-	return a && b ? (double)(b - a) / 1e9 : NAN;
+	int64_t d;
+	/* a damaged log's instants may be anything: no overflow, no number */
+	if (!a || !b || __builtin_sub_overflow(b, a, &d))
+		return NAN;
+	return (double)d / 1e9;
 }
 
 double ttft_record_ttft_s(const struct ttft_record *r)
@@ -218,7 +222,7 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	char pre[80] = "";
 	if (r->preopened)
 		snprintf(pre, sizeof pre, "connection opened %.1f ms before the request",
-			 (double)(r->t_req0 - r->t_est) / 1e6);
+			 span(r->t_est, r->t_req0) * 1e3);
 	if (!why[0] && !pre[0])
 		return NULL;
 	snprintf(buf, len, "%s%s%s", why, why[0] && pre[0] ? "; " : "", pre);

@@ -17,14 +17,14 @@ B := build
 CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c
 SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c
 ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_output.c ttft_prom.c \
-	ttft_scrape.c ttft_fetch.c)
-INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itests/support
+	ttft_scrape.c ttft_fetch.c ttft_str.c ttft_svg.c ttft_charts.c ttft_trace.c ttft_html.c)
+INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itools/sweep -Itests/support
 
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 ANALYZE_OBJ := $(ANALYZE_SRC:%.c=$(B)/obj/%.o)
 SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/pic/%.o)
 
-PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold
+PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold $(B)/ttft-sweep
 TEST_PROGS := $(B)/test_sse $(B)/test_http $(B)/test_log $(B)/test_analyze \
 	$(B)/test_clients $(B)/test_shim $(B)/test_probe $(B)/test_cold $(B)/test_truth $(B)/test_engine_script $(B)/fixture-server $(B)/shim_host
 
@@ -70,6 +70,14 @@ $(B)/ttft-mkmodel: tools/ttft-mkmodel.c
 COLD_OBJ := $(B)/obj/tools/ttft-cold.o $(addprefix $(B)/obj/tools/cold/,cold_server.o \
 	cold_phases.o cold_sanity.o cold_report.o) $(B)/obj/probe/probe_req.o
 $(B)/ttft-cold: $(COLD_OBJ) $(B)/libttftcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -ldl -lpthread
+
+# ttft-sweep: prefix caching and KV scaling (tools/sweep/), servers started
+# with ttft-cold's runner, requests by the probe's engine.
+SWEEP_OBJ := $(B)/obj/tools/ttft-sweep.o $(addprefix $(B)/obj/tools/sweep/,sweep_server.o \
+	sweep_prefix.o sweep_kv.o sweep_report.o) $(B)/obj/tools/cold/cold_server.o \
+	$(B)/obj/tools/cold/cold_phases.o $(B)/obj/probe/probe_req.o
+$(B)/ttft-sweep: $(SWEEP_OBJ) $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -ldl -lpthread
 
 $(B)/fixture-server: $(B)/obj/tests/support/fixture_server.o

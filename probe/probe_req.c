@@ -228,8 +228,9 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 	return n;
 }
 
-static char *request_body(const struct probe_cfg *c)
+static char *request_body(const struct probe_cfg *c, int i)
 {
+	const char *prompt = c->prompts ? c->prompts[i] : c->prompt;
 	cJSON *o = cJSON_CreateObject();
 	if (c->model)
 		cJSON_AddStringToObject(o, "model", c->model);
@@ -237,10 +238,10 @@ static char *request_body(const struct probe_cfg *c)
 		cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
 		cJSON *m = cJSON_CreateObject();
 		cJSON_AddStringToObject(m, "role", "user");
-		cJSON_AddStringToObject(m, "content", c->prompt);
+		cJSON_AddStringToObject(m, "content", prompt);
 		cJSON_AddItemToArray(msgs, m);
 	} else {
-		cJSON_AddStringToObject(o, "prompt", c->prompt);
+		cJSON_AddStringToObject(o, "prompt", prompt);
 	}
 	cJSON_AddNumberToObject(o, "max_tokens", c->max_tokens);
 	cJSON_AddNumberToObject(o, "temperature", c->temperature);
@@ -251,6 +252,8 @@ static char *request_body(const struct probe_cfg *c)
 	}
 	if (c->ignore_eos)
 		cJSON_AddBoolToObject(o, "ignore_eos", 1);
+	if (c->no_prompt_cache)
+		cJSON_AddBoolToObject(o, "cache_prompt", 0);
 	char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return s;
@@ -276,7 +279,7 @@ static void start(CURLM *m, struct preq *q, const struct probe_cfg *cfg,
 	q->raw = xrealloc(NULL, RAW_CAP + 1);
 	q->raw[0] = 0;
 	ttft_sse_init(&q->sse, on_event, on_data, q);
-	q->body = request_body(cfg);
+	q->body = request_body(cfg, r->run - 1);
 	char url[2048];
 	snprintf(url, sizeof url, "%s%s", cfg->base,
 		 cfg->chat ? "/v1/chat/completions" : "/v1/completions");

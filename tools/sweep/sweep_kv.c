@@ -1,0 +1,294 @@
+/* sweep_kv.c — KV scaling: for one server configuration, each prompt
+ * length × each concurrency: N requests with C in flight, every prompt its
+ * own (no prefix-cache hits, so that every request pays its prefill). Per
+ * point: TTFT p50/p99, each request's queue share of its TTFT, throughput,
+ * and the server's own queue and KV state while it ran. Then the knee: at
+ * which concurrency requests began to wait, against the one the server's
+ * stated capacity predicts. */
+#include "sweep.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The queue a request waited, and where that number comes from:
+ * - the probe's own split (vLLM's metrics, when it could attribute them);
+ * - llama.cpp: it sends the response headers when a slot starts the
+ *   request's prompt (server-context.cpp: "signal HTTP to send the
+ *   headers"), so request sent → headers is the wait for a slot (plus the
+ *   HTTP hand-off and tokenization, well under a millisecond idle). */
+static void queue_of(struct sweep_req *q, const char *kind)
+{
+	if (isfinite(q->queue_s))
+		return;
+	if (!strcmp(kind, "llamacpp") && q->ok && q->starttransfer_s > 0 &&
+	    q->starttransfer_s >= q->pretransfer_s) {
+		q->queue_s = q->starttransfer_s - q->pretransfer_s;
+		q->queue_source = "llamacpp-headers";
+	}
+}
+
+static void point(const struct sweep_opts *o, struct sweep_srv *srv, const char *filler,
+		  long want, int conc, struct sweep_kv_point *pt, int si)
+{
+	int n = o->kv_requests ? o->kv_requests : conc * 3 < 4 ? 4 : conc * 3;
+	pt->conc = conc;
+	pt->nreq = n;
+	char **pr = calloc((size_t)n, sizeof *pr);
+	struct probe_result *r = calloc((size_t)n, sizeof *r);
+	pt->req = calloc((size_t)n, sizeof *pt->req);
+	if (!pr || !r || !pt->req) {
+		free(pr), free(r);
+		pt->failed = n;
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		/* the request's own number first: no two prompts share a prefix */
+		size_t len = strlen(filler) + 64;
+		pr[i] = malloc(len);
+		if (pr[i])
+			snprintf(pr[i], len, "[%d-%d-%ld-%d-%u] %s", i, conc, want, si, o->run_id,
+				 filler);
+	}
+	struct probe_cfg cfg = o->probe;
+	cfg.prompts = (const char *const *)pr;
+	cfg.metrics = srv->has_metrics;
+	cfg.no_prompt_cache = !strcmp(srv->kind, "llamacpp");
+	struct sweep_sampler smp = {.cfg = &o->probe, .kind = srv->kind,
+				    .use_metrics = srv->has_metrics,
+				    .use_slots = !strcmp(srv->kind, "llamacpp"),
+				    .kv_cells = isfinite(srv->cap.kv_tokens) ? srv->cap.kv_tokens : 0};
+	sweep_sampler_start(&smp);
+	int64_t t0 = probe_now();
+	pt->failed = probe_run(&cfg, r, n, conc, 0);
+	pt->wall_s = (double)(probe_now() - t0) / 1e9;
+	sweep_sampler_stop(&smp);
+	pt->state = smp.st;
+	double *ttft = calloc((size_t)n, sizeof *ttft), *share = calloc((size_t)n, sizeof *share);
+	double *q = calloc((size_t)n, sizeof *q), *pt_tok = calloc((size_t)n, sizeof *pt_tok);
+	if (!ttft || !share || !q || !pt_tok) {
+		free(ttft), free(share), free(q), free(pt_tok);
+		for (int i = 0; i < n; i++)
+			probe_result_free(&r[i]), free(pr[i]);
+		free(pr), free(r);
+		pt->failed = n;
+		return;
+	}
+	long toks = 0;
+	pt->queue_known = 0;
+	pt->queue_source = NULL;
+	for (int i = 0; i < n; i++) {
+		struct sweep_req *d = &pt->req[i];
+		sweep_req_from(d, &r[i], t0);
+		queue_of(d, srv->kind);
+		ttft[i] = d->ok ? d->ttft_s : NAN;
+		q[i] = d->ok ? d->queue_s : NAN;
+		share[i] = d->ok && isfinite(d->queue_s) && d->ttft_s > 0 ? d->queue_s / d->ttft_s
+									    : NAN;
+		pt_tok[i] = d->prompt_tokens > 0 ? (double)d->prompt_tokens : NAN;
+		if (isfinite(share[i])) {
+			pt->queue_known++;
+			pt->queue_source = d->queue_source;
+		}
+		if (d->ok)
+			toks += d->tokens;
+		probe_result_free(&r[i]);
+		free(pr[i]);
+	}
+	/* the share of all TTFT spent queued: from the requests' own queue
+	 * values, else from vLLM's queue histogram summed over the point
+	 * (when the window holds exactly this point's requests) */
+	double sq = 0, st = 0;
+	for (int i = 0; i < n; i++)
+		if (isfinite(q[i]) && isfinite(ttft[i])) {
+			sq += q[i];
+			st += ttft[i];
+		}
+	const struct ttft_split *w = probe_window();
+	pt->queue_share_all = NAN;
+	pt->share_source = NULL;
+	if (pt->queue_known * 2 >= n && st > 0) {
+		pt->queue_share_all = sq / st;
+		pt->share_source = pt->queue_source;
+	} else if (w && w->source && w->requests == n - pt->failed && isfinite(w->queue_s)) {
+		double all = 0;
+		for (int i = 0; i < n; i++)
+			all += isfinite(ttft[i]) ? ttft[i] : 0;
+		if (all > 0) {
+			pt->queue_share_all = w->queue_s / all;
+			pt->share_source = "vllm-metrics sums over the point";
+		}
+	}
+	pt->ttft_p50 = sweep_pct(ttft, n, 0.5);
+	pt->ttft_p90 = sweep_pct(ttft, n, 0.9);
+	pt->ttft_p99 = sweep_pct(ttft, n, 0.99);
+	pt->queue_p50 = sweep_pct(q, n, 0.5);
+	pt->queue_share_p50 = sweep_pct(share, n, 0.5);
+	pt->queue_share_p90 = sweep_pct(share, n, 0.9);
+	double ptk = sweep_pct(pt_tok, n, 0.5);
+	pt->prompt_tokens = isfinite(ptk) ? (long)ptk : -1;
+	pt->out_tok_s = pt->wall_s > 0 ? (double)toks / pt->wall_s : NAN;
+	pt->req_s = pt->wall_s > 0 ? (double)(n - pt->failed) / pt->wall_s : NAN;
+	free(ttft), free(share), free(q), free(pt_tok), free(pr), free(r);
+}
+
+int sweep_kv_run(const struct sweep_opts *o, struct sweep_srv *srv, struct sweep_kv *out)
+{
+	out->ran = 1;
+	for (int p = 0; p < o->nprompt && !sweep_stop; p++) {
+		if (out->ns >= (int)(sizeof out->s / sizeof out->s[0]))
+			break;
+		struct sweep_kv_series *s = &out->s[out->ns];
+		memset(s, 0, sizeof *s);
+		snprintf(s->cfg, sizeof s->cfg, "%s", srv->label);
+		s->want_tokens = o->prompt_tokens[p];
+		s->cap = srv->cap;
+		s->kind = srv->kind;
+		char err[512] = "", lead[64];
+		long got = 0;
+		const char *how = "";
+		snprintf(lead, sizeof lead, "Context %u.", o->run_id);
+		char *filler = sweep_text_of(&o->probe, srv->kind, lead, s->want_tokens, &got, &how,
+					     err, sizeof err);
+		if (!filler) {
+			snprintf(out->error, sizeof out->error, "[%s] cannot measure a %ld-token "
+				 "prompt: %s", srv->label, s->want_tokens, err);
+			return -1;
+		}
+		out->ns++;
+		for (int c = 0; c < o->nconc && !sweep_stop; c++) {
+			struct sweep_kv_point *pt = &s->pts[s->npts++];
+			point(o, srv, filler, s->want_tokens, o->conc[c], pt, out->ns);
+			fprintf(stderr, "ttft-sweep: [%s] prompt %ld tokens, concurrency %d: %d "
+					"requests, TTFT p50 %.1f ms p99 %.1f ms, queued %s%.0f%% of "
+					"TTFT%s\n", srv->label, pt->prompt_tokens, pt->conc, pt->nreq,
+				pt->ttft_p50 * 1e3, pt->ttft_p99 * 1e3,
+				isfinite(pt->queue_share_all) ? "" : "(unknown) ",
+				isfinite(pt->queue_share_all) ? pt->queue_share_all * 100 : 0.0,
+				pt->failed ? " (some failed)" : "");
+		}
+		free(filler);
+		sweep_kv_knee(s, o->probe.max_tokens);
+	}
+	return sweep_stop ? -1 : 0;
+}
+
+/* The swept concurrency at or below c (the grid's view of a number). */
+static int on_grid(const struct sweep_kv_series *s, int c)
+{
+	int g = 0;
+	for (int i = 0; i < s->npts; i++)
+		if (s->pts[i].conc <= c)
+			g = s->pts[i].conc;
+	return g;
+}
+
+static void explain(struct sweep_kv_series *s)
+{
+	int pg = on_grid(s, s->predicted_knee);
+	int top = s->npts ? s->pts[s->npts - 1].conc : 0;
+	const char *what = s->knee_criterion_queue ? "over 10% of all TTFT was queueing"
+						   : "TTFT p90 grew over 1.5x";
+	if (!s->predicted_knee) {
+		snprintf(s->explain, sizeof s->explain, "no prediction (%s)", s->predicted_why);
+	} else if (!s->waited_from && s->predicted_knee >= top) {
+		snprintf(s->explain, sizeof s->explain, "as predicted: no request waited up to "
+			 "concurrency %d, and the stated capacity (%d) is above the sweep", top,
+			 s->predicted_knee);
+	} else if (!s->waited_from) {
+		snprintf(s->explain, sizeof s->explain, "requests did not wait even at %d, above "
+			 "the predicted %d: the server held more than its stated capacity (blocks are "
+			 "taken as tokens arrive; short requests finish before others need theirs), "
+			 "or the sweep did not reach steady state", top, s->predicted_knee);
+	} else if (s->measured_knee == pg) {
+		snprintf(s->explain, sizeof s->explain, "as predicted: from concurrency %d %s "
+			 "(the sweep's grid puts the predicted %d at %d)", s->waited_from, what,
+			 s->predicted_knee, pg);
+	} else if (s->measured_knee < pg) {
+		snprintf(s->explain, sizeof s->explain, "earlier than predicted: at %d %s, below "
+			 "the %d the stated capacity holds; something other than KV space ran "
+			 "out first (vLLM: --max-num-seqs or the prefill token budget "
+			 "--max-num-batched-tokens; llama.cpp: slots busy longer than one "
+			 "request's service time)", s->waited_from, what, s->predicted_knee);
+	} else {
+		snprintf(s->explain, sizeof s->explain, "later than predicted: requests waited only "
+			 "from %d, above the predicted %d (the server held more than its stated "
+			 "capacity, or requests finished before the next ones arrived)",
+			 s->waited_from, s->predicted_knee);
+	}
+}
+
+void sweep_kv_knee(struct sweep_kv_series *s, int max_tokens)
+{
+	/* measured: requests wait once over a tenth of all TTFT was spent
+	 * queued; without queue numbers, once TTFT p90 grew 1.5× over the
+	 * lowest concurrency's */
+	int with_queue = s->npts > 0;
+	for (int i = 0; i < s->npts; i++)
+		with_queue &= isfinite(s->pts[i].queue_share_all);
+	s->knee_criterion_queue = with_queue;
+	s->measured_knee = 0;
+	s->waited_from = 0;
+	double base = s->npts ? s->pts[0].ttft_p90 : NAN;
+	for (int i = 0; i < s->npts; i++) {
+		const struct sweep_kv_point *p = &s->pts[i];
+		int waits = with_queue ? p->queue_share_all > 0.10 : p->ttft_p90 > 1.5 * base;
+		if (waits) {
+			s->waited_from = p->conc;
+			break;
+		}
+		s->measured_knee = p->conc;
+	}
+
+	/* predicted: how many requests of this size the stated capacity holds */
+	long ptok = -1;
+	for (int i = 0; i < s->npts && ptok < 0; i++)
+		ptok = s->pts[i].prompt_tokens;
+	if (ptok < 0)
+		ptok = s->want_tokens;
+	s->per_request_tokens = ptok + max_tokens;
+	const struct sweep_capacity *c = &s->cap;
+	long need = s->per_request_tokens;
+	s->predicted_knee = 0;
+	if (!strcmp(s->kind ? s->kind : "", "llamacpp") && c->slots > 0 && c->slot_ctx > 0) {
+		if (need > c->slot_ctx) {
+			s->predicted_knee = 0;
+			snprintf(s->predicted_why, sizeof s->predicted_why,
+				 "a request needs %ld tokens (prompt %ld + max_tokens %d) but a slot "
+				 "holds %d: refused at any concurrency", need, ptok, max_tokens,
+				 c->slot_ctx);
+		} else if (c->unified) {
+			long fit = (long)(c->slot_ctx / need);
+			s->predicted_knee = (int)(fit < c->slots ? fit : c->slots);
+			snprintf(s->predicted_why, sizeof s->predicted_why,
+				 "%d slots sharing one pool of %d cells: min(%d slots, %d cells / %ld "
+				 "tokens a request = %ld)", c->slots, c->slot_ctx, c->slots,
+				 c->slot_ctx, need, fit);
+		} else {
+			s->predicted_knee = c->slots;
+			snprintf(s->predicted_why, sizeof s->predicted_why,
+				 "%d slots (-np) of %d cells each; a request of %ld tokens fits one, "
+				 "so request %d waits for a slot", c->slots, c->slot_ctx, need,
+				 c->slots + 1);
+		}
+	} else if (isfinite(c->kv_tokens) && c->kv_tokens > 0) {
+		int blk = c->block > 0 ? c->block : 16;
+		long blocks = (need + blk - 1) / blk;
+		long fit = (long)(c->kv_tokens / (double)(blocks * blk));
+		s->predicted_knee = (int)(fit > 1000000 ? 1000000 : fit);
+		int n = snprintf(s->predicted_why, sizeof s->predicted_why,
+				 "KV cache of %.0f tokens / %ld tokens a request (%ld blocks of %d) = "
+				 "%ld at once", c->kv_tokens, need, blocks, blk, fit);
+		if (c->max_num_seqs > 0 && c->max_num_seqs < s->predicted_knee) {
+			s->predicted_knee = c->max_num_seqs;
+			snprintf(s->predicted_why + n, sizeof s->predicted_why - (size_t)n,
+				 "; --max-num-seqs %d caps it", c->max_num_seqs);
+		}
+	} else {
+		snprintf(s->predicted_why, sizeof s->predicted_why,
+			 "the server stated no capacity (vLLM: pass --server-log with its "
+			 "start-up log; llama.cpp: /props did not answer)");
+	}
+	explain(s);
+}

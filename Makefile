@@ -68,7 +68,7 @@ $(B)/ttft-mkmodel: tools/ttft-mkmodel.c
 		-L$$lib -lggml-base -Wl,-rpath,$$lib -lm
 
 COLD_OBJ := $(B)/obj/tools/ttft-cold.o $(addprefix $(B)/obj/tools/cold/,cold_server.o \
-	cold_phases.o cold_sanity.o cold_report.o) $(B)/obj/probe/probe_req.o
+	cold_phases.o cold_sanity.o cold_report.o cold_charts.o) $(B)/obj/probe/probe_req.o
 $(B)/ttft-cold: $(COLD_OBJ) $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -ldl -lpthread
 

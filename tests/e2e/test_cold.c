@@ -65,6 +65,23 @@ static int cold(const char *server, int port, const char *extra, char **out, cJS
 	return rc;
 }
 
+/* The report's companions (ttft-cold writes its charts and the HTML page
+ * beside it): each there and what it claims to be, then removed. */
+static void siblings(const char *md)
+{
+	static const char *const ext[][2] = {{"-cold-start.svg", "<svg"},
+					     {"-warm-variance.svg", "<svg"},
+					     {".html", "<!DOCTYPE html>"}};
+	for (size_t i = 0; i < 3; i++) {
+		char p[256];
+		snprintf(p, sizeof p, "%.*s%s", (int)strlen(md) - 3, md, ext[i][0]);
+		char *t = tu_read_file(p, NULL);
+		ck_assert_msg(strstr(t, ext[i][1]) != NULL, "%s is not what it should be", p);
+		free(t);
+		unlink(p);
+	}
+}
+
 #define NEAR(x, want, tol) ck_assert_msg(fabs((x) - (want)) < (tol), "%s = %.3f, want %.3f", #x, (x), (want))
 
 START_TEST(vllm_startup_replayed)
@@ -107,7 +124,9 @@ START_TEST(vllm_startup_replayed)
 	snprintf(path, sizeof path, "/tmp/ttft-test-cold-%d.md", (int)getpid());
 	char *md = tu_read_file(path, NULL);
 	unlink(path);
+	siblings(path);
 	ck_assert_msg(strstr(md, "{{") == NULL, "unfilled placeholder in:\n%s", md);
+	ck_assert(strstr(md, "-cold-start.svg)") && strstr(md, "-warm-variance.svg)"));
 	ck_assert(strstr(md, "| engine | vLLM |") != NULL);
 	ck_assert(strstr(md, "| weight_load | ") != NULL);
 	ck_assert(strstr(md, "**unaccounted**") != NULL);
@@ -315,6 +334,7 @@ START_TEST(outlier_and_what_coincided)
 	cJSON_Delete(j);
 	char *md = tu_read_file(rep, NULL);
 	unlink(rep);
+	siblings(rep);
 	ck_assert_msg(strstr(md, "**Outlier:** warm run 4, TTFT 0.05") != NULL, "%s", md);
 	ck_assert_msg(strstr(md, "fixture: request 4 is slow") != NULL, "%s", md);
 	/* only that one */

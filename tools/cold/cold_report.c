@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cold_charts.h"
 #include "ttft_analyze.h"
+#include "ttft_html.h"
 
 /* A growing string. */
 struct sb {
@@ -274,6 +276,11 @@ static char *fill(const char *tpl, const char *const *keys, const char *const *v
 int cold_write_report(const struct cold_run *run, const char *tpl_path,
 		      const char *out_path, char *err, size_t errlen)
 {
+	/* the pictures beside the report: the timeline leads the
+	 * observations, the spread follows the variance table */
+	char tl_link[4200], var_link[4200];
+	if (cold_write_charts(run, out_path, tl_link, var_link, sizeof tl_link, err, errlen) != 0)
+		return -1;
 	FILE *f = fopen(tpl_path, "r");
 	if (!f) {
 		snprintf(err, errlen, "cannot read template %s", tpl_path);
@@ -339,6 +346,9 @@ int cold_write_report(const struct cold_run *run, const char *tpl_path,
 			sbf(&san, "| server log | `%s` |\n", c->log_path);
 		}
 	}
+	if (tl_link[0])
+		sbf(&obs, "![Cold start: spawn → listening → ready → first token](%s)\n\n", tl_link);
+	sbf(&warm, "\n![Warm-run variance: TTFT of each request](%s)\n", var_link);
 	observations(&obs, run);
 	sre(&srep, run);
 	/* the flags: every --option of the command line */
@@ -364,6 +374,13 @@ int cold_write_report(const struct cold_run *run, const char *tpl_path,
 	if (!o || fputs(out, o) < 0 || fclose(o) != 0) {
 		snprintf(err, errlen, "cannot write report %s", out_path);
 		rc = -1;
+	} else {
+		/* the same report as one page, charts inline, beside it */
+		char html[4200];
+		snprintf(html, sizeof html, "%.*s.html", (int)(strlen(out_path) -
+			 (strlen(out_path) > 3 && !strcmp(out_path + strlen(out_path) - 3, ".md")
+			  ? 3 : 0)), out_path);
+		rc = ttft_html_write(out_path, html, err, errlen);
 	}
 	free(out), free(t.s), free(runs.s), free(warm.s), free(san.s), free(obs.s);
 	free(srep.s), free(flags.s);

@@ -500,16 +500,21 @@ char *ttft_svg_dots(const struct ttft_dotchart *c)
 {
 	struct ttft_str b = {0};
 	unsigned long id = hash(c->title);
-	double vmax = 0;
+	double vmax = 0, vmin = INFINITY;
 	for (size_t g = 0; g < c->ngroups; g++)
 		for (size_t i = 0; i < c->groups[g].n; i++)
-			if (isfinite(c->groups[g].v[i]) && c->groups[g].v[i] > vmax)
-				vmax = c->groups[g].v[i];
+			if (isfinite(c->groups[g].v[i])) {
+				vmax = c->groups[g].v[i] > vmax ? c->groups[g].v[i] : vmax;
+				vmin = c->groups[g].v[i] < vmin ? c->groups[g].v[i] : vmin;
+			}
 	double plot0 = (c->subtitle ? 52 : 36) + 20, plot1 = plot0 + 280;
 	double left = 78, right = W - 24;
 	open_doc(&b, (int)(plot1 + 52), c->title, c->subtitle, id);
-	double first, last, step = ttft_svg_ticks(0, vmax > 0 ? vmax : 1, 5, &first, &last);
-	struct scale sy = {0, last, plot1, plot0, 0};
+	/* the spread is the point: when every value sits far above zero the
+	 * axis starts near the smallest (its ticks say where) */
+	double lo = isfinite(vmin) && vmin > 0.5 * vmax ? vmin : 0;
+	double first, last, step = ttft_svg_ticks(lo, vmax > lo ? vmax : lo + 1, 5, &first, &last);
+	struct scale sy = {first, last, plot1, plot0, 0};
 	yaxis(&b, &sy, step, left, right, c->ylabel, 0);
 	ttft_str_printf(&b, "<line class=\"ax\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
 			left, plot1, right, plot1);

@@ -389,18 +389,24 @@ static int prefix_cached(const char *ps, int prompt_tokens, int use)
 	return n < 0 ? 0 : n;
 }
 
-/* Wait until the request fits (a slot, or its KV blocks) and take it. */
+/* Wait until the request fits (a slot, or its KV blocks) and take it, in
+ * the order requests arrived (both servers queue first come, first
+ * served), so that who waits is known exactly. */
 static void admit(double need)
 {
+	static unsigned long next, serving;
 	pthread_mutex_lock(&g_mu);
+	unsigned long me = next++;
 	g_waiting++;
 	for (;;) {
 		int slot_ok = !g_slots || g_busy < g_slots;
 		int kv_ok = g_kv_tokens <= 0 || g_kv_used + need <= g_kv_tokens || g_busy == 0;
-		if (slot_ok && kv_ok)
+		if (me == serving && slot_ok && kv_ok)
 			break;
 		pthread_cond_wait(&g_free_cv, &g_mu);
 	}
+	serving++;
+	pthread_cond_broadcast(&g_free_cv); /* the next in line may fit too */
 	g_waiting--;
 	g_busy++;
 	g_kv_used += need;

@@ -254,6 +254,9 @@ char *ttft_html_page(const char *md, const char *dir)
 				while (*e == ' ' && !blank(e))
 					e = next_line(e);
 				char *t = strndup(p + 2, (size_t)(e - p - 2));
+				size_t tl = strlen(t);
+				while (tl && (t[tl - 1] == '\n' || t[tl - 1] == ' ' || t[tl - 1] == '\r'))
+					t[--tl] = 0;
 				for (char *c = t; *c; c++)
 					if (*c == '\n')
 						*c = ' ';

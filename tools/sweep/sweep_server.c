@@ -218,9 +218,10 @@ int sweep_srv_open(struct sweep_srv *s, const struct sweep_opts *o, const char *
 			return -1;
 		}
 		snprintf(s->cmd, sizeof s->cmd, "%s", cmd);
-		char log[4200];
-		snprintf(log, sizeof log, "%s/sweep-%s.log", o->log_dir, label);
-		if (cold_server_start(&s->cs, cmd, log) != 0) {
+		char log[4200] = "(not kept)";
+		if (o->log_dir)
+			snprintf(log, sizeof log, "%s/sweep-%s.log", o->log_dir, label);
+		if (cold_server_start(&s->cs, cmd, o->log_dir ? log : NULL) != 0) {
 			snprintf(s->error, sizeof s->error, "cannot start '%.300s' (log %.300s): %s",
 				 cmd, log, strerror(errno));
 			return -1;

@@ -147,6 +147,19 @@ static int open_srv(struct sweep_opts *o, struct sweep_srv *s, const char *flags
 		free(m);
 		o->probe.model = g_model;
 	}
+	/* A server's first request pays one-time warm-up (ttft-cold measures
+	 * it); no point of a sweep should: one request first, not counted. */
+	struct probe_cfg w = o->probe;
+	w.prompt = "Warm-up.";
+	w.max_tokens = 2;
+	w.metrics = 0;
+	struct probe_result r;
+	memset(&r, 0, sizeof r);
+	probe_run(&w, &r, 1, 1, 0);
+	if (!r.ok)
+		fprintf(stderr, "ttft-sweep: [%s] warning: the warm-up request failed: %s\n", label,
+			r.error);
+	probe_result_free(&r);
 	return 0;
 }
 

@@ -232,7 +232,45 @@ START_TEST(demo_end_to_end)
 	ck_assert(strstr(md, "| engine | llama.cpp llama-server |") != NULL);
 	ck_assert(strstr(md, "| weight_load |") && strstr(md, "| kv_cache_alloc |") &&
 		  strstr(md, "| warmup |"));
+	/* the rest of the day: both sections, with numbers, charts and the page */
+	const char *pc = strstr(md, "## Prefix caching"), *kv = strstr(md, "## KV scaling");
+	ck_assert_msg(pc && kv && pc < kv, "no Prefix caching / KV scaling sections");
+	ck_assert(strstr(pc, "| prefix tokens |") && strstr(pc, "**Where caching stops paying:**"));
+	ck_assert(strstr(kv, "| np1 | ") && strstr(kv, "| np2 | "));
+	ck_assert(strstr(kv, "**Flags are capacity commitments.**") && strstr(kv, "ms at concurrency 1"));
 	free(md);
+	snprintf(cmd, sizeof cmd, "%s/sweep.json", dir);
+	char *js = tu_read_file(cmd, NULL);
+	cJSON *j = cJSON_Parse(js);
+	free(js);
+	/* llama.cpp's own counts: misses (cache_prompt false) took nothing from
+	 * the cache, every hit the whole prefix */
+	cJSON *pt, *r;
+	cJSON_ArrayForEach(pt, cJSON_GetObjectItem(cJSON_GetObjectItem(j, "prefix"), "points")) {
+		double len = f(pt, "prefix_tokens");
+		cJSON_ArrayForEach(r, cJSON_GetObjectItem(pt, "misses"))
+			ck_assert_msg(f(r, "prefix_cache_hit_tokens") == 0, "a miss hit the cache");
+		cJSON_ArrayForEach(r, cJSON_GetObjectItem(pt, "hits"))
+			ck_assert_msg(f(r, "prefix_cache_hit_tokens") >= len - 1,
+				      "a hit took %g of a %g-token prefix",
+				      f(r, "prefix_cache_hit_tokens"), len);
+	}
+	/* slots are the capacity: requests wait exactly past -np, by the
+	 * server's own count of deferred requests */
+	cJSON *s;
+	int series = 0;
+	cJSON_ArrayForEach(s, cJSON_GetObjectItem(cJSON_GetObjectItem(j, "kv"), "series")) {
+		ck_assert_msg(f(s, "measured_knee") == f(s, "predicted_knee"), "%s: measured %g, "
+			      "predicted %g", cJSON_GetObjectItem(s, "config")->valuestring,
+			      f(s, "measured_knee"), f(s, "predicted_knee"));
+		series++;
+	}
+	ck_assert_int_eq(series, 4);
+	cJSON_Delete(j);
+	snprintf(cmd, sizeof cmd, "%s/first_token_latency.html", dir);
+	char *html = tu_read_file(cmd, NULL);
+	ck_assert(strstr(html, "<svg") && !strstr(html, "chart not included"));
+	free(html);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	tu_sh(cmd, NULL);
 	/* nothing left running */

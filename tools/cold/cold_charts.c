@@ -112,10 +112,14 @@ static char *variance(const struct cold_run *run)
 	if (!g || !cold || !warm || !labels)
 		goto out;
 	size_t k = 0, nc = 0;
+	double wmax = 0;
 	for (int i = 0; i < run->ncycles; i++) {
 		const struct cold_cycle *c = &run->cycles[i];
 		if (c->cold.t_first)
 			cold[nc++] = probe_ttft_s(&c->cold) * 1e3;
+		for (int j = 0; j < c->nwarm; j++)
+			if (probe_ttft_s(&c->warm[j]) * 1e3 > wmax)
+				wmax = probe_ttft_s(&c->warm[j]) * 1e3;
 		if (!c->nwarm)
 			continue;
 		warm[k] = calloc((size_t)c->nwarm, sizeof **warm);
@@ -128,10 +132,21 @@ static char *variance(const struct cold_run *run)
 		g[k] = (struct ttft_dotgroup){labels[k], warm[k], (size_t)c->nwarm};
 		k++;
 	}
-	g[k++] = (struct ttft_dotgroup){run->ncycles > 1 ? "cold, every cycle" : "cold", cold, nc};
-	char sub[300];
+	/* cold requests far above the warm ones would flatten the spread this
+	 * chart is for: then they are named, not drawn */
+	double cmax = 0;
+	for (size_t i = 0; i < nc; i++)
+		cmax = cold[i] > cmax ? cold[i] : cmax;
+	int apart = nc && wmax > 0 && cmax > 3 * wmax;
+	if (!apart)
+		g[k++] = (struct ttft_dotgroup){run->ncycles > 1 ? "cold, every cycle" : "cold",
+						cold, nc};
+	char sub[400], coldtxt[96] = "";
+	if (apart)
+		snprintf(coldtxt, sizeof coldtxt, "; the cold request%s (up to %.1f ms) not drawn",
+			 nc > 1 ? "s" : "", cmax);
 	snprintf(sub, sizeof sub, "%s served by %s; every request a dot; box p25–p75, bar at the "
-		 "median, whiskers min–max", run->model, run->kind ? run->kind : "unknown");
+		 "median, whiskers min–max%s", run->model, run->kind ? run->kind : "unknown", coldtxt);
 	struct ttft_dotchart dc = {
 		.title = "Warm-run variance: TTFT of each request", .subtitle = sub,
 		.ylabel = "TTFT (ms)", .unit = "ms", .groups = g, .ngroups = k,

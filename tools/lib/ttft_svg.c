@@ -12,6 +12,8 @@
 
 #define W 760
 #define CHAR_W 7.0
+#define SUB_CHARS 108  /* a subtitle line: 12 px text across 728 px */
+#define SUB_LINES 2
 
 /* Okabe-Ito: distinguishable with the common colour-vision deficiencies. */
 static const char *const palette[] = {"#0072B2", "#E69F00", "#009E73", "#D55E00",
@@ -117,8 +119,29 @@ static void open_doc(struct ttft_str *b, int h, const char *title, const char *s
 			   "</pattern></defs>\n<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n",
 			id, W, h);
 	text(b, 16, 24, NULL, "tt", title);
-	if (subtitle)
-		text(b, 16, 42, NULL, "st", subtitle);
+	/* a long subtitle wraps at a space rather than run off the edge */
+	const char *p = subtitle;
+	for (int line = 0; p && *p && line < SUB_LINES; line++) {
+		size_t n = strlen(p);
+		if (n > SUB_CHARS && line + 1 < SUB_LINES) {
+			n = SUB_CHARS;
+			while (n > SUB_CHARS / 2 && p[n] != ' ')
+				n--;
+		}
+		char *t = strndup(p, n);
+		text(b, 16, 42 + 16 * line, NULL, "st", t ? t : "");
+		free(t);
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+/* Where the content below the title and subtitle starts. */
+static double header_h(const char *subtitle)
+{
+	size_t n = subtitle ? strlen(subtitle) : 0;
+	return n ? n > SUB_CHARS ? 68 : 52 : 36;
 }
 
 static char *close_doc(struct ttft_str *b)
@@ -290,7 +313,7 @@ char *ttft_svg_timeline(const struct ttft_timeline *c)
 			it[nit++] = (struct legend_item){c->cats[i], col[i], 0};
 	}
 	struct ttft_str lg = {0};
-	double top = (c->subtitle ? 52 : 36) + 14;
+	double top = header_h(c->subtitle) + 14;
 	double lh = legend(&lg, top, it, nit, id);
 	double plot0 = top + lh + 4 + (c->nmarks ? 13.0 * (double)c->nmarks : 0);
 	double plot1 = plot0 + (double)c->nrows * (bar + gap);
@@ -391,7 +414,7 @@ char *ttft_svg_lines(const struct ttft_linechart *c)
 		it[i] = (struct legend_item){c->series[i].name, palette[i % NPAL],
 					     c->series[i].right || c->series[i].dashed ? 2 : 1};
 	struct ttft_str lg = {0};
-	double top = (c->subtitle ? 52 : 36) + 14;
+	double top = header_h(c->subtitle) + 14;
 	double lh = legend(&lg, top, it, c->nseries, id);
 	free(it);
 	double plot0 = top + lh + 8 + 13.0 * (double)c->nmarks, plot1 = plot0 + 300;
@@ -507,7 +530,7 @@ char *ttft_svg_dots(const struct ttft_dotchart *c)
 				vmax = c->groups[g].v[i] > vmax ? c->groups[g].v[i] : vmax;
 				vmin = c->groups[g].v[i] < vmin ? c->groups[g].v[i] : vmin;
 			}
-	double plot0 = (c->subtitle ? 52 : 36) + 20, plot1 = plot0 + 280;
+	double plot0 = header_h(c->subtitle) + 20, plot1 = plot0 + 280;
 	double left = 78, right = W - 24;
 	open_doc(&b, (int)(plot1 + 52), c->title, c->subtitle, id);
 	/* the spread is the point: when every value sits far above zero the

@@ -180,7 +180,7 @@ struct sweep_kv_series {      /* one configuration × one prompt length */
 	char predicted_why[300];
 	int measured_knee;        /* highest swept C without waiting; 0: waited at once */
 	int waited_from;          /* lowest swept C with waiting; 0: none waited */
-	int knee_criterion_queue; /* 1: queue share of all TTFT; 0: TTFT p90 growth */
+	const char *criterion;    /* how the measured knee was told (sweep_kv_knee) */
 	char explain[600];
 };
 struct sweep_kv {

@@ -188,8 +188,7 @@ static void explain(struct sweep_kv_series *s)
 {
 	int pg = on_grid(s, s->predicted_knee);
 	int top = s->npts ? s->pts[s->npts - 1].conc : 0;
-	const char *what = s->knee_criterion_queue ? "over 10% of all TTFT was queueing"
-						   : "TTFT p90 grew over 1.5x";
+	const char *what = s->criterion;
 	if (!s->predicted_knee) {
 		snprintf(s->explain, sizeof s->explain, "no prediction (%s)", s->predicted_why);
 	} else if (!s->waited_from && s->predicted_knee >= top) {
@@ -201,10 +200,13 @@ static void explain(struct sweep_kv_series *s)
 			 "the predicted %d: the server held more than its stated capacity (blocks are "
 			 "taken as tokens arrive; short requests finish before others need theirs), "
 			 "or the sweep did not reach steady state", top, s->predicted_knee);
+	} else if (s->measured_knee == pg && pg == s->predicted_knee) {
+		snprintf(s->explain, sizeof s->explain, "as predicted: from concurrency %d %s",
+			 s->waited_from, what);
 	} else if (s->measured_knee == pg) {
-		snprintf(s->explain, sizeof s->explain, "as predicted: from concurrency %d %s "
-			 "(the sweep's grid puts the predicted %d at %d)", s->waited_from, what,
-			 s->predicted_knee, pg);
+		snprintf(s->explain, sizeof s->explain, "as predicted, as far as the sweep can "
+			 "tell: from concurrency %d %s (the predicted %d lies between %d and %d)",
+			 s->waited_from, what, s->predicted_knee, pg, s->waited_from);
 	} else if (s->measured_knee < pg) {
 		snprintf(s->explain, sizeof s->explain, "earlier than predicted: at %d %s, below "
 			 "the %d the stated capacity holds; something other than KV space ran "
@@ -221,19 +223,28 @@ static void explain(struct sweep_kv_series *s)
 
 void sweep_kv_knee(struct sweep_kv_series *s, int max_tokens)
 {
-	/* measured: requests wait once over a tenth of all TTFT was spent
-	 * queued; without queue numbers, once TTFT p90 grew 1.5× over the
-	 * lowest concurrency's */
-	int with_queue = s->npts > 0;
-	for (int i = 0; i < s->npts; i++)
-		with_queue &= isfinite(s->pts[i].queue_share_all);
-	s->knee_criterion_queue = with_queue;
+	/* measured, by the best signal every point has: the server's own
+	 * count of waiting requests (vLLM num_requests_waiting, llama.cpp
+	 * requests_deferred: a request waits for capacity, not for compute);
+	 * else the queue share of all TTFT grown 10 points over the lowest
+	 * concurrency's (llama.cpp's request → slot time includes a hand-off
+	 * that is there at any load); else TTFT p90 grown 1.5× */
+	int gauge = s->npts > 0, share = s->npts > 0;
+	for (int i = 0; i < s->npts; i++) {
+		gauge &= isfinite(s->pts[i].state.waiting_max);
+		share &= isfinite(s->pts[i].queue_share_all);
+	}
+	s->criterion = gauge ? "the server reported requests waiting"
+		       : share ? "the queued share of all TTFT grew over 10 points"
+		       : "TTFT p90 grew over 1.5x";
 	s->measured_knee = 0;
 	s->waited_from = 0;
-	double base = s->npts ? s->pts[0].ttft_p90 : NAN;
+	const struct sweep_kv_point *lo = s->npts ? &s->pts[0] : NULL;
 	for (int i = 0; i < s->npts; i++) {
 		const struct sweep_kv_point *p = &s->pts[i];
-		int waits = with_queue ? p->queue_share_all > 0.10 : p->ttft_p90 > 1.5 * base;
+		int waits = gauge ? p->state.waiting_max >= 1
+			    : share ? p->queue_share_all - lo->queue_share_all > 0.10
+			    : p->ttft_p90 > 1.5 * lo->ttft_p90;
 		if (waits) {
 			s->waited_from = p->conc;
 			break;
@@ -268,9 +279,9 @@ void sweep_kv_knee(struct sweep_kv_series *s, int max_tokens)
 		} else {
 			s->predicted_knee = c->slots;
 			snprintf(s->predicted_why, sizeof s->predicted_why,
-				 "%d slots (-np) of %d cells each; a request of %ld tokens fits one, "
-				 "so request %d waits for a slot", c->slots, c->slot_ctx, need,
-				 c->slots + 1);
+				 "%d slot%s (-np) of %d cells each; a request of %ld tokens fits one, "
+				 "so request %d waits for a slot", c->slots, c->slots == 1 ? "" : "s",
+				 c->slot_ctx, need, c->slots + 1);
 		}
 	} else if (isfinite(c->kv_tokens) && c->kv_tokens > 0) {
 		int blk = c->block > 0 ? c->block : 16;

@@ -92,7 +92,8 @@ static int prefix_section(struct ttft_str *b, const struct sweep_run *r, const c
 	for (int i = 0; i < p->npts; i++)
 		ttft_str_printf(b, "%s%ld", i ? ", " : "", p->pts[i].prefix_tokens);
 	ttft_str_printf(b, " tokens, counted by %s), each with %d misses, then 1 prime and %d "
-			   "hits, one request at a time, max_tokens %d, on [%s] (%s). Misses: %s. "
+			   "hits, one request at a time (after one warm-up request), max_tokens %d, "
+			   "on [%s] (%s). Misses: %s. "
 			   "Cached tokens: %s. %s.\n\n", p->tokens_how, o->prefix_requests,
 			o->prefix_requests, o->probe.max_tokens, p->server_label, r->kind,
 			p->miss_how, p->hits_how, r->date);
@@ -313,7 +314,8 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 		ttft_str_printf(b, "; %d requests a point", o->kv_requests);
 	else
 		ttft_str_printf(b, "; 3 × concurrency requests a point (at least 4)");
-	ttft_str_printf(b, ", max_tokens %d, every prompt its own (no prefix-cache hits). "
+	ttft_str_printf(b, ", max_tokens %d, every prompt its own (no prefix-cache hits), each "
+			   "configuration warmed by one request first. "
 			   "Queue share: each request's queue over its TTFT. %s.\n\n", o->probe.max_tokens,
 			r->date);
 	if (k->error[0])
@@ -353,20 +355,24 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 				ttft_str_printf(b, "- |\n");
 		}
 	}
-	ttft_str_printf(b, "\nThe knee: the highest concurrency served without waiting. "
-			   "Measured: requests wait once over 10%% of all TTFT is queueing (where the "
-			   "queue is known; else once TTFT p90 grew 1.5× over the lowest "
-			   "concurrency's). Predicted: from the capacity above.\n\n"
+	ttft_str_printf(b, "\nThe knee: the highest concurrency served without waiting for "
+			   "capacity. Measured: from the server's own count of waiting requests "
+			   "where it has one (vLLM `num_requests_waiting`, llama.cpp "
+			   "`requests_deferred`); else once the queued share of all TTFT grew over 10 "
+			   "points above the lowest concurrency's; else once TTFT p90 grew 1.5×. "
+			   "Predicted: from the capacity the server stated.\n\n"
 			   "| config | prompt + max tokens | predicted knee | measured knee | waiting "
-			   "from | prediction | measured vs predicted |\n|---|---|---|---|---|---|---|\n");
+			   "from | measured by | prediction | measured vs predicted |\n"
+			   "|---|---|---|---|---|---|---|---|\n");
 	for (int i = 0; i < k->ns; i++) {
 		const struct sweep_kv_series *s = &k->s[i];
 		char pk[32], mk[32], wf[32];
 		snprintf(pk, sizeof pk, s->predicted_knee ? "%d" : "-", s->predicted_knee);
 		snprintf(mk, sizeof mk, "%d", s->measured_knee);
 		snprintf(wf, sizeof wf, s->waited_from ? "%d" : "none", s->waited_from);
-		ttft_str_printf(b, "| %s | %ld | %s | %s | %s | %s | %s |\n", s->cfg,
-				s->per_request_tokens, pk, mk, wf, s->predicted_why, s->explain);
+		ttft_str_printf(b, "| %s | %ld | %s | %s | %s | %s | %s | %s |\n", s->cfg,
+				s->per_request_tokens, pk, mk, wf, s->criterion, s->predicted_why,
+				s->explain);
 	}
 	ttft_str_printf(b, "\n");
 	for (int i = 0; i < k->ns; i++) {
@@ -591,8 +597,7 @@ char *sweep_json(const struct sweep_run *r)
 			cJSON_AddStringToObject(x, "predicted_why", s->predicted_why);
 			cJSON_AddNumberToObject(x, "measured_knee", s->measured_knee);
 			jnum(x, "waited_from", s->waited_from ? s->waited_from : NAN);
-			cJSON_AddStringToObject(x, "knee_criterion", s->knee_criterion_queue
-						? "queued share of all TTFT > 10%" : "TTFT p90 > 1.5x the lowest concurrency's");
+			cJSON_AddStringToObject(x, "knee_criterion", s->criterion ? s->criterion : "");
 			cJSON_AddStringToObject(x, "explanation", s->explain);
 			cJSON *pts = cJSON_AddArrayToObject(x, "points");
 			for (int j = 0; j < s->npts; j++) {

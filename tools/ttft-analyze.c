@@ -61,6 +61,24 @@ static int write_doc(const char *path, char *doc)
 	return rc;
 }
 
+static int write_trace(const char *path, const struct ttft_analysis *a)
+{
+	FILE *f = fopen(path, "w");
+	struct ttft_json j;
+	if (!f || ttft_json_init(&j, f, 0) != 0) {
+		fprintf(stderr, "ttft-analyze: cannot write %s: %s\n", path, strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	int bad = ttft_trace_json(&j, a) != 0 || ttft_json_flush(&j) != 0;
+	ttft_json_free(&j);
+	bad |= fclose(f) != 0;
+	if (bad)
+		fprintf(stderr, "ttft-analyze: cannot write %s: %s\n", path, strerror(errno));
+	return bad ? -1 : 0;
+}
+
 static int write_waterfall(const char *path, const struct ttft_analysis *a, const char *log)
 {
 	enum { MAX_ROWS = 200 };
@@ -147,13 +165,18 @@ int main(int argc, char **argv)
 		a.nnotes = 0; /* connection notes have no path: not asked for */
 	ttft_print_warnings(stderr, &a);
 	if (json) {
-		char *s = ttft_analysis_json(&a);
-		if (!s) {
-			fprintf(stderr, "ttft-analyze: out of memory\n");
+		struct ttft_json j;
+		int bad = ttft_json_init(&j, stdout, 0) != 0;
+		if (!bad) {
+			ttft_analysis_json(&j, &a);
+			bad = ttft_json_flush(&j) != 0;
+		}
+		ttft_json_free(&j);
+		if (bad) {
+			perror("ttft-analyze: writing the JSON");
+			ttft_analysis_free(&a);
 			return 2;
 		}
-		puts(s);
-		free(s);
 	} else {
 		if (a.nreqs == 0)
 			fprintf(stderr, "ttft-analyze: no HTTP requests in '%s'"
@@ -162,7 +185,7 @@ int main(int argc, char **argv)
 		ttft_print_table(stdout, &a);
 	}
 	int rc = 0;
-	if (trace && write_doc(trace, ttft_trace_json(&a)) != 0)
+	if (trace && write_trace(trace, &a) != 0)
 		rc = 2;
 	if (svg && write_waterfall(svg, &a, path) != 0)
 		rc = 2;

@@ -2,6 +2,7 @@
  * the per-request TTFT analysis on stderr (CMD's own stdout stays clean). */
 
 #include "ttft_analyze.h"
+#include "ttft_env.h"
 #include "ttft_scrape.h"
 
 #include <errno.h>
@@ -144,10 +145,11 @@ int main(int argc, char **argv)
 	/* Create it here so that a bad path fails before CMD runs. */
 	struct ttft_log log;
 	const char *why = NULL;
-	uint64_t mb = TTFT_LOG_DEFAULT_MB;
-	const char *mbs = getenv("TTFT_LOG_MB");
-	if (mbs && atoll(mbs) > 0)
-		mb = (uint64_t)atoll(mbs);
+	uint64_t mb;
+	if (ttft_env_log_mb(&mb) != 0)
+		fprintf(stderr, "ttft-run: warning: TTFT_LOG_MB='%s' is not a whole number "
+				"of MiB in 1-%u; the log gets the default %u MiB\n",
+			getenv("TTFT_LOG_MB"), TTFT_LOG_MB_MAX, TTFT_LOG_DEFAULT_MB);
 	if (ttft_log_open(&log, logpath, mb << 20, &why) != 0) {
 		fprintf(stderr, "ttft-run: cannot create log %s: %s (%s)\n",
 			logpath, why, strerror(errno));
@@ -233,16 +235,24 @@ int main(int argc, char **argv)
 			fprintf(stderr, "log kept at %s\n", logpath);
 	}
 	if (jsonpath) {
-		char *s = ttft_analysis_json(&a);
 		FILE *f = strcmp(jsonpath, "-") == 0 ? stdout : fopen(jsonpath, "w");
-		if (!f || !s || fprintf(f, "%s\n", s) < 0 ||
-		    (f != stdout ? fclose(f) : fflush(f)) != 0) {
+		struct ttft_json j;
+		int bad = !f || ttft_json_init(&j, f, 0) != 0;
+		if (f) {
+			if (!bad) {
+				ttft_analysis_json(&j, &a);
+				bad = ttft_json_flush(&j) != 0;
+			}
+			ttft_json_free(&j);
+			if (f != stdout && fclose(f) != 0)
+				bad = 1;
+		}
+		if (bad) {
 			fprintf(stderr, "ttft-run: cannot write JSON to %s: %s\n",
 				jsonpath, strerror(errno));
 			if (!rc)
 				rc = 125;
 		}
-		free(s);
 	}
 	ttft_analysis_free(&a);
 	if (!keep)

@@ -5,6 +5,7 @@
  * Writes the "Prefix caching" and "KV scaling" sections of a report, its
  * charts and HTML, and JSON. */
 #include "sweep.h"
+#include "ttft_url.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -153,13 +154,13 @@ static int open_srv(struct sweep_opts *o, struct sweep_srv *s, const char *flags
 	w.prompt = "Warm-up.";
 	w.max_tokens = 2;
 	w.metrics = 0;
-	struct probe_result r;
-	memset(&r, 0, sizeof r);
-	probe_run(&w, &r, 1, 1, 0);
-	if (!r.ok)
+	struct ttft_record r;
+	struct probe_run run = {.cfg = &w, .conc = 1};
+	char err[256] = "";
+	if (probe_run(&run, &r, 1, err, sizeof err) != 0)
 		fprintf(stderr, "ttft-sweep: [%s] warning: the warm-up request failed: %s\n", label,
-			r.error);
-	probe_result_free(&r);
+			err[0] ? err : ttft_record_error(&r));
+	ttft_record_free(&r);
 	return 0;
 }
 
@@ -368,14 +369,15 @@ int main(int argc, char **argv)
 				"start configurations: they need --server 'CMD'\n");
 		return 2;
 	}
-	char base[2048];
-	snprintf(base, sizeof base, "%s", o.url);
-	size_t bl = strlen(base);
-	while (bl && base[bl - 1] == '/')
-		base[--bl] = 0;
-	if (bl >= 3 && !strcmp(base + bl - 3, "/v1"))
-		base[bl - 3] = 0;
-	o.probe.base = base;
+	struct ttft_url url;
+	char uerr[300];
+	if (ttft_url_parse(o.url, &url, uerr, sizeof uerr) != 0) {
+		fprintf(stderr, "ttft-sweep: --url: %s\n", uerr);
+		return 2;
+	}
+	o.probe.base = url.base;
+	snprintf(o.host, sizeof o.host, "%s", url.host);
+	o.port = url.port;
 	o.probe.headers = hdr;
 	o.run_id = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
 	char logdir[PATH_MAX];
@@ -420,18 +422,27 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.json && rc != 130) {
-		char *js = sweep_json(&run);
 		FILE *f = strcmp(o.json, "-") ? fopen(o.json, "w") : stdout;
-		if (!js || !f || fprintf(f, "%s\n", js) < 0 || (f != stdout && fclose(f) != 0)) {
+		struct ttft_json j;
+		int bad = !f || ttft_json_init(&j, f, 1) != 0;
+		if (!bad) {
+			sweep_json(&j, &run);
+			bad = ttft_json_flush(&j) != 0;
+			ttft_json_free(&j);
+		}
+		if (f && f != stdout && fclose(f) != 0)
+			bad = 1;
+		if (bad) {
 			fprintf(stderr, "ttft-sweep: cannot write %s: %s\n", o.json, strerror(errno));
 			rc = 2;
 		}
-		free(js);
 	}
 	sweep_prefix_free(&run.prefix);
 	for (int i = 0; i < run.kv.ns; i++)
-		for (int j = 0; j < run.kv.s[i].npts; j++)
-			free(run.kv.s[i].pts[j].req);
+		for (int k = 0; k < run.kv.s[i].npts; k++) {
+			sweep_reqs_free(run.kv.s[i].pts[k].req, run.kv.s[i].pts[k].nreq);
+			free(run.kv.s[i].pts[k].req);
+		}
 	curl_slist_free_all(hdr);
 	curl_global_cleanup();
 	return rc;

@@ -110,15 +110,17 @@ START_TEST(prefix_llamacpp_counts_from_timings)
 		cJSON *r;
 		int n = 0;
 		cJSON_ArrayForEach(r, at(pt, "misses")) {
-			ck_assert(cJSON_IsTrue(at(r, "ok")));
-			ck_assert_msg(num(r, "prefix_cache_hit_tokens") == 0, "a miss took %g tokens",
-				      num(r, "prefix_cache_hit_tokens"));
+			cJSON *q = at(r, "request");
+			ck_assert(cJSON_IsTrue(at(q, "ok")));
+			ck_assert_msg(num(q, "prefix_cache_hit_tokens") == 0, "a miss took %g tokens",
+				      num(q, "prefix_cache_hit_tokens"));
 			n++;
 		}
 		ck_assert_int_eq(n, 3);
 		n = 0;
 		cJSON_ArrayForEach(r, at(pt, "hits")) {
-			double h = num(r, "prefix_cache_hit_tokens"), pr = num(r, "prompt_tokens");
+			double h = num(at(r, "request"), "prefix_cache_hit_tokens");
+			double pr = num(r, "prompt_tokens");
 			/* the whole prefix, never more than the prompt */
 			ck_assert_msg(h >= got - 1 && h < pr, "hit took %g of %g (prefix %g)", h, pr, got);
 			n++;
@@ -154,9 +156,9 @@ START_TEST(prefix_vllm_counts_from_metrics)
 	ck_assert(strstr(at(p, "hits_counted_by")->valuestring, "prefix_cache_hits_total"));
 	cJSON *pt = at(p, "points.0"), *r;
 	cJSON_ArrayForEach(r, at(pt, "misses"))
-		ck_assert(num(r, "prefix_cache_hit_tokens") == 0);
+		ck_assert(num(at(r, "request"), "prefix_cache_hit_tokens") == 0);
 	cJSON_ArrayForEach(r, at(pt, "hits")) {
-		double h = num(r, "prefix_cache_hit_tokens");
+		double h = num(at(r, "request"), "prefix_cache_hit_tokens");
 		ck_assert_msg(h > 0 && fmod(h, 16) == 0 && h <= num(pt, "prefix_tokens"),
 			      "hit tokens %g", h);
 	}
@@ -206,10 +208,12 @@ START_TEST(kv_llamacpp_knee_on_the_slots)
 	ck_assert_int_eq(waited(p4, 0.010), 10);
 	ck_assert_str_eq(at(p4, "queue_source")->valuestring, "llamacpp-headers");
 	cJSON *r;
-	cJSON_ArrayForEach(r, at(p4, "requests_detail"))
-		ck_assert_msg(num(r, "queue_s") + num(r, "prefill_s") <= num(r, "ttft_s"),
+	cJSON_ArrayForEach(r, at(p4, "requests_detail")) {
+		cJSON *q = at(r, "request");
+		ck_assert_msg(num(r, "queue_s") + num(q, "prefill_s") <= num(q, "ttft_s"),
 			      "queue %g + prefill %g > ttft %g", num(r, "queue_s"),
-			      num(r, "prefill_s"), num(r, "ttft_s"));
+			      num(q, "prefill_s"), num(q, "ttft_s"));
+	}
 	ck_assert(num(p4, "queue_share_of_all_ttft") > num(at(s, "points.1"),
 							   "queue_share_of_all_ttft"));
 	cJSON_Delete(j);

@@ -51,6 +51,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ttft_clock.h"
+
 struct opts {
 	double headers_ms, first_ms, token_ms, role_ms;
 	int tokens;
@@ -120,13 +122,6 @@ static const char *const words[] = {
 	" then", " decode", " streams", " the", " rest", " one", " by",
 	" one", ".",
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void sleep_until(int64_t t)
 {
@@ -519,10 +514,10 @@ static int generate(int fd, const struct opts *o, int chat, const char *body, in
 			hdr_sent = 1;
 		}
 		double need = g_kv_tokens > 0 ? ceil((prompt_tokens + ntok) / 16.0) * 16 : 0;
-		int64_t t_q0 = now_ns();
+		int64_t t_q0 = ttft_now_ns();
 		admit(need);
 		*held = need;
-		int64_t t_slot = now_ns();
+		int64_t t_slot = ttft_now_ns();
 		waited_ms = (double)(t_slot - t_q0) / 1e6;
 		eff.queue_ms += waited_ms; /* the real wait, in vLLM's histogram */
 		if (!hdr_sent && t_slot > t_hdr)
@@ -726,7 +721,7 @@ static void *serve_conn(void *arg)
 				goto out;
 			len += (size_t)r;
 		}
-		int64_t t_recv = now_ns();
+		int64_t t_recv = ttft_now_ns();
 		struct opts o = g_def;
 		if (header_value(buf, "x-fixture", v, sizeof v))
 			parse_overrides(v, &o);

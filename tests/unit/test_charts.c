@@ -110,22 +110,26 @@ END_TEST
  * ns since an arbitrary origin. */
 static int64_t tok_a[] = {40000000, 45000000, 50000000}, tok_b[] = {90000000, 95000000};
 
-static void analysis(struct ttft_analysis *a, struct ttft_req *r)
+static void analysis(struct ttft_analysis *a, struct ttft_record *r)
 {
 	memset(a, 0, sizeof *a);
-	memset(r, 0, 2 * sizeof *r);
-	r[0] = (struct ttft_req){.pid = 7, .fd = 5, .conn = 1, .method = "POST",
-				 .path = "/v1/completions", .status = 200, .new_conn = 1,
-				 .t_start = 10000000, .t_dns0 = 9000000, .t_dns1 = 9500000,
-				 .t_conn0 = 10000000, .t_est = 11000000, .t_req0 = 12000000,
-				 .t_req1 = 13000000, .t_hdr = 15000000, .t_end = 52000000,
-				 .tokens = 3, .tok = tok_a, .s_queue = 0.010, .s_prefill = 0.012,
-				 .s_source = "vllm-metrics"};
-	r[1] = (struct ttft_req){.pid = 7, .fd = 6, .conn = 2, .method = "POST",
-				 .path = "/v1/chat/\"x\"", .status = 200, .t_start = 60000000,
-				 .t_req0 = 60000000, .t_req1 = 61000000, .t_hdr = 62000000,
-				 .t_end = 96000000, .tokens = 2, .tok = tok_b, .s_queue = NAN,
-				 .s_prefill = NAN};
+	for (int i = 0; i < 2; i++)
+		ttft_record_init(&r[i], TTFT_ORIGIN_LOG);
+	r[0].pid = 7, r[0].fd = 5, r[0].conn = 1, r[0].status = 200, r[0].new_conn = 1;
+	snprintf(r[0].method, sizeof r[0].method, "POST");
+	snprintf(r[0].path, sizeof r[0].path, "/v1/completions");
+	r[0].t_start = 10000000, r[0].t_dns0 = 9000000, r[0].t_dns1 = 9500000;
+	r[0].t_conn0 = 10000000, r[0].t_est = 11000000, r[0].t_req0 = 12000000;
+	r[0].t_req1 = 13000000, r[0].t_hdr = 15000000, r[0].t_end = 52000000;
+	r[0].t_first = tok_a[0], r[0].ntok = 3, r[0].tok = tok_a;
+	r[0].split.source = TTFT_SPLIT_VLLM_METRICS;
+	r[0].split.queue_s = 0.010, r[0].split.prefill_s = 0.012;
+	r[1].pid = 7, r[1].fd = 6, r[1].conn = 2, r[1].status = 200;
+	snprintf(r[1].method, sizeof r[1].method, "POST");
+	snprintf(r[1].path, sizeof r[1].path, "/v1/chat/\"x\"");
+	r[1].t_start = 60000000, r[1].t_req0 = 60000000, r[1].t_req1 = 61000000;
+	r[1].t_hdr = 62000000, r[1].t_end = 96000000;
+	r[1].t_first = tok_b[0], r[1].ntok = 2, r[1].tok = tok_b;
 	a->reqs = r;
 	a->nreqs = 2;
 }
@@ -150,9 +154,13 @@ static double f(cJSON *e, const char *k)
 START_TEST(trace_is_valid_with_nested_phases)
 {
 	struct ttft_analysis a;
-	struct ttft_req r[2];
+	struct ttft_record r[2];
 	analysis(&a, r);
-	char *js = ttft_trace_json(&a);
+	struct ttft_json jw;
+	ck_assert_int_eq(ttft_json_init(&jw, NULL, 0), 0);
+	ck_assert_int_eq(ttft_trace_json(&jw, &a), 0);
+	char *js = ttft_json_take(&jw);
+	ttft_json_free(&jw);
 	cJSON *j = cJSON_Parse(js);
 	ck_assert_msg(j != NULL, "not JSON:\n%s", js);
 	cJSON *evs = cJSON_GetObjectItem(j, "traceEvents");
@@ -201,7 +209,7 @@ END_TEST
 START_TEST(waterfall_splits_the_server_part)
 {
 	struct ttft_analysis a;
-	struct ttft_req r[2];
+	struct ttft_record r[2];
 	analysis(&a, r);
 	struct ttft_wf w[2];
 	ck_assert_uint_eq(ttft_wf_from_analysis(&a, w, 2), 2);

@@ -116,17 +116,17 @@ static char *variance(const struct cold_run *run)
 	for (int i = 0; i < run->ncycles; i++) {
 		const struct cold_cycle *c = &run->cycles[i];
 		if (c->cold.t_first)
-			cold[nc++] = probe_ttft_s(&c->cold) * 1e3;
+			cold[nc++] = ttft_record_ttft_s(&c->cold) * 1e3;
 		for (int j = 0; j < c->nwarm; j++)
-			if (probe_ttft_s(&c->warm[j]) * 1e3 > wmax)
-				wmax = probe_ttft_s(&c->warm[j]) * 1e3;
+			if (ttft_record_ttft_s(&c->warm[j]) * 1e3 > wmax)
+				wmax = ttft_record_ttft_s(&c->warm[j]) * 1e3;
 		if (!c->nwarm)
 			continue;
 		warm[k] = calloc((size_t)c->nwarm, sizeof **warm);
 		if (!warm[k])
 			goto out;
 		for (int j = 0; j < c->nwarm; j++)
-			warm[k][j] = probe_ttft_s(&c->warm[j]) * 1e3;
+			warm[k][j] = ttft_record_ttft_s(&c->warm[j]) * 1e3;
 		snprintf(labels[k], sizeof labels[k], run->ncycles > 1 ? "warm, cycle %d" : "warm",
 			 c->index);
 		g[k] = (struct ttft_dotgroup){labels[k], warm[k], (size_t)c->nwarm};

@@ -94,34 +94,38 @@ static double rel(int64_t t, int64_t t0)
 	return t ? (double)(t - t0) / 1e6 : NAN;
 }
 
+void ttft_wf_of(const struct ttft_record *r, int64_t t0, struct ttft_wf *w)
+{
+	w->t_start = rel(r->t_start, t0);
+	w->t_dns0 = r->new_conn ? rel(r->t_dns0, t0) : NAN;
+	w->t_dns1 = r->new_conn ? rel(r->t_dns1, t0) : NAN;
+	w->t_conn0 = r->new_conn ? rel(r->t_conn0, t0) : NAN;
+	w->t_est = r->new_conn ? rel(r->t_est, t0) : NAN;
+	w->t_req0 = rel(r->t_req0, t0);
+	w->t_req1 = rel(r->t_req1, t0);
+	w->t_first = r->ntok ? rel(r->tok[0], t0) : NAN;
+	w->t_last = r->ntok ? rel(r->tok[r->ntok - 1], t0) : NAN;
+	w->t_end = rel(r->t_end, t0);
+	w->queue_ms = r->split.source ? r->split.queue_s * 1e3 : NAN;
+	w->prefill_ms = r->split.source ? r->split.prefill_s * 1e3 : NAN;
+}
+
 size_t ttft_wf_from_analysis(const struct ttft_analysis *a, struct ttft_wf *out, size_t max)
 {
 	size_t n = a->nreqs < max ? a->nreqs : max;
 	int64_t t0 = 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct ttft_req *r = &a->reqs[i];
+		const struct ttft_record *r = &a->reqs[i];
 		int64_t s = r->t_dns0 && r->new_conn && r->t_dns0 < r->t_start ? r->t_dns0
 									       : r->t_start;
 		if (!t0 || s < t0)
 			t0 = s;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct ttft_req *r = &a->reqs[i];
-		struct ttft_wf *w = &out[i];
-		snprintf(w->label, sizeof w->label, "%zu: conn %llu %s %.40s", i + 1,
+		const struct ttft_record *r = &a->reqs[i];
+		snprintf(out[i].label, sizeof out[i].label, "%zu: conn %llu %s %.40s", i + 1,
 			 (unsigned long long)r->conn, r->method, r->path);
-		w->t_start = rel(r->t_start, t0);
-		w->t_dns0 = r->new_conn ? rel(r->t_dns0, t0) : NAN;
-		w->t_dns1 = r->new_conn ? rel(r->t_dns1, t0) : NAN;
-		w->t_conn0 = r->new_conn ? rel(r->t_conn0, t0) : NAN;
-		w->t_est = r->new_conn ? rel(r->t_est, t0) : NAN;
-		w->t_req0 = rel(r->t_req0, t0);
-		w->t_req1 = rel(r->t_req1, t0);
-		w->t_first = r->tokens ? rel(r->tok[0], t0) : NAN;
-		w->t_last = r->tokens ? rel(r->tok[r->tokens - 1], t0) : NAN;
-		w->t_end = rel(r->t_end, t0);
-		w->queue_ms = r->s_source ? r->s_queue * 1e3 : NAN;
-		w->prefill_ms = r->s_source ? r->s_prefill * 1e3 : NAN;
+		ttft_wf_of(r, t0, &out[i]);
 	}
 	return n;
 }

@@ -27,6 +27,9 @@ struct ttft_wf {
 char *ttft_waterfall_svg(const char *title, const char *subtitle, const struct ttft_wf *r,
 			 size_t n);
 
+/* One record's row, in ms since t0 (CLOCK_MONOTONIC ns); the label is
+ * the caller's. */
+void ttft_wf_of(const struct ttft_record *r, int64_t t0, struct ttft_wf *w);
 /* The rows of an analysis (at most max, the first ones in time), in ms
  * since the first request began. Returns how many were filled. */
 size_t ttft_wf_from_analysis(const struct ttft_analysis *a, struct ttft_wf *out, size_t max);

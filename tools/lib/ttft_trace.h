@@ -6,10 +6,11 @@
 #define TTFT_TRACE_H
 
 #include "ttft_analyze.h"
+#include "ttft_json.h"
 
-/* The document (malloc'd), or NULL when out of memory. Times are
- * microseconds since the earliest instant of the analysis; otherData names
- * that origin on CLOCK_MONOTONIC and the wall clock. */
-char *ttft_trace_json(const struct ttft_analysis *a);
+/* Writes the document into j. Times are microseconds since the earliest
+ * instant of the analysis; otherData names that origin on CLOCK_MONOTONIC
+ * and the wall clock. -1 when out of memory (j's own errors stay in j). */
+int ttft_trace_json(struct ttft_json *j, const struct ttft_analysis *a);
 
 #endif

@@ -10,6 +10,8 @@
 
 #include "cold_server.h"
 #include "probe.h"
+#include "ttft_json.h"
+#include "ttft_record.h"
 
 #define SWEEP_MAX_LIST 16
 
@@ -22,6 +24,8 @@ struct sweep_config {
 
 struct sweep_opts {
 	const char *url, *server, *kind;
+	char host[256];           /* of --url */
+	int port;
 	struct probe_cfg probe;   /* base, model, headers, max tokens, timeout */
 	int prefix, kv;           /* the experiments asked for */
 	int prefix_tokens[SWEEP_MAX_LIST], nprefix, prefix_requests;
@@ -104,23 +108,34 @@ struct sweep_sampler {
 void sweep_sampler_start(struct sweep_sampler *s);
 void sweep_sampler_stop(struct sweep_sampler *s);
 
-/* --- prefix caching --- */
-struct sweep_req {            /* one request, as the reports need it */
-	double ttft_s, e2e_s, queue_s, prefill_s, hit_tokens, start_s;
-	double pretransfer_s, starttransfer_s, connect_s;
-	long prompt_tokens, tokens;
-	int ok;
-	char error[512];
+/* --- both experiments --- */
+/* One request: the probe's record, and its queue — the record's own
+ * (the server's split), else what a point can derive for it (llama.cpp:
+ * request sent → response headers), else NAN. */
+struct sweep_req {
+	struct ttft_record rec;
+	double queue_s;
 	const char *queue_source;
-	double t_first_s, t_last_s; /* since the point began */
 };
 
+/* n requests, at most conc at once, prompts[i] for request i; into out
+ * (records owned by out, freed by sweep_reqs_free). t0: when the run
+ * began. Returns how many failed (the first error in err), -1 when the
+ * run could not go on (err says why). window: the server's aggregate
+ * over the run under concurrency, when it has /metrics. */
+int sweep_requests(const struct probe_cfg *cfg, int conc, char **prompts, int n,
+		   struct sweep_req *out, int64_t *t0, struct ttft_split *window,
+		   int *have_window, char *err, size_t errlen);
+void sweep_reqs_free(struct sweep_req *q, int n);
+
+/* --- prefix caching --- */
 struct sweep_prefix_point {
 	long want_tokens, prefix_tokens;   /* asked, measured */
 	char *prefix;                      /* its text */
 	struct sweep_req *miss, *hit;
 	int nmiss, nhit;
 	struct sweep_req prime;
+	int64_t t0;
 	double miss_p50, miss_p90, hit_p50, hit_p90;       /* seconds */
 	double hit_tokens_hit, hit_tokens_miss;             /* medians, server's */
 	double prefill_miss, prefill_hit;                   /* medians, server's */
@@ -158,6 +173,8 @@ void sweep_prefix_free(struct sweep_prefix *out);
 /* --- KV scaling --- */
 struct sweep_kv_point {
 	int conc, nreq, failed;
+	int64_t t0;               /* when the point's first request began */
+	char error[512];          /* the first failure, when one failed */
 	long prompt_tokens;       /* median usage.prompt_tokens */
 	struct sweep_req *req;
 	double ttft_p50, ttft_p90, ttft_p99, queue_share_p50, queue_share_p90, queue_p50;
@@ -205,10 +222,10 @@ struct sweep_run {
 /* Insert (or replace) the "Prefix caching" and "KV scaling" sections in
  * the Markdown report, write their charts beside it, then the HTML. */
 int sweep_write_report(const struct sweep_run *r, const char *path, char *err, size_t errlen);
-char *sweep_json(const struct sweep_run *r);
+/* The --json document and a newline into j. */
+void sweep_json(struct ttft_json *j, const struct sweep_run *r);
 
 /* Percentile of the finite values (seconds), NAN if none. */
 double sweep_pct(const double *v, int n, double q);
-void sweep_req_from(struct sweep_req *d, const struct probe_result *r, int64_t t0);
 
 #endif

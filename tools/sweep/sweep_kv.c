@@ -12,19 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ttft_clock.h"
+
 /* The queue a request waited, and where that number comes from:
- * - the probe's own split (vLLM's metrics, when it could attribute them);
+ * - the record's own split (vLLM's metrics, when the probe could
+ *   attribute them to this one request);
  * - llama.cpp: it sends the response headers when a slot starts the
  *   request's prompt (server-context.cpp: "signal HTTP to send the
  *   headers"), so request sent → headers is the wait for a slot (plus the
- *   HTTP hand-off and tokenization, well under a millisecond idle). */
+ *   HTTP hand-off and tokenization, which are there at any load). */
 static void queue_of(struct sweep_req *q, const char *kind)
 {
+	const struct ttft_record *r = &q->rec;
 	if (isfinite(q->queue_s))
 		return;
-	if (!strcmp(kind, "llamacpp") && q->ok && q->starttransfer_s > 0 &&
-	    q->starttransfer_s >= q->pretransfer_s) {
-		q->queue_s = q->starttransfer_s - q->pretransfer_s;
+	if (!strcmp(kind, "llamacpp") && r->ok && r->t_req1 && r->t_hdr >= r->t_req1) {
+		q->queue_s = (double)(r->t_hdr - r->t_req1) / 1e9;
 		q->queue_source = "llamacpp-headers";
 	}
 }
@@ -36,89 +39,81 @@ static void point(const struct sweep_opts *o, struct sweep_srv *srv, const char 
 	pt->conc = conc;
 	pt->nreq = n;
 	char **pr = calloc((size_t)n, sizeof *pr);
-	struct probe_result *r = calloc((size_t)n, sizeof *r);
 	pt->req = calloc((size_t)n, sizeof *pt->req);
-	if (!pr || !r || !pt->req) {
-		free(pr), free(r);
-		pt->failed = n;
-		return;
-	}
-	for (int i = 0; i < n; i++) {
+	double *ttft = calloc((size_t)n, sizeof *ttft), *share = calloc((size_t)n, sizeof *share);
+	double *q = calloc((size_t)n, sizeof *q), *pt_tok = calloc((size_t)n, sizeof *pt_tok);
+	int ok = pr && pt->req && ttft && share && q && pt_tok;
+	for (int i = 0; ok && i < n; i++) {
 		/* the request's own number first: no two prompts share a prefix */
 		size_t len = strlen(filler) + 64;
 		pr[i] = malloc(len);
 		if (pr[i])
 			snprintf(pr[i], len, "[%d-%d-%ld-%d-%u] %s", i, conc, want, si, o->run_id,
 				 filler);
+		ok = pr[i] != NULL;
+	}
+	if (!ok) {
+		pt->failed = n;
+		snprintf(pt->error, sizeof pt->error, "out of memory");
+		goto out;
 	}
 	struct probe_cfg cfg = o->probe;
-	cfg.prompts = (const char *const *)pr;
 	cfg.metrics = srv->has_metrics;
 	cfg.no_prompt_cache = !strcmp(srv->kind, "llamacpp");
 	struct sweep_sampler smp = {.cfg = &o->probe, .kind = srv->kind,
 				    .use_metrics = srv->has_metrics,
 				    .use_slots = !strcmp(srv->kind, "llamacpp"),
 				    .kv_cells = isfinite(srv->cap.kv_tokens) ? srv->cap.kv_tokens : 0};
+	struct ttft_split w;
+	int have_w = 0;
 	sweep_sampler_start(&smp);
-	int64_t t0 = probe_now();
-	pt->failed = probe_run(&cfg, r, n, conc, 0);
-	pt->wall_s = (double)(probe_now() - t0) / 1e9;
+	pt->failed = sweep_requests(&cfg, conc, pr, n, pt->req, &pt->t0, &w, &have_w, pt->error,
+				    sizeof pt->error);
+	pt->wall_s = (double)(ttft_now_ns() - pt->t0) / 1e9;
 	sweep_sampler_stop(&smp);
 	pt->state = smp.st;
-	double *ttft = calloc((size_t)n, sizeof *ttft), *share = calloc((size_t)n, sizeof *share);
-	double *q = calloc((size_t)n, sizeof *q), *pt_tok = calloc((size_t)n, sizeof *pt_tok);
-	if (!ttft || !share || !q || !pt_tok) {
-		free(ttft), free(share), free(q), free(pt_tok);
-		for (int i = 0; i < n; i++)
-			probe_result_free(&r[i]), free(pr[i]);
-		free(pr), free(r);
+	if (pt->failed < 0) {
 		pt->failed = n;
-		return;
+		goto out;
 	}
 	long toks = 0;
 	pt->queue_known = 0;
 	pt->queue_source = NULL;
 	for (int i = 0; i < n; i++) {
 		struct sweep_req *d = &pt->req[i];
-		sweep_req_from(d, &r[i], t0);
+		const struct ttft_record *r = &d->rec;
 		queue_of(d, srv->kind);
-		ttft[i] = d->ok ? d->ttft_s : NAN;
-		q[i] = d->ok ? d->queue_s : NAN;
-		share[i] = d->ok && isfinite(d->queue_s) && d->ttft_s > 0 ? d->queue_s / d->ttft_s
-									    : NAN;
-		pt_tok[i] = d->prompt_tokens > 0 ? (double)d->prompt_tokens : NAN;
+		ttft[i] = r->ok ? ttft_record_ttft_s(r) : NAN;
+		q[i] = r->ok ? d->queue_s : NAN;
+		share[i] = r->ok && isfinite(d->queue_s) && ttft[i] > 0 ? d->queue_s / ttft[i] : NAN;
+		pt_tok[i] = r->prompt_tokens > 0 ? (double)r->prompt_tokens : NAN;
 		if (isfinite(share[i])) {
 			pt->queue_known++;
 			pt->queue_source = d->queue_source;
 		}
-		if (d->ok)
-			toks += d->tokens;
-		probe_result_free(&r[i]);
-		free(pr[i]);
+		if (r->ok)
+			toks += ttft_record_tokens(r);
 	}
 	/* the share of all TTFT spent queued: from the requests' own queue
 	 * values, else from vLLM's queue histogram summed over the point
 	 * (when the window holds exactly this point's requests) */
-	double sq = 0, st = 0;
-	for (int i = 0; i < n; i++)
+	double sq = 0, st = 0, all = 0;
+	for (int i = 0; i < n; i++) {
 		if (isfinite(q[i]) && isfinite(ttft[i])) {
 			sq += q[i];
 			st += ttft[i];
 		}
-	const struct ttft_split *w = probe_window();
+		all += isfinite(ttft[i]) ? ttft[i] : 0;
+	}
 	pt->queue_share_all = NAN;
 	pt->share_source = NULL;
 	if (pt->queue_known * 2 >= n && st > 0) {
 		pt->queue_share_all = sq / st;
 		pt->share_source = pt->queue_source;
-	} else if (w && w->source && w->requests == n - pt->failed && isfinite(w->queue_s)) {
-		double all = 0;
-		for (int i = 0; i < n; i++)
-			all += isfinite(ttft[i]) ? ttft[i] : 0;
-		if (all > 0) {
-			pt->queue_share_all = w->queue_s / all;
-			pt->share_source = "vllm-metrics sums over the point";
-		}
+	} else if (have_w && w.source && w.requests == n - pt->failed && isfinite(w.queue_s) &&
+		   all > 0) {
+		pt->queue_share_all = w.queue_s / all;
+		pt->share_source = "vllm-metrics sums over the point";
 	}
 	pt->ttft_p50 = sweep_pct(ttft, n, 0.5);
 	pt->ttft_p90 = sweep_pct(ttft, n, 0.9);
@@ -130,7 +125,10 @@ static void point(const struct sweep_opts *o, struct sweep_srv *srv, const char 
 	pt->prompt_tokens = isfinite(ptk) ? (long)ptk : -1;
 	pt->out_tok_s = pt->wall_s > 0 ? (double)toks / pt->wall_s : NAN;
 	pt->req_s = pt->wall_s > 0 ? (double)(n - pt->failed) / pt->wall_s : NAN;
-	free(ttft), free(share), free(q), free(pt_tok), free(pr), free(r);
+out:
+	for (int i = 0; pr && i < n; i++)
+		free(pr[i]);
+	free(ttft), free(share), free(q), free(pt_tok), free(pr);
 }
 
 int sweep_kv_run(const struct sweep_opts *o, struct sweep_srv *srv, struct sweep_kv *out)
@@ -162,11 +160,11 @@ int sweep_kv_run(const struct sweep_opts *o, struct sweep_srv *srv, struct sweep
 			point(o, srv, filler, s->want_tokens, o->conc[c], pt, out->ns);
 			fprintf(stderr, "ttft-sweep: [%s] prompt %ld tokens, concurrency %d: %d "
 					"requests, TTFT p50 %.1f ms p99 %.1f ms, queued %s%.0f%% of "
-					"TTFT%s\n", srv->label, pt->prompt_tokens, pt->conc, pt->nreq,
+					"TTFT%s%s\n", srv->label, pt->prompt_tokens, pt->conc, pt->nreq,
 				pt->ttft_p50 * 1e3, pt->ttft_p99 * 1e3,
 				isfinite(pt->queue_share_all) ? "" : "(unknown) ",
 				isfinite(pt->queue_share_all) ? pt->queue_share_all * 100 : 0.0,
-				pt->failed ? " (some failed)" : "");
+				pt->failed ? ", failed: " : "", pt->failed ? pt->error : "");
 		}
 		free(filler);
 		sweep_kv_knee(s, o->probe.max_tokens);

@@ -6,12 +6,12 @@
 #include "sweep.h"
 
 #include <math.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ttft_analyze.h"
+#include "ttft_clock.h"
+#include "ttft_summary.h"
 
 double sweep_pct(const double *v, int n, double q)
 {
@@ -25,27 +25,40 @@ double sweep_pct(const double *v, int n, double q)
 	return p;
 }
 
-void sweep_req_from(struct sweep_req *d, const struct probe_result *r, int64_t t0)
+int sweep_requests(const struct probe_cfg *cfg, int conc, char **prompts, int n,
+		   struct sweep_req *out, int64_t *t0, struct ttft_split *window,
+		   int *have_window, char *err, size_t errlen)
 {
-	struct probe_split sp;
-	probe_split_of(r, NULL, &sp);
-	memset(d, 0, sizeof *d);
-	d->ttft_s = probe_ttft_s(r);
-	d->e2e_s = probe_e2e_s(r);
-	d->queue_s = sp.queue_s;
-	d->queue_source = !isnan(sp.queue_s) ? sp.source : NULL;
-	d->prefill_s = sp.prefill_s;
-	d->hit_tokens = sp.hit_tokens;
-	d->prompt_tokens = r->prompt_tokens;
-	d->tokens = probe_tokens(r);
-	d->ok = r->ok;
-	snprintf(d->error, sizeof d->error, "%s", r->error);
-	d->pretransfer_s = r->pretransfer_s;
-	d->starttransfer_s = r->starttransfer_s;
-	d->connect_s = r->connect_s;
-	d->start_s = (double)(r->t_start - t0) / 1e9;
-	d->t_first_s = r->t_first ? (double)(r->t_first - t0) / 1e9 : NAN;
-	d->t_last_s = r->ntok ? (double)(r->tok[r->ntok - 1] - t0) / 1e9 : NAN;
+	struct ttft_record *r = calloc((size_t)(n > 0 ? n : 1), sizeof *r);
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	struct probe_cfg c = *cfg;
+	c.prompts = (const char *const *)prompts;
+	struct probe_run run = {.cfg = &c, .conc = conc};
+	*t0 = ttft_now_ns();
+	int failed = probe_run(&run, r, n, err, errlen);
+	for (int i = 0; i < n; i++) {
+		/* the records move into out: their buffers go with them */
+		out[i] = (struct sweep_req){r[i], r[i].split.queue_s,
+					    isfinite(r[i].split.queue_s) ? r[i].split.source : NULL};
+		if (failed > 0 && !r[i].ok && !err[0])
+			snprintf(err, errlen, "request %d failed: %s", i + 1,
+				 ttft_record_error(&r[i]));
+	}
+	free(r);
+	if (window)
+		*window = run.window;
+	if (have_window)
+		*have_window = run.have_window;
+	return failed;
+}
+
+void sweep_reqs_free(struct sweep_req *q, int n)
+{
+	for (int i = 0; q && i < n; i++)
+		ttft_record_free(&q[i].rec);
 }
 
 /* A question that no other request of the run asks. */
@@ -101,26 +114,10 @@ int sweep_prefix_prepare(const struct sweep_opts *o, struct sweep_srv *srv,
 
 /* Run n prompts one after another; each record into dst. */
 static int series(const struct probe_cfg *cfg, char **prompts, int n, struct sweep_req *dst,
-		  char *err, size_t errlen)
+		  int64_t *t0, char *err, size_t errlen)
 {
-	struct probe_result *r = calloc((size_t)n, sizeof *r);
-	if (!r) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	struct probe_cfg c = *cfg;
-	c.prompts = (const char *const *)prompts;
-	int64_t t0 = probe_now();
-	probe_run(&c, r, n, 1, 0);
-	int failed = 0;
-	for (int i = 0; i < n; i++) {
-		sweep_req_from(&dst[i], &r[i], t0);
-		if (!r[i].ok && !failed++)
-			snprintf(err, errlen, "request %d failed: %s", i + 1, r[i].error);
-		probe_result_free(&r[i]);
-	}
-	free(r);
-	return failed;
+	err[0] = 0;
+	return sweep_requests(cfg, 1, prompts, n, dst, t0, NULL, NULL, err, errlen);
 }
 
 int sweep_prefix_misses(const struct sweep_opts *o, struct sweep_srv *srv,
@@ -147,7 +144,7 @@ int sweep_prefix_misses(const struct sweep_opts *o, struct sweep_srv *srv,
 			pr[j] = join(bust, p->prefix, sfx);
 		}
 		char err[300] = "";
-		int failed = pr ? series(&cfg, pr, k, p->miss, err, sizeof err) : -1;
+		int failed = pr ? series(&cfg, pr, k, p->miss, &p->t0, err, sizeof err) : -1;
 		for (int j = 0; pr && j < k; j++)
 			free(pr[j]);
 		free(pr);
@@ -184,7 +181,8 @@ int sweep_prefix_hits(const struct sweep_opts *o, struct sweep_srv *srv, struct 
 			pr[j] = join("", p->prefix, sfx);
 		}
 		char err[300] = "";
-		int failed = pr && all ? series(&cfg, pr, k + 1, all, err, sizeof err) : -1;
+		int64_t t0;
+		int failed = pr && all ? series(&cfg, pr, k + 1, all, &t0, err, sizeof err) : -1;
 		if (all) {
 			p->prime = all[0];
 			memcpy(p->hit, all + 1, (size_t)k * sizeof *all);
@@ -205,19 +203,23 @@ int sweep_prefix_hits(const struct sweep_opts *o, struct sweep_srv *srv, struct 
 	return sweep_stop ? -1 : 0;
 }
 
-static double field_pct(const struct sweep_req *r, int n, size_t off, double q)
+/* A percentile over the requests that succeeded. */
+enum field { F_TTFT, F_HIT, F_PREFILL };
+
+static double field_pct(const struct sweep_req *q, int n, enum field f, double pq)
 {
 	double *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
 	if (!v)
 		return NAN;
-	for (int i = 0; i < n; i++)
-		v[i] = r[i].ok ? *(const double *)((const char *)&r[i] + off) : NAN;
-	double p = sweep_pct(v, n, q);
+	for (int i = 0; i < n; i++) {
+		const struct ttft_record *r = &q[i].rec;
+		v[i] = !r->ok ? NAN : f == F_TTFT ? ttft_record_ttft_s(r)
+			: f == F_HIT ? r->split.hit_tokens : r->split.prefill_s;
+	}
+	double p = sweep_pct(v, n, pq);
 	free(v);
 	return p;
 }
-
-#define FIELD(f) offsetof(struct sweep_req, f)
 
 void sweep_prefix_finish(struct sweep_prefix *out)
 {
@@ -225,14 +227,14 @@ void sweep_prefix_finish(struct sweep_prefix *out)
 	int nj = 0, nf = 0;
 	for (int i = 0; i < out->npts; i++) {
 		struct sweep_prefix_point *p = &out->pts[i];
-		p->miss_p50 = field_pct(p->miss, p->nmiss, FIELD(ttft_s), 0.5);
-		p->miss_p90 = field_pct(p->miss, p->nmiss, FIELD(ttft_s), 0.9);
-		p->hit_p50 = field_pct(p->hit, p->nhit, FIELD(ttft_s), 0.5);
-		p->hit_p90 = field_pct(p->hit, p->nhit, FIELD(ttft_s), 0.9);
-		p->hit_tokens_hit = field_pct(p->hit, p->nhit, FIELD(hit_tokens), 0.5);
-		p->hit_tokens_miss = field_pct(p->miss, p->nmiss, FIELD(hit_tokens), 0.5);
-		p->prefill_miss = field_pct(p->miss, p->nmiss, FIELD(prefill_s), 0.5);
-		p->prefill_hit = field_pct(p->hit, p->nhit, FIELD(prefill_s), 0.5);
+		p->miss_p50 = field_pct(p->miss, p->nmiss, F_TTFT, 0.5);
+		p->miss_p90 = field_pct(p->miss, p->nmiss, F_TTFT, 0.9);
+		p->hit_p50 = field_pct(p->hit, p->nhit, F_TTFT, 0.5);
+		p->hit_p90 = field_pct(p->hit, p->nhit, F_TTFT, 0.9);
+		p->hit_tokens_hit = field_pct(p->hit, p->nhit, F_HIT, 0.5);
+		p->hit_tokens_miss = field_pct(p->miss, p->nmiss, F_HIT, 0.5);
+		p->prefill_miss = field_pct(p->miss, p->nmiss, F_PREFILL, 0.5);
+		p->prefill_hit = field_pct(p->hit, p->nhit, F_PREFILL, 0.5);
 		p->saved_s = p->miss_p50 - p->hit_p50;
 		/* per cached token: only where the server counted the tokens */
 		p->saved_per_token_s = p->hit_tokens_hit > 0 ? p->saved_s / p->hit_tokens_hit : NAN;
@@ -269,9 +271,13 @@ void sweep_prefix_finish(struct sweep_prefix *out)
 void sweep_prefix_free(struct sweep_prefix *out)
 {
 	for (int i = 0; i < out->npts; i++) {
-		free(out->pts[i].prefix);
-		free(out->pts[i].miss);
-		free(out->pts[i].hit);
+		struct sweep_prefix_point *p = &out->pts[i];
+		free(p->prefix);
+		sweep_reqs_free(p->miss, p->nmiss);
+		sweep_reqs_free(p->hit, p->nhit);
+		sweep_reqs_free(&p->prime, p->nhit ? 1 : 0);
+		free(p->miss);
+		free(p->hit);
 	}
 	out->npts = 0;
 }

@@ -4,7 +4,6 @@
  * and the JSON document. */
 #include "sweep.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -271,22 +270,11 @@ static char *kv_waterfall(const struct sweep_kv_series *s, const struct sweep_kv
 		return NULL;
 	for (int i = 0; i < p->nreq; i++) {
 		const struct sweep_req *q = &p->req[i];
-		struct ttft_wf *x = &w[i];
-		snprintf(x->label, sizeof x->label, "request %d", i + 1);
-		double t = q->start_s * 1e3;
-		x->t_start = t;
-		x->t_dns0 = x->t_dns1 = NAN;
-		x->t_conn0 = q->connect_s > 0 ? t : NAN;
-		x->t_est = q->connect_s > 0 ? t + q->connect_s * 1e3 : NAN;
-		/* libcurl says when the request was about to be sent, not when
-		 * its last byte left: no send segment */
-		x->t_req0 = NAN;
-		x->t_req1 = t + q->pretransfer_s * 1e3;
-		x->t_first = q->t_first_s * 1e3;
-		x->t_last = q->t_last_s * 1e3;
-		x->t_end = (q->start_s + q->e2e_s) * 1e3;
-		x->queue_ms = q->queue_s * 1e3;
-		x->prefill_ms = q->prefill_s * 1e3;
+		snprintf(w[i].label, sizeof w[i].label, "request %d", i + 1);
+		ttft_wf_of(&q->rec, p->t0, &w[i]);
+		/* the point's queue where the record has none (llama.cpp's
+		 * request → headers) */
+		w[i].queue_ms = q->queue_s * 1e3;
 	}
 	char title[160], sub[300];
 	snprintf(title, sizeof title, "Requests at concurrency %d: [%s], %ld-token prompts",
@@ -486,157 +474,172 @@ int sweep_write_report(const struct sweep_run *r, const char *path, char *err, s
 	return rc;
 }
 
-static void jnum(cJSON *o, const char *k, double v)
+/* A request: its queue as the experiment has it (the record's own, or
+ * derived: queue_source says which), its prompt length, and the record. */
+static void req_json(struct ttft_json *j, const struct sweep_req *q, int64_t t0)
 {
-	if (isfinite(v))
-		cJSON_AddNumberToObject(o, k, v);
+	struct ttft_json_ctx ctx = {.t0 = t0};
+	ttft_json_begin_obj(j, NULL);
+	ttft_json_num(j, "queue_s", q->queue_s);
+	ttft_json_str(j, "queue_source", q->queue_source);
+	if (q->rec.prompt_tokens >= 0)
+		ttft_json_int(j, "prompt_tokens", q->rec.prompt_tokens);
 	else
-		cJSON_AddNullToObject(o, k);
+		ttft_json_null(j, "prompt_tokens");
+	ttft_json_record(j, "request", &q->rec, &ctx);
+	ttft_json_end_obj(j);
 }
 
-static cJSON *req_json(const struct sweep_req *q)
+static void reqs_json(struct ttft_json *j, const char *key, const struct sweep_req *q, int n,
+		      int64_t t0)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddBoolToObject(o, "ok", q->ok);
-	jnum(o, "start_s", q->start_s);
-	jnum(o, "ttft_s", q->ttft_s);
-	jnum(o, "e2e_s", q->e2e_s);
-	jnum(o, "queue_s", q->queue_s);
-	if (q->queue_source)
-		cJSON_AddStringToObject(o, "queue_source", q->queue_source);
-	else
-		cJSON_AddNullToObject(o, "queue_source");
-	jnum(o, "prefill_s", q->prefill_s);
-	jnum(o, "prefix_cache_hit_tokens", q->hit_tokens);
-	jnum(o, "prompt_tokens", q->prompt_tokens >= 0 ? (double)q->prompt_tokens : NAN);
-	cJSON_AddNumberToObject(o, "tokens", (double)q->tokens);
-	if (!q->ok)
-		cJSON_AddStringToObject(o, "error", q->error);
-	return o;
-}
-
-static cJSON *reqs_json(const struct sweep_req *q, int n)
-{
-	cJSON *a = cJSON_CreateArray();
+	ttft_json_begin_arr(j, key);
 	for (int i = 0; i < n; i++)
-		cJSON_AddItemToArray(a, req_json(&q[i]));
-	return a;
+		req_json(j, &q[i], t0);
+	ttft_json_end_arr(j);
 }
 
-static cJSON *cap_json(const struct sweep_capacity *c)
+/* A count that 0 means "not stated": null then. */
+static void count(struct ttft_json *j, const char *key, long long v)
 {
-	cJSON *o = cJSON_CreateObject();
-	jnum(o, "kv_tokens", c->kv_tokens);
-	jnum(o, "max_concurrency", c->max_conc);
-	jnum(o, "max_concurrency_tokens", c->max_conc_len);
-	jnum(o, "slots", c->slots ? c->slots : NAN);
-	jnum(o, "slot_ctx", c->slot_ctx ? c->slot_ctx : NAN);
-	cJSON_AddBoolToObject(o, "unified", c->unified);
-	jnum(o, "max_num_seqs", c->max_num_seqs ? c->max_num_seqs : NAN);
-	cJSON_AddNumberToObject(o, "block", c->block);
-	cJSON_AddStringToObject(o, "source", c->source);
-	return o;
+	if (v)
+		ttft_json_int(j, key, v);
+	else
+		ttft_json_null(j, key);
 }
 
-char *sweep_json(const struct sweep_run *r)
+static void cap_json(struct ttft_json *j, const struct sweep_capacity *c)
 {
-	cJSON *root = cJSON_CreateObject();
-	cJSON_AddStringToObject(root, "kind", r->kind);
-	cJSON_AddStringToObject(root, "model", r->model);
-	cJSON_AddStringToObject(root, "date", r->date);
-	cJSON_AddNumberToObject(root, "max_tokens", r->o->probe.max_tokens);
-	if (r->prefix.ran) {
-		const struct sweep_prefix *p = &r->prefix;
-		cJSON *o = cJSON_AddObjectToObject(root, "prefix");
-		cJSON_AddStringToObject(o, "server", p->server_label);
-		cJSON_AddStringToObject(o, "misses_by", p->miss_how ? p->miss_how : "");
-		cJSON_AddStringToObject(o, "tokens_counted_by", p->tokens_how ? p->tokens_how : "");
-		cJSON_AddStringToObject(o, "hits_counted_by", p->hits_how ? p->hits_how : "");
-		if (p->error[0])
-			cJSON_AddStringToObject(o, "error", p->error);
-		cJSON *pts = cJSON_AddArrayToObject(o, "points");
-		for (int i = 0; i < p->npts; i++) {
-			const struct sweep_prefix_point *q = &p->pts[i];
-			cJSON *x = cJSON_CreateObject();
-			cJSON_AddNumberToObject(x, "prefix_tokens_asked", (double)q->want_tokens);
-			cJSON_AddNumberToObject(x, "prefix_tokens", (double)q->prefix_tokens);
-			jnum(x, "miss_ttft_p50_s", q->miss_p50);
-			jnum(x, "miss_ttft_p90_s", q->miss_p90);
-			jnum(x, "hit_ttft_p50_s", q->hit_p50);
-			jnum(x, "hit_ttft_p90_s", q->hit_p90);
-			jnum(x, "hit_cached_tokens_p50", q->hit_tokens_hit);
-			jnum(x, "miss_cached_tokens_p50", q->hit_tokens_miss);
-			jnum(x, "miss_prefill_p50_s", q->prefill_miss);
-			jnum(x, "hit_prefill_p50_s", q->prefill_hit);
-			jnum(x, "saved_p50_s", q->saved_s);
-			jnum(x, "saved_per_cached_token_s", q->saved_per_token_s);
-			cJSON_AddBoolToObject(x, "pays", q->pays);
-			cJSON_AddItemToObject(x, "misses", reqs_json(q->miss, q->nmiss));
-			cJSON_AddItemToObject(x, "prime", req_json(&q->prime));
-			cJSON_AddItemToObject(x, "hits", reqs_json(q->hit, q->nhit));
-			cJSON_AddItemToArray(pts, x);
-		}
-		jnum(o, "pays_from_tokens", p->from_tokens ? p->from_tokens : NAN);
-		jnum(o, "saved_per_cached_token_fit_s", p->slope_s_per_token);
-		jnum(o, "saved_fit_intercept_s", p->intercept_s);
-		jnum(o, "jitter_s", p->jitter_s);
+	ttft_json_begin_obj(j, "capacity");
+	ttft_json_num(j, "kv_tokens", c->kv_tokens);
+	ttft_json_num(j, "max_concurrency", c->max_conc);
+	ttft_json_num(j, "max_concurrency_tokens", c->max_conc_len);
+	count(j, "slots", c->slots);
+	count(j, "slot_ctx", c->slot_ctx);
+	ttft_json_bool(j, "unified", c->unified);
+	count(j, "max_num_seqs", c->max_num_seqs);
+	ttft_json_int(j, "block", c->block);
+	ttft_json_str(j, "source", c->source);
+	ttft_json_end_obj(j);
+}
+
+static void prefix_json(struct ttft_json *j, const struct sweep_prefix *p)
+{
+	ttft_json_begin_obj(j, "prefix");
+	ttft_json_str(j, "server", p->server_label);
+	ttft_json_str(j, "misses_by", p->miss_how);
+	ttft_json_str(j, "tokens_counted_by", p->tokens_how);
+	ttft_json_str(j, "hits_counted_by", p->hits_how);
+	if (p->error[0])
+		ttft_json_str(j, "error", p->error);
+	ttft_json_begin_arr(j, "points");
+	for (int i = 0; i < p->npts; i++) {
+		const struct sweep_prefix_point *q = &p->pts[i];
+		ttft_json_begin_obj(j, NULL);
+		ttft_json_int(j, "prefix_tokens_asked", q->want_tokens);
+		ttft_json_int(j, "prefix_tokens", q->prefix_tokens);
+		ttft_json_num(j, "miss_ttft_p50_s", q->miss_p50);
+		ttft_json_num(j, "miss_ttft_p90_s", q->miss_p90);
+		ttft_json_num(j, "hit_ttft_p50_s", q->hit_p50);
+		ttft_json_num(j, "hit_ttft_p90_s", q->hit_p90);
+		ttft_json_num(j, "hit_cached_tokens_p50", q->hit_tokens_hit);
+		ttft_json_num(j, "miss_cached_tokens_p50", q->hit_tokens_miss);
+		ttft_json_num(j, "miss_prefill_p50_s", q->prefill_miss);
+		ttft_json_num(j, "hit_prefill_p50_s", q->prefill_hit);
+		ttft_json_num(j, "saved_p50_s", q->saved_s);
+		ttft_json_num(j, "saved_per_cached_token_s", q->saved_per_token_s);
+		ttft_json_bool(j, "pays", q->pays);
+		reqs_json(j, "misses", q->miss, q->nmiss, q->t0);
+		ttft_json_begin_arr(j, "prime");
+		if (q->nhit)
+			req_json(j, &q->prime, q->t0);
+		ttft_json_end_arr(j);
+		reqs_json(j, "hits", q->hit, q->nhit, q->t0);
+		ttft_json_end_obj(j);
 	}
-	if (r->kv.ran) {
-		cJSON *o = cJSON_AddObjectToObject(root, "kv");
-		if (r->kv.error[0])
-			cJSON_AddStringToObject(o, "error", r->kv.error);
-		cJSON *ss = cJSON_AddArrayToObject(o, "series");
-		for (int i = 0; i < r->kv.ns; i++) {
-			const struct sweep_kv_series *s = &r->kv.s[i];
-			cJSON *x = cJSON_CreateObject();
-			cJSON_AddStringToObject(x, "config", s->cfg);
-			cJSON_AddNumberToObject(x, "prompt_tokens_asked", (double)s->want_tokens);
-			cJSON_AddNumberToObject(x, "tokens_per_request", (double)s->per_request_tokens);
-			cJSON_AddItemToObject(x, "capacity", cap_json(&s->cap));
-			jnum(x, "predicted_knee", s->predicted_knee ? s->predicted_knee : NAN);
-			cJSON_AddStringToObject(x, "predicted_why", s->predicted_why);
-			cJSON_AddNumberToObject(x, "measured_knee", s->measured_knee);
-			jnum(x, "waited_from", s->waited_from ? s->waited_from : NAN);
-			cJSON_AddStringToObject(x, "knee_criterion", s->criterion ? s->criterion : "");
-			cJSON_AddStringToObject(x, "explanation", s->explain);
-			cJSON *pts = cJSON_AddArrayToObject(x, "points");
-			for (int j = 0; j < s->npts; j++) {
-				const struct sweep_kv_point *p = &s->pts[j];
-				cJSON *y = cJSON_CreateObject();
-				cJSON_AddNumberToObject(y, "concurrency", p->conc);
-				cJSON_AddNumberToObject(y, "requests", p->nreq);
-				cJSON_AddNumberToObject(y, "failed", p->failed);
-				jnum(y, "prompt_tokens", p->prompt_tokens >= 0 ? (double)p->prompt_tokens : NAN);
-				jnum(y, "ttft_p50_s", p->ttft_p50);
-				jnum(y, "ttft_p99_s", p->ttft_p99);
-				jnum(y, "queue_share_p50", p->queue_share_p50);
-				jnum(y, "queue_share_p90", p->queue_share_p90);
-				jnum(y, "queue_share_of_all_ttft", p->queue_share_all);
-				if (p->share_source)
-					cJSON_AddStringToObject(y, "queue_share_of_all_ttft_source", p->share_source);
-				jnum(y, "ttft_p90_s", p->ttft_p90);
-				jnum(y, "queue_p50_s", p->queue_p50);
-				if (p->queue_source)
-					cJSON_AddStringToObject(y, "queue_source", p->queue_source);
-				else
-					cJSON_AddNullToObject(y, "queue_source");
-				jnum(y, "wall_s", p->wall_s);
-				jnum(y, "output_tokens_per_s", p->out_tok_s);
-				jnum(y, "requests_per_s", p->req_s);
-				cJSON *sv = cJSON_AddObjectToObject(y, "server");
-				jnum(sv, "running_max", p->state.running_max);
-				jnum(sv, "waiting_max", p->state.waiting_max);
-				jnum(sv, "kv_usage_max_pct", p->state.kv_usage_max_pct);
-				if (p->state.kv_usage_source)
-					cJSON_AddStringToObject(sv, "kv_usage_source", p->state.kv_usage_source);
-				cJSON_AddNumberToObject(sv, "samples", p->state.samples);
-				cJSON_AddItemToObject(y, "requests_detail", reqs_json(p->req, p->nreq));
-				cJSON_AddItemToArray(pts, y);
-			}
-			cJSON_AddItemToArray(ss, x);
-		}
+	ttft_json_end_arr(j);
+	count(j, "pays_from_tokens", p->from_tokens);
+	ttft_json_num(j, "saved_per_cached_token_fit_s", p->slope_s_per_token);
+	ttft_json_num(j, "saved_fit_intercept_s", p->intercept_s);
+	ttft_json_num(j, "jitter_s", p->jitter_s);
+	ttft_json_end_obj(j);
+}
+
+static void point_json(struct ttft_json *j, const struct sweep_kv_point *p)
+{
+	ttft_json_begin_obj(j, NULL);
+	ttft_json_int(j, "concurrency", p->conc);
+	ttft_json_int(j, "requests", p->nreq);
+	ttft_json_int(j, "failed", p->failed);
+	if (p->failed)
+		ttft_json_str(j, "error", p->error);
+	if (p->prompt_tokens >= 0)
+		ttft_json_int(j, "prompt_tokens", p->prompt_tokens);
+	else
+		ttft_json_null(j, "prompt_tokens");
+	ttft_json_num(j, "ttft_p50_s", p->ttft_p50);
+	ttft_json_num(j, "ttft_p90_s", p->ttft_p90);
+	ttft_json_num(j, "ttft_p99_s", p->ttft_p99);
+	ttft_json_num(j, "queue_share_p50", p->queue_share_p50);
+	ttft_json_num(j, "queue_share_p90", p->queue_share_p90);
+	ttft_json_num(j, "queue_share_of_all_ttft", p->queue_share_all);
+	ttft_json_str(j, "queue_share_of_all_ttft_source", p->share_source);
+	ttft_json_num(j, "queue_p50_s", p->queue_p50);
+	ttft_json_str(j, "queue_source", p->queue_source);
+	ttft_json_num(j, "wall_s", p->wall_s);
+	ttft_json_num(j, "output_tokens_per_s", p->out_tok_s);
+	ttft_json_num(j, "requests_per_s", p->req_s);
+	ttft_json_begin_obj(j, "server");
+	ttft_json_num(j, "running_max", p->state.running_max);
+	ttft_json_num(j, "waiting_max", p->state.waiting_max);
+	ttft_json_num(j, "kv_usage_max_pct", p->state.kv_usage_max_pct);
+	ttft_json_str(j, "kv_usage_source", p->state.kv_usage_source);
+	ttft_json_int(j, "samples", p->state.samples);
+	ttft_json_end_obj(j);
+	reqs_json(j, "requests_detail", p->req, p->nreq, p->t0);
+	ttft_json_end_obj(j);
+}
+
+static void kv_json(struct ttft_json *j, const struct sweep_kv *k)
+{
+	ttft_json_begin_obj(j, "kv");
+	if (k->error[0])
+		ttft_json_str(j, "error", k->error);
+	ttft_json_begin_arr(j, "series");
+	for (int i = 0; i < k->ns; i++) {
+		const struct sweep_kv_series *s = &k->s[i];
+		ttft_json_begin_obj(j, NULL);
+		ttft_json_str(j, "config", s->cfg);
+		ttft_json_int(j, "prompt_tokens_asked", s->want_tokens);
+		ttft_json_int(j, "tokens_per_request", s->per_request_tokens);
+		cap_json(j, &s->cap);
+		count(j, "predicted_knee", s->predicted_knee);
+		ttft_json_str(j, "predicted_why", s->predicted_why);
+		ttft_json_int(j, "measured_knee", s->measured_knee);
+		count(j, "waited_from", s->waited_from);
+		ttft_json_str(j, "knee_criterion", s->criterion);
+		ttft_json_str(j, "explanation", s->explain);
+		ttft_json_begin_arr(j, "points");
+		for (int p = 0; p < s->npts; p++)
+			point_json(j, &s->pts[p]);
+		ttft_json_end_arr(j);
+		ttft_json_end_obj(j);
 	}
-	char *s = cJSON_Print(root);
-	cJSON_Delete(root);
-	return s;
+	ttft_json_end_arr(j);
+	ttft_json_end_obj(j);
+}
+
+void sweep_json(struct ttft_json *j, const struct sweep_run *r)
+{
+	ttft_json_begin_obj(j, NULL);
+	ttft_json_str(j, "kind", r->kind);
+	ttft_json_str(j, "model", r->model);
+	ttft_json_str(j, "date", r->date);
+	ttft_json_int(j, "max_tokens", r->o->probe.max_tokens);
+	if (r->prefix.ran)
+		prefix_json(j, &r->prefix);
+	if (r->kv.ran)
+		kv_json(j, &r->kv);
+	ttft_json_end_obj(j);
+	ttft_json_newline(j);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cold_phases.h"
+#include "ttft_clock.h"
 #include "ttft_fetch.h"
 #include "ttft_prom.h"
 
@@ -168,11 +169,6 @@ static void tail(struct sweep_srv *s)
 	}
 }
 
-static int64_t mono(void)
-{
-	return probe_now();
-}
-
 /* Lines of a server log file written by someone else (--server-log):
  * only their text matters here. */
 static struct cold_line *read_lines(const char *path, size_t *n)
@@ -204,12 +200,8 @@ int sweep_srv_open(struct sweep_srv *s, const struct sweep_opts *o, const char *
 	memset(s, 0, sizeof *s);
 	snprintf(s->label, sizeof s->label, "%s", label);
 	s->kind = "unknown";
-	char host[256];
-	int port;
-	if (cold_parse_url(o->url, host, sizeof host, &port) != 0) {
-		snprintf(s->error, sizeof s->error, "cannot parse --url %s", o->url);
-		return -1;
-	}
+	const char *host = o->host;
+	int port = o->port;
 	if (cmd) {
 		if (cold_port_open(host, port)) {
 			snprintf(s->error, sizeof s->error, "port %d on %s is already in use: stop "
@@ -231,7 +223,7 @@ int sweep_srv_open(struct sweep_srv *s, const struct sweep_opts *o, const char *
 		fprintf(stderr, "ttft-sweep: [%s] started '%s' (pid %d)\n", label, cmd,
 			(int)s->cs.pid);
 		for (;;) {
-			double t = (double)(mono() - s->cs.t_spawn) / 1e9;
+			double t = (double)(ttft_now_ns() - s->cs.t_spawn) / 1e9;
 			if (sweep_stop) {
 				snprintf(s->error, sizeof s->error, "interrupted");
 				return -1;
@@ -358,18 +350,19 @@ long sweep_count_tokens(const struct probe_cfg *cfg, const char *kind, const cha
 	c.prompts = NULL;
 	c.max_tokens = 1;
 	c.metrics = 0;
-	struct probe_result r;
-	memset(&r, 0, sizeof r);
-	probe_run(&c, &r, 1, 1, 0);
-	if (r.ok && r.prompt_tokens > 0) {
+	struct ttft_record r;
+	struct probe_run run = {.cfg = &c, .conc = 1};
+	char rerr[256] = "";
+	if (probe_run(&run, &r, 1, rerr, sizeof rerr) >= 0 && r.ok && r.prompt_tokens > 0) {
 		n = r.prompt_tokens;
 		*how = "usage.prompt_tokens of a one-token completion (no /tokenize)";
 	} else {
 		size_t k = strlen(err);
-		snprintf(err + k, errlen - k, "; a one-token completion gave no usage.prompt_tokens%s%s",
-			 r.ok ? "" : ": ", r.ok ? "" : r.error);
+		snprintf(err + k, errlen - k, "; a one-token completion gave no usage.prompt_tokens"
+			 ": %.200s", rerr[0] ? rerr : r.ok ? "none in the answer" :
+			 ttft_record_error(&r));
 	}
-	probe_result_free(&r);
+	ttft_record_free(&r);
 	return n;
 }
 
@@ -444,9 +437,10 @@ static void *sample(void *arg)
 			long status = 0;
 			snprintf(url, sizeof url, "%s/metrics", s->cfg->base);
 			ttft_fetch(url, s->cfg->headers, 2.0, 8u << 20, &body, &status, NULL, 0);
-			if (status == 200 && body) {
-				struct ttft_prom p = {0};
-				ttft_prom_parse(body, strlen(body), &p);
+			struct ttft_prom p = {0};
+			char perr[160];
+			if (status == 200 && body &&
+			    ttft_prom_parse(body, strlen(body), &p, perr, sizeof perr) >= 0) {
 				static const char *const run[] = {"vllm:num_requests_running",
 								  "llamacpp:requests_processing"};
 				static const char *const wait[] = {"vllm:num_requests_waiting",

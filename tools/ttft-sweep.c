@@ -80,6 +80,11 @@ static void on_signal(int sig)
 		kill(-sweep_pgid, SIGTERM); /* async-signal-safe; the rest in main */
 }
 
+static void say(const char *line)
+{
+	fprintf(stderr, "ttft-sweep: %s", line);
+}
+
 static int cmp_int(const void *a, const void *b)
 {
 	return *(const int *)a - *(const int *)b;
@@ -380,6 +385,7 @@ int main(int argc, char **argv)
 	o.port = url.port;
 	o.probe.headers = hdr;
 	o.run_id = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+	o.say = say;
 	char logdir[PATH_MAX];
 	if (!o.log_dir && o.report) {
 		char tmp[PATH_MAX];

@@ -41,7 +41,12 @@ struct sweep_opts {
 	const char *report, *json, *log_dir;
 	const char *server_log;   /* a running server's start-up log (capacity lines) */
 	unsigned run_id;          /* makes this run's prompts its own */
+	void (*say)(const char *line); /* progress, one line at a time (main's) */
 };
+
+/* Progress through o->say, when set. */
+void sweep_say(const struct sweep_opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* What the server states about its capacity, and where it said it. NAN
  * (or 0 for counts) where it says nothing. */

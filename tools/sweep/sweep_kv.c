@@ -158,7 +158,7 @@ int sweep_kv_run(const struct sweep_opts *o, struct sweep_srv *srv, struct sweep
 		for (int c = 0; c < o->nconc && !sweep_stop; c++) {
 			struct sweep_kv_point *pt = &s->pts[s->npts++];
 			point(o, srv, filler, s->want_tokens, o->conc[c], pt, out->ns);
-			fprintf(stderr, "ttft-sweep: [%s] prompt %ld tokens, concurrency %d: %d "
+			sweep_say(o, "[%s] prompt %ld tokens, concurrency %d: %d "
 					"requests, TTFT p50 %.1f ms p99 %.1f ms, queued %s%.0f%% of "
 					"TTFT%s%s\n", srv->label, pt->prompt_tokens, pt->conc, pt->nreq,
 				pt->ttft_p50 * 1e3, pt->ttft_p99 * 1e3,

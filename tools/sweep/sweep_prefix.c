@@ -149,7 +149,7 @@ int sweep_prefix_misses(const struct sweep_opts *o, struct sweep_srv *srv,
 			free(pr[j]);
 		free(pr);
 		p->nmiss = k;
-		fprintf(stderr, "ttft-sweep: prefix %ld tokens: %d misses%s%s\n", p->prefix_tokens, k,
+		sweep_say(o, "prefix %ld tokens: %d misses%s%s\n", p->prefix_tokens, k,
 			failed ? ", " : "", failed ? err : "");
 		if (failed) {
 			snprintf(out->error, sizeof out->error, "prefix %ld tokens, misses: %s",
@@ -192,7 +192,7 @@ int sweep_prefix_hits(const struct sweep_opts *o, struct sweep_srv *srv, struct 
 		free(pr);
 		free(all);
 		p->nhit = k;
-		fprintf(stderr, "ttft-sweep: prefix %ld tokens: 1 prime + %d hits%s%s\n",
+		sweep_say(o, "prefix %ld tokens: 1 prime + %d hits%s%s\n",
 			p->prefix_tokens, k, failed ? ", " : "", failed ? err : "");
 		if (failed) {
 			snprintf(out->error, sizeof out->error, "prefix %ld tokens, hits: %s",

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,17 @@
 
 volatile int sweep_stop;
 volatile pid_t sweep_pgid;
+
+void sweep_say(const struct sweep_opts *o, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (o->say)
+		o->say(line);
+}
 
 static long get_json(const struct probe_cfg *cfg, const char *path, cJSON **out)
 {
@@ -220,7 +232,7 @@ int sweep_srv_open(struct sweep_srv *s, const struct sweep_opts *o, const char *
 		}
 		s->managed = 1;
 		sweep_pgid = s->cs.pid;
-		fprintf(stderr, "ttft-sweep: [%s] started '%s' (pid %d)\n", label, cmd,
+		sweep_say(o, "[%s] started '%s' (pid %d)\n", label, cmd,
 			(int)s->cs.pid);
 		for (;;) {
 			double t = (double)(ttft_now_ns() - s->cs.t_spawn) / 1e9;
@@ -250,7 +262,7 @@ int sweep_srv_open(struct sweep_srv *s, const struct sweep_opts *o, const char *
 			}
 			usleep(20000);
 		}
-		fprintf(stderr, "ttft-sweep: [%s] ready after %.2f s\n", label, s->ready_s);
+		sweep_say(o, "[%s] ready after %.2f s\n", label, s->ready_s);
 	} else if (!health(o)) {
 		snprintf(s->error, sizeof s->error, "no server answers %s/health: start one, or "
 			 "pass --server 'CMD' to let ttft-sweep start it", o->probe.base);

@@ -129,6 +129,14 @@ static char *cmd_with(const char *server, const char *flags)
 }
 
 static char g_model[512];
+/* Freed at exit, whichever of main's returns is taken. */
+static struct curl_slist *g_hdr;
+
+static void cleanup(void)
+{
+	curl_slist_free_all(g_hdr);
+	curl_global_cleanup();
+}
 
 /* Open a configuration; the model once, from the first server. */
 static int open_srv(struct sweep_opts *o, struct sweep_srv *s, const char *flags, const char *label)
@@ -254,8 +262,9 @@ int main(int argc, char **argv)
 	memcpy(o.prompt_tokens, pp, sizeof pp);
 	o.nprompt = 2;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
-	hdr = curl_slist_append(hdr, "Expect:");
+	atexit(cleanup);
+	g_hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	g_hdr = curl_slist_append(g_hdr, "Expect:");
 	int c, idx = 0;
 	char *end;
 	while ((c = getopt_long(argc, argv, "h", lo, &idx)) != -1) {
@@ -342,7 +351,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "ttft-sweep: --header wants 'Name: value'\n");
 				return 2;
 			}
-			hdr = curl_slist_append(hdr, optarg);
+			g_hdr = curl_slist_append(g_hdr, optarg);
 			break;
 		case 't': case 'R': {
 			double d = strtod(optarg, &end);
@@ -383,7 +392,7 @@ int main(int argc, char **argv)
 	o.probe.base = url.base;
 	snprintf(o.host, sizeof o.host, "%s", url.host);
 	o.port = url.port;
-	o.probe.headers = hdr;
+	o.probe.headers = g_hdr;
 	o.run_id = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
 	o.say = say;
 	char logdir[PATH_MAX];
@@ -449,7 +458,5 @@ int main(int argc, char **argv)
 			sweep_reqs_free(run.kv.s[i].pts[k].req, run.kv.s[i].pts[k].nreq);
 			free(run.kv.s[i].pts[k].req);
 		}
-	curl_slist_free_all(hdr);
-	curl_global_cleanup();
 	return rc;
 }

@@ -151,7 +151,7 @@ int sweep_kv_run(const struct sweep_opts *o, struct sweep_srv *srv, struct sweep
 					     err, sizeof err);
 		if (!filler) {
 			snprintf(out->error, sizeof out->error, "[%s] cannot measure a %ld-token "
-				 "prompt: %s", srv->label, s->want_tokens, err);
+				 "prompt: %.400s", srv->label, s->want_tokens, err);
 			return -1;
 		}
 		out->ns++;

@@ -96,7 +96,7 @@ int sweep_prefix_prepare(const struct sweep_opts *o, struct sweep_srv *srv,
 		p->prefix = sweep_text_of(&o->probe, srv->kind, lead, p->want_tokens,
 					  &p->prefix_tokens, &out->tokens_how, err, sizeof err);
 		if (!p->prefix) {
-			snprintf(out->error, sizeof out->error, "cannot measure a %ld-token prefix: %s",
+			snprintf(out->error, sizeof out->error, "cannot measure a %ld-token prefix: %.400s",
 				 p->want_tokens, err);
 			return -1;
 		}

@@ -89,8 +89,11 @@ static char *timeline(const struct cold_run *run, const struct cold_cycle *c)
 				 {c->spawn_to_ready_s, "ready"},
 				 {z, "first token"}};
 	char title[300], sub[300];
+	/* a model given as a path is named by its file */
+	const char *model = strrchr(run->model, '/') && run->model[0] == '/'
+			    ? strrchr(run->model, '/') + 1 : run->model;
 	snprintf(title, sizeof title, "Cold start of %s: where the %.2f s before the first token went",
-		 run->model, isfinite(z) ? z : c->spawn_to_ready_s);
+		 model, isfinite(z) ? z : c->spawn_to_ready_s);
 	snprintf(sub, sizeof sub, "cycle %d; seconds since spawn, from the server's own log lines "
 		 "as they arrived; hatched: no line explains it", c->index);
 	struct ttft_timeline tl = {

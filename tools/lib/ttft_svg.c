@@ -118,7 +118,17 @@ static void open_doc(struct ttft_str *b, int h, const char *title, const char *s
 			   "y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#888\" stroke-width=\"2\"/>"
 			   "</pattern></defs>\n<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n",
 			id, W, h);
-	text(b, 16, 24, NULL, "tt", title);
+	/* a long title is set smaller rather than run off the edge (15 px
+	 * bold is about 9 px a character across 728 px) */
+	size_t tl = strlen(title ? title : "");
+	if (tl > 80) {
+		ttft_str_printf(b, "<text x=\"16\" y=\"24\" class=\"tt\" style=\"font-size:%.1fpx\">",
+				15.0 * 80 / (double)tl < 9 ? 9 : 15.0 * 80 / (double)tl);
+		ttft_str_xml(b, title);
+		ttft_str_printf(b, "</text>\n");
+	} else {
+		text(b, 16, 24, NULL, "tt", title);
+	}
 	/* a long subtitle wraps at a space rather than run off the edge */
 	const char *p = subtitle;
 	for (int line = 0; p && *p && line < SUB_LINES; line++) {

@@ -196,6 +196,9 @@ START_TEST(kv_llamacpp_knee_on_the_slots)
 	ck_assert_int_eq((int)num(at(s, "capacity"), "slot_ctx"), 2048);
 	ck_assert(strstr(at(s, "capacity.source")->valuestring, "/props"));
 	ck_assert(strstr(at(s, "capacity.source")->valuestring, "n_slots"));
+	/* the log states 2048 cells in each of 2 streams: 4096 in all */
+	ck_assert(num(at(s, "capacity"), "kv_tokens") == 4096);
+	ck_assert(strstr(at(s, "capacity.source")->valuestring, "llama_kv_cache"));
 	ck_assert_int_eq((int)num(s, "predicted_knee"), 2);
 	ck_assert_int_eq((int)num(s, "measured_knee"), 2);
 	ck_assert_int_eq((int)num(s, "waited_from"), 4);

@@ -851,8 +851,11 @@ int main(int argc, char **argv)
 	getsockname(ls, (struct sockaddr *)&ss, &sl);
 	/* the capacity, stated as each server states it at start-up */
 	if (g_llamacpp && g_slots)
-		fprintf(stderr, "srv    load_model: initializing, n_slots = %d, n_ctx_slot = %d, "
-				"kv_unified = 'false'\n", g_slots, g_ctx);
+		fprintf(stderr, "llama_kv_cache: size =   %.2f MiB (%6d cells,   2 layers, %2d/%d "
+				"seqs), K (f16): 1.00 MiB, V (f16): 1.00 MiB\n"
+				"srv    load_model: initializing, n_slots = %d, n_ctx_slot = %d, "
+				"kv_unified = 'false'\n", g_ctx * g_slots / 1024.0, g_ctx, g_slots,
+			g_slots, g_slots, g_ctx);
 	if (!g_llamacpp && g_kv_tokens > 0)
 		fprintf(stderr, "INFO [kv_cache_utils.py:634] GPU KV cache size: %.0f tokens\n"
 				"INFO [kv_cache_utils.py:637] Maximum concurrency for %d tokens per "

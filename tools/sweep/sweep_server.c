@@ -89,10 +89,14 @@ static void capacity_from_lines(struct sweep_capacity *c, const struct cold_line
 				add_source(c, "log: \"n_slots, n_ctx_slot, kv_unified\"");
 			}
 		} else if ((p = strstr(s, "llama_kv_cache: size = ")) && (p = strchr(p, '('))) {
-			double cells = strtod(p + 1, NULL);
-			if (cells > 0 && isnan(c->kv_tokens)) {
-				c->kv_tokens = cells;
-				add_source(c, "log: \"llama_kv_cache: size … cells\"");
+			/* "(N cells, L layers, S/T seqs)": N cells in each of T
+			 * streams (one per slot unless the pool is unified) */
+			double cells = 0;
+			unsigned seqs = 0, streams = 0;
+			if (sscanf(p, "( %lf cells, %*d layers, %u/%u seqs)", &cells, &seqs,
+				   &streams) == 3 && cells > 0 && streams > 0 && isnan(c->kv_tokens)) {
+				c->kv_tokens = cells * streams;
+				add_source(c, "log: \"llama_kv_cache: size … cells … seqs\"");
 			}
 		}
 	}

@@ -168,6 +168,33 @@ START_TEST(prefix_vllm_counts_from_metrics)
 }
 END_TEST
 
+/* vLLM's way: cache off and on are two server configurations, started
+ * one after the other on the same port (--cache-off-flags,
+ * --cache-on-flags). */
+START_TEST(prefix_two_configurations)
+{
+	mkdir_out();
+	int rc;
+	char *out;
+	cJSON *j = sweep("--prefill-per-token-ms 0.05 --first-ms 2 --token-ms 1",
+			 "--experiments prefix --prefix-tokens 200 --prefix-requests 2 --max-tokens 4 "
+			 "--cache-on-flags --prefix-cache --cache-off-flags ''", &rc, &out);
+	ck_assert_msg(rc == 0 && j, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "[prefix-off] started") && strstr(out, "[prefix-on] started") &&
+		      strstr(out, "[prefix-off] started") < strstr(out, "[prefix-on] started"), "%s", out);
+	cJSON *p = at(j, "prefix"), *r;
+	ck_assert(strstr(at(p, "misses_by")->valuestring, "cache off"));
+	ck_assert_str_eq(at(p, "server")->valuestring, "prefix-on");
+	cJSON_ArrayForEach(r, at(p, "points.0.misses"))
+		ck_assert(num(at(r, "request"), "prefix_cache_hit_tokens") == 0);
+	cJSON_ArrayForEach(r, at(p, "points.0.hits"))
+		ck_assert(num(at(r, "request"), "prefix_cache_hit_tokens") > 0);
+	cJSON_Delete(j);
+	free(out);
+	rm_out();
+}
+END_TEST
+
 static int waited(cJSON *pt, double more_than_s)
 {
 	int n = 0;
@@ -442,6 +469,7 @@ int main(void)
 	tcase_add_unchecked_fixture(t, NULL, rm_all);
 	tcase_add_test(t, prefix_llamacpp_counts_from_timings);
 	tcase_add_test(t, prefix_vllm_counts_from_metrics);
+	tcase_add_test(t, prefix_two_configurations);
 	tcase_add_test(t, kv_llamacpp_knee_on_the_slots);
 	tcase_add_test(t, kv_vllm_capacity_from_its_log);
 	tcase_add_test(t, report_sections_hold_numbers);

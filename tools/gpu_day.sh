@@ -151,8 +151,11 @@ cmd_pack() {
 	done
 	local spec=()
 	for b in "${ex[@]}"; do spec+=(":(exclude)$b"); done
-	git -C "$src" archive --format=tar HEAD -- . "${spec[@]}" models/ggml-vocab-qwen2.gguf |
-		gzip -9 >"$PACK/$SRC_TGZ" || die "git archive of $src failed"
+	# (a pathspec cannot take one file back out of an excluded folder)
+	local tarf=$PACK/llama-$LLAMA_COMMIT.tar
+	git -C "$src" archive --format=tar -o "$tarf" HEAD -- . "${spec[@]}" &&
+		tar -rf "$tarf" -C "$src" models/ggml-vocab-qwen2.gguf &&
+		gzip -9 "$tarf" || die "archiving the llama.cpp source in $src failed"
 	say "llama.cpp $LLAMA_COMMIT source (trimmed) -> $PACK/$SRC_TGZ ($(du -k "$PACK/$SRC_TGZ" | cut -f1) KiB)"
 	local kib
 	kib=$(du -sk "$PACK" | cut -f1)
@@ -217,6 +220,8 @@ build_steps() {
 			rm -rf "$SRC"
 			mkdir -p "$SRC"
 			tar -xzf "$PACK/$SRC_TGZ" -C "$SRC" || die "cannot unpack $PACK/$SRC_TGZ"
+			[ -s "$SRC/models/ggml-vocab-qwen2.gguf" ] ||
+				die "$PACK/$SRC_TGZ holds no models/ggml-vocab-qwen2.gguf (ttft-mkmodel needs it): pack again"
 			touch "$SRC/.ttft-ok"
 		fi
 		printf 'unpack_source_s\t%s\n' $((SECONDS - t)) >>"$WORK/build.tsv"

@@ -248,12 +248,14 @@ START_TEST(demo_end_to_end)
 	cJSON *pt, *r;
 	cJSON_ArrayForEach(pt, cJSON_GetObjectItem(cJSON_GetObjectItem(j, "prefix"), "points")) {
 		double len = f(pt, "prefix_tokens");
-		cJSON_ArrayForEach(r, cJSON_GetObjectItem(pt, "misses"))
-			ck_assert_msg(f(r, "prefix_cache_hit_tokens") == 0, "a miss hit the cache");
-		cJSON_ArrayForEach(r, cJSON_GetObjectItem(pt, "hits"))
-			ck_assert_msg(f(r, "prefix_cache_hit_tokens") >= len - 1,
-				      "a hit took %g of a %g-token prefix",
-				      f(r, "prefix_cache_hit_tokens"), len);
+		cJSON_ArrayForEach(r, cJSON_GetObjectItem(pt, "misses")) {
+			double h = f(cJSON_GetObjectItem(r, "request"), "prefix_cache_hit_tokens");
+			ck_assert_msg(h == 0, "a miss took %g tokens from the cache", h);
+		}
+		cJSON_ArrayForEach(r, cJSON_GetObjectItem(pt, "hits")) {
+			double h = f(cJSON_GetObjectItem(r, "request"), "prefix_cache_hit_tokens");
+			ck_assert_msg(h >= len - 1, "a hit took %g of a %g-token prefix", h, len);
+		}
 	}
 	/* slots are the capacity: requests wait exactly past -np, by the
 	 * server's own count of deferred requests */

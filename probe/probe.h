@@ -44,7 +44,7 @@ struct probe_run {
 	/* out: under concurrency with metrics, the server's aggregate over
 	 * the whole run */
 	int have_window;
-	struct ttft_split window;
+	struct ttft_server_split window;
 	/* the run's own state */
 	void (*mark)(int fd, int code); /* the shim's ttft_mark when preloaded */
 	int *port_fd;            /* local port → the connection's fd + 1 */

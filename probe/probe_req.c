@@ -447,17 +447,11 @@ static void split_one(const struct probe_cfg *cfg, struct preq *q)
 		snprintf(s->note, sizeof s->note, "%.150s", err);
 		return;
 	}
-	struct ttft_split sp;
-	if (ttft_truth_split(&q->before, &after, 1, &sp)) {
-		s->source = sp.source;
-		s->queue_s = sp.queue_s;
-		s->prefill_s = sp.prefill_s;
-		s->decode_s = sp.decode_s;
-		s->hit_tokens = sp.hit_tokens;
-		s->server_ttft_s = sp.server_ttft_s;
-	} else {
-		snprintf(s->note, sizeof s->note, "%s", sp.reason);
-	}
+	struct ttft_server_split sp;
+	if (ttft_truth_split(&q->before, &after, 1, &sp))
+		*s = sp;
+	else /* the window's aggregate is not this request's */
+		memcpy(s->note, sp.note, sizeof sp.note);
 }
 
 int probe_run(struct probe_run *run, struct ttft_record *res, int n, char *err,

@@ -1,5 +1,6 @@
-/* ttft_analyze.h — turn a ttftshim log into per-request phases.
- * Shared by ttft-analyze and ttft-run (and later the probe and ttft-cold).
+/* ttft_analyze.h — turn a ttftshim log into request records
+ * (ttft_record.h), one pass in time order, linear in the log's size.
+ * Shared by ttft-analyze and ttft-run.
  */
 #ifndef TTFT_ANALYZE_H
 #define TTFT_ANALYZE_H
@@ -18,12 +19,14 @@ struct ttft_conn_note {
 	int pid;
 	int err;              /* connect failure errno, or 0 */
 	int desync;           /* TTFT_DESYNC_* reason, or 0 */
+	int tls;              /* the connection spoke TLS */
 	char peer[TTFT_REC_TEXT];
 };
 
 struct ttft_analysis {
 	struct ttft_record *reqs; /* sorted by t_start */
 	size_t nreqs, reqs_cap;
+	size_t nencrypted;       /* of which encrypted connection rows */
 	struct ttft_conn_note *notes; /* failed or non-HTTP connections */
 	size_t nnotes;
 	uint64_t records;
@@ -42,11 +45,13 @@ struct ttft_filter {
 };
 
 /* Read and analyse the log at path. Returns 0, or -1 with a message in
- * err (the file is missing, not a log, or unreadable). */
+ * err (the file is missing, not a log, unreadable, or too large for the
+ * memory). */
 int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 		      struct ttft_analysis *out, char *err, size_t errlen);
 void ttft_analysis_free(struct ttft_analysis *a);
-/* Print every intact record in time order (pid filter applies). */
+/* Print every intact record in time order (pid filter applies); sorts
+ * the whole log in memory. */
 int ttft_dump_events(FILE *f, const char *path, const struct ttft_filter *flt,
 		     char *err, size_t errlen);
 

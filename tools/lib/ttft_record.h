@@ -19,12 +19,14 @@
 #define TTFT_SPLIT_LLAMACPP_METRICS "llamacpp-metrics"
 #define TTFT_SPLIT_MODEL "model"
 
-/* What the server says it spent on this one request; NAN where the source
- * gives no value. A split is only given when it provably belongs to this
- * request (docs/server-truth.md). */
+/* What the server says it spent: on one request in a record (a split is
+ * only given when it provably belongs to that request), or over a window
+ * of several (the probe's server_window). NAN where the source gives no
+ * value (docs/server-truth.md). */
 struct ttft_server_split {
 	const char *source;   /* one of TTFT_SPLIT_* (static), NULL: none */
 	double queue_s, prefill_s, decode_s, server_ttft_s, hit_tokens;
+	double requests;      /* requests the server finished in the window */
 	char note[160];       /* why there is none, or how it was estimated */
 };
 
@@ -66,6 +68,12 @@ struct ttft_record {
 	int64_t t_first;        /* first token (non-streamed: the answer) */
 	int64_t t_end;          /* response complete */
 	int64_t t_app_first;    /* log: the application's own first-token mark */
+	int64_t t_wire_first;   /* log, TLS: the socket read that brought the
+	                           first token's ciphertext */
+	uint8_t tls;            /* log: the connection spoke TLS */
+	uint8_t encrypted;      /* log: TLS with no plaintext seen — a
+	                           connection, not a request: no method, path,
+	                           status or tokens */
 	int64_t *tok;           /* times of token events, in order */
 	uint32_t ntok, tokcap;
 	long usage_tokens;      /* usage.completion_tokens, -1 unknown */
@@ -82,6 +90,8 @@ struct ttft_record {
 struct ttft_phases {
 	double start_s;
 	double dns_s, connect_s, send_s, wait_headers_s, ttft_s, decode_s, e2e_s;
+	double tls_s, wire_ttft_s; /* the TLS handshake; the first token on the
+	                              wire, before decryption */
 	double itl_p50_s, itl_p99_s, app_gap_s;
 	double pretransfer_s, starttransfer_s; /* start → t_req0, → t_hdr */
 	double server_other_s, network_s;

@@ -129,7 +129,7 @@ struct sweep_req {
  * run could not go on (err says why). window: the server's aggregate
  * over the run under concurrency, when it has /metrics. */
 int sweep_requests(const struct probe_cfg *cfg, int conc, char **prompts, int n,
-		   struct sweep_req *out, int64_t *t0, struct ttft_split *window,
+		   struct sweep_req *out, int64_t *t0, struct ttft_server_split *window,
 		   int *have_window, char *err, size_t errlen);
 void sweep_reqs_free(struct sweep_req *q, int n);
 

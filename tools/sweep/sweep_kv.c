@@ -64,7 +64,7 @@ static void point(const struct sweep_opts *o, struct sweep_srv *srv, const char 
 				    .use_metrics = srv->has_metrics,
 				    .use_slots = !strcmp(srv->kind, "llamacpp"),
 				    .kv_cells = isfinite(srv->cap.kv_tokens) ? srv->cap.kv_tokens : 0};
-	struct ttft_split w;
+	struct ttft_server_split w;
 	int have_w = 0;
 	sweep_sampler_start(&smp);
 	pt->failed = sweep_requests(&cfg, conc, pr, n, pt->req, &pt->t0, &w, &have_w, pt->error,

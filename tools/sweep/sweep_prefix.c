@@ -26,7 +26,7 @@ double sweep_pct(const double *v, int n, double q)
 }
 
 int sweep_requests(const struct probe_cfg *cfg, int conc, char **prompts, int n,
-		   struct sweep_req *out, int64_t *t0, struct ttft_split *window,
+		   struct sweep_req *out, int64_t *t0, struct ttft_server_split *window,
 		   int *have_window, char *err, size_t errlen)
 {
 	struct ttft_record *r = calloc((size_t)(n > 0 ? n : 1), sizeof *r);

@@ -215,7 +215,7 @@ START_TEST(kv_llamacpp_knee_on_the_slots)
 	int rc;
 	char *out;
 	cJSON *j = sweep("--style llamacpp --slots 2 --ctx 2048 --prefill-per-token-ms 0.05 "
-			 "--first-ms 20 --token-ms 3", "--experiments kv --concurrency 1,2,4 "
+			 "--first-ms 100 --token-ms 3", "--experiments kv --concurrency 1,2,4 "
 			 "--prompt-tokens 128 --max-tokens 8", &rc, &out);
 	ck_assert_msg(rc == 0 && j, "exit %d: %s", rc, out);
 	cJSON *s = at(j, "kv.series.0");
@@ -230,12 +230,14 @@ START_TEST(kv_llamacpp_knee_on_the_slots)
 	ck_assert_int_eq((int)num(s, "measured_knee"), 2);
 	ck_assert_int_eq((int)num(s, "waited_from"), 4);
 	ck_assert(strstr(at(s, "explanation")->valuestring, "as predicted"));
-	/* a wait is at least one other request's 20 ms to its first token */
-	ck_assert_int_eq(waited(at(s, "points.0"), 0.010), 0);
-	ck_assert_int_eq(waited(at(s, "points.1"), 0.010), 0);
+	/* a request that waits for a slot waits at least another's 100 ms
+	 * to its first token; one that does not, only the hand-off (counted
+	 * at half that: a margin for a sanitizer on a busy machine) */
+	ck_assert_int_eq(waited(at(s, "points.0"), 0.050), 0);
+	ck_assert_int_eq(waited(at(s, "points.1"), 0.050), 0);
 	cJSON *p4 = at(s, "points.2");
 	ck_assert_int_eq((int)num(p4, "requests"), 12);
-	ck_assert_int_eq(waited(p4, 0.010), 10);
+	ck_assert_int_eq(waited(p4, 0.050), 10);
 	ck_assert_str_eq(at(p4, "queue_source")->valuestring, "llamacpp-headers");
 	cJSON *r;
 	cJSON_ArrayForEach(r, at(p4, "requests_detail")) {

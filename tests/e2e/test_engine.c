@@ -229,8 +229,17 @@ START_TEST(demo_end_to_end)
 {
 	char cmd[512], *out, dir[256];
 	tu_tmp_log(dir, sizeof dir, "demo");
-	snprintf(cmd, sizeof cmd, "DEMO_OUT=%s DEMO_WARM=3 DEMO_TOKENS=16 bash tools/demo.sh 2>/dev/null", dir);
-	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	/* its messages kept, for the failure message */
+	snprintf(cmd, sizeof cmd, "DEMO_OUT=%s DEMO_WARM=3 DEMO_TOKENS=16 bash tools/demo.sh "
+		 "2>%s.err", dir, dir);
+	int rc = tu_sh(cmd, &out);
+	if (rc != 0) {
+		snprintf(cmd, sizeof cmd, "%s.err", dir);
+		char *e = tu_read_file(cmd, NULL);
+		size_t el = strlen(e);
+		ck_abort_msg("make demo exited %d; its last messages:\n%s", rc,
+			     e + (el > 3000 ? el - 3000 : 0));
+	}
 	char want[300];
 	snprintf(want, sizeof want, "%s/first_token_latency.md\n", dir);
 	size_t lo = strlen(out), lw = strlen(want);

@@ -227,7 +227,7 @@ END_TEST
 
 START_TEST(demo_end_to_end)
 {
-	char cmd[512], *out, dir[256];
+	char cmd[1024], *out, dir[256];
 	tu_tmp_log(dir, sizeof dir, "demo");
 	/* its messages kept, for the failure message */
 	snprintf(cmd, sizeof cmd, "DEMO_OUT=%s DEMO_WARM=3 DEMO_TOKENS=16 bash tools/demo.sh "

@@ -34,13 +34,14 @@ if [ ! -s "$MODEL" ]; then
 		--shape "$SHAPE" --out "$MODEL" || die "could not write the model"
 fi
 
-# a free loopback port: the first that nothing answers on
-PORT=${DEMO_PORT:-}
-if [ -z "$PORT" ]; then
+# a free loopback port: the first that nothing answers on (looked for again
+# before each job: the machine may be shared)
+free_port() {
 	for p in $(seq 18180 18280); do
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then PORT=$p; break; fi
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
 	done
-fi
+}
+PORT=${DEMO_PORT:-$(free_port)}
 [ -n "$PORT" ] || die "no free port in 18180-18280 (set DEMO_PORT)"
 URL=http://127.0.0.1:$PORT
 mkdir -p "$OUT"
@@ -62,6 +63,8 @@ build/ttft-analyze --path /v1/completions --trace "$OUT/trace.json" --svg "$OUT/
 # The rest of the day at a small scale: prefix caching (3 lengths, 4 misses
 # and 4 hits each) and KV scaling (2 capacity configurations x 2 prompt
 # lengths x concurrency 1, 2, 4), each configuration started and stopped.
+PORT=${DEMO_PORT:-$(free_port)}
+URL=http://127.0.0.1:$PORT
 BASE="$SERVER -m $MODEL --host 127.0.0.1 --port $PORT --cache-ram 0 --metrics"
 say "prefix caching and KV scaling (small scale: seconds) against llama-server"
 rc=0

@@ -13,21 +13,17 @@
 
 #include "testutil.h"
 
-static char g_dir[128];
+static char g_dir[512];
 
+/* A fresh folder for one test, inside the suite's scratch directory (which
+ * tu_run removes whatever the tests did). */
 static void mkscratch(void)
 {
-	char cmd[512];
-	snprintf(g_dir, sizeof g_dir, "/tmp/ttft-test-gpuday-%d", (int)getpid());
-	snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", g_dir, g_dir);
+	static int seq;
+	char cmd[1024];
+	snprintf(g_dir, sizeof g_dir, "%s/gpuday.%d", tu_scratch(), seq++);
+	snprintf(cmd, sizeof cmd, "mkdir -p %s", g_dir);
 	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
-}
-
-static void rmscratch(void)
-{
-	char cmd[512];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-	tu_sh(cmd, NULL);
 }
 
 static cJSON *load_json(const char *path)
@@ -57,7 +53,7 @@ START_TEST(accuracy_chain_on_fixture)
 	int port = tu_fixture_start("--style llamacpp --slots 1 --prefill-per-token-ms 0.2 "
 				    "--token-ms 1", &fx);
 	const char *via[] = {"python", "curl"};
-	char cmd[2048], runs[1024] = "";
+	char cmd[4096], runs[2048] = "";
 	for (int i = 0; i < 2; i++) {
 		snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --metrics http://127.0.0.1:%d "
 			 "--json %s/%s.shim.json -- python3 tools/gpu_day/client.py --port %d "
@@ -77,7 +73,7 @@ START_TEST(accuracy_chain_on_fixture)
 	ck_assert_msg(strstr(out, "2 runs, 8 of 8 requests joined"), "%s", out);
 	free(out);
 
-	char path[256];
+	char path[1024];
 	snprintf(path, sizeof path, "%s/acc.json", g_dir);
 	cJSON *j = load_json(path), *r;
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "runs")), 2);
@@ -113,7 +109,6 @@ START_TEST(accuracy_chain_on_fixture)
 	ck_assert_msg(strstr(md, "| python | 2 | 4 / 4 (0) |"), "%s", md);
 	ck_assert_msg(strstr(md, "| curl | 2 | 4 / 4 (0) |"), "%s", md);
 	free(md);
-	rmscratch();
 }
 END_TEST
 
@@ -122,7 +117,7 @@ END_TEST
 START_TEST(accuracy_never_guesses)
 {
 	mkscratch();
-	char cmd[4096];
+	char cmd[8192];
 	snprintf(cmd, sizeof cmd,
 		 "cat > %s/shim.json <<'EOF'\n"
 		 "{\"requests\":[\n"
@@ -154,7 +149,7 @@ START_TEST(accuracy_never_guesses)
 	ck_assert_msg(tu_sh(cmd, &out) == 0, "%s", out);
 	ck_assert_msg(strstr(out, "1 runs, 1 of 4 requests joined"), "%s", out);
 	free(out);
-	char path[256];
+	char path[1024];
 	snprintf(path, sizeof path, "%s/a.json", g_dir);
 	cJSON *j = load_json(path);
 	cJSON *run = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "runs"), 0);
@@ -188,7 +183,6 @@ START_TEST(accuracy_never_guesses)
 			     "pid 300: 1 completion requests in the shim's log from no client record"),
 		      "%s", cJSON_GetArrayItem(notes, 1)->valuestring);
 	cJSON_Delete(j);
-	rmscratch();
 }
 END_TEST
 
@@ -198,7 +192,7 @@ END_TEST
 START_TEST(script_boxes_records_and_packs)
 {
 	mkscratch();
-	char cmd[2048], *out;
+	char cmd[8192], *out;
 	snprintf(cmd, sizeof cmd,
 		 "mkdir -p %s/work %s/out && echo gguf > %s/model && "
 		 "printf 'SERVER=/bin/true\\nMODEL=%s/model\\nSHAPE=qwen2.5-1.5b\\n' > %s/work/build.ok && "
@@ -210,7 +204,7 @@ START_TEST(script_boxes_records_and_packs)
 	ck_assert_msg(strstr(out, "step env: skipped"), "%s", out);
 	ck_assert_msg(strstr(out, "step kv: skipped"), "%s", out);
 	free(out);
-	char path[256];
+	char path[1024];
 	snprintf(path, sizeof path, "%s/work/h200/status/kv.tsv", g_dir);
 	char *st = tu_read_file(path, NULL);
 	ck_assert_msg(st && !strncmp(st, "not run: out of time", 20), "%s", st ? st : "(none)");
@@ -247,18 +241,15 @@ START_TEST(script_boxes_records_and_packs)
 	ck_assert_int_eq(tu_sh(cmd, &out), 1);
 	ck_assert_msg(strstr(out, "run 'tools/gpu_day.sh pack'"), "%s", out);
 	free(out);
-	rmscratch();
 }
 END_TEST
 
 int main(void)
 {
 	Suite *s = suite_create("gpu_day");
-	TCase *t = tcase_create("gpu_day");
-	tcase_set_timeout(t, 120);
+	TCase *t = tu_tcase(s, "gpu_day", 120);
 	tcase_add_test(t, accuracy_chain_on_fixture);
 	tcase_add_test(t, accuracy_never_guesses);
 	tcase_add_test(t, script_boxes_records_and_packs);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

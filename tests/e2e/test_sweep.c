@@ -18,33 +18,19 @@
 
 #include "testutil.h"
 
-static int free_port(void)
-{
-	pid_t p;
-	int port = tu_fixture_start("", &p);
-	tu_fixture_stop(p);
-	return port;
-}
-
-static char g_dir[64];
-static int g_suite_pid; /* the runner's: a failed test's folder is removed at the end */
+/* Each test's outputs in a folder of its own inside the suite's scratch
+ * directory (tu_run removes it, also after a failure). */
+static char g_dir[512];
 
 static void mkdir_out(void)
 {
-	snprintf(g_dir, sizeof g_dir, "/tmp/ttft-test-sweep-%d-XXXXXX", g_suite_pid);
+	snprintf(g_dir, sizeof g_dir, "%s/sweep-XXXXXX", tu_scratch());
 	ck_assert_ptr_nonnull(mkdtemp(g_dir));
-}
-
-static void rm_all(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf /tmp/ttft-test-sweep-%d-*", g_suite_pid);
-	tu_sh(cmd, NULL);
 }
 
 static void rm_out(void)
 {
-	char cmd[128];
+	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
 	tu_sh(cmd, NULL);
 }
@@ -53,8 +39,8 @@ static void rm_out(void)
  * JSON document, the exit status in *rc, its stderr in *out. */
 static cJSON *sweep(const char *fixture, const char *args, int *rc, char **out)
 {
-	int port = free_port();
-	char cmd[4096], js[256];
+	int port = tu_free_port();
+	char cmd[4096], js[600];
 	snprintf(js, sizeof js, "%s/out.json", g_dir);
 	unlink(js);
 	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --server 'exec %s/fixture-server --port %d %s' "
@@ -215,7 +201,7 @@ START_TEST(kv_llamacpp_knee_on_the_slots)
 	int rc;
 	char *out;
 	cJSON *j = sweep("--style llamacpp --slots 2 --ctx 2048 --prefill-per-token-ms 0.05 "
-			 "--first-ms 20 --token-ms 3", "--experiments kv --concurrency 1,2,4 "
+			 "--first-ms 100 --token-ms 3", "--experiments kv --concurrency 1,2,4 "
 			 "--prompt-tokens 128 --max-tokens 8", &rc, &out);
 	ck_assert_msg(rc == 0 && j, "exit %d: %s", rc, out);
 	cJSON *s = at(j, "kv.series.0");
@@ -230,12 +216,14 @@ START_TEST(kv_llamacpp_knee_on_the_slots)
 	ck_assert_int_eq((int)num(s, "measured_knee"), 2);
 	ck_assert_int_eq((int)num(s, "waited_from"), 4);
 	ck_assert(strstr(at(s, "explanation")->valuestring, "as predicted"));
-	/* a wait is at least one other request's 20 ms to its first token */
-	ck_assert_int_eq(waited(at(s, "points.0"), 0.010), 0);
-	ck_assert_int_eq(waited(at(s, "points.1"), 0.010), 0);
+	/* a request that waits for a slot waits at least another's 100 ms
+	 * to its first token; one that does not, only the hand-off (counted
+	 * at half that: a margin for a sanitizer on a busy machine) */
+	ck_assert_int_eq(waited(at(s, "points.0"), 0.050), 0);
+	ck_assert_int_eq(waited(at(s, "points.1"), 0.050), 0);
 	cJSON *p4 = at(s, "points.2");
 	ck_assert_int_eq((int)num(p4, "requests"), 12);
-	ck_assert_int_eq(waited(p4, 0.010), 10);
+	ck_assert_int_eq(waited(p4, 0.050), 10);
 	ck_assert_str_eq(at(p4, "queue_source")->valuestring, "llamacpp-headers");
 	cJSON *r;
 	cJSON_ArrayForEach(r, at(p4, "requests_detail")) {
@@ -305,14 +293,14 @@ static const char *const g_charts[] = {"r-prefix.svg", "r-kv-1.svg", "r-kv-water
 
 static void full_run(void)
 {
-	char md[256], *out;
+	char md[600], *out;
 	snprintf(md, sizeof md, "%s/r.md", g_dir);
 	FILE *f = fopen(md, "w");
 	fputs("# First-Token Latency Baseline\n\n## Server Config\n\nkept\n\n## Prefix caching\n\n"
 	      "OLD PREFIX\n\n## KV scaling\n\nOLD KV\n", f);
 	fclose(f);
 	int rc;
-	char args[512];
+	char args[1024];
 	snprintf(args, sizeof args, "--prefix-tokens 32,256 --prefix-requests 2 --concurrency 1,4 "
 		 "--prompt-tokens 64 --max-tokens 4 --report %s", md);
 	cJSON *j = sweep("--style llamacpp --slots 2 --ctx 1024 --prefix-cache "
@@ -326,7 +314,7 @@ START_TEST(report_sections_hold_numbers)
 {
 	mkdir_out();
 	full_run();
-	char path[256];
+	char path[700];
 	snprintf(path, sizeof path, "%s/r.md", g_dir);
 	char *md = tu_read_file(path, NULL);
 	/* replaced, not appended: the old text gone, each heading once */
@@ -396,7 +384,7 @@ START_TEST(chromium_renders_every_chart_and_the_page)
 		      "chromium is not installed (apt-get install -y chromium; .ci/run does)");
 	mkdir_out();
 	full_run();
-	char why[512], path[256];
+	char why[512], path[700];
 	static const char *const prefix[] = {"Prefix cache: hit vs miss TTFT", "TTFT (ms)",
 					     "shared prefix length (tokens", "miss p50", "hit p50"};
 	static const char *const kv[] = {"TTFT and queueing against concurrency", "predicted knee",
@@ -445,7 +433,7 @@ START_TEST(bad_usage_and_no_server)
 		 tu_build_dir());
 	ck_assert_int_eq(tu_sh(cmd, &out), 2);
 	free(out);
-	int port = free_port();
+	int port = tu_free_port();
 	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --url http://127.0.0.1:%d 2>&1", tu_build_dir(), port);
 	ck_assert_int_eq(tu_sh(cmd, &out), 1);
 	ck_assert_msg(strstr(out, "no server answers"), "%s", out);
@@ -463,10 +451,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("sweep");
-	TCase *t = tcase_create("sweep");
-	tcase_set_timeout(t, 300);
-	g_suite_pid = (int)getpid();
-	tcase_add_unchecked_fixture(t, NULL, rm_all);
+	TCase *t = tu_tcase(s, "sweep", 300);
 	tcase_add_test(t, prefix_llamacpp_counts_from_timings);
 	tcase_add_test(t, prefix_vllm_counts_from_metrics);
 	tcase_add_test(t, prefix_two_configurations);
@@ -475,6 +460,5 @@ int main(void)
 	tcase_add_test(t, report_sections_hold_numbers);
 	tcase_add_test(t, chromium_renders_every_chart_and_the_page);
 	tcase_add_test(t, bad_usage_and_no_server);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

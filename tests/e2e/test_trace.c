@@ -30,7 +30,7 @@ START_TEST(trace_and_waterfall_from_a_log)
 {
 	pid_t fx;
 	int port = tu_fixture_start("--first-ms 5 --token-ms 2", &fx);
-	char log[200], tr[256], svg[256], cmd[2048];
+	char log[400], tr[512], svg[512], cmd[4096];
 	tu_tmp_log(log, sizeof log, "trace");
 	snprintf(tr, sizeof tr, "%s.trace.json", log);
 	snprintf(svg, sizeof svg, "%s.svg", log);
@@ -97,7 +97,7 @@ END_TEST
 
 START_TEST(unwritable_outputs_fail)
 {
-	char log[256], cmd[1024], *out;
+	char log[400], cmd[1024], *out;
 	tu_tmp_log(log, sizeof log, "trace-bad");
 	pid_t fx;
 	int port = tu_fixture_start("", &fx);
@@ -117,10 +117,8 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("trace");
-	TCase *t = tcase_create("trace");
-	tcase_set_timeout(t, 60);
+	TCase *t = tu_tcase(s, "trace", 60);
 	tcase_add_test(t, trace_and_waterfall_from_a_log);
 	tcase_add_test(t, unwritable_outputs_fail);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

@@ -236,9 +236,9 @@ END_TEST
 
 START_TEST(html_page_inlines_charts_and_escapes)
 {
-	char dir[] = "/tmp/ttft-test-html-XXXXXX";
+	char dir[512], svgp[600];
+	snprintf(dir, sizeof dir, "%s/html-XXXXXX", tu_scratch());
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	char svgp[128];
 	snprintf(svgp, sizeof svgp, "%s/c.svg", dir);
 	FILE *fp = fopen(svgp, "w");
 	fputs("<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"><text>42.5</text></svg>\n", fp);
@@ -271,7 +271,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("charts");
-	TCase *t = tcase_create("charts");
+	TCase *t = tu_tcase(s, "charts", 30);
 	tcase_add_test(t, ticks_are_round_and_cover);
 	tcase_add_test(t, lines_show_values_escape_text_and_break_at_nan);
 	tcase_add_test(t, timeline_legend_names_what_is_drawn);
@@ -279,6 +279,5 @@ int main(void)
 	tcase_add_test(t, trace_is_valid_with_nested_phases);
 	tcase_add_test(t, waterfall_splits_the_server_part);
 	tcase_add_test(t, html_page_inlines_charts_and_escapes);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

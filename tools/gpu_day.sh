@@ -271,12 +271,31 @@ build_steps() {
 }
 
 # -------------------------------------------------------------- run (device)
+# A loopback port nothing holds, below the kernel's ephemeral range (where a
+# client's own connect() could take it before the server binds it): bound
+# once to check.
 free_port() {
-	local p
-	for p in $(shuf -i 20000-40000 -n 50); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-	done
-	return 1
+	python3 - <<'PY'
+import random, socket
+try:
+    lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    lo = 32768
+top = lo if lo > 11000 else 65535
+for _ in range(200):
+    port = random.randrange(10000, top)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    raise SystemExit(1)
+PY
 }
 
 # Record the exact command a step runs (for run.md), then run it. Paths
@@ -377,24 +396,34 @@ health() { # health PORT: llama-server answers /health with 200
 }
 
 step_accuracy() {
-	local port
-	port=$(free_port) || { echo "no free port"; return 1; }
+	local port cmd try ready=0 i
 	mkdir -p "$R/logs/accuracy" "$R/accuracy"
 	trap stop_server EXIT
 	trap 'stop_server; exit 143' TERM INT
-	set -m # the server gets its own process group, stopped whole
-	local cmd="$SERVER -m $MODEL --host 127.0.0.1 --port $port $EXTRA -np 1 -c $ACC_CTX --cache-ram 0 --metrics"
-	echo "$cmd" | sed "s#$ROOT/##g" >>"$R/commands/$GPU_DAY_STEP.txt"
-	$cmd >"$R/logs/accuracy/server.log" 2>&1 &
-	SRV_PID=$!
-	set +m
-	local i
-	for i in $(seq 600); do
-		health "$port" && break
-		kill -0 "$SRV_PID" 2>/dev/null || { echo "llama-server exited; see logs/accuracy/server.log"; tail -n 5 "$R/logs/accuracy/server.log"; return 1; }
-		sleep 0.2
+	# another process may bind the port first (a shared machine): up to 3 ports
+	for try in 1 2 3; do
+		port=$(free_port) || { echo "no free port"; return 1; }
+		cmd="$SERVER -m $MODEL --host 127.0.0.1 --port $port $EXTRA -np 1 -c $ACC_CTX --cache-ram 0 --metrics"
+		set -m # the server gets its own process group, stopped whole
+		$cmd >"$R/logs/accuracy/server.log" 2>&1 &
+		SRV_PID=$!
+		set +m
+		for i in $(seq 600); do
+			health "$port" && { ready=1; break; }
+			kill -0 "$SRV_PID" 2>/dev/null || break
+			sleep 0.2
+		done
+		(( ready )) && break
+		stop_server
+		grep -q "couldn't bind" "$R/logs/accuracy/server.log" || break
+		echo "port $port was taken; another"
 	done
-	health "$port" || { echo "llama-server not ready after 120 s"; return 1; }
+	if (( !ready )); then
+		echo "llama-server did not become ready; see logs/accuracy/server.log:"
+		tail -n 5 "$R/logs/accuracy/server.log"
+		return 1
+	fi
+	echo "$cmd" | sed "s#$ROOT/##g" >>"$R/commands/$GPU_DAY_STEP.txt"
 	local client=(python3 tools/gpu_day/client.py --port "$port" --prompt-words "$ACC_WORDS"
 		--max-tokens "$ACC_TOKENS" --timeout 60)
 	# one request first, not counted: the first after a start pays warm-up

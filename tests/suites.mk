@@ -7,4 +7,4 @@ E2E_SUITES := test_stream_numbers test_shim test_clients test_tls test_probe tes
 # With TTFT_SLOW=1: the real engine (llama-server, built on demand).
 SLOW_SUITES := test_engine
 # The suites with threads, for make tsan.
-TSAN_SUITES := test_log test_probe test_cold test_truth test_tls test_sweep test_exporter
+TSAN_SUITES := test_log test_probe test_cold test_truth test_tls test_exporter test_sweep

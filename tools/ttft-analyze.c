@@ -41,9 +41,9 @@ static void usage(FILE *f)
 "  --path PREFIX    only requests whose path starts with PREFIX\n"
 "  --trace FILE     also write Chrome trace-event JSON (ui.perfetto.dev,\n"
 "                   chrome://tracing): a track per connection, phases as\n"
-"                   slices, tokens as instant events\n"
+"                   slices, tokens as instant events (one log)\n"
 "  --svg FILE       also write the per-request waterfall as SVG (the first\n"
-"                   200 requests)\n"
+"                   200 requests; one log)\n"
 "  -h, --help       this text\n"
 "\n"
 "TTFT runs from the request's connect (when it opened the connection) or its\n"
@@ -208,7 +208,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (argc - optind > 1 && (trace || svg)) {
-		fprintf(stderr, "ttft-analyze: --trace and --svg draw one log at a time\n");
+		fprintf(stderr, "ttft-analyze: --trace and --svg read one log at a time\n");
 		return 1;
 	}
 	if (argc - optind > 1)

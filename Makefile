@@ -21,14 +21,15 @@ SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c \
 ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_assemble.c ttft_output.c ttft_prom.c \
 	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c ttft_logread.c \
 	ttft_logsort.c ttft_url.c ttft_follow.c ttft_export.c ttft_httpd.c ttft_exporter.c \
-	ttft_promapi.c ttft_merge.c)
-INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itests/support
+	ttft_promapi.c ttft_merge.c ttft_str.c ttft_svg.c ttft_charts.c ttft_trace.c ttft_html.c)
+INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itools/sweep -Itests/support
 
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 ANALYZE_OBJ := $(ANALYZE_SRC:%.c=$(B)/obj/%.o)
 SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/pic/%.o)
 
-PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold $(B)/ttft-export
+PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold $(B)/ttft-export \
+	$(B)/ttft-sweep
 include tests/suites.mk
 TEST_PROGS := $(addprefix $(B)/,$(UNIT_SUITES) $(E2E_SUITES)) $(B)/fixture-server $(B)/shim_host \
 	$(B)/fd_host $(B)/tls_two
@@ -92,8 +93,16 @@ $(B)/ttft-mkmodel: tools/ttft-mkmodel.c
 		-L$$lib -lggml-base -Wl,-rpath,$$lib -lm
 
 COLD_OBJ := $(B)/obj/tools/ttft-cold.o $(addprefix $(B)/obj/tools/cold/,cold_server.o \
-	cold_phases.o cold_sanity.o cold_report.o) $(B)/obj/probe/probe_req.o
+	cold_phases.o cold_sanity.o cold_report.o cold_charts.o) $(B)/obj/probe/probe_req.o
 $(B)/ttft-cold: $(COLD_OBJ) $(B)/libttftcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -ldl -lpthread
+
+# ttft-sweep: prefix caching and KV scaling (tools/sweep/), servers started
+# with ttft-cold's runner, requests by the probe's engine.
+SWEEP_OBJ := $(B)/obj/tools/ttft-sweep.o $(addprefix $(B)/obj/tools/sweep/,sweep_server.o \
+	sweep_prefix.o sweep_kv.o sweep_report.o) $(B)/obj/tools/cold/cold_server.o \
+	$(B)/obj/tools/cold/cold_phases.o $(B)/obj/probe/probe_req.o
+$(B)/ttft-sweep: $(SWEEP_OBJ) $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -ldl -lpthread
 
 # The TLS fixture (fixture-server --tls) links OpenSSL; the shim does not.

@@ -27,6 +27,10 @@ struct probe_cfg {
 	struct curl_slist *headers; /* user's --header lines + ours */
 	int keep_text;           /* keep the generated text (tests, --text) */
 	int metrics;             /* scrape base/metrics around requests */
+	const char *const *prompts; /* prompts[i] for probe_run's request i, or
+				     * NULL: prompt for every request */
+	int no_prompt_cache;     /* llama.cpp: "cache_prompt": false, so that
+				  * the slot reuses none of its cached prompt */
 };
 
 /* One run of requests. Set the inputs, call probe_run. */

@@ -36,6 +36,7 @@ struct preq {
 	double prompt_ms, predicted_ms, cache_n; /* llama.cpp's timings, NAN
 	                                            when absent */
 	int oom;             /* something could not be stored: abort */
+	char *own_body;      /* the request's own body (cfg.prompts), or NULL */
 	char curl_err[CURL_ERROR_SIZE];
 };
 
@@ -237,8 +238,9 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 	return n;
 }
 
-/* The request body, the same for every request of a run. */
-static char *request_body(const struct probe_cfg *c)
+/* The request body: the same for every request of a run, unless the run
+ * gives each its own prompt. */
+static char *request_body(const struct probe_cfg *c, const char *prompt)
 {
 	struct ttft_json j;
 	if (ttft_json_init(&j, NULL, 0) != 0)
@@ -250,11 +252,11 @@ static char *request_body(const struct probe_cfg *c)
 		ttft_json_begin_arr(&j, "messages");
 		ttft_json_begin_obj(&j, NULL);
 		ttft_json_str(&j, "role", "user");
-		ttft_json_str(&j, "content", c->prompt);
+		ttft_json_str(&j, "content", prompt);
 		ttft_json_end_obj(&j);
 		ttft_json_end_arr(&j);
 	} else {
-		ttft_json_str(&j, "prompt", c->prompt);
+		ttft_json_str(&j, "prompt", prompt);
 	}
 	ttft_json_int(&j, "max_tokens", c->max_tokens);
 	ttft_json_num(&j, "temperature", c->temperature);
@@ -266,6 +268,8 @@ static char *request_body(const struct probe_cfg *c)
 	}
 	if (c->ignore_eos)
 		ttft_json_bool(&j, "ignore_eos", 1);
+	if (c->no_prompt_cache)
+		ttft_json_bool(&j, "cache_prompt", 0);
 	ttft_json_end_obj(&j);
 	char *s = ttft_json_take(&j);
 	ttft_json_free(&j);
@@ -279,9 +283,11 @@ static int start(CURLM *m, struct preq *q, struct probe_run *run, struct ttft_re
 	const struct probe_cfg *cfg = run->cfg;
 	struct ttft_truth before = q->before;
 	int have_before = q->have_before;
+	char *own_body = q->own_body;
 	memset(q, 0, sizeof *q);
 	q->before = before;
 	q->have_before = have_before;
+	q->own_body = own_body;
 	q->run = run;
 	q->r = r;
 	q->prompt_ms = q->predicted_ms = q->cache_n = NAN;
@@ -413,6 +419,8 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 	r->ok = r->error == NULL;
 	curl_multi_remove_handle(m, q->h);
 	curl_easy_cleanup(q->h);
+	free(q->own_body);
+	q->own_body = NULL;
 	free(q->ev);
 	free(q->raw);
 	q->h = NULL;
@@ -486,8 +494,8 @@ int probe_run(struct probe_run *run, struct ttft_record *res, int n, char *err,
 	char url[2100];
 	snprintf(url, sizeof url, "%s%s", cfg->base,
 		 cfg->chat ? "/v1/chat/completions" : "/v1/completions");
-	char *body = request_body(cfg);
-	CURLM *m = body ? curl_multi_init() : NULL;
+	char *body = cfg->prompts ? NULL : request_body(cfg, cfg->prompt);
+	CURLM *m = body || cfg->prompts ? curl_multi_init() : NULL;
 	struct preq *qs = m ? calloc((size_t)n ? (size_t)n : 1, sizeof *qs) : NULL;
 	run->port_fd = qs ? calloc(65536, sizeof *run->port_fd) : NULL;
 	if (!run->port_fd) {
@@ -507,9 +515,21 @@ int probe_run(struct probe_run *run, struct ttft_record *res, int n, char *err,
 			if (cfg->metrics && conc == 1)
 				q->have_before = probe_scrape(cfg, &q->before, serr,
 							      sizeof serr) == 0;
-			if (start(m, q, run, &res[next], url, body) == 0) {
+			/* a body of its own lives as long as its transfer */
+			if (cfg->prompts)
+				q->own_body = request_body(cfg, cfg->prompts[next]);
+			if (cfg->prompts && !q->own_body) {
+				res[next].t_start = ttft_now_ns();
+				ttft_record_set_error(&res[next], "cannot start the request: "
+						      "out of memory");
+			}
+			if ((!cfg->prompts || q->own_body) &&
+			    start(m, q, run, &res[next], url, q->own_body ? q->own_body
+									  : body) == 0) {
 				running++;
 			} else {
+				free(q->own_body);
+				q->own_body = NULL;
 				done++;
 				failed++;
 				if (run->progress)

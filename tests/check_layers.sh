@@ -12,9 +12,10 @@ shim/preload:shim/preload shim/core
 tools/lib:tools/lib shim/core
 probe:probe tools/lib shim/core
 tools/cold:tools/cold probe tools/lib shim/core
-tools:tools/cold probe tools/lib shim/core
+tools/sweep:tools/sweep tools/cold probe tools/lib shim/core
+tools:tools/sweep tools/cold probe tools/lib shim/core
 "
-layers="shim/core shim/preload tools/lib probe tools/cold"
+layers="shim/core shim/preload tools/lib probe tools/cold tools/sweep"
 home() { # the folder that holds header $1
 	for d in $layers tests/support; do
 		[ -f "$d/$1" ] && { echo "$d"; return; }

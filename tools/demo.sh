@@ -3,8 +3,11 @@
 # Builds what is missing (the tools, llama-server, a random-weight Qwen2
 # model), starts llama-server on a free loopback port under ttft-cold (cold
 # request, then warm runs, timed by ttft-probe under the shim), prints the
-# shim's per-request breakdown, writes first_token_latency.md, stops the
-# server, and prints the report's path as its last line.
+# shim's per-request breakdown (and its Chrome trace and waterfall), writes
+# first_token_latency.md, stops the server, then runs ttft-sweep's prefix-
+# caching and KV-scaling experiments at a small scale, which add their
+# sections to the report (and first_token_latency.html, charts inline), and
+# prints the report's path as its last line.
 #   DEMO_SHAPE=tiny|qwen2.5-0.5b|qwen2.5-1.5b  (default tiny: fast on a CPU)
 #   DEMO_OUT=out/demo   DEMO_WARM=5   DEMO_TOKENS=64
 set -euo pipefail
@@ -31,13 +34,14 @@ if [ ! -s "$MODEL" ]; then
 		--shape "$SHAPE" --out "$MODEL" || die "could not write the model"
 fi
 
-# a free loopback port: the first that nothing answers on
-PORT=${DEMO_PORT:-}
-if [ -z "$PORT" ]; then
+# a free loopback port: the first that nothing answers on (looked for again
+# before each job: the machine may be shared)
+free_port() {
 	for p in $(seq 18180 18280); do
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then PORT=$p; break; fi
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
 	done
-fi
+}
+PORT=${DEMO_PORT:-$(free_port)}
 [ -n "$PORT" ] || die "no free port in 18180-18280 (set DEMO_PORT)"
 URL=http://127.0.0.1:$PORT
 mkdir -p "$OUT"
@@ -53,6 +57,22 @@ build/ttft-run --quiet --log "$LOG" -- build/ttft-cold --server "$CMD" --url "$U
 [ $rc -eq 0 ] || die "ttft-cold failed (exit $rc); the server log is in $OUT"
 
 say "the shim's view of the same requests (socket boundary; app_gap = the probe seeing the token)"
-build/ttft-analyze --path /v1/completions "$LOG" >&2
-say "done: report and JSON in $OUT"
+build/ttft-analyze --path /v1/completions --trace "$OUT/trace.json" --svg "$OUT/waterfall.svg" \
+	"$LOG" >&2
+
+# The rest of the day at a small scale: prefix caching (3 lengths, 4 misses
+# and 4 hits each) and KV scaling (2 capacity configurations x 2 prompt
+# lengths x concurrency 1, 2, 4), each configuration started and stopped.
+PORT=${DEMO_PORT:-$(free_port)}
+URL=http://127.0.0.1:$PORT
+BASE="$SERVER -m $MODEL --host 127.0.0.1 --port $PORT --cache-ram 0 --metrics"
+say "prefix caching and KV scaling (small scale: seconds) against llama-server"
+rc=0
+build/ttft-sweep --server "$BASE" --url "$URL" --ignore-eos --max-tokens "${DEMO_SWEEP_TOKENS:-8}" \
+	--prefix-tokens 64,256,1024 --prefix-requests 4 --cache-on-flags "-np 1 -c 4096" \
+	--kv-config "np1=-np 1 -c 2048" --kv-config "np2=-np 2 -c 4096" \
+	--prompt-tokens 128,512 --concurrency 1,2,4 \
+	--report "$OUT/first_token_latency.md" --json "$OUT/sweep.json" || rc=$?
+[ $rc -eq 0 ] || die "ttft-sweep failed (exit $rc); the server logs are in $OUT"
+say "done: report, its HTML page ($OUT/first_token_latency.html), charts, trace (open $OUT/trace.json in ui.perfetto.dev) and JSON in $OUT"
 echo "$OUT/first_token_latency.md"

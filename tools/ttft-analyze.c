@@ -3,14 +3,19 @@
 #include "ttft_analyze.h"
 #include "ttft_merge.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ttft_charts.h"
+#include "ttft_trace.h"
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: ttft-analyze [--json | --events] [--pid PID] [--path PREFIX] [LOG...]\n"
+"usage: ttft-analyze [--json | --events] [--pid PID] [--path PREFIX]\n"
+"                    [--trace FILE] [--svg FILE] [LOG...]\n"
 "\n"
 "Reads a ttftshim log (LOG, else $TTFT_LOG, else /dev/shm/ttftshim-UID.log)\n"
 "and prints one row per HTTP request: pid, conn, method, path, status,\n"
@@ -34,6 +39,11 @@ static void usage(FILE *f)
 "  --events         dump every record instead (time order), for debugging\n"
 "  --pid PID        only requests made by process PID\n"
 "  --path PREFIX    only requests whose path starts with PREFIX\n"
+"  --trace FILE     also write Chrome trace-event JSON (ui.perfetto.dev,\n"
+"                   chrome://tracing): a track per connection, phases as\n"
+"                   slices, tokens as instant events (one log)\n"
+"  --svg FILE       also write the per-request waterfall as SVG (the first\n"
+"                   200 requests; one log)\n"
 "  -h, --help       this text\n"
 "\n"
 "TTFT runs from the request's connect (when it opened the connection) or its\n"
@@ -43,6 +53,55 @@ static void usage(FILE *f)
 "exit status: 0 ok; 1 bad usage; 2 the log is missing, unreadable or not a\n"
 "ttftshim log; 3 the log is damaged (truncated or torn records): what could\n"
 "be read is still printed.\n");
+}
+
+/* Write a document the library made (NULL: it ran out of memory). */
+static int write_doc(const char *path, char *doc)
+{
+	FILE *f = doc ? fopen(path, "w") : NULL;
+	int rc = 0;
+	if (!doc) {
+		fprintf(stderr, "ttft-analyze: out of memory writing %s\n", path);
+		rc = -1;
+	} else if (!f || fputs(doc, f) < 0 || fclose(f) != 0) {
+		fprintf(stderr, "ttft-analyze: cannot write %s: %s\n", path, strerror(errno));
+		rc = -1;
+	}
+	free(doc);
+	return rc;
+}
+
+static int write_trace(const char *path, const struct ttft_analysis *a)
+{
+	FILE *f = fopen(path, "w");
+	struct ttft_json j;
+	if (!f || ttft_json_init(&j, f, 0) != 0) {
+		fprintf(stderr, "ttft-analyze: cannot write %s: %s\n", path, strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	int bad = ttft_trace_json(&j, a) != 0 || ttft_json_flush(&j) != 0;
+	ttft_json_free(&j);
+	bad |= fclose(f) != 0;
+	if (bad)
+		fprintf(stderr, "ttft-analyze: cannot write %s: %s\n", path, strerror(errno));
+	return bad ? -1 : 0;
+}
+
+static int write_waterfall(const char *path, const struct ttft_analysis *a, const char *log)
+{
+	enum { MAX_ROWS = 200 };
+	struct ttft_wf *w = calloc(MAX_ROWS, sizeof *w);
+	if (!w)
+		return write_doc(path, NULL);
+	size_t n = ttft_wf_from_analysis(a, w, MAX_ROWS);
+	char sub[512];
+	snprintf(sub, sizeof sub, "%zu of %zu requests in %.300s; server split as the server "
+		 "reported it (order within the server's part schematic)", n, a->nreqs, log);
+	int rc = write_doc(path, ttft_waterfall_svg("Where each request's time went", sub, w, n));
+	free(w);
+	return rc;
 }
 
 /* Several logs on one wall clock (ttft_merge.h). */
@@ -100,10 +159,13 @@ int main(int argc, char **argv)
 		{"events", no_argument, 0, 'e'},
 		{"pid", required_argument, 0, 'p'},
 		{"path", required_argument, 0, 'P'},
+		{"trace", required_argument, 0, 't'},
+		{"svg", required_argument, 0, 's'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
 	int json = 0, events = 0, c;
+	const char *trace = NULL, *svg = NULL;
 	struct ttft_filter flt = {0, NULL};
 	while ((c = getopt_long(argc, argv, "jep:P:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -127,6 +189,12 @@ int main(int argc, char **argv)
 		case 'P':
 			flt.path_prefix = optarg;
 			break;
+		case 't':
+			trace = optarg;
+			break;
+		case 's':
+			svg = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -137,6 +205,10 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind > 1 && events) {
 		fprintf(stderr, "ttft-analyze: --events reads one log at a time\n");
+		return 1;
+	}
+	if (argc - optind > 1 && (trace || svg)) {
+		fprintf(stderr, "ttft-analyze: --trace and --svg read one log at a time\n");
 		return 1;
 	}
 	if (argc - optind > 1)
@@ -175,11 +247,16 @@ int main(int argc, char **argv)
 				flt.pid || flt.path_prefix ? " match the filters" : "");
 		ttft_print_table(stdout, &a);
 	}
+	int rc = 0;
+	if (trace && write_trace(trace, &a) != 0)
+		rc = 2;
+	if (svg && write_waterfall(svg, &a, path) != 0)
+		rc = 2;
 	int damaged = a.truncated || a.corrupt;
 	ttft_analysis_free(&a);
 	if (fflush(stdout) != 0) {
 		perror("ttft-analyze: writing output");
 		return 2;
 	}
-	return damaged ? 3 : 0;
+	return rc ? rc : damaged ? 3 : 0;
 }

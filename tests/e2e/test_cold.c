@@ -61,6 +61,26 @@ static int cold(const char *server, int port, const char *extra, char **out, cJS
 	return rc;
 }
 
+/* The report's companions (ttft-cold writes its charts and the HTML page
+ * beside it): each there and what it claims to be, then removed. */
+static void siblings(const char *md)
+{
+	static const char *const ext[][2] = {{"-cold-start.svg", "<svg"},
+					     {"-warm-variance.svg", "<svg"},
+					     {".html", "<!DOCTYPE html>"}};
+	for (size_t i = 0; i < 3; i++) {
+		/* named as ttft-cold names them: the report's path, less ".md" */
+		size_t n = strlen(md);
+		int dot_md = n > 3 && !strcmp(md + n - 3, ".md");
+		char p[512];
+		snprintf(p, sizeof p, "%.*s%s", (int)(n - (dot_md ? 3 : 0)), md, ext[i][0]);
+		char *t = tu_read_file(p, NULL);
+		ck_assert_msg(strstr(t, ext[i][1]) != NULL, "%s is not what it should be", p);
+		free(t);
+		unlink(p);
+	}
+}
+
 #define NEAR(x, want, tol) ck_assert_msg(fabs((x) - (want)) < (tol), "%s = %.3f, want %.3f", #x, (x), (want))
 
 /* ttft-cold's own stamp of the first line holding needle, in seconds since
@@ -172,7 +192,9 @@ START_TEST(vllm_startup_replayed)
 	/* the report: every placeholder filled, the numbers in it */
 	char *md = tu_read_file(rep, NULL);
 	unlink(rep);
+	siblings(rep);
 	ck_assert_msg(strstr(md, "{{") == NULL, "unfilled placeholder in:\n%s", md);
+	ck_assert(strstr(md, "-cold-start.svg)") && strstr(md, "-warm-variance.svg)"));
 	ck_assert(strstr(md, "| engine | vLLM |") != NULL);
 	ck_assert(strstr(md, "| weight_load | ") != NULL);
 	ck_assert(strstr(md, "**unaccounted**") != NULL);
@@ -413,6 +435,7 @@ START_TEST(outlier_and_what_coincided)
 	free(out);
 	char *md = tu_read_file(rep, NULL);
 	unlink(rep);
+	siblings(rep);
 	/* the report names exactly the warm runs its rule picks from their
 	 * own TTFTs (at least 1.5× the median and 1 ms over it); run 4, which
 	 * waited 200 ms more, is one of them */

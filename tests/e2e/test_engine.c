@@ -235,10 +235,19 @@ END_TEST
 
 START_TEST(demo_end_to_end)
 {
-	char cmd[512], *out, dir[256];
+	char cmd[1024], *out, dir[256];
 	tu_tmp_log(dir, sizeof dir, "demo");
-	snprintf(cmd, sizeof cmd, "DEMO_OUT=%s DEMO_WARM=3 DEMO_TOKENS=16 bash tools/demo.sh 2>/dev/null", dir);
-	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	/* its messages kept, for the failure message */
+	snprintf(cmd, sizeof cmd, "DEMO_OUT=%s DEMO_WARM=3 DEMO_TOKENS=16 bash tools/demo.sh "
+		 "2>%s.err", dir, dir);
+	int rc = tu_sh(cmd, &out);
+	if (rc != 0) {
+		snprintf(cmd, sizeof cmd, "%s.err", dir);
+		char *e = tu_read_file(cmd, NULL);
+		size_t el = strlen(e);
+		ck_abort_msg("make demo exited %d; its last messages:\n%s", rc,
+			     e + (el > 3000 ? el - 3000 : 0));
+	}
 	char want[300];
 	snprintf(want, sizeof want, "%s/first_token_latency.md\n", dir);
 	size_t lo = strlen(out), lw = strlen(want);
@@ -250,7 +259,47 @@ START_TEST(demo_end_to_end)
 	ck_assert(strstr(md, "| engine | llama.cpp llama-server |") != NULL);
 	ck_assert(strstr(md, "| weight_load |") && strstr(md, "| kv_cache_alloc |") &&
 		  strstr(md, "| warmup |"));
+	/* the rest of the day: both sections, with numbers, charts and the page */
+	const char *pc = strstr(md, "## Prefix caching"), *kv = strstr(md, "## KV scaling");
+	ck_assert_msg(pc && kv && pc < kv, "no Prefix caching / KV scaling sections");
+	ck_assert(strstr(pc, "| prefix tokens |") && strstr(pc, "**Where caching stops paying:**"));
+	ck_assert(strstr(kv, "| np1 | ") && strstr(kv, "| np2 | "));
+	ck_assert(strstr(kv, "**Flags are capacity commitments.**") && strstr(kv, "ms at concurrency 1"));
 	free(md);
+	snprintf(cmd, sizeof cmd, "%s/sweep.json", dir);
+	char *js = tu_read_file(cmd, NULL);
+	cJSON *j = cJSON_Parse(js);
+	free(js);
+	/* llama.cpp's own counts: misses (cache_prompt false) took nothing from
+	 * the cache, every hit the whole prefix */
+	cJSON *pt, *r;
+	cJSON_ArrayForEach(pt, cJSON_GetObjectItem(cJSON_GetObjectItem(j, "prefix"), "points")) {
+		double len = f(pt, "prefix_tokens");
+		cJSON_ArrayForEach(r, cJSON_GetObjectItem(pt, "misses")) {
+			double h = f(cJSON_GetObjectItem(r, "request"), "prefix_cache_hit_tokens");
+			ck_assert_msg(h == 0, "a miss took %g tokens from the cache", h);
+		}
+		cJSON_ArrayForEach(r, cJSON_GetObjectItem(pt, "hits")) {
+			double h = f(cJSON_GetObjectItem(r, "request"), "prefix_cache_hit_tokens");
+			ck_assert_msg(h >= len - 1, "a hit took %g of a %g-token prefix", h, len);
+		}
+	}
+	/* slots are the capacity: requests wait exactly past -np, by the
+	 * server's own count of deferred requests */
+	cJSON *s;
+	int series = 0;
+	cJSON_ArrayForEach(s, cJSON_GetObjectItem(cJSON_GetObjectItem(j, "kv"), "series")) {
+		ck_assert_msg(f(s, "measured_knee") == f(s, "predicted_knee"), "%s: measured %g, "
+			      "predicted %g", cJSON_GetObjectItem(s, "config")->valuestring,
+			      f(s, "measured_knee"), f(s, "predicted_knee"));
+		series++;
+	}
+	ck_assert_int_eq(series, 4);
+	cJSON_Delete(j);
+	snprintf(cmd, sizeof cmd, "%s/first_token_latency.html", dir);
+	char *html = tu_read_file(cmd, NULL);
+	ck_assert(strstr(html, "<svg") && !strstr(html, "chart not included"));
+	free(html);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	tu_sh(cmd, NULL);
 	/* nothing left running */

@@ -37,6 +37,27 @@
  * --startup FILE replays a server's start-up log on stderr before
  * listening: lines "DELAY_S<TAB>TEXT", each written DELAY_S after the one
  * before (absolute deadlines); {port}, {pid} and {date} are filled in.
+ *
+ * Capacity and caches (ttft-sweep's ground truth):
+ *   --slots N            N requests at once (llama.cpp's slots); the rest wait,
+ *                        first come, first served, and the wait is real:
+ *                        measured, added to vLLM's queue histogram; in --style
+ *                        llamacpp the headers go out only when a slot starts
+ *                        the request, as llama.cpp does
+ *   --ctx C              context of a slot (llama.cpp: /props n_ctx; a longer
+ *                        request is refused with 400) or the model length (vLLM)
+ *   --kv-tokens K        vLLM: a KV cache of K tokens; a request holds
+ *                        ceil((prompt + max_tokens) / 16) blocks of 16 while it
+ *                        runs and waits until they are free
+ *   --prefix-cache       remember the last 16 prompts; a prompt's longest common
+ *                        prefix with them is cached (vLLM: whole blocks of 16)
+ *                        and only the rest is prefilled ("cache_prompt": false:
+ *                        nothing is); reported as cache_n / prefix_cache_hits
+ *   --prefill-per-token-ms X  prefill cost per uncached prompt token
+ *   POST /tokenize       {"prompt"} → {"tokens","count"} (vLLM), {"content"} →
+ *                        {"tokens"} (llama.cpp), counted as the completions are
+ *   GET /props, /slots   llama.cpp's, in --style llamacpp
+ * Start-up lines on stderr state the capacity the way the servers do.
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -85,6 +106,16 @@ static int g_slow_request;        /* --slow-request K: the K-th completion … *
 static double g_slow_ms;          /* … gets --slow-ms more before its first token */
 static int g_completions;         /* completions served so far (under g_mu) */
 static const char *g_metrics_mode = "vllm"; /* or garbage, truncated, missing */
+static int g_slots;               /* --slots: requests at once (0: no limit) */
+static int g_ctx = 4096;          /* --ctx */
+static double g_kv_tokens;        /* --kv-tokens (vLLM admission) */
+static double g_prefill_tok_ms;   /* --prefill-per-token-ms */
+static int g_prefix_cache;        /* --prefix-cache */
+static pthread_cond_t g_free_cv = PTHREAD_COND_INITIALIZER;
+static double g_busy, g_waiting, g_kv_used; /* under g_mu */
+#define CACHE_N 16
+static char *g_cache[CACHE_N];    /* prompts served, newest at g_cache_next - 1 */
+static int g_cache_next;
 static int g_truth_fd = -1;       /* --truth FILE */
 static int g_requests;            /* requests read so far (under g_mu) */
 static SSL_CTX *g_tls;            /* --tls */
@@ -105,7 +136,7 @@ static const char *const h_name[H__N] = {
 	"vllm:request_decode_time_seconds", "vllm:time_to_first_token_seconds",
 	"vllm:e2e_request_latency_seconds"};
 static struct { double sum, count, b[32]; } g_h[H__N];
-static double g_pc_queries, g_pc_hits, g_prompt_tok, g_gen_tok, g_running;
+static double g_pc_queries, g_pc_hits, g_prompt_tok, g_gen_tok;
 static double g_lc_prompt_s, g_lc_pred_s, g_lc_prompt_tok, g_lc_cached_tok, g_lc_pred_tok;
 
 static void observe(int h, double v)
@@ -472,7 +503,9 @@ static char *metrics_page(void)
 		P("# TYPE llamacpp:tokens_predicted_seconds_total counter\n"
 		  "llamacpp:tokens_predicted_seconds_total %g\n", g_lc_pred_s);
 		P("# TYPE llamacpp:requests_processing gauge\nllamacpp:requests_processing %g\n",
-		  g_running);
+		  g_busy);
+		P("# TYPE llamacpp:requests_deferred gauge\nllamacpp:requests_deferred %g\n",
+		  g_waiting);
 	} else {
 		for (int h = 0; h < H__N; h++) {
 			const double *bk = h == H_TTFT ? ttft_buckets : req_buckets;
@@ -505,9 +538,10 @@ static char *metrics_page(void)
 		P("# TYPE vllm:prompt_tokens_total counter\nvllm:prompt_tokens_total{%s%s\"} %s\n",
 		  lb, g_model, v);
 		P("# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{%s%s\"} %g\n"
-		  "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{%s%s\"} 0.0\n"
-		  "# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc{%s%s\"} 0.0\n",
-		  lb, g_model, g_running, lb, g_model, lb, g_model);
+		  "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{%s%s\"} %g\n"
+		  "# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc{%s%s\"} %g\n",
+		  lb, g_model, g_busy, lb, g_model, g_waiting, lb, g_model,
+		  g_kv_tokens > 0 ? g_kv_used / g_kv_tokens : 0.0);
 	}
 	pthread_mutex_unlock(&g_mu);
 	if (!strcmp(g_metrics_mode, "garbage"))
@@ -527,8 +561,102 @@ static char *metrics_page(void)
 }
 
 /* Returns 0 to keep the connection, -1 to close it. */
+/* Tokens the way the completions count them: a quarter of the prompt's
+ * JSON text, plus one. */
+static int count_tokens(cJSON *prompt)
+{
+	char *ps = prompt ? cJSON_PrintUnformatted(prompt) : NULL;
+	int n = ps ? (int)(strlen(ps) / 4) + 1 : 0;
+	free(ps);
+	return n;
+}
+
+/* The prompt's cached tokens (its longest common prefix with a remembered
+ * prompt), then remember it. Under g_mu. */
+static int prefix_cached(const char *ps, int prompt_tokens, int use)
+{
+	size_t best = 0;
+	for (int i = 0; use && i < CACHE_N; i++) {
+		const char *c = g_cache[i];
+		size_t k = 0;
+		while (c && c[k] && c[k] == ps[k])
+			k++;
+		best = k > best ? k : best;
+	}
+	int n = (int)(best / 4);
+	if (!g_llamacpp)
+		n -= n % 16; /* vLLM caches whole blocks */
+	if (n >= prompt_tokens)
+		n = prompt_tokens - 1; /* the last token is always computed */
+	free(g_cache[g_cache_next]);
+	g_cache[g_cache_next] = strdup(ps);
+	g_cache_next = (g_cache_next + 1) % CACHE_N;
+	return n < 0 ? 0 : n;
+}
+
+/* Wait until the request fits (a slot, or its KV blocks) and take it, in
+ * the order requests arrived (both servers queue first come, first
+ * served), so that who waits is known exactly. */
+static void admit(double need)
+{
+	static unsigned long next, serving;
+	pthread_mutex_lock(&g_mu);
+	unsigned long me = next++;
+	g_waiting++;
+	for (;;) {
+		int slot_ok = !g_slots || g_busy < g_slots;
+		int kv_ok = g_kv_tokens <= 0 || g_kv_used + need <= g_kv_tokens || g_busy == 0;
+		if (me == serving && slot_ok && kv_ok)
+			break;
+		pthread_cond_wait(&g_free_cv, &g_mu);
+	}
+	serving++;
+	pthread_cond_broadcast(&g_free_cv); /* the next in line may fit too */
+	g_waiting--;
+	g_busy++;
+	g_kv_used += need;
+	pthread_mutex_unlock(&g_mu);
+}
+
+static void release(double need)
+{
+	pthread_mutex_lock(&g_mu);
+	g_busy--;
+	g_kv_used -= need;
+	pthread_cond_broadcast(&g_free_cv);
+	pthread_mutex_unlock(&g_mu);
+}
+
+static int send_stream_headers(int fd, struct rec *rec)
+{
+	rec->status = 200;
+	rec->hdr_ns = ttft_now_ns();
+	char date[64], hdrs[256];
+	http_date(date, sizeof date);
+	int hn = snprintf(hdrs, sizeof hdrs,
+			  "HTTP/1.1 200 OK\r\ndate: %s\r\nserver: uvicorn\r\n"
+			  "content-type: text/event-stream; charset=utf-8\r\n"
+			  "transfer-encoding: chunked\r\n\r\n", date);
+	return write_all(fd, hdrs, (size_t)hn);
+}
+
+static int generate(int fd, const struct opts *o, int chat, const char *body,
+		    struct rec *rec, double *held);
+
+/* Returns 0 to keep the connection, -1 to close it. A request that was
+ * admitted gives its capacity back however it ends. */
 static int serve_generate(int fd, const struct opts *o, int chat,
 			  const char *body, struct rec *rec)
+{
+	double held = -1;
+	int rc = generate(fd, o, chat, body, rec, &held);
+	if (held >= 0)
+		release(held);
+	return rc;
+}
+
+static int generate(int fd, const struct opts *o, int chat, const char *body,
+		    struct rec *rec, double *held)
 {
 	int64_t t_recv = rec->recv_ns;
 	cJSON *req = cJSON_Parse(body);
@@ -541,21 +669,33 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 	int stream = cJSON_IsTrue(cJSON_GetObjectItem(req, "stream"));
 	cJSON *so = cJSON_GetObjectItem(req, "stream_options");
 	int usage = so && cJSON_IsTrue(cJSON_GetObjectItem(so, "include_usage"));
-	int prompt_tokens = 0;
 	cJSON *pr = cJSON_GetObjectItem(req, chat ? "messages" : "prompt");
+	int prompt_tokens = count_tokens(pr);
 	char *ps = pr ? cJSON_PrintUnformatted(pr) : NULL;
-	if (ps)
-		prompt_tokens = (int)(strlen(ps) / 4) + 1;
-	free(ps);
+	int use_cache = !cJSON_IsFalse(cJSON_GetObjectItem(req, "cache_prompt"));
 	cJSON_Delete(req);
 	rec->prompt_tokens = prompt_tokens;
+	int status = 0;
+	const char *why = NULL;
 	if (ntok < 1 || ntok > 100000)
-		return send_error(fd, rec, 400, "max_tokens must be at least 1");
-
-	if (o->status)
-		return send_error(fd, rec, o->status, "injected failure");
+		status = 400, why = "max_tokens must be at least 1";
+	else if (o->status)
+		status = o->status, why = "injected failure";
+	else if (g_llamacpp && g_slots && prompt_tokens + ntok > g_ctx)
+		status = 400, why = "the request exceeds the available context size";
+	if (why) {
+		free(ps);
+		return send_error(fd, rec, status, why);
+	}
 	struct opts eff = *o; /* prefill that grows with the prompt */
-	eff.prefill_ms += o->prefill_per_token_ms * prompt_tokens;
+	if (g_prefix_cache && ps) {
+		pthread_mutex_lock(&g_mu);
+		eff.cached = prefix_cached(ps, prompt_tokens, use_cache);
+		pthread_mutex_unlock(&g_mu);
+	}
+	free(ps);
+	eff.prefill_ms += (o->prefill_per_token_ms + g_prefill_tok_ms) *
+			  (prompt_tokens - (g_prefix_cache ? eff.cached : 0));
 	pthread_mutex_lock(&g_mu);
 	int nth = ++g_completions;
 	pthread_mutex_unlock(&g_mu);
@@ -574,8 +714,30 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 		 id, obj, created, g_model);
 	char ev[1024];
 
-	int64_t t_hdr = t_recv + ms_ns(o->headers_ms);
-	int64_t t_first = t_hdr + ms_ns(o->queue_ms + o->prefill_ms + o->first_ms);
+	int64_t t_hdr = t_recv + ms_ns(o->headers_ms), base = t_hdr;
+	int hdr_sent = 0;
+	double waited_ms = 0;
+	if (g_slots || g_kv_tokens > 0) {
+		/* vLLM answers with headers before the engine queue; llama.cpp
+		 * when a slot starts the request */
+		if (stream && !g_llamacpp) {
+			sleep_until(t_hdr);
+			if (send_stream_headers(fd, rec) != 0)
+				return -1;
+			hdr_sent = 1;
+		}
+		double need = g_kv_tokens > 0 ? ceil((prompt_tokens + ntok) / 16.0) * 16 : 0;
+		int64_t t_q0 = ttft_now_ns();
+		admit(need);
+		*held = need;
+		int64_t t_slot = ttft_now_ns();
+		waited_ms = (double)(t_slot - t_q0) / 1e6;
+		eff.queue_ms += waited_ms; /* the real wait, in vLLM's histogram */
+		if (!hdr_sent && t_slot > t_hdr)
+			t_hdr = t_slot;
+		base = t_slot > t_hdr ? t_slot : t_hdr;
+	}
+	int64_t t_first = base + ms_ns(o->queue_ms - waited_ms + o->prefill_ms + o->first_ms);
 	if (!stream) {
 		sleep_until(t_first + ms_ns(o->token_ms) * (ntok - 1));
 		char text[4096] = "";
@@ -607,15 +769,7 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 	}
 
 	sleep_until(t_hdr);
-	rec->status = 200;
-	rec->hdr_ns = ttft_now_ns();
-	char date[64], hdrs[256];
-	http_date(date, sizeof date);
-	int hn = snprintf(hdrs, sizeof hdrs,
-			  "HTTP/1.1 200 OK\r\ndate: %s\r\nserver: uvicorn\r\n"
-			  "content-type: text/event-stream; charset=utf-8\r\n"
-			  "transfer-encoding: chunked\r\n\r\n", date);
-	if (write_all(fd, hdrs, (size_t)hn) != 0)
+	if (!hdr_sent && send_stream_headers(fd, rec) != 0)
 		return -1;
 	const char *usage_null = usage ? ",\"usage\":null" : "";
 	if (chat) {
@@ -696,6 +850,47 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 	rec->fin_ns = ttft_now_ns();
 	write_truth(rec);
 	return write_all(fd, "0\r\n\r\n", 5);
+}
+
+/* vLLM: {"model","prompt"} → {"tokens","count","max_model_len"};
+ * llama.cpp: {"content"} → {"tokens"}; each form answers the other with
+ * an empty list, as the servers do. */
+static int serve_tokenize(int fd, struct rec *rec, const char *body)
+{
+	cJSON *req = cJSON_Parse(body);
+	cJSON *t = cJSON_GetObjectItem(req, g_llamacpp ? "content" : "prompt");
+	int n = cJSON_IsString(t) ? count_tokens(t) : 0;
+	cJSON_Delete(req);
+	size_t cap = (size_t)n * 8 + 128;
+	char *out = malloc(cap);
+	size_t o = (size_t)snprintf(out, cap, "{\"tokens\":[");
+	for (int i = 0; i < n; i++)
+		o += (size_t)snprintf(out + o, cap - o, "%s%d", i ? "," : "", 1000 + i % 5000);
+	if (g_llamacpp)
+		snprintf(out + o, cap - o, "]}");
+	else
+		snprintf(out + o, cap - o, "],\"count\":%d,\"max_model_len\":%d}", n, g_ctx);
+	int rc = send_json(fd, rec, 200, "OK", out);
+	free(out);
+	return rc;
+}
+
+static int serve_slots(int fd, struct rec *rec)
+{
+	int n = g_slots ? g_slots : 1;
+	char *out = malloc((size_t)n * 96 + 8);
+	size_t o = 0;
+	pthread_mutex_lock(&g_mu);
+	int busy = (int)g_busy;
+	pthread_mutex_unlock(&g_mu);
+	o += (size_t)sprintf(out, "[");
+	for (int i = 0; i < n; i++)
+		o += (size_t)sprintf(out + o, "%s{\"id\":%d,\"n_ctx\":%d,\"is_processing\":%s}",
+				     i ? "," : "", i, g_ctx, i < busy ? "true" : "false");
+	sprintf(out + o, "]");
+	int rc = send_json(fd, rec, 200, "OK", out);
+	free(out);
+	return rc;
 }
 
 static int header_value(const char *hdrs, const char *name, char *out, size_t n)
@@ -789,6 +984,16 @@ static void *serve_conn(void *arg)
 		} else if (!strcmp(path, "/fixture/restart")) {
 			reset_metrics();
 			rc = send_json(fd, &rec, 200, "OK", "{}");
+		} else if (!strcmp(method, "POST") && !strcmp(path, "/tokenize")) {
+			rc = serve_tokenize(fd, &rec, body);
+		} else if (g_llamacpp && !strcmp(path, "/props")) {
+			char p[256];
+			snprintf(p, sizeof p, "{\"default_generation_settings\":{\"n_ctx\":%d},"
+				 "\"total_slots\":%d,\"build_info\":\"fixture\"}", g_ctx,
+				 g_slots ? g_slots : 1);
+			rc = send_json(fd, &rec, 200, "OK", p);
+		} else if (g_llamacpp && !strcmp(path, "/slots")) {
+			rc = serve_slots(fd, &rec);
 		} else if (!strcmp(path, "/health"))
 			rc = send_json(fd, &rec, 200, "OK", "");
 		else if (!strcmp(path, "/version"))
@@ -884,6 +1089,7 @@ int main(int argc, char **argv)
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--crlf")) { g_def.crlf = 1; continue; }
 		if (!strcmp(a, "--ipv6")) { g_ipv6 = 1; continue; }
+		if (!strcmp(a, "--prefix-cache")) { g_prefix_cache = 1; continue; }
 		if (!strcmp(a, "--tls")) {
 			if (i + 2 >= argc) {
 				fprintf(stderr, "fixture-server: --tls needs CERT KEY\n");
@@ -917,6 +1123,10 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--slow-request")) g_slow_request = atoi(v);
 		else if (!strcmp(a, "--slow-ms")) g_slow_ms = atof(v);
 		else if (!strcmp(a, "--metrics-mode")) g_metrics_mode = v;
+		else if (!strcmp(a, "--slots")) g_slots = atoi(v);
+		else if (!strcmp(a, "--ctx")) g_ctx = atoi(v);
+		else if (!strcmp(a, "--kv-tokens")) g_kv_tokens = atof(v);
+		else if (!strcmp(a, "--prefill-per-token-ms")) g_prefill_tok_ms = atof(v);
 		else if (!strcmp(a, "--truth")) truth = v;
 		else if (!strcmp(a, "--startup")) startup = v;
 		else {
@@ -959,6 +1169,17 @@ int main(int argc, char **argv)
 			g_ipv6 ? "::1" : "127.0.0.1", port, strerror(errno));
 		return 1;
 	}
+	/* the capacity, stated as each server states it at start-up */
+	if (g_llamacpp && g_slots)
+		fprintf(stderr, "llama_kv_cache: size =   %.2f MiB (%6d cells,   2 layers, %2d/%d "
+				"seqs), K (f16): 1.00 MiB, V (f16): 1.00 MiB\n"
+				"srv    load_model: initializing, n_slots = %d, n_ctx_slot = %d, "
+				"kv_unified = 'false'\n", g_ctx * g_slots / 1024.0, g_ctx, g_slots,
+			g_slots, g_slots, g_ctx);
+	if (!g_llamacpp && g_kv_tokens > 0)
+		fprintf(stderr, "INFO [kv_cache_utils.py:634] GPU KV cache size: %.0f tokens\n"
+				"INFO [kv_cache_utils.py:637] Maximum concurrency for %d tokens per "
+				"request: %.2fx\n", g_kv_tokens, g_ctx, g_kv_tokens / g_ctx);
 	truth_event("listen", ttft_now_ns(), NULL);
 	getsockname(ls, (struct sockaddr *)&ss, &sl);
 	printf("port %d\n", ntohs(g_ipv6 ? ((struct sockaddr_in6 *)&ss)->sin6_port

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cold_charts.h"
+#include "ttft_html.h"
 #include "ttft_json.h"
 #include "ttft_summary.h"
 
@@ -283,6 +285,11 @@ static char *fill(const char *tpl, const char *const *keys, const char *const *v
 int cold_write_report(const struct cold_run *run, const char *tpl_path,
 		      const char *out_path, char *err, size_t errlen)
 {
+	/* the pictures beside the report: the timeline leads the
+	 * observations, the spread follows the variance table */
+	char tl_link[4200], var_link[4200];
+	if (cold_write_charts(run, out_path, tl_link, var_link, sizeof tl_link, err, errlen) != 0)
+		return -1;
 	FILE *f = fopen(tpl_path, "r");
 	if (!f) {
 		snprintf(err, errlen, "cannot read template %s", tpl_path);
@@ -348,6 +355,9 @@ int cold_write_report(const struct cold_run *run, const char *tpl_path,
 			sbf(&san, "| server log | `%s` |\n", c->log_path);
 		}
 	}
+	if (tl_link[0])
+		sbf(&obs, "![Cold start: spawn → listening → ready → first token](%s)\n\n", tl_link);
+	sbf(&warm, "\n![Warm-run variance: TTFT of each request](%s)\n", var_link);
 	observations(&obs, run);
 	sre(&srep, run);
 	/* the flags: every --option of the command line */
@@ -385,6 +395,13 @@ int cold_write_report(const struct cold_run *run, const char *tpl_path,
 			snprintf(err, errlen, "cannot write report %s: %s", out_path,
 				 strerror(errno));
 			rc = -1;
+		} else {
+			/* the same report as one page, charts inline, beside it */
+			char html[4200];
+			size_t ol = strlen(out_path);
+			int md = ol > 3 && !strcmp(out_path + ol - 3, ".md");
+			snprintf(html, sizeof html, "%.*s.html", (int)(ol - (md ? 3 : 0)), out_path);
+			rc = ttft_html_write(out_path, html, err, errlen);
 		}
 	}
 	free(out), free(t.s), free(runs.s), free(warm.s), free(san.s), free(obs.s);

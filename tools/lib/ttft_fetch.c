@@ -26,8 +26,9 @@ static size_t take(char *p, size_t sz, size_t nm, void *ud)
 	return n;
 }
 
-CURLcode ttft_fetch(const char *url, const struct curl_slist *headers, double timeout_s,
-		    size_t max_body, char **body, long *status, char *err, size_t errlen)
+static CURLcode perform(const char *url, const struct curl_slist *headers, const char *post,
+			double timeout_s, size_t max_body, char **body, long *status, char *err,
+			size_t errlen)
 {
 	struct sink s = {NULL, 0, max_body};
 	char cerr[CURL_ERROR_SIZE] = "";
@@ -40,6 +41,8 @@ CURLcode ttft_fetch(const char *url, const struct curl_slist *headers, double ti
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
+	if (post)
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
 	CURLcode rc = curl_easy_perform(h);
 	*status = 0;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
@@ -51,4 +54,17 @@ CURLcode ttft_fetch(const char *url, const struct curl_slist *headers, double ti
 	else
 		free(s.b);
 	return rc;
+}
+
+CURLcode ttft_fetch(const char *url, const struct curl_slist *headers, double timeout_s,
+		    size_t max_body, char **body, long *status, char *err, size_t errlen)
+{
+	return perform(url, headers, NULL, timeout_s, max_body, body, status, err, errlen);
+}
+
+CURLcode ttft_fetch_post(const char *url, const struct curl_slist *headers, const char *post,
+			 double timeout_s, size_t max_body, char **body, long *status,
+			 char *err, size_t errlen)
+{
+	return perform(url, headers, post, timeout_s, max_body, body, status, err, errlen);
 }

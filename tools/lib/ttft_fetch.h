@@ -1,5 +1,6 @@
-/* ttft_fetch.h — one blocking HTTP GET over libcurl, for the tools' small
- * side requests (/metrics, /v1/models, /health, /version). */
+/* ttft_fetch.h — one blocking HTTP GET (or POST) over libcurl, for the
+ * tools' small side requests (/metrics, /v1/models, /health, /version,
+ * /tokenize). */
 #ifndef TTFT_FETCH_H
 #define TTFT_FETCH_H
 
@@ -12,5 +13,10 @@
  * curl's message on failure. */
 CURLcode ttft_fetch(const char *url, const struct curl_slist *headers, double timeout_s,
 		    size_t max_body, char **body, long *status, char *err, size_t errlen);
+
+/* The same as a POST of the body post (the headers say its type). */
+CURLcode ttft_fetch_post(const char *url, const struct curl_slist *headers, const char *post,
+			 double timeout_s, size_t max_body, char **body, long *status,
+			 char *err, size_t errlen);
 
 #endif

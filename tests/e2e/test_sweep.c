@@ -1,0 +1,464 @@
+/* test_sweep.c — ttft-sweep against the fixture server, whose prefix
+ * cache and capacity are known exactly: the server's cached-token counts
+ * (llama.cpp timings, vLLM metric deltas) for hits and misses; the knee
+ * the stated capacity predicts (llama.cpp slots from /props and its log,
+ * vLLM's "GPU KV cache size" line) and which requests waited (an exact
+ * count, from the slot model); the report's sections replacing a previous
+ * run's, with numbers in them; every chart and the HTML page rendered by
+ * a real headless Chromium (no console errors, no parse errors, labels
+ * and numbers present, ink on the screenshot); bad usage. Order,
+ * containment and counts: no timing tolerances. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+/* Each test's outputs in a folder of its own inside the suite's scratch
+ * directory (tu_run removes it, also after a failure). */
+static char g_dir[512];
+
+static void mkdir_out(void)
+{
+	snprintf(g_dir, sizeof g_dir, "%s/sweep-XXXXXX", tu_scratch());
+	ck_assert_ptr_nonnull(mkdtemp(g_dir));
+}
+
+static void rm_out(void)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+	tu_sh(cmd, NULL);
+}
+
+/* ttft-sweep with the fixture started by it (FIXTURE: its flags); the
+ * JSON document, the exit status in *rc, its stderr in *out. */
+static cJSON *sweep(const char *fixture, const char *args, int *rc, char **out)
+{
+	int port = tu_free_port();
+	char cmd[4096], js[600];
+	snprintf(js, sizeof js, "%s/out.json", g_dir);
+	unlink(js);
+	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --server 'exec %s/fixture-server --port %d %s' "
+		 "--url http://127.0.0.1:%d --json %s %s 2>&1", tu_build_dir(), tu_build_dir(),
+		 port, fixture, port, js, args);
+	*rc = tu_sh(cmd, out);
+	if (access(js, R_OK) != 0)
+		return NULL;
+	char *t = tu_read_file(js, NULL);
+	cJSON *j = cJSON_Parse(t);
+	free(t);
+	return j;
+}
+
+static double num(cJSON *o, const char *k)
+{
+	cJSON *v = cJSON_GetObjectItem(o, k);
+	ck_assert_msg(v != NULL, "no %s", k);
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static cJSON *at(cJSON *o, const char *path)
+{
+	char buf[256], *save = NULL;
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *k = strtok_r(buf, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
+		o = *k >= '0' && *k <= '9' ? cJSON_GetArrayItem(o, atoi(k)) : cJSON_GetObjectItem(o, k);
+	ck_assert_msg(o != NULL, "no %s", path);
+	return o;
+}
+
+/* llama.cpp: misses sent with "cache_prompt": false take nothing from the
+ * cache; hits take the whole shared prefix, as timings.cache_n says; and
+ * the server's prefill shrinks accordingly. */
+START_TEST(prefix_llamacpp_counts_from_timings)
+{
+	mkdir_out();
+	int rc;
+	char *out;
+	cJSON *j = sweep("--style llamacpp --prefix-cache --prefill-per-token-ms 0.05 --first-ms 2 "
+			 "--token-ms 1", "--experiments prefix --prefix-tokens 32,512 "
+			 "--prefix-requests 3 --max-tokens 4", &rc, &out);
+	ck_assert_msg(rc == 0 && j, "exit %d: %s", rc, out);
+	cJSON *p = at(j, "prefix");
+	ck_assert(strstr(at(p, "misses_by")->valuestring, "cache_prompt"));
+	ck_assert(strstr(at(p, "tokens_counted_by")->valuestring, "/tokenize (llama.cpp)"));
+	ck_assert_int_eq(cJSON_GetArraySize(at(p, "points")), 2);
+	for (int i = 0; i < 2; i++) {
+		cJSON *pt = cJSON_GetArrayItem(at(p, "points"), i);
+		double want = num(pt, "prefix_tokens_asked"), got = num(pt, "prefix_tokens");
+		/* the length the server's tokenizer counted, near what was asked */
+		ck_assert_msg(fabs(got - want) <= 0.05 * want + 2, "asked %g, got %g", want, got);
+		cJSON *r;
+		int n = 0;
+		cJSON_ArrayForEach(r, at(pt, "misses")) {
+			cJSON *q = at(r, "request");
+			ck_assert(cJSON_IsTrue(at(q, "ok")));
+			ck_assert_msg(num(q, "prefix_cache_hit_tokens") == 0, "a miss took %g tokens",
+				      num(q, "prefix_cache_hit_tokens"));
+			n++;
+		}
+		ck_assert_int_eq(n, 3);
+		n = 0;
+		cJSON_ArrayForEach(r, at(pt, "hits")) {
+			double h = num(at(r, "request"), "prefix_cache_hit_tokens");
+			double pr = num(r, "prompt_tokens");
+			/* the whole prefix, never more than the prompt */
+			ck_assert_msg(h >= got - 1 && h < pr, "hit took %g of %g (prefix %g)", h, pr, got);
+			n++;
+		}
+		ck_assert_int_eq(n, 3);
+		ck_assert(num(pt, "hit_prefill_p50_s") < num(pt, "miss_prefill_p50_s"));
+	}
+	/* 512 tokens at 0.05 ms a token: the saving is the prefill */
+	cJSON *big = cJSON_GetArrayItem(at(p, "points"), 1);
+	ck_assert(num(big, "hit_ttft_p90_s") < num(big, "miss_ttft_p50_s"));
+	ck_assert(cJSON_IsTrue(at(big, "pays")));
+	ck_assert(num(p, "saved_per_cached_token_fit_s") > 0);
+	cJSON_Delete(j);
+	free(out);
+	rm_out();
+}
+END_TEST
+
+/* vLLM: misses made unique by their first line; hits counted from the
+ * prefix_cache_hits_total deltas around each request, in whole blocks. */
+START_TEST(prefix_vllm_counts_from_metrics)
+{
+	mkdir_out();
+	int rc;
+	char *out;
+	cJSON *j = sweep("--prefix-cache --prefill-per-token-ms 0.05 --first-ms 2 --token-ms 1",
+			 "--experiments prefix --prefix-tokens 300 --prefix-requests 3 --max-tokens 4",
+			 &rc, &out);
+	ck_assert_msg(rc == 0 && j, "exit %d: %s", rc, out);
+	cJSON *p = at(j, "prefix");
+	ck_assert_str_eq(at(j, "kind")->valuestring, "vllm");
+	ck_assert(strstr(at(p, "misses_by")->valuestring, "unique first line"));
+	ck_assert(strstr(at(p, "hits_counted_by")->valuestring, "prefix_cache_hits_total"));
+	cJSON *pt = at(p, "points.0"), *r;
+	cJSON_ArrayForEach(r, at(pt, "misses"))
+		ck_assert(num(at(r, "request"), "prefix_cache_hit_tokens") == 0);
+	cJSON_ArrayForEach(r, at(pt, "hits")) {
+		double h = num(at(r, "request"), "prefix_cache_hit_tokens");
+		ck_assert_msg(h > 0 && fmod(h, 16) == 0 && h <= num(pt, "prefix_tokens"),
+			      "hit tokens %g", h);
+	}
+	cJSON_Delete(j);
+	free(out);
+	rm_out();
+}
+END_TEST
+
+/* vLLM's way: cache off and on are two server configurations, started
+ * one after the other on the same port (--cache-off-flags,
+ * --cache-on-flags). */
+START_TEST(prefix_two_configurations)
+{
+	mkdir_out();
+	int rc;
+	char *out;
+	cJSON *j = sweep("--prefill-per-token-ms 0.05 --first-ms 2 --token-ms 1",
+			 "--experiments prefix --prefix-tokens 200 --prefix-requests 2 --max-tokens 4 "
+			 "--cache-on-flags --prefix-cache --cache-off-flags ''", &rc, &out);
+	ck_assert_msg(rc == 0 && j, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "[prefix-off] started") && strstr(out, "[prefix-on] started") &&
+		      strstr(out, "[prefix-off] started") < strstr(out, "[prefix-on] started"), "%s", out);
+	cJSON *p = at(j, "prefix"), *r;
+	ck_assert(strstr(at(p, "misses_by")->valuestring, "cache off"));
+	ck_assert_str_eq(at(p, "server")->valuestring, "prefix-on");
+	cJSON_ArrayForEach(r, at(p, "points.0.misses"))
+		ck_assert(num(at(r, "request"), "prefix_cache_hit_tokens") == 0);
+	cJSON_ArrayForEach(r, at(p, "points.0.hits"))
+		ck_assert(num(at(r, "request"), "prefix_cache_hit_tokens") > 0);
+	cJSON_Delete(j);
+	free(out);
+	rm_out();
+}
+END_TEST
+
+static int waited(cJSON *pt, double more_than_s)
+{
+	int n = 0;
+	cJSON *r;
+	cJSON_ArrayForEach(r, at(pt, "requests_detail"))
+		n += num(r, "queue_s") > more_than_s;
+	return n;
+}
+
+/* llama.cpp with 2 slots: the capacity from /props and the start-up line,
+ * the predicted knee 2; at concurrency 2 nobody waits, at 4 every request
+ * but the first two does (each arrives while both slots are busy); the
+ * queue (request sent → headers, sent when a slot starts the prompt) sits
+ * inside TTFT with the prefill. */
+START_TEST(kv_llamacpp_knee_on_the_slots)
+{
+	mkdir_out();
+	int rc;
+	char *out;
+	cJSON *j = sweep("--style llamacpp --slots 2 --ctx 2048 --prefill-per-token-ms 0.05 "
+			 "--first-ms 100 --token-ms 3", "--experiments kv --concurrency 1,2,4 "
+			 "--prompt-tokens 128 --max-tokens 8", &rc, &out);
+	ck_assert_msg(rc == 0 && j, "exit %d: %s", rc, out);
+	cJSON *s = at(j, "kv.series.0");
+	ck_assert_int_eq((int)num(at(s, "capacity"), "slots"), 2);
+	ck_assert_int_eq((int)num(at(s, "capacity"), "slot_ctx"), 2048);
+	ck_assert(strstr(at(s, "capacity.source")->valuestring, "/props"));
+	ck_assert(strstr(at(s, "capacity.source")->valuestring, "n_slots"));
+	/* the log states 2048 cells in each of 2 streams: 4096 in all */
+	ck_assert(num(at(s, "capacity"), "kv_tokens") == 4096);
+	ck_assert(strstr(at(s, "capacity.source")->valuestring, "llama_kv_cache"));
+	ck_assert_int_eq((int)num(s, "predicted_knee"), 2);
+	ck_assert_int_eq((int)num(s, "measured_knee"), 2);
+	ck_assert_int_eq((int)num(s, "waited_from"), 4);
+	ck_assert(strstr(at(s, "explanation")->valuestring, "as predicted"));
+	/* a request that waits for a slot waits at least another's 100 ms
+	 * to its first token; one that does not, only the hand-off (counted
+	 * at half that: a margin for a sanitizer on a busy machine) */
+	ck_assert_int_eq(waited(at(s, "points.0"), 0.050), 0);
+	ck_assert_int_eq(waited(at(s, "points.1"), 0.050), 0);
+	cJSON *p4 = at(s, "points.2");
+	ck_assert_int_eq((int)num(p4, "requests"), 12);
+	ck_assert_int_eq(waited(p4, 0.050), 10);
+	ck_assert_str_eq(at(p4, "queue_source")->valuestring, "llamacpp-headers");
+	cJSON *r;
+	cJSON_ArrayForEach(r, at(p4, "requests_detail")) {
+		cJSON *q = at(r, "request");
+		ck_assert_msg(num(r, "queue_s") + num(q, "prefill_s") <= num(q, "ttft_s"),
+			      "queue %g + prefill %g > ttft %g", num(r, "queue_s"),
+			      num(q, "prefill_s"), num(q, "ttft_s"));
+	}
+	ck_assert(num(p4, "queue_share_of_all_ttft") > num(at(s, "points.1"),
+							   "queue_share_of_all_ttft"));
+	cJSON_Delete(j);
+	free(out);
+	rm_out();
+}
+END_TEST
+
+/* vLLM: the capacity from its start-up lines ("GPU KV cache size: 1024
+ * tokens"), the prediction floor(1024 / whole 16-token blocks a request),
+ * and the server's own KV gauge while the point ran. */
+START_TEST(kv_vllm_capacity_from_its_log)
+{
+	mkdir_out();
+	int rc;
+	char *out;
+	cJSON *j = sweep("--slots 64 --kv-tokens 1024 --ctx 4096 --prefill-per-token-ms 0.05 "
+			 "--first-ms 20 --token-ms 3", "--experiments kv --concurrency 1,2,4,8 "
+			 "--prompt-tokens 200 --max-tokens 8", &rc, &out);
+	ck_assert_msg(rc == 0 && j, "exit %d: %s", rc, out);
+	cJSON *s = at(j, "kv.series.0");
+	cJSON *c = at(s, "capacity");
+	ck_assert(num(c, "kv_tokens") == 1024 && num(c, "max_concurrency") == 0.25 &&
+		  num(c, "max_concurrency_tokens") == 4096);
+	ck_assert(strstr(at(c, "source")->valuestring, "GPU KV cache size"));
+	double per = num(s, "tokens_per_request");
+	int predicted = (int)(1024 / (ceil(per / 16) * 16));
+	ck_assert_int_eq((int)num(s, "predicted_knee"), predicted);
+	ck_assert_msg(predicted >= 2 && predicted < 8, "predicted %d", predicted);
+	/* the server's queue where the knee is: nobody waits at 1, someone at 8 */
+	ck_assert(num(at(s, "points.0"), "queue_share_of_all_ttft") < 0.10);
+	ck_assert(num(at(s, "points.3"), "queue_share_of_all_ttft") > 0.10);
+	ck_assert(num(at(s, "points.3.server"), "kv_usage_max_pct") > 0);
+	ck_assert(num(s, "waited_from") > predicted);
+	cJSON_Delete(j);
+	free(out);
+	rm_out();
+}
+END_TEST
+
+static int has_number(const char *s)
+{
+	for (; *s; s++)
+		if (*s >= '0' && *s <= '9' && s[1] == '.' && s[2] >= '0' && s[2] <= '9')
+			return 1;
+	return 0;
+}
+
+/* The text of a section, up to the next "## " heading. */
+static char *section(const char *md, const char *heading)
+{
+	const char *p = strstr(md, heading);
+	ck_assert_msg(p != NULL, "no %s", heading);
+	const char *e = strstr(p + 3, "\n## ");
+	return strndup(p, e ? (size_t)(e - p) : strlen(p));
+}
+
+static const char *const g_charts[] = {"r-prefix.svg", "r-kv-1.svg", "r-kv-waterfall.svg"};
+
+static void full_run(void)
+{
+	char md[600], *out;
+	snprintf(md, sizeof md, "%s/r.md", g_dir);
+	FILE *f = fopen(md, "w");
+	fputs("# First-Token Latency Baseline\n\n## Server Config\n\nkept\n\n## Prefix caching\n\n"
+	      "OLD PREFIX\n\n## KV scaling\n\nOLD KV\n", f);
+	fclose(f);
+	int rc;
+	char args[1024];
+	snprintf(args, sizeof args, "--prefix-tokens 32,256 --prefix-requests 2 --concurrency 1,4 "
+		 "--prompt-tokens 64 --max-tokens 4 --report %s", md);
+	cJSON *j = sweep("--style llamacpp --slots 2 --ctx 1024 --prefix-cache "
+			 "--prefill-per-token-ms 0.05 --first-ms 10 --token-ms 2", args, &rc, &out);
+	ck_assert_msg(rc == 0 && j, "exit %d: %s", rc, out);
+	cJSON_Delete(j);
+	free(out);
+}
+
+START_TEST(report_sections_hold_numbers)
+{
+	mkdir_out();
+	full_run();
+	char path[700];
+	snprintf(path, sizeof path, "%s/r.md", g_dir);
+	char *md = tu_read_file(path, NULL);
+	/* replaced, not appended: the old text gone, each heading once */
+	ck_assert(!strstr(md, "OLD PREFIX") && !strstr(md, "OLD KV") && strstr(md, "kept"));
+	ck_assert(strstr(md, "## Prefix caching") == strstr(md, "## Prefix caching\n") &&
+		  !strstr(strstr(md, "## Prefix caching") + 5, "## Prefix caching"));
+	char *pc = section(md, "## Prefix caching"), *kv = section(md, "## KV scaling");
+	ck_assert(strstr(pc, "Scale: 2 prefix lengths") && has_number(pc));
+	ck_assert(strstr(pc, "| prefix tokens |") && strstr(pc, "](r-prefix.svg)"));
+	ck_assert(strstr(pc, "**Where caching stops paying:**"));
+	ck_assert(strstr(kv, "| config | prompt tokens | concurrency |") && has_number(kv));
+	ck_assert(strstr(kv, "predicted knee") && strstr(kv, "**Flags are capacity commitments.**"));
+	ck_assert(strstr(kv, "](r-kv-1.svg)") && strstr(kv, "](r-kv-waterfall.svg)"));
+	/* the page: every chart inline */
+	snprintf(path, sizeof path, "%s/r.html", g_dir);
+	char *html = tu_read_file(path, NULL);
+	size_t n = 0;
+	for (const char *p = html; (p = strstr(p, "<svg ")); p++)
+		n++;
+	ck_assert_uint_eq(n, 3);
+	ck_assert(!strstr(html, "chart not included"));
+	free(html), free(pc), free(kv), free(md);
+	rm_out();
+}
+END_TEST
+
+/* Chromium opens FILE headless: the DOM (parse errors show up in it), its
+ * console (on stderr), and a screenshot; 0 when all is well, else why. */
+static int render(const char *file, const char *const *want, size_t nwant, char *why, size_t wl)
+{
+	char cmd[2048], *dom, *err, *ink, cwd[1024];
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+	snprintf(cmd, sizeof cmd, "cd %s && timeout 120 chromium --headless --no-sandbox "
+		 "--disable-gpu --enable-logging=stderr --v=0 --dump-dom file://%s 2>render.err",
+		 g_dir, file);
+	int rc = tu_sh(cmd, &dom);
+	snprintf(cmd, sizeof cmd, "grep -E ':CONSOLE|Uncaught' %s/render.err", g_dir);
+	tu_sh(cmd, &err);
+	snprintf(cmd, sizeof cmd, "cd %s && timeout 120 chromium --headless --no-sandbox "
+		 "--disable-gpu --hide-scrollbars --window-size=800,700 --screenshot=shot.png "
+		 "file://%s >/dev/null 2>&1 && python3 %s/tests/support/png_ink.py shot.png", g_dir,
+		 file, cwd);
+	int rs = tu_sh(cmd, &ink);
+	int w = 0, h = 0, px = 0;
+	sscanf(ink, "%d %d %d", &w, &h, &px);
+	snprintf(why, wl, "ok");
+	if (rc != 0)
+		snprintf(why, wl, "chromium exited %d", rc);
+	else if (err[0])
+		snprintf(why, wl, "console: %.300s", err);
+	else if (strstr(dom, "parsererror"))
+		snprintf(why, wl, "parse error: %.300s", strstr(dom, "parsererror"));
+	else if (rs != 0 || px < 2000)
+		snprintf(why, wl, "screenshot blank or missing (%d×%d, %d inked pixels)", w, h, px);
+	for (size_t i = 0; !strcmp(why, "ok") && i < nwant; i++)
+		if (!strstr(dom, want[i]))
+			snprintf(why, wl, "'%s' not in the page", want[i]);
+	if (!strcmp(why, "ok") && !has_number(dom))
+		snprintf(why, wl, "no number in the page");
+	free(dom), free(err), free(ink);
+	return strcmp(why, "ok") != 0;
+}
+
+START_TEST(chromium_renders_every_chart_and_the_page)
+{
+	ck_assert_msg(tu_sh("command -v chromium >/dev/null", NULL) == 0,
+		      "chromium is not installed (apt-get install -y chromium; .ci/run does)");
+	mkdir_out();
+	full_run();
+	char why[512], path[700];
+	static const char *const prefix[] = {"Prefix cache: hit vs miss TTFT", "TTFT (ms)",
+					     "shared prefix length (tokens", "miss p50", "hit p50"};
+	static const char *const kv[] = {"TTFT and queueing against concurrency", "predicted knee",
+					 "requests in flight (concurrency)", "queue share of TTFT (%)"};
+	static const char *const wf[] = {"Requests at concurrency 4", "queue", "prefill",
+					 "decode", "time since the first request began (ms)"};
+	static const char *const page[] = {"Prefix caching", "KV scaling", "<svg",
+					   "Flags are capacity commitments"};
+	const char *const *want[] = {prefix, kv, wf};
+	size_t nwant[] = {5, 4, 5};
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof path, "%s/%s", g_dir, g_charts[i]);
+		ck_assert_msg(render(path, want[i], nwant[i], why, sizeof why) == 0, "%s: %s",
+			      g_charts[i], why);
+	}
+	snprintf(path, sizeof path, "%s/r.html", g_dir);
+	ck_assert_msg(render(path, page, 4, why, sizeof why) == 0, "r.html: %s", why);
+	/* and the check can fail: a page with a console error, an SVG that
+	 * does not parse */
+	snprintf(path, sizeof path, "%s/bad.html", g_dir);
+	FILE *f = fopen(path, "w");
+	fputs("<!DOCTYPE html><p>1.5 KV scaling</p><script>undefinedFn()</script>", f);
+	fclose(f);
+	ck_assert(render(path, page, 1, why, sizeof why) != 0 && strstr(why, "console"));
+	snprintf(path, sizeof path, "%s/bad.svg", g_dir);
+	f = fopen(path, "w");
+	fputs("<svg xmlns=\"http://www.w3.org/2000/svg\"><text>1.5 & 2</text></svg>", f);
+	fclose(f);
+	ck_assert(render(path, page, 0, why, sizeof why) != 0 && strstr(why, "parse error"));
+	rm_out();
+}
+END_TEST
+
+START_TEST(bad_usage_and_no_server)
+{
+	char cmd[1024], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --kv-config 'a=-np 2' 2>&1", tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, &out), 2);
+	ck_assert_msg(strstr(out, "need --server"), "%s", out);
+	free(out);
+	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --prefix-tokens 64,x 2>&1", tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, &out), 2);
+	ck_assert_msg(strstr(out, "--prefix-tokens wants"), "%s", out);
+	free(out);
+	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --kv-config 'bad label=x' --server true 2>&1",
+		 tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, &out), 2);
+	free(out);
+	int port = tu_free_port();
+	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --url http://127.0.0.1:%d 2>&1", tu_build_dir(), port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 1);
+	ck_assert_msg(strstr(out, "no server answers"), "%s", out);
+	free(out);
+	/* a configuration that dies at start: its last lines, and exit 1 */
+	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --server 'echo bad flag >&2; exit 3' --url "
+		 "http://127.0.0.1:%d --experiments kv 2>&1", tu_build_dir(), port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 1);
+	ck_assert_msg(strstr(out, "exited before it was ready (exit code 3)") &&
+		      strstr(out, "bad flag"), "%s", out);
+	free(out);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("sweep");
+	TCase *t = tu_tcase(s, "sweep", 300);
+	tcase_add_test(t, prefix_llamacpp_counts_from_timings);
+	tcase_add_test(t, prefix_vllm_counts_from_metrics);
+	tcase_add_test(t, prefix_two_configurations);
+	tcase_add_test(t, kv_llamacpp_knee_on_the_slots);
+	tcase_add_test(t, kv_vllm_capacity_from_its_log);
+	tcase_add_test(t, report_sections_hold_numbers);
+	tcase_add_test(t, chromium_renders_every_chart_and_the_page);
+	tcase_add_test(t, bad_usage_and_no_server);
+	return tu_run(s);
+}

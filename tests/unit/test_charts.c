@@ -1,0 +1,283 @@
+/* test_charts.c — the pictures' library without a browser: axis ticks,
+ * the three chart kinds (what they show, escaping, determinism, NAN
+ * leaving a gap), the waterfall from an analysis, the Chrome trace
+ * (valid JSON, one track per connection, phases nested in their request
+ * and never overlapping, one instant per token) and the Markdown → HTML
+ * page (tables, lists, inline SVG, nothing unescaped). Rendering in a real
+ * browser: tests/e2e/test_sweep.c. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "ttft_charts.h"
+#include "ttft_html.h"
+#include "ttft_svg.h"
+#include "ttft_trace.h"
+
+static size_t count(const char *s, const char *what)
+{
+	size_t n = 0;
+	for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
+		n++;
+	return n;
+}
+
+START_TEST(ticks_are_round_and_cover)
+{
+	double a, z, st;
+	st = ttft_svg_ticks(0, 9.3, 5, &a, &z);
+	ck_assert(st == 2 && a == 0 && z == 10);
+	st = ttft_svg_ticks(0.0012, 0.0049, 5, &a, &z);
+	ck_assert_msg(fabs(st - 0.001) < 1e-12 && fabs(a - 0.001) < 1e-12 && fabs(z - 0.005) < 1e-12, "step %g", st);
+	st = ttft_svg_ticks(30.2, 32.0, 5, &a, &z);
+	ck_assert(fabs(st - 0.5) < 1e-12 && a == 30.0 && z == 32.0);
+	st = ttft_svg_ticks(5, 5, 5, &a, &z); /* one value: still an axis */
+	ck_assert(st > 0 && a <= 5 && z > 5);
+	ck_assert(ttft_svg_ticks(NAN, 1, 5, &a, &z) == 0);
+}
+END_TEST
+
+START_TEST(lines_show_values_escape_text_and_break_at_nan)
+{
+	double x[] = {1, 2, 4, 8}, y[] = {3.25, NAN, 12.5, 40}, q[] = {0, 1, 30, 80};
+	struct ttft_series s[] = {{"p50 <a&b>", x, y, 4, 0, 0}, {"queue", x, q, 4, 1, 0}};
+	struct ttft_mark m[] = {{2, "predicted knee"}, {4, "measured knee"}};
+	struct ttft_linechart c = {.title = "TTFT & \"queue\" <vs> concurrency", .subtitle = "sub",
+				   .xlabel = "concurrency", .ylabel = "TTFT (ms)", .y2label = "share (%)",
+				   .logx = 1, .y2max = 100, .series = s, .nseries = 2, .marks = m,
+				   .nmarks = 2};
+	char *a = ttft_svg_lines(&c), *b = ttft_svg_lines(&c);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_str_eq(a, b); /* the same data, the same bytes */
+	ck_assert(strstr(a, "TTFT &amp; &quot;queue&quot; &lt;vs&gt; concurrency"));
+	ck_assert(!strstr(a, "<vs>") && !strstr(a, "<a&b>"));
+	ck_assert(strstr(a, "p50 &lt;a&amp;b&gt;"));
+	/* the left series breaks at its NAN: two lines, 3 points */
+	ck_assert_uint_eq(count(a, "<polyline"), 3);
+	ck_assert_uint_eq(count(a, "<circle"), 3 + 1 /* legend */);
+	ck_assert(strstr(a, ">3.25<") && strstr(a, ">12.5<") && strstr(a, ">40.0<"));
+	ck_assert(strstr(a, "predicted knee") && strstr(a, "measured knee"));
+	ck_assert(strstr(a, ">TTFT (ms)<") && strstr(a, ">share (%)<") && strstr(a, ">concurrency<"));
+	/* ticks at the swept values of a log axis */
+	ck_assert(strstr(a, ">1</text>") && strstr(a, ">8</text>"));
+	ck_assert(!strstr(a, "nan") && !strstr(a, "inf"));
+	free(a);
+	free(b);
+}
+END_TEST
+
+START_TEST(timeline_legend_names_what_is_drawn)
+{
+	static const char *const cats[] = {"phase", "unaccounted", "never used"};
+	static const char *const col[] = {"#0072B2", "hatch", "#000000"};
+	struct ttft_tl_seg s1[] = {{0, 1.5, 0}}, s2[] = {{1.5, 2, 1}, {2.5, 3, 1}};
+	struct ttft_tl_row r[] = {{"load", s1, 1, "1.500 s"}, {"gaps", s2, 2, NULL}};
+	struct ttft_mark m[] = {{3, "ready"}};
+	struct ttft_timeline t = {.title = "T", .xlabel = "s", .cats = cats, .colors = col,
+				  .ncats = 3, .rows = r, .nrows = 2, .marks = m, .nmarks = 1};
+	char *svg = ttft_svg_timeline(&t);
+	ck_assert_ptr_nonnull(svg);
+	ck_assert(strstr(svg, ">phase<") && strstr(svg, ">unaccounted<"));
+	ck_assert(!strstr(svg, "never used"));
+	ck_assert_uint_eq(count(svg, "fill=\"url(#h"), 2 + 1); /* two gaps + the swatch */
+	ck_assert(strstr(svg, ">1.500 s<") && strstr(svg, ">ready<"));
+	free(svg);
+}
+END_TEST
+
+START_TEST(dots_give_median_and_range)
+{
+	double w[] = {30.2, 30.3, 32.0, 30.25}, c[] = {45.0};
+	struct ttft_dotgroup g[] = {{"warm", w, 4}, {"cold", c, 1}};
+	struct ttft_dotchart d = {.title = "V", .ylabel = "TTFT (ms)", .unit = "ms", .groups = g,
+				  .ngroups = 2};
+	char *svg = ttft_svg_dots(&d);
+	ck_assert_ptr_nonnull(svg);
+	ck_assert(strstr(svg, "warm (n=4)") && strstr(svg, "cold (n=1)"));
+	ck_assert(strstr(svg, "median 30.3 ms") && strstr(svg, "min 30.2, max 32.0"));
+	ck_assert_uint_eq(count(svg, "<circle"), 5);
+	free(svg);
+}
+END_TEST
+
+/* Two requests of one client: a new connection (dns, connect, 3 tokens,
+ * the server's split) and a reused one on another connection. Times in
+ * ns since an arbitrary origin. */
+static int64_t tok_a[] = {40000000, 45000000, 50000000}, tok_b[] = {90000000, 95000000};
+
+static void analysis(struct ttft_analysis *a, struct ttft_record *r)
+{
+	memset(a, 0, sizeof *a);
+	for (int i = 0; i < 2; i++)
+		ttft_record_init(&r[i], TTFT_ORIGIN_LOG);
+	r[0].pid = 7, r[0].fd = 5, r[0].conn = 1, r[0].status = 200, r[0].new_conn = 1;
+	snprintf(r[0].method, sizeof r[0].method, "POST");
+	snprintf(r[0].path, sizeof r[0].path, "/v1/completions");
+	r[0].t_start = 10000000, r[0].t_dns0 = 9000000, r[0].t_dns1 = 9500000;
+	r[0].t_conn0 = 10000000, r[0].t_est = 11000000, r[0].t_req0 = 12000000;
+	r[0].t_req1 = 13000000, r[0].t_hdr = 15000000, r[0].t_end = 52000000;
+	r[0].t_first = tok_a[0], r[0].ntok = 3, r[0].tok = tok_a;
+	r[0].split.source = TTFT_SPLIT_VLLM_METRICS;
+	r[0].split.queue_s = 0.010, r[0].split.prefill_s = 0.012;
+	r[1].pid = 7, r[1].fd = 6, r[1].conn = 2, r[1].status = 200;
+	snprintf(r[1].method, sizeof r[1].method, "POST");
+	snprintf(r[1].path, sizeof r[1].path, "/v1/chat/\"x\"");
+	r[1].t_start = 60000000, r[1].t_req0 = 60000000, r[1].t_req1 = 61000000;
+	r[1].t_hdr = 62000000, r[1].t_end = 96000000;
+	r[1].t_first = tok_b[0], r[1].ntok = 2, r[1].tok = tok_b;
+	a->reqs = r;
+	a->nreqs = 2;
+}
+
+static cJSON *event(cJSON *evs, const char *name, double tid, int nth)
+{
+	cJSON *e;
+	cJSON_ArrayForEach(e, evs) {
+		cJSON *n = cJSON_GetObjectItem(e, "name");
+		if (cJSON_IsString(n) && !strcmp(n->valuestring, name) &&
+		    cJSON_GetObjectItem(e, "tid")->valuedouble == tid && nth-- == 0)
+			return e;
+	}
+	return NULL;
+}
+
+static double f(cJSON *e, const char *k)
+{
+	return cJSON_GetObjectItem(e, k)->valuedouble;
+}
+
+START_TEST(trace_is_valid_with_nested_phases)
+{
+	struct ttft_analysis a;
+	struct ttft_record r[2];
+	analysis(&a, r);
+	struct ttft_json jw;
+	ck_assert_int_eq(ttft_json_init(&jw, NULL, 0), 0);
+	ck_assert_int_eq(ttft_trace_json(&jw, &a), 0);
+	char *js = ttft_json_take(&jw);
+	ttft_json_free(&jw);
+	cJSON *j = cJSON_Parse(js);
+	ck_assert_msg(j != NULL, "not JSON:\n%s", js);
+	cJSON *evs = cJSON_GetObjectItem(j, "traceEvents");
+	size_t x = 0, inst = 0, meta = 0, threads = 0;
+	cJSON *e;
+	cJSON_ArrayForEach(e, evs) {
+		const char *ph = cJSON_GetObjectItem(e, "ph")->valuestring;
+		x += !strcmp(ph, "X");
+		inst += !strcmp(ph, "i");
+		meta += !strcmp(ph, "M");
+		threads += !strcmp(cJSON_GetObjectItem(e, "name")->valuestring, "thread_name");
+	}
+	ck_assert_uint_eq(inst, 5);                   /* one per token */
+	ck_assert_uint_eq(threads, 2);                /* a track per connection */
+	ck_assert_uint_eq(meta, 1 + 2 * 2);           /* process + name, sort per track */
+	/* request 1: dns connect send wait-headers wait-first decode finish */
+	ck_assert_uint_eq(x, 2 + 7 + 5);
+	cJSON *req = event(evs, "POST /v1/completions", 1, 0);
+	ck_assert_ptr_nonnull(req);
+	ck_assert(f(req, "ts") == 0);                 /* the origin: the first dns */
+	ck_assert(fabs(f(req, "dur") - 43000) < 1e-6); /* 9 ms → 52 ms, in µs */
+	cJSON *args = cJSON_GetObjectItem(req, "args");
+	ck_assert(fabs(f(args, "queue_ms") - 10) < 1e-9 && fabs(f(args, "prefill_ms") - 12) < 1e-9);
+	ck_assert_str_eq(cJSON_GetObjectItem(args, "split_source")->valuestring, "vllm-metrics");
+	ck_assert_ptr_nonnull(event(evs, "POST /v1/chat/\"x\"", 2, 0)); /* escaped and back */
+	/* every phase inside its request, in order, never overlapping */
+	static const char *const ph[] = {"dns", "connect", "send", "wait headers",
+					 "wait first token", "decode", "finish"};
+	double prev = f(req, "ts");
+	for (size_t i = 0; i < 7; i++) {
+		cJSON *p = event(evs, ph[i], 1, 0);
+		ck_assert_msg(p != NULL, "no %s", ph[i]);
+		ck_assert(f(p, "ts") >= prev - 1e-9);
+		prev = f(p, "ts") + f(p, "dur");
+		ck_assert(prev <= f(req, "ts") + f(req, "dur") + 1e-9);
+	}
+	cJSON *first = event(evs, "first token", 1, 0);
+	ck_assert(fabs(f(first, "ts") - 31000) < 1e-6);   /* 40 ms − 9 ms */
+	/* the reused connection: no dns, no connect */
+	ck_assert_ptr_null(event(evs, "connect", 2, 0));
+	cJSON_Delete(j);
+	free(js);
+}
+END_TEST
+
+START_TEST(waterfall_splits_the_server_part)
+{
+	struct ttft_analysis a;
+	struct ttft_record r[2];
+	analysis(&a, r);
+	struct ttft_wf w[2];
+	ck_assert_uint_eq(ttft_wf_from_analysis(&a, w, 2), 2);
+	ck_assert(fabs(w[0].t_first - 31.0) < 1e-9 && fabs(w[0].queue_ms - 10) < 1e-9);
+	ck_assert(isnan(w[1].t_conn0) && isnan(w[1].queue_ms));
+	char *svg = ttft_waterfall_svg("W", "s", w, 2);
+	ck_assert_ptr_nonnull(svg);
+	/* request 1 split by the server (27 ms: 10 queue, 12 prefill, 5 other);
+	 * request 2 not: a plain wait */
+	ck_assert(strstr(svg, "<title>queue 10.0</title>") && strstr(svg, "<title>prefill 12.0</title>"));
+	ck_assert(strstr(svg, "<title>other (server, unexplained) 5.00</title>"));
+	ck_assert(strstr(svg, "<title>wait (no server split) 29.0</title>"));
+	ck_assert_uint_eq(count(svg, ">TTFT 30.0 ms<"), 2);
+	ck_assert(!strstr(svg, "clipped"));
+	free(svg);
+	/* a split larger than the wait the client saw is drawn inside it, and
+	 * says so */
+	w[0].prefill_ms = 20;
+	svg = ttft_waterfall_svg("W", "s", w, 2);
+	ck_assert(strstr(svg, ">TTFT 30.0 ms (split clipped)<") && !strstr(svg, "other (server"));
+	free(svg);
+}
+END_TEST
+
+START_TEST(html_page_inlines_charts_and_escapes)
+{
+	char dir[512], svgp[600];
+	snprintf(dir, sizeof dir, "%s/html-XXXXXX", tu_scratch());
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(svgp, sizeof svgp, "%s/c.svg", dir);
+	FILE *fp = fopen(svgp, "w");
+	fputs("<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"><text>42.5</text></svg>\n", fp);
+	fclose(fp);
+	const char *md = "# Report <b>\n\nSome **bold** and `code <x>` and [a link](other.md) "
+			 "and [bad](javascript:alert(1)).\n<!-- a comment\nover lines -->\n"
+			 "| a | b |\n|---|---|\n| 1 | <script>x</script> |\n\n- one\n- two\n  goes on\n\n"
+			 "![The chart](c.svg)\n\n![Gone](../etc/passwd.svg)\n\n```\nraw <pre>\n```\n";
+	char *h = ttft_html_page(md, dir);
+	unlink(svgp);
+	rmdir(dir);
+	ck_assert_ptr_nonnull(h);
+	ck_assert(strstr(h, "<title>Report &lt;b&gt;</title>"));
+	ck_assert(strstr(h, "<strong>bold</strong>") && strstr(h, "<code>code &lt;x&gt;</code>"));
+	ck_assert(strstr(h, "<a href=\"other.md\">a link</a>"));
+	ck_assert(!strstr(h, "javascript:alert(1)\""));
+	ck_assert(!strstr(h, "a comment"));
+	ck_assert(strstr(h, "<th>a</th><th>b</th>") && strstr(h, "<td>&lt;script&gt;x&lt;/script&gt;</td>"));
+	ck_assert(strstr(h, "<li>one</li>") && strstr(h, "<li>two   goes on</li>"));
+	ck_assert(strstr(h, "<svg xmlns") && strstr(h, "<text>42.5</text>") && !strstr(h, "<?xml"));
+	ck_assert(strstr(h, "<figcaption>The chart</figcaption>"));
+	ck_assert(strstr(h, "chart not included: ../etc/passwd.svg"));
+	ck_assert(strstr(h, "raw &lt;pre&gt;"));
+	/* nothing from elsewhere: no script, no linked resource */
+	ck_assert(!strstr(h, "<script") && !strstr(h, "src=") && !strstr(h, "<link"));
+	free(h);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("charts");
+	TCase *t = tu_tcase(s, "charts", 30);
+	tcase_add_test(t, ticks_are_round_and_cover);
+	tcase_add_test(t, lines_show_values_escape_text_and_break_at_nan);
+	tcase_add_test(t, timeline_legend_names_what_is_drawn);
+	tcase_add_test(t, dots_give_median_and_range);
+	tcase_add_test(t, trace_is_valid_with_nested_phases);
+	tcase_add_test(t, waterfall_splits_the_server_part);
+	tcase_add_test(t, html_page_inlines_charts_and_escapes);
+	return tu_run(s);
+}

@@ -1,0 +1,131 @@
+/* ttft_charts.c — see ttft_charts.h. */
+#include "ttft_charts.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ttft_svg.h"
+
+enum { C_DNS, C_CONNECT, C_SEND, C_QUEUE, C_PREFILL, C_OTHER, C_WAIT, C_DECODE, C__N };
+static const char *const cats[C__N] = {"dns", "connect", "send", "queue", "prefill",
+				       "other (server, unexplained)",
+				       "wait (no server split)", "decode"};
+
+static int known(double a, double b)
+{
+	return isfinite(a) && isfinite(b) && b >= a;
+}
+
+char *ttft_waterfall_svg(const char *title, const char *subtitle, const struct ttft_wf *r,
+			 size_t n)
+{
+	struct ttft_tl_row *rows = calloc(n ? n : 1, sizeof *rows);
+	struct ttft_tl_seg *segs = calloc((n ? n : 1) * 8, sizeof *segs);
+	char (*notes)[48] = calloc(n ? n : 1, sizeof *notes);
+	char *svg = NULL;
+	if (!rows || !segs || !notes)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct ttft_wf *w = &r[i];
+		struct ttft_tl_seg *s = segs + i * 8;
+		size_t k = 0;
+		if (known(w->t_dns0, w->t_dns1))
+			s[k++] = (struct ttft_tl_seg){w->t_dns0, w->t_dns1, C_DNS};
+		if (known(w->t_conn0, w->t_est))
+			s[k++] = (struct ttft_tl_seg){w->t_conn0, w->t_est, C_CONNECT};
+		if (known(w->t_req0, w->t_req1))
+			s[k++] = (struct ttft_tl_seg){w->t_req0, w->t_req1, C_SEND};
+		if (known(w->t_req1, w->t_first)) {
+			double t = w->t_req1, srv = w->t_first - w->t_req1;
+			double q = isfinite(w->queue_ms) ? w->queue_ms : 0;
+			double p = isfinite(w->prefill_ms) ? w->prefill_ms : 0;
+			if (isfinite(w->queue_ms) || isfinite(w->prefill_ms)) {
+				/* a split larger than what the client waited cannot be
+				 * drawn inside it: clipped, the note says so */
+				double scale = q + p > srv && q + p > 0 ? srv / (q + p) : 1;
+				if (q > 0)
+					s[k++] = (struct ttft_tl_seg){t, t + q * scale, C_QUEUE};
+				t += q * scale;
+				if (p > 0)
+					s[k++] = (struct ttft_tl_seg){t, t + p * scale, C_PREFILL};
+				t += p * scale;
+				if (w->t_first > t)
+					s[k++] = (struct ttft_tl_seg){t, w->t_first, C_OTHER};
+			} else {
+				s[k++] = (struct ttft_tl_seg){t, w->t_first, C_WAIT};
+			}
+		}
+		if (known(w->t_first, w->t_last))
+			s[k++] = (struct ttft_tl_seg){w->t_first, w->t_last, C_DECODE};
+		rows[i].label = w->label;
+		rows[i].segs = s;
+		rows[i].nsegs = k;
+		double q = isfinite(w->queue_ms) ? w->queue_ms : 0;
+		double p = isfinite(w->prefill_ms) ? w->prefill_ms : 0;
+		int over = known(w->t_req1, w->t_first) && q + p > w->t_first - w->t_req1;
+		if (known(w->t_start, w->t_first))
+			snprintf(notes[i], sizeof notes[i], "TTFT %.1f ms%s",
+				 w->t_first - w->t_start, over ? " (split clipped)" : "");
+		else
+			snprintf(notes[i], sizeof notes[i], "no first token");
+		rows[i].note = notes[i];
+	}
+	struct ttft_timeline c = {
+		.title = title,
+		.subtitle = subtitle,
+		.xlabel = "time since the first request began (ms)",
+		.cats = cats,
+		.ncats = C__N,
+		.rows = rows,
+		.nrows = n,
+	};
+	svg = ttft_svg_timeline(&c);
+out:
+	free(rows);
+	free(segs);
+	free(notes);
+	return svg;
+}
+
+static double rel(int64_t t, int64_t t0)
+{
+	return t ? (double)(t - t0) / 1e6 : NAN;
+}
+
+void ttft_wf_of(const struct ttft_record *r, int64_t t0, struct ttft_wf *w)
+{
+	w->t_start = rel(r->t_start, t0);
+	w->t_dns0 = r->new_conn ? rel(r->t_dns0, t0) : NAN;
+	w->t_dns1 = r->new_conn ? rel(r->t_dns1, t0) : NAN;
+	w->t_conn0 = r->new_conn ? rel(r->t_conn0, t0) : NAN;
+	w->t_est = r->new_conn ? rel(r->t_est, t0) : NAN;
+	w->t_req0 = rel(r->t_req0, t0);
+	w->t_req1 = rel(r->t_req1, t0);
+	w->t_first = r->ntok ? rel(r->tok[0], t0) : NAN;
+	w->t_last = r->ntok ? rel(r->tok[r->ntok - 1], t0) : NAN;
+	w->t_end = rel(r->t_end, t0);
+	w->queue_ms = r->split.source ? r->split.queue_s * 1e3 : NAN;
+	w->prefill_ms = r->split.source ? r->split.prefill_s * 1e3 : NAN;
+}
+
+size_t ttft_wf_from_analysis(const struct ttft_analysis *a, struct ttft_wf *out, size_t max)
+{
+	size_t n = a->nreqs < max ? a->nreqs : max;
+	int64_t t0 = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct ttft_record *r = &a->reqs[i];
+		int64_t s = r->t_dns0 && r->new_conn && r->t_dns0 < r->t_start ? r->t_dns0
+									       : r->t_start;
+		if (!t0 || s < t0)
+			t0 = s;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ttft_record *r = &a->reqs[i];
+		snprintf(out[i].label, sizeof out[i].label, "%zu: conn %llu %s %.40s", i + 1,
+			 (unsigned long long)r->conn, r->method, r->path);
+		ttft_wf_of(r, t0, &out[i]);
+	}
+	return n;
+}

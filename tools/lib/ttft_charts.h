@@ -1,0 +1,37 @@
+/* ttft_charts.h — the per-request waterfall, from the shim's analysis or
+ * from any caller that knows when each phase of its requests began and
+ * ended (ttft-day draws its probe's requests with it). */
+#ifndef TTFT_CHARTS_H
+#define TTFT_CHARTS_H
+
+#include <stddef.h>
+
+#include "ttft_analyze.h"
+
+/* One request's instants in milliseconds since the chart's origin (NAN:
+ * not known, e.g. no connect on a reused connection), and the server's
+ * own queue and prefill (ms, NAN when the server says nothing). */
+struct ttft_wf {
+	char label[96];
+	double t_start, t_dns0, t_dns1, t_conn0, t_est, t_req0, t_req1;
+	double t_first, t_last, t_end;
+	double queue_ms, prefill_ms;
+};
+
+/* The waterfall: dns / connect / send, then the server's part (request
+ * sent → first token) as queue / prefill / other when the server split
+ * it, else one "wait (no server split)" segment, then decode. The split's
+ * durations are the server's; their order inside the server's part is
+ * drawn as queue, prefill, other (the subtitle says so). Returns a
+ * malloc'd SVG document, or NULL when out of memory. */
+char *ttft_waterfall_svg(const char *title, const char *subtitle, const struct ttft_wf *r,
+			 size_t n);
+
+/* One record's row, in ms since t0 (CLOCK_MONOTONIC ns); the label is
+ * the caller's. */
+void ttft_wf_of(const struct ttft_record *r, int64_t t0, struct ttft_wf *w);
+/* The rows of an analysis (at most max, the first ones in time), in ms
+ * since the first request began. Returns how many were filled. */
+size_t ttft_wf_from_analysis(const struct ttft_analysis *a, struct ttft_wf *out, size_t max);
+
+#endif

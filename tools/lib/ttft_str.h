@@ -1,0 +1,28 @@
+/* ttft_str.h — a growing string for the writers of documents (SVG, HTML,
+ * Markdown sections). Out of memory is remembered, not fatal: the owner
+ * checks ttft_str_ok() once at the end and reports it. */
+#ifndef TTFT_STR_H
+#define TTFT_STR_H
+
+#include <stddef.h>
+
+struct ttft_str {
+	char *s;        /* NUL-terminated while ok; NULL before the first write */
+	size_t n, cap;
+	int oom;        /* an append failed: the text is incomplete */
+};
+
+__attribute__((format(printf, 2, 3)))
+void ttft_str_printf(struct ttft_str *b, const char *fmt, ...);
+void ttft_str_add(struct ttft_str *b, const char *p, size_t n);
+/* Text for XML/HTML: & < > " ' become entities; bytes below 0x20 other
+ * than tab and newline (not allowed in XML 1.0) are dropped. */
+void ttft_str_xml(struct ttft_str *b, const char *text);
+/* The text so far ("" when empty); stays owned by b. */
+const char *ttft_str_get(const struct ttft_str *b);
+int ttft_str_ok(const struct ttft_str *b);
+/* Hand the text over (malloc'd; NULL when out of memory) and reset b. */
+char *ttft_str_take(struct ttft_str *b);
+void ttft_str_free(struct ttft_str *b);
+
+#endif

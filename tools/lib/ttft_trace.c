@@ -1,0 +1,205 @@
+/* ttft_trace.c — see ttft_trace.h. Written with the one JSON writer,
+ * straight out (a log of a long run holds many thousands of token
+ * events). */
+#include "ttft_trace.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ctx {
+	struct ttft_json *j;
+	int64_t t0;
+};
+
+static double us(const struct ctx *c, int64_t t)
+{
+	return (double)(t - c->t0) / 1e3;
+}
+
+/* The members every event on a request's track has. */
+static void track(struct ttft_json *j, const struct ttft_record *r)
+{
+	ttft_json_int(j, "pid", r->pid);
+	ttft_json_int(j, "tid", (long long)r->conn);
+}
+
+/* A phase slice [a, z) on the request's track, starting no earlier than
+ * the previous one ended (*prev), so that slices nest and never overlap. */
+static void phase(struct ctx *c, const struct ttft_record *r, const char *name, int64_t a,
+		  int64_t z, int64_t *prev)
+{
+	if (!a || !z)
+		return;
+	if (a < *prev)
+		a = *prev;
+	if (z < a)
+		return;
+	ttft_json_begin_obj(c->j, NULL);
+	ttft_json_str(c->j, "name", name);
+	ttft_json_str(c->j, "cat", "phase");
+	ttft_json_str(c->j, "ph", "X");
+	ttft_json_num(c->j, "ts", us(c, a));
+	ttft_json_num(c->j, "dur", (double)(z - a) / 1e3);
+	track(c->j, r);
+	ttft_json_end_obj(c->j);
+	*prev = z;
+}
+
+static void instant(struct ctx *c, const struct ttft_record *r, const char *name,
+		    const char *cat, int64_t t)
+{
+	ttft_json_begin_obj(c->j, NULL);
+	ttft_json_str(c->j, "name", name);
+	ttft_json_str(c->j, "cat", cat);
+	ttft_json_str(c->j, "ph", "i");
+	ttft_json_str(c->j, "s", "t");
+	ttft_json_num(c->j, "ts", us(c, t));
+	track(c->j, r);
+	ttft_json_end_obj(c->j);
+}
+
+static int64_t req_begin(const struct ttft_record *r)
+{
+	return r->new_conn && r->t_dns0 && r->t_dns0 < r->t_start ? r->t_dns0 : r->t_start;
+}
+
+static int64_t req_finish(const struct ttft_record *r)
+{
+	int64_t z = r->t_start;
+	const int64_t c[] = {r->t_req1, r->t_hdr, r->ntok ? r->tok[r->ntok - 1] : 0, r->t_end};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+		z = c[i] > z ? c[i] : z;
+	return z;
+}
+
+static void request(struct ctx *c, const struct ttft_record *r)
+{
+	struct ttft_json *j = c->j;
+	struct ttft_phases p;
+	ttft_record_phases(r, &p);
+	int64_t b0 = req_begin(r), b1 = req_finish(r);
+	char name[TTFT_REC_TEXT + 40];
+	snprintf(name, sizeof name, "%s %s", r->method, r->path);
+	ttft_json_begin_obj(j, NULL);
+	ttft_json_str(j, "name", name);
+	ttft_json_str(j, "cat", "request");
+	ttft_json_str(j, "ph", "X");
+	ttft_json_num(j, "ts", us(c, b0));
+	ttft_json_num(j, "dur", (double)(b1 - b0) / 1e3);
+	track(j, r);
+	ttft_json_begin_obj(j, "args");
+	ttft_json_int(j, "status", r->status);
+	ttft_json_int(j, "tokens", r->ntok);
+	ttft_json_bool(j, "new_connection", r->new_conn);
+	ttft_json_num(j, "ttft_ms", p.ttft_s * 1e3);
+	ttft_json_num(j, "e2e_ms", p.e2e_s * 1e3);
+	ttft_json_num(j, "queue_ms", r->split.queue_s * 1e3);
+	ttft_json_num(j, "prefill_ms", r->split.prefill_s * 1e3);
+	ttft_json_num(j, "server_other_ms", ttft_record_server_other_s(r) * 1e3);
+	ttft_json_num(j, "prefix_cache_hit_tokens", r->split.hit_tokens);
+	ttft_json_str(j, "split_source", r->split.source);
+	ttft_json_end_obj(j);
+	ttft_json_end_obj(j);
+
+	int64_t prev = b0, first = r->ntok ? r->tok[0] : 0;
+	if (r->new_conn) {
+		phase(c, r, "dns", r->t_dns0, r->t_dns1, &prev);
+		phase(c, r, "connect", r->t_conn0, r->t_est, &prev);
+	}
+	phase(c, r, "send", r->t_req0, r->t_req1, &prev);
+	if (r->t_hdr && (!first || r->t_hdr <= first)) {
+		phase(c, r, "wait headers", r->t_req1, r->t_hdr, &prev);
+		phase(c, r, "wait first token", r->t_hdr, first, &prev);
+	} else {
+		phase(c, r, "wait first token", r->t_req1, first, &prev);
+	}
+	if (r->ntok) {
+		phase(c, r, "decode", first, r->tok[r->ntok - 1], &prev);
+		phase(c, r, "finish", r->tok[r->ntok - 1], r->t_end, &prev);
+	}
+	for (uint32_t i = 0; i < r->ntok; i++)
+		instant(c, r, i ? "token" : "first token", "token", r->tok[i]);
+	if (r->t_app_first)
+		instant(c, r, "application saw the first token", "mark", r->t_app_first);
+}
+
+struct track {
+	int pid;
+	uint64_t conn;
+	int fd;
+};
+
+static int cmp_track(const void *x, const void *y)
+{
+	const struct track *a = x, *b = y;
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	return a->conn < b->conn ? -1 : a->conn > b->conn;
+}
+
+static void meta(struct ttft_json *j, const char *what, int pid, uint64_t tid, const char *key,
+		 const char *name, long long index)
+{
+	ttft_json_begin_obj(j, NULL);
+	ttft_json_str(j, "name", what);
+	ttft_json_str(j, "ph", "M");
+	ttft_json_int(j, "pid", pid);
+	ttft_json_int(j, "tid", (long long)tid);
+	ttft_json_begin_obj(j, "args");
+	if (name)
+		ttft_json_str(j, key, name);
+	else
+		ttft_json_int(j, key, index);
+	ttft_json_end_obj(j);
+	ttft_json_end_obj(j);
+}
+
+int ttft_trace_json(struct ttft_json *j, const struct ttft_analysis *a)
+{
+	struct ctx c = {j, 0};
+	for (size_t i = 0; i < a->nreqs; i++) {
+		int64_t t = req_begin(&a->reqs[i]);
+		if (t && (!c.t0 || t < c.t0))
+			c.t0 = t;
+	}
+	/* names first: one process per pid, one track per connection, each
+	 * named once (sorted, so that a long log stays n log n) */
+	struct track *t = malloc((a->nreqs ? a->nreqs : 1) * sizeof *t);
+	if (!t)
+		return -1;
+	for (size_t i = 0; i < a->nreqs; i++)
+		t[i] = (struct track){a->reqs[i].pid, a->reqs[i].conn, a->reqs[i].fd};
+	qsort(t, a->nreqs, sizeof *t, cmp_track);
+	ttft_json_begin_obj(j, NULL);
+	ttft_json_str(j, "displayTimeUnit", "ms");
+	ttft_json_begin_obj(j, "otherData");
+	ttft_json_ns(j, "origin_monotonic_s", c.t0);
+	ttft_json_num(j, "origin_unix_s", a->nreqs ? ttft_analysis_unix_s(a, c.t0) : NAN);
+	ttft_json_int(j, "requests", (long long)a->nreqs);
+	ttft_json_int(j, "dropped", (long long)a->dropped);
+	ttft_json_end_obj(j);
+	ttft_json_begin_arr(j, "traceEvents");
+	for (size_t i = 0; i < a->nreqs; i++) {
+		char name[80];
+		if (!i || t[i].pid != t[i - 1].pid) {
+			snprintf(name, sizeof name, "client pid %d", t[i].pid);
+			meta(j, "process_name", t[i].pid, 0, "name", name, 0);
+		}
+		if (i && t[i].pid == t[i - 1].pid && t[i].conn == t[i - 1].conn)
+			continue;
+		snprintf(name, sizeof name, "connection %" PRIu64 " (fd %d)", t[i].conn, t[i].fd);
+		meta(j, "thread_name", t[i].pid, t[i].conn, "name", name, 0);
+		meta(j, "thread_sort_index", t[i].pid, t[i].conn, "sort_index", NULL,
+		     (long long)t[i].conn);
+	}
+	free(t);
+	for (size_t i = 0; i < a->nreqs; i++)
+		request(&c, &a->reqs[i]);
+	ttft_json_end_arr(j);
+	ttft_json_end_obj(j);
+	ttft_json_newline(j);
+	return 0;
+}

@@ -1,0 +1,303 @@
+/* sweep_kv.c — KV scaling: for one server configuration, each prompt
+ * length × each concurrency: N requests with C in flight, every prompt its
+ * own (no prefix-cache hits, so that every request pays its prefill). Per
+ * point: TTFT p50/p99, each request's queue share of its TTFT, throughput,
+ * and the server's own queue and KV state while it ran. Then the knee: at
+ * which concurrency requests began to wait, against the one the server's
+ * stated capacity predicts. */
+#include "sweep.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ttft_clock.h"
+
+/* The queue a request waited, and where that number comes from:
+ * - the record's own split (vLLM's metrics, when the probe could
+ *   attribute them to this one request);
+ * - llama.cpp: it sends the response headers when a slot starts the
+ *   request's prompt (server-context.cpp: "signal HTTP to send the
+ *   headers"), so request sent → headers is the wait for a slot (plus the
+ *   HTTP hand-off and tokenization, which are there at any load). */
+static void queue_of(struct sweep_req *q, const char *kind)
+{
+	const struct ttft_record *r = &q->rec;
+	if (isfinite(q->queue_s))
+		return;
+	if (!strcmp(kind, "llamacpp") && r->ok && r->t_req1 && r->t_hdr >= r->t_req1) {
+		q->queue_s = (double)(r->t_hdr - r->t_req1) / 1e9;
+		q->queue_source = "llamacpp-headers";
+	}
+}
+
+static void point(const struct sweep_opts *o, struct sweep_srv *srv, const char *filler,
+		  long want, int conc, struct sweep_kv_point *pt, int si)
+{
+	int n = o->kv_requests ? o->kv_requests : conc * 3 < 4 ? 4 : conc * 3;
+	pt->conc = conc;
+	pt->nreq = n;
+	char **pr = calloc((size_t)n, sizeof *pr);
+	pt->req = calloc((size_t)n, sizeof *pt->req);
+	double *ttft = calloc((size_t)n, sizeof *ttft), *share = calloc((size_t)n, sizeof *share);
+	double *q = calloc((size_t)n, sizeof *q), *pt_tok = calloc((size_t)n, sizeof *pt_tok);
+	int ok = pr && pt->req && ttft && share && q && pt_tok;
+	for (int i = 0; ok && i < n; i++) {
+		/* the request's own number first: no two prompts share a prefix */
+		size_t len = strlen(filler) + 64;
+		pr[i] = malloc(len);
+		if (pr[i])
+			snprintf(pr[i], len, "[%d-%d-%ld-%d-%u] %s", i, conc, want, si, o->run_id,
+				 filler);
+		ok = pr[i] != NULL;
+	}
+	if (!ok) {
+		pt->failed = n;
+		snprintf(pt->error, sizeof pt->error, "out of memory");
+		goto out;
+	}
+	struct probe_cfg cfg = o->probe;
+	cfg.metrics = srv->has_metrics;
+	cfg.no_prompt_cache = !strcmp(srv->kind, "llamacpp");
+	struct sweep_sampler smp = {.cfg = &o->probe, .kind = srv->kind,
+				    .use_metrics = srv->has_metrics,
+				    .use_slots = !strcmp(srv->kind, "llamacpp"),
+				    .kv_cells = isfinite(srv->cap.kv_tokens) ? srv->cap.kv_tokens : 0};
+	struct ttft_server_split w;
+	int have_w = 0;
+	sweep_sampler_start(&smp);
+	pt->failed = sweep_requests(&cfg, conc, pr, n, pt->req, &pt->t0, &w, &have_w, pt->error,
+				    sizeof pt->error);
+	pt->wall_s = (double)(ttft_now_ns() - pt->t0) / 1e9;
+	sweep_sampler_stop(&smp);
+	pt->state = smp.st;
+	if (pt->failed < 0) {
+		pt->failed = n;
+		goto out;
+	}
+	long toks = 0;
+	pt->queue_known = 0;
+	pt->queue_source = NULL;
+	for (int i = 0; i < n; i++) {
+		struct sweep_req *d = &pt->req[i];
+		const struct ttft_record *r = &d->rec;
+		queue_of(d, srv->kind);
+		ttft[i] = r->ok ? ttft_record_ttft_s(r) : NAN;
+		q[i] = r->ok ? d->queue_s : NAN;
+		share[i] = r->ok && isfinite(d->queue_s) && ttft[i] > 0 ? d->queue_s / ttft[i] : NAN;
+		pt_tok[i] = r->prompt_tokens > 0 ? (double)r->prompt_tokens : NAN;
+		if (isfinite(share[i])) {
+			pt->queue_known++;
+			pt->queue_source = d->queue_source;
+		}
+		if (r->ok)
+			toks += ttft_record_tokens(r);
+	}
+	/* the share of all TTFT spent queued: from the requests' own queue
+	 * values, else from vLLM's queue histogram summed over the point
+	 * (when the window holds exactly this point's requests) */
+	double sq = 0, st = 0, all = 0;
+	for (int i = 0; i < n; i++) {
+		if (isfinite(q[i]) && isfinite(ttft[i])) {
+			sq += q[i];
+			st += ttft[i];
+		}
+		all += isfinite(ttft[i]) ? ttft[i] : 0;
+	}
+	pt->queue_share_all = NAN;
+	pt->share_source = NULL;
+	if (pt->queue_known * 2 >= n && st > 0) {
+		pt->queue_share_all = sq / st;
+		pt->share_source = pt->queue_source;
+	} else if (have_w && w.source && w.requests == n - pt->failed && isfinite(w.queue_s) &&
+		   all > 0) {
+		pt->queue_share_all = w.queue_s / all;
+		pt->share_source = "vllm-metrics sums over the point";
+	}
+	pt->ttft_p50 = sweep_pct(ttft, n, 0.5);
+	pt->ttft_p90 = sweep_pct(ttft, n, 0.9);
+	pt->ttft_p99 = sweep_pct(ttft, n, 0.99);
+	pt->queue_p50 = sweep_pct(q, n, 0.5);
+	pt->queue_share_p50 = sweep_pct(share, n, 0.5);
+	pt->queue_share_p90 = sweep_pct(share, n, 0.9);
+	double ptk = sweep_pct(pt_tok, n, 0.5);
+	pt->prompt_tokens = isfinite(ptk) ? (long)ptk : -1;
+	pt->out_tok_s = pt->wall_s > 0 ? (double)toks / pt->wall_s : NAN;
+	pt->req_s = pt->wall_s > 0 ? (double)(n - pt->failed) / pt->wall_s : NAN;
+out:
+	for (int i = 0; pr && i < n; i++)
+		free(pr[i]);
+	free(ttft), free(share), free(q), free(pt_tok), free(pr);
+}
+
+int sweep_kv_run(const struct sweep_opts *o, struct sweep_srv *srv, struct sweep_kv *out)
+{
+	out->ran = 1;
+	for (int p = 0; p < o->nprompt && !sweep_stop; p++) {
+		if (out->ns >= (int)(sizeof out->s / sizeof out->s[0]))
+			break;
+		struct sweep_kv_series *s = &out->s[out->ns];
+		memset(s, 0, sizeof *s);
+		snprintf(s->cfg, sizeof s->cfg, "%s", srv->label);
+		s->want_tokens = o->prompt_tokens[p];
+		s->cap = srv->cap;
+		s->kind = srv->kind;
+		char err[512] = "", lead[64];
+		long got = 0;
+		const char *how = "";
+		snprintf(lead, sizeof lead, "Context %u.", o->run_id);
+		char *filler = sweep_text_of(&o->probe, srv->kind, lead, s->want_tokens, &got, &how,
+					     err, sizeof err);
+		if (!filler) {
+			snprintf(out->error, sizeof out->error, "[%s] cannot measure a %ld-token "
+				 "prompt: %.400s", srv->label, s->want_tokens, err);
+			return -1;
+		}
+		out->ns++;
+		for (int c = 0; c < o->nconc && !sweep_stop; c++) {
+			struct sweep_kv_point *pt = &s->pts[s->npts++];
+			point(o, srv, filler, s->want_tokens, o->conc[c], pt, out->ns);
+			sweep_say(o, "[%s] prompt %ld tokens, concurrency %d: %d "
+					"requests, TTFT p50 %.1f ms p99 %.1f ms, queued %s%.0f%% of "
+					"TTFT%s%s\n", srv->label, pt->prompt_tokens, pt->conc, pt->nreq,
+				pt->ttft_p50 * 1e3, pt->ttft_p99 * 1e3,
+				isfinite(pt->queue_share_all) ? "" : "(unknown) ",
+				isfinite(pt->queue_share_all) ? pt->queue_share_all * 100 : 0.0,
+				pt->failed ? ", failed: " : "", pt->failed ? pt->error : "");
+		}
+		free(filler);
+		sweep_kv_knee(s, o->probe.max_tokens);
+	}
+	return sweep_stop ? -1 : 0;
+}
+
+/* The swept concurrency at or below c (the grid's view of a number). */
+static int on_grid(const struct sweep_kv_series *s, int c)
+{
+	int g = 0;
+	for (int i = 0; i < s->npts; i++)
+		if (s->pts[i].conc <= c)
+			g = s->pts[i].conc;
+	return g;
+}
+
+static void explain(struct sweep_kv_series *s)
+{
+	int pg = on_grid(s, s->predicted_knee);
+	int top = s->npts ? s->pts[s->npts - 1].conc : 0;
+	const char *what = s->criterion;
+	if (!s->predicted_knee) {
+		snprintf(s->explain, sizeof s->explain, "no prediction (%s)", s->predicted_why);
+	} else if (!s->waited_from && s->predicted_knee >= top) {
+		snprintf(s->explain, sizeof s->explain, "as predicted: no request waited up to "
+			 "concurrency %d, and the stated capacity (%d) is above the sweep", top,
+			 s->predicted_knee);
+	} else if (!s->waited_from) {
+		snprintf(s->explain, sizeof s->explain, "requests did not wait even at %d, above "
+			 "the predicted %d: the server held more than its stated capacity (blocks are "
+			 "taken as tokens arrive; short requests finish before others need theirs), "
+			 "or the sweep did not reach steady state", top, s->predicted_knee);
+	} else if (s->measured_knee == pg && pg == s->predicted_knee) {
+		snprintf(s->explain, sizeof s->explain, "as predicted: from concurrency %d %s",
+			 s->waited_from, what);
+	} else if (s->measured_knee == pg) {
+		snprintf(s->explain, sizeof s->explain, "as predicted, as far as the sweep can "
+			 "tell: from concurrency %d %s (the predicted %d lies between %d and %d)",
+			 s->waited_from, what, s->predicted_knee, pg, s->waited_from);
+	} else if (s->measured_knee < pg) {
+		snprintf(s->explain, sizeof s->explain, "earlier than predicted: at %d %s, below "
+			 "the %d the stated capacity holds; something other than KV space ran "
+			 "out first (vLLM: --max-num-seqs or the prefill token budget "
+			 "--max-num-batched-tokens; llama.cpp: slots busy longer than one "
+			 "request's service time)", s->waited_from, what, s->predicted_knee);
+	} else {
+		snprintf(s->explain, sizeof s->explain, "later than predicted: requests waited only "
+			 "from %d, above the predicted %d (the server held more than its stated "
+			 "capacity, or requests finished before the next ones arrived)",
+			 s->waited_from, s->predicted_knee);
+	}
+}
+
+void sweep_kv_knee(struct sweep_kv_series *s, int max_tokens)
+{
+	/* measured, by the best signal every point has: the server's own
+	 * count of waiting requests (vLLM num_requests_waiting, llama.cpp
+	 * requests_deferred: a request waits for capacity, not for compute);
+	 * else the queue share of all TTFT grown 10 points over the lowest
+	 * concurrency's (llama.cpp's request → slot time includes a hand-off
+	 * that is there at any load); else TTFT p90 grown 1.5× */
+	int gauge = s->npts > 0, share = s->npts > 0;
+	for (int i = 0; i < s->npts; i++) {
+		gauge &= isfinite(s->pts[i].state.waiting_max);
+		share &= isfinite(s->pts[i].queue_share_all);
+	}
+	s->criterion = gauge ? "the server reported requests waiting"
+		       : share ? "the queued share of all TTFT grew over 10 points"
+		       : "TTFT p90 grew over 1.5x";
+	s->measured_knee = 0;
+	s->waited_from = 0;
+	const struct sweep_kv_point *lo = s->npts ? &s->pts[0] : NULL;
+	for (int i = 0; i < s->npts; i++) {
+		const struct sweep_kv_point *p = &s->pts[i];
+		int waits = gauge ? p->state.waiting_max >= 1
+			    : share ? p->queue_share_all - lo->queue_share_all > 0.10
+			    : p->ttft_p90 > 1.5 * lo->ttft_p90;
+		if (waits) {
+			s->waited_from = p->conc;
+			break;
+		}
+		s->measured_knee = p->conc;
+	}
+
+	/* predicted: how many requests of this size the stated capacity holds */
+	long ptok = -1;
+	for (int i = 0; i < s->npts && ptok < 0; i++)
+		ptok = s->pts[i].prompt_tokens;
+	if (ptok < 0)
+		ptok = s->want_tokens;
+	s->per_request_tokens = ptok + max_tokens;
+	const struct sweep_capacity *c = &s->cap;
+	long need = s->per_request_tokens;
+	s->predicted_knee = 0;
+	if (!strcmp(s->kind ? s->kind : "", "llamacpp") && c->slots > 0 && c->slot_ctx > 0) {
+		if (need > c->slot_ctx) {
+			s->predicted_knee = 0;
+			snprintf(s->predicted_why, sizeof s->predicted_why,
+				 "a request needs %ld tokens (prompt %ld + max_tokens %d) but a slot "
+				 "holds %d: refused at any concurrency", need, ptok, max_tokens,
+				 c->slot_ctx);
+		} else if (c->unified) {
+			long fit = (long)(c->slot_ctx / need);
+			s->predicted_knee = (int)(fit < c->slots ? fit : c->slots);
+			snprintf(s->predicted_why, sizeof s->predicted_why,
+				 "%d slots sharing one pool of %d cells: min(%d slots, %d cells / %ld "
+				 "tokens a request = %ld)", c->slots, c->slot_ctx, c->slots,
+				 c->slot_ctx, need, fit);
+		} else {
+			s->predicted_knee = c->slots;
+			snprintf(s->predicted_why, sizeof s->predicted_why,
+				 "%d slot%s (-np) of %d cells each; a request of %ld tokens fits one, "
+				 "so request %d waits for a slot", c->slots, c->slots == 1 ? "" : "s",
+				 c->slot_ctx, need, c->slots + 1);
+		}
+	} else if (isfinite(c->kv_tokens) && c->kv_tokens > 0) {
+		int blk = c->block > 0 ? c->block : 16;
+		long blocks = (need + blk - 1) / blk;
+		long fit = (long)(c->kv_tokens / (double)(blocks * blk));
+		s->predicted_knee = (int)(fit > 1000000 ? 1000000 : fit);
+		int n = snprintf(s->predicted_why, sizeof s->predicted_why,
+				 "KV cache of %.0f tokens / %ld tokens a request (%ld blocks of %d) = "
+				 "%ld at once", c->kv_tokens, need, blocks, blk, fit);
+		if (c->max_num_seqs > 0 && c->max_num_seqs < s->predicted_knee) {
+			s->predicted_knee = c->max_num_seqs;
+			snprintf(s->predicted_why + n, sizeof s->predicted_why - (size_t)n,
+				 "; --max-num-seqs %d caps it", c->max_num_seqs);
+		}
+	} else {
+		snprintf(s->predicted_why, sizeof s->predicted_why,
+			 "the server stated no capacity (vLLM: pass --server-log with its "
+			 "start-up log; llama.cpp: /props did not answer)");
+	}
+	explain(s);
+}

@@ -1,0 +1,462 @@
+/* ttft-sweep — the rest of the day's experiments, measured and drawn:
+ * prefix caching (hit vs miss TTFT over prefix lengths) and KV scaling
+ * (TTFT and queueing over concurrency × prompt length × the server's
+ * capacity flags), against a running server or configurations it starts.
+ * Writes the "Prefix caching" and "KV scaling" sections of a report, its
+ * charts and HTML, and JSON. */
+#include "sweep.h"
+#include "ttft_url.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: ttft-sweep [--url URL] [--server 'CMD'] [--experiments prefix,kv] [options]\n"
+"\n"
+"Runs the prefix-caching and KV-scaling experiments against an OpenAI-\n"
+"compatible server (vLLM, llama.cpp): with --server it starts CMD for each\n"
+"configuration (its own process group, stopped after), else it measures\n"
+"the server already at --url. See docs/experiments.md.\n"
+"\n"
+"  --url URL              the server (default http://127.0.0.1:8000)\n"
+"  --server CMD           start CMD (sh -c) for each configuration below\n"
+"  --experiments LIST     prefix, kv or both (default prefix,kv)\n"
+"  --kind KIND            vllm | llamacpp (default: from its log or endpoints)\n"
+"\n"
+"Prefix caching: K requests share a prefix (distinct suffixes), served with\n"
+"the cache off (misses), then one prime and K with it on (hits).\n"
+"  --prefix-tokens LIST   prefix lengths in tokens, counted by the server's\n"
+"                         tokenizer (default 64,256,1024)\n"
+"  --prefix-requests K    misses and hits per length (default 8)\n"
+"  --cache-off HOW        request: \"cache_prompt\": false in each miss (llama.cpp,\n"
+"                         the default there); bust: a unique first line in\n"
+"                         each miss (the default elsewhere)\n"
+"  --cache-off-flags F    misses on a second configuration: CMD F (e.g. vLLM\n"
+"                         --no-enable-prefix-caching); needs --server\n"
+"  --cache-on-flags F     the hits' configuration: CMD F (e.g. vLLM\n"
+"                         --enable-prefix-caching)\n"
+"\n"
+"KV scaling: N requests with C in flight, every prompt its own.\n"
+"  --concurrency LIST     default 1,2,4,8\n"
+"  --prompt-tokens LIST   default 128,1024\n"
+"  --kv-requests N        requests per point (default 3 x concurrency, >= 4)\n"
+"  --kv-config LABEL=F    a configuration: CMD F (repeatable; needs --server),\n"
+"                         e.g. 'np2=-np 2 -c 4096' or 'mml4k=--max-model-len 4096'\n"
+"  --server-log FILE      a running server's start-up log, for the capacity it\n"
+"                         stated (vLLM's \"GPU KV cache size\")\n"
+"\n"
+"  --max-tokens N         output tokens a request (default 32)\n"
+"  --model M, --header 'K: V', --timeout S, --ignore-eos  as for ttft-probe\n"
+"  --ready-timeout S      give up on a start after S s (default 600)\n"
+"  --report FILE.md       add (or replace) the report's \"Prefix caching\" and\n"
+"                         \"KV scaling\" sections, creating it if missing; the\n"
+"                         charts go beside it (FILE-*.svg), the page to FILE.html\n"
+"  --json FILE            every number and request as JSON ('-' = stdout)\n"
+"  --log-dir DIR          keep the started servers' logs (default: the\n"
+"                         report's folder; none without a report)\n"
+"  -h, --help             this text\n"
+"\n"
+"exit status: 0 ok; 1 a server failed to start or a request failed (what\n"
+"ran is still reported); 2 bad usage, port in use, or an output could not\n"
+"be written; 130 interrupted (a started server is stopped first).\n");
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	sweep_stop = 1;
+	if (sweep_pgid > 0)
+		kill(-sweep_pgid, SIGTERM); /* async-signal-safe; the rest in main */
+}
+
+static void say(const char *line)
+{
+	fprintf(stderr, "ttft-sweep: %s", line);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* "64,256,1024" → sorted, distinct, each in [lo, hi]. */
+static int parse_list(const char *name, const char *s, int lo, int hi, int *out, int *n)
+{
+	char buf[512], *save = NULL;
+	snprintf(buf, sizeof buf, "%s", s);
+	*n = 0;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long v = strtol(t, &end, 10);
+		if (*end || v < lo || v > hi || *n == SWEEP_MAX_LIST) {
+			fprintf(stderr, "ttft-sweep: --%s wants up to %d comma-separated numbers "
+					"from %d to %d, got '%s'\n", name, SWEEP_MAX_LIST, lo, hi, s);
+			return -1;
+		}
+		out[(*n)++] = (int)v;
+	}
+	if (!*n) {
+		fprintf(stderr, "ttft-sweep: --%s is empty\n", name);
+		return -1;
+	}
+	qsort(out, (size_t)*n, sizeof *out, cmp_int);
+	int k = 1;
+	for (int i = 1; i < *n; i++)
+		if (out[i] != out[k - 1])
+			out[k++] = out[i];
+	*n = k;
+	return 0;
+}
+
+static char *cmd_with(const char *server, const char *flags)
+{
+	size_t n = strlen(server) + (flags ? strlen(flags) : 0) + 2;
+	char *c = malloc(n);
+	if (c)
+		snprintf(c, n, "%s%s%s", server, flags && *flags ? " " : "", flags ? flags : "");
+	return c;
+}
+
+static char g_model[512];
+/* Freed at exit, whichever of main's returns is taken. */
+static struct curl_slist *g_hdr;
+
+static void cleanup(void)
+{
+	curl_slist_free_all(g_hdr);
+	curl_global_cleanup();
+}
+
+/* Open a configuration; the model once, from the first server. */
+static int open_srv(struct sweep_opts *o, struct sweep_srv *s, const char *flags, const char *label)
+{
+	char *cmd = o->server ? cmd_with(o->server, flags) : NULL;
+	int rc = sweep_srv_open(s, o, cmd, label);
+	free(cmd);
+	if (rc != 0) {
+		fprintf(stderr, "ttft-sweep: [%s] %s\n", label, s->error);
+		sweep_srv_close(s, o);
+		return -1;
+	}
+	if (!o->probe.model) {
+		char err[512];
+		char *m = probe_first_model(&o->probe, err, sizeof err);
+		if (!m) {
+			fprintf(stderr, "ttft-sweep: [%s] %s\n", label, err);
+			sweep_srv_close(s, o);
+			return -1;
+		}
+		snprintf(g_model, sizeof g_model, "%s", m);
+		free(m);
+		o->probe.model = g_model;
+	}
+	/* A server's first request pays one-time warm-up (ttft-cold measures
+	 * it); no point of a sweep should: one request first, not counted. */
+	struct probe_cfg w = o->probe;
+	w.prompt = "Warm-up.";
+	w.max_tokens = 2;
+	w.metrics = 0;
+	struct ttft_record r;
+	struct probe_run run = {.cfg = &w, .conc = 1};
+	char err[256] = "";
+	if (probe_run(&run, &r, 1, err, sizeof err) != 0)
+		fprintf(stderr, "ttft-sweep: [%s] warning: the warm-up request failed: %s\n", label,
+			err[0] ? err : ttft_record_error(&r));
+	ttft_record_free(&r);
+	return 0;
+}
+
+static int run_prefix(struct sweep_opts *o, struct sweep_run *run)
+{
+	struct sweep_srv s;
+	int flags = o->cache_off == OFF_FLAGS;
+	if (open_srv(o, &s, flags ? o->off_flags : o->on_flags, flags ? "prefix-off" : "prefix") != 0)
+		return 1;
+	if (!o->cache_off_given)
+		o->cache_off = !strcmp(s.kind, "llamacpp") ? OFF_REQUEST : OFF_BUST;
+	run->kind = s.kind;
+	int rc = sweep_prefix_prepare(o, &s, &run->prefix) || sweep_prefix_misses(o, &s, &run->prefix);
+	if (!rc && flags) {
+		sweep_srv_close(&s, o);
+		if (open_srv(o, &s, o->on_flags, "prefix-on") != 0) {
+			snprintf(run->prefix.error, sizeof run->prefix.error, "%.400s", s.error);
+			return 1;
+		}
+	}
+	if (!rc)
+		rc = sweep_prefix_hits(o, &s, &run->prefix);
+	sweep_srv_close(&s, o);
+	sweep_prefix_finish(&run->prefix);
+	if (rc)
+		fprintf(stderr, "ttft-sweep: prefix caching: %s\n",
+			run->prefix.error[0] ? run->prefix.error : "interrupted");
+	return rc ? 1 : 0;
+}
+
+static int run_kv(struct sweep_opts *o, struct sweep_run *run)
+{
+	int n = o->ncfg ? o->ncfg : 1, rc = 0;
+	run->kv.ran = 1;
+	for (int i = 0; i < n && !sweep_stop; i++) {
+		struct sweep_srv s;
+		const char *label = o->ncfg ? o->cfgs[i].label : "default";
+		if (open_srv(o, &s, o->ncfg ? o->cfgs[i].flags : NULL, label) != 0) {
+			snprintf(run->kv.error, sizeof run->kv.error, "[%s] %.400s", label, s.error);
+			rc = 1;
+			continue;
+		}
+		if (!run->kind || !strcmp(run->kind, "unknown"))
+			run->kind = s.kind;
+		if (sweep_kv_run(o, &s, &run->kv) != 0) {
+			fprintf(stderr, "ttft-sweep: KV scaling: %s\n",
+				run->kv.error[0] ? run->kv.error : "interrupted");
+			rc = 1;
+		}
+		sweep_srv_close(&s, o);
+	}
+	for (int i = 0; i < run->kv.ns; i++)
+		for (int j = 0; j < run->kv.s[i].npts; j++)
+			rc |= run->kv.s[i].pts[j].failed > 0;
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"url", 1, 0, 'u'}, {"server", 1, 0, 's'}, {"experiments", 1, 0, 'E'},
+		{"kind", 1, 0, 'K'}, {"prefix-tokens", 1, 0, 'p'}, {"prefix-requests", 1, 0, 'k'},
+		{"cache-off", 1, 0, 'o'}, {"cache-off-flags", 1, 0, 'O'},
+		{"cache-on-flags", 1, 0, 'N'}, {"concurrency", 1, 0, 'c'},
+		{"prompt-tokens", 1, 0, 'P'}, {"kv-requests", 1, 0, 'n'}, {"kv-config", 1, 0, 'C'},
+		{"server-log", 1, 0, 'S'}, {"max-tokens", 1, 0, 'm'}, {"model", 1, 0, 'M'},
+		{"header", 1, 0, 'H'}, {"timeout", 1, 0, 't'}, {"ignore-eos", 0, 0, 'e'},
+		{"ready-timeout", 1, 0, 'R'}, {"report", 1, 0, 'r'}, {"json", 1, 0, 'j'},
+		{"log-dir", 1, 0, 'L'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+	};
+	struct sweep_opts o = {0};
+	o.url = "http://127.0.0.1:8000";
+	o.prefix = o.kv = 1;
+	o.prefix_requests = 8;
+	o.ready_timeout = 600;
+	o.stop_timeout = 15;
+	o.probe.max_tokens = 32;
+	o.probe.stream = 1;
+	o.probe.timeout_s = 300;
+	o.probe.prompt = "";
+	int pt[] = {64, 256, 1024}, cc[] = {1, 2, 4, 8}, pp[] = {128, 1024};
+	memcpy(o.prefix_tokens, pt, sizeof pt);
+	o.nprefix = 3;
+	memcpy(o.conc, cc, sizeof cc);
+	o.nconc = 4;
+	memcpy(o.prompt_tokens, pp, sizeof pp);
+	o.nprompt = 2;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	atexit(cleanup);
+	g_hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	g_hdr = curl_slist_append(g_hdr, "Expect:");
+	int c, idx = 0;
+	char *end;
+	while ((c = getopt_long(argc, argv, "h", lo, &idx)) != -1) {
+		long v;
+		switch (c) {
+		case 'u': o.url = optarg; break;
+		case 's': o.server = optarg; break;
+		case 'E':
+			o.prefix = strstr(optarg, "prefix") != NULL;
+			o.kv = strstr(optarg, "kv") != NULL;
+			if (!o.prefix && !o.kv) {
+				fprintf(stderr, "ttft-sweep: --experiments wants prefix, kv or "
+						"prefix,kv, got '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'K':
+			if (strcmp(optarg, "vllm") && strcmp(optarg, "llamacpp")) {
+				fprintf(stderr, "ttft-sweep: --kind wants vllm or llamacpp\n");
+				return 2;
+			}
+			o.kind = optarg;
+			break;
+		case 'p':
+			if (parse_list("prefix-tokens", optarg, 1, 1000000, o.prefix_tokens, &o.nprefix))
+				return 2;
+			break;
+		case 'c':
+			if (parse_list("concurrency", optarg, 1, 4096, o.conc, &o.nconc))
+				return 2;
+			break;
+		case 'P':
+			if (parse_list("prompt-tokens", optarg, 1, 1000000, o.prompt_tokens, &o.nprompt))
+				return 2;
+			break;
+		case 'k': case 'n': case 'm':
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 100000) {
+				fprintf(stderr, "ttft-sweep: --%s wants a number from 1 to 100000, "
+						"got '%s'\n", lo[idx].name, optarg);
+				return 2;
+			}
+			if (c == 'k')
+				o.prefix_requests = (int)v;
+			else if (c == 'n')
+				o.kv_requests = (int)v;
+			else
+				o.probe.max_tokens = (int)v;
+			break;
+		case 'o':
+			if (!strcmp(optarg, "request"))
+				o.cache_off = OFF_REQUEST;
+			else if (!strcmp(optarg, "bust"))
+				o.cache_off = OFF_BUST;
+			else {
+				fprintf(stderr, "ttft-sweep: --cache-off wants request or bust "
+						"(or --cache-off-flags F), got '%s'\n", optarg);
+				return 2;
+			}
+			o.cache_off_given = 1;
+			break;
+		case 'O': o.off_flags = optarg; o.cache_off = OFF_FLAGS; o.cache_off_given = 1; break;
+		case 'N': o.on_flags = optarg; break;
+		case 'C': {
+			const char *eq = strchr(optarg, '=');
+			size_t ln = eq ? (size_t)(eq - optarg) : 0;
+			if (!eq || !ln || ln >= sizeof o.cfgs[0].label ||
+			    strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					   "0123456789_.-") != ln || o.ncfg == SWEEP_MAX_LIST) {
+				fprintf(stderr, "ttft-sweep: --kv-config wants LABEL=FLAGS (LABEL: "
+						"letters, digits, _ . -; up to %d of them), got '%s'\n",
+					SWEEP_MAX_LIST, optarg);
+				return 2;
+			}
+			memcpy(o.cfgs[o.ncfg].label, optarg, ln);
+			o.cfgs[o.ncfg].label[ln] = 0;
+			o.cfgs[o.ncfg++].flags = eq + 1;
+			break;
+		}
+		case 'S': o.server_log = optarg; break;
+		case 'M': o.probe.model = optarg; break;
+		case 'H':
+			if (!strchr(optarg, ':')) {
+				fprintf(stderr, "ttft-sweep: --header wants 'Name: value'\n");
+				return 2;
+			}
+			g_hdr = curl_slist_append(g_hdr, optarg);
+			break;
+		case 't': case 'R': {
+			double d = strtod(optarg, &end);
+			if (*end || d <= 0) {
+				fprintf(stderr, "ttft-sweep: --%s wants seconds > 0, got '%s'\n",
+					lo[idx].name, optarg);
+				return 2;
+			}
+			if (c == 't')
+				o.probe.timeout_s = d;
+			else
+				o.ready_timeout = d;
+			break;
+		}
+		case 'e': o.probe.ignore_eos = 1; break;
+		case 'r': o.report = optarg; break;
+		case 'j': o.json = optarg; break;
+		case 'L': o.log_dir = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ttft-sweep: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!o.server && (o.ncfg || o.cache_off == OFF_FLAGS || o.on_flags)) {
+		fprintf(stderr, "ttft-sweep: --kv-config, --cache-off-flags and --cache-on-flags "
+				"start configurations: they need --server 'CMD'\n");
+		return 2;
+	}
+	struct ttft_url url;
+	char uerr[300];
+	if (ttft_url_parse(o.url, &url, uerr, sizeof uerr) != 0) {
+		fprintf(stderr, "ttft-sweep: --url: %s\n", uerr);
+		return 2;
+	}
+	o.probe.base = url.base;
+	snprintf(o.host, sizeof o.host, "%s", url.host);
+	o.port = url.port;
+	o.probe.headers = g_hdr;
+	o.run_id = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+	o.say = say;
+	char logdir[PATH_MAX];
+	if (!o.log_dir && o.report) {
+		char tmp[PATH_MAX];
+		snprintf(tmp, sizeof tmp, "%s", o.report);
+		snprintf(logdir, sizeof logdir, "%s", dirname(tmp));
+		o.log_dir = logdir;
+	}
+	if (o.log_dir)
+		mkdir(o.log_dir, 0755);
+
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	static struct sweep_run run; /* large: the KV series */
+	run.o = &o;
+	run.kind = o.kind;
+	time_t now = time(NULL);
+	strftime(run.date, sizeof run.date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+	int rc = 0;
+	if (o.prefix && !sweep_stop)
+		rc |= run_prefix(&o, &run);
+	if (o.kv && !sweep_stop)
+		rc |= run_kv(&o, &run);
+	run.kind = run.kind ? run.kind : "unknown";
+	run.model = o.probe.model ? o.probe.model : "unknown";
+	if (sweep_stop) {
+		fprintf(stderr, "ttft-sweep: interrupted; the server is stopped\n");
+		rc = 130;
+	}
+	if (o.report && rc != 130 && (run.prefix.npts || run.kv.ns)) {
+		char err[1024];
+		if (sweep_write_report(&run, o.report, err, sizeof err) != 0) {
+			fprintf(stderr, "ttft-sweep: %s\n", err);
+			rc = 2;
+		} else {
+			fprintf(stderr, "ttft-sweep: report written to %s (and its .html)\n", o.report);
+		}
+	}
+	if (o.json && rc != 130) {
+		FILE *f = strcmp(o.json, "-") ? fopen(o.json, "w") : stdout;
+		struct ttft_json j;
+		int bad = !f || ttft_json_init(&j, f, 1) != 0;
+		if (!bad) {
+			sweep_json(&j, &run);
+			bad = ttft_json_flush(&j) != 0;
+			ttft_json_free(&j);
+		}
+		if (f && f != stdout && fclose(f) != 0)
+			bad = 1;
+		if (bad) {
+			fprintf(stderr, "ttft-sweep: cannot write %s: %s\n", o.json, strerror(errno));
+			rc = 2;
+		}
+	}
+	sweep_prefix_free(&run.prefix);
+	for (int i = 0; i < run.kv.ns; i++)
+		for (int k = 0; k < run.kv.s[i].npts; k++) {
+			sweep_reqs_free(run.kv.s[i].pts[k].req, run.kv.s[i].pts[k].nreq);
+			free(run.kv.s[i].pts[k].req);
+		}
+	return rc;
+}

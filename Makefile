@@ -14,11 +14,12 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 
 B := build
 # The layers (docs/layout.md): shim/core ← tools/lib ← probe ← programs.
-CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c
+CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c \
+	shim/core/ttft_filter.c
 SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c
 ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_output.c ttft_prom.c \
-	ttft_scrape.c ttft_fetch.c)
-INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itests/support
+	ttft_scrape.c ttft_fetch.c ttft_cli.c)
+INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itests/support -I$(B)/gen
 
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 ANALYZE_OBJ := $(ANALYZE_SRC:%.c=$(B)/obj/%.o)
@@ -29,6 +30,18 @@ TEST_PROGS := $(B)/test_sse $(B)/test_http $(B)/test_log $(B)/test_analyze \
 	$(B)/test_clients $(B)/test_shim $(B)/test_probe $(B)/test_cold $(B)/test_truth $(B)/test_engine_script $(B)/fixture-server $(B)/shim_host
 
 all: $(B)/libttftshim.so $(PROGS)
+
+# --version: rewritten only when the version changes, so nothing rebuilds
+# for nothing.
+VERSION := 0.2
+VERSION_H := $(B)/gen/ttft_version.h
+$(VERSION_H): FORCE
+	@mkdir -p $(@D)
+	@v="$(VERSION) (git $$(git describe --always --dirty 2>/dev/null || echo unknown))"; \
+	printf '#define TTFT_VERSION "%s"\n' "$$v" >$@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(B)/obj/tools/lib/ttft_cli.o: $(VERSION_H)
+FORCE:
 
 # The shim runs inside other programs: PIC, hidden by default (only the
 # interposed functions and ttft_mark are exported), no fortify wrappers that
@@ -79,7 +92,8 @@ $(B)/shim_host: $(B)/obj/tests/support/shim_host.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
 TU := $(B)/obj/tests/support/testutil.o
-$(B)/test_cold: $(B)/obj/tests/e2e/test_cold.o $(TU) $(B)/obj/tools/cold/cold_phases.o $(B)/libttftcore.a
+$(B)/test_cold: $(B)/obj/tests/e2e/test_cold.o $(TU) $(B)/obj/tools/cold/cold_phases.o \
+	$(B)/obj/tools/cold/cold_server.o $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
 $(B)/test_%: $(B)/obj/tests/unit/test_%.o $(TU) $(B)/libttftcore.a
@@ -126,6 +140,6 @@ tsan:
 clean:
 	rm -rf $(B) build-asan build-tsan
 
-.PHONY: all test bench demo sanitize tsan clean
+.PHONY: all test bench demo sanitize tsan clean FORCE
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -6,6 +6,7 @@
 #define TTFT_PROBE_H
 
 #include <curl/curl.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,10 @@ struct probe_cfg {
 	struct curl_slist *headers; /* user's --header lines + ours */
 	int keep_text;           /* keep the generated text (tests, --text) */
 	int metrics;             /* scrape base/metrics around requests */
+	const char *const *prompts; /* one per run (prompts[run - 1]); NULL: prompt */
+	/* set (by a signal handler) to stop: requests in flight end at once
+	 * with an "interrupted" error, the rest are never started (t_start 0) */
+	const volatile sig_atomic_t *stop;
 };
 
 struct probe_result {
@@ -57,7 +62,7 @@ void probe_itl(const struct probe_result *r, double *p50, double *p99);
 
 /* Run n requests, at most conc at once. results[i].run = i+1; the labels
  * are left to the caller. Progress goes to stderr when progress != 0.
- * Returns the number that failed. */
+ * Returns the number that failed (interrupted ones included). */
 int probe_run(const struct probe_cfg *cfg, struct probe_result *results, int n,
 	      int conc, int progress);
 /* Under concurrency: the server's aggregate over the whole run (the last
@@ -86,8 +91,16 @@ int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, s
 void probe_result_free(struct probe_result *r);
 
 /* GET base/v1/models and return the first model id (malloc'd), or NULL
- * with a message in err. */
+ * with a message in err that says what to do (a plain-HTTP server behind
+ * an https:// URL is found in about 3 s, not after the whole timeout). */
 char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen);
+/* For an https:// base: does the same host:port answer plain HTTP? Then
+ * plain gets the http:// base. A plain server never completes a TLS
+ * handshake, so a request to it waits out its whole timeout. */
+int probe_plain_http(const char *base, char *plain, size_t n);
+/* For an https:// base (with --model, so /v1/models is not asked for
+ * otherwise): -1 with the message when the server speaks plain HTTP. */
+int probe_check_tls(const struct probe_cfg *cfg, char *err, size_t errlen);
 
 int64_t probe_now(void);
 

@@ -228,7 +228,7 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 	return n;
 }
 
-static char *request_body(const struct probe_cfg *c)
+static char *request_body(const struct probe_cfg *c, const char *prompt)
 {
 	cJSON *o = cJSON_CreateObject();
 	if (c->model)
@@ -237,10 +237,10 @@ static char *request_body(const struct probe_cfg *c)
 		cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
 		cJSON *m = cJSON_CreateObject();
 		cJSON_AddStringToObject(m, "role", "user");
-		cJSON_AddStringToObject(m, "content", c->prompt);
+		cJSON_AddStringToObject(m, "content", prompt);
 		cJSON_AddItemToArray(msgs, m);
 	} else {
-		cJSON_AddStringToObject(o, "prompt", c->prompt);
+		cJSON_AddStringToObject(o, "prompt", prompt);
 	}
 	cJSON_AddNumberToObject(o, "max_tokens", c->max_tokens);
 	cJSON_AddNumberToObject(o, "temperature", c->temperature);
@@ -276,7 +276,7 @@ static void start(CURLM *m, struct preq *q, const struct probe_cfg *cfg,
 	q->raw = xrealloc(NULL, RAW_CAP + 1);
 	q->raw[0] = 0;
 	ttft_sse_init(&q->sse, on_event, on_data, q);
-	q->body = request_body(cfg);
+	q->body = request_body(cfg, cfg->prompts ? cfg->prompts[r->run - 1] : cfg->prompt);
 	char url[2048];
 	snprintf(url, sizeof url, "%s%s", cfg->base,
 		 cfg->chat ? "/v1/chat/completions" : "/v1/completions");
@@ -289,6 +289,10 @@ static void start(CURLM *m, struct preq *q, const struct probe_cfg *cfg,
 	curl_easy_setopt(q->h, CURLOPT_ERRORBUFFER, q->curl_err);
 	curl_easy_setopt(q->h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(q->h, CURLOPT_TIMEOUT_MS, (long)(cfg->timeout_s * 1000));
+	/* A TLS handshake with a server that speaks plain HTTP never ends:
+	 * bound it, so finish() can say so long before the whole timeout. */
+	if (!strncmp(cfg->base, "https://", 8) && cfg->timeout_s > 10)
+		curl_easy_setopt(q->h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(q->h, CURLOPT_PRIVATE, q);
 	curl_easy_setopt(q->h, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
 	curl_easy_setopt(q->h, CURLOPT_SOCKOPTDATA, q);
@@ -306,6 +310,7 @@ static double secs(curl_off_t us)
 static void finish(CURLM *m, struct preq *q, CURLcode rc)
 {
 	struct probe_result *r = q->r;
+	char plain[2100];
 	r->t_end = probe_now();
 	curl_off_t v;
 	curl_easy_getinfo(q->h, CURLINFO_NAMELOOKUP_TIME_T, &v);
@@ -328,6 +333,10 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 		set_error(r, "cannot connect to %s: is the server up? Start "
 			     "vLLM with tools/serve_slm_vllm.sh, or llama-server with "
 			     "'make demo'", q->cfg->base);
+	} else if (rc == CURLE_OPERATION_TIMEDOUT && r->pretransfer_s == 0 &&
+		   probe_plain_http(q->cfg->base, plain, sizeof plain)) {
+		set_error(r, "%s answers plain HTTP, not TLS: use --url %s", q->cfg->base,
+			  plain);
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		set_error(r, "timed out after %g s (--timeout), %d tokens received",
 			  q->cfg->timeout_s, r->ntok);
@@ -364,9 +373,15 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 	r->ok = r->error[0] == 0;
 	curl_multi_remove_handle(m, q->h);
 	curl_easy_cleanup(q->h);
+	q->h = NULL;
 	free(q->body);
 	free(q->ev);
 	free(q->raw);
+}
+
+static int stopped(const struct probe_cfg *cfg)
+{
+	return cfg->stop && *cfg->stop;
 }
 
 static struct ttft_split g_window;
@@ -446,6 +461,18 @@ int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
 	for (int i = 0; i < n; i++)
 		res[i].run = i + 1;
 	while (done < n) {
+		if (stopped(cfg)) {
+			/* in flight: end now, marked; not started: left untouched */
+			for (int i = 0; i < next; i++) {
+				if (!qs[i].h)
+					continue;
+				set_error(qs[i].r, "interrupted after %d tokens (Ctrl-C or "
+					  "SIGTERM)", qs[i].r->ntok);
+				finish(m, &qs[i], CURLE_ABORTED_BY_CALLBACK);
+				failed++;
+			}
+			break;
+		}
 		while (running < conc && next < n) {
 			char err[256];
 			if (cfg->metrics && conc == 1)
@@ -465,7 +492,7 @@ int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
 			struct preq *q;
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&q);
 			finish(m, q, msg->data.result);
-			if (cfg->metrics && conc == 1)
+			if (cfg->metrics && conc == 1 && !stopped(cfg))
 				split_one(cfg, q);
 			else if (cfg->metrics)
 				snprintf(q->r->m_note, sizeof q->r->m_note, "concurrent requests: "
@@ -485,7 +512,7 @@ int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
 	free(qs);
 	curl_multi_cleanup(m);
 	struct ttft_truth w1;
-	if (window && probe_scrape(cfg, &w1, werr, sizeof werr) == 0) {
+	if (window && !stopped(cfg) && probe_scrape(cfg, &w1, werr, sizeof werr) == 0) {
 		ttft_truth_split(&w0, &w1, 0, &g_window);
 		g_have_window = 1;
 	}
@@ -498,13 +525,71 @@ void probe_result_free(struct probe_result *r)
 	free(r->text);
 }
 
+int probe_plain_http(const char *base, char *plain, size_t n)
+{
+	if (strncmp(base, "https://", 8) != 0)
+		return 0;
+	snprintf(plain, n, "http://%s", base + 8);
+	char url[2100];
+	long status = 0;
+	snprintf(url, sizeof url, "%s/v1/models", plain);
+	ttft_fetch(url, NULL, 1.0, RAW_CAP, NULL, &status, NULL, 0);
+	return status > 0;
+}
+
+/* GET base/v1/models; for an https:// base, a plain-HTTP server behind it
+ * is found in about 3 s (a TLS handshake takes milliseconds on any sane
+ * network) instead of after the whole timeout: -2 with err set then. */
+static int models_get(const struct probe_cfg *cfg, char **body, long *status, char *cerr,
+		      size_t cerrlen, CURLcode *rc, char *err, size_t errlen)
+{
+	char url[2048], plain[2100];
+	snprintf(url, sizeof url, "%s/v1/models", cfg->base);
+	int tls = strncmp(cfg->base, "https://", 8) == 0;
+	double first = tls && cfg->timeout_s > 3 ? 3 : cfg->timeout_s;
+	*body = NULL;
+	*rc = ttft_fetch(url, cfg->headers, first, RAW_CAP, body, status, cerr, cerrlen);
+	if (tls && (*rc == CURLE_OPERATION_TIMEDOUT || *rc == CURLE_SSL_CONNECT_ERROR)) {
+		if (probe_plain_http(cfg->base, plain, sizeof plain)) {
+			snprintf(err, errlen, "%s answers plain HTTP, not TLS: use --url %s",
+				 cfg->base, plain);
+			free(*body);
+			*body = NULL;
+			return -2;
+		}
+		if (*rc == CURLE_OPERATION_TIMEDOUT && cfg->timeout_s > first) {
+			free(*body);
+			*body = NULL;
+			*rc = ttft_fetch(url, cfg->headers, cfg->timeout_s - first, RAW_CAP, body,
+					 status, cerr, cerrlen);
+		}
+	}
+	return 0;
+}
+
+int probe_check_tls(const struct probe_cfg *cfg, char *err, size_t errlen)
+{
+	char *body, cerr[CURL_ERROR_SIZE] = "";
+	long status = 0;
+	CURLcode rc;
+	int r = strncmp(cfg->base, "https://", 8) ? 0
+		: models_get(cfg, &body, &status, cerr, sizeof cerr, &rc, err, errlen);
+	if (r == 0 && !strncmp(cfg->base, "https://", 8))
+		free(body);
+	return r ? -1 : 0;
+}
+
 char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen)
 {
 	char url[2048], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
 	snprintf(url, sizeof url, "%s/v1/models", cfg->base);
 	long status = 0;
-	CURLcode rc = ttft_fetch(url, cfg->headers, cfg->timeout_s, RAW_CAP, &body, &status,
-				 cerr, sizeof cerr);
+	CURLcode rc;
+	if (models_get(cfg, &body, &status, cerr, sizeof cerr, &rc, err, errlen) != 0)
+		return NULL;
+	static const char *const not_openai =
+		"is it an OpenAI-compatible server (vLLM, llama.cpp llama-server)? "
+		"Check --url; a compatible server without /v1/models needs --model NAME";
 	char *id = NULL;
 	if (rc == CURLE_COULDNT_CONNECT) {
 		snprintf(err, errlen, "cannot connect to %s: is the server up? Start "
@@ -512,16 +597,23 @@ char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen)
 			 "'make demo'", cfg->base);
 	} else if (rc != CURLE_OK) {
 		snprintf(err, errlen, "GET %s failed: %s", url, cerr);
+	} else if (status == 401 || status == 403) {
+		snprintf(err, errlen, "GET %s answered HTTP %ld: the server wants a key "
+			 "(--header 'Authorization: Bearer …')", url, status);
 	} else if (status != 200) {
-		snprintf(err, errlen, "GET %s answered HTTP %ld; pass --model", url, status);
+		snprintf(err, errlen, "GET %s answered HTTP %ld: %s", url, status, not_openai);
 	} else {
 		cJSON *j = cJSON_Parse(body ? body : "");
-		cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "data"), 0);
-		cJSON *i = cJSON_GetObjectItem(m, "id");
+		cJSON *data = cJSON_GetObjectItem(j, "data");
+		cJSON *i = cJSON_GetObjectItem(cJSON_GetArrayItem(data, 0), "id");
 		if (cJSON_IsString(i))
 			id = strdup(i->valuestring);
+		else if (cJSON_IsArray(data))
+			snprintf(err, errlen, "GET %s lists no model: is one loaded? "
+				 "(or pass --model NAME)", url);
 		else
-			snprintf(err, errlen, "GET %s listed no model; pass --model", url);
+			snprintf(err, errlen, "GET %s answered 200, but not with an OpenAI "
+				 "model list ({\"data\":[{\"id\":…}]}): %s", url, not_openai);
 		cJSON_Delete(j);
 	}
 	free(body);

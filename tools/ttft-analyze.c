@@ -1,7 +1,9 @@
 /* ttft-analyze — per-request TTFT breakdown from a ttftshim log. */
 #include "ttft_analyze.h"
+#include "ttft_cli.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,14 +27,16 @@ static void usage(FILE *f)
 "  --pid PID        only requests made by process PID\n"
 "  --path PREFIX    only requests whose path starts with PREFIX\n"
 "  -h, --help       this text\n"
+"  --version        print the version\n"
 "\n"
 "TTFT runs from the request's connect (when it opened the connection) or its\n"
 "first byte (on a reused connection) to the return of the read that completed\n"
 "the first SSE event carrying a non-empty token. See docs/phases.md.\n"
 "\n"
-"exit status: 0 ok; 1 bad usage; 2 the log is missing, unreadable or not a\n"
-"ttftshim log; 3 the log is damaged (truncated or torn records): what could\n"
-"be read is still printed.\n");
+"exit status: 0 ok; 1 the output could not be written; 2 usage error: a\n"
+"bad flag or value, or a log that is missing, unreadable or not a ttftshim\n"
+"log; 3 the log is damaged (truncated or torn records): what could be read\n"
+"is still printed.\n");
 }
 
 int main(int argc, char **argv)
@@ -43,6 +47,7 @@ int main(int argc, char **argv)
 		{"pid", required_argument, 0, 'p'},
 		{"path", required_argument, 0, 'P'},
 		{"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0},
 	};
 	int json = 0, events = 0, c;
@@ -56,12 +61,11 @@ int main(int argc, char **argv)
 			json = 1;
 			break;
 		case 'p': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v <= 0) {
-				fprintf(stderr, "ttft-analyze: --pid wants a "
-						"process id, got '%s'\n", optarg);
-				return 1;
+			long v;
+			char err[160];
+			if (ttft_cli_long("pid", optarg, 1, INT_MAX, &v, err, sizeof err) != 0) {
+				fprintf(stderr, "ttft-analyze: %s (a process id)\n", err);
+				return TTFT_EXIT_USAGE;
 			}
 			flt.pid = (int)v;
 			break;
@@ -71,27 +75,30 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return TTFT_EXIT_OK;
+		case 'V':
+			printf("ttft-analyze (%s)\n", ttft_version());
+			return TTFT_EXIT_OK;
 		default:
-			usage(stderr);
-			return 1;
+			fprintf(stderr, "ttft-analyze: see ttft-analyze --help\n");
+			return TTFT_EXIT_USAGE;
 		}
 	}
 	if (argc - optind > 1) {
-		fprintf(stderr, "ttft-analyze: one log at a time\n");
-		usage(stderr);
-		return 1;
+		fprintf(stderr, "ttft-analyze: one log at a time (got %d)\n", argc - optind);
+		return TTFT_EXIT_USAGE;
 	}
 	char defpath[4096];
 	const char *path = optind < argc ? argv[optind]
 					 : ttft_log_default_path(defpath, sizeof defpath);
 	char err[512];
 	if (events)
-		return ttft_dump_events(stdout, path, &flt, err, sizeof err) ? 2 : 0;
+		return ttft_dump_events(stdout, path, &flt, err, sizeof err) ? TTFT_EXIT_USAGE
+									      : TTFT_EXIT_OK;
 	struct ttft_analysis a;
 	if (ttft_analyze_file(path, &flt, &a, err, sizeof err) != 0) {
 		fprintf(stderr, "ttft-analyze: %s\n", err);
-		return 2;
+		return TTFT_EXIT_USAGE;
 	}
 	if (flt.path_prefix)
 		a.nnotes = 0; /* connection notes have no path: not asked for */
@@ -100,7 +107,7 @@ int main(int argc, char **argv)
 		char *s = ttft_analysis_json(&a);
 		if (!s) {
 			fprintf(stderr, "ttft-analyze: out of memory\n");
-			return 2;
+			return TTFT_EXIT_FAILED;
 		}
 		puts(s);
 		free(s);
@@ -115,7 +122,7 @@ int main(int argc, char **argv)
 	ttft_analysis_free(&a);
 	if (fflush(stdout) != 0) {
 		perror("ttft-analyze: writing output");
-		return 2;
+		return TTFT_EXIT_FAILED;
 	}
-	return damaged ? 3 : 0;
+	return damaged ? TTFT_EXIT_DAMAGED : TTFT_EXIT_OK;
 }

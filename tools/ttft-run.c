@@ -2,9 +2,12 @@
  * the per-request TTFT analysis on stderr (CMD's own stdout stays clean). */
 
 #include "ttft_analyze.h"
+#include "ttft_cli.h"
+#include "ttft_filter.h"
 #include "ttft_scrape.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -19,27 +22,33 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: ttft-run [--log PATH] [--json FILE] [--filter SPEC] [--metrics URL]\n"
-"                [--metrics-interval MS] [--quiet] -- CMD [ARGS...]\n"
+"usage: ttft-run [--log PATH] [--json FILE] [--filter SPEC] [--metrics-url URL]\n"
+"                [--metrics-interval MS] [-q] -- CMD [ARGS...]\n"
 "\n"
 "Runs CMD with libttftshim.so preloaded and a fresh log, waits for it, then\n"
 "prints the per-request TTFT table (see ttft-analyze) on stderr.\n"
 "\n"
-"  --log PATH      write the log to PATH and keep it (default: a private log\n"
-"                  under /dev/shm, removed afterwards)\n"
-"  --json FILE     also write the analysis as JSON to FILE ('-' = stdout)\n"
-"  --filter SPEC   trace only matching connections: port:N, HOST:N, [V6]:N,\n"
-"                  host:HOST, comma-separated (sets TTFT_FILTER)\n"
-"  --metrics URL   sample the server's /metrics during the run (every 50 ms,\n"
-"                  or --metrics-interval MS) into the same log, so each\n"
-"                  request gets the server's queue / prefill split\n"
-"  --quiet         no table on stderr (use with --json)\n"
-"  -h, --help      this text\n"
+"  --log PATH         write the log to PATH and keep it (default: a private\n"
+"                     log under /dev/shm, removed afterwards)\n"
+"  --json FILE        also write the analysis as JSON to FILE ('-' = stdout)\n"
+"  --filter SPEC      trace only matching connections: port:N, HOST:N, [V6]:N,\n"
+"                     host:HOST, comma-separated (sets TTFT_FILTER)\n"
+"  --metrics-url URL  sample the server's /metrics during the run (every 50 ms,\n"
+"                     or --metrics-interval MS) into the same log, so each\n"
+"                     request gets the server's queue / prefill split\n"
+"                     (--metrics URL, the old name, still works)\n"
+"  -q, --quiet        no table on stderr (use with --json)\n"
+"  -h, --help         this text\n"
+"  --version          print the version\n"
 "\n"
-"The shim is found at $TTFT_SHIM, else next to this program.\n"
-"exit status: CMD's own (128+N if a signal N ended it); 125 when ttft-run\n"
-"itself failed (bad usage, no shim, log not creatable); 127 when CMD could\n"
-"not be run.\n");
+"The shim is found at $TTFT_SHIM, else next to this program. Every flag is\n"
+"checked and every output path tried before CMD starts. If the JSON cannot\n"
+"be written at the end, the private log is kept and its path printed.\n"
+"\n"
+"exit status: CMD's own once it ran (128+N when signal N ended it);\n"
+"1 CMD succeeded but the analysis could not be made or written; 2 usage\n"
+"error (bad flag or value, unwritable --json or --log, no shim), found\n"
+"before CMD runs; 126 CMD is not executable; 127 CMD was not found.\n");
 }
 
 static int find_shim(char *out, size_t len)
@@ -72,6 +81,15 @@ static void forward(int sig)
 		kill(g_child, sig);
 }
 
+/* The private log is removed on the way out, unless the data in it could
+ * not be written anywhere else. */
+static int finish(const char *logpath, int keep, int rc)
+{
+	if (!keep)
+		unlink(logpath);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -79,43 +97,62 @@ int main(int argc, char **argv)
 		{"json", required_argument, 0, 'j'},
 		{"filter", required_argument, 0, 'f'},
 		{"quiet", no_argument, 0, 'q'},
+		{"metrics-url", required_argument, 0, 'm'},
 		{"metrics", required_argument, 0, 'm'},
 		{"metrics-interval", required_argument, 0, 'i'},
 		{"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0},
 	};
 	const char *logpath = NULL, *jsonpath = NULL, *filter = NULL, *metrics = NULL;
-	int interval = 50;
-	int quiet = 0, c;
-	while ((c = getopt_long(argc, argv, "+l:j:f:qh", opts, NULL)) != -1) {
+	long interval = 50;
+	int quiet = 0, c, idx = 0;
+	char err[512];
+	while ((c = getopt_long(argc, argv, "+l:j:f:qh", opts, &idx)) != -1) {
 		switch (c) {
 		case 'm': metrics = optarg; break;
 		case 'i':
-			interval = atoi(optarg);
-			if (interval < 1 || interval > 60000) {
-				fprintf(stderr, "ttft-run: --metrics-interval wants 1-60000 ms\n");
-				return 125;
+			if (ttft_cli_long("metrics-interval", optarg, 1, 60000, &interval, err,
+					  sizeof err) != 0) {
+				fprintf(stderr, "ttft-run: %s (milliseconds)\n", err);
+				return TTFT_EXIT_USAGE;
 			}
 			break;
 		case 'l': logpath = optarg; break;
 		case 'j': jsonpath = optarg; break;
 		case 'f': filter = optarg; break;
 		case 'q': quiet = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 125;
+		case 'h': usage(stdout); return TTFT_EXIT_OK;
+		case 'V': printf("ttft-run (%s)\n", ttft_version()); return TTFT_EXIT_OK;
+		default:
+			fprintf(stderr, "ttft-run: see ttft-run --help\n");
+			return TTFT_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "ttft-run: no command given\n");
-		usage(stderr);
-		return 125;
+		fprintf(stderr, "ttft-run: no command given (ttft-run [options] -- CMD ARGS...)\n");
+		return TTFT_EXIT_USAGE;
+	}
+	if (filter) {
+		struct ttft_addr_filters fs;
+		if (ttft_addr_filters_parse(&fs, filter) != 0 || fs.n == 0) {
+			fprintf(stderr, "ttft-run: bad value '%s' for --filter: want port:N, "
+					"HOST:N, [V6]:N or host:HOST (an IP address or "
+					"localhost), comma-separated, at most %d\n", filter,
+				TTFT_MAX_ADDR_FILTERS);
+			return TTFT_EXIT_USAGE;
+		}
+	}
+	if (jsonpath && ttft_output_check("json", jsonpath, err, sizeof err) != 0) {
+		fprintf(stderr, "ttft-run: %s\n", err);
+		return TTFT_EXIT_USAGE;
 	}
 	char shim[PATH_MAX];
 	if (find_shim(shim, sizeof shim) != 0) {
 		fprintf(stderr, "ttft-run: cannot find libttftshim.so (looked at "
 				"$TTFT_SHIM and next to ttft-run); run 'make' or "
 				"set TTFT_SHIM\n");
-		return 125;
+		return TTFT_EXIT_USAGE;
 	}
 	char shim_abs[PATH_MAX];
 	if (!realpath(shim, shim_abs))
@@ -132,11 +169,10 @@ int main(int argc, char **argv)
 	} else if (access(logpath, F_OK) == 0) {
 		/* Replace an old log, but never a file that is not one. */
 		struct ttft_log_view v;
-		char err[512];
 		if (ttft_log_view_open(&v, logpath, err, sizeof err) != 0) {
 			fprintf(stderr, "ttft-run: --log %s exists and is not a "
 					"ttftshim log; not overwriting it\n", logpath);
-			return 125;
+			return TTFT_EXIT_USAGE;
 		}
 		ttft_log_view_close(&v);
 		unlink(logpath);
@@ -149,9 +185,9 @@ int main(int argc, char **argv)
 	if (mbs && atoll(mbs) > 0)
 		mb = (uint64_t)atoll(mbs);
 	if (ttft_log_open(&log, logpath, mb << 20, &why) != 0) {
-		fprintf(stderr, "ttft-run: cannot create log %s: %s (%s)\n",
+		fprintf(stderr, "ttft-run: cannot create --log %s: %s (%s)\n",
 			logpath, why, strerror(errno));
-		return 125;
+		return TTFT_EXIT_USAGE;
 	}
 	ttft_log_close(&log);
 
@@ -167,33 +203,57 @@ int main(int argc, char **argv)
 
 	struct ttft_scraper scraper;
 	if (metrics) {
-		char err[512];
-		if (ttft_scraper_start(&scraper, metrics, logpath, interval, err, sizeof err) != 0) {
-			fprintf(stderr, "ttft-run: %s\n", err);
-			return 125;
+		if (ttft_scraper_start(&scraper, metrics, logpath, (int)interval, err,
+				       sizeof err) != 0) {
+			fprintf(stderr, "ttft-run: --metrics-url: %s\n", err);
+			free(preload);
+			return finish(logpath, keep, TTFT_EXIT_USAGE);
 		}
 	}
-	pid_t pid = fork();
+	/* A close-on-exec pipe tells whether CMD started: it closes unread on
+	 * exec, or carries exec's errno. */
+	int ep[2];
+	pid_t pid = pipe2(ep, O_CLOEXEC) == 0 ? fork() : -1;
 	if (pid < 0) {
 		perror("ttft-run: fork");
-		return 125;
+		free(preload);
+		return finish(logpath, keep, TTFT_EXIT_FAILED);
 	}
 	if (pid == 0) {
+		close(ep[0]);
 		setenv("LD_PRELOAD", preload, 1);
 		setenv("TTFT_LOG", logpath, 1);
 		if (filter)
 			setenv("TTFT_FILTER", filter, 1);
 		execvp(argv[optind], argv + optind);
-		fprintf(stderr, "ttft-run: cannot run '%s': %s\n", argv[optind],
-			strerror(errno));
-		_exit(127);
+		int e = errno;
+		(void)!write(ep[1], &e, sizeof e);
+		_exit(e == ENOENT ? 127 : 126);
 	}
 	free(preload);
+	close(ep[1]);
+	int exec_errno = 0;
+	ssize_t got;
+	while ((got = read(ep[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR)
+		;
+	close(ep[0]);
+	if (got == (ssize_t)sizeof exec_errno) {
+		fprintf(stderr, "ttft-run: cannot run '%s': %s\n", argv[optind],
+			strerror(exec_errno));
+		waitpid(pid, NULL, 0);
+		if (metrics)
+			ttft_scraper_stop(&scraper);
+		return finish(logpath, keep, exec_errno == ENOENT ? 127 : 126);
+	}
 	g_child = pid;
 	/* Like system(): Ctrl-C goes to CMD (same process group); we wait to
-	 * print what it did. Termination requests are passed on. */
+	 * print what it did. Termination requests are passed on. A reader of
+	 * our output that goes away (ttft-run … | head -1) must not kill us
+	 * before the log is removed: SIGPIPE is ignored here only, after the
+	 * fork, so CMD keeps the disposition it was given. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa = {0};
 	sa.sa_handler = forward;
 	sigaction(SIGTERM, &sa, NULL);
@@ -202,7 +262,7 @@ int main(int argc, char **argv)
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
 			perror("ttft-run: waitpid");
-			return 125;
+			return finish(logpath, keep, TTFT_EXIT_FAILED);
 		}
 	}
 	if (metrics) {
@@ -214,15 +274,12 @@ int main(int argc, char **argv)
 				scraper.first_error);
 	}
 	int rc = WIFEXITED(status) ? WEXITSTATUS(status)
-	       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 125;
+	       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : TTFT_EXIT_FAILED;
 
 	struct ttft_analysis a;
-	char err[512];
 	if (ttft_analyze_file(logpath, NULL, &a, err, sizeof err) != 0) {
-		fprintf(stderr, "ttft-run: %s\n", err);
-		if (!keep)
-			unlink(logpath);
-		return rc ? rc : 125;
+		fprintf(stderr, "ttft-run: %s; the log is kept at %s\n", err, logpath);
+		return rc ? rc : TTFT_EXIT_FAILED;
 	}
 	if (!quiet) {
 		fprintf(stderr, "\n== ttft-run: %zu HTTP request%s by '%s' ==\n",
@@ -234,18 +291,23 @@ int main(int argc, char **argv)
 	}
 	if (jsonpath) {
 		char *s = ttft_analysis_json(&a);
-		FILE *f = strcmp(jsonpath, "-") == 0 ? stdout : fopen(jsonpath, "w");
-		if (!f || !s || fprintf(f, "%s\n", s) < 0 ||
-		    (f != stdout ? fclose(f) : fflush(f)) != 0) {
-			fprintf(stderr, "ttft-run: cannot write JSON to %s: %s\n",
-				jsonpath, strerror(errno));
+		err[0] = 0;
+		size_t n = s ? strlen(s) : 0;
+		if (s)
+			s[n++] = '\n'; /* the JSON writer's NUL becomes the last line's end */
+		if (s && ttft_write_atomic(jsonpath, s, n, err, sizeof err) != 0 &&
+		    !strcmp(jsonpath, "-") && errno == EPIPE) {
+			/* the reader went away (… | head): nobody wants the rest */
+		} else if (!s || err[0]) {
+			fprintf(stderr, "ttft-run: %s; the log is kept at %s (ttft-analyze "
+					"--json %s reads it; remove it when done)\n",
+				s ? err : "out of memory", logpath, logpath);
+			keep = 1;
 			if (!rc)
-				rc = 125;
+				rc = TTFT_EXIT_FAILED;
 		}
 		free(s);
 	}
 	ttft_analysis_free(&a);
-	if (!keep)
-		unlink(logpath);
-	return rc;
+	return finish(logpath, keep, rc);
 }

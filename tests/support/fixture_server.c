@@ -4,6 +4,7 @@
  *
  *   fixture-server [--port N] [--headers-ms H] [--first-ms F] [--token-ms T]
  *                  [--tokens N] [--role-lead-ms R] [--crlf] [--split N]
+ *                  [--prefix-cache]
  *
  * Timeline of a streamed request, from the moment its last byte is read:
  *   +H            response headers
@@ -55,6 +56,11 @@ static int g_slow_request;        /* --slow-request K: the K-th completion … *
 static double g_slow_ms;          /* … gets --slow-ms more before its first token */
 static int g_completions;         /* completions served so far (under g_mu) */
 static const char *g_metrics_mode = "vllm"; /* or garbage, truncated, missing */
+/* --prefix-cache: a request's cached tokens are the prefix it shares with
+ * the previous prompt (4 bytes a token, as prompt_tokens counts them), at
+ * most all but its last token, as llama.cpp's slot cache does. */
+static int g_prefix_cache;
+static char *g_prev_prompt; /* under g_mu */
 
 /* vLLM's metrics, observed when a request finishes (as vLLM does). */
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -340,8 +346,21 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 	int prompt_tokens = 0;
 	cJSON *pr = cJSON_GetObjectItem(req, chat ? "messages" : "prompt");
 	char *ps = pr ? cJSON_PrintUnformatted(pr) : NULL;
-	if (ps)
+	int shared = 0;
+	if (ps) {
 		prompt_tokens = (int)(strlen(ps) / 4) + 1;
+		pthread_mutex_lock(&g_mu);
+		if (g_prefix_cache && g_prev_prompt) {
+			size_t k = 0;
+			while (ps[k] && ps[k] == g_prev_prompt[k])
+				k++;
+			shared = (int)(k / 4) < prompt_tokens - 1 ? (int)(k / 4) : prompt_tokens - 1;
+		}
+		free(g_prev_prompt);
+		g_prev_prompt = ps;
+		ps = NULL;
+		pthread_mutex_unlock(&g_mu);
+	}
 	free(ps);
 	cJSON_Delete(req);
 	if (ntok < 1 || ntok > 100000)
@@ -351,6 +370,8 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 		return send_error(fd, o->status, "injected failure");
 	struct opts eff = *o; /* prefill that grows with the prompt */
 	eff.prefill_ms += o->prefill_per_token_ms * prompt_tokens;
+	if (g_prefix_cache)
+		eff.cached = shared;
 	pthread_mutex_lock(&g_mu);
 	int nth = ++g_completions;
 	pthread_mutex_unlock(&g_mu);
@@ -598,6 +619,7 @@ int main(int argc, char **argv)
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--crlf")) { g_def.crlf = 1; continue; }
 		if (!strcmp(a, "--ipv6")) { g_ipv6 = 1; continue; }
+		if (!strcmp(a, "--prefix-cache")) { g_prefix_cache = 1; continue; }
 		if (!v) {
 			fprintf(stderr, "fixture-server: %s needs a value\n", a);
 			return 2;

@@ -10,7 +10,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: ttft-analyze [--json | --events] [--pid PID] [--path PREFIX] [LOG]\n"
+"usage: ttft-analyze [--json | --events] [--pid PID] [--path PREFIX] [-q] [LOG]\n"
 "\n"
 "Reads a ttftshim log (LOG, else $TTFT_LOG, else /dev/shm/ttftshim-UID.log)\n"
 "and prints one row per HTTP request: pid, conn, method, path, status,\n"
@@ -26,6 +26,7 @@ static void usage(FILE *f)
 "  --events         dump every record instead (time order), for debugging\n"
 "  --pid PID        only requests made by process PID\n"
 "  --path PREFIX    only requests whose path starts with PREFIX\n"
+"  -q, --quiet      no warnings on stderr (dropped events, damage)\n"
 "  -h, --help       this text\n"
 "  --version        print the version\n"
 "\n"
@@ -46,13 +47,14 @@ int main(int argc, char **argv)
 		{"events", no_argument, 0, 'e'},
 		{"pid", required_argument, 0, 'p'},
 		{"path", required_argument, 0, 'P'},
+		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0},
 	};
-	int json = 0, events = 0, c;
+	int json = 0, events = 0, quiet = 0, c;
 	struct ttft_filter flt = {0, NULL};
-	while ((c = getopt_long(argc, argv, "jep:P:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jep:P:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			events = 1;
@@ -72,6 +74,9 @@ int main(int argc, char **argv)
 		}
 		case 'P':
 			flt.path_prefix = optarg;
+			break;
+		case 'q':
+			quiet = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -102,7 +107,8 @@ int main(int argc, char **argv)
 	}
 	if (flt.path_prefix)
 		a.nnotes = 0; /* connection notes have no path: not asked for */
-	ttft_print_warnings(stderr, &a);
+	if (!quiet)
+		ttft_print_warnings(stderr, &a);
 	if (json) {
 		char *s = ttft_analysis_json(&a);
 		if (!s) {

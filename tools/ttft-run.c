@@ -133,6 +133,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ttft-run: no command given (ttft-run [options] -- CMD ARGS...)\n");
 		return TTFT_EXIT_USAGE;
 	}
+	if (metrics && strncmp(metrics, "http://", 7) && strncmp(metrics, "https://", 8)) {
+		fprintf(stderr, "ttft-run: bad value '%s' for --metrics-url: want the server's "
+				"URL, http://HOST:PORT (ttft-probe's --metrics takes auto, on "
+				"or off)\n", metrics);
+		return TTFT_EXIT_USAGE;
+	}
 	if (filter) {
 		struct ttft_addr_filters fs;
 		if (ttft_addr_filters_parse(&fs, filter) != 0 || fs.n == 0) {

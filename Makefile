@@ -30,7 +30,19 @@ TEST_PROGS := $(B)/test_sse $(B)/test_http $(B)/test_log $(B)/test_analyze \
 	$(B)/test_clients $(B)/test_shim $(B)/test_probe $(B)/test_cold $(B)/test_truth $(B)/test_engine_script \
 	$(B)/test_cli $(B)/fixture-server $(B)/shim_host
 
+# `make`, `make test`, `make demo` (and bench, sanitize, tsan) first run
+# tools/deps.sh: it finds what the goal needs and, as root, installs what is
+# missing with apt-get; otherwise it prints the one `sudo apt-get install`
+# line and make stops there. The goal then runs in a make that sees what was
+# installed (pkg-config's answers below). TTFT_DEPS_OK=1 skips the check.
+GOALS := all test demo bench sanitize tsan
+ifndef TTFT_DEPS_OK
+$(GOALS):
+	@bash tools/deps.sh $@
+	@$(MAKE) --no-print-directory TTFT_DEPS_OK=1 $@
+else
 all: $(B)/libttftshim.so $(PROGS)
+endif
 
 # --version: rewritten only when the version changes, so nothing rebuilds
 # for nothing.
@@ -105,6 +117,7 @@ $(B)/test_%: $(B)/obj/tests/e2e/test_%.o $(TU) $(B)/libttftcore.a
 $(B)/bench_shim: $(B)/obj/bench/bench_shim.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
+ifdef TTFT_DEPS_OK
 bench: all $(B)/bench_shim $(B)/fixture-server
 	$(B)/bench_shim $(B)/libttftshim.so
 	TTFT_BUILD=$(B) bash bench/probe_256.sh
@@ -112,6 +125,7 @@ bench: all $(B)/bench_shim $(B)/fixture-server
 # TTFT_SLOW=1 adds the suites that need the real engine (built on demand).
 SLOW_PROGS := $(B)/test_engine
 test: all $(TEST_PROGS) $(if $(filter 1,$(TTFT_SLOW)),$(SLOW_PROGS) $(B)/ttft-mkmodel)
+	$(if $(filter 1,$(TTFT_SLOW)),@$(ENGINE) server >/dev/null)
 	@TTFT_SLOW_SUITES="test_engine" bash tests/run.sh
 
 demo: all
@@ -137,6 +151,8 @@ tsan:
 	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_probe
 	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_cold
 	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_truth
+
+endif
 
 clean:
 	rm -rf $(B) build-asan build-tsan

@@ -230,9 +230,22 @@ START_TEST(demo_end_to_end)
 	char *md = tu_read_file(cmd, NULL);
 	ck_assert(strstr(md, "{{") == NULL);
 	ck_assert(strstr(md, "| engine | llama.cpp llama-server |") != NULL);
-	ck_assert(strstr(md, "| weight_load |") && strstr(md, "| kv_cache_alloc |") &&
-		  strstr(md, "| warmup |"));
+	ck_assert(strstr(md, "(`weight_load`)") && strstr(md, "(`kv_cache_alloc`)") &&
+		  strstr(md, "(`warmup`)"));
+	/* what the server ran, single-dash capacity flags included */
+	ck_assert_msg(strstr(md, "`-np 1`") && strstr(md, "`-c 4096`"), "%s", md);
+	/* the model said for what it is */
+	ck_assert_msg(strstr(md, "**This model has random weights:**") &&
+		      strstr(md, "Its text is meaningless; its timings are real"), "%s", md);
+	/* three restarts by default, like for like */
+	ck_assert_msg(strstr(md, "**Across 3 restarts:**"), "%s", md);
+	ck_assert(strstr(md, "Like for like") && strstr(md, "no warm run found a cached prompt token"));
+	ck_assert(strstr(md, "## Knobs That Move TTFT") && strstr(md, "**-np** slots"));
 	free(md);
+	/* the shim's numbers as JSON; no log kept, in out/ or in /dev/shm */
+	snprintf(cmd, sizeof cmd, "test -s %s/shim.json && ! ls %s/*.log /dev/shm/ttft-demo.* "
+		 "2>/dev/null | grep -v server-cycle", dir, dir);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	tu_sh(cmd, NULL);
 	/* nothing left running */
@@ -251,7 +264,7 @@ START_TEST(bad_model_file)
 	int port = tu_fixture_start("", &p);
 	tu_fixture_stop(p);
 	snprintf(cmd, sizeof cmd, "%s/ttft-cold --server '%s -m %s --port %d' --url "
-		 "http://127.0.0.1:%d --log-dir /tmp --kind llamacpp 2>&1", tu_build_dir(),
+		 "http://127.0.0.1:%d --kind llamacpp 2>&1", tu_build_dir(),
 		 g_server, bad, port, port);
 	ck_assert_int_eq(tu_sh(cmd, &out), 1);
 	ck_assert_msg(strstr(out, "exited before it was ready"), "%s", out);

@@ -494,7 +494,6 @@ static void observations(struct sb *b, const struct cold_run *run)
 struct medians {
 	double ready, cold, warm, extra, pf_cold, pf_warm;
 	double cat[COLD_CAT__N];
-	long pt_cold;
 	size_t n;
 };
 
@@ -502,7 +501,6 @@ static void medians_of(const struct cold_run *run, struct medians *m)
 {
 	double r[1000], c[1000], w[1000], pc[1000], pw[1000], cat[COLD_CAT__N][1000];
 	size_t n = 0, npc = 0, npw = 0;
-	m->pt_cold = -1;
 	for (int k = 0; k < run->ncycles && n < 1000; k++) {
 		const struct cold_cycle *y = &run->cycles[k];
 		if (!usable(y))
@@ -520,8 +518,6 @@ static void medians_of(const struct cold_run *run, struct medians *m)
 		for (int i = 0; i < y->nwarm && npw < 1000; i++)
 			if (!isnan(prefill_s(&y->warm[i])))
 				pw[npw++] = prefill_s(&y->warm[i]);
-		if (m->pt_cold < 0)
-			m->pt_cold = y->cold.prompt_tokens;
 		n++;
 	}
 	m->n = n;
@@ -539,6 +535,8 @@ static void mental_model(struct sb *b, const struct cold_run *run)
 {
 	struct medians m;
 	medians_of(run, &m);
+	struct factors f;
+	cold_factors(run, &f);
 	if (!m.n) {
 		sbf(b, "No cycle measured both a cold and a warm request, so there is no "
 		       "model to give.\n");
@@ -549,7 +547,7 @@ static void mental_model(struct sb *b, const struct cold_run *run)
 	       "cold request: %.2f s + %.1f ms = %.2f s, about %.0f× a warm request's "
 	       "%.1f ms (the cold request alone is %.1f× a warm one; medians over %zu "
 	       "cycle%s). ", m.ready, m.cold * 1e3, first_user, first_user / m.warm,
-	    m.warm * 1e3, m.cold / m.warm, m.n, m.n == 1 ? "" : "s");
+	    m.warm * 1e3, f.med, m.n, m.n == 1 ? "" : "s");
 	double tot = 0;
 	for (int i = 0; i < COLD_CAT__N; i++)
 		tot += m.cat[i];
@@ -572,10 +570,12 @@ static void mental_model(struct sb *b, const struct cold_run *run)
 	sbf(b, "The cold request's own extra %.1f ms over a warm one is first-use cost "
 	       "inside the engine", m.extra * 1e3);
 	if (!isnan(m.pf_cold) && !isnan(m.pf_warm))
-		sbf(b, ": by the server's count its prefill%s took %.1f ms against %.1f ms "
-		       "warm, so %.1f ms of the extra is the first prefill and the rest is "
-		       "one-time set-up around it", m.pt_cold >= 0 ? "" : "",
-		    m.pf_cold * 1e3, m.pf_warm * 1e3, (m.pf_cold - m.pf_warm) * 1e3);
+		sbf(b, ": by the server's count its prefill took %.1f ms against %.1f ms "
+		       "warm, so %.1f ms of the extra happened inside the first prefill "
+		       "(the first use of the weights' memory and of the kernels) and "
+		       "%.1f ms around it (HTTP, tokenisation, scheduling)", m.pf_cold * 1e3,
+		    m.pf_warm * 1e3, (m.pf_cold - m.pf_warm) * 1e3,
+		    (m.extra - (m.pf_cold - m.pf_warm)) * 1e3);
 	sbf(b, ". For an SRE: a restart costs about %.0f s without service and one slow "
 	       "first request; after that, TTFT is %.1f ms until load changes it.\n",
 	    ceil(m.ready), m.warm * 1e3);

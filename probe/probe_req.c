@@ -333,7 +333,7 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 		set_error(r, "cannot connect to %s: is the server up? Start "
 			     "vLLM with tools/serve_slm_vllm.sh, or llama-server with "
 			     "'make demo'", q->cfg->base);
-	} else if (rc == CURLE_OPERATION_TIMEDOUT && r->pretransfer_s == 0 &&
+	} else if (rc != CURLE_OK && r->pretransfer_s == 0 &&
 		   probe_plain_http(q->cfg->base, plain, sizeof plain)) {
 		set_error(r, "%s answers plain HTTP, not TLS: use --url %s", q->cfg->base,
 			  plain);
@@ -549,7 +549,9 @@ static int models_get(const struct probe_cfg *cfg, char **body, long *status, ch
 	double first = tls && cfg->timeout_s > 3 ? 3 : cfg->timeout_s;
 	*body = NULL;
 	*rc = ttft_fetch(url, cfg->headers, first, RAW_CAP, body, status, cerr, cerrlen);
-	if (tls && (*rc == CURLE_OPERATION_TIMEDOUT || *rc == CURLE_SSL_CONNECT_ERROR)) {
+	/* any failure past the TCP connect (a handshake that never ends, or a
+	 * TLS set-up error) may be a plain-HTTP server behind https:// */
+	if (tls && *rc != CURLE_OK && *rc != CURLE_COULDNT_CONNECT) {
 		if (probe_plain_http(cfg->base, plain, sizeof plain)) {
 			snprintf(err, errlen, "%s answers plain HTTP, not TLS: use --url %s",
 				 cfg->base, plain);

@@ -49,6 +49,9 @@ if [ "$need" != build ]; then
 		have node || want nodejs "node (the Node fetch client)"
 		have curl || want curl "curl (the curl client)"
 		have pgrep || want procps "pgrep"
+		# test_engine_script runs engine.sh's steps; https probes need CAs
+		have git || want git "git"
+		[ -s /etc/ssl/certs/ca-certificates.crt ] || want ca-certificates "CA certificates"
 	fi
 	# the embedded engine: llama.cpp's source comes from npm, built with cmake
 	if [ "$need" = demo ] || [ "$need" = ci ]; then

@@ -4,26 +4,24 @@
 #include <cjson/cJSON.h>
 #include <dlfcn.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
-#include "ttft_analyze.h"
+#include "ttft_clock.h"
 #include "ttft_fetch.h"
+#include "ttft_json.h"
 
 #define RAW_CAP (64 * 1024)
 
+/* One request in flight. */
 struct preq {
-	const struct probe_cfg *cfg;
-	struct probe_result *r;
+	struct probe_run *run;
+	struct ttft_record *r;
 	CURL *h;
-	char *body;
 	struct ttft_sse sse;
 	char *ev;            /* data of the event being read */
 	size_t evlen, evcap;
@@ -35,37 +33,27 @@ struct preq {
 	int fd, new_fd;      /* the connection's fd, for marks; -1 unknown */
 	struct ttft_truth before; /* /metrics just before the request */
 	int have_before;
+	double prompt_ms, predicted_ms, cache_n; /* llama.cpp's timings, NAN
+	                                            when absent */
+	int oom;             /* something could not be stored: abort */
+	char *own_body;      /* this run's own body (cfg->prompts), freed at the end */
 	char curl_err[CURL_ERROR_SIZE];
 };
 
-static void (*g_mark)(int fd, int code);
-
-int64_t probe_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n);
-	if (!q) {
-		fprintf(stderr, "ttft-probe: out of memory\n");
-		exit(2);
-	}
-	return q;
-}
-
-static void append(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
+static int append(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
 {
 	if (*len + n + 1 > *cap) {
-		*cap = (*len + n + 1) * 2;
-		*buf = xrealloc(*buf, *cap);
+		size_t nc = (*len + n + 1) * 2;
+		char *b = realloc(*buf, nc);
+		if (!b)
+			return -1;
+		*buf = b;
+		*cap = nc;
 	}
 	memcpy(*buf + *len, p, n);
 	*len += n;
 	(*buf)[*len] = 0;
+	return 0;
 }
 
 /* The fd of each request's connection, for marks in the shim's log: a new
@@ -73,8 +61,6 @@ static void append(char **buf, size_t *len, size_t *cap, const char *p, size_t n
  * local port from the prereq callback (also on reused connections), so a
  * port -> fd map ties them together. libcurl's ACTIVESOCKET answers only
  * between transfers. */
-static int g_port_fd[65536];
-
 static int on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
 {
 	struct preq *q = ud;
@@ -85,32 +71,22 @@ static int on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
 
 static void mark(struct preq *q, int code)
 {
-	if (g_mark)
-		g_mark(q->fd, code);
+	if (q->run->mark)
+		q->run->mark(q->fd, code);
 }
 
 static int on_prereq(void *ud, char *pip, char *lip, int pport, int lport)
 {
 	struct preq *q = ud;
+	int *port_fd = q->run->port_fd;
 	(void)pip, (void)lip, (void)pport;
 	if (lport > 0 && lport < 65536) {
 		if (q->new_fd >= 0)
-			g_port_fd[lport] = q->new_fd + 1;
-		q->fd = g_port_fd[lport] - 1;
+			port_fd[lport] = q->new_fd + 1;
+		q->fd = port_fd[lport] - 1;
 	}
-	mark(q, 1);
+	mark(q, TTFT_MARK_REQ_START);
 	return CURL_PREREQFUNC_OK;
-}
-
-__attribute__((format(printf, 2, 3)))
-static void set_error(struct probe_result *r, const char *fmt, ...)
-{
-	if (r->error[0])
-		return; /* keep the first cause */
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(r->error, sizeof r->error, fmt, ap);
-	va_end(ap);
 }
 
 /* The text a chunk adds: choices[0].text or .delta.content. */
@@ -137,8 +113,9 @@ static const char *error_message(cJSON *j)
 }
 
 /* usage and llama.cpp's timings, from any chunk or body that has them */
-static void take_usage(struct probe_result *r, cJSON *j)
+static void take_usage(struct preq *q, cJSON *j)
 {
+	struct ttft_record *r = q->r;
 	cJSON *u = cJSON_GetObjectItem(j, "usage");
 	cJSON *ct = cJSON_GetObjectItem(u, "completion_tokens");
 	if (cJSON_IsNumber(ct))
@@ -150,36 +127,50 @@ static void take_usage(struct probe_result *r, cJSON *j)
 	if (cJSON_IsObject(t)) {
 		cJSON *v;
 		if (cJSON_IsNumber(v = cJSON_GetObjectItem(t, "prompt_ms")))
-			r->prompt_ms = v->valuedouble;
+			q->prompt_ms = v->valuedouble;
 		if (cJSON_IsNumber(v = cJSON_GetObjectItem(t, "predicted_ms")))
-			r->predicted_ms = v->valuedouble;
+			q->predicted_ms = v->valuedouble;
 		if (cJSON_IsNumber(v = cJSON_GetObjectItem(t, "cache_n")))
-			r->cache_n = v->valuedouble;
+			q->cache_n = v->valuedouble;
+	}
+}
+
+static void keep_text(struct preq *q, cJSON *j)
+{
+	const char *t = q->run->cfg->keep_text ? chunk_text(j) : NULL;
+	if (t && ttft_record_add_text(q->r, t, strlen(t)) != 0) {
+		ttft_record_set_error(q->r, "out of memory keeping the generated text");
+		q->oom = 1;
 	}
 }
 
 static void on_data(void *ctx, const char *p, size_t n)
 {
 	struct preq *q = ctx;
-	append(&q->ev, &q->evlen, &q->evcap, p, n);
+	if (!q->oom && append(&q->ev, &q->evlen, &q->evcap, p, n) != 0) {
+		ttft_record_set_error(q->r, "out of memory reading stream event %d",
+				      q->events + 1);
+		q->oom = 1;
+	}
 }
 
 static void on_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
 {
 	struct preq *q = ctx;
-	struct probe_result *r = q->r;
+	struct ttft_record *r = q->r;
 	(void)flags;
 	q->events++;
+	if (q->oom)
+		return;
 	if (cls == TTFT_SSE_TOKEN) {
-		if (r->ntok == r->tokcap) {
-			r->tokcap = r->tokcap ? r->tokcap * 2 : 64;
-			r->tok = xrealloc(r->tok, (size_t)r->tokcap * sizeof *r->tok);
+		if (ttft_record_add_token(r, q->t_now) != 0) {
+			ttft_record_set_error(r, "out of memory storing token %u's time",
+					      r->ntok + 1);
+			q->oom = 1;
+			return;
 		}
-		r->tok[r->ntok++] = q->t_now;
-		if (r->ntok == 1) {
-			r->t_first = q->t_now;
-			mark(q, 2);
-		}
+		if (r->ntok == 1)
+			mark(q, TTFT_MARK_FIRST_TOKEN);
 	}
 	if (cls == TTFT_SSE_DONE) {
 		r->done = 1;
@@ -188,22 +179,18 @@ static void on_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
 		if (!j) {
 			if (!q->malformed) {
 				q->malformed = q->events;
-				char what[128];
-				snprintf(what, sizeof what, "%.80s", q->ev ? q->ev : "");
-				set_error(r, "malformed JSON in stream event %d: %s",
-					  q->events, what);
+				ttft_record_set_error(r, "malformed JSON in stream event %d: %.80s",
+						      q->events, q->ev ? q->ev : "");
 			}
 		} else {
 			if (cls == TTFT_SSE_ERROR) {
 				const char *m = error_message(j);
-				set_error(r, "server error mid-stream after %d tokens: %s",
-					  r->ntok, m ? m : "(no message)");
+				ttft_record_set_error(r, "server error mid-stream after %u tokens: %s",
+						      r->ntok, m ? m : "(no message)");
 			}
-			take_usage(r, j);
-			const char *t = cls == TTFT_SSE_TOKEN && q->cfg->keep_text
-					? chunk_text(j) : NULL;
-			if (t)
-				append(&r->text, &r->textlen, &r->textcap, t, strlen(t));
+			take_usage(q, j);
+			if (cls == TTFT_SSE_TOKEN)
+				keep_text(q, j);
 			cJSON_Delete(j);
 		}
 	}
@@ -214,10 +201,12 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 {
 	struct preq *q = ud;
 	size_t n = sz * nm;
-	q->t_now = probe_now();
+	if (q->oom)
+		return 0; /* abort the transfer: its record holds the error */
+	q->t_now = ttft_now_ns();
 	long status = 0;
 	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
-	if (status >= 300 || !q->cfg->stream) {
+	if (status >= 300 || !q->run->cfg->stream) {
 		size_t take = q->rawlen + n > RAW_CAP ? RAW_CAP - q->rawlen : n;
 		memcpy(q->raw + q->rawlen, p, take);
 		q->rawlen += take;
@@ -228,61 +217,74 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 	return n;
 }
 
+/* The request body: the same for every request of a run, or (with
+ * cfg->prompts) each run's own prompt. */
 static char *request_body(const struct probe_cfg *c, const char *prompt)
 {
-	cJSON *o = cJSON_CreateObject();
+	struct ttft_json j;
+	if (ttft_json_init(&j, NULL, 0) != 0)
+		return NULL;
+	ttft_json_begin_obj(&j, NULL);
 	if (c->model)
-		cJSON_AddStringToObject(o, "model", c->model);
+		ttft_json_str(&j, "model", c->model);
 	if (c->chat) {
-		cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
-		cJSON *m = cJSON_CreateObject();
-		cJSON_AddStringToObject(m, "role", "user");
-		cJSON_AddStringToObject(m, "content", prompt);
-		cJSON_AddItemToArray(msgs, m);
+		ttft_json_begin_arr(&j, "messages");
+		ttft_json_begin_obj(&j, NULL);
+		ttft_json_str(&j, "role", "user");
+		ttft_json_str(&j, "content", prompt);
+		ttft_json_end_obj(&j);
+		ttft_json_end_arr(&j);
 	} else {
-		cJSON_AddStringToObject(o, "prompt", prompt);
+		ttft_json_str(&j, "prompt", prompt);
 	}
-	cJSON_AddNumberToObject(o, "max_tokens", c->max_tokens);
-	cJSON_AddNumberToObject(o, "temperature", c->temperature);
-	cJSON_AddBoolToObject(o, "stream", c->stream);
+	ttft_json_int(&j, "max_tokens", c->max_tokens);
+	ttft_json_num(&j, "temperature", c->temperature);
+	ttft_json_bool(&j, "stream", c->stream);
 	if (c->stream) {
-		cJSON *so = cJSON_AddObjectToObject(o, "stream_options");
-		cJSON_AddBoolToObject(so, "include_usage", 1);
+		ttft_json_begin_obj(&j, "stream_options");
+		ttft_json_bool(&j, "include_usage", 1);
+		ttft_json_end_obj(&j);
 	}
 	if (c->ignore_eos)
-		cJSON_AddBoolToObject(o, "ignore_eos", 1);
-	char *s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
+		ttft_json_bool(&j, "ignore_eos", 1);
+	ttft_json_end_obj(&j);
+	char *s = ttft_json_take(&j);
+	ttft_json_free(&j);
 	return s;
 }
 
-static void start(CURLM *m, struct preq *q, const struct probe_cfg *cfg,
-		  struct probe_result *r)
+/* Start request q on m; -1 when it could not be (the record says why). */
+static int start(CURLM *m, struct preq *q, struct probe_run *run, struct ttft_record *r,
+		 const char *url, const char *body, char *own_body)
 {
+	const struct probe_cfg *cfg = run->cfg;
 	struct ttft_truth before = q->before;
 	int have_before = q->have_before;
 	memset(q, 0, sizeof *q);
 	q->before = before;
 	q->have_before = have_before;
-	q->cfg = cfg;
+	q->run = run;
 	q->r = r;
-	r->usage_tokens = -1;
-	r->prompt_tokens = -1;
-	r->prompt_ms = r->predicted_ms = r->cache_n = NAN;
-	r->m_queue_s = r->m_prefill_s = r->m_decode_s = r->m_hit_tokens = NAN;
-	r->m_server_ttft_s = NAN;
-	r->network_s = NAN;
+	q->own_body = own_body;
+	q->prompt_ms = q->predicted_ms = q->cache_n = NAN;
 	q->fd = q->new_fd = -1;
-	q->raw = xrealloc(NULL, RAW_CAP + 1);
+	q->raw = malloc(RAW_CAP + 1);
+	q->h = q->raw ? curl_easy_init() : NULL;
+	if (!q->h || !body) {
+		r->t_start = ttft_now_ns();
+		ttft_record_set_error(r, "cannot start the request: out of memory");
+		if (q->h)
+			curl_easy_cleanup(q->h);
+		q->h = NULL;
+		free(q->raw);
+		free(q->own_body);
+		q->raw = q->own_body = NULL;
+		return -1;
+	}
 	q->raw[0] = 0;
 	ttft_sse_init(&q->sse, on_event, on_data, q);
-	q->body = request_body(cfg, cfg->prompts ? cfg->prompts[r->run - 1] : cfg->prompt);
-	char url[2048];
-	snprintf(url, sizeof url, "%s%s", cfg->base,
-		 cfg->chat ? "/v1/chat/completions" : "/v1/completions");
-	q->h = curl_easy_init();
 	curl_easy_setopt(q->h, CURLOPT_URL, url);
-	curl_easy_setopt(q->h, CURLOPT_POSTFIELDS, q->body);
+	curl_easy_setopt(q->h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(q->h, CURLOPT_HTTPHEADER, cfg->headers);
 	curl_easy_setopt(q->h, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(q->h, CURLOPT_WRITEDATA, q);
@@ -298,85 +300,118 @@ static void start(CURLM *m, struct preq *q, const struct probe_cfg *cfg,
 	curl_easy_setopt(q->h, CURLOPT_SOCKOPTDATA, q);
 	curl_easy_setopt(q->h, CURLOPT_PREREQFUNCTION, on_prereq);
 	curl_easy_setopt(q->h, CURLOPT_PREREQDATA, q);
-	r->t_start = probe_now();
+	r->t_start = ttft_now_ns();
 	curl_multi_add_handle(m, q->h);
+	return 0;
 }
 
-static double secs(curl_off_t us)
+/* libcurl's times count from the transfer's start: instants on our clock. */
+static int64_t at(struct ttft_record *r, CURL *h, CURLINFO what)
 {
-	return (double)us / 1e6;
+	curl_off_t us = 0;
+	if (curl_easy_getinfo(h, what, &us) != CURLE_OK || us <= 0)
+		return 0;
+	return r->t_start + (int64_t)us * 1000;
+}
+
+/* llama.cpp's own timings in the stream win over /metrics deltas: they are
+ * this request's by construction. */
+static void take_timings(struct preq *q)
+{
+	struct ttft_server_split *s = &q->r->split;
+	if (isnan(q->prompt_ms))
+		return;
+	s->source = TTFT_SPLIT_LLAMACPP_TIMINGS;
+	s->prefill_s = q->prompt_ms / 1e3;
+	s->decode_s = isnan(q->predicted_ms) ? NAN : q->predicted_ms / 1e3;
+	s->hit_tokens = q->cache_n;
 }
 
 static void finish(CURLM *m, struct preq *q, CURLcode rc)
 {
-	struct probe_result *r = q->r;
+	const struct probe_cfg *cfg = q->run->cfg;
+	struct ttft_record *r = q->r;
 	char plain[2100];
-	r->t_end = probe_now();
-	curl_off_t v;
-	curl_easy_getinfo(q->h, CURLINFO_NAMELOOKUP_TIME_T, &v);
-	r->dns_s = secs(v);
-	curl_easy_getinfo(q->h, CURLINFO_CONNECT_TIME_T, &v);
-	r->connect_s = secs(v);
-	curl_easy_getinfo(q->h, CURLINFO_PRETRANSFER_TIME_T, &v);
-	r->pretransfer_s = secs(v);
-	curl_easy_getinfo(q->h, CURLINFO_STARTTRANSFER_TIME_T, &v);
-	r->starttransfer_s = secs(v);
-	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &r->http_status);
-	mark(q, 3);
+	r->t_end = ttft_now_ns();
+	long nconn = 0, status = 0;
+	curl_easy_getinfo(q->h, CURLINFO_NUM_CONNECTS, &nconn);
+	r->new_conn = nconn > 0;
+	if (r->new_conn) {
+		/* curl resolves, then connects: the resolution starts with
+		 * the transfer */
+		r->t_dns1 = at(r, q->h, CURLINFO_NAMELOOKUP_TIME_T);
+		r->t_dns0 = r->t_dns1 ? r->t_start : 0;
+		r->t_conn0 = r->t_dns1 ? r->t_dns1 : r->t_start;
+		r->t_est = at(r, q->h, CURLINFO_CONNECT_TIME_T);
+	}
+	r->t_req0 = at(r, q->h, CURLINFO_PRETRANSFER_TIME_T);
+#if LIBCURL_VERSION_NUM >= 0x080a00
+	r->t_req1 = at(r, q->h, CURLINFO_POSTTRANSFER_TIME_T);
+#endif
+	if (!r->t_req1)
+		r->t_req1 = r->t_req0; /* older libcurl: when sending began */
+	r->t_hdr = at(r, q->h, CURLINFO_STARTTRANSFER_TIME_T);
+	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
+	r->status = (int)status;
+	r->fd = q->fd;
+	mark(q, TTFT_MARK_REQ_END);
 	struct tcp_info ti;
 	socklen_t tl = sizeof ti;
 	if (q->fd >= 0 && getsockopt(q->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
 	    ti.tcpi_rtt > 0)
-		r->network_s = ti.tcpi_rtt / 1e6;
+		r->rtt_us = ti.tcpi_rtt;
 
 	if (rc == CURLE_COULDNT_CONNECT) {
-		set_error(r, "cannot connect to %s: is the server up? Start "
-			     "vLLM with tools/serve_slm_vllm.sh, or llama-server with "
-			     "'make demo'", q->cfg->base);
-	} else if (rc != CURLE_OK && r->pretransfer_s == 0 &&
-		   probe_plain_http(q->cfg->base, plain, sizeof plain)) {
-		set_error(r, "%s answers plain HTTP, not TLS: use --url %s", q->cfg->base,
-			  plain);
+		ttft_record_set_error(r, "cannot connect to %s: is the server up? Start "
+				      "vLLM with tools/serve_slm_vllm.sh, or llama-server "
+				      "with 'make demo'", cfg->base);
+	} else if (rc != CURLE_OK && !r->t_req0 &&
+		   probe_plain_http(cfg->base, plain, sizeof plain)) {
+		ttft_record_set_error(r, "%s answers plain HTTP, not TLS: use --url %s",
+				      cfg->base, plain);
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
-		set_error(r, "timed out after %g s (--timeout), %d tokens received",
-			  q->cfg->timeout_s, r->ntok);
+		ttft_record_set_error(r, "timed out after %g s (--timeout), %u tokens received",
+				      cfg->timeout_s, r->ntok);
 	} else if ((rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR) &&
-		   q->cfg->stream && r->http_status < 300) {
-		set_error(r, "stream ended without [DONE] after %d tokens: the "
-			     "server closed the connection (%s)", r->ntok,
-			  q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc));
+		   cfg->stream && r->status < 300) {
+		ttft_record_set_error(r, "stream ended without [DONE] after %u tokens: the "
+				      "server closed the connection (%s)", r->ntok,
+				      q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc));
 	} else if (rc != CURLE_OK) {
-		set_error(r, "transfer failed: %s (curl error %d)",
-			  q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc), (int)rc);
+		ttft_record_set_error(r, "transfer failed: %s (curl error %d)",
+				      q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc),
+				      (int)rc);
 	}
-	if (r->http_status >= 400) {
+	if (r->status >= 400) {
 		cJSON *j = cJSON_Parse(q->raw);
 		const char *msg = j ? error_message(j) : NULL;
-		set_error(r, "server answered HTTP %ld: %.400s", r->http_status,
-			  msg ? msg : q->raw);
+		ttft_record_set_error(r, "server answered HTTP %d: %.400s", r->status,
+				      msg ? msg : q->raw);
 		cJSON_Delete(j);
-	} else if (rc == CURLE_OK && !q->cfg->stream) {
+	} else if (rc == CURLE_OK && !cfg->stream) {
 		cJSON *j = cJSON_Parse(q->raw);
 		if (!j) {
-			set_error(r, "malformed JSON response: %.80s", q->raw);
+			ttft_record_set_error(r, "malformed JSON response: %.80s", q->raw);
 		} else {
-			take_usage(r, j);
-			const char *t = chunk_text(j);
-			if (t && q->cfg->keep_text)
-				append(&r->text, &r->textlen, &r->textcap, t, strlen(t));
+			take_usage(q, j);
+			keep_text(q, j);
 			r->t_first = r->t_end; /* the whole answer at once */
 			cJSON_Delete(j);
 		}
 	} else if (rc == CURLE_OK && !r->done) {
-		set_error(r, "stream ended without [DONE] after %d tokens", r->ntok);
+		ttft_record_set_error(r, "stream ended without [DONE] after %u tokens", r->ntok);
 	}
-	r->ok = r->error[0] == 0;
+	take_timings(q);
+	if (ttft_record_finish(r) != 0)
+		ttft_record_set_error(r, "out of memory computing the inter-token latency");
+	r->ok = r->error == NULL;
 	curl_multi_remove_handle(m, q->h);
 	curl_easy_cleanup(q->h);
-	q->h = NULL;
-	free(q->body);
 	free(q->ev);
 	free(q->raw);
+	free(q->own_body);
+	q->h = NULL;
+	q->ev = q->raw = q->own_body = NULL;
 }
 
 static int stopped(const struct probe_cfg *cfg)
@@ -384,22 +419,14 @@ static int stopped(const struct probe_cfg *cfg)
 	return cfg->stop && *cfg->stop;
 }
 
-static struct ttft_split g_window;
-static int g_have_window;
-
-const struct ttft_split *probe_window(void)
-{
-	return g_have_window ? &g_window : NULL;
-}
-
 int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, size_t errlen)
 {
-	char url[2048], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
+	char url[2100], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
 	snprintf(url, sizeof url, "%s/metrics", cfg->base);
 	long status = 0;
 	CURLcode rc = ttft_fetch(url, cfg->headers, 5.0, 8u << 20, &body, &status, cerr,
 				 sizeof cerr);
-	t->t_ns = probe_now();
+	t->t_ns = ttft_now_ns();
 	int out = -1;
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "GET %s failed: %s", url, cerr);
@@ -421,66 +448,87 @@ int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, s
  * that request's own numbers. */
 static void split_one(const struct probe_cfg *cfg, struct preq *q)
 {
-	struct probe_result *r = q->r;
+	struct ttft_server_split *s = &q->r->split;
 	struct ttft_truth after;
 	char err[256];
+	if (s->source)
+		return; /* llama.cpp's timings already said */
 	if (!q->have_before) {
-		snprintf(r->m_note, sizeof r->m_note, "no /metrics snapshot before the request");
+		snprintf(s->note, sizeof s->note, "no /metrics snapshot before the request");
 		return;
 	}
 	if (probe_scrape(cfg, &after, err, sizeof err) != 0) {
-		snprintf(r->m_note, sizeof r->m_note, "%.150s", err);
+		snprintf(s->note, sizeof s->note, "%.150s", err);
 		return;
 	}
-	struct ttft_split sp;
-	int one = ttft_truth_split(&q->before, &after, 1, &sp);
-	if (one) {
-		r->m_source = sp.source;
-		r->m_queue_s = sp.queue_s;
-		r->m_prefill_s = sp.prefill_s;
-		r->m_decode_s = sp.decode_s;
-		r->m_hit_tokens = sp.hit_tokens;
-		r->m_server_ttft_s = sp.server_ttft_s;
-	} else {
-		snprintf(r->m_note, sizeof r->m_note, "%s", sp.reason);
-	}
+	struct ttft_server_split sp;
+	if (ttft_truth_split(&q->before, &after, 1, &sp))
+		*s = sp;
+	else /* the window's aggregate is not this request's */
+		memcpy(s->note, sp.note, sizeof sp.note);
 }
 
-int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
-	      int conc, int progress)
+int probe_run(struct probe_run *run, struct ttft_record *res, int n, char *err,
+	      size_t errlen)
 {
+	const struct probe_cfg *cfg = run->cfg;
+	int conc = run->conc > 0 ? run->conc : 1;
+	for (int i = 0; i < n; i++) {
+		ttft_record_init(&res[i], TTFT_ORIGIN_PROBE);
+		res[i].run = i + 1;
+	}
 	struct ttft_truth w0;
 	char werr[256];
-	g_have_window = 0;
+	run->have_window = 0;
 	int window = cfg->metrics && conc > 1 && probe_scrape(cfg, &w0, werr, sizeof werr) == 0;
-	if (!g_mark)
-		g_mark = (void (*)(int, int))dlsym(RTLD_DEFAULT, "ttft_mark");
-	CURLM *m = curl_multi_init();
-	struct preq *qs = calloc((size_t)n, sizeof *qs);
+	/* the shim's own mark, when it is preloaded into this process */
+	run->mark = (void (*)(int, int))dlsym(RTLD_DEFAULT, "ttft_mark");
+	char url[2100];
+	snprintf(url, sizeof url, "%s%s", cfg->base,
+		 cfg->chat ? "/v1/chat/completions" : "/v1/completions");
+	char *body = request_body(cfg, cfg->prompt);
+	CURLM *m = body ? curl_multi_init() : NULL;
+	struct preq *qs = m ? calloc((size_t)n ? (size_t)n : 1, sizeof *qs) : NULL;
+	run->port_fd = qs ? calloc(65536, sizeof *run->port_fd) : NULL;
+	if (!run->port_fd) {
+		snprintf(err, errlen, "cannot start %d request%s: out of memory", n,
+			 n == 1 ? "" : "s");
+		free(qs);
+		if (m)
+			curl_multi_cleanup(m);
+		free(body);
+		return -1;
+	}
 	int next = 0, running = 0, done = 0, failed = 0;
-	for (int i = 0; i < n; i++)
-		res[i].run = i + 1;
 	while (done < n) {
 		if (stopped(cfg)) {
 			/* in flight: end now, marked; not started: left untouched */
 			for (int i = 0; i < next; i++) {
 				if (!qs[i].h)
 					continue;
-				set_error(qs[i].r, "interrupted after %d tokens (Ctrl-C or "
-					  "SIGTERM)", qs[i].r->ntok);
+				ttft_record_set_error(qs[i].r, "interrupted after %u tokens "
+						      "(Ctrl-C or SIGTERM)", qs[i].r->ntok);
 				finish(m, &qs[i], CURLE_ABORTED_BY_CALLBACK);
 				failed++;
 			}
 			break;
 		}
 		while (running < conc && next < n) {
-			char err[256];
+			char serr[256];
+			struct preq *q = &qs[next];
 			if (cfg->metrics && conc == 1)
-				qs[next].have_before = probe_scrape(cfg, &qs[next].before,
-								    err, sizeof err) == 0;
-			start(m, &qs[next], cfg, &res[next]);
+				q->have_before = probe_scrape(cfg, &q->before, serr,
+							      sizeof serr) == 0;
+			char *own = cfg->prompts ? request_body(cfg, cfg->prompts[next]) : NULL;
+			if (start(m, q, run, &res[next], url, cfg->prompts ? own : body, own) == 0) {
+				running++;
+			} else {
+				done++;
+				failed++;
+				if (run->progress)
+					run->progress(run->progress_arg, &res[next], done, n);
+			}
 			next++;
-			running++;
 		}
 		int still;
 		curl_multi_perform(m, &still);
@@ -494,35 +542,29 @@ int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
 			finish(m, q, msg->data.result);
 			if (cfg->metrics && conc == 1 && !stopped(cfg))
 				split_one(cfg, q);
-			else if (cfg->metrics)
-				snprintf(q->r->m_note, sizeof q->r->m_note, "concurrent requests: "
-					 "see the run's server window");
+			else if (cfg->metrics && !q->r->split.source)
+				snprintf(q->r->split.note, sizeof q->r->split.note,
+					 "concurrent requests: see the run's server window");
 			running--;
 			done++;
 			failed += !q->r->ok;
-			if (progress && conc == 1)
-				fprintf(stderr, "  run %d/%d: %s\n", q->r->run, n,
-					q->r->ok ? "ok" : q->r->error);
-			else if (progress && done % 64 == 0)
-				fprintf(stderr, "  %d/%d requests done\n", done, n);
+			if (run->progress)
+				run->progress(run->progress_arg, q->r, done, n);
 		}
 		if (done < n && (running == conc || next == n))
 			curl_multi_poll(m, NULL, 0, 100, NULL);
 	}
 	free(qs);
+	free(run->port_fd);
+	run->port_fd = NULL;
 	curl_multi_cleanup(m);
+	free(body);
 	struct ttft_truth w1;
 	if (window && !stopped(cfg) && probe_scrape(cfg, &w1, werr, sizeof werr) == 0) {
-		ttft_truth_split(&w0, &w1, 0, &g_window);
-		g_have_window = 1;
+		ttft_truth_split(&w0, &w1, 0, &run->window);
+		run->have_window = 1;
 	}
 	return failed;
-}
-
-void probe_result_free(struct probe_result *r)
-{
-	free(r->tok);
-	free(r->text);
 }
 
 int probe_plain_http(const char *base, char *plain, size_t n)
@@ -530,7 +572,7 @@ int probe_plain_http(const char *base, char *plain, size_t n)
 	if (strncmp(base, "https://", 8) != 0)
 		return 0;
 	snprintf(plain, n, "http://%s", base + 8);
-	char url[2100];
+	char url[2200];
 	long status = 0;
 	snprintf(url, sizeof url, "%s/v1/models", plain);
 	ttft_fetch(url, NULL, 1.0, RAW_CAP, NULL, &status, NULL, 0);
@@ -543,7 +585,7 @@ int probe_plain_http(const char *base, char *plain, size_t n)
 static int models_get(const struct probe_cfg *cfg, char **body, long *status, char *cerr,
 		      size_t cerrlen, CURLcode *rc, char *err, size_t errlen)
 {
-	char url[2048], plain[2100];
+	char url[2100], plain[2100];
 	snprintf(url, sizeof url, "%s/v1/models", cfg->base);
 	int tls = strncmp(cfg->base, "https://", 8) == 0;
 	double first = tls && cfg->timeout_s > 3 ? 3 : cfg->timeout_s;
@@ -571,19 +613,19 @@ static int models_get(const struct probe_cfg *cfg, char **body, long *status, ch
 
 int probe_check_tls(const struct probe_cfg *cfg, char *err, size_t errlen)
 {
-	char *body, cerr[CURL_ERROR_SIZE] = "";
+	char *body = NULL, cerr[CURL_ERROR_SIZE] = "";
 	long status = 0;
 	CURLcode rc;
-	int r = strncmp(cfg->base, "https://", 8) ? 0
-		: models_get(cfg, &body, &status, cerr, sizeof cerr, &rc, err, errlen);
-	if (r == 0 && !strncmp(cfg->base, "https://", 8))
-		free(body);
+	if (strncmp(cfg->base, "https://", 8))
+		return 0;
+	int r = models_get(cfg, &body, &status, cerr, sizeof cerr, &rc, err, errlen);
+	free(body);
 	return r ? -1 : 0;
 }
 
 char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen)
 {
-	char url[2048], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
+	char url[2100], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
 	snprintf(url, sizeof url, "%s/v1/models", cfg->base);
 	long status = 0;
 	CURLcode rc;
@@ -608,38 +650,18 @@ char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen)
 		cJSON *j = cJSON_Parse(body ? body : "");
 		cJSON *data = cJSON_GetObjectItem(j, "data");
 		cJSON *i = cJSON_GetObjectItem(cJSON_GetArrayItem(data, 0), "id");
-		if (cJSON_IsString(i))
-			id = strdup(i->valuestring);
-		else if (cJSON_IsArray(data))
+		if (cJSON_IsString(i) && !(id = strdup(i->valuestring)))
+			snprintf(err, errlen, "out of memory reading GET %s", url);
+		else if (!cJSON_IsString(i) && cJSON_IsArray(data))
 			snprintf(err, errlen, "GET %s lists no model: is one loaded? "
 				 "(or pass --model NAME)", url);
-		else
+		else if (!cJSON_IsString(i))
 			snprintf(err, errlen, "GET %s answered 200, but not with an OpenAI "
 				 "model list ({\"data\":[{\"id\":…}]}): %s", url, not_openai);
 		cJSON_Delete(j);
 	}
 	free(body);
 	return id;
-}
-
-double probe_ttft_s(const struct probe_result *r)
-{
-	return r->t_first ? (double)(r->t_first - r->t_start) / 1e9 : NAN;
-}
-
-double probe_e2e_s(const struct probe_result *r)
-{
-	return r->t_end ? (double)(r->t_end - r->t_start) / 1e9 : NAN;
-}
-
-long probe_tokens(const struct probe_result *r)
-{
-	return r->usage_tokens >= 0 ? r->usage_tokens : r->ntok;
-}
-
-void probe_itl(const struct probe_result *r, double *p50, double *p99)
-{
-	ttft_itl(r->tok, r->ntok > 0 ? (size_t)r->ntok : 0, p50, p99);
 }
 
 int probe_fit_points(const double *x, const double *y, int n, struct probe_fit *f)
@@ -661,38 +683,16 @@ int probe_fit_points(const double *x, const double *y, int n, struct probe_fit *
 	return 0;
 }
 
-void probe_split_of(const struct probe_result *r, const struct probe_fit *fit,
-		    struct probe_split *s)
+void probe_apply_fit(struct ttft_record *r, const struct probe_fit *fit)
 {
-	s->queue_s = s->prefill_s = s->decode_s = s->hit_tokens = s->server_other_s = NAN;
-	s->server_ttft_s = NAN;
-	s->source = NULL;
-	s->note = r->m_note[0] ? r->m_note : NULL;
-	if (!isnan(r->prompt_ms)) {
-		s->source = "llamacpp-timings";
-		s->prefill_s = r->prompt_ms / 1e3;
-		s->decode_s = isnan(r->predicted_ms) ? NAN : r->predicted_ms / 1e3;
-		s->hit_tokens = r->cache_n;
-		s->note = NULL;
-	} else if (r->m_source) {
-		s->source = r->m_source;
-		s->queue_s = r->m_queue_s;
-		s->prefill_s = r->m_prefill_s;
-		s->decode_s = r->m_decode_s;
-		s->hit_tokens = r->m_hit_tokens;
-		s->server_ttft_s = r->m_server_ttft_s;
-	}
-	double ttft = probe_ttft_s(r);
-	if (!s->source && fit && fit->ok && r->prompt_tokens >= 0 && !isnan(ttft)) {
-		/* The server says nothing: what exceeds the calibrated TTFT for
-		 * this prompt length is taken as queueing. An estimate, labelled. */
-		double expect = fit->a_s + fit->b_s * (double)r->prompt_tokens;
-		s->queue_s = ttft > expect ? ttft - expect : 0;
-		s->source = "model";
-		s->note = "estimated: ttft - (a + b * prompt_tokens) from the calibration";
+	double ttft = ttft_record_ttft_s(r);
+	if (r->split.source || !fit || !fit->ok || r->prompt_tokens < 0 || isnan(ttft))
 		return;
-	}
-	if (s->source && !isnan(ttft) && !isnan(s->prefill_s))
-		s->server_other_s = ttft - r->pretransfer_s - s->prefill_s -
-				    (isnan(s->queue_s) ? 0 : s->queue_s);
+	/* The server says nothing: what exceeds the calibrated TTFT for this
+	 * prompt length is taken as queueing. An estimate, labelled. */
+	double expect = fit->a_s + fit->b_s * (double)r->prompt_tokens;
+	r->split.source = TTFT_SPLIT_MODEL;
+	r->split.queue_s = ttft > expect ? ttft - expect : 0;
+	snprintf(r->split.note, sizeof r->split.note,
+		 "estimated: ttft - (a + b * prompt_tokens) from the calibration");
 }

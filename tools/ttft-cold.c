@@ -4,6 +4,8 @@
  * run needs is checked before the first server starts. */
 #include "cold.h"
 #include "ttft_cli.h"
+#include "ttft_clock.h"
+#include "ttft_url.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -134,7 +136,7 @@ static void *sample_gpu(void *arg)
 		if (!g.present)
 			break;
 		s->c->samples[s->c->nsamples++] = (struct cold_sample){
-			(double)(probe_now() - s->c->t_spawn) / 1e9, g.util_pct};
+			(double)(ttft_now_ns() - s->c->t_spawn) / 1e9, g.util_pct};
 		usleep(100000);
 	}
 	return NULL;
@@ -156,7 +158,7 @@ static void tail_into(struct cold_server *srv, char *out, size_t n)
 
 static double since(int64_t t0)
 {
-	return (double)(probe_now() - t0) / 1e9;
+	return (double)(ttft_now_ns() - t0) / 1e9;
 }
 
 /* The model (from --model or /v1/models) and the server's version (vLLM's
@@ -195,7 +197,7 @@ static void server_facts(struct probe_cfg *cfg, struct cold_cycle *c)
 
 /* The runs that were made: sequential, so the first never started ends
  * them. */
-static int made(const struct probe_result *r, int n)
+static int made(const struct ttft_record *r, int n)
 {
 	int k = 0;
 	while (k < n && r[k].t_start)
@@ -300,29 +302,36 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 		cfg.stop = &g_stop;
 		server_facts(&cfg, c);
 		struct cpu_snap a, b, w0, w1;
+		struct probe_run run = {.cfg = &cfg, .conc = 1};
+		char perr[256] = "";
+		int prc = 0;
 		sanity_cpu(srv.pid, &a);
 		cfg.prompts = prompts;
 		if (!g_stop)
-			probe_run(&cfg, &c->cold, 1, 1, 0);
+			prc = probe_run(&run, &c->cold, 1, perr, sizeof perr);
 		sanity_cpu(srv.pid, &b);
 		sanity_gpu(&c->gpu_after_cold);
 		sanity_cpu_between(&a, &b, &c->sys_cpu_cold, &c->srv_cpu_cold);
 		c->cold.label = "cold";
 		c->warm = calloc((size_t)o->warm, sizeof *c->warm);
 		c->samples = calloc(COLD_MAX_SAMPLES, sizeof *c->samples);
+		if (!c->warm || !c->samples) {
+			prc = -1;
+			snprintf(perr, sizeof perr, "out of memory for %ld warm runs", o->warm);
+		}
 		struct sampler smp = {c, 0};
 		pthread_t th;
-		int sampling = pthread_create(&th, NULL, sample_gpu, &smp) == 0;
+		int sampling = c->samples && pthread_create(&th, NULL, sample_gpu, &smp) == 0;
 		sanity_cpu(srv.pid, &w0);
 		cfg.prompts = prompts ? prompts + 1 : NULL;
-		if (!g_stop)
-			probe_run(&cfg, c->warm, (int)o->warm, 1, 0);
+		if (!g_stop && prc >= 0)
+			prc = probe_run(&run, c->warm, (int)o->warm, perr, sizeof perr);
 		sanity_cpu(srv.pid, &w1);
 		__atomic_store_n(&smp.stop, 1, __ATOMIC_RELAXED);
 		if (sampling)
 			pthread_join(th, NULL);
 		sanity_cpu_between(&w0, &w1, &c->sys_cpu_warm, &c->srv_cpu_warm);
-		c->nwarm = made(c->warm, (int)o->warm);
+		c->nwarm = c->warm ? made(c->warm, (int)o->warm) : 0;
 		for (int i = 0; i < c->nwarm; i++) {
 			c->warm[i].label = "warm";
 			c->warm[i].run = i + 2;
@@ -332,6 +341,9 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 			failed += !c->warm[i].ok;
 		if (g_stop) {
 			rc = interrupted(c);
+		} else if (prc < 0) {
+			snprintf(c->error, sizeof c->error, "%s", perr);
+			rc = TTFT_EXIT_FAILED;
 		} else if (cold_server_dead(&srv)) {
 			snprintf(c->error, sizeof c->error,
 				 "the server died during the requests; its last lines:");
@@ -340,7 +352,7 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 		} else if (failed) {
 			snprintf(c->error, sizeof c->error, "%d request%s failed: %s", failed,
 				 failed == 1 ? "" : "s",
-				 !c->cold.ok ? c->cold.error : "see the warm runs");
+				 !c->cold.ok ? ttft_record_error(&c->cold) : "see the warm runs");
 			rc = TTFT_EXIT_FAILED;
 		}
 	}
@@ -385,9 +397,10 @@ static void free_run(struct cold_run *run)
 {
 	for (int k = 0; k < run->ncycles; k++) {
 		struct cold_cycle *cy = &run->cycles[k];
-		probe_result_free(&cy->cold);
-		for (int i = 0; i < cy->nwarm; i++)
-			probe_result_free(&cy->warm[i]);
+		ttft_record_free(&cy->cold);
+		/* all of them: the runs never made were initialised too */
+		for (int i = 0; cy->warm && i < run->warm_runs; i++)
+			ttft_record_free(&cy->warm[i]);
 		free(cy->warm);
 		free(cy->samples);
 		free(cy->server_argv);
@@ -495,19 +508,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ttft-cold: --server 'CMD' is required (see ttft-cold --help)\n");
 		return TTFT_EXIT_USAGE;
 	}
-	char host[256], base[2048];
-	int port;
-	if ((strncmp(o.url, "http://", 7) && strncmp(o.url, "https://", 8)) ||
-	    cold_parse_url(o.url, host, sizeof host, &port) != 0) {
-		fprintf(stderr, "ttft-cold: bad value '%s' for --url: want http://HOST:PORT\n",
-			o.url);
+	struct ttft_url u;
+	char uerr[512];
+	if (ttft_url_parse(o.url, &u, uerr, sizeof uerr) != 0) {
+		fprintf(stderr, "ttft-cold: bad value '%s' for --url: %s\n", o.url, uerr);
 		return TTFT_EXIT_USAGE;
 	}
-	snprintf(base, sizeof base, "%s", o.url);
-	size_t bl = strlen(base);
-	while (bl && base[bl - 1] == '/')
-		base[--bl] = 0;
-	o.probe.base = base;
+	const char *host = u.host;
+	int port = u.port;
+	o.probe.base = u.base;
 
 	/* the pattern file now, when the kind is known: not after a cycle */
 	struct cold_patterns ps = {0};
@@ -583,7 +592,7 @@ int main(int argc, char **argv)
 
 	struct cold_run run = {0};
 	run.server_cmd = o.server;
-	run.url = base;
+	run.url = u.base;
 	run.warm_runs = (int)o.warm;
 	run.max_tokens = o.probe.max_tokens;
 	run.chat = o.probe.chat;
@@ -641,7 +650,7 @@ int main(int argc, char **argv)
 				rc = TTFT_EXIT_FAILED; /* found late: the earlier cycles stand */
 		} else {
 			double mn, mx, cv, med = cold_warm_median(cy, &mn, &mx, &cv);
-			double ct = probe_ttft_s(&cy->cold);
+			double ct = ttft_record_ttft_s(&cy->cold);
 			progress(&o, "  cold TTFT %.4f s = %.1f× the warm median %.4f s; "
 				 "spawn → ready %.3f s, of it unaccounted %.3f s\n", ct,
 				 ct / med, med, cy->spawn_to_ready_s, cy->dec.unaccounted_s);
@@ -672,9 +681,14 @@ int main(int argc, char **argv)
 	 * first port check), each replaced atomically, both or neither old. */
 	int have = run.ncycles && !(rc == TTFT_EXIT_USAGE && run.ncycles == 1);
 	if (have && o.json) {
-		char *js = cold_json(&run);
+		/* into a string, then replaced atomically */
+		struct ttft_json j;
+		char *js = NULL;
+		if (ttft_json_init(&j, NULL, 1) == 0 && cold_json(&j, &run) == 0)
+			js = ttft_json_take(&j);
+		ttft_json_free(&j);
 		if (!js || ttft_write_atomic(o.json, js, strlen(js), err, sizeof err) != 0) {
-			fprintf(stderr, "ttft-cold: %s\n", js ? err : "out of memory");
+			fprintf(stderr, "ttft-cold: %s\n", js ? err : "out of memory writing the JSON");
 			rc = rc ? rc : TTFT_EXIT_FAILED;
 		}
 		free(js);

@@ -3,6 +3,7 @@
 
 #include "ttft_analyze.h"
 #include "ttft_cli.h"
+#include "ttft_env.h"
 #include "ttft_filter.h"
 #include "ttft_scrape.h"
 
@@ -186,10 +187,11 @@ int main(int argc, char **argv)
 	/* Create it here so that a bad path fails before CMD runs. */
 	struct ttft_log log;
 	const char *why = NULL;
-	uint64_t mb = TTFT_LOG_DEFAULT_MB;
-	const char *mbs = getenv("TTFT_LOG_MB");
-	if (mbs && atoll(mbs) > 0)
-		mb = (uint64_t)atoll(mbs);
+	uint64_t mb;
+	if (ttft_env_log_mb(&mb) != 0)
+		fprintf(stderr, "ttft-run: warning: TTFT_LOG_MB='%s' is not a whole number "
+				"of MiB in 1-%u; the log gets the default %u MiB\n",
+			getenv("TTFT_LOG_MB"), TTFT_LOG_MB_MAX, TTFT_LOG_DEFAULT_MB);
 	if (ttft_log_open(&log, logpath, mb << 20, &why) != 0) {
 		fprintf(stderr, "ttft-run: cannot create --log %s: %s (%s)\n",
 			logpath, why, strerror(errno));
@@ -296,12 +298,17 @@ int main(int argc, char **argv)
 			fprintf(stderr, "log kept at %s\n", logpath);
 	}
 	if (jsonpath) {
-		char *s = ttft_analysis_json(&a);
+		/* into a string, then replaced atomically */
+		struct ttft_json j;
+		char *s = NULL;
+		if (ttft_json_init(&j, NULL, 0) == 0) {
+			ttft_analysis_json(&j, &a);
+			ttft_json_newline(&j);
+			s = ttft_json_take(&j);
+		}
+		ttft_json_free(&j);
 		err[0] = 0;
-		size_t n = s ? strlen(s) : 0;
-		if (s)
-			s[n++] = '\n'; /* the JSON writer's NUL becomes the last line's end */
-		if (s && ttft_write_atomic(jsonpath, s, n, err, sizeof err) != 0 &&
+		if (s && ttft_write_atomic(jsonpath, s, strlen(s), err, sizeof err) != 0 &&
 		    !strcmp(jsonpath, "-") && errno == EPIPE) {
 			/* the reader went away (… | head): nobody wants the rest */
 		} else if (!s || err[0]) {

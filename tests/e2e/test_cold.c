@@ -611,13 +611,13 @@ START_TEST(cold_vs_warm_like_for_like)
 		cJSON *c = cycle_n(j, 0), *r;
 		double pt = fnum(cJSON_GetObjectItem(c, "cold"), "prompt_tokens");
 		ck_assert(pt > 1);
-		ck_assert_double_eq(fnum(cJSON_GetObjectItem(c, "cold"), "cached_tokens"), 0);
+		ck_assert_double_eq(fnum(cJSON_GetObjectItem(c, "cold"), "prefix_cache_hit_tokens"), 0);
 		cJSON_ArrayForEach(r, cJSON_GetObjectItem(c, "warm")) {
 			ck_assert_double_eq(fnum(r, "prompt_tokens"), pt);
 			if (same)
-				ck_assert_double_eq(fnum(r, "cached_tokens"), pt - 1);
+				ck_assert_double_eq(fnum(r, "prefix_cache_hit_tokens"), pt - 1);
 			else
-				ck_assert_double_eq(fnum(r, "cached_tokens"), 0);
+				ck_assert_double_eq(fnum(r, "prefix_cache_hit_tokens"), 0);
 		}
 		ck_assert_str_eq(cJSON_GetObjectItem(j, "prompts")->valuestring,
 				 same ? "same" : "distinct");

@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ttft_clock.h"
+
 struct opts {
 	double headers_ms, first_ms, token_ms, role_ms;
 	int tokens;
@@ -96,13 +98,6 @@ static const char *const words[] = {
 	" then", " decode", " streams", " the", " rest", " one", " by",
 	" one", ".",
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void sleep_until(int64_t t)
 {
@@ -553,7 +548,7 @@ static void *serve_conn(void *arg)
 				goto out;
 			len += (size_t)r;
 		}
-		int64_t t_recv = now_ns();
+		int64_t t_recv = ttft_now_ns();
 		struct opts o = g_def;
 		if (header_value(buf, "x-fixture", v, sizeof v))
 			parse_overrides(v, &o);

@@ -6,6 +6,7 @@
 #include <limits.h>
 
 #include "probe.h"
+#include "ttft_json.h"
 #include "cold_phases.h"
 #include "cold_sanity.h"
 
@@ -25,8 +26,8 @@ struct cold_cycle {
 	struct cold_decomp dec;
 	/* the cold request and the warm ones; a run that was never made (an
 	 * interrupted cycle) has t_start 0 and is not reported */
-	struct probe_result cold;
-	struct probe_result *warm;
+	struct ttft_record cold;
+	struct ttft_record *warm;
 	int nwarm;            /* made */
 	long long t_spawn;    /* CLOCK_MONOTONIC ns */
 	struct gpu_snap gpu_before, gpu_ready, gpu_after_cold;
@@ -64,7 +65,7 @@ double cold_warm_median(const struct cold_cycle *c, double *min, double *max, do
 
 /* The filled-in template (malloc'd), or NULL with err. */
 char *cold_report(const struct cold_run *run, const char *tpl_path, char *err, size_t errlen);
-/* The --json document (malloc'd). */
-char *cold_json(const struct cold_run *run);
+/* The --json document and a newline into j; -1 when out of memory. */
+int cold_json(struct ttft_json *j, const struct cold_run *run);
 
 #endif

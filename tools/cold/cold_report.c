@@ -6,7 +6,7 @@
  * could not be. */
 #include "cold.h"
 
-#include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -14,12 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ttft_analyze.h"
+#include "ttft_json.h"
+#include "ttft_summary.h"
 
-/* A growing string. */
+/* A growing string; oom: something could not be added. */
 struct sb {
 	char *s;
 	size_t n, cap;
+	int oom;
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -29,13 +31,15 @@ static void sbf(struct sb *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	int k = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (k < 0)
+	if (k < 0 || b->oom)
 		return;
 	if (b->n + (size_t)k + 1 > b->cap) {
 		size_t cap = (b->n + (size_t)k + 1) * 2;
 		char *s = realloc(b->s, cap);
-		if (!s)
+		if (!s) {
+			b->oom = 1;
 			return;
+		}
 		b->s = s;
 		b->cap = cap;
 	}
@@ -60,7 +64,7 @@ double cold_warm_median(const struct cold_cycle *c, double *min, double *max, do
 	double v[1024];
 	size_t n = 0;
 	for (int i = 0; i < c->nwarm && n < 1024; i++) {
-		double t = probe_ttft_s(&c->warm[i]);
+		double t = ttft_record_ttft_s(&c->warm[i]);
 		if (!isnan(t))
 			v[n++] = t;
 	}
@@ -102,17 +106,17 @@ static const struct cold_cycle *first_usable(const struct cold_run *run)
 	return NULL;
 }
 
-/* Cached prompt tokens of one run, from whichever the server gives:
- * llama.cpp's timings.cache_n, vLLM's prefix-cache counter deltas. */
-static double cached_tokens(const struct probe_result *r)
+/* Cached prompt tokens of one run, from whichever the server gives
+ * (llama.cpp's timings.cache_n, vLLM's prefix-cache counter deltas). */
+static double cached_tokens(const struct ttft_record *r)
 {
-	return !isnan(r->cache_n) ? r->cache_n : r->m_hit_tokens;
+	return r->split.hit_tokens;
 }
 
 /* The server's own prefill time of one run, seconds. */
-static double prefill_s(const struct probe_result *r)
+static double prefill_s(const struct ttft_record *r)
 {
-	return !isnan(r->prompt_ms) ? r->prompt_ms / 1e3 : r->m_prefill_s;
+	return r->split.prefill_s;
 }
 
 static void num_cell(struct sb *b, double v, const char *fmt)
@@ -123,16 +127,16 @@ static void num_cell(struct sb *b, double v, const char *fmt)
 		sbf(b, fmt, v);
 }
 
-static void row(struct sb *b, const char *id, const struct probe_result *r, const char *note)
+static void row(struct sb *b, const char *id, const struct ttft_record *r, const char *note)
 {
 	sbf(b, "| %s | %s |", id, r->label ? r->label : "");
-	num_cell(b, probe_ttft_s(r), " %.4f |");
-	num_cell(b, probe_e2e_s(r), " %.4f |");
-	sbf(b, " %ld |", probe_tokens(r));
+	num_cell(b, ttft_record_ttft_s(r), " %.4f |");
+	num_cell(b, ttft_record_e2e_s(r), " %.4f |");
+	sbf(b, " %ld |", ttft_record_tokens(r));
 	num_cell(b, r->prompt_tokens >= 0 ? (double)r->prompt_tokens : NAN, " %.0f |");
 	num_cell(b, cached_tokens(r), " %.0f |");
 	num_cell(b, prefill_s(r), " %.4f |");
-	sbf(b, " %s |\n", r->ok ? note : r->error);
+	sbf(b, " %s |\n", r->ok ? note : ttft_record_error(r));
 }
 
 /* ---- the decomposition ---- */
@@ -272,7 +276,7 @@ static void cold_factors(const struct cold_run *run, struct factors *f)
 		const struct cold_cycle *c = &run->cycles[k];
 		double mn, mx, cv, med = cold_warm_median(c, &mn, &mx, &cv);
 		if (usable(c) && med > 0)
-			f->v[f->n++] = probe_ttft_s(&c->cold) / med;
+			f->v[f->n++] = ttft_record_ttft_s(&c->cold) / med;
 	}
 	double tmp[1000];
 	memcpy(tmp, f->v, f->n * sizeof *tmp);
@@ -371,8 +375,8 @@ static int notable(const char *s)
 static void outliers(struct sb *b, const struct cold_cycle *c, double med)
 {
 	for (int i = 0; i < c->nwarm; i++) {
-		const struct probe_result *r = &c->warm[i];
-		double t = probe_ttft_s(r);
+		const struct ttft_record *r = &c->warm[i];
+		double t = ttft_record_ttft_s(r);
 		if (isnan(t) || isnan(med) || t < 1.5 * med || t - med < 0.001)
 			continue;
 		double a = (double)(r->t_start - c->t_spawn) / 1e9;
@@ -478,7 +482,7 @@ static void observations(struct sb *b, const struct cold_run *run)
 		for (int k = 0; k < run->ncycles && n < 1000; k++)
 			if (usable(&run->cycles[k])) {
 				sr[n] = run->cycles[k].spawn_to_ready_s;
-				ct[n] = probe_ttft_s(&run->cycles[k].cold);
+				ct[n] = ttft_record_ttft_s(&run->cycles[k].cold);
 				n++;
 			}
 		double srm = median_of(sr, n), ctm = median_of(ct, n);
@@ -507,7 +511,7 @@ static void medians_of(const struct cold_run *run, struct medians *m)
 			continue;
 		double mn, mx, cv;
 		r[n] = y->spawn_to_ready_s;
-		c[n] = probe_ttft_s(&y->cold);
+		c[n] = ttft_record_ttft_s(&y->cold);
 		w[n] = cold_warm_median(y, &mn, &mx, &cv);
 		double cc[COLD_CAT__N];
 		by_category(&y->dec, cc);
@@ -876,6 +880,10 @@ static char *fill(const char *tpl, const char *const *keys, const char *const *v
 		sbf(&b, "%s", vals[i]);
 		p = e + 2;
 	}
+	if (b.oom) {
+		free(b.s);
+		return NULL;
+	}
 	return b.s;
 }
 
@@ -982,7 +990,7 @@ char *cold_report(const struct cold_run *run, const char *tpl_path, char *err, s
 		num_cell(&warm, med, " %.4f |");
 		num_cell(&warm, mxv, " %.4f |");
 		num_cell(&warm, 100 * cv, " %.1f%% |");
-		num_cell(&warm, c->cold.ok && med > 0 ? probe_ttft_s(&c->cold) / med : NAN,
+		num_cell(&warm, c->cold.ok && med > 0 ? ttft_record_ttft_s(&c->cold) / med : NAN,
 			 " %.1f× |");
 		sbf(&warm, "\n");
 	}
@@ -1034,9 +1042,12 @@ char *cold_report(const struct cold_run *run, const char *tpl_path, char *err, s
 			      run->cpu, run->os, run->date, str(&st), str(&runs), str(&cmp),
 			      str(&warm), str(&san), str(&dec), str(&obs), str(&mm), str(&kn),
 			      str(&srep)};
-	char *out = fill(str(&t), keys, vals, sizeof keys / sizeof keys[0]);
 	struct sb *all[] = {&t, &runs, &warm, &san, &obs, &srep, &flags, &dec, &cmp, &mm,
 			    &kn, &st, &mn, &ran, &logged};
+	int oom = 0;
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		oom |= all[i]->oom;
+	char *out = oom ? NULL : fill(str(&t), keys, vals, sizeof keys / sizeof keys[0]);
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		free(all[i]->s);
 	if (!out)
@@ -1046,135 +1057,120 @@ char *cold_report(const struct cold_run *run, const char *tpl_path, char *err, s
 
 /* ---- JSON ---- */
 
-static void num(cJSON *o, const char *k, double v)
+static void summary_json(struct ttft_json *j, const char *k, double *v, size_t n)
 {
-	if (isnan(v) || isinf(v))
-		cJSON_AddNullToObject(o, k);
-	else
-		cJSON_AddNumberToObject(o, k, v);
+	struct ttft_summary s;
+	ttft_summary_of(v, n, &s);
+	ttft_json_summary(j, k, &s);
 }
 
-static cJSON *req_json(const struct probe_result *r)
+int cold_json(struct ttft_json *j, const struct cold_run *run)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "run", r->run);
-	cJSON_AddBoolToObject(o, "ok", r->ok);
-	num(o, "ttft_s", probe_ttft_s(r));
-	num(o, "e2e_s", probe_e2e_s(r));
-	cJSON_AddNumberToObject(o, "tokens", (double)probe_tokens(r));
-	num(o, "prompt_tokens", r->prompt_tokens >= 0 ? (double)r->prompt_tokens : NAN);
-	num(o, "cached_tokens", cached_tokens(r));
-	num(o, "prefill_s", prefill_s(r));
-	if (!r->ok)
-		cJSON_AddStringToObject(o, "error", r->error);
-	return o;
-}
-
-static void mmm(cJSON *parent, const char *k, double *v, size_t n)
-{
-	cJSON *o = cJSON_AddObjectToObject(parent, k);
-	double med = median_of(v, n);
-	num(o, "min", n ? v[0] : NAN);
-	num(o, "median", med);
-	num(o, "max", n ? v[n - 1] : NAN);
-}
-
-char *cold_json(const struct cold_run *run)
-{
-	cJSON *root = cJSON_CreateObject();
-	cJSON_AddBoolToObject(root, "interrupted", run->interrupted);
-	cJSON_AddStringToObject(root, "tool", run->tool_version ? run->tool_version : "");
-	cJSON *sv = cJSON_AddObjectToObject(root, "server");
-	cJSON_AddStringToObject(sv, "command", run->server_cmd);
-	const char *argv = server_argv(run);
-	cJSON_AddStringToObject(sv, "ran", argv ? argv : "");
-	cJSON_AddStringToObject(sv, "kind", run->kind ? run->kind : "unknown");
-	cJSON_AddStringToObject(sv, "model", run->model);
-	cJSON_AddStringToObject(sv, "version", run->version);
-	cJSON_AddStringToObject(sv, "gpu", run->gpu);
-	cJSON_AddStringToObject(root, "prompts", run->distinct_prompts ? "distinct" : "same");
-	cJSON *cys = cJSON_AddArrayToObject(root, "cycles");
 	size_t n = (size_t)run->ncycles;
 	double *sr = calloc(n + 1, sizeof *sr), *ct = calloc(n + 1, sizeof *ct),
 	       *wm = calloc(n + 1, sizeof *wm), *fw = calloc(n + 1, sizeof *fw),
 	       *un = calloc(n + 1, sizeof *un), *fa = calloc(n + 1, sizeof *fa);
+	if (!sr || !ct || !wm || !fw || !un || !fa) {
+		free(sr), free(ct), free(wm), free(fw), free(un), free(fa);
+		errno = ENOMEM;
+		return -1;
+	}
+	ttft_json_begin_obj(j, NULL);
+	ttft_json_bool(j, "interrupted", run->interrupted);
+	ttft_json_str(j, "tool", run->tool_version);
+	ttft_json_begin_obj(j, "server");
+	ttft_json_str(j, "command", run->server_cmd);
+	ttft_json_str(j, "ran", server_argv(run));
+	ttft_json_str(j, "kind", run->kind ? run->kind : "unknown");
+	ttft_json_str(j, "model", run->model);
+	ttft_json_str(j, "version", run->version);
+	ttft_json_str(j, "gpu", run->gpu);
+	ttft_json_end_obj(j);
+	ttft_json_str(j, "prompts", run->distinct_prompts ? "distinct" : "same");
+	ttft_json_begin_arr(j, "cycles");
 	size_t k = 0;
 	for (int i = 0; i < run->ncycles; i++) {
 		const struct cold_cycle *c = &run->cycles[i];
 		const struct cold_decomp *d = &c->dec;
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "cycle", c->index);
-		cJSON_AddBoolToObject(o, "ok", c->ok);
-		cJSON_AddBoolToObject(o, "interrupted", c->interrupted);
+		/* request start offsets count from the server's spawn */
+		struct ttft_json_ctx ctx = {0, 0, c->t_spawn, 0};
+		ttft_json_begin_obj(j, NULL);
+		ttft_json_int(j, "cycle", c->index);
+		ttft_json_bool(j, "ok", c->ok);
+		ttft_json_bool(j, "interrupted", c->interrupted);
 		if (!c->ok)
-			cJSON_AddStringToObject(o, "error", c->error);
-		num(o, "spawn_to_listen_s", c->spawn_to_listen_s);
-		num(o, "spawn_to_ready_s", c->spawn_to_ready_s);
-		num(o, "first_line_s", d->first_line_s);
-		cJSON *ph = cJSON_AddArrayToObject(o, "phases");
+			ttft_json_str(j, "error", c->error);
+		ttft_json_num(j, "spawn_to_listen_s", c->spawn_to_listen_s);
+		ttft_json_num(j, "spawn_to_ready_s", c->spawn_to_ready_s);
+		ttft_json_num(j, "first_line_s", d->first_line_s);
+		ttft_json_begin_arr(j, "phases");
 		for (size_t p = 0; p < d->norder; p++) {
 			const struct cold_phase *x = &d->phases[d->order[p]];
-			cJSON *y = cJSON_CreateObject();
-			cJSON_AddStringToObject(y, "name", x->name);
-			cJSON_AddStringToObject(y, "title", x->title);
-			cJSON_AddStringToObject(y, "category", cold_cat_name(x->category));
-			if (x->parent >= 0)
-				cJSON_AddStringToObject(y, "parent", d->phases[x->parent].name);
-			else
-				cJSON_AddNullToObject(y, "parent");
-			num(y, "start_s", x->start_s);
-			num(y, "duration_s", x->duration_s);
-			num(y, "arrival_s", x->arrival_s);
-			num(y, "stated_s", x->stated_s);
-			num(y, "clipped_s", x->clipped_s);
-			cJSON_AddNumberToObject(y, "copies", x->copies);
+			ttft_json_begin_obj(j, NULL);
+			ttft_json_str(j, "name", x->name);
+			ttft_json_str(j, "title", x->title);
+			ttft_json_str(j, "category", cold_cat_name(x->category));
+			ttft_json_str(j, "parent", x->parent >= 0 ? d->phases[x->parent].name : NULL);
+			ttft_json_num(j, "start_s", x->start_s);
+			ttft_json_num(j, "duration_s", x->duration_s);
+			ttft_json_num(j, "arrival_s", x->arrival_s);
+			ttft_json_num(j, "stated_s", x->stated_s);
+			ttft_json_num(j, "clipped_s", x->clipped_s);
+			ttft_json_int(j, "copies", x->copies);
 			if (x->note[0])
-				cJSON_AddStringToObject(y, "note", x->note);
-			cJSON_AddItemToArray(ph, y);
+				ttft_json_str(j, "note", x->note);
+			ttft_json_end_obj(j);
 		}
-		num(o, "unaccounted_s", d->unaccounted_s);
+		ttft_json_end_arr(j);
+		ttft_json_num(j, "unaccounted_s", d->unaccounted_s);
 		double cat[COLD_CAT__N];
 		by_category(d, cat);
-		cJSON *cj = cJSON_AddObjectToObject(o, "by_category_s");
+		ttft_json_begin_obj(j, "by_category_s");
 		for (int q = 0; q < COLD_CAT__N; q++)
-			num(cj, cold_cat_name(q), isnan(c->spawn_to_ready_s) ? NAN : cat[q]);
-		cJSON *info = cJSON_AddObjectToObject(o, "info");
+			ttft_json_num(j, cold_cat_name(q), isnan(c->spawn_to_ready_s) ? NAN : cat[q]);
+		ttft_json_end_obj(j);
+		ttft_json_begin_obj(j, "info");
 		for (size_t p = 0; p < d->ninfo; p++)
-			cJSON_AddStringToObject(info, d->infos[p].name, d->infos[p].value);
-		if (c->cold.t_start) {
-			cJSON *cold = req_json(&c->cold);
-			cJSON_AddItemToObject(o, "cold", cold);
-		} else {
-			cJSON_AddNullToObject(o, "cold");
-		}
-		cJSON *w = cJSON_AddArrayToObject(o, "warm");
-		for (int j = 0; j < c->nwarm; j++)
-			cJSON_AddItemToArray(w, req_json(&c->warm[j]));
+			ttft_json_str(j, d->infos[p].name, d->infos[p].value);
+		ttft_json_end_obj(j);
+		if (c->cold.t_start)
+			ttft_json_record(j, "cold", &c->cold, &ctx);
+		else
+			ttft_json_null(j, "cold");
+		ttft_json_begin_arr(j, "warm");
+		for (int w = 0; w < c->nwarm; w++)
+			ttft_json_record(j, NULL, &c->warm[w], &ctx);
+		ttft_json_end_arr(j);
 		double mnv, mxv, cv, med = cold_warm_median(c, &mnv, &mxv, &cv);
-		num(o, "warm_ttft_min_s", mnv);
-		num(o, "warm_ttft_median_s", med);
-		num(o, "warm_ttft_max_s", mxv);
-		num(o, "warm_ttft_cv", cv);
-		double ctt = c->cold.t_start && c->cold.ok ? probe_ttft_s(&c->cold) : NAN;
+		ttft_json_num(j, "warm_ttft_min_s", mnv);
+		ttft_json_num(j, "warm_ttft_median_s", med);
+		ttft_json_num(j, "warm_ttft_max_s", mxv);
+		ttft_json_num(j, "warm_ttft_cv", cv);
+		double ctt = c->cold.t_start && c->cold.ok ? ttft_record_ttft_s(&c->cold) : NAN;
 		double fwu = ctt - med;
-		num(o, "first_request_warmup_s", fwu);
-		num(o, "cold_over_warm", med > 0 ? ctt / med : NAN);
-		cJSON *h = cJSON_AddObjectToObject(o, "host");
-		num(h, "load1_start", c->host_start.load1);
-		num(h, "load1_end", c->host_end.load1);
-		cJSON_AddNumberToObject(h, "cpus", (double)c->host_start.ncpu);
-		num(h, "steal_pct", c->steal_pct);
-		cJSON_AddBoolToObject(h, "busy", busy(c));
-		cJSON *s = cJSON_AddObjectToObject(o, "sanity");
-		num(s, "gpu_mem_before_mib", c->gpu_before.present ? c->gpu_before.mem_used_mib : NAN);
-		num(s, "gpu_mem_ready_mib", c->gpu_ready.present ? c->gpu_ready.mem_used_mib : NAN);
-		num(s, "gpu_mem_after_cold_mib", c->gpu_after_cold.present ? c->gpu_after_cold.mem_used_mib : NAN);
-		num(s, "system_cpu_cold_pct", c->sys_cpu_cold);
-		num(s, "system_cpu_warm_pct", c->sys_cpu_warm);
-		num(s, "server_cpu_cold_pct", c->srv_cpu_cold);
-		num(s, "server_cpu_warm_pct", c->srv_cpu_warm);
-		cJSON_AddStringToObject(o, "server_log", c->log_path);
-		cJSON_AddItemToArray(cys, o);
+		ttft_json_num(j, "first_request_warmup_s", fwu);
+		ttft_json_num(j, "cold_over_warm", med > 0 ? ctt / med : NAN);
+		ttft_json_begin_obj(j, "host");
+		ttft_json_num(j, "load1_start", c->host_start.load1);
+		ttft_json_num(j, "load1_end", c->host_end.load1);
+		ttft_json_int(j, "cpus", c->host_start.ncpu);
+		ttft_json_num(j, "steal_pct", c->steal_pct);
+		ttft_json_bool(j, "busy", busy(c));
+		ttft_json_end_obj(j);
+		ttft_json_begin_obj(j, "sanity");
+		ttft_json_num(j, "gpu_mem_before_mib",
+			      c->gpu_before.present ? c->gpu_before.mem_used_mib : NAN);
+		ttft_json_num(j, "gpu_mem_ready_mib",
+			      c->gpu_ready.present ? c->gpu_ready.mem_used_mib : NAN);
+		ttft_json_num(j, "gpu_mem_after_cold_mib",
+			      c->gpu_after_cold.present ? c->gpu_after_cold.mem_used_mib : NAN);
+		ttft_json_num(j, "system_cpu_cold_pct", c->sys_cpu_cold);
+		ttft_json_num(j, "system_cpu_warm_pct", c->sys_cpu_warm);
+		ttft_json_num(j, "server_cpu_cold_pct", c->srv_cpu_cold);
+		ttft_json_num(j, "server_cpu_warm_pct", c->srv_cpu_warm);
+		ttft_json_end_obj(j);
+		ttft_json_str(j, "server_log", c->log_path[0] ? c->log_path : NULL);
+		ttft_json_end_obj(j);
 		if (usable(c)) {
 			sr[k] = c->spawn_to_ready_s;
 			ct[k] = ctt;
@@ -1185,28 +1181,21 @@ char *cold_json(const struct cold_run *run)
 			k++;
 		}
 	}
-	cJSON *sum = cJSON_AddObjectToObject(root, "summary");
-	cJSON_AddNumberToObject(sum, "cycles", run->ncycles);
-	cJSON_AddNumberToObject(sum, "cycles_wanted", run->cycles_wanted);
-	cJSON_AddNumberToObject(sum, "cycles_ok", (double)k);
-	cJSON_AddBoolToObject(sum, "busy_host", any_busy(run));
-	mmm(sum, "spawn_to_ready_s", sr, k);
-	mmm(sum, "cold_ttft_s", ct, k);
-	mmm(sum, "warm_ttft_median_s", wm, k);
-	mmm(sum, "first_request_warmup_s", fw, k);
-	mmm(sum, "unaccounted_s", un, k);
-	mmm(sum, "cold_over_warm", fa, k);
+	ttft_json_end_arr(j);
+	ttft_json_begin_obj(j, "summary");
+	ttft_json_int(j, "cycles", run->ncycles);
+	ttft_json_int(j, "cycles_wanted", run->cycles_wanted);
+	ttft_json_int(j, "cycles_ok", (long long)k);
+	ttft_json_bool(j, "busy_host", any_busy(run));
+	summary_json(j, "spawn_to_ready_s", sr, k);
+	summary_json(j, "cold_ttft_s", ct, k);
+	summary_json(j, "warm_ttft_median_s", wm, k);
+	summary_json(j, "first_request_warmup_s", fw, k);
+	summary_json(j, "unaccounted_s", un, k);
+	summary_json(j, "cold_over_warm", fa, k);
+	ttft_json_end_obj(j);
+	ttft_json_end_obj(j);
+	ttft_json_newline(j);
 	free(sr), free(ct), free(wm), free(fw), free(un), free(fa);
-	char *s = cJSON_Print(root);
-	cJSON_Delete(root);
-	if (s) {
-		size_t l = strlen(s);
-		char *t = realloc(s, l + 2);
-		if (t) {
-			t[l] = '\n';
-			t[l + 1] = 0;
-			s = t;
-		}
-	}
-	return s;
+	return 0;
 }

@@ -57,7 +57,5 @@ char *cold_cmdline_flags(const char *cmdline);
 int cold_port_open(const char *host, int port);
 /* GET url; returns the HTTP status, 0 if no answer. body: optional copy. */
 long cold_http_get(const char *url, double timeout_s, char **body);
-/* Parse http://host:port[/...] into host and port (default 80). */
-int cold_parse_url(const char *url, char *host, size_t hl, int *port);
 
 #endif

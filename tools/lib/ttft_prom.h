@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ttft_record.h"
+
 struct ttft_prom_sample {
 	char *name;     /* e.g. vllm:request_queue_time_seconds_sum */
 	char *labels;   /* canonical k="v",… with escapes resolved; "" if none */
@@ -22,8 +24,10 @@ struct ttft_prom {
 };
 
 /* Parse a /metrics page. Never fails on bad input: malformed lines are
- * counted in bad_lines and skipped. Returns the number of samples. */
-size_t ttft_prom_parse(const char *text, size_t len, struct ttft_prom *p);
+ * counted in bad_lines and skipped. Returns the number of samples, or -1
+ * with a message in err when out of memory (p is then empty). */
+int ttft_prom_parse(const char *text, size_t len, struct ttft_prom *p, char *err,
+		    size_t errlen);
 void ttft_prom_free(struct ttft_prom *p);
 /* Sum of NAME over all label sets (one per model/engine); *found = 0 when
  * no sample has that name. */
@@ -49,25 +53,18 @@ const char *ttft_truth_name(int id);
 int ttft_truth_from(const struct ttft_prom *p, struct ttft_truth *t);
 /* Parse a whole /metrics body into t. Returns the number of known values,
  * or -1 with why set: not Prometheus text, cut short (Prometheus text ends
- * with a newline), or none of the request metrics on it. */
+ * with a newline), none of the request metrics on it, or out of memory. */
 int ttft_truth_page(const char *body, size_t len, struct ttft_truth *t, char *why,
 		    size_t whylen);
 /* Names in the log (records carry the metric name as text). */
 int ttft_truth_id(const char *name);
 
-/* What the server says about the window between two snapshots. */
-struct ttft_split {
-	double queue_s, prefill_s, decode_s, server_ttft_s, hit_tokens;
-	double requests;       /* requests the server finished in the window */
-	const char *source;    /* "vllm-metrics", "llamacpp-metrics", or NULL */
-	char reason[160];      /* why there is no per-request split */
-};
-
-/* expect_one: the caller knows exactly one request ended in the window
+/* What the server says about the window between two snapshots.
+ * expect_one: the caller knows exactly one request ended in the window
  * (needed for llama.cpp, whose counters do not count requests). Values
  * are NAN where the server gives none. Returns 1 for a per-request split,
- * 0 otherwise (reason set; an aggregate may still be in the values). */
+ * 0 otherwise (note says why; an aggregate may still be in the values). */
 int ttft_truth_split(const struct ttft_truth *a, const struct ttft_truth *b,
-		     int expect_one, struct ttft_split *out);
+		     int expect_one, struct ttft_server_split *out);
 
 #endif

@@ -4,18 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "ttft_clock.h"
 #include "ttft_fetch.h"
 #include "ttft_prom.h"
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#include "ttft_url.h"
 
 static void put(struct ttft_log *log, uint16_t kind, int64_t t, int err, int64_t a,
 		int64_t b, const char *text)
@@ -41,9 +35,9 @@ static void snapshot(struct ttft_scraper *s)
 {
 	char *body = NULL, cerr[128] = "";
 	long status = 0;
-	int64_t t0 = now_ns();
+	int64_t t0 = ttft_now_ns();
 	CURLcode rc = ttft_fetch(s->url, NULL, 2.0, 8u << 20, &body, &status, cerr, sizeof cerr);
-	int64_t t1 = now_ns();
+	int64_t t1 = ttft_now_ns();
 	/* the page describes the server at about the middle of the GET */
 	int64_t t = t0 + (t1 - t0) / 2;
 	unsigned seq = ++s->snapshots;
@@ -100,10 +94,14 @@ int ttft_scraper_start(struct ttft_scraper *s, const char *url, const char *log_
 	size_t n = strlen(url);
 	while (n && url[n - 1] == '/')
 		n--;
-	if (n >= 8 && !strncmp(url + n - 8, "/metrics", 8))
+	struct ttft_url u;
+	if (n >= 8 && !strncmp(url + n - 8, "/metrics", 8)) {
 		snprintf(s->url, sizeof s->url, "%.*s", (int)n, url);
-	else
-		snprintf(s->url, sizeof s->url, "%.*s/metrics", (int)n, url);
+	} else if (ttft_url_parse(url, &u, err, errlen) == 0) {
+		snprintf(s->url, sizeof s->url, "%s/metrics", u.base);
+	} else {
+		return -1;
+	}
 	s->interval_ms = interval_ms > 0 ? interval_ms : 50;
 	const char *why;
 	if (ttft_log_open(&s->log, log_path, (uint64_t)TTFT_LOG_DEFAULT_MB << 20, &why) != 0) {

@@ -672,6 +672,41 @@ START_TEST(three_cycles_by_default_and_the_spread)
 }
 END_TEST
 
+/* One cycle's cold request is slow, the next one's warm request is: the
+ * report draws no cold-vs-warm conclusion from that (conclusions flipped
+ * with noise between runs). */
+START_TEST(no_conclusion_when_cycles_disagree)
+{
+	int port = free_port();
+	char srv[768], *out, rep[128], extra[256], count[128];
+	snprintf(count, sizeof count, "/tmp/ttft-test-cycles-%d", (int)getpid());
+	snprintf(srv, sizeof srv, "n=$(cat %s 2>/dev/null || echo 0); echo $((n+1)) >%s; "
+		 "if [ $n = 0 ]; then k=1; else k=2; fi; "
+		 "exec %s/fixture-server --port %d --first-ms 10 --token-ms 1 "
+		 "--slow-request $k --slow-ms 300", count,
+		 count, tu_build_dir(), port);
+	snprintf(rep, sizeof rep, "/tmp/ttft-test-mixed-%d.md", (int)getpid());
+	snprintf(extra, sizeof extra, "--cycles 2 --warm-runs 1 --kind vllm --report %s", rep);
+	cJSON *j;
+	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 0);
+	unlink(count);
+	double f1 = fnum(cycle_n(j, 0), "cold_over_warm"), f2 = fnum(cycle_n(j, 1), "cold_over_warm");
+	ck_assert_msg(f1 > 5 && f2 < 0.5, "factors %.2f and %.2f", f1, f2);
+	free(out);
+	cJSON_Delete(j);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	ck_assert_msg(strstr(md, "The cycles disagree on whether the first request is slower "
+			     "at all: no conclusion"), "%s", md);
+	ck_assert_msg(strstr(md, "Whether the first request after it is slower, this run "
+			     "cannot say"), "%s", md);
+	ck_assert_msg(!strstr(md, "one slow first request") &&
+		      !strstr(md, "about as fast as a warm one") &&
+		      !strstr(md, "because it pays one-time warm-up"), "%s", md);
+	free(md);
+}
+END_TEST
+
 /* Refused before anything starts: the server command would leave a file. */
 START_TEST(refused_before_any_server_starts)
 {
@@ -975,6 +1010,7 @@ int main(void)
 	tcase_add_test(t, replayed_odd_value_in_report);
 	tcase_add_test(t, cold_vs_warm_like_for_like);
 	tcase_add_test(t, three_cycles_by_default_and_the_spread);
+	tcase_add_test(t, no_conclusion_when_cycles_disagree);
 	tcase_add_test(t, refused_before_any_server_starts);
 	tcase_add_test(t, server_exits_early);
 	tcase_add_test(t, never_ready_leaves_nothing_running);

@@ -571,18 +571,35 @@ static void mental_model(struct sb *b, const struct cold_run *run)
 		}
 		sbf(b, ". ");
 	}
-	sbf(b, "The cold request's own extra %.1f ms over a warm one is first-use cost "
-	       "inside the engine", m.extra * 1e3);
-	if (!isnan(m.pf_cold) && !isnan(m.pf_warm))
-		sbf(b, ": by the server's count its prefill took %.1f ms against %.1f ms "
-		       "warm, so %.1f ms of the extra happened inside the first prefill "
-		       "(the first use of the weights' memory and of the kernels) and "
-		       "%.1f ms around it (HTTP, tokenisation, scheduling)", m.pf_cold * 1e3,
-		    m.pf_warm * 1e3, (m.pf_cold - m.pf_warm) * 1e3,
-		    (m.extra - (m.pf_cold - m.pf_warm)) * 1e3);
-	sbf(b, ". For an SRE: a restart costs about %.0f s without service and one slow "
-	       "first request; after that, TTFT is %.1f ms until load changes it.\n",
-	    ceil(m.ready), m.warm * 1e3);
+	int mixed = f.n > 1 && f.lo < 1.2 && f.hi >= 1.2, slower = f.n && f.lo >= 1.2;
+	if (mixed) {
+		sbf(b, "Whether the cold request pays extra, the cycles disagree (%.1f× to %.1f× "
+		       "a warm one)%s, so its own cost is not told apart from noise here. ",
+		    f.lo, f.hi, any_busy(run) ? " on a busy host" : "");
+	} else if (slower) {
+		double inside = m.pf_cold - m.pf_warm;
+		sbf(b, "The cold request's own extra %.1f ms over a warm one is first-use "
+		       "cost inside the engine", m.extra * 1e3);
+		if (!isnan(inside) && inside >= m.extra)
+			sbf(b, ": by the server's count its prefill took %.1f ms against %.1f ms "
+			       "warm, so all of it happened inside the first prefill (the first "
+			       "use of the weights' memory and of the kernels)", m.pf_cold * 1e3,
+			    m.pf_warm * 1e3);
+		else if (!isnan(inside))
+			sbf(b, ": by the server's count its prefill took %.1f ms against %.1f ms "
+			       "warm, so %.1f ms of it happened inside the first prefill (the "
+			       "first use of the weights' memory and of the kernels) and %.1f ms "
+			       "around it (HTTP, tokenisation, scheduling)", m.pf_cold * 1e3,
+			    m.pf_warm * 1e3, (inside > 0 ? inside : 0) * 1e3,
+			    (m.extra - (inside > 0 ? inside : 0)) * 1e3);
+		sbf(b, ". ");
+	} else {
+		sbf(b, "The cold request costs about what a warm one does: the restart's "
+		       "cost is all start-up. ");
+	}
+	sbf(b, "For an SRE: a restart costs about %.0f s without service%s; after that, "
+	       "TTFT is %.1f ms until load changes it.\n", ceil(m.ready),
+	    slower ? " and one slow first request" : "", m.warm * 1e3);
 }
 
 /* ---- the knobs ---- */

@@ -16,7 +16,7 @@ set -euo pipefail
 goal=${1:-test}
 case "$goal" in
 	all | build) need=build ;;
-	test | sanitize | tsan | bench) need=test ;;
+	test | sanitize | tsan | bench | test-stress) need=test ;;
 	demo) need=demo ;;
 	ci) need=ci ;;
 	-h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -52,6 +52,19 @@ if [ "$need" != build ]; then
 		# test_engine_script runs engine.sh's steps; https probes need CAs
 		have git || want git "git"
 		[ -s /etc/ssl/certs/ca-certificates.crt ] || want ca-certificates "CA certificates"
+		# test_tls: the TLS fixture links OpenSSL, the openssl command makes
+		# its certificate
+		header openssl/ssl.h || want libssl-dev "OpenSSL's headers (openssl/ssl.h)"
+		have openssl || want openssl "the openssl command"
+	fi
+	# CI: the Python clients test_tls wraps when they are there (optional:
+	# it falls back to http.client and asyncio; Debian's python3 is the one
+	# apt can give them to)
+	if [ "$need" = ci ]; then
+		py=/usr/bin/python3
+		[ -x $py ] || py=python3
+		$py -c 'import requests' 2>/dev/null || want python3-requests "Python's requests"
+		$py -c 'import aiohttp' 2>/dev/null || want python3-aiohttp "Python's aiohttp"
 	fi
 	# the embedded engine: llama.cpp's source comes from npm, built with cmake
 	if [ "$need" = demo ] || [ "$need" = ci ]; then
@@ -94,6 +107,8 @@ for p in "${pkgs[@]}"; do
 		ninja-build) have ninja || unmet+=("$p") ;;
 		procps) have pgrep || unmet+=("$p") ;;
 		ca-certificates) [ -s /etc/ssl/certs/ca-certificates.crt ] || unmet+=("$p") ;;
+		libssl-dev) header openssl/ssl.h || unmet+=("$p") ;;
+		python3-requests | python3-aiohttp) ;; # optional: the tests fall back
 		*) have "$p" || unmet+=("$p") ;;
 	esac
 done

@@ -1,5 +1,6 @@
 """Streamed completions over asyncio streams (raw HTTP/1.1, chunked);
-prints one JSON line per request with time.monotonic_ns stamps.
+prints one JSON line per request with time.monotonic_ns stamps (start,
+first token, response read to its end).
 usage: py_asyncio.py PORT N keepalive|new [X-Fixture value]"""
 import asyncio, json, sys, time
 
@@ -34,7 +35,9 @@ async def main():
         if conn is None or mode == "new":
             conn = await asyncio.open_connection("127.0.0.1", port)
         first, tokens = await one(*conn)
-        print(json.dumps({"start_ns": t0, "first_ns": first, "tokens": tokens}), flush=True)
+        end = time.monotonic_ns()
+        print(json.dumps({"start_ns": t0, "first_ns": first, "end_ns": end, "tokens": tokens}),
+              flush=True)
         if mode == "new":
             conn[1].close()
             await conn[1].wait_closed()

@@ -22,7 +22,7 @@ START_TEST(preference_order)
 	free(out);
 	/* one on PATH wins over building */
 	char dir[128], cmd[512];
-	snprintf(dir, sizeof dir, "/tmp/ttft-test-path-%d", (int)getpid());
+	tu_tmp_log(dir, sizeof dir, "path");
 	snprintf(cmd, sizeof cmd, "mkdir -p %s && cp /bin/true %s/llama-server && "
 		 "env -u TTFT_LLAMA_SERVER PATH=%s:$PATH tools/engine.sh server", dir, dir, dir);
 	ck_assert_int_eq(tu_sh(cmd, &out), 0);
@@ -41,7 +41,7 @@ END_TEST
 START_TEST(failing_step_names_itself_and_its_log)
 {
 	char dir[128], cmd[1024], *out;
-	snprintf(dir, sizeof dir, "/tmp/ttft-test-buildfail-%d", (int)getpid());
+	tu_tmp_log(dir, sizeof dir, "buildfail");
 	snprintf(cmd, sizeof cmd,
 		 "mkdir -p %s/bin && printf '#!/bin/sh\\necho \"npm ERR! network unreachable\" >&2\\n"
 		 "exit 1\\n' > %s/bin/npm && chmod +x %s/bin/npm && "
@@ -62,7 +62,7 @@ END_TEST
 START_TEST(two_first_builds_take_turns)
 {
 	char dir[128], cmd[2048], *a, *b;
-	snprintf(dir, sizeof dir, "/tmp/ttft-test-buildlock-%d", (int)getpid());
+	snprintf(dir, sizeof dir, "%s/buildlock", tu_scratch());
 	/* an npm that holds the build for a while, writes down when, then fails */
 	snprintf(cmd, sizeof cmd,
 		 "mkdir -p %s/bin && printf '#!/bin/sh\\necho start >>%s/order\\nsleep 1\\n"
@@ -72,8 +72,10 @@ START_TEST(two_first_builds_take_turns)
 	const char *env = "env -u TTFT_LLAMA_SERVER PATH=%s/bin:/usr/bin:/bin TTFT_CACHE=%s/cache";
 	char envs[512];
 	snprintf(envs, sizeof envs, env, dir, dir);
-	snprintf(cmd, sizeof cmd, "(%s tools/engine.sh server >%s/a.out 2>&1 &) ; sleep 0.3; "
-		 "%s tools/engine.sh server 2>&1", envs, dir, envs);
+	/* the second starts once the first holds the lock (it is in npm) */
+	snprintf(cmd, sizeof cmd, "(%s tools/engine.sh server >%s/a.out 2>&1 &) ; "
+		 "until [ -s %s/order ]; do sleep 0.05; done; %s tools/engine.sh server 2>&1",
+		 envs, dir, dir, envs);
 	ck_assert_int_eq(tu_sh(cmd, &b), 1);
 	ck_assert_msg(strstr(b, "another build of llama.cpp 80fb11a is running"), "%s", b);
 	ck_assert_msg(strstr(b, "waiting for it"), "%s", b);
@@ -84,18 +86,15 @@ START_TEST(two_first_builds_take_turns)
 	ck_assert_str_eq(a, "start end start end ");
 	free(a);
 	free(b);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	tu_sh(cmd, NULL);
 }
 END_TEST
 
 int main(void)
 {
 	Suite *s = suite_create("engine-script");
-	TCase *t = tcase_create("engine-script");
+	TCase *t = tu_tcase(s, "engine-script", 60);
 	tcase_add_test(t, preference_order);
 	tcase_add_test(t, failing_step_names_itself_and_its_log);
 	tcase_add_test(t, two_first_builds_take_turns);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

@@ -4,7 +4,7 @@
  *
  *   fixture-server [--port N] [--headers-ms H] [--first-ms F] [--token-ms T]
  *                  [--tokens N] [--role-lead-ms R] [--crlf] [--split N]
- *                  [--prefix-cache]
+ *                  [--tls CERT KEY] [--prefix-cache]
  *
  * Timeline of a streamed request, from the moment its last byte is read:
  *   +H            response headers
@@ -15,16 +15,42 @@
  * last chunk. A request header "X-Fixture: headers=H,first=F,token=T,role=R,
  * status=S,error_after=K,close_after=K" overrides the defaults per request.
  * Tokens: max_tokens from the request, else --tokens. Prints "port N" on
- * stdout once listening (port 0 picks a free one).
+ * stdout once listening (port 0 picks a free one). --tls serves HTTPS with
+ * that PEM certificate and key (the same bytes, inside TLS records).
+ *
+ * --truth FILE is the ground truth the tests compare the tools with: one
+ * JSON line per event, CLOCK_MONOTONIC ns (system-wide, so comparable with
+ * the shim's and the clients' stamps):
+ *   {"event":"start","t_ns":T}             the process began
+ *   {"event":"line","t_ns":T,"text":"…"}   a --startup line, stamped just
+ *                                          before it was written
+ *   {"event":"listen","t_ns":T}            accepting connections
+ *   {"event":"request","n":N,"conn":C,…}   one per request (see
+ *                                          write_truth), written before the
+ *                                          response's last bytes, so a client
+ *                                          that has read its whole response
+ *                                          finds its line there
+ * A write is stamped just before the send() that carries its first byte
+ * (no reader can see it earlier); a read just after the recv() that
+ * returned the bytes (no sender can have started later).
+ *
+ * --startup FILE replays a server's start-up log on stderr before
+ * listening: lines "DELAY_S<TAB>TEXT", each written DELAY_S after the one
+ * before (absolute deadlines); {port}, {pid} and {date} are filled in.
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,15 +75,21 @@ struct opts {
 	double prefill_ms;/* injected prefill, after the queue */
 	int cached;       /* prompt tokens served from the prefix cache */
 	double prefill_per_token_ms; /* prefill cost that grows with the prompt */
+	int restart;      /* zero the metrics when this request arrives */
 };
 
-static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0};
+static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0, 0};
 static int g_llamacpp;            /* --style llamacpp */
 static int g_ipv6;                /* --ipv6: listen on [::1] */
 static int g_slow_request;        /* --slow-request K: the K-th completion … */
 static double g_slow_ms;          /* … gets --slow-ms more before its first token */
 static int g_completions;         /* completions served so far (under g_mu) */
 static const char *g_metrics_mode = "vllm"; /* or garbage, truncated, missing */
+static int g_truth_fd = -1;       /* --truth FILE */
+static int g_requests;            /* requests read so far (under g_mu) */
+static SSL_CTX *g_tls;            /* --tls */
+/* The connection's TLS session: one thread serves one connection. */
+static __thread SSL *t_ssl;
 /* --prefix-cache: a request's cached tokens are the prefix it shares with
  * the previous prompt (4 bytes a token, as prompt_tokens counts them), at
  * most all but its last token, as llama.cpp's slot cache does. */
@@ -106,8 +138,160 @@ static void sleep_until(int64_t t)
 		;
 }
 
+/* What the fixture did for one request, in the order it did it: the
+ * ground truth of --truth. Times are 0 where the step did not happen. */
+struct rec {
+	int n, conn;
+	char method[16], path[256];
+	int status;
+	int prompt_tokens;
+	int closed;                /* the fixture dropped the connection */
+	int64_t accept_ns;         /* accept() returned this connection */
+	int64_t recv_first_ns;     /* the read that brought the first byte */
+	int64_t recv_ns;           /* the read that completed the request */
+	int64_t hdr_ns;            /* response headers (a whole non-streamed
+				      response: its only write) */
+	int64_t role_ns, error_ns, usage_ns, done_ns;
+	int64_t fin_ns;            /* the response's last bytes */
+	int64_t *tok;              /* each token event */
+	int ntok, tokcap;
+	int written;               /* its --truth line is out */
+};
+
+static void rec_tok(struct rec *r, int64_t t)
+{
+	if (r->ntok == r->tokcap) {
+		r->tokcap = r->tokcap ? 2 * r->tokcap : 64;
+		r->tok = realloc(r->tok, (size_t)r->tokcap * sizeof *r->tok);
+	}
+	r->tok[r->ntok++] = t;
+}
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		b->cap = b->cap * 2 + (size_t)(n > 0 ? n : 0) + 256;
+		b->p = realloc(b->p, b->cap);
+	}
+}
+
+static void sb_time(struct sbuf *b, const char *k, int64_t t)
+{
+	if (t)
+		sb_printf(b, ",\"%s\":%" PRId64, k, t);
+	else
+		sb_printf(b, ",\"%s\":null", k);
+}
+
+/* One JSON string, escaped for the few characters a log line or path may
+ * hold. */
+static void sb_str(struct sbuf *b, const char *k, const char *v)
+{
+	sb_printf(b, ",\"%s\":\"", k);
+	for (; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+		if (c == '"' || c == '\\')
+			sb_printf(b, "\\%c", c);
+		else if (c < 0x20)
+			sb_printf(b, "\\u%04x", c);
+		else
+			sb_printf(b, "%c", c);
+	}
+	sb_printf(b, "\"");
+}
+
+/* One line into --truth: a single write() under the lock, so the lines of
+ * concurrent connections never interleave. */
+static void truth_line(struct sbuf *b)
+{
+	sb_printf(b, "}\n");
+	if (g_truth_fd >= 0) {
+		pthread_mutex_lock(&g_mu);
+		size_t off = 0;
+		while (off < b->len) {
+			ssize_t w = write(g_truth_fd, b->p + off, b->len - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+		pthread_mutex_unlock(&g_mu);
+	}
+	free(b->p);
+}
+
+static void truth_event(const char *event, int64_t t, const char *text)
+{
+	if (g_truth_fd < 0)
+		return;
+	struct sbuf b = {0};
+	sb_printf(&b, "{\"event\":\"%s\"", event);
+	sb_time(&b, "t_ns", t);
+	if (text)
+		sb_str(&b, "text", text);
+	truth_line(&b);
+}
+
+/* The request's line; called just before its last bytes are written (or
+ * the connection dropped), so it is there when the client is done. */
+static void write_truth(struct rec *r)
+{
+	r->written = 1;
+	if (g_truth_fd < 0)
+		return;
+	struct sbuf b = {0};
+	sb_printf(&b, "{\"event\":\"request\",\"n\":%d,\"conn\":%d", r->n, r->conn);
+	sb_str(&b, "method", r->method);
+	sb_str(&b, "path", r->path);
+	sb_printf(&b, ",\"status\":%d,\"prompt_tokens\":%d,\"closed\":%s",
+		  r->status, r->prompt_tokens, r->closed ? "true" : "false");
+	sb_time(&b, "accept_ns", r->accept_ns);
+	sb_time(&b, "recv_first_ns", r->recv_first_ns);
+	sb_time(&b, "recv_ns", r->recv_ns);
+	sb_time(&b, "hdr_ns", r->hdr_ns);
+	sb_time(&b, "role_ns", r->role_ns);
+	sb_printf(&b, ",\"tok_ns\":[");
+	for (int i = 0; i < r->ntok; i++)
+		sb_printf(&b, "%s%" PRId64, i ? "," : "", r->tok[i]);
+	sb_printf(&b, "]");
+	sb_time(&b, "error_ns", r->error_ns);
+	sb_time(&b, "usage_ns", r->usage_ns);
+	sb_time(&b, "done_ns", r->done_ns);
+	sb_time(&b, "fin_ns", r->fin_ns);
+	truth_line(&b);
+}
+
+static ssize_t conn_recv(int fd, char *p, size_t n)
+{
+	if (t_ssl) {
+		size_t got = 0;
+		return SSL_read_ex(t_ssl, p, n, &got) == 1 ? (ssize_t)got : -1;
+	}
+	return recv(fd, p, n, 0);
+}
+
 static int write_all(int fd, const char *p, size_t n)
 {
+	if (t_ssl) {
+		size_t put = 0;
+		return n == 0 || (SSL_write_ex(t_ssl, p, n, &put) == 1 && put == n) ? 0 : -1;
+	}
 	while (n) {
 		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
@@ -157,20 +341,31 @@ static void http_date(char *out, size_t n)
 	strftime(out, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-static int send_json(int fd, int status, const char *reason, const char *body)
+/* A whole response at once: its truth line first (see write_truth). */
+static int send_whole(int fd, struct rec *r, int status, const char *reason,
+		      const char *type, const char *body)
 {
 	char date[64], head[512];
 	http_date(date, sizeof date);
 	int n = snprintf(head, sizeof head,
 			 "HTTP/1.1 %d %s\r\ndate: %s\r\nserver: uvicorn\r\n"
-			 "content-length: %zu\r\ncontent-type: application/json\r\n\r\n",
-			 status, reason, date, strlen(body));
+			 "content-length: %zu\r\ncontent-type: %s\r\n\r\n",
+			 status, reason, date, strlen(body), type);
+	r->status = status;
+	r->hdr_ns = r->fin_ns = ttft_now_ns();
+	write_truth(r);
 	if (write_all(fd, head, (size_t)n) != 0)
 		return -1;
 	return write_all(fd, body, strlen(body));
 }
 
-static int send_error(int fd, int status, const char *msg)
+static int send_json(int fd, struct rec *r, int status, const char *reason,
+		     const char *body)
+{
+	return send_whole(fd, r, status, reason, "application/json", body);
+}
+
+static int send_error(int fd, struct rec *r, int status, const char *msg)
 {
 	char body[512];
 	/* vLLM's ErrorResponse. */
@@ -182,7 +377,7 @@ static int send_error(int fd, int status, const char *msg)
 	const char *reason = status == 400 ? "Bad Request" : status == 404
 			     ? "Not Found" : status == 503 ? "Service Unavailable"
 			     : "Internal Server Error";
-	return send_json(fd, status, reason, body);
+	return send_json(fd, r, status, reason, body);
 }
 
 static void parse_overrides(const char *v, struct opts *o)
@@ -211,7 +406,19 @@ static void parse_overrides(const char *v, struct opts *o)
 		else if (!strcmp(tok, "prefill")) o->prefill_ms = x;
 		else if (!strcmp(tok, "cached")) o->cached = (int)x;
 		else if (!strcmp(tok, "prefill_per_token")) o->prefill_per_token_ms = x;
+		else if (!strcmp(tok, "restart")) o->restart = (int)x;
 	}
+}
+
+/* A server restart, as far as /metrics can tell: every counter from 0. */
+static void reset_metrics(void)
+{
+	pthread_mutex_lock(&g_mu);
+	memset(g_h, 0, sizeof g_h);
+	g_pc_queries = g_pc_hits = g_prompt_tok = g_gen_tok = 0;
+	g_lc_prompt_s = g_lc_pred_s = g_lc_prompt_tok = g_lc_cached_tok = 0;
+	g_lc_pred_tok = 0;
+	pthread_mutex_unlock(&g_mu);
 }
 
 static int64_t ms_ns(double ms)
@@ -326,12 +533,13 @@ static char *metrics_page(void)
 
 /* Returns 0 to keep the connection, -1 to close it. */
 static int serve_generate(int fd, const struct opts *o, int chat,
-			  const char *body, int64_t t_recv)
+			  const char *body, struct rec *rec)
 {
+	int64_t t_recv = rec->recv_ns;
 	cJSON *req = cJSON_Parse(body);
 	if (!req || !cJSON_IsObject(req)) {
 		cJSON_Delete(req);
-		return send_error(fd, 400, "Invalid JSON body");
+		return send_error(fd, rec, 400, "Invalid JSON body");
 	}
 	cJSON *mt = cJSON_GetObjectItem(req, "max_tokens");
 	int ntok = cJSON_IsNumber(mt) ? mt->valueint : o->tokens;
@@ -358,11 +566,12 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 	}
 	free(ps);
 	cJSON_Delete(req);
+	rec->prompt_tokens = prompt_tokens;
 	if (ntok < 1 || ntok > 100000)
-		return send_error(fd, 400, "max_tokens must be at least 1");
+		return send_error(fd, rec, 400, "max_tokens must be at least 1");
 
 	if (o->status)
-		return send_error(fd, o->status, "injected failure");
+		return send_error(fd, rec, o->status, "injected failure");
 	struct opts eff = *o; /* prefill that grows with the prompt */
 	eff.prefill_ms += o->prefill_per_token_ms * prompt_tokens;
 	if (g_prefix_cache)
@@ -412,12 +621,14 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 				 "\"total_tokens\":%d,\"completion_tokens\":%d,"
 				 "\"prompt_tokens_details\":null}}", id, created, g_model,
 				 text, prompt_tokens, prompt_tokens + ntok, ntok);
-		int rc = send_json(fd, 200, "OK", out);
+		int rc = send_json(fd, rec, 200, "OK", out);
 		free(out);
 		return rc;
 	}
 
 	sleep_until(t_hdr);
+	rec->status = 200;
+	rec->hdr_ns = ttft_now_ns();
 	char date[64], hdrs[256];
 	http_date(date, sizeof date);
 	int hn = snprintf(hdrs, sizeof hdrs,
@@ -433,19 +644,23 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 			 "%s,\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
 			 "\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]%s}",
 			 head, usage_null);
+		rec->role_ns = ttft_now_ns();
 		if (send_event(fd, o, ev) != 0)
 			return -1;
 	}
 	for (int i = 0; i < ntok; i++) {
 		sleep_until(t_first + ms_ns(o->token_ms) * i);
-		if (i == o->close_after)
+		if (i == o->close_after) {
+			rec->closed = 1;
 			return -1;
+		}
 		if (i == o->error_after) {
 			/* vLLM's mid-stream error: an error object after a 200. */
 			snprintf(ev, sizeof ev,
 				 "{\"error\":{\"object\":\"error\",\"message\":"
 				 "\"injected engine failure\",\"type\":"
 				 "\"InternalServerError\",\"param\":null,\"code\":500}}");
+			rec->error_ns = ttft_now_ns();
 			if (send_event(fd, o, ev) != 0)
 				return -1;
 			break;
@@ -472,6 +687,7 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 				 "%s,\"choices\":[{\"index\":0,\"text\":\"%s\",\"logprobs\":null,"
 				 "\"finish_reason\":%s,\"stop_reason\":null}]%s}", head,
 				 word, fin, usage_null);
+		rec_tok(rec, ttft_now_ns());
 		if (send_event(fd, o, ev) != 0)
 			return -1;
 	}
@@ -490,11 +706,15 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 			 "\"total_tokens\":%d,\"completion_tokens\":%d,"
 			 "\"prompt_tokens_details\":null}%s}", head, prompt_tokens,
 			 prompt_tokens + ntok, o->usage_tokens ? o->usage_tokens : ntok, timings);
+		rec->usage_ns = ttft_now_ns();
 		if (send_event(fd, o, ev) != 0)
 			return -1;
 	}
+	rec->done_ns = ttft_now_ns();
 	if (send_event(fd, o, "[DONE]") != 0)
 		return -1;
+	rec->fin_ns = ttft_now_ns();
+	write_truth(rec);
 	return write_all(fd, "0\r\n\r\n", 5);
 }
 
@@ -518,21 +738,37 @@ static int header_value(const char *hdrs, const char *name, char *out, size_t n)
 	return 0;
 }
 
+struct conn_arg {
+	int fd, conn;
+	int64_t accept_ns;
+};
+
 static void *serve_conn(void *arg)
 {
-	int fd = (int)(intptr_t)arg;
+	struct conn_arg ca = *(struct conn_arg *)arg;
+	free(arg);
+	int fd = ca.fd;
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	size_t cap = 1 << 20, len = 0;
 	char *buf = malloc(cap + 1);
+	int64_t t_read = 0; /* when the latest recv() returned */
+	if (g_tls && (!(t_ssl = SSL_new(g_tls)) || !SSL_set_fd(t_ssl, fd) ||
+		      SSL_accept(t_ssl) != 1))
+		goto out; /* a client that gave up, or spoke plaintext */
 	for (;;) {
 		char *end;
+		/* bytes already here (pipelined) arrived with the last read */
+		int64_t t_first = len ? t_read : 0;
 		while (!(buf[len] = 0, end = strstr(buf, "\r\n\r\n"))) {
 			if (len == cap)
 				goto out;
-			ssize_t r = recv(fd, buf + len, cap - len, 0);
+			ssize_t r = conn_recv(fd, buf + len, cap - len);
+			t_read = ttft_now_ns();
 			if (r <= 0)
 				goto out;
+			if (!t_first)
+				t_first = t_read;
 			len += (size_t)r;
 		}
 		size_t hlen = (size_t)(end - buf) + 4;
@@ -543,43 +779,40 @@ static void *serve_conn(void *arg)
 		if (hlen + clen > cap)
 			goto out;
 		while (len < hlen + clen) {
-			ssize_t r = recv(fd, buf + len, cap - len, 0);
+			ssize_t r = conn_recv(fd, buf + len, cap - len);
+			t_read = ttft_now_ns();
 			if (r <= 0)
 				goto out;
 			len += (size_t)r;
 		}
-		int64_t t_recv = ttft_now_ns();
+		struct rec rec = {.conn = ca.conn, .accept_ns = ca.accept_ns,
+				  .recv_first_ns = t_first, .recv_ns = t_read};
 		struct opts o = g_def;
 		if (header_value(buf, "x-fixture", v, sizeof v))
 			parse_overrides(v, &o);
-		char method[16] = "", path[256] = "";
-		sscanf(buf, "%15s %255s", method, path);
+		if (o.restart)
+			reset_metrics();
+		pthread_mutex_lock(&g_mu);
+		rec.n = ++g_requests;
+		pthread_mutex_unlock(&g_mu);
+		sscanf(buf, "%15s %255s", rec.method, rec.path);
+		const char *path = rec.path, *method = rec.method;
 		char save = buf[hlen + clen];
 		buf[hlen + clen] = 0;
 		const char *body = buf + hlen;
 		int rc;
 		if (!strcmp(path, "/metrics")) {
 			char *m = metrics_page();
-			char date[64], head[256];
-			http_date(date, sizeof date);
-			int hn = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\ndate: %s\r\n"
-					  "server: uvicorn\r\ncontent-length: %zu\r\ncontent-type: "
-					  "text/plain; version=0.0.4; charset=utf-8\r\n\r\n",
-					  date, strlen(m));
-			rc = write_all(fd, head, (size_t)hn) || write_all(fd, m, strlen(m));
+			rc = send_whole(fd, &rec, 200, "OK",
+					"text/plain; version=0.0.4; charset=utf-8", m);
 			free(m);
 		} else if (!strcmp(path, "/fixture/restart")) {
-			pthread_mutex_lock(&g_mu);
-			memset(g_h, 0, sizeof g_h);
-			g_pc_queries = g_pc_hits = g_prompt_tok = g_gen_tok = 0;
-			g_lc_prompt_s = g_lc_pred_s = g_lc_prompt_tok = g_lc_cached_tok = 0;
-			g_lc_pred_tok = 0;
-			pthread_mutex_unlock(&g_mu);
-			rc = send_json(fd, 200, "OK", "{}");
+			reset_metrics();
+			rc = send_json(fd, &rec, 200, "OK", "{}");
 		} else if (!strcmp(path, "/health"))
-			rc = send_json(fd, 200, "OK", "");
+			rc = send_json(fd, &rec, 200, "OK", "");
 		else if (!strcmp(path, "/version"))
-			rc = send_json(fd, 200, "OK", "{\"version\":\"0.6.3.fixture\"}");
+			rc = send_json(fd, &rec, 200, "OK", "{\"version\":\"0.6.3.fixture\"}");
 		else if (!strcmp(path, "/v1/models")) {
 			char m[512];
 			snprintf(m, sizeof m,
@@ -587,13 +820,17 @@ static void *serve_conn(void *arg)
 				 "\"model\",\"created\":%ld,\"owned_by\":\"vllm\",\"root\":"
 				 "\"%s\",\"parent\":null,\"max_model_len\":4096}]}",
 				 g_model, (long)time(NULL), g_model);
-			rc = send_json(fd, 200, "OK", m);
+			rc = send_json(fd, &rec, 200, "OK", m);
 		} else if (!strcmp(method, "POST") && !strcmp(path, "/v1/completions"))
-			rc = serve_generate(fd, &o, 0, body, t_recv);
+			rc = serve_generate(fd, &o, 0, body, &rec);
 		else if (!strcmp(method, "POST") && !strcmp(path, "/v1/chat/completions"))
-			rc = serve_generate(fd, &o, 1, body, t_recv);
+			rc = serve_generate(fd, &o, 1, body, &rec);
 		else
-			rc = send_error(fd, 404, "Not Found");
+			rc = send_error(fd, &rec, 404, "Not Found");
+		/* a response cut short (the client left, or close_after) */
+		if (!rec.written)
+			write_truth(&rec);
+		free(rec.tok);
 		buf[hlen + clen] = save;
 		if (rc != 0)
 			break;
@@ -602,18 +839,87 @@ static void *serve_conn(void *arg)
 	}
 out:
 	free(buf);
+	if (t_ssl) {
+		SSL_shutdown(t_ssl);
+		SSL_free(t_ssl);
+		t_ssl = NULL;
+	}
+	ERR_clear_error();
 	close(fd);
 	return NULL;
 }
 
+/* --startup FILE: a server's start-up log, replayed on stderr with the
+ * delays it states, each line stamped into --truth. */
+static int replay_startup(const char *path, int port)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "fixture-server: cannot read --startup %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	char line[2048];
+	int64_t t = ttft_now_ns();
+	while (fgets(line, sizeof line, f)) {
+		char *tab = strchr(line, '\t');
+		if (!tab || line[0] == '#')
+			continue;
+		t += ms_ns(atof(line) * 1e3);
+		line[strcspn(line, "\n")] = 0;
+		sleep_until(t);
+		char out[4096], date[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(date, sizeof date, "%m-%d %H:%M:%S", &tm);
+		size_t o = 0;
+		for (const char *p = tab + 1; *p && o < sizeof out - 64; p++) {
+			if (!strncmp(p, "{port}", 6))
+				o += (size_t)snprintf(out + o, sizeof out - o, "%d", port), p += 5;
+			else if (!strncmp(p, "{pid}", 5))
+				o += (size_t)snprintf(out + o, sizeof out - o, "%d", (int)getpid()), p += 4;
+			else if (!strncmp(p, "{date}", 6))
+				o += (size_t)snprintf(out + o, sizeof out - o, "%s", date), p += 5;
+			else
+				out[o++] = *p;
+		}
+		out[o] = 0;
+		int64_t tw = ttft_now_ns();
+		fprintf(stderr, "%s\n", out);
+		fflush(stderr);
+		truth_event("line", tw, out);
+	}
+	fclose(f);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	int64_t t_start = ttft_now_ns();
 	int port = 0;
+	const char *truth = NULL, *startup = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--crlf")) { g_def.crlf = 1; continue; }
 		if (!strcmp(a, "--ipv6")) { g_ipv6 = 1; continue; }
+		if (!strcmp(a, "--tls")) {
+			if (i + 2 >= argc) {
+				fprintf(stderr, "fixture-server: --tls needs CERT KEY\n");
+				return 2;
+			}
+			g_tls = SSL_CTX_new(TLS_server_method());
+			if (!g_tls || SSL_CTX_use_certificate_chain_file(g_tls, argv[i + 1]) != 1 ||
+			    SSL_CTX_use_PrivateKey_file(g_tls, argv[i + 2], SSL_FILETYPE_PEM) != 1) {
+				fprintf(stderr, "fixture-server: cannot use certificate %s and key "
+					"%s (PEM files, e.g. from openssl req -x509)\n",
+					argv[i + 1], argv[i + 2]);
+				return 2;
+			}
+			i += 2;
+			continue;
+		}
 		if (!strcmp(a, "--prefix-cache")) { g_prefix_cache = 1; continue; }
 		if (!v) {
 			fprintf(stderr, "fixture-server: %s needs a value\n", a);
@@ -632,12 +938,25 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--slow-request")) g_slow_request = atoi(v);
 		else if (!strcmp(a, "--slow-ms")) g_slow_ms = atof(v);
 		else if (!strcmp(a, "--metrics-mode")) g_metrics_mode = v;
+		else if (!strcmp(a, "--truth")) truth = v;
+		else if (!strcmp(a, "--startup")) startup = v;
 		else {
 			fprintf(stderr, "fixture-server: unknown option %s\n", a);
 			return 2;
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (truth) {
+		g_truth_fd = open(truth, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+		if (g_truth_fd < 0) {
+			fprintf(stderr, "fixture-server: cannot write --truth %s: %s\n", truth,
+				strerror(errno));
+			return 2;
+		}
+	}
+	truth_event("start", t_start, NULL);
+	if (startup && replay_startup(startup, port) != 0)
+		return 2;
 	int ls = socket(g_ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
 	int one = 1;
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -661,6 +980,7 @@ int main(int argc, char **argv)
 			g_ipv6 ? "::1" : "127.0.0.1", port, strerror(errno));
 		return 1;
 	}
+	truth_event("listen", ttft_now_ns(), NULL);
 	getsockname(ls, (struct sockaddr *)&ss, &sl);
 	printf("port %d\n", ntohs(g_ipv6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 					 : ((struct sockaddr_in *)&ss)->sin_port));
@@ -669,15 +989,20 @@ int main(int argc, char **argv)
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&at, 256 << 10);
-	for (;;) {
+	for (int conn = 1;; conn++) {
 		int fd = accept(ls, NULL, NULL);
+		int64_t t = ttft_now_ns();
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE)
 				continue;
 			return 1;
 		}
+		struct conn_arg *ca = malloc(sizeof *ca);
+		*ca = (struct conn_arg){fd, conn, t};
 		pthread_t th;
-		if (pthread_create(&th, &at, serve_conn, (void *)(intptr_t)fd) != 0)
+		if (pthread_create(&th, &at, serve_conn, ca) != 0) {
+			free(ca);
 			close(fd);
+		}
 	}
 }

@@ -35,11 +35,13 @@ static void snapshot(struct ttft_scraper *s)
 {
 	char *body = NULL, cerr[128] = "";
 	long status = 0;
-	int64_t t0 = ttft_now_ns();
+	/* The server made the page somewhere inside the GET. Stamped with
+	 * the GET's start, a snapshot taken "after" a request (at or after its
+	 * end) surely holds it: stamped later, a slow GET that began before the
+	 * request ended could hold a page made before it and make the window
+	 * look empty. */
+	int64_t t = ttft_now_ns();
 	CURLcode rc = ttft_fetch(s->url, NULL, 2.0, 8u << 20, &body, &status, cerr, sizeof cerr);
-	int64_t t1 = ttft_now_ns();
-	/* the page describes the server at about the middle of the GET */
-	int64_t t = t0 + (t1 - t0) / 2;
 	unsigned seq = ++s->snapshots;
 	char why[64] = "";
 	int found = 0;

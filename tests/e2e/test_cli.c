@@ -103,8 +103,8 @@ END_TEST
  * file behind. */
 START_TEST(ttft_run_checks_before_cmd_runs)
 {
-	char mark[128];
-	snprintf(mark, sizeof mark, "/tmp/ttft-test-cmd-ran-%d", (int)getpid());
+	char mark[256];
+	tu_tmp_log(mark, sizeof mark, "cmd-ran");
 	static const struct {
 		const char *args, *want;
 	} c[] = {
@@ -138,8 +138,8 @@ START_TEST(ttft_run_reader_gone_leaves_nothing)
 {
 	static const char *const readers[] = {"head -1 >/dev/null", "true"};
 	for (int i = 0; i < 2; i++) {
-		char where[128], *out;
-		snprintf(where, sizeof where, "/tmp/ttft-test-logpath-%d", (int)getpid());
+		char where[256], *out;
+		tu_tmp_log(where, sizeof where, "logpath");
 		run(&out, "%%B/ttft-run -q --json - -- sh -c 'echo $TTFT_LOG >%s; seq 1 200000' "
 		    "| %s", where, readers[i]);
 		free(out);
@@ -159,8 +159,8 @@ END_TEST
  * the log stays and ttft-run says where. */
 START_TEST(ttft_run_keeps_its_log_when_the_output_fails)
 {
-	char dir[128], *out;
-	snprintf(dir, sizeof dir, "/tmp/ttft-test-gone-%d", (int)getpid());
+	char dir[256], *out;
+	tu_tmp_log(dir, sizeof dir, "gone");
 	mkdir(dir, 0755);
 	int rc = run(&out, "%%B/ttft-run -q --json %s/x.json -- rmdir %s 2>&1", dir, dir);
 	ck_assert_int_eq(rc, 1);
@@ -185,8 +185,8 @@ START_TEST(ttft_run_cannot_run_cmd)
 	ck_assert_int_eq(run(&out, "%%B/ttft-run -- /nonexistent/program 2>&1"), 127);
 	ck_assert_msg(strstr(out, "cannot run") && !strstr(out, "HTTP request"), "%s", out);
 	free(out);
-	char f[128];
-	snprintf(f, sizeof f, "/tmp/ttft-test-noexec-%d", (int)getpid());
+	char f[256];
+	tu_tmp_log(f, sizeof f, "noexec");
 	FILE *fp = fopen(f, "w");
 	fputs("not a program\n", fp);
 	fclose(fp);
@@ -263,8 +263,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("cli");
-	TCase *t = tcase_create("cli");
-	tcase_set_timeout(t, 60);
+	TCase *t = tu_tcase(s, "cli", 60);
 	tcase_add_test(t, version_help_and_one_exit_convention);
 	tcase_add_test(t, bad_values_name_the_flag);
 	tcase_add_test(t, ttft_run_checks_before_cmd_runs);
@@ -274,6 +273,5 @@ int main(void)
 	tcase_add_test(t, probe_https_on_a_plain_server);
 	tcase_add_test(t, probe_hint_for_a_server_that_is_not_openai);
 	tcase_add_test(t, quiet_is_q_everywhere);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

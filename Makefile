@@ -105,11 +105,11 @@ $(B)/ttft-probe: $(B)/obj/probe/ttft-probe.o $(B)/obj/probe/probe_req.o $(B)/lib
 # The embedded engine (llama.cpp) and the model generator: built on demand,
 # cached outside the checkout by tools/engine.sh.
 ENGINE := tools/engine.sh
-$(B)/ttft-mkmodel: tools/ttft-mkmodel.c
+$(B)/ttft-mkmodel: tools/ttft-mkmodel.c $(VERSION_H)
 	@mkdir -p $(B)
 	@src=$$($(ENGINE) src) && lib=$$($(ENGINE) ggml) && \
 	echo "$(CC) ... -o $@ (ggml from $$lib)" && \
-	$(CC) $(BASEFLAGS) $(CFLAGS) -isystem $$src/ggml/include -o $@ $< \
+	$(CC) $(BASEFLAGS) $(CFLAGS) -I$(B)/gen -isystem $$src/ggml/include -o $@ $< \
 		-L$$lib -lggml-base -Wl,-rpath,$$lib -lm
 
 COLD_OBJ := $(B)/obj/tools/ttft-cold.o $(addprefix $(B)/obj/tools/cold/,cold_server.o \

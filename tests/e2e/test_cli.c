@@ -260,6 +260,48 @@ START_TEST(quiet_is_q_everywhere)
 }
 END_TEST
 
+/* tools/deps.sh on a machine without cmake and ninja, as a user who is not
+ * root: the one `sudo apt-get install` line, exit 1, and `make demo` stops
+ * there, before anything is built. (`id` is faked, so nothing is installed.) */
+START_TEST(deps_prints_one_line_and_make_stops)
+{
+	char cmd[2048], *out;
+	const char *d = tu_scratch();
+	snprintf(cmd, sizeof cmd,
+		 "mkdir -p %s/bin && echo \"$PATH\" | tr : '\\n' | while read -r dir; do "
+		 "for f in \"$dir\"/*; do n=\"${f##*/}\"; case \"$n\" in cmake|ninja|id) continue;; "
+		 "esac; [ -e \"%s/bin/$n\" ] || ln -s \"$f\" \"%s/bin/$n\"; done; done; "
+		 "printf '#!/bin/sh\\necho 1000\\n' >%s/bin/id && chmod +x %s/bin/id",
+		 d, d, d, d, d);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	snprintf(cmd, sizeof cmd, "PATH=%s/bin bash tools/deps.sh demo 2>&1", d);
+	ck_assert_int_eq(tu_sh(cmd, &out), 1);
+	/* cmake and ninja among what is missing (a machine set up for `make
+	 * test` alone lacks npm and ccache too), all on one line */
+	char *line = strstr(out, "\n  sudo apt-get install -y ");
+	ck_assert_msg(line && strstr(out, "cmake") && strstr(out, "ninja"), "%s", out);
+	char *eol = strchr(line + 1, '\n');
+	ck_assert_msg(eol && !eol[1], "%s", out); /* the last line */
+	*eol = 0;
+	strcat(line, " ");
+	ck_assert_msg(strstr(line, " cmake ") && strstr(line, " ninja-build "), "%s", line);
+	free(out);
+	/* the goal's make stops at the check: no build directory */
+	snprintf(cmd, sizeof cmd, "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u TTFT_DEPS_OK "
+		 "PATH=%s/bin make --no-print-directory B=%s/b demo 2>&1; echo rc=$?; "
+		 "if test -e %s/b; then echo built; fi", d, d, d);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "sudo apt-get install -y ") && strstr(out, "rc=") &&
+		      !strstr(out, "rc=0") && !strstr(out, "built"), "%s", out);
+	free(out);
+	/* nothing missing: silent, 0; an unknown goal: usage */
+	ck_assert_int_eq(tu_sh("bash tools/deps.sh build 2>&1", &out), 0);
+	ck_assert_str_eq(out, "");
+	free(out);
+	ck_assert_int_eq(tu_sh("bash tools/deps.sh nonsense 2>/dev/null", NULL), 2);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -273,5 +315,6 @@ int main(void)
 	tcase_add_test(t, probe_https_on_a_plain_server);
 	tcase_add_test(t, probe_hint_for_a_server_that_is_not_openai);
 	tcase_add_test(t, quiet_is_q_everywhere);
+	tcase_add_test(t, deps_prints_one_line_and_make_stops);
 	return tu_run(s);
 }

@@ -4,6 +4,7 @@
 #include "ttft_analyze.h"
 #include "ttft_cli.h"
 #include "ttft_env.h"
+#include "ttft_exporter.h"
 #include "ttft_filter.h"
 #include "ttft_scrape.h"
 
@@ -24,7 +25,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: ttft-run [--log PATH] [--json FILE] [--filter SPEC] [--metrics-url URL]\n"
-"                [--metrics-interval MS] [-q] -- CMD [ARGS...]\n"
+"                [--metrics-interval MS] [--export ADDR [--export-linger S]\n"
+"                [--export-max-series N]] [-q] -- CMD [ARGS...]\n"
 "\n"
 "Runs CMD with libttftshim.so preloaded and a fresh log, waits for it, then\n"
 "prints the per-request TTFT table (see ttft-analyze) on stderr.\n"
@@ -37,7 +39,22 @@ static void usage(FILE *f)
 "  --metrics-url URL  sample the server's /metrics during the run (every 50 ms,\n"
 "                     or --metrics-interval MS) into the same log, so each\n"
 "                     request gets the server's queue / prefill split\n"
-"                     (--metrics URL, the old name, still works)\n"
+"                     (--metrics URL, the old name, still works).\n"
+"                     prom+http://PROMETHEUS:9090?job=J&instance=I reads the\n"
+"                     replica's scrapes from a Prometheus server instead (its\n"
+"                     scrape interval is the resolution; after CMD it waits\n"
+"                     for one more scrape, wait_s=S at most, default 120;\n"
+"                     docs/server-truth.md)\n"
+"  --export ADDR      while CMD runs, serve its requests' histograms and\n"
+"                     counters on http://ADDR/metrics for Prometheus\n"
+"                     (docs/fleet.md): PORT or :PORT listen on 127.0.0.1,\n"
+"                     HOST:PORT where given (0.0.0.0 to be scraped from other\n"
+"                     hosts); port 0 picks a free one. The address is printed\n"
+"                     on stderr\n"
+"  --export-linger S  after CMD ends, keep serving until Prometheus has\n"
+"                     scraped the final numbers once, S seconds at most (0)\n"
+"  --export-max-series N  label sets before requests are folded into\n"
+"                     peer=\"other\" (default %d)\n"
 "  -q, --quiet        no table on stderr (use with --json)\n"
 "  -h, --help         this text\n"
 "  --version          print the version\n"
@@ -48,8 +65,9 @@ static void usage(FILE *f)
 "\n"
 "exit status: CMD's own once it ran (128+N when signal N ended it);\n"
 "1 CMD succeeded but the analysis could not be made or written; 2 usage\n"
-"error (bad flag or value, unwritable --json or --log, no shim), found\n"
-"before CMD runs; 126 CMD is not executable; 127 CMD was not found.\n");
+"error (bad flag or value, unwritable --json or --log, no shim, an exporter\n"
+"or /metrics source that cannot start), found before CMD runs; 126 CMD is\n"
+"not executable; 127 CMD was not found.\n", TTFT_EXPORT_MAX_SERIES);
 }
 
 static int find_shim(char *out, size_t len)
@@ -82,6 +100,28 @@ static void forward(int sig)
 		kill(g_child, sig);
 }
 
+/* After CMD: the scraper's last snapshot, then the exporter, which drains
+ * the log (and lingers for a last scrape when asked). */
+static void stop_helpers(struct ttft_scraper *scraper, struct ttft_exporter *exporter,
+			 int linger_s)
+{
+	if (scraper) {
+		ttft_scraper_stop(scraper);
+		if (scraper->failures)
+			fprintf(stderr, "ttft-run: warning: %u of %u /metrics snapshots failed "
+					"(first: %s); the server split is null where they are "
+					"missing\n", scraper->failures, scraper->snapshots,
+				scraper->first_error);
+	}
+	if (exporter) {
+		ttft_exporter_stop(exporter, 1, linger_s * 1000);
+		if (exporter->fail[0])
+			fprintf(stderr, "ttft-run: warning: the exporter stopped following "
+					"the log: %s\n", exporter->fail);
+		ttft_exporter_free(exporter);
+	}
+}
+
 /* The private log is removed on the way out, unless the data in it could
  * not be written anywhere else. */
 static int finish(const char *logpath, int keep, int rc)
@@ -101,12 +141,16 @@ int main(int argc, char **argv)
 		{"metrics-url", required_argument, 0, 'm'},
 		{"metrics", required_argument, 0, 'm'},
 		{"metrics-interval", required_argument, 0, 'i'},
+		{"export", required_argument, 0, 'x'},
+		{"export-linger", required_argument, 0, 'L'},
+		{"export-max-series", required_argument, 0, 'M'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0},
 	};
 	const char *logpath = NULL, *jsonpath = NULL, *filter = NULL, *metrics = NULL;
-	long interval = 50;
+	long interval = 50, linger_s = 0, max_series = 0;
+	const char *export_addr = NULL;
 	int quiet = 0, c, idx = 0;
 	char err[512];
 	while ((c = getopt_long(argc, argv, "+l:j:f:qh", opts, &idx)) != -1) {
@@ -116,6 +160,21 @@ int main(int argc, char **argv)
 			if (ttft_cli_long("metrics-interval", optarg, 1, 60000, &interval, err,
 					  sizeof err) != 0) {
 				fprintf(stderr, "ttft-run: %s (milliseconds)\n", err);
+				return TTFT_EXIT_USAGE;
+			}
+			break;
+		case 'x': export_addr = optarg; break;
+		case 'L':
+			if (ttft_cli_long("export-linger", optarg, 0, 3600, &linger_s, err,
+					  sizeof err) != 0) {
+				fprintf(stderr, "ttft-run: %s (seconds)\n", err);
+				return TTFT_EXIT_USAGE;
+			}
+			break;
+		case 'M':
+			if (ttft_cli_long("export-max-series", optarg, 1, 100000, &max_series, err,
+					  sizeof err) != 0) {
+				fprintf(stderr, "ttft-run: %s (label sets)\n", err);
 				return TTFT_EXIT_USAGE;
 			}
 			break;
@@ -134,10 +193,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ttft-run: no command given (ttft-run [options] -- CMD ARGS...)\n");
 		return TTFT_EXIT_USAGE;
 	}
-	if (metrics && strncmp(metrics, "http://", 7) && strncmp(metrics, "https://", 8)) {
+	if (metrics && strncmp(metrics, "http://", 7) && strncmp(metrics, "https://", 8) &&
+	    strncmp(metrics, "prom+http://", 12) && strncmp(metrics, "prom+https://", 13)) {
 		fprintf(stderr, "ttft-run: bad value '%s' for --metrics-url: want the server's "
-				"URL, http://HOST:PORT (ttft-probe's --metrics takes auto, on "
-				"or off)\n", metrics);
+				"URL, http://HOST:PORT, or prom+http://PROMETHEUS:PORT?job=… "
+				"(ttft-probe's --metrics takes auto, on or off)\n", metrics);
 		return TTFT_EXIT_USAGE;
 	}
 	if (filter) {
@@ -199,24 +259,40 @@ int main(int argc, char **argv)
 	}
 	ttft_log_close(&log);
 
-	const char *old = getenv("LD_PRELOAD");
-	char *preload;
-	if (old && *old) {
-		size_t n = strlen(shim_abs) + strlen(old) + 2;
-		preload = malloc(n);
-		snprintf(preload, n, "%s:%s", shim_abs, old);
-	} else {
-		preload = strdup(shim_abs);
+	static struct ttft_exporter exporter;
+	if (export_addr) {
+		if (ttft_exporter_start(&exporter, export_addr, logpath, (size_t)max_series, err,
+					sizeof err) != 0) {
+			fprintf(stderr, "ttft-run: --export: %s\n", err);
+			return finish(logpath, keep, TTFT_EXIT_USAGE);
+		}
+		fprintf(stderr, "ttft-run: exporting on http://%s/metrics\n",
+			ttft_exporter_addr(&exporter));
 	}
-
 	struct ttft_scraper scraper;
 	if (metrics) {
 		if (ttft_scraper_start(&scraper, metrics, logpath, (int)interval, err,
 				       sizeof err) != 0) {
 			fprintf(stderr, "ttft-run: --metrics-url: %s\n", err);
-			free(preload);
+			if (export_addr)
+				ttft_exporter_free(&exporter);
 			return finish(logpath, keep, TTFT_EXIT_USAGE);
 		}
+	}
+	const char *old = getenv("LD_PRELOAD");
+	char *preload;
+	if (old && *old) {
+		size_t n = strlen(shim_abs) + strlen(old) + 2;
+		preload = malloc(n);
+		if (preload)
+			snprintf(preload, n, "%s:%s", shim_abs, old);
+	} else {
+		preload = strdup(shim_abs);
+	}
+	if (!preload) {
+		fprintf(stderr, "ttft-run: out of memory\n");
+		stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, 0);
+		return finish(logpath, keep, TTFT_EXIT_FAILED);
 	}
 	/* A close-on-exec pipe tells whether CMD started: it closes unread on
 	 * exec, or carries exec's errno. */
@@ -225,6 +301,7 @@ int main(int argc, char **argv)
 	if (pid < 0) {
 		perror("ttft-run: fork");
 		free(preload);
+		stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, 0);
 		return finish(logpath, keep, TTFT_EXIT_FAILED);
 	}
 	if (pid == 0) {
@@ -249,8 +326,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ttft-run: cannot run '%s': %s\n", argv[optind],
 			strerror(exec_errno));
 		waitpid(pid, NULL, 0);
-		if (metrics)
-			ttft_scraper_stop(&scraper);
+		stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, 0);
 		return finish(logpath, keep, exec_errno == ENOENT ? 127 : 126);
 	}
 	g_child = pid;
@@ -270,17 +346,11 @@ int main(int argc, char **argv)
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
 			perror("ttft-run: waitpid");
+			stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, 0);
 			return finish(logpath, keep, TTFT_EXIT_FAILED);
 		}
 	}
-	if (metrics) {
-		ttft_scraper_stop(&scraper);
-		if (scraper.failures)
-			fprintf(stderr, "ttft-run: warning: %u of %u /metrics snapshots failed "
-					"(first: %s); the server split is null where they are "
-					"missing\n", scraper.failures, scraper.snapshots,
-				scraper.first_error);
-	}
+	stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, (int)linger_s);
 	int rc = WIFEXITED(status) ? WEXITSTATUS(status)
 	       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : TTFT_EXIT_FAILED;
 

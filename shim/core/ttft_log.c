@@ -18,6 +18,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timex.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 static void raw_close(int fd) { syscall(SYS_close, fd); }
@@ -77,6 +79,37 @@ static int map_existing(struct ttft_log *log, int fd, const char **why)
 	return 0;
 }
 
+/* What a merge of several hosts' logs needs to know about this clock:
+ * how exactly the anchor pair was read, what the kernel says of the wall
+ * clock's error (modes 0: adjtimex only reads), which host and boot. */
+static void clock_info(struct ttft_log_hdr *h, int64_t read_gap_ns)
+{
+	struct timex tx;
+	memset(&tx, 0, sizeof tx);
+	int st = adjtimex(&tx);
+	h->anchor_err_ns = read_gap_ns / 2 + 1;
+	h->clock_flags = TTFT_CLOCK_INFO;
+	h->clock_state = st;
+	if (st < 0 || st == TIME_ERROR || (tx.status & STA_UNSYNC))
+		h->clock_flags |= TTFT_CLOCK_UNSYNC;
+	h->ntp_maxerror_us = tx.maxerror;
+	h->ntp_esterror_us = tx.esterror;
+	struct utsname u;
+	if (uname(&u) == 0) {
+		size_t n = strnlen(u.nodename, sizeof h->host - 1);
+		memcpy(h->host, u.nodename, n);
+	}
+	/* raw syscalls: the shim's own read() would trace itself */
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/sys/kernel/random/boot_id",
+			      O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = syscall(SYS_read, fd, h->boot_id, sizeof h->boot_id - 1);
+		while (n > 0 && (h->boot_id[n - 1] == '\n' || h->boot_id[n - 1] == 0))
+			h->boot_id[--n] = 0;
+		raw_close(fd);
+	}
+}
+
 /* Build a complete log in a private temporary file, then link() it into
  * place: other processes see either no file or a fully initialised one. */
 static int create_new(const char *path, uint64_t cap_bytes, const char **why)
@@ -130,6 +163,7 @@ static int create_new(const char *path, uint64_t cap_bytes, const char **why)
 	int64_t m1 = ttft_clock_ns(CLOCK_MONOTONIC);
 	h->anchor_mono_ns = m0 + (m1 - m0) / 2;
 	h->anchor_real_ns = r;
+	clock_info(h, m1 - m0);
 	h->next_conn = 1;
 	h->creator_pid = (int32_t)getpid();
 	uint64_t magic;

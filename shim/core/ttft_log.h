@@ -106,7 +106,26 @@ struct ttft_log_hdr {
 	uint64_t next_conn;       /* connection id allocator                    */
 	int32_t creator_pid;
 	uint32_t pad1;
+	/* The clock when the log was created, for lining up the logs of
+	 * several hosts (docs/log-format.md). All zero in a log made before
+	 * these fields existed: unknown. */
+	uint32_t clock_flags;     /* TTFT_CLOCK_*                               */
+	int32_t clock_state;      /* adjtimex's answer: TIME_OK 0 … TIME_ERROR 5 */
+	int64_t anchor_err_ns;    /* anchor_real_ns was read within ± this of
+	                             the instant anchor_mono_ns names           */
+	int64_t ntp_maxerror_us;  /* the kernel's bound on CLOCK_REALTIME's error
+	                             (kept by the NTP daemon)                   */
+	int64_t ntp_esterror_us;  /* … and its estimate                         */
+	char host[64];            /* uname's nodename, NUL-padded               */
+	char boot_id[40];         /* /proc/sys/kernel/random/boot_id: logs with
+	                             the same one share CLOCK_MONOTONIC         */
 };
+_Static_assert(sizeof(struct ttft_log_hdr) <= TTFT_LOG_HDR_SIZE, "header fits");
+
+/* clock_flags */
+#define TTFT_CLOCK_INFO 0x1u     /* the clock fields were filled           */
+#define TTFT_CLOCK_UNSYNC 0x2u   /* the kernel said the clock is not
+                                    synchronised (STA_UNSYNC, TIME_ERROR) */
 
 /* ---- writer side (async-signal-safe, lock-free, no allocation) ---- */
 

@@ -13,7 +13,8 @@
 
 #include "testutil.h"
 
-static const char *const tools[] = {"ttft-analyze", "ttft-run", "ttft-probe", "ttft-cold"};
+static const char *const tools[] = {"ttft-analyze", "ttft-run", "ttft-probe", "ttft-cold",
+				     "ttft-export"};
 
 /* Run a command line (tu_build_dir() substituted for every %B). */
 static int run(char **out, const char *fmt, ...)
@@ -88,6 +89,8 @@ START_TEST(bad_values_name_the_flag)
 		{"%B/ttft-cold --server true --warm-runs -1", "bad value '-1' for --warm-runs"},
 		{"%B/ttft-cold --server true --stop-timeout -3", "bad value '-3' for --stop-timeout"},
 		{"%B/ttft-analyze --pid -1", "bad value '-1' for --pid"},
+		{"%B/ttft-export --max-series 0", "bad value '0' for --max-series"},
+		{"%B/ttft-run --export-linger x -- true", "bad value 'x' for --export-linger"},
 	};
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
 		char *out;

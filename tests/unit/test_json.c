@@ -221,7 +221,7 @@ START_TEST(record_fields_per_origin)
 	r.split.queue_s = 0.020;
 	r.split.prefill_s = 0.025;
 	ck_assert_int_eq(ttft_record_finish(&r), 0);
-	struct ttft_json_ctx ctx = {MS(1000), MS(5000), 0, 0};
+	struct ttft_json_ctx ctx = {.anchor_mono_ns = MS(1000), .anchor_real_ns = MS(5000)};
 	cJSON *o = record_json(&r, &ctx);
 	static const char *const log_fields[] = {
 		"pid", "conn", "method", "path", "status", "start_s", "start_unix_s",
@@ -244,7 +244,7 @@ START_TEST(record_fields_per_origin)
 	r.ok = 1;
 	r.usage_tokens = 9;
 	ck_assert_int_eq(ttft_record_add_text(&r, "hi \xc3", 4), 0);
-	struct ttft_json_ctx pctx = {0, 0, MS(999), 1};
+	struct ttft_json_ctx pctx = {.t0 = MS(999), .keep_text = 1};
 	o = record_json(&r, &pctx);
 	static const char *const probe_fields[] = {
 		"run", "label", "ok", "error", "status", "start_s", "tokens", "prompt_tokens", "dns_s",

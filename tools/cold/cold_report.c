@@ -1110,7 +1110,7 @@ int cold_json(struct ttft_json *j, const struct cold_run *run)
 		const struct cold_cycle *c = &run->cycles[i];
 		const struct cold_decomp *d = &c->dec;
 		/* request start offsets count from the server's spawn */
-		struct ttft_json_ctx ctx = {0, 0, c->t_spawn, 0};
+		struct ttft_json_ctx ctx = {.t0 = c->t_spawn};
 		ttft_json_begin_obj(j, NULL);
 		ttft_json_int(j, "cycle", c->index);
 		ttft_json_bool(j, "ok", c->ok);

@@ -420,6 +420,8 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 		ttft_json_bool(j, "ok", r->ok);
 		ttft_json_str(j, "error", ttft_record_error(r));
 	}
+	if (log && ctx->host)
+		ttft_json_str(j, "host", ctx->host);
 	if (log) {
 		ttft_json_int(j, "pid", r->pid);
 		ttft_json_int(j, "conn", (long long)r->conn);

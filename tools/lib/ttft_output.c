@@ -147,7 +147,8 @@ void ttft_print_warnings(FILE *f, const struct ttft_analysis *a)
 
 void ttft_analysis_json(struct ttft_json *j, const struct ttft_analysis *a)
 {
-	struct ttft_json_ctx ctx = {a->anchor_mono_ns, a->anchor_real_ns, 0, 0};
+	struct ttft_json_ctx ctx = {.anchor_mono_ns = a->anchor_mono_ns,
+				    .anchor_real_ns = a->anchor_real_ns};
 	ttft_json_begin_obj(j, NULL);
 	ttft_json_begin_arr(j, "requests");
 	for (size_t i = 0; i < a->nreqs; i++)

@@ -1,0 +1,586 @@
+/* ttft_assemble.c — see ttft_assemble.h.
+ *
+ * Connection ids are handed out densely by the log, so connections live in
+ * an array indexed by id; each keeps its requests in request-number order,
+ * so the request a record belongs to is found without a scan.
+ */
+#include "ttft_assemble.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE UINT32_MAX
+
+struct asm_conn {
+	int seen;
+	int pid, fd;
+	int err;
+	int desync;
+	int closed;
+	int64_t t_conn0, t_est;
+	int64_t t_dns0, t_dns1;
+	int tls, tapped;     /* a TLS record came; a library's plaintext too */
+	char peer[TTFT_REC_TEXT];
+	uint32_t *reqs;      /* indexes into the analysis' requests, by seq */
+	uint32_t nreqs, cap;
+	uint32_t marked;     /* requests before this were seen by a close */
+};
+
+/* One getaddrinfo call. */
+struct asm_dns {
+	int pid;
+	int64_t t0, t1;
+	uint32_t prev;       /* the thread's call below this one, or the
+	                        process's previous unclaimed finished call */
+};
+
+/* uint64 → uint32 map, open addressing: per thread and per process. Keys
+ * are never removed (there are only as many as threads); NONE is a value. */
+struct asm_slot {
+	uint64_t key;
+	uint32_t val;
+	uint32_t used;
+};
+
+/* Make room for need elements of size elem in *p; 0, or -1 when out of
+ * memory (nothing changed). */
+static int grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t nc = *cap ? *cap + *cap / 2 : 8;
+	if (nc < need)
+		nc = need;
+	void *q = realloc(*(void **)p, nc * elem);
+	if (!q)
+		return -1;
+	*(void **)p = q;
+	*cap = nc;
+	return 0;
+}
+
+static size_t slot_of(const struct asm_map *m, uint64_t key)
+{
+	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & (m->cap - 1);
+	while (m->s[i].used && m->s[i].key != key)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static uint32_t map_get(const struct asm_map *m, uint64_t key)
+{
+	if (!m->cap)
+		return NONE;
+	const struct asm_slot *e = &m->s[slot_of(m, key)];
+	return e->used ? e->val : NONE;
+}
+
+/* -1 when out of memory. */
+static int map_set(struct asm_map *m, uint64_t key, uint32_t val)
+{
+	if (2 * (m->n + 1) > m->cap) {
+		struct asm_map g = {NULL, 0, m->cap ? 2 * m->cap : 64};
+		g.s = calloc(g.cap, sizeof *g.s);
+		if (!g.s)
+			return -1;
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->s[i].used) {
+				g.s[slot_of(&g, m->s[i].key)] = m->s[i];
+				g.n++;
+			}
+		free(m->s);
+		*m = g;
+	}
+	struct asm_slot *e = &m->s[slot_of(m, key)];
+	if (!e->used)
+		m->n++;
+	*e = (struct asm_slot){key, val, 1};
+	return 0;
+}
+
+static void map_free(struct asm_map *m)
+{
+	free(m->s);
+}
+
+static uint64_t thread_key(int pid, int tid)
+{
+	return (uint64_t)(uint32_t)pid << 32 | (uint32_t)tid;
+}
+
+/* Where request seq of conn c is (*found) or belongs. Requests arrive in
+ * seq order, so the last one (or after it) is the usual answer; else a
+ * binary search. */
+static uint32_t find_pos(const struct ttft_analysis *a, const struct asm_conn *c, uint32_t seq,
+			 int *found)
+{
+	uint32_t lo = 0, hi = c->nreqs;
+	if (hi) {
+		uint32_t last = a->reqs[c->reqs[hi - 1]].seq;
+		if (last <= seq) {
+			*found = last == seq;
+			return last == seq ? hi - 1 : hi;
+		}
+	}
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (a->reqs[c->reqs[mid]].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < c->nreqs && a->reqs[c->reqs[lo]].seq == seq;
+	return lo;
+}
+
+static struct ttft_record *find_req(struct ttft_analysis *a, struct asm_conn *c, uint32_t seq)
+{
+	int found;
+	uint32_t pos = find_pos(a, c, seq, &found);
+	return found ? &a->reqs[c->reqs[pos]] : NULL;
+}
+
+void ttft_asm_copy_text(char *dst, size_t dlen, const char *src, size_t slen)
+{
+	size_t n = strnlen(src, slen);
+	if (n >= dlen)
+		n = dlen - 1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
+			dst[i] = '?';
+}
+
+static void split_request_line(struct ttft_record *r, const char *text)
+{
+	char line[TTFT_REC_TEXT + 1];
+	ttft_asm_copy_text(line, sizeof line, text, TTFT_REC_TEXT);
+	char *sp = strchr(line, ' ');
+	if (sp) {
+		*sp = 0;
+		ttft_asm_copy_text(r->method, sizeof r->method, line, sizeof line);
+		ttft_asm_copy_text(r->path, sizeof r->path, sp + 1, sizeof line);
+	} else {
+		ttft_asm_copy_text(r->method, sizeof r->method, line, sizeof line);
+	}
+}
+
+/* getaddrinfo's begin and end: a stack of unfinished calls per thread;
+ * finished calls wait, per process, for the connect that uses them. */
+static void on_dns(struct ttft_asm *ps, const struct ttft_rec *e)
+{
+	uint64_t tk = thread_key(e->pid, e->tid);
+	uint32_t top = map_get(&ps->pending, tk);
+	if (e->kind == TTFT_EV_DNS_BEGIN) {
+		if (ps->ndns >= NONE - 1 ||
+		    grow(&ps->dns, &ps->dnscap, ps->ndns + 1, sizeof *ps->dns) != 0) {
+			ps->oom = 1;
+			return;
+		}
+		uint32_t i = (uint32_t)ps->ndns++;
+		ps->dns[i] = (struct asm_dns){e->pid, e->t_ns, 0, top};
+		if (map_set(&ps->pending, tk, i) != 0)
+			ps->oom = 1;
+		return;
+	}
+	if (top == NONE)
+		return; /* an end without a begin: the begin was before the log */
+	struct asm_dns *d = &ps->dns[top];
+	d->t1 = e->t_ns;
+	uint64_t pk = (uint32_t)d->pid;
+	uint32_t below = d->prev;
+	d->prev = map_get(&ps->finished, pk);
+	if (map_set(&ps->pending, tk, below) != 0 ||
+	    map_set(&ps->finished, pk, top) != 0)
+		ps->oom = 1;
+}
+
+/* The latest resolution in the same process that finished before this
+ * connect began and no connect took yet. */
+static void claim_dns(struct ttft_asm *ps, struct asm_conn *c)
+{
+	uint64_t pk = (uint32_t)c->pid;
+	uint32_t top = map_get(&ps->finished, pk);
+	if (top == NONE)
+		return;
+	struct asm_dns *d = &ps->dns[top];
+	c->t_dns0 = d->t0;
+	c->t_dns1 = d->t1;
+	if (map_set(&ps->finished, pk, d->prev) != 0)
+		ps->oom = 1;
+}
+
+static void new_request(struct ttft_asm *ps, struct asm_conn *c, const struct ttft_rec *e)
+{
+	struct ttft_analysis *a = ps->out;
+	int found;
+	uint32_t pos = find_pos(a, c, e->seq, &found);
+	if (found)
+		return; /* duplicate: ignore */
+	size_t ccap = c->cap;
+	if (a->nreqs >= NONE ||
+	    grow(&a->reqs, &a->reqs_cap, a->nreqs + 1, sizeof *a->reqs) != 0 ||
+	    grow(&c->reqs, &ccap, (size_t)c->nreqs + 1, sizeof *c->reqs) != 0) {
+		ps->oom = 1;
+		return;
+	}
+	c->cap = (uint32_t)ccap;
+	struct ttft_record *r = &a->reqs[a->nreqs];
+	ttft_record_init(r, TTFT_ORIGIN_LOG);
+	r->pid = e->pid;
+	r->fd = e->fd;
+	r->conn = e->conn;
+	r->seq = e->seq;
+	split_request_line(r, e->text);
+	r->t_req0 = e->t_ns;
+	r->tls = (uint8_t)c->tls;
+	r->new_conn = e->seq == 0 && c->t_conn0 != 0;
+	if (r->new_conn) {
+		r->t_start = c->t_conn0;
+		r->t_conn0 = c->t_conn0;
+		r->t_est = c->t_est;
+		r->t_dns0 = c->t_dns0;
+		r->t_dns1 = c->t_dns1;
+	} else {
+		r->t_start = e->t_ns;
+	}
+	memmove(c->reqs + pos + 1, c->reqs + pos, (c->nreqs - pos) * sizeof *c->reqs);
+	c->reqs[pos] = (uint32_t)a->nreqs++;
+	c->nreqs++;
+}
+
+/* Marks carry the connection's tx.seq at the time of the mark: the first
+ * token of request k is marked after request k was sent, when tx.seq is
+ * k+1. Shift them onto the request they belong to. */
+static void fix_mark(struct ttft_rec *e)
+{
+	if (e->kind == TTFT_EV_MARK && e->seq > 0 &&
+	    e->b != TTFT_MARK_REQ_START)
+		e->seq--;
+}
+
+/* Insert t into the sorted array *v of *n (room for one more): records
+ * come nearly in time order, so from the back. */
+static void insert_sorted(int64_t *v, size_t *n, int64_t t)
+{
+	size_t k = *n;
+	while (k > 0 && v[k - 1] > t) {
+		v[k] = v[k - 1];
+		k--;
+	}
+	v[k] = t;
+	(*n)++;
+}
+
+/* METRIC records of one snapshot share its time and number; the SCRAPE
+ * record after them closes it. */
+static void take_metric(struct ttft_asm *ps, const struct ttft_rec *e)
+{
+	struct ttft_snap *last = ps->nsnap ? &ps->snaps[ps->nsnap - 1] : NULL;
+	if (!last || last->seq != (uint32_t)e->b) {
+		if (ps->nsnap >= NONE ||
+		    grow(&ps->snaps, &ps->snapcap, ps->nsnap + 1, sizeof *ps->snaps) != 0) {
+			ps->oom = 1;
+			return;
+		}
+		last = &ps->snaps[ps->nsnap++];
+		memset(last, 0, sizeof *last);
+		last->seq = (uint32_t)e->b;
+		for (int i = 0; i < TR__N; i++)
+			last->tr.v[i] = NAN;
+	}
+	last->tr.t_ns = e->t_ns;
+	if (e->kind == TTFT_EV_SCRAPE) {
+		last->ok = e->a > 0;
+		if (!last->ok)
+			return;
+		if (grow(&ps->good, &ps->goodcap, ps->ngood + 1, sizeof *ps->good) != 0) {
+			ps->oom = 1;
+			return;
+		}
+		ps->good[ps->ngood++] = (uint32_t)(ps->nsnap - 1);
+		return;
+	}
+	char name[TTFT_REC_TEXT + 1];
+	ttft_asm_copy_text(name, sizeof name, e->text, TTFT_REC_TEXT);
+	int id = ttft_truth_id(name);
+	if (id >= 0) {
+		memcpy(&last->tr.v[id], &e->a, sizeof(double));
+		last->tr.have |= 1u << id;
+	}
+}
+
+void ttft_asm_apply(void *ctx, struct ttft_rec *e)
+{
+	struct ttft_asm *ps = ctx;
+	struct ttft_analysis *a = ps->out;
+	if (ps->oom)
+		return;
+	switch (e->kind) {
+	case TTFT_EV_METRIC:
+	case TTFT_EV_SCRAPE:
+		take_metric(ps, e);
+		return;
+	case TTFT_EV_DNS_BEGIN:
+	case TTFT_EV_DNS_END:
+		on_dns(ps, e);
+		return;
+	default:
+		break;
+	}
+	if (e->conn == 0 || e->conn >= ps->nconn)
+		return;
+	fix_mark(e);
+	struct asm_conn *c = &ps->conns[e->conn];
+	switch (e->kind) {
+	case TTFT_EV_CONNECT_BEGIN:
+		c->seen = 1;
+		c->pid = e->pid;
+		c->fd = e->fd;
+		c->t_conn0 = e->t_ns;
+		ttft_asm_copy_text(c->peer, sizeof c->peer, e->text, TTFT_REC_TEXT);
+		claim_dns(ps, c);
+		return;
+	case TTFT_EV_CONNECT_END:
+		/* In progress is not failure: the outcome comes later. */
+		if (e->a != 0 && e->err && e->err != EINPROGRESS &&
+		    e->err != EALREADY && e->err != EINTR)
+			c->err = e->err;
+		return;
+	case TTFT_EV_ESTABLISHED:
+		if (!c->t_est)
+			c->t_est = e->t_ns;
+		return;
+	case TTFT_EV_DESYNC:
+		if (!c->desync)
+			c->desync = (int)e->b;
+		return;
+	case TTFT_EV_TLS:
+		c->tls = 1;
+		c->tapped |= e->a != 0;
+		return;
+	case TTFT_EV_CLOSE:
+		c->closed = 1;
+		for (uint32_t i = c->marked; i < c->nreqs; i++) {
+			struct ttft_record *r = &a->reqs[c->reqs[i]];
+			if (!r->t_end)
+				r->closed_early = 1;
+		}
+		c->marked = c->nreqs;
+		return;
+	case TTFT_EV_REQ_BEGIN:
+		if (!c->seen) { /* connection opened before the log: no connect */
+			c->seen = 1;
+			c->pid = e->pid;
+			c->fd = e->fd;
+		}
+		new_request(ps, c, e);
+		return;
+	default:
+		break;
+	}
+	struct ttft_record *r = find_req(a, c, e->seq);
+	if (!r)
+		return;
+	switch (e->kind) {
+	case TTFT_EV_REQ_SENT:
+		r->t_req1 = e->t_ns;
+		break;
+	case TTFT_EV_RESP_HEADERS:
+		r->t_hdr = e->t_ns;
+		r->status = (int)e->a;
+		r->rtt_us = e->b > 0 && e->b <= UINT32_MAX ? (uint32_t)e->b : 0;
+		break;
+	case TTFT_EV_SSE_TOKEN:
+		if (ttft_record_add_token(r, e->t_ns) != 0)
+			ps->oom = 1;
+		break;
+	case TTFT_EV_SSE_DONE:
+		r->done = 1;
+		break;
+	case TTFT_EV_SSE_ERROR:
+		r->sse_error = 1;
+		break;
+	case TTFT_EV_RESP_END:
+		if (!r->t_end) {
+			if (grow(&ps->ends, &ps->endscap, ps->nends + 1, sizeof *ps->ends) != 0) {
+				ps->oom = 1;
+				break;
+			}
+			insert_sorted(ps->ends, &ps->nends, e->t_ns);
+		}
+		r->t_end = e->t_ns;
+		r->end_flags = e->flags;
+		break;
+	case TTFT_EV_MARK:
+		if (e->b == TTFT_MARK_FIRST_TOKEN && !r->t_app_first)
+			r->t_app_first = e->t_ns;
+		break;
+	case TTFT_EV_TLS_WIRE:
+		if (!r->t_wire_first)
+			r->t_wire_first = e->t_ns;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Index of the first of the n sorted values above t. */
+static size_t upper(const int64_t *v, size_t n, int64_t t)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid] <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The first of the good snapshots taken at or after t (strict: after t). */
+static size_t first_good_from(const struct ttft_asm *as, int64_t t, int strict)
+{
+	size_t lo = 0, hi = as->ngood;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int64_t ts = as->snaps[as->good[mid]].tr.t_ns;
+		if (strict ? ts <= t : ts < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int ttft_asm_join(const struct ttft_asm *as, struct ttft_record *r)
+{
+	if (!r->t_end || !r->status)
+		return 1; /* no response: nothing the server can say */
+	/* s0: the last good one at or before the request began; s1: the
+	 * first good one at or after it ended */
+	size_t i0 = first_good_from(as, r->t_req0, 1);
+	size_t i1 = first_good_from(as, r->t_end, 0);
+	const struct ttft_snap *s0 = i0 ? &as->snaps[as->good[i0 - 1]] : NULL;
+	const struct ttft_snap *s1 = i1 < as->ngood ? &as->snaps[as->good[i1]] : NULL;
+	if (!s0 || !s1) {
+		snprintf(r->split.note, sizeof r->split.note, "no good /metrics snapshot %s the "
+			 "request", !s0 ? "before" : "after");
+		return !s0;
+	}
+	size_t ended = upper(as->ends, as->nends, s1->tr.t_ns) -
+		       upper(as->ends, as->nends, s0->tr.t_ns);
+	struct ttft_server_split sp;
+	if (ttft_truth_split(&s0->tr, &s1->tr, ended == 1, &sp))
+		r->split = sp;
+	else /* the window's aggregate is not this request's */
+		memcpy(r->split.note, sp.note, sizeof sp.note);
+	return 1;
+}
+
+int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r)
+{
+	if (r->t_end || r->closed_early)
+		return 1;
+	if (r->conn == 0 || r->conn >= as->nconn)
+		return 1; /* no connection state to wait on */
+	const struct asm_conn *c = &as->conns[r->conn];
+	if (c->desync)
+		return 1;
+	/* the client sent another request on the connection: this one will
+	 * get no more of its own records */
+	return c->nreqs && as->out->reqs[c->reqs[c->nreqs - 1]].seq > r->seq;
+}
+
+const char *ttft_asm_peer(const struct ttft_asm *as, uint64_t conn)
+{
+	if (conn == 0 || conn >= as->nconn || !as->conns[conn].peer[0])
+		return NULL;
+	return as->conns[conn].peer;
+}
+
+/* A TLS connection whose plaintext no tapped library handed over (Node and
+ * Go carry their own TLS): one row that says so, with the connection's
+ * timing, instead of nothing or a request that never was. */
+static int add_encrypted(struct ttft_analysis *a, const struct asm_conn *c, uint64_t id)
+{
+	if (grow(&a->reqs, &a->reqs_cap, a->nreqs + 1, sizeof *a->reqs) != 0)
+		return -1;
+	struct ttft_record *r = &a->reqs[a->nreqs++];
+	ttft_record_init(r, TTFT_ORIGIN_LOG);
+	r->pid = c->pid;
+	r->fd = c->fd;
+	r->conn = id;
+	r->tls = r->encrypted = 1;
+	r->new_conn = c->t_conn0 != 0;
+	r->t_start = r->t_conn0 = c->t_conn0;
+	r->t_est = c->t_est;
+	r->t_dns0 = c->t_dns0;
+	r->t_dns1 = c->t_dns1;
+	return 0;
+}
+
+int ttft_asm_notes(struct ttft_asm *ps)
+{
+	struct ttft_analysis *a = ps->out;
+	size_t cap = 0;
+	for (uint64_t i = 1; i < ps->nconn; i++) {
+		struct asm_conn *c = &ps->conns[i];
+		if (c->seen && c->tls && !c->tapped && c->nreqs == 0 &&
+		    add_encrypted(a, c, i) != 0)
+			return -1;
+		if (!c->seen || !(c->err || (c->desync && c->nreqs == 0) ||
+				  (!c->t_est && c->nreqs == 0 && c->closed) ||
+				  (c->tapped && c->nreqs == 0)))
+			continue;
+		if (grow(&a->notes, &cap, a->nnotes + 1, sizeof *a->notes) != 0)
+			return -1;
+		struct ttft_conn_note *nt = &a->notes[a->nnotes++];
+		nt->conn = i;
+		nt->pid = c->pid;
+		nt->err = c->err;
+		nt->desync = c->desync;
+		nt->tls = c->tls;
+		memcpy(nt->peer, c->peer, sizeof nt->peer);
+	}
+	return 0;
+}
+
+int ttft_asm_room(struct ttft_asm *as, uint64_t nconn)
+{
+	if (nconn <= as->nconn)
+		return 0;
+	struct asm_conn *c = realloc(as->conns, nconn * sizeof *c);
+	if (!c)
+		return -1;
+	memset(c + as->nconn, 0, (nconn - as->nconn) * sizeof *c);
+	as->conns = c;
+	as->nconn = nconn;
+	return 0;
+}
+
+int ttft_asm_init(struct ttft_asm *as, struct ttft_analysis *out, uint64_t nconn)
+{
+	memset(as, 0, sizeof *as);
+	as->out = out;
+	return ttft_asm_room(as, nconn ? nconn : 1);
+}
+
+void ttft_asm_free(struct ttft_asm *ps)
+{
+	for (uint64_t i = 0; ps->conns && i < ps->nconn; i++)
+		free(ps->conns[i].reqs);
+	free(ps->conns);
+	free(ps->dns);
+	free(ps->snaps);
+	free(ps->good);
+	free(ps->ends);
+	map_free(&ps->pending);
+	map_free(&ps->finished);
+	memset(ps, 0, sizeof *ps);
+}

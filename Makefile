@@ -155,6 +155,16 @@ $(B)/test_cold: $(B)/obj/tests/e2e/test_cold.o $(TU) $(B)/obj/tools/cold/cold_ph
 	$(B)/obj/tools/cold/cold_server.o $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
+# The sniffer's portable scanning (8-byte words, for machines without
+# SSE2, shim/core/ttft_scan.h) is tested here too: the same suites linked
+# against it.
+PORTABLE_OBJ := $(B)/obj/portable/ttft_sse.o $(B)/obj/portable/ttft_http.o
+$(B)/obj/portable/%.o: shim/core/%.c
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -DTTFT_SCAN_PORTABLE $(INC) -c $< -o $@
+$(B)/test_%_portable: $(B)/obj/tests/unit/test_%.o $(TU) $(PORTABLE_OBJ) $(B)/libttftcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
+
 $(B)/test_%: $(B)/obj/tests/unit/test_%.o $(TU) $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 $(B)/test_%: $(B)/obj/tests/e2e/test_%.o $(TU) $(B)/libttftcore.a
@@ -178,7 +188,7 @@ ifdef TTFT_DEPS_OK
 # stamps come to the fixture's own record): reported, never pass/fail.
 bench: all $(B)/bench_shim $(B)/bench_tls $(B)/bench_analyze $(B)/bench_accuracy \
 		$(B)/fixture-server
-	$(B)/bench_shim $(B)/libttftshim.so
+	$(B)/bench_shim $(B)/libttftshim.so $(B)
 	$(B)/bench_tls $(B)/libttftshim.so
 	$(B)/bench_analyze $(B)
 	TTFT_BUILD=$(B) $(B)/bench_accuracy

@@ -232,7 +232,8 @@ START_TEST(llamacpp_timings_and_counters)
 		cJSON_Delete(r[i]);
 	}
 	cJSON_Delete(sum);
-	/* a client that cannot read timings: llama.cpp's counters */
+	/* a stream without timings (this client asks for no usage, and the
+	 * fixture then sends none): llama.cpp's counters */
 	char fx[64];
 	snprintf(fx, sizeof fx, "prefill=%g", P_MS);
 	struct wrapped w;

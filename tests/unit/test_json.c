@@ -225,7 +225,8 @@ START_TEST(record_fields_per_origin)
 	cJSON *o = record_json(&r, &ctx);
 	static const char *const log_fields[] = {
 		"pid", "conn", "method", "path", "status", "start_s", "start_unix_s",
-		"tokens", "dns_s", "connect_s", "tls_s", "send_s", "wait_headers_s",
+		"tokens", "prompt_tokens", "compressed", "traceparent", "dns_s",
+		"connect_s", "tls_s", "send_s", "wait_headers_s",
 		"ttft_s", "wire_ttft_s", "decode_s", "e2e_s", "itl_p50_s", "itl_p99_s",
 		"app_gap_s", "queue_s", "prefill_s", "server_other_s", "network_s",
 		"server_decode_s", "prefix_cache_hit_tokens", "server_ttft_s",
@@ -247,7 +248,8 @@ START_TEST(record_fields_per_origin)
 	struct ttft_json_ctx pctx = {.t0 = MS(999), .keep_text = 1};
 	o = record_json(&r, &pctx);
 	static const char *const probe_fields[] = {
-		"run", "label", "ok", "error", "status", "start_s", "tokens", "prompt_tokens", "dns_s",
+		"run", "label", "ok", "error", "status", "start_s", "tokens",
+		"prompt_tokens", "dns_s",
 		"connect_s", "ttft_s", "decode_s", "e2e_s", "itl_p50_s", "itl_p99_s",
 		"pretransfer_s", "starttransfer_s", "start_offset_s", "http_status",
 		"queue_s", "prefill_s", "server_other_s", "network_s", "server_decode_s",

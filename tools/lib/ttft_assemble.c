@@ -265,6 +265,36 @@ static void fix_mark(struct ttft_rec *e)
 
 /* Insert t into the sorted array *v of *n (room for one more): records
  * come nearly in time order, so from the back. */
+/* Numbers the server put in its stream. llama.cpp's timings belong to
+ * this one request whatever else runs (they come in its own stream): its
+ * split, with no queue (the timings have none) — server_other_s then holds
+ * any queueing. */
+static void take_numbers(struct ttft_record *r, const struct ttft_rec *e)
+{
+	struct ttft_rec_numbers nv;
+	memcpy(&nv, e->text, sizeof nv);
+	uint32_t have = (uint32_t)e->a;
+#define HAVE(i) (have & (1u << (i)))
+	if (HAVE(TTFT_NUM_COMPLETION_TOKENS))
+		r->usage_tokens = nv.v[TTFT_NUM_COMPLETION_TOKENS];
+	if (HAVE(TTFT_NUM_PROMPT_TOKENS))
+		r->prompt_tokens = nv.v[TTFT_NUM_PROMPT_TOKENS];
+	if (!HAVE(TTFT_NUM_PROMPT_US))
+		return;
+	struct ttft_server_split *sp = &r->split;
+	sp->source = TTFT_SPLIT_LLAMACPP_TIMINGS;
+	sp->queue_s = NAN;
+	sp->server_ttft_s = NAN;
+	sp->prefill_s = nv.v[TTFT_NUM_PROMPT_US] / 1e6;
+	sp->decode_s = HAVE(TTFT_NUM_PREDICTED_US) ? nv.v[TTFT_NUM_PREDICTED_US] / 1e6 : NAN;
+	sp->hit_tokens = HAVE(TTFT_NUM_CACHE_N) ? nv.v[TTFT_NUM_CACHE_N] : NAN;
+	if (HAVE(TTFT_NUM_PROMPT_N) && HAVE(TTFT_NUM_CACHE_N))
+		r->prompt_tokens = (long)nv.v[TTFT_NUM_PROMPT_N] + nv.v[TTFT_NUM_CACHE_N];
+	snprintf(sp->note, sizeof sp->note, "llama.cpp's timings give no queue "
+		 "time: server_other_s includes any queueing");
+#undef HAVE
+}
+
 static void insert_sorted(int64_t *v, size_t *n, int64_t t)
 {
 	size_t k = *n;
@@ -394,6 +424,14 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		r->t_hdr = e->t_ns;
 		r->status = (int)e->a;
 		r->rtt_us = e->b > 0 && e->b <= UINT32_MAX ? (uint32_t)e->b : 0;
+		r->compressed = (e->flags & TTFT_F_COMPRESSED) != 0;
+		break;
+	case TTFT_EV_SERVER_NUMBERS:
+		take_numbers(r, e);
+		break;
+	case TTFT_EV_TRACEPARENT:
+		ttft_asm_copy_text(r->traceparent, sizeof r->traceparent, e->text,
+				   TTFT_TRACEPARENT_LEN);
 		break;
 	case TTFT_EV_SSE_TOKEN:
 		if (ttft_record_add_token(r, e->t_ns) != 0)
@@ -462,6 +500,8 @@ int ttft_asm_join(const struct ttft_asm *as, struct ttft_record *r)
 {
 	if (!r->t_end || !r->status)
 		return 1; /* no response: nothing the server can say */
+	if (r->split.source)
+		return 1; /* the server's own per-request timings come first */
 	/* s0: the last good one at or before the request began; s1: the
 	 * first good one at or after it ended */
 	size_t i0 = first_good_from(as, r->t_req0, 1);

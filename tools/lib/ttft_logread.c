@@ -150,7 +150,7 @@ int ttft_log_view_check(struct ttft_log_view *v, const struct ttft_rec *rec)
 		v->unpublished++;
 		return 0;
 	}
-	if (rec->seal != ttft_rec_seal(rec) || rec->kind == TTFT_EV_NONE ||
+	if (!ttft_rec_sealed(rec) || rec->kind == TTFT_EV_NONE ||
 	    rec->kind >= TTFT_EV__COUNT) {
 		v->corrupt++;
 		return 0;
@@ -198,6 +198,8 @@ const char *ttft_kind_name(unsigned kind)
 		[TTFT_EV_SCRAPE] = "scrape",
 		[TTFT_EV_TLS] = "tls",
 		[TTFT_EV_TLS_WIRE] = "tls_wire",
+		[TTFT_EV_SERVER_NUMBERS] = "server_numbers",
+		[TTFT_EV_TRACEPARENT] = "traceparent",
 	};
 	return kind < TTFT_EV__COUNT ? names[kind] : "unknown";
 }

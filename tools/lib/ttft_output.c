@@ -62,6 +62,7 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 				 : r->closed_early ? "  (client closed early)"
 				 : r->end_flags & TTFT_F_TRUNCATED ? "  (server closed mid-response)"
 				 : r->sse_error ? "  (error event in stream)"
+				 : r->compressed ? "  (compressed body: tokens not visible)"
 				 : !r->t_end ? "  (incomplete)" : "";
 		fprintf(f, "%s\n", note);
 	}

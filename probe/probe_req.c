@@ -36,7 +36,8 @@ struct preq {
 	double prompt_ms, predicted_ms, cache_n; /* llama.cpp's timings, NAN
 	                                            when absent */
 	int oom;             /* something could not be stored: abort */
-	char *own_body;      /* the request's own body (cfg.prompts), or NULL */
+	char *own_body;      /* the request's own body (cfg->prompts), or NULL;
+			      * freed at the end */
 	char curl_err[CURL_ERROR_SIZE];
 };
 
@@ -239,7 +240,7 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 }
 
 /* The request body: the same for every request of a run, unless the run
- * gives each its own prompt. */
+ * gives each its own prompt (cfg->prompts). */
 static char *request_body(const struct probe_cfg *c, const char *prompt)
 {
 	struct ttft_json j;
@@ -278,27 +279,30 @@ static char *request_body(const struct probe_cfg *c, const char *prompt)
 
 /* Start request q on m; -1 when it could not be (the record says why). */
 static int start(CURLM *m, struct preq *q, struct probe_run *run, struct ttft_record *r,
-		 const char *url, const char *body)
+		 const char *url, const char *body, char *own_body)
 {
 	const struct probe_cfg *cfg = run->cfg;
 	struct ttft_truth before = q->before;
 	int have_before = q->have_before;
-	char *own_body = q->own_body;
 	memset(q, 0, sizeof *q);
 	q->before = before;
 	q->have_before = have_before;
-	q->own_body = own_body;
 	q->run = run;
 	q->r = r;
+	q->own_body = own_body;
 	q->prompt_ms = q->predicted_ms = q->cache_n = NAN;
 	q->fd = q->new_fd = -1;
 	q->raw = malloc(RAW_CAP + 1);
 	q->h = q->raw ? curl_easy_init() : NULL;
-	if (!q->h) {
+	if (!q->h || !body) {
 		r->t_start = ttft_now_ns();
 		ttft_record_set_error(r, "cannot start the request: out of memory");
+		if (q->h)
+			curl_easy_cleanup(q->h);
+		q->h = NULL;
 		free(q->raw);
-		q->raw = NULL;
+		free(q->own_body);
+		q->raw = q->own_body = NULL;
 		return -1;
 	}
 	q->raw[0] = 0;
@@ -312,6 +316,10 @@ static int start(CURLM *m, struct preq *q, struct probe_run *run, struct ttft_re
 	curl_easy_setopt(q->h, CURLOPT_ERRORBUFFER, q->curl_err);
 	curl_easy_setopt(q->h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(q->h, CURLOPT_TIMEOUT_MS, (long)(cfg->timeout_s * 1000));
+	/* A TLS handshake with a server that speaks plain HTTP never ends:
+	 * bound it, so finish() can say so long before the whole timeout. */
+	if (!strncmp(cfg->base, "https://", 8) && cfg->timeout_s > 10)
+		curl_easy_setopt(q->h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(q->h, CURLOPT_PRIVATE, q);
 	curl_easy_setopt(q->h, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
 	curl_easy_setopt(q->h, CURLOPT_SOCKOPTDATA, q);
@@ -348,6 +356,7 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 {
 	const struct probe_cfg *cfg = q->run->cfg;
 	struct ttft_record *r = q->r;
+	char plain[2100];
 	r->t_end = ttft_now_ns();
 	long nconn = 0, status = 0;
 	curl_easy_getinfo(q->h, CURLINFO_NUM_CONNECTS, &nconn);
@@ -381,6 +390,10 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 		ttft_record_set_error(r, "cannot connect to %s: is the server up? Start "
 				      "vLLM with tools/serve_slm_vllm.sh, or llama-server "
 				      "with 'make demo'", cfg->base);
+	} else if (rc != CURLE_OK && !r->t_req0 &&
+		   probe_plain_http(cfg->base, plain, sizeof plain)) {
+		ttft_record_set_error(r, "%s answers plain HTTP, not TLS: use --url %s",
+				      cfg->base, plain);
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		ttft_record_set_error(r, "timed out after %g s (--timeout), %u tokens received",
 				      cfg->timeout_s, r->ntok);
@@ -419,12 +432,16 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 	r->ok = r->error == NULL;
 	curl_multi_remove_handle(m, q->h);
 	curl_easy_cleanup(q->h);
-	free(q->own_body);
-	q->own_body = NULL;
 	free(q->ev);
 	free(q->raw);
+	free(q->own_body);
 	q->h = NULL;
-	q->ev = q->raw = NULL;
+	q->ev = q->raw = q->own_body = NULL;
+}
+
+static int stopped(const struct probe_cfg *cfg)
+{
+	return cfg->stop && *cfg->stop;
 }
 
 int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, size_t errlen)
@@ -509,27 +526,30 @@ int probe_run(struct probe_run *run, struct ttft_record *res, int n, char *err,
 	}
 	int next = 0, running = 0, done = 0, failed = 0;
 	while (done < n) {
+		if (stopped(cfg)) {
+			/* in flight: end now, marked; not started: left untouched */
+			for (int i = 0; i < next; i++) {
+				if (!qs[i].h)
+					continue;
+				ttft_record_set_error(qs[i].r, "interrupted after %u tokens "
+						      "(Ctrl-C or SIGTERM)", qs[i].r->ntok);
+				finish(m, &qs[i], CURLE_ABORTED_BY_CALLBACK);
+				failed++;
+			}
+			break;
+		}
 		while (running < conc && next < n) {
 			char serr[256];
 			struct preq *q = &qs[next];
 			if (cfg->metrics && conc == 1)
 				q->have_before = probe_scrape(cfg, &q->before, serr,
 							      sizeof serr) == 0;
-			/* a body of its own lives as long as its transfer */
-			if (cfg->prompts)
-				q->own_body = request_body(cfg, cfg->prompts[next]);
-			if (cfg->prompts && !q->own_body) {
-				res[next].t_start = ttft_now_ns();
-				ttft_record_set_error(&res[next], "cannot start the request: "
-						      "out of memory");
-			}
-			if ((!cfg->prompts || q->own_body) &&
-			    start(m, q, run, &res[next], url, q->own_body ? q->own_body
-									  : body) == 0) {
+			/* a body of its own lives as long as its transfer; start()
+			 * says "out of memory" when it could not be made */
+			char *own = cfg->prompts ? request_body(cfg, cfg->prompts[next]) : NULL;
+			if (start(m, q, run, &res[next], url, cfg->prompts ? own : body, own) == 0) {
 				running++;
 			} else {
-				free(q->own_body);
-				q->own_body = NULL;
 				done++;
 				failed++;
 				if (run->progress)
@@ -547,7 +567,7 @@ int probe_run(struct probe_run *run, struct ttft_record *res, int n, char *err,
 			struct preq *q;
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&q);
 			finish(m, q, msg->data.result);
-			if (cfg->metrics && conc == 1)
+			if (cfg->metrics && conc == 1 && !stopped(cfg))
 				split_one(cfg, q);
 			else if (cfg->metrics && !q->r->split.source)
 				snprintf(q->r->split.note, sizeof q->r->split.note,
@@ -567,11 +587,67 @@ int probe_run(struct probe_run *run, struct ttft_record *res, int n, char *err,
 	curl_multi_cleanup(m);
 	free(body);
 	struct ttft_truth w1;
-	if (window && probe_scrape(cfg, &w1, werr, sizeof werr) == 0) {
+	if (window && !stopped(cfg) && probe_scrape(cfg, &w1, werr, sizeof werr) == 0) {
 		ttft_truth_split(&w0, &w1, 0, &run->window);
 		run->have_window = 1;
 	}
 	return failed;
+}
+
+int probe_plain_http(const char *base, char *plain, size_t n)
+{
+	if (strncmp(base, "https://", 8) != 0)
+		return 0;
+	snprintf(plain, n, "http://%s", base + 8);
+	char url[2200];
+	long status = 0;
+	snprintf(url, sizeof url, "%s/v1/models", plain);
+	ttft_fetch(url, NULL, 1.0, RAW_CAP, NULL, &status, NULL, 0);
+	return status > 0;
+}
+
+/* GET base/v1/models; for an https:// base, a plain-HTTP server behind it
+ * is found in about 3 s (a TLS handshake takes milliseconds on any sane
+ * network) instead of after the whole timeout: -2 with err set then. */
+static int models_get(const struct probe_cfg *cfg, char **body, long *status, char *cerr,
+		      size_t cerrlen, CURLcode *rc, char *err, size_t errlen)
+{
+	char url[2100], plain[2100];
+	snprintf(url, sizeof url, "%s/v1/models", cfg->base);
+	int tls = strncmp(cfg->base, "https://", 8) == 0;
+	double first = tls && cfg->timeout_s > 3 ? 3 : cfg->timeout_s;
+	*body = NULL;
+	*rc = ttft_fetch(url, cfg->headers, first, RAW_CAP, body, status, cerr, cerrlen);
+	/* any failure past the TCP connect (a handshake that never ends, or a
+	 * TLS set-up error) may be a plain-HTTP server behind https:// */
+	if (tls && *rc != CURLE_OK && *rc != CURLE_COULDNT_CONNECT) {
+		if (probe_plain_http(cfg->base, plain, sizeof plain)) {
+			snprintf(err, errlen, "%s answers plain HTTP, not TLS: use --url %s",
+				 cfg->base, plain);
+			free(*body);
+			*body = NULL;
+			return -2;
+		}
+		if (*rc == CURLE_OPERATION_TIMEDOUT && cfg->timeout_s > first) {
+			free(*body);
+			*body = NULL;
+			*rc = ttft_fetch(url, cfg->headers, cfg->timeout_s - first, RAW_CAP, body,
+					 status, cerr, cerrlen);
+		}
+	}
+	return 0;
+}
+
+int probe_check_tls(const struct probe_cfg *cfg, char *err, size_t errlen)
+{
+	char *body = NULL, cerr[CURL_ERROR_SIZE] = "";
+	long status = 0;
+	CURLcode rc;
+	if (strncmp(cfg->base, "https://", 8))
+		return 0;
+	int r = models_get(cfg, &body, &status, cerr, sizeof cerr, &rc, err, errlen);
+	free(body);
+	return r ? -1 : 0;
 }
 
 char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen)
@@ -579,8 +655,12 @@ char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen)
 	char url[2100], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
 	snprintf(url, sizeof url, "%s/v1/models", cfg->base);
 	long status = 0;
-	CURLcode rc = ttft_fetch(url, cfg->headers, cfg->timeout_s, RAW_CAP, &body, &status,
-				 cerr, sizeof cerr);
+	CURLcode rc;
+	if (models_get(cfg, &body, &status, cerr, sizeof cerr, &rc, err, errlen) != 0)
+		return NULL;
+	static const char *const not_openai =
+		"is it an OpenAI-compatible server (vLLM, llama.cpp llama-server)? "
+		"Check --url; a compatible server without /v1/models needs --model NAME";
 	char *id = NULL;
 	if (rc == CURLE_COULDNT_CONNECT) {
 		snprintf(err, errlen, "cannot connect to %s: is the server up? Start "
@@ -588,16 +668,23 @@ char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen)
 			 "'make demo'", cfg->base);
 	} else if (rc != CURLE_OK) {
 		snprintf(err, errlen, "GET %s failed: %s", url, cerr);
+	} else if (status == 401 || status == 403) {
+		snprintf(err, errlen, "GET %s answered HTTP %ld: the server wants a key "
+			 "(--header 'Authorization: Bearer …')", url, status);
 	} else if (status != 200) {
-		snprintf(err, errlen, "GET %s answered HTTP %ld; pass --model", url, status);
+		snprintf(err, errlen, "GET %s answered HTTP %ld: %s", url, status, not_openai);
 	} else {
 		cJSON *j = cJSON_Parse(body ? body : "");
-		cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "data"), 0);
-		cJSON *i = cJSON_GetObjectItem(m, "id");
+		cJSON *data = cJSON_GetObjectItem(j, "data");
+		cJSON *i = cJSON_GetObjectItem(cJSON_GetArrayItem(data, 0), "id");
 		if (cJSON_IsString(i) && !(id = strdup(i->valuestring)))
 			snprintf(err, errlen, "out of memory reading GET %s", url);
+		else if (!cJSON_IsString(i) && cJSON_IsArray(data))
+			snprintf(err, errlen, "GET %s lists no model: is one loaded? "
+				 "(or pass --model NAME)", url);
 		else if (!cJSON_IsString(i))
-			snprintf(err, errlen, "GET %s listed no model; pass --model", url);
+			snprintf(err, errlen, "GET %s answered 200, but not with an OpenAI "
+				 "model list ({\"data\":[{\"id\":…}]}): %s", url, not_openai);
 		cJSON_Delete(j);
 	}
 	free(body);

@@ -237,9 +237,11 @@ START_TEST(demo_end_to_end)
 {
 	char cmd[1024], *out, dir[256];
 	tu_tmp_log(dir, sizeof dir, "demo");
-	/* its messages kept, for the failure message */
-	snprintf(cmd, sizeof cmd, "DEMO_OUT=%s DEMO_WARM=3 DEMO_TOKENS=16 bash tools/demo.sh "
-		 "2>%s.err", dir, dir);
+	/* a port of its own: other demos on this host take the first free one
+	 * from 18180; its messages kept, for the failure message */
+	int port = tu_free_port();
+	snprintf(cmd, sizeof cmd, "DEMO_OUT=%s DEMO_PORT=%d DEMO_WARM=3 DEMO_TOKENS=16 "
+		 "bash tools/demo.sh 2>%s.err", dir, port, dir);
 	int rc = tu_sh(cmd, &out);
 	if (rc != 0) {
 		snprintf(cmd, sizeof cmd, "%s.err", dir);
@@ -257,8 +259,17 @@ START_TEST(demo_end_to_end)
 	char *md = tu_read_file(cmd, NULL);
 	ck_assert(strstr(md, "{{") == NULL);
 	ck_assert(strstr(md, "| engine | llama.cpp llama-server |") != NULL);
-	ck_assert(strstr(md, "| weight_load |") && strstr(md, "| kv_cache_alloc |") &&
-		  strstr(md, "| warmup |"));
+	ck_assert_msg(strstr(md, "(`weight_load`)") && strstr(md, "(`kv_cache_alloc`)") &&
+		      strstr(md, "(`warmup`)"), "%s", md);
+	/* what the server ran, single-dash capacity flags included */
+	ck_assert_msg(strstr(md, "`-np 1`") && strstr(md, "`-c 4096`"), "%s", md);
+	/* the model said for what it is */
+	ck_assert_msg(strstr(md, "**This model has random weights:**") &&
+		      strstr(md, "Its text is meaningless; its timings are real"), "%s", md);
+	/* three restarts by default, like for like */
+	ck_assert_msg(strstr(md, "**Across 3 restarts:**"), "%s", md);
+	ck_assert(strstr(md, "Like for like") && strstr(md, "no warm run found a cached prompt token"));
+	ck_assert(strstr(md, "## Knobs That Move TTFT") && strstr(md, "**-np** slots"));
 	/* the rest of the day: both sections, with numbers, charts and the page */
 	const char *pc = strstr(md, "## Prefix caching"), *kv = strstr(md, "## KV scaling");
 	ck_assert_msg(pc && kv && pc < kv, "no Prefix caching / KV scaling sections");
@@ -300,10 +311,15 @@ START_TEST(demo_end_to_end)
 	char *html = tu_read_file(cmd, NULL);
 	ck_assert(strstr(html, "<svg") && !strstr(html, "chart not included"));
 	free(html);
+	/* the shim's numbers as JSON; no log kept, in out/ or in /dev/shm */
+	snprintf(cmd, sizeof cmd, "test -s %s/shim.json && ! ls %s/*.log /dev/shm/ttft-demo.* "
+		 "2>/dev/null | grep -v server-cycle", dir, dir);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	tu_sh(cmd, NULL);
-	/* nothing left running */
-	ck_assert_int_ne(tu_sh("pgrep -f 'qwen2-tiny-seed4[2]' >/dev/null", NULL), 0);
+	/* nothing left running: no server on the demo's port */
+	snprintf(cmd, sizeof cmd, "pgrep -f -- '--port %d( |$)' >/dev/null", port);
+	ck_assert_int_ne(tu_sh(cmd, NULL), 0);
 }
 END_TEST
 
@@ -326,8 +342,15 @@ START_TEST(bad_model_file)
 	/* the generator: a vocab that is not GGUF */
 	snprintf(cmd, sizeof cmd, "%s/ttft-mkmodel --vocab /etc/hostname --out %s/x.gguf 2>&1",
 		 tu_build_dir(), tu_scratch());
-	ck_assert_int_eq(tu_sh(cmd, &out), 1);
+	ck_assert_int_eq(tu_sh(cmd, &out), 2); /* an unusable input: usage */
 	ck_assert_msg(strstr(out, "not a GGUF file"), "%s", out);
+	free(out);
+	/* the generator follows every tool's --version and --help */
+	snprintf(cmd, sizeof cmd, "%s/ttft-mkmodel --version && %s/ttft-mkmodel --help",
+		 tu_build_dir(), tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(!strncmp(out, "ttft-mkmodel (ttftshim ", 23) && strstr(out, "exit status"),
+		      "%s", out);
 	free(out);
 }
 END_TEST

@@ -4,7 +4,7 @@
  *
  *   fixture-server [--port N] [--headers-ms H] [--first-ms F] [--token-ms T]
  *                  [--tokens N] [--role-lead-ms R] [--crlf] [--split N]
- *                  [--tls CERT KEY]
+ *                  [--tls CERT KEY] [--prefix-cache]
  *
  * Timeline of a streamed request, from the moment its last byte is read:
  *   +H            response headers

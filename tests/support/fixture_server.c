@@ -4,6 +4,7 @@
  *
  *   fixture-server [--port N] [--headers-ms H] [--first-ms F] [--token-ms T]
  *                  [--tokens N] [--role-lead-ms R] [--crlf] [--split N]
+ *                  [--style vllm|llamacpp] [--slots N] [--truth FILE]
  *
  * Timeline of a streamed request, from the moment its last byte is read:
  *   +H            response headers
@@ -14,11 +15,14 @@
  * last chunk. A request header "X-Fixture: headers=H,first=F,token=T,role=R,
  * status=S,error_after=K,close_after=K" overrides the defaults per request.
  * Tokens: max_tokens from the request, else --tokens. Prints "port N" on
- * stdout once listening (port 0 picks a free one).
+ * stdout once listening (port 0 picks a free one). --slots N makes requests
+ * beyond N queue for real; --truth FILE records each request's measured
+ * timeline and reported queue/prefill (see "engine slots" below).
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -232,12 +236,220 @@ static void finish_request(const struct opts *o, int prompt_tokens, int ntok,
 	g_pc_hits += o->cached;
 	g_prompt_tok += prompt_tokens;
 	g_gen_tok += ntok;
-	g_lc_prompt_s += o->prefill_ms / 1e3;
 	g_lc_pred_s += (double)(t_last - t_first) / 1e9;
-	g_lc_prompt_tok += prompt_tokens - o->cached;
-	g_lc_cached_tok += o->cached;
 	g_lc_pred_tok += ntok;
 	pthread_mutex_unlock(&g_mu);
+}
+
+/* ---- engine slots (--slots N), server-side moments, the truth file ----
+ * With --slots N the fixture is an engine with N slots: a request beyond N
+ * waits, first come first served, for one to free; the wait is real and
+ * measured. vLLM style: headers at once, then the wait; the histograms are
+ * observed as vLLM does — queue, prefill, decode at the finish, TTFT at the
+ * first token, the prefix-cache counters when the request is scheduled.
+ * llama.cpp style (with or without slots): prompt_tokens_cached_total moves
+ * when the engine takes the request, prompt_seconds_total and
+ * prompt_tokens_total when its prefill ends, tokens_predicted_* at the
+ * finish, as llama-server's do; with slots the headers go out when a slot
+ * takes the request (llama-server's "begin" result); the last event carries
+ * the timings. --truth FILE appends one JSON line a request with what the
+ * fixture measured and reported, for tests to hold the tools to. */
+struct span {
+	int n;                  /* the fixture's request number */
+	int held;               /* holds an engine slot */
+	int64_t recv, hdr, sched, prefill_end, first, last;
+	double queue_s, prefill_s; /* as reported (llama.cpp: queue is truth only) */
+	char trace_id[33];      /* from the request's traceparent, "" if none */
+};
+
+static int g_slots;              /* --slots N; 0: as many as ask */
+static pthread_mutex_t g_slot_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_slot_cv = PTHREAD_COND_INITIALIZER;
+static unsigned long g_ticket, g_turn; /* arrival order */
+static int g_busy;
+static int g_truth_fd = -1;      /* --truth FILE */
+
+static void slot_take(struct span *sp)
+{
+	pthread_mutex_lock(&g_slot_mu);
+	unsigned long me = g_ticket++;
+	while (me != g_turn || g_busy >= g_slots)
+		pthread_cond_wait(&g_slot_cv, &g_slot_mu);
+	g_turn++;
+	g_busy++;
+	pthread_cond_broadcast(&g_slot_cv); /* the next ticket may fit too */
+	pthread_mutex_unlock(&g_slot_mu);
+	sp->held = 1;
+	sp->sched = now_ns();
+}
+
+static void slot_give(struct span *sp)
+{
+	if (!sp->held)
+		return;
+	pthread_mutex_lock(&g_slot_mu);
+	g_busy--;
+	pthread_cond_broadcast(&g_slot_cv);
+	pthread_mutex_unlock(&g_slot_mu);
+	sp->held = 0;
+}
+
+/* The engine takes the request: vLLM's scheduler queries the prefix cache
+ * (with slots), llama.cpp counts the cached prompt tokens. */
+static void on_scheduled(const struct opts *o, int prompt_tokens)
+{
+	pthread_mutex_lock(&g_mu);
+	if (g_llamacpp) {
+		g_lc_cached_tok += o->cached;
+	} else if (g_slots) {
+		g_pc_queries += prompt_tokens;
+		g_pc_hits += o->cached;
+	}
+	pthread_mutex_unlock(&g_mu);
+}
+
+/* The prefill ends: llama.cpp's prompt counters move. */
+static void on_prefilled(const struct opts *o, const struct span *sp, int prompt_tokens)
+{
+	if (!g_llamacpp)
+		return;
+	pthread_mutex_lock(&g_mu);
+	g_lc_prompt_s += sp->prefill_s;
+	g_lc_prompt_tok += prompt_tokens - o->cached;
+	pthread_mutex_unlock(&g_mu);
+}
+
+/* The first token: vLLM observes TTFT in that iteration (with slots). */
+static void on_first_token(const struct span *sp, int prompt_tokens)
+{
+	if (g_llamacpp || !g_slots)
+		return;
+	pthread_mutex_lock(&g_mu);
+	observe(H_TTFT, (double)(sp->first - sp->recv) / 1e9);
+	g_prompt_tok += prompt_tokens;
+	pthread_mutex_unlock(&g_mu);
+}
+
+static void truth_write(const struct opts *o, const struct span *sp, int prompt_tokens,
+			int ntok)
+{
+	if (g_truth_fd < 0)
+		return;
+	char line[1024];
+	int n = snprintf(line, sizeof line,
+			 "{\"n\":%d,\"style\":\"%s\",\"slots\":%d,\"trace_id\":%s%s%s,"
+			 "\"t_recv_ns\":%lld,\"t_hdr_ns\":%lld,\"t_sched_ns\":%lld,"
+			 "\"t_prefill_end_ns\":%lld,\"t_first_ns\":%lld,\"t_last_ns\":%lld,"
+			 "\"queue_s\":%.9f,\"prefill_s\":%.9f,\"decode_s\":%.9f,"
+			 "\"ttft_s\":%.9f,\"cache_n\":%d,\"prompt_tokens\":%d,\"tokens\":%d}\n",
+			 sp->n, g_llamacpp ? "llamacpp" : "vllm", g_slots,
+			 sp->trace_id[0] ? "\"" : "", sp->trace_id[0] ? sp->trace_id : "null",
+			 sp->trace_id[0] ? "\"" : "", (long long)sp->recv, (long long)sp->hdr,
+			 (long long)sp->sched, (long long)sp->prefill_end, (long long)sp->first,
+			 (long long)sp->last, sp->queue_s, sp->prefill_s,
+			 (double)(sp->last - sp->first) / 1e9,
+			 (double)(sp->first - sp->recv) / 1e9, o->cached, prompt_tokens, ntok);
+	pthread_mutex_lock(&g_mu); /* one line at a time, whole */
+	ssize_t w = write(g_truth_fd, line, (size_t)n);
+	pthread_mutex_unlock(&g_mu);
+	if (w != n)
+		fprintf(stderr, "fixture: writing the truth file failed: %s\n", strerror(errno));
+}
+
+/* The finish: the histograms and counters that move then, the truth line. */
+static void on_finished(const struct opts *o, struct span *sp, int prompt_tokens, int ntok)
+{
+	slot_give(sp);
+	if (!g_slots) {
+		finish_request(o, prompt_tokens, ntok, sp->recv, sp->hdr, sp->first, sp->last);
+	} else {
+		pthread_mutex_lock(&g_mu);
+		if (!g_llamacpp) {
+			observe(H_QUEUE, sp->queue_s);
+			observe(H_PREFILL, sp->prefill_s);
+			observe(H_DECODE, (double)(sp->last - sp->first) / 1e9);
+			observe(H_E2E, (double)(sp->last - sp->recv) / 1e9);
+			g_gen_tok += ntok;
+		} else {
+			g_lc_pred_s += (double)(sp->last - sp->first) / 1e9;
+			g_lc_pred_tok += ntok;
+		}
+		pthread_mutex_unlock(&g_mu);
+	}
+	truth_write(o, sp, prompt_tokens, ntok);
+}
+
+static int send_stream_headers(int fd)
+{
+	char date[64], hdrs[256];
+	http_date(date, sizeof date);
+	int hn = snprintf(hdrs, sizeof hdrs,
+			  "HTTP/1.1 200 OK\r\ndate: %s\r\nserver: uvicorn\r\n"
+			  "content-type: text/event-stream; charset=utf-8\r\n"
+			  "transfer-encoding: chunked\r\n\r\n", date);
+	return write_all(fd, hdrs, (size_t)hn);
+}
+
+/* From arrival to the end of the prefill: the headers (streamed: vLLM's
+ * before the queue, llama.cpp's with slots when a slot takes the request),
+ * the queue (injected, then waiting for a slot), the prefill. Fills sp;
+ * -1 when the client is gone. */
+static int engine_start(int fd, const struct opts *o, struct span *sp, int stream,
+			int prompt_tokens)
+{
+	sp->hdr = sp->recv + ms_ns(o->headers_ms);
+	int hdr_at_slot = stream && g_slots && g_llamacpp;
+	if (stream && !hdr_at_slot) {
+		sleep_until(sp->hdr);
+		if (send_stream_headers(fd) != 0)
+			return -1;
+	}
+	if (g_slots) {
+		sleep_until(sp->hdr + ms_ns(o->queue_ms));
+		slot_take(sp);
+	} else {
+		sp->sched = sp->hdr + ms_ns(o->queue_ms);
+		sleep_until(sp->sched);
+	}
+	on_scheduled(o, prompt_tokens);
+	if (hdr_at_slot) {
+		sp->hdr = sp->sched;
+		if (send_stream_headers(fd) != 0)
+			return -1;
+	}
+	sp->prefill_end = sp->sched + ms_ns(o->prefill_ms);
+	sp->first = sp->prefill_end + ms_ns(o->first_ms);
+	/* what the server reports: without slots the injected values, as
+	 * before; with them what was measured */
+	sp->queue_s = g_llamacpp ? (double)(sp->sched - sp->recv) / 1e9
+		    : g_slots ? (double)(sp->sched - sp->hdr) / 1e9 : o->queue_ms / 1e3;
+	sp->prefill_s = g_llamacpp || g_slots ? (double)(sp->prefill_end - sp->sched) / 1e9
+		      : o->prefill_ms / 1e3;
+	sleep_until(sp->prefill_end);
+	on_prefilled(o, sp, prompt_tokens);
+	return 0;
+}
+
+/* llama-server's last event: an empty text with the finish reason, usage
+ * when asked for, and the timings. */
+static int llamacpp_last_event(int fd, const struct opts *o, const struct span *sp,
+			       const char *head, int chat, int usage, int prompt_tokens,
+			       int ntok)
+{
+	char ev[1024], us[256] = "";
+	if (usage)
+		snprintf(us, sizeof us, ",\"usage\":{\"completion_tokens\":%d,"
+			 "\"prompt_tokens\":%d,\"total_tokens\":%d,\"prompt_tokens_details\":"
+			 "{\"cached_tokens\":%d}}", ntok, prompt_tokens, prompt_tokens + ntok,
+			 o->cached);
+	snprintf(ev, sizeof ev,
+		 "%s,\"choices\":[{%s,\"index\":0,\"logprobs\":null,\"finish_reason\":"
+		 "\"length\"}]%s,\"timings\":{\"cache_n\":%d,\"prompt_n\":%d,"
+		 "\"prompt_ms\":%.3f,\"predicted_n\":%d,\"predicted_ms\":%.3f}}", head,
+		 chat ? "\"delta\":{}" : "\"text\":\"\"", us, o->cached,
+		 prompt_tokens - o->cached, sp->prefill_s * 1e3, ntok,
+		 (double)(sp->last - sp->first) / 1e6);
+	return send_event(fd, o, ev);
 }
 
 /* prometheus_client's float format: "3.0", "0.25", "+Inf" */
@@ -324,8 +536,13 @@ static char *metrics_page(void)
 }
 
 /* Returns 0 to keep the connection, -1 to close it. */
+static int stream_body(int fd, const struct opts *o, struct span *sp, int chat,
+		       int usage, int prompt_tokens, int ntok);
+static int whole_answer(int fd, const struct opts *o, struct span *sp, int chat,
+			int prompt_tokens, int ntok);
+
 static int serve_generate(int fd, const struct opts *o, int chat,
-			  const char *body, int64_t t_recv)
+			  const char *body, int64_t t_recv, const char *trace_id)
 {
 	cJSON *req = cJSON_Parse(body);
 	if (!req || !cJSON_IsObject(req)) {
@@ -359,57 +576,70 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 		fprintf(stderr, "fixture: request %d is slow (+%g ms)\n", nth, g_slow_ms);
 	}
 	o = &eff;
+	struct span sp = {.n = nth, .recv = t_recv};
+	snprintf(sp.trace_id, sizeof sp.trace_id, "%s", trace_id);
+	int rc = engine_start(fd, o, &sp, stream, prompt_tokens);
+	if (rc == 0 && stream)
+		rc = stream_body(fd, o, &sp, chat, usage, prompt_tokens, ntok);
+	else if (rc == 0)
+		rc = whole_answer(fd, o, &sp, chat, prompt_tokens, ntok);
+	slot_give(&sp); /* the client went away mid-stream */
+	return rc;
+}
+
+static void chunk_head(char *head, size_t n, int chat)
+{
 	const char *id = chat ? "chatcmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b"
 			      : "cmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b";
 	const char *obj = chat ? "chat.completion.chunk" : "text_completion";
+	snprintf(head, n, "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%ld,\"model\":\"%s\"",
+		 id, obj, (long)time(NULL), g_model);
+}
+
+static int whole_answer(int fd, const struct opts *o, struct span *sp, int chat,
+			int prompt_tokens, int ntok)
+{
+	const char *id = chat ? "chatcmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b"
+			      : "cmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b";
 	long created = (long)time(NULL);
-	char head[160];
-	snprintf(head, sizeof head,
-		 "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%ld,\"model\":\"%s\"",
-		 id, obj, created, g_model);
-	char ev[1024];
+	sp->last = sp->first + ms_ns(o->token_ms) * (ntok - 1);
+	sleep_until(sp->last);
+	on_first_token(sp, prompt_tokens);
+	on_finished(o, sp, prompt_tokens, ntok);
+	char text[4096] = "";
+	for (int i = 0; i < ntok && strlen(text) < sizeof text - 16; i++)
+		strcat(text, words[i % 16]);
+	char *out = malloc(8192);
+	if (chat)
+		snprintf(out, 8192,
+			 "{\"id\":\"%s\",\"object\":\"chat.completion\",\"created\":%ld,"
+			 "\"model\":\"%s\",\"choices\":[{\"index\":0,\"message\":"
+			 "{\"role\":\"assistant\",\"content\":\"%s\",\"tool_calls\":[]},"
+			 "\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null}],"
+			 "\"usage\":{\"prompt_tokens\":%d,\"total_tokens\":%d,"
+			 "\"completion_tokens\":%d,\"prompt_tokens_details\":null},"
+			 "\"prompt_logprobs\":null}", id, created, g_model, text,
+			 prompt_tokens, prompt_tokens + ntok, ntok);
+	else
+		snprintf(out, 8192,
+			 "{\"id\":\"%s\",\"object\":\"text_completion\",\"created\":%ld,"
+			 "\"model\":\"%s\",\"choices\":[{\"index\":0,\"text\":\"%s\","
+			 "\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null,"
+			 "\"prompt_logprobs\":null}],\"usage\":{\"prompt_tokens\":%d,"
+			 "\"total_tokens\":%d,\"completion_tokens\":%d,"
+			 "\"prompt_tokens_details\":null}}", id, created, g_model,
+			 text, prompt_tokens, prompt_tokens + ntok, ntok);
+	int rc = send_json(fd, 200, "OK", out);
+	free(out);
+	return rc;
+}
 
-	int64_t t_hdr = t_recv + ms_ns(o->headers_ms);
-	int64_t t_first = t_hdr + ms_ns(o->queue_ms + o->prefill_ms + o->first_ms);
-	if (!stream) {
-		sleep_until(t_first + ms_ns(o->token_ms) * (ntok - 1));
-		char text[4096] = "";
-		for (int i = 0; i < ntok && strlen(text) < sizeof text - 16; i++)
-			strcat(text, words[i % 16]);
-		char *out = malloc(8192);
-		if (chat)
-			snprintf(out, 8192,
-				 "{\"id\":\"%s\",\"object\":\"chat.completion\",\"created\":%ld,"
-				 "\"model\":\"%s\",\"choices\":[{\"index\":0,\"message\":"
-				 "{\"role\":\"assistant\",\"content\":\"%s\",\"tool_calls\":[]},"
-				 "\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null}],"
-				 "\"usage\":{\"prompt_tokens\":%d,\"total_tokens\":%d,"
-				 "\"completion_tokens\":%d,\"prompt_tokens_details\":null},"
-				 "\"prompt_logprobs\":null}", id, created, g_model, text,
-				 prompt_tokens, prompt_tokens + ntok, ntok);
-		else
-			snprintf(out, 8192,
-				 "{\"id\":\"%s\",\"object\":\"text_completion\",\"created\":%ld,"
-				 "\"model\":\"%s\",\"choices\":[{\"index\":0,\"text\":\"%s\","
-				 "\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null,"
-				 "\"prompt_logprobs\":null}],\"usage\":{\"prompt_tokens\":%d,"
-				 "\"total_tokens\":%d,\"completion_tokens\":%d,"
-				 "\"prompt_tokens_details\":null}}", id, created, g_model,
-				 text, prompt_tokens, prompt_tokens + ntok, ntok);
-		int rc = send_json(fd, 200, "OK", out);
-		free(out);
-		return rc;
-	}
-
-	sleep_until(t_hdr);
-	char date[64], hdrs[256];
-	http_date(date, sizeof date);
-	int hn = snprintf(hdrs, sizeof hdrs,
-			  "HTTP/1.1 200 OK\r\ndate: %s\r\nserver: uvicorn\r\n"
-			  "content-type: text/event-stream; charset=utf-8\r\n"
-			  "transfer-encoding: chunked\r\n\r\n", date);
-	if (write_all(fd, hdrs, (size_t)hn) != 0)
-		return -1;
+static int stream_body(int fd, const struct opts *o, struct span *sp, int chat,
+		       int usage, int prompt_tokens, int ntok)
+{
+	char head[160], ev[1024];
+	chunk_head(head, sizeof head, chat);
+	int64_t t_first = sp->first;
 	const char *usage_null = usage ? ",\"usage\":null" : "";
 	if (chat) {
 		sleep_until(t_first - ms_ns(o->role_ms));
@@ -422,6 +652,8 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 	}
 	for (int i = 0; i < ntok; i++) {
 		sleep_until(t_first + ms_ns(o->token_ms) * i);
+		if (i == 0)
+			on_first_token(sp, prompt_tokens);
 		if (i == o->close_after)
 			return -1;
 		if (i == o->error_after) {
@@ -444,7 +676,7 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 			snprintf(word, sizeof word, " t%d", i);
 		else
 			snprintf(word, sizeof word, "%s", words[i % 16]);
-		const char *fin = i == ntok - 1 ? "\"length\"" : "null";
+		const char *fin = i == ntok - 1 && !g_llamacpp ? "\"length\"" : "null";
 		if (chat)
 			snprintf(ev, sizeof ev,
 				 "%s,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"},"
@@ -459,21 +691,17 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 		if (send_event(fd, o, ev) != 0)
 			return -1;
 	}
-	int64_t t_last = t_first + ms_ns(o->token_ms) * (ntok - 1);
-	finish_request(o, prompt_tokens, ntok, t_recv, t_hdr, t_first, t_last);
-	char timings[400] = "";
-	if (g_llamacpp)
-		snprintf(timings, sizeof timings,
-			 ",\"timings\":{\"cache_n\":%d,\"prompt_n\":%d,\"prompt_ms\":%.3f,"
-			 "\"predicted_n\":%d,\"predicted_ms\":%.3f}", o->cached,
-			 prompt_tokens - o->cached, o->prefill_ms, ntok,
-			 (double)(t_last - t_first) / 1e6);
-	if (usage && o->error_after < 0) {
+	sp->last = t_first + ms_ns(o->token_ms) * (ntok - 1);
+	on_finished(o, sp, prompt_tokens, ntok);
+	if (g_llamacpp && o->error_after < 0) {
+		if (llamacpp_last_event(fd, o, sp, head, chat, usage, prompt_tokens, ntok) != 0)
+			return -1;
+	} else if (usage && o->error_after < 0) {
 		snprintf(ev, sizeof ev,
 			 "%s,\"choices\":[],\"usage\":{\"prompt_tokens\":%d,"
 			 "\"total_tokens\":%d,\"completion_tokens\":%d,"
-			 "\"prompt_tokens_details\":null}%s}", head, prompt_tokens,
-			 prompt_tokens + ntok, o->usage_tokens ? o->usage_tokens : ntok, timings);
+			 "\"prompt_tokens_details\":null}}", head, prompt_tokens,
+			 prompt_tokens + ntok, o->usage_tokens ? o->usage_tokens : ntok);
 		if (send_event(fd, o, ev) != 0)
 			return -1;
 	}
@@ -538,6 +766,9 @@ static void *serve_conn(void *arg)
 			parse_overrides(v, &o);
 		char method[16] = "", path[256] = "";
 		sscanf(buf, "%15s %255s", method, path);
+		char trace_id[33] = ""; /* W3C traceparent: 00-<trace id>-<span id>-<flags> */
+		if (header_value(buf, "traceparent", v, sizeof v) && strlen(v) >= 35 && v[2] == '-')
+			snprintf(trace_id, sizeof trace_id, "%.32s", v + 3);
 		char save = buf[hlen + clen];
 		buf[hlen + clen] = 0;
 		const char *body = buf + hlen;
@@ -573,9 +804,9 @@ static void *serve_conn(void *arg)
 				 g_model, (long)time(NULL), g_model);
 			rc = send_json(fd, 200, "OK", m);
 		} else if (!strcmp(method, "POST") && !strcmp(path, "/v1/completions"))
-			rc = serve_generate(fd, &o, 0, body, t_recv);
+			rc = serve_generate(fd, &o, 0, body, t_recv, trace_id);
 		else if (!strcmp(method, "POST") && !strcmp(path, "/v1/chat/completions"))
-			rc = serve_generate(fd, &o, 1, body, t_recv);
+			rc = serve_generate(fd, &o, 1, body, t_recv, trace_id);
 		else
 			rc = send_error(fd, 404, "Not Found");
 		buf[hlen + clen] = save;
@@ -615,6 +846,15 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--slow-request")) g_slow_request = atoi(v);
 		else if (!strcmp(a, "--slow-ms")) g_slow_ms = atof(v);
 		else if (!strcmp(a, "--metrics-mode")) g_metrics_mode = v;
+		else if (!strcmp(a, "--slots")) g_slots = atoi(v);
+		else if (!strcmp(a, "--truth")) {
+			g_truth_fd = open(v, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+			if (g_truth_fd < 0) {
+				fprintf(stderr, "fixture-server: cannot open --truth %s: %s\n", v,
+					strerror(errno));
+				return 2;
+			}
+		}
 		else {
 			fprintf(stderr, "fixture-server: unknown option %s\n", a);
 			return 2;

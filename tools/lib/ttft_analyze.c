@@ -5,6 +5,7 @@
  * out densely by the log, so connections live in an array indexed by id.
  */
 #include "ttft_analyze.h"
+#include "ttft_join.h"
 #include "ttft_prom.h"
 
 #include <errno.h>
@@ -279,8 +280,8 @@ struct snap {
 	struct ttft_truth tr;
 };
 
-/* METRIC records of one snapshot share its time and number; the SCRAPE
- * record after them closes it. */
+/* METRIC records of one snapshot share its number and the GET's start;
+ * the SCRAPE record after them closes it at the answer's arrival. */
 static int take_metric(struct snap **sn, size_t *n, size_t *cap, const struct ttft_rec *e)
 {
 	if (e->kind != TTFT_EV_METRIC && e->kind != TTFT_EV_SCRAPE)
@@ -293,6 +294,7 @@ static int take_metric(struct snap **sn, size_t *n, size_t *cap, const struct tt
 		last->seq = (uint32_t)e->b;
 		for (int i = 0; i < TR__N; i++)
 			last->tr.v[i] = NAN;
+		last->tr.t0_ns = e->t_ns;
 	}
 	last->tr.t_ns = e->t_ns;
 	if (e->kind == TTFT_EV_SCRAPE) {
@@ -309,43 +311,53 @@ static int take_metric(struct snap **sn, size_t *n, size_t *cap, const struct tt
 	return 1;
 }
 
-/* Each request gets the deltas between the last snapshot before it began
- * and the first after it ended — its own numbers when it is the only
- * request that ended in that window, else the reason why not. */
+/* The request as the join sees it (ttft_join.h): every request of the log,
+ * before any filter, since another process's request can share a window. */
+static void join_req_of(const struct ttft_req *r, struct ttft_join_req *j)
+{
+	memset(j, 0, sizeof *j);
+	j->t_sent = r->t_req1 ? r->t_req1 : r->t_req0;
+	j->t_hdr = r->t_hdr;
+	j->t_first = r->tokens ? r->tok[0] : 0;
+	j->t_end_lo = j->t_end_hi = r->t_end;
+	j->skew_ns = TTFT_JOIN_SKEW_NS + (r->rtt_us > 0 ? r->rtt_us * 1000 : 0);
+	j->generate = !strcmp(r->method, "POST");
+	j->complete = r->status >= 200 && r->status < 300 && r->t_end && !r->sse_error &&
+		      !r->closed_early && !(r->end_flags & TTFT_F_TRUNCATED);
+}
+
+/* Each request gets the server's numbers of the window that provably holds
+ * its moment alone (ttft_join.c), else a note saying why not. */
 static void join_snapshots(struct ttft_analysis *a, const struct snap *sn, size_t n)
 {
+	struct ttft_truth *good = malloc((n ? n : 1) * sizeof *good);
+	struct ttft_join_req *jr = malloc((a->nreqs ? a->nreqs : 1) * sizeof *jr);
+	struct ttft_join_out *out = malloc((a->nreqs ? a->nreqs : 1) * sizeof *out);
+	if (!good || !jr || !out) {
+		fprintf(stderr, "ttft-analyze: out of memory\n");
+		exit(2);
+	}
+	size_t ng = 0;
+	for (size_t k = 0; k < n; k++)
+		if (sn[k].ok)
+			good[ng++] = sn[k].tr;
+	for (size_t i = 0; i < a->nreqs; i++)
+		join_req_of(&a->reqs[i], &jr[i]);
+	ttft_join(good, ng, jr, a->nreqs, out);
 	for (size_t i = 0; i < a->nreqs; i++) {
 		struct ttft_req *r = &a->reqs[i];
-		if (!r->t_end || !r->status)
-			continue;
-		const struct snap *s0 = NULL, *s1 = NULL;
-		for (size_t k = 0; k < n; k++) {
-			if (!sn[k].ok)
-				continue;
-			if (sn[k].tr.t_ns <= r->t_req0)
-				s0 = &sn[k];
-			if (sn[k].tr.t_ns >= r->t_end && !s1)
-				s1 = &sn[k];
+		if (out[i].split) {
+			r->s_source = out[i].source;
+			r->s_queue = out[i].queue_s;
+			r->s_prefill = out[i].prefill_s;
+			r->s_hit = out[i].hit_tokens;
+			r->s_ttft = out[i].server_ttft_s;
 		}
-		if (!s0 || !s1) {
-			snprintf(r->s_note, sizeof r->s_note, "no good /metrics snapshot %s the "
-				 "request", !s0 ? "before" : "after");
-			continue;
-		}
-		int ended = 0;
-		for (size_t j = 0; j < a->nreqs; j++)
-			ended += a->reqs[j].t_end > s0->tr.t_ns && a->reqs[j].t_end <= s1->tr.t_ns;
-		struct ttft_split sp;
-		if (ttft_truth_split(&s0->tr, &s1->tr, ended == 1, &sp)) {
-			r->s_source = sp.source;
-			r->s_queue = sp.queue_s;
-			r->s_prefill = sp.prefill_s;
-			r->s_hit = sp.hit_tokens;
-			r->s_ttft = sp.server_ttft_s;
-		} else {
-			snprintf(r->s_note, sizeof r->s_note, "%s", sp.reason);
-		}
+		snprintf(r->s_note, sizeof r->s_note, "%s", out[i].note);
 	}
+	free(good);
+	free(jr);
+	free(out);
 }
 
 int ttft_analyze_file(const char *path, const struct ttft_filter *flt,

@@ -33,7 +33,7 @@ struct ttft_req {
 	/* the server's split from /metrics snapshots around the request */
 	double s_queue, s_prefill, s_hit, s_ttft;
 	const char *s_source;  /* NULL: none (see s_note) */
-	char s_note[160];
+	char s_note[200];
 	int64_t *tok;          /* times of token events, in order */
 };
 
@@ -89,7 +89,9 @@ double ttft_percentile(double *v, size_t n, double q);
 /* Median and p99 of the gaps between n token times (ns); NAN if n < 2. */
 void ttft_itl(const int64_t *tok, size_t n, double *p50_s, double *p99_s);
 
-/* Output. */
+/* Output. The table ends with a "where TTFT went" line for each of the
+ * TTFT_WHERE_SLOWEST slowest requests. */
+#define TTFT_WHERE_SLOWEST 5
 void ttft_print_table(FILE *f, const struct ttft_analysis *a);
 void ttft_print_warnings(FILE *f, const struct ttft_analysis *a);
 /* Returns a malloc'd JSON string. */

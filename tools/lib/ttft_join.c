@@ -293,8 +293,9 @@ struct joiner {
 	struct spans sp[A__N];
 };
 
-/* The window around request r's moment k that no other request can reach
- * into: 1 with a and b set, else 0 with why in note (when note). */
+/* The window around request r's moment k, with no restart in it, that no
+ * other request can reach into: 1 with a and b set, else 0 with why in note
+ * (when note). */
 static int clean(const struct joiner *j, const struct ttft_join_req *r, enum anchor k,
 		 const struct ttft_truth **a, const struct ttft_truth **b, char *note,
 		 size_t notelen)
@@ -312,6 +313,12 @@ static int clean(const struct joiner *j, const struct ttft_join_req *r, enum anc
 	}
 	*a = &j->sn[ia];
 	*b = &j->sn[ib];
+	char why[160];
+	if (ttft_truth_restarted(*a, *b, why, sizeof why)) {
+		if (note)
+			snprintf(note, notelen, "%s", why);
+		return 0;
+	}
 	int others = reaching(&j->sp[k], t0_of(*a), (*b)->t_ns) - 1;
 	if (others > 0) {
 		if (note)
@@ -336,22 +343,17 @@ static void join_one(const struct joiner *j, const struct ttft_join_req *r,
 	enum anchor at = vllm ? A_FINISH : A_PREFILL;
 	if (!clean(j, r, at, &a, &b, o->note, sizeof o->note))
 		return;
-	if (ttft_truth_restarted(a, b, o->note, sizeof o->note))
-		return;
 	if (vllm) {
 		/* The one finish the server counted is this request's only if
 		 * no other could have ended in the window (see clean()). */
 		vllm_finish(a, b, o);
-		if (o->split && clean(j, r, A_FIRST, &a, &b, NULL, 0) &&
-		    !ttft_truth_restarted(a, b, NULL, 0))
+		if (o->split && clean(j, r, A_FIRST, &a, &b, NULL, 0))
 			vllm_first(a, b, o);
-		if (o->split && clean(j, r, A_SCHED, &a, &b, NULL, 0) &&
-		    !ttft_truth_restarted(a, b, NULL, 0))
+		if (o->split && clean(j, r, A_SCHED, &a, &b, NULL, 0))
 			vllm_sched(a, b, o);
 	} else {
 		lc_prefill(a, b, o);
-		if (o->split && clean(j, r, A_FINISH, &a, &b, NULL, 0) &&
-		    !ttft_truth_restarted(a, b, NULL, 0))
+		if (o->split && clean(j, r, A_FINISH, &a, &b, NULL, 0))
 			lc_finish(a, b, o);
 	}
 	check_fit(r, o);

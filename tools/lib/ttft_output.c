@@ -40,14 +40,73 @@ static void stats_of(const struct ttft_analysis *a, int e2e, struct stats *st)
 	free(v);
 }
 
+struct slow {
+	size_t i;
+	double ttft_s;
+};
+
+static int cmp_slow(const void *x, const void *y)
+{
+	const struct slow *a = x, *b = y;
+	return a->ttft_s > b->ttft_s ? -1 : a->ttft_s < b->ttft_s;
+}
+
+/* "#5: 212.0 ms = 0.1 connect + 0.0 send + 150.0 queue + 58.0 prefill +
+ * 3.9 other": the parts add up to the TTFT exactly (each rounded). */
+static void where_line(FILE *f, const struct ttft_analysis *a, size_t i)
+{
+	const struct ttft_req *r = &a->reqs[i];
+	struct ttft_phases p;
+	ttft_req_phases(a, r, &p);
+	double setup = (double)((r->t_req1 ? r->t_req1 : r->t_req0) - r->t_start) / 1e9;
+	double server = p.ttft_s - setup; /* request sent → first token */
+	fprintf(f, "  #%zu (pid %d conn %llu): %.1f ms = ", i + 1, r->pid,
+		(unsigned long long)r->conn, p.ttft_s * 1e3);
+	if (r->new_conn)
+		fprintf(f, "%.1f connect + %.1f send + ", p.connect_s * 1e3,
+			(setup - p.connect_s) * 1e3);
+	else
+		fprintf(f, "%.1f send + ", setup * 1e3);
+	if (!r->s_source) {
+		fprintf(f, "%.1f server (no split: %s)\n", server * 1e3,
+			r->s_note[0] ? r->s_note : "no /metrics sampled: ttft-run --metrics URL");
+		return;
+	}
+	if (!isnan(p.queue_s))
+		fprintf(f, "%.1f queue + ", p.queue_s * 1e3);
+	fprintf(f, "%.1f prefill + %.1f other%s (%s)\n", p.prefill_s * 1e3,
+		p.server_other_s * 1e3, isnan(p.queue_s) ? " incl. any queueing" : "",
+		r->s_source);
+}
+
+/* Where the TTFT of the slowest requests went, one line each. */
+static void print_where(FILE *f, const struct ttft_analysis *a, size_t most)
+{
+	struct slow *v = malloc((a->nreqs ? a->nreqs : 1) * sizeof *v);
+	size_t n = 0;
+	for (size_t i = 0; v && i < a->nreqs; i++) {
+		struct ttft_phases p;
+		ttft_req_phases(a, &a->reqs[i], &p);
+		if (!isnan(p.ttft_s))
+			v[n++] = (struct slow){i, p.ttft_s};
+	}
+	if (n) {
+		qsort(v, n, sizeof *v, cmp_slow);
+		fprintf(f, "where TTFT went (the %zu slowest):\n", n < most ? n : most);
+		for (size_t k = 0; k < n && k < most; k++)
+			where_line(f, a, v[k].i);
+	}
+	free(v);
+}
+
 void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 {
-	fprintf(f, "%7s %5s %-6s %-24s %6s %16s %17s %6s %8s %10s %8s %11s %9s "
-		   "%9s %9s %10s %10s %10s %9s %10s %8s\n",
+	fprintf(f, "%4s %7s %5s %-6s %-24s %6s %16s %17s %6s %8s %10s %8s %11s %9s "
+		   "%9s %9s %10s %10s %10s %9s %10s %8s  %s\n", "#",
 		"pid", "conn", "method", "path", "status", "start_s",
 		"start_unix_s", "tokens", "dns_ms", "connect_ms", "send_ms",
 		"wait_hdr_ms", "ttft_ms", "decode_ms", "e2e_ms", "itl_p50_ms",
-		"itl_p99_ms", "app_gap_ms", "queue_ms", "prefill_ms", "other_ms");
+		"itl_p99_ms", "app_gap_ms", "queue_ms", "prefill_ms", "other_ms", "split");
 	for (size_t i = 0; i < a->nreqs; i++) {
 		const struct ttft_req *r = &a->reqs[i];
 		struct ttft_phases p;
@@ -57,7 +116,7 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 			snprintf(status, sizeof status, "%d", r->status);
 		else
 			snprintf(status, sizeof status, "-");
-		fprintf(f, "%7d %5llu %-6.6s %-24.24s %6s %16.6f %17.6f %6u", r->pid,
+		fprintf(f, "%4zu %7d %5llu %-6.6s %-24.24s %6s %16.6f %17.6f %6u", i + 1, r->pid,
 			(unsigned long long)r->conn, r->method, r->path, status,
 			p.start_s, p.start_unix_s, r->tokens);
 		ms(f, 8, p.dns_s);
@@ -73,6 +132,7 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		ms(f, 9, p.queue_s);
 		ms(f, 10, p.prefill_s);
 		ms(f, 8, p.server_other_s);
+		fprintf(f, "  %-16s", r->s_source ? r->s_source : "-");
 		const char *note = !r->t_end && !r->new_conn && !r->t_hdr
 				 ? "  (no response on a reused connection: the client retries)"
 				 : r->closed_early ? "  (client closed early)"
@@ -103,6 +163,7 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 	if (a->dropped)
 		fprintf(f, "dropped: %llu events (the log was full)\n",
 			(unsigned long long)a->dropped);
+	print_where(f, a, TTFT_WHERE_SLOWEST);
 }
 
 static const char *desync_name(int d)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ttft_fetch.h"
+#include "ttft_join.h"
 #include "ttft_prom.h"
 
 static int64_t now_ns(void)
@@ -44,8 +45,9 @@ static void snapshot(struct ttft_scraper *s)
 	int64_t t0 = now_ns();
 	CURLcode rc = ttft_fetch(s->url, NULL, 2.0, 8u << 20, &body, &status, cerr, sizeof cerr);
 	int64_t t1 = now_ns();
-	/* the page describes the server at about the middle of the GET */
-	int64_t t = t0 + (t1 - t0) / 2;
+	/* The server rendered the page between the GET's start and the
+	 * answer's arrival: the values carry the one, the closing record the
+	 * other (ttft_join.c needs both). */
 	unsigned seq = ++s->snapshots;
 	char why[64] = "";
 	int found = 0;
@@ -67,7 +69,7 @@ static void snapshot(struct ttft_scraper *s)
 				continue;
 			int64_t bits;
 			memcpy(&bits, &tr.v[i], sizeof bits);
-			put(&s->log, TTFT_EV_METRIC, t, 0, bits, seq, ttft_truth_name(i));
+			put(&s->log, TTFT_EV_METRIC, t0, 0, bits, seq, ttft_truth_name(i));
 		}
 
 	}
@@ -76,20 +78,34 @@ static void snapshot(struct ttft_scraper *s)
 		if (!s->first_error[0])
 			snprintf(s->first_error, sizeof s->first_error, "%.180s: %s", s->url, why);
 	}
-	put(&s->log, TTFT_EV_SCRAPE, t, why[0] ? (int)(status ? status : -1) : 0, found,
+	put(&s->log, TTFT_EV_SCRAPE, t1, why[0] ? (int)(status ? status : -1) : 0, found,
 	    seq, why[0] ? why : NULL);
 	free(body);
+}
+
+/* Sleeps until the next tick on a fixed cadence (no drift) or until
+ * ttft_scraper_stop(); returns 0 when stopped. */
+static int wait_tick(struct ttft_scraper *s, int64_t *next)
+{
+	*next += (int64_t)s->interval_ms * 1000000;
+	int64_t now = now_ns();
+	if (*next < now) /* a slow scrape: skip the ticks it overran */
+		*next = now;
+	struct timespec ts = {*next / 1000000000, *next % 1000000000};
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
+		;
+	int go = !s->stop;
+	pthread_mutex_unlock(&s->mu);
+	return go;
 }
 
 static void *loop(void *arg)
 {
 	struct ttft_scraper *s = arg;
-	/* Relaxed: a flag, ordering nothing; the join publishes the rest. */
-	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
-		usleep((useconds_t)s->interval_ms * 1000);
-		if (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED))
-			snapshot(s);
-	}
+	int64_t next = now_ns();
+	while (wait_tick(s, &next))
+		snapshot(s);
 	return NULL;
 }
 
@@ -111,15 +127,30 @@ int ttft_scraper_start(struct ttft_scraper *s, const char *url, const char *log_
 		return -1;
 	}
 	snapshot(s);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the ticks' clock */
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	s->running = pthread_create(&s->th, NULL, loop, s) == 0;
 	return 0;
 }
 
 void ttft_scraper_stop(struct ttft_scraper *s)
 {
-	__atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
 	if (s->running)
 		pthread_join(s->th, NULL);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	/* The last request may have just ended: the last snapshot must come
+	 * after its end and the join's skew, or that request has no window. */
+	struct timespec pause = {0, 2 * TTFT_JOIN_SKEW_NS};
+	nanosleep(&pause, NULL);
 	snapshot(s);
 	ttft_log_close(&s->log);
 }

@@ -13,7 +13,9 @@ struct ttft_scraper {
 	int interval_ms;
 	struct ttft_log log;
 	pthread_t th;
-	int stop;          /* atomic: set by ttft_scraper_stop */
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* wakes the sampler early to stop */
+	int stop;          /* under mu */
 	int running;
 	unsigned snapshots, failures;
 	char first_error[256];

@@ -26,7 +26,7 @@ SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/pic/%.o)
 
 PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold
 TEST_PROGS := $(B)/test_sse $(B)/test_http $(B)/test_log $(B)/test_analyze $(B)/test_join \
-	$(B)/test_clients $(B)/test_shim $(B)/test_probe $(B)/test_cold $(B)/test_truth $(B)/test_engine_script $(B)/fixture-server $(B)/shim_host
+	$(B)/test_clients $(B)/test_shim $(B)/test_probe $(B)/test_cold $(B)/test_truth $(B)/test_load $(B)/test_engine_script $(B)/fixture-server $(B)/shim_host
 
 all: $(B)/libttftshim.so $(PROGS)
 

@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 B=${TTFT_BUILD:-build}
-suites="test_sse test_http test_log test_analyze test_join test_shim test_clients test_probe test_cold test_truth test_engine_script"
+suites="test_sse test_http test_log test_analyze test_join test_shim test_clients test_probe test_cold test_truth test_load test_engine_script"
 [ "${TTFT_SLOW:-0}" = 1 ] && suites="$suites ${TTFT_SLOW_SUITES:-}"
 passed=0 failed=0 broken=""
 for s in $suites; do

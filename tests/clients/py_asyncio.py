@@ -1,6 +1,7 @@
 """Streamed completions over asyncio streams (raw HTTP/1.1, chunked);
 prints one JSON line per request with time.monotonic_ns stamps.
-usage: py_asyncio.py PORT N keepalive|new [X-Fixture value]"""
+usage: py_asyncio.py PORT N keepalive|new|concurrent [X-Fixture value]
+concurrent: N requests at once, each on its own connection."""
 import asyncio, json, sys, time
 
 port, n, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -27,7 +28,20 @@ async def one(reader, writer):
                     tokens += 1
                     first = first or time.monotonic_ns()
 
+async def concurrent():
+    async def fresh():
+        t0 = time.monotonic_ns()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        first, tokens = await one(reader, writer)
+        writer.close()
+        await writer.wait_closed()
+        return {"start_ns": t0, "first_ns": first, "tokens": tokens}
+    for line in await asyncio.gather(*(fresh() for _ in range(n))):
+        print(json.dumps(line), flush=True)
+
 async def main():
+    if mode == "concurrent":
+        return await concurrent()
     conn = None
     for i in range(n):
         t0 = time.monotonic_ns()

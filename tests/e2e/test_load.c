@@ -1,0 +1,246 @@
+/* test_load.c — attribution under load: the server's own queue and prefill
+ * per request while requests overlap. The fixture runs one engine slot
+ * (--slots 1: every request beyond the first really waits) and writes what
+ * it measured and reported for each request (--truth). Wrapped clients
+ * (Python asyncio at once, curl at once, http.client back to back on one
+ * keep-alive connection) under ttft-run --metrics: every split the tools
+ * give must be the server's own number for that request, every other
+ * request must say why it has none, and the join must split some. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static int g_port;
+static pid_t g_srv;
+static char g_truth[256];
+
+static void start(const char *args)
+{
+	snprintf(g_truth, sizeof g_truth, "/tmp/ttft-test-truth-%d-%ld.jsonl", (int)getpid(),
+		 (long)random());
+	char a[512];
+	snprintf(a, sizeof a, "--slots 1 --first-ms 1 --token-ms 10 --truth %s %s", g_truth,
+		 args);
+	g_port = tu_fixture_start(a, &g_srv);
+}
+
+static void stop(void)
+{
+	tu_fixture_stop(g_srv);
+	unlink(g_truth);
+}
+
+/* What the fixture measured and reported for one request. */
+struct truth {
+	double recv_s, first_s, queue_s, prefill_s;
+	char trace_id[33];
+	int used;
+};
+
+static int read_truth(struct truth *t, int max)
+{
+	char *text = tu_read_file(g_truth, NULL);
+	int n = 0;
+	for (char *save, *p = strtok_r(text, "\n", &save); p && n < max;
+	     p = strtok_r(NULL, "\n", &save)) {
+		cJSON *o = cJSON_Parse(p);
+		ck_assert_msg(o != NULL, "bad truth line: %s", p);
+		struct truth *x = &t[n++];
+		memset(x, 0, sizeof *x);
+		x->recv_s = cJSON_GetObjectItem(o, "t_recv_ns")->valuedouble / 1e9;
+		x->first_s = cJSON_GetObjectItem(o, "t_first_ns")->valuedouble / 1e9;
+		x->queue_s = cJSON_GetObjectItem(o, "queue_s")->valuedouble;
+		x->prefill_s = cJSON_GetObjectItem(o, "prefill_s")->valuedouble;
+		cJSON *tr = cJSON_GetObjectItem(o, "trace_id");
+		if (cJSON_IsString(tr))
+			snprintf(x->trace_id, sizeof x->trace_id, "%s", tr->valuestring);
+		cJSON_Delete(o);
+	}
+	free(text);
+	return n;
+}
+
+static double num(cJSON *o, const char *k)
+{
+	cJSON *v = cJSON_GetObjectItem(o, k);
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static const char *str(cJSON *o, const char *k)
+{
+	cJSON *v = cJSON_GetObjectItem(o, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* One slot serves one request at a time: the truth whose first token went
+ * out last before this row's first token was read is this row's. */
+static struct truth *match_first(struct truth *t, int n, double first_s)
+{
+	struct truth *best = NULL;
+	for (int k = 0; k < n; k++)
+		if (t[k].first_s <= first_s + 1e-6 && (!best || t[k].first_s > best->first_s))
+			best = &t[k];
+	ck_assert_msg(best && !best->used, "no unclaimed server record for a first token "
+		      "read at %.6f s", first_s);
+	best->used = 1;
+	return best;
+}
+
+/* Hold one row (the analyzer's or the probe's) to the server's record:
+ * a split is the server's own number, else there is a note. Returns 1 for
+ * a split. */
+static int check_row(cJSON *q, const struct truth *t, const char *want_source)
+{
+	const char *src = str(q, "split_source");
+	if (!src) {
+		ck_assert_msg(str(q, "split_note") && *str(q, "split_note"),
+			      "a null split without a note");
+		ck_assert(isnan(num(q, "queue_s")) && isnan(num(q, "prefill_s")));
+		return 0;
+	}
+	ck_assert_str_eq(src, want_source);
+	double prefill = num(q, "prefill_s"), queue = num(q, "queue_s");
+	ck_assert_msg(fabs(prefill - t->prefill_s) < 1e-5, "prefill %.6f s, the server's "
+		      "own %.6f s (queue %.6f, note %s)", prefill, t->prefill_s, queue,
+		      str(q, "split_note"));
+	if (!strcmp(want_source, "vllm-metrics"))
+		ck_assert_msg(fabs(queue - t->queue_s) < 1e-5, "queue %.6f s, the server's "
+			      "own %.6f s", queue, t->queue_s);
+	else if (!strcmp(want_source, "llamacpp-metrics"))
+		ck_assert(isnan(queue)); /* llama.cpp counts no queue */
+	else if (!isnan(queue)) /* llamacpp-timings: headers ≈ slot start */
+		ck_assert_msg(fabs(queue - t->queue_s) < 0.003, "queue %.6f s, the server's "
+			      "own %.6f s", queue, t->queue_s);
+	ck_assert_msg(num(q, "server_other_s") >= 0, "other %.6f s",
+		      num(q, "server_other_s"));
+	return 1;
+}
+
+/* Run CMD under ttft-run --metrics; hold every completion row to the truth.
+ * Returns how many rows got a split; *rows the number of completions. */
+static int wrapped(const char *cmd, int interval_ms, const char *source, int *rows)
+{
+	char js[256], full[2048];
+	tu_tmp_log(js, sizeof js, "load-json");
+	snprintf(full, sizeof full, "%s/ttft-run --quiet --metrics http://127.0.0.1:%d "
+		 "--metrics-interval %d --json %s -- %s >/dev/null", tu_build_dir(), g_port,
+		 interval_ms, js, cmd);
+	ck_assert_int_eq(tu_sh(full, NULL), 0);
+	char *text = tu_read_file(js, NULL);
+	unlink(js);
+	cJSON *j = cJSON_Parse(text);
+	ck_assert_ptr_nonnull(j);
+	struct truth t[64];
+	int nt = read_truth(t, 64), split = 0;
+	*rows = 0;
+	cJSON *q;
+	cJSON_ArrayForEach(q, cJSON_GetObjectItem(j, "requests")) {
+		if (strcmp(str(q, "method"), "POST"))
+			continue;
+		(*rows)++;
+		double first = num(q, "start_s") + num(q, "ttft_s");
+		ck_assert(!isnan(first));
+		split += check_row(q, match_first(t, nt, first), source);
+	}
+	ck_assert_int_eq(*rows, nt);
+	cJSON_Delete(j);
+	free(text);
+	return split;
+}
+
+/* The queueing was real: with one slot, the last one waited for the rest. */
+static void queued_for_real(int n, double service_s)
+{
+	struct truth t[64];
+	int nt = read_truth(t, 64);
+	ck_assert_int_eq(nt, n);
+	double most = 0;
+	for (int k = 0; k < nt; k++)
+		most = t[k].queue_s > most ? t[k].queue_s : most;
+	ck_assert_msg(most >= (n - 1) * service_s, "longest queue %.4f s", most);
+}
+
+START_TEST(asyncio_at_once_vllm)
+{
+	start("");
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "python3 tests/clients/py_asyncio.py %d 5 concurrent "
+		 "'prefill=20'", g_port);
+	int rows, split = wrapped(cmd, 10, "vllm-metrics", &rows);
+	ck_assert_int_eq(rows, 5);
+	ck_assert_msg(split >= 1, "no request got a split");
+	fprintf(stderr, "asyncio at once, vLLM: %d of %d split\n", split, rows);
+	queued_for_real(5, 0.020);
+	stop();
+}
+END_TEST
+
+START_TEST(curl_at_once_llamacpp)
+{
+	start("--style llamacpp");
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "sh -c 'for i in 1 2 3 4; do curl -sN "
+		 "http://127.0.0.1:%d/v1/completions -H \"X-Fixture: prefill=20\" "
+		 "-d @tests/clients/completion.json -o /dev/null & done; wait'", g_port);
+	int rows, split = wrapped(cmd, 10, "llamacpp-metrics", &rows);
+	ck_assert_int_eq(rows, 4);
+	ck_assert_msg(split >= 1, "no request got a split");
+	fprintf(stderr, "curl at once, llama.cpp counters: %d of %d split\n", split, rows);
+	queued_for_real(4, 0.020);
+	stop();
+}
+END_TEST
+
+/* A script's loop: requests one after another on one keep-alive
+ * connection, no pause. The next one starts as this one ends. */
+START_TEST(keepalive_back_to_back_vllm)
+{
+	start("");
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "python3 tests/clients/py_httpclient.py %d 4 keepalive x "
+		 "'prefill=10'", g_port);
+	int rows, split = wrapped(cmd, 10, "vllm-metrics", &rows);
+	ck_assert_int_eq(rows, 4);
+	ck_assert_msg(split >= 1, "no request got a split");
+	fprintf(stderr, "keep-alive loop, vLLM: %d of %d split\n", split, rows);
+	stop();
+}
+END_TEST
+
+/* The issue's case: llama.cpp's prompt counters move when a prefill ends.
+ * Back to back, the next request's prefill ends right after this one ends,
+ * before the next scrape: the old join gave this request both prefills,
+ * labelled valid. Every split must be the request's own. */
+START_TEST(keepalive_back_to_back_llamacpp)
+{
+	start("--style llamacpp");
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "python3 tests/clients/py_httpclient.py %d 6 keepalive x "
+		 "'prefill=1'", g_port);
+	int rows, split = wrapped(cmd, 20, "llamacpp-metrics", &rows);
+	ck_assert_int_eq(rows, 6);
+	ck_assert_msg(split >= 1, "no request got a split");
+	fprintf(stderr, "keep-alive loop, llama.cpp counters: %d of %d split\n", split, rows);
+	stop();
+}
+END_TEST
+
+int main(void)
+{
+	srandom((unsigned)getpid());
+	Suite *s = suite_create("load");
+	TCase *t = tcase_create("load");
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, asyncio_at_once_vllm);
+	tcase_add_test(t, curl_at_once_llamacpp);
+	tcase_add_test(t, keepalive_back_to_back_vllm);
+	tcase_add_test(t, keepalive_back_to_back_llamacpp);
+	suite_add_tcase(s, t);
+	return tu_run(s);
+}

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "ttft_sse.h"
+#include "ttft_join.h"
 #include "ttft_prom.h"
 
 struct probe_cfg {
@@ -23,6 +24,8 @@ struct probe_cfg {
 	struct curl_slist *headers; /* user's --header lines + ours */
 	int keep_text;           /* keep the generated text (tests, --text) */
 	int metrics;             /* scrape base/metrics around requests */
+	int metrics_interval_ms; /* under concurrency: scrape this often */
+	int user_traceparent;    /* the user's --header sets traceparent */
 };
 
 struct probe_result {
@@ -40,11 +43,12 @@ struct probe_result {
 	double dns_s, connect_s, pretransfer_s, starttransfer_s;
 	/* llama.cpp's final-chunk timings, NAN when absent */
 	double prompt_ms, predicted_ms, cache_n;
-	/* the server's split from /metrics deltas around this request */
-	double m_queue_s, m_prefill_s, m_decode_s, m_hit_tokens, m_server_ttft_s;
-	const char *m_source;    /* NULL when there is no per-request split */
-	char m_note[160];        /* why not, when not */
+	/* the request as the join sees it (times from the callbacks), and the
+	 * server's split: llama.cpp's timings, else /metrics (ttft_join.h) */
+	struct ttft_join_req jr;
+	struct ttft_join_out srv;
 	double network_s;        /* TCP_INFO round-trip time, NAN if unknown */
+	char trace_id[33];       /* the W3C traceparent's trace id it was sent with */
 	char *text;              /* generated text when cfg.keep_text */
 	size_t textlen, textcap;
 };
@@ -63,6 +67,9 @@ int probe_run(const struct probe_cfg *cfg, struct probe_result *results, int n,
 /* Under concurrency: the server's aggregate over the whole run (the last
  * probe_run's), when metrics were scraped; NULL otherwise. */
 const struct ttft_split *probe_window(void);
+/* Under concurrency: how many /metrics scrapes ran during the last
+ * probe_run, and how many of them failed. */
+void probe_scrapes(int *taken, int *failed);
 
 /* The split of one request into queue / prefill / other, with its source:
  * llama.cpp's timings first, then the /metrics deltas. NAN where unknown. */

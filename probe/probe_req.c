@@ -11,11 +11,13 @@
 #include <time.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "ttft_analyze.h"
 #include "ttft_fetch.h"
+#include "ttft_scrape.h"
 
 #define RAW_CAP (64 * 1024)
 
@@ -35,6 +37,7 @@ struct preq {
 	int fd, new_fd;      /* the connection's fd, for marks; -1 unknown */
 	struct ttft_truth before; /* /metrics just before the request */
 	int have_before;
+	struct curl_slist *hdrs;  /* cfg's headers + this request's traceparent */
 	char curl_err[CURL_ERROR_SIZE];
 };
 
@@ -99,7 +102,57 @@ static int on_prereq(void *ud, char *pip, char *lip, int pport, int lport)
 		q->fd = g_port_fd[lport] - 1;
 	}
 	mark(q, 1);
+	/* the request goes out now (again, when curl retries it) */
+	q->r->jr.t_sent = probe_now();
 	return CURL_PREREQFUNC_OK;
+}
+
+/* The status line is the first header curl hands over: the response
+ * started (llama.cpp: a slot took the request). */
+static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
+{
+	struct preq *q = ud;
+	(void)p;
+	if (!q->r->jr.t_hdr)
+		q->r->jr.t_hdr = probe_now();
+	return sz * nm;
+}
+
+/* A W3C traceparent: a random trace id (the request-level join key vLLM's
+ * OpenTelemetry spans carry) and span id, sampled. */
+static void new_traceparent(char *trace_id, char *line, size_t len)
+{
+	unsigned char b[24];
+	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+		/* no entropy source: a clock-derived id, unique enough per run */
+		int64_t t = probe_now();
+		for (size_t i = 0; i < sizeof b; i++)
+			b[i] = (unsigned char)((t >> (8 * (i % 8))) ^ (i * 131) ^ getpid());
+	}
+	b[0] |= 1; /* all-zero ids are invalid */
+	b[16] |= 1;
+	char span[17];
+	for (int i = 0; i < 16; i++)
+		sprintf(trace_id + 2 * i, "%02x", b[i]);
+	for (int i = 0; i < 8; i++)
+		sprintf(span + 2 * i, "%02x", b[16 + i]);
+	snprintf(line, len, "traceparent: 00-%s-%s-01", trace_id, span);
+}
+
+/* The user's own traceparent (--header): its trace id, or "" if none. */
+static void user_trace_id(const struct curl_slist *h, char *out)
+{
+	out[0] = 0;
+	for (; h; h = h->next) {
+		const char *v = h->data;
+		if (strncasecmp(v, "traceparent:", 12))
+			continue;
+		v += 12;
+		while (*v == ' ')
+			v++;
+		if (strlen(v) >= 35 && v[2] == '-')
+			snprintf(out, 33, "%.32s", v + 3);
+	}
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -215,6 +268,7 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 	struct preq *q = ud;
 	size_t n = sz * nm;
 	q->t_now = probe_now();
+	q->r->jr.t_end_lo = q->t_now; /* the last data so far */
 	long status = 0;
 	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 300 || !q->cfg->stream) {
@@ -269,9 +323,20 @@ static void start(CURLM *m, struct preq *q, const struct probe_cfg *cfg,
 	r->usage_tokens = -1;
 	r->prompt_tokens = -1;
 	r->prompt_ms = r->predicted_ms = r->cache_n = NAN;
-	r->m_queue_s = r->m_prefill_s = r->m_decode_s = r->m_hit_tokens = NAN;
-	r->m_server_ttft_s = NAN;
 	r->network_s = NAN;
+	memset(&r->jr, 0, sizeof r->jr);
+	memset(&r->srv, 0, sizeof r->srv);
+	r->srv.queue_s = r->srv.prefill_s = r->srv.decode_s = NAN;
+	r->srv.server_ttft_s = r->srv.hit_tokens = NAN;
+	if (cfg->user_traceparent) {
+		user_trace_id(cfg->headers, r->trace_id);
+	} else {
+		char line[96];
+		new_traceparent(r->trace_id, line, sizeof line);
+		for (const struct curl_slist *h = cfg->headers; h; h = h->next)
+			q->hdrs = curl_slist_append(q->hdrs, h->data);
+		q->hdrs = curl_slist_append(q->hdrs, line);
+	}
 	q->fd = q->new_fd = -1;
 	q->raw = xrealloc(NULL, RAW_CAP + 1);
 	q->raw[0] = 0;
@@ -283,8 +348,10 @@ static void start(CURLM *m, struct preq *q, const struct probe_cfg *cfg,
 	q->h = curl_easy_init();
 	curl_easy_setopt(q->h, CURLOPT_URL, url);
 	curl_easy_setopt(q->h, CURLOPT_POSTFIELDS, q->body);
-	curl_easy_setopt(q->h, CURLOPT_HTTPHEADER, cfg->headers);
+	curl_easy_setopt(q->h, CURLOPT_HTTPHEADER, q->hdrs ? q->hdrs : cfg->headers);
 	curl_easy_setopt(q->h, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(q->h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(q->h, CURLOPT_HEADERDATA, q);
 	curl_easy_setopt(q->h, CURLOPT_WRITEDATA, q);
 	curl_easy_setopt(q->h, CURLOPT_ERRORBUFFER, q->curl_err);
 	curl_easy_setopt(q->h, CURLOPT_NOSIGNAL, 1L);
@@ -362,8 +429,18 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 		set_error(r, "stream ended without [DONE] after %d tokens", r->ntok);
 	}
 	r->ok = r->error[0] == 0;
+	/* as the join sees it: first token and end read in the callbacks */
+	r->jr.t_first = q->cfg->stream ? r->t_first : 0;
+	r->jr.t_end_hi = r->t_end;
+	if (!r->jr.t_end_lo)
+		r->jr.t_end_lo = r->t_end;
+	r->jr.skew_ns = TTFT_JOIN_SKEW_NS + (isnan(r->network_s) ? 0
+			: (int64_t)(r->network_s * 1e9));
+	r->jr.generate = 1;
+	r->jr.complete = r->ok && r->http_status >= 200 && r->http_status < 300;
 	curl_multi_remove_handle(m, q->h);
 	curl_easy_cleanup(q->h);
+	curl_slist_free_all(q->hdrs);
 	free(q->body);
 	free(q->ev);
 	free(q->raw);
@@ -371,10 +448,17 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 
 static struct ttft_split g_window;
 static int g_have_window;
+static int g_scrapes, g_scrape_failures;
 
 const struct ttft_split *probe_window(void)
 {
 	return g_have_window ? &g_window : NULL;
+}
+
+void probe_scrapes(int *taken, int *failed)
+{
+	*taken = g_scrapes;
+	*failed = g_scrape_failures;
 }
 
 int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, size_t errlen)
@@ -382,6 +466,7 @@ int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, s
 	char url[2048], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
 	snprintf(url, sizeof url, "%s/metrics", cfg->base);
 	long status = 0;
+	t->t0_ns = probe_now();
 	CURLcode rc = ttft_fetch(url, cfg->headers, 5.0, 8u << 20, &body, &status, cerr,
 				 sizeof cerr);
 	t->t_ns = probe_now();
@@ -392,52 +477,134 @@ int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, s
 		snprintf(err, errlen, "GET %s answered HTTP %ld", url, status);
 	} else {
 		char why[160];
+		int64_t t0 = t->t0_ns, t1 = t->t_ns;
 		if (ttft_truth_page(body ? body : "", body ? strlen(body) : 0, t, why,
 				    sizeof why) > 0)
 			out = 0;
 		else
 			snprintf(err, errlen, "%s: %s", url, why);
+		t->t0_ns = t0, t->t_ns = t1;
 	}
 	free(body);
 	return out;
 }
 
-/* Sequential requests: the deltas between the scrapes around each one are
- * that request's own numbers. */
+/* Sequential requests: the deltas between the scrapes right before and
+ * right after each one are that request's own numbers. */
 static void split_one(const struct probe_cfg *cfg, struct preq *q)
 {
 	struct probe_result *r = q->r;
 	struct ttft_truth after;
 	char err[256];
 	if (!q->have_before) {
-		snprintf(r->m_note, sizeof r->m_note, "no /metrics snapshot before the request");
+		snprintf(r->srv.note, sizeof r->srv.note, "no /metrics snapshot before the request");
 		return;
 	}
 	if (probe_scrape(cfg, &after, err, sizeof err) != 0) {
-		snprintf(r->m_note, sizeof r->m_note, "%.150s", err);
+		snprintf(r->srv.note, sizeof r->srv.note, "%.150s", err);
 		return;
 	}
-	struct ttft_split sp;
-	int one = ttft_truth_split(&q->before, &after, 1, &sp);
-	if (one) {
-		r->m_source = sp.source;
-		r->m_queue_s = sp.queue_s;
-		r->m_prefill_s = sp.prefill_s;
-		r->m_decode_s = sp.decode_s;
-		r->m_hit_tokens = sp.hit_tokens;
-		r->m_server_ttft_s = sp.server_ttft_s;
-	} else {
-		snprintf(r->m_note, sizeof r->m_note, "%s", sp.reason);
+	ttft_join_pair(&q->before, &after, &r->jr, &r->srv);
+}
+
+/* Under concurrency, /metrics is sampled from the same event loop while
+ * the streams run: one GET at a time, every metrics_interval_ms. */
+struct sampler {
+	CURL *h;
+	char *body;
+	size_t len;
+	int64_t t0, next;
+	struct ttft_truth *snaps;
+	size_t n, cap;
+};
+
+static size_t on_page(char *p, size_t sz, size_t nm, void *ud)
+{
+	struct sampler *s = ud;
+	size_t n = sz * nm;
+	if (s->len + n > (8u << 20))
+		return 0; /* not a /metrics page: fail the transfer */
+	s->body = xrealloc(s->body, s->len + n + 1);
+	memcpy(s->body + s->len, p, n);
+	s->len += n;
+	s->body[s->len] = 0;
+	return n;
+}
+
+static void keep_snapshot(struct sampler *s, const struct ttft_truth *t)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 64;
+		s->snaps = xrealloc(s->snaps, s->cap * sizeof *s->snaps);
 	}
+	s->snaps[s->n++] = *t;
+}
+
+static void sample_start(CURLM *m, struct sampler *s, const struct probe_cfg *cfg)
+{
+	char url[2048];
+	snprintf(url, sizeof url, "%s/metrics", cfg->base);
+	s->h = curl_easy_init();
+	curl_easy_setopt(s->h, CURLOPT_URL, url);
+	curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, cfg->headers);
+	curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, on_page);
+	curl_easy_setopt(s->h, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(s->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(s->h, CURLOPT_TIMEOUT_MS, 5000L);
+	s->len = 0;
+	s->t0 = probe_now();
+	curl_multi_add_handle(m, s->h);
+}
+
+static void sample_done(CURLM *m, struct sampler *s, CURLcode rc)
+{
+	long status = 0;
+	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+	struct ttft_truth t;
+	char why[160];
+	int64_t t1 = probe_now();
+	g_scrapes++;
+	if (rc == CURLE_OK && status == 200 &&
+	    ttft_truth_page(s->body ? s->body : "", s->len, &t, why, sizeof why) > 0) {
+		t.t0_ns = s->t0; /* rendered after the GET went out … */
+		t.t_ns = t1;     /* … and before its answer was in */
+		keep_snapshot(s, &t);
+	} else {
+		g_scrape_failures++;
+	}
+	curl_multi_remove_handle(m, s->h);
+	curl_easy_cleanup(s->h);
+	s->h = NULL;
+}
+
+/* Each request gets the window that provably holds its moment alone. */
+static void join_run(struct sampler *s, struct probe_result *res, int n)
+{
+	struct ttft_join_req *jr = xrealloc(NULL, (size_t)n * sizeof *jr);
+	struct ttft_join_out *out = xrealloc(NULL, (size_t)n * sizeof *out);
+	for (int i = 0; i < n; i++)
+		jr[i] = res[i].jr;
+	ttft_join(s->snaps, s->n, jr, (size_t)n, out);
+	for (int i = 0; i < n; i++)
+		res[i].srv = out[i];
+	free(jr);
+	free(out);
 }
 
 int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
 	      int conc, int progress)
 {
+	struct sampler smp = {0};
 	struct ttft_truth w0;
 	char werr[256];
 	g_have_window = 0;
+	g_scrapes = g_scrape_failures = 0;
 	int window = cfg->metrics && conc > 1 && probe_scrape(cfg, &w0, werr, sizeof werr) == 0;
+	if (window)
+		keep_snapshot(&smp, &w0);
+	int interval = cfg->metrics_interval_ms > 0 ? cfg->metrics_interval_ms
+						     : TTFT_SCRAPE_INTERVAL_MS;
+	smp.next = probe_now() + (int64_t)interval * 1000000;
 	if (!g_mark)
 		g_mark = (void (*)(int, int))dlsym(RTLD_DEFAULT, "ttft_mark");
 	CURLM *m = curl_multi_init();
@@ -455,6 +622,13 @@ int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
 			next++;
 			running++;
 		}
+		int64_t now = probe_now();
+		if (window && !smp.h && now >= smp.next) {
+			sample_start(m, &smp, cfg);
+			smp.next += (int64_t)interval * 1000000;
+			if (smp.next < now) /* a slow scrape: skip what it overran */
+				smp.next = now;
+		}
 		int still;
 		curl_multi_perform(m, &still);
 		CURLMsg *msg;
@@ -462,14 +636,15 @@ int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
 		while ((msg = curl_multi_info_read(m, &left))) {
 			if (msg->msg != CURLMSG_DONE)
 				continue;
+			if (smp.h && msg->easy_handle == smp.h) {
+				sample_done(m, &smp, msg->data.result);
+				continue;
+			}
 			struct preq *q;
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&q);
 			finish(m, q, msg->data.result);
 			if (cfg->metrics && conc == 1)
 				split_one(cfg, q);
-			else if (cfg->metrics)
-				snprintf(q->r->m_note, sizeof q->r->m_note, "concurrent requests: "
-					 "see the run's server window");
 			running--;
 			done++;
 			failed += !q->r->ok;
@@ -479,16 +654,41 @@ int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
 			else if (progress && done % 64 == 0)
 				fprintf(stderr, "  %d/%d requests done\n", done, n);
 		}
-		if (done < n && (running == conc || next == n))
-			curl_multi_poll(m, NULL, 0, 100, NULL);
+		if (done < n) {
+			int64_t wait_ms = window && !smp.h ? (smp.next - probe_now()) / 1000000 : 100;
+			curl_multi_poll(m, NULL, 0, wait_ms < 0 ? 0 : wait_ms > 100 ? 100
+					: (int)wait_ms, NULL);
+		}
+	}
+	if (smp.h) { /* the streams are done: let the last sample go */
+		curl_multi_remove_handle(m, smp.h);
+		curl_easy_cleanup(smp.h);
+		smp.h = NULL;
 	}
 	free(qs);
 	curl_multi_cleanup(m);
 	struct ttft_truth w1;
-	if (window && probe_scrape(cfg, &w1, werr, sizeof werr) == 0) {
-		ttft_truth_split(&w0, &w1, 0, &g_window);
-		g_have_window = 1;
+	if (window) {
+		/* after the last end and the join's skew, like ttft-run's */
+		struct timespec pause = {0, 2 * TTFT_JOIN_SKEW_NS};
+		nanosleep(&pause, NULL);
+		if (probe_scrape(cfg, &w1, werr, sizeof werr) == 0) {
+			keep_snapshot(&smp, &w1);
+			ttft_truth_split(&w0, &w1, 0, &g_window);
+			g_have_window = 1;
+		}
+		join_run(&smp, res, n);
+	} else if (cfg->metrics && conc > 1) {
+		for (int i = 0; i < n; i++)
+			snprintf(res[i].srv.note, sizeof res[i].srv.note, "no /metrics snapshot "
+				 "before the run: %.150s", werr);
 	}
+	for (int i = 0; i < n; i++)
+		if (!isnan(res[i].prompt_ms)) /* llama.cpp's own, per request */
+			ttft_join_timings(&res[i].jr, res[i].prompt_ms, res[i].predicted_ms,
+					  res[i].cache_n, &res[i].srv);
+	free(smp.snaps);
+	free(smp.body);
 	return failed;
 }
 
@@ -570,24 +770,14 @@ int probe_fit_points(const double *x, const double *y, int n, struct probe_fit *
 void probe_split_of(const struct probe_result *r, const struct probe_fit *fit,
 		    struct probe_split *s)
 {
-	s->queue_s = s->prefill_s = s->decode_s = s->hit_tokens = s->server_other_s = NAN;
-	s->server_ttft_s = NAN;
-	s->source = NULL;
-	s->note = r->m_note[0] ? r->m_note : NULL;
-	if (!isnan(r->prompt_ms)) {
-		s->source = "llamacpp-timings";
-		s->prefill_s = r->prompt_ms / 1e3;
-		s->decode_s = isnan(r->predicted_ms) ? NAN : r->predicted_ms / 1e3;
-		s->hit_tokens = r->cache_n;
-		s->note = NULL;
-	} else if (r->m_source) {
-		s->source = r->m_source;
-		s->queue_s = r->m_queue_s;
-		s->prefill_s = r->m_prefill_s;
-		s->decode_s = r->m_decode_s;
-		s->hit_tokens = r->m_hit_tokens;
-		s->server_ttft_s = r->m_server_ttft_s;
-	}
+	s->source = r->srv.split ? r->srv.source : NULL;
+	s->queue_s = r->srv.queue_s;
+	s->prefill_s = r->srv.prefill_s;
+	s->decode_s = r->srv.decode_s;
+	s->hit_tokens = r->srv.hit_tokens;
+	s->server_ttft_s = r->srv.server_ttft_s;
+	s->server_other_s = ttft_join_other_s(&r->jr, &r->srv);
+	s->note = r->srv.note[0] ? r->srv.note : NULL;
 	double ttft = probe_ttft_s(r);
 	if (!s->source && fit && fit->ok && r->prompt_tokens >= 0 && !isnan(ttft)) {
 		/* The server says nothing: what exceeds the calibrated TTFT for
@@ -596,9 +786,5 @@ void probe_split_of(const struct probe_result *r, const struct probe_fit *fit,
 		s->queue_s = ttft > expect ? ttft - expect : 0;
 		s->source = "model";
 		s->note = "estimated: ttft - (a + b * prompt_tokens) from the calibration";
-		return;
 	}
-	if (s->source && !isnan(ttft) && !isnan(s->prefill_s))
-		s->server_other_s = ttft - r->pretransfer_s - s->prefill_s -
-				    (isnan(s->queue_s) ? 0 : s->queue_s);
 }

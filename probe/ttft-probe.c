@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ttft_analyze.h"
+#include "ttft_scrape.h"
 
 static void usage(FILE *f)
 {
@@ -45,7 +46,11 @@ static void usage(FILE *f)
 "  --metrics MODE       auto (default: when the server has /metrics), on, off:\n"
 "                       scrape /metrics around each request for the server's\n"
 "                       own queue / prefill / decode (vLLM histograms, llama.cpp\n"
-"                       counters); under --concurrency, one window for the run\n"
+"                       counters); under --concurrency, sampled while the\n"
+"                       streams run and joined to each request where a window\n"
+"                       provably holds it alone (docs/server-truth.md)\n"
+"  --metrics-interval MS  under --concurrency, sample /metrics this often\n"
+"                       (default %d)\n"
 "  --calibrate FILE     fit TTFT = a + b * prompt_tokens at concurrency 1 over\n"
 "                       prompts of 4 lengths (5 runs each), write it to FILE\n"
 "  --fit FILE           for a server that explains nothing: report the TTFT\n"
@@ -53,10 +58,14 @@ static void usage(FILE *f)
 "  -q, --quiet          no table\n"
 "  -h, --help           this text\n"
 "\n"
+"Every request carries a W3C traceparent header with a random trace id\n"
+"(trace_id in the JSON; your own --header 'traceparent: …' is kept instead):\n"
+"vLLM's OpenTelemetry llm_request span for it has the same trace id.\n"
 "Under the shim (ttft-run -- ttft-probe …) the probe also marks, in the\n"
 "shim's log, when it saw each first token; ttft-analyze shows the gap.\n"
 "exit status: 0 all requests ok; 1 a request failed (its record keeps the\n"
-"error); 2 bad usage or the server could not be asked at all.\n");
+"error); 2 bad usage or the server could not be asked at all.\n",
+		TTFT_SCRAPE_INTERVAL_MS);
 }
 
 static char *read_prompt(const char *path)
@@ -113,6 +122,10 @@ static cJSON *record(const struct probe_result *r, int64_t t0, int keep_text,
 	num(o, "starttransfer_s", r->starttransfer_s);
 	num(o, "start_offset_s", (double)(r->t_start - t0) / 1e9);
 	cJSON_AddNumberToObject(o, "http_status", (double)r->http_status);
+	if (r->trace_id[0])
+		cJSON_AddStringToObject(o, "trace_id", r->trace_id);
+	else
+		cJSON_AddNullToObject(o, "trace_id");
 	struct probe_split sp;
 	probe_split_of(r, fit, &sp);
 	num(o, "queue_s", sp.queue_s);
@@ -287,6 +300,7 @@ int main(int argc, char **argv)
 		{"json", required_argument, 0, 'j'},
 		{"text", no_argument, 0, 'x'},
 		{"metrics", required_argument, 0, 'X'},
+		{"metrics-interval", required_argument, 0, 'I'},
 		{"calibrate", required_argument, 0, 'K'},
 		{"fit", required_argument, 0, 'F'},
 		{"quiet", no_argument, 0, 'q'},
@@ -340,6 +354,8 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			cfg.headers = g_headers = curl_slist_append(cfg.headers, optarg);
+			if (!strncasecmp(optarg, "traceparent:", 12))
+				cfg.user_traceparent = 1;
 			break;
 		case 't': cfg.timeout_s = strtod(optarg, &end);
 			if (*end || cfg.timeout_s <= 0) {
@@ -354,6 +370,7 @@ int main(int argc, char **argv)
 		case 'j': json = optarg; break;
 		case 'x': cfg.keep_text = 1; break;
 		case 'K': calibrate = optarg; break;
+		case 'I': INT_ARG(cfg.metrics_interval_ms, 1); break;
 		case 'F': fitfile = optarg; break;
 		case 'X':
 			if (strcmp(optarg, "auto") && strcmp(optarg, "on") && strcmp(optarg, "off")) {
@@ -438,6 +455,9 @@ int main(int argc, char **argv)
 		toks += probe_tokens(&res[i]);
 		nitl += res[i].ntok > 1 ? (size_t)res[i].ntok - 1 : 0;
 	}
+	int exact = 0;
+	for (int i = 0; i < n; i++)
+		exact += res[i].srv.split;
 	double *itl = calloc(nitl + 1, sizeof *itl);
 	size_t k = 0;
 	for (int i = 0; i < n; i++)
@@ -467,6 +487,9 @@ int main(int argc, char **argv)
 			fprintf(table, "%-6s %10.4f %10.4f %10.4f\n", "e2e", pe.p50, pe.p90, pe.p99);
 			fprintf(table, "output tokens/s: %.1f\n", toks / wall);
 		}
+		if (cfg.metrics || exact)
+			fprintf(table, "server split (queue/prefill) for %d of %d requests%s\n",
+				exact, n, exact < n ? "; the others' split_note says why not" : "");
 	}
 	int rc = failed ? 1 : 0;
 	if (json) {
@@ -495,6 +518,13 @@ int main(int argc, char **argv)
 		cJSON_AddItemToObject(sum, "itl_s", pct_json(pi));
 		cJSON_AddItemToObject(sum, "e2e_s", pct_json(pe));
 		cJSON_AddNumberToObject(sum, "output_tokens_per_s", toks / wall);
+		cJSON_AddNumberToObject(sum, "exact_splits", exact);
+		int taken, bad;
+		probe_scrapes(&taken, &bad);
+		if (conc > 1 && cfg.metrics) {
+			cJSON_AddNumberToObject(sum, "metrics_scrapes", taken);
+			cJSON_AddNumberToObject(sum, "metrics_scrapes_failed", bad);
+		}
 		const struct ttft_split *win = probe_window();
 		if (win) {
 			cJSON *sw = cJSON_AddObjectToObject(sum, "server_window");

@@ -114,9 +114,10 @@ static int check_row(cJSON *q, const struct truth *t, const char *want_source)
 			      "own %.6f s", queue, t->queue_s);
 	else if (!strcmp(want_source, "llamacpp-metrics"))
 		ck_assert(isnan(queue)); /* llama.cpp counts no queue */
-	else if (!isnan(queue)) /* llamacpp-timings: headers ≈ slot start */
-		ck_assert_msg(fabs(queue - t->queue_s) < 0.003, "queue %.6f s, the server's "
-			      "own %.6f s", queue, t->queue_s);
+	else if (!isnan(queue)) /* llamacpp-timings: request sent → headers read, the
+				 * slot's start: never less than the real queue */
+		ck_assert_msg(queue >= t->queue_s && queue - t->queue_s < 0.003, "queue %.6f s, "
+			      "the server's own %.6f s", queue, t->queue_s);
 	ck_assert_msg(num(q, "server_other_s") >= 0, "other %.6f s",
 		      num(q, "server_other_s"));
 	return 1;
@@ -231,6 +232,64 @@ START_TEST(keepalive_back_to_back_llamacpp)
 }
 END_TEST
 
+/* ttft-probe --concurrency: it samples /metrics while its streams run and
+ * joins each request by itself; its records carry the trace id it sent, and
+ * the fixture recorded the same id with its truth. */
+static void probe_at_once(const char *style, const char *source)
+{
+	start(style);
+	char cmd[1024], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d --concurrency 4 "
+		 "--requests 8 --max-tokens 5 --metrics-interval 10 -q --json - --header "
+		 "'X-Fixture: prefill=20'", tu_build_dir(), g_port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	struct truth t[16];
+	int nt = read_truth(t, 16), n = 0, split = 0, exact = -1;
+	ck_assert_int_eq(nt, 8);
+	for (char *save, *p = strtok_r(out, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
+		cJSON *o = cJSON_Parse(p);
+		ck_assert_ptr_nonnull(o);
+		cJSON *sum = cJSON_GetObjectItem(o, "summary");
+		if (sum) {
+			exact = (int)num(sum, "exact_splits");
+			cJSON_Delete(o);
+			continue;
+		}
+		const char *id = str(o, "trace_id");
+		ck_assert_msg(id && strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32,
+			      "trace_id %s", id ? id : "null");
+		struct truth *x = NULL;
+		for (int k = 0; k < nt; k++)
+			if (!strcmp(t[k].trace_id, id))
+				x = &t[k];
+		ck_assert_msg(x && !x->used, "trace id %s: not once in the server's records", id);
+		x->used = 1;
+		split += check_row(o, x, source);
+		n++;
+		cJSON_Delete(o);
+	}
+	free(out);
+	ck_assert_int_eq(n, 8);
+	ck_assert_int_eq(exact, split);
+	ck_assert_msg(split >= 1, "no request got a split");
+	fprintf(stderr, "probe --concurrency 4, %s: %d of %d split\n", source, split, n);
+	queued_for_real(8, 0.020);
+	stop();
+}
+
+START_TEST(probe_at_once_vllm)
+{
+	probe_at_once("", "vllm-metrics");
+}
+END_TEST
+
+/* llama.cpp: its own timings in the stream, per request at any concurrency */
+START_TEST(probe_at_once_llamacpp)
+{
+	probe_at_once("--style llamacpp", "llamacpp-timings");
+}
+END_TEST
+
 int main(void)
 {
 	srandom((unsigned)getpid());
@@ -241,6 +300,8 @@ int main(void)
 	tcase_add_test(t, curl_at_once_llamacpp);
 	tcase_add_test(t, keepalive_back_to_back_vllm);
 	tcase_add_test(t, keepalive_back_to_back_llamacpp);
+	tcase_add_test(t, probe_at_once_vllm);
+	tcase_add_test(t, probe_at_once_llamacpp);
 	suite_add_tcase(s, t);
 	return tu_run(s);
 }

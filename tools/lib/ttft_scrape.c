@@ -120,7 +120,7 @@ int ttft_scraper_start(struct ttft_scraper *s, const char *url, const char *log_
 		snprintf(s->url, sizeof s->url, "%.*s", (int)n, url);
 	else
 		snprintf(s->url, sizeof s->url, "%.*s/metrics", (int)n, url);
-	s->interval_ms = interval_ms > 0 ? interval_ms : 50;
+	s->interval_ms = interval_ms > 0 ? interval_ms : TTFT_SCRAPE_INTERVAL_MS;
 	const char *why;
 	if (ttft_log_open(&s->log, log_path, (uint64_t)TTFT_LOG_DEFAULT_MB << 20, &why) != 0) {
 		snprintf(err, errlen, "cannot open log %s: %s", log_path, why);

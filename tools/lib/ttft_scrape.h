@@ -8,6 +8,10 @@
 
 #include "ttft_log.h"
 
+/* How often /metrics is sampled by default (ttft-run --metrics, ttft-probe
+ * under --concurrency): docs/server-truth.md says why this often. */
+#define TTFT_SCRAPE_INTERVAL_MS 50
+
 struct ttft_scraper {
 	char url[2048];
 	int interval_ms;

@@ -13,11 +13,13 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
 B := build
+space := $(subst ,, )
 # The layers (docs/layout.md): shim/core ← tools/lib ← probe ← programs.
-CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c
+CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c shim/core/ttft_env.c
 SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c
 ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_output.c ttft_prom.c \
-	ttft_scrape.c ttft_fetch.c ttft_join.c)
+	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c ttft_logread.c \
+	ttft_logsort.c ttft_url.c ttft_join.c)
 INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itests/support
 
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
@@ -25,8 +27,8 @@ ANALYZE_OBJ := $(ANALYZE_SRC:%.c=$(B)/obj/%.o)
 SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/pic/%.o)
 
 PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold
-TEST_PROGS := $(B)/test_sse $(B)/test_http $(B)/test_log $(B)/test_analyze $(B)/test_join \
-	$(B)/test_clients $(B)/test_shim $(B)/test_probe $(B)/test_cold $(B)/test_truth $(B)/test_load $(B)/test_engine_script $(B)/fixture-server $(B)/shim_host
+include tests/suites.mk
+TEST_PROGS := $(addprefix $(B)/,$(UNIT_SUITES) $(E2E_SUITES)) $(B)/fixture-server $(B)/shim_host
 
 all: $(B)/libttftshim.so $(PROGS)
 
@@ -41,8 +43,21 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) $(CFLAGS) $(INC) $(PKG_CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
 
+# The preloaded library runs inside other programs: it must not allocate or
+# touch stdio (docs/shim.md). Linking fails if it imports any of these.
+SHIM_FORBIDDEN := malloc|calloc|realloc|reallocarray|free|strdup|strndup|posix_memalign|\
+	aligned_alloc|memalign|valloc|.*printf.*|.*scanf.*|f?puts|f?putc|putc_unlocked|putchar|\
+	f?getc|getchar|fgets|getline|getdelim|perror|fopen|fdopen|freopen|fclose|fflush|\
+	fread|fwrite|setvbuf|setbuf|fileno|fseeko?|ftello?|rewind|tmpfile|open_memstream|\
+	fmemopen|stdin|stdout|stderr|_IO_.*|__overflow|__uflow
 $(B)/libttftshim.so: $(SHIM_OBJ)
-	$(CC) -shared -o $@ $^ -ldl -lpthread -Wl,-z,defs -Wl,--as-needed -lc
+	$(CC) -shared -o $@.tmp $^ -ldl -lpthread -Wl,-z,defs -Wl,--as-needed -lc
+	@bad=$$(nm -u -D $@.tmp | awk '{print $$NF}' | sed 's/@.*//' | \
+		grep -Ex '$(subst $(space),,$(SHIM_FORBIDDEN))' | tr '\n' ' '); \
+	if [ -n "$$bad" ]; then \
+		echo "libttftshim.so imports $$bad: no allocation and no stdio in the preloaded library (docs/shim.md)"; \
+		rm -f $@.tmp; exit 1; \
+	fi; mv $@.tmp $@
 
 $(B)/libttftcore.a: $(CORE_OBJ) $(ANALYZE_OBJ)
 	@rm -f $@
@@ -90,14 +105,18 @@ $(B)/test_%: $(B)/obj/tests/e2e/test_%.o $(TU) $(B)/libttftcore.a
 $(B)/bench_shim: $(B)/obj/bench/bench_shim.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
-bench: all $(B)/bench_shim $(B)/fixture-server
+$(B)/bench_analyze: $(B)/obj/bench/bench_analyze.o $(B)/libttftcore.a
+	$(CC) $(LDFLAGS) -o $@ $^
+
+bench: all $(B)/bench_shim $(B)/bench_analyze $(B)/fixture-server
 	$(B)/bench_shim $(B)/libttftshim.so
+	$(B)/bench_analyze $(B)
 	TTFT_BUILD=$(B) bash bench/probe_256.sh
 
 # TTFT_SLOW=1 adds the suites that need the real engine (built on demand).
-SLOW_PROGS := $(B)/test_engine
+SLOW_PROGS := $(addprefix $(B)/,$(SLOW_SUITES))
 test: all $(TEST_PROGS) $(if $(filter 1,$(TTFT_SLOW)),$(SLOW_PROGS) $(B)/ttft-mkmodel)
-	@TTFT_SLOW_SUITES="test_engine" bash tests/run.sh
+	@bash tests/run.sh
 
 demo: all
 	@bash tools/demo.sh
@@ -115,13 +134,10 @@ sanitize:
 # scraper) under ThreadSanitizer.
 tsan:
 	$(MAKE) B=build-tsan CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
-		SHIM_CFLAGS="-O2 -g" all build-tsan/test_log build-tsan/test_probe \
-		build-tsan/fixture-server build-tsan/shim_host build-tsan/test_cold \
-		build-tsan/test_truth
-	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_log
-	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_probe
-	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_cold
-	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan build-tsan/test_truth
+		SHIM_CFLAGS="-O2 -g" all $(addprefix build-tsan/,$(TSAN_SUITES)) \
+		build-tsan/fixture-server build-tsan/shim_host
+	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan TTFT_SUITES="$(TSAN_SUITES)" \
+		bash tests/run.sh
 
 clean:
 	rm -rf $(B) build-asan build-tsan

@@ -44,6 +44,6 @@ print("first token seen by the application after the socket read returned (us):"
 ours = show("ttft-probe", gaps("/tmp/probe256.json"))
 theirs = show("python asyncio", gaps("/tmp/probe256.py.json"))
 print(f"ratio of medians (asyncio / ttft-probe): {theirs / ours:.1f}")
-print(f"probe TTFT p50 {summ['ttft_s']['p50']*1e3:.2f} ms, ITL p50 {summ['itl_s']['p50']*1e3:.2f} ms "
+print(f"probe TTFT p50 {summ['ttft_s']['median']*1e3:.2f} ms, ITL p50 {summ['itl_s']['median']*1e3:.2f} ms "
       f"(injected 100 / 20), output {summ['output_tokens_per_s']:.0f} tok/s")
 PY

@@ -4,28 +4,30 @@
 #include <cjson/cJSON.h>
 #include <dlfcn.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
-#include "ttft_analyze.h"
+#include "ttft_clock.h"
 #include "ttft_fetch.h"
+#include "ttft_join.h"
+#include "ttft_json.h"
 #include "ttft_scrape.h"
 
 #define RAW_CAP (64 * 1024)
 
+/* One request in flight. */
 struct preq {
-	const struct probe_cfg *cfg;
-	struct probe_result *r;
+	struct probe_run *run;
+	struct ttft_record *r;
 	CURL *h;
-	char *body;
 	struct ttft_sse sse;
 	char *ev;            /* data of the event being read */
 	size_t evlen, evcap;
@@ -37,38 +39,29 @@ struct preq {
 	int fd, new_fd;      /* the connection's fd, for marks; -1 unknown */
 	struct ttft_truth before; /* /metrics just before the request */
 	int have_before;
-	struct curl_slist *hdrs;  /* cfg's headers + this request's traceparent */
+	double prompt_ms, predicted_ms, cache_n; /* llama.cpp's timings, NAN
+	                                            when absent */
+	int64_t t_last;      /* the last data arrived (write callback) */
+	struct curl_slist *hdrs; /* cfg's headers + this request's traceparent */
+	struct ttft_join_req jr; /* the request as the join sees it */
+	int oom;             /* something could not be stored: abort */
 	char curl_err[CURL_ERROR_SIZE];
 };
 
-static void (*g_mark)(int fd, int code);
-
-int64_t probe_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n);
-	if (!q) {
-		fprintf(stderr, "ttft-probe: out of memory\n");
-		exit(2);
-	}
-	return q;
-}
-
-static void append(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
+static int append(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
 {
 	if (*len + n + 1 > *cap) {
-		*cap = (*len + n + 1) * 2;
-		*buf = xrealloc(*buf, *cap);
+		size_t nc = (*len + n + 1) * 2;
+		char *b = realloc(*buf, nc);
+		if (!b)
+			return -1;
+		*buf = b;
+		*cap = nc;
 	}
 	memcpy(*buf + *len, p, n);
 	*len += n;
 	(*buf)[*len] = 0;
+	return 0;
 }
 
 /* The fd of each request's connection, for marks in the shim's log: a new
@@ -76,8 +69,6 @@ static void append(char **buf, size_t *len, size_t *cap, const char *p, size_t n
  * local port from the prereq callback (also on reused connections), so a
  * port -> fd map ties them together. libcurl's ACTIVESOCKET answers only
  * between transfers. */
-static int g_port_fd[65536];
-
 static int on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
 {
 	struct preq *q = ud;
@@ -88,82 +79,22 @@ static int on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
 
 static void mark(struct preq *q, int code)
 {
-	if (g_mark)
-		g_mark(q->fd, code);
+	if (q->run->mark)
+		q->run->mark(q->fd, code);
 }
 
 static int on_prereq(void *ud, char *pip, char *lip, int pport, int lport)
 {
 	struct preq *q = ud;
+	int *port_fd = q->run->port_fd;
 	(void)pip, (void)lip, (void)pport;
 	if (lport > 0 && lport < 65536) {
 		if (q->new_fd >= 0)
-			g_port_fd[lport] = q->new_fd + 1;
-		q->fd = g_port_fd[lport] - 1;
+			port_fd[lport] = q->new_fd + 1;
+		q->fd = port_fd[lport] - 1;
 	}
-	mark(q, 1);
-	/* the request goes out now (again, when curl retries it) */
-	q->r->jr.t_sent = probe_now();
+	mark(q, TTFT_MARK_REQ_START);
 	return CURL_PREREQFUNC_OK;
-}
-
-/* The status line is the first header curl hands over: the response
- * started (llama.cpp: a slot took the request). */
-static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
-{
-	struct preq *q = ud;
-	(void)p;
-	if (!q->r->jr.t_hdr)
-		q->r->jr.t_hdr = probe_now();
-	return sz * nm;
-}
-
-/* A W3C traceparent: a random trace id (the request-level join key vLLM's
- * OpenTelemetry spans carry) and span id, sampled. */
-static void new_traceparent(char *trace_id, char *line, size_t len)
-{
-	unsigned char b[24];
-	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-		/* no entropy source: a clock-derived id, unique enough per run */
-		int64_t t = probe_now();
-		for (size_t i = 0; i < sizeof b; i++)
-			b[i] = (unsigned char)((t >> (8 * (i % 8))) ^ (i * 131) ^ getpid());
-	}
-	b[0] |= 1; /* all-zero ids are invalid */
-	b[16] |= 1;
-	char span[17];
-	for (int i = 0; i < 16; i++)
-		sprintf(trace_id + 2 * i, "%02x", b[i]);
-	for (int i = 0; i < 8; i++)
-		sprintf(span + 2 * i, "%02x", b[16 + i]);
-	snprintf(line, len, "traceparent: 00-%s-%s-01", trace_id, span);
-}
-
-/* The user's own traceparent (--header): its trace id, or "" if none. */
-static void user_trace_id(const struct curl_slist *h, char *out)
-{
-	out[0] = 0;
-	for (; h; h = h->next) {
-		const char *v = h->data;
-		if (strncasecmp(v, "traceparent:", 12))
-			continue;
-		v += 12;
-		while (*v == ' ')
-			v++;
-		if (strlen(v) >= 35 && v[2] == '-')
-			snprintf(out, 33, "%.32s", v + 3);
-	}
-}
-
-__attribute__((format(printf, 2, 3)))
-static void set_error(struct probe_result *r, const char *fmt, ...)
-{
-	if (r->error[0])
-		return; /* keep the first cause */
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(r->error, sizeof r->error, fmt, ap);
-	va_end(ap);
 }
 
 /* The text a chunk adds: choices[0].text or .delta.content. */
@@ -190,8 +121,9 @@ static const char *error_message(cJSON *j)
 }
 
 /* usage and llama.cpp's timings, from any chunk or body that has them */
-static void take_usage(struct probe_result *r, cJSON *j)
+static void take_usage(struct preq *q, cJSON *j)
 {
+	struct ttft_record *r = q->r;
 	cJSON *u = cJSON_GetObjectItem(j, "usage");
 	cJSON *ct = cJSON_GetObjectItem(u, "completion_tokens");
 	if (cJSON_IsNumber(ct))
@@ -203,36 +135,50 @@ static void take_usage(struct probe_result *r, cJSON *j)
 	if (cJSON_IsObject(t)) {
 		cJSON *v;
 		if (cJSON_IsNumber(v = cJSON_GetObjectItem(t, "prompt_ms")))
-			r->prompt_ms = v->valuedouble;
+			q->prompt_ms = v->valuedouble;
 		if (cJSON_IsNumber(v = cJSON_GetObjectItem(t, "predicted_ms")))
-			r->predicted_ms = v->valuedouble;
+			q->predicted_ms = v->valuedouble;
 		if (cJSON_IsNumber(v = cJSON_GetObjectItem(t, "cache_n")))
-			r->cache_n = v->valuedouble;
+			q->cache_n = v->valuedouble;
+	}
+}
+
+static void keep_text(struct preq *q, cJSON *j)
+{
+	const char *t = q->run->cfg->keep_text ? chunk_text(j) : NULL;
+	if (t && ttft_record_add_text(q->r, t, strlen(t)) != 0) {
+		ttft_record_set_error(q->r, "out of memory keeping the generated text");
+		q->oom = 1;
 	}
 }
 
 static void on_data(void *ctx, const char *p, size_t n)
 {
 	struct preq *q = ctx;
-	append(&q->ev, &q->evlen, &q->evcap, p, n);
+	if (!q->oom && append(&q->ev, &q->evlen, &q->evcap, p, n) != 0) {
+		ttft_record_set_error(q->r, "out of memory reading stream event %d",
+				      q->events + 1);
+		q->oom = 1;
+	}
 }
 
 static void on_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
 {
 	struct preq *q = ctx;
-	struct probe_result *r = q->r;
+	struct ttft_record *r = q->r;
 	(void)flags;
 	q->events++;
+	if (q->oom)
+		return;
 	if (cls == TTFT_SSE_TOKEN) {
-		if (r->ntok == r->tokcap) {
-			r->tokcap = r->tokcap ? r->tokcap * 2 : 64;
-			r->tok = xrealloc(r->tok, (size_t)r->tokcap * sizeof *r->tok);
+		if (ttft_record_add_token(r, q->t_now) != 0) {
+			ttft_record_set_error(r, "out of memory storing token %u's time",
+					      r->ntok + 1);
+			q->oom = 1;
+			return;
 		}
-		r->tok[r->ntok++] = q->t_now;
-		if (r->ntok == 1) {
-			r->t_first = q->t_now;
-			mark(q, 2);
-		}
+		if (r->ntok == 1)
+			mark(q, TTFT_MARK_FIRST_TOKEN);
 	}
 	if (cls == TTFT_SSE_DONE) {
 		r->done = 1;
@@ -241,22 +187,18 @@ static void on_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
 		if (!j) {
 			if (!q->malformed) {
 				q->malformed = q->events;
-				char what[128];
-				snprintf(what, sizeof what, "%.80s", q->ev ? q->ev : "");
-				set_error(r, "malformed JSON in stream event %d: %s",
-					  q->events, what);
+				ttft_record_set_error(r, "malformed JSON in stream event %d: %.80s",
+						      q->events, q->ev ? q->ev : "");
 			}
 		} else {
 			if (cls == TTFT_SSE_ERROR) {
 				const char *m = error_message(j);
-				set_error(r, "server error mid-stream after %d tokens: %s",
-					  r->ntok, m ? m : "(no message)");
+				ttft_record_set_error(r, "server error mid-stream after %u tokens: %s",
+						      r->ntok, m ? m : "(no message)");
 			}
-			take_usage(r, j);
-			const char *t = cls == TTFT_SSE_TOKEN && q->cfg->keep_text
-					? chunk_text(j) : NULL;
-			if (t)
-				append(&r->text, &r->textlen, &r->textcap, t, strlen(t));
+			take_usage(q, j);
+			if (cls == TTFT_SSE_TOKEN)
+				keep_text(q, j);
 			cJSON_Delete(j);
 		}
 	}
@@ -267,11 +209,12 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 {
 	struct preq *q = ud;
 	size_t n = sz * nm;
-	q->t_now = probe_now();
-	q->r->jr.t_end_lo = q->t_now; /* the last data so far */
+	if (q->oom)
+		return 0; /* abort the transfer: its record holds the error */
+	q->t_now = q->t_last = ttft_now_ns();
 	long status = 0;
 	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
-	if (status >= 300 || !q->cfg->stream) {
+	if (status >= 300 || !q->run->cfg->stream) {
 		size_t take = q->rawlen + n > RAW_CAP ? RAW_CAP - q->rawlen : n;
 		memcpy(q->raw + q->rawlen, p, take);
 		q->rawlen += take;
@@ -282,76 +225,133 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 	return n;
 }
 
+/* A W3C traceparent: a random trace id (the request-level join key vLLM's
+ * OpenTelemetry spans carry) and span id, sampled. */
+static void new_traceparent(char *trace_id, char *line, size_t len)
+{
+	unsigned char b[24];
+	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+		/* no entropy source: ids from the clock, unique within a run */
+		int64_t t = ttft_now_ns();
+		for (size_t i = 0; i < sizeof b; i++)
+			b[i] = (unsigned char)((t >> (8 * (i % 8))) ^ (int64_t)(i * 131));
+	}
+	b[0] |= 1; /* all-zero ids are invalid */
+	b[16] |= 1;
+	char span[17];
+	for (int i = 0; i < 16; i++)
+		snprintf(trace_id + 2 * i, 3, "%02x", b[i]);
+	for (int i = 0; i < 8; i++)
+		snprintf(span + 2 * i, 3, "%02x", b[16 + i]);
+	snprintf(line, len, "traceparent: 00-%s-%s-01", trace_id, span);
+}
+
+/* The trace id of the user's own traceparent header, "" if none. */
+static void user_trace_id(const struct curl_slist *h, char *out)
+{
+	out[0] = 0;
+	for (; h; h = h->next) {
+		const char *v = h->data;
+		if (strncasecmp(v, "traceparent:", 12))
+			continue;
+		v += 12;
+		while (*v == ' ')
+			v++;
+		if (strlen(v) >= 35 && v[2] == '-')
+			snprintf(out, 33, "%.32s", v + 3);
+	}
+}
+
+/* This request's headers: the run's and its own traceparent; 0, or -1
+ * when out of memory. */
+static int request_headers(struct preq *q)
+{
+	const struct probe_cfg *cfg = q->run->cfg;
+	if (cfg->user_traceparent) {
+		user_trace_id(cfg->headers, q->r->trace_id);
+		return 0;
+	}
+	char line[96];
+	new_traceparent(q->r->trace_id, line, sizeof line);
+	for (const struct curl_slist *h = cfg->headers; h; h = h->next) {
+		struct curl_slist *n = curl_slist_append(q->hdrs, h->data);
+		if (!n)
+			return -1;
+		q->hdrs = n;
+	}
+	struct curl_slist *n = curl_slist_append(q->hdrs, line);
+	if (!n)
+		return -1;
+	q->hdrs = n;
+	return 0;
+}
+
+/* The request body, the same for every request of a run. */
 static char *request_body(const struct probe_cfg *c)
 {
-	cJSON *o = cJSON_CreateObject();
+	struct ttft_json j;
+	if (ttft_json_init(&j, NULL, 0) != 0)
+		return NULL;
+	ttft_json_begin_obj(&j, NULL);
 	if (c->model)
-		cJSON_AddStringToObject(o, "model", c->model);
+		ttft_json_str(&j, "model", c->model);
 	if (c->chat) {
-		cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
-		cJSON *m = cJSON_CreateObject();
-		cJSON_AddStringToObject(m, "role", "user");
-		cJSON_AddStringToObject(m, "content", c->prompt);
-		cJSON_AddItemToArray(msgs, m);
+		ttft_json_begin_arr(&j, "messages");
+		ttft_json_begin_obj(&j, NULL);
+		ttft_json_str(&j, "role", "user");
+		ttft_json_str(&j, "content", c->prompt);
+		ttft_json_end_obj(&j);
+		ttft_json_end_arr(&j);
 	} else {
-		cJSON_AddStringToObject(o, "prompt", c->prompt);
+		ttft_json_str(&j, "prompt", c->prompt);
 	}
-	cJSON_AddNumberToObject(o, "max_tokens", c->max_tokens);
-	cJSON_AddNumberToObject(o, "temperature", c->temperature);
-	cJSON_AddBoolToObject(o, "stream", c->stream);
+	ttft_json_int(&j, "max_tokens", c->max_tokens);
+	ttft_json_num(&j, "temperature", c->temperature);
+	ttft_json_bool(&j, "stream", c->stream);
 	if (c->stream) {
-		cJSON *so = cJSON_AddObjectToObject(o, "stream_options");
-		cJSON_AddBoolToObject(so, "include_usage", 1);
+		ttft_json_begin_obj(&j, "stream_options");
+		ttft_json_bool(&j, "include_usage", 1);
+		ttft_json_end_obj(&j);
 	}
 	if (c->ignore_eos)
-		cJSON_AddBoolToObject(o, "ignore_eos", 1);
-	char *s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
+		ttft_json_bool(&j, "ignore_eos", 1);
+	ttft_json_end_obj(&j);
+	char *s = ttft_json_take(&j);
+	ttft_json_free(&j);
 	return s;
 }
 
-static void start(CURLM *m, struct preq *q, const struct probe_cfg *cfg,
-		  struct probe_result *r)
+/* Start request q on m; -1 when it could not be (the record says why). */
+static int start(CURLM *m, struct preq *q, struct probe_run *run, struct ttft_record *r,
+		 const char *url, const char *body)
 {
+	const struct probe_cfg *cfg = run->cfg;
 	struct ttft_truth before = q->before;
 	int have_before = q->have_before;
 	memset(q, 0, sizeof *q);
 	q->before = before;
 	q->have_before = have_before;
-	q->cfg = cfg;
+	q->run = run;
 	q->r = r;
-	r->usage_tokens = -1;
-	r->prompt_tokens = -1;
-	r->prompt_ms = r->predicted_ms = r->cache_n = NAN;
-	r->network_s = NAN;
-	memset(&r->jr, 0, sizeof r->jr);
-	memset(&r->srv, 0, sizeof r->srv);
-	r->srv.queue_s = r->srv.prefill_s = r->srv.decode_s = NAN;
-	r->srv.server_ttft_s = r->srv.hit_tokens = NAN;
-	if (cfg->user_traceparent) {
-		user_trace_id(cfg->headers, r->trace_id);
-	} else {
-		char line[96];
-		new_traceparent(r->trace_id, line, sizeof line);
-		for (const struct curl_slist *h = cfg->headers; h; h = h->next)
-			q->hdrs = curl_slist_append(q->hdrs, h->data);
-		q->hdrs = curl_slist_append(q->hdrs, line);
-	}
+	q->prompt_ms = q->predicted_ms = q->cache_n = NAN;
 	q->fd = q->new_fd = -1;
-	q->raw = xrealloc(NULL, RAW_CAP + 1);
+	q->raw = malloc(RAW_CAP + 1);
+	q->h = q->raw && request_headers(q) == 0 ? curl_easy_init() : NULL;
+	if (!q->h) {
+		r->t_start = ttft_now_ns();
+		ttft_record_set_error(r, "cannot start the request: out of memory");
+		free(q->raw);
+		curl_slist_free_all(q->hdrs);
+		q->raw = NULL;
+		q->hdrs = NULL;
+		return -1;
+	}
 	q->raw[0] = 0;
 	ttft_sse_init(&q->sse, on_event, on_data, q);
-	q->body = request_body(cfg);
-	char url[2048];
-	snprintf(url, sizeof url, "%s%s", cfg->base,
-		 cfg->chat ? "/v1/chat/completions" : "/v1/completions");
-	q->h = curl_easy_init();
 	curl_easy_setopt(q->h, CURLOPT_URL, url);
-	curl_easy_setopt(q->h, CURLOPT_POSTFIELDS, q->body);
+	curl_easy_setopt(q->h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(q->h, CURLOPT_HTTPHEADER, q->hdrs ? q->hdrs : cfg->headers);
 	curl_easy_setopt(q->h, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(q->h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(q->h, CURLOPT_HEADERDATA, q);
 	curl_easy_setopt(q->h, CURLOPT_WRITEDATA, q);
 	curl_easy_setopt(q->h, CURLOPT_ERRORBUFFER, q->curl_err);
 	curl_easy_setopt(q->h, CURLOPT_NOSIGNAL, 1L);
@@ -361,115 +361,139 @@ static void start(CURLM *m, struct preq *q, const struct probe_cfg *cfg,
 	curl_easy_setopt(q->h, CURLOPT_SOCKOPTDATA, q);
 	curl_easy_setopt(q->h, CURLOPT_PREREQFUNCTION, on_prereq);
 	curl_easy_setopt(q->h, CURLOPT_PREREQDATA, q);
-	r->t_start = probe_now();
+	r->t_start = ttft_now_ns();
 	curl_multi_add_handle(m, q->h);
+	return 0;
 }
 
-static double secs(curl_off_t us)
+/* libcurl's times count from the transfer's start: instants on our clock. */
+static int64_t at(struct ttft_record *r, CURL *h, CURLINFO what)
 {
-	return (double)us / 1e6;
+	curl_off_t us = 0;
+	if (curl_easy_getinfo(h, what, &us) != CURLE_OK || us <= 0)
+		return 0;
+	return r->t_start + (int64_t)us * 1000;
+}
+
+/* The request as the join sees it: the first token and the last data read
+ * in the callbacks, the rest from libcurl's times. */
+static void join_req_of(struct preq *q)
+{
+	const struct ttft_record *r = q->r;
+	struct ttft_join_req *j = &q->jr;
+	memset(j, 0, sizeof *j);
+	j->t_sent = r->t_req1;
+	j->t_hdr = r->t_hdr;
+	j->t_first = q->run->cfg->stream ? r->t_first : 0;
+	j->t_end_lo = q->t_last ? q->t_last : r->t_end;
+	j->t_end_hi = r->t_end;
+	j->skew_ns = TTFT_JOIN_SKEW_NS + (int64_t)r->rtt_us * 1000;
+	j->generate = 1;
+	j->complete = r->ok && r->status >= 200 && r->status < 300;
+}
+
+/* llama.cpp's own timings in the stream win over /metrics deltas: they are
+ * this request's by construction (and give the queue, ttft_join.h). */
+static void take_timings(struct preq *q)
+{
+	if (!isnan(q->prompt_ms))
+		ttft_join_timings(&q->jr, q->prompt_ms, q->predicted_ms, q->cache_n,
+				  &q->r->split);
 }
 
 static void finish(CURLM *m, struct preq *q, CURLcode rc)
 {
-	struct probe_result *r = q->r;
-	r->t_end = probe_now();
-	curl_off_t v;
-	curl_easy_getinfo(q->h, CURLINFO_NAMELOOKUP_TIME_T, &v);
-	r->dns_s = secs(v);
-	curl_easy_getinfo(q->h, CURLINFO_CONNECT_TIME_T, &v);
-	r->connect_s = secs(v);
-	curl_easy_getinfo(q->h, CURLINFO_PRETRANSFER_TIME_T, &v);
-	r->pretransfer_s = secs(v);
-	curl_easy_getinfo(q->h, CURLINFO_STARTTRANSFER_TIME_T, &v);
-	r->starttransfer_s = secs(v);
-	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &r->http_status);
-	mark(q, 3);
+	const struct probe_cfg *cfg = q->run->cfg;
+	struct ttft_record *r = q->r;
+	r->t_end = ttft_now_ns();
+	long nconn = 0, status = 0;
+	curl_easy_getinfo(q->h, CURLINFO_NUM_CONNECTS, &nconn);
+	r->new_conn = nconn > 0;
+	if (r->new_conn) {
+		/* curl resolves, then connects: the resolution starts with
+		 * the transfer */
+		r->t_dns1 = at(r, q->h, CURLINFO_NAMELOOKUP_TIME_T);
+		r->t_dns0 = r->t_dns1 ? r->t_start : 0;
+		r->t_conn0 = r->t_dns1 ? r->t_dns1 : r->t_start;
+		r->t_est = at(r, q->h, CURLINFO_CONNECT_TIME_T);
+	}
+	r->t_req0 = at(r, q->h, CURLINFO_PRETRANSFER_TIME_T);
+#if LIBCURL_VERSION_NUM >= 0x080a00
+	r->t_req1 = at(r, q->h, CURLINFO_POSTTRANSFER_TIME_T);
+#endif
+	if (!r->t_req1)
+		r->t_req1 = r->t_req0; /* older libcurl: when sending began */
+	r->t_hdr = at(r, q->h, CURLINFO_STARTTRANSFER_TIME_T);
+	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
+	r->status = (int)status;
+	r->fd = q->fd;
+	mark(q, TTFT_MARK_REQ_END);
 	struct tcp_info ti;
 	socklen_t tl = sizeof ti;
 	if (q->fd >= 0 && getsockopt(q->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
 	    ti.tcpi_rtt > 0)
-		r->network_s = ti.tcpi_rtt / 1e6;
+		r->rtt_us = ti.tcpi_rtt;
 
 	if (rc == CURLE_COULDNT_CONNECT) {
-		set_error(r, "cannot connect to %s: is the server up? Start "
-			     "vLLM with tools/serve_slm_vllm.sh, or llama-server with "
-			     "'make demo'", q->cfg->base);
+		ttft_record_set_error(r, "cannot connect to %s: is the server up? Start "
+				      "vLLM with tools/serve_slm_vllm.sh, or llama-server "
+				      "with 'make demo'", cfg->base);
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
-		set_error(r, "timed out after %g s (--timeout), %d tokens received",
-			  q->cfg->timeout_s, r->ntok);
+		ttft_record_set_error(r, "timed out after %g s (--timeout), %u tokens received",
+				      cfg->timeout_s, r->ntok);
 	} else if ((rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR) &&
-		   q->cfg->stream && r->http_status < 300) {
-		set_error(r, "stream ended without [DONE] after %d tokens: the "
-			     "server closed the connection (%s)", r->ntok,
-			  q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc));
+		   cfg->stream && r->status < 300) {
+		ttft_record_set_error(r, "stream ended without [DONE] after %u tokens: the "
+				      "server closed the connection (%s)", r->ntok,
+				      q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc));
 	} else if (rc != CURLE_OK) {
-		set_error(r, "transfer failed: %s (curl error %d)",
-			  q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc), (int)rc);
+		ttft_record_set_error(r, "transfer failed: %s (curl error %d)",
+				      q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc),
+				      (int)rc);
 	}
-	if (r->http_status >= 400) {
+	if (r->status >= 400) {
 		cJSON *j = cJSON_Parse(q->raw);
 		const char *msg = j ? error_message(j) : NULL;
-		set_error(r, "server answered HTTP %ld: %.400s", r->http_status,
-			  msg ? msg : q->raw);
+		ttft_record_set_error(r, "server answered HTTP %d: %.400s", r->status,
+				      msg ? msg : q->raw);
 		cJSON_Delete(j);
-	} else if (rc == CURLE_OK && !q->cfg->stream) {
+	} else if (rc == CURLE_OK && !cfg->stream) {
 		cJSON *j = cJSON_Parse(q->raw);
 		if (!j) {
-			set_error(r, "malformed JSON response: %.80s", q->raw);
+			ttft_record_set_error(r, "malformed JSON response: %.80s", q->raw);
 		} else {
-			take_usage(r, j);
-			const char *t = chunk_text(j);
-			if (t && q->cfg->keep_text)
-				append(&r->text, &r->textlen, &r->textcap, t, strlen(t));
+			take_usage(q, j);
+			keep_text(q, j);
 			r->t_first = r->t_end; /* the whole answer at once */
 			cJSON_Delete(j);
 		}
 	} else if (rc == CURLE_OK && !r->done) {
-		set_error(r, "stream ended without [DONE] after %d tokens", r->ntok);
+		ttft_record_set_error(r, "stream ended without [DONE] after %u tokens", r->ntok);
 	}
-	r->ok = r->error[0] == 0;
-	/* as the join sees it: first token and end read in the callbacks */
-	r->jr.t_first = q->cfg->stream ? r->t_first : 0;
-	r->jr.t_end_hi = r->t_end;
-	if (!r->jr.t_end_lo)
-		r->jr.t_end_lo = r->t_end;
-	r->jr.skew_ns = TTFT_JOIN_SKEW_NS + (isnan(r->network_s) ? 0
-			: (int64_t)(r->network_s * 1e9));
-	r->jr.generate = 1;
-	r->jr.complete = r->ok && r->http_status >= 200 && r->http_status < 300;
+	if (ttft_record_finish(r) != 0)
+		ttft_record_set_error(r, "out of memory computing the inter-token latency");
+	r->ok = r->error == NULL;
+	join_req_of(q);
+	take_timings(q);
 	curl_multi_remove_handle(m, q->h);
 	curl_easy_cleanup(q->h);
 	curl_slist_free_all(q->hdrs);
-	free(q->body);
 	free(q->ev);
 	free(q->raw);
-}
-
-static struct ttft_split g_window;
-static int g_have_window;
-static int g_scrapes, g_scrape_failures;
-
-const struct ttft_split *probe_window(void)
-{
-	return g_have_window ? &g_window : NULL;
-}
-
-void probe_scrapes(int *taken, int *failed)
-{
-	*taken = g_scrapes;
-	*failed = g_scrape_failures;
+	q->h = NULL;
+	q->hdrs = NULL;
+	q->ev = q->raw = NULL;
 }
 
 int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, size_t errlen)
 {
-	char url[2048], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
+	char url[2100], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
 	snprintf(url, sizeof url, "%s/metrics", cfg->base);
 	long status = 0;
-	t->t0_ns = probe_now();
+	int64_t t0 = ttft_now_ns();
 	CURLcode rc = ttft_fetch(url, cfg->headers, 5.0, 8u << 20, &body, &status, cerr,
 				 sizeof cerr);
-	t->t_ns = probe_now();
+	int64_t t1 = ttft_now_ns();
 	int out = -1;
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "GET %s failed: %s", url, cerr);
@@ -477,34 +501,37 @@ int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, s
 		snprintf(err, errlen, "GET %s answered HTTP %ld", url, status);
 	} else {
 		char why[160];
-		int64_t t0 = t->t0_ns, t1 = t->t_ns;
 		if (ttft_truth_page(body ? body : "", body ? strlen(body) : 0, t, why,
 				    sizeof why) > 0)
 			out = 0;
 		else
 			snprintf(err, errlen, "%s: %s", url, why);
-		t->t0_ns = t0, t->t_ns = t1;
 	}
+	/* rendered after the GET went out and before its answer was in */
+	t->t0_ns = t0;
+	t->t_ns = t1;
 	free(body);
 	return out;
 }
 
-/* Sequential requests: the deltas between the scrapes right before and
- * right after each one are that request's own numbers. */
+/* Sequential requests: the deltas between the scrapes around each one are
+ * that request's own numbers. */
 static void split_one(const struct probe_cfg *cfg, struct preq *q)
 {
-	struct probe_result *r = q->r;
+	struct ttft_server_split *s = &q->r->split;
 	struct ttft_truth after;
 	char err[256];
+	if (s->source)
+		return; /* llama.cpp's timings already said */
 	if (!q->have_before) {
-		snprintf(r->srv.note, sizeof r->srv.note, "no /metrics snapshot before the request");
+		snprintf(s->note, sizeof s->note, "no /metrics snapshot before the request");
 		return;
 	}
 	if (probe_scrape(cfg, &after, err, sizeof err) != 0) {
-		snprintf(r->srv.note, sizeof r->srv.note, "%.150s", err);
+		snprintf(s->note, sizeof s->note, "%.150s", err);
 		return;
 	}
-	ttft_join_pair(&q->before, &after, &r->jr, &r->srv);
+	ttft_join_pair(&q->before, &after, &q->jr, s);
 }
 
 /* Under concurrency, /metrics is sampled from the same event loop while
@@ -513,6 +540,7 @@ struct sampler {
 	CURL *h;
 	char *body;
 	size_t len;
+	int oom;
 	int64_t t0, next;
 	struct ttft_truth *snaps;
 	size_t n, cap;
@@ -524,27 +552,38 @@ static size_t on_page(char *p, size_t sz, size_t nm, void *ud)
 	size_t n = sz * nm;
 	if (s->len + n > (8u << 20))
 		return 0; /* not a /metrics page: fail the transfer */
-	s->body = xrealloc(s->body, s->len + n + 1);
+	char *b = realloc(s->body, s->len + n + 1);
+	if (!b) {
+		s->oom = 1;
+		return 0;
+	}
+	s->body = b;
 	memcpy(s->body + s->len, p, n);
 	s->len += n;
 	s->body[s->len] = 0;
 	return n;
 }
 
-static void keep_snapshot(struct sampler *s, const struct ttft_truth *t)
+static int keep_snapshot(struct sampler *s, const struct ttft_truth *t)
 {
 	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 64;
-		s->snaps = xrealloc(s->snaps, s->cap * sizeof *s->snaps);
+		size_t nc = s->cap ? 2 * s->cap : 64;
+		struct ttft_truth *v = realloc(s->snaps, nc * sizeof *v);
+		if (!v)
+			return -1;
+		s->snaps = v;
+		s->cap = nc;
 	}
 	s->snaps[s->n++] = *t;
+	return 0;
 }
 
-static void sample_start(CURLM *m, struct sampler *s, const struct probe_cfg *cfg)
+static void sample_start(CURLM *m, struct sampler *s, const char *url,
+			 const struct probe_cfg *cfg)
 {
-	char url[2048];
-	snprintf(url, sizeof url, "%s/metrics", cfg->base);
 	s->h = curl_easy_init();
+	if (!s->h)
+		return;
 	curl_easy_setopt(s->h, CURLOPT_URL, url);
 	curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, cfg->headers);
 	curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, on_page);
@@ -552,81 +591,114 @@ static void sample_start(CURLM *m, struct sampler *s, const struct probe_cfg *cf
 	curl_easy_setopt(s->h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(s->h, CURLOPT_TIMEOUT_MS, 5000L);
 	s->len = 0;
-	s->t0 = probe_now();
+	s->t0 = ttft_now_ns();
 	curl_multi_add_handle(m, s->h);
 }
 
-static void sample_done(CURLM *m, struct sampler *s, CURLcode rc)
+static void sample_done(CURLM *m, struct sampler *s, CURLcode rc, struct probe_run *run)
 {
 	long status = 0;
 	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
 	struct ttft_truth t;
 	char why[160];
-	int64_t t1 = probe_now();
-	g_scrapes++;
+	int64_t t1 = ttft_now_ns();
+	run->scrapes++;
 	if (rc == CURLE_OK && status == 200 &&
 	    ttft_truth_page(s->body ? s->body : "", s->len, &t, why, sizeof why) > 0) {
 		t.t0_ns = s->t0; /* rendered after the GET went out … */
 		t.t_ns = t1;     /* … and before its answer was in */
-		keep_snapshot(s, &t);
+		if (keep_snapshot(s, &t) != 0)
+			s->oom = 1;
 	} else {
-		g_scrape_failures++;
+		run->scrape_failures++;
 	}
 	curl_multi_remove_handle(m, s->h);
 	curl_easy_cleanup(s->h);
 	s->h = NULL;
 }
 
-/* Each request gets the window that provably holds its moment alone. */
-static void join_run(struct sampler *s, struct probe_result *res, int n)
+/* Each request the stream's timings did not explain gets the window that
+ * provably holds it alone; 0, or -1 when out of memory. */
+static int join_run(struct sampler *s, struct preq *qs, struct ttft_record *res, int n)
 {
-	struct ttft_join_req *jr = xrealloc(NULL, (size_t)n * sizeof *jr);
-	struct ttft_join_out *out = xrealloc(NULL, (size_t)n * sizeof *out);
-	for (int i = 0; i < n; i++)
-		jr[i] = res[i].jr;
-	ttft_join(s->snaps, s->n, jr, (size_t)n, out);
-	for (int i = 0; i < n; i++)
-		res[i].srv = out[i];
+	struct ttft_join_req *jr = malloc(((size_t)n + 1) * sizeof *jr);
+	struct ttft_server_split *out = malloc(((size_t)n + 1) * sizeof *out);
+	int rc = jr && out ? 0 : -1;
+	for (int i = 0; rc == 0 && i < n; i++)
+		jr[i] = qs[i].jr;
+	if (rc == 0)
+		rc = ttft_join(s->snaps, s->n, jr, (size_t)n, out);
+	for (int i = 0; rc == 0 && i < n; i++)
+		if (!res[i].split.source)
+			res[i].split = out[i];
 	free(jr);
 	free(out);
+	return rc;
 }
 
-int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
-	      int conc, int progress)
+int probe_run(struct probe_run *run, struct ttft_record *res, int n, char *err,
+	      size_t errlen)
 {
+	const struct probe_cfg *cfg = run->cfg;
+	int conc = run->conc > 0 ? run->conc : 1;
+	for (int i = 0; i < n; i++) {
+		ttft_record_init(&res[i], TTFT_ORIGIN_PROBE);
+		res[i].run = i + 1;
+	}
 	struct sampler smp = {0};
 	struct ttft_truth w0;
-	char werr[256];
-	g_have_window = 0;
-	g_scrapes = g_scrape_failures = 0;
+	char werr[256] = "";
+	run->have_window = 0;
+	run->scrapes = run->scrape_failures = 0;
 	int window = cfg->metrics && conc > 1 && probe_scrape(cfg, &w0, werr, sizeof werr) == 0;
-	if (window)
-		keep_snapshot(&smp, &w0);
-	int interval = cfg->metrics_interval_ms > 0 ? cfg->metrics_interval_ms
-						     : TTFT_SCRAPE_INTERVAL_MS;
-	smp.next = probe_now() + (int64_t)interval * 1000000;
-	if (!g_mark)
-		g_mark = (void (*)(int, int))dlsym(RTLD_DEFAULT, "ttft_mark");
-	CURLM *m = curl_multi_init();
-	struct preq *qs = calloc((size_t)n, sizeof *qs);
+	if (window && keep_snapshot(&smp, &w0) != 0)
+		smp.oom = 1;
+	int64_t every = (int64_t)(cfg->metrics_interval_ms > 0 ? cfg->metrics_interval_ms
+				  : TTFT_SCRAPE_INTERVAL_MS) * 1000000;
+	smp.next = ttft_now_ns() + every;
+	/* the shim's own mark, when it is preloaded into this process */
+	run->mark = (void (*)(int, int))dlsym(RTLD_DEFAULT, "ttft_mark");
+	char url[2100], murl[2100];
+	snprintf(url, sizeof url, "%s%s", cfg->base,
+		 cfg->chat ? "/v1/chat/completions" : "/v1/completions");
+	snprintf(murl, sizeof murl, "%s/metrics", cfg->base);
+	char *body = request_body(cfg);
+	CURLM *m = body ? curl_multi_init() : NULL;
+	struct preq *qs = m ? calloc((size_t)n ? (size_t)n : 1, sizeof *qs) : NULL;
+	run->port_fd = qs ? calloc(65536, sizeof *run->port_fd) : NULL;
+	if (!run->port_fd) {
+		snprintf(err, errlen, "cannot start %d request%s: out of memory", n,
+			 n == 1 ? "" : "s");
+		free(qs);
+		if (m)
+			curl_multi_cleanup(m);
+		free(body);
+		free(smp.snaps);
+		return -1;
+	}
 	int next = 0, running = 0, done = 0, failed = 0;
-	for (int i = 0; i < n; i++)
-		res[i].run = i + 1;
 	while (done < n) {
 		while (running < conc && next < n) {
-			char err[256];
+			char serr[256];
+			struct preq *q = &qs[next];
 			if (cfg->metrics && conc == 1)
-				qs[next].have_before = probe_scrape(cfg, &qs[next].before,
-								    err, sizeof err) == 0;
-			start(m, &qs[next], cfg, &res[next]);
+				q->have_before = probe_scrape(cfg, &q->before, serr,
+							      sizeof serr) == 0;
+			if (start(m, q, run, &res[next], url, body) == 0) {
+				running++;
+			} else {
+				done++;
+				failed++;
+				if (run->progress)
+					run->progress(run->progress_arg, &res[next], done, n);
+			}
 			next++;
-			running++;
 		}
-		int64_t now = probe_now();
+		int64_t now = ttft_now_ns();
 		if (window && !smp.h && now >= smp.next) {
-			sample_start(m, &smp, cfg);
-			smp.next += (int64_t)interval * 1000000;
-			if (smp.next < now) /* a slow scrape: skip what it overran */
+			sample_start(m, &smp, murl, cfg);
+			smp.next += every;
+			if (smp.next < now) /* a slow scrape: skip the ticks it overran */
 				smp.next = now;
 		}
 		int still;
@@ -637,7 +709,7 @@ int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
 			if (msg->msg != CURLMSG_DONE)
 				continue;
 			if (smp.h && msg->easy_handle == smp.h) {
-				sample_done(m, &smp, msg->data.result);
+				sample_done(m, &smp, msg->data.result, run);
 				continue;
 			}
 			struct preq *q;
@@ -648,59 +720,55 @@ int probe_run(const struct probe_cfg *cfg, struct probe_result *res, int n,
 			running--;
 			done++;
 			failed += !q->r->ok;
-			if (progress && conc == 1)
-				fprintf(stderr, "  run %d/%d: %s\n", q->r->run, n,
-					q->r->ok ? "ok" : q->r->error);
-			else if (progress && done % 64 == 0)
-				fprintf(stderr, "  %d/%d requests done\n", done, n);
+			if (run->progress)
+				run->progress(run->progress_arg, q->r, done, n);
 		}
 		if (done < n) {
-			int64_t wait_ms = window && !smp.h ? (smp.next - probe_now()) / 1000000 : 100;
-			curl_multi_poll(m, NULL, 0, wait_ms < 0 ? 0 : wait_ms > 100 ? 100
-					: (int)wait_ms, NULL);
+			/* wake for the next sample, or at least every 100 ms */
+			int64_t ms = window && !smp.h ? (smp.next - ttft_now_ns()) / 1000000 : 100;
+			curl_multi_poll(m, NULL, 0, ms < 0 ? 0 : ms > 100 ? 100 : (int)ms, NULL);
 		}
 	}
-	if (smp.h) { /* the streams are done: let the last sample go */
+	if (smp.h) { /* the streams are done: the last sample is not needed */
 		curl_multi_remove_handle(m, smp.h);
 		curl_easy_cleanup(smp.h);
 		smp.h = NULL;
 	}
-	free(qs);
+	free(run->port_fd);
+	run->port_fd = NULL;
 	curl_multi_cleanup(m);
-	struct ttft_truth w1;
+	free(body);
+	int rc = failed;
 	if (window) {
 		/* after the last end and the join's skew, like ttft-run's */
 		struct timespec pause = {0, 2 * TTFT_JOIN_SKEW_NS};
 		nanosleep(&pause, NULL);
+		struct ttft_truth w1;
 		if (probe_scrape(cfg, &w1, werr, sizeof werr) == 0) {
-			keep_snapshot(&smp, &w1);
-			ttft_truth_split(&w0, &w1, 0, &g_window);
-			g_have_window = 1;
+			if (keep_snapshot(&smp, &w1) != 0)
+				smp.oom = 1;
+			ttft_truth_split(&w0, &w1, 0, &run->window);
+			run->have_window = 1;
 		}
-		join_run(&smp, res, n);
+		if (smp.oom || join_run(&smp, qs, res, n) != 0) {
+			snprintf(err, errlen, "out of memory joining /metrics to %d requests", n);
+			rc = -1;
+		}
 	} else if (cfg->metrics && conc > 1) {
 		for (int i = 0; i < n; i++)
-			snprintf(res[i].srv.note, sizeof res[i].srv.note, "no /metrics snapshot "
-				 "before the run: %.150s", werr);
+			if (!res[i].split.source)
+				snprintf(res[i].split.note, sizeof res[i].split.note,
+					 "no /metrics snapshot before the run: %.150s", werr);
 	}
-	for (int i = 0; i < n; i++)
-		if (!isnan(res[i].prompt_ms)) /* llama.cpp's own, per request */
-			ttft_join_timings(&res[i].jr, res[i].prompt_ms, res[i].predicted_ms,
-					  res[i].cache_n, &res[i].srv);
+	free(qs);
 	free(smp.snaps);
 	free(smp.body);
-	return failed;
-}
-
-void probe_result_free(struct probe_result *r)
-{
-	free(r->tok);
-	free(r->text);
+	return rc;
 }
 
 char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen)
 {
-	char url[2048], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
+	char url[2100], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
 	snprintf(url, sizeof url, "%s/v1/models", cfg->base);
 	long status = 0;
 	CURLcode rc = ttft_fetch(url, cfg->headers, cfg->timeout_s, RAW_CAP, &body, &status,
@@ -718,34 +786,14 @@ char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen)
 		cJSON *j = cJSON_Parse(body ? body : "");
 		cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "data"), 0);
 		cJSON *i = cJSON_GetObjectItem(m, "id");
-		if (cJSON_IsString(i))
-			id = strdup(i->valuestring);
-		else
+		if (cJSON_IsString(i) && !(id = strdup(i->valuestring)))
+			snprintf(err, errlen, "out of memory reading GET %s", url);
+		else if (!cJSON_IsString(i))
 			snprintf(err, errlen, "GET %s listed no model; pass --model", url);
 		cJSON_Delete(j);
 	}
 	free(body);
 	return id;
-}
-
-double probe_ttft_s(const struct probe_result *r)
-{
-	return r->t_first ? (double)(r->t_first - r->t_start) / 1e9 : NAN;
-}
-
-double probe_e2e_s(const struct probe_result *r)
-{
-	return r->t_end ? (double)(r->t_end - r->t_start) / 1e9 : NAN;
-}
-
-long probe_tokens(const struct probe_result *r)
-{
-	return r->usage_tokens >= 0 ? r->usage_tokens : r->ntok;
-}
-
-void probe_itl(const struct probe_result *r, double *p50, double *p99)
-{
-	ttft_itl(r->tok, r->ntok > 0 ? (size_t)r->ntok : 0, p50, p99);
 }
 
 int probe_fit_points(const double *x, const double *y, int n, struct probe_fit *f)
@@ -767,24 +815,16 @@ int probe_fit_points(const double *x, const double *y, int n, struct probe_fit *
 	return 0;
 }
 
-void probe_split_of(const struct probe_result *r, const struct probe_fit *fit,
-		    struct probe_split *s)
+void probe_apply_fit(struct ttft_record *r, const struct probe_fit *fit)
 {
-	s->source = r->srv.split ? r->srv.source : NULL;
-	s->queue_s = r->srv.queue_s;
-	s->prefill_s = r->srv.prefill_s;
-	s->decode_s = r->srv.decode_s;
-	s->hit_tokens = r->srv.hit_tokens;
-	s->server_ttft_s = r->srv.server_ttft_s;
-	s->server_other_s = ttft_join_other_s(&r->jr, &r->srv);
-	s->note = r->srv.note[0] ? r->srv.note : NULL;
-	double ttft = probe_ttft_s(r);
-	if (!s->source && fit && fit->ok && r->prompt_tokens >= 0 && !isnan(ttft)) {
-		/* The server says nothing: what exceeds the calibrated TTFT for
-		 * this prompt length is taken as queueing. An estimate, labelled. */
-		double expect = fit->a_s + fit->b_s * (double)r->prompt_tokens;
-		s->queue_s = ttft > expect ? ttft - expect : 0;
-		s->source = "model";
-		s->note = "estimated: ttft - (a + b * prompt_tokens) from the calibration";
-	}
+	double ttft = ttft_record_ttft_s(r);
+	if (r->split.source || !fit || !fit->ok || r->prompt_tokens < 0 || isnan(ttft))
+		return;
+	/* The server says nothing: what exceeds the calibrated TTFT for this
+	 * prompt length is taken as queueing. An estimate, labelled. */
+	double expect = fit->a_s + fit->b_s * (double)r->prompt_tokens;
+	r->split.source = TTFT_SPLIT_MODEL;
+	r->split.queue_s = ttft > expect ? ttft - expect : 0;
+	snprintf(r->split.note, sizeof r->split.note,
+		 "estimated: ttft - (a + b * prompt_tokens) from the calibration");
 }

@@ -12,8 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ttft_analyze.h"
+#include "ttft_clock.h"
+#include "ttft_json.h"
 #include "ttft_scrape.h"
+#include "ttft_summary.h"
+#include "ttft_url.h"
 
 static void usage(FILE *f)
 {
@@ -68,108 +71,37 @@ static void usage(FILE *f)
 		TTFT_SCRAPE_INTERVAL_MS);
 }
 
+/* The prompt from a file ('-': stdin), or NULL (reported). */
 static char *read_prompt(const char *path)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	if (!f) {
 		fprintf(stderr, "ttft-probe: cannot read --prompt-file %s: %s\n", path,
 			strerror(errno));
-		exit(2);
+		return NULL;
 	}
-	size_t cap = 4096, n = 0;
+	size_t cap = 4096, n = 0, r;
 	char *b = malloc(cap);
-	size_t r;
-	while ((r = fread(b + n, 1, cap - n - 1, f)) > 0) {
+	while (b && (r = fread(b + n, 1, cap - n - 1, f)) > 0) {
 		n += r;
-		if (n + 1 == cap)
-			b = realloc(b, cap *= 2);
+		if (n + 1 == cap) {
+			char *nb = realloc(b, cap *= 2);
+			if (!nb)
+				free(b);
+			b = nb;
+		}
 	}
-	b[n] = 0;
+	int bad = !b || ferror(f);
 	if (f != stdin)
 		fclose(f);
+	if (bad) {
+		fprintf(stderr, "ttft-probe: cannot read --prompt-file %s: %s\n", path,
+			b ? "read error" : "out of memory");
+		free(b);
+		return NULL;
+	}
+	b[n] = 0;
 	return b;
-}
-
-static void num(cJSON *o, const char *k, double v)
-{
-	if (isnan(v))
-		cJSON_AddNullToObject(o, k);
-	else
-		cJSON_AddNumberToObject(o, k, v);
-}
-
-static cJSON *record(const struct probe_result *r, int64_t t0, int keep_text,
-		     const struct probe_fit *fit)
-{
-	cJSON *o = cJSON_CreateObject();
-	double p50, p99;
-	probe_itl(r, &p50, &p99);
-	cJSON_AddNumberToObject(o, "run", r->run);
-	cJSON_AddStringToObject(o, "label", r->label);
-	cJSON_AddBoolToObject(o, "ok", r->ok);
-	if (r->ok)
-		cJSON_AddNullToObject(o, "error");
-	else
-		cJSON_AddStringToObject(o, "error", r->error);
-	num(o, "ttft_s", probe_ttft_s(r));
-	num(o, "e2e_s", probe_e2e_s(r));
-	cJSON_AddNumberToObject(o, "tokens", (double)probe_tokens(r));
-	num(o, "itl_p50_s", p50);
-	num(o, "itl_p99_s", p99);
-	num(o, "dns_s", r->dns_s);
-	num(o, "connect_s", r->connect_s);
-	num(o, "pretransfer_s", r->pretransfer_s);
-	num(o, "starttransfer_s", r->starttransfer_s);
-	num(o, "start_offset_s", (double)(r->t_start - t0) / 1e9);
-	cJSON_AddNumberToObject(o, "http_status", (double)r->http_status);
-	if (r->trace_id[0])
-		cJSON_AddStringToObject(o, "trace_id", r->trace_id);
-	else
-		cJSON_AddNullToObject(o, "trace_id");
-	struct probe_split sp;
-	probe_split_of(r, fit, &sp);
-	num(o, "queue_s", sp.queue_s);
-	num(o, "prefill_s", sp.prefill_s);
-	num(o, "server_other_s", sp.server_other_s);
-	num(o, "network_s", r->network_s);
-	num(o, "server_decode_s", sp.decode_s);
-	num(o, "prefix_cache_hit_tokens", sp.hit_tokens);
-	num(o, "server_ttft_s", sp.server_ttft_s);
-	if (sp.source)
-		cJSON_AddStringToObject(o, "split_source", sp.source);
-	else
-		cJSON_AddNullToObject(o, "split_source");
-	if (sp.note)
-		cJSON_AddStringToObject(o, "split_note", sp.note);
-	if (keep_text)
-		cJSON_AddStringToObject(o, "text", r->text ? r->text : "");
-	return o;
-}
-
-struct pct {
-	double min, p50, p90, p99, max;
-};
-
-static struct pct pct_of(double *v, size_t n)
-{
-	struct pct p;
-	p.p50 = ttft_percentile(v, n, 0.5);
-	p.p90 = ttft_percentile(v, n, 0.9);
-	p.p99 = ttft_percentile(v, n, 0.99);
-	p.min = n ? v[0] : NAN;
-	p.max = n ? v[n - 1] : NAN;
-	return p;
-}
-
-static cJSON *pct_json(struct pct p)
-{
-	cJSON *o = cJSON_CreateObject();
-	num(o, "min", p.min);
-	num(o, "p50", p.p50);
-	num(o, "p90", p.p90);
-	num(o, "p99", p.p99);
-	num(o, "max", p.max);
-	return o;
 }
 
 static int load_fit(const char *path, struct probe_fit *f)
@@ -202,12 +134,15 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 	static const int reps[] = {1, 4, 16, 64};
 	double x[4], y[4];
 	const char *base = cfg->prompt;
-	cJSON *root = cJSON_CreateObject(), *pts = cJSON_AddArrayToObject(root, "points");
 	int max_tokens = cfg->max_tokens;
 	cfg->max_tokens = 1;
 	for (int k = 0; k < 4; k++) {
 		size_t bl = strlen(base);
 		char *pr = malloc((bl + 1) * (size_t)reps[k] + 1);
+		if (!pr) {
+			fprintf(stderr, "ttft-probe: calibration failed: out of memory\n");
+			return 2;
+		}
 		pr[0] = 0;
 		for (int i = 0; i < reps[k]; i++) {
 			strcat(pr, base);
@@ -215,57 +150,80 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 		}
 		cfg->prompt = pr;
 		enum { RUNS = 5 };
-		struct probe_result r[RUNS];
-		memset(r, 0, sizeof r);
-		int failed = probe_run(cfg, r, RUNS, 1, 0);
+		struct ttft_record r[RUNS];
+		struct probe_run run = {.cfg = cfg, .conc = 1};
+		char err[256];
+		int failed = probe_run(&run, r, RUNS, err, sizeof err);
 		double t[RUNS];
-		const char *why = "the server reports no usage.prompt_tokens";
+		const char *why = failed < 0 ? err : "the server reports no usage.prompt_tokens";
 		for (int i = 0; i < RUNS; i++) {
-			t[i] = probe_ttft_s(&r[i]);
-			if (!r[i].ok)
-				why = r[i].error;
+			t[i] = ttft_record_ttft_s(&r[i]);
+			if (!r[i].ok && failed > 0)
+				why = ttft_record_error(&r[i]);
 		}
 		x[k] = (double)r[0].prompt_tokens;
 		y[k] = ttft_percentile(t, RUNS, 0.5);
-		int bad = failed || r[0].prompt_tokens < 0;
+		int bad = failed != 0 || r[0].prompt_tokens < 0;
 		if (bad)
 			fprintf(stderr, "ttft-probe: calibration failed: %s\n", why);
 		for (int i = 0; i < RUNS; i++)
-			probe_result_free(&r[i]);
+			ttft_record_free(&r[i]);
 		free(pr);
-		if (bad) {
-			cJSON_Delete(root);
+		if (bad)
 			return 1;
-		}
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "prompt_tokens", x[k]);
-		cJSON_AddNumberToObject(o, "ttft_s", y[k]);
-		cJSON_AddItemToArray(pts, o);
 		fprintf(stderr, "  %6.0f prompt tokens: ttft %.4f s\n", x[k], y[k]);
 	}
+	cfg->prompt = base;
 	cfg->max_tokens = max_tokens;
 	struct probe_fit f;
 	if (probe_fit_points(x, y, 4, &f) != 0) {
 		fprintf(stderr, "ttft-probe: calibration failed: the prompt lengths did not "
 				"vary (does the server count prompt tokens?)\n");
-		cJSON_Delete(root);
 		return 1;
 	}
-	cJSON_AddNumberToObject(root, "a_s", f.a_s);
-	cJSON_AddNumberToObject(root, "b_s_per_token", f.b_s);
-	char *js = cJSON_Print(root);
 	FILE *fp = fopen(path, "w");
-	int rc = 0;
-	if (!fp || fprintf(fp, "%s\n", js) < 0 || fclose(fp) != 0) {
+	int rc = 0, bad = !fp;
+	if (fp) {
+		struct ttft_json j;
+		bad = ttft_json_init(&j, fp, 1) != 0;
+		if (!bad) {
+			ttft_json_begin_obj(&j, NULL);
+			ttft_json_begin_arr(&j, "points");
+			for (int k = 0; k < 4; k++) {
+				ttft_json_begin_obj(&j, NULL);
+				ttft_json_num(&j, "prompt_tokens", x[k]);
+				ttft_json_num(&j, "ttft_s", y[k]);
+				ttft_json_end_obj(&j);
+			}
+			ttft_json_end_arr(&j);
+			ttft_json_num(&j, "a_s", f.a_s);
+			ttft_json_num(&j, "b_s_per_token", f.b_s);
+			ttft_json_end_obj(&j);
+			ttft_json_newline(&j);
+			bad = ttft_json_flush(&j) != 0;
+		}
+		ttft_json_free(&j);
+		bad |= fclose(fp) != 0;
+	}
+	if (bad) {
 		fprintf(stderr, "ttft-probe: cannot write %s: %s\n", path, strerror(errno));
 		rc = 2;
 	} else {
 		printf("fit: ttft = %.6f s + %.9f s x prompt_tokens  (written to %s)\n", f.a_s,
 		       f.b_s, path);
 	}
-	free(js);
-	cJSON_Delete(root);
 	return rc;
+}
+
+/* Progress on a terminal: each run, or every 64 under concurrency. */
+static void progress(void *arg, const struct ttft_record *r, int done, int n)
+{
+	int conc = *(const int *)arg;
+	if (conc == 1)
+		fprintf(stderr, "  run %d/%d: %s\n", r->run, n,
+			r->ok ? "ok" : ttft_record_error(r));
+	else if (done % 64 == 0)
+		fprintf(stderr, "  %d/%d requests done\n", done, n);
 }
 
 /* Freed at exit, whichever of main's many returns is taken. */
@@ -339,6 +297,8 @@ int main(int argc, char **argv)
 		case 'P':
 			free(g_prompt_file);
 			cfg.prompt = g_prompt_file = read_prompt(optarg);
+			if (!g_prompt_file)
+				return 2;
 			break;
 		case 'm': INT_ARG(cfg.max_tokens, 1); break;
 		case 'M': cfg.model = optarg; break;
@@ -364,13 +324,13 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'r': INT_ARG(runs, 1); break;
+		case 'I': INT_ARG(cfg.metrics_interval_ms, 1); break;
 		case 'C': cold = 1; break;
 		case 'n': INT_ARG(conc, 1); break;
 		case 'N': INT_ARG(requests, 1); break;
 		case 'j': json = optarg; break;
 		case 'x': cfg.keep_text = 1; break;
 		case 'K': calibrate = optarg; break;
-		case 'I': INT_ARG(cfg.metrics_interval_ms, 1); break;
 		case 'F': fitfile = optarg; break;
 		case 'X':
 			if (strcmp(optarg, "auto") && strcmp(optarg, "on") && strcmp(optarg, "off")) {
@@ -388,18 +348,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ttft-probe: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	char base[2048];
-	snprintf(base, sizeof base, "%s", url);
-	size_t bl = strlen(base);
-	while (bl && base[bl - 1] == '/')
-		base[--bl] = 0;
-	if (bl >= 3 && !strcmp(base + bl - 3, "/v1"))
-		base[bl - 3] = 0;
-	cfg.base = base;
+	struct ttft_url u;
+	char err[1024];
+	if (ttft_url_parse(url, &u, err, sizeof err) != 0) {
+		fprintf(stderr, "ttft-probe: --url: %s\n", err);
+		return 2;
+	}
+	cfg.base = u.base;
 
 	if (fitfile && load_fit(fitfile, &fit) != 0)
 		return 2;
-	char err[1024];
 	char *model = NULL;
 	if (!cfg.model) {
 		model = probe_first_model(&cfg, err, sizeof err);
@@ -425,71 +383,97 @@ int main(int argc, char **argv)
 	int n = conc ? (requests ? requests : conc) : runs;
 	if (!conc)
 		conc = 1;
-	struct probe_result *res = calloc((size_t)n, sizeof *res);
+	struct ttft_record *res = calloc((size_t)n, sizeof *res);
+	double *ttft = calloc((size_t)n + 1, sizeof *ttft), *warm = calloc((size_t)n + 1, sizeof *warm);
+	double *e2e = calloc((size_t)n + 1, sizeof *e2e);
+	if (!res || !ttft || !warm || !e2e) {
+		fprintf(stderr, "ttft-probe: out of memory for %d requests\n", n);
+		free(res), free(ttft), free(warm), free(e2e), free(model);
+		return 2;
+	}
 	FILE *table = json && !strcmp(json, "-") ? stderr : stdout;
 	if (!quiet)
 		fprintf(stderr, "ttft-probe: %d request%s to %s%s (model %s), %d at a time\n",
-			n, n == 1 ? "" : "s", base,
+			n, n == 1 ? "" : "s", u.base,
 			cfg.chat ? "/v1/chat/completions" : "/v1/completions",
 			cfg.model, conc);
-	int64_t t0 = probe_now();
-	int failed = probe_run(&cfg, res, n, conc, !quiet && isatty(2));
-	double wall = (double)(probe_now() - t0) / 1e9;
-	for (int i = 0; i < n; i++)
+	struct probe_run run = {.cfg = &cfg, .conc = conc};
+	if (!quiet && isatty(2)) {
+		run.progress = progress;
+		run.progress_arg = &conc;
+	}
+	int64_t t0 = ttft_now_ns();
+	int failed = probe_run(&run, res, n, err, sizeof err);
+	double wall = (double)(ttft_now_ns() - t0) / 1e9;
+	if (failed < 0) {
+		fprintf(stderr, "ttft-probe: %s\n", err);
+		for (int i = 0; i < n; i++)
+			ttft_record_free(&res[i]);
+		free(res), free(ttft), free(warm), free(e2e), free(model);
+		return 2;
+	}
+	for (int i = 0; i < n; i++) {
 		res[i].label = cold && i == 0 && conc == 1 ? "cold" : "warm";
+		probe_apply_fit(&res[i], &fit);
+	}
 
 	/* summaries */
-	double *ttft = calloc((size_t)n + 1, sizeof *ttft), *warm = calloc((size_t)n + 1, sizeof *warm);
-	double *e2e = calloc((size_t)n + 1, sizeof *e2e);
 	size_t nt = 0, nw = 0, ne = 0, nitl = 0;
 	long toks = 0;
 	for (int i = 0; i < n; i++) {
-		double t = probe_ttft_s(&res[i]);
+		double t = ttft_record_ttft_s(&res[i]);
 		if (!isnan(t)) {
 			ttft[nt++] = t;
 			if (strcmp(res[i].label, "cold"))
 				warm[nw++] = t;
 		}
 		if (res[i].ok)
-			e2e[ne++] = probe_e2e_s(&res[i]);
-		toks += probe_tokens(&res[i]);
+			e2e[ne++] = ttft_record_e2e_s(&res[i]);
+		toks += ttft_record_tokens(&res[i]);
 		nitl += res[i].ntok > 1 ? (size_t)res[i].ntok - 1 : 0;
 	}
-	int exact = 0;
-	for (int i = 0; i < n; i++)
-		exact += res[i].srv.split;
 	double *itl = calloc(nitl + 1, sizeof *itl);
 	size_t k = 0;
-	for (int i = 0; i < n; i++)
-		for (int j = 1; j < res[i].ntok; j++)
+	for (int i = 0; itl && i < n; i++)
+		for (uint32_t j = 1; j < res[i].ntok; j++)
 			itl[k++] = (double)(res[i].tok[j] - res[i].tok[j - 1]) / 1e9;
-	struct pct pt = pct_of(ttft, nt), pw = pct_of(warm, nw), pe = pct_of(e2e, ne),
-		   pi = pct_of(itl, nitl);
+	if (!itl) {
+		nitl = 0;
+		fprintf(stderr, "ttft-probe: out of memory: the ITL summary stays empty\n");
+	}
+	int exact = 0; /* the server's own split, not the fit's estimate */
+	for (int i = 0; i < n; i++)
+		exact += res[i].split.source && strcmp(res[i].split.source, TTFT_SPLIT_MODEL);
+	struct ttft_summary pt, pw, pe, pi;
+	ttft_summary_of(ttft, nt, &pt);
+	ttft_summary_of(warm, nw, &pw);
+	ttft_summary_of(e2e, ne, &pe);
+	ttft_summary_of(itl, nitl, &pi);
 
 	if (!quiet) {
 		fprintf(table, "%5s  %-5s %10s %10s %7s  %s\n", "run", "label", "ttft_s",
 			"e2e_s", "tokens", "notes");
 		for (int i = 0; i < n; i++) {
-			const struct probe_result *r = &res[i];
+			const struct ttft_record *r = &res[i];
 			fprintf(table, "%5d  %-5s %10.4f %10.4f %7ld  %s\n", r->run, r->label,
-				probe_ttft_s(r), probe_e2e_s(r), probe_tokens(r),
-				r->ok ? "" : r->error);
+				ttft_record_ttft_s(r), ttft_record_e2e_s(r), ttft_record_tokens(r),
+				r->ok ? "" : ttft_record_error(r));
 		}
 		if (conc == 1) {
 			fprintf(table, "warm TTFT over %zu run%s: min %.4f s  median %.4f s  "
-				"max %.4f s\n", nw, nw == 1 ? "" : "s", pw.min, pw.p50, pw.max);
+				"max %.4f s\n", nw, nw == 1 ? "" : "s", pw.min, pw.median, pw.max);
 		} else {
 			fprintf(table, "\n%d requests, %d failed, %d at a time, %.3f s\n", n,
 				failed, conc, wall);
 			fprintf(table, "%-6s %10s %10s %10s   (s)\n", "", "p50", "p90", "p99");
-			fprintf(table, "%-6s %10.4f %10.4f %10.4f\n", "ttft", pt.p50, pt.p90, pt.p99);
-			fprintf(table, "%-6s %10.4f %10.4f %10.4f\n", "itl", pi.p50, pi.p90, pi.p99);
-			fprintf(table, "%-6s %10.4f %10.4f %10.4f\n", "e2e", pe.p50, pe.p90, pe.p99);
+			fprintf(table, "%-6s %10.4f %10.4f %10.4f\n", "ttft", pt.median, pt.p90, pt.p99);
+			fprintf(table, "%-6s %10.4f %10.4f %10.4f\n", "itl", pi.median, pi.p90, pi.p99);
+			fprintf(table, "%-6s %10.4f %10.4f %10.4f\n", "e2e", pe.median, pe.p90, pe.p99);
 			fprintf(table, "output tokens/s: %.1f\n", toks / wall);
 		}
 		if (cfg.metrics || exact)
-			fprintf(table, "server split (queue/prefill) for %d of %d requests%s\n",
-				exact, n, exact < n ? "; the others' split_note says why not" : "");
+			fprintf(table, "the server's own queue/prefill for %d of %d requests%s\n",
+				exact, n, exact < n ? " (split_note says why not)" : "");
 	}
 	int rc = failed ? 1 : 0;
 	if (json) {
@@ -498,57 +482,55 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ttft-probe: cannot write %s: %s\n", json, strerror(errno));
 			return 2;
 		}
-		for (int i = 0; i < n; i++) {
-			cJSON *o = record(&res[i], t0, cfg.keep_text, &fit);
-			char *s = cJSON_PrintUnformatted(o);
-			fprintf(f, "%s\n", s);
-			free(s);
-			cJSON_Delete(o);
+		struct ttft_json j;
+		int bad = ttft_json_init(&j, f, 0) != 0;
+		struct ttft_json_ctx ctx = {0, 0, t0, cfg.keep_text};
+		for (int i = 0; i < n && !bad; i++) {
+			ttft_json_record(&j, NULL, &res[i], &ctx);
+			ttft_json_newline(&j);
 		}
-		cJSON *root = cJSON_CreateObject(), *sum = cJSON_AddObjectToObject(root, "summary");
-		cJSON_AddNumberToObject(sum, "requests", n);
-		cJSON_AddNumberToObject(sum, "failed", failed);
-		cJSON_AddNumberToObject(sum, "concurrency", conc);
-		cJSON_AddNumberToObject(sum, "wall_s", wall);
-		cJSON_AddItemToObject(sum, "ttft_s", pct_json(pt));
-		cJSON *w = cJSON_AddObjectToObject(sum, "warm_ttft_s");
-		num(w, "min", pw.min);
-		num(w, "median", pw.p50);
-		num(w, "max", pw.max);
-		cJSON_AddItemToObject(sum, "itl_s", pct_json(pi));
-		cJSON_AddItemToObject(sum, "e2e_s", pct_json(pe));
-		cJSON_AddNumberToObject(sum, "output_tokens_per_s", toks / wall);
-		cJSON_AddNumberToObject(sum, "exact_splits", exact);
-		int taken, bad;
-		probe_scrapes(&taken, &bad);
+		ttft_json_begin_obj(&j, NULL);
+		ttft_json_begin_obj(&j, "summary");
+		ttft_json_int(&j, "requests", n);
+		ttft_json_int(&j, "failed", failed);
+		ttft_json_int(&j, "concurrency", conc);
+		ttft_json_num(&j, "wall_s", wall);
+		ttft_json_summary(&j, "ttft_s", &pt);
+		ttft_json_summary(&j, "warm_ttft_s", &pw);
+		ttft_json_summary(&j, "itl_s", &pi);
+		ttft_json_summary(&j, "e2e_s", &pe);
+		ttft_json_num(&j, "output_tokens_per_s", toks / wall);
+		ttft_json_int(&j, "exact_splits", exact);
 		if (conc > 1 && cfg.metrics) {
-			cJSON_AddNumberToObject(sum, "metrics_scrapes", taken);
-			cJSON_AddNumberToObject(sum, "metrics_scrapes_failed", bad);
+			ttft_json_int(&j, "metrics_scrapes", run.scrapes);
+			ttft_json_int(&j, "metrics_scrapes_failed", run.scrape_failures);
 		}
-		const struct ttft_split *win = probe_window();
+		const struct ttft_split *win = run.have_window ? &run.window : NULL;
 		if (win) {
-			cJSON *sw = cJSON_AddObjectToObject(sum, "server_window");
-			num(sw, "requests", win->requests);
-			num(sw, "queue_s", win->queue_s);
-			num(sw, "prefill_s", win->prefill_s);
-			num(sw, "decode_s", win->decode_s);
-			num(sw, "prefix_cache_hit_tokens", win->hit_tokens);
+			ttft_json_begin_obj(&j, "server_window");
+			ttft_json_num(&j, "requests", win->requests);
+			ttft_json_num(&j, "queue_s", win->queue_s);
+			ttft_json_num(&j, "prefill_s", win->prefill_s);
+			ttft_json_num(&j, "decode_s", win->decode_s);
+			ttft_json_num(&j, "prefix_cache_hit_tokens", win->hit_tokens);
 			if (win->source)
-				cJSON_AddStringToObject(sw, "source", win->source);
+				ttft_json_str(&j, "source", win->source);
 			if (win->reason[0])
-				cJSON_AddStringToObject(sw, "note", win->reason);
+				ttft_json_str(&j, "note", win->reason);
+			ttft_json_end_obj(&j);
 		}
-		char *s = cJSON_PrintUnformatted(root);
-		fprintf(f, "%s\n", s);
-		free(s);
-		cJSON_Delete(root);
-		if ((f == stdout ? fflush(f) : fclose(f)) != 0) {
+		ttft_json_end_obj(&j);
+		ttft_json_end_obj(&j);
+		ttft_json_newline(&j);
+		bad = bad || ttft_json_flush(&j) != 0;
+		ttft_json_free(&j);
+		if (bad || (f != stdout && fclose(f) != 0)) {
 			fprintf(stderr, "ttft-probe: writing %s failed: %s\n", json, strerror(errno));
 			rc = 2;
 		}
 	}
 	for (int i = 0; i < n; i++)
-		probe_result_free(&res[i]);
+		ttft_record_free(&res[i]);
 	free(res), free(ttft), free(warm), free(e2e), free(itl), free(model);
 	return rc;
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Runs every Check suite in build/ and prints one closing line:
+# Runs the Check suites listed in tests/suites.mk (or $TTFT_SUITES) from
+# build/ (or $TTFT_BUILD) and prints one closing line:
 #   "N passed, N failed"  (counted over Check's individual tests)
 # TTFT_SLOW=1 also runs the suites that need the real engine (llama-server).
 set -u
 cd "$(dirname "$0")/.."
 B=${TTFT_BUILD:-build}
-suites="test_sse test_http test_log test_analyze test_join test_shim test_clients test_probe test_cold test_truth test_load test_engine_script"
-[ "${TTFT_SLOW:-0}" = 1 ] && suites="$suites ${TTFT_SLOW_SUITES:-}"
+list() { sed -n "s/^$1 *:= *//p" tests/suites.mk; }
+suites=${TTFT_SUITES:-"$(list UNIT_SUITES) $(list E2E_SUITES)"}
+[ "${TTFT_SLOW:-0}" = 1 ] && [ -z "${TTFT_SUITES:-}" ] && suites="$suites $(list SLOW_SUITES)"
 passed=0 failed=0 broken=""
 for s in $suites; do
 	[ -x "$B/$s" ] || { echo "missing $B/$s (run make)"; broken="$broken $s"; continue; }

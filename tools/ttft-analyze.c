@@ -97,13 +97,18 @@ int main(int argc, char **argv)
 		a.nnotes = 0; /* connection notes have no path: not asked for */
 	ttft_print_warnings(stderr, &a);
 	if (json) {
-		char *s = ttft_analysis_json(&a);
-		if (!s) {
-			fprintf(stderr, "ttft-analyze: out of memory\n");
+		struct ttft_json j;
+		int bad = ttft_json_init(&j, stdout, 0) != 0;
+		if (!bad) {
+			ttft_analysis_json(&j, &a);
+			bad = ttft_json_flush(&j) != 0;
+		}
+		ttft_json_free(&j);
+		if (bad) {
+			perror("ttft-analyze: writing the JSON");
+			ttft_analysis_free(&a);
 			return 2;
 		}
-		puts(s);
-		free(s);
 	} else {
 		if (a.nreqs == 0)
 			fprintf(stderr, "ttft-analyze: no HTTP requests in '%s'"

@@ -2,6 +2,8 @@
  * lines and readiness, time the cold request and warm ones, sample GPU and
  * CPU, stop the server, and write first_token_latency.md. */
 #include "cold.h"
+#include "ttft_clock.h"
+#include "ttft_url.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -99,7 +101,7 @@ static void *sample_gpu(void *arg)
 		if (!g.present)
 			break;
 		s->c->samples[s->c->nsamples++] = (struct cold_sample){
-			(double)(probe_now() - s->c->t_spawn) / 1e9, g.util_pct};
+			(double)(ttft_now_ns() - s->c->t_spawn) / 1e9, g.util_pct};
 		usleep(100000);
 	}
 	return NULL;
@@ -121,7 +123,7 @@ static void tail_into(struct cold_server *srv, char *out, size_t n)
 
 static int seconds_since(int64_t t0, double *out)
 {
-	*out = (double)(probe_now() - t0) / 1e9;
+	*out = (double)(ttft_now_ns() - t0) / 1e9;
 	return 0;
 }
 
@@ -233,24 +235,31 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 		struct probe_cfg cfg = o->probe;
 		server_facts(&cfg, c);
 		struct cpu_snap a, b, w0, w1;
+		struct probe_run run = {.cfg = &cfg, .conc = 1};
+		char perr[256] = "";
 		sanity_cpu(srv.pid, &a);
-		probe_run(&cfg, &c->cold, 1, 1, 0);
+		int prc = probe_run(&run, &c->cold, 1, perr, sizeof perr);
 		sanity_cpu(srv.pid, &b);
 		sanity_gpu(&c->gpu_after_cold);
 		sanity_cpu_between(&a, &b, &c->sys_cpu_cold, &c->srv_cpu_cold);
 		c->cold.label = "cold";
-		c->nwarm = o->warm;
 		c->warm = calloc((size_t)(o->warm ? o->warm : 1), sizeof *c->warm);
 		c->samples = calloc(COLD_MAX_SAMPLES, sizeof *c->samples);
+		if (!c->warm || !c->samples) {
+			prc = -1;
+			snprintf(perr, sizeof perr, "out of memory for %d warm runs", o->warm);
+		}
+		c->nwarm = c->warm ? o->warm : 0;
 		struct sampler smp = {c, 0};
 		pthread_t th;
-		pthread_create(&th, NULL, sample_gpu, &smp);
+		int sampling = c->samples && pthread_create(&th, NULL, sample_gpu, &smp) == 0;
 		sanity_cpu(srv.pid, &w0);
-		if (o->warm && !g_stop)
-			probe_run(&cfg, c->warm, o->warm, 1, 0);
+		if (o->warm && !g_stop && prc >= 0)
+			prc = probe_run(&run, c->warm, o->warm, perr, sizeof perr);
 		sanity_cpu(srv.pid, &w1);
 		__atomic_store_n(&smp.stop, 1, __ATOMIC_RELAXED);
-		pthread_join(th, NULL);
+		if (sampling)
+			pthread_join(th, NULL);
 		sanity_cpu_between(&w0, &w1, &c->sys_cpu_warm, &c->srv_cpu_warm);
 		for (int i = 0; i < c->nwarm; i++) {
 			c->warm[i].label = "warm";
@@ -262,6 +271,9 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 		if (g_stop) {
 			rc = 130;
 			snprintf(c->error, sizeof c->error, "interrupted");
+		} else if (prc < 0) {
+			snprintf(c->error, sizeof c->error, "%s", perr);
+			rc = 1;
 		} else if (cold_server_dead(&srv)) {
 			snprintf(c->error, sizeof c->error,
 				 "the server died during the requests; its last lines:");
@@ -270,7 +282,7 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 		} else if (failed) {
 			snprintf(c->error, sizeof c->error, "%d request%s failed: %s", failed,
 				 failed == 1 ? "" : "s",
-				 !c->cold.ok ? c->cold.error : "see the warm runs");
+				 !c->cold.ok ? ttft_record_error(&c->cold) : "see the warm runs");
 			rc = 1;
 		}
 	}
@@ -362,17 +374,15 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	char host[256], base[2048];
-	int port;
-	if (cold_parse_url(o.url, host, sizeof host, &port) != 0) {
-		fprintf(stderr, "ttft-cold: cannot parse --url %s (want http://HOST:PORT)\n", o.url);
+	struct ttft_url u;
+	char uerr[512];
+	if (ttft_url_parse(o.url, &u, uerr, sizeof uerr) != 0) {
+		fprintf(stderr, "ttft-cold: cannot parse --url: %s\n", uerr);
 		return 2;
 	}
-	snprintf(base, sizeof base, "%s", o.url);
-	size_t bl = strlen(base);
-	while (bl && base[bl - 1] == '/')
-		base[--bl] = 0;
-	o.probe.base = base;
+	const char *host = u.host;
+	int port = u.port;
+	o.probe.base = u.base;
 	o.probe.headers = curl_slist_append(NULL, "Content-Type: application/json");
 	o.probe.headers = curl_slist_append(o.probe.headers, "Expect:");
 
@@ -405,7 +415,7 @@ int main(int argc, char **argv)
 
 	struct cold_run run = {0};
 	run.server_cmd = o.server;
-	run.url = base;
+	run.url = u.base;
 	run.warm_runs = o.warm;
 	run.max_tokens = o.probe.max_tokens;
 	run.cycles = calloc((size_t)o.cycles, sizeof *run.cycles);
@@ -465,7 +475,7 @@ int main(int argc, char **argv)
 			double mn, mx, cv, med = cold_warm_median(cy, &mn, &mx, &cv);
 			fprintf(stderr, "ttft-cold:   cold TTFT %.4f s, warm median %.4f s "
 					"(first-request warm-up %.4f s), unaccounted start-up %.3f s\n",
-				probe_ttft_s(&cy->cold), med, probe_ttft_s(&cy->cold) - med,
+				ttft_record_ttft_s(&cy->cold), med, ttft_record_ttft_s(&cy->cold) - med,
 				cy->unaccounted_s);
 		}
 	}
@@ -488,20 +498,27 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.json && run.ncycles) {
-		char *js = cold_json(&run);
 		FILE *f = strcmp(o.json, "-") ? fopen(o.json, "w") : stdout;
-		if (!f || fprintf(f, "%s\n", js) < 0 || (f != stdout && fclose(f) != 0)) {
+		struct ttft_json j;
+		int bad = !f || ttft_json_init(&j, f, 1) != 0;
+		if (f) {
+			if (!bad)
+				bad = cold_json(&j, &run) != 0 || ttft_json_flush(&j) != 0;
+			ttft_json_free(&j);
+			if (f != stdout && fclose(f) != 0)
+				bad = 1;
+		}
+		if (bad) {
 			fprintf(stderr, "ttft-cold: cannot write %s: %s\n", o.json, strerror(errno));
 			rc = rc ? rc : 2;
 		}
-		free(js);
 	}
 	cold_patterns_free(&ps);
 	for (int k = 0; k < run.ncycles; k++) {
 		struct cold_cycle *cy = &run.cycles[k];
-		probe_result_free(&cy->cold);
+		ttft_record_free(&cy->cold);
 		for (int i = 0; i < cy->nwarm; i++)
-			probe_result_free(&cy->warm[i]);
+			ttft_record_free(&cy->warm[i]);
 		free(cy->warm);
 		free(cy->samples);
 		for (size_t i = 0; i < cy->nlines; i++)

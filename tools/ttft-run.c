@@ -2,6 +2,7 @@
  * the per-request TTFT analysis on stderr (CMD's own stdout stays clean). */
 
 #include "ttft_analyze.h"
+#include "ttft_env.h"
 #include "ttft_scrape.h"
 
 #include <errno.h>
@@ -30,16 +31,17 @@ static void usage(FILE *f)
 "  --json FILE     also write the analysis as JSON to FILE ('-' = stdout)\n"
 "  --filter SPEC   trace only matching connections: port:N, HOST:N, [V6]:N,\n"
 "                  host:HOST, comma-separated (sets TTFT_FILTER)\n"
-"  --metrics URL   sample the server's /metrics during the run (every 50 ms,\n"
+"  --metrics URL   sample the server's /metrics during the run (every %d ms,\n"
 "                  or --metrics-interval MS) into the same log, so each\n"
-"                  request gets the server's queue / prefill split\n"
+"                  request gets the server's queue / prefill split where a\n"
+"                  window provably holds it alone (docs/server-truth.md)\n"
 "  --quiet         no table on stderr (use with --json)\n"
 "  -h, --help      this text\n"
 "\n"
 "The shim is found at $TTFT_SHIM, else next to this program.\n"
 "exit status: CMD's own (128+N if a signal N ended it); 125 when ttft-run\n"
 "itself failed (bad usage, no shim, log not creatable); 127 when CMD could\n"
-"not be run.\n");
+"not be run.\n", TTFT_SCRAPE_INTERVAL_MS);
 }
 
 static int find_shim(char *out, size_t len)
@@ -85,7 +87,7 @@ int main(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	const char *logpath = NULL, *jsonpath = NULL, *filter = NULL, *metrics = NULL;
-	int interval = 50;
+	int interval = TTFT_SCRAPE_INTERVAL_MS;
 	int quiet = 0, c;
 	while ((c = getopt_long(argc, argv, "+l:j:f:qh", opts, NULL)) != -1) {
 		switch (c) {
@@ -144,10 +146,11 @@ int main(int argc, char **argv)
 	/* Create it here so that a bad path fails before CMD runs. */
 	struct ttft_log log;
 	const char *why = NULL;
-	uint64_t mb = TTFT_LOG_DEFAULT_MB;
-	const char *mbs = getenv("TTFT_LOG_MB");
-	if (mbs && atoll(mbs) > 0)
-		mb = (uint64_t)atoll(mbs);
+	uint64_t mb;
+	if (ttft_env_log_mb(&mb) != 0)
+		fprintf(stderr, "ttft-run: warning: TTFT_LOG_MB='%s' is not a whole number "
+				"of MiB in 1-%u; the log gets the default %u MiB\n",
+			getenv("TTFT_LOG_MB"), TTFT_LOG_MB_MAX, TTFT_LOG_DEFAULT_MB);
 	if (ttft_log_open(&log, logpath, mb << 20, &why) != 0) {
 		fprintf(stderr, "ttft-run: cannot create log %s: %s (%s)\n",
 			logpath, why, strerror(errno));
@@ -233,16 +236,24 @@ int main(int argc, char **argv)
 			fprintf(stderr, "log kept at %s\n", logpath);
 	}
 	if (jsonpath) {
-		char *s = ttft_analysis_json(&a);
 		FILE *f = strcmp(jsonpath, "-") == 0 ? stdout : fopen(jsonpath, "w");
-		if (!f || !s || fprintf(f, "%s\n", s) < 0 ||
-		    (f != stdout ? fclose(f) : fflush(f)) != 0) {
+		struct ttft_json j;
+		int bad = !f || ttft_json_init(&j, f, 0) != 0;
+		if (f) {
+			if (!bad) {
+				ttft_analysis_json(&j, &a);
+				bad = ttft_json_flush(&j) != 0;
+			}
+			ttft_json_free(&j);
+			if (f != stdout && fclose(f) != 0)
+				bad = 1;
+		}
+		if (bad) {
 			fprintf(stderr, "ttft-run: cannot write JSON to %s: %s\n",
 				jsonpath, strerror(errno));
 			if (!rc)
 				rc = 125;
 		}
-		free(s);
 	}
 	ttft_analysis_free(&a);
 	if (!keep)

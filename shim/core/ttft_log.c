@@ -1,32 +1,26 @@
-/* ttft_log.c — create/open the shared-memory log, append records, read them.
+/* ttft_log.c — create/open the shared-memory log and append records (the
+ * reader is tools/lib/ttft_logread.c).
  *
  * This file is linked into the shim (which runs inside other programs) and
- * into the tools. The writer half therefore uses no stdio, takes no lock and
- * allocates nothing; it closes its own fds with a raw syscall so that it never
- * goes through the shim's interposed close().
+ * into the tools. It therefore uses no stdio, takes no lock and allocates
+ * nothing; it closes its own fds with a raw syscall so that it never goes
+ * through the shim's interposed close().
  */
 
 #include "ttft_log.h"
+#include "ttft_clock.h"
+#include "ttft_fmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 static void raw_close(int fd) { syscall(SYS_close, fd); }
-
-static int64_t clock_ns(clockid_t c)
-{
-	struct timespec ts;
-	clock_gettime(c, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* A 32-bit hash of bytes 4..127 of the record (everything but the seal);
  * never 0, so 0 can mean "not yet published". */
@@ -87,12 +81,20 @@ static int map_existing(struct ttft_log *log, int fd, const char **why)
  * place: other processes see either no file or a fully initialised one. */
 static int create_new(const char *path, uint64_t cap_bytes, const char **why)
 {
-	char tmp[4096];
-	int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof tmp) {
+	/* "PATH.tmp.PID", without snprintf: this runs in the shim's
+	 * constructor of every process. */
+	static const char mid[] = ".tmp.";
+	char tmp[4096], digits[24];
+	size_t pl = strlen(path);
+	size_t nd = ttft_fmt_uint(digits, (unsigned long long)getpid());
+	if (pl + sizeof mid - 1 + nd >= sizeof tmp) {
 		*why = "the log path is too long";
 		return -1;
 	}
+	memcpy(tmp, path, pl);
+	memcpy(tmp + pl, mid, sizeof mid - 1);
+	memcpy(tmp + pl + sizeof mid - 1, digits, nd);
+	tmp[pl + sizeof mid - 1 + nd] = 0;
 	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		*why = "cannot create the log file (is its directory writable?)";
@@ -123,9 +125,9 @@ static int create_new(const char *path, uint64_t cap_bytes, const char **why)
 	h->hdr_size = TTFT_LOG_HDR_SIZE;
 	h->rec_size = TTFT_REC_SIZE;
 	h->capacity = cap;
-	int64_t m0 = clock_ns(CLOCK_MONOTONIC);
-	int64_t r = clock_ns(CLOCK_REALTIME);
-	int64_t m1 = clock_ns(CLOCK_MONOTONIC);
+	int64_t m0 = ttft_clock_ns(CLOCK_MONOTONIC);
+	int64_t r = ttft_clock_ns(CLOCK_REALTIME);
+	int64_t m1 = ttft_clock_ns(CLOCK_MONOTONIC);
 	h->anchor_mono_ns = m0 + (m1 - m0) / 2;
 	h->anchor_real_ns = r;
 	h->next_conn = 1;
@@ -240,142 +242,4 @@ const char *ttft_log_default_path(char *buf, size_t len)
 		*p++ = digits[--nd];
 	memcpy(p, suf, sizeof suf);
 	return buf;
-}
-
-/* ---- reader ---- */
-
-int ttft_log_view_open(struct ttft_log_view *v, const char *path, char *err,
-		       size_t errlen)
-{
-	memset(v, 0, sizeof *v);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen,
-			 "cannot open log '%s': %s (run the program under the "
-			 "shim first, e.g. ttft-run -- CMD, or set TTFT_LOG)",
-			 path, strerror(errno));
-		return -1;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "'%s' is not a regular file", path);
-		raw_close(fd);
-		return -1;
-	}
-	struct ttft_log_hdr h;
-	ssize_t got = pread(fd, &h, sizeof h, 0);
-	if ((size_t)st.st_size < TTFT_LOG_HDR_SIZE || got != (ssize_t)sizeof h) {
-		snprintf(err, errlen,
-			 "'%s' is too small to be a ttftshim log (%lld bytes; "
-			 "a log is at least %u)", path, (long long)st.st_size,
-			 TTFT_LOG_HDR_SIZE);
-		raw_close(fd);
-		return -1;
-	}
-	if (memcmp(h.magic, TTFT_LOG_MAGIC, 8) != 0) {
-		snprintf(err, errlen,
-			 "'%s' is not a ttftshim log (bad magic); pass the "
-			 "file named by TTFT_LOG", path);
-		raw_close(fd);
-		return -1;
-	}
-	if (h.version != TTFT_LOG_VERSION || h.rec_size != TTFT_REC_SIZE ||
-	    h.hdr_size != TTFT_LOG_HDR_SIZE) {
-		snprintf(err, errlen,
-			 "'%s' is a ttftshim log of version %u (record %u "
-			 "bytes); this tool reads version %u: use the tools "
-			 "of the same build as the shim", path, h.version,
-			 h.rec_size, TTFT_LOG_VERSION);
-		raw_close(fd);
-		return -1;
-	}
-	uint64_t fits = ((uint64_t)st.st_size - TTFT_LOG_HDR_SIZE) / TTFT_REC_SIZE;
-	uint64_t n = h.reserved < h.capacity ? h.reserved : h.capacity;
-	if (n > fits) {
-		/* Truncated copy of a log: read what is there, say so. */
-		fprintf(stderr,
-			"warning: '%s' is truncated: header says %llu records, "
-			"file holds %llu; reading those\n", path,
-			(unsigned long long)n, (unsigned long long)fits);
-		n = fits;
-	}
-	size_t size = TTFT_LOG_HDR_SIZE + n * TTFT_REC_SIZE;
-	/* A private copy rather than a shared mapping: a file that shrinks
-	 * under us then yields a short read, never SIGBUS. */
-	char *buf = malloc(size);
-	if (!buf) {
-		snprintf(err, errlen, "out of memory reading '%s' (%zu bytes)",
-			 path, size);
-		raw_close(fd);
-		return -1;
-	}
-	size_t off = 0;
-	while (off < size) {
-		ssize_t r = pread(fd, buf + off, size - off, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		off += (size_t)r;
-	}
-	raw_close(fd);
-	if (off < size)
-		n = off < TTFT_LOG_HDR_SIZE ? 0 : (off - TTFT_LOG_HDR_SIZE) / TTFT_REC_SIZE;
-	v->map = buf;
-	v->map_size = size;
-	v->hdr = (const struct ttft_log_hdr *)buf;
-	v->recs = (const struct ttft_rec *)(buf + TTFT_LOG_HDR_SIZE);
-	v->n_slots = n;
-	v->dropped = h.dropped;
-	return 0;
-}
-
-void ttft_log_view_close(struct ttft_log_view *v)
-{
-	free(v->map);
-	memset(v, 0, sizeof *v);
-}
-
-int ttft_log_view_get(struct ttft_log_view *v, uint64_t i, struct ttft_rec *out)
-{
-	if (i >= v->n_slots)
-		return 0;
-	memcpy(out, &v->recs[i], sizeof *out);
-	if (out->seal == 0) {
-		v->unpublished++;
-		return 0;
-	}
-	if (out->seal != ttft_rec_seal(out) || out->kind == TTFT_EV_NONE ||
-	    out->kind >= TTFT_EV__COUNT) {
-		v->corrupt++;
-		return 0;
-	}
-	return 1;
-}
-
-const char *ttft_kind_name(unsigned kind)
-{
-	static const char *const names[TTFT_EV__COUNT] = {
-		[TTFT_EV_NONE] = "none",
-		[TTFT_EV_CONNECT_BEGIN] = "connect_begin",
-		[TTFT_EV_CONNECT_END] = "connect_end",
-		[TTFT_EV_ESTABLISHED] = "established",
-		[TTFT_EV_REQ_BEGIN] = "req_begin",
-		[TTFT_EV_REQ_SENT] = "req_sent",
-		[TTFT_EV_RESP_HEADERS] = "resp_headers",
-		[TTFT_EV_SSE_TOKEN] = "sse_token",
-		[TTFT_EV_SSE_EMPTY] = "sse_empty",
-		[TTFT_EV_SSE_DONE] = "sse_done",
-		[TTFT_EV_SSE_ERROR] = "sse_error",
-		[TTFT_EV_RESP_END] = "resp_end",
-		[TTFT_EV_CLOSE] = "close",
-		[TTFT_EV_IO_ERROR] = "io_error",
-		[TTFT_EV_DNS_BEGIN] = "dns_begin",
-		[TTFT_EV_DNS_END] = "dns_end",
-		[TTFT_EV_DESYNC] = "desync",
-		[TTFT_EV_MARK] = "mark",
-		[TTFT_EV_METRIC] = "metric",
-		[TTFT_EV_SCRAPE] = "scrape",
-	};
-	return kind < TTFT_EV__COUNT ? names[kind] : "unknown";
 }

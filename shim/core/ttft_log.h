@@ -1,4 +1,5 @@
-/* ttft_log.h — the shared-memory event log: on-disk ABI, writer and reader.
+/* ttft_log.h — the shared-memory event log: on-disk ABI and writer (the
+ * reader is tools/lib/ttft_logread.h).
  *
  * One file (normally under /dev/shm) = a 4 KiB header + an array of fixed-size
  * 128-byte records. Writers in many processes and threads append at once with
@@ -122,30 +123,6 @@ void ttft_log_publish(struct ttft_rec *rec);
 uint64_t ttft_log_new_conn(struct ttft_log *log);
 
 uint32_t ttft_rec_seal(const struct ttft_rec *rec);
-
-/* ---- reader side ---- */
-
-struct ttft_log_view {
-	const struct ttft_log_hdr *hdr;
-	const struct ttft_rec *recs;
-	uint64_t n_slots;     /* slots the reader may look at                  */
-	uint64_t dropped;
-	uint64_t unpublished; /* reserved but never sealed (writer died/busy)   */
-	uint64_t corrupt;     /* sealed but the seal does not match            */
-	void *map;
-	size_t map_size;
-};
-
-/* Map PATH read-only and validate it. On error returns -1 and writes a
- * message (what failed, with what file, what to do) into err. */
-int ttft_log_view_open(struct ttft_log_view *v, const char *path, char *err,
-		       size_t errlen);
-void ttft_log_view_close(struct ttft_log_view *v);
-/* Copy slot i into *out if it is published and intact: 1; else 0 (and the
- * view's unpublished/corrupt counters are bumped). */
-int ttft_log_view_get(struct ttft_log_view *v, uint64_t i, struct ttft_rec *out);
-
-const char *ttft_kind_name(unsigned kind);
 
 /* Default log path: $TTFT_LOG, else /dev/shm/ttftshim-<uid>.log.
  * Writes into buf (no allocation); returns buf. */

@@ -5,6 +5,8 @@
  * allocation, no stdio; errno is saved and restored by every caller.
  */
 #include "ttft_shim.h"
+#include "ttft_clock.h"
+#include "ttft_env.h"
 #include "ttft_log.h"
 
 #include <arpa/inet.h>
@@ -16,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 TTFT_HIDDEN struct shim_fd shim_fds[TTFT_MAX_FD];
@@ -43,9 +44,7 @@ TTFT_HIDDEN void *shim_resolve(const char *name)
 
 TTFT_HIDDEN int64_t shim_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return ttft_now_ns();
 }
 
 static pid_t cur_tid(void)
@@ -220,14 +219,8 @@ __attribute__((constructor)) static void shim_init(void)
 	}
 	char path[4096];
 	ttft_log_default_path(path, sizeof path);
-	uint64_t mb = TTFT_LOG_DEFAULT_MB;
-	const char *mbs = getenv("TTFT_LOG_MB");
-	if (mbs && *mbs) {
-		char *end;
-		unsigned long long v = strtoull(mbs, &end, 10);
-		if (!*end && v >= 1 && v <= 65536)
-			mb = v;
-	}
+	uint64_t mb;
+	(void)ttft_env_log_mb(&mb); /* a bad value: the default, as documented */
 	const char *why = NULL;
 	int e = errno;
 	if (ttft_log_open(&g_log, path, mb << 20, &why) != 0) {

@@ -87,11 +87,11 @@ static double ms_between(int64_t a, int64_t b)
  * JIT, imports — real TTFT, but not the server's doing). */
 static void check_req(struct run *r, int i, int expect_new_conn, int warm)
 {
-	const struct ttft_req *q = &r->a.reqs[i];
+	const struct ttft_record *q = &r->a.reqs[i];
 	struct ttft_phases p;
-	ttft_req_phases(&r->a, q, &p);
+	ttft_record_phases(q, &p);
 	ck_assert_int_eq(q->status, 200);
-	ck_assert_int_eq((int)q->tokens, NTOK);
+	ck_assert_int_eq((int)q->ntok, NTOK);
 	ck_assert_int_eq(!isnan(p.connect_s), expect_new_conn);
 	double hdr = ms_between(q->t_req1, q->t_hdr);
 	ck_assert_msg(hdr >= HDR_MS - 0.05 && (!warm || hdr - HDR_MS < TOL_MS),
@@ -135,10 +135,10 @@ static void check_clock_tol(struct run *r, int ncold, int per_process)
 {
 	ck_assert_int_eq(r->nclient, r->n);
 	for (int i = 0; i < r->n; i++) {
-		const struct ttft_req *q = &r->a.reqs[i];
+		const struct ttft_record *q = &r->a.reqs[i];
 		double start = (double)q->t_start / 1e9;
 		double first = (double)q->tok[0] / 1e9;
-		ck_assert_int_eq(r->client_tokens[i], (int)q->tokens);
+		ck_assert_int_eq(r->client_tokens[i], (int)q->ntok);
 		double d = (r->client_first[i] - first) * 1e3;
 		int cold = per_process || i < ncold;
 		ck_assert_msg(d > -0.05 && d < (cold ? 3.0 : CLOCK_TOL_MS),
@@ -344,9 +344,9 @@ START_TEST(ipv6_and_address_filter)
 	ck_assert_int_eq(ttft_analyze_file(log, NULL, &a, err, sizeof err), 0);
 	unlink(log);
 	ck_assert_uint_eq(a.nreqs, 1);
-	ck_assert_int_eq((int)a.reqs[0].tokens, NTOK);
+	ck_assert_int_eq((int)a.reqs[0].ntok, NTOK);
 	struct ttft_phases p;
-	ttft_req_phases(&a, &a.reqs[0], &p);
+	ttft_record_phases(&a.reqs[0], &p);
 	ck_assert(fabs((double)(a.reqs[0].tok[0] - a.reqs[0].t_req1) / 1e6 -
 		       (HDR_MS + FIRST_MS)) < TOL_MS);
 	ttft_analysis_free(&a);

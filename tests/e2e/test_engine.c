@@ -93,7 +93,7 @@ static int run_probe(const char *args, struct ttft_analysis *a, cJSON **recs, in
 		if (a->reqs[i].status)
 			a->reqs[k++] = a->reqs[i];
 		else
-			free(a->reqs[i].tok);
+			ttft_record_free(&a->reqs[i]);
 	}
 	a->nreqs = k;
 	char *text = tu_read_file(js, NULL);
@@ -127,7 +127,7 @@ START_TEST(shim_agrees_with_llamacpp_timings)
 	double gap[8], mean = 0;
 	for (int i = 0; i < 8; i++) {
 		struct ttft_phases p;
-		ttft_req_phases(&a, &a.reqs[i], &p);
+		ttft_record_phases(&a.reqs[i], &p);
 		double prefill = f(r[i], "prefill_s"), sdec = f(r[i], "server_decode_s");
 		ck_assert_msg(!isnan(prefill) && !isnan(sdec), "no timings in request %d", i);
 		/* the server's prefill happens inside the client's TTFT */
@@ -138,7 +138,7 @@ START_TEST(shim_agrees_with_llamacpp_timings)
 		/* decode: first to last token at the socket vs predicted_ms */
 		ck_assert_msg(fabs(p.decode_s - sdec) <= 0.05 * sdec,
 			      "request %d: decode %.4f vs predicted_ms %.4f", i, p.decode_s, sdec);
-		ck_assert_int_eq((int)a.reqs[i].tokens, 32);
+		ck_assert_int_eq((int)a.reqs[i].ntok, 32);
 	}
 	double var = 0;
 	for (int i = 0; i < 8; i++)
@@ -164,9 +164,9 @@ START_TEST(one_slot_makes_queueing_visible)
 	ck_assert_uint_eq(a.nreqs, 2);
 	/* whichever got the slot first, the other's first token comes after
 	 * it finished: its TTFT holds the first one's whole duration */
-	const struct ttft_req *x = &a.reqs[0], *y = &a.reqs[1];
+	const struct ttft_record *x = &a.reqs[0], *y = &a.reqs[1];
 	if (y->tok[0] < x->tok[0]) {
-		const struct ttft_req *t = x;
+		const struct ttft_record *t = x;
 		x = y;
 		y = t;
 	}
@@ -174,8 +174,8 @@ START_TEST(one_slot_makes_queueing_visible)
 		      "second first-token %.4f s before the first request ended",
 		      (double)(x->t_end - y->tok[0]) / 1e9);
 	struct ttft_phases px, py;
-	ttft_req_phases(&a, x, &px);
-	ttft_req_phases(&a, y, &py);
+	ttft_record_phases(x, &px);
+	ttft_record_phases(y, &py);
 	ck_assert(py.ttft_s > px.e2e_s - (double)(y->t_start - x->t_start) / 1e9 - 0.001);
 	for (int i = 0; i < n; i++)
 		cJSON_Delete(r[i]);
@@ -205,8 +205,8 @@ START_TEST(prefix_cache_hit_lowers_ttft)
 	double c1 = f(r[0], "prefix_cache_hit_tokens"), c2 = f(r[1], "prefix_cache_hit_tokens");
 	ck_assert_msg(c2 > 1000 && c2 > c1, "cache_n %.0f then %.0f", c1, c2);
 	struct ttft_phases p1, p2;
-	ttft_req_phases(&a, &a.reqs[0], &p1);
-	ttft_req_phases(&a, &a.reqs[1], &p2);
+	ttft_record_phases(&a.reqs[0], &p1);
+	ttft_record_phases(&a.reqs[1], &p2);
 	ck_assert_msg(p2.ttft_s < 0.7 * p1.ttft_s, "ttft %.4f then %.4f", p1.ttft_s, p2.ttft_s);
 	for (int i = 0; i < n; i++)
 		cJSON_Delete(r[i]);

@@ -25,7 +25,7 @@ static void start(const char *args)
 	snprintf(g_truth, sizeof g_truth, "/tmp/ttft-test-truth-%d-%ld.jsonl", (int)getpid(),
 		 (long)random());
 	char a[512];
-	snprintf(a, sizeof a, "--slots 1 --first-ms 1 --token-ms 10 --truth %s %s", g_truth,
+	snprintf(a, sizeof a, "--slots 1 --first-ms 1 --token-ms 20 --truth %s %s", g_truth,
 		 args);
 	g_port = tu_fixture_start(a, &g_srv);
 }
@@ -92,6 +92,9 @@ static struct truth *match_first(struct truth *t, int n, double first_s)
 	return best;
 }
 
+/* The last null split's note, for the message when none split. */
+static char g_why[256];
+
 /* Hold one row (the analyzer's or the probe's) to the server's record:
  * a split is the server's own number, else there is a note. Returns 1 for
  * a split. */
@@ -101,6 +104,7 @@ static int check_row(cJSON *q, const struct truth *t, const char *want_source)
 	if (!src) {
 		ck_assert_msg(str(q, "split_note") && *str(q, "split_note"),
 			      "a null split without a note");
+		snprintf(g_why, sizeof g_why, "%s", str(q, "split_note"));
 		ck_assert(isnan(num(q, "queue_s")) && isnan(num(q, "prefill_s")));
 		return 0;
 	}
@@ -155,7 +159,8 @@ static int wrapped(const char *cmd, int interval_ms, const char *source, int *ro
 	return split;
 }
 
-/* The queueing was real: with one slot, the last one waited for the rest. */
+/* The queueing was real: with one slot, the last one waited for the rest
+ * (each holds the slot for its prefill and its 80 ms of decode). */
 static void queued_for_real(int n, double service_s)
 {
 	struct truth t[64];
@@ -175,7 +180,7 @@ START_TEST(asyncio_at_once_vllm)
 		 "'prefill=20'", g_port);
 	int rows, split = wrapped(cmd, 10, "vllm-metrics", &rows);
 	ck_assert_int_eq(rows, 5);
-	ck_assert_msg(split >= 1, "no request got a split");
+	ck_assert_msg(split >= 1, "no request got a split: %s", g_why);
 	fprintf(stderr, "asyncio at once, vLLM: %d of %d split\n", split, rows);
 	queued_for_real(5, 0.020);
 	stop();
@@ -191,7 +196,7 @@ START_TEST(curl_at_once_llamacpp)
 		 "-d @tests/clients/completion.json -o /dev/null & done; wait'", g_port);
 	int rows, split = wrapped(cmd, 10, "llamacpp-metrics", &rows);
 	ck_assert_int_eq(rows, 4);
-	ck_assert_msg(split >= 1, "no request got a split");
+	ck_assert_msg(split >= 1, "no request got a split: %s", g_why);
 	fprintf(stderr, "curl at once, llama.cpp counters: %d of %d split\n", split, rows);
 	queued_for_real(4, 0.020);
 	stop();
@@ -208,7 +213,7 @@ START_TEST(keepalive_back_to_back_vllm)
 		 "'prefill=10'", g_port);
 	int rows, split = wrapped(cmd, 10, "vllm-metrics", &rows);
 	ck_assert_int_eq(rows, 4);
-	ck_assert_msg(split >= 1, "no request got a split");
+	ck_assert_msg(split >= 1, "no request got a split: %s", g_why);
 	fprintf(stderr, "keep-alive loop, vLLM: %d of %d split\n", split, rows);
 	stop();
 }
@@ -226,7 +231,7 @@ START_TEST(keepalive_back_to_back_llamacpp)
 		 "'prefill=1'", g_port);
 	int rows, split = wrapped(cmd, 20, "llamacpp-metrics", &rows);
 	ck_assert_int_eq(rows, 6);
-	ck_assert_msg(split >= 1, "no request got a split");
+	ck_assert_msg(split >= 1, "no request got a split: %s", g_why);
 	fprintf(stderr, "keep-alive loop, llama.cpp counters: %d of %d split\n", split, rows);
 	stop();
 }
@@ -271,7 +276,7 @@ static void probe_at_once(const char *style, const char *source)
 	free(out);
 	ck_assert_int_eq(n, 8);
 	ck_assert_int_eq(exact, split);
-	ck_assert_msg(split >= 1, "no request got a split");
+	ck_assert_msg(split >= 1, "no request got a split: %s", g_why);
 	fprintf(stderr, "probe --concurrency 4, %s: %d of %d split\n", source, split, n);
 	queued_for_real(8, 0.020);
 	stop();

@@ -1,9 +1,9 @@
-/* test_truth.c — the server's own numbers: the Prometheus parser, the
- * per-request split from /metrics deltas (vLLM) and from llama.cpp's
- * timings and counters, for ttft-probe and for a python3 client wrapped
- * with ttft-run --metrics, against the fixture's injected queue and prefill;
- * concurrency windows; garbage, truncated or missing pages and counters
- * that go backwards. */
+/* test_truth.c — the server's own numbers end to end: the per-request
+ * split from /metrics deltas (vLLM) and from llama.cpp's timings and
+ * counters, for ttft-probe and for a python3 client wrapped with ttft-run
+ * --metrics, against the fixture's injected queue and prefill; concurrency
+ * windows; garbage, truncated or missing pages and counters that go
+ * backwards. The parser and the split rules alone: tests/unit/test_prom.c. */
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "ttft_prom.h"
 
 #define Q_MS 25.0
 #define P_MS 40.0
@@ -35,79 +34,6 @@ static void stop(void)
 }
 
 #define NEAR(x, want, tol) ck_assert_msg(fabs((x) - (want)) < (tol), "%s = %.6f, want %.6f", #x, (double)(x), (double)(want))
-
-START_TEST(prom_parser)
-{
-	const char *page =
-		"# HELP vllm:request_queue_time_seconds Histogram of time in WAITING.\n"
-		"# TYPE vllm:request_queue_time_seconds histogram\n"
-		"vllm:request_queue_time_seconds_sum{engine=\"0\",model_name=\"a\"} 0.5\n"
-		"vllm:request_queue_time_seconds_bucket{engine=\"0\",le=\"0.3\",model_name=\"a\"} 1.0\n"
-		"vllm:request_queue_time_seconds_bucket{engine=\"0\",le=\"+Inf\",model_name=\"a\"} 2.0\n"
-		"vllm:request_queue_time_seconds_count{engine=\"0\",model_name=\"a\"} 2.0\n"
-		"vllm:request_queue_time_seconds_count{engine=\"1\",model_name=\"b \\\"q\\\" \\\\ \\n x\"} 3.0 1700000000000\n"
-		"vllm:gpu_prefix_cache_hits_total{model_name=\"a\"} 7\n"
-		"odd_gauge NaN\n"
-		"pos +Inf\n"
-		"neg -Inf\n"
-		"this is not a sample\n"
-		"bad{unterminated=\"x 1\n"
-		"\n"
-		"cut_short 12";
-	struct ttft_prom p;
-	size_t n = ttft_prom_parse(page, strlen(page), &p);
-	ck_assert_uint_eq(n, 9);
-	ck_assert_uint_eq(p.bad_lines, 2);
-	ck_assert_int_eq(p.truncated, 1);
-	int found;
-	NEAR(ttft_prom_get(&p, "vllm:request_queue_time_seconds_count", &found), 5.0, 1e-12);
-	ck_assert(found);
-	ck_assert_str_eq(p.s[4].labels, "engine=\"1\",model_name=\"b \"q\" \\ \n x\"");
-	ck_assert(isnan(ttft_prom_get(&p, "odd_gauge", NULL)));
-	ck_assert(isinf(ttft_prom_get(&p, "pos", NULL)) && ttft_prom_get(&p, "pos", NULL) > 0);
-	ck_assert(isinf(ttft_prom_get(&p, "neg", NULL)) && ttft_prom_get(&p, "neg", NULL) < 0);
-	ttft_prom_get(&p, "cut_short", &found);
-	ck_assert_int_eq(found, 0); /* a line cut short is not trusted */
-	struct ttft_truth t;
-	ck_assert_int_eq(ttft_truth_from(&p, &t), 3);
-	NEAR(t.v[TR_PC_HITS], 7, 1e-12); /* older name folded in */
-	ttft_prom_free(&p);
-	/* garbage: no crash, no samples */
-	const char *junk = "<html>\x01\x02{{{ }}} \xff\xfe\n==\n";
-	ck_assert_uint_eq(ttft_prom_parse(junk, strlen(junk), &p), 0);
-	ck_assert_uint_ge(p.bad_lines, 2);
-	ttft_prom_free(&p);
-}
-END_TEST
-
-START_TEST(split_rules)
-{
-	struct ttft_truth a = {0}, b = {0};
-	for (int i = 0; i < TR__N; i++)
-		a.v[i] = b.v[i] = NAN;
-	a.have = b.have = (1u << TR_QUEUE_SUM) | (1u << TR_QUEUE_CNT) | (1u << TR_PREFILL_SUM);
-	a.v[TR_QUEUE_SUM] = 1.0, a.v[TR_QUEUE_CNT] = 10, a.v[TR_PREFILL_SUM] = 2.0;
-	b.v[TR_QUEUE_SUM] = 1.025, b.v[TR_QUEUE_CNT] = 11, b.v[TR_PREFILL_SUM] = 2.04;
-	struct ttft_split s;
-	ck_assert_int_eq(ttft_truth_split(&a, &b, 0, &s), 1);
-	NEAR(s.queue_s, 0.025, 1e-12);
-	NEAR(s.prefill_s, 0.04, 1e-12);
-	ck_assert_str_eq(s.source, "vllm-metrics");
-	b.v[TR_QUEUE_CNT] = 13;
-	ck_assert_int_eq(ttft_truth_split(&a, &b, 0, &s), 0);
-	ck_assert_msg(strstr(s.reason, "window holds 3 requests"), "%s", s.reason);
-	b.v[TR_QUEUE_CNT] = 2; /* a restart */
-	ck_assert_int_eq(ttft_truth_split(&a, &b, 0, &s), 0);
-	ck_assert_msg(strstr(s.reason, "went backwards"), "%s", s.reason);
-	/* llama.cpp: no request counter, so only when the caller knows */
-	struct ttft_truth c = {0}, d = {0};
-	c.have = d.have = 1u << TR_LC_PROMPT_S;
-	c.v[TR_LC_PROMPT_S] = 1, d.v[TR_LC_PROMPT_S] = 1.04;
-	ck_assert_int_eq(ttft_truth_split(&c, &d, 1, &s), 1);
-	NEAR(s.prefill_s, 0.04, 1e-12);
-	ck_assert_int_eq(ttft_truth_split(&c, &d, 0, &s), 0);
-}
-END_TEST
 
 static cJSON *jsonl(const char *cmd, cJSON **recs, int *n)
 {
@@ -379,8 +305,6 @@ int main(void)
 	Suite *s = suite_create("truth");
 	TCase *t = tcase_create("truth");
 	tcase_set_timeout(t, 60);
-	tcase_add_test(t, prom_parser);
-	tcase_add_test(t, split_rules);
 	tcase_add_test(t, probe_gets_vllm_split);
 	tcase_add_test(t, wrapped_client_gets_vllm_split);
 	tcase_add_test(t, llamacpp_timings_and_counters);

@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ttft_clock.h"
+
 struct opts {
 	double headers_ms, first_ms, token_ms, role_ms;
 	int tokens;
@@ -94,13 +96,6 @@ static const char *const words[] = {
 	" then", " decode", " streams", " the", " rest", " one", " by",
 	" one", ".",
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void sleep_until(int64_t t)
 {
@@ -280,7 +275,7 @@ static void slot_take(struct span *sp)
 	pthread_cond_broadcast(&g_slot_cv); /* the next ticket may fit too */
 	pthread_mutex_unlock(&g_slot_mu);
 	sp->held = 1;
-	sp->sched = now_ns();
+	sp->sched = ttft_now_ns();
 }
 
 static void slot_give(struct span *sp)
@@ -760,7 +755,7 @@ static void *serve_conn(void *arg)
 				goto out;
 			len += (size_t)r;
 		}
-		int64_t t_recv = now_ns();
+		int64_t t_recv = ttft_now_ns();
 		struct opts o = g_def;
 		if (header_value(buf, "x-fixture", v, sizeof v))
 			parse_overrides(v, &o);

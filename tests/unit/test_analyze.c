@@ -10,6 +10,7 @@
 
 #include "testutil.h"
 #include "ttft_analyze.h"
+#include "ttft_logsort.h"
 
 static char g_path[256];
 static struct ttft_log g_log;
@@ -78,6 +79,21 @@ static void build_log(void)
 	ttft_log_close(&g_log);
 }
 
+/* The order records are handed out in: time, kind, b and a of each. */
+static void collect(void *ctx, struct ttft_rec *r)
+{
+	struct {
+		int64_t k[4 * 3200 * 12];
+		size_t n;
+	} *s = ctx;
+	if (s->n + 4 > sizeof s->k / sizeof s->k[0])
+		return;
+	s->k[s->n++] = r->t_ns;
+	s->k[s->n++] = r->kind;
+	s->k[s->n++] = r->b;
+	s->k[s->n++] = r->a;
+}
+
 #define NEAR(a, b) ck_assert_msg(fabs((a) - (b)) < 1e-9, "%s = %.9f, want %.9f", #a, (double)(a), (double)(b))
 
 START_TEST(phases_are_exact)
@@ -89,7 +105,7 @@ START_TEST(phases_are_exact)
 	ck_assert_uint_eq(a.nreqs, 3);
 	struct ttft_phases p;
 	/* request 1: new connection, so TTFT starts at connect */
-	ttft_req_phases(&a, &a.reqs[0], &p);
+	ttft_record_phases(&a.reqs[0], &p);
 	ck_assert_str_eq(a.reqs[0].path, "/v1/completions");
 	ck_assert_str_eq(a.reqs[0].method, "POST");
 	NEAR(p.dns_s, 0.001);
@@ -102,16 +118,16 @@ START_TEST(phases_are_exact)
 	NEAR(p.itl_p50_s, 0.010);
 	NEAR(p.itl_p99_s, 0.010 + 0.090 * 0.97); /* 3 of 4 gaps are 10 ms */
 	NEAR(p.app_gap_s, 0.0004);
-	ck_assert_uint_eq(a.reqs[0].tokens, 5);
+	ck_assert_uint_eq(a.reqs[0].ntok, 5);
 	NEAR(p.start_s, 1.0015);
 	/* request 2 (conn 2, non-streamed) starts next */
-	ttft_req_phases(&a, &a.reqs[1], &p);
+	ttft_record_phases(&a.reqs[1], &p);
 	ck_assert_int_eq(a.reqs[1].pid, 200);
 	ck_assert(isnan(p.ttft_s));
 	NEAR(p.e2e_s, 0.100);
 	/* request 3: reused connection: from its first byte, no connect;
 	 * the role-only event is not the first token */
-	ttft_req_phases(&a, &a.reqs[2], &p);
+	ttft_record_phases(&a.reqs[2], &p);
 	ck_assert(isnan(p.connect_s) && isnan(p.dns_s));
 	NEAR(p.ttft_s, 0.050);
 	NEAR(p.decode_s, 0.010);
@@ -140,8 +156,8 @@ START_TEST(json_shape)
 		"pid", "conn", "method", "path", "status", "start_s", "start_unix_s",
 		"tokens", "dns_s", "connect_s", "send_s", "wait_headers_s", "ttft_s",
 		"decode_s", "e2e_s", "itl_p50_s", "itl_p99_s", "app_gap_s", "queue_s",
-		"prefill_s", "server_other_s", "network_s", "prefix_cache_hit_tokens",
-		"server_ttft_s", "split_source",
+		"prefill_s", "server_other_s", "network_s", "server_decode_s",
+		"prefix_cache_hit_tokens", "server_ttft_s", "split_source",
 	};
 	cJSON *reqs = cJSON_GetObjectItem(j, "requests");
 	ck_assert_int_eq(cJSON_GetArraySize(reqs), 3);
@@ -192,6 +208,221 @@ START_TEST(percentiles)
 }
 END_TEST
 
+/* One keep-alive connection carrying 100k requests (a health-check loop
+ * fills a default log like this): every request found, in order, with
+ * its own numbers. Counts, not time: linearity is make bench's. */
+START_TEST(one_connection_100k_requests)
+{
+	enum { N = 100000 };
+	tu_tmp_log(g_path, sizeof g_path, "onecon");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, (uint64_t)(6 * N + 64) * TTFT_REC_SIZE,
+				       &why), 0);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	int64_t T = MS(1000);
+	ev(TTFT_EV_CONNECT_BEGIN, T, 100, c, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T + 1000, 100, c, 0, 0, 0, NULL);
+	for (uint32_t i = 0; i < N; i++) {
+		int64_t t = T + 10000 + (int64_t)i * 10000; /* a request every 10 us */
+		ev(TTFT_EV_REQ_BEGIN, t, 100, c, i, 0, 0, "GET /health");
+		ev(TTFT_EV_REQ_SENT, t + 100, 100, c, i, 40, 0, NULL);
+		ev(TTFT_EV_RESP_HEADERS, t + 2000, 100, c, i, 200, 0, NULL);
+		ev(TTFT_EV_SSE_TOKEN, t + 3000, 100, c, i, 0, 0, NULL);
+		ev(TTFT_EV_SSE_TOKEN, t + 3000 + (i % 7) * 100, 100, c, i, 0, 1, NULL);
+		ev(TTFT_EV_RESP_END, t + 4000, 100, c, i, 10, 0, NULL);
+	}
+	ev(TTFT_EV_CLOSE, T + 10000 + (int64_t)N * 10000, 100, c, N, 0, 0, NULL);
+	ttft_log_close(&g_log);
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	unlink(g_path);
+	ck_assert_uint_eq(a.nreqs, N);
+	ck_assert_uint_eq(a.records, 6 * N + 3);
+	ck_assert_uint_eq(a.ttft.n, N);
+	for (uint32_t i = 0; i < N; i++) {
+		const struct ttft_record *r = &a.reqs[i];
+		ck_assert_uint_eq(r->seq, i);
+		ck_assert_uint_eq(r->ntok, 2);
+		ck_assert_int_eq(r->status, 200);
+		ck_assert_int_eq(r->closed_early, 0);
+		ck_assert_int_eq(r->new_conn, i == 0);
+		struct ttft_phases p;
+		ttft_record_phases(r, &p);
+		/* the first opened the connection: from its connect */
+		NEAR(p.ttft_s, i ? 0.000003 : 0.000013);
+		NEAR(p.itl_p50_s, (i % 7) * 100 / 1e9);
+	}
+	ttft_analysis_free(&a);
+}
+END_TEST
+
+/* A connect takes the latest lookup its process finished before it began
+ * and no other connect took: never another process's, never one still
+ * running. Then 20k connections, each after its own lookup. */
+START_TEST(dns_goes_to_the_connect_that_used_it)
+{
+	enum { N = 20000 };
+	tu_tmp_log(g_path, sizeof g_path, "dns");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 64u << 20, &why), 0);
+	uint64_t c[5];
+	for (int i = 0; i < 5; i++)
+		c[i] = ttft_log_new_conn(&g_log);
+	int64_t T = MS(1000);
+	ev(TTFT_EV_DNS_BEGIN, T, 100, 0, 0, 0, 0, "a");
+	ev(TTFT_EV_DNS_END, T + MS(1), 100, 0, 0, 0, 0, "a");
+	ev(TTFT_EV_DNS_BEGIN, T + MS(2), 100, 0, 0, 0, 0, "b");
+	ev(TTFT_EV_DNS_END, T + MS(4), 100, 0, 0, 0, 0, "b");
+	ev(TTFT_EV_DNS_BEGIN, T + MS(9), 100, 0, 0, 0, 0, "late");
+	ev(TTFT_EV_DNS_END, T + MS(11), 100, 0, 0, 0, 0, "late");
+	int64_t at[5] = {MS(5), MS(6), MS(7), MS(8), MS(10)};
+	int pid[5] = {100, 100, 200, 100, 100};
+	for (int i = 0; i < 5; i++) {
+		ev(TTFT_EV_CONNECT_BEGIN, T + at[i], pid[i], c[i], 0, 0, 0, "127.0.0.1:80");
+		ev(TTFT_EV_ESTABLISHED, T + at[i] + 1000, pid[i], c[i], 0, 0, 0, NULL);
+		ev(TTFT_EV_REQ_BEGIN, T + at[i] + 2000, pid[i], c[i], 0, 0, 0, "GET /");
+	}
+	uint64_t first = ttft_log_new_conn(&g_log);
+	for (int i = 0; i < N; i++) {
+		int64_t t = T + MS(20) + (int64_t)i * 10000;
+		ev(TTFT_EV_DNS_BEGIN, t, 300, 0, 0, 0, 0, "x");
+		ev(TTFT_EV_DNS_END, t + 1000 + i % 100, 300, 0, 0, 0, 0, "x");
+		uint64_t cc = i ? ttft_log_new_conn(&g_log) : first;
+		ev(TTFT_EV_CONNECT_BEGIN, t + 2000, 300, cc, 0, 0, 0, "127.0.0.1:80");
+		ev(TTFT_EV_REQ_BEGIN, t + 3000, 300, cc, 0, 0, 0, "GET /");
+	}
+	ttft_log_close(&g_log);
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	unlink(g_path);
+	ck_assert_uint_eq(a.nreqs, 5 + N);
+	struct ttft_phases p;
+	double want[5] = {0.002, 0.001, NAN, NAN, NAN}; /* b, a, other pid, none left, running */
+	for (int i = 0; i < 5; i++) {
+		ttft_record_phases(&a.reqs[i], &p);
+		if (isnan(want[i]))
+			ck_assert_msg(isnan(p.dns_s), "connect %d: dns %.6f", i, p.dns_s);
+		else
+			NEAR(p.dns_s, want[i]);
+	}
+	for (int i = 0; i < N; i++) {
+		ttft_record_phases(&a.reqs[5 + i], &p);
+		NEAR(p.dns_s, (1000 + i % 100) / 1e9);
+	}
+	ttft_analysis_free(&a);
+}
+END_TEST
+
+/* Requests on two connections, A's starting 5 us before B's each time.
+ * In order: the records as a log would hold them. Late: all of B's, then
+ * all of A's, so A's come more than a window's worth late and the analysis
+ * sorts the whole log in memory; it must come out the same. */
+struct tev {
+	int64_t t;
+	uint64_t conn;
+	uint32_t seq;
+	uint16_t kind;
+	int64_t a, b;
+};
+
+static int cmp_tev(const void *x, const void *y)
+{
+	const struct tev *p = x, *q = y;
+	if (p->t != q->t)
+		return p->t < q->t ? -1 : 1;
+	return p->conn < q->conn ? -1 : p->conn > q->conn;
+}
+
+static void two_conns(const char *path, int late)
+{
+	enum { N = 1600, PER = 12 };
+	struct tev *e = malloc(2 * N * PER * sizeof *e);
+	size_t n = 0;
+	for (uint64_t c = 1; c <= 2; c++) {
+		int64_t T = MS(1000) + (c == 1 ? 0 : 5000);
+		for (uint32_t i = 0; i < N; i++) {
+			int64_t t = T + (int64_t)i * 20000;
+			e[n++] = (struct tev){t, c, i, TTFT_EV_REQ_BEGIN, 0, 0};
+			e[n++] = (struct tev){t + 100, c, i, TTFT_EV_REQ_SENT, 40, 0};
+			e[n++] = (struct tev){t + 2000, c, i, TTFT_EV_RESP_HEADERS, 200, 0};
+			for (int k = 0; k < 8; k++)
+				e[n++] = (struct tev){t + 3000 + k * (i % 5 + 1) * 100, c, i,
+						      TTFT_EV_SSE_TOKEN, 0, k};
+			e[n++] = (struct tev){t + 9000, c, i, TTFT_EV_RESP_END, 10, 0};
+		}
+	}
+	if (!late)
+		qsort(e, n, sizeof *e, cmp_tev);
+	else /* B's first */
+		for (size_t i = 0; i < n / 2; i++) {
+			struct tev x = e[i];
+			e[i] = e[i + n / 2];
+			e[i + n / 2] = x;
+		}
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, path, 16u << 20, &why), 0);
+	ck_assert_uint_eq(ttft_log_new_conn(&g_log), 1);
+	ck_assert_uint_eq(ttft_log_new_conn(&g_log), 2);
+	for (size_t i = 0; i < n; i++)
+		ev(e[i].kind, e[i].t, 100, e[i].conn, e[i].seq, e[i].a, e[i].b,
+		   e[i].kind == TTFT_EV_REQ_BEGIN ? "POST /v1/completions" : NULL);
+	ttft_log_close(&g_log);
+	free(e);
+}
+
+START_TEST(far_out_of_order_log_sorts_in_memory)
+{
+	char late[256];
+	tu_tmp_log(g_path, sizeof g_path, "inorder");
+	tu_tmp_log(late, sizeof late, "late");
+	two_conns(g_path, 0);
+	two_conns(late, 1);
+	struct ttft_analysis a, b;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	ck_assert_int_eq(ttft_analyze_file(late, NULL, &b, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, 3200);
+	ck_assert_uint_eq(b.nreqs, a.nreqs);
+	for (size_t i = 0; i < a.nreqs; i++) {
+		const struct ttft_record *x = &a.reqs[i], *y = &b.reqs[i];
+		ck_assert_int_eq(x->t_start, y->t_start);
+		ck_assert_uint_eq(x->seq, y->seq);
+		ck_assert_uint_eq(x->ntok, 8);
+		ck_assert_uint_eq(y->ntok, 8);
+		ck_assert_int_eq(x->t_end, y->t_end);
+		ck_assert(x->itl_p99_s == y->itl_p99_s);
+		/* A and B alternate: A started 5 us earlier each time */
+		ck_assert_uint_eq(x->conn, (uint64_t)(i % 2 + 1));
+	}
+	ttft_analysis_free(&a);
+	ttft_analysis_free(&b);
+	/* the window and the full sort hand out the same sequence */
+	struct seq {
+		int64_t k[4 * 3200 * 12];
+		size_t n;
+	} *w = calloc(1, sizeof *w), *m = calloc(1, sizeof *m);
+	struct ttft_log_view v;
+	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+	ck_assert_int_eq(ttft_log_each(&v, TTFT_LOGSORT_WINDOW, collect, w), 0);
+	ck_assert_int_eq(ttft_log_each(&v, 0, collect, m), 0);
+	ttft_log_view_close(&v);
+	ck_assert_uint_eq(w->n, 3200 * 12 * 4);
+	ck_assert_uint_eq(w->n, m->n);
+	ck_assert(memcmp(w->k, m->k, w->n * sizeof w->k[0]) == 0);
+	/* and the late log is reported as such by the window */
+	ck_assert_int_eq(ttft_log_view_open(&v, late, err, sizeof err), 0);
+	m->n = 0;
+	ck_assert_int_eq(ttft_log_each(&v, TTFT_LOGSORT_WINDOW, collect, m), 1);
+	ttft_log_view_close(&v);
+	free(w);
+	free(m);
+	unlink(g_path);
+	unlink(late);
+}
+END_TEST
+
 START_TEST(usage_errors)
 {
 	char cmd[256], *out;
@@ -213,6 +444,9 @@ int main(void)
 	tcase_add_test(t, json_shape);
 	tcase_add_test(t, percentiles);
 	tcase_add_test(t, usage_errors);
+	tcase_add_test(t, one_connection_100k_requests);
+	tcase_add_test(t, dns_goes_to_the_connect_that_used_it);
+	tcase_add_test(t, far_out_of_order_log_sorts_in_memory);
 	suite_add_tcase(s, t);
 	return tu_run(s);
 }

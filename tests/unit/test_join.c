@@ -146,14 +146,21 @@ static void reqs_of(const struct sim *s, struct ttft_join_req *jr, int64_t skew)
 	}
 }
 
+/* (first token - request sent) - queue - prefill, as the record has it */
+static double other_s(const struct ttft_join_req *r, const struct ttft_server_split *o)
+{
+	return (double)(r->t_first - r->t_sent) / 1e9 - o->prefill_s -
+	       (isnan(o->queue_s) ? 0 : o->queue_s);
+}
+
 /* Every split is the request's own, exactly; the rest say why not. */
 static int check_all(const struct sim *s, const struct ttft_join_req *jr,
-		     const struct ttft_join_out *o)
+		     const struct ttft_server_split *o)
 {
 	int split = 0;
 	for (int i = 0; i < s->n; i++) {
 		const struct sim_req *q = &s->r[i];
-		if (!o[i].split) {
+		if (!o[i].source) {
 			ck_assert_msg(o[i].note[0], "request %d: no split and no note", i);
 			ck_assert(isnan(o[i].prefill_s) && isnan(o[i].queue_s));
 			continue;
@@ -180,7 +187,7 @@ static int check_all(const struct sim *s, const struct ttft_join_req *jr,
 			ck_assert(isnan(o[i].hit_tokens) || o[i].hit_tokens == q->hits);
 			ck_assert(isnan(o[i].decode_s) || fabs(o[i].decode_s - q->decode_s) < 1e-9);
 		}
-		ck_assert(ttft_join_other_s(&jr[i], &o[i]) >= 0);
+		ck_assert(other_s(&jr[i], &o[i]) >= 0);
 	}
 	return split;
 }
@@ -198,7 +205,7 @@ START_TEST(vllm_queueing_every_request_split)
 	serve(&s, send, 6, 20 * MS, 40 * MS, 1 * MS);
 	scrape(&s, 90 * MS, s.r[5].end + 30 * MS, 10 * MS);
 	struct ttft_join_req jr[6];
-	struct ttft_join_out o[6];
+	struct ttft_server_split o[6];
 	reqs_of(&s, jr, TTFT_JOIN_SKEW_NS);
 	ttft_join(s.snap, (size_t)s.nsnap, jr, 6, o);
 	ck_assert_int_eq(check_all(&s, jr, o), 6);
@@ -219,7 +226,7 @@ START_TEST(vllm_shared_window_is_not_split)
 	serve(&s, send, 2, 5 * MS, 0, 0); /* no decode: finishes ~5 ms apart */
 	scrape(&s, 50 * MS, 200 * MS, 100 * MS); /* 50, 150 ms */
 	struct ttft_join_req jr[2];
-	struct ttft_join_out o[2];
+	struct ttft_server_split o[2];
 	reqs_of(&s, jr, TTFT_JOIN_SKEW_NS);
 	ttft_join(s.snap, (size_t)s.nsnap, jr, 2, o);
 	ck_assert_int_eq(check_all(&s, jr, o), 0);
@@ -229,7 +236,7 @@ START_TEST(vllm_shared_window_is_not_split)
 	 * the count gives it away */
 	jr[1].generate = 0;
 	ttft_join(s.snap, (size_t)s.nsnap, jr, 2, o);
-	ck_assert_int_eq(o[0].split, 0);
+	ck_assert_ptr_null(o[0].source);
 	ck_assert_msg(strstr(o[0].note, "the window holds 2 finishes"), "%s", o[0].note);
 }
 END_TEST
@@ -248,14 +255,14 @@ START_TEST(vllm_end_near_a_scrape_widens_the_window)
 	render(&s, e - 1 * MS, e - 1 * MS + 100 * US, e - 1 * MS + 200 * US); /* too close */
 	render(&s, e + 20 * MS, e + 20 * MS + 100 * US, e + 20 * MS + 200 * US);
 	struct ttft_join_req jr[1];
-	struct ttft_join_out o[1];
+	struct ttft_server_split o[1];
 	reqs_of(&s, jr, TTFT_JOIN_SKEW_NS);
 	ttft_join(s.snap, 3, jr, 1, o);
 	ck_assert_int_eq(check_all(&s, jr, o), 1);
 	/* with no snapshot after the end at all: null, and why */
 	s.nsnap = 2;
 	ttft_join(s.snap, 2, jr, 1, o);
-	ck_assert_int_eq(o[0].split, 0);
+	ck_assert_ptr_null(o[0].source);
 	ck_assert_msg(strstr(o[0].note, "no usable /metrics snapshot after"), "%s", o[0].note);
 }
 END_TEST
@@ -281,7 +288,7 @@ START_TEST(llamacpp_back_to_back_never_contaminated)
 	}
 	scrape(&s, 95 * MS, s.r[5].end + 60 * MS, 50 * MS);
 	struct ttft_join_req jr[6];
-	struct ttft_join_out o[6];
+	struct ttft_server_split o[6];
 	reqs_of(&s, jr, TTFT_JOIN_SKEW_NS);
 	/* the old rule, for the record: it would have labelled sums as valid */
 	int contaminated = 0;
@@ -305,7 +312,7 @@ START_TEST(llamacpp_back_to_back_never_contaminated)
 	ttft_join(s.snap, (size_t)s.nsnap, jr, 6, o);
 	check_all(&s, jr, o);
 	for (int i = 0; i < 6; i++)
-		if (!o[i].split)
+		if (!o[i].source)
 			ck_assert_msg(strstr(o[i].note, "finished its prefill") ||
 				      strstr(o[i].note, "no usable"), "%s", o[i].note);
 }
@@ -323,7 +330,7 @@ START_TEST(llamacpp_queueing_split_when_scraped_often)
 	serve(&s, send, 4, 10 * MS, 40 * MS, 1 * MS);
 	scrape(&s, 90 * MS, s.r[3].end + 30 * MS, 10 * MS);
 	struct ttft_join_req jr[4];
-	struct ttft_join_out o[4];
+	struct ttft_server_split o[4];
 	reqs_of(&s, jr, TTFT_JOIN_SKEW_NS);
 	ttft_join(s.snap, (size_t)s.nsnap, jr, 4, o);
 	ck_assert_int_eq(check_all(&s, jr, o), 4);
@@ -334,11 +341,11 @@ START_TEST(llamacpp_queueing_split_when_scraped_often)
 	memcpy(more, jr, sizeof jr);
 	more[4] = (struct ttft_join_req){s.r[1].end + 1 * MS, 0, 0, 0, 0, TTFT_JOIN_SKEW_NS,
 					 1, 0};
-	struct ttft_join_out o5[5];
+	struct ttft_server_split o5[5];
 	ttft_join(s.snap, (size_t)s.nsnap, more, 5, o5);
-	ck_assert_int_eq(o5[0].split, 1);
-	ck_assert_int_eq(o5[2].split, 0);
-	ck_assert_int_eq(o5[3].split, 0);
+	ck_assert_ptr_nonnull(o5[0].source);
+	ck_assert_ptr_null(o5[2].source);
+	ck_assert_ptr_null(o5[3].source);
 	ck_assert_msg(strstr(o5[4].note, "did not complete"), "%s", o5[4].note);
 }
 END_TEST
@@ -364,7 +371,7 @@ START_TEST(random_workloads_never_wrong)
 		scrape(&s, 95 * MS, s.r[n - 1].end + 80 * MS,
 		       5 * MS + (int64_t)(u01() * 45 * MS));
 		struct ttft_join_req jr[64];
-		struct ttft_join_out o[64];
+		struct ttft_server_split o[64];
 		reqs_of(&s, jr, TTFT_JOIN_SKEW_NS);
 		ttft_join(s.snap, (size_t)s.nsnap, jr, (size_t)n, o);
 		given += check_all(&s, jr, o);
@@ -388,36 +395,35 @@ START_TEST(pair_refusals_and_restarts)
 	b.v[TR_PREFILL_SUM] = 0.020, b.v[TR_PREFILL_CNT] = 1;
 	/* the client waited 60 ms from request sent to first token */
 	struct ttft_join_req r = {10 * MS, 11 * MS, 70 * MS, 80 * MS, 80 * MS, 0, 1, 1};
-	struct ttft_join_out o;
+	struct ttft_server_split o;
 	ttft_join_pair(&a, &b, &r, &o);
-	ck_assert_int_eq(o.split, 1);
-	ck_assert(fabs(ttft_join_other_s(&r, &o) - 0.010) < 1e-9);
+	ck_assert_ptr_nonnull(o.source);
+	ck_assert(fabs(other_s(&r, &o) - 0.010) < 1e-9);
 	/* it waited 40: 50 ms of server time cannot be its own */
 	r.t_first = 50 * MS;
 	ttft_join_pair(&a, &b, &r, &o);
-	ck_assert_int_eq(o.split, 0);
-	ck_assert(isnan(o.queue_s) && isnan(o.prefill_s) && o.source == NULL);
+	ck_assert_ptr_null(o.source);
+	ck_assert(isnan(o.queue_s) && isnan(o.prefill_s));
 	ck_assert_msg(strstr(o.note, "refused") && strstr(o.note, "more than the client waited"),
 		      "%s", o.note);
-	ck_assert(isnan(ttft_join_other_s(&r, &o)));
 	/* a counter going backwards */
 	r.t_first = 70 * MS;
 	a.v[TR_QUEUE_CNT] = 7;
 	ttft_join_pair(&a, &b, &r, &o);
-	ck_assert_int_eq(o.split, 0);
+	ck_assert_ptr_null(o.source);
 	ck_assert_msg(strstr(o.note, "went backwards"), "%s", o.note);
 	/* a request that failed, and one that is not an engine request */
 	a.v[TR_QUEUE_CNT] = 0;
 	r.complete = 0;
 	ttft_join_pair(&a, &b, &r, &o);
-	ck_assert(!o.split && strstr(o.note, "did not complete"));
+	ck_assert(!o.source && strstr(o.note, "did not complete"));
 	r.generate = 0;
 	ttft_join_pair(&a, &b, &r, &o);
-	ck_assert(!o.split && o.note[0] == 0);
+	ck_assert(!o.source && o.note[0] == 0);
 	/* no snapshots at all */
 	r.generate = r.complete = 1;
 	ttft_join(NULL, 0, &r, 1, &o);
-	ck_assert(!o.split && strstr(o.note, "no usable"));
+	ck_assert(!o.source && strstr(o.note, "no usable"));
 }
 END_TEST
 
@@ -426,33 +432,33 @@ START_TEST(llamacpp_timings_queue_from_headers)
 	/* sent at 10, headers (slot start) at 40, first token at 52 ms;
 	 * prompt_ms 9.5: queue 30 ms, other 2.5 ms */
 	struct ttft_join_req r = {10 * MS, 40 * MS, 52 * MS, 90 * MS, 90 * MS, 0, 1, 1};
-	struct ttft_join_out o;
+	struct ttft_server_split o;
 	ttft_join_timings(&r, 9.5, 30.0, 12, &o);
-	ck_assert_int_eq(o.split, 1);
+	ck_assert_ptr_nonnull(o.source);
 	ck_assert_str_eq(o.source, "llamacpp-timings");
 	ck_assert(fabs(o.queue_s - 0.030) < 1e-12);
 	ck_assert(fabs(o.prefill_s - 0.0095) < 1e-12);
 	ck_assert(fabs(o.decode_s - 0.030) < 1e-12 && o.hit_tokens == 12);
-	ck_assert(fabs(ttft_join_other_s(&r, &o) - 0.0025) < 1e-9);
+	ck_assert(fabs(other_s(&r, &o) - 0.0025) < 1e-9);
 	ck_assert_str_eq(o.note, "");
 	/* headers read together with the first token: the queue's end is not
 	 * visible; the prefill still is, and other then holds the queue */
 	r.t_hdr = 51 * MS;
 	ttft_join_timings(&r, 9.5, 30.0, 12, &o);
-	ck_assert(o.split && isnan(o.queue_s));
+	ck_assert(o.source && isnan(o.queue_s));
 	ck_assert_msg(strstr(o.note, "read late"), "%s", o.note);
-	ck_assert(fabs(ttft_join_other_s(&r, &o) - 0.0325) < 1e-9);
+	ck_assert(fabs(other_s(&r, &o) - 0.0325) < 1e-9);
 	/* not streamed */
 	r.t_first = 0;
 	ttft_join_timings(&r, 9.5, 30.0, 12, &o);
-	ck_assert(o.split && isnan(o.queue_s) && strstr(o.note, "not streamed"));
+	ck_assert(o.source && isnan(o.queue_s) && strstr(o.note, "not streamed"));
 	/* timings that cannot be this request's: refused */
 	r.t_first = 15 * MS;
 	r.t_hdr = 12 * MS;
 	ttft_join_timings(&r, 9.5, 30.0, 12, &o);
-	ck_assert(!o.split && strstr(o.note, "refused"));
+	ck_assert(!o.source && strstr(o.note, "refused"));
 	ttft_join_timings(&r, NAN, 30.0, 12, &o);
-	ck_assert(!o.split && strstr(o.note, "no prompt_ms"));
+	ck_assert(!o.source && strstr(o.note, "no prompt_ms"));
 }
 END_TEST
 

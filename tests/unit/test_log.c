@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "ttft_logread.h"
 
 #define PROCS 4
 #define THREADS 8

@@ -6,6 +6,7 @@
 #include <limits.h>
 
 #include "probe.h"
+#include "ttft_json.h"
 #include "cold_phases.h"
 #include "cold_sanity.h"
 
@@ -27,8 +28,8 @@ struct cold_cycle {
 	struct cold_info infos[COLD_MAX_PHASES];
 	size_t ninfo;
 	double unaccounted_s;
-	struct probe_result cold;
-	struct probe_result *warm;
+	struct ttft_record cold;
+	struct ttft_record *warm;
 	int nwarm;
 	long long t_spawn;    /* CLOCK_MONOTONIC ns */
 	struct gpu_snap gpu_before, gpu_ready, gpu_after_cold;
@@ -57,7 +58,7 @@ double cold_warm_median(const struct cold_cycle *c, double *min, double *max, do
 /* Fill the template at tpl_path into out_path. -1 with err on failure. */
 int cold_write_report(const struct cold_run *run, const char *tpl_path,
 		      const char *out_path, char *err, size_t errlen);
-/* The --json document (malloc'd). */
-char *cold_json(const struct cold_run *run);
+/* The --json document and a newline; -1 when out of memory. */
+int cold_json(struct ttft_json *j, const struct cold_run *run);
 
 #endif

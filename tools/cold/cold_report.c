@@ -2,19 +2,21 @@
  * from measurements, and the JSON document. */
 #include "cold.h"
 
-#include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ttft_analyze.h"
+#include "ttft_json.h"
+#include "ttft_summary.h"
 
-/* A growing string. */
+/* A growing string; oom: something could not be added. */
 struct sb {
 	char *s;
 	size_t n, cap;
+	int oom;
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -24,11 +26,17 @@ static void sbf(struct sb *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	int k = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (k < 0)
+	if (k < 0 || b->oom)
 		return;
 	if (b->n + (size_t)k + 1 > b->cap) {
-		b->cap = (b->n + (size_t)k + 1) * 2;
-		b->s = realloc(b->s, b->cap);
+		size_t nc = (b->n + (size_t)k + 1) * 2;
+		char *q = realloc(b->s, nc);
+		if (!q) {
+			b->oom = 1;
+			return;
+		}
+		b->s = q;
+		b->cap = nc;
 	}
 	va_start(ap, fmt);
 	vsnprintf(b->s + b->n, (size_t)k + 1, fmt, ap);
@@ -46,21 +54,16 @@ double cold_warm_median(const struct cold_cycle *c, double *min, double *max, do
 	double v[1024];
 	size_t n = 0;
 	for (int i = 0; i < c->nwarm && n < 1024; i++) {
-		double t = probe_ttft_s(&c->warm[i]);
+		double t = ttft_record_ttft_s(&c->warm[i]);
 		if (!isnan(t))
 			v[n++] = t;
 	}
-	double mean = 0, var = 0;
-	for (size_t i = 0; i < n; i++)
-		mean += v[i];
-	mean = n ? mean / (double)n : NAN;
-	for (size_t i = 0; i < n; i++)
-		var += (v[i] - mean) * (v[i] - mean);
-	*cv = n > 1 ? sqrt(var / (double)(n - 1)) / mean : NAN;
-	double med = ttft_percentile(v, n, 0.5);
-	*min = n ? v[0] : NAN;
-	*max = n ? v[n - 1] : NAN;
-	return med;
+	struct ttft_summary s;
+	ttft_summary_of(v, n, &s);
+	*min = s.min;
+	*max = s.max;
+	*cv = s.cv;
+	return s.median;
 }
 
 static double median_of(double *v, size_t n)
@@ -74,10 +77,10 @@ static const char *engine_name(const char *kind)
 	       ? "llama.cpp llama-server" : kind;
 }
 
-static void row(struct sb *b, const char *run, const struct probe_result *r, const char *note)
+static void row(struct sb *b, const char *run, const struct ttft_record *r, const char *note)
 {
-	sbf(b, "| %s | %s | %.4f | %.4f | %ld | %s |\n", run, r->label, probe_ttft_s(r),
-	    probe_e2e_s(r), probe_tokens(r), r->ok ? note : r->error);
+	sbf(b, "| %s | %s | %.4f | %.4f | %ld | %s |\n", run, r->label, ttft_record_ttft_s(r),
+	    ttft_record_e2e_s(r), ttft_record_tokens(r), r->ok ? note : ttft_record_error(r));
 }
 
 static const struct cold_phase *dominant(const struct cold_cycle *c)
@@ -95,9 +98,11 @@ static double warm_prefill_median(const struct cold_cycle *c)
 {
 	double v[1024];
 	size_t n = 0;
-	for (int i = 0; i < c->nwarm && n < 1024; i++)
-		if (!isnan(c->warm[i].prompt_ms))
-			v[n++] = c->warm[i].prompt_ms / 1e3;
+	for (int i = 0; i < c->nwarm && n < 1024; i++) {
+		const struct ttft_server_split *s = &c->warm[i].split;
+		if (s->source && !strcmp(s->source, TTFT_SPLIT_LLAMACPP_TIMINGS))
+			v[n++] = s->prefill_s;
+	}
 	return n ? median_of(v, n) : NAN;
 }
 
@@ -129,7 +134,7 @@ static void decomposition(struct sb *b, const struct cold_cycle *c)
 	sbf(b, "| spawn → ready (/health 200) | 0 | %.3f | |\n", c->spawn_to_ready_s);
 	double mn, mx, cv, med = cold_warm_median(c, &mn, &mx, &cv);
 	sbf(b, "| first request's own warm-up (cold − median warm TTFT) | | %.4f | |\n\n",
-	    probe_ttft_s(&c->cold) - med);
+	    ttft_record_ttft_s(&c->cold) - med);
 }
 
 static void observations(struct sb *b, const struct cold_run *run)
@@ -138,7 +143,7 @@ static void observations(struct sb *b, const struct cold_run *run)
 	if (c->ok)
 		decomposition(b, c);
 	double mn, mx, cv, med = cold_warm_median(c, &mn, &mx, &cv);
-	double cold = probe_ttft_s(&c->cold);
+	double cold = ttft_record_ttft_s(&c->cold);
 	if (c->ok && !isnan(med) && med > 0)
 		sbf(b, "- **Cold vs warm:** the cold request's TTFT (%.4f s) is %.1f× the "
 		       "median warm TTFT (%.4f s); %.4f s of it is the first request's own "
@@ -167,8 +172,8 @@ static void observations(struct sb *b, const struct cold_run *run)
 		       "(llama.cpp timings); the other %.4f s is HTTP, queueing, "
 		       "tokenization and the first token's flush.\n", pf, med - pf);
 	for (int i = 0; i < c->nwarm; i++) {
-		const struct probe_result *r = &c->warm[i];
-		double t = probe_ttft_s(r);
+		const struct ttft_record *r = &c->warm[i];
+		double t = ttft_record_ttft_s(r);
 		if (isnan(t) || isnan(med) || t < 1.5 * med || t - med < 0.001)
 			continue;
 		double a = (double)(r->t_start - c->t_spawn) / 1e9;
@@ -202,7 +207,7 @@ static void observations(struct sb *b, const struct cold_run *run)
 		for (int k = 0; k < run->ncycles && n < 1000; k++)
 			if (run->cycles[k].ok) {
 				sr[n] = run->cycles[k].spawn_to_ready_s;
-				ct[n] = probe_ttft_s(&run->cycles[k].cold);
+				ct[n] = ttft_record_ttft_s(&run->cycles[k].cold);
 				n++;
 			}
 		double srm = median_of(sr, n), ctm = median_of(ct, n);
@@ -231,7 +236,7 @@ static void sre(struct sb *b, const struct cold_run *run)
 	       "ready", c->spawn_to_ready_s);
 	if (d)
 		sbf(b, ", most of it %s (%.2f s)", d->name, d->duration_s);
-	double cold = probe_ttft_s(&c->cold);
+	double cold = ttft_record_ttft_s(&c->cold);
 	sbf(b, ", and %.2f s of it no log line explains. ", c->unaccounted_s);
 	if (cold / med >= 1.2)
 		sbf(b, "Then the first request takes %.1f ms — %.1f× a warm one — because "
@@ -267,6 +272,10 @@ static char *fill(const char *tpl, const char *const *keys, const char *const *v
 		}
 		sbf(&b, "%s", vals[i]);
 		p = e + 2;
+	}
+	if (b.oom) {
+		free(b.s);
+		return NULL;
 	}
 	return b.s;
 }
@@ -360,129 +369,133 @@ int cold_write_report(const struct cold_run *run, const char *tpl_path,
 			      str(&obs), str(&srep)};
 	char *out = fill(str(&t), keys, vals, sizeof keys / sizeof keys[0]);
 	int rc = 0;
-	FILE *o = fopen(out_path, "w");
-	if (!o || fputs(out, o) < 0 || fclose(o) != 0) {
-		snprintf(err, errlen, "cannot write report %s", out_path);
+	struct sb *all[] = {&t, &runs, &warm, &san, &obs, &srep, &flags};
+	int oom = !out;
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		oom |= all[i]->oom;
+	FILE *o = oom ? NULL : fopen(out_path, "w");
+	if (oom) {
+		snprintf(err, errlen, "out of memory building report %s", out_path);
 		rc = -1;
+	} else {
+		int bad = !o || fputs(out, o) < 0;
+		if (o && fclose(o) != 0)
+			bad = 1;
+		if (bad) {
+			snprintf(err, errlen, "cannot write report %s: %s", out_path,
+				 strerror(errno));
+			rc = -1;
+		}
 	}
 	free(out), free(t.s), free(runs.s), free(warm.s), free(san.s), free(obs.s);
 	free(srep.s), free(flags.s);
 	return rc;
 }
 
-static void num(cJSON *o, const char *k, double v)
+/* The min / median / max (and p90, p99) of n values, in place. */
+static void summary_json(struct ttft_json *j, const char *k, double *v, size_t n)
 {
-	if (isnan(v))
-		cJSON_AddNullToObject(o, k);
-	else
-		cJSON_AddNumberToObject(o, k, v);
+	struct ttft_summary s;
+	ttft_summary_of(v, n, &s);
+	ttft_json_summary(j, k, &s);
 }
 
-static cJSON *req_json(const struct probe_result *r)
+int cold_json(struct ttft_json *j, const struct cold_run *run)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "run", r->run);
-	cJSON_AddBoolToObject(o, "ok", r->ok);
-	num(o, "ttft_s", probe_ttft_s(r));
-	num(o, "e2e_s", probe_e2e_s(r));
-	cJSON_AddNumberToObject(o, "tokens", (double)probe_tokens(r));
-	num(o, "prefill_s", isnan(r->prompt_ms) ? NAN : r->prompt_ms / 1e3);
-	if (!r->ok)
-		cJSON_AddStringToObject(o, "error", r->error);
-	return o;
-}
-
-static void mmm(cJSON *parent, const char *k, double *v, size_t n)
-{
-	cJSON *o = cJSON_AddObjectToObject(parent, k);
-	double med = ttft_percentile(v, n, 0.5);
-	num(o, "min", n ? v[0] : NAN);
-	num(o, "median", med);
-	num(o, "max", n ? v[n - 1] : NAN);
-}
-
-char *cold_json(const struct cold_run *run)
-{
-	cJSON *root = cJSON_CreateObject();
-	cJSON *sv = cJSON_AddObjectToObject(root, "server");
-	cJSON_AddStringToObject(sv, "command", run->server_cmd);
-	cJSON_AddStringToObject(sv, "kind", run->kind ? run->kind : "unknown");
-	cJSON_AddStringToObject(sv, "model", run->model);
-	cJSON_AddStringToObject(sv, "version", run->version);
-	cJSON_AddStringToObject(sv, "gpu", run->gpu);
-	cJSON *cys = cJSON_AddArrayToObject(root, "cycles");
 	size_t n = (size_t)run->ncycles;
 	double *sr = calloc(n + 1, sizeof *sr), *ct = calloc(n + 1, sizeof *ct),
 	       *wm = calloc(n + 1, sizeof *wm), *fw = calloc(n + 1, sizeof *fw),
 	       *un = calloc(n + 1, sizeof *un);
+	if (!sr || !ct || !wm || !fw || !un) {
+		free(sr), free(ct), free(wm), free(fw), free(un);
+		errno = ENOMEM;
+		return -1;
+	}
+	ttft_json_begin_obj(j, NULL);
+	ttft_json_begin_obj(j, "server");
+	ttft_json_str(j, "command", run->server_cmd);
+	ttft_json_str(j, "kind", run->kind ? run->kind : "unknown");
+	ttft_json_str(j, "model", run->model);
+	ttft_json_str(j, "version", run->version);
+	ttft_json_str(j, "gpu", run->gpu);
+	ttft_json_end_obj(j);
+	ttft_json_begin_arr(j, "cycles");
 	size_t k = 0;
 	for (int i = 0; i < run->ncycles; i++) {
 		const struct cold_cycle *c = &run->cycles[i];
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "cycle", c->index);
-		cJSON_AddBoolToObject(o, "ok", c->ok);
+		/* request start offsets count from the server's spawn */
+		struct ttft_json_ctx ctx = {0, 0, c->t_spawn, 0};
+		ttft_json_begin_obj(j, NULL);
+		ttft_json_int(j, "cycle", c->index);
+		ttft_json_bool(j, "ok", c->ok);
 		if (!c->ok)
-			cJSON_AddStringToObject(o, "error", c->error);
-		num(o, "spawn_to_listen_s", c->spawn_to_listen_s);
-		num(o, "spawn_to_ready_s", c->spawn_to_ready_s);
-		cJSON *ph = cJSON_AddArrayToObject(o, "phases");
+			ttft_json_str(j, "error", c->error);
+		ttft_json_num(j, "spawn_to_listen_s", c->spawn_to_listen_s);
+		ttft_json_num(j, "spawn_to_ready_s", c->spawn_to_ready_s);
+		ttft_json_begin_arr(j, "phases");
 		for (size_t p = 0; p < c->nphases; p++) {
 			if (!c->phases[p].found)
 				continue;
-			cJSON *x = cJSON_CreateObject();
-			cJSON_AddStringToObject(x, "name", c->phases[p].name);
-			num(x, "start_s", c->phases[p].start_s);
-			num(x, "duration_s", c->phases[p].duration_s);
-			num(x, "stated_s", c->phases[p].stated_s);
-			cJSON_AddItemToArray(ph, x);
+			ttft_json_begin_obj(j, NULL);
+			ttft_json_str(j, "name", c->phases[p].name);
+			ttft_json_num(j, "start_s", c->phases[p].start_s);
+			ttft_json_num(j, "duration_s", c->phases[p].duration_s);
+			ttft_json_num(j, "stated_s", c->phases[p].stated_s);
+			ttft_json_end_obj(j);
 		}
-		num(o, "unaccounted_s", c->unaccounted_s);
-		cJSON *info = cJSON_AddObjectToObject(o, "info");
+		ttft_json_end_arr(j);
+		ttft_json_num(j, "unaccounted_s", c->unaccounted_s);
+		ttft_json_begin_obj(j, "info");
 		for (size_t p = 0; p < c->ninfo; p++)
-			cJSON_AddStringToObject(info, c->infos[p].name, c->infos[p].value);
-		cJSON *cold = cJSON_AddObjectToObject(o, "cold");
-		num(cold, "ttft_s", c->cold.t_start ? probe_ttft_s(&c->cold) : NAN);
-		num(cold, "e2e_s", c->cold.t_start ? probe_e2e_s(&c->cold) : NAN);
-		cJSON_AddNumberToObject(cold, "tokens", c->cold.t_start ? (double)probe_tokens(&c->cold) : 0);
-		cJSON *w = cJSON_AddArrayToObject(o, "warm");
-		for (int j = 0; j < c->nwarm; j++)
-			cJSON_AddItemToArray(w, req_json(&c->warm[j]));
+			ttft_json_str(j, c->infos[p].name, c->infos[p].value);
+		ttft_json_end_obj(j);
+		ttft_json_record(j, "cold", &c->cold, &ctx);
+		ttft_json_begin_arr(j, "warm");
+		for (int w = 0; w < c->nwarm; w++)
+			ttft_json_record(j, NULL, &c->warm[w], &ctx);
+		ttft_json_end_arr(j);
 		double mn, mx, cv, med = cold_warm_median(c, &mn, &mx, &cv);
-		num(o, "warm_ttft_min_s", mn);
-		num(o, "warm_ttft_median_s", med);
-		num(o, "warm_ttft_max_s", mx);
-		num(o, "warm_ttft_cv", cv);
-		double fwu = c->cold.t_start ? probe_ttft_s(&c->cold) - med : NAN;
-		num(o, "first_request_warmup_s", fwu);
-		cJSON *s = cJSON_AddObjectToObject(o, "sanity");
-		num(s, "gpu_mem_before_mib", c->gpu_before.present ? c->gpu_before.mem_used_mib : NAN);
-		num(s, "gpu_mem_ready_mib", c->gpu_ready.present ? c->gpu_ready.mem_used_mib : NAN);
-		num(s, "gpu_mem_after_cold_mib", c->gpu_after_cold.present ? c->gpu_after_cold.mem_used_mib : NAN);
-		num(s, "system_cpu_cold_pct", c->sys_cpu_cold);
-		num(s, "system_cpu_warm_pct", c->sys_cpu_warm);
-		num(s, "server_cpu_cold_pct", c->srv_cpu_cold);
-		num(s, "server_cpu_warm_pct", c->srv_cpu_warm);
-		cJSON_AddStringToObject(o, "server_log", c->log_path);
-		cJSON_AddItemToArray(cys, o);
+		ttft_json_num(j, "warm_ttft_min_s", mn);
+		ttft_json_num(j, "warm_ttft_median_s", med);
+		ttft_json_num(j, "warm_ttft_max_s", mx);
+		ttft_json_num(j, "warm_ttft_cv", cv);
+		double fwu = c->cold.t_start ? ttft_record_ttft_s(&c->cold) - med : NAN;
+		ttft_json_num(j, "first_request_warmup_s", fwu);
+		ttft_json_begin_obj(j, "sanity");
+		ttft_json_num(j, "gpu_mem_before_mib",
+			      c->gpu_before.present ? c->gpu_before.mem_used_mib : NAN);
+		ttft_json_num(j, "gpu_mem_ready_mib",
+			      c->gpu_ready.present ? c->gpu_ready.mem_used_mib : NAN);
+		ttft_json_num(j, "gpu_mem_after_cold_mib",
+			      c->gpu_after_cold.present ? c->gpu_after_cold.mem_used_mib : NAN);
+		ttft_json_num(j, "system_cpu_cold_pct", c->sys_cpu_cold);
+		ttft_json_num(j, "system_cpu_warm_pct", c->sys_cpu_warm);
+		ttft_json_num(j, "server_cpu_cold_pct", c->srv_cpu_cold);
+		ttft_json_num(j, "server_cpu_warm_pct", c->srv_cpu_warm);
+		ttft_json_end_obj(j);
+		ttft_json_str(j, "server_log", c->log_path);
+		ttft_json_end_obj(j);
 		if (c->ok) {
 			sr[k] = c->spawn_to_ready_s;
-			ct[k] = probe_ttft_s(&c->cold);
+			ct[k] = ttft_record_ttft_s(&c->cold);
 			wm[k] = med;
 			fw[k] = fwu;
 			un[k] = c->unaccounted_s;
 			k++;
 		}
 	}
-	cJSON *sum = cJSON_AddObjectToObject(root, "summary");
-	cJSON_AddNumberToObject(sum, "cycles", run->ncycles);
-	cJSON_AddNumberToObject(sum, "cycles_ok", (double)k);
-	mmm(sum, "spawn_to_ready_s", sr, k);
-	mmm(sum, "cold_ttft_s", ct, k);
-	mmm(sum, "warm_ttft_median_s", wm, k);
-	mmm(sum, "first_request_warmup_s", fw, k);
-	mmm(sum, "unaccounted_s", un, k);
+	ttft_json_end_arr(j);
+	ttft_json_begin_obj(j, "summary");
+	ttft_json_int(j, "cycles", run->ncycles);
+	ttft_json_int(j, "cycles_ok", (long long)k);
+	summary_json(j, "spawn_to_ready_s", sr, k);
+	summary_json(j, "cold_ttft_s", ct, k);
+	summary_json(j, "warm_ttft_median_s", wm, k);
+	summary_json(j, "first_request_warmup_s", fw, k);
+	summary_json(j, "unaccounted_s", un, k);
+	ttft_json_end_obj(j);
+	ttft_json_end_obj(j);
+	ttft_json_newline(j);
 	free(sr), free(ct), free(wm), free(fw), free(un);
-	char *s = cJSON_Print(root);
-	cJSON_Delete(root);
-	return s;
+	return 0;
 }

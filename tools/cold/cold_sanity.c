@@ -1,5 +1,6 @@
 /* cold_sanity.c — see cold_sanity.h. */
 #include "cold_sanity.h"
+#include "ttft_clock.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -131,9 +132,7 @@ static unsigned long long group_ticks(pid_t pgid)
 void sanity_cpu(pid_t pgid, struct cpu_snap *c)
 {
 	memset(c, 0, sizeof *c);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	c->t = ts.tv_sec + ts.tv_nsec / 1e9;
+	c->t = (double)ttft_now_ns() / 1e9;
 	FILE *f = fopen("/proc/stat", "r");
 	if (f) {
 		unsigned long long v[10] = {0};

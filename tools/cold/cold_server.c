@@ -1,5 +1,6 @@
 /* cold_server.c — see cold_server.h. */
 #include "cold_server.h"
+#include "ttft_clock.h"
 #include "ttft_fetch.h"
 
 #include <arpa/inet.h>
@@ -17,13 +18,6 @@
 #include <unistd.h>
 
 extern char **environ;
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void add_line(struct cold_server *s, int err, const char *p, size_t n,
 		     int64_t t)
@@ -72,7 +66,7 @@ static void *reader(void *arg)
 			if (pf[k].fd < 0 || !(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			ssize_t r = read(pf[k].fd, buf[k] + len[k], sizeof buf[k] - len[k]);
-			int64_t t = now_ns();
+			int64_t t = ttft_now_ns();
 			if (r <= 0) {
 				if (r < 0 && errno == EINTR)
 					continue;
@@ -112,7 +106,7 @@ int cold_server_start(struct cold_server *s, const char *cmd, const char *log_pa
 	int po[2], pe[2];
 	if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0)
 		return -1;
-	s->t_spawn = now_ns();
+	s->t_spawn = ttft_now_ns();
 	pid_t pid = fork();
 	if (pid < 0)
 		return -1;
@@ -156,7 +150,7 @@ static int group_alive(pid_t pgid)
 
 double cold_server_stop(struct cold_server *s, double timeout_s)
 {
-	int64_t t0 = now_ns();
+	int64_t t0 = ttft_now_ns();
 	if (!s->pid)
 		return 0;
 	kill(-s->pid, SIGTERM);
@@ -166,16 +160,16 @@ double cold_server_stop(struct cold_server *s, double timeout_s)
 		cold_server_dead(s);
 		if (s->reaped && !group_alive(s->pid))
 			break;
-		if (!killed && now_ns() > deadline) {
+		if (!killed && ttft_now_ns() > deadline) {
 			kill(-s->pid, SIGKILL);
 			killed = 1;
 		}
-		if (killed && now_ns() > deadline + 5000000000LL)
+		if (killed && ttft_now_ns() > deadline + 5000000000LL)
 			break; /* unkillable (D state): give up waiting */
 		usleep(10000);
 	}
 	pthread_join(s->reader, NULL);
-	return (double)(now_ns() - t0) / 1e9;
+	return (double)(ttft_now_ns() - t0) / 1e9;
 }
 
 size_t cold_server_tail(struct cold_server *s, struct cold_line *out, size_t n)
@@ -199,34 +193,6 @@ void cold_server_free(struct cold_server *s)
 		fclose(s->log);
 	pthread_mutex_destroy(&s->mu);
 	memset(s, 0, sizeof *s);
-}
-
-int cold_parse_url(const char *url, char *host, size_t hl, int *port)
-{
-	const char *p = strstr(url, "://");
-	p = p ? p + 3 : url;
-	*port = 80;
-	size_t n = strcspn(p, ":/");
-	if (*p == '[') {
-		const char *e = strchr(p, ']');
-		if (!e)
-			return -1;
-		n = (size_t)(e - p - 1);
-		if (n >= hl)
-			return -1;
-		memcpy(host, p + 1, n);
-		host[n] = 0;
-		p = e + 1;
-	} else {
-		if (n == 0 || n >= hl)
-			return -1;
-		memcpy(host, p, n);
-		host[n] = 0;
-		p += n;
-	}
-	if (*p == ':')
-		*port = atoi(p + 1);
-	return *port > 0 && *port < 65536 ? 0 : -1;
 }
 
 int cold_port_open(const char *host, int port)

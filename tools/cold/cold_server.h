@@ -44,7 +44,5 @@ void cold_server_free(struct cold_server *s);
 int cold_port_open(const char *host, int port);
 /* GET url; returns the HTTP status, 0 if no answer. body: optional copy. */
 long cold_http_get(const char *url, double timeout_s, char **body);
-/* Parse http://host:port[/...] into host and port (default 80). */
-int cold_parse_url(const char *url, char *host, size_t hl, int *port);
 
 #endif

@@ -137,29 +137,21 @@ static int is_llamacpp(const struct ttft_truth *a, const struct ttft_truth *b)
 	return has(a, TR_LC_PROMPT_S) && has(b, TR_LC_PROMPT_S);
 }
 
-static void clear(struct ttft_join_out *o)
+static void clear(struct ttft_server_split *o)
 {
 	memset(o, 0, sizeof *o);
 	o->queue_s = o->prefill_s = o->decode_s = o->server_ttft_s = o->hit_tokens = NAN;
 }
 
-double ttft_join_other_s(const struct ttft_join_req *r, const struct ttft_join_out *o)
-{
-	if (!o->split || !r->t_sent || !r->t_first || isnan(o->prefill_s))
-		return NAN;
-	return (double)(r->t_first - r->t_sent) / 1e9 - o->prefill_s -
-	       (isnan(o->queue_s) ? 0 : o->queue_s);
-}
-
 /* The parts must fit in what the client waited, request sent → first token
  * (→ the end, unstreamed): else they are not this request's alone. */
-static void check_fit(const struct ttft_join_req *r, struct ttft_join_out *o)
+static void check_fit(const struct ttft_join_req *r, struct ttft_server_split *o)
 {
-	if (!o->split)
+	if (!o->source)
 		return;
 	double q = isnan(o->queue_s) ? 0 : o->queue_s;
-	/* The same arithmetic as ttft_join_other_s(), so that what passes
-	 * here is never negative there. */
+	/* The same arithmetic as ttft_record_server_other_s(), so that what
+	 * passes here is never negative there. */
 	int64_t until = r->t_first ? r->t_first : r->t_end_lo;
 	double waited = r->t_sent && until ? (double)(until - r->t_sent) / 1e9 : NAN;
 	const char *bad = NULL;
@@ -183,13 +175,12 @@ static void check_fit(const struct ttft_join_req *r, struct ttft_join_out *o)
 
 /* vLLM at the finish: queue, prefill, decode, with _count grown by one. */
 static void vllm_finish(const struct ttft_truth *a, const struct ttft_truth *b,
-			struct ttft_join_out *o)
+			struct ttft_server_split *o)
 {
 	double n = ttft_truth_delta(a, b, TR_QUEUE_CNT);
 	double q = ttft_truth_delta(a, b, TR_QUEUE_SUM);
 	double p = ttft_truth_delta(a, b, TR_PREFILL_SUM);
 	double np = ttft_truth_delta(a, b, TR_PREFILL_CNT);
-	o->source = "vllm-metrics";
 	if (n == 0) {
 		snprintf(o->note, sizeof o->note, "the server counted no finish between "
 			 "the snapshots around this request's end");
@@ -206,7 +197,7 @@ static void vllm_finish(const struct ttft_truth *a, const struct ttft_truth *b,
 			 "updates)", n, np);
 		return;
 	}
-	o->split = 1;
+	o->source = TTFT_SPLIT_VLLM_METRICS;
 	o->queue_s = q;
 	o->prefill_s = p;
 	if (ttft_truth_delta(a, b, TR_DECODE_CNT) == 1)
@@ -215,7 +206,7 @@ static void vllm_finish(const struct ttft_truth *a, const struct ttft_truth *b,
 
 /* vLLM's time_to_first_token histogram moves at the first token. */
 static void vllm_first(const struct ttft_truth *a, const struct ttft_truth *b,
-		       struct ttft_join_out *o)
+		       struct ttft_server_split *o)
 {
 	if (ttft_truth_delta(a, b, TR_TTFT_CNT) == 1)
 		o->server_ttft_s = ttft_truth_delta(a, b, TR_TTFT_SUM);
@@ -223,7 +214,7 @@ static void vllm_first(const struct ttft_truth *a, const struct ttft_truth *b,
 
 /* vLLM's prefix-cache counters move when the scheduler takes a request. */
 static void vllm_sched(const struct ttft_truth *a, const struct ttft_truth *b,
-		       struct ttft_join_out *o)
+		       struct ttft_server_split *o)
 {
 	if (ttft_truth_delta(a, b, TR_PC_QUERIES) > 0 || !has(a, TR_PC_QUERIES))
 		o->hit_tokens = ttft_truth_delta(a, b, TR_PC_HITS);
@@ -231,28 +222,27 @@ static void vllm_sched(const struct ttft_truth *a, const struct ttft_truth *b,
 
 /* llama.cpp's prompt counters move when a prefill ends. */
 static void lc_prefill(const struct ttft_truth *a, const struct ttft_truth *b,
-		       struct ttft_join_out *o)
+		       struct ttft_server_split *o)
 {
 	double p = ttft_truth_delta(a, b, TR_LC_PROMPT_S);
-	o->source = "llamacpp-metrics";
 	if (!(p > 0)) {
 		snprintf(o->note, sizeof o->note, "llama.cpp's prompt_seconds_total did not "
 			 "move between the snapshots around this request's prefill");
 		return;
 	}
-	o->split = 1;
+	o->source = TTFT_SPLIT_LLAMACPP_METRICS;
 	o->prefill_s = p;
 	o->hit_tokens = ttft_truth_delta(a, b, TR_LC_CACHED_TOK);
 }
 
 /* llama.cpp's generation counter moves when the request finishes. */
 static void lc_finish(const struct ttft_truth *a, const struct ttft_truth *b,
-		      struct ttft_join_out *o)
+		      struct ttft_server_split *o)
 {
 	o->decode_s = ttft_truth_delta(a, b, TR_LC_PREDICTED_S);
 }
 
-static int unusable(const struct ttft_join_req *r, struct ttft_join_out *o)
+static int unusable(const struct ttft_join_req *r, struct ttft_server_split *o)
 {
 	if (!r->generate)
 		return 1;
@@ -265,20 +255,20 @@ static int unusable(const struct ttft_join_req *r, struct ttft_join_out *o)
 }
 
 void ttft_join_pair(const struct ttft_truth *a, const struct ttft_truth *b,
-		    const struct ttft_join_req *r, struct ttft_join_out *o)
+		    const struct ttft_join_req *r, struct ttft_server_split *o)
 {
 	clear(o);
 	if (unusable(r, o) || ttft_truth_restarted(a, b, o->note, sizeof o->note))
 		return;
 	if (is_vllm(a, b)) {
 		vllm_finish(a, b, o);
-		if (o->split) {
+		if (o->source) {
 			vllm_first(a, b, o);
 			vllm_sched(a, b, o);
 		}
 	} else if (is_llamacpp(a, b)) {
 		lc_prefill(a, b, o);
-		if (o->split)
+		if (o->source)
 			lc_finish(a, b, o);
 	} else {
 		snprintf(o->note, sizeof o->note, "the /metrics page lacks vLLM's request "
@@ -333,7 +323,7 @@ static int clean(const struct joiner *j, const struct ttft_join_req *r, enum anc
 }
 
 static void join_one(const struct joiner *j, const struct ttft_join_req *r,
-		     struct ttft_join_out *o)
+		     struct ttft_server_split *o)
 {
 	clear(o);
 	if (unusable(r, o))
@@ -347,21 +337,21 @@ static void join_one(const struct joiner *j, const struct ttft_join_req *r,
 		/* The one finish the server counted is this request's only if
 		 * no other could have ended in the window (see clean()). */
 		vllm_finish(a, b, o);
-		if (o->split && clean(j, r, A_FIRST, &a, &b, NULL, 0))
+		if (o->source && clean(j, r, A_FIRST, &a, &b, NULL, 0))
 			vllm_first(a, b, o);
-		if (o->split && clean(j, r, A_SCHED, &a, &b, NULL, 0))
+		if (o->source && clean(j, r, A_SCHED, &a, &b, NULL, 0))
 			vllm_sched(a, b, o);
 	} else {
 		lc_prefill(a, b, o);
-		if (o->split && clean(j, r, A_FINISH, &a, &b, NULL, 0))
+		if (o->source && clean(j, r, A_FINISH, &a, &b, NULL, 0))
 			lc_finish(a, b, o);
 	}
 	check_fit(r, o);
 }
 
-void ttft_join(const struct ttft_truth *snaps, size_t nsnaps,
-	       const struct ttft_join_req *reqs, size_t nreqs,
-	       struct ttft_join_out *out)
+int ttft_join(const struct ttft_truth *snaps, size_t nsnaps,
+	      const struct ttft_join_req *reqs, size_t nreqs,
+	      struct ttft_server_split *out)
 {
 	struct joiner j = {snaps, nsnaps, {{0}}};
 	int kind = nsnaps && (is_vllm(&snaps[0], &snaps[nsnaps - 1]) ||
@@ -398,18 +388,18 @@ void ttft_join(const struct ttft_truth *snaps, size_t nsnaps,
 		free(j.sp[k].lo);
 		free(j.sp[k].hi);
 	}
+	return ok || !kind ? 0 : -1;
 }
 
 void ttft_join_timings(const struct ttft_join_req *r, double prompt_ms,
-		       double predicted_ms, double cache_n, struct ttft_join_out *o)
+		       double predicted_ms, double cache_n, struct ttft_server_split *o)
 {
 	clear(o);
 	if (isnan(prompt_ms) || prompt_ms < 0) {
 		snprintf(o->note, sizeof o->note, "llama.cpp's timings carry no prompt_ms");
 		return;
 	}
-	o->source = "llamacpp-timings";
-	o->split = 1;
+	o->source = TTFT_SPLIT_LLAMACPP_TIMINGS;
 	o->prefill_s = prompt_ms / 1e3;
 	o->decode_s = isnan(predicted_ms) ? NAN : predicted_ms / 1e3;
 	o->hit_tokens = cache_n;

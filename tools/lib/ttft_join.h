@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "ttft_prom.h"
+#include "ttft_record.h"
 
 /* The server's moment may precede or follow the client's read by the time
  * the bytes spend in flight and in the client's buffers: this much plus the
@@ -49,26 +50,21 @@ struct ttft_join_req {
 	int complete;       /* 2xx and the whole body: the server finished it */
 };
 
-struct ttft_join_out {
-	int split;          /* 1: queue/prefill (vLLM) or prefill (llama.cpp)
-	                       are this request's own */
-	const char *source; /* "vllm-metrics", "llamacpp-metrics",
-	                       "llamacpp-timings", or NULL */
-	double queue_s, prefill_s, decode_s, server_ttft_s, hit_tokens; /* NAN:
-	                       unknown, or its own window was not clean */
-	char note[200];     /* why there is no split (split == 0) */
-};
 
 /* snaps: the usable snapshots (ttft_truth_page succeeded) in time order;
- * each rendered between its t0_ns and t_ns. out[i] for reqs[i]. */
-void ttft_join(const struct ttft_truth *snaps, size_t nsnaps,
-	       const struct ttft_join_req *reqs, size_t nreqs,
-	       struct ttft_join_out *out);
+ * each rendered between its t0_ns and t_ns. out[i] for reqs[i]: a source
+ * (TTFT_SPLIT_*) when the queue/prefill (vLLM) or prefill (llama.cpp) are
+ * this request's own, else NULL with why in note; other values are NAN
+ * where their own window was not clean. 0, or -1 when out of memory (every
+ * out then says so). */
+int ttft_join(const struct ttft_truth *snaps, size_t nsnaps,
+	      const struct ttft_join_req *reqs, size_t nreqs,
+	      struct ttft_server_split *out);
 
 /* One request the caller knows was alone between snapshots a and b (the
  * probe's sequential runs scrape right before and right after each). */
 void ttft_join_pair(const struct ttft_truth *a, const struct ttft_truth *b,
-		    const struct ttft_join_req *r, struct ttft_join_out *out);
+		    const struct ttft_join_req *r, struct ttft_server_split *out);
 
 /* llama.cpp's own timings from the stream's last event (prompt_ms,
  * predicted_ms, cache_n; NAN where absent). prefill and decode are the
@@ -78,11 +74,6 @@ void ttft_join_pair(const struct ttft_truth *a, const struct ttft_truth *b,
  * with the reason in note. */
 void ttft_join_timings(const struct ttft_join_req *r, double prompt_ms,
 		       double predicted_ms, double cache_n,
-		       struct ttft_join_out *out);
-
-/* request sent → first token − queue − prefill, or NAN; never negative
- * for an out that ttft_join*() produced. */
-double ttft_join_other_s(const struct ttft_join_req *r,
-			 const struct ttft_join_out *o);
+		       struct ttft_server_split *out);
 
 #endif

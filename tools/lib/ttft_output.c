@@ -1,7 +1,6 @@
 /* ttft_output.c — print an analysis as a table, warnings, or JSON. */
 #include "ttft_analyze.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -15,31 +14,6 @@ static void ms(FILE *f, int width, double s)
 		fprintf(f, " %*.3f", width, s * 1e3);
 }
 
-struct stats {
-	double min, median, p90, p99, max;
-	size_t n;
-};
-
-static void stats_of(const struct ttft_analysis *a, int e2e, struct stats *st)
-{
-	double *v = malloc((a->nreqs ? a->nreqs : 1) * sizeof *v);
-	size_t n = 0;
-	for (size_t i = 0; v && i < a->nreqs; i++) {
-		struct ttft_phases p;
-		ttft_req_phases(a, &a->reqs[i], &p);
-		double x = e2e ? p.e2e_s : p.ttft_s;
-		if (!isnan(x))
-			v[n++] = x;
-	}
-	st->n = n;
-	st->median = ttft_percentile(v, n, 0.5);
-	st->p90 = ttft_percentile(v, n, 0.9);
-	st->p99 = ttft_percentile(v, n, 0.99);
-	st->min = n ? v[0] : NAN;
-	st->max = n ? v[n - 1] : NAN;
-	free(v);
-}
-
 struct slow {
 	size_t i;
 	double ttft_s;
@@ -51,32 +25,33 @@ static int cmp_slow(const void *x, const void *y)
 	return a->ttft_s > b->ttft_s ? -1 : a->ttft_s < b->ttft_s;
 }
 
-/* "#5: 212.0 ms = 0.1 connect + 0.0 send + 150.0 queue + 58.0 prefill +
- * 3.9 other": the parts add up to the TTFT exactly (each rounded). */
+/* "#5 (…): 212.0 ms = 0.1 connect + 0.0 send + 150.0 queue + 58.0 prefill
+ * + 3.9 other": the parts add up to the TTFT (each rounded). */
 static void where_line(FILE *f, const struct ttft_analysis *a, size_t i)
 {
-	const struct ttft_req *r = &a->reqs[i];
+	const struct ttft_record *r = &a->reqs[i];
 	struct ttft_phases p;
-	ttft_req_phases(a, r, &p);
-	double setup = (double)((r->t_req1 ? r->t_req1 : r->t_req0) - r->t_start) / 1e9;
-	double server = p.ttft_s - setup; /* request sent → first token */
+	ttft_record_phases(r, &p);
+	const struct ttft_server_split *s = &r->split;
+	int64_t sent = r->t_req1 ? r->t_req1 : r->t_req0;
+	double setup = sent ? (double)(sent - r->t_start) / 1e9 : NAN;
 	fprintf(f, "  #%zu (pid %d conn %llu): %.1f ms = ", i + 1, r->pid,
 		(unsigned long long)r->conn, p.ttft_s * 1e3);
-	if (r->new_conn)
+	if (r->new_conn && !isnan(p.connect_s))
 		fprintf(f, "%.1f connect + %.1f send + ", p.connect_s * 1e3,
 			(setup - p.connect_s) * 1e3);
 	else
 		fprintf(f, "%.1f send + ", setup * 1e3);
-	if (!r->s_source) {
-		fprintf(f, "%.1f server (no split: %s)\n", server * 1e3,
-			r->s_note[0] ? r->s_note : "no /metrics sampled: ttft-run --metrics URL");
+	if (!s->source) {
+		fprintf(f, "%.1f server (no split: %s)\n", (p.ttft_s - setup) * 1e3,
+			s->note[0] ? s->note : "no /metrics sampled: ttft-run --metrics URL");
 		return;
 	}
-	if (!isnan(p.queue_s))
-		fprintf(f, "%.1f queue + ", p.queue_s * 1e3);
-	fprintf(f, "%.1f prefill + %.1f other%s (%s)\n", p.prefill_s * 1e3,
-		p.server_other_s * 1e3, isnan(p.queue_s) ? " incl. any queueing" : "",
-		r->s_source);
+	if (!isnan(s->queue_s))
+		fprintf(f, "%.1f queue + ", s->queue_s * 1e3);
+	fprintf(f, "%.1f prefill + %.1f other%s (%s)\n", s->prefill_s * 1e3,
+		p.server_other_s * 1e3, isnan(s->queue_s) ? " incl. any queueing" : "",
+		s->source);
 }
 
 /* Where the TTFT of the slowest requests went, one line each. */
@@ -85,10 +60,9 @@ static void print_where(FILE *f, const struct ttft_analysis *a, size_t most)
 	struct slow *v = malloc((a->nreqs ? a->nreqs : 1) * sizeof *v);
 	size_t n = 0;
 	for (size_t i = 0; v && i < a->nreqs; i++) {
-		struct ttft_phases p;
-		ttft_req_phases(a, &a->reqs[i], &p);
-		if (!isnan(p.ttft_s))
-			v[n++] = (struct slow){i, p.ttft_s};
+		double t = ttft_record_ttft_s(&a->reqs[i]);
+		if (!isnan(t))
+			v[n++] = (struct slow){i, t};
 	}
 	if (n) {
 		qsort(v, n, sizeof *v, cmp_slow);
@@ -108,17 +82,17 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		"wait_hdr_ms", "ttft_ms", "decode_ms", "e2e_ms", "itl_p50_ms",
 		"itl_p99_ms", "app_gap_ms", "queue_ms", "prefill_ms", "other_ms", "split");
 	for (size_t i = 0; i < a->nreqs; i++) {
-		const struct ttft_req *r = &a->reqs[i];
+		const struct ttft_record *r = &a->reqs[i];
 		struct ttft_phases p;
-		ttft_req_phases(a, r, &p);
+		ttft_record_phases(r, &p);
 		char status[8];
 		if (r->status)
 			snprintf(status, sizeof status, "%d", r->status);
 		else
 			snprintf(status, sizeof status, "-");
-		fprintf(f, "%4zu %7d %5llu %-6.6s %-24.24s %6s %16.6f %17.6f %6u", i + 1, r->pid,
+		fprintf(f, "%4zu %7d %5llu %-6.6s %-24.24s %6s %16.6f %17.6f %6ld", i + 1, r->pid,
 			(unsigned long long)r->conn, r->method, r->path, status,
-			p.start_s, p.start_unix_s, r->tokens);
+			p.start_s, ttft_analysis_unix_s(a, r->t_start), ttft_record_tokens(r));
 		ms(f, 8, p.dns_s);
 		ms(f, 10, p.connect_s);
 		ms(f, 8, p.send_s);
@@ -129,10 +103,10 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		ms(f, 10, p.itl_p50_s);
 		ms(f, 10, p.itl_p99_s);
 		ms(f, 10, p.app_gap_s);
-		ms(f, 9, p.queue_s);
-		ms(f, 10, p.prefill_s);
+		ms(f, 9, r->split.queue_s);
+		ms(f, 10, r->split.prefill_s);
 		ms(f, 8, p.server_other_s);
-		fprintf(f, "  %-16s", r->s_source ? r->s_source : "-");
+		fprintf(f, "  %-16s", r->split.source ? r->split.source : "-");
 		const char *note = !r->t_end && !r->new_conn && !r->t_hdr
 				 ? "  (no response on a reused connection: the client retries)"
 				 : r->closed_early ? "  (client closed early)"
@@ -141,16 +115,13 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 				 : !r->t_end ? "  (incomplete)" : "";
 		fprintf(f, "%s\n", note);
 	}
-	struct stats t, e;
-	stats_of(a, 0, &t);
-	stats_of(a, 1, &e);
-	fprintf(f, "\nrequests: %zu (with a first token: %zu)\n", a->nreqs, t.n);
+	fprintf(f, "\nrequests: %zu (with a first token: %zu)\n", a->nreqs, a->ttft.n);
 	fprintf(f, "%-8s %10s %10s %10s %10s %10s\n", "(ms)", "min", "median",
 		"p90", "p99", "max");
 	struct {
 		const char *name;
-		const struct stats *s;
-	} rows[] = {{"ttft", &t}, {"e2e", &e}};
+		const struct ttft_summary *s;
+	} rows[] = {{"ttft", &a->ttft}, {"e2e", &a->e2e}};
 	for (int i = 0; i < 2; i++) {
 		fprintf(f, "%-8s", rows[i].name);
 		ms(f, 10, rows[i].s->min);
@@ -187,8 +158,11 @@ void ttft_print_warnings(FILE *f, const struct ttft_analysis *a)
 			   "was full; rerun with a larger TTFT_LOG_MB\n",
 			(unsigned long long)a->dropped);
 	if (a->truncated)
-		fprintf(f, "warning: the log file is truncated; requests at "
-			   "its end may be missing or incomplete\n");
+		fprintf(f, "warning: the log file is truncated (the header says %llu "
+			   "records, the file holds %llu); requests at its end may "
+			   "be missing or incomplete\n",
+			(unsigned long long)a->slots_claimed,
+			(unsigned long long)a->slots_read);
 	if (a->corrupt)
 		fprintf(f, "warning: %llu records are damaged (bad seal) and "
 			   "were skipped\n", (unsigned long long)a->corrupt);
@@ -211,78 +185,20 @@ void ttft_print_warnings(FILE *f, const struct ttft_analysis *a)
 	}
 }
 
-static void num(cJSON *o, const char *k, double v)
+void ttft_analysis_json(struct ttft_json *j, const struct ttft_analysis *a)
 {
-	if (isnan(v))
-		cJSON_AddNullToObject(o, k);
-	else
-		cJSON_AddNumberToObject(o, k, v);
-}
-
-static cJSON *stats_json(const struct stats *s)
-{
-	cJSON *o = cJSON_CreateObject();
-	num(o, "min", s->min);
-	num(o, "median", s->median);
-	num(o, "p90", s->p90);
-	num(o, "p99", s->p99);
-	num(o, "max", s->max);
-	return o;
-}
-
-char *ttft_analysis_json(const struct ttft_analysis *a)
-{
-	cJSON *root = cJSON_CreateObject();
-	cJSON *reqs = cJSON_AddArrayToObject(root, "requests");
-	for (size_t i = 0; i < a->nreqs; i++) {
-		const struct ttft_req *r = &a->reqs[i];
-		struct ttft_phases p;
-		ttft_req_phases(a, r, &p);
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "pid", r->pid);
-		cJSON_AddNumberToObject(o, "conn", (double)r->conn);
-		cJSON_AddStringToObject(o, "method", r->method);
-		cJSON_AddStringToObject(o, "path", r->path);
-		if (r->status)
-			cJSON_AddNumberToObject(o, "status", r->status);
-		else
-			cJSON_AddNullToObject(o, "status");
-		num(o, "start_s", p.start_s);
-		num(o, "start_unix_s", p.start_unix_s);
-		cJSON_AddNumberToObject(o, "tokens", r->tokens);
-		num(o, "dns_s", p.dns_s);
-		num(o, "connect_s", p.connect_s);
-		num(o, "send_s", p.send_s);
-		num(o, "wait_headers_s", p.wait_headers_s);
-		num(o, "ttft_s", p.ttft_s);
-		num(o, "decode_s", p.decode_s);
-		num(o, "e2e_s", p.e2e_s);
-		num(o, "itl_p50_s", p.itl_p50_s);
-		num(o, "itl_p99_s", p.itl_p99_s);
-		num(o, "app_gap_s", p.app_gap_s);
-		num(o, "queue_s", p.queue_s);
-		num(o, "prefill_s", p.prefill_s);
-		num(o, "server_other_s", p.server_other_s);
-		num(o, "network_s", p.network_s);
-		num(o, "prefix_cache_hit_tokens", p.hit_tokens);
-		num(o, "server_ttft_s", p.server_ttft_s);
-		if (r->s_source)
-			cJSON_AddStringToObject(o, "split_source", r->s_source);
-		else
-			cJSON_AddNullToObject(o, "split_source");
-		if (r->s_note[0])
-			cJSON_AddStringToObject(o, "split_note", r->s_note);
-		cJSON_AddItemToArray(reqs, o);
-	}
-	struct stats t, e;
-	stats_of(a, 0, &t);
-	stats_of(a, 1, &e);
-	cJSON *sum = cJSON_AddObjectToObject(root, "summary");
-	cJSON_AddNumberToObject(sum, "count", (double)a->nreqs);
-	cJSON_AddItemToObject(sum, "ttft_s", stats_json(&t));
-	cJSON_AddItemToObject(sum, "e2e_s", stats_json(&e));
-	cJSON_AddNumberToObject(root, "dropped", (double)a->dropped);
-	char *s = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-	return s;
+	struct ttft_json_ctx ctx = {a->anchor_mono_ns, a->anchor_real_ns, 0, 0};
+	ttft_json_begin_obj(j, NULL);
+	ttft_json_begin_arr(j, "requests");
+	for (size_t i = 0; i < a->nreqs; i++)
+		ttft_json_record(j, NULL, &a->reqs[i], &ctx);
+	ttft_json_end_arr(j);
+	ttft_json_begin_obj(j, "summary");
+	ttft_json_int(j, "count", (long long)a->nreqs);
+	ttft_json_summary(j, "ttft_s", &a->ttft);
+	ttft_json_summary(j, "e2e_s", &a->e2e);
+	ttft_json_end_obj(j);
+	ttft_json_int(j, "dropped", (long long)a->dropped);
+	ttft_json_end_obj(j);
+	ttft_json_newline(j);
 }

@@ -12,12 +12,29 @@ static int name_char(char c, int first)
 	       c == ':' || (!first && c >= '0' && c <= '9');
 }
 
-/* Parse {k="v",…} at *pp into a canonical string; -1 if malformed. */
+/* Room for n more bytes in *b; -1 when out of memory. */
+static int reserve(char **b, size_t *cap, size_t n)
+{
+	if (n <= *cap)
+		return 0;
+	size_t nc = n * 2;
+	char *q = realloc(*b, nc);
+	if (!q)
+		return -1;
+	*b = q;
+	*cap = nc;
+	return 0;
+}
+
+/* Parse {k="v",…} at *pp into a canonical string; -1 if malformed, -2
+ * when out of memory. */
 static int parse_labels(const char **pp, const char *end, char **out)
 {
 	const char *p = *pp;
 	size_t cap = 64, n = 0;
 	char *b = malloc(cap);
+	if (!b)
+		return -2;
 	p++; /* '{' */
 	for (;;) {
 		while (p < end && (*p == ' ' || *p == ','))
@@ -33,8 +50,8 @@ static int parse_labels(const char **pp, const char *end, char **out)
 			goto bad;
 		size_t kl = (size_t)(p - k);
 		p += 2;
-		if (n + kl + 4 > cap)
-			b = realloc(b, cap = (n + kl + 4) * 2);
+		if (reserve(&b, &cap, n + kl + 4) != 0)
+			goto oom;
 		if (n)
 			b[n++] = ',';
 		memcpy(b + n, k, kl);
@@ -53,8 +70,8 @@ static int parse_labels(const char **pp, const char *end, char **out)
 				char e = *p++;
 				c = e == 'n' ? '\n' : e; /* \\ \" \n */
 			}
-			if (n + 3 > cap)
-				b = realloc(b, cap *= 2);
+			if (reserve(&b, &cap, n + 3) != 0)
+				goto oom;
 			b[n++] = c;
 		}
 		b[n++] = '"';
@@ -66,21 +83,37 @@ static int parse_labels(const char **pp, const char *end, char **out)
 bad:
 	free(b);
 	return -1;
+oom:
+	free(b);
+	return -2;
 }
 
-static void add(struct ttft_prom *p, const char *name, size_t nl, char *labels, double v)
+/* Takes labels; -1 when out of memory (labels freed). */
+static int add(struct ttft_prom *p, const char *name, size_t nl, char *labels, double v)
 {
 	if (p->n == p->cap) {
-		p->cap = p->cap ? p->cap * 2 : 64;
-		p->s = realloc(p->s, p->cap * sizeof *p->s);
+		size_t nc = p->cap ? p->cap * 2 : 64;
+		struct ttft_prom_sample *s = realloc(p->s, nc * sizeof *s);
+		if (!s) {
+			free(labels);
+			return -1;
+		}
+		p->s = s;
+		p->cap = nc;
 	}
 	char *nm = malloc(nl + 1);
+	if (!nm) {
+		free(labels);
+		return -1;
+	}
 	memcpy(nm, name, nl);
 	nm[nl] = 0;
 	p->s[p->n++] = (struct ttft_prom_sample){nm, labels, v};
+	return 0;
 }
 
-size_t ttft_prom_parse(const char *text, size_t len, struct ttft_prom *p)
+int ttft_prom_parse(const char *text, size_t len, struct ttft_prom *p, char *err,
+		    size_t errlen)
 {
 	memset(p, 0, sizeof *p);
 	const char *end = text + len;
@@ -104,10 +137,13 @@ size_t ttft_prom_parse(const char *text, size_t len, struct ttft_prom *p)
 			if (nlen == 0)
 				goto bad;
 			if (q < le && *q == '{') {
-				if (parse_labels(&q, le, &labels) != 0)
+				int lr = parse_labels(&q, le, &labels);
+				if (lr == -2)
+					goto oom;
+				if (lr != 0)
 					goto bad;
-			} else {
-				labels = strdup("");
+			} else if (!(labels = strdup(""))) {
+				goto oom;
 			}
 			while (q < le && *q == ' ')
 				q++;
@@ -127,7 +163,8 @@ size_t ttft_prom_parse(const char *text, size_t len, struct ttft_prom *p)
 				free(labels);
 				goto next;
 			}
-			add(p, name, nlen, labels, v);
+			if (add(p, name, nlen, labels, v) != 0)
+				goto oom;
 			goto next;
 		}
 bad:
@@ -135,7 +172,11 @@ bad:
 next:
 		line = nl ? nl + 1 : end;
 	}
-	return p->n;
+	return (int)p->n;
+oom:
+	snprintf(err, errlen, "out of memory parsing a /metrics page of %zu bytes", len);
+	ttft_prom_free(p);
+	return -1;
 }
 
 void ttft_prom_free(struct ttft_prom *p)
@@ -290,7 +331,8 @@ int ttft_truth_page(const char *body, size_t len, struct ttft_truth *t, char *wh
 		    size_t whylen)
 {
 	struct ttft_prom p;
-	ttft_prom_parse(body, len, &p);
+	if (ttft_prom_parse(body, len, &p, why, whylen) < 0)
+		return -1;
 	int found = ttft_truth_from(&p, t);
 	int rc = found;
 	if (p.n == 0) {

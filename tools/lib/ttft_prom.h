@@ -22,8 +22,10 @@ struct ttft_prom {
 };
 
 /* Parse a /metrics page. Never fails on bad input: malformed lines are
- * counted in bad_lines and skipped. Returns the number of samples. */
-size_t ttft_prom_parse(const char *text, size_t len, struct ttft_prom *p);
+ * counted in bad_lines and skipped. Returns the number of samples, or -1
+ * with a message in err when out of memory (p is then empty). */
+int ttft_prom_parse(const char *text, size_t len, struct ttft_prom *p, char *err,
+		    size_t errlen);
 void ttft_prom_free(struct ttft_prom *p);
 /* Sum of NAME over all label sets (one per model/engine); *found = 0 when
  * no sample has that name. */
@@ -51,7 +53,7 @@ const char *ttft_truth_name(int id);
 int ttft_truth_from(const struct ttft_prom *p, struct ttft_truth *t);
 /* Parse a whole /metrics body into t. Returns the number of known values,
  * or -1 with why set: not Prometheus text, cut short (Prometheus text ends
- * with a newline), or none of the request metrics on it. */
+ * with a newline), none of the request metrics on it, or out of memory. */
 int ttft_truth_page(const char *body, size_t len, struct ttft_truth *t, char *why,
 		    size_t whylen);
 /* Names in the log (records carry the metric name as text). */

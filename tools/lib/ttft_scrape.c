@@ -7,16 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ttft_clock.h"
 #include "ttft_fetch.h"
 #include "ttft_join.h"
 #include "ttft_prom.h"
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#include "ttft_url.h"
 
 static void put(struct ttft_log *log, uint16_t kind, int64_t t, int err, int64_t a,
 		int64_t b, const char *text)
@@ -42,9 +37,9 @@ static void snapshot(struct ttft_scraper *s)
 {
 	char *body = NULL, cerr[128] = "";
 	long status = 0;
-	int64_t t0 = now_ns();
+	int64_t t0 = ttft_now_ns();
 	CURLcode rc = ttft_fetch(s->url, NULL, 2.0, 8u << 20, &body, &status, cerr, sizeof cerr);
-	int64_t t1 = now_ns();
+	int64_t t1 = ttft_now_ns();
 	/* The server rendered the page between the GET's start and the
 	 * answer's arrival: the values carry the one, the closing record the
 	 * other (ttft_join.c needs both). */
@@ -88,7 +83,7 @@ static void snapshot(struct ttft_scraper *s)
 static int wait_tick(struct ttft_scraper *s, int64_t *next)
 {
 	*next += (int64_t)s->interval_ms * 1000000;
-	int64_t now = now_ns();
+	int64_t now = ttft_now_ns();
 	if (*next < now) /* a slow scrape: skip the ticks it overran */
 		*next = now;
 	struct timespec ts = {*next / 1000000000, *next % 1000000000};
@@ -103,7 +98,7 @@ static int wait_tick(struct ttft_scraper *s, int64_t *next)
 static void *loop(void *arg)
 {
 	struct ttft_scraper *s = arg;
-	int64_t next = now_ns();
+	int64_t next = ttft_now_ns();
 	while (wait_tick(s, &next))
 		snapshot(s);
 	return NULL;
@@ -116,10 +111,14 @@ int ttft_scraper_start(struct ttft_scraper *s, const char *url, const char *log_
 	size_t n = strlen(url);
 	while (n && url[n - 1] == '/')
 		n--;
-	if (n >= 8 && !strncmp(url + n - 8, "/metrics", 8))
+	struct ttft_url u;
+	if (n >= 8 && !strncmp(url + n - 8, "/metrics", 8)) {
 		snprintf(s->url, sizeof s->url, "%.*s", (int)n, url);
-	else
-		snprintf(s->url, sizeof s->url, "%.*s/metrics", (int)n, url);
+	} else if (ttft_url_parse(url, &u, err, errlen) == 0) {
+		snprintf(s->url, sizeof s->url, "%s/metrics", u.base);
+	} else {
+		return -1;
+	}
 	s->interval_ms = interval_ms > 0 ? interval_ms : TTFT_SCRAPE_INTERVAL_MS;
 	const char *why;
 	if (ttft_log_open(&s->log, log_path, (uint64_t)TTFT_LOG_DEFAULT_MB << 20, &why) != 0) {

@@ -13,7 +13,7 @@
 #define TTFT_SCRAPE_INTERVAL_MS 50
 
 struct ttft_scraper {
-	char url[2048];
+	char url[2100];
 	int interval_ms;
 	struct ttft_log log;
 	pthread_t th;
@@ -25,9 +25,9 @@ struct ttft_scraper {
 	char first_error[256];
 };
 
-/* url: the server (http://host:port, /metrics is added) or the full
- * /metrics URL. Takes one snapshot before returning. -1 with err set when
- * the log cannot be opened. */
+/* url: the server (as for --url: /metrics is added) or the full /metrics
+ * URL. Takes one snapshot before returning. -1 with err set when the URL
+ * is not one or the log cannot be opened. */
 int ttft_scraper_start(struct ttft_scraper *s, const char *url, const char *log_path,
 		       int interval_ms, char *err, size_t errlen);
 /* Stops the sampling, takes a last snapshot, closes the log. */

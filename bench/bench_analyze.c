@@ -1,0 +1,181 @@
+/* bench_analyze — how fast `ttft-analyze --json` reads a log, and how much
+ * memory it takes, on synthetic logs of three sizes written with the shim's
+ * own writer (shim/core/ttft_log.c): 64 concurrent keep-alive streams, each
+ * request a role event, 32 token events and [DONE], a fresh connection
+ * every 100 requests, records written slightly out of time order as
+ * threads do. Prints records per CPU second (the analyzer's user + system
+ * time: wall time on a shared machine measures the neighbours too) and
+ * peak RSS against the log's size.
+ * usage: bench_analyze [BUILD_DIR [RECORDS...]]  (default build; 250000
+ * 1000000 4000000). Busy machines: compare runs, not absolute numbers. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ttft_clock.h"
+#include "ttft_log.h"
+
+#define STREAMS 64
+#define TOKENS 32
+#define PER_CONN 100
+
+struct stream {
+	uint64_t conn;
+	uint32_t seq;     /* request on this connection */
+	int step;         /* the next event of the request */
+	int fd, tid;
+};
+
+static struct ttft_log g_log;
+static int64_t g_t = 1000000000;
+static uint64_t g_n;
+
+static void put(uint16_t kind, const struct stream *s, int64_t a, int64_t b,
+		const char *text)
+{
+	struct ttft_rec *r = ttft_log_reserve(&g_log);
+	if (!r)
+		return;
+	r->kind = kind;
+	r->t_ns = g_t;
+	r->pid = 4242;
+	r->tid = s->tid;
+	r->fd = s->fd;
+	r->conn = kind == TTFT_EV_DNS_BEGIN || kind == TTFT_EV_DNS_END ? 0 : s->conn;
+	r->a = a;
+	r->b = b;
+	r->seq = s->seq;
+	if (text)
+		memcpy(r->text, text, strnlen(text, sizeof r->text));
+	ttft_log_publish(r);
+	g_n++;
+}
+
+/* One event of stream s; times advance 1-3 us an event. */
+static void step(struct stream *s)
+{
+	g_t += 1000 + (int64_t)(g_n % 3) * 1000;
+	if (s->conn == 0) {
+		s->conn = ttft_log_new_conn(&g_log);
+		s->seq = 0;
+		put(TTFT_EV_DNS_BEGIN, s, 0, 0, "localhost");
+		put(TTFT_EV_DNS_END, s, 0, 0, "localhost");
+		put(TTFT_EV_CONNECT_BEGIN, s, 0, 0, "127.0.0.1:8000");
+		put(TTFT_EV_CONNECT_END, s, 0, 0, NULL);
+		put(TTFT_EV_ESTABLISHED, s, 0, 0, NULL);
+		return;
+	}
+	int k = s->step++;
+	if (k == 0)
+		put(TTFT_EV_REQ_BEGIN, s, 0, 0, "POST /v1/completions");
+	else if (k == 1)
+		put(TTFT_EV_REQ_SENT, s, 300, 0, NULL);
+	else if (k == 2)
+		put(TTFT_EV_RESP_HEADERS, s, 200, 50, NULL);
+	else if (k == 3)
+		put(TTFT_EV_SSE_EMPTY, s, 0, 0, NULL);
+	else if (k < 4 + TOKENS)
+		put(TTFT_EV_SSE_TOKEN, s, 0, k - 4, NULL);
+	else if (k == 4 + TOKENS)
+		put(TTFT_EV_SSE_DONE, s, 0, 0, NULL);
+	else {
+		put(TTFT_EV_RESP_END, s, 4000, 0, NULL);
+		s->step = 0;
+		if (++s->seq == PER_CONN) {
+			put(TTFT_EV_CLOSE, s, 0, 0, NULL);
+			s->conn = 0;
+		}
+	}
+}
+
+static int write_log(const char *path, uint64_t records)
+{
+	const char *why;
+	unlink(path);
+	if (ttft_log_open(&g_log, path, (records + 1024) * TTFT_REC_SIZE, &why) != 0) {
+		fprintf(stderr, "bench_analyze: cannot create %s: %s\n", path, why);
+		return -1;
+	}
+	struct stream st[STREAMS] = {{0}};
+	for (int i = 0; i < STREAMS; i++) {
+		st[i].fd = 10 + i;
+		st[i].tid = 5000 + i;
+	}
+	g_n = 0;
+	/* round robin, but every 7th turn two streams swap: a thread
+	 * preempted between its clock read and its reservation */
+	for (uint64_t i = 0; g_n < records; i++) {
+		int a = (int)(i % STREAMS);
+		if (i % 7 == 3 && a + 1 < STREAMS) {
+			int64_t t = g_t;
+			g_t += 2000;
+			step(&st[a + 1]);
+			g_t = t;
+			step(&st[a]);
+			i++;
+		} else {
+			step(&st[a]);
+		}
+	}
+	ttft_log_close(&g_log);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *build = argc > 1 ? argv[1] : "build";
+	uint64_t sizes[8] = {250000, 1000000, 4000000};
+	int nsizes = 3;
+	if (argc > 2) {
+		nsizes = 0;
+		for (int i = 2; i < argc && nsizes < 8; i++)
+			sizes[nsizes++] = strtoull(argv[i], NULL, 10);
+	}
+	char tool[4096], path[256];
+	snprintf(tool, sizeof tool, "%s/ttft-analyze", build);
+	snprintf(path, sizeof path, "/dev/shm/ttft-bench-analyze.%d.log", (int)getpid());
+	printf("ttft-analyze --json on synthetic logs (%d streams, %d tokens a request):\n",
+	       STREAMS, TOKENS);
+	printf("%10s %9s %9s %9s %14s %10s %9s\n", "records", "log_MiB", "wall_s", "cpu_s",
+	       "records/cpu_s", "rss_MiB", "rss/log");
+	int rc = 0;
+	for (int i = 0; i < nsizes && rc == 0; i++) {
+		if (write_log(path, sizes[i]) != 0)
+			return 1;
+		double log_mib = (double)(TTFT_LOG_HDR_SIZE + (sizes[i] + 1024) * TTFT_REC_SIZE) /
+				 (1 << 20);
+		fflush(stdout);
+		int64_t t0 = ttft_now_ns();
+		pid_t pid = fork();
+		if (pid == 0) {
+			if (!freopen("/dev/null", "w", stdout))
+				_exit(126);
+			execl(tool, tool, "--json", path, (char *)NULL);
+			_exit(127);
+		}
+		int st;
+		struct rusage ru;
+		if (pid < 0 || wait4(pid, &st, 0, &ru) < 0) {
+			perror("bench_analyze");
+			rc = 1;
+			break;
+		}
+		double s = (double)(ttft_now_ns() - t0) / 1e9;
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			fprintf(stderr, "bench_analyze: %s failed (status %d)\n", tool, st);
+			rc = 1;
+		}
+		double rss = (double)ru.ru_maxrss / 1024;
+		double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+			     (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+		printf("%10llu %9.1f %9.3f %9.3f %14.0f %10.1f %9.2f\n",
+		       (unsigned long long)g_n, log_mib, s, cpu, (double)g_n / cpu, rss,
+		       rss / log_mib);
+		unlink(path);
+	}
+	return rc;
+}

@@ -1,0 +1,280 @@
+/* test_json.c — the one JSON writer: every string comes out as valid,
+ * parseable UTF-8 (control bytes, quotes, a character cut in half, bytes
+ * that are not UTF-8); numbers in their shortest form that reads back to
+ * the same double, null for NaN and infinities; a record's fields in one
+ * order per origin, the same names for the fields both origins know. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "ttft_json.h"
+
+/* Is s valid UTF-8 (RFC 3629)? */
+static int valid_utf8(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i];
+		size_t l = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+			 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+		if (!l || i + l > n)
+			return 0;
+		for (size_t k = 1; k < l; k++)
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+		if ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] >= 0xa0) ||
+		    (c == 0xf0 && s[i + 1] < 0x90) || (c == 0xf4 && s[i + 1] >= 0x90))
+			return 0;
+		i += l;
+	}
+	return 1;
+}
+
+static char *one_string(const char *s, size_t n)
+{
+	struct ttft_json j;
+	ck_assert_int_eq(ttft_json_init(&j, NULL, 0), 0);
+	ttft_json_begin_obj(&j, NULL);
+	ttft_json_strn(&j, "s", s, n);
+	ttft_json_end_obj(&j);
+	char *out = ttft_json_take(&j);
+	ttft_json_free(&j);
+	ck_assert_ptr_nonnull(out);
+	return out;
+}
+
+START_TEST(strings_are_valid_utf8)
+{
+	/* a 64-byte path cut inside "é" (c3 a9), control bytes, quotes */
+	char path[64];
+	memset(path, 'a', sizeof path);
+	memcpy(path, "/v1/caf\xc3\xa9\t\"q\"\\\x01", 15);
+	path[63] = '\xc3';
+	char *out = one_string(path, sizeof path);
+	ck_assert_msg(valid_utf8((unsigned char *)out, strlen(out)), "%s", out);
+	cJSON *o = cJSON_Parse(out);
+	ck_assert_ptr_nonnull(o);
+	const char *back = cJSON_GetObjectItem(o, "s")->valuestring;
+	ck_assert(strncmp(back, "/v1/caf\xc3\xa9\t\"q\"\\\x01", 15) == 0);
+	/* the cut character became U+FFFD, nothing else was lost */
+	ck_assert_str_eq(back + strlen(back) - 3, "\xef\xbf\xbd");
+	ck_assert_uint_eq(strlen(back), 63 + 3);
+	cJSON_Delete(o);
+	free(out);
+	/* every byte value, alone and in a run: always valid, always parses */
+	for (int b = 0; b < 256; b++) {
+		char s[3] = {(char)b, 'x', (char)b};
+		out = one_string(s, 3);
+		ck_assert_msg(valid_utf8((unsigned char *)out, strlen(out)), "byte %02x", b);
+		o = cJSON_Parse(out);
+		ck_assert_msg(o != NULL, "byte %02x: %s", b, out);
+		cJSON_Delete(o);
+		free(out);
+	}
+	/* overlong, surrogate and beyond-U+10FFFF forms are not passed through */
+	static const char *const bad[] = {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+					  "\xe0\x80\xaf"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		out = one_string(bad[i], strlen(bad[i]));
+		ck_assert_msg(strstr(out, "\\ufffd") && valid_utf8((unsigned char *)out,
+								      strlen(out)), "%s", out);
+		free(out);
+	}
+	/* real multi-byte text passes through untouched */
+	out = one_string("\xf0\x9f\x98\x80 \xe2\x82\xac", 8);
+	ck_assert_str_eq(out, "{\"s\":\"\xf0\x9f\x98\x80 \xe2\x82\xac\"}");
+	free(out);
+}
+END_TEST
+
+START_TEST(numbers_are_shortest_and_exact)
+{
+	char b[32];
+	static const struct {
+		double v;
+		const char *want;
+	} cases[] = {
+		{0.053, "0.053"}, {0.1 + 0.2, "0.30000000000000004"}, {3, "3"},
+		{1e-7, "1e-07"}, {-0.0105, "-0.0105"}, {123456.789012345, "123456.789012345"},
+		{1700000000.123456, "1700000000.123456"}, {0.0001, "0.0001"},
+		{NAN, "null"}, {INFINITY, "null"}, {-INFINITY, "null"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		ttft_json_fmt_num(b, cases[i].v);
+		ck_assert_str_eq(b, cases[i].want);
+	}
+	/* nanosecond durations, instants and arbitrary doubles: each reads
+	 * back exactly, and no shorter form would */
+	unsigned long long x = 88172645463325252ull;
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		double v;
+		switch (i % 3) {
+		case 0: v = (double)(x % 5000000000000ull) / 1e9; break;
+		case 1: v = (double)(x >> 11) * 0x1p-53 * pow(10, (int)(x % 24) - 12); break;
+		default: memcpy(&v, &x, sizeof v); break;
+		}
+		size_t n = ttft_json_fmt_num(b, v);
+		ck_assert_uint_lt(n, 32);
+		if (!isfinite(v)) {
+			ck_assert_str_eq(b, "null");
+			continue;
+		}
+		ck_assert_msg(strtod(b, NULL) == v, "%.17g printed %s", v, b);
+		char shorter[40];
+		for (int prec = 1; prec < 17; prec++) {
+			snprintf(shorter, sizeof shorter, "%.*g", prec, v);
+			if (strtod(shorter, NULL) == v) {
+				ck_assert_msg(strlen(b) <= strlen(shorter), "%.17g: %s, but %s reads "
+					      "back too", v, b, shorter);
+				break;
+			}
+		}
+	}
+}
+END_TEST
+
+START_TEST(structure_and_failures)
+{
+	struct ttft_json j;
+	ck_assert_int_eq(ttft_json_init(&j, NULL, 1), 0);
+	ttft_json_begin_obj(&j, NULL);
+	ttft_json_begin_arr(&j, "empty");
+	ttft_json_end_arr(&j);
+	ttft_json_begin_obj(&j, "o");
+	ttft_json_int(&j, "neg", -42);
+	ttft_json_bool(&j, "t", 1);
+	ttft_json_str(&j, "nul", NULL);
+	ttft_json_end_obj(&j);
+	ttft_json_begin_arr(&j, "a");
+	ttft_json_num(&j, NULL, 0.5);
+	ttft_json_num(&j, NULL, NAN);
+	ttft_json_end_arr(&j);
+	ttft_json_end_obj(&j);
+	char *s = ttft_json_take(&j);
+	ttft_json_free(&j);
+	ck_assert_str_eq(s, "{\n\t\"empty\": [],\n\t\"o\": {\n\t\t\"neg\": -42,\n\t\t\"t\": true,"
+			    "\n\t\t\"nul\": null\n\t},\n\t\"a\": [\n\t\t0.5,\n\t\tnull\n\t]\n}");
+	free(s);
+	/* a full disk is reported, not ignored */
+	FILE *f = fopen("/dev/full", "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(ttft_json_init(&j, f, 0), 0);
+	for (int i = 0; i < 100000; i++)
+		ttft_json_int(&j, NULL, i);
+	ck_assert_int_eq(ttft_json_flush(&j), -1);
+	ck_assert_int_eq(j.err, ENOSPC);
+	ttft_json_free(&j);
+	fclose(f);
+}
+END_TEST
+
+static cJSON *record_json(const struct ttft_record *r, const struct ttft_json_ctx *ctx)
+{
+	struct ttft_json j;
+	ck_assert_int_eq(ttft_json_init(&j, NULL, 0), 0);
+	ttft_json_record(&j, NULL, r, ctx);
+	char *s = ttft_json_take(&j);
+	ttft_json_free(&j);
+	cJSON *o = cJSON_Parse(s);
+	ck_assert_msg(o != NULL, "%s", s);
+	free(s);
+	return o;
+}
+
+static void fields_are(cJSON *o, const char *const *want, size_t n)
+{
+	size_t k = 0;
+	for (cJSON *c = o->child; c; c = c->next, k++) {
+		ck_assert_msg(k < n, "extra field %s", c->string);
+		ck_assert_str_eq(c->string, want[k]);
+	}
+	ck_assert_uint_eq(k, n);
+}
+
+#define MS(x) ((int64_t)((x) * 1000000.0))
+
+START_TEST(record_fields_per_origin)
+{
+	/* the same request, as the log and as the probe saw it */
+	struct ttft_record r;
+	ttft_record_init(&r, TTFT_ORIGIN_LOG);
+	r.pid = 7;
+	r.conn = 3;
+	strcpy(r.method, "POST");
+	strcpy(r.path, "/v1/completions");
+	r.status = 200;
+	r.new_conn = 1;
+	r.t_start = r.t_conn0 = MS(1000);
+	r.t_est = MS(1001);
+	r.t_req0 = MS(1002);
+	r.t_req1 = MS(1003);
+	r.t_hdr = MS(1013);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(ttft_record_add_token(&r, MS(1053 + 10 * i)), 0);
+	r.t_end = MS(1090);
+	r.split.source = TTFT_SPLIT_VLLM_METRICS;
+	r.split.queue_s = 0.020;
+	r.split.prefill_s = 0.025;
+	ck_assert_int_eq(ttft_record_finish(&r), 0);
+	struct ttft_json_ctx ctx = {MS(1000), MS(5000), 0, 0};
+	cJSON *o = record_json(&r, &ctx);
+	static const char *const log_fields[] = {
+		"pid", "conn", "method", "path", "status", "start_s", "start_unix_s",
+		"tokens", "dns_s", "connect_s", "send_s", "wait_headers_s", "ttft_s",
+		"decode_s", "e2e_s", "itl_p50_s", "itl_p99_s", "app_gap_s", "queue_s",
+		"prefill_s", "server_other_s", "network_s", "server_decode_s",
+		"prefix_cache_hit_tokens", "server_ttft_s", "split_source",
+	};
+	fields_are(o, log_fields, sizeof log_fields / sizeof log_fields[0]);
+	/* one formula: first token − last request byte − queue − prefill */
+	ck_assert(fabs(cJSON_GetObjectItem(o, "server_other_s")->valuedouble - 0.005) < 1e-12);
+	ck_assert(fabs(cJSON_GetObjectItem(o, "start_unix_s")->valuedouble - 5.0) < 1e-12);
+	ck_assert(fabs(cJSON_GetObjectItem(o, "itl_p50_s")->valuedouble - 0.010) < 1e-12);
+	cJSON_Delete(o);
+
+	r.origin = TTFT_ORIGIN_PROBE;
+	r.run = 2;
+	r.label = "warm";
+	r.ok = 1;
+	r.usage_tokens = 9;
+	ck_assert_int_eq(ttft_record_add_text(&r, "hi \xc3", 4), 0);
+	strcpy(r.trace_id, "0af7651916cd43dd8448eb211c80319c");
+	struct ttft_json_ctx pctx = {0, 0, MS(999), 1};
+	o = record_json(&r, &pctx);
+	ck_assert_str_eq(cJSON_GetObjectItem(o, "trace_id")->valuestring,
+			 "0af7651916cd43dd8448eb211c80319c");
+	static const char *const probe_fields[] = {
+		"run", "label", "ok", "error", "trace_id", "status", "start_s", "tokens", "dns_s",
+		"connect_s", "ttft_s", "decode_s", "e2e_s", "itl_p50_s", "itl_p99_s",
+		"pretransfer_s", "starttransfer_s", "start_offset_s", "http_status",
+		"queue_s", "prefill_s", "server_other_s", "network_s", "server_decode_s",
+		"prefix_cache_hit_tokens", "server_ttft_s", "split_source", "text",
+	};
+	fields_are(o, probe_fields, sizeof probe_fields / sizeof probe_fields[0]);
+	ck_assert_int_eq(cJSON_GetObjectItem(o, "tokens")->valueint, 9);
+	ck_assert(fabs(cJSON_GetObjectItem(o, "server_other_s")->valuedouble - 0.005) < 1e-12);
+	ck_assert(fabs(cJSON_GetObjectItem(o, "start_offset_s")->valuedouble - 0.001) < 1e-12);
+	ck_assert(fabs(cJSON_GetObjectItem(o, "pretransfer_s")->valuedouble - 0.002) < 1e-12);
+	ck_assert_str_eq(cJSON_GetObjectItem(o, "text")->valuestring, "hi \xef\xbf\xbd");
+	cJSON_Delete(o);
+	ttft_record_free(&r);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("json");
+	TCase *t = tcase_create("json");
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, strings_are_valid_utf8);
+	tcase_add_test(t, numbers_are_shortest_and_exact);
+	tcase_add_test(t, structure_and_failures);
+	tcase_add_test(t, record_fields_per_origin);
+	suite_add_tcase(s, t);
+	return tu_run(s);
+}

@@ -1,0 +1,171 @@
+/* ttft_logread.c — see ttft_logread.h. */
+#include "ttft_logread.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define WINDOW 8192u /* records read at once: 1 MiB */
+
+int ttft_log_view_open(struct ttft_log_view *v, const char *path, char *err,
+		       size_t errlen)
+{
+	memset(v, 0, sizeof *v);
+	v->fd = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen,
+			 "cannot open log '%s': %s (run the program under the "
+			 "shim first, e.g. ttft-run -- CMD, or set TTFT_LOG)",
+			 path, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "'%s' is not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	struct ttft_log_hdr h;
+	ssize_t got = pread(fd, &h, sizeof h, 0);
+	if ((size_t)st.st_size < TTFT_LOG_HDR_SIZE || got != (ssize_t)sizeof h) {
+		snprintf(err, errlen,
+			 "'%s' is too small to be a ttftshim log (%lld bytes; "
+			 "a log is at least %u)", path, (long long)st.st_size,
+			 TTFT_LOG_HDR_SIZE);
+		close(fd);
+		return -1;
+	}
+	if (memcmp(h.magic, TTFT_LOG_MAGIC, 8) != 0) {
+		snprintf(err, errlen,
+			 "'%s' is not a ttftshim log (bad magic); pass the "
+			 "file named by TTFT_LOG", path);
+		close(fd);
+		return -1;
+	}
+	if (h.version != TTFT_LOG_VERSION || h.rec_size != TTFT_REC_SIZE ||
+	    h.hdr_size != TTFT_LOG_HDR_SIZE) {
+		snprintf(err, errlen,
+			 "'%s' is a ttftshim log of version %u (record %u "
+			 "bytes); this tool reads version %u: use the tools "
+			 "of the same build as the shim", path, h.version,
+			 h.rec_size, TTFT_LOG_VERSION);
+		close(fd);
+		return -1;
+	}
+	v->buf = malloc(TTFT_LOG_HDR_SIZE + (size_t)WINDOW * TTFT_REC_SIZE);
+	if (!v->buf) {
+		snprintf(err, errlen, "out of memory reading '%s'", path);
+		close(fd);
+		return -1;
+	}
+	memcpy(v->buf, &h, sizeof h);
+	uint64_t fits = ((uint64_t)st.st_size - TTFT_LOG_HDR_SIZE) / TTFT_REC_SIZE;
+	v->claimed = h.reserved < h.capacity ? h.reserved : h.capacity;
+	v->n_slots = v->claimed;
+	if (v->n_slots > fits) {
+		/* A truncated copy of a log: read what is there, say so. */
+		v->truncated = 1;
+		v->n_slots = fits;
+	}
+	v->fd = fd;
+	v->hdr = (const struct ttft_log_hdr *)v->buf;
+	v->dropped = h.dropped;
+	return 0;
+}
+
+void ttft_log_view_close(struct ttft_log_view *v)
+{
+	if (v->fd >= 0)
+		close(v->fd);
+	free(v->buf);
+	memset(v, 0, sizeof *v);
+	v->fd = -1;
+}
+
+size_t ttft_log_view_read(struct ttft_log_view *v, uint64_t i, struct ttft_rec *out,
+			  size_t n)
+{
+	if (i >= v->n_slots)
+		return 0;
+	if (n > v->n_slots - i)
+		n = (size_t)(v->n_slots - i);
+	char *dst = (char *)out;
+	size_t size = n * TTFT_REC_SIZE, off = 0;
+	off_t at = (off_t)(TTFT_LOG_HDR_SIZE + i * TTFT_REC_SIZE);
+	while (off < size) {
+		ssize_t r = pread(v->fd, dst + off, size - off, at + (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		off += (size_t)r;
+	}
+	size_t got = off / TTFT_REC_SIZE;
+	if (got < n) {
+		/* the file shrank under us: what is gone is gone */
+		v->truncated = 1;
+		v->n_slots = i + got;
+	}
+	return got;
+}
+
+int ttft_log_view_check(struct ttft_log_view *v, const struct ttft_rec *rec)
+{
+	if (rec->seal == 0) {
+		v->unpublished++;
+		return 0;
+	}
+	if (rec->seal != ttft_rec_seal(rec) || rec->kind == TTFT_EV_NONE ||
+	    rec->kind >= TTFT_EV__COUNT) {
+		v->corrupt++;
+		return 0;
+	}
+	return 1;
+}
+
+int ttft_log_view_get(struct ttft_log_view *v, uint64_t i, struct ttft_rec *out)
+{
+	if (i >= v->n_slots)
+		return 0;
+	if (i < v->win0 || i >= v->win0 + v->nwin) {
+		v->win0 = i;
+		v->nwin = ttft_log_view_read(v, i, (struct ttft_rec *)(v->buf + TTFT_LOG_HDR_SIZE),
+					     WINDOW);
+		if (i >= v->n_slots)
+			return 0;
+	}
+	memcpy(out, v->buf + TTFT_LOG_HDR_SIZE + (i - v->win0) * TTFT_REC_SIZE, sizeof *out);
+	return ttft_log_view_check(v, out);
+}
+
+const char *ttft_kind_name(unsigned kind)
+{
+	static const char *const names[TTFT_EV__COUNT] = {
+		[TTFT_EV_NONE] = "none",
+		[TTFT_EV_CONNECT_BEGIN] = "connect_begin",
+		[TTFT_EV_CONNECT_END] = "connect_end",
+		[TTFT_EV_ESTABLISHED] = "established",
+		[TTFT_EV_REQ_BEGIN] = "req_begin",
+		[TTFT_EV_REQ_SENT] = "req_sent",
+		[TTFT_EV_RESP_HEADERS] = "resp_headers",
+		[TTFT_EV_SSE_TOKEN] = "sse_token",
+		[TTFT_EV_SSE_EMPTY] = "sse_empty",
+		[TTFT_EV_SSE_DONE] = "sse_done",
+		[TTFT_EV_SSE_ERROR] = "sse_error",
+		[TTFT_EV_RESP_END] = "resp_end",
+		[TTFT_EV_CLOSE] = "close",
+		[TTFT_EV_IO_ERROR] = "io_error",
+		[TTFT_EV_DNS_BEGIN] = "dns_begin",
+		[TTFT_EV_DNS_END] = "dns_end",
+		[TTFT_EV_DESYNC] = "desync",
+		[TTFT_EV_MARK] = "mark",
+		[TTFT_EV_METRIC] = "metric",
+		[TTFT_EV_SCRAPE] = "scrape",
+	};
+	return kind < TTFT_EV__COUNT ? names[kind] : "unknown";
+}

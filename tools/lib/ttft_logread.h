@@ -1,0 +1,48 @@
+/* ttft_logread.h — reading a ttftshim log (the writer is shim/core's
+ * ttft_log.c; the layout is docs/log-format.md). The file is read in
+ * windows with pread, never mapped: a file that shrinks while it is read
+ * yields fewer records, never SIGBUS, and memory stays a window's size
+ * whatever the log's. */
+#ifndef TTFT_LOGREAD_H
+#define TTFT_LOGREAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ttft_log.h"
+
+struct ttft_log_view {
+	const struct ttft_log_hdr *hdr; /* a copy of the header at open */
+	uint64_t n_slots;     /* slots the reader may look at                  */
+	uint64_t claimed;     /* slots the header says were handed out          */
+	int truncated;        /* the file holds fewer than claimed, or shrank    */
+	uint64_t dropped;
+	uint64_t unpublished; /* reserved but never sealed (writer died/busy)   */
+	uint64_t corrupt;     /* sealed but the seal does not match            */
+	/* the window */
+	int fd;
+	char *buf;            /* the header, then the window's records */
+	uint64_t win0, nwin;  /* first slot in the window, slots in it */
+};
+
+/* Open PATH and validate it. On error returns -1 and writes a message
+ * (what failed, with what file, what to do) into err. */
+int ttft_log_view_open(struct ttft_log_view *v, const char *path, char *err,
+		       size_t errlen);
+void ttft_log_view_close(struct ttft_log_view *v);
+/* Copy slot i into *out if it is published and intact: 1; else 0 (and the
+ * view's unpublished/corrupt counters are bumped; a slot the file no
+ * longer holds sets truncated). Fastest in slot order. */
+int ttft_log_view_get(struct ttft_log_view *v, uint64_t i, struct ttft_rec *out);
+
+/* Read up to n slots from slot i straight into out (no window); returns
+ * how many the file held. Each must then pass ttft_log_view_check. */
+size_t ttft_log_view_read(struct ttft_log_view *v, uint64_t i, struct ttft_rec *out,
+			  size_t n);
+/* 1 if rec, read from v, is published and intact; else 0 (and the view's
+ * unpublished/corrupt counters are bumped). */
+int ttft_log_view_check(struct ttft_log_view *v, const struct ttft_rec *rec);
+
+const char *ttft_kind_name(unsigned kind);
+
+#endif

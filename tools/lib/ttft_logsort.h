@@ -1,0 +1,26 @@
+/* ttft_logsort.h — a log's records in time order. Writers reserve slots in
+ * nearly, not exactly, time order (a thread can be preempted between its
+ * clock read and its reservation), so the records pass through a window
+ * kept sorted by insertion: linear time and a window's memory for any real
+ * log. A log too far out of order for the window is reported, and the
+ * caller starts over with the whole log sorted in memory. */
+#ifndef TTFT_LOGSORT_H
+#define TTFT_LOGSORT_H
+
+#include "ttft_logread.h"
+
+/* Records held back to restore the order: 2 MiB. A thread preempted
+ * between its clock read and its reservation puts its record that many
+ * records late at most before the analysis falls back to sorting. */
+#define TTFT_LOGSORT_WINDOW 16384u
+
+/* Call fn for every intact record of v in order of (t_ns, kind, b), ties
+ * in slot order; fn may change the record. window: records held back, 0:
+ * read the whole log into memory and sort it. Returns 0 when every record
+ * was visited, 1 when a record came more than window records late (some
+ * were visited out of order: start over with window 0, after resetting
+ * v's counters), -1 when out of memory. */
+int ttft_log_each(struct ttft_log_view *v, unsigned window,
+		  void (*fn)(void *ctx, struct ttft_rec *r), void *ctx);
+
+#endif

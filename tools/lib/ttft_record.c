@@ -1,0 +1,158 @@
+/* ttft_record.c — see ttft_record.h. */
+#include "ttft_record.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ttft_summary.h"
+
+/* Stands in for a message that could not be stored (out of memory); never
+ * freed. */
+static char g_error_lost[] = "out of memory while recording the error";
+
+void ttft_record_init(struct ttft_record *r, enum ttft_origin origin)
+{
+	memset(r, 0, sizeof *r);
+	r->origin = origin;
+	r->fd = -1;
+	r->usage_tokens = -1;
+	r->prompt_tokens = -1;
+	r->itl_p50_s = r->itl_p99_s = NAN;
+	r->split.queue_s = r->split.prefill_s = r->split.decode_s = NAN;
+	r->split.server_ttft_s = r->split.hit_tokens = NAN;
+}
+
+void ttft_record_free(struct ttft_record *r)
+{
+	free(r->tok);
+	free(r->text);
+	if (r->error != g_error_lost)
+		free(r->error);
+	r->tok = NULL;
+	r->text = NULL;
+	r->error = NULL;
+	r->ntok = r->tokcap = 0;
+	r->textlen = r->textcap = 0;
+}
+
+int ttft_record_add_token(struct ttft_record *r, int64_t t_ns)
+{
+	if (r->ntok == r->tokcap) {
+		if (r->tokcap >= UINT32_MAX / 2)
+			return -1;
+		uint32_t nc = r->tokcap ? r->tokcap * 2 : 16;
+		int64_t *p = realloc(r->tok, (size_t)nc * sizeof *p);
+		if (!p)
+			return -1;
+		r->tok = p;
+		r->tokcap = nc;
+	}
+	if (r->ntok == 0)
+		r->t_first = t_ns;
+	r->tok[r->ntok++] = t_ns;
+	return 0;
+}
+
+int ttft_record_add_text(struct ttft_record *r, const char *s, size_t n)
+{
+	if (r->textlen + n + 1 > r->textcap) {
+		size_t nc = (r->textlen + n + 1) * 2;
+		char *p = realloc(r->text, nc);
+		if (!p)
+			return -1;
+		r->text = p;
+		r->textcap = nc;
+	}
+	memcpy(r->text + r->textlen, s, n);
+	r->textlen += n;
+	r->text[r->textlen] = 0;
+	return 0;
+}
+
+int ttft_record_finish(struct ttft_record *r)
+{
+	r->itl_p50_s = r->itl_p99_s = NAN;
+	if (r->ntok < 2)
+		return 0;
+	size_t n = r->ntok - 1;
+	double *d = malloc(n * sizeof *d);
+	if (!d)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		d[i] = (double)(r->tok[i + 1] - r->tok[i]) / 1e9;
+	r->itl_p50_s = ttft_percentile_select(d, n, 0.5);
+	r->itl_p99_s = ttft_percentile_select(d, n, 0.99);
+	free(d);
+	return 0;
+}
+
+void ttft_record_set_error(struct ttft_record *r, const char *fmt, ...)
+{
+	r->ok = 0;
+	if (r->error)
+		return; /* keep the first cause */
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&r->error, fmt, ap) < 0)
+		r->error = g_error_lost;
+	va_end(ap);
+}
+
+const char *ttft_record_error(const struct ttft_record *r)
+{
+	return r->error;
+}
+
+static double span(int64_t a, int64_t b)
+{
+	return a && b ? (double)(b - a) / 1e9 : NAN;
+}
+
+double ttft_record_ttft_s(const struct ttft_record *r)
+{
+	return span(r->t_start, r->t_first);
+}
+
+double ttft_record_e2e_s(const struct ttft_record *r)
+{
+	return span(r->t_start, r->t_end);
+}
+
+long ttft_record_tokens(const struct ttft_record *r)
+{
+	return r->usage_tokens >= 0 ? r->usage_tokens : (long)r->ntok;
+}
+
+/* From the last request byte: the server cannot start before it has the
+ * whole request, and the time the client spends sending is the client's.
+ * With llama.cpp, which reports no queue time, queueing stays in here. */
+double ttft_record_server_other_s(const struct ttft_record *r)
+{
+	const struct ttft_server_split *s = &r->split;
+	if (!s->source || !r->t_first || !r->t_req1 || isnan(s->prefill_s))
+		return NAN;
+	return (double)(r->t_first - r->t_req1) / 1e9 - s->prefill_s -
+	       (isnan(s->queue_s) ? 0 : s->queue_s);
+}
+
+void ttft_record_phases(const struct ttft_record *r, struct ttft_phases *p)
+{
+	p->start_s = r->t_start ? (double)r->t_start / 1e9 : NAN;
+	p->dns_s = r->new_conn ? span(r->t_dns0, r->t_dns1) : NAN;
+	p->connect_s = r->new_conn ? span(r->t_conn0, r->t_est) : NAN;
+	p->send_s = span(r->t_req0, r->t_req1);
+	p->wait_headers_s = span(r->t_req1, r->t_hdr);
+	p->ttft_s = ttft_record_ttft_s(r);
+	p->decode_s = r->ntok ? span(r->tok[0], r->tok[r->ntok - 1]) : NAN;
+	p->e2e_s = ttft_record_e2e_s(r);
+	p->itl_p50_s = r->itl_p50_s;
+	p->itl_p99_s = r->itl_p99_s;
+	p->app_gap_s = span(r->t_first, r->t_app_first);
+	p->pretransfer_s = span(r->t_start, r->t_req0);
+	p->starttransfer_s = span(r->t_start, r->t_hdr);
+	p->server_other_s = ttft_record_server_other_s(r);
+	p->network_s = r->rtt_us ? (double)r->rtt_us / 1e6 : NAN;
+}

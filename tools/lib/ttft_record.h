@@ -1,0 +1,119 @@
+/* ttft_record.h — one HTTP request as measured: the one record type that
+ * every producer fills (ttft-analyze from the shim's log, the probe's engine
+ * from libcurl for ttft-probe and ttft-cold) and every output reads (the
+ * table, ttft_json_record). A field means the same whoever filled it;
+ * `origin` says which groups of fields a producer can know
+ * (docs/phases.md, docs/server-truth.md).
+ */
+#ifndef TTFT_RECORD_H
+#define TTFT_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ttft_log.h"
+
+/* Where a split came from (ttft_server_split.source). */
+#define TTFT_SPLIT_VLLM_METRICS "vllm-metrics"
+#define TTFT_SPLIT_LLAMACPP_TIMINGS "llamacpp-timings"
+#define TTFT_SPLIT_LLAMACPP_METRICS "llamacpp-metrics"
+#define TTFT_SPLIT_MODEL "model"
+
+/* What the server says it spent on this one request; NAN where the source
+ * gives no value. A split is only given when it provably belongs to this
+ * request (docs/server-truth.md). */
+struct ttft_server_split {
+	const char *source;   /* one of TTFT_SPLIT_* (static), NULL: none */
+	double queue_s, prefill_s, decode_s, server_ttft_s, hit_tokens;
+	char note[200];       /* why there is none, what part is missing, or how
+	                         it was estimated */
+};
+
+/* Who filled a record. */
+enum ttft_origin {
+	TTFT_ORIGIN_LOG = 1,    /* the shim's log: the socket's view */
+	TTFT_ORIGIN_PROBE = 2,  /* the probe's engine: libcurl's view */
+};
+
+struct ttft_record {
+	enum ttft_origin origin;
+	/* who */
+	int run;                /* probe: 1-based run number; log: 0 */
+	const char *label;      /* probe: "cold" / "warm" (static); log: NULL */
+	int pid;                /* log: the process; probe: 0 */
+	int fd;                 /* the connection's fd, -1 unknown */
+	uint64_t conn;          /* log: connection id; probe: 0 */
+	uint32_t seq;           /* request number on the connection */
+	char method[16];
+	char path[TTFT_REC_TEXT];
+	char trace_id[33];      /* the W3C traceparent trace id it was sent
+	                           with (vLLM's spans carry it), "" unknown */
+	/* outcome */
+	int status;             /* HTTP status; 0: no response headers */
+	int ok;                 /* probe: the request succeeded */
+	char *error;            /* probe: why not (ttft_record_set_error) */
+	int new_conn;           /* the request opened its connection */
+	uint16_t end_flags;     /* TTFT_F_TRUNCATED / TTFT_F_EOF_BODY */
+	uint8_t done;           /* [DONE] arrived */
+	uint8_t sse_error;      /* an SSE error event arrived */
+	uint8_t closed_early;   /* the client closed before the response end */
+	/* times: CLOCK_MONOTONIC ns, 0 = not seen */
+	int64_t t_start;        /* log: connect begin (new connection) or first
+	                           request byte; probe: the request's start */
+	int64_t t_dns0, t_dns1; /* the resolution the connect used */
+	int64_t t_conn0, t_est; /* connect called → handshake complete */
+	int64_t t_req0;         /* first request byte sent */
+	int64_t t_req1;         /* last request byte sent (the probe with
+	                           libcurl < 8.10: when sending began) */
+	int64_t t_hdr;          /* response headers read */
+	int64_t t_first;        /* first token (non-streamed: the answer) */
+	int64_t t_end;          /* response complete */
+	int64_t t_app_first;    /* log: the application's own first-token mark */
+	int64_t *tok;           /* times of token events, in order */
+	uint32_t ntok, tokcap;
+	long usage_tokens;      /* usage.completion_tokens, -1 unknown */
+	long prompt_tokens;     /* usage.prompt_tokens, -1 unknown */
+	uint32_t rtt_us;        /* TCP round-trip time (TCP_INFO), 0 unknown */
+	double itl_p50_s, itl_p99_s; /* set once by ttft_record_finish */
+	struct ttft_server_split split;
+	char *text;             /* probe: the generated text when kept */
+	size_t textlen, textcap;
+};
+
+/* Per-request numbers in seconds, derived from the times; NAN where not
+ * applicable. The one formula for each, whoever filled the record. */
+struct ttft_phases {
+	double start_s;
+	double dns_s, connect_s, send_s, wait_headers_s, ttft_s, decode_s, e2e_s;
+	double itl_p50_s, itl_p99_s, app_gap_s;
+	double pretransfer_s, starttransfer_s; /* start → t_req0, → t_hdr */
+	double server_other_s, network_s;
+};
+
+/* A fresh record: no times, no split (NANs), unknown counts. */
+void ttft_record_init(struct ttft_record *r, enum ttft_origin origin);
+void ttft_record_free(struct ttft_record *r);
+/* Append a token event; -1 when out of memory (nothing changed). */
+int ttft_record_add_token(struct ttft_record *r, int64_t t_ns);
+/* Append generated text; -1 when out of memory. */
+int ttft_record_add_text(struct ttft_record *r, const char *s, size_t n);
+/* Compute the numbers that cost more than arithmetic (the ITL
+ * percentiles), once, after the last token. -1 when out of memory. */
+int ttft_record_finish(struct ttft_record *r);
+/* Record the first cause of failure (later ones are dropped); ok = 0. */
+void ttft_record_set_error(struct ttft_record *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The error message; NULL when there is none. */
+const char *ttft_record_error(const struct ttft_record *r);
+
+void ttft_record_phases(const struct ttft_record *r, struct ttft_phases *p);
+double ttft_record_ttft_s(const struct ttft_record *r);
+double ttft_record_e2e_s(const struct ttft_record *r);
+/* Output tokens: the server's usage when it gave one, else token events. */
+long ttft_record_tokens(const struct ttft_record *r);
+/* (first token − request sent) − queue − prefill, only when the server
+ * gave a split with a prefill: what the server does not explain
+ * (docs/server-truth.md). */
+double ttft_record_server_other_s(const struct ttft_record *r);
+
+#endif

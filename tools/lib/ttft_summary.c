@@ -1,0 +1,113 @@
+/* ttft_summary.c — see ttft_summary.h. */
+#include "ttft_summary.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+	return a < b ? -1 : a > b;
+}
+
+double ttft_percentile_sorted(const double *v, size_t n, double q)
+{
+	if (n == 0)
+		return NAN;
+	double pos = q * (double)(n - 1);
+	size_t lo = (size_t)pos;
+	if (lo + 1 >= n)
+		return v[n - 1];
+	double frac = pos - (double)lo;
+	return v[lo] + (v[lo + 1] - v[lo]) * frac;
+}
+
+double ttft_percentile(double *v, size_t n, double q)
+{
+	if (n)
+		qsort(v, n, sizeof *v, cmp_double);
+	return ttft_percentile_sorted(v, n, q);
+}
+
+static void swap(double *a, double *b)
+{
+	double t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/* Hoare's selection: afterwards v[k] holds the k-th smallest, everything
+ * before it is <= and everything after it >=. Median-of-three pivots keep
+ * sorted and reversed input linear. */
+static void select_kth(double *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+	while (hi > lo) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid] < v[lo])
+			swap(&v[mid], &v[lo]);
+		if (v[hi] < v[lo])
+			swap(&v[hi], &v[lo]);
+		if (v[hi] < v[mid])
+			swap(&v[hi], &v[mid]);
+		double pivot = v[mid];
+		size_t i = lo, j = hi;
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				swap(&v[i], &v[j]);
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return;
+	}
+}
+
+double ttft_percentile_select(double *v, size_t n, double q)
+{
+	if (n == 0)
+		return NAN;
+	double pos = q * (double)(n - 1);
+	size_t lo = (size_t)pos;
+	if (lo + 1 >= n)
+		lo = n - 1;
+	select_kth(v, n, lo);
+	if (lo + 1 >= n)
+		return v[lo];
+	/* the next rank is the smallest of what lies above */
+	double next = v[lo + 1];
+	for (size_t i = lo + 2; i < n; i++)
+		if (v[i] < next)
+			next = v[i];
+	return v[lo] + (next - v[lo]) * (pos - (double)lo);
+}
+
+void ttft_summary_of(double *v, size_t n, struct ttft_summary *s)
+{
+	s->n = n;
+	if (n)
+		qsort(v, n, sizeof *v, cmp_double);
+	s->min = n ? v[0] : NAN;
+	s->max = n ? v[n - 1] : NAN;
+	s->median = ttft_percentile_sorted(v, n, 0.5);
+	s->p90 = ttft_percentile_sorted(v, n, 0.9);
+	s->p99 = ttft_percentile_sorted(v, n, 0.99);
+	double sum = 0, var = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += v[i];
+	s->mean = n ? sum / (double)n : NAN;
+	for (size_t i = 0; i < n; i++)
+		var += (v[i] - s->mean) * (v[i] - s->mean);
+	s->cv = n > 1 ? sqrt(var / (double)(n - 1)) / s->mean : NAN;
+}

@@ -112,6 +112,7 @@ bench: all $(B)/bench_shim $(B)/bench_analyze $(B)/fixture-server
 	$(B)/bench_shim $(B)/libttftshim.so
 	$(B)/bench_analyze $(B)
 	TTFT_BUILD=$(B) bash bench/probe_256.sh
+	TTFT_BUILD=$(B) bash bench/scrape_cost.sh
 
 # TTFT_SLOW=1 adds the suites that need the real engine (built on demand).
 SLOW_PROGS := $(addprefix $(B)/,$(SLOW_SUITES))

@@ -29,7 +29,8 @@ struct probe_cfg {
 	int keep_text;           /* keep the generated text (tests, --text) */
 	int metrics;             /* scrape base/metrics around requests */
 	int metrics_interval_ms; /* under concurrency: sample /metrics this
-	                            often (0: TTFT_SCRAPE_INTERVAL_MS) */
+	                            often (0: by the server,
+	                            ttft_scrape_interval_for) */
 	int user_traceparent;    /* the user's headers carry a traceparent:
 	                            kept, not replaced by one per request */
 };

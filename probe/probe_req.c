@@ -94,7 +94,20 @@ static int on_prereq(void *ud, char *pip, char *lip, int pport, int lport)
 		q->fd = port_fd[lport] - 1;
 	}
 	mark(q, TTFT_MARK_REQ_START);
+	/* the request goes out now (again, when curl retries it) */
+	q->r->t_req0 = ttft_now_ns();
 	return CURL_PREREQFUNC_OK;
+}
+
+/* The status line is the first header curl hands over: the response has
+ * started (llama.cpp: a slot took the request). */
+static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
+{
+	struct preq *q = ud;
+	(void)p;
+	if (!q->r->t_hdr)
+		q->r->t_hdr = ttft_now_ns();
+	return sz * nm;
 }
 
 /* The text a chunk adds: choices[0].text or .delta.content. */
@@ -360,6 +373,8 @@ static int start(CURLM *m, struct preq *q, struct probe_run *run, struct ttft_re
 	curl_easy_setopt(q->h, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
 	curl_easy_setopt(q->h, CURLOPT_SOCKOPTDATA, q);
 	curl_easy_setopt(q->h, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(q->h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(q->h, CURLOPT_HEADERDATA, q);
 	curl_easy_setopt(q->h, CURLOPT_PREREQDATA, q);
 	r->t_start = ttft_now_ns();
 	curl_multi_add_handle(m, q->h);
@@ -417,13 +432,18 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 		r->t_conn0 = r->t_dns1 ? r->t_dns1 : r->t_start;
 		r->t_est = at(r, q->h, CURLINFO_CONNECT_TIME_T);
 	}
-	r->t_req0 = at(r, q->h, CURLINFO_PRETRANSFER_TIME_T);
+	/* Sending and the headers on our own clock, in the callbacks (set
+	 * there: t_req0, t_hdr), like the tokens: libcurl's phase timers,
+	 * offset onto it, disagreed with the server's own record by more
+	 * than the server spent (test_load). The end of sending only libcurl
+	 * knows. */
 #if LIBCURL_VERSION_NUM >= 0x080a00
 	r->t_req1 = at(r, q->h, CURLINFO_POSTTRANSFER_TIME_T);
+	if (r->t_req1 < r->t_req0)
+		r->t_req1 = 0;
 #endif
 	if (!r->t_req1)
 		r->t_req1 = r->t_req0; /* older libcurl: when sending began */
-	r->t_hdr = at(r, q->h, CURLINFO_STARTTRANSFER_TIME_T);
 	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
 	r->status = (int)status;
 	r->fd = q->fd;
@@ -654,7 +674,8 @@ int probe_run(struct probe_run *run, struct ttft_record *res, int n, char *err,
 	if (window && keep_snapshot(&smp, &w0) != 0)
 		smp.oom = 1;
 	int64_t every = (int64_t)(cfg->metrics_interval_ms > 0 ? cfg->metrics_interval_ms
-				  : TTFT_SCRAPE_INTERVAL_MS) * 1000000;
+				  : window ? ttft_scrape_interval_for(&w0)
+				  : TTFT_SCRAPE_OTHER_MS) * 1000000;
 	smp.next = ttft_now_ns() + every;
 	/* the shim's own mark, when it is preloaded into this process */
 	run->mark = (void (*)(int, int))dlsym(RTLD_DEFAULT, "ttft_mark");

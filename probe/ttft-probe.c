@@ -53,7 +53,7 @@ static void usage(FILE *f)
 "                       streams run and joined to each request where a window\n"
 "                       provably holds it alone (docs/server-truth.md)\n"
 "  --metrics-interval MS  under --concurrency, sample /metrics this often\n"
-"                       (default %d)\n"
+"                       (default %d for vLLM, %d for llama.cpp)\n"
 "  --calibrate FILE     fit TTFT = a + b * prompt_tokens at concurrency 1 over\n"
 "                       prompts of 4 lengths (5 runs each), write it to FILE\n"
 "  --fit FILE           for a server that explains nothing: report the TTFT\n"
@@ -68,7 +68,7 @@ static void usage(FILE *f)
 "shim's log, when it saw each first token; ttft-analyze shows the gap.\n"
 "exit status: 0 all requests ok; 1 a request failed (its record keeps the\n"
 "error); 2 bad usage or the server could not be asked at all.\n",
-		TTFT_SCRAPE_INTERVAL_MS);
+		TTFT_SCRAPE_VLLM_MS, TTFT_SCRAPE_LLAMACPP_MS);
 }
 
 /* The prompt from a file ('-': stdin), or NULL (reported). */

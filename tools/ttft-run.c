@@ -31,17 +31,18 @@ static void usage(FILE *f)
 "  --json FILE     also write the analysis as JSON to FILE ('-' = stdout)\n"
 "  --filter SPEC   trace only matching connections: port:N, HOST:N, [V6]:N,\n"
 "                  host:HOST, comma-separated (sets TTFT_FILTER)\n"
-"  --metrics URL   sample the server's /metrics during the run (every %d ms,\n"
-"                  or --metrics-interval MS) into the same log, so each\n"
-"                  request gets the server's queue / prefill split where a\n"
-"                  window provably holds it alone (docs/server-truth.md)\n"
+"  --metrics URL   sample the server's /metrics during the run into the same\n"
+"                  log, so each request gets the server's queue / prefill\n"
+"                  split where a window provably holds it alone; every\n"
+"                  --metrics-interval MS, by default %d ms for vLLM and %d ms\n"
+"                  for llama.cpp (docs/server-truth.md says why)\n"
 "  --quiet         no table on stderr (use with --json)\n"
 "  -h, --help      this text\n"
 "\n"
 "The shim is found at $TTFT_SHIM, else next to this program.\n"
 "exit status: CMD's own (128+N if a signal N ended it); 125 when ttft-run\n"
 "itself failed (bad usage, no shim, log not creatable); 127 when CMD could\n"
-"not be run.\n", TTFT_SCRAPE_INTERVAL_MS);
+"not be run.\n", TTFT_SCRAPE_VLLM_MS, TTFT_SCRAPE_LLAMACPP_MS);
 }
 
 static int find_shim(char *out, size_t len)
@@ -87,7 +88,7 @@ int main(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	const char *logpath = NULL, *jsonpath = NULL, *filter = NULL, *metrics = NULL;
-	int interval = TTFT_SCRAPE_INTERVAL_MS;
+	int interval = 0; /* by the server */
 	int quiet = 0, c;
 	while ((c = getopt_long(argc, argv, "+l:j:f:qh", opts, NULL)) != -1) {
 		switch (c) {

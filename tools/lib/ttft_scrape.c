@@ -33,7 +33,18 @@ static void put(struct ttft_log *log, uint16_t kind, int64_t t, int err, int64_t
 	ttft_log_publish(r);
 }
 
-static void snapshot(struct ttft_scraper *s)
+int ttft_scrape_interval_for(const struct ttft_truth *t)
+{
+	if ((t->have >> TR_QUEUE_CNT) & 1)
+		return TTFT_SCRAPE_VLLM_MS;
+	if ((t->have >> TR_LC_PROMPT_S) & 1)
+		return TTFT_SCRAPE_LLAMACPP_MS;
+	return TTFT_SCRAPE_OTHER_MS;
+}
+
+/* Takes one snapshot; the page's kind of server in *kind_ms when it was
+ * good (its default interval), else *kind_ms is left alone. */
+static void snapshot(struct ttft_scraper *s, int *kind_ms)
 {
 	char *body = NULL, cerr[128] = "";
 	long status = 0;
@@ -59,6 +70,8 @@ static void snapshot(struct ttft_scraper *s)
 			snprintf(why, sizeof why, "%.60s", reason);
 			found = 0;
 		}
+		if (found > 0 && kind_ms)
+			*kind_ms = ttft_scrape_interval_for(&tr);
 		for (int i = 0; i < TR__N && found; i++) {
 			if (!((tr.have >> i) & 1))
 				continue;
@@ -99,8 +112,11 @@ static void *loop(void *arg)
 {
 	struct ttft_scraper *s = arg;
 	int64_t next = ttft_now_ns();
-	while (wait_tick(s, &next))
-		snapshot(s);
+	while (wait_tick(s, &next)) {
+		unsigned bad = s->failures;
+		snapshot(s, s->settled ? NULL : &s->interval_ms);
+		s->settled = s->settled || s->failures == bad;
+	}
 	return NULL;
 }
 
@@ -119,13 +135,19 @@ int ttft_scraper_start(struct ttft_scraper *s, const char *url, const char *log_
 	} else {
 		return -1;
 	}
-	s->interval_ms = interval_ms > 0 ? interval_ms : TTFT_SCRAPE_INTERVAL_MS;
 	const char *why;
 	if (ttft_log_open(&s->log, log_path, (uint64_t)TTFT_LOG_DEFAULT_MB << 20, &why) != 0) {
 		snprintf(err, errlen, "cannot open log %s: %s", log_path, why);
 		return -1;
 	}
-	snapshot(s);
+	/* asked for, or by the first good page (until then, the fallback) */
+	s->interval_ms = interval_ms;
+	s->settled = interval_ms > 0;
+	int kind_ms = TTFT_SCRAPE_OTHER_MS;
+	snapshot(s, s->settled ? NULL : &kind_ms);
+	if (!s->settled)
+		s->interval_ms = kind_ms;
+	s->settled = s->settled || s->snapshots > s->failures;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -150,6 +172,6 @@ void ttft_scraper_stop(struct ttft_scraper *s)
 	 * after its end and the join's skew, or that request has no window. */
 	struct timespec pause = {0, 2 * TTFT_JOIN_SKEW_NS};
 	nanosleep(&pause, NULL);
-	snapshot(s);
+	snapshot(s, NULL);
 	ttft_log_close(&s->log);
 }

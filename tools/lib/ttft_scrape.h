@@ -7,14 +7,23 @@
 #include <pthread.h>
 
 #include "ttft_log.h"
+#include "ttft_prom.h"
 
 /* How often /metrics is sampled by default (ttft-run --metrics, ttft-probe
- * under --concurrency): docs/server-truth.md says why this often. */
-#define TTFT_SCRAPE_INTERVAL_MS 50
+ * under --concurrency), by the server the first page shows: as often as
+ * keeps the server's own cost of answering under 1% of one core, measured
+ * by bench/scrape_cost.sh (docs/server-truth.md). */
+#define TTFT_SCRAPE_VLLM_MS 200    /* its page costs ~1.5 ms of Python */
+#define TTFT_SCRAPE_LLAMACPP_MS 20 /* ~0.12 ms of CPU */
+#define TTFT_SCRAPE_OTHER_MS 50    /* neither: nothing to join anyway */
+
+/* The default interval for the server that gave this page. */
+int ttft_scrape_interval_for(const struct ttft_truth *t);
 
 struct ttft_scraper {
 	char url[2100];
-	int interval_ms;
+	int interval_ms;   /* as asked, else by the first good page */
+	int settled;       /* interval_ms is final */
 	struct ttft_log log;
 	pthread_t th;
 	pthread_mutex_t mu;

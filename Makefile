@@ -116,8 +116,12 @@ bench: all $(B)/bench_shim $(B)/bench_analyze $(B)/fixture-server
 
 # TTFT_SLOW=1 adds the suites that need the real engine (built on demand).
 SLOW_PROGS := $(addprefix $(B)/,$(SLOW_SUITES))
-test: all $(TEST_PROGS) $(if $(filter 1,$(TTFT_SLOW)),$(SLOW_PROGS) $(B)/ttft-mkmodel)
+test: check-layers all $(TEST_PROGS) $(if $(filter 1,$(TTFT_SLOW)),$(SLOW_PROGS) $(B)/ttft-mkmodel)
 	@bash tests/run.sh
+
+# Includes point down the layers, never up (docs/layout.md).
+check-layers:
+	@bash tests/check_layers.sh
 
 demo: all
 	@bash tools/demo.sh
@@ -143,6 +147,6 @@ tsan:
 clean:
 	rm -rf $(B) build-asan build-tsan
 
-.PHONY: all test bench demo sanitize tsan clean
+.PHONY: all test check-layers bench demo sanitize tsan clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 .SECONDARY:

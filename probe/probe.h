@@ -47,7 +47,7 @@ struct probe_run {
 	 * the whole run, and the samples of /metrics taken while it ran (each
 	 * request gets the window that provably holds it alone, ttft_join.h) */
 	int have_window;
-	struct ttft_split window;
+	struct ttft_server_split window;
 	int scrapes, scrape_failures;
 	/* the run's own state */
 	void (*mark)(int fd, int code); /* the shim's ttft_mark when preloaded */

@@ -505,7 +505,7 @@ int main(int argc, char **argv)
 			ttft_json_int(&j, "metrics_scrapes", run.scrapes);
 			ttft_json_int(&j, "metrics_scrapes_failed", run.scrape_failures);
 		}
-		const struct ttft_split *win = run.have_window ? &run.window : NULL;
+		const struct ttft_server_split *win = run.have_window ? &run.window : NULL;
 		if (win) {
 			ttft_json_begin_obj(&j, "server_window");
 			ttft_json_num(&j, "requests", win->requests);
@@ -515,8 +515,8 @@ int main(int argc, char **argv)
 			ttft_json_num(&j, "prefix_cache_hit_tokens", win->hit_tokens);
 			if (win->source)
 				ttft_json_str(&j, "source", win->source);
-			if (win->reason[0])
-				ttft_json_str(&j, "note", win->reason);
+			if (win->note[0])
+				ttft_json_str(&j, "note", win->note);
 			ttft_json_end_obj(&j);
 		}
 		ttft_json_end_obj(&j);

@@ -440,6 +440,7 @@ int main(void)
 {
 	Suite *s = suite_create("analyze");
 	TCase *t = tcase_create("analyze");
+	tcase_set_timeout(t, 60);
 	tcase_add_test(t, phases_are_exact);
 	tcase_add_test(t, json_shape);
 	tcase_add_test(t, percentiles);

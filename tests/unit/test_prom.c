@@ -65,17 +65,17 @@ START_TEST(split_rules)
 	a.have = b.have = (1u << TR_QUEUE_SUM) | (1u << TR_QUEUE_CNT) | (1u << TR_PREFILL_SUM);
 	a.v[TR_QUEUE_SUM] = 1.0, a.v[TR_QUEUE_CNT] = 10, a.v[TR_PREFILL_SUM] = 2.0;
 	b.v[TR_QUEUE_SUM] = 1.025, b.v[TR_QUEUE_CNT] = 11, b.v[TR_PREFILL_SUM] = 2.04;
-	struct ttft_split s;
+	struct ttft_server_split s;
 	ck_assert_int_eq(ttft_truth_split(&a, &b, 0, &s), 1);
 	NEAR(s.queue_s, 0.025, 1e-12);
 	NEAR(s.prefill_s, 0.04, 1e-12);
 	ck_assert_str_eq(s.source, "vllm-metrics");
 	b.v[TR_QUEUE_CNT] = 13;
 	ck_assert_int_eq(ttft_truth_split(&a, &b, 0, &s), 0);
-	ck_assert_msg(strstr(s.reason, "window holds 3 requests"), "%s", s.reason);
+	ck_assert_msg(strstr(s.note, "window holds 3 requests"), "%s", s.note);
 	b.v[TR_QUEUE_CNT] = 2; /* a restart */
 	ck_assert_int_eq(ttft_truth_split(&a, &b, 0, &s), 0);
-	ck_assert_msg(strstr(s.reason, "went backwards"), "%s", s.reason);
+	ck_assert_msg(strstr(s.note, "went backwards"), "%s", s.note);
 	/* llama.cpp: no request counter, so only when the caller knows */
 	struct ttft_truth c = {0}, d = {0};
 	c.have = d.have = 1u << TR_LC_PROMPT_S;

@@ -1,5 +1,6 @@
-/* ttft_analyze.h — turn a ttftshim log into per-request phases.
- * Shared by ttft-analyze and ttft-run (and later the probe and ttft-cold).
+/* ttft_analyze.h — turn a ttftshim log into request records
+ * (ttft_record.h), one pass in time order, linear in the log's size.
+ * Shared by ttft-analyze and ttft-run.
  */
 #ifndef TTFT_ANALYZE_H
 #define TTFT_ANALYZE_H
@@ -42,11 +43,13 @@ struct ttft_filter {
 };
 
 /* Read and analyse the log at path. Returns 0, or -1 with a message in
- * err (the file is missing, not a log, or unreadable). */
+ * err (the file is missing, not a log, unreadable, or too large for the
+ * memory). */
 int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 		      struct ttft_analysis *out, char *err, size_t errlen);
 void ttft_analysis_free(struct ttft_analysis *a);
-/* Print every intact record in time order (pid filter applies). */
+/* Print every intact record in time order (pid filter applies); sorts
+ * the whole log in memory. */
 int ttft_dump_events(FILE *f, const char *path, const struct ttft_filter *flt,
 		     char *err, size_t errlen);
 

@@ -141,6 +141,7 @@ static void clear(struct ttft_server_split *o)
 {
 	memset(o, 0, sizeof *o);
 	o->queue_s = o->prefill_s = o->decode_s = o->server_ttft_s = o->hit_tokens = NAN;
+	o->requests = NAN;
 }
 
 /* The parts must fit in what the client waited, request sent → first token
@@ -181,6 +182,7 @@ static void vllm_finish(const struct ttft_truth *a, const struct ttft_truth *b,
 	double q = ttft_truth_delta(a, b, TR_QUEUE_SUM);
 	double p = ttft_truth_delta(a, b, TR_PREFILL_SUM);
 	double np = ttft_truth_delta(a, b, TR_PREFILL_CNT);
+	o->requests = n; /* the finishes the server counted in the window */
 	if (n == 0) {
 		snprintf(o->note, sizeof o->note, "the server counted no finish between "
 			 "the snapshots around this request's end");

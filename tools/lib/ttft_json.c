@@ -32,10 +32,8 @@ static void drain(struct ttft_json *j)
 }
 
 /* Room for n more bytes; 0 when there is none (err set). */
-static int room(struct ttft_json *j, size_t n)
+static int room_slow(struct ttft_json *j, size_t n)
 {
-	if (j->len + n + 1 <= j->cap)
-		return 1;
 	if (j->err)
 		return 0;
 	if (j->f) {
@@ -54,6 +52,11 @@ static int room(struct ttft_json *j, size_t n)
 	j->buf = p;
 	j->cap = nc;
 	return 1;
+}
+
+static inline int room(struct ttft_json *j, size_t n)
+{
+	return __builtin_expect(j->len + n + 1 <= j->cap, 1) || room_slow(j, n);
 }
 
 static void put(struct ttft_json *j, const char *s, size_t n)

@@ -282,15 +282,15 @@ int ttft_truth_restarted(const struct ttft_truth *a, const struct ttft_truth *b,
 }
 
 int ttft_truth_split(const struct ttft_truth *a, const struct ttft_truth *b,
-		     int expect_one, struct ttft_split *o)
+		     int expect_one, struct ttft_server_split *o)
 {
 	memset(o, 0, sizeof *o);
 	o->queue_s = o->prefill_s = o->decode_s = o->server_ttft_s = NAN;
 	o->hit_tokens = o->requests = NAN;
-	if (ttft_truth_restarted(a, b, o->reason, sizeof o->reason))
+	if (ttft_truth_restarted(a, b, o->note, sizeof o->note))
 		return 0;
 	if (has(a, TR_QUEUE_CNT) && has(b, TR_QUEUE_CNT)) {
-		o->source = "vllm-metrics";
+		o->source = TTFT_SPLIT_VLLM_METRICS;
 		o->requests = ttft_truth_delta(a, b, TR_QUEUE_CNT);
 		o->queue_s = ttft_truth_delta(a, b, TR_QUEUE_SUM);
 		o->prefill_s = ttft_truth_delta(a, b, TR_PREFILL_SUM);
@@ -300,28 +300,28 @@ int ttft_truth_split(const struct ttft_truth *a, const struct ttft_truth *b,
 		if (o->requests == 1)
 			return 1;
 		if (o->requests == 0)
-			snprintf(o->reason, sizeof o->reason,
+			snprintf(o->note, sizeof o->note,
 				 "the server finished no request between the snapshots");
 		else
-			snprintf(o->reason, sizeof o->reason,
+			snprintf(o->note, sizeof o->note,
 				 "the window holds %.0f requests: queue %.4f s, prefill %.4f s "
 				 "in all (no per-request split)", o->requests, o->queue_s,
 				 o->prefill_s);
 		return 0;
 	}
 	if (has(a, TR_LC_PROMPT_S) && has(b, TR_LC_PROMPT_S)) {
-		o->source = "llamacpp-metrics";
+		o->source = TTFT_SPLIT_LLAMACPP_METRICS;
 		o->prefill_s = ttft_truth_delta(a, b, TR_LC_PROMPT_S);
 		o->decode_s = ttft_truth_delta(a, b, TR_LC_PREDICTED_S);
 		o->hit_tokens = ttft_truth_delta(a, b, TR_LC_CACHED_TOK);
 		if (expect_one)
 			return 1;
-		snprintf(o->reason, sizeof o->reason,
+		snprintf(o->note, sizeof o->note,
 			 "llama.cpp's counters do not count requests and others "
 			 "overlapped the window (no per-request split)");
 		return 0;
 	}
-	snprintf(o->reason, sizeof o->reason,
+	snprintf(o->note, sizeof o->note,
 		 "the /metrics page lacks vLLM's request histograms and llama.cpp's "
 		 "counters");
 	return 0;

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ttft_record.h"
+
 struct ttft_prom_sample {
 	char *name;     /* e.g. vllm:request_queue_time_seconds_sum */
 	char *labels;   /* canonical k="v",… with escapes resolved; "" if none */
@@ -66,19 +68,12 @@ double ttft_truth_delta(const struct ttft_truth *a, const struct ttft_truth *b, 
 int ttft_truth_restarted(const struct ttft_truth *a, const struct ttft_truth *b,
 			 char *why, size_t whylen);
 
-/* What the server says about the window between two snapshots. */
-struct ttft_split {
-	double queue_s, prefill_s, decode_s, server_ttft_s, hit_tokens;
-	double requests;       /* requests the server finished in the window */
-	const char *source;    /* "vllm-metrics", "llamacpp-metrics", or NULL */
-	char reason[160];      /* why there is no per-request split */
-};
-
-/* expect_one: the caller knows exactly one request ended in the window
+/* What the server says about the window between two snapshots.
+ * expect_one: the caller knows exactly one request ended in the window
  * (needed for llama.cpp, whose counters do not count requests). Values
  * are NAN where the server gives none. Returns 1 for a per-request split,
- * 0 otherwise (reason set; an aggregate may still be in the values). */
+ * 0 otherwise (note says why; an aggregate may still be in the values). */
 int ttft_truth_split(const struct ttft_truth *a, const struct ttft_truth *b,
-		     int expect_one, struct ttft_split *out);
+		     int expect_one, struct ttft_server_split *out);
 
 #endif

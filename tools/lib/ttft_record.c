@@ -22,7 +22,7 @@ void ttft_record_init(struct ttft_record *r, enum ttft_origin origin)
 	r->prompt_tokens = -1;
 	r->itl_p50_s = r->itl_p99_s = NAN;
 	r->split.queue_s = r->split.prefill_s = r->split.decode_s = NAN;
-	r->split.server_ttft_s = r->split.hit_tokens = NAN;
+	r->split.server_ttft_s = r->split.hit_tokens = r->split.requests = NAN;
 }
 
 void ttft_record_free(struct ttft_record *r)

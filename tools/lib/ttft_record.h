@@ -19,12 +19,14 @@
 #define TTFT_SPLIT_LLAMACPP_METRICS "llamacpp-metrics"
 #define TTFT_SPLIT_MODEL "model"
 
-/* What the server says it spent on this one request; NAN where the source
- * gives no value. A split is only given when it provably belongs to this
- * request (docs/server-truth.md). */
+/* What the server says it spent: on one request in a record (a split is
+ * only given when it provably belongs to that request), or over a window
+ * of several (the probe's server_window). NAN where the source gives no
+ * value (docs/server-truth.md). */
 struct ttft_server_split {
 	const char *source;   /* one of TTFT_SPLIT_* (static), NULL: none */
 	double queue_s, prefill_s, decode_s, server_ttft_s, hit_tokens;
+	double requests;      /* requests the server finished in the window */
 	char note[200];       /* why there is none, what part is missing, or how
 	                         it was estimated */
 };

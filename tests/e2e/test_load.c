@@ -262,6 +262,48 @@ START_TEST(keepalive_back_to_back_llamacpp)
 }
 END_TEST
 
+/* The table's last lines: where the slowest requests' TTFT went, the parts
+ * adding up to the TTFT, one line for each of the 4 (5 at most). */
+START_TEST(where_ttft_went_lines)
+{
+	start("");
+	char cmd[1024], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-run --metrics http://127.0.0.1:%d "
+		 "--metrics-interval 10 -- sh -c 'for i in 1 2 3 4; do curl -sN "
+		 "http://127.0.0.1:%d/v1/completions -H \"X-Fixture: prefill=20\" "
+		 "-d @tests/clients/completion.json -o /dev/null & done; wait' 2>&1 >/dev/null",
+		 tu_build_dir(), g_port, g_port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	char *w = strstr(out, "where TTFT went (the 4 slowest):\n");
+	ck_assert_msg(w != NULL, "%s", out);
+	int lines = 0, split = 0;
+	double last = INFINITY;
+	for (char *save, *p = strtok_r(w + 33, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
+		double total, part, sum = 0;
+		char *eq = strstr(p, " ms = ");
+		ck_assert_msg(eq && sscanf(strstr(p, "): ") + 3, "%lf", &total) == 1, "%s", p);
+		ck_assert_msg(total <= last, "not slowest first: %s", p);
+		last = total;
+		/* "a connect + b send + q queue + p prefill + o other (src)" */
+		for (char *q = eq + 6; sscanf(q, "%lf", &part) == 1; ) {
+			sum += part;
+			q = strstr(q, " + ");
+			if (!q)
+				break;
+			q += 3;
+		}
+		ck_assert_msg(fabs(sum - total) <= 0.3, "parts %.1f, total %.1f: %s", sum,
+			      total, p);
+		split += strstr(p, "(vllm-metrics)") != NULL;
+		lines++;
+	}
+	ck_assert_int_eq(lines, 4);
+	ck_assert_msg(split >= 1, "%s", w);
+	free(out);
+	stop();
+}
+END_TEST
+
 /* ttft-probe --concurrency: it samples /metrics while its streams run and
  * joins each request by itself; its records carry the trace id it sent, and
  * the fixture recorded the same id with its truth. */
@@ -336,6 +378,7 @@ int main(void)
 	tcase_add_test(t, curl_at_once_llamacpp);
 	tcase_add_test(t, keepalive_back_to_back_vllm);
 	tcase_add_test(t, keepalive_back_to_back_llamacpp);
+	tcase_add_test(t, where_ttft_went_lines);
 	tcase_add_test(t, probe_at_once_vllm);
 	tcase_add_test(t, probe_at_once_llamacpp);
 	suite_add_tcase(s, t);

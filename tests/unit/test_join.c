@@ -12,6 +12,7 @@
 
 #include "testutil.h"
 #include "ttft_join.h"
+#include "ttft_scrape.h"
 
 #define US 1000LL
 #define MS 1000000LL
@@ -462,6 +463,23 @@ START_TEST(llamacpp_timings_queue_from_headers)
 }
 END_TEST
 
+/* How often to sample by default, by the page's server (docs/server-truth.md:
+ * under 1% of a core for what a scrape costs each). */
+START_TEST(scrape_interval_by_server)
+{
+	struct ttft_truth t;
+	memset(&t, 0, sizeof t);
+	t.have = 1u << TR_QUEUE_CNT;
+	ck_assert_int_eq(ttft_scrape_interval_for(&t), TTFT_SCRAPE_VLLM_MS);
+	t.have = 1u << TR_LC_PROMPT_S;
+	ck_assert_int_eq(ttft_scrape_interval_for(&t), TTFT_SCRAPE_LLAMACPP_MS);
+	t.have = 1u << TR_KV_USAGE;
+	ck_assert_int_eq(ttft_scrape_interval_for(&t), TTFT_SCRAPE_OTHER_MS);
+	ck_assert_int_eq(TTFT_SCRAPE_VLLM_MS, 200);
+	ck_assert_int_eq(TTFT_SCRAPE_LLAMACPP_MS, 20);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("join");
@@ -474,6 +492,7 @@ int main(void)
 	tcase_add_test(t, random_workloads_never_wrong);
 	tcase_add_test(t, pair_refusals_and_restarts);
 	tcase_add_test(t, llamacpp_timings_queue_from_headers);
+	tcase_add_test(t, scrape_interval_by_server);
 	suite_add_tcase(s, t);
 	return tu_run(s);
 }

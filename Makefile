@@ -16,7 +16,8 @@ B := build
 space := $(subst ,, )
 # The layers (docs/layout.md): shim/core ← tools/lib ← probe ← programs.
 CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c shim/core/ttft_env.c
-SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c
+SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c \
+	shim/preload/ttft_ssl.c
 ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_output.c ttft_prom.c \
 	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c ttft_logread.c \
 	ttft_logsort.c ttft_url.c ttft_join.c)
@@ -28,7 +29,8 @@ SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/pic/%.o)
 
 PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold
 include tests/suites.mk
-TEST_PROGS := $(addprefix $(B)/,$(UNIT_SUITES) $(E2E_SUITES)) $(B)/fixture-server $(B)/shim_host
+TEST_PROGS := $(addprefix $(B)/,$(UNIT_SUITES) $(E2E_SUITES)) $(B)/fixture-server $(B)/shim_host \
+	$(B)/tls_two
 
 all: $(B)/libttftshim.so $(PROGS)
 
@@ -45,13 +47,16 @@ $(B)/obj/%.o: %.c
 
 # The preloaded library runs inside other programs: it must not allocate or
 # touch stdio (docs/shim.md). Linking fails if it imports any of these.
+# The TLS taps' names carry OpenSSL's and GnuTLS's symbol versions
+# (shim/preload/ttft_ssl.map).
 SHIM_FORBIDDEN := malloc|calloc|realloc|reallocarray|free|strdup|strndup|posix_memalign|\
 	aligned_alloc|memalign|valloc|.*printf.*|.*scanf.*|f?puts|f?putc|putc_unlocked|putchar|\
 	f?getc|getchar|fgets|getline|getdelim|perror|fopen|fdopen|freopen|fclose|fflush|\
 	fread|fwrite|setvbuf|setbuf|fileno|fseeko?|ftello?|rewind|tmpfile|open_memstream|\
 	fmemopen|stdin|stdout|stderr|_IO_.*|__overflow|__uflow
-$(B)/libttftshim.so: $(SHIM_OBJ)
-	$(CC) -shared -o $@.tmp $^ -ldl -lpthread -Wl,-z,defs -Wl,--as-needed -lc
+$(B)/libttftshim.so: $(SHIM_OBJ) shim/preload/ttft_ssl.map
+	$(CC) -shared -o $@.tmp $(SHIM_OBJ) -ldl -lpthread -Wl,-z,defs -Wl,--as-needed -lc \
+		-Wl,--version-script=shim/preload/ttft_ssl.map
 	@bad=$$(nm -u -D $@.tmp | awk '{print $$NF}' | sed 's/@.*//' | \
 		grep -Ex '$(subst $(space),,$(SHIM_FORBIDDEN))' | tr '\n' ' '); \
 	if [ -n "$$bad" ]; then \
@@ -87,11 +92,34 @@ COLD_OBJ := $(B)/obj/tools/ttft-cold.o $(addprefix $(B)/obj/tools/cold/,cold_ser
 $(B)/ttft-cold: $(COLD_OBJ) $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -ldl -lpthread
 
+# The TLS fixture (fixture-server --tls) links OpenSSL; the shim does not.
+SSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 $(B)/fixture-server: $(B)/obj/tests/support/fixture_server.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(SSL_LIBS) -lpthread -lm
 
 $(B)/shim_host: $(B)/obj/tests/support/shim_host.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+
+# test_tls's libraries: two fake libssl ABIs (OpenSSL 3's and 1.1's symbol
+# versions) and the real one, each behind a caller library, and the host
+# that loads all three. Plain flags: test doubles, not code under test.
+FAKE := $(B)/fake-ssl
+FAKE_CFLAGS := -std=c11 -Wall -Wextra $(WERROR) -O2 -g -fPIC -shared
+$(FAKE)/libfakessl%.so: tests/support/fake_ssl.c
+	@mkdir -p $(@D)
+	printf '%s { global: SSL_read; local: *; };\n' \
+		$(if $(filter 3,$*),OPENSSL_3.0.0,OPENSSL_1_1_0) > $(@D)/fake$*.map
+	$(CC) $(FAKE_CFLAGS) -DFAKE_SSL_READ=$(if $(filter 3,$*),4242,1111) \
+		-Wl,-soname,libfakessl$*.so -Wl,--version-script=$(@D)/fake$*.map -o $@ $<
+$(FAKE)/libcallerreal.so: tests/support/fake_ssl_caller.c
+	@mkdir -p $(@D)
+	$(CC) $(FAKE_CFLAGS) -DREAL_OPENSSL -o $@ $< $(SSL_LIBS)
+$(FAKE)/libcaller%.so: tests/support/fake_ssl_caller.c $(FAKE)/libfakessl%.so
+	$(CC) $(FAKE_CFLAGS) -o $@ $< -L$(@D) -lfakessl$* \
+		-Wl,-rpath,'$$ORIGIN'
+$(B)/tls_two: $(B)/obj/tests/support/tls_two.o $(FAKE)/libcallerreal.so \
+		$(FAKE)/libcaller3.so $(FAKE)/libcaller11.so
+	$(CC) $(LDFLAGS) -o $@ $< -ldl
 
 TU := $(B)/obj/tests/support/testutil.o
 $(B)/test_cold: $(B)/obj/tests/e2e/test_cold.o $(TU) $(B)/obj/tools/cold/cold_phases.o $(B)/libttftcore.a
@@ -105,11 +133,15 @@ $(B)/test_%: $(B)/obj/tests/e2e/test_%.o $(TU) $(B)/libttftcore.a
 $(B)/bench_shim: $(B)/obj/bench/bench_shim.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
+$(B)/bench_tls: $(B)/obj/bench/bench_tls.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS)
+
 $(B)/bench_analyze: $(B)/obj/bench/bench_analyze.o $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^
 
-bench: all $(B)/bench_shim $(B)/bench_analyze $(B)/fixture-server
+bench: all $(B)/bench_shim $(B)/bench_tls $(B)/bench_analyze $(B)/fixture-server
 	$(B)/bench_shim $(B)/libttftshim.so
+	$(B)/bench_tls $(B)/libttftshim.so
 	$(B)/bench_analyze $(B)
 	TTFT_BUILD=$(B) bash bench/probe_256.sh
 	TTFT_BUILD=$(B) bash bench/scrape_cost.sh
@@ -135,12 +167,12 @@ sanitize:
 	ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 TTFT_BUILD=build-asan bash tests/run.sh
 
 # The suites that use threads (the log's 8 writers in 4 processes, the
-# fixture server, ttft-cold's log reader and GPU sampler, ttft-run's /metrics
-# scraper) under ThreadSanitizer.
+# fixture server, over TLS too, ttft-cold's log reader and GPU sampler,
+# ttft-run's /metrics scraper) under ThreadSanitizer.
 tsan:
 	$(MAKE) B=build-tsan CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
 		SHIM_CFLAGS="-O2 -g" all $(addprefix build-tsan/,$(TSAN_SUITES)) \
-		build-tsan/fixture-server build-tsan/shim_host
+		build-tsan/fixture-server build-tsan/shim_host build-tsan/tls_two
 	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan TTFT_SUITES="$(TSAN_SUITES)" \
 		bash tests/run.sh
 

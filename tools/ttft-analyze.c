@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	} else {
-		if (a.nreqs == 0)
+		if (a.nreqs == a.nencrypted)
 			fprintf(stderr, "ttft-analyze: no HTTP requests in '%s'"
 					"%s\n", path,
 				flt.pid || flt.path_prefix ? " match the filters" : "");

@@ -229,8 +229,9 @@ int main(int argc, char **argv)
 		return rc ? rc : 125;
 	}
 	if (!quiet) {
+		size_t n = a.nreqs - a.nencrypted;
 		fprintf(stderr, "\n== ttft-run: %zu HTTP request%s by '%s' ==\n",
-			a.nreqs, a.nreqs == 1 ? "" : "s", argv[optind]);
+			n, n == 1 ? "" : "s", argv[optind]);
 		ttft_print_warnings(stderr, &a);
 		ttft_print_table(stderr, &a);
 		if (keep)

@@ -49,6 +49,13 @@ enum ttft_kind {
 	TTFT_EV_SCRAPE = 19,        /* a /metrics snapshot was taken: a = values
 	                               found, b = snapshot number, err = HTTP
 	                               status when it failed, text = why       */
+	TTFT_EV_TLS = 20,           /* the connection's first bytes sent were a
+	                               TLS handshake record; a = 1 when a TLS
+	                               library's plaintext is tapped for it (0:
+	                               encrypted, not visible); text = library */
+	TTFT_EV_TLS_WIRE = 21,      /* a TLS response's first token: t = return
+	                               of the last socket read of ciphertext
+	                               before the TLS read that delivered it   */
 	TTFT_EV__COUNT
 };
 

@@ -279,6 +279,25 @@ static void emit(void *ctx, const struct ttft_http_event *ev)
 	}
 	put(ev->kind, ev->flags, ev->t_ns, c->fd, 0, c->conn, ev->a, b,
 	    ev->seq, ev->text, ev->text_len);
+	/* TLS: the token became visible at the TLS read's return; the socket
+	 * read that brought its ciphertext is the wire's view. */
+	const struct shim_fd *s = &shim_fds[c->fd];
+	int64_t tw = __atomic_load_n(&s->t_wire_rx, __ATOMIC_RELAXED);
+	if (ev->kind == TTFT_EV_SSE_TOKEN && ev->b == 0 && s->tls && tw)
+		put(TTFT_EV_TLS_WIRE, 0, tw, c->fd, 0, c->conn, 0, 0, ev->seq,
+		    NULL, 0);
+}
+
+TTFT_HIDDEN void shim_put(uint16_t kind, uint16_t flags, int64_t t, int fd,
+			  int err, uint64_t conn, int64_t a, int64_t b,
+			  uint32_t seq, const char *text, size_t tlen)
+{
+	put(kind, flags, t, fd, err, conn, a, b, seq, text, tlen);
+}
+
+TTFT_HIDDEN int shim_tracing(void)
+{
+	return g_log.hdr != NULL;
 }
 
 /* "1.2.3.4:80" / "[::1]:80" without snprintf (connect is async-signal-safe;
@@ -379,6 +398,10 @@ TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,
 	__atomic_store_n(&s->traced, 0, __ATOMIC_RELAXED);
 	s->conn = ttft_log_new_conn(&g_log);
 	s->pending = 1;
+	s->tx_started = 0;
+	s->tls = SHIM_PLAIN;
+	s->wire_eof = 0;
+	__atomic_store_n(&s->t_wire_rx, 0, __ATOMIC_RELAXED);
 	ttft_http_tx_init(&s->tx);
 	ttft_http_rx_init(&s->rx);
 	char text[64];
@@ -436,13 +459,49 @@ TTFT_HIDDEN void shim_on_sent(int fd, const struct iovec *iov, int iovcnt,
 	}
 	if (s->pending)
 		shim_established(fd, t0);
-	struct emit_ctx c = {fd, s->conn};
+	if (!s->tx_started && ret > 0) {
+		/* A TLS record (0x16 handshake, version 3.x) can never start
+		 * an HTTP/1.x request: keep the ciphertext from the sniffer. */
+		uint8_t head[TTFT_TLS_HELLO];
+		size_t n = 0;
+		for (int i = 0; i < iovcnt && n < sizeof head && n < (size_t)ret; i++)
+			for (size_t k = 0; k < iov[i].iov_len && n < sizeof head &&
+					   n < (size_t)ret; k++)
+				head[n++] = ((const uint8_t *)iov[i].iov_base)[k];
+		s->tx_started = 1;
+		if (n && head[0] == 0x16 && (n == 1 || head[1] == 0x03))
+			shim_tls_hello(fd, head, n, t0);
+	}
+	if (s->tls)
+		return; /* ciphertext: the TLS library's plaintext is fed */
 	size_t left = (size_t)ret;
 	for (int i = 0; i < iovcnt && left; i++) {
 		size_t n = iov[i].iov_len < left ? iov[i].iov_len : left;
-		ttft_http_tx_feed(&s->tx, iov[i].iov_base, n, t0, t1, emit, &c);
+		shim_plain_sent(fd, iov[i].iov_base, n, t0, t1);
 		left -= n;
 	}
+}
+
+TTFT_HIDDEN void shim_plain_sent(int fd, const void *p, size_t n, int64_t t0,
+				 int64_t t1)
+{
+	struct shim_fd *s = &shim_fds[fd];
+	struct emit_ctx c = {fd, s->conn};
+	ttft_http_tx_feed(&s->tx, p, n, t0, t1, emit, &c);
+}
+
+TTFT_HIDDEN void shim_plain_recv(int fd, const void *p, size_t n, int64_t t1)
+{
+	struct shim_fd *s = &shim_fds[fd];
+	struct emit_ctx c = {fd, s->conn};
+	ttft_http_rx_feed(&s->rx, &s->tx, p, n, t1, emit, &c);
+}
+
+TTFT_HIDDEN void shim_plain_eof(int fd, int64_t t1)
+{
+	struct shim_fd *s = &shim_fds[fd];
+	struct emit_ctx c = {fd, s->conn};
+	ttft_http_rx_eof(&s->rx, t1, emit, &c);
 }
 
 TTFT_HIDDEN void shim_on_recv(int fd, const struct iovec *iov, int iovcnt,
@@ -460,23 +519,30 @@ TTFT_HIDDEN void shim_on_recv(int fd, const struct iovec *iov, int iovcnt,
 		return; /* the same bytes will be read again */
 	if (s->pending)
 		shim_established(fd, t1);
+	size_t cap = 0;
+	for (int i = 0; i < iovcnt; i++)
+		cap += iov[i].iov_len;
+	if (s->tls) {
+		/* Ciphertext: only when it arrived. */
+		if (ret > 0)
+			__atomic_store_n(&s->t_wire_rx, t1, __ATOMIC_RELAXED);
+		else if (cap)
+			s->wire_eof = 1;
+		return;
+	}
 	if (flags & MSG_TRUNC) {
 		ttft_http_rx_lost(&s->rx, t1, emit, &c);
 		return;
 	}
 	if (ret == 0) {
-		size_t cap = 0;
-		for (int i = 0; i < iovcnt; i++)
-			cap += iov[i].iov_len;
 		if (cap)
-			ttft_http_rx_eof(&s->rx, t1, emit, &c);
+			shim_plain_eof(fd, t1);
 		return;
 	}
 	size_t left = (size_t)ret;
 	for (int i = 0; i < iovcnt && left; i++) {
 		size_t n = iov[i].iov_len < left ? iov[i].iov_len : left;
-		ttft_http_rx_feed(&s->rx, &s->tx, iov[i].iov_base, n, t1, emit,
-				  &c);
+		shim_plain_recv(fd, iov[i].iov_base, n, t1);
 		left -= n;
 	}
 }

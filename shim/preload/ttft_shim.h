@@ -24,9 +24,17 @@
 /* fds at or above this are never traced (documented in docs/shim.md). */
 #define TTFT_MAX_FD 8192
 
+/* shim_fd.tls: what the connection's bytes are. */
+enum { SHIM_PLAIN = 0, SHIM_TLS_DARK = 1, SHIM_TLS_TAPPED = 2 };
+
 struct shim_fd {
 	uint32_t traced;          /* read with acquire, set with release */
 	uint8_t pending;          /* non-blocking connect not yet seen done */
+	uint8_t tx_started;       /* a byte was sent: the TLS test is done */
+	uint8_t tls;              /* SHIM_*: TLS ciphertext never reaches the
+	                             sniffer; a tapped TLS library feeds it */
+	uint8_t wire_eof;         /* TLS: the socket read returned 0 */
+	int64_t t_wire_rx;        /* TLS: return of the last ciphertext read */
 	uint64_t conn;
 	struct ttft_http_tx tx;   /* touched only by sending calls */
 	struct ttft_http_rx rx;   /* touched only by receiving calls */
@@ -106,5 +114,20 @@ TTFT_HIDDEN void shim_on_close(int fd, int64_t t);
 TTFT_HIDDEN void shim_forget(int fd);
 TTFT_HIDDEN int shim_in_vfork_child(void);
 TTFT_HIDDEN void shim_dns(int end, const char *host, int ret, int64_t t);
+
+/* For the TLS taps (ttft_ssl.c). */
+TTFT_HIDDEN int shim_tracing(void);
+TTFT_HIDDEN void shim_put(uint16_t kind, uint16_t flags, int64_t t, int fd,
+			  int err, uint64_t conn, int64_t a, int64_t b,
+			  uint32_t seq, const char *text, size_t tlen);
+/* Plaintext a TLS library handed over for the connection on fd. */
+TTFT_HIDDEN void shim_plain_sent(int fd, const void *p, size_t n, int64_t t0,
+				 int64_t t1);
+TTFT_HIDDEN void shim_plain_recv(int fd, const void *p, size_t n, int64_t t1);
+TTFT_HIDDEN void shim_plain_eof(int fd, int64_t t1);
+/* The first bytes sent on fd (n of them, up to TTFT_TLS_HELLO) start a TLS
+ * record: mark fd as TLS and tap the TLS library object that wrote it. */
+#define TTFT_TLS_HELLO 43
+TTFT_HIDDEN void shim_tls_hello(int fd, const uint8_t *p, size_t n, int64_t t);
 
 #endif

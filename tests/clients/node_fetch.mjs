@@ -1,10 +1,10 @@
 // Streamed completions with Node's built-in fetch (undici, keep-alive);
 // prints one JSON line per request with process.hrtime (CLOCK_MONOTONIC).
-// usage: node node_fetch.mjs PORT N [X-Fixture value]
-const [port, n, fixture = ""] = process.argv.slice(2);
+// usage: node node_fetch.mjs PORT N [X-Fixture value] [http|https]
+const [port, n, fixture = "", scheme = "http"] = process.argv.slice(2);
 for (let i = 0; i < Number(n); i++) {
   const t0 = process.hrtime.bigint();
-  const res = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
+  const res = await fetch(`${scheme}://127.0.0.1:${port}/v1/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", "x-fixture": fixture },
     body: JSON.stringify({ prompt: "Explain TTFT.", max_tokens: 5, stream: true }),

@@ -5,6 +5,7 @@
  *   fixture-server [--port N] [--headers-ms H] [--first-ms F] [--token-ms T]
  *                  [--tokens N] [--role-lead-ms R] [--crlf] [--split N]
  *                  [--style vllm|llamacpp] [--slots N] [--truth FILE]
+ *                  [--tls CERT KEY]
  *
  * Timeline of a streamed request, from the moment its last byte is read:
  *   +H            response headers
@@ -15,9 +16,11 @@
  * last chunk. A request header "X-Fixture: headers=H,first=F,token=T,role=R,
  * status=S,error_after=K,close_after=K" overrides the defaults per request.
  * Tokens: max_tokens from the request, else --tokens. Prints "port N" on
- * stdout once listening (port 0 picks a free one). --slots N makes requests
- * beyond N queue for real; --truth FILE records each request's measured
- * timeline and reported queue/prefill (see "engine slots" below).
+ * stdout once listening (port 0 picks a free one). --tls serves HTTPS with
+ * that PEM certificate and key (the same bytes, inside TLS records).
+ * --slots N makes requests beyond N queue for real; --truth FILE records
+ * each request's measured timeline and reported queue/prefill (see
+ * "engine slots" below).
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -26,6 +29,8 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -61,6 +66,9 @@ static int g_slow_request;        /* --slow-request K: the K-th completion … *
 static double g_slow_ms;          /* … gets --slow-ms more before its first token */
 static int g_completions;         /* completions served so far (under g_mu) */
 static const char *g_metrics_mode = "vllm"; /* or garbage, truncated, missing */
+static SSL_CTX *g_tls;            /* --tls */
+/* The connection's TLS session: one thread serves one connection. */
+static __thread SSL *t_ssl;
 
 /* vLLM's metrics, observed when a request finishes (as vLLM does). */
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -104,8 +112,21 @@ static void sleep_until(int64_t t)
 		;
 }
 
+static ssize_t conn_recv(int fd, char *p, size_t n)
+{
+	if (t_ssl) {
+		size_t got = 0;
+		return SSL_read_ex(t_ssl, p, n, &got) == 1 ? (ssize_t)got : -1;
+	}
+	return recv(fd, p, n, 0);
+}
+
 static int write_all(int fd, const char *p, size_t n)
 {
+	if (t_ssl) {
+		size_t put = 0;
+		return n == 0 || (SSL_write_ex(t_ssl, p, n, &put) == 1 && put == n) ? 0 : -1;
+	}
 	while (n) {
 		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
@@ -732,12 +753,15 @@ static void *serve_conn(void *arg)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	size_t cap = 1 << 20, len = 0;
 	char *buf = malloc(cap + 1);
+	if (g_tls && (!(t_ssl = SSL_new(g_tls)) || !SSL_set_fd(t_ssl, fd) ||
+		      SSL_accept(t_ssl) != 1))
+		goto out; /* a client that gave up, or spoke plaintext */
 	for (;;) {
 		char *end;
 		while (!(buf[len] = 0, end = strstr(buf, "\r\n\r\n"))) {
 			if (len == cap)
 				goto out;
-			ssize_t r = recv(fd, buf + len, cap - len, 0);
+			ssize_t r = conn_recv(fd, buf + len, cap - len);
 			if (r <= 0)
 				goto out;
 			len += (size_t)r;
@@ -750,7 +774,7 @@ static void *serve_conn(void *arg)
 		if (hlen + clen > cap)
 			goto out;
 		while (len < hlen + clen) {
-			ssize_t r = recv(fd, buf + len, cap - len, 0);
+			ssize_t r = conn_recv(fd, buf + len, cap - len);
 			if (r <= 0)
 				goto out;
 			len += (size_t)r;
@@ -812,6 +836,12 @@ static void *serve_conn(void *arg)
 	}
 out:
 	free(buf);
+	if (t_ssl) {
+		SSL_shutdown(t_ssl);
+		SSL_free(t_ssl);
+		t_ssl = NULL;
+	}
+	ERR_clear_error();
 	close(fd);
 	return NULL;
 }
@@ -824,6 +854,22 @@ int main(int argc, char **argv)
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--crlf")) { g_def.crlf = 1; continue; }
 		if (!strcmp(a, "--ipv6")) { g_ipv6 = 1; continue; }
+		if (!strcmp(a, "--tls")) {
+			if (i + 2 >= argc) {
+				fprintf(stderr, "fixture-server: --tls needs CERT KEY\n");
+				return 2;
+			}
+			g_tls = SSL_CTX_new(TLS_server_method());
+			if (!g_tls || SSL_CTX_use_certificate_chain_file(g_tls, argv[i + 1]) != 1 ||
+			    SSL_CTX_use_PrivateKey_file(g_tls, argv[i + 2], SSL_FILETYPE_PEM) != 1) {
+				fprintf(stderr, "fixture-server: cannot use certificate %s and key "
+					"%s (PEM files, e.g. from openssl req -x509)\n",
+					argv[i + 1], argv[i + 2]);
+				return 2;
+			}
+			i += 2;
+			continue;
+		}
 		if (!v) {
 			fprintf(stderr, "fixture-server: %s needs a value\n", a);
 			return 2;

@@ -94,6 +94,42 @@ static void collect(void *ctx, struct ttft_rec *r)
 	s->k[s->n++] = r->a;
 }
 
+/* conn 1: TLS, tapped: handshake 3 ms after the TCP connect, two requests,
+ * the first token's ciphertext read 0.2 ms before the TLS read returned
+ * it; conn 2: TLS no library showed (a dark one); conn 3: TLS tapped, but
+ * no request (the handshake failed). */
+static void build_tls_log(void)
+{
+	tu_tmp_log(g_path, sizeof g_path, "analyze-tls");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	uint64_t c1 = ttft_log_new_conn(&g_log), c2 = ttft_log_new_conn(&g_log);
+	uint64_t c3 = ttft_log_new_conn(&g_log);
+	int64_t T = MS(2000);
+	ev(TTFT_EV_CONNECT_BEGIN, T, 100, c1, 0, 0, 0, "127.0.0.1:443");
+	ev(TTFT_EV_ESTABLISHED, T + MS(1), 100, c1, 0, 0, 0, NULL);
+	ev(TTFT_EV_TLS, T + MS(1.1), 100, c1, 0, 1, 0, "openssl");
+	for (uint32_t k = 0; k < 2; k++) {
+		int64_t t = T + MS(4) + MS(100) * k;
+		ev(TTFT_EV_REQ_BEGIN, t, 100, c1, k, 0, 0, "POST /v1/completions");
+		ev(TTFT_EV_REQ_SENT, t + MS(0.5), 100, c1, k, 200, 0, NULL);
+		ev(TTFT_EV_RESP_HEADERS, t + MS(10), 100, c1, k, 200, 0, NULL);
+		ev(TTFT_EV_TLS_WIRE, t + MS(49.8), 100, c1, k, 0, 0, NULL);
+		ev(TTFT_EV_SSE_TOKEN, t + MS(50), 100, c1, k, 0, 0, NULL);
+		ev(TTFT_EV_SSE_TOKEN, t + MS(60), 100, c1, k, 0, 1, NULL);
+		ev(TTFT_EV_RESP_END, t + MS(61), 100, c1, k, 500, 2, NULL);
+	}
+	ev(TTFT_EV_CONNECT_BEGIN, T + MS(300), 200, c2, 0, 0, 0, "127.0.0.1:443");
+	ev(TTFT_EV_ESTABLISHED, T + MS(302), 200, c2, 0, 0, 0, NULL);
+	ev(TTFT_EV_TLS, T + MS(302.5), 200, c2, 0, 0, 0, NULL);
+	ev(TTFT_EV_CLOSE, T + MS(400), 200, c2, 1, 0, 0, NULL);
+	ev(TTFT_EV_CONNECT_BEGIN, T + MS(500), 300, c3, 0, 0, 0, "127.0.0.1:443");
+	ev(TTFT_EV_ESTABLISHED, T + MS(501), 300, c3, 0, 0, 0, NULL);
+	ev(TTFT_EV_TLS, T + MS(501.5), 300, c3, 0, 1, 0, "openssl");
+	ev(TTFT_EV_CLOSE, T + MS(503), 300, c3, 0, 0, 0, NULL);
+	ttft_log_close(&g_log);
+}
+
 #define NEAR(a, b) ck_assert_msg(fabs((a) - (b)) < 1e-9, "%s = %.9f, want %.9f", #a, (double)(a), (double)(b))
 
 START_TEST(phases_are_exact)
@@ -144,6 +180,65 @@ START_TEST(phases_are_exact)
 }
 END_TEST
 
+START_TEST(tls_rows)
+{
+	build_tls_log();
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	unlink(g_path);
+	ck_assert_uint_eq(a.nreqs, 3);
+	ck_assert_uint_eq(a.nencrypted, 1);
+	struct ttft_phases p;
+	/* a new TLS connection: the handshake from established to the first
+	 * byte; TTFT at the TLS read, the wire's 0.2 ms before */
+	ttft_record_phases(&a.reqs[0], &p);
+	ck_assert(a.reqs[0].tls && !a.reqs[0].encrypted);
+	NEAR(p.connect_s, 0.001);
+	NEAR(p.tls_s, 0.003);
+	NEAR(p.ttft_s, 0.054);
+	NEAR(p.wire_ttft_s, 0.0538);
+	/* reused: no handshake, both TTFTs from the first byte */
+	ttft_record_phases(&a.reqs[1], &p);
+	ck_assert(a.reqs[1].tls && isnan(p.tls_s));
+	NEAR(p.ttft_s, 0.050);
+	NEAR(p.wire_ttft_s, 0.0498);
+	/* the dark connection: one row, its connect time, nothing made up */
+	const struct ttft_record *d = &a.reqs[2];
+	ttft_record_phases(d, &p);
+	ck_assert(d->tls && d->encrypted && d->new_conn);
+	ck_assert_int_eq(d->pid, 200);
+	ck_assert_int_eq(d->status, 0);
+	NEAR(p.connect_s, 0.002);
+	ck_assert(isnan(p.tls_s) && isnan(p.ttft_s) && isnan(p.e2e_s) &&
+		  isnan(p.send_s) && isnan(d->split.queue_s) && isnan(p.server_other_s));
+	/* the tapped connection without a request: a note */
+	ck_assert_uint_eq(a.nnotes, 1);
+	ck_assert_int_eq(a.notes[0].pid, 300);
+	ck_assert(a.notes[0].tls && !a.notes[0].err && !a.notes[0].desync);
+	/* the summary counts requests, the dark connection apart */
+	ck_assert_uint_eq(a.ttft.n, 2);
+	struct ttft_json jw;
+	ck_assert_int_eq(ttft_json_init(&jw, NULL, 0), 0);
+	ttft_analysis_json(&jw, &a);
+	char *js = ttft_json_take(&jw);
+	ck_assert_ptr_nonnull(js);
+	cJSON *j = cJSON_Parse(js);
+	ck_assert_ptr_nonnull(j);
+	cJSON *sum = cJSON_GetObjectItem(j, "summary");
+	ck_assert_int_eq(cJSON_GetObjectItem(sum, "count")->valueint, 2);
+	ck_assert_int_eq(cJSON_GetObjectItem(sum, "encrypted_connections")->valueint, 1);
+	cJSON *row = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 2);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(row, "method")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(row, "tokens")));
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(row, "encrypted")));
+	ck_assert_str_eq(cJSON_GetObjectItem(row, "note")->valuestring, "encrypted: not visible");
+	cJSON_Delete(j);
+	free(js);
+	ttft_analysis_free(&a);
+}
+END_TEST
+
 START_TEST(json_shape)
 {
 	build_log();
@@ -154,10 +249,11 @@ START_TEST(json_shape)
 	ck_assert_ptr_nonnull(j);
 	static const char *const fields[] = {
 		"pid", "conn", "method", "path", "status", "start_s", "start_unix_s",
-		"tokens", "dns_s", "connect_s", "send_s", "wait_headers_s", "ttft_s",
-		"decode_s", "e2e_s", "itl_p50_s", "itl_p99_s", "app_gap_s", "queue_s",
-		"prefill_s", "server_other_s", "network_s", "server_decode_s",
-		"prefix_cache_hit_tokens", "server_ttft_s", "split_source",
+		"tokens", "dns_s", "connect_s", "tls_s", "send_s", "wait_headers_s",
+		"ttft_s", "wire_ttft_s", "decode_s", "e2e_s", "itl_p50_s", "itl_p99_s",
+		"app_gap_s", "queue_s", "prefill_s", "server_other_s", "network_s",
+		"server_decode_s", "prefix_cache_hit_tokens", "server_ttft_s",
+		"split_source", "tls", "encrypted",
 	};
 	cJSON *reqs = cJSON_GetObjectItem(j, "requests");
 	ck_assert_int_eq(cJSON_GetArraySize(reqs), 3);
@@ -443,6 +539,7 @@ int main(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, phases_are_exact);
 	tcase_add_test(t, json_shape);
+	tcase_add_test(t, tls_rows);
 	tcase_add_test(t, percentiles);
 	tcase_add_test(t, usage_errors);
 	tcase_add_test(t, one_connection_100k_requests);

@@ -225,10 +225,11 @@ START_TEST(record_fields_per_origin)
 	cJSON *o = record_json(&r, &ctx);
 	static const char *const log_fields[] = {
 		"pid", "conn", "method", "path", "status", "start_s", "start_unix_s",
-		"tokens", "dns_s", "connect_s", "send_s", "wait_headers_s", "ttft_s",
-		"decode_s", "e2e_s", "itl_p50_s", "itl_p99_s", "app_gap_s", "queue_s",
-		"prefill_s", "server_other_s", "network_s", "server_decode_s",
-		"prefix_cache_hit_tokens", "server_ttft_s", "split_source",
+		"tokens", "dns_s", "connect_s", "tls_s", "send_s", "wait_headers_s",
+		"ttft_s", "wire_ttft_s", "decode_s", "e2e_s", "itl_p50_s", "itl_p99_s",
+		"app_gap_s", "queue_s", "prefill_s", "server_other_s", "network_s",
+		"server_decode_s", "prefix_cache_hit_tokens", "server_ttft_s",
+		"split_source", "tls", "encrypted",
 	};
 	fields_are(o, log_fields, sizeof log_fields / sizeof log_fields[0]);
 	/* one formula: first token − last request byte − queue − prefill */

@@ -26,6 +26,7 @@ struct conn {
 	int closed;
 	int64_t t_conn0, t_est;
 	int64_t t_dns0, t_dns1;
+	int tls, tapped;     /* a TLS record came; a library's plaintext too */
 	char peer[TTFT_REC_TEXT];
 	uint32_t *reqs;      /* indexes into the analysis' requests, by seq */
 	uint32_t nreqs, cap;
@@ -263,6 +264,7 @@ static void new_request(struct pass *ps, struct conn *c, const struct ttft_rec *
 	r->seq = e->seq;
 	split_request_line(r, e->text);
 	r->t_req0 = e->t_ns;
+	r->tls = (uint8_t)c->tls;
 	r->new_conn = e->seq == 0 && c->t_conn0 != 0;
 	if (r->new_conn) {
 		r->t_start = c->t_conn0;
@@ -364,6 +366,10 @@ static void apply(void *ctx, struct ttft_rec *e)
 		if (!c->desync)
 			c->desync = (int)e->b;
 		return;
+	case TTFT_EV_TLS:
+		c->tls = 1;
+		c->tapped |= e->a != 0;
+		return;
 	case TTFT_EV_CLOSE:
 		c->closed = 1;
 		for (uint32_t i = c->marked; i < c->nreqs; i++) {
@@ -413,6 +419,10 @@ static void apply(void *ctx, struct ttft_rec *e)
 	case TTFT_EV_MARK:
 		if (e->b == TTFT_MARK_FIRST_TOKEN && !r->t_app_first)
 			r->t_app_first = e->t_ns;
+		break;
+	case TTFT_EV_TLS_WIRE:
+		if (!r->t_wire_first)
+			r->t_wire_first = e->t_ns;
 		break;
 	default:
 		break;
@@ -555,15 +565,41 @@ static int summarise(struct ttft_analysis *a)
 	return 0;
 }
 
-/* Failed or non-HTTP connections, for the warnings. */
+/* A TLS connection whose plaintext no tapped library handed over (Node and
+ * Go carry their own TLS): one row that says so, with the connection's
+ * timing, instead of nothing or a request that never was. */
+static int add_encrypted(struct ttft_analysis *a, const struct conn *c, uint64_t id)
+{
+	if (grow(&a->reqs, &a->reqs_cap, a->nreqs + 1, sizeof *a->reqs) != 0)
+		return -1;
+	struct ttft_record *r = &a->reqs[a->nreqs++];
+	ttft_record_init(r, TTFT_ORIGIN_LOG);
+	r->pid = c->pid;
+	r->fd = c->fd;
+	r->conn = id;
+	r->tls = r->encrypted = 1;
+	r->new_conn = c->t_conn0 != 0;
+	r->t_start = r->t_conn0 = c->t_conn0;
+	r->t_est = c->t_est;
+	r->t_dns0 = c->t_dns0;
+	r->t_dns1 = c->t_dns1;
+	return 0;
+}
+
+/* Failed, non-HTTP and request-less TLS connections, for the warnings;
+ * encrypted ones as rows. */
 static int conn_notes(struct pass *ps)
 {
 	struct ttft_analysis *a = ps->out;
 	size_t cap = 0;
 	for (uint64_t i = 1; i < ps->nconn; i++) {
 		struct conn *c = &ps->conns[i];
+		if (c->seen && c->tls && !c->tapped && c->nreqs == 0 &&
+		    add_encrypted(a, c, i) != 0)
+			return -1;
 		if (!c->seen || !(c->err || (c->desync && c->nreqs == 0) ||
-				  (!c->t_est && c->nreqs == 0 && c->closed)))
+				  (!c->t_est && c->nreqs == 0 && c->closed) ||
+				  (c->tapped && c->nreqs == 0)))
 			continue;
 		if (grow(&a->notes, &cap, a->nnotes + 1, sizeof *a->notes) != 0)
 			return -1;
@@ -572,6 +608,7 @@ static int conn_notes(struct pass *ps)
 		nt->pid = c->pid;
 		nt->err = c->err;
 		nt->desync = c->desync;
+		nt->tls = c->tls;
 		memcpy(nt->peer, c->peer, sizeof nt->peer);
 	}
 	return 0;
@@ -654,6 +691,7 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 		if (rc == 0 && keep(&out->reqs[i], flt)) {
 			if (ttft_record_finish(&out->reqs[i]) != 0)
 				rc = -1;
+			out->nencrypted += out->reqs[i].encrypted;
 			out->reqs[k++] = out->reqs[i];
 		} else {
 			ttft_record_free(&out->reqs[i]);

@@ -19,12 +19,14 @@ struct ttft_conn_note {
 	int pid;
 	int err;              /* connect failure errno, or 0 */
 	int desync;           /* TTFT_DESYNC_* reason, or 0 */
+	int tls;              /* the connection spoke TLS */
 	char peer[TTFT_REC_TEXT];
 };
 
 struct ttft_analysis {
 	struct ttft_record *reqs; /* sorted by t_start */
 	size_t nreqs, reqs_cap;
+	size_t nencrypted;       /* of which encrypted connection rows */
 	struct ttft_conn_note *notes; /* failed or non-HTTP connections */
 	size_t nnotes;
 	uint64_t records;

@@ -423,8 +423,8 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 	if (log) {
 		ttft_json_int(j, "pid", r->pid);
 		ttft_json_int(j, "conn", (long long)r->conn);
-		ttft_json_str(j, "method", r->method);
-		ttft_json_str(j, "path", r->path);
+		ttft_json_str(j, "method", r->encrypted ? NULL : r->method);
+		ttft_json_str(j, "path", r->encrypted ? NULL : r->path);
 	}
 	if (probe || r->trace_id[0])
 		ttft_json_str(j, "trace_id", r->trace_id[0] ? r->trace_id : NULL);
@@ -439,14 +439,20 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 	if (log)
 		ttft_json_ns(j, "start_unix_s",
 			     r->t_start - ctx->anchor_mono_ns + ctx->anchor_real_ns);
-	ttft_json_int(j, "tokens", ttft_record_tokens(r));
+	if (r->encrypted) /* unknown, not zero */
+		ttft_json_null(j, "tokens");
+	else
+		ttft_json_int(j, "tokens", ttft_record_tokens(r));
 	ttft_json_num(j, "dns_s", p.dns_s);
 	ttft_json_num(j, "connect_s", p.connect_s);
 	if (log) {
+		ttft_json_num(j, "tls_s", p.tls_s);
 		ttft_json_num(j, "send_s", p.send_s);
 		ttft_json_num(j, "wait_headers_s", p.wait_headers_s);
 	}
 	ttft_json_num(j, "ttft_s", p.ttft_s);
+	if (log)
+		ttft_json_num(j, "wire_ttft_s", p.wire_ttft_s);
 	ttft_json_num(j, "decode_s", p.decode_s);
 	ttft_json_num(j, "e2e_s", p.e2e_s);
 	ttft_json_num(j, "itl_p50_s", p.itl_p50_s);
@@ -471,6 +477,12 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 	ttft_json_str(j, "split_source", s->source);
 	if (s->note[0])
 		ttft_json_str(j, "split_note", s->note);
+	if (log) {
+		ttft_json_bool(j, "tls", r->tls);
+		ttft_json_bool(j, "encrypted", r->encrypted);
+		if (r->encrypted)
+			ttft_json_str(j, "note", "encrypted: not visible");
+	}
 	if (probe && ctx->keep_text)
 		ttft_json_strn(j, "text", r->text ? r->text : "", r->textlen);
 	ttft_json_end_obj(j);

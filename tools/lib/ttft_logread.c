@@ -166,6 +166,8 @@ const char *ttft_kind_name(unsigned kind)
 		[TTFT_EV_MARK] = "mark",
 		[TTFT_EV_METRIC] = "metric",
 		[TTFT_EV_SCRAPE] = "scrape",
+		[TTFT_EV_TLS] = "tls",
+		[TTFT_EV_TLS_WIRE] = "tls_wire",
 	};
 	return kind < TTFT_EV__COUNT ? names[kind] : "unknown";
 }

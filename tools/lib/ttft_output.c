@@ -26,7 +26,8 @@ static int cmp_slow(const void *x, const void *y)
 }
 
 /* "#5 (…): 212.0 ms = 0.1 connect + 0.0 send + 150.0 queue + 58.0 prefill
- * + 3.9 other": the parts add up to the TTFT (each rounded). */
+ * + 3.9 other": the parts add up to the TTFT (each rounded); "send" is
+ * what is left before the last request byte went out. */
 static void where_line(FILE *f, const struct ttft_analysis *a, size_t i)
 {
 	const struct ttft_record *r = &a->reqs[i];
@@ -37,11 +38,16 @@ static void where_line(FILE *f, const struct ttft_analysis *a, size_t i)
 	double setup = sent ? (double)(sent - r->t_start) / 1e9 : NAN;
 	fprintf(f, "  #%zu (pid %d conn %llu): %.1f ms = ", i + 1, r->pid,
 		(unsigned long long)r->conn, p.ttft_s * 1e3);
-	if (r->new_conn && !isnan(p.connect_s))
-		fprintf(f, "%.1f connect + %.1f send + ", p.connect_s * 1e3,
-			(setup - p.connect_s) * 1e3);
-	else
-		fprintf(f, "%.1f send + ", setup * 1e3);
+	double before = 0; /* connect and TLS, when this request paid them */
+	if (r->new_conn && !isnan(p.connect_s)) {
+		fprintf(f, "%.1f connect + ", p.connect_s * 1e3);
+		before += p.connect_s;
+	}
+	if (!isnan(p.tls_s)) {
+		fprintf(f, "%.1f tls + ", p.tls_s * 1e3);
+		before += p.tls_s;
+	}
+	fprintf(f, "%.1f send + ", (setup - before) * 1e3);
 	if (!s->source) {
 		fprintf(f, "%.1f server (no split: %s)\n", (p.ttft_s - setup) * 1e3,
 			s->note[0] ? s->note : "no /metrics sampled: ttft-run --metrics URL");
@@ -75,10 +81,11 @@ static void print_where(FILE *f, const struct ttft_analysis *a, size_t most)
 
 void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 {
-	fprintf(f, "%4s %7s %5s %-6s %-24s %6s %16s %17s %6s %8s %10s %8s %11s %9s "
-		   "%9s %9s %10s %10s %10s %9s %10s %8s  %s\n", "#",
+	fprintf(f, "%4s %7s %5s %-6s %-24s %6s %16s %17s %6s %3s %8s %10s %7s %8s "
+		   "%11s %9s %9s %9s %10s %10s %10s %9s %10s %8s  %s\n", "#",
 		"pid", "conn", "method", "path", "status", "start_s",
-		"start_unix_s", "tokens", "dns_ms", "connect_ms", "send_ms",
+		"start_unix_s", "tokens", "tls", "dns_ms", "connect_ms", "tls_ms",
+		"send_ms",
 		"wait_hdr_ms", "ttft_ms", "decode_ms", "e2e_ms", "itl_p50_ms",
 		"itl_p99_ms", "app_gap_ms", "queue_ms", "prefill_ms", "other_ms", "split");
 	for (size_t i = 0; i < a->nreqs; i++) {
@@ -90,11 +97,19 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 			snprintf(status, sizeof status, "%d", r->status);
 		else
 			snprintf(status, sizeof status, "-");
-		fprintf(f, "%4zu %7d %5llu %-6.6s %-24.24s %6s %16.6f %17.6f %6ld", i + 1, r->pid,
-			(unsigned long long)r->conn, r->method, r->path, status,
-			p.start_s, ttft_analysis_unix_s(a, r->t_start), ttft_record_tokens(r));
+		char tokens[24];
+		if (r->encrypted) /* unknown, not zero */
+			snprintf(tokens, sizeof tokens, "-");
+		else
+			snprintf(tokens, sizeof tokens, "%ld", ttft_record_tokens(r));
+		fprintf(f, "%4zu %7d %5llu %-6.6s %-24.24s %6s %16.6f %17.6f %6s %3s", i + 1,
+			r->pid,
+			(unsigned long long)r->conn, r->encrypted ? "-" : r->method,
+			r->encrypted ? "-" : r->path, status, p.start_s,
+			ttft_analysis_unix_s(a, r->t_start), tokens, r->tls ? "yes" : "-");
 		ms(f, 8, p.dns_s);
 		ms(f, 10, p.connect_s);
+		ms(f, 7, p.tls_s);
 		ms(f, 8, p.send_s);
 		ms(f, 11, p.wait_headers_s);
 		ms(f, 9, p.ttft_s);
@@ -107,7 +122,9 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		ms(f, 10, r->split.prefill_s);
 		ms(f, 8, p.server_other_s);
 		fprintf(f, "  %-16s", r->split.source ? r->split.source : "-");
-		const char *note = !r->t_end && !r->new_conn && !r->t_hdr
+		const char *note = r->encrypted
+				 ? "  (encrypted: not visible: TLS inside the program, e.g. Node or Go)"
+				 : !r->t_end && !r->new_conn && !r->t_hdr
 				 ? "  (no response on a reused connection: the client retries)"
 				 : r->closed_early ? "  (client closed early)"
 				 : r->end_flags & TTFT_F_TRUNCATED ? "  (server closed mid-response)"
@@ -115,7 +132,10 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 				 : !r->t_end ? "  (incomplete)" : "";
 		fprintf(f, "%s\n", note);
 	}
-	fprintf(f, "\nrequests: %zu (with a first token: %zu)\n", a->nreqs, a->ttft.n);
+	fprintf(f, "\nrequests: %zu (with a first token: %zu)\n",
+		a->nreqs - a->nencrypted, a->ttft.n);
+	if (a->nencrypted)
+		fprintf(f, "encrypted connections, not visible: %zu\n", a->nencrypted);
 	fprintf(f, "%-8s %10s %10s %10s %10s %10s\n", "(ms)", "min", "median",
 		"p90", "p99", "max");
 	struct {
@@ -137,10 +157,13 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 	print_where(f, a, TTFT_WHERE_SLOWEST);
 }
 
-static const char *desync_name(int d)
+static const char *desync_name(int d, int tls)
 {
+	if (d == 1 && tls)
+		return "HTTP/2 or another protocol inside TLS (HTTP/1.1 only: "
+		       "e.g. curl --http1.1)";
 	switch (d) {
-	case 1: return "not HTTP/1.x (TLS or HTTP/2?)";
+	case 1: return "not HTTP/1.x (HTTP/2?)";
 	case 2: return "response is not HTTP/1.x";
 	case 3: return "malformed chunked encoding";
 	case 4: return "bytes passed unseen";
@@ -181,7 +204,12 @@ void ttft_print_warnings(FILE *f, const struct ttft_analysis *a)
 		else if (n->desync)
 			fprintf(f, "note: pid %d conn %llu to %s: not analysed: "
 				   "%s\n", n->pid, (unsigned long long)n->conn,
-				n->peer, desync_name(n->desync));
+				n->peer, desync_name(n->desync, n->tls));
+		else if (n->tls)
+			fprintf(f, "note: pid %d conn %llu to %s: TLS, but no "
+				   "request was sent (the handshake failed: a "
+				   "refused certificate?)\n", n->pid,
+				(unsigned long long)n->conn, n->peer);
 	}
 }
 
@@ -194,7 +222,8 @@ void ttft_analysis_json(struct ttft_json *j, const struct ttft_analysis *a)
 		ttft_json_record(j, NULL, &a->reqs[i], &ctx);
 	ttft_json_end_arr(j);
 	ttft_json_begin_obj(j, "summary");
-	ttft_json_int(j, "count", (long long)a->nreqs);
+	ttft_json_int(j, "count", (long long)(a->nreqs - a->nencrypted));
+	ttft_json_int(j, "encrypted_connections", (long long)a->nencrypted);
 	ttft_json_summary(j, "ttft_s", &a->ttft);
 	ttft_json_summary(j, "e2e_s", &a->e2e);
 	ttft_json_end_obj(j);

@@ -143,6 +143,10 @@ void ttft_record_phases(const struct ttft_record *r, struct ttft_phases *p)
 	p->start_s = r->t_start ? (double)r->t_start / 1e9 : NAN;
 	p->dns_s = r->new_conn ? span(r->t_dns0, r->t_dns1) : NAN;
 	p->connect_s = r->new_conn ? span(r->t_conn0, r->t_est) : NAN;
+	/* TLS: connected → the first request byte handed to the TLS library */
+	p->tls_s = r->tls && r->new_conn && !r->encrypted ? span(r->t_est, r->t_req0)
+							    : NAN;
+	p->wire_ttft_s = span(r->t_start, r->t_wire_first);
 	p->send_s = span(r->t_req0, r->t_req1);
 	p->wait_headers_s = span(r->t_req1, r->t_hdr);
 	p->ttft_s = ttft_record_ttft_s(r);

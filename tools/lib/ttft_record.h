@@ -71,6 +71,12 @@ struct ttft_record {
 	int64_t t_first;        /* first token (non-streamed: the answer) */
 	int64_t t_end;          /* response complete */
 	int64_t t_app_first;    /* log: the application's own first-token mark */
+	int64_t t_wire_first;   /* log, TLS: the socket read that brought the
+	                           first token's ciphertext */
+	uint8_t tls;            /* log: the connection spoke TLS */
+	uint8_t encrypted;      /* log: TLS with no plaintext seen — a
+	                           connection, not a request: no method, path,
+	                           status or tokens */
 	int64_t *tok;           /* times of token events, in order */
 	uint32_t ntok, tokcap;
 	long usage_tokens;      /* usage.completion_tokens, -1 unknown */
@@ -87,6 +93,8 @@ struct ttft_record {
 struct ttft_phases {
 	double start_s;
 	double dns_s, connect_s, send_s, wait_headers_s, ttft_s, decode_s, e2e_s;
+	double tls_s, wire_ttft_s; /* the TLS handshake; the first token on the
+	                              wire, before decryption */
 	double itl_p50_s, itl_p99_s, app_gap_s;
 	double pretransfer_s, starttransfer_s; /* start → t_req0, → t_hdr */
 	double server_other_s, network_s;

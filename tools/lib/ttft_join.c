@@ -63,22 +63,30 @@ static int64_t t0_of(const struct ttft_truth *t)
 	return t->t0_ns ? t->t0_ns : t->t_ns;
 }
 
-/* The last snapshot certainly rendered before lo and the first certainly
- * rendered after hi; -1 when there is none. */
-static void window(const struct ttft_truth *sn, size_t n, int64_t lo, int64_t hi,
-		   long *a, long *b)
+/* How many snapshots' answers arrived before t (or by t): snapshots are in
+ * time order, one GET at a time. */
+static size_t arrived(const struct ttft_truth *sn, size_t n, int64_t t, int or_at)
 {
-	size_t l = 0, h = n; /* first with t_ns >= lo */
+	size_t l = 0, h = n;
 	while (l < h) {
 		size_t m = l + (h - l) / 2;
-		if (sn[m].t_ns < lo)
+		if (sn[m].t_ns < t || (or_at && sn[m].t_ns == t))
 			l = m + 1;
 		else
 			h = m;
 	}
-	*a = (long)l - 1;
+	return l;
+}
+
+/* The last snapshot certainly rendered before lo (its answer was in) and
+ * the first certainly rendered after hi (its GET went out later); -1 when
+ * there is none. */
+static void window(const struct ttft_truth *sn, size_t n, int64_t lo, int64_t hi,
+		   long *a, long *b)
+{
+	*a = (long)arrived(sn, n, lo, 0) - 1;
 	*b = -1;
-	for (size_t k = l; k < n; k++)
+	for (size_t k = arrived(sn, n, hi, 1); k < n; k++)
 		if (t0_of(&sn[k]) > hi) {
 			*b = (long)k;
 			break;

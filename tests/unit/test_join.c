@@ -463,6 +463,61 @@ START_TEST(llamacpp_timings_queue_from_headers)
 }
 END_TEST
 
+/* An instant a clock could give (the join takes any other as unknown). */
+static int real(int64_t t)
+{
+	return t > 0 && t < (INT64_C(1) << 62);
+}
+
+/* Nonsense in (times out of order, zeros, extremes, NaN and infinite
+ * values, snapshots out of order): no crash, and whatever split comes out
+ * still fits in what the client waited. */
+START_TEST(nonsense_never_crashes_or_goes_negative)
+{
+	srand48(7);
+	static const int64_t odd[] = {0, 1, -1, INT64_MAX, INT64_MIN, 5 * MS, 100 * MS};
+	for (int round = 0; round < 2000; round++) {
+		struct ttft_truth sn[6];
+		struct ttft_join_req jr[5];
+		struct ttft_server_split o[5];
+		for (int k = 0; k < 6; k++) {
+			memset(&sn[k], 0, sizeof sn[k]);
+			sn[k].have = round % 2 ? 0x7fffu : 0x7800u;
+			for (int i = 0; i < TR__N; i++)
+				sn[k].v[i] = u01() < 0.1 ? NAN : u01() < 0.1 ? INFINITY
+					   : (double)(int)(u01() * 4) + u01() * 0.01;
+			sn[k].t0_ns = u01() < 0.2 ? odd[(int)(u01() * 7)]
+				    : (int64_t)(u01() * 200 * MS);
+			sn[k].t_ns = u01() < 0.2 ? odd[(int)(u01() * 7)]
+				   : sn[k].t0_ns / 2 + (int64_t)(u01() * 2 * MS);
+		}
+		for (int i = 0; i < 5; i++) {
+			int64_t *t = &jr[i].t_sent;
+			for (int f = 0; f < 5; f++)
+				t[f] = u01() < 0.3 ? odd[(int)(u01() * 7)]
+					: (int64_t)(u01() * 200 * MS);
+			jr[i].skew_ns = u01() < 0.1 ? INT64_MAX / 2 : (int64_t)(u01() * 10 * MS);
+			jr[i].generate = u01() < 0.8;
+			jr[i].complete = u01() < 0.8;
+		}
+		ck_assert_int_eq(ttft_join(sn, 6, jr, 5, o), 0);
+		for (int i = 0; i < 5; i++) {
+			if (!o[i].source)
+				continue;
+			ck_assert(!(o[i].prefill_s < 0) && !(o[i].queue_s < 0));
+			if (real(jr[i].t_first) && real(jr[i].t_sent))
+				ck_assert_msg(!(other_s(&jr[i], &o[i]) < 0), "other %.9f",
+					      other_s(&jr[i], &o[i]));
+		}
+		ttft_join_pair(&sn[0], &sn[5], &jr[0], &o[0]);
+		ttft_join_timings(&jr[1], u01() * 50, u01() * 50, 3, &o[1]);
+		for (int i = 0; i < 2; i++)
+			if (o[i].source && real(jr[i].t_first) && real(jr[i].t_sent))
+				ck_assert(!(other_s(&jr[i], &o[i]) < 0));
+	}
+}
+END_TEST
+
 /* How often to sample by default, by the page's server (docs/server-truth.md:
  * under 1% of a core for what a scrape costs each). */
 START_TEST(scrape_interval_by_server)
@@ -493,6 +548,7 @@ int main(void)
 	tcase_add_test(t, pair_refusals_and_restarts);
 	tcase_add_test(t, llamacpp_timings_queue_from_headers);
 	tcase_add_test(t, scrape_interval_by_server);
+	tcase_add_test(t, nonsense_never_crashes_or_goes_negative);
 	suite_add_tcase(s, t);
 	return tu_run(s);
 }

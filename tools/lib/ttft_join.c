@@ -26,11 +26,34 @@ static int64_t add(int64_t t, int64_t s)
 	return t == NEVER || t > NEVER - s ? NEVER : t + s;
 }
 
+/* A CLOCK_MONOTONIC instant is positive and far from overflow; anything
+ * else is taken as not known, so that no difference below can overflow. */
+static int64_t sane(int64_t t)
+{
+	return t > 0 && t < (INT64_C(1) << 62) ? t : 0;
+}
+
+static struct ttft_join_req sane_req(const struct ttft_join_req *r)
+{
+	struct ttft_join_req c = *r;
+	c.t_sent = sane(c.t_sent);
+	c.t_hdr = sane(c.t_hdr);
+	c.t_first = sane(c.t_first);
+	c.t_end_lo = sane(c.t_end_lo);
+	c.t_end_hi = sane(c.t_end_hi);
+	if (c.t_end_hi < c.t_end_lo)
+		c.t_end_hi = c.t_end_lo;
+	c.skew_ns = c.skew_ns > 0 && c.skew_ns < (INT64_C(1) << 60) ? c.skew_ns : 0;
+	return c;
+}
+
 /* The interval the server's moment lies in, by the client's times. An end
  * that never came leaves it open: the server may count it any time later. */
-static void interval(const struct ttft_join_req *r, enum anchor k, int64_t *lo,
+static void interval(const struct ttft_join_req *req, enum anchor k, int64_t *lo,
 		     int64_t *hi)
 {
+	struct ttft_join_req c = sane_req(req);
+	const struct ttft_join_req *r = &c;
 	int64_t s = r->skew_ns;
 	int64_t start = r->t_sent ? r->t_sent : INT64_MIN;
 	int64_t end = r->t_end_hi ? r->t_end_hi : NEVER;
@@ -265,8 +288,10 @@ static int unusable(const struct ttft_join_req *r, struct ttft_server_split *o)
 }
 
 void ttft_join_pair(const struct ttft_truth *a, const struct ttft_truth *b,
-		    const struct ttft_join_req *r, struct ttft_server_split *o)
+		    const struct ttft_join_req *req, struct ttft_server_split *o)
 {
+	struct ttft_join_req c = sane_req(req);
+	const struct ttft_join_req *r = &c;
 	clear(o);
 	if (unusable(r, o) || ttft_truth_restarted(a, b, o->note, sizeof o->note))
 		return;
@@ -326,15 +351,17 @@ static int clean(const struct joiner *j, const struct ttft_join_req *r, enum anc
 				 "between the snapshots around this one's (±%.1f ms): whose "
 				 "numbers are whose cannot be proved", others,
 				 others == 1 ? "" : "s", anchor_what[k],
-				 ms((*b)->t_ns - t0_of(*a)), ms(r->skew_ns));
+				 ((double)(*b)->t_ns - (double)t0_of(*a)) / 1e6, ms(r->skew_ns));
 		return 0;
 	}
 	return 1;
 }
 
-static void join_one(const struct joiner *j, const struct ttft_join_req *r,
+static void join_one(const struct joiner *j, const struct ttft_join_req *req,
 		     struct ttft_server_split *o)
 {
+	struct ttft_join_req c = sane_req(req);
+	const struct ttft_join_req *r = &c;
 	clear(o);
 	if (unusable(r, o))
 		return;
@@ -401,9 +428,11 @@ int ttft_join(const struct ttft_truth *snaps, size_t nsnaps,
 	return ok || !kind ? 0 : -1;
 }
 
-void ttft_join_timings(const struct ttft_join_req *r, double prompt_ms,
+void ttft_join_timings(const struct ttft_join_req *req, double prompt_ms,
 		       double predicted_ms, double cache_n, struct ttft_server_split *o)
 {
+	struct ttft_join_req c = sane_req(req);
+	const struct ttft_join_req *r = &c;
 	clear(o);
 	if (isnan(prompt_ms) || prompt_ms < 0) {
 		snprintf(o->note, sizeof o->note, "llama.cpp's timings carry no prompt_ms");

@@ -121,7 +121,7 @@ $(B)/tls_two: $(B)/obj/tests/support/tls_two.o $(FAKE)/libcallerreal.so \
 		$(FAKE)/libcaller3.so $(FAKE)/libcaller11.so
 	$(CC) $(LDFLAGS) -o $@ $< -ldl
 
-TU := $(B)/obj/tests/support/testutil.o
+TU := $(B)/obj/tests/support/testutil.o $(B)/obj/tests/support/fixture_client.o
 $(B)/test_cold: $(B)/obj/tests/e2e/test_cold.o $(TU) $(B)/obj/tools/cold/cold_phases.o $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
@@ -139,10 +139,18 @@ $(B)/bench_tls: $(B)/obj/bench/bench_tls.o
 $(B)/bench_analyze: $(B)/obj/bench/bench_analyze.o $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^
 
-bench: all $(B)/bench_shim $(B)/bench_tls $(B)/bench_analyze $(B)/fixture-server
+$(B)/bench_accuracy: $(B)/obj/bench/bench_accuracy.o $(B)/obj/tests/support/fixture_client.o \
+		$(B)/libttftcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+
+# Ratios (what the shim costs) and accuracy figures (how close the tools'
+# stamps come to the fixture's own record): reported, never pass/fail.
+bench: all $(B)/bench_shim $(B)/bench_tls $(B)/bench_analyze $(B)/bench_accuracy \
+		$(B)/fixture-server
 	$(B)/bench_shim $(B)/libttftshim.so
 	$(B)/bench_tls $(B)/libttftshim.so
 	$(B)/bench_analyze $(B)
+	TTFT_BUILD=$(B) $(B)/bench_accuracy
 	TTFT_BUILD=$(B) bash bench/probe_256.sh
 	TTFT_BUILD=$(B) bash bench/scrape_cost.sh
 
@@ -160,25 +168,38 @@ demo: all
 
 # Everything but the preloaded shim under AddressSanitizer and UBSan (an
 # instrumented shim cannot load into arbitrary programs), then the suites.
+# Sanitized programs run several times slower: each test's time limit is
+# scaled by this (tu_tcase); the assertions themselves hold at any speed.
+SAN_TIMEOUT_SCALE ?= 3
 SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-sanitize:
+sanitize-build:
 	$(MAKE) B=build-asan CFLAGS="$(SAN)" LDFLAGS="-fsanitize=address,undefined" \
 		SHIM_CFLAGS="-O2 -g" all $(subst $(B)/,build-asan/,$(TEST_PROGS))
-	ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 TTFT_BUILD=build-asan bash tests/run.sh
+sanitize: sanitize-build
+	ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 TTFT_BUILD=build-asan \
+		TTFT_TEST_TIMEOUT_SCALE=$(SAN_TIMEOUT_SCALE) bash tests/run.sh
 
 # The suites that use threads (the log's 8 writers in 4 processes, the
 # fixture server, over TLS too, ttft-cold's log reader and GPU sampler,
-# ttft-run's /metrics scraper) under ThreadSanitizer.
-tsan:
+# ttft-run's /metrics scraper) under ThreadSanitizer (TSAN_SUITES:
+# tests/suites.mk).
+tsan-build:
 	$(MAKE) B=build-tsan CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
 		SHIM_CFLAGS="-O2 -g" all $(addprefix build-tsan/,$(TSAN_SUITES)) \
 		build-tsan/fixture-server build-tsan/shim_host build-tsan/tls_two
-	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan TTFT_SUITES="$(TSAN_SUITES)" \
+tsan: tsan-build
+	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan \
+		TTFT_TEST_TIMEOUT_SCALE=$(SAN_TIMEOUT_SCALE) TTFT_SUITES="$(TSAN_SUITES)" \
 		bash tests/run.sh
+
+# The whole suite N times (default 10) under two CPU hogs: tests/stress.sh.
+test-stress:
+	@bash tests/stress.sh
 
 clean:
 	rm -rf $(B) build-asan build-tsan
 
-.PHONY: all test check-layers bench demo sanitize tsan clean
+.PHONY: all test check-layers bench demo sanitize sanitize-build tsan tsan-build test-stress \
+	clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -11,23 +11,26 @@ cd "$(dirname "$0")/.."
 B=${TTFT_BUILD:-build}
 N=${N:-256}
 make -s all "$B/fixture-server" >/dev/null
-"$B/fixture-server" --port 0 --first-ms 100 --token-ms 20 > /tmp/probe256.port &
+# everything in one directory, removed on the way out
+dir=$(mktemp -d /dev/shm/ttft-bench256.XXXXXX)
+srv=
+trap 'kill $srv 2>/dev/null; rm -rf "$dir"' EXIT
+# the fixture prints its port once it listens: read that line, no polling
+exec 3< <(exec "$B/fixture-server" --port 0 --first-ms 100 --token-ms 20)
 srv=$!
-trap 'kill $srv 2>/dev/null' EXIT
-for _ in $(seq 50); do [ -s /tmp/probe256.port ] && break; sleep 0.1; done
-port=$(awk '{print $2}' /tmp/probe256.port)
-log=/dev/shm/probe256.$$.log
+read -r _ port <&3
+log=$dir/log
 "$B/ttft-run" --quiet --log "$log" -- "$B/ttft-probe" --url "http://127.0.0.1:$port" \
-	--concurrency "$N" --requests "$N" --max-tokens 64 --json /tmp/probe256.jsonl -q
-"$B/ttft-analyze" --json --path /v1/completions "$log" > /tmp/probe256.json
+	--concurrency "$N" --requests "$N" --max-tokens 64 --json "$dir/probe.jsonl" -q
+"$B/ttft-analyze" --json --path /v1/completions "$log" > "$dir/probe.json"
 rm -f "$log"
 "$B/ttft-run" --quiet --log "$log" -- python3 bench/py_asyncio_many.py "$port" "$N"
-"$B/ttft-analyze" --json --path /v1/completions "$log" > /tmp/probe256.py.json
+"$B/ttft-analyze" --json --path /v1/completions "$log" > "$dir/py.json"
 rm -f "$log"
-python3 - "$N" <<'PY'
+python3 - "$N" "$dir" <<'PY'
 import json, sys
-n = int(sys.argv[1])
-recs = [json.loads(l) for l in open("/tmp/probe256.jsonl")]
+n, d = int(sys.argv[1]), sys.argv[2]
+recs = [json.loads(l) for l in open(f"{d}/probe.jsonl")]
 reqs, summ = recs[:-1], recs[-1]["summary"]
 ok = sum(r["ok"] for r in reqs)
 toks = sum(r["tokens"] for r in reqs)
@@ -41,8 +44,8 @@ def show(name, g):
     return q(.5)
 print(f"streams: {len(reqs)} requested {n}, ok {ok}, tokens {toks} (want {n * 64})")
 print("first token seen by the application after the socket read returned (us):")
-ours = show("ttft-probe", gaps("/tmp/probe256.json"))
-theirs = show("python asyncio", gaps("/tmp/probe256.py.json"))
+ours = show("ttft-probe", gaps(f"{d}/probe.json"))
+theirs = show("python asyncio", gaps(f"{d}/py.json"))
 print(f"ratio of medians (asyncio / ttft-probe): {theirs / ours:.1f}")
 print(f"probe TTFT p50 {summ['ttft_s']['median']*1e3:.2f} ms, ITL p50 {summ['itl_s']['median']*1e3:.2f} ms "
       f"(injected 100 / 20), output {summ['output_tokens_per_s']:.0f} tok/s")

@@ -268,13 +268,21 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 		int failed = !c->cold.ok;
 		for (int i = 0; i < c->nwarm; i++)
 			failed += !c->warm[i].ok;
+		/* Requests fail the moment a dying server's socket closes, a
+		 * little before its process can be reaped: when they failed,
+		 * give it a second to show that it died. */
+		int dead = cold_server_dead(&srv);
+		for (int k = 0; failed && !dead && !g_stop && k < 50; k++) {
+			usleep(20000);
+			dead = cold_server_dead(&srv);
+		}
 		if (g_stop) {
 			rc = 130;
 			snprintf(c->error, sizeof c->error, "interrupted");
 		} else if (prc < 0) {
 			snprintf(c->error, sizeof c->error, "%s", perr);
 			rc = 1;
-		} else if (cold_server_dead(&srv)) {
+		} else if (dead) {
 			snprintf(c->error, sizeof c->error,
 				 "the server died during the requests; its last lines:");
 			tail_into(&srv, c->error, sizeof c->error);

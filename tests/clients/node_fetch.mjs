@@ -1,5 +1,6 @@
 // Streamed completions with Node's built-in fetch (undici, keep-alive);
-// prints one JSON line per request with process.hrtime (CLOCK_MONOTONIC).
+// prints one JSON line per request with process.hrtime (CLOCK_MONOTONIC):
+// start, first token, response read to its end.
 // usage: node node_fetch.mjs PORT N [X-Fixture value] [http|https]
 const [port, n, fixture = "", scheme = "http"] = process.argv.slice(2);
 for (let i = 0; i < Number(n); i++) {
@@ -26,5 +27,7 @@ for (let i = 0; i < Number(n); i++) {
       }
     }
   }
-  console.log(JSON.stringify({ start_ns: Number(t0), first_ns: Number(first), tokens }));
+  const end = process.hrtime.bigint();
+  console.log(JSON.stringify({ start_ns: Number(t0), first_ns: Number(first),
+                               end_ns: Number(end), tokens }));
 }

@@ -1,5 +1,6 @@
 """Streamed completions over asyncio streams (raw HTTP/1.1, chunked);
-prints one JSON line per request with time.monotonic_ns stamps.
+prints one JSON line per request with time.monotonic_ns stamps (start,
+first token, response read to its end).
 usage: py_asyncio.py PORT N keepalive|new|concurrent [X-Fixture value]
 concurrent: N requests at once, each on its own connection.
 TTFT_TEST_MAX_TOKENS=K asks for K tokens (default 5) with ignore_eos; a
@@ -8,7 +9,6 @@ import asyncio, json, os, sys, time
 
 port, n, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 fixture = sys.argv[4] if len(sys.argv) > 4 else ""
-
 max_tokens = os.environ.get("TTFT_TEST_MAX_TOKENS")
 request = {"prompt": "Explain TTFT.", "max_tokens": int(max_tokens or 5), "stream": True}
 if max_tokens:
@@ -38,7 +38,8 @@ async def one(reader, writer):
                     first = first or time.monotonic_ns()
 
 def line(t0, first, tokens, timings):
-    out = {"start_ns": t0, "first_ns": first, "tokens": tokens}
+    out = {"start_ns": t0, "first_ns": first, "end_ns": time.monotonic_ns(),
+           "tokens": tokens}
     if timings:
         out["timings"] = timings
     return out
@@ -47,10 +48,10 @@ async def concurrent():
     async def fresh():
         t0 = time.monotonic_ns()
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        first, tokens, timings = await one(reader, writer)
+        got = line(t0, *await one(reader, writer))
         writer.close()
         await writer.wait_closed()
-        return line(t0, first, tokens, timings)
+        return got
     for got in await asyncio.gather(*(fresh() for _ in range(n))):
         print(json.dumps(got), flush=True)
 

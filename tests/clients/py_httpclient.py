@@ -1,8 +1,11 @@
 """Streamed completions with http.client; prints one JSON line per request
-with the client's own CLOCK_MONOTONIC stamps (time.monotonic_ns).
+with the client's own CLOCK_MONOTONIC stamps (time.monotonic_ns): start,
+first token, response read to its end.
 usage: py_httpclient.py PORT N keepalive|new [chat] [X-Fixture value]
-TTFT_TEST_PAUSE=S sleeps S seconds between requests."""
-import http.client, json, os, sys, time
+TTFT_TEST_SCRAPES="TRUTH K": after each response, wait until the fixture
+has served K /metrics pages (tests/clients/wait_scrapes.sh), so that a
+scraper's snapshot falls between any two requests."""
+import http.client, json, os, subprocess, sys, time
 
 port, n, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 chat = len(sys.argv) > 4 and sys.argv[4] == "chat"
@@ -14,10 +17,9 @@ if chat:
 else:
     body["prompt"] = "Explain TTFT."
 conn = None
-pause = float(os.environ.get("TTFT_TEST_PAUSE", "0"))
+scrapes = os.environ.get("TTFT_TEST_SCRAPES", "").split()
+wait = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wait_scrapes.sh")
 for i in range(n):
-    if i and pause:
-        time.sleep(pause)
     if conn is None or mode == "new":
         conn = http.client.HTTPConnection("127.0.0.1", port)
     t0 = time.monotonic_ns()
@@ -34,6 +36,10 @@ for i in range(n):
             tokens += 1
             if first is None:
                 first = time.monotonic_ns()
-    print(json.dumps({"start_ns": t0, "first_ns": first, "tokens": tokens}), flush=True)
+    end = time.monotonic_ns()
+    print(json.dumps({"start_ns": t0, "first_ns": first, "end_ns": end, "tokens": tokens}),
+          flush=True)
     if mode == "new":
         conn.close()
+    if scrapes:
+        subprocess.run(["sh", wait] + scrapes, check=True)

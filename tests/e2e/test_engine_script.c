@@ -21,7 +21,7 @@ START_TEST(preference_order)
 	free(out);
 	/* one on PATH wins over building */
 	char dir[128], cmd[512];
-	snprintf(dir, sizeof dir, "/tmp/ttft-test-path-%d", (int)getpid());
+	tu_tmp_log(dir, sizeof dir, "path");
 	snprintf(cmd, sizeof cmd, "mkdir -p %s && cp /bin/true %s/llama-server && "
 		 "env -u TTFT_LLAMA_SERVER PATH=%s:$PATH tools/engine.sh server", dir, dir, dir);
 	ck_assert_int_eq(tu_sh(cmd, &out), 0);
@@ -40,7 +40,7 @@ END_TEST
 START_TEST(failing_step_names_itself_and_its_log)
 {
 	char dir[128], cmd[1024], *out;
-	snprintf(dir, sizeof dir, "/tmp/ttft-test-buildfail-%d", (int)getpid());
+	tu_tmp_log(dir, sizeof dir, "buildfail");
 	snprintf(cmd, sizeof cmd,
 		 "mkdir -p %s/bin && printf '#!/bin/sh\\necho \"npm ERR! network unreachable\" >&2\\n"
 		 "exit 1\\n' > %s/bin/npm && chmod +x %s/bin/npm && "
@@ -61,9 +61,8 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("engine-script");
-	TCase *t = tcase_create("engine-script");
+	TCase *t = tu_tcase(s, "engine-script", 60);
 	tcase_add_test(t, preference_order);
 	tcase_add_test(t, failing_step_names_itself_and_its_log);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

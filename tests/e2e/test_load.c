@@ -14,56 +14,54 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture_client.h"
 #include "testutil.h"
 
 static int g_port;
 static pid_t g_srv;
-static char g_truth[256];
 
 static void start(const char *args)
 {
-	snprintf(g_truth, sizeof g_truth, "/tmp/ttft-test-truth-%d-%ld.jsonl", (int)getpid(),
-		 (long)random());
 	char a[512];
-	snprintf(a, sizeof a, "--slots 1 --first-ms 1 --token-ms 20 --truth %s %s", g_truth,
-		 args);
+	snprintf(a, sizeof a, "--slots 1 --first-ms 1 --token-ms 20 %s", args);
 	g_port = tu_fixture_start(a, &g_srv);
 }
 
 static void stop(void)
 {
 	tu_fixture_stop(g_srv);
-	unlink(g_truth);
 }
 
-/* What the fixture measured and reported for one request. */
+/* What the fixture measured and reported for one completion (its --truth
+ * line): when it read the request, wrote the headers, took a slot and sent
+ * the first token, and the queue and prefill it reported. */
 struct truth {
-	double recv_s, hdr_s, first_s, queue_s, prefill_s;
+	double recv_s, sched_s, first_s, queue_s, prefill_s;
 	char trace_id[33];
 	int used;
 };
 
 static int read_truth(struct truth *t, int max)
 {
-	char *text = tu_read_file(g_truth, NULL);
+	struct tu_truth all;
+	tu_fixture_truth(g_srv, &all);
 	int n = 0;
-	for (char *save, *p = strtok_r(text, "\n", &save); p && n < max;
-	     p = strtok_r(NULL, "\n", &save)) {
-		cJSON *o = cJSON_Parse(p);
-		ck_assert_msg(o != NULL, "bad truth line: %s", p);
+	for (size_t k = 0; n < max; k++) {
+		const struct tu_treq *r = tu_truth_req(&all, "/v1/completions", k);
+		if (!r)
+			break;
+		ck_assert_msg(r->ntok > 0 && r->sched_ns, "request %d: no first token or no "
+			      "slot in the fixture's record", r->n);
 		struct truth *x = &t[n++];
 		memset(x, 0, sizeof *x);
-		x->recv_s = cJSON_GetObjectItem(o, "t_recv_ns")->valuedouble / 1e9;
-		x->first_s = cJSON_GetObjectItem(o, "t_first_ns")->valuedouble / 1e9;
-		x->hdr_s = cJSON_GetObjectItem(o, "t_hdr_ns")->valuedouble / 1e9;
-		x->queue_s = cJSON_GetObjectItem(o, "queue_s")->valuedouble;
-		x->prefill_s = cJSON_GetObjectItem(o, "prefill_s")->valuedouble;
-		cJSON *tr = cJSON_GetObjectItem(o, "trace_id");
-		if (cJSON_IsString(tr))
-			snprintf(x->trace_id, sizeof x->trace_id, "%s", tr->valuestring);
-		cJSON_Delete(o);
+		x->recv_s = (double)r->recv_ns / 1e9;
+		x->sched_s = (double)r->sched_ns / 1e9;
+		x->first_s = (double)r->tok[0] / 1e9;
+		x->queue_s = r->queue_s;
+		x->prefill_s = r->prefill_s;
+		snprintf(x->trace_id, sizeof x->trace_id, "%s", r->trace_id);
 	}
-	free(text);
+	tu_truth_free(&all);
 	return n;
 }
 
@@ -128,12 +126,13 @@ static int check_row(cJSON *q, const struct truth *t, const char *want_source)
 	else if (!isnan(queue) && !isnan(num(q, "pretransfer_s"))) {
 		/* llamacpp-timings: request sent → headers read (llama.cpp sends
 		 * them when a slot takes the request). Never less than the real
-		 * queue; more by exactly the time the request and the headers
-		 * spent between client and server, measured here from both
-		 * sides' clocks (the fixture's arrival and send, the probe's). */
+		 * queue; more by exactly the time between the client's send and
+		 * the fixture's read, and between the slot's start and the
+		 * client's read of the headers, measured here from both sides'
+		 * clocks (the fixture's record, the probe's). */
 		double start = num(q, "start_s");
 		double transit = (t->recv_s - (start + num(q, "pretransfer_s"))) +
-				 ((start + num(q, "starttransfer_s")) - t->hdr_s);
+				 ((start + num(q, "starttransfer_s")) - t->sched_s);
 		ck_assert_msg(queue >= t->queue_s - 1e-6, "queue %.6f s < the server's own "
 			      "%.6f s", queue, t->queue_s);
 		ck_assert_msg(fabs(queue - t->queue_s - transit) < 1e-4, "queue %.6f s = the "
@@ -370,10 +369,8 @@ END_TEST
 
 int main(void)
 {
-	srandom((unsigned)getpid());
 	Suite *s = suite_create("load");
-	TCase *t = tcase_create("load");
-	tcase_set_timeout(t, 60);
+	TCase *t = tu_tcase(s, "load", 60);
 	tcase_add_test(t, asyncio_at_once_vllm);
 	tcase_add_test(t, curl_at_once_llamacpp);
 	tcase_add_test(t, keepalive_back_to_back_vllm);
@@ -381,6 +378,5 @@ int main(void)
 	tcase_add_test(t, where_ttft_went_lines);
 	tcase_add_test(t, probe_at_once_vllm);
 	tcase_add_test(t, probe_at_once_llamacpp);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

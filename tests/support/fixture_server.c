@@ -4,8 +4,7 @@
  *
  *   fixture-server [--port N] [--headers-ms H] [--first-ms F] [--token-ms T]
  *                  [--tokens N] [--role-lead-ms R] [--crlf] [--split N]
- *                  [--style vllm|llamacpp] [--slots N] [--truth FILE]
- *                  [--tls CERT KEY]
+ *                  [--tls CERT KEY] [--style vllm|llamacpp] [--slots N]
  *
  * Timeline of a streamed request, from the moment its last byte is read:
  *   +H            response headers
@@ -18,14 +17,39 @@
  * Tokens: max_tokens from the request, else --tokens. Prints "port N" on
  * stdout once listening (port 0 picks a free one). --tls serves HTTPS with
  * that PEM certificate and key (the same bytes, inside TLS records).
- * --slots N makes requests beyond N queue for real; --truth FILE records
- * each request's measured timeline and reported queue/prefill (see
- * "engine slots" below).
+ *
+ * --truth FILE is the ground truth the tests compare the tools with: one
+ * JSON line per event, CLOCK_MONOTONIC ns (system-wide, so comparable with
+ * the shim's and the clients' stamps):
+ *   {"event":"start","t_ns":T}             the process began
+ *   {"event":"line","t_ns":T,"text":"…"}   a --startup line, stamped just
+ *                                          before it was written
+ *   {"event":"listen","t_ns":T}            accepting connections
+ *   {"event":"request","n":N,"conn":C,…}   one per request (see
+ *                                          write_truth), written before the
+ *                                          response's last bytes, so a client
+ *                                          that has read its whole response
+ *                                          finds its line there
+ * A write is stamped just before the send() that carries its first byte
+ * (no reader can see it earlier); a read just after the recv() that
+ * returned the bytes (no sender can have started later).
+ *
+ * With --slots N (see "engine slots" below) a request beyond N waits for a
+ * slot, and its request line also carries "trace_id" (its traceparent's),
+ * "sched_ns" (a slot took it), "prefill_end_ns", and what the server
+ * reported for it: "queue_s", "prefill_s" (llama.cpp: queue_s is the
+ * arrival to the slot's start, its own record; the server reports none),
+ * "cache_n".
+ *
+ * --startup FILE replays a server's start-up log on stderr before
+ * listening: lines "DELAY_S<TAB>TEXT", each written DELAY_S after the one
+ * before (absolute deadlines); {port}, {pid} and {date} are filled in.
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -33,6 +57,7 @@
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,15 +82,18 @@ struct opts {
 	double prefill_ms;/* injected prefill, after the queue */
 	int cached;       /* prompt tokens served from the prefix cache */
 	double prefill_per_token_ms; /* prefill cost that grows with the prompt */
+	int restart;      /* zero the metrics when this request arrives */
 };
 
-static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0};
+static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0, 0};
 static int g_llamacpp;            /* --style llamacpp */
 static int g_ipv6;                /* --ipv6: listen on [::1] */
 static int g_slow_request;        /* --slow-request K: the K-th completion … */
 static double g_slow_ms;          /* … gets --slow-ms more before its first token */
 static int g_completions;         /* completions served so far (under g_mu) */
 static const char *g_metrics_mode = "vllm"; /* or garbage, truncated, missing */
+static int g_truth_fd = -1;       /* --truth FILE */
+static int g_requests;            /* requests read so far (under g_mu) */
 static SSL_CTX *g_tls;            /* --tls */
 /* The connection's TLS session: one thread serves one connection. */
 static __thread SSL *t_ssl;
@@ -110,6 +138,161 @@ static void sleep_until(int64_t t)
 	struct timespec ts = {t / 1000000000, t % 1000000000};
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 		;
+}
+
+/* What the fixture did for one request, in the order it did it: the
+ * ground truth of --truth. Times are 0 where the step did not happen. */
+struct rec {
+	int n, conn;
+	char method[16], path[256];
+	int status;
+	int prompt_tokens;
+	int closed;                /* the fixture dropped the connection */
+	int64_t accept_ns;         /* accept() returned this connection */
+	int64_t recv_first_ns;     /* the read that brought the first byte */
+	int64_t recv_ns;           /* the read that completed the request */
+	int64_t hdr_ns;            /* response headers (a whole non-streamed
+				      response: its only write) */
+	int64_t role_ns, error_ns, usage_ns, done_ns;
+	int64_t fin_ns;            /* the response's last bytes */
+	int64_t *tok;              /* each token event */
+	int ntok, tokcap;
+	int written;               /* its --truth line is out */
+	/* the engine's side (engine_start): planned instants, and the
+	 * values the server reports for the request */
+	int64_t sched_ns;          /* the engine took it (a slot, with --slots) */
+	int64_t prefill_end_ns, first_plan_ns, last_plan_ns;
+	double queue_s, prefill_s;
+	int cache_n;
+	int held;                  /* holds an engine slot */
+	char trace_id[33];         /* from its traceparent, "" if none */
+};
+
+static void rec_tok(struct rec *r, int64_t t)
+{
+	if (r->ntok == r->tokcap) {
+		r->tokcap = r->tokcap ? 2 * r->tokcap : 64;
+		r->tok = realloc(r->tok, (size_t)r->tokcap * sizeof *r->tok);
+	}
+	r->tok[r->ntok++] = t;
+}
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		b->cap = b->cap * 2 + (size_t)(n > 0 ? n : 0) + 256;
+		b->p = realloc(b->p, b->cap);
+	}
+}
+
+static void sb_time(struct sbuf *b, const char *k, int64_t t)
+{
+	if (t)
+		sb_printf(b, ",\"%s\":%" PRId64, k, t);
+	else
+		sb_printf(b, ",\"%s\":null", k);
+}
+
+/* One JSON string, escaped for the few characters a log line or path may
+ * hold. */
+static void sb_str(struct sbuf *b, const char *k, const char *v)
+{
+	sb_printf(b, ",\"%s\":\"", k);
+	for (; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+		if (c == '"' || c == '\\')
+			sb_printf(b, "\\%c", c);
+		else if (c < 0x20)
+			sb_printf(b, "\\u%04x", c);
+		else
+			sb_printf(b, "%c", c);
+	}
+	sb_printf(b, "\"");
+}
+
+/* One line into --truth: a single write() under the lock, so the lines of
+ * concurrent connections never interleave. */
+static void truth_line(struct sbuf *b)
+{
+	sb_printf(b, "}\n");
+	if (g_truth_fd >= 0) {
+		pthread_mutex_lock(&g_mu);
+		size_t off = 0;
+		while (off < b->len) {
+			ssize_t w = write(g_truth_fd, b->p + off, b->len - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+		pthread_mutex_unlock(&g_mu);
+	}
+	free(b->p);
+}
+
+static void truth_event(const char *event, int64_t t, const char *text)
+{
+	if (g_truth_fd < 0)
+		return;
+	struct sbuf b = {0};
+	sb_printf(&b, "{\"event\":\"%s\"", event);
+	sb_time(&b, "t_ns", t);
+	if (text)
+		sb_str(&b, "text", text);
+	truth_line(&b);
+}
+
+/* The request's line; called just before its last bytes are written (or
+ * the connection dropped), so it is there when the client is done. */
+static void write_truth(struct rec *r)
+{
+	r->written = 1;
+	if (g_truth_fd < 0)
+		return;
+	struct sbuf b = {0};
+	sb_printf(&b, "{\"event\":\"request\",\"n\":%d,\"conn\":%d", r->n, r->conn);
+	sb_str(&b, "method", r->method);
+	sb_str(&b, "path", r->path);
+	sb_printf(&b, ",\"status\":%d,\"prompt_tokens\":%d,\"closed\":%s",
+		  r->status, r->prompt_tokens, r->closed ? "true" : "false");
+	sb_time(&b, "accept_ns", r->accept_ns);
+	sb_time(&b, "recv_first_ns", r->recv_first_ns);
+	sb_time(&b, "recv_ns", r->recv_ns);
+	sb_time(&b, "hdr_ns", r->hdr_ns);
+	sb_time(&b, "role_ns", r->role_ns);
+	sb_printf(&b, ",\"tok_ns\":[");
+	for (int i = 0; i < r->ntok; i++)
+		sb_printf(&b, "%s%" PRId64, i ? "," : "", r->tok[i]);
+	sb_printf(&b, "]");
+	sb_time(&b, "error_ns", r->error_ns);
+	sb_time(&b, "usage_ns", r->usage_ns);
+	sb_time(&b, "done_ns", r->done_ns);
+	sb_time(&b, "fin_ns", r->fin_ns);
+	if (r->sched_ns) { /* the engine's side (engine_start) */
+		if (r->trace_id[0])
+			sb_str(&b, "trace_id", r->trace_id);
+		sb_time(&b, "sched_ns", r->sched_ns);
+		sb_time(&b, "prefill_end_ns", r->prefill_end_ns);
+		sb_printf(&b, ",\"queue_s\":%.9f,\"prefill_s\":%.9f,\"cache_n\":%d",
+			  r->queue_s, r->prefill_s, r->cache_n);
+	}
+	truth_line(&b);
 }
 
 static ssize_t conn_recv(int fd, char *p, size_t n)
@@ -176,20 +359,31 @@ static void http_date(char *out, size_t n)
 	strftime(out, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-static int send_json(int fd, int status, const char *reason, const char *body)
+/* A whole response at once: its truth line first (see write_truth). */
+static int send_whole(int fd, struct rec *r, int status, const char *reason,
+		      const char *type, const char *body)
 {
 	char date[64], head[512];
 	http_date(date, sizeof date);
 	int n = snprintf(head, sizeof head,
 			 "HTTP/1.1 %d %s\r\ndate: %s\r\nserver: uvicorn\r\n"
-			 "content-length: %zu\r\ncontent-type: application/json\r\n\r\n",
-			 status, reason, date, strlen(body));
+			 "content-length: %zu\r\ncontent-type: %s\r\n\r\n",
+			 status, reason, date, strlen(body), type);
+	r->status = status;
+	r->hdr_ns = r->fin_ns = ttft_now_ns();
+	write_truth(r);
 	if (write_all(fd, head, (size_t)n) != 0)
 		return -1;
 	return write_all(fd, body, strlen(body));
 }
 
-static int send_error(int fd, int status, const char *msg)
+static int send_json(int fd, struct rec *r, int status, const char *reason,
+		     const char *body)
+{
+	return send_whole(fd, r, status, reason, "application/json", body);
+}
+
+static int send_error(int fd, struct rec *r, int status, const char *msg)
 {
 	char body[512];
 	/* vLLM's ErrorResponse. */
@@ -201,7 +395,7 @@ static int send_error(int fd, int status, const char *msg)
 	const char *reason = status == 400 ? "Bad Request" : status == 404
 			     ? "Not Found" : status == 503 ? "Service Unavailable"
 			     : "Internal Server Error";
-	return send_json(fd, status, reason, body);
+	return send_json(fd, r, status, reason, body);
 }
 
 static void parse_overrides(const char *v, struct opts *o)
@@ -230,7 +424,19 @@ static void parse_overrides(const char *v, struct opts *o)
 		else if (!strcmp(tok, "prefill")) o->prefill_ms = x;
 		else if (!strcmp(tok, "cached")) o->cached = (int)x;
 		else if (!strcmp(tok, "prefill_per_token")) o->prefill_per_token_ms = x;
+		else if (!strcmp(tok, "restart")) o->restart = (int)x;
 	}
+}
+
+/* A server restart, as far as /metrics can tell: every counter from 0. */
+static void reset_metrics(void)
+{
+	pthread_mutex_lock(&g_mu);
+	memset(g_h, 0, sizeof g_h);
+	g_pc_queries = g_pc_hits = g_prompt_tok = g_gen_tok = 0;
+	g_lc_prompt_s = g_lc_pred_s = g_lc_prompt_tok = g_lc_cached_tok = 0;
+	g_lc_pred_tok = 0;
+	pthread_mutex_unlock(&g_mu);
 }
 
 static int64_t ms_ns(double ms)
@@ -257,7 +463,7 @@ static void finish_request(const struct opts *o, int prompt_tokens, int ntok,
 	pthread_mutex_unlock(&g_mu);
 }
 
-/* ---- engine slots (--slots N), server-side moments, the truth file ----
+/* ---- engine slots (--slots N) and the moments the server counts at ----
  * With --slots N the fixture is an engine with N slots: a request beyond N
  * waits, first come first served, for one to free; the wait is real and
  * measured. vLLM style: headers at once, then the wait; the histograms are
@@ -268,24 +474,14 @@ static void finish_request(const struct opts *o, int prompt_tokens, int ntok,
  * prompt_tokens_total when its prefill ends, tokens_predicted_* at the
  * finish, as llama-server's do; with slots the headers go out when a slot
  * takes the request (llama-server's "begin" result); the last event carries
- * the timings. --truth FILE appends one JSON line a request with what the
- * fixture measured and reported, for tests to hold the tools to. */
-struct span {
-	int n;                  /* the fixture's request number */
-	int held;               /* holds an engine slot */
-	int64_t recv, hdr, sched, prefill_end, first, last;
-	double queue_s, prefill_s; /* as reported (llama.cpp: queue is truth only) */
-	char trace_id[33];      /* from the request's traceparent, "" if none */
-};
-
+ * the timings. Each request's line in --truth says what was reported. */
 static int g_slots;              /* --slots N; 0: as many as ask */
 static pthread_mutex_t g_slot_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_slot_cv = PTHREAD_COND_INITIALIZER;
 static unsigned long g_ticket, g_turn; /* arrival order */
 static int g_busy;
-static int g_truth_fd = -1;      /* --truth FILE */
 
-static void slot_take(struct span *sp)
+static void slot_take(struct rec *r)
 {
 	pthread_mutex_lock(&g_slot_mu);
 	unsigned long me = g_ticket++;
@@ -295,19 +491,19 @@ static void slot_take(struct span *sp)
 	g_busy++;
 	pthread_cond_broadcast(&g_slot_cv); /* the next ticket may fit too */
 	pthread_mutex_unlock(&g_slot_mu);
-	sp->held = 1;
-	sp->sched = ttft_now_ns();
+	r->held = 1;
+	r->sched_ns = ttft_now_ns();
 }
 
-static void slot_give(struct span *sp)
+static void slot_give(struct rec *r)
 {
-	if (!sp->held)
+	if (!r->held)
 		return;
 	pthread_mutex_lock(&g_slot_mu);
 	g_busy--;
 	pthread_cond_broadcast(&g_slot_cv);
 	pthread_mutex_unlock(&g_slot_mu);
-	sp->held = 0;
+	r->held = 0;
 }
 
 /* The engine takes the request: vLLM's scheduler queries the prefix cache
@@ -325,147 +521,50 @@ static void on_scheduled(const struct opts *o, int prompt_tokens)
 }
 
 /* The prefill ends: llama.cpp's prompt counters move. */
-static void on_prefilled(const struct opts *o, const struct span *sp, int prompt_tokens)
+static void on_prefilled(const struct opts *o, const struct rec *r, int prompt_tokens)
 {
 	if (!g_llamacpp)
 		return;
 	pthread_mutex_lock(&g_mu);
-	g_lc_prompt_s += sp->prefill_s;
+	g_lc_prompt_s += r->prefill_s;
 	g_lc_prompt_tok += prompt_tokens - o->cached;
 	pthread_mutex_unlock(&g_mu);
 }
 
 /* The first token: vLLM observes TTFT in that iteration (with slots). */
-static void on_first_token(const struct span *sp, int prompt_tokens)
+static void on_first_token(const struct rec *r, int prompt_tokens)
 {
 	if (g_llamacpp || !g_slots)
 		return;
 	pthread_mutex_lock(&g_mu);
-	observe(H_TTFT, (double)(sp->first - sp->recv) / 1e9);
+	observe(H_TTFT, (double)(r->first_plan_ns - r->recv_ns) / 1e9);
 	g_prompt_tok += prompt_tokens;
 	pthread_mutex_unlock(&g_mu);
 }
 
-static void truth_write(const struct opts *o, const struct span *sp, int prompt_tokens,
-			int ntok)
+/* The finish: the slot is free, and the histograms and counters that move
+ * then move. */
+static void on_finished(const struct opts *o, struct rec *r, int prompt_tokens, int ntok)
 {
-	if (g_truth_fd < 0)
-		return;
-	char line[1024];
-	int n = snprintf(line, sizeof line,
-			 "{\"n\":%d,\"style\":\"%s\",\"slots\":%d,\"trace_id\":%s%s%s,"
-			 "\"t_recv_ns\":%lld,\"t_hdr_ns\":%lld,\"t_sched_ns\":%lld,"
-			 "\"t_prefill_end_ns\":%lld,\"t_first_ns\":%lld,\"t_last_ns\":%lld,"
-			 "\"queue_s\":%.9f,\"prefill_s\":%.9f,\"decode_s\":%.9f,"
-			 "\"ttft_s\":%.9f,\"cache_n\":%d,\"prompt_tokens\":%d,\"tokens\":%d}\n",
-			 sp->n, g_llamacpp ? "llamacpp" : "vllm", g_slots,
-			 sp->trace_id[0] ? "\"" : "", sp->trace_id[0] ? sp->trace_id : "null",
-			 sp->trace_id[0] ? "\"" : "", (long long)sp->recv, (long long)sp->hdr,
-			 (long long)sp->sched, (long long)sp->prefill_end, (long long)sp->first,
-			 (long long)sp->last, sp->queue_s, sp->prefill_s,
-			 (double)(sp->last - sp->first) / 1e9,
-			 (double)(sp->first - sp->recv) / 1e9, o->cached, prompt_tokens, ntok);
-	pthread_mutex_lock(&g_mu); /* one line at a time, whole */
-	ssize_t w = write(g_truth_fd, line, (size_t)n);
-	pthread_mutex_unlock(&g_mu);
-	if (w != n)
-		fprintf(stderr, "fixture: writing the truth file failed: %s\n", strerror(errno));
-}
-
-/* The finish: the histograms and counters that move then, the truth line. */
-static void on_finished(const struct opts *o, struct span *sp, int prompt_tokens, int ntok)
-{
-	slot_give(sp);
+	slot_give(r);
 	if (!g_slots) {
-		finish_request(o, prompt_tokens, ntok, sp->recv, sp->hdr, sp->first, sp->last);
+		finish_request(o, prompt_tokens, ntok, r->recv_ns, r->hdr_ns, r->first_plan_ns,
+			       r->last_plan_ns);
+		return;
+	}
+	double decode = (double)(r->last_plan_ns - r->first_plan_ns) / 1e9;
+	pthread_mutex_lock(&g_mu);
+	if (!g_llamacpp) {
+		observe(H_QUEUE, r->queue_s);
+		observe(H_PREFILL, r->prefill_s);
+		observe(H_DECODE, decode);
+		observe(H_E2E, (double)(r->last_plan_ns - r->recv_ns) / 1e9);
+		g_gen_tok += ntok;
 	} else {
-		pthread_mutex_lock(&g_mu);
-		if (!g_llamacpp) {
-			observe(H_QUEUE, sp->queue_s);
-			observe(H_PREFILL, sp->prefill_s);
-			observe(H_DECODE, (double)(sp->last - sp->first) / 1e9);
-			observe(H_E2E, (double)(sp->last - sp->recv) / 1e9);
-			g_gen_tok += ntok;
-		} else {
-			g_lc_pred_s += (double)(sp->last - sp->first) / 1e9;
-			g_lc_pred_tok += ntok;
-		}
-		pthread_mutex_unlock(&g_mu);
+		g_lc_pred_s += decode;
+		g_lc_pred_tok += ntok;
 	}
-	truth_write(o, sp, prompt_tokens, ntok);
-}
-
-static int send_stream_headers(int fd)
-{
-	char date[64], hdrs[256];
-	http_date(date, sizeof date);
-	int hn = snprintf(hdrs, sizeof hdrs,
-			  "HTTP/1.1 200 OK\r\ndate: %s\r\nserver: uvicorn\r\n"
-			  "content-type: text/event-stream; charset=utf-8\r\n"
-			  "transfer-encoding: chunked\r\n\r\n", date);
-	return write_all(fd, hdrs, (size_t)hn);
-}
-
-/* From arrival to the end of the prefill: the headers (streamed: vLLM's
- * before the queue, llama.cpp's with slots when a slot takes the request),
- * the queue (injected, then waiting for a slot), the prefill. Fills sp;
- * -1 when the client is gone. */
-static int engine_start(int fd, const struct opts *o, struct span *sp, int stream,
-			int prompt_tokens)
-{
-	sp->hdr = sp->recv + ms_ns(o->headers_ms);
-	int hdr_at_slot = stream && g_slots && g_llamacpp;
-	if (stream && !hdr_at_slot) {
-		sleep_until(sp->hdr);
-		if (send_stream_headers(fd) != 0)
-			return -1;
-	}
-	if (g_slots) {
-		sleep_until(sp->hdr + ms_ns(o->queue_ms));
-		slot_take(sp);
-	} else {
-		sp->sched = sp->hdr + ms_ns(o->queue_ms);
-		sleep_until(sp->sched);
-	}
-	on_scheduled(o, prompt_tokens);
-	if (hdr_at_slot) {
-		sp->hdr = sp->sched;
-		if (send_stream_headers(fd) != 0)
-			return -1;
-	}
-	sp->prefill_end = sp->sched + ms_ns(o->prefill_ms);
-	sp->first = sp->prefill_end + ms_ns(o->first_ms);
-	/* what the server reports: without slots the injected values, as
-	 * before; with them what was measured */
-	sp->queue_s = g_llamacpp ? (double)(sp->sched - sp->recv) / 1e9
-		    : g_slots ? (double)(sp->sched - sp->hdr) / 1e9 : o->queue_ms / 1e3;
-	sp->prefill_s = g_llamacpp || g_slots ? (double)(sp->prefill_end - sp->sched) / 1e9
-		      : o->prefill_ms / 1e3;
-	sleep_until(sp->prefill_end);
-	on_prefilled(o, sp, prompt_tokens);
-	return 0;
-}
-
-/* llama-server's last event: an empty text with the finish reason, usage
- * when asked for, and the timings. */
-static int llamacpp_last_event(int fd, const struct opts *o, const struct span *sp,
-			       const char *head, int chat, int usage, int prompt_tokens,
-			       int ntok)
-{
-	char ev[1024], us[256] = "";
-	if (usage)
-		snprintf(us, sizeof us, ",\"usage\":{\"completion_tokens\":%d,"
-			 "\"prompt_tokens\":%d,\"total_tokens\":%d,\"prompt_tokens_details\":"
-			 "{\"cached_tokens\":%d}}", ntok, prompt_tokens, prompt_tokens + ntok,
-			 o->cached);
-	snprintf(ev, sizeof ev,
-		 "%s,\"choices\":[{%s,\"index\":0,\"logprobs\":null,\"finish_reason\":"
-		 "\"length\"}]%s,\"timings\":{\"cache_n\":%d,\"prompt_n\":%d,"
-		 "\"prompt_ms\":%.3f,\"predicted_n\":%d,\"predicted_ms\":%.3f}}", head,
-		 chat ? "\"delta\":{}" : "\"text\":\"\"", us, o->cached,
-		 prompt_tokens - o->cached, sp->prefill_s * 1e3, ntok,
-		 (double)(sp->last - sp->first) / 1e6);
-	return send_event(fd, o, ev);
+	pthread_mutex_unlock(&g_mu);
 }
 
 /* prometheus_client's float format: "3.0", "0.25", "+Inf" */
@@ -551,19 +650,21 @@ static char *metrics_page(void)
 	return b;
 }
 
-/* Returns 0 to keep the connection, -1 to close it. */
-static int stream_body(int fd, const struct opts *o, struct span *sp, int chat,
+static int engine_start(int fd, const struct opts *o, struct rec *r, int stream,
+			int prompt_tokens);
+static int stream_body(int fd, const struct opts *o, struct rec *rec, int chat,
 		       int usage, int prompt_tokens, int ntok);
-static int whole_answer(int fd, const struct opts *o, struct span *sp, int chat,
+static int whole_answer(int fd, const struct opts *o, struct rec *r, int chat,
 			int prompt_tokens, int ntok);
 
+/* Returns 0 to keep the connection, -1 to close it. */
 static int serve_generate(int fd, const struct opts *o, int chat,
-			  const char *body, int64_t t_recv, const char *trace_id)
+			  const char *body, struct rec *rec)
 {
 	cJSON *req = cJSON_Parse(body);
 	if (!req || !cJSON_IsObject(req)) {
 		cJSON_Delete(req);
-		return send_error(fd, 400, "Invalid JSON body");
+		return send_error(fd, rec, 400, "Invalid JSON body");
 	}
 	cJSON *mt = cJSON_GetObjectItem(req, "max_tokens");
 	int ntok = cJSON_IsNumber(mt) ? mt->valueint : o->tokens;
@@ -577,11 +678,12 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 		prompt_tokens = (int)(strlen(ps) / 4) + 1;
 	free(ps);
 	cJSON_Delete(req);
+	rec->prompt_tokens = prompt_tokens;
 	if (ntok < 1 || ntok > 100000)
-		return send_error(fd, 400, "max_tokens must be at least 1");
+		return send_error(fd, rec, 400, "max_tokens must be at least 1");
 
 	if (o->status)
-		return send_error(fd, o->status, "injected failure");
+		return send_error(fd, rec, o->status, "injected failure");
 	struct opts eff = *o; /* prefill that grows with the prompt */
 	eff.prefill_ms += o->prefill_per_token_ms * prompt_tokens;
 	pthread_mutex_lock(&g_mu);
@@ -592,15 +694,65 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 		fprintf(stderr, "fixture: request %d is slow (+%g ms)\n", nth, g_slow_ms);
 	}
 	o = &eff;
-	struct span sp = {.n = nth, .recv = t_recv};
-	snprintf(sp.trace_id, sizeof sp.trace_id, "%s", trace_id);
-	int rc = engine_start(fd, o, &sp, stream, prompt_tokens);
+	rec->cache_n = o->cached;
+	int rc = engine_start(fd, o, rec, stream, prompt_tokens);
 	if (rc == 0 && stream)
-		rc = stream_body(fd, o, &sp, chat, usage, prompt_tokens, ntok);
+		rc = stream_body(fd, o, rec, chat, usage, prompt_tokens, ntok);
 	else if (rc == 0)
-		rc = whole_answer(fd, o, &sp, chat, prompt_tokens, ntok);
-	slot_give(&sp); /* the client went away mid-stream */
+		rc = whole_answer(fd, o, rec, chat, prompt_tokens, ntok);
+	slot_give(rec); /* the client went away mid-stream */
 	return rc;
+}
+
+static int send_stream_headers(int fd, struct rec *r)
+{
+	char date[64], hdrs[256];
+	http_date(date, sizeof date);
+	int hn = snprintf(hdrs, sizeof hdrs,
+			  "HTTP/1.1 200 OK\r\ndate: %s\r\nserver: uvicorn\r\n"
+			  "content-type: text/event-stream; charset=utf-8\r\n"
+			  "transfer-encoding: chunked\r\n\r\n", date);
+	r->status = 200;
+	r->hdr_ns = ttft_now_ns();
+	return write_all(fd, hdrs, (size_t)hn);
+}
+
+/* From arrival to the end of the prefill: the headers (streamed: vLLM's
+ * before the queue, llama.cpp's with slots when a slot takes the request),
+ * the queue (injected, then waiting for a slot), the prefill. -1 when the
+ * client is gone. */
+static int engine_start(int fd, const struct opts *o, struct rec *r, int stream,
+			int prompt_tokens)
+{
+	int64_t hdr = r->recv_ns + ms_ns(o->headers_ms);
+	int hdr_at_slot = stream && g_slots && g_llamacpp;
+	if (stream && !hdr_at_slot) {
+		sleep_until(hdr);
+		if (send_stream_headers(fd, r) != 0)
+			return -1;
+	}
+	if (g_slots) {
+		sleep_until(hdr + ms_ns(o->queue_ms));
+		slot_take(r);
+	} else {
+		r->sched_ns = hdr + ms_ns(o->queue_ms);
+		sleep_until(r->sched_ns);
+	}
+	on_scheduled(o, prompt_tokens);
+	if (hdr_at_slot && send_stream_headers(fd, r) != 0)
+		return -1;
+	r->prefill_end_ns = r->sched_ns + ms_ns(o->prefill_ms);
+	r->first_plan_ns = r->prefill_end_ns + ms_ns(o->first_ms);
+	/* what the server reports: without slots the injected values, as
+	 * before; with them what was measured; llama.cpp's queue is the
+	 * fixture's own record (the server reports none) */
+	r->queue_s = g_llamacpp ? (double)(r->sched_ns - r->recv_ns) / 1e9
+		   : g_slots ? (double)(r->sched_ns - hdr) / 1e9 : o->queue_ms / 1e3;
+	r->prefill_s = g_llamacpp || g_slots ? (double)(r->prefill_end_ns - r->sched_ns) / 1e9
+		     : o->prefill_ms / 1e3;
+	sleep_until(r->prefill_end_ns);
+	on_prefilled(o, r, prompt_tokens);
+	return 0;
 }
 
 static void chunk_head(char *head, size_t n, int chat)
@@ -612,16 +764,16 @@ static void chunk_head(char *head, size_t n, int chat)
 		 id, obj, (long)time(NULL), g_model);
 }
 
-static int whole_answer(int fd, const struct opts *o, struct span *sp, int chat,
+static int whole_answer(int fd, const struct opts *o, struct rec *r, int chat,
 			int prompt_tokens, int ntok)
 {
 	const char *id = chat ? "chatcmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b"
 			      : "cmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b";
 	long created = (long)time(NULL);
-	sp->last = sp->first + ms_ns(o->token_ms) * (ntok - 1);
-	sleep_until(sp->last);
-	on_first_token(sp, prompt_tokens);
-	on_finished(o, sp, prompt_tokens, ntok);
+	r->last_plan_ns = r->first_plan_ns + ms_ns(o->token_ms) * (ntok - 1);
+	sleep_until(r->last_plan_ns);
+	on_first_token(r, prompt_tokens);
+	on_finished(o, r, prompt_tokens, ntok);
 	char text[4096] = "";
 	for (int i = 0; i < ntok && strlen(text) < sizeof text - 16; i++)
 		strcat(text, words[i % 16]);
@@ -645,17 +797,39 @@ static int whole_answer(int fd, const struct opts *o, struct span *sp, int chat,
 			 "\"total_tokens\":%d,\"completion_tokens\":%d,"
 			 "\"prompt_tokens_details\":null}}", id, created, g_model,
 			 text, prompt_tokens, prompt_tokens + ntok, ntok);
-	int rc = send_json(fd, 200, "OK", out);
+	int rc = send_json(fd, r, 200, "OK", out);
 	free(out);
 	return rc;
 }
 
-static int stream_body(int fd, const struct opts *o, struct span *sp, int chat,
+/* llama-server's last event: an empty text with the finish reason, usage
+ * when asked for, and the timings. */
+static int llamacpp_last_event(int fd, const struct opts *o, const struct rec *r,
+			       const char *head, int chat, int usage, int prompt_tokens,
+			       int ntok)
+{
+	char ev[1024], us[256] = "";
+	if (usage)
+		snprintf(us, sizeof us, ",\"usage\":{\"completion_tokens\":%d,"
+			 "\"prompt_tokens\":%d,\"total_tokens\":%d,\"prompt_tokens_details\":"
+			 "{\"cached_tokens\":%d}}", ntok, prompt_tokens, prompt_tokens + ntok,
+			 o->cached);
+	snprintf(ev, sizeof ev,
+		 "%s,\"choices\":[{%s,\"index\":0,\"logprobs\":null,\"finish_reason\":"
+		 "\"length\"}]%s,\"timings\":{\"cache_n\":%d,\"prompt_n\":%d,"
+		 "\"prompt_ms\":%.3f,\"predicted_n\":%d,\"predicted_ms\":%.3f}}", head,
+		 chat ? "\"delta\":{}" : "\"text\":\"\"", us, o->cached,
+		 prompt_tokens - o->cached, r->prefill_s * 1e3, ntok,
+		 (double)(r->last_plan_ns - r->first_plan_ns) / 1e6);
+	return send_event(fd, o, ev);
+}
+
+static int stream_body(int fd, const struct opts *o, struct rec *rec, int chat,
 		       int usage, int prompt_tokens, int ntok)
 {
 	char head[160], ev[1024];
 	chunk_head(head, sizeof head, chat);
-	int64_t t_first = sp->first;
+	int64_t t_first = rec->first_plan_ns;
 	const char *usage_null = usage ? ",\"usage\":null" : "";
 	if (chat) {
 		sleep_until(t_first - ms_ns(o->role_ms));
@@ -663,21 +837,25 @@ static int stream_body(int fd, const struct opts *o, struct span *sp, int chat,
 			 "%s,\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
 			 "\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]%s}",
 			 head, usage_null);
+		rec->role_ns = ttft_now_ns();
 		if (send_event(fd, o, ev) != 0)
 			return -1;
 	}
 	for (int i = 0; i < ntok; i++) {
 		sleep_until(t_first + ms_ns(o->token_ms) * i);
 		if (i == 0)
-			on_first_token(sp, prompt_tokens);
-		if (i == o->close_after)
+			on_first_token(rec, prompt_tokens);
+		if (i == o->close_after) {
+			rec->closed = 1;
 			return -1;
+		}
 		if (i == o->error_after) {
 			/* vLLM's mid-stream error: an error object after a 200. */
 			snprintf(ev, sizeof ev,
 				 "{\"error\":{\"object\":\"error\",\"message\":"
 				 "\"injected engine failure\",\"type\":"
 				 "\"InternalServerError\",\"param\":null,\"code\":500}}");
+			rec->error_ns = ttft_now_ns();
 			if (send_event(fd, o, ev) != 0)
 				return -1;
 			break;
@@ -704,13 +882,15 @@ static int stream_body(int fd, const struct opts *o, struct span *sp, int chat,
 				 "%s,\"choices\":[{\"index\":0,\"text\":\"%s\",\"logprobs\":null,"
 				 "\"finish_reason\":%s,\"stop_reason\":null}]%s}", head,
 				 word, fin, usage_null);
+		rec_tok(rec, ttft_now_ns());
 		if (send_event(fd, o, ev) != 0)
 			return -1;
 	}
-	sp->last = t_first + ms_ns(o->token_ms) * (ntok - 1);
-	on_finished(o, sp, prompt_tokens, ntok);
+	rec->last_plan_ns = t_first + ms_ns(o->token_ms) * (ntok - 1);
+	on_finished(o, rec, prompt_tokens, ntok);
 	if (g_llamacpp && o->error_after < 0) {
-		if (llamacpp_last_event(fd, o, sp, head, chat, usage, prompt_tokens, ntok) != 0)
+		rec->usage_ns = ttft_now_ns();
+		if (llamacpp_last_event(fd, o, rec, head, chat, usage, prompt_tokens, ntok) != 0)
 			return -1;
 	} else if (usage && o->error_after < 0) {
 		snprintf(ev, sizeof ev,
@@ -718,11 +898,15 @@ static int stream_body(int fd, const struct opts *o, struct span *sp, int chat,
 			 "\"total_tokens\":%d,\"completion_tokens\":%d,"
 			 "\"prompt_tokens_details\":null}}", head, prompt_tokens,
 			 prompt_tokens + ntok, o->usage_tokens ? o->usage_tokens : ntok);
+		rec->usage_ns = ttft_now_ns();
 		if (send_event(fd, o, ev) != 0)
 			return -1;
 	}
+	rec->done_ns = ttft_now_ns();
 	if (send_event(fd, o, "[DONE]") != 0)
 		return -1;
+	rec->fin_ns = ttft_now_ns();
+	write_truth(rec);
 	return write_all(fd, "0\r\n\r\n", 5);
 }
 
@@ -746,24 +930,37 @@ static int header_value(const char *hdrs, const char *name, char *out, size_t n)
 	return 0;
 }
 
+struct conn_arg {
+	int fd, conn;
+	int64_t accept_ns;
+};
+
 static void *serve_conn(void *arg)
 {
-	int fd = (int)(intptr_t)arg;
+	struct conn_arg ca = *(struct conn_arg *)arg;
+	free(arg);
+	int fd = ca.fd;
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	size_t cap = 1 << 20, len = 0;
 	char *buf = malloc(cap + 1);
+	int64_t t_read = 0; /* when the latest recv() returned */
 	if (g_tls && (!(t_ssl = SSL_new(g_tls)) || !SSL_set_fd(t_ssl, fd) ||
 		      SSL_accept(t_ssl) != 1))
 		goto out; /* a client that gave up, or spoke plaintext */
 	for (;;) {
 		char *end;
+		/* bytes already here (pipelined) arrived with the last read */
+		int64_t t_first = len ? t_read : 0;
 		while (!(buf[len] = 0, end = strstr(buf, "\r\n\r\n"))) {
 			if (len == cap)
 				goto out;
 			ssize_t r = conn_recv(fd, buf + len, cap - len);
+			t_read = ttft_now_ns();
 			if (r <= 0)
 				goto out;
+			if (!t_first)
+				t_first = t_read;
 			len += (size_t)r;
 		}
 		size_t hlen = (size_t)(end - buf) + 4;
@@ -775,45 +972,42 @@ static void *serve_conn(void *arg)
 			goto out;
 		while (len < hlen + clen) {
 			ssize_t r = conn_recv(fd, buf + len, cap - len);
+			t_read = ttft_now_ns();
 			if (r <= 0)
 				goto out;
 			len += (size_t)r;
 		}
-		int64_t t_recv = ttft_now_ns();
+		struct rec rec = {.conn = ca.conn, .accept_ns = ca.accept_ns,
+				  .recv_first_ns = t_first, .recv_ns = t_read};
 		struct opts o = g_def;
 		if (header_value(buf, "x-fixture", v, sizeof v))
 			parse_overrides(v, &o);
-		char method[16] = "", path[256] = "";
-		sscanf(buf, "%15s %255s", method, path);
-		char trace_id[33] = ""; /* W3C traceparent: 00-<trace id>-<span id>-<flags> */
+		if (o.restart)
+			reset_metrics();
+		pthread_mutex_lock(&g_mu);
+		rec.n = ++g_requests;
+		pthread_mutex_unlock(&g_mu);
+		sscanf(buf, "%15s %255s", rec.method, rec.path);
+		/* W3C traceparent: 00-<trace id>-<parent id>-<flags> */
 		if (header_value(buf, "traceparent", v, sizeof v) && strlen(v) >= 35 && v[2] == '-')
-			snprintf(trace_id, sizeof trace_id, "%.32s", v + 3);
+			snprintf(rec.trace_id, sizeof rec.trace_id, "%.32s", v + 3);
+		const char *path = rec.path, *method = rec.method;
 		char save = buf[hlen + clen];
 		buf[hlen + clen] = 0;
 		const char *body = buf + hlen;
 		int rc;
 		if (!strcmp(path, "/metrics")) {
 			char *m = metrics_page();
-			char date[64], head[256];
-			http_date(date, sizeof date);
-			int hn = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\ndate: %s\r\n"
-					  "server: uvicorn\r\ncontent-length: %zu\r\ncontent-type: "
-					  "text/plain; version=0.0.4; charset=utf-8\r\n\r\n",
-					  date, strlen(m));
-			rc = write_all(fd, head, (size_t)hn) || write_all(fd, m, strlen(m));
+			rc = send_whole(fd, &rec, 200, "OK",
+					"text/plain; version=0.0.4; charset=utf-8", m);
 			free(m);
 		} else if (!strcmp(path, "/fixture/restart")) {
-			pthread_mutex_lock(&g_mu);
-			memset(g_h, 0, sizeof g_h);
-			g_pc_queries = g_pc_hits = g_prompt_tok = g_gen_tok = 0;
-			g_lc_prompt_s = g_lc_pred_s = g_lc_prompt_tok = g_lc_cached_tok = 0;
-			g_lc_pred_tok = 0;
-			pthread_mutex_unlock(&g_mu);
-			rc = send_json(fd, 200, "OK", "{}");
+			reset_metrics();
+			rc = send_json(fd, &rec, 200, "OK", "{}");
 		} else if (!strcmp(path, "/health"))
-			rc = send_json(fd, 200, "OK", "");
+			rc = send_json(fd, &rec, 200, "OK", "");
 		else if (!strcmp(path, "/version"))
-			rc = send_json(fd, 200, "OK", "{\"version\":\"0.6.3.fixture\"}");
+			rc = send_json(fd, &rec, 200, "OK", "{\"version\":\"0.6.3.fixture\"}");
 		else if (!strcmp(path, "/v1/models")) {
 			char m[512];
 			snprintf(m, sizeof m,
@@ -821,13 +1015,17 @@ static void *serve_conn(void *arg)
 				 "\"model\",\"created\":%ld,\"owned_by\":\"vllm\",\"root\":"
 				 "\"%s\",\"parent\":null,\"max_model_len\":4096}]}",
 				 g_model, (long)time(NULL), g_model);
-			rc = send_json(fd, 200, "OK", m);
+			rc = send_json(fd, &rec, 200, "OK", m);
 		} else if (!strcmp(method, "POST") && !strcmp(path, "/v1/completions"))
-			rc = serve_generate(fd, &o, 0, body, t_recv, trace_id);
+			rc = serve_generate(fd, &o, 0, body, &rec);
 		else if (!strcmp(method, "POST") && !strcmp(path, "/v1/chat/completions"))
-			rc = serve_generate(fd, &o, 1, body, t_recv, trace_id);
+			rc = serve_generate(fd, &o, 1, body, &rec);
 		else
-			rc = send_error(fd, 404, "Not Found");
+			rc = send_error(fd, &rec, 404, "Not Found");
+		/* a response cut short (the client left, or close_after) */
+		if (!rec.written)
+			write_truth(&rec);
+		free(rec.tok);
 		buf[hlen + clen] = save;
 		if (rc != 0)
 			break;
@@ -846,9 +1044,56 @@ out:
 	return NULL;
 }
 
+/* --startup FILE: a server's start-up log, replayed on stderr with the
+ * delays it states, each line stamped into --truth. */
+static int replay_startup(const char *path, int port)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "fixture-server: cannot read --startup %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	char line[2048];
+	int64_t t = ttft_now_ns();
+	while (fgets(line, sizeof line, f)) {
+		char *tab = strchr(line, '\t');
+		if (!tab || line[0] == '#')
+			continue;
+		t += ms_ns(atof(line) * 1e3);
+		line[strcspn(line, "\n")] = 0;
+		sleep_until(t);
+		char out[4096], date[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(date, sizeof date, "%m-%d %H:%M:%S", &tm);
+		size_t o = 0;
+		for (const char *p = tab + 1; *p && o < sizeof out - 64; p++) {
+			if (!strncmp(p, "{port}", 6))
+				o += (size_t)snprintf(out + o, sizeof out - o, "%d", port), p += 5;
+			else if (!strncmp(p, "{pid}", 5))
+				o += (size_t)snprintf(out + o, sizeof out - o, "%d", (int)getpid()), p += 4;
+			else if (!strncmp(p, "{date}", 6))
+				o += (size_t)snprintf(out + o, sizeof out - o, "%s", date), p += 5;
+			else
+				out[o++] = *p;
+		}
+		out[o] = 0;
+		int64_t tw = ttft_now_ns();
+		fprintf(stderr, "%s\n", out);
+		fflush(stderr);
+		truth_event("line", tw, out);
+	}
+	fclose(f);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	int64_t t_start = ttft_now_ns();
 	int port = 0;
+	const char *truth = NULL, *startup = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -887,21 +1132,26 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--slow-request")) g_slow_request = atoi(v);
 		else if (!strcmp(a, "--slow-ms")) g_slow_ms = atof(v);
 		else if (!strcmp(a, "--metrics-mode")) g_metrics_mode = v;
+		else if (!strcmp(a, "--truth")) truth = v;
 		else if (!strcmp(a, "--slots")) g_slots = atoi(v);
-		else if (!strcmp(a, "--truth")) {
-			g_truth_fd = open(v, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-			if (g_truth_fd < 0) {
-				fprintf(stderr, "fixture-server: cannot open --truth %s: %s\n", v,
-					strerror(errno));
-				return 2;
-			}
-		}
+		else if (!strcmp(a, "--startup")) startup = v;
 		else {
 			fprintf(stderr, "fixture-server: unknown option %s\n", a);
 			return 2;
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (truth) {
+		g_truth_fd = open(truth, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+		if (g_truth_fd < 0) {
+			fprintf(stderr, "fixture-server: cannot write --truth %s: %s\n", truth,
+				strerror(errno));
+			return 2;
+		}
+	}
+	truth_event("start", t_start, NULL);
+	if (startup && replay_startup(startup, port) != 0)
+		return 2;
 	int ls = socket(g_ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
 	int one = 1;
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -925,6 +1175,7 @@ int main(int argc, char **argv)
 			g_ipv6 ? "::1" : "127.0.0.1", port, strerror(errno));
 		return 1;
 	}
+	truth_event("listen", ttft_now_ns(), NULL);
 	getsockname(ls, (struct sockaddr *)&ss, &sl);
 	printf("port %d\n", ntohs(g_ipv6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 					 : ((struct sockaddr_in *)&ss)->sin_port));
@@ -933,15 +1184,20 @@ int main(int argc, char **argv)
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&at, 256 << 10);
-	for (;;) {
+	for (int conn = 1;; conn++) {
 		int fd = accept(ls, NULL, NULL);
+		int64_t t = ttft_now_ns();
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE)
 				continue;
 			return 1;
 		}
+		struct conn_arg *ca = malloc(sizeof *ca);
+		*ca = (struct conn_arg){fd, conn, t};
 		pthread_t th;
-		if (pthread_create(&th, &at, serve_conn, (void *)(intptr_t)fd) != 0)
+		if (pthread_create(&th, &at, serve_conn, ca) != 0) {
+			free(ca);
 			close(fd);
+		}
 	}
 }

@@ -1,11 +1,16 @@
 /* testutil.c — see testutil.h. */
 #include "testutil.h"
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -168,31 +173,36 @@ const char *tu_build_dir(void)
 	return b && *b ? b : "build";
 }
 
+/* The fixture servers this process started, and where each writes. */
+static struct {
+	pid_t pid;
+	char truth[512];
+} g_fx[16];
+
+void tu_fixture_truth_path(pid_t pid, char *buf, size_t len)
+{
+	for (size_t i = 0; i < sizeof g_fx / sizeof g_fx[0]; i++)
+		if (g_fx[i].pid == pid && pid > 0) {
+			snprintf(buf, len, "%s", g_fx[i].truth);
+			return;
+		}
+	ck_abort_msg("no fixture server with pid %ld was started here", (long)pid);
+}
+
 int tu_fixture_start(const char *args, pid_t *pid)
 {
-	int p[2];
-	ck_assert_int_eq(pipe(p), 0);
-	pid_t c = fork();
-	ck_assert_int_ge(c, 0);
-	if (c == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		char cmd[1024];
-		snprintf(cmd, sizeof cmd, "exec %s/fixture-server --port 0 %s",
-			 tu_build_dir(), args ? args : "");
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	char line[64] = "";
-	FILE *f = fdopen(p[0], "r");
-	ck_assert_msg(fgets(line, sizeof line, f) != NULL,
-		      "fixture-server did not start");
-	fclose(f);
+	size_t i = 0;
+	while (i < sizeof g_fx / sizeof g_fx[0] && g_fx[i].pid)
+		i++;
+	ck_assert_msg(i < sizeof g_fx / sizeof g_fx[0], "too many fixture servers at once");
+	tu_tmp_log(g_fx[i].truth, sizeof g_fx[i].truth, "fixture-truth");
+	/* a failed assertion ends the test without its teardown: the server
+	 * dies with the test process (tu_fixture_spawn) */
+	char err[600];
 	int port = 0;
-	ck_assert_int_eq(sscanf(line, "port %d", &port), 1);
-	*pid = c;
+	*pid = tu_fixture_spawn(tu_build_dir(), args, g_fx[i].truth, &port, err, sizeof err);
+	ck_assert_msg(*pid > 0, "%s", err);
+	g_fx[i].pid = *pid;
 	return port;
 }
 
@@ -200,6 +210,46 @@ void tu_fixture_stop(pid_t pid)
 {
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
+	for (size_t i = 0; i < sizeof g_fx / sizeof g_fx[0]; i++)
+		if (g_fx[i].pid == pid) {
+			unlink(g_fx[i].truth);
+			g_fx[i].pid = 0;
+		}
+}
+
+void tu_fixture_truth(pid_t pid, struct tu_truth *t)
+{
+	char path[512], err[600];
+	tu_fixture_truth_path(pid, path, sizeof path);
+	ck_assert_msg(tu_truth_load(path, t, err, sizeof err) == 0, "%s", err);
+}
+
+int tu_free_port(void)
+{
+	/* below the ephemeral range, where only explicit binds go */
+	int lo = 32768, hi = 60999;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	if (f) {
+		if (fscanf(f, "%d %d", &lo, &hi) != 2)
+			lo = 32768;
+		fclose(f);
+	}
+	int base = lo > 11024 ? 10000 : 1024, top = lo > base + 1000 ? lo : 65535;
+	unsigned seed = (unsigned)getpid() ^ (unsigned)ttft_now_ns();
+	for (int i = 0; i < 1000; i++) {
+		int port = base + rand_r(&seed) % (top - base);
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_in sa = {0};
+		sa.sin_family = AF_INET;
+		sa.sin_port = htons((uint16_t)port);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		int ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+		close(fd);
+		if (ok)
+			return port;
+	}
+	ck_abort_msg("no free TCP port on 127.0.0.1 between %d and %d", base, top);
+	return -1;
 }
 
 int tu_sh(const char *cmd, char **out)
@@ -221,20 +271,54 @@ int tu_sh(const char *cmd, char **out)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+static char g_scratch[256];
+
+const char *tu_scratch(void)
+{
+	ck_assert_msg(g_scratch[0], "no scratch directory: run the suite with tu_run");
+	return g_scratch;
+}
+
 void tu_tmp_log(char *buf, size_t len, const char *tag)
 {
 	static int seq;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(buf, len, "/dev/shm/ttft-test.%s.%ld.%ld.%d.log", tag,
-		 (long)getpid(), (long)ts.tv_nsec, seq++);
+	snprintf(buf, len, "%s/%s.%ld.%d", tu_scratch(), tag, (long)getpid(), seq++);
+}
+
+TCase *tu_tcase(Suite *s, const char *name, double seconds)
+{
+	TCase *t = tcase_create(name);
+	const char *e = getenv("TTFT_TEST_TIMEOUT_SCALE");
+	double k = e && atof(e) > 0 ? atof(e) : 1.0;
+	tcase_set_timeout(t, seconds * k);
+	suite_add_tcase(s, t);
+	return t;
+}
+
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st, (void)ftw;
+	if (type == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
 }
 
 int tu_run(Suite *s)
 {
+	/* Everything a test writes goes here; removed below even when a test
+	 * failed, crashed or timed out before its own cleanup. */
+	snprintf(g_scratch, sizeof g_scratch, "/dev/shm/ttft-test.XXXXXX");
+	if (!mkdtemp(g_scratch)) {
+		perror("cannot create a scratch directory under /dev/shm");
+		return 1;
+	}
+	setenv("TTFT_TEST_DIR", g_scratch, 1);
 	SRunner *r = srunner_create(s);
 	srunner_run_all(r, CK_NORMAL);
 	int failed = srunner_ntests_failed(r);
 	srunner_free(r);
+	nftw(g_scratch, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return failed ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 /* testutil.h — helpers shared by the Check suites: fixture files, an event
- * collector for the sniffer, the fixture server, running commands. */
+ * collector for the sniffer, the fixture server and its ground truth,
+ * running commands, a scratch directory that nothing outlives, timeouts. */
 #ifndef TTFT_TESTUTIL_H
 #define TTFT_TESTUTIL_H
 
@@ -7,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fixture_client.h"
+#include "ttft_clock.h"
 #include "ttft_http.h"
 #include "ttft_log.h"
 
@@ -32,17 +35,35 @@ void tu_load_http(const char *name, char **req, size_t *reqlen, char **resp,
 char *tu_vllm_stream(int chat, int crlf, int chunked, int ntok, int usage,
 		     size_t *len);
 
-/* Start build/fixture-server with ARGS; returns its port. */
+/* Start build/fixture-server with ARGS, its --truth in the scratch
+ * directory; returns its port once it listens. It dies with the test that
+ * started it (a failed assertion skips the teardown). */
 int tu_fixture_start(const char *args, pid_t *pid);
 void tu_fixture_stop(pid_t pid);
+/* What fixture PID has recorded so far: every request whose response the
+ * client has read to its end is there. Free with tu_truth_free. */
+void tu_fixture_truth(pid_t pid, struct tu_truth *t);
+/* The --truth path of fixture PID (for a client that waits on it). */
+void tu_fixture_truth_path(pid_t pid, char *buf, size_t len);
+/* A TCP port on 127.0.0.1 that is free now, below the kernel's ephemeral
+ * range (so no client's connect() takes it before a server binds it). */
+int tu_free_port(void);
 /* Run a shell command; stdout (malloc'd) into *out if out; returns the exit
  * status (or -1). */
 int tu_sh(const char *cmd, char **out);
 const char *tu_build_dir(void);
-/* Run every test of s; the exit status for main(). */
+/* Run every test of s inside a fresh scratch directory (under /dev/shm,
+ * $TTFT_TEST_DIR for child processes) that is removed afterwards, whatever
+ * the tests did; the exit status for main(). */
 struct Suite;
+struct TCase;
 int tu_run(struct Suite *s);
-/* A fresh unique path under /dev/shm. */
+/* A test case of s with a per-test timeout of SECONDS, times
+ * $TTFT_TEST_TIMEOUT_SCALE (make sanitize and make tsan raise it): generous,
+ * for a loaded 2-core machine; a hang still ends. */
+struct TCase *tu_tcase(struct Suite *s, const char *name, double seconds);
+/* A fresh unique path in the scratch directory. */
 void tu_tmp_log(char *buf, size_t len, const char *tag);
+const char *tu_scratch(void);
 
 #endif

@@ -535,8 +535,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("analyze");
-	TCase *t = tcase_create("analyze");
-	tcase_set_timeout(t, 60);
+	TCase *t = tu_tcase(s, "analyze", 120);
 	tcase_add_test(t, phases_are_exact);
 	tcase_add_test(t, json_shape);
 	tcase_add_test(t, tls_rows);
@@ -545,6 +544,5 @@ int main(void)
 	tcase_add_test(t, one_connection_100k_requests);
 	tcase_add_test(t, dns_goes_to_the_connect_that_used_it);
 	tcase_add_test(t, far_out_of_order_log_sorts_in_memory);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

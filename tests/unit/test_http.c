@@ -323,8 +323,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("http");
-	TCase *t = tcase_create("framing");
-	tcase_set_timeout(t, 60);
+	TCase *t = tu_tcase(s, "framing", 120);
 	tcase_add_test(t, vllm_streams_every_split);
 	tcase_add_test(t, llamacpp_captures_every_split);
 	tcase_add_test(t, llamacpp_capture_in_its_real_reads);
@@ -335,6 +334,5 @@ int main(void)
 	tcase_add_test(t, truncated_stream_and_eof);
 	tcase_add_test(t, not_http_is_a_desync);
 	tcase_add_test(t, random_garbage_never_crashes);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

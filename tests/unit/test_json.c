@@ -270,12 +270,10 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("json");
-	TCase *t = tcase_create("json");
-	tcase_set_timeout(t, 60);
+	TCase *t = tu_tcase(s, "json", 60);
 	tcase_add_test(t, strings_are_valid_utf8);
 	tcase_add_test(t, numbers_are_shortest_and_exact);
 	tcase_add_test(t, structure_and_failures);
 	tcase_add_test(t, record_fields_per_origin);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

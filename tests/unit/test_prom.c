@@ -89,9 +89,8 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("prom");
-	TCase *t = tcase_create("prom");
+	TCase *t = tu_tcase(s, "prom", 60);
 	tcase_add_test(t, prom_parser);
 	tcase_add_test(t, split_rules);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

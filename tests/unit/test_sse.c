@@ -184,7 +184,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("sse");
-	TCase *t = tcase_create("classify");
+	TCase *t = tu_tcase(s, "classify", 60);
 	tcase_add_test(t, completions_text_is_token);
 	tcase_add_test(t, chat_role_chunk_is_not_a_token);
 	tcase_add_test(t, reasoning_and_tool_calls_are_tokens);
@@ -194,6 +194,5 @@ int main(void)
 	tcase_add_test(t, every_split_of_a_chat_stream);
 	tcase_add_test(t, data_bytes_are_passed_on);
 	tcase_add_test(t, garbage_never_crashes);
-	suite_add_tcase(s, t);
 	return tu_run(s);
 }

@@ -51,9 +51,10 @@ static void snapshot(struct ttft_scraper *s, int *kind_ms)
 	int64_t t0 = ttft_now_ns();
 	CURLcode rc = ttft_fetch(s->url, NULL, 2.0, 8u << 20, &body, &status, cerr, sizeof cerr);
 	int64_t t1 = ttft_now_ns();
-	/* The server rendered the page between the GET's start and the
-	 * answer's arrival: the values carry the one, the closing record the
-	 * other (ttft_join.c needs both). */
+	/* The server rendered the page somewhere between the GET's start and
+	 * the answer's arrival: the values carry the one, the closing record
+	 * the other, so that a window is only trusted for what surely lies
+	 * between two pages (ttft_join.c). */
 	unsigned seq = ++s->snapshots;
 	char why[64] = "";
 	int found = 0;

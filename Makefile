@@ -18,16 +18,17 @@ space := $(subst ,, )
 CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c shim/core/ttft_env.c
 SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c \
 	shim/preload/ttft_ssl.c
-ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_output.c ttft_prom.c \
+ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_assemble.c ttft_output.c ttft_prom.c \
 	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c ttft_logread.c \
-	ttft_logsort.c ttft_url.c ttft_join.c)
+	ttft_logsort.c ttft_url.c ttft_follow.c ttft_export.c ttft_httpd.c ttft_exporter.c \
+	ttft_promapi.c ttft_merge.c ttft_join.c)
 INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itests/support
 
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 ANALYZE_OBJ := $(ANALYZE_SRC:%.c=$(B)/obj/%.o)
 SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/pic/%.o)
 
-PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold
+PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold $(B)/ttft-export
 include tests/suites.mk
 TEST_PROGS := $(addprefix $(B)/,$(UNIT_SUITES) $(E2E_SUITES)) $(B)/fixture-server $(B)/shim_host \
 	$(B)/tls_two
@@ -72,6 +73,9 @@ $(B)/ttft-analyze: $(B)/obj/tools/ttft-analyze.o $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
 $(B)/ttft-run: $(B)/obj/tools/ttft-run.o $(B)/libttftcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+
+$(B)/ttft-export: $(B)/obj/tools/ttft-export.o $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
 $(B)/ttft-probe: $(B)/obj/probe/ttft-probe.o $(B)/obj/probe/probe_req.o $(B)/libttftcore.a
@@ -125,6 +129,16 @@ TU := $(B)/obj/tests/support/testutil.o $(B)/obj/tests/support/fixture_client.o
 $(B)/test_cold: $(B)/obj/tests/e2e/test_cold.o $(TU) $(B)/obj/tools/cold/cold_phases.o $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
+# The sniffer's portable scanning (8-byte words, for machines without
+# SSE2, shim/core/ttft_scan.h) is tested here too: the same suites linked
+# against it.
+PORTABLE_OBJ := $(B)/obj/portable/ttft_sse.o $(B)/obj/portable/ttft_http.o
+$(B)/obj/portable/%.o: shim/core/%.c
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -DTTFT_SCAN_PORTABLE $(INC) -c $< -o $@
+$(B)/test_%_portable: $(B)/obj/tests/unit/test_%.o $(TU) $(PORTABLE_OBJ) $(B)/libttftcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
+
 $(B)/test_%: $(B)/obj/tests/unit/test_%.o $(TU) $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 $(B)/test_%: $(B)/obj/tests/e2e/test_%.o $(TU) $(B)/libttftcore.a
@@ -147,7 +161,7 @@ $(B)/bench_accuracy: $(B)/obj/bench/bench_accuracy.o $(B)/obj/tests/support/fixt
 # stamps come to the fixture's own record): reported, never pass/fail.
 bench: all $(B)/bench_shim $(B)/bench_tls $(B)/bench_analyze $(B)/bench_accuracy \
 		$(B)/fixture-server
-	$(B)/bench_shim $(B)/libttftshim.so
+	$(B)/bench_shim $(B)/libttftshim.so $(B)
 	$(B)/bench_tls $(B)/libttftshim.so
 	$(B)/bench_analyze $(B)
 	TTFT_BUILD=$(B) $(B)/bench_accuracy

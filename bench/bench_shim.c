@@ -1,14 +1,32 @@
-/* bench_shim — what the shim costs its host, as ratios measured in one run:
- * the same workloads with and without LD_PRELOAD=libttftshim.so.
- *   fast path: write+read of 1 byte through a pipe (an fd the shim skips)
- *   stream:    an HTTP/1.1 request answered by a chunked SSE stream of 2000
- *              token events over loopback TCP, read in 4 KiB reads (the
- *              shim parses and logs every event)
- * usage: bench_shim [SHIM]   (default build/libttftshim.so)
- * Noisy machines: read the ratios, not the absolute times. */
+/* bench_shim — what the shim costs its host, printed as one table in one run.
+ *
+ * Each row is a workload run with and without LD_PRELOAD=libttftshim.so:
+ *   recv      a traced recv() returning exactly one chunked SSE token event
+ *             (vLLM completions format, the data line printed in the table)
+ *   send      a traced send() of a whole small request (keep-alive GETs)
+ *   untraced  write() + read() of 1 byte through a pipe (fds the shim skips)
+ *   probe     ttft-probe, per streamed request (64 tokens) against
+ *             build/fixture-server
+ * Instructions come from callgrind (valgrind), as the slope between runs of
+ * N and 2N calls, so start-up and exit cancel; "added" is the slope with the
+ * shim minus the slope without. Time comes from interleaved runs (without,
+ * with, under strace; medians over ROUNDS rounds), the client timing its calls;
+ * the strace column is `strace -f -e trace=network,read,write` on the same
+ * client, and the last column says how many times cheaper the shim is.
+ *
+ * usage: bench_shim [SHIM [BUILD_DIR]]   (defaults build/libttftshim.so, build)
+ *        bench_shim --profile recv|send|untraced [SHIM [BUILD_DIR]]
+ *            keeps the with-shim callgrind profile as callgrind.bench.KIND
+ *            (read it with callgrind_annotate --inclusive=yes)
+ *        bench_shim --instr recv|send|untraced [SHIM [BUILD_DIR]]
+ *            prints only that row's instructions (base, added)
+ * Internal: bench_shim client recv|send|untraced PORT N [TIMED]
+ */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
-#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,158 +35,504 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PIPE_OPS 400000
-#define EVENTS 2000
-#define ROUNDS 20
+#define ROUNDS 7
+#define TIMED_N 20000
 
-static double now(void)
+static const char g_event[] =
+	"data: {\"id\":\"cmpl-9a7e\",\"object\":\"text_completion\","
+	"\"created\":1735689600,\"model\":\"tiny\","
+	"\"choices\":[{\"index\":0,\"text\":\" tok\",\"logprobs\":null,"
+	"\"finish_reason\":null,\"stop_reason\":null}],\"usage\":null}\n\n";
+static const char g_headers[] =
+	"HTTP/1.1 200 OK\r\ndate: Thu, 01 Jan 2026 00:00:00 GMT\r\n"
+	"server: uvicorn\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
+	"transfer-encoding: chunked\r\n\r\n";
+static const char g_stream_req[] =
+	"POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+static const char g_small_req[] =
+	"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n";
+
+static char g_chunk[512];
+static size_t g_chunk_len;
+
+static void make_chunk(void)
+{
+	size_t el = sizeof g_event - 1;
+	int n = snprintf(g_chunk, sizeof g_chunk, "%zx\r\n%s\r\n", el, g_event);
+	g_chunk_len = (size_t)n;
+}
+
+static int64_t now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static char *g_resp;
-static size_t g_resp_len;
-
-static void build_response(void)
+static void die(const char *what)
 {
-	size_t cap = EVENTS * 300 + 256;
-	g_resp = malloc(cap);
-	size_t n = (size_t)sprintf(g_resp, "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-				   "transfer-encoding: chunked\r\n\r\n");
-	for (int i = 0; i < EVENTS; i++) {
-		char ev[300];
-		int el = snprintf(ev, sizeof ev,
-				  "data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\","
-				  "\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
-				  "\"text\":\" tok%d\",\"logprobs\":null,\"finish_reason\":null,"
-				  "\"stop_reason\":null}]}\n\n", i);
-		n += (size_t)sprintf(g_resp + n, "%x\r\n%s\r\n", el, ev);
-	}
-	n += (size_t)sprintf(g_resp + n, "0\r\n\r\n");
-	g_resp_len = n;
+	fprintf(stderr, "bench_shim: %s: %s\n", what, strerror(errno));
+	exit(1);
 }
 
-static void *server(void *arg)
+static int full_io(int fd, char *buf, size_t n, int wr)
 {
-	int ls = *(int *)arg;
-	int fd = accept(ls, NULL, NULL);
-	char buf[4096];
-	for (int r = 0; r < ROUNDS; r++) {
-		size_t got = 0;
-		while (got < 4 || memcmp(buf + got - 4, "\r\n\r\n", 4) != 0) {
-			ssize_t k = recv(fd, buf + got, 1, 0);
-			if (k <= 0)
-				return NULL;
-			got += (size_t)k;
-		}
-		for (size_t off = 0; off < g_resp_len;) {
-			ssize_t w = send(fd, g_resp + off, g_resp_len - off, 0);
-			if (w <= 0)
-				return NULL;
-			off += (size_t)w;
-		}
+	for (size_t off = 0; off < n;) {
+		ssize_t k = wr ? send(fd, buf + off, n - off, MSG_NOSIGNAL)
+			       : recv(fd, buf + off, n - off, 0);
+		if (k <= 0)
+			return -1;
+		off += (size_t)k;
 	}
-	close(fd);
-	return NULL;
+	return 0;
 }
 
-static void inner(void)
-{
-	int p[2];
-	if (pipe(p) != 0)
-		exit(1);
-	char c = 'x';
-	double t0 = now();
-	for (int i = 0; i < PIPE_OPS; i++) {
-		if (write(p[1], &c, 1) != 1 || read(p[0], &c, 1) != 1)
-			exit(1);
-	}
-	double pipe_ns = (now() - t0) / PIPE_OPS * 1e9;
+/* ---- the client: the only process whose calls are measured ---- */
 
-	build_response();
+static int client_connect(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {0};
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+		die("connect");
+	return fd;
+}
+
+/* Prints the nanoseconds per measured call when timed. */
+static int client(const char *kind, int port, long n, int timed)
+{
+	static char buf[4096];
+	int64_t t0 = 0, t1 = 0;
+	if (!strcmp(kind, "untraced")) {
+		int p[2];
+		if (pipe(p) != 0)
+			die("pipe");
+		char c = 'x';
+		t0 = now_ns();
+		for (long i = 0; i < n; i++)
+			if (write(p[1], &c, 1) != 1 || read(p[0], &c, 1) != 1)
+				die("pipe i/o");
+		t1 = now_ns();
+		n *= 2; /* two calls an iteration */
+	} else if (!strcmp(kind, "send")) {
+		int fd = client_connect(port);
+		size_t len = sizeof g_small_req - 1;
+		t0 = now_ns();
+		for (long i = 0; i < n; i++)
+			if (send(fd, g_small_req, len, 0) != (ssize_t)len)
+				die("send");
+		t1 = now_ns();
+		close(fd);
+	} else if (!strcmp(kind, "recv")) {
+		int fd = client_connect(port);
+		if (send(fd, g_stream_req, sizeof g_stream_req - 1, 0) < 0)
+			die("send");
+		size_t hl = sizeof g_headers - 1;
+		if (recv(fd, buf, hl, MSG_WAITALL) != (ssize_t)hl)
+			die("recv headers");
+		t0 = now_ns();
+		for (long i = 0; i < n; i++)
+			if (recv(fd, buf, g_chunk_len, MSG_WAITALL) != (ssize_t)g_chunk_len)
+				die("recv event");
+		t1 = now_ns();
+		close(fd);
+	} else {
+		fprintf(stderr, "bench_shim: unknown client kind %s\n", kind);
+		return 2;
+	}
+	if (timed)
+		printf("%.2f\n", (double)(t1 - t0) / (double)n);
+	return 0;
+}
+
+/* ---- the server: a child of the driver, never measured ---- */
+
+static pid_t serve(const char *kind, int *port, long n)
+{
 	int ls = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in sa = {0};
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	socklen_t sl = sizeof sa;
-	bind(ls, (struct sockaddr *)&sa, sizeof sa);
-	listen(ls, 1);
-	getsockname(ls, (struct sockaddr *)&sa, &sl);
-	pthread_t th;
-	pthread_create(&th, NULL, server, &ls);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
-		exit(1);
-	static const char req[] = "POST /v1/completions HTTP/1.1\r\nHost: b\r\n\r\n";
-	char *buf = malloc(4096);
-	double best = 1e9;
-	for (int r = 0; r < ROUNDS; r++) {
-		double s = now();
-		send(fd, req, sizeof req - 1, 0);
-		size_t got = 0;
-		while (got < g_resp_len) {
-			ssize_t k = recv(fd, buf, 4096, 0);
+	if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+	    listen(ls, 1) != 0 || getsockname(ls, (struct sockaddr *)&sa, &sl) != 0)
+		die("listen");
+	*port = ntohs(sa.sin_port);
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid > 0) {
+		close(ls);
+		return pid;
+	}
+	int fd = accept(ls, NULL, NULL);
+	if (fd < 0)
+		_exit(1);
+	char buf[65536];
+	if (!strcmp(kind, "recv")) {
+		size_t got = 0, want = sizeof g_stream_req - 1;
+		while (got < want) {
+			ssize_t k = recv(fd, buf + got, want - got, 0);
 			if (k <= 0)
-				exit(1);
+				_exit(1);
 			got += (size_t)k;
 		}
-		double e = now() - s;
-		if (e < best)
-			best = e;
+		/* Events in batches of whole chunks, so each of the client's
+		 * exact-size reads returns one event. */
+		size_t per = sizeof buf / g_chunk_len;
+		size_t hl = sizeof g_headers - 1;
+		memcpy(buf, g_headers, hl);
+		if (full_io(fd, buf, hl, 1) != 0)
+			_exit(1);
+		for (size_t i = 0; i < per; i++)
+			memcpy(buf + i * g_chunk_len, g_chunk, g_chunk_len);
+		for (long left = n; left > 0;) {
+			size_t k = (size_t)left < per ? (size_t)left : per;
+			if (full_io(fd, buf, k * g_chunk_len, 1) != 0)
+				_exit(1);
+			left -= (long)k;
+		}
 	}
-	pthread_join(th, NULL);
-	printf("%.3f %.3f\n", pipe_ns, best / EVENTS * 1e9);
+	while (recv(fd, buf, sizeof buf, 0) > 0)
+		;
+	_exit(0);
 }
 
-static void run(const char *shim, const char *log, double *pipe_ns, double *ev_ns)
+/* ---- the driver ---- */
+
+static char g_self[4096], g_shim[4096], g_build[4096];
+static int g_have_valgrind, g_have_strace;
+static const char *g_keep; /* --profile: keep the callgrind file here */
+
+enum mode { PLAIN, SHIM, STRACE };
+
+/* Run argv (NULL-terminated) with stdout into out (may be NULL); with the
+ * shim preloaded and a fresh private log when mode == SHIM. */
+static int run_cmd(char *const argv[], enum mode mode, char *out, size_t outlen)
 {
-	char cmd[1024];
-	snprintf(cmd, sizeof cmd, "%s%s%s /proc/%d/exe inner", shim ? "TTFT_LOG=" : "",
-		 shim ? log : "", "", (int)getpid());
-	if (shim)
-		snprintf(cmd, sizeof cmd, "TTFT_LOG=%s LD_PRELOAD=%s /proc/%d/exe inner",
-			 log, shim, (int)getpid());
-	else
-		snprintf(cmd, sizeof cmd, "/proc/%d/exe inner", (int)getpid());
-	FILE *f = popen(cmd, "r");
-	if (!f || fscanf(f, "%lf %lf", pipe_ns, ev_ns) != 2) {
-		fprintf(stderr, "bench_shim: inner run failed: %s\n", cmd);
+	char log[128];
+	snprintf(log, sizeof log, "/dev/shm/bench_shim.%d.log", (int)getpid());
+	int pfd[2];
+	if (pipe(pfd) != 0)
+		die("pipe");
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		close(pfd[0]);
+		close(pfd[1]);
+		if (mode == SHIM) {
+			setenv("LD_PRELOAD", g_shim, 1);
+			setenv("TTFT_LOG", log, 1);
+		} else {
+			unsetenv("LD_PRELOAD");
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	size_t got = 0;
+	ssize_t k;
+	char sink[256];
+	while ((k = read(pfd[0], out && got + 1 < outlen ? out + got : sink,
+			 out && got + 1 < outlen ? outlen - 1 - got : sizeof sink)) > 0)
+		if (out && got + 1 < outlen)
+			got += (size_t)k;
+	if (out)
+		out[got] = 0;
+	close(pfd[0]);
+	int st;
+	waitpid(pid, &st, 0);
+	unlink(log);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* Total instructions of argv under callgrind (its own process only). */
+static double callgrind(char *const argv[], enum mode mode)
+{
+	char outf[160], opt[200];
+	snprintf(outf, sizeof outf, "/tmp/bench_shim.%d.cg", (int)getpid());
+	snprintf(opt, sizeof opt, "--callgrind-out-file=%s", outf);
+	char *vg[32] = {"valgrind", "--tool=callgrind", opt, "-q", NULL};
+	int k = 4;
+	for (int i = 0; argv[i] && k < 31; i++)
+		vg[k++] = argv[i];
+	vg[k] = NULL;
+	if (run_cmd(vg, mode, NULL, 0) != 0) {
+		fprintf(stderr, "bench_shim: callgrind run of %s failed\n", argv[0]);
 		exit(1);
 	}
-	pclose(f);
+	FILE *f = fopen(outf, "r");
+	double total = -1;
+	char line[512];
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "summary:", 8) || !strncmp(line, "totals:", 7))
+			total = atof(strchr(line, ':') + 1);
+	if (f)
+		fclose(f);
+	if (g_keep && mode == SHIM)
+		rename(outf, g_keep);
+	else
+		unlink(outf);
+	if (total < 0) {
+		fprintf(stderr, "bench_shim: no totals in callgrind output\n");
+		exit(1);
+	}
+	return total;
+}
+
+/* One client run of n calls against a fresh server. */
+static double client_run(const char *kind, long n, enum mode mode, int timed)
+{
+	int port = 0;
+	pid_t srv = strcmp(kind, "untraced") ? serve(kind, &port, n) : -1;
+	char ps[16], ns[24];
+	snprintf(ps, sizeof ps, "%d", port);
+	snprintf(ns, sizeof ns, "%ld", n);
+	char *argv[16] = {g_self, "client", (char *)kind, ps, ns,
+			  timed ? "timed" : NULL, NULL};
+	double v;
+	if (timed) {
+		char out[128];
+		char *st[16] = {"strace", "-f", "-qq", "-o", "/dev/null", "-e",
+				"trace=network,read,write"};
+		int k = 7;
+		for (int i = 0; argv[i]; i++)
+			st[k++] = argv[i];
+		st[k] = NULL;
+		int rc = run_cmd(mode == STRACE ? st : argv, mode, out, sizeof out);
+		if (rc != 0) {
+			fprintf(stderr, "bench_shim: %s client failed (%d)\n", kind, rc);
+			exit(1);
+		}
+		v = atof(out);
+	} else {
+		v = callgrind(argv, mode);
+	}
+	if (srv > 0)
+		waitpid(srv, NULL, 0);
+	return v;
+}
+
+/* Instructions per call added by the shim: slopes over n and 2n calls. */
+static double added_instr(const char *kind, long n, double *base)
+{
+	double p1 = client_run(kind, n, PLAIN, 0), p2 = client_run(kind, 2 * n, PLAIN, 0);
+	double s1 = client_run(kind, n, SHIM, 0), s2 = client_run(kind, 2 * n, SHIM, 0);
+	long calls = !strcmp(kind, "untraced") ? 2 * n : n;
+	*base = (p2 - p1) / (double)calls;
+	return ((s2 - s1) - (p2 - p1)) / (double)calls;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+	return (a > b) - (a < b);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* ns per call: plain and with the shim (medians), and what the shim and
+ * strace add (medians of the differences within each round). */
+struct timing { double plain, shim, shim_add, strace_add; };
+
+static void timed(const char *kind, struct timing *t)
+{
+	long n = !strcmp(kind, "untraced") ? 10 * TIMED_N : TIMED_N;
+	double pl[ROUNDS], sh[ROUNDS], sd[ROUNDS], st[ROUNDS];
+	for (int r = 0; r < ROUNDS; r++) {
+		/* interleaved, the order turning each round: drift and the
+		 * machine's other work hit all three alike */
+		double v[3] = {0, 0, 0};
+		for (int k = 0; k < 3; k++) {
+			int m = (k + r) % 3;
+			if (m == STRACE && !g_have_strace)
+				continue;
+			v[m] = client_run(kind, n, (enum mode)m, 1);
+		}
+		pl[r] = v[PLAIN];
+		sh[r] = v[SHIM];
+		sd[r] = v[SHIM] - v[PLAIN];
+		st[r] = v[STRACE] - v[PLAIN];
+	}
+	t->plain = median(pl, ROUNDS);
+	t->shim = median(sh, ROUNDS);
+	t->shim_add = median(sd, ROUNDS);
+	t->strace_add = median(st, ROUNDS);
+}
+
+/* ttft-probe per streamed request, under callgrind, against the fixture
+ * server; returns instructions per request, plain and added. */
+static int probe_instr(double *base, double *added)
+{
+	char cmd[8192], line[128];
+	snprintf(cmd, sizeof cmd, "%s/fixture-server", g_build);
+	int pfd[2];
+	if (pipe(pfd) != 0)
+		die("pipe");
+	pid_t srv = fork();
+	if (srv == 0) {
+		dup2(pfd[1], 1);
+		close(pfd[0]);
+		close(pfd[1]);
+		unsetenv("LD_PRELOAD");
+		execl(cmd, cmd, "--port", "0", "--tokens", "64", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	FILE *f = fdopen(pfd[0], "r");
+	int port = 0;
+	if (!f || !fgets(line, sizeof line, f) || sscanf(line, "port %d", &port) != 1) {
+		fprintf(stderr, "bench_shim: %s did not start\n", cmd);
+		kill(srv, SIGTERM);
+		waitpid(srv, NULL, 0);
+		return -1;
+	}
+	char url[64], probe[4200];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+	snprintf(probe, sizeof probe, "%s/ttft-probe", g_build);
+	double v[2][2];
+	for (int m = 0; m < 2; m++)
+		for (int k = 0; k < 2; k++) {
+			char runs[16];
+			snprintf(runs, sizeof runs, "%d", 10 * (k + 1));
+			char *argv[] = {probe, "--url", url, "--runs", runs,
+					"--metrics", "off", "-q", NULL};
+			v[m][k] = callgrind(argv, m ? SHIM : PLAIN);
+		}
+	kill(srv, SIGTERM);
+	waitpid(srv, NULL, 0);
+	fclose(f);
+	*base = (v[0][1] - v[0][0]) / 10;
+	*added = (v[1][1] - v[1][0]) / 10 - *base;
+	return 0;
+}
+
+/* The machine, for the record (docs/performance.md). */
+static void machine(void)
+{
+	char model[256] = "unknown CPU", line[512];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+			snprintf(model, sizeof model, "%s", strchr(line, ':') + 2);
+			model[strcspn(model, "\n")] = 0;
+			break;
+		}
+	if (f)
+		fclose(f);
+	double load = -1;
+	f = fopen("/proc/loadavg", "r");
+	if (f && fscanf(f, "%lf", &load) != 1)
+		load = -1;
+	if (f)
+		fclose(f);
+	printf("machine: %s, %ld cores online, load average %.2f\n", model,
+	       sysconf(_SC_NPROCESSORS_ONLN), load);
+}
+
+static int have(const char *prog)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", prog);
+	return system(cmd) == 0;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "inner")) {
-		inner();
-		return 0;
+	make_chunk();
+	if (argc > 4 && !strcmp(argv[1], "client"))
+		return client(argv[2], atoi(argv[3]), atol(argv[4]), argc > 5);
+	signal(SIGPIPE, SIG_IGN);
+	const char *profile = NULL, *only = NULL;
+	if (argc > 2 && !strcmp(argv[1], "--profile")) {
+		profile = argv[2];
+		argc -= 2;
+		argv += 2;
+	} else if (argc > 2 && !strcmp(argv[1], "--instr")) {
+		only = argv[2];
+		argc -= 2;
+		argv += 2;
 	}
 	const char *shim = argc > 1 ? argv[1] : "build/libttftshim.so";
-	char abs[4096];
-	if (!realpath(shim, abs)) {
-		fprintf(stderr, "bench_shim: no shim at %s (run make)\n", shim);
+	const char *build = argc > 2 ? argv[2] : "build";
+	if (!realpath(shim, g_shim) || !realpath(build, g_build) ||
+	    !realpath("/proc/self/exe", g_self)) {
+		fprintf(stderr, "bench_shim: no shim at %s or no build dir %s (run make)\n",
+			shim, build);
 		return 1;
 	}
-	char log[128];
-	snprintf(log, sizeof log, "/dev/shm/bench_shim.%d.log", (int)getpid());
-	double p0 = 1e9, e0 = 1e9, p1 = 1e9, e1 = 1e9;
-	for (int i = 0; i < 3; i++) { /* interleaved, best of 3 */
-		double p, e;
-		run(NULL, NULL, &p, &e);
-		p0 = p < p0 ? p : p0;
-		e0 = e < e0 ? e : e0;
-		unlink(log);
-		run(abs, log, &p, &e);
-		p1 = p < p1 ? p : p1;
-		e1 = e < e1 ? e : e1;
+	g_have_valgrind = have("valgrind");
+	g_have_strace = have("strace");
+	if (profile) {
+		static char keep[64];
+		snprintf(keep, sizeof keep, "callgrind.bench.%s", profile);
+		g_keep = keep;
+		client_run(profile, 2000, SHIM, 0);
+		printf("%s\n", keep);
+		return 0;
 	}
-	unlink(log);
-	printf("workload                         without     with shim   ratio\n");
-	printf("pipe write+read (untraced fd)  %8.1f ns  %8.1f ns   %.3f\n", p0, p1, p1 / p0);
-	printf("SSE stream, per token event    %8.1f ns  %8.1f ns   %.3f\n", e0, e1, e1 / e0);
-	printf("shim cost per token event: %+.1f ns\n", e1 - e0);
+	if (only) {
+		double b, a = added_instr(only, strcmp(only, "untraced") ? 2000 : 20000, &b);
+		printf("%s: base %.1f, added %+.1f instructions a call\n", only, b, a);
+		return 0;
+	}
+
+	static const char *const kinds[] = {"recv", "send", "untraced"};
+	static const char *const label[] = {
+		"traced recv, one SSE token event", "traced send, whole request",
+		"untraced fd call (pipe)"};
+	double ins[3] = {0}, base[3] = {0};
+	struct timing tm[3];
+	for (int i = 0; i < 3; i++) {
+		if (g_have_valgrind)
+			ins[i] = added_instr(kinds[i], i == 2 ? 20000 : 2000, &base[i]);
+		timed(kinds[i], &tm[i]);
+	}
+	machine();
+	printf("token event: %zu-byte data line (vLLM completions chunk, %zu bytes "
+	       "with chunk framing); request: %zu bytes\n",
+	       sizeof g_event - 3, g_chunk_len, sizeof g_small_req - 1);
+	printf("%-34s %11s %11s %9s %9s %9s %11s %9s\n", "per call",
+	       "instr base", "instr added", "ns base", "ns shim", "ns added",
+	       "ns strace+", "x cheaper");
+	for (int i = 0; i < 3; i++) {
+		char ib[24] = "n/a", ia[24] = "n/a", st[24] = "n/a", ra[24] = "n/a";
+		if (g_have_valgrind) {
+			snprintf(ib, sizeof ib, "%.0f", base[i]);
+			snprintf(ia, sizeof ia, "%+.0f", ins[i]);
+		}
+		if (g_have_strace && i < 2) {
+			snprintf(st, sizeof st, "%+.0f", tm[i].strace_add);
+			if (tm[i].shim_add > 0)
+				snprintf(ra, sizeof ra, "%.0f", tm[i].strace_add / tm[i].shim_add);
+			else
+				snprintf(ra, sizeof ra, "inf");
+		}
+		printf("%-34s %11s %11s %9.1f %9.1f %+9.1f %11s %9s\n", label[i], ib, ia,
+		       tm[i].plain, tm[i].shim, tm[i].shim_add, st, ra);
+	}
+	if (g_have_valgrind) {
+		double pb, pa;
+		if (probe_instr(&pb, &pa) == 0)
+			printf("%-34s %12.0f %+12.0f   (the shim adds %.1f%%)\n",
+			       "ttft-probe, streamed request", pb, pa, 100 * pa / pb);
+	} else {
+		printf("instructions: n/a (valgrind is not installed)\n");
+	}
+	if (!g_have_strace)
+		printf("strace: n/a (not installed)\n");
+	printf("instructions: callgrind slopes over N and 2N calls (start-up cancels; "
+	       "under valgrind clock_gettime is a syscall, natively the vDSO adds "
+	       "~20-60 a read). time: medians over %d interleaved rounds of %d calls "
+	       "(x cheaper: strace's added time over the shim's)\n", ROUNDS, TIMED_N);
 	return 0;
 }

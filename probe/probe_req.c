@@ -175,11 +175,31 @@ static void on_data(void *ctx, const char *p, size_t n)
 	}
 }
 
+/* The numbers the classifier read from a stream event (usage, llama.cpp's
+ * timings): no JSON parse for them. */
+static void take_numbers(struct preq *q, const struct ttft_sse_nums *nv)
+{
+	struct ttft_record *r = q->r;
+#define HAVE(i) (nv->have & (1u << (i)))
+	if (HAVE(TTFT_NUM_COMPLETION_TOKENS))
+		r->usage_tokens = nv->v[TTFT_NUM_COMPLETION_TOKENS];
+	if (HAVE(TTFT_NUM_PROMPT_TOKENS))
+		r->prompt_tokens = nv->v[TTFT_NUM_PROMPT_TOKENS];
+	if (HAVE(TTFT_NUM_PROMPT_US))
+		q->prompt_ms = nv->v[TTFT_NUM_PROMPT_US] / 1e3;
+	if (HAVE(TTFT_NUM_PREDICTED_US))
+		q->predicted_ms = nv->v[TTFT_NUM_PREDICTED_US] / 1e3;
+	if (HAVE(TTFT_NUM_CACHE_N))
+		q->cache_n = nv->v[TTFT_NUM_CACHE_N];
+#undef HAVE
+}
+
+/* Per event the classifier says what it is and reads its numbers; JSON is
+ * parsed only for what it cannot give: an error's message, the text. */
 static void on_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
 {
 	struct preq *q = ctx;
 	struct ttft_record *r = q->r;
-	(void)flags;
 	q->events++;
 	if (q->oom)
 		return;
@@ -193,27 +213,28 @@ static void on_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
 		if (r->ntok == 1)
 			mark(q, TTFT_MARK_FIRST_TOKEN);
 	}
-	if (cls == TTFT_SSE_DONE) {
+	if (cls == TTFT_SSE_DONE)
 		r->done = 1;
-	} else {
-		cJSON *j = cJSON_ParseWithLength(q->ev ? q->ev : "", q->evlen);
-		if (!j) {
-			if (!q->malformed) {
-				q->malformed = q->events;
-				ttft_record_set_error(r, "malformed JSON in stream event %d: %.80s",
-						      q->events, q->ev ? q->ev : "");
-			}
-		} else {
-			if (cls == TTFT_SSE_ERROR) {
-				const char *m = error_message(j);
-				ttft_record_set_error(r, "server error mid-stream after %u tokens: %s",
-						      r->ntok, m ? m : "(no message)");
-			}
-			take_usage(q, j);
-			if (cls == TTFT_SSE_TOKEN)
-				keep_text(q, j);
-			cJSON_Delete(j);
+	if (flags & TTFT_SSE_F_BAD) {
+		if (!q->malformed) {
+			q->malformed = q->events;
+			ttft_record_set_error(r, "malformed JSON in stream event %d: %.80s",
+					      q->events, q->ev ? q->ev : "");
 		}
+	} else {
+		if (flags & TTFT_SSE_F_NUMS)
+			take_numbers(q, &q->sse.nums);
+		int text = cls == TTFT_SSE_TOKEN && q->run->cfg->keep_text;
+		cJSON *j = cls == TTFT_SSE_ERROR || text
+			   ? cJSON_ParseWithLength(q->ev ? q->ev : "", q->evlen) : NULL;
+		if (cls == TTFT_SSE_ERROR) {
+			const char *m = j ? error_message(j) : NULL;
+			ttft_record_set_error(r, "server error mid-stream after %u tokens: %s",
+					      r->ntok, m ? m : "(no message)");
+		}
+		if (j && text)
+			keep_text(q, j);
+		cJSON_Delete(j);
 	}
 	q->evlen = 0;
 }
@@ -361,6 +382,7 @@ static int start(CURLM *m, struct preq *q, struct probe_run *run, struct ttft_re
 	}
 	q->raw[0] = 0;
 	ttft_sse_init(&q->sse, on_event, on_data, q);
+	q->sse.full = 1; /* every event read to its end: numbers, malformed JSON */
 	curl_easy_setopt(q->h, CURLOPT_URL, url);
 	curl_easy_setopt(q->h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(q->h, CURLOPT_HTTPHEADER, q->hdrs ? q->hdrs : cfg->headers);

@@ -484,7 +484,7 @@ int main(int argc, char **argv)
 		}
 		struct ttft_json j;
 		int bad = ttft_json_init(&j, f, 0) != 0;
-		struct ttft_json_ctx ctx = {0, 0, t0, cfg.keep_text};
+		struct ttft_json_ctx ctx = {.t0 = t0, .keep_text = cfg.keep_text};
 		for (int i = 0; i < n && !bad; i++) {
 			ttft_json_record(&j, NULL, &res[i], &ctx);
 			ttft_json_newline(&j);

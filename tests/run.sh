@@ -2,6 +2,8 @@
 # Runs the Check suites listed in tests/suites.mk (or $TTFT_SUITES) from
 # build/ (or $TTFT_BUILD) and prints one closing line:
 #   "N passed, N failed"  (counted over Check's individual tests)
+# plus ", N SKIPPED" and the reasons again when a suite could not run some
+# tests (a line "SKIP: … N tests not run", e.g. no prometheus installed).
 # TTFT_SLOW=1 also runs the suites that need the real engine (llama-server).
 set -u
 cd "$(dirname "$0")/.."
@@ -9,12 +11,18 @@ B=${TTFT_BUILD:-build}
 list() { sed -n "s/^$1 *:= *//p" tests/suites.mk; }
 suites=${TTFT_SUITES:-"$(list UNIT_SUITES) $(list E2E_SUITES)"}
 [ "${TTFT_SLOW:-0}" = 1 ] && [ -z "${TTFT_SUITES:-}" ] && suites="$suites $(list SLOW_SUITES)"
-passed=0 failed=0 broken=""
+passed=0 failed=0 skipped=0 broken="" skips=""
 for s in $suites; do
 	[ -x "$B/$s" ] || { echo "missing $B/$s (run make)"; broken="$broken $s"; continue; }
 	out=$("$B/$s" 2>&1)
 	rc=$?
 	printf '%s\n' "$out"
+	while IFS= read -r l; do
+		k=$(sed -E 's/.*: ([0-9]+) tests? not run.*/\1/' <<<"$l")
+		skipped=$((skipped + k))
+		skips="$skips
+$l"
+	done < <(printf '%s\n' "$out" | grep -E '^SKIP: .*[0-9]+ tests? not run')
 	line=$(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks: ' | tail -n 1)
 	if [ -z "$line" ]; then
 		broken="$broken $s"
@@ -28,5 +36,10 @@ for s in $suites; do
 	[ $rc -ne 0 ] && [ $((f + e)) -eq 0 ] && broken="$broken $s"
 done
 [ -n "$broken" ] && echo "suites that did not run or report cleanly:$broken"
-echo "$passed passed, $failed failed"
+if [ $skipped -gt 0 ]; then
+	printf 'NOT RUN (counted as skipped, not passed):%s\n' "$skips"
+	echo "$passed passed, $failed failed, $skipped SKIPPED"
+else
+	echo "$passed passed, $failed failed"
+fi
 [ $failed -eq 0 ] && [ -z "$broken" ]

@@ -3,6 +3,7 @@
 
 #include "ttft_analyze.h"
 #include "ttft_env.h"
+#include "ttft_exporter.h"
 #include "ttft_scrape.h"
 
 #include <errno.h>
@@ -21,7 +22,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: ttft-run [--log PATH] [--json FILE] [--filter SPEC] [--metrics URL]\n"
-"                [--metrics-interval MS] [--quiet] -- CMD [ARGS...]\n"
+"                [--metrics-interval MS] [--export ADDR [--export-linger S]\n"
+"                [--export-max-series N]] [--quiet] -- CMD [ARGS...]\n"
 "\n"
 "Runs CMD with libttftshim.so preloaded and a fresh log, waits for it, then\n"
 "prints the per-request TTFT table (see ttft-analyze) on stderr.\n"
@@ -35,14 +37,29 @@ static void usage(FILE *f)
 "                  log, so each request gets the server's queue / prefill\n"
 "                  split where a window provably holds it alone; every\n"
 "                  --metrics-interval MS, by default %d ms for vLLM and %d ms\n"
-"                  for llama.cpp (docs/server-truth.md says why)\n"
+"                  for llama.cpp (docs/server-truth.md says why).\n"
+"                  prom+http://PROMETHEUS:9090?job=J&instance=I reads the\n"
+"                  replica's scrapes from a Prometheus server instead (its\n"
+"                  scrape interval is the resolution; after CMD it waits for\n"
+"                  one more scrape, wait_s=S at most, default 120;\n"
+"                  docs/server-truth.md)\n"
+"  --export ADDR   while CMD runs, serve its requests' histograms and counters\n"
+"                  on http://ADDR/metrics for Prometheus (docs/fleet.md): PORT\n"
+"                  or :PORT listen on 127.0.0.1, HOST:PORT where given (0.0.0.0\n"
+"                  to be scraped from other hosts); port 0 picks a free one.\n"
+"                  The address is printed on stderr\n"
+"  --export-linger S  after CMD ends, keep serving until Prometheus has\n"
+"                  scraped the final numbers once, S seconds at most (0)\n"
+"  --export-max-series N  label sets before requests are folded into\n"
+"                  peer=\"other\" (default %d)\n"
 "  --quiet         no table on stderr (use with --json)\n"
 "  -h, --help      this text\n"
 "\n"
 "The shim is found at $TTFT_SHIM, else next to this program.\n"
 "exit status: CMD's own (128+N if a signal N ended it); 125 when ttft-run\n"
 "itself failed (bad usage, no shim, log not creatable); 127 when CMD could\n"
-"not be run.\n", TTFT_SCRAPE_VLLM_MS, TTFT_SCRAPE_LLAMACPP_MS);
+"not be run.\n", TTFT_SCRAPE_VLLM_MS, TTFT_SCRAPE_LLAMACPP_MS,
+		TTFT_EXPORT_MAX_SERIES);
 }
 
 static int find_shim(char *out, size_t len)
@@ -84,11 +101,17 @@ int main(int argc, char **argv)
 		{"quiet", no_argument, 0, 'q'},
 		{"metrics", required_argument, 0, 'm'},
 		{"metrics-interval", required_argument, 0, 'i'},
+		{"export", required_argument, 0, 'x'},
+		{"export-linger", required_argument, 0, 'L'},
+		{"export-max-series", required_argument, 0, 'M'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
 	const char *logpath = NULL, *jsonpath = NULL, *filter = NULL, *metrics = NULL;
 	int interval = 0; /* by the server */
+	const char *export_addr = NULL;
+	int linger_s = 0;
+	long max_series = 0;
 	int quiet = 0, c;
 	while ((c = getopt_long(argc, argv, "+l:j:f:qh", opts, NULL)) != -1) {
 		switch (c) {
@@ -100,6 +123,28 @@ int main(int argc, char **argv)
 				return 125;
 			}
 			break;
+		case 'x': export_addr = optarg; break;
+		case 'L': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 0 || v > 3600) {
+				fprintf(stderr, "ttft-run: --export-linger wants 0-3600 s, "
+						"got '%s'\n", optarg);
+				return 125;
+			}
+			linger_s = (int)v;
+			break;
+		}
+		case 'M': {
+			char *end;
+			max_series = strtol(optarg, &end, 10);
+			if (*end || max_series < 1 || max_series > 100000) {
+				fprintf(stderr, "ttft-run: --export-max-series wants 1-100000, "
+						"got '%s'\n", optarg);
+				return 125;
+			}
+			break;
+		}
 		case 'l': logpath = optarg; break;
 		case 'j': jsonpath = optarg; break;
 		case 'f': filter = optarg; break;
@@ -159,6 +204,32 @@ int main(int argc, char **argv)
 	}
 	ttft_log_close(&log);
 
+	static struct ttft_exporter exporter;
+	if (export_addr) {
+		char err[512];
+		if (ttft_exporter_start(&exporter, export_addr, logpath, (size_t)max_series, err,
+					sizeof err) != 0) {
+			fprintf(stderr, "ttft-run: --export: %s\n", err);
+			if (!keep)
+				unlink(logpath);
+			return 125;
+		}
+		fprintf(stderr, "ttft-run: exporting on http://%s/metrics\n",
+			ttft_exporter_addr(&exporter));
+	}
+
+	struct ttft_scraper scraper;
+	if (metrics) {
+		char err[512];
+		if (ttft_scraper_start(&scraper, metrics, logpath, interval, err, sizeof err) != 0) {
+			fprintf(stderr, "ttft-run: %s\n", err);
+			if (export_addr)
+				ttft_exporter_free(&exporter);
+			if (!keep)
+				unlink(logpath);
+			return 125;
+		}
+	}
 	const char *old = getenv("LD_PRELOAD");
 	char *preload;
 	if (old && *old) {
@@ -167,15 +238,6 @@ int main(int argc, char **argv)
 		snprintf(preload, n, "%s:%s", shim_abs, old);
 	} else {
 		preload = strdup(shim_abs);
-	}
-
-	struct ttft_scraper scraper;
-	if (metrics) {
-		char err[512];
-		if (ttft_scraper_start(&scraper, metrics, logpath, interval, err, sizeof err) != 0) {
-			fprintf(stderr, "ttft-run: %s\n", err);
-			return 125;
-		}
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -216,6 +278,14 @@ int main(int argc, char **argv)
 					"(first: %s); the server split is null where they are "
 					"missing\n", scraper.failures, scraper.snapshots,
 				scraper.first_error);
+	}
+	if (export_addr) {
+		/* after the scraper's last snapshot: the drain joins it */
+		ttft_exporter_stop(&exporter, 1, linger_s * 1000);
+		if (exporter.fail[0])
+			fprintf(stderr, "ttft-run: warning: the exporter stopped following "
+					"the log: %s\n", exporter.fail);
+		ttft_exporter_free(&exporter);
 	}
 	int rc = WIFEXITED(status) ? WEXITSTATUS(status)
 	       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 125;

@@ -3,6 +3,7 @@
  */
 #include "ttft_http.h"
 #include "ttft_log.h"
+#include "ttft_scan.h"
 
 #include <string.h>
 
@@ -15,6 +16,38 @@ enum { CH_MORE, CH_DONE, CH_ERROR };
 
 typedef void (*data_fn)(void *ctx, const char *p, size_t n);
 
+/* 1 + a hex digit's value; 0 for any other byte */
+static const unsigned char hex_digit[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+static int hex_value(char ch)
+{
+	return hex_digit[(unsigned char)ch] - 1;
+}
+
+/* The common case, whole in one read: SIZE "\r\n" DATA "\r\n" (no
+ * extension): the data goes to fn at once. Returns the bytes used, or 0 to
+ * leave them to the byte-by-byte path (which also reports malformed
+ * sizes and takes chunks cut by the end of a read). */
+static size_t whole_chunk(const char *p, size_t n, data_fn fn, void *ctx)
+{
+	uint64_t v = 0;
+	size_t j = 0;
+	for (int d; j < n && j < 15 && (d = hex_value(p[j])) >= 0; j++)
+		v = v * 16 + (uint64_t)d;
+	if (j == 0 || j + 1 >= n || p[j] != '\r' || p[j + 1] != '\n' || v == 0)
+		return 0;
+	j += 2;
+	if (n - j < v + 2 || p[j + v] != '\r' || p[j + v + 1] != '\n')
+		return 0;
+	fn(ctx, p + j, (size_t)v);
+	return j + (size_t)v + 2;
+}
+
 /* Decode chunked framing; body bytes go to fn. Returns CH_MORE when all n
  * bytes were consumed, CH_DONE (with *used set) at the end of the body,
  * CH_ERROR on a malformed size line. */
@@ -26,9 +59,12 @@ static int chunked_feed(struct ttft_chunked *c, const char *p, size_t n,
 		char ch = p[i];
 		switch (c->st) {
 		case CH_SIZE: {
-			int v = ch >= '0' && ch <= '9' ? ch - '0'
-				: ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-				: ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+			size_t k = c->digits ? 0 : whole_chunk(p + i, n - i, fn, ctx);
+			if (k) {
+				i += k;
+				continue;
+			}
+			int v = hex_value(ch);
 			if (v >= 0) {
 				if (++c->digits > 15)
 					return CH_ERROR;
@@ -64,8 +100,15 @@ static int chunked_feed(struct ttft_chunked *c, const char *p, size_t n,
 			fn(ctx, p + i, take);
 			c->left -= take;
 			i += take;
-			if (c->left == 0)
+			if (c->left)
+				continue;
+			if (n - i >= 2 && p[i] == '\r' && p[i + 1] == '\n') {
+				c->st = CH_SIZE; /* the chunk's end, at once */
+				c->digits = 0;
+				i += 2;
+			} else {
 				c->st = CH_DATA_END;
+			}
 			continue;
 		}
 		case CH_DATA_END:
@@ -116,49 +159,136 @@ static char lower(char c)
 	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 }
 
-static int has_prefix(const char *s, size_t n, const char *pre)
+/* s[0..n) equals lit (lower case) but for case. */
+static int ieq(const char *s, const char *lit, size_t n)
 {
-	size_t k = strlen(pre);
-	return n >= k && memcmp(s, pre, k) == 0;
+	for (size_t i = 0; i < n; i++)
+		if (lower(s[i]) != lit[i])
+			return 0;
+	return 1;
 }
 
-static int contains(const char *s, size_t n, const char *needle)
+static int icontains(const char *s, size_t n, const char *lit, size_t k)
 {
-	size_t k = strlen(needle);
 	for (size_t i = 0; i + k <= n; i++)
-		if (memcmp(s + i, needle, k) == 0)
+		if (ieq(s + i, lit, k))
 			return 1;
 	return 0;
 }
 
-/* One header line, lower-cased, possibly cut at sizeof hdr. */
+static int is_hex_lower(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* A W3C traceparent: "vv-<32 hex>-<16 hex>-ff" (55 characters), ended by
+ * the value's end, whitespace or a '-' (later versions may append). */
+static int is_traceparent(const char *v, size_t n)
+{
+	if (n < TTFT_TRACEPARENT_LEN ||
+	    (n > TTFT_TRACEPARENT_LEN && v[55] != '-' && v[55] != ' ' &&
+	     v[55] != '\t'))
+		return 0;
+	for (size_t i = 0; i < TTFT_TRACEPARENT_LEN; i++)
+		if (i == 2 || i == 35 || i == 52 ? v[i] != '-' : !is_hex_lower(v[i]))
+			return 0;
+	return 1;
+}
+
+/* What the sniffer reads from a header block. */
 struct hdr_info {
 	uint64_t length;
-	uint8_t has_len, chunked, sse;
+	uint8_t has_len, chunked, sse, compressed;
+	const char *traceparent; /* TTFT_TRACEPARENT_LEN bytes, or NULL */
 };
 
+/* One header line h[0..n), without its line end (cut when it was longer
+ * than the buffer that held it). Only a handful of names matter. */
 static void header_line(const char *h, size_t n, struct hdr_info *hi)
 {
-	if (has_prefix(h, n, "content-length:")) {
-		uint64_t v = 0;
-		int digits = 0;
-		for (size_t i = 15; i < n; i++) {
-			if (h[i] >= '0' && h[i] <= '9' && digits < 19) {
-				v = v * 10 + (uint64_t)(h[i] - '0');
-				digits++;
-			} else if (h[i] != ' ' && h[i] != '\t') {
-				break;
+	const char *colon = memchr(h, ':', n);
+	if (!colon)
+		return;
+	size_t k = (size_t)(colon - h);
+	const char *v = colon + 1, *e = h + n;
+	while (v < e && (*v == ' ' || *v == '\t'))
+		v++;
+	size_t vn = (size_t)(e - v);
+	switch (k) {
+	case 14:
+		if (ieq(h, "content-length", 14)) {
+			uint64_t x = 0;
+			int digits = 0;
+			for (; v < e && *v >= '0' && *v <= '9' && digits < 19; v++, digits++)
+				x = x * 10 + (uint64_t)(*v - '0');
+			if (digits) {
+				hi->length = x;
+				hi->has_len = 1;
 			}
 		}
-		if (digits) {
-			hi->length = v;
-			hi->has_len = 1;
-		}
-	} else if (has_prefix(h, n, "transfer-encoding:")) {
-		hi->chunked = contains(h, n, "chunked");
-	} else if (has_prefix(h, n, "content-type:")) {
-		hi->sse = contains(h, n, "text/event-stream");
+		break;
+	case 17:
+		if (ieq(h, "transfer-encoding", 17))
+			hi->chunked = (uint8_t)icontains(v, vn, "chunked", 7);
+		break;
+	case 12:
+		if (ieq(h, "content-type", 12))
+			hi->sse = (uint8_t)icontains(v, vn, "text/event-stream", 17);
+		break;
+	case 16:
+		/* Anything but identity: the body is compressed. */
+		if (ieq(h, "content-encoding", 16))
+			hi->compressed = vn && !(vn >= 8 && ieq(v, "identity", 8) &&
+						 (vn == 8 || v[8] == ' ' || v[8] == ','));
+		break;
+	case 11:
+		if (ieq(h, "traceparent", 11) && is_traceparent(v, vn))
+			hi->traceparent = v;
+		break;
+	default:
+		break;
 	}
+}
+
+SCANNER(scan_lf, mask_lf, c == '\n')
+
+/* Lines of a header block, at p in a read that began at b and ends at e:
+ * a complete line is read where it lies; a line cut by the end of a read
+ * is kept in buf (up to cap bytes) and finished by the next. Returns the
+ * bytes used; *line and *len give the line ended there (*line NULL when
+ * it ran to the end of the read), without its CR LF. */
+static inline __attribute__((always_inline)) size_t
+next_line(const char *b, const char *p, const char *e,
+	  char *buf, uint8_t *blen, size_t cap,
+	  const char **line, size_t *len)
+{
+	const char *lf = scan_lf(b, p, e);
+	size_t take = (size_t)(lf - p);
+	if (*blen || lf == e) {
+		size_t room = cap - *blen;
+		memcpy(buf + *blen, p, take < room ? take : room);
+		*blen = (uint8_t)(*blen + (take < room ? take : room));
+		if (lf == e) {
+			*line = NULL;
+			return take;
+		}
+		*line = buf;
+		*len = *blen;
+		*blen = 0;
+	} else {
+		*line = p;
+		*len = take;
+	}
+	if (*len && (*line)[*len - 1] == '\r')
+		(*len)--;
+	return take + 1;
+}
+
+/* Only content-*, transfer-encoding and traceparent matter. */
+static inline int may_matter(const char *h)
+{
+	char c = (char)(*h | 0x20);
+	return c == 'c' || c == 't';
 }
 
 static void emit_ev(ttft_http_emit emit, void *ctx, uint16_t kind,
@@ -221,54 +351,61 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 			tx->body_left = 0;
 			tx->st = TX_LINE;
 			continue;
-		case TX_LINE:
-			tx->bytes++;
-			i++;
-			if (c != '\n') {
-				if (c != '\r' && tx->llen < TTFT_HTTP_LINE)
-					tx->line[tx->llen++] = c;
-				if (tx->llen == 4 &&
-				    memcmp(tx->line, "PRI ", 4) == 0) {
-					tx_desync(tx, t_end, TTFT_DESYNC_NOT_HTTP,
-						  emit, ctx);
+		case TX_LINE: {
+			const char *l;
+			size_t ll;
+			size_t used = next_line(p, p + i, p + n, tx->line, &tx->llen,
+						sizeof tx->line, &l, &ll);
+			tx->bytes += used;
+			i += used;
+			if (!l) {
+				/* HTTP/2's preface, said as soon as it shows */
+				if (tx->llen >= 4 && memcmp(tx->line, "PRI ", 4) == 0) {
+					tx_desync(tx, t_end, TTFT_DESYNC_NOT_HTTP, emit, ctx);
 					return;
 				}
 				continue;
 			}
-			{
-				/* Report "METHOD /path", without " HTTP/1.1". */
-				size_t len = tx->llen;
-				if (len > 9 && memcmp(tx->line + len - 9, " HTTP/1.", 8) == 0)
-					len -= 9;
-				uint32_t seq = tx->seq++;
-				uint32_t bit = 1u << (seq % 32);
-				if (has_prefix(tx->line, tx->llen, "HEAD "))
-					tx->head_mask |= bit;
-				else
-					tx->head_mask &= ~bit;
-				emit_ev(emit, ctx, TTFT_EV_REQ_BEGIN, 0, seq,
-					tx->t_first, 0, 0, tx->line, len);
+			if (ll >= 4 && memcmp(l, "PRI ", 4) == 0) {
+				tx_desync(tx, t_end, TTFT_DESYNC_NOT_HTTP, emit, ctx);
+				return;
 			}
+			/* Report "METHOD /path", without " HTTP/1.1". */
+			size_t len = ll;
+			if (len > 9 && memcmp(l + len - 9, " HTTP/1.", 8) == 0)
+				len -= 9;
+			uint32_t seq = tx->seq++;
+			uint32_t bit = 1u << (seq % 32);
+			if (ll >= 5 && memcmp(l, "HEAD ", 5) == 0)
+				tx->head_mask |= bit;
+			else
+				tx->head_mask &= ~bit;
+			emit_ev(emit, ctx, TTFT_EV_REQ_BEGIN, 0, seq, tx->t_first, 0,
+				0, l, len < TTFT_HTTP_LINE ? len : TTFT_HTTP_LINE);
 			tx->st = TX_HEADERS;
 			continue;
-		case TX_HEADERS:
-			tx->bytes++;
-			i++;
-			if (c == '\r')
+		}
+		case TX_HEADERS: {
+			const char *h;
+			size_t hl;
+			size_t used = next_line(p, p + i, p + n, tx->hdr, &tx->hlen,
+						sizeof tx->hdr, &h, &hl);
+			tx->bytes += used;
+			i += used;
+			if (!h)
 				continue;
-			if (c != '\n') {
-				if (tx->hlen < sizeof tx->hdr)
-					tx->hdr[tx->hlen++] = lower(c);
-				continue;
-			}
-			if (tx->hlen) {
+			if (hl) {
 				struct hdr_info hi = {0};
-				header_line(tx->hdr, tx->hlen, &hi);
+				if (may_matter(h))
+					header_line(h, hl, &hi);
 				if (hi.has_len)
 					tx->body_left = hi.length;
 				if (hi.chunked)
 					tx->chunked = 1;
-				tx->hlen = 0;
+				if (hi.traceparent)
+					emit_ev(emit, ctx, TTFT_EV_TRACEPARENT, 0, tx->seq - 1,
+						t_end, 0, 0, hi.traceparent,
+						TTFT_TRACEPARENT_LEN);
 				continue;
 			}
 			if (tx->chunked) {
@@ -280,6 +417,7 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 				tx_request_done(tx, t_end, emit, ctx);
 			}
 			continue;
+		}
 		case TX_BODY_LEN: {
 			size_t take = n - i;
 			if (take > tx->body_left)
@@ -321,6 +459,13 @@ static void sse_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
 	int64_t idx = cls == TTFT_SSE_TOKEN ? (int64_t)rx->tokens++ : 0;
 	emit_ev(rx->emit, rx->ctx, kind, (uint16_t)flags, rx->seq, rx->t_now,
 		(int64_t)rx->body_bytes, idx, NULL, 0);
+	if (flags & TTFT_SSE_F_NUMS) {
+		struct ttft_rec_numbers nums;
+		memcpy(nums.v, rx->sse.nums.v, sizeof nums.v);
+		emit_ev(rx->emit, rx->ctx, TTFT_EV_SERVER_NUMBERS, 0, rx->seq,
+			rx->t_now, rx->sse.nums.have, 0, (const char *)&nums,
+			sizeof nums);
+	}
 }
 
 void ttft_http_rx_init(struct ttft_http_rx *rx)
@@ -335,7 +480,7 @@ static void rx_start(struct ttft_http_rx *rx)
 	rx->slen = 0;
 	rx->hlen = 0;
 	rx->status = 0;
-	rx->chunked = rx->is_sse = rx->has_len = 0;
+	rx->chunked = rx->is_sse = rx->has_len = rx->compressed = 0;
 	rx->body_left = rx->body_bytes = 0;
 	rx->tokens = 0;
 }
@@ -361,7 +506,7 @@ static void rx_body(void *ctx, const char *p, size_t n)
 	/* Count before feeding: an event's offset is the body bytes up to and
 	 * including the read that completed it. */
 	rx->body_bytes += n;
-	if (rx->is_sse)
+	if (rx->is_sse && !rx->compressed)
 		ttft_sse_feed(&rx->sse, p, n);
 }
 
@@ -377,7 +522,8 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 		return;
 	}
 	uint16_t flags = (uint16_t)((rx->chunked ? TTFT_F_CHUNKED : 0) |
-				    (rx->is_sse ? TTFT_F_SSE : 0));
+				    (rx->is_sse ? TTFT_F_SSE : 0) |
+				    (rx->compressed ? TTFT_F_COMPRESSED : 0));
 	emit_ev(rx->emit, rx->ctx, TTFT_EV_RESP_HEADERS, flags, rx->seq,
 		rx->t_now, rx->status, 0, NULL, 0);
 	if (rx->is_sse)
@@ -406,6 +552,10 @@ void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 	rx->ctx = ctx;
 	rx->t_now = t_end;
 	size_t i = 0;
+	/* A stream's reads are mostly whole chunks: straight to the body. */
+	if (rx->st == RX_BODY_CHUNKED && rx->ch.st == CH_SIZE && !rx->ch.digits)
+		for (size_t k; i < n && (k = whole_chunk(p + i, n - i, rx_body, rx)); )
+			i += k;
 	while (i < n && rx->st != RX_DEAD) {
 		char c = p[i];
 		switch (rx->st) {
@@ -440,29 +590,29 @@ void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 				return;
 			}
 			continue;
-		case RX_HEADERS:
-			i++;
-			if (c == '\r')
+		case RX_HEADERS: {
+			const char *h;
+			size_t hl;
+			i += next_line(p, p + i, p + n, rx->hdr, &rx->hlen,
+				       sizeof rx->hdr, &h, &hl);
+			if (!h)
 				continue;
-			if (c != '\n') {
-				if (rx->hlen < sizeof rx->hdr)
-					rx->hdr[rx->hlen++] = lower(c);
-				continue;
-			}
-			if (rx->hlen) {
+			if (hl) {
 				struct hdr_info hi = {0};
-				header_line(rx->hdr, rx->hlen, &hi);
+				if (may_matter(h))
+					header_line(h, hl, &hi);
 				if (hi.has_len) {
 					rx->has_len = 1;
 					rx->body_left = hi.length;
 				}
 				rx->chunked |= hi.chunked;
 				rx->is_sse |= hi.sse;
-				rx->hlen = 0;
+				rx->compressed |= hi.compressed;
 				continue;
 			}
 			rx_headers_done(rx, tx);
 			continue;
+		}
 		case RX_BODY_LEN: {
 			size_t take = n - i;
 			if (take > rx->body_left)

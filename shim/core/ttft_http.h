@@ -64,8 +64,9 @@ struct ttft_http_tx {
 	uint64_t body_left;
 	uint64_t bytes;       /* bytes of the current request */
 	struct ttft_chunked ch;
-	char line[TTFT_HTTP_LINE];
-	char hdr[40];
+	char line[TTFT_HTTP_LINE]; /* a request line cut by a read's end */
+	char hdr[80];         /* a header line cut by a read's end (a
+	                         traceparent line is 68 bytes) */
 };
 
 struct ttft_http_rx {
@@ -75,6 +76,7 @@ struct ttft_http_rx {
 	uint8_t has_len;
 	uint8_t hlen;
 	uint8_t slen;
+	uint8_t compressed;   /* Content-Encoding: the events cannot be read */
 	uint16_t status;
 	uint32_t seq;         /* responses completed on this connection */
 	uint32_t tokens;      /* token events in the current response */

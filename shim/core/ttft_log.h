@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 #define TTFT_LOG_MAGIC "TTFTLOG1"
-#define TTFT_LOG_VERSION 1u
+#define TTFT_LOG_VERSION 2u
 #define TTFT_LOG_HDR_SIZE 4096u
 #define TTFT_REC_SIZE 128u
 #define TTFT_REC_TEXT 64u
@@ -56,6 +56,12 @@ enum ttft_kind {
 	TTFT_EV_TLS_WIRE = 21,      /* a TLS response's first token: t = return
 	                               of the last socket read of ciphertext
 	                               before the TLS read that delivered it   */
+	TTFT_EV_SERVER_NUMBERS = 22,/* numbers the server put in the SSE event
+	                               just logged (usage, llama.cpp timings):
+	                               a = bit i set when value i is present,
+	                               text = struct ttft_rec_numbers          */
+	TTFT_EV_TRACEPARENT = 23,   /* the request carries a W3C traceparent
+	                               header: text = its 55-character value  */
 	TTFT_EV__COUNT
 };
 
@@ -65,15 +71,49 @@ enum ttft_kind {
 #define TTFT_F_TRUNCATED 0x0004u /* RESP_END: peer closed mid-body           */
 #define TTFT_F_EOF_BODY 0x0008u  /* RESP_END: close-delimited body           */
 #define TTFT_F_V6 0x0010u        /* CONNECT_BEGIN: IPv6 peer                 */
+#define TTFT_F_COMPRESSED 0x0040u /* RESP_HEADERS: Content-Encoding other than
+                                     identity (gzip, br, deflate, zstd…): the
+                                     body's events cannot be read           */
+/* SSE event records (SSE_TOKEN … SSE_ERROR) also carry the classifier's
+ * TTFT_SSE_F_* flags (ttft_sse.h): 0x0100 usage object, 0x0200 numbers
+ * follow in a SERVER_NUMBERS record, 0x0400 not well-formed JSON. */
 
 /* Application marks (TTFT_EV_MARK, field b). */
 #define TTFT_MARK_REQ_START 1    /* the application starts a request        */
 #define TTFT_MARK_FIRST_TOKEN 2  /* the application sees its first token    */
 #define TTFT_MARK_REQ_END 3      /* the application sees the request end    */
 
+/* Numbers a server reports in its stream (TTFT_EV_SERVER_NUMBERS). Counts
+ * are tokens; times are microseconds (llama.cpp prints milliseconds with
+ * 3 decimals). Values are ABI: append, never renumber. */
+enum ttft_num {
+	TTFT_NUM_PROMPT_TOKENS,     /* usage.prompt_tokens; Responses API
+	                               response.usage.input_tokens          */
+	TTFT_NUM_COMPLETION_TOKENS, /* usage.completion_tokens / output_tokens */
+	TTFT_NUM_CACHED_TOKENS,     /* usage.prompt_tokens_details.cached_tokens,
+	                               response.usage.input_tokens_details.…  */
+	TTFT_NUM_PROMPT_N,          /* llama.cpp timings.prompt_n (evaluated) */
+	TTFT_NUM_PROMPT_US,         /* timings.prompt_ms (prefill)            */
+	TTFT_NUM_CACHE_N,           /* timings.cache_n (prefix-cache hits)    */
+	TTFT_NUM_PREDICTED_N,       /* timings.predicted_n                    */
+	TTFT_NUM_PREDICTED_US,      /* timings.predicted_ms (decode)          */
+	TTFT_NUM__COUNT
+};
+
+/* The text of a TTFT_EV_SERVER_NUMBERS record: v[i] (enum ttft_num) is
+ * present when bit i of the record's a is set. */
+struct ttft_rec_numbers {
+	uint32_t v[8];
+};
+_Static_assert(TTFT_NUM__COUNT <= 8, "the numbers fit one record");
+
+/* TTFT_EV_TRACEPARENT: "00-<32 hex trace id>-<16 hex parent id>-<2 hex>" */
+#define TTFT_TRACEPARENT_LEN 55
+
 /* One record: 128 bytes, two cache lines, so writers never share a line. */
 struct ttft_rec {
-	uint32_t seal;      /* 0 = unpublished; else ttft_rec_seal(): last store */
+	uint32_t seal;      /* 0 = unpublished; else the low half of
+	                       ttft_rec_seal(), never 0: the last store   */
 	uint16_t kind;      /* enum ttft_kind                                     */
 	uint16_t flags;     /* TTFT_F_*                                           */
 	int64_t t_ns;       /* CLOCK_MONOTONIC                                    */
@@ -85,7 +125,7 @@ struct ttft_rec {
 	int64_t a;          /* kind-specific: bytes, status, return value         */
 	int64_t b;          /* kind-specific: token index, reason, mark code      */
 	uint32_t seq;       /* request number on this connection (0-based)        */
-	uint32_t pad;
+	uint32_t seal_hi;   /* the high half of ttft_rec_seal()                 */
 	char text[TTFT_REC_TEXT]; /* NUL-padded, not always NUL-terminated       */
 };
 _Static_assert(sizeof(struct ttft_rec) == TTFT_REC_SIZE, "record is ABI");
@@ -106,7 +146,26 @@ struct ttft_log_hdr {
 	uint64_t next_conn;       /* connection id allocator                    */
 	int32_t creator_pid;
 	uint32_t pad1;
+	/* The clock when the log was created, for lining up the logs of
+	 * several hosts (docs/log-format.md). All zero in a log made before
+	 * these fields existed: unknown. */
+	uint32_t clock_flags;     /* TTFT_CLOCK_*                               */
+	int32_t clock_state;      /* adjtimex's answer: TIME_OK 0 … TIME_ERROR 5 */
+	int64_t anchor_err_ns;    /* anchor_real_ns was read within ± this of
+	                             the instant anchor_mono_ns names           */
+	int64_t ntp_maxerror_us;  /* the kernel's bound on CLOCK_REALTIME's error
+	                             (kept by the NTP daemon)                   */
+	int64_t ntp_esterror_us;  /* … and its estimate                         */
+	char host[64];            /* uname's nodename, NUL-padded               */
+	char boot_id[40];         /* /proc/sys/kernel/random/boot_id: logs with
+	                             the same one share CLOCK_MONOTONIC         */
 };
+_Static_assert(sizeof(struct ttft_log_hdr) <= TTFT_LOG_HDR_SIZE, "header fits");
+
+/* clock_flags */
+#define TTFT_CLOCK_INFO 0x1u     /* the clock fields were filled           */
+#define TTFT_CLOCK_UNSYNC 0x2u   /* the kernel said the clock is not
+                                    synchronised (STA_UNSYNC, TIME_ERROR) */
 
 /* ---- writer side (async-signal-safe, lock-free, no allocation) ---- */
 
@@ -129,7 +188,11 @@ struct ttft_rec *ttft_log_reserve(struct ttft_log *log);
 void ttft_log_publish(struct ttft_rec *rec);
 uint64_t ttft_log_new_conn(struct ttft_log *log);
 
-uint32_t ttft_rec_seal(const struct ttft_rec *rec);
+/* The record's 64-bit check (docs/log-format.md): its low half goes in
+ * seal, its high half in seal_hi. */
+uint64_t ttft_rec_seal(const struct ttft_rec *rec);
+/* 1 if rec's seal matches its bytes. */
+int ttft_rec_sealed(const struct ttft_rec *rec);
 
 /* Default log path: $TTFT_LOG, else /dev/shm/ttftshim-<uid>.log.
  * Writes into buf (no allocation); returns buf. */

@@ -1,44 +1,184 @@
 /* ttft_sse.c — streaming SSE event finder + JSON token classifier.
- * Byte-at-a-time state machines with fixed-size state: safe inside the shim
- * (no allocation, no stdio, no locks), and indifferent to how the body was
- * split into reads.
+ *
+ * One resumable scanner: each state of the JSON grammar is a label, and the
+ * scanner moves between labels with plain jumps while bytes last; only when
+ * a read ends does it store its state (s->js) and return, and the next read
+ * resumes at that label. So the same code runs whatever the split, and the
+ * byte-at-a-time tests cover the fast paths too. Runs of bytes that cannot
+ * change the state (string contents, the tail of a decided event) are
+ * skipped a block at a time. Fixed-size state, no allocation, no stdio, no
+ * locks: safe inside the shim.
  */
 #include "ttft_sse.h"
 
 #include <string.h>
 
 enum { L_START, L_FIELD, L_VALUE_SPACE, L_DATA, L_SKIP };
-enum { J_VALUE, J_STR, J_ESC, J_LIT, J_AFTER };
+enum { J_VALUE, J_FIRST, J_KEYSTART, J_KEYNEXT, J_KEY, J_KEYESC, J_COLON,
+       J_STR, J_STRESC, J_LIT, J_AFTER, J_END, J_SKIP };
 
-/* Key ids. Only keys that matter for classification get one. */
+/* Key ids. Only keys that matter get one. */
 enum {
 	K_OTHER = 0, K_TEXT, K_CONTENT, K_REASONING, K_ARGUMENTS, K_NAME,
 	K_DELTA, K_CHOICES, K_FUNCTION, K_TOOL_CALLS, K_FUNCTION_CALL,
-	K_ERROR, K_OBJECT, K_USAGE,
+	K_ERROR, K_OBJECT, K_USAGE, K_TYPE, K_PARTIAL_JSON, K_THINKING,
+	K_TIMINGS, K_RESPONSE, K_PROMPT_TOKENS, K_COMPLETION_TOKENS,
+	K_INPUT_TOKENS, K_OUTPUT_TOKENS, K_CACHED_TOKENS, K_PROMPT_DETAILS,
+	K_INPUT_DETAILS, K_PROMPT_N, K_PROMPT_MS, K_CACHE_N, K_PREDICTED_N,
+	K_PREDICTED_MS,
 };
-#define ARRAY_BIT 0x80u
+/* stack entry: container key id | these flags */
+#define S_ARRAY 0x80u /* the container is an array */
+#define S_KEYS 0x40u  /* its keys (or its elements' keys) can matter */
+#define S_KEY 0x3fu
 
-#define KEY(s, id) {s, sizeof s - 1, id}
-static const struct {
-	const char *name;
-	uint8_t len;
-	uint8_t id;
-} keys[] = {
-	KEY("text", K_TEXT),
-	KEY("content", K_CONTENT),
-	KEY("reasoning_content", K_REASONING),
-	KEY("reasoning", K_REASONING),
-	KEY("arguments", K_ARGUMENTS),
-	KEY("name", K_NAME),
-	KEY("delta", K_DELTA),
-	KEY("choices", K_CHOICES),
-	KEY("function", K_FUNCTION),
-	KEY("tool_calls", K_TOOL_CALLS),
-	KEY("function_call", K_FUNCTION_CALL),
-	KEY("error", K_ERROR),
-	KEY("object", K_OBJECT),
-	KEY("usage", K_USAGE),
-};
+#include "ttft_scan.h"
+
+SCANNER(scan_str, mask_str, c == '"' || c == '\\' || c < 0x20)
+SCANNER(scan_eol, mask_eol, c == '\n' || c == '\r')
+SCANNER(scan_lit, mask_lit, c == ',' || c == '}' || c == ']' || c <= ' ')
+
+/* ---- keys ---- */
+
+#define IS(lit) (memcmp(k, lit, sizeof lit - 1) == 0)
+static uint8_t key_id(const char *k, size_t n)
+{
+	switch (n) {
+	case 4:
+		return IS("text") ? K_TEXT : IS("type") ? K_TYPE
+		       : IS("name") ? K_NAME : K_OTHER;
+	case 5:
+		return IS("delta") ? K_DELTA : IS("error") ? K_ERROR
+		       : IS("usage") ? K_USAGE : K_OTHER;
+	case 6:
+		return IS("object") ? K_OBJECT : K_OTHER;
+	case 7:
+		return IS("choices") ? K_CHOICES : IS("content") ? K_CONTENT
+		       : IS("timings") ? K_TIMINGS : IS("cache_n") ? K_CACHE_N
+		       : K_OTHER;
+	case 8:
+		return IS("function") ? K_FUNCTION : IS("thinking") ? K_THINKING
+		       : IS("response") ? K_RESPONSE : IS("prompt_n") ? K_PROMPT_N
+		       : K_OTHER;
+	case 9:
+		return IS("reasoning") ? K_REASONING : IS("arguments") ? K_ARGUMENTS
+		       : IS("prompt_ms") ? K_PROMPT_MS : K_OTHER;
+	case 10:
+		return IS("tool_calls") ? K_TOOL_CALLS : K_OTHER;
+	case 11:
+		return IS("predicted_n") ? K_PREDICTED_N : K_OTHER;
+	case 12:
+		return IS("partial_json") ? K_PARTIAL_JSON
+		       : IS("input_tokens") ? K_INPUT_TOKENS
+		       : IS("predicted_ms") ? K_PREDICTED_MS : K_OTHER;
+	case 13:
+		return IS("function_call") ? K_FUNCTION_CALL
+		       : IS("prompt_tokens") ? K_PROMPT_TOKENS
+		       : IS("output_tokens") ? K_OUTPUT_TOKENS
+		       : IS("cached_tokens") ? K_CACHED_TOKENS : K_OTHER;
+	case 17:
+		return IS("reasoning_content") ? K_REASONING
+		       : IS("completion_tokens") ? K_COMPLETION_TOKENS : K_OTHER;
+	case 20:
+		return IS("input_tokens_details") ? K_INPUT_DETAILS : K_OTHER;
+	case 21:
+		return IS("prompt_tokens_details") ? K_PROMPT_DETAILS : K_OTHER;
+	default:
+		return K_OTHER;
+	}
+}
+#undef IS
+
+/* Container key of the container at depth d (1 = the top level). */
+static uint8_t level_key(const struct ttft_sse *s, unsigned d)
+{
+	if (d == 0 || d > TTFT_SSE_STACK)
+		return K_OTHER;
+	return s->stack[d - 1] & S_KEY;
+}
+
+static uint8_t level_flags(const struct ttft_sse *s, unsigned d)
+{
+	if (d == 0 || d > TTFT_SSE_STACK)
+		return 0;
+	return s->stack[d - 1];
+}
+
+/* Does a container under key k hold keys that can matter? */
+static int keys_matter(uint8_t k, unsigned depth)
+{
+	switch (k) {
+	case K_CHOICES: case K_DELTA: case K_TOOL_CALLS: case K_FUNCTION:
+	case K_FUNCTION_CALL: case K_USAGE: case K_PROMPT_DETAILS:
+	case K_INPUT_DETAILS: case K_TIMINGS: case K_RESPONSE:
+		return 1;
+	default:
+		return depth == 0; /* the top-level object */
+	}
+}
+
+/* Would a non-empty string under the current key be generated text? */
+static int is_token_key(const struct ttft_sse *s)
+{
+	uint8_t cur = level_key(s, s->depth);
+	switch (s->key) {
+	case K_TEXT:
+		return cur == K_CHOICES || cur == K_DELTA;
+	case K_CONTENT:
+		return cur == K_DELTA || s->depth == 1;
+	case K_REASONING:
+		return cur == K_DELTA;
+	case K_PARTIAL_JSON:
+	case K_THINKING:
+		return cur == K_DELTA && s->depth == 2;
+	case K_DELTA:
+		return s->depth == 1;
+	case K_ARGUMENTS:
+	case K_NAME:
+		return (cur == K_FUNCTION &&
+			level_key(s, s->depth - 1) == K_TOOL_CALLS) ||
+		       cur == K_FUNCTION_CALL;
+	default:
+		return 0;
+	}
+}
+
+/* nums slot + 1 for a number under the current key, or 0. */
+static uint8_t num_slot(const struct ttft_sse *s)
+{
+	uint8_t cur = level_key(s, s->depth);
+	uint8_t up = level_key(s, s->depth - 1);
+	int top_usage = cur == K_USAGE && s->depth == 2;
+	int resp_usage = cur == K_USAGE && up == K_RESPONSE && s->depth == 3;
+	switch (s->key) {
+	case K_PROMPT_TOKENS:
+		return top_usage ? TTFT_NUM_PROMPT_TOKENS + 1 : 0;
+	case K_INPUT_TOKENS:
+		return resp_usage ? TTFT_NUM_PROMPT_TOKENS + 1 : 0;
+	case K_COMPLETION_TOKENS:
+		return top_usage ? TTFT_NUM_COMPLETION_TOKENS + 1 : 0;
+	case K_OUTPUT_TOKENS:
+		return top_usage || resp_usage ? TTFT_NUM_COMPLETION_TOKENS + 1 : 0;
+	case K_CACHED_TOKENS:
+		return ((cur == K_PROMPT_DETAILS && s->depth == 3) ||
+			(cur == K_INPUT_DETAILS && s->depth == 4)) && up == K_USAGE
+		       ? TTFT_NUM_CACHED_TOKENS + 1 : 0;
+	default:
+		break;
+	}
+	if (cur != K_TIMINGS || s->depth != 2)
+		return 0;
+	switch (s->key) {
+	case K_PROMPT_N: return TTFT_NUM_PROMPT_N + 1;
+	case K_PROMPT_MS: return TTFT_NUM_PROMPT_US + 1;
+	case K_CACHE_N: return TTFT_NUM_CACHE_N + 1;
+	case K_PREDICTED_N: return TTFT_NUM_PREDICTED_N + 1;
+	case K_PREDICTED_MS: return TTFT_NUM_PREDICTED_US + 1;
+	default: return 0;
+	}
+}
+
+/* ---- events ---- */
 
 void ttft_sse_init(struct ttft_sse *s, ttft_sse_event_cb on_event,
 		   ttft_sse_data_cb on_data, void *ctx)
@@ -52,232 +192,78 @@ void ttft_sse_init(struct ttft_sse *s, ttft_sse_event_cb on_event,
 
 static void reset_event(struct ttft_sse *s)
 {
-	s->ev_data = s->ev_token = s->ev_error = s->ev_usage = 0;
+	s->ev_data = s->ev_token = s->ev_error = s->ev_usage = s->ev_bad = 0;
 	s->done_len = 0;
 	s->done_ok = 1;
 	s->js = J_VALUE;
 	s->depth = 0;
 	s->key = K_OTHER;
-	s->want_key = 0;
+	s->nslot = 0;
+	s->nums.have = 0;
 }
 
 void ttft_sse_reset(struct ttft_sse *s)
 {
+	s->tlen = s->slen = 0;
 	s->line = L_START;
 	s->after_cr = 0;
 	s->field_len = 0;
 	reset_event(s);
 }
 
-static uint8_t key_id(const struct ttft_sse *s)
+/* A literal ends: store the number it was, if it was one we want. */
+static void lit_end(struct ttft_sse *s)
 {
-	if (s->keylen > TTFT_SSE_KEYBUF)
-		return K_OTHER;
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		if (keys[i].len == s->keylen &&
-		    memcmp(keys[i].name, s->keybuf, s->keylen) == 0)
-			return keys[i].id;
-	return K_OTHER;
-}
-
-/* Container key of the object at depth d (1 = top level), or K_OTHER. */
-static uint8_t level_key(const struct ttft_sse *s, unsigned d)
-{
-	if (d == 0 || d > TTFT_SSE_STACK)
-		return K_OTHER;
-	return s->stack[d - 1] & (uint8_t)~ARRAY_BIT;
-}
-
-/* Would a non-empty string under key k, here, be generated text? */
-static int is_token_key(const struct ttft_sse *s, uint8_t k)
-{
-	uint8_t cur = level_key(s, s->depth);
-	switch (k) {
-	case K_TEXT:
-		return cur == K_CHOICES;
-	case K_CONTENT:
-		return cur == K_DELTA || s->depth == 1;
-	case K_REASONING:
-		return cur == K_DELTA;
-	case K_ARGUMENTS:
-	case K_NAME:
-		return (cur == K_FUNCTION &&
-			level_key(s, s->depth - 1) == K_TOOL_CALLS) ||
-		       cur == K_FUNCTION_CALL;
-	default:
-		return 0;
+	if (!s->nslot)
+		return;
+	unsigned slot = s->nslot - 1u;
+	s->nslot = 0;
+	if (slot == TTFT_NUM_PROMPT_US || slot == TTFT_NUM_PREDICTED_US) {
+		if (s->nfrac == 255)
+			return;
+		/* milliseconds with d decimals (d <= 3) -> microseconds */
+		for (unsigned d = s->nfrac ? s->nfrac - 1u : 0; d < 3; d++)
+			s->nval *= 10;
+	} else if (s->nfrac) {
+		return; /* a count that is not a whole number */
 	}
+	if (s->nval > UINT32_MAX)
+		return; /* not a number we can take exactly: leave it out */
+	s->nums.v[slot] = (uint32_t)s->nval;
+	s->nums.have |= 1u << slot;
 }
 
-static int in_array(const struct ttft_sse *s)
+/* Digits of a wanted number: [0-9]+ ( '.' [0-9]* )?; a sign, an exponent or
+ * 18+ digits make it invalid (nfrac 255). nfrac: 0 before the point, then
+ * 1 + the decimals kept; decimals past the third (below a microsecond for
+ * milliseconds) are dropped. */
+static void num_bytes(struct ttft_sse *s, const char *p, const char *q)
 {
-	return s->depth > 0 && s->depth <= TTFT_SSE_STACK &&
-	       (s->stack[s->depth - 1] & ARRAY_BIT);
-}
-
-/* A value starts with byte c under the current key (objects only). */
-static void value_start(struct ttft_sse *s, char c)
-{
-	uint8_t k = in_array(s) ? K_OTHER : s->key;
-	if (s->depth == 1 && k == K_ERROR && (c == '{' || c == '"' || c == '['))
-		s->ev_error = 1;
-	if (s->depth == 1 && k == K_USAGE && c == '{')
-		s->ev_usage = 1;
-}
-
-static void js_push(struct ttft_sse *s, int array)
-{
-	/* An array's elements inherit the array's key: the object inside
-	 * "choices":[{…}] is a choices object. */
-	uint8_t k = in_array(s) ? level_key(s, s->depth) : s->key;
-	if (s->depth < TTFT_SSE_STACK)
-		s->stack[s->depth] = (uint8_t)(k | (array ? ARRAY_BIT : 0));
-	if (s->depth < 255)
-		s->depth++;
-	s->key = K_OTHER;
-	s->want_key = !array;
-}
-
-static void string_end(struct ttft_sse *s)
-{
-	if (s->want_key) {
-		s->key = key_id(s);
-		s->want_key = 0;
-	} else if (s->depth == 1 && s->vkey == K_OBJECT && s->vlen == 5 &&
-		   memcmp(s->vbuf, "error", 5) == 0) {
-		s->ev_error = 1;
-	}
-	s->js = J_AFTER;
-}
-
-static void string_byte(struct ttft_sse *s, char c)
-{
-	if (s->want_key) {
-		if (s->keylen < TTFT_SSE_KEYBUF)
-			s->keybuf[s->keylen] = c;
-		if (s->keylen < 255)
-			s->keylen++;
-		return;
-	}
-	if (s->vlen == 0 && s->vtok)
-		s->ev_token = 1;
-	if (s->vlen < sizeof s->vbuf)
-		s->vbuf[s->vlen] = c;
-	if (s->vlen < 255)
-		s->vlen++;
-}
-
-/* A run of plain string bytes (no quote, no backslash) at once. */
-static void string_run(struct ttft_sse *s, const char *p, size_t n)
-{
-	if (s->want_key) {
-		size_t room = s->keylen < TTFT_SSE_KEYBUF ? TTFT_SSE_KEYBUF - s->keylen : 0;
-		memcpy(s->keybuf + s->keylen, p, n < room ? n : room);
-		s->keylen = (uint8_t)(s->keylen + n > 255 ? 255 : s->keylen + n);
-		return;
-	}
-	if (s->vlen == 0 && s->vtok)
-		s->ev_token = 1;
-	size_t room = s->vlen < sizeof s->vbuf ? sizeof s->vbuf - s->vlen : 0;
-	memcpy(s->vbuf + s->vlen, p, n < room ? n : room);
-	s->vlen = (uint8_t)(s->vlen + n > 255 ? 255 : s->vlen + n);
-}
-
-static void json_byte(struct ttft_sse *s, char c)
-{
-	switch (s->js) {
-	case J_STR:
-		if (c == '"')
-			string_end(s);
-		else {
-			if (c == '\\')
-				s->js = J_ESC;
-			string_byte(s, c);
-		}
-		return;
-	case J_ESC:
-		s->js = J_STR;
-		string_byte(s, c);
-		return;
-	default:
-		break;
-	}
-	switch (c) {
-	case ' ': case '\t': case '\n': case '\r':
-		if (s->js == J_LIT)
-			s->js = J_AFTER;
-		return;
-	case '{':
-	case '[':
-		if (s->depth > 0)
-			value_start(s, c);
-		js_push(s, c == '[');
-		s->js = J_VALUE;
-		return;
-	case '}':
-	case ']':
-		if (s->depth > 0)
-			s->depth--;
-		s->want_key = 0;
-		s->js = J_AFTER;
-		return;
-	case ':':
-		s->want_key = 0;
-		s->js = J_VALUE;
-		return;
-	case ',':
-		s->want_key = s->depth > 0 && !in_array(s);
-		s->js = J_VALUE;
-		return;
-	case '"':
-		if (s->want_key) {
-			s->keylen = 0;
+	for (; p < q && s->nfrac != 255; p++) {
+		char c = *p;
+		if (c >= '0' && c <= '9') {
+			if (s->nfrac > 3)
+				continue;
+			if (s->nval > 99999999999999999ull) {
+				s->nfrac = 255;
+				return;
+			}
+			s->nval = s->nval * 10 + (uint64_t)(c - '0');
+			if (s->nfrac)
+				s->nfrac++;
+		} else if (c == '.' && s->nfrac == 0) {
+			s->nfrac = 1;
 		} else {
-			value_start(s, c);
-			s->vkey = in_array(s) ? K_OTHER : s->key;
-			s->vtok = (uint8_t)is_token_key(s, s->vkey);
-			s->vlen = 0;
+			s->nfrac = 255;
 		}
-		s->js = J_STR;
-		return;
-	default:
-		if (s->js == J_VALUE && s->depth > 0)
-			value_start(s, c);
-		s->js = J_LIT;
-		return;
-	}
-}
-
-static void data_bytes(struct ttft_sse *s, const char *p, size_t n)
-{
-	static const char done[] = "[DONE]";
-	if (s->on_data)
-		s->on_data(s->ctx, p, n);
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i];
-		if (s->done_ok) {
-			if (s->done_len < 6 && c == done[s->done_len])
-				s->done_len++;
-			else
-				s->done_ok = 0;
-		}
-		/* String contents, the bulk of every event, as whole runs.
-		 * (Inside a string done_ok is already 0: "[DONE]" has none.) */
-		if (s->js == J_STR && c != '"' && c != '\\') {
-			size_t j = i + 1;
-			while (j < n && p[j] != '"' && p[j] != '\\')
-				j++;
-			string_run(s, p + i, j - i);
-			i = j - 1;
-			continue;
-		}
-		json_byte(s, c);
 	}
 }
 
 static void dispatch(struct ttft_sse *s)
 {
 	if (s->ev_data) {
+		if (s->js == J_LIT)
+			lit_end(s);
 		enum ttft_sse_class cls = TTFT_SSE_EMPTY;
 		if (s->done_ok && s->done_len == 6)
 			cls = TTFT_SSE_DONE;
@@ -286,16 +272,455 @@ static void dispatch(struct ttft_sse *s)
 		else if (s->ev_token)
 			cls = TTFT_SSE_TOKEN;
 		unsigned flags = s->ev_usage ? TTFT_SSE_F_USAGE : 0;
+		if (s->nums.have)
+			flags |= TTFT_SSE_F_NUMS;
+		/* Well-formed: one complete value (a top-level literal ends
+		 * with its line). Not judged once the event was decided early. */
+		if (s->ev_bad || (s->js != J_SKIP && (s->depth != 0 ||
+		    (s->js != J_END && s->js != J_LIT))))
+			flags |= TTFT_SSE_F_BAD;
 		if (s->on_event)
 			s->on_event(s->ctx, cls, flags);
 	}
 	reset_event(s);
 }
 
+/* ---- the JSON scanner ---- */
+
+/* The class is known: the event is a token or an error. */
+static int decided(const struct ttft_sse *s)
+{
+	return (s->ev_token | s->ev_error) && !s->full;
+}
+
+/* A container opens at the current position. */
+static int push(struct ttft_sse *s, int array)
+{
+	uint8_t up = level_flags(s, s->depth);
+	uint8_t k, keys;
+	if (up & S_ARRAY) { /* elements inherit: choices:[{…}] */
+		k = up & S_KEY;
+		keys = up & S_KEYS;
+	} else {
+		k = s->key;
+		keys = keys_matter(k, s->depth) ? S_KEYS : 0;
+	}
+	if (s->depth == 1) {
+		if (s->key == K_ERROR)
+			s->ev_error = 1;
+		else if (s->key == K_USAGE && !array)
+			s->ev_usage = 1;
+	}
+	if (s->depth == 255)
+		return -1;
+	if (s->depth < TTFT_SSE_STACK)
+		s->stack[s->depth] = (uint8_t)(k | keys | (array ? S_ARRAY : 0));
+	s->depth++;
+	s->key = K_OTHER;
+	return 0;
+}
+
+/* A string value starts under the current key. */
+static void str_start(struct ttft_sse *s)
+{
+	s->vtok = 0;
+	s->vcap = 0;
+	s->vlen = 0;
+	if (s->key == K_OTHER)
+		return;
+	if (s->depth == 1) {
+		if (s->key == K_ERROR) {
+			s->ev_error = 1;
+			return;
+		}
+		if (s->key == K_OBJECT || s->key == K_TYPE) {
+			s->vcap = 1;
+			return;
+		}
+	}
+	s->vtok = (uint8_t)is_token_key(s);
+}
+
+/* String bytes [p, q) (no quote, no backslash unless escaped). */
+static void str_bytes(struct ttft_sse *s, const char *p, size_t n)
+{
+	if (s->vtok)
+		s->ev_token = 1;
+	if (s->vcap && s->vlen < sizeof s->vbuf) {
+		size_t room = sizeof s->vbuf - s->vlen;
+		memcpy(s->vbuf + s->vlen, p, n < room ? n : room);
+	}
+	s->vlen = (uint8_t)(s->vlen + n > 255 ? 255 : s->vlen + n);
+}
+
+static int vbuf_is(const struct ttft_sse *s, const char *lit, size_t n)
+{
+	return s->vlen == n && memcmp(s->vbuf, lit, n) == 0;
+}
+
+static void str_end(struct ttft_sse *s)
+{
+	if (s->vcap && (vbuf_is(s, "error", 5) ||
+	     (s->key == K_TYPE && vbuf_is(s, "response.failed", 15))))
+		s->ev_error = 1;
+}
+
+static void key_bytes(struct ttft_sse *s, const char *p, size_t n)
+{
+	if (s->keylen < TTFT_SSE_KEYBUF) { /* no pointer past the buffer */
+		size_t room = TTFT_SSE_KEYBUF - s->keylen;
+		memcpy(s->keybuf + s->keylen, p, n < room ? n : room);
+	}
+	s->keylen = (uint8_t)(s->keylen + n > 255 ? 255 : s->keylen + n);
+}
+
+static int is_eol(char c)
+{
+	return c == '\n' || c == '\r';
+}
+
+/* A token starts at t, in the first data line of an event, whose line
+ * began at line0 in this buffer (json0: where its JSON began): keep the
+ * line up to the token as the stream's template when nothing else was
+ * found before it. */
+static void keep_template(struct ttft_sse *s, const char *line0,
+			  const char *json0, const char *t)
+{
+	size_t n = (size_t)(t - line0);
+	if (line0 && n <= TTFT_SSE_TMPL && !s->ev_usage && !s->ev_error &&
+	    !s->nums.have && !s->full) {
+		memcpy(s->tmpl, line0, n);
+		s->tlen = (uint8_t)n;
+		s->slen = 0;
+		s->tdata = (uint8_t)(json0 - line0);
+	}
+}
+
+/* Scan the data bytes [p, e) of the current line (b: the buffer's start;
+ * line0 / json0: where this event's first data line and its JSON began in
+ * this buffer, or NULL). Returns where it stopped: e, or the '\n'/'\r'
+ * that ends the line. The state is saved in s->js at every return. */
+static const char *json_scan(struct ttft_sse *s, const char *b,
+			     const char *line0, const char *json0,
+			     const char *p, const char *e)
+{
+	const char *q;
+	char c;
+	switch (s->js) {
+	case J_VALUE: goto value;
+	case J_FIRST: goto first;
+	case J_KEYSTART: goto keystart;
+	case J_KEYNEXT: goto keynext;
+	case J_KEY: goto key;
+	case J_KEYESC: goto key_esc;
+	case J_COLON: goto colon;
+	case J_STR: goto str;
+	case J_STRESC: goto str_esc;
+	case J_LIT: goto lit;
+	case J_AFTER: goto after;
+	case J_END: goto end;
+	default: goto skip;
+	}
+
+value: /* a value is expected */
+	for (;; p++) {
+		if (p == e) {
+			s->js = J_VALUE;
+			return p;
+		}
+		c = *p;
+		if (c != ' ' && c != '\t')
+			break;
+	}
+	switch (c) {
+	case '"':
+		p++;
+		str_start(s);
+		goto str;
+	case '{':
+		p++;
+		if (push(s, 0))
+			goto bad;
+		goto keystart;
+	case '[':
+		p++;
+		if (push(s, 1))
+			goto bad;
+		goto first;
+	case '\n': case '\r':
+		s->js = J_VALUE;
+		return p;
+	case ',': case '}': case ']': case ':':
+		goto bad;
+	default:
+		s->nslot = num_slot(s);
+		s->nval = 0;
+		s->nfrac = 0;
+		goto lit;
+	}
+
+str: /* inside a string value */
+	if (s->vtok && s->vlen == 0 && p < e && *p != '"' && !is_eol(*p))
+		keep_template(s, line0, json0, p);
+	q = scan_str(b, p, e);
+	if (q > p) {
+		str_bytes(s, p, (size_t)(q - p));
+		p = q;
+		if (decided(s))
+			goto skip;
+	}
+	if (q == e) {
+		s->js = J_STR;
+		return q;
+	}
+	p = q + 1;
+	switch (*q) {
+	case '"':
+		str_end(s);
+		if (decided(s))
+			goto skip;
+		goto after;
+	case '\\':
+		str_bytes(s, q, 1);
+		if (decided(s))
+			goto skip;
+		goto str_esc;
+	case '\n': case '\r':
+		s->js = J_STR;
+		return q;
+	default: /* a raw control byte: not JSON, but a byte of the string */
+		str_bytes(s, q, 1);
+		if (decided(s))
+			goto skip;
+		goto str;
+	}
+str_esc: /* the byte after a backslash */
+	if (p == e) {
+		s->js = J_STRESC;
+		return p;
+	}
+	if (is_eol(*p)) {
+		s->js = J_STRESC;
+		return p;
+	}
+	p++;
+	goto str;
+
+first: /* after '[': a value or ']' */
+	for (;; p++) {
+		if (p == e) {
+			s->js = J_FIRST;
+			return p;
+		}
+		if (*p != ' ' && *p != '\t')
+			break;
+	}
+	if (*p == ']')
+		goto after;
+	if (is_eol(*p)) {
+		s->js = J_FIRST;
+		return p;
+	}
+	goto value;
+
+keystart: /* after '{': a key or '}' */
+	for (;; p++) {
+		if (p == e) {
+			s->js = J_KEYSTART;
+			return p;
+		}
+		if (*p != ' ' && *p != '\t')
+			break;
+	}
+	if (*p == '}')
+		goto after;
+	if (is_eol(*p)) {
+		s->js = J_KEYSTART;
+		return p;
+	}
+keynext: /* after ',' in an object: a key */
+	for (;; p++) {
+		if (p == e) {
+			s->js = J_KEYNEXT;
+			return p;
+		}
+		c = *p;
+		if (c != ' ' && c != '\t')
+			break;
+	}
+	if (c == '"') {
+		p++;
+		s->keylen = 0;
+		goto key;
+	}
+	if (is_eol(c)) {
+		s->js = J_KEYNEXT;
+		return p;
+	}
+	goto bad;
+
+key: /* inside a key */
+	q = scan_str(b, p, e);
+	if (q < e && *q == '"' && s->keylen == 0) {
+		/* the whole key is here: no copy */
+		s->key = level_flags(s, s->depth) & S_KEYS
+			 ? key_id(p, (size_t)(q - p)) : K_OTHER;
+		p = q + 1;
+		goto colon;
+	}
+	key_bytes(s, p, (size_t)(q - p));
+	if (q == e || is_eol(*q)) {
+		s->js = J_KEY;
+		return q;
+	}
+	p = q + 1;
+	if (*q == '\\') {
+		s->keylen = 255; /* an escaped key is none of ours */
+		goto key_esc;
+	}
+	if (*q != '"') {
+		key_bytes(s, q, 1);
+		goto key;
+	}
+	s->key = s->keylen <= TTFT_SSE_KEYBUF && (level_flags(s, s->depth) & S_KEYS)
+		 ? key_id(s->keybuf, s->keylen) : K_OTHER;
+	goto colon;
+key_esc:
+	if (p == e || is_eol(*p)) {
+		s->js = J_KEYESC;
+		return p;
+	}
+	p++;
+	goto key;
+
+colon: /* after a key */
+	for (;; p++) {
+		if (p == e) {
+			s->js = J_COLON;
+			return p;
+		}
+		c = *p;
+		if (c != ' ' && c != '\t')
+			break;
+	}
+	if (c == ':') {
+		p++;
+		goto value;
+	}
+	if (is_eol(c)) {
+		s->js = J_COLON;
+		return p;
+	}
+	goto bad;
+
+lit: /* inside a literal (number, true, false, null) */
+	q = scan_lit(b, p, e);
+	if (s->nslot)
+		num_bytes(s, p, q);
+	p = q;
+	if (p == e || is_eol(*p)) {
+		s->js = J_LIT;
+		return p;
+	}
+	lit_end(s);
+	goto after;
+
+after: /* after a value: ',' or a closing bracket */
+	if (s->depth == 0)
+		goto end;
+	for (;; p++) {
+		if (p == e) {
+			s->js = J_AFTER;
+			return p;
+		}
+		c = *p;
+		if (c != ' ' && c != '\t')
+			break;
+	}
+	switch (c) {
+	case ',':
+		p++;
+		if (level_flags(s, s->depth) & S_ARRAY) {
+			s->key = K_OTHER;
+			goto value;
+		}
+		goto keynext;
+	case '}':
+	case ']':
+		if (((level_flags(s, s->depth) & S_ARRAY) != 0) != (c == ']') &&
+		    s->depth <= TTFT_SSE_STACK)
+			goto bad;
+		p++;
+		s->depth--;
+		s->key = K_OTHER;
+		goto after;
+	case '\n': case '\r':
+		s->js = J_AFTER;
+		return p;
+	default:
+		goto bad;
+	}
+
+end: /* the top-level value is complete */
+	for (;; p++) {
+		if (p == e || is_eol(*p)) {
+			s->js = J_END;
+			return p;
+		}
+		if (*p != ' ' && *p != '\t')
+			goto bad;
+	}
+
+bad:
+	s->ev_bad = 1;
+skip: /* the event is decided or malformed: the rest of its data is noise */
+	s->js = J_SKIP;
+	return scan_eol(b, p, e);
+}
+
+/* ---- lines ---- */
+
+static inline void data_bytes(struct ttft_sse *s, const char *p, size_t n)
+{
+	static const char done[] = "[DONE]";
+	if (s->on_data)
+		s->on_data(s->ctx, p, n);
+	if (s->done_ok) {
+		if (s->done_len + n <= 6 && memcmp(p, done + s->done_len, n) == 0)
+			s->done_len = (uint8_t)(s->done_len + n);
+		else
+			s->done_ok = 0;
+	}
+}
+
 static void data_line_start(struct ttft_sse *s)
 {
-	if (s->ev_data)
-		data_bytes(s, "\n", 1); /* data lines of one event join with LF */
+	s->line1 = !s->ev_data;
+	if (s->ev_data) {
+		/* Data lines of one event join with LF: a byte of an open
+		 * string or key, whitespace anywhere else. */
+		data_bytes(s, "\n", 1);
+		switch (s->js) {
+		case J_STR:
+		case J_STRESC:
+			str_bytes(s, "\n", 1);
+			s->js = J_STR;
+			if (decided(s))
+				s->js = J_SKIP;
+			break;
+		case J_KEY:
+		case J_KEYESC:
+			key_bytes(s, "\n", 1);
+			s->js = J_KEY;
+			break;
+		case J_LIT:
+			lit_end(s);
+			s->js = s->depth ? J_AFTER : J_END;
+			break;
+		default:
+			break;
+		}
+	}
 	s->ev_data = 1;
 }
 
@@ -315,33 +740,131 @@ static void end_of_line(struct ttft_sse *s)
 	s->line = L_START;
 }
 
+/* The end of a data line at p: pass its data on, and take the usual end of
+ * an event at once (the line's end and a blank line: four steps of the
+ * feed loop otherwise). Returns where to go on. */
+static const char *data_line_end(struct ttft_sse *s, const char *data,
+				 const char *p, const char *e)
+{
+	if (s->on_data || s->done_ok)
+		data_bytes(s, data, (size_t)(p - data));
+	if (e - p >= 2 && p[0] == '\n' && p[1] == '\n') {
+		s->line = L_START;
+		dispatch(s);
+		return p + 2;
+	}
+	if (e - p >= 4 && memcmp(p, "\r\n\r\n", 4) == 0) {
+		s->line = L_START;
+		dispatch(s);
+		return p + 4;
+	}
+	return p;
+}
+
+/* The line end after a token that starts at t (a decided event): where the
+ * token's string ends, the bytes up to the line end are usually those of
+ * the last such line (the suffix kept after the template); else scan. */
+static const char *token_line_end(struct ttft_sse *s, const char *b,
+				  const char *t, const char *e)
+{
+	const char *q = t;
+	if (*q != '\\' && (unsigned char)*q >= 0x20) {
+		q = scan_str(b, t + 1, e);
+		while (q + 1 < e && *q == '\\' && !is_eol(q[1]))
+			q = scan_str(b, q + 2, e);
+	}
+	if (q == e || *q != '"')
+		return scan_eol(b, q, e);
+	const char *suf = s->tmpl + s->tlen;
+	if (s->slen && (size_t)(e - q) > s->slen && is_eol(q[s->slen]) &&
+	    memcmp(q, suf, s->slen) == 0)
+		return q + s->slen;
+	const char *eol = scan_eol(b, q, e);
+	size_t n = (size_t)(eol - q);
+	s->slen = 0;
+	if (eol < e && n + s->tlen <= TTFT_SSE_TMPL) {
+		memcpy(s->tmpl + s->tlen, q, n);
+		s->slen = (uint8_t)n;
+	}
+	return eol;
+}
+
+/* At the start of an event: the stream's template then a token byte puts
+ * the scanner where a full read would (a token, decided: the class is
+ * TOKEN and there are no flags, since the template was kept only before
+ * any other finding). Then the line's end, and usually the event's, at
+ * once. Returns where to go on, or NULL when the template does not fit. */
+static const char *template_event(struct ttft_sse *s, const char *b,
+				  const char *p, const char *e)
+{
+	size_t tl = s->tlen;
+	if ((size_t)(e - p) <= tl || p[tl] == '"' || is_eol(p[tl]) ||
+	    memcmp(p, s->tmpl, tl) != 0)
+		return NULL;
+	s->ev_data = s->line1 = 1;
+	s->ev_token = 1;
+	s->done_ok = 0;
+	s->js = J_SKIP;
+	s->line = L_DATA;
+	const char *q = token_line_end(s, b, p + tl, e);
+	if (s->on_data)
+		s->on_data(s->ctx, p + s->tdata, (size_t)(q - p - s->tdata));
+	if (e - q >= 2 && q[0] == '\n' && q[1] == '\n') {
+		s->line = L_START;
+		if (s->on_event)
+			s->on_event(s->ctx, TTFT_SSE_TOKEN, 0);
+		reset_event(s);
+		return q + 2;
+	}
+	return q;
+}
+
 void ttft_sse_feed(struct ttft_sse *s, const char *p, size_t n)
 {
-	size_t i = 0;
-	while (i < n) {
-		char c = p[i];
-		if (c == '\n' && s->after_cr) {
+	const char *b = p, *e = p + n;
+	const char *lstart = NULL; /* the current line's start, if here */
+	const char *line0 = NULL;  /* the event's first data line, if here */
+	const char *json0 = NULL;  /* … and its JSON */
+	while (p < e) {
+		char c = *p;
+		if (s->after_cr) {
 			s->after_cr = 0;
-			i++;
-			continue;
+			if (c == '\n') { /* the LF of a CRLF */
+				p++;
+				continue;
+			}
 		}
-		s->after_cr = 0;
-		if (c == '\r' || c == '\n') {
+		if (is_eol(c)) {
 			s->after_cr = c == '\r';
 			end_of_line(s);
-			i++;
+			p++;
 			continue;
 		}
 		switch (s->line) {
 		case L_START:
-			if (c == ':') {
+			lstart = p;
+			if (s->tlen && !s->ev_data) {
+				const char *q = template_event(s, b, p, e);
+				if (q) {
+					p = q;
+					continue;
+				}
+			}
+			if (e - p >= 6 && memcmp(p, "data: ", 6) == 0) {
+				data_line_start(s);
+				if (s->line1) {
+					line0 = p;
+					json0 = p + 6;
+				}
+				s->line = L_DATA;
+				p += 6;
+			} else if (c == ':') {
 				s->line = L_SKIP; /* a comment line */
 			} else {
 				s->field_len = 0;
 				s->line = L_FIELD;
-				continue; /* reprocess c as a field byte */
 			}
-			break;
+			continue;
 		case L_FIELD:
 			if (c == ':') {
 				int is_data = s->field_len == 4 &&
@@ -355,28 +878,26 @@ void ttft_sse_feed(struct ttft_sse *s, const char *p, size_t n)
 				if (s->field_len < 255)
 					s->field_len++;
 			}
-			break;
+			p++;
+			continue;
 		case L_VALUE_SPACE:
 			s->line = L_DATA;
 			if (c == ' ')
-				break; /* one optional space after the colon */
+				p++; /* one optional space after the colon */
+			if (s->line1) {
+				line0 = lstart;
+				json0 = p;
+			}
 			continue;
 		case L_DATA: {
-			/* The line ends at the first LF or CR (memchr is
-			 * vectorised; CR-only endings are rare). */
-			const char *lf = memchr(p + i, '\n', n - i);
-			size_t j = lf ? (size_t)(lf - p) : n;
-			const char *cr = memchr(p + i, '\r', j - i);
-			if (cr)
-				j = (size_t)(cr - p);
-			data_bytes(s, p + i, j - i);
-			i = j;
+			const char *q = json_scan(s, b, line0, json0, p, e);
+			p = data_line_end(s, p, q, e);
 			continue;
 		}
-		default: /* L_SKIP */
-			break;
+		default: /* L_SKIP: a comment or a field we do not use */
+			p = scan_eol(b, p, e);
+			continue;
 		}
-		i++;
 	}
 }
 

@@ -4,21 +4,47 @@
  * the SSE events (LF, CRLF or CR line endings; several data lines per event;
  * comments) and classifies each, without storing the payload, by scanning
  * the JSON in its data lines as it streams past:
- *   token  — a non-empty generated string: choices[].text,
- *            choices[].delta.content / reasoning_content / reasoning,
- *            tool_calls[].function.name / arguments, top-level content
- *            (llama.cpp's native /completion);
+ *   token  — a non-empty generated string:
+ *            OpenAI chat/completions (vLLM, llama.cpp): choices[].text,
+ *              choices[].delta.content / reasoning_content / reasoning,
+ *              tool_calls[].function.name / arguments, function_call.*;
+ *            llama.cpp's native /completion: top-level content;
+ *            OpenAI Responses API (vLLM /v1/responses too): a top-level
+ *              "delta" string (response.output_text.delta and the other
+ *              *.delta events);
+ *            Anthropic Messages: content_block_delta's delta.text /
+ *              partial_json (input_json_delta) / thinking;
  *   done   — data: [DONE];
- *   error  — a top-level "error" object or "object":"error";
+ *   error  — a top-level "error" object or string, "object":"error", or
+ *            "type":"error" / "response.failed";
  *   empty  — anything else (the chat role chunk, a usage-only chunk, …).
+ * It also reads the few numbers a server reports about the request in its
+ * stream (usage, llama.cpp's timings) into ttft_sse.nums.
+ *
+ * Speed: the scan jumps over string contents and line tails 16 bytes at a
+ * time (SSE2 on x86-64, 8-byte words elsewhere), identifies keys only inside
+ * the objects that can matter, and, unless `full` is set, stops reading an
+ * event's data once it is known to be a token or an error (its remaining
+ * numbers are not read: servers report their final numbers in a last,
+ * token-less event). Within one stream every token event starts with the
+ * same bytes up to its token (id, model, "choices":[{"index":0,"text":"):
+ * the scanner keeps those bytes from the last token event it read in full
+ * (tmpl) and, when the next event starts with exactly them, it is in exactly
+ * the same state there, so it only looks at the byte that follows; the
+ * bytes after the token up to the line end usually repeat too, and are
+ * compared rather than scanned for the line end. The state
+ * is fixed-size and resumable at any byte: how the body was split into reads
+ * never changes the result.
  * Used by the shim (inside other programs: no allocation, no stdio) and by
- * ttft-probe, which also asks for the data bytes to parse them with cJSON.
+ * ttft-probe, which also asks for the data bytes (on_data) and sets `full`.
  */
 #ifndef TTFT_SSE_H
 #define TTFT_SSE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "ttft_log.h"
 
 enum ttft_sse_class {
 	TTFT_SSE_EMPTY = 0,
@@ -28,6 +54,16 @@ enum ttft_sse_class {
 };
 
 #define TTFT_SSE_F_USAGE 0x0100u /* the event carries a usage object */
+#define TTFT_SSE_F_NUMS 0x0200u  /* numbers were read: see ttft_sse.nums */
+#define TTFT_SSE_F_BAD 0x0400u   /* the data is not well-formed JSON (only
+                                    judged when the whole event was read) */
+
+/* Numbers a server reports in its stream: enum ttft_num (ttft_log.h, as
+ * they are logged). */
+struct ttft_sse_nums {
+	uint32_t have;                  /* bit i: v[i] was read in this event */
+	uint32_t v[TTFT_NUM__COUNT];
+};
 
 /* Called once per completed event. flags: TTFT_SSE_F_*. */
 typedef void (*ttft_sse_event_cb)(void *ctx, enum ttft_sse_class cls,
@@ -36,12 +72,14 @@ typedef void (*ttft_sse_event_cb)(void *ctx, enum ttft_sse_class cls,
 typedef void (*ttft_sse_data_cb)(void *ctx, const char *p, size_t n);
 
 #define TTFT_SSE_STACK 12
-#define TTFT_SSE_KEYBUF 20
+#define TTFT_SSE_KEYBUF 24
+#define TTFT_SSE_TMPL 240
 
 struct ttft_sse {
 	ttft_sse_event_cb on_event;
 	ttft_sse_data_cb on_data;
 	void *ctx;
+	uint8_t full;       /* read every event to its end (set after init) */
 	/* line level */
 	uint8_t line;       /* enum in ttft_sse.c */
 	uint8_t after_cr;   /* last byte was CR: a following LF is the same EOL */
@@ -49,23 +87,36 @@ struct ttft_sse {
 	char field[6];      /* "data" fits; longer names are "other" */
 	/* event level */
 	uint8_t ev_data;    /* a data line was seen in this event */
+	uint8_t line1;      /* the data line being read is the event's first */
 	uint8_t ev_token;
 	uint8_t ev_error;
 	uint8_t ev_usage;
+	uint8_t ev_bad;
 	uint8_t done_len;   /* bytes of data compared against "[DONE]" */
 	uint8_t done_ok;    /* data so far equals a prefix of "[DONE]" */
 	/* JSON level */
 	uint8_t js;         /* enum in ttft_sse.c */
 	uint8_t depth;
-	uint8_t key;        /* id of the last key read at this depth */
+	uint8_t key;        /* id of the key whose value comes next */
 	uint8_t keylen;
-	uint8_t want_key;   /* the next string in this object is a key */
-	uint8_t vkey;       /* key id that owns the string value being read */
-	uint8_t vtok;       /* that string is a token if it is non-empty */
+	uint8_t vtok;       /* the string being read is a token if non-empty */
+	uint8_t vcap;       /* … is captured into vbuf (type / object values) */
 	uint8_t vlen;
+	uint8_t nslot;      /* the number being read goes to nums.v[nslot-1] */
+	uint8_t nfrac;      /* digits after its decimal point; 255 = invalid */
+	uint64_t nval;
 	char keybuf[TTFT_SSE_KEYBUF];
-	char vbuf[8];       /* start of a string value, for "object":"error" */
-	uint8_t stack[TTFT_SSE_STACK]; /* per depth: container key id | array bit */
+	char vbuf[16];
+	uint8_t stack[TTFT_SSE_STACK]; /* per depth: container key | flags */
+	struct ttft_sse_nums nums;
+	/* The data line of the last token event up to its token's first byte
+	 * (read in full from an event with no other finding before it), then
+	 * the bytes from its token's closing quote to its line end. Ids, keys
+	 * and framing, never a token; in memory only, never logged. */
+	uint8_t tlen;       /* prefix bytes; 0: none */
+	uint8_t tdata;      /* where the prefix's JSON begins ("data: " before) */
+	uint8_t slen;       /* suffix bytes, at tmpl + tlen; 0: none */
+	char tmpl[TTFT_SSE_TMPL];
 };
 
 void ttft_sse_init(struct ttft_sse *s, ttft_sse_event_cb on_event,

@@ -140,6 +140,14 @@ START_TEST(shim_agrees_with_llamacpp_timings)
 		ttft_record_phases(q, &p);
 		double prefill = f(r[i], "prefill_s"), sdec = f(r[i], "server_decode_s");
 		ck_assert_msg(!isnan(prefill) && !isnan(sdec), "no timings in request %d", i);
+		/* the shim read the same numbers from the stream it saw */
+		const struct ttft_server_split *sp = &q->split;
+		ck_assert_msg(sp->source && !strcmp(sp->source, TTFT_SPLIT_LLAMACPP_TIMINGS),
+			      "request %d: shim split %s", i, sp->source ? sp->source : "none");
+		ck_assert_msg(fabs(sp->prefill_s - prefill) < 1e-6 &&
+			      fabs(sp->decode_s - sdec) < 1e-6,
+			      "request %d: shim %.6f/%.6f, probe %.6f/%.6f", i, sp->prefill_s,
+			      sp->decode_s, prefill, sdec);
 		/* the server's prefill happens inside the client's TTFT, its
 		 * prefill and decode inside the whole request (llama.cpp times
 		 * them with CLOCK_MONOTONIC too, and sends them last); how much

@@ -141,6 +141,16 @@ static int check_row(cJSON *q, const struct truth *t, const char *want_source)
 		if (queue - t->queue_s > g_excess)
 			g_excess = queue - t->queue_s;
 		g_queued++;
+	} else if (!isnan(queue)) {
+		/* the shim's row: request sent → headers read, exactly; never
+		 * less than the server's own queue */
+		ck_assert_msg(fabs(queue - num(q, "wait_headers_s")) < 1e-9, "queue %.9f s, "
+			      "headers after %.9f s", queue, num(q, "wait_headers_s"));
+		ck_assert_msg(queue >= t->queue_s - 1e-6, "queue %.6f s < the server's own "
+			      "%.6f s", queue, t->queue_s);
+		if (queue - t->queue_s > g_excess)
+			g_excess = queue - t->queue_s;
+		g_queued++;
 	}
 	ck_assert_msg(num(q, "server_other_s") >= 0, "other %.6f s",
 		      num(q, "server_other_s"));
@@ -209,14 +219,37 @@ START_TEST(asyncio_at_once_vllm)
 }
 END_TEST
 
-/* ttft-run's default interval for llama.cpp (20 ms) keeps requests whose
- * prefills end 80 ms apart apart. */
+/* Each stream's own timings, read by the shim, whatever else runs: every
+ * request split, its queue from the headers (llama.cpp sends them when a
+ * slot takes the request). */
 START_TEST(curl_at_once_llamacpp)
 {
 	start("--style llamacpp");
 	char cmd[1024];
 	snprintf(cmd, sizeof cmd, "sh -c 'for i in 1 2 3 4; do curl -sN "
 		 "http://127.0.0.1:%d/v1/completions -H \"X-Fixture: prefill=20\" "
+		 "-d @tests/clients/completion.json -o /dev/null & done; wait'", g_port);
+	g_queued = 0;
+	int rows, split = wrapped(cmd, 0, "llamacpp-timings", &rows);
+	ck_assert_int_eq(rows, 4);
+	ck_assert_int_eq(split, 4);
+	ck_assert_msg(g_queued >= 1, "no llama.cpp queue known: %s", g_why);
+	fprintf(stderr, "curl at once, llama.cpp timings: %d of %d split, queue at most "
+		"%.3f ms above the server's own\n", split, rows, g_excess * 1e3);
+	queued_for_real(4, 0.020);
+	stop();
+}
+END_TEST
+
+/* Without timings in the streams (an older server, streams cut short),
+ * llama.cpp's counters, at ttft-run's default interval for llama.cpp
+ * (20 ms): prefills that end 80 ms apart are told apart. */
+START_TEST(curl_at_once_llamacpp_counters)
+{
+	start("--style llamacpp");
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "sh -c 'for i in 1 2 3 4; do curl -sN "
+		 "http://127.0.0.1:%d/v1/completions -H \"X-Fixture: prefill=20,timings=0\" "
 		 "-d @tests/clients/completion.json -o /dev/null & done; wait'", g_port);
 	int rows, split = wrapped(cmd, 0, "llamacpp-metrics", &rows);
 	ck_assert_int_eq(rows, 4);
@@ -246,13 +279,14 @@ END_TEST
 /* The issue's case: llama.cpp's prompt counters move when a prefill ends.
  * Back to back, the next request's prefill ends right after this one ends,
  * before the next scrape: the old join gave this request both prefills,
- * labelled valid. Every split must be the request's own. */
+ * labelled valid. Every split must be the request's own. (No timings in
+ * the streams, so the counters are all there is.) */
 START_TEST(keepalive_back_to_back_llamacpp)
 {
 	start("--style llamacpp");
 	char cmd[512];
 	snprintf(cmd, sizeof cmd, "python3 tests/clients/py_httpclient.py %d 6 keepalive x "
-		 "'prefill=1'", g_port);
+		 "'prefill=1,timings=0'", g_port);
 	int rows, split = wrapped(cmd, 20, "llamacpp-metrics", &rows);
 	ck_assert_int_eq(rows, 6);
 	ck_assert_msg(split >= 1, "no request got a split: %s", g_why);
@@ -373,6 +407,7 @@ int main(void)
 	TCase *t = tu_tcase(s, "load", 60);
 	tcase_add_test(t, asyncio_at_once_vllm);
 	tcase_add_test(t, curl_at_once_llamacpp);
+	tcase_add_test(t, curl_at_once_llamacpp_counters);
 	tcase_add_test(t, keepalive_back_to_back_vllm);
 	tcase_add_test(t, keepalive_back_to_back_llamacpp);
 	tcase_add_test(t, where_ttft_went_lines);

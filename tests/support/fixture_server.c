@@ -83,9 +83,11 @@ struct opts {
 	int cached;       /* prompt tokens served from the prefix cache */
 	double prefill_per_token_ms; /* prefill cost that grows with the prompt */
 	int restart;      /* zero the metrics when this request arrives */
+	int no_timings;   /* llama.cpp style: a last event without timings (an
+	                     older server, a stream cut short) */
 };
 
-static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0, 0};
+static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0, 0, 0};
 static int g_llamacpp;            /* --style llamacpp */
 static int g_ipv6;                /* --ipv6: listen on [::1] */
 static int g_slow_request;        /* --slow-request K: the K-th completion … */
@@ -425,6 +427,7 @@ static void parse_overrides(const char *v, struct opts *o)
 		else if (!strcmp(tok, "cached")) o->cached = (int)x;
 		else if (!strcmp(tok, "prefill_per_token")) o->prefill_per_token_ms = x;
 		else if (!strcmp(tok, "restart")) o->restart = (int)x;
+		else if (!strcmp(tok, "timings")) o->no_timings = x == 0;
 	}
 }
 
@@ -474,7 +477,8 @@ static void finish_request(const struct opts *o, int prompt_tokens, int ntok,
  * prompt_tokens_total when its prefill ends, tokens_predicted_* at the
  * finish, as llama-server's do; with slots the headers go out when a slot
  * takes the request (llama-server's "begin" result); the last event carries
- * the timings. Each request's line in --truth says what was reported. */
+ * the timings (X-Fixture: timings=0 leaves them out). Each request's line
+ * in --truth says what was reported. */
 static int g_slots;              /* --slots N; 0: as many as ask */
 static pthread_mutex_t g_slot_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_slot_cv = PTHREAD_COND_INITIALIZER;
@@ -803,12 +807,17 @@ static int whole_answer(int fd, const struct opts *o, struct rec *r, int chat,
 }
 
 /* llama-server's last event: an empty text with the finish reason, usage
- * when asked for, and the timings. */
+ * when asked for, and the timings (unless X-Fixture: timings=0). */
 static int llamacpp_last_event(int fd, const struct opts *o, const struct rec *r,
 			       const char *head, int chat, int usage, int prompt_tokens,
 			       int ntok)
 {
-	char ev[1024], us[256] = "";
+	char ev[1024], us[256] = "", tm[256] = "";
+	if (!o->no_timings)
+		snprintf(tm, sizeof tm, ",\"timings\":{\"cache_n\":%d,\"prompt_n\":%d,"
+			 "\"prompt_ms\":%.3f,\"predicted_n\":%d,\"predicted_ms\":%.3f}",
+			 o->cached, prompt_tokens - o->cached, r->prefill_s * 1e3, ntok,
+			 (double)(r->last_plan_ns - r->first_plan_ns) / 1e6);
 	if (usage)
 		snprintf(us, sizeof us, ",\"usage\":{\"completion_tokens\":%d,"
 			 "\"prompt_tokens\":%d,\"total_tokens\":%d,\"prompt_tokens_details\":"
@@ -816,11 +825,7 @@ static int llamacpp_last_event(int fd, const struct opts *o, const struct rec *r
 			 o->cached);
 	snprintf(ev, sizeof ev,
 		 "%s,\"choices\":[{%s,\"index\":0,\"logprobs\":null,\"finish_reason\":"
-		 "\"length\"}]%s,\"timings\":{\"cache_n\":%d,\"prompt_n\":%d,"
-		 "\"prompt_ms\":%.3f,\"predicted_n\":%d,\"predicted_ms\":%.3f}}", head,
-		 chat ? "\"delta\":{}" : "\"text\":\"\"", us, o->cached,
-		 prompt_tokens - o->cached, r->prefill_s * 1e3, ntok,
-		 (double)(r->last_plan_ns - r->first_plan_ns) / 1e6);
+		 "\"length\"}]%s%s}", head, chat ? "\"delta\":{}" : "\"text\":\"\"", us, tm);
 	return send_event(fd, o, ev);
 }
 

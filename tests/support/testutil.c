@@ -3,14 +3,17 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <fcntl.h>
 #include <ftw.h>
-#include <sys/stat.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,7 +38,8 @@ const char *tu_kinds(const struct tu_events *e, char *buf, size_t len)
 		[TTFT_EV_RESP_HEADERS] = "H", [TTFT_EV_SSE_TOKEN] = "T",
 		[TTFT_EV_SSE_EMPTY] = "E", [TTFT_EV_SSE_DONE] = "D",
 		[TTFT_EV_SSE_ERROR] = "ERR", [TTFT_EV_RESP_END] = "END",
-		[TTFT_EV_DESYNC] = "DESYNC",
+		[TTFT_EV_DESYNC] = "DESYNC", [TTFT_EV_SERVER_NUMBERS] = "N",
+		[TTFT_EV_TRACEPARENT] = "TP",
 	};
 	size_t o = 0;
 	buf[0] = 0;
@@ -321,4 +325,94 @@ int tu_run(Suite *s)
 	srunner_free(r);
 	nftw(g_scratch, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return failed ? 1 : 0;
+}
+
+pid_t tu_spawn(const char *cmd, const char *outfile)
+{
+	pid_t c = fork();
+	ck_assert_int_ge(c, 0);
+	if (c == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int fd = open(outfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0)
+			_exit(126);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		char *full = malloc(strlen(cmd) + 8);
+		sprintf(full, "exec %s", cmd);
+		execl("/bin/sh", "sh", "-c", full, (char *)NULL);
+		_exit(127);
+	}
+	return c;
+}
+
+int tu_wait_line(const char *file, const char *marker, char *out, size_t outlen,
+		 int timeout_s, pid_t pid)
+{
+	for (int i = 0; i < timeout_s * 20; i++) {
+		FILE *f = fopen(file, "r");
+		char line[1024];
+		while (f && fgets(line, sizeof line, f)) {
+			char *m = strstr(line, marker);
+			if (!m)
+				continue;
+			m += strlen(marker);
+			m[strcspn(m, "\r\n")] = 0;
+			snprintf(out, outlen, "%s", m);
+			fclose(f);
+			return 0;
+		}
+		if (f)
+			fclose(f);
+		if (pid > 0 && waitpid(pid, NULL, WNOHANG) == pid)
+			return -1;
+		usleep(50000);
+	}
+	return -1;
+}
+
+void tu_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+char *tu_http(const char *addr, const char *req, size_t reqlen, size_t *len)
+{
+	char host[64];
+	const char *c = strrchr(addr, ':');
+	if (!c || (size_t)(c - addr) >= sizeof host)
+		return NULL;
+	memcpy(host, addr, (size_t)(c - addr));
+	host[c - addr] = 0;
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(c + 1))};
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return NULL;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = {30, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		close(fd);
+		return NULL;
+	}
+	for (size_t off = 0; off < reqlen;) {
+		ssize_t w = send(fd, req + off, reqlen - off, MSG_NOSIGNAL);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	char tmp[65536];
+	ssize_t r;
+	while ((r = recv(fd, tmp, sizeof tmp, 0)) > 0)
+		append(&buf, &n, &cap, tmp, (size_t)r);
+	close(fd);
+	if (!buf)
+		buf = strdup("");
+	if (len)
+		*len = n;
+	return buf;
 }

@@ -58,6 +58,20 @@ const char *tu_build_dir(void);
 struct Suite;
 struct TCase;
 int tu_run(struct Suite *s);
+/* Start `sh -c "exec CMD"` with stdout and stderr into outfile; it dies
+ * with the test (PR_SET_PDEATHSIG). Returns its pid. */
+pid_t tu_spawn(const char *cmd, const char *outfile);
+/* Wait (up to timeout_s) for a line of file that contains marker; the
+ * rest of that line after the marker into out. 0, or -1 when the time ran
+ * out or pid (if > 0) exited first. */
+int tu_wait_line(const char *file, const char *marker, char *out, size_t outlen,
+		 int timeout_s, pid_t pid);
+/* SIGTERM, then wait for it. */
+void tu_stop(pid_t pid);
+/* Send req (len bytes) to 127.0.0.1-style "HOST:PORT" and read until the
+ * server closes (30 s at most); the answer (malloc'd, NUL-terminated, *len
+ * bytes), or NULL when the connection failed. */
+char *tu_http(const char *addr, const char *req, size_t reqlen, size_t *len);
 /* A test case of s with a per-test timeout of SECONDS, times
  * $TTFT_TEST_TIMEOUT_SCALE (make sanitize and make tsan raise it): generous,
  * for a loaded 2-core machine; a hang still ends. */

@@ -249,7 +249,8 @@ START_TEST(json_shape)
 	ck_assert_ptr_nonnull(j);
 	static const char *const fields[] = {
 		"pid", "conn", "method", "path", "status", "start_s", "start_unix_s",
-		"tokens", "dns_s", "connect_s", "tls_s", "send_s", "wait_headers_s",
+		"tokens", "prompt_tokens", "compressed", "traceparent", "dns_s",
+		"connect_s", "tls_s", "send_s", "wait_headers_s",
 		"ttft_s", "wire_ttft_s", "decode_s", "e2e_s", "itl_p50_s", "itl_p99_s",
 		"app_gap_s", "queue_s", "prefill_s", "server_other_s", "network_s",
 		"server_decode_s", "prefix_cache_hit_tokens", "server_ttft_s",
@@ -532,6 +533,114 @@ START_TEST(usage_errors)
 }
 END_TEST
 
+
+/* A record with flags and binary text, which ev() cannot write. */
+static void ev_raw(uint16_t kind, uint16_t flags, int64_t t, uint64_t conn,
+		   int64_t a, const void *text, size_t tlen)
+{
+	struct ttft_rec *r = ttft_log_reserve(&g_log);
+	r->kind = kind;
+	r->flags = flags;
+	r->t_ns = t;
+	r->pid = 100;
+	r->tid = 100;
+	r->fd = 5;
+	r->conn = conn;
+	r->a = a;
+	memcpy(r->text, text, tlen);
+	ttft_log_publish(r);
+}
+
+/* llama.cpp's timings arrive in each request's own stream: each of two
+ * overlapping requests gets its own split, whatever runs beside it; a
+ * request's traceparent and a compressed response stay with its row. */
+START_TEST(stream_numbers_and_traceparent_per_request)
+{
+	tu_tmp_log(g_path, sizeof g_path, "numbers");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	uint64_t c1 = ttft_log_new_conn(&g_log), c2 = ttft_log_new_conn(&g_log);
+	uint64_t c3 = ttft_log_new_conn(&g_log);
+	int64_t T = MS(2000);
+	static const char tp[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+	struct {
+		uint64_t conn;
+		double start, first;
+		uint32_t prompt_us, predicted_us, prompt_n, cache_n;
+	} q[] = {{c1, 0, 30, 8424, 47862, 1, 7}, {c2, 5, 60, 21000, 90500, 120, 0}};
+	for (int k = 0; k < 2; k++) {
+		ev(TTFT_EV_REQ_BEGIN, T + MS(q[k].start), 100, q[k].conn, 0, 0, 0,
+		   "POST /v1/completions");
+		ev(TTFT_EV_REQ_SENT, T + MS(q[k].start + 0.1), 100, q[k].conn, 0, 100, 0, NULL);
+		if (k == 0)
+			ev(TTFT_EV_TRACEPARENT, T + MS(0.1), 100, c1, 0, 0, 0, tp);
+		ev(TTFT_EV_RESP_HEADERS, T + MS(q[k].start + 1), 100, q[k].conn, 0, 200, 0, NULL);
+		ev(TTFT_EV_SSE_TOKEN, T + MS(q[k].first), 100, q[k].conn, 0, 0, 0, NULL);
+		ev(TTFT_EV_SSE_EMPTY, T + MS(q[k].first + 50), 100, q[k].conn, 0, 0, 0, NULL);
+		struct ttft_rec_numbers nv = {{0}};
+		nv.v[TTFT_NUM_PROMPT_US] = q[k].prompt_us;
+		nv.v[TTFT_NUM_PREDICTED_US] = q[k].predicted_us;
+		nv.v[TTFT_NUM_PROMPT_N] = q[k].prompt_n;
+		nv.v[TTFT_NUM_CACHE_N] = q[k].cache_n;
+		nv.v[TTFT_NUM_COMPLETION_TOKENS] = 8;
+		ev_raw(TTFT_EV_SERVER_NUMBERS, 0, T + MS(q[k].first + 50), q[k].conn,
+		       1 << TTFT_NUM_PROMPT_US | 1 << TTFT_NUM_PREDICTED_US |
+		       1 << TTFT_NUM_PROMPT_N | 1 << TTFT_NUM_CACHE_N |
+		       1 << TTFT_NUM_COMPLETION_TOKENS, &nv, sizeof nv);
+		ev(TTFT_EV_RESP_END, T + MS(q[k].first + 51), 100, q[k].conn, 0, 900, 1, NULL);
+	}
+	/* a gzip'd stream: the headers say so, and no event follows */
+	ev(TTFT_EV_REQ_BEGIN, T + MS(10), 100, c3, 0, 0, 0, "POST /v1/chat/completions");
+	ev(TTFT_EV_REQ_SENT, T + MS(10.1), 100, c3, 0, 100, 0, NULL);
+	ev_raw(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_COMPRESSED, T + MS(12), c3, 200,
+	       "", 0);
+	ev(TTFT_EV_RESP_END, T + MS(90), 100, c3, 0, 4000, 0, NULL);
+	ttft_log_close(&g_log);
+
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s", tu_build_dir(), g_path);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	cJSON *j = cJSON_Parse(out);
+	ck_assert_ptr_nonnull(j);
+	cJSON *reqs = cJSON_GetObjectItem(j, "requests");
+	ck_assert_int_eq(cJSON_GetArraySize(reqs), 3);
+	for (int k = 0; k < 2; k++) {
+		cJSON *r = cJSON_GetArrayItem(reqs, k == 0 ? 0 : 1);
+		ck_assert_str_eq(cJSON_GetObjectItem(r, "split_source")->valuestring,
+				 "llamacpp-timings");
+		ck_assert(fabs(cJSON_GetObjectItem(r, "prefill_s")->valuedouble -
+			       q[k].prompt_us / 1e6) < 1e-12);
+		ck_assert(fabs(cJSON_GetObjectItem(r, "server_decode_s")->valuedouble -
+			       q[k].predicted_us / 1e6) < 1e-12);
+		ck_assert_int_eq(cJSON_GetObjectItem(r, "prefix_cache_hit_tokens")->valueint,
+				 (int)q[k].cache_n);
+		ck_assert_int_eq(cJSON_GetObjectItem(r, "prompt_tokens")->valueint,
+				 (int)(q[k].prompt_n + q[k].cache_n));
+		ck_assert_int_eq(cJSON_GetObjectItem(r, "tokens")->valueint, 8);
+		ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r, "queue_s")));
+		/* what llama.cpp does not explain: first token − sent − prefill */
+		ck_assert(fabs(cJSON_GetObjectItem(r, "server_other_s")->valuedouble -
+			       ((q[k].first - q[k].start - 0.1) / 1e3 - q[k].prompt_us / 1e6))
+			  < 1e-9);
+		ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r, "compressed")));
+	}
+	cJSON *r0 = cJSON_GetArrayItem(reqs, 0);
+	ck_assert_str_eq(cJSON_GetObjectItem(r0, "traceparent")->valuestring, tp);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 1), "traceparent")));
+	cJSON *z = cJSON_GetArrayItem(reqs, 2);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(z, "compressed")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(z, "tokens"))); /* unknown, not 0 */
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(z, "ttft_s")));
+	cJSON_Delete(j);
+	free(out);
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s", tu_build_dir(), g_path);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "(compressed body: tokens not visible)") != NULL, "%s", out);
+	free(out);
+	unlink(g_path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("analyze");
@@ -544,5 +653,6 @@ int main(void)
 	tcase_add_test(t, one_connection_100k_requests);
 	tcase_add_test(t, dns_goes_to_the_connect_that_used_it);
 	tcase_add_test(t, far_out_of_order_log_sorts_in_memory);
+	tcase_add_test(t, stream_numbers_and_traceparent_per_request);
 	return tu_run(s);
 }

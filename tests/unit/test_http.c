@@ -88,8 +88,8 @@ START_TEST(vllm_streams_every_split)
 			for (int chunked = 0; chunked < 2; chunked++) {
 				size_t n;
 				char *r = tu_vllm_stream(chat, crlf, chunked, 3, 1, &n);
-				check_every_split(r, n, chat ? "H E T T T E D END"
-							     : "H T T T E D END");
+				check_every_split(r, n, chat ? "H E T T T E N D END"
+							     : "H T T T E N D END");
 				free(r);
 			}
 }
@@ -100,12 +100,12 @@ START_TEST(llamacpp_captures_every_split)
 	char *req, *resp;
 	size_t rl, n;
 	tu_load_http("completions-stream", &req, &rl, &resp, &n);
-	check_every_split(resp, n, "H T T T T T T T T E D END");
+	check_every_split(resp, n, "H T T T T T T T T E N D END");
 	free(req), free(resp);
 	/* llama.cpp's role chunk has content null, in the same chunk as
 	 * the first token. */
 	tu_load_http("chat-stream", &req, &rl, &resp, &n);
-	check_every_split(resp, n, "H E T T T T T T T T E E D END");
+	check_every_split(resp, n, "H E T T T T T T T T E E N D END");
 	free(req), free(resp);
 }
 END_TEST
@@ -320,6 +320,130 @@ START_TEST(random_garbage_never_crashes)
 }
 END_TEST
 
+
+START_TEST(compressed_stream_is_marked_not_read)
+{
+	/* gzip'd events are bytes the sniffer cannot read: the response says
+	 * so (and yields no events) instead of looking like no stream. */
+	static const char *const enc[] = {"gzip", "br", "deflate", "zstd", "GZIP", "x-gzip"};
+	for (size_t k = 0; k < sizeof enc / sizeof enc[0]; k++) {
+		char r[512];
+		int n = snprintf(r, sizeof r,
+				 "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+				 "Content-Encoding: %s\r\nTransfer-Encoding: chunked\r\n\r\n"
+				 "19\r\ndata: {\"choices\":[{\"text\"\r\n"
+				 "9\r\n:\"x\"}]}\n\n\r\n0\r\n\r\n", enc[k]);
+		for (int i = 1; i < n; i++) {
+			struct ttft_http_rx rx;
+			ttft_http_rx_init(&rx);
+			ev.n = 0;
+			feed_rx(&rx, NULL, r, (size_t)i, 1);
+			feed_rx(&rx, NULL, r + i, (size_t)(n - i), 2);
+			char kinds[64];
+			ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds), "H END");
+			ck_assert_uint_eq(ev.ev[0].flags & (TTFT_F_COMPRESSED | TTFT_F_SSE),
+					  TTFT_F_COMPRESSED | TTFT_F_SSE);
+		}
+	}
+	/* identity is no compression */
+	const char *id = "HTTP/1.1 200 OK\r\ncontent-encoding: identity\r\n"
+			 "content-type: text/event-stream\r\ncontent-length: 34\r\n\r\n"
+			 "data: {\"choices\":[{\"text\":\"x\"}]}\n\n";
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	feed_rx(&rx, NULL, id, strlen(id), 1);
+	char kinds[64];
+	ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds), "H T END");
+	ck_assert_uint_eq(ev.ev[0].flags & TTFT_F_COMPRESSED, 0);
+}
+END_TEST
+
+START_TEST(server_numbers_follow_their_event)
+{
+	char *req, *resp;
+	size_t rl, n;
+	tu_load_http("completions-stream", &req, &rl, &resp, &n);
+	for (size_t step = 1; step <= n; step = step < 16 ? step + 1 : step * 4) {
+		struct ttft_http_rx rx;
+		ttft_http_rx_init(&rx);
+		ev.n = 0;
+		for (size_t i = 0; i < n; i += step)
+			feed_rx(&rx, NULL, resp + i, n - i < step ? n - i : step, (int64_t)i);
+		size_t k = 0;
+		while (k < ev.n && ev.ev[k].kind != TTFT_EV_SERVER_NUMBERS)
+			k++;
+		ck_assert_uint_lt(k, ev.n);
+		/* right after the last chunk's event, stamped alike */
+		ck_assert_uint_eq(ev.ev[k - 1].kind, TTFT_EV_SSE_EMPTY);
+		ck_assert_uint_eq(ev.ev[k - 1].flags & TTFT_SSE_F_NUMS, TTFT_SSE_F_NUMS);
+		ck_assert_int_eq(ev.ev[k].t_ns, ev.ev[k - 1].t_ns);
+		ck_assert_int_eq(ev.ev[k].a, 0xff);
+		ck_assert_uint_eq(ev.ev[k].text_len, sizeof(struct ttft_rec_numbers));
+		struct ttft_rec_numbers v;
+		memcpy(&v, ev.ev[k].text, sizeof v);
+		ck_assert_uint_eq(v.v[TTFT_NUM_PROMPT_N], 1);
+		ck_assert_uint_eq(v.v[TTFT_NUM_PROMPT_US], 8424);
+		ck_assert_uint_eq(v.v[TTFT_NUM_CACHE_N], 7);
+		ck_assert_uint_eq(v.v[TTFT_NUM_PREDICTED_N], 8);
+		ck_assert_uint_eq(v.v[TTFT_NUM_PREDICTED_US], 47862);
+		ck_assert_uint_eq(v.v[TTFT_NUM_PROMPT_TOKENS], 8);
+	}
+	free(req), free(resp);
+}
+END_TEST
+
+START_TEST(headers_any_case_any_split)
+{
+	const char *r = "HTTP/1.1 200 OK\r\nTRANSFER-ENCODING: Chunked\r\n"
+			"Content-TYPE:text/Event-Stream\r\nX-Long: "
+			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"
+			"22\r\ndata: {\"choices\":[{\"text\":\"x\"}]}\n\n\r\n0\r\n\r\n";
+	size_t n = strlen(r);
+	for (size_t i = 1; i < n; i++) {
+		struct ttft_http_rx rx;
+		ttft_http_rx_init(&rx);
+		ev.n = 0;
+		feed_rx(&rx, NULL, r, i, 1);
+		feed_rx(&rx, NULL, r + i, n - i, 2);
+		char kinds[64];
+		ck_assert_msg(!strcmp(tu_kinds(&ev, kinds, sizeof kinds), "H T END"),
+			      "split %zu: %s", i, kinds);
+		ck_assert_uint_eq(ev.ev[0].flags, TTFT_F_CHUNKED | TTFT_F_SSE);
+	}
+}
+END_TEST
+
+
+START_TEST(traceparent_is_kept_at_every_split)
+{
+	static const char tp[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+	char r[512];
+	int n = snprintf(r, sizeof r,
+			 "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n"
+			 "Content-Type: application/json\r\nTraceparent: %s\r\n"
+			 "Content-Length: 2\r\n\r\n{}"
+			 "GET /health HTTP/1.1\r\ntraceparent: 00-4BF92F3577B34DA6A3CE929D0E0E4736"
+			 "-00f067aa0ba902b7-01\r\ntraceparent: 00-abc-01\r\n\r\n", tp);
+	for (int i = 1; i < n; i++) {
+		struct ttft_http_tx tx;
+		ttft_http_tx_init(&tx);
+		ev.n = 0;
+		ttft_http_tx_feed(&tx, r, (size_t)i, 1, 1, tu_collect, &ev);
+		ttft_http_tx_feed(&tx, r + i, (size_t)(n - i), 2, 2, tu_collect, &ev);
+		char kinds[64];
+		/* the second request's values are not W3C traceparents */
+		ck_assert_msg(!strcmp(tu_kinds(&ev, kinds, sizeof kinds), "REQ TP SENT REQ SENT"),
+			      "split %d: %s", i, kinds);
+		ck_assert_str_eq(ev.ev[1].text, tp);
+		ck_assert_uint_eq(ev.ev[1].seq, 0);
+		ck_assert_str_eq(ev.ev[0].text, "POST /v1/chat/completions");
+		ck_assert_str_eq(ev.ev[3].text, "GET /health");
+		ck_assert_int_eq(ev.ev[2].a, (int64_t)(strstr(r, "GET") - r));
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http");
@@ -334,5 +458,9 @@ int main(void)
 	tcase_add_test(t, truncated_stream_and_eof);
 	tcase_add_test(t, not_http_is_a_desync);
 	tcase_add_test(t, random_garbage_never_crashes);
+	tcase_add_test(t, compressed_stream_is_marked_not_read);
+	tcase_add_test(t, server_numbers_follow_their_event);
+	tcase_add_test(t, headers_any_case_any_split);
+	tcase_add_test(t, traceparent_is_kept_at_every_split);
 	return tu_run(s);
 }

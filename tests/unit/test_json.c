@@ -221,11 +221,12 @@ START_TEST(record_fields_per_origin)
 	r.split.queue_s = 0.020;
 	r.split.prefill_s = 0.025;
 	ck_assert_int_eq(ttft_record_finish(&r), 0);
-	struct ttft_json_ctx ctx = {MS(1000), MS(5000), 0, 0};
+	struct ttft_json_ctx ctx = {.anchor_mono_ns = MS(1000), .anchor_real_ns = MS(5000)};
 	cJSON *o = record_json(&r, &ctx);
 	static const char *const log_fields[] = {
 		"pid", "conn", "method", "path", "status", "start_s", "start_unix_s",
-		"tokens", "dns_s", "connect_s", "tls_s", "send_s", "wait_headers_s",
+		"tokens", "prompt_tokens", "compressed", "traceparent", "dns_s",
+		"connect_s", "tls_s", "send_s", "wait_headers_s",
 		"ttft_s", "wire_ttft_s", "decode_s", "e2e_s", "itl_p50_s", "itl_p99_s",
 		"app_gap_s", "queue_s", "prefill_s", "server_other_s", "network_s",
 		"server_decode_s", "prefix_cache_hit_tokens", "server_ttft_s",
@@ -245,12 +246,13 @@ START_TEST(record_fields_per_origin)
 	r.usage_tokens = 9;
 	ck_assert_int_eq(ttft_record_add_text(&r, "hi \xc3", 4), 0);
 	strcpy(r.trace_id, "0af7651916cd43dd8448eb211c80319c");
-	struct ttft_json_ctx pctx = {0, 0, MS(999), 1};
+	struct ttft_json_ctx pctx = {.t0 = MS(999), .keep_text = 1};
 	o = record_json(&r, &pctx);
 	ck_assert_str_eq(cJSON_GetObjectItem(o, "trace_id")->valuestring,
 			 "0af7651916cd43dd8448eb211c80319c");
 	static const char *const probe_fields[] = {
-		"run", "label", "ok", "error", "trace_id", "status", "start_s", "tokens", "dns_s",
+		"run", "label", "ok", "error", "trace_id", "status", "start_s", "tokens",
+		"prompt_tokens", "dns_s",
 		"connect_s", "ttft_s", "decode_s", "e2e_s", "itl_p50_s", "itl_p99_s",
 		"pretransfer_s", "starttransfer_s", "start_offset_s", "http_status",
 		"queue_s", "prefill_s", "server_other_s", "network_s", "server_decode_s",

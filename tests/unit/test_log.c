@@ -182,6 +182,21 @@ START_TEST(damaged_files)
 	ck_assert_int_eq(analyze(g_path, &out), 2);
 	ck_assert_msg(strstr(out, "version 99") != NULL, "%s", out);
 	free(out);
+	/* a log of version 1 (the 32-bit seal): refused by name, and the
+	 * writer leaves it alone rather than append records it cannot read */
+	f = fopen(g_path, "r+");
+	ver = 1;
+	fseek(f, 8, SEEK_SET);
+	fwrite(&ver, 4, 1, f);
+	fclose(f);
+	ck_assert_int_eq(analyze(g_path, &out), 2);
+	ck_assert_msg(strstr(out, "version 1 ") != NULL && strstr(out, "reads version 2"),
+		      "%s", out);
+	struct ttft_log old;
+	const char *why = NULL;
+	ck_assert_int_eq(ttft_log_open(&old, g_path, 1 << 20, &why), -1);
+	ck_assert_ptr_nonnull(why);
+	free(out);
 	/* a directory */
 	ck_assert_int_eq(analyze("/dev/shm", &out), 2);
 	free(out);
@@ -300,6 +315,93 @@ START_TEST(refuses_foreign_files)
 }
 END_TEST
 
+
+/* The seal (docs/log-format.md) must catch what damages a record: every
+ * single byte changed to every other value, two words swapped, a cache
+ * line that never landed, and random scribbles. */
+START_TEST(seal_catches_damage)
+{
+	struct ttft_rec good;
+	memset(&good, 0, sizeof good);
+	good.kind = TTFT_EV_SSE_TOKEN;
+	good.flags = 0x0102;
+	good.t_ns = 1234567890123;
+	good.pid = 4242;
+	good.tid = 4243;
+	good.fd = 7;
+	good.conn = 99;
+	good.a = 4096;
+	good.b = 17;
+	good.seq = 3;
+	memcpy(good.text, "POST /v1/chat/completions and a little more text here", 54);
+	uint64_t seal = ttft_rec_seal(&good);
+	good.seal = (uint32_t)seal;
+	good.seal_hi = (uint32_t)(seal >> 32);
+	ck_assert_uint_ne(good.seal, 0);
+	struct ttft_log_view v;
+	memset(&v, 0, sizeof v);
+	ck_assert_int_eq(ttft_log_view_check(&v, &good), 1);
+	unsigned char *g = (unsigned char *)&good;
+	long cases = 0;
+	for (size_t off = sizeof good.seal; off < sizeof good; off++)
+		for (unsigned x = 1; x < 256; x++) {
+			if (off >= 60 && off < 64)
+				continue; /* seal_hi: compared, not summed */
+			struct ttft_rec bad = good;
+			((unsigned char *)&bad)[off] ^= (unsigned char)x;
+			ck_assert_msg(ttft_rec_seal(&bad) != seal,
+				      "byte %zu ^ %02x not caught", off, x);
+			cases++;
+		}
+	for (size_t i = 1; i < 16; i++)
+		for (size_t k = i + 1; k < 16; k++) {
+			if (!memcmp(g + 8 * i, g + 8 * k, 8))
+				continue;
+			struct ttft_rec bad = good;
+			unsigned char *b = (unsigned char *)&bad;
+			memcpy(b + 8 * i, g + 8 * k, 8);
+			memcpy(b + 8 * k, g + 8 * i, 8);
+			ck_assert_msg(ttft_rec_seal(&bad) != seal,
+				      "words %zu and %zu swapped not caught", i, k);
+			cases++;
+		}
+	/* the seal's own halves are compared */
+	struct ttft_rec bad = good;
+	bad.seal_hi ^= 1;
+	ck_assert_int_eq(ttft_log_view_check(&v, &bad), 0);
+	bad = good;
+	bad.seal ^= 2;
+	ck_assert_int_eq(ttft_log_view_check(&v, &bad), 0);
+	ck_assert_uint_eq(v.corrupt, 2);
+	/* torn: the second cache line, or all but the seal's line, lost */
+	struct ttft_rec torn = good;
+	memset((char *)&torn + 64, 0, 64);
+	ck_assert_int_eq(ttft_log_view_check(&v, &torn), 0);
+	torn = good;
+	memset((char *)&torn + 4, 0, 56);
+	ck_assert_int_eq(ttft_log_view_check(&v, &torn), 0);
+	ck_assert_uint_eq(v.corrupt, 4);
+	unsigned x = 77;
+	for (int round = 0; round < 200000; round++) {
+		struct ttft_rec bad = good;
+		int k = 1 + round % 8;
+		for (int d = 0; d < k; d++) {
+			x = x * 1103515245u + 12345u;
+			size_t off = sizeof bad.seal + (x >> 8) % (sizeof bad - sizeof bad.seal);
+			if (off >= 60 && off < 64)
+				continue;
+			x = x * 1103515245u + 12345u;
+			((unsigned char *)&bad)[off] = (unsigned char)(x >> 16);
+		}
+		if (memcmp(&bad, &good, sizeof bad) == 0)
+			continue;
+		ck_assert_msg(ttft_rec_seal(&bad) != seal, "scribble %d not caught", round);
+		cases++;
+	}
+	ck_assert_int_gt(cases, 200000);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("log");
@@ -310,5 +412,6 @@ int main(void)
 	tcase_add_test(t, truncated_and_torn_records);
 	tcase_add_test(t, writer_killed_while_writing);
 	tcase_add_test(t, refuses_foreign_files);
+	tcase_add_test(t, seal_catches_damage);
 	return tu_run(s);
 }

@@ -1,16 +1,21 @@
 /* test_sse.c — the SSE classifier: which events are tokens, whatever the
  * line endings or how the bytes are split. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ttft_sse.h"
 #include "testutil.h"
 
+#define MAXEV 64
+
 struct got {
 	char seq[512];
 	size_t n;
-	unsigned flags[64];
+	unsigned flags[MAXEV];
+	struct ttft_sse_nums nums[MAXEV];
+	struct ttft_sse *sse;
 };
 
 static void on_event(void *ctx, enum ttft_sse_class c, unsigned flags)
@@ -18,25 +23,38 @@ static void on_event(void *ctx, enum ttft_sse_class c, unsigned flags)
 	struct got *g = ctx;
 	static const char letter[] = {'E', 'T', 'D', 'X'};
 	size_t l = strlen(g->seq);
-	g->seq[l] = letter[c];
-	g->seq[l + 1] = 0;
-	if (g->n < 64)
+	if (l + 1 < sizeof g->seq) {
+		g->seq[l] = letter[c];
+		g->seq[l + 1] = 0;
+	}
+	if (g->n < MAXEV) {
 		g->flags[g->n] = flags;
+		/* numbers are only meaningful with TTFT_SSE_F_NUMS */
+		if (flags & TTFT_SSE_F_NUMS)
+			g->nums[g->n] = g->sse->nums;
+	}
 	g->n++;
 }
 
-/* Classify a stream fed in pieces of `step` bytes (0 = all at once). */
-static const char *classify(const char *s, size_t step, struct got *g)
+/* Classify s[0..n) fed in pieces of `step` bytes (0 = all at once). */
+static const char *classify_n(const char *s, size_t n, size_t step, int full,
+			      struct got *g)
 {
+	static struct ttft_sse sse;
 	memset(g, 0, sizeof *g);
-	struct ttft_sse sse;
+	g->sse = &sse;
 	ttft_sse_init(&sse, on_event, NULL, g);
-	size_t n = strlen(s);
+	sse.full = (uint8_t)full;
 	if (!step)
 		step = n ? n : 1;
 	for (size_t i = 0; i < n; i += step)
 		ttft_sse_feed(&sse, s + i, n - i < step ? n - i : step);
 	return g->seq;
+}
+
+static const char *classify(const char *s, size_t step, struct got *g)
+{
+	return classify_n(s, strlen(s), step, 0, g);
 }
 
 #define CLASS(input, expect)                                                   \
@@ -45,6 +63,47 @@ static const char *classify(const char *s, size_t step, struct got *g)
 		for (size_t st_ = 0; st_ <= 3; st_++)                          \
 			ck_assert_str_eq(classify(input, st_, &g_), expect);   \
 	} while (0)
+
+/* Two runs saw the same events: classes, flags and numbers. */
+static void same_events(const struct got *a, const struct got *b, const char *what)
+{
+	ck_assert_msg(!strcmp(a->seq, b->seq), "%s: %s vs %s", what, a->seq, b->seq);
+	ck_assert_uint_eq(a->n, b->n);
+	for (size_t i = 0; i < a->n && i < MAXEV; i++) {
+		ck_assert_msg(a->flags[i] == b->flags[i], "%s: event %zu flags %x vs %x",
+			      what, i, a->flags[i], b->flags[i]);
+		if (a->flags[i] & TTFT_SSE_F_NUMS) {
+			ck_assert_uint_eq(a->nums[i].have, b->nums[i].have);
+			for (int k = 0; k < TTFT_NUM__COUNT; k++)
+				if (a->nums[i].have & (1u << k))
+					ck_assert_uint_eq(a->nums[i].v[k], b->nums[i].v[k]);
+		}
+	}
+}
+
+/* Every split point into two reads, and one byte at a time, give what one
+ * whole read gives; in both modes. */
+static void split_invariant(const char *s, size_t n)
+{
+	for (int full = 0; full < 2; full++) {
+		struct got whole, part;
+		classify_n(s, n, 0, full, &whole);
+		classify_n(s, n, 1, full, &part);
+		same_events(&whole, &part, "bytewise");
+		for (size_t i = 1; i < n; i++) {
+			static struct ttft_sse sse;
+			memset(&part, 0, sizeof part);
+			part.sse = &sse;
+			ttft_sse_init(&sse, on_event, NULL, &part);
+			sse.full = (uint8_t)full;
+			ttft_sse_feed(&sse, s, i);
+			ttft_sse_feed(&sse, s + i, n - i);
+			char what[32];
+			snprintf(what, sizeof what, "split at %zu", i);
+			same_events(&whole, &part, what);
+		}
+	}
+}
 
 START_TEST(completions_text_is_token)
 {
@@ -128,8 +187,8 @@ START_TEST(every_split_of_a_chat_stream)
 		"data: [DONE]\n\n";
 	size_t n = strlen(s);
 	for (size_t i = 1; i < n; i++) {
-		struct got g = {0};
 		struct ttft_sse sse;
+		struct got g = {.sse = &sse};
 		ttft_sse_init(&sse, on_event, NULL, &g);
 		ttft_sse_feed(&sse, s, i);
 		ttft_sse_feed(&sse, s + i, n - i);
@@ -168,6 +227,7 @@ START_TEST(garbage_never_crashes)
 		struct got g;
 		struct ttft_sse sse;
 		memset(&g, 0, sizeof g);
+		g.sse = &sse;
 		ttft_sse_init(&sse, on_event, NULL, &g);
 		ttft_sse_feed(&sse, "data: ", 6);
 		ttft_sse_feed(&sse, buf, sizeof buf);
@@ -181,10 +241,333 @@ START_TEST(garbage_never_crashes)
 }
 END_TEST
 
+
+START_TEST(responses_api_deltas)
+{
+	/* OpenAI Responses API, type first (OpenAI) and in field order
+	 * (vLLM's /v1/responses serialises openai-python's models). */
+	CLASS("event: response.created\ndata: {\"type\":\"response.created\",\"response\":"
+	      "{\"id\":\"resp_1\",\"status\":\"in_progress\",\"output\":[]},\"sequence_number\":0}\n\n"
+	      "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\","
+	      "\"item_id\":\"msg_1\",\"output_index\":0,\"content_index\":0,\"delta\":\"Hi\","
+	      "\"sequence_number\":4}\n\n"
+	      "event: response.output_text.delta\ndata: {\"content_index\":0,\"delta\":\" there\","
+	      "\"item_id\":\"msg_1\",\"logprobs\":[],\"output_index\":0,\"sequence_number\":5,"
+	      "\"type\":\"response.output_text.delta\"}\n\n"
+	      "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\","
+	      "\"delta\":\"\",\"sequence_number\":6}\n\n"
+	      "event: response.function_call_arguments.delta\ndata: {\"type\":"
+	      "\"response.function_call_arguments.delta\",\"item_id\":\"fc_1\",\"output_index\":1,"
+	      "\"delta\":\"{\\\"city\\\"\"}\n\n"
+	      "event: response.output_text.done\ndata: {\"type\":\"response.output_text.done\","
+	      "\"text\":\"Hi there\",\"sequence_number\":7}\n\n"
+	      "event: response.content_part.added\ndata: {\"type\":\"response.content_part.added\","
+	      "\"part\":{\"type\":\"output_text\",\"text\":\"\"}}\n\n",
+	      "ETTETEE");
+	/* errors: an error event and a failed response */
+	CLASS("event: error\ndata: {\"type\":\"error\",\"code\":\"server_error\",\"message\":"
+	      "\"boom\",\"param\":null,\"sequence_number\":3}\n\n"
+	      "data: {\"type\":\"response.failed\",\"response\":{\"status\":\"failed\","
+	      "\"error\":{\"code\":\"server_error\",\"message\":\"x\"}}}\n\n"
+	      "data: {\"type\":\"response.in_progress\"}\n\n", "XXE");
+	/* the final event's usage: input/output tokens, cached input */
+	const char *done = "event: response.completed\ndata: {\"type\":\"response.completed\","
+		"\"response\":{\"id\":\"resp_1\",\"status\":\"completed\",\"output\":[{\"type\":"
+		"\"message\",\"content\":[{\"type\":\"output_text\",\"text\":\"Hi there\"}]}],"
+		"\"usage\":{\"input_tokens\":36,\"input_tokens_details\":{\"cached_tokens\":32},"
+		"\"output_tokens\":87,\"output_tokens_details\":{\"reasoning_tokens\":0},"
+		"\"total_tokens\":123}},\"sequence_number\":9}\n\n";
+	struct got g;
+	for (size_t st = 0; st <= 3; st++) {
+		ck_assert_str_eq(classify(done, st, &g), "E");
+		ck_assert_uint_eq(g.flags[0] & TTFT_SSE_F_NUMS, TTFT_SSE_F_NUMS);
+		ck_assert_uint_eq(g.nums[0].have, 7);
+		ck_assert_uint_eq(g.nums[0].v[TTFT_NUM_PROMPT_TOKENS], 36);
+		ck_assert_uint_eq(g.nums[0].v[TTFT_NUM_COMPLETION_TOKENS], 87);
+		ck_assert_uint_eq(g.nums[0].v[TTFT_NUM_CACHED_TOKENS], 32);
+	}
+	split_invariant(done, strlen(done));
+}
+END_TEST
+
+START_TEST(anthropic_messages)
+{
+	const char *s =
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"
+		"\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":"
+		"\"claude\",\"stop_reason\":null,\"usage\":{\"input_tokens\":25,\"output_tokens\":1}}}\n\n"
+		"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+		"\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+		"event: ping\ndata: {\"type\": \"ping\"}\n\n"
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+		"\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\n"
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,"
+		"\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"loc\"}}\n\n"
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,"
+		"\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\"}}\n\n"
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":2,"
+		"\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"Let me\"}}\n\n"
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":2,"
+		"\"delta\":{\"type\":\"signature_delta\",\"signature\":\"EqQB\"}}\n\n"
+		"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":3,"
+		"\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"weather\","
+		"\"input\":{}}}\n\n"
+		"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+		"\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":15}}\n\n"
+		"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+		"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+		"\"message\":\"Overloaded\"}}\n\n";
+	CLASS(s, "EEETTETEEEEEX");
+	struct got g;
+	classify(s, 0, &g);
+	/* message_start's input_tokens mean uncached input (not taken);
+	 * message_delta's output_tokens are the completion */
+	ck_assert_uint_eq(g.flags[0] & TTFT_SSE_F_NUMS, 0);
+	ck_assert_uint_eq(g.nums[10].have, 1u << TTFT_NUM_COMPLETION_TOKENS);
+	ck_assert_uint_eq(g.nums[10].v[TTFT_NUM_COMPLETION_TOKENS], 15);
+	split_invariant(s, strlen(s));
+}
+END_TEST
+
+/* llama.cpp's last chunk, as captured from a real server. */
+static const char llama_last[] =
+	"data: {\"choices\":[{\"text\":\"\",\"index\":0,\"logprobs\":null,\"finish_reason\":"
+	"\"length\"}],\"created\":1795890142,\"model\":\"tiny.gguf\",\"system_fingerprint\":"
+	"\"b1-80fb11a\",\"object\":\"text_completion\",\"usage\":{\"completion_tokens\":8,"
+	"\"prompt_tokens\":8,\"total_tokens\":16,\"prompt_tokens_details\":{\"cached_tokens\":7}},"
+	"\"id\":\"chatcmpl-gPzNfnnJ0CFH5jRG7e1kgpyshobxv9ao\",\"timings\":{\"cache_n\":7,"
+	"\"prompt_n\":1,\"prompt_ms\":8.424,\"prompt_per_token_ms\":8.424,\"prompt_per_second\":"
+	"118.70845204178538,\"predicted_n\":8,\"predicted_ms\":47.862,\"predicted_per_token_ms\":"
+	"6.837428571428572,\"predicted_per_second\":146.2538130458401}}\n\n";
+
+START_TEST(llamacpp_timings_and_usage)
+{
+	struct got g;
+	for (size_t st = 0; st <= 3; st++) {
+		ck_assert_str_eq(classify(llama_last, st, &g), "E");
+		ck_assert_uint_eq(g.flags[0] & (TTFT_SSE_F_NUMS | TTFT_SSE_F_USAGE),
+				  TTFT_SSE_F_NUMS | TTFT_SSE_F_USAGE);
+		const struct ttft_sse_nums *m = &g.nums[0];
+		ck_assert_uint_eq(m->have, 0xff);
+		ck_assert_uint_eq(m->v[TTFT_NUM_PROMPT_TOKENS], 8);
+		ck_assert_uint_eq(m->v[TTFT_NUM_COMPLETION_TOKENS], 8);
+		ck_assert_uint_eq(m->v[TTFT_NUM_CACHED_TOKENS], 7);
+		ck_assert_uint_eq(m->v[TTFT_NUM_PROMPT_N], 1);
+		ck_assert_uint_eq(m->v[TTFT_NUM_PROMPT_US], 8424);
+		ck_assert_uint_eq(m->v[TTFT_NUM_CACHE_N], 7);
+		ck_assert_uint_eq(m->v[TTFT_NUM_PREDICTED_N], 8);
+		ck_assert_uint_eq(m->v[TTFT_NUM_PREDICTED_US], 47862);
+	}
+	split_invariant(llama_last, sizeof llama_last - 1);
+	/* vLLM's usage chunk */
+	classify("data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"created\":1,"
+		 "\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,"
+		 "\"total_tokens\":28,\"completion_tokens\":16,\"prompt_tokens_details\":null}}\n\n",
+		 0, &g);
+	ck_assert_uint_eq(g.nums[0].have, 3);
+	ck_assert_uint_eq(g.nums[0].v[TTFT_NUM_PROMPT_TOKENS], 12);
+	ck_assert_uint_eq(g.nums[0].v[TTFT_NUM_COMPLETION_TOKENS], 16);
+}
+END_TEST
+
+START_TEST(numbers_are_exact_or_absent)
+{
+	static const struct {
+		const char *ev;
+		unsigned have;    /* of prompt_n (bit 3) and prompt time (bit 4) */
+		uint32_t n, us;
+	} cases[] = {
+		{"{\"timings\":{\"prompt_n\":5,\"prompt_ms\":12}}", 0x18, 5, 12000},
+		{"{\"timings\":{\"prompt_n\":5,\"prompt_ms\":0.5}}", 0x18, 5, 500},
+		{"{\"timings\":{\"prompt_n\":5,\"prompt_ms\":8.4249}}", 0x18, 5, 8424},
+		{"{\"timings\":{\"prompt_n\":5, \"prompt_ms\" : 3.25 }}", 0x18, 5, 3250},
+		{"{\"timings\":{\"prompt_n\":5,\"prompt_ms\":1e-3}}", 0x08, 5, 0},
+		{"{\"timings\":{\"prompt_n\":-1,\"prompt_ms\":-2.5}}", 0, 0, 0},
+		{"{\"timings\":{\"prompt_n\":3.0,\"prompt_ms\":\"4\"}}", 0, 0, 0},
+		{"{\"timings\":{\"prompt_n\":99999999999,\"prompt_ms\":1.}}", 0x10, 0, 1000},
+		{"{\"timings\":{\"prompt_n\":123456789012345678901234}}", 0, 0, 0},
+		/* only where llama.cpp puts them */
+		{"{\"choices\":[{\"timings\":{\"prompt_n\":5}}],\"x\":{\"timings\":{\"prompt_n\":5}}}",
+		 0, 0, 0},
+		{"{\"timing\":{\"prompt_n\":5},\"prompt_n\":6}", 0, 0, 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char ev[512];
+		snprintf(ev, sizeof ev, "data: %s\n\n", cases[i].ev);
+		for (size_t st = 0; st <= 2; st++) {
+			struct got g;
+			ck_assert_str_eq(classify(ev, st, &g), "E");
+			unsigned have = g.flags[0] & TTFT_SSE_F_NUMS ? g.nums[0].have : 0;
+			ck_assert_msg(have == cases[i].have, "%s: have %x", cases[i].ev, have);
+			if (have & 0x08)
+				ck_assert_uint_eq(g.nums[0].v[TTFT_NUM_PROMPT_N], cases[i].n);
+			if (have & 0x10)
+				ck_assert_uint_eq(g.nums[0].v[TTFT_NUM_PROMPT_US], cases[i].us);
+		}
+	}
+	/* usage in a choice or as a string is not the server's usage */
+	struct got g;
+	classify("data: {\"choices\":[{\"usage\":{\"prompt_tokens\":5}}],"
+		 "\"usage\":{\"prompt_tokens\":\"12\"}}\n\n", 0, &g);
+	ck_assert_uint_eq(g.flags[0] & TTFT_SSE_F_NUMS, 0);
+}
+END_TEST
+
+START_TEST(malformed_json_is_flagged_when_read_in_full)
+{
+	static const struct {
+		const char *ev;
+		int bad;
+	} cases[] = {
+		{"data: {\"choices\":[{\"text\":\"oops\n\n", 1},
+		{"data: {\"a\":1}}\n\n", 1},
+		{"data: {\"a\" 1}\n\n", 1},
+		{"data: {\"a\":1,}\n\n", 1},
+		{"data: {\"a\":[1,2}\n\n", 1},
+		{"data: \n\n", 1},
+		{"data: {\"a\":1}\n\n", 0},
+		{"data: {\"a\":[],\"b\":{},\"c\":[[1],{\"d\":\"\\\"}\"}]} \n\n", 0},
+		{"data: [DONE]\n\n", 0},
+		{"data: 42\n\n", 0},
+		{"data: {\"a\":\ndata: 1}\n\n", 0},
+		{"data: {\ndata: }\n\n", 0},
+		{"data: [\ndata: ]\n\n", 0},
+		{"data: [1,\ndata: 2]\n\n", 0},
+		{"data: [1,]\n\n", 1},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		for (size_t st = 0; st <= 2; st++) {
+			struct got g;
+			classify_n(cases[i].ev, strlen(cases[i].ev), st, 1, &g);
+			ck_assert_uint_eq(g.n, 1);
+			ck_assert_msg(!!(g.flags[0] & TTFT_SSE_F_BAD) == cases[i].bad,
+				      "%s: flags %x", cases[i].ev, g.flags[0]);
+		}
+	}
+	/* Outside full mode an event is left as soon as it is a token. */
+	struct got g;
+	classify_n(cases[0].ev, strlen(cases[0].ev), 0, 0, &g);
+	ck_assert_str_eq(g.seq, "T");
+	ck_assert_uint_eq(g.flags[0] & TTFT_SSE_F_BAD, 0);
+}
+END_TEST
+
+START_TEST(templates_agree_with_the_full_scan)
+{
+	/* Token events that share their first bytes, and the cases that
+	 * must leave the template: an empty token, an escape first, the line
+	 * ending inside the token, another id, a changed tail. */
+	const char *s =
+		"data: {\"id\":\"c1\",\"choices\":[{\"text\":\"a\",\"f\":null}]}\n\n"
+		"data: {\"id\":\"c1\",\"choices\":[{\"text\":\"bb\",\"f\":null}]}\n\n"
+		"data: {\"id\":\"c1\",\"choices\":[{\"text\":\"\",\"f\":null}]}\n\n"
+		"data: {\"id\":\"c1\",\"choices\":[{\"text\":\"\\n\",\"f\":null}]}\n\n"
+		"data: {\"id\":\"c1\",\"choices\":[{\"text\":\"\\\"\",\"f\":null}]}\n\n"
+		"data: {\"id\":\"c1\",\"choices\":[{\"text\":\"x\\\"y\",\"f\":null}]}\n\n"
+		"data: {\"id\":\"c1\",\"choices\":[{\"text\":\"c\",\"f\":\"stop\"}]}\n\n"
+		"data: {\"id\":\"c1\",\"choices\":[{\"text\":\n\n"
+		"data: {\"id\":\"c1\",\"choices\":[{\"text\":\"d\",\"f\":null}]}\r\n\r\n"
+		"data: {\"id\":\"c2\",\"choices\":[{\"text\":\"e\",\"f\":null}]}\n\n"
+		"data: {\"id\":\"c2\",\"choices\":[{\"text\":\"f\",\"f\":null}]}\n"
+		"data: {\"error\":{}}\n\n"
+		"data: {\"id\":\"c2\",\"choices\":[{\"text\":\"g\",\"f\":null}]}\n\n"
+		"data: {\"id\":\"c2\",\"choices\":[{\"text\":\"h\",\"f\":null}],\"usage\":{}}\n\n"
+		"data: {\"id\":\"c2\",\"choices\":[{\"text\":\"i\",\"f\":null}]}\r\r"
+		"data: {\"id\":\"c2\",\"choices\":[{\"text\":\"j\",\"f\":null}]}\n\n";
+	CLASS(s, "TTETTTTETTTTTTT");
+	split_invariant(s, strlen(s));
+}
+END_TEST
+
+/* Random streams built from real event shapes and then damaged: the
+ * classifier gives the same events whatever the reads, in both modes. */
+static unsigned rnd(unsigned *x)
+{
+	*x = *x * 1103515245u + 12345u;
+	return *x >> 8;
+}
+
+START_TEST(random_streams_split_anywhere)
+{
+	static const char *const parts[] = {
+		"data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"created\":1,"
+		"\"model\":\"m\",\"choices\":[{\"index\":0,\"text\":\" tok\",\"logprobs\":null,"
+		"\"finish_reason\":null}],\"usage\":null}\n\n",
+		"data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]}\r\n\r\n",
+		"data: {\"id\":\"c\",\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n",
+		"data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\"{}\"}}]}}]}\n\n",
+		"data: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"y\"}}\n\n",
+		"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"z\"}\n\n",
+		"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4,"
+		"\"prompt_tokens_details\":{\"cached_tokens\":2}}}\n\n",
+		llama_last,
+		"data: {\"error\":{\"message\":\"boom\"}}\n\n",
+		"data: [DONE]\n\n",
+		": ping\n\n",
+		"data: {\"a\":\ndata: [1,{\"text\":\"q\"}]}\r\r",
+		"id: 7\nretry: 10\ndata:{\"content\":\"n\"}\n\n",
+	};
+	unsigned x = 4242;
+	char buf[8192];
+	for (int round = 0; round < 300; round++) {
+		size_t n = 0;
+		int k = 1 + (int)(rnd(&x) % 12);
+		for (int j = 0; j < k; j++) {
+			const char *pt = parts[rnd(&x) % (sizeof parts / sizeof parts[0])];
+			size_t l = strlen(pt);
+			if (n + l >= sizeof buf)
+				break;
+			memcpy(buf + n, pt, l);
+			n += l;
+		}
+		/* damage: flip, drop or repeat a few bytes */
+		int damage = (int)(rnd(&x) % 4);
+		for (int d = 0; d < damage && n > 2; d++) {
+			size_t at = rnd(&x) % n;
+			switch (rnd(&x) % 3) {
+			case 0:
+				buf[at] = (char)rnd(&x);
+				break;
+			case 1:
+				memmove(buf + at, buf + at + 1, n - at - 1);
+				n--;
+				break;
+			default:
+				if (n + 1 < sizeof buf) {
+					memmove(buf + at + 1, buf + at, n - at);
+					n++;
+				}
+			}
+		}
+		for (int full = 0; full < 2; full++) {
+			struct got whole, part;
+			classify_n(buf, n, 0, full, &whole);
+			classify_n(buf, n, 1, full, &part);
+			same_events(&whole, &part, "bytewise");
+			/* random reads, as a socket gives them */
+			static struct ttft_sse sse;
+			memset(&part, 0, sizeof part);
+			part.sse = &sse;
+			ttft_sse_init(&sse, on_event, NULL, &part);
+			sse.full = (uint8_t)full;
+			for (size_t i = 0; i < n;) {
+				size_t step = 1 + rnd(&x) % 300;
+				if (step > n - i)
+					step = n - i;
+				ttft_sse_feed(&sse, buf + i, step);
+				i += step;
+			}
+			same_events(&whole, &part, "random reads");
+		}
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sse");
-	TCase *t = tu_tcase(s, "classify", 60);
+	TCase *t = tu_tcase(s, "classify", 120);
 	tcase_add_test(t, completions_text_is_token);
 	tcase_add_test(t, chat_role_chunk_is_not_a_token);
 	tcase_add_test(t, reasoning_and_tool_calls_are_tokens);
@@ -194,5 +577,12 @@ int main(void)
 	tcase_add_test(t, every_split_of_a_chat_stream);
 	tcase_add_test(t, data_bytes_are_passed_on);
 	tcase_add_test(t, garbage_never_crashes);
+	tcase_add_test(t, responses_api_deltas);
+	tcase_add_test(t, anthropic_messages);
+	tcase_add_test(t, llamacpp_timings_and_usage);
+	tcase_add_test(t, numbers_are_exact_or_absent);
+	tcase_add_test(t, malformed_json_is_flagged_when_read_in_full);
+	tcase_add_test(t, templates_agree_with_the_full_scan);
+	tcase_add_test(t, random_streams_split_anywhere);
 	return tu_run(s);
 }

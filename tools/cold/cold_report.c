@@ -424,7 +424,7 @@ int cold_json(struct ttft_json *j, const struct cold_run *run)
 	for (int i = 0; i < run->ncycles; i++) {
 		const struct cold_cycle *c = &run->cycles[i];
 		/* request start offsets count from the server's spawn */
-		struct ttft_json_ctx ctx = {0, 0, c->t_spawn, 0};
+		struct ttft_json_ctx ctx = {.t0 = c->t_spawn};
 		ttft_json_begin_obj(j, NULL);
 		ttft_json_int(j, "cycle", c->index);
 		ttft_json_bool(j, "ok", c->ok);

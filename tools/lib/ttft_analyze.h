@@ -23,6 +23,15 @@ struct ttft_conn_note {
 	char peer[TTFT_REC_TEXT];
 };
 
+/* The log's clock when it was created (the header's clock fields). */
+struct ttft_log_clock {
+	uint32_t flags;          /* TTFT_CLOCK_*; 0: unknown (an older log) */
+	int64_t anchor_err_ns;   /* the anchor pair was read within ± this */
+	int64_t maxerror_us, esterror_us; /* the kernel's NTP error bounds */
+	char host[65];           /* "" unknown */
+	char boot_id[41];        /* "" unknown */
+};
+
 struct ttft_analysis {
 	struct ttft_record *reqs; /* sorted by t_start */
 	size_t nreqs, reqs_cap;
@@ -34,6 +43,7 @@ struct ttft_analysis {
 	int truncated;           /* the file holds fewer records than claimed */
 	uint64_t slots_claimed, slots_read; /* by the header; in the file */
 	int64_t anchor_mono_ns, anchor_real_ns;
+	struct ttft_log_clock clock;
 	struct ttft_summary ttft, e2e; /* over the requests kept */
 	size_t snapshots;        /* /metrics snapshots in the log */
 	char metrics_warning[200];

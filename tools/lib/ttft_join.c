@@ -10,6 +10,8 @@
 
 /* The moments at which the servers count (ttft_join.h). */
 enum anchor { A_FINISH, A_FIRST, A_SCHED, A_PREFILL, A__N };
+_Static_assert(A__N == sizeof ((struct ttft_joiner *)0)->sp /
+		       sizeof ((struct ttft_joiner *)0)->sp[0], "one span set a moment");
 
 static const char *const anchor_what[A__N] = {
 	[A_FINISH] = "ended", [A_FIRST] = "got its first token",
@@ -136,14 +138,9 @@ static size_t below(const int64_t *v, size_t n, int64_t x, int or_equal)
 	return l;
 }
 
-/* Every engine request's interval for one moment, for counting how many
- * can reach into a window: #(lo < y) - #(hi <= x), as lo <= hi. */
-struct spans {
-	int64_t *lo, *hi;
-	size_t n;
-};
-
-static int reaching(const struct spans *s, int64_t x, int64_t y)
+/* How many of a joiner's intervals for one moment can reach into the
+ * window (x, y): #(lo < y) - #(hi <= x), as lo <= hi. */
+static int reaching(const struct ttft_join_spans *s, int64_t x, int64_t y)
 {
 	return (int)(below(s->lo, s->n, y, 0) - below(s->hi, s->n, x, 1));
 }
@@ -312,18 +309,29 @@ void ttft_join_pair(const struct ttft_truth *a, const struct ttft_truth *b,
 	check_fit(r, o);
 }
 
-struct joiner {
-	const struct ttft_truth *sn;
-	size_t nsn;
-	struct spans sp[A__N];
-};
+/* Whether r's interval for moment k is among the ones counted: vLLM's
+ * histograms count the requests they hold, so a request whose end (first
+ * token) never came cannot hide in a window with a count of one — it would
+ * make the count two. Every other moment counts nothing: there an open
+ * interval stays in, and keeps later windows from being proved. */
+static int counted(int vllm, enum anchor k, const struct ttft_join_req *r)
+{
+	if (!r->generate)
+		return 0;
+	if (vllm && k == A_FINISH)
+		return sane(r->t_end_lo) != 0;
+	if (vllm && k == A_FIRST)
+		return sane(r->t_first) != 0;
+	return 1;
+}
 
 /* The window around request r's moment k, with no restart in it, that no
- * other request can reach into: 1 with a and b set, else 0 with why in note
- * (when note). */
-static int clean(const struct joiner *j, const struct ttft_join_req *r, enum anchor k,
-		 const struct ttft_truth **a, const struct ttft_truth **b, char *note,
-		 size_t notelen)
+ * other request can reach into: 1 with a and b set; else 0 with why in note
+ * (when note), *later = 1 when only a snapshot after the moment is missing
+ * (one may still come). */
+static int clean(const struct ttft_joiner *j, const struct ttft_join_req *r,
+		 enum anchor k, const struct ttft_truth **a, const struct ttft_truth **b,
+		 char *note, size_t notelen, int *later)
 {
 	int64_t lo, hi;
 	interval(r, k, &lo, &hi);
@@ -334,6 +342,8 @@ static int clean(const struct joiner *j, const struct ttft_join_req *r, enum anc
 			snprintf(note, notelen, "no usable /metrics snapshot %s the moment "
 				 "this request %s (±%.1f ms)", ia < 0 ? "before" : "after",
 				 anchor_what[k], ms(r->skew_ns));
+		if (later)
+			*later = ia >= 0;
 		return 0;
 	}
 	*a = &j->sn[ia];
@@ -344,7 +354,8 @@ static int clean(const struct joiner *j, const struct ttft_join_req *r, enum anc
 			snprintf(note, notelen, "%s", why);
 		return 0;
 	}
-	int others = reaching(&j->sp[k], t0_of(*a), (*b)->t_ns) - 1;
+	int others = reaching(&j->sp[k], t0_of(*a), (*b)->t_ns) -
+		     counted(j->vllm, k, r);
 	if (others > 0) {
 		if (note)
 			snprintf(note, notelen, "%d other request%s %s within the %.1f ms "
@@ -357,75 +368,96 @@ static int clean(const struct joiner *j, const struct ttft_join_req *r, enum anc
 	return 1;
 }
 
-static void join_one(const struct joiner *j, const struct ttft_join_req *req,
-		     struct ttft_server_split *o)
+int ttft_joiner_init(struct ttft_joiner *j, const struct ttft_truth *snaps, size_t nsnaps,
+		     const struct ttft_join_req *reqs, size_t nreqs)
+{
+	memset(j, 0, sizeof *j);
+	j->sn = snaps;
+	j->nsn = nsnaps;
+	j->vllm = nsnaps && is_vllm(&snaps[0], &snaps[nsnaps - 1]);
+	j->kind = j->vllm || (nsnaps && is_llamacpp(&snaps[0], &snaps[nsnaps - 1]));
+	for (int k = 0; k < A__N && j->kind; k++) {
+		struct ttft_join_spans *sp = &j->sp[k];
+		sp->lo = malloc((nreqs + 1) * sizeof(int64_t));
+		sp->hi = malloc((nreqs + 1) * sizeof(int64_t));
+		if (!sp->lo || !sp->hi) {
+			ttft_joiner_free(j);
+			return -1;
+		}
+		for (size_t i = 0; i < nreqs; i++)
+			if (counted(j->vllm, (enum anchor)k, &reqs[i])) {
+				interval(&reqs[i], (enum anchor)k, &sp->lo[sp->n], &sp->hi[sp->n]);
+				sp->n++;
+			}
+		qsort(sp->lo, sp->n, sizeof(int64_t), cmp_i64);
+		qsort(sp->hi, sp->n, sizeof(int64_t), cmp_i64);
+	}
+	return 0;
+}
+
+void ttft_joiner_free(struct ttft_joiner *j)
+{
+	for (int k = 0; k < A__N; k++) {
+		free(j->sp[k].lo);
+		free(j->sp[k].hi);
+	}
+	memset(j, 0, sizeof *j);
+}
+
+int ttft_joiner_one(const struct ttft_joiner *j, const struct ttft_join_req *req,
+		    struct ttft_server_split *o)
 {
 	struct ttft_join_req c = sane_req(req);
 	const struct ttft_join_req *r = &c;
 	clear(o);
 	if (unusable(r, o))
-		return;
+		return 1;
+	if (!j->kind) {
+		snprintf(o->note, sizeof o->note, "%s", !j->nsn ? "no usable /metrics "
+			 "snapshot" : "the /metrics page lacks vLLM's request histograms "
+			 "and llama.cpp's counters");
+		return j->nsn != 0;
+	}
 	const struct ttft_truth *a, *b;
-	int vllm = is_vllm(&j->sn[0], &j->sn[j->nsn - 1]);
-	enum anchor at = vllm ? A_FINISH : A_PREFILL;
-	if (!clean(j, r, at, &a, &b, o->note, sizeof o->note))
-		return;
-	if (vllm) {
+	int later = 0;
+	if (!clean(j, r, j->vllm ? A_FINISH : A_PREFILL, &a, &b, o->note, sizeof o->note,
+		   &later))
+		return !later;
+	if (j->vllm) {
 		/* The one finish the server counted is this request's only if
 		 * no other could have ended in the window (see clean()). */
 		vllm_finish(a, b, o);
-		if (o->source && clean(j, r, A_FIRST, &a, &b, NULL, 0))
+		if (o->source && clean(j, r, A_FIRST, &a, &b, NULL, 0, NULL))
 			vllm_first(a, b, o);
-		if (o->source && clean(j, r, A_SCHED, &a, &b, NULL, 0))
+		if (o->source && clean(j, r, A_SCHED, &a, &b, NULL, 0, NULL))
 			vllm_sched(a, b, o);
 	} else {
 		lc_prefill(a, b, o);
-		if (o->source && clean(j, r, A_FINISH, &a, &b, NULL, 0))
+		if (o->source && clean(j, r, A_FINISH, &a, &b, NULL, 0, NULL))
 			lc_finish(a, b, o);
 	}
 	check_fit(r, o);
+	return 1;
 }
 
 int ttft_join(const struct ttft_truth *snaps, size_t nsnaps,
 	      const struct ttft_join_req *reqs, size_t nreqs,
 	      struct ttft_server_split *out)
 {
-	struct joiner j = {snaps, nsnaps, {{0}}};
-	int kind = nsnaps && (is_vllm(&snaps[0], &snaps[nsnaps - 1]) ||
-			      is_llamacpp(&snaps[0], &snaps[nsnaps - 1]));
-	int ok = kind;
-	for (int k = 0; k < A__N && ok; k++) {
-		j.sp[k].lo = malloc((nreqs + 1) * sizeof(int64_t));
-		j.sp[k].hi = malloc((nreqs + 1) * sizeof(int64_t));
-		ok = j.sp[k].lo && j.sp[k].hi;
-		for (size_t i = 0; ok && i < nreqs; i++) {
-			if (!reqs[i].generate)
-				continue;
-			size_t n = j.sp[k].n++;
-			interval(&reqs[i], (enum anchor)k, &j.sp[k].lo[n], &j.sp[k].hi[n]);
-		}
-		if (ok) {
-			qsort(j.sp[k].lo, j.sp[k].n, sizeof(int64_t), cmp_i64);
-			qsort(j.sp[k].hi, j.sp[k].n, sizeof(int64_t), cmp_i64);
-		}
-	}
+	struct ttft_joiner j;
+	int rc = ttft_joiner_init(&j, snaps, nsnaps, reqs, nreqs);
 	for (size_t i = 0; i < nreqs; i++) {
-		if (ok) {
-			join_one(&j, &reqs[i], &out[i]);
+		if (rc == 0) {
+			ttft_joiner_one(&j, &reqs[i], &out[i]);
 			continue;
 		}
 		clear(&out[i]);
 		if (reqs[i].generate)
-			snprintf(out[i].note, sizeof out[i].note, "%s", !nsnaps
-				 ? "no usable /metrics snapshot" : kind ? "out of memory joining "
-				 "the /metrics snapshots" : "the /metrics page lacks vLLM's "
-				 "request histograms and llama.cpp's counters");
+			snprintf(out[i].note, sizeof out[i].note, "out of memory joining the "
+				 "/metrics snapshots");
 	}
-	for (int k = 0; k < A__N; k++) {
-		free(j.sp[k].lo);
-		free(j.sp[k].hi);
-	}
-	return ok || !kind ? 0 : -1;
+	ttft_joiner_free(&j);
+	return rc;
 }
 
 void ttft_join_timings(const struct ttft_join_req *req, double prompt_ms,

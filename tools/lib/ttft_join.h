@@ -61,6 +61,28 @@ int ttft_join(const struct ttft_truth *snaps, size_t nsnaps,
 	      const struct ttft_join_req *reqs, size_t nreqs,
 	      struct ttft_server_split *out);
 
+/* The same for one request at a time against a fixed set of snapshots
+ * and requests (the analyzer's assembler): init once, ask per request.
+ * The snapshots and requests must outlive the joiner. */
+struct ttft_join_spans {
+	int64_t *lo, *hi;   /* sorted apart: one moment's intervals */
+	size_t n;
+};
+struct ttft_joiner {
+	const struct ttft_truth *sn;
+	size_t nsn;
+	int kind, vllm;          /* the page has request metrics; vLLM's */
+	struct ttft_join_spans sp[4];
+};
+/* -1 when out of memory (nothing to free then). */
+int ttft_joiner_init(struct ttft_joiner *j, const struct ttft_truth *snaps, size_t nsnaps,
+		     const struct ttft_join_req *reqs, size_t nreqs);
+/* 1 when out says the verdict, 0 when it may still change: no snapshot
+ * after r's moment yet (a log still being written). */
+int ttft_joiner_one(const struct ttft_joiner *j, const struct ttft_join_req *r,
+		    struct ttft_server_split *out);
+void ttft_joiner_free(struct ttft_joiner *j);
+
 /* One request the caller knows was alone between snapshots a and b (the
  * probe's sequential runs scrape right before and right after each). */
 void ttft_join_pair(const struct ttft_truth *a, const struct ttft_truth *b,

@@ -420,6 +420,8 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 		ttft_json_bool(j, "ok", r->ok);
 		ttft_json_str(j, "error", ttft_record_error(r));
 	}
+	if (log && ctx->host)
+		ttft_json_str(j, "host", ctx->host);
 	if (log) {
 		ttft_json_int(j, "pid", r->pid);
 		ttft_json_int(j, "conn", (long long)r->conn);
@@ -439,10 +441,21 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 	if (log)
 		ttft_json_ns(j, "start_unix_s",
 			     r->t_start - ctx->anchor_mono_ns + ctx->anchor_real_ns);
-	if (r->encrypted) /* unknown, not zero */
+	if (r->encrypted || r->compressed) /* unknown, not zero */
 		ttft_json_null(j, "tokens");
 	else
 		ttft_json_int(j, "tokens", ttft_record_tokens(r));
+	if (r->prompt_tokens >= 0)
+		ttft_json_int(j, "prompt_tokens", r->prompt_tokens);
+	else
+		ttft_json_null(j, "prompt_tokens");
+	if (log) {
+		ttft_json_bool(j, "compressed", r->compressed);
+		if (r->traceparent[0])
+			ttft_json_str(j, "traceparent", r->traceparent);
+		else
+			ttft_json_null(j, "traceparent");
+	}
 	ttft_json_num(j, "dns_s", p.dns_s);
 	ttft_json_num(j, "connect_s", p.connect_s);
 	if (log) {

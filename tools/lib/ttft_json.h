@@ -69,6 +69,7 @@ struct ttft_json_ctx {
 	int64_t anchor_mono_ns, anchor_real_ns; /* log: for start_unix_s */
 	int64_t t0;         /* probe: the run's start, for start_offset_s */
 	int keep_text;      /* probe: add "text" */
+	const char *host;   /* log, several merged: add "host" (NULL: not) */
 };
 
 /* One request (docs/phases.md, docs/server-truth.md): the fields its

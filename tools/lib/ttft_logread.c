@@ -87,6 +87,36 @@ void ttft_log_view_close(struct ttft_log_view *v)
 	v->fd = -1;
 }
 
+int ttft_log_view_refresh(struct ttft_log_view *v)
+{
+	struct ttft_log_hdr h;
+	struct stat st;
+	if (pread(v->fd, &h, sizeof h, 0) != (ssize_t)sizeof h || fstat(v->fd, &st) != 0)
+		return -1;
+	struct ttft_log_hdr *mine = (struct ttft_log_hdr *)v->buf;
+	/* only the counters move; the rest was validated at open */
+	if (h.reserved > mine->reserved)
+		mine->reserved = h.reserved;
+	if (h.dropped > mine->dropped)
+		mine->dropped = h.dropped;
+	if (h.next_conn > mine->next_conn)
+		mine->next_conn = h.next_conn;
+	uint64_t fits = st.st_size > TTFT_LOG_HDR_SIZE
+		      ? ((uint64_t)st.st_size - TTFT_LOG_HDR_SIZE) / TTFT_REC_SIZE : 0;
+	uint64_t claimed = mine->reserved < mine->capacity ? mine->reserved : mine->capacity;
+	if (claimed > v->claimed)
+		v->claimed = claimed;
+	uint64_t n = v->claimed;
+	if (n > fits) {
+		v->truncated = 1;
+		n = fits;
+	}
+	if (n > v->n_slots)
+		v->n_slots = n;
+	v->dropped = mine->dropped;
+	return 0;
+}
+
 size_t ttft_log_view_read(struct ttft_log_view *v, uint64_t i, struct ttft_rec *out,
 			  size_t n)
 {
@@ -120,7 +150,7 @@ int ttft_log_view_check(struct ttft_log_view *v, const struct ttft_rec *rec)
 		v->unpublished++;
 		return 0;
 	}
-	if (rec->seal != ttft_rec_seal(rec) || rec->kind == TTFT_EV_NONE ||
+	if (!ttft_rec_sealed(rec) || rec->kind == TTFT_EV_NONE ||
 	    rec->kind >= TTFT_EV__COUNT) {
 		v->corrupt++;
 		return 0;
@@ -168,6 +198,8 @@ const char *ttft_kind_name(unsigned kind)
 		[TTFT_EV_SCRAPE] = "scrape",
 		[TTFT_EV_TLS] = "tls",
 		[TTFT_EV_TLS_WIRE] = "tls_wire",
+		[TTFT_EV_SERVER_NUMBERS] = "server_numbers",
+		[TTFT_EV_TRACEPARENT] = "traceparent",
 	};
 	return kind < TTFT_EV__COUNT ? names[kind] : "unknown";
 }

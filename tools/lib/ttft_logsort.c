@@ -4,10 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Same instant: keep causal order within a connection (connect before
- * request before response), then the writer's own numbering (b: token
- * index, mark code, snapshot number). */
-static int cmp_rec(const struct ttft_rec *a, const struct ttft_rec *b)
+int ttft_rec_cmp(const struct ttft_rec *a, const struct ttft_rec *b)
 {
 	if (a->t_ns != b->t_ns)
 		return a->t_ns < b->t_ns ? -1 : 1;
@@ -20,7 +17,7 @@ static int cmp_idx(const void *x, const void *y, void *recs)
 {
 	const struct ttft_rec *r = recs;
 	uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
-	int c = cmp_rec(&r[i], &r[j]);
+	int c = ttft_rec_cmp(&r[i], &r[j]);
 	return c ? c : (i > j) - (i < j);
 }
 
@@ -87,7 +84,7 @@ int ttft_log_each(struct ttft_log_view *v, unsigned window,
 			/* insert after every record that does not sort after
 			 * it: nearly always right where it is */
 			size_t k = tail;
-			while (k > head && cmp_rec(&w[k - 1], &w[j]) > 0)
+			while (k > head && ttft_rec_cmp(&w[k - 1], &w[j]) > 0)
 				k--;
 			if (k < tail) {
 				struct ttft_rec r = w[j];
@@ -97,7 +94,7 @@ int ttft_log_each(struct ttft_log_view *v, unsigned window,
 				w[tail] = w[j];
 			}
 			tail++;
-			if (have_last && k == head && cmp_rec(&w[head], &last) < 0)
+			if (have_last && k == head && ttft_rec_cmp(&w[head], &last) < 0)
 				late = 1; /* belongs before what was handed out */
 			while (tail - head > window) {
 				last.t_ns = w[head].t_ns;

@@ -14,6 +14,11 @@
  * records late at most before the analysis falls back to sorting. */
 #define TTFT_LOGSORT_WINDOW 16384u
 
+/* The order records are handed out in: time, then kind (causal order
+ * within a connection at one instant), then the writer's own numbering
+ * (b: token index, mark code, snapshot number). <0, 0, >0. */
+int ttft_rec_cmp(const struct ttft_rec *a, const struct ttft_rec *b);
+
 /* Call fn for every intact record of v in order of (t_ns, kind, b), ties
  * in slot order; fn may change the record. window: records held back, 0:
  * read the whole log into memory and sort it. Returns 0 when every record

@@ -129,6 +129,7 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 				 : r->closed_early ? "  (client closed early)"
 				 : r->end_flags & TTFT_F_TRUNCATED ? "  (server closed mid-response)"
 				 : r->sse_error ? "  (error event in stream)"
+				 : r->compressed ? "  (compressed body: tokens not visible)"
 				 : !r->t_end ? "  (incomplete)" : "";
 		fprintf(f, "%s\n", note);
 	}
@@ -215,7 +216,8 @@ void ttft_print_warnings(FILE *f, const struct ttft_analysis *a)
 
 void ttft_analysis_json(struct ttft_json *j, const struct ttft_analysis *a)
 {
-	struct ttft_json_ctx ctx = {a->anchor_mono_ns, a->anchor_real_ns, 0, 0};
+	struct ttft_json_ctx ctx = {.anchor_mono_ns = a->anchor_mono_ns,
+				    .anchor_real_ns = a->anchor_real_ns};
 	ttft_json_begin_obj(j, NULL);
 	ttft_json_begin_arr(j, "requests");
 	for (size_t i = 0; i < a->nreqs; i++)

@@ -227,6 +227,11 @@ const char *ttft_truth_name(int id)
 	return id >= 0 && id < TR__N ? names[id][0] : "?";
 }
 
+const char *ttft_truth_old_name(int id)
+{
+	return id >= 0 && id < TR__N ? names[id][1] : NULL;
+}
+
 int ttft_truth_id(const char *name)
 {
 	for (int i = 0; i < TR__N; i++)

@@ -51,6 +51,8 @@ struct ttft_truth {
 };
 
 const char *ttft_truth_name(int id);
+/* The older name vLLM gave value id, NULL when it had none. */
+const char *ttft_truth_old_name(int id);
 /* Extract the known values from a parsed page; returns how many. */
 int ttft_truth_from(const struct ttft_prom *p, struct ttft_truth *t);
 /* Parse a whole /metrics body into t. Returns the number of known values,

@@ -59,6 +59,8 @@ struct ttft_record {
 	uint8_t done;           /* [DONE] arrived */
 	uint8_t sse_error;      /* an SSE error event arrived */
 	uint8_t closed_early;   /* the client closed before the response end */
+	uint8_t compressed;     /* log: Content-Encoding on the response: its
+	                           events (tokens) could not be read */
 	/* times: CLOCK_MONOTONIC ns, 0 = not seen */
 	int64_t t_start;        /* log: connect begin (new connection) or first
 	                           request byte; probe: the request's start */
@@ -80,7 +82,9 @@ struct ttft_record {
 	int64_t *tok;           /* times of token events, in order */
 	uint32_t ntok, tokcap;
 	long usage_tokens;      /* usage.completion_tokens, -1 unknown */
-	long prompt_tokens;     /* usage.prompt_tokens, -1 unknown */
+	long prompt_tokens;     /* usage.prompt_tokens (llama.cpp's timings:
+	                           prompt_n + cache_n), -1 unknown */
+	char traceparent[56];   /* log: the request's W3C traceparent, or "" */
 	uint32_t rtt_us;        /* TCP round-trip time (TCP_INFO), 0 unknown */
 	double itl_p50_s, itl_p99_s; /* set once by ttft_record_finish */
 	struct ttft_server_split split;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +34,54 @@ static void put(struct ttft_log *log, uint16_t kind, int64_t t, int err, int64_t
 	ttft_log_publish(r);
 }
 
+static void fail(struct ttft_scraper *s, const char *why)
+{
+	s->failures++;
+	if (!s->first_error[0])
+		snprintf(s->first_error, sizeof s->first_error, "%.250s", why);
+}
+
+/* The scrapes Prometheus took since the last call, each written as the
+ * snapshot ttft-run would have taken at that moment. */
+static void snapshot_prom(struct ttft_scraper *s)
+{
+	struct ttft_promapi_snap *sn;
+	size_t n;
+	char err[512];
+	int64_t mono = ttft_now_ns(), real = ttft_clock_ns(CLOCK_REALTIME);
+	double now = (double)real / 1e9;
+	if (ttft_promapi_fetch(&s->api, s->seen_unix_s, now, &sn, &n, err, sizeof err) != 0) {
+		fail(s, err);
+		return;
+	}
+	/* Prometheus's timestamps are wall-clock: into our monotonic clock */
+	int64_t off = real - mono;
+	/* before the run only the latest scrape matters (the first request's
+	 * "before"): the minutes of history behind it are not written */
+	size_t from = s->snapshots == 0 && n ? n - 1 : 0;
+	for (size_t i = from; i < n; i++) {
+		if (sn[i].ts_unix_s <= s->seen_unix_s)
+			continue; /* the range's first sample: written last time */
+		unsigned seq = ++s->snapshots;
+		int64_t t0 = (int64_t)llround(sn[i].t0_unix_s * 1e9) - off;
+		int64_t t1 = (int64_t)llround(sn[i].t1_unix_s * 1e9) - off;
+		int found = 0;
+		for (int k = 0; k < TR__N && sn[i].ok; k++) {
+			if (!((sn[i].tr.have >> k) & 1))
+				continue;
+			int64_t bits;
+			memcpy(&bits, &sn[i].tr.v[k], sizeof bits);
+			put(&s->log, TTFT_EV_METRIC, t0, 0, bits, seq, ttft_truth_name(k));
+			found++;
+		}
+		put(&s->log, TTFT_EV_SCRAPE, t1, sn[i].ok ? 0 : -1, found, seq,
+		    sn[i].ok ? NULL : "target down or no request metrics");
+		if (sn[i].ts_unix_s > s->seen_unix_s)
+			s->seen_unix_s = sn[i].ts_unix_s;
+	}
+	free(sn);
+}
+
 int ttft_scrape_interval_for(const struct ttft_truth *t)
 {
 	if ((t->have >> TR_QUEUE_CNT) & 1)
@@ -46,6 +95,10 @@ int ttft_scrape_interval_for(const struct ttft_truth *t)
  * good (its default interval), else *kind_ms is left alone. */
 static void snapshot(struct ttft_scraper *s, int *kind_ms)
 {
+	if (s->prom) {
+		snapshot_prom(s);
+		return;
+	}
 	char *body = NULL, cerr[128] = "";
 	long status = 0;
 	int64_t t0 = ttft_now_ns();
@@ -83,13 +136,32 @@ static void snapshot(struct ttft_scraper *s, int *kind_ms)
 
 	}
 	if (why[0]) {
-		s->failures++;
-		if (!s->first_error[0])
-			snprintf(s->first_error, sizeof s->first_error, "%.180s: %s", s->url, why);
+		char msg[300];
+		snprintf(msg, sizeof msg, "%.180s: %s", s->url, why);
+		fail(s, msg);
 	}
 	put(&s->log, TTFT_EV_SCRAPE, t1, why[0] ? (int)(status ? status : -1) : 0, found,
 	    seq, why[0] ? why : NULL);
 	free(body);
+}
+
+/* Wait until Prometheus has scraped the replica after now (so that the
+ * last request has a snapshot after its end), the URL's wait_s at most. */
+static void await_scrape(struct ttft_scraper *s)
+{
+	double end = (double)ttft_clock_ns(CLOCK_REALTIME) / 1e9, latest = 0;
+	int64_t give_up = ttft_now_ns() + (int64_t)(s->api.wait_s * 1e9);
+	char err[512] = "";
+	while (ttft_promapi_latest(&s->api, &latest, err, sizeof err) == 0 && latest <= end &&
+	       ttft_now_ns() < give_up)
+		usleep(100000);
+	if (latest <= end) {
+		char msg[700];
+		snprintf(msg, sizeof msg, "Prometheus did not scrape the replica within %g s "
+			 "after the run%s%s: the last requests have no snapshot after them",
+			 s->api.wait_s, err[0] ? ": " : "", err);
+		fail(s, msg);
+	}
 }
 
 /* Sleeps until the next tick on a fixed cadence (no drift) or until
@@ -129,7 +201,18 @@ int ttft_scraper_start(struct ttft_scraper *s, const char *url, const char *log_
 	while (n && url[n - 1] == '/')
 		n--;
 	struct ttft_url u;
-	if (n >= 8 && !strncmp(url + n - 8, "/metrics", 8)) {
+	double latest;
+	if (!strncmp(url, "prom+", 5)) {
+		if (ttft_promapi_parse(url, &s->api, err, errlen) != 0 ||
+		    ttft_promapi_latest(&s->api, &latest, err, errlen) != 0)
+			return -1;
+		s->prom = 1;
+		snprintf(s->url, sizeof s->url, "%s", url);
+		/* the scrapes before the run: the first request's "before" */
+		s->seen_unix_s = (double)ttft_clock_ns(CLOCK_REALTIME) / 1e9 - 300;
+		if (interval_ms < TTFT_SCRAPE_PROM_MIN_MS)
+			interval_ms = TTFT_SCRAPE_PROM_MIN_MS;
+	} else if (n >= 8 && !strncmp(url + n - 8, "/metrics", 8)) {
 		snprintf(s->url, sizeof s->url, "%.*s", (int)n, url);
 	} else if (ttft_url_parse(url, &u, err, errlen) == 0) {
 		snprintf(s->url, sizeof s->url, "%s/metrics", u.base);
@@ -169,10 +252,14 @@ void ttft_scraper_stop(struct ttft_scraper *s)
 		pthread_join(s->th, NULL);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
-	/* The last request may have just ended: the last snapshot must come
-	 * after its end and the join's skew, or that request has no window. */
-	struct timespec pause = {0, 2 * TTFT_JOIN_SKEW_NS};
-	nanosleep(&pause, NULL);
+	if (s->prom) {
+		await_scrape(s);
+	} else {
+		/* The last request may have just ended: the last snapshot must
+		 * come after its end and the join's skew, or it has no window. */
+		struct timespec pause = {0, 2 * TTFT_JOIN_SKEW_NS};
+		nanosleep(&pause, NULL);
+	}
 	snapshot(s, NULL);
 	ttft_log_close(&s->log);
 }

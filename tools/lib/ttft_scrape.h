@@ -1,6 +1,11 @@
 /* ttft_scrape.h — sample a server's /metrics during a run and write
- * timestamped snapshots into the shim's log (TTFT_EV_METRIC records, then a
- * TTFT_EV_SCRAPE record that closes the snapshot). ttft-run --metrics. */
+ * timestamped snapshots into the shim's log (TTFT_EV_METRIC records stamped
+ * when the GET went out, then a TTFT_EV_SCRAPE record, stamped when the
+ * answer had arrived, that closes the snapshot: the server rendered the
+ * page in between, which ttft_join.c relies on). ttft-run --metrics.
+ * Given a prom+http:// URL, the snapshots are the ones a Prometheus server
+ * took of the replica (ttft_promapi.h), read as they arrive and once more
+ * after the run, when Prometheus has scraped the replica again. */
 #ifndef TTFT_SCRAPE_H
 #define TTFT_SCRAPE_H
 
@@ -8,6 +13,7 @@
 
 #include "ttft_log.h"
 #include "ttft_prom.h"
+#include "ttft_promapi.h"
 
 /* How often /metrics is sampled by default (ttft-run --metrics, ttft-probe
  * under --concurrency), by the server the first page shows: as often as
@@ -32,14 +38,25 @@ struct ttft_scraper {
 	int running;
 	unsigned snapshots, failures;
 	char first_error[256];
+	/* prom+http: */
+	int prom;
+	struct ttft_promapi api;
+	double seen_unix_s;  /* the latest scrape already written */
 };
 
-/* url: the server (as for --url: /metrics is added) or the full /metrics
- * URL. Takes one snapshot before returning. -1 with err set when the URL
- * is not one or the log cannot be opened. */
+/* How often Prometheus is asked for new samples, at least (ms). */
+#define TTFT_SCRAPE_PROM_MIN_MS 500
+
+/* url: the server (as for --url: /metrics is added), the full /metrics
+ * URL, or prom+http://PROMETHEUS?job=…&instance=…; interval_ms 0: by the
+ * server (ttft_scrape_interval_for). Takes one snapshot before returning.
+ * -1 with err set when the URL is not one, Prometheus has no such target,
+ * or the log cannot be opened. */
 int ttft_scraper_start(struct ttft_scraper *s, const char *url, const char *log_path,
 		       int interval_ms, char *err, size_t errlen);
-/* Stops the sampling, takes a last snapshot, closes the log. */
+/* Stops the sampling, takes a last snapshot (prom+http: waits, the URL's
+ * wait_s at most, for Prometheus to scrape the replica after this moment),
+ * closes the log. */
 void ttft_scraper_stop(struct ttft_scraper *s);
 
 #endif

@@ -1,0 +1,311 @@
+/* test_exporter.c — the exporter end to end, without Prometheus (that is
+ * test_prometheus.c): ttft-export follows a log that ttft-run writes later
+ * and serves exactly the analyzer's numbers; its HTTP server answers
+ * /metrics to a scraper while idle, half-sent, garbage and non-reading
+ * clients hold connections, and refuses what is not GET /metrics; ttft-run
+ * --export serves while its command runs and lingers until the final
+ * numbers were scraped. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "ttft_analyze.h"
+#include "ttft_export.h"
+#include "ttft_httpd.h"
+#include "ttft_prom.h"
+
+static int g_fport;
+static pid_t g_fx, g_exp;
+static char g_log[256], g_out[256], g_addr[64];
+
+static void start_exporter(const char *log, const char *extra, char *out, pid_t *pid,
+			   char *addr, size_t addrlen)
+{
+	char cmd[1024];
+	tu_tmp_log(out, 256, "exporter-out");
+	snprintf(cmd, sizeof cmd, "%s/ttft-export --listen 127.0.0.1:0 %s %s", tu_build_dir(),
+		 extra, log);
+	*pid = tu_spawn(cmd, out);
+	ck_assert_msg(tu_wait_line(out, "serving http://", addr, addrlen, 60, *pid) == 0,
+		      "ttft-export did not start: %s", cmd);
+	addr[strcspn(addr, "/")] = 0;
+}
+
+static void setup(void)
+{
+	g_fport = tu_fixture_start("--token-ms 1", &g_fx);
+	tu_tmp_log(g_log, sizeof g_log, "exporter-live");
+	start_exporter(g_log, "", g_out, &g_exp, g_addr, sizeof g_addr);
+}
+
+static void teardown(void)
+{
+	tu_stop(g_exp);
+	tu_fixture_stop(g_fx);
+	unlink(g_log);
+	unlink(g_out);
+}
+
+static char *get(const char *addr, const char *extra_headers)
+{
+	char req[512];
+	snprintf(req, sizeof req, "GET /metrics HTTP/1.1\r\nHost: t\r\n%s\r\n", extra_headers);
+	size_t len;
+	char *r = tu_http(addr, req, strlen(req), &len);
+	ck_assert_ptr_nonnull(r);
+	return r;
+}
+
+/* The sum of every sample of name on a Prometheus text page whose labels
+ * include want (NULL: all); NAN when there is none. */
+static double total(const char *page, const char *name, const char *want)
+{
+	const char *body = strstr(page, "\r\n\r\n");
+	body = body ? body + 4 : page;
+	struct ttft_prom p;
+	char err[128];
+	ck_assert_int_ge(ttft_prom_parse(body, strlen(body), &p, err, sizeof err), 0);
+	double v = NAN;
+	for (size_t i = 0; i < p.n; i++)
+		if (!strcmp(p.s[i].name, name) && (!want || strstr(p.s[i].labels, want)))
+			v = (isnan(v) ? 0 : v) + p.s[i].value;
+	ttft_prom_free(&p);
+	return v;
+}
+
+/* Scrape until the page counts n requests (60 s at most); the page. */
+static char *until_requests(const char *addr, double n)
+{
+	for (int i = 0; i < 600; i++) {
+		char *page = get(addr, "");
+		if (total(page, "ttftshim_requests_total", NULL) == n &&
+		    total(page, "ttftshim_requests_in_flight", NULL) == 0)
+			return page;
+		free(page);
+		usleep(100000);
+	}
+	ck_abort_msg("the exporter at %s never counted %g requests", addr, n);
+	return NULL;
+}
+
+START_TEST(follows_a_log_written_later)
+{
+	/* the exporter was started before the log existed */
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --log %s --filter port:%d -- python3 "
+		 "tests/clients/py_fleet.py %d 12 --spec 'first=3;first=12;first=30;first=55;"
+		 "first=90;first=140' >/dev/null", tu_build_dir(), g_log, g_fport, g_fport);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	char *page = until_requests(g_addr, 12);
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_log, NULL, &a, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, 12);
+	/* every bucket holds exactly the requests the analyzer puts at or
+	 * below its bound; the sums agree to rounding */
+	double sum = 0;
+	for (size_t i = 0; i < a.nreqs; i++)
+		sum += ttft_record_ttft_s(&a.reqs[i]);
+	for (size_t k = 0; k < TTFT_EXPORT_NBUCKETS; k++) {
+		double le = ttft_export_bounds[k];
+		size_t want = 0;
+		for (size_t i = 0; i < a.nreqs; i++)
+			want += ttft_record_ttft_s(&a.reqs[i]) <= le;
+		char lab[64], num[40];
+		size_t n = ttft_json_fmt_num(num, le);
+		num[n] = 0;
+		snprintf(lab, sizeof lab, "le=\"%s%s\"", num, strpbrk(num, ".e") ? "" : ".0");
+		ck_assert_msg(total(page, "ttftshim_ttft_seconds_bucket", lab) == (double)want,
+			      "%s: exporter %g, analyzer %zu", lab,
+			      total(page, "ttftshim_ttft_seconds_bucket", lab), want);
+	}
+	ck_assert(total(page, "ttftshim_ttft_seconds_count", NULL) == 12);
+	ck_assert(fabs(total(page, "ttftshim_ttft_seconds_sum", NULL) - sum) < 1e-9);
+	ck_assert(total(page, "ttftshim_output_tokens_total", NULL) == 12 * 4);
+	ck_assert(total(page, "ttftshim_requests_total", "outcome=\"ok\"") == 12);
+	ck_assert(total(page, "ttftshim_dropped_records_total", NULL) == 0);
+	char peer[64];
+	snprintf(peer, sizeof peer, "peer=\"127.0.0.1:%d\"", g_fport);
+	ck_assert(total(page, "ttftshim_e2e_seconds_count", peer) == 12);
+	ttft_analysis_free(&a);
+	free(page);
+}
+END_TEST
+
+static int connect_to(const char *addr)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)atoi(strchr(addr, ':') + 1))};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	return fd;
+}
+
+static void expect(const char *req, size_t len, const char *status)
+{
+	size_t n;
+	char *r = tu_http(g_addr, req, len, &n);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_msg(!strncmp(r, status, strlen(status)), "sent %.40s: got %.80s", req, r);
+	free(r);
+}
+
+START_TEST(http_server_is_robust)
+{
+	/* more idle clients than slots, and one that sent half a request */
+	int idle[(TTFT_HTTPD_CONNS + 4)];
+	for (int i = 0; i < (TTFT_HTTPD_CONNS + 4); i++)
+		idle[i] = connect_to(g_addr);
+	int half = connect_to(g_addr);
+	ck_assert_int_eq(send(half, "GET /metr", 9, 0), 9);
+	char *page = get(g_addr, "");
+	ck_assert_msg(!strncmp(page, "HTTP/1.1 200 OK\r\n", 17), "%.200s", page);
+	ck_assert_ptr_nonnull(strstr(page, "Content-Type: text/plain; version=0.0.4"));
+	ck_assert_ptr_nonnull(strstr(page, "\nttftshim_requests_in_flight "));
+	free(page);
+	/* what a scraper asking for OpenMetrics gets */
+	page = get(g_addr, "Accept: application/openmetrics-text;version=1.0.0,text/plain;q=0.5\r\n");
+	ck_assert_ptr_nonnull(strstr(page, "Content-Type: application/openmetrics-text"));
+	ck_assert_str_eq(page + strlen(page) - 6, "# EOF\n");
+	free(page);
+	/* the answer's length is what it says */
+	page = get(g_addr, "");
+	const char *cl = strstr(page, "Content-Length: ");
+	ck_assert_ptr_nonnull(cl);
+	ck_assert_uint_eq(strtoul(cl + 16, NULL, 10), strlen(strstr(page, "\r\n\r\n") + 4));
+	free(page);
+	static const char head[] = "HEAD /metrics HTTP/1.1\r\n\r\n";
+	size_t n;
+	char *r = tu_http(g_addr, head, sizeof head - 1, &n);
+	ck_assert(!strncmp(r, "HTTP/1.1 200 OK", 15));
+	ck_assert_uint_eq(n, (size_t)(strstr(r, "\r\n\r\n") + 4 - r)); /* no body */
+	free(r);
+	static const char notfound[] = "GET /metricsx HTTP/1.1\r\n\r\n";
+	expect(notfound, sizeof notfound - 1, "HTTP/1.1 404 ");
+	static const char post[] = "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n";
+	expect(post, sizeof post - 1, "HTTP/1.1 405 ");
+	static const char tls[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage";
+	expect(tls, sizeof tls - 1, "HTTP/1.1 400 ");
+	static const char v09[] = "GET /metrics\r\n\r\n";
+	expect(v09, sizeof v09 - 1, "HTTP/1.1 400 ");
+	/* a head that fills the server's buffer: exactly its size, so that
+	 * nothing is left unread when it closes */
+	char big[TTFT_HTTPD_REQ_MAX];
+	memset(big, 'a', sizeof big);
+	memcpy(big, "GET /metrics HTTP/1.1\r\nX: ", 26);
+	expect(big, sizeof big - 1, "HTTP/1.1 431 ");
+	/* a query string is not part of the path */
+	static const char q[] = "GET /metrics?x=1 HTTP/1.0\r\n\r\n";
+	expect(q, sizeof q - 1, "HTTP/1.1 200 ");
+	for (int i = 0; i < (TTFT_HTTPD_CONNS + 4); i++)
+		close(idle[i]);
+	close(half);
+}
+END_TEST
+
+/* A page of megabytes and a client that asks for it and never reads:
+ * another scraper is still answered in full. */
+START_TEST(a_client_that_never_reads)
+{
+	char log[256], out[256], addr[64];
+	tu_tmp_log(log, sizeof log, "exporter-big");
+	struct ttft_log lg;
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&lg, log, 8 << 20, &why), 0);
+	int nreq = 1500;
+	for (int i = 0; i < nreq; i++) {
+		uint64_t c = ttft_log_new_conn(&lg);
+		char path[64];
+		snprintf(path, sizeof path, "POST /p/%c%c%c", 'a' + i % 26, 'a' + i / 26 % 26,
+			 'a' + i / 676);
+		int64_t t = 1000000000LL + i * 1000000LL;
+		struct {
+			uint16_t kind;
+			int64_t t, a;
+			const char *text;
+		} ev[] = {
+			{TTFT_EV_REQ_BEGIN, t, 0, path}, {TTFT_EV_RESP_HEADERS, t + 10, 200, NULL},
+			{TTFT_EV_SSE_TOKEN, t + 500000, 0, NULL}, {TTFT_EV_RESP_END, t + 600000, 0, NULL},
+		};
+		for (int k = 0; k < 4; k++) {
+			struct ttft_rec *r = ttft_log_reserve(&lg);
+			r->kind = ev[k].kind;
+			r->t_ns = ev[k].t;
+			r->conn = c;
+			r->a = ev[k].a;
+			if (ev[k].text)
+				memcpy(r->text, ev[k].text, strlen(ev[k].text));
+			ttft_log_publish(r);
+		}
+	}
+	ttft_log_close(&lg);
+	pid_t pid;
+	start_exporter(log, "--max-series 5000", out, &pid, addr, sizeof addr);
+	char *page = until_requests(addr, nreq);
+	size_t full = strlen(page);
+	ck_assert_uint_gt(full, 8u << 20);
+	free(page);
+	int slow = connect_to(addr);
+	static const char req[] = "GET /metrics HTTP/1.1\r\n\r\n";
+	ck_assert_int_eq(send(slow, req, sizeof req - 1, 0), (ssize_t)sizeof req - 1);
+	page = get(addr, "");
+	ck_assert_uint_eq(strlen(page), full);
+	ck_assert_str_eq(page + full - 30, "ttftshim_requests_in_flight 0\n");
+	free(page);
+	close(slow);
+	tu_stop(pid);
+	unlink(log);
+	unlink(out);
+}
+END_TEST
+
+/* ttft-run --export: served while the command runs; after it, kept up
+ * until a page with the final numbers went out (well before the linger). */
+START_TEST(run_export_lingers_for_the_last_scrape)
+{
+	char out[256], addr[64], cmd[1024];
+	tu_tmp_log(out, sizeof out, "exporter-run");
+	snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --filter port:%d --export 127.0.0.1:0 "
+		 "--export-linger 120 -- python3 tests/clients/py_fleet.py %d 3 --spec first=5",
+		 tu_build_dir(), g_fport, g_fport);
+	pid_t pid = tu_spawn(cmd, out);
+	ck_assert(tu_wait_line(out, "exporting on http://", addr, sizeof addr, 60, pid) == 0);
+	addr[strcspn(addr, "/")] = 0;
+	/* its three requests, then it leaves once a scrape of them was served */
+	char *page = until_requests(addr, 3);
+	free(page);
+	int status = -1, exited = 0;
+	for (int i = 0; i < 900 && !exited; i++) {
+		size_t n;
+		static const char req[] = "GET /metrics HTTP/1.1\r\n\r\n";
+		free(tu_http(addr, req, sizeof req - 1, &n));
+		exited = waitpid(pid, &status, WNOHANG) == pid;
+		if (!exited)
+			usleep(100000);
+	}
+	ck_assert_msg(exited, "ttft-run kept serving after its final numbers were scraped");
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	unlink(out);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("exporter");
+	TCase *t = tu_tcase(s, "exporter", 180);
+	tcase_add_unchecked_fixture(t, setup, teardown);
+	tcase_add_test(t, follows_a_log_written_later);
+	tcase_add_test(t, http_server_is_robust);
+	tcase_add_test(t, a_client_that_never_reads);
+	tcase_add_test(t, run_export_lingers_for_the_last_scrape);
+	return tu_run(s);
+}

@@ -1,0 +1,267 @@
+/* test_export.c — the exporter's numbers and text (ttft_export.c): every
+ * request lands in the right buckets (cumulative, +Inf = count, exact
+ * sums), the server's split only with a source, the label sets bounded
+ * (folded into peer="other",path="other" and counted), paths normalised,
+ * label values escaped, counters named per format, exemplars only in
+ * OpenMetrics, the page read back by the Prometheus parser. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "ttft_export.h"
+#include "ttft_prom.h"
+
+#define MS(x) ((int64_t)((x) * 1000000.0))
+
+static void req(struct ttft_record *r, const char *path, int status, double ttft_ms,
+		double e2e_ms, int ntok)
+{
+	ttft_record_init(r, TTFT_ORIGIN_LOG);
+	snprintf(r->method, sizeof r->method, "POST");
+	snprintf(r->path, sizeof r->path, "%s", path);
+	r->status = status;
+	r->t_start = MS(1000);
+	r->t_req0 = r->t_start;
+	r->t_req1 = r->t_start + MS(0.5);
+	for (int k = 0; k < ntok; k++)
+		ck_assert_int_eq(ttft_record_add_token(r, MS(1000 + ttft_ms + 10 * k)), 0);
+	r->t_end = MS(1000 + e2e_ms);
+}
+
+/* The value of the sample name{labels} on a page, via the project's own
+ * Prometheus parser; NAN when absent. */
+static double sample(const char *page, const char *name, const char *labels)
+{
+	struct ttft_prom p;
+	char err[128];
+	ck_assert_int_ge(ttft_prom_parse(page, strlen(page), &p, err, sizeof err), 0);
+	ck_assert_uint_eq(p.bad_lines, 0);
+	double v = NAN;
+	for (size_t i = 0; i < p.n; i++)
+		if (!strcmp(p.s[i].name, name) && !strcmp(p.s[i].labels, labels))
+			v = p.s[i].value;
+	ttft_prom_free(&p);
+	return v;
+}
+
+#define L(peer, path, src, st) "peer=\"" peer "\",path=\"" path "\",split_source=\"" src "\",status=\"" st "\""
+
+START_TEST(buckets_sums_and_counters)
+{
+	struct ttft_export x;
+	ttft_export_init(&x, 0);
+	double ttfts[] = {0.7, 3, 40, 40, 99, 120, 2500, 70000};
+	for (int i = 0; i < 8; i++) {
+		struct ttft_record r;
+		req(&r, "/v1/completions", 200, ttfts[i], ttfts[i] + 50, 3);
+		ck_assert_int_eq(ttft_export_request(&x, &r, "10.1.2.3:8000", 1, NULL, 0), 0);
+		ttft_record_free(&r);
+	}
+	struct ttft_export_log log = {1234, 2, 3, 4, 5, 6};
+	size_t len;
+	char *page = ttft_export_render(&x, &log, 0, &len);
+	ck_assert_ptr_nonnull(page);
+	ck_assert_uint_eq(len, strlen(page));
+	const char *lb = L("10.1.2.3:8000", "/v1/completions", "none", "200");
+	char k[256];
+	/* cumulative counts at each bound; +Inf holds them all */
+	struct {
+		const char *le;
+		double n;
+	} want[] = {{"0.001", 1}, {"0.0025", 1}, {"0.005", 2}, {"0.05", 4}, {"0.1", 5},
+		    {"0.15", 6}, {"2.0", 6}, {"3.0", 7}, {"60.0", 7}, {"+Inf", 8}};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		snprintf(k, sizeof k, "%s,le=\"%s\"", lb, want[i].le);
+		ck_assert_msg(sample(page, "ttftshim_ttft_seconds_bucket", k) == want[i].n,
+			      "le %s: %g", want[i].le, sample(page, "ttftshim_ttft_seconds_bucket", k));
+	}
+	ck_assert(sample(page, "ttftshim_ttft_seconds_count", lb) == 8);
+	double sum = 0;
+	for (int i = 0; i < 8; i++)
+		sum += (double)MS(ttfts[i]) / 1e9;
+	ck_assert(fabs(sample(page, "ttftshim_ttft_seconds_sum", lb) - sum) < 1e-12);
+	/* no split: no queue, prefill or other */
+	ck_assert_ptr_null(strstr(page, "ttftshim_queue_seconds_count"));
+	snprintf(k, sizeof k, "%s,outcome=\"ok\"", lb);
+	ck_assert(sample(page, "ttftshim_requests_total", k) == 8);
+	ck_assert(sample(page, "ttftshim_output_tokens_total", lb) == 24);
+	ck_assert(sample(page, "ttftshim_records_total", "") == 1234);
+	ck_assert(sample(page, "ttftshim_late_records_total", "") == 2);
+	ck_assert(sample(page, "ttftshim_unreadable_records_total", "reason=\"unpublished\"") == 3);
+	ck_assert(sample(page, "ttftshim_unreadable_records_total", "reason=\"damaged\"") == 4);
+	ck_assert(sample(page, "ttftshim_dropped_records_total", "") == 5);
+	ck_assert(sample(page, "ttftshim_requests_in_flight", "") == 6);
+	/* Prometheus text: counters' families keep _total; no EOF */
+	ck_assert_ptr_nonnull(strstr(page, "# TYPE ttftshim_requests_total counter\n"));
+	ck_assert_ptr_null(strstr(page, "# EOF"));
+	free(page);
+	/* OpenMetrics: the family without _total, the samples with it, EOF last */
+	page = ttft_export_render(&x, &log, 1, &len);
+	ck_assert_ptr_nonnull(strstr(page, "# TYPE ttftshim_requests counter\n"));
+	ck_assert_ptr_nonnull(strstr(page, "\nttftshim_requests_total{"));
+	ck_assert_str_eq(page + len - 6, "# EOF\n");
+	free(page);
+	ck_assert_str_eq(ttft_export_content_type(1),
+			 "application/openmetrics-text; version=1.0.0; charset=utf-8");
+	ck_assert_str_eq(ttft_export_content_type(0), "text/plain; version=0.0.4; charset=utf-8");
+	ttft_export_free(&x);
+}
+END_TEST
+
+START_TEST(split_and_outcomes)
+{
+	struct ttft_export x;
+	ttft_export_init(&x, 0);
+	struct ttft_record r;
+	req(&r, "/v1/chat/completions", 200, 80, 200, 4);
+	r.split.source = TTFT_SPLIT_VLLM_METRICS;
+	r.split.queue_s = 0.025;
+	r.split.prefill_s = 0.040;
+	ck_assert_int_eq(ttft_export_request(&x, &r, "h:1", 1, NULL, 0), 0);
+	ttft_record_free(&r);
+	req(&r, "/v1/chat/completions", 200, 80, 200, 4);
+	r.sse_error = 1;
+	ck_assert_int_eq(ttft_export_request(&x, &r, "h:1", 1, NULL, 0), 0);
+	ttft_record_free(&r);
+	req(&r, "/v1/chat/completions", 0, 0, 0, 0);
+	r.t_end = 0;
+	ck_assert_int_eq(ttft_export_request(&x, &r, NULL, 0, NULL, 0), 0);
+	ttft_record_free(&r);
+	struct ttft_export_log log = {0};
+	size_t len;
+	char *page = ttft_export_render(&x, &log, 0, &len);
+	const char *ls = L("h:1", "/v1/chat/completions", "vllm-metrics", "200");
+	ck_assert(sample(page, "ttftshim_queue_seconds_count", ls) == 1);
+	ck_assert(fabs(sample(page, "ttftshim_queue_seconds_sum", ls) - 0.025) < 1e-15);
+	ck_assert(fabs(sample(page, "ttftshim_prefill_seconds_sum", ls) - 0.040) < 1e-15);
+	/* other = (first token − last byte sent) − queue − prefill */
+	ck_assert(fabs(sample(page, "ttftshim_server_other_seconds_sum", ls) -
+		       (0.0795 - 0.065)) < 1e-12);
+	char k[256];
+	snprintf(k, sizeof k, "%s,outcome=\"error_event\"",
+		 L("h:1", "/v1/chat/completions", "none", "200"));
+	ck_assert(sample(page, "ttftshim_requests_total", k) == 1);
+	/* still open at the end: no response, its connect not in the log */
+	snprintf(k, sizeof k, "%s,outcome=\"incomplete\"",
+		 L("unknown", "/v1/chat/completions", "none", "none"));
+	ck_assert(sample(page, "ttftshim_requests_total", k) == 1);
+	free(page);
+	ttft_export_free(&x);
+}
+END_TEST
+
+START_TEST(label_sets_are_bounded)
+{
+	struct ttft_export x;
+	ttft_export_init(&x, 2);
+	const char *paths[] = {"/a", "/b", "/c", "/d", "/a"};
+	int status[] = {200, 200, 503, 200, 200};
+	for (int i = 0; i < 5; i++) {
+		struct ttft_record r;
+		req(&r, paths[i], status[i], 10, 20, 1);
+		ck_assert_int_eq(ttft_export_request(&x, &r, "p:1", 1, NULL, 0), 0);
+		ttft_record_free(&r);
+	}
+	ck_assert_uint_eq(x.n, 4); /* /a, /b, and two folded sets */
+	struct ttft_export_log log = {0};
+	size_t len;
+	char *page = ttft_export_render(&x, &log, 0, &len);
+	ck_assert(sample(page, "ttftshim_ttft_seconds_count", L("p:1", "/a", "none", "200")) == 2);
+	ck_assert(sample(page, "ttftshim_ttft_seconds_count", L("other", "other", "none", "5xx")) == 1);
+	ck_assert(sample(page, "ttftshim_ttft_seconds_count", L("other", "other", "none", "2xx")) == 1);
+	ck_assert(sample(page, "ttftshim_label_overflow_total", "") == 2);
+	free(page);
+	/* desyncs keep a bounded number of peers too */
+	for (int i = 0; i < TTFT_EXPORT_MAX_PEERS + 10; i++) {
+		char peer[32];
+		snprintf(peer, sizeof peer, "10.0.%d.%d:80", i / 250, i % 250);
+		ck_assert_int_eq(ttft_export_desync(&x, peer, 1), 0);
+	}
+	ck_assert_uint_eq(x.nd, TTFT_EXPORT_MAX_PEERS + 1);
+	page = ttft_export_render(&x, &log, 0, &len);
+	ck_assert(sample(page, "ttftshim_desyncs_total", "peer=\"other\",reason=\"not_http\"") == 10);
+	free(page);
+	ttft_export_free(&x);
+}
+END_TEST
+
+START_TEST(paths_are_normalised)
+{
+	struct {
+		const char *in, *out;
+	} c[] = {
+		{"/v1/completions", "/v1/completions"},
+		{"/v1/completions?x=1&y=2", "/v1/completions"},
+		{"/v1/models/42", "/v1/models/:id"},
+		{"/v1/files/file-abc", "/v1/files/file-abc"},
+		{"/v1/batches/0123abcd89ef/cancel", "/v1/batches/:id/cancel"},
+		{"/t/123e4567-e89b-12d3-a456-426614174000#frag", "/t/:id"},
+		{"/deadbeef", "/deadbeef"}, /* hex letters only: a word */
+		{"", "/"},
+		{"/\x01\xc3\xa9", "/__\x5f"},
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		char out[64];
+		ttft_export_path(out, sizeof out, c[i].in);
+		ck_assert_str_eq(out, c[i].out);
+	}
+	/* a label value keeps its quotes and backslashes, escaped */
+	struct ttft_export x;
+	ttft_export_init(&x, 0);
+	struct ttft_record r;
+	req(&r, "/a\"b\\c", 200, 10, 20, 1);
+	ck_assert_int_eq(ttft_export_request(&x, &r, "p:1", 1, NULL, 0), 0);
+	ttft_record_free(&r);
+	struct ttft_export_log log = {0};
+	size_t len;
+	char *page = ttft_export_render(&x, &log, 0, &len);
+	ck_assert_ptr_nonnull(strstr(page, "path=\"/a\\\"b\\\\c\""));
+	ck_assert(sample(page, "ttftshim_ttft_seconds_count", L("p:1", "/a\"b\\c", "none", "200")) == 1);
+	free(page);
+	ttft_export_free(&x);
+}
+END_TEST
+
+START_TEST(exemplars_only_in_openmetrics)
+{
+	struct ttft_export x;
+	ttft_export_init(&x, 0);
+	struct ttft_record r;
+	req(&r, "/v1/completions", 200, 42, 60, 2);
+	ck_assert_int_eq(ttft_export_request(&x, &r, "p:1", 1, "4bf92f3577b34da6a3ce929d0e0e4736",
+					     1764369600.5), 0);
+	ttft_record_free(&r);
+	/* a trace id that is not hex is not written into the page */
+	req(&r, "/v1/completions", 200, 2, 60, 2);
+	ck_assert_int_eq(ttft_export_request(&x, &r, "p:1", 1, "\"} 1\nevil", 1), 0);
+	ttft_record_free(&r);
+	struct ttft_export_log log = {0};
+	size_t len;
+	char *om = ttft_export_render(&x, &log, 1, &len);
+	char *txt = ttft_export_render(&x, &log, 0, &len);
+	const char *want = "ttftshim_ttft_seconds_bucket{peer=\"p:1\",path=\"/v1/completions\","
+			   "split_source=\"none\",status=\"200\",le=\"0.05\"} 2 # "
+			   "{trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\"} 0.042 1764369600.5\n";
+	ck_assert_msg(strstr(om, want), "%s", om);
+	ck_assert_ptr_null(strstr(om, "evil"));
+	ck_assert_ptr_null(strstr(txt, "trace_id"));
+	free(om);
+	free(txt);
+	ttft_export_free(&x);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("export");
+	TCase *t = tu_tcase(s, "export", 30);
+	tcase_add_test(t, buckets_sums_and_counters);
+	tcase_add_test(t, split_and_outcomes);
+	tcase_add_test(t, label_sets_are_bounded);
+	tcase_add_test(t, paths_are_normalised);
+	tcase_add_test(t, exemplars_only_in_openmetrics);
+	return tu_run(s);
+}

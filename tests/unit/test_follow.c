@@ -1,0 +1,468 @@
+/* test_follow.c — following a log while it is written (ttft_follow.c):
+ * every request is handed out exactly once and only when settled, with
+ * the same numbers the whole-log analyzer gives; requests in flight wait;
+ * a slot reserved but not sealed holds the reader back until its writer
+ * seals it or the grace runs out; a request waits for the /metrics
+ * snapshot that decides its split; a log that appears late or is replaced
+ * under its path is followed. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "ttft_analyze.h"
+#include "ttft_follow.h"
+
+#define MS(x) ((int64_t)((x) * 1000000.0))
+#define SEC(x) ((int64_t)((x) * 1000000000.0))
+
+static struct ttft_log g_log;
+static char g_path[256];
+
+struct ev {
+	uint16_t kind;
+	int64_t t;
+	uint64_t conn;
+	uint32_t seq;
+	int64_t a, b;
+	const char *text;
+};
+
+static void put(const struct ev *e)
+{
+	/* the shim takes a connection's id before its first record */
+	while (e->conn && g_log.hdr->next_conn <= e->conn)
+		ttft_log_new_conn(&g_log);
+	struct ttft_rec *r = ttft_log_reserve(&g_log);
+	ck_assert_ptr_nonnull(r);
+	r->kind = e->kind;
+	r->t_ns = e->t;
+	r->pid = 77;
+	r->tid = 77 + (int)e->conn;
+	r->fd = 3 + (int)e->conn;
+	r->conn = e->conn;
+	r->seq = e->seq;
+	r->a = e->a;
+	r->b = e->b;
+	if (e->text)
+		memcpy(r->text, e->text, strnlen(e->text, sizeof r->text));
+	ttft_log_publish(r);
+}
+
+static void open_log(const char *tag)
+{
+	tu_tmp_log(g_path, sizeof g_path, tag);
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 8 << 20, &why), 0);
+}
+
+/* What the sink was handed. */
+#define MAXH 4096
+struct handed {
+	struct got {
+		uint64_t conn;
+		uint32_t seq;
+		int status, complete;
+		double ttft_s, e2e_s, queue_s;
+		long tokens;
+		const char *source;
+		char peer[64];
+	} g[MAXH];
+	size_t n;
+	size_t desyncs;
+};
+
+static void on_request(void *ctx, const struct ttft_record *r, const char *peer, int complete)
+{
+	struct handed *h = ctx;
+	ck_assert_uint_lt(h->n, MAXH);
+	struct got *g = &h->g[h->n++];
+	g->conn = r->conn;
+	g->seq = r->seq;
+	g->status = r->status;
+	g->complete = complete;
+	g->ttft_s = ttft_record_ttft_s(r);
+	g->e2e_s = ttft_record_e2e_s(r);
+	g->queue_s = r->split.queue_s;
+	g->tokens = ttft_record_tokens(r);
+	g->source = r->split.source;
+	snprintf(g->peer, sizeof g->peer, "%s", peer ? peer : "");
+}
+
+static void on_desync(void *ctx, const char *peer, int reason)
+{
+	struct handed *h = ctx;
+	(void)peer;
+	ck_assert_int_eq(reason, 1);
+	h->desyncs++;
+}
+
+static const struct got *find(const struct handed *h, uint64_t conn, uint32_t seq)
+{
+	const struct got *f = NULL;
+	for (size_t i = 0; i < h->n; i++)
+		if (h->g[i].conn == conn && h->g[i].seq == seq) {
+			ck_assert_msg(f == NULL, "conn %llu seq %u handed out twice",
+				      (unsigned long long)conn, seq);
+			f = &h->g[i];
+		}
+	return f;
+}
+
+/* 16 keep-alive connections, each a few streamed requests one after the
+ * other over 200 s of log time, then closed. */
+#define NCONN 16
+static size_t gen(struct ev *e, size_t cap)
+{
+	size_t n = 0;
+	unsigned rnd = 12345;
+	for (uint64_t c = 1; c <= NCONN; c++) {
+		int64_t t = SEC(10) + SEC(0.37) * (int64_t)c;
+		e[n++] = (struct ev){TTFT_EV_CONNECT_BEGIN, t, c, 0, 0, 0, "10.0.0.7:8000"};
+		e[n++] = (struct ev){TTFT_EV_CONNECT_END, t + MS(0.1), c, 0, 0, 0, NULL};
+		e[n++] = (struct ev){TTFT_EV_ESTABLISHED, t + MS(0.3), c, 0, 0, 0, NULL};
+		t += MS(0.5);
+		for (uint32_t s = 0; t < SEC(200); s++) {
+			rnd = rnd * 1103515245u + 12345u;
+			int ntok = 2 + (int)(rnd >> 16) % 20;
+			e[n++] = (struct ev){TTFT_EV_REQ_BEGIN, t, c, s, 0, 0, "POST /v1/completions"};
+			e[n++] = (struct ev){TTFT_EV_REQ_SENT, t + MS(0.2), c, s, 300, 0, NULL};
+			e[n++] = (struct ev){TTFT_EV_RESP_HEADERS, t + MS(5), c, s, 200, 0, NULL};
+			int64_t first = t + MS(20 + (rnd >> 8) % 400);
+			for (int k = 0; k < ntok; k++)
+				e[n++] = (struct ev){TTFT_EV_SSE_TOKEN, first + MS(30) * k, c, s,
+						     0, k, NULL};
+			int64_t end = first + MS(30) * (ntok - 1) + MS(1);
+			e[n++] = (struct ev){TTFT_EV_SSE_DONE, end - MS(0.5), c, s, 0, 0, NULL};
+			e[n++] = (struct ev){TTFT_EV_RESP_END, end, c, s, 999, ntok, NULL};
+			t = end + MS(100 + (rnd >> 4) % 900);
+			ck_assert_uint_lt(n + 64, cap);
+		}
+		e[n++] = (struct ev){TTFT_EV_CLOSE, t, c, 0, 0, 0, NULL};
+	}
+	return n;
+}
+
+static int cmp_t(const void *x, const void *y)
+{
+	const struct ev *a = x, *b = y;
+	return a->t < b->t ? -1 : a->t > b->t ? 1 : (a->kind > b->kind) - (a->kind < b->kind);
+}
+
+START_TEST(pieces_give_what_the_whole_log_gives)
+{
+	size_t cap = 200000;
+	struct ev *e = malloc(cap * sizeof *e);
+	size_t n = gen(e, cap);
+	qsort(e, n, sizeof *e, cmp_t);
+	/* writers preempted between their clock read and their reservation:
+	 * some records land a few slots late, never more than 1 s */
+	unsigned rnd = 99;
+	for (size_t i = 0; i + 3 < n; i++) {
+		rnd = rnd * 1103515245u + 12345u;
+		size_t j = i + 1 + (rnd >> 16) % 3;
+		if ((rnd >> 8) % 7 == 0 && e[j].t - e[i].t < SEC(1)) {
+			struct ev x = e[i];
+			memmove(e + i, e + i + 1, (j - i) * sizeof *e);
+			e[j] = x;
+		}
+	}
+	open_log("follow-pieces");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, SEC(5), 0, 0);
+	struct handed *h = calloc(1, sizeof *h);
+	struct ttft_follow_sink sink = {h, on_request, NULL};
+	/* nothing is handed out before its response end is in the log */
+	int64_t *ended = calloc(NCONN + 1, 1024 * sizeof *ended); /* [conn][seq]: end written */
+	size_t pieces = 10, written = 0;
+	for (size_t p = 0; p < pieces; p++) {
+		size_t upto = n * (p + 1) / pieces;
+		for (; written < upto; written++) {
+			put(&e[written]);
+			if (e[written].kind == TTFT_EV_RESP_END) {
+				ck_assert_uint_lt(e[written].seq, 1024);
+				ended[e[written].conn * 1024 + e[written].seq] = 1;
+			}
+		}
+		size_t before = h->n;
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+		for (size_t i = before; i < h->n; i++) {
+			ck_assert(ended[h->g[i].conn * 1024 + h->g[i].seq]);
+			ck_assert_int_eq(h->g[i].complete, 1);
+		}
+		if (p + 1 < pieces)
+			ck_assert_uint_gt(ttft_follow_in_flight(&f), 0);
+	}
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 0);
+	ck_assert_uint_eq(f.late, 0);
+	ck_assert_uint_eq(f.records, n);
+	ttft_log_close(&g_log);
+
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	ck_assert_uint_gt(a.nreqs, 1000);
+	ck_assert_uint_eq(h->n, a.nreqs);
+	for (size_t i = 0; i < a.nreqs; i++) {
+		const struct ttft_record *r = &a.reqs[i];
+		const struct got *g = find(h, r->conn, r->seq);
+		ck_assert_ptr_nonnull(g);
+		ck_assert_int_eq(g->status, r->status);
+		ck_assert_int_eq(g->complete, 1);
+		ck_assert(g->ttft_s == ttft_record_ttft_s(r));
+		ck_assert(g->e2e_s == ttft_record_e2e_s(r));
+		ck_assert_int_eq(g->tokens, ttft_record_tokens(r));
+		ck_assert_str_eq(g->peer, "10.0.0.7:8000");
+	}
+	ttft_analysis_free(&a);
+	ttft_follow_free(&f);
+	unlink(g_path);
+	free(ended);
+	free(h);
+	free(e);
+}
+END_TEST
+
+/* A record of no connection: moves the log's time on. */
+static void tick(int64_t t)
+{
+	put(&(struct ev){TTFT_EV_MARK, t, 0, 0, 0, TTFT_MARK_REQ_START, NULL});
+}
+
+/* A request without its end stays in flight, however often polled; its
+ * end hands it out once; the end of the run hands out what is left as
+ * incomplete. */
+START_TEST(in_flight_until_settled)
+{
+	open_log("follow-flight");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, 0);
+	struct handed h = {0};
+	struct ttft_follow_sink sink = {&h, on_request, NULL};
+	int64_t T = SEC(5);
+	put(&(struct ev){TTFT_EV_CONNECT_BEGIN, T, 1, 0, 0, 0, "127.0.0.1:9"});
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(1), 1, 0, 0, 0, "POST /v1/chat/completions"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(2), 1, 0, 10, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_HEADERS, T + MS(3), 1, 0, 200, 0, NULL});
+	put(&(struct ev){TTFT_EV_SSE_TOKEN, T + MS(50), 1, 0, 0, 0, NULL});
+	/* a second connection's request, far later in log time */
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + SEC(9), 2, 0, 0, 0, "POST /v1/completions"});
+	tick(T + SEC(9.5));
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(h.n, 0);
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 2);
+	put(&(struct ev){TTFT_EV_SSE_TOKEN, T + MS(60), 1, 0, 0, 1, NULL});
+	put(&(struct ev){TTFT_EV_RESP_END, T + MS(61), 1, 0, 100, 2, NULL});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + SEC(10), 2, 0, 10, 0, NULL});
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(h.n, 1);
+	ck_assert_int_eq(h.g[0].complete, 1);
+	ck_assert(fabs(h.g[0].ttft_s - 0.050) < 1e-12);
+	ck_assert(fabs(h.g[0].e2e_s - 0.061) < 1e-12);
+	ck_assert_int_eq(h.g[0].tokens, 2);
+	ck_assert_str_eq(h.g[0].peer, "127.0.0.1:9");
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(h.n, 1);
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 1);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_uint_eq(h.n, 2);
+	ck_assert_int_eq(h.g[1].complete, 0);
+	ck_assert_uint_eq(h.g[1].conn, 2);
+	ck_assert_str_eq(h.g[1].peer, ""); /* its connect is not in the log */
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 0);
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
+
+/* The connection's next request, a close, or a lost framing settle a
+ * request that never got its response end. */
+START_TEST(settled_without_a_response_end)
+{
+	open_log("follow-settle");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, 0);
+	struct handed h = {0};
+	struct ttft_follow_sink sink = {&h, on_request, on_desync};
+	int64_t T = SEC(5);
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T, 1, 0, 0, 0, "GET /a"});
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(10), 2, 0, 0, 0, "GET /b"});
+	put(&(struct ev){TTFT_EV_CONNECT_BEGIN, T + MS(11), 3, 0, 0, 0, "127.0.0.1:443"});
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(12), 3, 0, 0, 0, "GET /c"});
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(13), 4, 0, 0, 0, "GET /d"});
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(h.n, 0);
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(20), 1, 1, 0, 0, "GET /a2"});
+	put(&(struct ev){TTFT_EV_CLOSE, T + MS(21), 2, 0, 0, 0, NULL});
+	put(&(struct ev){TTFT_EV_DESYNC, T + MS(22), 3, 0, 0, 1, NULL});
+	put(&(struct ev){TTFT_EV_SSE_TOKEN, T + SEC(1), 4, 0, 0, 0, NULL});
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(h.n, 3);
+	ck_assert_ptr_nonnull(find(&h, 1, 0));
+	ck_assert_ptr_nonnull(find(&h, 2, 0));
+	ck_assert_ptr_nonnull(find(&h, 3, 0));
+	ck_assert_uint_eq(h.desyncs, 1);
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 2); /* /a2 and /d */
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
+
+static void request(int64_t t, uint64_t conn, int64_t end_ms)
+{
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, t, conn, 0, 0, 0, "POST /v1/completions"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, t + MS(1), conn, 0, 0, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_HEADERS, t + MS(2), conn, 0, 200, 0, NULL});
+	put(&(struct ev){TTFT_EV_SSE_TOKEN, t + MS(10), conn, 0, 0, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_END, t + MS(end_ms), conn, 0, 0, 1, NULL});
+}
+
+/* A slot reserved but not sealed: nothing after it is read until its
+ * writer seals it; a follower with a short grace gives it up and counts it. */
+START_TEST(unsealed_slot_holds_the_reader)
+{
+	open_log("follow-unsealed");
+	struct ttft_follow f, g;
+	ttft_follow_init(&f, g_path, MS(1), SEC(3600), 0);
+	ttft_follow_init(&g, g_path, MS(1), 1, 0);
+	struct handed hf = {0}, hg = {0};
+	struct ttft_follow_sink sf = {&hf, on_request, NULL}, sg = {&hg, on_request, NULL};
+	int64_t T = SEC(5);
+	struct ttft_rec *slow = ttft_log_reserve(&g_log); /* a writer, preempted */
+	request(T + MS(1), 1, 20);
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + SEC(3), 2, 0, 0, 0, "GET /later"});
+	ck_assert_int_eq(ttft_follow_poll(&f, &sf), 0);
+	ck_assert_uint_eq(f.records, 0);
+	ck_assert_uint_eq(hf.n, 0);
+	/* the short grace: found unsealed once, given up on the next poll */
+	ck_assert_int_eq(ttft_follow_poll(&g, &sg), 0);
+	ck_assert_int_eq(ttft_follow_poll(&g, &sg), 0);
+	ck_assert_uint_eq(g.unpublished, 1);
+	ck_assert_uint_eq(g.records, 6);
+	ck_assert_uint_eq(hg.n, 1);
+	/* the writer comes back: its record is read, then the rest */
+	slow->kind = TTFT_EV_CONNECT_BEGIN;
+	slow->t_ns = T;
+	slow->conn = 1;
+	strcpy(slow->text, "127.0.0.1:1");
+	ttft_log_publish(slow);
+	ck_assert_int_eq(ttft_follow_poll(&f, &sf), 0);
+	ck_assert_uint_eq(f.records, 7);
+	ck_assert_uint_eq(f.unpublished, 0);
+	ck_assert_uint_eq(hf.n, 1);
+	ck_assert_str_eq(hf.g[0].peer, "127.0.0.1:1");
+	ck_assert(fabs(hf.g[0].ttft_s - 0.011) < 1e-12); /* from the connect */
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	ttft_follow_free(&g);
+	unlink(g_path);
+}
+END_TEST
+
+static void snapshot(int64_t t, uint32_t seq, double count, double queue_sum)
+{
+	struct ev m[4] = {
+		{TTFT_EV_METRIC, t, 0, 0, 0, seq, "vllm:request_queue_time_seconds_count"},
+		{TTFT_EV_METRIC, t, 0, 0, 0, seq, "vllm:request_queue_time_seconds_sum"},
+		{TTFT_EV_METRIC, t, 0, 0, 0, seq, "vllm:request_prefill_time_seconds_sum"},
+		{TTFT_EV_SCRAPE, t, 0, 0, 3, seq, NULL},
+	};
+	double v[3] = {count, queue_sum, 0.004 * count};
+	for (int i = 0; i < 3; i++)
+		memcpy(&m[i].a, &v[i], sizeof(double));
+	for (int i = 0; i < 4; i++)
+		put(&m[i]);
+}
+
+/* With snapshots in the log a request waits for the one after its end,
+ * which gives its split; without one it goes after split_wait. */
+START_TEST(waits_for_the_snapshot_that_splits_it)
+{
+	open_log("follow-split");
+	struct ttft_follow f, g;
+	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
+	ttft_follow_init(&g, g_path, MS(1), 0, 1);
+	struct handed hf = {0}, hg = {0};
+	struct ttft_follow_sink sf = {&hf, on_request, NULL}, sg = {&hg, on_request, NULL};
+	int64_t T = SEC(5);
+	snapshot(T, 1, 0, 0);
+	request(T + MS(10), 1, 30);
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + SEC(2), 2, 0, 0, 0, "GET /later"});
+	ck_assert_int_eq(ttft_follow_poll(&f, &sf), 0);
+	ck_assert_uint_eq(hf.n, 0);
+	ck_assert_int_eq(ttft_follow_poll(&g, &sg), 0);
+	ck_assert_int_eq(ttft_follow_poll(&g, &sg), 0);
+	ck_assert_uint_eq(hg.n, 1);
+	ck_assert_ptr_null(hg.g[0].source);
+	/* the server's queue (2 ms) and prefill (4 ms) fit in the 9 ms the
+	 * client waited from request sent to first token */
+	snapshot(T + MS(100), 2, 1, 0.002);
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + SEC(3), 2, 0, 0, 0, NULL});
+	ck_assert_int_eq(ttft_follow_poll(&f, &sf), 0);
+	ck_assert_uint_eq(hf.n, 1);
+	ck_assert_str_eq(hf.g[0].source, "vllm-metrics");
+	ck_assert(fabs(hf.g[0].queue_s - 0.002) < 1e-12);
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	ttft_follow_free(&g);
+	unlink(g_path);
+}
+END_TEST
+
+/* The log may appear after the follower starts, and be replaced by a new
+ * one under the same path: both are followed, the old drained first. */
+START_TEST(late_and_replaced_logs)
+{
+	tu_tmp_log(g_path, sizeof g_path, "follow-replaced");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, 0);
+	struct handed h = {0};
+	struct ttft_follow_sink sink = {&h, on_request, NULL};
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_msg(strstr(f.err, "cannot open log"), "%s", f.err);
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	request(SEC(5), 1, 20);
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, SEC(9), 2, 0, 0, 0, "GET /in-flight"});
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_str_eq(f.err, "");
+	ck_assert_uint_eq(h.n, 1);
+	ttft_log_close(&g_log);
+	unlink(g_path);
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	request(SEC(1), 1, 20);
+	request(SEC(2), 2, 20);
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, SEC(9), 3, 0, 0, 0, "GET /x"});
+	tick(SEC(10));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	/* the old log's request in flight, then the new log's two */
+	ck_assert_uint_eq(h.n, 4);
+	ck_assert_int_eq(h.g[1].complete, 0);
+	ck_assert_uint_eq(f.logs, 2);
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 1);
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("follow");
+	TCase *t = tu_tcase(s, "follow", 60);
+	tcase_add_test(t, pieces_give_what_the_whole_log_gives);
+	tcase_add_test(t, in_flight_until_settled);
+	tcase_add_test(t, settled_without_a_response_end);
+	tcase_add_test(t, unsealed_slot_holds_the_reader);
+	tcase_add_test(t, waits_for_the_snapshot_that_splits_it);
+	tcase_add_test(t, late_and_replaced_logs);
+	return tu_run(s);
+}

@@ -1,0 +1,270 @@
+/* test_merge.c — the logs of several hosts on one wall clock
+ * (ttft_merge.c): requests ordered by their anchors' wall-clock times, not
+ * by their hosts' monotonic clocks; logs of one boot put on one anchor;
+ * the hosts' clock gap bounded by the kernel's NTP error and the anchor's
+ * read error, and said to be unknown for an unsynchronised clock or an
+ * older log; a new log's header carries this host's clock as the kernel
+ * reports it; ttft-analyze A B prints and writes it. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timex.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "ttft_merge.h"
+
+#define SEC(x) ((int64_t)((x) * 1e9))
+#define T0 SEC(1700000000)
+
+struct spec {
+	const char *host, *boot;
+	uint32_t flags;
+	int64_t maxerr_us, anchor_err_ns;
+	int64_t mono, real;    /* the anchor pair */
+	double starts[2];      /* two requests: CLOCK_MONOTONIC seconds */
+};
+
+static void make_log(char *path, size_t len, const struct spec *s)
+{
+	tu_tmp_log(path, len, "merge");
+	struct ttft_log log;
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&log, path, 1 << 20, &why), 0);
+	struct ttft_log_hdr *h = log.hdr;
+	h->anchor_mono_ns = s->mono;
+	h->anchor_real_ns = s->real;
+	h->clock_flags = s->flags;
+	h->ntp_maxerror_us = s->maxerr_us;
+	h->ntp_esterror_us = s->maxerr_us / 2;
+	h->anchor_err_ns = s->anchor_err_ns;
+	memset(h->host, 0, sizeof h->host);
+	memset(h->boot_id, 0, sizeof h->boot_id);
+	strcpy(h->host, s->host);
+	strcpy(h->boot_id, s->boot);
+	for (int i = 0; i < 2; i++) {
+		uint64_t c = ttft_log_new_conn(&log);
+		int64_t t = SEC(s->starts[i]);
+		uint16_t kinds[] = {TTFT_EV_REQ_BEGIN, TTFT_EV_RESP_HEADERS, TTFT_EV_SSE_TOKEN,
+				    TTFT_EV_RESP_END};
+		int64_t at[] = {t, t + SEC(0.01), t + SEC(0.02 * (i + 1)), t + SEC(0.1)};
+		for (int k = 0; k < 4; k++) {
+			struct ttft_rec *r = ttft_log_reserve(&log);
+			r->kind = kinds[k];
+			r->t_ns = at[k];
+			r->conn = c;
+			r->a = kinds[k] == TTFT_EV_RESP_HEADERS ? 200 : 0;
+			if (k == 0)
+				memcpy(r->text, "POST /v1/completions", 20);
+			ttft_log_publish(r);
+		}
+	}
+	ttft_log_close(&log);
+}
+
+/* Host a, host b (another boot, another monotonic base), c (a's boot). */
+static const struct spec A = {"client-a", "boot-1", TTFT_CLOCK_INFO, 2000, 100,
+			      SEC(1), T0, {2, 4}};
+static const struct spec B = {"client-b", "boot-2", TTFT_CLOCK_INFO, 5000, 300,
+			      SEC(500), T0 + SEC(0.5), {501, 503}};
+static const struct spec C = {"client-a", "boot-1", TTFT_CLOCK_INFO, 2000, 100,
+			      SEC(10), T0 + SEC(9) + 200, {3, 5}};
+
+static void analyse(struct ttft_merge_log *l, const char *path)
+{
+	char err[256];
+	l->path = path;
+	ck_assert_int_eq(ttft_analyze_file(path, NULL, &l->a, err, sizeof err), 0);
+}
+
+static cJSON *merged_json(struct ttft_merge_log *l, size_t n)
+{
+	ttft_merge_prepare(l, n);
+	struct ttft_json j;
+	ck_assert_int_eq(ttft_json_init(&j, NULL, 0), 0);
+	ck_assert_int_eq(ttft_merge_json(&j, l, n), 0);
+	char *s = ttft_json_take(&j);
+	ck_assert_ptr_nonnull(s);
+	cJSON *o = cJSON_Parse(s);
+	ck_assert_ptr_nonnull(o);
+	free(s);
+	return o;
+}
+
+static double num(cJSON *o, const char *k)
+{
+	cJSON *v = cJSON_GetObjectItem(o, k);
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+START_TEST(wall_clock_order_and_the_gap)
+{
+	char pa[256], pb[256], pc[256];
+	make_log(pa, sizeof pa, &A);
+	make_log(pb, sizeof pb, &B);
+	make_log(pc, sizeof pc, &C);
+	struct ttft_merge_log l[3];
+	memset(l, 0, sizeof l);
+	analyse(&l[0], pa);
+	analyse(&l[1], pb);
+	analyse(&l[2], pc);
+	cJSON *o = merged_json(l, 3);
+	/* a at +1 s and +3 s, b at +1.5 and +3.5, c (on a's anchor: its own
+	 * is 200 ns off) at +2 and +4 */
+	cJSON *reqs = cJSON_GetObjectItem(o, "requests");
+	ck_assert_int_eq(cJSON_GetArraySize(reqs), 6);
+	const char *host[] = {"client-a", "client-b", "client-a", "client-a", "client-b",
+			      "client-a"};
+	double at[] = {1, 1.5, 2, 3, 3.5, 4};
+	for (int i = 0; i < 6; i++) {
+		cJSON *r = cJSON_GetArrayItem(reqs, i);
+		ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(r, "host")), host[i]);
+		ck_assert_msg(fabs(num(r, "start_unix_s") - (1700000000 + at[i])) < 1e-6,
+			      "request %d at %.9f", i, num(r, "start_unix_s"));
+	}
+	/* the first key of a merged record is its host */
+	ck_assert_str_eq(cJSON_GetArrayItem(reqs, 0)->child->string, "host");
+	/* a and c share a boot: 0 apart; a and b: their bounds summed */
+	ck_assert(ttft_merge_gap(l, 0, 2) == 0);
+	double want = 0.002 + 100e-9 + 0.005 + 300e-9;
+	ck_assert(fabs(ttft_merge_gap(l, 0, 1) - want) < 1e-12);
+	ck_assert(fabs(num(o, "clock_spread_s") - want) < 1e-12);
+	cJSON *sum = cJSON_GetObjectItem(o, "summary");
+	ck_assert_int_eq(cJSON_GetObjectItem(sum, "count")->valueint, 6);
+	/* TTFTs 20 and 40 ms on every host */
+	ck_assert(fabs(num(cJSON_GetObjectItem(sum, "ttft_s"), "max") - 0.04) < 1e-9);
+	ck_assert(fabs(num(sum, "first_unix_s") - 1700000001) < 1e-6);
+	cJSON *logs = cJSON_GetObjectItem(o, "logs");
+	ck_assert_int_eq(cJSON_GetArraySize(logs), 3);
+	cJSON *clock = cJSON_GetObjectItem(cJSON_GetArrayItem(logs, 1), "clock");
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(clock, "synchronised")));
+	ck_assert(fabs(num(clock, "error_s") - (0.005 + 300e-9)) < 1e-12);
+	cJSON_Delete(o);
+	for (int i = 0; i < 3; i++)
+		ttft_analysis_free(&l[i].a);
+
+	/* the command: the same, printed */
+	char cmd[1024], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s %s", tu_build_dir(), pa, pb);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "== client-b (") && strstr(out, "may be up to 7.000 ms apart"),
+		      "%s", out);
+	free(out);
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json --path /v1/completions %s %s",
+		 tu_build_dir(), pa, pb);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	o = cJSON_Parse(out);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(o, "requests")), 4);
+	cJSON_Delete(o);
+	free(out);
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --events %s %s 2>&1", tu_build_dir(), pa, pb);
+	ck_assert_int_eq(tu_sh(cmd, &out), 1);
+	free(out);
+	unlink(pa);
+	unlink(pb);
+	unlink(pc);
+}
+END_TEST
+
+START_TEST(unknown_gaps_are_said_to_be_unknown)
+{
+	struct spec old = A, unsync = B;
+	old.flags = 0;
+	old.host = "";
+	old.boot = "";
+	unsync.flags = TTFT_CLOCK_INFO | TTFT_CLOCK_UNSYNC;
+	char pa[256], po[256], pu[256];
+	make_log(pa, sizeof pa, &A);
+	make_log(po, sizeof po, &old);
+	make_log(pu, sizeof pu, &unsync);
+	struct ttft_merge_log l[2];
+	memset(l, 0, sizeof l);
+	analyse(&l[0], pa);
+	analyse(&l[1], po);
+	cJSON *o = merged_json(l, 2);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(o, "clock_spread_s")));
+	cJSON *log1 = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "logs"), 1);
+	/* no host in an older log: named after its file */
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(log1, "host")),
+			 strrchr(po, '/') + 1);
+	cJSON *clock = cJSON_GetObjectItem(log1, "clock");
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(clock, "synchronised")));
+	ck_assert_ptr_nonnull(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(clock, "note")),
+				     "older shim"));
+	cJSON_Delete(o);
+	ttft_analysis_free(&l[1].a);
+	analyse(&l[1], pu);
+	ttft_merge_prepare(l, 2);
+	ck_assert(isnan(ttft_merge_spread(l, 2)));
+	ck_assert_ptr_nonnull(strstr(l[1].err_why, "unsynchronised"));
+	ttft_analysis_free(&l[0].a);
+	ttft_analysis_free(&l[1].a);
+	char cmd[1024], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s %s", tu_build_dir(), pa, pu);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "is not known"), "%s", out);
+	free(out);
+	unlink(pa);
+	unlink(po);
+	unlink(pu);
+}
+END_TEST
+
+/* A log made here carries this host's clock as the kernel reports it. */
+START_TEST(a_new_log_records_the_clock)
+{
+	char path[256];
+	tu_tmp_log(path, sizeof path, "merge-clock");
+	struct ttft_log log;
+	const char *why;
+	struct timex tx;
+	memset(&tx, 0, sizeof tx);
+	int st = adjtimex(&tx);
+	ck_assert_int_eq(ttft_log_open(&log, path, 1 << 20, &why), 0);
+	const struct ttft_log_hdr *h = log.hdr;
+	ck_assert(h->clock_flags & TTFT_CLOCK_INFO);
+	ck_assert_int_eq(!!(h->clock_flags & TTFT_CLOCK_UNSYNC),
+			 st == TIME_ERROR || (tx.status & STA_UNSYNC) != 0);
+	ck_assert_int_gt(h->anchor_err_ns, 0);
+	struct utsname u;
+	uname(&u);
+	ck_assert_str_eq(h->host, u.nodename);
+	char boot[64] = "";
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+	ck_assert_ptr_nonnull(fgets(boot, sizeof boot, f));
+	fclose(f);
+	boot[strcspn(boot, "\n")] = 0;
+	ck_assert_str_eq(h->boot_id, boot);
+	ttft_log_close(&log);
+	/* two logs of this boot: one clock, 0 apart */
+	char other[256];
+	tu_tmp_log(other, sizeof other, "merge-clock2");
+	ck_assert_int_eq(ttft_log_open(&log, other, 1 << 20, &why), 0);
+	ttft_log_close(&log);
+	struct ttft_merge_log l[2];
+	memset(l, 0, sizeof l);
+	analyse(&l[0], path);
+	analyse(&l[1], other);
+	ttft_merge_prepare(l, 2);
+	ck_assert(ttft_merge_spread(l, 2) == 0);
+	ck_assert_int_eq(l[1].a.anchor_mono_ns, l[0].a.anchor_mono_ns);
+	ttft_analysis_free(&l[0].a);
+	ttft_analysis_free(&l[1].a);
+	unlink(path);
+	unlink(other);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("merge");
+	TCase *t = tu_tcase(s, "merge", 30);
+	tcase_add_test(t, wall_clock_order_and_the_gap);
+	tcase_add_test(t, unknown_gaps_are_said_to_be_unknown);
+	tcase_add_test(t, a_new_log_records_the_clock);
+	return tu_run(s);
+}

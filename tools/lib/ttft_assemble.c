@@ -1,0 +1,620 @@
+/* ttft_assemble.c — see ttft_assemble.h.
+ *
+ * Connection ids are handed out densely by the log, so connections live in
+ * an array indexed by id; each keeps its requests in request-number order,
+ * so the request a record belongs to is found without a scan.
+ */
+#include "ttft_assemble.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE UINT32_MAX
+
+struct asm_conn {
+	int seen;
+	int pid, fd;
+	int err;
+	int desync;
+	int closed;
+	int64_t t_conn0, t_est;
+	int64_t t_dns0, t_dns1;
+	int tls, tapped;     /* a TLS record came; a library's plaintext too */
+	char peer[TTFT_REC_TEXT];
+	uint32_t *reqs;      /* indexes into the analysis' requests, by seq */
+	uint32_t nreqs, cap;
+	uint32_t marked;     /* requests before this were seen by a close */
+};
+
+/* One getaddrinfo call. */
+struct asm_dns {
+	int pid;
+	int64_t t0, t1;
+	uint32_t prev;       /* the thread's call below this one, or the
+	                        process's previous unclaimed finished call */
+};
+
+/* uint64 → uint32 map, open addressing: per thread and per process. Keys
+ * are never removed (there are only as many as threads); NONE is a value. */
+struct asm_slot {
+	uint64_t key;
+	uint32_t val;
+	uint32_t used;
+};
+
+/* Make room for need elements of size elem in *p; 0, or -1 when out of
+ * memory (nothing changed). */
+static int grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t nc = *cap ? *cap + *cap / 2 : 8;
+	if (nc < need)
+		nc = need;
+	void *q = realloc(*(void **)p, nc * elem);
+	if (!q)
+		return -1;
+	*(void **)p = q;
+	*cap = nc;
+	return 0;
+}
+
+static size_t slot_of(const struct asm_map *m, uint64_t key)
+{
+	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & (m->cap - 1);
+	while (m->s[i].used && m->s[i].key != key)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static uint32_t map_get(const struct asm_map *m, uint64_t key)
+{
+	if (!m->cap)
+		return NONE;
+	const struct asm_slot *e = &m->s[slot_of(m, key)];
+	return e->used ? e->val : NONE;
+}
+
+/* -1 when out of memory. */
+static int map_set(struct asm_map *m, uint64_t key, uint32_t val)
+{
+	if (2 * (m->n + 1) > m->cap) {
+		struct asm_map g = {NULL, 0, m->cap ? 2 * m->cap : 64};
+		g.s = calloc(g.cap, sizeof *g.s);
+		if (!g.s)
+			return -1;
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->s[i].used) {
+				g.s[slot_of(&g, m->s[i].key)] = m->s[i];
+				g.n++;
+			}
+		free(m->s);
+		*m = g;
+	}
+	struct asm_slot *e = &m->s[slot_of(m, key)];
+	if (!e->used)
+		m->n++;
+	*e = (struct asm_slot){key, val, 1};
+	return 0;
+}
+
+static void map_free(struct asm_map *m)
+{
+	free(m->s);
+}
+
+static uint64_t thread_key(int pid, int tid)
+{
+	return (uint64_t)(uint32_t)pid << 32 | (uint32_t)tid;
+}
+
+/* Where request seq of conn c is (*found) or belongs. Requests arrive in
+ * seq order, so the last one (or after it) is the usual answer; else a
+ * binary search. */
+static uint32_t find_pos(const struct ttft_analysis *a, const struct asm_conn *c, uint32_t seq,
+			 int *found)
+{
+	uint32_t lo = 0, hi = c->nreqs;
+	if (hi) {
+		uint32_t last = a->reqs[c->reqs[hi - 1]].seq;
+		if (last <= seq) {
+			*found = last == seq;
+			return last == seq ? hi - 1 : hi;
+		}
+	}
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (a->reqs[c->reqs[mid]].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < c->nreqs && a->reqs[c->reqs[lo]].seq == seq;
+	return lo;
+}
+
+static struct ttft_record *find_req(struct ttft_analysis *a, struct asm_conn *c, uint32_t seq)
+{
+	int found;
+	uint32_t pos = find_pos(a, c, seq, &found);
+	return found ? &a->reqs[c->reqs[pos]] : NULL;
+}
+
+void ttft_asm_copy_text(char *dst, size_t dlen, const char *src, size_t slen)
+{
+	size_t n = strnlen(src, slen);
+	if (n >= dlen)
+		n = dlen - 1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
+			dst[i] = '?';
+}
+
+static void split_request_line(struct ttft_record *r, const char *text)
+{
+	char line[TTFT_REC_TEXT + 1];
+	ttft_asm_copy_text(line, sizeof line, text, TTFT_REC_TEXT);
+	char *sp = strchr(line, ' ');
+	if (sp) {
+		*sp = 0;
+		ttft_asm_copy_text(r->method, sizeof r->method, line, sizeof line);
+		ttft_asm_copy_text(r->path, sizeof r->path, sp + 1, sizeof line);
+	} else {
+		ttft_asm_copy_text(r->method, sizeof r->method, line, sizeof line);
+	}
+}
+
+/* getaddrinfo's begin and end: a stack of unfinished calls per thread;
+ * finished calls wait, per process, for the connect that uses them. */
+static void on_dns(struct ttft_asm *ps, const struct ttft_rec *e)
+{
+	uint64_t tk = thread_key(e->pid, e->tid);
+	uint32_t top = map_get(&ps->pending, tk);
+	if (e->kind == TTFT_EV_DNS_BEGIN) {
+		if (ps->ndns >= NONE - 1 ||
+		    grow(&ps->dns, &ps->dnscap, ps->ndns + 1, sizeof *ps->dns) != 0) {
+			ps->oom = 1;
+			return;
+		}
+		uint32_t i = (uint32_t)ps->ndns++;
+		ps->dns[i] = (struct asm_dns){e->pid, e->t_ns, 0, top};
+		if (map_set(&ps->pending, tk, i) != 0)
+			ps->oom = 1;
+		return;
+	}
+	if (top == NONE)
+		return; /* an end without a begin: the begin was before the log */
+	struct asm_dns *d = &ps->dns[top];
+	d->t1 = e->t_ns;
+	uint64_t pk = (uint32_t)d->pid;
+	uint32_t below = d->prev;
+	d->prev = map_get(&ps->finished, pk);
+	if (map_set(&ps->pending, tk, below) != 0 ||
+	    map_set(&ps->finished, pk, top) != 0)
+		ps->oom = 1;
+}
+
+/* The latest resolution in the same process that finished before this
+ * connect began and no connect took yet. */
+static void claim_dns(struct ttft_asm *ps, struct asm_conn *c)
+{
+	uint64_t pk = (uint32_t)c->pid;
+	uint32_t top = map_get(&ps->finished, pk);
+	if (top == NONE)
+		return;
+	struct asm_dns *d = &ps->dns[top];
+	c->t_dns0 = d->t0;
+	c->t_dns1 = d->t1;
+	if (map_set(&ps->finished, pk, d->prev) != 0)
+		ps->oom = 1;
+}
+
+static void new_request(struct ttft_asm *ps, struct asm_conn *c, const struct ttft_rec *e)
+{
+	struct ttft_analysis *a = ps->out;
+	int found;
+	uint32_t pos = find_pos(a, c, e->seq, &found);
+	if (found)
+		return; /* duplicate: ignore */
+	size_t ccap = c->cap;
+	if (a->nreqs >= NONE ||
+	    grow(&a->reqs, &a->reqs_cap, a->nreqs + 1, sizeof *a->reqs) != 0 ||
+	    grow(&c->reqs, &ccap, (size_t)c->nreqs + 1, sizeof *c->reqs) != 0) {
+		ps->oom = 1;
+		return;
+	}
+	c->cap = (uint32_t)ccap;
+	struct ttft_record *r = &a->reqs[a->nreqs];
+	ttft_record_init(r, TTFT_ORIGIN_LOG);
+	r->pid = e->pid;
+	r->fd = e->fd;
+	r->conn = e->conn;
+	r->seq = e->seq;
+	split_request_line(r, e->text);
+	r->t_req0 = e->t_ns;
+	r->tls = (uint8_t)c->tls;
+	r->new_conn = e->seq == 0 && c->t_conn0 != 0;
+	if (r->new_conn) {
+		r->t_start = c->t_conn0;
+		r->t_conn0 = c->t_conn0;
+		r->t_est = c->t_est;
+		r->t_dns0 = c->t_dns0;
+		r->t_dns1 = c->t_dns1;
+	} else {
+		r->t_start = e->t_ns;
+	}
+	memmove(c->reqs + pos + 1, c->reqs + pos, (c->nreqs - pos) * sizeof *c->reqs);
+	c->reqs[pos] = (uint32_t)a->nreqs++;
+	c->nreqs++;
+}
+
+/* Marks carry the connection's tx.seq at the time of the mark: the first
+ * token of request k is marked after request k was sent, when tx.seq is
+ * k+1. Shift them onto the request they belong to. */
+static void fix_mark(struct ttft_rec *e)
+{
+	if (e->kind == TTFT_EV_MARK && e->seq > 0 &&
+	    e->b != TTFT_MARK_REQ_START)
+		e->seq--;
+}
+
+/* Numbers the server put in its stream. llama.cpp's timings belong to
+ * this one request whatever else runs (they come in its own stream): its
+ * split, with no queue (the timings have none) — server_other_s then holds
+ * any queueing. */
+static void take_numbers(struct ttft_record *r, const struct ttft_rec *e)
+{
+	struct ttft_rec_numbers nv;
+	memcpy(&nv, e->text, sizeof nv);
+	uint32_t have = (uint32_t)e->a;
+#define HAVE(i) (have & (1u << (i)))
+	if (HAVE(TTFT_NUM_COMPLETION_TOKENS))
+		r->usage_tokens = nv.v[TTFT_NUM_COMPLETION_TOKENS];
+	if (HAVE(TTFT_NUM_PROMPT_TOKENS))
+		r->prompt_tokens = nv.v[TTFT_NUM_PROMPT_TOKENS];
+	if (!HAVE(TTFT_NUM_PROMPT_US))
+		return;
+	struct ttft_server_split *sp = &r->split;
+	sp->source = TTFT_SPLIT_LLAMACPP_TIMINGS;
+	sp->queue_s = NAN;
+	sp->server_ttft_s = NAN;
+	sp->prefill_s = nv.v[TTFT_NUM_PROMPT_US] / 1e6;
+	sp->decode_s = HAVE(TTFT_NUM_PREDICTED_US) ? nv.v[TTFT_NUM_PREDICTED_US] / 1e6 : NAN;
+	sp->hit_tokens = HAVE(TTFT_NUM_CACHE_N) ? nv.v[TTFT_NUM_CACHE_N] : NAN;
+	if (HAVE(TTFT_NUM_PROMPT_N) && HAVE(TTFT_NUM_CACHE_N))
+		r->prompt_tokens = (long)nv.v[TTFT_NUM_PROMPT_N] + nv.v[TTFT_NUM_CACHE_N];
+	/* the queue (from the headers) is worked out at the join, when the
+	 * request's times are all in */
+#undef HAVE
+}
+
+/* METRIC records of one snapshot share its number and the GET's start;
+ * the SCRAPE record after them closes it at the answer's arrival. */
+static void take_metric(struct ttft_asm *ps, const struct ttft_rec *e)
+{
+	struct ttft_snap *last = ps->nsnap ? &ps->snaps[ps->nsnap - 1] : NULL;
+	if (!last || last->seq != (uint32_t)e->b) {
+		if (ps->nsnap >= NONE ||
+		    grow(&ps->snaps, &ps->snapcap, ps->nsnap + 1, sizeof *ps->snaps) != 0) {
+			ps->oom = 1;
+			return;
+		}
+		last = &ps->snaps[ps->nsnap++];
+		memset(last, 0, sizeof *last);
+		last->seq = (uint32_t)e->b;
+		for (int i = 0; i < TR__N; i++)
+			last->tr.v[i] = NAN;
+		last->tr.t0_ns = e->t_ns;
+	}
+	last->tr.t_ns = e->t_ns;
+	if (e->kind == TTFT_EV_SCRAPE) {
+		last->ok = e->a > 0;
+		if (!last->ok)
+			return;
+		if (grow(&ps->good, &ps->goodcap, ps->ngood + 1, sizeof *ps->good) != 0) {
+			ps->oom = 1;
+			return;
+		}
+		ps->good[ps->ngood++] = (uint32_t)(ps->nsnap - 1);
+		return;
+	}
+	char name[TTFT_REC_TEXT + 1];
+	ttft_asm_copy_text(name, sizeof name, e->text, TTFT_REC_TEXT);
+	int id = ttft_truth_id(name);
+	if (id >= 0) {
+		memcpy(&last->tr.v[id], &e->a, sizeof(double));
+		last->tr.have |= 1u << id;
+	}
+}
+
+void ttft_asm_apply(void *ctx, struct ttft_rec *e)
+{
+	struct ttft_asm *ps = ctx;
+	struct ttft_analysis *a = ps->out;
+	if (ps->oom)
+		return;
+	ps->gen++; /* the join built so far is out of date */
+	switch (e->kind) {
+	case TTFT_EV_METRIC:
+	case TTFT_EV_SCRAPE:
+		take_metric(ps, e);
+		return;
+	case TTFT_EV_DNS_BEGIN:
+	case TTFT_EV_DNS_END:
+		on_dns(ps, e);
+		return;
+	default:
+		break;
+	}
+	if (e->conn == 0 || e->conn >= ps->nconn)
+		return;
+	fix_mark(e);
+	struct asm_conn *c = &ps->conns[e->conn];
+	switch (e->kind) {
+	case TTFT_EV_CONNECT_BEGIN:
+		c->seen = 1;
+		c->pid = e->pid;
+		c->fd = e->fd;
+		c->t_conn0 = e->t_ns;
+		ttft_asm_copy_text(c->peer, sizeof c->peer, e->text, TTFT_REC_TEXT);
+		claim_dns(ps, c);
+		return;
+	case TTFT_EV_CONNECT_END:
+		/* In progress is not failure: the outcome comes later. */
+		if (e->a != 0 && e->err && e->err != EINPROGRESS &&
+		    e->err != EALREADY && e->err != EINTR)
+			c->err = e->err;
+		return;
+	case TTFT_EV_ESTABLISHED:
+		if (!c->t_est)
+			c->t_est = e->t_ns;
+		return;
+	case TTFT_EV_DESYNC:
+		if (!c->desync)
+			c->desync = (int)e->b;
+		return;
+	case TTFT_EV_TLS:
+		c->tls = 1;
+		c->tapped |= e->a != 0;
+		return;
+	case TTFT_EV_CLOSE:
+		c->closed = 1;
+		for (uint32_t i = c->marked; i < c->nreqs; i++) {
+			struct ttft_record *r = &a->reqs[c->reqs[i]];
+			if (!r->t_end)
+				r->closed_early = 1;
+		}
+		c->marked = c->nreqs;
+		return;
+	case TTFT_EV_REQ_BEGIN:
+		if (!c->seen) { /* connection opened before the log: no connect */
+			c->seen = 1;
+			c->pid = e->pid;
+			c->fd = e->fd;
+		}
+		new_request(ps, c, e);
+		return;
+	default:
+		break;
+	}
+	struct ttft_record *r = find_req(a, c, e->seq);
+	if (!r)
+		return;
+	switch (e->kind) {
+	case TTFT_EV_REQ_SENT:
+		r->t_req1 = e->t_ns;
+		break;
+	case TTFT_EV_RESP_HEADERS:
+		r->t_hdr = e->t_ns;
+		r->status = (int)e->a;
+		r->rtt_us = e->b > 0 && e->b <= UINT32_MAX ? (uint32_t)e->b : 0;
+		r->compressed = (e->flags & TTFT_F_COMPRESSED) != 0;
+		break;
+	case TTFT_EV_SERVER_NUMBERS:
+		take_numbers(r, e);
+		break;
+	case TTFT_EV_TRACEPARENT:
+		ttft_asm_copy_text(r->traceparent, sizeof r->traceparent, e->text,
+				   TTFT_TRACEPARENT_LEN);
+		/* "00-<trace id>-…": the id vLLM's spans carry */
+		if (strlen(r->traceparent) >= 35 && r->traceparent[2] == '-')
+			snprintf(r->trace_id, sizeof r->trace_id, "%.32s", r->traceparent + 3);
+		break;
+	case TTFT_EV_SSE_TOKEN:
+		if (ttft_record_add_token(r, e->t_ns) != 0)
+			ps->oom = 1;
+		break;
+	case TTFT_EV_SSE_DONE:
+		r->done = 1;
+		break;
+	case TTFT_EV_SSE_ERROR:
+		r->sse_error = 1;
+		break;
+	case TTFT_EV_RESP_END:
+		r->t_end = e->t_ns;
+		r->end_flags = e->flags;
+		break;
+	case TTFT_EV_MARK:
+		if (e->b == TTFT_MARK_FIRST_TOKEN && !r->t_app_first)
+			r->t_app_first = e->t_ns;
+		break;
+	case TTFT_EV_TLS_WIRE:
+		if (!r->t_wire_first)
+			r->t_wire_first = e->t_ns;
+		break;
+	default:
+		break;
+	}
+}
+
+/* The request as the join sees it (ttft_join.h). */
+static void join_req_of(const struct ttft_record *r, struct ttft_join_req *j)
+{
+	memset(j, 0, sizeof *j);
+	j->t_sent = r->t_req1 ? r->t_req1 : r->t_req0;
+	j->t_hdr = r->t_hdr;
+	j->t_first = r->ntok ? r->t_first : 0;
+	j->t_end_lo = j->t_end_hi = r->t_end;
+	j->skew_ns = TTFT_JOIN_SKEW_NS + (int64_t)r->rtt_us * 1000;
+	j->generate = !strcmp(r->method, "POST");
+	j->complete = r->status >= 200 && r->status < 300 && r->t_end && !r->sse_error &&
+		      !r->closed_early && !(r->end_flags & TTFT_F_TRUNCATED);
+}
+
+/* The join over every request and good snapshot applied so far: built
+ * once for a batch of questions (no record applied in between). */
+static int build_join(struct ttft_asm *as)
+{
+	if (as->joined && as->jgen == as->gen)
+		return 0;
+	if (as->joined)
+		ttft_joiner_free(&as->jn);
+	as->joined = 0;
+	size_t n = as->out->nreqs;
+	struct ttft_truth *sn = realloc(as->jsnaps, (as->ngood + 1) * sizeof *sn);
+	if (sn)
+		as->jsnaps = sn;
+	struct ttft_join_req *jr = sn ? realloc(as->jreqs, (n + 1) * sizeof *jr) : NULL;
+	if (jr)
+		as->jreqs = jr;
+	if (!sn || !jr)
+		return -1;
+	for (size_t k = 0; k < as->ngood; k++)
+		sn[k] = as->snaps[as->good[k]].tr;
+	for (size_t i = 0; i < n; i++)
+		join_req_of(&as->out->reqs[i], &jr[i]);
+	if (ttft_joiner_init(&as->jn, sn, as->ngood, jr, n) != 0)
+		return -1;
+	as->joined = 1;
+	as->jgen = as->gen;
+	return 0;
+}
+
+int ttft_asm_join(struct ttft_asm *as, struct ttft_record *r)
+{
+	if (!r->t_end || !r->status)
+		return 1; /* no response: nothing the server can say */
+	struct ttft_join_req jr;
+	join_req_of(r, &jr);
+	if (r->split.source && !strcmp(r->split.source, TTFT_SPLIT_LLAMACPP_TIMINGS)) {
+		/* the server's own per-request timings come first; the queue
+		 * from the headers, now that the request's times are in */
+		struct ttft_server_split t = r->split;
+		ttft_join_timings(&jr, t.prefill_s * 1e3, t.decode_s * 1e3, t.hit_tokens,
+				  &r->split);
+		return 1;
+	}
+	if (build_join(as) != 0)
+		return -1;
+	return ttft_joiner_one(&as->jn, &jr, &r->split);
+}
+
+int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r)
+{
+	if (r->t_end || r->closed_early)
+		return 1;
+	if (r->conn == 0 || r->conn >= as->nconn)
+		return 1; /* no connection state to wait on */
+	const struct asm_conn *c = &as->conns[r->conn];
+	if (c->desync)
+		return 1;
+	/* the client sent another request on the connection: this one will
+	 * get no more of its own records */
+	return c->nreqs && as->out->reqs[c->reqs[c->nreqs - 1]].seq > r->seq;
+}
+
+const char *ttft_asm_peer(const struct ttft_asm *as, uint64_t conn)
+{
+	if (conn == 0 || conn >= as->nconn || !as->conns[conn].peer[0])
+		return NULL;
+	return as->conns[conn].peer;
+}
+
+/* A TLS connection whose plaintext no tapped library handed over (Node and
+ * Go carry their own TLS): one row that says so, with the connection's
+ * timing, instead of nothing or a request that never was. */
+static int add_encrypted(struct ttft_analysis *a, const struct asm_conn *c, uint64_t id)
+{
+	if (grow(&a->reqs, &a->reqs_cap, a->nreqs + 1, sizeof *a->reqs) != 0)
+		return -1;
+	struct ttft_record *r = &a->reqs[a->nreqs++];
+	ttft_record_init(r, TTFT_ORIGIN_LOG);
+	r->pid = c->pid;
+	r->fd = c->fd;
+	r->conn = id;
+	r->tls = r->encrypted = 1;
+	r->new_conn = c->t_conn0 != 0;
+	r->t_start = r->t_conn0 = c->t_conn0;
+	r->t_est = c->t_est;
+	r->t_dns0 = c->t_dns0;
+	r->t_dns1 = c->t_dns1;
+	return 0;
+}
+
+int ttft_asm_notes(struct ttft_asm *ps)
+{
+	struct ttft_analysis *a = ps->out;
+	size_t cap = 0;
+	for (uint64_t i = 1; i < ps->nconn; i++) {
+		struct asm_conn *c = &ps->conns[i];
+		if (c->seen && c->tls && !c->tapped && c->nreqs == 0 &&
+		    add_encrypted(a, c, i) != 0)
+			return -1;
+		if (!c->seen || !(c->err || (c->desync && c->nreqs == 0) ||
+				  (!c->t_est && c->nreqs == 0 && c->closed) ||
+				  (c->tapped && c->nreqs == 0)))
+			continue;
+		if (grow(&a->notes, &cap, a->nnotes + 1, sizeof *a->notes) != 0)
+			return -1;
+		struct ttft_conn_note *nt = &a->notes[a->nnotes++];
+		nt->conn = i;
+		nt->pid = c->pid;
+		nt->err = c->err;
+		nt->desync = c->desync;
+		nt->tls = c->tls;
+		memcpy(nt->peer, c->peer, sizeof nt->peer);
+	}
+	return 0;
+}
+
+int ttft_asm_room(struct ttft_asm *as, uint64_t nconn)
+{
+	if (nconn <= as->nconn)
+		return 0;
+	struct asm_conn *c = realloc(as->conns, nconn * sizeof *c);
+	if (!c)
+		return -1;
+	memset(c + as->nconn, 0, (nconn - as->nconn) * sizeof *c);
+	as->conns = c;
+	as->nconn = nconn;
+	return 0;
+}
+
+int ttft_asm_init(struct ttft_asm *as, struct ttft_analysis *out, uint64_t nconn)
+{
+	memset(as, 0, sizeof *as);
+	as->out = out;
+	return ttft_asm_room(as, nconn ? nconn : 1);
+}
+
+void ttft_asm_free(struct ttft_asm *ps)
+{
+	for (uint64_t i = 0; ps->conns && i < ps->nconn; i++)
+		free(ps->conns[i].reqs);
+	free(ps->conns);
+	free(ps->dns);
+	free(ps->snaps);
+	free(ps->good);
+	if (ps->joined)
+		ttft_joiner_free(&ps->jn);
+	free(ps->jsnaps);
+	free(ps->jreqs);
+	map_free(&ps->pending);
+	map_free(&ps->finished);
+	memset(ps, 0, sizeof *ps);
+}

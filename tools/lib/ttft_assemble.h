@@ -1,0 +1,92 @@
+/* ttft_assemble.h — a log's records, in time order, become request records
+ * (ttft_record.h): the state kept between one record and the next
+ * (connections, DNS lookups waiting for their connect, /metrics snapshots)
+ * and the join of the server's split. Each record touches only its own
+ * connection's state: linear in the log's size.
+ *
+ * Two drivers feed it: ttft_analyze.c a whole log at once (ttft-analyze,
+ * ttft-run), ttft_follow.c a log as it grows (the exporter). The requests
+ * land in an analysis' reqs array, in order of their first byte.
+ */
+#ifndef TTFT_ASSEMBLE_H
+#define TTFT_ASSEMBLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ttft_analyze.h"
+#include "ttft_join.h"
+#include "ttft_log.h"
+#include "ttft_prom.h"
+
+struct asm_conn;
+struct asm_dns;
+struct asm_map {
+	struct asm_slot *s;
+	size_t n, cap;
+};
+
+/* One /metrics snapshot (ttft-run --metrics): its METRIC records and the
+ * SCRAPE record that closes it. */
+struct ttft_snap {
+	uint32_t seq;
+	int ok;
+	struct ttft_truth tr;
+};
+
+struct ttft_asm {
+	struct ttft_analysis *out;
+	struct asm_conn *conns;  /* by connection id */
+	uint64_t nconn;
+	struct asm_dns *dns;
+	size_t ndns, dnscap;
+	struct asm_map pending;  /* pid:tid → its unfinished getaddrinfo */
+	struct asm_map finished; /* pid → its latest unclaimed finished one */
+	struct ttft_snap *snaps; /* in time order */
+	size_t nsnap, snapcap;
+	uint32_t *good;          /* indexes of the usable snapshots */
+	size_t ngood, goodcap;
+	/* the join (ttft_join.h) over what has been applied, rebuilt when a
+	 * record came since: the good snapshots and every request */
+	struct ttft_joiner jn;
+	struct ttft_truth *jsnaps;
+	struct ttft_join_req *jreqs;
+	unsigned long gen, jgen; /* records applied; when the join was built */
+	int joined;              /* jn holds something to free */
+	int oom;                 /* out of memory: the result is incomplete */
+};
+
+/* Start assembling into out (requests are appended to out->reqs), with
+ * room for connection ids below nconn. -1 when out of memory. */
+int ttft_asm_init(struct ttft_asm *as, struct ttft_analysis *out, uint64_t nconn);
+/* Room for connection ids below nconn (a growing log hands out more);
+ * -1 when out of memory. */
+int ttft_asm_room(struct ttft_asm *as, uint64_t nconn);
+/* One record, in time order; ctx is the struct ttft_asm (the signature is
+ * ttft_log_each's). A record of a connection id without room is ignored. */
+void ttft_asm_apply(void *ctx, struct ttft_rec *e);
+/* 1 when no later record can change how r ended: its response ended, the
+ * client closed the connection, sent the next request on it, or the
+ * sniffer lost the connection's framing; else 0 (still in flight). */
+int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r);
+/* The server's split of r from the snapshots applied so far
+ * (ttft_join.h): its own numbers from the window that provably holds its
+ * moment alone among every request applied, else the reason in
+ * r->split.note; llama.cpp's in-stream timings, when the stream had them,
+ * with the queue the headers mark. Returns 1 when a verdict was reached, 0
+ * when no good snapshot follows r's moment yet; -1 when out of memory. */
+int ttft_asm_join(struct ttft_asm *as, struct ttft_record *r);
+/* The peer ("1.2.3.4:80") connection conn went to; NULL when its connect
+ * is not in the log. */
+const char *ttft_asm_peer(const struct ttft_asm *as, uint64_t conn);
+/* Failed, non-HTTP and request-less TLS connections into out->notes, and
+ * a row for each TLS connection whose plaintext no tapped library handed
+ * over (encrypted); -1 when out of memory. */
+int ttft_asm_notes(struct ttft_asm *as);
+void ttft_asm_free(struct ttft_asm *as);
+
+/* A record's text field as a C string: at most slen bytes of src, cut to
+ * dlen - 1, control bytes replaced by '?'. */
+void ttft_asm_copy_text(char *dst, size_t dlen, const char *src, size_t slen);
+
+#endif

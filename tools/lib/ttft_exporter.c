@@ -1,0 +1,149 @@
+/* ttft_exporter.c — see ttft_exporter.h. */
+#include "ttft_exporter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ttft_clock.h"
+
+/* The request's W3C trace id for its exemplars. HOOK(trace_id): the log
+ * on this branch carries no traceparent yet (helper t11 adds its capture
+ * to the shim, t12 a trace_id to struct ttft_record); once a record has
+ * one, return it here and every bucket it lands in gets an exemplar. */
+static const char *exemplar_trace_id(const struct ttft_record *r)
+{
+	(void)r;
+	return NULL;
+}
+
+static void on_request(void *ctx, const struct ttft_record *r, const char *peer, int complete)
+{
+	struct ttft_exporter *e = ctx;
+	int64_t t = r->t_end ? r->t_end : r->t_first ? r->t_first : r->t_start;
+	double unix_s = (double)(t - e->follow.an.anchor_mono_ns + e->follow.an.anchor_real_ns) / 1e9;
+	if (ttft_export_request(&e->x, r, peer, complete, exemplar_trace_id(r), unix_s) != 0 &&
+	    !e->fail[0])
+		snprintf(e->fail, sizeof e->fail, "out of memory counting a request");
+}
+
+static void on_desync(void *ctx, const char *peer, int reason)
+{
+	struct ttft_exporter *e = ctx;
+	if (ttft_export_desync(&e->x, peer, reason) != 0 && !e->fail[0])
+		snprintf(e->fail, sizeof e->fail, "out of memory counting a desync");
+}
+
+static char *page(void *ctx, int om, size_t *len, const char **type)
+{
+	struct ttft_exporter *e = ctx;
+	const struct ttft_follow *f = &e->follow;
+	struct ttft_export_log log = {
+		f->records, f->late, f->unpublished, f->corrupt, f->dropped_before + f->dropped,
+		ttft_follow_in_flight(f),
+	};
+	*type = ttft_export_content_type(om);
+	return ttft_export_render(&e->x, &log, om, len);
+}
+
+static void follow(struct ttft_exporter *e, int drain)
+{
+	struct ttft_follow_sink sink = {e, on_request, on_desync};
+	int rc = drain ? ttft_follow_drain(&e->follow, &sink) : ttft_follow_poll(&e->follow, &sink);
+	if (rc != 0 && !e->fail[0])
+		snprintf(e->fail, sizeof e->fail, "%s", e->follow.err);
+}
+
+static void *loop(void *arg)
+{
+	struct ttft_exporter *e = arg;
+	int64_t next = ttft_now_ns();
+	int64_t until = 0;
+	uint64_t drained_gen = 0;
+	for (;;) {
+		/* Acquire: pairs with the release in ttft_exporter_stop, which
+		 * orders nothing else; the flag is all it carries. */
+		int mode = __atomic_load_n(&e->mode, __ATOMIC_ACQUIRE);
+		if (mode == 2)
+			break;
+		int64_t now = ttft_now_ns();
+		if (mode == 1 && !until) {
+			follow(e, 1);
+			/* pages made from here on hold the drained numbers */
+			drained_gen = ++e->http.gen;
+			until = now + e->linger_ns;
+		}
+		if (until && (now >= until || e->http.served_gen > drained_gen))
+			break;
+		if (!until && now >= next && !e->fail[0]) {
+			follow(e, 0);
+			next = now + (int64_t)TTFT_EXPORTER_POLL_MS * 1000000;
+		}
+		int64_t wait = until ? until - now : next - now;
+		int ms = wait > 0 ? (int)(wait / 1000000) + 1 : 0;
+		ttft_httpd_step(&e->http, ms, e->wake[0], page, e);
+		char b[16];
+		while (read(e->wake[0], b, sizeof b) > 0)
+			;
+	}
+	return NULL;
+}
+
+int ttft_exporter_start(struct ttft_exporter *e, const char *addr, const char *log_path,
+			size_t max_series, char *err, size_t errlen)
+{
+	memset(e, 0, sizeof *e);
+	e->wake[0] = e->wake[1] = -1;
+	if (ttft_httpd_listen(&e->http, addr, err, errlen) != 0)
+		return -1;
+	if (pipe2(e->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "cannot make a pipe: %s", strerror(errno));
+		ttft_httpd_close(&e->http);
+		return -1;
+	}
+	ttft_follow_init(&e->follow, log_path, 0, 0, 0);
+	ttft_export_init(&e->x, max_series);
+	if (pthread_create(&e->th, NULL, loop, e) != 0) {
+		snprintf(err, errlen, "cannot start the exporter's thread");
+		ttft_exporter_free(e);
+		return -1;
+	}
+	e->running = 1;
+	return 0;
+}
+
+const char *ttft_exporter_addr(const struct ttft_exporter *e)
+{
+	return e->http.addr;
+}
+
+void ttft_exporter_stop(struct ttft_exporter *e, int drain, int linger_ms)
+{
+	if (!e->running)
+		return;
+	e->linger_ns = (int64_t)(linger_ms > 0 ? linger_ms : 0) * 1000000;
+	/* Release: linger_ns is written before the mode that makes the
+	 * thread read it. */
+	__atomic_store_n(&e->mode, drain ? 1 : 2, __ATOMIC_RELEASE);
+	ssize_t w;
+	do
+		w = write(e->wake[1], "x", 1);
+	while (w < 0 && errno == EINTR);
+	pthread_join(e->th, NULL);
+	e->running = 0;
+}
+
+void ttft_exporter_free(struct ttft_exporter *e)
+{
+	if (e->running)
+		ttft_exporter_stop(e, 0, 0);
+	ttft_httpd_close(&e->http);
+	for (int i = 0; i < 2; i++)
+		if (e->wake[i] >= 0)
+			close(e->wake[i]);
+	e->wake[0] = e->wake[1] = -1;
+	ttft_follow_free(&e->follow);
+	ttft_export_free(&e->x);
+}

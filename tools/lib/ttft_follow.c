@@ -1,0 +1,315 @@
+/* ttft_follow.c — see ttft_follow.h. */
+#include "ttft_follow.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ttft_clock.h"
+#include "ttft_logsort.h"
+
+#define CHUNK 1024u /* slots read at once */
+
+void ttft_follow_init(struct ttft_follow *f, const char *path, int64_t lag_ns,
+		      int64_t grace_ns, int64_t split_wait_ns)
+{
+	memset(f, 0, sizeof *f);
+	snprintf(f->path, sizeof f->path, "%s", path);
+	f->lag_ns = lag_ns > 0 ? lag_ns : TTFT_FOLLOW_LAG_NS;
+	f->grace_ns = grace_ns > 0 ? grace_ns : TTFT_FOLLOW_GRACE_NS;
+	f->split_wait_ns = split_wait_ns > 0 ? split_wait_ns : TTFT_FOLLOW_SPLIT_WAIT_NS;
+	f->v.fd = -1;
+}
+
+static int oom(struct ttft_follow *f)
+{
+	snprintf(f->err, sizeof f->err, "out of memory following '%.300s' (%llu records, "
+		 "%zu requests); restart the exporter", f->path,
+		 (unsigned long long)f->records, f->an.nreqs);
+	return -1;
+}
+
+/* Forget the current log (its requests were handed out). */
+static void reset_log(struct ttft_follow *f)
+{
+	if (f->open) {
+		ttft_log_view_close(&f->v);
+		ttft_asm_free(&f->as);
+		ttft_analysis_free(&f->an);
+		f->dropped_before += f->dropped;
+	}
+	f->open = 0;
+	f->dropped = 0;
+	f->cursor = 0;
+	f->stuck_since = 0;
+	f->nheld = 0;
+	f->max_t = 0;
+	f->have_last = 0;
+	f->nopen = 0;
+	f->seen_reqs = 0;
+}
+
+static int open_log(struct ttft_follow *f)
+{
+	struct ttft_log_view v;
+	char err[512];
+	if (ttft_log_view_open(&v, f->path, err, sizeof err) != 0) {
+		snprintf(f->err, sizeof f->err, "%s", err);
+		return 0;
+	}
+	struct stat st;
+	if (fstat(v.fd, &st) != 0) {
+		snprintf(f->err, sizeof f->err, "cannot stat '%.300s': %s", f->path, strerror(errno));
+		ttft_log_view_close(&v);
+		return 0;
+	}
+	memset(&f->an, 0, sizeof f->an);
+	if (ttft_asm_init(&f->as, &f->an, 1) != 0) {
+		ttft_log_view_close(&v);
+		return oom(f);
+	}
+	f->v = v;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->an.anchor_mono_ns = v.hdr->anchor_mono_ns;
+	f->an.anchor_real_ns = v.hdr->anchor_real_ns;
+	f->open = 1;
+	f->logs++;
+	f->quiet_since = ttft_now_ns();
+	f->err[0] = 0;
+	return 0;
+}
+
+/* Insert r into the held records, keeping them sorted (from the back:
+ * records come nearly in order). */
+static int hold(struct ttft_follow *f, const struct ttft_rec *r)
+{
+	if (f->nheld == f->heldcap) {
+		size_t nc = f->heldcap ? 2 * f->heldcap : 256;
+		struct ttft_rec *h = realloc(f->held, nc * sizeof *h);
+		if (!h)
+			return -1;
+		f->held = h;
+		f->heldcap = nc;
+	}
+	size_t k = f->nheld;
+	while (k > 0 && ttft_rec_cmp(&f->held[k - 1], r) > 0)
+		k--;
+	memmove(f->held + k + 1, f->held + k, (f->nheld - k) * sizeof *r);
+	f->held[k] = *r;
+	f->nheld++;
+	return 0;
+}
+
+/* Read the slots published since the last poll, up to the first that is
+ * reserved but not sealed (all: past it; the writers are gone). */
+static int read_new(struct ttft_follow *f, int all, int64_t now)
+{
+	if (ttft_log_view_refresh(&f->v) != 0) {
+		snprintf(f->err, sizeof f->err, "cannot read '%.300s' any more: %s", f->path,
+			 strerror(errno));
+		return 0;
+	}
+	f->dropped = f->v.dropped;
+	struct ttft_rec buf[CHUNK];
+	while (f->cursor < f->v.n_slots) {
+		size_t got = ttft_log_view_read(&f->v, f->cursor, buf, CHUNK);
+		if (!got)
+			break;
+		size_t i = 0;
+		for (; i < got; i++) {
+			if (buf[i].seal == 0) {
+				/* a writer between reservation and seal, or dead */
+				if (!f->stuck_since)
+					f->stuck_since = now;
+				if (!all && now - f->stuck_since < f->grace_ns)
+					break;
+			}
+			f->stuck_since = 0;
+			if (ttft_log_view_check(&f->v, &buf[i])) {
+				if (hold(f, &buf[i]) != 0)
+					return oom(f);
+				f->records++;
+				if (buf[i].t_ns > f->max_t)
+					f->max_t = buf[i].t_ns;
+				f->quiet_since = now;
+			}
+		}
+		f->cursor += i;
+		if (i < got)
+			break;
+	}
+	f->unpublished = f->v.unpublished;
+	f->corrupt = f->v.corrupt;
+	return 0;
+}
+
+static void apply(struct ttft_follow *f, struct ttft_rec *r, const struct ttft_follow_sink *s)
+{
+	if (f->have_last && ttft_rec_cmp(r, &f->last_out) < 0)
+		f->late++;
+	else {
+		f->last_out = *r;
+		f->have_last = 1;
+	}
+	if (r->kind == TTFT_EV_DESYNC && s && s->desync)
+		s->desync(s->ctx, ttft_asm_peer(&f->as, r->conn), (int)r->b);
+	ttft_asm_apply(&f->as, r);
+}
+
+/* Apply the held records the log has moved lag_ns past, or all of them. */
+static int release(struct ttft_follow *f, int all, int64_t now,
+		   const struct ttft_follow_sink *s)
+{
+	if (!f->nheld)
+		return 0;
+	/* connection ids of every record read are below next_conn now
+	 * (a connection's id is taken before its first record is written);
+	 * a damaged header cannot ask for more than one per slot */
+	uint64_t nconn = f->v.hdr->next_conn;
+	if (nconn > f->v.n_slots + 1)
+		nconn = f->v.n_slots + 1;
+	if (ttft_asm_room(&f->as, nconn) != 0)
+		return oom(f);
+	if (now - f->quiet_since >= f->lag_ns)
+		all = 1; /* nothing new for a while: nothing left to wait for */
+	size_t k = 0;
+	while (k < f->nheld && (all || f->held[k].t_ns <= f->max_t - f->lag_ns))
+		apply(f, &f->held[k++], s);
+	memmove(f->held, f->held + k, (f->nheld - k) * sizeof *f->held);
+	f->nheld -= k;
+	return f->as.oom ? oom(f) : 0;
+}
+
+static int track_new_requests(struct ttft_follow *f)
+{
+	size_t n = f->an.nreqs;
+	if (n > f->reqcap) {
+		size_t nc = n * 2;
+		uint8_t *h = realloc(f->handed, nc);
+		if (!h)
+			return oom(f);
+		f->handed = h;
+		int64_t *t = realloc(f->settled_at, nc * sizeof *t);
+		if (!t)
+			return oom(f);
+		f->settled_at = t;
+		f->reqcap = nc;
+	}
+	if (n > f->opencap) {
+		size_t nc = n * 2;
+		uint32_t *q = realloc(f->openq, nc * sizeof *q);
+		if (!q)
+			return oom(f);
+		f->openq = q;
+		f->opencap = nc;
+	}
+	for (size_t i = f->seen_reqs; i < n; i++) {
+		f->handed[i] = 0;
+		f->settled_at[i] = 0;
+		f->openq[f->nopen++] = (uint32_t)i;
+	}
+	f->seen_reqs = n;
+	return 0;
+}
+
+static void hand_out(struct ttft_follow *f, uint32_t i, int complete,
+		     const struct ttft_follow_sink *s)
+{
+	struct ttft_record *r = &f->an.reqs[i];
+	if (ttft_record_finish(r) != 0)
+		r->itl_p50_s = r->itl_p99_s = NAN; /* the percentiles only */
+	if (s && s->request)
+		s->request(s->ctx, r, ttft_asm_peer(&f->as, r->conn), complete);
+	f->handed[i] = 1;
+	f->handed_out++;
+	/* its token times are what it costs; late records may add a few
+	 * back, harmlessly (it is not handed out again) */
+	ttft_record_free(r);
+}
+
+/* Hand out the open requests that are settled (all: every one). */
+static void hand_out_settled(struct ttft_follow *f, int all, int64_t now,
+			     const struct ttft_follow_sink *s)
+{
+	size_t k = 0;
+	for (size_t j = 0; j < f->nopen; j++) {
+		uint32_t i = f->openq[j];
+		struct ttft_record *r = &f->an.reqs[i];
+		int settled = ttft_asm_settled(&f->as, r);
+		int go = all;
+		if (settled && !go) {
+			if (!f->settled_at[i])
+				f->settled_at[i] = now;
+			/* with snapshots in the log, wait for the one that
+			 * decides its split, a while at most */
+			go = f->as.nsnap == 0 || ttft_asm_join(&f->as, r) ||
+			     now - f->settled_at[i] >= f->split_wait_ns;
+		}
+		if (go) {
+			if (all && settled && f->as.nsnap)
+				ttft_asm_join(&f->as, r);
+			hand_out(f, i, settled, s);
+		} else {
+			f->openq[k++] = i;
+		}
+	}
+	f->nopen = k;
+}
+
+static int same_file(const struct ttft_follow *f)
+{
+	struct stat st;
+	return stat(f->path, &st) != 0 || (st.st_dev == f->dev && st.st_ino == f->ino);
+}
+
+static int step(struct ttft_follow *f, int all, const struct ttft_follow_sink *s)
+{
+	int64_t now = ttft_now_ns();
+	if (f->open && !all && !same_file(f)) {
+		/* replaced by a new log: finish the old one first */
+		if (step(f, 1, s) != 0)
+			return -1;
+		reset_log(f);
+	}
+	if (!f->open) {
+		if (open_log(f) != 0)
+			return -1;
+		if (!f->open)
+			return 0; /* not there (yet): f->err says why */
+	}
+	if (read_new(f, all, now) != 0 || release(f, all, now, s) != 0 ||
+	    track_new_requests(f) != 0)
+		return -1;
+	hand_out_settled(f, all, now, s);
+	return 0;
+}
+
+int ttft_follow_poll(struct ttft_follow *f, const struct ttft_follow_sink *sink)
+{
+	return step(f, 0, sink);
+}
+
+int ttft_follow_drain(struct ttft_follow *f, const struct ttft_follow_sink *sink)
+{
+	return step(f, 1, sink);
+}
+
+size_t ttft_follow_in_flight(const struct ttft_follow *f)
+{
+	return f->nopen;
+}
+
+void ttft_follow_free(struct ttft_follow *f)
+{
+	reset_log(f);
+	free(f->held);
+	free(f->handed);
+	free(f->settled_at);
+	free(f->openq);
+	memset(f, 0, sizeof *f);
+	f->v.fd = -1;
+}

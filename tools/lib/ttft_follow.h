@@ -1,0 +1,100 @@
+/* ttft_follow.h — follow a ttftshim log while other processes write it:
+ * each poll reads only the slots published since the last, restores their
+ * time order, feeds them to the assembler (ttft_assemble.h) and hands out
+ * every request that can no longer change, exactly once. The exporter
+ * (ttft_export.h) is built on it.
+ *
+ * The rules (docs/fleet.md):
+ *  - Slots are read in order up to the first one reserved but not yet
+ *    sealed (a writer between its reservation and its seal); one that
+ *    stays unsealed for `grace_ns` is given up (a writer killed
+ *    mid-record) and counted unpublished, as the analyzer does.
+ *  - Records are held until the log has moved `lag_ns` past them (or
+ *    nothing new came for that long), so that a writer preempted between
+ *    its clock read and its reservation is still put in order; a record
+ *    later than that is applied anyway and counted late.
+ *  - A request is handed out once it is settled (ttft_asm_settled: its
+ *    response ended, the client closed or reused the connection, or the
+ *    sniffer lost the framing) and, when /metrics snapshots are in the log,
+ *    once a snapshot after its end decided its split or `split_wait_ns`
+ *    passed without one. Requests still open are in flight.
+ *  - A log replaced under its path (a new file, another inode) is drained
+ *    and the new one followed from its start.
+ */
+#ifndef TTFT_FOLLOW_H
+#define TTFT_FOLLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ttft_analyze.h"
+#include "ttft_assemble.h"
+#include "ttft_logread.h"
+
+#define TTFT_FOLLOW_LAG_NS 500000000LL         /* 0.5 s */
+#define TTFT_FOLLOW_GRACE_NS 2000000000LL      /* 2 s */
+#define TTFT_FOLLOW_SPLIT_WAIT_NS 30000000000LL /* 30 s */
+
+/* Where the requests go. request: r is settled (complete = 1) or was
+ * still open when the follower stopped (complete = 0); peer is the
+ * connection's peer, NULL when its connect is not in the log. desync: the
+ * sniffer lost the framing of a connection to peer (reason: TTFT_DESYNC_*
+ * as in docs/log-format.md). Either may be NULL. */
+struct ttft_follow_sink {
+	void *ctx;
+	void (*request)(void *ctx, const struct ttft_record *r, const char *peer, int complete);
+	void (*desync)(void *ctx, const char *peer, int reason);
+};
+
+struct ttft_follow {
+	char path[4096];
+	int64_t lag_ns, grace_ns, split_wait_ns;
+	/* the log: open once the file exists */
+	int open;
+	struct ttft_log_view v;
+	dev_t dev;
+	ino_t ino;
+	uint64_t cursor;          /* the next slot to read */
+	int64_t stuck_since;      /* when the slot at cursor was first found unsealed */
+	/* records held back to restore time order, sorted */
+	struct ttft_rec *held;
+	size_t nheld, heldcap;
+	int64_t max_t;            /* the latest record time read */
+	int64_t quiet_since;      /* when the last new record was read */
+	struct ttft_rec last_out; /* the last record applied */
+	int have_last;
+	/* the requests */
+	struct ttft_analysis an;
+	struct ttft_asm as;
+	uint8_t *handed;          /* by request index: handed out */
+	int64_t *settled_at;      /* by request index: when first found settled */
+	size_t reqcap;
+	uint32_t *openq;          /* indexes of the requests not handed out */
+	size_t nopen, opencap;
+	size_t seen_reqs;         /* requests already put on openq */
+	/* what was read, over every log followed (counters only grow) */
+	uint64_t records, late, unpublished, corrupt;
+	uint64_t dropped;         /* the current log's drop counter ... */
+	uint64_t dropped_before;  /* ... plus those of logs followed before */
+	uint64_t handed_out, logs;
+	char err[512];            /* the last failure to read, "" when none */
+};
+
+/* Follow the log at path (it may not exist yet). Options of 0 take the
+ * defaults above. */
+void ttft_follow_init(struct ttft_follow *f, const char *path, int64_t lag_ns,
+		      int64_t grace_ns, int64_t split_wait_ns);
+/* Read what is new and hand out what is settled. 0, or -1 when out of
+ * memory (f->err says so; following cannot go on). A log that is missing
+ * or unreadable is not an error: f->err says why and the next poll tries
+ * again. */
+int ttft_follow_poll(struct ttft_follow *f, const struct ttft_follow_sink *sink);
+/* Hand out everything: the records held back, then each request still in
+ * flight (complete = 0). For the end of a run. Same returns as poll. */
+int ttft_follow_drain(struct ttft_follow *f, const struct ttft_follow_sink *sink);
+/* Requests begun and not yet handed out. */
+size_t ttft_follow_in_flight(const struct ttft_follow *f);
+void ttft_follow_free(struct ttft_follow *f);
+
+#endif

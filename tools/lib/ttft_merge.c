@@ -1,0 +1,279 @@
+/* ttft_merge.c — see ttft_merge.h. */
+#include "ttft_merge.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ttft_summary.h"
+
+void ttft_merge_prepare(struct ttft_merge_log *l, size_t n)
+{
+	int groups = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct ttft_merge_log *m = &l[i];
+		const struct ttft_log_clock *c = &m->a.clock;
+		const char *base = strrchr(m->path, '/');
+		snprintf(m->name, sizeof m->name, "%s", c->host[0] ? c->host : base ? base + 1
+											    : m->path);
+		m->group = -1;
+		/* one boot, one CLOCK_MONOTONIC: one anchor for all its logs */
+		for (size_t j = 0; j < i && m->group < 0; j++)
+			if (c->boot_id[0] && !strcmp(c->boot_id, l[j].a.clock.boot_id)) {
+				m->group = l[j].group;
+				m->a.anchor_mono_ns = l[j].a.anchor_mono_ns;
+				m->a.anchor_real_ns = l[j].a.anchor_real_ns;
+			}
+		if (m->group < 0)
+			m->group = groups++;
+		m->err_why[0] = 0;
+		if (!(c->flags & TTFT_CLOCK_INFO)) {
+			m->err_s = NAN;
+			snprintf(m->err_why, sizeof m->err_why, "the log predates the clock fields "
+				 "(an older shim): its wall clock's error is not known");
+		} else if (c->flags & TTFT_CLOCK_UNSYNC) {
+			m->err_s = NAN;
+			snprintf(m->err_why, sizeof m->err_why, "the kernel called the wall clock "
+				 "unsynchronised when the log was made (no NTP daemon?)");
+		} else {
+			m->err_s = (double)c->anchor_err_ns / 1e9 + (double)c->maxerror_us / 1e6;
+		}
+	}
+}
+
+double ttft_merge_gap(const struct ttft_merge_log *l, size_t i, size_t j)
+{
+	if (l[i].group == l[j].group)
+		return 0;
+	return l[i].err_s + l[j].err_s; /* NAN when either is */
+}
+
+double ttft_merge_spread(const struct ttft_merge_log *l, size_t n)
+{
+	double worst = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++) {
+			double g = ttft_merge_gap(l, i, j);
+			if (isnan(g))
+				return NAN;
+			if (g > worst)
+				worst = g;
+		}
+	return worst;
+}
+
+/* Over the requests of logs [from, to) (to = from + 1: one log); -1 when
+ * out of memory. */
+static int summarise(const struct ttft_merge_log *l, size_t from, size_t to,
+		      struct ttft_summary *ttft, struct ttft_summary *e2e, size_t *count,
+		      double *first, double *last)
+{
+	size_t total = 0;
+	for (size_t i = from; i < to; i++)
+		total += l[i].a.nreqs;
+	double *v = malloc((total ? total : 1) * sizeof *v);
+	if (!v)
+		return -1;
+	*count = total;
+	*first = INFINITY;
+	*last = -INFINITY;
+	for (int pass = 0; pass < 2; pass++) {
+		size_t k = 0;
+		for (size_t i = from; i < to; i++)
+			for (size_t r = 0; r < l[i].a.nreqs; r++) {
+				const struct ttft_record *q = &l[i].a.reqs[r];
+				double x = pass ? ttft_record_e2e_s(q) : ttft_record_ttft_s(q);
+				if (!isnan(x))
+					v[k++] = x;
+				if (q->t_start && ttft_analysis_unix_s(&l[i].a, q->t_start) < *first)
+					*first = ttft_analysis_unix_s(&l[i].a, q->t_start);
+				int64_t e = q->t_end ? q->t_end : q->t_start;
+				if (e && ttft_analysis_unix_s(&l[i].a, e) > *last)
+					*last = ttft_analysis_unix_s(&l[i].a, e);
+			}
+		ttft_summary_of(v, k, pass ? e2e : ttft);
+	}
+	free(v);
+	return 0;
+}
+
+static void ms(FILE *f, double s)
+{
+	if (isnan(s))
+		fprintf(f, " %9s", "-");
+	else
+		fprintf(f, " %9.3f", s * 1e3);
+}
+
+static int row(FILE *f, const char *host, const char *log, const struct ttft_merge_log *l,
+	       size_t from, size_t to)
+{
+	struct ttft_summary t, e;
+	size_t count;
+	double first, last;
+	if (summarise(l, from, to, &t, &e, &count, &first, &last) != 0)
+		return -1;
+	fprintf(f, "%-16.16s %-28.28s %8zu", host, log, count);
+	if (count)
+		fprintf(f, " %17.6f %17.6f", first, last);
+	else
+		fprintf(f, " %17s %17s", "-", "-");
+	ms(f, t.median);
+	ms(f, t.p90);
+	ms(f, t.p99);
+	ms(f, e.median);
+	ms(f, e.p90);
+	ms(f, e.p99);
+	fputc('\n', f);
+	return 0;
+}
+
+int ttft_merge_print(FILE *f, const struct ttft_merge_log *l, size_t n)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct ttft_analysis *a = &l[i].a;
+		total += a->nreqs;
+		fprintf(f, "== %s (%s): %zu request%s ==\n", l[i].name, l[i].path, a->nreqs,
+			a->nreqs == 1 ? "" : "s");
+		ttft_print_warnings(f, a);
+		ttft_print_table(f, a);
+		fputc('\n', f);
+	}
+	fprintf(f, "== %zu logs, %zu requests, on one wall clock ==\n", n, total);
+	fprintf(f, "%-16s %-28s %8s %17s %17s %9s %9s %9s %9s %9s %9s\n", "host", "log",
+		"requests", "first_unix_s", "last_unix_s", "ttft_p50", "ttft_p90", "ttft_p99",
+		"e2e_p50", "e2e_p90", "e2e_p99");
+	for (size_t i = 0; i < n; i++)
+		if (row(f, l[i].name, l[i].path, l, i, i + 1) != 0)
+			return -1;
+	if (row(f, "all", "", l, 0, n) != 0)
+		return -1;
+	fprintf(f, "(milliseconds; first and last: the wall-clock start of the first "
+		   "request and end of the last)\nclocks:\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct ttft_log_clock *c = &l[i].a.clock;
+		size_t same = i;
+		for (size_t j = 0; j < i && same == i; j++)
+			if (l[j].group == l[i].group)
+				same = j;
+		if (same != i)
+			fprintf(f, "  %s (%s): the same boot as %s (%s): one clock, aligned "
+				   "exactly\n", l[i].name, l[i].path, l[same].name, l[same].path);
+		else if (isnan(l[i].err_s))
+			fprintf(f, "  %s (%s): no bound: %s\n", l[i].name, l[i].path, l[i].err_why);
+		else
+			fprintf(f, "  %s (%s): within ±%.3f ms of true time (the kernel's NTP "
+				   "bound %.3f ms, estimate %.3f ms; the anchor read to ±%.3f us)\n",
+				l[i].name, l[i].path, l[i].err_s * 1e3, (double)c->maxerror_us / 1e3,
+				(double)c->esterror_us / 1e3, (double)c->anchor_err_ns / 1e3);
+	}
+	double spread = ttft_merge_spread(l, n);
+	if (isnan(spread))
+		fprintf(f, "  how far the hosts' clocks are apart is not known (see above): "
+			   "each host's numbers stand, but the order of requests on different "
+			   "hosts is not known\n");
+	else
+		fprintf(f, "  the hosts' clocks may be up to %.3f ms apart: requests on "
+			   "different hosts closer than that may have happened in either "
+			   "order\n", spread * 1e3);
+	return 0;
+}
+
+struct at {
+	double unix_s;
+	uint32_t log, req;
+};
+
+static int cmp_at(const void *x, const void *y)
+{
+	const struct at *a = x, *b = y;
+	if (a->unix_s != b->unix_s)
+		return a->unix_s < b->unix_s ? -1 : 1;
+	return a->log != b->log ? (a->log > b->log) - (a->log < b->log)
+				: (a->req > b->req) - (a->req < b->req);
+}
+
+static int summary_json(struct ttft_json *j, const char *key, const struct ttft_merge_log *l,
+			size_t from, size_t to)
+{
+	struct ttft_summary t, e;
+	size_t count;
+	double first, last;
+	if (summarise(l, from, to, &t, &e, &count, &first, &last) != 0)
+		return -1;
+	ttft_json_begin_obj(j, key);
+	ttft_json_int(j, "count", (long long)count);
+	ttft_json_summary(j, "ttft_s", &t);
+	ttft_json_summary(j, "e2e_s", &e);
+	ttft_json_num(j, "first_unix_s", count ? first : NAN);
+	ttft_json_num(j, "last_unix_s", count ? last : NAN);
+	ttft_json_end_obj(j);
+	return 0;
+}
+
+int ttft_merge_json(struct ttft_json *j, const struct ttft_merge_log *l, size_t n)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += l[i].a.nreqs;
+	struct at *order = malloc((total ? total : 1) * sizeof *order);
+	if (!order)
+		return -1;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t r = 0; r < l[i].a.nreqs; r++)
+			order[k++] = (struct at){
+				ttft_analysis_unix_s(&l[i].a, l[i].a.reqs[r].t_start), (uint32_t)i,
+				(uint32_t)r};
+	qsort(order, total, sizeof *order, cmp_at);
+	ttft_json_begin_obj(j, NULL);
+	ttft_json_begin_arr(j, "logs");
+	for (size_t i = 0; i < n; i++) {
+		const struct ttft_log_clock *c = &l[i].a.clock;
+		ttft_json_begin_obj(j, NULL);
+		ttft_json_str(j, "host", l[i].name);
+		ttft_json_str(j, "log", l[i].path);
+		ttft_json_str(j, "boot_id", c->boot_id[0] ? c->boot_id : NULL);
+		if (summary_json(j, "summary", l, i, i + 1) != 0)
+			goto oom;
+		ttft_json_int(j, "dropped", (long long)l[i].a.dropped);
+		ttft_json_begin_obj(j, "clock");
+		if (c->flags & TTFT_CLOCK_INFO)
+			ttft_json_bool(j, "synchronised", !(c->flags & TTFT_CLOCK_UNSYNC));
+		else
+			ttft_json_null(j, "synchronised");
+		ttft_json_num(j, "error_s", l[i].err_s);
+		ttft_json_num(j, "ntp_max_error_s", c->flags ? (double)c->maxerror_us / 1e6 : NAN);
+		ttft_json_num(j, "anchor_error_s", c->flags ? (double)c->anchor_err_ns / 1e9 : NAN);
+		if (l[i].err_why[0])
+			ttft_json_str(j, "note", l[i].err_why);
+		ttft_json_end_obj(j);
+		ttft_json_end_obj(j);
+	}
+	ttft_json_end_arr(j);
+	ttft_json_begin_arr(j, "requests");
+	for (size_t k2 = 0; k2 < total; k2++) {
+		const struct ttft_merge_log *m = &l[order[k2].log];
+		struct ttft_json_ctx ctx = {.anchor_mono_ns = m->a.anchor_mono_ns,
+					    .anchor_real_ns = m->a.anchor_real_ns,
+					    .host = m->name};
+		ttft_json_record(j, NULL, &m->a.reqs[order[k2].req], &ctx);
+	}
+	ttft_json_end_arr(j);
+	if (summary_json(j, "summary", l, 0, n) != 0)
+		goto oom;
+	double spread = ttft_merge_spread(l, n);
+	ttft_json_num(j, "clock_spread_s", spread);
+	ttft_json_str(j, "clock_note", isnan(spread)
+		      ? "how far the hosts' clocks are apart is not known (logs[].clock.note)"
+		      : "the hosts' clocks may be up to clock_spread_s apart: requests on "
+			"different hosts closer than that may have happened in either order");
+	ttft_json_end_obj(j);
+	ttft_json_newline(j);
+	free(order);
+	return 0;
+oom:
+	free(order);
+	return -1;
+}

@@ -1,0 +1,102 @@
+/* ttft-export — follow a ttftshim log that other processes write and serve
+ * its requests' histograms on /metrics for Prometheus (docs/fleet.md). */
+#include "ttft_exporter.h"
+#include "ttft_log.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: ttft-export [--listen ADDR] [--max-series N] [LOG]\n"
+"\n"
+"Follows LOG (else $TTFT_LOG, else /dev/shm/ttftshim-UID.log) while other\n"
+"processes write it, e.g. a service started with\n"
+"  TTFT_LOG=LOG LD_PRELOAD=/path/to/libttftshim.so my-service\n"
+"and serves each settled request's TTFT, queue, prefill, server_other,\n"
+"decode and e2e seconds as histograms, with counters of requests, tokens,\n"
+"desyncs and dropped records, on http://ADDR/metrics (Prometheus text, or\n"
+"OpenMetrics with exemplars when the scraper asks for it). The log may\n"
+"appear after the exporter starts, and may be replaced by a new one.\n"
+"\n"
+"  --listen ADDR     PORT or :PORT listen on 127.0.0.1; HOST:PORT or\n"
+"                    [V6]:PORT where given (0.0.0.0 to be scraped from other\n"
+"                    hosts); port 0 picks a free one (default 127.0.0.1:9464)\n"
+"  --max-series N    label sets before requests are folded into\n"
+"                    peer=\"other\",path=\"other\" (default %d)\n"
+"  -h, --help        this text\n"
+"\n"
+"It runs until SIGINT or SIGTERM. The address it listens on is printed on\n"
+"stderr. See docs/fleet.md for the metrics, the cardinality rule and a\n"
+"Prometheus configuration.\n"
+"exit status: 0 stopped by a signal; 1 bad usage; 2 cannot listen.\n",
+		TTFT_EXPORT_MAX_SERIES);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"listen", required_argument, 0, 'l'},
+		{"max-series", required_argument, 0, 'm'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *addr = "127.0.0.1:9464";
+	long max_series = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "l:m:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			addr = optarg;
+			break;
+		case 'm': {
+			char *end;
+			max_series = strtol(optarg, &end, 10);
+			if (*end || max_series < 1 || max_series > 100000) {
+				fprintf(stderr, "ttft-export: --max-series wants 1-100000, "
+						"got '%s'\n", optarg);
+				return 1;
+			}
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (argc - optind > 1) {
+		fprintf(stderr, "ttft-export: one log at a time (run one exporter a log)\n");
+		return 1;
+	}
+	char defpath[4096];
+	const char *path = optind < argc ? argv[optind]
+					 : ttft_log_default_path(defpath, sizeof defpath);
+	/* the signals wait for sigwait here, in every thread */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	static struct ttft_exporter e;
+	char err[512];
+	if (ttft_exporter_start(&e, addr, path, (size_t)max_series, err, sizeof err) != 0) {
+		fprintf(stderr, "ttft-export: %s\n", err);
+		return 2;
+	}
+	fprintf(stderr, "ttft-export: following %s, serving http://%s/metrics\n", path,
+		ttft_exporter_addr(&e));
+	int sig = 0;
+	sigwait(&set, &sig);
+	ttft_exporter_stop(&e, 0, 0);
+	if (e.fail[0])
+		fprintf(stderr, "ttft-export: it had stopped following the log: %s\n", e.fail);
+	ttft_exporter_free(&e);
+	return 0;
+}

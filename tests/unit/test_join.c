@@ -351,6 +351,39 @@ START_TEST(llamacpp_queueing_split_when_scraped_often)
 }
 END_TEST
 
+/* A request that never ended (its client gave up) may have finished in any
+ * later window. vLLM's count would show it there (two finishes), so it
+ * stands in no vLLM window's way; llama.cpp's counters count nothing, so
+ * it keeps every later llama.cpp window from being proved. */
+START_TEST(never_ended_request)
+{
+	for (int style = VLLM; style <= LLAMA; style++) {
+		srand48(8);
+		struct sim s = {.style = style};
+		int64_t send[3] = {100 * MS, 100 * MS + 30 * US, 100 * MS + 60 * US};
+		serve(&s, send, 3, 10 * MS, 40 * MS, 0);
+		scrape(&s, 90 * MS, s.r[2].end + 30 * MS, 10 * MS);
+		struct ttft_join_req jr[4];
+		struct ttft_server_split o[4];
+		reqs_of(&s, jr, TTFT_JOIN_SKEW_NS);
+		/* sent just after the first, never answered */
+		jr[3] = (struct ttft_join_req){100 * MS + 90 * US, 0, 0, 0, 0, TTFT_JOIN_SKEW_NS,
+					       1, 0};
+		ck_assert_int_eq(ttft_join(s.snap, (size_t)s.nsnap, jr, 4, o), 0);
+		for (int i = 0; i < 3; i++) {
+			if (style == VLLM)
+				ck_assert_msg(o[i].source != NULL, "request %d: %s", i, o[i].note);
+			else
+				ck_assert_msg(!o[i].source && strstr(o[i].note, "finished its "
+					      "prefill"), "request %d: %s", i, o[i].note);
+		}
+		ck_assert(!o[3].source && strstr(o[3].note, "did not complete"));
+		s.n = 3;
+		check_all(&s, jr, o);
+	}
+}
+END_TEST
+
 /* Random workloads: arrivals in bursts, one slot, scrapes every 5-50 ms,
  * client reads up to 2 ms late. Never a wrong split, and most of them
  * split when the service time is long against the interval. */
@@ -545,6 +578,7 @@ int main(void)
 	tcase_add_test(t, llamacpp_back_to_back_never_contaminated);
 	tcase_add_test(t, llamacpp_queueing_split_when_scraped_often);
 	tcase_add_test(t, random_workloads_never_wrong);
+	tcase_add_test(t, never_ended_request);
 	tcase_add_test(t, pair_refusals_and_restarts);
 	tcase_add_test(t, llamacpp_timings_queue_from_headers);
 	tcase_add_test(t, scrape_interval_by_server);

@@ -18,7 +18,8 @@
  *     one after certainly after it (a scrape is rendered between its GET's
  *     send and its answer's arrival),
  *   - no other request's interval for the same moment can reach into the
- *     window, and
+ *     window (one that never ended may reach into any later one, except
+ *     for vLLM's histograms, whose count would show it), and
  *   - for vLLM, the histogram's _count grew by exactly one in it.
  * Otherwise the value stays null and the note says why. A split whose parts
  * do not fit in what the client itself waited (queue + prefill > request sent

@@ -192,7 +192,8 @@ static void check_fit(const struct ttft_join_req *r, struct ttft_server_split *o
 		char note[sizeof o->note];
 		snprintf(note, sizeof note, "refused: the server's queue %.3f ms + prefill "
 			 "%.3f ms is %s (%.3f ms from request sent to %s): not this request's "
-			 "alone", q * 1e3, o->prefill_s * 1e3, bad, waited * 1e3,
+			 "alone, or the client stamped its send late (busy)", q * 1e3,
+			 o->prefill_s * 1e3, bad, waited * 1e3,
 			 r->t_first ? "first token" : "the end");
 		clear(o);
 		memcpy(o->note, note, sizeof note);
@@ -485,9 +486,10 @@ void ttft_join_timings(const struct ttft_join_req *req, double prompt_ms,
 		if (q >= 0 && (double)gap / 1e9 >= o->prefill_s)
 			o->queue_s = (double)q / 1e9;
 		else
-			snprintf(o->note, sizeof o->note, "queue unknown: the headers came "
-				 "%.3f ms before the first token, less than the prefill "
-				 "(%.3f ms): they were read late", ms(gap), prompt_ms);
+			snprintf(o->note, sizeof o->note, "queue unknown: the headers arrived "
+				 "%.3f ms before the first token, less than the prefill took "
+				 "(%.3f ms): they do not mark where the queue ended", ms(gap),
+				 prompt_ms);
 	}
 	check_fit(r, o);
 }

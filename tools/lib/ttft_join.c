@@ -189,14 +189,14 @@ static void check_fit(const struct ttft_join_req *r, struct ttft_server_split *o
 	else if (!isnan(waited) && q + o->prefill_s > waited)
 		bad = "more than the client waited";
 	if (bad) {
-		char note[sizeof o->note];
+		char note[512]; /* room for any number; the note keeps its start */
 		snprintf(note, sizeof note, "refused: the server's queue %.3f ms + prefill "
 			 "%.3f ms is %s (%.3f ms from request sent to %s): not this request's "
 			 "alone, or the client stamped its send late (busy)", q * 1e3,
 			 o->prefill_s * 1e3, bad, waited * 1e3,
 			 r->t_first ? "first token" : "the end");
 		clear(o);
-		memcpy(o->note, note, sizeof note);
+		snprintf(o->note, sizeof o->note, "%.*s", (int)sizeof o->note - 1, note);
 		return;
 	}
 	if (!isnan(o->server_ttft_s) && !isnan(waited) && o->server_ttft_s > waited)

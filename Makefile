@@ -23,7 +23,7 @@ ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_assemble.c ttft_output
 	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c ttft_logread.c \
 	ttft_logsort.c ttft_url.c ttft_follow.c ttft_export.c ttft_httpd.c ttft_exporter.c \
 	ttft_promapi.c ttft_merge.c ttft_str.c ttft_svg.c ttft_charts.c ttft_trace.c ttft_html.c \
-	ttft_cli.c)
+	ttft_cli.c ttft_join.c)
 INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itools/sweep -Itests/support \
 	-I$(B)/gen
 
@@ -211,6 +211,7 @@ bench: all $(B)/bench_shim $(B)/bench_tls $(B)/bench_analyze $(B)/bench_accuracy
 	bash bench/fastpath.sh $(B)
 	TTFT_BUILD=$(B) $(B)/bench_accuracy
 	TTFT_BUILD=$(B) bash bench/probe_256.sh
+	TTFT_BUILD=$(B) bash bench/scrape_cost.sh
 
 # TTFT_SLOW=1 adds the suites that need the real engine (built on demand).
 SLOW_PROGS := $(addprefix $(B)/,$(SLOW_SUITES))

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "ttft_sse.h"
+#include "ttft_join.h"
 #include "ttft_prom.h"
 #include "ttft_record.h"
 
@@ -36,6 +37,11 @@ struct probe_cfg {
 	/* set (by a signal handler) to stop: requests in flight end at once
 	 * with an "interrupted" error, the rest are never started (t_start 0) */
 	const volatile sig_atomic_t *stop;
+	int metrics_interval_ms; /* under concurrency: sample /metrics this
+	                            often (0: by the server,
+	                            ttft_scrape_interval_for) */
+	int user_traceparent;    /* the user's headers carry a traceparent:
+	                            kept, not replaced by one per request */
 };
 
 /* One run of requests. Set the inputs, call probe_run. */
@@ -47,9 +53,11 @@ struct probe_run {
 	void (*progress)(void *arg, const struct ttft_record *r, int done, int n);
 	void *progress_arg;
 	/* out: under concurrency with metrics, the server's aggregate over
-	 * the whole run */
+	 * the whole run, and the samples of /metrics taken while it ran (each
+	 * request gets the window that provably holds it alone, ttft_join.h) */
 	int have_window;
 	struct ttft_server_split window;
+	int scrapes, scrape_failures;
 	/* the run's own state */
 	void (*mark)(int fd, int code); /* the shim's ttft_mark when preloaded */
 	int *port_fd;            /* local port → the connection's fd + 1 */

@@ -15,6 +15,7 @@
 #include "ttft_cli.h"
 #include "ttft_clock.h"
 #include "ttft_json.h"
+#include "ttft_scrape.h"
 #include "ttft_summary.h"
 #include "ttft_url.h"
 
@@ -49,7 +50,11 @@ static void usage(FILE *f)
 "  --metrics MODE       auto (default: when the server has /metrics), on, off:\n"
 "                       scrape /metrics around each request for the server's\n"
 "                       own queue / prefill / decode (vLLM histograms, llama.cpp\n"
-"                       counters); under --concurrency, one window for the run\n"
+"                       counters); under --concurrency, sampled while the\n"
+"                       streams run and joined to each request where a window\n"
+"                       provably holds it alone (docs/server-truth.md)\n"
+"  --metrics-interval MS  under --concurrency, sample /metrics this often\n"
+"                       (default %d for vLLM, %d for llama.cpp)\n"
 "  --calibrate FILE     fit TTFT = a + b * prompt_tokens at concurrency 1 over\n"
 "                       prompts of 4 lengths (5 runs each), write it to FILE\n"
 "  --fit FILE           for a server that explains nothing: report the TTFT\n"
@@ -58,6 +63,9 @@ static void usage(FILE *f)
 "  -h, --help           this text\n"
 "  --version            print the version\n"
 "\n"
+"Every request carries a W3C traceparent header with a random trace id\n"
+"(trace_id in the JSON; your own --header 'traceparent: …' is kept instead):\n"
+"vLLM's OpenTelemetry llm_request span for it has the same trace id.\n"
 "Under the shim (ttft-run -- ttft-probe …) the probe also marks, in the\n"
 "shim's log, when it saw each first token; ttft-analyze shows the gap.\n"
 "Flags, files and the server's model list are checked before the first\n"
@@ -66,7 +74,8 @@ static void usage(FILE *f)
 "exit status: 0 all requests ok; 1 a request failed (its record keeps the\n"
 "error) or the results could not be written; 2 usage error (bad flag or\n"
 "value, unreadable --prompt-file or --fit, unwritable --json or\n"
-"--calibrate) or the server could not be asked at all (no /v1/models).\n");
+"--calibrate) or the server could not be asked at all (no /v1/models).\n",
+		TTFT_SCRAPE_VLLM_MS, TTFT_SCRAPE_LLAMACPP_MS);
 }
 
 /* The prompt from a file ('-': stdin), or NULL (reported). */
@@ -256,6 +265,7 @@ int main(int argc, char **argv)
 		{"json", required_argument, 0, 'j'},
 		{"text", no_argument, 0, 'x'},
 		{"metrics", required_argument, 0, 'X'},
+		{"metrics-interval", required_argument, 0, 'I'},
 		{"calibrate", required_argument, 0, 'K'},
 		{"fit", required_argument, 0, 'F'},
 		{"quiet", no_argument, 0, 'q'},
@@ -329,6 +339,8 @@ int main(int argc, char **argv)
 				return TTFT_EXIT_USAGE;
 			}
 			cfg.headers = g_headers = curl_slist_append(cfg.headers, optarg);
+			if (!strncasecmp(optarg, "traceparent:", 12))
+				cfg.user_traceparent = 1;
 			break;
 		case 't':
 			if (ttft_cli_double("timeout", optarg, 0, 1, 1e6, &cfg.timeout_s, cerr,
@@ -338,6 +350,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'r': INT_ARG(runs, 1); break;
+		case 'I': INT_ARG(cfg.metrics_interval_ms, 1); break;
 		case 'C': cold = 1; break;
 		case 'n': INT_ARG(conc, 1); break;
 		case 'N': INT_ARG(requests, 1); break;
@@ -471,6 +484,9 @@ int main(int argc, char **argv)
 		nitl = 0;
 		fprintf(stderr, "ttft-probe: out of memory: the ITL summary stays empty\n");
 	}
+	int exact = 0; /* the server's own split, not the fit's estimate */
+	for (int i = 0; i < n; i++)
+		exact += res[i].split.source && strcmp(res[i].split.source, TTFT_SPLIT_MODEL);
 	struct ttft_summary pt, pw, pe, pi;
 	ttft_summary_of(ttft, nt, &pt);
 	ttft_summary_of(warm, nw, &pw);
@@ -498,6 +514,9 @@ int main(int argc, char **argv)
 			fprintf(table, "%-6s %10.4f %10.4f %10.4f\n", "e2e", pe.median, pe.p90, pe.p99);
 			fprintf(table, "output tokens/s: %.1f\n", toks / wall);
 		}
+		if (cfg.metrics || exact)
+			fprintf(table, "the server's own queue/prefill for %d of %d requests%s\n",
+				exact, n, exact < n ? " (split_note says why not)" : "");
 	}
 	int rc = failed ? TTFT_EXIT_FAILED : TTFT_EXIT_OK;
 	if (json) {
@@ -524,6 +543,11 @@ int main(int argc, char **argv)
 		ttft_json_summary(&j, "itl_s", &pi);
 		ttft_json_summary(&j, "e2e_s", &pe);
 		ttft_json_num(&j, "output_tokens_per_s", toks / wall);
+		ttft_json_int(&j, "exact_splits", exact);
+		if (conc > 1 && cfg.metrics) {
+			ttft_json_int(&j, "metrics_scrapes", run.scrapes);
+			ttft_json_int(&j, "metrics_scrapes_failed", run.scrape_failures);
+		}
 		const struct ttft_server_split *win = run.have_window ? &run.window : NULL;
 		if (win) {
 			ttft_json_begin_obj(&j, "server_window");

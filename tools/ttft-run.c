@@ -37,10 +37,12 @@ static void usage(FILE *f)
 "  --json FILE        also write the analysis as JSON to FILE ('-' = stdout)\n"
 "  --filter SPEC      trace only matching connections: port:N, HOST:N, [V6]:N,\n"
 "                     host:HOST, comma-separated (sets TTFT_FILTER)\n"
-"  --metrics-url URL  sample the server's /metrics during the run (every 50 ms,\n"
-"                     or --metrics-interval MS) into the same log, so each\n"
-"                     request gets the server's queue / prefill split\n"
-"                     (--metrics URL, the old name, still works).\n"
+"  --metrics-url URL  sample the server's /metrics during the run into the\n"
+"                     same log, so each request gets the server's queue /\n"
+"                     prefill split where a window provably holds it alone;\n"
+"                     every --metrics-interval MS, by default %d ms for vLLM\n"
+"                     and %d ms for llama.cpp (docs/server-truth.md says why;\n"
+"                     --metrics URL, the old name, still works).\n"
 "                     prom+http://PROMETHEUS:9090?job=J&instance=I reads the\n"
 "                     replica's scrapes from a Prometheus server instead (its\n"
 "                     scrape interval is the resolution; after CMD it waits\n"
@@ -70,7 +72,8 @@ static void usage(FILE *f)
 "1 CMD succeeded but the analysis could not be made or written; 2 usage\n"
 "error (bad flag or value, unwritable --json or --log, no shim, an exporter\n"
 "or /metrics source that cannot start), found before CMD runs; 126 CMD is\n"
-"not executable; 127 CMD was not found.\n", TTFT_EXPORT_MAX_SERIES);
+"not executable; 127 CMD was not found.\n", TTFT_SCRAPE_VLLM_MS, TTFT_SCRAPE_LLAMACPP_MS,
+		TTFT_EXPORT_MAX_SERIES);
 }
 
 static int find_shim(char *out, size_t len)
@@ -185,7 +188,7 @@ int main(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	const char *logpath = NULL, *jsonpath = NULL, *filter = NULL, *metrics = NULL;
-	long interval = 50, linger_s = 0, max_series = 0;
+	long interval = 0, linger_s = 0, max_series = 0; /* interval 0: by the server */
 	const char *export_addr = NULL;
 	int quiet = 0, c, idx = 0;
 	char err[512];

@@ -252,7 +252,14 @@ tsan: tsan-build
 		TTFT_TEST_TIMEOUT_SCALE=$(SAN_TIMEOUT_SCALE) TTFT_SUITES="$(TSAN_SUITES)" \
 		bash tests/run.sh
 
-# libFuzzer harnesses (tests/fuzz/): the sniffer, the Prometheus parser, the
+# The whole suite N times (default 10) under two CPU hogs: tests/stress.sh.
+test-stress:
+	@bash tests/stress.sh
+
+endif
+
+# libFuzzer harnesses (tests/fuzz/), outside the deps.sh wrapper above (clang
+# is in its CI list; .ci/run installs it): the sniffer, the Prometheus parser, the
 # log reader + analyzer, each run FUZZ_SECONDS on corpora from tests/fixtures.
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
@@ -273,12 +280,6 @@ build/fuzz/mkseed_log: tests/fuzz/mkseed_log.c shim/core/ttft_http.c shim/core/t
 
 fuzz: build/fuzz/fuzz_http build/fuzz/fuzz_prom build/fuzz/fuzz_logread build/fuzz/mkseed_log
 	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
-
-# The whole suite N times (default 10) under two CPU hogs: tests/stress.sh.
-test-stress:
-	@bash tests/stress.sh
-
-endif
 
 clean:
 	rm -rf $(B) build-asan build-tsan

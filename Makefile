@@ -15,14 +15,17 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 B := build
 space := $(subst ,, )
 # The layers (docs/layout.md): shim/core ← tools/lib ← probe ← programs.
-CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c shim/core/ttft_env.c
+CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c shim/core/ttft_env.c \
+	shim/core/ttft_filter.c
 SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c \
 	shim/preload/ttft_sigbus.c shim/preload/ttft_stdio.c shim/preload/ttft_ssl.c
 ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_assemble.c ttft_output.c ttft_prom.c \
 	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c ttft_logread.c \
 	ttft_logsort.c ttft_url.c ttft_follow.c ttft_export.c ttft_httpd.c ttft_exporter.c \
-	ttft_promapi.c ttft_merge.c ttft_str.c ttft_svg.c ttft_charts.c ttft_trace.c ttft_html.c)
-INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itools/sweep -Itests/support
+	ttft_promapi.c ttft_merge.c ttft_str.c ttft_svg.c ttft_charts.c ttft_trace.c ttft_html.c \
+	ttft_cli.c ttft_join.c)
+INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itools/sweep -Itests/support \
+	-I$(B)/gen
 
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 ANALYZE_OBJ := $(ANALYZE_SRC:%.c=$(B)/obj/%.o)
@@ -34,7 +37,31 @@ include tests/suites.mk
 TEST_PROGS := $(addprefix $(B)/,$(UNIT_SUITES) $(E2E_SUITES)) $(B)/fixture-server $(B)/shim_host \
 	$(B)/fd_host $(B)/tls_two
 
+# `make`, `make test`, `make demo` (and bench, sanitize, tsan) first run
+# tools/deps.sh: it finds what the goal needs and, as root, installs what is
+# missing with apt-get; otherwise it prints the one `sudo apt-get install`
+# line and make stops there. The goal then runs in a make that sees what was
+# installed (pkg-config's answers below). TTFT_DEPS_OK=1 skips the check.
+GOALS := all test demo bench sanitize tsan test-stress
+ifndef TTFT_DEPS_OK
+$(GOALS):
+	@bash tools/deps.sh $@
+	@$(MAKE) --no-print-directory TTFT_DEPS_OK=1 $@
+else
 all: $(B)/libttftshim.so $(PROGS)
+endif
+
+# --version: rewritten only when the version changes, so nothing rebuilds
+# for nothing.
+VERSION := 0.2
+VERSION_H := $(B)/gen/ttft_version.h
+$(VERSION_H): FORCE
+	@mkdir -p $(@D)
+	@v="$(VERSION) (git $$(git describe --always --dirty 2>/dev/null || echo unknown))"; \
+	printf '#define TTFT_VERSION "%s"\n' "$$v" >$@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(B)/obj/tools/lib/ttft_cli.o: $(VERSION_H)
+FORCE:
 
 # The shim runs inside other programs: PIC, hidden by default (only the
 # interposed functions and ttft_mark are exported), no fortify wrappers that
@@ -85,11 +112,11 @@ $(B)/ttft-probe: $(B)/obj/probe/ttft-probe.o $(B)/obj/probe/probe_req.o $(B)/lib
 # The embedded engine (llama.cpp) and the model generator: built on demand,
 # cached outside the checkout by tools/engine.sh.
 ENGINE := tools/engine.sh
-$(B)/ttft-mkmodel: tools/ttft-mkmodel.c
+$(B)/ttft-mkmodel: tools/ttft-mkmodel.c $(VERSION_H)
 	@mkdir -p $(B)
 	@src=$$($(ENGINE) src) && lib=$$($(ENGINE) ggml) && \
 	echo "$(CC) ... -o $@ (ggml from $$lib)" && \
-	$(CC) $(BASEFLAGS) $(CFLAGS) -isystem $$src/ggml/include -o $@ $< \
+	$(CC) $(BASEFLAGS) $(CFLAGS) -I$(B)/gen -isystem $$src/ggml/include -o $@ $< \
 		-L$$lib -lggml-base -Wl,-rpath,$$lib -lm
 
 COLD_OBJ := $(B)/obj/tools/ttft-cold.o $(addprefix $(B)/obj/tools/cold/,cold_server.o \
@@ -138,7 +165,8 @@ $(B)/tls_two: $(B)/obj/tests/support/tls_two.o $(FAKE)/libcallerreal.so \
 	$(CC) $(LDFLAGS) -o $@ $< -ldl
 
 TU := $(B)/obj/tests/support/testutil.o $(B)/obj/tests/support/fixture_client.o
-$(B)/test_cold: $(B)/obj/tests/e2e/test_cold.o $(TU) $(B)/obj/tools/cold/cold_phases.o $(B)/libttftcore.a
+$(B)/test_cold: $(B)/obj/tests/e2e/test_cold.o $(TU) $(B)/obj/tools/cold/cold_phases.o \
+	$(B)/obj/tools/cold/cold_server.o $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
 # The sniffer's portable scanning (8-byte words, for machines without
@@ -172,6 +200,7 @@ $(B)/bench_accuracy: $(B)/obj/bench/bench_accuracy.o $(B)/obj/tests/support/fixt
 		$(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
+ifdef TTFT_DEPS_OK
 # Ratios (what the shim costs) and accuracy figures (how close the tools'
 # stamps come to the fixture's own record): reported, never pass/fail.
 bench: all $(B)/bench_shim $(B)/bench_tls $(B)/bench_analyze $(B)/bench_accuracy \
@@ -182,10 +211,12 @@ bench: all $(B)/bench_shim $(B)/bench_tls $(B)/bench_analyze $(B)/bench_accuracy
 	bash bench/fastpath.sh $(B)
 	TTFT_BUILD=$(B) $(B)/bench_accuracy
 	TTFT_BUILD=$(B) bash bench/probe_256.sh
+	TTFT_BUILD=$(B) bash bench/scrape_cost.sh
 
 # TTFT_SLOW=1 adds the suites that need the real engine (built on demand).
 SLOW_PROGS := $(addprefix $(B)/,$(SLOW_SUITES))
 test: check-layers all $(TEST_PROGS) $(if $(filter 1,$(TTFT_SLOW)),$(SLOW_PROGS) $(B)/ttft-mkmodel)
+	$(if $(filter 1,$(TTFT_SLOW)),@$(ENGINE) server >/dev/null)
 	@bash tests/run.sh
 
 # Includes point down the layers, never up (docs/layout.md).
@@ -221,7 +252,14 @@ tsan: tsan-build
 		TTFT_TEST_TIMEOUT_SCALE=$(SAN_TIMEOUT_SCALE) TTFT_SUITES="$(TSAN_SUITES)" \
 		bash tests/run.sh
 
-# libFuzzer harnesses (tests/fuzz/): the sniffer, the Prometheus parser, the
+# The whole suite N times (default 10) under two CPU hogs: tests/stress.sh.
+test-stress:
+	@bash tests/stress.sh
+
+endif
+
+# libFuzzer harnesses (tests/fuzz/), outside the deps.sh wrapper above (clang
+# is in its CI list; .ci/run installs it): the sniffer, the Prometheus parser, the
 # log reader + analyzer, each run FUZZ_SECONDS on corpora from tests/fixtures.
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
@@ -243,14 +281,10 @@ build/fuzz/mkseed_log: tests/fuzz/mkseed_log.c shim/core/ttft_http.c shim/core/t
 fuzz: build/fuzz/fuzz_http build/fuzz/fuzz_prom build/fuzz/fuzz_logread build/fuzz/mkseed_log
 	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-# The whole suite N times (default 10) under two CPU hogs: tests/stress.sh.
-test-stress:
-	@bash tests/stress.sh
-
 clean:
 	rm -rf $(B) build-asan build-tsan
 
 .PHONY: all test check-layers bench demo sanitize sanitize-build tsan tsan-build test-stress \
-	fuzz clean
+	fuzz clean FORCE
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 .SECONDARY:

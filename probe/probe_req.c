@@ -7,13 +7,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include "ttft_clock.h"
 #include "ttft_fetch.h"
+#include "ttft_join.h"
 #include "ttft_json.h"
+#include "ttft_scrape.h"
 
 #define RAW_CAP (64 * 1024)
 
@@ -35,8 +41,12 @@ struct preq {
 	int have_before;
 	double prompt_ms, predicted_ms, cache_n; /* llama.cpp's timings, NAN
 	                                            when absent */
+	int64_t t_last;      /* the last data arrived (write callback) */
+	struct curl_slist *hdrs; /* cfg's headers + this request's traceparent */
+	struct ttft_join_req jr; /* the request as the join sees it */
 	int oom;             /* something could not be stored: abort */
-	char *own_body;      /* the request's own body (cfg.prompts), or NULL */
+	char *own_body;      /* the request's own body (cfg->prompts), or NULL;
+			      * freed at the end */
 	char curl_err[CURL_ERROR_SIZE];
 };
 
@@ -86,7 +96,20 @@ static int on_prereq(void *ud, char *pip, char *lip, int pport, int lport)
 		q->fd = port_fd[lport] - 1;
 	}
 	mark(q, TTFT_MARK_REQ_START);
+	/* the request goes out now (again, when curl retries it) */
+	q->r->t_req0 = ttft_now_ns();
 	return CURL_PREREQFUNC_OK;
+}
+
+/* The status line is the first header curl hands over: the response has
+ * started (llama.cpp: a slot took the request). */
+static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
+{
+	struct preq *q = ud;
+	(void)p;
+	if (!q->r->t_hdr)
+		q->r->t_hdr = ttft_now_ns();
+	return sz * nm;
 }
 
 /* The text a chunk adds: choices[0].text or .delta.content. */
@@ -224,7 +247,7 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 	size_t n = sz * nm;
 	if (q->oom)
 		return 0; /* abort the transfer: its record holds the error */
-	q->t_now = ttft_now_ns();
+	q->t_now = q->t_last = ttft_now_ns();
 	long status = 0;
 	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 300 || !q->run->cfg->stream) {
@@ -238,8 +261,69 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 	return n;
 }
 
+/* A W3C traceparent: a random trace id (the request-level join key vLLM's
+ * OpenTelemetry spans carry) and span id, sampled. */
+static void new_traceparent(char *trace_id, char *line, size_t len)
+{
+	unsigned char b[24];
+	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+		/* no entropy source: ids from the clock, unique within a run */
+		int64_t t = ttft_now_ns();
+		for (size_t i = 0; i < sizeof b; i++)
+			b[i] = (unsigned char)((t >> (8 * (i % 8))) ^ (int64_t)(i * 131));
+	}
+	b[0] |= 1; /* all-zero ids are invalid */
+	b[16] |= 1;
+	char span[17];
+	for (int i = 0; i < 16; i++)
+		snprintf(trace_id + 2 * i, 3, "%02x", b[i]);
+	for (int i = 0; i < 8; i++)
+		snprintf(span + 2 * i, 3, "%02x", b[16 + i]);
+	snprintf(line, len, "traceparent: 00-%s-%s-01", trace_id, span);
+}
+
+/* The trace id of the user's own traceparent header, "" if none. */
+static void user_trace_id(const struct curl_slist *h, char *out)
+{
+	out[0] = 0;
+	for (; h; h = h->next) {
+		const char *v = h->data;
+		if (strncasecmp(v, "traceparent:", 12))
+			continue;
+		v += 12;
+		while (*v == ' ')
+			v++;
+		if (strlen(v) >= 35 && v[2] == '-')
+			snprintf(out, 33, "%.32s", v + 3);
+	}
+}
+
+/* This request's headers: the run's and its own traceparent; 0, or -1
+ * when out of memory. */
+static int request_headers(struct preq *q)
+{
+	const struct probe_cfg *cfg = q->run->cfg;
+	if (cfg->user_traceparent) {
+		user_trace_id(cfg->headers, q->r->trace_id);
+		return 0;
+	}
+	char line[96];
+	new_traceparent(q->r->trace_id, line, sizeof line);
+	for (const struct curl_slist *h = cfg->headers; h; h = h->next) {
+		struct curl_slist *n = curl_slist_append(q->hdrs, h->data);
+		if (!n)
+			return -1;
+		q->hdrs = n;
+	}
+	struct curl_slist *n = curl_slist_append(q->hdrs, line);
+	if (!n)
+		return -1;
+	q->hdrs = n;
+	return 0;
+}
+
 /* The request body: the same for every request of a run, unless the run
- * gives each its own prompt. */
+ * gives each its own prompt (cfg->prompts). */
 static char *request_body(const struct probe_cfg *c, const char *prompt)
 {
 	struct ttft_json j;
@@ -278,27 +362,32 @@ static char *request_body(const struct probe_cfg *c, const char *prompt)
 
 /* Start request q on m; -1 when it could not be (the record says why). */
 static int start(CURLM *m, struct preq *q, struct probe_run *run, struct ttft_record *r,
-		 const char *url, const char *body)
+		 const char *url, const char *body, char *own_body)
 {
 	const struct probe_cfg *cfg = run->cfg;
 	struct ttft_truth before = q->before;
 	int have_before = q->have_before;
-	char *own_body = q->own_body;
 	memset(q, 0, sizeof *q);
 	q->before = before;
 	q->have_before = have_before;
-	q->own_body = own_body;
 	q->run = run;
 	q->r = r;
+	q->own_body = own_body;
 	q->prompt_ms = q->predicted_ms = q->cache_n = NAN;
 	q->fd = q->new_fd = -1;
 	q->raw = malloc(RAW_CAP + 1);
-	q->h = q->raw ? curl_easy_init() : NULL;
-	if (!q->h) {
+	q->h = q->raw && request_headers(q) == 0 ? curl_easy_init() : NULL;
+	if (!q->h || !body) {
 		r->t_start = ttft_now_ns();
 		ttft_record_set_error(r, "cannot start the request: out of memory");
+		if (q->h)
+			curl_easy_cleanup(q->h);
+		q->h = NULL;
 		free(q->raw);
-		q->raw = NULL;
+		free(q->own_body);
+		curl_slist_free_all(q->hdrs);
+		q->raw = q->own_body = NULL;
+		q->hdrs = NULL;
 		return -1;
 	}
 	q->raw[0] = 0;
@@ -306,16 +395,22 @@ static int start(CURLM *m, struct preq *q, struct probe_run *run, struct ttft_re
 	q->sse.full = 1; /* every event read to its end: numbers, malformed JSON */
 	curl_easy_setopt(q->h, CURLOPT_URL, url);
 	curl_easy_setopt(q->h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(q->h, CURLOPT_HTTPHEADER, cfg->headers);
+	curl_easy_setopt(q->h, CURLOPT_HTTPHEADER, q->hdrs ? q->hdrs : cfg->headers);
 	curl_easy_setopt(q->h, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(q->h, CURLOPT_WRITEDATA, q);
 	curl_easy_setopt(q->h, CURLOPT_ERRORBUFFER, q->curl_err);
 	curl_easy_setopt(q->h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(q->h, CURLOPT_TIMEOUT_MS, (long)(cfg->timeout_s * 1000));
+	/* A TLS handshake with a server that speaks plain HTTP never ends:
+	 * bound it, so finish() can say so long before the whole timeout. */
+	if (!strncmp(cfg->base, "https://", 8) && cfg->timeout_s > 10)
+		curl_easy_setopt(q->h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(q->h, CURLOPT_PRIVATE, q);
 	curl_easy_setopt(q->h, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
 	curl_easy_setopt(q->h, CURLOPT_SOCKOPTDATA, q);
 	curl_easy_setopt(q->h, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(q->h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(q->h, CURLOPT_HEADERDATA, q);
 	curl_easy_setopt(q->h, CURLOPT_PREREQDATA, q);
 	r->t_start = ttft_now_ns();
 	curl_multi_add_handle(m, q->h);
@@ -331,23 +426,37 @@ static int64_t at(struct ttft_record *r, CURL *h, CURLINFO what)
 	return r->t_start + (int64_t)us * 1000;
 }
 
+/* The request as the join sees it: the first token and the last data read
+ * in the callbacks, the rest from libcurl's times. */
+static void join_req_of(struct preq *q)
+{
+	const struct ttft_record *r = q->r;
+	struct ttft_join_req *j = &q->jr;
+	memset(j, 0, sizeof *j);
+	j->t_sent = r->t_req1;
+	j->t_hdr = r->t_hdr;
+	j->t_first = q->run->cfg->stream ? r->t_first : 0;
+	j->t_end_lo = q->t_last ? q->t_last : r->t_end;
+	j->t_end_hi = r->t_end;
+	j->skew_ns = TTFT_JOIN_SKEW_NS + (int64_t)r->rtt_us * 1000;
+	j->generate = 1;
+	j->complete = r->ok && r->status >= 200 && r->status < 300;
+}
+
 /* llama.cpp's own timings in the stream win over /metrics deltas: they are
- * this request's by construction. */
+ * this request's by construction (and give the queue, ttft_join.h). */
 static void take_timings(struct preq *q)
 {
-	struct ttft_server_split *s = &q->r->split;
-	if (isnan(q->prompt_ms))
-		return;
-	s->source = TTFT_SPLIT_LLAMACPP_TIMINGS;
-	s->prefill_s = q->prompt_ms / 1e3;
-	s->decode_s = isnan(q->predicted_ms) ? NAN : q->predicted_ms / 1e3;
-	s->hit_tokens = q->cache_n;
+	if (!isnan(q->prompt_ms))
+		ttft_join_timings(&q->jr, q->prompt_ms, q->predicted_ms, q->cache_n,
+				  &q->r->split);
 }
 
 static void finish(CURLM *m, struct preq *q, CURLcode rc)
 {
 	const struct probe_cfg *cfg = q->run->cfg;
 	struct ttft_record *r = q->r;
+	char plain[2100];
 	r->t_end = ttft_now_ns();
 	long nconn = 0, status = 0;
 	curl_easy_getinfo(q->h, CURLINFO_NUM_CONNECTS, &nconn);
@@ -360,13 +469,18 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 		r->t_conn0 = r->t_dns1 ? r->t_dns1 : r->t_start;
 		r->t_est = at(r, q->h, CURLINFO_CONNECT_TIME_T);
 	}
-	r->t_req0 = at(r, q->h, CURLINFO_PRETRANSFER_TIME_T);
+	/* Sending and the headers on our own clock, in the callbacks (set
+	 * there: t_req0, t_hdr), like the tokens: libcurl's phase timers,
+	 * offset onto it, disagreed with the server's own record by more
+	 * than the server spent (test_load). The end of sending only libcurl
+	 * knows. */
 #if LIBCURL_VERSION_NUM >= 0x080a00
 	r->t_req1 = at(r, q->h, CURLINFO_POSTTRANSFER_TIME_T);
+	if (r->t_req1 < r->t_req0)
+		r->t_req1 = 0;
 #endif
 	if (!r->t_req1)
 		r->t_req1 = r->t_req0; /* older libcurl: when sending began */
-	r->t_hdr = at(r, q->h, CURLINFO_STARTTRANSFER_TIME_T);
 	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
 	r->status = (int)status;
 	r->fd = q->fd;
@@ -381,6 +495,10 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 		ttft_record_set_error(r, "cannot connect to %s: is the server up? Start "
 				      "vLLM with tools/serve_slm_vllm.sh, or llama-server "
 				      "with 'make demo'", cfg->base);
+	} else if (rc != CURLE_OK && !r->t_req0 &&
+		   probe_plain_http(cfg->base, plain, sizeof plain)) {
+		ttft_record_set_error(r, "%s answers plain HTTP, not TLS: use --url %s",
+				      cfg->base, plain);
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		ttft_record_set_error(r, "timed out after %g s (--timeout), %u tokens received",
 				      cfg->timeout_s, r->ntok);
@@ -413,18 +531,25 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 	} else if (rc == CURLE_OK && !r->done) {
 		ttft_record_set_error(r, "stream ended without [DONE] after %u tokens", r->ntok);
 	}
-	take_timings(q);
 	if (ttft_record_finish(r) != 0)
 		ttft_record_set_error(r, "out of memory computing the inter-token latency");
 	r->ok = r->error == NULL;
+	join_req_of(q);
+	take_timings(q);
 	curl_multi_remove_handle(m, q->h);
 	curl_easy_cleanup(q->h);
-	free(q->own_body);
-	q->own_body = NULL;
+	curl_slist_free_all(q->hdrs);
 	free(q->ev);
 	free(q->raw);
+	free(q->own_body);
 	q->h = NULL;
-	q->ev = q->raw = NULL;
+	q->hdrs = NULL;
+	q->ev = q->raw = q->own_body = NULL;
+}
+
+static int stopped(const struct probe_cfg *cfg)
+{
+	return cfg->stop && *cfg->stop;
 }
 
 int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, size_t errlen)
@@ -432,9 +557,10 @@ int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, s
 	char url[2100], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
 	snprintf(url, sizeof url, "%s/metrics", cfg->base);
 	long status = 0;
+	int64_t t0 = ttft_now_ns();
 	CURLcode rc = ttft_fetch(url, cfg->headers, 5.0, 8u << 20, &body, &status, cerr,
 				 sizeof cerr);
-	t->t_ns = ttft_now_ns();
+	int64_t t1 = ttft_now_ns();
 	int out = -1;
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "GET %s failed: %s", url, cerr);
@@ -448,6 +574,9 @@ int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, s
 		else
 			snprintf(err, errlen, "%s: %s", url, why);
 	}
+	/* rendered after the GET went out and before its answer was in */
+	t->t0_ns = t0;
+	t->t_ns = t1;
 	free(body);
 	return out;
 }
@@ -469,11 +598,109 @@ static void split_one(const struct probe_cfg *cfg, struct preq *q)
 		snprintf(s->note, sizeof s->note, "%.150s", err);
 		return;
 	}
-	struct ttft_server_split sp;
-	if (ttft_truth_split(&q->before, &after, 1, &sp))
-		*s = sp;
-	else /* the window's aggregate is not this request's */
-		memcpy(s->note, sp.note, sizeof sp.note);
+	ttft_join_pair(&q->before, &after, &q->jr, s);
+}
+
+/* Under concurrency, /metrics is sampled from the same event loop while
+ * the streams run: one GET at a time, every metrics_interval_ms. */
+struct sampler {
+	CURL *h;
+	char *body;
+	size_t len;
+	int oom;
+	int64_t t0, next;
+	struct ttft_truth *snaps;
+	size_t n, cap;
+};
+
+static size_t on_page(char *p, size_t sz, size_t nm, void *ud)
+{
+	struct sampler *s = ud;
+	size_t n = sz * nm;
+	if (s->len + n > (8u << 20))
+		return 0; /* not a /metrics page: fail the transfer */
+	char *b = realloc(s->body, s->len + n + 1);
+	if (!b) {
+		s->oom = 1;
+		return 0;
+	}
+	s->body = b;
+	memcpy(s->body + s->len, p, n);
+	s->len += n;
+	s->body[s->len] = 0;
+	return n;
+}
+
+static int keep_snapshot(struct sampler *s, const struct ttft_truth *t)
+{
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? 2 * s->cap : 64;
+		struct ttft_truth *v = realloc(s->snaps, nc * sizeof *v);
+		if (!v)
+			return -1;
+		s->snaps = v;
+		s->cap = nc;
+	}
+	s->snaps[s->n++] = *t;
+	return 0;
+}
+
+static void sample_start(CURLM *m, struct sampler *s, const char *url,
+			 const struct probe_cfg *cfg)
+{
+	s->h = curl_easy_init();
+	if (!s->h)
+		return;
+	curl_easy_setopt(s->h, CURLOPT_URL, url);
+	curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, cfg->headers);
+	curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, on_page);
+	curl_easy_setopt(s->h, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(s->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(s->h, CURLOPT_TIMEOUT_MS, 5000L);
+	s->len = 0;
+	s->t0 = ttft_now_ns();
+	curl_multi_add_handle(m, s->h);
+}
+
+static void sample_done(CURLM *m, struct sampler *s, CURLcode rc, struct probe_run *run)
+{
+	long status = 0;
+	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+	struct ttft_truth t;
+	char why[160];
+	int64_t t1 = ttft_now_ns();
+	run->scrapes++;
+	if (rc == CURLE_OK && status == 200 &&
+	    ttft_truth_page(s->body ? s->body : "", s->len, &t, why, sizeof why) > 0) {
+		t.t0_ns = s->t0; /* rendered after the GET went out … */
+		t.t_ns = t1;     /* … and before its answer was in */
+		if (keep_snapshot(s, &t) != 0)
+			s->oom = 1;
+	} else {
+		run->scrape_failures++;
+	}
+	curl_multi_remove_handle(m, s->h);
+	curl_easy_cleanup(s->h);
+	s->h = NULL;
+}
+
+/* Each request the stream's timings did not explain gets the window that
+ * provably holds it alone; 0, or -1 when out of memory. */
+static int join_run(struct sampler *s, struct preq *qs, struct ttft_record *res, int n)
+{
+	struct ttft_join_req *jr = malloc(((size_t)n + 1) * sizeof *jr);
+	struct ttft_server_split *out = malloc(((size_t)n + 1) * sizeof *out);
+	int rc = jr && out ? 0 : -1;
+	for (int i = 0; rc == 0 && i < n; i++)
+		jr[i] = qs[i].jr;
+	if (rc == 0)
+		rc = ttft_join(s->snaps, s->n, jr, (size_t)n, out);
+	for (int i = 0; rc == 0 && i < n; i++)
+		if (!res[i].split.source)
+			res[i].split = out[i];
+	free(jr);
+	free(out);
+	return rc;
 }
 
 int probe_run(struct probe_run *run, struct ttft_record *res, int n, char *err,
@@ -485,15 +712,24 @@ int probe_run(struct probe_run *run, struct ttft_record *res, int n, char *err,
 		ttft_record_init(&res[i], TTFT_ORIGIN_PROBE);
 		res[i].run = i + 1;
 	}
+	struct sampler smp = {0};
 	struct ttft_truth w0;
-	char werr[256];
+	char werr[256] = "";
 	run->have_window = 0;
+	run->scrapes = run->scrape_failures = 0;
 	int window = cfg->metrics && conc > 1 && probe_scrape(cfg, &w0, werr, sizeof werr) == 0;
+	if (window && keep_snapshot(&smp, &w0) != 0)
+		smp.oom = 1;
+	int64_t every = (int64_t)(cfg->metrics_interval_ms > 0 ? cfg->metrics_interval_ms
+				  : window ? ttft_scrape_interval_for(&w0)
+				  : TTFT_SCRAPE_OTHER_MS) * 1000000;
+	smp.next = ttft_now_ns() + every;
 	/* the shim's own mark, when it is preloaded into this process */
 	run->mark = (void (*)(int, int))dlsym(RTLD_DEFAULT, "ttft_mark");
-	char url[2100];
+	char url[2100], murl[2100];
 	snprintf(url, sizeof url, "%s%s", cfg->base,
 		 cfg->chat ? "/v1/chat/completions" : "/v1/completions");
+	snprintf(murl, sizeof murl, "%s/metrics", cfg->base);
 	char *body = cfg->prompts ? NULL : request_body(cfg, cfg->prompt);
 	CURLM *m = body || cfg->prompts ? curl_multi_init() : NULL;
 	struct preq *qs = m ? calloc((size_t)n ? (size_t)n : 1, sizeof *qs) : NULL;
@@ -505,37 +741,48 @@ int probe_run(struct probe_run *run, struct ttft_record *res, int n, char *err,
 		if (m)
 			curl_multi_cleanup(m);
 		free(body);
+		free(smp.snaps);
 		return -1;
 	}
 	int next = 0, running = 0, done = 0, failed = 0;
 	while (done < n) {
+		if (stopped(cfg)) {
+			/* in flight: end now, marked; not started: left untouched */
+			for (int i = 0; i < next; i++) {
+				if (!qs[i].h)
+					continue;
+				ttft_record_set_error(qs[i].r, "interrupted after %u tokens "
+						      "(Ctrl-C or SIGTERM)", qs[i].r->ntok);
+				finish(m, &qs[i], CURLE_ABORTED_BY_CALLBACK);
+				failed++;
+			}
+			break;
+		}
 		while (running < conc && next < n) {
 			char serr[256];
 			struct preq *q = &qs[next];
 			if (cfg->metrics && conc == 1)
 				q->have_before = probe_scrape(cfg, &q->before, serr,
 							      sizeof serr) == 0;
-			/* a body of its own lives as long as its transfer */
-			if (cfg->prompts)
-				q->own_body = request_body(cfg, cfg->prompts[next]);
-			if (cfg->prompts && !q->own_body) {
-				res[next].t_start = ttft_now_ns();
-				ttft_record_set_error(&res[next], "cannot start the request: "
-						      "out of memory");
-			}
-			if ((!cfg->prompts || q->own_body) &&
-			    start(m, q, run, &res[next], url, q->own_body ? q->own_body
-									  : body) == 0) {
+			/* a body of its own lives as long as its transfer; start()
+			 * says "out of memory" when it could not be made */
+			char *own = cfg->prompts ? request_body(cfg, cfg->prompts[next]) : NULL;
+			if (start(m, q, run, &res[next], url, cfg->prompts ? own : body, own) == 0) {
 				running++;
 			} else {
-				free(q->own_body);
-				q->own_body = NULL;
 				done++;
 				failed++;
 				if (run->progress)
 					run->progress(run->progress_arg, &res[next], done, n);
 			}
 			next++;
+		}
+		int64_t now = ttft_now_ns();
+		if (window && !smp.h && now >= smp.next) {
+			sample_start(m, &smp, murl, cfg);
+			smp.next += every;
+			if (smp.next < now) /* a slow scrape: skip the ticks it overran */
+				smp.next = now;
 		}
 		int still;
 		curl_multi_perform(m, &still);
@@ -544,34 +791,118 @@ int probe_run(struct probe_run *run, struct ttft_record *res, int n, char *err,
 		while ((msg = curl_multi_info_read(m, &left))) {
 			if (msg->msg != CURLMSG_DONE)
 				continue;
+			if (smp.h && msg->easy_handle == smp.h) {
+				sample_done(m, &smp, msg->data.result, run);
+				continue;
+			}
 			struct preq *q;
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&q);
 			finish(m, q, msg->data.result);
-			if (cfg->metrics && conc == 1)
+			if (cfg->metrics && conc == 1 && !stopped(cfg))
 				split_one(cfg, q);
-			else if (cfg->metrics && !q->r->split.source)
-				snprintf(q->r->split.note, sizeof q->r->split.note,
-					 "concurrent requests: see the run's server window");
 			running--;
 			done++;
 			failed += !q->r->ok;
 			if (run->progress)
 				run->progress(run->progress_arg, q->r, done, n);
 		}
-		if (done < n && (running == conc || next == n))
-			curl_multi_poll(m, NULL, 0, 100, NULL);
+		if (done < n) {
+			/* wake for the next sample, or at least every 100 ms */
+			int64_t ms = window && !smp.h ? (smp.next - ttft_now_ns()) / 1000000 : 100;
+			curl_multi_poll(m, NULL, 0, ms < 0 ? 0 : ms > 100 ? 100 : (int)ms, NULL);
+		}
 	}
-	free(qs);
+	if (smp.h) { /* the streams are done: the last sample is not needed */
+		curl_multi_remove_handle(m, smp.h);
+		curl_easy_cleanup(smp.h);
+		smp.h = NULL;
+	}
 	free(run->port_fd);
 	run->port_fd = NULL;
 	curl_multi_cleanup(m);
 	free(body);
-	struct ttft_truth w1;
-	if (window && probe_scrape(cfg, &w1, werr, sizeof werr) == 0) {
-		ttft_truth_split(&w0, &w1, 0, &run->window);
-		run->have_window = 1;
+	int rc = failed;
+	if (window && !stopped(cfg)) {
+		/* after the last end and the join's skew, like ttft-run's */
+		struct timespec pause = {0, 2 * TTFT_JOIN_SKEW_NS};
+		nanosleep(&pause, NULL);
+		struct ttft_truth w1;
+		if (probe_scrape(cfg, &w1, werr, sizeof werr) == 0) {
+			if (keep_snapshot(&smp, &w1) != 0)
+				smp.oom = 1;
+			ttft_truth_split(&w0, &w1, 0, &run->window);
+			run->have_window = 1;
+		}
+		if (smp.oom || join_run(&smp, qs, res, n) != 0) {
+			snprintf(err, errlen, "out of memory joining /metrics to %d requests", n);
+			rc = -1;
+		}
+	} else if (cfg->metrics && conc > 1 && !window) {
+		for (int i = 0; i < n; i++)
+			if (!res[i].split.source)
+				snprintf(res[i].split.note, sizeof res[i].split.note,
+					 "no /metrics snapshot before the run: %.150s", werr);
 	}
-	return failed;
+	free(qs);
+	free(smp.snaps);
+	free(smp.body);
+	return rc;
+}
+
+int probe_plain_http(const char *base, char *plain, size_t n)
+{
+	if (strncmp(base, "https://", 8) != 0)
+		return 0;
+	snprintf(plain, n, "http://%s", base + 8);
+	char url[2200];
+	long status = 0;
+	snprintf(url, sizeof url, "%s/v1/models", plain);
+	ttft_fetch(url, NULL, 1.0, RAW_CAP, NULL, &status, NULL, 0);
+	return status > 0;
+}
+
+/* GET base/v1/models; for an https:// base, a plain-HTTP server behind it
+ * is found in about 3 s (a TLS handshake takes milliseconds on any sane
+ * network) instead of after the whole timeout: -2 with err set then. */
+static int models_get(const struct probe_cfg *cfg, char **body, long *status, char *cerr,
+		      size_t cerrlen, CURLcode *rc, char *err, size_t errlen)
+{
+	char url[2100], plain[2100];
+	snprintf(url, sizeof url, "%s/v1/models", cfg->base);
+	int tls = strncmp(cfg->base, "https://", 8) == 0;
+	double first = tls && cfg->timeout_s > 3 ? 3 : cfg->timeout_s;
+	*body = NULL;
+	*rc = ttft_fetch(url, cfg->headers, first, RAW_CAP, body, status, cerr, cerrlen);
+	/* any failure past the TCP connect (a handshake that never ends, or a
+	 * TLS set-up error) may be a plain-HTTP server behind https:// */
+	if (tls && *rc != CURLE_OK && *rc != CURLE_COULDNT_CONNECT) {
+		if (probe_plain_http(cfg->base, plain, sizeof plain)) {
+			snprintf(err, errlen, "%s answers plain HTTP, not TLS: use --url %s",
+				 cfg->base, plain);
+			free(*body);
+			*body = NULL;
+			return -2;
+		}
+		if (*rc == CURLE_OPERATION_TIMEDOUT && cfg->timeout_s > first) {
+			free(*body);
+			*body = NULL;
+			*rc = ttft_fetch(url, cfg->headers, cfg->timeout_s - first, RAW_CAP, body,
+					 status, cerr, cerrlen);
+		}
+	}
+	return 0;
+}
+
+int probe_check_tls(const struct probe_cfg *cfg, char *err, size_t errlen)
+{
+	char *body = NULL, cerr[CURL_ERROR_SIZE] = "";
+	long status = 0;
+	CURLcode rc;
+	if (strncmp(cfg->base, "https://", 8))
+		return 0;
+	int r = models_get(cfg, &body, &status, cerr, sizeof cerr, &rc, err, errlen);
+	free(body);
+	return r ? -1 : 0;
 }
 
 char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen)
@@ -579,8 +910,12 @@ char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen)
 	char url[2100], *body = NULL, cerr[CURL_ERROR_SIZE] = "";
 	snprintf(url, sizeof url, "%s/v1/models", cfg->base);
 	long status = 0;
-	CURLcode rc = ttft_fetch(url, cfg->headers, cfg->timeout_s, RAW_CAP, &body, &status,
-				 cerr, sizeof cerr);
+	CURLcode rc;
+	if (models_get(cfg, &body, &status, cerr, sizeof cerr, &rc, err, errlen) != 0)
+		return NULL;
+	static const char *const not_openai =
+		"is it an OpenAI-compatible server (vLLM, llama.cpp llama-server)? "
+		"Check --url; a compatible server without /v1/models needs --model NAME";
 	char *id = NULL;
 	if (rc == CURLE_COULDNT_CONNECT) {
 		snprintf(err, errlen, "cannot connect to %s: is the server up? Start "
@@ -588,16 +923,23 @@ char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen)
 			 "'make demo'", cfg->base);
 	} else if (rc != CURLE_OK) {
 		snprintf(err, errlen, "GET %s failed: %s", url, cerr);
+	} else if (status == 401 || status == 403) {
+		snprintf(err, errlen, "GET %s answered HTTP %ld: the server wants a key "
+			 "(--header 'Authorization: Bearer …')", url, status);
 	} else if (status != 200) {
-		snprintf(err, errlen, "GET %s answered HTTP %ld; pass --model", url, status);
+		snprintf(err, errlen, "GET %s answered HTTP %ld: %s", url, status, not_openai);
 	} else {
 		cJSON *j = cJSON_Parse(body ? body : "");
-		cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "data"), 0);
-		cJSON *i = cJSON_GetObjectItem(m, "id");
+		cJSON *data = cJSON_GetObjectItem(j, "data");
+		cJSON *i = cJSON_GetObjectItem(cJSON_GetArrayItem(data, 0), "id");
 		if (cJSON_IsString(i) && !(id = strdup(i->valuestring)))
 			snprintf(err, errlen, "out of memory reading GET %s", url);
+		else if (!cJSON_IsString(i) && cJSON_IsArray(data))
+			snprintf(err, errlen, "GET %s lists no model: is one loaded? "
+				 "(or pass --model NAME)", url);
 		else if (!cJSON_IsString(i))
-			snprintf(err, errlen, "GET %s listed no model; pass --model", url);
+			snprintf(err, errlen, "GET %s answered 200, but not with an OpenAI "
+				 "model list ({\"data\":[{\"id\":…}]}): %s", url, not_openai);
 		cJSON_Delete(j);
 	}
 	free(body);

@@ -12,8 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ttft_cli.h"
 #include "ttft_clock.h"
 #include "ttft_json.h"
+#include "ttft_scrape.h"
 #include "ttft_summary.h"
 #include "ttft_url.h"
 
@@ -48,18 +50,32 @@ static void usage(FILE *f)
 "  --metrics MODE       auto (default: when the server has /metrics), on, off:\n"
 "                       scrape /metrics around each request for the server's\n"
 "                       own queue / prefill / decode (vLLM histograms, llama.cpp\n"
-"                       counters); under --concurrency, one window for the run\n"
+"                       counters); under --concurrency, sampled while the\n"
+"                       streams run and joined to each request where a window\n"
+"                       provably holds it alone (docs/server-truth.md)\n"
+"  --metrics-interval MS  under --concurrency, sample /metrics this often\n"
+"                       (default %d for vLLM, %d for llama.cpp)\n"
 "  --calibrate FILE     fit TTFT = a + b * prompt_tokens at concurrency 1 over\n"
 "                       prompts of 4 lengths (5 runs each), write it to FILE\n"
 "  --fit FILE           for a server that explains nothing: report the TTFT\n"
 "                       above that fit as estimated queue_s (split_source model)\n"
 "  -q, --quiet          no table\n"
 "  -h, --help           this text\n"
+"  --version            print the version\n"
 "\n"
+"Every request carries a W3C traceparent header with a random trace id\n"
+"(trace_id in the JSON; your own --header 'traceparent: …' is kept instead):\n"
+"vLLM's OpenTelemetry llm_request span for it has the same trace id.\n"
 "Under the shim (ttft-run -- ttft-probe …) the probe also marks, in the\n"
 "shim's log, when it saw each first token; ttft-analyze shows the gap.\n"
+"Flags, files and the server's model list are checked before the first\n"
+"request; an https:// URL whose server speaks plain HTTP is named as such.\n"
+"\n"
 "exit status: 0 all requests ok; 1 a request failed (its record keeps the\n"
-"error); 2 bad usage or the server could not be asked at all.\n");
+"error) or the results could not be written; 2 usage error (bad flag or\n"
+"value, unreadable --prompt-file or --fit, unwritable --json or\n"
+"--calibrate) or the server could not be asked at all (no /v1/models).\n",
+		TTFT_SCRAPE_VLLM_MS, TTFT_SCRAPE_LLAMACPP_MS);
 }
 
 /* The prompt from a file ('-': stdin), or NULL (reported). */
@@ -132,7 +148,7 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 		char *pr = malloc((bl + 1) * (size_t)reps[k] + 1);
 		if (!pr) {
 			fprintf(stderr, "ttft-probe: calibration failed: out of memory\n");
-			return 2;
+			return TTFT_EXIT_FAILED;
 		}
 		pr[0] = 0;
 		for (int i = 0; i < reps[k]; i++) {
@@ -249,10 +265,12 @@ int main(int argc, char **argv)
 		{"json", required_argument, 0, 'j'},
 		{"text", no_argument, 0, 'x'},
 		{"metrics", required_argument, 0, 'X'},
+		{"metrics-interval", required_argument, 0, 'I'},
 		{"calibrate", required_argument, 0, 'K'},
 		{"fit", required_argument, 0, 'F'},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0},
 	};
 	struct probe_cfg cfg = {0};
@@ -264,54 +282,75 @@ int main(int argc, char **argv)
 	int runs = 1, cold = 0, conc = 0, requests = 0, quiet = 0, c;
 	const char *metrics = "auto", *calibrate = NULL, *fitfile = NULL;
 	struct probe_fit fit = {0};
-	char *end;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	atexit(cleanup);
 	cfg.headers = g_headers = curl_slist_append(NULL, "Content-Type: application/json");
 	cfg.headers = g_headers = curl_slist_append(cfg.headers, "Expect:");
+	char cerr[300];
+	long lv;
 #define INT_ARG(dst, lo)                                                        \
 	do {                                                                    \
-		long v_ = strtol(optarg, &end, 10);                             \
-		if (*end || v_ < (lo) || v_ > 1000000) {                        \
-			fprintf(stderr, "ttft-probe: --%s wants a number >= %d, " \
-					"got '%s'\n", opts[idx].name, (lo), optarg); \
-			return 2;                                               \
+		if (ttft_cli_long(opts[idx].name, optarg, (lo), 1000000, &lv,   \
+				  cerr, sizeof cerr) != 0) {                     \
+			fprintf(stderr, "ttft-probe: %s\n", cerr);             \
+			return TTFT_EXIT_USAGE;                                 \
 		}                                                               \
-		dst = (int)v_;                                                  \
+		dst = (int)lv;                                                  \
 	} while (0)
 	int idx = 0;
 	while ((c = getopt_long(argc, argv, "qh", opts, &idx)) != -1) {
 		switch (c) {
 		case 'u': url = optarg; break;
-		case 'p': cfg.prompt = optarg; break;
+		case 'p':
+			if (!*optarg) {
+				fprintf(stderr, "ttft-probe: bad value '' for --prompt: an "
+						"empty prompt measures nothing (the server "
+						"refuses it or prefills 0 tokens)\n");
+				return TTFT_EXIT_USAGE;
+			}
+			cfg.prompt = optarg;
+			break;
 		case 'P':
 			free(g_prompt_file);
 			cfg.prompt = g_prompt_file = read_prompt(optarg);
 			if (!g_prompt_file)
-				return 2;
+				return TTFT_EXIT_USAGE;
+			if (!*cfg.prompt) {
+				fprintf(stderr, "ttft-probe: --prompt-file %s is empty\n", optarg);
+				return TTFT_EXIT_USAGE;
+			}
 			break;
 		case 'm': INT_ARG(cfg.max_tokens, 1); break;
 		case 'M': cfg.model = optarg; break;
 		case 'c': cfg.chat = 1; break;
 		case 'S': cfg.stream = 0; break;
 		case 'e': cfg.ignore_eos = 1; break;
-		case 'T': cfg.temperature = strtod(optarg, &end);
-			if (*end) { fprintf(stderr, "ttft-probe: bad --temperature\n"); return 2; }
+		case 'T':
+			if (ttft_cli_double("temperature", optarg, 0, 0, 100, &cfg.temperature,
+					    cerr, sizeof cerr) != 0) {
+				fprintf(stderr, "ttft-probe: %s\n", cerr);
+				return TTFT_EXIT_USAGE;
+			}
 			break;
 		case 'H':
 			if (!strchr(optarg, ':')) {
-				fprintf(stderr, "ttft-probe: --header wants 'Name: value'\n");
-				return 2;
+				fprintf(stderr, "ttft-probe: bad value '%s' for --header: want "
+						"'Name: value'\n", optarg);
+				return TTFT_EXIT_USAGE;
 			}
 			cfg.headers = g_headers = curl_slist_append(cfg.headers, optarg);
+			if (!strncasecmp(optarg, "traceparent:", 12))
+				cfg.user_traceparent = 1;
 			break;
-		case 't': cfg.timeout_s = strtod(optarg, &end);
-			if (*end || cfg.timeout_s <= 0) {
-				fprintf(stderr, "ttft-probe: --timeout wants seconds > 0\n");
-				return 2;
+		case 't':
+			if (ttft_cli_double("timeout", optarg, 0, 1, 1e6, &cfg.timeout_s, cerr,
+					    sizeof cerr) != 0) {
+				fprintf(stderr, "ttft-probe: %s (seconds)\n", cerr);
+				return TTFT_EXIT_USAGE;
 			}
 			break;
 		case 'r': INT_ARG(runs, 1); break;
+		case 'I': INT_ARG(cfg.metrics_interval_ms, 1); break;
 		case 'C': cold = 1; break;
 		case 'n': INT_ARG(conc, 1); break;
 		case 'N': INT_ARG(requests, 1); break;
@@ -321,38 +360,55 @@ int main(int argc, char **argv)
 		case 'F': fitfile = optarg; break;
 		case 'X':
 			if (strcmp(optarg, "auto") && strcmp(optarg, "on") && strcmp(optarg, "off")) {
-				fprintf(stderr, "ttft-probe: --metrics wants auto, on or off\n");
-				return 2;
+				fprintf(stderr, "ttft-probe: bad value '%s' for --metrics: want "
+						"auto, on or off (the probe scrapes URL/metrics "
+						"itself; ttft-run's --metrics-url takes a URL)\n",
+					optarg);
+				return TTFT_EXIT_USAGE;
 			}
 			metrics = optarg;
 			break;
 		case 'q': quiet = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': usage(stdout); return TTFT_EXIT_OK;
+		case 'V': printf("ttft-probe (%s)\n", ttft_version()); return TTFT_EXIT_OK;
+		default:
+			fprintf(stderr, "ttft-probe: see ttft-probe --help\n");
+			return TTFT_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "ttft-probe: unexpected argument '%s'\n", argv[optind]);
-		return 2;
+		fprintf(stderr, "ttft-probe: unexpected argument '%s' (see ttft-probe "
+				"--help)\n", argv[optind]);
+		return TTFT_EXIT_USAGE;
 	}
+	const char *outs[][2] = {{"json", json}, {"calibrate", calibrate}};
+	for (int i = 0; i < 2; i++)
+		if (outs[i][1] && ttft_output_check(outs[i][0], outs[i][1], cerr,
+						    sizeof cerr) != 0) {
+			fprintf(stderr, "ttft-probe: %s\n", cerr);
+			return TTFT_EXIT_USAGE;
+		}
 	struct ttft_url u;
 	char err[1024];
 	if (ttft_url_parse(url, &u, err, sizeof err) != 0) {
-		fprintf(stderr, "ttft-probe: --url: %s\n", err);
-		return 2;
+		fprintf(stderr, "ttft-probe: bad value '%s' for --url: %s\n", url, err);
+		return TTFT_EXIT_USAGE;
 	}
 	cfg.base = u.base;
 
 	if (fitfile && load_fit(fitfile, &fit) != 0)
-		return 2;
+		return TTFT_EXIT_USAGE;
 	char *model = NULL;
 	if (!cfg.model) {
 		model = probe_first_model(&cfg, err, sizeof err);
 		if (!model) {
 			fprintf(stderr, "ttft-probe: %s\n", err);
-			return 2;
+			return TTFT_EXIT_USAGE;
 		}
 		cfg.model = model;
+	} else if (probe_check_tls(&cfg, err, sizeof err) != 0) {
+		fprintf(stderr, "ttft-probe: %s\n", err);
+		return TTFT_EXIT_USAGE;
 	}
 	if (strcmp(metrics, "off")) {
 		struct ttft_truth t;
@@ -376,7 +432,7 @@ int main(int argc, char **argv)
 	if (!res || !ttft || !warm || !e2e) {
 		fprintf(stderr, "ttft-probe: out of memory for %d requests\n", n);
 		free(res), free(ttft), free(warm), free(e2e), free(model);
-		return 2;
+		return TTFT_EXIT_FAILED;
 	}
 	FILE *table = json && !strcmp(json, "-") ? stderr : stdout;
 	if (!quiet)
@@ -397,7 +453,7 @@ int main(int argc, char **argv)
 		for (int i = 0; i < n; i++)
 			ttft_record_free(&res[i]);
 		free(res), free(ttft), free(warm), free(e2e), free(model);
-		return 2;
+		return TTFT_EXIT_FAILED;
 	}
 	for (int i = 0; i < n; i++) {
 		res[i].label = cold && i == 0 && conc == 1 ? "cold" : "warm";
@@ -428,6 +484,9 @@ int main(int argc, char **argv)
 		nitl = 0;
 		fprintf(stderr, "ttft-probe: out of memory: the ITL summary stays empty\n");
 	}
+	int exact = 0; /* the server's own split, not the fit's estimate */
+	for (int i = 0; i < n; i++)
+		exact += res[i].split.source && strcmp(res[i].split.source, TTFT_SPLIT_MODEL);
 	struct ttft_summary pt, pw, pe, pi;
 	ttft_summary_of(ttft, nt, &pt);
 	ttft_summary_of(warm, nw, &pw);
@@ -455,13 +514,16 @@ int main(int argc, char **argv)
 			fprintf(table, "%-6s %10.4f %10.4f %10.4f\n", "e2e", pe.median, pe.p90, pe.p99);
 			fprintf(table, "output tokens/s: %.1f\n", toks / wall);
 		}
+		if (cfg.metrics || exact)
+			fprintf(table, "the server's own queue/prefill for %d of %d requests%s\n",
+				exact, n, exact < n ? " (split_note says why not)" : "");
 	}
-	int rc = failed ? 1 : 0;
+	int rc = failed ? TTFT_EXIT_FAILED : TTFT_EXIT_OK;
 	if (json) {
 		FILE *f = !strcmp(json, "-") ? stdout : fopen(json, "w");
 		if (!f) {
 			fprintf(stderr, "ttft-probe: cannot write %s: %s\n", json, strerror(errno));
-			return 2;
+			return TTFT_EXIT_FAILED;
 		}
 		struct ttft_json j;
 		int bad = ttft_json_init(&j, f, 0) != 0;
@@ -481,6 +543,11 @@ int main(int argc, char **argv)
 		ttft_json_summary(&j, "itl_s", &pi);
 		ttft_json_summary(&j, "e2e_s", &pe);
 		ttft_json_num(&j, "output_tokens_per_s", toks / wall);
+		ttft_json_int(&j, "exact_splits", exact);
+		if (conc > 1 && cfg.metrics) {
+			ttft_json_int(&j, "metrics_scrapes", run.scrapes);
+			ttft_json_int(&j, "metrics_scrapes_failed", run.scrape_failures);
+		}
 		const struct ttft_server_split *win = run.have_window ? &run.window : NULL;
 		if (win) {
 			ttft_json_begin_obj(&j, "server_window");
@@ -502,7 +569,7 @@ int main(int argc, char **argv)
 		ttft_json_free(&j);
 		if (bad || (f != stdout && fclose(f) != 0)) {
 			fprintf(stderr, "ttft-probe: writing %s failed: %s\n", json, strerror(errno));
-			rc = 2;
+			rc = TTFT_EXIT_FAILED;
 		}
 	}
 	for (int i = 0; i < n; i++)

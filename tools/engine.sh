@@ -11,6 +11,9 @@
 # The source is the llama.cpp that npm's node-llama-cpp@3.21.1 ships as
 # llama/gitRelease.bundle. Builds use ccache when present. Progress and the full
 # build log go to stderr / the cache dir; stdout carries only the answer.
+# A first build takes about 16 minutes on 2 busy cores (measured; seconds
+# once cached). One build at a time per cache: a second caller waits for the
+# first (flock on llama-<commit>.lock) and then uses what it built.
 set -euo pipefail
 
 NLC_VERSION=3.21.1
@@ -20,9 +23,24 @@ ROOT=$CACHE/llama-$LLAMA_COMMIT
 SRC=$ROOT/src
 BUILD=$ROOT/build
 LOG=$ROOT/build.log
+LOCK=$CACHE/llama-$LLAMA_COMMIT.lock
 
 say() { printf 'engine: %s\n' "$*" >&2; }
 die() { printf 'engine: error: %s\n' "$*" >&2; exit 1; }
+
+# Hold the cache's build lock until this script exits (fd 9). Another build
+# in progress: say so, and wait for it.
+locked() {
+	[ -n "${TTFT_ENGINE_LOCKED:-}" ] && return 0
+	mkdir -p "$CACHE"
+	exec 9>>"$LOCK"
+	if ! flock -n 9; then
+		say "another build of llama.cpp $LLAMA_COMMIT is running in $ROOT; waiting for it (its log: $LOG)"
+		flock 9
+		say "the other build has finished"
+	fi
+	TTFT_ENGINE_LOCKED=1
+}
 
 step() { # step NAME CMD... — run CMD, appending to the log; on failure say where
 	local name=$1; shift
@@ -71,13 +89,14 @@ configure() {
 build_target() { # build_target TARGET — with a progress line every 30 s
 	local target=$1 jobs
 	jobs=${TTFT_JOBS:-$(nproc)}
-	say "building $target with $jobs jobs (a cold build takes ~15-20 min on 2 cores; cached afterwards)"
+	say "building $target with $jobs jobs (a first build takes ~16 min on 2 busy cores; cached afterwards)"
 	cmake --build "$BUILD" --target "$target" -j "$jobs" >>"$LOG" 2>&1 &
-	local pid=$! t0=$SECONDS
+	local pid=$! t0=$SECONDS next=30
 	while kill -0 "$pid" 2>/dev/null; do
-		sleep 5
-		if (( (SECONDS - t0) % 30 < 5 )); then
-			say "  … $((SECONDS - t0)) s, $(grep -oE '^\[[0-9]+/[0-9]+\]' "$LOG" | tail -n 1)"
+		sleep 1
+		if (( SECONDS - t0 >= next )); then
+			next=$((next + 30))
+			say "  … $(( (SECONDS - t0) / 60 )) min $(( (SECONDS - t0) % 60 )) s, step $(grep -oE '^\[[0-9]+/[0-9]+\]' "$LOG" | tail -n 1 | tr -d '[]')"
 		fi
 	done
 	if ! wait "$pid"; then
@@ -93,21 +112,27 @@ server_bin() {
 	fi
 	if command -v llama-server >/dev/null; then command -v llama-server; return; fi
 	if [ ! -x "$BUILD/bin/llama-server" ]; then
-		ensure_src; configure; build_target llama-server
+		locked
+		if [ ! -x "$BUILD/bin/llama-server" ]; then
+			ensure_src; configure; build_target llama-server
+		fi
 	fi
 	echo "$BUILD/bin/llama-server"
 }
 
 ggml_dir() {
-	ensure_src; configure
-	if ! ls "$BUILD"/bin/libggml-base.* >/dev/null 2>&1; then build_target ggml-base; fi
+	if ! ls "$BUILD"/bin/libggml-base.* >/dev/null 2>&1; then
+		locked
+		ensure_src; configure
+		if ! ls "$BUILD"/bin/libggml-base.* >/dev/null 2>&1; then build_target ggml-base; fi
+	fi
 	echo "$BUILD/bin"
 }
 
 case "${1:-}" in
 	server) server_bin ;;
-	src) ensure_src; echo "$SRC" ;;
+	src) [ -f "$SRC/.ttft-ok" ] || { locked; ensure_src; }; echo "$SRC" ;;
 	ggml) ggml_dir ;;
-	-h|--help|"") sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] ;;
+	-h|--help|"") sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] ;;
 	*) die "unknown command '$1' (server | src | ggml)" ;;
 esac

@@ -1,10 +1,12 @@
 /* ttft-analyze — per-request TTFT breakdown from a ttftshim log, or from
  * the logs of several hosts on one wall clock. */
 #include "ttft_analyze.h"
+#include "ttft_cli.h"
 #include "ttft_merge.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +16,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: ttft-analyze [--json | --events] [--pid PID] [--path PREFIX]\n"
+"usage: ttft-analyze [--json | --events] [--pid PID] [--path PREFIX] [-q]\n"
 "                    [--trace FILE] [--svg FILE] [LOG...]\n"
 "\n"
 "Reads a ttftshim log (LOG, else $TTFT_LOG, else /dev/shm/ttftshim-UID.log)\n"
@@ -44,15 +46,18 @@ static void usage(FILE *f)
 "                   slices, tokens as instant events (one log)\n"
 "  --svg FILE       also write the per-request waterfall as SVG (the first\n"
 "                   200 requests; one log)\n"
+"  -q, --quiet      no warnings on stderr (dropped events, damage)\n"
 "  -h, --help       this text\n"
+"  --version        print the version\n"
 "\n"
 "TTFT runs from the request's connect (when it opened the connection) or its\n"
 "first byte (on a reused connection) to the return of the read that completed\n"
 "the first SSE event carrying a non-empty token. See docs/phases.md.\n"
 "\n"
-"exit status: 0 ok; 1 bad usage; 2 the log is missing, unreadable or not a\n"
-"ttftshim log; 3 the log is damaged (truncated or torn records): what could\n"
-"be read is still printed.\n");
+"exit status: 0 ok; 1 the output could not be written; 2 usage error: a\n"
+"bad flag or value, a log that is missing, unreadable or not a ttftshim\n"
+"log, or a --trace or --svg file that cannot be written; 3 the log is\n"
+"damaged (truncated or torn records): what could be read is still printed.\n");
 }
 
 /* Write a document the library made (NULL: it ran out of memory). */
@@ -105,12 +110,12 @@ static int write_waterfall(const char *path, const struct ttft_analysis *a, cons
 }
 
 /* Several logs on one wall clock (ttft_merge.h). */
-static int merge(char **paths, size_t n, const struct ttft_filter *flt, int json)
+static int merge(char **paths, size_t n, const struct ttft_filter *flt, int json, int quiet)
 {
 	struct ttft_merge_log *l = calloc(n, sizeof *l);
 	if (!l) {
 		fprintf(stderr, "ttft-analyze: out of memory\n");
-		return 2;
+		return TTFT_EXIT_FAILED;
 	}
 	int rc = 0;
 	size_t done = 0;
@@ -119,19 +124,19 @@ static int merge(char **paths, size_t n, const struct ttft_filter *flt, int json
 		l[done].path = paths[done];
 		if (ttft_analyze_file(paths[done], flt, &l[done].a, err, sizeof err) != 0) {
 			fprintf(stderr, "ttft-analyze: %s\n", err);
-			rc = 2;
+			rc = TTFT_EXIT_USAGE;
 			break;
 		}
 		if (flt->path_prefix)
 			l[done].a.nnotes = 0;
 		if (l[done].a.truncated || l[done].a.corrupt)
-			rc = 3;
+			rc = TTFT_EXIT_DAMAGED;
 	}
-	if (rc != 2) {
+	if (rc != TTFT_EXIT_USAGE) {
 		ttft_merge_prepare(l, n);
 		int bad;
 		if (json) {
-			for (size_t i = 0; i < n; i++)
+			for (size_t i = 0; i < n && !quiet; i++)
 				ttft_print_warnings(stderr, &l[i].a);
 			struct ttft_json j;
 			bad = ttft_json_init(&j, stdout, 0) != 0 || ttft_merge_json(&j, l, n) != 0;
@@ -143,7 +148,7 @@ static int merge(char **paths, size_t n, const struct ttft_filter *flt, int json
 		if (bad || fflush(stdout) != 0) {
 			fprintf(stderr, "ttft-analyze: writing the report failed (out of memory "
 					"or output closed)\n");
-			rc = 2;
+			rc = TTFT_EXIT_FAILED;
 		}
 	}
 	for (size_t i = 0; i < done; i++)
@@ -161,13 +166,15 @@ int main(int argc, char **argv)
 		{"path", required_argument, 0, 'P'},
 		{"trace", required_argument, 0, 't'},
 		{"svg", required_argument, 0, 's'},
+		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0},
 	};
-	int json = 0, events = 0, c;
+	int json = 0, events = 0, quiet = 0, c;
 	const char *trace = NULL, *svg = NULL;
 	struct ttft_filter flt = {0, NULL};
-	while ((c = getopt_long(argc, argv, "jep:P:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jep:P:t:s:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			events = 1;
@@ -176,12 +183,11 @@ int main(int argc, char **argv)
 			json = 1;
 			break;
 		case 'p': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v <= 0) {
-				fprintf(stderr, "ttft-analyze: --pid wants a "
-						"process id, got '%s'\n", optarg);
-				return 1;
+			long v;
+			char err[160];
+			if (ttft_cli_long("pid", optarg, 1, INT_MAX, &v, err, sizeof err) != 0) {
+				fprintf(stderr, "ttft-analyze: %s (a process id)\n", err);
+				return TTFT_EXIT_USAGE;
 			}
 			flt.pid = (int)v;
 			break;
@@ -195,38 +201,46 @@ int main(int argc, char **argv)
 		case 's':
 			svg = optarg;
 			break;
+		case 'q':
+			quiet = 1;
+			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return TTFT_EXIT_OK;
+		case 'V':
+			printf("ttft-analyze (%s)\n", ttft_version());
+			return TTFT_EXIT_OK;
 		default:
-			usage(stderr);
-			return 1;
+			fprintf(stderr, "ttft-analyze: see ttft-analyze --help\n");
+			return TTFT_EXIT_USAGE;
 		}
 	}
 	if (argc - optind > 1 && events) {
 		fprintf(stderr, "ttft-analyze: --events reads one log at a time\n");
-		return 1;
+		return TTFT_EXIT_USAGE;
 	}
 	if (argc - optind > 1 && (trace || svg)) {
 		fprintf(stderr, "ttft-analyze: --trace and --svg read one log at a time\n");
-		return 1;
+		return TTFT_EXIT_USAGE;
 	}
 	if (argc - optind > 1)
-		return merge(argv + optind, (size_t)(argc - optind), &flt, json);
+		return merge(argv + optind, (size_t)(argc - optind), &flt, json, quiet);
 	char defpath[4096];
 	const char *path = optind < argc ? argv[optind]
 					 : ttft_log_default_path(defpath, sizeof defpath);
 	char err[512];
 	if (events)
-		return ttft_dump_events(stdout, path, &flt, err, sizeof err) ? 2 : 0;
+		return ttft_dump_events(stdout, path, &flt, err, sizeof err) ? TTFT_EXIT_USAGE
+									      : TTFT_EXIT_OK;
 	struct ttft_analysis a;
 	if (ttft_analyze_file(path, &flt, &a, err, sizeof err) != 0) {
 		fprintf(stderr, "ttft-analyze: %s\n", err);
-		return 2;
+		return TTFT_EXIT_USAGE;
 	}
 	if (flt.path_prefix)
 		a.nnotes = 0; /* connection notes have no path: not asked for */
-	ttft_print_warnings(stderr, &a);
+	if (!quiet)
+		ttft_print_warnings(stderr, &a);
 	if (json) {
 		struct ttft_json j;
 		int bad = ttft_json_init(&j, stdout, 0) != 0;
@@ -238,7 +252,7 @@ int main(int argc, char **argv)
 		if (bad) {
 			perror("ttft-analyze: writing the JSON");
 			ttft_analysis_free(&a);
-			return 2;
+			return TTFT_EXIT_FAILED;
 		}
 	} else {
 		if (a.nreqs == a.nencrypted)
@@ -247,16 +261,17 @@ int main(int argc, char **argv)
 				flt.pid || flt.path_prefix ? " match the filters" : "");
 		ttft_print_table(stdout, &a);
 	}
-	int rc = 0;
+	int rc = TTFT_EXIT_OK;
+	/* a file named on the command line that cannot be used */
 	if (trace && write_trace(trace, &a) != 0)
-		rc = 2;
+		rc = TTFT_EXIT_USAGE;
 	if (svg && write_waterfall(svg, &a, path) != 0)
-		rc = 2;
+		rc = TTFT_EXIT_USAGE;
 	int damaged = a.truncated || a.corrupt;
 	ttft_analysis_free(&a);
 	if (fflush(stdout) != 0) {
 		perror("ttft-analyze: writing output");
-		return 2;
+		return TTFT_EXIT_FAILED;
 	}
-	return rc ? rc : damaged ? 3 : 0;
+	return rc ? rc : damaged ? TTFT_EXIT_DAMAGED : TTFT_EXIT_OK;
 }

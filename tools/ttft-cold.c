@@ -1,7 +1,10 @@
 /* ttft-cold — the cold-start decomposition: start the server, stamp its log
  * lines and readiness, time the cold request and warm ones, sample GPU and
- * CPU, stop the server, and write first_token_latency.md. */
+ * CPU, stop the server, and write first_token_latency.md. Everything the
+ * run needs is checked before the first server starts. */
 #include "cold.h"
+#include "ttft_html.h"
+#include "ttft_cli.h"
 #include "ttft_clock.h"
 #include "ttft_url.h"
 
@@ -13,10 +16,12 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,9 +31,11 @@ static volatile pid_t g_pgid;
 static void on_signal(int sig)
 {
 	(void)sig;
-	g_stop = 1;
+	/* async-signal-safe only: the rest happens in main. A second Ctrl-C
+	 * does not wait for the server's own shutdown. */
+	g_stop = 1 + (g_stop > 0);
 	if (g_pgid > 0)
-		kill(-g_pgid, SIGTERM); /* async-signal-safe; the rest in main */
+		kill(-g_pgid, g_stop > 1 ? SIGKILL : SIGTERM);
 }
 
 static void usage(FILE *f)
@@ -40,14 +47,18 @@ static void usage(FILE *f)
 "the port and for /health (every 20 ms), then times the cold request and\n"
 "--warm-runs warm ones (ttft-probe's engine), samples GPU and CPU, stops the\n"
 "server (SIGTERM, then SIGKILL), and explains the cold start from the\n"
-"server's own log lines: weight load, compile / warm-up, KV-cache allocation,\n"
-"whatever no line explains ('unaccounted'), and the first request's own\n"
-"warm-up (cold TTFT minus median warm TTFT).\n"
+"server's own log lines: weights load, runtime warm-up (compile, graph\n"
+"capture), allocations (KV cache), nested as the server nests them, and\n"
+"whatever no line explains ('unaccounted'); then the cold request against\n"
+"the warm ones, like for like (prompt and cached tokens of each run).\n"
 "\n"
 "  --server CMD         the server command line (run with sh -c CMD)\n"
 "  --url URL            where it serves (default http://127.0.0.1:8000)\n"
-"  --warm-runs N        warm requests after the cold one (default 5)\n"
-"  --cycles K           restart K times to show the spread (default 1)\n"
+"  --warm-runs N        warm requests after the cold one (default 5, >= 1)\n"
+"  --cycles K           restarts, to show the spread (default 3)\n"
+"  --same-prompt        send the same prompt every run (default: each run's\n"
+"                       prompt starts with its own number, so no run reuses\n"
+"                       another's prefix from the server's cache)\n"
 "  --ready-timeout S    give up if not ready after S s (default 600)\n"
 "  --stop-timeout S     SIGKILL after S s of SIGTERM (default 15)\n"
 "  --kind KIND          vllm | llamacpp (default: guessed from the log)\n"
@@ -56,23 +67,48 @@ static void usage(FILE *f)
 "  --template FILE      the template (default docs/first_token_latency.md)\n"
 "  --json FILE          the same numbers as JSON ('-' = stdout)\n"
 "  --log-dir DIR        keep the stamped server logs there (default: the\n"
-"                       report's directory, else /tmp)\n"
+"                       report's directory, else the JSON's; with neither,\n"
+"                       they are not kept)\n"
 "  --prompt TEXT, --max-tokens N, --model M, --chat, --ignore-eos,\n"
 "  --timeout S          as for ttft-probe (max tokens default 64)\n"
+"  -q, --quiet          no progress on stderr\n"
 "  -h, --help           this text\n"
+"  --version            print the version\n"
 "\n"
-"exit status: 0 ok; 1 the server failed (exited early, never became ready,\n"
-"died during the runs) or a request failed; 2 bad usage, port already in\n"
-"use, unreadable patterns or template; 130 interrupted (the server is\n"
-"stopped first).\n");
+"Every flag, the pattern file, the template and every output path are\n"
+"checked before the first server starts. Outputs are replaced atomically.\n"
+"Ctrl-C (or SIGTERM) cancels the request in flight, stops the server and\n"
+"writes what was measured, marked interrupted; a second Ctrl-C kills the\n"
+"server at once.\n"
+"\n"
+"exit status: 0 ok; 1 the measurement failed (the server exited early,\n"
+"never became ready, died during the runs; a request failed; an output\n"
+"could not be written); 2 usage error (bad flag or value, unknown --kind,\n"
+"unreadable patterns or template, unwritable --report/--json/--log-dir,\n"
+"the port already in use, an https:// URL on a plain-HTTP server); 130\n"
+"interrupted (the server is stopped first). In every case the server's\n"
+"whole process group is gone before ttft-cold exits.\n");
 }
 
 struct opts {
 	const char *server, *url, *kind, *patterns, *report, *tpl, *json, *log_dir;
-	int warm, cycles;
+	long warm, cycles;
+	int quiet, same_prompt;
 	double ready_timeout, stop_timeout;
 	struct probe_cfg probe;
 };
+
+__attribute__((format(printf, 2, 3)))
+static void progress(const struct opts *o, const char *fmt, ...)
+{
+	if (o->quiet)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("ttft-cold: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
 
 static const char *exe_relative(const char *rel, char *buf, size_t n)
 {
@@ -121,14 +157,14 @@ static void tail_into(struct cold_server *srv, char *out, size_t n)
 		snprintf(out + o, n - o, "\n    (it printed nothing)");
 }
 
-static int seconds_since(int64_t t0, double *out)
+static double since(int64_t t0)
 {
-	*out = (double)(ttft_now_ns() - t0) / 1e9;
-	return 0;
+	return (double)(ttft_now_ns() - t0) / 1e9;
 }
 
 /* The model (from --model or /v1/models) and the server's version (vLLM's
- * /version, llama.cpp's /props build_info). */
+ * /version, llama.cpp's /props build_info); whether /metrics can be read
+ * (vLLM's prefix-cache counters give each run's cached tokens). */
 static void server_facts(struct probe_cfg *cfg, struct cold_cycle *c)
 {
 	char err[512], url[2200], *body = NULL;
@@ -156,40 +192,60 @@ static void server_facts(struct probe_cfg *cfg, struct cold_cycle *c)
 		free(body);
 		body = NULL;
 	}
+	struct ttft_truth t;
+	cfg->metrics = probe_scrape(cfg, &t, err, sizeof err) == 0;
+}
+
+/* The runs that were made: sequential, so the first never started ends
+ * them. */
+static int made(const struct ttft_record *r, int n)
+{
+	int k = 0;
+	while (k < n && r[k].t_start)
+		k++;
+	return k;
+}
+
+static int interrupted(struct cold_cycle *c)
+{
+	c->interrupted = 1;
+	snprintf(c->error, sizeof c->error, "interrupted (Ctrl-C or SIGTERM)");
+	return TTFT_EXIT_INTERRUPTED;
 }
 
 /* One restart: spawn → listening → ready → cold → warm → stop. */
 static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *host,
-		     int port, const char *log_dir)
+		     int port, const char *log_dir, const char *const *prompts)
 {
 	if (cold_port_open(host, port)) {
 		snprintf(c->error, sizeof c->error,
 			 "port %d on %s is already in use: stop what listens there, or "
 			 "point --url and the server at a free port", port, host);
-		return 2;
+		return TTFT_EXIT_USAGE;
 	}
+	sanity_host(&c->host_start);
 	sanity_gpu(&c->gpu_before);
-	snprintf(c->log_path, sizeof c->log_path, "%s/server-cycle%d.log", log_dir, c->index);
+	if (log_dir)
+		snprintf(c->log_path, sizeof c->log_path, "%s/server-cycle%d.log", log_dir,
+			 c->index);
 	struct cold_server srv;
-	if (cold_server_start(&srv, o->server, c->log_path) != 0) {
+	if (cold_server_start(&srv, o->server, log_dir ? c->log_path : NULL) != 0) {
 		snprintf(c->error, sizeof c->error, "cannot start the server (log %.400s): %s",
 			 c->log_path, strerror(errno));
-		return 1;
+		cold_server_free(&srv);
+		return TTFT_EXIT_FAILED;
 	}
 	g_pgid = srv.pid;
 	c->t_spawn = srv.t_spawn;
-	fprintf(stderr, "ttft-cold: cycle %d: started '%s' (pid %d)\n", c->index, o->server,
-		(int)srv.pid);
-	char health[2100];
+	progress(o, "cycle %d: started '%s' (pid %d)\n", c->index, o->server, (int)srv.pid);
+	char health[2100], plain[2100];
 	snprintf(health, sizeof health, "%s/health", o->probe.base);
-	int rc = 0, listening = 0, last_report = 0;
+	int rc = 0, listening = 0, last_report = 0, tls_checked = 0;
 	c->spawn_to_listen_s = c->spawn_to_ready_s = NAN;
 	for (;;) {
-		double t;
-		seconds_since(srv.t_spawn, &t);
+		double t = since(srv.t_spawn);
 		if (g_stop) {
-			rc = 130;
-			snprintf(c->error, sizeof c->error, "interrupted");
+			rc = interrupted(c);
 			break;
 		}
 		if (cold_server_dead(&srv)) {
@@ -200,7 +256,7 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 				 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), t);
 			usleep(100000); /* let the reader take the last lines */
 			tail_into(&srv, c->error, sizeof c->error);
-			rc = 1;
+			rc = TTFT_EXIT_FAILED;
 			break;
 		}
 		if (t > o->ready_timeout) {
@@ -210,7 +266,7 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 				 listening ? "its port accepted but /health never answered 200"
 					   : "its port never accepted");
 			tail_into(&srv, c->error, sizeof c->error);
-			rc = 1;
+			rc = TTFT_EXIT_FAILED;
 			break;
 		}
 		if (!listening && cold_port_open(host, port)) {
@@ -218,54 +274,70 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 			c->spawn_to_listen_s = t;
 		}
 		if (listening && cold_http_get(health, 1.0, NULL) == 200) {
-			seconds_since(srv.t_spawn, &c->spawn_to_ready_s);
+			c->spawn_to_ready_s = since(srv.t_spawn);
 			break;
+		}
+		/* an https:// URL on a plain server never answers: say so */
+		if (listening && !tls_checked && t - c->spawn_to_listen_s > 3) {
+			tls_checked = 1;
+			if (probe_plain_http(o->probe.base, plain, sizeof plain)) {
+				snprintf(c->error, sizeof c->error, "%.400s answers plain HTTP, "
+					 "not TLS: use --url %.400s", o->probe.base, plain);
+				rc = TTFT_EXIT_USAGE;
+				break;
+			}
 		}
 		if ((int)t / 10 > last_report) {
 			last_report = (int)t / 10;
-			fprintf(stderr, "ttft-cold:   … %d s, %s\n", (int)t,
-				listening ? "listening, waiting for /health" : "not listening yet");
+			progress(o, "  … %d s, %s\n", (int)t,
+				 listening ? "listening, waiting for /health" : "not listening yet");
 		}
 		usleep(20000);
 	}
 	if (rc == 0) {
-		fprintf(stderr, "ttft-cold:   listening after %.3f s, ready after %.3f s\n",
-			c->spawn_to_listen_s, c->spawn_to_ready_s);
+		progress(o, "  listening after %.3f s, ready after %.3f s\n",
+			 c->spawn_to_listen_s, c->spawn_to_ready_s);
+		c->server_argv = cold_server_argv(srv.pid, &c->server_pid);
 		sanity_gpu(&c->gpu_ready);
 		struct probe_cfg cfg = o->probe;
+		cfg.stop = &g_stop;
 		server_facts(&cfg, c);
 		struct cpu_snap a, b, w0, w1;
 		struct probe_run run = {.cfg = &cfg, .conc = 1};
 		char perr[256] = "";
+		int prc = 0;
 		sanity_cpu(srv.pid, &a);
-		int prc = probe_run(&run, &c->cold, 1, perr, sizeof perr);
+		cfg.prompts = prompts;
+		if (!g_stop)
+			prc = probe_run(&run, &c->cold, 1, perr, sizeof perr);
 		sanity_cpu(srv.pid, &b);
 		sanity_gpu(&c->gpu_after_cold);
 		sanity_cpu_between(&a, &b, &c->sys_cpu_cold, &c->srv_cpu_cold);
 		c->cold.label = "cold";
-		c->warm = calloc((size_t)(o->warm ? o->warm : 1), sizeof *c->warm);
+		c->warm = calloc((size_t)o->warm, sizeof *c->warm);
 		c->samples = calloc(COLD_MAX_SAMPLES, sizeof *c->samples);
 		if (!c->warm || !c->samples) {
 			prc = -1;
-			snprintf(perr, sizeof perr, "out of memory for %d warm runs", o->warm);
+			snprintf(perr, sizeof perr, "out of memory for %ld warm runs", o->warm);
 		}
-		c->nwarm = c->warm ? o->warm : 0;
 		struct sampler smp = {c, 0};
 		pthread_t th;
 		int sampling = c->samples && pthread_create(&th, NULL, sample_gpu, &smp) == 0;
 		sanity_cpu(srv.pid, &w0);
-		if (o->warm && !g_stop && prc >= 0)
-			prc = probe_run(&run, c->warm, o->warm, perr, sizeof perr);
+		cfg.prompts = prompts ? prompts + 1 : NULL;
+		if (!g_stop && prc >= 0)
+			prc = probe_run(&run, c->warm, (int)o->warm, perr, sizeof perr);
 		sanity_cpu(srv.pid, &w1);
 		__atomic_store_n(&smp.stop, 1, __ATOMIC_RELAXED);
 		if (sampling)
 			pthread_join(th, NULL);
 		sanity_cpu_between(&w0, &w1, &c->sys_cpu_warm, &c->srv_cpu_warm);
+		c->nwarm = c->warm ? made(c->warm, (int)o->warm) : 0;
 		for (int i = 0; i < c->nwarm; i++) {
 			c->warm[i].label = "warm";
 			c->warm[i].run = i + 2;
 		}
-		int failed = !c->cold.ok;
+		int failed = c->cold.t_start && !c->cold.ok;
 		for (int i = 0; i < c->nwarm; i++)
 			failed += !c->warm[i].ok;
 		/* Requests fail the moment a dying server's socket closes, a
@@ -277,25 +349,26 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 			dead = cold_server_dead(&srv);
 		}
 		if (g_stop) {
-			rc = 130;
-			snprintf(c->error, sizeof c->error, "interrupted");
+			rc = interrupted(c);
 		} else if (prc < 0) {
 			snprintf(c->error, sizeof c->error, "%s", perr);
-			rc = 1;
+			rc = TTFT_EXIT_FAILED;
 		} else if (dead) {
 			snprintf(c->error, sizeof c->error,
 				 "the server died during the requests; its last lines:");
 			tail_into(&srv, c->error, sizeof c->error);
-			rc = 1;
+			rc = TTFT_EXIT_FAILED;
 		} else if (failed) {
 			snprintf(c->error, sizeof c->error, "%d request%s failed: %s", failed,
 				 failed == 1 ? "" : "s",
 				 !c->cold.ok ? ttft_record_error(&c->cold) : "see the warm runs");
-			rc = 1;
+			rc = TTFT_EXIT_FAILED;
 		}
 	}
-	c->stop_s = cold_server_stop(&srv, o->stop_timeout);
+	c->stop_s = cold_server_stop(&srv, g_stop > 1 ? 0 : o->stop_timeout);
 	g_pgid = 0;
+	sanity_host(&c->host_end);
+	c->steal_pct = sanity_steal_pct(&c->host_start, &c->host_end);
 	/* keep the lines for phases and outlier notes */
 	c->lines = srv.lines;
 	c->nlines = srv.nlines;
@@ -306,16 +379,56 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 	return rc;
 }
 
-static void phases_of(struct cold_cycle *c, const struct cold_patterns *ps)
+static int load_patterns(const struct opts *o, const char *kind, struct cold_patterns *ps,
+			 const char **path, char *pbuf, size_t pn)
 {
-	double until = isnan(c->spawn_to_ready_s) ? 1e9 : c->spawn_to_ready_s;
-	c->found = cold_phases_match(ps, c->lines, c->nlines, c->t_spawn, until,
-				     c->phases, c->infos, &c->ninfo);
-	c->nphases = 0;
-	for (size_t i = 0; i < ps->n; i++)
-		c->nphases += !ps->p[i].is_info;
-	c->unaccounted_s = isnan(c->spawn_to_ready_s) ? NAN
-		: cold_unaccounted(c->phases, c->nphases, c->spawn_to_ready_s);
+	char perr[600];
+	const char *pp = o->patterns;
+	if (!pp) {
+		char rel[96];
+		snprintf(rel, sizeof rel, "tools/patterns/%s.tsv", kind);
+		pp = exe_relative(rel, pbuf, pn);
+		if (!pp) {
+			snprintf(pbuf, pn, "%s", rel);
+			pp = pbuf;
+		}
+	}
+	*path = pp;
+	if (cold_patterns_load(ps, pp, perr, sizeof perr) != 0) {
+		fprintf(stderr, "ttft-cold: %s%s\n", perr, o->patterns ? " (--patterns)"
+			: " (--kind, or --patterns FILE for your own)");
+		return -1;
+	}
+	return 0;
+}
+
+static void free_run(struct cold_run *run)
+{
+	for (int k = 0; k < run->ncycles; k++) {
+		struct cold_cycle *cy = &run->cycles[k];
+		ttft_record_free(&cy->cold);
+		/* all of them: the runs never made were initialised too */
+		for (int i = 0; cy->warm && i < run->warm_runs; i++)
+			ttft_record_free(&cy->warm[i]);
+		free(cy->warm);
+		free(cy->samples);
+		free(cy->server_argv);
+		for (size_t i = 0; i < cy->nlines; i++)
+			free(cy->lines[i].text);
+		free(cy->lines);
+	}
+	free(run->cycles);
+}
+
+/* Check, before anything starts, that a file can be written there. */
+static int check_output(const char *flag, const char *path)
+{
+	char err[PATH_MAX + 200];
+	if (path && ttft_output_check(flag, path, err, sizeof err) != 0) {
+		fprintf(stderr, "ttft-cold: %s\n", err);
+		return -1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -327,94 +440,159 @@ int main(int argc, char **argv)
 		{"template", 1, 0, 'T'}, {"json", 1, 0, 'j'}, {"log-dir", 1, 0, 'L'},
 		{"prompt", 1, 0, 'P'}, {"max-tokens", 1, 0, 'm'}, {"model", 1, 0, 'M'},
 		{"chat", 0, 0, 'c'}, {"ignore-eos", 0, 0, 'e'}, {"timeout", 1, 0, 't'},
-		{"help", 0, 0, 'h'}, {0, 0, 0, 0},
+		{"same-prompt", 0, 0, 'X'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
+		{"version", 0, 0, 'V'}, {0, 0, 0, 0},
 	};
 	struct opts o = {0};
 	o.url = "http://127.0.0.1:8000";
 	o.warm = 5;
-	o.cycles = 1;
+	o.cycles = 3;
 	o.ready_timeout = 600;
 	o.stop_timeout = 15;
 	o.probe.prompt = "Explain TTFT in one sentence.";
 	o.probe.max_tokens = 64;
 	o.probe.stream = 1;
 	o.probe.timeout_s = 300;
-	int c;
-	char *end;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	int c, idx = 0, bad = 0;
+	long mt = 64;
+	char err[PATH_MAX + 300];
+	while (!bad && (c = getopt_long(argc, argv, "qh", lo, &idx)) != -1) {
+		const char *flag = lo[idx].name;
 		switch (c) {
 		case 's': o.server = optarg; break;
 		case 'u': o.url = optarg; break;
-		case 'w': o.warm = (int)strtol(optarg, &end, 10);
-			if (*end || o.warm < 0 || o.warm > 10000) goto bad;
+		case 'w':
+			if (!strcmp(optarg, "0")) {
+				fprintf(stderr, "ttft-cold: bad value '0' for --warm-runs: a cold "
+						"request alone has nothing to be compared with; "
+						"want 1 or more\n");
+				return TTFT_EXIT_USAGE;
+			}
+			bad = ttft_cli_long(flag, optarg, 1, 10000, &o.warm, err, sizeof err);
 			break;
-		case 'k': o.cycles = (int)strtol(optarg, &end, 10);
-			if (*end || o.cycles < 1 || o.cycles > 1000) goto bad;
-			break;
-		case 'R': o.ready_timeout = strtod(optarg, &end); if (*end || o.ready_timeout <= 0) goto bad; break;
-		case 'S': o.stop_timeout = strtod(optarg, &end); if (*end || o.stop_timeout < 0) goto bad; break;
+		case 'k': bad = ttft_cli_long(flag, optarg, 1, 1000, &o.cycles, err, sizeof err); break;
+		case 'R': bad = ttft_cli_double(flag, optarg, 0, 1, 1e6, &o.ready_timeout, err, sizeof err); break;
+		case 'S': bad = ttft_cli_double(flag, optarg, 0, 0, 1e6, &o.stop_timeout, err, sizeof err); break;
 		case 'K': o.kind = optarg; break;
 		case 'p': o.patterns = optarg; break;
 		case 'r': o.report = optarg; break;
 		case 'T': o.tpl = optarg; break;
 		case 'j': o.json = optarg; break;
 		case 'L': o.log_dir = optarg; break;
-		case 'P': o.probe.prompt = optarg; break;
-		case 'm': o.probe.max_tokens = (int)strtol(optarg, &end, 10);
-			if (*end || o.probe.max_tokens < 1) goto bad;
+		case 'P':
+			if (!*optarg) {
+				fprintf(stderr, "ttft-cold: bad value '' for --prompt: an empty "
+						"prompt measures nothing\n");
+				return TTFT_EXIT_USAGE;
+			}
+			o.probe.prompt = optarg;
+			break;
+		case 'm':
+			bad = ttft_cli_long(flag, optarg, 1, 1000000, &mt, err, sizeof err);
+			o.probe.max_tokens = (int)mt;
 			break;
 		case 'M': o.probe.model = optarg; break;
 		case 'c': o.probe.chat = 1; break;
 		case 'e': o.probe.ignore_eos = 1; break;
-		case 't': o.probe.timeout_s = strtod(optarg, &end); if (*end || o.probe.timeout_s <= 0) goto bad; break;
-		case 'h': usage(stdout); return 0;
+		case 't': bad = ttft_cli_double(flag, optarg, 0, 1, 1e6, &o.probe.timeout_s, err, sizeof err); break;
+		case 'X': o.same_prompt = 1; break;
+		case 'q': o.quiet = 1; break;
+		case 'h': usage(stdout); return TTFT_EXIT_OK;
+		case 'V': printf("ttft-cold (%s)\n", ttft_version()); return TTFT_EXIT_OK;
 		default:
-		bad:
-			if (c != '?')
-				fprintf(stderr, "ttft-cold: bad value '%s' for --%s\n", optarg,
-					lo[0].name ? "option" : "");
-			usage(stderr);
-			return 2;
+			fprintf(stderr, "ttft-cold: see ttft-cold --help\n");
+			return TTFT_EXIT_USAGE;
 		}
 	}
-	if (!o.server || optind < argc) {
-		fprintf(stderr, "ttft-cold: --server 'CMD' is required\n");
-		usage(stderr);
-		return 2;
+	if (bad) {
+		fprintf(stderr, "ttft-cold: %s\n", err);
+		return TTFT_EXIT_USAGE;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ttft-cold: unexpected argument '%s' (the server command "
+				"goes in --server 'CMD')\n", argv[optind]);
+		return TTFT_EXIT_USAGE;
+	}
+	if (!o.server || !*o.server) {
+		fprintf(stderr, "ttft-cold: --server 'CMD' is required (see ttft-cold --help)\n");
+		return TTFT_EXIT_USAGE;
 	}
 	struct ttft_url u;
 	char uerr[512];
 	if (ttft_url_parse(o.url, &u, uerr, sizeof uerr) != 0) {
-		fprintf(stderr, "ttft-cold: cannot parse --url: %s\n", uerr);
-		return 2;
+		fprintf(stderr, "ttft-cold: bad value '%s' for --url: %s\n", o.url, uerr);
+		return TTFT_EXIT_USAGE;
 	}
 	const char *host = u.host;
 	int port = u.port;
 	o.probe.base = u.base;
-	o.probe.headers = curl_slist_append(NULL, "Content-Type: application/json");
-	o.probe.headers = curl_slist_append(o.probe.headers, "Expect:");
 
+	/* the pattern file now, when the kind is known: not after a cycle */
+	struct cold_patterns ps = {0};
+	char ppath[PATH_MAX];
+	const char *patterns_path = NULL;
+	if (o.kind && strcmp(o.kind, "vllm") && strcmp(o.kind, "llamacpp") && !o.patterns) {
+		fprintf(stderr, "ttft-cold: bad value '%s' for --kind: want vllm or llamacpp "
+				"(or --patterns FILE for another server)\n", o.kind);
+		return TTFT_EXIT_USAGE;
+	}
+	if ((o.kind || o.patterns) &&
+	    load_patterns(&o, o.kind ? o.kind : "custom", &ps, &patterns_path, ppath,
+			  sizeof ppath) != 0)
+		return TTFT_EXIT_USAGE;
 	char tplbuf[PATH_MAX];
 	const char *tpl = o.tpl;
-	if (o.report && !tpl && !(tpl = exe_relative("docs/first_token_latency.md", tplbuf, sizeof tplbuf)))
+	if (o.report && !tpl && !(tpl = exe_relative("docs/first_token_latency.md", tplbuf,
+						     sizeof tplbuf)))
 		tpl = "docs/first_token_latency.md";
 	if (o.report && access(tpl, R_OK) != 0) {
-		fprintf(stderr, "ttft-cold: cannot read the report template %s (--template)\n", tpl);
-		return 2;
+		fprintf(stderr, "ttft-cold: cannot read the report template %s (--template): "
+				"%s\n", tpl, strerror(errno));
+		cold_patterns_free(&ps);
+		return TTFT_EXIT_USAGE;
 	}
-	char logdir[PATH_MAX];
+	/* The stamped server logs go beside the outputs (or to --log-dir);
+	 * with no output asked for, nowhere: nothing is left behind. */
+	char logdir[PATH_MAX], tmp[PATH_MAX];
+	const char *beside = o.report ? o.report : o.json && strcmp(o.json, "-") ? o.json : NULL;
 	if (o.log_dir) {
 		snprintf(logdir, sizeof logdir, "%s", o.log_dir);
-	} else if (o.report) {
-		char tmp[PATH_MAX];
-		snprintf(tmp, sizeof tmp, "%s", o.report);
+		mkdir(logdir, 0755); /* the one level asked for; its absence is said below */
+	} else if (beside) {
+		snprintf(tmp, sizeof tmp, "%s", beside);
 		snprintf(logdir, sizeof logdir, "%s", dirname(tmp));
-	} else {
-		snprintf(logdir, sizeof logdir, "/tmp");
 	}
-	mkdir(logdir, 0755);
+	char logprobe[PATH_MAX + 32];
+	snprintf(logprobe, sizeof logprobe, "%s/server-cycle1.log", logdir);
+	if (check_output("report", o.report) || check_output("json", o.json) ||
+	    ((o.log_dir || beside) &&
+	     check_output(o.log_dir ? "log-dir" : o.report ? "report" : "json", logprobe))) {
+		cold_patterns_free(&ps);
+		return TTFT_EXIT_USAGE;
+	}
+
+	/* Distinct prompts: the same text behind a one-character label of its
+	 * own ("0. ", "1. ", … "9. ", "A. ", …): the labels differ in their
+	 * first token, so no run shares a prefix with another in the server's
+	 * cache, and each is one token, so every run prefills as many. */
+	static const char labels[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				     "abcdefghijklmnopqrstuvwxyz";
+	int nruns = (int)o.warm + 1;
+	char **prompts = NULL;
+	if (!o.same_prompt) {
+		prompts = calloc((size_t)nruns, sizeof *prompts);
+		for (int i = 0; prompts && i < nruns; i++) {
+			size_t n = strlen(o.probe.prompt) + 8;
+			prompts[i] = malloc(n);
+			if (prompts[i])
+				snprintf(prompts[i], n, "%c. %s", labels[i % (sizeof labels - 1)],
+					 o.probe.prompt);
+		}
+	}
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	o.probe.headers = curl_slist_append(NULL, "Content-Type: application/json");
+	o.probe.headers = curl_slist_append(o.probe.headers, "Expect:");
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -424,71 +602,83 @@ int main(int argc, char **argv)
 	struct cold_run run = {0};
 	run.server_cmd = o.server;
 	run.url = u.base;
-	run.warm_runs = o.warm;
+	run.warm_runs = (int)o.warm;
 	run.max_tokens = o.probe.max_tokens;
+	run.chat = o.probe.chat;
+	run.prompt = o.probe.prompt;
+	run.distinct_prompts = !o.same_prompt;
+	run.cycles_wanted = (int)o.cycles;
+	run.tool_version = ttft_version();
 	run.cycles = calloc((size_t)o.cycles, sizeof *run.cycles);
 	sanity_cpu_name(run.cpu, sizeof run.cpu);
 	sanity_os_name(run.os, sizeof run.os);
 	time_t now = time(NULL);
 	strftime(run.date, sizeof run.date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+	run.kind = o.kind ? o.kind : "unknown";
+	run.patterns_path = patterns_path;
 	int rc = 0;
-	struct cold_patterns ps = {0};
-	char perr[600], ppath[PATH_MAX];
 	for (int k = 0; k < o.cycles && rc == 0; k++) {
 		struct cold_cycle *cy = &run.cycles[k];
 		cy->index = k + 1;
-		rc = run_cycle(&o, cy, host, port, logdir);
+		rc = run_cycle(&o, cy, host, port, o.log_dir || beside ? logdir : NULL,
+			       (const char *const *)prompts);
 		run.ncycles = k + 1;
-		if (rc == 2 || rc == 130) {
-			fprintf(stderr, "ttft-cold: %s\n", cy->error);
-			break;
-		}
-		if (!ps.n) {
-			const char *kind = o.kind ? o.kind : cold_detect_kind(cy->lines, cy->nlines);
-			run.kind = kind ? kind : "unknown";
-			const char *pp = o.patterns;
-			if (!pp && kind) {
-				char rel[64];
-				snprintf(rel, sizeof rel, "tools/patterns/%s.tsv", kind);
-				pp = exe_relative(rel, ppath, sizeof ppath);
-				if (!pp) {
-					snprintf(ppath, sizeof ppath, "%s", rel);
-					pp = ppath;
-				}
+		if (!ps.n && !o.kind && !o.patterns) {
+			const char *kind = cold_detect_kind(cy->lines, cy->nlines);
+			if (kind) {
+				run.kind = kind;
+				if (load_patterns(&o, kind, &ps, &run.patterns_path, ppath,
+						  sizeof ppath) != 0)
+					ps.n = 0;
+			} else if (cy->nlines) {
+				fprintf(stderr, "ttft-cold: warning: cannot tell the server's kind "
+						"from its log; pass --kind vllm|llamacpp or "
+						"--patterns FILE to explain its start-up\n");
 			}
-			if (!pp) {
-				fprintf(stderr, "ttft-cold: cannot tell the server's kind from its "
-						"log; pass --kind vllm|llamacpp or --patterns FILE\n");
-			} else if (cold_patterns_load(&ps, pp, perr, sizeof perr) != 0) {
-				fprintf(stderr, "ttft-cold: %s\n", perr);
-				rc = 2;
-				break;
-			}
-			run.patterns_path = pp;
 		}
 		if (ps.n) {
-			phases_of(cy, &ps);
-			if (!cy->found)
+			cold_decompose(&ps, cy->lines, cy->nlines, cy->t_spawn,
+				       cy->spawn_to_ready_s, &cy->dec);
+			if (!cy->dec.found && cy->nlines)
 				fprintf(stderr, "ttft-cold: warning: no line of the server's output "
 						"matched %s: the cold start is all 'unaccounted' (for "
 						"llama-server add -lv 4 --log-timestamps --log-prefix)\n",
 					run.patterns_path);
 		} else {
-			cy->unaccounted_s = cy->spawn_to_ready_s;
+			memset(&cy->dec, 0, sizeof cy->dec);
+			cy->dec.total_s = cy->dec.unaccounted_s = cy->spawn_to_ready_s;
+			cy->dec.first_line_s = NAN;
+		}
+		if (rc == TTFT_EXIT_USAGE && k == 0) {
+			fprintf(stderr, "ttft-cold: %s\n", cy->error);
+			break;
 		}
 		if (!cy->ok) {
 			fprintf(stderr, "ttft-cold: cycle %d: %s\n", cy->index, cy->error);
-			rc = 1;
+			if (rc == TTFT_EXIT_USAGE)
+				rc = TTFT_EXIT_FAILED; /* found late: the earlier cycles stand */
 		} else {
 			double mn, mx, cv, med = cold_warm_median(cy, &mn, &mx, &cv);
-			fprintf(stderr, "ttft-cold:   cold TTFT %.4f s, warm median %.4f s "
-					"(first-request warm-up %.4f s), unaccounted start-up %.3f s\n",
-				ttft_record_ttft_s(&cy->cold), med, ttft_record_ttft_s(&cy->cold) - med,
-				cy->unaccounted_s);
+			double ct = ttft_record_ttft_s(&cy->cold);
+			progress(&o, "  cold TTFT %.4f s = %.1f× the warm median %.4f s; "
+				 "spawn → ready %.3f s, of it unaccounted %.3f s\n", ct,
+				 ct / med, med, cy->spawn_to_ready_s, cy->dec.unaccounted_s);
 		}
 	}
-	run.model = run.ncycles && run.cycles[0].model[0] ? run.cycles[0].model : "unknown";
-	run.version = run.ncycles && run.cycles[0].version[0] ? run.cycles[0].version : "unknown";
+	run.interrupted = g_stop != 0;
+	for (int k = 0; k < run.ncycles && !o.probe.model; k++)
+		if (run.cycles[k].model[0]) {
+			run.model = run.cycles[k].model;
+			break;
+		}
+	if (!run.model)
+		run.model = o.probe.model ? o.probe.model : "unknown";
+	run.version = "unknown";
+	for (int k = 0; k < run.ncycles; k++)
+		if (run.cycles[k].version[0]) {
+			run.version = run.cycles[k].version;
+			break;
+		}
 	struct gpu_snap g;
 	sanity_gpu(&g);
 	snprintf(run.gpu, sizeof run.gpu, "%s%s", g.name,
@@ -496,45 +686,46 @@ int main(int argc, char **argv)
 	if (g.present)
 		snprintf(run.gpu + strlen(run.gpu), sizeof run.gpu - strlen(run.gpu),
 			 ", %.0f MiB", g.mem_total_mib);
-	if (o.report && run.ncycles && rc != 2 && rc != 130) {
-		char err[512];
-		if (cold_write_report(&run, tpl, o.report, err, sizeof err) != 0) {
-			fprintf(stderr, "ttft-cold: %s\n", err);
-			rc = rc ? rc : 2;
-		} else {
-			fprintf(stderr, "ttft-cold: report written to %s\n", o.report);
-		}
-	}
-	if (o.json && run.ncycles) {
-		FILE *f = strcmp(o.json, "-") ? fopen(o.json, "w") : stdout;
+	/* Outputs: whenever a cycle ran (not for a usage error found at the
+	 * first port check), each replaced atomically, both or neither old. */
+	int have = run.ncycles && !(rc == TTFT_EXIT_USAGE && run.ncycles == 1);
+	if (have && o.json) {
+		/* into a string, then replaced atomically */
 		struct ttft_json j;
-		int bad = !f || ttft_json_init(&j, f, 1) != 0;
-		if (f) {
-			if (!bad)
-				bad = cold_json(&j, &run) != 0 || ttft_json_flush(&j) != 0;
-			ttft_json_free(&j);
-			if (f != stdout && fclose(f) != 0)
-				bad = 1;
+		char *js = NULL;
+		if (ttft_json_init(&j, NULL, 1) == 0 && cold_json(&j, &run) == 0)
+			js = ttft_json_take(&j);
+		ttft_json_free(&j);
+		if (!js || ttft_write_atomic(o.json, js, strlen(js), err, sizeof err) != 0) {
+			fprintf(stderr, "ttft-cold: %s\n", js ? err : "out of memory writing the JSON");
+			rc = rc ? rc : TTFT_EXIT_FAILED;
 		}
-		if (bad) {
-			fprintf(stderr, "ttft-cold: cannot write %s: %s\n", o.json, strerror(errno));
-			rc = rc ? rc : 2;
+		free(js);
+	}
+	if (have && o.report) {
+		char *md = cold_report(&run, tpl, o.report, err, sizeof err);
+		char html[4200];
+		size_t ol = strlen(o.report);
+		int dotmd = ol > 3 && !strcmp(o.report + ol - 3, ".md");
+		snprintf(html, sizeof html, "%.*s.html", (int)(ol - (dotmd ? 3 : 0)), o.report);
+		/* the same report as one page, charts inline, beside it */
+		if (!md || ttft_write_atomic(o.report, md, strlen(md), err, sizeof err) != 0 ||
+		    ttft_html_write(o.report, html, err, sizeof err) != 0) {
+			fprintf(stderr, "ttft-cold: %s\n", err);
+			rc = rc ? rc : TTFT_EXIT_FAILED;
+		} else {
+			progress(&o, "report written to %s%s\n", o.report,
+				 run.interrupted ? " (marked interrupted)" : "");
 		}
+		free(md);
 	}
 	cold_patterns_free(&ps);
-	for (int k = 0; k < run.ncycles; k++) {
-		struct cold_cycle *cy = &run.cycles[k];
-		ttft_record_free(&cy->cold);
-		for (int i = 0; i < cy->nwarm; i++)
-			ttft_record_free(&cy->warm[i]);
-		free(cy->warm);
-		free(cy->samples);
-		for (size_t i = 0; i < cy->nlines; i++)
-			free(cy->lines[i].text);
-		free(cy->lines);
-	}
-	free(run.cycles);
+	free_run(&run);
+	if (prompts)
+		for (int i = 0; i < nruns; i++)
+			free(prompts[i]);
+	free(prompts);
 	curl_slist_free_all(o.probe.headers);
 	curl_global_cleanup();
-	return g_stop ? 130 : rc;
+	return g_stop ? TTFT_EXIT_INTERRUPTED : rc;
 }

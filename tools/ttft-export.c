@@ -1,9 +1,11 @@
 /* ttft-export — follow a ttftshim log that other processes write and serve
  * its requests' histograms on /metrics for Prometheus (docs/fleet.md). */
+#include "ttft_cli.h"
 #include "ttft_exporter.h"
 #include "ttft_log.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +14,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: ttft-export [--listen ADDR] [--max-series N] [LOG]\n"
+"usage: ttft-export [--listen ADDR] [--max-series N] [-q] [LOG]\n"
 "\n"
 "Follows LOG (else $TTFT_LOG, else /dev/shm/ttftshim-UID.log) while other\n"
 "processes write it, e.g. a service started with\n"
@@ -28,12 +30,17 @@ static void usage(FILE *f)
 "                    hosts); port 0 picks a free one (default 127.0.0.1:9464)\n"
 "  --max-series N    label sets before requests are folded into\n"
 "                    peer=\"other\",path=\"other\" (default %d)\n"
+"  -q, --quiet       no start-up line on stderr\n"
 "  -h, --help        this text\n"
+"  --version         print the version\n"
 "\n"
 "It runs until SIGINT or SIGTERM. The address it listens on is printed on\n"
 "stderr. See docs/fleet.md for the metrics, the cardinality rule and a\n"
 "Prometheus configuration.\n"
-"exit status: 0 stopped by a signal; 1 bad usage; 2 cannot listen.\n",
+"\n"
+"exit status: 0 stopped by a signal; 1 it had stopped following the log\n"
+"(said on stderr); 2 usage error: a bad flag or value, or an address it\n"
+"cannot listen on.\n",
 		TTFT_EXPORT_MAX_SERIES);
 }
 
@@ -42,38 +49,44 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"listen", required_argument, 0, 'l'},
 		{"max-series", required_argument, 0, 'm'},
+		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0},
 	};
 	const char *addr = "127.0.0.1:9464";
 	long max_series = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, "l:m:h", opts, NULL)) != -1) {
+	int c, quiet = 0;
+	char err[512];
+	while ((c = getopt_long(argc, argv, "l:m:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			addr = optarg;
 			break;
-		case 'm': {
-			char *end;
-			max_series = strtol(optarg, &end, 10);
-			if (*end || max_series < 1 || max_series > 100000) {
-				fprintf(stderr, "ttft-export: --max-series wants 1-100000, "
-						"got '%s'\n", optarg);
-				return 1;
+		case 'm':
+			if (ttft_cli_long("max-series", optarg, 1, 100000, &max_series, err,
+					  sizeof err) != 0) {
+				fprintf(stderr, "ttft-export: %s (label sets)\n", err);
+				return TTFT_EXIT_USAGE;
 			}
 			break;
-		}
+		case 'q':
+			quiet = 1;
+			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return TTFT_EXIT_OK;
+		case 'V':
+			printf("ttft-export (%s)\n", ttft_version());
+			return TTFT_EXIT_OK;
 		default:
-			usage(stderr);
-			return 1;
+			fprintf(stderr, "ttft-export: see ttft-export --help\n");
+			return TTFT_EXIT_USAGE;
 		}
 	}
 	if (argc - optind > 1) {
 		fprintf(stderr, "ttft-export: one log at a time (run one exporter a log)\n");
-		return 1;
+		return TTFT_EXIT_USAGE;
 	}
 	char defpath[4096];
 	const char *path = optind < argc ? argv[optind]
@@ -85,18 +98,19 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	static struct ttft_exporter e;
-	char err[512];
 	if (ttft_exporter_start(&e, addr, path, (size_t)max_series, err, sizeof err) != 0) {
-		fprintf(stderr, "ttft-export: %s\n", err);
-		return 2;
+		fprintf(stderr, "ttft-export: --listen %s: %s\n", addr, err);
+		return TTFT_EXIT_USAGE;
 	}
-	fprintf(stderr, "ttft-export: following %s, serving http://%s/metrics\n", path,
-		ttft_exporter_addr(&e));
+	if (!quiet)
+		fprintf(stderr, "ttft-export: following %s, serving http://%s/metrics\n", path,
+			ttft_exporter_addr(&e));
 	int sig = 0;
 	sigwait(&set, &sig);
 	ttft_exporter_stop(&e, 0, 0);
-	if (e.fail[0])
+	int failed = e.fail[0] != 0;
+	if (failed)
 		fprintf(stderr, "ttft-export: it had stopped following the log: %s\n", e.fail);
 	ttft_exporter_free(&e);
-	return 0;
+	return failed ? TTFT_EXIT_FAILED : TTFT_EXIT_OK;
 }

@@ -20,6 +20,7 @@
 
 #include "ggml.h"
 #include "gguf.h"
+#include "ttft_version.h"
 
 struct shape {
 	const char *name, *hf_name;
@@ -27,9 +28,13 @@ struct shape {
 };
 
 static const struct shape shapes[] = {
-	{"tiny", "tiny (Qwen2 architecture)", 128, 2, 4, 2, 256, 4096},
-	{"qwen2.5-0.5b", "Qwen2.5-0.5B (random weights)", 896, 24, 14, 2, 4864, 32768},
-	{"qwen2.5-1.5b", "Qwen2.5-1.5B (random weights)", 1536, 28, 12, 2, 8960, 32768},
+	/* general.name: ttft-cold reads it from llama-server's log and says
+	 * plainly that the text is meaningless and the timings real */
+	{"tiny", "Qwen2 tiny shape, random weights (ttft-mkmodel)", 128, 2, 4, 2, 256, 4096},
+	{"qwen2.5-0.5b", "Qwen2.5-0.5B shape, random weights (ttft-mkmodel)", 896, 24, 14, 2,
+	 4864, 32768},
+	{"qwen2.5-1.5b", "Qwen2.5-1.5B shape, random weights (ttft-mkmodel)", 1536, 28, 12, 2,
+	 8960, 32768},
 };
 
 static uint64_t g_rng;
@@ -61,7 +66,9 @@ static void usage(FILE *f)
 "(llama.cpp's models/ggml-vocab-qwen2.gguf; tools/engine.sh src finds it).\n"
 "Shapes: tiny (fast, for tests; default), qwen2.5-0.5b, qwen2.5-1.5b\n"
 "(n_embd 1536, 28 layers, 12 heads, 2 KV heads, ffn 8960, tied embeddings).\n"
-"The same seed gives the same file. exit status: 0 ok, 1 failure, 2 usage.\n");
+"The same seed gives the same file. --version prints the version.\n"
+"exit status: 0 ok; 1 the model could not be written; 2 usage error (a bad\n"
+"flag or value, a vocabulary that is not a GGUF vocabulary).\n");
 }
 
 /* An ASCII word token: optional GPT-2 space marker (U+0120), 2-12 letters. */
@@ -124,6 +131,10 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
+		if (!strcmp(a, "--version")) {
+			printf("ttft-mkmodel (ttftshim %s)\n", TTFT_VERSION);
+			return 0;
+		}
 		if (!v) {
 			fprintf(stderr, "ttft-mkmodel: %s needs a value\n", a);
 			return 2;
@@ -159,12 +170,13 @@ int main(int argc, char **argv)
 	if (!src) {
 		fprintf(stderr, "ttft-mkmodel: %s is missing or not a GGUF file (want "
 				"llama.cpp's models/ggml-vocab-qwen2.gguf)\n", vocab);
-		return 1;
+		return 2; /* an input named on the command line: usage */
 	}
 	int64_t tk = gguf_find_key(src, "tokenizer.ggml.tokens");
 	if (tk < 0) {
 		fprintf(stderr, "ttft-mkmodel: %s has no tokenizer.ggml.tokens\n", vocab);
-		return 1;
+		gguf_free(src);
+		return 2;
 	}
 	size_t n_vocab = gguf_get_arr_n(src, tk);
 	unsigned char *good = calloc(n_vocab, 1);

@@ -2,11 +2,14 @@
  * the per-request TTFT analysis on stderr (CMD's own stdout stays clean). */
 
 #include "ttft_analyze.h"
+#include "ttft_cli.h"
 #include "ttft_env.h"
 #include "ttft_exporter.h"
+#include "ttft_filter.h"
 #include "ttft_scrape.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -22,44 +25,55 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: ttft-run [--log PATH] [--json FILE] [--filter SPEC] [--metrics URL]\n"
+"usage: ttft-run [--log PATH] [--json FILE] [--filter SPEC] [--metrics-url URL]\n"
 "                [--metrics-interval MS] [--export ADDR [--export-linger S]\n"
-"                [--export-max-series N]] [--quiet] -- CMD [ARGS...]\n"
+"                [--export-max-series N]] [-q] -- CMD [ARGS...]\n"
 "\n"
 "Runs CMD with libttftshim.so preloaded and a fresh log, waits for it, then\n"
 "prints the per-request TTFT table (see ttft-analyze) on stderr.\n"
 "\n"
-"  --log PATH      write the log to PATH and keep it (default: a private log\n"
-"                  under /dev/shm, removed afterwards)\n"
-"  --json FILE     also write the analysis as JSON to FILE ('-' = stdout)\n"
-"  --filter SPEC   trace only matching connections: port:N, HOST:N, [V6]:N,\n"
-"                  host:HOST, comma-separated (sets TTFT_FILTER)\n"
-"  --metrics URL   sample the server's /metrics during the run (every 50 ms,\n"
-"                  or --metrics-interval MS) into the same log, so each\n"
-"                  request gets the server's queue / prefill split.\n"
-"                  prom+http://PROMETHEUS:9090?job=J&instance=I reads the\n"
-"                  replica's scrapes from a Prometheus server instead (its\n"
-"                  scrape interval is the resolution; after CMD it waits for\n"
-"                  one more scrape, wait_s=S at most, default 120;\n"
-"                  docs/server-truth.md)\n"
-"  --export ADDR   while CMD runs, serve its requests' histograms and counters\n"
-"                  on http://ADDR/metrics for Prometheus (docs/fleet.md): PORT\n"
-"                  or :PORT listen on 127.0.0.1, HOST:PORT where given (0.0.0.0\n"
-"                  to be scraped from other hosts); port 0 picks a free one.\n"
-"                  The address is printed on stderr\n"
+"  --log PATH         write the log to PATH and keep it (default: a private\n"
+"                     log under /dev/shm, removed afterwards)\n"
+"  --json FILE        also write the analysis as JSON to FILE ('-' = stdout)\n"
+"  --filter SPEC      trace only matching connections: port:N, HOST:N, [V6]:N,\n"
+"                     host:HOST, comma-separated (sets TTFT_FILTER)\n"
+"  --metrics-url URL  sample the server's /metrics during the run into the\n"
+"                     same log, so each request gets the server's queue /\n"
+"                     prefill split where a window provably holds it alone;\n"
+"                     every --metrics-interval MS, by default %d ms for vLLM\n"
+"                     and %d ms for llama.cpp (docs/server-truth.md says why;\n"
+"                     --metrics URL, the old name, still works).\n"
+"                     prom+http://PROMETHEUS:9090?job=J&instance=I reads the\n"
+"                     replica's scrapes from a Prometheus server instead (its\n"
+"                     scrape interval is the resolution; after CMD it waits\n"
+"                     for one more scrape, wait_s=S at most, default 120;\n"
+"                     docs/server-truth.md)\n"
+"  --export ADDR      while CMD runs, serve its requests' histograms and\n"
+"                     counters on http://ADDR/metrics for Prometheus\n"
+"                     (docs/fleet.md): PORT or :PORT listen on 127.0.0.1,\n"
+"                     HOST:PORT where given (0.0.0.0 to be scraped from other\n"
+"                     hosts); port 0 picks a free one. The address is printed\n"
+"                     on stderr\n"
 "  --export-linger S  after CMD ends, keep serving until Prometheus has\n"
-"                  scraped the final numbers once, S seconds at most (0)\n"
+"                     scraped the final numbers once, S seconds at most (0)\n"
 "  --export-max-series N  label sets before requests are folded into\n"
-"                  peer=\"other\" (default %d)\n"
-"  --quiet         no table on stderr (use with --json)\n"
-"  -h, --help      this text\n"
+"                     peer=\"other\" (default %d)\n"
+"  -q, --quiet        no table on stderr (use with --json)\n"
+"  -h, --help         this text\n"
+"  --version          print the version\n"
 "\n"
-"The shim is found at $TTFT_SHIM, else next to this program. Processes CMD\n"
-"leaves running in the background are waited for before the analysis\n"
-"(Ctrl-C stops waiting and keeps the log).\n"
-"exit status: CMD's own (128+N if a signal N ended it); 125 when ttft-run\n"
-"itself failed (bad usage, no shim, log not creatable); 127 when CMD could\n"
-"not be run.\n", TTFT_EXPORT_MAX_SERIES);
+"The shim is found at $TTFT_SHIM, else next to this program. Every flag is\n"
+"checked and every output path tried before CMD starts. If the JSON cannot\n"
+"be written at the end, the private log is kept and its path printed.\n"
+"Processes CMD leaves running in the background are waited for before the\n"
+"analysis (Ctrl-C stops waiting and keeps the log).\n"
+"\n"
+"exit status: CMD's own once it ran (128+N when signal N ended it);\n"
+"1 CMD succeeded but the analysis could not be made or written; 2 usage\n"
+"error (bad flag or value, unwritable --json or --log, no shim, an exporter\n"
+"or /metrics source that cannot start), found before CMD runs; 126 CMD is\n"
+"not executable; 127 CMD was not found.\n", TTFT_SCRAPE_VLLM_MS, TTFT_SCRAPE_LLAMACPP_MS,
+		TTFT_EXPORT_MAX_SERIES);
 }
 
 static int find_shim(char *out, size_t len)
@@ -125,6 +139,37 @@ static int wait_for_background(const char *cmd)
 	return 1;
 }
 
+/* After CMD: the scraper's last snapshot, then the exporter, which drains
+ * the log (and lingers for a last scrape when asked). */
+static void stop_helpers(struct ttft_scraper *scraper, struct ttft_exporter *exporter,
+			 int linger_s)
+{
+	if (scraper) {
+		ttft_scraper_stop(scraper);
+		if (scraper->failures)
+			fprintf(stderr, "ttft-run: warning: %u of %u /metrics snapshots failed "
+					"(first: %s); the server split is null where they are "
+					"missing\n", scraper->failures, scraper->snapshots,
+				scraper->first_error);
+	}
+	if (exporter) {
+		ttft_exporter_stop(exporter, 1, linger_s * 1000);
+		if (exporter->fail[0])
+			fprintf(stderr, "ttft-run: warning: the exporter stopped following "
+					"the log: %s\n", exporter->fail);
+		ttft_exporter_free(exporter);
+	}
+}
+
+/* The private log is removed on the way out, unless the data in it could
+ * not be written anywhere else. */
+static int finish(const char *logpath, int keep, int rc)
+{
+	if (!keep)
+		unlink(logpath);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -132,71 +177,88 @@ int main(int argc, char **argv)
 		{"json", required_argument, 0, 'j'},
 		{"filter", required_argument, 0, 'f'},
 		{"quiet", no_argument, 0, 'q'},
+		{"metrics-url", required_argument, 0, 'm'},
 		{"metrics", required_argument, 0, 'm'},
 		{"metrics-interval", required_argument, 0, 'i'},
 		{"export", required_argument, 0, 'x'},
 		{"export-linger", required_argument, 0, 'L'},
 		{"export-max-series", required_argument, 0, 'M'},
 		{"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0},
 	};
 	const char *logpath = NULL, *jsonpath = NULL, *filter = NULL, *metrics = NULL;
-	int interval = 50;
+	long interval = 0, linger_s = 0, max_series = 0; /* interval 0: by the server */
 	const char *export_addr = NULL;
-	int linger_s = 0;
-	long max_series = 0;
-	int quiet = 0, c;
-	while ((c = getopt_long(argc, argv, "+l:j:f:qh", opts, NULL)) != -1) {
+	int quiet = 0, c, idx = 0;
+	char err[512];
+	while ((c = getopt_long(argc, argv, "+l:j:f:qh", opts, &idx)) != -1) {
 		switch (c) {
 		case 'm': metrics = optarg; break;
 		case 'i':
-			interval = atoi(optarg);
-			if (interval < 1 || interval > 60000) {
-				fprintf(stderr, "ttft-run: --metrics-interval wants 1-60000 ms\n");
-				return 125;
+			if (ttft_cli_long("metrics-interval", optarg, 1, 60000, &interval, err,
+					  sizeof err) != 0) {
+				fprintf(stderr, "ttft-run: %s (milliseconds)\n", err);
+				return TTFT_EXIT_USAGE;
 			}
 			break;
 		case 'x': export_addr = optarg; break;
-		case 'L': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v < 0 || v > 3600) {
-				fprintf(stderr, "ttft-run: --export-linger wants 0-3600 s, "
-						"got '%s'\n", optarg);
-				return 125;
-			}
-			linger_s = (int)v;
-			break;
-		}
-		case 'M': {
-			char *end;
-			max_series = strtol(optarg, &end, 10);
-			if (*end || max_series < 1 || max_series > 100000) {
-				fprintf(stderr, "ttft-run: --export-max-series wants 1-100000, "
-						"got '%s'\n", optarg);
-				return 125;
+		case 'L':
+			if (ttft_cli_long("export-linger", optarg, 0, 3600, &linger_s, err,
+					  sizeof err) != 0) {
+				fprintf(stderr, "ttft-run: %s (seconds)\n", err);
+				return TTFT_EXIT_USAGE;
 			}
 			break;
-		}
+		case 'M':
+			if (ttft_cli_long("export-max-series", optarg, 1, 100000, &max_series, err,
+					  sizeof err) != 0) {
+				fprintf(stderr, "ttft-run: %s (label sets)\n", err);
+				return TTFT_EXIT_USAGE;
+			}
+			break;
 		case 'l': logpath = optarg; break;
 		case 'j': jsonpath = optarg; break;
 		case 'f': filter = optarg; break;
 		case 'q': quiet = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 125;
+		case 'h': usage(stdout); return TTFT_EXIT_OK;
+		case 'V': printf("ttft-run (%s)\n", ttft_version()); return TTFT_EXIT_OK;
+		default:
+			fprintf(stderr, "ttft-run: see ttft-run --help\n");
+			return TTFT_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "ttft-run: no command given\n");
-		usage(stderr);
-		return 125;
+		fprintf(stderr, "ttft-run: no command given (ttft-run [options] -- CMD ARGS...)\n");
+		return TTFT_EXIT_USAGE;
+	}
+	if (metrics && strncmp(metrics, "http://", 7) && strncmp(metrics, "https://", 8) &&
+	    strncmp(metrics, "prom+http://", 12) && strncmp(metrics, "prom+https://", 13)) {
+		fprintf(stderr, "ttft-run: bad value '%s' for --metrics-url: want the server's "
+				"URL, http://HOST:PORT, or prom+http://PROMETHEUS:PORT?job=… "
+				"(ttft-probe's --metrics takes auto, on or off)\n", metrics);
+		return TTFT_EXIT_USAGE;
+	}
+	if (filter) {
+		struct ttft_addr_filters fs;
+		if (ttft_addr_filters_parse(&fs, filter) != 0 || fs.n == 0) {
+			fprintf(stderr, "ttft-run: bad value '%s' for --filter: want port:N, "
+					"HOST:N, [V6]:N or host:HOST (an IP address or "
+					"localhost), comma-separated, at most %d\n", filter,
+				TTFT_MAX_ADDR_FILTERS);
+			return TTFT_EXIT_USAGE;
+		}
+	}
+	if (jsonpath && ttft_output_check("json", jsonpath, err, sizeof err) != 0) {
+		fprintf(stderr, "ttft-run: %s\n", err);
+		return TTFT_EXIT_USAGE;
 	}
 	char shim[PATH_MAX];
 	if (find_shim(shim, sizeof shim) != 0) {
 		fprintf(stderr, "ttft-run: cannot find libttftshim.so (looked at "
 				"$TTFT_SHIM and next to ttft-run); run 'make' or "
 				"set TTFT_SHIM\n");
-		return 125;
+		return TTFT_EXIT_USAGE;
 	}
 	char shim_abs[PATH_MAX];
 	if (!realpath(shim, shim_abs))
@@ -213,11 +275,10 @@ int main(int argc, char **argv)
 	} else if (access(logpath, F_OK) == 0) {
 		/* Replace an old log, but never a file that is not one. */
 		struct ttft_log_view v;
-		char err[512];
 		if (ttft_log_view_open(&v, logpath, err, sizeof err) != 0) {
 			fprintf(stderr, "ttft-run: --log %s exists and is not a "
 					"ttftshim log; not overwriting it\n", logpath);
-			return 125;
+			return TTFT_EXIT_USAGE;
 		}
 		ttft_log_view_close(&v);
 		unlink(logpath);
@@ -231,36 +292,30 @@ int main(int argc, char **argv)
 				"of MiB in 1-%u; the log gets the default %u MiB\n",
 			getenv("TTFT_LOG_MB"), TTFT_LOG_MB_MAX, TTFT_LOG_DEFAULT_MB);
 	if (ttft_log_open(&log, logpath, mb << 20, &why) != 0) {
-		fprintf(stderr, "ttft-run: cannot create log %s: %s (%s)\n",
+		fprintf(stderr, "ttft-run: cannot create --log %s: %s (%s)\n",
 			logpath, why, strerror(errno));
-		return 125;
+		return TTFT_EXIT_USAGE;
 	}
 	ttft_log_close(&log);
 
 	static struct ttft_exporter exporter;
 	if (export_addr) {
-		char err[512];
 		if (ttft_exporter_start(&exporter, export_addr, logpath, (size_t)max_series, err,
 					sizeof err) != 0) {
 			fprintf(stderr, "ttft-run: --export: %s\n", err);
-			if (!keep)
-				unlink(logpath);
-			return 125;
+			return finish(logpath, keep, TTFT_EXIT_USAGE);
 		}
 		fprintf(stderr, "ttft-run: exporting on http://%s/metrics\n",
 			ttft_exporter_addr(&exporter));
 	}
-
 	struct ttft_scraper scraper;
 	if (metrics) {
-		char err[512];
-		if (ttft_scraper_start(&scraper, metrics, logpath, interval, err, sizeof err) != 0) {
-			fprintf(stderr, "ttft-run: %s\n", err);
+		if (ttft_scraper_start(&scraper, metrics, logpath, (int)interval, err,
+				       sizeof err) != 0) {
+			fprintf(stderr, "ttft-run: --metrics-url: %s\n", err);
 			if (export_addr)
 				ttft_exporter_free(&exporter);
-			if (!keep)
-				unlink(logpath);
-			return 125;
+			return finish(logpath, keep, TTFT_EXIT_USAGE);
 		}
 	}
 	const char *old = getenv("LD_PRELOAD");
@@ -268,33 +323,62 @@ int main(int argc, char **argv)
 	if (old && *old) {
 		size_t n = strlen(shim_abs) + strlen(old) + 2;
 		preload = malloc(n);
-		snprintf(preload, n, "%s:%s", shim_abs, old);
+		if (preload)
+			snprintf(preload, n, "%s:%s", shim_abs, old);
 	} else {
 		preload = strdup(shim_abs);
 	}
+	if (!preload) {
+		fprintf(stderr, "ttft-run: out of memory\n");
+		stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, 0);
+		return finish(logpath, keep, TTFT_EXIT_FAILED);
+	}
 	/* Orphans of CMD come to us, not to init: see wait_for_background. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	pid_t pid = fork();
+	/* A close-on-exec pipe tells whether CMD started: it closes unread on
+	 * exec, or carries exec's errno. */
+	int ep[2];
+	pid_t pid = pipe2(ep, O_CLOEXEC) == 0 ? fork() : -1;
 	if (pid < 0) {
 		perror("ttft-run: fork");
-		return 125;
+		free(preload);
+		stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, 0);
+		return finish(logpath, keep, TTFT_EXIT_FAILED);
 	}
 	if (pid == 0) {
+		close(ep[0]);
 		setenv("LD_PRELOAD", preload, 1);
 		setenv("TTFT_LOG", logpath, 1);
 		if (filter)
 			setenv("TTFT_FILTER", filter, 1);
 		execvp(argv[optind], argv + optind);
-		fprintf(stderr, "ttft-run: cannot run '%s': %s\n", argv[optind],
-			strerror(errno));
-		_exit(127);
+		int e = errno;
+		(void)!write(ep[1], &e, sizeof e);
+		_exit(e == ENOENT ? 127 : 126);
 	}
 	free(preload);
+	close(ep[1]);
+	int exec_errno = 0;
+	ssize_t got;
+	while ((got = read(ep[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR)
+		;
+	close(ep[0]);
+	if (got == (ssize_t)sizeof exec_errno) {
+		fprintf(stderr, "ttft-run: cannot run '%s': %s\n", argv[optind],
+			strerror(exec_errno));
+		waitpid(pid, NULL, 0);
+		stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, 0);
+		return finish(logpath, keep, exec_errno == ENOENT ? 127 : 126);
+	}
 	g_child = pid;
 	/* Like system(): Ctrl-C goes to CMD (same process group); we wait to
-	 * print what it did. Termination requests are passed on. */
+	 * print what it did. Termination requests are passed on. A reader of
+	 * our output that goes away (ttft-run … | head -1) must not kill us
+	 * before the log is removed: SIGPIPE is ignored here only, after the
+	 * fork, so CMD keeps the disposition it was given. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa = {0};
 	sa.sa_handler = forward;
 	sigaction(SIGTERM, &sa, NULL);
@@ -303,41 +387,26 @@ int main(int argc, char **argv)
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
 			perror("ttft-run: waitpid");
-			return 125;
+			stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, 0);
+			return finish(logpath, keep, TTFT_EXIT_FAILED);
 		}
 	}
 	int rc = WIFEXITED(status) ? WEXITSTATUS(status)
-	       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 125;
+	       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : TTFT_EXIT_FAILED;
 	if (wait_for_background(argv[optind])) {
 		if (!keep)
 			fprintf(stderr, "ttft-run: background processes still write to "
 					"%s: kept (remove it when they are done)\n", logpath);
 		keep = 1;
 	}
-	if (metrics) {
-		ttft_scraper_stop(&scraper);
-		if (scraper.failures)
-			fprintf(stderr, "ttft-run: warning: %u of %u /metrics snapshots failed "
-					"(first: %s); the server split is null where they are "
-					"missing\n", scraper.failures, scraper.snapshots,
-				scraper.first_error);
-	}
-	if (export_addr) {
-		/* after the scraper's last snapshot: the drain joins it */
-		ttft_exporter_stop(&exporter, 1, linger_s * 1000);
-		if (exporter.fail[0])
-			fprintf(stderr, "ttft-run: warning: the exporter stopped following "
-					"the log: %s\n", exporter.fail);
-		ttft_exporter_free(&exporter);
-	}
+	/* after the background processes: the scraper's last snapshot, then
+	 * the exporter's drain joins it */
+	stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, (int)linger_s);
 
 	struct ttft_analysis a;
-	char err[512];
 	if (ttft_analyze_file(logpath, NULL, &a, err, sizeof err) != 0) {
-		fprintf(stderr, "ttft-run: %s\n", err);
-		if (!keep)
-			unlink(logpath);
-		return rc ? rc : 125;
+		fprintf(stderr, "ttft-run: %s; the log is kept at %s\n", err, logpath);
+		return rc ? rc : TTFT_EXIT_FAILED;
 	}
 	if (!quiet) {
 		size_t n = a.nreqs - a.nencrypted;
@@ -349,27 +418,29 @@ int main(int argc, char **argv)
 			fprintf(stderr, "log kept at %s\n", logpath);
 	}
 	if (jsonpath) {
-		FILE *f = strcmp(jsonpath, "-") == 0 ? stdout : fopen(jsonpath, "w");
+		/* into a string, then replaced atomically */
 		struct ttft_json j;
-		int bad = !f || ttft_json_init(&j, f, 0) != 0;
-		if (f) {
-			if (!bad) {
-				ttft_analysis_json(&j, &a);
-				bad = ttft_json_flush(&j) != 0;
-			}
-			ttft_json_free(&j);
-			if (f != stdout && fclose(f) != 0)
-				bad = 1;
+		char *s = NULL;
+		if (ttft_json_init(&j, NULL, 0) == 0) {
+			ttft_analysis_json(&j, &a);
+			ttft_json_newline(&j);
+			s = ttft_json_take(&j);
 		}
-		if (bad) {
-			fprintf(stderr, "ttft-run: cannot write JSON to %s: %s\n",
-				jsonpath, strerror(errno));
+		ttft_json_free(&j);
+		err[0] = 0;
+		if (s && ttft_write_atomic(jsonpath, s, strlen(s), err, sizeof err) != 0 &&
+		    !strcmp(jsonpath, "-") && errno == EPIPE) {
+			/* the reader went away (… | head): nobody wants the rest */
+		} else if (!s || err[0]) {
+			fprintf(stderr, "ttft-run: %s; the log is kept at %s (ttft-analyze "
+					"--json %s reads it; remove it when done)\n",
+				s ? err : "out of memory", logpath, logpath);
+			keep = 1;
 			if (!rc)
-				rc = 125;
+				rc = TTFT_EXIT_FAILED;
 		}
+		free(s);
 	}
 	ttft_analysis_free(&a);
-	if (!keep)
-		unlink(logpath);
-	return rc;
+	return finish(logpath, keep, rc);
 }

@@ -5,6 +5,7 @@
  * Writes the "Prefix caching" and "KV scaling" sections of a report, its
  * charts and HTML, and JSON. */
 #include "sweep.h"
+#include "ttft_cli.h"
 #include "ttft_url.h"
 
 #include <errno.h>
@@ -65,11 +66,14 @@ static void usage(FILE *f)
 "  --json FILE            every number and request as JSON ('-' = stdout)\n"
 "  --log-dir DIR          keep the started servers' logs (default: the\n"
 "                         report's folder; none without a report)\n"
+"  -q, --quiet            no progress lines on stderr (errors still)\n"
 "  -h, --help             this text\n"
+"  --version              print the version\n"
 "\n"
-"exit status: 0 ok; 1 a server failed to start or a request failed (what\n"
-"ran is still reported); 2 bad usage, port in use, or an output could not\n"
-"be written; 130 interrupted (a started server is stopped first).\n");
+"exit status: 0 ok; 1 a server failed to start (its port in use, say), a\n"
+"request failed (what ran is still reported) or an output could not be\n"
+"written; 2 usage error: a bad flag or value; 130 interrupted (a started\n"
+"server is stopped first).\n");
 }
 
 static void on_signal(int sig)
@@ -80,9 +84,12 @@ static void on_signal(int sig)
 		kill(-sweep_pgid, SIGTERM); /* async-signal-safe; the rest in main */
 }
 
+static int g_quiet; /* -q: no progress lines */
+
 static void say(const char *line)
 {
-	fprintf(stderr, "ttft-sweep: %s", line);
+	if (!g_quiet)
+		fprintf(stderr, "ttft-sweep: %s", line);
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -242,7 +249,9 @@ int main(int argc, char **argv)
 		{"server-log", 1, 0, 'S'}, {"max-tokens", 1, 0, 'm'}, {"model", 1, 0, 'M'},
 		{"header", 1, 0, 'H'}, {"timeout", 1, 0, 't'}, {"ignore-eos", 0, 0, 'e'},
 		{"ready-timeout", 1, 0, 'R'}, {"report", 1, 0, 'r'}, {"json", 1, 0, 'j'},
-		{"log-dir", 1, 0, 'L'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+		{"log-dir", 1, 0, 'L'}, {"help", 0, 0, 'h'}, {"version", 0, 0, 'V'},
+		{"quiet", 0, 0, 'q'},
+		{0, 0, 0, 0},
 	};
 	struct sweep_opts o = {0};
 	o.url = "http://127.0.0.1:8000";
@@ -267,7 +276,7 @@ int main(int argc, char **argv)
 	g_hdr = curl_slist_append(g_hdr, "Expect:");
 	int c, idx = 0;
 	char *end;
-	while ((c = getopt_long(argc, argv, "h", lo, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, "qh", lo, &idx)) != -1) {
 		long v;
 		switch (c) {
 		case 'u': o.url = optarg; break;
@@ -278,34 +287,34 @@ int main(int argc, char **argv)
 			if (!o.prefix && !o.kv) {
 				fprintf(stderr, "ttft-sweep: --experiments wants prefix, kv or "
 						"prefix,kv, got '%s'\n", optarg);
-				return 2;
+				return TTFT_EXIT_USAGE;
 			}
 			break;
 		case 'K':
 			if (strcmp(optarg, "vllm") && strcmp(optarg, "llamacpp")) {
 				fprintf(stderr, "ttft-sweep: --kind wants vllm or llamacpp\n");
-				return 2;
+				return TTFT_EXIT_USAGE;
 			}
 			o.kind = optarg;
 			break;
 		case 'p':
 			if (parse_list("prefix-tokens", optarg, 1, 1000000, o.prefix_tokens, &o.nprefix))
-				return 2;
+				return TTFT_EXIT_USAGE;
 			break;
 		case 'c':
 			if (parse_list("concurrency", optarg, 1, 4096, o.conc, &o.nconc))
-				return 2;
+				return TTFT_EXIT_USAGE;
 			break;
 		case 'P':
 			if (parse_list("prompt-tokens", optarg, 1, 1000000, o.prompt_tokens, &o.nprompt))
-				return 2;
+				return TTFT_EXIT_USAGE;
 			break;
 		case 'k': case 'n': case 'm':
 			v = strtol(optarg, &end, 10);
 			if (*end || v < 1 || v > 100000) {
 				fprintf(stderr, "ttft-sweep: --%s wants a number from 1 to 100000, "
 						"got '%s'\n", lo[idx].name, optarg);
-				return 2;
+				return TTFT_EXIT_USAGE;
 			}
 			if (c == 'k')
 				o.prefix_requests = (int)v;
@@ -322,7 +331,7 @@ int main(int argc, char **argv)
 			else {
 				fprintf(stderr, "ttft-sweep: --cache-off wants request or bust "
 						"(or --cache-off-flags F), got '%s'\n", optarg);
-				return 2;
+				return TTFT_EXIT_USAGE;
 			}
 			o.cache_off_given = 1;
 			break;
@@ -337,7 +346,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "ttft-sweep: --kv-config wants LABEL=FLAGS (LABEL: "
 						"letters, digits, _ . -; up to %d of them), got '%s'\n",
 					SWEEP_MAX_LIST, optarg);
-				return 2;
+				return TTFT_EXIT_USAGE;
 			}
 			memcpy(o.cfgs[o.ncfg].label, optarg, ln);
 			o.cfgs[o.ncfg].label[ln] = 0;
@@ -349,7 +358,7 @@ int main(int argc, char **argv)
 		case 'H':
 			if (!strchr(optarg, ':')) {
 				fprintf(stderr, "ttft-sweep: --header wants 'Name: value'\n");
-				return 2;
+				return TTFT_EXIT_USAGE;
 			}
 			g_hdr = curl_slist_append(g_hdr, optarg);
 			break;
@@ -358,7 +367,7 @@ int main(int argc, char **argv)
 			if (*end || d <= 0) {
 				fprintf(stderr, "ttft-sweep: --%s wants seconds > 0, got '%s'\n",
 					lo[idx].name, optarg);
-				return 2;
+				return TTFT_EXIT_USAGE;
 			}
 			if (c == 't')
 				o.probe.timeout_s = d;
@@ -370,24 +379,28 @@ int main(int argc, char **argv)
 		case 'r': o.report = optarg; break;
 		case 'j': o.json = optarg; break;
 		case 'L': o.log_dir = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'q': g_quiet = 1; break;
+		case 'h': usage(stdout); return TTFT_EXIT_OK;
+		case 'V': printf("ttft-sweep (%s)\n", ttft_version()); return TTFT_EXIT_OK;
+		default:
+			fprintf(stderr, "ttft-sweep: see ttft-sweep --help\n");
+			return TTFT_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "ttft-sweep: unexpected argument '%s'\n", argv[optind]);
-		return 2;
+		return TTFT_EXIT_USAGE;
 	}
 	if (!o.server && (o.ncfg || o.cache_off == OFF_FLAGS || o.on_flags)) {
 		fprintf(stderr, "ttft-sweep: --kv-config, --cache-off-flags and --cache-on-flags "
 				"start configurations: they need --server 'CMD'\n");
-		return 2;
+		return TTFT_EXIT_USAGE;
 	}
 	struct ttft_url url;
 	char uerr[300];
 	if (ttft_url_parse(o.url, &url, uerr, sizeof uerr) != 0) {
 		fprintf(stderr, "ttft-sweep: --url: %s\n", uerr);
-		return 2;
+		return TTFT_EXIT_USAGE;
 	}
 	o.probe.base = url.base;
 	snprintf(o.host, sizeof o.host, "%s", url.host);
@@ -425,18 +438,20 @@ int main(int argc, char **argv)
 	run.model = o.probe.model ? o.probe.model : "unknown";
 	if (sweep_stop) {
 		fprintf(stderr, "ttft-sweep: interrupted; the server is stopped\n");
-		rc = 130;
+		rc = TTFT_EXIT_INTERRUPTED;
 	}
-	if (o.report && rc != 130 && (run.prefix.npts || run.kv.ns)) {
+	if (o.report && rc != TTFT_EXIT_INTERRUPTED && (run.prefix.npts || run.kv.ns)) {
 		char err[1024];
 		if (sweep_write_report(&run, o.report, err, sizeof err) != 0) {
 			fprintf(stderr, "ttft-sweep: %s\n", err);
-			rc = 2;
+			rc = TTFT_EXIT_FAILED;
 		} else {
-			fprintf(stderr, "ttft-sweep: report written to %s (and its .html)\n", o.report);
+			if (!g_quiet)
+				fprintf(stderr, "ttft-sweep: report written to %s (and its .html)\n",
+					o.report);
 		}
 	}
-	if (o.json && rc != 130) {
+	if (o.json && rc != TTFT_EXIT_INTERRUPTED) {
 		FILE *f = strcmp(o.json, "-") ? fopen(o.json, "w") : stdout;
 		struct ttft_json j;
 		int bad = !f || ttft_json_init(&j, f, 1) != 0;
@@ -449,7 +464,7 @@ int main(int argc, char **argv)
 			bad = 1;
 		if (bad) {
 			fprintf(stderr, "ttft-sweep: cannot write %s: %s\n", o.json, strerror(errno));
-			rc = 2;
+			rc = TTFT_EXIT_FAILED;
 		}
 	}
 	sweep_prefix_free(&run.prefix);

@@ -9,6 +9,7 @@
 #include "ttft_clock.h"
 #include "ttft_env.h"
 #include "ttft_fmt.h"
+#include "ttft_filter.h"
 #include "ttft_log.h"
 
 #include <arpa/inet.h>
@@ -41,140 +42,8 @@ static __thread pid_t t_tid __attribute__((tls_model("initial-exec")));
 static uint32_t g_forkword_static = 1;
 static volatile uint32_t *g_forkword = &g_forkword_static;
 
-/* ---- filter: TTFT_FILTER=port:8000,127.0.0.1:8000,[::1]:8000,host:H ---- */
-
-#define MAX_FILTERS 8
-static struct filter {
-	int family;       /* 0 = any address */
-	uint8_t addr[16];
-	uint16_t port;    /* host order; 0 = any port */
-} g_filters[MAX_FILTERS];
-static int g_nfilters;
-
-/* The prefix of an IPv4-mapped IPv6 address, ::ffff:a.b.c.d */
-static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-static int parse_filter_item(const char *s, size_t n, struct filter *f)
-{
-	char buf[80];
-	if (n == 0 || n >= sizeof buf)
-		return -1;
-	memcpy(buf, s, n);
-	buf[n] = 0;
-	memset(f, 0, sizeof *f);
-	char *host = buf, *port = NULL;
-	if (strncmp(buf, "port:", 5) == 0) {
-		host = NULL;
-		port = buf + 5;
-	} else if (strncmp(buf, "host:", 5) == 0) {
-		host = buf + 5;
-	} else if (buf[0] == '[') {
-		char *e = strchr(buf, ']');
-		if (!e)
-			return -1;
-		*e = 0;
-		host = buf + 1;
-		if (e[1] == ':')
-			port = e + 2;
-		else if (e[1])
-			return -1;
-	} else {
-		char *colon = strrchr(buf, ':');
-		if (colon && strchr(buf, ':') == colon) {
-			*colon = 0;
-			port = colon + 1;
-		}
-	}
-	if (port) {
-		char *end;
-		long p = strtol(port, &end, 10);
-		if (*end || p <= 0 || p > 65535)
-			return -1;
-		f->port = (uint16_t)p;
-	}
-	if (host && *host) {
-		if (strcmp(host, "localhost") == 0)
-			host = "127.0.0.1";
-		if (inet_pton(AF_INET, host, f->addr) == 1) {
-			f->family = AF_INET;
-		} else if (inet_pton(AF_INET6, host, f->addr) == 1) {
-			f->family = AF_INET6;
-			if (memcmp(f->addr, v4mapped, 12) == 0) {
-				memmove(f->addr, f->addr + 12, 4);
-				f->family = AF_INET;
-			}
-		} else {
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int parse_filters(const char *spec)
-{
-	const char *p = spec;
-	while (*p) {
-		const char *e = strchr(p, ',');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		if (n) {
-			if (g_nfilters == MAX_FILTERS)
-				return -1;
-			if (parse_filter_item(p, n, &g_filters[g_nfilters]) != 0)
-				return -1;
-			/* "localhost" means both loopbacks. */
-			if (strncmp(p, "localhost", 9) == 0 ||
-			    strncmp(p, "host:localhost", 14) == 0) {
-				if (g_nfilters + 1 < MAX_FILTERS) {
-					struct filter *f6 = &g_filters[g_nfilters + 1];
-					*f6 = g_filters[g_nfilters];
-					f6->family = AF_INET6;
-					memset(f6->addr, 0, 16);
-					f6->addr[15] = 1;
-					g_nfilters++;
-				}
-			}
-			g_nfilters++;
-		}
-		p += n + (e ? 1 : 0);
-		if (!e)
-			break;
-	}
-	return 0;
-}
-
-static int filter_match(const struct sockaddr *sa)
-{
-	if (g_nfilters == 0)
-		return 1;
-	uint16_t port;
-	const uint8_t *a;
-	int fam = sa->sa_family;
-	if (fam == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)sa;
-		port = ntohs(s4->sin_port);
-		a = (const uint8_t *)&s4->sin_addr;
-	} else {
-		const struct sockaddr_in6 *s6 = (const void *)sa;
-		port = ntohs(s6->sin6_port);
-		a = s6->sin6_addr.s6_addr;
-		/* ::ffff:a.b.c.d (a dual-stack socket reaching an IPv4 peer)
-		 * is that IPv4 address */
-		if (memcmp(a, v4mapped, 12) == 0) {
-			fam = AF_INET;
-			a += 12;
-		}
-	}
-	for (int i = 0; i < g_nfilters; i++) {
-		const struct filter *f = &g_filters[i];
-		if (f->port && f->port != port)
-			continue;
-		if (f->family && (f->family != fam ||
-				  memcmp(f->addr, a, fam == AF_INET ? 4 : 16)))
-			continue;
-		return 1;
-	}
-	return 0;
-}
+/* ---- filter: TTFT_FILTER (shim/core/ttft_filter.c) ---- */
+static struct ttft_addr_filters g_filters;
 
 /* ---- start-up ---- */
 
@@ -290,7 +159,7 @@ __attribute__((constructor)) static void shim_init(void)
 	if (off && *off && strcmp(off, "0") != 0)
 		goto out;
 	const char *flt = getenv("TTFT_FILTER");
-	if (flt && *flt && parse_filters(flt) != 0) {
+	if (flt && *flt && ttft_addr_filters_parse(&g_filters, flt) != 0) {
 		say("TTFT_FILTER='", flt,
 		    "' is not understood (use port:N, HOST:N, [V6]:N or "
 		    "host:HOST, comma-separated); tracing is off");
@@ -616,7 +485,7 @@ TTFT_HIDDEN int shim_wants(int fd, const struct sockaddr *sa, socklen_t len)
 	errno = e;
 	if (r != 0 || type != SOCK_STREAM)
 		return 0;
-	return filter_match(sa);
+	return ttft_addr_filters_match(&g_filters, sa);
 }
 
 TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,

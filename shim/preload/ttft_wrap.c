@@ -360,7 +360,12 @@ TTFT_PUBLIC ssize_t sendfile64(int out, int in, off_t *off, size_t n)
 
 /* splice from a traced socket: the bytes go into a pipe the shim cannot
  * read without taking them, so it peeks at them first (never blocking, at
- * most one buffer); bytes it did not see are reported as unseen. */
+ * most one buffer) and splices no more than it saw: bytes that arrive
+ * between the peek and the splice would otherwise pass unseen (a busy
+ * machine makes that likely). A short splice is within splice's contract;
+ * the caller asks again. Only when nothing was there to peek at does a
+ * (blocking) splice take bytes the shim did not see; they are reported as
+ * unseen. */
 #define SHIM_PEEK 4096
 
 SHIM_COLD static ssize_t splice_traced(int in, loff_t *ioff, int out,
@@ -377,6 +382,8 @@ SHIM_COLD static ssize_t splice_traced(int in, loff_t *ioff, int out,
 			seen = 0;
 		errno = e;
 	}
+	if (seen > 0 && (size_t)seen < len)
+		len = (size_t)seen;
 	int64_t t0 = shim_now();
 	ssize_t r = LIBC(splice)(in, ioff, out, ooff, len, fl);
 	int e = errno;

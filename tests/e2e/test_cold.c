@@ -1,11 +1,12 @@
-/* test_cold.c — ttft-cold: a realistic vLLM start-up replayed by the
- * fixture, which stamps each line as it writes it: every line stamped no
- * earlier than it was written, each phase from the right lines, the
- * unaccounted time exactly what no phase covers, the requests against the
- * fixture's record; the llama.cpp patterns against real captured logs; and
- * every way a server can fail: early exit, never ready (nothing left
- * running), port in use, patterns that match nothing, death mid-run,
- * Ctrl-C. */
+/* test_cold.c — ttft-cold. The decomposition on vLLM start-up logs in the
+ * forms real versions print (V0 0.5/0.6, V1 0.8/0.10/0.11, tensor parallel
+ * 4 with a copy of each line per rank, colour codes, progress bars, foreign
+ * lines, odd values): every phase against the times the fixture itself
+ * gives, nested as vLLM nests them, and the top-level phases plus the
+ * unaccounted time equal to spawn → ready, exactly. Then replays through
+ * ttft-cold, the llama.cpp patterns on real captured logs, cold against
+ * warm like for like, the report's contents, everything refused before a
+ * server starts, Ctrl-C, and every way a server can fail. */
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -13,53 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
+#include "fixture_client.h"
 #include "cold_phases.h"
-#include "ttft_analyze.h"
-
-static cJSON *cycle0(cJSON *j)
-{
-	return cJSON_GetArrayItem(cJSON_GetObjectItem(j, "cycles"), 0);
-}
-
-static double fnum(cJSON *o, const char *k)
-{
-	cJSON *v = cJSON_GetObjectItem(o, k);
-	ck_assert_msg(v != NULL, "no %s", k);
-	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
-static cJSON *phase(cJSON *c, const char *name)
-{
-	cJSON *p;
-	cJSON_ArrayForEach(p, cJSON_GetObjectItem(c, "phases"))
-		if (!strcmp(cJSON_GetObjectItem(p, "name")->valuestring, name))
-			return p;
-	ck_abort_msg("no phase %s", name);
-	return NULL;
-}
-
-static int cold(const char *server, int port, const char *extra, char **out, cJSON **json)
-{
-	char js[256], cmd[2048];
-	tu_tmp_log(js, sizeof js, "cold-json");
-	snprintf(cmd, sizeof cmd,
-		 "%s/ttft-cold --server '%s' --url http://127.0.0.1:%d --json %s "
-		 "--log-dir %s --max-tokens 4 %s 2>&1", tu_build_dir(), server, port, js,
-		 tu_scratch(), extra ? extra : "");
-	int rc = tu_sh(cmd, out);
-	*json = NULL;
-	if (access(js, R_OK) == 0) {
-		char *t = tu_read_file(js, NULL);
-		*json = cJSON_Parse(t);
-		free(t);
-		unlink(js);
-	}
-	return rc;
-}
+#include "ttft_clock.h"
+#include "ttft_summary.h"
 
 /* The report's companions (ttft-cold writes its charts and the HTML page
  * beside it): each there and what it claims to be, then removed. */
@@ -81,138 +45,351 @@ static void siblings(const char *md)
 	}
 }
 
-#define NEAR(x, want, tol) ck_assert_msg(fabs((x) - (want)) < (tol), "%s = %.3f, want %.3f", #x, (x), (want))
+#define NEAR(x, want, tol) ck_assert_msg(fabs((x) - (want)) < (tol), "%s = %.6f, want %.6f", #x, (double)(x), (double)(want))
 
-/* ttft-cold's own stamp of the first line holding needle, in seconds since
- * spawn (its server log: "seconds\tstream\tline"). */
-static double arrival(const char *log, const char *needle)
+/* ---- fixtures read as ttft-cold's reader would see them ---- */
+
+struct fx {
+	char *raw[4096];          /* fixture lines, decoded (ESC, CR) */
+	double off[4096];
+	size_t nraw;
+	struct cold_line lines[8192];
+	size_t n;
+	double last;
+	char *buf;
+};
+
+/* "\033" → ESC, "\r" → CR, as the replayer's printf %b does. */
+static void decode(char *s)
 {
-	const char *p = strstr(log, needle);
-	ck_assert_msg(p != NULL, "no line '%s' in the server log", needle);
-	while (p > log && p[-1] != '\n')
-		p--;
-	return atof(p);
+	char *o = s;
+	for (char *p = s; *p;) {
+		if (!strncmp(p, "\\033", 4)) {
+			*o++ = 0x1b;
+			p += 4;
+		} else if (!strncmp(p, "\\r", 2)) {
+			*o++ = '\r';
+			p += 2;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = 0;
 }
 
-#define EXACT(x, want) NEAR(x, want, 1e-6) /* the server log's µs */
-
-START_TEST(vllm_startup_replayed)
+static void fx_load(struct fx *f, const char *path)
 {
-	int port = tu_free_port();
-	char srv[512], *out, rep[256], extra[512], truth[256];
-	tu_tmp_log(truth, sizeof truth, "vllm-truth");
-	tu_tmp_log(rep, sizeof rep, "cold-report");
-	snprintf(srv, sizeof srv, "tests/support/fake_vllm.sh %d %s", port, truth);
-	snprintf(extra, sizeof extra, "--warm-runs 3 --report %s", rep);
-	cJSON *j;
-	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 0);
-	ck_assert_ptr_nonnull(j);
-	free(out);
-	cJSON *c = cycle0(j);
-	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "server"), "kind")->valuestring, "vllm");
-	struct tu_truth t;
-	char err[600];
-	ck_assert_msg(tu_truth_load(truth, &t, err, sizeof err) == 0, "%s", err);
-	unlink(truth);
-	char *log = tu_read_file(cJSON_GetObjectItem(c, "server_log")->valuestring, NULL);
-	/* every line the fixture wrote, stamped no earlier than written: the
-	 * spawn came before the fixture started */
-	ck_assert_uint_eq(t.nlines, 15);
-	for (size_t i = 0; i < t.nlines; i++) {
-		double at = arrival(log, t.lines[i].text);
-		double wrote = (double)(t.lines[i].t_ns - t.start_ns) / 1e9;
-		ck_assert_msg(at >= wrote - 1e-6, "'%s' stamped at %.6f s, written at %.6f s",
-			      t.lines[i].text, at, wrote);
-	}
-	/* as stated by the lines themselves */
-	EXACT(fnum(phase(c, "weight_load"), "stated_s"), 0.40);
-	EXACT(fnum(phase(c, "model_load"), "stated_s"), 0.46);
-	EXACT(fnum(phase(c, "torch_compile"), "stated_s"), 0.30);
-	EXACT(fnum(phase(c, "graph_capture"), "stated_s"), 1.0);
-	EXACT(fnum(phase(c, "init_engine_profile_kv_warmup"), "stated_s"), 1.30);
-	/* by arrival: from the START line's stamp to the END line's */
-	static const struct { const char *name, *start, *end; } by_arrival[] = {
-		{"weight_load", "Starting to load model", "Loading weights took"},
-		{"model_load", "Starting to load model", "Model loading took"},
-		{"api_server", "Starting vLLM API server", "Application startup complete"},
-	};
-	for (size_t i = 0; i < 3; i++) {
-		cJSON *p = phase(c, by_arrival[i].name);
-		double a = arrival(log, by_arrival[i].start), z = arrival(log, by_arrival[i].end);
-		EXACT(fnum(p, "start_s"), a);
-		EXACT(fnum(p, "duration_s"), z - a);
-	}
-	/* no START line: it ended when its line came, and lasted what it says */
-	static const struct { const char *name, *end; } stated[] = {
-		{"torch_compile", "torch.compile takes"},
-		{"graph_capture", "Graph capturing finished"},
-		{"init_engine_profile_kv_warmup", "init engine (profile"},
-	};
-	for (size_t i = 0; i < 3; i++) {
-		cJSON *p = phase(c, stated[i].name);
-		EXACT(fnum(p, "duration_s"), fnum(p, "stated_s"));
-		EXACT(fnum(p, "start_s") + fnum(p, "duration_s"), arrival(log, stated[i].end));
-	}
-	/* unaccounted: exactly the part of spawn → ready no phase covers; the
-	 * 0.30 s of silence before the first line is in it */
-	double ready = fnum(c, "spawn_to_ready_s");
-	struct cold_phase ph[8];
-	int np = 0;
-	cJSON *p;
-	cJSON_ArrayForEach(p, cJSON_GetObjectItem(c, "phases")) {
-		ck_assert_int_lt(np, 8);
-		ph[np] = (struct cold_phase){"", fnum(p, "start_s"), 0, fnum(p, "duration_s"), NAN, 1};
-		ph[np].end_s = ph[np].start_s + ph[np].duration_s;
-		np++;
-	}
-	ck_assert_int_eq(np, 6);
-	NEAR(fnum(c, "unaccounted_s"), cold_unaccounted(ph, (size_t)np, ready), 1e-9);
-	ck_assert(fnum(c, "unaccounted_s") >= (double)(t.lines[0].t_ns - t.start_ns) / 1e9 - 1e-6);
-	/* ready after the fixture listened, listening no later than ready */
-	ck_assert(ready >= (double)(t.listen_ns - t.start_ns) / 1e9);
-	ck_assert(fnum(c, "spawn_to_listen_s") <= ready);
-	cJSON *info = cJSON_GetObjectItem(c, "info");
-	ck_assert_str_eq(cJSON_GetObjectItem(info, "kv_cache_tokens")->valuestring, "3,519,424");
-	ck_assert_str_eq(cJSON_GetObjectItem(info, "kv_cache_memory_gib")->valuestring, "116.34");
-	/* the cold request and 3 warm ones, each holding the fixture's own
-	 * time to its first token (30 ms injected) */
-	ck_assert_uint_eq(tu_truth_count(&t, "/v1/completions"), 4);
-	cJSON *warm = cJSON_GetObjectItem(c, "warm");
-	ck_assert_int_eq(cJSON_GetArraySize(warm), 3);
-	for (int i = 0; i < 4; i++) {
-		const struct tu_treq *s = tu_truth_req(&t, "/v1/completions", (size_t)i);
-		cJSON *r = i ? cJSON_GetArrayItem(warm, i - 1) : cJSON_GetObjectItem(c, "cold");
-		ck_assert_int_eq((int)fnum(r, "tokens"), s->ntok);
-		ck_assert(fnum(r, "ttft_s") >= (double)(s->tok[0] - s->recv_first_ns) / 1e9);
-		ck_assert(fnum(r, "ttft_s") >= 0.030);
-	}
-	ck_assert(!isnan(fnum(c, "first_request_warmup_s")));
-	tu_truth_free(&t);
-	free(log);
-	/* the report: every placeholder filled, the numbers in it */
-	char *md = tu_read_file(rep, NULL);
-	unlink(rep);
-	siblings(rep);
-	ck_assert_msg(strstr(md, "{{") == NULL, "unfilled placeholder in:\n%s", md);
-	ck_assert(strstr(md, "-cold-start.svg)") && strstr(md, "-warm-variance.svg)"));
-	ck_assert(strstr(md, "| engine | vLLM |") != NULL);
-	ck_assert(strstr(md, "| weight_load | ") != NULL);
-	ck_assert(strstr(md, "**unaccounted**") != NULL);
-	const char *dom = NULL;
-	double longest = -1;
-	cJSON_ArrayForEach(p, cJSON_GetObjectItem(c, "phases"))
-		if (fnum(p, "duration_s") > longest) {
-			longest = fnum(p, "duration_s");
-			dom = cJSON_GetObjectItem(p, "name")->valuestring;
+	memset(f, 0, sizeof *f);
+	f->buf = tu_read_file(path, NULL);
+	for (char *l = strtok(f->buf, "\n"); l; l = strtok(NULL, "\n")) {
+		if (l[0] == '#')
+			continue;
+		char *tab = strchr(l, '\t');
+		ck_assert_msg(tab != NULL, "%s: no tab in '%s'", path, l);
+		*tab = 0;
+		double t = atof(l);
+		char *text = tab + 1;
+		decode(text);
+		f->raw[f->nraw] = text;
+		f->off[f->nraw++] = t;
+		/* every \r ends a line too (a progress bar redrawn in place) */
+		for (char *seg = text; seg;) {
+			char *cr = strchr(seg, '\r');
+			if (cr)
+				*cr = 0;
+			size_t len = cold_clean_line(seg, strlen(seg));
+			if (len)
+				f->lines[f->n++] = (struct cold_line){(long long)llround(t * 1e9), 1, seg};
+			seg = cr ? cr + 1 : NULL;
 		}
-	char want[160];
-	snprintf(want, sizeof want, "Dominant cold phase:** %s", dom);
-	ck_assert_msg(strstr(md, want) != NULL, "no '%s' in:\n%s", want, md);
-	snprintf(want, sizeof want, "| 1 | cold | %.4f |",
-		 fnum(cJSON_GetObjectItem(c, "cold"), "ttft_s"));
-	ck_assert_msg(strstr(md, want) != NULL, "no '%s' in:\n%s", want, md);
-	free(md);
-	cJSON_Delete(j);
+		f->last = t;
+	}
+}
+
+/* The fixture's own time of the first or last line containing needle. */
+static double at(const struct fx *f, const char *needle, int last)
+{
+	double t = NAN;
+	for (size_t i = 0; i < f->n; i++)
+		if (strstr(f->lines[i].text, needle)) {
+			t = (double)f->lines[i].t_ns / 1e9;
+			if (!last)
+				break;
+		}
+	ck_assert_msg(!isnan(t), "no line with '%s'", needle);
+	return t;
+}
+
+static const struct cold_phase *ph(const struct cold_decomp *d, const char *name)
+{
+	for (size_t i = 0; i < d->nphases; i++)
+		if (!strcmp(d->phases[i].name, name))
+			return &d->phases[i];
+	ck_abort_msg("no phase %s", name);
+	return NULL;
+}
+
+static const char *parent_of(const struct cold_decomp *d, const struct cold_phase *p)
+{
+	return p->parent >= 0 ? d->phases[p->parent].name : "-";
+}
+
+/* What holds for any decomposition: the top-level phases plus the
+ * unaccounted time are spawn → ready; phases lie inside their parent and
+ * siblings do not overlap. */
+static void invariants(const struct cold_decomp *d)
+{
+	double sum = 0;
+	for (size_t i = 0; i < d->nphases; i++) {
+		const struct cold_phase *p = &d->phases[i];
+		if (!p->found)
+			continue;
+		ck_assert_msg(p->duration_s >= 0, "%s: %.6f", p->name, p->duration_s);
+		NEAR(p->end_s - p->start_s, p->duration_s, 1e-12);
+		if (p->parent < 0) {
+			sum += p->duration_s;
+			ck_assert(p->start_s >= 0 && p->end_s <= d->total_s);
+		} else {
+			const struct cold_phase *q = &d->phases[p->parent];
+			ck_assert_msg(p->start_s >= q->start_s - 1e-12 && p->end_s <= q->end_s + 1e-12,
+				      "%s [%.3f, %.3f] outside %s [%.3f, %.3f]", p->name, p->start_s,
+				      p->end_s, q->name, q->start_s, q->end_s);
+		}
+		for (size_t j = 0; j < d->nphases; j++) {
+			const struct cold_phase *o = &d->phases[j];
+			if (j == i || !o->found || o->parent != p->parent)
+				continue;
+			ck_assert_msg(p->end_s <= o->start_s + 1e-12 || o->end_s <= p->start_s + 1e-12,
+				      "%s and %s overlap", p->name, o->name);
+		}
+	}
+	ck_assert(d->unaccounted_s >= -1e-12);
+	NEAR(sum + d->unaccounted_s, d->total_s, 1e-9);
+}
+
+static void decompose_fixture(const char *file, struct fx *f, struct cold_decomp *d)
+{
+	struct cold_patterns ps;
+	char err[512], path[256];
+	ck_assert_msg(cold_patterns_load(&ps, "tools/patterns/vllm.tsv", err, sizeof err) == 0, "%s", err);
+	snprintf(path, sizeof path, "tests/fixtures/vllm/%s", file);
+	fx_load(f, path);
+	cold_decompose(&ps, f->lines, f->n, 0, f->last + 0.05, d);
+	cold_patterns_free(&ps);
+	invariants(d);
+}
+
+/* ---- V0 ---- */
+
+START_TEST(vllm_v0_5_5)
+{
+	static struct fx f;
+	static struct cold_decomp d;
+	decompose_fixture("v0.5.5-tp1.log", &f, &d);
+	double load0 = at(&f, "Starting to load model", 0), wts = at(&f, "Loading model weights took", 0);
+	double blocks = at(&f, "# GPU blocks", 0), cap0 = at(&f, "Capturing the model", 0);
+	double cap1 = at(&f, "Graph capturing finished", 0);
+	/* V0 states the weights' memory ("took 2.9348 GB"): their time is by arrival */
+	const struct cold_phase *w = ph(&d, "weight_load"), *m = ph(&d, "model_load");
+	ck_assert(w->found && m->found);
+	NEAR(w->duration_s, wts - load0, 1e-9);
+	NEAR(w->arrival_s, wts - load0, 1e-9);
+	ck_assert(isnan(w->stated_s));
+	ck_assert_str_eq(parent_of(&d, w), "model_load");
+	ck_assert_str_eq(parent_of(&d, m), "-");
+	/* no "init engine … took" in 0.5.5: from the weights to the capture */
+	const struct cold_phase *e = ph(&d, "engine_init");
+	NEAR(e->start_s, wts, 1e-9);
+	NEAR(e->end_s, cap1, 1e-9);
+	NEAR(ph(&d, "mem_profile")->duration_s, blocks - wts, 1e-9);
+	NEAR(ph(&d, "kv_alloc")->duration_s, cap0 - blocks, 1e-9);
+	const struct cold_phase *g = ph(&d, "graph_capture");
+	NEAR(g->duration_s, cap1 - cap0, 1e-9);
+	NEAR(g->stated_s, 6, 1e-9);
+	ck_assert_str_eq(parent_of(&d, g), "engine_init");
+	ck_assert(!ph(&d, "torch_compile")->found);
+	NEAR(ph(&d, "api_server")->end_s, at(&f, "Application startup complete", 0), 1e-9);
+	/* KV capacity in blocks; block size and length from the args */
+	ck_assert_str_eq(cold_info(&d, "gpu_blocks"), "27689");
+	ck_assert_str_eq(cold_info(&d, "block_size"), "16");
+	ck_assert_str_eq(cold_info(&d, "max_model_len"), "4096");
+	ck_assert_str_eq(cold_info(&d, "model_memory_gib"), "2.9348");
+	ck_assert_ptr_null(cold_info(&d, "kv_cache_tokens"));
+	NEAR(d.first_line_s, f.off[0], 1e-9);
+	free(f.buf);
+}
+END_TEST
+
+START_TEST(vllm_v0_6_4)
+{
+	static struct fx f;
+	static struct cold_decomp d;
+	decompose_fixture("v0.6.4-tp1.log", &f, &d);
+	double wts = at(&f, "Loading model weights took", 0), init = at(&f, "init engine", 0);
+	const struct cold_phase *e = ph(&d, "engine_init");
+	/* stated: 11.20 s ending at the line */
+	NEAR(e->stated_s, 11.20, 1e-9);
+	NEAR(e->end_s, init, 1e-9);
+	NEAR(e->start_s, init - 11.20, 1e-6);
+	NEAR(ph(&d, "weight_load")->duration_s, wts - at(&f, "Starting to load model", 0), 1e-9);
+	const char *in_init[] = {"mem_profile", "kv_alloc", "graph_capture"};
+	for (int i = 0; i < 3; i++)
+		ck_assert_str_eq(parent_of(&d, ph(&d, in_init[i])), "engine_init");
+	NEAR(ph(&d, "graph_capture")->duration_s, at(&f, "Graph capturing finished", 0) -
+	     at(&f, "Capturing cudagraphs", 0), 1e-9);
+	NEAR(ph(&d, "api_server")->start_s, init, 1e-9);
+	ck_assert_str_eq(cold_info(&d, "max_concurrency"), "615.00");
+	ck_assert_str_eq(cold_info(&d, "gpu_blocks"), "157439");
+	ck_assert_str_eq(cold_info(&d, "gpu_memory_utilization"), "0.92");
+	free(f.buf);
+}
+END_TEST
+
+/* ---- V1 ---- */
+
+START_TEST(vllm_v1_0_8_5)
+{
+	static struct fx f;
+	static struct cold_decomp d;
+	decompose_fixture("v0.8.5-tp1.log", &f, &d);
+	const struct cold_phase *m = ph(&d, "model_load"), *w = ph(&d, "weight_load");
+	NEAR(m->start_s, at(&f, "Starting to load model", 0), 1e-9);
+	NEAR(m->end_s, at(&f, "Model loading took", 0), 1e-9);
+	NEAR(m->stated_s, 2.737391, 1e-9);
+	/* the weights: stated, ending at their line, inside the model load */
+	NEAR(w->stated_s, 1.25, 1e-9);
+	NEAR(w->end_s, at(&f, "Loading weights took", 0), 1e-9);
+	NEAR(w->duration_s, 1.25, 1e-9);
+	ck_assert_str_eq(parent_of(&d, w), "model_load");
+	const struct cold_phase *e = ph(&d, "engine_init"), *t = ph(&d, "torch_compile");
+	NEAR(e->duration_s, 22.43, 1e-6);
+	NEAR(t->duration_s, 14.92, 1e-6);
+	NEAR(t->end_s, at(&f, "torch.compile takes", 0), 1e-9);
+	ck_assert_str_eq(parent_of(&d, t), "engine_init");
+	ck_assert_str_eq(parent_of(&d, ph(&d, "graph_capture")), "engine_init");
+	/* nested phases are not added again: the sum is the top level's */
+	double top = 0, all = 0;
+	for (size_t i = 0; i < d.nphases; i++)
+		if (d.phases[i].found) {
+			all += d.phases[i].duration_s;
+			top += d.phases[i].parent < 0 ? d.phases[i].duration_s : 0;
+		}
+	ck_assert_msg(all > d.total_s, "nested phases summed flat (%.2f s) would exceed "
+		      "spawn → ready (%.2f s): the point of nesting", all, d.total_s);
+	ck_assert(top <= d.total_s);
+	ck_assert_str_eq(cold_info(&d, "kv_cache_tokens"), "3,519,424");
+	free(f.buf);
+}
+END_TEST
+
+START_TEST(vllm_v1_tp4_copies_colours_progress)
+{
+	static struct fx f;
+	static struct cold_decomp d;
+	decompose_fixture("v0.10.1-tp4.log", &f, &d);
+	/* colour codes gone from every line */
+	for (size_t i = 0; i < f.n; i++)
+		ck_assert_msg(!strchr(f.lines[i].text, 0x1b), "%s", f.lines[i].text);
+	/* each rank's copy counted once; the phase ends with the last copy */
+	const char *per_rank[][2] = {{"weight_load", "Loading weights took"},
+				     {"model_load", "Model loading took"},
+				     {"torch_compile", "torch.compile takes"},
+				     {"graph_capture", "Graph capturing finished"}};
+	for (int i = 0; i < 4; i++) {
+		const struct cold_phase *p = ph(&d, per_rank[i][0]);
+		ck_assert_msg(p->copies == 4, "%s: %d copies", p->name, p->copies);
+		NEAR(p->end_s, at(&f, per_rank[i][1], 1), 1e-9);
+	}
+	ck_assert_int_eq(ph(&d, "engine_init")->copies, 1);
+	/* the slowest rank's stated weights time, ending at its copy */
+	const struct cold_phase *w = ph(&d, "weight_load");
+	NEAR(w->stated_s, 18.02, 1e-9);
+	NEAR(w->start_s, at(&f, "Loading weights took", 1) - 18.02, 1e-9);
+	/* the graph capture opens at its progress bar's first redraw */
+	NEAR(ph(&d, "graph_capture")->start_s, at(&f, "Capturing CUDA graph shapes", 0), 1e-9);
+	/* model load starts where the engine start-up's last copy ended */
+	NEAR(ph(&d, "model_load")->start_s, ph(&d, "engine_start")->end_s, 1e-12);
+	NEAR(ph(&d, "engine_start")->end_s, at(&f, "Starting to load model", 1), 1e-9);
+	ck_assert_str_eq(cold_info(&d, "kv_cache_tokens"), "771,952");
+	ck_assert_str_eq(cold_info(&d, "tensor_parallel_size"), "4");
+	ck_assert_ptr_nonnull(strstr(cold_info(&d, "logged_args"), "'max_model_len': 8192"));
+	free(f.buf);
+}
+END_TEST
+
+START_TEST(vllm_v1_0_11_odd_values)
+{
+	static struct fx f;
+	static struct cold_decomp d;
+	decompose_fixture("v0.11.0-tp1.log", &f, &d);
+	/* "took -0.41 GiB" is reported as logged, never as a duration */
+	ck_assert_str_eq(cold_info(&d, "graph_memory_gib"), "-0.41");
+	const struct cold_phase *g = ph(&d, "graph_capture");
+	NEAR(g->stated_s, 4, 1e-9);
+	NEAR(g->duration_s, at(&f, "Graph capturing finished", 0) -
+	     at(&f, "Capturing CUDA graphs (mixed", 0), 1e-9);
+	NEAR(ph(&d, "engine_init")->stated_s, 16.45, 1e-9);
+	NEAR(ph(&d, "kv_alloc")->start_s, at(&f, "GPU KV cache size", 0), 1e-9);
+	/* no progress redraw became a phase line on its own: the bars are lines */
+	int bars = 0;
+	for (size_t i = 0; i < f.n; i++)
+		bars += strstr(f.lines[i].text, "Capturing CUDA graphs") != NULL;
+	ck_assert_int_ge(bars, 4);
+	free(f.buf);
+}
+END_TEST
+
+/* A stated duration that cannot be one, a child outside its parent, two
+ * phases that overlap: clipped, noted, and the sum still exact. */
+START_TEST(odd_lines_keep_the_sum)
+{
+	char pat[256];
+	tu_tmp_log(pat, sizeof pat, "odd-tsv");
+	FILE *fp = fopen(pat, "w");
+	fputs("phase\ta\t-\tweights\tA start\tA end\t-\ts\n"
+	      "phase\tb\t-\twarmup\t-\tB end\tB took (-?[0-9.]+) s\ts\n"
+	      "phase\tc\ta\talloc\t-\tC end\tC took ([0-9.]+) s\ts\n"
+	      "phase\td\t-\tstartup\t-\tD end\tD took (-?[0-9.]+) s\ts\n"
+	      "about\ta\tPhase A\twhat A does\n", fp);
+	fclose(fp);
+	struct cold_patterns ps;
+	char err[256];
+	ck_assert_msg(cold_patterns_load(&ps, pat, err, sizeof err) == 0, "%s", err);
+	unlink(pat);
+	static char t[][64] = {"x", "A start", "A end", "C end C took 5.0 s",
+			       "B end B took 2.5 s", "D end D took -0.41 s"};
+	struct cold_line l[] = {{(long long)0.1e9, 1, t[0]}, {(long long)1e9, 1, t[1]},
+				{(long long)3e9, 1, t[2]}, {(long long)3.5e9, 1, t[3]},
+				{(long long)4e9, 1, t[4]}, {(long long)5e9, 1, t[5]}};
+	struct cold_decomp d;
+	cold_decompose(&ps, l, 6, 0, 6.0, &d);
+	invariants(&d);
+	/* a: [1, 3] by arrival; b states 2.5 s ending at 4: it overlaps a, and
+	 * what overlaps counts in a */
+	NEAR(ph(&d, "a")->duration_s, 2.0, 1e-12);
+	ck_assert_str_eq(ph(&d, "a")->title, "Phase A");
+	NEAR(ph(&d, "b")->start_s, 3.0, 1e-12);
+	NEAR(ph(&d, "b")->clipped_s, 1.5, 1e-12);
+	ck_assert_msg(strstr(ph(&d, "b")->note, "overlap Phase A"), "%s", ph(&d, "b")->note);
+	/* c ends after its parent a: cut to it */
+	ck_assert(strstr(ph(&d, "c")->note, "after Phase A"));
+	ck_assert(ph(&d, "c")->end_s <= ph(&d, "a")->end_s);
+	/* d states a negative duration: a marker, said so */
+	ck_assert(isnan(ph(&d, "d")->stated_s));
+	NEAR(ph(&d, "d")->duration_s, 0, 1e-12);
+	ck_assert_msg(strstr(ph(&d, "d")->note, "'-0.41', which cannot be a duration"), "%s",
+		      ph(&d, "d")->note);
+	NEAR(d.unaccounted_s, 6.0 - 2.0 - 1.0, 1e-12);
+	cold_patterns_free(&ps);
+}
+END_TEST
+
+START_TEST(clean_line_strips_escapes)
+{
+	char s[] = "\x1b[1;36m(APIServer pid=155)\x1b[0;0m INFO x\x1b]0;title\x07 y\x1b[K";
+	size_t n = cold_clean_line(s, strlen(s));
+	ck_assert_str_eq(s, "(APIServer pid=155) INFO x y");
+	ck_assert_uint_eq(n, strlen(s));
 }
 END_TEST
 
@@ -242,50 +419,497 @@ START_TEST(llamacpp_patterns_on_real_logs)
 	ck_assert_int_eq(cold_patterns_load(&ps, "tools/patterns/llamacpp.tsv", err, sizeof err), 0);
 	for (int f = 0; f < 2; f++) {
 		char *text = tu_read_file(files[f], NULL);
-		char *raw[4096];
-		struct cold_line lines[4096];
+		static char *raw[4096];
+		static struct cold_line lines[4096];
 		size_t n = 0;
 		for (char *p = strtok(text, "\n"); p && n < 4096; p = strtok(NULL, "\n")) {
 			double t = stamp(p);
 			if (isnan(t))
 				continue;
 			raw[n] = p;
-			lines[n] = (struct cold_line){(long long)(t * 1e9), 1, p};
+			lines[n] = (struct cold_line){(long long)llround(t * 1e9), 1, p};
 			n++;
 		}
-		struct cold_phase ph[32];
-		struct cold_info inf[32];
-		size_t ni;
-		size_t found = cold_phases_match(&ps, lines, n, 0, 1e9, ph, inf, &ni);
-		ck_assert_uint_eq(found, 7);
-		double want_w = first_time(raw, n, "constructing llama_context") -
-				first_time(raw, n, "loading model tensors");
-		double want_warm = first_time(raw, n, "load_model: initializing") -
-				   first_time(raw, n, "warming up the model");
-		for (int i = 0; i < 7; i++) {
-			if (!strcmp(ph[i].name, "weight_load"))
-				NEAR(ph[i].duration_s, want_w, 1e-6);
-			if (!strcmp(ph[i].name, "warmup"))
-				NEAR(ph[i].duration_s, want_warm, 1e-6);
-			if (!strcmp(ph[i].name, "fit_params"))
-				NEAR(ph[i].stated_s, 0.51, 1e-9);
-		}
-		ck_assert_uint_ge(ni, 3);
+		double ready = first_time(raw, n, "listening on") + 0.01;
+		static struct cold_decomp d;
+		cold_decompose(&ps, lines, n, 0, ready, &d);
+		invariants(&d);
+		ck_assert_uint_eq(d.found, 7);
+		NEAR(ph(&d, "weight_load")->duration_s,
+		     first_time(raw, n, "constructing llama_context") -
+		     first_time(raw, n, "loading model tensors"), 1e-6);
+		NEAR(ph(&d, "warmup")->duration_s, first_time(raw, n, "load_model: initializing") -
+		     first_time(raw, n, "warming up the model"), 1e-6);
+		NEAR(ph(&d, "fit_params")->stated_s, 0.51, 1e-9);
+		ck_assert_str_eq(ph(&d, "fit_params")->title, "Device memory fit");
+		ck_assert_int_eq(ph(&d, "warmup")->category, COLD_CAT_WARMUP);
+		ck_assert_ptr_nonnull(cold_info(&d, "n_slots"));
+		ck_assert_ptr_nonnull(cold_info(&d, "kv_cache_cells"));
 		free(text);
 	}
 	cold_patterns_free(&ps);
 }
 END_TEST
 
-START_TEST(unaccounted_is_the_uncovered_time)
+START_TEST(flags_single_and_double_dash)
 {
-	struct cold_phase ph[3] = {
-		{"a", 1.0, 2.0, 1.0, NAN, 1}, {"b", 1.5, 3.0, 1.5, NAN, 1},
-		{"c", 4.0, 5.0, 1.0, NAN, 1}};
-	/* covered: [1,3] and [4,5] of [0,6] */
-	NEAR(cold_unaccounted(ph, 3, 6.0), 3.0, 1e-12);
-	ph[2].found = 0;
-	NEAR(cold_unaccounted(ph, 3, 6.0), 4.0, 1e-12);
+	char *f = cold_cmdline_flags("/opt/llama-server -m '/m/my model.gguf' --host 127.0.0.1 "
+				     "-c 4096 -np 1 --metrics -lv 4 --temp -1 --dtype=auto");
+	ck_assert_str_eq(f, "`-m /m/my model.gguf`, `--host 127.0.0.1`, `-c 4096`, `-np 1`, "
+			    "`--metrics`, `-lv 4`, `--temp -1`, `--dtype=auto`");
+	free(f);
+	f = cold_cmdline_flags("vllm serve Qwen/Qwen2.5-1.5B-Instruct");
+	ck_assert_str_eq(f, "(none)");
+	free(f);
+}
+END_TEST
+
+/* ---- ttft-cold itself ---- */
+
+static cJSON *cycle_n(cJSON *j, int i)
+{
+	return cJSON_GetArrayItem(cJSON_GetObjectItem(j, "cycles"), i);
+}
+
+static double fnum(cJSON *o, const char *k)
+{
+	cJSON *v = cJSON_GetObjectItem(o, k);
+	ck_assert_msg(v != NULL, "no %s", k);
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static cJSON *jphase(cJSON *c, const char *name)
+{
+	cJSON *p;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(c, "phases"))
+		if (!strcmp(cJSON_GetObjectItem(p, "name")->valuestring, name))
+			return p;
+	ck_abort_msg("no phase %s", name);
+	return NULL;
+}
+
+/* Run ttft-cold (one cycle unless extra says otherwise), its server logs
+ * in the scratch directory; its JSON. */
+static int cold(const char *server, int port, const char *extra, char **out, cJSON **json)
+{
+	char js[256], cmd[4096];
+	tu_tmp_log(js, sizeof js, "cold-json");
+	snprintf(cmd, sizeof cmd,
+		 "%s/ttft-cold --server '%s' --url http://127.0.0.1:%d --json %s "
+		 "--log-dir %s --max-tokens 4 %s %s 2>&1", tu_build_dir(), server, port, js,
+		 tu_scratch(), extra && strstr(extra, "--cycles") ? "" : "--cycles 1",
+		 extra ? extra : "");
+	int rc = tu_sh(cmd, out);
+	*json = NULL;
+	if (access(js, R_OK) == 0) {
+		char *t = tu_read_file(js, NULL);
+		*json = cJSON_Parse(t);
+		free(t);
+		unlink(js);
+	}
+	return rc;
+}
+
+static void json_sums(cJSON *c)
+{
+	double top = 0;
+	cJSON *p;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(c, "phases"))
+		if (cJSON_IsNull(cJSON_GetObjectItem(p, "parent")))
+			top += fnum(p, "duration_s");
+	NEAR(top + fnum(c, "unaccounted_s"), fnum(c, "spawn_to_ready_s"), 1e-6);
+}
+
+/* ttft-cold's own stamp of the first line holding needle, in seconds since
+ * spawn (its server log: "seconds\tstream\tline"). */
+static double arrival(const char *log, const char *needle)
+{
+	const char *p = strstr(log, needle);
+	ck_assert_msg(p != NULL, "no line '%s' in the server log", needle);
+	while (p > log && p[-1] != '\n')
+		p--;
+	return atof(p);
+}
+
+#define EXACT(x, want) NEAR(x, want, 1e-6) /* the server log's µs */
+
+
+/* A vLLM start-up replayed by the fixture, which stamps each line as it
+ * writes it: every line stamped no earlier than it was written, each phase
+ * from the right lines' stamps, the sum exact, the requests against the
+ * fixture's own record. */
+START_TEST(vllm_startup_replayed)
+{
+	int port = tu_free_port();
+	char srv[512], *out, rep[256], extra[512], truth[256];
+	tu_tmp_log(truth, sizeof truth, "vllm-truth");
+	tu_tmp_log(rep, sizeof rep, "cold-report");
+	snprintf(srv, sizeof srv, "tests/support/fake_vllm.sh %d %s", port, truth);
+	snprintf(extra, sizeof extra, "--warm-runs 3 --report %s", rep);
+	cJSON *j;
+	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 0);
+	ck_assert_ptr_nonnull(j);
+	free(out);
+	cJSON *c = cycle_n(j, 0);
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "server"), "kind")->valuestring, "vllm");
+	struct tu_truth t;
+	char err[600];
+	ck_assert_msg(tu_truth_load(truth, &t, err, sizeof err) == 0, "%s", err);
+	unlink(truth);
+	char *log = tu_read_file(cJSON_GetObjectItem(c, "server_log")->valuestring, NULL);
+	/* every line the fixture wrote, stamped no earlier than written: the
+	 * spawn came before the fixture started */
+	ck_assert_uint_eq(t.nlines, 15);
+	for (size_t i = 0; i < t.nlines; i++) {
+		double at = arrival(log, t.lines[i].text);
+		double wrote = (double)(t.lines[i].t_ns - t.start_ns) / 1e9;
+		ck_assert_msg(at >= wrote - 1e-6, "'%s' stamped at %.6f s, written at %.6f s",
+			      t.lines[i].text, at, wrote);
+	}
+	/* as stated by the lines themselves */
+	EXACT(fnum(jphase(c, "weight_load"), "stated_s"), 0.40);
+	EXACT(fnum(jphase(c, "model_load"), "stated_s"), 0.46);
+	EXACT(fnum(jphase(c, "torch_compile"), "stated_s"), 0.30);
+	EXACT(fnum(jphase(c, "graph_capture"), "stated_s"), 1.0);
+	EXACT(fnum(jphase(c, "engine_init"), "stated_s"), 1.30);
+	/* by arrival: from the opening line's stamp to the closing line's */
+	static const struct { const char *name, *start, *end; } by_arrival[] = {
+		{"engine_start", "Initializing a V1 LLM engine", "Starting to load model"},
+		{"model_load", "Starting to load model", "Model loading took"},
+		{"api_server", "init engine (profile", "Application startup complete"},
+	};
+	for (size_t i = 0; i < 3; i++) {
+		cJSON *p = jphase(c, by_arrival[i].name);
+		double a = arrival(log, by_arrival[i].start), z = arrival(log, by_arrival[i].end);
+		EXACT(fnum(p, "arrival_s"), z - a);
+		EXACT(fnum(p, "start_s") + fnum(p, "duration_s"), z);
+		ck_assert(fnum(p, "start_s") >= a - 1e-6);
+	}
+	/* no opening line: it ends when its line came, inside what contains it,
+	 * and lasts what it says unless that reaches out of its container */
+	static const struct { const char *name, *end, *parent; } stated[] = {
+		{"weight_load", "Loading weights took", "model_load"},
+		{"torch_compile", "torch.compile takes", "engine_init"},
+		{"graph_capture", "Graph capturing finished", "engine_init"},
+		{"engine_init", "init engine (profile", NULL},
+	};
+	for (size_t i = 0; i < 4; i++) {
+		cJSON *p = jphase(c, stated[i].name), *par = cJSON_GetObjectItem(p, "parent");
+		EXACT(fnum(p, "start_s") + fnum(p, "duration_s"), arrival(log, stated[i].end));
+		ck_assert(fnum(p, "duration_s") <= fnum(p, "stated_s") + 1e-6);
+		if (fnum(p, "duration_s") < fnum(p, "stated_s") - 1e-6)
+			ck_assert_msg(cJSON_GetObjectItem(p, "note"), "%s cut without a note",
+				      stated[i].name);
+		if (stated[i].parent)
+			ck_assert_str_eq(par->valuestring, stated[i].parent);
+		else
+			ck_assert(cJSON_IsNull(par));
+	}
+	/* the top-level phases and the unaccounted time are spawn → ready; the
+	 * 0.30 s of silence before the first line is unaccounted */
+	json_sums(c);
+	double ready = fnum(c, "spawn_to_ready_s");
+	double first = (double)(t.lines[0].t_ns - t.start_ns) / 1e9;
+	ck_assert(fnum(c, "unaccounted_s") >= first - 1e-6);
+	ck_assert(fnum(c, "first_line_s") >= first - 1e-6);
+	/* ready after the fixture listened, listening no later than ready */
+	ck_assert(ready >= (double)(t.listen_ns - t.start_ns) / 1e9);
+	ck_assert(fnum(c, "spawn_to_listen_s") <= ready);
+	cJSON *info = cJSON_GetObjectItem(c, "info");
+	ck_assert_str_eq(cJSON_GetObjectItem(info, "kv_cache_tokens")->valuestring, "3,519,424");
+	ck_assert_str_eq(cJSON_GetObjectItem(info, "kv_cache_memory_gib")->valuestring, "116.34");
+	/* the cold request and 3 warm ones, each holding the fixture's own
+	 * time to its first token (30 ms injected) */
+	ck_assert_uint_eq(tu_truth_count(&t, "/v1/completions"), 4);
+	cJSON *warm = cJSON_GetObjectItem(c, "warm");
+	ck_assert_int_eq(cJSON_GetArraySize(warm), 3);
+	for (int i = 0; i < 4; i++) {
+		const struct tu_treq *q = tu_truth_req(&t, "/v1/completions", (size_t)i);
+		cJSON *r = i ? cJSON_GetArrayItem(warm, i - 1) : cJSON_GetObjectItem(c, "cold");
+		ck_assert_int_eq((int)fnum(r, "tokens"), q->ntok);
+		ck_assert(fnum(r, "ttft_s") >= (double)(q->tok[0] - q->recv_first_ns) / 1e9);
+		ck_assert(fnum(r, "ttft_s") >= 0.030);
+	}
+	ck_assert(!isnan(fnum(c, "first_request_warmup_s")));
+	tu_truth_free(&t);
+	free(log);
+	/* the report: every placeholder filled, the numbers in it */
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	siblings(rep);
+	ck_assert_msg(strstr(md, "{{") == NULL, "unfilled placeholder in:\n%s", md);
+	ck_assert(strstr(md, "-cold-start.svg)") && strstr(md, "-warm-variance.svg)"));
+	ck_assert(strstr(md, "| engine | vLLM |") != NULL);
+	ck_assert(strstr(md, "↳ Weights load (`weight_load`)") != NULL);
+	ck_assert(strstr(md, "**unaccounted**") != NULL);
+	const char *dom = NULL, *title = NULL;
+	double longest = -1;
+	cJSON *p;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(c, "phases"))
+		if (cJSON_IsNull(cJSON_GetObjectItem(p, "parent")) && fnum(p, "duration_s") > longest) {
+			longest = fnum(p, "duration_s");
+			dom = cJSON_GetObjectItem(p, "name")->valuestring;
+			title = cJSON_GetObjectItem(p, "title")->valuestring;
+		}
+	char want[200];
+	snprintf(want, sizeof want, "Largest start-up phase:** %s (`%s`:", title, dom);
+	ck_assert_msg(strstr(md, want) != NULL, "no '%s' in:\n%s", want, md);
+	snprintf(want, sizeof want, "| 1.1 | cold | %.4f |",
+		 fnum(cJSON_GetObjectItem(c, "cold"), "ttft_s"));
+	ck_assert_msg(strstr(md, want) != NULL, "no '%s' in:\n%s", want, md);
+	free(md);
+	cJSON_Delete(j);
+}
+END_TEST
+
+START_TEST(replayed_tp4_start_up)
+{
+	int port = tu_free_port();
+	char srv[512], *out, rep[256], extra[512];
+	snprintf(srv, sizeof srv, "tests/support/replay_vllm_log.sh tests/fixtures/vllm/v0.10.1-tp4.log "
+		 "%d 0.02", port);
+	tu_tmp_log(rep, sizeof rep, "tp4-md");
+	snprintf(extra, sizeof extra, "--warm-runs 2 --report %s", rep);
+	cJSON *j;
+	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 0);
+	ck_assert_ptr_nonnull(j);
+	cJSON *c = cycle_n(j, 0);
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "server"), "kind")->valuestring, "vllm");
+	json_sums(c);
+	cJSON *w = jphase(c, "weight_load");
+	ck_assert_str_eq(cJSON_GetObjectItem(w, "parent")->valuestring, "model_load");
+	ck_assert_int_eq((int)fnum(w, "copies"), 4);
+	ck_assert_str_eq(cJSON_GetObjectItem(jphase(c, "graph_capture"), "parent")->valuestring,
+			 "engine_init");
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(c, "info"), "kv_cache_tokens")->valuestring,
+			 "771,952");
+	cJSON_Delete(j);
+	free(out);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	siblings(rep);
+	ck_assert_msg(strstr(md, "{{") == NULL, "unfilled placeholder in:\n%s", md);
+	ck_assert(strstr(md, "| engine | vLLM |") != NULL);
+	ck_assert_msg(strstr(md, "↳ Weights load (`weight_load`)"), "%s", md);
+	ck_assert(strstr(md, "4 processes logged it (tensor-parallel ranks): counted once"));
+	ck_assert(strstr(md, "**= spawn → ready**"));
+	/* the capacity, from this run's log: KV tokens ÷ max-model-len */
+	ck_assert_msg(strstr(md, "the KV cache holds 771952 tokens (47.12 GiB), so at most "
+			     "94.23 requests of full length"), "%s", md);
+	ck_assert(strstr(md, "`'max_model_len': 8192") || strstr(md, "'max_model_len': 8192"));
+	/* what the server ran, from /proc */
+	ck_assert_msg(strstr(md, "/fixture-server --port"), "%s", md);
+	ck_assert(strstr(md, "## Mental Model") && strstr(md, "For an SRE:"));
+	free(md);
+}
+END_TEST
+
+START_TEST(replayed_v0_start_up)
+{
+	int port = tu_free_port();
+	char srv[512], *out, rep[256], extra[512];
+	snprintf(srv, sizeof srv, "tests/support/replay_vllm_log.sh tests/fixtures/vllm/v0.5.5-tp1.log "
+		 "%d 0.05", port);
+	tu_tmp_log(rep, sizeof rep, "v0-md");
+	snprintf(extra, sizeof extra, "--warm-runs 2 --report %s", rep);
+	cJSON *j;
+	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 0);
+	cJSON *c = cycle_n(j, 0);
+	json_sums(c);
+	/* V0's weights: by arrival, between the two lines' own stamps */
+	char *log = tu_read_file(cJSON_GetObjectItem(c, "server_log")->valuestring, NULL);
+	EXACT(fnum(jphase(c, "weight_load"), "arrival_s"),
+	      arrival(log, "Loading model weights took") - arrival(log, "Starting to load model"));
+	ck_assert(isnan(fnum(jphase(c, "weight_load"), "stated_s")));
+	free(log);
+	cJSON_Delete(j);
+	free(out);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	siblings(rep);
+	ck_assert_msg(strstr(md, "the KV cache holds 27689 blocks × 16 tokens = 443024 tokens "
+			     "(V0 logs blocks; block size as logged), so at most 108.16 requests "
+			     "of full length fit at once (computed: tokens ÷ max-model-len)"), "%s", md);
+	free(md);
+}
+END_TEST
+
+START_TEST(replayed_odd_value_in_report)
+{
+	int port = tu_free_port();
+	char srv[512], *out, rep[256], extra[512];
+	snprintf(srv, sizeof srv, "tests/support/replay_vllm_log.sh tests/fixtures/vllm/v0.11.0-tp1.log "
+		 "%d 0.02", port);
+	tu_tmp_log(rep, sizeof rep, "odd-md");
+	snprintf(extra, sizeof extra, "--warm-runs 1 --report %s", rep);
+	cJSON *j;
+	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 0);
+	json_sums(cycle_n(j, 0));
+	cJSON_Delete(j);
+	free(out);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	siblings(rep);
+	ck_assert_msg(strstr(md, "| graph_memory_gib (server log) | -0.41 (as logged: a negative "
+			     "amount cannot be memory taken"), "%s", md);
+	free(md);
+}
+END_TEST
+
+/* Like for like: distinct prompts, and the server's own count says no run
+ * reused another's prefix; --same-prompt is called what it is. */
+START_TEST(cold_vs_warm_like_for_like)
+{
+	int port = tu_free_port();
+	char srv[256], *out, rep[256], extra[512];
+	snprintf(srv, sizeof srv, "exec %s/fixture-server --port %d --style llamacpp "
+		 "--prefix-cache --first-ms 5 --token-ms 1", tu_build_dir(), port);
+	tu_tmp_log(rep, sizeof rep, "lfl-md");
+	for (int same = 0; same < 2; same++) {
+		snprintf(extra, sizeof extra, "--warm-runs 3 --kind llamacpp --report %s%s", rep,
+			 same ? " --same-prompt" : "");
+		cJSON *j;
+		ck_assert_int_eq(cold(srv, port, extra, &out, &j), 0);
+		cJSON *c = cycle_n(j, 0), *r;
+		double pt = fnum(cJSON_GetObjectItem(c, "cold"), "prompt_tokens");
+		ck_assert(pt > 1);
+		ck_assert_double_eq(fnum(cJSON_GetObjectItem(c, "cold"), "prefix_cache_hit_tokens"), 0);
+		cJSON_ArrayForEach(r, cJSON_GetObjectItem(c, "warm")) {
+			ck_assert_double_eq(fnum(r, "prompt_tokens"), pt);
+			if (same)
+				ck_assert_double_eq(fnum(r, "prefix_cache_hit_tokens"), pt - 1);
+			else
+				ck_assert_double_eq(fnum(r, "prefix_cache_hit_tokens"), 0);
+		}
+		ck_assert_str_eq(cJSON_GetObjectItem(j, "prompts")->valuestring,
+				 same ? "same" : "distinct");
+		cJSON_Delete(j);
+		free(out);
+		char *md = tu_read_file(rep, NULL);
+		if (same)
+			ck_assert_msg(strstr(md, "Not like for like") &&
+				      strstr(md, "cached prompt tokens in a warm run"), "%s", md);
+		else
+			ck_assert_msg(strstr(md, "Like for like: every run sent its own prompt") &&
+				      strstr(md, "no warm run found a cached prompt token"), "%s", md);
+		free(md);
+	}
+	unlink(rep);
+	siblings(rep);
+}
+END_TEST
+
+START_TEST(three_cycles_by_default_and_the_spread)
+{
+	int port = tu_free_port();
+	char cmd[1536], *out, rep[256], js[256];
+	tu_tmp_log(rep, sizeof rep, "three-md");
+	tu_tmp_log(js, sizeof js, "three-json");
+	snprintf(cmd, sizeof cmd, "%s/ttft-cold --server 'exec %s/fixture-server --port %d "
+		 "--first-ms 5 --token-ms 1' --url http://127.0.0.1:%d --warm-runs 2 --max-tokens 4 "
+		 "--kind vllm --report %s --json %s --log-dir %s 2>&1", tu_build_dir(),
+		 tu_build_dir(), port, port, rep, js, tu_scratch());
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	free(out);
+	char *t = tu_read_file(js, NULL);
+	unlink(js);
+	cJSON *j = cJSON_Parse(t);
+	free(t);
+	cJSON *sum = cJSON_GetObjectItem(j, "summary");
+	ck_assert_int_eq((int)fnum(sum, "cycles"), 3);
+	ck_assert_int_eq((int)fnum(sum, "cycles_ok"), 3);
+	cJSON *h = cJSON_GetObjectItem(cycle_n(j, 0), "host");
+	ck_assert(fnum(h, "load1_start") >= 0 && fnum(h, "cpus") >= 1);
+	int busy = cJSON_IsTrue(cJSON_GetObjectItem(sum, "busy_host"));
+	cJSON_Delete(j);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	siblings(rep);
+	ck_assert_msg(strstr(md, "**Across 3 restarts:**"), "%s", md);
+	ck_assert(strstr(md, "| 3 | 2 |"));
+	/* a busy host is said so, a quiet one is not */
+	ck_assert_int_eq(strstr(md, "**Busy host:**") != NULL, busy);
+	free(md);
+}
+END_TEST
+
+/* One cycle's cold request is slow, the next one's warm request is: the
+ * report draws no cold-vs-warm conclusion from that (conclusions flipped
+ * with noise between runs). */
+START_TEST(no_conclusion_when_cycles_disagree)
+{
+	int port = tu_free_port();
+	char srv[768], *out, rep[256], extra[512], count[256];
+	tu_tmp_log(count, sizeof count, "cycles");
+	snprintf(srv, sizeof srv, "n=$(cat %s 2>/dev/null || echo 0); echo $((n+1)) >%s; "
+		 "if [ $n = 0 ]; then k=1; else k=2; fi; "
+		 "exec %s/fixture-server --port %d --first-ms 10 --token-ms 1 "
+		 "--slow-request $k --slow-ms 300", count,
+		 count, tu_build_dir(), port);
+	tu_tmp_log(rep, sizeof rep, "mixed-md");
+	snprintf(extra, sizeof extra, "--cycles 2 --warm-runs 1 --kind vllm --report %s", rep);
+	cJSON *j;
+	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 0);
+	unlink(count);
+	double f1 = fnum(cycle_n(j, 0), "cold_over_warm"), f2 = fnum(cycle_n(j, 1), "cold_over_warm");
+	/* the premise: one cycle says slower, the other does not */
+	ck_assert_msg(f1 >= 1.2 && f2 < 1.2, "factors %.2f and %.2f", f1, f2);
+	free(out);
+	cJSON_Delete(j);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	siblings(rep);
+	ck_assert_msg(strstr(md, "The cycles disagree on whether the first request is slower "
+			     "at all: no conclusion"), "%s", md);
+	ck_assert_msg(strstr(md, "Whether the first request after it is slower, this run "
+			     "cannot say"), "%s", md);
+	ck_assert_msg(!strstr(md, "one slow first request") &&
+		      !strstr(md, "about as fast as a warm one") &&
+		      !strstr(md, "because it pays one-time warm-up"), "%s", md);
+	free(md);
+}
+END_TEST
+
+/* Refused before anything starts: the server command would leave a file. */
+START_TEST(refused_before_any_server_starts)
+{
+	int port = tu_free_port();
+	char mark[256], srv[512], *out;
+	tu_tmp_log(mark, sizeof mark, "started");
+	snprintf(srv, sizeof srv, "touch %s; sleep 30", mark);
+	static const struct {
+		const char *extra, *want;
+	} cases[] = {
+		{"--kind llama", "bad value 'llama' for --kind"},
+		{"--patterns /nonexistent.tsv", "cannot read pattern file /nonexistent.tsv"},
+		{"--report /nonexistent/dir/r.md",
+		 "cannot write --report /nonexistent/dir/r.md: cannot create files in /nonexistent/dir"},
+		{"--json /nonexistent/dir/c.json", "cannot write --json /nonexistent/dir/c.json"},
+		{"--report /tmp", "cannot write --report '/tmp': it is a directory"},
+		{"--warm-runs 0", "bad value '0' for --warm-runs: a cold request alone"},
+		{"--warm-runs -1", "bad value '-1' for --warm-runs"},
+		{"--cycles x", "bad value 'x' for --cycles"},
+		{"--ready-timeout 0", "bad value '0' for --ready-timeout"},
+		{"--template /nonexistent.md --report /tmp/r.md", "cannot read the report template"},
+		{"--prompt ''", "bad value '' for --prompt"},
+		{"--frobnicate", "see ttft-cold --help"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char cmd[1024];
+		snprintf(cmd, sizeof cmd, "%s/ttft-cold --server '%s' --url http://127.0.0.1:%d %s "
+			 "2>&1", tu_build_dir(), srv, port, cases[i].extra);
+		ck_assert_int_eq(tu_sh(cmd, &out), 2);
+		ck_assert_msg(strstr(out, cases[i].want), "%s: %s", cases[i].extra, out);
+		ck_assert_msg(access(mark, F_OK) != 0, "%s: the server was started", cases[i].extra);
+		free(out);
+	}
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "%s/ttft-cold --server x --url ftp://h:1 2>&1 | grep -q "
+		 "\"bad value 'ftp://h:1' for --url\"", tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	snprintf(cmd, sizeof cmd, "%s/ttft-cold --version | grep -q '^ttft-cold (ttftshim '",
+		 tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
 }
 END_TEST
 
@@ -337,8 +961,8 @@ START_TEST(port_in_use)
 	cJSON *j;
 	ck_assert_int_eq(cold("sleep 1", port, NULL, &out, &j), 2);
 	ck_assert_msg(strstr(out, "already in use"), "%s", out);
+	ck_assert_ptr_null(j); /* nothing measured, nothing written */
 	free(out);
-	cJSON_Delete(j);
 	tu_fixture_stop(busy);
 }
 END_TEST
@@ -357,17 +981,17 @@ START_TEST(patterns_that_match_nothing)
 	cJSON *j;
 	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 0);
 	ck_assert_msg(strstr(out, "no line of the server's output matched"), "%s", out);
-	cJSON *c = cycle0(j);
+	cJSON *c = cycle_n(j, 0);
 	NEAR(fnum(c, "unaccounted_s"), fnum(c, "spawn_to_ready_s"), 1e-9);
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(c, "phases")), 0);
 	free(out);
 	cJSON_Delete(j);
-	/* a broken pattern file: a clear message, exit 2 */
+	/* a broken pattern file: said before the server starts, exit 2 */
 	f = fopen(pat, "w");
 	fputs("phase\tbad\t(unclosed\tx\t-\ts\n", f);
 	fclose(f);
 	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 2);
-	ck_assert_msg(strstr(out, "bad regex"), "%s", out);
+	ck_assert_msg(strstr(out, "bad regex") && !strstr(out, "started"), "%s", out);
 	free(out);
 	cJSON_Delete(j);
 	unlink(pat);
@@ -393,7 +1017,15 @@ START_TEST(server_dies_during_the_runs)
 }
 END_TEST
 
-START_TEST(interrupt_stops_the_server)
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Ctrl-C while waiting for readiness: the server is stopped, exit 130. */
+START_TEST(interrupt_while_starting)
 {
 	int port = tu_free_port();
 	char cmd[512], sl[64], pat[128];
@@ -420,6 +1052,81 @@ START_TEST(interrupt_stops_the_server)
 }
 END_TEST
 
+/* Ctrl-C during a request: it is cancelled at once (not waited out), the
+ * server stopped, the outputs replaced atomically and marked interrupted,
+ * and the runs never made are not reported as failures. */
+START_TEST(interrupt_cancels_the_request_in_flight)
+{
+	int port = tu_free_port();
+	char dir[256], cmd[1536], rep[320], js[320];
+	snprintf(dir, sizeof dir, "%s/interrupt", tu_scratch());
+	mkdir(dir, 0755);
+	snprintf(rep, sizeof rep, "%s/r.md", dir);
+	snprintf(js, sizeof js, "%s/c.json", dir);
+	FILE *f = fopen(rep, "w");
+	fputs("OLD REPORT\n", f);
+	fclose(f);
+	/* each request streams for 8 s */
+	snprintf(cmd, sizeof cmd, "exec %s/ttft-cold --server 'exec %s/fixture-server --port %d "
+		 "--first-ms 10 --token-ms 1000' --url http://127.0.0.1:%d --cycles 3 "
+		 "--warm-runs 4 --max-tokens 9 --kind vllm --report %s --json %s >/dev/null 2>&1",
+		 tu_build_dir(), tu_build_dir(), port, port, rep, js);
+	pid_t p = fork();
+	if (p == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	/* ready, then one second into the cold request (8 s long) */
+	char probe[256];
+	snprintf(probe, sizeof probe, "curl -sf http://127.0.0.1:%d/health >/dev/null", port);
+	int ready = 0;
+	for (int i = 0; i < 200 && !ready; i++) {
+		ready = tu_sh(probe, NULL) == 0;
+		if (!ready)
+			usleep(50000);
+	}
+	ck_assert_msg(ready, "the server never became ready");
+	usleep(1000000);
+	double t0 = now_s();
+	kill(p, SIGINT);
+	int st;
+	waitpid(p, &st, 0);
+	double took = now_s() - t0;
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 130);
+	/* the request had about 7 s to go: it was cancelled, not waited for */
+	ck_assert_msg(took < 4.0, "exit took %.1f s after Ctrl-C", took);
+	char *md = tu_read_file(rep, NULL);
+	ck_assert_msg(!strstr(md, "OLD REPORT") && strstr(md, "**Interrupted**"), "%s", md);
+	ck_assert_msg(!strstr(md, "cannot connect"), "%s", md);
+	free(md);
+	char *t = tu_read_file(js, NULL);
+	cJSON *j = cJSON_Parse(t);
+	free(t);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "interrupted")));
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "cycles")), 1);
+	cJSON *c = cycle_n(j, 0);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(c, "interrupted")));
+	cJSON *cr = cJSON_GetObjectItem(c, "cold");
+	ck_assert_msg(strstr(cJSON_GetObjectItem(cr, "error")->valuestring, "interrupted"), "%s",
+		      cJSON_GetObjectItem(cr, "error")->valuestring);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(c, "warm")), 0);
+	cJSON_Delete(j);
+	/* nothing else in the directory: no temporary files, the server's log */
+	snprintf(cmd, sizeof cmd, "ls -A %s | sort | tr '\\n' ' '", dir);
+	char *ls;
+	tu_sh(cmd, &ls);
+	/* the page and the variance chart beside the report; no start-up
+	 * timeline, since no cycle ended */
+	ck_assert_str_eq(ls, "c.json r-warm-variance.svg r.html r.md server-cycle1.log ");
+	free(ls);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	tu_sh(cmd, NULL);
+	snprintf(cmd, sizeof cmd, "pgrep -f 'fixture-serve[r] --port %d ' >/dev/null", port);
+	ck_assert_int_ne(tu_sh(cmd, NULL), 0);
+}
+END_TEST
+
 START_TEST(outlier_and_what_coincided)
 {
 	/* the 4th completion (run 4, the third warm one) is 200 ms slower,
@@ -439,7 +1146,7 @@ START_TEST(outlier_and_what_coincided)
 	/* the report names exactly the warm runs its rule picks from their
 	 * own TTFTs (at least 1.5× the median and 1 ms over it); run 4, which
 	 * waited 200 ms more, is one of them */
-	cJSON *warm = cJSON_GetObjectItem(cycle0(j), "warm"), *r;
+	cJSON *warm = cJSON_GetObjectItem(cycle_n(j, 0), "warm"), *r;
 	double t[5], sorted[5];
 	int n = 0;
 	cJSON_ArrayForEach(r, warm) {
@@ -452,7 +1159,7 @@ START_TEST(outlier_and_what_coincided)
 	int outliers = 0;
 	for (int i = 0; i < 5; i++) {
 		char want[64];
-		snprintf(want, sizeof want, "**Outlier:** warm run %d, TTFT %.4f", i + 2, t[i]);
+		snprintf(want, sizeof want, "**Outlier:** cycle 1, warm run %d: TTFT %.4f", i + 2, t[i]);
 		int is = t[i] >= 1.5 * med && t[i] - med >= 0.001;
 		ck_assert_msg(!!strstr(md, want) == is, "run %d (ttft %.4f, median %.4f):\n%s",
 			      i + 2, t[i], med, md);
@@ -463,25 +1170,79 @@ START_TEST(outlier_and_what_coincided)
 	for (const char *p = md; (p = strstr(p, "**Outlier:**")); p++)
 		listed++;
 	ck_assert_int_eq(listed, outliers);
-	ck_assert_msg(strstr(md, "fixture: request 4 is slow") != NULL, "%s", md);
+	/* the reason the server logged is quoted with it */
+	ck_assert_msg(strstr(md, "among them `fixture: request 4 is slow") != NULL, "%s", md);
 	free(md);
 	cJSON_Delete(j);
+}
+END_TEST
+
+/* An outlier with only request chatter in the log: counted, not quoted. */
+START_TEST(outlier_note_does_not_quote_noise)
+{
+	int port = tu_free_port();
+	char srv[512], *out, rep[256], extra[512];
+	snprintf(srv, sizeof srv, "exec %s/fixture-server --port %d --first-ms 10 --token-ms 1 "
+		 "--slow-request 3 --slow-ms 300 2>&1 | sed -u \"s/fixture: request .*/srv  "
+		 "server_strea: conv_id= (empty=1)/\"", tu_build_dir(), port);
+	tu_tmp_log(rep, sizeof rep, "noise-md");
+	snprintf(extra, sizeof extra, "--warm-runs 4 --kind llamacpp --report %s", rep);
+	cJSON *j;
+	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 0);
+	free(out);
+	/* run 3 (the second warm one) waited 300 ms more: by the report's own
+	 * rule (1.5× the median and 1 ms over it), an outlier */
+	cJSON *warm = cJSON_GetObjectItem(cycle_n(j, 0), "warm");
+	double t[4];
+	for (int i = 0; i < 4; i++)
+		t[i] = fnum(cJSON_GetArrayItem(warm, i), "ttft_s");
+	double sorted[4] = {t[0], t[1], t[2], t[3]};
+	double med = ttft_percentile(sorted, 4, 0.5);
+	ck_assert_msg(t[1] >= 1.5 * med && t[1] - med >= 0.001, "run 3: %.4f s, median %.4f s",
+		      t[1], med);
+	cJSON_Delete(j);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	siblings(rep);
+	char *o = strstr(md, "**Outlier:** cycle 1, warm run 3");
+	ck_assert_msg(o != NULL, "no outlier line for run 3");
+	*strchr(o, '\n') = 0;
+	ck_assert_msg(strstr(o, "none of them a warning or a reason") && !strstr(o, "conv_id"),
+		      "%s", o);
+	free(md);
 }
 END_TEST
 
 int main(void)
 {
 	Suite *s = suite_create("cold");
+	TCase *u = tu_tcase(s, "decomposition", 60);
+	tcase_add_test(u, vllm_v0_5_5);
+	tcase_add_test(u, vllm_v0_6_4);
+	tcase_add_test(u, vllm_v1_0_8_5);
+	tcase_add_test(u, vllm_v1_tp4_copies_colours_progress);
+	tcase_add_test(u, vllm_v1_0_11_odd_values);
+	tcase_add_test(u, odd_lines_keep_the_sum);
+	tcase_add_test(u, clean_line_strips_escapes);
+	tcase_add_test(u, llamacpp_patterns_on_real_logs);
+	tcase_add_test(u, flags_single_and_double_dash);
 	TCase *t = tu_tcase(s, "cold", 300);
 	tcase_add_test(t, vllm_startup_replayed);
-	tcase_add_test(t, llamacpp_patterns_on_real_logs);
-	tcase_add_test(t, unaccounted_is_the_uncovered_time);
+	tcase_add_test(t, replayed_tp4_start_up);
+	tcase_add_test(t, replayed_v0_start_up);
+	tcase_add_test(t, replayed_odd_value_in_report);
+	tcase_add_test(t, cold_vs_warm_like_for_like);
+	tcase_add_test(t, three_cycles_by_default_and_the_spread);
+	tcase_add_test(t, no_conclusion_when_cycles_disagree);
+	tcase_add_test(t, refused_before_any_server_starts);
 	tcase_add_test(t, server_exits_early);
 	tcase_add_test(t, never_ready_leaves_nothing_running);
 	tcase_add_test(t, port_in_use);
 	tcase_add_test(t, patterns_that_match_nothing);
 	tcase_add_test(t, server_dies_during_the_runs);
-	tcase_add_test(t, interrupt_stops_the_server);
+	tcase_add_test(t, interrupt_while_starting);
+	tcase_add_test(t, interrupt_cancels_the_request_in_flight);
 	tcase_add_test(t, outlier_and_what_coincided);
+	tcase_add_test(t, outlier_note_does_not_quote_noise);
 	return tu_run(s);
 }

@@ -198,6 +198,91 @@ START_TEST(one_slot_makes_queueing_visible)
 }
 END_TEST
 
+/* Python asyncio clients wrapped with ttft-run --metrics (the default
+ * interval for llama.cpp): each completion row's split, from llama.cpp's
+ * counters joined at each prefill's end, against the timings llama.cpp
+ * put in that request's own stream (the client printed them). Returns how
+ * many rows got a split. */
+static int wrapped_vs_timings(const char *mode, int n)
+{
+	char js[256], out[256], cmd[4096];
+	tu_tmp_log(js, sizeof js, "engine-load-json");
+	tu_tmp_log(out, sizeof out, "engine-load-out");
+	snprintf(cmd, sizeof cmd, "TTFT_TEST_MAX_TOKENS=32 %s/ttft-run --quiet --metrics "
+		 "http://127.0.0.1:%d --json %s -- python3 tests/clients/py_asyncio.py %d %d %s "
+		 ">%s", tu_build_dir(), g_port, js, g_port, n, mode, out);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	char *text = tu_read_file(out, NULL), *jtext = tu_read_file(js, NULL);
+	unlink(out);
+	unlink(js);
+	double first[16], prompt_ms[16], cache_n[16];
+	int nc = 0, used[16] = {0};
+	for (char *save, *p = strtok_r(text, "\n", &save); p && nc < 16;
+	     p = strtok_r(NULL, "\n", &save)) {
+		cJSON *o = cJSON_Parse(p), *t = cJSON_GetObjectItem(o, "timings");
+		ck_assert_msg(cJSON_IsObject(t), "no timings in the stream: %s", p);
+		first[nc] = f(o, "first_ns") / 1e9;
+		prompt_ms[nc] = f(t, "prompt_ms");
+		cache_n[nc++] = f(t, "cache_n");
+		cJSON_Delete(o);
+	}
+	free(text);
+	ck_assert_int_eq(nc, n);
+	cJSON *j = cJSON_Parse(jtext), *q;
+	free(jtext);
+	int rows = 0, split = 0;
+	cJSON_ArrayForEach(q, cJSON_GetObjectItem(j, "requests")) {
+		if (!cJSON_IsNumber(cJSON_GetObjectItem(q, "status")))
+			continue; /* a retried request on a connection llama.cpp closed */
+		rows++;
+		/* the client saw its first token after the socket read did */
+		double at = f(q, "start_s") + f(q, "ttft_s");
+		int k = -1;
+		for (int c = 0; c < nc; c++)
+			if (!used[c] && first[c] >= at - 1e-6 && (k < 0 || first[c] < first[k]))
+				k = c;
+		ck_assert_msg(k >= 0, "no client line for the first token read at %.6f", at);
+		used[k] = 1;
+		cJSON *src = cJSON_GetObjectItem(q, "split_source");
+		if (!cJSON_IsString(src)) {
+			cJSON *note = cJSON_GetObjectItem(q, "split_note");
+			ck_assert_msg(cJSON_IsString(note) && *note->valuestring,
+				      "a null split without a note");
+			continue;
+		}
+		split++;
+		/* the counters time the prompt's batches, prompt_ms the slot's
+		 * prompt phase: the same prefill within 3 ms (1 ms when the
+		 * shim reads the timings in the stream itself) */
+		int own = !strcmp(src->valuestring, "llamacpp-timings");
+		ck_assert_msg(own || !strcmp(src->valuestring, "llamacpp-metrics"), "%s",
+			      src->valuestring);
+		double d = fabs(f(q, "prefill_s") * 1e3 - prompt_ms[k]);
+		ck_assert_msg(d <= (own ? 1.0 : 3.0), "prefill %.3f ms, llama.cpp's own "
+			      "prompt_ms %.3f", f(q, "prefill_s") * 1e3, prompt_ms[k]);
+		ck_assert_msg(f(q, "prefix_cache_hit_tokens") == cache_n[k], "hits %.0f, "
+			      "cache_n %.0f", f(q, "prefix_cache_hit_tokens"), cache_n[k]);
+		ck_assert(f(q, "server_other_s") >= 0);
+	}
+	ck_assert_int_eq(rows, n);
+	cJSON_Delete(j);
+	fprintf(stderr, "llama-server -np 1, %d wrapped clients (%s): %d split\n", n, mode,
+		split);
+	return split;
+}
+
+/* The issue's case on the real engine: four clients at once on one slot,
+ * then five back to back with no pause. llama.cpp's counters move when a
+ * prefill ends; no split may hold two prefills. */
+START_TEST(one_slot_wrapped_clients_split_per_request)
+{
+	start_server("-np 1 --cache-ram 0");
+	ck_assert_msg(wrapped_vs_timings("concurrent", 4) >= 1, "no request got a split");
+	ck_assert_msg(wrapped_vs_timings("new", 5) >= 1, "no request got a split");
+	stop_server();
+}
+END_TEST
+
 START_TEST(prefix_cache_hit_lowers_ttft)
 {
 	start_server("-np 1 --cache-ram 0");
@@ -237,9 +322,11 @@ START_TEST(demo_end_to_end)
 {
 	char cmd[1024], *out, dir[256];
 	tu_tmp_log(dir, sizeof dir, "demo");
-	/* its messages kept, for the failure message */
-	snprintf(cmd, sizeof cmd, "DEMO_OUT=%s DEMO_WARM=3 DEMO_TOKENS=16 bash tools/demo.sh "
-		 "2>%s.err", dir, dir);
+	/* a port of its own: other demos on this host take the first free one
+	 * from 18180; its messages kept, for the failure message */
+	int port = tu_free_port();
+	snprintf(cmd, sizeof cmd, "DEMO_OUT=%s DEMO_PORT=%d DEMO_WARM=3 DEMO_TOKENS=16 "
+		 "bash tools/demo.sh 2>%s.err", dir, port, dir);
 	int rc = tu_sh(cmd, &out);
 	if (rc != 0) {
 		snprintf(cmd, sizeof cmd, "%s.err", dir);
@@ -257,8 +344,17 @@ START_TEST(demo_end_to_end)
 	char *md = tu_read_file(cmd, NULL);
 	ck_assert(strstr(md, "{{") == NULL);
 	ck_assert(strstr(md, "| engine | llama.cpp llama-server |") != NULL);
-	ck_assert(strstr(md, "| weight_load |") && strstr(md, "| kv_cache_alloc |") &&
-		  strstr(md, "| warmup |"));
+	ck_assert_msg(strstr(md, "(`weight_load`)") && strstr(md, "(`kv_cache_alloc`)") &&
+		      strstr(md, "(`warmup`)"), "%s", md);
+	/* what the server ran, single-dash capacity flags included */
+	ck_assert_msg(strstr(md, "`-np 1`") && strstr(md, "`-c 4096`"), "%s", md);
+	/* the model said for what it is */
+	ck_assert_msg(strstr(md, "**This model has random weights:**") &&
+		      strstr(md, "Its text is meaningless; its timings are real"), "%s", md);
+	/* three restarts by default, like for like */
+	ck_assert_msg(strstr(md, "**Across 3 restarts:**"), "%s", md);
+	ck_assert(strstr(md, "Like for like") && strstr(md, "no warm run found a cached prompt token"));
+	ck_assert(strstr(md, "## Knobs That Move TTFT") && strstr(md, "**-np** slots"));
 	/* the rest of the day: both sections, with numbers, charts and the page */
 	const char *pc = strstr(md, "## Prefix caching"), *kv = strstr(md, "## KV scaling");
 	ck_assert_msg(pc && kv && pc < kv, "no Prefix caching / KV scaling sections");
@@ -300,10 +396,15 @@ START_TEST(demo_end_to_end)
 	char *html = tu_read_file(cmd, NULL);
 	ck_assert(strstr(html, "<svg") && !strstr(html, "chart not included"));
 	free(html);
+	/* the shim's numbers as JSON; no log kept, in out/ or in /dev/shm */
+	snprintf(cmd, sizeof cmd, "test -s %s/shim.json && ! ls %s/*.log /dev/shm/ttft-demo.* "
+		 "2>/dev/null | grep -v server-cycle", dir, dir);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	tu_sh(cmd, NULL);
-	/* nothing left running */
-	ck_assert_int_ne(tu_sh("pgrep -f 'qwen2-tiny-seed4[2]' >/dev/null", NULL), 0);
+	/* nothing left running: no server on the demo's port */
+	snprintf(cmd, sizeof cmd, "pgrep -f -- '--port %d( |$)' >/dev/null", port);
+	ck_assert_int_ne(tu_sh(cmd, NULL), 0);
 }
 END_TEST
 
@@ -326,8 +427,15 @@ START_TEST(bad_model_file)
 	/* the generator: a vocab that is not GGUF */
 	snprintf(cmd, sizeof cmd, "%s/ttft-mkmodel --vocab /etc/hostname --out %s/x.gguf 2>&1",
 		 tu_build_dir(), tu_scratch());
-	ck_assert_int_eq(tu_sh(cmd, &out), 1);
+	ck_assert_int_eq(tu_sh(cmd, &out), 2); /* an unusable input: usage */
 	ck_assert_msg(strstr(out, "not a GGUF file"), "%s", out);
+	free(out);
+	/* the generator follows every tool's --version and --help */
+	snprintf(cmd, sizeof cmd, "%s/ttft-mkmodel --version && %s/ttft-mkmodel --help",
+		 tu_build_dir(), tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(!strncmp(out, "ttft-mkmodel (ttftshim ", 23) && strstr(out, "exit status"),
+		      "%s", out);
 	free(out);
 }
 END_TEST
@@ -339,6 +447,7 @@ int main(void)
 	tcase_add_unchecked_fixture(t, once, NULL);
 	tcase_add_test(t, shim_agrees_with_llamacpp_timings);
 	tcase_add_test(t, one_slot_makes_queueing_visible);
+	tcase_add_test(t, one_slot_wrapped_clients_split_per_request);
 	tcase_add_test(t, prefix_cache_hit_lowers_ttft);
 	tcase_add_test(t, demo_end_to_end);
 	tcase_add_test(t, bad_model_file);

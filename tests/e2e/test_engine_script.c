@@ -1,6 +1,7 @@
 /* test_engine_script.c — tools/engine.sh without building anything: the
- * order of preference for llama-server, and a failing build step that says
- * which step failed and where its whole log is. */
+ * order of preference for llama-server, a failing build step that says
+ * which step failed and where its whole log is, and two first builds at
+ * once: the second waits for the first instead of sharing its directory. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,11 +59,42 @@ START_TEST(failing_step_names_itself_and_its_log)
 }
 END_TEST
 
+START_TEST(two_first_builds_take_turns)
+{
+	char dir[128], cmd[2048], *a, *b;
+	snprintf(dir, sizeof dir, "%s/buildlock", tu_scratch());
+	/* an npm that holds the build for a while, writes down when, then fails */
+	snprintf(cmd, sizeof cmd,
+		 "mkdir -p %s/bin && printf '#!/bin/sh\\necho start >>%s/order\\nsleep 1\\n"
+		 "echo end >>%s/order\\nexit 1\\n' > %s/bin/npm && chmod +x %s/bin/npm",
+		 dir, dir, dir, dir, dir);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	const char *env = "env -u TTFT_LLAMA_SERVER PATH=%s/bin:/usr/bin:/bin TTFT_CACHE=%s/cache";
+	char envs[512];
+	snprintf(envs, sizeof envs, env, dir, dir);
+	/* the second starts once the first holds the lock (it is in npm) */
+	snprintf(cmd, sizeof cmd, "(%s tools/engine.sh server >%s/a.out 2>&1 &) ; "
+		 "until [ -s %s/order ]; do sleep 0.05; done; %s tools/engine.sh server 2>&1",
+		 envs, dir, dir, envs);
+	ck_assert_int_eq(tu_sh(cmd, &b), 1);
+	ck_assert_msg(strstr(b, "another build of llama.cpp 80fb11a is running"), "%s", b);
+	ck_assert_msg(strstr(b, "waiting for it"), "%s", b);
+	/* one fetch after the other, never two at once */
+	snprintf(cmd, sizeof cmd, "for i in 1 2 3 4 5 6 7 8 9 10; do [ $(wc -l <%s/order) -ge 4 ] "
+		 "&& break; sleep 0.3; done; tr '\\n' ' ' <%s/order", dir, dir);
+	ck_assert_int_eq(tu_sh(cmd, &a), 0);
+	ck_assert_str_eq(a, "start end start end ");
+	free(a);
+	free(b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("engine-script");
 	TCase *t = tu_tcase(s, "engine-script", 60);
 	tcase_add_test(t, preference_order);
 	tcase_add_test(t, failing_step_names_itself_and_its_log);
+	tcase_add_test(t, two_first_builds_take_turns);
 	return tu_run(s);
 }

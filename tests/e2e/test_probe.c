@@ -355,10 +355,17 @@ START_TEST(usage_errors)
 	char cmd[256], *out;
 	snprintf(cmd, sizeof cmd, "%s/ttft-probe --runs 0 2>&1", tu_build_dir());
 	ck_assert_int_eq(tu_sh(cmd, &out), 2);
-	ck_assert_msg(strstr(out, "--runs wants a number"), "%s", out);
+	ck_assert_msg(strstr(out, "bad value '0' for --runs"), "%s", out);
 	free(out);
 	snprintf(cmd, sizeof cmd, "%s/ttft-probe --prompt-file /nonexistent 2>&1", tu_build_dir());
 	ck_assert_int_eq(tu_sh(cmd, &out), 2);
+	free(out);
+	/* an empty prompt measures nothing: refused before any request */
+	snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:1 --prompt '' 2>&1",
+		 tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, &out), 2);
+	ck_assert_msg(strstr(out, "bad value '' for --prompt"), "%s", out);
+	ck_assert_msg(!strstr(out, "cannot connect"), "%s", out);
 	free(out);
 }
 END_TEST

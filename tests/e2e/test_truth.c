@@ -232,10 +232,10 @@ START_TEST(llamacpp_timings_and_counters)
 		cJSON_Delete(r[i]);
 	}
 	cJSON_Delete(sum);
-	/* a stream without timings (this client asks for no usage, and the
-	 * fixture then sends none): llama.cpp's counters */
+	/* a stream without timings (an older server, a stream cut short:
+	 * X-Fixture timings=0): llama.cpp's counters */
 	char fx[64];
-	snprintf(fx, sizeof fx, "prefill=%g", P_MS);
+	snprintf(fx, sizeof fx, "prefill=%g,timings=0", P_MS);
 	struct wrapped w;
 	wrapped_python(fx, &w);
 	cJSON *q;
@@ -296,8 +296,9 @@ START_TEST(counters_going_backwards)
 {
 	start("");
 	/* the fixture "restarts" (zeroes its counters) the moment the third
-	 * request arrives: that request's window, from a snapshot taken after
-	 * the second ended to one after its own end, goes backwards */
+	 * request arrives; that request ends at once (no delays), so the last
+	 * snapshot certainly before its end (± the join's skew) came before
+	 * the restart, and its window goes backwards */
 	char cmd[4096], js[256], truth[512];
 	tu_tmp_log(js, sizeof js, "backwards");
 	tu_fixture_truth_path(g_srv, truth, sizeof truth);
@@ -309,7 +310,7 @@ START_TEST(counters_going_backwards)
 	snprintf(cmd, sizeof cmd,
 		 "%s/ttft-run --quiet --metrics http://127.0.0.1:%d --metrics-interval 20 --json %s "
 		 "-- sh -c '%s -H \"X-Fixture: queue=30\" && %s && %s -H \"X-Fixture: queue=30\" && "
-		 "%s && %s -H \"X-Fixture: restart=1\"' >/dev/null", tu_build_dir(), g_port, js,
+		 "%s && %s -H \"X-Fixture: restart=1,first=0,token=0\"' >/dev/null", tu_build_dir(), g_port, js,
 		 req, wait, req, wait, req);
 	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
 	char *t = tu_read_file(js, NULL);

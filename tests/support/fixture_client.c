@@ -2,6 +2,7 @@
 #include "fixture_client.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,12 @@ static void add_request(struct tu_truth *t, const cJSON *o)
 	r->conn = (int)ns(o, "conn");
 	r->status = (int)ns(o, "status");
 	r->prompt_tokens = (int)ns(o, "prompt_tokens");
+	r->sched_ns = ns(o, "sched_ns");
+	const cJSON *q = cJSON_GetObjectItemCaseSensitive(o, "queue_s");
+	const cJSON *pf = cJSON_GetObjectItemCaseSensitive(o, "prefill_s");
+	r->queue_s = cJSON_IsNumber(q) ? q->valuedouble : NAN;
+	r->prefill_s = cJSON_IsNumber(pf) ? pf->valuedouble : NAN;
+	str(o, "trace_id", r->trace_id, sizeof r->trace_id);
 	r->closed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "closed"));
 	str(o, "method", r->method, sizeof r->method);
 	str(o, "path", r->path, sizeof r->path);

@@ -27,6 +27,11 @@ struct tu_treq {
 	int64_t error_ns, usage_ns, done_ns, fin_ns;
 	int64_t *tok;              /* each token event */
 	int ntok;
+	/* the engine's side (fixture-server --slots, engine_start): 0 / NAN /
+	 * "" when the line has none */
+	int64_t sched_ns;          /* the engine took it (a slot) */
+	double queue_s, prefill_s; /* what the server reported for it */
+	char trace_id[33];         /* its traceparent's trace id */
 };
 
 struct tu_tline {

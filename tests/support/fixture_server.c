@@ -4,7 +4,8 @@
  *
  *   fixture-server [--port N] [--headers-ms H] [--first-ms F] [--token-ms T]
  *                  [--tokens N] [--role-lead-ms R] [--crlf] [--split N]
- *                  [--tls CERT KEY]
+ *                  [--tls CERT KEY] [--prefix-cache] [--style vllm|llamacpp]
+ *                  [--slots N]
  *
  * Timeline of a streamed request, from the moment its last byte is read:
  *   +H            response headers
@@ -33,6 +34,14 @@
  * A write is stamped just before the send() that carries its first byte
  * (no reader can see it earlier); a read just after the recv() that
  * returned the bytes (no sender can have started later).
+ *
+ * With --slots N or --kv-tokens K (see "engine slots" below) a request
+ * that does not fit waits for capacity; every completion's line also
+ * carries "trace_id" (its traceparent's),
+ * "sched_ns" (a slot took it), "prefill_end_ns", and what the server
+ * reported for it: "queue_s", "prefill_s" (llama.cpp: queue_s is the
+ * arrival to the slot's start, its own record; the server reports none),
+ * "cache_n".
  *
  * --startup FILE replays a server's start-up log on stderr before
  * listening: lines "DELAY_S<TAB>TEXT", each written DELAY_S after the one
@@ -97,9 +106,11 @@ struct opts {
 	int cached;       /* prompt tokens served from the prefix cache */
 	double prefill_per_token_ms; /* prefill cost that grows with the prompt */
 	int restart;      /* zero the metrics when this request arrives */
+	int no_timings;   /* llama.cpp style: a last event without timings (an
+	                     older server, a stream cut short) */
 };
 
-static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0, 0};
+static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0, 0, 0};
 static int g_llamacpp;            /* --style llamacpp */
 static int g_ipv6;                /* --ipv6: listen on [::1] */
 static int g_slow_request;        /* --slow-request K: the K-th completion … */
@@ -182,6 +193,15 @@ struct rec {
 	int64_t *tok;              /* each token event */
 	int ntok, tokcap;
 	int written;               /* its --truth line is out */
+	/* the engine's side (engine_start): planned instants, and the
+	 * values the server reports for the request */
+	int64_t sched_ns;          /* the engine took it (a slot, with --slots) */
+	int64_t prefill_end_ns, first_plan_ns, last_plan_ns;
+	double queue_s, prefill_s;
+	int cache_n;
+	int held;                  /* holds engine capacity (slot_take) */
+	double kv_need;            /* the KV tokens it holds (--kv-tokens) */
+	char trace_id[33];         /* from its traceparent, "" if none */
 };
 
 static void rec_tok(struct rec *r, int64_t t)
@@ -300,6 +320,14 @@ static void write_truth(struct rec *r)
 	sb_time(&b, "usage_ns", r->usage_ns);
 	sb_time(&b, "done_ns", r->done_ns);
 	sb_time(&b, "fin_ns", r->fin_ns);
+	if (r->sched_ns) { /* the engine's side (engine_start) */
+		if (r->trace_id[0])
+			sb_str(&b, "trace_id", r->trace_id);
+		sb_time(&b, "sched_ns", r->sched_ns);
+		sb_time(&b, "prefill_end_ns", r->prefill_end_ns);
+		sb_printf(&b, ",\"queue_s\":%.9f,\"prefill_s\":%.9f,\"cache_n\":%d",
+			  r->queue_s, r->prefill_s, r->cache_n);
+	}
 	truth_line(&b);
 }
 
@@ -433,6 +461,7 @@ static void parse_overrides(const char *v, struct opts *o)
 		else if (!strcmp(tok, "cached")) o->cached = (int)x;
 		else if (!strcmp(tok, "prefill_per_token")) o->prefill_per_token_ms = x;
 		else if (!strcmp(tok, "restart")) o->restart = (int)x;
+		else if (!strcmp(tok, "timings")) o->no_timings = x == 0;
 	}
 }
 
@@ -466,11 +495,112 @@ static void finish_request(const struct opts *o, int prompt_tokens, int ntok,
 	g_pc_hits += o->cached;
 	g_prompt_tok += prompt_tokens;
 	g_gen_tok += ntok;
-	g_lc_prompt_s += o->prefill_ms / 1e3;
 	g_lc_pred_s += (double)(t_last - t_first) / 1e9;
-	g_lc_prompt_tok += prompt_tokens - o->cached;
-	g_lc_cached_tok += o->cached;
 	g_lc_pred_tok += ntok;
+	pthread_mutex_unlock(&g_mu);
+}
+
+/* ---- engine slots (--slots N) and the moments the server counts at ----
+ * With --slots N the fixture is an engine with N slots (and with
+ * --kv-tokens K, vLLM's KV blocks): a request that does not fit waits,
+ * first come first served (admit), for capacity to free; the wait is real
+ * and measured. vLLM style: headers at once, then the wait; the histograms are
+ * observed as vLLM does — queue, prefill, decode at the finish, TTFT at the
+ * first token, the prefix-cache counters when the request is scheduled.
+ * llama.cpp style (with or without slots): prompt_tokens_cached_total moves
+ * when the engine takes the request, prompt_seconds_total and
+ * prompt_tokens_total when its prefill ends, tokens_predicted_* at the
+ * finish, as llama-server's do; with slots the headers go out when a slot
+ * takes the request (llama-server's "begin" result); the last event carries
+ * the timings (X-Fixture: timings=0 leaves them out). Each request's line
+ * in --truth says what was reported. */
+static void admit(double need);
+static void release(double need);
+
+/* Capacity is limited (--slots, or vLLM's --kv-tokens): requests queue
+ * for it, and what the server reports is what was measured. */
+static int limited(void)
+{
+	return g_slots || g_kv_tokens > 0;
+}
+
+/* The engine takes the request once it fits (admit: first come, first
+ * served, a slot and its KV blocks). */
+static void slot_take(struct rec *r, double need)
+{
+	admit(need);
+	r->held = 1;
+	r->kv_need = need;
+	r->sched_ns = ttft_now_ns();
+}
+
+/* The request's capacity back, once, however it ended. */
+static void slot_give(struct rec *r)
+{
+	if (!r->held)
+		return;
+	release(r->kv_need);
+	r->held = 0;
+}
+
+/* The engine takes the request: vLLM's scheduler queries the prefix cache
+ * (with slots), llama.cpp counts the cached prompt tokens. */
+static void on_scheduled(const struct opts *o, int prompt_tokens)
+{
+	pthread_mutex_lock(&g_mu);
+	if (g_llamacpp) {
+		g_lc_cached_tok += o->cached;
+	} else if (limited()) {
+		g_pc_queries += prompt_tokens;
+		g_pc_hits += o->cached;
+	}
+	pthread_mutex_unlock(&g_mu);
+}
+
+/* The prefill ends: llama.cpp's prompt counters move. */
+static void on_prefilled(const struct opts *o, const struct rec *r, int prompt_tokens)
+{
+	if (!g_llamacpp)
+		return;
+	pthread_mutex_lock(&g_mu);
+	g_lc_prompt_s += r->prefill_s;
+	g_lc_prompt_tok += prompt_tokens - o->cached;
+	pthread_mutex_unlock(&g_mu);
+}
+
+/* The first token: vLLM observes TTFT in that iteration (with slots). */
+static void on_first_token(const struct rec *r, int prompt_tokens)
+{
+	if (g_llamacpp || !limited())
+		return;
+	pthread_mutex_lock(&g_mu);
+	observe(H_TTFT, (double)(r->first_plan_ns - r->recv_ns) / 1e9);
+	g_prompt_tok += prompt_tokens;
+	pthread_mutex_unlock(&g_mu);
+}
+
+/* The finish: the slot is free, and the histograms and counters that move
+ * then move. */
+static void on_finished(const struct opts *o, struct rec *r, int prompt_tokens, int ntok)
+{
+	slot_give(r);
+	if (!limited()) {
+		finish_request(o, prompt_tokens, ntok, r->recv_ns, r->hdr_ns, r->first_plan_ns,
+			       r->last_plan_ns);
+		return;
+	}
+	double decode = (double)(r->last_plan_ns - r->first_plan_ns) / 1e9;
+	pthread_mutex_lock(&g_mu);
+	if (!g_llamacpp) {
+		observe(H_QUEUE, r->queue_s);
+		observe(H_PREFILL, r->prefill_s);
+		observe(H_DECODE, decode);
+		observe(H_E2E, (double)(r->last_plan_ns - r->recv_ns) / 1e9);
+		g_gen_tok += ntok;
+	} else {
+		g_lc_pred_s += decode;
+		g_lc_pred_tok += ntok;
+	}
 	pthread_mutex_unlock(&g_mu);
 }
 
@@ -560,6 +690,13 @@ static char *metrics_page(void)
 	return b;
 }
 
+static int engine_start(int fd, const struct opts *o, struct rec *r, int stream,
+			int prompt_tokens, int ntok);
+static int stream_body(int fd, const struct opts *o, struct rec *rec, int chat,
+		       int usage, int prompt_tokens, int ntok);
+static int whole_answer(int fd, const struct opts *o, struct rec *r, int chat,
+			int prompt_tokens, int ntok);
+
 /* Returns 0 to keep the connection, -1 to close it. */
 /* Tokens the way the completions count them: a quarter of the prompt's
  * JSON text, plus one. */
@@ -627,38 +764,11 @@ static void release(double need)
 	pthread_mutex_unlock(&g_mu);
 }
 
-static int send_stream_headers(int fd, struct rec *rec)
-{
-	rec->status = 200;
-	rec->hdr_ns = ttft_now_ns();
-	char date[64], hdrs[256];
-	http_date(date, sizeof date);
-	int hn = snprintf(hdrs, sizeof hdrs,
-			  "HTTP/1.1 200 OK\r\ndate: %s\r\nserver: uvicorn\r\n"
-			  "content-type: text/event-stream; charset=utf-8\r\n"
-			  "transfer-encoding: chunked\r\n\r\n", date);
-	return write_all(fd, hdrs, (size_t)hn);
-}
-
-static int generate(int fd, const struct opts *o, int chat, const char *body,
-		    struct rec *rec, double *held);
-
 /* Returns 0 to keep the connection, -1 to close it. A request that was
  * admitted gives its capacity back however it ends. */
 static int serve_generate(int fd, const struct opts *o, int chat,
 			  const char *body, struct rec *rec)
 {
-	double held = -1;
-	int rc = generate(fd, o, chat, body, rec, &held);
-	if (held >= 0)
-		release(held);
-	return rc;
-}
-
-static int generate(int fd, const struct opts *o, int chat, const char *body,
-		    struct rec *rec, double *held)
-{
-	int64_t t_recv = rec->recv_ns;
 	cJSON *req = cJSON_Parse(body);
 	if (!req || !cJSON_IsObject(req)) {
 		cJSON_Delete(req);
@@ -704,73 +814,144 @@ static int generate(int fd, const struct opts *o, int chat, const char *body,
 		fprintf(stderr, "fixture: request %d is slow (+%g ms)\n", nth, g_slow_ms);
 	}
 	o = &eff;
+	rec->cache_n = o->cached;
+	int rc = engine_start(fd, o, rec, stream, prompt_tokens, ntok);
+	if (rc == 0 && stream)
+		rc = stream_body(fd, o, rec, chat, usage, prompt_tokens, ntok);
+	else if (rc == 0)
+		rc = whole_answer(fd, o, rec, chat, prompt_tokens, ntok);
+	slot_give(rec); /* the client went away mid-stream */
+	return rc;
+}
+
+static int send_stream_headers(int fd, struct rec *r)
+{
+	char date[64], hdrs[256];
+	http_date(date, sizeof date);
+	int hn = snprintf(hdrs, sizeof hdrs,
+			  "HTTP/1.1 200 OK\r\ndate: %s\r\nserver: uvicorn\r\n"
+			  "content-type: text/event-stream; charset=utf-8\r\n"
+			  "transfer-encoding: chunked\r\n\r\n", date);
+	r->status = 200;
+	r->hdr_ns = ttft_now_ns();
+	return write_all(fd, hdrs, (size_t)hn);
+}
+
+/* From arrival to the end of the prefill: the headers (streamed: vLLM's
+ * before the queue, llama.cpp's with slots when a slot takes the request),
+ * the queue (injected, then waiting for a slot and, vLLM, for the request's
+ * KV blocks: ceil((prompt + max_tokens) / 16) of 16 tokens), the prefill.
+ * -1 when the client is gone. */
+static int engine_start(int fd, const struct opts *o, struct rec *r, int stream,
+			int prompt_tokens, int ntok)
+{
+	int64_t hdr = r->recv_ns + ms_ns(o->headers_ms);
+	int hdr_at_slot = stream && limited() && g_llamacpp;
+	if (stream && !hdr_at_slot) {
+		sleep_until(hdr);
+		if (send_stream_headers(fd, r) != 0)
+			return -1;
+	}
+	if (limited()) {
+		sleep_until(hdr + ms_ns(o->queue_ms));
+		slot_take(r, g_kv_tokens > 0 ? ceil((prompt_tokens + ntok) / 16.0) * 16 : 0);
+	} else {
+		r->sched_ns = hdr + ms_ns(o->queue_ms);
+		sleep_until(r->sched_ns);
+	}
+	on_scheduled(o, prompt_tokens);
+	if (hdr_at_slot && send_stream_headers(fd, r) != 0)
+		return -1;
+	r->prefill_end_ns = r->sched_ns + ms_ns(o->prefill_ms);
+	r->first_plan_ns = r->prefill_end_ns + ms_ns(o->first_ms);
+	/* what the server reports: without slots the injected values, as
+	 * before; with them what was measured; llama.cpp's queue is the
+	 * fixture's own record (the server reports none) */
+	r->queue_s = g_llamacpp ? (double)(r->sched_ns - r->recv_ns) / 1e9
+		   : limited() ? (double)(r->sched_ns - hdr) / 1e9 : o->queue_ms / 1e3;
+	r->prefill_s = g_llamacpp || limited() ? (double)(r->prefill_end_ns - r->sched_ns) / 1e9
+		     : o->prefill_ms / 1e3;
+	sleep_until(r->prefill_end_ns);
+	on_prefilled(o, r, prompt_tokens);
+	return 0;
+}
+
+static void chunk_head(char *head, size_t n, int chat)
+{
 	const char *id = chat ? "chatcmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b"
 			      : "cmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b";
 	const char *obj = chat ? "chat.completion.chunk" : "text_completion";
+	snprintf(head, n, "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%ld,\"model\":\"%s\"",
+		 id, obj, (long)time(NULL), g_model);
+}
+
+static int whole_answer(int fd, const struct opts *o, struct rec *r, int chat,
+			int prompt_tokens, int ntok)
+{
+	const char *id = chat ? "chatcmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b"
+			      : "cmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b";
 	long created = (long)time(NULL);
-	char head[160];
-	snprintf(head, sizeof head,
-		 "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%ld,\"model\":\"%s\"",
-		 id, obj, created, g_model);
-	char ev[1024];
+	r->last_plan_ns = r->first_plan_ns + ms_ns(o->token_ms) * (ntok - 1);
+	sleep_until(r->last_plan_ns);
+	on_first_token(r, prompt_tokens);
+	on_finished(o, r, prompt_tokens, ntok);
+	char text[4096] = "";
+	for (int i = 0; i < ntok && strlen(text) < sizeof text - 16; i++)
+		strcat(text, words[i % 16]);
+	char *out = malloc(8192);
+	if (chat)
+		snprintf(out, 8192,
+			 "{\"id\":\"%s\",\"object\":\"chat.completion\",\"created\":%ld,"
+			 "\"model\":\"%s\",\"choices\":[{\"index\":0,\"message\":"
+			 "{\"role\":\"assistant\",\"content\":\"%s\",\"tool_calls\":[]},"
+			 "\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null}],"
+			 "\"usage\":{\"prompt_tokens\":%d,\"total_tokens\":%d,"
+			 "\"completion_tokens\":%d,\"prompt_tokens_details\":null},"
+			 "\"prompt_logprobs\":null}", id, created, g_model, text,
+			 prompt_tokens, prompt_tokens + ntok, ntok);
+	else
+		snprintf(out, 8192,
+			 "{\"id\":\"%s\",\"object\":\"text_completion\",\"created\":%ld,"
+			 "\"model\":\"%s\",\"choices\":[{\"index\":0,\"text\":\"%s\","
+			 "\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null,"
+			 "\"prompt_logprobs\":null}],\"usage\":{\"prompt_tokens\":%d,"
+			 "\"total_tokens\":%d,\"completion_tokens\":%d,"
+			 "\"prompt_tokens_details\":null}}", id, created, g_model,
+			 text, prompt_tokens, prompt_tokens + ntok, ntok);
+	int rc = send_json(fd, r, 200, "OK", out);
+	free(out);
+	return rc;
+}
 
-	int64_t t_hdr = t_recv + ms_ns(o->headers_ms), base = t_hdr;
-	int hdr_sent = 0;
-	double waited_ms = 0;
-	if (g_slots || g_kv_tokens > 0) {
-		/* vLLM answers with headers before the engine queue; llama.cpp
-		 * when a slot starts the request */
-		if (stream && !g_llamacpp) {
-			sleep_until(t_hdr);
-			if (send_stream_headers(fd, rec) != 0)
-				return -1;
-			hdr_sent = 1;
-		}
-		double need = g_kv_tokens > 0 ? ceil((prompt_tokens + ntok) / 16.0) * 16 : 0;
-		int64_t t_q0 = ttft_now_ns();
-		admit(need);
-		*held = need;
-		int64_t t_slot = ttft_now_ns();
-		waited_ms = (double)(t_slot - t_q0) / 1e6;
-		eff.queue_ms += waited_ms; /* the real wait, in vLLM's histogram */
-		if (!hdr_sent && t_slot > t_hdr)
-			t_hdr = t_slot;
-		base = t_slot > t_hdr ? t_slot : t_hdr;
-	}
-	int64_t t_first = base + ms_ns(o->queue_ms - waited_ms + o->prefill_ms + o->first_ms);
-	if (!stream) {
-		sleep_until(t_first + ms_ns(o->token_ms) * (ntok - 1));
-		char text[4096] = "";
-		for (int i = 0; i < ntok && strlen(text) < sizeof text - 16; i++)
-			strcat(text, words[i % 16]);
-		char *out = malloc(8192);
-		if (chat)
-			snprintf(out, 8192,
-				 "{\"id\":\"%s\",\"object\":\"chat.completion\",\"created\":%ld,"
-				 "\"model\":\"%s\",\"choices\":[{\"index\":0,\"message\":"
-				 "{\"role\":\"assistant\",\"content\":\"%s\",\"tool_calls\":[]},"
-				 "\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null}],"
-				 "\"usage\":{\"prompt_tokens\":%d,\"total_tokens\":%d,"
-				 "\"completion_tokens\":%d,\"prompt_tokens_details\":null},"
-				 "\"prompt_logprobs\":null}", id, created, g_model, text,
-				 prompt_tokens, prompt_tokens + ntok, ntok);
-		else
-			snprintf(out, 8192,
-				 "{\"id\":\"%s\",\"object\":\"text_completion\",\"created\":%ld,"
-				 "\"model\":\"%s\",\"choices\":[{\"index\":0,\"text\":\"%s\","
-				 "\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null,"
-				 "\"prompt_logprobs\":null}],\"usage\":{\"prompt_tokens\":%d,"
-				 "\"total_tokens\":%d,\"completion_tokens\":%d,"
-				 "\"prompt_tokens_details\":null}}", id, created, g_model,
-				 text, prompt_tokens, prompt_tokens + ntok, ntok);
-		int rc = send_json(fd, rec, 200, "OK", out);
-		free(out);
-		return rc;
-	}
+/* llama-server's last event: an empty text with the finish reason, usage
+ * when asked for, and the timings (unless X-Fixture: timings=0). */
+static int llamacpp_last_event(int fd, const struct opts *o, const struct rec *r,
+			       const char *head, int chat, int usage, int prompt_tokens,
+			       int ntok)
+{
+	char ev[1024], us[256] = "", tm[256] = "";
+	if (!o->no_timings)
+		snprintf(tm, sizeof tm, ",\"timings\":{\"cache_n\":%d,\"prompt_n\":%d,"
+			 "\"prompt_ms\":%.3f,\"predicted_n\":%d,\"predicted_ms\":%.3f}",
+			 o->cached, prompt_tokens - o->cached, r->prefill_s * 1e3, ntok,
+			 (double)(r->last_plan_ns - r->first_plan_ns) / 1e6);
+	if (usage)
+		snprintf(us, sizeof us, ",\"usage\":{\"completion_tokens\":%d,"
+			 "\"prompt_tokens\":%d,\"total_tokens\":%d,\"prompt_tokens_details\":"
+			 "{\"cached_tokens\":%d}}", ntok, prompt_tokens, prompt_tokens + ntok,
+			 o->cached);
+	snprintf(ev, sizeof ev,
+		 "%s,\"choices\":[{%s,\"index\":0,\"logprobs\":null,\"finish_reason\":"
+		 "\"length\"}]%s%s}", head, chat ? "\"delta\":{}" : "\"text\":\"\"", us, tm);
+	return send_event(fd, o, ev);
+}
 
-	sleep_until(t_hdr);
-	if (!hdr_sent && send_stream_headers(fd, rec) != 0)
-		return -1;
+static int stream_body(int fd, const struct opts *o, struct rec *rec, int chat,
+		       int usage, int prompt_tokens, int ntok)
+{
+	char head[160], ev[1024];
+	chunk_head(head, sizeof head, chat);
+	int64_t t_first = rec->first_plan_ns;
 	const char *usage_null = usage ? ",\"usage\":null" : "";
 	if (chat) {
 		sleep_until(t_first - ms_ns(o->role_ms));
@@ -784,6 +965,8 @@ static int generate(int fd, const struct opts *o, int chat, const char *body,
 	}
 	for (int i = 0; i < ntok; i++) {
 		sleep_until(t_first + ms_ns(o->token_ms) * i);
+		if (i == 0)
+			on_first_token(rec, prompt_tokens);
 		if (i == o->close_after) {
 			rec->closed = 1;
 			return -1;
@@ -809,7 +992,7 @@ static int generate(int fd, const struct opts *o, int chat, const char *body,
 			snprintf(word, sizeof word, " t%d", i);
 		else
 			snprintf(word, sizeof word, "%s", words[i % 16]);
-		const char *fin = i == ntok - 1 ? "\"length\"" : "null";
+		const char *fin = i == ntok - 1 && !g_llamacpp ? "\"length\"" : "null";
 		if (chat)
 			snprintf(ev, sizeof ev,
 				 "%s,\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"},"
@@ -825,21 +1008,18 @@ static int generate(int fd, const struct opts *o, int chat, const char *body,
 		if (send_event(fd, o, ev) != 0)
 			return -1;
 	}
-	int64_t t_last = t_first + ms_ns(o->token_ms) * (ntok - 1);
-	finish_request(o, prompt_tokens, ntok, t_recv, t_hdr, t_first, t_last);
-	char timings[400] = "";
-	if (g_llamacpp)
-		snprintf(timings, sizeof timings,
-			 ",\"timings\":{\"cache_n\":%d,\"prompt_n\":%d,\"prompt_ms\":%.3f,"
-			 "\"predicted_n\":%d,\"predicted_ms\":%.3f}", o->cached,
-			 prompt_tokens - o->cached, o->prefill_ms, ntok,
-			 (double)(t_last - t_first) / 1e6);
-	if (usage && o->error_after < 0) {
+	rec->last_plan_ns = t_first + ms_ns(o->token_ms) * (ntok - 1);
+	on_finished(o, rec, prompt_tokens, ntok);
+	if (g_llamacpp && o->error_after < 0) {
+		rec->usage_ns = ttft_now_ns();
+		if (llamacpp_last_event(fd, o, rec, head, chat, usage, prompt_tokens, ntok) != 0)
+			return -1;
+	} else if (usage && o->error_after < 0) {
 		snprintf(ev, sizeof ev,
 			 "%s,\"choices\":[],\"usage\":{\"prompt_tokens\":%d,"
 			 "\"total_tokens\":%d,\"completion_tokens\":%d,"
-			 "\"prompt_tokens_details\":null}%s}", head, prompt_tokens,
-			 prompt_tokens + ntok, o->usage_tokens ? o->usage_tokens : ntok, timings);
+			 "\"prompt_tokens_details\":null}}", head, prompt_tokens,
+			 prompt_tokens + ntok, o->usage_tokens ? o->usage_tokens : ntok);
 		rec->usage_ns = ttft_now_ns();
 		if (send_event(fd, o, ev) != 0)
 			return -1;
@@ -971,6 +1151,9 @@ static void *serve_conn(void *arg)
 		rec.n = ++g_requests;
 		pthread_mutex_unlock(&g_mu);
 		sscanf(buf, "%15s %255s", rec.method, rec.path);
+		/* W3C traceparent: 00-<trace id>-<parent id>-<flags> */
+		if (header_value(buf, "traceparent", v, sizeof v) && strlen(v) >= 35 && v[2] == '-')
+			snprintf(rec.trace_id, sizeof rec.trace_id, "%.32s", v + 3);
 		const char *path = rec.path, *method = rec.method;
 		char save = buf[hlen + clen];
 		buf[hlen + clen] = 0;

@@ -177,6 +177,7 @@ START_TEST(phases_are_exact)
 	ck_assert_int_eq(ttft_analyze_file(g_path, &g, &a, err, sizeof err), 0);
 	ck_assert_uint_eq(a.nreqs, 1);
 	ttft_analysis_free(&a);
+	unlink(g_path);
 }
 END_TEST
 
@@ -525,7 +526,8 @@ START_TEST(usage_errors)
 {
 	char cmd[256], *out;
 	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --pid x 2>&1", tu_build_dir());
-	ck_assert_int_eq(tu_sh(cmd, &out), 1);
+	ck_assert_int_eq(tu_sh(cmd, &out), 2);
+	ck_assert_msg(strstr(out, "bad value 'x' for --pid") != NULL, "%s", out);
 	free(out);
 	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --help", tu_build_dir());
 	ck_assert_int_eq(tu_sh(cmd, &out), 0);

@@ -254,6 +254,55 @@ START_TEST(exemplars_only_in_openmetrics)
 }
 END_TEST
 
+/* The exporter's exemplar hook: a request sent with a traceparent (the
+ * shim's capture) puts that trace id on every bucket it lands in; one with
+ * none, a malformed one or W3C's invalid all-zero id gives no exemplar. */
+START_TEST(exemplar_carries_the_requests_trace_id)
+{
+	struct ttft_export x;
+	ttft_export_init(&x, 0);
+	struct ttft_record r;
+	char buf[33];
+	req(&r, "/v1/completions", 200, 42, 60, 2);
+	snprintf(r.traceparent, sizeof r.traceparent, "%s",
+		 "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+	const char *id = ttft_export_trace_id(&r, buf);
+	ck_assert_str_eq(id, "0af7651916cd43dd8448eb211c80319c");
+	ck_assert_int_eq(ttft_export_request(&x, &r, "p:1", 1, id, 1764369600.5), 0);
+	ttft_record_free(&r);
+	static const char *const no_id[] = {
+		"",
+		"00-00000000000000000000000000000000-b7ad6b7169203331-01",
+		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331",
+		"00-0af7651916cd43dd8448eb211c80319g-b7ad6b7169203331-01",
+		"00_0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+	};
+	for (size_t i = 0; i < sizeof no_id / sizeof no_id[0]; i++) {
+		req(&r, "/v1/completions", 200, 2, 60, 2);
+		snprintf(r.traceparent, sizeof r.traceparent, "%s", no_id[i]);
+		ck_assert_msg(ttft_export_trace_id(&r, buf) == NULL, "an id from '%s'", no_id[i]);
+		ck_assert_int_eq(ttft_export_request(&x, &r, "p:1", 1,
+						     ttft_export_trace_id(&r, buf), 1), 0);
+		ttft_record_free(&r);
+	}
+	struct ttft_export_log log = {0};
+	size_t len;
+	char *om = ttft_export_render(&x, &log, 1, &len);
+	const char *want = "ttftshim_ttft_seconds_bucket{peer=\"p:1\",path=\"/v1/completions\","
+			   "split_source=\"none\",status=\"200\",le=\"0.05\"} 6 # "
+			   "{trace_id=\"0af7651916cd43dd8448eb211c80319c\"} 0.042 1764369600.5\n";
+	ck_assert_msg(strstr(om, want), "%s", om);
+	/* the only trace id on the page is that one */
+	const char *q = om;
+	while ((q = strstr(q, "trace_id=\"")) != NULL) {
+		q += strlen("trace_id=\"");
+		ck_assert_msg(strncmp(q, "0af7651916cd43dd8448eb211c80319c\"", 33) == 0, "%s", om);
+	}
+	free(om);
+	ttft_export_free(&x);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("export");
@@ -263,5 +312,6 @@ int main(void)
 	tcase_add_test(t, label_sets_are_bounded);
 	tcase_add_test(t, paths_are_normalised);
 	tcase_add_test(t, exemplars_only_in_openmetrics);
+	tcase_add_test(t, exemplar_carries_the_requests_trace_id);
 	return tu_run(s);
 }

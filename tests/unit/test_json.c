@@ -246,10 +246,13 @@ START_TEST(record_fields_per_origin)
 	r.ok = 1;
 	r.usage_tokens = 9;
 	ck_assert_int_eq(ttft_record_add_text(&r, "hi \xc3", 4), 0);
+	strcpy(r.trace_id, "0af7651916cd43dd8448eb211c80319c");
 	struct ttft_json_ctx pctx = {.t0 = MS(999), .keep_text = 1};
 	o = record_json(&r, &pctx);
+	ck_assert_str_eq(cJSON_GetObjectItem(o, "trace_id")->valuestring,
+			 "0af7651916cd43dd8448eb211c80319c");
 	static const char *const probe_fields[] = {
-		"run", "label", "ok", "error", "status", "start_s", "tokens",
+		"run", "label", "ok", "error", "trace_id", "status", "start_s", "tokens",
 		"prompt_tokens", "dns_s",
 		"connect_s", "ttft_s", "decode_s", "e2e_s", "itl_p50_s", "itl_p99_s",
 		"pretransfer_s", "starttransfer_s", "start_offset_s", "http_status",

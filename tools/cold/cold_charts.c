@@ -34,9 +34,11 @@ static size_t gaps(const struct cold_cycle *c, double total, struct ttft_tl_seg 
 {
 	struct iv v[COLD_MAX_PHASES];
 	size_t n = 0, k = 0;
-	for (size_t i = 0; i < c->nphases; i++)
-		if (c->phases[i].found && c->phases[i].end_s > c->phases[i].start_s)
-			v[n++] = (struct iv){c->phases[i].start_s, c->phases[i].end_s};
+	for (size_t i = 0; i < c->dec.nphases; i++) {
+		const struct cold_phase *p = &c->dec.phases[i];
+		if (p->found && p->end_s > p->start_s)
+			v[n++] = (struct iv){p->start_s, p->end_s};
+	}
 	qsort(v, n, sizeof *v, cmp_iv);
 	double t = 0;
 	for (size_t i = 0; i <= n && k < max; i++) {
@@ -66,8 +68,10 @@ static char *timeline(const struct cold_run *run, const struct cold_cycle *c)
 	snprintf(notes[n], sizeof notes[n], "%.3f s", c->spawn_to_ready_s);
 	rows[n] = (struct ttft_tl_row){"spawn → ready (/health 200)", &seg[n], 1, notes[n]};
 	n++;
-	for (size_t i = 0; i < c->nphases && n < MAXR - 2; i++) {
-		const struct cold_phase *p = &c->phases[i];
+	/* in the report's order: each top-level phase followed by the phases
+	 * nested in it */
+	for (size_t i = 0; i < c->dec.norder && n < MAXR - 2; i++) {
+		const struct cold_phase *p = &c->dec.phases[c->dec.order[i]];
 		if (!p->found)
 			continue;
 		seg[n] = (struct ttft_tl_seg){p->start_s, p->end_s, K_PHASE};
@@ -76,7 +80,7 @@ static char *timeline(const struct cold_run *run, const struct cold_cycle *c)
 		n++;
 	}
 	size_t nu = gaps(c, c->spawn_to_ready_s, un, COLD_MAX_PHASES + 1);
-	snprintf(notes[n], sizeof notes[n], "%.3f s in all", c->unaccounted_s);
+	snprintf(notes[n], sizeof notes[n], "%.3f s in all", c->dec.unaccounted_s);
 	rows[n] = (struct ttft_tl_row){"unaccounted", un, nu, notes[n]};
 	n++;
 	double a = (double)(c->cold.t_start - c->t_spawn) / 1e9;

@@ -2,9 +2,33 @@
 #include "cold_phases.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+const char *cold_cat_name(int cat)
+{
+	static const char *const names[COLD_CAT__N] = {
+		[COLD_CAT_OTHER] = "other", [COLD_CAT_WEIGHTS] = "weights load",
+		[COLD_CAT_WARMUP] = "runtime warm-up", [COLD_CAT_ALLOC] = "allocations",
+		[COLD_CAT_STARTUP] = "start-up",
+	};
+	return cat >= 0 && cat < COLD_CAT__N ? names[cat] : "other";
+}
+
+static int parse_cat(const char *s)
+{
+	static const char *const keys[COLD_CAT__N] = {
+		[COLD_CAT_OTHER] = "other", [COLD_CAT_WEIGHTS] = "weights",
+		[COLD_CAT_WARMUP] = "warmup", [COLD_CAT_ALLOC] = "alloc",
+		[COLD_CAT_STARTUP] = "startup",
+	};
+	for (int i = 0; i < COLD_CAT__N; i++)
+		if (!strcmp(s, keys[i]))
+			return i;
+	return -1;
+}
 
 static int compile(regex_t *re, const char *src, char *err, size_t errlen,
 		   const char *path, int line)
@@ -14,6 +38,56 @@ static int compile(regex_t *re, const char *src, char *err, size_t errlen,
 		char msg[128];
 		regerror(rc, re, msg, sizeof msg);
 		snprintf(err, errlen, "%s:%d: bad regex '%s': %s", path, line, src, msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void free_row(struct cold_pattern *x)
+{
+	regfree(&x->end);
+	if (x->has_start)
+		regfree(&x->start);
+	if (x->has_stated)
+		regfree(&x->stated);
+}
+
+/* One "phase" row (f[0] is "phase"): NAME PARENT CATEGORY START END
+ * STATED UNIT, or the older NAME START END STATED UNIT (top level). */
+static int phase_row(struct cold_pattern *x, char **f, int nf, char *err, size_t errlen,
+		     const char *path, int ln)
+{
+	snprintf(x->name, sizeof x->name, "%s", f[1]);
+	x->category = COLD_CAT_OTHER;
+	char **q = f + 2; /* START END STATED UNIT */
+	if (nf == 8) {
+		snprintf(x->parent, sizeof x->parent, "%s", strcmp(f[2], "-") ? f[2] : "");
+		x->category = parse_cat(f[3]);
+		if (x->category < 0) {
+			snprintf(err, errlen, "%s:%d: unknown category '%s' (weights, warmup, "
+				 "alloc, startup, other)", path, ln, f[3]);
+			return -1;
+		}
+		q = f + 4;
+	}
+	if (strcmp(q[3], "s") && strcmp(q[3], "ms")) {
+		snprintf(err, errlen, "%s:%d: unit '%s' is neither s nor ms", path, ln, q[3]);
+		return -1;
+	}
+	x->has_start = strcmp(q[0], "-") != 0;
+	x->has_stated = strcmp(q[2], "-") != 0;
+	x->unit = !strcmp(q[3], "ms") ? 1e-3 : 1.0;
+	if (x->has_start && compile(&x->start, q[0], err, errlen, path, ln) != 0)
+		return -1;
+	if (compile(&x->end, q[1], err, errlen, path, ln) != 0) {
+		if (x->has_start)
+			regfree(&x->start);
+		return -1;
+	}
+	if (x->has_stated && compile(&x->stated, q[2], err, errlen, path, ln) != 0) {
+		if (x->has_start)
+			regfree(&x->start);
+		regfree(&x->end);
 		return -1;
 	}
 	return 0;
@@ -29,54 +103,78 @@ int cold_patterns_load(struct cold_patterns *ps, const char *path, char *err, si
 		return -1;
 	}
 	char line[2048];
-	int ln = 0;
-	while (fgets(line, sizeof line, f)) {
+	int ln = 0, bad = 0;
+	while (!bad && fgets(line, sizeof line, f)) {
 		ln++;
 		line[strcspn(line, "\r\n")] = 0;
 		if (!line[0] || line[0] == '#')
 			continue;
-		char *field[6] = {0};
+		char *field[9] = {0};
 		int nf = 0;
-		for (char *p = line; p && nf < 6; nf++) {
+		for (char *p = line; p && nf < 9; nf++) {
 			field[nf] = p;
 			p = strchr(p, '\t');
 			if (p)
 				*p++ = 0;
 		}
+		if (!strcmp(field[0], "about") && nf == 4) {
+			struct cold_about *a = realloc(ps->about, (ps->nabout + 1) * sizeof *a);
+			if (!a) {
+				snprintf(err, errlen, "out of memory reading %s", path);
+				bad = 1;
+				break;
+			}
+			ps->about = a;
+			a = &ps->about[ps->nabout++];
+			snprintf(a->name, sizeof a->name, "%s", field[1]);
+			snprintf(a->title, sizeof a->title, "%s", field[2]);
+			snprintf(a->meaning, sizeof a->meaning, "%s", field[3]);
+			continue;
+		}
 		struct cold_pattern *cp = realloc(ps->p, (ps->n + 1) * sizeof *cp);
-		if (!cp)
+		if (!cp) {
+			snprintf(err, errlen, "out of memory reading %s", path);
+			bad = 1;
 			break;
+		}
 		ps->p = cp;
 		struct cold_pattern *x = &ps->p[ps->n];
 		memset(x, 0, sizeof *x);
-		int ok;
 		if (!strcmp(field[0], "info") && nf == 3) {
 			x->is_info = 1;
 			snprintf(x->name, sizeof x->name, "%s", field[1]);
-			ok = compile(&x->end, field[2], err, errlen, path, ln) == 0;
-		} else if (!strcmp(field[0], "phase") && nf == 6) {
-			snprintf(x->name, sizeof x->name, "%s", field[1]);
-			x->has_start = strcmp(field[2], "-") != 0;
-			x->has_stated = strcmp(field[4], "-") != 0;
-			x->unit = !strcmp(field[5], "ms") ? 1e-3 : 1.0;
-			ok = (!x->has_start || compile(&x->start, field[2], err, errlen, path, ln) == 0) &&
-			     compile(&x->end, field[3], err, errlen, path, ln) == 0 &&
-			     (!x->has_stated || compile(&x->stated, field[4], err, errlen, path, ln) == 0);
+			bad = compile(&x->end, field[2], err, errlen, path, ln) != 0;
+		} else if (!strcmp(field[0], "phase") && (nf == 8 || nf == 6)) {
+			bad = phase_row(x, field, nf, err, errlen, path, ln) != 0;
 		} else {
-			snprintf(err, errlen, "%s:%d: want 'phase NAME START END STATED UNIT' "
-				 "or 'info NAME REGEX', tab-separated", path, ln);
-			ok = 0;
+			snprintf(err, errlen, "%s:%d: want 'phase NAME PARENT CATEGORY START END "
+				 "STATED UNIT', 'about NAME TITLE MEANING' or 'info NAME REGEX', "
+				 "tab-separated", path, ln);
+			bad = 1;
 		}
-		if (!ok) {
-			fclose(f);
-			cold_patterns_free(ps);
-			return -1;
-		}
-		ps->n++;
+		if (!bad)
+			ps->n++;
 	}
 	fclose(f);
-	if (ps->n == 0) {
+	if (!bad) {
+		for (size_t i = 0; i < ps->n && !bad; i++) {
+			const char *par = ps->p[i].parent;
+			int known = !par[0];
+			for (size_t j = 0; j < ps->n && !known; j++)
+				known = !ps->p[j].is_info && !strcmp(ps->p[j].name, par);
+			if (!known) {
+				snprintf(err, errlen, "%s: phase %s names a parent '%s' that no "
+					 "phase row defines", path, ps->p[i].name, par);
+				bad = 1;
+			}
+		}
+	}
+	if (!bad && ps->n == 0) {
 		snprintf(err, errlen, "%s holds no patterns", path);
+		bad = 1;
+	}
+	if (bad) {
+		cold_patterns_free(ps);
 		return -1;
 	}
 	return 0;
@@ -84,17 +182,11 @@ int cold_patterns_load(struct cold_patterns *ps, const char *path, char *err, si
 
 void cold_patterns_free(struct cold_patterns *ps)
 {
-	for (size_t i = 0; i < ps->n; i++) {
-		struct cold_pattern *x = &ps->p[i];
-		regfree(&x->end);
-		if (x->has_start)
-			regfree(&x->start);
-		if (x->has_stated)
-			regfree(&x->stated);
-	}
+	for (size_t i = 0; i < ps->n; i++)
+		free_row(&ps->p[i]);
 	free(ps->p);
-	ps->p = NULL;
-	ps->n = 0;
+	free(ps->about);
+	memset(ps, 0, sizeof *ps);
 }
 
 static int group1(const regex_t *re, const char *s, char *out, size_t len)
@@ -114,108 +206,354 @@ static int group1(const regex_t *re, const char *s, char *out, size_t len)
 	return 1;
 }
 
-size_t cold_phases_match(const struct cold_patterns *ps, const struct cold_line *lines,
-			 size_t nlines, long long t_spawn, double until_s,
-			 struct cold_phase *phases, struct cold_info *infos, size_t *ninfo)
+/* Which process printed a line: a worker's prefix ("(VllmWorker rank=2
+ * pid=81)", "(Worker_TP2 pid=81)", vLLM V0's "(VllmWorkerProcess
+ * pid=81)") names one tensor-parallel rank; everything else (the API
+ * server, the engine core, the V0 driver) is the main process "". */
+static void rank_key(const char *s, char *key, size_t n)
 {
-	size_t np = 0, found = 0;
-	*ninfo = 0;
+	key[0] = 0;
+	while (*s == ' ')
+		s++;
+	if (*s != '(')
+		return;
+	const char *e = strchr(s, ')');
+	if (!e || e - s > 80)
+		return;
+	size_t k = (size_t)(e - s);
+	char tok[96];
+	memcpy(tok, s, k);
+	tok[k] = 0;
+	if (strstr(tok, "Worker"))
+		snprintf(key, n, "%s", tok);
+}
+
+static double at(const struct cold_line *l, long long t_spawn)
+{
+	return (double)(l->t_ns - t_spawn) / 1e9;
+}
+
+struct raw {
+	int found, copies;
+	double start, end, arrival, stated;
+	char note[200];
+};
+
+/* One pattern row over the lines up to `until`. Copies of the END line
+ * that other ranks print (tensor parallelism: one per rank) are one event:
+ * it ends when the last rank's copy arrives. */
+static void match_row(const struct cold_pattern *x, const struct cold_line *lines, size_t n,
+		      long long t_spawn, double until, int use_start, struct raw *r)
+{
+	memset(r, 0, sizeof *r);
+	r->start = r->end = r->arrival = r->stated = NAN;
+	size_t k = 0;
+	double t_start = NAN;
+	if (use_start) {
+		for (; k < n && at(&lines[k], t_spawn) <= until; k++)
+			if (regexec(&x->start, lines[k].text, 0, NULL, 0) == 0)
+				break;
+		if (k == n || at(&lines[k], t_spawn) > until)
+			return;
+		t_start = at(&lines[k], t_spawn);
+		k++;
+	}
+	enum { MAXK = 64 };
+	char keys[MAXK][96];
+	int nk = 0;
+	char val[64], bad_stated[64] = "";
+	for (; k < n && at(&lines[k], t_spawn) <= until; k++) {
+		if (regexec(&x->end, lines[k].text, 0, NULL, 0) != 0)
+			continue;
+		char key[96];
+		rank_key(lines[k].text, key, sizeof key);
+		int seen = 0;
+		for (int i = 0; i < nk && !seen; i++)
+			seen = !strcmp(keys[i], key);
+		if (seen || nk == MAXK)
+			break; /* a rank's second END: a later event, not a copy */
+		snprintf(keys[nk++], sizeof keys[0], "%s", key);
+		r->end = at(&lines[k], t_spawn);
+		if (x->has_stated && group1(&x->stated, lines[k].text, val, sizeof val)) {
+			char *e;
+			double v = strtod(val, &e) * x->unit;
+			if (e == val || *e || !(v >= 0))
+				snprintf(bad_stated, sizeof bad_stated, "%s", val);
+			else if (isnan(r->stated) || v > r->stated)
+				r->stated = v;
+		}
+	}
+	if (!nk)
+		return;
+	r->found = 1;
+	r->copies = nk;
+	if (bad_stated[0])
+		snprintf(r->note, sizeof r->note, "the line states '%s', which cannot be a "
+			 "duration: ignored", bad_stated);
+	if (!isnan(t_start)) {
+		r->start = t_start;
+		r->arrival = r->end - t_start;
+	} else if (!isnan(r->stated)) {
+		r->start = r->end - r->stated;
+	} else {
+		r->start = r->end;
+		if (!r->note[0])
+			snprintf(r->note, sizeof r->note, "a marker: no opening line and no "
+				 "stated duration");
+	}
+}
+
+static const struct cold_about *about_of(const struct cold_patterns *ps, const char *name)
+{
+	for (size_t i = 0; i < ps->nabout; i++)
+		if (!strcmp(ps->about[i].name, name))
+			return &ps->about[i];
+	return NULL;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void note_add(struct cold_phase *p, const char *fmt, ...)
+{
+	size_t o = strlen(p->note);
+	if (o + 4 >= sizeof p->note)
+		return;
+	if (o)
+		o += (size_t)snprintf(p->note + o, sizeof p->note - o, "; ");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->note + o, sizeof p->note - o, fmt, ap);
+	va_end(ap);
+}
+
+/* The found children of `parent` (-1: top level), ordered by their end
+ * (by_end) or their start, ties the other way round. At most
+ * COLD_MAX_PHASES: an insertion sort. */
+static size_t children(const struct cold_decomp *d, int parent, int by_end, int *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < d->nphases; i++) {
+		if (!d->phases[i].found || d->phases[i].parent != parent)
+			continue;
+		const struct cold_phase *x = &d->phases[i];
+		double xa = by_end ? x->end_s : x->start_s, xb = by_end ? x->start_s : x->end_s;
+		size_t k = n++;
+		for (; k > 0; k--) {
+			const struct cold_phase *y = &d->phases[out[k - 1]];
+			double ya = by_end ? y->end_s : y->start_s, yb = by_end ? y->start_s : y->end_s;
+			if (ya < xa || (ya == xa && yb <= xb))
+				break;
+			out[k] = out[k - 1];
+		}
+		out[k] = (int)i;
+	}
+	return n;
+}
+
+/* Keep one group of siblings inside [lo, hi] and apart from each other.
+ * A phase's end is the arrival of its closing line: hard evidence. Its
+ * start may be derived (end minus what the line states), so in the order
+ * the phases ended, a phase starts no earlier than the one before it
+ * ended: what overlaps is counted once, in the earlier phase. */
+static void settle(struct cold_decomp *d, int parent, double lo, double hi)
+{
+	int idx[COLD_MAX_PHASES];
+	size_t n = children(d, parent, 1, idx);
+	double prev_end = -INFINITY;
+	const char *prev = NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct cold_phase *p = &d->phases[idx[i]];
+		double s = p->start_s, e = p->end_s;
+		if (e > hi) {
+			note_add(p, "ends %.3f s after %s, which contains it: cut", e - hi,
+				 parent >= 0 ? d->phases[parent].title : "ready");
+			e = hi;
+		}
+		if (s < lo) {
+			if (parent >= 0)
+				note_add(p, "starts %.3f s before %s, which contains it: cut",
+					 lo - s, d->phases[parent].title);
+			else
+				note_add(p, "its stated duration reaches %.3f s before the "
+					 "spawn: cut", lo - s);
+			s = lo;
+		}
+		if (s < prev_end) {
+			double ns = e < prev_end ? e : prev_end;
+			note_add(p, "its first %.3f s overlap %s: counted there", ns - s, prev);
+			s = ns;
+		}
+		if (e < s)
+			e = s;
+		p->clipped_s += (p->end_s - p->start_s) - (e - s);
+		p->start_s = s;
+		p->end_s = e;
+		p->duration_s = e - s;
+		if (e > prev_end) {
+			prev_end = e;
+			prev = p->title;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		settle(d, idx[i], d->phases[idx[i]].start_s, d->phases[idx[i]].end_s);
+}
+
+static void order_of(struct cold_decomp *d, int parent)
+{
+	int idx[COLD_MAX_PHASES];
+	size_t n = children(d, parent, 0, idx);
+	for (size_t i = 0; i < n; i++) {
+		d->order[d->norder++] = idx[i];
+		order_of(d, idx[i]);
+	}
+}
+
+void cold_decompose(const struct cold_patterns *ps, const struct cold_line *lines,
+		    size_t nlines, long long t_spawn, double ready_s, struct cold_decomp *d)
+{
+	memset(d, 0, sizeof *d);
+	double until = isnan(ready_s) ? INFINITY : ready_s;
+	d->total_s = ready_s;
+	d->first_line_s = NAN;
+	for (size_t k = 0; k < nlines; k++)
+		if (lines[k].text[0]) {
+			d->first_line_s = at(&lines[k], t_spawn);
+			break;
+		}
+	/* phases: one per name; its rows are alternatives */
+	size_t row_of[COLD_MAX_PHASES];
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct cold_pattern *x = &ps->p[i];
-		double t_start = NAN, t_end = NAN, stated = NAN;
-		char val[64];
-		for (size_t k = 0; k < nlines; k++) {
-			double t = (double)(lines[k].t_ns - t_spawn) / 1e9;
-			if (t > until_s)
-				break;
-			const char *s = lines[k].text;
-			if (x->is_info) {
-				if (group1(&x->end, s, val, sizeof val)) {
-					snprintf(infos[*ninfo].name, sizeof infos[0].name, "%s", x->name);
-					snprintf(infos[*ninfo].value, sizeof infos[0].value, "%s", val);
-					(*ninfo)++;
-					break;
-				}
-				continue;
-			}
-			if (x->has_start && isnan(t_start) && regexec(&x->start, s, 0, NULL, 0) == 0) {
-				t_start = t;
-				continue;
-			}
-			if ((!x->has_start || !isnan(t_start)) && regexec(&x->end, s, 0, NULL, 0) == 0) {
-				t_end = t;
-				if (x->has_stated && group1(&x->stated, s, val, sizeof val))
-					stated = atof(val) * x->unit;
-				break;
-			}
-		}
 		if (x->is_info)
 			continue;
-		struct cold_phase *p = &phases[np++];
-		memset(p, 0, sizeof *p);
-		snprintf(p->name, sizeof p->name, "%s", x->name);
-		p->stated_s = stated;
-		p->found = !isnan(t_end);
-		p->end_s = t_end;
-		if (!p->found) {
-			p->start_s = p->duration_s = NAN;
-			continue;
+		size_t j = 0;
+		while (j < d->nphases && strcmp(d->phases[j].name, x->name))
+			j++;
+		if (j == d->nphases) {
+			if (d->nphases == COLD_MAX_PHASES)
+				continue;
+			struct cold_phase *p = &d->phases[d->nphases++];
+			snprintf(p->name, sizeof p->name, "%s", x->name);
+			const struct cold_about *a = about_of(ps, x->name);
+			snprintf(p->title, sizeof p->title, "%s", a ? a->title : x->name);
+			snprintf(p->meaning, sizeof p->meaning, "%s", a ? a->meaning : "");
+			p->category = x->category;
+			p->parent = -1;
+			p->start_s = p->end_s = p->duration_s = NAN;
+			p->arrival_s = p->stated_s = NAN;
 		}
-		found++;
-		if (!isnan(t_start)) {
-			p->start_s = t_start;
-			p->duration_s = t_end - t_start;
-		} else if (!isnan(stated)) {
-			p->start_s = t_end - stated;
-			p->duration_s = stated;
+		struct cold_phase *p = &d->phases[j];
+		if (p->found)
+			continue;
+		struct raw r;
+		match_row(x, lines, nlines, t_spawn, until, x->has_start, &r);
+		if (!r.found && x->has_start) /* no opening line: by its end alone */
+			match_row(x, lines, nlines, t_spawn, until, 0, &r);
+		if (!r.found)
+			continue;
+		p->found = 1;
+		p->copies = r.copies;
+		p->category = x->category;
+		p->start_s = r.start;
+		p->end_s = r.end;
+		p->arrival_s = r.arrival;
+		p->stated_s = r.stated;
+		snprintf(p->note, sizeof p->note, "%s", r.note);
+		row_of[j] = i;
+		d->found++;
+	}
+	/* each found phase's parent: the nearest enclosing phase that was
+	 * logged (a row names its parent; an unlogged one passes it on) */
+	for (size_t i = 0; i < d->nphases; i++) {
+		struct cold_phase *p = &d->phases[i];
+		if (!p->found)
+			continue;
+		const char *want = ps->p[row_of[i]].parent;
+		for (int hops = 0; want[0] && hops < 8; hops++) {
+			size_t j = 0;
+			while (j < d->nphases && strcmp(d->phases[j].name, want))
+				j++;
+			if (j == d->nphases)
+				break;
+			if (d->phases[j].found) {
+				p->parent = (int)j;
+				break;
+			}
+			note_add(p, "%s, which contains it, was not logged", d->phases[j].title);
+			want = "";
+			for (size_t r = 0; r < ps->n; r++)
+				if (!ps->p[r].is_info && !strcmp(ps->p[r].name, d->phases[j].name)) {
+					want = ps->p[r].parent;
+					break;
+				}
+		}
+	}
+	for (size_t i = 0; i < d->nphases; i++) {
+		int depth = 0;
+		for (int q = d->phases[i].parent; q >= 0 && depth < 8; q = d->phases[q].parent)
+			depth++;
+		d->phases[i].depth = depth;
+	}
+	double hi = isnan(ready_s) ? INFINITY : ready_s;
+	settle(d, -1, 0, hi);
+	order_of(d, -1);
+	d->unaccounted_s = NAN;
+	if (!isnan(ready_s)) {
+		double sum = 0;
+		for (size_t i = 0; i < d->nphases; i++)
+			if (d->phases[i].found && d->phases[i].parent < 0)
+				sum += d->phases[i].duration_s;
+		d->unaccounted_s = ready_s - sum;
+	}
+	/* infos: rows of one name are alternatives too */
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct cold_pattern *x = &ps->p[i];
+		if (!x->is_info || cold_info(d, x->name) || d->ninfo == COLD_MAX_INFOS)
+			continue;
+		char val[512];
+		for (size_t k = 0; k < nlines; k++) {
+			if (group1(&x->end, lines[k].text, val, sizeof val)) {
+				struct cold_info *in = &d->infos[d->ninfo++];
+				snprintf(in->name, sizeof in->name, "%s", x->name);
+				snprintf(in->value, sizeof in->value, "%s", val);
+				break;
+			}
+		}
+	}
+}
+
+const char *cold_info(const struct cold_decomp *d, const char *name)
+{
+	for (size_t i = 0; i < d->ninfo; i++)
+		if (!strcmp(d->infos[i].name, name))
+			return d->infos[i].value;
+	return NULL;
+}
+
+size_t cold_clean_line(char *s, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == 0x1b && i + 1 < n && s[i + 1] == '[') {
+			/* CSI: ESC [ parameters … final byte 0x40-0x7e */
+			i += 2;
+			while (i < n && !((unsigned char)s[i] >= 0x40 && (unsigned char)s[i] <= 0x7e))
+				i++;
+			i += i < n;
+		} else if (c == 0x1b && i + 1 < n && s[i + 1] == ']') {
+			/* OSC: ESC ] … BEL or ESC \ */
+			i += 2;
+			while (i < n && s[i] != 0x07 && !(s[i] == 0x1b && i + 1 < n && s[i + 1] == '\\'))
+				i++;
+			i += i < n ? (s[i] == 0x07 ? 1 : 2) : 0;
+		} else if (c == 0x1b) {
+			i += i + 1 < n ? 2 : 1;
 		} else {
-			p->start_s = t_end;
-			p->duration_s = 0;
+			s[o++] = s[i++];
 		}
 	}
-	return found;
-}
-
-static int cmp_iv(const void *a, const void *b)
-{
-	const double *x = a, *y = b;
-	return x[0] < y[0] ? -1 : x[0] > y[0];
-}
-
-double cold_unaccounted(const struct cold_phase *ph, size_t n, double total_s)
-{
-	double (*iv)[2] = malloc((n ? n : 1) * sizeof *iv);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!ph[i].found)
-			continue;
-		double a = ph[i].start_s < 0 ? 0 : ph[i].start_s;
-		double b = ph[i].start_s + ph[i].duration_s;
-		if (b > total_s)
-			b = total_s;
-		if (b > a) {
-			iv[k][0] = a;
-			iv[k][1] = b;
-			k++;
-		}
-	}
-	qsort(iv, k, sizeof *iv, cmp_iv);
-	double covered = 0, cur_a = 0, cur_b = -1;
-	for (size_t i = 0; i < k; i++) {
-		if (iv[i][0] > cur_b) {
-			if (cur_b > cur_a)
-				covered += cur_b - cur_a;
-			cur_a = iv[i][0];
-			cur_b = iv[i][1];
-		} else if (iv[i][1] > cur_b) {
-			cur_b = iv[i][1];
-		}
-	}
-	if (cur_b > cur_a)
-		covered += cur_b - cur_a;
-	free(iv);
-	double u = total_s - covered;
-	return u < 0 ? 0 : u;
+	s[o] = 0;
+	return o;
 }
 
 const char *cold_detect_kind(const struct cold_line *lines, size_t n)

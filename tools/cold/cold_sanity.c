@@ -148,6 +148,35 @@ void sanity_cpu(pid_t pgid, struct cpu_snap *c)
 		c->group_ticks = group_ticks(pgid);
 }
 
+void sanity_host(struct host_snap *h)
+{
+	memset(h, 0, sizeof *h);
+	h->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	FILE *f = fopen("/proc/loadavg", "r");
+	if (f) {
+		if (fscanf(f, "%lf", &h->load1) != 1)
+			h->load1 = 0;
+		fclose(f);
+	}
+	f = fopen("/proc/stat", "r");
+	if (f) {
+		unsigned long long v[8] = {0};
+		if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+			   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+			for (int i = 0; i < 8; i++)
+				h->total += v[i];
+			h->steal = v[7];
+		}
+		fclose(f);
+	}
+}
+
+double sanity_steal_pct(const struct host_snap *a, const struct host_snap *b)
+{
+	unsigned long long dt = b->total - a->total;
+	return dt && b->steal >= a->steal ? 100.0 * (double)(b->steal - a->steal) / (double)dt : 0;
+}
+
 void sanity_cpu_between(const struct cpu_snap *a, const struct cpu_snap *b,
 			double *sys_pct, double *group_pct)
 {

@@ -20,7 +20,19 @@ struct cpu_snap {
 	double t;
 };
 
+/* Is the host busy? The 1-minute load average and the CPU time the
+ * hypervisor took (steal) over a cycle: a noisy neighbour makes single
+ * cycles disagree, and the report says so instead of concluding. */
+struct host_snap {
+	double load1;
+	unsigned long long steal, total;  /* /proc/stat ticks, all CPUs */
+	long ncpu;
+};
+
 void sanity_gpu(struct gpu_snap *g);
+void sanity_host(struct host_snap *h);
+/* steal in % of all CPU time between a and b (0 when unknown) */
+double sanity_steal_pct(const struct host_snap *a, const struct host_snap *b);
 void sanity_cpu(pid_t pgid, struct cpu_snap *c);
 /* system busy % (all CPUs) and process-group % of one core between a, b */
 void sanity_cpu_between(const struct cpu_snap *a, const struct cpu_snap *b,

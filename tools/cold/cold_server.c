@@ -2,6 +2,7 @@
 #include "cold_server.h"
 #include "ttft_clock.h"
 #include "ttft_fetch.h"
+#include "cold_phases.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -19,32 +20,48 @@
 
 extern char **environ;
 
+/* One line, cleaned of terminal escapes (vLLM colours its process
+ * prefix); an empty one (the \n after a progress bar's last \r) is none. */
 static void add_line(struct cold_server *s, int err, const char *p, size_t n,
 		     int64_t t)
 {
-	if (n && p[n - 1] == '\r')
-		n--;
+	char *text = malloc(n + 1);
+	if (!text)
+		return;
+	memcpy(text, p, n);
+	text[n] = 0;
+	n = cold_clean_line(text, n);
+	if (!n) {
+		free(text);
+		return;
+	}
 	pthread_mutex_lock(&s->mu);
 	if (s->nlines == s->cap) {
 		size_t nc = s->cap ? s->cap * 2 : 1024;
 		struct cold_line *l = realloc(s->lines, nc * sizeof *l);
 		if (!l) {
 			pthread_mutex_unlock(&s->mu);
+			free(text);
 			return;
 		}
 		s->lines = l;
 		s->cap = nc;
 	}
-	char *text = malloc(n + 1);
-	if (text) {
-		memcpy(text, p, n);
-		text[n] = 0;
-		s->lines[s->nlines++] = (struct cold_line){t, err, text};
-	}
+	s->lines[s->nlines++] = (struct cold_line){t, err, text};
 	pthread_mutex_unlock(&s->mu);
 	if (s->log)
-		fprintf(s->log, "%.6f\t%s\t%.*s\n", (double)(t - s->t_spawn) / 1e9,
-			err ? "err" : "out", (int)n, p);
+		fprintf(s->log, "%.6f\t%s\t%s\n", (double)(t - s->t_spawn) / 1e9,
+			err ? "err" : "out", text);
+}
+
+/* The end of the next line in p[0..n): a \n, or a \r (a progress bar
+ * redrawn in place: each redraw is a line of its own, with its own time). */
+static char *line_end(char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == '\n' || p[i] == '\r')
+			return p + i;
+	return NULL;
 }
 
 /* Reads both pipes until they close, stamping each line when the read that
@@ -79,7 +96,7 @@ static void *reader(void *arg)
 			}
 			len[k] += (size_t)r;
 			char *start = buf[k], *nl;
-			while ((nl = memchr(start, '\n', len[k] - (size_t)(start - buf[k])))) {
+			while ((nl = line_end(start, len[k] - (size_t)(start - buf[k])))) {
 				add_line(s, k, start, (size_t)(nl - start), t);
 				start = nl + 1;
 			}
@@ -194,6 +211,180 @@ void cold_server_free(struct cold_server *s)
 	pthread_mutex_destroy(&s->mu);
 	memset(s, 0, sizeof *s);
 }
+
+/* argv of pid, NUL-separated, *n bytes (malloc'd). */
+static char *read_cmdline(long pid, size_t *n)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, len = 0;
+	char *b = malloc(cap);
+	size_t r;
+	while (b && (r = fread(b + len, 1, cap - len - 1, f)) > 0) {
+		len += r;
+		if (len + 1 == cap) {
+			char *nb = realloc(b, cap *= 2);
+			if (!nb)
+				free(b);
+			b = nb;
+		}
+	}
+	fclose(f);
+	if (!b || !len) {
+		free(b);
+		return NULL;
+	}
+	b[len] = 0;
+	*n = len;
+	return b;
+}
+
+/* A shell that runs a command (sh -c CMD, bash script) or a Python
+ * multiprocessing child: not what the user meant by "the server". */
+static int is_wrapper(const char *argv, size_t n)
+{
+	const char *base = strrchr(argv, '/');
+	base = base ? base + 1 : argv;
+	if (!strcmp(base, "sh") || !strcmp(base, "bash") || !strcmp(base, "dash"))
+		return 1;
+	for (size_t i = 0; i < n; i += strlen(argv + i) + 1)
+		if (strstr(argv + i, "multiprocessing") || strstr(argv + i, "spawn_main"))
+			return 1;
+	return 0;
+}
+
+char *cold_server_argv(pid_t pgid, int *pid)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return NULL;
+	long best = -1;
+	unsigned long long best_start = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		char path[64], buf[1024];
+		snprintf(path, sizeof path, "/proc/%.20s/stat", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[n] = 0;
+		char *rp = strrchr(buf, ')');
+		long pgrp = 0;
+		unsigned long long start = 0;
+		/* after ")": state ppid pgrp session tty tpgid flags minflt cminflt
+		 * majflt cmajflt utime stime cutime cstime priority nice threads
+		 * itrealvalue starttime(22) */
+		if (!rp || sscanf(rp + 2, "%*c %*d %ld %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+				  "%*d %*d %*d %*d %*d %*d %llu", &pgrp, &start) != 2 ||
+		    pgrp != pgid)
+			continue;
+		long p = atol(e->d_name);
+		size_t len;
+		char *argv = read_cmdline(p, &len);
+		int wrapper = !argv || is_wrapper(argv, len);
+		free(argv);
+		if (wrapper)
+			continue;
+		if (best < 0 || start < best_start || (start == best_start && p < best)) {
+			best = p;
+			best_start = start;
+		}
+	}
+	closedir(d);
+	if (best < 0)
+		best = pgid;
+	size_t len;
+	char *argv = read_cmdline(best, &len);
+	if (!argv)
+		return NULL;
+	/* words joined by spaces, quoted where a shell would need it */
+	size_t cap = len * 6 + 16, o = 0; /* worst case: every byte a quote */
+	char *out = malloc(cap);
+	for (size_t i = 0; out && i < len; i += strlen(argv + i) + 1) {
+		const char *w = argv + i;
+		int plain = *w != 0;
+		for (const char *c = w; *c && plain; c++)
+			plain = strchr("-_./:=,+@%0123456789", *c) || (*c >= 'a' && *c <= 'z') ||
+				(*c >= 'A' && *c <= 'Z');
+		if (o)
+			out[o++] = ' ';
+		if (plain) {
+			o += (size_t)snprintf(out + o, cap - o, "%s", w);
+			continue;
+		}
+		out[o++] = '\'';
+		for (const char *c = w; *c; c++)
+			o += (size_t)snprintf(out + o, cap - o, *c == '\'' ? "'\\''" : "%c", *c);
+		out[o++] = '\'';
+	}
+	if (out)
+		out[o] = 0;
+	free(argv);
+	*pid = (int)best;
+	return out;
+}
+
+/* A word that is a number ("-1", "0.92"), not a flag. */
+static int numeric(const char *w)
+{
+	char *e;
+	strtod(w, &e);
+	return e != w && !*e;
+}
+
+char *cold_cmdline_flags(const char *cmdline)
+{
+	char *dup = strdup(cmdline ? cmdline : ""), *words[512];
+	if (!dup)
+		return NULL;
+	int n = 0;
+	for (char *p = dup; *p && n < 512;) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		char *w = p, *o = p;
+		int q = 0;
+		for (; *p && (q || *p != ' '); p++) {
+			if (*p == '\'')
+				q = !q;
+			else
+				*o++ = *p;
+		}
+		if (*p)
+			p++;
+		*o = 0;
+		words[n++] = w;
+	}
+	size_t cap = strlen(cmdline ? cmdline : "") + 16 + 6 * (size_t)n, len = 0;
+	char *out = malloc(cap);
+	if (!out) {
+		free(dup);
+		return NULL;
+	}
+	out[0] = 0;
+	for (int i = 0; i < n; i++) {
+		const char *w = words[i], *v = NULL;
+		if (w[0] != '-' || !w[1] || numeric(w))
+			continue;
+		if (!strchr(w, '=') && i + 1 < n && (words[i + 1][0] != '-' || numeric(words[i + 1])))
+			v = words[++i];
+		len += (size_t)snprintf(out + len, cap - len, "%s`%s%s%s`", len ? ", " : "", w,
+					v ? " " : "", v ? v : "");
+	}
+	if (!len)
+		snprintf(out, cap, "(none)");
+	free(dup);
+	return out;
+}
+
 
 int cold_port_open(const char *host, int port)
 {

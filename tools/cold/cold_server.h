@@ -40,6 +40,19 @@ double cold_server_stop(struct cold_server *s, double timeout_s);
 size_t cold_server_tail(struct cold_server *s, struct cold_line *out, size_t n);
 void cold_server_free(struct cold_server *s);
 
+/* What the server actually runs: the command line (/proc/PID/cmdline,
+ * words shell-quoted where needed) of the first process of the group that
+ * is neither a shell running `-c CMD` nor a multiprocessing child; the
+ * group leader's when there is no other. malloc'd; NULL if unreadable.
+ * *pid gets the process. */
+char *cold_server_argv(pid_t pgid, int *pid);
+
+/* The flags of a command line as cold_server_argv writes it (words split
+ * on spaces, '…' quoting): single- and double-dash ("-c 4096", "-np 1",
+ * "--port 8000", "--dtype=auto"), each with its value, as a Markdown list
+ * ("`-c 4096`, `--port 8000`"); "(none)" when there are none. malloc'd. */
+char *cold_cmdline_flags(const char *cmdline);
+
 /* Is something accepting TCP connections on host:port? */
 int cold_port_open(const char *host, int port);
 /* GET url; returns the HTTP status, 0 if no answer. body: optional copy. */

@@ -78,7 +78,9 @@ int ttft_dump_events(FILE *f, const char *path, const struct ttft_filter *flt,
  * anchor pair. */
 double ttft_analysis_unix_s(const struct ttft_analysis *a, int64_t t_ns);
 
-/* Output. */
+/* Output. The table ends with a "where TTFT went" line for each of the
+ * TTFT_WHERE_SLOWEST slowest requests. */
+#define TTFT_WHERE_SLOWEST 5
 void ttft_print_table(FILE *f, const struct ttft_analysis *a);
 void ttft_print_warnings(FILE *f, const struct ttft_analysis *a);
 /* {"requests":[…],"summary":{…},"dropped":N,"dropped_no_room":N} and a

@@ -346,8 +346,6 @@ static void fix_mark(struct ttft_rec *e)
 		e->seq--;
 }
 
-/* Insert t into the sorted array *v of *n (room for one more): records
- * come nearly in time order, so from the back. */
 /* Numbers the server put in its stream. llama.cpp's timings belong to
  * this one request whatever else runs (they come in its own stream): its
  * split, with no queue (the timings have none) — server_other_s then holds
@@ -373,24 +371,13 @@ static void take_numbers(struct ttft_record *r, const struct ttft_rec *e)
 	sp->hit_tokens = HAVE(TTFT_NUM_CACHE_N) ? nv.v[TTFT_NUM_CACHE_N] : NAN;
 	if (HAVE(TTFT_NUM_PROMPT_N) && HAVE(TTFT_NUM_CACHE_N))
 		r->prompt_tokens = (long)nv.v[TTFT_NUM_PROMPT_N] + nv.v[TTFT_NUM_CACHE_N];
-	snprintf(sp->note, sizeof sp->note, "llama.cpp's timings give no queue "
-		 "time: server_other_s includes any queueing");
+	/* the queue (from the headers) is worked out at the join, when the
+	 * request's times are all in */
 #undef HAVE
 }
 
-static void insert_sorted(int64_t *v, size_t *n, int64_t t)
-{
-	size_t k = *n;
-	while (k > 0 && v[k - 1] > t) {
-		v[k] = v[k - 1];
-		k--;
-	}
-	v[k] = t;
-	(*n)++;
-}
-
-/* METRIC records of one snapshot share its time and number; the SCRAPE
- * record after them closes it. */
+/* METRIC records of one snapshot share its number and the GET's start;
+ * the SCRAPE record after them closes it at the answer's arrival. */
 static void take_metric(struct ttft_asm *ps, const struct ttft_rec *e)
 {
 	struct ttft_snap *last = ps->nsnap ? &ps->snaps[ps->nsnap - 1] : NULL;
@@ -405,6 +392,7 @@ static void take_metric(struct ttft_asm *ps, const struct ttft_rec *e)
 		last->seq = (uint32_t)e->b;
 		for (int i = 0; i < TR__N; i++)
 			last->tr.v[i] = NAN;
+		last->tr.t0_ns = e->t_ns;
 	}
 	last->tr.t_ns = e->t_ns;
 	if (e->kind == TTFT_EV_SCRAPE) {
@@ -448,6 +436,7 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 	struct ttft_analysis *a = ps->out;
 	if (ps->oom)
 		return;
+	ps->gen++; /* the join built so far is out of date */
 	switch (e->kind) {
 	case TTFT_EV_METRIC:
 	case TTFT_EV_SCRAPE:
@@ -554,6 +543,9 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 	case TTFT_EV_TRACEPARENT:
 		ttft_asm_copy_text(r->traceparent, sizeof r->traceparent, e->text,
 				   TTFT_TRACEPARENT_LEN);
+		/* "00-<trace id>-…": the id vLLM's spans carry */
+		if (strlen(r->traceparent) >= 35 && r->traceparent[2] == '-')
+			snprintf(r->trace_id, sizeof r->trace_id, "%.32s", r->traceparent + 3);
 		break;
 	case TTFT_EV_SSE_TOKEN:
 		if (ttft_record_add_token(r, e->t_ns) != 0)
@@ -566,13 +558,6 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		r->sse_error = 1;
 		break;
 	case TTFT_EV_RESP_END:
-		if (!r->t_end) {
-			if (grow(&ps->ends, &ps->endscap, ps->nends + 1, sizeof *ps->ends) != 0) {
-				ps->oom = 1;
-				break;
-			}
-			insert_sorted(ps->ends, &ps->nends, e->t_ns);
-		}
 		r->t_end = e->t_ns;
 		r->end_flags = e->flags;
 		break;
@@ -589,60 +574,66 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 	}
 }
 
-/* Index of the first of the n sorted values above t. */
-static size_t upper(const int64_t *v, size_t n, int64_t t)
+/* The request as the join sees it (ttft_join.h). */
+static void join_req_of(const struct ttft_record *r, struct ttft_join_req *j)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v[mid] <= t)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	memset(j, 0, sizeof *j);
+	j->t_sent = r->t_req1 ? r->t_req1 : r->t_req0;
+	j->t_hdr = r->t_hdr;
+	j->t_first = r->ntok ? r->t_first : 0;
+	j->t_end_lo = j->t_end_hi = r->t_end;
+	j->skew_ns = TTFT_JOIN_SKEW_NS + (int64_t)r->rtt_us * 1000;
+	j->generate = !strcmp(r->method, "POST");
+	j->complete = r->status >= 200 && r->status < 300 && r->t_end && !r->sse_error &&
+		      !r->closed_early && !(r->end_flags & TTFT_F_TRUNCATED);
 }
 
-/* The first of the good snapshots taken at or after t (strict: after t). */
-static size_t first_good_from(const struct ttft_asm *as, int64_t t, int strict)
+/* The join over every request and good snapshot applied so far: built
+ * once for a batch of questions (no record applied in between). */
+static int build_join(struct ttft_asm *as)
 {
-	size_t lo = 0, hi = as->ngood;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int64_t ts = as->snaps[as->good[mid]].tr.t_ns;
-		if (strict ? ts <= t : ts < t)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	if (as->joined && as->jgen == as->gen)
+		return 0;
+	if (as->joined)
+		ttft_joiner_free(&as->jn);
+	as->joined = 0;
+	size_t n = as->out->nreqs;
+	struct ttft_truth *sn = realloc(as->jsnaps, (as->ngood + 1) * sizeof *sn);
+	if (sn)
+		as->jsnaps = sn;
+	struct ttft_join_req *jr = sn ? realloc(as->jreqs, (n + 1) * sizeof *jr) : NULL;
+	if (jr)
+		as->jreqs = jr;
+	if (!sn || !jr)
+		return -1;
+	for (size_t k = 0; k < as->ngood; k++)
+		sn[k] = as->snaps[as->good[k]].tr;
+	for (size_t i = 0; i < n; i++)
+		join_req_of(&as->out->reqs[i], &jr[i]);
+	if (ttft_joiner_init(&as->jn, sn, as->ngood, jr, n) != 0)
+		return -1;
+	as->joined = 1;
+	as->jgen = as->gen;
+	return 0;
 }
 
-int ttft_asm_join(const struct ttft_asm *as, struct ttft_record *r)
+int ttft_asm_join(struct ttft_asm *as, struct ttft_record *r)
 {
 	if (!r->t_end || !r->status)
 		return 1; /* no response: nothing the server can say */
-	if (r->split.source)
-		return 1; /* the server's own per-request timings come first */
-	/* s0: the last good one at or before the request began; s1: the
-	 * first good one at or after it ended */
-	size_t i0 = first_good_from(as, r->t_req0, 1);
-	size_t i1 = first_good_from(as, r->t_end, 0);
-	const struct ttft_snap *s0 = i0 ? &as->snaps[as->good[i0 - 1]] : NULL;
-	const struct ttft_snap *s1 = i1 < as->ngood ? &as->snaps[as->good[i1]] : NULL;
-	if (!s0 || !s1) {
-		snprintf(r->split.note, sizeof r->split.note, "no good /metrics snapshot %s the "
-			 "request", !s0 ? "before" : "after");
-		return !s0;
+	struct ttft_join_req jr;
+	join_req_of(r, &jr);
+	if (r->split.source && !strcmp(r->split.source, TTFT_SPLIT_LLAMACPP_TIMINGS)) {
+		/* the server's own per-request timings come first; the queue
+		 * from the headers, now that the request's times are in */
+		struct ttft_server_split t = r->split;
+		ttft_join_timings(&jr, t.prefill_s * 1e3, t.decode_s * 1e3, t.hit_tokens,
+				  &r->split);
+		return 1;
 	}
-	size_t ended = upper(as->ends, as->nends, s1->tr.t_ns) -
-		       upper(as->ends, as->nends, s0->tr.t_ns);
-	struct ttft_server_split sp;
-	if (ttft_truth_split(&s0->tr, &s1->tr, ended == 1, &sp))
-		r->split = sp;
-	else /* the window's aggregate is not this request's */
-		memcpy(r->split.note, sp.note, sizeof sp.note);
-	return 1;
+	if (build_join(as) != 0)
+		return -1;
+	return ttft_joiner_one(&as->jn, &jr, &r->split);
 }
 
 int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r)
@@ -742,8 +733,11 @@ void ttft_asm_free(struct ttft_asm *ps)
 	free(ps->dns);
 	free(ps->snaps);
 	free(ps->good);
-	free(ps->ends);
 	free(ps->waiting);
+	if (ps->joined)
+		ttft_joiner_free(&ps->jn);
+	free(ps->jsnaps);
+	free(ps->jreqs);
 	map_free(&ps->pending);
 	map_free(&ps->finished);
 	map_free(&ps->connectors);

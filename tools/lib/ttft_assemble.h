@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "ttft_analyze.h"
+#include "ttft_join.h"
 #include "ttft_log.h"
 #include "ttft_prom.h"
 
@@ -51,8 +52,13 @@ struct ttft_asm {
 	size_t nsnap, snapcap;
 	uint32_t *good;          /* indexes of the usable snapshots */
 	size_t ngood, goodcap;
-	int64_t *ends;           /* every request's response end, sorted */
-	size_t nends, endscap;
+	/* the join (ttft_join.h) over what has been applied, rebuilt when a
+	 * record came since: the good snapshots and every request */
+	struct ttft_joiner jn;
+	struct ttft_truth *jsnaps;
+	struct ttft_join_req *jreqs;
+	unsigned long gen, jgen; /* records applied; when the join was built */
+	int joined;              /* jn holds something to free */
 	int oom;                 /* out of memory: the result is incomplete */
 };
 
@@ -69,12 +75,13 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e);
  * client closed the connection, sent the next request on it, or the
  * sniffer lost the connection's framing; else 0 (still in flight). */
 int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r);
-/* The server's split of r from the snapshots applied so far: its own
- * numbers when the window from the last good snapshot before it began to
- * the first after it ended holds no other request's end, else the reason
- * in r->split.note. Returns 1 when such a window exists (a verdict was
- * reached), 0 when no good snapshot follows r's end yet. */
-int ttft_asm_join(const struct ttft_asm *as, struct ttft_record *r);
+/* The server's split of r from the snapshots applied so far
+ * (ttft_join.h): its own numbers from the window that provably holds its
+ * moment alone among every request applied, else the reason in
+ * r->split.note; llama.cpp's in-stream timings, when the stream had them,
+ * with the queue the headers mark. Returns 1 when a verdict was reached, 0
+ * when no good snapshot follows r's moment yet; -1 when out of memory. */
+int ttft_asm_join(struct ttft_asm *as, struct ttft_record *r);
 /* The peer ("1.2.3.4:80") connection conn went to; NULL when its connect
  * is not in the log. */
 const char *ttft_asm_peer(const struct ttft_asm *as, uint64_t conn);

@@ -9,22 +9,15 @@
 
 #include "ttft_clock.h"
 
-/* The request's W3C trace id for its exemplars. HOOK(trace_id): the log
- * on this branch carries no traceparent yet (helper t11 adds its capture
- * to the shim, t12 a trace_id to struct ttft_record); once a record has
- * one, return it here and every bucket it lands in gets an exemplar. */
-static const char *exemplar_trace_id(const struct ttft_record *r)
-{
-	(void)r;
-	return NULL;
-}
-
 static void on_request(void *ctx, const struct ttft_record *r, const char *peer, int complete)
 {
 	struct ttft_exporter *e = ctx;
 	int64_t t = r->t_end ? r->t_end : r->t_first ? r->t_first : r->t_start;
 	double unix_s = (double)(t - e->follow.an.anchor_mono_ns + e->follow.an.anchor_real_ns) / 1e9;
-	if (ttft_export_request(&e->x, r, peer, complete, exemplar_trace_id(r), unix_s) != 0 &&
+	/* every bucket the request lands in gets an exemplar linking to its trace */
+	char trace_id[33];
+	if (ttft_export_request(&e->x, r, peer, complete, ttft_export_trace_id(r, trace_id),
+				unix_s) != 0 &&
 	    !e->fail[0])
 		snprintf(e->fail, sizeof e->fail, "out of memory counting a request");
 }

@@ -428,6 +428,8 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 		ttft_json_str(j, "method", r->encrypted ? NULL : r->method);
 		ttft_json_str(j, "path", r->encrypted ? NULL : r->path);
 	}
+	if (probe || r->trace_id[0])
+		ttft_json_str(j, "trace_id", r->trace_id[0] ? r->trace_id : NULL);
 	if (r->status)
 		ttft_json_int(j, "status", r->status);
 	else

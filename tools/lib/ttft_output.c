@@ -14,15 +14,80 @@ static void ms(FILE *f, int width, double s)
 		fprintf(f, " %*.3f", width, s * 1e3);
 }
 
+struct slow {
+	size_t i;
+	double ttft_s;
+};
+
+static int cmp_slow(const void *x, const void *y)
+{
+	const struct slow *a = x, *b = y;
+	return a->ttft_s > b->ttft_s ? -1 : a->ttft_s < b->ttft_s;
+}
+
+/* "#5 (…): 212.0 ms = 0.1 connect + 0.0 send + 150.0 queue + 58.0 prefill
+ * + 3.9 other": the parts add up to the TTFT (each rounded); "send" is
+ * what is left before the last request byte went out. */
+static void where_line(FILE *f, const struct ttft_analysis *a, size_t i)
+{
+	const struct ttft_record *r = &a->reqs[i];
+	struct ttft_phases p;
+	ttft_record_phases(r, &p);
+	const struct ttft_server_split *s = &r->split;
+	int64_t sent = r->t_req1 ? r->t_req1 : r->t_req0;
+	double setup = sent ? (double)(sent - r->t_start) / 1e9 : NAN;
+	fprintf(f, "  #%zu (pid %d conn %llu): %.1f ms = ", i + 1, r->pid,
+		(unsigned long long)r->conn, p.ttft_s * 1e3);
+	double before = 0; /* connect and TLS, when this request paid them */
+	if (r->new_conn && !isnan(p.connect_s)) {
+		fprintf(f, "%.1f connect + ", p.connect_s * 1e3);
+		before += p.connect_s;
+	}
+	if (!isnan(p.tls_s)) {
+		fprintf(f, "%.1f tls + ", p.tls_s * 1e3);
+		before += p.tls_s;
+	}
+	fprintf(f, "%.1f send + ", (setup - before) * 1e3);
+	if (!s->source) {
+		fprintf(f, "%.1f server (no split: %s)\n", (p.ttft_s - setup) * 1e3,
+			s->note[0] ? s->note : "no /metrics sampled: ttft-run --metrics URL");
+		return;
+	}
+	if (!isnan(s->queue_s))
+		fprintf(f, "%.1f queue + ", s->queue_s * 1e3);
+	fprintf(f, "%.1f prefill + %.1f other%s (%s)\n", s->prefill_s * 1e3,
+		p.server_other_s * 1e3, isnan(s->queue_s) ? " incl. any queueing" : "",
+		s->source);
+}
+
+/* Where the TTFT of the slowest requests went, one line each. */
+static void print_where(FILE *f, const struct ttft_analysis *a, size_t most)
+{
+	struct slow *v = malloc((a->nreqs ? a->nreqs : 1) * sizeof *v);
+	size_t n = 0;
+	for (size_t i = 0; v && i < a->nreqs; i++) {
+		double t = ttft_record_ttft_s(&a->reqs[i]);
+		if (!isnan(t))
+			v[n++] = (struct slow){i, t};
+	}
+	if (n) {
+		qsort(v, n, sizeof *v, cmp_slow);
+		fprintf(f, "where TTFT went (the %zu slowest):\n", n < most ? n : most);
+		for (size_t k = 0; k < n && k < most; k++)
+			where_line(f, a, v[k].i);
+	}
+	free(v);
+}
+
 void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 {
-	fprintf(f, "%7s %5s %-6s %-24s %6s %16s %17s %6s %3s %8s %10s %7s %8s "
-		   "%11s %9s %9s %9s %10s %10s %10s %9s %10s %8s\n",
+	fprintf(f, "%4s %7s %5s %-6s %-24s %6s %16s %17s %6s %3s %8s %10s %7s %8s "
+		   "%11s %9s %9s %9s %10s %10s %10s %9s %10s %8s  %s\n", "#",
 		"pid", "conn", "method", "path", "status", "start_s",
 		"start_unix_s", "tokens", "tls", "dns_ms", "connect_ms", "tls_ms",
 		"send_ms",
 		"wait_hdr_ms", "ttft_ms", "decode_ms", "e2e_ms", "itl_p50_ms",
-		"itl_p99_ms", "app_gap_ms", "queue_ms", "prefill_ms", "other_ms");
+		"itl_p99_ms", "app_gap_ms", "queue_ms", "prefill_ms", "other_ms", "split");
 	for (size_t i = 0; i < a->nreqs; i++) {
 		const struct ttft_record *r = &a->reqs[i];
 		struct ttft_phases p;
@@ -37,7 +102,8 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 			snprintf(tokens, sizeof tokens, "-");
 		else
 			snprintf(tokens, sizeof tokens, "%ld", ttft_record_tokens(r));
-		fprintf(f, "%7d %5llu %-6.6s %-24.24s %6s %16.6f %17.6f %6s %3s", r->pid,
+		fprintf(f, "%4zu %7d %5llu %-6.6s %-24.24s %6s %16.6f %17.6f %6s %3s", i + 1,
+			r->pid,
 			(unsigned long long)r->conn, r->encrypted ? "-" : r->method,
 			r->encrypted ? "-" : r->path, status, p.start_s,
 			ttft_analysis_unix_s(a, r->t_start), tokens, r->tls ? "yes" : "-");
@@ -55,6 +121,7 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		ms(f, 9, r->split.queue_s);
 		ms(f, 10, r->split.prefill_s);
 		ms(f, 8, p.server_other_s);
+		fprintf(f, "  %-16s", r->split.source ? r->split.source : "-");
 		char nb[320];
 		const char *note = r->encrypted
 				 ? "encrypted: not visible: TLS inside the program, e.g. Node or Go"
@@ -83,6 +150,7 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 	if (a->dropped)
 		fprintf(f, "dropped: %llu events (the log was full)\n",
 			(unsigned long long)a->dropped);
+	print_where(f, a, TTFT_WHERE_SLOWEST);
 }
 
 void ttft_print_warnings(FILE *f, const struct ttft_analysis *a)

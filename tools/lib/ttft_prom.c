@@ -264,9 +264,26 @@ static int has(const struct ttft_truth *t, int i)
 	return (t->have >> i) & 1;
 }
 
-static double delta(const struct ttft_truth *a, const struct ttft_truth *b, int i)
+double ttft_truth_delta(const struct ttft_truth *a, const struct ttft_truth *b, int i)
 {
 	return has(a, i) && has(b, i) ? b->v[i] - a->v[i] : NAN;
+}
+
+int ttft_truth_restarted(const struct ttft_truth *a, const struct ttft_truth *b,
+			 char *why, size_t whylen)
+{
+	/* counters never go backwards on a live server */
+	for (int i = 0; i < TR__N; i++) {
+		if (i == TR_KV_USAGE)
+			continue;
+		double d = ttft_truth_delta(a, b, i);
+		if (!isnan(d) && d < 0) {
+			snprintf(why, whylen, "%s went backwards (%g -> %g): the server "
+				 "restarted", names[i][0], a->v[i], b->v[i]);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 int ttft_truth_split(const struct ttft_truth *a, const struct ttft_truth *b,
@@ -275,26 +292,16 @@ int ttft_truth_split(const struct ttft_truth *a, const struct ttft_truth *b,
 	memset(o, 0, sizeof *o);
 	o->queue_s = o->prefill_s = o->decode_s = o->server_ttft_s = NAN;
 	o->hit_tokens = o->requests = NAN;
-	/* counters never go backwards on a live server */
-	for (int i = 0; i < TR__N; i++) {
-		if (i == TR_KV_USAGE)
-			continue;
-		double d = delta(a, b, i);
-		if (!isnan(d) && d < 0) {
-			snprintf(o->note, sizeof o->note,
-				 "%s went backwards (%g -> %g): the server restarted",
-				 names[i][0], a->v[i], b->v[i]);
-			return 0;
-		}
-	}
+	if (ttft_truth_restarted(a, b, o->note, sizeof o->note))
+		return 0;
 	if (has(a, TR_QUEUE_CNT) && has(b, TR_QUEUE_CNT)) {
 		o->source = TTFT_SPLIT_VLLM_METRICS;
-		o->requests = delta(a, b, TR_QUEUE_CNT);
-		o->queue_s = delta(a, b, TR_QUEUE_SUM);
-		o->prefill_s = delta(a, b, TR_PREFILL_SUM);
-		o->decode_s = delta(a, b, TR_DECODE_SUM);
-		o->server_ttft_s = delta(a, b, TR_TTFT_SUM);
-		o->hit_tokens = delta(a, b, TR_PC_HITS);
+		o->requests = ttft_truth_delta(a, b, TR_QUEUE_CNT);
+		o->queue_s = ttft_truth_delta(a, b, TR_QUEUE_SUM);
+		o->prefill_s = ttft_truth_delta(a, b, TR_PREFILL_SUM);
+		o->decode_s = ttft_truth_delta(a, b, TR_DECODE_SUM);
+		o->server_ttft_s = ttft_truth_delta(a, b, TR_TTFT_SUM);
+		o->hit_tokens = ttft_truth_delta(a, b, TR_PC_HITS);
 		if (o->requests == 1)
 			return 1;
 		if (o->requests == 0)
@@ -309,9 +316,9 @@ int ttft_truth_split(const struct ttft_truth *a, const struct ttft_truth *b,
 	}
 	if (has(a, TR_LC_PROMPT_S) && has(b, TR_LC_PROMPT_S)) {
 		o->source = TTFT_SPLIT_LLAMACPP_METRICS;
-		o->prefill_s = delta(a, b, TR_LC_PROMPT_S);
-		o->decode_s = delta(a, b, TR_LC_PREDICTED_S);
-		o->hit_tokens = delta(a, b, TR_LC_CACHED_TOK);
+		o->prefill_s = ttft_truth_delta(a, b, TR_LC_PROMPT_S);
+		o->decode_s = ttft_truth_delta(a, b, TR_LC_PREDICTED_S);
+		o->hit_tokens = ttft_truth_delta(a, b, TR_LC_CACHED_TOK);
 		if (expect_one)
 			return 1;
 		snprintf(o->note, sizeof o->note,

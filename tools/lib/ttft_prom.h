@@ -45,7 +45,9 @@ enum ttft_truth_id {
 struct ttft_truth {
 	double v[TR__N];
 	uint32_t have;       /* bit i: v[i] was on the page */
-	int64_t t_ns;        /* CLOCK_MONOTONIC of the scrape */
+	int64_t t0_ns;       /* CLOCK_MONOTONIC when the GET was sent (0: t_ns) */
+	int64_t t_ns;        /* … and when the page had arrived: the server
+	                        rendered it in between */
 };
 
 const char *ttft_truth_name(int id);
@@ -60,6 +62,13 @@ int ttft_truth_page(const char *body, size_t len, struct ttft_truth *t, char *wh
 		    size_t whylen);
 /* Names in the log (records carry the metric name as text). */
 int ttft_truth_id(const char *name);
+
+/* b - a for value id, NAN unless both pages have it. */
+double ttft_truth_delta(const struct ttft_truth *a, const struct ttft_truth *b, int id);
+/* 1 when a counter went backwards from a to b (the server restarted in
+ * between), with which one in why; else 0. */
+int ttft_truth_restarted(const struct ttft_truth *a, const struct ttft_truth *b,
+			 char *why, size_t whylen);
 
 /* What the server says about the window between two snapshots.
  * expect_one: the caller knows exactly one request ended in the window

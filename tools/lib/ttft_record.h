@@ -27,7 +27,8 @@ struct ttft_server_split {
 	const char *source;   /* one of TTFT_SPLIT_* (static), NULL: none */
 	double queue_s, prefill_s, decode_s, server_ttft_s, hit_tokens;
 	double requests;      /* requests the server finished in the window */
-	char note[160];       /* why there is none, or how it was estimated */
+	char note[200];       /* why there is none, what part is missing, or how
+	                         it was estimated */
 };
 
 /* Who filled a record. */
@@ -47,6 +48,8 @@ struct ttft_record {
 	uint32_t seq;           /* request number on the connection */
 	char method[16];
 	char path[TTFT_REC_TEXT];
+	char trace_id[33];      /* the W3C traceparent trace id it was sent
+	                           with (vLLM's spans carry it), "" unknown */
 	/* outcome */
 	int status;             /* HTTP status; 0: no response headers */
 	int ok;                 /* probe: the request succeeded */

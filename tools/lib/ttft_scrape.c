@@ -10,6 +10,7 @@
 
 #include "ttft_clock.h"
 #include "ttft_fetch.h"
+#include "ttft_join.h"
 #include "ttft_prom.h"
 #include "ttft_url.h"
 
@@ -81,7 +82,18 @@ static void snapshot_prom(struct ttft_scraper *s)
 	free(sn);
 }
 
-static void snapshot(struct ttft_scraper *s)
+int ttft_scrape_interval_for(const struct ttft_truth *t)
+{
+	if ((t->have >> TR_QUEUE_CNT) & 1)
+		return TTFT_SCRAPE_VLLM_MS;
+	if ((t->have >> TR_LC_PROMPT_S) & 1)
+		return TTFT_SCRAPE_LLAMACPP_MS;
+	return TTFT_SCRAPE_OTHER_MS;
+}
+
+/* Takes one snapshot; the page's kind of server in *kind_ms when it was
+ * good (its default interval), else *kind_ms is left alone. */
+static void snapshot(struct ttft_scraper *s, int *kind_ms)
 {
 	if (s->prom) {
 		snapshot_prom(s);
@@ -89,13 +101,13 @@ static void snapshot(struct ttft_scraper *s)
 	}
 	char *body = NULL, cerr[128] = "";
 	long status = 0;
-	/* The server made the page somewhere inside the GET. Stamped with
-	 * the GET's start, a snapshot taken "after" a request (at or after its
-	 * end) surely holds it: stamped later, a slow GET that began before the
-	 * request ended could hold a page made before it and make the window
-	 * look empty. */
-	int64_t t = ttft_now_ns();
+	int64_t t0 = ttft_now_ns();
 	CURLcode rc = ttft_fetch(s->url, NULL, 2.0, 8u << 20, &body, &status, cerr, sizeof cerr);
+	int64_t t1 = ttft_now_ns();
+	/* The server rendered the page somewhere between the GET's start and
+	 * the answer's arrival: the values carry the one, the closing record
+	 * the other, so that a window is only trusted for what surely lies
+	 * between two pages (ttft_join.c). */
 	unsigned seq = ++s->snapshots;
 	char why[64] = "";
 	int found = 0;
@@ -112,12 +124,14 @@ static void snapshot(struct ttft_scraper *s)
 			snprintf(why, sizeof why, "%.60s", reason);
 			found = 0;
 		}
+		if (found > 0 && kind_ms)
+			*kind_ms = ttft_scrape_interval_for(&tr);
 		for (int i = 0; i < TR__N && found; i++) {
 			if (!((tr.have >> i) & 1))
 				continue;
 			int64_t bits;
 			memcpy(&bits, &tr.v[i], sizeof bits);
-			put(&s->log, TTFT_EV_METRIC, t, 0, bits, seq, ttft_truth_name(i));
+			put(&s->log, TTFT_EV_METRIC, t0, 0, bits, seq, ttft_truth_name(i));
 		}
 
 	}
@@ -126,7 +140,7 @@ static void snapshot(struct ttft_scraper *s)
 		snprintf(msg, sizeof msg, "%.180s: %s", s->url, why);
 		fail(s, msg);
 	}
-	put(&s->log, TTFT_EV_SCRAPE, t, why[0] ? (int)(status ? status : -1) : 0, found,
+	put(&s->log, TTFT_EV_SCRAPE, t1, why[0] ? (int)(status ? status : -1) : 0, found,
 	    seq, why[0] ? why : NULL);
 	free(body);
 }
@@ -150,14 +164,31 @@ static void await_scrape(struct ttft_scraper *s)
 	}
 }
 
+/* Sleeps until the next tick on a fixed cadence (no drift) or until
+ * ttft_scraper_stop(); returns 0 when stopped. */
+static int wait_tick(struct ttft_scraper *s, int64_t *next)
+{
+	*next += (int64_t)s->interval_ms * 1000000;
+	int64_t now = ttft_now_ns();
+	if (*next < now) /* a slow scrape: skip the ticks it overran */
+		*next = now;
+	struct timespec ts = {*next / 1000000000, *next % 1000000000};
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
+		;
+	int go = !s->stop;
+	pthread_mutex_unlock(&s->mu);
+	return go;
+}
+
 static void *loop(void *arg)
 {
 	struct ttft_scraper *s = arg;
-	/* Relaxed: a flag, ordering nothing; the join publishes the rest. */
-	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
-		usleep((useconds_t)s->interval_ms * 1000);
-		if (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED))
-			snapshot(s);
+	int64_t next = ttft_now_ns();
+	while (wait_tick(s, &next)) {
+		unsigned bad = s->failures;
+		snapshot(s, s->settled ? NULL : &s->interval_ms);
+		s->settled = s->settled || s->failures == bad;
 	}
 	return NULL;
 }
@@ -188,24 +219,47 @@ int ttft_scraper_start(struct ttft_scraper *s, const char *url, const char *log_
 	} else {
 		return -1;
 	}
-	s->interval_ms = interval_ms > 0 ? interval_ms : 50;
 	const char *why;
 	if (ttft_log_open(&s->log, log_path, (uint64_t)TTFT_LOG_DEFAULT_MB << 20, &why) != 0) {
 		snprintf(err, errlen, "cannot open log %s: %s", log_path, why);
 		return -1;
 	}
-	snapshot(s);
+	/* asked for, or by the first good page (until then, the fallback) */
+	s->interval_ms = interval_ms;
+	s->settled = interval_ms > 0;
+	int kind_ms = TTFT_SCRAPE_OTHER_MS;
+	snapshot(s, s->settled ? NULL : &kind_ms);
+	if (!s->settled)
+		s->interval_ms = kind_ms;
+	s->settled = s->settled || s->snapshots > s->failures;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the ticks' clock */
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	s->running = pthread_create(&s->th, NULL, loop, s) == 0;
 	return 0;
 }
 
 void ttft_scraper_stop(struct ttft_scraper *s)
 {
-	__atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
 	if (s->running)
 		pthread_join(s->th, NULL);
-	if (s->prom)
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	if (s->prom) {
 		await_scrape(s);
-	snapshot(s);
+	} else {
+		/* The last request may have just ended: the last snapshot must
+		 * come after its end and the join's skew, or it has no window. */
+		struct timespec pause = {0, 2 * TTFT_JOIN_SKEW_NS};
+		nanosleep(&pause, NULL);
+	}
+	snapshot(s, NULL);
 	ttft_log_close(&s->log);
 }

@@ -1,6 +1,8 @@
 /* ttft_scrape.h — sample a server's /metrics during a run and write
- * timestamped snapshots into the shim's log (TTFT_EV_METRIC records, then a
- * TTFT_EV_SCRAPE record that closes the snapshot). ttft-run --metrics.
+ * timestamped snapshots into the shim's log (TTFT_EV_METRIC records stamped
+ * when the GET went out, then a TTFT_EV_SCRAPE record, stamped when the
+ * answer had arrived, that closes the snapshot: the server rendered the
+ * page in between, which ttft_join.c relies on). ttft-run --metrics.
  * Given a prom+http:// URL, the snapshots are the ones a Prometheus server
  * took of the replica (ttft_promapi.h), read as they arrive and once more
  * after the run, when Prometheus has scraped the replica again. */
@@ -10,14 +12,29 @@
 #include <pthread.h>
 
 #include "ttft_log.h"
+#include "ttft_prom.h"
 #include "ttft_promapi.h"
+
+/* How often /metrics is sampled by default (ttft-run --metrics, ttft-probe
+ * under --concurrency), by the server the first page shows: as often as
+ * keeps the server's own cost of answering under 1% of one core, measured
+ * by bench/scrape_cost.sh (docs/server-truth.md). */
+#define TTFT_SCRAPE_VLLM_MS 200    /* its page costs ~1.5 ms of Python */
+#define TTFT_SCRAPE_LLAMACPP_MS 20 /* ~0.12 ms of CPU */
+#define TTFT_SCRAPE_OTHER_MS 50    /* neither: nothing to join anyway */
+
+/* The default interval for the server that gave this page. */
+int ttft_scrape_interval_for(const struct ttft_truth *t);
 
 struct ttft_scraper {
 	char url[2100];
-	int interval_ms;
+	int interval_ms;   /* as asked, else by the first good page */
+	int settled;       /* interval_ms is final */
 	struct ttft_log log;
 	pthread_t th;
-	int stop;          /* atomic: set by ttft_scraper_stop */
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* wakes the sampler early to stop */
+	int stop;          /* under mu */
 	int running;
 	unsigned snapshots, failures;
 	char first_error[256];
@@ -31,9 +48,10 @@ struct ttft_scraper {
 #define TTFT_SCRAPE_PROM_MIN_MS 500
 
 /* url: the server (as for --url: /metrics is added), the full /metrics
- * URL, or prom+http://PROMETHEUS?job=…&instance=… Takes one snapshot
- * before returning. -1 with err set when the URL is not one, Prometheus
- * has no such target, or the log cannot be opened. */
+ * URL, or prom+http://PROMETHEUS?job=…&instance=…; interval_ms 0: by the
+ * server (ttft_scrape_interval_for). Takes one snapshot before returning.
+ * -1 with err set when the URL is not one, Prometheus has no such target,
+ * or the log cannot be opened. */
 int ttft_scraper_start(struct ttft_scraper *s, const char *url, const char *log_path,
 		       int interval_ms, char *err, size_t errlen);
 /* Stops the sampling, takes a last snapshot (prom+http: waits, the URL's

@@ -1,0 +1,323 @@
+/* test_cli.c — what every program shares at its edge: --version, one
+ * exit-code convention stated in every --help, errors that name the real
+ * flag, everything checked before anything runs, and nothing left behind
+ * (ttft-run's private log, whatever happens to its reader or its output). */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static const char *const tools[] = {"ttft-analyze", "ttft-run", "ttft-probe", "ttft-cold",
+				     "ttft-export", "ttft-sweep"};
+
+/* Run a command line (tu_build_dir() substituted for every %B). */
+static int run(char **out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int run(char **out, const char *fmt, ...)
+{
+	char cmd[2048], raw[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	va_end(ap);
+	size_t o = 0;
+	for (const char *p = raw; *p && o + 256 < sizeof cmd; p++) {
+		if (p[0] == '%' && p[1] == 'B') {
+			o += (size_t)snprintf(cmd + o, sizeof cmd - o, "%s", tu_build_dir());
+			p++;
+		} else {
+			cmd[o++] = *p;
+		}
+	}
+	cmd[o] = 0;
+	return tu_sh(cmd, out);
+}
+
+/* The text with every run of whitespace made one space. */
+static char *flat(char *s)
+{
+	char *o = s;
+	for (char *p = s; *p; p++) {
+		if (*p == '\n' || *p == ' ' || *p == '\t') {
+			if (o > s && o[-1] == ' ')
+				continue;
+			*o++ = ' ';
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = 0;
+	return s;
+}
+
+START_TEST(version_help_and_one_exit_convention)
+{
+	for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+		char *out, want[64];
+		ck_assert_int_eq(run(&out, "%%B/%s --version", tools[i]), 0);
+		snprintf(want, sizeof want, "%s (ttftshim ", tools[i]);
+		ck_assert_msg(!strncmp(out, want, strlen(want)), "%s", out);
+		free(out);
+		ck_assert_int_eq(run(&out, "%%B/%s --help", tools[i]), 0);
+		flat(out);
+		ck_assert_msg(strstr(out, "exit status") && strstr(out, "2 usage error") &&
+			      strstr(out, "--version"), "%s: %s", tools[i], out);
+		free(out);
+		/* a flag nobody has: a usage error, 2, whichever the tool */
+		ck_assert_int_eq(run(&out, "%%B/%s --frobnicate 2>&1", tools[i]), 2);
+		ck_assert_msg(strstr(out, "--help"), "%s", out);
+		free(out);
+	}
+}
+END_TEST
+
+START_TEST(bad_values_name_the_flag)
+{
+	static const struct {
+		const char *cmd, *want;
+	} c[] = {
+		{"%B/ttft-run --metrics-interval -1 -- true", "bad value '-1' for --metrics-interval"},
+		{"%B/ttft-probe --max-tokens -1", "bad value '-1' for --max-tokens"},
+		{"%B/ttft-probe --timeout 0", "bad value '0' for --timeout"},
+		{"%B/ttft-probe --temperature x", "bad value 'x' for --temperature"},
+		{"%B/ttft-cold --server true --warm-runs -1", "bad value '-1' for --warm-runs"},
+		{"%B/ttft-cold --server true --stop-timeout -3", "bad value '-3' for --stop-timeout"},
+		{"%B/ttft-analyze --pid -1", "bad value '-1' for --pid"},
+		{"%B/ttft-export --max-series 0", "bad value '0' for --max-series"},
+		{"%B/ttft-run --export-linger x -- true", "bad value 'x' for --export-linger"},
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		char *out;
+		ck_assert_int_eq(run(&out, "%s 2>&1", c[i].cmd), 2);
+		ck_assert_msg(strstr(out, c[i].want), "%s: %s", c[i].cmd, out);
+		ck_assert_msg(!strstr(out, "--option"), "%s", out);
+		free(out);
+	}
+}
+END_TEST
+
+/* ttft-run refuses what it cannot do before CMD runs: CMD would leave a
+ * file behind. */
+START_TEST(ttft_run_checks_before_cmd_runs)
+{
+	char mark[256];
+	tu_tmp_log(mark, sizeof mark, "cmd-ran");
+	static const struct {
+		const char *args, *want;
+	} c[] = {
+		{"--filter bogus", "bad value 'bogus' for --filter"},
+		{"--filter port:99999", "bad value 'port:99999' for --filter"},
+		{"--json /nonexistent/dir/x.json", "cannot write --json /nonexistent/dir/x.json"},
+		{"--metrics-url on", "bad value 'on' for --metrics-url"},
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		char *out;
+		ck_assert_int_eq(run(&out, "%%B/ttft-run %s -- touch %s 2>&1", c[i].args, mark), 2);
+		ck_assert_msg(strstr(out, c[i].want), "%s: %s", c[i].args, out);
+		ck_assert_msg(access(mark, F_OK) != 0, "%s: CMD ran", c[i].args);
+		free(out);
+	}
+	/* a good filter and the old --metrics name still work */
+	pid_t fx;
+	int port = tu_fixture_start("", &fx);
+	char *out;
+	ck_assert_int_eq(run(&out, "%%B/ttft-run -q --filter port:%d,localhost:1 --metrics "
+			     "http://127.0.0.1:%d -- true 2>&1", port, port), 0);
+	free(out);
+	tu_fixture_stop(fx);
+}
+END_TEST
+
+/* The reader of ttft-run's output goes away (… | head -1, … | true): it
+ * must not die before removing its private log. CMD writes down the log's
+ * path for the test. */
+START_TEST(ttft_run_reader_gone_leaves_nothing)
+{
+	static const char *const readers[] = {"head -1 >/dev/null", "true"};
+	for (int i = 0; i < 2; i++) {
+		char where[256], *out;
+		tu_tmp_log(where, sizeof where, "logpath");
+		run(&out, "%%B/ttft-run -q --json - -- sh -c 'echo $TTFT_LOG >%s; seq 1 200000' "
+		    "| %s", where, readers[i]);
+		free(out);
+		char *path = tu_read_file(where, NULL);
+		unlink(where);
+		path[strcspn(path, "\n")] = 0;
+		ck_assert_msg(!strncmp(path, "/dev/shm/ttft-run.", 18), "%s", path);
+		/* the pipeline has ended: so has ttft-run */
+		ck_assert_msg(access(path, F_OK) != 0, "%s left behind (reader: %s)", path,
+			      readers[i]);
+		free(path);
+	}
+}
+END_TEST
+
+/* Its JSON's directory disappears during the run: the data is not lost,
+ * the log stays and ttft-run says where. */
+START_TEST(ttft_run_keeps_its_log_when_the_output_fails)
+{
+	char dir[256], *out;
+	tu_tmp_log(dir, sizeof dir, "gone");
+	mkdir(dir, 0755);
+	int rc = run(&out, "%%B/ttft-run -q --json %s/x.json -- rmdir %s 2>&1", dir, dir);
+	ck_assert_int_eq(rc, 1);
+	char *kept = strstr(out, "the log is kept at ");
+	ck_assert_msg(kept, "%s", out);
+	kept += strlen("the log is kept at ");
+	kept[strcspn(kept, " ")] = 0;
+	ck_assert_msg(access(kept, R_OK) == 0, "%s", kept);
+	char cmd[512], *js;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s", tu_build_dir(), kept);
+	ck_assert_int_eq(tu_sh(cmd, &js), 0);
+	ck_assert(strstr(js, "\"requests\"") != NULL);
+	free(js);
+	unlink(kept);
+	free(out);
+}
+END_TEST
+
+START_TEST(ttft_run_cannot_run_cmd)
+{
+	char *out;
+	ck_assert_int_eq(run(&out, "%%B/ttft-run -- /nonexistent/program 2>&1"), 127);
+	ck_assert_msg(strstr(out, "cannot run") && !strstr(out, "HTTP request"), "%s", out);
+	free(out);
+	char f[256];
+	tu_tmp_log(f, sizeof f, "noexec");
+	FILE *fp = fopen(f, "w");
+	fputs("not a program\n", fp);
+	fclose(fp);
+	chmod(f, 0644);
+	ck_assert_int_eq(run(&out, "%%B/ttft-run -- %s 2>&1", f), 126);
+	ck_assert_msg(strstr(out, "Permission denied"), "%s", out);
+	free(out);
+	unlink(f);
+}
+END_TEST
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* https:// on a plain-HTTP server never finishes its handshake: named
+ * long before the 120 s timeout, with the URL to use instead. */
+START_TEST(probe_https_on_a_plain_server)
+{
+	pid_t fx;
+	int port = tu_fixture_start("", &fx);
+	for (int model = 0; model < 2; model++) {
+		char *out;
+		double t0 = now_s();
+		ck_assert_int_eq(run(&out, "%%B/ttft-probe --url https://127.0.0.1:%d %s "
+				     "--max-tokens 2 2>&1", port, model ? "--model m" : ""), 2);
+		double took = now_s() - t0;
+		char want[128];
+		snprintf(want, sizeof want, "answers plain HTTP, not TLS: use --url "
+			 "http://127.0.0.1:%d", port);
+		ck_assert_msg(strstr(out, want), "%s", out);
+		ck_assert_msg(took < 20, "took %.1f s", took);
+		free(out);
+	}
+	tu_fixture_stop(fx);
+}
+END_TEST
+
+START_TEST(probe_hint_for_a_server_that_is_not_openai)
+{
+	pid_t fx;
+	int port = tu_fixture_start("", &fx);
+	char *out;
+	ck_assert_int_eq(run(&out, "%%B/ttft-probe --url http://127.0.0.1:%d/not/here 2>&1", port), 2);
+	ck_assert_msg(strstr(out, "answered HTTP 404: is it an OpenAI-compatible server"), "%s", out);
+	free(out);
+	ck_assert_int_eq(run(&out, "%%B/ttft-probe --metrics http://x 2>&1"), 2);
+	ck_assert_msg(strstr(out, "ttft-run's --metrics-url takes a URL"), "%s", out);
+	free(out);
+	tu_fixture_stop(fx);
+}
+END_TEST
+
+START_TEST(quiet_is_q_everywhere)
+{
+	char *out;
+	ck_assert_int_eq(run(&out, "%%B/ttft-run -q -- true 2>&1"), 0);
+	ck_assert_str_eq(out, "");
+	free(out);
+	ck_assert_int_eq(run(&out, "%%B/ttft-run --quiet -- true 2>&1"), 0);
+	ck_assert_str_eq(out, "");
+	free(out);
+	for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+		ck_assert_int_eq(run(&out, "%%B/%s --help", tools[i]), 0);
+		ck_assert_msg(strstr(out, "-q, --quiet"), "%s", tools[i]);
+		free(out);
+	}
+}
+END_TEST
+
+/* tools/deps.sh on a machine without cmake and ninja, as a user who is not
+ * root: the one `sudo apt-get install` line, exit 1, and `make demo` stops
+ * there, before anything is built. (`id` is faked, so nothing is installed.) */
+START_TEST(deps_prints_one_line_and_make_stops)
+{
+	char cmd[2048], *out;
+	const char *d = tu_scratch();
+	snprintf(cmd, sizeof cmd,
+		 "mkdir -p %s/bin && echo \"$PATH\" | tr : '\\n' | while read -r dir; do "
+		 "for f in \"$dir\"/*; do n=\"${f##*/}\"; case \"$n\" in cmake|ninja|id) continue;; "
+		 "esac; [ -e \"%s/bin/$n\" ] || ln -s \"$f\" \"%s/bin/$n\"; done; done; "
+		 "printf '#!/bin/sh\\necho 1000\\n' >%s/bin/id && chmod +x %s/bin/id",
+		 d, d, d, d, d);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	snprintf(cmd, sizeof cmd, "PATH=%s/bin bash tools/deps.sh demo 2>&1", d);
+	ck_assert_int_eq(tu_sh(cmd, &out), 1);
+	/* cmake and ninja among what is missing (a machine set up for `make
+	 * test` alone lacks npm and ccache too), all on one line */
+	char *line = strstr(out, "\n  sudo apt-get install -y ");
+	ck_assert_msg(line && strstr(out, "cmake") && strstr(out, "ninja"), "%s", out);
+	char *eol = strchr(line + 1, '\n');
+	ck_assert_msg(eol && !eol[1], "%s", out); /* the last line */
+	*eol = 0;
+	strcat(line, " ");
+	ck_assert_msg(strstr(line, " cmake ") && strstr(line, " ninja-build "), "%s", line);
+	free(out);
+	/* the goal's make stops at the check: no build directory */
+	snprintf(cmd, sizeof cmd, "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u TTFT_DEPS_OK "
+		 "PATH=%s/bin make --no-print-directory B=%s/b demo 2>&1; echo rc=$?; "
+		 "if test -e %s/b; then echo built; fi", d, d, d);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "sudo apt-get install -y ") && strstr(out, "rc=") &&
+		      !strstr(out, "rc=0") && !strstr(out, "built"), "%s", out);
+	free(out);
+	/* nothing missing: silent, 0; an unknown goal: usage */
+	ck_assert_int_eq(tu_sh("bash tools/deps.sh build 2>&1", &out), 0);
+	ck_assert_str_eq(out, "");
+	free(out);
+	ck_assert_int_eq(tu_sh("bash tools/deps.sh nonsense 2>/dev/null", NULL), 2);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *t = tu_tcase(s, "cli", 60);
+	tcase_add_test(t, version_help_and_one_exit_convention);
+	tcase_add_test(t, bad_values_name_the_flag);
+	tcase_add_test(t, ttft_run_checks_before_cmd_runs);
+	tcase_add_test(t, ttft_run_reader_gone_leaves_nothing);
+	tcase_add_test(t, ttft_run_keeps_its_log_when_the_output_fails);
+	tcase_add_test(t, ttft_run_cannot_run_cmd);
+	tcase_add_test(t, probe_https_on_a_plain_server);
+	tcase_add_test(t, probe_hint_for_a_server_that_is_not_openai);
+	tcase_add_test(t, quiet_is_q_everywhere);
+	tcase_add_test(t, deps_prints_one_line_and_make_stops);
+	return tu_run(s);
+}

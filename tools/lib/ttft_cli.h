@@ -1,0 +1,42 @@
+/* ttft_cli.h — what every ttftshim program shares at its edge: one
+ * exit-code convention, flag values checked with a message that names the
+ * flag, the version, output paths checked before anything runs, and files
+ * replaced atomically. Messages go into err; main() prints them. */
+#ifndef TTFT_CLI_H
+#define TTFT_CLI_H
+
+#include <stddef.h>
+
+/* The exit-code convention of ttft-analyze, ttft-run (its own errors),
+ * ttft-probe and ttft-cold; every --help states it. */
+enum {
+	TTFT_EXIT_OK = 0,
+	TTFT_EXIT_FAILED = 1,      /* the measurement failed (request, server, output) */
+	TTFT_EXIT_USAGE = 2,       /* bad flag or value; a file named on the command
+				    * line that cannot be used; found before any run */
+	TTFT_EXIT_DAMAGED = 3,     /* damaged input: what could be read was used */
+	TTFT_EXIT_INTERRUPTED = 130 /* Ctrl-C / SIGTERM (128 + SIGINT) */
+};
+
+/* "ttftshim 0.2 (git d60896a)": for --version. */
+const char *ttft_version(void);
+
+/* A whole number in [lo, hi] from a flag's argument; -1 with
+ * "bad value 'ARG' for --FLAG: want …" in err. */
+int ttft_cli_long(const char *flag, const char *arg, long lo, long hi, long *out,
+		  char *err, size_t errlen);
+/* The same for a decimal number; lo_open makes lo itself invalid. */
+int ttft_cli_double(const char *flag, const char *arg, double lo, int lo_open, double hi,
+		    double *out, char *err, size_t errlen);
+
+/* Can PATH be written later (by ttft_write_atomic)? Tries creating a file
+ * beside it. "-" (stdout) is fine. -1 with a message naming flag and path. */
+int ttft_output_check(const char *flag, const char *path, char *err, size_t errlen);
+
+/* Replace PATH with data: a temporary file in the same directory, then
+ * rename, so a reader sees the old file or the new one, never half of one.
+ * "-" writes to stdout. -1 with a message in err. */
+int ttft_write_atomic(const char *path, const char *data, size_t len, char *err,
+		      size_t errlen);
+
+#endif

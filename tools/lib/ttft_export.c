@@ -204,25 +204,18 @@ static enum ttft_export_outcome outcome(const struct ttft_record *r, int complet
 }
 
 /* Only hex digits in a trace id: it goes into the page as is. */
-const char *ttft_export_trace_id(const struct ttft_record *r, char buf[33])
+const char *ttft_export_trace_id(const struct ttft_record *r)
 {
-	const char *t = r->traceparent;
-	if (strlen(t) != TTFT_TRACEPARENT_LEN || t[2] != '-' || t[35] != '-' || t[52] != '-')
+	const char *t = r->trace_id;
+	if (strlen(t) != 32)
 		return NULL;
 	int nonzero = 0;
-	for (int i = 0; i < TTFT_TRACEPARENT_LEN; i++) {
-		if (i == 2 || i == 35 || i == 52)
-			continue;
+	for (int i = 0; i < 32; i++) {
 		if (!hexdig(t[i]))
 			return NULL;
-		if (i >= 3 && i < 35 && t[i] != '0')
-			nonzero = 1;
+		nonzero |= t[i] != '0';
 	}
-	if (!nonzero)
-		return NULL;
-	memcpy(buf, t + 3, 32);
-	buf[32] = 0;
-	return buf;
+	return nonzero ? t : NULL;
 }
 
 static int valid_trace_id(const char *t)

@@ -81,12 +81,12 @@ struct ttft_export {
 
 extern const double ttft_export_bounds[TTFT_EXPORT_NBUCKETS];
 
-/* The W3C trace id of the traceparent the request was sent with (the
- * shim captures it; "00-<32 hex id>-<16 hex parent>-<2 hex flags>"), for
- * its exemplars: written into buf, which is returned. NULL when it has
- * none, the header is not that shape, or the id is all zeros (W3C's
- * "invalid"): no exemplar rather than a link to nothing. */
-const char *ttft_export_trace_id(const struct ttft_record *r, char buf[33]);
+/* The request's W3C trace id, for its exemplars: r->trace_id (a log's
+ * record: the assembler takes it from the traceparent the shim captured;
+ * a probe's: the one it sent). NULL when it has none, it is not 32 hex
+ * digits, or it is all zeros (W3C's "invalid"): no exemplar rather than a
+ * link to nothing. */
+const char *ttft_export_trace_id(const struct ttft_record *r);
 
 /* max_series 0: TTFT_EXPORT_MAX_SERIES. */
 void ttft_export_init(struct ttft_export *x, size_t max_series);

@@ -15,9 +15,7 @@ static void on_request(void *ctx, const struct ttft_record *r, const char *peer,
 	int64_t t = r->t_end ? r->t_end : r->t_first ? r->t_first : r->t_start;
 	double unix_s = (double)(t - e->follow.an.anchor_mono_ns + e->follow.an.anchor_real_ns) / 1e9;
 	/* every bucket the request lands in gets an exemplar linking to its trace */
-	char trace_id[33];
-	if (ttft_export_request(&e->x, r, peer, complete, ttft_export_trace_id(r, trace_id),
-				unix_s) != 0 &&
+	if (ttft_export_request(&e->x, r, peer, complete, ttft_export_trace_id(r), unix_s) != 0 &&
 	    !e->fail[0])
 		snprintf(e->fail, sizeof e->fail, "out of memory counting a request");
 }

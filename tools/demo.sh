@@ -12,6 +12,7 @@
 # while the demo runs.
 #   DEMO_SHAPE=tiny|qwen2.5-0.5b|qwen2.5-1.5b  (default tiny: fast on a CPU)
 #   DEMO_OUT=out/demo   DEMO_WARM=5   DEMO_TOKENS=64   DEMO_CYCLES=3
+#   DEMO_LOG=/dev/shm/ttft-demo.PID.log (the shim's log while the demo runs; removed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHAPE=${DEMO_SHAPE:-tiny}
@@ -25,7 +26,7 @@ say() { printf '\n== demo: %s\n' "$*" >&2; }
 die() { printf 'demo: error: %s\n' "$*" >&2; exit 1; }
 
 # the shim's log: private, and gone however the demo ends
-LOG=/dev/shm/ttft-demo.$$.log
+LOG=${DEMO_LOG:-/dev/shm/ttft-demo.$$.log}
 trap 'rm -f "$LOG"' EXIT
 trap 'exit 130' INT TERM
 

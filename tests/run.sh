@@ -11,7 +11,7 @@ B=${TTFT_BUILD:-build}
 list() { sed -n "s/^$1 *:= *//p" tests/suites.mk; }
 suites=${TTFT_SUITES:-"$(list UNIT_SUITES) $(list E2E_SUITES)"}
 [ "${TTFT_SLOW:-0}" = 1 ] && [ -z "${TTFT_SUITES:-}" ] && suites="$suites $(list SLOW_SUITES)"
-passed=0 failed=0 skipped=0 broken="" skips=""
+passed=0 failed=0 skipped=0 broken="" skips="" fails=""
 for s in $suites; do
 	[ -x "$B/$s" ] || { echo "missing $B/$s (run make)"; broken="$broken $s"; continue; }
 	out=$("$B/$s" 2>&1)
@@ -23,6 +23,11 @@ for s in $suites; do
 		skips="$skips
 $l"
 	done < <(printf '%s\n' "$out" | grep -E '^SKIP: .*[0-9]+ tests? not run')
+	# Check's own failure lines (file:line:F|E:suite:test:iteration: message),
+	# repeated at the very end so a log's tail names them
+	fl=$(printf '%s\n' "$out" | grep -E '^[^ :]+:[0-9]+:[FE]:' | sed "s|^|  $s: |")
+	[ -n "$fl" ] && fails="$fails
+$fl"
 	line=$(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks: ' | tail -n 1)
 	if [ -z "$line" ]; then
 		broken="$broken $s"
@@ -36,6 +41,7 @@ $l"
 	[ $rc -ne 0 ] && [ $((f + e)) -eq 0 ] && broken="$broken $s"
 done
 [ -n "$broken" ] && echo "suites that did not run or report cleanly:$broken"
+[ -n "$fails" ] && printf 'FAILED (Check'"'"'s lines, again):%s\n' "$fails"
 if [ $skipped -gt 0 ]; then
 	printf 'NOT RUN (counted as skipped, not passed):%s\n' "$skips"
 	echo "$passed passed, $failed failed, $skipped SKIPPED"

@@ -1066,9 +1066,10 @@ START_TEST(interrupt_cancels_the_request_in_flight)
 	FILE *f = fopen(rep, "w");
 	fputs("OLD REPORT\n", f);
 	fclose(f);
-	/* each request streams for 8 s */
+	/* each request streams for 9 × 5 s: far longer than any wait below,
+	 * however slow the machine */
 	snprintf(cmd, sizeof cmd, "exec %s/ttft-cold --server 'exec %s/fixture-server --port %d "
-		 "--first-ms 10 --token-ms 1000' --url http://127.0.0.1:%d --cycles 3 "
+		 "--first-ms 10 --token-ms 5000' --url http://127.0.0.1:%d --cycles 3 "
 		 "--warm-runs 4 --max-tokens 9 --kind vllm --report %s --json %s >/dev/null 2>&1",
 		 tu_build_dir(), tu_build_dir(), port, port, rep, js);
 	pid_t p = fork();
@@ -1076,7 +1077,7 @@ START_TEST(interrupt_cancels_the_request_in_flight)
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
-	/* ready, then one second into the cold request (8 s long) */
+	/* ready, then one second into the cold request (45 s long) */
 	char probe[256];
 	snprintf(probe, sizeof probe, "curl -sf http://127.0.0.1:%d/health >/dev/null", port);
 	int ready = 0;
@@ -1094,8 +1095,9 @@ START_TEST(interrupt_cancels_the_request_in_flight)
 	double took = now_s() - t0;
 	ck_assert(WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 130);
-	/* the request had about 7 s to go: it was cancelled, not waited for */
-	ck_assert_msg(took < 4.0, "exit took %.1f s after Ctrl-C", took);
+	/* the request had about 44 s to go: it was cancelled, not waited for
+	 * (the bound leaves a sanitizer build on a busy machine 20 s) */
+	ck_assert_msg(took < 20.0, "exit took %.1f s after Ctrl-C", took);
 	char *md = tu_read_file(rep, NULL);
 	ck_assert_msg(!strstr(md, "OLD REPORT") && strstr(md, "**Interrupted**"), "%s", md);
 	ck_assert_msg(!strstr(md, "cannot connect"), "%s", md);

@@ -4,7 +4,10 @@ first token, response read to its end.
 usage: py_httpclient.py PORT N keepalive|new [chat] [X-Fixture value]
 TTFT_TEST_SCRAPES="TRUTH K": after each response, wait until the fixture
 has served K /metrics pages (tests/clients/wait_scrapes.sh), so that a
-scraper's snapshot falls between any two requests."""
+scraper's snapshot falls between any two requests; 20 ms of quiet before
+and after that wait keep every snapshot's stamp outside the join's ±5 ms
+around a request's moments, however late a busy machine lets the client
+read its tokens (it may read the first and the last at once)."""
 import http.client, json, os, subprocess, sys, time
 
 port, n, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -42,4 +45,6 @@ for i in range(n):
     if mode == "new":
         conn.close()
     if scrapes:
+        time.sleep(0.02)
         subprocess.run(["sh", wait] + scrapes, check=True)
+        time.sleep(0.02)

@@ -247,7 +247,7 @@ START_TEST(concurrent_256_streams_complete_and_in_order)
 {
 	struct recs r;
 	probe("--concurrency 256 --requests 256 --max-tokens 16 --text "
-	      "--header 'X-Fixture: numbered=1,first=200,token=5'", &r);
+	      "--header 'X-Fixture: numbered=1,first=3000,token=5'", &r);
 	for (int i = 0; i < r.n; i++)
 		ck_assert_msg(cJSON_IsTrue(cJSON_GetObjectItem(r.r[i], "ok")), "stream %d: %s", i,
 			      err_of(r.r[i]));

@@ -566,6 +566,7 @@ START_TEST(stream_numbers_and_traceparent_per_request)
 	uint64_t c3 = ttft_log_new_conn(&g_log);
 	int64_t T = MS(2000);
 	static const char tp[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+	static const char tp0[] = "00-00000000000000000000000000000000-00f067aa0ba902b7-01";
 	struct {
 		uint64_t conn;
 		double start, first;
@@ -575,8 +576,9 @@ START_TEST(stream_numbers_and_traceparent_per_request)
 		ev(TTFT_EV_REQ_BEGIN, T + MS(q[k].start), 100, q[k].conn, 0, 0, 0,
 		   "POST /v1/completions");
 		ev(TTFT_EV_REQ_SENT, T + MS(q[k].start + 0.1), 100, q[k].conn, 0, 100, 0, NULL);
-		if (k == 0)
-			ev(TTFT_EV_TRACEPARENT, T + MS(0.1), 100, c1, 0, 0, 0, tp);
+		/* the second's trace id is all zeros: invalid (W3C), so none */
+		ev(TTFT_EV_TRACEPARENT, T + MS(q[k].start + 0.1), 100, q[k].conn, 0, 0, 0,
+		   k == 0 ? tp : tp0);
 		ev(TTFT_EV_RESP_HEADERS, T + MS(q[k].start + 1), 100, q[k].conn, 0, 200, 0, NULL);
 		ev(TTFT_EV_SSE_TOKEN, T + MS(q[k].first), 100, q[k].conn, 0, 0, 0, NULL);
 		ev(TTFT_EV_SSE_EMPTY, T + MS(q[k].first + 50), 100, q[k].conn, 0, 0, 0, NULL);
@@ -629,7 +631,12 @@ START_TEST(stream_numbers_and_traceparent_per_request)
 	}
 	cJSON *r0 = cJSON_GetArrayItem(reqs, 0);
 	ck_assert_str_eq(cJSON_GetObjectItem(r0, "traceparent")->valuestring, tp);
-	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 1), "traceparent")));
+	ck_assert_str_eq(cJSON_GetObjectItem(r0, "trace_id")->valuestring,
+			 "4bf92f3577b34da6a3ce929d0e0e4736");
+	cJSON *r1 = cJSON_GetArrayItem(reqs, 1);
+	ck_assert_str_eq(cJSON_GetObjectItem(r1, "traceparent")->valuestring, tp0);
+	cJSON *id1 = cJSON_GetObjectItem(r1, "trace_id");
+	ck_assert_msg(!id1 || cJSON_IsNull(id1), "an all-zero trace id was copied");
 	cJSON *z = cJSON_GetArrayItem(reqs, 2);
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(z, "compressed")));
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(z, "tokens"))); /* unknown, not 0 */

@@ -543,9 +543,14 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 	case TTFT_EV_TRACEPARENT:
 		ttft_asm_copy_text(r->traceparent, sizeof r->traceparent, e->text,
 				   TTFT_TRACEPARENT_LEN);
-		/* "00-<trace id>-…": the id vLLM's spans carry */
-		if (strlen(r->traceparent) >= 35 && r->traceparent[2] == '-')
+		/* "00-<trace id>-…": the id vLLM's spans carry; none from a
+		 * malformed or all-zero header */
+		if (strlen(r->traceparent) >= 36 && r->traceparent[2] == '-' &&
+		    r->traceparent[35] == '-') {
 			snprintf(r->trace_id, sizeof r->trace_id, "%.32s", r->traceparent + 3);
+			if (!ttft_trace_id_ok(r->trace_id))
+				r->trace_id[0] = 0;
+		}
 		break;
 	case TTFT_EV_SSE_TOKEN:
 		if (ttft_record_add_token(r, e->t_ns) != 0)

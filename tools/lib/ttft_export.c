@@ -206,16 +206,7 @@ static enum ttft_export_outcome outcome(const struct ttft_record *r, int complet
 /* Only hex digits in a trace id: it goes into the page as is. */
 const char *ttft_export_trace_id(const struct ttft_record *r)
 {
-	const char *t = r->trace_id;
-	if (strlen(t) != 32)
-		return NULL;
-	int nonzero = 0;
-	for (int i = 0; i < 32; i++) {
-		if (!hexdig(t[i]))
-			return NULL;
-		nonzero |= t[i] != '0';
-	}
-	return nonzero ? t : NULL;
+	return ttft_trace_id_ok(r->trace_id) ? r->trace_id : NULL;
 }
 
 static int valid_trace_id(const char *t)

@@ -168,6 +168,18 @@ void ttft_record_phases(const struct ttft_record *r, struct ttft_phases *p)
 	p->preopen_idle_s = r->preopened ? span(r->t_est, r->t_req0) : NAN;
 }
 
+int ttft_trace_id_ok(const char *t)
+{
+	int nonzero = 0, i = 0;
+	for (; i < 32 && t[i]; i++) {
+		char c = t[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+			return 0;
+		nonzero |= c != '0';
+	}
+	return i == 32 && !t[32] && nonzero;
+}
+
 const char *ttft_desync_text(int d, int tls)
 {
 	if (d == TTFT_DESYNC_NOT_HTTP && tls)

@@ -138,6 +138,10 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 /* What a TTFT_DESYNC_* reason means, for people (tls: on a TLS
  * connection's plaintext). */
 const char *ttft_desync_text(int desync, int tls);
+
+/* 1 when t is a W3C trace-context trace id: 32 hex digits, not all zero
+ * (the all-zero id is invalid there); rows carry no other. */
+int ttft_trace_id_ok(const char *t);
 double ttft_record_ttft_s(const struct ttft_record *r);
 double ttft_record_e2e_s(const struct ttft_record *r);
 /* Output tokens: the server's usage when it gave one, else token events. */

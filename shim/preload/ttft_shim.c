@@ -11,6 +11,7 @@
 #include "ttft_fmt.h"
 #include "ttft_filter.h"
 #include "ttft_log.h"
+#include "ttft_sigmask.h"
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -221,9 +222,12 @@ static void put(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
 		const char *text, size_t tlen)
 {
 	fork_check();
+	int w = shim_bus_enter(); /* the log's pages, SIGBUS deliverable */
 	struct ttft_rec *r = ttft_log_reserve(&g_log);
-	if (!r)
+	if (!r) {
+		shim_bus_leave(w);
 		return;
+	}
 	r->kind = kind;
 	r->flags = flags;
 	r->t_ns = t;
@@ -241,6 +245,16 @@ static void put(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
 		memcpy(r->text, text, tlen);
 	}
 	ttft_log_publish(r);
+	shim_bus_leave(w);
+}
+
+/* A connection id: an atomic on the log's header page. */
+static uint64_t new_conn(void)
+{
+	int w = shim_bus_enter();
+	uint64_t id = ttft_log_new_conn(&g_log);
+	shim_bus_leave(w);
+	return id;
 }
 
 struct emit_ctx {
@@ -389,7 +403,7 @@ static struct shim_conn *conn_for_send(int fd, int64_t t)
 	    __atomic_compare_exchange_n(&c->owner, &owner, g_pid, 0,
 					__ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
 		uint64_t parent = c->conn;
-		c->conn = ttft_log_new_conn(&g_log);
+		c->conn = new_conn();
 		put(TTFT_EV_INHERIT, 0, t, fd, 0, c->conn, (int64_t)parent,
 		    owner, c->tx.seq, NULL, 0);
 	}
@@ -496,7 +510,7 @@ TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,
 	unsigned stale = unmap_fd(fd);
 	if (stale)
 		drop_ref(stale, fd, 0, 0);
-	uint64_t conn = ttft_log_new_conn(&g_log);
+	uint64_t conn = new_conn();
 	char text[64];
 	size_t n = fmt_addr(text, sa);
 	uint16_t flags = sa->sa_family == AF_INET6 ? TTFT_F_V6 : 0;

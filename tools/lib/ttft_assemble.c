@@ -30,6 +30,11 @@ struct asm_conn {
 	uint32_t *reqs;      /* indexes into the analysis' requests, by seq */
 	uint32_t nreqs, cap;
 	uint32_t marked;     /* requests before this were seen by a close */
+	/* inherited across exec (TTFT_F_INHERITED): its first `owed`
+	 * responses answer requests `origin` sent before the exec, from seq
+	 * owed_base on; its own requests follow them */
+	uint8_t inherited;
+	uint32_t origin, owed, owed_base;
 };
 
 /* One getaddrinfo call. */
@@ -315,6 +320,7 @@ static void new_request(struct ttft_asm *ps, struct asm_conn *c, const struct tt
 	r->t_req0 = e->t_ns;
 	r->tls = (uint8_t)c->tls;
 	r->new_conn = e->seq == 0 && c->t_conn0 != 0;
+	r->inherited = c->inherited;
 	if (r->new_conn) {
 		r->t_conn0 = c->t_conn0;
 		r->t_est = c->t_est;
@@ -430,6 +436,62 @@ static void cut_open_requests(struct ttft_analysis *a, struct asm_conn *c, int e
 	}
 }
 
+/* Connections by socket inode (CONNECT_BEGIN's b): the latest to have it. */
+static void same_socket(struct ttft_asm *ps, const struct ttft_rec *e)
+{
+	if (e->b > 0 && e->conn < NONE && map_set(&ps->inodes, (uint64_t)e->b,
+						  (uint32_t)e->conn) != 0)
+		ps->oom = 1;
+}
+
+/* A connection found open by a new program image: the one it continues
+ * (the same socket inode, connected or found earlier) is its origin, and
+ * that connection's requests still waiting for their response headers are
+ * answered by the first responses read here. */
+static void inherit(struct ttft_asm *ps, struct asm_conn *c, const struct ttft_rec *e)
+{
+	c->inherited = 1;
+	uint32_t o = e->b > 0 ? map_get(&ps->inodes, (uint64_t)e->b) : NONE;
+	same_socket(ps, e);
+	if (o == NONE || o == e->conn || o >= ps->nconn)
+		return;
+	const struct asm_conn *oc = &ps->conns[o];
+	uint32_t k = oc->nreqs;
+	while (k > 0 && !ps->out->reqs[oc->reqs[k - 1]].t_hdr &&
+	       !ps->out->reqs[oc->reqs[k - 1]].t_end)
+		k--;
+	if (k == oc->nreqs)
+		return; /* nothing owed: its own requests only */
+	c->origin = o;
+	c->owed = oc->nreqs - k;
+	c->owed_base = ps->out->reqs[oc->reqs[k]].seq;
+}
+
+/* What an inherited connection's record is about: a response to a request
+ * sent before the exec (the origin's, renumbered), or one of its own
+ * (renumbered past those). Requests it sends are its own as numbered. */
+static struct asm_conn *owed_conn(struct ttft_asm *ps, struct asm_conn *c, struct ttft_rec *e)
+{
+	switch (e->kind) {
+	case TTFT_EV_RESP_HEADERS:
+	case TTFT_EV_SERVER_NUMBERS:
+	case TTFT_EV_SSE_TOKEN:
+	case TTFT_EV_SSE_DONE:
+	case TTFT_EV_SSE_ERROR:
+	case TTFT_EV_RESP_END:
+	case TTFT_EV_TLS_WIRE:
+		break;
+	default:
+		return c;
+	}
+	if (e->seq >= c->owed) {
+		e->seq -= c->owed;
+		return c;
+	}
+	e->seq += c->owed_base;
+	return &ps->conns[c->origin];
+}
+
 void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 {
 	struct ttft_asm *ps = ctx;
@@ -471,9 +533,15 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		c->pid = e->pid;
 		c->tid = e->tid;
 		c->fd = e->fd;
-		c->t_conn0 = e->t_ns;
 		c->untraced = (e->flags & TTFT_F_UNTRACED) != 0;
 		ttft_asm_copy_text(c->peer, sizeof c->peer, e->text, TTFT_REC_TEXT);
+		if (e->flags & TTFT_F_INHERITED) {
+			/* found open, not connected: no setup time, no DNS */
+			inherit(ps, c, e);
+			return;
+		}
+		c->t_conn0 = e->t_ns;
+		same_socket(ps, e);
 		claim_dns(ps, c, e->conn);
 		return;
 	case TTFT_EV_CONNECT_END:
@@ -524,6 +592,8 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 	default:
 		break;
 	}
+	if (c->origin)
+		c = owed_conn(ps, c, e);
 	struct ttft_record *r = find_req(a, c, e->seq);
 	if (!r)
 		return;
@@ -688,7 +758,7 @@ int ttft_asm_notes(struct ttft_asm *ps)
 		    add_encrypted(a, c, i) != 0)
 			return -1;
 		if (!c->seen || !(c->err || c->untraced || (c->desync && c->nreqs == 0) ||
-				  (!c->t_est && c->nreqs == 0 && c->closed) ||
+				  (!c->t_est && !c->inherited && c->nreqs == 0 && c->closed) ||
 				  (c->tapped && c->nreqs == 0)))
 			continue;
 		if (grow(&a->notes, &cap, a->nnotes + 1, sizeof *a->notes) != 0)
@@ -741,5 +811,6 @@ void ttft_asm_free(struct ttft_asm *ps)
 	map_free(&ps->pending);
 	map_free(&ps->finished);
 	map_free(&ps->connectors);
+	map_free(&ps->inodes);
 	memset(ps, 0, sizeof *ps);
 }

@@ -43,6 +43,7 @@ struct ttft_asm {
 	struct asm_map pending;  /* pid:tid → its unfinished getaddrinfo */
 	struct asm_map finished; /* pid:tid → its latest unclaimed finished one */
 	struct asm_map connectors; /* pid:tid of every thread that connects */
+	struct asm_map inodes;   /* socket inode → the latest connection on it */
 	uint64_t *waiting;       /* connects without a lookup of their own */
 	size_t nwait, waitcap;   /* thread, in time order (ttft_asm_dns_helpers) */
 	uint64_t max_conn;       /* ids up to this may get room on demand: a

@@ -219,10 +219,13 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 		snprintf(why, sizeof why, "client closed early");
 	else if (!r->t_end)
 		snprintf(why, sizeof why, "incomplete");
-	char pre[80] = "";
+	char pre[96] = "";
 	if (r->preopened)
 		snprintf(pre, sizeof pre, "connection opened %.1f ms before the request",
 			 span(r->t_est, r->t_req0) * 1e3);
+	else if (r->inherited)
+		snprintf(pre, sizeof pre, "connection inherited across exec: its setup "
+			 "was not seen");
 	if (!why[0] && !pre[0])
 		return NULL;
 	snprintf(buf, len, "%s%s%s", why, why[0] && pre[0] ? "; " : "", pre);

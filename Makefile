@@ -19,7 +19,7 @@ CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c shim
 	shim/core/ttft_filter.c
 SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c \
 	shim/preload/ttft_sigbus.c shim/preload/ttft_stdio.c shim/preload/ttft_ssl.c \
-	shim/preload/ttft_sigmask.c shim/preload/ttft_inherit.c
+	shim/preload/ttft_sigmask.c shim/preload/ttft_inherit.c shim/preload/ttft_stdio_exit.c
 ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_assemble.c ttft_output.c ttft_prom.c \
 	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c ttft_logread.c \
 	ttft_logsort.c ttft_url.c ttft_follow.c ttft_export.c ttft_httpd.c ttft_exporter.c \
@@ -36,7 +36,7 @@ PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold $(B)/ttf
 	$(B)/ttft-sweep
 include tests/suites.mk
 TEST_PROGS := $(addprefix $(B)/,$(UNIT_SUITES) $(E2E_SUITES)) $(B)/fixture-server $(B)/shim_host \
-	$(B)/fd_host $(B)/mask_host $(B)/inherit_host $(B)/tls_two
+	$(B)/fd_host $(B)/mask_host $(B)/inherit_host $(B)/stdio_host $(B)/tls_two
 
 # `make`, `make test`, `make demo` (and bench, sanitize, tsan) first run
 # tools/deps.sh: it finds what the goal needs and, as root, installs what is
@@ -148,6 +148,9 @@ $(B)/mask_host: $(B)/obj/tests/support/mask_host.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
 $(B)/inherit_host: $(B)/obj/tests/support/inherit_host.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(B)/stdio_host: $(B)/obj/tests/support/stdio_host.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # test_tls's libraries: two fake libssl ABIs (OpenSSL 3's and 1.1's symbol

@@ -70,6 +70,40 @@ static double run(char **env, int execs, double *cpu)
 	return per[BATCHES / 2];
 }
 
+/* Instructions /bin/true runs in user space (callgrind: exact, unlike the
+ * times on a busy machine), -1 without valgrind. */
+static long instructions(char **env)
+{
+	int pfd[2];
+	if (pipe(pfd))
+		return -1;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
+	posix_spawn_file_actions_addclose(&fa, pfd[0]);
+	char *argv[] = {"valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+			"/bin/true", NULL};
+	pid_t p;
+	int rc = posix_spawnp(&p, "valgrind", &fa, NULL, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfd[1]);
+	if (rc != 0) {
+		close(pfd[0]);
+		return -1;
+	}
+	char buf[8192];
+	size_t n = 0;
+	ssize_t r;
+	while (n + 1 < sizeof buf && (r = read(pfd[0], buf + n, sizeof buf - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = 0;
+	close(pfd[0]);
+	int st;
+	waitpid(p, &st, 0);
+	const char *c = strstr(buf, "Collected :");
+	return c ? atol(c + strlen("Collected :")) : -1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -92,6 +126,7 @@ int main(int argc, char **argv)
 	double ca, cb, cc, cd;
 	double a = run(plain, execs, &ca);
 	double b = run(shim, execs, &cb);
+	long ia = instructions(plain), ib = instructions(shim);
 
 	/* 64 more fds: 62 pipe ends, a listening socket and a connection */
 	int ls = socket(AF_INET, SOCK_STREAM, 0);
@@ -109,6 +144,7 @@ int main(int argc, char **argv)
 			return 1;
 	double c = run(shim, execs, &cc);
 	double d = run(plain, execs, &cd);
+	long ic = instructions(shim), id = instructions(plain);
 
 	printf("exec cost (fork + exec + exit of /bin/true; wall: median of 9 batches of %d;\n"
 	       "cpu: the child's user + system time):\n", execs / 9);
@@ -119,6 +155,14 @@ int main(int argc, char **argv)
 	printf("  without the shim, 67 fds              %8.1f  %8.1f\n", d, cd);
 	printf("  with the shim, 67 fds, 1 connection   %8.1f  %8.1f   (+%.1f cpu)\n", c, cc,
 	       cc - cd);
+	if (ia > 0 && ib > 0 && ic > 0 && id > 0) {
+		printf("  instructions of the whole process (callgrind, user space):\n");
+		printf("    3 fds:  %ld without the shim, %ld with (+%ld)\n", ia, ib, ib - ia);
+		printf("    67 fds: %ld without the shim, %ld with (+%ld; +%ld for the 64 "
+		       "more fds and the connection)\n", id, ic, ic - id, (ic - id) - (ib - ia));
+	} else {
+		printf("  (instructions: valgrind not found)\n");
+	}
 	for (int i = 0; i < 62; i++)
 		close(pf[i]);
 	close(cs);

@@ -35,6 +35,13 @@ struct asm_conn {
 	 * owed_base on; its own requests follow them */
 	uint8_t inherited;
 	uint32_t origin, owed, owed_base;
+	/* responses to requests the shim did not see (sent by a raw system
+	 * call, wide-character stdio, an untraced program image): each is
+	 * a row of its own; the responses after them answer the requests
+	 * seen, rx_skew numbers later */
+	uint32_t rx_skew;
+	uint32_t unseen;     /* the last such row + 1, 0 = none */
+	uint32_t unseen_seq; /* its response's number as the shim counted */
 };
 
 /* One getaddrinfo call. */
@@ -467,12 +474,9 @@ static void inherit(struct ttft_asm *ps, struct asm_conn *c, const struct ttft_r
 	c->owed_base = ps->out->reqs[oc->reqs[k]].seq;
 }
 
-/* What an inherited connection's record is about: a response to a request
- * sent before the exec (the origin's, renumbered), or one of its own
- * (renumbered past those). Requests it sends are its own as numbered. */
-static struct asm_conn *owed_conn(struct ttft_asm *ps, struct asm_conn *c, struct ttft_rec *e)
+static int rx_kind(uint16_t kind)
 {
-	switch (e->kind) {
+	switch (kind) {
 	case TTFT_EV_RESP_HEADERS:
 	case TTFT_EV_SERVER_NUMBERS:
 	case TTFT_EV_SSE_TOKEN:
@@ -480,10 +484,53 @@ static struct asm_conn *owed_conn(struct ttft_asm *ps, struct asm_conn *c, struc
 	case TTFT_EV_SSE_ERROR:
 	case TTFT_EV_RESP_END:
 	case TTFT_EV_TLS_WIRE:
-		break;
+		return 1;
 	default:
-		return c;
+		return 0;
 	}
+}
+
+/* The request a response record answers. A response that begins where no
+ * request was seen answers one the shim could not see: a row of its own,
+ * request_unseen, with the response's facts and no TTFT (its start is not
+ * known), never another request's. */
+static struct ttft_record *response_of(struct ttft_asm *ps, struct asm_conn *c,
+				       const struct ttft_rec *e, uint64_t id)
+{
+	struct ttft_analysis *a = ps->out;
+	if (c->unseen && e->seq == c->unseen_seq && e->kind != TTFT_EV_RESP_HEADERS)
+		return &a->reqs[c->unseen - 1];
+	struct ttft_record *r = e->seq >= c->rx_skew ? find_req(a, c, e->seq - c->rx_skew)
+						     : NULL;
+	if (r || e->kind != TTFT_EV_RESP_HEADERS)
+		return r;
+	if (a->nreqs >= NONE ||
+	    grow(&a->reqs, &a->reqs_cap, a->nreqs + 1, sizeof *a->reqs) != 0) {
+		ps->oom = 1;
+		return NULL;
+	}
+	r = &a->reqs[a->nreqs++];
+	ttft_record_init(r, TTFT_ORIGIN_LOG);
+	r->pid = e->pid;
+	r->fd = e->fd;
+	r->conn = id;
+	r->seq = e->seq;
+	r->tls = (uint8_t)c->tls;
+	r->inherited = c->inherited;
+	r->request_unseen = 1;
+	c->rx_skew++;
+	c->unseen = (uint32_t)a->nreqs;
+	c->unseen_seq = e->seq;
+	return r;
+}
+
+/* What an inherited connection's record is about: a response to a request
+ * sent before the exec (the origin's, renumbered), or one of its own
+ * (renumbered past those). Requests it sends are its own as numbered. */
+static struct asm_conn *owed_conn(struct ttft_asm *ps, struct asm_conn *c, struct ttft_rec *e)
+{
+	if (!rx_kind(e->kind))
+		return c;
 	if (e->seq >= c->owed) {
 		e->seq -= c->owed;
 		return c;
@@ -592,9 +639,10 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 	default:
 		break;
 	}
-	if (c->origin)
-		c = owed_conn(ps, c, e);
-	struct ttft_record *r = find_req(a, c, e->seq);
+	struct asm_conn *oc = c->origin ? owed_conn(ps, c, e) : c;
+	struct ttft_record *r = oc != c		     ? find_req(a, oc, e->seq)
+				: rx_kind(e->kind) ? response_of(ps, c, e, e->conn)
+						   : find_req(a, c, e->seq);
 	if (!r)
 		return;
 	switch (e->kind) {

@@ -502,7 +502,9 @@ static struct ttft_record *response_of(struct ttft_asm *ps, struct asm_conn *c,
 		return &a->reqs[c->unseen - 1];
 	struct ttft_record *r = e->seq >= c->rx_skew ? find_req(a, c, e->seq - c->rx_skew)
 						     : NULL;
-	if (r || e->kind != TTFT_EV_RESP_HEADERS)
+	/* only a response the shim saw answer no request it had seen: a
+	 * request record lost from a damaged log is not this */
+	if (r || e->kind != TTFT_EV_RESP_HEADERS || !(e->flags & TTFT_F_UNSOLICITED))
 		return r;
 	if (a->nreqs >= NONE ||
 	    grow(&a->reqs, &a->reqs_cap, a->nreqs + 1, sizeof *a->reqs) != 0) {

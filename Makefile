@@ -18,7 +18,8 @@ space := $(subst ,, )
 CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c shim/core/ttft_env.c \
 	shim/core/ttft_filter.c
 SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c \
-	shim/preload/ttft_sigbus.c shim/preload/ttft_stdio.c shim/preload/ttft_ssl.c
+	shim/preload/ttft_sigbus.c shim/preload/ttft_stdio.c shim/preload/ttft_ssl.c \
+	shim/preload/ttft_sigmask.c shim/preload/ttft_inherit.c shim/preload/ttft_stdio_exit.c
 ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_assemble.c ttft_output.c ttft_prom.c \
 	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c ttft_logread.c \
 	ttft_logsort.c ttft_url.c ttft_follow.c ttft_export.c ttft_httpd.c ttft_exporter.c \
@@ -35,7 +36,7 @@ PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold $(B)/ttf
 	$(B)/ttft-sweep
 include tests/suites.mk
 TEST_PROGS := $(addprefix $(B)/,$(UNIT_SUITES) $(E2E_SUITES)) $(B)/fixture-server $(B)/shim_host \
-	$(B)/fd_host $(B)/tls_two
+	$(B)/fd_host $(B)/mask_host $(B)/inherit_host $(B)/stdio_host $(B)/tls_two
 
 # `make`, `make test`, `make demo` (and bench, sanitize, tsan) first run
 # tools/deps.sh: it finds what the goal needs and, as root, installs what is
@@ -143,6 +144,15 @@ $(B)/shim_host: $(B)/obj/tests/support/shim_host.o
 $(B)/fd_host: $(B)/obj/tests/support/fd_host.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
+$(B)/mask_host: $(B)/obj/tests/support/mask_host.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+
+$(B)/inherit_host: $(B)/obj/tests/support/inherit_host.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(B)/stdio_host: $(B)/obj/tests/support/stdio_host.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
 # test_tls's libraries: two fake libssl ABIs (OpenSSL 3's and 1.1's symbol
 # versions) and the real one, each behind a caller library, and the host
 # that loads all three. Plain flags: test doubles, not code under test.
@@ -196,6 +206,9 @@ $(B)/bench_analyze: $(B)/obj/bench/bench_analyze.o $(B)/libttftcore.a
 $(B)/fastpath: bench/fastpath.c
 	$(CC) -O2 -o $@ $<
 
+$(B)/exec_cost: $(B)/obj/bench/exec_cost.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
 $(B)/bench_accuracy: $(B)/obj/bench/bench_accuracy.o $(B)/obj/tests/support/fixture_client.o \
 		$(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
@@ -204,8 +217,9 @@ ifdef TTFT_DEPS_OK
 # Ratios (what the shim costs) and accuracy figures (how close the tools'
 # stamps come to the fixture's own record): reported, never pass/fail.
 bench: all $(B)/bench_shim $(B)/bench_tls $(B)/bench_analyze $(B)/bench_accuracy \
-		$(B)/fixture-server $(B)/fastpath
+		$(B)/fixture-server $(B)/fastpath $(B)/exec_cost
 	$(B)/bench_shim $(B)/libttftshim.so $(B)
+	$(B)/exec_cost $(B)/libttftshim.so
 	$(B)/bench_tls $(B)/libttftshim.so
 	$(B)/bench_analyze $(B)
 	bash bench/fastpath.sh $(B)

@@ -670,7 +670,8 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 	}
 	uint16_t flags = (uint16_t)((rx->chunked ? TTFT_F_CHUNKED : 0) |
 				    (rx->is_sse ? TTFT_F_SSE : 0) |
-				    (rx->compressed ? TTFT_F_COMPRESSED : 0));
+				    (rx->compressed ? TTFT_F_COMPRESSED : 0) |
+				    (tx && rx->seq >= tx->seq ? TTFT_F_UNSOLICITED : 0));
 	emit_ev(rx->emit, rx->ctx, TTFT_EV_RESP_HEADERS, flags, rx->seq,
 		rx->t_now, rx->status, 0, NULL, 0);
 	if (rx->is_sse)

@@ -80,6 +80,17 @@ enum ttft_kind {
 #define TTFT_F_COMPRESSED 0x0040u /* RESP_HEADERS: Content-Encoding other than
                                      identity (gzip, br, deflate, zstd…): the
                                      body's events cannot be read           */
+#define TTFT_F_INHERITED 0x0080u /* CONNECT_BEGIN: a connection this program
+                                    image found open at its start (inherited
+                                    across exec): its connect was not seen,
+                                    t_ns is when it was found; b = the
+                                    socket's inode, as in every
+                                    CONNECT_BEGIN (0: unknown), which names
+                                    the connection it continues         */
+#define TTFT_F_UNSOLICITED 0x0800u /* RESP_HEADERS: no request of this
+                                      connection was waiting for it (its
+                                      request went out unseen: a raw
+                                      system call, wide-character stdio) */
 /* SSE event records (SSE_TOKEN … SSE_ERROR) also carry the classifier's
  * TTFT_SSE_F_* flags (ttft_sse.h): 0x0100 usage object, 0x0200 numbers
  * follow in a SERVER_NUMBERS record, 0x0400 not well-formed JSON. */

@@ -11,6 +11,7 @@
 #include "ttft_fmt.h"
 #include "ttft_filter.h"
 #include "ttft_log.h"
+#include "ttft_sigmask.h"
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -189,6 +191,7 @@ __attribute__((constructor)) static void shim_init(void)
 		say("log ", path, ":"), say("  ", g_log.warning, NULL);
 	shim_sigbus_install();
 	shim_on = 1;
+	shim_inherit_scan(); /* connections open before this image began */
 out:
 	errno = e;
 }
@@ -221,9 +224,12 @@ static void put(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
 		const char *text, size_t tlen)
 {
 	fork_check();
+	int w = shim_bus_enter(); /* the log's pages, SIGBUS deliverable */
 	struct ttft_rec *r = ttft_log_reserve(&g_log);
-	if (!r)
+	if (!r) {
+		shim_bus_leave(w);
 		return;
+	}
 	r->kind = kind;
 	r->flags = flags;
 	r->t_ns = t;
@@ -241,6 +247,16 @@ static void put(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
 		memcpy(r->text, text, tlen);
 	}
 	ttft_log_publish(r);
+	shim_bus_leave(w);
+}
+
+/* A connection id: an atomic on the log's header page. */
+static uint64_t new_conn(void)
+{
+	int w = shim_bus_enter();
+	uint64_t id = ttft_log_new_conn(&g_log);
+	shim_bus_leave(w);
+	return id;
 }
 
 struct emit_ctx {
@@ -363,6 +379,8 @@ static unsigned alloc_slot(void)
 	return 0;
 }
 
+static void announce(struct shim_conn *c, int fd);
+
 /* This process's view of fd's connection, or NULL. */
 static struct shim_conn *conn_of(int fd)
 {
@@ -370,7 +388,11 @@ static struct shim_conn *conn_of(int fd)
 	if (!slot)
 		return NULL;
 	fork_check();
-	return &shim_conns[slot];
+	struct shim_conn *c = &shim_conns[slot];
+	/* Relaxed: announce's CAS decides which thread writes the record. */
+	if (__builtin_expect(__atomic_load_n(&c->unannounced, __ATOMIC_RELAXED), 0))
+		announce(c, fd);
+	return c;
 }
 
 /* The same, for a call that sends. A fork child that sends on a connection
@@ -389,7 +411,7 @@ static struct shim_conn *conn_for_send(int fd, int64_t t)
 	    __atomic_compare_exchange_n(&c->owner, &owner, g_pid, 0,
 					__ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
 		uint64_t parent = c->conn;
-		c->conn = ttft_log_new_conn(&g_log);
+		c->conn = new_conn();
 		put(TTFT_EV_INHERIT, 0, t, fd, 0, c->conn, (int64_t)parent,
 		    owner, c->tx.seq, NULL, 0);
 	}
@@ -417,8 +439,10 @@ static void drop_ref(unsigned slot, int fd, int64_t t, int record)
 	uint32_t seq = c->tx.seq;
 	/* Acq_rel: our reads of the slot happen before another thread can
 	 * take it over (alloc_slot's acquire CAS). */
+	/* Relaxed: an inherited connection never used has no record to end. */
+	int quiet = __atomic_load_n(&c->unannounced, __ATOMIC_RELAXED);
 	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0 && record &&
-	    mine)
+	    mine && !quiet)
 		put(TTFT_EV_CLOSE, 0, t, fd, 0, conn, 0, 0, seq, NULL, 0);
 }
 
@@ -496,15 +520,16 @@ TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,
 	unsigned stale = unmap_fd(fd);
 	if (stale)
 		drop_ref(stale, fd, 0, 0);
-	uint64_t conn = ttft_log_new_conn(&g_log);
+	uint64_t conn = new_conn();
 	char text[64];
 	size_t n = fmt_addr(text, sa);
 	uint16_t flags = sa->sa_family == AF_INET6 ? TTFT_F_V6 : 0;
+	int64_t ino = shim_sock_ino(fd);
 	unsigned slot = alloc_slot();
 	if (!slot) {
 		/* Said in the log, so the analyzer can say it too. */
 		put(TTFT_EV_CONNECT_BEGIN, flags | TTFT_F_UNTRACED, t, fd, 0,
-		    conn, 0, 0, 0, text, n);
+		    conn, 0, ino, 0, text, n);
 		return;
 	}
 	struct shim_conn *c = &shim_conns[slot];
@@ -517,8 +542,74 @@ TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,
 	__atomic_store_n(&c->owner, g_pid, __ATOMIC_RELAXED);
 	ttft_http_tx_init(&c->tx);
 	ttft_http_rx_init(&c->rx);
-	put(TTFT_EV_CONNECT_BEGIN, flags, t, fd, 0, conn, 0, 0, 0, text, n);
+	put(TTFT_EV_CONNECT_BEGIN, flags, t, fd, 0, conn, 0, ino, 0, text, n);
 	map_fd(fd, slot);
+}
+
+TTFT_HIDDEN int64_t shim_sock_ino(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 ? (int64_t)st.st_ino : 0;
+}
+
+TTFT_HIDDEN void shim_adopt(int fd, const struct sockaddr *peer, int64_t ino,
+			    int64_t t)
+{
+	(void)peer;
+	/* another fd on the same socket (`cat <&3` holds it as 0 and 3):
+	 * one connection, as dup makes */
+	for (int k = 0; k < fd && ino; k++)
+		if (shim_slot(k) && shim_sock_ino(k) == ino) {
+			shim_dup(k, fd, 0, t);
+			return;
+		}
+	unsigned slot = alloc_slot();
+	if (!slot)
+		return; /* said at its first use? no slot to remember it by */
+	struct shim_conn *c = &shim_conns[slot];
+	c->conn = 0;
+	c->pending = 0; /* connected before this image began */
+	c->tx_started = 0;
+	c->tls = SHIM_PLAIN;
+	c->wire_eof = 0;
+	c->t_found = t;
+	c->ino = ino;
+	__atomic_store_n(&c->t_wire_rx, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->owner, g_pid, __ATOMIC_RELAXED);
+	ttft_http_tx_init(&c->tx);
+	ttft_http_rx_init(&c->rx);
+	/* No record yet: a program that never uses what it inherited (a
+	 * leaked fd in every child of a shell) costs the log nothing. */
+	__atomic_store_n(&c->unannounced, 1, __ATOMIC_RELAXED);
+	map_fd(fd, slot);
+}
+
+/* An inherited connection's first use: its CONNECT_BEGIN, marked inherited,
+ * at the time it was found (never a connect time), with its inode. */
+static SHIM_COLD void announce(struct shim_conn *c, int fd)
+{
+	uint8_t one = 1;
+	/* Relaxed: one thread wins; the others may run ahead of the record
+	 * by a call, which the analyzer's time order absorbs (t_found is
+	 * earlier than any use). */
+	if (!__atomic_compare_exchange_n(&c->unannounced, &one, 0, 0, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED))
+		return;
+	int e = errno;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char text[64];
+	size_t n = 0;
+	uint16_t flags = TTFT_F_INHERITED;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
+		n = fmt_addr(text, (struct sockaddr *)&ss);
+		flags |= ss.ss_family == AF_INET6 ? TTFT_F_V6 : 0;
+	}
+	c->conn = new_conn();
+	put(TTFT_EV_CONNECT_BEGIN, flags, c->t_found, fd, 0, c->conn, 0, c->ino, 0,
+	    n ? text : NULL, n);
+	errno = e;
 }
 
 TTFT_HIDDEN int shim_pending(int fd)

@@ -45,9 +45,13 @@ struct shim_conn {
 	uint8_t tls;              /* SHIM_*: TLS ciphertext never reaches the
 	                             sniffer; a tapped TLS library feeds it */
 	uint8_t wire_eof;         /* TLS: the socket read returned 0 */
+	uint8_t unannounced;      /* inherited across exec, not used yet: its
+	                             CONNECT_BEGIN waits for its first use
+	                             (atomic; ttft_inherit.c) */
 	int32_t owner;            /* pid that made it; another pid = a fork
 	                             child that inherited it (atomic) */
 	int64_t t_wire_rx;        /* TLS: return of the last ciphertext read */
+	int64_t t_found, ino;     /* inherited: when found, its socket inode */
 	uint64_t conn;
 	struct ttft_http_tx tx;   /* touched only by sending calls */
 	struct ttft_http_rx rx;   /* touched only by receiving calls */
@@ -284,6 +288,15 @@ static inline void shim_fresh(int fd)
 }
 
 TTFT_HIDDEN void shim_dns(int end, const char *host, int ret, int64_t t);
+
+/* Connections inherited across exec (ttft_inherit.c): at start, each
+ * connected TCP socket the filter wants is adopted (a CONNECT_BEGIN with
+ * TTFT_F_INHERITED, its socket inode in b). shim_sock_ino: fd's inode, 0
+ * when unknown. */
+TTFT_HIDDEN void shim_inherit_scan(void);
+TTFT_HIDDEN void shim_adopt(int fd, const struct sockaddr *peer, int64_t ino,
+			    int64_t t);
+TTFT_HIDDEN int64_t shim_sock_ino(int fd);
 
 /* For the TLS taps (ttft_ssl.c). */
 TTFT_HIDDEN int shim_tracing(void);

@@ -15,11 +15,13 @@
  * calls for SIGBUS update g_host (and the flags and mask the kernel applies
  * to our handler) and show it back to it, so it sees what it set.
  *
- * Not covered (docs/shim.md): a thread that blocks SIGBUS (the kernel kills
- * on a fault it cannot deliver), and a host that sets SIGBUS with a raw
- * rt_sigaction syscall.
+ * A thread that blocks SIGBUS would be killed by the kernel on a fault it
+ * cannot deliver: its log writes unblock SIGBUS around them
+ * (ttft_sigmask.h). Not covered (docs/shim.md): a host that sets SIGBUS
+ * with a raw rt_sigaction syscall.
  */
 #include "ttft_shim.h"
+#include "ttft_sigmask.h"
 
 #include <errno.h>
 #include <string.h>
@@ -67,6 +69,12 @@ static void bus_handler(int sig, siginfo_t *si, void *uc)
 	/* si_code > 0: raised by the kernel for a fault at si_addr. */
 	int fault = si && si->si_code > 0;
 	if (fault && shim_log_fault(si->si_addr)) {
+		errno = e;
+		return;
+	}
+	/* The host's SIGBUS, pending while it blocked it, let through by
+	 * the shim's window around a log write: pending and blocked again. */
+	if (!fault && shim_bus_window_signal(si, uc)) {
 		errno = e;
 		return;
 	}
@@ -177,8 +185,14 @@ TTFT_PUBLIC sighandler_t sysv_signal(int sig, sighandler_t h)
  * anything else installs it and unblocks the signal. */
 TTFT_PUBLIC sighandler_t sigset(int sig, sighandler_t h)
 {
-	if (__builtin_expect(sig != SIGBUS || !shim_sigbus_on || h == SIG_HOLD, 1))
-		return LIBC(sigset)(sig, h);
+	if (sig == SIGBUS)
+		shim_t_bus = 0; /* it may block or unblock SIGBUS */
+	if (__builtin_expect(sig != SIGBUS || !shim_sigbus_on || h == SIG_HOLD, 1)) {
+		sighandler_t r = LIBC(sigset)(sig, h);
+		if (sig == SIGBUS)
+			shim_t_bus = 0;
+		return r;
+	}
 	sigset_t m, was;
 	sigemptyset(&m);
 	sigaddset(&m, SIGBUS);

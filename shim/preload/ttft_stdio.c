@@ -16,13 +16,12 @@
  * real function.
  */
 #include "ttft_shim.h"
+#include "ttft_stdio.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <string.h>
-
-#define SHIM_STDIO_MAX 8192
 
 /* <stdio.h> may define these as macros; here they are the functions. */
 #undef fwrite_unlocked
@@ -55,6 +54,7 @@ struct watch {
 
 static void watch_begin(FILE *f, struct watch *w)
 {
+	shim_stdio_watch(f); /* flushed, seen, at exit (ttft_stdio_exit.c) */
 	w->fd = f->_fileno;
 	w->n = pending(f);
 	w->ok = w->n <= sizeof w->buf;

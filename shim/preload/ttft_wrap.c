@@ -13,6 +13,7 @@
  * the entry is dropped, so a file's bytes are never parsed as HTTP.
  */
 #include "ttft_shim.h"
+#include "ttft_stdio.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -627,8 +628,8 @@ static int stream_fd(FILE *f)
 /* stdio writes through libc's internal write, which no preloaded library
  * sees. A program that writes a request to a socket with stdio (bash's
  * printf >&3) flushes the stream: what a flush sends is the pending buffer,
- * still in place when the call returns. (A flush forced by a full buffer
- * inside fwrite/printf, or at exit, stays unseen: docs/shim.md.) */
+ * still in place when the call returns. (A flush inside fwrite/printf is
+ * watched in ttft_stdio.c, the one at exit in ttft_stdio_exit.c.) */
 static void stream_sent(FILE *f, const char *base, const char *ptr,
 			int64_t t0, int64_t t1)
 {
@@ -678,6 +679,7 @@ SHIM_COLD static int fclose_traced(FILE *f)
 
 TTFT_PUBLIC int fclose(FILE *f)
 {
+	shim_stdio_closing(f); /* not to be flushed at exit */
 	if (UNTRACED(stream_fd(f)))
 		return LIBC(fclose)(f);
 	return fclose_traced(f);

@@ -302,11 +302,43 @@ START_TEST(exemplar_carries_the_requests_trace_id)
 }
 END_TEST
 
+/* A new connection's lookup (its own thread's or a resolver thread's, as
+ * the assembler gives it) is a histogram of its own; a reused connection
+ * has none. */
+START_TEST(dns_of_new_connections)
+{
+	struct ttft_export x;
+	ttft_export_init(&x, 0);
+	struct ttft_record r;
+	req(&r, "/v1/completions", 200, 40, 90, 3);
+	r.new_conn = 1;
+	r.t_dns0 = MS(990);
+	r.t_dns1 = MS(994);
+	r.t_conn0 = MS(995);
+	ck_assert_int_eq(ttft_export_request(&x, &r, "10.1.2.3:8000", 1, NULL, 0), 0);
+	ttft_record_free(&r);
+	req(&r, "/v1/completions", 200, 40, 90, 3);
+	ck_assert_int_eq(ttft_export_request(&x, &r, "10.1.2.3:8000", 1, NULL, 0), 0);
+	ttft_record_free(&r);
+	struct ttft_export_log log = {0};
+	size_t len;
+	char *page = ttft_export_render(&x, &log, 0, &len);
+	ck_assert_ptr_nonnull(page);
+	const char *lb = L("10.1.2.3:8000", "/v1/completions", "none", "200");
+	ck_assert(sample(page, "ttftshim_dns_seconds_count", lb) == 1);
+	ck_assert(fabs(sample(page, "ttftshim_dns_seconds_sum", lb) - 0.004) < 1e-12);
+	ck_assert(sample(page, "ttftshim_ttft_seconds_count", lb) == 2);
+	free(page);
+	ttft_export_free(&x);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("export");
 	TCase *t = tu_tcase(s, "export", 30);
 	tcase_add_test(t, buckets_sums_and_counters);
+	tcase_add_test(t, dns_of_new_connections);
 	tcase_add_test(t, split_and_outcomes);
 	tcase_add_test(t, label_sets_are_bounded);
 	tcase_add_test(t, paths_are_normalised);

@@ -31,6 +31,8 @@ struct ev {
 	const char *text;
 };
 
+static int g_tid; /* the writing thread when not 0, else the connection's */
+
 static void put(const struct ev *e)
 {
 	/* the shim takes a connection's id before its first record */
@@ -41,7 +43,7 @@ static void put(const struct ev *e)
 	r->kind = e->kind;
 	r->t_ns = e->t;
 	r->pid = 77;
-	r->tid = 77 + (int)e->conn;
+	r->tid = g_tid ? g_tid : 77 + (int)e->conn;
 	r->fd = 3 + (int)e->conn;
 	r->conn = e->conn;
 	r->seq = e->seq;
@@ -66,7 +68,7 @@ struct handed {
 		uint64_t conn;
 		uint32_t seq;
 		int status, complete;
-		double ttft_s, e2e_s, queue_s;
+		double ttft_s, e2e_s, queue_s, dns_s;
 		long tokens;
 		const char *source;
 		char peer[64];
@@ -87,6 +89,9 @@ static void on_request(void *ctx, const struct ttft_record *r, const char *peer,
 	g->ttft_s = ttft_record_ttft_s(r);
 	g->e2e_s = ttft_record_e2e_s(r);
 	g->queue_s = r->split.queue_s;
+	struct ttft_phases p;
+	ttft_record_phases(r, &p);
+	g->dns_s = p.dns_s;
 	g->tokens = ttft_record_tokens(r);
 	g->source = r->split.source;
 	snprintf(g->peer, sizeof g->peer, "%s", peer ? peer : "");
@@ -454,6 +459,90 @@ START_TEST(late_and_replaced_logs)
 }
 END_TEST
 
+/* curl's threaded resolver: getaddrinfo runs in a helper thread (one that
+ * never connects), the connect in another. The follower hands each request
+ * out with the lookup the analyzer gives it, the connecting thread's own
+ * first, never another connecting thread's; and already while the log is
+ * followed, not only when it is drained. */
+START_TEST(dns_of_a_resolver_thread_as_the_analyzer)
+{
+	open_log("follow-dns");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, 0);
+	struct handed *h = calloc(1, sizeof *h);
+	struct ttft_follow_sink sink = {h, on_request, NULL};
+	/* conn 1: thread 900 (never connects) resolves 3 ms, thread 78
+	 * connects; conn 2: thread 79 resolves 2 ms itself; conn 3: thread
+	 * 80 connects after thread 79's second lookup, none of its own and
+	 * no helper lookup left: none */
+	int64_t t = SEC(10);
+	const struct {
+		struct ev e;
+		int tid;
+	} e[] = {
+		{{TTFT_EV_DNS_BEGIN, t, 0, 0, 0, 0, "h"}, 900},
+		{{TTFT_EV_DNS_END, t + MS(3), 0, 0, 0, 0, "h"}, 900},
+		{{TTFT_EV_CONNECT_BEGIN, t + MS(4), 1, 0, 0, 0, "10.0.0.7:8000"}, 0},
+		{{TTFT_EV_ESTABLISHED, t + MS(5), 1, 0, 0, 0, NULL}, 0},
+		{{TTFT_EV_REQ_BEGIN, t + MS(6), 1, 0, 0, 0, "GET /"}, 0},
+		{{TTFT_EV_RESP_HEADERS, t + MS(7), 1, 0, 200, 0, NULL}, 0},
+		{{TTFT_EV_RESP_END, t + MS(8), 1, 0, 10, 0, NULL}, 0},
+		{{TTFT_EV_DNS_BEGIN, t + MS(10), 0, 0, 0, 0, "own"}, 79},
+		{{TTFT_EV_DNS_END, t + MS(12), 0, 0, 0, 0, "own"}, 79},
+		{{TTFT_EV_CONNECT_BEGIN, t + MS(13), 2, 0, 0, 0, "10.0.0.7:8000"}, 0},
+		{{TTFT_EV_ESTABLISHED, t + MS(14), 2, 0, 0, 0, NULL}, 0},
+		{{TTFT_EV_REQ_BEGIN, t + MS(15), 2, 0, 0, 0, "GET /"}, 0},
+		{{TTFT_EV_RESP_HEADERS, t + MS(16), 2, 0, 200, 0, NULL}, 0},
+		{{TTFT_EV_RESP_END, t + MS(17), 2, 0, 10, 0, NULL}, 0},
+		{{TTFT_EV_DNS_BEGIN, t + MS(20), 0, 0, 0, 0, "other"}, 79},
+		{{TTFT_EV_DNS_END, t + MS(21), 0, 0, 0, 0, "other"}, 79},
+		{{TTFT_EV_CONNECT_BEGIN, t + MS(22), 3, 0, 0, 0, "10.0.0.7:8000"}, 0},
+		{{TTFT_EV_ESTABLISHED, t + MS(23), 3, 0, 0, 0, NULL}, 0},
+		{{TTFT_EV_REQ_BEGIN, t + MS(24), 3, 0, 0, 0, "GET /"}, 0},
+		{{TTFT_EV_RESP_HEADERS, t + MS(25), 3, 0, 200, 0, NULL}, 0},
+		{{TTFT_EV_RESP_END, t + MS(26), 3, 0, 10, 0, NULL}, 0},
+	};
+	size_t n = sizeof e / sizeof *e;
+	for (size_t i = 0; i < n; i++) {
+		g_tid = e[i].tid;
+		put(&e[i].e);
+	}
+	g_tid = 0;
+	tick(t + SEC(1)); /* past the lag: the first poll hands them out */
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(h->n, 3);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ttft_log_close(&g_log);
+
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, 3);
+	ck_assert_uint_eq(h->n, 3);
+	const double want[4] = {0, 0.003, 0.002, NAN};
+	for (size_t i = 0; i < a.nreqs; i++) {
+		struct ttft_phases p;
+		ttft_record_phases(&a.reqs[i], &p);
+		const struct got *g = find(h, a.reqs[i].conn, 0);
+		ck_assert_ptr_nonnull(g);
+		double w = want[a.reqs[i].conn];
+		if (isnan(w)) {
+			ck_assert_msg(isnan(p.dns_s) && isnan(g->dns_s), "conn %llu: %g %g",
+				      (unsigned long long)a.reqs[i].conn, p.dns_s, g->dns_s);
+		} else {
+			ck_assert_msg(fabs(p.dns_s - w) < 1e-9, "analyzer conn %llu: %g",
+				      (unsigned long long)a.reqs[i].conn, p.dns_s);
+			ck_assert_msg(fabs(g->dns_s - w) < 1e-9, "follower conn %llu: %g",
+				      (unsigned long long)a.reqs[i].conn, g->dns_s);
+		}
+	}
+	ttft_analysis_free(&a);
+	ttft_follow_free(&f);
+	unlink(g_path);
+	free(h);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("follow");
@@ -464,5 +553,6 @@ int main(void)
 	tcase_add_test(t, unsealed_slot_holds_the_reader);
 	tcase_add_test(t, waits_for_the_snapshot_that_splits_it);
 	tcase_add_test(t, late_and_replaced_logs);
+	tcase_add_test(t, dns_of_a_resolver_thread_as_the_analyzer);
 	return tu_run(s);
 }

@@ -30,6 +30,18 @@ struct asm_conn {
 	uint32_t *reqs;      /* indexes into the analysis' requests, by seq */
 	uint32_t nreqs, cap;
 	uint32_t marked;     /* requests before this were seen by a close */
+	/* inherited across exec (TTFT_F_INHERITED): its first `owed`
+	 * responses answer requests `origin` sent before the exec, from seq
+	 * owed_base on; its own requests follow them */
+	uint8_t inherited;
+	uint32_t origin, owed, owed_base;
+	/* responses to requests the shim did not see (sent by a raw system
+	 * call, wide-character stdio, an untraced program image): each is
+	 * a row of its own; the responses after them answer the requests
+	 * seen, rx_skew numbers later */
+	uint32_t rx_skew;
+	uint32_t unseen;     /* the last such row + 1, 0 = none */
+	uint32_t unseen_seq; /* its response's number as the shim counted */
 };
 
 /* One getaddrinfo call. */
@@ -315,6 +327,7 @@ static void new_request(struct ttft_asm *ps, struct asm_conn *c, const struct tt
 	r->t_req0 = e->t_ns;
 	r->tls = (uint8_t)c->tls;
 	r->new_conn = e->seq == 0 && c->t_conn0 != 0;
+	r->inherited = c->inherited;
 	if (r->new_conn) {
 		r->t_conn0 = c->t_conn0;
 		r->t_est = c->t_est;
@@ -430,6 +443,104 @@ static void cut_open_requests(struct ttft_analysis *a, struct asm_conn *c, int e
 	}
 }
 
+/* Connections by socket inode (CONNECT_BEGIN's b): the latest to have it. */
+static void same_socket(struct ttft_asm *ps, const struct ttft_rec *e)
+{
+	if (e->b > 0 && e->conn < NONE && map_set(&ps->inodes, (uint64_t)e->b,
+						  (uint32_t)e->conn) != 0)
+		ps->oom = 1;
+}
+
+/* A connection found open by a new program image: the one it continues
+ * (the same socket inode, connected or found earlier) is its origin, and
+ * that connection's requests still waiting for their response headers are
+ * answered by the first responses read here. */
+static void inherit(struct ttft_asm *ps, struct asm_conn *c, const struct ttft_rec *e)
+{
+	c->inherited = 1;
+	uint32_t o = e->b > 0 ? map_get(&ps->inodes, (uint64_t)e->b) : NONE;
+	same_socket(ps, e);
+	if (o == NONE || o == e->conn || o >= ps->nconn)
+		return;
+	const struct asm_conn *oc = &ps->conns[o];
+	uint32_t k = oc->nreqs;
+	while (k > 0 && !ps->out->reqs[oc->reqs[k - 1]].t_hdr &&
+	       !ps->out->reqs[oc->reqs[k - 1]].t_end)
+		k--;
+	if (k == oc->nreqs)
+		return; /* nothing owed: its own requests only */
+	c->origin = o;
+	c->owed = oc->nreqs - k;
+	c->owed_base = ps->out->reqs[oc->reqs[k]].seq;
+}
+
+static int rx_kind(uint16_t kind)
+{
+	switch (kind) {
+	case TTFT_EV_RESP_HEADERS:
+	case TTFT_EV_SERVER_NUMBERS:
+	case TTFT_EV_SSE_TOKEN:
+	case TTFT_EV_SSE_DONE:
+	case TTFT_EV_SSE_ERROR:
+	case TTFT_EV_RESP_END:
+	case TTFT_EV_TLS_WIRE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The request a response record answers. A response that begins where no
+ * request was seen answers one the shim could not see: a row of its own,
+ * request_unseen, with the response's facts and no TTFT (its start is not
+ * known), never another request's. */
+static struct ttft_record *response_of(struct ttft_asm *ps, struct asm_conn *c,
+				       const struct ttft_rec *e, uint64_t id)
+{
+	struct ttft_analysis *a = ps->out;
+	if (c->unseen && e->seq == c->unseen_seq && e->kind != TTFT_EV_RESP_HEADERS)
+		return &a->reqs[c->unseen - 1];
+	struct ttft_record *r = e->seq >= c->rx_skew ? find_req(a, c, e->seq - c->rx_skew)
+						     : NULL;
+	/* only a response the shim saw answer no request it had seen: a
+	 * request record lost from a damaged log is not this */
+	if (r || e->kind != TTFT_EV_RESP_HEADERS || !(e->flags & TTFT_F_UNSOLICITED))
+		return r;
+	if (a->nreqs >= NONE ||
+	    grow(&a->reqs, &a->reqs_cap, a->nreqs + 1, sizeof *a->reqs) != 0) {
+		ps->oom = 1;
+		return NULL;
+	}
+	r = &a->reqs[a->nreqs++];
+	ttft_record_init(r, TTFT_ORIGIN_LOG);
+	r->pid = e->pid;
+	r->fd = e->fd;
+	r->conn = id;
+	r->seq = e->seq;
+	r->tls = (uint8_t)c->tls;
+	r->inherited = c->inherited;
+	r->request_unseen = 1;
+	c->rx_skew++;
+	c->unseen = (uint32_t)a->nreqs;
+	c->unseen_seq = e->seq;
+	return r;
+}
+
+/* What an inherited connection's record is about: a response to a request
+ * sent before the exec (the origin's, renumbered), or one of its own
+ * (renumbered past those). Requests it sends are its own as numbered. */
+static struct asm_conn *owed_conn(struct ttft_asm *ps, struct asm_conn *c, struct ttft_rec *e)
+{
+	if (!rx_kind(e->kind))
+		return c;
+	if (e->seq >= c->owed) {
+		e->seq -= c->owed;
+		return c;
+	}
+	e->seq += c->owed_base;
+	return &ps->conns[c->origin];
+}
+
 void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 {
 	struct ttft_asm *ps = ctx;
@@ -471,9 +582,15 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		c->pid = e->pid;
 		c->tid = e->tid;
 		c->fd = e->fd;
-		c->t_conn0 = e->t_ns;
 		c->untraced = (e->flags & TTFT_F_UNTRACED) != 0;
 		ttft_asm_copy_text(c->peer, sizeof c->peer, e->text, TTFT_REC_TEXT);
+		if (e->flags & TTFT_F_INHERITED) {
+			/* found open, not connected: no setup time, no DNS */
+			inherit(ps, c, e);
+			return;
+		}
+		c->t_conn0 = e->t_ns;
+		same_socket(ps, e);
 		claim_dns(ps, c, e->conn);
 		return;
 	case TTFT_EV_CONNECT_END:
@@ -524,7 +641,10 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 	default:
 		break;
 	}
-	struct ttft_record *r = find_req(a, c, e->seq);
+	struct asm_conn *oc = c->origin ? owed_conn(ps, c, e) : c;
+	struct ttft_record *r = oc != c		     ? find_req(a, oc, e->seq)
+				: rx_kind(e->kind) ? response_of(ps, c, e, e->conn)
+						   : find_req(a, c, e->seq);
 	if (!r)
 		return;
 	switch (e->kind) {
@@ -693,7 +813,7 @@ int ttft_asm_notes(struct ttft_asm *ps)
 		    add_encrypted(a, c, i) != 0)
 			return -1;
 		if (!c->seen || !(c->err || c->untraced || (c->desync && c->nreqs == 0) ||
-				  (!c->t_est && c->nreqs == 0 && c->closed) ||
+				  (!c->t_est && !c->inherited && c->nreqs == 0 && c->closed) ||
 				  (c->tapped && c->nreqs == 0)))
 			continue;
 		if (grow(&a->notes, &cap, a->nnotes + 1, sizeof *a->notes) != 0)
@@ -746,5 +866,6 @@ void ttft_asm_free(struct ttft_asm *ps)
 	map_free(&ps->pending);
 	map_free(&ps->finished);
 	map_free(&ps->connectors);
+	map_free(&ps->inodes);
 	memset(ps, 0, sizeof *ps);
 }

@@ -4,6 +4,11 @@
  * and the join of the server's split. Each record touches only its own
  * connection's state: linear in the log's size.
  *
+ * A response where no request was seen is a row of its own (request_unseen);
+ * the responses of a connection found open by a new program image (across
+ * exec) answer the requests the old image left unanswered (the same socket
+ * inode), then its own.
+ *
  * Two drivers feed it: ttft_analyze.c a whole log at once (ttft-analyze,
  * ttft-run), ttft_follow.c a log as it grows (the exporter). The requests
  * land in an analysis' reqs array, in order of their first byte.
@@ -43,6 +48,7 @@ struct ttft_asm {
 	struct asm_map pending;  /* pid:tid → its unfinished getaddrinfo */
 	struct asm_map finished; /* pid:tid → its latest unclaimed finished one */
 	struct asm_map connectors; /* pid:tid of every thread that connects */
+	struct asm_map inodes;   /* socket inode → the latest connection on it */
 	uint64_t *waiting;       /* connects without a lookup of their own */
 	size_t nwait, waitcap;   /* thread, in time order (ttft_asm_dns_helpers) */
 	uint64_t max_conn;       /* ids up to this may get room on demand: a

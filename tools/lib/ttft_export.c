@@ -35,6 +35,10 @@ static const struct {
 	[TTFT_XH_DECODE] = {"ttftshim_decode_seconds", "First token to last token."},
 	[TTFT_XH_E2E] = {"ttftshim_e2e_seconds",
 			 "From the request's start to its response's end."},
+	[TTFT_XH_DNS] = {"ttftshim_dns_seconds",
+			 "The getaddrinfo call a new connection used: its connecting "
+			 "thread's own, or a resolver thread's (curl's threaded resolver) "
+			 "that finished before the connect."},
 };
 
 static const char *const outcome_name[TTFT_XO__N] = {
@@ -251,6 +255,7 @@ int ttft_export_request(struct ttft_export *x, const struct ttft_record *r, cons
 		[TTFT_XH_TTFT] = p.ttft_s, [TTFT_XH_QUEUE] = r->split.queue_s,
 		[TTFT_XH_PREFILL] = r->split.prefill_s, [TTFT_XH_OTHER] = p.server_other_s,
 		[TTFT_XH_DECODE] = p.decode_s, [TTFT_XH_E2E] = p.e2e_s,
+		[TTFT_XH_DNS] = p.dns_s,
 	};
 	int rc = 0;
 	for (int h = 0; h < TTFT_XH__N; h++)

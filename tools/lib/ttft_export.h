@@ -33,7 +33,7 @@
 
 enum ttft_export_hist {
 	TTFT_XH_TTFT, TTFT_XH_QUEUE, TTFT_XH_PREFILL, TTFT_XH_OTHER, TTFT_XH_DECODE,
-	TTFT_XH_E2E, TTFT_XH__N
+	TTFT_XH_E2E, TTFT_XH_DNS, TTFT_XH__N
 };
 
 /* How a request ended (the requests counter's outcome label). */

@@ -281,8 +281,15 @@ static int step(struct ttft_follow *f, int all, const struct ttft_follow_sink *s
 		if (!f->open)
 			return 0; /* not there (yet): f->err says why */
 	}
-	if (read_new(f, all, now) != 0 || release(f, all, now, s) != 0 ||
-	    track_new_requests(f) != 0)
+	if (read_new(f, all, now) != 0 || release(f, all, now, s) != 0)
+		return -1;
+	/* connects applied without a lookup of their own thread take a
+	 * helper thread's, as the analyzer decides it after its last record
+	 * (records come in time order: every lookup that finished before
+	 * such a connect is applied by now) */
+	if (ttft_asm_dns_helpers(&f->as) != 0)
+		return oom(f);
+	if (track_new_requests(f) != 0)
 		return -1;
 	hand_out_settled(f, all, now, s);
 	return 0;

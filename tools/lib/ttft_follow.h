@@ -18,6 +18,12 @@
  *    sniffer lost the framing) and, when /metrics snapshots are in the log,
  *    once a snapshot after its end decided its split or `split_wait_ns`
  *    passed without one. Requests still open are in flight.
+ *  - DNS: a connect without a lookup of its own thread takes a resolver
+ *    thread's at each poll (ttft_asm_dns_helpers, as the analyzer does
+ *    after its last record). A thread counts as connecting from its first
+ *    connect on: one that resolves for another thread and only later
+ *    connects itself gives its earlier lookup away here, not in the
+ *    analyzer, which knows the whole log.
  *  - A log replaced under its path (a new file, another inode) is drained
  *    and the new one followed from its start.
  */

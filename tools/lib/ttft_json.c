@@ -496,6 +496,8 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 		ttft_json_bool(j, "encrypted", r->encrypted);
 		ttft_json_bool(j, "preopened", r->preopened);
 		ttft_json_num(j, "preopen_idle_s", p.preopen_idle_s);
+		ttft_json_bool(j, "inherited", r->inherited);
+		ttft_json_bool(j, "request_unseen", r->request_unseen);
 		ttft_json_bool(j, "complete", ttft_record_complete(r));
 		ttft_json_str(j, "note", ttft_record_note(r, nb, sizeof nb));
 	}

@@ -35,7 +35,10 @@ static void where_line(FILE *f, const struct ttft_analysis *a, size_t i)
 	ttft_record_phases(r, &p);
 	const struct ttft_server_split *s = &r->split;
 	int64_t sent = r->t_req1 ? r->t_req1 : r->t_req0;
-	double setup = sent ? (double)(sent - r->t_start) / 1e9 : NAN;
+	int64_t d;
+	/* a damaged log's instants may be anything: no overflow, no number */
+	double setup = sent && !__builtin_sub_overflow(sent, r->t_start, &d) ? (double)d / 1e9
+									      : NAN;
 	fprintf(f, "  #%zu (pid %d conn %llu): %.1f ms = ", i + 1, r->pid,
 		(unsigned long long)r->conn, p.ttft_s * 1e3);
 	double before = 0; /* connect and TLS, when this request paid them */

@@ -198,7 +198,8 @@ const char *ttft_desync_text(int d, int tls)
 
 int ttft_record_complete(const struct ttft_record *r)
 {
-	return r->t_end && !(r->end_flags & TTFT_F_TRUNCATED) && !r->closed_early &&
+	return r->t_end && !r->request_unseen && !(r->end_flags & TTFT_F_TRUNCATED) &&
+	       !r->closed_early &&
 	       !r->sse_error && !r->io_err && !r->desync && !r->cut_by_full_log &&
 	       !r->compressed;
 }
@@ -208,6 +209,10 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	char why[200] = "";
 	if (r->encrypted)
 		snprintf(why, sizeof why, "encrypted: not visible");
+	else if (r->request_unseen)
+		snprintf(why, sizeof why, "its request was not seen (sent by a raw system "
+			 "call, wide-character stdio, or a program the shim did not "
+			 "trace): no TTFT");
 	else if (r->io_err == ECONNRESET)
 		snprintf(why, sizeof why, "the server reset the connection (ECONNRESET)");
 	else if (r->io_err)
@@ -231,10 +236,13 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 		snprintf(why, sizeof why, "client closed early");
 	else if (!r->t_end)
 		snprintf(why, sizeof why, "incomplete");
-	char pre[80] = "";
+	char pre[96] = "";
 	if (r->preopened)
 		snprintf(pre, sizeof pre, "connection opened %.1f ms before the request",
 			 span(r->t_est, r->t_req0) * 1e3);
+	else if (r->inherited)
+		snprintf(pre, sizeof pre, "connection inherited across exec: its setup "
+			 "was not seen");
 	if (!why[0] && !pre[0])
 		return NULL;
 	snprintf(buf, len, "%s%s%s", why, why[0] && pre[0] ? "; " : "", pre);

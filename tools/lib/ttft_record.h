@@ -64,6 +64,15 @@ struct ttft_record {
 	uint8_t preopened;      /* log: the connection sat open and idle before
 	                           this request; TTFT starts at the request  */
 	uint8_t cut_by_full_log;/* log: unfinished when the log filled up    */
+	uint8_t request_unseen; /* log: a response whose request the shim did
+	                           not see (a raw system call, wide-character
+	                           stdio, a program image not traced): no
+	                           method, path or TTFT                      */
+	uint8_t inherited;      /* log: sent on a connection this program image
+	                           found open when it began (inherited across
+	                           exec): its setup was not seen, so no
+	                           connect or DNS time; TTFT starts at the
+	                           request                                   */
 	int io_err;             /* log: errno of a send/recv that failed while
 	                           the response was still due (ECONNRESET)   */
 	int desync;             /* log: TTFT_DESYNC_* that cut the response   */

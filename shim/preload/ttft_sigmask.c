@@ -1,0 +1,248 @@
+/* ttft_sigmask.c — see ttft_sigmask.h: the log written safely from a
+ * thread that blocks SIGBUS, and the mask calls that make the shim ask the
+ * kernel again.
+ *
+ * What the shim cannot follow (docs/shim.md): a mask that blocks SIGBUS
+ * only inside a signal handler (the handler's sa_mask, sigsuspend's mask)
+ * while the thread's own mask does not, and a mask set with a raw
+ * rt_sigprocmask system call. A write to a traced socket from such a
+ * handler, at the moment the log is cut, is still fatal.
+ */
+#include "ttft_sigmask.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+TTFT_HIDDEN __thread uint8_t shim_t_bus __attribute__((tls_model("initial-exec")));
+/* A window is open in this thread: SIGBUS unblocked by the shim. */
+static __thread uint8_t t_window __attribute__((tls_model("initial-exec")));
+/* The host's SIGBUS that arrived in the window, queued again at its end. */
+static __thread uint8_t t_held __attribute__((tls_model("initial-exec")));
+static __thread siginfo_t t_held_si __attribute__((tls_model("initial-exec")));
+
+#define BUS_BIT (1ull << (SIGBUS - 1))
+
+/* The kernel's mask is 64 bits; glibc's sigset_t is larger. */
+static long raw_mask(int how, const uint64_t *set, uint64_t *old)
+{
+	return LIBC(syscall)(SYS_rt_sigprocmask, how, set, old, sizeof(uint64_t));
+}
+
+TTFT_HIDDEN int shim_bus_enter_slow(void)
+{
+	/* A host signal handler that writes while our window is open: SIGBUS
+	 * is deliverable already, and the window is the outer call's. */
+	if (t_window)
+		return 0;
+	int e = errno;
+	uint64_t bus = BUS_BIT, old = 0;
+	/* Set before the unblock: a pending SIGBUS is delivered as the
+	 * syscall returns, and the handler must know it is ours. Signal
+	 * fence: orders it against the handler's read
+	 * (shim_bus_window_signal), on this thread. */
+	t_window = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	long r = raw_mask(SIG_UNBLOCK, &bus, &old);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (r != 0 || !(old & BUS_BIT)) {
+		/* not blocked (the unblock changed nothing), or the kernel
+		 * would not say (then ask again next time) */
+		t_window = 0;
+		shim_t_bus = r == 0 ? SHIM_BUS_OPEN : 0;
+		errno = e;
+		return 0;
+	}
+	shim_t_bus = SHIM_BUS_BLOCKED;
+	errno = e;
+	return 1;
+}
+
+TTFT_HIDDEN void shim_bus_leave_slow(void)
+{
+	int e = errno;
+	uint64_t bus = BUS_BIT;
+	raw_mask(SIG_BLOCK, &bus, NULL);
+	/* Signal fence: the window closes after SIGBUS is blocked again
+	 * (partner: shim_bus_window_signal's read and store). */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (t_held) {
+		/* pending again, with its own siginfo, blocked as the host
+		 * wants: for its sigwait, sigpending or a later unblock */
+		t_held = 0;
+		LIBC(syscall)(SYS_rt_tgsigqueueinfo, (long)getpid(),
+			      LIBC(syscall)(SYS_gettid), (long)SIGBUS, &t_held_si);
+	}
+	t_window = 0;
+	errno = e;
+}
+
+TTFT_HIDDEN int shim_bus_window_signal(siginfo_t *si, void *uc)
+{
+	(void)uc;
+	/* Signal fence: partner of the stores in enter/leave. */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (!t_window || !si)
+		return 0;
+	/* Held until the window closes: SIGBUS must stay deliverable while
+	 * the log is touched. A second one merges with it, as a blocked
+	 * standard signal does in the kernel. */
+	t_held_si = *si;
+	t_held = 1;
+	return 1;
+}
+
+/* ---- the calls that change the mask: forget what was known ---- */
+
+/* The real functions, resolved on first use (before the constructor) or
+ * by it: dlsym, like the other real functions. */
+static struct {
+	int (*sigprocmask)(int, const sigset_t *, sigset_t *);
+	int (*pthread_sigmask)(int, const sigset_t *, sigset_t *);
+	int (*sighold)(int);
+	int (*sigrelse)(int);
+	int (*sigblock)(int);
+	int (*sigsetmask)(int);
+	void (*siglongjmp)(sigjmp_buf, int);
+	void (*longjmp)(jmp_buf, int);
+	void (*longjmp_chk)(jmp_buf, int);
+	int (*setcontext)(const ucontext_t *);
+	int (*swapcontext)(ucontext_t *, const ucontext_t *);
+} g_real;
+
+static void *real(void *slot, const char *name)
+{
+	void **p = slot;
+	/* Relaxed: every thread stores the same value. */
+	void *f = __atomic_load_n(p, __ATOMIC_RELAXED);
+	if (__builtin_expect(!f, 0)) {
+		f = shim_resolve(name);
+		__atomic_store_n(p, f, __ATOMIC_RELAXED);
+	}
+	return f;
+}
+
+#define REAL(m, sym) ((__typeof__(g_real.m))real(&g_real.m, sym))
+
+__attribute__((constructor)) static void sigmask_init(void)
+{
+	int e = errno;
+	REAL(sigprocmask, "sigprocmask");
+	REAL(pthread_sigmask, "pthread_sigmask");
+	REAL(sighold, "sighold");
+	REAL(sigrelse, "sigrelse");
+	REAL(sigblock, "sigblock");
+	REAL(sigsetmask, "sigsetmask");
+	REAL(siglongjmp, "siglongjmp");
+	REAL(longjmp, "longjmp");
+	REAL(longjmp_chk, "__longjmp_chk");
+	REAL(setcontext, "setcontext");
+	REAL(swapcontext, "swapcontext");
+	errno = e;
+}
+
+/* Whether the thread blocks SIGBUS may change: ask the kernel next time.
+ * Before the call too: a handler that writes in between asks then. */
+static void forget(void)
+{
+	shim_t_bus = 0;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* partner: shim_bus_enter */
+}
+
+static int touches_bus(int how, const sigset_t *set)
+{
+	return set && (how == SIG_SETMASK || sigismember(set, SIGBUS) == 1);
+}
+
+TTFT_PUBLIC int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int bus = touches_bus(how, set);
+	if (bus)
+		forget();
+	int r = REAL(sigprocmask, "sigprocmask")(how, set, old);
+	if (bus)
+		forget();
+	return r;
+}
+
+TTFT_PUBLIC int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int bus = touches_bus(how, set);
+	if (bus)
+		forget();
+	int r = REAL(pthread_sigmask, "pthread_sigmask")(how, set, old);
+	if (bus)
+		forget();
+	return r;
+}
+
+TTFT_PUBLIC int sighold(int sig)
+{
+	forget();
+	int r = REAL(sighold, "sighold")(sig);
+	forget();
+	return r;
+}
+
+TTFT_PUBLIC int sigrelse(int sig)
+{
+	forget();
+	int r = REAL(sigrelse, "sigrelse")(sig);
+	forget();
+	return r;
+}
+
+TTFT_PUBLIC int sigblock(int mask)
+{
+	forget();
+	int r = REAL(sigblock, "sigblock")(mask);
+	forget();
+	return r;
+}
+
+TTFT_PUBLIC int sigsetmask(int mask)
+{
+	forget();
+	int r = REAL(sigsetmask, "sigsetmask")(mask);
+	forget();
+	return r;
+}
+
+/* A jump or a context switch may restore a mask saved earlier. */
+TTFT_PUBLIC void siglongjmp(sigjmp_buf env, int val)
+{
+	forget();
+	REAL(siglongjmp, "siglongjmp")(env, val);
+	__builtin_unreachable();
+}
+
+TTFT_PUBLIC void longjmp(jmp_buf env, int val)
+{
+	forget();
+	REAL(longjmp, "longjmp")(env, val);
+	__builtin_unreachable();
+}
+
+void __longjmp_chk(jmp_buf env, int val);
+TTFT_PUBLIC void __longjmp_chk(jmp_buf env, int val)
+{
+	forget();
+	REAL(longjmp_chk, "__longjmp_chk")(env, val);
+	__builtin_unreachable();
+}
+
+TTFT_PUBLIC int setcontext(const ucontext_t *u)
+{
+	forget();
+	return REAL(setcontext, "setcontext")(u);
+}
+
+TTFT_PUBLIC int swapcontext(ucontext_t *o, const ucontext_t *u)
+{
+	forget();
+	int r = REAL(swapcontext, "swapcontext")(o, u);
+	forget();
+	return r;
+}

@@ -1,0 +1,122 @@
+/* test_shim_stdio.c — stdio bytes that leave a process inside libc are
+ * seen (shim/preload/ttft_stdio_exit.c): a request left in an fdopen'ed
+ * stream's buffer when main returns, one left in a fully buffered stdout
+ * at exit(), and one written with dprintf. Each is one row with the
+ * response the server sent (read by `cat` after the writer exited, or by
+ * the writer itself), and the host's output is byte-identical with and
+ * without the shim. A request sent by a raw system call stays unseen: its
+ * response is a row that says so. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static int g_port;
+static pid_t g_srv;
+
+static void setup(void)
+{
+	char cmd[512], out[256], port[32];
+	snprintf(cmd, sizeof cmd, "%s/fd_host serve", tu_build_dir());
+	tu_tmp_log(out, sizeof out, "stdio_serve");
+	g_srv = tu_spawn(cmd, out);
+	ck_assert_msg(tu_wait_line(out, "port ", port, sizeof port, 30, g_srv) == 0,
+		      "fd_host serve did not start");
+	g_port = atoi(port);
+	ck_assert_int_gt(g_port, 0);
+}
+
+static void teardown(void)
+{
+	tu_stop(g_srv);
+}
+
+/* bash: connect on fd 3, then `then`; same stdout with and without the
+ * shim; the shim's log must hold exactly one row of 4 tokens: complete,
+ * or (unseen) one that says its request was not seen. */
+static void row(const char *then, int unseen)
+{
+	char log[256], cmd[2048], *out[2];
+	tu_tmp_log(log, sizeof log, "stdio");
+	for (int shim = 0; shim < 2; shim++) {
+		snprintf(cmd, sizeof cmd,
+			 "cd %s && TTFT_LOG=%s %s$PWD/libttftshim.so bash -c "
+			 "'exec 3<>/dev/tcp/127.0.0.1/%d; %s'",
+			 tu_build_dir(), log, shim ? "LD_PRELOAD=" : "TTFT_UNUSED=", g_port, then);
+		ck_assert_int_eq(tu_sh(cmd, &out[shim]), 0);
+	}
+	ck_assert_str_eq(out[1], out[0]);
+	ck_assert_msg(out[0][0] && strcmp(out[0], "0\n"), "%s: '%s'", then, out[0]);
+	free(out[0]);
+	free(out[1]);
+	char *js;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s", tu_build_dir(), log);
+	ck_assert_int_eq(tu_sh(cmd, &js), 0);
+	cJSON *j = cJSON_Parse(js);
+	ck_assert_msg(j != NULL, "%s", js);
+	cJSON *rs = cJSON_GetObjectItem(j, "requests");
+	ck_assert_msg(cJSON_GetArraySize(rs) == 1, "%s: %s", then, js);
+	cJSON *r = cJSON_GetArrayItem(rs, 0);
+	ck_assert_msg(cJSON_GetObjectItem(r, "status")->valuedouble == 200 &&
+		      cJSON_GetObjectItem(r, "tokens")->valuedouble == 4, "%s: %s", then, js);
+	if (!unseen) {
+		ck_assert_msg(cJSON_IsTrue(cJSON_GetObjectItem(r, "complete")) &&
+			      cJSON_IsNumber(cJSON_GetObjectItem(r, "ttft_s")) &&
+			      cJSON_IsFalse(cJSON_GetObjectItem(r, "request_unseen")),
+			      "%s: %s", then, js);
+	} else {
+		/* said, with the response's own facts; no TTFT invented */
+		const cJSON *note = cJSON_GetObjectItem(r, "note");
+		ck_assert_msg(cJSON_IsTrue(cJSON_GetObjectItem(r, "request_unseen")) &&
+			      cJSON_IsFalse(cJSON_GetObjectItem(r, "complete")) &&
+			      cJSON_IsNull(cJSON_GetObjectItem(r, "ttft_s")) &&
+			      cJSON_IsString(note) &&
+			      strstr(note->valuestring, "request was not seen"),
+			      "%s: %s", then, js);
+	}
+	free(js);
+	cJSON_Delete(j);
+	unlink(log);
+}
+
+START_TEST(fdopen_stream_flushed_when_main_returns)
+{
+	row("./stdio_host exit 3; cat <&3 | grep -c text", 0);
+}
+END_TEST
+
+START_TEST(buffered_stdout_flushed_by_exit)
+{
+	row("./stdio_host stdout >&3; cat <&3 | grep -c text", 0);
+}
+END_TEST
+
+START_TEST(dprintf_request)
+{
+	row("./stdio_host dprintf 3", 0);
+}
+END_TEST
+
+/* A path no preloaded library can see: the response still makes a row,
+ * which says its request was not seen. */
+START_TEST(raw_syscall_request_is_said_unseen)
+{
+	row("./stdio_host raw 3", 1);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("shim_stdio");
+	TCase *t = tu_tcase(s, "stdio", 120);
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, fdopen_stream_flushed_when_main_returns);
+	tcase_add_test(t, buffered_stdout_flushed_by_exit);
+	tcase_add_test(t, dprintf_request);
+	tcase_add_test(t, raw_syscall_request_is_said_unseen);
+	return tu_run(s);
+}

@@ -761,6 +761,19 @@ static const char *data_line_end(struct ttft_sse *s, const char *data,
 	return p;
 }
 
+/* scan_str for what is usually short (a token): one block first. */
+static inline const char *short_str(const char *b, const char *p,
+				    const char *e)
+{
+	if (e - p >= BLOCK) {
+		__typeof__(mask_str(load_block(p))) m = mask_str(load_block(p));
+		if (m)
+			return p + FIRST(m);
+		p += BLOCK;
+	}
+	return scan_str(b, p, e);
+}
+
 /* The line end after a token that starts at t (a decided event): where the
  * token's string ends, the bytes up to the line end are usually those of
  * the last such line (the suffix kept after the template); else scan. */
@@ -769,7 +782,7 @@ static const char *token_line_end(struct ttft_sse *s, const char *b,
 {
 	const char *q = t;
 	if (*q != '\\' && (unsigned char)*q >= 0x20) {
-		q = scan_str(b, t + 1, e);
+		q = short_str(b, t + 1, e);
 		while (q + 1 < e && *q == '\\' && !is_eol(q[1]))
 			q = scan_str(b, q + 2, e);
 	}
@@ -801,27 +814,34 @@ static const char *template_event(struct ttft_sse *s, const char *b,
 	if ((size_t)(e - p) <= tl || p[tl] == '"' || is_eol(p[tl]) ||
 	    memcmp(p, s->tmpl, tl) != 0)
 		return NULL;
+	const char *q = token_line_end(s, b, p + tl, e);
+	if (s->on_data)
+		s->on_data(s->ctx, p + s->tdata, (size_t)(q - p - s->tdata));
+	if (e - q >= 2 && q[0] == '\n' && q[1] == '\n') {
+		/* The whole event: its state before and after is the reset
+		 * one (no data line had begun), so none is written. */
+		if (s->on_event)
+			s->on_event(s->ctx, TTFT_SSE_TOKEN, 0);
+		return q + 2;
+	}
 	s->ev_data = s->line1 = 1;
 	s->ev_token = 1;
 	s->done_ok = 0;
 	s->js = J_SKIP;
 	s->line = L_DATA;
-	const char *q = token_line_end(s, b, p + tl, e);
-	if (s->on_data)
-		s->on_data(s->ctx, p + s->tdata, (size_t)(q - p - s->tdata));
-	if (e - q >= 2 && q[0] == '\n' && q[1] == '\n') {
-		s->line = L_START;
-		if (s->on_event)
-			s->on_event(s->ctx, TTFT_SSE_TOKEN, 0);
-		reset_event(s);
-		return q + 2;
-	}
 	return q;
 }
 
 void ttft_sse_feed(struct ttft_sse *s, const char *p, size_t n)
 {
 	const char *b = p, *e = p + n;
+	/* A read that starts with a token event of the stream's template
+	 * (the usual read of a stream): straight to it. */
+	if (s->tlen && s->line == L_START && !s->ev_data && !s->after_cr) {
+		const char *q = template_event(s, b, p, e);
+		if (q)
+			p = q;
+	}
 	const char *lstart = NULL; /* the current line's start, if here */
 	const char *line0 = NULL;  /* the event's first data line, if here */
 	const char *json0 = NULL;  /* … and its JSON */

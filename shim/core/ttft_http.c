@@ -33,7 +33,8 @@ static int hex_value(char ch)
  * extension): the data goes to fn at once. Returns the bytes used, or 0 to
  * leave them to the byte-by-byte path (which also reports malformed
  * sizes and takes chunks cut by the end of a read). */
-static size_t whole_chunk(const char *p, size_t n, data_fn fn, void *ctx)
+static inline __attribute__((always_inline)) size_t
+whole_chunk(const char *p, size_t n, data_fn fn, void *ctx)
 {
 	uint64_t v = 0;
 	size_t j = 0;

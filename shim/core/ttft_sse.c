@@ -807,8 +807,8 @@ static const char *token_line_end(struct ttft_sse *s, const char *b,
  * TOKEN and there are no flags, since the template was kept only before
  * any other finding). Then the line's end, and usually the event's, at
  * once. Returns where to go on, or NULL when the template does not fit. */
-static const char *template_event(struct ttft_sse *s, const char *b,
-				  const char *p, const char *e)
+static inline __attribute__((always_inline)) const char *
+template_event(struct ttft_sse *s, const char *b, const char *p, const char *e)
 {
 	size_t tl = s->tlen;
 	if ((size_t)(e - p) <= tl || p[tl] == '"' || is_eol(p[tl]) ||
@@ -832,16 +832,11 @@ static const char *template_event(struct ttft_sse *s, const char *b,
 	return q;
 }
 
-void ttft_sse_feed(struct ttft_sse *s, const char *p, size_t n)
+/* The lines of [p, e), in a read that began at b. */
+static __attribute__((noinline)) void feed_lines(struct ttft_sse *s,
+						 const char *b, const char *p,
+						 const char *e)
 {
-	const char *b = p, *e = p + n;
-	/* A read that starts with a token event of the stream's template
-	 * (the usual read of a stream): straight to it. */
-	if (s->tlen && s->line == L_START && !s->ev_data && !s->after_cr) {
-		const char *q = template_event(s, b, p, e);
-		if (q)
-			p = q;
-	}
 	const char *lstart = NULL; /* the current line's start, if here */
 	const char *line0 = NULL;  /* the event's first data line, if here */
 	const char *json0 = NULL;  /* … and its JSON */
@@ -919,6 +914,22 @@ void ttft_sse_feed(struct ttft_sse *s, const char *p, size_t n)
 			continue;
 		}
 	}
+}
+
+void ttft_sse_feed(struct ttft_sse *s, const char *p, size_t n)
+{
+	const char *b = p, *e = p + n;
+	/* A read that starts with a token event of the stream's template
+	 * (the usual read of a stream): straight to it. */
+	if (s->tlen && s->line == L_START && !s->ev_data && !s->after_cr) {
+		const char *q = template_event(s, b, p, e);
+		if (q == e)
+			return;
+		if (q)
+			p = q;
+	}
+	if (p < e)
+		feed_lines(s, b, p, e);
 }
 
 const char *ttft_sse_class_name(enum ttft_sse_class c)

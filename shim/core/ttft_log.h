@@ -247,57 +247,82 @@ static inline struct ttft_rec *ttft_log_reserve(struct ttft_log *log)
  * byte, a half-written line) never has the same seal, and other damage
  * passes with odds of about 2^-64. The seal's own bytes count as zero.
  * ~60 instructions (log version 1's byte-wise 32-bit hash took ~250). */
-static inline uint64_t rec_word(const struct ttft_rec *rec, size_t i)
+static inline uint64_t ttft_rec_word_(const struct ttft_rec *rec, size_t i)
 {
 	uint64_t w;
 	memcpy(&w, (const char *)rec + 8 * i, sizeof w);
 	return w;
 }
 
-static inline uint64_t seal_step(uint64_t h, uint64_t w)
+static inline uint64_t ttft_seal_step_(uint64_t h, uint64_t w)
 {
 	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
 	return h << 31 | h >> 33;
 }
 
+/* zero_text: the caller knows the text is all zeros (a constant, so that
+ * its words' steps fold). */
 static inline __attribute__((always_inline)) uint64_t
-ttft_rec_seal(const struct ttft_rec *rec)
+ttft_rec_seal_(const struct ttft_rec *rec, int zero_text)
 {
 	_Static_assert(offsetof(struct ttft_rec, seal) == 0 &&
 		       offsetof(struct ttft_rec, seal_hi) == 60, "seal words");
-	uint64_t w0 = rec_word(rec, 0) >> 32;        /* kind, flags */
-	uint64_t w7 = rec_word(rec, 7) & 0xffffffffu; /* seq */
+	_Static_assert(offsetof(struct ttft_rec, text) == 64, "text words");
+	uint64_t w0 = ttft_rec_word_(rec, 0) >> 32;        /* kind, flags */
+	uint64_t w7 = ttft_rec_word_(rec, 7) & 0xffffffffu; /* seq */
 	uint64_t h0 = 1, h1 = 2, h2 = 3, h3 = 4;
-	h0 = seal_step(h0, w0);
-	h1 = seal_step(h1, rec_word(rec, 1));
-	h2 = seal_step(h2, rec_word(rec, 2));
-	h3 = seal_step(h3, rec_word(rec, 3));
-	h0 = seal_step(h0, rec_word(rec, 4));
-	h1 = seal_step(h1, rec_word(rec, 5));
-	h2 = seal_step(h2, rec_word(rec, 6));
-	h3 = seal_step(h3, w7);
+	h0 = ttft_seal_step_(h0, w0);
+	h1 = ttft_seal_step_(h1, ttft_rec_word_(rec, 1));
+	h2 = ttft_seal_step_(h2, ttft_rec_word_(rec, 2));
+	h3 = ttft_seal_step_(h3, ttft_rec_word_(rec, 3));
+	h0 = ttft_seal_step_(h0, ttft_rec_word_(rec, 4));
+	h1 = ttft_seal_step_(h1, ttft_rec_word_(rec, 5));
+	h2 = ttft_seal_step_(h2, ttft_rec_word_(rec, 6));
+	h3 = ttft_seal_step_(h3, w7);
+#define TTFT_TEXT_WORD_(i) (zero_text ? 0 : ttft_rec_word_(rec, i))
 #pragma GCC unroll 2
 	for (size_t i = 8; i < TTFT_REC_SIZE / 8; i += 4) {
-		h0 = seal_step(h0, rec_word(rec, i));
-		h1 = seal_step(h1, rec_word(rec, i + 1));
-		h2 = seal_step(h2, rec_word(rec, i + 2));
-		h3 = seal_step(h3, rec_word(rec, i + 3));
+		h0 = ttft_seal_step_(h0, TTFT_TEXT_WORD_(i));
+		h1 = ttft_seal_step_(h1, TTFT_TEXT_WORD_(i + 1));
+		h2 = ttft_seal_step_(h2, TTFT_TEXT_WORD_(i + 2));
+		h3 = ttft_seal_step_(h3, TTFT_TEXT_WORD_(i + 3));
 	}
+#undef TTFT_TEXT_WORD_
 	uint64_t k = h0 ^ h1 ^ h2 ^ h3;
 	if ((uint32_t)k == 0)
 		k |= 1; /* 0 means "not yet published" */
 	return k;
 }
 
-static inline __attribute__((always_inline)) void
-ttft_log_publish(struct ttft_rec *rec)
+static inline __attribute__((always_inline)) uint64_t
+ttft_rec_seal(const struct ttft_rec *rec)
 {
-	uint64_t k = ttft_rec_seal(rec);
+	return ttft_rec_seal_(rec, 0);
+}
+
+static inline __attribute__((always_inline)) void
+ttft_log_publish_(struct ttft_rec *rec, int zero_text)
+{
+	uint64_t k = ttft_rec_seal_(rec, zero_text);
 	rec->seal_hi = (uint32_t)(k >> 32);
 	/* Release: the record's fields are visible before its seal (a
 	 * reader that sees the seal checks them against it). */
 	__atomic_store_n(&rec->seal, (uint32_t)k, __ATOMIC_RELEASE);
 }
+
+static inline __attribute__((always_inline)) void
+ttft_log_publish(struct ttft_rec *rec)
+{
+	ttft_log_publish_(rec, 0);
+}
+
+/* The same, for a record whose text was just written as all zeros. */
+static inline __attribute__((always_inline)) void
+ttft_log_publish_zero_text(struct ttft_rec *rec)
+{
+	ttft_log_publish_(rec, 1);
+}
+
 uint64_t ttft_log_new_conn(struct ttft_log *log);
 
 /* 1 if rec's seal matches its bytes. */

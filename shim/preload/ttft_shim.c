@@ -243,10 +243,11 @@ put_rec(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
 		if (tlen > TTFT_REC_TEXT)
 			tlen = TTFT_REC_TEXT;
 		memcpy(r->text, text, tlen); /* the rest: a fresh slot's zeros */
+		ttft_log_publish(r);
 	} else {
 		memset(r->text, 0, TTFT_REC_TEXT);
+		ttft_log_publish_zero_text(r);
 	}
-	ttft_log_publish(r);
 }
 
 static void put(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,

@@ -384,6 +384,25 @@ static void line_track(struct ttft_http_tx *tx, const char *p, size_t n)
 	}
 }
 
+/* No space or control byte in the target [t, te), a block at a time: the
+ * line goes on to lend (" HTTP/1.x" follows the target), so a block that
+ * starts in the target may be read whole while it ends by lend. */
+static int target_clean(const char *t, const char *te, const char *lend)
+{
+	for (; t < te; t += BLOCK) {
+		if (lend - t < BLOCK) {
+			for (; t < te; t++)
+				if ((unsigned char)*t <= ' ')
+					return 0;
+			return 1;
+		}
+		__typeof__(mask_sp(load_block(t))) m = mask_sp(load_block(t));
+		if (m && FIRST(m) < (size_t)(te - t))
+			return 0;
+	}
+	return 1;
+}
+
 /* METHOD SP request-target SP HTTP/1.x: a method token, then a target
  * target_ok takes. Anything else ("Michael Gilfix was here") is not HTTP.
  * l/ll: the line; cut: only its first bytes are in l, the rest was
@@ -414,9 +433,8 @@ static int request_line_ok(const struct ttft_http_tx *tx, const char *l, size_t 
 	if (memcmp(v, "HTTP/1.", 7) != 0 || v[7] < '0' || v[7] > '9' || v[-1] != ' ')
 		return 0;
 	const char *t = l + m + 1, *te = v - 1;
-	for (const char *q = t; q < te; q++)
-		if ((unsigned char)*q <= ' ')
-			return 0; /* a space or a control byte in the target */
+	if (!target_clean(t, te, l + ll))
+		return 0; /* a space or a control byte in the target */
 	size_t tn = (size_t)(te - t);
 	return target_ok(l, m, t, tn < keep - m - 1 ? tn : keep - m - 1);
 }
@@ -692,18 +710,11 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 	}
 }
 
-void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
-		       const char *p, size_t n, int64_t t_end,
-		       ttft_http_emit emit, void *ctx)
+/* The bytes [i, n) of a read, by the state machines. */
+static __attribute__((noinline)) void
+rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
+	 const char *p, size_t n, size_t i)
 {
-	rx->emit = emit;
-	rx->ctx = ctx;
-	rx->t_now = t_end;
-	size_t i = 0;
-	/* A stream's reads are mostly whole chunks: straight to the body. */
-	if (rx->st == RX_BODY_CHUNKED && rx->ch.st == CH_SIZE && !rx->ch.digits)
-		for (size_t k; i < n && (k = whole_chunk(p + i, n - i, rx_body, rx)); )
-			i += k;
 	while (i < n && rx->st != RX_DEAD) {
 		char c = p[i];
 		switch (rx->st) {
@@ -795,6 +806,22 @@ void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 			continue;
 		}
 	}
+}
+
+void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
+		       const char *p, size_t n, int64_t t_end,
+		       ttft_http_emit emit, void *ctx)
+{
+	rx->emit = emit;
+	rx->ctx = ctx;
+	rx->t_now = t_end;
+	size_t i = 0;
+	/* A stream's reads are mostly whole chunks: straight to the body. */
+	if (rx->st == RX_BODY_CHUNKED && rx->ch.st == CH_SIZE && !rx->ch.digits)
+		for (size_t k; i < n && (k = whole_chunk(p + i, n - i, rx_body, rx)); )
+			i += k;
+	if (i < n)
+		rx_bytes(rx, tx, p, n, i);
 }
 
 void ttft_http_rx_eof(struct ttft_http_rx *rx, int64_t t_end,

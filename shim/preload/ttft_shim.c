@@ -57,7 +57,7 @@ TTFT_HIDDEN int64_t shim_now(void)
 	return ttft_now_ns();
 }
 
-static void after_fork(void)
+SHIM_COLD static void after_fork(void)
 {
 	g_pid = getpid();
 	t_tid = 0;
@@ -66,7 +66,7 @@ static void after_fork(void)
 
 /* The one check on the path that writes records: in a child made by any
  * kind of fork, re-read the pid (and the thread id) once. */
-static inline void fork_check(void)
+static inline __attribute__((always_inline)) void fork_check(void)
 {
 	if (__builtin_expect(*g_forkword == 0, 0))
 		after_fork();
@@ -395,7 +395,7 @@ static unsigned alloc_slot(void)
 }
 
 /* This process's view of fd's connection, or NULL. */
-static struct shim_conn *conn_of(int fd)
+static inline __attribute__((always_inline)) struct shim_conn *conn_of(int fd)
 {
 	unsigned slot = shim_slot(fd);
 	if (!slot)

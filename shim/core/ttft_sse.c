@@ -777,8 +777,8 @@ static inline const char *short_str(const char *b, const char *p,
 /* The line end after a token that starts at t (a decided event): where the
  * token's string ends, the bytes up to the line end are usually those of
  * the last such line (the suffix kept after the template); else scan. */
-static const char *token_line_end(struct ttft_sse *s, const char *b,
-				  const char *t, const char *e)
+static inline __attribute__((always_inline)) const char *
+token_line_end(struct ttft_sse *s, const char *b, const char *t, const char *e)
 {
 	const char *q = t;
 	if (*q != '\\' && (unsigned char)*q >= 0x20) {

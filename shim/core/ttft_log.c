@@ -316,6 +316,16 @@ struct ttft_rec *ttft_log_slot_cold(struct ttft_log *log, uint64_t i)
 	return &seg[i & log->seg_mask];
 }
 
+struct ttft_rec *ttft_log_reserve(struct ttft_log *log)
+{
+	return ttft_log_reserve_inline(log);
+}
+
+void ttft_log_publish(struct ttft_rec *rec)
+{
+	ttft_log_publish_inline(rec);
+}
+
 uint64_t ttft_log_new_conn(struct ttft_log *log)
 {
 	if (!log->hdr || __atomic_load_n(&log->detached, __ATOMIC_RELAXED))

@@ -217,8 +217,11 @@ void ttft_log_close(struct ttft_log *log);
 struct ttft_rec *ttft_log_slot_cold(struct ttft_log *log, uint64_t i);
 
 /* Reserve a slot; NULL when full (the drop is counted). Fill it, then call
- * ttft_log_publish(). Inline: every traced token event writes a record. */
-static inline struct ttft_rec *ttft_log_reserve(struct ttft_log *log)
+ * ttft_log_publish(). */
+struct ttft_rec *ttft_log_reserve(struct ttft_log *log);
+/* The same, inline: the shim writes a record for every traced token. */
+static inline __attribute__((always_inline)) struct ttft_rec *
+ttft_log_reserve_inline(struct ttft_log *log)
 {
 	struct ttft_log_hdr *h = log->hdr;
 	if (!h)
@@ -310,13 +313,16 @@ ttft_log_publish_(struct ttft_rec *rec, int zero_text)
 	__atomic_store_n(&rec->seal, (uint32_t)k, __ATOMIC_RELEASE);
 }
 
+/* Seal and publish a filled slot. */
+void ttft_log_publish(struct ttft_rec *rec);
+/* The same, inline (the shim's record writing), and for a record whose
+ * text was just written as all zeros. */
 static inline __attribute__((always_inline)) void
-ttft_log_publish(struct ttft_rec *rec)
+ttft_log_publish_inline(struct ttft_rec *rec)
 {
 	ttft_log_publish_(rec, 0);
 }
 
-/* The same, for a record whose text was just written as all zeros. */
 static inline __attribute__((always_inline)) void
 ttft_log_publish_zero_text(struct ttft_rec *rec)
 {

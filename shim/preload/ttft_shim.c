@@ -225,7 +225,7 @@ put_rec(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
 	size_t tlen)
 {
 	fork_check();
-	struct ttft_rec *r = ttft_log_reserve(&g_log);
+	struct ttft_rec *r = ttft_log_reserve_inline(&g_log);
 	if (!r)
 		return;
 	r->kind = kind;
@@ -243,7 +243,7 @@ put_rec(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
 		if (tlen > TTFT_REC_TEXT)
 			tlen = TTFT_REC_TEXT;
 		memcpy(r->text, text, tlen); /* the rest: a fresh slot's zeros */
-		ttft_log_publish(r);
+		ttft_log_publish_inline(r);
 	} else {
 		memset(r->text, 0, TTFT_REC_TEXT);
 		ttft_log_publish_zero_text(r);

@@ -34,7 +34,7 @@ static int hex_value(char ch)
  * leave them to the byte-by-byte path (which also reports malformed
  * sizes and takes chunks cut by the end of a read). */
 static inline __attribute__((always_inline)) size_t
-whole_chunk(const char *p, size_t n, data_fn fn, void *ctx)
+chunk_span(const char *p, size_t n, const char **data, size_t *len)
 {
 	uint64_t v = 0;
 	size_t j = 0;
@@ -45,8 +45,19 @@ whole_chunk(const char *p, size_t n, data_fn fn, void *ctx)
 	j += 2;
 	if (n - j < v + 2 || p[j + v] != '\r' || p[j + v + 1] != '\n')
 		return 0;
-	fn(ctx, p + j, (size_t)v);
+	*data = p + j;
+	*len = (size_t)v;
 	return j + (size_t)v + 2;
+}
+
+static inline __attribute__((always_inline)) size_t
+whole_chunk(const char *p, size_t n, data_fn fn, void *ctx)
+{
+	const char *data;
+	size_t len, k = chunk_span(p, n, &data, &len);
+	if (k)
+		fn(ctx, data, len);
+	return k;
 }
 
 /* Decode chunked framing; body bytes go to fn. Returns CH_MORE when all n
@@ -816,10 +827,23 @@ void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 	rx->ctx = ctx;
 	rx->t_now = t_end;
 	size_t i = 0;
-	/* A stream's reads are mostly whole chunks: straight to the body. */
-	if (rx->st == RX_BODY_CHUNKED && rx->ch.st == CH_SIZE && !rx->ch.digits)
-		for (size_t k; i < n && (k = whole_chunk(p + i, n - i, rx_body, rx)); )
+	/* A stream's reads are mostly whole chunks: straight to the body, and
+	 * a token event that is a whole chunk is reported here, through this
+	 * call's emit (the classifier's callback is for everything else). */
+	if (rx->st == RX_BODY_CHUNKED && rx->ch.st == CH_SIZE && !rx->ch.digits) {
+		const char *data;
+		size_t len;
+		for (size_t k; i < n && (k = chunk_span(p + i, n - i, &data, &len)); ) {
 			i += k;
+			/* counted before feeding, as rx_body does */
+			rx->body_bytes += len;
+			if (rx->is_sse && !rx->compressed &&
+			    ttft_sse_feed_token(&rx->sse, data, len))
+				emit_ev(emit, ctx, TTFT_EV_SSE_TOKEN, 0, rx->seq,
+					t_end, (int64_t)rx->body_bytes,
+					(int64_t)rx->tokens++, NULL, 0);
+		}
+	}
 	if (i < n)
 		rx_bytes(rx, tx, p, n, i);
 }

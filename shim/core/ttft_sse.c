@@ -806,11 +806,14 @@ token_line_end(struct ttft_sse *s, const char *b, const char *t, const char *e)
  * the scanner where a full read would (a token, decided: the class is
  * TOKEN and there are no flags, since the template was kept only before
  * any other finding). Then the line's end, and usually the event's, at
- * once. Returns where to go on, or NULL when the template does not fit. */
+ * once. Returns where to go on, or NULL when the template does not fit;
+ * *whole: the event ended there, and its TOKEN is the caller's to report. */
 static inline __attribute__((always_inline)) const char *
-template_event(struct ttft_sse *s, const char *b, const char *p, const char *e)
+template_event(struct ttft_sse *s, const char *b, const char *p, const char *e,
+	       int *whole)
 {
 	size_t tl = s->tlen;
+	*whole = 0;
 	if ((size_t)(e - p) <= tl || p[tl] == '"' || is_eol(p[tl]) ||
 	    memcmp(p, s->tmpl, tl) != 0)
 		return NULL;
@@ -820,8 +823,7 @@ template_event(struct ttft_sse *s, const char *b, const char *p, const char *e)
 	if (e - q >= 2 && q[0] == '\n' && q[1] == '\n') {
 		/* The whole event: its state before and after is the reset
 		 * one (no data line had begun), so none is written. */
-		if (s->on_event)
-			s->on_event(s->ctx, TTFT_SSE_TOKEN, 0);
+		*whole = 1;
 		return q + 2;
 	}
 	s->ev_data = s->line1 = 1;
@@ -859,7 +861,10 @@ static __attribute__((noinline)) void feed_lines(struct ttft_sse *s,
 		case L_START:
 			lstart = p;
 			if (s->tlen && !s->ev_data) {
-				const char *q = template_event(s, b, p, e);
+				int whole;
+				const char *q = template_event(s, b, p, e, &whole);
+				if (whole && s->on_event)
+					s->on_event(s->ctx, TTFT_SSE_TOKEN, 0);
 				if (q) {
 					p = q;
 					continue;
@@ -916,20 +921,30 @@ static __attribute__((noinline)) void feed_lines(struct ttft_sse *s,
 	}
 }
 
-void ttft_sse_feed(struct ttft_sse *s, const char *p, size_t n)
+int ttft_sse_feed_token(struct ttft_sse *s, const char *p, size_t n)
 {
 	const char *b = p, *e = p + n;
 	/* A read that starts with a token event of the stream's template
 	 * (the usual read of a stream): straight to it. */
 	if (s->tlen && s->line == L_START && !s->ev_data && !s->after_cr) {
-		const char *q = template_event(s, b, p, e);
-		if (q == e)
-			return;
+		int whole;
+		const char *q = template_event(s, b, p, e, &whole);
+		if (whole && q == e)
+			return 1;
+		if (whole && s->on_event)
+			s->on_event(s->ctx, TTFT_SSE_TOKEN, 0);
 		if (q)
 			p = q;
 	}
 	if (p < e)
 		feed_lines(s, b, p, e);
+	return 0;
+}
+
+void ttft_sse_feed(struct ttft_sse *s, const char *p, size_t n)
+{
+	if (ttft_sse_feed_token(s, p, n) && s->on_event)
+		s->on_event(s->ctx, TTFT_SSE_TOKEN, 0);
 }
 
 const char *ttft_sse_class_name(enum ttft_sse_class c)

@@ -4,6 +4,9 @@ CC ?= cc
 WERROR ?= -Werror
 CFLAGS ?= -O2 -g
 SHIM_CFLAGS ?= $(CFLAGS)
+# The shim is built whole-program (its traced paths cross several files:
+# wrapper, sniffer, classifier, log); docs/performance.md.
+SHIM_LTO ?= -flto=auto
 LDFLAGS ?=
 BASEFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) -MMD -MP
 PKGS := libcurl libcjson
@@ -69,7 +72,7 @@ FORCE:
 # would collide with the read/recv it defines.
 $(B)/pic/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(BASEFLAGS) $(SHIM_CFLAGS) -fPIC -fvisibility=hidden -U_FORTIFY_SOURCE -Ishim/core -Ishim/preload -c $< -o $@
+	$(CC) $(BASEFLAGS) $(SHIM_CFLAGS) $(SHIM_LTO) -fPIC -fvisibility=hidden -U_FORTIFY_SOURCE -Ishim/core -Ishim/preload -c $< -o $@
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -85,7 +88,7 @@ SHIM_FORBIDDEN := malloc|calloc|realloc|reallocarray|free|strdup|strndup|posix_m
 	fread|fwrite|setvbuf|setbuf|fileno|fseeko?|ftello?|rewind|tmpfile|open_memstream|\
 	fmemopen|stdin|stdout|stderr|_IO_.*|__overflow|__uflow
 $(B)/libttftshim.so: $(SHIM_OBJ) shim/preload/ttft_ssl.map
-	$(CC) -shared -o $@.tmp $(SHIM_OBJ) -ldl -lpthread -Wl,-z,defs -Wl,--as-needed -lc \
+	$(CC) $(SHIM_CFLAGS) $(SHIM_LTO) -fPIC -shared -o $@.tmp $(SHIM_OBJ) -ldl -lpthread -Wl,-z,defs -Wl,--as-needed -lc \
 		-Wl,--version-script=shim/preload/ttft_ssl.map
 	@bad=$$(nm -u -D $@.tmp | awk '{print $$NF}' | sed 's/@.*//' | \
 		grep -Ex '$(subst $(space),,$(SHIM_FORBIDDEN))' | tr '\n' ' '); \

@@ -10,9 +10,13 @@
  * Instructions come from callgrind (valgrind), as the slope between runs of
  * N and 2N calls, so start-up and exit cancel; "added" is the slope with the
  * shim minus the slope without. Time comes from interleaved runs (without,
- * with, under strace; medians over ROUNDS rounds), the client timing its calls;
- * the strace column is `strace -f -e trace=network,read,write` on the same
- * client, and the last column says how many times cheaper the shim is.
+ * with, under strace; medians over ROUNDS rounds), the client timing its calls
+ * (wall time, and its thread's CPU time); the strace column is
+ * `strace -f -e trace=network,read,write` on the same client, and the last
+ * columns say how many times cheaper the shim is: strace's added wall time
+ * over the shim's added CPU time (the shim's whole cost is work on the
+ * calling thread; the CPU time holds less of the machine's noise), and over
+ * its added wall time.
  *
  * usage: bench_shim [SHIM [BUILD_DIR]]   (defaults build/libttftshim.so, build)
  *        bench_shim --profile recv|send|untraced [SHIM [BUILD_DIR]]
@@ -20,6 +24,8 @@
  *            (read it with callgrind_annotate --inclusive=yes)
  *        bench_shim --instr recv|send|untraced [SHIM [BUILD_DIR]]
  *            prints only that row's instructions (base, added)
+ *        bench_shim --time recv|send|untraced [SHIM [BUILD_DIR]]
+ *            prints only that row's times
  * Internal: bench_shim client recv|send|untraced PORT N [TIMED]
  */
 #include <arpa/inet.h>
@@ -35,8 +41,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ROUNDS 7
-#define TIMED_N 20000
+#define ROUNDS 11
+#define TIMED_N 20000 /* calls a round under strace */
+#define TIMED_MUL 5   /* … and this many times more plain and with the shim */
 
 static const char g_event[] =
 	"data: {\"id\":\"cmpl-9a7e\",\"object\":\"text_completion\","
@@ -101,30 +108,43 @@ static int client_connect(int port)
 	return fd;
 }
 
-/* Prints the nanoseconds per measured call when timed. */
+/* The calling thread's CPU time (user and system). */
+static int64_t cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Prints the nanoseconds per measured call when timed: wall, then the
+ * thread's CPU time. */
 static int client(const char *kind, int port, long n, int timed)
 {
 	static char buf[4096];
-	int64_t t0 = 0, t1 = 0;
+	int64_t t0 = 0, t1 = 0, c0 = 0, c1 = 0;
 	if (!strcmp(kind, "untraced")) {
 		int p[2];
 		if (pipe(p) != 0)
 			die("pipe");
 		char c = 'x';
+		c0 = cpu_ns();
 		t0 = now_ns();
 		for (long i = 0; i < n; i++)
 			if (write(p[1], &c, 1) != 1 || read(p[0], &c, 1) != 1)
 				die("pipe i/o");
 		t1 = now_ns();
+		c1 = cpu_ns();
 		n *= 2; /* two calls an iteration */
 	} else if (!strcmp(kind, "send")) {
 		int fd = client_connect(port);
 		size_t len = sizeof g_small_req - 1;
+		c0 = cpu_ns();
 		t0 = now_ns();
 		for (long i = 0; i < n; i++)
 			if (send(fd, g_small_req, len, 0) != (ssize_t)len)
 				die("send");
 		t1 = now_ns();
+		c1 = cpu_ns();
 		close(fd);
 	} else if (!strcmp(kind, "recv")) {
 		int fd = client_connect(port);
@@ -133,18 +153,21 @@ static int client(const char *kind, int port, long n, int timed)
 		size_t hl = sizeof g_headers - 1;
 		if (recv(fd, buf, hl, MSG_WAITALL) != (ssize_t)hl)
 			die("recv headers");
+		c0 = cpu_ns();
 		t0 = now_ns();
 		for (long i = 0; i < n; i++)
 			if (recv(fd, buf, g_chunk_len, MSG_WAITALL) != (ssize_t)g_chunk_len)
 				die("recv event");
 		t1 = now_ns();
+		c1 = cpu_ns();
 		close(fd);
 	} else {
 		fprintf(stderr, "bench_shim: unknown client kind %s\n", kind);
 		return 2;
 	}
 	if (timed)
-		printf("%.2f\n", (double)(t1 - t0) / (double)n);
+		printf("%.2f %.2f\n", (double)(t1 - t0) / (double)n,
+		       (double)(c1 - c0) / (double)n);
 	return 0;
 }
 
@@ -285,8 +308,10 @@ static double callgrind(char *const argv[], enum mode mode)
 	return total;
 }
 
-/* One client run of n calls against a fresh server. */
-static double client_run(const char *kind, long n, enum mode mode, int timed)
+/* One client run of n calls against a fresh server: callgrind's total, or
+ * when timed the wall ns per call (and the CPU ns in *cpu). */
+static double client_run(const char *kind, long n, enum mode mode, int timed,
+			 double *cpu)
 {
 	int port = 0;
 	pid_t srv = strcmp(kind, "untraced") ? serve(kind, &port, n) : -1;
@@ -309,7 +334,10 @@ static double client_run(const char *kind, long n, enum mode mode, int timed)
 			fprintf(stderr, "bench_shim: %s client failed (%d)\n", kind, rc);
 			exit(1);
 		}
-		v = atof(out);
+		char *end;
+		v = strtod(out, &end);
+		if (cpu)
+			*cpu = strtod(end, NULL);
 	} else {
 		v = callgrind(argv, mode);
 	}
@@ -321,8 +349,10 @@ static double client_run(const char *kind, long n, enum mode mode, int timed)
 /* Instructions per call added by the shim: slopes over n and 2n calls. */
 static double added_instr(const char *kind, long n, double *base)
 {
-	double p1 = client_run(kind, n, PLAIN, 0), p2 = client_run(kind, 2 * n, PLAIN, 0);
-	double s1 = client_run(kind, n, SHIM, 0), s2 = client_run(kind, 2 * n, SHIM, 0);
+	double p1 = client_run(kind, n, PLAIN, 0, NULL);
+	double p2 = client_run(kind, 2 * n, PLAIN, 0, NULL);
+	double s1 = client_run(kind, n, SHIM, 0, NULL);
+	double s2 = client_run(kind, 2 * n, SHIM, 0, NULL);
 	long calls = !strcmp(kind, "untraced") ? 2 * n : n;
 	*base = (p2 - p1) / (double)calls;
 	return ((s2 - s1) - (p2 - p1)) / (double)calls;
@@ -340,32 +370,43 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* ns per call: plain and with the shim (medians), and what the shim and
- * strace add (medians of the differences within each round). */
-struct timing { double plain, shim, shim_add, strace_add; };
+/* ns per call: plain and with the shim (medians of wall time), what the
+ * shim adds in wall time and in the client's CPU time, and what strace adds
+ * in wall time (medians of the differences within each round). The shim's
+ * cost is work on the calling thread, so its CPU time is its cost with less
+ * of the machine's noise; strace's is the tracer's stops and context
+ * switches, which the client's CPU time does not hold, so it is wall time. */
+struct timing { double plain, shim, shim_add, shim_cpu_add, strace_add; };
 
 static void timed(const char *kind, struct timing *t)
 {
-	long n = !strcmp(kind, "untraced") ? 10 * TIMED_N : TIMED_N;
-	double pl[ROUNDS], sh[ROUNDS], sd[ROUNDS], st[ROUNDS];
+	/* The plain and shim runs are short: more calls, so a round is long
+	 * enough that a neighbour's burst is a small part of it. */
+	int untraced = !strcmp(kind, "untraced");
+	long n = untraced ? 10 * TIMED_N : TIMED_N;
+	long mul = untraced ? 1 : TIMED_MUL;
+	double pl[ROUNDS], sh[ROUNDS], sd[ROUNDS], sc[ROUNDS], st[ROUNDS];
 	for (int r = 0; r < ROUNDS; r++) {
 		/* interleaved, the order turning each round: drift and the
 		 * machine's other work hit all three alike */
-		double v[3] = {0, 0, 0};
+		double v[3] = {0, 0, 0}, c[3] = {0, 0, 0};
 		for (int k = 0; k < 3; k++) {
 			int m = (k + r) % 3;
-			if (m == STRACE && !g_have_strace)
-				continue;
-			v[m] = client_run(kind, n, (enum mode)m, 1);
+			if (m == STRACE && (!g_have_strace || untraced))
+				continue; /* no strace column for untraced fds */
+			v[m] = client_run(kind, m == STRACE ? n : mul * n,
+					  (enum mode)m, 1, &c[m]);
 		}
 		pl[r] = v[PLAIN];
 		sh[r] = v[SHIM];
 		sd[r] = v[SHIM] - v[PLAIN];
+		sc[r] = c[SHIM] - c[PLAIN];
 		st[r] = v[STRACE] - v[PLAIN];
 	}
 	t->plain = median(pl, ROUNDS);
 	t->shim = median(sh, ROUNDS);
 	t->shim_add = median(sd, ROUNDS);
+	t->shim_cpu_add = median(sc, ROUNDS);
 	t->strace_add = median(st, ROUNDS);
 }
 
@@ -439,6 +480,15 @@ static void machine(void)
 	       sysconf(_SC_NPROCESSORS_ONLN), load);
 }
 
+/* "how many times" a over b, or why there is no number. */
+static void ratio(char *out, size_t len, double a, double b)
+{
+	if (b > 0)
+		snprintf(out, len, "%.0f", a / b);
+	else
+		snprintf(out, len, "n/a (<=0)");
+}
+
 static int have(const char *prog)
 {
 	char cmd[256];
@@ -452,13 +502,17 @@ int main(int argc, char **argv)
 	if (argc > 4 && !strcmp(argv[1], "client"))
 		return client(argv[2], atoi(argv[3]), atol(argv[4]), argc > 5);
 	signal(SIGPIPE, SIG_IGN);
-	const char *profile = NULL, *only = NULL;
+	const char *profile = NULL, *only = NULL, *only_time = NULL;
 	if (argc > 2 && !strcmp(argv[1], "--profile")) {
 		profile = argv[2];
 		argc -= 2;
 		argv += 2;
 	} else if (argc > 2 && !strcmp(argv[1], "--instr")) {
 		only = argv[2];
+		argc -= 2;
+		argv += 2;
+	} else if (argc > 2 && !strcmp(argv[1], "--time")) {
+		only_time = argv[2];
 		argc -= 2;
 		argv += 2;
 	}
@@ -476,7 +530,7 @@ int main(int argc, char **argv)
 		static char keep[64];
 		snprintf(keep, sizeof keep, "callgrind.bench.%s", profile);
 		g_keep = keep;
-		client_run(profile, 2000, SHIM, 0);
+		client_run(profile, 2000, SHIM, 0, NULL);
 		printf("%s\n", keep);
 		return 0;
 	}
@@ -486,6 +540,15 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	if (only_time) {
+		struct timing t;
+		timed(only_time, &t);
+		machine();
+		printf("%s: ns base %.1f, shim %.1f, added %+.1f wall %+.1f cpu, "
+		       "strace %+.0f wall\n", only_time, t.plain, t.shim, t.shim_add,
+		       t.shim_cpu_add, t.strace_add);
+		return 0;
+	}
 	static const char *const kinds[] = {"recv", "send", "untraced"};
 	static const char *const label[] = {
 		"traced recv, one SSE token event", "traced send, whole request",
@@ -501,24 +564,24 @@ int main(int argc, char **argv)
 	printf("token event: %zu-byte data line (vLLM completions chunk, %zu bytes "
 	       "with chunk framing); request: %zu bytes\n",
 	       sizeof g_event - 3, g_chunk_len, sizeof g_small_req - 1);
-	printf("%-34s %11s %11s %9s %9s %9s %11s %9s\n", "per call",
+	printf("%-34s %11s %11s %9s %9s %9s %9s %11s %9s %9s\n", "per call",
 	       "instr base", "instr added", "ns base", "ns shim", "ns added",
-	       "ns strace+", "x cheaper");
+	       "cpu added", "ns strace+", "x (cpu)", "x (wall)");
 	for (int i = 0; i < 3; i++) {
-		char ib[24] = "n/a", ia[24] = "n/a", st[24] = "n/a", ra[24] = "n/a";
+		char ib[24] = "n/a", ia[24] = "n/a", st[24] = "n/a";
+		char rc[24] = "n/a", rw[24] = "n/a";
 		if (g_have_valgrind) {
 			snprintf(ib, sizeof ib, "%.0f", base[i]);
 			snprintf(ia, sizeof ia, "%+.0f", ins[i]);
 		}
 		if (g_have_strace && i < 2) {
 			snprintf(st, sizeof st, "%+.0f", tm[i].strace_add);
-			if (tm[i].shim_add > 0)
-				snprintf(ra, sizeof ra, "%.0f", tm[i].strace_add / tm[i].shim_add);
-			else
-				snprintf(ra, sizeof ra, "inf");
+			ratio(rc, sizeof rc, tm[i].strace_add, tm[i].shim_cpu_add);
+			ratio(rw, sizeof rw, tm[i].strace_add, tm[i].shim_add);
 		}
-		printf("%-34s %11s %11s %9.1f %9.1f %+9.1f %11s %9s\n", label[i], ib, ia,
-		       tm[i].plain, tm[i].shim, tm[i].shim_add, st, ra);
+		printf("%-34s %11s %11s %9.1f %9.1f %+9.1f %+9.1f %11s %9s %9s\n",
+		       label[i], ib, ia, tm[i].plain, tm[i].shim, tm[i].shim_add,
+		       tm[i].shim_cpu_add, st, rc, rw);
 	}
 	if (g_have_valgrind) {
 		double pb, pa;
@@ -532,7 +595,10 @@ int main(int argc, char **argv)
 		printf("strace: n/a (not installed)\n");
 	printf("instructions: callgrind slopes over N and 2N calls (start-up cancels; "
 	       "under valgrind clock_gettime is a syscall, natively the vDSO adds "
-	       "~20-60 a read). time: medians over %d interleaved rounds of %d calls "
-	       "(x cheaper: strace's added time over the shim's)\n", ROUNDS, TIMED_N);
+	       "~20-60 a read). time: medians over %d interleaved rounds (%d calls "
+	       "plain and with the shim, %d under strace); cpu added: the client "
+	       "thread's CPU time; x (cpu): strace's added wall time over the "
+	       "shim's added CPU time, x (wall): over its added wall time\n",
+	       ROUNDS, TIMED_MUL * TIMED_N, TIMED_N);
 	return 0;
 }

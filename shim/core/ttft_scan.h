@@ -45,6 +45,12 @@ static inline unsigned mask_lit(block_t v)
 	__m128i sp = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(' ')), v);
 	return (unsigned)_mm_movemask_epi8(_mm_or_si128(m, sp));
 }
+/* a space or a control byte (what a request target cannot hold) */
+static inline unsigned mask_sp(block_t v)
+{
+	return (unsigned)_mm_movemask_epi8(
+		_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(' ')), v));
+}
 #define FIRST(m) ((size_t)__builtin_ctz(m))
 #define DROP(m, k) ((m) >> (k)) /* forget the first k bytes' bits */
 /* two blocks a step: one test for 32 bytes */
@@ -90,6 +96,10 @@ static inline uint64_t mask_eol(block_t v)
 static inline uint64_t mask_lit(block_t v)
 {
 	return equal(v, ',') | equal(v, '}') | equal(v, ']') | below(v, 0x21);
+}
+static inline uint64_t mask_sp(block_t v)
+{
+	return below(v, 0x21);
 }
 #define FIRST(m) ((size_t)__builtin_ctzll(m) >> 3)
 #define DROP(m, k) ((m) >> (8 * (k)))

@@ -761,15 +761,28 @@ static const char *data_line_end(struct ttft_sse *s, const char *data,
 	return p;
 }
 
+/* scan_str for what is usually short (a token): one block first. */
+static inline const char *short_str(const char *b, const char *p,
+				    const char *e)
+{
+	if (e - p >= BLOCK) {
+		__typeof__(mask_str(load_block(p))) m = mask_str(load_block(p));
+		if (m)
+			return p + FIRST(m);
+		p += BLOCK;
+	}
+	return scan_str(b, p, e);
+}
+
 /* The line end after a token that starts at t (a decided event): where the
  * token's string ends, the bytes up to the line end are usually those of
  * the last such line (the suffix kept after the template); else scan. */
-static const char *token_line_end(struct ttft_sse *s, const char *b,
-				  const char *t, const char *e)
+static inline __attribute__((always_inline)) const char *
+token_line_end(struct ttft_sse *s, const char *b, const char *t, const char *e)
 {
 	const char *q = t;
 	if (*q != '\\' && (unsigned char)*q >= 0x20) {
-		q = scan_str(b, t + 1, e);
+		q = short_str(b, t + 1, e);
 		while (q + 1 < e && *q == '\\' && !is_eol(q[1]))
 			q = scan_str(b, q + 2, e);
 	}
@@ -793,35 +806,39 @@ static const char *token_line_end(struct ttft_sse *s, const char *b,
  * the scanner where a full read would (a token, decided: the class is
  * TOKEN and there are no flags, since the template was kept only before
  * any other finding). Then the line's end, and usually the event's, at
- * once. Returns where to go on, or NULL when the template does not fit. */
-static const char *template_event(struct ttft_sse *s, const char *b,
-				  const char *p, const char *e)
+ * once. Returns where to go on, or NULL when the template does not fit;
+ * *whole: the event ended there, and its TOKEN is the caller's to report. */
+static inline __attribute__((always_inline)) const char *
+template_event(struct ttft_sse *s, const char *b, const char *p, const char *e,
+	       int *whole)
 {
 	size_t tl = s->tlen;
+	*whole = 0;
 	if ((size_t)(e - p) <= tl || p[tl] == '"' || is_eol(p[tl]) ||
 	    memcmp(p, s->tmpl, tl) != 0)
 		return NULL;
+	const char *q = token_line_end(s, b, p + tl, e);
+	if (s->on_data)
+		s->on_data(s->ctx, p + s->tdata, (size_t)(q - p - s->tdata));
+	if (e - q >= 2 && q[0] == '\n' && q[1] == '\n') {
+		/* The whole event: its state before and after is the reset
+		 * one (no data line had begun), so none is written. */
+		*whole = 1;
+		return q + 2;
+	}
 	s->ev_data = s->line1 = 1;
 	s->ev_token = 1;
 	s->done_ok = 0;
 	s->js = J_SKIP;
 	s->line = L_DATA;
-	const char *q = token_line_end(s, b, p + tl, e);
-	if (s->on_data)
-		s->on_data(s->ctx, p + s->tdata, (size_t)(q - p - s->tdata));
-	if (e - q >= 2 && q[0] == '\n' && q[1] == '\n') {
-		s->line = L_START;
-		if (s->on_event)
-			s->on_event(s->ctx, TTFT_SSE_TOKEN, 0);
-		reset_event(s);
-		return q + 2;
-	}
 	return q;
 }
 
-void ttft_sse_feed(struct ttft_sse *s, const char *p, size_t n)
+/* The lines of [p, e), in a read that began at b. */
+static __attribute__((noinline)) void feed_lines(struct ttft_sse *s,
+						 const char *b, const char *p,
+						 const char *e)
 {
-	const char *b = p, *e = p + n;
 	const char *lstart = NULL; /* the current line's start, if here */
 	const char *line0 = NULL;  /* the event's first data line, if here */
 	const char *json0 = NULL;  /* … and its JSON */
@@ -844,7 +861,10 @@ void ttft_sse_feed(struct ttft_sse *s, const char *p, size_t n)
 		case L_START:
 			lstart = p;
 			if (s->tlen && !s->ev_data) {
-				const char *q = template_event(s, b, p, e);
+				int whole;
+				const char *q = template_event(s, b, p, e, &whole);
+				if (whole && s->on_event)
+					s->on_event(s->ctx, TTFT_SSE_TOKEN, 0);
 				if (q) {
 					p = q;
 					continue;
@@ -899,6 +919,32 @@ void ttft_sse_feed(struct ttft_sse *s, const char *p, size_t n)
 			continue;
 		}
 	}
+}
+
+int ttft_sse_feed_token(struct ttft_sse *s, const char *p, size_t n)
+{
+	const char *b = p, *e = p + n;
+	/* A read that starts with a token event of the stream's template
+	 * (the usual read of a stream): straight to it. */
+	if (s->tlen && s->line == L_START && !s->ev_data && !s->after_cr) {
+		int whole;
+		const char *q = template_event(s, b, p, e, &whole);
+		if (whole && q == e)
+			return 1;
+		if (whole && s->on_event)
+			s->on_event(s->ctx, TTFT_SSE_TOKEN, 0);
+		if (q)
+			p = q;
+	}
+	if (p < e)
+		feed_lines(s, b, p, e);
+	return 0;
+}
+
+void ttft_sse_feed(struct ttft_sse *s, const char *p, size_t n)
+{
+	if (ttft_sse_feed_token(s, p, n) && s->on_event)
+		s->on_event(s->ctx, TTFT_SSE_TOKEN, 0);
 }
 
 const char *ttft_sse_class_name(enum ttft_sse_class c)

@@ -124,6 +124,11 @@ void ttft_sse_init(struct ttft_sse *s, ttft_sse_event_cb on_event,
 /* Forget any partial event (a new response starts). Keeps callbacks. */
 void ttft_sse_reset(struct ttft_sse *s);
 void ttft_sse_feed(struct ttft_sse *s, const char *p, size_t n);
+/* The same, but when the bytes are exactly one token event (the usual read
+ * of a stream: one that fits the stream's template) it returns 1 and that
+ * event is the caller's to report: on_event is not called for it.
+ * Otherwise 0, every event reported. */
+int ttft_sse_feed_token(struct ttft_sse *s, const char *p, size_t n);
 const char *ttft_sse_class_name(enum ttft_sse_class c);
 
 #endif

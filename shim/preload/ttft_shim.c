@@ -59,7 +59,7 @@ TTFT_HIDDEN int64_t shim_now(void)
 	return ttft_now_ns();
 }
 
-static void after_fork(void)
+SHIM_COLD static void after_fork(void)
 {
 	g_pid = getpid();
 	t_tid = 0;
@@ -68,7 +68,7 @@ static void after_fork(void)
 
 /* The one check on the path that writes records: in a child made by any
  * kind of fork, re-read the pid (and the thread id) once. */
-static inline void fork_check(void)
+static inline __attribute__((always_inline)) void fork_check(void)
 {
 	if (__builtin_expect(*g_forkword == 0, 0))
 		after_fork();
@@ -219,13 +219,17 @@ TTFT_HIDDEN int shim_log_fault(const void *addr)
 
 /* ---- records ---- */
 
-static void put(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
-		uint64_t conn, int64_t a, int64_t b, uint32_t seq,
-		const char *text, size_t tlen)
+/* One record. Without text its text words are written as zeros (a fresh
+ * slot's bytes anyway), so that the seal's hash of them folds to constants
+ * where this is inlined (emit, the path of every token event). */
+static inline __attribute__((always_inline)) void
+put_rec(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
+	uint64_t conn, int64_t a, int64_t b, uint32_t seq, const char *text,
+	size_t tlen)
 {
 	fork_check();
 	int w = shim_bus_enter(); /* the log's pages, SIGBUS deliverable */
-	struct ttft_rec *r = ttft_log_reserve(&g_log);
+	struct ttft_rec *r = ttft_log_reserve_inline(&g_log);
 	if (!r) {
 		shim_bus_leave(w);
 		return;
@@ -244,9 +248,12 @@ static void put(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
 	if (text) {
 		if (tlen > TTFT_REC_TEXT)
 			tlen = TTFT_REC_TEXT;
-		memcpy(r->text, text, tlen);
+		memcpy(r->text, text, tlen); /* the rest: a fresh slot's zeros */
+		ttft_log_publish_inline(r);
+	} else {
+		memset(r->text, 0, TTFT_REC_TEXT);
+		ttft_log_publish_zero_text(r);
 	}
-	ttft_log_publish(r);
 	shim_bus_leave(w);
 }
 
@@ -259,32 +266,56 @@ static uint64_t new_conn(void)
 	return id;
 }
 
+static void put(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
+		uint64_t conn, int64_t a, int64_t b, uint32_t seq,
+		const char *text, size_t tlen)
+{
+	put_rec(kind, flags, t, fd, err, conn, a, b, seq, text, tlen);
+}
+
+/* What emit needs of the connection the sniffer reads. */
 struct emit_ctx {
 	int fd;
 	uint64_t conn;
+	const struct shim_conn *c;
 };
+
+/* The network's share of TTFT: one TCP_INFO per response. The caller
+ * restores errno. */
+SHIM_COLD static int64_t rtt_us(int fd, int64_t none)
+{
+	struct tcp_info ti;
+	socklen_t tl = sizeof ti;
+	if (LIBC(getsockopt)(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
+		return ti.tcpi_rtt;
+	return none;
+}
+
+/* TLS: the token became visible at the TLS read's return; the socket read
+ * that brought its ciphertext is the wire's view. */
+SHIM_COLD static void tls_wire(const struct emit_ctx *c, uint32_t seq)
+{
+	int64_t tw = __atomic_load_n(&c->c->t_wire_rx, __ATOMIC_RELAXED);
+	if (tw)
+		put(TTFT_EV_TLS_WIRE, 0, tw, c->fd, 0, c->conn, 0, 0, seq,
+		    NULL, 0);
+}
 
 static void emit(void *ctx, const struct ttft_http_event *ev)
 {
 	const struct emit_ctx *c = ctx;
 	int64_t b = ev->b;
-	if (ev->kind == TTFT_EV_RESP_HEADERS) {
-		/* The network's share of TTFT: one TCP_INFO per response. The
-		 * caller restores errno. */
-		struct tcp_info ti;
-		socklen_t tl = sizeof ti;
-		if (LIBC(getsockopt)(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
-			b = ti.tcpi_rtt;
-	}
-	put(ev->kind, ev->flags, ev->t_ns, c->fd, 0, c->conn, ev->a, b,
-	    ev->seq, ev->text, ev->text_len);
-	/* TLS: the token became visible at the TLS read's return; the socket
-	 * read that brought its ciphertext is the wire's view. */
-	const struct shim_conn *s = shim_conn_of(c->fd);
-	int64_t tw = s ? __atomic_load_n(&s->t_wire_rx, __ATOMIC_RELAXED) : 0;
-	if (s && ev->kind == TTFT_EV_SSE_TOKEN && ev->b == 0 && s->tls && tw)
-		put(TTFT_EV_TLS_WIRE, 0, tw, c->fd, 0, c->conn, 0, 0, ev->seq,
-		    NULL, 0);
+	if (__builtin_expect(ev->kind == TTFT_EV_RESP_HEADERS, 0))
+		b = rtt_us(c->fd, b);
+	if (!ev->text) /* every token event: the text's seal folds */
+		put_rec(ev->kind, ev->flags, ev->t_ns, c->fd, 0, c->conn, ev->a,
+			b, ev->seq, NULL, 0);
+	else
+		put_rec(ev->kind, ev->flags, ev->t_ns, c->fd, 0, c->conn, ev->a,
+			b, ev->seq, ev->text, ev->text_len);
+	if (__builtin_expect(c->c->tls, 0) && ev->kind == TTFT_EV_SSE_TOKEN &&
+	    ev->b == 0)
+		tls_wire(c, ev->seq);
 }
 
 TTFT_HIDDEN void shim_put(uint16_t kind, uint16_t flags, int64_t t, int fd,
@@ -382,7 +413,7 @@ static unsigned alloc_slot(void)
 static void announce(struct shim_conn *c, int fd);
 
 /* This process's view of fd's connection, or NULL. */
-static struct shim_conn *conn_of(int fd)
+static inline __attribute__((always_inline)) struct shim_conn *conn_of(int fd)
 {
 	unsigned slot = shim_slot(fd);
 	if (!slot)
@@ -661,7 +692,7 @@ static int hard_error(int err)
 static void plain_sent(int fd, struct shim_conn *c, const void *p, size_t n,
 		       int64_t t0, int64_t t1)
 {
-	struct emit_ctx ec = {fd, c->conn};
+	struct emit_ctx ec = {fd, c->conn, c};
 	if (__builtin_expect(c->tx.expect, 0) && n) {
 		/* Relaxed: rx.seq is written by the receiving thread; a
 		 * stale value only delays the decision to the next send. */
@@ -722,7 +753,7 @@ TTFT_HIDDEN void shim_plain_recv(int fd, const void *p, size_t n, int64_t t1)
 	struct shim_conn *c = conn_of(fd);
 	if (!c)
 		return;
-	struct emit_ctx ec = {fd, c->conn};
+	struct emit_ctx ec = {fd, c->conn, c};
 	ttft_http_rx_feed(&c->rx, &c->tx, p, n, t1, emit, &ec);
 }
 
@@ -731,7 +762,7 @@ TTFT_HIDDEN void shim_plain_eof(int fd, int64_t t1)
 	struct shim_conn *c = conn_of(fd);
 	if (!c)
 		return;
-	struct emit_ctx ec = {fd, c->conn};
+	struct emit_ctx ec = {fd, c->conn, c};
 	ttft_http_rx_eof(&c->rx, t1, emit, &ec);
 }
 
@@ -751,17 +782,15 @@ TTFT_HIDDEN void shim_on_sent_unseen(int fd, ssize_t ret, int err, int64_t t0,
 		shim_established(fd, t0);
 	if (c->tls)
 		return; /* ciphertext (kTLS): the TLS library's plaintext is fed */
-	struct emit_ctx ec = {fd, c->conn};
+	struct emit_ctx ec = {fd, c->conn, c};
 	ttft_http_tx_unseen(&c->tx, (uint64_t)ret, t1, emit, &ec);
 }
 
-TTFT_HIDDEN void shim_on_recv(int fd, const struct iovec *iov, int iovcnt,
-			      ssize_t ret, int err, int flags, int64_t t1)
+SHIM_COLD static void on_recv_rare(int fd, struct shim_conn *c,
+				   const struct iovec *iov, int iovcnt,
+				   ssize_t ret, int err, int flags, int64_t t1)
 {
-	struct shim_conn *c = conn_of(fd);
-	if (!c)
-		return;
-	struct emit_ctx ec = {fd, c->conn};
+	struct emit_ctx ec = {fd, c->conn, c};
 	if (ret < 0) {
 		if (hard_error(err))
 			put(TTFT_EV_IO_ERROR, 0, t1, fd, err, c->conn, ret, 0,
@@ -800,12 +829,31 @@ TTFT_HIDDEN void shim_on_recv(int fd, const struct iovec *iov, int iovcnt,
 	}
 }
 
+TTFT_HIDDEN void shim_on_recv(int fd, const struct iovec *iov, int iovcnt,
+			      ssize_t ret, int err, int flags, int64_t t1)
+{
+	struct shim_conn *c = conn_of(fd);
+	if (!c)
+		return;
+	/* The usual read: bytes into one buffer, on an established plaintext
+	 * connection; everything else is on_recv_rare's. */
+	if (__builtin_expect(ret > 0 && iovcnt == 1 &&
+			     !(flags & (MSG_PEEK | MSG_TRUNC)) &&
+			     !(c->pending | c->tls), 1)) {
+		struct emit_ctx ec = {fd, c->conn, c};
+		size_t n = iov->iov_len < (size_t)ret ? iov->iov_len : (size_t)ret;
+		ttft_http_rx_feed(&c->rx, &c->tx, iov->iov_base, n, t1, emit, &ec);
+		return;
+	}
+	on_recv_rare(fd, c, iov, iovcnt, ret, err, flags, t1);
+}
+
 TTFT_HIDDEN void shim_on_recv_unseen(int fd, int64_t t1)
 {
 	struct shim_conn *c = conn_of(fd);
 	if (!c || c->tls)
 		return;
-	struct emit_ctx ec = {fd, c->conn};
+	struct emit_ctx ec = {fd, c->conn, c};
 	ttft_http_rx_lost(&c->rx, t1, emit, &ec);
 }
 

@@ -27,6 +27,11 @@
 #define TTFT_HIDDEN __attribute__((visibility("hidden")))
 #define TTFT_PUBLIC __attribute__((visibility("default")))
 #define SHIM_COLD __attribute__((noinline, cold))
+/* The traced path of a wrapper that carries a stream's bytes (recv, read,
+ * send, write): out of the wrapper's fast path like SHIM_COLD, but compiled
+ * for speed, with the sniffer, the classifier and the record writing
+ * inlined into its one frame (docs/performance.md). */
+#define SHIM_TRACED __attribute__((noinline, flatten))
 
 /* fds at or above this are never traced (documented in docs/shim.md). */
 #define TTFT_MAX_FD 65536

@@ -233,7 +233,7 @@ TTFT_PUBLIC int connect(int fd, const struct sockaddr *sa, socklen_t len)
 
 /* ---- sending ---- */
 
-SHIM_COLD static ssize_t send_traced(int fd, const void *buf, size_t len,
+SHIM_TRACED static ssize_t send_traced(int fd, const void *buf, size_t len,
 				     int flags)
 {
 	struct iovec iov = {(void *)buf, len};
@@ -305,7 +305,7 @@ TTFT_PUBLIC int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 	return sendmmsg_traced(fd, vec, vlen, flags);
 }
 
-SHIM_COLD static ssize_t write_traced(int fd, const void *buf, size_t len)
+SHIM_TRACED static ssize_t write_traced(int fd, const void *buf, size_t len)
 {
 	struct iovec iov = {(void *)buf, len};
 	SENT(fd, LIBC(write)(fd, buf, len), &iov, 1);
@@ -416,7 +416,7 @@ TTFT_PUBLIC ssize_t splice(int in, loff_t *ioff, int out, loff_t *ooff,
 
 /* ---- receiving ---- */
 
-SHIM_COLD static ssize_t recv_traced(int fd, void *buf, size_t len, int flags)
+SHIM_TRACED static ssize_t recv_traced(int fd, void *buf, size_t len, int flags)
 {
 	struct iovec iov = {buf, len};
 	RECEIVED(fd, LIBC(recv)(fd, buf, len, flags), &iov, 1, flags);
@@ -429,7 +429,7 @@ TTFT_PUBLIC ssize_t recv(int fd, void *buf, size_t len, int flags)
 	return recv_traced(fd, buf, len, flags);
 }
 
-SHIM_COLD static ssize_t recvfrom_traced(int fd, void *buf, size_t len,
+SHIM_TRACED static ssize_t recvfrom_traced(int fd, void *buf, size_t len,
 					 int flags, struct sockaddr *sa,
 					 socklen_t *alen)
 {
@@ -494,7 +494,7 @@ TTFT_PUBLIC int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
 	return recvmmsg_traced(fd, vec, vlen, flags, timeout);
 }
 
-SHIM_COLD static ssize_t read_traced(int fd, void *buf, size_t len)
+SHIM_TRACED static ssize_t read_traced(int fd, void *buf, size_t len)
 {
 	struct iovec iov = {buf, len};
 	RECEIVED(fd, LIBC(read)(fd, buf, len), &iov, 1, 0);

@@ -402,6 +402,39 @@ START_TEST(seal_catches_damage)
 }
 END_TEST
 
+/* The shim's inline publish of a record without text (its text words
+ * taken as zeros, so that their seal steps fold) gives the seal every
+ * reader checks; a text byte it did not expect would read as damage. */
+START_TEST(zero_text_publish_is_the_same_seal)
+{
+	for (int i = 0; i < 64; i++) {
+		struct ttft_rec r, w;
+		memset(&r, 0, sizeof r);
+		r.kind = (uint16_t)(1 + i % (TTFT_EV__COUNT - 1));
+		r.flags = (uint16_t)(i * 257);
+		r.t_ns = 1000003LL * i;
+		r.pid = 100 + i;
+		r.tid = 200 + i;
+		r.fd = i;
+		r.conn = (uint64_t)i << 40;
+		r.a = -i;
+		r.b = i * 7;
+		r.seq = (uint32_t)i;
+		w = r;
+		ttft_log_publish_zero_text(&r);
+		ttft_log_publish(&w);
+		ck_assert_uint_ne(r.seal, 0);
+		ck_assert_msg(r.seal == w.seal && r.seal_hi == w.seal_hi,
+			      "record %d: zero-text seal differs", i);
+		ck_assert_int_eq(ttft_rec_sealed(&r), 1);
+		r.seal = r.seal_hi = 0;
+		r.text[i] = 'x';
+		ttft_log_publish_zero_text(&r);
+		ck_assert_int_eq(ttft_rec_sealed(&r), 0);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("log");
@@ -413,5 +446,6 @@ int main(void)
 	tcase_add_test(t, writer_killed_while_writing);
 	tcase_add_test(t, refuses_foreign_files);
 	tcase_add_test(t, seal_catches_damage);
+	tcase_add_test(t, zero_text_publish_is_the_same_seal);
 	return tu_run(s);
 }

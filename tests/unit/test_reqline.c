@@ -68,6 +68,27 @@ START_TEST(request_lines)
 }
 END_TEST
 
+/* The target is checked a block at a time: a control byte or a space at
+ * any place of a target longer than a block, the last byte before the
+ * version too, is found; bytes above the space are not. */
+START_TEST(target_bytes_every_place)
+{
+	char line[128];
+	for (int len = 1; len <= 40; len++)
+		for (int k = 1; k < len; k++)
+			for (int bad = 0; bad < 2; bad++) {
+				memset(line, 'a', sizeof line);
+				memcpy(line, "GET /", 5);
+				line[4 + k] = bad ? ' ' : '\x01';
+				strcpy(line + 4 + len, " HTTP/1.1");
+				check_line(line, "DESYNC");
+			}
+	memset(line, 0, sizeof line);
+	strcpy(line, "GET /\x7f\x80\xff\x21~abcdefghijklmnopqrstuvwxyz HTTP/1.1");
+	check_line(line, "REQ SENT");
+}
+END_TEST
+
 static void feed(struct ttft_http_tx *tx, const struct ttft_http_rx *rx,
 		 const char *s, int64_t t)
 {
@@ -156,6 +177,7 @@ int main(void)
 	Suite *s = suite_create("reqline");
 	TCase *t = tu_tcase(s, "reqline", 60);
 	tcase_add_test(t, request_lines);
+	tcase_add_test(t, target_bytes_every_place);
 	tcase_add_test(t, refused_expect_ends_the_request);
 	tcase_add_test(t, expect_continue_then_body);
 	tcase_add_test(t, unseen_bytes);

@@ -37,22 +37,12 @@ static uint64_t g_n;
 static void put(uint16_t kind, const struct stream *s, int64_t a, int64_t b,
 		const char *text)
 {
-	struct ttft_rec *r = ttft_log_reserve(&g_log);
-	if (!r)
-		return;
-	r->kind = kind;
-	r->t_ns = g_t;
-	r->pid = 4242;
-	r->tid = s->tid;
-	r->fd = s->fd;
-	r->conn = kind == TTFT_EV_DNS_BEGIN || kind == TTFT_EV_DNS_END ? 0 : s->conn;
-	r->a = a;
-	r->b = b;
-	r->seq = s->seq;
-	if (text)
-		memcpy(r->text, text, strnlen(text, sizeof r->text));
-	ttft_log_publish(r);
-	g_n++;
+	if (ttft_log_put(&g_log, &(struct ttft_event){
+		    .kind = kind, .t_ns = g_t, .pid = 4242, .tid = s->tid, .fd = s->fd,
+		    .conn = kind == TTFT_EV_DNS_BEGIN || kind == TTFT_EV_DNS_END ? 0 : s->conn,
+		    .a = a, .b = b, .seq = s->seq, .text = text,
+		    .text_len = text ? strnlen(text, TTFT_REC_TEXT) : 0}))
+		g_n++;
 }
 
 /* One event of stream s; times advance 1-3 us an event. */

@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <string.h>
 
 #define TTFT_LOG_MAGIC "TTFTLOG1"
 #define TTFT_LOG_VERSION 2u
@@ -210,10 +211,57 @@ int ttft_log_open(struct ttft_log *log, const char *path, uint64_t cap_bytes,
 		  const char **why);
 void ttft_log_close(struct ttft_log *log);
 
-/* Reserve a slot; NULL when full (the drop is counted). Fill it, then call
- * ttft_log_publish(). */
+/* One event as a writer hands it to the log: every field of a record but
+ * the seal. text: text_len bytes, cut to TTFT_REC_TEXT (the rest of the
+ * record's text stays NUL: NUL-padded, not always NUL-terminated), or
+ * NULL. */
+struct ttft_event {
+	uint16_t kind;      /* enum ttft_kind */
+	uint16_t flags;     /* TTFT_F_* */
+	int64_t t_ns;       /* CLOCK_MONOTONIC */
+	int32_t pid, tid, fd, err;
+	uint64_t conn;
+	int64_t a, b;
+	uint32_t seq;
+	const char *text;
+	size_t text_len;
+};
+
+/* The two halves of ttft_log_put, apart only for the log's own tests (a
+ * writer stopped between them): reserve a slot, NULL when full (the drop
+ * is counted); fill it, then publish it (seal_hi, then the seal, release). */
 struct ttft_rec *ttft_log_reserve(struct ttft_log *log);
 void ttft_log_publish(struct ttft_rec *rec);
+
+/* The one record writer, the shim's and the tools': reserve a slot, fill
+ * it, seal it (docs/log-format.md, "Writing"). 1 when written; 0 when
+ * dropped: the log is full, detached, or the slot's segment could not be
+ * allocated (counted in the header). Lock-free, no allocation,
+ * async-signal-safe. Inline: on the shim's hot path the event's fields go
+ * straight into the slot. */
+static inline int ttft_log_put(struct ttft_log *log, const struct ttft_event *ev)
+{
+	struct ttft_rec *r = ttft_log_reserve(log);
+	if (!r)
+		return 0;
+	/* the slot is zeroed and ours alone until the seal: plain stores */
+	r->kind = ev->kind;
+	r->flags = ev->flags;
+	r->t_ns = ev->t_ns;
+	r->pid = ev->pid;
+	r->tid = ev->tid;
+	r->fd = ev->fd;
+	r->err = ev->err;
+	r->conn = ev->conn;
+	r->a = ev->a;
+	r->b = ev->b;
+	r->seq = ev->seq;
+	if (ev->text)
+		memcpy(r->text, ev->text,
+		       ev->text_len < TTFT_REC_TEXT ? ev->text_len : TTFT_REC_TEXT);
+	ttft_log_publish(r);
+	return 1;
+}
 uint64_t ttft_log_new_conn(struct ttft_log *log);
 
 /* The record's 64-bit check (docs/log-format.md): its low half goes in

@@ -221,26 +221,10 @@ static void put(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
 		const char *text, size_t tlen)
 {
 	fork_check();
-	struct ttft_rec *r = ttft_log_reserve(&g_log);
-	if (!r)
-		return;
-	r->kind = kind;
-	r->flags = flags;
-	r->t_ns = t;
-	r->pid = g_pid;
-	r->tid = cur_tid();
-	r->fd = fd;
-	r->err = err;
-	r->conn = conn;
-	r->a = a;
-	r->b = b;
-	r->seq = seq;
-	if (text) {
-		if (tlen > TTFT_REC_TEXT)
-			tlen = TTFT_REC_TEXT;
-		memcpy(r->text, text, tlen);
-	}
-	ttft_log_publish(r);
+	ttft_log_put(&g_log, &(struct ttft_event){
+		.kind = kind, .flags = flags, .t_ns = t, .pid = g_pid,
+		.tid = cur_tid(), .fd = fd, .err = err, .conn = conn, .a = a,
+		.b = b, .seq = seq, .text = text, .text_len = tlen});
 }
 
 struct emit_ctx {

@@ -20,19 +20,10 @@ static struct ttft_log g_log;
 static void ev(uint16_t kind, int64_t t, int pid, uint64_t conn, uint32_t seq,
 	       int64_t a, int64_t b, const char *text)
 {
-	struct ttft_rec *r = ttft_log_reserve(&g_log);
-	r->kind = kind;
-	r->t_ns = t;
-	r->pid = pid;
-	r->tid = pid;
-	r->fd = 5;
-	r->conn = conn;
-	r->seq = seq;
-	r->a = a;
-	r->b = b;
-	if (text)
-		strncpy(r->text, text, sizeof r->text);
-	ttft_log_publish(r);
+	ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
+		.kind = kind, .t_ns = t, .pid = pid, .tid = pid, .fd = 5, .conn = conn,
+		.seq = seq, .a = a, .b = b, .text = text,
+		.text_len = text ? strnlen(text, TTFT_REC_TEXT) : 0}));
 }
 
 /* conn 1 (pid 100): DNS 1 ms, connect 2 ms, two streamed requests with
@@ -541,17 +532,9 @@ END_TEST
 static void ev_raw(uint16_t kind, uint16_t flags, int64_t t, uint64_t conn,
 		   int64_t a, const void *text, size_t tlen)
 {
-	struct ttft_rec *r = ttft_log_reserve(&g_log);
-	r->kind = kind;
-	r->flags = flags;
-	r->t_ns = t;
-	r->pid = 100;
-	r->tid = 100;
-	r->fd = 5;
-	r->conn = conn;
-	r->a = a;
-	memcpy(r->text, text, tlen);
-	ttft_log_publish(r);
+	ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
+		.kind = kind, .flags = flags, .t_ns = t, .pid = 100, .tid = 100, .fd = 5,
+		.conn = conn, .a = a, .text = text, .text_len = tlen}));
 }
 
 /* llama.cpp's timings arrive in each request's own stream: each of two

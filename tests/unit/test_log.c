@@ -1,5 +1,5 @@
 /* test_log.c — the shared-memory log: concurrent writers in several
- * processes, a full log, and damaged files. */
+ * processes, a full log, damaged files, and the one writer's fields. */
 #include <check.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,16 +27,12 @@ static void *writer(void *arg)
 {
 	struct wr *w = arg;
 	for (int i = 0; i < PER_THREAD; i++) {
-		struct ttft_rec *r = ttft_log_reserve(w->log);
-		if (!r)
-			continue;
-		r->kind = TTFT_EV_MARK;
-		r->pid = w->proc;
-		r->tid = w->thread;
-		r->a = i;
-		r->b = (int64_t)w->proc * 1000003 + w->thread * 7919 + i;
-		memset(r->text, 'a' + (i % 26), sizeof r->text);
-		ttft_log_publish(r);
+		char text[TTFT_REC_TEXT];
+		memset(text, 'a' + (i % 26), sizeof text);
+		ttft_log_put(w->log, &(struct ttft_event){
+			.kind = TTFT_EV_MARK, .pid = w->proc, .tid = w->thread, .a = i,
+			.b = (int64_t)w->proc * 1000003 + w->thread * 7919 + i,
+			.text = text, .text_len = sizeof text});
 	}
 	return NULL;
 }
@@ -102,12 +98,7 @@ START_TEST(full_log_counts_drops)
 	ck_assert_int_eq(ttft_log_open(&log, g_path, 16 * TTFT_REC_SIZE, &why), 0);
 	int ok = 0;
 	for (int i = 0; i < 100; i++) {
-		struct ttft_rec *r = ttft_log_reserve(&log);
-		if (r) {
-			r->kind = TTFT_EV_MARK;
-			ttft_log_publish(r);
-			ok++;
-		}
+		ok += ttft_log_put(&log, &(struct ttft_event){.kind = TTFT_EV_MARK});
 	}
 	ck_assert_int_eq(ok, 16);
 	ttft_log_close(&log);
@@ -133,10 +124,7 @@ static void write_log(const char *path, int n)
 	const char *why;
 	ck_assert_int_eq(ttft_log_open(&log, path, 1 << 20, &why), 0);
 	for (int i = 0; i < n; i++) {
-		struct ttft_rec *r = ttft_log_reserve(&log);
-		r->kind = TTFT_EV_MARK;
-		r->t_ns = i;
-		ttft_log_publish(r);
+		ck_assert(ttft_log_put(&log, &(struct ttft_event){.kind = TTFT_EV_MARK, .t_ns = i}));
 	}
 	ttft_log_close(&log);
 }
@@ -255,13 +243,9 @@ START_TEST(writer_killed_while_writing)
 		if (ttft_log_open(&log, g_path, 64u << 20, &why) != 0)
 			_exit(3);
 		for (int64_t i = 0;; i++) {
-			struct ttft_rec *r = ttft_log_reserve(&log);
-			if (!r)
+			if (!ttft_log_put(&log, &(struct ttft_event){
+				    .kind = TTFT_EV_MARK, .a = i, .b = ~i}))
 				_exit(0);
-			r->kind = TTFT_EV_MARK;
-			r->a = i;
-			r->b = ~i;
-			ttft_log_publish(r);
 		}
 	}
 	/* kill it once it is writing (slow under the sanitizers and load:
@@ -402,6 +386,61 @@ START_TEST(seal_catches_damage)
 }
 END_TEST
 
+/* ttft_log_put, the one writer: every field lands where docs/log-format.md
+ * puts it, the text is cut at 64 bytes and NUL-padded, the seal matches,
+ * and a full log says 0 and counts the drop. */
+START_TEST(put_writes_every_field)
+{
+	tu_tmp_log(g_path, sizeof g_path, "put");
+	struct ttft_log log;
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&log, g_path, 16 * TTFT_REC_SIZE, &why), 0);
+	static const char long_text[] = "POST /v1/chat/completions?a=0123456789abcdef"
+					"0123456789abcdef0123456789abcdef";
+	ck_assert_uint_gt(sizeof long_text - 1, TTFT_REC_TEXT);
+	ck_assert_int_eq(ttft_log_put(&log, &(struct ttft_event){
+		.kind = TTFT_EV_REQ_BEGIN, .flags = 0x0102, .t_ns = 1234567890123, .pid = 41,
+		.tid = 42, .fd = 7, .err = 104, .conn = 99, .a = -5, .b = 1LL << 40, .seq = 3,
+		.text = long_text, .text_len = sizeof long_text - 1}), 1);
+	ck_assert_int_eq(ttft_log_put(&log, &(struct ttft_event){
+		.kind = TTFT_EV_CLOSE, .text = "ab", .text_len = 2}), 1);
+	for (int i = 2; i < 16; i++)
+		ck_assert_int_eq(ttft_log_put(&log, &(struct ttft_event){.kind = TTFT_EV_MARK}), 1);
+	ck_assert_int_eq(ttft_log_put(&log, &(struct ttft_event){.kind = TTFT_EV_MARK}), 0);
+	ttft_log_close(&log);
+	struct ttft_log_view v;
+	char err[512];
+	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+	ck_assert_uint_eq(v.n_slots, 16);
+	ck_assert_uint_eq(v.dropped, 1);
+	struct ttft_rec r;
+	ck_assert_int_eq(ttft_log_view_get(&v, 0, &r), 1);
+	ck_assert_uint_eq(r.kind, TTFT_EV_REQ_BEGIN);
+	ck_assert_uint_eq(r.flags, 0x0102);
+	ck_assert_int_eq(r.t_ns, 1234567890123);
+	ck_assert_int_eq(r.pid, 41);
+	ck_assert_int_eq(r.tid, 42);
+	ck_assert_int_eq(r.fd, 7);
+	ck_assert_int_eq(r.err, 104);
+	ck_assert_uint_eq(r.conn, 99);
+	ck_assert_int_eq(r.a, -5);
+	ck_assert_int_eq(r.b, 1LL << 40);
+	ck_assert_uint_eq(r.seq, 3);
+	ck_assert(memcmp(r.text, long_text, TTFT_REC_TEXT) == 0);
+	uint64_t k = ttft_rec_seal(&r);
+	ck_assert_uint_eq(r.seal, (uint32_t)k);
+	ck_assert_uint_eq(r.seal_hi, (uint32_t)(k >> 32));
+	ck_assert_int_eq(ttft_log_view_get(&v, 1, &r), 1);
+	static const char padded[TTFT_REC_TEXT] = "ab";
+	ck_assert(memcmp(r.text, padded, TTFT_REC_TEXT) == 0);
+	for (uint64_t i = 2; i < 16; i++)
+		ck_assert_int_eq(ttft_log_view_get(&v, i, &r), 1);
+	ck_assert_uint_eq(v.corrupt + v.unpublished, 0);
+	ttft_log_view_close(&v);
+	unlink(g_path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("log");
@@ -413,5 +452,6 @@ int main(void)
 	tcase_add_test(t, writer_killed_while_writing);
 	tcase_add_test(t, refuses_foreign_files);
 	tcase_add_test(t, seal_catches_damage);
+	tcase_add_test(t, put_writes_every_field);
 	return tu_run(s);
 }

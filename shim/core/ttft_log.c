@@ -33,62 +33,6 @@ static int raw_open(const char *path, int flags, mode_t mode)
 
 static void raw_close(int fd) { syscall(SYS_close, fd); }
 
-/* The seal: a 64-bit check of the record's other 120 bytes, kept in seal
- * (low half, never 0, stored last) and seal_hi. Four lanes (for speed),
- * each a chain of steps h = rotl((h ^ w) * K, 31) over 64-bit words, every
- * step a bijection in h and in w (the rotation carries a change in the
- * high bits down, where the next multiply spreads it); the lanes are
- * xor'd. So a record that differs in any one 8-byte word (every damaged
- * byte, a half-written line) never has the same seal, and other damage
- * passes with odds of about 2^-64. The seal's own bytes count as zero.
- * ~60 instructions (log version 1's byte-wise 32-bit hash took ~250). */
-static inline uint64_t rec_word(const struct ttft_rec *rec, size_t i)
-{
-	uint64_t w;
-	memcpy(&w, (const char *)rec + 8 * i, sizeof w);
-	return w;
-}
-
-static inline uint64_t seal_step(uint64_t h, uint64_t w)
-{
-	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-	return h << 31 | h >> 33;
-}
-
-uint64_t ttft_rec_seal(const struct ttft_rec *rec)
-{
-	_Static_assert(offsetof(struct ttft_rec, seal) == 0 &&
-		       offsetof(struct ttft_rec, seal_hi) == 60, "seal words");
-	uint64_t w0 = rec_word(rec, 0) >> 32;        /* kind, flags */
-	uint64_t w7 = rec_word(rec, 7) & 0xffffffffu; /* seq */
-	uint64_t h0 = 1, h1 = 2, h2 = 3, h3 = 4;
-	h0 = seal_step(h0, w0);
-	h1 = seal_step(h1, rec_word(rec, 1));
-	h2 = seal_step(h2, rec_word(rec, 2));
-	h3 = seal_step(h3, rec_word(rec, 3));
-	h0 = seal_step(h0, rec_word(rec, 4));
-	h1 = seal_step(h1, rec_word(rec, 5));
-	h2 = seal_step(h2, rec_word(rec, 6));
-	h3 = seal_step(h3, w7);
-#pragma GCC unroll 2
-	for (size_t i = 8; i < TTFT_REC_SIZE / 8; i += 4) {
-		h0 = seal_step(h0, rec_word(rec, i));
-		h1 = seal_step(h1, rec_word(rec, i + 1));
-		h2 = seal_step(h2, rec_word(rec, i + 2));
-		h3 = seal_step(h3, rec_word(rec, i + 3));
-	}
-	uint64_t k = h0 ^ h1 ^ h2 ^ h3;
-	if ((uint32_t)k == 0)
-		k |= 1; /* 0 means "not yet published" */
-	return k;
-}
-
-int ttft_rec_sealed(const struct ttft_rec *rec)
-{
-	uint64_t k = ttft_rec_seal(rec);
-	return rec->seal == (uint32_t)k && rec->seal_hi == (uint32_t)(k >> 32);
-}
-
 /* Records per segment: 1 MiB of them, more for logs above 1 GiB so that
  * TTFT_LOG_MAX_SEGS segments always cover the capacity. */
 static unsigned seg_shift_for(uint64_t capacity)

@@ -265,10 +265,64 @@ static inline int ttft_log_put(struct ttft_log *log, const struct ttft_event *ev
 uint64_t ttft_log_new_conn(struct ttft_log *log);
 
 /* The record's 64-bit check (docs/log-format.md): its low half goes in
- * seal, its high half in seal_hi. */
-uint64_t ttft_rec_seal(const struct ttft_rec *rec);
-/* 1 if rec's seal matches its bytes. */
-int ttft_rec_sealed(const struct ttft_rec *rec);
+ * seal, its high half in seal_hi; ttft_rec_sealed: 1 if rec's seal
+ * matches its bytes. */
+/* The seal: a 64-bit check of the record's other 120 bytes, kept in seal
+ * (low half, never 0, stored last) and seal_hi. Four lanes (for speed),
+ * each a chain of steps h = rotl((h ^ w) * K, 31) over 64-bit words, every
+ * step a bijection in h and in w (the rotation carries a change in the
+ * high bits down, where the next multiply spreads it); the lanes are
+ * xor'd. So a record that differs in any one 8-byte word (every damaged
+ * byte, a half-written line) never has the same seal, and other damage
+ * passes with odds of about 2^-64. The seal's own bytes count as zero.
+ * ~60 instructions (log version 1's byte-wise 32-bit hash took ~250).
+ * Inline: the reader checks every record. */
+static inline uint64_t rec_word(const struct ttft_rec *rec, size_t i)
+{
+	uint64_t w;
+	memcpy(&w, (const char *)rec + 8 * i, sizeof w);
+	return w;
+}
+
+static inline uint64_t seal_step(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+	return h << 31 | h >> 33;
+}
+
+static inline uint64_t ttft_rec_seal(const struct ttft_rec *rec)
+{
+	_Static_assert(offsetof(struct ttft_rec, seal) == 0 &&
+		       offsetof(struct ttft_rec, seal_hi) == 60, "seal words");
+	uint64_t w0 = rec_word(rec, 0) >> 32;        /* kind, flags */
+	uint64_t w7 = rec_word(rec, 7) & 0xffffffffu; /* seq */
+	uint64_t h0 = 1, h1 = 2, h2 = 3, h3 = 4;
+	h0 = seal_step(h0, w0);
+	h1 = seal_step(h1, rec_word(rec, 1));
+	h2 = seal_step(h2, rec_word(rec, 2));
+	h3 = seal_step(h3, rec_word(rec, 3));
+	h0 = seal_step(h0, rec_word(rec, 4));
+	h1 = seal_step(h1, rec_word(rec, 5));
+	h2 = seal_step(h2, rec_word(rec, 6));
+	h3 = seal_step(h3, w7);
+#pragma GCC unroll 2
+	for (size_t i = 8; i < TTFT_REC_SIZE / 8; i += 4) {
+		h0 = seal_step(h0, rec_word(rec, i));
+		h1 = seal_step(h1, rec_word(rec, i + 1));
+		h2 = seal_step(h2, rec_word(rec, i + 2));
+		h3 = seal_step(h3, rec_word(rec, i + 3));
+	}
+	uint64_t k = h0 ^ h1 ^ h2 ^ h3;
+	if ((uint32_t)k == 0)
+		k |= 1; /* 0 means "not yet published" */
+	return k;
+}
+
+static inline int ttft_rec_sealed(const struct ttft_rec *rec)
+{
+	uint64_t k = ttft_rec_seal(rec);
+	return rec->seal == (uint32_t)k && rec->seal_hi == (uint32_t)(k >> 32);
+}
 /* For a SIGBUS handler: if ADDR lies in one of the log's mappings (the file
  * was truncated under us, so the page no longer exists), replace every
  * mapping of the log with anonymous memory, so that the faulting store and

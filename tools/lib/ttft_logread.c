@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,6 +87,7 @@ int ttft_log_view_open(struct ttft_log_view *v, const char *path, char *err,
 
 void ttft_log_view_close(struct ttft_log_view *v)
 {
+	ttft_log_view_unmap(v);
 	if (v->fd >= 0)
 		close(v->fd);
 	free(v->buf);
@@ -121,6 +123,52 @@ int ttft_log_view_refresh(struct ttft_log_view *v)
 		v->n_slots = n;
 	v->dropped = mine->dropped;
 	return 0;
+}
+
+void ttft_log_view_restart(struct ttft_log_view *v)
+{
+	v->unpublished = v->corrupt = v->zeros_explained = 0;
+}
+
+int ttft_log_view_map(struct ttft_log_view *v)
+{
+	if (v->map)
+		return 0;
+	if (v->no_map || v->n_slots == 0 || v->n_slots > SIZE_MAX / TTFT_REC_SIZE - 1)
+		return -1;
+	/* The header's page is mapped too (offsets must be page-aligned);
+	 * the records start right after it. */
+	size_t len = TTFT_LOG_HDR_SIZE + (size_t)v->n_slots * TTFT_REC_SIZE;
+	void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, v->fd, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	madvise(m, len, MADV_SEQUENTIAL);
+	v->map = (const struct ttft_rec *)((const char *)m + TTFT_LOG_HDR_SIZE);
+	v->map_len = len;
+	return 0;
+}
+
+void ttft_log_view_unmap_range(struct ttft_log_view *v, uint64_t from, uint64_t to)
+{
+	if (!v->map || to <= from)
+		return;
+	/* whole pages inside the range only: a neighbour's slots stay */
+	long page = sysconf(_SC_PAGESIZE);
+	if (page <= 0)
+		page = 4096;
+	uintptr_t a = (uintptr_t)(v->map + from), b = (uintptr_t)(v->map + to);
+	a = (a + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
+	b &= ~(uintptr_t)(page - 1);
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+void ttft_log_view_unmap(struct ttft_log_view *v)
+{
+	if (v->map)
+		munmap((char *)v->map - TTFT_LOG_HDR_SIZE, v->map_len);
+	v->map = NULL;
+	v->map_len = 0;
 }
 
 size_t ttft_log_view_read(struct ttft_log_view *v, uint64_t i, struct ttft_rec *out,

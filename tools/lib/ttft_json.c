@@ -54,12 +54,13 @@ static int room_slow(struct ttft_json *j, size_t n)
 	return 1;
 }
 
-static inline int room(struct ttft_json *j, size_t n)
+static inline __attribute__((always_inline)) int room(struct ttft_json *j, size_t n)
 {
 	return __builtin_expect(j->len + n + 1 <= j->cap, 1) || room_slow(j, n);
 }
 
-static void put(struct ttft_json *j, const char *s, size_t n)
+static inline __attribute__((always_inline)) void put(struct ttft_json *j, const char *s,
+						       size_t n)
 {
 	if (!room(j, n))
 		return;
@@ -67,7 +68,7 @@ static void put(struct ttft_json *j, const char *s, size_t n)
 	j->len += n;
 }
 
-static void putc1(struct ttft_json *j, char c)
+static inline __attribute__((always_inline)) void putc1(struct ttft_json *j, char c)
 {
 	if (room(j, 1))
 		j->buf[j->len++] = c;
@@ -110,15 +111,59 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* How many bytes from s on go out as they are: printable ASCII other than
+ * '"' and '\\'. Eight at a time: a byte's top bit in m marks a byte at or
+ * above 0x80, below 0x20, '"' or '\\' (the lowest such mark is exact: a
+ * false one can only follow a true one). */
+static inline uint64_t marks(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, tops = 0x8080808080808080ull;
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+	return (w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & tops;
+}
+
+/* 8 bytes, the first in the low bits whatever the byte order */
+static inline uint64_t word(uint64_t w)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+static size_t plain_len(const unsigned char *s, size_t n)
+{
+	uint64_t w, m;
+	if (n < 8) {
+		/* padded with 'A', which is plain: a mark there would need a
+		 * true one below it */
+		w = 0x4141414141414141ull;
+		memcpy(&w, s, n);
+		m = marks(word(w));
+		size_t k = m ? (size_t)(__builtin_ctzll(m) >> 3) : 8;
+		return k < n ? k : n;
+	}
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, sizeof w);
+		if ((m = marks(word(w))))
+			return i + (size_t)(__builtin_ctzll(m) >> 3);
+	}
+	if (i == n)
+		return n;
+	/* the last 8 bytes, overlapping what was checked (plain) */
+	memcpy(&w, s + n - 8, sizeof w);
+	m = marks(word(w));
+	return m ? n - 8 + (size_t)(__builtin_ctzll(m) >> 3) : n;
+}
+
 static void put_string(struct ttft_json *j, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	putc1(j, '"');
 	size_t i = 0;
 	while (i < n) {
-		size_t k = i;
-		while (k < n && s[k] >= 0x20 && s[k] < 0x80 && s[k] != '"' && s[k] != '\\')
-			k++;
+		size_t k = i + plain_len(s + i, n - i);
 		put(j, str + i, k - i);
 		i = k;
 		if (i == n)
@@ -169,7 +214,19 @@ static void lead(struct ttft_json *j, const char *key)
 			indent(j);
 	}
 	if (key && (j->is_obj & bit)) {
-		put_string(j, key, strlen(key));
+		size_t n = strlen(key);
+		if (plain_len((const unsigned char *)key, n) == n && room(j, n + 4)) {
+			/* the usual key: "key": in one go */
+			char *b = j->buf + j->len;
+			b[0] = '"';
+			memcpy(b + 1, key, n);
+			b[n + 1] = '"';
+			b[n + 2] = ':';
+			b[n + 3] = ' ';
+			j->len += n + 3 + (j->pretty != 0);
+			return;
+		}
+		put_string(j, key, n);
 		put(j, j->pretty ? ": " : ":", j->pretty ? 2 : 1);
 	}
 }
@@ -233,12 +290,18 @@ static char *utoa_end(char *end, unsigned long long v)
  * decimal without a printf round trip. It is the same string "%.15g"
  * would give (the nearest double to a decimal of at most 15 digits prints
  * as that decimal), so the fast path never changes the output. */
+static size_t fmt_tiny_nanos(char *out, double v);
+
 static size_t fmt_nanos(char *out, double v)
 {
 	double a = fabs(v);
-	if (!(a >= 1e-4 && a < 9e6))
+	if (a < 1e-4)
+		return fmt_tiny_nanos(out, v);
+	if (!(a < 9e6))
 		return 0; /* %g would use an exponent, or n is too large */
-	long long n = llround(v * 1e9);
+	/* rounded half away from zero, as llround; a v that is not n/1e9
+	 * fails the check below whatever the rounding */
+	long long n = (long long)(v * 1e9 + (v < 0 ? -0.5 : 0.5));
 	if ((double)n / 1e9 != v)
 		return 0;
 	unsigned long long u = n < 0 ? (unsigned long long)-n : (unsigned long long)n;
@@ -265,6 +328,41 @@ static size_t fmt_nanos(char *out, double v)
 		*--p = '-';
 	size_t len = (size_t)(e - p);
 	memcpy(out, p, len);
+	out[len] = 0;
+	return len;
+}
+
+/* 1 to 99999 ns, which %.15g writes with an exponent: "5e-05",
+ * "1.2345e-05", "-1e-09" — the digits of n without its trailing zeros,
+ * the point after the first, the power of ten in at least two digits. */
+static size_t fmt_tiny_nanos(char *out, double v)
+{
+	if (!(fabs(v) >= 1e-9))
+		return 0; /* 0, NaN, or not a whole number of nanoseconds */
+	long long n = (long long)(v * 1e9 + (v < 0 ? -0.5 : 0.5));
+	if (n == 0 || (double)n / 1e9 != v)
+		return 0;
+	unsigned u = (unsigned)(n < 0 ? -n : n);
+	int digits = 1;
+	for (unsigned x = u; x >= 10; x /= 10)
+		digits++;
+	while (u % 10 == 0)
+		u /= 10;
+	char d[8], *e = d + sizeof d, *p = utoa_end(e, u);
+	size_t len = 0;
+	if (n < 0)
+		out[len++] = '-';
+	out[len++] = *p++;
+	if (p < e) {
+		out[len++] = '.';
+		while (p < e)
+			out[len++] = *p++;
+	}
+	int x = 9 - (digits - 1); /* the exponent's magnitude, 5 to 9 */
+	out[len++] = 'e';
+	out[len++] = '-';
+	out[len++] = '0';
+	out[len++] = (char)('0' + x);
 	out[len] = 0;
 	return len;
 }

@@ -295,6 +295,24 @@ START_TEST(percentiles)
 	double one[] = {7};
 	ck_assert(fabs(ttft_percentile(one, 1, 0.99) - 7) < 1e-12);
 	ck_assert(isnan(ttft_percentile(NULL, 0, 0.5)));
+	/* several quantiles in one go: what selecting each alone gives */
+	unsigned x = 12345;
+	for (size_t n = 0; n < 80; n++) {
+		double a[80], b[80], c[80];
+		for (size_t i = 0; i < n; i++) {
+			x = x * 1103515245u + 12345u;
+			a[i] = b[i] = (double)((x >> 16) % 7); /* with ties */
+		}
+		static const double q[] = {0, 0.5, 0.9, 0.99, 1};
+		double got[5];
+		ttft_percentiles_select(a, n, q, got, 5);
+		for (int k = 0; k < 5; k++) {
+			memcpy(c, b, n * sizeof *c);
+			double want = ttft_percentile(c, n, q[k]);
+			ck_assert_msg(n ? got[k] == want : isnan(got[k]), "n %zu q %g: %g, want %g",
+				      n, q[k], got[k], want);
+		}
+	}
 }
 END_TEST
 

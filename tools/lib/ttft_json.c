@@ -387,28 +387,20 @@ size_t ttft_json_fmt_num(char *out, double v)
 	return 0;
 }
 
-void ttft_json_num(struct ttft_json *j, const char *key, double v)
+/* A value's text, written backwards from the end of a buffer; returns
+ * where it starts. */
+static char *int_end(char *e, long long v)
 {
-	char b[32];
-	size_t n = ttft_json_fmt_num(b, v);
-	lead(j, key);
-	put(j, b, n);
-}
-
-void ttft_json_int(struct ttft_json *j, const char *key, long long v)
-{
-	char b[24], *e = b + sizeof b;
 	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
 	char *p = utoa_end(e, u);
 	if (v < 0)
 		*--p = '-';
-	lead(j, key);
-	put(j, p, (size_t)(e - p));
+	return p;
 }
 
-void ttft_json_ns(struct ttft_json *j, const char *key, int64_t ns)
+static char *ns_end(char *e, int64_t ns)
 {
-	char b[32], *e = b + sizeof b, *p = e;
+	char *p = e;
 	unsigned long long u = ns < 0 ? 0ull - (unsigned long long)ns : (unsigned long long)ns;
 	unsigned long long fp = u % 1000000000ull;
 	int fd = 9;
@@ -423,6 +415,27 @@ void ttft_json_ns(struct ttft_json *j, const char *key, int64_t ns)
 	p = utoa_end(p, u / 1000000000ull);
 	if (ns < 0)
 		*--p = '-';
+	return p;
+}
+
+void ttft_json_num(struct ttft_json *j, const char *key, double v)
+{
+	char b[32];
+	size_t n = ttft_json_fmt_num(b, v);
+	lead(j, key);
+	put(j, b, n);
+}
+
+void ttft_json_int(struct ttft_json *j, const char *key, long long v)
+{
+	char b[24], *e = b + sizeof b, *p = int_end(e, v);
+	lead(j, key);
+	put(j, p, (size_t)(e - p));
+}
+
+void ttft_json_ns(struct ttft_json *j, const char *key, int64_t ns)
+{
+	char b[32], *e = b + sizeof b, *p = ns_end(e, ns);
 	lead(j, key);
 	put(j, p, (size_t)(e - p));
 }
@@ -451,6 +464,69 @@ void ttft_json_str(struct ttft_json *j, const char *key, const char *s)
 		ttft_json_null(j, key);
 	else
 		ttft_json_strn(j, key, s, strlen(s));
+}
+
+/* ---- members whose keys are literals (the record's, the summary's) ----
+ *
+ * The same bytes as the functions above, with the key quoted at compile
+ * time (K("ttft_s") is "\"ttft_s\":" and its length): no strlen and no
+ * escaping for the dozens of keys of every record. Inside an object only. */
+#define K(key) "\"" key "\":", sizeof("\"" key "\":") - 1
+
+static inline void lead_k(struct ttft_json *j, const char *qk, size_t n)
+{
+	uint32_t bit = 1u << j->depth;
+	if (j->filled & bit)
+		putc1(j, ',');
+	j->filled |= bit;
+	if (j->pretty)
+		indent(j);
+	put(j, qk, n);
+	if (j->pretty)
+		putc1(j, ' ');
+}
+
+static inline __attribute__((always_inline)) void num_k(struct ttft_json *j, const char *qk, size_t kn, double v)
+{
+	char b[32];
+	size_t n = ttft_json_fmt_num(b, v);
+	lead_k(j, qk, kn);
+	put(j, b, n);
+}
+
+static inline __attribute__((always_inline)) void int_k(struct ttft_json *j, const char *qk, size_t kn, long long v)
+{
+	char b[24], *e = b + sizeof b, *p = int_end(e, v);
+	lead_k(j, qk, kn);
+	put(j, p, (size_t)(e - p));
+}
+
+static inline __attribute__((always_inline)) void ns_k(struct ttft_json *j, const char *qk, size_t kn, int64_t ns)
+{
+	char b[32], *e = b + sizeof b, *p = ns_end(e, ns);
+	lead_k(j, qk, kn);
+	put(j, p, (size_t)(e - p));
+}
+
+static inline __attribute__((always_inline)) void bool_k(struct ttft_json *j, const char *qk, size_t kn, int v)
+{
+	lead_k(j, qk, kn);
+	put(j, v ? "true" : "false", v ? 4 : 5);
+}
+
+static inline __attribute__((always_inline)) void null_k(struct ttft_json *j, const char *qk, size_t kn)
+{
+	lead_k(j, qk, kn);
+	put(j, "null", 4);
+}
+
+static inline __attribute__((always_inline)) void str_k(struct ttft_json *j, const char *qk, size_t kn, const char *s)
+{
+	lead_k(j, qk, kn);
+	if (s)
+		put_string(j, s, strlen(s));
+	else
+		put(j, "null", 4);
 }
 
 void ttft_json_newline(struct ttft_json *j)
@@ -494,11 +570,11 @@ void ttft_json_free(struct ttft_json *j)
 void ttft_json_summary(struct ttft_json *j, const char *key, const struct ttft_summary *s)
 {
 	ttft_json_begin_obj(j, key);
-	ttft_json_num(j, "min", s->min);
-	ttft_json_num(j, "median", s->median);
-	ttft_json_num(j, "p90", s->p90);
-	ttft_json_num(j, "p99", s->p99);
-	ttft_json_num(j, "max", s->max);
+	num_k(j, K("min"), s->min);
+	num_k(j, K("median"), s->median);
+	num_k(j, K("p90"), s->p90);
+	num_k(j, K("p99"), s->p99);
+	num_k(j, K("max"), s->max);
 	ttft_json_end_obj(j);
 }
 
@@ -513,89 +589,89 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 	ttft_record_phases(r, &p);
 	ttft_json_begin_obj(j, key);
 	if (probe) {
-		ttft_json_int(j, "run", r->run);
-		ttft_json_str(j, "label", r->label);
-		ttft_json_bool(j, "ok", r->ok);
-		ttft_json_str(j, "error", ttft_record_error(r));
+		int_k(j, K("run"), r->run);
+		str_k(j, K("label"), r->label);
+		bool_k(j, K("ok"), r->ok);
+		str_k(j, K("error"), ttft_record_error(r));
 	}
 	if (log && ctx->host)
-		ttft_json_str(j, "host", ctx->host);
+		str_k(j, K("host"), ctx->host);
 	if (log) {
-		ttft_json_int(j, "pid", r->pid);
-		ttft_json_int(j, "conn", (long long)r->conn);
-		ttft_json_str(j, "method", r->encrypted ? NULL : r->method);
-		ttft_json_str(j, "path", r->encrypted ? NULL : r->path);
+		int_k(j, K("pid"), r->pid);
+		int_k(j, K("conn"), (long long)r->conn);
+		str_k(j, K("method"), r->encrypted ? NULL : r->method);
+		str_k(j, K("path"), r->encrypted ? NULL : r->path);
 	}
 	if (probe || r->trace_id[0])
-		ttft_json_str(j, "trace_id", r->trace_id[0] ? r->trace_id : NULL);
+		str_k(j, K("trace_id"), r->trace_id[0] ? r->trace_id : NULL);
 	if (r->status)
-		ttft_json_int(j, "status", r->status);
+		int_k(j, K("status"), r->status);
 	else
-		ttft_json_null(j, "status");
+		null_k(j, K("status"));
 	if (r->t_start)
-		ttft_json_ns(j, "start_s", r->t_start);
+		ns_k(j, K("start_s"), r->t_start);
 	else
-		ttft_json_null(j, "start_s");
+		null_k(j, K("start_s"));
 	if (log)
-		ttft_json_ns(j, "start_unix_s",
-			     r->t_start - ctx->anchor_mono_ns + ctx->anchor_real_ns);
+		ns_k(j, K("start_unix_s"),
+		     r->t_start - ctx->anchor_mono_ns + ctx->anchor_real_ns);
 	if (r->encrypted || r->compressed) /* unknown, not zero */
-		ttft_json_null(j, "tokens");
+		null_k(j, K("tokens"));
 	else
-		ttft_json_int(j, "tokens", ttft_record_tokens(r));
+		int_k(j, K("tokens"), ttft_record_tokens(r));
 	if (r->prompt_tokens >= 0)
-		ttft_json_int(j, "prompt_tokens", r->prompt_tokens);
+		int_k(j, K("prompt_tokens"), r->prompt_tokens);
 	else
-		ttft_json_null(j, "prompt_tokens");
+		null_k(j, K("prompt_tokens"));
 	if (log) {
-		ttft_json_bool(j, "compressed", r->compressed);
+		bool_k(j, K("compressed"), r->compressed);
 		if (r->traceparent[0])
-			ttft_json_str(j, "traceparent", r->traceparent);
+			str_k(j, K("traceparent"), r->traceparent);
 		else
-			ttft_json_null(j, "traceparent");
+			null_k(j, K("traceparent"));
 	}
-	ttft_json_num(j, "dns_s", p.dns_s);
-	ttft_json_num(j, "connect_s", p.connect_s);
+	num_k(j, K("dns_s"), p.dns_s);
+	num_k(j, K("connect_s"), p.connect_s);
 	if (log) {
-		ttft_json_num(j, "tls_s", p.tls_s);
-		ttft_json_num(j, "send_s", p.send_s);
-		ttft_json_num(j, "wait_headers_s", p.wait_headers_s);
+		num_k(j, K("tls_s"), p.tls_s);
+		num_k(j, K("send_s"), p.send_s);
+		num_k(j, K("wait_headers_s"), p.wait_headers_s);
 	}
-	ttft_json_num(j, "ttft_s", p.ttft_s);
+	num_k(j, K("ttft_s"), p.ttft_s);
 	if (log)
-		ttft_json_num(j, "wire_ttft_s", p.wire_ttft_s);
-	ttft_json_num(j, "decode_s", p.decode_s);
-	ttft_json_num(j, "e2e_s", p.e2e_s);
-	ttft_json_num(j, "itl_p50_s", p.itl_p50_s);
-	ttft_json_num(j, "itl_p99_s", p.itl_p99_s);
+		num_k(j, K("wire_ttft_s"), p.wire_ttft_s);
+	num_k(j, K("decode_s"), p.decode_s);
+	num_k(j, K("e2e_s"), p.e2e_s);
+	num_k(j, K("itl_p50_s"), p.itl_p50_s);
+	num_k(j, K("itl_p99_s"), p.itl_p99_s);
 	if (log)
-		ttft_json_num(j, "app_gap_s", p.app_gap_s);
+		num_k(j, K("app_gap_s"), p.app_gap_s);
 	if (probe) {
-		ttft_json_num(j, "pretransfer_s", p.pretransfer_s);
-		ttft_json_num(j, "starttransfer_s", p.starttransfer_s);
-		ttft_json_num(j, "start_offset_s", r->t_start && ctx->t0
+		num_k(j, K("pretransfer_s"), p.pretransfer_s);
+		num_k(j, K("starttransfer_s"), p.starttransfer_s);
+		num_k(j, K("start_offset_s"), r->t_start && ctx->t0
 				  ? (double)(r->t_start - ctx->t0) / 1e9 : NAN);
-		ttft_json_int(j, "http_status", r->status);
+		int_k(j, K("http_status"), r->status);
 	}
 	const struct ttft_server_split *s = &r->split;
-	ttft_json_num(j, "queue_s", s->queue_s);
-	ttft_json_num(j, "prefill_s", s->prefill_s);
-	ttft_json_num(j, "server_other_s", p.server_other_s);
-	ttft_json_num(j, "network_s", p.network_s);
-	ttft_json_num(j, "server_decode_s", s->decode_s);
-	ttft_json_num(j, "prefix_cache_hit_tokens", s->hit_tokens);
-	ttft_json_num(j, "server_ttft_s", s->server_ttft_s);
-	ttft_json_str(j, "split_source", s->source);
+	num_k(j, K("queue_s"), s->queue_s);
+	num_k(j, K("prefill_s"), s->prefill_s);
+	num_k(j, K("server_other_s"), p.server_other_s);
+	num_k(j, K("network_s"), p.network_s);
+	num_k(j, K("server_decode_s"), s->decode_s);
+	num_k(j, K("prefix_cache_hit_tokens"), s->hit_tokens);
+	num_k(j, K("server_ttft_s"), s->server_ttft_s);
+	str_k(j, K("split_source"), s->source);
 	if (s->note[0])
-		ttft_json_str(j, "split_note", s->note);
+		str_k(j, K("split_note"), s->note);
 	if (log) {
 		char nb[320];
-		ttft_json_bool(j, "tls", r->tls);
-		ttft_json_bool(j, "encrypted", r->encrypted);
-		ttft_json_bool(j, "preopened", r->preopened);
-		ttft_json_num(j, "preopen_idle_s", p.preopen_idle_s);
-		ttft_json_bool(j, "complete", ttft_record_complete(r));
-		ttft_json_str(j, "note", ttft_record_note(r, nb, sizeof nb));
+		bool_k(j, K("tls"), r->tls);
+		bool_k(j, K("encrypted"), r->encrypted);
+		bool_k(j, K("preopened"), r->preopened);
+		num_k(j, K("preopen_idle_s"), p.preopen_idle_s);
+		bool_k(j, K("complete"), ttft_record_complete(r));
+		str_k(j, K("note"), ttft_record_note(r, nb, sizeof nb));
 	}
 	if (probe && ctx->keep_text)
 		ttft_json_strn(j, "text", r->text ? r->text : "", r->textlen);

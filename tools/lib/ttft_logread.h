@@ -71,6 +71,9 @@ size_t ttft_log_view_read(struct ttft_log_view *v, uint64_t i, struct ttft_rec *
 /* 1 if rec, read from v, is published and intact; else 0 (and the view's
  * unpublished/corrupt counters are bumped). */
 int ttft_log_view_check(struct ttft_log_view *v, const struct ttft_rec *rec);
+/* Copy *src into *dst and check the copy, as ttft_log_view_check does, in
+ * one pass over the record (vector instructions where the CPU has them). */
+int ttft_log_view_take(struct ttft_log_view *v, struct ttft_rec *dst, const struct ttft_rec *src);
 
 const char *ttft_kind_name(unsigned kind);
 

@@ -203,8 +203,7 @@ static inline void hand_out(struct pass *p)
 	p->head = (p->head + 1) & p->mask;
 	p->len--;
 	p->held[o.slot >> SEG_SHIFT]--;
-	p->rec = p->map[o.slot];
-	if (__builtin_expect(ttft_log_view_check(p->v, &p->rec), 1)) {
+	if (__builtin_expect(ttft_log_view_take(p->v, &p->rec, &p->map[o.slot]), 1)) {
 		p->late |= o.late;
 		p->last = o;
 		p->have_last = 1;

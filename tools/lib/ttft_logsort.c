@@ -176,7 +176,7 @@ static inline void insert(struct pass *p, struct key k)
 {
 	size_t at = p->len, mask = p->mask;
 	p->held[k.slot >> SEG_SHIFT]++;
-	if (__builtin_expect(at == 0 || !key_after(&p->w[(p->head + at - 1) & mask], &k), 1)) {
+	if (__builtin_expect(at > 0 && !key_after(&p->w[(p->head + at - 1) & mask], &k), 1)) {
 		p->w[(p->head + at) & mask] = k; /* in order: the usual case */
 		p->len++;
 		return;
@@ -196,10 +196,12 @@ static inline void insert(struct pass *p, struct key k)
 static inline void hand_out(struct pass *p)
 {
 	struct key o = p->w[p->head];
-	/* the record a few hand-outs ahead: on its way to the cache */
-	const char *soon = (const char *)&p->map[p->w[(p->head + 8) & p->mask].slot];
-	__builtin_prefetch(soon);
-	__builtin_prefetch(soon + 64);
+	if (p->len > 8) {
+		/* the record a few hand-outs ahead: on its way to the cache */
+		const char *soon = (const char *)&p->map[p->w[(p->head + 8) & p->mask].slot];
+		__builtin_prefetch(soon);
+		__builtin_prefetch(soon + 64);
+	}
 	p->head = (p->head + 1) & p->mask;
 	p->len--;
 	p->held[o.slot >> SEG_SHIFT]--;
@@ -265,7 +267,8 @@ static int each_mapped(struct ttft_log_view *v, unsigned window,
 	const struct ttft_rec *map = v->map;
 	for (uint64_t i = 0; i < n; i++) {
 		const struct ttft_rec *r = &map[i];
-		__builtin_prefetch(r + 32);
+		if (i + 32 < n)
+			__builtin_prefetch(r + 32); /* 4 KiB ahead */
 		if (r->seal == 0) {
 			/* first the slots the writers could not allocate */
 			if (v->zeros_explained < v->unwritable)

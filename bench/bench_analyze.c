@@ -25,7 +25,7 @@
 #define STREAMS 64
 #define TOKENS 32
 #define PER_CONN 100
-#define RUNS 3 /* runs of the analyzer on each log */
+#define RUNS 5 /* runs of the analyzer on each log */
 
 struct stream {
 	uint64_t conn;

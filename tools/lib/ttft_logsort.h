@@ -29,7 +29,9 @@ int ttft_rec_cmp(const struct ttft_rec *a, const struct ttft_rec *b);
  * order: start over with window 0), 2 when the file shrank under the
  * mapping (the SIGBUS is caught; v now reads with pread: start over), -1
  * when out of memory. Before starting over, reset v's counters
- * (ttft_log_view_restart). */
+ * (ttft_log_view_restart). The mapped pass installs its SIGBUS handler for
+ * its own duration (the one before is back afterwards): one such pass at
+ * a time in a process. */
 int ttft_log_each(struct ttft_log_view *v, unsigned window,
 		  void (*fn)(void *ctx, struct ttft_rec *r), void *ctx);
 

@@ -124,7 +124,8 @@ $(B)/ttft-mkmodel: tools/ttft-mkmodel.c $(VERSION_H)
 		-L$$lib -lggml-base -Wl,-rpath,$$lib -lm
 
 COLD_OBJ := $(B)/obj/tools/ttft-cold.o $(addprefix $(B)/obj/tools/cold/,cold_server.o \
-	cold_phases.o cold_sanity.o cold_report.o cold_charts.o) $(B)/obj/probe/probe_req.o
+	cold_phases.o cold_sanity.o cold_stats.o cold_report.o cold_findings.o cold_knobs.o \
+	cold_json.o cold_charts.o) $(B)/obj/probe/probe_req.o
 $(B)/ttft-cold: $(COLD_OBJ) $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -ldl -lpthread
 

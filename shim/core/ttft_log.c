@@ -33,12 +33,6 @@ static int raw_open(const char *path, int flags, mode_t mode)
 
 static void raw_close(int fd) { syscall(SYS_close, fd); }
 
-int ttft_rec_sealed(const struct ttft_rec *rec)
-{
-	uint64_t k = ttft_rec_seal(rec);
-	return rec->seal == (uint32_t)k && rec->seal_hi == (uint32_t)(k >> 32);
-}
-
 /* Records per segment: 1 MiB of them, more for logs above 1 GiB so that
  * TTFT_LOG_MAX_SEGS segments always cover the capacity. */
 static unsigned seg_shift_for(uint64_t capacity)

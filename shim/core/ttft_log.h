@@ -222,13 +222,30 @@ int ttft_log_open(struct ttft_log *log, const char *path, uint64_t cap_bytes,
 		  const char **why);
 void ttft_log_close(struct ttft_log *log);
 
+/* One event as a writer hands it to the log: every field of a record but
+ * the seal. text: text_len bytes, cut to TTFT_REC_TEXT (the rest of the
+ * record's text stays NUL: NUL-padded, not always NUL-terminated), or
+ * NULL. */
+struct ttft_event {
+	uint16_t kind;      /* enum ttft_kind */
+	uint16_t flags;     /* TTFT_F_* */
+	int64_t t_ns;       /* CLOCK_MONOTONIC */
+	int32_t pid, tid, fd, err;
+	uint64_t conn;
+	int64_t a, b;
+	uint32_t seq;
+	const char *text;
+	size_t text_len;
+};
+
 /* The slot for reservation i when the fast path below cannot give it: the
  * log is full or detached, or i's segment is not mapped yet (or could not
  * be). NULL when the event is dropped (counted). */
 struct ttft_rec *ttft_log_slot_cold(struct ttft_log *log, uint64_t i);
 
-/* Reserve a slot; NULL when full (the drop is counted). Fill it, then call
- * ttft_log_publish(). */
+/* The two halves of ttft_log_put, apart only for the log's own tests (a
+ * writer stopped between them): reserve a slot, NULL when full (the drop
+ * is counted); fill it, then publish it (seal_hi, then the seal, release). */
 struct ttft_rec *ttft_log_reserve(struct ttft_log *log);
 /* The same, inline: the shim writes a record for every traced token. */
 static inline __attribute__((always_inline)) struct ttft_rec *
@@ -327,8 +344,8 @@ ttft_log_publish_(struct ttft_rec *rec, int zero_text)
 
 /* Seal and publish a filled slot. */
 void ttft_log_publish(struct ttft_rec *rec);
-/* The same, inline (the shim's record writing), and for a record whose
- * text was just written as all zeros. */
+/* The same, inline, and for a record whose text was just written as all
+ * zeros (its words' steps fold). */
 static inline __attribute__((always_inline)) void
 ttft_log_publish_inline(struct ttft_rec *rec)
 {
@@ -341,10 +358,52 @@ ttft_log_publish_zero_text(struct ttft_rec *rec)
 	ttft_log_publish_(rec, 1);
 }
 
+/* The one record writer, the shim's and the tools': reserve a slot, fill
+ * it, seal it (docs/log-format.md, "Writing"). 1 when written; 0 when
+ * dropped: the log is full, detached, or the slot's segment could not be
+ * allocated (counted in the header). Lock-free, no allocation,
+ * async-signal-safe. Inline: on the shim's hot path the event's fields go
+ * straight into the slot, and an event without text is sealed with its
+ * text words known to be zero. */
+static inline __attribute__((always_inline)) int
+ttft_log_put(struct ttft_log *log, const struct ttft_event *ev)
+{
+	struct ttft_rec *r = ttft_log_reserve_inline(log);
+	if (!r)
+		return 0;
+	/* the slot is ours alone until the seal: plain stores */
+	r->kind = ev->kind;
+	r->flags = ev->flags;
+	r->t_ns = ev->t_ns;
+	r->pid = ev->pid;
+	r->tid = ev->tid;
+	r->fd = ev->fd;
+	r->err = ev->err;
+	r->conn = ev->conn;
+	r->a = ev->a;
+	r->b = ev->b;
+	r->seq = ev->seq;
+	if (ev->text) {
+		/* the rest of the text: a fresh slot's zeros */
+		memcpy(r->text, ev->text,
+		       ev->text_len < TTFT_REC_TEXT ? ev->text_len : TTFT_REC_TEXT);
+		ttft_log_publish_inline(r);
+	} else {
+		memset(r->text, 0, TTFT_REC_TEXT);
+		ttft_log_publish_zero_text(r);
+	}
+	return 1;
+}
+
 uint64_t ttft_log_new_conn(struct ttft_log *log);
 
-/* 1 if rec's seal matches its bytes. */
-int ttft_rec_sealed(const struct ttft_rec *rec);
+/* 1 if rec's seal matches its bytes. Inline: the reader checks every
+ * record. */
+static inline int ttft_rec_sealed(const struct ttft_rec *rec)
+{
+	uint64_t k = ttft_rec_seal(rec);
+	return rec->seal == (uint32_t)k && rec->seal_hi == (uint32_t)(k >> 32);
+}
 /* For a SIGBUS handler: if ADDR lies in one of the log's mappings (the file
  * was truncated under us, so the page no longer exists), replace every
  * mapping of the log with anonymous memory, so that the faulting store and

@@ -219,9 +219,9 @@ TTFT_HIDDEN int shim_log_fault(const void *addr)
 
 /* ---- records ---- */
 
-/* One record. Without text its text words are written as zeros (a fresh
- * slot's bytes anyway), so that the seal's hash of them folds to constants
- * where this is inlined (emit, the path of every token event). */
+/* One record, through the log's one writer (inlined: without text, the
+ * seal's hash of the zero text words folds to constants on the path of
+ * every token event, emit). */
 static inline __attribute__((always_inline)) void
 put_rec(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
 	uint64_t conn, int64_t a, int64_t b, uint32_t seq, const char *text,
@@ -229,31 +229,10 @@ put_rec(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
 {
 	fork_check();
 	int w = shim_bus_enter(); /* the log's pages, SIGBUS deliverable */
-	struct ttft_rec *r = ttft_log_reserve_inline(&g_log);
-	if (!r) {
-		shim_bus_leave(w);
-		return;
-	}
-	r->kind = kind;
-	r->flags = flags;
-	r->t_ns = t;
-	r->pid = g_pid;
-	r->tid = cur_tid();
-	r->fd = fd;
-	r->err = err;
-	r->conn = conn;
-	r->a = a;
-	r->b = b;
-	r->seq = seq;
-	if (text) {
-		if (tlen > TTFT_REC_TEXT)
-			tlen = TTFT_REC_TEXT;
-		memcpy(r->text, text, tlen); /* the rest: a fresh slot's zeros */
-		ttft_log_publish_inline(r);
-	} else {
-		memset(r->text, 0, TTFT_REC_TEXT);
-		ttft_log_publish_zero_text(r);
-	}
+	ttft_log_put(&g_log, &(struct ttft_event){
+		.kind = kind, .flags = flags, .t_ns = t, .pid = g_pid,
+		.tid = cur_tid(), .fd = fd, .err = err, .conn = conn, .a = a,
+		.b = b, .seq = seq, .text = text, .text_len = tlen});
 	shim_bus_leave(w);
 }
 

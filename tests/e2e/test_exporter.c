@@ -237,14 +237,10 @@ START_TEST(a_client_that_never_reads)
 			{TTFT_EV_SSE_TOKEN, t + 500000, 0, NULL}, {TTFT_EV_RESP_END, t + 600000, 0, NULL},
 		};
 		for (int k = 0; k < 4; k++) {
-			struct ttft_rec *r = ttft_log_reserve(&lg);
-			r->kind = ev[k].kind;
-			r->t_ns = ev[k].t;
-			r->conn = c;
-			r->a = ev[k].a;
-			if (ev[k].text)
-				memcpy(r->text, ev[k].text, strlen(ev[k].text));
-			ttft_log_publish(r);
+			ttft_log_put(&lg, &(struct ttft_event){
+				.kind = ev[k].kind, .t_ns = ev[k].t, .conn = c, .a = ev[k].a,
+				.text = ev[k].text,
+				.text_len = ev[k].text ? strlen(ev[k].text) : 0});
 		}
 	}
 	ttft_log_close(&lg);

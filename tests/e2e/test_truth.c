@@ -4,7 +4,8 @@
  * --metrics, exactly the queue and prefill the fixture states, what is left
  * against the fixture's record of the request; concurrency windows;
  * garbage, truncated or missing pages and counters that go backwards; the
- * fitted fallback's arithmetic. The Prometheus parser and the split rules
+ * fitted fallback's arithmetic; the scraper's records as the reader reads
+ * them back. The Prometheus parser and the split rules
  * alone: tests/unit/test_prom.c. */
 #include <check.h>
 #include <cjson/cJSON.h>
@@ -16,6 +17,8 @@
 
 #include "testutil.h"
 #include "ttft_analyze.h"
+#include "ttft_logread.h"
+#include "ttft_scrape.h"
 
 #define Q_MS 25.0
 #define P_MS 40.0
@@ -409,6 +412,78 @@ START_TEST(fitted_fallback)
 }
 END_TEST
 
+/* The scraper writes through the log's one writer (ttft_log_put): the
+ * reader takes back every record it wrote, sealed and intact, exactly one
+ * SCRAPE record for each page the fixture served and as many METRIC
+ * records as it says it found, each stamped with the thread that took the
+ * snapshot, the page rendered between a snapshot's two stamps. */
+START_TEST(scraper_records_read_back)
+{
+	start("");
+	char url[64], log[256], truth[512], cmd[700], err[512];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", g_port);
+	tu_tmp_log(log, sizeof log, "scrape");
+	tu_fixture_truth_path(g_srv, truth, sizeof truth);
+	static struct ttft_scraper sc;
+	ck_assert_msg(ttft_scraper_start(&sc, url, log, 20, err, sizeof err) == 0, "%s", err);
+	snprintf(cmd, sizeof cmd, "sh tests/clients/wait_scrapes.sh %s 3", truth);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	ttft_scraper_stop(&sc);
+	ck_assert_uint_eq(sc.failures, 0);
+	struct tu_truth tr;
+	tu_fixture_truth(g_srv, &tr);
+	size_t pages = tu_truth_count(&tr, "/metrics");
+	ck_assert_uint_ge(pages, 4);
+	ck_assert_uint_eq(sc.snapshots, pages);
+
+	struct ttft_log_view v;
+	ck_assert_msg(ttft_log_view_open(&v, log, err, sizeof err) == 0, "%s", err);
+	ck_assert_uint_eq(v.dropped, 0);
+	unsigned *metrics = calloc(pages + 1, sizeof *metrics);
+	int64_t *t0 = calloc(pages + 1, sizeof *t0);
+	size_t scrapes = 0, nmetric = 0;
+	pid_t me = getpid(), main_tid = gettid();
+	for (uint64_t i = 0; i < v.n_slots; i++) {
+		struct ttft_rec r;
+		ck_assert_msg(ttft_log_view_get(&v, i, &r) == 1, "slot %llu", (unsigned long long)i);
+		ck_assert_int_eq(r.pid, me);
+		ck_assert_int_ne(r.tid, 0);
+		ck_assert_int_eq(r.fd, -1);
+		ck_assert(r.b >= 1 && (size_t)r.b <= pages);
+		if (r.kind == TTFT_EV_METRIC) {
+			metrics[r.b]++;
+			nmetric++;
+			ck_assert(t0[r.b] == 0 || t0[r.b] == r.t_ns);
+			t0[r.b] = r.t_ns;
+			continue;
+		}
+		ck_assert_uint_eq(r.kind, TTFT_EV_SCRAPE);
+		scrapes++;
+		ck_assert_int_eq(r.err, 0);
+		ck_assert_uint_gt(r.a, 0);
+		/* every value of the snapshot came before its close */
+		ck_assert_uint_eq(metrics[r.b], (unsigned)r.a);
+		const struct tu_treq *q = tu_truth_req(&tr, "/metrics", (size_t)r.b - 1);
+		ck_assert_ptr_nonnull(q);
+		ck_assert(t0[r.b] <= q->recv_first_ns && q->hdr_ns <= r.t_ns);
+		/* the first snapshot is taken by ttft_scraper_start, the last
+		 * by ttft_scraper_stop: this thread */
+		if (r.b == 1 || (size_t)r.b == pages)
+			ck_assert_int_eq(r.tid, main_tid);
+	}
+	ck_assert_uint_eq(v.unpublished, 0);
+	ck_assert_uint_eq(v.corrupt, 0);
+	ck_assert_uint_eq(scrapes, pages);
+	ck_assert_uint_eq(v.n_slots, scrapes + nmetric);
+	free(metrics);
+	free(t0);
+	ttft_log_view_close(&v);
+	tu_truth_free(&tr);
+	unlink(log);
+	stop();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("truth");
@@ -419,5 +494,6 @@ int main(void)
 	tcase_add_test(t, bad_metrics_pages);
 	tcase_add_test(t, counters_going_backwards);
 	tcase_add_test(t, fitted_fallback);
+	tcase_add_test(t, scraper_records_read_back);
 	return tu_run(s);
 }

@@ -20,19 +20,10 @@ static struct ttft_log g_log;
 static void ev(uint16_t kind, int64_t t, int pid, uint64_t conn, uint32_t seq,
 	       int64_t a, int64_t b, const char *text)
 {
-	struct ttft_rec *r = ttft_log_reserve(&g_log);
-	r->kind = kind;
-	r->t_ns = t;
-	r->pid = pid;
-	r->tid = pid;
-	r->fd = 5;
-	r->conn = conn;
-	r->seq = seq;
-	r->a = a;
-	r->b = b;
-	if (text)
-		strncpy(r->text, text, sizeof r->text);
-	ttft_log_publish(r);
+	ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
+		.kind = kind, .t_ns = t, .pid = pid, .tid = pid, .fd = 5, .conn = conn,
+		.seq = seq, .a = a, .b = b, .text = text,
+		.text_len = text ? strnlen(text, TTFT_REC_TEXT) : 0}));
 }
 
 /* conn 1 (pid 100): DNS 1 ms, connect 2 ms, two streamed requests with
@@ -304,6 +295,24 @@ START_TEST(percentiles)
 	double one[] = {7};
 	ck_assert(fabs(ttft_percentile(one, 1, 0.99) - 7) < 1e-12);
 	ck_assert(isnan(ttft_percentile(NULL, 0, 0.5)));
+	/* several quantiles in one go: what selecting each alone gives */
+	unsigned x = 12345;
+	for (size_t n = 0; n < 80; n++) {
+		double a[80], b[80], c[80];
+		for (size_t i = 0; i < n; i++) {
+			x = x * 1103515245u + 12345u;
+			a[i] = b[i] = (double)((x >> 16) % 7); /* with ties */
+		}
+		static const double q[] = {0, 0.5, 0.9, 0.99, 1};
+		double got[5];
+		ttft_percentiles_select(a, n, q, got, 5);
+		for (int k = 0; k < 5; k++) {
+			memcpy(c, b, n * sizeof *c);
+			double want = ttft_percentile(c, n, q[k]);
+			ck_assert_msg(n ? got[k] == want : isnan(got[k]), "n %zu q %g: %g, want %g",
+				      n, q[k], got[k], want);
+		}
+	}
 }
 END_TEST
 
@@ -541,17 +550,9 @@ END_TEST
 static void ev_raw(uint16_t kind, uint16_t flags, int64_t t, uint64_t conn,
 		   int64_t a, const void *text, size_t tlen)
 {
-	struct ttft_rec *r = ttft_log_reserve(&g_log);
-	r->kind = kind;
-	r->flags = flags;
-	r->t_ns = t;
-	r->pid = 100;
-	r->tid = 100;
-	r->fd = 5;
-	r->conn = conn;
-	r->a = a;
-	memcpy(r->text, text, tlen);
-	ttft_log_publish(r);
+	ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
+		.kind = kind, .flags = flags, .t_ns = t, .pid = 100, .tid = 100, .fd = 5,
+		.conn = conn, .a = a, .text = text, .text_len = tlen}));
 }
 
 /* llama.cpp's timings arrive in each request's own stream: each of two

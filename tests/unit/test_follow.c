@@ -38,20 +38,11 @@ static void put(const struct ev *e)
 	/* the shim takes a connection's id before its first record */
 	while (e->conn && g_log.hdr->next_conn <= e->conn)
 		ttft_log_new_conn(&g_log);
-	struct ttft_rec *r = ttft_log_reserve(&g_log);
-	ck_assert_ptr_nonnull(r);
-	r->kind = e->kind;
-	r->t_ns = e->t;
-	r->pid = 77;
-	r->tid = g_tid ? g_tid : 77 + (int)e->conn;
-	r->fd = 3 + (int)e->conn;
-	r->conn = e->conn;
-	r->seq = e->seq;
-	r->a = e->a;
-	r->b = e->b;
-	if (e->text)
-		memcpy(r->text, e->text, strnlen(e->text, sizeof r->text));
-	ttft_log_publish(r);
+	ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
+		.kind = e->kind, .t_ns = e->t, .pid = 77,
+		.tid = g_tid ? g_tid : 77 + (int)e->conn, .fd = 3 + (int)e->conn,
+		.conn = e->conn, .seq = e->seq, .a = e->a, .b = e->b, .text = e->text,
+		.text_len = e->text ? strnlen(e->text, TTFT_REC_TEXT) : 0}));
 }
 
 static void open_log(const char *tag)

@@ -84,6 +84,35 @@ START_TEST(strings_are_valid_utf8)
 								      strlen(out)), "%s", out);
 		free(out);
 	}
+	/* every length and every place of a byte that needs care (the
+	 * writer looks at 8 bytes at a time): as one byte at a time would */
+	static const char special[] = {'"', '\\', '\n', 0x01, 0x1f, 0x7f, ' ', '~', (char)0xff};
+	for (size_t n = 1; n <= 40; n++)
+		for (size_t at = 0; at < n; at++)
+			for (size_t k = 0; k < sizeof special; k++) {
+				char s[41], want[300];
+				memset(s, 'a' + (char)(n % 26), n);
+				s[at] = special[k];
+				size_t w = 0;
+				w += (size_t)sprintf(want + w, "{\"s\":\"");
+				for (size_t i = 0; i < n; i++) {
+					unsigned char c = (unsigned char)s[i];
+					if (c == '"' || c == '\\')
+						w += (size_t)sprintf(want + w, "\\%c", c);
+					else if (c == '\n')
+						w += (size_t)sprintf(want + w, "\\n");
+					else if (c < 0x20)
+						w += (size_t)sprintf(want + w, "\\u%04x", c);
+					else if (c >= 0x80) /* alone: not UTF-8 */
+						w += (size_t)sprintf(want + w, "\\ufffd");
+					else
+						want[w++] = (char)c;
+				}
+				sprintf(want + w, "\"}");
+				out = one_string(s, n);
+				ck_assert_str_eq(out, want);
+				free(out);
+			}
 	/* real multi-byte text passes through untouched */
 	out = one_string("\xf0\x9f\x98\x80 \xe2\x82\xac", 8);
 	ck_assert_str_eq(out, "{\"s\":\"\xf0\x9f\x98\x80 \xe2\x82\xac\"}");
@@ -106,6 +135,15 @@ START_TEST(numbers_are_shortest_and_exact)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		ttft_json_fmt_num(b, cases[i].v);
 		ck_assert_str_eq(b, cases[i].want);
+	}
+	/* every duration of 1 to 99999 ns (which %g writes with an
+	 * exponent) and its negative: exactly what %.15g writes */
+	for (long long n = -99999; n <= 99999; n++) {
+		double v = (double)n / 1e9;
+		char want[32];
+		snprintf(want, sizeof want, "%.15g", v);
+		ttft_json_fmt_num(b, v);
+		ck_assert_msg(!strcmp(b, want), "%lld ns: %s, want %s", n, b, want);
 	}
 	/* nanosecond durations, instants and arbitrary doubles: each reads
 	 * back exactly, and no shorter form would */

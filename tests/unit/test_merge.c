@@ -53,14 +53,10 @@ static void make_log(char *path, size_t len, const struct spec *s)
 				    TTFT_EV_RESP_END};
 		int64_t at[] = {t, t + SEC(0.01), t + SEC(0.02 * (i + 1)), t + SEC(0.1)};
 		for (int k = 0; k < 4; k++) {
-			struct ttft_rec *r = ttft_log_reserve(&log);
-			r->kind = kinds[k];
-			r->t_ns = at[k];
-			r->conn = c;
-			r->a = kinds[k] == TTFT_EV_RESP_HEADERS ? 200 : 0;
-			if (k == 0)
-				memcpy(r->text, "POST /v1/completions", 20);
-			ttft_log_publish(r);
+			ck_assert(ttft_log_put(&log, &(struct ttft_event){
+				.kind = kinds[k], .t_ns = at[k], .conn = c,
+				.a = kinds[k] == TTFT_EV_RESP_HEADERS ? 200 : 0,
+				.text = k == 0 ? "POST /v1/completions" : NULL, .text_len = 20}));
 		}
 	}
 	ttft_log_close(&log);

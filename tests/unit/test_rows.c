@@ -26,23 +26,10 @@ static void ev_full(uint16_t kind, uint16_t flags, int64_t t, int pid, int tid,
 		    uint64_t conn, uint32_t seq, int err, int64_t a, int64_t b,
 		    const char *text)
 {
-	struct ttft_rec *r = ttft_log_reserve(&g_log);
-	if (!r)
-		return;
-	r->kind = kind;
-	r->flags = flags;
-	r->t_ns = t;
-	r->pid = pid;
-	r->tid = tid;
-	r->fd = 5;
-	r->conn = conn;
-	r->seq = seq;
-	r->err = err;
-	r->a = a;
-	r->b = b;
-	if (text)
-		strncpy(r->text, text, sizeof r->text);
-	ttft_log_publish(r);
+	ttft_log_put(&g_log, &(struct ttft_event){
+		.kind = kind, .flags = flags, .t_ns = t, .pid = pid, .tid = tid, .fd = 5,
+		.conn = conn, .seq = seq, .err = err, .a = a, .b = b, .text = text,
+		.text_len = text ? strnlen(text, TTFT_REC_TEXT) : 0});
 }
 
 static void ev(uint16_t kind, int64_t t, uint64_t conn, uint32_t seq, int64_t a,

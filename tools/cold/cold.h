@@ -1,5 +1,6 @@
 /* cold.h — one cold-start run's results, shared by ttft-cold's flow
- * (ttft-cold.c) and its report (cold_report.c). */
+ * (ttft-cold.c), its Markdown report (cold_report.c) and its JSON
+ * (cold_json.c). */
 #ifndef TTFT_COLD_H
 #define TTFT_COLD_H
 
@@ -67,7 +68,8 @@ double cold_warm_median(const struct cold_cycle *c, double *min, double *max, do
  * written beside out_path (where the caller will write the report) first. */
 char *cold_report(const struct cold_run *run, const char *tpl_path, const char *out_path,
 		  char *err, size_t errlen);
-/* The --json document and a newline into j; -1 when out of memory. */
+/* The --json document and a newline into j (cold_json.c); -1 when out of
+ * memory. */
 int cold_json(struct ttft_json *j, const struct cold_run *run);
 
 #endif

@@ -109,7 +109,8 @@ static int summarise(struct ttft_analysis *a)
 }
 
 /* One pass over the log in time order; 1 when the log was too far out of
- * order for the window (start over), -1 when out of memory. */
+ * order for the window, 2 when it shrank under the reader's mapping
+ * (start over), -1 when out of memory. */
 static int run_pass(struct ttft_asm *as, struct ttft_log_view *v, struct ttft_analysis *out,
 		    unsigned window)
 {
@@ -136,15 +137,19 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 	out->anchor_mono_ns = v.hdr->anchor_mono_ns;
 	out->anchor_real_ns = v.hdr->anchor_real_ns;
 	struct ttft_asm ps;
-	int rc = run_pass(&ps, &v, out, TTFT_LOGSORT_WINDOW);
-	if (rc == 1) {
-		/* too far out of order for the window: sort it all */
+	unsigned window = TTFT_LOGSORT_WINDOW;
+	int rc = run_pass(&ps, &v, out, window);
+	while (rc == 1 || rc == 2) {
+		/* too far out of order for the window: sort it all; shrunk
+		 * under the mapping: read it again (with pread) */
+		if (rc == 1)
+			window = 0;
 		ttft_asm_free(&ps);
 		ttft_analysis_free(out);
 		out->anchor_mono_ns = v.hdr->anchor_mono_ns;
 		out->anchor_real_ns = v.hdr->anchor_real_ns;
-		v.unpublished = v.corrupt = 0;
-		rc = run_pass(&ps, &v, out, 0);
+		ttft_log_view_restart(&v);
+		rc = run_pass(&ps, &v, out, window);
 	}
 	const struct ttft_log_hdr *h = v.hdr;
 	if (h->clock_flags & TTFT_CLOCK_INFO) {

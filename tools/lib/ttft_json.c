@@ -54,12 +54,13 @@ static int room_slow(struct ttft_json *j, size_t n)
 	return 1;
 }
 
-static inline int room(struct ttft_json *j, size_t n)
+static inline __attribute__((always_inline)) int room(struct ttft_json *j, size_t n)
 {
 	return __builtin_expect(j->len + n + 1 <= j->cap, 1) || room_slow(j, n);
 }
 
-static void put(struct ttft_json *j, const char *s, size_t n)
+static inline __attribute__((always_inline)) void put(struct ttft_json *j, const char *s,
+						       size_t n)
 {
 	if (!room(j, n))
 		return;
@@ -67,7 +68,7 @@ static void put(struct ttft_json *j, const char *s, size_t n)
 	j->len += n;
 }
 
-static void putc1(struct ttft_json *j, char c)
+static inline __attribute__((always_inline)) void putc1(struct ttft_json *j, char c)
 {
 	if (room(j, 1))
 		j->buf[j->len++] = c;
@@ -110,15 +111,59 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* How many bytes from s on go out as they are: printable ASCII other than
+ * '"' and '\\'. Eight at a time: a byte's top bit in m marks a byte at or
+ * above 0x80, below 0x20, '"' or '\\' (the lowest such mark is exact: a
+ * false one can only follow a true one). */
+static inline uint64_t marks(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, tops = 0x8080808080808080ull;
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+	return (w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & tops;
+}
+
+/* 8 bytes, the first in the low bits whatever the byte order */
+static inline uint64_t word(uint64_t w)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+static size_t plain_len(const unsigned char *s, size_t n)
+{
+	uint64_t w, m;
+	if (n < 8) {
+		/* padded with 'A', which is plain: a mark there would need a
+		 * true one below it */
+		w = 0x4141414141414141ull;
+		memcpy(&w, s, n);
+		m = marks(word(w));
+		size_t k = m ? (size_t)(__builtin_ctzll(m) >> 3) : 8;
+		return k < n ? k : n;
+	}
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, sizeof w);
+		if ((m = marks(word(w))))
+			return i + (size_t)(__builtin_ctzll(m) >> 3);
+	}
+	if (i == n)
+		return n;
+	/* the last 8 bytes, overlapping what was checked (plain) */
+	memcpy(&w, s + n - 8, sizeof w);
+	m = marks(word(w));
+	return m ? n - 8 + (size_t)(__builtin_ctzll(m) >> 3) : n;
+}
+
 static void put_string(struct ttft_json *j, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	putc1(j, '"');
 	size_t i = 0;
 	while (i < n) {
-		size_t k = i;
-		while (k < n && s[k] >= 0x20 && s[k] < 0x80 && s[k] != '"' && s[k] != '\\')
-			k++;
+		size_t k = i + plain_len(s + i, n - i);
 		put(j, str + i, k - i);
 		i = k;
 		if (i == n)
@@ -169,7 +214,19 @@ static void lead(struct ttft_json *j, const char *key)
 			indent(j);
 	}
 	if (key && (j->is_obj & bit)) {
-		put_string(j, key, strlen(key));
+		size_t n = strlen(key);
+		if (plain_len((const unsigned char *)key, n) == n && room(j, n + 4)) {
+			/* the usual key: "key": in one go */
+			char *b = j->buf + j->len;
+			b[0] = '"';
+			memcpy(b + 1, key, n);
+			b[n + 1] = '"';
+			b[n + 2] = ':';
+			b[n + 3] = ' ';
+			j->len += n + 3 + (j->pretty != 0);
+			return;
+		}
+		put_string(j, key, n);
 		put(j, j->pretty ? ": " : ":", j->pretty ? 2 : 1);
 	}
 }
@@ -233,12 +290,18 @@ static char *utoa_end(char *end, unsigned long long v)
  * decimal without a printf round trip. It is the same string "%.15g"
  * would give (the nearest double to a decimal of at most 15 digits prints
  * as that decimal), so the fast path never changes the output. */
+static size_t fmt_tiny_nanos(char *out, double v);
+
 static size_t fmt_nanos(char *out, double v)
 {
 	double a = fabs(v);
-	if (!(a >= 1e-4 && a < 9e6))
+	if (a < 1e-4)
+		return fmt_tiny_nanos(out, v);
+	if (!(a < 9e6))
 		return 0; /* %g would use an exponent, or n is too large */
-	long long n = llround(v * 1e9);
+	/* rounded half away from zero, as llround; a v that is not n/1e9
+	 * fails the check below whatever the rounding */
+	long long n = (long long)(v * 1e9 + (v < 0 ? -0.5 : 0.5));
 	if ((double)n / 1e9 != v)
 		return 0;
 	unsigned long long u = n < 0 ? (unsigned long long)-n : (unsigned long long)n;
@@ -269,6 +332,41 @@ static size_t fmt_nanos(char *out, double v)
 	return len;
 }
 
+/* 1 to 99999 ns, which %.15g writes with an exponent: "5e-05",
+ * "1.2345e-05", "-1e-09" — the digits of n without its trailing zeros,
+ * the point after the first, the power of ten in at least two digits. */
+static size_t fmt_tiny_nanos(char *out, double v)
+{
+	if (!(fabs(v) >= 1e-9))
+		return 0; /* 0, NaN, or not a whole number of nanoseconds */
+	long long n = (long long)(v * 1e9 + (v < 0 ? -0.5 : 0.5));
+	if (n == 0 || (double)n / 1e9 != v)
+		return 0;
+	unsigned u = (unsigned)(n < 0 ? -n : n);
+	int digits = 1;
+	for (unsigned x = u; x >= 10; x /= 10)
+		digits++;
+	while (u % 10 == 0)
+		u /= 10;
+	char d[8], *e = d + sizeof d, *p = utoa_end(e, u);
+	size_t len = 0;
+	if (n < 0)
+		out[len++] = '-';
+	out[len++] = *p++;
+	if (p < e) {
+		out[len++] = '.';
+		while (p < e)
+			out[len++] = *p++;
+	}
+	int x = 9 - (digits - 1); /* the exponent's magnitude, 5 to 9 */
+	out[len++] = 'e';
+	out[len++] = '-';
+	out[len++] = '0';
+	out[len++] = (char)('0' + x);
+	out[len] = 0;
+	return len;
+}
+
 size_t ttft_json_fmt_num(char *out, double v)
 {
 	if (!isfinite(v)) {
@@ -289,28 +387,20 @@ size_t ttft_json_fmt_num(char *out, double v)
 	return 0;
 }
 
-void ttft_json_num(struct ttft_json *j, const char *key, double v)
+/* A value's text, written backwards from the end of a buffer; returns
+ * where it starts. */
+static char *int_end(char *e, long long v)
 {
-	char b[32];
-	size_t n = ttft_json_fmt_num(b, v);
-	lead(j, key);
-	put(j, b, n);
-}
-
-void ttft_json_int(struct ttft_json *j, const char *key, long long v)
-{
-	char b[24], *e = b + sizeof b;
 	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
 	char *p = utoa_end(e, u);
 	if (v < 0)
 		*--p = '-';
-	lead(j, key);
-	put(j, p, (size_t)(e - p));
+	return p;
 }
 
-void ttft_json_ns(struct ttft_json *j, const char *key, int64_t ns)
+static char *ns_end(char *e, int64_t ns)
 {
-	char b[32], *e = b + sizeof b, *p = e;
+	char *p = e;
 	unsigned long long u = ns < 0 ? 0ull - (unsigned long long)ns : (unsigned long long)ns;
 	unsigned long long fp = u % 1000000000ull;
 	int fd = 9;
@@ -325,6 +415,27 @@ void ttft_json_ns(struct ttft_json *j, const char *key, int64_t ns)
 	p = utoa_end(p, u / 1000000000ull);
 	if (ns < 0)
 		*--p = '-';
+	return p;
+}
+
+void ttft_json_num(struct ttft_json *j, const char *key, double v)
+{
+	char b[32];
+	size_t n = ttft_json_fmt_num(b, v);
+	lead(j, key);
+	put(j, b, n);
+}
+
+void ttft_json_int(struct ttft_json *j, const char *key, long long v)
+{
+	char b[24], *e = b + sizeof b, *p = int_end(e, v);
+	lead(j, key);
+	put(j, p, (size_t)(e - p));
+}
+
+void ttft_json_ns(struct ttft_json *j, const char *key, int64_t ns)
+{
+	char b[32], *e = b + sizeof b, *p = ns_end(e, ns);
 	lead(j, key);
 	put(j, p, (size_t)(e - p));
 }
@@ -353,6 +464,69 @@ void ttft_json_str(struct ttft_json *j, const char *key, const char *s)
 		ttft_json_null(j, key);
 	else
 		ttft_json_strn(j, key, s, strlen(s));
+}
+
+/* ---- members whose keys are literals (the record's, the summary's) ----
+ *
+ * The same bytes as the functions above, with the key quoted at compile
+ * time (K("ttft_s") is "\"ttft_s\":" and its length): no strlen and no
+ * escaping for the dozens of keys of every record. Inside an object only. */
+#define K(key) "\"" key "\":", sizeof("\"" key "\":") - 1
+
+static inline void lead_k(struct ttft_json *j, const char *qk, size_t n)
+{
+	uint32_t bit = 1u << j->depth;
+	if (j->filled & bit)
+		putc1(j, ',');
+	j->filled |= bit;
+	if (j->pretty)
+		indent(j);
+	put(j, qk, n);
+	if (j->pretty)
+		putc1(j, ' ');
+}
+
+static inline __attribute__((always_inline)) void num_k(struct ttft_json *j, const char *qk, size_t kn, double v)
+{
+	char b[32];
+	size_t n = ttft_json_fmt_num(b, v);
+	lead_k(j, qk, kn);
+	put(j, b, n);
+}
+
+static inline __attribute__((always_inline)) void int_k(struct ttft_json *j, const char *qk, size_t kn, long long v)
+{
+	char b[24], *e = b + sizeof b, *p = int_end(e, v);
+	lead_k(j, qk, kn);
+	put(j, p, (size_t)(e - p));
+}
+
+static inline __attribute__((always_inline)) void ns_k(struct ttft_json *j, const char *qk, size_t kn, int64_t ns)
+{
+	char b[32], *e = b + sizeof b, *p = ns_end(e, ns);
+	lead_k(j, qk, kn);
+	put(j, p, (size_t)(e - p));
+}
+
+static inline __attribute__((always_inline)) void bool_k(struct ttft_json *j, const char *qk, size_t kn, int v)
+{
+	lead_k(j, qk, kn);
+	put(j, v ? "true" : "false", v ? 4 : 5);
+}
+
+static inline __attribute__((always_inline)) void null_k(struct ttft_json *j, const char *qk, size_t kn)
+{
+	lead_k(j, qk, kn);
+	put(j, "null", 4);
+}
+
+static inline __attribute__((always_inline)) void str_k(struct ttft_json *j, const char *qk, size_t kn, const char *s)
+{
+	lead_k(j, qk, kn);
+	if (s)
+		put_string(j, s, strlen(s));
+	else
+		put(j, "null", 4);
 }
 
 void ttft_json_newline(struct ttft_json *j)
@@ -396,11 +570,11 @@ void ttft_json_free(struct ttft_json *j)
 void ttft_json_summary(struct ttft_json *j, const char *key, const struct ttft_summary *s)
 {
 	ttft_json_begin_obj(j, key);
-	ttft_json_num(j, "min", s->min);
-	ttft_json_num(j, "median", s->median);
-	ttft_json_num(j, "p90", s->p90);
-	ttft_json_num(j, "p99", s->p99);
-	ttft_json_num(j, "max", s->max);
+	num_k(j, K("min"), s->min);
+	num_k(j, K("median"), s->median);
+	num_k(j, K("p90"), s->p90);
+	num_k(j, K("p99"), s->p99);
+	num_k(j, K("max"), s->max);
 	ttft_json_end_obj(j);
 }
 
@@ -415,91 +589,91 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 	ttft_record_phases(r, &p);
 	ttft_json_begin_obj(j, key);
 	if (probe) {
-		ttft_json_int(j, "run", r->run);
-		ttft_json_str(j, "label", r->label);
-		ttft_json_bool(j, "ok", r->ok);
-		ttft_json_str(j, "error", ttft_record_error(r));
+		int_k(j, K("run"), r->run);
+		str_k(j, K("label"), r->label);
+		bool_k(j, K("ok"), r->ok);
+		str_k(j, K("error"), ttft_record_error(r));
 	}
 	if (log && ctx->host)
-		ttft_json_str(j, "host", ctx->host);
+		str_k(j, K("host"), ctx->host);
 	if (log) {
-		ttft_json_int(j, "pid", r->pid);
-		ttft_json_int(j, "conn", (long long)r->conn);
-		ttft_json_str(j, "method", r->encrypted ? NULL : r->method);
-		ttft_json_str(j, "path", r->encrypted ? NULL : r->path);
+		int_k(j, K("pid"), r->pid);
+		int_k(j, K("conn"), (long long)r->conn);
+		str_k(j, K("method"), r->encrypted ? NULL : r->method);
+		str_k(j, K("path"), r->encrypted ? NULL : r->path);
 	}
 	if (probe || r->trace_id[0])
-		ttft_json_str(j, "trace_id", r->trace_id[0] ? r->trace_id : NULL);
+		str_k(j, K("trace_id"), r->trace_id[0] ? r->trace_id : NULL);
 	if (r->status)
-		ttft_json_int(j, "status", r->status);
+		int_k(j, K("status"), r->status);
 	else
-		ttft_json_null(j, "status");
+		null_k(j, K("status"));
 	if (r->t_start)
-		ttft_json_ns(j, "start_s", r->t_start);
+		ns_k(j, K("start_s"), r->t_start);
 	else
-		ttft_json_null(j, "start_s");
+		null_k(j, K("start_s"));
 	if (log)
-		ttft_json_ns(j, "start_unix_s",
-			     r->t_start - ctx->anchor_mono_ns + ctx->anchor_real_ns);
+		ns_k(j, K("start_unix_s"),
+		     r->t_start - ctx->anchor_mono_ns + ctx->anchor_real_ns);
 	if (r->encrypted || r->compressed) /* unknown, not zero */
-		ttft_json_null(j, "tokens");
+		null_k(j, K("tokens"));
 	else
-		ttft_json_int(j, "tokens", ttft_record_tokens(r));
+		int_k(j, K("tokens"), ttft_record_tokens(r));
 	if (r->prompt_tokens >= 0)
-		ttft_json_int(j, "prompt_tokens", r->prompt_tokens);
+		int_k(j, K("prompt_tokens"), r->prompt_tokens);
 	else
-		ttft_json_null(j, "prompt_tokens");
+		null_k(j, K("prompt_tokens"));
 	if (log) {
-		ttft_json_bool(j, "compressed", r->compressed);
+		bool_k(j, K("compressed"), r->compressed);
 		if (r->traceparent[0])
-			ttft_json_str(j, "traceparent", r->traceparent);
+			str_k(j, K("traceparent"), r->traceparent);
 		else
-			ttft_json_null(j, "traceparent");
+			null_k(j, K("traceparent"));
 	}
-	ttft_json_num(j, "dns_s", p.dns_s);
-	ttft_json_num(j, "connect_s", p.connect_s);
+	num_k(j, K("dns_s"), p.dns_s);
+	num_k(j, K("connect_s"), p.connect_s);
 	if (log) {
-		ttft_json_num(j, "tls_s", p.tls_s);
-		ttft_json_num(j, "send_s", p.send_s);
-		ttft_json_num(j, "wait_headers_s", p.wait_headers_s);
+		num_k(j, K("tls_s"), p.tls_s);
+		num_k(j, K("send_s"), p.send_s);
+		num_k(j, K("wait_headers_s"), p.wait_headers_s);
 	}
-	ttft_json_num(j, "ttft_s", p.ttft_s);
+	num_k(j, K("ttft_s"), p.ttft_s);
 	if (log)
-		ttft_json_num(j, "wire_ttft_s", p.wire_ttft_s);
-	ttft_json_num(j, "decode_s", p.decode_s);
-	ttft_json_num(j, "e2e_s", p.e2e_s);
-	ttft_json_num(j, "itl_p50_s", p.itl_p50_s);
-	ttft_json_num(j, "itl_p99_s", p.itl_p99_s);
+		num_k(j, K("wire_ttft_s"), p.wire_ttft_s);
+	num_k(j, K("decode_s"), p.decode_s);
+	num_k(j, K("e2e_s"), p.e2e_s);
+	num_k(j, K("itl_p50_s"), p.itl_p50_s);
+	num_k(j, K("itl_p99_s"), p.itl_p99_s);
 	if (log)
-		ttft_json_num(j, "app_gap_s", p.app_gap_s);
+		num_k(j, K("app_gap_s"), p.app_gap_s);
 	if (probe) {
-		ttft_json_num(j, "pretransfer_s", p.pretransfer_s);
-		ttft_json_num(j, "starttransfer_s", p.starttransfer_s);
-		ttft_json_num(j, "start_offset_s", r->t_start && ctx->t0
+		num_k(j, K("pretransfer_s"), p.pretransfer_s);
+		num_k(j, K("starttransfer_s"), p.starttransfer_s);
+		num_k(j, K("start_offset_s"), r->t_start && ctx->t0
 				  ? (double)(r->t_start - ctx->t0) / 1e9 : NAN);
-		ttft_json_int(j, "http_status", r->status);
+		int_k(j, K("http_status"), r->status);
 	}
 	const struct ttft_server_split *s = &r->split;
-	ttft_json_num(j, "queue_s", s->queue_s);
-	ttft_json_num(j, "prefill_s", s->prefill_s);
-	ttft_json_num(j, "server_other_s", p.server_other_s);
-	ttft_json_num(j, "network_s", p.network_s);
-	ttft_json_num(j, "server_decode_s", s->decode_s);
-	ttft_json_num(j, "prefix_cache_hit_tokens", s->hit_tokens);
-	ttft_json_num(j, "server_ttft_s", s->server_ttft_s);
-	ttft_json_str(j, "split_source", s->source);
+	num_k(j, K("queue_s"), s->queue_s);
+	num_k(j, K("prefill_s"), s->prefill_s);
+	num_k(j, K("server_other_s"), p.server_other_s);
+	num_k(j, K("network_s"), p.network_s);
+	num_k(j, K("server_decode_s"), s->decode_s);
+	num_k(j, K("prefix_cache_hit_tokens"), s->hit_tokens);
+	num_k(j, K("server_ttft_s"), s->server_ttft_s);
+	str_k(j, K("split_source"), s->source);
 	if (s->note[0])
-		ttft_json_str(j, "split_note", s->note);
+		str_k(j, K("split_note"), s->note);
 	if (log) {
 		char nb[320];
-		ttft_json_bool(j, "tls", r->tls);
-		ttft_json_bool(j, "encrypted", r->encrypted);
-		ttft_json_bool(j, "preopened", r->preopened);
-		ttft_json_num(j, "preopen_idle_s", p.preopen_idle_s);
-		ttft_json_bool(j, "inherited", r->inherited);
-		ttft_json_bool(j, "request_unseen", r->request_unseen);
-		ttft_json_bool(j, "complete", ttft_record_complete(r));
-		ttft_json_str(j, "note", ttft_record_note(r, nb, sizeof nb));
+		bool_k(j, K("tls"), r->tls);
+		bool_k(j, K("encrypted"), r->encrypted);
+		bool_k(j, K("preopened"), r->preopened);
+		num_k(j, K("preopen_idle_s"), p.preopen_idle_s);
+		bool_k(j, K("inherited"), r->inherited);
+		bool_k(j, K("request_unseen"), r->request_unseen);
+		bool_k(j, K("complete"), ttft_record_complete(r));
+		str_k(j, K("note"), ttft_record_note(r, nb, sizeof nb));
 	}
 	if (probe && ctx->keep_text)
 		ttft_json_strn(j, "text", r->text ? r->text : "", r->textlen);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,6 +87,7 @@ int ttft_log_view_open(struct ttft_log_view *v, const char *path, char *err,
 
 void ttft_log_view_close(struct ttft_log_view *v)
 {
+	ttft_log_view_unmap(v);
 	if (v->fd >= 0)
 		close(v->fd);
 	free(v->buf);
@@ -123,6 +125,52 @@ int ttft_log_view_refresh(struct ttft_log_view *v)
 	return 0;
 }
 
+void ttft_log_view_restart(struct ttft_log_view *v)
+{
+	v->unpublished = v->corrupt = v->zeros_explained = 0;
+}
+
+int ttft_log_view_map(struct ttft_log_view *v)
+{
+	if (v->map)
+		return 0;
+	if (v->no_map || v->n_slots == 0 || v->n_slots > SIZE_MAX / TTFT_REC_SIZE - 1)
+		return -1;
+	/* The header's page is mapped too (offsets must be page-aligned);
+	 * the records start right after it. */
+	size_t len = TTFT_LOG_HDR_SIZE + (size_t)v->n_slots * TTFT_REC_SIZE;
+	void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, v->fd, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	madvise(m, len, MADV_SEQUENTIAL);
+	v->map = (const struct ttft_rec *)((const char *)m + TTFT_LOG_HDR_SIZE);
+	v->map_len = len;
+	return 0;
+}
+
+void ttft_log_view_unmap_range(struct ttft_log_view *v, uint64_t from, uint64_t to)
+{
+	if (!v->map || to <= from)
+		return;
+	/* whole pages inside the range only: a neighbour's slots stay */
+	long page = sysconf(_SC_PAGESIZE);
+	if (page <= 0)
+		page = 4096;
+	uintptr_t a = (uintptr_t)(v->map + from), b = (uintptr_t)(v->map + to);
+	a = (a + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
+	b &= ~(uintptr_t)(page - 1);
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+void ttft_log_view_unmap(struct ttft_log_view *v)
+{
+	if (v->map)
+		munmap((char *)v->map - TTFT_LOG_HDR_SIZE, v->map_len);
+	v->map = NULL;
+	v->map_len = 0;
+}
+
 size_t ttft_log_view_read(struct ttft_log_view *v, uint64_t i, struct ttft_rec *out,
 			  size_t n)
 {
@@ -150,7 +198,8 @@ size_t ttft_log_view_read(struct ttft_log_view *v, uint64_t i, struct ttft_rec *
 	return got;
 }
 
-int ttft_log_view_check(struct ttft_log_view *v, const struct ttft_rec *rec)
+/* What the check found, counted: 1 intact; else 0. */
+static int verdict(struct ttft_log_view *v, const struct ttft_rec *rec, int sealed)
 {
 	if (rec->seal == 0) {
 		/* Zero slots are first those the writers said they could not
@@ -161,12 +210,84 @@ int ttft_log_view_check(struct ttft_log_view *v, const struct ttft_rec *rec)
 			v->unpublished++;
 		return 0;
 	}
-	if (!ttft_rec_sealed(rec) || rec->kind == TTFT_EV_NONE ||
-	    rec->kind >= TTFT_EV__COUNT) {
+	if (!sealed || rec->kind == TTFT_EV_NONE || rec->kind >= TTFT_EV__COUNT) {
 		v->corrupt++;
 		return 0;
 	}
 	return 1;
+}
+
+int ttft_log_view_check(struct ttft_log_view *v, const struct ttft_rec *rec)
+{
+	return verdict(v, rec, rec->seal != 0 && ttft_rec_sealed(rec));
+}
+
+/* The copy and the seal in one pass over the record's 16 words: the seal's
+ * four lanes are the four 64-bit lanes of a 256-bit vector (lane j takes
+ * words j, j + 4, j + 8, j + 12, as ttft_rec_seal's h0..h3 do), where the
+ * CPU multiplies 64-bit lanes (AVX-512 DQ and VL); else the copy, then
+ * ttft_rec_sealed. Either gives ttft_rec_sealed's answer. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define TAKE_AVX512 1
+__attribute__((target("avx2,avx512f,avx512dq,avx512vl")))
+static int take_avx512(struct ttft_rec *dst, const struct ttft_rec *src)
+{
+	const __m256i *s = (const __m256i *)(const void *)src;
+	__m256i a = _mm256_loadu_si256(s), b = _mm256_loadu_si256(s + 1);
+	__m256i c = _mm256_loadu_si256(s + 2), d = _mm256_loadu_si256(s + 3);
+	__m256i *o = (__m256i *)(void *)dst;
+	_mm256_storeu_si256(o, a);
+	_mm256_storeu_si256(o + 1, b);
+	_mm256_storeu_si256(o + 2, c);
+	_mm256_storeu_si256(o + 3, d);
+	/* the seal's own bytes read as zero: word 0 keeps kind and flags,
+	 * word 7 keeps seq */
+	a = _mm256_mask_srli_epi64(a, 0x1, a, 32);
+	b = _mm256_mask_and_epi64(b, 0x8, b, _mm256_set1_epi64x(0xffffffff));
+	const __m256i k = _mm256_set1_epi64x((long long)0x9e3779b97f4a7c15ull);
+	__m256i h = _mm256_set_epi64x(4, 3, 2, 1);
+	h = _mm256_rol_epi64(_mm256_mullo_epi64(_mm256_xor_si256(h, a), k), 31);
+	h = _mm256_rol_epi64(_mm256_mullo_epi64(_mm256_xor_si256(h, b), k), 31);
+	h = _mm256_rol_epi64(_mm256_mullo_epi64(_mm256_xor_si256(h, c), k), 31);
+	h = _mm256_rol_epi64(_mm256_mullo_epi64(_mm256_xor_si256(h, d), k), 31);
+	__m128i x = _mm_xor_si128(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+	uint64_t sum = (uint64_t)_mm_cvtsi128_si64(x) ^ (uint64_t)_mm_extract_epi64(x, 1);
+	if ((uint32_t)sum == 0)
+		sum |= 1;
+	return dst->seal == (uint32_t)sum && dst->seal_hi == (uint32_t)(sum >> 32);
+}
+#endif
+
+static int take_plain(struct ttft_rec *dst, const struct ttft_rec *src)
+{
+	*dst = *src;
+	return ttft_rec_sealed(dst);
+}
+
+static int (*pick_take(void))(struct ttft_rec *, const struct ttft_rec *)
+{
+#ifdef TAKE_AVX512
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+		return take_avx512;
+#endif
+	return take_plain;
+}
+
+int ttft_log_view_take(struct ttft_log_view *v, struct ttft_rec *dst, const struct ttft_rec *src)
+{
+	/* Relaxed: every thread picks the same function; a race only picks
+	 * it twice. */
+	static int (*take)(struct ttft_rec *, const struct ttft_rec *);
+	int (*t)(struct ttft_rec *, const struct ttft_rec *) =
+		__atomic_load_n(&take, __ATOMIC_RELAXED);
+	if (__builtin_expect(!t, 0)) {
+		t = pick_take();
+		__atomic_store_n(&take, t, __ATOMIC_RELAXED);
+	}
+	int sealed = t(dst, src);
+	return verdict(v, dst, dst->seal != 0 && sealed);
 }
 
 int ttft_log_view_get(struct ttft_log_view *v, uint64_t i, struct ttft_rec *out)

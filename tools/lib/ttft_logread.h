@@ -1,8 +1,11 @@
 /* ttft_logread.h — reading a ttftshim log (the writer is shim/core's
  * ttft_log.c; the layout is docs/log-format.md). The file is read in
- * windows with pread, never mapped: a file that shrinks while it is read
- * yields fewer records, never SIGBUS, and memory stays a window's size
- * whatever the log's. */
+ * windows with pread: a file that shrinks while it is read yields fewer
+ * records, never SIGBUS, and memory stays a window's size whatever the
+ * log's. A pass over the whole log (ttft_logsort.c) may map it read-only
+ * instead, to read each record where it lies; that pass catches the
+ * SIGBUS of a file that shrinks under the mapping and reads it again
+ * with pread. */
 #ifndef TTFT_LOGREAD_H
 #define TTFT_LOGREAD_H
 
@@ -26,6 +29,10 @@ struct ttft_log_view {
 	int fd;
 	char *buf;            /* the header, then the window's records */
 	uint64_t win0, nwin;  /* first slot in the window, slots in it */
+	/* the mapping (ttft_log_view_map) */
+	const struct ttft_rec *map; /* slot 0 of n_slots mapped; NULL: none */
+	size_t map_len;
+	int no_map;           /* the file shrank under a mapping: pread only */
 };
 
 /* Open PATH and validate it. On error returns -1 and writes a message
@@ -43,6 +50,20 @@ int ttft_log_view_refresh(struct ttft_log_view *v);
  * longer holds sets truncated). Fastest in slot order. */
 int ttft_log_view_get(struct ttft_log_view *v, uint64_t i, struct ttft_rec *out);
 
+/* Zero the counters a pass over the slots fills (unpublished, corrupt,
+ * zeros_explained), before a pass starts over. */
+void ttft_log_view_restart(struct ttft_log_view *v);
+/* Map the n_slots slots read-only (once): 0, or -1 when the view must be
+ * read with ttft_log_view_read (no slots, no_map set, or mmap failed).
+ * Reading a mapped slot of a file that has shrunk since raises SIGBUS:
+ * only ttft_log_each, which catches it, reads through the mapping. */
+int ttft_log_view_map(struct ttft_log_view *v);
+/* Slots [from, to) will not be read again: their pages leave this
+ * process's memory (they stay in the file). */
+void ttft_log_view_unmap_range(struct ttft_log_view *v, uint64_t from, uint64_t to);
+/* Drop the mapping. */
+void ttft_log_view_unmap(struct ttft_log_view *v);
+
 /* Read up to n slots from slot i straight into out (no window); returns
  * how many the file held. Each must then pass ttft_log_view_check. */
 size_t ttft_log_view_read(struct ttft_log_view *v, uint64_t i, struct ttft_rec *out,
@@ -50,6 +71,9 @@ size_t ttft_log_view_read(struct ttft_log_view *v, uint64_t i, struct ttft_rec *
 /* 1 if rec, read from v, is published and intact; else 0 (and the view's
  * unpublished/corrupt counters are bumped). */
 int ttft_log_view_check(struct ttft_log_view *v, const struct ttft_rec *rec);
+/* Copy *src into *dst and check the copy, as ttft_log_view_check does, in
+ * one pass over the record (vector instructions where the CPU has them). */
+int ttft_log_view_take(struct ttft_log_view *v, struct ttft_rec *dst, const struct ttft_rec *src);
 
 const char *ttft_kind_name(unsigned kind);
 

@@ -20,11 +20,18 @@
 int ttft_rec_cmp(const struct ttft_rec *a, const struct ttft_rec *b);
 
 /* Call fn for every intact record of v in order of (t_ns, kind, b), ties
- * in slot order; fn may change the record. window: records held back, 0:
- * read the whole log into memory and sort it. Returns 0 when every record
- * was visited, 1 when a record came more than window records late (some
- * were visited out of order: start over with window 0, after resetting
- * v's counters), -1 when out of memory. */
+ * in slot order; fn may change the record (a copy). window: records held
+ * back, 0: read the whole log into memory and sort it. With a window the
+ * log is read through a read-only mapping when it can be (each record
+ * copied once, as it is handed out, and its seal checked on that copy),
+ * else with pread. Returns 0 when every record was visited, 1 when a
+ * record came more than window records late (some were visited out of
+ * order: start over with window 0), 2 when the file shrank under the
+ * mapping (the SIGBUS is caught; v now reads with pread: start over), -1
+ * when out of memory. Before starting over, reset v's counters
+ * (ttft_log_view_restart). The mapped pass installs its SIGBUS handler for
+ * its own duration (the one before is back afterwards): one such pass at
+ * a time in a process. */
 int ttft_log_each(struct ttft_log_view *v, unsigned window,
 		  void (*fn)(void *ctx, struct ttft_rec *r), void *ctx);
 

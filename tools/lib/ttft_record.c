@@ -45,7 +45,8 @@ int ttft_record_add_token(struct ttft_record *r, int64_t t_ns)
 	if (r->ntok == r->tokcap) {
 		if (r->tokcap >= UINT32_MAX / 2)
 			return -1;
-		uint32_t nc = r->tokcap ? r->tokcap * 2 : 16;
+		/* a stream's tokens are dozens at least */
+		uint32_t nc = r->tokcap ? r->tokcap * 2 : 32;
 		int64_t *p = realloc(r->tok, (size_t)nc * sizeof *p);
 		if (!p)
 			return -1;
@@ -80,14 +81,19 @@ int ttft_record_finish(struct ttft_record *r)
 	if (r->ntok < 2)
 		return 0;
 	size_t n = r->ntok - 1;
-	double *d = malloc(n * sizeof *d);
+	double few[64]; /* a usual stream's: no allocation */
+	double *d = n <= 64 ? few : malloc(n * sizeof *d);
 	if (!d)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		d[i] = (double)(r->tok[i + 1] - r->tok[i]) / 1e9;
-	r->itl_p50_s = ttft_percentile_select(d, n, 0.5);
-	r->itl_p99_s = ttft_percentile_select(d, n, 0.99);
-	free(d);
+	static const double q[2] = {0.5, 0.99};
+	double pq[2];
+	ttft_percentiles_select(d, n, q, pq, 2);
+	r->itl_p50_s = pq[0];
+	r->itl_p99_s = pq[1];
+	if (d != few)
+		free(d);
 	return 0;
 }
 

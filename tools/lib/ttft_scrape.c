@@ -14,24 +14,15 @@
 #include "ttft_prom.h"
 #include "ttft_url.h"
 
+/* A snapshot's record, through the log's one writer (ttft_log_put),
+ * stamped with the thread that took the snapshot. */
 static void put(struct ttft_log *log, uint16_t kind, int64_t t, int err, int64_t a,
 		int64_t b, const char *text)
 {
-	struct ttft_rec *r = ttft_log_reserve(log);
-	if (!r)
-		return;
-	r->kind = kind;
-	r->t_ns = t;
-	r->pid = (int32_t)getpid();
-	r->fd = -1;
-	r->err = err;
-	r->a = a;
-	r->b = b;
-	if (text) {
-		size_t n = strnlen(text, sizeof r->text);
-		memcpy(r->text, text, n); /* NUL-padded, not terminated (ABI) */
-	}
-	ttft_log_publish(r);
+	ttft_log_put(log, &(struct ttft_event){
+		.kind = kind, .t_ns = t, .pid = (int32_t)getpid(), .tid = (int32_t)gettid(),
+		.fd = -1, .err = err, .a = a, .b = b, .text = text,
+		.text_len = text ? strnlen(text, TTFT_REC_TEXT) : 0});
 }
 
 static void fail(struct ttft_scraper *s, const char *why)

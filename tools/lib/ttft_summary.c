@@ -74,7 +74,9 @@ static void select_kth(double *v, size_t n, size_t k)
 	}
 }
 
-double ttft_percentile_select(double *v, size_t n, double q)
+/* The q-quantile, knowing that v[0..from) holds the from smallest values
+ * (a rank selected before): the selection works on what lies above. */
+static double select_from(double *v, size_t n, size_t from, double q)
 {
 	if (n == 0)
 		return NAN;
@@ -82,7 +84,9 @@ double ttft_percentile_select(double *v, size_t n, double q)
 	size_t lo = (size_t)pos;
 	if (lo + 1 >= n)
 		lo = n - 1;
-	select_kth(v, n, lo);
+	if (lo < from)
+		from = 0; /* a lower quantile than the last: all of v */
+	select_kth(v + from, n - from, lo - from);
 	if (lo + 1 >= n)
 		return v[lo];
 	/* the next rank is the smallest of what lies above */
@@ -91,6 +95,24 @@ double ttft_percentile_select(double *v, size_t n, double q)
 		if (v[i] < next)
 			next = v[i];
 	return v[lo] + (next - v[lo]) * (pos - (double)lo);
+}
+
+double ttft_percentile_select(double *v, size_t n, double q)
+{
+	return select_from(v, n, 0, q);
+}
+
+void ttft_percentiles_select(double *v, size_t n, const double *q, double *out, size_t nq)
+{
+	size_t from = 0;
+	for (size_t i = 0; i < nq; i++) {
+		out[i] = select_from(v, n, from, q[i]);
+		/* v[0..lo] now holds the lo + 1 smallest: the next selection
+		 * starts at lo (the rank just found stays where it is) */
+		double pos = q[i] * (double)(n ? n - 1 : 0);
+		size_t lo = (size_t)pos;
+		from = n && lo < n ? lo : 0;
+	}
 }
 
 void ttft_summary_of(double *v, size_t n, struct ttft_summary *s)

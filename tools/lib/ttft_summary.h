@@ -22,5 +22,8 @@ double ttft_percentile(double *v, size_t n, double q);
 double ttft_percentile_sorted(const double *v, size_t n, double q);
 /* The same in linear time: reorders v but does not sort it. */
 double ttft_percentile_select(double *v, size_t n, double q);
+/* The same for nq quantiles q[] (ascending: each selection then works on
+ * what lies above the last rank found) into out[]. */
+void ttft_percentiles_select(double *v, size_t n, const double *q, double *out, size_t nq);
 
 #endif

@@ -199,8 +199,18 @@ static void check_fit(const struct ttft_join_req *r, struct ttft_server_split *o
 		snprintf(o->note, sizeof o->note, "%.*s", (int)sizeof o->note - 1, note);
 		return;
 	}
-	if (!isnan(o->server_ttft_s) && !isnan(waited) && o->server_ttft_s > waited)
-		o->server_ttft_s = NAN; /* the window's first token was not this one */
+	if (!isnan(o->server_ttft_s) && !isnan(waited) && o->server_ttft_s > waited) {
+		/* the window's first token was not this one, or the client's
+		 * send was stamped after the server had it: either way not a
+		 * number to show as this request's */
+		if (!o->note[0])
+			snprintf(o->note, sizeof o->note, "%s %.3f ms, more than the "
+				 "client waited (%.3f ms from request sent to %s): not shown "
+				 "(the client stamped its send late, busy?)",
+				 TTFT_JOIN_NOTE_SERVER_TTFT, o->server_ttft_s * 1e3, waited * 1e3,
+				 r->t_first ? "first token" : "the end");
+		o->server_ttft_s = NAN;
+	}
 }
 
 /* vLLM at the finish: queue, prefill, decode, with _count grown by one. */

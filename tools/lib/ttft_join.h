@@ -39,6 +39,10 @@
  * connection's round-trip time (docs/server-truth.md says why 5 ms). */
 #define TTFT_JOIN_SKEW_NS 5000000LL
 
+/* How the note of a split whose server TTFT did not fit begins (the split
+ * stays; only that number is withheld). */
+#define TTFT_JOIN_NOTE_SERVER_TTFT "server TTFT"
+
 /* One request, in CLOCK_MONOTONIC ns; 0 = did not happen or unknown. */
 struct ttft_join_req {
 	int64_t t_sent;     /* last byte of the request sent */

@@ -109,6 +109,43 @@ START_TEST(raw_syscall_request_is_said_unseen)
 }
 END_TEST
 
+/* stdio_host MODE with and without the shim: same output, same exit
+ * code (a hang ends at the guard's limit: 124, never 0). */
+static void same_host(const char *mode)
+{
+	char log[256], cmd[1024], *out[2];
+	int rc[2];
+	tu_tmp_log(log, sizeof log, "stdio_same");
+	for (int shim = 0; shim < 2; shim++) {
+		snprintf(cmd, sizeof cmd,
+			 "cd %s && TTFT_LOG=%s %s$PWD/libttftshim.so timeout 60 ./stdio_host %s",
+			 tu_build_dir(), log, shim ? "LD_PRELOAD=" : "TTFT_UNUSED=", mode);
+		rc[shim] = tu_sh(cmd, &out[shim]);
+	}
+	ck_assert_int_eq(rc[0], 0);
+	ck_assert_int_eq(rc[1], rc[0]);
+	ck_assert_str_eq(out[1], out[0]);
+	free(out[0]);
+	free(out[1]);
+	unlink(log);
+}
+
+/* Two streams on one socket with bytes pending at exit: libc flushes the
+ * newer first; the shim's flush at exit must not reorder the wire. */
+START_TEST(exit_flush_keeps_libc_stream_order)
+{
+	same_host("two");
+}
+END_TEST
+
+/* Another thread holds the stream's lock when the program exits: libc's
+ * exit flush takes no stream lock; the shim's must not wait for it. */
+START_TEST(exit_flush_never_waits_for_a_held_stream_lock)
+{
+	same_host("locked");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shim_stdio");
@@ -118,5 +155,7 @@ int main(void)
 	tcase_add_test(t, buffered_stdout_flushed_by_exit);
 	tcase_add_test(t, dprintf_request);
 	tcase_add_test(t, raw_syscall_request_is_said_unseen);
+	tcase_add_test(t, exit_flush_keeps_libc_stream_order);
+	tcase_add_test(t, exit_flush_never_waits_for_a_held_stream_lock);
 	return tu_run(s);
 }

@@ -101,6 +101,17 @@ START_TEST(sighold_survives_an_emptied_log)
 }
 END_TEST
 
+/* A SIGBUS pending for the process (kill), not for a thread: a thread
+ * that inherits the block writes the log; the signal stays the
+ * process's, pending for the main thread, with its own siginfo. */
+START_TEST(process_pending_sigbus_stays_the_process_s)
+{
+	same_with_and_without("shared", "tokens 8\ntokens_after 8\nbus_blocked 1\n"
+					"bus_pending 1\nsigwait 7\nsi_code 0\n"
+					"si_pid_is_self 1\ndone 1\n");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shim_mask");
@@ -110,5 +121,6 @@ int main(void)
 	tcase_add_test(t, inherited_mask_survives_an_emptied_log);
 	tcase_add_test(t, mask_restored_by_siglongjmp_survives_an_emptied_log);
 	tcase_add_test(t, sighold_survives_an_emptied_log);
+	tcase_add_test(t, process_pending_sigbus_stays_the_process_s);
 	return tu_run(s);
 }

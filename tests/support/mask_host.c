@@ -13,6 +13,10 @@
  *   longjmp   a thread unblocks it, streams, and siglongjmp()s back to a
  *             mask that blocks it
  *   sighold   the main thread blocks it with sighold
+ *   shared    the main thread blocks it and sends the process a SIGBUS
+ *             (pending for the process, not a thread); a thread that
+ *             inherits the mask streams and ends; the SIGBUS must still be
+ *             pending for the main thread afterwards
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -155,7 +159,7 @@ static void run(void *(*fn)(void *))
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: mask_host thread|inherit|longjmp|sighold PORT\n");
+		fprintf(stderr, "usage: mask_host thread|inherit|longjmp|sighold|shared PORT\n");
 		return 2;
 	}
 	g_port = atoi(argv[2]);
@@ -168,6 +172,19 @@ int main(int argc, char **argv)
 		run(th_plain);
 	} else if (!strcmp(sc, "longjmp")) {
 		run(th_longjmp);
+	} else if (!strcmp(sc, "shared")) {
+		sigprocmask(SIG_BLOCK, &b, NULL);
+		kill(getpid(), SIGBUS); /* pending for the whole process */
+		run(th_plain);
+		sigset_t p;
+		sigpending(&p);
+		say("bus_pending", sigismember(&p, SIGBUS));
+		siginfo_t si;
+		struct timespec zero = {0, 0};
+		int sig = sigismember(&p, SIGBUS) ? sigtimedwait(&b, &si, &zero) : 0;
+		say("sigwait", sig);
+		say("si_code", sig > 0 ? si.si_code : -99);
+		say("si_pid_is_self", sig > 0 ? si.si_pid == getpid() : -1);
 	} else if (!strcmp(sc, "sighold")) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"

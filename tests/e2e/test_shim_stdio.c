@@ -35,6 +35,48 @@ static void teardown(void)
 	tu_stop(g_srv);
 }
 
+/* The other views of a row whose request (so its start) was not seen:
+ * the table shows no start ("-", never nan or a clock's origin); the
+ * trace's request slice holds its phases and begins where the first of
+ * them does (not at the clock's origin). */
+static void unseen_views(const char *log)
+{
+	char cmd[1024], trace[300], *txt;
+	snprintf(trace, sizeof trace, "%s.trace.json", log);
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --trace %s %s", tu_build_dir(), trace, log);
+	ck_assert_int_eq(tu_sh(cmd, &txt), 0);
+	ck_assert_msg(!strstr(txt, "nan"), "%s", txt);
+	free(txt);
+	char *tj = tu_read_file(trace, NULL);
+	cJSON *t = cJSON_Parse(tj);
+	ck_assert_msg(t != NULL, "%s", tj);
+	double req_ts = -1, req_end = -1, first = -1, last = -1;
+	const cJSON *ev;
+	cJSON_ArrayForEach(ev, cJSON_GetObjectItem(t, "traceEvents"))
+	{
+		const cJSON *cat = cJSON_GetObjectItem(ev, "cat");
+		if (!cJSON_IsString(cat))
+			continue;
+		double ts = cJSON_GetObjectItem(ev, "ts")->valuedouble;
+		double dur = cJSON_IsNumber(cJSON_GetObjectItem(ev, "dur"))
+				     ? cJSON_GetObjectItem(ev, "dur")->valuedouble
+				     : 0;
+		if (!strcmp(cat->valuestring, "request")) {
+			req_ts = ts;
+			req_end = ts + dur;
+		} else if (!strcmp(cat->valuestring, "phase")) {
+			if (first < 0 || ts < first)
+				first = ts;
+			if (ts + dur > last)
+				last = ts + dur;
+		}
+	}
+	ck_assert_msg(first >= 0 && req_ts == first && req_end == last, "%s", tj);
+	free(tj);
+	cJSON_Delete(t);
+	unlink(trace);
+}
+
 /* bash: connect on fd 3, then `then`; same stdout with and without the
  * shim; the shim's log must hold exactly one row of 4 tokens: complete,
  * or (unseen) one that says its request was not seen. */
@@ -75,8 +117,10 @@ static void row(const char *then, int unseen)
 			      cJSON_IsFalse(cJSON_GetObjectItem(r, "complete")) &&
 			      cJSON_IsNull(cJSON_GetObjectItem(r, "ttft_s")) &&
 			      cJSON_IsString(note) &&
-			      strstr(note->valuestring, "request was not seen"),
+			      strstr(note->valuestring, "request was not seen") &&
+			      cJSON_IsNull(cJSON_GetObjectItem(r, "start_unix_s")),
 			      "%s: %s", then, js);
+		unseen_views(log);
 	}
 	free(js);
 	cJSON_Delete(j);

@@ -438,9 +438,11 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 		ttft_json_ns(j, "start_s", r->t_start);
 	else
 		ttft_json_null(j, "start_s");
-	if (log)
+	if (log && r->t_start)
 		ttft_json_ns(j, "start_unix_s",
 			     r->t_start - ctx->anchor_mono_ns + ctx->anchor_real_ns);
+	else if (log) /* not seen (request_unseen): no start, no clock origin */
+		ttft_json_null(j, "start_unix_s");
 	if (r->encrypted || r->compressed) /* unknown, not zero */
 		ttft_json_null(j, "tokens");
 	else

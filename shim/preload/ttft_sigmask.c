@@ -283,17 +283,29 @@ TTFT_PUBLIC int sigsetmask(int mask)
 	return r;
 }
 
+/* A jump out of a host signal handler that interrupted a window: the
+ * window ends here (SIGBUS blocked again, a held SIGBUS queued again), or
+ * a jump that restores no mask would leave SIGBUS unblocked for the host. */
+static void jumping(void)
+{
+	/* Signal fence: partner of enter's store (this thread's handler). */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (__builtin_expect(t_window, 0))
+		shim_bus_leave_slow();
+	forget();
+}
+
 /* A jump or a context switch may restore a mask saved earlier. */
 TTFT_PUBLIC void siglongjmp(sigjmp_buf env, int val)
 {
-	forget();
+	jumping();
 	REAL(siglongjmp, "siglongjmp")(env, val);
 	__builtin_unreachable();
 }
 
 TTFT_PUBLIC void longjmp(jmp_buf env, int val)
 {
-	forget();
+	jumping();
 	REAL(longjmp, "longjmp")(env, val);
 	__builtin_unreachable();
 }
@@ -301,14 +313,14 @@ TTFT_PUBLIC void longjmp(jmp_buf env, int val)
 void __longjmp_chk(jmp_buf env, int val);
 TTFT_PUBLIC void __longjmp_chk(jmp_buf env, int val)
 {
-	forget();
+	jumping();
 	REAL(longjmp_chk, "__longjmp_chk")(env, val);
 	__builtin_unreachable();
 }
 
 TTFT_PUBLIC int setcontext(const ucontext_t *u)
 {
-	forget();
+	jumping();
 	return REAL(setcontext, "setcontext")(u);
 }
 

@@ -155,7 +155,7 @@ $(B)/inherit_host: $(B)/obj/tests/support/inherit_host.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
 $(B)/stdio_host: $(B)/obj/tests/support/stdio_host.o
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
 # test_tls's libraries: two fake libssl ABIs (OpenSSL 3's and 1.1's symbol
 # versions) and the real one, each behind a caller library, and the host

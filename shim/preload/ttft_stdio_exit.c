@@ -14,7 +14,10 @@
  * output wrappers (ttft_stdio.c) the first time they see a stream on a
  * traced fd, emptied by fclose and fcloseall. A stream beyond the table is
  * flushed by libc, unseen, as before (its bytes are marked unseen, never
- * guessed: docs/shim.md).
+ * guessed: docs/shim.md). So is one that shares its socket with another
+ * watched stream with bytes pending (libc's flush order, newest stream
+ * first, is not known here) or whose lock another thread holds (libc's
+ * exit flush takes no stream lock; the shim must not wait for one).
  *
  * dprintf/vdprintf format into a stream of their own and flush it inside
  * libc: formatted here first (as the other formatted calls are) so the
@@ -27,6 +30,8 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 
 #define SHIM_STDIO_STREAMS 64
 
@@ -62,17 +67,45 @@ TTFT_HIDDEN void shim_stdio_forget(FILE *f)
 	}
 }
 
+/* The socket under fd (st_dev, st_ino), 0 when fstat fails. */
+static unsigned long long sock_id(int fd)
+{
+	struct stat st;
+	if (LIBC(syscall)(SYS_fstat, fd, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev << 32 ^ st.st_ino;
+}
+
 __attribute__((destructor)) static void stdio_exit_flush(void)
 {
 	if (!shim_on)
 		return;
 	int e = errno;
+	FILE *f[SHIM_STDIO_STREAMS];
+	unsigned long long id[SHIM_STDIO_STREAMS];
+	int n = 0;
 	for (int i = 0; i < SHIM_STDIO_STREAMS; i++) {
-		FILE *f = __atomic_exchange_n(&g_streams[i], NULL, __ATOMIC_RELAXED);
+		FILE *g = __atomic_exchange_n(&g_streams[i], NULL, __ATOMIC_RELAXED);
 		/* still on a traced fd, with bytes pending: what libc's exit
 		 * flush would send next */
-		if (f && shim_slot(f->_fileno) && f->_IO_write_ptr > f->_IO_write_base)
-			fflush(f);
+		if (g && shim_slot(g->_fileno) && g->_IO_write_ptr > g->_IO_write_base) {
+			f[n] = g;
+			id[n++] = sock_id(g->_fileno);
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		/* Two streams with bytes for one socket: libc flushes them in
+		 * its own order (newest stream first), which the shim cannot
+		 * know; both are left to it, unseen. */
+		int shared = !id[i];
+		for (int j = 0; j < n && !shared; j++)
+			shared = j != i && id[j] == id[i];
+		/* A stream another thread holds locked: libc's exit flush takes
+		 * no lock; waiting for it would hang the exit. Left to libc. */
+		if (shared || ftrylockfile(f[i]) != 0)
+			continue;
+		fflush(f[i]);
+		funlockfile(f[i]);
 	}
 	errno = e;
 }

@@ -101,6 +101,28 @@ START_TEST(sighold_survives_an_emptied_log)
 }
 END_TEST
 
+/* A SIGBUS pending for the process (kill), not for a thread: a thread
+ * that inherits the block writes the log; the signal stays the
+ * process's, pending for the main thread, with its own siginfo. */
+START_TEST(process_pending_sigbus_stays_the_process_s)
+{
+	same_with_and_without("shared", "tokens 8\ntokens_after 8\nbus_blocked 1\n"
+					"bus_pending 1\nsigwait 7\nsi_code 0\n"
+					"si_pid_is_self 1\ndone 1\n");
+}
+END_TEST
+
+/* A signal handler that interrupts a log write (SIGBUS unblocked by the
+ * shim's window) and jumps out without restoring a mask: the host's mask
+ * still blocks SIGBUS afterwards. (Without the shim the handler never
+ * jumps; with it, whether a tick lands in a window is the machine's
+ * timing: when none does, the check passes without testing.) */
+START_TEST(jump_out_of_a_window_keeps_the_mask)
+{
+	same_with_and_without("jump", "tokens 8\ntokens_after 8\nbus_blocked 1\ndone 1\n");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shim_mask");
@@ -110,5 +132,7 @@ int main(void)
 	tcase_add_test(t, inherited_mask_survives_an_emptied_log);
 	tcase_add_test(t, mask_restored_by_siglongjmp_survives_an_emptied_log);
 	tcase_add_test(t, sighold_survives_an_emptied_log);
+	tcase_add_test(t, process_pending_sigbus_stays_the_process_s);
+	tcase_add_test(t, jump_out_of_a_window_keeps_the_mask);
 	return tu_run(s);
 }

@@ -35,6 +35,48 @@ static void teardown(void)
 	tu_stop(g_srv);
 }
 
+/* The other views of a row whose request (so its start) was not seen:
+ * the table shows no start ("-", never nan or a clock's origin); the
+ * trace's request slice holds its phases and begins where the first of
+ * them does (not at the clock's origin). */
+static void unseen_views(const char *log)
+{
+	char cmd[1024], trace[300], *txt;
+	snprintf(trace, sizeof trace, "%s.trace.json", log);
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --trace %s %s", tu_build_dir(), trace, log);
+	ck_assert_int_eq(tu_sh(cmd, &txt), 0);
+	ck_assert_msg(!strstr(txt, "nan"), "%s", txt);
+	free(txt);
+	char *tj = tu_read_file(trace, NULL);
+	cJSON *t = cJSON_Parse(tj);
+	ck_assert_msg(t != NULL, "%s", tj);
+	double req_ts = -1, req_end = -1, first = -1, last = -1;
+	const cJSON *ev;
+	cJSON_ArrayForEach(ev, cJSON_GetObjectItem(t, "traceEvents"))
+	{
+		const cJSON *cat = cJSON_GetObjectItem(ev, "cat");
+		if (!cJSON_IsString(cat))
+			continue;
+		double ts = cJSON_GetObjectItem(ev, "ts")->valuedouble;
+		double dur = cJSON_IsNumber(cJSON_GetObjectItem(ev, "dur"))
+				     ? cJSON_GetObjectItem(ev, "dur")->valuedouble
+				     : 0;
+		if (!strcmp(cat->valuestring, "request")) {
+			req_ts = ts;
+			req_end = ts + dur;
+		} else if (!strcmp(cat->valuestring, "phase")) {
+			if (first < 0 || ts < first)
+				first = ts;
+			if (ts + dur > last)
+				last = ts + dur;
+		}
+	}
+	ck_assert_msg(first >= 0 && req_ts == first && req_end == last, "%s", tj);
+	free(tj);
+	cJSON_Delete(t);
+	unlink(trace);
+}
+
 /* bash: connect on fd 3, then `then`; same stdout with and without the
  * shim; the shim's log must hold exactly one row of 4 tokens: complete,
  * or (unseen) one that says its request was not seen. */
@@ -75,8 +117,10 @@ static void row(const char *then, int unseen)
 			      cJSON_IsFalse(cJSON_GetObjectItem(r, "complete")) &&
 			      cJSON_IsNull(cJSON_GetObjectItem(r, "ttft_s")) &&
 			      cJSON_IsString(note) &&
-			      strstr(note->valuestring, "request was not seen"),
+			      strstr(note->valuestring, "request was not seen") &&
+			      cJSON_IsNull(cJSON_GetObjectItem(r, "start_unix_s")),
 			      "%s: %s", then, js);
+		unseen_views(log);
 	}
 	free(js);
 	cJSON_Delete(j);
@@ -109,6 +153,43 @@ START_TEST(raw_syscall_request_is_said_unseen)
 }
 END_TEST
 
+/* stdio_host MODE with and without the shim: same output, same exit
+ * code (a hang ends at the guard's limit: 124, never 0). */
+static void same_host(const char *mode)
+{
+	char log[256], cmd[1024], *out[2];
+	int rc[2];
+	tu_tmp_log(log, sizeof log, "stdio_same");
+	for (int shim = 0; shim < 2; shim++) {
+		snprintf(cmd, sizeof cmd,
+			 "cd %s && TTFT_LOG=%s %s$PWD/libttftshim.so timeout 60 ./stdio_host %s",
+			 tu_build_dir(), log, shim ? "LD_PRELOAD=" : "TTFT_UNUSED=", mode);
+		rc[shim] = tu_sh(cmd, &out[shim]);
+	}
+	ck_assert_int_eq(rc[0], 0);
+	ck_assert_int_eq(rc[1], rc[0]);
+	ck_assert_str_eq(out[1], out[0]);
+	free(out[0]);
+	free(out[1]);
+	unlink(log);
+}
+
+/* Two streams on one socket with bytes pending at exit: libc flushes the
+ * newer first; the shim's flush at exit must not reorder the wire. */
+START_TEST(exit_flush_keeps_libc_stream_order)
+{
+	same_host("two");
+}
+END_TEST
+
+/* Another thread holds the stream's lock when the program exits: libc's
+ * exit flush takes no stream lock; the shim's must not wait for it. */
+START_TEST(exit_flush_never_waits_for_a_held_stream_lock)
+{
+	same_host("locked");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shim_stdio");
@@ -118,5 +199,7 @@ int main(void)
 	tcase_add_test(t, buffered_stdout_flushed_by_exit);
 	tcase_add_test(t, dprintf_request);
 	tcase_add_test(t, raw_syscall_request_is_said_unseen);
+	tcase_add_test(t, exit_flush_keeps_libc_stream_order);
+	tcase_add_test(t, exit_flush_never_waits_for_a_held_stream_lock);
 	return tu_run(s);
 }

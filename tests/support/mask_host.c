@@ -13,6 +13,15 @@
  *   longjmp   a thread unblocks it, streams, and siglongjmp()s back to a
  *             mask that blocks it
  *   sighold   the main thread blocks it with sighold
+ *   shared    the main thread blocks it and sends the process a SIGBUS
+ *             (pending for the process, not a thread); a thread that
+ *             inherits the mask streams and ends; the SIGBUS must still be
+ *             pending for the main thread afterwards
+ *   jump      the main thread blocks it, streams, then sends requests on a
+ *             connection of its own while a fast timer's handler
+ *             siglongjmp()s out (a jump that restores no mask) whenever it
+ *             interrupted a moment when SIGBUS was deliverable: the mask
+ *             must still block it afterwards
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,6 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 static int g_port;
@@ -145,6 +156,55 @@ static void *th_longjmp(void *arg)
 	return NULL;
 }
 
+static sigjmp_buf g_out;
+
+/* The timer's handler: leaves, by a jump that restores no mask, whatever
+ * it interrupted while SIGBUS was deliverable (only the shim's window
+ * around a log write can be such a moment: the host blocks it). */
+static void on_timer(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	if (!sigismember(&((ucontext_t *)uc)->uc_sigmask, SIGBUS))
+		siglongjmp(g_out, 1);
+}
+
+static void jump_out_of_writes(void)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t n = sizeof a;
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&a, &n))
+		exit(2);
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof a))
+		exit(2);
+	int s = accept(l, NULL, NULL);
+	struct sigaction sa = {0};
+	sa.sa_sigaction = on_timer;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = {{0, 50}, {0, 50}}, off = {{0, 0}, {0, 0}};
+	setitimer(ITIMER_REAL, &it, NULL);
+	static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	static char buf[1 << 16];
+	for (volatile long i = 0; i < 200000; i++) {
+		if (sigsetjmp(g_out, 0))
+			break; /* jumped out of a moment SIGBUS was deliverable */
+		if (send(c, req, sizeof req - 1, 0) < 0)
+			break;
+		if (i % 256 == 0)
+			while (recv(s, buf, sizeof buf, MSG_DONTWAIT) > 0)
+				;
+	}
+	setitimer(ITIMER_REAL, &off, NULL);
+	close(c);
+	close(s);
+	close(l);
+}
+
 static void run(void *(*fn)(void *))
 {
 	pthread_t t;
@@ -155,7 +215,7 @@ static void run(void *(*fn)(void *))
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: mask_host thread|inherit|longjmp|sighold PORT\n");
+		fprintf(stderr, "usage: mask_host thread|inherit|longjmp|sighold|shared|jump PORT\n");
 		return 2;
 	}
 	g_port = atoi(argv[2]);
@@ -168,6 +228,24 @@ int main(int argc, char **argv)
 		run(th_plain);
 	} else if (!strcmp(sc, "longjmp")) {
 		run(th_longjmp);
+	} else if (!strcmp(sc, "jump")) {
+		sigprocmask(SIG_BLOCK, &b, NULL);
+		traffic();
+		jump_out_of_writes();
+		say("bus_blocked", bus_blocked());
+	} else if (!strcmp(sc, "shared")) {
+		sigprocmask(SIG_BLOCK, &b, NULL);
+		kill(getpid(), SIGBUS); /* pending for the whole process */
+		run(th_plain);
+		sigset_t p;
+		sigpending(&p);
+		say("bus_pending", sigismember(&p, SIGBUS));
+		siginfo_t si;
+		struct timespec zero = {0, 0};
+		int sig = sigismember(&p, SIGBUS) ? sigtimedwait(&b, &si, &zero) : 0;
+		say("sigwait", sig);
+		say("si_code", sig > 0 ? si.si_code : -99);
+		say("si_pid_is_self", sig > 0 ? si.si_pid == getpid() : -1);
 	} else if (!strcmp(sc, "sighold")) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"

@@ -8,11 +8,23 @@
  *   stdio_host dprintf FD   dprintf the request, then read the response
  *                           on FD and print "tokens N"
  *   stdio_host raw FD       the same with syscall(SYS_write): truly unseen
+ *   stdio_host two          on a loopback connection of its own, a child
+ *                           leaves bytes in two fdopen'ed streams of one
+ *                           socket and exits; prints what the peer got
+ *                           (libc's exit flush order: newest stream first)
+ *   stdio_host locked       the same with one stream whose lock another
+ *                           thread holds at exit (libc's exit flush takes
+ *                           no stream lock)
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define REQ "POST /v1/completions?tokens=4 HTTP/1.1\r\nHost: x\r\n" \
@@ -30,6 +42,74 @@ static int tokens(int fd)
 	for (char *p = buf; (p = strstr(p, "\"text\":\" t")); p++)
 		k++;
 	return k;
+}
+
+static FILE *g_held;
+static int g_ready[2];
+
+static void *hold(void *arg)
+{
+	(void)arg;
+	flockfile(g_held);
+	char c = 1;
+	if (write(g_ready[1], &c, 1) != 1)
+		_exit(2);
+	for (;;)
+		pause();
+}
+
+/* A child writes on one end of a loopback connection with `locked` or
+ * two streams, and exits; the parent prints what arrived. */
+static int peer(int locked)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t n = sizeof a;
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&a, &n))
+		return 2;
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof a))
+		return 2;
+	int s = accept(l, NULL, NULL);
+	if (s < 0)
+		return 2;
+	fflush(stdout);
+	pid_t p = fork();
+	if (p == 0) {
+		close(s);
+		FILE *f1 = fdopen(c, "w");
+		if (!f1)
+			_exit(2);
+		fputs("GET /first HTTP/1.1\r\nHost: x\r\n", f1);
+		if (locked) {
+			g_held = f1;
+			pthread_t t;
+			char ch;
+			if (pipe(g_ready) || pthread_create(&t, NULL, hold, NULL) ||
+			    read(g_ready[0], &ch, 1) != 1)
+				_exit(2);
+		} else {
+			FILE *f2 = fdopen(c, "w");
+			if (!f2)
+				_exit(2);
+			fputs("X-Second: 2\r\n", f2);
+		}
+		exit(0); /* the bytes are still in the streams' buffers */
+	}
+	close(c);
+	int st;
+	if (p < 0 || waitpid(p, &st, 0) != p || !WIFEXITED(st))
+		return 2;
+	char buf[512];
+	size_t k = 0;
+	ssize_t r;
+	while (k + 1 < sizeof buf && (r = read(s, buf + k, sizeof buf - 1 - k)) > 0)
+		k += (size_t)r;
+	buf[k] = 0;
+	printf("exit %d, got:\n%s", WEXITSTATUS(st), buf);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -59,6 +139,9 @@ int main(int argc, char **argv)
 		printf("tokens %d\n", tokens(fd));
 		return 0;
 	}
-	fprintf(stderr, "usage: stdio_host exit FD | stdout | dprintf FD | raw FD\n");
+	if (!strcmp(m, "two") || !strcmp(m, "locked"))
+		return peer(!strcmp(m, "locked"));
+	fprintf(stderr, "usage: stdio_host exit FD | stdout | dprintf FD | raw FD | "
+		"two | locked\n");
 	return 2;
 }

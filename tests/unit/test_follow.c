@@ -534,6 +534,80 @@ START_TEST(dns_of_a_resolver_thread_as_the_analyzer)
 }
 END_TEST
 
+/* A thread resolves, another thread connects (no lookup of its own), and
+ * the resolving thread connects only after a poll in between: a poll must
+ * not hand the lookup to the other thread's connect (the analyzer, which
+ * sees that the resolver connects, gives it none), nor count it twice. */
+START_TEST(dns_of_a_thread_that_connects_after_a_poll)
+{
+	open_log("follow-dns-poll");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, 0);
+	struct handed *h = calloc(1, sizeof *h);
+	struct ttft_follow_sink sink = {h, on_request, NULL};
+	/* thread 78 (conn 1's) resolves; thread 79 connects conn 2 first */
+	int64_t t = SEC(10);
+	const struct {
+		struct ev e;
+		int tid;
+	} e[] = {
+		{{TTFT_EV_DNS_BEGIN, t, 0, 0, 0, 0, "a"}, 78},
+		{{TTFT_EV_DNS_END, t + MS(3), 0, 0, 0, 0, "a"}, 78},
+		{{TTFT_EV_CONNECT_BEGIN, t + MS(4), 2, 0, 0, 0, "10.0.0.7:8000"}, 0},
+		/* the first poll is here */
+		{{TTFT_EV_CONNECT_BEGIN, t + MS(60), 1, 0, 0, 0, "10.0.0.7:8000"}, 0},
+		{{TTFT_EV_ESTABLISHED, t + MS(61), 1, 0, 0, 0, NULL}, 0},
+		{{TTFT_EV_ESTABLISHED, t + MS(61), 2, 0, 0, 0, NULL}, 0},
+		{{TTFT_EV_REQ_BEGIN, t + MS(62), 1, 0, 0, 0, "GET /"}, 0},
+		{{TTFT_EV_REQ_BEGIN, t + MS(62), 2, 0, 0, 0, "GET /"}, 0},
+		{{TTFT_EV_RESP_HEADERS, t + MS(63), 1, 0, 200, 0, NULL}, 0},
+		{{TTFT_EV_RESP_HEADERS, t + MS(63), 2, 0, 200, 0, NULL}, 0},
+		{{TTFT_EV_RESP_END, t + MS(64), 1, 0, 10, 0, NULL}, 0},
+		{{TTFT_EV_RESP_END, t + MS(64), 2, 0, 10, 0, NULL}, 0},
+	};
+	size_t n = sizeof e / sizeof *e;
+	for (size_t i = 0; i < n; i++) {
+		g_tid = e[i].tid;
+		put(&e[i].e);
+		if (i == 2) {
+			tick(t + MS(40)); /* past the lag of the first three */
+			ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+			ck_assert_uint_eq(h->n, 0);
+		}
+	}
+	g_tid = 0;
+	tick(t + SEC(1));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_uint_eq(h->n, 2);
+	ttft_log_close(&g_log);
+
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, 2);
+	const double want[3] = {0, 0.003, NAN};
+	for (size_t i = 0; i < a.nreqs; i++) {
+		struct ttft_phases p;
+		ttft_record_phases(&a.reqs[i], &p);
+		const struct got *g = find(h, a.reqs[i].conn, 0);
+		ck_assert_ptr_nonnull(g);
+		double w = want[a.reqs[i].conn];
+		if (isnan(w))
+			ck_assert_msg(isnan(p.dns_s) && isnan(g->dns_s), "conn %llu: %g %g",
+				      (unsigned long long)a.reqs[i].conn, p.dns_s, g->dns_s);
+		else
+			ck_assert_msg(fabs(p.dns_s - w) < 1e-9 && fabs(g->dns_s - w) < 1e-9,
+				      "conn %llu: analyzer %g follower %g",
+				      (unsigned long long)a.reqs[i].conn, p.dns_s, g->dns_s);
+	}
+	ttft_analysis_free(&a);
+	ttft_follow_free(&f);
+	unlink(g_path);
+	free(h);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("follow");
@@ -545,5 +619,6 @@ int main(void)
 	tcase_add_test(t, waits_for_the_snapshot_that_splits_it);
 	tcase_add_test(t, late_and_replaced_logs);
 	tcase_add_test(t, dns_of_a_resolver_thread_as_the_analyzer);
+	tcase_add_test(t, dns_of_a_thread_that_connects_after_a_poll);
 	return tu_run(s);
 }

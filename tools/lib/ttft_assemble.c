@@ -228,6 +228,9 @@ static void claim_dns(struct ttft_asm *ps, struct asm_conn *c, uint64_t id)
 		return;
 	}
 	uint32_t top = map_get(&ps->finished, tk);
+	/* one a follower gave a helper-less connect already: never twice */
+	while (top != NONE && ps->dns[top].claimed)
+		top = ps->dns[top].prev;
 	if (top == NONE) {
 		if (grow(&ps->waiting, &ps->waitcap, ps->nwait + 1, sizeof *ps->waiting) != 0)
 			ps->oom = 1;
@@ -252,6 +255,11 @@ static int cmp_t1(const void *x, const void *y, void *dns)
 
 int ttft_asm_dns_helpers(struct ttft_asm *ps)
 {
+	return ttft_asm_dns_helpers_upto(ps, INT64_MAX);
+}
+
+int ttft_asm_dns_helpers_upto(struct ttft_asm *ps, int64_t upto)
+{
 	if (!ps->nwait)
 		return 0;
 	uint32_t *help = malloc((ps->ndns ? ps->ndns : 1) * sizeof *help);
@@ -270,10 +278,12 @@ int ttft_asm_dns_helpers(struct ttft_asm *ps)
 			help[nh++] = (uint32_t)i;
 	}
 	qsort_r(help, nh, sizeof *help, cmp_t1, ps->dns);
-	size_t h = 0;
+	size_t h = 0, w = 0;
 	int rc = 0;
-	for (size_t w = 0; w < ps->nwait && rc == 0; w++) {
+	for (; w < ps->nwait && rc == 0; w++) {
 		struct asm_conn *c = &ps->conns[ps->waiting[w]];
+		if (c->t_conn0 > upto)
+			break; /* decided later, when more is known */
 		/* every helper lookup that finished before this connect goes on
 		 * its process's stack; the connect takes the top */
 		for (; h < nh && ps->dns[help[h]].t1 <= c->t_conn0 && rc == 0; h++) {
@@ -295,7 +305,8 @@ int ttft_asm_dns_helpers(struct ttft_asm *ps)
 			r->t_dns1 = c->t_dns1;
 		}
 	}
-	ps->nwait = 0;
+	memmove(ps->waiting, ps->waiting + w, (ps->nwait - w) * sizeof *ps->waiting);
+	ps->nwait -= w;
 	map_free(&top);
 	free(help);
 	free(below);

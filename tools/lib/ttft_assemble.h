@@ -96,6 +96,10 @@ const char *ttft_asm_peer(const struct ttft_asm *as, uint64_t conn);
  * (one that never connects: curl's threaded resolver, asyncio's executor)
  * finished before them. -1 when out of memory. */
 int ttft_asm_dns_helpers(struct ttft_asm *as);
+/* The same for the connects up to upto (CLOCK_MONOTONIC ns) only; the
+ * later ones keep waiting (a follower decides a connect's lookup when its
+ * request is handed out: which threads connect is known better then). */
+int ttft_asm_dns_helpers_upto(struct ttft_asm *as, int64_t upto);
 /* Failed, non-HTTP and request-less TLS connections into out->notes, and
  * a row for each TLS connection whose plaintext no tapped library handed
  * over (encrypted); -1 when out of memory. */

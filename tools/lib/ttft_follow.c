@@ -232,6 +232,24 @@ static void hand_out(struct ttft_follow *f, uint32_t i, int complete,
 }
 
 /* Hand out the open requests that are settled (all: every one). */
+/* Connects applied without a lookup of their own thread take a helper
+ * thread's, as the analyzer decides it after its last record. A helper is
+ * a thread that never connects, which only the whole log tells: so a
+ * connect is decided when a settled request of a new connection at or
+ * after it is about to be handed out, not when it is applied (the lookup
+ * of a thread that connects a moment later is that thread's own). Records
+ * come in time order: every lookup that finished before it is applied. */
+static int decide_dns(struct ttft_follow *f, int all)
+{
+	int64_t upto = all ? INT64_MAX : 0;
+	for (size_t j = 0; j < f->nopen && !all; j++) {
+		const struct ttft_record *r = &f->an.reqs[f->openq[j]];
+		if (r->new_conn && r->t_conn0 > upto && ttft_asm_settled(&f->as, r))
+			upto = r->t_conn0;
+	}
+	return upto ? ttft_asm_dns_helpers_upto(&f->as, upto) : 0;
+}
+
 static void hand_out_settled(struct ttft_follow *f, int all, int64_t now,
 			     const struct ttft_follow_sink *s)
 {
@@ -283,14 +301,10 @@ static int step(struct ttft_follow *f, int all, const struct ttft_follow_sink *s
 	}
 	if (read_new(f, all, now) != 0 || release(f, all, now, s) != 0)
 		return -1;
-	/* connects applied without a lookup of their own thread take a
-	 * helper thread's, as the analyzer decides it after its last record
-	 * (records come in time order: every lookup that finished before
-	 * such a connect is applied by now) */
-	if (ttft_asm_dns_helpers(&f->as) != 0)
-		return oom(f);
 	if (track_new_requests(f) != 0)
 		return -1;
+	if (decide_dns(f, all) != 0)
+		return oom(f);
 	hand_out_settled(f, all, now, s);
 	return 0;
 }

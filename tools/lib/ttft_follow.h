@@ -19,11 +19,12 @@
  *    once a snapshot after its end decided its split or `split_wait_ns`
  *    passed without one. Requests still open are in flight.
  *  - DNS: a connect without a lookup of its own thread takes a resolver
- *    thread's at each poll (ttft_asm_dns_helpers, as the analyzer does
- *    after its last record). A thread counts as connecting from its first
- *    connect on: one that resolves for another thread and only later
- *    connects itself gives its earlier lookup away here, not in the
- *    analyzer, which knows the whole log.
+ *    thread's when a request of a new connection at or after it is handed
+ *    out (ttft_asm_dns_helpers_upto, as the analyzer does after its last
+ *    record). A thread counts as connecting from its first connect on:
+ *    one that resolves, connects only after such a request was handed
+ *    out, gives its earlier lookup away here (once: never to both), not
+ *    in the analyzer, which knows the whole log.
  *  - A log replaced under its path (a new file, another inode) is drained
  *    and the new one followed from its start.
  */

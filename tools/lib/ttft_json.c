@@ -612,9 +612,11 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 		ns_k(j, K("start_s"), r->t_start);
 	else
 		null_k(j, K("start_s"));
-	if (log)
+	if (log && r->t_start)
 		ns_k(j, K("start_unix_s"),
 		     r->t_start - ctx->anchor_mono_ns + ctx->anchor_real_ns);
+	else if (log) /* not seen (request_unseen): no start, no clock origin */
+		null_k(j, K("start_unix_s"));
 	if (r->encrypted || r->compressed) /* unknown, not zero */
 		null_k(j, K("tokens"));
 	else

@@ -105,11 +105,18 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 			snprintf(tokens, sizeof tokens, "-");
 		else
 			snprintf(tokens, sizeof tokens, "%ld", ttft_record_tokens(r));
-		fprintf(f, "%4zu %7d %5llu %-6.6s %-24.24s %6s %16.6f %17.6f %6s %3s", i + 1,
+		/* a start not seen (request_unseen) is shown as none */
+		char start[24] = "-", start_unix[24] = "-";
+		if (r->t_start) {
+			snprintf(start, sizeof start, "%.6f", p.start_s);
+			snprintf(start_unix, sizeof start_unix, "%.6f",
+				 ttft_analysis_unix_s(a, r->t_start));
+		}
+		fprintf(f, "%4zu %7d %5llu %-6.6s %-24.24s %6s %16s %17s %6s %3s", i + 1,
 			r->pid,
 			(unsigned long long)r->conn, r->encrypted ? "-" : r->method,
-			r->encrypted ? "-" : r->path, status, p.start_s,
-			ttft_analysis_unix_s(a, r->t_start), tokens, r->tls ? "yes" : "-");
+			r->encrypted ? "-" : r->path, status, start, start_unix, tokens,
+			r->tls ? "yes" : "-");
 		ms(f, 8, p.dns_s);
 		ms(f, 10, p.connect_s);
 		ms(f, 7, p.tls_s);

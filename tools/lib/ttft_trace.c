@@ -63,6 +63,16 @@ static void instant(struct ctx *c, const struct ttft_record *r, const char *name
 
 static int64_t req_begin(const struct ttft_record *r)
 {
+	/* a start not seen (request_unseen): the slice begins with the
+	 * response, its first known instant, never at the clock's origin */
+	if (!r->t_start) {
+		const int64_t c[] = {r->t_hdr, r->ntok ? r->tok[0] : 0, r->t_end};
+		int64_t b = 0;
+		for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+			if (c[i] && (!b || c[i] < b))
+				b = c[i];
+		return b;
+	}
 	return r->new_conn && r->t_dns0 && r->t_dns0 < r->t_start ? r->t_dns0 : r->t_start;
 }
 

@@ -227,6 +227,20 @@ extern TTFT_HIDDEN FILE **shim_stdout;
 #define LIBC(m) __atomic_load_n(&shim_libc.m, __ATOMIC_RELAXED)
 
 TTFT_HIDDEN void *shim_resolve(const char *name);
+
+/* The real function behind *slot, resolved (shim_resolve) on its first
+ * use, for the wrappers outside ttft_wrap.c's table. */
+static inline void *shim_real(void *slot, const char *name)
+{
+	void **p = slot;
+	/* Relaxed: every thread stores the same value. */
+	void *f = __atomic_load_n(p, __ATOMIC_RELAXED);
+	if (__builtin_expect(!f, 0)) {
+		f = shim_resolve(name);
+		__atomic_store_n(p, f, __ATOMIC_RELAXED);
+	}
+	return f;
+}
 TTFT_HIDDEN void shim_resolve_all(void);
 
 /* The slot fd is traced on, 0 if none. Acquire: pairs with the release

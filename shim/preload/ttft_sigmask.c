@@ -185,19 +185,7 @@ static struct {
 	int (*swapcontext)(ucontext_t *, const ucontext_t *);
 } g_real;
 
-static void *real(void *slot, const char *name)
-{
-	void **p = slot;
-	/* Relaxed: every thread stores the same value. */
-	void *f = __atomic_load_n(p, __ATOMIC_RELAXED);
-	if (__builtin_expect(!f, 0)) {
-		f = shim_resolve(name);
-		__atomic_store_n(p, f, __ATOMIC_RELAXED);
-	}
-	return f;
-}
-
-#define REAL(m, sym) ((__typeof__(g_real.m))real(&g_real.m, sym))
+#define REAL(m, sym) ((__typeof__(g_real.m))shim_real(&g_real.m, sym))
 
 __attribute__((constructor)) static void sigmask_init(void)
 {

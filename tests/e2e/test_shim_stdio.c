@@ -20,14 +20,7 @@ static pid_t g_srv;
 
 static void setup(void)
 {
-	char cmd[512], out[256], port[32];
-	snprintf(cmd, sizeof cmd, "%s/fd_host serve", tu_build_dir());
-	tu_tmp_log(out, sizeof out, "stdio_serve");
-	g_srv = tu_spawn(cmd, out);
-	ck_assert_msg(tu_wait_line(out, "port ", port, sizeof port, 30, g_srv) == 0,
-		      "fd_host serve did not start");
-	g_port = atoi(port);
-	ck_assert_int_gt(g_port, 0);
+	g_port = tu_fd_host_start(&g_srv);
 }
 
 static void teardown(void)

@@ -193,6 +193,19 @@ void tu_fixture_truth_path(pid_t pid, char *buf, size_t len)
 	ck_abort_msg("no fixture server with pid %ld was started here", (long)pid);
 }
 
+int tu_fd_host_start(pid_t *pid)
+{
+	char cmd[512], out[256], port[32];
+	snprintf(cmd, sizeof cmd, "%s/fd_host serve", tu_build_dir());
+	tu_tmp_log(out, sizeof out, "fd_host_serve"); /* unique: no old port */
+	*pid = tu_spawn(cmd, out);
+	ck_assert_msg(tu_wait_line(out, "port ", port, sizeof port, 30, *pid) == 0,
+		      "fd_host serve did not start");
+	int n = atoi(port);
+	ck_assert_int_gt(n, 0);
+	return n;
+}
+
 int tu_fixture_start(const char *args, pid_t *pid)
 {
 	size_t i = 0;

@@ -39,6 +39,10 @@ char *tu_vllm_stream(int chat, int crlf, int chunked, int ntok, int usage,
  * directory; returns its port once it listens. It dies with the test that
  * started it (a failed assertion skips the teardown). */
 int tu_fixture_start(const char *args, pid_t *pid);
+
+/* Start tests/support/fd_host.c's server (fd_host serve); returns its port
+ * once it listens. It dies with the test (tu_spawn); tu_stop(*pid). */
+int tu_fd_host_start(pid_t *pid);
 void tu_fixture_stop(pid_t pid);
 /* What fixture PID has recorded so far: every request whose response the
  * client has read to its end is there. Free with tu_truth_free. */

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #define TTFT_LOG_MAGIC "TTFTLOG1"
-#define TTFT_LOG_VERSION 2u
+#define TTFT_LOG_VERSION 3u
 #define TTFT_LOG_HDR_SIZE 4096u
 #define TTFT_REC_SIZE 128u
 #define TTFT_REC_TEXT 64u
@@ -92,6 +92,12 @@ enum ttft_kind {
                                       connection was waiting for it (its
                                       request went out unseen: a raw
                                       system call, wide-character stdio) */
+#define TTFT_F_SENT 0x1000u      /* REQ_BEGIN: the request was sent whole
+                                    by the call that began it, and this
+                                    record stands for its REQ_SENT too:
+                                    a = the bytes sent, b = the time the
+                                    REQ_SENT would carry (t_ns stays the
+                                    request's start); log version 3   */
 /* SSE event records (SSE_TOKEN … SSE_ERROR) also carry the classifier's
  * TTFT_SSE_F_* flags (ttft_sse.h): 0x0100 usage object, 0x0200 numbers
  * follow in a SERVER_NUMBERS record, 0x0400 not well-formed JSON. */

@@ -668,17 +668,69 @@ static int hard_error(int err)
 /* Plaintext sent on c: the sniffer's request half. First, a response that
  * ended before the body its request was holding back (Expect:
  * 100-continue) means the body will not come. */
+/* A send's events. A request sent whole by one call (its REQ_SENT follows
+ * its REQ_BEGIN in the same feed) is one record: the REQ_BEGIN, flagged
+ * TTFT_F_SENT, carrying what the REQ_SENT would (a: the bytes, b: its
+ * time; docs/log-format.md). The REQ_BEGIN is held until the next event
+ * of the call, or its end; its text points into the caller's buffer,
+ * which is the caller's until the call returns. */
+struct tx_ctx {
+	struct emit_ctx ec;
+	int held;             /* a REQ_BEGIN is held: */
+	uint16_t flags;
+	uint32_t seq;
+	int64_t t;
+	const char *text;
+	size_t text_len;
+};
+
+static void flush_begin(struct tx_ctx *x)
+{
+	x->held = 0;
+	put_rec(TTFT_EV_REQ_BEGIN, x->flags, x->t, x->ec.fd, 0, x->ec.conn, 0, 0,
+		x->seq, x->text, x->text_len);
+}
+
+static void emit_tx(void *ctx, const struct ttft_http_event *ev)
+{
+	struct tx_ctx *x = ctx;
+	if (x->held) {
+		if (ev->kind == TTFT_EV_REQ_SENT && ev->seq == x->seq) {
+			x->held = 0;
+			put_rec(TTFT_EV_REQ_BEGIN, x->flags | TTFT_F_SENT, x->t,
+				x->ec.fd, 0, x->ec.conn, ev->a, ev->t_ns, ev->seq,
+				x->text, x->text_len);
+			return;
+		}
+		flush_begin(x);
+	}
+	if (ev->kind == TTFT_EV_REQ_BEGIN) {
+		x->held = 1;
+		x->flags = ev->flags;
+		x->seq = ev->seq;
+		x->t = ev->t_ns;
+		x->text = ev->text;
+		x->text_len = ev->text_len;
+		return;
+	}
+	emit(&x->ec, ev);
+}
+
 static void plain_sent(int fd, struct shim_conn *c, const void *p, size_t n,
 		       int64_t t0, int64_t t1)
 {
-	struct emit_ctx ec = {fd, c->conn, c};
+	struct tx_ctx x;
+	x.ec = (struct emit_ctx){fd, c->conn, c};
+	x.held = 0;
 	if (__builtin_expect(c->tx.expect, 0) && n) {
 		/* Relaxed: rx.seq is written by the receiving thread; a
 		 * stale value only delays the decision to the next send. */
 		uint32_t done = __atomic_load_n(&c->rx.seq, __ATOMIC_RELAXED);
-		ttft_http_tx_sync(&c->tx, done, p, n, emit, &ec);
+		ttft_http_tx_sync(&c->tx, done, p, n, emit, &x.ec);
 	}
-	ttft_http_tx_feed(&c->tx, p, n, t0, t1, emit, &ec);
+	ttft_http_tx_feed(&c->tx, p, n, t0, t1, emit_tx, &x);
+	if (x.held) /* the request goes on in a later call */
+		flush_begin(&x);
 }
 
 TTFT_HIDDEN void shim_on_sent(int fd, const struct iovec *iov, int iovcnt,

@@ -3,6 +3,7 @@
  * an address-space limit, a relative path and a chdir; and the host's own
  * SIGBUS handling is what it was without the shim. */
 #include <check.h>
+#include <cjson/cJSON.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,6 +293,72 @@ START_TEST(ttft_run_waits_for_background_children)
 }
 END_TEST
 
+/* A request sent whole by one call is one record (its req_begin flagged
+ * sent, carrying the req_sent's bytes and time); one whose body goes out
+ * later (here by sendfile, unseen) keeps its two. fd_host sendfile sends
+ * "POST /one" (head only, body by sendfile) then "POST /two" whole; the
+ * records follow the client's own order (one thread), and the analysis
+ * has both requests' send spans. */
+START_TEST(a_request_sent_whole_is_one_record)
+{
+	char log[256], cmd[1024], *out;
+	tu_tmp_log(log, sizeof log, "whole");
+	snprintf(cmd, sizeof cmd, "TTFT_LOG=%s LD_PRELOAD=%s/libttftshim.so %s/fd_host sendfile %d",
+		 log, tu_build_dir(), tu_build_dir(), g_port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "tokens 3\ntokens 3"), "%s", out);
+	free(out);
+	static const char two[] = "POST /two HTTP/1.1\r\nHost: x\r\nContent-Length: 15\r\n\r\n"
+				  "{\"stream\":true}";
+	struct ttft_log_view v;
+	char err[512];
+	ck_assert_int_eq(ttft_log_view_open(&v, log, err, sizeof err), 0);
+	struct ttft_rec r, seen[8];
+	int n = 0;
+	for (uint64_t i = 0; i < v.n_slots; i++) {
+		ck_assert_int_eq(ttft_log_view_get(&v, i, &r), 1);
+		if ((r.kind == TTFT_EV_REQ_BEGIN || r.kind == TTFT_EV_REQ_SENT) && n < 8)
+			seen[n++] = r;
+	}
+	ttft_log_view_close(&v);
+	ck_assert_int_eq(n, 3);
+	/* POST /one: begun by the head's send, sent when sendfile returned */
+	ck_assert_uint_eq(seen[0].kind, TTFT_EV_REQ_BEGIN);
+	ck_assert_str_eq(seen[0].text, "POST /one");
+	ck_assert_uint_eq(seen[0].flags & TTFT_F_SENT, 0);
+	ck_assert_uint_eq(seen[1].kind, TTFT_EV_REQ_SENT);
+	ck_assert_uint_eq(seen[1].seq, 0);
+	ck_assert_int_ge(seen[1].t_ns, seen[0].t_ns);
+	/* POST /two: one record, the bytes of the whole request, sent after
+	 * it began */
+	ck_assert_uint_eq(seen[2].kind, TTFT_EV_REQ_BEGIN);
+	ck_assert_str_eq(seen[2].text, "POST /two");
+	ck_assert_uint_eq(seen[2].seq, 1);
+	ck_assert_uint_eq(seen[2].flags & TTFT_F_SENT, TTFT_F_SENT);
+	ck_assert_int_eq(seen[2].a, (int64_t)sizeof two - 1);
+	ck_assert_int_ge(seen[2].b, seen[2].t_ns);
+	ck_assert_int_ge(seen[2].t_ns, seen[1].t_ns);
+	/* the analysis reads it as a req_begin and its req_sent */
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s", tu_build_dir(), log);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	cJSON *j = cJSON_Parse(out);
+	ck_assert_ptr_nonnull(j);
+	cJSON *reqs = cJSON_GetObjectItem(j, "requests");
+	ck_assert_int_eq(cJSON_GetArraySize(reqs), 2);
+	cJSON *q;
+	cJSON_ArrayForEach(q, reqs) {
+		cJSON *send = cJSON_GetObjectItem(q, "send_s");
+		ck_assert_msg(cJSON_IsNumber(send) && send->valuedouble >= 0, "%s", out);
+		ck_assert_int_eq(cJSON_GetObjectItem(q, "tokens")->valueint, 3);
+	}
+	ck_assert_double_eq_tol(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 1), "send_s")->valuedouble,
+				(double)(seen[2].b - seen[2].t_ns) / 1e9, 1e-9);
+	cJSON_Delete(j);
+	free(out);
+	unlink(log);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shim_log");
@@ -304,5 +371,6 @@ int main(void)
 	tcase_add_test(t, address_space_limit_keeps_tracing);
 	tcase_add_test(t, log_larger_than_its_filesystem);
 	tcase_add_test(t, ttft_run_waits_for_background_children);
+	tcase_add_test(t, a_request_sent_whole_is_one_record);
 	return tu_run(s);
 }

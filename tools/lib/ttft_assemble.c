@@ -648,6 +648,17 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 			c->fd = e->fd;
 		}
 		new_request(ps, c, e);
+		if (e->flags & TTFT_F_SENT) {
+			/* sent whole by one call: the record stands for its
+			 * REQ_SENT too (a = bytes, b = that time) */
+			struct ttft_rec s = *e;
+			s.kind = TTFT_EV_REQ_SENT;
+			s.flags = 0;
+			s.t_ns = e->b;
+			s.b = 0;
+			memset(s.text, 0, sizeof s.text);
+			ttft_asm_apply(ctx, &s);
+		}
 		return;
 	default:
 		break;

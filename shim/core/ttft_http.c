@@ -12,7 +12,7 @@ enum { RX_STATUS, RX_HEADERS, RX_BODY_LEN, RX_BODY_CHUNKED, RX_BODY_EOF,
        RX_DEAD };
 enum { CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_END, CH_DATA_END_LF,
        CH_TRAILER_START, CH_TRAILER, CH_TRAILER_END_LF };
-enum { CH_MORE, CH_DONE, CH_ERROR };
+enum { CH_MORE, CH_DONE, CH_ERROR, CH_BOUNDARY };
 
 typedef void (*data_fn)(void *ctx, const char *p, size_t n);
 
@@ -62,15 +62,21 @@ whole_chunk(const char *p, size_t n, data_fn fn, void *ctx)
 
 /* Decode chunked framing; body bytes go to fn. Returns CH_MORE when all n
  * bytes were consumed, CH_DONE (with *used set) at the end of the body,
- * CH_ERROR on a malformed size line. */
+ * CH_ERROR on a malformed size line; with stop, CH_BOUNDARY (with *used
+ * set) at the first chunk boundary after some bytes were used, so that the
+ * caller's whole-chunk path can take the chunks that follow. */
 static int chunked_feed(struct ttft_chunked *c, const char *p, size_t n,
-			size_t *used, data_fn fn, void *ctx)
+			size_t *used, data_fn fn, void *ctx, int stop)
 {
 	size_t i = 0;
 	while (i < n) {
 		char ch = p[i];
 		switch (c->st) {
 		case CH_SIZE: {
+			if (stop && i && !c->digits) {
+				*used = i;
+				return CH_BOUNDARY;
+			}
 			size_t k = c->digits ? 0 : whole_chunk(p + i, n - i, fn, ctx);
 			if (k) {
 				i += k;
@@ -584,7 +590,7 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 			size_t used = 0;
 			tx->expect = 0;
 			int r = chunked_feed(&tx->ch, p + i, n - i, &used,
-					     ignore_data, NULL);
+					     ignore_data, NULL, 0);
 			if (r == CH_ERROR) {
 				tx_desync(tx, t_end, TTFT_DESYNC_BAD_CHUNK, emit, ctx);
 				return;
@@ -728,8 +734,10 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 	}
 }
 
-/* The bytes [i, n) of a read, by the state machines. */
-static __attribute__((noinline)) void
+/* The bytes [i, n) of a read, by the state machines. Returns where it
+ * stopped: n, or earlier at a chunk boundary of a chunked body (after
+ * some bytes were used) where the caller's whole-chunk path goes on. */
+static __attribute__((noinline)) size_t
 rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 	 const char *p, size_t n, size_t i)
 {
@@ -743,14 +751,14 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 			if (c == '\n') {
 				if (rx->slen < 12 || rx->sline[8] != ' ') {
 					rx_desync(rx, TTFT_DESYNC_BAD_STATUS);
-					return;
+					return n;
 				}
 				int st = 0;
 				for (int k = 9; k < 12; k++) {
 					char d = rx->sline[k];
 					if (d < '0' || d > '9') {
 						rx_desync(rx, TTFT_DESYNC_BAD_STATUS);
-						return;
+						return n;
 					}
 					st = st * 10 + (d - '0');
 				}
@@ -764,7 +772,7 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 				rx->slen++;
 			if (rx->slen == 7 && memcmp(rx->sline, "HTTP/1.", 7) != 0) {
 				rx_desync(rx, TTFT_DESYNC_BAD_STATUS);
-				return;
+				return n;
 			}
 			continue;
 		case RX_HEADERS: {
@@ -792,6 +800,8 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 				continue;
 			}
 			rx_headers_done(rx, tx);
+			if (rx->st == RX_BODY_CHUNKED)
+				return i; /* the chunks: the caller's fast path */
 			continue;
 		}
 		case RX_BODY_LEN: {
@@ -808,14 +818,16 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 		case RX_BODY_CHUNKED: {
 			size_t used = 0;
 			int r = chunked_feed(&rx->ch, p + i, n - i, &used,
-					     rx_body, rx);
+					     rx_body, rx, 1);
 			if (r == CH_ERROR) {
 				rx_desync(rx, TTFT_DESYNC_BAD_CHUNK);
-				return;
+				return n;
 			}
 			i += used;
 			if (r == CH_DONE)
 				rx_response_done(rx, 0);
+			else if (r == CH_BOUNDARY)
+				return i;
 			continue;
 		}
 		case RX_BODY_EOF:
@@ -824,6 +836,43 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 			continue;
 		}
 	}
+	return n;
+}
+
+/* Whole chunks from p + i on, while the body is at a chunk boundary: their
+ * data straight to the classifier, and a token event that is a whole chunk
+ * reported here, through this call's emit (the classifier's callback is
+ * for everything else). Returns where the chunks stopped. */
+static inline __attribute__((always_inline)) size_t
+rx_chunks(struct ttft_http_rx *rx, const char *p, size_t n, size_t i,
+	  int64_t t_end, ttft_http_emit emit, void *ctx)
+{
+	const char *data;
+	size_t len;
+	for (size_t k; i < n && (k = chunk_span(p + i, n - i, &data, &len)); ) {
+		i += k;
+		/* counted before feeding, as rx_body does */
+		rx->body_bytes += len;
+		if (rx->is_sse && !rx->compressed &&
+		    ttft_sse_feed_token(&rx->sse, data, len))
+			emit_ev(emit, ctx, TTFT_EV_SSE_TOKEN, 0, rx->seq, t_end,
+				(int64_t)rx->body_bytes, (int64_t)rx->tokens++,
+				NULL, 0);
+	}
+	return i;
+}
+
+/* The rest of a read the whole-chunk path did not take (out of the
+ * traced read's frame, which stays the lean one of a single token). */
+static __attribute__((noinline)) void
+rx_rest(struct ttft_http_rx *rx, const struct ttft_http_tx *tx, const char *p,
+	size_t n, size_t i, int64_t t_end, ttft_http_emit emit, void *ctx)
+{
+	/* The state machines take the rest (headers, a chunk cut by a read's
+	 * end) and hand back at the next chunk boundary: the chunks of a
+	 * burst read at once go the whole-chunk way too. */
+	while ((i = rx_bytes(rx, tx, p, n, i)) < n)
+		i = rx_chunks(rx, p, n, i, t_end, emit, ctx);
 }
 
 void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
@@ -834,25 +883,12 @@ void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 	rx->ctx = ctx;
 	rx->t_now = t_end;
 	size_t i = 0;
-	/* A stream's reads are mostly whole chunks: straight to the body, and
-	 * a token event that is a whole chunk is reported here, through this
-	 * call's emit (the classifier's callback is for everything else). */
+	/* A stream's reads are mostly whole chunks. */
 	if (rx->st == RX_BODY_CHUNKED && rx->ch.st == CH_SIZE && !rx->ch.digits) {
-		const char *data;
-		size_t len;
-		for (size_t k; i < n && (k = chunk_span(p + i, n - i, &data, &len)); ) {
-			i += k;
-			/* counted before feeding, as rx_body does */
-			rx->body_bytes += len;
-			if (rx->is_sse && !rx->compressed &&
-			    ttft_sse_feed_token(&rx->sse, data, len))
-				emit_ev(emit, ctx, TTFT_EV_SSE_TOKEN, 0, rx->seq,
-					t_end, (int64_t)rx->body_bytes,
-					(int64_t)rx->tokens++, NULL, 0);
-		}
+		i = rx_chunks(rx, p, n, 0, t_end, emit, ctx);
 	}
 	if (i < n)
-		rx_bytes(rx, tx, p, n, i);
+		rx_rest(rx, tx, p, n, i, t_end, emit, ctx);
 }
 
 void ttft_http_rx_eof(struct ttft_http_rx *rx, int64_t t_end,

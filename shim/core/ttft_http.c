@@ -38,10 +38,34 @@ chunk_span(const char *p, size_t n, const char **data, size_t *len)
 {
 	uint64_t v = 0;
 	size_t j = 0;
+	/* two or three digits (16 to 4095 bytes: a token event) at once */
+	if (n >= 5 && (p[2] == '\r' || p[3] == '\r')) {
+		unsigned d0 = hex_digit[(unsigned char)p[0]],
+			 d1 = hex_digit[(unsigned char)p[1]];
+		if (p[2] == '\r') {
+			if (d0 && d1 && p[3] == '\n') {
+				v = (d0 - 1) << 4 | (d1 - 1);
+				j = 2;
+				if (v)
+					goto data;
+				return 0; /* the last chunk */
+			}
+		} else {
+			unsigned d2 = hex_digit[(unsigned char)p[2]];
+			if (d0 && d1 && d2 && p[4] == '\n') {
+				v = (d0 - 1) << 8 | (d1 - 1) << 4 | (d2 - 1);
+				j = 3;
+				if (v)
+					goto data;
+				return 0; /* the last chunk */
+			}
+		}
+	}
 	for (int d; j < n && j < 15 && (d = hex_value(p[j])) >= 0; j++)
 		v = v * 16 + (uint64_t)d;
 	if (j == 0 || j + 1 >= n || p[j] != '\r' || p[j + 1] != '\n' || v == 0)
 		return 0;
+data:
 	j += 2;
 	if (n - j < v + 2 || p[j + v] != '\r' || p[j + v + 1] != '\n')
 		return 0;
@@ -879,14 +903,30 @@ void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 		       const char *p, size_t n, int64_t t_end,
 		       ttft_http_emit emit, void *ctx)
 {
+	size_t i = 0;
+	/* A stream's reads are mostly whole chunks, */
+	int at_chunk = rx->st == RX_BODY_CHUNKED && rx->ch.st == CH_SIZE &&
+		       !rx->ch.digits;
+	if (at_chunk) {
+		/* and most are one chunk, one token event of the template:
+		 * reported here, nothing else to do */
+		const char *data = NULL;
+		size_t len = 0;
+		if (chunk_span(p, n, &data, &len) == n && rx->is_sse &&
+		    !rx->compressed && ttft_sse_whole_token(&rx->sse, data, len)) {
+			rx->body_bytes += len;
+			emit_ev(emit, ctx, TTFT_EV_SSE_TOKEN, 0, rx->seq, t_end,
+				(int64_t)rx->body_bytes, (int64_t)rx->tokens++,
+				NULL, 0);
+			return;
+		}
+	}
+	/* for the classifier's callback (sse_event) */
 	rx->emit = emit;
 	rx->ctx = ctx;
 	rx->t_now = t_end;
-	size_t i = 0;
-	/* A stream's reads are mostly whole chunks. */
-	if (rx->st == RX_BODY_CHUNKED && rx->ch.st == CH_SIZE && !rx->ch.digits) {
+	if (at_chunk)
 		i = rx_chunks(rx, p, n, 0, t_end, emit, ctx);
-	}
 	if (i < n)
 		rx_rest(rx, tx, p, n, i, t_end, emit, ctx);
 }

@@ -921,6 +921,26 @@ static __attribute__((noinline)) void feed_lines(struct ttft_sse *s,
 	}
 }
 
+int ttft_sse_whole_token(const struct ttft_sse *s, const char *p, size_t n)
+{
+	size_t tl = s->tlen, sl = s->slen;
+	/* the state ttft_sse_feed_token's template path starts from; the
+	 * suffix (which starts with the token's closing quote) known */
+	if (!sl || !tl || s->line != L_START || s->ev_data || s->after_cr ||
+	    s->on_data || n < tl + sl + 3 || n - tl < BLOCK)
+		return 0;
+	const char *t = p + tl, *q = p + n - 2 - sl;
+	size_t tn = (size_t)(q - t);
+	if (tn > BLOCK || p[n - 2] != '\n' || p[n - 1] != '\n')
+		return 0;
+	/* a token with no quote, backslash or control byte: its string ends
+	 * at q, where the suffix must be */
+	__typeof__(mask_str(load_block(t))) m = mask_str(load_block(t));
+	if (m && FIRST(m) < tn)
+		return 0;
+	return memcmp(p, s->tmpl, tl) == 0 && memcmp(q, s->tmpl + tl, sl) == 0;
+}
+
 int ttft_sse_feed_token(struct ttft_sse *s, const char *p, size_t n)
 {
 	const char *b = p, *e = p + n;

@@ -129,6 +129,13 @@ void ttft_sse_feed(struct ttft_sse *s, const char *p, size_t n);
  * event is the caller's to report: on_event is not called for it.
  * Otherwise 0, every event reported. */
 int ttft_sse_feed_token(struct ttft_sse *s, const char *p, size_t n);
+/* 1 when the bytes are exactly one token event of the stream's template
+ * whose token holds no quote, backslash or control byte and at most 16
+ * bytes, its data line ended by "\n\n": the case ttft_sse_feed_token
+ * returns 1 for without changing the state, found with two compares and
+ * one block (the usual read of a stream, every token). Nothing changes;
+ * 0 says nothing (use ttft_sse_feed_token). */
+int ttft_sse_whole_token(const struct ttft_sse *s, const char *p, size_t n);
 const char *ttft_sse_class_name(enum ttft_sse_class c);
 
 #endif

@@ -223,17 +223,27 @@ TTFT_HIDDEN int shim_log_fault(const void *addr)
  * seal's hash of the zero text words folds to constants on the path of
  * every token event, emit). */
 static inline __attribute__((always_inline)) void
-put_rec(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
-	uint64_t conn, int64_t a, int64_t b, uint32_t seq, const char *text,
-	size_t tlen)
+put_rec_forked(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
+	       uint64_t conn, int64_t a, int64_t b, uint32_t seq,
+	       const char *text, size_t tlen)
 {
-	fork_check();
 	int w = shim_bus_enter(); /* the log's pages, SIGBUS deliverable */
 	ttft_log_put(&g_log, &(struct ttft_event){
 		.kind = kind, .flags = flags, .t_ns = t, .pid = g_pid,
 		.tid = cur_tid(), .fd = fd, .err = err, .conn = conn, .a = a,
 		.b = b, .seq = seq, .text = text, .text_len = tlen});
 	shim_bus_leave(w);
+}
+
+/* put_rec_forked is for a call that has checked for a fork already
+ * (conn_of: every event of the sniffer, emit); put_rec checks. */
+static inline __attribute__((always_inline)) void
+put_rec(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
+	uint64_t conn, int64_t a, int64_t b, uint32_t seq, const char *text,
+	size_t tlen)
+{
+	fork_check();
+	put_rec_forked(kind, flags, t, fd, err, conn, a, b, seq, text, tlen);
 }
 
 /* A connection id: an atomic on the log's header page. */
@@ -280,6 +290,8 @@ SHIM_COLD static void tls_wire(const struct emit_ctx *c, uint32_t seq)
 		    NULL, 0);
 }
 
+/* Every event of the sniffer, on a connection the same call took from
+ * conn_of (which checked for a fork). */
 static void emit(void *ctx, const struct ttft_http_event *ev)
 {
 	const struct emit_ctx *c = ctx;
@@ -287,10 +299,10 @@ static void emit(void *ctx, const struct ttft_http_event *ev)
 	if (__builtin_expect(ev->kind == TTFT_EV_RESP_HEADERS, 0))
 		b = rtt_us(c->fd, b);
 	if (!ev->text) /* every token event: the text's seal folds */
-		put_rec(ev->kind, ev->flags, ev->t_ns, c->fd, 0, c->conn, ev->a,
+		put_rec_forked(ev->kind, ev->flags, ev->t_ns, c->fd, 0, c->conn, ev->a,
 			b, ev->seq, NULL, 0);
 	else
-		put_rec(ev->kind, ev->flags, ev->t_ns, c->fd, 0, c->conn, ev->a,
+		put_rec_forked(ev->kind, ev->flags, ev->t_ns, c->fd, 0, c->conn, ev->a,
 			b, ev->seq, ev->text, ev->text_len);
 	if (__builtin_expect(c->c->tls, 0) && ev->kind == TTFT_EV_SSE_TOKEN &&
 	    ev->b == 0)
@@ -687,7 +699,7 @@ struct tx_ctx {
 static void flush_begin(struct tx_ctx *x)
 {
 	x->held = 0;
-	put_rec(TTFT_EV_REQ_BEGIN, x->flags, x->t, x->ec.fd, 0, x->ec.conn, 0, 0,
+	put_rec_forked(TTFT_EV_REQ_BEGIN, x->flags, x->t, x->ec.fd, 0, x->ec.conn, 0, 0,
 		x->seq, x->text, x->text_len);
 }
 
@@ -697,7 +709,7 @@ static void emit_tx(void *ctx, const struct ttft_http_event *ev)
 	if (x->held) {
 		if (ev->kind == TTFT_EV_REQ_SENT && ev->seq == x->seq) {
 			x->held = 0;
-			put_rec(TTFT_EV_REQ_BEGIN, x->flags | TTFT_F_SENT, x->t,
+			put_rec_forked(TTFT_EV_REQ_BEGIN, x->flags | TTFT_F_SENT, x->t,
 				x->ec.fd, 0, x->ec.conn, ev->a, ev->t_ns, ev->seq,
 				x->text, x->text_len);
 			return;

@@ -272,6 +272,106 @@ START_TEST(truncated_stream_and_eof)
 }
 END_TEST
 
+/* Chunk sizes with leading zeros: "00" and "000" are the last chunk (the
+ * body ends there, the next response follows), "02a" a chunk of 42; read a
+ * chunk per call (the whole-chunk path) and at every split. */
+START_TEST(zero_padded_chunk_sizes)
+{
+	static const char hdr[] = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+				  "transfer-encoding: chunked\r\n\r\n";
+	static const char evt[] = "data: {\"choices\":[{\"text\":\"hi\"}]}\n\n";
+	char resp[2][1024], pieces[8][256];
+	size_t rn[2] = {0, 0};
+	int np = 0;
+	for (int r = 0; r < 2; r++) {
+		snprintf(pieces[np++], sizeof pieces[0], "%s", hdr);
+		snprintf(pieces[np++], sizeof pieces[0], "%03zx\r\n%s\r\n", sizeof evt - 1, evt);
+		snprintf(pieces[np++], sizeof pieces[0], "%s\r\n\r\n", r ? "000" : "00");
+		for (int k = np - 3; k < np; k++)
+			rn[r] += (size_t)snprintf(resp[r] + rn[r], sizeof resp[r] - rn[r], "%s",
+						  pieces[k]);
+		check_every_split(resp[r], rn[r], "H T END");
+	}
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	for (int k = 0; k < np; k++)
+		feed_rx(&rx, NULL, pieces[k], strlen(pieces[k]), k);
+	char kinds[256];
+	ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds), "H T END H T END");
+	ck_assert_int_eq(ev.ev[2].t_ns, 2); /* "00": the end, in its own read */
+	ck_assert_int_eq(ev.ev[2].a, (int64_t)sizeof evt - 1);
+	ck_assert_int_eq(ev.ev[5].t_ns, 5);
+	ck_assert_uint_eq(rx.seq, 2);
+}
+END_TEST
+
+/* The read-is-one-token path (ttft_sse_whole_token) against the byte
+ * machines: tokens with escapes, quotes, control bytes, 16 and 17 bytes,
+ * empty, a CRLF event, a usage event and [DONE], one chunk a read and one
+ * byte a read: the same events, numbers and byte counts. */
+START_TEST(token_reads_match_the_byte_machines)
+{
+	static const char *const toks[] = {
+		"a", " hello", "\\n", "say \\\"hi\\\"", "0123456789abcdef",
+		"0123456789abcdefg", "\\u00e9", "", "tab\\there", "b", "c",
+		"a much longer token that spans several blocks of sixteen", "d",
+	};
+	static const char hdr[] = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+				  "transfer-encoding: chunked\r\n\r\n";
+	char pieces[24][512], evt[400];
+	int np = 0;
+	snprintf(pieces[np++], sizeof pieces[0], "%s", hdr);
+	for (size_t k = 0; k < sizeof toks / sizeof toks[0] + 3; k++) {
+		if (k < sizeof toks / sizeof toks[0])
+			snprintf(evt, sizeof evt,
+				 "data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\","
+				 "\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+				 "\"text\":\"%s\",\"logprobs\":null,\"finish_reason\":null}]}%s",
+				 toks[k], k == 9 ? "\r\n\r\n" : "\n\n");
+		else if (k == sizeof toks / sizeof toks[0])
+			snprintf(evt, sizeof evt, "data: {\"id\":\"cmpl-1\",\"choices\":[],"
+				 "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":12}}\n\n");
+		else
+			snprintf(evt, sizeof evt, "data: [DONE]\n\n");
+		if (k == sizeof toks / sizeof toks[0] + 2)
+			snprintf(pieces[np++], sizeof pieces[0], "0\r\n\r\n");
+		else
+			snprintf(pieces[np++], sizeof pieces[0], "%zx\r\n%s\r\n", strlen(evt), evt);
+	}
+	struct tu_events whole, bytes;
+	for (int way = 0; way < 2; way++) {
+		struct ttft_http_rx rx;
+		ttft_http_rx_init(&rx);
+		ev.n = 0;
+		for (int k = 0; k < np; k++) {
+			size_t len = strlen(pieces[k]);
+			if (way == 0)
+				feed_rx(&rx, NULL, pieces[k], len, 0);
+			else
+				for (size_t i = 0; i < len; i++)
+					feed_rx(&rx, NULL, pieces[k] + i, 1, 0);
+		}
+		if (way == 0)
+			whole = ev;
+		else
+			bytes = ev;
+	}
+	char a[512], b[512];
+	ck_assert_str_eq(tu_kinds(&whole, a, sizeof a), tu_kinds(&bytes, b, sizeof b));
+	ck_assert_str_eq(a, "H T T T T T T T E T T T T T E N D END");
+	for (size_t j = 0; j < whole.n; j++) {
+		/* token numbers, flags; the byte counts where a read ends at
+		 * the event's end in both ways (the last byte of a chunk's
+		 * CRLF is after the event: counted the same) */
+		ck_assert_int_eq(whole.ev[j].b, bytes.ev[j].b);
+		ck_assert_uint_eq(whole.ev[j].flags, bytes.ev[j].flags);
+		ck_assert_uint_eq(whole.ev[j].seq, bytes.ev[j].seq);
+	}
+	ck_assert_int_eq(whole.ev[whole.n - 1].a, bytes.ev[bytes.n - 1].a);
+}
+END_TEST
+
 START_TEST(not_http_is_a_desync)
 {
 	struct ttft_http_tx tx;
@@ -465,6 +565,8 @@ int main(void)
 	tcase_add_test(t, nonstream_errors_and_continue);
 	tcase_add_test(t, head_and_no_body_statuses);
 	tcase_add_test(t, truncated_stream_and_eof);
+	tcase_add_test(t, zero_padded_chunk_sizes);
+	tcase_add_test(t, token_reads_match_the_byte_machines);
 	tcase_add_test(t, not_http_is_a_desync);
 	tcase_add_test(t, random_garbage_never_crashes);
 	tcase_add_test(t, compressed_stream_is_marked_not_read);

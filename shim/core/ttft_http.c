@@ -878,7 +878,8 @@ rx_chunks(struct ttft_http_rx *rx, const char *p, size_t n, size_t i,
 		/* counted before feeding, as rx_body does */
 		rx->body_bytes += len;
 		if (rx->is_sse && !rx->compressed &&
-		    ttft_sse_feed_token(&rx->sse, data, len))
+		    (ttft_sse_whole_token(&rx->sse, data, len) ||
+		     ttft_sse_feed_token(&rx->sse, data, len)))
 			emit_ev(emit, ctx, TTFT_EV_SSE_TOKEN, 0, rx->seq, t_end,
 				(int64_t)rx->body_bytes, (int64_t)rx->tokens++,
 				NULL, 0);

@@ -398,8 +398,8 @@ ttft_log_publish_zero_text(struct ttft_rec *rec)
  * dropped: the log is full, detached, or the slot's segment could not be
  * allocated (counted in the header). Lock-free, no allocation,
  * async-signal-safe. Inline: on the shim's hot path the event's fields go
- * straight into the slot, and an event without text is sealed with its
- * text words known to be zero. */
+ * straight into the slot, and only the text words the event's text
+ * reaches are summed into the seal (none for an event without text). */
 static inline __attribute__((always_inline)) int
 ttft_log_put(struct ttft_log *log, const struct ttft_event *ev)
 {
@@ -418,13 +418,15 @@ ttft_log_put(struct ttft_log *log, const struct ttft_event *ev)
 	r->a = ev->a;
 	r->b = ev->b;
 	r->seq = ev->seq;
+	/* The text's other bytes are a fresh slot's zeros (every slot is
+	 * handed out once, from a file that starts as zeros), and so are the
+	 * words past the text's, whose seal terms are 0: not written, not
+	 * summed. A slot that was not fresh would read as damaged. */
 	if (ev->text) {
-		/* the rest of the text: a fresh slot's zeros */
-		memcpy(r->text, ev->text,
-		       ev->text_len < TTFT_REC_TEXT ? ev->text_len : TTFT_REC_TEXT);
-		ttft_log_publish_inline(r);
+		size_t n = ev->text_len < TTFT_REC_TEXT ? ev->text_len : TTFT_REC_TEXT;
+		memcpy(r->text, ev->text, n);
+		ttft_log_publish_(r, (n + 7) / 8);
 	} else {
-		memset(r->text, 0, TTFT_REC_TEXT);
 		ttft_log_publish_zero_text(r);
 	}
 	return 1;

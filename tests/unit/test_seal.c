@@ -1,8 +1,9 @@
 /* test_seal.c — the record seal (shim/core/ttft_log.h, docs/log-format.md):
  * the check writers make is the documented sum; small damage never
  * passes, proved for every possible record by enumerating what it does to
- * that sum, and seen on real records; a log of version 2 still reads, by
- * its own seal, and is never written. */
+ * that sum, and seen on real records; a writer handed a slot that is not
+ * fresh makes a record every reader calls damaged, never a wrong one; a
+ * log of version 2 still reads, by its own seal, and is never written. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,6 +301,46 @@ START_TEST(two_damaged_bytes_are_caught_in_records)
 }
 END_TEST
 
+/* ---- a slot that is not fresh ---- */
+
+/* Writers do not clear a slot: every slot is handed out once, from a file
+ * that starts as zeros. Were one not fresh, the record must read as
+ * damaged — never as the event with someone else's bytes in its text. */
+START_TEST(a_slot_not_fresh_reads_as_damage)
+{
+	tu_tmp_log(g_path, sizeof g_path, "dirty");
+	struct ttft_log log;
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&log, g_path, 16 * TTFT_REC_SIZE, &why), 0);
+	ttft_log_close(&log);
+	FILE *f = fopen(g_path, "r+");
+	ck_assert_ptr_nonnull(f);
+	static const char junk[] = "left over from somewhere else";
+	for (long slot = 0; slot < 2; slot++) {
+		fseek(f, TTFT_LOG_HDR_SIZE + slot * (long)TTFT_REC_SIZE + 64 + 16, SEEK_SET);
+		fwrite(junk, 1, sizeof junk - 1, f);
+	}
+	fclose(f);
+	ck_assert_int_eq(ttft_log_open(&log, g_path, 16 * TTFT_REC_SIZE, &why), 0);
+	ck_assert(ttft_log_put(&log, &(struct ttft_event){.kind = TTFT_EV_SSE_TOKEN, .b = 1}));
+	ck_assert(ttft_log_put(&log, &(struct ttft_event){.kind = TTFT_EV_REQ_BEGIN,
+							   .text = "GET /", .text_len = 5}));
+	ck_assert(ttft_log_put(&log, &(struct ttft_event){.kind = TTFT_EV_SSE_TOKEN, .b = 2}));
+	ttft_log_close(&log);
+	struct ttft_log_view v;
+	char err[512];
+	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+	struct ttft_rec r;
+	ck_assert_int_eq(ttft_log_view_get(&v, 0, &r), 0);
+	ck_assert_int_eq(ttft_log_view_get(&v, 1, &r), 0);
+	ck_assert_int_eq(ttft_log_view_get(&v, 2, &r), 1);
+	ck_assert_int_eq(r.b, 2);
+	ck_assert_uint_eq(v.corrupt, 2);
+	ttft_log_view_close(&v);
+	unlink(g_path);
+}
+END_TEST
+
 /* ---- version 2 ---- */
 
 /* Make PATH a version-2 log: the header says so, every record written so
@@ -451,6 +492,7 @@ int main(void)
 	tcase_add_test(t, small_damage_never_passes);
 	tcase_add_test(t, two_bit_damage_is_caught_in_records);
 	tcase_add_test(t, two_damaged_bytes_are_caught_in_records);
+	tcase_add_test(t, a_slot_not_fresh_reads_as_damage);
 	tcase_add_test(t, version2_log_reads_by_its_seal);
 	tcase_add_test(t, version2_check_agrees_and_catches);
 	return tu_run(s);

@@ -579,7 +579,7 @@ START_TEST(window_skips_damage_like_the_sort)
 END_TEST
 
 /* The shim's inline publish of a record without text (its text words
- * taken as zeros, so that their seal steps fold) gives the seal every
+ * taken as zeros, so that their seal terms fold) gives the seal every
  * reader checks; a text byte it did not expect would read as damage. */
 START_TEST(zero_text_publish_is_the_same_seal)
 {

@@ -24,7 +24,7 @@ SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c \
 	shim/preload/ttft_sigbus.c shim/preload/ttft_stdio.c shim/preload/ttft_ssl.c \
 	shim/preload/ttft_sigmask.c shim/preload/ttft_inherit.c shim/preload/ttft_stdio_exit.c
 ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_assemble.c ttft_output.c ttft_prom.c \
-	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c ttft_logread.c \
+	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c ttft_logread.c ttft_seal.c \
 	ttft_logsort.c ttft_url.c ttft_follow.c ttft_export.c ttft_httpd.c ttft_exporter.c \
 	ttft_promapi.c ttft_merge.c ttft_str.c ttft_svg.c ttft_charts.c ttft_trace.c ttft_html.c \
 	ttft_cli.c ttft_join.c)

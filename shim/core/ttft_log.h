@@ -275,16 +275,60 @@ ttft_log_reserve_inline(struct ttft_log *log)
 	return ttft_log_slot_cold(log, i);
 }
 
-/* The seal: a 64-bit check of the record's other 120 bytes, kept in seal
- * (low half, never 0, stored last) and seal_hi. Four lanes (for speed),
- * each a chain of steps h = rotl((h ^ w) * K, 31) over 64-bit words, every
- * step a bijection in h and in w (the rotation carries a change in the
- * high bits down, where the next multiply spreads it); the lanes are
- * xor'd. So a record that differs in any one 8-byte word (every damaged
- * byte, a half-written line) never has the same seal, and other damage
- * passes with odds of about 2^-64. The seal's own bytes count as zero.
- * ~55 instructions, ~45 with zero_text (log version 1's byte-wise 32-bit
- * hash took ~250). Inline: the shim seals a record for every token. */
+/* The seal (log version 3): a 64-bit check of the record's other 120
+ * bytes, kept in seal (low half, never 0, stored last) and seal_hi. It is
+ * a sum over the record's words of one term each:
+ *
+ *   check = T(u, K[0]) + sum of T(word i, K[i]) for words 1-6 and 8-15
+ *   T(w, k) = swap_halves(w * TTFT_SEAL_K) * k           (mod 2^64)
+ *
+ * where u holds the two half words beside the seal (kind and flags from
+ * word 0, seq from word 7) and every constant is odd. A check whose low
+ * half is 0 is stored with low half 1 (0 means "not published").
+ *
+ * Why it catches damage. T is a bijection in w (a multiply by an odd
+ * number, a swap, a multiply by an odd number), so a record that differs
+ * in one word has a different sum. The one exception is forced by
+ * counting (a word has 2^64 values, a stored check fewer): a check with
+ * low half 0 is stored as the one above it, so the one damaged value of
+ * the word that moves the sum by exactly 1 from such a record (or to
+ * one) passes. It never happens for damage inside one byte, nor for any
+ * damage of up to two bits anywhere in the record, the seal's own
+ * included: a damaged word moves the sum by D * K[i], where D, the change
+ * of the swapped product, is one of four values that depend only on the
+ * damage (swap(d * K) plus a carry across the halves), so
+ * tests/unit/test_seal.c checks every such case for every possible
+ * record by enumeration. Other damage passes with odds of about 2^-64
+ * (test_seal.c also damages two bytes in two words of real records a
+ * million times: none passes).
+ *
+ * Why two multiplies. A multiply carries a change only upwards, so with
+ * one (a plain sum of w * K[i], or a chain like version 2's
+ * h = rotl((h ^ w) * K, 31)) a change in a word's top bits stays in the
+ * top bits: the top bits of two words cancel (2^63 * (K[a] + K[b]) = 0
+ * mod 2^64), and in version 2 bit 63 of one word and bit 30 of the next
+ * in its lane always cancel. The swap brings the top half of the first
+ * product down, where the second multiply spreads it over the whole term
+ * again; distinct K[i] keep two words' terms from cancelling.
+ *
+ * Cost: a word is 4 instructions (imul, rol, imul, add) and a word that
+ * is 0 is nothing: a record without text is sealed and published in ~37
+ * (callgrind), version 2's 4 lanes took ~57, version 1's byte-wise hash
+ * ~250. Inline: the shim seals a record for every token. */
+#define TTFT_SEAL_K 0xffffffff9e3779b1ull /* odd; an imul's imm32 */
+
+/* K[i] for word i: odd, each an imul's sign-extended imm32. K[7] is 0:
+ * word 7's seq is in u, and a vector of the 16 words times this table
+ * gives 0 there. Chosen so that the enumeration in test_seal.c holds. */
+static const uint64_t ttft_seal_k_[TTFT_REC_SIZE / 8] = {
+	0xffffffff89025cc1ull, 0x00000000658eec67ull, 0xfffffffffb32555full,
+	0xffffffffee42c90bull, 0xffffffffd101b5b9ull, 0xffffffff90150281ull,
+	0xffffffffd7363ca5ull, 0,                     0x0000000012278575ull,
+	0x00000000357e3da9ull, 0x0000000074616797ull, 0x0000000001564f61ull,
+	0x0000000014cf8bffull, 0x000000004baa5dc1ull, 0xffffffff90d7a28bull,
+	0x000000006f4c57a9ull,
+};
+
 static inline uint64_t ttft_rec_word_(const struct ttft_rec *rec, size_t i)
 {
 	uint64_t w;
@@ -292,56 +336,47 @@ static inline uint64_t ttft_rec_word_(const struct ttft_rec *rec, size_t i)
 	return w;
 }
 
-static inline uint64_t ttft_seal_step_(uint64_t h, uint64_t w)
+static inline __attribute__((always_inline)) uint64_t
+ttft_seal_term_(uint64_t w, uint64_t k)
 {
-	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-	return h << 31 | h >> 33;
+	w *= TTFT_SEAL_K;
+	return (w << 32 | w >> 32) * k;
 }
 
-/* zero_text: the caller knows the text is all zeros (a constant, so that
- * its words' steps fold). */
+/* text_words: the text's first text_words words are summed; the caller
+ * knows the rest to be 0 (a fresh slot's), whose terms are 0. A
+ * constant 0 (a record without text) folds the text away; a writer that
+ * was wrong about the zeros seals a record every reader calls damaged. */
 static inline __attribute__((always_inline)) uint64_t
-ttft_rec_seal_(const struct ttft_rec *rec, int zero_text)
+ttft_rec_seal_(const struct ttft_rec *rec, size_t text_words)
 {
 	_Static_assert(offsetof(struct ttft_rec, seal) == 0 &&
 		       offsetof(struct ttft_rec, seal_hi) == 60, "seal words");
 	_Static_assert(offsetof(struct ttft_rec, text) == 64, "text words");
-	uint64_t w0 = ttft_rec_word_(rec, 0) >> 32;        /* kind, flags */
-	uint64_t w7 = ttft_rec_word_(rec, 7) & 0xffffffffu; /* seq */
-	uint64_t h0 = 1, h1 = 2, h2 = 3, h3 = 4;
-	h0 = ttft_seal_step_(h0, w0);
-	h1 = ttft_seal_step_(h1, ttft_rec_word_(rec, 1));
-	h2 = ttft_seal_step_(h2, ttft_rec_word_(rec, 2));
-	h3 = ttft_seal_step_(h3, ttft_rec_word_(rec, 3));
-	h0 = ttft_seal_step_(h0, ttft_rec_word_(rec, 4));
-	h1 = ttft_seal_step_(h1, ttft_rec_word_(rec, 5));
-	h2 = ttft_seal_step_(h2, ttft_rec_word_(rec, 6));
-	h3 = ttft_seal_step_(h3, w7);
-#define TTFT_TEXT_WORD_(i) (zero_text ? 0 : ttft_rec_word_(rec, i))
-#pragma GCC unroll 2
-	for (size_t i = 8; i < TTFT_REC_SIZE / 8; i += 4) {
-		h0 = ttft_seal_step_(h0, TTFT_TEXT_WORD_(i));
-		h1 = ttft_seal_step_(h1, TTFT_TEXT_WORD_(i + 1));
-		h2 = ttft_seal_step_(h2, TTFT_TEXT_WORD_(i + 2));
-		h3 = ttft_seal_step_(h3, TTFT_TEXT_WORD_(i + 3));
-	}
-#undef TTFT_TEXT_WORD_
-	uint64_t k = h0 ^ h1 ^ h2 ^ h3;
-	if ((uint32_t)k == 0)
-		k |= 1; /* 0 means "not yet published" */
-	return k;
+	uint64_t u = (ttft_rec_word_(rec, 0) & 0xffffffff00000000ull) |
+		     (ttft_rec_word_(rec, 7) & 0xffffffffull); /* kind, flags | seq */
+	uint64_t s = ttft_seal_term_(u, ttft_seal_k_[0]);
+#pragma GCC unroll 6
+	for (size_t i = 1; i < 7; i++)
+		s += ttft_seal_term_(ttft_rec_word_(rec, i), ttft_seal_k_[i]);
+#pragma GCC unroll 8
+	for (size_t i = 8; i < 8 + text_words; i++)
+		s += ttft_seal_term_(ttft_rec_word_(rec, i), ttft_seal_k_[i]);
+	if ((uint32_t)s == 0)
+		s |= 1; /* 0 means "not yet published" */
+	return s;
 }
 
 static inline __attribute__((always_inline)) uint64_t
 ttft_rec_seal(const struct ttft_rec *rec)
 {
-	return ttft_rec_seal_(rec, 0);
+	return ttft_rec_seal_(rec, TTFT_REC_TEXT / 8);
 }
 
 static inline __attribute__((always_inline)) void
-ttft_log_publish_(struct ttft_rec *rec, int zero_text)
+ttft_log_publish_(struct ttft_rec *rec, size_t text_words)
 {
-	uint64_t k = ttft_rec_seal_(rec, zero_text);
+	uint64_t k = ttft_rec_seal_(rec, text_words);
 	rec->seal_hi = (uint32_t)(k >> 32);
 	/* Release: the record's fields are visible before its seal (a
 	 * reader that sees the seal checks them against it). */
@@ -350,18 +385,18 @@ ttft_log_publish_(struct ttft_rec *rec, int zero_text)
 
 /* Seal and publish a filled slot. */
 void ttft_log_publish(struct ttft_rec *rec);
-/* The same, inline, and for a record whose text was just written as all
- * zeros (its words' steps fold). */
+/* The same, inline, and for a record whose text is all zeros (its words'
+ * terms fold). */
 static inline __attribute__((always_inline)) void
 ttft_log_publish_inline(struct ttft_rec *rec)
 {
-	ttft_log_publish_(rec, 0);
+	ttft_log_publish_(rec, TTFT_REC_TEXT / 8);
 }
 
 static inline __attribute__((always_inline)) void
 ttft_log_publish_zero_text(struct ttft_rec *rec)
 {
-	ttft_log_publish_(rec, 1);
+	ttft_log_publish_(rec, 0);
 }
 
 /* The one record writer, the shim's and the tools': reserve a slot, fill
@@ -369,8 +404,8 @@ ttft_log_publish_zero_text(struct ttft_rec *rec)
  * dropped: the log is full, detached, or the slot's segment could not be
  * allocated (counted in the header). Lock-free, no allocation,
  * async-signal-safe. Inline: on the shim's hot path the event's fields go
- * straight into the slot, and an event without text is sealed with its
- * text words known to be zero. */
+ * straight into the slot, and only the text words the event's text
+ * reaches are summed into the seal (none for an event without text). */
 static inline __attribute__((always_inline)) int
 ttft_log_put(struct ttft_log *log, const struct ttft_event *ev)
 {
@@ -389,13 +424,15 @@ ttft_log_put(struct ttft_log *log, const struct ttft_event *ev)
 	r->a = ev->a;
 	r->b = ev->b;
 	r->seq = ev->seq;
+	/* The text's other bytes are a fresh slot's zeros (every slot is
+	 * handed out once, from a file that starts as zeros), and so are the
+	 * words past the text's, whose seal terms are 0: not written, not
+	 * summed. A slot that was not fresh would read as damaged. */
 	if (ev->text) {
-		/* the rest of the text: a fresh slot's zeros */
-		memcpy(r->text, ev->text,
-		       ev->text_len < TTFT_REC_TEXT ? ev->text_len : TTFT_REC_TEXT);
-		ttft_log_publish_inline(r);
+		size_t n = ev->text_len < TTFT_REC_TEXT ? ev->text_len : TTFT_REC_TEXT;
+		memcpy(r->text, ev->text, n);
+		ttft_log_publish_(r, (n + 7) / 8);
 	} else {
-		memset(r->text, 0, TTFT_REC_TEXT);
 		ttft_log_publish_zero_text(r);
 	}
 	return 1;

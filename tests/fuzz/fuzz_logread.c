@@ -5,7 +5,8 @@
  *
  * Input: u64 capacity, u64 reserved, u64 dropped, u64 next_conn, u8 flags,
  * then 128-byte records. flags bit 0: seal the records (so they pass the
- * reader's check and reach the analyzer); bit 1: a bad magic.
+ * reader's check and reach the analyzer); bit 1: a bad magic; bit 2: a
+ * log of version 2 (its records sealed with that version's check).
  * Seeds: tests/fuzz/mkseed_log.c turns tests/fixtures exchanges into logs.
  * Built and run by `make fuzz` (tests/fuzz/run.sh). */
 #include <stdint.h>
@@ -17,6 +18,7 @@
 
 #include "ttft_analyze.h"
 #include "ttft_log.h"
+#include "ttft_seal.h"
 
 #define PREFIX 33
 
@@ -40,7 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	struct ttft_log_hdr h;
 	memset(&h, 0, sizeof h);
 	memcpy(h.magic, (d[32] & 2) ? "TTFTLOG0" : TTFT_LOG_MAGIC, 8);
-	h.version = TTFT_LOG_VERSION;
+	int v2 = (d[32] & 4) != 0;
+	h.version = v2 ? 2 : TTFT_LOG_VERSION;
 	h.hdr_size = TTFT_LOG_HDR_SIZE;
 	h.rec_size = TTFT_REC_SIZE;
 	memcpy(&h.capacity, d, 8);
@@ -53,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		for (size_t i = 0; i + TTFT_REC_SIZE <= body; i += TTFT_REC_SIZE) {
 			struct ttft_rec r;
 			memcpy(&r, file + TTFT_LOG_HDR_SIZE + i, sizeof r);
-			uint64_t k = ttft_rec_seal(&r);
+			uint64_t k = v2 ? ttft_rec_seal_v2(&r) : ttft_rec_seal(&r);
 			r.seal_hi = (uint32_t)(k >> 32);
 			r.seal = (uint32_t)k;
 			memcpy(file + TTFT_LOG_HDR_SIZE + i, &r, sizeof r);

@@ -1,5 +1,6 @@
 /* ttft_logread.c — see ttft_logread.h. */
 #include "ttft_logread.h"
+#include "ttft_seal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,12 +54,13 @@ int ttft_log_view_open(struct ttft_log_view *v, const char *path, char *err,
 		close(fd);
 		return -1;
 	}
-	if (h.version != TTFT_LOG_VERSION || h.rec_size != TTFT_REC_SIZE ||
-	    h.hdr_size != TTFT_LOG_HDR_SIZE) {
+	/* Version 2 differs only in the seal (docs/log-format.md). */
+	if ((h.version != TTFT_LOG_VERSION && h.version != 2) ||
+	    h.rec_size != TTFT_REC_SIZE || h.hdr_size != TTFT_LOG_HDR_SIZE) {
 		snprintf(err, errlen,
 			 "'%s' is a ttftshim log of version %u (record %u "
-			 "bytes); this tool reads version %u: use the tools "
-			 "of the same build as the shim", path, h.version,
+			 "bytes); this tool reads versions 2 and %u: use the "
+			 "tools of the same build as the shim", path, h.version,
 			 h.rec_size, TTFT_LOG_VERSION);
 		close(fd);
 		return -1;
@@ -79,6 +81,7 @@ int ttft_log_view_open(struct ttft_log_view *v, const char *path, char *err,
 		v->n_slots = fits;
 	}
 	v->fd = fd;
+	v->seal_v2 = h.version == 2;
 	v->hdr = (const struct ttft_log_hdr *)v->buf;
 	v->dropped = h.dropped;
 	v->unwritable = h.unwritable;
@@ -219,72 +222,20 @@ static int verdict(struct ttft_log_view *v, const struct ttft_rec *rec, int seal
 
 int ttft_log_view_check(struct ttft_log_view *v, const struct ttft_rec *rec)
 {
-	return verdict(v, rec, rec->seal != 0 && ttft_rec_sealed(rec));
-}
-
-/* The copy and the seal in one pass over the record's 16 words: the seal's
- * four lanes are the four 64-bit lanes of a 256-bit vector (lane j takes
- * words j, j + 4, j + 8, j + 12, as ttft_rec_seal's h0..h3 do), where the
- * CPU multiplies 64-bit lanes (AVX-512 DQ and VL); else the copy, then
- * ttft_rec_sealed. Either gives ttft_rec_sealed's answer. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define TAKE_AVX512 1
-__attribute__((target("avx2,avx512f,avx512dq,avx512vl")))
-static int take_avx512(struct ttft_rec *dst, const struct ttft_rec *src)
-{
-	const __m256i *s = (const __m256i *)(const void *)src;
-	__m256i a = _mm256_loadu_si256(s), b = _mm256_loadu_si256(s + 1);
-	__m256i c = _mm256_loadu_si256(s + 2), d = _mm256_loadu_si256(s + 3);
-	__m256i *o = (__m256i *)(void *)dst;
-	_mm256_storeu_si256(o, a);
-	_mm256_storeu_si256(o + 1, b);
-	_mm256_storeu_si256(o + 2, c);
-	_mm256_storeu_si256(o + 3, d);
-	/* the seal's own bytes read as zero: word 0 keeps kind and flags,
-	 * word 7 keeps seq */
-	a = _mm256_mask_srli_epi64(a, 0x1, a, 32);
-	b = _mm256_mask_and_epi64(b, 0x8, b, _mm256_set1_epi64x(0xffffffff));
-	const __m256i k = _mm256_set1_epi64x((long long)0x9e3779b97f4a7c15ull);
-	__m256i h = _mm256_set_epi64x(4, 3, 2, 1);
-	h = _mm256_rol_epi64(_mm256_mullo_epi64(_mm256_xor_si256(h, a), k), 31);
-	h = _mm256_rol_epi64(_mm256_mullo_epi64(_mm256_xor_si256(h, b), k), 31);
-	h = _mm256_rol_epi64(_mm256_mullo_epi64(_mm256_xor_si256(h, c), k), 31);
-	h = _mm256_rol_epi64(_mm256_mullo_epi64(_mm256_xor_si256(h, d), k), 31);
-	__m128i x = _mm_xor_si128(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-	uint64_t sum = (uint64_t)_mm_cvtsi128_si64(x) ^ (uint64_t)_mm_extract_epi64(x, 1);
-	if ((uint32_t)sum == 0)
-		sum |= 1;
-	return dst->seal == (uint32_t)sum && dst->seal_hi == (uint32_t)(sum >> 32);
-}
-#endif
-
-static int take_plain(struct ttft_rec *dst, const struct ttft_rec *src)
-{
-	*dst = *src;
-	return ttft_rec_sealed(dst);
-}
-
-static int (*pick_take(void))(struct ttft_rec *, const struct ttft_rec *)
-{
-#ifdef TAKE_AVX512
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
-		return take_avx512;
-#endif
-	return take_plain;
+	return verdict(v, rec, rec->seal != 0 && (v->seal_v2 ? ttft_rec_sealed_as(2, rec)
+								: ttft_rec_sealed(rec)));
 }
 
 int ttft_log_view_take(struct ttft_log_view *v, struct ttft_rec *dst, const struct ttft_rec *src)
 {
-	/* Relaxed: every thread picks the same function; a race only picks
-	 * it twice. */
-	static int (*take)(struct ttft_rec *, const struct ttft_rec *);
-	int (*t)(struct ttft_rec *, const struct ttft_rec *) =
-		__atomic_load_n(&take, __ATOMIC_RELAXED);
+	/* Relaxed: every thread picks the same function for a version; a
+	 * race only picks it twice. [0]: version 3, [1]: version 2. */
+	static ttft_seal_take_fn take[2];
+	int old = v->seal_v2 != 0;
+	ttft_seal_take_fn t = __atomic_load_n(&take[old], __ATOMIC_RELAXED);
 	if (__builtin_expect(!t, 0)) {
-		t = pick_take();
-		__atomic_store_n(&take, t, __ATOMIC_RELAXED);
+		t = ttft_seal_take_for(old ? 2 : TTFT_LOG_VERSION);
+		__atomic_store_n(&take[old], t, __ATOMIC_RELAXED);
 	}
 	int sealed = t(dst, src);
 	return verdict(v, dst, dst->seal != 0 && sealed);

@@ -25,6 +25,8 @@ struct ttft_log_view {
 	uint64_t unwritable;  /* of the dropped: slots that read as zeros
 	                         (their segment could not be allocated)      */
 	uint64_t zeros_explained; /* zero slots put down to unwritable       */
+	int seal_v2;          /* a log of version 2: its records carry that
+	                         version's seal (ttft_seal.h); 0: this one's */
 	/* the window */
 	int fd;
 	char *buf;            /* the header, then the window's records */

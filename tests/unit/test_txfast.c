@@ -160,6 +160,8 @@ START_TEST(requests_of_every_kind)
 	CHECK("lower case", "get / http/1.1\r\nHost: h\r\n\r\n");
 	CHECK("after the head", "GET / HTTP/1.1\r\n\r\nxyz garbage\r\n\r\n");
 	CHECK("bad chunk", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+	/* a byte 0x0b just after an LF: the word masks mark it too */
+	CHECK("VT after LF", "GET /vt HTTP/1.1\n\x0bX: 1\r\n\x0b\n\nGET / HTTP/1.1\r\n\x0b\r\n\r\n");
 	CHECK("NUL in a header", "GET / HTTP/1.1\r\nX: a\0b\r\nContent-Length: 0\r\n\r\n");
 }
 END_TEST

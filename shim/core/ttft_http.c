@@ -547,29 +547,30 @@ tx_head_end(struct ttft_http_tx *tx, int64_t t_end, ttft_http_emit emit,
 	}
 }
 
-/* The LF bits of the block at [at, e) — the BLOCK bytes ending at e when
- * fewer are left (the read holds them: e - b >= BLOCK). */
-typedef __typeof__(mask_lf(load_block(""))) lf_mask;
-static inline lf_mask lf_block(const char *at, const char *e)
+/* The LF bits of the WIDE_BYTES at [at, e) — of the WIDE_BYTES ending at
+ * e when fewer are left (the read holds them: e - b >= WIDE_BYTES). */
+typedef __typeof__(WIDE(mask_lf, "")) lf_mask;
+static inline __attribute__((always_inline)) lf_mask
+lf_window(const char *at, const char *e)
 {
-	if (e - at >= BLOCK)
-		return mask_lf(load_block(at));
-	return DROP(mask_lf(load_block(e - BLOCK)), BLOCK - (size_t)(e - at));
+	if (e - at >= WIDE_BYTES)
+		return WIDE(mask_lf, at);
+	return DROP(WIDE(mask_lf, e - WIDE_BYTES), WIDE_BYTES - (size_t)(e - at));
 }
 
-/* The next LF at or after blk + the mask's lowest bit, or NULL at e: one
- * mask a block for all the lines in it, not a scan a line. */
+/* The next LF at or after win + the mask's lowest bit, or NULL at e: one
+ * mask a window for all the lines in it, not a scan a line. */
 static inline __attribute__((always_inline)) const char *
-lf_next(const char **blk, lf_mask *m, const char *e)
+lf_next(const char **win, lf_mask *m, const char *e)
 {
 	for (;;) {
 		while (!*m) {
-			*blk += BLOCK;
-			if (*blk >= e)
+			*win += WIDE_BYTES;
+			if (*win >= e)
 				return NULL;
-			*m = lf_block(*blk, e);
+			*m = lf_window(*win, e);
 		}
-		const char *lf = *blk + FIRST(*m);
+		const char *lf = *win + FIRST(*m);
 		*m &= *m - 1;
 #if BLOCK == 8
 		/* the word masks may mark a byte just after a true LF (a
@@ -582,8 +583,8 @@ lf_next(const char **blk, lf_mask *m, const char *e)
 }
 
 /* The common case: a request whose head is whole in this read, from its
- * first byte at p (state TX_LINE, nothing kept; e - b >= BLOCK, b the
- * read's start). Its lines are found a block at a time and each is handled
+ * first byte at p (state TX_LINE, nothing kept; e - p >= WIDE_BYTES).
+ * Its lines are found a window at a time and each is handled
  * by the same functions as in the byte machine below, in the same order;
  * at a line cut by the read's end it stops, in the state the machine is
  * in at that line's start, and the machine goes on from there. Returns
@@ -592,9 +593,9 @@ static inline __attribute__((always_inline)) size_t
 tx_fast(struct ttft_http_tx *tx, const char *p, const char *e, int64_t t_end,
 	ttft_http_emit emit, void *ctx)
 {
-	const char *blk = p;
-	lf_mask m = lf_block(p, e);
-	const char *lf = lf_next(&blk, &m, e);
+	const char *win = p;
+	lf_mask m = lf_window(p, e);
+	const char *lf = lf_next(&win, &m, e);
 	if (!lf)
 		return 0;
 	size_t ll = (size_t)(lf - p);
@@ -604,7 +605,7 @@ tx_fast(struct ttft_http_tx *tx, const char *p, const char *e, int64_t t_end,
 	if (!tx_request_line(tx, p, ll, 0, t_end, emit, ctx))
 		return ll + 1;
 	for (const char *h = lf + 1;; h = lf + 1) {
-		lf = lf_next(&blk, &m, e);
+		lf = lf_next(&win, &m, e);
 		if (!lf) {
 			tx->bytes = (size_t)(h - p);
 			return (size_t)(h - p);
@@ -628,7 +629,7 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 		       void *ctx)
 {
 	size_t i = 0;
-	if (tx->st == TX_IDLE && n >= BLOCK && p[0] >= 'A' && p[0] <= 'Z') {
+	if (tx->st == TX_IDLE && n >= WIDE_BYTES && p[0] >= 'A' && p[0] <= 'Z') {
 		tx_begin(tx, t_begin);
 		i = tx_fast(tx, p, p + n, t_end, emit, ctx);
 	}

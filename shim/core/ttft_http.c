@@ -447,7 +447,7 @@ static int request_line_ok(const struct ttft_http_tx *tx, const char *l, size_t 
 	if (ll < m + 11)
 		return 0;
 	const char *v = l + ll - 8;
-	if (memcmp(v, "HTTP/1.", 7) != 0 || v[7] < '0' || v[7] > '9' || v[-1] != ' ')
+	if (memcmp(v - 1, " HTTP/1.", 8) != 0 || v[7] < '0' || v[7] > '9')
 		return 0;
 	const char *t = l + m + 1, *te = v - 1;
 	if (!target_clean(t, te, l + ll))

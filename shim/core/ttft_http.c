@@ -548,7 +548,7 @@ tx_head_end(struct ttft_http_tx *tx, int64_t t_end, ttft_http_emit emit,
 }
 
 /* The LF bits of the WIDE_BYTES at [at, e) — of the WIDE_BYTES ending at
- * e when fewer are left (the read holds them: e - b >= WIDE_BYTES). */
+ * e when fewer are left (the read holds them: tx_fast's e - p). */
 typedef __typeof__(WIDE(mask_lf, "")) lf_mask;
 static inline __attribute__((always_inline)) lf_mask
 lf_window(const char *at, const char *e)
@@ -584,8 +584,8 @@ lf_next(const char **win, lf_mask *m, const char *e)
 
 /* The common case: a request whose head is whole in this read, from its
  * first byte at p (state TX_LINE, nothing kept; e - p >= WIDE_BYTES).
- * Its lines are found a window at a time and each is handled
- * by the same functions as in the byte machine below, in the same order;
+ * Its lines are found a window at a time and each is handled by the same
+ * functions as in the byte machine below, in the same order;
  * at a line cut by the read's end it stops, in the state the machine is
  * in at that line's start, and the machine goes on from there. Returns
  * the bytes used. */
@@ -603,7 +603,7 @@ tx_fast(struct ttft_http_tx *tx, const char *p, const char *e, int64_t t_end,
 	if (ll && p[ll - 1] == '\r')
 		ll--;
 	if (!tx_request_line(tx, p, ll, 0, t_end, emit, ctx))
-		return ll + 1;
+		return (size_t)(e - p); /* dead: it reads no more */
 	for (const char *h = lf + 1;; h = lf + 1) {
 		lf = lf_next(&win, &m, e);
 		if (!lf) {

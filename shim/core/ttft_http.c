@@ -632,6 +632,8 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 	if (tx->st == TX_IDLE && n >= WIDE_BYTES && p[0] >= 'A' && p[0] <= 'Z') {
 		tx_begin(tx, t_begin);
 		i = tx_fast(tx, p, p + n, t_end, emit, ctx);
+		if (i == n)
+			return;
 	}
 	while (i < n && tx->st != TX_DEAD) {
 		char c = p[i];

@@ -477,7 +477,7 @@ static int request_line_ok(const struct ttft_http_tx *tx, const char *l, size_t 
 	if (ll < m + 11)
 		return 0;
 	const char *v = l + ll - 8;
-	if (memcmp(v, "HTTP/1.", 7) != 0 || v[7] < '0' || v[7] > '9' || v[-1] != ' ')
+	if (memcmp(v - 1, " HTTP/1.", 8) != 0 || v[7] < '0' || v[7] > '9')
 		return 0;
 	const char *t = l + m + 1, *te = v - 1;
 	if (!target_clean(t, te, l + ll))
@@ -491,11 +491,180 @@ static void ignore_data(void *ctx, const char *p, size_t n)
 	(void)ctx, (void)p, (void)n;
 }
 
+/* A request's first byte: what the machine keeps of the one before goes. */
+static inline __attribute__((always_inline)) void
+tx_begin(struct ttft_http_tx *tx, int64_t t_begin)
+{
+	tx->t_first = t_begin;
+	tx->bytes = 0;
+	tx->llen = 0;
+	tx->hlen = 0;
+	tx->chunked = 0;
+	tx->expect = 0;
+	tx->lsp = tx->lbad = tx->lcr = 0;
+	tx->lb9 = 0;
+	tx->ltail = 0;
+	tx->body_left = 0;
+	tx->st = TX_LINE;
+}
+
+/* The request line l[0..ll) ended (without its CR LF; pieces: only its
+ * first bytes are in l, the rest was tracked). Returns 0 when it is not
+ * HTTP/1.x (the direction is dead). */
+static inline __attribute__((always_inline)) int
+tx_request_line(struct ttft_http_tx *tx, const char *l, size_t ll, int pieces,
+		int64_t t_end, ttft_http_emit emit, void *ctx)
+{
+	if ((ll >= 4 && memcmp(l, "PRI ", 4) == 0) ||
+	    !request_line_ok(tx, l, ll, pieces)) {
+		tx_desync(tx, t_end, TTFT_DESYNC_NOT_HTTP, emit, ctx);
+		return 0;
+	}
+	/* Report "METHOD /path", without " HTTP/1.1" (a whole line that
+	 * request_line_ok took ends so; a cut one keeps only its start). */
+	size_t len = ll;
+	if (!pieces || (len > 9 && memcmp(l + len - 9, " HTTP/1.", 8) == 0))
+		len -= 9;
+	uint32_t seq = tx->seq++;
+	uint32_t bit = 1u << (seq % 32);
+	if (ll >= 5 && memcmp(l, "HEAD ", 5) == 0)
+		tx->head_mask |= bit;
+	else
+		tx->head_mask &= ~bit;
+	emit_ev(emit, ctx, TTFT_EV_REQ_BEGIN, 0, seq, tx->t_first, 0,
+		0, l, len < TTFT_HTTP_LINE ? len : TTFT_HTTP_LINE);
+	tx->st = TX_HEADERS;
+	return 1;
+}
+
+/* A header line h[0..hl), hl > 0, without its line end. */
+static inline __attribute__((always_inline)) void
+tx_header(struct ttft_http_tx *tx, const char *h, size_t hl, int64_t t_end,
+	  ttft_http_emit emit, void *ctx)
+{
+	if (!may_matter(h))
+		return;
+	if (hl > sizeof tx->hdr)
+		hl = sizeof tx->hdr; /* as a cut line keeps it */
+	struct hdr_info hi = {0};
+	header_line(h, hl, &hi);
+	if (hi.has_len)
+		tx->body_left = hi.length;
+	if (hi.chunked)
+		tx->chunked = 1;
+	if (hi.traceparent)
+		emit_ev(emit, ctx, TTFT_EV_TRACEPARENT, 0, tx->seq - 1, t_end, 0,
+			0, hi.traceparent, TTFT_TRACEPARENT_LEN);
+	if (hi.expect)
+		tx->expect = 1;
+}
+
+/* The blank line that ends a request's head. */
+static inline __attribute__((always_inline)) void
+tx_head_end(struct ttft_http_tx *tx, int64_t t_end, ttft_http_emit emit,
+	    void *ctx)
+{
+	tx->t_head = t_end;
+	if (!tx->chunked && !tx->body_left)
+		tx->expect = 0;
+	if (tx->chunked) {
+		chunked_init(&tx->ch);
+		tx->st = TX_BODY_CHUNKED;
+	} else if (tx->body_left) {
+		tx->st = TX_BODY_LEN;
+	} else {
+		tx_request_done(tx, t_end, emit, ctx);
+	}
+}
+
+/* The LF bits of the WIDE_BYTES at [at, e) — of the WIDE_BYTES ending at
+ * e when fewer are left (the read holds them: tx_fast's e - p). */
+typedef __typeof__(WIDE(mask_lf, "")) lf_mask;
+static inline __attribute__((always_inline)) lf_mask
+lf_window(const char *at, const char *e)
+{
+	if (e - at >= WIDE_BYTES)
+		return WIDE(mask_lf, at);
+	return DROP(WIDE(mask_lf, e - WIDE_BYTES), WIDE_BYTES - (size_t)(e - at));
+}
+
+/* The next LF at or after win + the mask's lowest bit, or NULL at e: one
+ * mask a window for all the lines in it, not a scan a line. */
+static inline __attribute__((always_inline)) const char *
+lf_next(const char **win, lf_mask *m, const char *e)
+{
+	for (;;) {
+		while (!*m) {
+			*win += WIDE_BYTES;
+			if (*win >= e)
+				return NULL;
+			*m = lf_window(*win, e);
+		}
+		const char *lf = *win + FIRST(*m);
+		*m &= *m - 1;
+#if BLOCK == 8
+		/* the word masks may mark a byte just after a true LF (a
+		 * borrow, ttft_scan.h) */
+		if (*lf != '\n')
+			continue;
+#endif
+		return lf;
+	}
+}
+
+/* The common case: a request whose head is whole in this read, from its
+ * first byte at p (state TX_LINE, nothing kept; e - p >= WIDE_BYTES).
+ * Its lines are found a window at a time and each is handled by the same
+ * functions as in the byte machine below, in the same order;
+ * at a line cut by the read's end it stops, in the state the machine is
+ * in at that line's start, and the machine goes on from there. Returns
+ * the bytes used. */
+static inline __attribute__((always_inline)) size_t
+tx_fast(struct ttft_http_tx *tx, const char *p, const char *e, int64_t t_end,
+	ttft_http_emit emit, void *ctx)
+{
+	const char *win = p;
+	lf_mask m = lf_window(p, e);
+	const char *lf = lf_next(&win, &m, e);
+	if (!lf)
+		return 0;
+	size_t ll = (size_t)(lf - p);
+	tx->bytes = ll + 1;
+	if (ll && p[ll - 1] == '\r')
+		ll--;
+	if (!tx_request_line(tx, p, ll, 0, t_end, emit, ctx))
+		return (size_t)(e - p); /* dead: it reads no more */
+	for (const char *h = lf + 1;; h = lf + 1) {
+		lf = lf_next(&win, &m, e);
+		if (!lf) {
+			tx->bytes = (size_t)(h - p);
+			return (size_t)(h - p);
+		}
+		size_t hl = (size_t)(lf - h);
+		if (hl > 1 || (hl == 1 && h[0] != '\r')) {
+			/* a header line; its CR only where it is read */
+			if (may_matter(h))
+				tx_header(tx, h, hl - (h[hl - 1] == '\r'), t_end,
+					  emit, ctx);
+			continue;
+		}
+		tx->bytes = (size_t)(lf + 1 - p);
+		tx_head_end(tx, t_end, emit, ctx);
+		return (size_t)(lf + 1 - p);
+	}
+}
+
 void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 		       int64_t t_begin, int64_t t_end, ttft_http_emit emit,
 		       void *ctx)
 {
 	size_t i = 0;
+	if (tx->st == TX_IDLE && n >= WIDE_BYTES && p[0] >= 'A' && p[0] <= 'Z') {
+		tx_begin(tx, t_begin);
+		i = tx_fast(tx, p, p + n, t_end, emit, ctx);
+		if (i == n)
+			return;
+	}
 	while (i < n && tx->st != TX_DEAD) {
 		char c = p[i];
 		switch (tx->st) {
@@ -508,17 +677,7 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 				tx_desync(tx, t_end, TTFT_DESYNC_NOT_HTTP, emit, ctx);
 				return;
 			}
-			tx->t_first = t_begin;
-			tx->bytes = 0;
-			tx->llen = 0;
-			tx->hlen = 0;
-			tx->chunked = 0;
-			tx->expect = 0;
-			tx->lsp = tx->lbad = tx->lcr = 0;
-			tx->lb9 = 0;
-			tx->ltail = 0;
-			tx->body_left = 0;
-			tx->st = TX_LINE;
+			tx_begin(tx, t_begin);
 			continue;
 		case TX_LINE: {
 			const char *l;
@@ -538,24 +697,8 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 				}
 				continue;
 			}
-			if ((ll >= 4 && memcmp(l, "PRI ", 4) == 0) ||
-			    !request_line_ok(tx, l, ll, pieces)) {
-				tx_desync(tx, t_end, TTFT_DESYNC_NOT_HTTP, emit, ctx);
+			if (!tx_request_line(tx, l, ll, pieces, t_end, emit, ctx))
 				return;
-			}
-			/* Report "METHOD /path", without " HTTP/1.1". */
-			size_t len = ll;
-			if (len > 9 && memcmp(l + len - 9, " HTTP/1.", 8) == 0)
-				len -= 9;
-			uint32_t seq = tx->seq++;
-			uint32_t bit = 1u << (seq % 32);
-			if (ll >= 5 && memcmp(l, "HEAD ", 5) == 0)
-				tx->head_mask |= bit;
-			else
-				tx->head_mask &= ~bit;
-			emit_ev(emit, ctx, TTFT_EV_REQ_BEGIN, 0, seq, tx->t_first, 0,
-				0, l, len < TTFT_HTTP_LINE ? len : TTFT_HTTP_LINE);
-			tx->st = TX_HEADERS;
 			continue;
 		}
 		case TX_HEADERS: {
@@ -567,35 +710,10 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 			i += used;
 			if (!h)
 				continue;
-			if (hl > sizeof tx->hdr)
-				hl = sizeof tx->hdr; /* as a cut line keeps it */
-			if (hl) {
-				struct hdr_info hi = {0};
-				if (may_matter(h))
-					header_line(h, hl, &hi);
-				if (hi.has_len)
-					tx->body_left = hi.length;
-				if (hi.chunked)
-					tx->chunked = 1;
-				if (hi.traceparent)
-					emit_ev(emit, ctx, TTFT_EV_TRACEPARENT, 0, tx->seq - 1,
-						t_end, 0, 0, hi.traceparent,
-						TTFT_TRACEPARENT_LEN);
-				if (hi.expect)
-					tx->expect = 1;
-				continue;
-			}
-			tx->t_head = t_end;
-			if (!tx->chunked && !tx->body_left)
-				tx->expect = 0;
-			if (tx->chunked) {
-				chunked_init(&tx->ch);
-				tx->st = TX_BODY_CHUNKED;
-			} else if (tx->body_left) {
-				tx->st = TX_BODY_LEN;
-			} else {
-				tx_request_done(tx, t_end, emit, ctx);
-			}
+			if (hl)
+				tx_header(tx, h, hl, t_end, emit, ctx);
+			else
+				tx_head_end(tx, t_end, emit, ctx);
 			continue;
 		}
 		case TX_BODY_LEN: {

@@ -109,7 +109,8 @@ static inline uint64_t mask_sp(block_t v)
 
 /* The first byte in [p, e) that MASK marks, or e. b is the start of the
  * buffer: a last partial block is read as the BLOCK bytes ending at e when
- * the buffer holds them, never outside it. */
+ * the buffer holds them, never outside it — with SSE2 only: a word mask's
+ * borrow from a marked byte before p could mark the byte at p. */
 #define SCANNER(name, MASK, MATCH)                                           \
 	static inline const char *name(const char *b, const char *p,         \
 				       const char *e)                        \
@@ -128,7 +129,7 @@ static inline uint64_t mask_sp(block_t v)
 		}                                                            \
 		if (p == e)                                                  \
 			return e;                                            \
-		if (e - b >= BLOCK) {                                        \
+		if (BLOCK == 16 && e - b >= BLOCK) {                         \
 			__typeof__(MASK(load_block(p))) m =                  \
 				DROP(MASK(load_block(e - BLOCK)),            \
 				     BLOCK - (size_t)(e - p));               \

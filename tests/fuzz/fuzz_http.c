@@ -2,7 +2,8 @@
  * ttft_sse.c): any bytes, as a response (rx), a request stream (tx) and an
  * SSE body, must never crash, and must give the same events whether they
  * arrive in one piece or split at any point (the sniffer's promise; the
- * first two input bytes choose the split).
+ * first two input bytes choose the split), and a request stream the same
+ * as one byte at a time.
  * Built and run by `make fuzz` (tests/fuzz/run.sh). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -63,6 +64,18 @@ static void tx_run(const char *p, size_t n, size_t cut, struct evs *e)
 	ttft_http_tx_feed(&tx, p + cut, n - cut, 2, 2, collect, e);
 }
 
+/* One byte a call: the request sniffer's byte machine alone, never its
+ * fast path for a head whole in one read. */
+static void tx_bytes(const char *p, size_t n, struct evs *e)
+{
+	static struct ttft_http_tx tx;
+	ttft_http_tx_init(&tx);
+	e->n = 0;
+	e->overflow = 0;
+	for (size_t k = 0; k < n; k++)
+		ttft_http_tx_feed(&tx, p + k, 1, 1, 1, collect, e);
+}
+
 struct classes {
 	uint8_t c[MAXEV];
 	size_t n;
@@ -99,6 +112,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	same(&a, &b);
 	tx_run(p, n, n, &a);
 	tx_run(p, n, cut, &b);
+	same(&a, &b);
+	tx_bytes(p, n, &b);
 	same(&a, &b);
 	static struct classes ca, cb;
 	sse_run(p, n, n, &ca);

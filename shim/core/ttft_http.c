@@ -479,6 +479,8 @@ static int request_line_ok(const struct ttft_http_tx *tx, const char *l, size_t 
 	const char *t = l + m + 1, *te = v - 1;
 	if (!target_clean(t, te, l + ll))
 		return 0; /* a space or a control byte in the target */
+	if (t[0] == '/')
+		return m + 1 < keep; /* target_ok's verdict: a byte of it kept */
 	size_t tn = (size_t)(te - t);
 	return target_ok(l, m, t, tn < keep - m - 1 ? tn : keep - m - 1);
 }

@@ -442,7 +442,8 @@ static int target_clean(const char *t, const char *te, const char *lend)
 }
 
 /* METHOD SP request-target SP HTTP/1.x: a method token, then a target
- * target_ok takes. Anything else ("Michael Gilfix was here") is not HTTP.
+ * target_ok takes. Anything else ("Michael Gilfix was here", HTTP/2's
+ * "PRI * HTTP/2.0") is not HTTP/1.x.
  * l/ll: the line; cut: only its first bytes are in l, the rest was
  * tracked (line_track). */
 static int request_line_ok(const struct ttft_http_tx *tx, const char *l, size_t ll,
@@ -452,16 +453,20 @@ static int request_line_ok(const struct ttft_http_tx *tx, const char *l, size_t 
 	 * TTFT_HTTP_LINE bytes, all a cut line keeps: the same verdict
 	 * however the reads split the line. */
 	size_t keep = ll < TTFT_HTTP_LINE ? ll : TTFT_HTTP_LINE, m = 0;
-	/* the two methods of nearly every request at once, the rest by tchar */
-	if (keep > 4 && memcmp(l, "GET ", 4) == 0)
+	/* the two methods of nearly every request at once, the rest by
+	 * tchar; "PRI " is HTTP/2's preface, never HTTP/1.x */
+	if (keep > 4 && memcmp(l, "GET ", 4) == 0) {
 		m = 3;
-	else if (keep > 5 && memcmp(l, "POST ", 5) == 0)
+	} else if (keep > 5 && memcmp(l, "POST ", 5) == 0) {
 		m = 4;
-	else
+	} else {
+		if (ll >= 4 && memcmp(l, "PRI ", 4) == 0)
+			return 0;
 		while (m < keep && tchar(l[m]))
 			m++;
-	if (m == 0 || m >= keep || l[m] != ' ')
-		return 0;
+		if (m == 0 || m >= keep || l[m] != ' ')
+			return 0;
+	}
 	if (cut) {
 		static const uint64_t http1 =
 			(uint64_t)'H' << 48 | (uint64_t)'T' << 40 | (uint64_t)'T' << 32 |
@@ -514,8 +519,7 @@ static inline __attribute__((always_inline)) int
 tx_request_line(struct ttft_http_tx *tx, const char *l, size_t ll, int pieces,
 		int64_t t_end, ttft_http_emit emit, void *ctx)
 {
-	if ((ll >= 4 && memcmp(l, "PRI ", 4) == 0) ||
-	    !request_line_ok(tx, l, ll, pieces)) {
+	if (!request_line_ok(tx, l, ll, pieces)) {
 		tx_desync(tx, t_end, TTFT_DESYNC_NOT_HTTP, emit, ctx);
 		return 0;
 	}
@@ -660,7 +664,6 @@ tx_fast(struct ttft_http_tx *tx, const char *p, const char *e, int64_t t_end,
 	if (!lf)
 		return 0;
 	size_t ll = (size_t)(lf - p);
-	tx->bytes = ll + 1;
 	if (ll && p[ll - 1] == '\r')
 		ll--;
 	if (!tx_request_line(tx, p, ll, 0, t_end, emit, ctx))

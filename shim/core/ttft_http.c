@@ -623,27 +623,29 @@ lf_window(const char *at, const char *e)
 	return DROP(lf_wide(e - FAST_BYTES), FAST_BYTES - (size_t)(e - at));
 }
 
-/* The next LF at or after win + the mask's lowest bit, or NULL at e: one
- * mask a window for all the lines in it, not a scan a line. */
-static inline __attribute__((always_inline)) const char *
-lf_next(const char **win, lf_mask *m, const char *e)
+/* The next LF at or after win + the mask's lowest bit into *lf, 1; or 0
+ * at e (a flag, not a NULL *lf: the caller's test folds away where an LF
+ * was found). One mask a window for all the lines in it, not a scan a
+ * line. */
+static inline __attribute__((always_inline)) int
+lf_next(const char **win, lf_mask *m, const char *e, const char **lf)
 {
 	for (;;) {
 		while (!*m) {
 			*win += FAST_BYTES;
 			if (*win >= e)
-				return NULL;
+				return 0;
 			*m = lf_window(*win, e);
 		}
-		const char *lf = *win + LF_FIRST(*m);
+		*lf = *win + LF_FIRST(*m);
 		*m &= *m - 1;
 #if BLOCK == 8
 		/* the word masks may mark a byte just after a true LF (a
 		 * borrow, ttft_scan.h) */
-		if (*lf != '\n')
+		if (**lf != '\n')
 			continue;
 #endif
-		return lf;
+		return 1;
 	}
 }
 
@@ -660,8 +662,8 @@ tx_fast(struct ttft_http_tx *tx, const char *p, const char *e, int64_t t_end,
 {
 	const char *win = p;
 	lf_mask m = lf_first(p, e);
-	const char *lf = lf_next(&win, &m, e);
-	if (!lf)
+	const char *lf;
+	if (!lf_next(&win, &m, e, &lf))
 		return 0;
 	size_t ll = (size_t)(lf - p);
 	if (ll && p[ll - 1] == '\r')
@@ -669,8 +671,7 @@ tx_fast(struct ttft_http_tx *tx, const char *p, const char *e, int64_t t_end,
 	if (!tx_request_line(tx, p, ll, 0, t_end, emit, ctx))
 		return (size_t)(e - p); /* dead: it reads no more */
 	for (const char *h = lf + 1;; h = lf + 1) {
-		lf = lf_next(&win, &m, e);
-		if (!lf) {
+		if (!lf_next(&win, &m, e, &lf)) {
 			tx->bytes = (size_t)(h - p);
 			return (size_t)(h - p);
 		}

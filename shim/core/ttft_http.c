@@ -694,7 +694,8 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 		       void *ctx)
 {
 	size_t i = 0;
-	if (tx->st == TX_IDLE && n >= WIDE_BYTES && p[0] >= 'A' && p[0] <= 'Z') {
+	if (__builtin_expect(tx->st == TX_IDLE && n >= WIDE_BYTES &&
+			     p[0] >= 'A' && p[0] <= 'Z', 1)) {
 		tx_begin(tx, t_begin);
 		i = tx_fast(tx, p, p + n, t_end, emit, ctx);
 		if (i == n)

@@ -425,20 +425,21 @@ static void line_track(struct ttft_http_tx *tx, const char *p, size_t n)
 	}
 }
 
-/* No space or control byte in the target [t, te), te the space of
- * " HTTP/1.x" at the line's end lend: the first space or control byte
- * from t is te. A block at a time while the line holds one (the lowest
- * marked byte is exact in either kind of mask), then byte by byte. */
-static int target_clean(const char *t, const char *te, const char *lend)
+/* The first space or control byte of the line at or after t, up to its
+ * end lend (a request target is clean when that is the space of its
+ * " HTTP/1.x"). A block at a time while the line holds one (the lowest
+ * marked byte is exact in either kind of mask), then byte by byte; the
+ * caller knows such a byte to come before lend. */
+static const char *first_sp(const char *t, const char *lend)
 {
 	for (; lend - t >= BLOCK; t += BLOCK) {
 		__typeof__(mask_sp(load_block(t))) m = mask_sp(load_block(t));
 		if (m)
-			return t + FIRST(m) == te;
+			return t + FIRST(m);
 	}
 	while ((unsigned char)*t > ' ')
 		t++;
-	return t == te;
+	return t;
 }
 
 /* METHOD SP request-target SP HTTP/1.x: a method token, then a target
@@ -482,7 +483,7 @@ static int request_line_ok(const struct ttft_http_tx *tx, const char *l, size_t 
 	if (memcmp(v - 1, " HTTP/1.", 8) != 0 || v[7] < '0' || v[7] > '9')
 		return 0;
 	const char *t = l + m + 1, *te = v - 1;
-	if (!target_clean(t, te, l + ll))
+	if (first_sp(t, l + ll) != te)
 		return 0; /* a space or a control byte in the target */
 	if (t[0] == '/')
 		return m + 1 < keep; /* target_ok's verdict: a byte of it kept */

@@ -651,7 +651,8 @@ lf_next(const char **win, lf_mask *m, const char *e, const char **lf)
 }
 
 /* The common case: a request whose head is whole in this read, from its
- * first byte at p (state TX_LINE, nothing kept; e - p >= WIDE_BYTES).
+ * first byte at p (a capital letter; state TX_LINE, nothing kept;
+ * e - p >= WIDE_BYTES).
  * Its lines are found a window at a time and each is handled by the same
  * functions as in the byte machine below, in the same order;
  * at a line cut by the read's end it stops, in the state the machine is
@@ -666,8 +667,8 @@ tx_fast(struct ttft_http_tx *tx, const char *p, const char *e, int64_t t_end,
 	const char *lf;
 	if (!lf_next(&win, &m, e, &lf))
 		return 0;
-	size_t ll = (size_t)(lf - p);
-	if (ll && p[ll - 1] == '\r')
+	size_t ll = (size_t)(lf - p); /* > 0: p[0] is a letter */
+	if (p[ll - 1] == '\r')
 		ll--;
 	if (!tx_request_line(tx, p, ll, 0, t_end, emit, ctx))
 		return (size_t)(e - p); /* dead: it reads no more */

@@ -425,27 +425,26 @@ static void line_track(struct ttft_http_tx *tx, const char *p, size_t n)
 	}
 }
 
-/* No space or control byte in the target [t, te), a block at a time: the
- * line goes on to lend (" HTTP/1.x" follows the target), so a block that
- * starts in the target may be read whole while it ends by lend. */
-static int target_clean(const char *t, const char *te, const char *lend)
+/* The first space or control byte of the line at or after t, up to its
+ * end lend (a request target is clean when that is the space of its
+ * " HTTP/1.x"). A block at a time while the line holds one (the lowest
+ * marked byte is exact in either kind of mask), then byte by byte; the
+ * caller knows such a byte to come before lend. */
+static const char *first_sp(const char *t, const char *lend)
 {
-	for (; t < te; t += BLOCK) {
-		if (lend - t < BLOCK) {
-			for (; t < te; t++)
-				if ((unsigned char)*t <= ' ')
-					return 0;
-			return 1;
-		}
+	for (; lend - t >= BLOCK; t += BLOCK) {
 		__typeof__(mask_sp(load_block(t))) m = mask_sp(load_block(t));
-		if (m && FIRST(m) < (size_t)(te - t))
-			return 0;
+		if (m)
+			return t + FIRST(m);
 	}
-	return 1;
+	while ((unsigned char)*t > ' ')
+		t++;
+	return t;
 }
 
 /* METHOD SP request-target SP HTTP/1.x: a method token, then a target
- * target_ok takes. Anything else ("Michael Gilfix was here") is not HTTP.
+ * target_ok takes. Anything else ("Michael Gilfix was here", HTTP/2's
+ * "PRI * HTTP/2.0") is not HTTP/1.x.
  * l/ll: the line; cut: only its first bytes are in l, the rest was
  * tracked (line_track). */
 static int request_line_ok(const struct ttft_http_tx *tx, const char *l, size_t ll,
@@ -455,16 +454,20 @@ static int request_line_ok(const struct ttft_http_tx *tx, const char *l, size_t 
 	 * TTFT_HTTP_LINE bytes, all a cut line keeps: the same verdict
 	 * however the reads split the line. */
 	size_t keep = ll < TTFT_HTTP_LINE ? ll : TTFT_HTTP_LINE, m = 0;
-	/* the two methods of nearly every request at once, the rest by tchar */
-	if (keep > 4 && memcmp(l, "GET ", 4) == 0)
+	/* the two methods of nearly every request at once, the rest by
+	 * tchar; "PRI " is HTTP/2's preface, never HTTP/1.x */
+	if (keep > 4 && memcmp(l, "GET ", 4) == 0) {
 		m = 3;
-	else if (keep > 5 && memcmp(l, "POST ", 5) == 0)
+	} else if (keep > 5 && memcmp(l, "POST ", 5) == 0) {
 		m = 4;
-	else
+	} else {
+		if (ll >= 4 && memcmp(l, "PRI ", 4) == 0)
+			return 0;
 		while (m < keep && tchar(l[m]))
 			m++;
-	if (m == 0 || m >= keep || l[m] != ' ')
-		return 0;
+		if (m == 0 || m >= keep || l[m] != ' ')
+			return 0;
+	}
 	if (cut) {
 		static const uint64_t http1 =
 			(uint64_t)'H' << 48 | (uint64_t)'T' << 40 | (uint64_t)'T' << 32 |
@@ -480,8 +483,10 @@ static int request_line_ok(const struct ttft_http_tx *tx, const char *l, size_t 
 	if (memcmp(v - 1, " HTTP/1.", 8) != 0 || v[7] < '0' || v[7] > '9')
 		return 0;
 	const char *t = l + m + 1, *te = v - 1;
-	if (!target_clean(t, te, l + ll))
+	if (first_sp(t, l + ll) != te)
 		return 0; /* a space or a control byte in the target */
+	if (t[0] == '/')
+		return m + 1 < keep; /* target_ok's verdict: a byte of it kept */
 	size_t tn = (size_t)(te - t);
 	return target_ok(l, m, t, tn < keep - m - 1 ? tn : keep - m - 1);
 }
@@ -515,8 +520,7 @@ static inline __attribute__((always_inline)) int
 tx_request_line(struct ttft_http_tx *tx, const char *l, size_t ll, int pieces,
 		int64_t t_end, ttft_http_emit emit, void *ctx)
 {
-	if ((ll >= 4 && memcmp(l, "PRI ", 4) == 0) ||
-	    !request_line_ok(tx, l, ll, pieces)) {
+	if (!request_line_ok(tx, l, ll, pieces)) {
 		tx_desync(tx, t_end, TTFT_DESYNC_NOT_HTTP, emit, ctx);
 		return 0;
 	}
@@ -577,43 +581,78 @@ tx_head_end(struct ttft_http_tx *tx, int64_t t_end, ttft_http_emit emit,
 	}
 }
 
-/* The LF bits of the WIDE_BYTES at [at, e) — of the WIDE_BYTES ending at
- * e when fewer are left (the read holds them: tx_fast's e - p). */
+/* tx_fast's window: 64 bytes, one bit each, with SSE2 (a head of up to 64
+ * bytes, nearly every request's, is one mask); a word elsewhere. */
+#if BLOCK == 16
+#define FAST_BYTES 64
+typedef uint64_t lf_mask;
+#define LF_FIRST(m) ((size_t)__builtin_ctzll(m))
+static inline __attribute__((always_inline)) lf_mask lf_wide(const char *at)
+{
+	return WIDE(mask_lf, at) | (uint64_t)WIDE(mask_lf, at + 32) << 32;
+}
+#else
+#define FAST_BYTES WIDE_BYTES
 typedef __typeof__(WIDE(mask_lf, "")) lf_mask;
+#define LF_FIRST(m) FIRST(m)
+#define lf_wide(at) WIDE(mask_lf, at)
+#endif
+
+/* The LF bits of the read's first window, at p: a read shorter than a
+ * window (at least WIDE_BYTES, tx_fast's e - p) is two WIDE_BYTES that
+ * overlap, the second ending at e; a byte in both has the same bit. */
+static inline __attribute__((always_inline)) lf_mask
+lf_first(const char *p, const char *e)
+{
+#if BLOCK == 16
+	if (e - p < FAST_BYTES)
+		return WIDE(mask_lf, p) |
+		       (uint64_t)WIDE(mask_lf, e - WIDE_BYTES) << (e - p - WIDE_BYTES);
+#else
+	(void)e; /* a window is a word: the read holds one */
+#endif
+	return lf_wide(p);
+}
+
+/* The LF bits of the FAST_BYTES at [at, e) — of the FAST_BYTES ending at
+ * e when fewer are left (a later window: the read holds them). */
 static inline __attribute__((always_inline)) lf_mask
 lf_window(const char *at, const char *e)
 {
-	if (e - at >= WIDE_BYTES)
-		return WIDE(mask_lf, at);
-	return DROP(WIDE(mask_lf, e - WIDE_BYTES), WIDE_BYTES - (size_t)(e - at));
+	if (e - at >= FAST_BYTES)
+		return lf_wide(at);
+	return DROP(lf_wide(e - FAST_BYTES), FAST_BYTES - (size_t)(e - at));
 }
 
-/* The next LF at or after win + the mask's lowest bit, or NULL at e: one
- * mask a window for all the lines in it, not a scan a line. */
-static inline __attribute__((always_inline)) const char *
-lf_next(const char **win, lf_mask *m, const char *e)
+/* The next LF at or after win + the mask's lowest bit into *lf, 1; or 0
+ * at e (a flag, not a NULL *lf: the caller's test folds away where an LF
+ * was found). One mask a window for all the lines in it, not a scan a
+ * line. */
+static inline __attribute__((always_inline)) int
+lf_next(const char **win, lf_mask *m, const char *e, const char **lf)
 {
 	for (;;) {
 		while (!*m) {
-			*win += WIDE_BYTES;
+			*win += FAST_BYTES;
 			if (*win >= e)
-				return NULL;
+				return 0;
 			*m = lf_window(*win, e);
 		}
-		const char *lf = *win + FIRST(*m);
+		*lf = *win + LF_FIRST(*m);
 		*m &= *m - 1;
 #if BLOCK == 8
 		/* the word masks may mark a byte just after a true LF (a
 		 * borrow, ttft_scan.h) */
-		if (*lf != '\n')
+		if (**lf != '\n')
 			continue;
 #endif
-		return lf;
+		return 1;
 	}
 }
 
 /* The common case: a request whose head is whole in this read, from its
- * first byte at p (state TX_LINE, nothing kept; e - p >= WIDE_BYTES).
+ * first byte at p (a capital letter; state TX_LINE, nothing kept;
+ * e - p >= WIDE_BYTES).
  * Its lines are found a window at a time and each is handled by the same
  * functions as in the byte machine below, in the same order;
  * at a line cut by the read's end it stops, in the state the machine is
@@ -624,19 +663,17 @@ tx_fast(struct ttft_http_tx *tx, const char *p, const char *e, int64_t t_end,
 	ttft_http_emit emit, void *ctx)
 {
 	const char *win = p;
-	lf_mask m = lf_window(p, e);
-	const char *lf = lf_next(&win, &m, e);
-	if (!lf)
+	lf_mask m = lf_first(p, e);
+	const char *lf;
+	if (!lf_next(&win, &m, e, &lf))
 		return 0;
-	size_t ll = (size_t)(lf - p);
-	tx->bytes = ll + 1;
-	if (ll && p[ll - 1] == '\r')
+	size_t ll = (size_t)(lf - p); /* > 0: p[0] is a letter */
+	if (p[ll - 1] == '\r')
 		ll--;
 	if (!tx_request_line(tx, p, ll, 0, t_end, emit, ctx))
 		return (size_t)(e - p); /* dead: it reads no more */
 	for (const char *h = lf + 1;; h = lf + 1) {
-		lf = lf_next(&win, &m, e);
-		if (!lf) {
+		if (!lf_next(&win, &m, e, &lf)) {
 			tx->bytes = (size_t)(h - p);
 			return (size_t)(h - p);
 		}
@@ -659,7 +696,8 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 		       void *ctx)
 {
 	size_t i = 0;
-	if (tx->st == TX_IDLE && n >= WIDE_BYTES && p[0] >= 'A' && p[0] <= 'Z') {
+	if (__builtin_expect(tx->st == TX_IDLE && n >= WIDE_BYTES &&
+			     p[0] >= 'A' && p[0] <= 'Z', 1)) {
 		tx_begin(tx, t_begin);
 		i = tx_fast(tx, p, p + n, t_end, emit, ctx);
 		if (i == n)

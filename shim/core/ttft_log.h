@@ -399,25 +399,33 @@ ttft_log_publish_zero_text(struct ttft_rec *rec)
 	ttft_log_publish_(rec, 0);
 }
 
-/* n <= TTFT_REC_TEXT bytes into a record's text: fixed-size moves that
- * overlap rather than a call (a request line, ~15-60 bytes, per request);
- * nothing past n is written. */
+/* n <= TTFT_REC_TEXT bytes into a filled slot's text, then the seal and
+ * publication: fixed-size moves that overlap rather than a call (a
+ * request line, ~15-60 bytes, per request); nothing past n is written.
+ * Each length class seals the text words it can reach, a constant where
+ * it can be (a word it did not write is a fresh slot's 0, whose term is
+ * 0), so the seal's text terms need no loop there. */
 static inline __attribute__((always_inline)) void
-ttft_text_copy_(char *d, const char *s, size_t n)
+ttft_text_publish_(struct ttft_rec *r, const char *s, size_t n)
 {
-	if (n >= 16) {
+	char *d = r->text;
+	if (n > 16) {
 		for (size_t i = 0; i + 16 < n; i += 16)
 			memcpy(d + i, s + i, 16);
 		memcpy(d + n - 16, s + n - 16, 16);
+		ttft_log_publish_(r, (n + 7) / 8);
 	} else if (n >= 8) {
 		memcpy(d, s, 8);
 		memcpy(d + n - 8, s + n - 8, 8);
+		ttft_log_publish_(r, 2);
 	} else if (n >= 4) {
 		memcpy(d, s, 4);
 		memcpy(d + n - 4, s + n - 4, 4);
+		ttft_log_publish_(r, 1);
 	} else {
 		for (size_t i = 0; i < n; i++)
 			d[i] = s[i];
+		ttft_log_publish_(r, 1);
 	}
 }
 
@@ -452,8 +460,7 @@ ttft_log_put(struct ttft_log *log, const struct ttft_event *ev)
 	 * summed. A slot that was not fresh would read as damaged. */
 	if (ev->text) {
 		size_t n = ev->text_len < TTFT_REC_TEXT ? ev->text_len : TTFT_REC_TEXT;
-		ttft_text_copy_(r->text, ev->text, n);
-		ttft_log_publish_(r, (n + 7) / 8);
+		ttft_text_publish_(r, ev->text, n);
 	} else {
 		ttft_log_publish_zero_text(r);
 	}

@@ -707,7 +707,9 @@ static void emit_tx(void *ctx, const struct ttft_http_event *ev)
 {
 	struct tx_ctx *x = ctx;
 	if (x->held) {
-		if (ev->kind == TTFT_EV_REQ_SENT && ev->seq == x->seq) {
+		/* A REQ_SENT after a held REQ_BEGIN is that request's: the
+		 * parser's REQ_SENT is always its latest request's (seq). */
+		if (ev->kind == TTFT_EV_REQ_SENT) {
 			x->held = 0;
 			put_rec_forked(TTFT_EV_REQ_BEGIN, x->flags | TTFT_F_SENT, x->t,
 				x->ec.fd, 0, x->ec.conn, ev->a, ev->t_ns, ev->seq,

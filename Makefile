@@ -18,7 +18,8 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 B := build
 space := $(subst ,, )
 # The layers (docs/layout.md): shim/core ← tools/lib ← probe ← programs.
-CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c shim/core/ttft_http.c shim/core/ttft_env.c \
+HTTP_SRC := shim/core/ttft_http.c shim/core/ttft_http_tx.c shim/core/ttft_http_frame.c
+CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c $(HTTP_SRC) shim/core/ttft_env.c \
 	shim/core/ttft_filter.c
 SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c \
 	shim/preload/ttft_sigbus.c shim/preload/ttft_stdio.c shim/preload/ttft_ssl.c \
@@ -186,7 +187,7 @@ $(B)/test_cold: $(B)/obj/tests/e2e/test_cold.o $(TU) $(B)/obj/tools/cold/cold_ph
 # The sniffer's portable scanning (8-byte words, for machines without
 # SSE2, shim/core/ttft_scan.h) is tested here too: the same suites linked
 # against it.
-PORTABLE_OBJ := $(B)/obj/portable/ttft_sse.o $(B)/obj/portable/ttft_http.o
+PORTABLE_OBJ := $(B)/obj/portable/ttft_sse.o $(patsubst shim/core/%.c,$(B)/obj/portable/%.o,$(HTTP_SRC))
 $(B)/obj/portable/%.o: shim/core/%.c
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -DTTFT_SCAN_PORTABLE $(INC) -c $< -o $@
@@ -283,7 +284,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(INC) $(PKG_CFLAGS)
-build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c shim/core/ttft_http.c shim/core/ttft_sse.c
+build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c $(HTTP_SRC) shim/core/ttft_sse.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 build/fuzz/fuzz_prom: tests/fuzz/fuzz_prom.c tools/lib/ttft_prom.c
@@ -292,7 +293,7 @@ build/fuzz/fuzz_prom: tests/fuzz/fuzz_prom.c tools/lib/ttft_prom.c
 build/fuzz/fuzz_logread: tests/fuzz/fuzz_logread.c $(CORE_SRC) $(ANALYZE_SRC)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
-build/fuzz/mkseed_log: tests/fuzz/mkseed_log.c shim/core/ttft_http.c shim/core/ttft_sse.c
+build/fuzz/mkseed_log: tests/fuzz/mkseed_log.c $(HTTP_SRC) shim/core/ttft_sse.c
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) -O1 $(INC) -o $@ $^
 

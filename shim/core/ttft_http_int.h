@@ -1,0 +1,166 @@
+/* ttft_http_int.h — what the HTTP framer's files share (ttft_http.c: the
+ * responses and the chunked framing; ttft_http_tx.c: the requests;
+ * ttft_http_frame.c: chunked bodies and header lines). Only for those
+ * three files. */
+#ifndef TTFT_HTTP_INT_H
+#define TTFT_HTTP_INT_H
+
+#include "ttft_http.h"
+#include "ttft_log.h"
+#include "ttft_scan.h"
+
+#include <string.h>
+
+enum { TX_IDLE, TX_LINE, TX_HEADERS, TX_BODY_LEN, TX_BODY_CHUNKED, TX_DEAD };
+enum { RX_STATUS, RX_HEADERS, RX_BODY_LEN, RX_BODY_CHUNKED, RX_BODY_EOF,
+       RX_DEAD };
+enum { CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_END, CH_DATA_END_LF,
+       CH_TRAILER_START, CH_TRAILER, CH_TRAILER_END_LF };
+enum { CH_MORE, CH_DONE, CH_ERROR, CH_BOUNDARY };
+
+typedef void (*data_fn)(void *ctx, const char *p, size_t n);
+
+/* 1 + a hex digit's value; 0 for any other byte */
+static const unsigned char hex_digit[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+static int hex_value(char ch)
+{
+	return hex_digit[(unsigned char)ch] - 1;
+}
+
+/* The common case, whole in one read: SIZE "\r\n" DATA "\r\n" (no
+ * extension): the data goes to fn at once. Returns the bytes used, or 0 to
+ * leave them to the byte-by-byte path (which also reports malformed
+ * sizes and takes chunks cut by the end of a read). */
+static inline __attribute__((always_inline)) size_t
+chunk_span(const char *p, size_t n, const char **data, size_t *len)
+{
+	uint64_t v = 0;
+	size_t j = 0;
+	/* two or three digits (16 to 4095 bytes: a token event) at once */
+	if (n >= 5 && (p[2] == '\r' || p[3] == '\r')) {
+		unsigned d0 = hex_digit[(unsigned char)p[0]],
+			 d1 = hex_digit[(unsigned char)p[1]];
+		if (p[2] == '\r') {
+			if (d0 && d1 && p[3] == '\n') {
+				v = (d0 - 1) << 4 | (d1 - 1);
+				j = 2;
+				if (v)
+					goto data;
+				return 0; /* the last chunk */
+			}
+		} else {
+			unsigned d2 = hex_digit[(unsigned char)p[2]];
+			if (d0 && d1 && d2 && p[4] == '\n') {
+				v = (d0 - 1) << 8 | (d1 - 1) << 4 | (d2 - 1);
+				j = 3;
+				if (v)
+					goto data;
+				return 0; /* the last chunk */
+			}
+		}
+	}
+	for (int d; j < n && j < 15 && (d = hex_value(p[j])) >= 0; j++)
+		v = v * 16 + (uint64_t)d;
+	if (j == 0 || j + 1 >= n || p[j] != '\r' || p[j + 1] != '\n' || v == 0)
+		return 0;
+data:
+	j += 2;
+	if (n - j < v + 2 || p[j + v] != '\r' || p[j + v + 1] != '\n')
+		return 0;
+	*data = p + j;
+	*len = (size_t)v;
+	return j + (size_t)v + 2;
+}
+
+static inline __attribute__((always_inline)) size_t
+whole_chunk(const char *p, size_t n, data_fn fn, void *ctx)
+{
+	const char *data;
+	size_t len, k = chunk_span(p, n, &data, &len);
+	if (k)
+		fn(ctx, data, len);
+	return k;
+}
+
+
+/* Decode chunked framing; body bytes go to fn. Returns CH_MORE when all n
+ * bytes were consumed, CH_DONE (with *used set) at the end of the body,
+ * CH_ERROR on a malformed size line; with stop, CH_BOUNDARY (with *used
+ * set) at the first chunk boundary after some bytes were used, so that the
+ * caller's whole-chunk path can take the chunks that follow. */
+int ttft_http_chunked_feed_(struct ttft_chunked *c, const char *p, size_t n,
+			    size_t *used, data_fn fn, void *ctx, int stop);
+#define chunked_feed ttft_http_chunked_feed_
+void ttft_http_chunked_init_(struct ttft_chunked *c);
+#define chunked_init ttft_http_chunked_init_
+
+
+/* What the sniffer reads from a header block. */
+struct hdr_info {
+	uint64_t length;
+	uint8_t has_len, chunked, sse, compressed, expect;
+	const char *traceparent; /* TTFT_TRACEPARENT_LEN bytes, or NULL */
+};
+
+/* One header line h[0..n), without its line end (cut when it was longer
+ * than the buffer that held it). Only a handful of names matter. */
+void ttft_http_header_line_(const char *h, size_t n, struct hdr_info *hi);
+#define header_line ttft_http_header_line_
+
+
+SCANNER(scan_lf, mask_lf, c == '\n')
+
+/* Lines of a header block, at p in a read that began at b and ends at e:
+ * a complete line is read where it lies; a line cut by the end of a read
+ * is kept in buf (up to cap bytes) and finished by the next. Returns the
+ * bytes used; *line and *len give the line ended there (*line NULL when
+ * it ran to the end of the read), without its CR LF. */
+static inline __attribute__((always_inline)) size_t
+next_line(const char *b, const char *p, const char *e,
+	  char *buf, uint8_t *blen, size_t cap,
+	  const char **line, size_t *len)
+{
+	const char *lf = scan_lf(b, p, e);
+	size_t take = (size_t)(lf - p);
+	if (*blen || lf == e) {
+		size_t room = cap - *blen;
+		memcpy(buf + *blen, p, take < room ? take : room);
+		*blen = (uint8_t)(*blen + (take < room ? take : room));
+		if (lf == e) {
+			*line = NULL;
+			return take;
+		}
+		*line = buf;
+		*len = *blen;
+		*blen = 0;
+	} else {
+		*line = p;
+		*len = take;
+	}
+	if (*len && (*line)[*len - 1] == '\r')
+		(*len)--;
+	return take + 1;
+}
+
+/* Only content-*, transfer-encoding, traceparent and expect matter. */
+static inline int may_matter(const char *h)
+{
+	char c = (char)(*h | 0x20);
+	return c == 'c' || c == 't' || c == 'e';
+}
+
+static inline void emit_ev(ttft_http_emit emit, void *ctx, uint16_t kind,
+			   uint16_t flags, uint32_t seq, int64_t t, int64_t a,
+			   int64_t b, const char *text, size_t text_len)
+{
+	struct ttft_http_event ev = {kind, flags, seq, t, a, b, text, text_len};
+	emit(ctx, &ev);
+}
+
+#endif

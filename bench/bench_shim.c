@@ -287,6 +287,8 @@ static double callgrind(char *const argv[], enum mode mode)
 	snprintf(opt, sizeof opt, "--callgrind-out-file=%s", outf);
 	char *vg[32] = {"valgrind", "--tool=callgrind", opt, "-q", NULL};
 	int k = 4;
+	if (g_keep) /* instruction-level counts, for reading against objdump */
+		vg[k++] = "--dump-instr=yes";
 	for (int i = 0; argv[i] && k < 31; i++)
 		vg[k++] = argv[i];
 	vg[k] = NULL;

@@ -153,19 +153,18 @@ static void ignore_data(void *ctx, const char *p, size_t n)
 	(void)ctx, (void)p, (void)n;
 }
 
-/* A request's first byte: what the machine keeps of the one before goes. */
+/* A request's first byte: what the machine keeps of the one before goes.
+ * Already 0 here: llen and hlen (every line of the request before ended,
+ * and an ended line keeps nothing) and expect (cleared before a request
+ * is done: at its head's end without a body, at its first body byte, or
+ * by ttft_http_tx_sync). A cut request line's tracking starts at its
+ * first piece (TX_LINE). */
 static inline __attribute__((always_inline)) void
 tx_begin(struct ttft_http_tx *tx, int64_t t_begin)
 {
 	tx->t_first = t_begin;
 	tx->bytes = 0;
-	tx->llen = 0;
-	tx->hlen = 0;
 	tx->chunked = 0;
-	tx->expect = 0;
-	tx->lsp = tx->lbad = tx->lcr = 0;
-	tx->lb9 = 0;
-	tx->ltail = 0;
 	tx->body_left = 0;
 	tx->st = TX_LINE;
 }
@@ -378,6 +377,11 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 			const char *l;
 			size_t ll;
 			int pieces = tx->llen != 0; /* a part came in an earlier read */
+			if (!pieces) {
+				tx->lsp = tx->lbad = tx->lcr = 0;
+				tx->lb9 = 0;
+				tx->ltail = 0;
+			}
 			size_t used = next_line(p, p + i, p + n, tx->line, &tx->llen,
 						sizeof tx->line, &l, &ll);
 			if (!l || pieces)

@@ -747,12 +747,42 @@ static void plain_sent(int fd, struct shim_conn *c, const void *p, size_t n,
 		flush_begin(&x);
 }
 
+/* The usual connection a send goes to: connected (not pending), its first
+ * bytes sent and found not TLS. One load and compare for the three bytes
+ * (wire_eof is not looked at). */
+static inline __attribute__((always_inline)) int
+send_usual(const struct shim_conn *c)
+{
+	static const uint8_t want[4] = {0, 1, SHIM_PLAIN, 0},
+			     mask[4] = {0xff, 0xff, 0xff, 0};
+	uint32_t w, m;
+	memcpy(&w, want, sizeof w);
+	memcpy(&m, mask, sizeof m);
+	return (c->state_word & m) == w;
+}
+
+static __attribute__((noinline, cold)) void
+on_sent_rare(int fd, struct shim_conn *c, const struct iovec *iov, int iovcnt,
+	     ssize_t ret, int err, int64_t t0, int64_t t1);
+
 TTFT_HIDDEN void shim_on_sent(int fd, const struct iovec *iov, int iovcnt,
 			      ssize_t ret, int err, int64_t t0, int64_t t1)
 {
 	struct shim_conn *c = conn_for_send(fd, t0);
 	if (!c)
 		return;
+	/* The usual send: bytes from one buffer on such a connection. */
+	if (__builtin_expect(ret > 0 && iovcnt == 1 && send_usual(c), 1))
+		plain_sent(fd, c, iov->iov_base, (size_t)ret, t0, t1);
+	else
+		on_sent_rare(fd, c, iov, iovcnt, ret, err, t0, t1);
+}
+
+/* Everything else a send can be: an error, a connection's first bytes, a
+ * pending connect, TLS, several buffers. */
+static void on_sent_rare(int fd, struct shim_conn *c, const struct iovec *iov,
+			 int iovcnt, ssize_t ret, int err, int64_t t0, int64_t t1)
+{
 	if (ret < 0) {
 		if (hard_error(err))
 			put(TTFT_EV_IO_ERROR, 0, t1, fd, err, c->conn, ret, 0,

@@ -45,11 +45,20 @@ enum { SHIM_PLAIN = 0, SHIM_TLS_DARK = 1, SHIM_TLS_TAPPED = 2 };
  * they share its parser state, as they share the kernel's socket. */
 struct shim_conn {
 	uint32_t refs;            /* fds of this process on it; 0 = free (atomic) */
-	uint8_t pending;          /* non-blocking connect not yet seen done */
-	uint8_t tx_started;       /* a byte was sent: the TLS test is done */
-	uint8_t tls;              /* SHIM_*: TLS ciphertext never reaches the
-	                             sniffer; a tapped TLS library feeds it */
-	uint8_t wire_eof;         /* TLS: the socket read returned 0 */
+	union {
+		struct {
+			uint8_t pending;    /* non-blocking connect not yet
+			                       seen done */
+			uint8_t tx_started; /* a byte was sent: the TLS test
+			                       is done */
+			uint8_t tls;        /* SHIM_*: TLS ciphertext never
+			                       reaches the sniffer; a tapped
+			                       TLS library feeds it */
+			uint8_t wire_eof;   /* TLS: the socket read returned 0 */
+		};
+		uint32_t state_word; /* the first three tested at once
+		                        (send_usual) */
+	};
 	uint8_t unannounced;      /* inherited across exec, not used yet: its
 	                             CONNECT_BEGIN waits for its first use
 	                             (atomic; ttft_inherit.c) */

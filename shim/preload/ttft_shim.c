@@ -74,11 +74,19 @@ static inline __attribute__((always_inline)) void fork_check(void)
 		after_fork();
 }
 
+SHIM_COLD static pid_t first_tid(void)
+{
+	t_tid = (pid_t)syscall(SYS_gettid);
+	return t_tid;
+}
+
+/* One TLS load on the hot path. */
 static pid_t cur_tid(void)
 {
-	if (__builtin_expect(t_tid == 0, 0))
-		t_tid = (pid_t)syscall(SYS_gettid);
-	return t_tid;
+	pid_t t = t_tid;
+	if (__builtin_expect(t == 0, 0))
+		t = first_tid();
+	return t;
 }
 
 

@@ -347,14 +347,39 @@ ttft_seal_term_(uint64_t w, uint64_t k)
  * knows the rest to be 0 (a fresh slot's), whose terms are 0. A
  * constant 0 (a record without text) folds the text away; a writer that
  * was wrong about the zeros seals a record every reader calls damaged. */
+/* Word 0 without the seal, and word 7's seq: kind, flags | seq. */
 static inline __attribute__((always_inline)) uint64_t
-ttft_rec_seal_(const struct ttft_rec *rec, size_t text_words)
+ttft_rec_u_(const struct ttft_rec *rec)
+{
+	return (ttft_rec_word_(rec, 0) & 0xffffffff00000000ull) |
+	       (ttft_rec_word_(rec, 7) & 0xffffffffull);
+}
+
+/* The same from the fields' values, for a writer that has them at hand
+ * (the stores need not be read back). */
+static inline __attribute__((always_inline)) uint64_t
+ttft_rec_u_of_(const struct ttft_rec *rec, uint16_t kind, uint16_t flags,
+	       uint32_t seq)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	(void)rec;
+	return ((uint64_t)flags << 48) | ((uint64_t)kind << 32) | seq;
+#else
+	(void)kind, (void)flags, (void)seq;
+	return ttft_rec_u_(rec);
+#endif
+}
+
+/* u: ttft_rec_u_(rec), or the same from ttft_rec_u_of_. */
+static inline __attribute__((always_inline)) uint64_t
+ttft_rec_seal_u_(const struct ttft_rec *rec, uint64_t u, size_t text_words)
 {
 	_Static_assert(offsetof(struct ttft_rec, seal) == 0 &&
 		       offsetof(struct ttft_rec, seal_hi) == 60, "seal words");
 	_Static_assert(offsetof(struct ttft_rec, text) == 64, "text words");
-	uint64_t u = (ttft_rec_word_(rec, 0) & 0xffffffff00000000ull) |
-		     (ttft_rec_word_(rec, 7) & 0xffffffffull); /* kind, flags | seq */
+	_Static_assert(offsetof(struct ttft_rec, kind) == 4 &&
+		       offsetof(struct ttft_rec, flags) == 6 &&
+		       offsetof(struct ttft_rec, seq) == 56, "u's fields");
 	uint64_t s = ttft_seal_term_(u, ttft_seal_k_[0]);
 #pragma GCC unroll 6
 	for (size_t i = 1; i < 7; i++)
@@ -368,19 +393,31 @@ ttft_rec_seal_(const struct ttft_rec *rec, size_t text_words)
 }
 
 static inline __attribute__((always_inline)) uint64_t
+ttft_rec_seal_(const struct ttft_rec *rec, size_t text_words)
+{
+	return ttft_rec_seal_u_(rec, ttft_rec_u_(rec), text_words);
+}
+
+static inline __attribute__((always_inline)) uint64_t
 ttft_rec_seal(const struct ttft_rec *rec)
 {
 	return ttft_rec_seal_(rec, TTFT_REC_TEXT / 8);
 }
 
 static inline __attribute__((always_inline)) void
-ttft_log_publish_(struct ttft_rec *rec, size_t text_words)
+ttft_log_publish_u_(struct ttft_rec *rec, uint64_t u, size_t text_words)
 {
-	uint64_t k = ttft_rec_seal_(rec, text_words);
+	uint64_t k = ttft_rec_seal_u_(rec, u, text_words);
 	rec->seal_hi = (uint32_t)(k >> 32);
 	/* Release: the record's fields are visible before its seal (a
 	 * reader that sees the seal checks them against it). */
 	__atomic_store_n(&rec->seal, (uint32_t)k, __ATOMIC_RELEASE);
+}
+
+static inline __attribute__((always_inline)) void
+ttft_log_publish_(struct ttft_rec *rec, size_t text_words)
+{
+	ttft_log_publish_u_(rec, ttft_rec_u_(rec), text_words);
 }
 
 /* Seal and publish a filled slot. */
@@ -406,26 +443,26 @@ ttft_log_publish_zero_text(struct ttft_rec *rec)
  * it can be (a word it did not write is a fresh slot's 0, whose term is
  * 0), so the seal's text terms need no loop there. */
 static inline __attribute__((always_inline)) void
-ttft_text_publish_(struct ttft_rec *r, const char *s, size_t n)
+ttft_text_publish_(struct ttft_rec *r, uint64_t u, const char *s, size_t n)
 {
 	char *d = r->text;
 	if (n > 16) {
 		for (size_t i = 0; i + 16 < n; i += 16)
 			memcpy(d + i, s + i, 16);
 		memcpy(d + n - 16, s + n - 16, 16);
-		ttft_log_publish_(r, (n + 7) / 8);
+		ttft_log_publish_u_(r, u, (n + 7) / 8);
 	} else if (n >= 8) {
 		memcpy(d, s, 8);
 		memcpy(d + n - 8, s + n - 8, 8);
-		ttft_log_publish_(r, 2);
+		ttft_log_publish_u_(r, u, 2);
 	} else if (n >= 4) {
 		memcpy(d, s, 4);
 		memcpy(d + n - 4, s + n - 4, 4);
-		ttft_log_publish_(r, 1);
+		ttft_log_publish_u_(r, u, 1);
 	} else {
 		for (size_t i = 0; i < n; i++)
 			d[i] = s[i];
-		ttft_log_publish_(r, 1);
+		ttft_log_publish_u_(r, u, 1);
 	}
 }
 
@@ -458,11 +495,12 @@ ttft_log_put(struct ttft_log *log, const struct ttft_event *ev)
 	 * handed out once, from a file that starts as zeros), and so are the
 	 * words past the text's, whose seal terms are 0: not written, not
 	 * summed. A slot that was not fresh would read as damaged. */
+	uint64_t u = ttft_rec_u_of_(r, ev->kind, ev->flags, ev->seq);
 	if (ev->text) {
 		size_t n = ev->text_len < TTFT_REC_TEXT ? ev->text_len : TTFT_REC_TEXT;
-		ttft_text_publish_(r, ev->text, n);
+		ttft_text_publish_(r, u, ev->text, n);
 	} else {
-		ttft_log_publish_zero_text(r);
+		ttft_log_publish_u_(r, u, 0);
 	}
 	return 1;
 }

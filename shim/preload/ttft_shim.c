@@ -786,6 +786,21 @@ TTFT_HIDDEN void shim_on_sent(int fd, const struct iovec *iov, int iovcnt,
 		on_sent_rare(fd, c, iov, iovcnt, ret, err, t0, t1);
 }
 
+TTFT_HIDDEN void shim_on_sent1(int fd, const void *buf, size_t len,
+			       ssize_t ret, int err, int64_t t0, int64_t t1)
+{
+	struct shim_conn *c = conn_for_send(fd, t0);
+	if (!c)
+		return;
+	if (__builtin_expect(ret > 0 && send_usual(c), 1)) {
+		plain_sent(fd, c, buf, (size_t)ret, t0, t1);
+	} else {
+		/* the buffer as an iovec only here, off the usual path */
+		struct iovec iov = {(void *)buf, len};
+		on_sent_rare(fd, c, &iov, 1, ret, err, t0, t1);
+	}
+}
+
 /* Everything else a send can be: an error, a connection's first bytes, a
  * pending connect, TLS, several buffers. */
 static void on_sent_rare(int fd, struct shim_conn *c, const struct iovec *iov,

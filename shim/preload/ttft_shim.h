@@ -291,6 +291,9 @@ TTFT_HIDDEN void shim_established(int fd, int64_t t);
 TTFT_HIDDEN void shim_connect_failed(int fd, int soerr, int64_t t);
 TTFT_HIDDEN void shim_on_sent(int fd, const struct iovec *iov, int iovcnt,
 			      ssize_t ret, int err, int64_t t0, int64_t t1);
+/* The same for one buffer (send, sendto, write). */
+TTFT_HIDDEN void shim_on_sent1(int fd, const void *buf, size_t len,
+			       ssize_t ret, int err, int64_t t0, int64_t t1);
 /* Bytes sent that the shim cannot see (sendfile, splice). */
 TTFT_HIDDEN void shim_on_sent_unseen(int fd, ssize_t ret, int err, int64_t t0,
 				     int64_t t1);

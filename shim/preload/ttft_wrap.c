@@ -172,6 +172,17 @@ TTFT_HIDDEN void shim_resolve_all(void)
 		return r_;                                                   \
 	} while (0)
 
+/* The same for one buffer. */
+#define SENT1(fd, CALL, BUF, LEN)                                            \
+	do {                                                                 \
+		int64_t t0_ = shim_now();                                    \
+		ssize_t r_ = (CALL);                                         \
+		int e_ = errno;                                              \
+		shim_on_sent1(fd, BUF, LEN, r_, e_, t0_, shim_now());        \
+		errno = e_;                                                  \
+		return r_;                                                   \
+	} while (0)
+
 #define RECEIVED(fd, CALL, IOV, IOVCNT, FLAGS)                               \
 	do {                                                                 \
 		ssize_t r_ = (CALL);                                         \
@@ -236,8 +247,7 @@ TTFT_PUBLIC int connect(int fd, const struct sockaddr *sa, socklen_t len)
 SHIM_TRACED static ssize_t send_traced(int fd, const void *buf, size_t len,
 				     int flags)
 {
-	struct iovec iov = {(void *)buf, len};
-	SENT(fd, LIBC(send)(fd, buf, len, flags), &iov, 1);
+	SENT1(fd, LIBC(send)(fd, buf, len, flags), buf, len);
 }
 
 TTFT_PUBLIC ssize_t send(int fd, const void *buf, size_t len, int flags)
@@ -251,8 +261,7 @@ SHIM_COLD static ssize_t sendto_traced(int fd, const void *buf, size_t len,
 				       int flags, const struct sockaddr *sa,
 				       socklen_t alen)
 {
-	struct iovec iov = {(void *)buf, len};
-	SENT(fd, LIBC(sendto)(fd, buf, len, flags, sa, alen), &iov, 1);
+	SENT1(fd, LIBC(sendto)(fd, buf, len, flags, sa, alen), buf, len);
 }
 
 TTFT_PUBLIC ssize_t sendto(int fd, const void *buf, size_t len, int flags,
@@ -307,8 +316,7 @@ TTFT_PUBLIC int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 
 SHIM_TRACED static ssize_t write_traced(int fd, const void *buf, size_t len)
 {
-	struct iovec iov = {(void *)buf, len};
-	SENT(fd, LIBC(write)(fd, buf, len), &iov, 1);
+	SENT1(fd, LIBC(write)(fd, buf, len), buf, len);
 }
 
 TTFT_PUBLIC ssize_t write(int fd, const void *buf, size_t len)

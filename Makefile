@@ -73,7 +73,7 @@ FORCE:
 # would collide with the read/recv it defines.
 $(B)/pic/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(BASEFLAGS) $(SHIM_CFLAGS) $(SHIM_LTO) -fPIC -fno-plt -fvisibility=hidden -U_FORTIFY_SOURCE -Ishim/core -Ishim/preload -c $< -o $@
+	$(CC) $(BASEFLAGS) $(SHIM_CFLAGS) $(SHIM_LTO) -fPIC -fno-plt -fno-tree-slp-vectorize -fvisibility=hidden -U_FORTIFY_SOURCE -Ishim/core -Ishim/preload -c $< -o $@
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -89,7 +89,7 @@ SHIM_FORBIDDEN := malloc|calloc|realloc|reallocarray|free|strdup|strndup|posix_m
 	fread|fwrite|setvbuf|setbuf|fileno|fseeko?|ftello?|rewind|tmpfile|open_memstream|\
 	fmemopen|stdin|stdout|stderr|_IO_.*|__overflow|__uflow
 $(B)/libttftshim.so: $(SHIM_OBJ) shim/preload/ttft_ssl.map
-	$(CC) $(SHIM_CFLAGS) $(SHIM_LTO) -fPIC -fno-plt -shared -o $@.tmp $(SHIM_OBJ) -ldl -lpthread -Wl,-z,defs -Wl,--as-needed -lc \
+	$(CC) $(SHIM_CFLAGS) $(SHIM_LTO) -fPIC -fno-plt -fno-tree-slp-vectorize -shared -o $@.tmp $(SHIM_OBJ) -ldl -lpthread -Wl,-z,defs -Wl,--as-needed -lc \
 		-Wl,--version-script=shim/preload/ttft_ssl.map
 	@bad=$$(nm -u -D $@.tmp | awk '{print $$NF}' | sed 's/@.*//' | \
 		grep -Ex '$(subst $(space),,$(SHIM_FORBIDDEN))' | tr '\n' ' '); \

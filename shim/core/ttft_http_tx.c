@@ -139,9 +139,16 @@ static int request_line_ok(const struct ttft_http_tx *tx, const char *l, size_t 
 	const char *v = l + ll - 8;
 	if (memcmp(v - 1, " HTTP/1.", 8) != 0 || v[7] < '0' || v[7] > '9')
 		return 0;
-	const char *t = l + m + 1, *te = v - 1;
-	if (first_sp(t, l + ll) != te)
+	const char *t = l + m + 1, *te = v - 1; /* te - t > 0: ll >= m + 11 */
+	if (te - t < BLOCK && l + ll - t >= BLOCK) {
+		/* the target and its " HTTP/1.x" in one block: its first
+		 * space or control byte is te's (so the mask is not 0) */
+		__typeof__(mask_sp(load_block(t))) k = mask_sp(load_block(t));
+		if (FIRST(k) != (size_t)(te - t))
+			return 0;
+	} else if (first_sp(t, l + ll) != te) {
 		return 0; /* a space or a control byte in the target */
+	}
 	if (t[0] == '/')
 		return m + 1 < keep; /* target_ok's verdict: a byte of it kept */
 	size_t tn = (size_t)(te - t);
@@ -158,7 +165,7 @@ static void ignore_data(void *ctx, const char *p, size_t n)
  * and an ended line keeps nothing) and expect (cleared before a request
  * is done: at its head's end without a body, at its first body byte, or
  * by ttft_http_tx_sync). A cut request line's tracking starts at its
- * first piece (TX_LINE). */
+ * first piece (TX_LINE). The caller sets the state. */
 static inline __attribute__((always_inline)) void
 tx_begin(struct ttft_http_tx *tx, int64_t t_begin)
 {
@@ -166,7 +173,6 @@ tx_begin(struct ttft_http_tx *tx, int64_t t_begin)
 	tx->bytes = 0;
 	tx->chunked = 0;
 	tx->body_left = 0;
-	tx->st = TX_LINE;
 }
 
 /* The request line l[0..ll) ended (without its CR LF; pieces: only its
@@ -186,15 +192,13 @@ tx_request_line(struct ttft_http_tx *tx, const char *l, size_t ll, int pieces,
 	if (!pieces || (len > 9 && memcmp(l + len - 9, " HTTP/1.", 8) == 0))
 		len -= 9;
 	uint32_t seq = tx->seq++;
-	uint32_t bit = 1u << (seq % 32);
 	if (ll >= 5 && memcmp(l, "HEAD ", 5) == 0)
-		tx->head_mask |= bit;
-	else
-		tx->head_mask &= ~bit;
+		tx->head_mask |= 1u << (seq % 32);
+	else if (tx->head_mask) /* else no bit to clear: no HEAD lately */
+		tx->head_mask &= ~(1u << (seq % 32));
 	emit_ev(emit, ctx, TTFT_EV_REQ_BEGIN, 0, seq, tx->t_first, 0,
 		0, l, len < TTFT_HTTP_LINE ? len : TTFT_HTTP_LINE);
-	tx->st = TX_HEADERS;
-	return 1;
+	return 1; /* the caller's state: TX_HEADERS */
 }
 
 /* A header line h[0..hl), hl > 0, without its line end. */
@@ -307,8 +311,10 @@ lf_next(const char **win, lf_mask *m, const char *e, const char **lf)
 }
 
 /* The common case: a request whose head is whole in this read, from its
- * first byte at p (a capital letter; state TX_LINE, nothing kept;
- * e - p >= WIDE_BYTES).
+ * first byte at p (a capital letter; tx_begin done, nothing kept;
+ * e - p >= WIDE_BYTES). The state is stored only where it stops: in
+ * the request line (TX_LINE), in the headers (TX_HEADERS), dead, or at
+ * the head's end.
  * Its lines are found a window at a time and each is handled by the same
  * functions as in the byte machine below, in the same order;
  * at a line cut by the read's end it stops, in the state the machine is
@@ -321,8 +327,10 @@ tx_fast(struct ttft_http_tx *tx, const char *p, const char *e, int64_t t_end,
 	const char *win = p;
 	lf_mask m = lf_first(p, e);
 	const char *lf;
-	if (!lf_next(&win, &m, e, &lf))
+	if (!lf_next(&win, &m, e, &lf)) {
+		tx->st = TX_LINE;
 		return 0;
+	}
 	size_t ll = (size_t)(lf - p); /* > 0: p[0] is a letter */
 	if (p[ll - 1] == '\r')
 		ll--;
@@ -330,6 +338,7 @@ tx_fast(struct ttft_http_tx *tx, const char *p, const char *e, int64_t t_end,
 		return (size_t)(e - p); /* dead: it reads no more */
 	for (const char *h = lf + 1;; h = lf + 1) {
 		if (!lf_next(&win, &m, e, &lf)) {
+			tx->st = TX_HEADERS;
 			tx->bytes = (size_t)(h - p);
 			return (size_t)(h - p);
 		}
@@ -372,6 +381,7 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 				return;
 			}
 			tx_begin(tx, t_begin);
+			tx->st = TX_LINE;
 			continue;
 		case TX_LINE: {
 			const char *l;
@@ -398,6 +408,7 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 			}
 			if (!tx_request_line(tx, l, ll, pieces, t_end, emit, ctx))
 				return;
+			tx->st = TX_HEADERS;
 			continue;
 		}
 		case TX_HEADERS: {

@@ -430,21 +430,28 @@ static inline __attribute__((always_inline)) struct shim_conn *conn_of(int fd)
  * connection, so that its rows and the parent's never merge. A child that
  * only reads (a shell's `cat <&3` after the shell sent the request) keeps
  * the parent's id: what it reads answers the parent's request. */
-static struct shim_conn *conn_for_send(int fd, int64_t t)
+SHIM_COLD static void adopt(struct shim_conn *c, int fd, int64_t t,
+			    int32_t owner)
 {
-	struct shim_conn *c = conn_of(fd);
-	if (!c)
-		return NULL;
-	int32_t owner = __atomic_load_n(&c->owner, __ATOMIC_RELAXED);
-	if (__builtin_expect(owner != g_pid, 0) &&
-	    /* Relaxed: only this process's threads race for it. */
-	    __atomic_compare_exchange_n(&c->owner, &owner, g_pid, 0,
+	/* Relaxed: only this process's threads race for it. */
+	if (__atomic_compare_exchange_n(&c->owner, &owner, g_pid, 0,
 					__ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
 		uint64_t parent = c->conn;
 		c->conn = new_conn();
 		put(TTFT_EV_INHERIT, 0, t, fd, 0, c->conn, (int64_t)parent,
 		    owner, c->tx.seq, NULL, 0);
 	}
+}
+
+static struct shim_conn *conn_for_send(int fd, int64_t t)
+{
+	struct shim_conn *c = conn_of(fd);
+	if (!c)
+		return NULL;
+	/* Relaxed: adopt's CAS decides. */
+	int32_t owner = __atomic_load_n(&c->owner, __ATOMIC_RELAXED);
+	if (__builtin_expect(owner != g_pid, 0))
+		adopt(c, fd, t, owner);
 	return c;
 }
 
@@ -704,7 +711,7 @@ struct tx_ctx {
 	size_t text_len;
 };
 
-static void flush_begin(struct tx_ctx *x)
+static inline __attribute__((always_inline)) void flush_begin(struct tx_ctx *x)
 {
 	x->held = 0;
 	put_rec_forked(TTFT_EV_REQ_BEGIN, x->flags, x->t, x->ec.fd, 0, x->ec.conn, 0, 0,
@@ -735,7 +742,9 @@ static void emit_tx(void *ctx, const struct ttft_http_event *ev)
 		x->text_len = ev->text_len;
 		return;
 	}
-	emit(&x->ec, ev);
+	/* a copy: x's address stays in this frame */
+	struct emit_ctx ec = x->ec;
+	emit(&ec, ev);
 }
 
 static void plain_sent(int fd, struct shim_conn *c, const void *p, size_t n,
@@ -748,7 +757,8 @@ static void plain_sent(int fd, struct shim_conn *c, const void *p, size_t n,
 		/* Relaxed: rx.seq is written by the receiving thread; a
 		 * stale value only delays the decision to the next send. */
 		uint32_t done = __atomic_load_n(&c->rx.seq, __ATOMIC_RELAXED);
-		ttft_http_tx_sync(&c->tx, done, p, n, emit, &x.ec);
+		struct emit_ctx ec = x.ec;
+		ttft_http_tx_sync(&c->tx, done, p, n, emit, &ec);
 	}
 	ttft_http_tx_feed(&c->tx, p, n, t0, t1, emit_tx, &x);
 	if (x.held) /* the request goes on in a later call */

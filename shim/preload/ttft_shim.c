@@ -956,6 +956,24 @@ TTFT_HIDDEN void shim_on_recv(int fd, const struct iovec *iov, int iovcnt,
 	on_recv_rare(fd, c, iov, iovcnt, ret, err, flags, t1);
 }
 
+TTFT_HIDDEN void shim_on_recv1(int fd, void *buf, size_t len, ssize_t ret,
+			       int err, int flags, int64_t t1)
+{
+	struct shim_conn *c = conn_of(fd);
+	if (!c)
+		return;
+	if (__builtin_expect(ret > 0 && !(flags & (MSG_PEEK | MSG_TRUNC)) &&
+			     !(c->pending | c->tls), 1)) {
+		struct emit_ctx ec = {fd, c->conn, c};
+		size_t n = len < (size_t)ret ? len : (size_t)ret;
+		ttft_http_rx_feed(&c->rx, &c->tx, buf, n, t1, emit, &ec);
+	} else {
+		/* the buffer as an iovec only here, off the usual path */
+		struct iovec iov = {buf, len};
+		on_recv_rare(fd, c, &iov, 1, ret, err, flags, t1);
+	}
+}
+
 TTFT_HIDDEN void shim_on_recv_unseen(int fd, int64_t t1)
 {
 	struct shim_conn *c = conn_of(fd);

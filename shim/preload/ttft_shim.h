@@ -299,6 +299,9 @@ TTFT_HIDDEN void shim_on_sent_unseen(int fd, ssize_t ret, int err, int64_t t0,
 				     int64_t t1);
 TTFT_HIDDEN void shim_on_recv(int fd, const struct iovec *iov, int iovcnt,
 			      ssize_t ret, int err, int flags, int64_t t1);
+/* The same for one buffer (recv, recvfrom, read and their _chk). */
+TTFT_HIDDEN void shim_on_recv1(int fd, void *buf, size_t len, ssize_t ret,
+			       int err, int flags, int64_t t1);
 /* Bytes received that the shim could not see. */
 TTFT_HIDDEN void shim_on_recv_unseen(int fd, int64_t t1);
 

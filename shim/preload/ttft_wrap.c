@@ -183,6 +183,16 @@ TTFT_HIDDEN void shim_resolve_all(void)
 		return r_;                                                   \
 	} while (0)
 
+/* The same for one buffer. */
+#define RECEIVED1(fd, CALL, BUF, LEN, FLAGS)                                 \
+	do {                                                                 \
+		ssize_t r_ = (CALL);                                         \
+		int e_ = errno;                                              \
+		shim_on_recv1(fd, BUF, LEN, r_, e_, FLAGS, shim_now());      \
+		errno = e_;                                                  \
+		return r_;                                                   \
+	} while (0)
+
 #define RECEIVED(fd, CALL, IOV, IOVCNT, FLAGS)                               \
 	do {                                                                 \
 		ssize_t r_ = (CALL);                                         \
@@ -426,8 +436,7 @@ TTFT_PUBLIC ssize_t splice(int in, loff_t *ioff, int out, loff_t *ooff,
 
 SHIM_TRACED static ssize_t recv_traced(int fd, void *buf, size_t len, int flags)
 {
-	struct iovec iov = {buf, len};
-	RECEIVED(fd, LIBC(recv)(fd, buf, len, flags), &iov, 1, flags);
+	RECEIVED1(fd, LIBC(recv)(fd, buf, len, flags), buf, len, flags);
 }
 
 TTFT_PUBLIC ssize_t recv(int fd, void *buf, size_t len, int flags)
@@ -441,9 +450,8 @@ SHIM_TRACED static ssize_t recvfrom_traced(int fd, void *buf, size_t len,
 					 int flags, struct sockaddr *sa,
 					 socklen_t *alen)
 {
-	struct iovec iov = {buf, len};
-	RECEIVED(fd, LIBC(recvfrom)(fd, buf, len, flags, sa, alen), &iov, 1,
-		 flags);
+	RECEIVED1(fd, LIBC(recvfrom)(fd, buf, len, flags, sa, alen), buf, len,
+		  flags);
 }
 
 TTFT_PUBLIC ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
@@ -504,8 +512,7 @@ TTFT_PUBLIC int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
 
 SHIM_TRACED static ssize_t read_traced(int fd, void *buf, size_t len)
 {
-	struct iovec iov = {buf, len};
-	RECEIVED(fd, LIBC(read)(fd, buf, len), &iov, 1, 0);
+	RECEIVED1(fd, LIBC(read)(fd, buf, len), buf, len, 0);
 }
 
 TTFT_PUBLIC ssize_t read(int fd, void *buf, size_t len)
@@ -530,8 +537,7 @@ TTFT_PUBLIC ssize_t readv(int fd, const struct iovec *iov, int cnt)
 SHIM_COLD static ssize_t read_chk_traced(int fd, void *buf, size_t len,
 					 size_t buflen)
 {
-	struct iovec iov = {buf, len};
-	RECEIVED(fd, LIBC(read_chk)(fd, buf, len, buflen), &iov, 1, 0);
+	RECEIVED1(fd, LIBC(read_chk)(fd, buf, len, buflen), buf, len, 0);
 }
 
 TTFT_PUBLIC ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
@@ -544,9 +550,8 @@ TTFT_PUBLIC ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 SHIM_COLD static ssize_t recv_chk_traced(int fd, void *buf, size_t len,
 					 size_t buflen, int flags)
 {
-	struct iovec iov = {buf, len};
-	RECEIVED(fd, LIBC(recv_chk)(fd, buf, len, buflen, flags), &iov, 1,
-		 flags);
+	RECEIVED1(fd, LIBC(recv_chk)(fd, buf, len, buflen, flags), buf, len,
+		  flags);
 }
 
 TTFT_PUBLIC ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen,
@@ -562,9 +567,8 @@ SHIM_COLD static ssize_t recvfrom_chk_traced(int fd, void *buf, size_t len,
 					     struct sockaddr *sa,
 					     socklen_t *alen)
 {
-	struct iovec iov = {buf, len};
-	RECEIVED(fd, LIBC(recvfrom_chk)(fd, buf, len, buflen, flags, sa, alen),
-		 &iov, 1, flags);
+	RECEIVED1(fd, LIBC(recvfrom_chk)(fd, buf, len, buflen, flags, sa, alen),
+		  buf, len, flags);
 }
 
 TTFT_PUBLIC ssize_t __recvfrom_chk(int fd, void *buf, size_t len,

@@ -33,6 +33,15 @@ enum {
 #define S_KEY 0x3fu
 
 #include "ttft_scan.h"
+#include "ttft_tmpl_eq.h"
+
+/* The one-token read's template compare (ttft_tmpl_eq.h), picked by the
+ * first init. Relaxed atomics: every thread picks the same function (a
+ * race only picks it twice) and each is exact, so a reader that still
+ * sees the first (plain) one is right too; g_tmpl_picked's partner is
+ * only itself. */
+static ttft_tmpl_eq_fn g_tmpl_eq = tmpl_eq_plain;
+static int g_tmpl_picked;
 
 SCANNER(scan_str, mask_str, c == '"' || c == '\\' || c < 0x20)
 SCANNER(scan_eol, mask_eol, c == '\n' || c == '\r')
@@ -183,6 +192,10 @@ static uint8_t num_slot(const struct ttft_sse *s)
 void ttft_sse_init(struct ttft_sse *s, ttft_sse_event_cb on_event,
 		   ttft_sse_data_cb on_data, void *ctx)
 {
+	if (!__atomic_load_n(&g_tmpl_picked, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&g_tmpl_eq, tmpl_eq_pick(), __ATOMIC_RELAXED);
+		__atomic_store_n(&g_tmpl_picked, 1, __ATOMIC_RELAXED);
+	}
 	memset(s, 0, sizeof *s);
 	s->on_event = on_event;
 	s->on_data = on_data;
@@ -938,7 +951,8 @@ int ttft_sse_whole_token(const struct ttft_sse *s, const char *p, size_t n)
 	__typeof__(mask_str(load_block(t))) m = mask_str(load_block(t));
 	if (m && FIRST(m) < tn)
 		return 0;
-	return memcmp(p, s->tmpl, tl) == 0 && memcmp(q, s->tmpl + tl, sl) == 0;
+	return __atomic_load_n(&g_tmpl_eq, __ATOMIC_RELAXED)(p, s->tmpl, tl, q,
+							    s->tmpl + tl, sl);
 }
 
 int ttft_sse_feed_token(struct ttft_sse *s, const char *p, size_t n)

@@ -3,6 +3,7 @@
  * whole-chunk paths of a stream's reads; see ttft_http.h. The request half
  * is ttft_http_tx.c, what both read ttft_http_frame.c. */
 #include "ttft_http_int.h"
+#include "ttft_sse_token.h"
 
 
 static void sse_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
@@ -237,17 +238,21 @@ rx_chunks(struct ttft_http_rx *rx, const char *p, size_t n, size_t i,
 	const char *data;
 	size_t len;
 	int64_t nrun = 0, run_bytes = 0;
+	int sse = rx->is_sse && !rx->compressed;
+	/* the classifier's state allows the one-token test (ttft_sse_whole_token),
+	 * which changes nothing: asked again only after feeding */
+	int ready = sse && ttft_sse_template_ready(&rx->sse);
 	for (size_t k; i < n && (k = chunk_span(p + i, n - i, &data, &len)); ) {
 		i += k;
 		/* counted before feeding, as rx_body does */
 		rx->body_bytes += len;
-		if (!rx->is_sse || rx->compressed)
-			continue;
-		if (ttft_sse_whole_token(&rx->sse, data, len)) {
+		if (ready && sse_template_token(&rx->sse, data, len)) {
 			nrun++;
 			run_bytes = (int64_t)rx->body_bytes;
 			continue;
 		}
+		if (!sse)
+			continue;
 		if (nrun) {
 			rx_run(rx, nrun, run_bytes, t_end, emit, ctx);
 			nrun = 0;
@@ -256,6 +261,7 @@ rx_chunks(struct ttft_http_rx *rx, const char *p, size_t n, size_t i,
 			emit_ev(emit, ctx, TTFT_EV_SSE_TOKEN, 0, rx->seq, t_end,
 				(int64_t)rx->body_bytes, (int64_t)rx->tokens++,
 				NULL, 0);
+		ready = ttft_sse_template_ready(&rx->sse);
 	}
 	if (nrun)
 		rx_run(rx, nrun, run_bytes, t_end, emit, ctx);

@@ -14,8 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
-typedef int (*ttft_tmpl_eq_fn)(const char *a, const char *t, size_t n,
-			       const char *b, const char *u, size_t m);
+#include "ttft_sse_token.h" /* ttft_tmpl_eq_fn */
 
 static int tmpl_eq_plain(const char *a, const char *t, size_t n,
 			 const char *b, const char *u, size_t m)

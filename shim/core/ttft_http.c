@@ -247,8 +247,11 @@ rx_chunks(struct ttft_http_rx *rx, const char *p, size_t n, size_t i,
 		/* counted before feeding, as rx_body does */
 		rx->body_bytes += len;
 		if (ready && sse_template_token(&rx->sse, data, len)) {
-			nrun++;
 			run_bytes = (int64_t)rx->body_bytes;
+			if (__builtin_expect(++nrun == TTFT_RUN_MAX, 0)) {
+				rx_run(rx, nrun, run_bytes, t_end, emit, ctx);
+				nrun = 0;
+			}
 			continue;
 		}
 		if (!sse)

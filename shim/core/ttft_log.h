@@ -104,9 +104,9 @@ enum ttft_kind {
                                     b+a-1, all at t_ns (the read's end);
                                     nothing of the connection was recorded
                                     between them; log version 4        */
-#define TTFT_RUN_MAX (1 << 26)   /* a run's count is at most this (a read
-                                    of 2 GiB at 32 bytes an event at least);
-                                    readers take a larger one as damage  */
+#define TTFT_RUN_MAX (1 << 20)   /* a run's count is at most this (the
+                                    shim splits a longer one); readers take
+                                    a larger one as damage              */
 /* SSE event records (SSE_TOKEN … SSE_ERROR) also carry the classifier's
  * TTFT_SSE_F_* flags (ttft_sse.h): 0x0100 usage object, 0x0200 numbers
  * follow in a SERVER_NUMBERS record, 0x0400 not well-formed JSON. */

@@ -445,6 +445,42 @@ START_TEST(a_read_of_token_events_is_one_run)
 }
 END_TEST
 
+/* A run longer than a record may hold (TTFT_RUN_MAX) is split: a read of
+ * TTFT_RUN_MAX + 1 token events of the template (llama.cpp's native
+ * format, the smallest) gives a run of TTFT_RUN_MAX and one plain event,
+ * numbered on. */
+START_TEST(a_run_is_split_at_what_a_record_holds)
+{
+	static const char hdr[] = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+				  "transfer-encoding: chunked\r\n\r\n";
+	static const char one[] = "24\r\ndata: {\"content\":\"a\",\"stop\":false}\n\n\r\n";
+	size_t n1 = sizeof one - 1, nev = TTFT_RUN_MAX + 1;
+	char *buf = malloc(n1 * nev);
+	ck_assert_ptr_nonnull(buf);
+	for (size_t k = 0; k < nev; k++)
+		memcpy(buf + k * n1, one, n1);
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	raw.n = 0;
+	ttft_http_rx_feed(&rx, NULL, hdr, sizeof hdr - 1, 1, collect_raw, NULL);
+	/* the first two make the template (its prefix, then its suffix) */
+	ttft_http_rx_feed(&rx, NULL, one, n1, 2, collect_raw, NULL);
+	ttft_http_rx_feed(&rx, NULL, one, n1, 3, collect_raw, NULL);
+	raw.n = 0;
+	ttft_http_rx_feed(&rx, NULL, buf, n1 * nev, 4, collect_raw, NULL);
+	ck_assert_uint_eq(raw.n, 2);
+	ck_assert_uint_eq(raw.ev[0].kind, TTFT_EV_SSE_TOKEN);
+	ck_assert_uint_eq(raw.ev[0].flags, TTFT_F_RUN);
+	ck_assert_int_eq(raw.ev[0].a, TTFT_RUN_MAX);
+	ck_assert_int_eq(raw.ev[0].b, 2);
+	ck_assert_uint_eq(raw.ev[1].kind, TTFT_EV_SSE_TOKEN);
+	ck_assert_uint_eq(raw.ev[1].flags, 0);
+	ck_assert_int_eq(raw.ev[1].b, 2 + TTFT_RUN_MAX);
+	ck_assert_int_eq(raw.ev[1].a, (int64_t)rx.body_bytes);
+	free(buf);
+}
+END_TEST
+
 START_TEST(not_http_is_a_desync)
 {
 	struct ttft_http_tx tx;
@@ -641,6 +677,7 @@ int main(void)
 	tcase_add_test(t, zero_padded_chunk_sizes);
 	tcase_add_test(t, token_reads_match_the_byte_machines);
 	tcase_add_test(t, a_read_of_token_events_is_one_run);
+	tcase_add_test(t, a_run_is_split_at_what_a_record_holds);
 	tcase_add_test(t, not_http_is_a_desync);
 	tcase_add_test(t, random_garbage_never_crashes);
 	tcase_add_test(t, compressed_stream_is_marked_not_read);

@@ -6,7 +6,10 @@
  *   send      a traced send() of a whole small request (keep-alive GETs)
  *   untraced  write() + read() of 1 byte through a pipe (fds the shim skips)
  *   probe     ttft-probe, per streamed request (64 tokens) against
- *             build/fixture-server
+ *             build/fixture-server, two rows: the server writing the 64
+ *             events at once (under callgrind the probe then reads them a
+ *             burst at a time: 2-3 reads) and one every 5 ms (--token-ms 5:
+ *             one event a read, as from a real server's decode steps)
  * Instructions come from callgrind (valgrind), as the slope between runs of
  * N and 2N calls, so start-up and exit cancel; "added" is the slope with the
  * shim minus the slope without. Time comes from interleaved runs (without,
@@ -22,8 +25,9 @@
  *        bench_shim --profile recv|send|untraced [SHIM [BUILD_DIR]]
  *            keeps the with-shim callgrind profile as callgrind.bench.KIND
  *            (read it with callgrind_annotate --inclusive=yes)
- *        bench_shim --instr recv|send|untraced [SHIM [BUILD_DIR]]
- *            prints only that row's instructions (base, added)
+ *        bench_shim --instr recv|send|untraced|probe|paced [SHIM [BUILD_DIR]]
+ *            prints only that row's instructions (base, added; probe and
+ *            paced: the two ttft-probe rows)
  *        bench_shim --time recv|send|untraced [SHIM [BUILD_DIR]]
  *            prints only that row's times
  *        bench_shim --pages
@@ -418,8 +422,9 @@ static void timed(const char *kind, struct timing *t)
 }
 
 /* ttft-probe per streamed request, under callgrind, against the fixture
- * server; returns instructions per request, plain and added. */
-static int probe_instr(double *base, double *added)
+ * server writing its events token_ms apart ("0": at once); returns
+ * instructions per request, plain and added. */
+static int probe_instr(const char *token_ms, double *base, double *added)
 {
 	char cmd[8192], line[128];
 	snprintf(cmd, sizeof cmd, "%s/fixture-server", g_build);
@@ -432,7 +437,8 @@ static int probe_instr(double *base, double *added)
 		close(pfd[0]);
 		close(pfd[1]);
 		unsetenv("LD_PRELOAD");
-		execl(cmd, cmd, "--port", "0", "--tokens", "64", (char *)NULL);
+		execl(cmd, cmd, "--port", "0", "--tokens", "64", "--token-ms",
+		      token_ms, (char *)NULL);
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -461,6 +467,22 @@ static int probe_instr(double *base, double *added)
 	fclose(f);
 	*base = (v[0][1] - v[0][0]) / 10;
 	*added = (v[1][1] - v[1][0]) / 10 - *base;
+	return 0;
+}
+
+/* The probe's row k: 0 the server's 64 events written at once, 1 one
+ * every 5 ms. */
+static int probe_row(int k)
+{
+	static const char *const ms[] = {"0", "5"};
+	static const char *const what[] = {"ttft-probe, streamed request",
+					   "ttft-probe, paced: a token / 5 ms"};
+	double pb, pa;
+	if (probe_instr(ms[k], &pb, &pa) != 0)
+		return 1;
+	printf("%-34s %12.0f %+12.0f   (the shim adds %.1f%%%s)\n", what[k], pb,
+	       pa, 100 * pa / pb,
+	       k ? "; one event a read" : "; 64 events written at once");
 	return 0;
 }
 
@@ -600,6 +622,13 @@ int main(int argc, char **argv)
 		printf("%s\n", keep);
 		return 0;
 	}
+	if (only && (!strcmp(only, "probe") || !strcmp(only, "paced"))) {
+		if (!g_have_valgrind) {
+			printf("instructions: n/a (valgrind is not installed)\n");
+			return 1;
+		}
+		return probe_row(!strcmp(only, "paced"));
+	}
 	if (only) {
 		double b, a = added_instr(only, strcmp(only, "untraced") ? 2000 : 20000, &b);
 		printf("%s: base %.1f, added %+.1f instructions a call\n", only, b, a);
@@ -650,10 +679,8 @@ int main(int argc, char **argv)
 		       tm[i].shim_cpu_add, st, rc, rw);
 	}
 	if (g_have_valgrind) {
-		double pb, pa;
-		if (probe_instr(&pb, &pa) == 0)
-			printf("%-34s %12.0f %+12.0f   (the shim adds %.1f%%)\n",
-			       "ttft-probe, streamed request", pb, pa, 100 * pa / pb);
+		probe_row(0);
+		probe_row(1);
 	} else {
 		printf("instructions: n/a (valgrind is not installed)\n");
 	}

@@ -3,6 +3,7 @@
  * whole-chunk paths of a stream's reads; see ttft_http.h. The request half
  * is ttft_http_tx.c, what both read ttft_http_frame.c. */
 #include "ttft_http_int.h"
+#include "ttft_sse_token.h"
 
 
 static void sse_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
@@ -206,48 +207,101 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 	return n;
 }
 
+/* A run of token events that one read delivered whole: n events, the last
+ * ending at body offset bytes. One is reported as it always was; two or
+ * more as one record flagged TTFT_F_RUN (a = how many, b = the first's
+ * number): they share the read's time, and nothing came between them. */
+static __attribute__((noinline)) void
+rx_run(struct ttft_http_rx *rx, int64_t nrun, int64_t bytes, int64_t t_end,
+       ttft_http_emit emit, void *ctx)
+{
+	int64_t first = (int64_t)rx->tokens;
+	rx->tokens += (uint32_t)nrun;
+	if (nrun == 1)
+		emit_ev(emit, ctx, TTFT_EV_SSE_TOKEN, 0, rx->seq, t_end, bytes,
+			first, NULL, 0);
+	else
+		emit_ev(emit, ctx, TTFT_EV_SSE_TOKEN, TTFT_F_RUN, rx->seq, t_end,
+			nrun, first, NULL, 0);
+}
+
 /* Whole chunks from p + i on, while the body is at a chunk boundary: their
- * data straight to the classifier, and a token event that is a whole chunk
- * reported here, through this call's emit (the classifier's callback is
- * for everything else). Returns where the chunks stopped. */
+ * data straight to the classifier, and the token events that are whole
+ * chunks of the template reported here as one run, through this call's
+ * emit (the classifier's callback is for everything else: the run is
+ * reported before anything it reports). Returns where the chunks
+ * stopped. */
 static inline __attribute__((always_inline)) size_t
 rx_chunks(struct ttft_http_rx *rx, const char *p, size_t n, size_t i,
 	  int64_t t_end, ttft_http_emit emit, void *ctx)
 {
 	const char *data;
 	size_t len;
+	int64_t nrun = 0, run_bytes = 0;
+	int sse = rx->is_sse && !rx->compressed;
+	/* the classifier's state allows the one-token test (ttft_sse_whole_token),
+	 * which changes nothing: asked again only after feeding */
+	int ready = sse && ttft_sse_template_ready(&rx->sse);
 	for (size_t k; i < n && (k = chunk_span(p + i, n - i, &data, &len)); ) {
 		i += k;
 		/* counted before feeding, as rx_body does */
 		rx->body_bytes += len;
-		if (rx->is_sse && !rx->compressed &&
-		    (ttft_sse_whole_token(&rx->sse, data, len) ||
-		     ttft_sse_feed_token(&rx->sse, data, len)))
+		if (ready && sse_template_token(&rx->sse, data, len)) {
+			run_bytes = (int64_t)rx->body_bytes;
+			if (__builtin_expect(++nrun == TTFT_RUN_MAX, 0)) {
+				rx_run(rx, nrun, run_bytes, t_end, emit, ctx);
+				nrun = 0;
+			}
+			continue;
+		}
+		if (!sse)
+			continue;
+		if (nrun) {
+			rx_run(rx, nrun, run_bytes, t_end, emit, ctx);
+			nrun = 0;
+		}
+		if (ttft_sse_feed_token(&rx->sse, data, len))
 			emit_ev(emit, ctx, TTFT_EV_SSE_TOKEN, 0, rx->seq, t_end,
 				(int64_t)rx->body_bytes, (int64_t)rx->tokens++,
 				NULL, 0);
+		ready = ttft_sse_template_ready(&rx->sse);
 	}
+	if (nrun)
+		rx_run(rx, nrun, run_bytes, t_end, emit, ctx);
 	return i;
 }
 
-/* The rest of a read the whole-chunk path did not take (out of the
- * traced read's frame, which stays the lean one of a single token). */
+/* A read the one-token path did not take, from its start (out of the
+ * traced read's frame, which stays the lean one of a single token): whole
+ * chunks while the body is at a chunk boundary (at_chunk), the state
+ * machines for the rest (headers, a chunk cut by a read's end), which hand
+ * back at the next chunk boundary: the chunks of a burst read at once go
+ * the whole-chunk way too. */
 static __attribute__((noinline)) void
 rx_rest(struct ttft_http_rx *rx, const struct ttft_http_tx *tx, const char *p,
-	size_t n, size_t i, int64_t t_end, ttft_http_emit emit, void *ctx)
+	size_t n, int at_chunk, int64_t t_end, ttft_http_emit emit, void *ctx)
 {
-	/* The state machines take the rest (headers, a chunk cut by a read's
-	 * end) and hand back at the next chunk boundary: the chunks of a
-	 * burst read at once go the whole-chunk way too. */
-	while ((i = rx_bytes(rx, tx, p, n, i)) < n)
-		i = rx_chunks(rx, p, n, i, t_end, emit, ctx);
+	/* for the classifier's callback (sse_event) */
+	rx->emit = emit;
+	rx->ctx = ctx;
+	rx->t_now = t_end;
+	size_t i = 0;
+	for (;;) {
+		if (at_chunk)
+			i = rx_chunks(rx, p, n, i, t_end, emit, ctx);
+		if (i >= n)
+			return;
+		i = rx_bytes(rx, tx, p, n, i);
+		if (i >= n)
+			return;
+		at_chunk = 1;
+	}
 }
 
 void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 		       const char *p, size_t n, int64_t t_end,
 		       ttft_http_emit emit, void *ctx)
 {
-	size_t i = 0;
 	/* A stream's reads are mostly whole chunks, */
 	int at_chunk = rx->st == RX_BODY_CHUNKED && rx->ch.st == CH_SIZE &&
 		       !rx->ch.digits;
@@ -265,14 +319,8 @@ void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 			return;
 		}
 	}
-	/* for the classifier's callback (sse_event) */
-	rx->emit = emit;
-	rx->ctx = ctx;
-	rx->t_now = t_end;
-	if (at_chunk)
-		i = rx_chunks(rx, p, n, 0, t_end, emit, ctx);
-	if (i < n)
-		rx_rest(rx, tx, p, n, i, t_end, emit, ctx);
+	if (n)
+		rx_rest(rx, tx, p, n, at_chunk, t_end, emit, ctx);
 }
 
 void ttft_http_rx_eof(struct ttft_http_rx *rx, int64_t t_end,

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #define TTFT_LOG_MAGIC "TTFTLOG1"
-#define TTFT_LOG_VERSION 3u
+#define TTFT_LOG_VERSION 4u
 #define TTFT_LOG_HDR_SIZE 4096u
 #define TTFT_REC_SIZE 128u
 #define TTFT_REC_TEXT 64u
@@ -98,6 +98,15 @@ enum ttft_kind {
                                     a = the bytes sent, b = the time the
                                     REQ_SENT would carry (t_ns stays the
                                     request's start); log version 3   */
+#define TTFT_F_RUN 0x2000u       /* SSE_TOKEN: this record stands for a
+                                    run of a (>= 2) token events that one
+                                    read delivered, numbered b, b+1, …,
+                                    b+a-1, all at t_ns (the read's end);
+                                    nothing of the connection was recorded
+                                    between them; log version 4        */
+#define TTFT_RUN_MAX (1 << 20)   /* a run's count is at most this (the
+                                    shim splits a longer one); readers take
+                                    a larger one as damage              */
 /* SSE event records (SSE_TOKEN … SSE_ERROR) also carry the classifier's
  * TTFT_SSE_F_* flags (ttft_sse.h): 0x0100 usage object, 0x0200 numbers
  * follow in a SERVER_NUMBERS record, 0x0400 not well-formed JSON. */

@@ -11,6 +11,7 @@
  */
 #include "ttft_sse.h"
 
+#include <stddef.h>
 #include <string.h>
 
 enum { L_START, L_FIELD, L_VALUE_SPACE, L_DATA, L_SKIP };
@@ -33,6 +34,16 @@ enum {
 #define S_KEY 0x3fu
 
 #include "ttft_scan.h"
+#include "ttft_sse_token.h"
+#include "ttft_tmpl_eq.h"
+
+/* The one-token read's template compare (ttft_tmpl_eq.h), picked by the
+ * first init. Relaxed atomics: every thread picks the same function (a
+ * race only picks it twice) and each is exact, so a reader that still
+ * sees the first (plain) one is right too (the partner of these stores is
+ * sse_template_token's load); g_tmpl_picked's partner is only itself. */
+ttft_tmpl_eq_fn ttft_sse_tmpl_eq_ = tmpl_eq_plain;
+static int g_tmpl_picked;
 
 SCANNER(scan_str, mask_str, c == '"' || c == '\\' || c < 0x20)
 SCANNER(scan_eol, mask_eol, c == '\n' || c == '\r')
@@ -183,6 +194,10 @@ static uint8_t num_slot(const struct ttft_sse *s)
 void ttft_sse_init(struct ttft_sse *s, ttft_sse_event_cb on_event,
 		   ttft_sse_data_cb on_data, void *ctx)
 {
+	if (!__atomic_load_n(&g_tmpl_picked, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&ttft_sse_tmpl_eq_, tmpl_eq_pick(), __ATOMIC_RELAXED);
+		__atomic_store_n(&g_tmpl_picked, 1, __ATOMIC_RELAXED);
+	}
 	memset(s, 0, sizeof *s);
 	s->on_event = on_event;
 	s->on_data = on_data;
@@ -921,24 +936,35 @@ static __attribute__((noinline)) void feed_lines(struct ttft_sse *s,
 	}
 }
 
-int ttft_sse_whole_token(const struct ttft_sse *s, const char *p, size_t n)
+int ttft_sse_template_ready(const struct ttft_sse *s)
 {
-	size_t tl = s->tlen, sl = s->slen;
 	/* the state ttft_sse_feed_token's template path starts from; the
 	 * suffix (which starts with the token's closing quote) known */
-	if (!sl || !tl || s->line != L_START || s->ev_data || s->after_cr ||
-	    s->on_data || n < tl + sl + 3 || n - tl < BLOCK)
+	if (!s->slen || !s->tlen)
 		return 0;
-	const char *t = p + tl, *q = p + n - 2 - sl;
-	size_t tn = (size_t)(q - t);
-	if (tn > BLOCK || p[n - 2] != '\n' || p[n - 1] != '\n')
+	/* line == L_START (0), !after_cr, !ev_data: three adjacent bytes */
+	_Static_assert(L_START == 0 &&
+		       offsetof(struct ttft_sse, after_cr) ==
+			       offsetof(struct ttft_sse, line) + 1 &&
+		       offsetof(struct ttft_sse, ev_data) ==
+			       offsetof(struct ttft_sse, line) + 2 &&
+		       offsetof(struct ttft_sse, line) + 4 <= sizeof(struct ttft_sse),
+		       "line, after_cr, ev_data: one word");
+	uint32_t w;
+	memcpy(&w, (const char *)s + offsetof(struct ttft_sse, line), 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w &= 0xffffff00u;
+#else
+	w &= 0x00ffffffu;
+#endif
+	if (w)
 		return 0;
-	/* a token with no quote, backslash or control byte: its string ends
-	 * at q, where the suffix must be */
-	__typeof__(mask_str(load_block(t))) m = mask_str(load_block(t));
-	if (m && FIRST(m) < tn)
-		return 0;
-	return memcmp(p, s->tmpl, tl) == 0 && memcmp(q, s->tmpl + tl, sl) == 0;
+	return !s->on_data;
+}
+
+int ttft_sse_whole_token(const struct ttft_sse *s, const char *p, size_t n)
+{
+	return ttft_sse_template_ready(s) && sse_template_token(s, p, n);
 }
 
 int ttft_sse_feed_token(struct ttft_sse *s, const char *p, size_t n)

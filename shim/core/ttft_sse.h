@@ -83,10 +83,13 @@ struct ttft_sse {
 	/* line level */
 	uint8_t line;       /* enum in ttft_sse.c */
 	uint8_t after_cr;   /* last byte was CR: a following LF is the same EOL */
+	/* event level (next to line and after_cr: the one-token test reads
+	 * the three as one word) */
+	uint8_t ev_data;    /* a data line was seen in this event */
+	/* line level */
 	uint8_t field_len;
 	char field[6];      /* "data" fits; longer names are "other" */
 	/* event level */
-	uint8_t ev_data;    /* a data line was seen in this event */
 	uint8_t line1;      /* the data line being read is the event's first */
 	uint8_t ev_token;
 	uint8_t ev_error;
@@ -136,6 +139,10 @@ int ttft_sse_feed_token(struct ttft_sse *s, const char *p, size_t n);
  * one block (the usual read of a stream, every token). Nothing changes;
  * 0 says nothing (use ttft_sse_feed_token). */
 int ttft_sse_whole_token(const struct ttft_sse *s, const char *p, size_t n);
+/* ttft_sse_whole_token's state half, for a caller that tries several
+ * chunks in a row: whether the state allows it (which only ttft_sse_feed
+ * and ttft_sse_feed_token change); the bytes half is ttft_sse_token.h's. */
+int ttft_sse_template_ready(const struct ttft_sse *s);
 const char *ttft_sse_class_name(enum ttft_sse_class c);
 
 #endif

@@ -249,7 +249,9 @@ END_TEST
 /* A filesystem smaller than the log: events that do not fit are counted as
  * dropped (the analyzer says so), none is half-written, the host is fine.
  * A 3 MiB tmpfs in a private mount namespace holds the header and two
- * 1 MiB segments; the stream has 20000 token events. */
+ * 1 MiB segments; the stream has 20000 token events, read 150 bytes a
+ * read (less than an event: one record a token, as a run needs a read
+ * of several). */
 START_TEST(log_larger_than_its_filesystem)
 {
 	char dir[256], cmd[4096], *out;
@@ -257,7 +259,7 @@ START_TEST(log_larger_than_its_filesystem)
 	snprintf(cmd, sizeof cmd,
 		 "mkdir -p %s && unshare -rm sh -c 'mount -t tmpfs -o size=3m none %s && "
 		 "TTFT_LOG=%s/x.log LD_PRELOAD=%s/libttftshim.so %s/fd_host stream %d "
-		 "tokens=20000 && %s/ttft-analyze --json %s/x.log'; echo rc=$?; rmdir %s",
+		 "\"tokens=20000&read=150\" && %s/ttft-analyze --json %s/x.log'; echo rc=$?; rmdir %s",
 		 dir, dir, dir, tu_build_dir(), tu_build_dir(), g_port, tu_build_dir(),
 		 dir, dir);
 	tu_sh(cmd, &out);
@@ -359,6 +361,63 @@ START_TEST(a_request_sent_whole_is_one_record)
 }
 END_TEST
 
+/* The token events one read delivers whole are one record flagged run
+ * (log version 4): fd_host burst takes a response of 40 token events by
+ * one recv; the records stand for exactly its 40 tokens, numbered in
+ * order, at that read's time, in far fewer records than tokens; the
+ * analysis counts 40 tokens, their gaps 0 (one read), as it did with one
+ * record a token. */
+START_TEST(a_read_of_token_events_is_one_record)
+{
+	char log[256], cmd[1024], *out;
+	tu_tmp_log(log, sizeof log, "run");
+	snprintf(cmd, sizeof cmd, "TTFT_LOG=%s LD_PRELOAD=%s/libttftshim.so %s/fd_host burst %d 40",
+		 log, tu_build_dir(), tu_build_dir(), g_port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "tokens 40\n"), "%s", out);
+	free(out);
+	struct ttft_log_view v;
+	char err[512];
+	ck_assert_int_eq(ttft_log_view_open(&v, log, err, sizeof err), 0);
+	struct ttft_rec r;
+	int recs = 0, runs = 0;
+	int64_t covered = 0, t = 0;
+	for (uint64_t i = 0; i < v.n_slots; i++) {
+		ck_assert_int_eq(ttft_log_view_get(&v, i, &r), 1);
+		if (r.kind != TTFT_EV_SSE_TOKEN)
+			continue;
+		ck_assert_int_eq(r.b, covered);
+		if (recs++ == 0)
+			t = r.t_ns;
+		ck_assert_int_eq(r.t_ns, t); /* the one read's time */
+		if (r.flags & TTFT_F_RUN) {
+			runs++;
+			ck_assert_int_ge(r.a, 2);
+			covered += r.a;
+		} else {
+			covered++;
+		}
+	}
+	ttft_log_view_close(&v);
+	ck_assert_int_eq(covered, 40);
+	ck_assert_int_eq(runs, 1);
+	ck_assert_int_le(recs, 3); /* the first events make the template */
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s", tu_build_dir(), log);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	cJSON *j = cJSON_Parse(out);
+	ck_assert_ptr_nonnull(j);
+	cJSON *reqs = cJSON_GetObjectItem(j, "requests");
+	ck_assert_int_eq(cJSON_GetArraySize(reqs), 1);
+	cJSON *q = cJSON_GetArrayItem(reqs, 0);
+	ck_assert_msg(cJSON_GetObjectItem(q, "tokens")->valueint == 40, "%s", out);
+	cJSON *itl = cJSON_GetObjectItem(q, "itl_p99_s");
+	ck_assert_msg(cJSON_IsNumber(itl) && itl->valuedouble == 0, "%s", out);
+	cJSON_Delete(j);
+	free(out);
+	unlink(log);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shim_log");
@@ -372,5 +431,6 @@ int main(void)
 	tcase_add_test(t, log_larger_than_its_filesystem);
 	tcase_add_test(t, ttft_run_waits_for_background_children);
 	tcase_add_test(t, a_request_sent_whole_is_one_record);
+	tcase_add_test(t, a_read_of_token_events_is_one_record);
 	return tu_run(s);
 }

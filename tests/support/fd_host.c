@@ -8,6 +8,7 @@
  *   fd_host serve                 serve until killed; prints "port N"
  *   fd_host SCENARIO PORT [ARG]   one client scenario against that server
  *   fd_host SCENARIO              the same against a server of its own
+ *   (burst [N]: the whole response of N token events taken by one recv)
  *
  * The server answers every request with a chunked SSE stream of TOKENS
  * (default 3) vLLM completion events and [DONE]; a path's query may ask for
@@ -217,14 +218,16 @@ static void request(int fd, const char *path)
 /* Read one whole response on fd (chunked, or content-length: 0); returns
  * the token events seen, -1 if the connection ended first. Streams: keeps
  * only a tail across reads, so any length goes. */
-static int response(int fd)
+static int response_by(int fd, size_t most)
 {
 	static const char tok[] = "\"text\":\" t";
 	char buf[8192 + 32];
 	size_t keep = 0;
 	int tokens = 0;
+	if (most > 8192)
+		most = 8192;
 	for (;;) {
-		ssize_t r = read(fd, buf + keep, sizeof buf - 1 - keep);
+		ssize_t r = read(fd, buf + keep, most);
 		if (r <= 0)
 			return -1;
 		size_t n = keep + (size_t)r;
@@ -239,6 +242,11 @@ static int response(int fd)
 		keep = n < 24 ? n : 24;
 		memmove(buf, buf + n - keep, keep);
 	}
+}
+
+static int response(int fd)
+{
+	return response_by(fd, 8192);
 }
 
 static void say(const char *key, long v)
@@ -614,13 +622,50 @@ static int sc_reset(void)
 }
 
 /* A plain streamed request with TOKENS tokens M ms apart (log tests). */
+/* A burst: the whole response of TOKENS (ARG, default 32) events taken by
+ * one recv, once it has all arrived (peeked at, which the shim leaves to
+ * the read that takes the bytes): the shim's one read of many token
+ * events. */
+static int sc_burst(const char *arg)
+{
+	int fd = connect_to(g_port);
+	char path[128];
+	snprintf(path, sizeof path, "/v1/completions?tokens=%d", arg ? atoi(arg) : 32);
+	request(fd, path);
+	static char all[1 << 16];
+	ssize_t n = 0;
+	for (;;) {
+		struct pollfd pf = {fd, POLLIN, 0};
+		poll(&pf, 1, 5000);
+		n = recv(fd, all, sizeof all - 1, MSG_PEEK);
+		if (n <= 0)
+			return 3;
+		all[n] = 0;
+		if (strstr(all, "\r\n0\r\n\r\n"))
+			break;
+		if (n == (ssize_t)sizeof all - 1)
+			return 3;
+		/* more to come: wait for it without spinning */
+		usleep(1000);
+	}
+	say("read", (long)recv(fd, all, (size_t)n, 0));
+	int tokens = 0;
+	for (char *q = all; (q = strstr(q, "\"text\":\" t")); q++)
+		tokens++;
+	say("tokens", tokens);
+	close(fd);
+	return 0;
+}
+
 static int sc_stream(const char *arg)
 {
 	int fd = connect_to(g_port);
 	char path[128];
 	snprintf(path, sizeof path, "/v1/completions?%s", arg ? arg : "tokens=3");
 	request(fd, path);
-	say("tokens", response(fd));
+	/* "&read=N": reads of at most N bytes (a server's key it ignores) */
+	const char *rd = arg ? strstr(arg, "read=") : NULL;
+	say("tokens", response_by(fd, rd ? (size_t)atoi(rd + 5) : 8192));
 	close(fd);
 	return 0;
 }
@@ -710,6 +755,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "reset")) return sc_reset();
 	if (!strcmp(sc, "v4mapped")) return sc_v4mapped();
 	if (!strcmp(sc, "stream")) return sc_stream(arg);
+	if (!strcmp(sc, "burst")) return sc_burst(arg);
 	if (!strcmp(sc, "sigbus")) return sc_sigbus_own(arg);
 	if (!strcmp(sc, "vm")) return sc_vm();
 	fprintf(stderr, "fd_host: unknown scenario '%s'\n", sc);

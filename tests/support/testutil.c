@@ -21,6 +21,20 @@
 void tu_collect(void *ctx, const struct ttft_http_event *ev)
 {
 	struct tu_events *e = ctx;
+	if (ev->kind == TTFT_EV_SSE_TOKEN && (ev->flags & TTFT_F_RUN)) {
+		/* a run of token events one read delivered: the events it
+		 * stands for (as the log's readers take it), body offset
+		 * unknown (0) */
+		ck_assert_int_ge(ev->a, 2);
+		for (int64_t k = 0; k < ev->a; k++) {
+			struct ttft_http_event one = *ev;
+			one.flags = 0;
+			one.a = 0;
+			one.b = ev->b + k;
+			tu_collect(ctx, &one);
+		}
+		return;
+	}
 	ck_assert_uint_lt(e->n, TU_MAXEV);
 	e->ev[e->n] = *ev;
 	size_t tl = ev->text_len < TTFT_REC_TEXT ? ev->text_len : TTFT_REC_TEXT;

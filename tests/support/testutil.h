@@ -21,6 +21,8 @@ struct tu_events {
 	size_t n;
 };
 
+/* Collects one event; a run of token events (TTFT_F_RUN) as the token
+ * events it stands for, as the log's readers take it. */
 void tu_collect(void *ctx, const struct ttft_http_event *ev);
 /* "H T T E D END": one letter-word per event kind, for sequence checks. */
 const char *tu_kinds(const struct tu_events *e, char *buf, size_t len);

@@ -652,11 +652,53 @@ START_TEST(stream_numbers_and_traceparent_per_request)
 }
 END_TEST
 
+/* A record flagged run (log version 4) is read as the token records it
+ * stands for: one plain token, a run of 4 and a plain one give 6 tokens,
+ * the run's at its time (gaps 0 inside it); a count no record may hold is
+ * damage, read as one token. */
+START_TEST(a_run_record_is_its_tokens)
+{
+	tu_tmp_log(g_path, sizeof g_path, "run");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	int64_t T = MS(1000);
+	for (uint32_t q = 0; q < 2; q++) {
+		int64_t t = T + MS(1000) * q;
+		ev(TTFT_EV_REQ_BEGIN, t, 100, c, q, 0, 0, "POST /v1/completions");
+		ev(TTFT_EV_REQ_SENT, t + MS(1), 100, c, q, 200, 0, NULL);
+		ev(TTFT_EV_RESP_HEADERS, t + MS(10), 100, c, q, 200, 0, NULL);
+		ev(TTFT_EV_SSE_TOKEN, t + MS(50), 100, c, q, 0, 0, NULL);
+		ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
+			.kind = TTFT_EV_SSE_TOKEN, .flags = TTFT_F_RUN, .t_ns = t + MS(60),
+			.pid = 100, .tid = 100, .fd = 5, .conn = c, .seq = q,
+			.a = q ? TTFT_RUN_MAX + 1 : 4, .b = 1}));
+		ev(TTFT_EV_SSE_TOKEN, t + MS(100), 100, c, q, 0, q ? 2 : 5, NULL);
+		ev(TTFT_EV_RESP_END, t + MS(101), 100, c, q, 999, q ? 3 : 6, NULL);
+	}
+	ttft_log_close(&g_log);
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	unlink(g_path);
+	ck_assert_uint_eq(a.nreqs, 2);
+	const struct ttft_record *r = &a.reqs[0];
+	ck_assert_uint_eq(r->ntok, 6);
+	ck_assert_int_eq(r->t_first, T + MS(50));
+	for (int k = 1; k < 5; k++)
+		ck_assert_int_eq(r->tok[k], T + MS(60));
+	ck_assert_int_eq(r->tok[5], T + MS(100));
+	ck_assert_uint_eq(a.reqs[1].ntok, 3);
+	ttft_analysis_free(&a);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("analyze");
 	TCase *t = tu_tcase(s, "analyze", 120);
 	tcase_add_test(t, phases_are_exact);
+	tcase_add_test(t, a_run_record_is_its_tokens);
 	tcase_add_test(t, json_shape);
 	tcase_add_test(t, tls_rows);
 	tcase_add_test(t, percentiles);

@@ -372,6 +372,115 @@ START_TEST(token_reads_match_the_byte_machines)
 }
 END_TEST
 
+/* The token events one read delivers whole, after the stream's template
+ * is known, are one event flagged run (a = how many, b = the first's
+ * number, the read's time); the events before, between and after are as
+ * they were, and the tokens they stand for are the byte machine's. */
+static struct tu_events raw;
+
+static void collect_raw(void *ctx, const struct ttft_http_event *e)
+{
+	(void)ctx;
+	ck_assert_uint_lt(raw.n, TU_MAXEV);
+	raw.ev[raw.n++] = *e;
+}
+
+START_TEST(a_read_of_token_events_is_one_run)
+{
+	size_t n;
+	char *r = tu_vllm_stream(0, 0, 1, 8, 1, &n);
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	raw.n = 0;
+	ttft_http_rx_feed(&rx, NULL, r, n, 7, collect_raw, NULL);
+	/* the first two token events are read in full (the first makes
+	 * the template's prefix, the second its suffix), the six after
+	 * them are one run */
+	size_t ntok = 0, runs = 0;
+	int64_t covered = 0;
+	for (size_t j = 0; j < raw.n; j++) {
+		const struct ttft_http_event *e = &raw.ev[j];
+		if (e->kind != TTFT_EV_SSE_TOKEN)
+			continue;
+		ck_assert_int_eq(e->t_ns, 7);
+		ck_assert_int_eq(e->b, covered); /* numbered in order */
+		ntok++;
+		if (e->flags & TTFT_F_RUN) {
+			runs++;
+			ck_assert_int_eq(e->a, 6);
+			covered += e->a;
+		} else {
+			covered++;
+		}
+	}
+	ck_assert_uint_eq(ntok, 3);
+	ck_assert_uint_eq(runs, 1);
+	ck_assert_int_eq(covered, 8);
+	/* expanded, the same events as the byte machine's, in order */
+	char a[256], b[256];
+	struct ttft_http_rx one;
+	ttft_http_rx_init(&one);
+	ev.n = 0;
+	for (size_t i = 0; i < n; i++)
+		feed_rx(&one, NULL, r + i, 1, 7);
+	tu_kinds(&ev, b, sizeof b);
+	ck_assert_str_eq(b, "H T T T T T T T T E N D END");
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	feed_rx(&rx, NULL, r, n, 7);
+	ck_assert_str_eq(tu_kinds(&ev, a, sizeof a), b);
+	/* a read of one token event stays one plain event */
+	ttft_http_rx_init(&rx);
+	const char *second = strstr(strstr(r, "\r\n\r\n"), "\n\n\r\n") + 4;
+	const char *third = strstr(second, "\n\n\r\n") + 4;
+	ttft_http_rx_feed(&rx, NULL, r, (size_t)(second - r), 1, collect_raw, NULL);
+	raw.n = 0;
+	ttft_http_rx_feed(&rx, NULL, second, (size_t)(third - second), 2, collect_raw, NULL);
+	ck_assert_uint_eq(raw.n, 1); /* (the template's suffix made) */
+	ck_assert_uint_eq(raw.ev[0].kind, TTFT_EV_SSE_TOKEN);
+	ck_assert_uint_eq(raw.ev[0].flags, 0);
+	ck_assert_int_eq(raw.ev[0].b, 1);
+	ck_assert_int_eq(raw.ev[0].a, (int64_t)rx.body_bytes);
+	free(r);
+}
+END_TEST
+
+/* A run longer than a record may hold (TTFT_RUN_MAX) is split: a read of
+ * TTFT_RUN_MAX + 1 token events of the template (llama.cpp's native
+ * format, the smallest) gives a run of TTFT_RUN_MAX and one plain event,
+ * numbered on. */
+START_TEST(a_run_is_split_at_what_a_record_holds)
+{
+	static const char hdr[] = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+				  "transfer-encoding: chunked\r\n\r\n";
+	static const char one[] = "24\r\ndata: {\"content\":\"a\",\"stop\":false}\n\n\r\n";
+	size_t n1 = sizeof one - 1, nev = TTFT_RUN_MAX + 1;
+	char *buf = malloc(n1 * nev);
+	ck_assert_ptr_nonnull(buf);
+	for (size_t k = 0; k < nev; k++)
+		memcpy(buf + k * n1, one, n1);
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	raw.n = 0;
+	ttft_http_rx_feed(&rx, NULL, hdr, sizeof hdr - 1, 1, collect_raw, NULL);
+	/* the first two make the template (its prefix, then its suffix) */
+	ttft_http_rx_feed(&rx, NULL, one, n1, 2, collect_raw, NULL);
+	ttft_http_rx_feed(&rx, NULL, one, n1, 3, collect_raw, NULL);
+	raw.n = 0;
+	ttft_http_rx_feed(&rx, NULL, buf, n1 * nev, 4, collect_raw, NULL);
+	ck_assert_uint_eq(raw.n, 2);
+	ck_assert_uint_eq(raw.ev[0].kind, TTFT_EV_SSE_TOKEN);
+	ck_assert_uint_eq(raw.ev[0].flags, TTFT_F_RUN);
+	ck_assert_int_eq(raw.ev[0].a, TTFT_RUN_MAX);
+	ck_assert_int_eq(raw.ev[0].b, 2);
+	ck_assert_uint_eq(raw.ev[1].kind, TTFT_EV_SSE_TOKEN);
+	ck_assert_uint_eq(raw.ev[1].flags, 0);
+	ck_assert_int_eq(raw.ev[1].b, 2 + TTFT_RUN_MAX);
+	ck_assert_int_eq(raw.ev[1].a, (int64_t)rx.body_bytes);
+	free(buf);
+}
+END_TEST
+
 START_TEST(not_http_is_a_desync)
 {
 	struct ttft_http_tx tx;
@@ -567,6 +676,8 @@ int main(void)
 	tcase_add_test(t, truncated_stream_and_eof);
 	tcase_add_test(t, zero_padded_chunk_sizes);
 	tcase_add_test(t, token_reads_match_the_byte_machines);
+	tcase_add_test(t, a_read_of_token_events_is_one_run);
+	tcase_add_test(t, a_run_is_split_at_what_a_record_holds);
 	tcase_add_test(t, not_http_is_a_desync);
 	tcase_add_test(t, random_garbage_never_crashes);
 	tcase_add_test(t, compressed_stream_is_marked_not_read);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ttft_sse.h"
+#include "ttft_tmpl_eq.h"
 #include "testutil.h"
 
 #define MAXEV 64
@@ -564,11 +565,50 @@ START_TEST(random_streams_split_anywhere)
 }
 END_TEST
 
+/* The one-token read's template compare (ttft_tmpl_eq.h), each version
+ * this machine can run: equal spans are equal, and a difference in any one
+ * byte of either span, at any length up to past three 32-byte steps, is
+ * seen; reads stay inside both spans (under ASan, spans at a buffer's
+ * end). */
+START_TEST(template_compare_sees_every_byte)
+{
+	ttft_tmpl_eq_fn fns[2] = {tmpl_eq_plain, tmpl_eq_pick()};
+	enum { MAX = 110 };
+	char *t = malloc(MAX), *a = malloc(MAX), *u = malloc(MAX), *b = malloc(MAX);
+	for (int k = 0; k < MAX; k++)
+		t[k] = u[k] = (char)('a' + k % 23);
+	for (int f = 0; f < 2; f++)
+		for (size_t n = 0; n <= MAX; n += n < 40 ? 1 : 7)
+			for (size_t m = 0; m <= MAX; m += m < 40 ? 1 : 11) {
+				/* the spans end where their buffers do */
+				char *ta = t + MAX - n, *aa = a + MAX - n;
+				char *ub = u + MAX - m, *bb = b + MAX - m;
+				memcpy(aa, ta, n);
+				memcpy(bb, ub, m);
+				ck_assert_int_eq(fns[f](aa, ta, n, bb, ub, m), 1);
+				for (size_t i = 0; i < n; i++) {
+					aa[i] ^= 0x20;
+					ck_assert_msg(!fns[f](aa, ta, n, bb, ub, m),
+						      "fn %d n %zu m %zu: byte %zu of the first", f, n, m, i);
+					aa[i] ^= 0x20;
+				}
+				for (size_t i = 0; i < m; i++) {
+					bb[i] ^= 0x01;
+					ck_assert_msg(!fns[f](aa, ta, n, bb, ub, m),
+						      "fn %d n %zu m %zu: byte %zu of the second", f, n, m, i);
+					bb[i] ^= 0x01;
+				}
+			}
+	free(t), free(a), free(u), free(b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sse");
 	TCase *t = tu_tcase(s, "classify", 120);
 	tcase_add_test(t, completions_text_is_token);
+	tcase_add_test(t, template_compare_sees_every_byte);
 	tcase_add_test(t, chat_role_chunk_is_not_a_token);
 	tcase_add_test(t, reasoning_and_tool_calls_are_tokens);
 	tcase_add_test(t, done_error_usage);

@@ -694,10 +694,19 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 				r->trace_id[0] = 0;
 		}
 		break;
-	case TTFT_EV_SSE_TOKEN:
-		if (ttft_record_add_token(r, e->t_ns) != 0)
-			ps->oom = 1;
+	case TTFT_EV_SSE_TOKEN: {
+		/* flagged run (log version 4): a token events that one read
+		 * delivered, all at its time; a count no read could hold is
+		 * damage, and the record one token */
+		int64_t k = (e->flags & TTFT_F_RUN) && e->a >= 2 &&
+				    e->a <= TTFT_RUN_MAX ? e->a : 1;
+		for (; k > 0; k--)
+			if (ttft_record_add_token(r, e->t_ns) != 0) {
+				ps->oom = 1;
+				break;
+			}
 		break;
+	}
 	case TTFT_EV_SSE_DONE:
 		r->done = 1;
 		break;

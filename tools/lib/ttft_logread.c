@@ -54,12 +54,13 @@ int ttft_log_view_open(struct ttft_log_view *v, const char *path, char *err,
 		close(fd);
 		return -1;
 	}
-	/* Version 2 differs only in the seal (docs/log-format.md). */
-	if ((h.version != TTFT_LOG_VERSION && h.version != 2) ||
+	/* Version 2 differs in the seal, 2 and 3 in records version 4
+	 * added (docs/log-format.md): the tools read all three. */
+	if (h.version < 2 || h.version > TTFT_LOG_VERSION ||
 	    h.rec_size != TTFT_REC_SIZE || h.hdr_size != TTFT_LOG_HDR_SIZE) {
 		snprintf(err, errlen,
 			 "'%s' is a ttftshim log of version %u (record %u "
-			 "bytes); this tool reads versions 2 and %u: use the "
+			 "bytes); this tool reads versions 2 to %u: use the "
 			 "tools of the same build as the shim", path, h.version,
 			 h.rec_size, TTFT_LOG_VERSION);
 		close(fd);
@@ -229,7 +230,7 @@ int ttft_log_view_check(struct ttft_log_view *v, const struct ttft_rec *rec)
 int ttft_log_view_take(struct ttft_log_view *v, struct ttft_rec *dst, const struct ttft_rec *src)
 {
 	/* Relaxed: every thread picks the same function for a version; a
-	 * race only picks it twice. [0]: version 3, [1]: version 2. */
+	 * race only picks it twice. [0]: versions 3 and 4, [1]: version 2. */
 	static ttft_seal_take_fn take[2];
 	int old = v->seal_v2 != 0;
 	ttft_seal_take_fn t = __atomic_load_n(&take[old], __ATOMIC_RELAXED);

@@ -488,25 +488,20 @@ ttft_log_put(struct ttft_log *log, const struct ttft_event *ev)
 	struct ttft_rec *r = ttft_log_reserve_inline(log);
 	if (!r)
 		return 0;
-	/* The slot is ours alone until the seal: plain stores. A field the
-	 * compiler knows to be 0 here is not stored: a fresh slot's is 0. */
-#define TTFT_PUT_(f)                                                     \
-	do {                                                             \
-		if (!__builtin_constant_p(ev->f) || ev->f)               \
-			r->f = ev->f;                                    \
-	} while (0)
-	TTFT_PUT_(kind);
-	TTFT_PUT_(flags);
-	TTFT_PUT_(t_ns);
-	TTFT_PUT_(pid);
-	TTFT_PUT_(tid);
-	TTFT_PUT_(fd);
-	TTFT_PUT_(err);
-	TTFT_PUT_(conn);
-	TTFT_PUT_(a);
-	TTFT_PUT_(b);
-	TTFT_PUT_(seq);
-#undef TTFT_PUT_
+	/* the slot is ours alone until the seal: plain stores (every field
+	 * stored, 0 too: a slot that was not fresh must not be sealed with
+	 * an old value in it) */
+	r->kind = ev->kind;
+	r->flags = ev->flags;
+	r->t_ns = ev->t_ns;
+	r->pid = ev->pid;
+	r->tid = ev->tid;
+	r->fd = ev->fd;
+	r->err = ev->err;
+	r->conn = ev->conn;
+	r->a = ev->a;
+	r->b = ev->b;
+	r->seq = ev->seq;
 	/* The text's other bytes are a fresh slot's zeros (every slot is
 	 * handed out once, from a file that starts as zeros), and so are the
 	 * words past the text's, whose seal terms are 0: not written, not

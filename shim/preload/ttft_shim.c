@@ -767,7 +767,7 @@ static void plain_sent(int fd, struct shim_conn *c, const void *p, size_t n,
 
 /* The usual connection a send goes to: connected (not pending), its first
  * bytes sent and found not TLS. One load and compare for the three bytes
- * (wire_eof is not looked at). */
+ * (the word's fourth is never written, and not looked at). */
 static inline __attribute__((always_inline)) int
 send_usual(const struct shim_conn *c)
 {

@@ -54,11 +54,14 @@ struct shim_conn {
 			uint8_t tls;        /* SHIM_*: TLS ciphertext never
 			                       reaches the sniffer; a tapped
 			                       TLS library feeds it */
-			uint8_t wire_eof;   /* TLS: the socket read returned 0 */
+			uint8_t unused_;    /* never written: the word holds
+			                       only what a send reads */
 		};
 		uint32_t state_word; /* the first three tested at once
 		                        (send_usual) */
 	};
+	uint8_t wire_eof;         /* TLS: the socket read returned 0 (written
+	                             by a receiving thread: not in state_word) */
 	uint8_t unannounced;      /* inherited across exec, not used yet: its
 	                             CONNECT_BEGIN waits for its first use
 	                             (atomic; ttft_inherit.c) */

@@ -655,7 +655,7 @@ END_TEST
 /* A record flagged run (log version 4) is read as the token records it
  * stands for: one plain token, a run of 4 and a plain one give 6 tokens,
  * the run's at its time (gaps 0 inside it); a count no record may hold is
- * damage, read as one token. */
+ * a writer's fault, read as one token and said in the row's note. */
 START_TEST(a_run_record_is_its_tokens)
 {
 	tu_tmp_log(g_path, sizeof g_path, "run");
@@ -689,6 +689,13 @@ START_TEST(a_run_record_is_its_tokens)
 		ck_assert_int_eq(r->tok[k], T + MS(60));
 	ck_assert_int_eq(r->tok[5], T + MS(100));
 	ck_assert_uint_eq(a.reqs[1].ntok, 3);
+	/* the row with the impossible count says so; the other is whole */
+	char note[256];
+	ck_assert(ttft_record_complete(r));
+	ck_assert(!ttft_record_complete(&a.reqs[1]));
+	const char *n = ttft_record_note(&a.reqs[1], note, sizeof note);
+	ck_assert_ptr_nonnull(n);
+	ck_assert_msg(strstr(n, "token count is not known"), "note: %s", n);
 	ttft_analysis_free(&a);
 }
 END_TEST

@@ -697,9 +697,14 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 	case TTFT_EV_SSE_TOKEN: {
 		/* flagged run (log version 4): a token events that one read
 		 * delivered, all at its time; a count no read could hold is
-		 * damage, and the record one token */
-		int64_t k = (e->flags & TTFT_F_RUN) && e->a >= 2 &&
-				    e->a <= TTFT_RUN_MAX ? e->a : 1;
+		 * a writer's fault: the record one token, the row says so */
+		int64_t k = 1;
+		if (e->flags & TTFT_F_RUN) {
+			if (e->a >= 2 && e->a <= TTFT_RUN_MAX)
+				k = e->a;
+			else
+				r->bad_run = 1;
+		}
 		for (; k > 0; k--)
 			if (ttft_record_add_token(r, e->t_ns) != 0) {
 				ps->oom = 1;

@@ -207,7 +207,7 @@ int ttft_record_complete(const struct ttft_record *r)
 	return r->t_end && !r->request_unseen && !(r->end_flags & TTFT_F_TRUNCATED) &&
 	       !r->closed_early &&
 	       !r->sse_error && !r->io_err && !r->desync && !r->cut_by_full_log &&
-	       !r->compressed;
+	       !r->compressed && !r->bad_run;
 }
 
 const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
@@ -238,6 +238,9 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 		snprintf(why, sizeof why, "error event in stream");
 	else if (r->compressed)
 		snprintf(why, sizeof why, "compressed body: tokens not visible");
+	else if (r->bad_run)
+		snprintf(why, sizeof why, "a token record's count was impossible "
+			 "(a writer's fault): the token count is not known");
 	else if (r->closed_early)
 		snprintf(why, sizeof why, "client closed early");
 	else if (!r->t_end)

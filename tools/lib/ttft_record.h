@@ -64,6 +64,9 @@ struct ttft_record {
 	uint8_t preopened;      /* log: the connection sat open and idle before
 	                           this request; TTFT starts at the request  */
 	uint8_t cut_by_full_log;/* log: unfinished when the log filled up    */
+	uint8_t bad_run;        /* log: a token run record whose count no
+	                           read can hold (a writer's fault): read as
+	                           one token, the token count not known      */
 	uint8_t request_unseen; /* log: a response whose request the shim did
 	                           not see (a raw system call, wide-character
 	                           stdio, a program image not traced): no

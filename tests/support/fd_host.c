@@ -271,6 +271,16 @@ static const char file_text[] = "GET /from-a-file HTTP/1.1\r\nHost: x\r\n\r\n";
 /* ---- scenarios ---- */
 
 /* libuv's close: syscall(SYS_close); then the number goes to a file. */
+/* The fixture's token events in what was read: its token texts start
+ * with " t". */
+static int text_tokens(const char *all)
+{
+	int tokens = 0;
+	for (const char *q = all; (q = strstr(q, "\"text\":\" t")); q++)
+		tokens++;
+	return tokens;
+}
+
 static int sc_reuse_raw(void)
 {
 	int fd = connect_to(g_port);
@@ -432,10 +442,7 @@ static int sc_splice(void)
 		n += (size_t)g;
 		all[n] = 0;
 	}
-	int tokens = 0;
-	for (char *q = all; (q = strstr(q, "\"text\":\" t")); q++)
-		tokens++;
-	say("tokens", tokens);
+	say("tokens", text_tokens(all));
 	close(fd);
 	return 0;
 }
@@ -649,10 +656,7 @@ static int sc_burst(const char *arg)
 		usleep(1000);
 	}
 	say("read", (long)recv(fd, all, (size_t)n, 0));
-	int tokens = 0;
-	for (char *q = all; (q = strstr(q, "\"text\":\" t")); q++)
-		tokens++;
-	say("tokens", tokens);
+	say("tokens", text_tokens(all));
 	close(fd);
 	return 0;
 }

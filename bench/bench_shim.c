@@ -298,6 +298,7 @@ static double callgrind(char *const argv[], enum mode mode)
 	vg[k] = NULL;
 	if (run_cmd(vg, mode, NULL, 0) != 0) {
 		fprintf(stderr, "bench_shim: callgrind run of %s failed\n", argv[0]);
+		unlink(outf);
 		exit(1);
 	}
 	FILE *f = fopen(outf, "r");

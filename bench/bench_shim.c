@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -200,6 +201,10 @@ static pid_t serve(const char *kind, int *port, long n)
 		close(ls);
 		return pid;
 	}
+	/* never outlive the driver (one that exits on a failed run) */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(1);
 	int fd = accept(ls, NULL, NULL);
 	if (fd < 0)
 		_exit(1);
@@ -434,6 +439,7 @@ static int probe_instr(const char *token_ms, double *base, double *added)
 		die("pipe");
 	pid_t srv = fork();
 	if (srv == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* as serve's */
 		dup2(pfd[1], 1);
 		close(pfd[0]);
 		close(pfd[1]);
@@ -604,6 +610,14 @@ int main(int argc, char **argv)
 		only_time = argv[2];
 		argc -= 2;
 		argv += 2;
+	}
+	const char *kind = profile ? profile : only ? only : only_time;
+	if (kind && strcmp(kind, "recv") && strcmp(kind, "send") &&
+	    strcmp(kind, "untraced") &&
+	    !(only && (!strcmp(kind, "probe") || !strcmp(kind, "paced")))) {
+		fprintf(stderr, "bench_shim: no row %s (recv, send, untraced%s)\n",
+			kind, only ? ", probe, paced" : "");
+		return 2;
 	}
 	const char *shim = argc > 1 ? argv[1] : "build/libttftshim.so";
 	const char *build = argc > 2 ? argv[2] : "build";

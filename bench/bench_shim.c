@@ -25,6 +25,11 @@
  *        bench_shim --profile recv|send|untraced [SHIM [BUILD_DIR]]
  *            keeps the with-shim callgrind profile as callgrind.bench.KIND
  *            (read it with callgrind_annotate --inclusive=yes)
+ *        bench_shim --profile probe|paced [SHIM [BUILD_DIR]]
+ *            prints the row and keeps its four profiles (without and with
+ *            the shim, 10 and 20 requests) as callgrind.bench.KIND.MODE.N;
+ *            bench/cg_slope.py gives what the shim adds a request, by
+ *            function
  *        bench_shim --instr recv|send|untraced|probe|paced [SHIM [BUILD_DIR]]
  *            prints only that row's instructions (base, added; probe and
  *            paced: the two ttft-probe rows)
@@ -243,6 +248,7 @@ static pid_t serve(const char *kind, int *port, long n)
 static char g_self[4096], g_shim[4096], g_build[4096];
 static int g_have_valgrind, g_have_strace;
 static const char *g_keep; /* --profile: keep the callgrind file here */
+static int g_keep_all;      /* the runs without the shim too (probe rows) */
 
 enum mode { PLAIN, SHIM, STRACE };
 
@@ -314,7 +320,7 @@ static double callgrind(char *const argv[], enum mode mode)
 			total = atof(strchr(line, ':') + 1);
 	if (f)
 		fclose(f);
-	if (g_keep && mode == SHIM)
+	if (g_keep && (mode == SHIM || g_keep_all))
 		rename(outf, g_keep);
 	else
 		unlink(outf);
@@ -461,14 +467,21 @@ static int probe_instr(const char *token_ms, double *base, double *added)
 	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
 	snprintf(probe, sizeof probe, "%s/ttft-probe", g_build);
 	double v[2][2];
+	const char *keep = g_keep;
 	for (int m = 0; m < 2; m++)
 		for (int k = 0; k < 2; k++) {
-			char runs[16];
+			char runs[16], name[96];
 			snprintf(runs, sizeof runs, "%d", 10 * (k + 1));
 			char *argv[] = {probe, "--url", url, "--runs", runs,
 					"--metrics", "off", "-q", NULL};
+			if (keep) { /* --profile: all four, named by what they are */
+				snprintf(name, sizeof name, "%s.%s.%s", keep,
+					 m ? "shim" : "plain", runs);
+				g_keep = name;
+			}
 			v[m][k] = callgrind(argv, m ? SHIM : PLAIN);
 		}
+	g_keep = keep;
 	kill(srv, SIGTERM);
 	waitpid(srv, NULL, 0);
 	fclose(f);
@@ -612,11 +625,11 @@ int main(int argc, char **argv)
 		argv += 2;
 	}
 	const char *kind = profile ? profile : only ? only : only_time;
+	int probe_kind = kind && (!strcmp(kind, "probe") || !strcmp(kind, "paced"));
 	if (kind && strcmp(kind, "recv") && strcmp(kind, "send") &&
-	    strcmp(kind, "untraced") &&
-	    !(only && (!strcmp(kind, "probe") || !strcmp(kind, "paced")))) {
+	    strcmp(kind, "untraced") && !((only || profile) && probe_kind)) {
 		fprintf(stderr, "bench_shim: no row %s (recv, send, untraced%s)\n",
-			kind, only ? ", probe, paced" : "");
+			kind, only || profile ? ", probe, paced" : "");
 		return 2;
 	}
 	const char *shim = argc > 1 ? argv[1] : "build/libttftshim.so";
@@ -633,6 +646,18 @@ int main(int argc, char **argv)
 		static char keep[64];
 		snprintf(keep, sizeof keep, "callgrind.bench.%s", profile);
 		g_keep = keep;
+		if (probe_kind) {
+			if (!g_have_valgrind) {
+				fprintf(stderr, "bench_shim: valgrind is not installed\n");
+				return 1;
+			}
+			g_keep_all = 1;
+			if (probe_row(!strcmp(profile, "paced")) != 0)
+				return 1;
+			printf("%s.{plain,shim}.{10,20} (per function: python3 "
+			       "bench/cg_slope.py %s 10)\n", keep, keep);
+			return 0;
+		}
 		client_run(profile, 2000, SHIM, 0, NULL);
 		printf("%s\n", keep);
 		return 0;

@@ -102,6 +102,25 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 	}
 }
 
+/* A status line l[0..len) whole in one read (up to its LF, its CR
+ * counted): what the byte machine below makes of the same bytes at the
+ * LF (it stops at a seventh byte that is not "HTTP/1.", which is no
+ * status line either). 0: not a status line. */
+static int status_line(struct ttft_http_rx *rx, const char *l, size_t len)
+{
+	if (len < 12 || memcmp(l, "HTTP/1.", 7) != 0 || l[8] != ' ')
+		return 0;
+	int st = 0;
+	for (int k = 9; k < 12; k++) {
+		if (l[k] < '0' || l[k] > '9')
+			return 0;
+		st = st * 10 + (l[k] - '0');
+	}
+	rx->status = (uint16_t)st;
+	rx->st = RX_HEADERS;
+	return 1;
+}
+
 /* The bytes [i, n) of a read, by the state machines. Returns where it
  * stopped: n, or earlier at a chunk boundary of a chunked body (after
  * some bytes were used) where the caller's whole-chunk path goes on. */
@@ -113,6 +132,19 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 		char c = p[i];
 		switch (rx->st) {
 		case RX_STATUS:
+			if (rx->slen == 0 && c != '\r' && c != '\n') {
+				/* a status line whole in this read, read in place:
+				 * the verdict the bytes below reach at its LF */
+				const char *l = p + i, *lf = scan_lf(p, l, p + n);
+				if (lf < p + n) {
+					if (!status_line(rx, l, (size_t)(lf - l))) {
+						rx_desync(rx, TTFT_DESYNC_BAD_STATUS);
+						return n;
+					}
+					i = (size_t)(lf + 1 - p);
+					continue;
+				}
+			}
 			i++;
 			if (rx->slen == 0 && (c == '\r' || c == '\n'))
 				continue;

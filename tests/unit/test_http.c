@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "ttft_http_int.h"
 
 static struct tu_events ev;
 
@@ -662,6 +663,235 @@ START_TEST(traceparent_is_kept_at_every_split)
 }
 END_TEST
 
+/* ---- header lines: the word-at-a-time reader against the byte one ---- */
+
+/* The reader as it was, a byte at a time: the reference. */
+static char ref_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+static int ref_ieq(const char *s, const char *lit, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ref_lower(s[i]) != lit[i])
+			return 0;
+	return 1;
+}
+
+static int ref_icontains(const char *s, size_t n, const char *lit, size_t k)
+{
+	for (size_t i = 0; i + k <= n; i++)
+		if (ref_ieq(s + i, lit, k))
+			return 1;
+	return 0;
+}
+
+static int ref_traceparent(const char *v, size_t n)
+{
+	if (n < 55 || (n > 55 && v[55] != '-' && v[55] != ' ' && v[55] != '\t'))
+		return 0;
+	for (size_t i = 0; i < 55; i++) {
+		char c = v[i];
+		int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+		if (i == 2 || i == 35 || i == 52 ? c != '-' : !hex)
+			return 0;
+	}
+	return 1;
+}
+
+static void ref_header_line(const char *h, size_t n, struct hdr_info *hi)
+{
+	const char *colon = memchr(h, ':', n);
+	if (!colon)
+		return;
+	size_t k = (size_t)(colon - h);
+	const char *v = colon + 1, *e = h + n;
+	while (v < e && (*v == ' ' || *v == '\t'))
+		v++;
+	size_t vn = (size_t)(e - v);
+	if (k == 14 && ref_ieq(h, "content-length", 14)) {
+		uint64_t x = 0;
+		int digits = 0;
+		for (; v < e && *v >= '0' && *v <= '9' && digits < 19; v++, digits++)
+			x = x * 10 + (uint64_t)(*v - '0');
+		if (digits) {
+			hi->length = x;
+			hi->has_len = 1;
+		}
+	} else if (k == 17 && ref_ieq(h, "transfer-encoding", 17)) {
+		hi->chunked = (uint8_t)ref_icontains(v, vn, "chunked", 7);
+	} else if (k == 12 && ref_ieq(h, "content-type", 12)) {
+		hi->sse = (uint8_t)ref_icontains(v, vn, "text/event-stream", 17);
+	} else if (k == 16 && ref_ieq(h, "content-encoding", 16)) {
+		hi->compressed = vn && !(vn >= 8 && ref_ieq(v, "identity", 8) &&
+					 (vn == 8 || v[8] == ' ' || v[8] == ','));
+	} else if (k == 11 && ref_ieq(h, "traceparent", 11) && ref_traceparent(v, vn)) {
+		hi->traceparent = v;
+	} else if (k == 6 && ref_ieq(h, "expect", 6)) {
+		hi->expect = (uint8_t)ref_icontains(v, vn, "100-continue", 12);
+	}
+}
+
+static long g_lines_checked;
+
+/* The line in its own allocation (a read past it is ASan's report), read
+ * by both; every field the same. */
+static void same_reading(const char *line, size_t n)
+{
+	char *h = malloc(n ? n : 1);
+	ck_assert_ptr_nonnull(h);
+	memcpy(h, line, n);
+	struct hdr_info a = {0}, b = {0};
+	ref_header_line(h, n, &a);
+	ttft_http_header_line_(h, n, &b);
+	ck_assert_msg(a.length == b.length && a.has_len == b.has_len &&
+		      a.chunked == b.chunked && a.sse == b.sse &&
+		      a.compressed == b.compressed && a.expect == b.expect &&
+		      a.traceparent == b.traceparent,
+		      "\"%.*s\": len %d/%d chunked %d/%d sse %d/%d enc %d/%d "
+		      "expect %d/%d tp %d/%d", (int)n, line, a.has_len, b.has_len,
+		      a.chunked, b.chunked, a.sse, b.sse, a.compressed, b.compressed,
+		      a.expect, b.expect, a.traceparent != NULL, b.traceparent != NULL);
+	free(h);
+	g_lines_checked++;
+}
+
+/* Every byte of the line, in turn, as each of the 256 values. */
+static void every_byte_every_value(const char *line)
+{
+	size_t n = strlen(line);
+	char buf[256];
+	ck_assert_uint_lt(n, sizeof buf);
+	memcpy(buf, line, n);
+	same_reading(buf, n);
+	for (size_t i = 0; i < n; i++) {
+		char keep = buf[i];
+		for (int c = 0; c < 256; c++) {
+			buf[i] = (char)c;
+			same_reading(buf, n);
+		}
+		buf[i] = keep;
+	}
+}
+
+START_TEST(header_lines_read_as_byte_by_byte)
+{
+	static const char *const lines[] = {
+		"Content-Length: 1234",
+		"content-length:42",
+		"CONTENT-LENGTH: 18446744073709551615999",
+		"Transfer-Encoding: chunked",
+		"transfer-encoding: gzip, CHUNKED",
+		"Content-Type: text/event-stream; charset=utf-8",
+		"content-type:TEXT/EVENT-STREAM",
+		"Content-Type: application/json; x=text/event-strea",
+		"Content-Encoding: gzip",
+		"content-encoding: identity",
+		"Content-Encoding: IDENTITY, gzip",
+		"content-encoding: identity ",
+		"traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+		"Traceparent:\t00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x",
+		"TRACEPARENT: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 ",
+		"traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0",
+		"Expect: 100-continue",
+		"expect:100-CONTINUE",
+		"Exp: 1",
+		"Host: 127.0.0.1:8000",
+		"content-length",
+		"c:",
+	};
+	long want = 5;
+	for (size_t k = 0; k < sizeof lines / sizeof *lines; k++) {
+		every_byte_every_value(lines[k]);
+		want += 1 + 256 * (long)strlen(lines[k]) + (long)strlen(lines[k]) + 1;
+	}
+	/* every length of every line, every prefix a line cut short */
+	for (size_t k = 0; k < sizeof lines / sizeof *lines; k++)
+		for (size_t n = 0; n <= strlen(lines[k]); n++)
+			same_reading(lines[k], n);
+	/* the dash positions against the bytes that 0x20 would make a dash
+	 * ('\r' | 0x20 is '-'), the letters against their case partners */
+	const char *tricky[] = {"content\rlength: 5", "transfer\rencoding: chunked",
+				"CONTENT\x0dTYPE: text/event-stream",
+				"content-type: text\x0f" "event-stream",
+				"Expect: 100\x0d" "continue"};
+	for (size_t k = 0; k < sizeof tricky / sizeof *tricky; k++) {
+		struct hdr_info hi = {0};
+		ttft_http_header_line_(tricky[k], strlen(tricky[k]), &hi);
+		ck_assert_msg(!hi.has_len && !hi.chunked && !hi.sse && !hi.expect,
+			      "%s read as a known header", tricky[k]);
+		same_reading(tricky[k], strlen(tricky[k]));
+	}
+	ck_assert_int_eq(g_lines_checked, want);
+}
+END_TEST
+
+/* The response's events, the same whole in one read as a byte at a time
+ * (which never reads a line in place); times aside: a byte's read is its
+ * own there. */
+static void same_events_whole_and_bytewise(const char *r, size_t n)
+{
+	static struct tu_events whole;
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	whole.n = 0;
+	char *copy = malloc(n);
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, r, n);
+	ttft_http_rx_feed(&rx, NULL, copy, n, 1, tu_collect, &whole);
+	ttft_http_rx_eof(&rx, 2, tu_collect, &whole);
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	for (size_t i = 0; i < n; i++)
+		feed_rx(&rx, NULL, copy + i, 1, 1);
+	ttft_http_rx_eof(&rx, 2, tu_collect, &ev);
+	free(copy);
+	ck_assert_msg(whole.n == ev.n, "\"%.20s\": %zu events whole, %zu bytewise",
+		      r, whole.n, ev.n);
+	for (size_t k = 0; k < ev.n; k++)
+		ck_assert_msg(whole.ev[k].kind == ev.ev[k].kind &&
+			      whole.ev[k].flags == ev.ev[k].flags &&
+			      whole.ev[k].a == ev.ev[k].a && whole.ev[k].b == ev.ev[k].b,
+			      "\"%.20s\": event %zu differs", r, k);
+}
+
+START_TEST(status_lines_whole_read_as_bytewise)
+{
+	static const char *const status[] = {
+		"HTTP/1.1 200 OK\r\n", "HTTP/1.0 404 Not Found\r\n", "HTTP/1.1 200\r\n",
+		"HTTP/1.1 204 No Content\n", "\r\n\r\nHTTP/1.1 503 x\r\n",
+		"HTTP/1.1 20 OK\r\n", "HTTP/1.1 2x0 OK\r\n", "HTTP/2 200 OK\r\n",
+		"HTTX/1.1 200 OK\r\n", "HTTP/1.1  200 OK\r\n", "HTTP/1.120 OK\r\n",
+		"HTTP/1.1 200", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Made\r\n",
+		"HTTP/1.1 101 Switching\r\n", "HTTP\r\n", "\n",
+	};
+	static const char rest[] = "content-length: 3\r\n\r\nabc";
+	char buf[256], one[256];
+	for (size_t k = 0; k < sizeof status / sizeof *status; k++) {
+		int n = snprintf(buf, sizeof buf, "%s%s", status[k], rest);
+		same_events_whole_and_bytewise(buf, (size_t)n);
+		/* every byte of the status line as each of 256 values */
+		size_t sl = strlen(status[k]);
+		for (size_t i = 0; i < sl; i++)
+			for (int c = 0; c < 256; c++) {
+				memcpy(one, buf, (size_t)n);
+				one[i] = (char)c;
+				same_events_whole_and_bytewise(one, (size_t)n);
+			}
+	}
+	/* and the usual one reads as a response with its status */
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	snprintf(buf, sizeof buf, "HTTP/1.1 418 Teapot\r\n%s", rest);
+	feed_rx(&rx, NULL, buf, strlen(buf), 1);
+	char kinds[64];
+	ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds), "H END");
+	ck_assert_int_eq(ev.ev[0].a, 418);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http");
@@ -684,5 +914,7 @@ int main(void)
 	tcase_add_test(t, server_numbers_follow_their_event);
 	tcase_add_test(t, headers_any_case_any_split);
 	tcase_add_test(t, traceparent_is_kept_at_every_split);
+	tcase_add_test(t, header_lines_read_as_byte_by_byte);
+	tcase_add_test(t, status_lines_whole_read_as_bytewise);
 	return tu_run(s);
 }

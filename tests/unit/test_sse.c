@@ -603,11 +603,75 @@ START_TEST(template_compare_sees_every_byte)
 }
 END_TEST
 
+/* What an event came to: its class letters and the numbers it had. */
+static unsigned outcome(const char *ev, char *seq, size_t len)
+{
+	struct got g;
+	snprintf(seq, len, "%s", classify(ev, 0, &g));
+	return g.n && (g.flags[0] & TTFT_SSE_F_NUMS) ? g.nums[0].have : 0;
+}
+
+/* Every byte of every key that decides an event, changed (case flipped,
+ * low bit flipped): the event is no longer what it was. The keys are
+ * compared by words (key_id); a word compare that skipped a byte would
+ * still match. */
+START_TEST(every_byte_of_a_key_counts)
+{
+	static const char *const evs[] = {
+		"{\"choices\":[{\"text\":\"x\"}]}",
+		"{\"choices\":[{\"delta\":{\"content\":\"x\"}}]}",
+		"{\"choices\":[{\"delta\":{\"reasoning_content\":\"x\"}}]}",
+		"{\"choices\":[{\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\"x\"}}]}}]}",
+		"{\"usage\":{\"prompt_tokens\":8,\"completion_tokens\":16}}",
+		"{\"usage\":{\"prompt_tokens_details\":{\"cached_tokens\":7}}}",
+		"{\"timings\":{\"prompt_n\":1,\"prompt_ms\":8.4,\"predicted_n\":8,"
+		"\"predicted_ms\":47.8,\"cache_n\":7}}",
+		"{\"type\":\"response.output_text.delta\",\"delta\":\"x\"}",
+		"{\"error\":{\"message\":\"x\"}}",
+	};
+	long changed = 0;
+	for (size_t i = 0; i < sizeof evs / sizeof *evs; i++) {
+		char ev[512], seq0[64], seq[64];
+		int n = snprintf(ev, sizeof ev, "data: %s\n\n", evs[i]);
+		unsigned have0 = outcome(ev, seq0, sizeof seq0);
+		ck_assert_msg(strcmp(seq0, "E") || have0, "%s decides nothing", evs[i]);
+		for (int k = 6; k < n; k++) {
+			/* a key: a string followed by ':' */
+			if (ev[k] != '"' || ev[k - 1] == ':')
+				continue;
+			const char *q = strchr(ev + k + 1, '"');
+			if (!q || q[1] != ':')
+				continue;
+			size_t klen = (size_t)(q - (ev + k + 1));
+			char key[64];
+			snprintf(key, sizeof key, "%.*s", (int)klen, ev + k + 1);
+			for (size_t j = 0; j < klen; j++)
+				for (int flip = 0; flip < 2; flip++) {
+					char m[512];
+					memcpy(m, ev, (size_t)n + 1);
+					m[k + 1 + (int)j] ^= flip ? 0x20 : 0x01;
+					unsigned have = outcome(m, seq, sizeof seq);
+					/* an error's message and a Responses
+					 * event's type decide nothing here */
+					if (!strcmp(key, "message") || !strcmp(key, "type"))
+						continue;
+					ck_assert_msg(strcmp(seq, seq0) || have != have0,
+						      "%s: key %s byte %zu changed, same "
+						      "outcome %s", evs[i], key, j, seq);
+					changed++;
+				}
+		}
+	}
+	ck_assert_int_eq(changed, 2 * 236); /* the 236 bytes of the deciding keys */
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sse");
 	TCase *t = tu_tcase(s, "classify", 120);
 	tcase_add_test(t, completions_text_is_token);
+	tcase_add_test(t, every_byte_of_a_key_counts);
 	tcase_add_test(t, template_compare_sees_every_byte);
 	tcase_add_test(t, chat_role_chunk_is_not_a_token);
 	tcase_add_test(t, reasoning_and_tool_calls_are_tokens);

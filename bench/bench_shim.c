@@ -33,12 +33,13 @@
  *        bench_shim --instr recv|send|untraced|probe|paced [SHIM [BUILD_DIR]]
  *            prints only that row's instructions (base, added; probe and
  *            paced: the two ttft-probe rows)
- *        bench_shim --time recv|send|untraced [SHIM [BUILD_DIR]]
- *            prints only that row's times
+ *        bench_shim --time recv|send|exchange|untraced [--polling-peer] [SHIM [BUILD_DIR]]
+ *            prints only that row's times; --polling-peer: the server
+ *            polls instead of sleeping (g_polling_peer)
  *        bench_shim --pages
  *            prints only what the kernel adds to a record in fresh log
  *            pages (log_page_ns)
- * Internal: bench_shim client recv|send|untraced PORT N [TIMED]
+ * Internal: bench_shim client recv|send|exchange|untraced PORT N [TIMED]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -73,6 +74,10 @@ static const char g_stream_req[] =
 	"POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 static const char g_small_req[] =
 	"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n";
+
+/* The exchange row's response: a whole one, as short as HTTP has. */
+static const char g_small_resp[] =
+	"HTTP/1.1 204 No Content\r\nserver: uvicorn\r\n\r\n";
 
 static char g_chunk[512];
 static size_t g_chunk_len;
@@ -161,6 +166,24 @@ static int client(const char *kind, int port, long n, int timed)
 		t1 = now_ns();
 		c1 = cpu_ns();
 		close(fd);
+	} else if (!strcmp(kind, "exchange")) {
+		/* A request, then its response, as HTTP clients send: only
+		 * the send is timed. The peer sleeps until each request comes,
+		 * with the shim or without (in the send row, a peer that
+		 * drains back-to-back sends is woken more often when the
+		 * client is slower, and that wake-up is the client's work). */
+		int fd = client_connect(port);
+		size_t len = sizeof g_small_req - 1, rl = sizeof g_small_resp - 1;
+		for (long i = 0; i < n; i++) {
+			int64_t c = cpu_ns(), t = now_ns();
+			if (send(fd, g_small_req, len, 0) != (ssize_t)len)
+				die("send");
+			t1 += now_ns() - t;
+			c1 += cpu_ns() - c;
+			if (recv(fd, buf, rl, MSG_WAITALL) != (ssize_t)rl)
+				die("recv response");
+		}
+		close(fd);
 	} else if (!strcmp(kind, "recv")) {
 		int fd = client_connect(port);
 		if (send(fd, g_stream_req, sizeof g_stream_req - 1, 0) < 0)
@@ -188,6 +211,15 @@ static int client(const char *kind, int port, long n, int timed)
 
 /* ---- the server: a child of the driver, never measured ---- */
 
+/* --polling-peer: the server reads without blocking, in a loop, instead
+ * of sleeping in recv until data comes. A peer that sleeps between the
+ * client's back-to-back sends is woken by one send in so many, and how
+ * many depends on how fast the client is: a client slowed by the shim
+ * wakes it more often, and each wake-up is the kernel's work in the
+ * client's send. A polling peer takes that out, to show the shim's own
+ * time (it needs a core of its own). */
+static int g_polling_peer;
+
 static pid_t serve(const char *kind, int *port, long n)
 {
 	int ls = socket(AF_INET, SOCK_STREAM, 0);
@@ -214,7 +246,16 @@ static pid_t serve(const char *kind, int *port, long n)
 	if (fd < 0)
 		_exit(1);
 	char buf[65536];
-	if (!strcmp(kind, "recv")) {
+	if (!strcmp(kind, "exchange")) {
+		size_t len = sizeof g_small_req - 1, rl = sizeof g_small_resp - 1;
+		for (long i = 0; i < n; i++) {
+			if (recv(fd, buf, len, MSG_WAITALL) != (ssize_t)len)
+				_exit(1);
+			memcpy(buf, g_small_resp, rl);
+			if (full_io(fd, buf, rl, 1) != 0)
+				_exit(1);
+		}
+	} else if (!strcmp(kind, "recv")) {
 		size_t got = 0, want = sizeof g_stream_req - 1;
 		while (got < want) {
 			ssize_t k = recv(fd, buf + got, want - got, 0);
@@ -237,6 +278,15 @@ static pid_t serve(const char *kind, int *port, long n)
 				_exit(1);
 			left -= (long)k;
 		}
+	}
+	if (g_polling_peer) {
+		/* --polling-peer: never asleep, so no send wakes it */
+		for (;;) {
+			ssize_t k = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+			if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+				break;
+		}
+		_exit(0);
 	}
 	while (recv(fd, buf, sizeof buf, 0) > 0)
 		;
@@ -406,7 +456,9 @@ static void timed(const char *kind, struct timing *t)
 	/* The plain and shim runs are short: more calls, so a round is long
 	 * enough that a neighbour's burst is a small part of it. */
 	int untraced = !strcmp(kind, "untraced");
-	long n = untraced ? 10 * TIMED_N : TIMED_N;
+	/* an exchange is a round trip (and eight stops under strace) */
+	int exchange = !strcmp(kind, "exchange");
+	long n = untraced ? 10 * TIMED_N : exchange ? TIMED_N / 5 : TIMED_N;
 	long mul = untraced ? 1 : TIMED_MUL;
 	double pl[ROUNDS], sh[ROUNDS], sd[ROUNDS], sc[ROUNDS], st[ROUNDS];
 	for (int r = 0; r < ROUNDS; r++) {
@@ -621,15 +673,23 @@ int main(int argc, char **argv)
 		return pg < 0;
 	} else if (argc > 2 && !strcmp(argv[1], "--time")) {
 		only_time = argv[2];
+		if (argc > 3 && !strcmp(argv[3], "--polling-peer")) {
+			g_polling_peer = 1;
+			argc--;
+			argv++;
+		}
 		argc -= 2;
 		argv += 2;
 	}
 	const char *kind = profile ? profile : only ? only : only_time;
 	int probe_kind = kind && (!strcmp(kind, "probe") || !strcmp(kind, "paced"));
+	int exchange_kind = kind && !strcmp(kind, "exchange");
 	if (kind && strcmp(kind, "recv") && strcmp(kind, "send") &&
-	    strcmp(kind, "untraced") && !((only || profile) && probe_kind)) {
+	    strcmp(kind, "untraced") && !((only || profile) && probe_kind) &&
+	    !(only_time && exchange_kind)) {
 		fprintf(stderr, "bench_shim: no row %s (recv, send, untraced%s)\n",
-			kind, only || profile ? ", probe, paced" : "");
+			kind, only || profile ? ", probe, paced"
+			      : only_time ? ", exchange" : "");
 		return 2;
 	}
 	const char *shim = argc > 1 ? argv[1] : "build/libttftshim.so";
@@ -679,20 +739,25 @@ int main(int argc, char **argv)
 		struct timing t;
 		timed(only_time, &t);
 		machine();
-		printf("%s: ns base %.1f, shim %.1f, added %+.1f wall %+.1f cpu, "
-		       "strace %+.0f wall\n", only_time, t.plain, t.shim, t.shim_add,
-		       t.shim_cpu_add, t.strace_add);
+		printf("%s%s: ns base %.1f, shim %.1f, added %+.1f wall %+.1f cpu, "
+		       "strace %+.0f wall\n", only_time,
+		       g_polling_peer ? " (polling peer)" : "", t.plain, t.shim,
+		       t.shim_add, t.shim_cpu_add, t.strace_add);
 		return 0;
 	}
-	static const char *const kinds[] = {"recv", "send", "untraced"};
+	/* the exchange row: the send row's call, timed between requests and
+	 * their responses (its instructions are the send row's) */
+	static const char *const kinds[] = {"recv", "send", "exchange", "untraced"};
 	static const char *const label[] = {
 		"traced recv, one SSE token event", "traced send, whole request",
-		"untraced fd call (pipe)"};
-	double ins[3] = {0}, base[3] = {0};
-	struct timing tm[3];
-	for (int i = 0; i < 3; i++) {
-		if (g_have_valgrind)
-			ins[i] = added_instr(kinds[i], i == 2 ? 20000 : 2000, &base[i]);
+		"  the same, request then response", "untraced fd call (pipe)"};
+	enum { NROW = 4, UNTRACED = 3, EXCHANGE = 2 };
+	double ins[NROW] = {0}, base[NROW] = {0};
+	struct timing tm[NROW];
+	for (int i = 0; i < NROW; i++) {
+		if (g_have_valgrind && i != EXCHANGE)
+			ins[i] = added_instr(kinds[i], i == UNTRACED ? 20000 : 2000,
+					     &base[i]);
 		timed(kinds[i], &tm[i]);
 	}
 	machine();
@@ -702,14 +767,17 @@ int main(int argc, char **argv)
 	printf("%-34s %11s %11s %9s %9s %9s %9s %11s %9s %9s\n", "per call",
 	       "instr base", "instr added", "ns base", "ns shim", "ns added",
 	       "cpu added", "ns strace+", "x (cpu)", "x (wall)");
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < NROW; i++) {
 		char ib[24] = "n/a", ia[24] = "n/a", st[24] = "n/a";
 		char rc[24] = "n/a", rw[24] = "n/a";
-		if (g_have_valgrind) {
+		if (g_have_valgrind && i != EXCHANGE) {
 			snprintf(ib, sizeof ib, "%.0f", base[i]);
 			snprintf(ia, sizeof ia, "%+.0f", ins[i]);
+		} else if (g_have_valgrind) {
+			snprintf(ib, sizeof ib, "%.0f", base[1]);
+			snprintf(ia, sizeof ia, "%+.0f", ins[1]);
 		}
-		if (g_have_strace && i < 2) {
+		if (g_have_strace && i != UNTRACED) {
 			snprintf(st, sizeof st, "%+.0f", tm[i].strace_add);
 			ratio(rc, sizeof rc, tm[i].strace_add, tm[i].shim_cpu_add);
 			ratio(rw, sizeof rw, tm[i].strace_add, tm[i].shim_add);
@@ -737,7 +805,11 @@ int main(int argc, char **argv)
 	       "~20-60 a read). time: medians over %d interleaved rounds (%d calls "
 	       "plain and with the shim, %d under strace); cpu added: the client "
 	       "thread's CPU time; x (cpu): strace's added wall time over the "
-	       "shim's added CPU time, x (wall): over its added wall time\n",
-	       ROUNDS, TIMED_MUL * TIMED_N, TIMED_N);
+	       "shim's added CPU time, x (wall): over its added wall time; "
+	       "request then response: each send timed alone, %d exchanges "
+	       "plain and with the shim, %d under strace, the peer asleep until "
+	       "each request, its instructions the send row's\n",
+	       ROUNDS, TIMED_MUL * TIMED_N, TIMED_N, TIMED_MUL * TIMED_N / 5,
+	       TIMED_N / 5);
 	return 0;
 }

@@ -51,8 +51,8 @@ SCANNER(scan_lit, mask_lit, c == ',' || c == '}' || c == ']' || c <= ' ')
 
 /* ---- keys ---- */
 
-/* k[0..n) is lit (n bytes of it): words, the last ending at n (bytes in
- * two are compared twice); two 4-byte halves below 8. n is a constant
+/* k[0..n) is lit (n >= 4 bytes of it): words, the last ending at n (bytes
+ * in two are compared twice); two 4-byte halves below 8. n is a constant
  * of key_id's switch, so each compare is a few loads and one test (the
  * memcmp calls they replace cost ~30 a key). */
 static inline __attribute__((always_inline)) int

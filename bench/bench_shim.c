@@ -33,9 +33,11 @@
  *        bench_shim --instr recv|send|untraced|probe|paced [SHIM [BUILD_DIR]]
  *            prints only that row's instructions (base, added; probe and
  *            paced: the two ttft-probe rows)
- *        bench_shim --time recv|send|exchange|untraced [--polling-peer] [SHIM [BUILD_DIR]]
- *            prints only that row's times; --polling-peer: the server
- *            polls instead of sleeping (g_polling_peer)
+ *        bench_shim --time recv|send|exchange|untraced [SHIM [BUILD_DIR]]
+ *            prints only that row's times
+ *        bench_shim --time send --polling-peer [SHIM [BUILD_DIR]]
+ *            the send row with a server that polls instead of sleeping
+ *            (g_polling_peer)
  *        bench_shim --pages
  *            prints only what the kernel adds to a record in fresh log
  *            pages (log_page_ns)
@@ -348,7 +350,13 @@ static int run_cmd(char *const argv[], enum mode mode, char *out, size_t outlen)
 static double callgrind(char *const argv[], enum mode mode)
 {
 	char outf[160], opt[200];
-	snprintf(outf, sizeof outf, "/tmp/bench_shim.%d.cg", (int)getpid());
+	/* a kept profile is written under its own name, in the working
+	 * directory (no rename from /tmp, which may be another file system) */
+	int keep = g_keep && (mode == SHIM || g_keep_all);
+	if (keep)
+		snprintf(outf, sizeof outf, "%s", g_keep);
+	else
+		snprintf(outf, sizeof outf, "/tmp/bench_shim.%d.cg", (int)getpid());
 	snprintf(opt, sizeof opt, "--callgrind-out-file=%s", outf);
 	char *vg[32] = {"valgrind", "--tool=callgrind", opt, "-q", NULL};
 	int k = 4;
@@ -370,9 +378,7 @@ static double callgrind(char *const argv[], enum mode mode)
 			total = atof(strchr(line, ':') + 1);
 	if (f)
 		fclose(f);
-	if (g_keep && (mode == SHIM || g_keep_all))
-		rename(outf, g_keep);
-	else
+	if (!keep)
 		unlink(outf);
 	if (total < 0) {
 		fprintf(stderr, "bench_shim: no totals in callgrind output\n");
@@ -449,7 +455,15 @@ static double median(double *v, int n)
  * cost is work on the calling thread, so its CPU time is its cost with less
  * of the machine's noise; strace's is the tracer's stops and context
  * switches, which the client's CPU time does not hold, so it is wall time. */
-struct timing { double plain, shim, shim_add, shim_cpu_add, strace_add; };
+struct timing {
+	double plain, shim, shim_add, shim_cpu_add, strace_add;
+	/* the rounds' spread of the shim's added time (median absolute
+	 * deviation), wall and CPU: an added time no larger is noise */
+	double shim_add_mad, shim_cpu_add_mad;
+};
+
+/* The median absolute deviation of v[0..n) from m (v is reordered). */
+static double mad(double *v, int n, double m);
 
 static void timed(const char *kind, struct timing *t)
 {
@@ -483,6 +497,15 @@ static void timed(const char *kind, struct timing *t)
 	t->shim_add = median(sd, ROUNDS);
 	t->shim_cpu_add = median(sc, ROUNDS);
 	t->strace_add = median(st, ROUNDS);
+	t->shim_add_mad = mad(sd, ROUNDS, t->shim_add);
+	t->shim_cpu_add_mad = mad(sc, ROUNDS, t->shim_cpu_add);
+}
+
+static double mad(double *v, int n, double m)
+{
+	for (int i = 0; i < n; i++)
+		v[i] = v[i] > m ? v[i] - m : m - v[i];
+	return median(v, n);
 }
 
 /* ttft-probe per streamed request, under callgrind, against the fixture
@@ -636,12 +659,16 @@ static void machine(void)
 }
 
 /* "how many times" a over b, or why there is no number. */
-static void ratio(char *out, size_t len, double a, double b)
+/* "how many times" a over b, or why there is no number: b not above 0,
+ * or not above its rounds' spread (a ratio to noise is no measurement). */
+static void ratio(char *out, size_t len, double a, double b, double spread)
 {
-	if (b > 0)
-		snprintf(out, len, "%.0f", a / b);
-	else
+	if (b <= 0)
 		snprintf(out, len, "n/a (<=0)");
+	else if (b <= spread)
+		snprintf(out, len, "n/a (noise)");
+	else
+		snprintf(out, len, "%.0f", a / b);
 }
 
 static int have(const char *prog)
@@ -674,6 +701,12 @@ int main(int argc, char **argv)
 	} else if (argc > 2 && !strcmp(argv[1], "--time")) {
 		only_time = argv[2];
 		if (argc > 3 && !strcmp(argv[3], "--polling-peer")) {
+			if (strcmp(only_time, "send")) {
+				fprintf(stderr, "bench_shim: --polling-peer is for the "
+					"send row (the one whose peer drains "
+					"back-to-back sends)\n");
+				return 2;
+			}
 			g_polling_peer = 1;
 			argc--;
 			argv++;
@@ -739,10 +772,11 @@ int main(int argc, char **argv)
 		struct timing t;
 		timed(only_time, &t);
 		machine();
-		printf("%s%s: ns base %.1f, shim %.1f, added %+.1f wall %+.1f cpu, "
-		       "strace %+.0f wall\n", only_time,
+		printf("%s%s: ns base %.1f, shim %.1f, added %+.1f wall %+.1f cpu "
+		       "(rounds' spread %.1f, %.1f), strace %+.0f wall\n", only_time,
 		       g_polling_peer ? " (polling peer)" : "", t.plain, t.shim,
-		       t.shim_add, t.shim_cpu_add, t.strace_add);
+		       t.shim_add, t.shim_cpu_add, t.shim_add_mad,
+		       t.shim_cpu_add_mad, t.strace_add);
 		return 0;
 	}
 	/* the exchange row: the send row's call, timed between requests and
@@ -779,8 +813,10 @@ int main(int argc, char **argv)
 		}
 		if (g_have_strace && i != UNTRACED) {
 			snprintf(st, sizeof st, "%+.0f", tm[i].strace_add);
-			ratio(rc, sizeof rc, tm[i].strace_add, tm[i].shim_cpu_add);
-			ratio(rw, sizeof rw, tm[i].strace_add, tm[i].shim_add);
+			ratio(rc, sizeof rc, tm[i].strace_add, tm[i].shim_cpu_add,
+			      tm[i].shim_cpu_add_mad);
+			ratio(rw, sizeof rw, tm[i].strace_add, tm[i].shim_add,
+			      tm[i].shim_add_mad);
 		}
 		printf("%-34s %11s %11s %9.1f %9.1f %+9.1f %+9.1f %11s %9s %9s\n",
 		       label[i], ib, ia, tm[i].plain, tm[i].shim, tm[i].shim_add,
@@ -805,7 +841,9 @@ int main(int argc, char **argv)
 	       "~20-60 a read). time: medians over %d interleaved rounds (%d calls "
 	       "plain and with the shim, %d under strace); cpu added: the client "
 	       "thread's CPU time; x (cpu): strace's added wall time over the "
-	       "shim's added CPU time, x (wall): over its added wall time; "
+	       "shim's added CPU time, x (wall): over its added wall time "
+	       "(n/a (noise): that added time is no larger than its rounds' "
+	       "median absolute deviation); "
 	       "request then response: each send timed alone, %d exchanges "
 	       "plain and with the shim, %d under strace, the peer asleep until "
 	       "each request, its instructions the send row's\n",

@@ -66,10 +66,10 @@ static int write_doc(const char *path, char *doc)
 	FILE *f = doc ? fopen(path, "w") : NULL;
 	int rc = 0;
 	if (!doc) {
-		fprintf(stderr, "ttft-analyze: out of memory writing %s\n", path);
+		fprintf(stderr, "ttft-analyze: out of memory writing --svg %s\n", path);
 		rc = -1;
 	} else if (!f || fputs(doc, f) < 0 || fclose(f) != 0) {
-		fprintf(stderr, "ttft-analyze: cannot write %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "ttft-analyze: cannot write --svg %s: %s\n", path, strerror(errno));
 		rc = -1;
 	}
 	free(doc);
@@ -81,7 +81,7 @@ static int write_trace(const char *path, const struct ttft_analysis *a)
 	FILE *f = fopen(path, "w");
 	struct ttft_json j;
 	if (!f || ttft_json_init(&j, f, 0) != 0) {
-		fprintf(stderr, "ttft-analyze: cannot write %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "ttft-analyze: cannot write --trace %s: %s\n", path, strerror(errno));
 		if (f)
 			fclose(f);
 		return -1;
@@ -90,7 +90,7 @@ static int write_trace(const char *path, const struct ttft_analysis *a)
 	ttft_json_free(&j);
 	bad |= fclose(f) != 0;
 	if (bad)
-		fprintf(stderr, "ttft-analyze: cannot write %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "ttft-analyze: cannot write --trace %s: %s\n", path, strerror(errno));
 	return bad ? -1 : 0;
 }
 
@@ -229,6 +229,12 @@ int main(int argc, char **argv)
 	const char *path = optind < argc ? argv[optind]
 					 : ttft_log_default_path(defpath, sizeof defpath);
 	char err[512];
+	/* the files it will write, before the log is read */
+	if ((trace && ttft_output_check("trace", trace, err, sizeof err) != 0) ||
+	    (svg && ttft_output_check("svg", svg, err, sizeof err) != 0)) {
+		fprintf(stderr, "ttft-analyze: %s\n", err);
+		return TTFT_EXIT_USAGE;
+	}
 	if (events)
 		return ttft_dump_events(stdout, path, &flt, err, sizeof err) ? TTFT_EXIT_USAGE
 									      : TTFT_EXIT_OK;

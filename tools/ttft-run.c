@@ -190,6 +190,7 @@ int main(int argc, char **argv)
 	const char *logpath = NULL, *jsonpath = NULL, *filter = NULL, *metrics = NULL;
 	long interval = 0, linger_s = 0, max_series = 0; /* interval 0: by the server */
 	const char *export_addr = NULL;
+	const char *export_only = NULL; /* a flag that means something with --export only */
 	int quiet = 0, c, idx = 0;
 	char err[512];
 	while ((c = getopt_long(argc, argv, "+l:j:f:qh", opts, &idx)) != -1) {
@@ -204,6 +205,7 @@ int main(int argc, char **argv)
 			break;
 		case 'x': export_addr = optarg; break;
 		case 'L':
+			export_only = "--export-linger";
 			if (ttft_cli_long("export-linger", optarg, 0, 3600, &linger_s, err,
 					  sizeof err) != 0) {
 				fprintf(stderr, "ttft-run: %s (seconds)\n", err);
@@ -211,6 +213,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'M':
+			export_only = "--export-max-series";
 			if (ttft_cli_long("export-max-series", optarg, 1, 100000, &max_series, err,
 					  sizeof err) != 0) {
 				fprintf(stderr, "ttft-run: %s (label sets)\n", err);
@@ -230,6 +233,11 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "ttft-run: no command given (ttft-run [options] -- CMD ARGS...)\n");
+		return TTFT_EXIT_USAGE;
+	}
+	if (export_only && !export_addr) {
+		fprintf(stderr, "ttft-run: %s is an --export setting: add --export ADDR, or "
+				"leave it out\n", export_only);
 		return TTFT_EXIT_USAGE;
 	}
 	if (metrics && strncmp(metrics, "http://", 7) && strncmp(metrics, "https://", 8) &&

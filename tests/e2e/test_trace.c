@@ -108,7 +108,7 @@ START_TEST(unwritable_outputs_fail)
 	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --trace /nonexistent/dir/t.json %s 2>&1 "
 		 ">/dev/null", tu_build_dir(), log);
 	ck_assert_int_eq(tu_sh(cmd, &out), 2);
-	ck_assert_msg(strstr(out, "cannot write /nonexistent/dir/t.json"), "%s", out);
+	ck_assert_msg(strstr(out, "cannot write --trace /nonexistent/dir/t.json"), "%s", out);
 	free(out);
 	unlink(log);
 }

@@ -30,12 +30,18 @@ int ttft_cli_double(const char *flag, const char *arg, double lo, int lo_open, d
 		    double *out, char *err, size_t errlen);
 
 /* Can PATH be written later (by ttft_write_atomic)? Tries creating a file
- * beside it. "-" (stdout) is fine. -1 with a message naming flag and path. */
+ * beside it (beside the file a symbolic link names); a device or a FIFO
+ * must be writable as it is; a directory, a block device or a socket is
+ * refused. "-" (stdout) is fine. -1 with a message naming flag and path. */
 int ttft_output_check(const char *flag, const char *path, char *err, size_t errlen);
 
 /* Replace PATH with data: a temporary file in the same directory, then
  * rename, so a reader sees the old file or the new one, never half of one.
- * "-" writes to stdout. -1 with a message in err. */
+ * A symbolic link to a file stays a link: the file it names is replaced.
+ * A character device or a FIFO (/dev/null, /dev/stdout, a named pipe), or
+ * a link to nothing yet, is written in place, as a shell's > would; a
+ * directory, a block device or a socket is refused. "-" writes to stdout.
+ * -1 with a message in err. */
 int ttft_write_atomic(const char *path, const char *data, size_t len, char *err,
 		      size_t errlen);
 

@@ -224,6 +224,14 @@ START_TEST(truncated_and_torn_records)
 	ck_assert_int_eq(analyze(g_path, &out), 3);
 	ck_assert_msg(strstr(out, "1 records are damaged") != NULL, "%s", out);
 	free(out);
+	/* --json says so too, not only the exit status and stderr */
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s 2>/dev/null", tu_build_dir(),
+		 g_path);
+	ck_assert_int_eq(tu_sh(cmd, &out), 3);
+	ck_assert_msg(strstr(out, "\"log_complete\":false,\"damaged_records\":1,"
+			      "\"log_truncated\":false,\"unsealed_records\":1}"), "%s", out);
+	free(out);
 	/* cut the file in the middle of record 7 */
 	ck_assert_int_eq(truncate(g_path, TTFT_LOG_HDR_SIZE + 7 * TTFT_REC_SIZE + 50), 0);
 	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
@@ -231,6 +239,17 @@ START_TEST(truncated_and_torn_records)
 	ttft_log_view_close(&v);
 	ck_assert_int_eq(analyze(g_path, &out), 3);
 	ck_assert_msg(strstr(out, "truncated") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(tu_sh(cmd, &out), 3);
+	ck_assert_msg(strstr(out, "\"log_complete\":false,") &&
+		      strstr(out, "\"log_truncated\":true,"), "%s", out);
+	free(out);
+	/* the whole log before any damage: complete */
+	unlink(g_path);
+	write_log(g_path, 10);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "\"log_complete\":true,\"damaged_records\":0,"
+			      "\"log_truncated\":false,\"unsealed_records\":0}"), "%s", out);
 	free(out);
 	unlink(g_path);
 }

@@ -83,8 +83,9 @@ double ttft_analysis_unix_s(const struct ttft_analysis *a, int64_t t_ns);
 #define TTFT_WHERE_SLOWEST 5
 void ttft_print_table(FILE *f, const struct ttft_analysis *a);
 void ttft_print_warnings(FILE *f, const struct ttft_analysis *a);
-/* {"requests":[…],"summary":{…},"dropped":N,"dropped_no_room":N} and a
- * newline. */
+/* {"requests":[…],"summary":{…},"dropped":N,"dropped_no_room":N,
+ * "log_complete":B,"damaged_records":N,"log_truncated":B,
+ * "unsealed_records":N} and a newline. */
 void ttft_analysis_json(struct ttft_json *j, const struct ttft_analysis *a);
 
 #endif

@@ -238,6 +238,11 @@ int ttft_merge_json(struct ttft_json *j, const struct ttft_merge_log *l, size_t 
 		if (summary_json(j, "summary", l, i, i + 1) != 0)
 			goto oom;
 		ttft_json_int(j, "dropped", (long long)l[i].a.dropped);
+		ttft_json_int(j, "dropped_no_room", (long long)l[i].a.unwritable);
+		ttft_json_bool(j, "log_complete", !l[i].a.truncated && !l[i].a.corrupt);
+		ttft_json_int(j, "damaged_records", (long long)l[i].a.corrupt);
+		ttft_json_bool(j, "log_truncated", l[i].a.truncated);
+		ttft_json_int(j, "unsealed_records", (long long)l[i].a.unpublished);
 		ttft_json_begin_obj(j, "clock");
 		if (c->flags & TTFT_CLOCK_INFO)
 			ttft_json_bool(j, "synchronised", !(c->flags & TTFT_CLOCK_UNSYNC));

@@ -53,7 +53,7 @@ static void where_line(FILE *f, const struct ttft_analysis *a, size_t i)
 	fprintf(f, "%.1f send + ", (setup - before) * 1e3);
 	if (!s->source) {
 		fprintf(f, "%.1f server (no split: %s)\n", (p.ttft_s - setup) * 1e3,
-			s->note[0] ? s->note : "no /metrics sampled: ttft-run --metrics URL");
+			s->note[0] ? s->note : "no /metrics sampled: ttft-run --metrics-url URL");
 		return;
 	}
 	if (!isnan(s->queue_s))
@@ -235,6 +235,12 @@ void ttft_analysis_json(struct ttft_json *j, const struct ttft_analysis *a)
 	ttft_json_end_obj(j);
 	ttft_json_int(j, "dropped", (long long)a->dropped);
 	ttft_json_int(j, "dropped_no_room", (long long)a->unwritable);
+	/* the log itself: whole, or what of it could not be read (the rows
+	 * above are what could; exit status 3 says the same) */
+	ttft_json_bool(j, "log_complete", !a->truncated && !a->corrupt);
+	ttft_json_int(j, "damaged_records", (long long)a->corrupt);
+	ttft_json_bool(j, "log_truncated", a->truncated);
+	ttft_json_int(j, "unsealed_records", (long long)a->unpublished);
 	ttft_json_end_obj(j);
 	ttft_json_newline(j);
 }

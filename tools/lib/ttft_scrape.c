@@ -100,10 +100,12 @@ static void snapshot(struct ttft_scraper *s, int *kind_ms)
 	 * the other, so that a window is only trusted for what surely lies
 	 * between two pages (ttft_join.c). */
 	unsigned seq = ++s->snapshots;
-	char why[64] = "";
+	/* why: the whole reason, for the user; its first 63 bytes go into
+	 * the log's record */
+	char why[200] = "";
 	int found = 0;
 	if (rc != CURLE_OK) {
-		snprintf(why, sizeof why, "%.60s", cerr);
+		snprintf(why, sizeof why, "%s", cerr);
 	} else if (status != 200) {
 		snprintf(why, sizeof why, "HTTP %ld", status);
 	} else {
@@ -112,7 +114,7 @@ static void snapshot(struct ttft_scraper *s, int *kind_ms)
 		found = ttft_truth_page(body ? body : "", body ? strlen(body) : 0, &tr,
 					reason, sizeof reason);
 		if (found < 0) {
-			snprintf(why, sizeof why, "%.60s", reason);
+			snprintf(why, sizeof why, "%s", reason);
 			found = 0;
 		}
 		if (found > 0 && kind_ms)

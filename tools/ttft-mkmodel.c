@@ -60,15 +60,17 @@ static float gauss(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: ttft-mkmodel --vocab VOCAB.gguf --out MODEL.gguf [--shape NAME] [--seed N]\n"
+"usage: ttft-mkmodel --vocab VOCAB.gguf --out MODEL.gguf [--shape NAME] [--seed N] [-q]\n"
 "\n"
 "Writes a random-weight Qwen2 model (F16) with the tokenizer of VOCAB.gguf\n"
 "(llama.cpp's models/ggml-vocab-qwen2.gguf; tools/engine.sh src finds it).\n"
 "Shapes: tiny (fast, for tests; default), qwen2.5-0.5b, qwen2.5-1.5b\n"
 "(n_embd 1536, 28 layers, 12 heads, 2 KV heads, ffn 8960, tied embeddings).\n"
-"The same seed gives the same file. --version prints the version.\n"
+"The same seed gives the same file (N: a whole number, default 42). -q, --quiet:\n"
+"no progress lines. --version prints the version.\n"
 "exit status: 0 ok; 1 the model could not be written; 2 usage error (a bad\n"
-"flag or value, a vocabulary that is not a GGUF vocabulary).\n");
+"flag or value, a vocabulary that is not a GGUF vocabulary, an --out whose\n"
+"directory cannot be written), found before any work.\n");
 }
 
 /* An ASCII word token: optional GPT-2 space marker (U+0120), 2-12 letters. */
@@ -125,6 +127,7 @@ int main(int argc, char **argv)
 {
 	const char *vocab = NULL, *out = NULL, *shape_name = "tiny";
 	unsigned long long seed = 42;
+	int quiet = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -135,6 +138,16 @@ int main(int argc, char **argv)
 			printf("ttft-mkmodel (ttftshim %s)\n", TTFT_VERSION);
 			return 0;
 		}
+		if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			quiet = 1;
+			continue;
+		}
+		if (strcmp(a, "--vocab") && strcmp(a, "--out") && strcmp(a, "--shape") &&
+		    strcmp(a, "--seed")) {
+			fprintf(stderr, "ttft-mkmodel: unknown option %s (see ttft-mkmodel "
+					"--help)\n", a);
+			return 2;
+		}
 		if (!v) {
 			fprintf(stderr, "ttft-mkmodel: %s needs a value\n", a);
 			return 2;
@@ -143,17 +156,32 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "--vocab")) vocab = v;
 		else if (!strcmp(a, "--out")) out = v;
 		else if (!strcmp(a, "--shape")) shape_name = v;
-		else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
 		else {
-			fprintf(stderr, "ttft-mkmodel: unknown option %s\n", a);
-			usage(stderr);
-			return 2;
+			char *end;
+			errno = 0;
+			seed = strtoull(v, &end, 10);
+			if (!*v || *end || errno || *v == '-') {
+				fprintf(stderr, "ttft-mkmodel: bad value '%s' for --seed: want a "
+						"whole number of at least 0\n", v);
+				return 2;
+			}
 		}
 	}
 	if (!vocab || !out) {
-		usage(stderr);
+		fprintf(stderr, "ttft-mkmodel: %s is missing (see ttft-mkmodel --help)\n",
+			!vocab ? "--vocab VOCAB.gguf" : "--out MODEL.gguf");
 		return 2;
 	}
+	/* --out's directory must take a file, before the work */
+	char probe[4200];
+	snprintf(probe, sizeof probe, "%s.tmp", out);
+	FILE *pf = fopen(probe, "wb");
+	if (!pf) {
+		fprintf(stderr, "ttft-mkmodel: cannot write --out %s: %s\n", out, strerror(errno));
+		return 2;
+	}
+	fclose(pf);
+	remove(probe);
 	const struct shape *sh = NULL;
 	for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
 		if (!strcmp(shapes[i].name, shape_name))
@@ -260,7 +288,8 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < E; i++)
 		u[i] = (float)(u[i] / sqrt(un) * 2.0);
-	fprintf(stderr, "ttft-mkmodel: %s, %zu tokens (%zu plain words), %zu tensors -> %s\n",
+	if (!quiet)
+		fprintf(stderr, "ttft-mkmodel: %s, %zu tokens (%zu plain words), %zu tensors -> %s\n",
 		sh->name, n_vocab, ngood, ns, out);
 	for (size_t i = 0; i < ns; i++) {
 		const struct spec *s = &specs[i];
@@ -285,7 +314,7 @@ int main(int argc, char **argv)
 			/* small enough that the residual stream keeps its u */
 			write_f16(&w, n, 0.02f / sqrtf((float)sh->n_layer), 0);
 		}
-		if (ns > 50 && i % (ns / 10) == 0)
+		if (!quiet && ns > 50 && i % (ns / 10) == 0)
 			fprintf(stderr, "  %zu%%\n", i * 100 / ns);
 	}
 	if (fclose(w.f) != 0 || rename(tmp, out) != 0) {

@@ -438,6 +438,25 @@ START_TEST(bad_model_file)
 	ck_assert_int_eq(tu_sh(cmd, &out), 2); /* an unusable input: usage */
 	ck_assert_msg(strstr(out, "not a GGUF file"), "%s", out);
 	free(out);
+	/* its flags: each error names what is wrong, before any work */
+	static const struct {
+		const char *args, *want;
+	} bad_args[] = {
+		{"--bogus x", "unknown option --bogus"},
+		{"--seed abc --vocab /etc/hostname --out /tmp/x.gguf", "bad value 'abc' for --seed"},
+		{"--seed -1 --vocab /etc/hostname --out /tmp/x.gguf", "bad value '-1' for --seed"},
+		{"--vocab /etc/hostname", "--out MODEL.gguf is missing"},
+		{"--out /tmp/x.gguf", "--vocab VOCAB.gguf is missing"},
+		{"--vocab /etc/hostname --out /nonexistent/dir/x.gguf",
+		 "cannot write --out /nonexistent/dir/x.gguf"},
+	};
+	for (size_t i = 0; i < sizeof bad_args / sizeof bad_args[0]; i++) {
+		snprintf(cmd, sizeof cmd, "%s/ttft-mkmodel %s 2>&1", tu_build_dir(),
+			 bad_args[i].args);
+		ck_assert_int_eq(tu_sh(cmd, &out), 2);
+		ck_assert_msg(strstr(out, bad_args[i].want), "%s: %s", bad_args[i].args, out);
+		free(out);
+	}
 	/* the generator follows every tool's --version and --help */
 	snprintf(cmd, sizeof cmd, "%s/ttft-mkmodel --version && %s/ttft-mkmodel --help",
 		 tu_build_dir(), tu_build_dir());

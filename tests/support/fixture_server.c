@@ -5,7 +5,7 @@
  *   fixture-server [--port N] [--headers-ms H] [--first-ms F] [--token-ms T]
  *                  [--tokens N] [--role-lead-ms R] [--crlf] [--split N]
  *                  [--tls CERT KEY] [--prefix-cache] [--style vllm|llamacpp]
- *                  [--slots N]
+ *                  [--slots N] [--cork]
  *
  * Timeline of a streamed request, from the moment its last byte is read:
  *   +H            response headers
@@ -112,6 +112,12 @@ struct opts {
 
 static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0, 0, 0};
 static int g_llamacpp;            /* --style llamacpp */
+static int g_cork;                /* --cork: a streamed response leaves whole
+                                     at its end (TCP_CORK), one segment:
+                                     bench_shim's burst row, whose reads
+                                     must split the same way in every run;
+                                     its truth stamps are then earlier than
+                                     the bytes leave */
 static int g_ipv6;                /* --ipv6: listen on [::1] */
 static int g_slow_request;        /* --slow-request K: the K-th completion … */
 static double g_slow_ms;          /* … gets --slow-ms more before its first token */
@@ -815,11 +821,18 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 	}
 	o = &eff;
 	rec->cache_n = o->cached;
+	int cork = g_cork && stream && !t_ssl;
+	if (cork)
+		setsockopt(fd, IPPROTO_TCP, TCP_CORK, &cork, sizeof cork);
 	int rc = engine_start(fd, o, rec, stream, prompt_tokens, ntok);
 	if (rc == 0 && stream)
 		rc = stream_body(fd, o, rec, chat, usage, prompt_tokens, ntok);
 	else if (rc == 0)
 		rc = whole_answer(fd, o, rec, chat, prompt_tokens, ntok);
+	if (cork) { /* out now, whole */
+		int off = 0;
+		setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+	}
 	slot_give(rec); /* the client went away mid-stream */
 	return rc;
 }
@@ -1270,9 +1283,30 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			printf("usage: fixture-server [--port N] [--headers-ms H] [--first-ms F] "
+			       "[--token-ms T]\n"
+			       "         [--tokens N] [--role-lead-ms R] [--crlf] [--split N] "
+			       "[--cork]\n"
+			       "         [--tls CERT KEY] [--prefix-cache] [--style vllm|llamacpp]\n"
+			       "         [--slots N] [--ctx C] [--kv-tokens K] "
+			       "[--prefill-per-token-ms X]\n"
+			       "         [--truth FILE] [--startup FILE] [--model NAME] "
+			       "[--ipv6] [--metrics-mode M]\n"
+			       "         [--slow-request N --slow-ms MS]\n"
+			       "The tests' stand-in for vLLM (or llama.cpp with --style "
+			       "llamacpp): its wire format,\n"
+			       "/metrics and start-up lines, with injected delays and a ground "
+			       "truth (--truth).\n"
+			       "Prints \"port N\" once listening. Every option is described at "
+			       "the top of\n"
+			       "tests/support/fixture_server.c.\n");
+			return 0;
+		}
 		if (!strcmp(a, "--crlf")) { g_def.crlf = 1; continue; }
 		if (!strcmp(a, "--ipv6")) { g_ipv6 = 1; continue; }
 		if (!strcmp(a, "--prefix-cache")) { g_prefix_cache = 1; continue; }
+		if (!strcmp(a, "--cork")) { g_cork = 1; continue; }
 		if (!strcmp(a, "--tls")) {
 			if (i + 2 >= argc) {
 				fprintf(stderr, "fixture-server: --tls needs CERT KEY\n");

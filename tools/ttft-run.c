@@ -98,7 +98,7 @@ static int find_shim(char *out, size_t len)
 	return -1;
 }
 
-static pid_t g_child;
+static volatile sig_atomic_t g_child; /* CMD's pid while it runs, else 0 */
 static volatile sig_atomic_t g_stop_waiting;
 
 static void forward(int sig)
@@ -128,10 +128,12 @@ static int wait_for_background(const char *cmd)
 		return 0; /* ECHILD: none left */
 	fprintf(stderr, "ttft-run: '%s' exited, but processes it started in the "
 			"background still run and write to the log; waiting for them "
-			"(Ctrl-C stops waiting and keeps the log)\n", cmd);
+			"(Ctrl-C or SIGTERM stops waiting and keeps the log)\n", cmd);
 	struct sigaction sa = {0};
 	sa.sa_handler = stop_waiting; /* no SA_RESTART: waitpid returns EINTR */
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL); /* nobody left to pass them on to */
+	sigaction(SIGHUP, &sa, NULL);
 	while (!g_stop_waiting) {
 		if (waitpid(-1, &st, 0) < 0 && errno == ECHILD)
 			return 0;
@@ -399,6 +401,8 @@ int main(int argc, char **argv)
 			return finish(logpath, keep, TTFT_EXIT_FAILED);
 		}
 	}
+	/* CMD is reaped: its pid may be anyone's now, and is never signalled */
+	g_child = 0;
 	int rc = WIFEXITED(status) ? WEXITSTATUS(status)
 	       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : TTFT_EXIT_FAILED;
 	if (wait_for_background(argv[optind])) {

@@ -295,6 +295,37 @@ START_TEST(ttft_run_waits_for_background_children)
 }
 END_TEST
 
+/* SIGTERM while ttft-run waits for the background: it stops waiting,
+ * keeps the log and says so, as on Ctrl-C (it went on waiting, and passed
+ * the signal on to CMD's pid, reaped by then: anyone's). Ordering, not
+ * time: the background child is still alive when ttft-run has ended. */
+START_TEST(ttft_run_sigterm_stops_waiting)
+{
+	char pidf[256], errf[256], cmd[2048], *out;
+	tu_tmp_log(pidf, sizeof pidf, "bgpid");
+	tu_tmp_log(errf, sizeof errf, "bgerr");
+	snprintf(cmd, sizeof cmd,
+		 "%s/ttft-run -q -- sh -c 'sleep 60 & echo $! > %s' 2>%s & tr=$!; "
+		 "for i in $(seq 1 600); do grep -q 'stops waiting' %s && break; "
+		 "sleep 0.05; done; kill -TERM $tr; wait $tr; echo rc=$?; "
+		 "if kill -0 $(cat %s) 2>/dev/null; then echo child-alive; fi; "
+		 "kill $(cat %s) 2>/dev/null; cat %s",
+		 tu_build_dir(), pidf, errf, errf, pidf, pidf, errf);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "child-alive"), "%s", out);
+	ck_assert_msg(strstr(out, "rc=0"), "%s", out);
+	char *kept = strstr(out, "still write to ");
+	ck_assert_msg(kept, "%s", out);
+	kept += strlen("still write to ");
+	kept[strcspn(kept, ":")] = 0;
+	ck_assert_msg(!strncmp(kept, "/dev/shm/ttft-run.", 18), "%s", kept);
+	ck_assert_int_eq(unlink(kept), 0);
+	free(out);
+	unlink(pidf);
+	unlink(errf);
+}
+END_TEST
+
 /* A request sent whole by one call is one record (its req_begin flagged
  * sent, carrying the req_sent's bytes and time); one whose body goes out
  * later (here by sendfile, unseen) keeps its two. fd_host sendfile sends
@@ -430,6 +461,7 @@ int main(void)
 	tcase_add_test(t, address_space_limit_keeps_tracing);
 	tcase_add_test(t, log_larger_than_its_filesystem);
 	tcase_add_test(t, ttft_run_waits_for_background_children);
+	tcase_add_test(t, ttft_run_sigterm_stops_waiting);
 	tcase_add_test(t, a_request_sent_whole_is_one_record);
 	tcase_add_test(t, a_read_of_token_events_is_one_record);
 	return tu_run(s);

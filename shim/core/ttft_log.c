@@ -324,8 +324,13 @@ uint64_t ttft_log_new_conn(struct ttft_log *log)
 {
 	if (!log->hdr || __atomic_load_n(&log->detached, __ATOMIC_RELAXED))
 		return 0;
-	/* Relaxed: ids only need to be distinct. */
-	return __atomic_fetch_add(&log->hdr->next_conn, 1, __ATOMIC_RELAXED);
+	/* Relaxed: ids only need to be distinct. 0 means "no connection":
+	 * never handed out, even from a header whose counter was damaged to
+	 * 0 (every record of the connection would have said none). */
+	uint64_t id = __atomic_fetch_add(&log->hdr->next_conn, 1, __ATOMIC_RELAXED);
+	if (id == 0)
+		id = __atomic_fetch_add(&log->hdr->next_conn, 1, __ATOMIC_RELAXED);
+	return id;
 }
 
 static int inside(const void *addr, const void *base, size_t len)

@@ -325,6 +325,25 @@ END_TEST
 /* The seal (docs/log-format.md) must catch what damages a record: every
  * single byte changed to every other value, two words swapped, a cache
  * line that never landed, and random scribbles. */
+/* A header whose connection counter was damaged to 0: the writer still
+ * never hands out 0, which means "no connection" (the shim gave every
+ * record of the first connection conn 0, and the analysis had no row). */
+START_TEST(conn_id_zero_never_handed_out)
+{
+	tu_tmp_log(g_path, sizeof g_path, "conn0");
+	struct ttft_log log;
+	const char *why = NULL;
+	ck_assert_int_eq(ttft_log_open(&log, g_path, 1 << 20, &why), 0);
+	__atomic_store_n(&log.hdr->next_conn, 0, __ATOMIC_RELAXED);
+	uint64_t a = ttft_log_new_conn(&log), b = ttft_log_new_conn(&log);
+	ck_assert_uint_ne(a, 0);
+	ck_assert_uint_ne(b, 0);
+	ck_assert_uint_ne(a, b);
+	ttft_log_close(&log);
+	unlink(g_path);
+}
+END_TEST
+
 START_TEST(seal_catches_damage)
 {
 	struct ttft_rec good;
@@ -637,6 +656,7 @@ int main(void)
 	tcase_add_test(t, many_processes_and_threads);
 	tcase_add_test(t, full_log_counts_drops);
 	tcase_add_test(t, damaged_files);
+	tcase_add_test(t, conn_id_zero_never_handed_out);
 	tcase_add_test(t, truncated_and_torn_records);
 	tcase_add_test(t, writer_killed_while_writing);
 	tcase_add_test(t, refuses_foreign_files);

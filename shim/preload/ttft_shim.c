@@ -899,6 +899,9 @@ SHIM_COLD static void on_recv_rare(int fd, struct shim_conn *c,
 				   ssize_t ret, int err, int flags, int64_t t1)
 {
 	struct emit_ctx ec = {fd, c->conn, c};
+	if (flags & MSG_ERRQUEUE)
+		return; /* the socket's error queue (timestamps, zero-copy
+			   notices, ICMP errors): not the stream */
 	if (ret < 0) {
 		if (hard_error(err))
 			put(TTFT_EV_IO_ERROR, 0, t1, fd, err, c->conn, ret, 0,
@@ -946,7 +949,7 @@ TTFT_HIDDEN void shim_on_recv(int fd, const struct iovec *iov, int iovcnt,
 	/* The usual read: bytes into one buffer, on an established plaintext
 	 * connection; everything else is on_recv_rare's. */
 	if (__builtin_expect(ret > 0 && iovcnt == 1 &&
-			     !(flags & (MSG_PEEK | MSG_TRUNC)) &&
+			     !(flags & (MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE)) &&
 			     !(c->pending | c->tls), 1)) {
 		struct emit_ctx ec = {fd, c->conn, c};
 		size_t n = iov->iov_len < (size_t)ret ? iov->iov_len : (size_t)ret;
@@ -962,7 +965,7 @@ TTFT_HIDDEN void shim_on_recv1(int fd, void *buf, size_t len, ssize_t ret,
 	struct shim_conn *c = conn_of(fd);
 	if (!c)
 		return;
-	if (__builtin_expect(ret > 0 && !(flags & (MSG_PEEK | MSG_TRUNC)) &&
+	if (__builtin_expect(ret > 0 && !(flags & (MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE)) &&
 			     !(c->pending | c->tls), 1)) {
 		struct emit_ctx ec = {fd, c->conn, c};
 		size_t n = len < (size_t)ret ? len : (size_t)ret;

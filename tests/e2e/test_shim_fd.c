@@ -197,6 +197,54 @@ START_TEST(bash_dev_tcp)
 }
 END_TEST
 
+/* A client that reads its socket's error queue (SO_TIMESTAMPING: after
+ * each send, recvmsg(MSG_ERRQUEUE) returns a copy of the packet with its
+ * stamp): those bytes are not the stream. They were fed to the response
+ * parser ("sniffer lost the framing", then "client retries") although both
+ * responses were read whole. Two requests on one connection, each
+ * followed by an error-queue read that got bytes (the client checks). */
+START_TEST(error_queue_reads_are_not_the_stream)
+{
+	char script[256];
+	snprintf(script, sizeof script, "%s/errq.py", tu_scratch());
+	FILE *f = fopen(script, "w");
+	fprintf(f,
+		"import socket, sys, time\n"
+		"s = socket.create_connection(('127.0.0.1', %d))\n"
+		"# SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE\n"
+		"s.setsockopt(socket.SOL_SOCKET, 37, (1 << 1) | (1 << 4))\n"
+		"req = (b'POST /v1/completions HTTP/1.1\\r\\nHost: x\\r\\n'\n"
+		"       b'Content-Length: 15\\r\\n\\r\\n{\"stream\":true}')\n"
+		"got_errq = 0\n"
+		"for k in range(2):\n"
+		"    s.sendall(req)\n"
+		"    for i in range(200):\n"
+		"        try:\n"
+		"            d, anc, fl, a = s.recvmsg(4096, 1024, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)\n"
+		"            got_errq += len(d) > 0\n"
+		"            break\n"
+		"        except BlockingIOError:\n"
+		"            time.sleep(0.005)\n"
+		"    buf = b''\n"
+		"    while not buf.endswith(b'0\\r\\n\\r\\n'):\n"
+		"        c = s.recv(65536)\n"
+		"        if not c: sys.exit('closed')\n"
+		"        buf += c\n"
+		"print('errq', got_errq)\n", g_port);
+	fclose(f);
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "python3 %s", script);
+	struct run r;
+	run_cmd(&r, cmd);
+	unlink(script);
+	ck_assert_int_eq(said(&r, "errq", 0), 2); /* the queue did give bytes */
+	ck_assert_int_eq(r.n, 2);
+	assert_whole(row(&r, 0), 3);
+	assert_whole(row(&r, 1), 3);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(fork_keeps_rows_apart)
 {
 	struct run r;
@@ -432,6 +480,7 @@ int main(void)
 	tcase_add_test(t, fclose_then_reuse);
 	tcase_add_test(t, dup_copies_stay_traced);
 	tcase_add_test(t, bash_dev_tcp);
+	tcase_add_test(t, error_queue_reads_are_not_the_stream);
 	tcase_add_test(t, fork_keeps_rows_apart);
 	tcase_add_test(t, fork_child_closing_its_copy);
 	tcase_add_test(t, raw_fork_children_log_their_pid);

@@ -188,8 +188,13 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 				hl = sizeof rx->hdr;
 			if (hl) {
 				struct hdr_info hi = {0};
-				if (may_matter(h))
+				if (may_matter(h)) {
 					header_line(h, hl, &hi);
+					/* "identity, gzip", "gzip, chunked" */
+					if (hl > 17 && (*h | 0x20) != 'e')
+						hi.compressed |= (uint8_t)
+							ttft_http_codings_compress_(h, hl);
+				}
 				if (hi.has_len) {
 					rx->has_len = 1;
 					rx->body_left = hi.length;

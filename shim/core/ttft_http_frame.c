@@ -230,6 +230,43 @@ static __attribute__((noinline)) int is_traceparent(const char *v, size_t n)
 	return bad == 0;
 }
 
+/* A Content-Encoding or Transfer-Encoding line h[0..n) whose coding list
+ * names a compression anywhere in it: a comma-separated token, blanks
+ * around it, any case, that is neither identity nor (Transfer-Encoding)
+ * chunked. header_line only reads a Content-Encoding's first coding
+ * ("identity, gzip" passed); the response side asks this too. Out of
+ * line and cold: rare headers, kept off the paths that send and read. */
+__attribute__((noinline, cold)) int ttft_http_codings_compress_(const char *h, size_t n)
+{
+	const char *colon = memchr(h, ':', n);
+	if (!colon)
+		return 0;
+	size_t k = (size_t)(colon - h);
+	int te = k == 17 && ieq(h, "transfer-encoding", 17);
+	if (!te && !(k == 16 && ieq(h, "content-encoding", 16)))
+		return 0;
+	const char *v = colon + 1;
+	size_t vn = n - k - 1, i = 0;
+	while (i < vn) {
+		while (i < vn && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		size_t b = i;
+		while (i < vn && v[i] != ',')
+			i++;
+		size_t e = i;
+		while (e > b && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+			e--;
+		if (e == b)
+			continue;
+		if (e - b == 8 && ieq(v + b, "identity", 8))
+			continue;
+		if (te && e - b == 7 && ieq(v + b, "chunked", 7))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
 /* One header line h[0..n), without its line end (cut when it was longer
  * than the buffer that held it). Only a handful of names matter. */
 void header_line(const char *h, size_t n, struct hdr_info *hi)

@@ -111,6 +111,7 @@ struct hdr_info {
 /* One header line h[0..n), without its line end (cut when it was longer
  * than the buffer that held it). Only a handful of names matter. */
 void ttft_http_header_line_(const char *h, size_t n, struct hdr_info *hi);
+int ttft_http_codings_compress_(const char *h, size_t n);
 #define header_line ttft_http_header_line_
 
 

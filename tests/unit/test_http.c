@@ -544,12 +544,28 @@ START_TEST(compressed_stream_is_marked_not_read)
 {
 	/* gzip'd events are bytes the sniffer cannot read: the response says
 	 * so (and yields no events) instead of looking like no stream. */
-	static const char *const enc[] = {"gzip", "br", "deflate", "zstd", "GZIP", "x-gzip"};
+	/* a Content-Encoding (a coding anywhere in its list), or the coding
+	 * list of a Transfer-Encoding: compressed under the chunks */
+	static const char *const enc[] = {
+		"Content-Encoding: gzip\r\nTransfer-Encoding: chunked",
+		"Content-Encoding: br\r\nTransfer-Encoding: chunked",
+		"Content-Encoding: deflate\r\nTransfer-Encoding: chunked",
+		"Content-Encoding: zstd\r\nTransfer-Encoding: chunked",
+		"Content-Encoding: GZIP\r\nTransfer-Encoding: chunked",
+		"Content-Encoding: x-gzip\r\nTransfer-Encoding: chunked",
+		"Content-Encoding: identity, gzip\r\nTransfer-Encoding: chunked",
+		"Content-Encoding: Identity ,\tBR\r\nTransfer-Encoding: chunked",
+		"Transfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n"
+		"Content-Encoding: identity",
+		"Transfer-Encoding: gzip, chunked",
+		"transfer-encoding: GZIP,CHUNKED",
+		"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked",
+	};
 	for (size_t k = 0; k < sizeof enc / sizeof enc[0]; k++) {
 		char r[512];
 		int n = snprintf(r, sizeof r,
 				 "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-				 "Content-Encoding: %s\r\nTransfer-Encoding: chunked\r\n\r\n"
+				 "%s\r\n\r\n"
 				 "19\r\ndata: {\"choices\":[{\"text\"\r\n"
 				 "9\r\n:\"x\"}]}\n\n\r\n0\r\n\r\n", enc[k]);
 		for (int i = 1; i < n; i++) {
@@ -559,22 +575,31 @@ START_TEST(compressed_stream_is_marked_not_read)
 			feed_rx(&rx, NULL, r, (size_t)i, 1);
 			feed_rx(&rx, NULL, r + i, (size_t)(n - i), 2);
 			char kinds[64];
-			ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds), "H END");
-			ck_assert_uint_eq(ev.ev[0].flags & (TTFT_F_COMPRESSED | TTFT_F_SSE),
-					  TTFT_F_COMPRESSED | TTFT_F_SSE);
+			ck_assert_msg(!strcmp(tu_kinds(&ev, kinds, sizeof kinds), "H END"),
+				      "%s: %s", enc[k], kinds);
+			ck_assert_msg((ev.ev[0].flags & (TTFT_F_COMPRESSED | TTFT_F_SSE)) ==
+				      (TTFT_F_COMPRESSED | TTFT_F_SSE), "%s", enc[k]);
 		}
 	}
-	/* identity is no compression */
-	const char *id = "HTTP/1.1 200 OK\r\ncontent-encoding: identity\r\n"
+	/* identity is no compression, nor is a list of identities, nor a
+	 * Transfer-Encoding of chunked and identity */
+	static const char *const ids[] = {"content-encoding: identity",
+					  "Content-Encoding: identity, IDENTITY",
+					  "transfer-encoding: identity"};
+	for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
+		char id[512];
+		snprintf(id, sizeof id, "HTTP/1.1 200 OK\r\n%s\r\n"
 			 "content-type: text/event-stream\r\ncontent-length: 34\r\n\r\n"
-			 "data: {\"choices\":[{\"text\":\"x\"}]}\n\n";
-	struct ttft_http_rx rx;
-	ttft_http_rx_init(&rx);
-	ev.n = 0;
-	feed_rx(&rx, NULL, id, strlen(id), 1);
-	char kinds[64];
-	ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds), "H T END");
-	ck_assert_uint_eq(ev.ev[0].flags & TTFT_F_COMPRESSED, 0);
+			 "data: {\"choices\":[{\"text\":\"x\"}]}\n\n", ids[k]);
+		struct ttft_http_rx rx;
+		ttft_http_rx_init(&rx);
+		ev.n = 0;
+		feed_rx(&rx, NULL, id, strlen(id), 1);
+		char kinds[64];
+		ck_assert_msg(!strcmp(tu_kinds(&ev, kinds, sizeof kinds), "H T END"), "%s: %s",
+			      ids[k], kinds);
+		ck_assert_uint_eq(ev.ev[0].flags & TTFT_F_COMPRESSED, 0);
+	}
 }
 END_TEST
 

@@ -16,6 +16,7 @@
 #include "testutil.h"
 #include "ttft_charts.h"
 #include "ttft_html.h"
+#include "ttft_str.h"
 #include "ttft_svg.h"
 #include "ttft_trace.h"
 
@@ -234,6 +235,50 @@ START_TEST(waterfall_splits_the_server_part)
 }
 END_TEST
 
+/* Every byte of doc is UTF-8 (and no U+FFFE/U+FFFF): what an XML parser
+ * needs of a document's characters. */
+static int all_utf8(const char *doc)
+{
+	const unsigned char *u = (const unsigned char *)doc;
+	size_t n = strlen(doc);
+	for (size_t i = 0; i < n;) {
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		size_t l = ttft_utf8_len(u + i, n - i);
+		if (!l || (l == 3 && u[i] == 0xef && u[i + 1] == 0xbf && u[i + 2] >= 0xbe))
+			return 0;
+		i += l;
+	}
+	return 1;
+}
+
+/* A request path that is not UTF-8, or whose multi-byte character the
+ * label's 40-byte cut splits: the SVG stays well-formed (U+FFFD where the
+ * bytes were; expat had refused the file: "not well-formed"). */
+START_TEST(svg_text_is_always_utf8)
+{
+	struct ttft_analysis a;
+	struct ttft_record r[2];
+	analysis(&a, r);
+	struct ttft_wf w[2];
+	ck_assert_uint_eq(ttft_wf_from_analysis(&a, w, 2), 2);
+	snprintf(w[0].label, sizeof w[0].label, "1: conn 1 POST /ff\xff\xfe \xef\xbf\xbe");
+	/* 13 euro signs (3 bytes each) cut after 40 bytes of path */
+	snprintf(w[1].label, sizeof w[1].label, "2: conn 2 POST /a%.38s",
+		 "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+		 "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+		 "\xe2\x82\xac");
+	char *svg = ttft_waterfall_svg("W \xc3", "s", w, 2);
+	ck_assert_ptr_nonnull(svg);
+	ck_assert_msg(all_utf8(svg), "%s", svg);
+	ck_assert(strstr(svg, "POST /ff\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd"));
+	ck_assert(strstr(svg, "\xe2\x82\xac\xef\xbf\xbd"));
+	free(svg);
+}
+END_TEST
+
 START_TEST(html_page_inlines_charts_and_escapes)
 {
 	char dir[512], svgp[600];
@@ -278,6 +323,7 @@ int main(void)
 	tcase_add_test(t, dots_give_median_and_range);
 	tcase_add_test(t, trace_is_valid_with_nested_phases);
 	tcase_add_test(t, waterfall_splits_the_server_part);
+	tcase_add_test(t, svg_text_is_always_utf8);
 	tcase_add_test(t, html_page_inlines_charts_and_escapes);
 	return tu_run(s);
 }

@@ -1,5 +1,6 @@
 /* ttft_json.c — see ttft_json.h. */
 #include "ttft_json.h"
+#include "ttft_str.h"
 
 #include <errno.h>
 #include <float.h>
@@ -83,34 +84,6 @@ static void indent(struct ttft_json *j)
 
 static const char hexd[] = "0123456789abcdef";
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len;
-	unsigned min;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, min = 0x10000;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	unsigned cp = c & (0x3f >> (len - 1));
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* How many bytes from s on go out as they are: printable ASCII other than
  * '"' and '\\'. Eight at a time: a byte's top bit in m marks a byte at or
  * above 0x80, below 0x20, '"' or '\\' (the lowest such mark is exact: a
@@ -170,7 +143,7 @@ static void put_string(struct ttft_json *j, const char *str, size_t n)
 			break;
 		unsigned c = s[i];
 		if (c >= 0x80) {
-			size_t l = utf8_len(s + i, n - i);
+			size_t l = ttft_utf8_len(s + i, n - i);
 			if (l) {
 				put(j, str + i, l);
 				i += l;

@@ -48,10 +48,53 @@ void ttft_str_printf(struct ttft_str *b, const char *fmt, ...)
 	b->n += (size_t)k;
 }
 
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), or 0. */
+size_t ttft_utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len;
+	unsigned min;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, min = 0x10000;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	unsigned cp = c & (0x3f >> (len - 1));
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
 void ttft_str_xml(struct ttft_str *b, const char *text)
 {
 	for (const char *p = text ? text : ""; *p; p++) {
 		unsigned char c = (unsigned char)*p;
+		if (c >= 0x80) {
+			/* UTF-8 as it is; anything else (a foreign byte, a
+			 * character cut by a label's limit) as U+FFFD, and so
+			 * U+FFFE and U+FFFF, which XML does not allow: the
+			 * document stays well-formed */
+			const unsigned char *u = (const unsigned char *)p;
+			size_t l = ttft_utf8_len(u, strnlen(p, 4));
+			if (l && !(l == 3 && u[0] == 0xef && u[1] == 0xbf && u[2] >= 0xbe)) {
+				ttft_str_add(b, p, l);
+				p += l - 1;
+			} else {
+				ttft_str_add(b, "\xef\xbf\xbd", 3);
+			}
+			continue;
+		}
 		switch (c) {
 		case '&': ttft_str_add(b, "&amp;", 5); break;
 		case '<': ttft_str_add(b, "&lt;", 4); break;

@@ -16,8 +16,13 @@ __attribute__((format(printf, 2, 3)))
 void ttft_str_printf(struct ttft_str *b, const char *fmt, ...);
 void ttft_str_add(struct ttft_str *b, const char *p, size_t n);
 /* Text for XML/HTML: & < > " ' become entities; bytes below 0x20 other
- * than tab and newline (not allowed in XML 1.0) are dropped. */
+ * than tab and newline (not allowed in XML 1.0) are dropped; bytes that
+ * are not UTF-8 (or a character cut short) and U+FFFE/U+FFFF become
+ * U+FFFD. */
 void ttft_str_xml(struct ttft_str *b, const char *text);
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), or 0. */
+size_t ttft_utf8_len(const unsigned char *s, size_t n);
 /* The text so far ("" when empty); stays owned by b. */
 const char *ttft_str_get(const struct ttft_str *b);
 int ttft_str_ok(const struct ttft_str *b);

@@ -664,6 +664,30 @@ TTFT_HIDDEN void shim_established(int fd, int64_t t)
 	put(TTFT_EV_ESTABLISHED, 0, t, fd, 0, c->conn, 0, 0, 0, NULL, 0);
 }
 
+/* A pending connect whose end no call showed (no SO_ERROR, no second
+ * connect: a client that polled for writability and went on): its first
+ * send or read. The kernel knows when the connection was established, to
+ * its tick: TCP_INFO's time since data last arrived starts there
+ * (tcp_finish_connect) until data does (on a read: the data's arrival,
+ * later, never earlier, than the handshake's end). That instant is the
+ * record's (b = 1: from TCP_INFO, to the kernel's tick), so that a
+ * connection opened ahead of its request reads as one; else the call's.
+ * The caller restores errno. */
+SHIM_COLD static void established_unseen(int fd, struct shim_conn *c, int64_t t)
+{
+	struct tcp_info ti;
+	socklen_t tl = sizeof ti;
+	int64_t when = t, how = 0;
+	if (LIBC(getsockopt)(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+	    tl >= offsetof(struct tcp_info, tcpi_last_data_recv) + sizeof ti.tcpi_last_data_recv &&
+	    ti.tcpi_state == TCP_ESTABLISHED && ti.tcpi_last_data_recv < 86400000u) {
+		when = t - (int64_t)ti.tcpi_last_data_recv * 1000000;
+		how = 1;
+	}
+	c->pending = 0;
+	put(TTFT_EV_ESTABLISHED, 0, when, fd, 0, c->conn, 0, how, 0, NULL, 0);
+}
+
 TTFT_HIDDEN void shim_connect_end(int fd, int ret, int err, int64_t t)
 {
 	struct shim_conn *c = conn_of(fd);
@@ -823,7 +847,7 @@ static void on_sent_rare(int fd, struct shim_conn *c, const struct iovec *iov,
 		return;
 	}
 	if (c->pending)
-		shim_established(fd, t0);
+		established_unseen(fd, c, t0);
 	if (!c->tx_started && ret > 0) {
 		/* A TLS record (0x16 handshake, version 3.x) can never start
 		 * an HTTP/1.x request: keep the ciphertext from the sniffer. */
@@ -887,7 +911,7 @@ TTFT_HIDDEN void shim_on_sent_unseen(int fd, ssize_t ret, int err, int64_t t0,
 		return;
 	}
 	if (c->pending)
-		shim_established(fd, t0);
+		established_unseen(fd, c, t0);
 	if (c->tls)
 		return; /* ciphertext (kTLS): the TLS library's plaintext is fed */
 	struct emit_ctx ec = {fd, c->conn, c};
@@ -911,7 +935,7 @@ SHIM_COLD static void on_recv_rare(int fd, struct shim_conn *c,
 	if (flags & MSG_PEEK)
 		return; /* the same bytes will be read again */
 	if (c->pending)
-		shim_established(fd, t1);
+		established_unseen(fd, c, t1);
 	size_t cap = 0;
 	for (int i = 0; i < iovcnt; i++)
 		cap += iov[i].iov_len;

@@ -411,6 +411,35 @@ START_TEST(preopened_connection_ttft_from_the_request)
 }
 END_TEST
 
+/* The same, opened non-blocking and found writable by poll() alone: no
+ * call shows when the handshake ended, and the first send did. The row
+ * took the send for the connect's end, and so the 300 ms idle for
+ * connect time, inside TTFT, looking normal. The SYN-ACK's arrival, from
+ * the kernel (TCP_INFO, to its tick), puts the idle apart: the request
+ * starts after the client's poll said ready, the idle is at least the
+ * client's own less a tick. */
+START_TEST(preopened_nonblocking_connect_unseen_end)
+{
+	struct run r;
+	run_host(&r, "preopen_nb", NULL);
+	ck_assert_int_eq(r.n, 1);
+	cJSON *q = row(&r, 0);
+	const char *rd = strstr(r.out, "client_ready_s "), *sd = strstr(r.out, "client_send_s ");
+	const char *cl = strstr(r.out, "client_ttft_s ");
+	ck_assert_msg(rd && sd && cl, "%s", r.out);
+	double ready = atof(rd + 15), send = atof(sd + 14), client = atof(cl + 14);
+	char *s = cJSON_PrintUnformatted(q);
+	ck_assert_msg(cJSON_IsTrue(cJSON_GetObjectItem(q, "preopened")), "%s", s);
+	/* a tick: 10 ms at HZ=100, the coarsest */
+	ck_assert_msg(num(q, "preopen_idle_s") >= send - ready - 0.011, "%s", s);
+	ck_assert_msg(num(q, "start_s") >= ready, "start %f ready %f", num(q, "start_s"), ready);
+	ck_assert_msg(num(q, "ttft_s") > 0 && num(q, "ttft_s") <= client, "%s", s);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(q, "complete")));
+	free(s);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(server_reset_is_said)
 {
 	struct run r;
@@ -491,6 +520,7 @@ int main(void)
 	tcase_add_test(t, not_http_makes_no_row);
 	tcase_add_test(t, filter_matches_v4_mapped_peers);
 	tcase_add_test(t, preopened_connection_ttft_from_the_request);
+	tcase_add_test(t, preopened_nonblocking_connect_unseen_end);
 	tcase_add_test(t, server_reset_is_said);
 	tcase_add_test(t, dns_is_the_connecting_threads);
 	tcase_add_test(t, python_dup_and_fork);

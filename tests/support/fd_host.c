@@ -596,6 +596,43 @@ static int sc_preopen(void)
 	return 0;
 }
 
+/* The same opened the non-blocking way, its end known only from poll()
+ * (no SO_ERROR, no second connect: no call shows the shim when the
+ * handshake ended). The client's own clock: when poll said writable, and
+ * when the request went out. */
+static int sc_preopen_nb(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in sa = {0};
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)g_port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 && errno != EINPROGRESS)
+		return 2;
+	struct pollfd p = {fd, POLLOUT, 0};
+	if (poll(&p, 1, 5000) != 1)
+		return 2;
+	double ready = mono();
+	usleep(300000);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	double t0 = mono();
+	request(fd, "/v1/completions?tokens=2&ms=20");
+	char buf[4096];
+	size_t n = 0;
+	while (!memmem(buf, n, "\" t0\"", 5)) {
+		ssize_t r = read(fd, buf + n, sizeof buf - n);
+		if (r <= 0)
+			return 3;
+		n += (size_t)r;
+	}
+	double t1 = mono();
+	printf("client_ready_s %.9f\nclient_send_s %.9f\nclient_ttft_s %.6f\n", ready, t0,
+	       t1 - t0);
+	response(fd);
+	close(fd);
+	return 0;
+}
+
 /* A dual-stack (AF_INET6) socket reaching the IPv4 server as
  * ::ffff:127.0.0.1, as Node and Java clients do. */
 static int sc_v4mapped(void)
@@ -756,6 +793,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "michael")) return sc_michael();
 	if (!strcmp(sc, "dns-threads")) return sc_dns_threads();
 	if (!strcmp(sc, "preopen")) return sc_preopen();
+	if (!strcmp(sc, "preopen_nb")) return sc_preopen_nb();
 	if (!strcmp(sc, "reset")) return sc_reset();
 	if (!strcmp(sc, "v4mapped")) return sc_v4mapped();
 	if (!strcmp(sc, "stream")) return sc_stream(arg);

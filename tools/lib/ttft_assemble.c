@@ -611,8 +611,11 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 			c->err = e->err;
 		return;
 	case TTFT_EV_ESTABLISHED:
+		/* b = 1: the SYN-ACK's arrival by the kernel's tick (a
+		 * connect whose end no call showed): never before the
+		 * connect began */
 		if (!c->t_est)
-			c->t_est = e->t_ns;
+			c->t_est = c->t_conn0 && e->t_ns < c->t_conn0 ? c->t_conn0 : e->t_ns;
 		return;
 	case TTFT_EV_DESYNC:
 		/* once per direction at most; a 101 ends the response it is */

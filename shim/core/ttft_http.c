@@ -394,3 +394,7 @@ void ttft_http_rx_lost(struct ttft_http_rx *rx, int64_t t_end,
 		rx_desync(rx, TTFT_DESYNC_LOST_BYTES);
 }
 
+int ttft_http_rx_mid_head(const struct ttft_http_rx *rx)
+{
+	return (rx->st == RX_STATUS && rx->slen) || rx->st == RX_HEADERS;
+}

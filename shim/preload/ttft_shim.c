@@ -474,13 +474,16 @@ static void drop_ref(unsigned slot, int fd, int64_t t, int record)
 	int mine = __atomic_load_n(&c->owner, __ATOMIC_RELAXED) == g_pid;
 	uint64_t conn = c->conn;
 	uint32_t seq = c->tx.seq;
+	/* a = 1: a response's head was partly read (relaxed: the receiving
+	 * thread's last word on it, read once at the end) */
+	int64_t mid_head = ttft_http_rx_mid_head(&c->rx);
 	/* Acq_rel: our reads of the slot happen before another thread can
 	 * take it over (alloc_slot's acquire CAS). */
 	/* Relaxed: an inherited connection never used has no record to end. */
 	int quiet = __atomic_load_n(&c->unannounced, __ATOMIC_RELAXED);
 	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0 && record &&
 	    mine && !quiet)
-		put(TTFT_EV_CLOSE, 0, t, fd, 0, conn, 0, 0, seq, NULL, 0);
+		put(TTFT_EV_CLOSE, 0, t, fd, 0, conn, mid_head, 0, seq, NULL, 0);
 }
 
 TTFT_HIDDEN void shim_closing(int fd, int64_t t)

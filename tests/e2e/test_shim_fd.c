@@ -440,6 +440,24 @@ START_TEST(preopened_nonblocking_connect_unseen_end)
 }
 END_TEST
 
+/* The client reads ten bytes of a response's status line and closes: the
+ * row says it closed early in the head (it said "no response on a reused
+ * connection: the client retries", which no retry followed). */
+START_TEST(closed_in_the_response_head_is_said)
+{
+	struct run r;
+	run_host(&r, "close_mid_head", NULL);
+	ck_assert_int_eq(said(&r, "head_bytes", 0), 10);
+	ck_assert_int_eq(r.n, 2);
+	assert_whole(row(&r, 0), 2);
+	cJSON *q = row(&r, 1);
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(q, "complete")));
+	ck_assert_str_eq(cJSON_GetObjectItem(q, "note")->valuestring,
+			 "client closed early, in the response's head (it had begun to arrive)");
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(server_reset_is_said)
 {
 	struct run r;
@@ -521,6 +539,7 @@ int main(void)
 	tcase_add_test(t, filter_matches_v4_mapped_peers);
 	tcase_add_test(t, preopened_connection_ttft_from_the_request);
 	tcase_add_test(t, preopened_nonblocking_connect_unseen_end);
+	tcase_add_test(t, closed_in_the_response_head_is_said);
 	tcase_add_test(t, server_reset_is_said);
 	tcase_add_test(t, dns_is_the_connecting_threads);
 	tcase_add_test(t, python_dup_and_fork);

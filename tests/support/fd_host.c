@@ -633,6 +633,27 @@ static int sc_preopen_nb(void)
 	return 0;
 }
 
+/* One whole exchange, then a second request whose response the client
+ * stops reading ten bytes in, in its status line, and closes. */
+static int sc_close_mid_head(void)
+{
+	int fd = connect_to(g_port);
+	request(fd, "/v1/completions?tokens=2");
+	say("tokens", response(fd));
+	request(fd, "/v1/completions?tokens=2");
+	char buf[10];
+	size_t got = 0;
+	while (got < sizeof buf) {
+		ssize_t r = read(fd, buf + got, sizeof buf - got);
+		if (r <= 0)
+			return 3;
+		got += (size_t)r;
+	}
+	say("head_bytes", (long)got);
+	close(fd);
+	return 0;
+}
+
 /* A dual-stack (AF_INET6) socket reaching the IPv4 server as
  * ::ffff:127.0.0.1, as Node and Java clients do. */
 static int sc_v4mapped(void)
@@ -794,6 +815,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "dns-threads")) return sc_dns_threads();
 	if (!strcmp(sc, "preopen")) return sc_preopen();
 	if (!strcmp(sc, "preopen_nb")) return sc_preopen_nb();
+	if (!strcmp(sc, "close_mid_head")) return sc_close_mid_head();
 	if (!strcmp(sc, "reset")) return sc_reset();
 	if (!strcmp(sc, "v4mapped")) return sc_v4mapped();
 	if (!strcmp(sc, "stream")) return sc_stream(arg);

@@ -637,10 +637,17 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		return;
 	case TTFT_EV_CLOSE:
 		c->closed = 1;
+		int first = 1;
 		for (uint32_t i = c->marked; i < c->nreqs; i++) {
 			struct ttft_record *r = &a->reqs[c->reqs[i]];
-			if (!r->t_end)
+			if (!r->t_end) {
 				r->closed_early = 1;
+				/* a = 1: the first one unanswered was being
+				 * read: its head had begun to arrive */
+				if (first && e->a == 1 && !r->t_hdr)
+					r->closed_in_head = 1;
+				first = 0;
+			}
 		}
 		c->marked = c->nreqs;
 		return;

@@ -229,6 +229,9 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	else if (r->cut_by_full_log)
 		snprintf(why, sizeof why, "the log filled up: later events were dropped "
 			 "(rerun with a larger TTFT_LOG_MB)");
+	else if (r->closed_in_head)
+		snprintf(why, sizeof why, "client closed early, in the response's "
+			 "head (it had begun to arrive)");
 	else if (!r->t_end && !r->new_conn && !r->t_hdr)
 		snprintf(why, sizeof why, "no response on a reused connection: the "
 			 "client retries");

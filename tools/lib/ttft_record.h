@@ -59,6 +59,7 @@ struct ttft_record {
 	uint8_t done;           /* [DONE] arrived */
 	uint8_t sse_error;      /* an SSE error event arrived */
 	uint8_t closed_early;   /* the client closed before the response end */
+	uint8_t closed_in_head; /* … with the response's head partly read */
 	uint8_t compressed;     /* log: Content-Encoding on the response: its
 	                           events (tokens) could not be read */
 	uint8_t preopened;      /* log: the connection sat open and idle before

@@ -458,6 +458,53 @@ START_TEST(closed_in_the_response_head_is_said)
 }
 END_TEST
 
+/* A request line the sniffer cannot read (a control byte in its target):
+ * the server answers it and the next request, and those responses' rows
+ * say why their requests are unknown (the framing was lost on the
+ * connection), not that they were sent by a raw system call. */
+START_TEST(responses_after_lost_request_framing_say_why)
+{
+	char script[256];
+	snprintf(script, sizeof script, "%s/lostreq.py", tu_scratch());
+	FILE *f = fopen(script, "w");
+	fprintf(f,
+		"import socket\n"
+		"s = socket.create_connection(('127.0.0.1', %d))\n"
+		"def rd():\n"
+		"    b = b''\n"
+		"    while not b.endswith(b'0\\r\\n\\r\\n'):\n"
+		"        c = s.recv(65536)\n"
+		"        if not c: break\n"
+		"        b += c\n"
+		"    return b\n"
+		"for t in (b'/a\\x01b', b'/after'):\n"
+		"    s.sendall(b'POST ' + t + b' HTTP/1.1\\r\\nHost: x\\r\\n'\n"
+		"              b'Content-Length: 15\\r\\n\\r\\n{\"stream\":true}')\n"
+		"    print('status', rd()[9:12].decode())\n", g_port);
+	fclose(f);
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "python3 %s", script);
+	struct run r;
+	run_cmd(&r, cmd);
+	unlink(script);
+	ck_assert_int_eq(said(&r, "status", 0), 200);
+	ck_assert_int_eq(said(&r, "status", 1), 200);
+	int unseen = 0;
+	for (int i = 0; i < r.n; i++) {
+		cJSON *q = row(&r, i);
+		if (!cJSON_IsTrue(cJSON_GetObjectItem(q, "request_unseen")))
+			continue;
+		unseen++;
+		const char *note = cJSON_GetObjectItem(q, "note")->valuestring;
+		ck_assert_msg(!strncmp(note, "its request could not be read: the sniffer lost "
+				       "the framing earlier on this connection", 86), "%s", note);
+		ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(q, "complete")));
+	}
+	ck_assert_int_ge(unseen, 1);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(server_reset_is_said)
 {
 	struct run r;
@@ -540,6 +587,7 @@ int main(void)
 	tcase_add_test(t, preopened_connection_ttft_from_the_request);
 	tcase_add_test(t, preopened_nonblocking_connect_unseen_end);
 	tcase_add_test(t, closed_in_the_response_head_is_said);
+	tcase_add_test(t, responses_after_lost_request_framing_say_why);
 	tcase_add_test(t, server_reset_is_said);
 	tcase_add_test(t, dns_is_the_connecting_threads);
 	tcase_add_test(t, python_dup_and_fork);

@@ -531,6 +531,9 @@ static struct ttft_record *response_of(struct ttft_asm *ps, struct asm_conn *c,
 	r->tls = (uint8_t)c->tls;
 	r->inherited = c->inherited;
 	r->request_unseen = 1;
+	/* the framing was lost earlier on this connection: that is why its
+	 * request could not be read (not a raw system call) */
+	r->desync = c->desync;
 	c->rx_skew++;
 	c->unseen = (uint32_t)a->nreqs;
 	c->unseen_seq = e->seq;

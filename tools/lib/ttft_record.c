@@ -215,6 +215,10 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	char why[200] = "";
 	if (r->encrypted)
 		snprintf(why, sizeof why, "encrypted: not visible");
+	else if (r->request_unseen && r->desync)
+		snprintf(why, sizeof why, "its request could not be read: the sniffer "
+			 "lost the framing earlier on this connection (%s): no TTFT",
+			 ttft_desync_text(r->desync, r->tls));
 	else if (r->request_unseen)
 		snprintf(why, sizeof why, "its request was not seen (sent by a raw system "
 			 "call, wide-character stdio, or a program the shim did not "

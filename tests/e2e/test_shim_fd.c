@@ -245,6 +245,44 @@ START_TEST(error_queue_reads_are_not_the_stream)
 }
 END_TEST
 
+/* A subshell sends the request on the shell's connection and exits; the
+ * shell reads the response. One request, one row: the child's request
+ * with the response its parent read (they were two rows, "its request
+ * was not seen" and "the client retries"). HTTP/1.1 answers in order and
+ * every send on the socket was seen, so the pairing is the socket's. */
+START_TEST(fork_child_sends_parent_reads)
+{
+	char script[256];
+	snprintf(script, sizeof script, "%s/forksend.sh", tu_scratch());
+	FILE *f = fopen(script, "w");
+	fprintf(f, "exec 3<>/dev/tcp/127.0.0.1/%d\n"
+		   "( printf 'POST /v1/completions HTTP/1.1\\r\\nHost: x\\r\\n"
+		   "Connection: close\\r\\nContent-Length: 15\\r\\n\\r\\n{\"stream\":true}' >&3 )\n"
+		   "n=0; while IFS= read -r line <&3; do\n"
+		   "  case $line in *'\"text\"'*) n=$((n+1));; esac\n"
+		   "done; echo $n\n"
+		   "exec 3>&-\n", g_port);
+	fclose(f);
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "bash %s", script);
+	struct run r;
+	run_cmd(&r, cmd);
+	unlink(script);
+	ck_assert_int_eq(atoi(r.out), 3);
+	ck_assert_int_eq(r.n, 1);
+	cJSON *q = row(&r, 0);
+	char *s = cJSON_PrintUnformatted(q);
+	ck_assert_msg(num(q, "tokens") == 3, "%s", s);
+	ck_assert_msg(cJSON_IsTrue(cJSON_GetObjectItem(q, "complete")), "%s", s);
+	ck_assert_msg(num(q, "ttft_s") > 0 && num(q, "e2e_s") >= num(q, "ttft_s"), "%s", s);
+	const char *note = cJSON_GetObjectItem(q, "note")->valuestring;
+	ck_assert_msg(note && strstr(note, "its response read by pid") &&
+		      strstr(note, "(a connection shared across fork)"), "%s", s);
+	free(s);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(fork_keeps_rows_apart)
 {
 	struct run r;
@@ -576,6 +614,7 @@ int main(void)
 	tcase_add_test(t, bash_dev_tcp);
 	tcase_add_test(t, error_queue_reads_are_not_the_stream);
 	tcase_add_test(t, fork_keeps_rows_apart);
+	tcase_add_test(t, fork_child_sends_parent_reads);
 	tcase_add_test(t, fork_child_closing_its_copy);
 	tcase_add_test(t, raw_fork_children_log_their_pid);
 	tcase_add_test(t, sendfile_body);

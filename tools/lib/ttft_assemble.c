@@ -42,6 +42,11 @@ struct asm_conn {
 	uint32_t rx_skew;
 	uint32_t unseen;     /* the last such row + 1, 0 = none */
 	uint32_t unseen_seq; /* its response's number as the shim counted */
+	/* shared across fork (TTFT_EV_INHERIT): a child that sent on this
+	 * connection took a new id for it; the parent's id reads on */
+	uint32_t fork_child; /* the latest child's id for it, 0 = none */
+	uint32_t fork_parent;/* this id's parent id, 0 = none */
+	uint32_t fork_next;  /* the first of its requests maybe unanswered */
 };
 
 /* One getaddrinfo call. */
@@ -339,6 +344,7 @@ static void new_request(struct ttft_asm *ps, struct asm_conn *c, const struct tt
 	r->tls = (uint8_t)c->tls;
 	r->new_conn = e->seq == 0 && c->t_conn0 != 0;
 	r->inherited = c->inherited;
+	r->forked = c->fork_parent != 0;
 	if (r->new_conn) {
 		r->t_conn0 = c->t_conn0;
 		r->t_est = c->t_est;
@@ -501,10 +507,32 @@ static int rx_kind(uint16_t kind)
 	}
 }
 
+/* A response this process read on a connection where no request of its
+ * own waits, while a forked child sent on the same socket: HTTP/1.1
+ * answers in order, so it answers the child's oldest request still
+ * without a response (every send on the socket is seen: the parent's
+ * own are not waiting, the child's are its requests). NULL when there is
+ * none. */
+static struct ttft_record *fork_answer(struct ttft_asm *ps, struct asm_conn *c)
+{
+	if (!c->fork_child || c->fork_child >= ps->nconn)
+		return NULL;
+	struct asm_conn *k = &ps->conns[c->fork_child];
+	struct ttft_analysis *a = ps->out;
+	while (k->fork_next < k->nreqs) {
+		struct ttft_record *r = &a->reqs[k->reqs[k->fork_next]];
+		if (!r->t_hdr && !r->t_end && !r->fork_read)
+			return r;
+		k->fork_next++;
+	}
+	return NULL;
+}
+
 /* The request a response record answers. A response that begins where no
  * request was seen answers one the shim could not see: a row of its own,
  * request_unseen, with the response's facts and no TTFT (its start is not
- * known), never another request's. */
+ * known), never another request's; or, on a connection a forked child
+ * sent on, that child's request (fork_answer). */
 static struct ttft_record *response_of(struct ttft_asm *ps, struct asm_conn *c,
 				       const struct ttft_rec *e, uint64_t id)
 {
@@ -517,6 +545,14 @@ static struct ttft_record *response_of(struct ttft_asm *ps, struct asm_conn *c,
 	 * request record lost from a damaged log is not this */
 	if (r || e->kind != TTFT_EV_RESP_HEADERS || !(e->flags & TTFT_F_UNSOLICITED))
 		return r;
+	if ((r = fork_answer(ps, c)) != NULL) {
+		r->fork_read = 1;
+		r->reader_pid = e->pid;
+		c->rx_skew++;
+		c->unseen = (uint32_t)(r - a->reqs) + 1;
+		c->unseen_seq = e->seq;
+		return r;
+	}
 	if (a->nreqs >= NONE ||
 	    grow(&a->reqs, &a->reqs_cap, a->nreqs + 1, sizeof *a->reqs) != 0) {
 		ps->oom = 1;
@@ -640,6 +676,10 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		return;
 	case TTFT_EV_CLOSE:
 		c->closed = 1;
+		/* a forked child's copy: the socket lives on in its parent,
+		 * which may read what the child's requests are owed */
+		if (c->fork_parent)
+			return;
 		int first = 1;
 		for (uint32_t i = c->marked; i < c->nreqs; i++) {
 			struct ttft_record *r = &a->reqs[c->reqs[i]];
@@ -653,6 +693,24 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 			}
 		}
 		c->marked = c->nreqs;
+		return;
+	case TTFT_EV_INHERIT:
+		/* this id is a fork child's for connection a, which its
+		 * parent goes on using */
+		if (e->a > 0 && (uint64_t)e->a < ps->nconn && (uint64_t)e->a != e->conn &&
+		    !c->fork_parent) {
+			c->fork_parent = (uint32_t)e->a;
+			ps->conns[e->a].fork_child = (uint32_t)e->conn;
+			if (!c->seen) {
+				struct asm_conn *p = &ps->conns[e->a];
+				c->seen = 1;
+				c->pid = e->pid;
+				c->fd = e->fd;
+				c->t_conn0 = 0; /* not a connection of its own */
+				c->tls = p->tls;
+				memcpy(c->peer, p->peer, sizeof c->peer);
+			}
+		}
 		return;
 	case TTFT_EV_REQ_BEGIN:
 		if (!c->seen) { /* connection opened before the log: no connect */

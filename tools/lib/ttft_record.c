@@ -233,6 +233,10 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	else if (r->cut_by_full_log)
 		snprintf(why, sizeof why, "the log filled up: later events were dropped "
 			 "(rerun with a larger TTFT_LOG_MB)");
+	else if (!r->t_end && r->forked && !r->t_hdr)
+		snprintf(why, sizeof why, "no response read: a forked process's request "
+			 "on a connection it shares with its parent, which read no "
+			 "response for it either");
 	else if (r->closed_in_head)
 		snprintf(why, sizeof why, "client closed early, in the response's "
 			 "head (it had begun to arrive)");
@@ -259,6 +263,9 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	else if (r->inherited)
 		snprintf(pre, sizeof pre, "connection inherited across exec: its setup "
 			 "was not seen");
+	else if (r->fork_read)
+		snprintf(pre, sizeof pre, "sent by pid %d, its response read by pid %d "
+			 "(a connection shared across fork)", r->pid, r->reader_pid);
 	if (!why[0] && !pre[0])
 		return NULL;
 	snprintf(buf, len, "%s%s%s", why, why[0] && pre[0] ? "; " : "", pre);

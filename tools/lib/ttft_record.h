@@ -60,6 +60,12 @@ struct ttft_record {
 	uint8_t sse_error;      /* an SSE error event arrived */
 	uint8_t closed_early;   /* the client closed before the response end */
 	uint8_t closed_in_head; /* … with the response's head partly read */
+	uint8_t fork_read;      /* log: sent by a forked child, its response
+	                           read by the process it was forked from
+	                           (reader_pid) on the socket they share */
+	int reader_pid;
+	uint8_t forked;         /* log: sent by a fork child on a connection
+	                           it shares with its parent */
 	uint8_t compressed;     /* log: Content-Encoding on the response: its
 	                           events (tokens) could not be read */
 	uint8_t preopened;      /* log: the connection sat open and idle before

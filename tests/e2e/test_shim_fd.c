@@ -543,6 +543,28 @@ START_TEST(responses_after_lost_request_framing_say_why)
 }
 END_TEST
 
+/* Responses read through stdio input, which the shim does not see: the
+ * rows say no response was seen and where it may have been read, not
+ * "client closed early" or "the client retries" (no request on the
+ * connection had a response seen, so nothing suggests a retry). */
+START_TEST(responses_read_unseen_are_said)
+{
+	struct run r;
+	run_host(&r, "stdio_read", NULL);
+	ck_assert_int_eq(said(&r, "tokens", 0), 4); /* the client read both */
+	ck_assert_int_eq(r.n, 2);
+	for (int i = 0; i < 2; i++) {
+		cJSON *q = row(&r, i);
+		ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(q, "complete")));
+		ck_assert_str_eq(cJSON_GetObjectItem(q, "note")->valuestring,
+				 "the client closed before any of the response was seen (it "
+				 "read none, or read it where the shim cannot see: stdio "
+				 "input, a raw system call)");
+	}
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(server_reset_is_said)
 {
 	struct run r;
@@ -626,6 +648,7 @@ int main(void)
 	tcase_add_test(t, preopened_connection_ttft_from_the_request);
 	tcase_add_test(t, preopened_nonblocking_connect_unseen_end);
 	tcase_add_test(t, closed_in_the_response_head_is_said);
+	tcase_add_test(t, responses_read_unseen_are_said);
 	tcase_add_test(t, responses_after_lost_request_framing_say_why);
 	tcase_add_test(t, server_reset_is_said);
 	tcase_add_test(t, dns_is_the_connecting_threads);

@@ -654,6 +654,33 @@ static int sc_close_mid_head(void)
 	return 0;
 }
 
+/* Two requests written with write(), their responses read through stdio
+ * input (fgets on an fdopen'ed stream: libc's own reads, which the shim
+ * does not see), then closed. */
+static int sc_stdio_read(void)
+{
+	int fd = connect_to(g_port);
+	FILE *in = fdopen(dup(fd), "r");
+	if (!in)
+		return 2;
+	int tokens = 0;
+	for (int k = 0; k < 2; k++) {
+		request(fd, "/v1/completions?tokens=2");
+		char line[4096];
+		while (fgets(line, sizeof line, in)) {
+			tokens += strstr(line, "\"text\":\" t") != NULL;
+			if (!strcmp(line, "0\r\n")) {
+				fgets(line, sizeof line, in); /* the last CRLF */
+				break;
+			}
+		}
+	}
+	say("tokens", tokens);
+	fclose(in);
+	close(fd);
+	return 0;
+}
+
 /* A dual-stack (AF_INET6) socket reaching the IPv4 server as
  * ::ffff:127.0.0.1, as Node and Java clients do. */
 static int sc_v4mapped(void)
@@ -816,6 +843,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "preopen")) return sc_preopen();
 	if (!strcmp(sc, "preopen_nb")) return sc_preopen_nb();
 	if (!strcmp(sc, "close_mid_head")) return sc_close_mid_head();
+	if (!strcmp(sc, "stdio_read")) return sc_stdio_read();
 	if (!strcmp(sc, "reset")) return sc_reset();
 	if (!strcmp(sc, "v4mapped")) return sc_v4mapped();
 	if (!strcmp(sc, "stream")) return sc_stream(arg);

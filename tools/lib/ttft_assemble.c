@@ -47,6 +47,7 @@ struct asm_conn {
 	uint32_t fork_child; /* the latest child's id for it, 0 = none */
 	uint32_t fork_parent;/* this id's parent id, 0 = none */
 	uint32_t fork_next;  /* the first of its requests maybe unanswered */
+	uint8_t answered;    /* a response's headers were read on it */
 };
 
 /* One getaddrinfo call. */
@@ -345,6 +346,7 @@ static void new_request(struct ttft_asm *ps, struct asm_conn *c, const struct tt
 	r->new_conn = e->seq == 0 && c->t_conn0 != 0;
 	r->inherited = c->inherited;
 	r->forked = c->fork_parent != 0;
+	r->after_answer = c->answered;
 	if (r->new_conn) {
 		r->t_conn0 = c->t_conn0;
 		r->t_est = c->t_est;
@@ -745,6 +747,7 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		r->t_req1 = e->t_ns;
 		break;
 	case TTFT_EV_RESP_HEADERS:
+		c->answered = 1;
 		r->t_hdr = e->t_ns;
 		r->status = (int)e->a;
 		r->rtt_us = e->b > 0 && e->b <= UINT32_MAX ? (uint32_t)e->b : 0;

@@ -240,9 +240,13 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	else if (r->closed_in_head)
 		snprintf(why, sizeof why, "client closed early, in the response's "
 			 "head (it had begun to arrive)");
-	else if (!r->t_end && !r->new_conn && !r->t_hdr)
+	else if (!r->t_end && !r->new_conn && !r->t_hdr && r->after_answer)
 		snprintf(why, sizeof why, "no response on a reused connection: the "
 			 "client retries");
+	else if (!r->t_end && !r->t_hdr && r->closed_early)
+		snprintf(why, sizeof why, "the client closed before any of the response "
+			 "was seen (it read none, or read it where the shim cannot see: "
+			 "stdio input, a raw system call)");
 	else if (r->end_flags & TTFT_F_TRUNCATED)
 		snprintf(why, sizeof why, "server closed mid-response");
 	else if (r->sse_error)

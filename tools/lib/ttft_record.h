@@ -66,6 +66,8 @@ struct ttft_record {
 	int reader_pid;
 	uint8_t forked;         /* log: sent by a fork child on a connection
 	                           it shares with its parent */
+	uint8_t after_answer;   /* log: an earlier request on its connection
+	                           had a response */
 	uint8_t compressed;     /* log: Content-Encoding on the response: its
 	                           events (tokens) could not be read */
 	uint8_t preopened;      /* log: the connection sat open and idle before

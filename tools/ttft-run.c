@@ -306,6 +306,8 @@ int main(int argc, char **argv)
 			logpath, why, strerror(errno));
 		return TTFT_EXIT_USAGE;
 	}
+	if (log.warning) /* the shim's processes find the log made: say it here */
+		fprintf(stderr, "ttft-run: warning: %s\n", log.warning);
 	ttft_log_close(&log);
 
 	static struct ttft_exporter exporter;

@@ -166,6 +166,11 @@ static int create_new(struct ttft_log *log, const char *path,
 		log->warning = "the filesystem has less free space than the log "
 			       "may grow to; events that do not fit are "
 			       "counted as dropped";
+	else if (seg_shift_for(cap) > 13)
+		log->warning = "a log of 1 GiB or more grows in segments of "
+			       "TTFT_LOG_MB/1024 MiB, and every traced process "
+			       "maps at least one (64 MiB at 65536): under a "
+			       "tight ulimit -v, keep TTFT_LOG_MB under 1024";
 	m = mmap(NULL, TTFT_LOG_HDR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 		 fd, 0);
 	if (m == MAP_FAILED) {

@@ -129,7 +129,7 @@ static void snapshot(struct ttft_scraper *s, int *kind_ms)
 
 	}
 	if (why[0]) {
-		char msg[300];
+		char msg[400];
 		snprintf(msg, sizeof msg, "%.180s: %s", s->url, why);
 		fail(s, msg);
 	}

@@ -170,26 +170,34 @@ START_TEST(dup_copies_stay_traced)
 }
 END_TEST
 
-START_TEST(bash_dev_tcp)
+/* bash on /dev/tcp: the request sent by the shell (or, subshell, by a
+ * forked subshell of it), the response read by the shell; it prints the
+ * token lines it read. printf writes through stdio; read is bash's own
+ * read() (a `cat <&3` would be another program, past an exec:
+ * docs/shim.md) */
+static void run_devtcp(struct run *r, int subshell)
 {
 	char script[256];
 	snprintf(script, sizeof script, "%s/devtcp.sh", tu_scratch());
 	FILE *f = fopen(script, "w");
-	/* printf writes through stdio; read is bash's own read() (a `cat <&3`
-	 * would be another program, past an exec: docs/shim.md) */
 	fprintf(f, "exec 3<>/dev/tcp/127.0.0.1/%d\n"
-		   "printf 'POST /v1/completions HTTP/1.1\\r\\nHost: x\\r\\n"
-		   "Connection: close\\r\\nContent-Length: 15\\r\\n\\r\\n{\"stream\":true}' >&3\n"
+		   "%sprintf 'POST /v1/completions HTTP/1.1\\r\\nHost: x\\r\\n"
+		   "Connection: close\\r\\nContent-Length: 15\\r\\n\\r\\n{\"stream\":true}' >&3%s\n"
 		   "n=0; while IFS= read -r line <&3; do\n"
 		   "  case $line in *'\"text\"'*) n=$((n+1));; esac\n"
 		   "done; echo $n\n"
-		   "exec 3>&-\n", g_port);
+		   "exec 3>&-\n", g_port, subshell ? "( " : "", subshell ? " )" : "");
 	fclose(f);
 	char cmd[512];
 	snprintf(cmd, sizeof cmd, "bash %s", script);
-	struct run r;
-	run_cmd(&r, cmd);
+	run_cmd(r, cmd);
 	unlink(script);
+}
+
+START_TEST(bash_dev_tcp)
+{
+	struct run r;
+	run_devtcp(&r, 0);
 	ck_assert_int_eq(atoi(r.out), 3); /* bash's cat saw the 3 tokens */
 	ck_assert_int_eq(r.n, 1);
 	assert_whole(row(&r, 0), 3);
@@ -252,22 +260,8 @@ END_TEST
  * every send on the socket was seen, so the pairing is the socket's. */
 START_TEST(fork_child_sends_parent_reads)
 {
-	char script[256];
-	snprintf(script, sizeof script, "%s/forksend.sh", tu_scratch());
-	FILE *f = fopen(script, "w");
-	fprintf(f, "exec 3<>/dev/tcp/127.0.0.1/%d\n"
-		   "( printf 'POST /v1/completions HTTP/1.1\\r\\nHost: x\\r\\n"
-		   "Connection: close\\r\\nContent-Length: 15\\r\\n\\r\\n{\"stream\":true}' >&3 )\n"
-		   "n=0; while IFS= read -r line <&3; do\n"
-		   "  case $line in *'\"text\"'*) n=$((n+1));; esac\n"
-		   "done; echo $n\n"
-		   "exec 3>&-\n", g_port);
-	fclose(f);
-	char cmd[512];
-	snprintf(cmd, sizeof cmd, "bash %s", script);
 	struct run r;
-	run_cmd(&r, cmd);
-	unlink(script);
+	run_devtcp(&r, 1);
 	ck_assert_int_eq(atoi(r.out), 3);
 	ck_assert_int_eq(r.n, 1);
 	cJSON *q = row(&r, 0);

@@ -194,6 +194,22 @@ static void run_devtcp(struct run *r, int subshell)
 	unlink(script);
 }
 
+/* A python3 client written from body (its one %d: the server's port),
+ * run under ttft-run. */
+static void run_py(struct run *r, const char *name, const char *body)
+{
+	char script[256];
+	snprintf(script, sizeof script, "%s/%s", tu_scratch(), name);
+	FILE *f = fopen(script, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, body, g_port);
+	fclose(f);
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "python3 %s", script);
+	run_cmd(r, cmd);
+	unlink(script);
+}
+
 START_TEST(bash_dev_tcp)
 {
 	struct run r;
@@ -213,10 +229,8 @@ END_TEST
  * followed by an error-queue read that got bytes (the client checks). */
 START_TEST(error_queue_reads_are_not_the_stream)
 {
-	char script[256];
-	snprintf(script, sizeof script, "%s/errq.py", tu_scratch());
-	FILE *f = fopen(script, "w");
-	fprintf(f,
+	struct run r;
+	run_py(&r, "errq.py",
 		"import socket, sys, time\n"
 		"s = socket.create_connection(('127.0.0.1', %d))\n"
 		"# SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE\n"
@@ -238,13 +252,7 @@ START_TEST(error_queue_reads_are_not_the_stream)
 		"        c = s.recv(65536)\n"
 		"        if not c: sys.exit('closed')\n"
 		"        buf += c\n"
-		"print('errq', got_errq)\n", g_port);
-	fclose(f);
-	char cmd[512];
-	snprintf(cmd, sizeof cmd, "python3 %s", script);
-	struct run r;
-	run_cmd(&r, cmd);
-	unlink(script);
+		"print('errq', got_errq)\n");
 	ck_assert_int_eq(said(&r, "errq", 0), 2); /* the queue did give bytes */
 	ck_assert_int_eq(r.n, 2);
 	assert_whole(row(&r, 0), 3);
@@ -496,10 +504,8 @@ END_TEST
  * connection), not that they were sent by a raw system call. */
 START_TEST(responses_after_lost_request_framing_say_why)
 {
-	char script[256];
-	snprintf(script, sizeof script, "%s/lostreq.py", tu_scratch());
-	FILE *f = fopen(script, "w");
-	fprintf(f,
+	struct run r;
+	run_py(&r, "lostreq.py",
 		"import socket\n"
 		"s = socket.create_connection(('127.0.0.1', %d))\n"
 		"def rd():\n"
@@ -512,13 +518,7 @@ START_TEST(responses_after_lost_request_framing_say_why)
 		"for t in (b'/a\\x01b', b'/after'):\n"
 		"    s.sendall(b'POST ' + t + b' HTTP/1.1\\r\\nHost: x\\r\\n'\n"
 		"              b'Content-Length: 15\\r\\n\\r\\n{\"stream\":true}')\n"
-		"    print('status', rd()[9:12].decode())\n", g_port);
-	fclose(f);
-	char cmd[512];
-	snprintf(cmd, sizeof cmd, "python3 %s", script);
-	struct run r;
-	run_cmd(&r, cmd);
-	unlink(script);
+		"    print('status', rd()[9:12].decode())\n");
 	ck_assert_int_eq(said(&r, "status", 0), 200);
 	ck_assert_int_eq(said(&r, "status", 1), 200);
 	int unseen = 0;

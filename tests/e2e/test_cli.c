@@ -244,6 +244,41 @@ START_TEST(outputs_that_are_not_plain_files)
 	js = tu_read_file(q, NULL);
 	ck_assert_msg(strstr(js, "\"requests\""), "%s", js);
 	free(js);
+	/* a FIFO nobody reads: an error at once (exit 1, the log kept), not
+	 * a wait no Ctrl-C ends */
+	snprintf(p, sizeof p, "%s/lonely-fifo", dir);
+	ck_assert_int_eq(mkfifo(p, 0600), 0);
+	ck_assert_int_eq(run(&out, "%%B/ttft-run -q --json %s -- true 2>&1", p), 1);
+	ck_assert_msg(strstr(out, "no process reads that FIFO"), "%s", out);
+	char *kept0 = strstr(out, "the log is kept at ");
+	ck_assert_msg(kept0, "%s", out);
+	kept0 += strlen("the log is kept at ");
+	kept0[strcspn(kept0, " ")] = 0;
+	ck_assert_int_eq(unlink(kept0), 0);
+	free(out);
+	/* /dev/stdout into a file the shell opened for appending: what was
+	 * there and what CMD wrote stay, the JSON after them (a file renamed
+	 * over it had lost both) */
+	snprintf(q, sizeof q, "%s/appended", dir);
+	f = fopen(q, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("before\n", f);
+	fclose(f);
+	ck_assert_int_eq(run(&out, "%%B/ttft-run -q --json /dev/stdout -- echo from-cmd >> %s", q),
+			 0);
+	free(out);
+	js = tu_read_file(q, NULL);
+	ck_assert_msg(!strncmp(js, "before\nfrom-cmd\n{\"requests\"", 25), "%s", js);
+	free(js);
+	/* a link to nothing, in a directory that does not exist: refused
+	 * before CMD runs */
+	snprintf(q, sizeof q, "%s/nowhere.json", dir);
+	ck_assert_int_eq(symlink("/nonexistent/dir/x.json", q), 0);
+	snprintf(p, sizeof p, "%s/cmd-ran", dir);
+	ck_assert_int_eq(run(&out, "%%B/ttft-run -q --json %s -- touch %s 2>&1", q, p), 2);
+	ck_assert_msg(strstr(out, "cannot create files in /nonexistent/dir"), "%s", out);
+	ck_assert_msg(access(p, F_OK) != 0, "CMD ran");
+	free(out);
 	/* a full character device: this test's own twin of /dev/full */
 	snprintf(p, sizeof p, "%s/full", dir);
 	if (mknod(p, S_IFCHR | 0666, makedev(1, 7)) == 0) {

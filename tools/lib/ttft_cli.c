@@ -64,9 +64,84 @@ static const char *dir_of(const char *path, char *buf, size_t n)
  *                /dev/stdout, a named pipe), or a link to nothing yet:
  *                opened and written as it is, as a shell's > would
  *   OUT_BAD      a directory, a block device, a socket: *why says so
+ *   OUT_FD       one of this process's own descriptors (/dev/stdout,
+ *                /dev/stderr, /dev/fd/N, /proc/self/fd/N, or a link to
+ *                one): written to that descriptor, at its offset, as the
+ *                shell that opened it set it (>> appends); *fd says which
  * A rename over a device or a FIFO would replace it with a regular file
- * (as root, /dev/null itself). */
-enum out_kind { OUT_NEW, OUT_LINK, OUT_INPLACE, OUT_BAD };
+ * (as root, /dev/null itself), and one over /dev/stdout's file would lose
+ * what the command wrote there. */
+enum out_kind { OUT_NEW, OUT_LINK, OUT_INPLACE, OUT_BAD, OUT_FD };
+
+/* The descriptor a path names literally: /dev/stdout, /dev/stderr,
+ * /dev/fd/N, /proc/self/fd/N; -1 for any other. */
+static int fd_named(const char *p)
+{
+	if (!strcmp(p, "/dev/stdout"))
+		return 1;
+	if (!strcmp(p, "/dev/stderr"))
+		return 2;
+	const char *d = !strncmp(p, "/dev/fd/", 8)         ? p + 8
+		      : !strncmp(p, "/proc/self/fd/", 14) ? p + 14
+							  : NULL;
+	if (!d || !*d)
+		return -1;
+	char *end;
+	long n = strtol(d, &end, 10);
+	return *end || n < 0 || n > 1 << 20 ? -1 : (int)n;
+}
+
+/* That, for the path or the link it is (one step: a link to /dev/stdout). */
+static int own_fd(const char *path)
+{
+	int fd = fd_named(path);
+	char t[PATH_MAX];
+	ssize_t k;
+	if (fd < 0 && (k = readlink(path, t, sizeof t - 1)) > 0) {
+		t[k] = 0;
+		fd = fd_named(t);
+	}
+	return fd >= 0 && fcntl(fd, F_GETFD) != -1 ? fd : -1;
+}
+
+/* A dangling link's target's directory, in buf ("" when not a link). */
+static const char *link_target_dir(const char *path, char *buf, size_t n)
+{
+	char t[PATH_MAX], d[PATH_MAX];
+	ssize_t k = readlink(path, t, sizeof t - 1);
+	if (k <= 0)
+		return "";
+	t[k] = 0;
+	if (t[0] == '/') {
+		memcpy(d, t, (size_t)k + 1);
+	} else {
+		char pb[PATH_MAX];
+		const char *pd = dir_of(path, pb, sizeof pb);
+		size_t dl = strlen(pd);
+		if (dl + 1 + (size_t)k >= sizeof d)
+			return "";
+		memcpy(d, pd, dl);
+		d[dl] = '/';
+		memcpy(d + dl + 1, t, (size_t)k + 1);
+	}
+	return dir_of(d, buf, n);
+}
+
+static int write_all_fd(int fd, const char *data, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	return 0;
+}
 
 static enum out_kind out_kind(const char *path, char *real, size_t n, const char **why)
 {
@@ -77,6 +152,8 @@ static enum out_kind out_kind(const char *path, char *real, size_t n, const char
 		*why = "empty path";
 		return OUT_BAD;
 	}
+	if (own_fd(path) >= 0)
+		return OUT_FD;
 	if (lstat(path, &st) != 0)
 		return OUT_NEW;
 	int link = S_ISLNK(st.st_mode);
@@ -112,17 +189,28 @@ int ttft_output_check(const char *flag, const char *path, char *err, size_t errl
 		snprintf(err, errlen, "cannot write --%s '%s': %s", flag, path, why);
 		return -1;
 	}
+	if (k == OUT_FD)
+		return 0;
+	char dbuf[PATH_MAX], probe[PATH_MAX + 64];
+	const char *dir;
 	if (k == OUT_INPLACE) {
 		struct stat st;
-		if (stat(path, &st) == 0 && access(path, W_OK) != 0) {
-			snprintf(err, errlen, "cannot write --%s %s: %s", flag, path,
-				 strerror(errno));
-			return -1;
+		if (stat(path, &st) == 0) {
+			if (access(path, W_OK) != 0) {
+				snprintf(err, errlen, "cannot write --%s %s: %s", flag, path,
+					 strerror(errno));
+				return -1;
+			}
+			return 0;
 		}
-		return 0; /* a link to nothing yet: its write will say */
+		/* a link to nothing yet: the file it names is made in its
+		 * directory, which must take one */
+		dir = link_target_dir(path, dbuf, sizeof dbuf);
+		if (!*dir)
+			return 0;
+	} else {
+		dir = dir_of(real, dbuf, sizeof dbuf);
 	}
-	char dbuf[PATH_MAX], probe[PATH_MAX + 64];
-	const char *dir = dir_of(real, dbuf, sizeof dbuf);
 	snprintf(probe, sizeof probe, "%s/.ttft-check.%ld.XXXXXX", dir, (long)getpid());
 	int fd = mkstemp(probe);
 	if (fd < 0) {
@@ -154,26 +242,32 @@ int ttft_write_atomic(const char *path, const char *data, size_t len, char *err,
 		snprintf(err, errlen, "cannot write %s: %s", path, why);
 		return -1;
 	}
+	if (k == OUT_FD) {
+		if (write_all_fd(own_fd(path), data, len) != 0) {
+			snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
 	if (k == OUT_INPLACE) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_NOCTTY | O_CLOEXEC, 0666);
+		/* not blocking at the open: a FIFO nobody reads is an error
+		 * now (ENXIO), not a wait that no signal ends */
+		int fd = open(path, O_WRONLY | O_CREAT | O_NOCTTY | O_CLOEXEC | O_NONBLOCK, 0666);
 		int rc = fd < 0 ? -1 : 0;
+		if (fd < 0 && errno == ENXIO) {
+			snprintf(err, errlen, "cannot write %s: no process reads that FIFO",
+				 path);
+			return -1;
+		}
 		struct stat st;
+		if (rc == 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+			rc = -1;
 		/* a regular file made through a link to nothing: from its start */
 		if (rc == 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    ftruncate(fd, 0) != 0)
 			rc = -1;
-		for (size_t off = 0; rc == 0 && off < len;) {
-			ssize_t w = write(fd, data + off, len - off);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0) {
-				if (w == 0)
-					errno = EIO;
-				rc = -1;
-			} else {
-				off += (size_t)w;
-			}
-		}
+		if (rc == 0)
+			rc = write_all_fd(fd, data, len);
 		int e = errno;
 		if (fd >= 0 && close(fd) != 0 && rc == 0) {
 			rc = -1;

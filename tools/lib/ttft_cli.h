@@ -38,10 +38,11 @@ int ttft_output_check(const char *flag, const char *path, char *err, size_t errl
 /* Replace PATH with data: a temporary file in the same directory, then
  * rename, so a reader sees the old file or the new one, never half of one.
  * A symbolic link to a file stays a link: the file it names is replaced.
- * A character device or a FIFO (/dev/null, /dev/stdout, a named pipe), or
- * a link to nothing yet, is written in place, as a shell's > would; a
- * directory, a block device or a socket is refused. "-" writes to stdout.
- * -1 with a message in err. */
+ * /dev/stdout, /dev/stderr, /dev/fd/N (or a link to one) are written to
+ * that descriptor at its offset. A character device or a FIFO (one with
+ * a reader: else -1 at once), or a link to nothing yet, is written in
+ * place; a directory, a block device or a socket is refused. "-" writes
+ * to stdout. -1 with a message in err. */
 int ttft_write_atomic(const char *path, const char *data, size_t len, char *err,
 		      size_t errlen);
 

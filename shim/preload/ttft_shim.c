@@ -575,6 +575,7 @@ TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,
 	struct shim_conn *c = &shim_conns[slot];
 	c->conn = conn;
 	c->pending = 1;
+	c->t_connect = t;
 	c->tx_started = 0;
 	c->tls = SHIM_PLAIN;
 	c->wire_eof = 0;
@@ -613,6 +614,7 @@ TTFT_HIDDEN void shim_adopt(int fd, const struct sockaddr *peer, int64_t ino,
 	c->tls = SHIM_PLAIN;
 	c->wire_eof = 0;
 	c->t_found = t;
+	c->t_connect = 0;
 	c->ino = ino;
 	__atomic_store_n(&c->t_wire_rx, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->owner, g_pid, __ATOMIC_RELAXED);
@@ -686,6 +688,10 @@ SHIM_COLD static void established_unseen(int fd, struct shim_conn *c, int64_t t)
 	    ti.tcpi_state == TCP_ESTABLISHED && ti.tcpi_last_data_recv < 86400000u) {
 		when = t - (int64_t)ti.tcpi_last_data_recv * 1000000;
 		how = 1;
+		/* the tick's rounding may reach back past the connect's
+		 * start: never before it */
+		if (when < c->t_connect)
+			when = c->t_connect;
 	}
 	c->pending = 0;
 	put(TTFT_EV_ESTABLISHED, 0, when, fd, 0, c->conn, 0, how, 0, NULL, 0);

@@ -69,6 +69,7 @@ struct shim_conn {
 	                             child that inherited it (atomic) */
 	int64_t t_wire_rx;        /* TLS: return of the last ciphertext read */
 	int64_t t_found, ino;     /* inherited: when found, its socket inode */
+	int64_t t_connect;        /* when its connect began (0: not seen) */
 	uint64_t conn;
 	struct ttft_http_tx tx;   /* touched only by sending calls */
 	struct ttft_http_rx rx;   /* touched only by receiving calls */

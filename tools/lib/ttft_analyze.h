@@ -28,6 +28,9 @@ struct ttft_conn_note {
  * established was opened ahead of the request (undici, eventsource): its
  * TTFT starts at the request, and the idle time is reported apart. */
 #define TTFT_PREOPEN_IDLE_NS 10000000
+/* The kernel's coarsest tick (HZ=100): the error of an establishment
+ * time the kernel gave (a connect whose end no call showed) */
+#define TTFT_TICK_NS 10000000
 
 /* The log's clock when it was created (the header's clock fields). */
 struct ttft_log_clock {

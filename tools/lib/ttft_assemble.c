@@ -48,6 +48,7 @@ struct asm_conn {
 	uint32_t fork_parent;/* this id's parent id, 0 = none */
 	uint32_t fork_next;  /* the first of its requests maybe unanswered */
 	uint8_t answered;    /* a response's headers were read on it */
+	uint8_t est_tick;    /* t_est is the kernel's, to its tick (b = 1) */
 };
 
 /* One getaddrinfo call. */
@@ -349,16 +350,21 @@ static void new_request(struct ttft_asm *ps, struct asm_conn *c, const struct tt
 	r->after_answer = c->answered;
 	if (r->new_conn) {
 		r->t_conn0 = c->t_conn0;
-		r->t_est = c->t_est;
+		/* never before the connect began (a damaged or a ticked
+		 * stamp; the log's order puts it first when it is earlier) */
+		r->t_est = c->t_est && c->t_conn0 && c->t_est < c->t_conn0 ? c->t_conn0 : c->t_est;
 		r->t_dns0 = c->t_dns0;
 		r->t_dns1 = c->t_dns1;
 		/* opened ahead of the request: its setup and idle time are
 		 * reported apart, and TTFT starts here. Not on TLS, where the
 		 * handshake fills that gap and its end is not seen (tls_s). */
 		int64_t idle;
-		r->preopened = !c->tls && c->t_est &&
-			       !__builtin_sub_overflow(e->t_ns, c->t_est, &idle) &&
-			       idle > TTFT_PREOPEN_IDLE_NS;
+		/* a kernel-ticked establishment (b = 1) may be a tick (10
+		 * ms at HZ=100, the coarsest) either way: pre-opened only
+		 * when that cannot decide it */
+		r->preopened = !c->tls && r->t_est &&
+			       !__builtin_sub_overflow(e->t_ns, r->t_est, &idle) &&
+			       idle > TTFT_PREOPEN_IDLE_NS + (c->est_tick ? TTFT_TICK_NS : 0);
 		r->t_start = r->preopened ? e->t_ns : c->t_conn0;
 	} else {
 		r->t_start = e->t_ns;
@@ -652,11 +658,12 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 			c->err = e->err;
 		return;
 	case TTFT_EV_ESTABLISHED:
-		/* b = 1: the SYN-ACK's arrival by the kernel's tick (a
-		 * connect whose end no call showed): never before the
-		 * connect began */
-		if (!c->t_est)
-			c->t_est = c->t_conn0 && e->t_ns < c->t_conn0 ? c->t_conn0 : e->t_ns;
+		/* b = 1: when the kernel says the connection was established,
+		 * to its tick (a connect whose end no call showed) */
+		if (!c->t_est) {
+			c->t_est = e->t_ns;
+			c->est_tick = e->b == 1;
+		}
 		return;
 	case TTFT_EV_DESYNC:
 		/* once per direction at most; a 101 ends the response it is */
@@ -907,7 +914,7 @@ static int add_encrypted(struct ttft_analysis *a, const struct asm_conn *c, uint
 	r->tls = r->encrypted = 1;
 	r->new_conn = c->t_conn0 != 0;
 	r->t_start = r->t_conn0 = c->t_conn0;
-	r->t_est = c->t_est;
+	r->t_est = c->t_est && c->t_conn0 && c->t_est < c->t_conn0 ? c->t_conn0 : c->t_est;
 	r->t_dns0 = c->t_dns0;
 	r->t_dns1 = c->t_dns1;
 	return 0;

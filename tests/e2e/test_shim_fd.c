@@ -285,6 +285,95 @@ START_TEST(fork_child_sends_parent_reads)
 }
 END_TEST
 
+/* Python's os.fork on one keep-alive socket: children send, the parent
+ * (maybe) sends and reads. mode: "parent-too" (a child sends /child,
+ * exits; the parent then sends /parent and reads both responses: the
+ * first answers /child, which the parent's own count cannot know),
+ * "two-children" (/child1 and /child2 from two children in turn, the
+ * parent reads both), "nobody-reads" (a child sends /c1 and /c2 and
+ * exits; the parent reads nothing). */
+static void run_fork_py(struct run *r, const char *mode)
+{
+	char body[2048];
+	snprintf(body, sizeof body,
+		"import os, socket, sys\n"
+		"s = socket.create_connection(('127.0.0.1', %%d))\n"
+		"def req(p):\n"
+		"    s.sendall(b'POST ' + p + b' HTTP/1.1\\r\\nHost: x\\r\\n'\n"
+		"              b'Content-Length: 15\\r\\n\\r\\n{\"stream\":true}')\n"
+		"def child(*paths):\n"
+		"    pid = os.fork()\n"
+		"    if pid == 0:\n"
+		"        for p in paths: req(p)\n"
+		"        os._exit(0)\n"
+		"    os.waitpid(pid, 0)\n"
+		"def rd(n):\n"
+		"    b = b''\n"
+		"    while b.count(b'0\\r\\n\\r\\n') < n:\n"
+		"        c = s.recv(65536)\n"
+		"        if not c: sys.exit('closed')\n"
+		"        b += c\n"
+		"mode = '%s'\n"
+		"if mode == 'parent-too':\n"
+		"    child(b'/child'); req(b'/parent'); rd(2)\n"
+		"elif mode == 'two-children':\n"
+		"    child(b'/child1'); child(b'/child2'); rd(2)\n"
+		"else:\n"
+		"    child(b'/c1', b'/c2')\n"
+		"s.close()\n"
+		"print('done 1')\n", mode);
+	run_py(r, "forkpy.py", body);
+	ck_assert_int_eq(said(r, "done", 0), 1);
+}
+
+/* Several senders' requests due at once on a socket shared across fork:
+ * no row gets a response it cannot be shown to own; each says so, with
+ * no TTFT (the parent's own request took the child's response: 49 ms
+ * against ~350, looking normal). */
+START_TEST(fork_several_senders_are_not_paired)
+{
+	static const char *const modes[] = {"parent-too", "two-children"};
+	for (int m = 0; m < 2; m++) {
+		struct run r;
+		run_fork_py(&r, modes[m]);
+		int seen = 0;
+		for (int i = 0; i < r.n; i++) {
+			cJSON *q = row(&r, i);
+			char *s = cJSON_PrintUnformatted(q);
+			const cJSON *note = cJSON_GetObjectItem(q, "note");
+			ck_assert_msg(cJSON_IsString(note) &&
+				      strstr(note->valuestring, "which response answers this "
+							    "one is not known"),
+				      "%s: %s", modes[m], s);
+			ck_assert_msg(is_null(q, "ttft_s") && is_null(q, "e2e_s"), "%s: %s",
+				      modes[m], s);
+			ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(q, "complete")));
+			seen += !cJSON_IsTrue(cJSON_GetObjectItem(q, "request_unseen"));
+			free(s);
+		}
+		ck_assert_int_eq(seen, 2); /* both requests have their rows */
+		run_free(&r);
+	}
+}
+END_TEST
+
+/* A child sends two requests and nobody reads: both rows (the first one
+ * too, whose record comes at the instant the child's link to its parent
+ * does) say whose they were. */
+START_TEST(fork_child_requests_unread_say_so)
+{
+	struct run r;
+	run_fork_py(&r, "nobody-reads");
+	ck_assert_int_eq(r.n, 2);
+	for (int i = 0; i < 2; i++)
+		ck_assert_str_eq(cJSON_GetObjectItem(row(&r, i), "note")->valuestring,
+				 "no response read: a forked process's request on a "
+				 "connection it shares with its parent, which read no "
+				 "response for it either");
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(fork_keeps_rows_apart)
 {
 	struct run r;
@@ -634,6 +723,8 @@ int main(void)
 	tcase_add_test(t, error_queue_reads_are_not_the_stream);
 	tcase_add_test(t, fork_keeps_rows_apart);
 	tcase_add_test(t, fork_child_sends_parent_reads);
+	tcase_add_test(t, fork_several_senders_are_not_paired);
+	tcase_add_test(t, fork_child_requests_unread_say_so);
 	tcase_add_test(t, fork_child_closing_its_copy);
 	tcase_add_test(t, raw_fork_children_log_their_pid);
 	tcase_add_test(t, sendfile_body);

@@ -44,7 +44,11 @@ struct asm_conn {
 	uint32_t unseen_seq; /* its response's number as the shim counted */
 	/* shared across fork (TTFT_EV_INHERIT): a child that sent on this
 	 * connection took a new id for it; the parent's id reads on */
-	uint32_t fork_child; /* the latest child's id for it, 0 = none */
+	uint32_t fork_child; /* its (first) child's id for it, 0 = none */
+	uint8_t fork_tangled;/* several senders' requests were due at once
+	                        (two children, or the parent sent while a
+	                        child's request was due): which response
+	                        answers which is not known */
 	uint32_t fork_parent;/* this id's parent id, 0 = none */
 	uint32_t fork_next;  /* the first of its requests maybe unanswered */
 	uint8_t answered;    /* a response's headers were read on it */
@@ -320,6 +324,9 @@ int ttft_asm_dns_helpers_upto(struct ttft_asm *ps, int64_t upto)
 	return rc;
 }
 
+static void fork_tangle(struct ttft_asm *ps, struct asm_conn *pc);
+static int fork_child_due(struct ttft_asm *ps, const struct asm_conn *c);
+
 static void new_request(struct ttft_asm *ps, struct asm_conn *c, const struct ttft_rec *e)
 {
 	struct ttft_analysis *a = ps->out;
@@ -348,6 +355,12 @@ static void new_request(struct ttft_asm *ps, struct asm_conn *c, const struct tt
 	r->inherited = c->inherited;
 	r->forked = c->fork_parent != 0;
 	r->after_answer = c->answered;
+	/* the parent sends while its child's request is due: tangled */
+	if (c->fork_child && !c->fork_tangled && fork_child_due(ps, c))
+		fork_tangle(ps, c);
+	r->fork_unsure = c->fork_tangled ||
+			 (c->fork_parent && c->fork_parent < ps->nconn &&
+			  ps->conns[c->fork_parent].fork_tangled);
 	if (r->new_conn) {
 		r->t_conn0 = c->t_conn0;
 		/* never before the connect began (a damaged or a ticked
@@ -515,6 +528,46 @@ static int rx_kind(uint16_t kind)
 	}
 }
 
+/* Several senders on a connection shared across fork had requests due at
+ * once (two children, or the parent sent while its child's request was
+ * due): the socket's order of requests is not the order either process
+ * numbered, so no response is paired with a request of the group from
+ * now on, and the rows still due say so (fork_unsure). */
+static void fork_tangle(struct ttft_asm *ps, struct asm_conn *pc)
+{
+	pc->fork_tangled = 1;
+	struct ttft_analysis *a = ps->out;
+	for (uint32_t i = 0; i < pc->nreqs; i++) {
+		struct ttft_record *r = &a->reqs[pc->reqs[i]];
+		if (!r->t_end)
+			r->fork_unsure = 1;
+	}
+	for (uint32_t k = 1; k < ps->nconn; k++) {
+		struct asm_conn *kc = &ps->conns[k];
+		if (kc->fork_parent != (uint32_t)(pc - ps->conns))
+			continue;
+		for (uint32_t i = 0; i < kc->nreqs; i++) {
+			struct ttft_record *r = &a->reqs[kc->reqs[i]];
+			if (!r->t_end)
+				r->fork_unsure = 1;
+		}
+	}
+}
+
+/* A child's request still due (no response yet)? */
+static int fork_child_due(struct ttft_asm *ps, const struct asm_conn *c)
+{
+	if (!c->fork_child || c->fork_child >= ps->nconn)
+		return 0;
+	const struct asm_conn *k = &ps->conns[c->fork_child];
+	for (uint32_t i = k->fork_next; i < k->nreqs; i++) {
+		const struct ttft_record *r = &ps->out->reqs[k->reqs[i]];
+		if (!r->t_hdr && !r->t_end && !r->fork_read)
+			return 1;
+	}
+	return 0;
+}
+
 /* A response this process read on a connection where no request of its
  * own waits, while a forked child sent on the same socket: HTTP/1.1
  * answers in order, so it answers the child's oldest request still
@@ -523,7 +576,7 @@ static int rx_kind(uint16_t kind)
  * none. */
 static struct ttft_record *fork_answer(struct ttft_asm *ps, struct asm_conn *c)
 {
-	if (!c->fork_child || c->fork_child >= ps->nconn)
+	if (!c->fork_child || c->fork_child >= ps->nconn || c->fork_tangled)
 		return NULL;
 	struct asm_conn *k = &ps->conns[c->fork_child];
 	struct ttft_analysis *a = ps->out;
@@ -553,7 +606,9 @@ static struct ttft_record *response_of(struct ttft_asm *ps, struct asm_conn *c,
 	 * request record lost from a damaged log is not this */
 	if (r || e->kind != TTFT_EV_RESP_HEADERS || !(e->flags & TTFT_F_UNSOLICITED))
 		return r;
-	if ((r = fork_answer(ps, c)) != NULL) {
+	if (c->fork_tangled) {
+		/* no pairing: the row says why */
+	} else if ((r = fork_answer(ps, c)) != NULL) {
 		r->fork_read = 1;
 		r->reader_pid = e->pid;
 		c->rx_skew++;
@@ -575,6 +630,7 @@ static struct ttft_record *response_of(struct ttft_asm *ps, struct asm_conn *c,
 	r->tls = (uint8_t)c->tls;
 	r->inherited = c->inherited;
 	r->request_unseen = 1;
+	r->fork_unsure = c->fork_tangled;
 	/* the framing was lost earlier on this connection: that is why its
 	 * request could not be read (not a raw system call) */
 	r->desync = c->desync;
@@ -686,9 +742,16 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 	case TTFT_EV_CLOSE:
 		c->closed = 1;
 		/* a forked child's copy: the socket lives on in its parent,
-		 * which may read what the child's requests are owed */
-		if (c->fork_parent)
+		 * which may read what the child's requests are owed; a
+		 * response the child itself was reading is cut */
+		if (c->fork_parent) {
+			for (uint32_t i = c->marked; i < c->nreqs; i++) {
+				struct ttft_record *r = &a->reqs[c->reqs[i]];
+				if (!r->t_end && r->t_hdr && !r->fork_read)
+					r->closed_early = 1;
+			}
 			return;
+		}
 		int first = 1;
 		for (uint32_t i = c->marked; i < c->nreqs; i++) {
 			struct ttft_record *r = &a->reqs[c->reqs[i]];
@@ -708,8 +771,16 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		 * parent goes on using */
 		if (e->a > 0 && (uint64_t)e->a < ps->nconn && (uint64_t)e->a != e->conn &&
 		    !c->fork_parent) {
+			struct asm_conn *pc = &ps->conns[e->a];
 			c->fork_parent = (uint32_t)e->a;
-			ps->conns[e->a].fork_child = (uint32_t)e->conn;
+			/* its requests so far (the log's order can put the
+			 * first before this record, at the same instant) */
+			for (uint32_t i = 0; i < c->nreqs; i++)
+				a->reqs[c->reqs[i]].forked = 1;
+			if (pc->fork_child && pc->fork_child != e->conn)
+				fork_tangle(ps, pc); /* a second child */
+			else
+				pc->fork_child = (uint32_t)e->conn;
 			if (!c->seen) {
 				struct asm_conn *p = &ps->conns[e->a];
 				c->seen = 1;
@@ -861,8 +932,8 @@ static int build_join(struct ttft_asm *as)
 
 int ttft_asm_join(struct ttft_asm *as, struct ttft_record *r)
 {
-	if (!r->t_end || !r->status)
-		return 1; /* no response: nothing the server can say */
+	if (!r->t_end || !r->status || r->fork_unsure)
+		return 1; /* no response (of its own): nothing the server can say */
 	struct ttft_join_req jr;
 	join_req_of(r, &jr);
 	if (r->split.source && !strcmp(r->split.source, TTFT_SPLIT_LLAMACPP_TIMINGS)) {

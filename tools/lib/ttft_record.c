@@ -125,12 +125,12 @@ static double span(int64_t a, int64_t b)
 
 double ttft_record_ttft_s(const struct ttft_record *r)
 {
-	return span(r->t_start, r->t_first);
+	return r->fork_unsure ? NAN : span(r->t_start, r->t_first);
 }
 
 double ttft_record_e2e_s(const struct ttft_record *r)
 {
-	return span(r->t_start, r->t_end);
+	return r->fork_unsure ? NAN : span(r->t_start, r->t_end);
 }
 
 long ttft_record_tokens(const struct ttft_record *r)
@@ -172,6 +172,10 @@ void ttft_record_phases(const struct ttft_record *r, struct ttft_phases *p)
 	p->server_other_s = ttft_record_server_other_s(r);
 	p->network_s = r->rtt_us ? (double)r->rtt_us / 1e6 : NAN;
 	p->preopen_idle_s = r->preopened ? span(r->t_est, r->t_req0) : NAN;
+	if (r->fork_unsure) /* its response is not known to be its own */
+		p->wait_headers_s = p->decode_s = p->itl_p50_s = p->itl_p99_s =
+			p->app_gap_s = p->starttransfer_s = p->server_other_s =
+			p->wire_ttft_s = p->network_s = NAN;
 }
 
 int ttft_trace_id_ok(const char *t)
@@ -204,7 +208,8 @@ const char *ttft_desync_text(int d, int tls)
 
 int ttft_record_complete(const struct ttft_record *r)
 {
-	return r->t_end && !r->request_unseen && !(r->end_flags & TTFT_F_TRUNCATED) &&
+	return r->t_end && !r->request_unseen && !r->fork_unsure &&
+	       !(r->end_flags & TTFT_F_TRUNCATED) &&
 	       !r->closed_early &&
 	       !r->sse_error && !r->io_err && !r->desync && !r->cut_by_full_log &&
 	       !r->compressed && !r->bad_run;
@@ -215,6 +220,10 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	char why[200] = "";
 	if (r->encrypted)
 		snprintf(why, sizeof why, "encrypted: not visible");
+	else if (r->fork_unsure)
+		snprintf(why, sizeof why, "on a connection shared across fork, several "
+			 "processes' requests were due at once: which response answers "
+			 "this one is not known");
 	else if (r->request_unseen && r->desync)
 		snprintf(why, sizeof why, "its request could not be read: the sniffer "
 			 "lost the framing earlier on this connection (%s): no TTFT",

@@ -68,6 +68,10 @@ struct ttft_record {
 	                           it shares with its parent */
 	uint8_t after_answer;   /* log: an earlier request on its connection
 	                           had a response */
+	uint8_t fork_unsure;    /* log: on a connection shared across fork
+	                           where several processes' requests were due
+	                           at once: which response answers it is not
+	                           known (its response times are null) */
 	uint8_t compressed;     /* log: Content-Encoding on the response: its
 	                           events (tokens) could not be read */
 	uint8_t preopened;      /* log: the connection sat open and idle before

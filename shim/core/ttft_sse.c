@@ -927,12 +927,6 @@ static __attribute__((noinline)) void feed_lines(struct ttft_sse *s,
 			if (c == ':') {
 				int is_data = s->field_len == 4 &&
 					      memcmp(s->field, "data", 4) == 0;
-				/* a byte-order mark before the stream's first
-				 * line (the standard drops it there; a field
-				 * name does not start with one): "data" after
-				 * it, its 7th byte past the 6 kept */
-				if (__builtin_expect(s->field_len == 7, 0) && !is_data)
-					is_data = memcmp(s->field, "\xEF\xBB\xBF" "dat", 6) == 0;
 				if (is_data)
 					data_line_start(s);
 				s->line = is_data ? L_VALUE_SPACE : L_SKIP;

@@ -115,26 +115,6 @@ START_TEST(completions_text_is_token)
 }
 END_TEST
 
-/* A byte-order mark before the stream's first line (the SSE standard
- * drops it): the first event is still a token (it was read as an unknown
- * field, its token lost and TTFT taken from the second), whole, byte by
- * byte and at every split, as without the mark. */
-START_TEST(byte_order_mark_before_the_first_line)
-{
-	const char *plain =
-		"data: {\"choices\":[{\"index\":0,\"text\":\" t0\"}]}\n\n"
-		"data: {\"choices\":[{\"index\":0,\"text\":\" t1\"}]}\n\n"
-		"data: [DONE]\n\n";
-	char bom[512];
-	snprintf(bom, sizeof bom, "\xEF\xBB\xBF%s", plain);
-	CLASS(plain, "TTD");
-	CLASS(bom, "TTD");
-	split_invariant(bom, strlen(bom));
-	/* a field that only begins the same way is not data */
-	CLASS("\xEF\xBB\xBF" "event: x\n\n", "");
-}
-END_TEST
-
 START_TEST(chat_role_chunk_is_not_a_token)
 {
 	/* vLLM: content ""; llama.cpp: content null. */
@@ -691,7 +671,6 @@ int main(void)
 	Suite *s = suite_create("sse");
 	TCase *t = tu_tcase(s, "classify", 120);
 	tcase_add_test(t, completions_text_is_token);
-	tcase_add_test(t, byte_order_mark_before_the_first_line);
 	tcase_add_test(t, every_byte_of_a_key_counts);
 	tcase_add_test(t, template_compare_sees_every_byte);
 	tcase_add_test(t, chat_role_chunk_is_not_a_token);

@@ -33,8 +33,9 @@ static int raw_open(const char *path, int flags, mode_t mode)
 
 static void raw_close(int fd) { syscall(SYS_close, fd); }
 
-/* Records per segment: 1 MiB of them, more for logs above 1 GiB so that
- * TTFT_LOG_MAX_SEGS segments always cover the capacity. */
+/* Records per segment: 1 MiB of them, more for logs of 1 GiB or more
+ * (TTFT_LOG_MB/512 MiB: fewer than TTFT_LOG_MAX_SEGS segments always cover
+ * the capacity). */
 static unsigned seg_shift_for(uint64_t capacity)
 {
 	unsigned shift = 13; /* 8192 records = 1 MiB */
@@ -168,8 +169,8 @@ static int create_new(struct ttft_log *log, const char *path,
 			       "counted as dropped";
 	else if (seg_shift_for(cap) > 13)
 		log->warning = "a log of 1 GiB or more grows in segments of "
-			       "TTFT_LOG_MB/1024 MiB, and every traced process "
-			       "maps at least one (64 MiB at 65536): under a "
+			       "TTFT_LOG_MB/512 MiB, and every traced process "
+			       "maps at least one (128 MiB at 65536): under a "
 			       "tight ulimit -v, keep TTFT_LOG_MB under 1024";
 	m = mmap(NULL, TTFT_LOG_HDR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 		 fd, 0);

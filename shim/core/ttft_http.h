@@ -125,10 +125,10 @@ void ttft_http_tx_unseen(struct ttft_http_tx *tx, uint64_t n, int64_t t_end,
  * bytes begin the next one. */
 void ttft_http_tx_sync(struct ttft_http_tx *tx, uint32_t responses_done,
 		       const char *p, size_t n, ttft_http_emit emit, void *ctx);
-/* The peer closed (read returned 0). */
 /* 1 when a response's head is partly read: its status line begun, or its
  * headers not yet ended (a client that closes now stopped reading it). */
 int ttft_http_rx_mid_head(const struct ttft_http_rx *rx);
+/* The peer closed (read returned 0). */
 void ttft_http_rx_eof(struct ttft_http_rx *rx, int64_t t_end,
 		      ttft_http_emit emit, void *ctx);
 /* Bytes went by that the sniffer could not see. */

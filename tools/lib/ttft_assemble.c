@@ -325,7 +325,7 @@ int ttft_asm_dns_helpers_upto(struct ttft_asm *ps, int64_t upto)
 }
 
 static void fork_tangle(struct ttft_asm *ps, struct asm_conn *pc);
-static int fork_child_due(struct ttft_asm *ps, const struct asm_conn *c);
+static struct ttft_record *fork_oldest_due(struct ttft_asm *ps, struct asm_conn *c);
 
 static void new_request(struct ttft_asm *ps, struct asm_conn *c, const struct ttft_rec *e)
 {
@@ -356,7 +356,7 @@ static void new_request(struct ttft_asm *ps, struct asm_conn *c, const struct tt
 	r->forked = c->fork_parent != 0;
 	r->after_answer = c->answered;
 	/* the parent sends while its child's request is due: tangled */
-	if (c->fork_child && !c->fork_tangled && fork_child_due(ps, c))
+	if (c->fork_child && !c->fork_tangled && fork_oldest_due(ps, c))
 		fork_tangle(ps, c);
 	r->fork_unsure = c->fork_tangled ||
 			 (c->fork_parent && c->fork_parent < ps->nconn &&
@@ -554,29 +554,12 @@ static void fork_tangle(struct ttft_asm *ps, struct asm_conn *pc)
 	}
 }
 
-/* A child's request still due (no response yet)? */
-static int fork_child_due(struct ttft_asm *ps, const struct asm_conn *c)
+/* The child's oldest request still due (no response yet), or NULL. A
+ * request answered stays answered: the cursor only moves on, so every
+ * child request is passed once. */
+static struct ttft_record *fork_oldest_due(struct ttft_asm *ps, struct asm_conn *c)
 {
 	if (!c->fork_child || c->fork_child >= ps->nconn)
-		return 0;
-	const struct asm_conn *k = &ps->conns[c->fork_child];
-	for (uint32_t i = k->fork_next; i < k->nreqs; i++) {
-		const struct ttft_record *r = &ps->out->reqs[k->reqs[i]];
-		if (!r->t_hdr && !r->t_end && !r->fork_read)
-			return 1;
-	}
-	return 0;
-}
-
-/* A response this process read on a connection where no request of its
- * own waits, while a forked child sent on the same socket: HTTP/1.1
- * answers in order, so it answers the child's oldest request still
- * without a response (every send on the socket is seen: the parent's
- * own are not waiting, the child's are its requests). NULL when there is
- * none. */
-static struct ttft_record *fork_answer(struct ttft_asm *ps, struct asm_conn *c)
-{
-	if (!c->fork_child || c->fork_child >= ps->nconn || c->fork_tangled)
 		return NULL;
 	struct asm_conn *k = &ps->conns[c->fork_child];
 	struct ttft_analysis *a = ps->out;
@@ -587,6 +570,17 @@ static struct ttft_record *fork_answer(struct ttft_asm *ps, struct asm_conn *c)
 		k->fork_next++;
 	}
 	return NULL;
+}
+
+/* A response this process read on a connection where no request of its
+ * own waits, while a forked child sent on the same socket: HTTP/1.1
+ * answers in order, so it answers the child's oldest request still
+ * without a response (every send on the socket is seen: the parent's
+ * own are not waiting, the child's are its requests). NULL when there is
+ * none, or when several senders tangled the order. */
+static struct ttft_record *fork_answer(struct ttft_asm *ps, struct asm_conn *c)
+{
+	return c->fork_tangled ? NULL : fork_oldest_due(ps, c);
 }
 
 /* The request a response record answers. A response that begins where no
@@ -777,10 +771,17 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 			 * first before this record, at the same instant) */
 			for (uint32_t i = 0; i < c->nreqs; i++)
 				a->reqs[c->reqs[i]].forked = 1;
-			if (pc->fork_child && pc->fork_child != e->conn)
-				fork_tangle(ps, pc); /* a second child */
-			else
+			if (pc->fork_child && pc->fork_child != e->conn) {
+				/* a second child: tangled (once; a later
+				 * child's requests so far are marked here) */
+				if (!pc->fork_tangled)
+					fork_tangle(ps, pc);
+				for (uint32_t i = 0; i < c->nreqs; i++)
+					if (!a->reqs[c->reqs[i]].t_end)
+						a->reqs[c->reqs[i]].fork_unsure = 1;
+			} else {
 				pc->fork_child = (uint32_t)e->conn;
+			}
 			if (!c->seen) {
 				struct asm_conn *p = &ps->conns[e->a];
 				c->seen = 1;

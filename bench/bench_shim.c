@@ -738,7 +738,7 @@ static double log_page_ns(void)
 	return best;
 }
 
-/* The machine, for the record (docs/performance.md). *//* The machine, for the record (docs/performance.md). */
+/* The machine, for the record (docs/performance.md). */
 static void machine(void)
 {
 	char model[256] = "unknown CPU", line[512];

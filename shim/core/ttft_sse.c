@@ -243,6 +243,7 @@ static void reset_event(struct ttft_sse *s)
 void ttft_sse_reset(struct ttft_sse *s)
 {
 	s->tlen = s->slen = 0;
+	s->bom = 0;
 	s->line = L_START;
 	s->after_cr = 0;
 	s->field_len = 0;
@@ -872,11 +873,41 @@ template_event(struct ttft_sse *s, const char *b, const char *p, const char *e,
 	return q;
 }
 
+static void feed_lines(struct ttft_sse *s, const char *b, const char *p,
+		       const char *e);
+
+/* A byte-order mark, and room for the scanners' blocks past it. */
+static const char g_bom[32] = "\xEF\xBB\xBF";
+
+/* The stream's first bytes (s->bom < 3): the standard's decoder drops one
+ * byte-order mark there, and only there, so those bytes are read past. A
+ * start that only begins like one is fed as it was (its bytes make the
+ * first line's field unknown, as the standard's U+FFFD would). Returns
+ * where the stream's own bytes go on; s->bom is 3 from then on. */
+static __attribute__((noinline, cold)) const char *
+bom_start(struct ttft_sse *s, const char *p, const char *e)
+{
+	while (p < e && s->bom < 3) {
+		if (*p == g_bom[s->bom]) {
+			s->bom++;
+			p++;
+			continue;
+		}
+		unsigned held = s->bom;
+		s->bom = 3;
+		if (held)
+			feed_lines(s, g_bom, g_bom, g_bom + held);
+	}
+	return p;
+}
+
 /* The lines of [p, e), in a read that began at b. */
 static __attribute__((noinline)) void feed_lines(struct ttft_sse *s,
 						 const char *b, const char *p,
 						 const char *e)
 {
+	if (__builtin_expect(s->bom < 3, 0))
+		p = bom_start(s, p, e);
 	const char *lstart = NULL; /* the current line's start, if here */
 	const char *line0 = NULL;  /* the event's first data line, if here */
 	const char *json0 = NULL;  /* … and its JSON */

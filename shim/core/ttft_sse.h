@@ -119,6 +119,8 @@ struct ttft_sse {
 	uint8_t tlen;       /* prefix bytes; 0: none */
 	uint8_t tdata;      /* where the prefix's JSON begins ("data: " before) */
 	uint8_t slen;       /* suffix bytes, at tmpl + tlen; 0: none */
+	uint8_t bom;        /* bytes of a byte-order mark read at the stream's
+	                       start; 3 once past its start (ttft_sse.c) */
 	char tmpl[TTFT_SSE_TMPL];
 };
 

@@ -115,6 +115,52 @@ START_TEST(completions_text_is_token)
 }
 END_TEST
 
+/* A byte-order mark at the stream's start (the SSE standard's decoder
+ * drops one there, and only there): the first event is still a token (it
+ * was read as an unknown field, its token lost and TTFT taken from the
+ * second, looking normal), whole, byte by byte and at every split. Only
+ * the whole mark, only at the start, only once. */
+START_TEST(byte_order_mark_at_the_stream_start)
+{
+	const char *plain =
+		"data: {\"choices\":[{\"index\":0,\"text\":\" t0\"}]}\n\n"
+		"data: {\"choices\":[{\"index\":0,\"text\":\" t1\"}]}\n\n"
+		"data: [DONE]\n\n";
+	char buf[512];
+	CLASS(plain, "TTD");
+	snprintf(buf, sizeof buf, "\xEF\xBB\xBF%s", plain);
+	CLASS(buf, "TTD");
+	split_invariant(buf, strlen(buf));
+	/* a mark's first bytes alone are the field name's (U+FFFD there) */
+	snprintf(buf, sizeof buf, "\xEF\xBB%s", plain);
+	CLASS(buf, "TD");
+	split_invariant(buf, strlen(buf));
+	snprintf(buf, sizeof buf, "\xEF%s", plain);
+	CLASS(buf, "TD");
+	/* a second mark is not dropped */
+	snprintf(buf, sizeof buf, "\xEF\xBB\xBF\xEF\xBB\xBF%s", plain);
+	CLASS(buf, "TD");
+	/* nor one that is not at the start */
+	snprintf(buf, sizeof buf, "data: {\"choices\":[{\"text\":\"a\"}]}\n\n"
+		 "\xEF\xBB\xBF%s", plain);
+	CLASS(buf, "TTD");
+	split_invariant(buf, strlen(buf));
+	/* a field that only begins the same way is not data */
+	CLASS("\xEF\xBB\xBF" "event: x\n\ndatX: {\"text\":\"a\"}\n\n", "");
+	/* a new stream (ttft_sse_reset: a new response) may start with one */
+	struct got g;
+	static struct ttft_sse sse;
+	memset(&g, 0, sizeof g);
+	g.sse = &sse;
+	ttft_sse_init(&sse, on_event, NULL, &g);
+	snprintf(buf, sizeof buf, "\xEF\xBB\xBF%s", plain);
+	ttft_sse_feed(&sse, buf, strlen(buf));
+	ttft_sse_reset(&sse);
+	ttft_sse_feed(&sse, buf, strlen(buf));
+	ck_assert_str_eq(g.seq, "TTDTTD");
+}
+END_TEST
+
 START_TEST(chat_role_chunk_is_not_a_token)
 {
 	/* vLLM: content ""; llama.cpp: content null. */
@@ -671,6 +717,7 @@ int main(void)
 	Suite *s = suite_create("sse");
 	TCase *t = tu_tcase(s, "classify", 120);
 	tcase_add_test(t, completions_text_is_token);
+	tcase_add_test(t, byte_order_mark_at_the_stream_start);
 	tcase_add_test(t, every_byte_of_a_key_counts);
 	tcase_add_test(t, template_compare_sees_every_byte);
 	tcase_add_test(t, chat_role_chunk_is_not_a_token);

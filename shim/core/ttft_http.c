@@ -166,10 +166,11 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 				rx->st = RX_HEADERS;
 				continue;
 			}
-			if (rx->slen < sizeof rx->sline)
-				rx->sline[rx->slen] = c;
-			if (rx->slen < 255)
-				rx->slen++;
+			uint8_t sl = __atomic_load_n(&rx->slen, __ATOMIC_RELAXED);
+			if (sl < sizeof rx->sline) /* read once (ttft_http.h) */
+				rx->sline[sl] = c;
+			if (sl < 255)
+				rx->slen = ++sl;
 			if (rx->slen == 7 && memcmp(rx->sline, "HTTP/1.", 7) != 0) {
 				rx_desync(rx, TTFT_DESYNC_BAD_STATUS);
 				return n;

@@ -12,6 +12,12 @@
  * Each finding is reported through the emit callback with the timestamp it
  * belongs to: the start of the call for a request's first byte, the return
  * of the call for everything else.
+ *
+ * Threads: one half is one thread's at a time. Two threads that read (or
+ * send on) the same socket at once race on its half without a lock: its
+ * findings may then be wrong, but every write into a buffer of the state
+ * reads the length it writes at once and bounds it by the buffer, so the
+ * state never writes past itself (whatever lengths the other thread left).
  */
 #ifndef TTFT_HTTP_H
 #define TTFT_HTTP_H

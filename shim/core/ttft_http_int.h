@@ -117,6 +117,23 @@ int ttft_http_codings_compress_(const char *h, size_t n);
 
 SCANNER(scan_lf, mask_lf, c == '\n')
 
+/* A line's piece kept after what buf holds (*blen bytes; no more than cap
+ * in all): the bytes it then holds. *blen is read once and never taken
+ * past the buffer: another thread reading the same socket may store it
+ * meanwhile (its lines are then wrong; the shim's memory stays whole:
+ * ttft_http.h, "Threads"). */
+static __attribute__((noinline)) size_t
+keep_piece(char *buf, uint8_t *blen, size_t cap, const char *p, size_t take)
+{
+	size_t have = *blen;
+	if (have > cap)
+		have = cap;
+	size_t room = cap - have, k = take < room ? take : room;
+	memcpy(buf + have, p, k);
+	*blen = (uint8_t)(have + k);
+	return have + k;
+}
+
 /* Lines of a header block, at p in a read that began at b and ends at e:
  * a complete line is read where it lies; a line cut by the end of a read
  * is kept in buf (up to cap bytes) and finished by the next. Returns the
@@ -130,15 +147,13 @@ next_line(const char *b, const char *p, const char *e,
 	const char *lf = scan_lf(b, p, e);
 	size_t take = (size_t)(lf - p);
 	if (*blen || lf == e) {
-		size_t room = cap - *blen;
-		memcpy(buf + *blen, p, take < room ? take : room);
-		*blen = (uint8_t)(*blen + (take < room ? take : room));
+		size_t got = keep_piece(buf, blen, cap, p, take);
 		if (lf == e) {
 			*line = NULL;
 			return take;
 		}
 		*line = buf;
-		*len = *blen;
+		*len = got;
 		*blen = 0;
 	} else {
 		*line = p;

@@ -352,8 +352,9 @@ static int push(struct ttft_sse *s, int array)
 	}
 	if (s->depth == 255)
 		return -1;
-	if (s->depth < TTFT_SSE_STACK)
-		s->stack[s->depth] = (uint8_t)(k | keys | (array ? S_ARRAY : 0));
+	uint8_t d = __atomic_load_n(&s->depth, __ATOMIC_RELAXED);
+	if (d < TTFT_SSE_STACK) /* read once: ttft_sse.h, "Threads" */
+		s->stack[d] = (uint8_t)(k | keys | (array ? S_ARRAY : 0));
 	s->depth++;
 	s->key = K_OTHER;
 	return 0;
@@ -385,11 +386,12 @@ static void str_bytes(struct ttft_sse *s, const char *p, size_t n)
 {
 	if (s->vtok)
 		s->ev_token = 1;
-	if (s->vcap && s->vlen < sizeof s->vbuf) {
-		size_t room = sizeof s->vbuf - s->vlen;
-		memcpy(s->vbuf + s->vlen, p, n < room ? n : room);
+	size_t have = __atomic_load_n(&s->vlen, __ATOMIC_RELAXED); /* once */
+	if (s->vcap && have < sizeof s->vbuf) {
+		size_t room = sizeof s->vbuf - have;
+		memcpy(s->vbuf + have, p, n < room ? n : room);
 	}
-	s->vlen = (uint8_t)(s->vlen + n > 255 ? 255 : s->vlen + n);
+	s->vlen = (uint8_t)(have + n > 255 ? 255 : have + n);
 }
 
 static int vbuf_is(const struct ttft_sse *s, const char *lit, size_t n)
@@ -406,11 +408,12 @@ static void str_end(struct ttft_sse *s)
 
 static void key_bytes(struct ttft_sse *s, const char *p, size_t n)
 {
-	if (s->keylen < TTFT_SSE_KEYBUF) { /* no pointer past the buffer */
-		size_t room = TTFT_SSE_KEYBUF - s->keylen;
-		memcpy(s->keybuf + s->keylen, p, n < room ? n : room);
+	size_t have = __atomic_load_n(&s->keylen, __ATOMIC_RELAXED); /* once */
+	if (have < TTFT_SSE_KEYBUF) { /* no pointer past the buffer */
+		size_t room = TTFT_SSE_KEYBUF - have;
+		memcpy(s->keybuf + have, p, n < room ? n : room);
 	}
-	s->keylen = (uint8_t)(s->keylen + n > 255 ? 255 : s->keylen + n);
+	s->keylen = (uint8_t)(have + n > 255 ? 255 : have + n);
 }
 
 static int is_eol(char c)
@@ -832,10 +835,10 @@ token_line_end(struct ttft_sse *s, const char *b, const char *t, const char *e)
 	    memcmp(q, suf, s->slen) == 0)
 		return q + s->slen;
 	const char *eol = scan_eol(b, q, e);
-	size_t n = (size_t)(eol - q);
+	size_t n = (size_t)(eol - q), tl = __atomic_load_n(&s->tlen, __ATOMIC_RELAXED);
 	s->slen = 0;
-	if (eol < e && n + s->tlen <= TTFT_SSE_TMPL) {
-		memcpy(s->tmpl + s->tlen, q, n);
+	if (eol < e && n + tl <= TTFT_SSE_TMPL) { /* tlen read once */
+		memcpy(s->tmpl + tl, q, n);
 		s->slen = (uint8_t)n;
 	}
 	return eol;
@@ -962,10 +965,11 @@ static __attribute__((noinline)) void feed_lines(struct ttft_sse *s,
 					data_line_start(s);
 				s->line = is_data ? L_VALUE_SPACE : L_SKIP;
 			} else {
-				if (s->field_len < sizeof s->field)
-					s->field[s->field_len] = c;
-				if (s->field_len < 255)
-					s->field_len++;
+				uint8_t fl = __atomic_load_n(&s->field_len, __ATOMIC_RELAXED);
+				if (fl < sizeof s->field) /* read once */
+					s->field[fl] = c;
+				if (fl < 255)
+					s->field_len = (uint8_t)(fl + 1);
 			}
 			p++;
 			continue;

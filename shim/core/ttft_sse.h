@@ -37,6 +37,8 @@
  * never changes the result.
  * Used by the shim (inside other programs: no allocation, no stdio) and by
  * ttft-probe, which also asks for the data bytes (on_data) and sets `full`.
+ * Threads: as ttft_http.h says; a buffer's length is read once where it is
+ * written, and bounded by the buffer.
  */
 #ifndef TTFT_SSE_H
 #define TTFT_SSE_H

@@ -539,6 +539,58 @@ START_TEST(random_garbage_never_crashes)
 }
 END_TEST
 
+/* A line kept across reads whose length another thread reading the same
+ * socket stored meanwhile (the sniffer is lock-free; such a connection's
+ * rows are wrong anyway): its lines may be wrong, but nothing is written
+ * past the buffer. Before, a kept length past the buffer made the room
+ * left wrap around, and the next piece was copied past it. */
+START_TEST(a_kept_line_never_writes_past_its_buffer)
+{
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Type: text/ev";
+	struct {
+		struct ttft_http_rx rx;
+		char guard[512];
+	} r;
+	memset(&r, 0, sizeof r);
+	ttft_http_rx_init(&r.rx);
+	memset(r.guard, 0x5a, sizeof r.guard);
+	ev.n = 0;
+	feed_rx(&r.rx, NULL, resp, sizeof resp - 1, 1);
+	ck_assert_uint_gt(r.rx.hlen, 0); /* a header line is kept */
+	struct ttft_sse sse = r.rx.sse;
+	r.rx.hlen = 255;
+	feed_rx(&r.rx, NULL, "ent-stream-and-more", 19, 2);
+	ck_assert_msg(!memcmp(&sse, &r.rx.sse, sizeof sse),
+		      "a kept header line was written past its buffer");
+	for (size_t i = 0; i < sizeof r.guard; i++)
+		ck_assert_int_eq(r.guard[i], 0x5a);
+
+	struct {
+		struct ttft_http_tx tx;
+		char guard[512];
+	} t;
+	memset(&t, 0, sizeof t);
+	ttft_http_tx_init(&t.tx);
+	memset(t.guard, 0x5a, sizeof t.guard);
+	ttft_http_tx_feed(&t.tx, "GET /v1/mod", 11, 1, 1, tu_collect, &ev);
+	ck_assert_uint_gt(t.tx.llen, 0); /* the request line is kept */
+	char hdr[sizeof t.tx.hdr];
+	memcpy(hdr, t.tx.hdr, sizeof hdr);
+	t.tx.llen = 255;
+	ttft_http_tx_feed(&t.tx, "els-and-more-bytes-than-that", 28, 2, 2,
+			  tu_collect, &ev);
+	ck_assert_msg(!memcmp(hdr, t.tx.hdr, sizeof hdr),
+		      "a kept request line was written past its buffer");
+	for (size_t i = 0; i < sizeof t.guard; i++)
+		ck_assert_int_eq(t.guard[i], 0x5a);
+	ttft_http_tx_feed(&t.tx, "Host: x", 7, 3, 3, tu_collect, &ev);
+	t.tx.hlen = 255;
+	ttft_http_tx_feed(&t.tx, "-and-more-bytes-than-that", 25, 4, 4,
+			  tu_collect, &ev);
+	for (size_t i = 0; i < sizeof t.guard; i++)
+		ck_assert_int_eq(t.guard[i], 0x5a);
+}
+END_TEST
 
 START_TEST(compressed_stream_is_marked_not_read)
 {
@@ -941,5 +993,6 @@ int main(void)
 	tcase_add_test(t, traceparent_is_kept_at_every_split);
 	tcase_add_test(t, header_lines_read_as_byte_by_byte);
 	tcase_add_test(t, status_lines_whole_read_as_bytewise);
+	tcase_add_test(t, a_kept_line_never_writes_past_its_buffer);
 	return tu_run(s);
 }

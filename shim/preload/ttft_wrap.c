@@ -235,9 +235,16 @@ SHIM_COLD static int connect_traced(int fd, const struct sockaddr *sa,
 		errno = e;
 		return r;
 	}
-	if (!shim_wants(fd, sa, len))
+	/* the shim's own calls before the real one (fstat, gettid, …) may
+	 * fail where a seccomp filter forbids them: the host's errno is
+	 * the one it had */
+	int e0 = errno;
+	if (!shim_wants(fd, sa, len)) {
+		errno = e0;
 		return real(fd, sa, len);
+	}
 	shim_connect_begin(fd, sa, shim_now());
+	errno = e0;
 	int r = real(fd, sa, len);
 	int e = errno;
 	shim_connect_end(fd, r, e, shim_now());
@@ -586,7 +593,9 @@ SHIM_COLD static int close_traced(int fd)
 {
 	/* Before the real close: once the number is free, another thread's
 	 * socket()+connect() may claim it. */
+	int e = errno; /* its calls may fail (a seccomp filter): not the host's */
 	shim_closing(fd, shim_now());
+	errno = e;
 	return LIBC(close)(fd);
 }
 
@@ -605,6 +614,7 @@ static void closing_range(unsigned first, unsigned last)
 		return;
 	unsigned end = last < hi - 1 ? last : hi - 1;
 	int64_t t = 0;
+	int e = errno;
 	for (unsigned fd = first; fd <= end; fd++) {
 		if (shim_slot((int)fd)) {
 			if (!t)
@@ -612,6 +622,7 @@ static void closing_range(unsigned first, unsigned last)
 			shim_closing((int)fd, t);
 		}
 	}
+	errno = e;
 }
 
 TTFT_PUBLIC int close_range(unsigned first, unsigned last, int flags)

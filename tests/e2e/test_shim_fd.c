@@ -468,6 +468,21 @@ START_TEST(connect_again_is_not_a_new_connection)
 }
 END_TEST
 
+/* A seccomp filter forbids the shim's own fstat and gettid: the host's
+ * connect and close succeed and leave the errno it had. */
+START_TEST(seccomp_filtered_host_keeps_its_errno)
+{
+	struct run r;
+	run_host(&r, "seccomp", NULL);
+	ck_assert_int_eq(said(&r, "connect_ok", 0), 1);
+	ck_assert_int_eq(said(&r, "connect_errno", 0), 4242);
+	ck_assert_int_eq(said(&r, "tokens", 0), 2);
+	ck_assert_int_eq(said(&r, "close_ok", 0), 1);
+	ck_assert_int_eq(said(&r, "close_errno", 0), 4242);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(refused_expect_continue)
 {
 	struct run r;
@@ -731,6 +746,7 @@ int main(void)
 	tcase_add_test(t, splice_read_side);
 	tcase_add_test(t, connect_again_is_not_a_new_connection);
 	tcase_add_test(t, refused_expect_continue);
+	tcase_add_test(t, seccomp_filtered_host_keeps_its_errno);
 	tcase_add_test(t, not_http_makes_no_row);
 	tcase_add_test(t, filter_matches_v4_mapped_peers);
 	tcase_add_test(t, preopened_connection_ttft_from_the_request);

@@ -29,7 +29,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -480,6 +484,42 @@ static int sc_eisconn(void)
 	return 0;
 }
 
+/* A host under a seccomp filter that forbids calls it never makes itself
+ * but the shim does (fstat, gettid): its calls succeed, and the errno they
+ * leave is the one the host had (a connect changed it to EPERM). */
+static int sc_seccomp(void)
+{
+	say("start", 0); /* stdout set up before the filter */
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_fstat, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_newfstatat, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_gettid, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+	};
+	struct sock_fprog prog = {sizeof f / sizeof f[0], f};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+		return 9;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {0};
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)g_port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	errno = 4242;
+	int r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+	say("connect_ok", r == 0);
+	say("connect_errno", errno);
+	request(fd, "/v1/completions?tokens=2");
+	say("tokens", response(fd));
+	errno = 4242;
+	r = close(fd);
+	say("close_ok", r == 0);
+	say("close_errno", errno);
+	return 0;
+}
+
 /* Expect: 100-continue refused with 417; the next request must stand. */
 static int sc_expect417(void)
 {
@@ -831,6 +871,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "splice")) return sc_splice();
 	if (!strcmp(sc, "eisconn")) return sc_eisconn();
 	if (!strcmp(sc, "expect417")) return sc_expect417();
+	if (!strcmp(sc, "seccomp")) return sc_seccomp();
 	if (!strcmp(sc, "michael")) return sc_michael();
 	if (!strcmp(sc, "dns-threads")) return sc_dns_threads();
 	if (!strcmp(sc, "preopen")) return sc_preopen();

@@ -172,9 +172,11 @@ void ttft_print_warnings(FILE *f, const struct ttft_analysis *a)
 			   "was full; rerun with a larger TTFT_LOG_MB\n",
 			(unsigned long long)(a->dropped - a->unwritable));
 	if (a->unwritable)
-		fprintf(f, "warning: %llu events were dropped because the log's "
-			   "filesystem had no room for them; free space there, or "
-			   "put TTFT_LOG on a larger filesystem\n",
+		fprintf(f, "warning: %llu events were dropped because a part of "
+			   "the log could not be allocated or mapped (its filesystem "
+			   "had no room, or a process could not open or map the log: "
+			   "a file-descriptor limit, a seccomp filter); free space "
+			   "there, or put TTFT_LOG on a larger filesystem\n",
 			(unsigned long long)a->unwritable);
 	if (a->bad_next_conn)
 		fprintf(f, "warning: the log header's connection count (next_conn) "

@@ -221,9 +221,22 @@ int ttft_log_open(struct ttft_log *log, const char *path, uint64_t cap_bytes,
 	}
 	memcpy(log->path, path, plen + 1);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		int fd = raw_open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
+		/* Only a regular file is ever opened: opening a terminal would
+		 * give a session leader its controlling terminal, a FIFO would
+		 * release a writer blocked on it, a device may block or act. */
+		struct stat st;
+		if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISREG(st.st_mode)) {
+			*why = S_ISLNK(st.st_mode) ? "the log path is a symbolic link"
+						   : "the log path is not a regular file";
+			return -1;
+		}
+		int fd = raw_open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW |
+					O_NOCTTY | O_NONBLOCK, 0);
 		if (fd >= 0) {
-			int rc = map_header(log, fd, why);
+			int rc = fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)
+					 ? (*why = "the log path is not a regular file", -1)
+					 : map_header(log, fd, why);
 			raw_close(fd);
 			return rc;
 		}
@@ -269,7 +282,8 @@ map_segment(struct ttft_log *log, size_t s)
 	off_t off = (off_t)TTFT_LOG_HDR_SIZE + ((off_t)s << log->seg_shift) *
 					       (off_t)TTFT_REC_SIZE;
 	int e = errno;
-	int fd = raw_open(log->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
+	int fd = raw_open(log->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+					     O_NONBLOCK, 0);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_dev != log->dev ||
 	    (uint64_t)st.st_ino != log->ino || st.st_size < off + (off_t)len ||

@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -165,6 +166,12 @@ __attribute__((constructor)) static void shim_init(void)
 	fork_word_init();
 	pthread_atfork(NULL, NULL, after_fork);
 
+	/* A secure-execution process (setuid, setgid, file capabilities;
+	 * the shim is loaded there only from /etc/ld.so.preload): the
+	 * environment is the caller's, not the program's owner's, so the
+	 * shim reads none of it and opens nothing. */
+	if (getauxval(AT_SECURE))
+		goto out;
 	const char *off = getenv("TTFT_DISABLE");
 	if (off && *off && strcmp(off, "0") != 0)
 		goto out;

@@ -271,6 +271,22 @@ END_TEST
  * 1 MiB segments; the stream has 20000 token events, read 150 bytes a
  * read (less than an event: one record a token, as a run needs a read
  * of several). */
+/* TTFT_LOG naming a terminal: a session leader that had no controlling
+ * terminal still has none (the log was opened without O_NOCTTY, and the
+ * terminal became its controlling one); only a regular file is opened. */
+START_TEST(a_terminal_log_path_is_not_opened)
+{
+	char cmd[1024], *out;
+	snprintf(cmd, sizeof cmd, "python3 tests/clients/py_ctty.py %s/libttftshim.so",
+		 tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "without shim: no controlling tty"),
+		      "the check itself does not hold here: %s", out);
+	ck_assert_msg(strstr(out, "with shim: no controlling tty"), "%s", out);
+	free(out);
+}
+END_TEST
+
 START_TEST(log_larger_than_its_filesystem)
 {
 	char dir[256], cmd[4096], *out;
@@ -479,6 +495,7 @@ int main(void)
 	tcase_add_test(t, relative_log_survives_chdir);
 	tcase_add_test(t, address_space_limit_keeps_tracing);
 	tcase_add_test(t, log_larger_than_its_filesystem);
+	tcase_add_test(t, a_terminal_log_path_is_not_opened);
 	tcase_add_test(t, ttft_run_waits_for_background_children);
 	tcase_add_test(t, ttft_run_sigterm_stops_waiting);
 	tcase_add_test(t, a_request_sent_whole_is_one_record);

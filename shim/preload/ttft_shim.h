@@ -153,6 +153,9 @@ extern TTFT_HIDDEN struct shim_conn shim_conns[SHIM_MAX_CONN];
 	  (int a, const char *b, va_list c), (a, b, c))                       \
 	X(vsnprintf, "vsnprintf", int, -1,                                    \
 	  (char *a, size_t b, const char *c, va_list d), (a, b, c, d))        \
+	X(vsnprintf_chk, "__vsnprintf_chk", int, -1,                          \
+	  (char *a, size_t b, int c, size_t d, const char *e, va_list f),     \
+	  (a, b, c, d, e, f))                                                 \
 	X(dup, "dup", int, -1, (int a), (a))                                  \
 	X(dup2, "dup2", int, -1, (int a, int b), (a, b))                      \
 	X(dup3, "dup3", int, -1, (int a, int b, int c), (a, b, c))            \

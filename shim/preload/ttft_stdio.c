@@ -152,15 +152,29 @@ TTFT_PUBLIC int fputs_unlocked(const char *s, FILE *f)
 	return fputs_traced(s, f, 1);
 }
 
+/* The real puts (its one lock over the string and its newline, its
+ * return value); the bytes it adds are the string and a newline. */
+SHIM_COLD static int puts_traced(const char *s, FILE *f)
+{
+	char text[SHIM_STDIO_MAX];
+	size_t n = strlen(s);
+	int fits = n < sizeof text;
+	if (fits) {
+		memcpy(text, s, n);
+		text[n] = '\n';
+	}
+	struct watch w;
+	watch_begin(f, &w);
+	int r = LIBC(puts)(s);
+	watch_end(f, &w, text, r == EOF || !fits ? 0 : n + 1, fits && r != EOF);
+	return r;
+}
+
 TTFT_PUBLIC int puts(const char *s)
 {
 	if (!WATCHED_STDOUT())
 		return LIBC(puts)(s);
-	/* puts = the string, then a newline */
-	size_t n = strlen(s);
-	if (n && fwrite_traced(s, 1, n, out_stream(), 0) < n)
-		return EOF;
-	return fwrite_traced("\n", 1, 1, out_stream(), 0) == 1 ? 1 : EOF;
+	return puts_traced(s, out_stream());
 }
 
 SHIM_COLD static int putc_traced(int c, FILE *f, int which)
@@ -221,19 +235,25 @@ TTFT_PUBLIC int putchar_unlocked(int c)
 /* Formatted output to a watched stream: formatted here, written with
  * fwrite, so the bytes are known. Longer than the stack buffer: the real
  * function writes it, and what it flushed is reported as unseen. */
-SHIM_COLD static int vfprintf_traced(FILE *f, const char *fmt, va_list ap)
+SHIM_COLD static int vfprintf_traced(FILE *f, int flag, const char *fmt,
+				     va_list ap)
 {
 	char text[SHIM_STDIO_MAX];
 	va_list copy;
 	va_copy(copy, ap);
 	/* vsnprintf inside the host's own formatted-output call, on its
-	 * thread, where it is already in stdio: the bytes it writes, known */
-	int n = LIBC(vsnprintf)(text, sizeof text, fmt, copy);
+	 * thread, where it is already in stdio: the bytes it writes, known.
+	 * A fortified call (flag >= 0) formats fortified, with its flag: its
+	 * checks (%n in a writable format, …) stop the host as they would. */
+	int n = flag < 0 ? LIBC(vsnprintf)(text, sizeof text, fmt, copy)
+			 : LIBC(vsnprintf_chk)(text, sizeof text, flag,
+					       sizeof text, fmt, copy);
 	va_end(copy);
 	if (n < 0 || (size_t)n >= sizeof text) {
 		struct watch w;
 		watch_begin(f, &w);
-		int r = LIBC(vfprintf)(f, fmt, ap);
+		int r = flag < 0 ? LIBC(vfprintf)(f, fmt, ap)
+				 : LIBC(vfprintf_chk)(f, flag, fmt, ap);
 		watch_end(f, &w, NULL, 0, 0);
 		return r;
 	}
@@ -244,21 +264,22 @@ TTFT_PUBLIC int vfprintf(FILE *f, const char *fmt, va_list ap)
 {
 	if (!WATCHED(f))
 		return LIBC(vfprintf)(f, fmt, ap);
-	return vfprintf_traced(f, fmt, ap);
+	return vfprintf_traced(f, -1, fmt, ap);
 }
 
 TTFT_PUBLIC int vprintf(const char *fmt, va_list ap)
 {
 	if (!WATCHED_STDOUT())
 		return LIBC(vprintf)(fmt, ap);
-	return vfprintf_traced(out_stream(), fmt, ap);
+	return vfprintf_traced(out_stream(), -1, fmt, ap);
 }
 
 TTFT_PUBLIC int fprintf(FILE *f, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int r = WATCHED(f) ? vfprintf_traced(f, fmt, ap) : LIBC(vfprintf)(f, fmt, ap);
+	int r = WATCHED(f) ? vfprintf_traced(f, -1, fmt, ap)
+			   : LIBC(vfprintf)(f, fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -267,7 +288,7 @@ TTFT_PUBLIC int printf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int r = WATCHED_STDOUT() ? vfprintf_traced(out_stream(), fmt, ap)
+	int r = WATCHED_STDOUT() ? vfprintf_traced(out_stream(), -1, fmt, ap)
 				: LIBC(vprintf)(fmt, ap);
 	va_end(ap);
 	return r;
@@ -278,21 +299,21 @@ TTFT_PUBLIC int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap)
 {
 	if (!WATCHED(f))
 		return LIBC(vfprintf_chk)(f, flag, fmt, ap);
-	return vfprintf_traced(f, fmt, ap);
+	return vfprintf_traced(f, flag, fmt, ap);
 }
 
 TTFT_PUBLIC int __vprintf_chk(int flag, const char *fmt, va_list ap)
 {
 	if (!WATCHED_STDOUT())
 		return LIBC(vprintf_chk)(flag, fmt, ap);
-	return vfprintf_traced(out_stream(), fmt, ap);
+	return vfprintf_traced(out_stream(), flag, fmt, ap);
 }
 
 TTFT_PUBLIC int __fprintf_chk(FILE *f, int flag, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int r = WATCHED(f) ? vfprintf_traced(f, fmt, ap)
+	int r = WATCHED(f) ? vfprintf_traced(f, flag, fmt, ap)
 			   : LIBC(vfprintf_chk)(f, flag, fmt, ap);
 	va_end(ap);
 	return r;
@@ -302,7 +323,7 @@ TTFT_PUBLIC int __printf_chk(int flag, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int r = WATCHED_STDOUT() ? vfprintf_traced(out_stream(), fmt, ap)
+	int r = WATCHED_STDOUT() ? vfprintf_traced(out_stream(), flag, fmt, ap)
 				: LIBC(vprintf_chk)(flag, fmt, ap);
 	va_end(ap);
 	return r;

@@ -183,6 +183,55 @@ START_TEST(exit_flush_never_waits_for_a_held_stream_lock)
 }
 END_TEST
 
+/* stdio_host MODE with and without the shim, its stderr too: the same
+ * status and output; the output returned (the shim's run). */
+static char *same_host_err(const char *mode, int *rc)
+{
+	char log[256], cmd[1024], *out[2];
+	int r[2];
+	tu_tmp_log(log, sizeof log, "stdio_err");
+	for (int shim = 0; shim < 2; shim++) {
+		snprintf(cmd, sizeof cmd,
+			 "cd %s && TTFT_LOG=%s %s$PWD/libttftshim.so timeout 60 "
+			 "sh -c './stdio_host %s; echo status $?' 2>&1",
+			 tu_build_dir(), log, shim ? "LD_PRELOAD=" : "TTFT_UNUSED=", mode);
+		r[shim] = tu_sh(cmd, &out[shim]);
+	}
+	ck_assert_int_eq(r[1], r[0]);
+	ck_assert_str_eq(out[1], out[0]);
+	free(out[0]);
+	unlink(log);
+	*rc = r[1];
+	return out[1];
+}
+
+/* stdout on a socket: puts returns what libc's does (the string's length
+ * plus one, not 1), and two threads' lines arrive whole (the shim called
+ * libc twice a line, outside its one lock: lines were torn). */
+START_TEST(puts_on_a_socket_is_libcs)
+{
+	int rc;
+	char *out = same_host_err("puts", &rc);
+	ck_assert_msg(rc == 0 && strstr(out, "puts returned 23\n") &&
+		      strstr(out, "peer: 20001 lines, 0 not whole\n") &&
+		      strstr(out, "status 0\n"), "%s", out);
+	free(out);
+}
+END_TEST
+
+/* A fortified printf with %n in a writable format: glibc stops the
+ * program; under the shim too (it formatted unfortified, and it ran on). */
+START_TEST(fortified_printf_checks_stay)
+{
+	int rc;
+	char *out = same_host_err("fortify", &rc);
+	ck_assert_msg(strstr(out, "%n in writable segment detected") &&
+		      !strstr(out, "not stopped") && !strstr(out, "status 0\n"),
+		      "%s", out);
+	free(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shim_stdio");
@@ -194,5 +243,7 @@ int main(void)
 	tcase_add_test(t, raw_syscall_request_is_said_unseen);
 	tcase_add_test(t, exit_flush_keeps_libc_stream_order);
 	tcase_add_test(t, exit_flush_never_waits_for_a_held_stream_lock);
+	tcase_add_test(t, puts_on_a_socket_is_libcs);
+	tcase_add_test(t, fortified_printf_checks_stay);
 	return tu_run(s);
 }

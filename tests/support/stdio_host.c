@@ -15,6 +15,15 @@
  *   stdio_host locked       the same with one stream whose lock another
  *                           thread holds at exit (libc's exit flush takes
  *                           no stream lock)
+ *   stdio_host puts         stdout (unbuffered) on a loopback connection:
+ *                           prints on stderr what one puts returned, then
+ *                           two threads puts 10000 lines each and the peer
+ *                           says how many lines it got and how many were
+ *                           not whole (libc holds one lock over a line)
+ *   stdio_host fortify      stdout on a loopback connection, then
+ *                           __printf_chk with %n in a writable format:
+ *                           glibc stops the program (SIGABRT); prints
+ *                           "not stopped" on stderr if it was not
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #define REQ "POST /v1/completions?tokens=4 HTTP/1.1\r\nHost: x\r\n" \
@@ -112,6 +122,87 @@ static int peer(int locked)
 	return 0;
 }
 
+/* A loopback connection: the client end onto stdout, the server end
+ * returned (-1 on failure). */
+static int stdout_on_socket(void)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t n = sizeof a;
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&a, &n))
+		return -1;
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof a))
+		return -1;
+	int s = accept(l, NULL, NULL);
+	close(l);
+	fflush(stdout);
+	if (s < 0 || dup2(c, 1) != 1)
+		return -1;
+	close(c);
+	return s;
+}
+
+#define LINE_A "GET /aaaaaaaa HTTP/1.1"
+#define LINE_B "GET /bbbbbbbb HTTP/1.1"
+#define PUTS_N 10000
+
+static void *puts_lines(void *arg)
+{
+	for (int i = 0; i < PUTS_N; i++)
+		puts((const char *)arg);
+	return NULL;
+}
+
+static int puts_mode(void)
+{
+	int s = stdout_on_socket();
+	if (s < 0)
+		return 2;
+	pid_t p = fork();
+	if (p == 0) { /* the peer: lines that are not one of the two */
+		close(1);
+		FILE *in = fdopen(s, "r");
+		char line[256];
+		long bad = 0, all = 0;
+		while (in && fgets(line, sizeof line, in)) {
+			all++;
+			bad += strcmp(line, LINE_A "\n") && strcmp(line, LINE_B "\n");
+		}
+		fprintf(stderr, "peer: %ld lines, %ld not whole\n", all, bad);
+		_exit(0);
+	}
+	close(s);
+	setvbuf(stdout, NULL, _IONBF, 0);
+	fprintf(stderr, "puts returned %d\n", puts(LINE_A));
+	pthread_t x, y;
+	if (pthread_create(&x, NULL, puts_lines, LINE_A) ||
+	    pthread_create(&y, NULL, puts_lines, LINE_B))
+		return 2;
+	pthread_join(x, NULL);
+	pthread_join(y, NULL);
+	close(1);
+	int st;
+	return waitpid(p, &st, 0) == p && WIFEXITED(st) ? 0 : 2;
+}
+
+int __printf_chk(int flag, const char *fmt, ...);
+
+static int fortify_mode(void)
+{
+	if (stdout_on_socket() < 0)
+		return 2;
+	char fmt[64];
+	int k = 0;
+	strcpy(fmt, "GET /%n HTTP/1.1\r\n\r\n"); /* writable */
+	__printf_chk(1, fmt, &k);
+	fflush(stdout);
+	fprintf(stderr, "not stopped: k=%d\n", k);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "";
@@ -141,7 +232,11 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(m, "two") || !strcmp(m, "locked"))
 		return peer(!strcmp(m, "locked"));
+	if (!strcmp(m, "puts"))
+		return puts_mode();
+	if (!strcmp(m, "fortify"))
+		return fortify_mode();
 	fprintf(stderr, "usage: stdio_host exit FD | stdout | dprintf FD | raw FD | "
-		"two | locked\n");
+		"two | locked | puts | fortify\n");
 	return 2;
 }

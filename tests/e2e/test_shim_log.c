@@ -292,16 +292,23 @@ START_TEST(log_larger_than_its_filesystem)
 	char dir[256], cmd[4096], *out;
 	snprintf(dir, sizeof dir, "%s/small", tu_scratch());
 	snprintf(cmd, sizeof cmd,
-		 "mkdir -p %s && unshare -rm sh -c 'mount -t tmpfs -o size=3m none %s && "
+		 "mkdir -p %s && unshare -rm sh -c 'mount -t tmpfs -o size=4m none %s && "
 		 "TTFT_LOG=%s/x.log LD_PRELOAD=%s/libttftshim.so %s/fd_host stream %d "
-		 "\"tokens=20000&read=150\" && %s/ttft-analyze --json %s/x.log'; echo rc=$?; rmdir %s",
-		 dir, dir, dir, tu_build_dir(), tu_build_dir(), g_port, tu_build_dir(),
-		 dir, dir);
+		 "\"tokens=20000&read=150\" && stat -f -c \"free %%a of %%b\" %s && "
+		 "%s/ttft-analyze --json %s/x.log'; echo rc=$?; rmdir %s",
+		 dir, dir, dir, tu_build_dir(), tu_build_dir(), g_port, dir,
+		 tu_build_dir(), dir, dir);
 	tu_sh(cmd, &out);
 	ck_assert_msg(strstr(out, "unshare:") == NULL,
 		      "this test needs user namespaces (unshare -rm): %s", out);
 	/* the host got everything; the log kept what fit and counted the rest */
 	ck_assert_msg(strstr(out, "tokens 20000"), "%s", out);
+	/* and left a quarter of the filesystem free for the programs (it
+	 * filled it: a host's own file there failed with ENOSPC) */
+	const char *fr = strstr(out, "free ");
+	long avail = -1, blocks = -1;
+	ck_assert_msg(fr && sscanf(fr, "free %ld of %ld", &avail, &blocks) == 2 &&
+		      blocks > 0 && avail * 4 >= blocks, "%s", out);
 	char *d = strstr(out, "\"dropped\":");
 	ck_assert_msg(d && atol(d + 10) > 3000, "%s", out);
 	/* analyze exits 0 or 1 (data lost), never 2 (unreadable) */

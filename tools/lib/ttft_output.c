@@ -174,7 +174,8 @@ void ttft_print_warnings(FILE *f, const struct ttft_analysis *a)
 	if (a->unwritable)
 		fprintf(f, "warning: %llu events were dropped because a part of "
 			   "the log could not be allocated or mapped (its filesystem "
-			   "had no room, or a process could not open or map the log: "
+			   "had no room: the log leaves a quarter of it free; or a "
+			   "process could not open or map the log: "
 			   "a file-descriptor limit, a seccomp filter); free space "
 			   "there, or put TTFT_LOG on a larger filesystem\n",
 			(unsigned long long)a->unwritable);

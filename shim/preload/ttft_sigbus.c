@@ -15,6 +15,9 @@
  * calls for SIGBUS update g_host (and the flags and mask the kernel applies
  * to our handler) and show it back to it, so it sees what it set.
  *
+ * exec keeps an ignored SIGBUS ignored and resets a caught one: for a host
+ * that ignores it, the exec wrappers at the end ignore it just before.
+ *
  * A thread that blocks SIGBUS would be killed by the kernel on a fault it
  * cannot deliver: its log writes unblock SIGBUS around them
  * (ttft_sigmask.h). Not covered (docs/shim.md): a host that sets SIGBUS
@@ -24,6 +27,10 @@
 #include "ttft_sigmask.h"
 
 #include <errno.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -95,7 +102,7 @@ static void bus_handler(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	if (h.sa_flags & SA_RESETHAND) {
-		memset(&g_host, 0, sizeof g_host);
+		/* as the kernel does: the handler only, flags and mask kept */
 		g_host.sa_handler = SIG_DFL;
 		install(&g_host);
 	}
@@ -201,4 +208,181 @@ TTFT_PUBLIC sighandler_t sigset(int sig, sighandler_t h)
 	    sigismember(&was, SIGBUS))
 		return SIG_HOLD;
 	return old;
+}
+
+/* ---- exec: an ignored SIGBUS is inherited ----
+ *
+ * exec resets a caught signal to its default and keeps an ignored one
+ * ignored; the shim's handler is a caught one. So a host that ignores
+ * SIGBUS would hand its programs the default (death) instead. Each exec
+ * (and posix_spawn, system, popen, which exec in a child) sets SIGBUS
+ * ignored just before, where the host has it ignored, and puts the
+ * shim's handler back if it returns. (Meanwhile a store into a log
+ * truncated at that instant would not be caught; exec ends the image.) */
+
+static int ign_for_exec(void)
+{
+	if (!shim_sigbus_on || g_host.sa_handler != SIG_IGN)
+		return 0;
+	struct sigaction ign;
+	memset(&ign, 0, sizeof ign);
+	ign.sa_handler = SIG_IGN;
+	int e = errno;
+	int ok = LIBC(sigaction)(SIGBUS, &ign, NULL) == 0;
+	errno = e;
+	return ok;
+}
+
+static void back_after_exec(int was)
+{
+	if (!was)
+		return;
+	int e = errno;
+	install(&g_host);
+	errno = e;
+}
+
+static struct {
+	int (*execve)(const char *, char *const[], char *const[]);
+	int (*execv)(const char *, char *const[]);
+	int (*execvp)(const char *, char *const[]);
+	int (*execvpe)(const char *, char *const[], char *const[]);
+	int (*fexecve)(int, char *const[], char *const[]);
+	int (*execveat)(int, const char *, char *const[], char *const[], int);
+	int (*posix_spawn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			   const posix_spawnattr_t *, char *const[], char *const[]);
+	int (*posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			    const posix_spawnattr_t *, char *const[], char *const[]);
+	int (*system)(const char *);
+	FILE *(*popen)(const char *, const char *);
+} g_exec;
+
+#define EXEC_REAL(m, sym) ((__typeof__(g_exec.m))shim_real(&g_exec.m, sym))
+
+/* Resolved before the host runs: a vfork child's exec must not be the
+ * first call (dlsym there would run in the parent's memory). */
+__attribute__((constructor)) static void exec_init(void)
+{
+	int e = errno;
+	EXEC_REAL(execve, "execve");
+	EXEC_REAL(execv, "execv");
+	EXEC_REAL(execvp, "execvp");
+	EXEC_REAL(execvpe, "execvpe");
+	EXEC_REAL(fexecve, "fexecve");
+	EXEC_REAL(execveat, "execveat");
+	EXEC_REAL(posix_spawn, "posix_spawn");
+	EXEC_REAL(posix_spawnp, "posix_spawnp");
+	EXEC_REAL(system, "system");
+	EXEC_REAL(popen, "popen");
+	errno = e;
+}
+
+/* The call, with SIGBUS ignored around it when the host ignores it. */
+#define EXEC_CALL(T, ERR, m, sym, ...)                                       \
+	do {                                                                 \
+		__typeof__(g_exec.m) f_ = EXEC_REAL(m, sym);                 \
+		if (!f_) { /* not in this libc */                            \
+			errno = ENOSYS;                                      \
+			return ERR;                                          \
+		}                                                            \
+		int was_ = ign_for_exec();                                   \
+		T r_ = f_(__VA_ARGS__);                                      \
+		back_after_exec(was_);                                       \
+		return r_;                                                   \
+	} while (0)
+
+TTFT_PUBLIC int execve(const char *p, char *const a[], char *const e[])
+{
+	EXEC_CALL(int, -1, execve, "execve", p, a, e);
+}
+
+TTFT_PUBLIC int execv(const char *p, char *const a[])
+{
+	EXEC_CALL(int, -1, execv, "execv", p, a);
+}
+
+TTFT_PUBLIC int execvp(const char *p, char *const a[])
+{
+	EXEC_CALL(int, -1, execvp, "execvp", p, a);
+}
+
+TTFT_PUBLIC int execvpe(const char *p, char *const a[], char *const e[])
+{
+	EXEC_CALL(int, -1, execvpe, "execvpe", p, a, e);
+}
+
+TTFT_PUBLIC int fexecve(int fd, char *const a[], char *const e[])
+{
+	EXEC_CALL(int, -1, fexecve, "fexecve", fd, a, e);
+}
+
+TTFT_PUBLIC int execveat(int d, const char *p, char *const a[],
+			 char *const e[], int fl)
+{
+	EXEC_CALL(int, -1, execveat, "execveat", d, p, a, e, fl);
+}
+
+/* execl, execle, execlp: their arguments into an array (on the stack, as
+ * glibc does), then the calls above. */
+#define ARGV_OF(arg, ap, argv, n)                                            \
+	size_t n = 1;                                                        \
+	va_start(ap, arg);                                                   \
+	while (va_arg(ap, const char *))                                     \
+		n++;                                                         \
+	va_end(ap);                                                          \
+	const char *argv[n + 1];                                             \
+	argv[0] = arg;                                                       \
+	va_start(ap, arg);                                                   \
+	for (size_t i_ = 1; i_ <= n; i_++)                                   \
+		argv[i_] = va_arg(ap, const char *)
+
+TTFT_PUBLIC int execl(const char *p, const char *arg, ...)
+{
+	va_list ap;
+	ARGV_OF(arg, ap, argv, n);
+	va_end(ap);
+	return execv(p, (char *const *)argv);
+}
+
+TTFT_PUBLIC int execlp(const char *p, const char *arg, ...)
+{
+	va_list ap;
+	ARGV_OF(arg, ap, argv, n);
+	va_end(ap);
+	return execvp(p, (char *const *)argv);
+}
+
+TTFT_PUBLIC int execle(const char *p, const char *arg, ...)
+{
+	va_list ap;
+	ARGV_OF(arg, ap, argv, n);
+	char *const *envp = va_arg(ap, char *const *);
+	va_end(ap);
+	return execve(p, (char *const *)argv, envp);
+}
+
+TTFT_PUBLIC int posix_spawn(pid_t *pid, const char *p,
+			    const posix_spawn_file_actions_t *fa,
+			    const posix_spawnattr_t *at, char *const a[],
+			    char *const e[])
+{
+	EXEC_CALL(int, ENOSYS, posix_spawn, "posix_spawn", pid, p, fa, at, a, e);
+}
+
+TTFT_PUBLIC int posix_spawnp(pid_t *pid, const char *p,
+			     const posix_spawn_file_actions_t *fa,
+			     const posix_spawnattr_t *at, char *const a[],
+			     char *const e[])
+{
+	EXEC_CALL(int, ENOSYS, posix_spawnp, "posix_spawnp", pid, p, fa, at, a, e);
+}
+
+TTFT_PUBLIC int system(const char *cmd)
+{
+	EXEC_CALL(int, -1, system, "system", cmd);
+}
+
+TTFT_PUBLIC FILE *popen(const char *cmd, const char *mode)
+{
+	EXEC_CALL(FILE *, NULL, popen, "popen", cmd, mode);
 }

@@ -176,6 +176,39 @@ START_TEST(host_sigbus_handling_is_its_own)
 }
 END_TEST
 
+/* A host that ignores SIGBUS hands the ignore to what it runs: exec keeps
+ * an ignored signal ignored (the shim's handler, a caught one, became the
+ * default there: a child killed by a SIGBUS its parent meant it to
+ * ignore). Through execve (the shell), fork+exec (subprocess), system()
+ * and posix_spawn. */
+START_TEST(an_ignored_sigbus_is_inherited)
+{
+	char log[256], cmd[8192], *out[2], dir[4096];
+	int rc[2];
+	tu_tmp_log(log, sizeof log, "busign");
+	ck_assert_ptr_nonnull(realpath(tu_build_dir(), dir));
+	for (int shim = 0; shim < 2; shim++) {
+		snprintf(cmd, sizeof cmd,
+			 "TTFT_LOG=%s %s=%s/libttftshim.so bash -c \"trap '' BUS; "
+			 "sh -c 'kill -BUS \\$\\$; echo exec'; python3 -c '"
+			 "import os, subprocess\n"
+			 "subprocess.run([\\\"sh\\\", \\\"-c\\\", \\\"kill -BUS \\$\\$; echo fork-exec\\\"])\n"
+			 "os.system(\\\"kill -BUS \\$\\$; echo system\\\")\n"
+			 "os.posix_spawn(\\\"/bin/sh\\\", [\\\"sh\\\", \\\"-c\\\", \\\"kill -BUS \\$\\$; echo spawn\\\"], os.environ)\n"
+			 "os.wait()'\" 2>&1",
+			 log, shim ? "LD_PRELOAD" : "TTFT_UNUSED", dir);
+		rc[shim] = tu_sh(cmd, &out[shim]);
+	}
+	ck_assert_msg(rc[0] == 0 && !strcmp(out[0], "exec\nfork-exec\nsystem\nspawn\n"),
+		      "the check itself does not hold here (%d): %s", rc[0], out[0]);
+	ck_assert_int_eq(rc[1], rc[0]);
+	ck_assert_str_eq(out[1], out[0]);
+	free(out[0]);
+	free(out[1]);
+	unlink(log);
+}
+END_TEST
+
 /* A relative TTFT_LOG means the directory the program started in, also for
  * what it runs after a chdir. */
 START_TEST(relative_log_survives_chdir)
@@ -499,6 +532,7 @@ int main(void)
 	tcase_add_test(t, emptying_a_live_log_harms_no_host);
 	tcase_add_test(t, deleting_a_live_log_harms_no_host);
 	tcase_add_test(t, host_sigbus_handling_is_its_own);
+	tcase_add_test(t, an_ignored_sigbus_is_inherited);
 	tcase_add_test(t, relative_log_survives_chdir);
 	tcase_add_test(t, address_space_limit_keeps_tracing);
 	tcase_add_test(t, log_larger_than_its_filesystem);

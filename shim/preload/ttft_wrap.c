@@ -281,11 +281,49 @@ SHIM_COLD static ssize_t sendto_traced(int fd, const void *buf, size_t len,
 	SENT1(fd, LIBC(sendto)(fd, buf, len, flags, sa, alen), buf, len);
 }
 
+/* TCP Fast Open: sendto/sendmsg with MSG_FASTOPEN and an address connect
+ * and send in one call, on a socket no connect() was seen for (its
+ * request was invisible, and the log said nothing was missing). The
+ * connection begins where the call does and is set up where it returns,
+ * as a connect() that returned then (with a cookie the SYN carries the
+ * request: the server has it before the handshake ends); on EINPROGRESS
+ * (non-blocking, no cookie: nothing sent) it is pending as a non-blocking
+ * connect's. */
+SHIM_COLD static ssize_t fastopen_traced(int fd, const void *buf, size_t len,
+					 const struct msghdr *msg, int flags,
+					 const struct sockaddr *sa,
+					 socklen_t alen)
+{
+	int e0 = errno;
+	int want = shim_wants(fd, sa, alen);
+	int64_t t0 = shim_now();
+	if (want)
+		shim_connect_begin(fd, sa, t0);
+	errno = e0;
+	ssize_t r = msg ? LIBC(sendmsg)(fd, msg, flags)
+			: LIBC(sendto)(fd, buf, len, flags, sa, alen);
+	int e = errno;
+	if (want) {
+		int64_t t1 = shim_now();
+		shim_connect_end(fd, r < 0 ? -1 : 0, e, t1);
+		if (msg)
+			shim_on_sent(fd, msg->msg_iov, (int)msg->msg_iovlen, r, e,
+				     t0, t1);
+		else
+			shim_on_sent1(fd, buf, len, r, e, t0, t1);
+	}
+	errno = e;
+	return r;
+}
+
 TTFT_PUBLIC ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 			   const struct sockaddr *sa, socklen_t alen)
 {
-	if (UNTRACED(fd))
-		return LIBC(sendto)(fd, buf, len, flags, sa, alen);
+	if (UNTRACED(fd)) {
+		if (__builtin_expect(!(flags & MSG_FASTOPEN) || !sa, 1))
+			return LIBC(sendto)(fd, buf, len, flags, sa, alen);
+		return fastopen_traced(fd, buf, len, NULL, flags, sa, alen);
+	}
 	return sendto_traced(fd, buf, len, flags, sa, alen);
 }
 
@@ -300,8 +338,13 @@ SHIM_COLD static ssize_t sendmsg_traced(int fd, const struct msghdr *msg,
 
 TTFT_PUBLIC ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	if (UNTRACED(fd))
-		return LIBC(sendmsg)(fd, msg, flags);
+	if (UNTRACED(fd)) {
+		if (__builtin_expect(!(flags & MSG_FASTOPEN) || !msg ||
+				     !msg->msg_name, 1))
+			return LIBC(sendmsg)(fd, msg, flags);
+		return fastopen_traced(fd, NULL, 0, msg, flags, msg->msg_name,
+				       msg->msg_namelen);
+	}
 	return sendmsg_traced(fd, msg, flags);
 }
 

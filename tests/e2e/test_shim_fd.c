@@ -483,6 +483,39 @@ START_TEST(seccomp_filtered_host_keeps_its_errno)
 }
 END_TEST
 
+/* TCP Fast Open with sendto(MSG_FASTOPEN): no connect() call, and each
+ * request was invisible (no row, and the log said nothing was missing).
+ * A row for each request the client made, whole, its connection begun by
+ * the sendto. */
+START_TEST(tcp_fast_open_requests_make_rows)
+{
+	struct run r;
+	run_host(&r, "tfo", NULL);
+	int made = 0;
+	for (int k = 0; k < 2; k++)
+		if (said(&r, "tfo_sent", k) > 0)
+			made++;
+	/* the kernel refuses only with TFO off (net.ipv4.tcp_fastopen) */
+	ck_assert_msg(made == 2, "the client could not use TCP Fast Open here:\n%s",
+		      r.out);
+	ck_assert_int_eq(r.n, 2);
+	for (int i = 0; i < 2; i++) {
+		cJSON *q = row(&r, i);
+		char *js = cJSON_PrintUnformatted(q);
+		const cJSON *note = cJSON_GetObjectItem(q, "note");
+		ck_assert_msg(num(q, "tokens") == 3 && num(q, "status") == 200 &&
+			      cJSON_IsTrue(cJSON_GetObjectItem(q, "complete")) &&
+			      num(q, "connect_s") >= 0 && num(q, "send_s") == 0 &&
+			      num(q, "ttft_s") >= num(q, "connect_s") &&
+			      cJSON_IsString(note) &&
+			      strstr(note->valuestring, "TCP Fast Open"), "%s", js);
+		free(js);
+	}
+	ck_assert_int_ne((int)num(row(&r, 0), "conn"), (int)num(row(&r, 1), "conn"));
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(refused_expect_continue)
 {
 	struct run r;
@@ -746,6 +779,7 @@ int main(void)
 	tcase_add_test(t, splice_read_side);
 	tcase_add_test(t, connect_again_is_not_a_new_connection);
 	tcase_add_test(t, refused_expect_continue);
+	tcase_add_test(t, tcp_fast_open_requests_make_rows);
 	tcase_add_test(t, seccomp_filtered_host_keeps_its_errno);
 	tcase_add_test(t, not_http_makes_no_row);
 	tcase_add_test(t, filter_matches_v4_mapped_peers);

@@ -520,6 +520,36 @@ static int sc_seccomp(void)
 	return 0;
 }
 
+/* TCP Fast Open: connect and request in one sendto(MSG_FASTOPEN) (no
+ * connect() call), twice, then each response read. Prints what the kernel
+ * took (tfo_sent: the bytes, -1 and tfo_errno if it refused) and the
+ * tokens read. */
+static int sc_tfo(void)
+{
+	for (int k = 0; k < 2; k++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in sa = {0};
+		sa.sin_family = AF_INET;
+		sa.sin_port = htons((uint16_t)g_port);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		char req[256];
+		int n = snprintf(req, sizeof req,
+				 "POST /v1/completions?tokens=3 HTTP/1.1\r\nHost: x\r\n"
+				 "Content-Length: 15\r\n\r\n{\"stream\":true}");
+		ssize_t r = sendto(fd, req, (size_t)n, MSG_FASTOPEN,
+				   (struct sockaddr *)&sa, sizeof sa);
+		say("tfo_sent", (long)r);
+		if (r != n) {
+			say("tfo_errno", errno);
+			close(fd);
+			continue;
+		}
+		say("tokens", response(fd));
+		close(fd);
+	}
+	return 0;
+}
+
 /* Expect: 100-continue refused with 417; the next request must stand. */
 static int sc_expect417(void)
 {
@@ -872,6 +902,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "eisconn")) return sc_eisconn();
 	if (!strcmp(sc, "expect417")) return sc_expect417();
 	if (!strcmp(sc, "seccomp")) return sc_seccomp();
+	if (!strcmp(sc, "tfo")) return sc_tfo();
 	if (!strcmp(sc, "michael")) return sc_michael();
 	if (!strcmp(sc, "dns-threads")) return sc_dns_threads();
 	if (!strcmp(sc, "preopen")) return sc_preopen();

@@ -713,6 +713,11 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		if (!c->t_est) {
 			c->t_est = e->t_ns;
 			c->est_tick = e->b == 1;
+			/* its first request began before this, in the call that
+			 * set the connection up (TCP Fast Open's sendto) */
+			struct ttft_record *r = c->nreqs ? &ps->out->reqs[c->reqs[0]] : NULL;
+			if (r && r->new_conn && r->seq == 0 && !r->t_est)
+				r->t_est = c->t_est < c->t_conn0 ? c->t_conn0 : c->t_est;
 		}
 		return;
 	case TTFT_EV_DESYNC:

@@ -159,7 +159,10 @@ void ttft_record_phases(const struct ttft_record *r, struct ttft_phases *p)
 	p->tls_s = r->tls && r->new_conn && !r->encrypted ? span(r->t_est, r->t_req0)
 							    : NAN;
 	p->wire_ttft_s = span(r->t_start, r->t_wire_first);
-	p->send_s = span(r->t_req0, r->t_req1);
+	/* from the connection's setup on, when the request began before it
+	 * (TCP Fast Open: the request rides the handshake, within connect) */
+	p->send_s = span(r->new_conn && r->t_est > r->t_req0 ? r->t_est : r->t_req0,
+			 r->t_req1);
 	p->wait_headers_s = span(r->t_req1, r->t_hdr);
 	p->ttft_s = ttft_record_ttft_s(r);
 	p->decode_s = r->ntok ? span(r->tok[0], r->tok[r->ntok - 1]) : NAN;
@@ -276,6 +279,9 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	else if (r->inherited)
 		snprintf(pre, sizeof pre, "connection inherited across exec: its setup "
 			 "was not seen");
+	else if (r->new_conn && r->t_est > r->t_req0)
+		snprintf(pre, sizeof pre, "the request went out with the connection's "
+			 "setup (TCP Fast Open): its sending is within connect");
 	else if (r->fork_read)
 		snprintf(pre, sizeof pre, "sent by pid %d, its response read by pid %d "
 			 "(a connection shared across fork)", r->pid, r->reader_pid);

@@ -81,6 +81,23 @@ static cJSON *json_of(void)
 	return j;
 }
 
+/* The table's output (stdout and stderr) for the log. */
+static char *table_of(const char *extra)
+{
+	char cmd[1200], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s %s 2>&1", tu_build_dir(), extra, g_path);
+	tu_sh(cmd, &out);
+	return out;
+}
+
+/* Every number in a breakdown line ("where TTFT went") is >= 0. */
+static void no_negative_part(const char *out)
+{
+	const char *w = strstr(out, "where TTFT went");
+	ck_assert_msg(w, "%s", out);
+	ck_assert_msg(!strstr(w, "+ -") && !strstr(w, "= -"), "%s", out);
+}
+
 START_TEST(preopened_connection)
 {
 	open_log(1 << 20);
@@ -112,6 +129,113 @@ START_TEST(preopened_connection)
 	ck_assert(fabs(cJSON_GetObjectItem(q, "preopen_idle_s")->valuedouble - 0.050) < 1e-9);
 	ck_assert(fabs(cJSON_GetObjectItem(q, "ttft_s")->valuedouble - 0.010) < 1e-9);
 	cJSON_Delete(j);
+	/* its breakdown: the connect is not inside its TTFT, so not a part
+	 * of it (the send would be left negative) */
+	char *out = table_of("");
+	no_negative_part(out);
+	ck_assert_msg(strstr(out, "10.0 ms = 0.1 send + 9.9 server"), "%s", out);
+	free(out);
+	unlink(g_path);
+}
+END_TEST
+
+/* A response that began before the request's last byte went out (the
+ * server answered after the headers, the client sent the rest of its body
+ * later; curl's early 401, after which the body is never sent): nothing
+ * between the last byte and the response is a wait. wait_headers and the
+ * server's share are null, never negative; TTFT and e2e (from the start)
+ * stay; the note says why, and no breakdown or chart shows a negative part
+ * or takes the null for 0. */
+START_TEST(answered_before_the_request_was_sent)
+{
+	open_log(1 << 20);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0, c, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(0.1), c, 0, 0, 0, NULL);
+	ev(TTFT_EV_REQ_BEGIN, T0 + MS(0.2), c, 0, 0, 0, "POST /v1/chat/completions");
+	ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T0 + MS(1), 100, 100, c, 0,
+		0, 200, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, T0 + MS(30), c, 0, 0, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, T0 + MS(60), c, 0, 0, 1, NULL);
+	ev(TTFT_EV_SSE_DONE, T0 + MS(90), c, 0, 0, 0, NULL);
+	ev(TTFT_EV_RESP_END, T0 + MS(90), c, 0, 300, 2, NULL);
+	ev(TTFT_EV_REQ_SENT, T0 + MS(190), c, 0, 4000, 0, NULL); /* the rest of the body */
+	/* curl's early 401: the body never goes out */
+	uint64_t d = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0 + MS(500), d, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(500.1), d, 0, 0, 0, NULL);
+	ev(TTFT_EV_REQ_BEGIN, T0 + MS(500.2), d, 0, 0, 0, "POST /v1/chat/completions");
+	ev(TTFT_EV_RESP_HEADERS, T0 + MS(502), d, 0, 401, 0, NULL);
+	ev(TTFT_EV_RESP_END, T0 + MS(502), d, 0, 0, 0, NULL);
+	ev(TTFT_EV_CLOSE, T0 + MS(503), d, 1, 0, 0, NULL);
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 2);
+	struct ttft_phases p;
+	char nb[320];
+	const struct ttft_record *r = &a.reqs[0];
+	ttft_record_phases(r, &p);
+	ck_assert_msg(isnan(p.wait_headers_s), "wait_headers_s %f", p.wait_headers_s);
+	ck_assert(isnan(p.server_other_s));
+	ck_assert(fabs(p.ttft_s - 0.030) < 1e-9 && fabs(p.e2e_s - 0.090) < 1e-9);
+	ck_assert(fabs(p.send_s - 0.1898) < 1e-9); /* the sending itself was real */
+	ck_assert(ttft_record_complete(r));
+	ck_assert_str_eq(ttft_record_note(r, nb, sizeof nb),
+			 "the server answered before the request was fully sent (its "
+			 "headers 189.0 ms before the request's last byte)");
+	r = &a.reqs[1];
+	ttft_record_phases(r, &p);
+	ck_assert(isnan(p.wait_headers_s) && isnan(p.send_s));
+	ck_assert(fabs(p.e2e_s - 0.002) < 1e-9);
+	ck_assert_str_eq(ttft_record_note(r, nb, sizeof nb),
+			 "the server answered before the request was fully sent (its "
+			 "last byte was never seen sent)");
+	ttft_analysis_free(&a);
+	/* --json: null, not a negative number */
+	cJSON *j = json_of();
+	cJSON *q = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(q, "wait_headers_s")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(q, "server_other_s")));
+	ck_assert(fabs(cJSON_GetObjectItem(q, "ttft_s")->valuedouble - 0.030) < 1e-9);
+	ck_assert(strstr(cJSON_GetObjectItem(q, "note")->valuestring, "before the request"));
+	q = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 1);
+	ck_assert(strstr(cJSON_GetObjectItem(q, "note")->valuestring, "never seen sent"));
+	cJSON_Delete(j);
+	/* the table: "-" for the wait, and a breakdown that does not split */
+	char trace[300], svg[300];
+	snprintf(trace, sizeof trace, "%s.trace.json", g_path);
+	snprintf(svg, sizeof svg, "%s.svg", g_path);
+	char extra[700];
+	snprintf(extra, sizeof extra, "--trace %s --svg %s", trace, svg);
+	char *out = table_of(extra);
+	no_negative_part(out);
+	ck_assert_msg(strstr(out, "30.0 ms = 0.1 connect + 29.9 request to first token, not "
+			      "taken apart (the server answered before the request was fully "
+			      "sent)"), "%s", out);
+	free(out);
+	/* the trace: no slice of negative length, no wait slice; the svg: no
+	 * server part drawn, the row says why */
+	char *t = tu_read_file(trace, NULL);
+	ck_assert_ptr_nonnull(t);
+	cJSON *tj = cJSON_Parse(t);
+	ck_assert_ptr_nonnull(tj);
+	cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(tj, "traceEvents"))
+	{
+		cJSON *dur = cJSON_GetObjectItem(e, "dur");
+		ck_assert(!dur || dur->valuedouble >= 0);
+		const char *nm = cJSON_GetStringValue(cJSON_GetObjectItem(e, "name"));
+		ck_assert_msg(!nm || !strstr(nm, "wait"), "%s", nm);
+	}
+	cJSON_Delete(tj);
+	free(t);
+	char *sv = tu_read_file(svg, NULL);
+	ck_assert_ptr_nonnull(sv);
+	ck_assert_msg(!strstr(sv, "<title>wait") && strstr(sv, "TTFT 30.0 ms (answered "
+							      "mid-request)"), "%s", sv);
+	free(sv);
+	unlink(trace);
+	unlink(svg);
 	unlink(g_path);
 }
 END_TEST
@@ -245,6 +369,7 @@ int main(void)
 	TCase *t = tu_tcase(s, "rows", 60);
 	tcase_add_test(t, preopened_connection);
 	tcase_add_test(t, failure_reasons);
+	tcase_add_test(t, answered_before_the_request_was_sent);
 	tcase_add_test(t, cut_by_a_full_log);
 	tcase_add_test(t, dns_stays_with_its_thread);
 	tcase_add_test(t, damaged_header_and_untraced);

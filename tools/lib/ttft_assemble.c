@@ -897,7 +897,10 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 static void join_req_of(const struct ttft_record *r, struct ttft_join_req *j)
 {
 	memset(j, 0, sizeof *j);
-	j->t_sent = r->t_req1 ? r->t_req1 : r->t_req0;
+	/* answered before its last byte went out (ttft_record_early): the
+	 * server had begun by the headers, so only the first byte bounds
+	 * its moment (and what the split must fit in) from below */
+	j->t_sent = r->t_req1 && !ttft_record_early(r) ? r->t_req1 : r->t_req0;
 	j->t_hdr = r->t_hdr;
 	j->t_first = r->ntok ? r->t_first : 0;
 	j->t_end_lo = j->t_end_hi = r->t_end;

@@ -37,7 +37,7 @@ char *ttft_waterfall_svg(const char *title, const char *subtitle, const struct t
 			s[k++] = (struct ttft_tl_seg){w->t_conn0, w->t_est, C_CONNECT};
 		if (known(w->t_req0, w->t_req1))
 			s[k++] = (struct ttft_tl_seg){w->t_req0, w->t_req1, C_SEND};
-		if (known(w->t_req1, w->t_first)) {
+		if (!w->early && known(w->t_req1, w->t_first)) {
 			double t = w->t_req1, srv = w->t_first - w->t_req1;
 			double q = isfinite(w->queue_ms) ? w->queue_ms : 0;
 			double p = isfinite(w->prefill_ms) ? w->prefill_ms : 0;
@@ -64,10 +64,14 @@ char *ttft_waterfall_svg(const char *title, const char *subtitle, const struct t
 		rows[i].nsegs = k;
 		double q = isfinite(w->queue_ms) ? w->queue_ms : 0;
 		double p = isfinite(w->prefill_ms) ? w->prefill_ms : 0;
-		int over = known(w->t_req1, w->t_first) && q + p > w->t_first - w->t_req1;
+		int over = !w->early && known(w->t_req1, w->t_first) &&
+			   q + p > w->t_first - w->t_req1;
 		if (known(w->t_start, w->t_first))
 			snprintf(notes[i], sizeof notes[i], "TTFT %.1f ms%s",
-				 w->t_first - w->t_start, over ? " (split clipped)" : "");
+				 w->t_first - w->t_start, w->early ? " (answered mid-request)"
+							  : over ? " (split clipped)" : "");
+		else if (w->early)
+			snprintf(notes[i], sizeof notes[i], "answered mid-request");
 		else
 			snprintf(notes[i], sizeof notes[i], "no first token");
 		rows[i].note = notes[i];
@@ -108,6 +112,7 @@ void ttft_wf_of(const struct ttft_record *r, int64_t t0, struct ttft_wf *w)
 	w->t_end = rel(r->t_end, t0);
 	w->queue_ms = r->split.source ? r->split.queue_s * 1e3 : NAN;
 	w->prefill_ms = r->split.source ? r->split.prefill_s * 1e3 : NAN;
+	w->early = ttft_record_early(r);
 }
 
 size_t ttft_wf_from_analysis(const struct ttft_analysis *a, struct ttft_wf *out, size_t max)

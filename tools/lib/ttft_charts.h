@@ -16,13 +16,17 @@ struct ttft_wf {
 	double t_start, t_dns0, t_dns1, t_conn0, t_est, t_req0, t_req1;
 	double t_first, t_last, t_end;
 	double queue_ms, prefill_ms;
+	int early;      /* the response began before the request's last byte
+	                   (ttft_record_early): no server part is drawn */
 };
 
 /* The waterfall: dns / connect / send, then the server's part (request
  * sent → first token) as queue / prefill / other when the server split
  * it, else one "wait (no server split)" segment, then decode. The split's
  * durations are the server's; their order inside the server's part is
- * drawn as queue, prefill, other (the subtitle says so). Returns a
+ * drawn as queue, prefill, other (the subtitle says so). A request
+ * answered before it was fully sent (early) has no server part: its send
+ * and its response overlap, and its note says so. Returns a
  * malloc'd SVG document, or NULL when out of memory. */
 char *ttft_waterfall_svg(const char *title, const char *subtitle, const struct ttft_wf *r,
 			 size_t n);

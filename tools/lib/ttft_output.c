@@ -27,7 +27,9 @@ static int cmp_slow(const void *x, const void *y)
 
 /* "#5 (…): 212.0 ms = 0.1 connect + 0.0 send + 150.0 queue + 58.0 prefill
  * + 3.9 other": the parts add up to the TTFT (each rounded); "send" is
- * what is left before the last request byte went out. */
+ * what is left before the last request byte went out. A response that
+ * began before that byte (ttft_record_early) has no send and no server
+ * part: what follows the connect is given whole. */
 static void where_line(FILE *f, const struct ttft_analysis *a, size_t i)
 {
 	const struct ttft_record *r = &a->reqs[i];
@@ -42,13 +44,23 @@ static void where_line(FILE *f, const struct ttft_analysis *a, size_t i)
 	fprintf(f, "  #%zu (pid %d conn %llu): %.1f ms = ", i + 1, r->pid,
 		(unsigned long long)r->conn, p.ttft_s * 1e3);
 	double before = 0; /* connect and TLS, when this request paid them */
-	if (r->new_conn && !isnan(p.connect_s)) {
+	/* a pre-opened connection's connect was before its TTFT began (at the
+	 * request): not a part of it (the send left over would be negative) */
+	if (r->new_conn && !r->preopened && !isnan(p.connect_s)) {
 		fprintf(f, "%.1f connect + ", p.connect_s * 1e3);
 		before += p.connect_s;
 	}
 	if (!isnan(p.tls_s)) {
 		fprintf(f, "%.1f tls + ", p.tls_s * 1e3);
 		before += p.tls_s;
+	}
+	if (ttft_record_early(r)) {
+		/* the response began before the request's last byte: no part of
+		 * the rest is the client's sending or the server's alone */
+		fprintf(f, "%.1f request to first token, not taken apart (the server "
+			"answered before the request was fully sent)\n",
+			(p.ttft_s - before) * 1e3);
+		return;
 	}
 	fprintf(f, "%.1f send + ", (setup - before) * 1e3);
 	if (!s->source) {

@@ -138,14 +138,21 @@ long ttft_record_tokens(const struct ttft_record *r)
 	return r->usage_tokens >= 0 ? r->usage_tokens : (long)r->ntok;
 }
 
+int ttft_record_early(const struct ttft_record *r)
+{
+	return r->origin == TTFT_ORIGIN_LOG && !r->request_unseen && !r->encrypted &&
+	       r->t_req0 && r->t_hdr && (!r->t_req1 || r->t_hdr < r->t_req1);
+}
+
 /* From the last request byte: the server cannot start before it has the
  * whole request, and the time the client spends sending is the client's.
  * With llama.cpp, which reports no queue time, queueing stays in here. */
 double ttft_record_server_other_s(const struct ttft_record *r)
 {
 	const struct ttft_server_split *s = &r->split;
-	if (!s->source || !r->t_first || !r->t_req1 || isnan(s->prefill_s))
-		return NAN;
+	if (!s->source || !r->t_first || !r->t_req1 || isnan(s->prefill_s) ||
+	    ttft_record_early(r))
+		return NAN; /* answered before it was sent: no wait to explain */
 	return (double)(r->t_first - r->t_req1) / 1e9 - s->prefill_s -
 	       (isnan(s->queue_s) ? 0 : s->queue_s);
 }
@@ -175,6 +182,8 @@ void ttft_record_phases(const struct ttft_record *r, struct ttft_phases *p)
 	p->server_other_s = ttft_record_server_other_s(r);
 	p->network_s = r->rtt_us ? (double)r->rtt_us / 1e6 : NAN;
 	p->preopen_idle_s = r->preopened ? span(r->t_est, r->t_req0) : NAN;
+	if (ttft_record_early(r)) /* answered before sent: not a wait */
+		p->wait_headers_s = NAN;
 	if (r->fork_unsure) /* its response is not known to be its own */
 		p->wait_headers_s = p->decode_s = p->itl_p50_s = p->itl_p99_s =
 			p->app_gap_s = p->starttransfer_s = p->server_other_s =
@@ -285,8 +294,17 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	else if (r->fork_read)
 		snprintf(pre, sizeof pre, "sent by pid %d, its response read by pid %d "
 			 "(a connection shared across fork)", r->pid, r->reader_pid);
-	if (!why[0] && !pre[0])
+	char early[120] = "";
+	if (ttft_record_early(r) && r->t_req1)
+		snprintf(early, sizeof early, "the server answered before the request was "
+			 "fully sent (its headers %.1f ms before the request's last byte)",
+			 span(r->t_hdr, r->t_req1) * 1e3);
+	else if (ttft_record_early(r))
+		snprintf(early, sizeof early, "the server answered before the request was "
+			 "fully sent (its last byte was never seen sent)");
+	if (!why[0] && !early[0] && !pre[0])
 		return NULL;
-	snprintf(buf, len, "%s%s%s", why, why[0] && pre[0] ? "; " : "", pre);
+	snprintf(buf, len, "%s%s%s%s%s", why, why[0] && early[0] ? "; " : "", early,
+		 (why[0] || early[0]) && pre[0] ? "; " : "", pre);
 	return buf;
 }

@@ -167,6 +167,15 @@ const char *ttft_desync_text(int desync, int tls);
 /* 1 when t is a W3C trace-context trace id: 32 hex digits, not all zero
  * (the all-zero id is invalid there); rows carry no other. */
 int ttft_trace_id_ok(const char *t);
+/* A log record: 1 when its response began (its headers were read) before
+ * the request's last byte was sent, or with that byte never seen sent:
+ * the server answered before it had the whole request (an early 401 or
+ * 413, a stream that starts at once while the client still uploads).
+ * Then nothing between the last request byte and the response is a wait:
+ * wait_headers_s and server_other_s are null, no breakdown splits the
+ * TTFT into send and server, and the note says so; TTFT and e2e, from
+ * the request's start, stay. */
+int ttft_record_early(const struct ttft_record *r);
 double ttft_record_ttft_s(const struct ttft_record *r);
 double ttft_record_e2e_s(const struct ttft_record *r);
 /* Output tokens: the server's usage when it gave one, else token events. */

@@ -119,12 +119,22 @@ static void request(struct ctx *c, const struct ttft_record *r)
 		phase(c, r, "dns", r->t_dns0, r->t_dns1, &prev);
 		phase(c, r, "connect", r->t_conn0, r->t_est, &prev);
 	}
-	phase(c, r, "send", r->t_req0, r->t_req1, &prev);
-	if (r->t_hdr && (!first || r->t_hdr <= first)) {
-		phase(c, r, "wait headers", r->t_req1, r->t_hdr, &prev);
-		phase(c, r, "wait first token", r->t_hdr, first, &prev);
+	if (ttft_record_early(r)) {
+		/* the response began before the request's last byte: sending
+		 * and the response overlap, so neither is a slice of this
+		 * track (they would not nest) and nothing is a wait; the last
+		 * byte is an instant */
+		if (r->t_req1)
+			instant(c, r, "request's last byte sent (after the response "
+				"began)", "request", r->t_req1);
 	} else {
-		phase(c, r, "wait first token", r->t_req1, first, &prev);
+		phase(c, r, "send", r->t_req0, r->t_req1, &prev);
+		if (r->t_hdr && (!first || r->t_hdr <= first)) {
+			phase(c, r, "wait headers", r->t_req1, r->t_hdr, &prev);
+			phase(c, r, "wait first token", r->t_hdr, first, &prev);
+		} else {
+			phase(c, r, "wait first token", r->t_req1, first, &prev);
+		}
 	}
 	if (r->ntok) {
 		phase(c, r, "decode", first, r->tok[r->ntok - 1], &prev);

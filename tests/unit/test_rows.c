@@ -240,6 +240,72 @@ START_TEST(answered_before_the_request_was_sent)
 }
 END_TEST
 
+/* An unsolicited "408 Request Timeout" on a connection whose requests were
+ * all answered: the server closing an idle keep-alive connection (RFC 9110
+ * 15.5.9), not a request: no row, not counted, a note and summary.idle_408;
+ * the responses after it still answer the requests after it. Another
+ * response no request waited for is still a request_unseen row. */
+START_TEST(idle_408_is_no_request)
+{
+	open_log(1 << 20);
+	uint64_t c = exchange(T0, 0.2, 1);
+	ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_UNSOLICITED, T0 + MS(100), 100, 100, c, 1, 0, 408,
+		0, NULL);
+	ev(TTFT_EV_RESP_END, T0 + MS(100), c, 1, 0, 0, NULL);
+	/* the client had not read it yet: its next request, answered */
+	ev(TTFT_EV_REQ_BEGIN, T0 + MS(150), c, 1, 0, 0, "POST /v1/completions");
+	ev(TTFT_EV_REQ_SENT, T0 + MS(150.1), c, 1, 100, 0, NULL);
+	ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE, T0 + MS(152), 100, 100, c, 2, 0, 200, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, T0 + MS(160), c, 2, 0, 0, NULL);
+	ev(TTFT_EV_RESP_END, T0 + MS(161), c, 2, 100, 1, NULL);
+	/* an unsolicited 200 elsewhere: its request went out unseen */
+	uint64_t d = exchange(T0 + MS(300), 0.2, 1);
+	ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_UNSOLICITED, T0 + MS(400), 100, 100, d, 1, 0, 200,
+		0, NULL);
+	ev(TTFT_EV_RESP_END, T0 + MS(401), d, 1, 10, 0, NULL);
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 4);
+	size_t unseen = 0;
+	for (size_t i = 0; i < a.nreqs; i++) {
+		ck_assert_int_ne(a.reqs[i].status, 408);
+		unseen += a.reqs[i].request_unseen;
+	}
+	ck_assert_uint_eq(unseen, 1);
+	/* the request after the 408 has its own response */
+	ck_assert_str_eq(a.reqs[1].method, "POST");
+	ck_assert_int_eq(a.reqs[1].status, 200);
+	ck_assert_uint_eq(a.reqs[1].ntok, 1);
+	ttft_analysis_free(&a);
+	cJSON *j = json_of();
+	cJSON *sum = cJSON_GetObjectItem(j, "summary");
+	ck_assert_int_eq(cJSON_GetObjectItem(sum, "count")->valueint, 4);
+	ck_assert_int_eq(cJSON_GetObjectItem(sum, "idle_408")->valueint, 1);
+	cJSON_Delete(j);
+	char *out = table_of("");
+	ck_assert_msg(strstr(out, "conn 1 to 127.0.0.1:8000: the server closed the idle "
+			      "connection with \"408 Request Timeout\""), "%s", out);
+	ck_assert_msg(strstr(out, "requests: 4 "), "%s", out);
+	free(out);
+	/* one log of several: the same in its summary and the overall one */
+	char cmd[800], *mo;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s %s 2>/dev/null", tu_build_dir(),
+		 g_path, g_path);
+	tu_sh(cmd, &mo);
+	j = cJSON_Parse(mo);
+	ck_assert_msg(j != NULL, "%s", mo);
+	free(mo);
+	sum = cJSON_GetObjectItem(j, "summary");
+	ck_assert_int_eq(cJSON_GetObjectItem(sum, "count")->valueint, 8);
+	ck_assert_int_eq(cJSON_GetObjectItem(sum, "idle_408")->valueint, 2);
+	cJSON *l0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "logs"), 0);
+	ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(l0, "summary"), "idle_408")
+				 ->valueint, 1);
+	cJSON_Delete(j);
+	unlink(g_path);
+}
+END_TEST
+
 START_TEST(failure_reasons)
 {
 	open_log(1 << 20);
@@ -370,6 +436,7 @@ int main(void)
 	tcase_add_test(t, preopened_connection);
 	tcase_add_test(t, failure_reasons);
 	tcase_add_test(t, answered_before_the_request_was_sent);
+	tcase_add_test(t, idle_408_is_no_request);
 	tcase_add_test(t, cut_by_a_full_log);
 	tcase_add_test(t, dns_stays_with_its_thread);
 	tcase_add_test(t, damaged_header_and_untraced);

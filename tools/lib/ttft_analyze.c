@@ -187,6 +187,11 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 	if (rc == 0)
 		rc = ttft_asm_notes(&ps);
 	ttft_asm_free(&ps);
+	/* idle connections closed with a 408: the process asked for; a
+	 * connection has no path, so none under a path filter */
+	for (size_t i = 0; rc == 0 && i < out->nnotes; i++)
+		if (!flt || (!flt->path_prefix && (!flt->pid || out->notes[i].pid == flt->pid)))
+			out->idle_408 += out->notes[i].idle_408;
 	/* A full log drops every later event: what had not ended is cut. */
 	for (size_t i = 0; out->dropped && i < out->nreqs; i++)
 		if (!out->reqs[i].t_end && !out->reqs[i].encrypted)

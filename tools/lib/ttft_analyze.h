@@ -21,6 +21,9 @@ struct ttft_conn_note {
 	int desync;           /* TTFT_DESYNC_* reason, or 0 */
 	int untraced;         /* not traced: the process's table was full */
 	int tls;              /* the connection spoke TLS */
+	uint32_t idle_408;    /* unsolicited "408 Request Timeout"s read on it
+	                         while every request it carried was answered:
+	                         the server closing it idle, not requests */
 	char peer[TTFT_REC_TEXT];
 };
 
@@ -45,6 +48,10 @@ struct ttft_analysis {
 	struct ttft_record *reqs; /* sorted by t_start */
 	size_t nreqs, reqs_cap;
 	size_t nencrypted;       /* of which encrypted connection rows */
+	size_t idle_408;         /* idle connections the server closed with an
+	                            unsolicited 408 (notes; no rows): of the
+	                            process asked for (--pid), none with a
+	                            path filter (a connection has no path) */
 	struct ttft_conn_note *notes; /* failed or non-HTTP connections */
 	size_t nnotes;
 	uint64_t records;

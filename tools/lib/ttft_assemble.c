@@ -52,6 +52,11 @@ struct asm_conn {
 	uint32_t fork_parent;/* this id's parent id, 0 = none */
 	uint32_t fork_next;  /* the first of its requests maybe unanswered */
 	uint8_t answered;    /* a response's headers were read on it */
+	/* unsolicited 408s on it while every request was answered: the
+	 * server closing an idle connection (RFC 9110 15.5.9), no request;
+	 * the records of the last one (its response number + 1) are
+	 * dropped */
+	uint32_t idle_408, idle_seq;
 	uint8_t est_tick;    /* t_est is the kernel's, to its tick (b = 1) */
 };
 
@@ -583,6 +588,17 @@ static struct ttft_record *fork_answer(struct ttft_asm *ps, struct asm_conn *c)
 	return c->fork_tangled ? NULL : fork_oldest_due(ps, c);
 }
 
+/* Every request of c (its own, in order) had its response begin: HTTP/1.1
+ * answers in order, so the last one's is enough. An unseen row's response
+ * ended before the next one began. */
+static int all_answered(const struct ttft_analysis *a, const struct asm_conn *c)
+{
+	if (!c->nreqs)
+		return 1;
+	const struct ttft_record *r = &a->reqs[c->reqs[c->nreqs - 1]];
+	return r->t_hdr || r->t_end;
+}
+
 /* The request a response record answers. A response that begins where no
  * request was seen answers one the shim could not see: a row of its own,
  * request_unseen, with the response's facts and no TTFT (its start is not
@@ -592,6 +608,8 @@ static struct ttft_record *response_of(struct ttft_asm *ps, struct asm_conn *c,
 				       const struct ttft_rec *e, uint64_t id)
 {
 	struct ttft_analysis *a = ps->out;
+	if (c->idle_seq && e->seq == c->idle_seq - 1 && e->kind != TTFT_EV_RESP_HEADERS)
+		return NULL; /* the rest of an idle connection's 408: no request */
 	if (c->unseen && e->seq == c->unseen_seq && e->kind != TTFT_EV_RESP_HEADERS)
 		return &a->reqs[c->unseen - 1];
 	struct ttft_record *r = e->seq >= c->rx_skew ? find_req(a, c, e->seq - c->rx_skew)
@@ -609,6 +627,15 @@ static struct ttft_record *response_of(struct ttft_asm *ps, struct asm_conn *c,
 		c->unseen = (uint32_t)(r - a->reqs) + 1;
 		c->unseen_seq = e->seq;
 		return r;
+	} else if (e->a == 408 && all_answered(a, c) && e->seq < UINT32_MAX) {
+		/* "408 Request Timeout" where no request waits: the server
+		 * closing an idle keep-alive connection (RFC 9110 lets it),
+		 * not an answer to a request the shim missed: no row, a
+		 * connection note (ttft_asm_notes) */
+		c->idle_408++;
+		c->idle_seq = e->seq + 1;
+		c->rx_skew++;
+		return NULL;
 	}
 	if (a->nreqs >= NONE ||
 	    grow(&a->reqs, &a->reqs_cap, a->nreqs + 1, sizeof *a->reqs) != 0) {
@@ -1011,7 +1038,7 @@ int ttft_asm_notes(struct ttft_asm *ps)
 			return -1;
 		if (!c->seen || !(c->err || c->untraced || (c->desync && c->nreqs == 0) ||
 				  (!c->t_est && !c->inherited && c->nreqs == 0 && c->closed) ||
-				  (c->tapped && c->nreqs == 0)))
+				  (c->tapped && c->nreqs == 0) || c->idle_408))
 			continue;
 		if (grow(&a->notes, &cap, a->nnotes + 1, sizeof *a->notes) != 0)
 			return -1;
@@ -1022,6 +1049,7 @@ int ttft_asm_notes(struct ttft_asm *ps)
 		nt->desync = c->desync;
 		nt->tls = c->tls;
 		nt->untraced = c->untraced;
+		nt->idle_408 = c->idle_408;
 		memcpy(nt->peer, c->peer, sizeof nt->peer);
 	}
 	return 0;

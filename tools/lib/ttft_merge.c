@@ -202,8 +202,12 @@ static int summary_json(struct ttft_json *j, const char *key, const struct ttft_
 	double first, last;
 	if (summarise(l, from, to, &t, &e, &count, &first, &last) != 0)
 		return -1;
+	size_t idle = 0; /* not requests: idle connections closed with a 408 */
+	for (size_t i = from; i < to; i++)
+		idle += l[i].a.idle_408;
 	ttft_json_begin_obj(j, key);
 	ttft_json_int(j, "count", (long long)count);
+	ttft_json_int(j, "idle_408", (long long)idle);
 	ttft_json_summary(j, "ttft_s", &t);
 	ttft_json_summary(j, "e2e_s", &e);
 	ttft_json_num(j, "first_unix_s", count ? first : NAN);

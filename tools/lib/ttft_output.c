@@ -225,11 +225,17 @@ void ttft_print_warnings(FILE *f, const struct ttft_analysis *a)
 			fprintf(f, "note: pid %d conn %llu to %s: not analysed: "
 				   "%s\n", n->pid, (unsigned long long)n->conn,
 				n->peer, ttft_desync_text(n->desync, n->tls));
-		else if (n->tls)
+		else if (n->tls && !n->idle_408)
 			fprintf(f, "note: pid %d conn %llu to %s: TLS, but no "
 				   "request was sent (the handshake failed: a "
 				   "refused certificate?)\n", n->pid,
 				(unsigned long long)n->conn, n->peer);
+		if (n->idle_408)
+			fprintf(f, "note: pid %d conn %llu to %s: the server closed "
+				   "the idle connection with \"408 Request Timeout\"%s "
+				   "(no request was waiting: not a request, no row)\n",
+				n->pid, (unsigned long long)n->conn, n->peer,
+				n->idle_408 > 1 ? " more than once" : "");
 	}
 }
 
@@ -245,6 +251,8 @@ void ttft_analysis_json(struct ttft_json *j, const struct ttft_analysis *a)
 	ttft_json_begin_obj(j, "summary");
 	ttft_json_int(j, "count", (long long)(a->nreqs - a->nencrypted));
 	ttft_json_int(j, "encrypted_connections", (long long)a->nencrypted);
+	/* not requests: the server closed idle connections with a 408 */
+	ttft_json_int(j, "idle_408", (long long)a->idle_408);
 	ttft_json_summary(j, "ttft_s", &a->ttft);
 	ttft_json_summary(j, "e2e_s", &a->e2e);
 	ttft_json_end_obj(j);

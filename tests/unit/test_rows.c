@@ -306,6 +306,106 @@ START_TEST(idle_408_is_no_request)
 }
 END_TEST
 
+/* The tokens column of row n of a table ("" when there is none). */
+/* noinline: inlined, gcc 12 takes strstr's result for a dangling pointer */
+static __attribute__((noinline)) void tokens_of_row(const char *table, int n, char *dst, size_t len)
+{
+	char key[16], m[16], p[64], st[8], s0[32], s1[32], tok[16];
+	snprintf(key, sizeof key, "\n%4d ", n);
+	const char *row = strstr(table, key);
+	dst[0] = 0;
+	if (row && sscanf(row + strlen(key), "%*d %*d %15s %63s %7s %31s %31s %15s", m, p, st,
+			  s0, s1, tok) == 6)
+		snprintf(dst, len, "%s", tok);
+}
+
+/* A response that is not an event stream (Ollama's NDJSON stream, a
+ * non-streamed JSON answer) is not read for events: its tokens are not
+ * known (null, "-"), never a made-up 0, and the note says why; an empty
+ * body (204, HEAD, Content-Length: 0) has 0 for sure; an event stream's
+ * are counted. The trace says the same. */
+START_TEST(not_an_event_stream_has_no_token_count)
+{
+	open_log(1 << 20);
+	const int64_t at[4] = {T0, T0 + MS(100), T0 + MS(200), T0 + MS(300)};
+	const int status[4] = {200, 204, 200, 200};
+	const uint16_t flags[4] = {TTFT_F_CHUNKED, 0, TTFT_F_SSE, 0};
+	const int64_t body[4] = {400, 0, 300, -1}; /* -1: no end, a reset */
+	uint64_t c[4];
+	for (int i = 0; i < 4; i++) {
+		c[i] = ttft_log_new_conn(&g_log);
+		ev(TTFT_EV_CONNECT_BEGIN, at[i], c[i], 0, 0, 0, "127.0.0.1:11434");
+		ev(TTFT_EV_ESTABLISHED, at[i] + MS(0.1), c[i], 0, 0, 0, NULL);
+		ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, at[i] + MS(0.2), 100, 100, c[i], 0, 0, 90,
+			at[i] + MS(0.3), "POST /api/chat");
+		ev_full(TTFT_EV_RESP_HEADERS, flags[i], at[i] + MS(5), 100, 100, c[i], 0, 0,
+			status[i], 0, NULL);
+		if (flags[i] & TTFT_F_SSE) {
+			ev(TTFT_EV_SSE_TOKEN, at[i] + MS(10), c[i], 0, 0, 0, NULL);
+			ev(TTFT_EV_SSE_TOKEN, at[i] + MS(20), c[i], 0, 0, 1, NULL);
+		}
+		if (body[i] >= 0)
+			ev(TTFT_EV_RESP_END, at[i] + MS(50), c[i], 0, body[i], 0, NULL);
+		else
+			ev_full(TTFT_EV_IO_ERROR, 0, at[i] + MS(50), 100, 100, c[i], 0, ECONNRESET,
+				-1, 0, "recv");
+	}
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 4);
+	char nb[320];
+	ck_assert_int_eq(ttft_record_tokens(&a.reqs[0]), -1);
+	ck_assert(ttft_record_complete(&a.reqs[0])); /* it ended normally */
+	ck_assert_str_eq(ttft_record_note(&a.reqs[0], nb, sizeof nb),
+			 "not an event stream: its tokens are not read");
+	ck_assert_int_eq(ttft_record_tokens(&a.reqs[1]), 0);
+	ck_assert_ptr_null(ttft_record_note(&a.reqs[1], nb, sizeof nb));
+	ck_assert_int_eq(ttft_record_tokens(&a.reqs[2]), 2);
+	ck_assert_ptr_null(ttft_record_note(&a.reqs[2], nb, sizeof nb));
+	ck_assert_int_eq(ttft_record_tokens(&a.reqs[3]), -1);
+	ck_assert_str_eq(ttft_record_note(&a.reqs[3], nb, sizeof nb),
+			 "the server reset the connection (ECONNRESET); not an event stream: "
+			 "its tokens are not read");
+	ttft_analysis_free(&a);
+	cJSON *j = json_of();
+	cJSON *reqs = cJSON_GetObjectItem(j, "requests");
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 0), "tokens")));
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 0), "complete")));
+	ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 1), "tokens")->valueint, 0);
+	ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 2), "tokens")->valueint, 2);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 3), "tokens")));
+	cJSON_Delete(j);
+	char trace[300], extra[400];
+	snprintf(trace, sizeof trace, "%s.trace.json", g_path);
+	snprintf(extra, sizeof extra, "--trace %s", trace);
+	char *out = table_of(extra);
+	/* the table: "-" in the tokens column (after start_unix_s), the note */
+	ck_assert_msg(strstr(out, "(not an event stream: its tokens are not read)"), "%s", out);
+	char tok[16];
+	tokens_of_row(out, 1, tok, sizeof tok);
+	free(out);
+	ck_assert_str_eq(tok, "-");
+	char *t = tu_read_file(trace, NULL);
+	ck_assert_ptr_nonnull(t);
+	cJSON *tj = cJSON_Parse(t);
+	ck_assert_ptr_nonnull(tj);
+	int nulls = 0, twos = 0;
+	cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(tj, "traceEvents"))
+	{
+		cJSON *tk = cJSON_GetObjectItem(cJSON_GetObjectItem(e, "args"), "tokens");
+		nulls += tk && cJSON_IsNull(tk);
+		twos += tk && cJSON_IsNumber(tk) && tk->valueint == 2;
+	}
+	ck_assert_int_eq(nulls, 2);
+	ck_assert_int_eq(twos, 1);
+	cJSON_Delete(tj);
+	free(t);
+	unlink(trace);
+	unlink(g_path);
+}
+END_TEST
+
 START_TEST(failure_reasons)
 {
 	open_log(1 << 20);
@@ -437,6 +537,7 @@ int main(void)
 	tcase_add_test(t, failure_reasons);
 	tcase_add_test(t, answered_before_the_request_was_sent);
 	tcase_add_test(t, idle_408_is_no_request);
+	tcase_add_test(t, not_an_event_stream_has_no_token_count);
 	tcase_add_test(t, cut_by_a_full_log);
 	tcase_add_test(t, dns_stays_with_its_thread);
 	tcase_add_test(t, damaged_header_and_untraced);

@@ -863,6 +863,7 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		r->status = (int)e->a;
 		r->rtt_us = e->b > 0 && e->b <= UINT32_MAX ? (uint32_t)e->b : 0;
 		r->compressed = (e->flags & TTFT_F_COMPRESSED) != 0;
+		r->not_sse = (e->flags & TTFT_F_SSE) == 0;
 		break;
 	case TTFT_EV_SERVER_NUMBERS:
 		take_numbers(r, e);
@@ -906,6 +907,7 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 	case TTFT_EV_RESP_END:
 		r->t_end = e->t_ns;
 		r->end_flags = e->flags;
+		r->body_bytes = e->a;
 		break;
 	case TTFT_EV_MARK:
 		if (e->b == TTFT_MARK_FIRST_TOKEN && !r->t_app_first)

@@ -460,7 +460,8 @@ char *ttft_export_render(const struct ttft_export *x, const struct ttft_export_l
 			     (unsigned long long)x->s[i].requests[k]);
 		}
 	family(&o, "ttftshim_output_tokens_total", "counter",
-	       "Output tokens: the server's usage when it gave one, else token events.", om);
+	       "Output tokens: the server's usage when it gave one, else token events; "
+	       "rows whose tokens are not known (not an event stream, compressed) add none.", om);
 	for (size_t i = 0; i < x->n; i++) {
 		adds(&o, "ttftshim_output_tokens_total{");
 		labels(&o, &x->s[i]);

@@ -590,10 +590,11 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 		     r->t_start - ctx->anchor_mono_ns + ctx->anchor_real_ns);
 	else if (log) /* not seen (request_unseen): no start, no clock origin */
 		null_k(j, K("start_unix_s"));
-	if (r->encrypted || r->compressed) /* unknown, not zero */
+	long tokens = ttft_record_tokens(r);
+	if (tokens < 0) /* unknown, not zero */
 		null_k(j, K("tokens"));
 	else
-		int_k(j, K("tokens"), ttft_record_tokens(r));
+		int_k(j, K("tokens"), tokens);
 	if (r->prompt_tokens >= 0)
 		int_k(j, K("prompt_tokens"), r->prompt_tokens);
 	else

@@ -113,10 +113,11 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		else
 			snprintf(status, sizeof status, "-");
 		char tokens[24];
-		if (r->encrypted) /* unknown, not zero */
+		long ntok = ttft_record_tokens(r);
+		if (ntok < 0) /* unknown, not zero */
 			snprintf(tokens, sizeof tokens, "-");
 		else
-			snprintf(tokens, sizeof tokens, "%ld", ttft_record_tokens(r));
+			snprintf(tokens, sizeof tokens, "%ld", ntok);
 		/* a start not seen (request_unseen) is shown as none */
 		char start[24] = "-", start_unix[24] = "-";
 		if (r->t_start) {

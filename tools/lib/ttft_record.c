@@ -22,6 +22,7 @@ void ttft_record_init(struct ttft_record *r, enum ttft_origin origin)
 	r->fd = -1;
 	r->usage_tokens = -1;
 	r->prompt_tokens = -1;
+	r->body_bytes = -1;
 	r->itl_p50_s = r->itl_p99_s = NAN;
 	r->split.queue_s = r->split.prefill_s = r->split.decode_s = NAN;
 	r->split.server_ttft_s = r->split.hit_tokens = r->split.requests = NAN;
@@ -133,8 +134,18 @@ double ttft_record_e2e_s(const struct ttft_record *r)
 	return r->fork_unsure ? NAN : span(r->t_start, r->t_end);
 }
 
+int ttft_record_not_sse(const struct ttft_record *r)
+{
+	/* an event read means the body was an event stream (a log written
+	 * by hand may leave the flag out); an empty body has no tokens */
+	return r->not_sse && !r->encrypted && !r->compressed && !r->ntok && !r->done &&
+	       !r->sse_error && r->usage_tokens < 0 && !(r->t_end && r->body_bytes == 0);
+}
+
 long ttft_record_tokens(const struct ttft_record *r)
 {
+	if (r->encrypted || r->compressed || ttft_record_not_sse(r))
+		return -1; /* unknown, not zero */
 	return r->usage_tokens >= 0 ? r->usage_tokens : (long)r->ntok;
 }
 
@@ -294,6 +305,9 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	else if (r->fork_read)
 		snprintf(pre, sizeof pre, "sent by pid %d, its response read by pid %d "
 			 "(a connection shared across fork)", r->pid, r->reader_pid);
+	char tok[64] = "";
+	if (ttft_record_not_sse(r))
+		snprintf(tok, sizeof tok, "not an event stream: its tokens are not read");
 	char early[120] = "";
 	if (ttft_record_early(r) && r->t_req1)
 		snprintf(early, sizeof early, "the server answered before the request was "
@@ -302,9 +316,22 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	else if (ttft_record_early(r))
 		snprintf(early, sizeof early, "the server answered before the request was "
 			 "fully sent (its last byte was never seen sent)");
-	if (!why[0] && !early[0] && !pre[0])
-		return NULL;
-	snprintf(buf, len, "%s%s%s%s%s", why, why[0] && early[0] ? "; " : "", early,
-		 (why[0] || early[0]) && pre[0] ? "; " : "", pre);
-	return buf;
+	/* the parts that apply, in this order, "; " between them */
+	const char *part[4] = {why, tok, early, pre};
+	size_t at = 0;
+	if (len)
+		buf[0] = 0;
+	for (int i = 0; i < 4 && len; i++) {
+		if (!part[i][0])
+			continue;
+		int n = snprintf(buf + at, len - at, "%s%s", at ? "; " : "", part[i]);
+		if (n < 0)
+			break;
+		if ((size_t)n >= len - at) {
+			at = len - 1; /* cut: the buffer is full */
+			break;
+		}
+		at += (size_t)n;
+	}
+	return at ? buf : NULL;
 }

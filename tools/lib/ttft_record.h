@@ -74,6 +74,12 @@ struct ttft_record {
 	                           known (its response times are null) */
 	uint8_t compressed;     /* log: Content-Encoding on the response: its
 	                           events (tokens) could not be read */
+	uint8_t not_sse;        /* log: the response's headers did not say
+	                           text/event-stream: its body is not read for
+	                           events, so its tokens are not known (unless
+	                           the body was empty) */
+	int64_t body_bytes;     /* log: the response body's bytes as its end
+	                           counted them, -1 unknown (no end seen) */
 	uint8_t preopened;      /* log: the connection sat open and idle before
 	                           this request; TTFT starts at the request  */
 	uint8_t cut_by_full_log;/* log: unfinished when the log filled up    */
@@ -178,8 +184,15 @@ int ttft_trace_id_ok(const char *t);
 int ttft_record_early(const struct ttft_record *r);
 double ttft_record_ttft_s(const struct ttft_record *r);
 double ttft_record_e2e_s(const struct ttft_record *r);
-/* Output tokens: the server's usage when it gave one, else token events. */
+/* Output tokens: the server's usage when it gave one, else token events;
+ * -1 when they are not known (never a made-up 0): an encrypted or
+ * compressed response, or a log row whose response is not an event
+ * stream (Ollama's NDJSON, a non-streamed JSON answer) and whose body was
+ * not seen to be empty. */
 long ttft_record_tokens(const struct ttft_record *r);
+/* A log record whose tokens are not known because its response is not an
+ * event stream (ttft_record_tokens is -1 for it; its note says why). */
+int ttft_record_not_sse(const struct ttft_record *r);
 /* (first token − request sent) − queue − prefill, only when the server
  * gave a split with a prefill: what the server does not explain
  * (docs/server-truth.md). */

@@ -102,7 +102,10 @@ static void request(struct ctx *c, const struct ttft_record *r)
 	track(j, r);
 	ttft_json_begin_obj(j, "args");
 	ttft_json_int(j, "status", r->status);
-	ttft_json_int(j, "tokens", r->ntok);
+	if (ttft_record_tokens(r) < 0) /* unknown, not zero */
+		ttft_json_null(j, "tokens");
+	else
+		ttft_json_int(j, "tokens", r->ntok);
 	ttft_json_bool(j, "new_connection", r->new_conn);
 	ttft_json_num(j, "ttft_ms", p.ttft_s * 1e3);
 	ttft_json_num(j, "e2e_ms", p.e2e_s * 1e3);

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -683,13 +684,16 @@ TTFT_HIDDEN void shim_established(int fd, int64_t t)
  * (tcp_finish_connect) until data does (on a read: the data's arrival,
  * later, never earlier, than the handshake's end). That instant is the
  * record's (b = 1: from TCP_INFO, to the kernel's tick), so that a
- * connection opened ahead of its request reads as one; else the call's.
- * The caller restores errno. */
-SHIM_COLD static void established_unseen(int fd, struct shim_conn *c, int64_t t)
+ * connection opened ahead of its request reads as one; else the call's
+ * (b = 2 when a send found data already there: not known). The caller
+ * restores errno. */
+SHIM_COLD static void established_unseen(int fd, struct shim_conn *c, int64_t t,
+					   int sending)
 {
 	struct tcp_info ti;
 	socklen_t tl = sizeof ti;
 	int64_t when = t, how = 0;
+	int queued = 0;
 	if (LIBC(getsockopt)(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
 	    tl >= offsetof(struct tcp_info, tcpi_last_data_recv) + sizeof ti.tcpi_last_data_recv &&
 	    ti.tcpi_state == TCP_ESTABLISHED && ti.tcpi_last_data_recv < 86400000u) {
@@ -699,6 +703,16 @@ SHIM_COLD static void established_unseen(int fd, struct shim_conn *c, int64_t t)
 		 * start: never before it */
 		if (when < c->t_connect)
 			when = c->t_connect;
+		/* A send asks after it went out: if the response (or any
+		 * data: nothing was read yet) had arrived by then, the time
+		 * since data arrived is its, not the handshake's. Unread
+		 * bytes after the question mean it may have: the
+		 * establishment is not known (b = 2, stamped at the call,
+		 * no later than it). */
+		if (sending && ioctl(fd, FIONREAD, &queued) == 0 && queued > 0) {
+			when = t;
+			how = 2;
+		}
 	}
 	c->pending = 0;
 	put(TTFT_EV_ESTABLISHED, 0, when, fd, 0, c->conn, 0, how, 0, NULL, 0);
@@ -863,7 +877,7 @@ static void on_sent_rare(int fd, struct shim_conn *c, const struct iovec *iov,
 		return;
 	}
 	if (c->pending)
-		established_unseen(fd, c, t0);
+		established_unseen(fd, c, t0, 1);
 	if (!c->tx_started && ret > 0) {
 		/* A TLS record (0x16 handshake, version 3.x) can never start
 		 * an HTTP/1.x request: keep the ciphertext from the sniffer. */
@@ -927,7 +941,7 @@ TTFT_HIDDEN void shim_on_sent_unseen(int fd, ssize_t ret, int err, int64_t t0,
 		return;
 	}
 	if (c->pending)
-		established_unseen(fd, c, t0);
+		established_unseen(fd, c, t0, 1);
 	if (c->tls)
 		return; /* ciphertext (kTLS): the TLS library's plaintext is fed */
 	struct emit_ctx ec = {fd, c->conn, c};
@@ -951,7 +965,7 @@ SHIM_COLD static void on_recv_rare(int fd, struct shim_conn *c,
 	if (flags & MSG_PEEK)
 		return; /* the same bytes will be read again */
 	if (c->pending)
-		established_unseen(fd, c, t1);
+		established_unseen(fd, c, t1, 0);
 	size_t cap = 0;
 	for (int i = 0; i < iovcnt; i++)
 		cap += iov[i].iov_len;

@@ -606,13 +606,22 @@ START_TEST(preopened_nonblocking_connect_unseen_end)
 	ck_assert_msg(rd && sd && cl, "%s", r.out);
 	double ready = atof(rd + 15), send = atof(sd + 14), client = atof(cl + 14);
 	char *s = cJSON_PrintUnformatted(q);
-	ck_assert_msg(cJSON_IsTrue(cJSON_GetObjectItem(q, "preopened")), "%s", s);
-	/* a tick: 10 ms at HZ=100, the coarsest */
-	ck_assert_msg(num(q, "preopen_idle_s") >= send - ready - 0.011, "%s", s);
+	const cJSON *note = cJSON_GetObjectItem(q, "note");
+	if (cJSON_IsTrue(cJSON_GetObjectItem(q, "preopened"))) {
+		/* a tick: 10 ms at HZ=100, the coarsest */
+		ck_assert_msg(num(q, "preopen_idle_s") >= send - ready - 0.011, "%s", s);
+		/* the kernel's tick never puts the establishment before the
+		 * connect began */
+		ck_assert_msg(num(q, "connect_s") >= 0, "%s", s);
+	} else {
+		/* the response was there before the shim could ask the kernel
+		 * (a busy machine): the setup's end is not known, and the row
+		 * says so; never the idle time as connect time */
+		ck_assert_msg(is_null(q, "connect_s") && cJSON_IsString(note) &&
+			      strstr(note->valuestring, "setup end was not seen"),
+			      "%s", s);
+	}
 	ck_assert_msg(num(q, "start_s") >= ready, "start %f ready %f", num(q, "start_s"), ready);
-	/* the kernel's tick never puts the establishment before the
-	 * connect began */
-	ck_assert_msg(num(q, "connect_s") >= 0, "%s", s);
 	ck_assert_msg(num(q, "ttft_s") > 0 && num(q, "ttft_s") <= client, "%s", s);
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(q, "complete")));
 	free(s);

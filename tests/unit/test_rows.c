@@ -139,6 +139,46 @@ START_TEST(preopened_connection)
 }
 END_TEST
 
+/* A non-blocking connect whose end no call showed, whose first send found
+ * the response already there when the shim asked the kernel (b = 2): when
+ * it was established is not known. No connect time, TTFT from the request
+ * (not from the connect 300 ms earlier: the idle time may not be its own),
+ * and the note says so; the row stays complete. */
+START_TEST(setup_end_not_seen)
+{
+	open_log(1 << 20);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0, c, 0, 0, 0, "127.0.0.1:8000");
+	ev_full(TTFT_EV_CONNECT_END, 0, T0 + MS(0.1), 100, 100, c, 0, EINPROGRESS, -1, 0,
+		NULL);
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(300), c, 0, 0, 2, NULL);
+	ev(TTFT_EV_REQ_BEGIN, T0 + MS(300), c, 0, 0, 0, "POST /v1/completions");
+	ev(TTFT_EV_REQ_SENT, T0 + MS(300.1), c, 0, 100, 0, NULL);
+	ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T0 + MS(301), 100, 100, c,
+		0, 0, 200, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, T0 + MS(320), c, 0, 0, 0, NULL);
+	ev(TTFT_EV_SSE_DONE, T0 + MS(330), c, 0, 0, 0, NULL);
+	ev(TTFT_EV_RESP_END, T0 + MS(330), c, 0, 300, 1, NULL);
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 1);
+	struct ttft_phases p;
+	ttft_record_phases(&a.reqs[0], &p);
+	ck_assert(isnan(p.connect_s));
+	ck_assert(!a.reqs[0].preopened);
+	ck_assert(fabs(p.ttft_s - 0.020) < 1e-9);
+	ck_assert(ttft_record_complete(&a.reqs[0]));
+	char nb[320];
+	const char *note = ttft_record_note(&a.reqs[0], nb, sizeof nb);
+	ck_assert_msg(note && strstr(note, "setup end was not seen"), "%s", note ? note : "");
+	ttft_analysis_free(&a);
+	char *out = table_of("");
+	no_negative_part(out);
+	free(out);
+	unlink(g_path);
+}
+END_TEST
+
 /* A response that began before the request's last byte went out (the
  * server answered after the headers, the client sent the rest of its body
  * later; curl's early 401, after which the body is never sent): nothing
@@ -534,6 +574,7 @@ int main(void)
 	Suite *s = suite_create("rows");
 	TCase *t = tu_tcase(s, "rows", 60);
 	tcase_add_test(t, preopened_connection);
+	tcase_add_test(t, setup_end_not_seen);
 	tcase_add_test(t, failure_reasons);
 	tcase_add_test(t, answered_before_the_request_was_sent);
 	tcase_add_test(t, idle_408_is_no_request);

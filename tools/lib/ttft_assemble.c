@@ -58,6 +58,7 @@ struct asm_conn {
 	 * dropped */
 	uint32_t idle_408, idle_seq;
 	uint8_t est_tick;    /* t_est is the kernel's, to its tick (b = 1) */
+	uint8_t est_unknown; /* its establishment is not known (b = 2) */
 };
 
 /* One getaddrinfo call. */
@@ -383,7 +384,10 @@ static void new_request(struct ttft_asm *ps, struct asm_conn *c, const struct tt
 		r->preopened = !c->tls && r->t_est &&
 			       !__builtin_sub_overflow(e->t_ns, r->t_est, &idle) &&
 			       idle > TTFT_PREOPEN_IDLE_NS + (c->est_tick ? TTFT_TICK_NS : 0);
-		r->t_start = r->preopened ? e->t_ns : c->t_conn0;
+		/* its setup's end not known: TTFT from the request, which
+		 * holds no idle time that may not be its own (said) */
+		r->setup_unknown = c->est_unknown && !r->t_est;
+		r->t_start = r->preopened || r->setup_unknown ? e->t_ns : c->t_conn0;
 	} else {
 		r->t_start = e->t_ns;
 	}
@@ -737,13 +741,21 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 	case TTFT_EV_ESTABLISHED:
 		/* b = 1: when the kernel says the connection was established,
 		 * to its tick (a connect whose end no call showed) */
+		if (e->b == 2 && !c->t_est) {
+			/* not known, no later than this: no setup time, and
+			 * whether it sat open before its request is not known */
+			c->est_unknown = 1;
+			return;
+		}
 		if (!c->t_est) {
 			c->t_est = e->t_ns;
 			c->est_tick = e->b == 1;
 			/* its first request began before this, in the call that
-			 * set the connection up (TCP Fast Open's sendto) */
+			 * set the connection up (TCP Fast Open's sendto: the
+			 * connect and the request begin at the same instant) */
 			struct ttft_record *r = c->nreqs ? &ps->out->reqs[c->reqs[0]] : NULL;
-			if (r && r->new_conn && r->seq == 0 && !r->t_est)
+			if (r && r->new_conn && r->seq == 0 && !r->t_est &&
+			    r->t_req0 == c->t_conn0)
 				r->t_est = c->t_est < c->t_conn0 ? c->t_conn0 : c->t_est;
 		}
 		return;

@@ -168,6 +168,14 @@ double ttft_record_server_other_s(const struct ttft_record *r)
 	       (isnan(s->queue_s) ? 0 : s->queue_s);
 }
 
+/* TCP Fast Open: the connection's setup carried the request (the shim
+ * stamps both where the one call began) and ended after it began. */
+static int ttft_record_fastopen(const struct ttft_record *r)
+{
+	return r->new_conn && r->t_req0 && r->t_req0 == r->t_conn0 &&
+	       r->t_est > r->t_req0;
+}
+
 void ttft_record_phases(const struct ttft_record *r, struct ttft_phases *p)
 {
 	p->start_s = r->t_start ? (double)r->t_start / 1e9 : NAN;
@@ -179,8 +187,7 @@ void ttft_record_phases(const struct ttft_record *r, struct ttft_phases *p)
 	p->wire_ttft_s = span(r->t_start, r->t_wire_first);
 	/* from the connection's setup on, when the request began before it
 	 * (TCP Fast Open: the request rides the handshake, within connect) */
-	p->send_s = span(r->new_conn && r->t_est > r->t_req0 ? r->t_est : r->t_req0,
-			 r->t_req1);
+	p->send_s = span(ttft_record_fastopen(r) ? r->t_est : r->t_req0, r->t_req1);
 	p->wait_headers_s = span(r->t_req1, r->t_hdr);
 	p->ttft_s = ttft_record_ttft_s(r);
 	p->decode_s = r->ntok ? span(r->tok[0], r->tok[r->ntok - 1]) : NAN;
@@ -292,14 +299,18 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 		snprintf(why, sizeof why, "client closed early");
 	else if (!r->t_end)
 		snprintf(why, sizeof why, "incomplete");
-	char pre[96] = "";
+	char pre[160] = "";
 	if (r->preopened)
 		snprintf(pre, sizeof pre, "connection opened %.1f ms before the request",
 			 span(r->t_est, r->t_req0) * 1e3);
 	else if (r->inherited)
 		snprintf(pre, sizeof pre, "connection inherited across exec: its setup "
 			 "was not seen");
-	else if (r->new_conn && r->t_est > r->t_req0)
+	else if (r->setup_unknown)
+		snprintf(pre, sizeof pre, "the connection's setup end was not seen "
+			 "(the response came before the shim could ask the kernel): no "
+			 "connect time, TTFT from the request");
+	else if (ttft_record_fastopen(r))
 		snprintf(pre, sizeof pre, "the request went out with the connection's "
 			 "setup (TCP Fast Open): its sending is within connect");
 	else if (r->fork_read)

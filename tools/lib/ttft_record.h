@@ -80,6 +80,10 @@ struct ttft_record {
 	                           the body was empty) */
 	int64_t body_bytes;     /* log: the response body's bytes as its end
 	                           counted them, -1 unknown (no end seen) */
+	uint8_t setup_unknown;  /* log: a new connection whose establishment is
+	                           not known (a send found the response there
+	                           before it could ask): no connect time, TTFT
+	                           from the request */
 	uint8_t preopened;      /* log: the connection sat open and idle before
 	                           this request; TTFT starts at the request  */
 	uint8_t cut_by_full_log;/* log: unfinished when the log filled up    */

@@ -72,6 +72,11 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 {
 	if (rx->status >= 100 && rx->status < 200) {
 		if (rx->status == 101) {
+			/* the response it is, whole at its head (its request's
+			 * row has its status); what follows is not HTTP */
+			emit_ev(rx->emit, rx->ctx, TTFT_EV_RESP_HEADERS, 0, rx->seq,
+				rx->t_now, rx->status, 0, NULL, 0);
+			rx_response_done(rx, 0);
 			rx_desync(rx, TTFT_DESYNC_UPGRADE);
 			return;
 		}
@@ -87,7 +92,12 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 	if (rx->is_sse)
 		ttft_sse_reset(&rx->sse);
 	int head = tx && (tx->head_mask & (1u << (rx->seq % 32)));
-	if (head || rx->status == 204 || rx->status == 304)
+	/* a 2xx to CONNECT has no body: a tunnel follows, whose bytes are
+	 * read afresh (plain HTTP through a proxy: its own requests and
+	 * responses, numbered on) */
+	int tunnel = tx && tx->connect_seq1 == rx->seq + 1 &&
+		     rx->status >= 200 && rx->status < 300;
+	if (head || tunnel || rx->status == 204 || rx->status == 304)
 		rx_response_done(rx, 0);
 	else if (rx->chunked) {
 		chunked_init(&rx->ch);

@@ -72,6 +72,7 @@ struct ttft_http_tx {
 	uint64_t ltail;       /* " HTTP/1.x" (request_line_ok)            */
 	uint32_t seq;         /* requests begun on this connection */
 	uint32_t head_mask;   /* bit seq%32: that request was HEAD */
+	uint32_t connect_seq1;/* the last CONNECT request's seq + 1, 0: none */
 	int64_t t_first;      /* start of the call that sent byte 0 */
 	int64_t t_head;       /* end of the call that sent the last header */
 	uint64_t body_left;

@@ -36,7 +36,8 @@ static inline int tchar(char ch)
 
 /* An origin-form ("/...") or absolute-form ("scheme://...") target, or "*"
  * for OPTIONS, starting at t (tn bytes of it are at hand), after method
- * l[0..m). */
+ * l[0..m): 1. CONNECT's authority-form ("host:port", a proxy tunnel's
+ * request): 2. */
 static int target_ok(const char *l, size_t m, const char *t, size_t tn)
 {
 	if (tn == 0)
@@ -45,6 +46,20 @@ static int target_ok(const char *l, size_t m, const char *t, size_t tn)
 		return 1;
 	if (t[0] == '*')
 		return m == 7 && memcmp(l, "OPTIONS", 7) == 0 && (tn == 1 || t[1] == ' ');
+	if (m == 7 && memcmp(l, "CONNECT", 7) == 0) {
+		/* host (a name, an IPv4 or a bracketed IPv6 address) ':' port */
+		size_t k = 0, colon = 0;
+		for (; k < tn && t[k] != ' '; k++) {
+			char c = t[k];
+			if (c == ':')
+				colon = k;
+			else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				   (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+				   c == '_' || c == '[' || c == ']' || c == '%'))
+				return 0;
+		}
+		return colon && colon + 1 < k ? 2 : 0;
+	}
 	size_t k = 0;
 	while (k < tn && ((t[k] >= 'a' && t[k] <= 'z') || (t[k] >= 'A' && t[k] <= 'Z') ||
 			  (k && ((t[k] >= '0' && t[k] <= '9') || t[k] == '+' ||
@@ -103,7 +118,7 @@ static const char *first_sp(const char *t, const char *lend)
  * target_ok takes. Anything else ("Michael Gilfix was here", HTTP/2's
  * "PRI * HTTP/2.0") is not HTTP/1.x.
  * l/ll: the line; cut: only its first bytes are in l, the rest was
- * tracked (line_track). */
+ * tracked (line_track). 0: not; 1: a request; 2: a CONNECT (target_ok). */
 static int request_line_ok(const struct ttft_http_tx *tx, const char *l, size_t ll,
 			   int cut)
 {
@@ -130,9 +145,10 @@ static int request_line_ok(const struct ttft_http_tx *tx, const char *l, size_t 
 			(uint64_t)'H' << 48 | (uint64_t)'T' << 40 | (uint64_t)'T' << 32 |
 			(uint64_t)'P' << 24 | (uint64_t)'/' << 16 | (uint64_t)'1' << 8 | '.';
 		char ver = (char)(tx->ltail & 0xff);
-		return !tx->lbad && tx->lsp == 2 && tx->lb9 == ' ' &&
-		       tx->ltail >> 8 == http1 && ver >= '0' && ver <= '9' &&
-		       target_ok(l, m, l + m + 1, keep - m - 1);
+		if (tx->lbad || tx->lsp != 2 || tx->lb9 != ' ' ||
+		    tx->ltail >> 8 != http1 || ver < '0' || ver > '9')
+			return 0;
+		return target_ok(l, m, l + m + 1, keep - m - 1);
 	}
 	if (ll < m + 11)
 		return 0;
@@ -182,7 +198,8 @@ static inline __attribute__((always_inline)) int
 tx_request_line(struct ttft_http_tx *tx, const char *l, size_t ll, int pieces,
 		int64_t t_end, ttft_http_emit emit, void *ctx)
 {
-	if (!request_line_ok(tx, l, ll, pieces)) {
+	int ok = request_line_ok(tx, l, ll, pieces);
+	if (!ok) {
 		tx_desync(tx, t_end, TTFT_DESYNC_NOT_HTTP, emit, ctx);
 		return 0;
 	}
@@ -192,6 +209,8 @@ tx_request_line(struct ttft_http_tx *tx, const char *l, size_t ll, int pieces,
 	if (!pieces || (len > 9 && memcmp(l + len - 9, " HTTP/1.", 8) == 0))
 		len -= 9;
 	uint32_t seq = tx->seq++;
+	if (__builtin_expect(ok == 2, 0)) /* CONNECT: a 2xx opens a tunnel */
+		tx->connect_seq1 = seq + 1;
 	if (ll >= 5 && memcmp(l, "HEAD ", 5) == 0)
 		tx->head_mask |= 1u << (seq % 32);
 	else if (tx->head_mask) /* else no bit to clear: no HEAD lately */

@@ -516,6 +516,29 @@ START_TEST(tcp_fast_open_requests_make_rows)
 }
 END_TEST
 
+/* Plain HTTP through a proxy's tunnel: the CONNECT is a row of its own
+ * (status 200, no body: 0 tokens), and the request through the tunnel a
+ * whole row (the tunnel's 200 was read as a response whose body ran to
+ * the connection's end, noted "not HTTP/1.x", and the request was lost). */
+START_TEST(requests_through_a_connect_tunnel)
+{
+	struct run r;
+	run_host(&r, "tunnel", NULL);
+	ck_assert_int_eq(said(&r, "tunnel_open", 0), 1);
+	ck_assert_int_eq(said(&r, "tokens", 0), 3);
+	ck_assert_int_eq(r.n, 2);
+	cJSON *c = row(&r, 0), *q = row(&r, 1);
+	char *js = cJSON_PrintUnformatted(r.reqs);
+	ck_assert_msg(!strcmp(cJSON_GetObjectItem(c, "method")->valuestring, "CONNECT") &&
+		      num(c, "status") == 200 && num(c, "tokens") == 0 &&
+		      is_null(c, "ttft_s"), "%s", js);
+	ck_assert_msg(!strcmp(cJSON_GetObjectItem(q, "method")->valuestring, "POST"), "%s", js);
+	assert_whole(q, 3);
+	free(js);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(refused_expect_continue)
 {
 	struct run r;
@@ -788,6 +811,7 @@ int main(void)
 	tcase_add_test(t, splice_read_side);
 	tcase_add_test(t, connect_again_is_not_a_new_connection);
 	tcase_add_test(t, refused_expect_continue);
+	tcase_add_test(t, requests_through_a_connect_tunnel);
 	tcase_add_test(t, tcp_fast_open_requests_make_rows);
 	tcase_add_test(t, seccomp_filtered_host_keeps_its_errno);
 	tcase_add_test(t, not_http_makes_no_row);

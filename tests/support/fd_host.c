@@ -109,6 +109,16 @@ static void *serve_conn(void *arg)
 		buf[have] = 0;
 		char *end = strstr(buf, "\r\n\r\n") + 4;
 		size_t head = (size_t)(end - buf);
+		if (strncmp(buf, "CONNECT ", 8) == 0) {
+			/* a proxy's tunnel, to this server itself: what
+			 * follows on the connection is served as ever */
+			static const char est[] =
+				"HTTP/1.1 200 Connection established\r\n\r\n";
+			memmove(buf, end, have - head);
+			have -= head;
+			send_all(fd, est, sizeof est - 1);
+			continue;
+		}
 		if (strncmp(buf, "GET ", 4) && strncmp(buf, "POST ", 5)) {
 			have = 0; /* not HTTP: swallow */
 			continue;
@@ -550,6 +560,30 @@ static int sc_tfo(void)
 	return 0;
 }
 
+/* Plain HTTP through a proxy's tunnel (curl -p -x): CONNECT, the 200
+ * that opens the tunnel (no body), then a request through it. */
+static int sc_tunnel(void)
+{
+	int fd = connect_to(g_port);
+	char line[128];
+	int n = snprintf(line, sizeof line,
+			 "CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
+			 g_port, g_port);
+	send_all(fd, line, (size_t)n);
+	char buf[256];
+	size_t got = 0;
+	while (!memmem(buf, got, "\r\n\r\n", 4)) {
+		ssize_t r = read(fd, buf + got, sizeof buf - got);
+		if (r <= 0 || (got += (size_t)r) == sizeof buf)
+			return 3;
+	}
+	say("tunnel_open", memcmp(buf, "HTTP/1.1 200", 12) == 0);
+	request(fd, "/v1/completions?tokens=3");
+	say("tokens", response(fd));
+	close(fd);
+	return 0;
+}
+
 /* Expect: 100-continue refused with 417; the next request must stand. */
 static int sc_expect417(void)
 {
@@ -903,6 +937,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "expect417")) return sc_expect417();
 	if (!strcmp(sc, "seccomp")) return sc_seccomp();
 	if (!strcmp(sc, "tfo")) return sc_tfo();
+	if (!strcmp(sc, "tunnel")) return sc_tunnel();
 	if (!strcmp(sc, "michael")) return sc_michael();
 	if (!strcmp(sc, "dns-threads")) return sc_dns_threads();
 	if (!strcmp(sc, "preopen")) return sc_preopen();

@@ -592,6 +592,79 @@ START_TEST(a_kept_line_never_writes_past_its_buffer)
 }
 END_TEST
 
+/* CONNECT host:port (a proxy's tunnel) is a request, whole or cut at any
+ * byte; its 2xx has no body, and the plain HTTP through the tunnel is
+ * read afresh: the next request and its streamed response, numbered on.
+ * A CONNECT answered 407 keeps its body. A target that is no authority
+ * is not HTTP. */
+START_TEST(connect_tunnel_at_every_split)
+{
+	static const char req[] = "CONNECT 10.9.9.9:8000 HTTP/1.1\r\nHost: 10.9.9.9:8000\r\n\r\n"
+				  "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 Connection established\r\n\r\n"
+				   "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	size_t rl = sizeof req - 1;
+	for (size_t cut = 1; cut < rl; cut++) {
+		struct ttft_http_tx tx;
+		struct ttft_http_rx rx;
+		ttft_http_tx_init(&tx);
+		ttft_http_rx_init(&rx);
+		ev.n = 0;
+		ttft_http_tx_feed(&tx, req, cut, 1, 1, tu_collect, &ev);
+		ttft_http_tx_feed(&tx, req + cut, rl - cut, 2, 2, tu_collect, &ev);
+		feed_rx(&rx, &tx, resp, sizeof resp - 1, 3);
+		ck_assert_uint_eq(tu_count(&ev, TTFT_EV_REQ_BEGIN), 2);
+		ck_assert_uint_eq(tu_count(&ev, TTFT_EV_DESYNC), 0);
+		ck_assert_uint_eq(tu_count(&ev, TTFT_EV_RESP_HEADERS), 2);
+		ck_assert_uint_eq(tu_count(&ev, TTFT_EV_RESP_END), 2);
+		ck_assert_str_eq(ev.text[0], "CONNECT 10.9.9.9:8000");
+		ck_assert_uint_eq(rx.seq, 2);
+	}
+	/* 407: the body is the response's, then the next request's answer */
+	{
+		struct ttft_http_tx tx;
+		struct ttft_http_rx rx;
+		ttft_http_tx_init(&tx);
+		ttft_http_rx_init(&rx);
+		ev.n = 0;
+		ttft_http_tx_feed(&tx, req, 55, 1, 1, tu_collect, &ev);
+		static const char r407[] = "HTTP/1.1 407 Proxy Authentication Required\r\n"
+					   "Content-Length: 4\r\n\r\nauth";
+		feed_rx(&rx, &tx, r407, sizeof r407 - 1, 3);
+		ck_assert_uint_eq(tu_count(&ev, TTFT_EV_RESP_END), 1);
+		ck_assert_uint_eq(tu_count(&ev, TTFT_EV_DESYNC), 0);
+	}
+	/* 101: the response its request gets (status, whole at its head),
+	 * then what follows is not HTTP (the row said "read none", status
+	 * null) */
+	{
+		struct ttft_http_tx tx;
+		struct ttft_http_rx rx;
+		ttft_http_tx_init(&tx);
+		ttft_http_rx_init(&rx);
+		ev.n = 0;
+		static const char up[] = "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n";
+		ttft_http_tx_feed(&tx, up, sizeof up - 1, 1, 1, tu_collect, &ev);
+		static const char r101[] = "HTTP/1.1 101 Switching Protocols\r\n"
+					   "Upgrade: websocket\r\n\r\n\x81\x05hello";
+		feed_rx(&rx, &tx, r101, sizeof r101 - 1, 3);
+		char k[128];
+		ck_assert_str_eq(tu_kinds(&ev, k, sizeof k), "REQ SENT H END DESYNC");
+		ck_assert_int_eq(ev.ev[2].a, 101);
+	}
+	static const char *bad[] = {"CONNECT /x HTTP/1.1\r\n\r\n", "CONNECT host HTTP/1.1\r\n\r\n",
+				    "CONNECT a:b:c\" HTTP/1.1\r\n\r\n"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct ttft_http_tx tx;
+		ttft_http_tx_init(&tx);
+		ev.n = 0;
+		ttft_http_tx_feed(&tx, bad[i], strlen(bad[i]), 1, 1, tu_collect, &ev);
+		ck_assert_msg(tu_count(&ev, TTFT_EV_DESYNC) == 1 ||
+			      (i == 0 && tu_count(&ev, TTFT_EV_REQ_BEGIN) == 1), "%s", bad[i]);
+	}
+}
+END_TEST
+
 START_TEST(compressed_stream_is_marked_not_read)
 {
 	/* gzip'd events are bytes the sniffer cannot read: the response says
@@ -994,5 +1067,6 @@ int main(void)
 	tcase_add_test(t, header_lines_read_as_byte_by_byte);
 	tcase_add_test(t, status_lines_whole_read_as_bytewise);
 	tcase_add_test(t, a_kept_line_never_writes_past_its_buffer);
+	tcase_add_test(t, connect_tunnel_at_every_split);
 	return tu_run(s);
 }

@@ -42,7 +42,12 @@ START_TEST(request_lines)
 	check_line("GET / HTTP/1.1 extra", "DESYNC");
 	check_line("GET x HTTP/1.1", "DESYNC");
 	check_line("GET * HTTP/1.1", "DESYNC");
-	check_line("CONNECT host:443 HTTP/1.1", "DESYNC");
+	/* authority-form: CONNECT's alone (a proxy tunnel's request) */
+	check_line("CONNECT host:443 HTTP/1.1", "REQ SENT");
+	check_line("CONNECT [::1]:443 HTTP/1.1", "REQ SENT");
+	check_line("GET host:443 HTTP/1.1", "DESYNC");
+	check_line("CONNECT host HTTP/1.1", "DESYNC");
+	check_line("CONNECT host: HTTP/1.1", "DESYNC");
 	check_line("G(T / HTTP/1.1", "DESYNC");
 	check_line("GET /a\tb HTTP/1.1", "DESYNC");
 	check_line("HELLO WORLD", "DESYNC");

@@ -40,7 +40,7 @@ PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold $(B)/ttf
 	$(B)/ttft-sweep
 include tests/suites.mk
 TEST_PROGS := $(addprefix $(B)/,$(UNIT_SUITES) $(E2E_SUITES)) $(B)/fixture-server $(B)/shim_host \
-	$(B)/fd_host $(B)/mask_host $(B)/inherit_host $(B)/stdio_host $(B)/tls_two
+	$(B)/fd_host $(B)/mask_host $(B)/inherit_host $(B)/stdio_host $(B)/fortify_host $(B)/tls_two
 
 # `make`, `make test`, `make demo` (and bench, sanitize, tsan) first run
 # tools/deps.sh: it finds what the goal needs and, as root, installs what is
@@ -157,6 +157,12 @@ $(B)/inherit_host: $(B)/obj/tests/support/inherit_host.o
 
 $(B)/stdio_host: $(B)/obj/tests/support/stdio_host.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+
+# Plain flags in every build: a sanitizer's own printf interceptors are
+# no part of what it tests (and drop the check it tests).
+$(B)/fortify_host: tests/support/fortify_host.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) -O2 -g -o $@ $<
 
 # test_tls's libraries: two fake libssl ABIs (OpenSSL 3's and 1.1's symbol
 # versions) and the real one, each behind a caller library, and the host

@@ -18,6 +18,7 @@
 #include "ttft_shim.h"
 #include "ttft_stdio.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -232,6 +233,29 @@ TTFT_PUBLIC int putchar_unlocked(int c)
 	return putc_traced(c, out_stream(), 3);
 }
 
+/* libc's own __vsnprintf_chk, found on the first fortified call on a
+ * watched stream: the next one in line may be an interposer's (a
+ * sanitizer's) that drops the fortify checks the host's own call gets
+ * from libc. That one if libc cannot be asked. */
+TTFT_HIDDEN shim_vsnprintf_chk_fn shim_libc_vsnprintf_chk(void)
+{
+	static shim_vsnprintf_chk_fn f;
+	shim_vsnprintf_chk_fn g = __atomic_load_n(&f, __ATOMIC_RELAXED);
+	if (__builtin_expect(g != NULL, 1))
+		return g;
+	int e = errno;
+	void *h = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
+	if (h) {
+		g = (shim_vsnprintf_chk_fn)dlsym(h, "__vsnprintf_chk");
+		dlclose(h);
+	}
+	if (!g)
+		g = LIBC(vsnprintf_chk);
+	errno = e;
+	__atomic_store_n(&f, g, __ATOMIC_RELAXED);
+	return g;
+}
+
 /* Formatted output to a watched stream: formatted here, written with
  * fwrite, so the bytes are known. Longer than the stack buffer: the real
  * function writes it, and what it flushed is reported as unseen. */
@@ -246,8 +270,8 @@ SHIM_COLD static int vfprintf_traced(FILE *f, int flag, const char *fmt,
 	 * A fortified call (flag >= 0) formats fortified, with its flag: its
 	 * checks (%n in a writable format, …) stop the host as they would. */
 	int n = flag < 0 ? LIBC(vsnprintf)(text, sizeof text, fmt, copy)
-			 : LIBC(vsnprintf_chk)(text, sizeof text, flag,
-					       sizeof text, fmt, copy);
+			 : shim_libc_vsnprintf_chk()(text, sizeof text, flag,
+						     sizeof text, fmt, copy);
 	va_end(copy);
 	if (n < 0 || (size_t)n >= sizeof text) {
 		struct watch w;

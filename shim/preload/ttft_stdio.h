@@ -3,6 +3,7 @@
 #ifndef TTFT_STDIO_H
 #define TTFT_STDIO_H
 
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "ttft_shim.h"
@@ -14,6 +15,11 @@
 /* A stream on a traced fd, seen by an output wrapper: flushed, seen, before
  * libc's own flush at exit. */
 TTFT_HIDDEN void shim_stdio_watch(FILE *f);
+/* libc's own __vsnprintf_chk (ttft_stdio.c): a fortified call on a traced
+ * stream formats with it, its checks libc's. */
+typedef int (*shim_vsnprintf_chk_fn)(char *, size_t, int, size_t, const char *,
+				     va_list);
+TTFT_HIDDEN shim_vsnprintf_chk_fn shim_libc_vsnprintf_chk(void);
 /* f is being closed: never flush it at exit. */
 TTFT_HIDDEN void shim_stdio_forget(FILE *f);
 /* Nonzero once any stream was watched (relaxed): fclose's fast check. */

@@ -154,8 +154,8 @@ SHIM_COLD static int vdprintf_traced(int fd, int flag, const char *fmt, va_list 
 	/* as vfprintf_traced: inside the host's own formatted-output call,
 	 * fortified for a fortified call (its checks stop the host first) */
 	int n = flag < 0 ? LIBC(vsnprintf)(text, sizeof text, fmt, copy)
-			 : LIBC(vsnprintf_chk)(text, sizeof text, flag,
-					       sizeof text, fmt, copy);
+			 : shim_libc_vsnprintf_chk()(text, sizeof text, flag,
+						     sizeof text, fmt, copy);
 	va_end(copy);
 	int64_t t0 = shim_now();
 	int r = real_vdprintf(fd, flag, fmt, ap);

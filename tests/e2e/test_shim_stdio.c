@@ -183,7 +183,8 @@ START_TEST(exit_flush_never_waits_for_a_held_stream_lock)
 }
 END_TEST
 
-/* stdio_host MODE with and without the shim, its stderr too: the same
+/* CMD (a host in the build directory) with and without the shim, its
+ * stderr too: the same
  * status and output; the output returned (the shim's run). */
 static char *same_host_err(const char *mode, int *rc)
 {
@@ -193,7 +194,7 @@ static char *same_host_err(const char *mode, int *rc)
 	for (int shim = 0; shim < 2; shim++) {
 		snprintf(cmd, sizeof cmd,
 			 "cd %s && TTFT_LOG=%s %s$PWD/libttftshim.so timeout 60 "
-			 "sh -c './stdio_host %s; echo status $?' 2>&1",
+			 "sh -c './%s; echo status $?' 2>&1",
 			 tu_build_dir(), log, shim ? "LD_PRELOAD=" : "TTFT_UNUSED=", mode);
 		r[shim] = tu_sh(cmd, &out[shim]);
 	}
@@ -211,7 +212,7 @@ static char *same_host_err(const char *mode, int *rc)
 START_TEST(puts_on_a_socket_is_libcs)
 {
 	int rc;
-	char *out = same_host_err("puts", &rc);
+	char *out = same_host_err("stdio_host puts", &rc);
 	ck_assert_msg(rc == 0 && strstr(out, "puts returned 23\n") &&
 		      strstr(out, "peer: 20001 lines, 0 not whole\n") &&
 		      strstr(out, "status 0\n"), "%s", out);
@@ -224,7 +225,7 @@ END_TEST
 START_TEST(fortified_printf_checks_stay)
 {
 	int rc;
-	char *out = same_host_err("fortify", &rc);
+	char *out = same_host_err("fortify_host", &rc);
 	ck_assert_msg(strstr(out, "%n in writable segment detected") &&
 		      !strstr(out, "not stopped") && !strstr(out, "status 0\n"),
 		      "%s", out);

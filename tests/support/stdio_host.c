@@ -20,10 +20,6 @@
  *                           two threads puts 10000 lines each and the peer
  *                           says how many lines it got and how many were
  *                           not whole (libc holds one lock over a line)
- *   stdio_host fortify      stdout on a loopback connection, then
- *                           __printf_chk with %n in a writable format:
- *                           glibc stops the program (SIGABRT); prints
- *                           "not stopped" on stderr if it was not
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -188,21 +184,6 @@ static int puts_mode(void)
 	return waitpid(p, &st, 0) == p && WIFEXITED(st) ? 0 : 2;
 }
 
-int __printf_chk(int flag, const char *fmt, ...);
-
-static int fortify_mode(void)
-{
-	if (stdout_on_socket() < 0)
-		return 2;
-	char fmt[64];
-	int k = 0;
-	strcpy(fmt, "GET /%n HTTP/1.1\r\n\r\n"); /* writable */
-	__printf_chk(1, fmt, &k);
-	fflush(stdout);
-	fprintf(stderr, "not stopped: k=%d\n", k);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "";
@@ -234,9 +215,7 @@ int main(int argc, char **argv)
 		return peer(!strcmp(m, "locked"));
 	if (!strcmp(m, "puts"))
 		return puts_mode();
-	if (!strcmp(m, "fortify"))
-		return fortify_mode();
 	fprintf(stderr, "usage: stdio_host exit FD | stdout | dprintf FD | raw FD | "
-		"two | locked | puts | fortify\n");
+		"two | locked | puts\n");
 	return 2;
 }

@@ -731,6 +731,30 @@ TTFT_HIDDEN void shim_connect_end(int fd, int ret, int err, int64_t t)
 		c->pending = 0; /* failed: the error is in the record above */
 }
 
+/* A TCP Fast Open call returned with the handshake still under way (a
+ * non-blocking socket whose SYN carried the data): it ends later, and no
+ * call will show when; recorded as not known (b = 2). */
+TTFT_HIDDEN void shim_connect_end_unknown(int fd, int64_t t)
+{
+	struct shim_conn *c = conn_of(fd);
+	if (!c)
+		return;
+	put(TTFT_EV_CONNECT_END, 0, t, fd, 0, c->conn, 0, 0, 0, NULL, 0);
+	c->pending = 0;
+	put(TTFT_EV_ESTABLISHED, 0, t, fd, 0, c->conn, 0, 2, 0, NULL, 0);
+}
+
+TTFT_HIDDEN int shim_tcp_established(int fd)
+{
+	struct tcp_info ti;
+	socklen_t tl = sizeof ti;
+	int e = errno;
+	int r = LIBC(getsockopt)(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+		ti.tcpi_state == TCP_ESTABLISHED;
+	errno = e;
+	return r;
+}
+
 TTFT_HIDDEN void shim_connect_failed(int fd, int soerr, int64_t t)
 {
 	struct shim_conn *c = conn_of(fd);

@@ -296,6 +296,9 @@ TTFT_HIDDEN void shim_connect_end(int fd, int ret, int err, int64_t t);
 TTFT_HIDDEN int shim_pending(int fd);
 TTFT_HIDDEN void shim_established(int fd, int64_t t);
 TTFT_HIDDEN void shim_connect_failed(int fd, int soerr, int64_t t);
+TTFT_HIDDEN void shim_connect_end_unknown(int fd, int64_t t);
+/* The kernel says fd's TCP connection is established (errno kept). */
+TTFT_HIDDEN int shim_tcp_established(int fd);
 TTFT_HIDDEN void shim_on_sent(int fd, const struct iovec *iov, int iovcnt,
 			      ssize_t ret, int err, int64_t t0, int64_t t1);
 /* The same for one buffer (send, sendto, write). */

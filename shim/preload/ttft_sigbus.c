@@ -27,6 +27,7 @@
 #include "ttft_sigmask.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -215,12 +216,22 @@ TTFT_PUBLIC sighandler_t sigset(int sig, sighandler_t h)
  * exec resets a caught signal to its default and keeps an ignored one
  * ignored; the shim's handler is a caught one. So a host that ignores
  * SIGBUS would hand its programs the default (death) instead. Each exec
- * (and posix_spawn, system, popen, which exec in a child) sets SIGBUS
- * ignored just before, where the host has it ignored, and puts the
- * shim's handler back if it returns. (Meanwhile a store into a log
- * truncated at that instant would not be caught; exec ends the image.) */
+ * (and posix_spawn and popen, which exec in a child and return once it
+ * did) sets SIGBUS ignored just before, where the host has it ignored,
+ * and puts the shim's handler back if it returns: a window of the call's
+ * length, in which a store into a log truncated at that instant would
+ * not be caught (exec ends the image). Not system(): it returns when its
+ * command has ended, a window as long as the command (and it is a
+ * cancellation point); its command gets the default (docs/shim.md). */
 
-static int ign_for_exec(void)
+/* Calls in progress that set SIGBUS ignored (several threads may spawn
+ * at once: the last one out puts the guard back). */
+static int g_ign_calls;
+
+/* spawning: 1 for posix_spawn and popen, counted (they return); 0 for
+ * the exec calls, which return only on failure and may run in a vfork
+ * child, whose stores land in its parent's memory: not counted. */
+static int ign_for_exec(int spawning)
 {
 	if (!shim_sigbus_on || g_host.sa_handler != SIG_IGN)
 		return 0;
@@ -228,9 +239,11 @@ static int ign_for_exec(void)
 	memset(&ign, 0, sizeof ign);
 	ign.sa_handler = SIG_IGN;
 	int e = errno;
-	int ok = LIBC(sigaction)(SIGBUS, &ign, NULL) == 0;
+	if (spawning)
+		__atomic_fetch_add(&g_ign_calls, 1, __ATOMIC_ACQ_REL);
+	LIBC(sigaction)(SIGBUS, &ign, NULL);
 	errno = e;
-	return ok;
+	return 1 + spawning;
 }
 
 static void back_after_exec(int was)
@@ -238,7 +251,9 @@ static void back_after_exec(int was)
 	if (!was)
 		return;
 	int e = errno;
-	install(&g_host);
+	if ((was == 1 || __atomic_sub_fetch(&g_ign_calls, 1, __ATOMIC_ACQ_REL) == 0) &&
+	    g_host.sa_handler == SIG_IGN)
+		install(&g_host);
 	errno = e;
 }
 
@@ -253,11 +268,13 @@ static struct {
 			   const posix_spawnattr_t *, char *const[], char *const[]);
 	int (*posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
 			    const posix_spawnattr_t *, char *const[], char *const[]);
-	int (*system)(const char *);
 	FILE *(*popen)(const char *, const char *);
 } g_exec;
 
 #define EXEC_REAL(m, sym) ((__typeof__(g_exec.m))shim_real(&g_exec.m, sym))
+/* the calls that return once their child is running */
+#define SPAWNING(m)                                                          \
+	(offsetof(__typeof__(g_exec), m) >= offsetof(__typeof__(g_exec), posix_spawn))
 
 /* Resolved before the host runs: a vfork child's exec must not be the
  * first call (dlsym there would run in the parent's memory). */
@@ -272,7 +289,6 @@ __attribute__((constructor)) static void exec_init(void)
 	EXEC_REAL(execveat, "execveat");
 	EXEC_REAL(posix_spawn, "posix_spawn");
 	EXEC_REAL(posix_spawnp, "posix_spawnp");
-	EXEC_REAL(system, "system");
 	EXEC_REAL(popen, "popen");
 	errno = e;
 }
@@ -285,7 +301,7 @@ __attribute__((constructor)) static void exec_init(void)
 			errno = ENOSYS;                                      \
 			return ERR;                                          \
 		}                                                            \
-		int was_ = ign_for_exec();                                   \
+		int was_ = ign_for_exec(SPAWNING(m));                        \
 		T r_ = f_(__VA_ARGS__);                                      \
 		back_after_exec(was_);                                       \
 		return r_;                                                   \
@@ -375,11 +391,6 @@ TTFT_PUBLIC int posix_spawnp(pid_t *pid, const char *p,
 			     char *const e[])
 {
 	EXEC_CALL(int, ENOSYS, posix_spawnp, "posix_spawnp", pid, p, fa, at, a, e);
-}
-
-TTFT_PUBLIC int system(const char *cmd)
-{
-	EXEC_CALL(int, -1, system, "system", cmd);
 }
 
 TTFT_PUBLIC FILE *popen(const char *cmd, const char *mode)

@@ -284,11 +284,11 @@ SHIM_COLD static ssize_t sendto_traced(int fd, const void *buf, size_t len,
 /* TCP Fast Open: sendto/sendmsg with MSG_FASTOPEN and an address connect
  * and send in one call, on a socket no connect() was seen for (its
  * request was invisible, and the log said nothing was missing). The
- * connection begins where the call does and is set up where it returns,
- * as a connect() that returned then (with a cookie the SYN carries the
- * request: the server has it before the handshake ends); on EINPROGRESS
- * (non-blocking, no cookie: nothing sent) it is pending as a non-blocking
- * connect's. */
+ * connection begins where the call does and is set up where it returns
+ * when the kernel says it is by then (a blocking call); returned with the
+ * handshake under way (non-blocking, the data in the SYN), when it ends
+ * is not known; on EINPROGRESS (non-blocking, no cookie: nothing sent)
+ * it is pending as a non-blocking connect's. */
 SHIM_COLD static ssize_t fastopen_traced(int fd, const void *buf, size_t len,
 					 const struct msghdr *msg, int flags,
 					 const struct sockaddr *sa,
@@ -305,7 +305,11 @@ SHIM_COLD static ssize_t fastopen_traced(int fd, const void *buf, size_t len,
 	int e = errno;
 	if (want) {
 		int64_t t1 = shim_now();
-		shim_connect_end(fd, r < 0 ? -1 : 0, e, t1);
+		if (r >= 0 && !shim_tcp_established(fd))
+			/* sent in the SYN, the handshake not done yet */
+			shim_connect_end_unknown(fd, t1);
+		else
+			shim_connect_end(fd, r < 0 ? -1 : 0, e, t1);
 		if (msg)
 			shim_on_sent(fd, msg->msg_iov, (int)msg->msg_iovlen, r, e,
 				     t0, t1);

@@ -285,6 +285,82 @@ END_TEST
  * 15.5.9), not a request: no row, not counted, a note and summary.idle_408;
  * the responses after it still answer the requests after it. Another
  * response no request waited for is still a request_unseen row. */
+static const struct ttft_record *of_conn(const struct ttft_analysis *a, uint64_t conn)
+{
+	for (size_t i = 0; i < a->nreqs; i++)
+		if (a->reqs[i].conn == conn)
+			return &a->reqs[i];
+	ck_abort_msg("no row on conn %llu", (unsigned long long)conn);
+	return NULL;
+}
+
+/* What is not "answered before it was sent", nor an idle 408, nor 0
+ * tokens: (1) a request sent whole by one call whose response's head was
+ * read (by another thread) before that call returned: no wait, and the
+ * note says why, not that the server answered early; (2) a request whose
+ * framing was lost (its last byte unseen for that reason); (3) a 408 on a
+ * connection where no request was seen (one went unseen: a raw write) is
+ * its row; (4) a non-stream response cut before any byte of its body has
+ * tokens unknown, not 0. */
+START_TEST(not_early_not_idle_not_zero)
+{
+	open_log(1 << 20);
+	/* (1) */
+	uint64_t c = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0, c, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(0.1), c, 0, 0, 0, NULL);
+	ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, T0 + MS(1), 100, 100, c, 0, 0, 90, T0 + MS(1.5),
+		"POST /v1/completions");
+	ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T0 + MS(1.4), 100, 101, c, 0,
+		0, 200, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, T0 + MS(20), c, 0, 0, 0, NULL);
+	ev(TTFT_EV_RESP_END, T0 + MS(21), c, 0, 100, 1, NULL);
+	/* (2) */
+	uint64_t d = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0 + MS(100), d, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(100.1), d, 0, 0, 0, NULL);
+	ev(TTFT_EV_REQ_BEGIN, T0 + MS(101), d, 0, 0, 0, "POST /v1/completions");
+	ev_full(TTFT_EV_DESYNC, 0, T0 + MS(102), 100, 100, d, 0, 0, 0, TTFT_DESYNC_BAD_CHUNK,
+		"tx");
+	ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T0 + MS(105), 100, 100, d, 0,
+		0, 200, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, T0 + MS(120), d, 0, 0, 0, NULL);
+	ev(TTFT_EV_RESP_END, T0 + MS(121), d, 0, 100, 1, NULL);
+	/* (3) */
+	uint64_t e = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0 + MS(200), e, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(200.1), e, 0, 0, 0, NULL);
+	ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_UNSOLICITED, T0 + MS(205), 100, 100, e, 0, 0, 408,
+		0, NULL);
+	ev(TTFT_EV_RESP_END, T0 + MS(205), e, 0, 0, 0, NULL);
+	/* (4) */
+	uint64_t f = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0 + MS(300), f, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(300.1), f, 0, 0, 0, NULL);
+	ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, T0 + MS(301), 100, 100, f, 0, 0, 40, T0 + MS(301.1),
+		"GET /v1/models");
+	ev(TTFT_EV_RESP_HEADERS, T0 + MS(302), f, 0, 200, 0, NULL);
+	ev_full(TTFT_EV_RESP_END, TTFT_F_TRUNCATED, T0 + MS(303), 100, 100, f, 0, 0, 0, 0, NULL);
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 4);
+	char nb[320];
+	const char *n0 = ttft_record_note(of_conn(&a, c), nb, sizeof nb);
+	ck_assert_msg(n0 && strstr(n0, "another thread") && !strstr(n0, "answered before"),
+		      "%s", n0 ? n0 : "");
+	struct ttft_phases p;
+	ttft_record_phases(of_conn(&a, c), &p);
+	ck_assert(isnan(p.wait_headers_s));
+	const char *n1 = ttft_record_note(of_conn(&a, d), nb, sizeof nb);
+	ck_assert_msg(n1 && !strstr(n1, "answered before"), "%s", n1 ? n1 : "");
+	ck_assert_int_eq(of_conn(&a, e)->status, 408);
+	ck_assert(of_conn(&a, e)->request_unseen);
+	ck_assert_int_eq(ttft_record_tokens(of_conn(&a, f)), -1);
+	ttft_analysis_free(&a);
+	unlink(g_path);
+}
+END_TEST
+
 START_TEST(idle_408_is_no_request)
 {
 	open_log(1 << 20);
@@ -575,6 +651,7 @@ int main(void)
 	TCase *t = tu_tcase(s, "rows", 60);
 	tcase_add_test(t, preopened_connection);
 	tcase_add_test(t, setup_end_not_seen);
+	tcase_add_test(t, not_early_not_idle_not_zero);
 	tcase_add_test(t, failure_reasons);
 	tcase_add_test(t, answered_before_the_request_was_sent);
 	tcase_add_test(t, idle_408_is_no_request);

@@ -598,7 +598,7 @@ static struct ttft_record *fork_answer(struct ttft_asm *ps, struct asm_conn *c)
 static int all_answered(const struct ttft_analysis *a, const struct asm_conn *c)
 {
 	if (!c->nreqs)
-		return 1;
+		return 0; /* none seen: one may have gone unseen (raw write) */
 	const struct ttft_record *r = &a->reqs[c->reqs[c->nreqs - 1]];
 	return r->t_hdr || r->t_end;
 }
@@ -742,9 +742,15 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		/* b = 1: when the kernel says the connection was established,
 		 * to its tick (a connect whose end no call showed) */
 		if (e->b == 2 && !c->t_est) {
-			/* not known, no later than this: no setup time, and
-			 * whether it sat open before its request is not known */
+			/* not known: no setup time, and whether it sat open
+			 * before its request is not known; a request begun
+			 * before this (TCP Fast Open's) is said so too */
 			c->est_unknown = 1;
+			struct ttft_record *r = c->nreqs ? &ps->out->reqs[c->reqs[0]] : NULL;
+			if (r && r->new_conn && r->seq == 0 && !r->t_est) {
+				r->setup_unknown = 1;
+				r->t_start = r->t_req0;
+			}
 			return;
 		}
 		if (!c->t_est) {
@@ -845,6 +851,9 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		}
 		new_request(ps, c, e);
 		if (e->flags & TTFT_F_SENT) {
+			struct ttft_record *r = find_req(ps->out, c, e->seq);
+			if (r)
+				r->sent_one_call = 1;
 			/* sent whole by one call: the record stands for its
 			 * REQ_SENT too (a = bytes, b = that time) */
 			struct ttft_rec s = *e;

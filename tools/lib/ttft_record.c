@@ -139,7 +139,8 @@ int ttft_record_not_sse(const struct ttft_record *r)
 	/* an event read means the body was an event stream (a log written
 	 * by hand may leave the flag out); an empty body has no tokens */
 	return r->not_sse && !r->encrypted && !r->compressed && !r->ntok && !r->done &&
-	       !r->sse_error && r->usage_tokens < 0 && !(r->t_end && r->body_bytes == 0);
+	       !r->sse_error && r->usage_tokens < 0 &&
+	       !(r->t_end && r->body_bytes == 0 && !(r->end_flags & TTFT_F_TRUNCATED));
 }
 
 long ttft_record_tokens(const struct ttft_record *r)
@@ -151,8 +152,11 @@ long ttft_record_tokens(const struct ttft_record *r)
 
 int ttft_record_early(const struct ttft_record *r)
 {
+	/* no last byte seen: early only where the framing was not lost (a
+	 * desync leaves it unseen too) */
 	return r->origin == TTFT_ORIGIN_LOG && !r->request_unseen && !r->encrypted &&
-	       r->t_req0 && r->t_hdr && (!r->t_req1 || r->t_hdr < r->t_req1);
+	       r->t_req0 && r->t_hdr &&
+	       (r->t_req1 ? r->t_hdr < r->t_req1 : !r->desync);
 }
 
 /* From the last request byte: the server cannot start before it has the
@@ -307,9 +311,8 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 		snprintf(pre, sizeof pre, "connection inherited across exec: its setup "
 			 "was not seen");
 	else if (r->setup_unknown)
-		snprintf(pre, sizeof pre, "the connection's setup end was not seen "
-			 "(the response came before the shim could ask the kernel): no "
-			 "connect time, TTFT from the request");
+		snprintf(pre, sizeof pre, "the connection's setup end was not seen: "
+			 "no connect time, TTFT from the request");
 	else if (ttft_record_fastopen(r))
 		snprintf(pre, sizeof pre, "the request went out with the connection's "
 			 "setup (TCP Fast Open): its sending is within connect");
@@ -319,8 +322,12 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	char tok[64] = "";
 	if (ttft_record_not_sse(r))
 		snprintf(tok, sizeof tok, "not an event stream: its tokens are not read");
-	char early[120] = "";
-	if (ttft_record_early(r) && r->t_req1)
+	char early[160] = "";
+	if (ttft_record_early(r) && r->sent_one_call)
+		snprintf(early, sizeof early, "its response's head was read before the "
+			 "call that sent the whole request returned (another thread "
+			 "reads): no wait to measure");
+	else if (ttft_record_early(r) && r->t_req1)
 		snprintf(early, sizeof early, "the server answered before the request was "
 			 "fully sent (its headers %.1f ms before the request's last byte)",
 			 span(r->t_hdr, r->t_req1) * 1e3);

@@ -80,6 +80,8 @@ struct ttft_record {
 	                           the body was empty) */
 	int64_t body_bytes;     /* log: the response body's bytes as its end
 	                           counted them, -1 unknown (no end seen) */
+	uint8_t sent_one_call;  /* log: the whole request went in one call
+	                           (t_req0, t_req1: its start and return) */
 	uint8_t setup_unknown;  /* log: a new connection whose establishment is
 	                           not known (a send found the response there
 	                           before it could ask): no connect time, TTFT

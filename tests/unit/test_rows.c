@@ -294,6 +294,45 @@ static const struct ttft_record *of_conn(const struct ttft_analysis *a, uint64_t
 	return NULL;
 }
 
+/* Events lost in the middle of a log (a segment that could not be
+ * allocated while later ones were: the quarter the log leaves its
+ * filesystem): a request in progress then is not complete and says why,
+ * whole as it looks (it had a token lost and its end seen); one before
+ * the hole and one after stand. */
+START_TEST(a_hole_in_the_log_is_said)
+{
+	open_log(1 << 20);
+	uint64_t before = exchange(T0, 0.2, 1);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0 + MS(100), c, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(100.1), c, 0, 0, 0, NULL);
+	ev(TTFT_EV_REQ_BEGIN, T0 + MS(101), c, 0, 0, 0, "POST /v1/completions");
+	ev(TTFT_EV_REQ_SENT, T0 + MS(101.1), c, 0, 100, 0, NULL);
+	ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T0 + MS(102), 100, 100, c,
+		0, 0, 200, 0, NULL);
+	/* five slots handed out, never written: their segment could not be
+	 * allocated (as the writers count them) */
+	__atomic_fetch_add(&g_log.hdr->reserved, 5, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&g_log.hdr->unwritable, 5, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&g_log.hdr->dropped, 5, __ATOMIC_RELAXED);
+	ev(TTFT_EV_SSE_TOKEN, T0 + MS(150), c, 0, 0, 1, NULL);
+	ev(TTFT_EV_RESP_END, T0 + MS(151), c, 0, 100, 2, NULL);
+	uint64_t after = exchange(T0 + MS(500), 0.2, 1);
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 3);
+	ck_assert(ttft_record_complete(of_conn(&a, before)));
+	ck_assert(ttft_record_complete(of_conn(&a, after)));
+	ck_assert(!ttft_record_complete(of_conn(&a, c)));
+	char nb[320];
+	const char *n = ttft_record_note(of_conn(&a, c), nb, sizeof nb);
+	ck_assert_msg(n && strstr(n, "the log lost events while this request was in progress"),
+		      "%s", n ? n : "");
+	ttft_analysis_free(&a);
+	unlink(g_path);
+}
+END_TEST
+
 /* What is not "answered before it was sent", nor an idle 408, nor 0
  * tokens: (1) a request sent whole by one call whose response's head was
  * read (by another thread) before that call returned: no wait, and the
@@ -652,6 +691,7 @@ int main(void)
 	tcase_add_test(t, preopened_connection);
 	tcase_add_test(t, setup_end_not_seen);
 	tcase_add_test(t, not_early_not_idle_not_zero);
+	tcase_add_test(t, a_hole_in_the_log_is_said);
 	tcase_add_test(t, failure_reasons);
 	tcase_add_test(t, answered_before_the_request_was_sent);
 	tcase_add_test(t, idle_408_is_no_request);

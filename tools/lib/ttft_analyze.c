@@ -170,6 +170,9 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 	out->slots_read = v.n_slots;
 	out->records = v.n_slots - v.unpublished - v.corrupt;
 	out->snapshots = ps.nsnap;
+	size_t nholes = v.nholes;
+	int64_t holes[TTFT_LOG_HOLES][2];
+	memcpy(holes, v.holes, sizeof holes);
 	ttft_log_view_close(&v);
 	if (rc == 0 && ps.nsnap) {
 		if (ps.ngood < ps.nsnap)
@@ -196,6 +199,18 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 	for (size_t i = 0; out->dropped && i < out->nreqs; i++)
 		if (!out->reqs[i].t_end && !out->reqs[i].encrypted)
 			out->reqs[i].cut_by_full_log = 1;
+	/* Events lost in the middle (a segment not allocated, later ones
+	 * written): a request that was in progress then may miss some of
+	 * its own, whole as it looks (its tokens short, a phase wrong). */
+	for (size_t h = 0; h < nholes; h++)
+		for (size_t i = 0; i < out->nreqs; i++) {
+			struct ttft_record *r = &out->reqs[i];
+			int64_t t0 = r->t_start ? r->t_start : r->t_req0;
+			if (!t0)
+				t0 = r->t_hdr;
+			if ((!r->t_end || r->t_end >= holes[h][0]) && t0 <= holes[h][1])
+				r->cut_by_hole = 1;
+		}
 	size_t k = 0;
 	for (size_t i = 0; i < out->nreqs; i++) {
 		if (rc == 0 && keep(&out->reqs[i], flt)) {

@@ -132,6 +132,9 @@ int ttft_log_view_refresh(struct ttft_log_view *v)
 void ttft_log_view_restart(struct ttft_log_view *v)
 {
 	v->unpublished = v->corrupt = v->zeros_explained = 0;
+	v->nholes = 0;
+	v->hole_t0 = 0;
+	v->hole_open = 0;
 }
 
 int ttft_log_view_map(struct ttft_log_view *v)
@@ -202,22 +205,47 @@ size_t ttft_log_view_read(struct ttft_log_view *v, uint64_t i, struct ttft_rec *
 	return got;
 }
 
+void ttft_log_view_hole_zero(struct ttft_log_view *v)
+{
+	v->hole_open = 1;
+}
+
+void ttft_log_view_hole_rec(struct ttft_log_view *v, int64_t t)
+{
+	if (v->hole_open) { /* records after lost ones: a hole */
+		if (v->nholes < TTFT_LOG_HOLES) {
+			v->holes[v->nholes][0] = v->hole_t0;
+			v->holes[v->nholes][1] = t;
+			v->nholes++;
+		} else if (t > v->holes[TTFT_LOG_HOLES - 1][1]) {
+			v->holes[TTFT_LOG_HOLES - 1][1] = t; /* stretched */
+		}
+		v->hole_open = 0;
+	}
+	v->hole_t0 = t;
+}
+
 /* What the check found, counted: 1 intact; else 0. */
 static int verdict(struct ttft_log_view *v, const struct ttft_rec *rec, int sealed)
 {
 	if (rec->seal == 0) {
 		/* Zero slots are first those the writers said they could not
 		 * allocate; only the rest are records still in flight. */
-		if (v->zeros_explained < v->unwritable)
+		if (v->zeros_explained < v->unwritable) {
 			v->zeros_explained++;
-		else
+			if (!v->holes_by_loop)
+				ttft_log_view_hole_zero(v);
+		} else {
 			v->unpublished++;
+		}
 		return 0;
 	}
 	if (!sealed || rec->kind == TTFT_EV_NONE || rec->kind >= TTFT_EV__COUNT) {
 		v->corrupt++;
 		return 0;
 	}
+	if (!v->holes_by_loop)
+		ttft_log_view_hole_rec(v, rec->t_ns);
 	return 1;
 }
 

@@ -25,6 +25,17 @@ struct ttft_log_view {
 	uint64_t unwritable;  /* of the dropped: slots that read as zeros
 	                         (their segment could not be allocated)      */
 	uint64_t zeros_explained; /* zero slots put down to unwritable       */
+	/* Runs of such zero slots with records after them (a segment that
+	 * could not be allocated while later ones were: the log lost events
+	 * in the middle, not only at its end): between which records' times,
+	 * in slot order. The last one holds any beyond TTFT_LOG_HOLES. */
+#define TTFT_LOG_HOLES 16
+	size_t nholes;
+	int64_t holes[TTFT_LOG_HOLES][2];
+	int64_t hole_t0;      /* the last intact record's time              */
+	int hole_open;        /* unwritable zeros since it                  */
+	int holes_by_loop;    /* a reader that checks out of slot order keeps
+	                         them itself (ttft_log_view_hole_*)          */
 	int seal_v2;          /* a log of version 2: its records carry that
 	                         version's seal (ttft_seal.h); 0: this one's */
 	/* the window */
@@ -42,6 +53,10 @@ struct ttft_log_view {
 int ttft_log_view_open(struct ttft_log_view *v, const char *path, char *err,
 		       size_t errlen);
 void ttft_log_view_close(struct ttft_log_view *v);
+/* The holes (above), for a reader that goes over the slots in order but
+ * checks them in another: an unwritable zero slot; a record's time. */
+void ttft_log_view_hole_zero(struct ttft_log_view *v);
+void ttft_log_view_hole_rec(struct ttft_log_view *v, int64_t t);
 /* For a log still being written: re-read the header, so that slots handed
  * out since the view was opened can be read (n_slots, claimed, dropped and
  * the header copy follow; they never shrink). -1 when the file can no

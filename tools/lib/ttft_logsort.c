@@ -255,6 +255,7 @@ static int each_mapped(struct ttft_log_view *v, unsigned window,
 	if (sigsetjmp(jb, 1)) {
 		/* the file shrank under the mapping: start over, with pread */
 		t_jump = NULL;
+		v->holes_by_loop = 0;
 		sigaction(SIGBUS, &g_prev_bus, NULL);
 		free(p);
 		free(w);
@@ -264,6 +265,7 @@ static int each_mapped(struct ttft_log_view *v, unsigned window,
 		return 2;
 	}
 	t_jump = &jb;
+	v->holes_by_loop = 1; /* records are checked in time order below */
 	const struct ttft_rec *map = v->map;
 	for (uint64_t i = 0; i < n; i++) {
 		const struct ttft_rec *r = &map[i];
@@ -271,12 +273,15 @@ static int each_mapped(struct ttft_log_view *v, unsigned window,
 			__builtin_prefetch(r + 32); /* 4 KiB ahead */
 		if (r->seal == 0) {
 			/* first the slots the writers could not allocate */
-			if (v->zeros_explained < v->unwritable)
+			if (v->zeros_explained < v->unwritable) {
 				v->zeros_explained++;
-			else
+				ttft_log_view_hole_zero(v);
+			} else {
 				v->unpublished++;
+			}
 			continue;
 		}
+		ttft_log_view_hole_rec(v, r->t_ns); /* in slot order here */
 		if ((i & ((1u << SEG_SHIFT) - 1)) == 0)
 			give_back(p, i); /* a segment begins: what lies behind */
 		insert(p, (struct key){r->t_ns, r->b, (uint32_t)i, r->kind, 0});
@@ -285,6 +290,7 @@ static int each_mapped(struct ttft_log_view *v, unsigned window,
 	}
 	while (p->len)
 		hand_out(p);
+	v->holes_by_loop = 0;
 	t_jump = NULL;
 	sigaction(SIGBUS, &g_prev_bus, NULL);
 	int late = p->late;

@@ -246,6 +246,7 @@ int ttft_record_complete(const struct ttft_record *r)
 	       !(r->end_flags & TTFT_F_TRUNCATED) &&
 	       !r->closed_early &&
 	       !r->sse_error && !r->io_err && !r->desync && !r->cut_by_full_log &&
+	       !r->cut_by_hole &&
 	       !r->compressed && !r->bad_run;
 }
 
@@ -273,6 +274,10 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	else if (r->desync)
 		snprintf(why, sizeof why, "the sniffer lost the framing: %s",
 			 ttft_desync_text(r->desync, r->tls));
+	else if (r->cut_by_hole)
+		snprintf(why, sizeof why, "the log lost events while this request "
+			 "was in progress (a part of it could not be allocated: its "
+			 "filesystem near full): its numbers may be short");
 	else if (r->cut_by_full_log)
 		snprintf(why, sizeof why, "the log filled up: later events were dropped "
 			 "(rerun with a larger TTFT_LOG_MB)");

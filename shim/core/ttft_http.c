@@ -72,11 +72,11 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 {
 	if (rx->status >= 100 && rx->status < 200) {
 		if (rx->status == 101) {
-			/* the response it is, whole at its head (its request's
-			 * row has its status); what follows is not HTTP */
+			/* its request's row gets its status; what follows is
+			 * another protocol (an h2c upgrade's response comes on
+			 * HTTP/2): no end of it here */
 			emit_ev(rx->emit, rx->ctx, TTFT_EV_RESP_HEADERS, 0, rx->seq,
 				rx->t_now, rx->status, 0, NULL, 0);
-			rx_response_done(rx, 0);
 			rx_desync(rx, TTFT_DESYNC_UPGRADE);
 			return;
 		}

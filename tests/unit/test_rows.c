@@ -333,6 +333,47 @@ START_TEST(a_hole_in_the_log_is_said)
 }
 END_TEST
 
+/* A CONNECT whose tunnel carried what the sniffer cannot read (TLS: HTTPS
+ * through a proxy) is not complete and says so: the requests through it
+ * are not seen (it looked like a whole 200 with nothing lost). A 101's
+ * request has its status and is not complete: what followed is another
+ * protocol (an h2c upgrade's response comes on HTTP/2). */
+START_TEST(a_tunnel_or_an_upgrade_is_said)
+{
+	open_log(1 << 20);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0, c, 0, 0, 0, "127.0.0.1:3128");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(0.1), c, 0, 0, 0, NULL);
+	ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, T0 + MS(1), 100, 100, c, 0, 0, 60, T0 + MS(1.1),
+		"CONNECT 10.9.9.9:443");
+	ev(TTFT_EV_RESP_HEADERS, T0 + MS(2), c, 0, 200, 0, NULL);
+	ev(TTFT_EV_RESP_END, T0 + MS(2), c, 0, 0, 0, NULL);
+	ev_full(TTFT_EV_DESYNC, 0, T0 + MS(3), 100, 100, c, 1, 0, 0, TTFT_DESYNC_NOT_HTTP, "tx");
+	uint64_t d = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0 + MS(10), d, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(10.1), d, 0, 0, 0, NULL);
+	ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, T0 + MS(11), 100, 100, d, 0, 0, 90, T0 + MS(11.1),
+		"POST /v1/completions");
+	ev(TTFT_EV_RESP_HEADERS, T0 + MS(12), d, 0, 101, 0, NULL);
+	ev_full(TTFT_EV_DESYNC, 0, T0 + MS(12), 100, 100, d, 0, 0, 0, TTFT_DESYNC_UPGRADE, "rx");
+	ev(TTFT_EV_CLOSE, T0 + MS(400), d, 1, 0, 0, NULL);
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 2);
+	char nb[320];
+	const struct ttft_record *t = of_conn(&a, c), *u = of_conn(&a, d);
+	ck_assert(!ttft_record_complete(t));
+	const char *n = ttft_record_note(t, nb, sizeof nb);
+	ck_assert_msg(n && strstr(n, "through its tunnel is not HTTP/1.x"), "%s", n ? n : "");
+	ck_assert_int_eq(u->status, 101);
+	ck_assert(!ttft_record_complete(u));
+	n = ttft_record_note(u, nb, sizeof nb);
+	ck_assert_msg(n && strstr(n, "protocol upgrade (101)"), "%s", n ? n : "");
+	ttft_analysis_free(&a);
+	unlink(g_path);
+}
+END_TEST
+
 /* What is not "answered before it was sent", nor an idle 408, nor 0
  * tokens: (1) a request sent whole by one call whose response's head was
  * read (by another thread) before that call returned: no wait, and the
@@ -692,6 +733,7 @@ int main(void)
 	tcase_add_test(t, setup_end_not_seen);
 	tcase_add_test(t, not_early_not_idle_not_zero);
 	tcase_add_test(t, a_hole_in_the_log_is_said);
+	tcase_add_test(t, a_tunnel_or_an_upgrade_is_said);
 	tcase_add_test(t, failure_reasons);
 	tcase_add_test(t, answered_before_the_request_was_sent);
 	tcase_add_test(t, idle_408_is_no_request);

@@ -766,11 +766,20 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		}
 		return;
 	case TTFT_EV_DESYNC:
-		/* once per direction at most; a 101 ends the response it is */
+		/* once per direction at most; after a 101 the connection is
+		 * another protocol: its request has no HTTP/1.x end (an h2c
+		 * upgrade's response follows on HTTP/2) */
 		if (!c->desync)
 			c->desync = (int)e->b;
-		if (e->b != TTFT_DESYNC_UPGRADE)
-			cut_open_requests(a, c, 0, (int)e->b);
+		cut_open_requests(a, c, 0, (int)e->b);
+		if (c->nreqs) {
+			/* what went through a CONNECT's tunnel is not HTTP/1.x
+			 * (HTTPS through a proxy): its requests are not seen,
+			 * and the CONNECT's row, whole as it is, says so */
+			struct ttft_record *r = &a->reqs[c->reqs[c->nreqs - 1]];
+			if (r->t_end && e->seq > r->seq && !strcmp(r->method, "CONNECT"))
+				r->tunnel_lost = 1;
+		}
 		return;
 	case TTFT_EV_IO_ERROR:
 		/* the first failure cuts what was due; later ones repeat it */

@@ -213,12 +213,23 @@ void ttft_log_view_hole_zero(struct ttft_log_view *v)
 void ttft_log_view_hole_rec(struct ttft_log_view *v, int64_t t)
 {
 	if (v->hole_open) { /* records after lost ones: a hole */
+		/* Slot order is not quite time order (a writer reads the
+		 * clock before it takes its slot): the two records' times
+		 * either way, widened by TTFT_LOG_HOLE_SLACK_NS. */
+		int64_t lo = v->hole_t0 < t ? v->hole_t0 : t, hi = v->hole_t0 < t ? t : v->hole_t0;
+		lo = lo > TTFT_LOG_HOLE_SLACK_NS ? lo - TTFT_LOG_HOLE_SLACK_NS : 0;
+		hi += TTFT_LOG_HOLE_SLACK_NS;
+		if (!v->hole_t0)
+			lo = 0; /* no record before it: from the log's start */
 		if (v->nholes < TTFT_LOG_HOLES) {
-			v->holes[v->nholes][0] = v->hole_t0;
-			v->holes[v->nholes][1] = t;
+			v->holes[v->nholes][0] = lo;
+			v->holes[v->nholes][1] = hi;
 			v->nholes++;
-		} else if (t > v->holes[TTFT_LOG_HOLES - 1][1]) {
-			v->holes[TTFT_LOG_HOLES - 1][1] = t; /* stretched */
+		} else { /* stretched over what lies between */
+			if (lo < v->holes[TTFT_LOG_HOLES - 1][0])
+				v->holes[TTFT_LOG_HOLES - 1][0] = lo;
+			if (hi > v->holes[TTFT_LOG_HOLES - 1][1])
+				v->holes[TTFT_LOG_HOLES - 1][1] = hi;
 		}
 		v->hole_open = 0;
 	}

@@ -27,9 +27,11 @@ struct ttft_log_view {
 	uint64_t zeros_explained; /* zero slots put down to unwritable       */
 	/* Runs of such zero slots with records after them (a segment that
 	 * could not be allocated while later ones were: the log lost events
-	 * in the middle, not only at its end): between which records' times,
-	 * in slot order. The last one holds any beyond TTFT_LOG_HOLES. */
-#define TTFT_LOG_HOLES 16
+	 * in the middle, not only at its end): the times of the records
+	 * around each, either way, widened by TTFT_LOG_HOLE_SLACK_NS. The last
+	 * one holds any beyond TTFT_LOG_HOLES. */
+#define TTFT_LOG_HOLES 64
+#define TTFT_LOG_HOLE_SLACK_NS 10000000 /* 10 ms: slot and time order */
 	size_t nholes;
 	int64_t holes[TTFT_LOG_HOLES][2];
 	int64_t hole_t0;      /* the last intact record's time              */

@@ -235,7 +235,8 @@ const char *ttft_desync_text(int d, int tls)
 	case TTFT_DESYNC_BAD_CHUNK: return "malformed chunked encoding";
 	case TTFT_DESYNC_LOST_BYTES: return "bytes passed unseen (MSG_TRUNC, "
 					    "sendfile, splice, stdio)";
-	case TTFT_DESYNC_UPGRADE: return "protocol upgrade";
+	case TTFT_DESYNC_UPGRADE: return "protocol upgrade (101): what followed is "
+					  "not HTTP/1.x";
 	default: return "unknown";
 	}
 }
@@ -246,7 +247,7 @@ int ttft_record_complete(const struct ttft_record *r)
 	       !(r->end_flags & TTFT_F_TRUNCATED) &&
 	       !r->closed_early &&
 	       !r->sse_error && !r->io_err && !r->desync && !r->cut_by_full_log &&
-	       !r->cut_by_hole &&
+	       !r->cut_by_hole && !r->tunnel_lost &&
 	       !r->compressed && !r->bad_run;
 }
 
@@ -274,6 +275,9 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	else if (r->desync)
 		snprintf(why, sizeof why, "the sniffer lost the framing: %s",
 			 ttft_desync_text(r->desync, r->tls));
+	else if (r->tunnel_lost)
+		snprintf(why, sizeof why, "what went through its tunnel is not HTTP/1.x "
+			 "(HTTPS through a proxy: not visible): those requests are not seen");
 	else if (r->cut_by_hole)
 		snprintf(why, sizeof why, "the log lost events while this request "
 			 "was in progress (a part of it could not be allocated: its "

@@ -89,6 +89,9 @@ struct ttft_record {
 	uint8_t preopened;      /* log: the connection sat open and idle before
 	                           this request; TTFT starts at the request  */
 	uint8_t cut_by_full_log;/* log: unfinished when the log filled up    */
+	uint8_t tunnel_lost;    /* log: a CONNECT whose tunnel carried what the
+	                           sniffer cannot read (TLS): its requests
+	                           are not seen */
 	uint8_t cut_by_hole;    /* log: in progress while the log lost events
 	                           in its middle (a part not allocated)       */
 	uint8_t bad_run;        /* log: a token run record whose count no

@@ -58,7 +58,12 @@ static int target_ok(const char *l, size_t m, const char *t, size_t tn)
 				   c == '_' || c == '[' || c == ']' || c == '%'))
 				return 0;
 		}
-		return colon && colon + 1 < k ? 2 : 0;
+		if (!colon || colon + 1 >= k)
+			return 0;
+		for (size_t d = colon + 1; d < k; d++) /* a port: digits */
+			if (t[d] < '0' || t[d] > '9')
+				return 0;
+		return 2;
 	}
 	size_t k = 0;
 	while (k < tn && ((t[k] >= 'a' && t[k] <= 'z') || (t[k] >= 'A' && t[k] <= 'Z') ||

@@ -48,6 +48,8 @@ START_TEST(request_lines)
 	check_line("GET host:443 HTTP/1.1", "DESYNC");
 	check_line("CONNECT host HTTP/1.1", "DESYNC");
 	check_line("CONNECT host: HTTP/1.1", "DESYNC");
+	check_line("CONNECT host:abc HTTP/1.1", "DESYNC");
+	check_line("CONNECT a:b:1 HTTP/1.1", "REQ SENT");
 	check_line("G(T / HTTP/1.1", "DESYNC");
 	check_line("GET /a\tb HTTP/1.1", "DESYNC");
 	check_line("HELLO WORLD", "DESYNC");

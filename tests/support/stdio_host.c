@@ -64,9 +64,9 @@ static void *hold(void *arg)
 		pause();
 }
 
-/* A child writes on one end of a loopback connection with `locked` or
- * two streams, and exits; the parent prints what arrived. */
-static int peer(int locked)
+/* A loopback connection: its server end returned, its client end in *c
+ * (-1 on failure). */
+static int loopback(int *c)
 {
 	int l = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET};
@@ -74,11 +74,20 @@ static int peer(int locked)
 	socklen_t n = sizeof a;
 	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1) ||
 	    getsockname(l, (struct sockaddr *)&a, &n))
-		return 2;
-	int c = socket(AF_INET, SOCK_STREAM, 0);
-	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof a))
-		return 2;
+		return -1;
+	*c = socket(AF_INET, SOCK_STREAM, 0);
+	if (*c < 0 || connect(*c, (struct sockaddr *)&a, sizeof a))
+		return -1;
 	int s = accept(l, NULL, NULL);
+	close(l);
+	return s;
+}
+
+/* A child writes on one end of a loopback connection with `locked` or
+ * two streams, and exits; the parent prints what arrived. */
+static int peer(int locked)
+{
+	int c, s = loopback(&c);
 	if (s < 0)
 		return 2;
 	fflush(stdout);
@@ -122,18 +131,7 @@ static int peer(int locked)
  * returned (-1 on failure). */
 static int stdout_on_socket(void)
 {
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t n = sizeof a;
-	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&a, &n))
-		return -1;
-	int c = socket(AF_INET, SOCK_STREAM, 0);
-	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof a))
-		return -1;
-	int s = accept(l, NULL, NULL);
-	close(l);
+	int c, s = loopback(&c);
 	fflush(stdout);
 	if (s < 0 || dup2(c, 1) != 1)
 		return -1;

@@ -638,8 +638,9 @@ START_TEST(preopened_nonblocking_connect_unseen_end)
 		ck_assert_msg(num(q, "connect_s") >= 0, "%s", s);
 	} else {
 		/* the response was there before the shim could ask the kernel
-		 * (a busy machine): the setup's end is not known, and the row
-		 * says so; never the idle time as connect time */
+		 * (the client's thread stalled 30 ms right after its send):
+		 * the setup's end is not known, and the row says so; never the
+		 * idle time as connect time (test_rows: setup_end_not_seen) */
 		ck_assert_msg(is_null(q, "connect_s") && cJSON_IsString(note) &&
 			      strstr(note->valuestring, "setup end was not seen"),
 			      "%s", s);

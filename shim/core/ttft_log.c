@@ -24,6 +24,10 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14; older kernels say EINVAL */
+#endif
+
 /* The writer's file calls are raw syscalls: inside the shim, open() and
  * close() are the shim's own wrappers. */
 static int raw_open(const char *path, int flags, mode_t mode)
@@ -83,6 +87,9 @@ static int map_header(struct ttft_log *log, int fd, const char **why)
 	log->slots = log->capacity = cap;
 	log->seg_shift = seg_shift_for(cap);
 	log->seg_mask = ((uint64_t)1 << log->seg_shift) - 1;
+	log->chunk_shift = log->seg_shift - 4;
+	log->chunk_mask = ((uint64_t)1 << log->chunk_shift) - 1;
+	_Static_assert(TTFT_LOG_CHUNKS_PER_SEG == 1u << 4, "chunk_shift");
 	log->dev = (uint64_t)st.st_dev;
 	log->ino = (uint64_t)st.st_ino;
 	return 0;
@@ -350,7 +357,23 @@ struct ttft_rec *ttft_log_slot_cold(struct ttft_log *log, uint64_t i)
 		__atomic_fetch_add(&h->dropped, 1, __ATOMIC_RELAXED);
 		return NULL;
 	}
-	return &seg[i & log->seg_mask];
+	/* The chunk's pages, mapped in one call rather than by a fault every
+	 * 32 records: kernels before 5.14 refuse (EINVAL), a cut file
+	 * fails without a signal (EFAULT), and either way the writes then
+	 * fault as they always did. Threads that race here populate the same
+	 * pages and publish the same pointer. */
+	size_t c = (size_t)(i >> log->chunk_shift);
+	uint64_t first = (uint64_t)c << log->chunk_shift;
+	struct ttft_rec *cp = &seg[first & log->seg_mask];
+	uint64_t n = log->slots - first < log->chunk_mask + 1 ? log->slots - first
+							     : log->chunk_mask + 1;
+	int e = errno;
+	madvise(cp, (size_t)(n * TTFT_REC_SIZE), MADV_POPULATE_WRITE);
+	errno = e;
+	/* Release: the segment's mapping (acquired above) before the
+	 * pointer into it, for the fast path's acquire load. */
+	__atomic_store_n(&log->chunks[c], cp, __ATOMIC_RELEASE);
+	return &cp[i & log->chunk_mask];
 }
 
 struct ttft_rec *ttft_log_reserve(struct ttft_log *log)

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -649,6 +652,66 @@ START_TEST(zero_text_publish_is_the_same_seal)
 }
 END_TEST
 
+/* 1 when the page at addr is in this process's page tables (pagemap's
+ * present bit, readable without privilege), else 0. */
+static int page_mapped(const void *addr)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	uint64_t e = 0;
+	off_t off = (off_t)((uintptr_t)addr / (uintptr_t)sysconf(_SC_PAGESIZE)) * 8;
+	ck_assert_int_eq(pread(fd, &e, sizeof e, off), (ssize_t)sizeof e);
+	close(fd);
+	return (int)(e >> 63);
+}
+
+/* A chunk's pages (64 KiB of a 1 MiB segment) are mapped when its first
+ * record is written, in one call, not by a fault every 32 records; the
+ * next chunk's are not touched before its own first record. A kernel
+ * without MADV_POPULATE_WRITE (before 5.14) maps each page as it is
+ * written, as before. */
+START_TEST(chunks_mapped_when_first_written)
+{
+	void *probe = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert(probe != MAP_FAILED);
+	int populates = madvise(probe, 4096, 23 /* MADV_POPULATE_WRITE */) == 0;
+	munmap(probe, 4096);
+	tu_tmp_log(g_path, sizeof g_path, "chunks");
+	struct ttft_log log;
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&log, g_path, 4u << 20, &why), 0);
+	size_t chunk = (size_t)(log.chunk_mask + 1) * TTFT_REC_SIZE;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	ck_assert_uint_eq(chunk, 64u << 10);
+	ck_assert(ttft_log_put(&log, &(struct ttft_event){.kind = TTFT_EV_MARK}));
+	const char *base = (const char *)log.segs[0];
+	ck_assert(base != NULL && log.chunks[0] == log.segs[0]);
+	ck_assert_int_eq(page_mapped(base), 1);
+	for (size_t off = pg; off < chunk; off += pg)
+		ck_assert_int_eq(page_mapped(base + off), populates);
+	ck_assert_int_eq(page_mapped(base + chunk), 0);
+	/* the rest of the first chunk, then the second's first record */
+	for (uint64_t i = 1; i <= log.chunk_mask + 1; i++)
+		ck_assert(ttft_log_put(&log, &(struct ttft_event){
+			.kind = TTFT_EV_MARK, .t_ns = (int64_t)i}));
+	ck_assert(log.chunks[1] == (struct ttft_rec *)(void *)(base + chunk));
+	ck_assert_int_eq(page_mapped(base + chunk), 1);
+	for (size_t off = chunk + pg; off < 2 * chunk; off += pg)
+		ck_assert_int_eq(page_mapped(base + off), populates);
+	ck_assert_int_eq(page_mapped(base + 2 * chunk), 0);
+	ck_assert(log.chunks[2] == NULL);
+	ttft_log_close(&log);
+	struct ttft_log_view v;
+	char err[512];
+	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+	ck_assert_uint_eq(v.n_slots, 513);
+	ck_assert_uint_eq(v.dropped, 0);
+	ttft_log_view_close(&v);
+	unlink(g_path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("log");
@@ -665,5 +728,6 @@ int main(void)
 	tcase_add_test(t, put_writes_every_field);
 	tcase_add_test(t, file_cut_while_read);
 	tcase_add_test(t, window_skips_damage_like_the_sort);
+	tcase_add_test(t, chunks_mapped_when_first_written);
 	return tu_run(s);
 }

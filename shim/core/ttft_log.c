@@ -48,6 +48,17 @@ static unsigned seg_shift_for(uint64_t capacity)
 	return shift;
 }
 
+/* Records per chunk: 512 (64 KiB) while TTFT_LOG_MAX_CHUNKS of them
+ * cover the capacity (logs up to 64 MiB), else the power of two that
+ * does; never more than a segment, so a chunk lies in one. */
+static unsigned chunk_shift_for(uint64_t capacity, unsigned seg_shift)
+{
+	unsigned shift = TTFT_LOG_MIN_CHUNK_SHIFT;
+	while (shift < seg_shift && ((capacity - 1) >> shift) >= TTFT_LOG_MAX_CHUNKS)
+		shift++;
+	return shift;
+}
+
 static int map_header(struct ttft_log *log, int fd, const char **why)
 {
 	struct stat st;
@@ -87,9 +98,8 @@ static int map_header(struct ttft_log *log, int fd, const char **why)
 	log->slots = log->capacity = cap;
 	log->seg_shift = seg_shift_for(cap);
 	log->seg_mask = ((uint64_t)1 << log->seg_shift) - 1;
-	log->chunk_shift = log->seg_shift - 4;
+	log->chunk_shift = chunk_shift_for(cap, log->seg_shift);
 	log->chunk_mask = ((uint64_t)1 << log->chunk_shift) - 1;
-	_Static_assert(TTFT_LOG_CHUNKS_PER_SEG == 1u << 4, "chunk_shift");
 	log->dev = (uint64_t)st.st_dev;
 	log->ino = (uint64_t)st.st_ino;
 	return 0;
@@ -224,6 +234,12 @@ int ttft_log_open(struct ttft_log *log, const char *path, uint64_t cap_bytes,
 		  const char **why)
 {
 	memset(log, 0, sizeof *log);
+	return ttft_log_open_zeroed(log, path, cap_bytes, why);
+}
+
+int ttft_log_open_zeroed(struct ttft_log *log, const char *path,
+			 uint64_t cap_bytes, const char **why)
+{
 	size_t plen = strlen(path);
 	if (plen == 0 || plen >= sizeof log->path) {
 		*why = "the log path is empty or too long";

@@ -212,13 +212,15 @@ _Static_assert(sizeof(struct ttft_log_hdr) <= TTFT_LOG_HDR_SIZE, "header fits");
  * and a full filesystem drops events (counted) instead of faulting. */
 
 #define TTFT_LOG_MAX_SEGS 1024u
-/* A segment's record space is handed to writers a sixteenth at a time
- * (64 KiB of a 1 MiB segment), each part's pages mapped in one call
- * first (MADV_POPULATE_WRITE): a page fault every 32 records cost a
- * traced send on the project's VM about 170 ns more than the same pages
- * populated 16 at a time (docs/performance.md). */
-#define TTFT_LOG_CHUNKS_PER_SEG 16u
-#define TTFT_LOG_MAX_CHUNKS (TTFT_LOG_MAX_SEGS * TTFT_LOG_CHUNKS_PER_SEG)
+/* Record space is handed to writers a chunk at a time (512 records,
+ * 64 KiB, for logs up to the default 64 MiB; capacity/1024 above, never
+ * more than a segment), each chunk's pages mapped in one call first
+ * (MADV_POPULATE_WRITE): a page fault every 32 records cost a traced
+ * send on the project's VM about 170 ns more than the same pages
+ * populated 16 at a time (docs/performance.md). 1024 chunks at most, so
+ * the table costs what segs[] does: every exec'd process zeroes it. */
+#define TTFT_LOG_MAX_CHUNKS 1024u
+#define TTFT_LOG_MIN_CHUNK_SHIFT 9u /* 512 records */
 #define TTFT_LOG_PATH_MAX 4096u
 
 struct ttft_log {
@@ -228,8 +230,7 @@ struct ttft_log {
 	                                 detached (atomic)                   */
 	unsigned seg_shift;           /* log2 of the records in a segment     */
 	uint64_t seg_mask;            /* records in a segment - 1             */
-	unsigned chunk_shift;         /* log2 of the records in a chunk (a
-	                                 sixteenth of a segment)             */
+	unsigned chunk_shift;         /* log2 of the records in a chunk     */
 	uint64_t chunk_mask;          /* records in a chunk - 1               */
 	int detached;                 /* the file was cut under us (atomic)   */
 	uint64_t dev, ino;            /* segments come from this file only    */
@@ -248,6 +249,12 @@ struct ttft_log {
  * Returns 0, or -1 with *why set to a static description. */
 int ttft_log_open(struct ttft_log *log, const char *path, uint64_t cap_bytes,
 		  const char **why);
+/* The same for a struct known to be all zeros (static storage never
+ * opened: the shim's, opened in the constructor of every exec'd process),
+ * which is not cleared again: its tables' 16 KiB of pages stay untouched
+ * until records need them. */
+int ttft_log_open_zeroed(struct ttft_log *log, const char *path,
+			 uint64_t cap_bytes, const char **why);
 void ttft_log_close(struct ttft_log *log);
 
 /* One event as a writer hands it to the log: every field of a record but

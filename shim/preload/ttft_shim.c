@@ -196,7 +196,7 @@ __attribute__((constructor)) static void shim_init(void)
 		say("TTFT_LOG_MB=", getenv("TTFT_LOG_MB"),
 		    " is not a whole number of MiB in 1-65536; using 64");
 	const char *why = NULL;
-	if (ttft_log_open(&g_log, path, mb << 20, &why) != 0) {
+	if (ttft_log_open_zeroed(&g_log, path, mb << 20, &why) != 0) {
 		say("cannot open log ", path, ":");
 		say("  ", why, NULL);
 		say("  tracing is off for this process; it runs normally "

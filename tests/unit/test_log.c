@@ -665,7 +665,7 @@ static int page_mapped(const void *addr)
 	return (int)(e >> 63);
 }
 
-/* A chunk's pages (64 KiB of a 1 MiB segment) are mapped when its first
+/* A chunk's pages (64 KiB in a log of up to 64 MiB) are mapped when its first
  * record is written, in one call, not by a fault every 32 records; the
  * next chunk's are not touched before its own first record. A kernel
  * without MADV_POPULATE_WRITE (before 5.14) maps each page as it is
@@ -709,6 +709,20 @@ START_TEST(chunks_mapped_when_first_written)
 	ck_assert_uint_eq(v.dropped, 0);
 	ttft_log_view_close(&v);
 	unlink(g_path);
+	/* 64 KiB chunks up to the default 64 MiB log; above, 1024 chunks
+	 * cover it (a 256 MiB log: 256 KiB), never more than a segment
+	 * (the files are sparse: nothing is written) */
+	static const struct { unsigned mb, chunk_shift, seg_shift; } sz[] = {
+		{64, 9, 13}, {256, 11, 13}, {1024, 13, 14}};
+	for (size_t k = 0; k < sizeof sz / sizeof sz[0]; k++) {
+		tu_tmp_log(g_path, sizeof g_path, "chunksz");
+		ck_assert_int_eq(ttft_log_open(&log, g_path, (uint64_t)sz[k].mb << 20, &why), 0);
+		ck_assert_uint_eq(log.chunk_shift, sz[k].chunk_shift);
+		ck_assert_uint_eq(log.seg_shift, sz[k].seg_shift);
+		ck_assert_uint_lt((log.slots - 1) >> log.chunk_shift, TTFT_LOG_MAX_CHUNKS);
+		ttft_log_close(&log);
+		unlink(g_path);
+	}
 }
 END_TEST
 

@@ -213,12 +213,12 @@ _Static_assert(sizeof(struct ttft_log_hdr) <= TTFT_LOG_HDR_SIZE, "header fits");
 
 #define TTFT_LOG_MAX_SEGS 1024u
 /* Record space is handed to writers a chunk at a time (512 records,
- * 64 KiB, for logs up to the default 64 MiB; capacity/1024 above, never
- * more than a segment), each chunk's pages mapped in one call first
- * (MADV_POPULATE_WRITE): a page fault every 32 records cost a traced
- * send on the project's VM about 170 ns more than the same pages
- * populated 16 at a time (docs/performance.md). 1024 chunks at most, so
- * the table costs what segs[] does: every exec'd process zeroes it. */
+ * 64 KiB, for logs up to the default 64 MiB; above, the power of two at
+ * or above capacity/1024, never more than a segment), each chunk's pages
+ * mapped in one call first (MADV_POPULATE_WRITE): a page fault every 32
+ * records cost a traced send on the project's VM about 170 ns more than
+ * the same pages populated 16 at a time (docs/performance.md). 1024
+ * chunks at most: the table is 8 KiB, as segs[] is. */
 #define TTFT_LOG_MAX_CHUNKS 1024u
 #define TTFT_LOG_MIN_CHUNK_SHIFT 9u /* 512 records */
 #define TTFT_LOG_PATH_MAX 4096u

@@ -14,7 +14,14 @@
 #include <stddef.h>
 #include <string.h>
 
-enum { L_START, L_FIELD, L_VALUE_SPACE, L_DATA, L_SKIP };
+enum { L_START, L_FIELD, L_VALUE_SPACE, L_DATA, L_SKIP, L_EVNAME };
+
+/* ev_data's bits: a data line was seen; the event's last `event:` line
+ * named it "error" (the standard's own way for a server to say so: the
+ * event is an error whatever its data holds). Either keeps the event off
+ * the template paths, which take only a plain data event. */
+#define EV_DATA 1u
+#define EV_NAMED_ERROR 2u
 enum { J_VALUE, J_FIRST, J_KEYSTART, J_KEYNEXT, J_KEY, J_KEYESC, J_COLON,
        J_STR, J_STRESC, J_LIT, J_AFTER, J_END, J_SKIP };
 
@@ -300,13 +307,15 @@ static void num_bytes(struct ttft_sse *s, const char *p, const char *q)
 
 static void dispatch(struct ttft_sse *s)
 {
-	if (s->ev_data) {
+	/* an event without data is not dispatched (the standard), even one
+	 * named "error" */
+	if (s->ev_data & EV_DATA) {
 		if (s->js == J_LIT)
 			lit_end(s);
 		enum ttft_sse_class cls = TTFT_SSE_EMPTY;
 		if (s->done_ok && s->done_len == 6)
 			cls = TTFT_SSE_DONE;
-		else if (s->ev_error)
+		else if (s->ev_error || (s->ev_data & EV_NAMED_ERROR))
 			cls = TTFT_SSE_ERROR;
 		else if (s->ev_token)
 			cls = TTFT_SSE_TOKEN;
@@ -429,7 +438,7 @@ static void keep_template(struct ttft_sse *s, const char *line0,
 			  const char *json0, const char *t)
 {
 	size_t n = (size_t)(t - line0);
-	if (line0 && n <= TTFT_SSE_TMPL && !s->ev_usage && !s->ev_error &&
+	if (line0 && n <= TTFT_SSE_TMPL && !s->ev_usage && !s->ev_error && !(s->ev_data & EV_NAMED_ERROR) &&
 	    !s->nums.have && !s->full) {
 		memcpy(s->tmpl, line0, n);
 		s->tlen = (uint8_t)n;
@@ -750,8 +759,8 @@ static inline void data_bytes(struct ttft_sse *s, const char *p, size_t n)
 
 static void data_line_start(struct ttft_sse *s)
 {
-	s->line1 = !s->ev_data;
-	if (s->ev_data) {
+	s->line1 = !(s->ev_data & EV_DATA);
+	if (s->ev_data & EV_DATA) {
 		/* Data lines of one event join with LF: a byte of an open
 		 * string or key, whitespace anywhere else. */
 		data_bytes(s, "\n", 1);
@@ -776,7 +785,23 @@ static void data_line_start(struct ttft_sse *s)
 			break;
 		}
 	}
-	s->ev_data = 1;
+	s->ev_data |= EV_DATA;
+}
+
+/* One byte of an `event:` line's value (s->evname: 0 at its start, where
+ * one space may follow the colon; 1-5: that many bytes of "error" matched;
+ * 6: all of it and nothing more yet; 7: another name). */
+static void event_name_byte(struct ttft_sse *s, char c)
+{
+	unsigned k = s->evname;
+	if (k == 0) {
+		if (c == ' ') {
+			s->evname = 1;
+			return;
+		}
+		k = 1;
+	}
+	s->evname = (uint8_t)(k <= 5 && c == "error"[k - 1] ? k + 1 : 7);
 }
 
 static void end_of_line(struct ttft_sse *s)
@@ -788,6 +813,10 @@ static void end_of_line(struct ttft_sse *s)
 	case L_FIELD: /* "data" with no colon: a data line with empty value */
 		if (s->field_len == 4 && memcmp(s->field, "data", 4) == 0)
 			data_line_start(s);
+		break;
+	case L_EVNAME:
+		if (s->evname == 6)
+			s->ev_data |= EV_NAMED_ERROR;
 		break;
 	default:
 		break;
@@ -961,9 +990,16 @@ static __attribute__((noinline)) void feed_lines(struct ttft_sse *s,
 			if (c == ':') {
 				int is_data = s->field_len == 4 &&
 					      memcmp(s->field, "data", 4) == 0;
+				int is_event = s->field_len == 5 &&
+					       memcmp(s->field, "event", 5) == 0;
 				if (is_data)
 					data_line_start(s);
-				s->line = is_data ? L_VALUE_SPACE : L_SKIP;
+				if (is_event) { /* a later one replaces it */
+					s->ev_data &= (uint8_t)~EV_NAMED_ERROR;
+					s->evname = 0;
+				}
+				s->line = is_data ? L_VALUE_SPACE
+					: is_event ? L_EVNAME : L_SKIP;
 			} else {
 				uint8_t fl = __atomic_load_n(&s->field_len, __ATOMIC_RELAXED);
 				if (fl < sizeof s->field) /* read once */
@@ -987,6 +1023,10 @@ static __attribute__((noinline)) void feed_lines(struct ttft_sse *s,
 			p = data_line_end(s, p, q, e);
 			continue;
 		}
+		case L_EVNAME:
+			event_name_byte(s, c);
+			p++;
+			continue;
 		default: /* L_SKIP: a comment or a field we do not use */
 			p = scan_eol(b, p, e);
 			continue;

@@ -87,10 +87,12 @@ struct ttft_sse {
 	uint8_t after_cr;   /* last byte was CR: a following LF is the same EOL */
 	/* event level (next to line and after_cr: the one-token test reads
 	 * the three as one word) */
-	uint8_t ev_data;    /* a data line was seen in this event */
+	uint8_t ev_data;    /* a data line was seen in this event (bit 0);
+	                       its `event:` line said "error" (bit 1) */
 	/* line level */
 	uint8_t field_len;
 	char field[6];      /* "data" fits; longer names are "other" */
+	uint8_t evname;     /* how much of an `event:` value is "error" */
 	/* event level */
 	uint8_t line1;      /* the data line being read is the event's first */
 	uint8_t ev_token;

@@ -201,6 +201,32 @@ START_TEST(done_error_usage)
 }
 END_TEST
 
+/* An event the server names "error" (the standard's `event:` field) is an
+ * error whatever its data holds: a stream that ended on one looked like a
+ * whole answer. Only that exact name (one optional space after the
+ * colon), only the event's last `event:` line, and only an event with
+ * data (one without is not dispatched); the next event is read afresh,
+ * at every split point. */
+START_TEST(event_named_error)
+{
+	const char tok[] = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n";
+	char s[1024];
+	snprintf(s, sizeof s, "%s%sevent: error\ndata: {\"message\":\"overloaded\"}\n\n%s"
+		 "data: [DONE]\n\n", tok, tok, tok);
+	CLASS(s, "TTXTD");
+	split_invariant(s, strlen(s));
+	CLASS("event:error\ndata: {\"choices\":[{\"text\":\"a\"}]}\n\n", "X");
+	CLASS("event: error\r\ndata: {}\r\n\r\n", "X");
+	CLASS("event: errors\ndata: {\"choices\":[{\"text\":\"a\"}]}\n\n", "T");
+	CLASS("event:  error\ndata: {}\n\n", "E");
+	CLASS("event: erro\ndata: {}\n\n", "E");
+	CLASS("event: error\nevent: message\ndata: {\"choices\":[{\"text\":\"a\"}]}\n\n", "T");
+	CLASS("event: message\nevent: error\ndata: {}\n\n", "X");
+	CLASS("event: error\n\ndata: {\"choices\":[{\"text\":\"a\"}]}\n\n", "T");
+	CLASS("data: {\"choices\":[{\"text\":\"a\"}]}\nevent: error\n\n", "X");
+}
+END_TEST
+
 START_TEST(line_endings_comments_multiline)
 {
 	CLASS("data: {\"choices\":[{\"text\":\"a\"}]}\r\n\r\n"
@@ -723,6 +749,7 @@ int main(void)
 	tcase_add_test(t, chat_role_chunk_is_not_a_token);
 	tcase_add_test(t, reasoning_and_tool_calls_are_tokens);
 	tcase_add_test(t, done_error_usage);
+	tcase_add_test(t, event_named_error);
 	tcase_add_test(t, line_endings_comments_multiline);
 	tcase_add_test(t, llamacpp_native_content);
 	tcase_add_test(t, every_split_of_a_chat_stream);

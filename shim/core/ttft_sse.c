@@ -313,10 +313,10 @@ static void dispatch(struct ttft_sse *s)
 		if (s->js == J_LIT)
 			lit_end(s);
 		enum ttft_sse_class cls = TTFT_SSE_EMPTY;
-		if (s->done_ok && s->done_len == 6)
+		if (s->ev_error || (s->ev_data & EV_NAMED_ERROR))
+			cls = TTFT_SSE_ERROR; /* named error: whatever its data */
+		else if (s->done_ok && s->done_len == 6)
 			cls = TTFT_SSE_DONE;
-		else if (s->ev_error || (s->ev_data & EV_NAMED_ERROR))
-			cls = TTFT_SSE_ERROR;
 		else if (s->ev_token)
 			cls = TTFT_SSE_TOKEN;
 		unsigned flags = s->ev_usage ? TTFT_SSE_F_USAGE : 0;
@@ -810,9 +810,11 @@ static void end_of_line(struct ttft_sse *s)
 	case L_START:
 		dispatch(s);
 		break;
-	case L_FIELD: /* "data" with no colon: a data line with empty value */
+	case L_FIELD: /* a field with no colon: its value is empty */
 		if (s->field_len == 4 && memcmp(s->field, "data", 4) == 0)
 			data_line_start(s);
+		else if (s->field_len == 5 && memcmp(s->field, "event", 5) == 0)
+			s->ev_data &= (uint8_t)~EV_NAMED_ERROR; /* the default name */
 		break;
 	case L_EVNAME:
 		if (s->evname == 6)

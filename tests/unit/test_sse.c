@@ -224,6 +224,17 @@ START_TEST(event_named_error)
 	CLASS("event: message\nevent: error\ndata: {}\n\n", "X");
 	CLASS("event: error\n\ndata: {\"choices\":[{\"text\":\"a\"}]}\n\n", "T");
 	CLASS("data: {\"choices\":[{\"text\":\"a\"}]}\nevent: error\n\n", "X");
+	/* "event" with no colon is the field with an empty value: the
+	 * default name again (a review's finding) */
+	CLASS("event: error\nevent\ndata: {\"choices\":[{\"text\":\"a\"}]}\n\n", "T");
+	CLASS("event: error\r\nevent\r\ndata: {\"choices\":[{\"text\":\"a\"}]}\r\n\r\n", "T");
+	CLASS("event\nevent: error\ndata: {}\n\n", "X");
+	/* named error whatever its data holds, [DONE] too */
+	CLASS("event: error\ndata: [DONE]\n\n", "X");
+	const char *more = "event: error\nevent\ndata: {\"choices\":[{\"text\":\"a\"}]}\n\n"
+			   "event: error\ndata: [DONE]\n\ndata: [DONE]\n\n";
+	CLASS(more, "TXD");
+	split_invariant(more, strlen(more));
 }
 END_TEST
 

@@ -323,17 +323,20 @@ END_TEST
 START_TEST(log_larger_than_its_filesystem)
 {
 	char dir[256], cmd[4096], *out;
+	/* root makes its own mount namespace (a chroot refuses user
+	 * namespaces); a user needs a user namespace for it */
+	const char *ns = geteuid() == 0 ? "-m" : "-rm";
 	snprintf(dir, sizeof dir, "%s/small", tu_scratch());
 	snprintf(cmd, sizeof cmd,
-		 "mkdir -p %s && unshare -rm sh -c 'mount -t tmpfs -o size=4m none %s && "
+		 "mkdir -p %s && unshare %s sh -c 'mount -t tmpfs -o size=4m none %s && "
 		 "TTFT_LOG=%s/x.log LD_PRELOAD=%s/libttftshim.so %s/fd_host stream %d "
 		 "\"tokens=20000&read=150\" && stat -f -c \"free %%a of %%b\" %s && "
 		 "%s/ttft-analyze --json %s/x.log'; echo rc=$?; rmdir %s",
-		 dir, dir, dir, tu_build_dir(), tu_build_dir(), g_port, dir,
+		 dir, ns, dir, dir, tu_build_dir(), tu_build_dir(), g_port, dir,
 		 tu_build_dir(), dir, dir);
 	tu_sh(cmd, &out);
 	ck_assert_msg(strstr(out, "unshare:") == NULL,
-		      "this test needs user namespaces (unshare -rm): %s", out);
+		      "this test needs a mount namespace (unshare %s): %s", ns, out);
 	/* the host got everything; the log kept what fit and counted the rest */
 	ck_assert_msg(strstr(out, "tokens 20000"), "%s", out);
 	/* and left a quarter of the filesystem free for the programs (it
@@ -535,7 +538,17 @@ int main(void)
 	tcase_add_test(t, an_ignored_sigbus_is_inherited);
 	tcase_add_test(t, relative_log_survives_chdir);
 	tcase_add_test(t, address_space_limit_keeps_tracing);
-	tcase_add_test(t, log_larger_than_its_filesystem);
+	/* It mounts a small tmpfs in a namespace of its own: where that is
+	 * refused (a user where unprivileged user namespaces are off, as on
+	 * Ubuntu 24.04's default AppArmor policy), it is said not run, never
+	 * passed. */
+	if (system(geteuid() == 0 ? "unshare -m true 2>/dev/null"
+		   : "unshare -rm sh -c 'mount -t tmpfs none /tmp' 2>/dev/null") == 0)
+		tcase_add_test(t, log_larger_than_its_filesystem);
+	else
+		printf("SKIP: test_shim_log: no mount namespace here (unshare %s was "
+		       "refused): 1 test not run\n",
+		       geteuid() == 0 ? "-m" : "-rm");
 	tcase_add_test(t, a_terminal_log_path_is_not_opened);
 	tcase_add_test(t, ttft_run_waits_for_background_children);
 	tcase_add_test(t, ttft_run_sigterm_stops_waiting);

@@ -660,7 +660,9 @@ static int sc_dns_threads(void)
 	hints.ai_socktype = SOCK_STREAM;
 	char port[16];
 	snprintf(port, sizeof port, "%d", g_port);
-	if (getaddrinfo("localhost", port, &hints, &res) != 0)
+	/* a numeric name: a lookup all the same, and no /etc/hosts needed
+	 * (a fresh debootstrap has none) */
+	if (getaddrinfo("127.0.0.1", port, &hints, &res) != 0)
 		return 2;
 	set_step(1);
 	wait_step(2);

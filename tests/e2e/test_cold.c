@@ -312,6 +312,15 @@ START_TEST(vllm_v1_tp4_copies_colours_progress)
 	NEAR(ph(&d, "engine_start")->end_s, at(&f, "Starting to load model", 1), 1e-9);
 	ck_assert_str_eq(cold_info(&d, "kv_cache_tokens"), "771,952");
 	ck_assert_str_eq(cold_info(&d, "tensor_parallel_size"), "4");
+	/* one start; the weights' memory logged by each of the 4 ranks (its
+	 * share), the KV cache's tokens once by the engine */
+	ck_assert_int_eq(d.starts, 1);
+	ck_assert(isnan(d.last_start_s));
+	for (size_t i = 0; i < d.ninfo; i++)
+		if (!strcmp(d.infos[i].name, "model_memory_gib"))
+			ck_assert_int_eq(d.infos[i].copies, 4);
+		else if (!strcmp(d.infos[i].name, "kv_cache_tokens"))
+			ck_assert_int_eq(d.infos[i].copies, 1);
 	ck_assert_ptr_nonnull(strstr(cold_info(&d, "logged_args"), "'max_model_len': 8192"));
 	free(f.buf);
 }
@@ -336,6 +345,110 @@ START_TEST(vllm_v1_0_11_odd_values)
 		bars += strstr(f.lines[i].text, "Capturing CUDA graphs") != NULL;
 	ck_assert_int_ge(bars, 4);
 	free(f.buf);
+}
+END_TEST
+
+/* Lines as a server printed them, at the times given (s since spawn). */
+static size_t lines_of(struct cold_line *l, size_t max, const double *t, char (*text)[200], size_t n)
+{
+	ck_assert(n <= max);
+	for (size_t i = 0; i < n; i++)
+		l[i] = (struct cold_line){(long long)llround(t[i] * 1e9), 1, text[i]};
+	return n;
+}
+
+/* A crash and a restart inside one spawn (a review's finding: model load
+ * ran from the dead start's opening line to the live one's end, 2.05 s
+ * where the line states 0.45, named the largest phase): the phases are
+ * the last start's, the count and where it began said. */
+START_TEST(restart_inside_a_spawn)
+{
+	static char text[][200] = {
+		"INFO 08-21 07:13:29 [api_server.py:1043] vLLM API server version 0.8.5",
+		"INFO 08-21 07:13:29 [core.py:58] Initializing a V1 LLM engine (v0.8.5) with config: x",
+		"INFO 08-21 07:13:29 [gpu_model_runner.py:1329] Starting to load model Q...",
+		"ERROR 08-21 07:13:30 [core.py:400] EngineCore failed to start. CUDA out of memory.",
+		"INFO 08-21 07:13:31 [api_server.py:1043] vLLM API server version 0.8.5",
+		"INFO 08-21 07:13:31 [core.py:58] Initializing a V1 LLM engine (v0.8.5) with config: x",
+		"INFO 08-21 07:13:31 [gpu_model_runner.py:1329] Starting to load model Q...",
+		"INFO 08-21 07:13:32 [loader.py:458] Loading weights took 0.40 seconds",
+		"INFO 08-21 07:13:32 [gpu_model_runner.py:1347] Model loading took 2.8871 GiB and 0.45 seconds",
+		"INFO 08-21 07:13:33 [core.py:159] init engine (profile, create kv cache, warmup model) took 0.81 seconds",
+		"INFO:     Application startup complete."};
+	static const double t[] = {0.05, 0.10, 0.20, 0.60, 1.60, 1.70, 1.80, 2.20, 2.25, 3.06, 3.10};
+	struct cold_line l[16];
+	size_t n = lines_of(l, 16, t, text, 11);
+	struct cold_patterns ps;
+	char err[512];
+	ck_assert_msg(cold_patterns_load(&ps, "tools/patterns/vllm.tsv", err, sizeof err) == 0, "%s", err);
+	static struct cold_decomp d;
+	cold_decompose(&ps, l, n, 0, 3.12, &d);
+	invariants(&d);
+	ck_assert_int_eq(d.starts, 2);
+	NEAR(d.last_start_s, 1.60, 1e-9);
+	NEAR(ph(&d, "engine_start")->start_s, 1.70, 1e-9);
+	NEAR(ph(&d, "model_load")->start_s, 1.80, 1e-9);
+	NEAR(ph(&d, "model_load")->duration_s, 0.45, 1e-9);
+	ck_assert(d.unaccounted_s >= 1.60);
+	/* the same lines without the dead start: one start, the same phases */
+	static struct cold_decomp e;
+	cold_decompose(&ps, l + 4, n - 4, 0, 3.12, &e);
+	ck_assert_int_eq(e.starts, 1);
+	NEAR(ph(&e, "model_load")->duration_s, 0.45, 1e-9);
+	/* the dead start's lines alone: a start line is no restart by itself */
+	static struct cold_decomp f;
+	cold_decompose(&ps, l, 4, 0, 0.7, &f);
+	ck_assert_int_eq(f.starts, 1);
+	cold_patterns_free(&ps);
+}
+END_TEST
+
+/* vLLM data parallelism: each engine core prints its own lines under its
+ * own name (EngineCore_DP0, _DP1). A review found the slower engine's load
+ * and initialisation inside "API server start-up": each phase ends at the
+ * last engine's copy; the memory infos say how many logged them. */
+START_TEST(data_parallel_engines_are_copies)
+{
+	static char text[][200] = {
+		"(APIServer pid=10) INFO 10-01 10:00:00 [api_server.py:1839] vLLM API server version 0.11.0",
+		"(EngineCore_DP0 pid=20) INFO 10-01 10:00:00 [core.py:77] Initializing a V1 LLM engine (v0.11.0) with config: x",
+		"(EngineCore_DP1 pid=21) INFO 10-01 10:00:00 [core.py:77] Initializing a V1 LLM engine (v0.11.0) with config: x",
+		"(EngineCore_DP0 pid=20) INFO 10-01 10:00:00 [gpu_model_runner.py:2602] Starting to load model Q...",
+		"(EngineCore_DP1 pid=21) INFO 10-01 10:00:00 [gpu_model_runner.py:2602] Starting to load model Q...",
+		"(EngineCore_DP0 pid=20) INFO 10-01 10:00:01 [default_loader.py:267] Loading weights took 0.28 seconds",
+		"(EngineCore_DP0 pid=20) INFO 10-01 10:00:01 [gpu_model_runner.py:2653] Model loading took 2.8871 GiB and 0.34 seconds",
+		"(EngineCore_DP0 pid=20) INFO 10-01 10:00:01 [core.py:210] init engine (profile, create kv cache, warmup model) took 0.25 seconds",
+		"(EngineCore_DP1 pid=21) INFO 10-01 10:00:01 [default_loader.py:267] Loading weights took 1.15 seconds",
+		"(EngineCore_DP1 pid=21) INFO 10-01 10:00:01 [gpu_model_runner.py:2653] Model loading took 2.8871 GiB and 1.24 seconds",
+		"(EngineCore_DP1 pid=21) INFO 10-01 10:00:02 [core.py:210] init engine (profile, create kv cache, warmup model) took 0.95 seconds",
+		"(APIServer pid=10) INFO:     Application startup complete."};
+	static const double t[] = {0.05, 0.10, 0.11, 0.20, 0.21, 0.50, 0.55, 0.80, 1.40, 1.45, 2.40, 2.50};
+	struct cold_line l[16];
+	size_t n = lines_of(l, 16, t, text, 12);
+	struct cold_patterns ps;
+	char err[512];
+	ck_assert_msg(cold_patterns_load(&ps, "tools/patterns/vllm.tsv", err, sizeof err) == 0, "%s", err);
+	static struct cold_decomp d;
+	cold_decompose(&ps, l, n, 0, 2.53, &d);
+	invariants(&d);
+	ck_assert_int_eq(d.starts, 1);
+	ck_assert_int_eq(ph(&d, "model_load")->copies, 2);
+	NEAR(ph(&d, "model_load")->end_s, 1.45, 1e-9);
+	NEAR(ph(&d, "weight_load")->stated_s, 1.15, 1e-9);
+	NEAR(ph(&d, "engine_init")->end_s, 2.40, 1e-9);
+	ck_assert(ph(&d, "api_server")->duration_s <= 0.10 + 1e-9);
+	for (size_t i = 0; i < d.ninfo; i++)
+		if (!strcmp(d.infos[i].name, "model_memory_gib"))
+			ck_assert_int_eq(d.infos[i].copies, 2);
+	/* a lines' arrival far beyond what the line states is said */
+	static char odd[][200] = {"Starting to load model Q...",
+				  "Model loading took 2.8871 GiB and 0.45 seconds"};
+	static const double to[] = {0.2, 2.25};
+	n = lines_of(l, 16, to, odd, 2);
+	cold_decompose(&ps, l, n, 0, 2.3, &d);
+	ck_assert_msg(strstr(ph(&d, "model_load")->note, "arrived 2.050 s apart where the line "
+			     "states 0.450 s"), "%s", ph(&d, "model_load")->note);
+	cold_patterns_free(&ps);
 }
 END_TEST
 
@@ -445,6 +558,11 @@ START_TEST(llamacpp_patterns_on_real_logs)
 		ck_assert_int_eq(ph(&d, "warmup")->category, COLD_CAT_WARMUP);
 		ck_assert_ptr_nonnull(cold_info(&d, "n_slots"));
 		ck_assert_ptr_nonnull(cold_info(&d, "kv_cache_cells"));
+		ck_assert_int_eq(d.starts, 1);
+		/* the model's buffers added up: the CPU's alone, or the CPU's
+		 * 445.12 and CUDA0's 2944.68 MiB (a review found the first
+		 * taken for the whole) */
+		ck_assert_str_eq(cold_info(&d, "model_buffer_mib"), f ? "3389.80" : "76.45");
 		free(text);
 	}
 	cold_patterns_free(&ps);
@@ -691,11 +809,12 @@ START_TEST(replayed_tp4_start_up)
 	ck_assert_msg(strstr(md, "{{") == NULL, "unfilled placeholder in:\n%s", md);
 	ck_assert(strstr(md, "| engine | vLLM |") != NULL);
 	ck_assert_msg(strstr(md, "↳ Weights load (`weight_load`)"), "%s", md);
-	ck_assert(strstr(md, "4 processes logged it (tensor-parallel ranks): counted once"));
+	ck_assert(strstr(md, "4 processes logged it (tensor- or data-parallel ranks): counted once"));
 	ck_assert(strstr(md, "**= spawn → ready**"));
 	/* the capacity, from this run's log: KV tokens ÷ max-model-len */
-	ck_assert_msg(strstr(md, "the KV cache holds 771952 tokens (47.12 GiB), so at most "
-			     "94.23 requests of full length"), "%s", md);
+	ck_assert_msg(strstr(md, "the KV cache holds 771952 tokens (47.12 GiB on each GPU: every "
+			     "rank logged its own), so at most 94.23 requests of full length"), "%s", md);
+	ck_assert_msg(strstr(md, "the weights took 15.42 GiB on each of the 4 processes"), "%s", md);
 	ck_assert(strstr(md, "`'max_model_len': 8192") || strstr(md, "'max_model_len': 8192"));
 	/* what the server ran, from /proc */
 	ck_assert_msg(strstr(md, "/fixture-server --port"), "%s", md);
@@ -1225,6 +1344,8 @@ int main(void)
 	tcase_add_test(u, vllm_v1_tp4_copies_colours_progress);
 	tcase_add_test(u, vllm_v1_0_11_odd_values);
 	tcase_add_test(u, odd_lines_keep_the_sum);
+	tcase_add_test(u, restart_inside_a_spawn);
+	tcase_add_test(u, data_parallel_engines_are_copies);
 	tcase_add_test(u, clean_line_strips_escapes);
 	tcase_add_test(u, llamacpp_patterns_on_real_logs);
 	tcase_add_test(u, flags_single_and_double_dash);

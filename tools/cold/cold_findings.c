@@ -48,6 +48,11 @@ void cold_md_decomposition(struct ttft_str *b, const struct cold_run *run, const
 			   "server's own log lines as they arrived). Indented phases run inside the "
 			   "one above them and are not added again; the top-level phases and the "
 			   "unaccounted time add up to spawn → ready.\n\n", c->index);
+	if (d->starts > 1)
+		ttft_str_printf(b, "**The server started %d times in this spawn:** a line each start "
+				   "prints once came again at %.3f s (a crash and a restart). The "
+				   "phases below are its last start's; the %.3f s before it are in "
+				   "unaccounted.\n\n", d->starts, d->last_start_s, d->last_start_s);
 	ttft_str_printf(b, "| phase | what it is | start_s | duration_s | stated by the line (s) |%s\n",
 			many ? " duration across cycles (min–max) |" : "");
 	ttft_str_printf(b, "|---|---|---|---|---|%s\n", many ? "---|" : "");
@@ -62,7 +67,7 @@ void cold_md_decomposition(struct ttft_str *b, const struct cold_run *run, const
 		ttft_str_printf(b, "| %s%s%s%s (`%s`) | %s [%s]", indent, p->depth ? "↳ " : "**", p->title,
 				p->depth ? "" : "**", p->name, p->meaning, cold_cat_name(p->category));
 		if (p->copies > 1)
-			ttft_str_printf(b, "; %d processes logged it (tensor-parallel ranks): counted "
+			ttft_str_printf(b, "; %d processes logged it (tensor- or data-parallel ranks): counted "
 					   "once, until the last", p->copies);
 		if (p->note[0])
 			ttft_str_printf(b, "; %s", p->note);
@@ -252,6 +257,10 @@ void cold_md_observations(struct ttft_str *b, const struct cold_run *run)
 		ttft_str_printf(b, "- **Largest start-up phase:** %s (`%s`: %s), %.3f s of the %.3f s from "
 				   "spawn to ready (%.0f%%).\n", dp->title, dp->name, dp->meaning,
 				dp->duration_s, c->spawn_to_ready_s, 100 * dp->duration_s / c->spawn_to_ready_s);
+	if (d->starts > 1)
+		ttft_str_printf(b, "- **Restarted while starting:** the server started %d times before "
+				   "it was ready (cycle %d); the phases are its last start's, from %.3f "
+				   "s.\n", d->starts, c->index, d->last_start_s);
 	if (!isnan(d->unaccounted_s) && c->spawn_to_ready_s > 0)
 		ttft_str_printf(b, "- **Unaccounted start-up:** %.3f s (%.0f%%) that no log line explains%s.\n",
 				d->unaccounted_s, 100 * d->unaccounted_s / c->spawn_to_ready_s,

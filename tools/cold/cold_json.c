@@ -58,6 +58,10 @@ int cold_json(struct ttft_json *j, const struct cold_run *run)
 		ttft_json_num(j, "spawn_to_listen_s", c->spawn_to_listen_s);
 		ttft_json_num(j, "spawn_to_ready_s", c->spawn_to_ready_s);
 		ttft_json_num(j, "first_line_s", d->first_line_s);
+		/* more than 1: a crash and restart inside the spawn; the
+		 * phases are the last start's, from last_start_s */
+		ttft_json_int(j, "starts", d->starts);
+		ttft_json_num(j, "last_start_s", d->last_start_s);
 		ttft_json_begin_arr(j, "phases");
 		for (size_t p = 0; p < d->norder; p++) {
 			const struct cold_phase *x = &d->phases[d->order[p]];

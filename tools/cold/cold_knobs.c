@@ -54,7 +54,14 @@ static void knobs_vllm(struct ttft_str *b, const struct cold_run *run)
 				      sizeof v3);
 	ttft_str_printf(b, "**Model size** sets the weights load and what memory is left for the KV "
 			   "cache: ");
-	if (!isnan(mem))
+	/* under tensor (or data) parallelism each rank logs its own share */
+	const struct cold_info *memi = cold_info_rec(run, "model_memory_gib");
+	const struct cold_info *kvi = cold_info_rec(run, "kv_cache_memory_gib");
+	if (!isnan(mem) && memi && memi->copies > 1)
+		ttft_str_printf(b, "the weights took %.2f GiB on each of the %d processes that "
+				   "loaded them here (each logged its own GPU's)", mem,
+				memi->copies);
+	else if (!isnan(mem))
 		ttft_str_printf(b, "the weights took %.2f GiB here", mem);
 	else
 		ttft_str_printf(b, "the log did not state the weights' memory");
@@ -73,9 +80,14 @@ static void knobs_vllm(struct ttft_str *b, const struct cold_run *run)
 				? "block size 16 is vLLM's default: the log did not state it"
 				: "block size as logged");
 	} else if (!isnan(tokens)) {
+		const struct cold_info *ti = cold_info_rec(run, "kv_cache_tokens");
 		ttft_str_printf(b, "; the KV cache holds %.0f tokens", tokens);
+		if (ti && ti->copies > 1) /* data parallel: an engine each */
+			ttft_str_printf(b, " in each of the %d engines that logged it", ti->copies);
 		if (!isnan(kvgib))
-			ttft_str_printf(b, " (%.2f GiB)", kvgib);
+			ttft_str_printf(b, " (%.2f GiB%s)", kvgib,
+					kvi && kvi->copies > 1 ? " on each GPU: every rank "
+					"logged its own" : "");
 	}
 	if (!isnan(tokens) && !isnan(len) && len > 0)
 		ttft_str_printf(b, ", so at most %.2f requests of full length fit at once%s", tokens / len,
@@ -112,7 +124,11 @@ static void knobs_llamacpp(struct ttft_str *b, const struct cold_run *run)
 	double slot_ctx = cold_info_num(run, "n_ctx_slot"), kvmib = cold_info_num(run, "kv_cache_mib");
 	double nb = cold_info_num(run, "n_batch"), nub = cold_info_num(run, "n_ubatch");
 	ttft_str_printf(b, "**Model size** sets the weights load: ");
-	if (!isnan(mib))
+	const struct cold_info *mi = cold_info_rec(run, "model_buffer_mib");
+	if (!isnan(mib) && mi && mi->lines > 1)
+		ttft_str_printf(b, "%.2f MiB of weights here (the %d model buffers the server "
+				   "logged, host and devices, added up)", mib, mi->lines);
+	else if (!isnan(mib))
 		ttft_str_printf(b, "%.2f MiB of weights here", mib);
 	else
 		ttft_str_printf(b, "the log did not state the model buffer");

@@ -140,16 +140,21 @@ int cold_patterns_load(struct cold_patterns *ps, const char *path, char *err, si
 		ps->p = cp;
 		struct cold_pattern *x = &ps->p[ps->n];
 		memset(x, 0, sizeof *x);
-		if (!strcmp(field[0], "info") && nf == 3) {
+		if ((!strcmp(field[0], "info") || !strcmp(field[0], "infosum")) && nf == 3) {
 			x->is_info = 1;
+			x->sum = !strcmp(field[0], "infosum");
 			snprintf(x->name, sizeof x->name, "%s", field[1]);
 			bad = compile(&x->end, field[2], err, errlen, path, ln) != 0;
+		} else if (!strcmp(field[0], "restart") && nf == 2) {
+			x->is_restart = 1;
+			snprintf(x->name, sizeof x->name, "restart");
+			bad = compile(&x->end, field[1], err, errlen, path, ln) != 0;
 		} else if (!strcmp(field[0], "phase") && (nf == 8 || nf == 6)) {
 			bad = phase_row(x, field, nf, err, errlen, path, ln) != 0;
 		} else {
 			snprintf(err, errlen, "%s:%d: want 'phase NAME PARENT CATEGORY START END "
-				 "STATED UNIT', 'about NAME TITLE MEANING' or 'info NAME REGEX', "
-				 "tab-separated", path, ln);
+				 "STATED UNIT', 'about NAME TITLE MEANING', 'info NAME REGEX', "
+				 "'infosum NAME REGEX' or 'restart REGEX', tab-separated", path, ln);
 			bad = 1;
 		}
 		if (!bad)
@@ -161,7 +166,8 @@ int cold_patterns_load(struct cold_patterns *ps, const char *path, char *err, si
 			const char *par = ps->p[i].parent;
 			int known = !par[0];
 			for (size_t j = 0; j < ps->n && !known; j++)
-				known = !ps->p[j].is_info && !strcmp(ps->p[j].name, par);
+				known = !ps->p[j].is_info && !ps->p[j].is_restart &&
+					!strcmp(ps->p[j].name, par);
 			if (!known) {
 				snprintf(err, errlen, "%s: phase %s names a parent '%s' that no "
 					 "phase row defines", path, ps->p[i].name, par);
@@ -206,11 +212,13 @@ static int group1(const regex_t *re, const char *s, char *out, size_t len)
 	return 1;
 }
 
-/* Which process printed a line: a worker's prefix ("(VllmWorker rank=2
- * pid=81)", "(Worker_TP2 pid=81)", vLLM V0's "(VllmWorkerProcess
- * pid=81)") names one tensor-parallel rank; everything else (the API
- * server, the engine core, the V0 driver) is the main process "". */
-static void rank_key(const char *s, char *key, size_t n)
+/* Which process printed a line: vLLM's prefix names it ("(VllmWorker
+ * rank=2 pid=81)", "(Worker_TP2 pid=81)", V0's "(VllmWorkerProcess
+ * pid=81)": a tensor-parallel rank; "(EngineCore_DP1 pid=21)": a
+ * data-parallel engine; "(APIServer pid=10)"); a line without one is the
+ * main process "". With no_pid, the name without its "pid=N" (a process
+ * restarted under a new pid is the same one). */
+static void rank_key_(const char *s, char *key, size_t n, int no_pid)
 {
 	key[0] = 0;
 	while (*s == ' ')
@@ -224,8 +232,17 @@ static void rank_key(const char *s, char *key, size_t n)
 	char tok[96];
 	memcpy(tok, s, k);
 	tok[k] = 0;
-	if (strstr(tok, "Worker"))
-		snprintf(key, n, "%s", tok);
+	char *pid = strstr(tok, "pid=");
+	if (!pid && !strstr(tok, "Worker"))
+		return; /* not a process prefix */
+	if (no_pid && pid)
+		*pid = 0;
+	snprintf(key, n, "%s", tok);
+}
+
+static void rank_key(const char *s, char *key, size_t n)
+{
+	rank_key_(s, key, n, 0);
 }
 
 static double at(const struct cold_line *l, long long t_spawn)
@@ -293,6 +310,12 @@ static void match_row(const struct cold_pattern *x, const struct cold_line *line
 	if (!isnan(t_start)) {
 		r->start = t_start;
 		r->arrival = r->end - t_start;
+		/* the lines' arrival is what counts; far more than the line
+		 * states means something else happened in between */
+		if (!isnan(r->stated) && r->arrival > 1.5 * r->stated + 0.5 && !r->note[0])
+			snprintf(r->note, sizeof r->note, "its lines arrived %.3f s apart where the "
+				 "line states %.3f s: the server did something else in between "
+				 "(read its log)", r->arrival, r->stated);
 	} else if (!isnan(r->stated)) {
 		r->start = r->end - r->stated;
 	} else {
@@ -301,6 +324,45 @@ static void match_row(const struct cold_pattern *x, const struct cold_line *line
 			snprintf(r->note, sizeof r->note, "a marker: no opening line and no "
 				 "stated duration");
 	}
+}
+
+/* Where the server's last start began, before `until`: the pattern
+ * file's restart rows are the lines a start prints once from each process
+ * (the API server's version, each engine's initialisation); one seen again
+ * from a process of the same name means the earlier start failed and the
+ * server started over (a crash, a supervisor's restart) inside this
+ * spawn. Returns that line's index (0: one start), *starts the count. */
+static size_t last_start(const struct cold_patterns *ps, const struct cold_line *lines,
+			 size_t n, long long t_spawn, double until, int *starts)
+{
+	enum { MAXK = 32 };
+	char keys[MAXK][96];
+	int nk = 0;
+	size_t k0 = 0;
+	*starts = 1;
+	for (size_t k = 0; k < n && at(&lines[k], t_spawn) <= until; k++) {
+		size_t i = 0;
+		while (i < ps->n && !(ps->p[i].is_restart &&
+				      regexec(&ps->p[i].end, lines[k].text, 0, NULL, 0) == 0))
+			i++;
+		if (i == ps->n)
+			continue;
+		/* which row, from which process */
+		char name[80], key[96];
+		rank_key_(lines[k].text, name, sizeof name, 1);
+		snprintf(key, sizeof key, "%zu %s", i, name);
+		int seen = 0;
+		for (int q = 0; q < nk && !seen; q++)
+			seen = !strcmp(keys[q], key);
+		if (seen) { /* a new start: its processes begin again */
+			(*starts)++;
+			k0 = k;
+			nk = 0;
+		}
+		if (nk < MAXK)
+			snprintf(keys[nk++], sizeof keys[0], "%s", key);
+	}
+	return k0;
 }
 
 static const struct cold_about *about_of(const struct cold_patterns *ps, const char *name)
@@ -419,11 +481,16 @@ void cold_decompose(const struct cold_patterns *ps, const struct cold_line *line
 			d->first_line_s = at(&lines[k], t_spawn);
 			break;
 		}
+	size_t k0 = last_start(ps, lines, nlines, t_spawn, until, &d->starts);
+	d->last_start_s = d->starts > 1 ? at(&lines[k0], t_spawn) : NAN;
+	lines += k0;
+	nlines -= k0;
+	k0 = 0;
 	/* phases: one per name; its rows are alternatives */
 	size_t row_of[COLD_MAX_PHASES];
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct cold_pattern *x = &ps->p[i];
-		if (x->is_info)
+		if (x->is_info || x->is_restart)
 			continue;
 		size_t j = 0;
 		while (j < d->nphases && strcmp(d->phases[j].name, x->name))
@@ -481,7 +548,8 @@ void cold_decompose(const struct cold_patterns *ps, const struct cold_line *line
 			note_add(p, "%s, which contains it, was not logged", d->phases[j].title);
 			want = "";
 			for (size_t r = 0; r < ps->n; r++)
-				if (!ps->p[r].is_info && !strcmp(ps->p[r].name, d->phases[j].name)) {
+				if (!ps->p[r].is_info && !ps->p[r].is_restart &&
+				    !strcmp(ps->p[r].name, d->phases[j].name)) {
 					want = ps->p[r].parent;
 					break;
 				}
@@ -504,20 +572,48 @@ void cold_decompose(const struct cold_patterns *ps, const struct cold_line *line
 				sum += d->phases[i].duration_s;
 		d->unaccounted_s = ready_s - sum;
 	}
-	/* infos: rows of one name are alternatives too */
+	/* infos (the last start's): rows of one name are alternatives too;
+	 * the first line's value, and how many processes logged one (ranks:
+	 * each its own share); an infosum row adds its lines' values up (one
+	 * a device buffer) */
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct cold_pattern *x = &ps->p[i];
 		if (!x->is_info || cold_info(d, x->name) || d->ninfo == COLD_MAX_INFOS)
 			continue;
-		char val[512];
-		for (size_t k = 0; k < nlines; k++) {
-			if (group1(&x->end, lines[k].text, val, sizeof val)) {
-				struct cold_info *in = &d->infos[d->ninfo++];
+		char val[512], keys[16][96];
+		int nk = 0, nl = 0, bad = 0;
+		double sum = 0;
+		struct cold_info *in = NULL;
+		for (size_t k = k0; k < nlines; k++) {
+			if (!group1(&x->end, lines[k].text, val, sizeof val))
+				continue;
+			if (!in) {
+				in = &d->infos[d->ninfo++];
 				snprintf(in->name, sizeof in->name, "%s", x->name);
 				snprintf(in->value, sizeof in->value, "%s", val);
-				break;
+			}
+			char key[96];
+			rank_key(lines[k].text, key, sizeof key);
+			int seen = 0;
+			for (int q = 0; q < nk && !seen; q++)
+				seen = !strcmp(keys[q], key);
+			if (!seen && nk < 16)
+				snprintf(keys[nk++], sizeof keys[0], "%s", key);
+			if (x->sum) {
+				char *e;
+				double v = strtod(val, &e);
+				if (e == val || !(v >= 0))
+					bad = 1;
+				sum += v;
+				nl++;
 			}
 		}
+		if (!in)
+			continue;
+		in->copies = nk;
+		in->lines = nl;
+		if (x->sum && nl > 1)
+			snprintf(in->value, sizeof in->value, bad ? "" : "%.2f", sum);
 	}
 }
 

@@ -33,6 +33,8 @@ const char *cold_cat_name(int cat);
 
 struct cold_pattern {
 	int is_info;
+	int is_restart;            /* a line that (re)starts the server */
+	int sum;                   /* infosum: the sum over its lines */
 	char name[64];
 	char parent[64];           /* "" = top level */
 	int category;
@@ -76,6 +78,8 @@ struct cold_phase {
 struct cold_info {
 	char name[64];
 	char value[512];
+	int copies;                /* processes that logged it (ranks) */
+	int lines;                 /* lines summed (infosum) */
 };
 
 struct cold_decomp {
@@ -90,6 +94,12 @@ struct cold_decomp {
 	double total_s;            /* spawn → ready, NAN if never ready */
 	double unaccounted_s;      /* total - the top-level durations */
 	double first_line_s;       /* spawn → the server's first line, NAN */
+	/* how many times the server started inside this spawn (a start line
+	 * of the pattern file's "restart" rows seen again from the same
+	 * process name: a crash and restart); the phases and infos are the
+	 * last start's, which began at last_start_s */
+	int starts;
+	double last_start_s;
 };
 
 /* Load a pattern file; -1 with a message in err. */

@@ -168,6 +168,17 @@ void cold_medians_of(const struct cold_run *run, struct cold_medians *m)
 		m->cat[i] = cold_median(cat[i], n);
 }
 
+const struct cold_info *cold_info_rec(const struct cold_run *run, const char *name)
+{
+	for (int k = 0; k < run->ncycles; k++) {
+		const struct cold_decomp *d = &run->cycles[k].dec;
+		for (size_t i = 0; i < d->ninfo; i++)
+			if (!strcmp(d->infos[i].name, name))
+				return &d->infos[i];
+	}
+	return NULL;
+}
+
 const char *cold_info_of(const struct cold_run *run, const char *name)
 {
 	for (int k = 0; k < run->ncycles; k++) {

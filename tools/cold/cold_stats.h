@@ -55,6 +55,9 @@ void cold_medians_of(const struct cold_run *run, struct cold_medians *m);
 /* Info NAME as the first cycle that has it logged it, or NULL; as a
  * number (thousands commas dropped), NAN when absent or not a number. */
 const char *cold_info_of(const struct cold_run *run, const char *name);
+/* The same info's record (its copies: processes that logged it; lines:
+ * the lines an infosum added up), or NULL. */
+const struct cold_info *cold_info_rec(const struct cold_run *run, const char *name);
 double cold_info_num(const struct cold_run *run, const char *name);
 /* The median duration of phase NAME over the cycles that found it. */
 double cold_phase_median(const struct cold_run *run, const char *name);

@@ -190,6 +190,12 @@ $(B)/test_cold: $(B)/obj/tests/e2e/test_cold.o $(TU) $(B)/obj/tools/cold/cold_ph
 	$(B)/obj/tools/cold/cold_server.o $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
+# test_sweep also checks the sweep's judgements on hand-built points
+$(B)/test_sweep: $(B)/obj/tests/e2e/test_sweep.o $(TU) $(addprefix $(B)/obj/tools/sweep/,\
+	sweep_server.o sweep_prefix.o sweep_kv.o) $(B)/obj/tools/cold/cold_server.o \
+	$(B)/obj/tools/cold/cold_phases.o $(B)/obj/probe/probe_req.o $(B)/libttftcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -ldl -lpthread
+
 # The sniffer's portable scanning (8-byte words, for machines without
 # SSE2, shim/core/ttft_scan.h) is tested here too: the same suites linked
 # against it.

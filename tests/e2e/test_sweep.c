@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sweep.h"
 #include "testutil.h"
 
 /* Each test's outputs in a folder of its own inside the suite's scratch
@@ -125,6 +126,99 @@ START_TEST(prefix_llamacpp_counts_from_timings)
 }
 END_TEST
 
+/* The judgements on hand-built points (a review's findings): a KV point
+ * where requests failed is no evidence that nobody waited, there or above;
+ * "pays" needs 3 or more of each served and cached tokens the server
+ * counted. */
+START_TEST(kv_failed_points_judge_nothing)
+{
+	static struct sweep_kv_series s;
+	memset(&s, 0, sizeof s);
+	s.kind = "vllm";
+	s.want_tokens = 128;
+	const int conc[] = {1, 2, 4, 8}, failed[] = {0, 0, 10, 22};
+	for (int i = 0; i < 4; i++) {
+		struct sweep_kv_point *p = &s.pts[s.npts++];
+		p->conc = conc[i];
+		p->nreq = 3 * conc[i] < 4 ? 4 : 3 * conc[i];
+		p->failed = failed[i];
+		p->prompt_tokens = 134;
+		p->ttft_p50 = p->ttft_p90 = 0.047;
+		p->queue_share_all = 0;
+		p->state.waiting_max = 0; /* the survivors never waited */
+	}
+	sweep_kv_knee(&s, 8);
+	ck_assert_int_eq(s.measured_knee, 2);
+	ck_assert_int_eq(s.waited_from, 0);
+	ck_assert_int_eq(s.failed_from, 4);
+	ck_assert_msg(strstr(s.explain, "not known: requests failed at concurrency 4 (10 of 12)"),
+		      "%s", s.explain);
+	/* every point served: the knee as before */
+	s.pts[2].failed = s.pts[3].failed = 0;
+	s.pts[3].state.waiting_max = 3;
+	sweep_kv_knee(&s, 8);
+	ck_assert_int_eq(s.failed_from, 0);
+	ck_assert_int_eq(s.measured_knee, 4);
+	ck_assert_int_eq(s.waited_from, 8);
+	/* waiting seen below a failed point still counts */
+	s.pts[3].failed = 5;
+	s.pts[2].state.waiting_max = 1;
+	sweep_kv_knee(&s, 8);
+	ck_assert_int_eq(s.waited_from, 4);
+	ck_assert_int_eq(s.failed_from, 0);
+}
+END_TEST
+
+static void reqs(struct sweep_req *q, int n, int ok, double ttft_s, double hit_tokens)
+{
+	for (int i = 0; i < n; i++) {
+		memset(&q[i], 0, sizeof q[i]);
+		q[i].rec.ok = ok;
+		q[i].rec.t_start = 1000000000;
+		q[i].rec.t_first = q[i].rec.t_start + (int64_t)(ttft_s * 1e9) + i * 1000;
+		q[i].rec.split.hit_tokens = hit_tokens;
+		q[i].rec.split.prefill_s = NAN;
+	}
+}
+
+START_TEST(prefix_pays_only_when_it_can_tell)
+{
+	static struct sweep_prefix px;
+	static struct sweep_req miss[8], hit[8];
+	memset(&px, 0, sizeof px);
+	px.npts = 1;
+	struct sweep_prefix_point *p = &px.pts[0];
+	p->prefix_tokens = 12;
+	p->miss = miss, p->hit = hit;
+	p->nmiss = p->nhit = 8;
+	/* hits faster, and the server counted their cached tokens: pays */
+	reqs(miss, 8, 1, 0.0220, 0);
+	reqs(hit, 8, 1, 0.0215, 16);
+	sweep_prefix_finish(&px);
+	ck_assert(p->pays && !p->pays_why);
+	ck_assert_int_eq(px.from_tokens, 12);
+	/* as fast, but the server took nothing from its cache: not the
+	 * cache's doing */
+	reqs(hit, 8, 1, 0.0215, 0);
+	sweep_prefix_finish(&px);
+	ck_assert(!p->pays);
+	ck_assert_msg(p->pays_why && strstr(p->pays_why, "no cached tokens"), "%s",
+		      p->pays_why ? p->pays_why : "(none)");
+	ck_assert_int_eq(px.from_tokens, 0);
+	/* cached tokens unknown (a server that reports none): by the times */
+	reqs(hit, 8, 1, 0.0215, NAN);
+	sweep_prefix_finish(&px);
+	ck_assert(p->pays && !p->pays_why);
+	/* two of each served: too few for a p90 */
+	reqs(hit, 8, 1, 0.0215, 16);
+	reqs(miss + 2, 6, 0, 0.0220, 0);
+	sweep_prefix_finish(&px);
+	ck_assert(!p->pays);
+	ck_assert_msg(p->pays_why && strstr(p->pays_why, "too few"), "%s",
+		      p->pays_why ? p->pays_why : "(none)");
+}
+END_TEST
+
 /* vLLM: misses made unique by their first line; hits counted from the
  * prefix_cache_hits_total deltas around each request, in whole blocks. */
 START_TEST(prefix_vllm_counts_from_metrics)
@@ -145,9 +239,14 @@ START_TEST(prefix_vllm_counts_from_metrics)
 		ck_assert(num(at(r, "request"), "prefix_cache_hit_tokens") == 0);
 	cJSON_ArrayForEach(r, at(pt, "hits")) {
 		double h = num(at(r, "request"), "prefix_cache_hit_tokens");
-		ck_assert_msg(h > 0 && fmod(h, 16) == 0 && h <= num(pt, "prefix_tokens"),
-			      "hit tokens %g", h);
+		/* the hits' shared first line (as long as a miss's) and the
+		 * prefix, in whole blocks: never the whole prompt */
+		ck_assert_msg(h > 0 && fmod(h, 16) == 0 && h >= num(pt, "prefix_tokens") - 16 &&
+			      h < num(r, "prompt_tokens"), "hit tokens %g", h);
 	}
+	/* a hit's prompt is as long as a miss's: the saving is the cache's */
+	ck_assert_double_eq(num(at(pt, "misses.0"), "prompt_tokens"),
+			    num(at(pt, "hits.0"), "prompt_tokens"));
 	cJSON_Delete(j);
 	free(out);
 	rm_out();
@@ -465,6 +564,9 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("sweep");
+	TCase *u = tu_tcase(s, "judgements", 60);
+	tcase_add_test(u, kv_failed_points_judge_nothing);
+	tcase_add_test(u, prefix_pays_only_when_it_can_tell);
 	TCase *t = tu_tcase(s, "sweep", 300);
 	tcase_add_test(t, prefix_llamacpp_counts_from_timings);
 	tcase_add_test(t, prefix_vllm_counts_from_metrics);

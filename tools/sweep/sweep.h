@@ -146,6 +146,7 @@ struct sweep_prefix_point {
 	double prefill_miss, prefill_hit;                   /* medians, server's */
 	double saved_s, saved_per_token_s;
 	int pays;
+	const char *pays_why;              /* not judged by the times: why */
 };
 
 struct sweep_prefix {
@@ -202,6 +203,8 @@ struct sweep_kv_series {      /* one configuration × one prompt length */
 	char predicted_why[300];
 	int measured_knee;        /* highest swept C without waiting; 0: waited at once */
 	int waited_from;          /* lowest swept C with waiting; 0: none waited */
+	int failed_from;          /* lowest swept C where a request failed (0:
+				   * none): no knee is judged there or above */
 	const char *criterion;    /* how the measured knee was told (sweep_kv_knee) */
 	char explain[600];
 };

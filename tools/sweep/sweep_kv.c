@@ -187,6 +187,19 @@ static void explain(struct sweep_kv_series *s)
 	int pg = on_grid(s, s->predicted_knee);
 	int top = s->npts ? s->pts[s->npts - 1].conc : 0;
 	const char *what = s->criterion;
+	if (s->failed_from && !s->waited_from) {
+		const struct sweep_kv_point *f = NULL;
+		for (int i = 0; i < s->npts && !f; i++)
+			if (s->pts[i].conc == s->failed_from)
+				f = &s->pts[i];
+		snprintf(s->explain, sizeof s->explain, "not known: requests failed at "
+			 "concurrency %d (%d of %d), so where waiting began is not measured; "
+			 "%s%d%s", s->failed_from, f ? f->failed : 0, f ? f->nreq : 0,
+			 s->measured_knee ? "none waited up to " : "",
+			 s->measured_knee, s->measured_knee ? ", the last concurrency fully served"
+			 : " concurrencies were fully served");
+		return;
+	}
 	if (!s->predicted_knee) {
 		snprintf(s->explain, sizeof s->explain, "no prediction (%s)", s->predicted_why);
 	} else if (!s->waited_from && s->predicted_knee >= top) {
@@ -237,9 +250,18 @@ void sweep_kv_knee(struct sweep_kv_series *s, int max_tokens)
 		       : "TTFT p90 grew over 1.5x";
 	s->measured_knee = 0;
 	s->waited_from = 0;
+	s->failed_from = 0;
 	const struct sweep_kv_point *lo = s->npts ? &s->pts[0] : NULL;
 	for (int i = 0; i < s->npts; i++) {
 		const struct sweep_kv_point *p = &s->pts[i];
+		/* a point where requests failed (refused, reset, cut) was not
+		 * served: its figures are the survivors', so neither it nor a
+		 * higher concurrency says where waiting began (a review found
+		 * 2 of 24 served called "served without waiting") */
+		if (p->failed) {
+			s->failed_from = p->conc;
+			break;
+		}
 		int waits = gauge ? p->state.waiting_max >= 1
 			    : share ? p->queue_share_all - lo->queue_share_all > 0.10
 			    : p->ttft_p90 > 1.5 * lo->ttft_p90;

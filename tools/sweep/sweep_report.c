@@ -110,8 +110,16 @@ static int prefix_section(struct ttft_str *b, const struct sweep_run *r, const c
 				num(q->hit_tokens_hit, 0), num(q->hit_tokens_miss, 0),
 				ms(q->saved_s), num(q->saved_per_token_s * 1e6, 2),
 				ms(q->prefill_miss), ms(q->prefill_hit),
-				q->pays ? "yes" : "no");
+				q->pays ? "yes" : q->pays_why ? "not judged" : "no");
 	}
+	int unjudged = 0;
+	for (int i = 0; i < p->npts; i++)
+		if (p->pts[i].pays_why) {
+			if (!unjudged++)
+				ttft_str_printf(b, "\n");
+			ttft_str_printf(b, "- *Not judged at %ld tokens:* %s.\n",
+					p->pts[i].prefix_tokens, p->pts[i].pays_why);
+		}
 	/* the chart: TTFT against prefix length, hit and miss */
 	double px[SWEEP_MAX_LIST], m50[SWEEP_MAX_LIST], m90[SWEEP_MAX_LIST], h50[SWEEP_MAX_LIST],
 	       h90[SWEEP_MAX_LIST];
@@ -160,9 +168,12 @@ static int prefix_section(struct ttft_str *b, const struct sweep_run *r, const c
 				   "the hits' p90 TTFT is below the misses' p50; at shorter prefixes "
 				   "the saving is within the jitter (median p90 − p50: %s ms).\n",
 				p->from_tokens, ms(p->jitter_s));
+	else if (unjudged == p->npts)
+		ttft_str_printf(b, "- **Where caching stops paying:** not judged at any swept "
+				   "length (see above).\n");
 	else
 		ttft_str_printf(b, "- **Where caching stops paying:** it did not pay at any swept "
-				   "length (no hit p90 below the miss p50; jitter %s ms).\n",
+				   "length judged (no hit p90 below the miss p50; jitter %s ms).\n",
 				ms(p->jitter_s));
 	if (p->fit_ok)
 		ttft_str_printf(b, "- **Saved per cached token:** %s µs of TTFT (least squares over "
@@ -253,8 +264,11 @@ static char *kv_chart(const struct sweep_kv_series *s, const struct sweep_run *r
 	const char *src = NULL;
 	for (int i = 0; i < s->npts && !src; i++)
 		src = s->pts[i].share_source;
-	snprintf(sub, sizeof sub, "%s; %d output tokens each; queue from: %s", r->kind,
-		 r->o->probe.max_tokens, src ? src : "nowhere (knee from TTFT p90 growth)");
+	int n = snprintf(sub, sizeof sub, "%s; %d output tokens each; queue from: %s", r->kind,
+			 r->o->probe.max_tokens, src ? src : "nowhere (knee from TTFT p90 growth)");
+	if (s->failed_from && n > 0 && (size_t)n < sizeof sub)
+		snprintf(sub + n, sizeof sub - (size_t)n, "; requests failed from %d on: those "
+			 "points are the survivors'", s->failed_from);
 	struct ttft_linechart lc = {
 		.title = title, .subtitle = sub, .xlabel = "requests in flight (concurrency)",
 		.ylabel = "TTFT (ms)", .y2label = "queue share of TTFT (%)", .logx = 1,
@@ -308,6 +322,18 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 			r->date);
 	if (k->error[0])
 		ttft_str_printf(b, "**Incomplete:** %s.\n\n", k->error);
+	for (int i = 0; i < k->ns; i++)
+		for (int j = 0; j < k->s[i].npts; j++) {
+			const struct sweep_kv_point *p = &k->s[i].pts[j];
+			if (p->failed)
+				ttft_str_printf(b, "**Incomplete:** [%s] %ld-token prompts at "
+						   "concurrency %d: %d of %d requests failed (%s); that "
+						   "point's TTFT, queue and throughput are of the %d served, "
+						   "and no knee is judged there or above.\n\n",
+						k->s[i].cfg, k->s[i].want_tokens, p->conc, p->failed,
+						p->nreq, p->error[0] ? p->error : "no reason recorded",
+						p->nreq - p->failed);
+		}
 	ttft_str_printf(b, "Capacity as the server stated it at start-up:\n\n"
 			   "| config | flags | server | slots | cells a slot | KV tokens | maximum "
 			   "concurrency (stated) | source |\n|---|---|---|---|---|---|---|---|\n");
@@ -357,7 +383,10 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 		char pk[32], mk[32], wf[32];
 		snprintf(pk, sizeof pk, s->predicted_knee ? "%d" : "-", s->predicted_knee);
 		snprintf(mk, sizeof mk, "%d", s->measured_knee);
-		snprintf(wf, sizeof wf, s->waited_from ? "%d" : "none", s->waited_from);
+		if (s->failed_from && !s->waited_from)
+			snprintf(wf, sizeof wf, "not known (failed at %d)", s->failed_from);
+		else
+			snprintf(wf, sizeof wf, s->waited_from ? "%d" : "none", s->waited_from);
 		ttft_str_printf(b, "| %s | %ld | %s | %s | %s | %s | %s | %s |\n", s->cfg,
 				s->per_request_tokens, pk, mk, wf, s->criterion, s->predicted_why,
 				s->explain);
@@ -390,13 +419,24 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 		const struct sweep_kv_series *s = &k->s[i];
 		if (!s->npts)
 			continue;
-		const struct sweep_kv_point *a = &s->pts[0], *z2 = &s->pts[s->npts - 1];
+		/* the last point whose requests were all served */
+		int last = s->npts - 1;
+		while (last >= 0 && s->pts[last].failed)
+			last--;
 		ttft_str_printf(b, "[%s] %ld-token requests: %s; ", s->cfg, s->per_request_tokens,
 				s->predicted_why);
+		if (last < 0) {
+			ttft_str_printf(b, "no concurrency had all its requests served. ");
+			continue;
+		}
+		const struct sweep_kv_point *a = &s->pts[0], *z2 = &s->pts[last];
+		if (a->failed)
+			a = z2;
 		ttft_str_printf(b, "measured TTFT p50 %s ms at concurrency %d → %s ms at %d "
-				   "(queued: %s → %s of all TTFT). ", ms(a->ttft_p50), a->conc,
+				   "(queued: %s → %s of all TTFT)%s. ", ms(a->ttft_p50), a->conc,
 				ms(z2->ttft_p50), z2->conc, pct(a->queue_share_all),
-				pct(z2->queue_share_all));
+				pct(z2->queue_share_all), last < s->npts - 1
+				? "; above it requests failed" : "");
 	}
 	ttft_str_printf(b, "What a server can hold at once is fixed when it starts — slots and "
 			   "context (-np, -c) for llama.cpp, KV memory and model length "
@@ -548,7 +588,12 @@ static void prefix_json(struct ttft_json *j, const struct sweep_prefix *p)
 		ttft_json_num(j, "hit_prefill_p50_s", q->prefill_hit);
 		ttft_json_num(j, "saved_p50_s", q->saved_s);
 		ttft_json_num(j, "saved_per_cached_token_s", q->saved_per_token_s);
-		ttft_json_bool(j, "pays", q->pays);
+		if (q->pays_why) { /* not judged: null, and why */
+			ttft_json_null(j, "pays");
+			ttft_json_str(j, "pays_not_judged", q->pays_why);
+		} else {
+			ttft_json_bool(j, "pays", q->pays);
+		}
 		reqs_json(j, "misses", q->miss, q->nmiss, q->t0);
 		ttft_json_begin_arr(j, "prime");
 		if (q->nhit)
@@ -617,6 +662,9 @@ static void kv_json(struct ttft_json *j, const struct sweep_kv *k)
 		ttft_json_str(j, "predicted_why", s->predicted_why);
 		ttft_json_int(j, "measured_knee", s->measured_knee);
 		count(j, "waited_from", s->waited_from);
+		/* requests failed from this concurrency on: measured_knee and
+		 * waited_from say nothing about it or above */
+		count(j, "failed_from", s->failed_from);
 		ttft_json_str(j, "knee_criterion", s->criterion);
 		ttft_json_str(j, "explanation", s->explain);
 		ttft_json_begin_arr(j, "points");

@@ -160,6 +160,19 @@ START_TEST(kv_failed_points_judge_nothing)
 	ck_assert_int_eq(s.failed_from, 0);
 	ck_assert_int_eq(s.measured_knee, 4);
 	ck_assert_int_eq(s.waited_from, 8);
+	/* the lowest concurrency failed: nothing is known, and nothing is
+	 * said as if it were (a second review's finding: "0 concurrencies
+	 * were fully served") */
+	s.pts[0].failed = 3;
+	s.pts[3].failed = 0;
+	s.pts[3].state.waiting_max = 0;
+	sweep_kv_knee(&s, 8);
+	ck_assert_int_eq(s.failed_from, 1);
+	ck_assert_int_eq(s.waited_from, 0);
+	ck_assert_msg(strstr(s.explain, "not known: requests failed at concurrency 1 (3 of 4)") &&
+		      !strstr(s.explain, "0 concurrencies") && !strstr(s.explain, "none waited"),
+		      "%s", s.explain);
+	s.pts[0].failed = 0;
 	/* waiting seen below a failed point still counts */
 	s.pts[3].failed = 5;
 	s.pts[2].state.waiting_max = 1;
@@ -216,6 +229,29 @@ START_TEST(prefix_pays_only_when_it_can_tell)
 	ck_assert(!p->pays);
 	ck_assert_msg(p->pays_why && strstr(p->pays_why, "too few"), "%s",
 		      p->pays_why ? p->pays_why : "(none)");
+	/* three lengths, each paying; one not judged is left out of where
+	 * caching pays from, not read as "did not pay" (a second review) */
+	static struct sweep_req m3[3][8], h3[3][8];
+	memset(&px, 0, sizeof px);
+	px.npts = 3;
+	for (int i = 0; i < 3; i++) {
+		px.pts[i].prefix_tokens = 250L << (2 * i);
+		px.pts[i].miss = m3[i], px.pts[i].hit = h3[i];
+		px.pts[i].nmiss = px.pts[i].nhit = 8;
+		reqs(m3[i], 8, 1, 0.05 * (i + 1), 0);
+		reqs(h3[i], 8, 1, 0.01, (double)px.pts[i].prefix_tokens);
+	}
+	sweep_prefix_finish(&px);
+	ck_assert_int_eq(px.from_tokens, 250);
+	reqs(h3[2] + 2, 6, 0, 0.01, 4000);
+	sweep_prefix_finish(&px);
+	ck_assert_ptr_nonnull(px.pts[2].pays_why);
+	ck_assert_int_eq(px.from_tokens, 250);
+	reqs(h3[2], 8, 1, 0.01, 4000);
+	reqs(h3[0] + 2, 6, 0, 0.01, 250);
+	sweep_prefix_finish(&px);
+	ck_assert_ptr_nonnull(px.pts[0].pays_why);
+	ck_assert_int_eq(px.from_tokens, 1000);
 }
 END_TEST
 

@@ -57,6 +57,7 @@ static void knobs_vllm(struct ttft_str *b, const struct cold_run *run)
 	/* under tensor (or data) parallelism each rank logs its own share */
 	const struct cold_info *memi = cold_info_rec(run, "model_memory_gib");
 	const struct cold_info *kvi = cold_info_rec(run, "kv_cache_memory_gib");
+	const struct cold_info *ti = cold_info_rec(run, "kv_cache_tokens");
 	if (!isnan(mem) && memi && memi->copies > 1)
 		ttft_str_printf(b, "the weights took %.2f GiB on each of the %d processes that "
 				   "loaded them here (each logged its own GPU's)", mem,
@@ -80,7 +81,6 @@ static void knobs_vllm(struct ttft_str *b, const struct cold_run *run)
 				? "block size 16 is vLLM's default: the log did not state it"
 				: "block size as logged");
 	} else if (!isnan(tokens)) {
-		const struct cold_info *ti = cold_info_rec(run, "kv_cache_tokens");
 		ttft_str_printf(b, "; the KV cache holds %.0f tokens", tokens);
 		if (ti && ti->copies > 1) /* data parallel: an engine each */
 			ttft_str_printf(b, " in each of the %d engines that logged it", ti->copies);
@@ -89,8 +89,10 @@ static void knobs_vllm(struct ttft_str *b, const struct cold_run *run)
 					kvi && kvi->copies > 1 ? " on each GPU: every rank "
 					"logged its own" : "");
 	}
+	int engines = ti && ti->copies > 1 ? ti->copies : 1;
 	if (!isnan(tokens) && !isnan(len) && len > 0)
-		ttft_str_printf(b, ", so at most %.2f requests of full length fit at once%s", tokens / len,
+		ttft_str_printf(b, ", so at most %.2f requests of full length fit at once%s%s",
+				tokens / len, engines > 1 ? " in each engine" : "",
 				!isnan(conc) ? "" : " (computed: tokens ÷ max-model-len)");
 	if (!isnan(conc))
 		ttft_str_printf(b, " (vLLM logged %.2fx)", conc);
@@ -126,8 +128,9 @@ static void knobs_llamacpp(struct ttft_str *b, const struct cold_run *run)
 	ttft_str_printf(b, "**Model size** sets the weights load: ");
 	const struct cold_info *mi = cold_info_rec(run, "model_buffer_mib");
 	if (!isnan(mib) && mi && mi->lines > 1)
-		ttft_str_printf(b, "%.2f MiB of weights here (the %d model buffers the server "
-				   "logged, host and devices, added up)", mib, mi->lines);
+		ttft_str_printf(b, "%.2f MiB of model buffers here (the %d the server logged, "
+				   "host and devices, added up: a tensor held in two, such as a tied "
+				   "embedding, counts twice)", mib, mi->lines);
 	else if (!isnan(mib))
 		ttft_str_printf(b, "%.2f MiB of weights here", mib);
 	else

@@ -192,12 +192,12 @@ static void explain(struct sweep_kv_series *s)
 		for (int i = 0; i < s->npts && !f; i++)
 			if (s->pts[i].conc == s->failed_from)
 				f = &s->pts[i];
-		snprintf(s->explain, sizeof s->explain, "not known: requests failed at "
-			 "concurrency %d (%d of %d), so where waiting began is not measured; "
-			 "%s%d%s", s->failed_from, f ? f->failed : 0, f ? f->nreq : 0,
-			 s->measured_knee ? "none waited up to " : "",
-			 s->measured_knee, s->measured_knee ? ", the last concurrency fully served"
-			 : " concurrencies were fully served");
+		int n = snprintf(s->explain, sizeof s->explain, "not known: requests failed at "
+				 "concurrency %d (%d of %d), so where waiting began is not "
+				 "measured", s->failed_from, f ? f->failed : 0, f ? f->nreq : 0);
+		if (s->measured_knee && n > 0 && (size_t)n < sizeof s->explain)
+			snprintf(s->explain + n, sizeof s->explain - (size_t)n, "; none waited up "
+				 "to %d, the last concurrency below it", s->measured_knee);
 		return;
 	}
 	if (!s->predicted_knee) {

@@ -280,10 +280,13 @@ void sweep_prefix_finish(struct sweep_prefix *out)
 	/* the points in increasing length; caching pays from the shortest
 	 * length at and above which every swept length pays */
 	out->from_tokens = 0;
+	/* over the lengths judged only (one not judged is no evidence
+	 * either way: a review found one read as "did not pay") */
 	for (int i = out->npts - 1; i >= 0; i--) {
 		int shorter_or_equal = 1;
 		for (int j = 0; j < out->npts; j++)
-			if (out->pts[j].prefix_tokens >= out->pts[i].prefix_tokens && !out->pts[j].pays)
+			if (!out->pts[j].pays_why &&
+			    out->pts[j].prefix_tokens >= out->pts[i].prefix_tokens && !out->pts[j].pays)
 				shorter_or_equal = 0;
 		if (shorter_or_equal && out->pts[i].pays &&
 		    (!out->from_tokens || out->pts[i].prefix_tokens < out->from_tokens))

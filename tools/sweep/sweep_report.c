@@ -158,16 +158,22 @@ static int prefix_section(struct ttft_str *b, const struct sweep_run *r, const c
 	ttft_str_printf(b, "\n![Prefix cache: hit vs miss TTFT against prefix length](%s)\n\n",
 			link);
 	/* findings */
-	if (p->from_tokens && p->from_tokens == (int)p->pts[0].prefix_tokens)
+	/* the shortest length judged */
+	long first_judged = 0;
+	for (int i = 0; i < p->npts && !first_judged; i++)
+		if (!p->pts[i].pays_why)
+			first_judged = p->pts[i].prefix_tokens;
+	const char *left_out = unjudged ? " (the lengths not judged left out)" : "";
+	if (p->from_tokens && p->from_tokens == (int)first_judged)
 		ttft_str_printf(b, "- **Where caching stops paying:** not within the sweep: it pays at "
-				   "every swept length, down to %d tokens (the hits' p90 TTFT is "
-				   "below the misses' p50); sweep shorter prefixes to find where it "
-				   "stops.\n", p->from_tokens);
+				   "every %s length, down to %d tokens (the hits' p90 TTFT is "
+				   "below the misses' p50)%s; sweep shorter prefixes to find where it "
+				   "stops.\n", unjudged ? "judged" : "swept", p->from_tokens, left_out);
 	else if (p->from_tokens)
 		ttft_str_printf(b, "- **Where caching stops paying:** below %d tokens. From there up "
 				   "the hits' p90 TTFT is below the misses' p50; at shorter prefixes "
-				   "the saving is within the jitter (median p90 − p50: %s ms).\n",
-				p->from_tokens, ms(p->jitter_s));
+				   "the saving is within the jitter (median p90 − p50: %s ms)%s.\n",
+				p->from_tokens, ms(p->jitter_s), left_out);
 	else if (unjudged == p->npts)
 		ttft_str_printf(b, "- **Where caching stops paying:** not judged at any swept "
 				   "length (see above).\n");
@@ -382,7 +388,10 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 		const struct sweep_kv_series *s = &k->s[i];
 		char pk[32], mk[32], wf[32];
 		snprintf(pk, sizeof pk, s->predicted_knee ? "%d" : "-", s->predicted_knee);
-		snprintf(mk, sizeof mk, "%d", s->measured_knee);
+		if (s->failed_from && s->npts && s->failed_from == s->pts[0].conc)
+			snprintf(mk, sizeof mk, "not known");
+		else
+			snprintf(mk, sizeof mk, "%d", s->measured_knee);
 		if (s->failed_from && !s->waited_from)
 			snprintf(wf, sizeof wf, "not known (failed at %d)", s->failed_from);
 		else
@@ -419,19 +428,19 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 		const struct sweep_kv_series *s = &k->s[i];
 		if (!s->npts)
 			continue;
-		/* the last point whose requests were all served */
-		int last = s->npts - 1;
-		while (last >= 0 && s->pts[last].failed)
-			last--;
+		/* the last point below the first that had failures */
+		int last = 0;
+		while (last < s->npts && !s->pts[last].failed)
+			last++;
+		last--;
 		ttft_str_printf(b, "[%s] %ld-token requests: %s; ", s->cfg, s->per_request_tokens,
 				s->predicted_why);
 		if (last < 0) {
-			ttft_str_printf(b, "no concurrency had all its requests served. ");
+			ttft_str_printf(b, "requests failed at the lowest concurrency (%d): no "
+					   "trend is given. ", s->pts[0].conc);
 			continue;
 		}
 		const struct sweep_kv_point *a = &s->pts[0], *z2 = &s->pts[last];
-		if (a->failed)
-			a = z2;
 		ttft_str_printf(b, "measured TTFT p50 %s ms at concurrency %d → %s ms at %d "
 				   "(queued: %s → %s of all TTFT)%s. ", ms(a->ttft_p50), a->conc,
 				ms(z2->ttft_p50), z2->conc, pct(a->queue_share_all),
@@ -660,7 +669,10 @@ static void kv_json(struct ttft_json *j, const struct sweep_kv *k)
 		cap_json(j, &s->cap);
 		count(j, "predicted_knee", s->predicted_knee);
 		ttft_json_str(j, "predicted_why", s->predicted_why);
-		ttft_json_int(j, "measured_knee", s->measured_knee);
+		if (s->failed_from && s->npts && s->failed_from == s->pts[0].conc)
+			ttft_json_null(j, "measured_knee"); /* failed at the lowest */
+		else
+			ttft_json_int(j, "measured_knee", s->measured_knee);
 		count(j, "waited_from", s->waited_from);
 		/* requests failed from this concurrency on: measured_knee and
 		 * waited_from say nothing about it or above */

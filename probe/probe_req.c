@@ -441,6 +441,7 @@ static void join_req_of(struct preq *q)
 	j->skew_ns = TTFT_JOIN_SKEW_NS + (int64_t)r->rtt_us * 1000;
 	j->generate = 1;
 	j->complete = r->ok && r->status >= 200 && r->status < 300;
+	j->prompt_tokens = r->prompt_tokens > 0 ? r->prompt_tokens : 0;
 }
 
 /* llama.cpp's own timings in the stream win over /metrics deltas: they are

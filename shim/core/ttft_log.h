@@ -98,6 +98,12 @@ enum ttft_kind {
                                     a = the bytes sent, b = the time the
                                     REQ_SENT would carry (t_ns stays the
                                     request's start); log version 3   */
+#define TTFT_F_ARRIVAL 0x4000u   /* RESP_END: err = milliseconds since the
+                                    socket last received data (TCP_INFO's
+                                    tcpi_last_data_recv, to the kernel's
+                                    tick): when the response's last bytes
+                                    arrived, however late the client read
+                                    them                                 */
 #define TTFT_F_RUN 0x2000u       /* SSE_TOKEN: this record stands for a
                                     run of a (>= 2) token events that one
                                     read delivered, numbered b, b+1, …,

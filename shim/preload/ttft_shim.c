@@ -296,6 +296,22 @@ SHIM_COLD static int64_t rtt_us(int fd, int64_t none)
 	return none;
 }
 
+/* When the response's last bytes arrived: TCP_INFO's time since data last
+ * came, one call per response (its end). 0 with no flag where not known
+ * (not TCP, or no answer). The caller restores errno. */
+SHIM_COLD static uint16_t arrival_ms(int fd, int32_t *ms)
+{
+	struct tcp_info ti;
+	socklen_t tl = sizeof ti;
+	if (LIBC(getsockopt)(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+	    tl >= offsetof(struct tcp_info, tcpi_last_data_recv) + sizeof ti.tcpi_last_data_recv &&
+	    ti.tcpi_last_data_recv < 86400000u) {
+		*ms = (int32_t)ti.tcpi_last_data_recv;
+		return TTFT_F_ARRIVAL;
+	}
+	return 0;
+}
+
 /* TLS: the token became visible at the TLS read's return; the socket read
  * that brought its ciphertext is the wire's view. */
 SHIM_COLD static void tls_wire(const struct emit_ctx *c, uint32_t seq)
@@ -314,6 +330,13 @@ static void emit(void *ctx, const struct ttft_http_event *ev)
 	int64_t b = ev->b;
 	if (__builtin_expect(ev->kind == TTFT_EV_RESP_HEADERS, 0))
 		b = rtt_us(c->fd, b);
+	if (__builtin_expect(ev->kind == TTFT_EV_RESP_END, 0)) {
+		int32_t ms = 0;
+		uint16_t fl = arrival_ms(c->fd, &ms);
+		put_rec_forked(ev->kind, (uint16_t)(ev->flags | fl), ev->t_ns, c->fd, ms,
+			       c->conn, ev->a, b, ev->seq, NULL, 0);
+		return;
+	}
 	if (!ev->text) /* every token event: the text's seal folds */
 		put_rec_forked(ev->kind, ev->flags, ev->t_ns, c->fd, 0, c->conn, ev->a,
 			b, ev->seq, NULL, 0);

@@ -221,6 +221,43 @@ START_TEST(wrapped_client_gets_vllm_split)
 }
 END_TEST
 
+/* A client that reads late (a review's finding): request X finished on
+ * the server long before the client read it, and another client the shim
+ * does not see finished request Z just before that read. X's window by its
+ * read holds Z's one finish; X must never be given Z's numbers: its own
+ * (its last bytes' arrival, from the kernel, bounds its finish) or none. */
+START_TEST(late_reader_never_takes_another_requests_split)
+{
+	start("");
+	char cmd[1024], js[256], *out;
+	tu_tmp_log(js, sizeof js, "late-json");
+	snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --metrics http://127.0.0.1:%d "
+		 "--metrics-interval 200 --json %s -- python3 tests/clients/py_late_reader.py "
+		 "%d 10 77", tu_build_dir(), g_port, js, g_port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "\"x_status\": 200"), "%s", out);
+	free(out);
+	char *t = tu_read_file(js, NULL);
+	unlink(js);
+	cJSON *j = cJSON_Parse(t), *q;
+	free(t);
+	int n = 0;
+	cJSON_ArrayForEach(q, cJSON_GetObjectItem(j, "requests")) {
+		if (strcmp(str(q, "path"), "/v1/completions"))
+			continue;
+		n++;
+		ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(q, "complete")));
+		double p = f(q, "prefill_s");
+		ck_assert_msg(isnan(p) || fabs(p * 1e3 - 10) < EXACT_MS,
+			      "X given prefill %.3f ms (Z's is 77): %s", p * 1e3,
+			      str(q, "split_note"));
+	}
+	ck_assert_int_eq(n, 1);
+	cJSON_Delete(j);
+	stop();
+}
+END_TEST
+
 START_TEST(llamacpp_timings_and_counters)
 {
 	start("--style llamacpp");
@@ -497,6 +534,7 @@ int main(void)
 	TCase *t = tu_tcase(s, "truth", 300);
 	tcase_add_test(t, probe_gets_vllm_split);
 	tcase_add_test(t, wrapped_client_gets_vllm_split);
+	tcase_add_test(t, late_reader_never_takes_another_requests_split);
 	tcase_add_test(t, llamacpp_timings_and_counters);
 	tcase_add_test(t, bad_metrics_pages);
 	tcase_add_test(t, counters_going_backwards);

@@ -937,6 +937,10 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 	case TTFT_EV_RESP_END:
 		r->t_end = e->t_ns;
 		r->end_flags = e->flags;
+		/* when its last bytes arrived, to the kernel's tick (taken as
+		 * 10 ms: HZ 100 and up) */
+		r->t_end_arrived = (e->flags & TTFT_F_ARRIVAL) && e->err >= 0
+			? e->t_ns - (int64_t)e->err * 1000000 - TTFT_TICK_NS : 0;
 		r->body_bytes = e->a;
 		break;
 	case TTFT_EV_MARK:
@@ -962,7 +966,18 @@ static void join_req_of(const struct ttft_record *r, struct ttft_join_req *j)
 	j->t_sent = r->t_req1 && !ttft_record_early(r) ? r->t_req1 : r->t_req0;
 	j->t_hdr = r->t_hdr;
 	j->t_first = r->ntok ? r->t_first : 0;
-	j->t_end_lo = j->t_end_hi = r->t_end;
+	/* A client may read its bytes long after they came (a slow reader,
+	 * work between reads): the server's finish lies no earlier than the
+	 * last bytes' arrival, which the shim asks the kernel for; where
+	 * that is not known, no earlier than the request's send. Its first
+	 * token and headers: only the send bounds them from below (a
+	 * review found a late reader's row given another request's split). */
+	j->t_end_hi = r->t_end;
+	j->t_end_lo = r->t_end_arrived > j->t_sent ? r->t_end_arrived : j->t_sent;
+	if (j->t_end_lo > j->t_end_hi)
+		j->t_end_lo = j->t_end_hi;
+	j->reads_late = 1;
+	j->prompt_tokens = r->prompt_tokens > 0 ? r->prompt_tokens : 0;
 	j->skew_ns = TTFT_JOIN_SKEW_NS + (int64_t)r->rtt_us * 1000;
 	j->generate = !strcmp(r->method, "POST");
 	j->complete = r->status >= 200 && r->status < 300 && r->t_end && !r->sse_error &&

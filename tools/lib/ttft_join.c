@@ -66,14 +66,16 @@ static void interval(const struct ttft_join_req *req, enum anchor k, int64_t *lo
 		*hi = end;
 		break;
 	case A_FIRST:
-		*lo = r->t_first ? r->t_first : start;
+		*lo = r->t_first && !r->reads_late ? r->t_first : start;
 		*hi = first_or_end;
 		break;
 	case A_SCHED:
 		*lo = start;
 		*hi = first_or_end;
 		break;
-	default: /* A_PREFILL: headers ≈ slot start when they precede the token */
+	default: /* A_PREFILL: headers ≈ slot start when they precede the token
+		  * (llama.cpp's counters, without timings in the stream: this
+		  * one trusts the headers' read to be prompt, docs/server-truth.md) */
 		*lo = r->t_first && r->t_hdr && r->t_hdr <= r->t_first ? r->t_hdr
 		    : r->t_first ? r->t_first : start;
 		*hi = first_or_end;
@@ -255,9 +257,14 @@ static void vllm_first(const struct ttft_truth *a, const struct ttft_truth *b,
 
 /* vLLM's prefix-cache counters move when the scheduler takes a request. */
 static void vllm_sched(const struct ttft_truth *a, const struct ttft_truth *b,
-		       struct ttft_server_split *o)
+		       const struct ttft_join_req *r, struct ttft_server_split *o)
 {
-	if (ttft_truth_delta(a, b, TR_PC_QUERIES) > 0 || !has(a, TR_PC_QUERIES))
+	/* The counters count tokens, not requests: a request the shim does
+	 * not see, scheduled in the same window, would add its hits (a
+	 * review found 368 on a 9-token prompt). Its own only when the
+	 * queries grew by exactly its prompt tokens. */
+	double q = ttft_truth_delta(a, b, TR_PC_QUERIES);
+	if (r->prompt_tokens > 0 && has(a, TR_PC_QUERIES) && q == (double)r->prompt_tokens)
 		o->hit_tokens = ttft_truth_delta(a, b, TR_PC_HITS);
 }
 
@@ -307,7 +314,7 @@ void ttft_join_pair(const struct ttft_truth *a, const struct ttft_truth *b,
 		vllm_finish(a, b, o);
 		if (o->source) {
 			vllm_first(a, b, o);
-			vllm_sched(a, b, o);
+			vllm_sched(a, b, r, o);
 		}
 	} else if (is_llamacpp(a, b)) {
 		lc_prefill(a, b, o);
@@ -441,7 +448,7 @@ int ttft_joiner_one(const struct ttft_joiner *j, const struct ttft_join_req *req
 		if (o->source && clean(j, r, A_FIRST, &a, &b, NULL, 0, NULL))
 			vllm_first(a, b, o);
 		if (o->source && clean(j, r, A_SCHED, &a, &b, NULL, 0, NULL))
-			vllm_sched(a, b, o);
+			vllm_sched(a, b, r, o);
 	} else {
 		lc_prefill(a, b, o);
 		if (o->source && clean(j, r, A_FINISH, &a, &b, NULL, 0, NULL))

@@ -39,6 +39,12 @@
  * connection's round-trip time (docs/server-truth.md says why 5 ms). */
 #define TTFT_JOIN_SKEW_NS 5000000LL
 
+/* The kernel's tick, at its coarsest (HZ 100): TCP_INFO's times since an
+ * event are whole ticks (ttft_analyze.h has the same for its own use). */
+#ifndef TTFT_TICK_NS
+#define TTFT_TICK_NS 10000000
+#endif
+
 /* How the note of a split whose server TTFT did not fit begins (the split
  * stays; only that number is withheld). */
 #define TTFT_JOIN_NOTE_SERVER_TTFT "server TTFT"
@@ -48,11 +54,19 @@ struct ttft_join_req {
 	int64_t t_sent;     /* last byte of the request sent */
 	int64_t t_hdr;      /* response headers read */
 	int64_t t_first;    /* first token read */
-	int64_t t_end_lo;   /* the response's last byte was read no earlier than */
-	int64_t t_end_hi;   /* … and no later than this (= t_end_lo when exact) */
+	int64_t t_end_lo;   /* the response's last byte arrived no earlier than */
+	int64_t t_end_hi;   /* … and was read no later than this (= t_end_lo
+	                       when exact: a client that reads as bytes come) */
 	int64_t skew_ns;    /* allowance between the server's moment and ours */
 	int generate;       /* may reach the engine (a POST): others are ignored */
 	int complete;       /* 2xx and the whole body: the server finished it */
+	int reads_late;     /* the client's reads may lag the bytes' arrival
+	                       (any program under the shim): its first token's
+	                       read bounds the server's first token only from
+	                       above */
+	long prompt_tokens; /* the request's prompt tokens when known, else 0:
+	                       vLLM's prefix-cache queries must have grown by
+	                       exactly these for its hits to be its own */
 };
 
 

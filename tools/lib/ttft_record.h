@@ -120,6 +120,9 @@ struct ttft_record {
 	int64_t t_hdr;          /* response headers read */
 	int64_t t_first;        /* first token (non-streamed: the answer) */
 	int64_t t_end;          /* response complete */
+	int64_t t_end_arrived;  /* log: its last bytes arrived no earlier than
+	                           this (TCP_INFO, less a tick: the client may
+	                           read them later); 0 = not known */
 	int64_t t_app_first;    /* log: the application's own first-token mark */
 	int64_t t_wire_first;   /* log, TLS: the socket read that brought the
 	                           first token's ciphertext */

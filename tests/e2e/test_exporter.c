@@ -132,11 +132,110 @@ START_TEST(follows_a_log_written_later)
 	ck_assert(total(page, "ttftshim_output_tokens_total", NULL) == 12 * 4);
 	ck_assert(total(page, "ttftshim_requests_total", "outcome=\"ok\"") == 12);
 	ck_assert(total(page, "ttftshim_dropped_records_total", NULL) == 0);
+	ck_assert(total(page, "ttftshim_log_up", NULL) == 1);
 	char peer[64];
 	snprintf(peer, sizeof peer, "peer=\"127.0.0.1:%d\"", g_fport);
 	ck_assert(total(page, "ttftshim_e2e_seconds_count", peer) == 12);
 	ttft_analysis_free(&a);
 	free(page);
+}
+END_TEST
+
+/* A log replaced under the exporter: its counters only grow, the damaged
+ * records of the first log too (a review found them back at 0). */
+START_TEST(unreadable_counts_survive_a_new_log)
+{
+	char cmd[2048], first[300];
+	snprintf(first, sizeof first, "%s.first", g_log);
+	snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --log %s --filter port:%d -- python3 "
+		 "tests/clients/py_fleet.py %d 3 >/dev/null && python3 -c \""
+		 "f=open('%s','r+b')\nfor k in (5,6,7):\n o=4096+k*128+40; f.seek(o); "
+		 "b=f.read(1); f.seek(o); f.write(bytes([b[0]^255]))\" && mv %s %s",
+		 tu_build_dir(), first, g_fport, g_fport, first, first, g_log);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	char *page = NULL;
+	for (int i = 0; i < 600; i++) {
+		free(page);
+		page = get(g_addr, "");
+		if (total(page, "ttftshim_unreadable_records_total", "damaged") == 3)
+			break;
+		usleep(100000);
+	}
+	ck_assert_msg(total(page, "ttftshim_unreadable_records_total", "damaged") == 3, "%s", page);
+	double records = total(page, "ttftshim_records_total", NULL);
+	free(page);
+	snprintf(cmd, sizeof cmd, "rm -f %s && %s/ttft-run --quiet --log %s --filter port:%d -- "
+		 "python3 tests/clients/py_fleet.py %d 1 >/dev/null", g_log, tu_build_dir(), g_log,
+		 g_fport, g_fport);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	page = NULL;
+	for (int i = 0; i < 600; i++) {
+		free(page);
+		page = get(g_addr, "");
+		if (total(page, "ttftshim_records_total", NULL) > records &&
+		    total(page, "ttftshim_requests_in_flight", NULL) == 0)
+			break;
+		usleep(100000);
+	}
+	ck_assert(total(page, "ttftshim_records_total", NULL) > records);
+	ck_assert_msg(total(page, "ttftshim_unreadable_records_total", "damaged") == 3, "%s", page);
+	free(page);
+}
+END_TEST
+
+/* A connect that failed (the server down) is on the page, as the
+ * analyzer's notes have it (a review found the page idle-looking). */
+START_TEST(failed_connects_are_counted)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --log %s -- curl -s "
+		 "http://127.0.0.1:1/v1/completions -d '{}' >/dev/null; true", tu_build_dir(), g_log);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	char *page = NULL;
+	for (int i = 0; i < 600; i++) {
+		free(page);
+		page = get(g_addr, "");
+		if (total(page, "ttftshim_connect_failures_total", "peer=\"127.0.0.1:1\"") == 1)
+			break;
+		usleep(100000);
+	}
+	ck_assert_msg(total(page, "ttftshim_connect_failures_total", "peer=\"127.0.0.1:1\"") == 1,
+		      "%s", page);
+	free(page);
+}
+END_TEST
+
+/* A file that is no log, or a log cut under its writers: ttftshim_log_up
+ * 0 and a line on stderr, never a healthy idle page (a review's finding). */
+START_TEST(a_log_it_cannot_read_is_said)
+{
+	char junk[256], out[256], addr[64];
+	pid_t pid;
+	tu_tmp_log(junk, sizeof junk, "exporter-junk");
+	FILE *fp = fopen(junk, "w");
+	fputs("junk\n", fp);
+	fclose(fp);
+	start_exporter(junk, "", out, &pid, addr, sizeof addr);
+	char *page = NULL;
+	for (int i = 0; i < 100; i++) {
+		free(page);
+		page = get(addr, "");
+		char *said = tu_read_file(out, NULL);
+		int ok = said && strstr(said, "cannot read the log") &&
+			 total(page, "ttftshim_log_up", NULL) == 0;
+		free(said);
+		if (ok)
+			break;
+		usleep(100000);
+	}
+	char *said = tu_read_file(out, NULL);
+	ck_assert_msg(said && strstr(said, "cannot read the log"), "%s", said ? said : "");
+	free(said);
+	ck_assert(total(page, "ttftshim_log_up", NULL) == 0);
+	free(page);
+	tu_stop(pid);
+	unlink(junk);
+	unlink(out);
 }
 END_TEST
 
@@ -266,6 +365,44 @@ END_TEST
 
 /* ttft-run --export: served while the command runs; after it, kept up
  * until a page with the final numbers went out (well before the linger). */
+/* HEAD /metrics answers but hands no page over: only a GET of the final
+ * numbers ends the linger (a review found a HEAD ended it). */
+START_TEST(a_head_does_not_end_the_linger)
+{
+	char out[256], addr[64], cmd[1024];
+	tu_tmp_log(out, sizeof out, "exporter-head");
+	snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --filter port:%d --export 127.0.0.1:0 "
+		 "--export-linger 120 -- python3 tests/clients/py_fleet.py %d 1 --spec first=5",
+		 tu_build_dir(), g_fport, g_fport);
+	pid_t pid = tu_spawn(cmd, out);
+	ck_assert(tu_wait_line(out, "exporting on http://", addr, sizeof addr, 60, pid) == 0);
+	addr[strcspn(addr, "/")] = 0;
+	static const char head[] = "HEAD /metrics HTTP/1.1\r\n\r\n";
+	int status = -1;
+	for (int i = 0; i < 50; i++) { /* 5 s of HEADs: the command ends meanwhile */
+		size_t n;
+		char *r = tu_http(addr, head, sizeof head - 1, &n);
+		ck_assert_msg(r && strstr(r, "200 OK"), "HEAD: %s", r ? r : "(none)");
+		free(r);
+		ck_assert_msg(waitpid(pid, &status, WNOHANG) == 0, "a HEAD ended the linger");
+		usleep(100000);
+	}
+	free(until_requests(addr, 1));
+	int exited = 0;
+	for (int i = 0; i < 900 && !exited; i++) {
+		exited = waitpid(pid, &status, WNOHANG) == pid;
+		if (!exited) { /* it may be closing its port: no answer is fine */
+			size_t n;
+			static const char req[] = "GET /metrics HTTP/1.1\r\n\r\n";
+			free(tu_http(addr, req, sizeof req - 1, &n));
+			usleep(100000);
+		}
+	}
+	ck_assert(exited && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	unlink(out);
+}
+END_TEST
+
 START_TEST(run_export_lingers_for_the_last_scrape)
 {
 	char out[256], addr[64], cmd[1024];
@@ -303,5 +440,9 @@ int main(void)
 	tcase_add_test(t, http_server_is_robust);
 	tcase_add_test(t, a_client_that_never_reads);
 	tcase_add_test(t, run_export_lingers_for_the_last_scrape);
+	tcase_add_test(t, a_head_does_not_end_the_linger);
+	tcase_add_test(t, unreadable_counts_survive_a_new_log);
+	tcase_add_test(t, failed_connects_are_counted);
+	tcase_add_test(t, a_log_it_cannot_read_is_said);
 	return tu_run(s);
 }

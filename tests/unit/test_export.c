@@ -60,7 +60,7 @@ START_TEST(buckets_sums_and_counters)
 		ck_assert_int_eq(ttft_export_request(&x, &r, "10.1.2.3:8000", 1, NULL, 0), 0);
 		ttft_record_free(&r);
 	}
-	struct ttft_export_log log = {1234, 2, 3, 4, 5, 6};
+	struct ttft_export_log log = {1234, 2, 3, 4, 5, 6, TTFT_EXPORT_LOG_UP};
 	size_t len;
 	char *page = ttft_export_render(&x, &log, 0, &len);
 	ck_assert_ptr_nonnull(page);
@@ -130,6 +130,12 @@ START_TEST(split_and_outcomes)
 	r.t_end = 0;
 	ck_assert_int_eq(ttft_export_request(&x, &r, NULL, 0, NULL, 0), 0);
 	ttft_record_free(&r);
+	/* a response whose request was not seen (framing lost): never ok, no
+	 * path, nothing observed (a review found it counted ok on "/") */
+	req(&r, "", 404, 80, 200, 0);
+	r.request_unseen = 1;
+	ck_assert_int_eq(ttft_export_request(&x, &r, "h:1", 1, NULL, 0), 0);
+	ttft_record_free(&r);
 	struct ttft_export_log log = {0};
 	size_t len;
 	char *page = ttft_export_render(&x, &log, 0, &len);
@@ -148,6 +154,29 @@ START_TEST(split_and_outcomes)
 	snprintf(k, sizeof k, "%s,outcome=\"incomplete\"",
 		 L("unknown", "/v1/chat/completions", "none", "none"));
 	ck_assert(sample(page, "ttftshim_requests_total", k) == 1);
+	/* what the analyzer puts in its notes: TLS not read, a failed connect */
+	ck_assert_int_eq(ttft_export_desync(&x, "h:1", TTFT_EXPORT_ENCRYPTED), 0);
+	ck_assert_int_eq(ttft_export_connect_failed(&x, "h:2"), 0);
+	ck_assert_int_eq(ttft_export_connect_failed(&x, "h:2"), 0);
+	free(page);
+	page = ttft_export_render(&x, &log, 0, &len);
+	ck_assert(sample(page, "ttftshim_desyncs_total", "peer=\"h:1\",reason=\"encrypted\"") == 1);
+	ck_assert(sample(page, "ttftshim_connect_failures_total", "peer=\"h:2\"") == 2);
+	/* a log not read is said, not shown as an idle one */
+	ck_assert(sample(page, "ttftshim_log_up", "") == 0);
+	free(page);
+	log.state = TTFT_EXPORT_LOG_UP;
+	page = ttft_export_render(&x, &log, 0, &len);
+	ck_assert(sample(page, "ttftshim_log_up", "") == 1);
+	log.state = TTFT_EXPORT_LOG_CUT;
+	free(page);
+	page = ttft_export_render(&x, &log, 0, &len);
+	ck_assert(sample(page, "ttftshim_log_up", "") == 0);
+	const char *un = L("h:1", "unknown", "none", "404");
+	snprintf(k, sizeof k, "%s,outcome=\"unseen\"", un);
+	ck_assert(sample(page, "ttftshim_requests_total", k) == 1);
+	ck_assert(isnan(sample(page, "ttftshim_ttft_seconds_count", un)));
+	ck_assert_ptr_null(strstr(page, "path=\"/\""));
 	free(page);
 	ttft_export_free(&x);
 }

@@ -170,7 +170,7 @@ START_TEST(pieces_give_what_the_whole_log_gives)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, SEC(5), 0, 0);
 	struct handed *h = calloc(1, sizeof *h);
-	struct ttft_follow_sink sink = {h, on_request, NULL};
+	struct ttft_follow_sink sink = {h, on_request, NULL, NULL};
 	/* nothing is handed out before its response end is in the log */
 	int64_t *ended = calloc(NCONN + 1, 1024 * sizeof *ended); /* [conn][seq]: end written */
 	size_t pieces = 10, written = 0;
@@ -238,7 +238,7 @@ START_TEST(in_flight_until_settled)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), 0, 0);
 	struct handed h = {0};
-	struct ttft_follow_sink sink = {&h, on_request, NULL};
+	struct ttft_follow_sink sink = {&h, on_request, NULL, NULL};
 	int64_t T = SEC(5);
 	put(&(struct ev){TTFT_EV_CONNECT_BEGIN, T, 1, 0, 0, 0, "127.0.0.1:9"});
 	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(1), 1, 0, 0, 0, "POST /v1/chat/completions"});
@@ -286,7 +286,7 @@ START_TEST(settled_without_a_response_end)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), 0, 0);
 	struct handed h = {0};
-	struct ttft_follow_sink sink = {&h, on_request, on_desync};
+	struct ttft_follow_sink sink = {&h, on_request, on_desync, NULL};
 	int64_t T = SEC(5);
 	put(&(struct ev){TTFT_EV_REQ_BEGIN, T, 1, 0, 0, 0, "GET /a"});
 	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(10), 2, 0, 0, 0, "GET /b"});
@@ -330,7 +330,7 @@ START_TEST(unsealed_slot_holds_the_reader)
 	ttft_follow_init(&f, g_path, MS(1), SEC(3600), 0);
 	ttft_follow_init(&g, g_path, MS(1), 1, 0);
 	struct handed hf = {0}, hg = {0};
-	struct ttft_follow_sink sf = {&hf, on_request, NULL}, sg = {&hg, on_request, NULL};
+	struct ttft_follow_sink sf = {&hf, on_request, NULL, NULL}, sg = {&hg, on_request, NULL, NULL};
 	int64_t T = SEC(5);
 	struct ttft_rec *slow = ttft_log_reserve(&g_log); /* a writer, preempted */
 	request(T + MS(1), 1, 20);
@@ -387,7 +387,7 @@ START_TEST(waits_for_the_snapshot_that_splits_it)
 	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
 	ttft_follow_init(&g, g_path, MS(1), 0, 1);
 	struct handed hf = {0}, hg = {0};
-	struct ttft_follow_sink sf = {&hf, on_request, NULL}, sg = {&hg, on_request, NULL};
+	struct ttft_follow_sink sf = {&hf, on_request, NULL, NULL}, sg = {&hg, on_request, NULL, NULL};
 	int64_t T = SEC(5);
 	snapshot(T, 1, 0, 0);
 	request(T + MS(10), 1, 30);
@@ -421,7 +421,7 @@ START_TEST(late_and_replaced_logs)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), 0, 0);
 	struct handed h = {0};
-	struct ttft_follow_sink sink = {&h, on_request, NULL};
+	struct ttft_follow_sink sink = {&h, on_request, NULL, NULL};
 	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
 	ck_assert_msg(strstr(f.err, "cannot open log"), "%s", f.err);
 	const char *why;
@@ -461,7 +461,7 @@ START_TEST(dns_of_a_resolver_thread_as_the_analyzer)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), 0, 0);
 	struct handed *h = calloc(1, sizeof *h);
-	struct ttft_follow_sink sink = {h, on_request, NULL};
+	struct ttft_follow_sink sink = {h, on_request, NULL, NULL};
 	/* conn 1: thread 900 (never connects) resolves 3 ms, thread 78
 	 * connects; conn 2: thread 79 resolves 2 ms itself; conn 3: thread
 	 * 80 connects after thread 79's second lookup, none of its own and
@@ -544,7 +544,7 @@ START_TEST(dns_of_a_thread_that_connects_after_a_poll)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), 0, 0);
 	struct handed *h = calloc(1, sizeof *h);
-	struct ttft_follow_sink sink = {h, on_request, NULL};
+	struct ttft_follow_sink sink = {h, on_request, NULL, NULL};
 	/* thread 78 (conn 1's) resolves; thread 79 connects conn 2 first */
 	int64_t t = SEC(10);
 	const struct {

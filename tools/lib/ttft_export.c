@@ -44,11 +44,12 @@ static const struct {
 static const char *const outcome_name[TTFT_XO__N] = {
 	[TTFT_XO_OK] = "ok", [TTFT_XO_ERROR_EVENT] = "error_event",
 	[TTFT_XO_TRUNCATED] = "truncated", [TTFT_XO_CLOSED_EARLY] = "closed_early",
-	[TTFT_XO_INCOMPLETE] = "incomplete",
+	[TTFT_XO_INCOMPLETE] = "incomplete", [TTFT_XO_UNSEEN] = "unseen",
 };
 
-static const char *const desync_name[6] = {
+static const char *const desync_name[7] = {
 	"other", "not_http", "bad_status", "bad_chunk", "bytes_unseen", "upgrade",
+	"encrypted",
 };
 
 void ttft_export_init(struct ttft_export *x, size_t max_series)
@@ -196,6 +197,11 @@ static int observe(struct ttft_export_series *s, int h, double v, const char *tr
 
 static enum ttft_export_outcome outcome(const struct ttft_record *r, int complete)
 {
+	/* a response whose request the shim did not see (its framing lost,
+	 * a raw system call): not analysed, never ok (a review found lost
+	 * framing counted as ok requests to "/") */
+	if (r->request_unseen)
+		return TTFT_XO_UNSEEN;
 	if (!complete)
 		return TTFT_XO_INCOMPLETE;
 	if (r->sse_error)
@@ -228,7 +234,10 @@ int ttft_export_request(struct ttft_export *x, const struct ttft_record *r, cons
 			int complete, const char *trace_id, double end_unix_s)
 {
 	char path[64], status[8];
-	ttft_export_path(path, sizeof path, r->path);
+	if (r->request_unseen) /* no request line: no path to name */
+		snprintf(path, sizeof path, "unknown");
+	else
+		ttft_export_path(path, sizeof path, r->path);
 	const char *source = r->split.source ? r->split.source : "none";
 	const char *pr = peer && *peer ? peer : "unknown";
 	status_label(status, sizeof status, r->status, 0);
@@ -258,7 +267,7 @@ int ttft_export_request(struct ttft_export *x, const struct ttft_record *r, cons
 		[TTFT_XH_DNS] = p.dns_s,
 	};
 	int rc = 0;
-	for (int h = 0; h < TTFT_XH__N; h++)
+	for (int h = 0; h < TTFT_XH__N && !r->request_unseen; h++)
 		if (!r->split.source && h >= TTFT_XH_QUEUE && h <= TTFT_XH_OTHER)
 			continue; /* a value without a split is an aggregate */
 		else if (observe(s, h, v[h], trace_id, end_unix_s) != 0)
@@ -270,7 +279,29 @@ int ttft_export_request(struct ttft_export *x, const struct ttft_record *r, cons
 	return rc;
 }
 
+static struct ttft_export_desync *peer_of(struct ttft_export *x, const char *peer);
+
 int ttft_export_desync(struct ttft_export *x, const char *peer, int reason)
+{
+	struct ttft_export_desync *d = peer_of(x, peer);
+	if (!d)
+		return -1;
+	d->n[reason >= 1 && reason <= TTFT_EXPORT_ENCRYPTED ? reason : 0]++;
+	return 0;
+}
+
+int ttft_export_connect_failed(struct ttft_export *x, const char *peer)
+{
+	struct ttft_export_desync *d = peer_of(x, peer);
+	if (!d)
+		return -1;
+	d->connect_failed++;
+	return 0;
+}
+
+/* The per-peer counts of peer (at most TTFT_EXPORT_MAX_PEERS, then
+ * "other"); NULL when out of memory. */
+static struct ttft_export_desync *peer_of(struct ttft_export *x, const char *peer)
 {
 	const char *pr = peer && *peer ? peer : "unknown";
 	struct ttft_export_desync *d = NULL;
@@ -288,7 +319,7 @@ int ttft_export_desync(struct ttft_export *x, const char *peer, int reason)
 			size_t nc = x->dcap ? 2 * x->dcap : 8;
 			struct ttft_export_desync *p = realloc(x->d, nc * sizeof *p);
 			if (!p)
-				return -1;
+				return NULL;
 			x->d = p;
 			x->dcap = nc;
 		}
@@ -296,8 +327,7 @@ int ttft_export_desync(struct ttft_export *x, const char *peer, int reason)
 		memset(d, 0, sizeof *d);
 		snprintf(d->peer, sizeof d->peer, "%s", pr);
 	}
-	d->n[reason >= 1 && reason <= 5 ? reason : 0]++;
-	return 0;
+	return d;
 }
 
 /* ---- the page ---- */
@@ -449,7 +479,8 @@ char *ttft_export_render(const struct ttft_export *x, const struct ttft_export_l
 	histograms(&o, x, om);
 	family(&o, "ttftshim_requests_total", "counter",
 	       "Requests handed out, by how they ended (outcome: ok, error_event, "
-	       "truncated, closed_early, incomplete).", om);
+	       "truncated, closed_early, incomplete, unseen: a response whose request "
+	       "was not seen, not analysed).", om);
 	for (size_t i = 0; i < x->n; i++)
 		for (int k = 0; k < TTFT_XO__N; k++) {
 			if (!x->s[i].requests[k])
@@ -468,9 +499,10 @@ char *ttft_export_render(const struct ttft_export *x, const struct ttft_export_l
 		addf(&o, "} %llu\n", (unsigned long long)x->s[i].tokens);
 	}
 	family(&o, "ttftshim_desyncs_total", "counter",
-	       "Connections whose HTTP framing the shim lost (not analysed).", om);
+	       "Connections whose HTTP framing the shim lost, or whose TLS it could "
+	       "not read (encrypted): not analysed.", om);
 	for (size_t i = 0; i < x->nd; i++)
-		for (int k = 0; k < 6; k++) {
+		for (int k = 0; k <= TTFT_EXPORT_ENCRYPTED; k++) {
 			if (!x->d[i].n[k])
 				continue;
 			adds(&o, "ttftshim_desyncs_total{peer=\"");
@@ -478,6 +510,16 @@ char *ttft_export_render(const struct ttft_export *x, const struct ttft_export_l
 			addf(&o, "\",reason=\"%s\"} %llu\n", desync_name[k],
 			     (unsigned long long)x->d[i].n[k]);
 		}
+	family(&o, "ttftshim_connect_failures_total", "counter",
+	       "Connects that failed (refused, unreachable, timed out): no request "
+	       "went out.", om);
+	for (size_t i = 0; i < x->nd; i++) {
+		if (!x->d[i].connect_failed)
+			continue;
+		adds(&o, "ttftshim_connect_failures_total{peer=\"");
+		value(&o, x->d[i].peer);
+		addf(&o, "\"} %llu\n", (unsigned long long)x->d[i].connect_failed);
+	}
 	counter(&o, "ttftshim_label_overflow_total",
 		"Requests counted under peer=\"other\",path=\"other\": the label sets "
 		"were at their limit.", x->overflow, om);
@@ -493,6 +535,11 @@ char *ttft_export_render(const struct ttft_export *x, const struct ttft_export_l
 	counter(&o, "ttftshim_dropped_records_total",
 		"Events the shim could not record because the log was full (raise "
 		"TTFT_LOG_MB).", log->dropped, om);
+	family(&o, "ttftshim_log_up", "gauge",
+	       "1 while the log is open and read; 0: not there (yet), unreadable, not a "
+	       "ttftshim log, or cut shorter than it says (the exporter says why on "
+	       "stderr): then the counts here stand still.", om);
+	addf(&o, "ttftshim_log_up %d\n", log->state == TTFT_EXPORT_LOG_UP);
 	family(&o, "ttftshim_requests_in_flight", "gauge",
 	       "Requests begun and not yet settled.", om);
 	addf(&o, "ttftshim_requests_in_flight %llu\n", (unsigned long long)log->in_flight);

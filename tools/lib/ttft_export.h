@@ -39,7 +39,7 @@ enum ttft_export_hist {
 /* How a request ended (the requests counter's outcome label). */
 enum ttft_export_outcome {
 	TTFT_XO_OK, TTFT_XO_ERROR_EVENT, TTFT_XO_TRUNCATED, TTFT_XO_CLOSED_EARLY,
-	TTFT_XO_INCOMPLETE, TTFT_XO__N
+	TTFT_XO_INCOMPLETE, TTFT_XO_UNSEEN, TTFT_XO__N
 };
 
 struct ttft_export_exemplar {
@@ -60,14 +60,24 @@ struct ttft_export_series {
 	uint64_t tokens;
 };
 
+/* A reason the follower adds to the sniffer's (TTFT_DESYNC_* 1..5): a TLS
+ * connection whose plaintext no library tap saw (not analysed). */
+#define TTFT_EXPORT_ENCRYPTED 6
+
 struct ttft_export_desync {
 	char peer[64];
-	uint64_t n[6];       /* by reason 1..5; 0: other */
+	uint64_t n[7];       /* by reason 1..6; 0: other */
+	uint64_t connect_failed; /* connects that failed (refused, unreachable…) */
 };
 
 /* What the follower counted about the log itself. */
+/* The log as the follower finds it: read; not there (yet), unreadable or
+ * not a ttftshim log; cut shorter than its header says. */
+enum { TTFT_EXPORT_LOG_NONE, TTFT_EXPORT_LOG_UP, TTFT_EXPORT_LOG_CUT };
+
 struct ttft_export_log {
 	uint64_t records, late, unpublished, corrupt, dropped, in_flight;
+	int state;            /* TTFT_EXPORT_LOG_*: ttftshim_log_up is 1 for UP */
 };
 
 struct ttft_export {
@@ -100,6 +110,9 @@ int ttft_export_request(struct ttft_export *x, const struct ttft_record *r, cons
 			int complete, const char *trace_id, double end_unix_s);
 /* Count a connection whose framing the sniffer lost. -1: out of memory. */
 int ttft_export_desync(struct ttft_export *x, const char *peer, int reason);
+/* A connect to peer that failed: no request could go out. 0, or -1 when
+ * out of memory. */
+int ttft_export_connect_failed(struct ttft_export *x, const char *peer);
 /* The page: Prometheus text 0.0.4, or OpenMetrics 1.0 (exemplars, "# EOF")
  * when openmetrics. malloc'd, *len bytes; NULL when out of memory. */
 char *ttft_export_render(const struct ttft_export *x, const struct ttft_export_log *log,

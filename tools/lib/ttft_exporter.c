@@ -27,13 +27,21 @@ static void on_desync(void *ctx, const char *peer, int reason)
 		snprintf(e->fail, sizeof e->fail, "out of memory counting a desync");
 }
 
+static void on_connect_failed(void *ctx, const char *peer, int err)
+{
+	struct ttft_exporter *e = ctx;
+	(void)err;
+	if (ttft_export_connect_failed(&e->x, peer) != 0 && !e->fail[0])
+		snprintf(e->fail, sizeof e->fail, "out of memory counting a connect");
+}
+
 static char *page(void *ctx, int om, size_t *len, const char **type)
 {
 	struct ttft_exporter *e = ctx;
 	const struct ttft_follow *f = &e->follow;
 	struct ttft_export_log log = {
 		f->records, f->late, f->unpublished, f->corrupt, f->dropped_before + f->dropped,
-		ttft_follow_in_flight(f),
+		ttft_follow_in_flight(f), e->log_state,
 	};
 	*type = ttft_export_content_type(om);
 	return ttft_export_render(&e->x, &log, om, len);
@@ -41,10 +49,31 @@ static char *page(void *ctx, int om, size_t *len, const char **type)
 
 static void follow(struct ttft_exporter *e, int drain)
 {
-	struct ttft_follow_sink sink = {e, on_request, on_desync};
+	struct ttft_follow_sink sink = {e, on_request, on_desync, on_connect_failed};
 	int rc = drain ? ttft_follow_drain(&e->follow, &sink) : ttft_follow_poll(&e->follow, &sink);
 	if (rc != 0 && !e->fail[0])
 		snprintf(e->fail, sizeof e->fail, "%s", e->follow.err);
+	/* A log missing, unreadable or cut must not look like an idle one (a
+	 * review found both serving zeros, silent): ttftshim_log_up, and a
+	 * line on stderr when that changes. */
+	const struct ttft_follow *f = &e->follow;
+	e->log_state = !f->open || f->err[0] ? TTFT_EXPORT_LOG_NONE
+		     : f->v.truncated ? TTFT_EXPORT_LOG_CUT : TTFT_EXPORT_LOG_UP;
+	/* not there yet, at the start: what ttft-export and ttft-run expect */
+	int waiting = e->log_state == TTFT_EXPORT_LOG_NONE && e->said_state < 0 &&
+		      access(f->path, F_OK) != 0;
+	if (e->log_state != e->said_state && !waiting) {
+		if (e->log_state == TTFT_EXPORT_LOG_NONE)
+			fprintf(stderr, "ttftshim exporter: cannot read the log %s: %s\n", f->path,
+				f->err[0] ? f->err : "not there yet");
+		else if (e->log_state == TTFT_EXPORT_LOG_CUT)
+			fprintf(stderr, "ttftshim exporter: the log %s was cut shorter than it "
+				"says (emptied or truncated under its writers): what was lost is "
+				"not counted here\n", f->path);
+		else if (e->said_state >= 0)
+			fprintf(stderr, "ttftshim exporter: reading the log %s\n", f->path);
+		e->said_state = e->log_state;
+	}
 }
 
 static void *loop(void *arg)
@@ -95,6 +124,7 @@ int ttft_exporter_start(struct ttft_exporter *e, const char *addr, const char *l
 		return -1;
 	}
 	ttft_follow_init(&e->follow, log_path, 0, 0, 0);
+	e->said_state = -1;
 	ttft_export_init(&e->x, max_series);
 	if (pthread_create(&e->th, NULL, loop, e) != 0) {
 		snprintf(err, errlen, "cannot start the exporter's thread");

@@ -29,6 +29,8 @@ struct ttft_exporter {
 	                         drained numbers went out, this long at most */
 	char fail[512];       /* why following stopped, "" while fine (the
 	                         thread's until it is joined) */
+	int log_state;        /* TTFT_EXPORT_LOG_*: said on stderr when it changes */
+	int said_state;       /* the state last said (-1: none yet) */
 };
 
 /* Listen on addr, follow log_path (it may not exist yet), serve.

@@ -40,6 +40,10 @@ static void reset_log(struct ttft_follow *f)
 		ttft_asm_free(&f->as);
 		ttft_analysis_free(&f->an);
 		f->dropped_before += f->dropped;
+		/* the unreadable counts too: counters only grow (a replaced log
+		 * had set them back to 0, a review found) */
+		f->unreadable_before[0] = f->unpublished;
+		f->unreadable_before[1] = f->corrupt;
 	}
 	f->open = 0;
 	f->dropped = 0;
@@ -142,8 +146,8 @@ static int read_new(struct ttft_follow *f, int all, int64_t now)
 		if (i < got)
 			break;
 	}
-	f->unpublished = f->v.unpublished;
-	f->corrupt = f->v.corrupt;
+	f->unpublished = f->unreadable_before[0] + f->v.unpublished;
+	f->corrupt = f->unreadable_before[1] + f->v.corrupt;
 	return 0;
 }
 
@@ -157,6 +161,14 @@ static void apply(struct ttft_follow *f, struct ttft_rec *r, const struct ttft_f
 	}
 	if (r->kind == TTFT_EV_DESYNC && s && s->desync)
 		s->desync(s->ctx, ttft_asm_peer(&f->as, r->conn), (int)r->b);
+	/* what the analyzer says of a connection in its notes: TLS it could
+	 * not read, a connect that failed (a review found both missing from
+	 * the exporter: a page that looked idle) */
+	if (r->kind == TTFT_EV_TLS && r->a == 0 && s && s->desync)
+		s->desync(s->ctx, ttft_asm_peer(&f->as, r->conn), 6);
+	if (r->kind == TTFT_EV_CONNECT_END && r->a != 0 && r->err && r->err != EINPROGRESS &&
+	    r->err != EALREADY && r->err != EINTR && s && s->connect_failed)
+		s->connect_failed(s->ctx, ttft_asm_peer(&f->as, r->conn), r->err);
 	ttft_asm_apply(&f->as, r);
 }
 

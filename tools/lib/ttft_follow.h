@@ -47,11 +47,14 @@
  * still open when the follower stopped (complete = 0); peer is the
  * connection's peer, NULL when its connect is not in the log. desync: the
  * sniffer lost the framing of a connection to peer (reason: TTFT_DESYNC_*
- * as in docs/log-format.md). Either may be NULL. */
+ * as in docs/log-format.md; 6: TLS whose plaintext was not seen). Any may
+ * be NULL. */
 struct ttft_follow_sink {
 	void *ctx;
 	void (*request)(void *ctx, const struct ttft_record *r, const char *peer, int complete);
 	void (*desync)(void *ctx, const char *peer, int reason);
+	/* a connect to peer failed (the errno the log holds) */
+	void (*connect_failed)(void *ctx, const char *peer, int err);
 };
 
 struct ttft_follow {
@@ -84,6 +87,7 @@ struct ttft_follow {
 	uint64_t records, late, unpublished, corrupt;
 	uint64_t dropped;         /* the current log's drop counter ... */
 	uint64_t dropped_before;  /* ... plus those of logs followed before */
+	uint64_t unreadable_before[2]; /* unpublished, corrupt of logs before */
 	uint64_t handed_out, logs;
 	char err[512];            /* the last failure to read, "" when none */
 };

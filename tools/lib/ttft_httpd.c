@@ -206,7 +206,9 @@ static void handle(struct ttft_httpd *h, struct ttft_httpd_conn *c, ttft_httpd_p
 		error_page(h, c, 500, "Internal Server Error", "out of memory\n");
 		return;
 	}
-	c->page_gen = h->gen + 1;
+	/* only a GET hands the page over (a HEAD had ended --export-linger
+	 * before any scraper read the final numbers, a review found) */
+	c->page_gen = head ? 0 : h->gen + 1;
 	h->pages++;
 	answer(c, 200, "OK", type, body, len, head);
 }

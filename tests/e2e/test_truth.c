@@ -258,6 +258,50 @@ START_TEST(late_reader_never_takes_another_requests_split)
 }
 END_TEST
 
+/* A request to another server than the one scraped is never joined with
+ * the scraped server's pages (a review's finding: a client the shim does
+ * not see, on the scraped server, ended in the same window, and its numbers
+ * were given to the request that went elsewhere). */
+START_TEST(a_request_elsewhere_is_not_joined)
+{
+	start("");
+	pid_t other;
+	int port_b = tu_fixture_start("--first-ms 5 --token-ms 2", &other);
+	char cmd[2048], js[256], *out;
+	tu_tmp_log(js, sizeof js, "elsewhere-json");
+	/* the same request to each at once: the unseen one on the scraped
+	 * server ends when the one to the other server does */
+	snprintf(cmd, sizeof cmd, "env -u LD_PRELOAD -u TTFT_LOG curl -sN -o /dev/null "
+		 "http://127.0.0.1:%d/v1/completions -H 'X-Fixture: prefill=40' "
+		 "-d @tests/clients/completion.json & %s/ttft-run --quiet --metrics "
+		 "http://127.0.0.1:%d --metrics-interval 200 --json %s -- curl -sN -o /dev/null "
+		 "http://127.0.0.1:%d/v1/completions -H 'X-Fixture: prefill=40' "
+		 "-d @tests/clients/completion.json; rc=$?; wait; exit $rc", g_port, tu_build_dir(),
+		 g_port, js, port_b);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	free(out);
+	char *t = tu_read_file(js, NULL);
+	unlink(js);
+	cJSON *j = cJSON_Parse(t), *q;
+	free(t);
+	int n = 0;
+	cJSON_ArrayForEach(q, cJSON_GetObjectItem(j, "requests")) {
+		if (strcmp(str(q, "path"), "/v1/completions"))
+			continue;
+		n++;
+		ck_assert_msg(!cJSON_IsString(cJSON_GetObjectItem(q, "split_source")),
+			      "joined with the other server's pages: %s, prefill %.3f ms",
+			      str(q, "split_source"), f(q, "prefill_s") * 1e3);
+		ck_assert_msg(strstr(str(q, "split_note"), "another server"), "%s",
+			      str(q, "split_note"));
+	}
+	ck_assert_int_eq(n, 1);
+	cJSON_Delete(j);
+	tu_fixture_stop(other);
+	stop();
+}
+END_TEST
+
 START_TEST(llamacpp_timings_and_counters)
 {
 	start("--style llamacpp");
@@ -535,6 +579,7 @@ int main(void)
 	tcase_add_test(t, probe_gets_vllm_split);
 	tcase_add_test(t, wrapped_client_gets_vllm_split);
 	tcase_add_test(t, late_reader_never_takes_another_requests_split);
+	tcase_add_test(t, a_request_elsewhere_is_not_joined);
 	tcase_add_test(t, llamacpp_timings_and_counters);
 	tcase_add_test(t, bad_metrics_pages);
 	tcase_add_test(t, counters_going_backwards);

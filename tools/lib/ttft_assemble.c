@@ -459,6 +459,9 @@ static void take_metric(struct ttft_asm *ps, const struct ttft_rec *e)
 		last->ok = e->a > 0;
 		if (!last->ok)
 			return;
+		/* a good page's record names the scraped server's addresses */
+		if (e->err == 0 && e->text[0] && !ps->target[0])
+			ttft_asm_copy_text(ps->target, sizeof ps->target, e->text, TTFT_REC_TEXT);
 		if (grow(&ps->good, &ps->goodcap, ps->ngood + 1, sizeof *ps->good) != 0) {
 			ps->oom = 1;
 			return;
@@ -956,10 +959,40 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 	}
 }
 
+/* Whether peer is one of the scraped server's addresses (target: a
+ * space-separated list; "" = not known, taken as yes). An IPv4-mapped
+ * IPv6 peer is its IPv4 address. */
+static int to_target(const char *target, const char *peer)
+{
+	if (!target[0])
+		return 1;
+	if (!peer || !peer[0])
+		return 0;
+	char p[TTFT_REC_TEXT + 8];
+	if (!strncmp(peer, "[::ffff:", 8) && strchr(peer, '.')) {
+		const char *e = strchr(peer, ']');
+		if (!e)
+			return 0;
+		snprintf(p, sizeof p, "%.*s%s", (int)(e - peer - 8), peer + 8, e + 1);
+	} else {
+		snprintf(p, sizeof p, "%s", peer);
+	}
+	size_t n = strlen(p);
+	for (const char *t = target; (t = strstr(t, p)); t += n)
+		if ((t == target || t[-1] == ' ') && (t[n] == 0 || t[n] == ' '))
+			return 1;
+	return 0;
+}
+
 /* The request as the join sees it (ttft_join.h). */
-static void join_req_of(const struct ttft_record *r, struct ttft_join_req *j)
+static void join_req_of(const struct ttft_asm *as, const struct ttft_record *r,
+			struct ttft_join_req *j)
 {
 	memset(j, 0, sizeof *j);
+	/* sent to another server than the one scraped: its pages cannot say
+	 * anything of it (it still keeps others' windows from being proved:
+	 * that server may be behind a proxy to this one) */
+	j->elsewhere = !to_target(as->target, ttft_asm_peer(as, r->conn));
 	/* answered before its last byte went out (ttft_record_early): the
 	 * server had begun by the headers, so only the first byte bounds
 	 * its moment (and what the split must fit in) from below */
@@ -1005,7 +1038,7 @@ static int build_join(struct ttft_asm *as)
 	for (size_t k = 0; k < as->ngood; k++)
 		sn[k] = as->snaps[as->good[k]].tr;
 	for (size_t i = 0; i < n; i++)
-		join_req_of(&as->out->reqs[i], &jr[i]);
+		join_req_of(as, &as->out->reqs[i], &jr[i]);
 	if (ttft_joiner_init(&as->jn, sn, as->ngood, jr, n) != 0)
 		return -1;
 	as->joined = 1;
@@ -1018,7 +1051,7 @@ int ttft_asm_join(struct ttft_asm *as, struct ttft_record *r)
 	if (!r->t_end || !r->status || r->fork_unsure)
 		return 1; /* no response (of its own): nothing the server can say */
 	struct ttft_join_req jr;
-	join_req_of(r, &jr);
+	join_req_of(as, r, &jr);
 	if (r->split.source && !strcmp(r->split.source, TTFT_SPLIT_LLAMACPP_TIMINGS)) {
 		/* the server's own per-request timings come first; the queue
 		 * from the headers, now that the request's times are in */

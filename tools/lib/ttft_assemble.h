@@ -65,6 +65,11 @@ struct ttft_asm {
 	struct ttft_join_req *jreqs;
 	unsigned long gen, jgen; /* records applied; when the join was built */
 	int joined;              /* jn holds something to free */
+	/* the addresses of the server whose /metrics were scraped, as the
+	 * scraper resolved them ("127.0.0.1:8000 [::1]:8000"; "" = not said:
+	 * an older log, Prometheus's API): a request to another peer is
+	 * never joined with its pages */
+	char target[TTFT_REC_TEXT + 1];
 	int oom;                 /* out of memory: the result is incomplete */
 };
 

@@ -294,6 +294,11 @@ static int unusable(const struct ttft_join_req *r, struct ttft_server_split *o)
 {
 	if (!r->generate)
 		return 1;
+	if (r->elsewhere) {
+		snprintf(o->note, sizeof o->note, "sent to another server than the one whose "
+			 "/metrics were scraped: their pages say nothing of it");
+		return 1;
+	}
 	if (!r->complete) {
 		snprintf(o->note, sizeof o->note, "the request did not complete: the "
 			 "server may not have counted it");

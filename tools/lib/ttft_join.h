@@ -67,6 +67,9 @@ struct ttft_join_req {
 	long prompt_tokens; /* the request's prompt tokens when known, else 0:
 	                       vLLM's prefix-cache queries must have grown by
 	                       exactly these for its hits to be its own */
+	int elsewhere;      /* it went to another server than the one whose
+	                       /metrics were scraped: never joined (still in
+	                       the others' way) */
 };
 
 

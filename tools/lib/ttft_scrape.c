@@ -1,10 +1,14 @@
 /* ttft_scrape.c — see ttft_scrape.h. */
 #include "ttft_scrape.h"
 
+#include <arpa/inet.h>
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <math.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -134,8 +138,43 @@ static void snapshot(struct ttft_scraper *s, int *kind_ms)
 		fail(s, msg);
 	}
 	put(&s->log, TTFT_EV_SCRAPE, t1, why[0] ? (int)(status ? status : -1) : 0, found,
-	    seq, why[0] ? why : NULL);
+	    seq, why[0] ? why : s->target[0] ? s->target : NULL);
 	free(body);
+}
+
+/* The addresses host:port resolves to, as the shim writes a peer
+ * ("1.2.3.4:80", "[::1]:80"), space-separated, as many as fit in a
+ * record's text; "" when it does not resolve (every request is then
+ * taken as going to it, as before). */
+static void resolve_target(const struct ttft_url *u, char *out, size_t outlen)
+{
+	out[0] = 0;
+	struct addrinfo hints = {0}, *res = NULL;
+	hints.ai_socktype = SOCK_STREAM;
+	char port[16];
+	snprintf(port, sizeof port, "%d", u->port);
+	if (getaddrinfo(u->host, port, &hints, &res) != 0)
+		return;
+	size_t o = 0;
+	for (struct addrinfo *a = res; a; a = a->ai_next) {
+		char ip[INET6_ADDRSTRLEN], one[INET6_ADDRSTRLEN + 16];
+		const void *in = a->ai_family == AF_INET
+			? (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr
+			: a->ai_family == AF_INET6
+			? (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr : NULL;
+		if (!in || !inet_ntop(a->ai_family, in, ip, sizeof ip))
+			continue;
+		int k = snprintf(one, sizeof one, a->ai_family == AF_INET6 ? "[%s]:%d" : "%s:%d",
+				 ip, u->port);
+		if (strstr(out, one))
+			continue; /* the same address for another protocol */
+		if (o + (size_t)k + (o ? 1 : 0) >= outlen) {
+			out[0] = 0; /* not all of them fit: not said at all */
+			break;
+		}
+		o += (size_t)snprintf(out + o, outlen - o, "%s%s", o ? " " : "", one);
+	}
+	freeaddrinfo(res);
 }
 
 /* Wait until Prometheus has scraped the replica after now (so that the
@@ -207,8 +246,12 @@ int ttft_scraper_start(struct ttft_scraper *s, const char *url, const char *log_
 			interval_ms = TTFT_SCRAPE_PROM_MIN_MS;
 	} else if (n >= 8 && !strncmp(url + n - 8, "/metrics", 8)) {
 		snprintf(s->url, sizeof s->url, "%.*s", (int)n, url);
+		char e2[64];
+		if (ttft_url_parse(url, &u, e2, sizeof e2) == 0)
+			resolve_target(&u, s->target, sizeof s->target);
 	} else if (ttft_url_parse(url, &u, err, errlen) == 0) {
 		snprintf(s->url, sizeof s->url, "%s/metrics", u.base);
+		resolve_target(&u, s->target, sizeof s->target);
 	} else {
 		return -1;
 	}

@@ -37,6 +37,9 @@ struct ttft_scraper {
 	int stop;          /* under mu */
 	int running;
 	unsigned snapshots, failures;
+	char target[TTFT_REC_TEXT]; /* the server's addresses, "1.2.3.4:80
+	                               [::1]:80", written on every good page's
+	                               record ("" for Prometheus's API) */
 	char first_error[256];
 	/* prom+http: */
 	int prom;

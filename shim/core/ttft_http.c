@@ -44,6 +44,9 @@ static void rx_start(struct ttft_http_rx *rx)
 
 static void rx_response_done(struct ttft_http_rx *rx, uint16_t flags)
 {
+	if (rx->read_end)
+		flags |= TTFT_F_READ_END;
+	rx->read_end = 0;
 	emit_ev(rx->emit, rx->ctx, TTFT_EV_RESP_END, flags, rx->seq, rx->t_now,
 		(int64_t)rx->body_bytes, rx->tokens, NULL, 0);
 	rx->seq++;
@@ -215,7 +218,9 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 				rx->compressed |= hi.compressed;
 				continue;
 			}
+			rx->read_end = i == n; /* a body-less answer ends here */
 			rx_headers_done(rx, tx);
+			rx->read_end = 0;
 			if (rx->st == RX_BODY_CHUNKED)
 				return i; /* the chunks: the caller's fast path */
 			continue;
@@ -227,8 +232,10 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 			rx->body_left -= take;
 			rx_body(rx, p + i, take);
 			i += take;
+			rx->read_end = i == n;
 			if (rx->body_left == 0)
 				rx_response_done(rx, 0);
+			rx->read_end = 0;
 			continue;
 		}
 		case RX_BODY_CHUNKED: {
@@ -240,10 +247,12 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 				return n;
 			}
 			i += used;
-			if (r == CH_DONE)
+			if (r == CH_DONE) {
+				rx->read_end = i == n;
 				rx_response_done(rx, 0);
-			else if (r == CH_BOUNDARY)
+			} else if (r == CH_BOUNDARY) {
 				return i;
+			}
 			continue;
 		}
 		case RX_BODY_EOF:
@@ -377,6 +386,7 @@ void ttft_http_rx_eof(struct ttft_http_rx *rx, int64_t t_end,
 	rx->emit = emit;
 	rx->ctx = ctx;
 	rx->t_now = t_end;
+	rx->read_end = 1; /* nothing can follow the close */
 	switch (rx->st) {
 	case RX_BODY_EOF:
 		rx_response_done(rx, TTFT_F_EOF_BODY);
@@ -393,6 +403,7 @@ void ttft_http_rx_eof(struct ttft_http_rx *rx, int64_t t_end,
 	default:
 		break;
 	}
+	rx->read_end = 0;
 }
 
 void ttft_http_rx_lost(struct ttft_http_rx *rx, int64_t t_end,

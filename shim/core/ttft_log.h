@@ -104,6 +104,9 @@ enum ttft_kind {
                                     tick): when the response's last bytes
                                     arrived, however late the client read
                                     them                                 */
+#define TTFT_F_READ_END 0x8000u  /* RESP_END, from the sniffer to the shim
+                                    only (never in the log): the response's
+                                    end was the last byte of its read   */
 #define TTFT_F_RUN 0x2000u       /* SSE_TOKEN: this record stands for a
                                     run of a (>= 2) token events that one
                                     read delivered, numbered b, b+1, …,

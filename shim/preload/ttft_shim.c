@@ -297,13 +297,19 @@ SHIM_COLD static int64_t rtt_us(int fd, int64_t none)
 }
 
 /* When the response's last bytes arrived: TCP_INFO's time since data last
- * came, one call per response (its end). 0 with no flag where not known
- * (not TCP, or no answer). The caller restores errno. */
-SHIM_COLD static uint16_t arrival_ms(int fd, int32_t *ms)
+ * came, one call per response (its end). That is the end's arrival only
+ * when nothing came after it: the end was the last byte of its read
+ * (read_end) and nothing waits unread (a 408 on an idle connection, the
+ * next pipelined answer would move it later, a review found). TLS: a
+ * library's reads ahead (close_notify) are not seen; not asked. 0 with no
+ * flag where not known. The caller restores errno. */
+SHIM_COLD static uint16_t arrival_ms(int fd, int read_end, int tls, int32_t *ms)
 {
 	struct tcp_info ti;
 	socklen_t tl = sizeof ti;
-	if (LIBC(getsockopt)(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+	int queued = 1;
+	if (read_end && !tls && ioctl(fd, FIONREAD, &queued) == 0 && queued == 0 &&
+	    LIBC(getsockopt)(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
 	    tl >= offsetof(struct tcp_info, tcpi_last_data_recv) + sizeof ti.tcpi_last_data_recv &&
 	    ti.tcpi_last_data_recv < 86400000u) {
 		*ms = (int32_t)ti.tcpi_last_data_recv;
@@ -332,9 +338,9 @@ static void emit(void *ctx, const struct ttft_http_event *ev)
 		b = rtt_us(c->fd, b);
 	if (__builtin_expect(ev->kind == TTFT_EV_RESP_END, 0)) {
 		int32_t ms = 0;
-		uint16_t fl = arrival_ms(c->fd, &ms);
-		put_rec_forked(ev->kind, (uint16_t)(ev->flags | fl), ev->t_ns, c->fd, ms,
-			       c->conn, ev->a, b, ev->seq, NULL, 0);
+		uint16_t fl = arrival_ms(c->fd, ev->flags & TTFT_F_READ_END, c->c->tls, &ms);
+		put_rec_forked(ev->kind, (uint16_t)((ev->flags & ~TTFT_F_READ_END) | fl),
+			       ev->t_ns, c->fd, ms, c->conn, ev->a, b, ev->seq, NULL, 0);
 		return;
 	}
 	if (!ev->text) /* every token event: the text's seal folds */

@@ -37,6 +37,11 @@ void tu_collect(void *ctx, const struct ttft_http_event *ev)
 	}
 	ck_assert_uint_lt(e->n, TU_MAXEV);
 	e->ev[e->n] = *ev;
+	/* where a read ended is the sniffer's note to the shim (never in the
+	 * log), different at every split: kept apart, so that the events
+	 * compare alike */
+	e->read_end[e->n] = (ev->flags & TTFT_F_READ_END) != 0;
+	e->ev[e->n].flags &= (uint16_t)~TTFT_F_READ_END;
 	size_t tl = ev->text_len < TTFT_REC_TEXT ? ev->text_len : TTFT_REC_TEXT;
 	if (ev->text)
 		memcpy(e->text[e->n], ev->text, tl);

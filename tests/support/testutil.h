@@ -18,6 +18,7 @@
 struct tu_events {
 	struct ttft_http_event ev[TU_MAXEV];
 	char text[TU_MAXEV][TTFT_REC_TEXT + 1];
+	uint8_t read_end[TU_MAXEV]; /* TTFT_F_READ_END, taken off the flags */
 	size_t n;
 };
 

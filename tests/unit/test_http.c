@@ -1005,6 +1005,41 @@ static void same_events_whole_and_bytewise(const char *r, size_t n)
 			      "\"%.20s\": event %zu differs", r, k);
 }
 
+/* The sniffer tells the shim whether a response's end was the last byte
+ * of its read (only then may the kernel's "time since data came" be that
+ * end's arrival): not when the next answer's bytes (a 408 on an idle
+ * connection, a pipelined one) came in the same read. */
+START_TEST(a_responses_end_says_if_it_ended_the_read)
+{
+	static const char one[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	static const char chunked[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+				      "2\r\nok\r\n0\r\n\r\n";
+	static const char more[] = "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n";
+	const char *resp[] = {one, chunked};
+	for (int k = 0; k < 2; k++) {
+		char buf[512];
+		struct ttft_http_rx rx;
+		/* alone in its read: the end ends it */
+		ttft_http_rx_init(&rx);
+		ev.n = 0;
+		snprintf(buf, sizeof buf, "%s", resp[k]);
+		feed_rx(&rx, NULL, buf, strlen(buf), 1);
+		ck_assert_uint_eq(ev.n, 2);
+		ck_assert_int_eq(ev.ev[1].kind, TTFT_EV_RESP_END);
+		ck_assert_msg(ev.read_end[1], "%d", k);
+		/* with the next answer behind it in the same read: not */
+		ttft_http_rx_init(&rx);
+		ev.n = 0;
+		snprintf(buf, sizeof buf, "%s%s", resp[k], more);
+		feed_rx(&rx, NULL, buf, strlen(buf), 1);
+		ck_assert_uint_eq(ev.n, 4);
+		ck_assert_int_eq(ev.ev[1].kind, TTFT_EV_RESP_END);
+		ck_assert_msg(!ev.read_end[1], "%d", k);
+		ck_assert(ev.read_end[3]); /* the 408 ends the read */
+	}
+}
+END_TEST
+
 START_TEST(status_lines_whole_read_as_bytewise)
 {
 	static const char *const status[] = {
@@ -1065,6 +1100,7 @@ int main(void)
 	tcase_add_test(t, traceparent_is_kept_at_every_split);
 	tcase_add_test(t, header_lines_read_as_byte_by_byte);
 	tcase_add_test(t, status_lines_whole_read_as_bytewise);
+	tcase_add_test(t, a_responses_end_says_if_it_ended_the_read);
 	tcase_add_test(t, a_kept_line_never_writes_past_its_buffer);
 	tcase_add_test(t, connect_tunnel_at_every_split);
 	return tu_run(s);

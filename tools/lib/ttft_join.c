@@ -183,7 +183,10 @@ static void check_fit(const struct ttft_join_req *r, struct ttft_server_split *o
 	double q = isnan(o->queue_s) ? 0 : o->queue_s;
 	/* The same arithmetic as ttft_record_server_other_s(), so that what
 	 * passes here is never negative there. */
-	int64_t until = r->t_first ? r->t_first : r->t_end_lo;
+	/* unstreamed: until the answer was read (the arrival's lower bound
+	 * would make the wait short and refuse a split that fits, a review
+	 * found) */
+	int64_t until = r->t_first ? r->t_first : r->reads_late ? r->t_end_hi : r->t_end_lo;
 	double waited = r->t_sent && until ? (double)(until - r->t_sent) / 1e9 : NAN;
 	const char *bad = NULL;
 	if (q < 0 || o->prefill_s < 0)

@@ -363,20 +363,27 @@ START_TEST(a_client_that_never_reads)
 }
 END_TEST
 
-/* ttft-run --export: served while the command runs; after it, kept up
- * until a page with the final numbers went out (well before the linger). */
+/* ttft-run --export with a client making n requests: its pid; where it
+ * serves in addr, its output in out. */
+static pid_t run_export(int n, char *out, const char *name, char *addr, size_t addrlen)
+{
+	char cmd[1024];
+	tu_tmp_log(out, 256, name);
+	snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --filter port:%d --export 127.0.0.1:0 "
+		 "--export-linger 120 -- python3 tests/clients/py_fleet.py %d %d --spec first=5",
+		 tu_build_dir(), g_fport, g_fport, n);
+	pid_t pid = tu_spawn(cmd, out);
+	ck_assert(tu_wait_line(out, "exporting on http://", addr, addrlen, 60, pid) == 0);
+	addr[strcspn(addr, "/")] = 0;
+	return pid;
+}
+
 /* HEAD /metrics answers but hands no page over: only a GET of the final
  * numbers ends the linger (a review found a HEAD ended it). */
 START_TEST(a_head_does_not_end_the_linger)
 {
-	char out[256], addr[64], cmd[1024];
-	tu_tmp_log(out, sizeof out, "exporter-head");
-	snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --filter port:%d --export 127.0.0.1:0 "
-		 "--export-linger 120 -- python3 tests/clients/py_fleet.py %d 1 --spec first=5",
-		 tu_build_dir(), g_fport, g_fport);
-	pid_t pid = tu_spawn(cmd, out);
-	ck_assert(tu_wait_line(out, "exporting on http://", addr, sizeof addr, 60, pid) == 0);
-	addr[strcspn(addr, "/")] = 0;
+	char out[256], addr[64];
+	pid_t pid = run_export(1, out, "exporter-head", addr, sizeof addr);
 	static const char head[] = "HEAD /metrics HTTP/1.1\r\n\r\n";
 	int status = -1;
 	for (int i = 0; i < 50; i++) { /* 5 s of HEADs: the command ends meanwhile */
@@ -403,16 +410,12 @@ START_TEST(a_head_does_not_end_the_linger)
 }
 END_TEST
 
+/* ttft-run --export: served while the command runs; after it, kept up
+ * until a page with the final numbers went out (well before the linger). */
 START_TEST(run_export_lingers_for_the_last_scrape)
 {
-	char out[256], addr[64], cmd[1024];
-	tu_tmp_log(out, sizeof out, "exporter-run");
-	snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --filter port:%d --export 127.0.0.1:0 "
-		 "--export-linger 120 -- python3 tests/clients/py_fleet.py %d 3 --spec first=5",
-		 tu_build_dir(), g_fport, g_fport);
-	pid_t pid = tu_spawn(cmd, out);
-	ck_assert(tu_wait_line(out, "exporting on http://", addr, sizeof addr, 60, pid) == 0);
-	addr[strcspn(addr, "/")] = 0;
+	char out[256], addr[64];
+	pid_t pid = run_export(3, out, "exporter-run", addr, sizeof addr);
 	/* its three requests, then it leaves once a scrape of them was served */
 	char *page = until_requests(addr, 3);
 	free(page);

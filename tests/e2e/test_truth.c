@@ -221,6 +221,29 @@ START_TEST(wrapped_client_gets_vllm_split)
 }
 END_TEST
 
+/* ttft-run's --json document at path (removed). */
+static cJSON *json_of(const char *path)
+{
+	char *t = tu_read_file(path, NULL);
+	unlink(path);
+	cJSON *j = cJSON_Parse(t);
+	free(t);
+	ck_assert_ptr_nonnull(j);
+	return j;
+}
+
+/* The one /v1/completions row of a --json document. */
+static cJSON *the_row(cJSON *j)
+{
+	cJSON *q, *row = NULL;
+	int n = 0;
+	cJSON_ArrayForEach(q, cJSON_GetObjectItem(j, "requests"))
+		if (!strcmp(str(q, "path"), "/v1/completions"))
+			row = q, n++;
+	ck_assert_int_eq(n, 1);
+	return row;
+}
+
 /* A client that reads late (a review's finding): request X finished on
  * the server long before the client read it, and another client the shim
  * does not see finished request Z just before that read. X's window by its
@@ -237,22 +260,11 @@ START_TEST(late_reader_never_takes_another_requests_split)
 	ck_assert_int_eq(tu_sh(cmd, &out), 0);
 	ck_assert_msg(strstr(out, "\"x_status\": 200"), "%s", out);
 	free(out);
-	char *t = tu_read_file(js, NULL);
-	unlink(js);
-	cJSON *j = cJSON_Parse(t), *q;
-	free(t);
-	int n = 0;
-	cJSON_ArrayForEach(q, cJSON_GetObjectItem(j, "requests")) {
-		if (strcmp(str(q, "path"), "/v1/completions"))
-			continue;
-		n++;
-		ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(q, "complete")));
-		double p = f(q, "prefill_s");
-		ck_assert_msg(isnan(p) || fabs(p * 1e3 - 10) < EXACT_MS,
-			      "X given prefill %.3f ms (Z's is 77): %s", p * 1e3,
-			      str(q, "split_note"));
-	}
-	ck_assert_int_eq(n, 1);
+	cJSON *j = json_of(js), *q = the_row(j);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(q, "complete")));
+	double p = f(q, "prefill_s");
+	ck_assert_msg(isnan(p) || fabs(p * 1e3 - 10) < EXACT_MS,
+		      "X given prefill %.3f ms (Z's is 77): %s", p * 1e3, str(q, "split_note"));
 	cJSON_Delete(j);
 	stop();
 }
@@ -280,22 +292,11 @@ START_TEST(a_request_elsewhere_is_not_joined)
 		 g_port, js, port_b);
 	ck_assert_int_eq(tu_sh(cmd, &out), 0);
 	free(out);
-	char *t = tu_read_file(js, NULL);
-	unlink(js);
-	cJSON *j = cJSON_Parse(t), *q;
-	free(t);
-	int n = 0;
-	cJSON_ArrayForEach(q, cJSON_GetObjectItem(j, "requests")) {
-		if (strcmp(str(q, "path"), "/v1/completions"))
-			continue;
-		n++;
-		ck_assert_msg(!cJSON_IsString(cJSON_GetObjectItem(q, "split_source")),
-			      "joined with the other server's pages: %s, prefill %.3f ms",
-			      str(q, "split_source"), f(q, "prefill_s") * 1e3);
-		ck_assert_msg(strstr(str(q, "split_note"), "another server"), "%s",
-			      str(q, "split_note"));
-	}
-	ck_assert_int_eq(n, 1);
+	cJSON *j = json_of(js), *q = the_row(j);
+	ck_assert_msg(!cJSON_IsString(cJSON_GetObjectItem(q, "split_source")),
+		      "joined with the other server's pages: %s, prefill %.3f ms",
+		      str(q, "split_source"), f(q, "prefill_s") * 1e3);
+	ck_assert_msg(strstr(str(q, "split_note"), "another server"), "%s", str(q, "split_note"));
 	cJSON_Delete(j);
 	tu_fixture_stop(other);
 	stop();

@@ -380,8 +380,8 @@ void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 		rx_rest(rx, tx, p, n, at_chunk, t_end, emit, ctx);
 }
 
-void ttft_http_rx_eof(struct ttft_http_rx *rx, int64_t t_end,
-		      ttft_http_emit emit, void *ctx)
+void ttft_http_rx_eof(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
+		      int64_t t_end, ttft_http_emit emit, void *ctx)
 {
 	rx->emit = emit;
 	rx->ctx = ctx;
@@ -399,6 +399,11 @@ void ttft_http_rx_eof(struct ttft_http_rx *rx, int64_t t_end,
 	case RX_STATUS:
 		if (rx->slen)
 			rx_response_done(rx, TTFT_F_TRUNCATED);
+		else if (tx && rx->seq < tx->seq)
+			/* a request waits and none of its answer came: a
+			 * server that closes a new connection unanswered,
+			 * or a kept-alive one as the request went out */
+			rx_response_done(rx, TTFT_F_TRUNCATED | TTFT_F_NO_ANSWER);
 		break;
 	default:
 		break;

@@ -74,6 +74,9 @@ enum ttft_kind {
 #define TTFT_F_SSE 0x0002u       /* RESP_HEADERS: text/event-stream          */
 #define TTFT_F_TRUNCATED 0x0004u /* RESP_END: peer closed mid-body           */
 #define TTFT_F_EOF_BODY 0x0008u  /* RESP_END: close-delimited body           */
+#define TTFT_F_NO_ANSWER 0x0010u /* RESP_END (with TRUNCATED): the peer
+                                    closed before a byte of this response
+                                    came; a = 0, t_ns = the close read  */
 #define TTFT_F_V6 0x0010u        /* CONNECT_BEGIN: IPv6 peer                 */
 #define TTFT_F_UNTRACED 0x0020u  /* CONNECT_BEGIN: the connection is not
                                     traced (more open at once than the shim's

@@ -978,7 +978,7 @@ TTFT_HIDDEN void shim_plain_eof(int fd, int64_t t1)
 	if (!c)
 		return;
 	struct emit_ctx ec = {fd, c->conn, c};
-	ttft_http_rx_eof(&c->rx, t1, emit, &ec);
+	ttft_http_rx_eof(&c->rx, &c->tx, t1, emit, &ec);
 }
 
 TTFT_HIDDEN void shim_on_sent_unseen(int fd, ssize_t ret, int err, int64_t t0,

@@ -747,6 +747,71 @@ START_TEST(server_reset_is_said)
 }
 END_TEST
 
+/* A server that closes without a byte of its answer (a new connection;
+ * a kept-alive one after answering the first request): the rows say the
+ * server closed unanswered, never that the client closed early, and the
+ * answered request is whole. */
+START_TEST(server_closing_unanswered_is_said)
+{
+	struct run r;
+	run_py(&r, "unanswered.py",
+		"import socket, threading\n"
+		"_ = %d\n"
+		"ls = socket.socket()\n"
+		"ls.bind(('127.0.0.1', 0))\n"
+		"ls.listen(4)\n"
+		"def head(c):\n"
+		"    b = b''\n"
+		"    while not b.endswith(b'\\r\\n\\r\\n'):\n"
+		"        b += c.recv(1)\n"
+		"def serve():\n"
+		"    c, _ = ls.accept()\n"
+		"    head(c)\n"
+		"    c.close()\n"
+		"    c, _ = ls.accept()\n"
+		"    head(c)\n"
+		"    c.sendall(b'HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok')\n"
+		"    head(c)\n"
+		"    c.close()\n"
+		"t = threading.Thread(target=serve)\n"
+		"t.start()\n"
+		"def ask(s, path):\n"
+		"    s.sendall(b'GET ' + path + b' HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+		"    b = b''\n"
+		"    while not b.endswith(b'ok'):\n"
+		"        c = s.recv(4096)\n"
+		"        if not c: break\n"
+		"        b += c\n"
+		"    return len(b)\n"
+		"s = socket.create_connection(ls.getsockname())\n"
+		"print('new', ask(s, b'/new'))\n"
+		"s.close()\n"
+		"s = socket.create_connection(ls.getsockname())\n"
+		"print('first', ask(s, b'/first'))\n"
+		"print('second', ask(s, b'/second'))\n"
+		"s.close()\n"
+		"t.join()\n");
+	ck_assert_int_eq(said(&r, "new", 0), 0);
+	ck_assert_int_eq(said(&r, "first", 0), 40);
+	ck_assert_int_eq(said(&r, "second", 0), 0);
+	ck_assert_int_eq(r.n, 3);
+	cJSON *q = row_by_path(&r, "/new");
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(q, "complete")));
+	ck_assert_str_eq(cJSON_GetObjectItem(q, "note")->valuestring,
+			 "the server closed the connection without answering");
+	ck_assert(is_null(q, "ttft_s"));
+	q = row_by_path(&r, "/second");
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(q, "complete")));
+	ck_assert_str_eq(cJSON_GetObjectItem(q, "note")->valuestring,
+			 "the server closed the connection without answering (a "
+			 "reused connection: the client may retry on a new one)");
+	q = row_by_path(&r, "/first");
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(q, "complete")));
+	ck_assert(num(q, "status") == 200);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(dns_is_the_connecting_threads)
 {
 	struct run r;
@@ -823,6 +888,7 @@ int main(void)
 	tcase_add_test(t, responses_read_unseen_are_said);
 	tcase_add_test(t, responses_after_lost_request_framing_say_why);
 	tcase_add_test(t, server_reset_is_said);
+	tcase_add_test(t, server_closing_unanswered_is_said);
 	tcase_add_test(t, dns_is_the_connecting_threads);
 	tcase_add_test(t, python_dup_and_fork);
 	tcase_add_test(t, node_raw_close_then_reuse);

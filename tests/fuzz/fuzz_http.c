@@ -64,7 +64,7 @@ static void rx_run(const char *p, size_t n, size_t cut, struct evs *e)
 	e->overflow = 0;
 	ttft_http_rx_feed(&rx, NULL, p, cut, 1, collect, e);
 	ttft_http_rx_feed(&rx, NULL, p + cut, n - cut, 2, collect, e);
-	ttft_http_rx_eof(&rx, 3, collect, e);
+	ttft_http_rx_eof(&rx, NULL, 3, collect, e);
 }
 
 static void tx_run(const char *p, size_t n, size_t cut, struct evs *e)

@@ -136,6 +136,12 @@ START_TEST(split_and_outcomes)
 	r.request_unseen = 1;
 	ck_assert_int_eq(ttft_export_request(&x, &r, "h:1", 1, NULL, 0), 0);
 	ttft_record_free(&r);
+	/* the server closed before a byte of its answer: its own outcome,
+	 * not the truncated body's (nor the client's early close) */
+	req(&r, "/v1/models", 0, 0, 0, 0);
+	r.end_flags = TTFT_F_TRUNCATED | TTFT_F_NO_ANSWER;
+	ck_assert_int_eq(ttft_export_request(&x, &r, "h:1", 1, NULL, 0), 0);
+	ttft_record_free(&r);
 	struct ttft_export_log log = {0};
 	size_t len;
 	char *page = ttft_export_render(&x, &log, 0, &len);
@@ -177,6 +183,9 @@ START_TEST(split_and_outcomes)
 	ck_assert(sample(page, "ttftshim_requests_total", k) == 1);
 	ck_assert(isnan(sample(page, "ttftshim_ttft_seconds_count", un)));
 	ck_assert_ptr_null(strstr(page, "path=\"/\""));
+	snprintf(k, sizeof k, "%s,outcome=\"no_answer\"", L("h:1", "/v1/models", "none", "none"));
+	ck_assert(sample(page, "ttftshim_requests_total", k) == 1);
+	ck_assert_ptr_null(strstr(page, "outcome=\"truncated\""));
 	free(page);
 	ttft_export_free(&x);
 }

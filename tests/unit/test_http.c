@@ -49,7 +49,7 @@ static void check_every_split(const char *resp, size_t n, const char *expect)
 		ev.n = 0;
 		feed_rx(&rx, NULL, resp, i, 1);
 		feed_rx(&rx, NULL, resp + i, n - i, 2);
-		ttft_http_rx_eof(&rx, 3, tu_collect, &ev);
+		ttft_http_rx_eof(&rx, NULL, 3, tu_collect, &ev);
 		ck_assert_msg(!strcmp(tu_kinds(&ev, kinds, sizeof kinds), expect),
 			      "split at %zu: got %s", i, kinds);
 		size_t k = 0;
@@ -82,7 +82,7 @@ static void check_every_split(const char *resp, size_t n, const char *expect)
 	ev.n = 0;
 	for (size_t i = 0; i < n; i++)
 		feed_rx(&rx, NULL, resp + i, 1, (int64_t)i);
-	ttft_http_rx_eof(&rx, (int64_t)n, tu_collect, &ev);
+	ttft_http_rx_eof(&rx, NULL, (int64_t)n, tu_collect, &ev);
 	ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds), expect);
 	size_t k = 0;
 	for (size_t j = 0; j < ev.n; j++)
@@ -254,6 +254,63 @@ START_TEST(head_and_no_body_statuses)
 }
 END_TEST
 
+/* A close with a request waiting and not a byte of its answer: that
+ * request's end, flagged as unanswered (a server that closes a new
+ * connection, or a kept-alive one as the request went out); with no
+ * request waiting (an idle kept-alive connection closed), nothing. */
+START_TEST(close_before_any_answer_ends_the_waiting_request)
+{
+	static const char req[] = "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	struct ttft_http_tx tx;
+	struct ttft_http_rx rx;
+	/* unanswered: the first request on the connection */
+	ttft_http_tx_init(&tx);
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	ttft_http_tx_feed(&tx, req, sizeof req - 1, 1, 2, tu_collect, &ev);
+	size_t sent = ev.n;
+	ttft_http_rx_eof(&rx, &tx, 5, tu_collect, &ev);
+	ck_assert_uint_eq(ev.n, sent + 1);
+	ck_assert_uint_eq(ev.ev[sent].kind, TTFT_EV_RESP_END);
+	ck_assert_uint_eq(ev.ev[sent].flags & (TTFT_F_TRUNCATED | TTFT_F_NO_ANSWER),
+			  TTFT_F_TRUNCATED | TTFT_F_NO_ANSWER);
+	ck_assert_uint_eq(ev.ev[sent].seq, 0);
+	ck_assert_int_eq(ev.ev[sent].a, 0);
+	ck_assert_int_eq(ev.ev[sent].t_ns, 5);
+	/* once: a second close read adds nothing */
+	ttft_http_rx_eof(&rx, &tx, 6, tu_collect, &ev);
+	ck_assert_uint_eq(ev.n, sent + 1);
+
+	/* answered, then the idle connection closed: nothing */
+	ttft_http_tx_init(&tx);
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	ttft_http_tx_feed(&tx, req, sizeof req - 1, 1, 2, tu_collect, &ev);
+	feed_rx(&rx, &tx, resp, sizeof resp - 1, 3);
+	size_t done = ev.n;
+	ck_assert_uint_eq(ev.ev[done - 1].kind, TTFT_EV_RESP_END);
+	ck_assert_uint_eq(ev.ev[done - 1].flags & TTFT_F_NO_ANSWER, 0);
+	ttft_http_rx_eof(&rx, &tx, 4, tu_collect, &ev);
+	ck_assert_uint_eq(ev.n, done);
+
+	/* the second request on it waits: its end, seq 1 */
+	ttft_http_tx_feed(&tx, req, sizeof req - 1, 5, 6, tu_collect, &ev);
+	sent = ev.n;
+	ttft_http_rx_eof(&rx, &tx, 7, tu_collect, &ev);
+	ck_assert_uint_eq(ev.n, sent + 1);
+	ck_assert_uint_eq(ev.ev[sent].kind, TTFT_EV_RESP_END);
+	ck_assert_uint_eq(ev.ev[sent].flags & TTFT_F_NO_ANSWER, TTFT_F_NO_ANSWER);
+	ck_assert_uint_eq(ev.ev[sent].seq, 1);
+
+	/* no sending half known (NULL): nothing, as before */
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	ttft_http_rx_eof(&rx, NULL, 2, tu_collect, &ev);
+	ck_assert_uint_eq(ev.n, 0);
+}
+END_TEST
+
 START_TEST(truncated_stream_and_eof)
 {
 	size_t n;
@@ -262,12 +319,12 @@ START_TEST(truncated_stream_and_eof)
 	ttft_http_rx_init(&rx);
 	ev.n = 0;
 	feed_rx(&rx, NULL, r, n / 2, 1);
-	ttft_http_rx_eof(&rx, 2, tu_collect, &ev);
+	ttft_http_rx_eof(&rx, NULL, 2, tu_collect, &ev);
 	ck_assert_uint_eq(ev.ev[ev.n - 1].kind, TTFT_EV_RESP_END);
 	ck_assert_uint_eq(ev.ev[ev.n - 1].flags & TTFT_F_TRUNCATED, TTFT_F_TRUNCATED);
 	/* EOF again: nothing more */
 	size_t before = ev.n;
-	ttft_http_rx_eof(&rx, 3, tu_collect, &ev);
+	ttft_http_rx_eof(&rx, NULL, 3, tu_collect, &ev);
 	ck_assert_uint_eq(ev.n, before);
 	free(r);
 }
@@ -534,7 +591,7 @@ START_TEST(random_garbage_never_crashes)
 		ev.n = 0;
 		feed_rx(&rx, &tx, buf, sizeof buf, 1);
 		ttft_http_tx_feed(&tx, buf, sizeof buf, 1, 1, tu_collect, &ev);
-		ttft_http_rx_eof(&rx, 2, tu_collect, &ev);
+		ttft_http_rx_eof(&rx, NULL, 2, tu_collect, &ev);
 	}
 }
 END_TEST
@@ -989,12 +1046,12 @@ static void same_events_whole_and_bytewise(const char *r, size_t n)
 	ck_assert_ptr_nonnull(copy);
 	memcpy(copy, r, n);
 	ttft_http_rx_feed(&rx, NULL, copy, n, 1, tu_collect, &whole);
-	ttft_http_rx_eof(&rx, 2, tu_collect, &whole);
+	ttft_http_rx_eof(&rx, NULL, 2, tu_collect, &whole);
 	ttft_http_rx_init(&rx);
 	ev.n = 0;
 	for (size_t i = 0; i < n; i++)
 		feed_rx(&rx, NULL, copy + i, 1, 1);
-	ttft_http_rx_eof(&rx, 2, tu_collect, &ev);
+	ttft_http_rx_eof(&rx, NULL, 2, tu_collect, &ev);
 	free(copy);
 	ck_assert_msg(whole.n == ev.n, "\"%.20s\": %zu events whole, %zu bytewise",
 		      r, whole.n, ev.n);
@@ -1088,6 +1145,7 @@ int main(void)
 	tcase_add_test(t, nonstream_errors_and_continue);
 	tcase_add_test(t, head_and_no_body_statuses);
 	tcase_add_test(t, truncated_stream_and_eof);
+	tcase_add_test(t, close_before_any_answer_ends_the_waiting_request);
 	tcase_add_test(t, zero_padded_chunk_sizes);
 	tcase_add_test(t, token_reads_match_the_byte_machines);
 	tcase_add_test(t, a_read_of_token_events_is_one_run);

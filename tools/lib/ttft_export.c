@@ -45,6 +45,7 @@ static const char *const outcome_name[TTFT_XO__N] = {
 	[TTFT_XO_OK] = "ok", [TTFT_XO_ERROR_EVENT] = "error_event",
 	[TTFT_XO_TRUNCATED] = "truncated", [TTFT_XO_CLOSED_EARLY] = "closed_early",
 	[TTFT_XO_INCOMPLETE] = "incomplete", [TTFT_XO_UNSEEN] = "unseen",
+	[TTFT_XO_NO_ANSWER] = "no_answer",
 };
 
 static const char *const desync_name[7] = {
@@ -206,6 +207,9 @@ static enum ttft_export_outcome outcome(const struct ttft_record *r, int complet
 		return TTFT_XO_INCOMPLETE;
 	if (r->sse_error)
 		return TTFT_XO_ERROR_EVENT;
+	/* before truncated: not a byte of the answer came */
+	if (r->end_flags & TTFT_F_NO_ANSWER)
+		return TTFT_XO_NO_ANSWER;
 	if (r->end_flags & TTFT_F_TRUNCATED)
 		return TTFT_XO_TRUNCATED;
 	if (r->closed_early || !r->t_end)
@@ -480,7 +484,8 @@ char *ttft_export_render(const struct ttft_export *x, const struct ttft_export_l
 	family(&o, "ttftshim_requests_total", "counter",
 	       "Requests handed out, by how they ended (outcome: ok, error_event, "
 	       "truncated, closed_early, incomplete, unseen: a response whose request "
-	       "was not seen, not analysed).", om);
+	       "was not seen, not analysed; no_answer: the server closed the "
+	       "connection before a byte of the answer).", om);
 	for (size_t i = 0; i < x->n; i++)
 		for (int k = 0; k < TTFT_XO__N; k++) {
 			if (!x->s[i].requests[k])

@@ -289,6 +289,10 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 		snprintf(why, sizeof why, "no response read: a forked process's request "
 			 "on a connection it shares with its parent, which read no "
 			 "response for it either");
+	else if (r->end_flags & TTFT_F_NO_ANSWER)
+		snprintf(why, sizeof why, "the server closed the connection without "
+			 "answering%s", r->new_conn ? "" : " (a reused connection: "
+			 "the client may retry on a new one)");
 	else if (r->closed_in_head)
 		snprintf(why, sizeof why, "client closed early, in the response's "
 			 "head (it had begun to arrive)");

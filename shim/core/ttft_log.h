@@ -39,7 +39,9 @@ enum ttft_kind {
 	TTFT_EV_SSE_DONE = 9,       /* data: [DONE]                            */
 	TTFT_EV_SSE_ERROR = 10,     /* SSE event holding an error object       */
 	TTFT_EV_RESP_END = 11,      /* response body complete; a = body bytes  */
-	TTFT_EV_CLOSE = 12,         /* fd closed (close/dup2/close_range)      */
+	TTFT_EV_CLOSE = 12,         /* fd closed (close/dup2/close_range); b = 1:
+	                               its connect was still under way (the
+	                               client gave up on it)                 */
 	TTFT_EV_IO_ERROR = 13,      /* send/recv failed (not EAGAIN/EINTR)     */
 	TTFT_EV_DNS_BEGIN = 14,     /* getaddrinfo() called; text = host        */
 	TTFT_EV_DNS_END = 15,       /* getaddrinfo() returned; a = ret          */

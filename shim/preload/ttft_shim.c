@@ -502,6 +502,21 @@ static unsigned unmap_fd(int fd)
 	return __atomic_exchange_n(&shim_fdmap[fd], 0, __ATOMIC_ACQ_REL);
 }
 
+/* A socket closed while its connect was pending: 1 when the handshake
+ * was still under way (SYN sent, no answer: the client gave up on it, by
+ * its own timeout), asked of the kernel (the fd is still open). errno is
+ * kept. */
+SHIM_COLD static int gave_up_connect(int fd)
+{
+	struct tcp_info ti;
+	socklen_t tl = sizeof ti;
+	int e = errno;
+	int r = LIBC(getsockopt)(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+		tl >= 1 && ti.tcpi_state == TCP_SYN_SENT;
+	errno = e;
+	return r;
+}
+
 /* One fd less on slot; the connection ends with its last fd (a CLOSE
  * record if record and this process owns it). */
 static void drop_ref(unsigned slot, int fd, int64_t t, int record)
@@ -514,13 +529,15 @@ static void drop_ref(unsigned slot, int fd, int64_t t, int record)
 	/* a = 1: a response's head was partly read (relaxed: the receiving
 	 * thread's last word on it, read once at the end) */
 	int64_t mid_head = ttft_http_rx_mid_head(&c->rx);
+	int pending = c->pending;
 	/* Acq_rel: our reads of the slot happen before another thread can
 	 * take it over (alloc_slot's acquire CAS). */
 	/* Relaxed: an inherited connection never used has no record to end. */
 	int quiet = __atomic_load_n(&c->unannounced, __ATOMIC_RELAXED);
 	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0 && record &&
 	    mine && !quiet)
-		put(TTFT_EV_CLOSE, 0, t, fd, 0, conn, mid_head, 0, seq, NULL, 0);
+		put(TTFT_EV_CLOSE, 0, t, fd, 0, conn, mid_head,
+		    pending && gave_up_connect(fd), seq, NULL, 0);
 }
 
 TTFT_HIDDEN void shim_closing(int fd, int64_t t)

@@ -328,6 +328,26 @@ START_TEST(refused_connection_is_reported)
 }
 END_TEST
 
+/* Connects the server never answered, closed by the client while still
+ * under way (its own timeout): a note each, as many as the client's own
+ * TCP_INFO found pending (a review found them said nowhere). */
+START_TEST(connects_given_up_are_reported)
+{
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-run -- python3 tests/clients/py_connect_given_up.py 2>&1",
+		 tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	const char *p = strstr(out, "pending ");
+	ck_assert_msg(p != NULL, "%s", out);
+	int pending = atoi(p + 8), notes = 0;
+	ck_assert_msg(pending >= 1, "no connect was left pending: %s", out);
+	for (p = out; (p = strstr(p, ": connect given up: the server had not answered its SYN")); p++)
+		notes++;
+	ck_assert_msg(notes == pending, "%d notes for %d pending connects:\n%s", notes, pending, out);
+	free(out);
+}
+END_TEST
+
 START_TEST(filter_keeps_only_the_server)
 {
 	/* two servers; the filter names one port */
@@ -413,6 +433,7 @@ int main(void)
 	tcase_add_test(t, node_fetch);
 	tcase_add_test(t, exit_code_and_clean_stdout);
 	tcase_add_test(t, refused_connection_is_reported);
+	tcase_add_test(t, connects_given_up_are_reported);
 	tcase_add_test(t, filter_keeps_only_the_server);
 	tcase_add_test(t, ipv6_and_address_filter);
 	return tu_run(s);

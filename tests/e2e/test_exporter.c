@@ -202,6 +202,29 @@ START_TEST(failed_connects_are_counted)
 	ck_assert_msg(total(page, "ttftshim_connect_failures_total", "peer=\"127.0.0.1:1\"") == 1,
 		      "%s", page);
 	free(page);
+	/* connects given up while under way (the server never answered the
+	 * SYN): as many as the client's own TCP_INFO found pending */
+	char *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --log %s -- python3 "
+		 "tests/clients/py_connect_given_up.py", tu_build_dir(), g_log);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	int port = 0, pending = 0;
+	ck_assert_msg(sscanf(out, "port %d pending %d", &port, &pending) == 2, "%s", out);
+	ck_assert_int_ge(pending, 1);
+	free(out);
+	char peer[64];
+	snprintf(peer, sizeof peer, "peer=\"127.0.0.1:%d\"", port);
+	page = NULL;
+	for (int i = 0; i < 600; i++) {
+		free(page);
+		page = get(g_addr, "");
+		if (total(page, "ttftshim_connect_failures_total", peer) == pending)
+			break;
+		usleep(100000);
+	}
+	ck_assert_msg(total(page, "ttftshim_connect_failures_total", peer) == pending,
+		      "%d pending: %s", pending, page);
+	free(page);
 }
 END_TEST
 

@@ -24,6 +24,9 @@ struct ttft_conn_note {
 	uint32_t idle_408;    /* unsolicited "408 Request Timeout"s read on it
 	                         while every request it carried was answered:
 	                         the server closing it idle, not requests */
+	int gave_up;          /* closed with its connect under way: no
+	                         answer to its SYN before the client's own
+	                         timeout */
 	char peer[TTFT_REC_TEXT];
 };
 

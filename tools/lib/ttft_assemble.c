@@ -59,6 +59,8 @@ struct asm_conn {
 	uint32_t idle_408, idle_seq;
 	uint8_t est_tick;    /* t_est is the kernel's, to its tick (b = 1) */
 	uint8_t est_unknown; /* its establishment is not known (b = 2) */
+	uint8_t gave_up;     /* closed with its connect under way (CLOSE
+	                        b = 1): the client gave up on it */
 };
 
 /* One getaddrinfo call. */
@@ -797,6 +799,8 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		return;
 	case TTFT_EV_CLOSE:
 		c->closed = 1;
+		if (e->b == 1 && !c->t_est)
+			c->gave_up = 1;
 		/* a forked child's copy: the socket lives on in its parent,
 		 * which may read what the child's requests are owed; a
 		 * response the child itself was reading is cut */
@@ -1130,6 +1134,7 @@ int ttft_asm_notes(struct ttft_asm *ps)
 		nt->tls = c->tls;
 		nt->untraced = c->untraced;
 		nt->idle_408 = c->idle_408;
+		nt->gave_up = c->gave_up && !c->err && c->nreqs == 0;
 		memcpy(nt->peer, c->peer, sizeof nt->peer);
 	}
 	return 0;

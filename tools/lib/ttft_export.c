@@ -517,8 +517,9 @@ char *ttft_export_render(const struct ttft_export *x, const struct ttft_export_l
 		}
 	family(&o, "ttftshim_connect_failures_total", "counter",
 	       "Connects that failed as the connect or SO_ERROR said (refused, "
-	       "unreachable): no request went out on them. A client that tries the "
-	       "next address (::1, then 127.0.0.1) counts the first.", om);
+	       "unreachable), or that the client gave up on with its SYN unanswered: "
+	       "no request went out on them. A client that tries the next address "
+	       "(::1, then 127.0.0.1) counts the first.", om);
 	for (size_t i = 0; i < x->nd; i++) {
 		if (!x->d[i].connect_failed)
 			continue;

@@ -169,6 +169,10 @@ static void apply(struct ttft_follow *f, struct ttft_rec *r, const struct ttft_f
 	if (r->kind == TTFT_EV_CONNECT_END && r->a != 0 && r->err && r->err != EINPROGRESS &&
 	    r->err != EALREADY && r->err != EINTR && s && s->connect_failed)
 		s->connect_failed(s->ctx, ttft_asm_peer(&f->as, r->conn), r->err);
+	/* closed with its connect under way: the client gave up waiting for
+	 * the server's answer to its SYN */
+	if (r->kind == TTFT_EV_CLOSE && r->b == 1 && s && s->connect_failed)
+		s->connect_failed(s->ctx, ttft_asm_peer(&f->as, r->conn), ETIMEDOUT);
 	ttft_asm_apply(&f->as, r);
 }
 

@@ -217,6 +217,12 @@ void ttft_print_warnings(FILE *f, const struct ttft_analysis *a)
 				   "failed: %s\n", n->pid,
 				(unsigned long long)n->conn, n->peer,
 				strerror(n->err));
+		else if (n->gave_up)
+			fprintf(f, "note: pid %d conn %llu to %s: connect given "
+				   "up: the server had not answered its SYN when "
+				   "the client closed it (unreachable, down, or its "
+				   "listen backlog full); no request went out\n",
+				n->pid, (unsigned long long)n->conn, n->peer);
 		else if (n->untraced)
 			fprintf(f, "note: pid %d conn %llu to %s: not traced: the "
 				   "process had more connections open at once than "

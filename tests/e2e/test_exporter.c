@@ -334,6 +334,24 @@ START_TEST(http_server_is_robust)
 }
 END_TEST
 
+/* A request target in absolute form, which RFC 9112 (3.2.2) says a
+ * server MUST accept: its path decides, the scheme's case and the
+ * authority do not. */
+START_TEST(absolute_form_targets_are_served)
+{
+	char req[256];
+	snprintf(req, sizeof req, "GET http://%s/metrics HTTP/1.1\r\nHost: %s\r\n\r\n",
+		 g_addr, g_addr);
+	expect(req, strlen(req), "HTTP/1.1 200 ");
+	static const char upper[] = "GET HTTP://exporter:9464/metrics?x=1 HTTP/1.1\r\n\r\n";
+	expect(upper, sizeof upper - 1, "HTTP/1.1 200 ");
+	static const char other[] = "GET http://exporter:9464/metricsx HTTP/1.1\r\n\r\n";
+	expect(other, sizeof other - 1, "HTTP/1.1 404 ");
+	static const char nopath[] = "GET http://exporter:9464 HTTP/1.1\r\n\r\n";
+	expect(nopath, sizeof nopath - 1, "HTTP/1.1 404 ");
+}
+END_TEST
+
 /* A page of megabytes and a client that asks for it and never reads:
  * another scraper is still answered in full. */
 START_TEST(a_client_that_never_reads)
@@ -464,6 +482,7 @@ int main(void)
 	tcase_add_unchecked_fixture(t, setup, teardown);
 	tcase_add_test(t, follows_a_log_written_later);
 	tcase_add_test(t, http_server_is_robust);
+	tcase_add_test(t, absolute_form_targets_are_served);
 	tcase_add_test(t, a_client_that_never_reads);
 	tcase_add_test(t, run_export_lingers_for_the_last_scrape);
 	tcase_add_test(t, a_head_does_not_end_the_linger);

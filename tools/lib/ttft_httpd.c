@@ -192,7 +192,15 @@ static void handle(struct ttft_httpd *h, struct ttft_httpd_conn *c, ttft_httpd_p
 		return;
 	}
 	target[strcspn(target, "?#")] = 0;
-	if (strcmp(target, "/metrics")) {
+	/* the absolute form ("http://host:port/metrics"), which a server
+	 * MUST accept (RFC 9112 3.2.2): its path part decides, the scheme's
+	 * case and the authority do not */
+	const char *path = target;
+	if (!strncasecmp(target, "http://", 7) || !strncasecmp(target, "https://", 8)) {
+		path = strstr(target, "://") + 3;
+		path += strcspn(path, "/");
+	}
+	if (strcmp(path, "/metrics")) {
 		error_page(h, c, 404, "Not Found", "this exporter serves /metrics only\n");
 		return;
 	}

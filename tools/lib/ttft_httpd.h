@@ -1,6 +1,7 @@
 /* ttft_httpd.h — the exporter's HTTP server: one thread, poll(), no
- * allocation per request beyond the page. GET (or HEAD) /metrics is
- * answered with the page; any other path 404, another method 405, a
+ * allocation per request beyond the page. GET (or HEAD) /metrics, its
+ * target also in absolute form (http://host:port/metrics), is answered
+ * with the page; any other path 404, another method 405, a
  * request that is not HTTP 400, headers over 8 KiB 431; then the
  * connection is closed. Robust to slow and garbage clients: sockets are
  * non-blocking, every connection has TTFT_HTTPD_DEADLINE_MS to send its

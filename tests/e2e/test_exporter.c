@@ -7,12 +7,15 @@
  * numbers were scraped. */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -352,6 +355,84 @@ START_TEST(absolute_form_targets_are_served)
 }
 END_TEST
 
+/* A head over the server's buffer, from a client still sending: it gets
+ * the 431. Had the server closed with the rest of the head unread, the
+ * kernel would have reset the connection: the client's next send fails
+ * (ECONNRESET: curl and Python's http.client give up there, before they
+ * read), and a reset can destroy an answer not yet read. */
+START_TEST(a_431_reaches_a_client_still_sending)
+{
+	static char big[TTFT_HTTPD_REQ_MAX + 4096];
+	memset(big, 'a', sizeof big);
+	memcpy(big, "GET /metrics HTTP/1.1\r\nX: ", 26);
+	int fd = connect_to(g_addr);
+	struct timeval tv = {30, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	for (size_t off = 0; off < sizeof big;) {
+		ssize_t w = send(fd, big + off, sizeof big - off, MSG_NOSIGNAL);
+		ck_assert_msg(w > 0, "the head's send at %zu: %s", off, strerror(errno));
+		off += (size_t)w;
+	}
+	/* the server has answered and ended its side of the connection */
+	struct pollfd p = {fd, POLLRDHUP, 0};
+	ck_assert_int_eq(poll(&p, 1, 30000), 1);
+	/* then a bit more, as a client still writing its headers would */
+	ck_assert_msg(send(fd, big + 26, 1024, MSG_NOSIGNAL) == 1024,
+		      "the server reset the connection: %s", strerror(errno));
+	char got[256];
+	size_t n = 0;
+	ssize_t r;
+	while (n < sizeof got - 1 && (r = recv(fd, got + n, sizeof got - 1 - n, 0)) > 0)
+		n += (size_t)r;
+	got[n] = 0;
+	ck_assert_msg(!strncmp(got, "HTTP/1.1 431 ", 13), "got %zu bytes: %.80s", n, got);
+	close(fd);
+}
+END_TEST
+
+/* Everything a connection is sent until the server ends its side (30 s
+ * at most): its length, the start NUL-cut in buf. */
+static size_t read_to_end(int fd, char *buf, size_t cap)
+{
+	struct timeval tv = {30, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	size_t n = 0;
+	char tmp[65536];
+	ssize_t r;
+	while ((r = recv(fd, tmp, sizeof tmp, 0)) > 0) {
+		size_t k = n < cap - 1 ? cap - 1 - n : 0;
+		memcpy(buf + n, tmp, (size_t)r < k ? (size_t)r : k);
+		n += (size_t)r < k ? (size_t)r : k;
+	}
+	buf[n] = 0;
+	return n;
+}
+
+/* Clients that had their answers and keep their connections open (the
+ * server waits for them to close) go first when all slots are taken:
+ * they cannot push out a scraper still sending its request. */
+START_TEST(answered_clients_go_before_a_scraper)
+{
+	int half = connect_to(g_addr);
+	ck_assert_int_eq(send(half, "GET /metr", 9, 0), 9);
+	static const char req[] = "GET /metrics HTTP/1.1\r\n\r\n";
+	int done[TTFT_HTTPD_CONNS];
+	char got[256];
+	for (int i = 0; i < TTFT_HTTPD_CONNS; i++) {
+		done[i] = connect_to(g_addr);
+		ck_assert_int_eq(send(done[i], req, sizeof req - 1, 0), (ssize_t)sizeof req - 1);
+		read_to_end(done[i], got, sizeof got);
+		ck_assert_msg(!strncmp(got, "HTTP/1.1 200 ", 13), "client %d got %.80s", i, got);
+	}
+	ck_assert_int_eq(send(half, "ics HTTP/1.1\r\n\r\n", 16, MSG_NOSIGNAL), 16);
+	read_to_end(half, got, sizeof got);
+	ck_assert_msg(!strncmp(got, "HTTP/1.1 200 ", 13), "the scraper got %.80s", got);
+	for (int i = 0; i < TTFT_HTTPD_CONNS; i++)
+		close(done[i]);
+	close(half);
+}
+END_TEST
+
 /* A page of megabytes and a client that asks for it and never reads:
  * another scraper is still answered in full. */
 START_TEST(a_client_that_never_reads)
@@ -483,6 +564,8 @@ int main(void)
 	tcase_add_test(t, follows_a_log_written_later);
 	tcase_add_test(t, http_server_is_robust);
 	tcase_add_test(t, absolute_form_targets_are_served);
+	tcase_add_test(t, a_431_reaches_a_client_still_sending);
+	tcase_add_test(t, answered_clients_go_before_a_scraper);
 	tcase_add_test(t, a_client_that_never_reads);
 	tcase_add_test(t, run_export_lingers_for_the_last_scrape);
 	tcase_add_test(t, a_head_does_not_end_the_linger);

@@ -121,6 +121,7 @@ static void drop(struct ttft_httpd_conn *c)
 	c->fd = -1;
 	c->out = NULL;
 	c->nin = c->nout = c->off = 0;
+	c->draining = 0;
 }
 
 static void answer(struct ttft_httpd_conn *c, int status, const char *reason,
@@ -221,9 +222,25 @@ static void handle(struct ttft_httpd *h, struct ttft_httpd_conn *c, ttft_httpd_p
 	answer(c, 200, "OK", type, body, len, head);
 }
 
+/* An answered connection: drop what the client still sends, one read a
+ * round (a client sending fast cannot hold the loop), until it closes. */
+static void drain(struct ttft_httpd_conn *c)
+{
+	ssize_t r;
+	do
+		r = recv(c->fd, c->in, sizeof c->in, 0);
+	while (r < 0 && errno == EINTR);
+	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+		drop(c);
+}
+
 static void readable(struct ttft_httpd *h, struct ttft_httpd_conn *c, ttft_httpd_page_fn page,
 		     void *ctx)
 {
+	if (c->draining) {
+		drain(c);
+		return;
+	}
 	for (;;) {
 		ssize_t r = recv(c->fd, c->in + c->nin, sizeof c->in - 1 - c->nin, 0);
 		if (r < 0 && errno == EINTR)
@@ -270,7 +287,18 @@ static void writable(struct ttft_httpd *h, struct ttft_httpd_conn *c)
 	}
 	if (c->page_gen && c->page_gen > h->served_gen)
 		h->served_gen = c->page_gen;
-	drop(c);
+	/* the answer is out: end our side (a FIN after it), but close only
+	 * when the client has: a close with its bytes unread (a head over
+	 * 8 KiB, a body, a next request) sends a reset, which fails the
+	 * client's next send and can destroy the answer before it is read */
+	free(c->out);
+	c->out = NULL;
+	c->nout = c->off = 0;
+	if (shutdown(c->fd, SHUT_WR) != 0) {
+		drop(c);
+		return;
+	}
+	c->draining = 1;
 }
 
 static void accept_new(struct ttft_httpd *h, int64_t now)
@@ -281,13 +309,17 @@ static void accept_new(struct ttft_httpd *h, int64_t now)
 			return; /* EAGAIN, or a connection gone before we took it */
 		struct ttft_httpd_conn *c = NULL, *oldest = NULL;
 		for (int i = 0; i < TTFT_HTTPD_CONNS && !c; i++) {
-			if (h->c[i].fd < 0)
-				c = &h->c[i];
-			else if (!oldest || h->c[i].order < oldest->order)
-				oldest = &h->c[i];
+			struct ttft_httpd_conn *o = &h->c[i];
+			if (o->fd < 0)
+				c = o;
+			else if (!oldest || o->draining > oldest->draining ||
+				 (o->draining == oldest->draining && o->order < oldest->order))
+				oldest = o;
 		}
 		if (!c) {
-			/* all taken (slow or idle clients): the oldest goes */
+			/* all taken (slow or idle clients): one that has had its
+			 * answer goes first (clients that do not close cannot
+			 * push a scraper out), else the oldest */
 			drop(oldest);
 			h->evicted++;
 			c = oldest;
@@ -315,7 +347,7 @@ void ttft_httpd_step(struct ttft_httpd *h, int timeout_ms, int wake_fd,
 			continue;
 		int64_t left = (c->deadline - now) / 1000000;
 		if (left <= 0) {
-			h->timed_out++;
+			h->timed_out += !c->draining; /* a drained one was answered */
 			drop(c);
 			continue;
 		}

@@ -2,11 +2,14 @@
  * allocation per request beyond the page. GET (or HEAD) /metrics, its
  * target also in absolute form (http://host:port/metrics), is answered
  * with the page; any other path 404, another method 405, a
- * request that is not HTTP 400, headers over 8 KiB 431; then the
- * connection is closed. Robust to slow and garbage clients: sockets are
- * non-blocking, every connection has TTFT_HTTPD_DEADLINE_MS to send its
- * request and take the answer, and when all TTFT_HTTPD_CONNS slots are
- * taken a new connection evicts the oldest.
+ * request that is not HTTP 400, headers over 8 KiB 431; then the server
+ * ends its side and reads (and drops) what the client still sends until
+ * the client closes: closing with bytes unread would reset the
+ * connection, and a client still sending would lose the answer. Robust to
+ * slow and garbage clients: sockets are non-blocking, every connection has
+ * TTFT_HTTPD_DEADLINE_MS to send its request, take the answer and close,
+ * and when all TTFT_HTTPD_CONNS slots are taken a new connection evicts
+ * one that has had its answer, else the oldest.
  *
  * Listens on loopback unless told otherwise: "PORT", ":PORT" and
  * "localhost:PORT" mean 127.0.0.1; "HOST:PORT" and "[V6]:PORT" take a
@@ -36,6 +39,8 @@ struct ttft_httpd_conn {
 	char in[TTFT_HTTPD_REQ_MAX];
 	char *out;               /* the answer being written */
 	size_t nout, off;
+	int draining;            /* answered: reading what the client still
+	                            sends until it closes */
 	uint64_t page_gen;       /* ttft_httpd.gen when its page was made */
 };
 

@@ -1,10 +1,10 @@
 /* test_exporter.c — the exporter end to end, without Prometheus (that is
  * test_prometheus.c): ttft-export follows a log that ttft-run writes later
- * and serves exactly the analyzer's numbers; its HTTP server answers
- * /metrics to a scraper while idle, half-sent, garbage and non-reading
- * clients hold connections, and refuses what is not GET /metrics; ttft-run
- * --export serves while its command runs and lingers until the final
- * numbers were scraped. */
+ * and serves exactly the analyzer's numbers, with exemplars only from
+ * valid traceparents; its HTTP server answers /metrics to a scraper while
+ * idle, half-sent, garbage and non-reading clients hold connections, and
+ * refuses what is not GET /metrics; ttft-run --export serves while its
+ * command runs and lingers until the final numbers were scraped. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -261,6 +261,68 @@ START_TEST(a_log_it_cannot_read_is_said)
 	free(page);
 	tu_stop(pid);
 	unlink(junk);
+	unlink(out);
+}
+END_TEST
+
+/* A request's exemplar comes only from a traceparent W3C calls valid:
+ * lower-case hex in every field, a version other than ff, neither id all
+ * zeros (a receiver given any other restarts the trace, so its id links
+ * to no span). Each request its own path, so each is its own series. */
+START_TEST(exemplars_only_from_valid_traceparents)
+{
+	static const char *const tp[] = {
+		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", /* valid */
+		"ff-1af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+		"0A-2af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+		"0g-3af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+		"00-4AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",
+		"00-5af7651916cd43dd8448eb211c80319c-0000000000000000-01",
+		"00-6af7651916cd43dd8448eb211c80319c-B7AD6B7169203331-01",
+		"00-7af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0x",
+		"00-00000000000000000000000000000000-b7ad6b7169203331-01",
+	};
+	size_t n = sizeof tp / sizeof tp[0];
+	char log[256], out[256], addr[64];
+	tu_tmp_log(log, sizeof log, "exporter-traceparent");
+	struct ttft_log lg;
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&lg, log, 1 << 20, &why), 0);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t c = ttft_log_new_conn(&lg);
+		char path[32];
+		snprintf(path, sizeof path, "POST /p/%c", (char)('a' + i));
+		int64_t t = 1000000000LL + (int64_t)i * 1000000LL;
+		struct {
+			uint16_t kind;
+			int64_t t, a;
+			const char *text;
+		} ev[] = {
+			{TTFT_EV_REQ_BEGIN, t, 0, path}, {TTFT_EV_TRACEPARENT, t + 1, 0, tp[i]},
+			{TTFT_EV_RESP_HEADERS, t + 10, 200, NULL},
+			{TTFT_EV_SSE_TOKEN, t + 500000, 0, NULL}, {TTFT_EV_RESP_END, t + 600000, 0, NULL},
+		};
+		for (size_t k = 0; k < sizeof ev / sizeof ev[0]; k++)
+			ttft_log_put(&lg, &(struct ttft_event){
+				.kind = ev[k].kind, .t_ns = ev[k].t, .conn = c, .a = ev[k].a,
+				.text = ev[k].text,
+				.text_len = ev[k].text ? strlen(ev[k].text) : 0});
+	}
+	ttft_log_close(&lg);
+	pid_t pid;
+	start_exporter(log, "", out, &pid, addr, sizeof addr);
+	free(until_requests(addr, (double)n));
+	char *om = get(addr, "Accept: application/openmetrics-text\r\n");
+	/* the valid one's id is there, and it is the only one */
+	ck_assert_msg(strstr(om, "{trace_id=\"0af7651916cd43dd8448eb211c80319c\"}"), "%s", om);
+	for (const char *q = om; (q = strstr(q, "trace_id=\"")) != NULL;) {
+		q += strlen("trace_id=\"");
+		ck_assert_msg(!strncmp(q, "0af7651916cd43dd8448eb211c80319c\"", 33),
+			      "an exemplar from an invalid traceparent: %.40s", q);
+	}
+	free(om);
+	tu_stop(pid);
+	unlink(log);
 	unlink(out);
 }
 END_TEST
@@ -567,6 +629,7 @@ int main(void)
 	tcase_add_test(t, a_431_reaches_a_client_still_sending);
 	tcase_add_test(t, answered_clients_go_before_a_scraper);
 	tcase_add_test(t, a_client_that_never_reads);
+	tcase_add_test(t, exemplars_only_from_valid_traceparents);
 	tcase_add_test(t, run_export_lingers_for_the_last_scrape);
 	tcase_add_test(t, a_head_does_not_end_the_linger);
 	tcase_add_test(t, unreadable_counts_survive_a_new_log);

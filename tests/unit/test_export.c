@@ -313,6 +313,7 @@ START_TEST(exemplar_carries_the_requests_trace_id)
 		"0af7651916cd43dd8448eb211c80319",
 		"0af7651916cd43dd8448eb211c80319g",
 		"0af7651916cd43dd-448eb211c80319c",
+		"0AF7651916CD43DD8448EB211C80319C", /* W3C's hex is lower-case */
 	};
 	for (size_t i = 0; i < sizeof no_id / sizeof no_id[0]; i++) {
 		req(&r, "/v1/completions", 200, 2, 60, 2);
@@ -326,7 +327,7 @@ START_TEST(exemplar_carries_the_requests_trace_id)
 	size_t len;
 	char *om = ttft_export_render(&x, &log, 1, &len);
 	const char *want = "ttftshim_ttft_seconds_bucket{peer=\"p:1\",path=\"/v1/completions\","
-			   "split_source=\"none\",status=\"200\",le=\"0.05\"} 6 # "
+			   "split_source=\"none\",status=\"200\",le=\"0.05\"} 7 # "
 			   "{trace_id=\"0af7651916cd43dd8448eb211c80319c\"} 0.042 1764369600.5\n";
 	ck_assert_msg(strstr(om, want), "%s", om);
 	/* the only trace id on the page is that one */

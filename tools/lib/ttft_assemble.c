@@ -909,13 +909,14 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		ttft_asm_copy_text(r->traceparent, sizeof r->traceparent, e->text,
 				   TTFT_TRACEPARENT_LEN);
 		/* "00-<trace id>-…": the id vLLM's spans carry; none from a
-		 * malformed or all-zero header */
-		if (strlen(r->traceparent) >= 36 && r->traceparent[2] == '-' &&
-		    r->traceparent[35] == '-') {
+		 * header W3C calls invalid. The shim checks the shape and the
+		 * hex only (its send path stays short): the version ff and
+		 * the zero ids are refused here, and any writer's log is
+		 * judged again */
+		if (ttft_traceparent_ok(r->traceparent))
 			snprintf(r->trace_id, sizeof r->trace_id, "%.32s", r->traceparent + 3);
-			if (!ttft_trace_id_ok(r->trace_id))
-				r->trace_id[0] = 0;
-		}
+		else
+			r->trace_id[0] = 0;
 		break;
 	case TTFT_EV_SSE_TOKEN: {
 		/* flagged run (log version 4): a token events that one read

@@ -92,10 +92,11 @@ struct ttft_export {
 extern const double ttft_export_bounds[TTFT_EXPORT_NBUCKETS];
 
 /* The request's W3C trace id, for its exemplars: r->trace_id (a log's
- * record: the assembler takes it from the traceparent the shim captured;
- * a probe's: the one it sent). NULL when it has none, it is not 32 hex
- * digits, or it is all zeros (W3C's "invalid"): no exemplar rather than a
- * link to nothing. */
+ * record: the assembler takes it from the traceparent the shim captured,
+ * if W3C calls that valid (ttft_traceparent_ok); a probe's: the one it
+ * sent). NULL when it has none, it is not 32 lower-case hex digits, or it
+ * is all zeros (W3C's "invalid"): no exemplar rather than a link to
+ * nothing. */
 const char *ttft_export_trace_id(const struct ttft_record *r);
 
 /* max_series 0: TTFT_EXPORT_MAX_SERIES. */

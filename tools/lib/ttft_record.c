@@ -212,16 +212,37 @@ void ttft_record_phases(const struct ttft_record *r, struct ttft_phases *p)
 			p->wire_ttft_s = p->network_s = NAN;
 }
 
+/* 1 when s[0..n) is W3C's hex: lower-case only. */
+static int w3c_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* A trace or parent id: hex, and not all zeros (invalid for both). */
+static int w3c_id(const char *s, size_t n)
+{
+	if (!w3c_hex(s, n))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != '0')
+			return 1;
+	return 0;
+}
+
 int ttft_trace_id_ok(const char *t)
 {
-	int nonzero = 0, i = 0;
-	for (; i < 32 && t[i]; i++) {
-		char c = t[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-			return 0;
-		nonzero |= c != '0';
-	}
-	return i == 32 && !t[32] && nonzero;
+	return strnlen(t, 33) == 32 && w3c_id(t, 32);
+}
+
+int ttft_traceparent_ok(const char *tp)
+{
+	/* "vv-<trace id>-<parent id>-ff" */
+	return strnlen(tp, 55) == 55 && tp[2] == '-' && tp[35] == '-' && tp[52] == '-' &&
+	       w3c_hex(tp, 2) && strncmp(tp, "ff", 2) && w3c_id(tp + 3, 32) &&
+	       w3c_id(tp + 36, 16) && w3c_hex(tp + 53, 2);
 }
 
 const char *ttft_desync_text(int d, int tls)

@@ -184,9 +184,14 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
  * connection's plaintext). */
 const char *ttft_desync_text(int desync, int tls);
 
-/* 1 when t is a W3C trace-context trace id: 32 hex digits, not all zero
- * (the all-zero id is invalid there); rows carry no other. */
+/* 1 when t is a W3C trace-context trace id: 32 lower-case hex digits,
+ * not all zero (the all-zero id is invalid there); rows carry no other. */
 int ttft_trace_id_ok(const char *t);
+/* 1 when tp (a traceparent's first 55 characters, NUL-ended) is one W3C
+ * calls valid: "vv-<trace id>-<parent id>-ff", lower-case hex only, the
+ * version not ff, neither id all zeros. A receiver given any other starts
+ * a new trace, so its trace id would link to no span. */
+int ttft_traceparent_ok(const char *tp);
 /* A log record: 1 when its response began (its headers were read) before
  * the request's last byte was sent, or with that byte never seen sent:
  * the server answered before it had the whole request (an early 401 or

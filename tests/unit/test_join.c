@@ -319,6 +319,40 @@ START_TEST(llamacpp_back_to_back_never_contaminated)
 }
 END_TEST
 
+/* A client that reads llama.cpp's headers (and all else) late: its
+ * window by those reads is not its prefill's. Alone, the counters did not
+ * move there: no split; with another request of the log ending its
+ * prefill in that window, that one is within reach: no split either. (An
+ * unseen client's could still be taken: docs/server-truth.md.) */
+START_TEST(llamacpp_late_header_read_never_gives_a_split)
+{
+	for (int two = 0; two < 2; two++) {
+		srand48(9);
+		struct sim s = {.style = LLAMA};
+		int64_t send[2] = {100 * MS, 395 * MS};
+		serve(&s, send, 1 + two, 10 * MS, 40 * MS, 0);
+		/* X reads everything 300 ms late (work between reads) */
+		s.r[0].hdr += 300 * MS;
+		s.r[0].first += 300 * MS;
+		s.r[0].end += 300 * MS;
+		scrape(&s, 95 * MS, s.r[two].end + 60 * MS, 20 * MS);
+		struct ttft_join_req jr[2];
+		struct ttft_server_split o[2];
+		reqs_of(&s, jr, TTFT_JOIN_SKEW_NS);
+		jr[0].reads_late = 1;
+		if (two) /* Y's prefill ends within X's late reads' reach */
+			ck_assert(s.r[1].prefill_end > s.r[0].hdr - 20 * MS &&
+				  s.r[1].prefill_end < s.r[0].first + 20 * MS);
+		ttft_join(s.snap, (size_t)s.nsnap, jr, (size_t)(1 + two), o);
+		check_all(&s, jr, o);
+		ck_assert_msg(!o[0].source, "X got a split: prefill %.6f, its own %.6f",
+			      o[0].prefill_s, s.r[0].lc_prefill_s);
+		ck_assert_msg(strstr(o[0].note, two ? "finished its prefill" : "did not move"),
+			      "%s", o[0].note);
+	}
+}
+END_TEST
+
 /* llama.cpp with one slot, clients queued: headers come when the slot takes
  * a request, so the queued ones' prefills cannot end before. */
 START_TEST(llamacpp_queueing_split_when_scraped_often)
@@ -592,6 +626,7 @@ int main(void)
 	tcase_add_test(t, vllm_shared_window_is_not_split);
 	tcase_add_test(t, vllm_end_near_a_scrape_widens_the_window);
 	tcase_add_test(t, llamacpp_back_to_back_never_contaminated);
+	tcase_add_test(t, llamacpp_late_header_read_never_gives_a_split);
 	tcase_add_test(t, llamacpp_queueing_split_when_scraped_often);
 	tcase_add_test(t, random_workloads_never_wrong);
 	tcase_add_test(t, never_ended_request);

@@ -399,15 +399,15 @@ void ttft_http_rx_eof(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 	case RX_STATUS:
 		if (rx->slen)
 			rx_response_done(rx, TTFT_F_TRUNCATED);
-		else if (tx && rx->seq < tx->seq)
-			/* a request waits and none of its answer came: a
-			 * server that closes a new connection unanswered,
-			 * or a kept-alive one as the request went out */
-			rx_response_done(rx, TTFT_F_TRUNCATED | TTFT_F_NO_ANSWER);
 		break;
 	default:
 		break;
 	}
+	/* every request still waiting got none of its answer: a server that
+	 * closes a new connection unanswered, a kept-alive one as the request
+	 * went out, or pipelined requests after the answer that closed */
+	while (tx && rx->st == RX_STATUS && !rx->slen && rx->seq < tx->seq)
+		rx_response_done(rx, TTFT_F_TRUNCATED | TTFT_F_NO_ANSWER);
 	rx->read_end = 0;
 }
 

@@ -136,11 +136,11 @@ void ttft_http_tx_sync(struct ttft_http_tx *tx, uint32_t responses_done,
 /* 1 when a response's head is partly read: its status line begun, or its
  * headers not yet ended (a client that closes now stopped reading it). */
 int ttft_http_rx_mid_head(const struct ttft_http_rx *rx);
-/* The peer closed (read returned 0). tx: the connection's sending half,
- * or NULL: when one of its requests still waits and not a byte of its
- * response came, the close is that request's end, flagged
- * TTFT_F_NO_ANSWER (the server closed without answering; not the client
- * closing early). */
+/* The peer closed (read returned 0). tx: the connection's sending half
+ * when the server is known to have closed, or NULL: each of its requests
+ * still waiting, of whose response not a byte came, ends at the close,
+ * flagged TTFT_F_NO_ANSWER (the server closed without answering; not the
+ * client closing early). */
 void ttft_http_rx_eof(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 		      int64_t t_end, ttft_http_emit emit, void *ctx);
 /* Bytes went by that the sniffer could not see. */

@@ -159,13 +159,20 @@ static void fork_word_init(void)
 	g_forkword = p;
 }
 
+TTFT_HIDDEN uint32_t shim_forks;
+
+TTFT_HIDDEN void shim_count_fork(void)
+{
+	__atomic_add_fetch(&shim_forks, 1, __ATOMIC_RELAXED);
+}
+
 __attribute__((constructor)) static void shim_init(void)
 {
 	int e = errno;
 	shim_resolve_all();
 	g_pid = getpid();
 	fork_word_init();
-	pthread_atfork(NULL, NULL, after_fork);
+	pthread_atfork(NULL, shim_count_fork, after_fork);
 
 	/* A secure-execution process (setuid, setgid, file capabilities;
 	 * the shim is loaded there only from /etc/ld.so.preload): the
@@ -518,8 +525,9 @@ SHIM_COLD static int gave_up_connect(int fd)
 }
 
 /* One fd less on slot; the connection ends with its last fd (a CLOSE
- * record if record and this process owns it). */
-static void drop_ref(unsigned slot, int fd, int64_t t, int record)
+ * record if record and this process owns it). live: fd still names the
+ * socket (a close before the real one; not a dup2 over it, done). */
+static void drop_ref(unsigned slot, int fd, int64_t t, int record, int live)
 {
 	struct shim_conn *c = &shim_conns[slot];
 	fork_check();
@@ -529,7 +537,10 @@ static void drop_ref(unsigned slot, int fd, int64_t t, int record)
 	/* a = 1: a response's head was partly read (relaxed: the receiving
 	 * thread's last word on it, read once at the end) */
 	int64_t mid_head = ttft_http_rx_mid_head(&c->rx);
-	int pending = c->pending;
+	/* a child made since the connect may hold the socket: its close
+	 * here is no giving up (a worker takes the connect over) */
+	int pending = c->pending && live &&
+		      c->forks == __atomic_load_n(&shim_forks, __ATOMIC_RELAXED);
 	/* Acq_rel: our reads of the slot happen before another thread can
 	 * take it over (alloc_slot's acquire CAS). */
 	/* Relaxed: an inherited connection never used has no record to end. */
@@ -546,7 +557,7 @@ TTFT_HIDDEN void shim_closing(int fd, int64_t t)
 		return;
 	unsigned slot = unmap_fd(fd);
 	if (slot)
-		drop_ref(slot, fd, t, 1);
+		drop_ref(slot, fd, t, 1, 1);
 }
 
 TTFT_HIDDEN void shim_stale(int fd)
@@ -555,7 +566,7 @@ TTFT_HIDDEN void shim_stale(int fd)
 		return;
 	unsigned slot = unmap_fd(fd);
 	if (slot)
-		drop_ref(slot, fd, 0, 0);
+		drop_ref(slot, fd, 0, 0, 0);
 }
 
 static void map_fd(int fd, unsigned slot)
@@ -578,7 +589,7 @@ TTFT_HIDDEN void shim_dup(int oldfd, int newfd, int replaced, int64_t t)
 		return;
 	unsigned old = unmap_fd(newfd);
 	if (old)
-		drop_ref(old, newfd, t, replaced);
+		drop_ref(old, newfd, t, replaced, 0);
 	unsigned slot = shim_slot(oldfd);
 	if (!slot)
 		return;
@@ -613,7 +624,7 @@ TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,
 		return;
 	unsigned stale = unmap_fd(fd);
 	if (stale)
-		drop_ref(stale, fd, 0, 0);
+		drop_ref(stale, fd, 0, 0, 0);
 	uint64_t conn = new_conn();
 	char text[64];
 	size_t n = fmt_addr(text, sa);
@@ -630,6 +641,7 @@ TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,
 	c->conn = conn;
 	c->pending = 1;
 	c->t_connect = t;
+	c->forks = __atomic_load_n(&shim_forks, __ATOMIC_RELAXED);
 	c->tx_started = 0;
 	c->tls = SHIM_PLAIN;
 	c->wire_eof = 0;
@@ -989,13 +1001,33 @@ TTFT_HIDDEN void shim_plain_recv(int fd, const void *p, size_t n, int64_t t1)
 	ttft_http_rx_feed(&c->rx, &c->tx, p, n, t1, emit, &ec);
 }
 
-TTFT_HIDDEN void shim_plain_eof(int fd, int64_t t1)
+/* Did the peer end the stream? A read returns 0 after the client's own
+ * shutdown(SHUT_RD) too (then ESTABLISHED, or FIN_WAIT after SHUT_RDWR):
+ * only a FIN from the peer leaves CLOSE_WAIT (or LAST_ACK, CLOSING,
+ * TIME_WAIT). errno is kept. */
+SHIM_COLD static int peer_ended(int fd)
+{
+	struct tcp_info ti;
+	socklen_t tl = sizeof ti;
+	int e = errno;
+	int r = LIBC(getsockopt)(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 && tl >= 1 &&
+		(ti.tcpi_state == TCP_CLOSE_WAIT || ti.tcpi_state == TCP_LAST_ACK ||
+		 ti.tcpi_state == TCP_CLOSING || ti.tcpi_state == TCP_TIME_WAIT);
+	errno = e;
+	return r;
+}
+
+TTFT_HIDDEN void shim_plain_eof(int fd, int64_t t1, int peer)
 {
 	struct shim_conn *c = conn_of(fd);
 	if (!c)
 		return;
 	struct emit_ctx ec = {fd, c->conn, c};
-	ttft_http_rx_eof(&c->rx, &c->tx, t1, emit, &ec);
+	/* requests waiting end here as unanswered only when the server
+	 * closed (the sending half given to the sniffer) */
+	int waiting = c->rx.seq < c->tx.seq;
+	ttft_http_rx_eof(&c->rx, waiting && (peer || peer_ended(fd)) ? &c->tx : NULL,
+			 t1, emit, &ec);
 }
 
 TTFT_HIDDEN void shim_on_sent_unseen(int fd, ssize_t ret, int err, int64_t t0,
@@ -1053,7 +1085,7 @@ SHIM_COLD static void on_recv_rare(int fd, struct shim_conn *c,
 	}
 	if (ret == 0) {
 		if (cap)
-			shim_plain_eof(fd, t1);
+			shim_plain_eof(fd, t1, 0);
 		return;
 	}
 	size_t left = (size_t)ret;

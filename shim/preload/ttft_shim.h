@@ -70,10 +70,19 @@ struct shim_conn {
 	int64_t t_wire_rx;        /* TLS: return of the last ciphertext read */
 	int64_t t_found, ino;     /* inherited: when found, its socket inode */
 	int64_t t_connect;        /* when its connect began (0: not seen) */
+	uint32_t forks;           /* shim_forks when its connect began: a
+	                             child made since may hold the socket */
 	uint64_t conn;
 	struct ttft_http_tx tx;   /* touched only by sending calls */
 	struct ttft_http_rx rx;   /* touched only by receiving calls */
 };
+
+/* Children this process made that may hold its sockets: fork() (its
+ * atfork parent handler), and the exec and spawn calls (a vfork child's
+ * exec counts in its parent's memory). Not raw clone/SYS_fork. Relaxed
+ * atomic. */
+extern TTFT_HIDDEN uint32_t shim_forks;
+TTFT_HIDDEN void shim_count_fork(void);
 
 /* fd -> slot in shim_conns, 0 = not traced. The fast path's only load. */
 extern TTFT_HIDDEN uint16_t shim_fdmap[TTFT_MAX_FD];
@@ -351,7 +360,9 @@ TTFT_HIDDEN void shim_put(uint16_t kind, uint16_t flags, int64_t t, int fd,
 TTFT_HIDDEN void shim_plain_sent(int fd, const void *p, size_t n, int64_t t0,
 				 int64_t t1);
 TTFT_HIDDEN void shim_plain_recv(int fd, const void *p, size_t n, int64_t t1);
-TTFT_HIDDEN void shim_plain_eof(int fd, int64_t t1);
+/* peer: 1 when the caller knows the peer ended the stream (TLS
+ * close_notify), else the kernel is asked. */
+TTFT_HIDDEN void shim_plain_eof(int fd, int64_t t1, int peer);
 /* The first bytes sent on fd (n of them, up to TTFT_TLS_HELLO) start a TLS
  * record: mark fd as TLS and tap the TLS library object that wrote it. */
 #define TTFT_TLS_HELLO 43

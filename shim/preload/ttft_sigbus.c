@@ -301,6 +301,9 @@ __attribute__((constructor)) static void exec_init(void)
 			errno = ENOSYS;                                      \
 			return ERR;                                          \
 		}                                                            \
+		/* a child may hold this process's sockets now (a vfork  \
+		 * child's exec counts in its parent's memory) */        \
+		shim_count_fork();                                           \
 		int was_ = ign_for_exec(SPAWNING(m));                        \
 		T r_ = f_(__VA_ARGS__);                                      \
 		back_after_exec(was_);                                       \

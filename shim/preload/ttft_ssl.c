@@ -570,7 +570,7 @@ static void read_done(struct tls_call *c, int hello, const void *buf,
 	if (n)
 		shim_plain_recv(c->fd, buf, n, t1);
 	else if (eof || s->wire_eof)
-		shim_plain_eof(c->fd, t1);
+		shim_plain_eof(c->fd, t1, eof); /* eof: its close_notify */
 }
 
 static void write_done(struct tls_call *c, int hello, const void *buf,

@@ -348,6 +348,54 @@ START_TEST(connects_given_up_are_reported)
 }
 END_TEST
 
+/* The notes' count of connects given up, and the client's "key N" lines. */
+static int given_up_notes(const char *out)
+{
+	int n = 0;
+	for (const char *p = out; (p = strstr(p, ": connect given up: ")); p++)
+		n++;
+	return n;
+}
+
+static int client_said(const char *out, const char *key)
+{
+	const char *p = strstr(out, key);
+	ck_assert_msg(p != NULL, "the client did not say '%s':\n%s", key, out);
+	return atoi(p + strlen(key));
+}
+
+/* A parent that hands a connecting socket to a forked worker and closes
+ * its copy while the SYN is unanswered gave nothing up: the worker
+ * connects and is answered (a review found it noted and counted). */
+START_TEST(a_connect_handed_to_a_child_is_not_given_up)
+{
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-run -- python3 tests/clients/py_fork_handoff_connect.py 2>&1",
+		 tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_int_eq(client_said(out, "parent state "), 2); /* SYN_SENT at its close */
+	ck_assert_msg(strstr(out, "worker got HTTP/1.1 200 OK"), "%s", out);
+	ck_assert_msg(given_up_notes(out) == 0, "%s", out);
+	free(out);
+}
+END_TEST
+
+/* An established connection replaced by dup2 with one still connecting,
+ * then closed: only the second was given up (a review found the kernel
+ * asked of the fd after the dup2, naming the other socket). */
+START_TEST(dup2_over_a_connection_asks_of_the_right_socket)
+{
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-run -- python3 tests/clients/py_dup2_pending.py 2>&1",
+		 tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_int_eq(client_said(out, "A state "), 1); /* ESTABLISHED */
+	ck_assert_int_eq(client_said(out, "B state "), 2); /* SYN_SENT */
+	ck_assert_msg(given_up_notes(out) == 1, "%s", out);
+	free(out);
+}
+END_TEST
+
 START_TEST(filter_keeps_only_the_server)
 {
 	/* two servers; the filter names one port */
@@ -434,6 +482,8 @@ int main(void)
 	tcase_add_test(t, exit_code_and_clean_stdout);
 	tcase_add_test(t, refused_connection_is_reported);
 	tcase_add_test(t, connects_given_up_are_reported);
+	tcase_add_test(t, a_connect_handed_to_a_child_is_not_given_up);
+	tcase_add_test(t, dup2_over_a_connection_asks_of_the_right_socket);
 	tcase_add_test(t, filter_keeps_only_the_server);
 	tcase_add_test(t, ipv6_and_address_filter);
 	return tu_run(s);

@@ -303,6 +303,29 @@ START_TEST(close_before_any_answer_ends_the_waiting_request)
 	ck_assert_uint_eq(ev.ev[sent].flags & TTFT_F_NO_ANSWER, TTFT_F_NO_ANSWER);
 	ck_assert_uint_eq(ev.ev[sent].seq, 1);
 
+	/* pipelined: three sent, the first answered close-delimited, then
+	 * the close: the first ends as its body did, the other two each
+	 * unanswered (a review found only one marked, none after a
+	 * close-delimited body) */
+	static const char resp10[] = "HTTP/1.0 200 OK\r\n\r\nok";
+	ttft_http_tx_init(&tx);
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	for (int k = 0; k < 3; k++)
+		ttft_http_tx_feed(&tx, req, sizeof req - 1, 1, 2, tu_collect, &ev);
+	feed_rx(&rx, &tx, resp10, sizeof resp10 - 1, 3);
+	sent = ev.n;
+	ttft_http_rx_eof(&rx, &tx, 4, tu_collect, &ev);
+	ck_assert_uint_eq(ev.n, sent + 3);
+	ck_assert_uint_eq(ev.ev[sent].kind, TTFT_EV_RESP_END);
+	ck_assert_uint_eq(ev.ev[sent].flags & (TTFT_F_EOF_BODY | TTFT_F_NO_ANSWER),
+			  TTFT_F_EOF_BODY);
+	for (unsigned k = 1; k < 3; k++) {
+		ck_assert_uint_eq(ev.ev[sent + k].kind, TTFT_EV_RESP_END);
+		ck_assert_uint_eq(ev.ev[sent + k].seq, k);
+		ck_assert_uint_eq(ev.ev[sent + k].flags & TTFT_F_NO_ANSWER, TTFT_F_NO_ANSWER);
+	}
+
 	/* no sending half known (NULL): nothing, as before */
 	ttft_http_rx_init(&rx);
 	ev.n = 0;

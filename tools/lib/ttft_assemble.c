@@ -943,6 +943,10 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		r->sse_error = 1;
 		break;
 	case TTFT_EV_RESP_END:
+		/* "the server closed unanswered" by a process that saw none of
+		 * the answer: another (a fork child) may have read it */
+		if ((e->flags & TTFT_F_NO_ANSWER) && (r->t_hdr || r->t_end || r->fork_read))
+			break;
 		r->t_end = e->t_ns;
 		r->end_flags = e->flags;
 		/* when its last bytes arrived, to the kernel's tick (taken as

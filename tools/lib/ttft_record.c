@@ -131,7 +131,10 @@ double ttft_record_ttft_s(const struct ttft_record *r)
 
 double ttft_record_e2e_s(const struct ttft_record *r)
 {
-	return r->fork_unsure ? NAN : span(r->t_start, r->t_end);
+	/* no answer: the close ends no response (a server dropping
+	 * connections fast would make e2e look fast) */
+	return r->fork_unsure || (r->end_flags & TTFT_F_NO_ANSWER) ? NAN
+								   : span(r->t_start, r->t_end);
 }
 
 int ttft_record_not_sse(const struct ttft_record *r)
@@ -312,8 +315,8 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 			 "response for it either");
 	else if (r->end_flags & TTFT_F_NO_ANSWER)
 		snprintf(why, sizeof why, "the server closed the connection without "
-			 "answering%s", r->new_conn ? "" : " (a reused connection: "
-			 "the client may retry on a new one)");
+			 "answering%s", r->new_conn ? "" : " (not the connection's first "
+			 "request: clients retry those on a new one)");
 	else if (r->closed_in_head)
 		snprintf(why, sizeof why, "client closed early, in the response's "
 			 "head (it had begun to arrive)");

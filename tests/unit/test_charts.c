@@ -235,6 +235,48 @@ START_TEST(waterfall_splits_the_server_part)
 }
 END_TEST
 
+/* What the table refuses, the waterfall does not draw: a request on a
+ * connection shared across fork whose response is not known to be its
+ * own (fork_unsure: TTFT and decode null) gets no wait, no decode and no
+ * TTFT, and its note instead; a response whose request was not seen (2
+ * tokens, no TTFT) says so rather than "no first token"; so do an
+ * encrypted and a compressed row. The reason is in the picture whole
+ * (its visible text is cut to fit, the tooltip keeps it). */
+START_TEST(waterfall_shows_no_ttft_the_table_refuses)
+{
+	struct ttft_analysis a;
+	struct ttft_record r[2];
+	analysis(&a, r);
+	r[0].fork_unsure = 1;
+	r[0].split.source = NULL;
+	r[1].request_unseen = 1;
+	r[1].t_start = r[1].t_req0 = r[1].t_req1 = 0;
+	struct ttft_wf w[2];
+	ck_assert_uint_eq(ttft_wf_from_analysis(&a, w, 2), 2);
+	char *svg = ttft_waterfall_svg("W", "s", w, 2);
+	ck_assert_ptr_nonnull(svg);
+	ck_assert_msg(!strstr(svg, "TTFT "), "%s", svg);
+	ck_assert(!strstr(svg, "<title>wait") && !strstr(svg, "<title>other"));
+	ck_assert(!strstr(svg, "no first token"));
+	ck_assert(strstr(svg, "which response answers this one is not known"));
+	ck_assert(strstr(svg, "its request was not seen"));
+	/* the unseen row's decode is the table's (2 tokens, 5 ms); the
+	 * fork-tangled row's is refused: one decode bar */
+	ck_assert_uint_eq(count(svg, "<title>decode"), 1);
+	ck_assert(strstr(svg, "<title>decode 5.00</title>"));
+	free(svg);
+	/* encrypted, compressed: no tokens seen, each row says why */
+	analysis(&a, r);
+	r[0].encrypted = 1, r[0].ntok = 0, r[0].t_first = 0;
+	r[1].compressed = 1, r[1].ntok = 0, r[1].t_first = 0;
+	ck_assert_uint_eq(ttft_wf_from_analysis(&a, w, 2), 2);
+	svg = ttft_waterfall_svg("W", "s", w, 2);
+	ck_assert(strstr(svg, "encrypted: not visible") && strstr(svg, "compressed body"));
+	ck_assert(!strstr(svg, "TTFT ") && !strstr(svg, "no first token"));
+	free(svg);
+}
+END_TEST
+
 /* Every byte of doc is UTF-8 (and no U+FFFE/U+FFFF): what an XML parser
  * needs of a document's characters. */
 static int all_utf8(const char *doc)
@@ -323,6 +365,7 @@ int main(void)
 	tcase_add_test(t, dots_give_median_and_range);
 	tcase_add_test(t, trace_is_valid_with_nested_phases);
 	tcase_add_test(t, waterfall_splits_the_server_part);
+	tcase_add_test(t, waterfall_shows_no_ttft_the_table_refuses);
 	tcase_add_test(t, svg_text_is_always_utf8);
 	tcase_add_test(t, html_page_inlines_charts_and_escapes);
 	return tu_run(s);

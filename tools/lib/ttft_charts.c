@@ -23,7 +23,7 @@ char *ttft_waterfall_svg(const char *title, const char *subtitle, const struct t
 {
 	struct ttft_tl_row *rows = calloc(n ? n : 1, sizeof *rows);
 	struct ttft_tl_seg *segs = calloc((n ? n : 1) * 8, sizeof *segs);
-	char (*notes)[48] = calloc(n ? n : 1, sizeof *notes);
+	char (*notes)[sizeof r->why] = calloc(n ? n : 1, sizeof *notes);
 	char *svg = NULL;
 	if (!rows || !segs || !notes)
 		goto out;
@@ -37,7 +37,10 @@ char *ttft_waterfall_svg(const char *title, const char *subtitle, const struct t
 			s[k++] = (struct ttft_tl_seg){w->t_conn0, w->t_est, C_CONNECT};
 		if (known(w->t_req0, w->t_req1))
 			s[k++] = (struct ttft_tl_seg){w->t_req0, w->t_req1, C_SEND};
-		if (!w->early && known(w->t_req1, w->t_first)) {
+		/* a TTFT the table refuses: no wait before a first token that
+		 * is not known to be this request's, or not known at all */
+		int refused = w->why[0] != 0;
+		if (!w->early && !refused && known(w->t_req1, w->t_first)) {
 			double t = w->t_req1, srv = w->t_first - w->t_req1;
 			double q = isfinite(w->queue_ms) ? w->queue_ms : 0;
 			double p = isfinite(w->prefill_ms) ? w->prefill_ms : 0;
@@ -64,9 +67,11 @@ char *ttft_waterfall_svg(const char *title, const char *subtitle, const struct t
 		rows[i].nsegs = k;
 		double q = isfinite(w->queue_ms) ? w->queue_ms : 0;
 		double p = isfinite(w->prefill_ms) ? w->prefill_ms : 0;
-		int over = !w->early && known(w->t_req1, w->t_first) &&
+		int over = !w->early && !refused && known(w->t_req1, w->t_first) &&
 			   q + p > w->t_first - w->t_req1;
-		if (known(w->t_start, w->t_first))
+		if (refused)
+			snprintf(notes[i], sizeof notes[i], "%s", w->why);
+		else if (known(w->t_start, w->t_first))
 			snprintf(notes[i], sizeof notes[i], "TTFT %.1f ms%s",
 				 w->t_first - w->t_start, w->early ? " (answered mid-request)"
 							  : over ? " (split clipped)" : "");
@@ -107,8 +112,17 @@ void ttft_wf_of(const struct ttft_record *r, int64_t t0, struct ttft_wf *w)
 	w->t_est = r->new_conn ? rel(r->t_est, t0) : NAN;
 	w->t_req0 = rel(r->t_req0, t0);
 	w->t_req1 = rel(r->t_req1, t0);
+	struct ttft_phases p;
+	ttft_record_phases(r, &p);
 	w->t_first = r->ntok ? rel(r->tok[0], t0) : NAN;
-	w->t_last = r->ntok ? rel(r->tok[r->ntok - 1], t0) : NAN;
+	w->t_last = r->ntok && isfinite(p.decode_s) ? rel(r->tok[r->ntok - 1], t0) : NAN;
+	w->why[0] = 0;
+	if (isnan(p.ttft_s)) {
+		char nb[sizeof w->why];
+		const char *n = ttft_record_note(r, nb, sizeof nb);
+		snprintf(w->why, sizeof w->why, "%s",
+			 n ? n : r->ntok ? "its TTFT is not known" : "no first token");
+	}
 	w->t_end = rel(r->t_end, t0);
 	w->queue_ms = r->split.source ? r->split.queue_s * 1e3 : NAN;
 	w->prefill_ms = r->split.source ? r->split.prefill_s * 1e3 : NAN;

@@ -18,6 +18,9 @@ struct ttft_wf {
 	double queue_ms, prefill_ms;
 	int early;      /* the response began before the request's last byte
 	                   (ttft_record_early): no server part is drawn */
+	char why[200];  /* "" when its TTFT is known; else why the table gives
+	                   none (the row's note): no server part and no TTFT
+	                   are drawn, and this is its note */
 };
 
 /* The waterfall: dns / connect / send, then the server's part (request
@@ -26,13 +29,17 @@ struct ttft_wf {
  * durations are the server's; their order inside the server's part is
  * drawn as queue, prefill, other (the subtitle says so). A request
  * answered before it was fully sent (early) has no server part: its send
- * and its response overlap, and its note says so. Returns a
+ * and its response overlap, and its note says so. A row with a why
+ * (ttft_wf_of: the table refuses its TTFT) has no server part either, and
+ * its note is the why, never a TTFT. Returns a
  * malloc'd SVG document, or NULL when out of memory. */
 char *ttft_waterfall_svg(const char *title, const char *subtitle, const struct ttft_wf *r,
 			 size_t n);
 
 /* One record's row, in ms since t0 (CLOCK_MONOTONIC ns); the label is
- * the caller's. */
+ * the caller's. What the table refuses (ttft_record_phases: a TTFT or a
+ * decode that is NAN) the row leaves out: a refused TTFT gives the row's
+ * note as its why, a refused decode no first and last token. */
 void ttft_wf_of(const struct ttft_record *r, int64_t t0, struct ttft_wf *w);
 /* The rows of an analysis (at most max, the first ones in time), in ms
  * since the first request began. Returns how many were filled. */

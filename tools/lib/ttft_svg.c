@@ -96,6 +96,34 @@ static void text(struct ttft_str *b, double x, double y, const char *anchor,
 	ttft_str_printf(b, "</text>\n");
 }
 
+/* A row's note at x: one that would run past the right edge is cut
+ * (at a character's start, with an ellipsis) and kept whole as its
+ * tooltip, so that a long reason is still in the picture. */
+static void note(struct ttft_str *b, double x, double y, const char *s)
+{
+	size_t n = strlen(s), room = x < W - 8 ? (size_t)((W - 8 - x) / CHAR_W) : 0;
+	if (n <= room) {
+		text(b, x, y, NULL, "sm", s);
+		return;
+	}
+	size_t k = room > 1 ? room - 1 : 0;
+	while (k && ((unsigned char)s[k] & 0xc0) == 0x80)
+		k--;
+	char *cut = malloc(k + 4);
+	if (!cut) {
+		text(b, x, y, NULL, "sm", s);
+		return;
+	}
+	memcpy(cut, s, k);
+	memcpy(cut + k, "\xe2\x80\xa6", 4); /* … */
+	ttft_str_printf(b, "<text x=\"%.1f\" y=\"%.1f\" class=\"sm\"><title>", x, y);
+	ttft_str_xml(b, s);
+	ttft_str_printf(b, "</title>");
+	ttft_str_xml(b, cut);
+	ttft_str_printf(b, "</text>\n");
+	free(cut);
+}
+
 static void open_doc(struct ttft_str *b, int h, const char *title, const char *subtitle,
 		     unsigned long id)
 {
@@ -375,7 +403,7 @@ char *ttft_svg_timeline(const struct ttft_timeline *c)
 			end = x1 > end ? x1 : end;
 		}
 		if (r->note)
-			text(&b, (end > left ? end : left) + 6, y + 12, NULL, "sm", r->note);
+			note(&b, (end > left ? end : left) + 6, y + 12, r->note);
 	}
 	vmarks(&b, &sx, c->marks, c->nmarks, top + lh - 4, plot1);
 	free(it);

@@ -207,6 +207,99 @@ START_TEST(trace_is_valid_with_nested_phases)
 }
 END_TEST
 
+static cJSON *trace_of(const struct ttft_analysis *a)
+{
+	struct ttft_json jw;
+	ck_assert_int_eq(ttft_json_init(&jw, NULL, 0), 0);
+	ck_assert_int_eq(ttft_trace_json(&jw, a), 0);
+	char *js = ttft_json_take(&jw);
+	ttft_json_free(&jw);
+	cJSON *j = cJSON_Parse(js);
+	ck_assert_msg(j != NULL, "not JSON:\n%s", js);
+	free(js);
+	return j;
+}
+
+/* What the table refuses, the trace does not draw: a request whose
+ * response is not known to be its own (fork_unsure) has no wait, no
+ * decode, no first token and no e2e-long slice, its TTFT null and its
+ * note in the slice's arguments; a response whose request was not seen
+ * has tokens but none of them is a "first token". */
+START_TEST(trace_draws_no_ttft_the_table_refuses)
+{
+	struct ttft_analysis a;
+	struct ttft_record r[2];
+	analysis(&a, r);
+	r[0].fork_unsure = 1;
+	r[1].request_unseen = 1;
+	r[1].t_start = r[1].t_req0 = r[1].t_req1 = 0;
+	cJSON *j = trace_of(&a), *evs = cJSON_GetObjectItem(j, "traceEvents");
+	for (int tid = 1; tid <= 2; tid++) {
+		ck_assert_ptr_null(event(evs, "wait first token", tid, 0));
+		ck_assert_ptr_null(event(evs, "first token", tid, 0));
+	}
+	ck_assert_ptr_null(event(evs, "decode", 1, 0));
+	ck_assert_ptr_null(event(evs, "wait headers", 1, 0));
+	ck_assert_ptr_null(event(evs, "token", 1, 0));
+	ck_assert_ptr_nonnull(event(evs, "send", 1, 0));
+	cJSON *req = event(evs, "POST /v1/completions", 1, 0);
+	cJSON *args = cJSON_GetObjectItem(req, "args");
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(args, "ttft_ms")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(args, "e2e_ms")));
+	ck_assert(strstr(cJSON_GetObjectItem(args, "note")->valuestring,
+			 "which response answers this one is not known"));
+	/* the slice ends with what it sent (9 ms → 13 ms), not its response */
+	ck_assert(fabs(f(req, "dur") - 4000) < 1e-6);
+	/* the unseen request's tokens are there, plain tokens, and its note */
+	ck_assert_ptr_nonnull(event(evs, "token", 2, 1));
+	ck_assert_ptr_nonnull(event(evs, "decode", 2, 0));
+	args = cJSON_GetObjectItem(event(evs, "POST /v1/chat/\"x\"", 2, 0), "args");
+	ck_assert(strstr(cJSON_GetObjectItem(args, "note")->valuestring,
+			 "its request was not seen"));
+	cJSON_Delete(j);
+}
+END_TEST
+
+/* A damaged (but sealed) log's instants may be ±9e18 ns apart: no
+ * event's time wraps (what does not fit one time line is left out, every
+ * ts at or after the origin), an instant not seen (0) is never the
+ * latest of negative times, and a trace with no request has no origin
+ * (null, not 0). */
+START_TEST(trace_times_never_wrap)
+{
+	struct ttft_analysis a;
+	struct ttft_record r[2];
+	analysis(&a, r);
+	int64_t far[] = {90000000, 95000000, INT64_C(9000000000000000000)};
+	r[0].new_conn = 0, r[0].ntok = 0, r[0].t_first = 0;
+	r[0].t_start = r[0].t_req0 = INT64_C(-9000000000000000000);
+	r[0].t_req1 = r[0].t_req0 + 1000;
+	r[0].t_hdr = r[0].t_end = 0;
+	r[1].tok = far, r[1].ntok = 3;
+	cJSON *j = trace_of(&a), *evs = cJSON_GetObjectItem(j, "traceEvents"), *e;
+	size_t tokens = 0;
+	cJSON_ArrayForEach(e, evs) {
+		cJSON *ts = cJSON_GetObjectItem(e, "ts");
+		if (!ts)
+			continue;
+		ck_assert_msg(cJSON_IsNumber(ts) && ts->valuedouble >= 0, "ts %g",
+			      ts->valuedouble);
+		tokens += !strcmp(cJSON_GetObjectItem(e, "cat")->valuestring, "token");
+	}
+	ck_assert_uint_eq(tokens, 2); /* the third is 18e18 ns after the origin */
+	/* the damaged request: first byte → last byte, 1 µs */
+	cJSON *req = event(evs, "POST /v1/completions", 1, 0);
+	ck_assert(f(req, "ts") == 0 && fabs(f(req, "dur") - 1) < 1e-9);
+	cJSON_Delete(j);
+	memset(&a, 0, sizeof a);
+	j = trace_of(&a);
+	cJSON *o = cJSON_GetObjectItem(j, "otherData");
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(o, "origin_monotonic_s")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(o, "origin_unix_s")));
+	cJSON_Delete(j);
+}
+END_TEST
+
 START_TEST(waterfall_splits_the_server_part)
 {
 	struct ttft_analysis a;
@@ -364,6 +457,8 @@ int main(void)
 	tcase_add_test(t, timeline_legend_names_what_is_drawn);
 	tcase_add_test(t, dots_give_median_and_range);
 	tcase_add_test(t, trace_is_valid_with_nested_phases);
+	tcase_add_test(t, trace_draws_no_ttft_the_table_refuses);
+	tcase_add_test(t, trace_times_never_wrap);
 	tcase_add_test(t, waterfall_splits_the_server_part);
 	tcase_add_test(t, waterfall_shows_no_ttft_the_table_refuses);
 	tcase_add_test(t, svg_text_is_always_utf8);

@@ -14,9 +14,23 @@ struct ctx {
 	int64_t t0;
 };
 
+/* t − t0 in µs, or NAN when t is not known (0) or the difference does not
+ * fit (a damaged log's instants may be anything): never a wrapped time. */
 static double us(const struct ctx *c, int64_t t)
 {
-	return (double)(t - c->t0) / 1e3;
+	int64_t d;
+	if (!t || __builtin_sub_overflow(t, c->t0, &d))
+		return NAN;
+	return (double)d / 1e3;
+}
+
+/* z − a in µs, NAN when either is not known or it does not fit. */
+static double dur_us(int64_t a, int64_t z)
+{
+	int64_t d;
+	if (!a || !z || __builtin_sub_overflow(z, a, &d))
+		return NAN;
+	return (double)d / 1e3;
 }
 
 /* The members every event on a request's track has. */
@@ -27,22 +41,26 @@ static void track(struct ttft_json *j, const struct ttft_record *r)
 }
 
 /* A phase slice [a, z) on the request's track, starting no earlier than
- * the previous one ended (*prev), so that slices nest and never overlap. */
+ * the previous one ended (*prev), so that slices nest and never overlap.
+ * None where a time is not known or does not fit. */
 static void phase(struct ctx *c, const struct ttft_record *r, const char *name, int64_t a,
 		  int64_t z, int64_t *prev)
 {
 	if (!a || !z)
 		return;
-	if (a < *prev)
+	if (*prev && a < *prev)
 		a = *prev;
 	if (z < a)
+		return;
+	double ts = us(c, a), dur = dur_us(a, z);
+	if (!isfinite(ts) || !isfinite(dur))
 		return;
 	ttft_json_begin_obj(c->j, NULL);
 	ttft_json_str(c->j, "name", name);
 	ttft_json_str(c->j, "cat", "phase");
 	ttft_json_str(c->j, "ph", "X");
-	ttft_json_num(c->j, "ts", us(c, a));
-	ttft_json_num(c->j, "dur", (double)(z - a) / 1e3);
+	ttft_json_num(c->j, "ts", ts);
+	ttft_json_num(c->j, "dur", dur);
 	track(c->j, r);
 	ttft_json_end_obj(c->j);
 	*prev = z;
@@ -51,12 +69,15 @@ static void phase(struct ctx *c, const struct ttft_record *r, const char *name, 
 static void instant(struct ctx *c, const struct ttft_record *r, const char *name,
 		    const char *cat, int64_t t)
 {
+	double ts = us(c, t);
+	if (!isfinite(ts))
+		return;
 	ttft_json_begin_obj(c->j, NULL);
 	ttft_json_str(c->j, "name", name);
 	ttft_json_str(c->j, "cat", cat);
 	ttft_json_str(c->j, "ph", "i");
 	ttft_json_str(c->j, "s", "t");
-	ttft_json_num(c->j, "ts", us(c, t));
+	ttft_json_num(c->j, "ts", ts);
 	track(c->j, r);
 	ttft_json_end_obj(c->j);
 }
@@ -76,12 +97,17 @@ static int64_t req_begin(const struct ttft_record *r)
 	return r->new_conn && r->t_dns0 && r->t_dns0 < r->t_start ? r->t_dns0 : r->t_start;
 }
 
+/* The request's last known instant (0: none). A response not known to be
+ * its own (fork_unsure: no e2e) is not in it: the slice ends with what
+ * it sent. */
 static int64_t req_finish(const struct ttft_record *r)
 {
 	int64_t z = r->t_start;
 	const int64_t c[] = {r->t_req1, r->t_hdr, r->ntok ? r->tok[r->ntok - 1] : 0, r->t_end};
-	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
-		z = c[i] > z ? c[i] : z;
+	size_t n = r->fork_unsure ? 1 : sizeof c / sizeof c[0];
+	for (size_t i = 0; i < n; i++)
+		if (c[i] && (!z || c[i] > z)) /* 0 is not seen, never "later" */
+			z = c[i];
 	return z;
 }
 
@@ -91,32 +117,46 @@ static void request(struct ctx *c, const struct ttft_record *r)
 	struct ttft_phases p;
 	ttft_record_phases(r, &p);
 	int64_t b0 = req_begin(r), b1 = req_finish(r);
-	char name[TTFT_REC_TEXT + 40];
+	double ts = us(c, b0), dur = dur_us(b0, b1);
+	char name[TTFT_REC_TEXT + 40], nb[320];
+	const char *note = ttft_record_note(r, nb, sizeof nb);
 	snprintf(name, sizeof name, "%s %s", r->method, r->path);
-	ttft_json_begin_obj(j, NULL);
-	ttft_json_str(j, "name", name);
-	ttft_json_str(j, "cat", "request");
-	ttft_json_str(j, "ph", "X");
-	ttft_json_num(j, "ts", us(c, b0));
-	ttft_json_num(j, "dur", (double)(b1 - b0) / 1e3);
-	track(j, r);
-	ttft_json_begin_obj(j, "args");
-	ttft_json_int(j, "status", r->status);
-	if (ttft_record_tokens(r) < 0) /* unknown, not zero */
-		ttft_json_null(j, "tokens");
-	else
-		ttft_json_int(j, "tokens", r->ntok);
-	ttft_json_bool(j, "new_connection", r->new_conn);
-	ttft_json_num(j, "ttft_ms", p.ttft_s * 1e3);
-	ttft_json_num(j, "e2e_ms", p.e2e_s * 1e3);
-	ttft_json_num(j, "queue_ms", r->split.queue_s * 1e3);
-	ttft_json_num(j, "prefill_ms", r->split.prefill_s * 1e3);
-	ttft_json_num(j, "server_other_ms", ttft_record_server_other_s(r) * 1e3);
-	ttft_json_num(j, "prefix_cache_hit_tokens", r->split.hit_tokens);
-	ttft_json_str(j, "split_source", r->split.source);
-	ttft_json_end_obj(j);
-	ttft_json_end_obj(j);
+	/* a request whose instants do not fit one time line (a damaged
+	 * log) has no slice; what of it does fit is still drawn */
+	if (isfinite(ts) && isfinite(dur)) {
+		ttft_json_begin_obj(j, NULL);
+		ttft_json_str(j, "name", name);
+		ttft_json_str(j, "cat", "request");
+		ttft_json_str(j, "ph", "X");
+		ttft_json_num(j, "ts", ts);
+		ttft_json_num(j, "dur", dur);
+		track(j, r);
+		ttft_json_begin_obj(j, "args");
+		ttft_json_int(j, "status", r->status);
+		if (ttft_record_tokens(r) < 0) /* unknown, not zero */
+			ttft_json_null(j, "tokens");
+		else
+			ttft_json_int(j, "tokens", r->ntok);
+		ttft_json_bool(j, "new_connection", r->new_conn);
+		ttft_json_num(j, "ttft_ms", p.ttft_s * 1e3);
+		ttft_json_num(j, "e2e_ms", p.e2e_s * 1e3);
+		ttft_json_num(j, "queue_ms", r->split.queue_s * 1e3);
+		ttft_json_num(j, "prefill_ms", r->split.prefill_s * 1e3);
+		ttft_json_num(j, "server_other_ms", ttft_record_server_other_s(r) * 1e3);
+		ttft_json_num(j, "prefix_cache_hit_tokens", r->split.hit_tokens);
+		ttft_json_str(j, "split_source", r->split.source);
+		if (note)
+			ttft_json_str(j, "note", note);
+		else
+			ttft_json_null(j, "note");
+		ttft_json_end_obj(j);
+		ttft_json_end_obj(j);
+	}
 
+	/* what the table refuses (a NAN TTFT, wait or decode: a response
+	 * not known to be this request's, a request not seen) is no slice
+	 * and no "first token" here either; the note says why */
+	int ttft = isfinite(p.ttft_s), decode = isfinite(p.decode_s);
 	int64_t prev = b0, first = r->ntok ? r->tok[0] : 0;
 	if (r->new_conn) {
 		phase(c, r, "dns", r->t_dns0, r->t_dns1, &prev);
@@ -133,19 +173,23 @@ static void request(struct ctx *c, const struct ttft_record *r)
 	} else {
 		phase(c, r, "send", r->t_req0, r->t_req1, &prev);
 		if (r->t_hdr && (!first || r->t_hdr <= first)) {
-			phase(c, r, "wait headers", r->t_req1, r->t_hdr, &prev);
-			phase(c, r, "wait first token", r->t_hdr, first, &prev);
-		} else {
+			if (isfinite(p.wait_headers_s))
+				phase(c, r, "wait headers", r->t_req1, r->t_hdr, &prev);
+			if (ttft)
+				phase(c, r, "wait first token", r->t_hdr, first, &prev);
+		} else if (ttft) {
 			phase(c, r, "wait first token", r->t_req1, first, &prev);
 		}
 	}
-	if (r->ntok) {
+	if (r->ntok && decode) {
 		phase(c, r, "decode", first, r->tok[r->ntok - 1], &prev);
 		phase(c, r, "finish", r->tok[r->ntok - 1], r->t_end, &prev);
 	}
-	for (uint32_t i = 0; i < r->ntok; i++)
-		instant(c, r, i ? "token" : "first token", "token", r->tok[i]);
-	if (r->t_app_first)
+	if (!r->fork_unsure)
+		for (uint32_t i = 0; i < r->ntok; i++)
+			instant(c, r, i || !ttft ? "token" : "first token", "token",
+				r->tok[i]);
+	if (r->t_app_first && ttft)
 		instant(c, r, "application saw the first token", "mark", r->t_app_first);
 }
 
@@ -180,6 +224,17 @@ static void meta(struct ttft_json *j, const char *what, int pid, uint64_t tid, c
 	ttft_json_end_obj(j);
 }
 
+/* The origin on the wall clock, NAN when there is none or it does not
+ * fit (a damaged anchor or instant). */
+static double origin_unix_s(const struct ttft_analysis *a, int64_t t0)
+{
+	int64_t d, u;
+	if (!t0 || __builtin_sub_overflow(t0, a->anchor_mono_ns, &d) ||
+	    __builtin_add_overflow(d, a->anchor_real_ns, &u))
+		return NAN;
+	return (double)u / 1e9;
+}
+
 int ttft_trace_json(struct ttft_json *j, const struct ttft_analysis *a)
 {
 	struct ctx c = {j, 0};
@@ -199,8 +254,12 @@ int ttft_trace_json(struct ttft_json *j, const struct ttft_analysis *a)
 	ttft_json_begin_obj(j, NULL);
 	ttft_json_str(j, "displayTimeUnit", "ms");
 	ttft_json_begin_obj(j, "otherData");
-	ttft_json_ns(j, "origin_monotonic_s", c.t0);
-	ttft_json_num(j, "origin_unix_s", a->nreqs ? ttft_analysis_unix_s(a, c.t0) : NAN);
+	/* no request with a known instant: no origin (null, never 0) */
+	if (c.t0)
+		ttft_json_ns(j, "origin_monotonic_s", c.t0);
+	else
+		ttft_json_null(j, "origin_monotonic_s");
+	ttft_json_num(j, "origin_unix_s", origin_unix_s(a, c.t0));
 	ttft_json_int(j, "requests", (long long)a->nreqs);
 	ttft_json_int(j, "dropped", (long long)a->dropped);
 	ttft_json_end_obj(j);

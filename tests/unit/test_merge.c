@@ -210,6 +210,66 @@ START_TEST(unknown_gaps_are_said_to_be_unknown)
 }
 END_TEST
 
+/* A header's clock fields that no kernel or read gives (a damaged log:
+ * an NTP bound of -20 ms, one past the kernel's 16 s, an anchor read
+ * error below zero) are no bound: null with a reason, never a negative
+ * error or a spread of 0; fields whose TTFT_CLOCK_INFO flag is not set
+ * are not read, whatever other flag is. */
+START_TEST(damaged_clock_fields_are_no_bound)
+{
+	static const int64_t bad[][2] = {{-20000, 300}, {INT64_C(17000000), 300},
+					 {5000, -1}};
+	char pa[256], pb[256], *out;
+	make_log(pa, sizeof pa, &A);
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		struct spec b = B;
+		b.maxerr_us = bad[k][0], b.anchor_err_ns = bad[k][1];
+		make_log(pb, sizeof pb, &b);
+		struct ttft_merge_log l[2];
+		memset(l, 0, sizeof l);
+		analyse(&l[0], pa);
+		analyse(&l[1], pb);
+		cJSON *o = merged_json(l, 2);
+		ck_assert_msg(cJSON_IsNull(cJSON_GetObjectItem(o, "clock_spread_s")), "case %zu", k);
+		cJSON *clock = cJSON_GetObjectItem(
+			cJSON_GetArrayItem(cJSON_GetObjectItem(o, "logs"), 1), "clock");
+		ck_assert(cJSON_IsNull(cJSON_GetObjectItem(clock, "error_s")));
+		ck_assert(cJSON_IsNull(cJSON_GetObjectItem(clock, k < 2 ? "ntp_max_error_s"
+									: "anchor_error_s")));
+		ck_assert_ptr_nonnull(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(clock, "note")),
+					     "damaged header"));
+		cJSON_Delete(o);
+		ttft_analysis_free(&l[0].a);
+		ttft_analysis_free(&l[1].a);
+		char cmd[1024];
+		snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s %s", tu_build_dir(), pa, pb);
+		ck_assert_int_eq(tu_sh(cmd, &out), 0);
+		ck_assert_msg(!strstr(out, "±-") && !strstr(out, "up to 0.000 ms"), "%s", out);
+		ck_assert_msg(strstr(out, "is not known"), "%s", out);
+		free(out);
+		unlink(pb);
+	}
+	/* no TTFT_CLOCK_INFO, another flag set: the fields are not the log's */
+	struct spec b = B;
+	b.flags = TTFT_CLOCK_UNSYNC;
+	make_log(pb, sizeof pb, &b);
+	struct ttft_merge_log l[2];
+	memset(l, 0, sizeof l);
+	analyse(&l[0], pa);
+	analyse(&l[1], pb);
+	cJSON *o = merged_json(l, 2);
+	cJSON *clock = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "logs"), 1),
+					   "clock");
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(clock, "ntp_max_error_s")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(clock, "anchor_error_s")));
+	cJSON_Delete(o);
+	ttft_analysis_free(&l[0].a);
+	ttft_analysis_free(&l[1].a);
+	unlink(pa);
+	unlink(pb);
+}
+END_TEST
+
 /* A log made here carries this host's clock as the kernel reports it. */
 START_TEST(a_new_log_records_the_clock)
 {
@@ -261,6 +321,7 @@ int main(void)
 	TCase *t = tu_tcase(s, "merge", 30);
 	tcase_add_test(t, wall_clock_order_and_the_gap);
 	tcase_add_test(t, unknown_gaps_are_said_to_be_unknown);
+	tcase_add_test(t, damaged_clock_fields_are_no_bound);
 	tcase_add_test(t, a_new_log_records_the_clock);
 	return tu_run(s);
 }

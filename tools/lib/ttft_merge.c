@@ -7,6 +7,18 @@
 
 #include "ttft_summary.h"
 
+/* The most maxerror a kernel keeps (NTP_MAXPHASE's 16 s: past it the
+ * clock is called unsynchronised), and the most an anchor read can take
+ * that is still a read (its two monotonic reads a second apart). */
+#define MAX_NTP_ERROR_US INT64_C(16000000)
+#define MAX_ANCHOR_ERROR_NS INT64_C(1000000000)
+
+/* v × unit as a bound, NAN when v is not one (negative, past max). */
+static double bound(int64_t v, int64_t max, double unit)
+{
+	return v >= 0 && v <= max ? (double)v * unit : NAN;
+}
+
 void ttft_merge_prepare(struct ttft_merge_log *l, size_t n)
 {
 	int groups = 0;
@@ -27,7 +39,12 @@ void ttft_merge_prepare(struct ttft_merge_log *l, size_t n)
 		if (m->group < 0)
 			m->group = groups++;
 		m->err_why[0] = 0;
-		if (!(c->flags & TTFT_CLOCK_INFO)) {
+		int info = (c->flags & TTFT_CLOCK_INFO) != 0;
+		m->ntp_max_error_s = info ? bound(c->maxerror_us, MAX_NTP_ERROR_US, 1e-6) : NAN;
+		m->ntp_est_error_s = info ? bound(c->esterror_us, MAX_NTP_ERROR_US, 1e-6) : NAN;
+		m->anchor_error_s = info ? bound(c->anchor_err_ns, MAX_ANCHOR_ERROR_NS, 1e-9)
+					 : NAN;
+		if (!info) {
 			m->err_s = NAN;
 			snprintf(m->err_why, sizeof m->err_why, "the log predates the clock fields "
 				 "(an older shim): its wall clock's error is not known");
@@ -35,8 +52,18 @@ void ttft_merge_prepare(struct ttft_merge_log *l, size_t n)
 			m->err_s = NAN;
 			snprintf(m->err_why, sizeof m->err_why, "the kernel called the wall clock "
 				 "unsynchronised when the log was made (no NTP daemon?)");
+		} else if (isnan(m->ntp_max_error_s)) {
+			m->err_s = NAN;
+			snprintf(m->err_why, sizeof m->err_why, "the header's NTP error bound "
+				 "(%lld us) is not one a kernel gives (a damaged header): its "
+				 "wall clock's error is not known", (long long)c->maxerror_us);
+		} else if (isnan(m->anchor_error_s)) {
+			m->err_s = NAN;
+			snprintf(m->err_why, sizeof m->err_why, "the header's anchor read error "
+				 "(%lld ns) is not one a read gives (a damaged header): its "
+				 "wall clock's error is not known", (long long)c->anchor_err_ns);
 		} else {
-			m->err_s = (double)c->anchor_err_ns / 1e9 + (double)c->maxerror_us / 1e6;
+			m->err_s = m->anchor_error_s + m->ntp_max_error_s;
 		}
 	}
 }
@@ -152,11 +179,13 @@ int ttft_merge_print(FILE *f, const struct ttft_merge_log *l, size_t n)
 	fprintf(f, "(milliseconds; first and last: the wall-clock start of the first "
 		   "request and end of the last)\nclocks:\n");
 	for (size_t i = 0; i < n; i++) {
-		const struct ttft_log_clock *c = &l[i].a.clock;
 		size_t same = i;
 		for (size_t j = 0; j < i && same == i; j++)
 			if (l[j].group == l[i].group)
 				same = j;
+		char est[32] = "not known";
+		if (!isnan(l[i].ntp_est_error_s))
+			snprintf(est, sizeof est, "%.3f ms", l[i].ntp_est_error_s * 1e3);
 		if (same != i)
 			fprintf(f, "  %s (%s): the same boot as %s (%s): one clock, aligned "
 				   "exactly\n", l[i].name, l[i].path, l[same].name, l[same].path);
@@ -164,9 +193,9 @@ int ttft_merge_print(FILE *f, const struct ttft_merge_log *l, size_t n)
 			fprintf(f, "  %s (%s): no bound: %s\n", l[i].name, l[i].path, l[i].err_why);
 		else
 			fprintf(f, "  %s (%s): within ±%.3f ms of true time (the kernel's NTP "
-				   "bound %.3f ms, estimate %.3f ms; the anchor read to ±%.3f us)\n",
-				l[i].name, l[i].path, l[i].err_s * 1e3, (double)c->maxerror_us / 1e3,
-				(double)c->esterror_us / 1e3, (double)c->anchor_err_ns / 1e3);
+				   "bound %.3f ms, estimate %s; the anchor read to ±%.3f us)\n",
+				l[i].name, l[i].path, l[i].err_s * 1e3,
+				l[i].ntp_max_error_s * 1e3, est, l[i].anchor_error_s * 1e6);
 	}
 	double spread = ttft_merge_spread(l, n);
 	if (isnan(spread))
@@ -253,8 +282,8 @@ int ttft_merge_json(struct ttft_json *j, const struct ttft_merge_log *l, size_t 
 		else
 			ttft_json_null(j, "synchronised");
 		ttft_json_num(j, "error_s", l[i].err_s);
-		ttft_json_num(j, "ntp_max_error_s", c->flags ? (double)c->maxerror_us / 1e6 : NAN);
-		ttft_json_num(j, "anchor_error_s", c->flags ? (double)c->anchor_err_ns / 1e9 : NAN);
+		ttft_json_num(j, "ntp_max_error_s", l[i].ntp_max_error_s);
+		ttft_json_num(j, "anchor_error_s", l[i].anchor_error_s);
 		if (l[i].err_why[0])
 			ttft_json_str(j, "note", l[i].err_why);
 		ttft_json_end_obj(j);

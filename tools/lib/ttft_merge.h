@@ -8,8 +8,10 @@
  * log's wall clock lies within its anchor's read error plus the kernel's
  * maximum error (adjtimex maxerror, kept by the NTP daemon) of true time,
  * so two logs lie within the sum of theirs. A log whose clock the kernel
- * called unsynchronised, or made before the header had these fields, has
- * no bound: the report says so and gives none. A step of a wall clock
+ * called unsynchronised, or made before the header had these fields, or
+ * whose header gives a bound no kernel gives (negative, or past the
+ * kernel's 16 s limit; an anchor read error negative or past 1 s: a
+ * damaged header), has no bound: the report says so and gives none. A step of a wall clock
  * while a log was written (ntpdate, chrony makestep) is not visible in the
  * log and moves its later requests by the step.
  */
@@ -29,7 +31,12 @@ struct ttft_merge_log {
 	int group;                  /* logs of one boot share a group, and the
 	                               first one's anchor (put into a) */
 	double err_s;               /* its wall clock's error bound; NAN: none */
-	char err_why[160];          /* why there is none */
+	double ntp_max_error_s;     /* the kernel's bound in its header, and */
+	double ntp_est_error_s;     /* its estimate, and the anchor's read   */
+	double anchor_error_s;      /* error: NAN when not given or not a
+	                               bound (negative, beyond what a kernel
+	                               or a read can give: a damaged header) */
+	char err_why[200];          /* why there is no bound */
 };
 
 /* Name the logs, group those of one boot and bound each one's error.

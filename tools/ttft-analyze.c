@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ttft_charts.h"
 #include "ttft_trace.h"
@@ -56,8 +57,9 @@ static void usage(FILE *f)
 "\n"
 "exit status: 0 ok; 1 the output could not be written; 2 usage error: a\n"
 "bad flag or value, a log that is missing, unreadable or not a ttftshim\n"
-"log, or a --trace or --svg file that cannot be written; 3 the log is\n"
-"damaged (truncated or torn records): what could be read is still printed.\n");
+"log, one log given twice (the same file, or a copy of it), or a --trace\n"
+"or --svg file that cannot be written; 3 the log is damaged (truncated or\n"
+"torn records): what could be read is still printed.\n");
 }
 
 /* Write a document the library made (NULL: it ran out of memory). */
@@ -109,6 +111,21 @@ static int write_waterfall(const char *path, const struct ttft_analysis *a, cons
 	return rc;
 }
 
+/* The log before logs[i] that is the same (one file given twice: *file
+ * = 1; or a copy of it), else i. */
+static size_t twice(char **paths, const struct ttft_merge_log *l, size_t i, int *file)
+{
+	struct stat a, b;
+	int known = stat(paths[i], &a) == 0;
+	for (size_t j = 0; j < i; j++) {
+		*file = known && stat(paths[j], &b) == 0 && a.st_dev == b.st_dev &&
+			a.st_ino == b.st_ino;
+		if (*file || ttft_merge_same_log(&l[j].a, &l[i].a))
+			return j;
+	}
+	return i;
+}
+
 /* Several logs on one wall clock (ttft_merge.h). */
 static int merge(char **paths, size_t n, const struct ttft_filter *flt, int json, int quiet)
 {
@@ -124,6 +141,18 @@ static int merge(char **paths, size_t n, const struct ttft_filter *flt, int json
 		l[done].path = paths[done];
 		if (ttft_analyze_file(paths[done], flt, &l[done].a, err, sizeof err) != 0) {
 			fprintf(stderr, "ttft-analyze: %s\n", err);
+			rc = TTFT_EXIT_USAGE;
+			break;
+		}
+		int file = 0;
+		size_t same = twice(paths, l, done, &file);
+		if (same < done) {
+			fprintf(stderr, "ttft-analyze: %s and %s are one log (%s): its "
+				"requests would be counted twice; give each log once\n",
+				paths[same], paths[done], file ? "the same file" : "a copy: "
+				"the same header, created together by one process on one "
+				"boot");
+			done++; /* its analysis is freed below */
 			rc = TTFT_EXIT_USAGE;
 			break;
 		}

@@ -3,8 +3,9 @@
  * by their hosts' monotonic clocks; logs of one boot put on one anchor;
  * the hosts' clock gap bounded by the kernel's NTP error and the anchor's
  * read error, and said to be unknown for an unsynchronised clock or an
- * older log; a new log's header carries this host's clock as the kernel
- * reports it; ttft-analyze A B prints and writes it. */
+ * older log, and a damaged header's fields taken as no bound; one log
+ * given twice refused; a new log's header carries this host's clock as
+ * the kernel reports it; ttft-analyze A B prints and writes it. */
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -270,6 +271,45 @@ START_TEST(damaged_clock_fields_are_no_bound)
 }
 END_TEST
 
+/* One log given twice, as one file or as a copy of it (the same header:
+ * anchor pair, creator pid, boot id), is refused (exit 2, saying which):
+ * its requests would be counted twice. Two logs of one boot are not one
+ * log. */
+START_TEST(one_log_given_twice_is_refused)
+{
+	char pa[256], pc[256], copy[300], cmd[1200], *out;
+	make_log(pa, sizeof pa, &A);
+	make_log(pc, sizeof pc, &C);
+	snprintf(copy, sizeof copy, "%s.copy", pa);
+	snprintf(cmd, sizeof cmd, "cp %s %s", pa, copy);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	const char *twice[][2] = {{pa, pa}, {pa, copy}};
+	for (int k = 0; k < 2; k++) {
+		snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s %s 2>&1", tu_build_dir(),
+			 twice[k][0], twice[k][1]);
+		ck_assert_int_eq(tu_sh(cmd, &out), 2);
+		ck_assert_msg(strstr(out, "are one log") && strstr(out, k ? "a copy" : "same file"),
+			      "%s", out);
+		free(out);
+	}
+	struct ttft_merge_log l[3];
+	memset(l, 0, sizeof l);
+	analyse(&l[0], pa);
+	analyse(&l[1], copy);
+	analyse(&l[2], pc);
+	ck_assert(ttft_merge_same_log(&l[0].a, &l[1].a));
+	ck_assert(!ttft_merge_same_log(&l[0].a, &l[2].a));
+	for (int i = 0; i < 3; i++)
+		ttft_analysis_free(&l[i].a);
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s %s", tu_build_dir(), pa, pc);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	free(out);
+	unlink(pa);
+	unlink(pc);
+	unlink(copy);
+}
+END_TEST
+
 /* A log made here carries this host's clock as the kernel reports it. */
 START_TEST(a_new_log_records_the_clock)
 {
@@ -322,6 +362,7 @@ int main(void)
 	tcase_add_test(t, wall_clock_order_and_the_gap);
 	tcase_add_test(t, unknown_gaps_are_said_to_be_unknown);
 	tcase_add_test(t, damaged_clock_fields_are_no_bound);
+	tcase_add_test(t, one_log_given_twice_is_refused);
 	tcase_add_test(t, a_new_log_records_the_clock);
 	return tu_run(s);
 }

@@ -6,7 +6,9 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -483,11 +485,23 @@ START_TEST(idle_408_is_no_request)
 			      "connection with \"408 Request Timeout\""), "%s", out);
 	ck_assert_msg(strstr(out, "requests: 4 "), "%s", out);
 	free(out);
-	/* one log of several: the same in its summary and the overall one */
-	char cmd[800], *mo;
+	/* one log of several: the same in its summary and the overall one;
+	 * the other log holds the same records but is another log (its
+	 * creator another pid: the same log twice is refused) */
+	char cmd[800], other[300], *mo;
+	snprintf(other, sizeof other, "%s.other", g_path);
+	snprintf(cmd, sizeof cmd, "cp %s %s", g_path, other);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	int fd = open(other, O_RDWR);
+	int32_t pid = -1;
+	ck_assert(fd >= 0);
+	ck_assert(pwrite(fd, &pid, sizeof pid, offsetof(struct ttft_log_hdr, creator_pid)) ==
+		  sizeof pid);
+	close(fd);
 	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s %s 2>/dev/null", tu_build_dir(),
-		 g_path, g_path);
+		 g_path, other);
 	tu_sh(cmd, &mo);
+	unlink(other);
 	j = cJSON_Parse(mo);
 	ck_assert_msg(j != NULL, "%s", mo);
 	free(mo);

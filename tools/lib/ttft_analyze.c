@@ -152,6 +152,7 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 		rc = run_pass(&ps, &v, out, window);
 	}
 	const struct ttft_log_hdr *h = v.hdr;
+	out->creator_pid = h->creator_pid;
 	if (h->clock_flags & TTFT_CLOCK_INFO) {
 		out->clock.flags = h->clock_flags;
 		out->clock.anchor_err_ns = h->anchor_err_ns;

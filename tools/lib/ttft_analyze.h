@@ -65,6 +65,8 @@ struct ttft_analysis {
 	int truncated;           /* the file holds fewer records than claimed */
 	uint64_t slots_claimed, slots_read; /* by the header; in the file */
 	int64_t anchor_mono_ns, anchor_real_ns;
+	int32_t creator_pid;     /* the header's: with its anchor pair and boot
+	                            id, which log this is (a copy has them too) */
 	struct ttft_log_clock clock;
 	struct ttft_summary ttft, e2e; /* over the requests kept */
 	size_t snapshots;        /* /metrics snapshots in the log */

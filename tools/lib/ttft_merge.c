@@ -19,6 +19,15 @@ static double bound(int64_t v, int64_t max, double unit)
 	return v >= 0 && v <= max ? (double)v * unit : NAN;
 }
 
+int ttft_merge_same_log(const struct ttft_analysis *a, const struct ttft_analysis *b)
+{
+	/* two logs created at the same nanosecond of both clocks, by one
+	 * process of one boot, are one log */
+	return a->anchor_mono_ns == b->anchor_mono_ns &&
+	       a->anchor_real_ns == b->anchor_real_ns && a->creator_pid == b->creator_pid &&
+	       !strcmp(a->clock.boot_id, b->clock.boot_id);
+}
+
 void ttft_merge_prepare(struct ttft_merge_log *l, size_t n)
 {
 	int groups = 0;

@@ -39,6 +39,12 @@ struct ttft_merge_log {
 	char err_why[200];          /* why there is no bound */
 };
 
+/* 1 when a and b were read from one log (the same file given twice, or a
+ * copy of it): the same anchor pair, creator pid and boot id in their
+ * headers. Counting both would count each request twice. Before
+ * ttft_merge_prepare, which moves the anchors of one boot. */
+int ttft_merge_same_log(const struct ttft_analysis *a, const struct ttft_analysis *b);
+
 /* Name the logs, group those of one boot and bound each one's error.
  * Call after each log's analysis is in l[i].a. */
 void ttft_merge_prepare(struct ttft_merge_log *l, size_t n);

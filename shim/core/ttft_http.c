@@ -4,6 +4,7 @@
  * is ttft_http_tx.c, what both read ttft_http_frame.c. */
 #include "ttft_http_int.h"
 #include "ttft_sse_token.h"
+#include "ttft_tmpl_eq.h"
 
 
 static void sse_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
@@ -282,6 +283,105 @@ rx_run(struct ttft_http_rx *rx, int64_t nrun, int64_t bytes, int64_t t_end,
 			nrun, first, NULL, 0);
 }
 
+/* A run's loop, out of line (a leaf: everything in registers): the whole
+ * chunks from p + i on that are token events of the template sh, at most
+ * max of them, counted into *nrun, their data into *bytes. Returns where
+ * it stopped: at a chunk that is not one (*data, *len; *stop 1, the
+ * returned offset past it), at max (*stop 2), or where whole chunks end
+ * (*stop 0). The template's bytes compared by eq. */
+#define RUN_LOOP(TOKEN)                                                      \
+	const char *c = p + i, *e = p + n, *d;                               \
+	uint64_t b = *bytes;                                                 \
+	int64_t left = max;                                                  \
+	size_t l, k;                                                         \
+	int st = 0;                                                          \
+	while (c < e && (k = chunk_span(c, (size_t)(e - c), &d, &l))) {      \
+		c += k;                                                      \
+		/* counted before feeding, as rx_body does */                \
+		b += l;                                                      \
+		if (!(TOKEN)) {                                              \
+			*data = d;                                           \
+			*len = l;                                            \
+			st = 1;                                              \
+			break;                                               \
+		}                                                            \
+		if (__builtin_expect(--left == 0, 0)) {                      \
+			st = 2;                                              \
+			break;                                               \
+		}                                                            \
+	}                                                                    \
+	*bytes = b;                                                          \
+	*nrun = max - left;                                                  \
+	*stop = st;                                                          \
+	return (size_t)(c - p)
+
+static inline __attribute__((always_inline)) size_t
+run_tokens(const struct sse_tmpl_shape *shp, const char *p, size_t n,
+	   size_t i, int64_t max, uint64_t *bytes, int64_t *nrun,
+	   const char **data, size_t *len, int *stop, ttft_tmpl_eq_fn eq)
+{
+	struct sse_tmpl_shape sh = *shp;
+	RUN_LOOP(sse_shape_token(&sh, d, l, eq, 1));
+}
+
+#ifdef TTFT_TMPL_AVX2
+/* The same with the template's bytes held in registers through the run
+ * (AVX2): np 32-byte steps from each end of the prefix (32 * np <= tl <=
+ * 64 * np), ns from each end of the suffix (32 * ns <= sl <= 64 * ns). */
+#define LD(x) _mm256_loadu_si256((const __m256i *)(const void *)(x))
+static inline __attribute__((always_inline)) TTFT_AVX2_FN __m256i
+held_diff(const char *p, size_t n, const __m256i *T, const int np)
+{
+	/* from p and from its end: constant offsets from two registers */
+	const char *pe = p + n;
+	__asm__("" : "+r"(pe));
+	__m256i x = _mm256_xor_si256(LD(p), T[0]);
+	x = _mm256_or_si256(x, _mm256_xor_si256(LD(pe - 32 * np), T[np]));
+#pragma GCC unroll 4
+	for (int j = 1; j < np; j++)
+		x = _mm256_or_si256(
+			x, _mm256_or_si256(
+				   _mm256_xor_si256(LD(p + 32 * j), T[j]),
+				   _mm256_xor_si256(LD(pe - 32 * (np - j)),
+						    T[np + j])));
+	return x;
+}
+
+static inline __attribute__((always_inline)) TTFT_AVX2_FN void
+held_load(const char *t, size_t n, __m256i *T, const int np)
+{
+#pragma GCC unroll 4
+	for (int j = 0; j < np; j++) {
+		T[j] = LD(t + 32 * j);
+		T[np + j] = LD(t + n - 32 * (np - j));
+	}
+}
+
+static inline __attribute__((always_inline)) TTFT_AVX2_FN size_t
+run_held(const struct sse_tmpl_shape *shp, const char *p, size_t n, size_t i,
+	 int64_t max, uint64_t *bytes, int64_t *nrun, const char **data,
+	 size_t *len, int *stop, const int np, const int ns)
+{
+	struct sse_tmpl_shape sh = *shp;
+	size_t tl = sh.tl, sl = sh.sl;
+	__m256i T[8], S[4];
+	held_load(sh.tmpl, tl, T, np);
+	held_load(sh.tmpl + tl, sl, S, ns);
+	const char *q;
+	__m256i x;
+	RUN_LOOP((q = sse_shape_q(&sh, d, l, 1, 1)) &&
+		 (x = _mm256_or_si256(held_diff(d, tl, T, np),
+				      held_diff(q, sl, S, ns)),
+		  _mm256_testz_si256(x, x)));
+}
+#undef LD
+#endif
+
+typedef size_t (*run_fn)(const struct sse_tmpl_shape *sh, const char *p,
+			 size_t n, size_t i, int64_t max, uint64_t *bytes,
+			 int64_t *nrun, const char **data, size_t *len,
+			 int *stop);
+
 /* Whole chunks from p + i on, while the body is at a chunk boundary: their
  * data straight to the classifier, and the token events that are whole
  * chunks of the template reported here as one run, through this call's
@@ -290,41 +390,46 @@ rx_run(struct ttft_http_rx *rx, int64_t nrun, int64_t bytes, int64_t t_end,
  * stopped. */
 static inline __attribute__((always_inline)) size_t
 rx_chunks(struct ttft_http_rx *rx, const char *p, size_t n, size_t i,
-	  int64_t t_end, ttft_http_emit emit, void *ctx)
+	  int64_t t_end, ttft_http_emit emit, void *ctx, run_fn run)
 {
-	const char *data;
-	size_t len;
-	int64_t nrun = 0, run_bytes = 0;
+	const char *data = NULL;
+	size_t len = 0, k;
 	int sse = rx->is_sse && !rx->compressed;
-	/* the classifier's state allows the one-token test (ttft_sse_whole_token),
-	 * which changes nothing: asked again only after feeding */
-	int ready = sse && ttft_sse_template_ready(&rx->sse);
-	for (size_t k; i < n && (k = chunk_span(p + i, n - i, &data, &len)); ) {
-		i += k;
-		/* counted before feeding, as rx_body does */
-		rx->body_bytes += len;
-		if (ready && sse_template_token(&rx->sse, data, len)) {
-			run_bytes = (int64_t)rx->body_bytes;
-			if (__builtin_expect(++nrun == TTFT_RUN_MAX, 0)) {
-				rx_run(rx, nrun, run_bytes, t_end, emit, ctx);
-				nrun = 0;
+	while (i < n) {
+		/* the classifier's state allows the one-token test
+		 * (ttft_sse_whole_token), which changes nothing: asked again
+		 * only after feeding */
+		if (sse && ttft_sse_template_ready(&rx->sse)) {
+			struct sse_tmpl_shape sh;
+			sse_tmpl_shape(&rx->sse, &sh, 1);
+			uint64_t bytes = rx->body_bytes;
+			int64_t nrun;
+			int stop;
+			i = run(&sh, p, n, i, TTFT_RUN_MAX, &bytes, &nrun, &data,
+				&len, &stop);
+			rx->body_bytes = bytes;
+			if (nrun)
+				rx_run(rx, nrun,
+				       (int64_t)(stop == 1 ? bytes - len : bytes),
+				       t_end, emit, ctx);
+			if (stop != 1) {
+				if (stop == 0)
+					return i;
+				continue;
 			}
-			continue;
-		}
-		if (!sse)
-			continue;
-		if (nrun) {
-			rx_run(rx, nrun, run_bytes, t_end, emit, ctx);
-			nrun = 0;
+		} else {
+			if (!(k = chunk_span(p + i, n - i, &data, &len)))
+				return i;
+			i += k;
+			rx->body_bytes += len;
+			if (!sse)
+				continue;
 		}
 		if (ttft_sse_feed_token(&rx->sse, data, len))
 			emit_ev(emit, ctx, TTFT_EV_SSE_TOKEN, 0, rx->seq, t_end,
 				(int64_t)rx->body_bytes, (int64_t)rx->tokens++,
 				NULL, 0);
-		ready = ttft_sse_template_ready(&rx->sse);
 	}
-	if (nrun)
-		rx_run(rx, nrun, run_bytes, t_end, emit, ctx);
 	return i;
 }
 
@@ -336,7 +441,8 @@ rx_chunks(struct ttft_http_rx *rx, const char *p, size_t n, size_t i,
  * the whole-chunk way too. */
 static __attribute__((noinline)) void
 rx_rest(struct ttft_http_rx *rx, const struct ttft_http_tx *tx, const char *p,
-	size_t n, int at_chunk, int64_t t_end, ttft_http_emit emit, void *ctx)
+	size_t n, int at_chunk, int64_t t_end, ttft_http_emit emit, void *ctx,
+	run_fn run)
 {
 	/* for the classifier's callback (sse_event) */
 	rx->emit = emit;
@@ -345,7 +451,7 @@ rx_rest(struct ttft_http_rx *rx, const struct ttft_http_tx *tx, const char *p,
 	size_t i = 0;
 	for (;;) {
 		if (at_chunk)
-			i = rx_chunks(rx, p, n, i, t_end, emit, ctx);
+			i = rx_chunks(rx, p, n, i, t_end, emit, ctx, run);
 		if (i >= n)
 			return;
 		i = rx_bytes(rx, tx, p, n, i);
@@ -354,6 +460,49 @@ rx_rest(struct ttft_http_rx *rx, const struct ttft_http_tx *tx, const char *p,
 		at_chunk = 1;
 	}
 }
+
+/* The run's loop (run_tokens) in two versions, which ttft_http_rx_feed
+ * picks for rx_rest: the portable one (memcmp), and where the CPU has
+ * AVX2 (ttft_sse_tmpl_avx2_, set by the first ttft_sse_init) one built
+ * for it, the template compare inline, for the usual template's lengths
+ * with its bytes held in registers. All exact. */
+static __attribute__((noinline)) size_t
+run_plain(const struct sse_tmpl_shape *sh, const char *p, size_t n, size_t i,
+	  int64_t max, uint64_t *bytes, int64_t *nrun, const char **data,
+	  size_t *len, int *stop)
+{
+	return run_tokens(sh, p, n, i, max, bytes, nrun, data, len, stop,
+			  tmpl_eq_plain);
+}
+
+#ifdef TTFT_TMPL_AVX2
+static __attribute__((noinline)) TTFT_AVX2_FN size_t
+run_avx2(const struct sse_tmpl_shape *sh, const char *p, size_t n, size_t i,
+	 int64_t max, uint64_t *bytes, int64_t *nrun, const char **data,
+	 size_t *len, int *stop)
+{
+	/* the usual template (an OpenAI-style stream's): its bytes held in
+	 * registers through the run */
+	size_t tl = sh->tl, sl = sh->sl;
+	if (tl > 128 && sl >= 32 && sl <= 64)
+		return run_held(sh, p, n, i, max, bytes, nrun, data, len, stop,
+				4, 1);
+	if (tl > 128 && sl > 64 && sl <= 128)
+		return run_held(sh, p, n, i, max, bytes, nrun, data, len, stop,
+				4, 2);
+	if (tl >= 64 && tl <= 128 && sl >= 32 && sl <= 128)
+		return run_held(sh, p, n, i, max, bytes, nrun, data, len, stop,
+				2, sl > 64 ? 2 : 1);
+	/* spans both 32 bytes or more: the compare without a call (that
+	 * would clobber every vector register the loop keeps) */
+	if (tl >= 32 && sl >= 32)
+		return run_tokens(sh, p, n, i, max, bytes, nrun, data, len,
+				  stop, tmpl_eq_avx2_long);
+	return run_tokens(sh, p, n, i, max, bytes, nrun, data, len, stop,
+			  tmpl_eq_avx2);
+}
+
+#endif
 
 void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 		       const char *p, size_t n, int64_t t_end,
@@ -376,8 +525,14 @@ void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 			return;
 		}
 	}
-	if (n)
-		rx_rest(rx, tx, p, n, at_chunk, t_end, emit, ctx);
+	if (!n)
+		return;
+	run_fn run = run_plain;
+#ifdef TTFT_TMPL_AVX2
+	if (__atomic_load_n(&ttft_sse_tmpl_avx2_, __ATOMIC_RELAXED))
+		run = run_avx2;
+#endif
+	rx_rest(rx, tx, p, n, at_chunk, t_end, emit, ctx, run);
 }
 
 void ttft_http_rx_eof(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,

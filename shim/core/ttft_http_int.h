@@ -33,6 +33,29 @@ static int hex_value(char ch)
 	return hex_digit[(unsigned char)ch] - 1;
 }
 
+static inline __attribute__((always_inline)) uint16_t load16(const char *p)
+{
+	uint16_t w;
+	memcpy(&w, p, 2);
+	return w;
+}
+
+/* "\r\n" as load16 reads it */
+#define CRLF16 ((uint16_t)(load16("\r\n")))
+
+/* Its data, v bytes from p + j, and their "\r\n": the chunk is j + v + 2
+ * bytes. */
+static inline __attribute__((always_inline)) size_t
+chunk_data(const char *p, size_t n, size_t j, size_t v, const char **data,
+	   size_t *len)
+{
+	if (n - j < v + 2 || load16(p + j + v) != CRLF16)
+		return 0;
+	*data = p + j;
+	*len = v;
+	return j + v + 2;
+}
+
 /* The common case, whole in one read: SIZE "\r\n" DATA "\r\n" (no
  * extension): the data goes to fn at once. Returns the bytes used, or 0 to
  * leave them to the byte-by-byte path (which also reports malformed
@@ -40,42 +63,31 @@ static int hex_value(char ch)
 static inline __attribute__((always_inline)) size_t
 chunk_span(const char *p, size_t n, const char **data, size_t *len)
 {
-	uint64_t v = 0;
-	size_t j = 0;
-	/* two or three digits (16 to 4095 bytes: a token event) at once */
-	if (n >= 5 && (p[2] == '\r' || p[3] == '\r')) {
-		unsigned d0 = hex_digit[(unsigned char)p[0]],
-			 d1 = hex_digit[(unsigned char)p[1]];
-		if (p[2] == '\r') {
-			if (d0 && d1 && p[3] == '\n') {
-				v = (d0 - 1) << 4 | (d1 - 1);
-				j = 2;
-				if (v)
-					goto data;
-				return 0; /* the last chunk */
-			}
-		} else {
-			unsigned d2 = hex_digit[(unsigned char)p[2]];
-			if (d0 && d1 && d2 && p[4] == '\n') {
-				v = (d0 - 1) << 8 | (d1 - 1) << 4 | (d2 - 1);
-				j = 3;
-				if (v)
-					goto data;
-				return 0; /* the last chunk */
-			}
+	/* two or three digits (16 to 4095 bytes: a token event) at once: a
+	 * byte that is not a digit (hex_digit 0) makes its term wrap to all
+	 * ones, so v - 1 is in range only when every one is a digit and the
+	 * size is not 0 (the last chunk: the loop below) */
+	if (n >= 5) {
+		unsigned d0 = hex_digit[(unsigned char)p[0]] - 1u,
+			 d1 = hex_digit[(unsigned char)p[1]] - 1u;
+		if (load16(p + 2) == CRLF16) {
+			unsigned v = d0 << 4 | d1;
+			if (v - 1 < 0xff)
+				return chunk_data(p, n, 4, v, data, len);
+		} else if (load16(p + 3) == CRLF16) {
+			unsigned v = d0 << 8 | d1 << 4 |
+				     (hex_digit[(unsigned char)p[2]] - 1u);
+			if (v - 1 < 0xfff)
+				return chunk_data(p, n, 5, v, data, len);
 		}
 	}
+	uint64_t v = 0;
+	size_t j = 0;
 	for (int d; j < n && j < 15 && (d = hex_value(p[j])) >= 0; j++)
 		v = v * 16 + (uint64_t)d;
 	if (j == 0 || j + 1 >= n || p[j] != '\r' || p[j + 1] != '\n' || v == 0)
 		return 0;
-data:
-	j += 2;
-	if (n - j < v + 2 || p[j + v] != '\r' || p[j + v + 1] != '\n')
-		return 0;
-	*data = p + j;
-	*len = (size_t)v;
-	return j + (size_t)v + 2;
+	return chunk_data(p, n, j + 2, (size_t)v, data, len);
 }
 
 static inline __attribute__((always_inline)) size_t

@@ -50,6 +50,7 @@ enum {
  * sees the first (plain) one is right too (the partner of these stores is
  * sse_template_token's load); g_tmpl_picked's partner is only itself. */
 ttft_tmpl_eq_fn ttft_sse_tmpl_eq_ = tmpl_eq_plain;
+unsigned char ttft_sse_tmpl_avx2_;
 static int g_tmpl_picked;
 
 SCANNER(scan_str, mask_str, c == '"' || c == '\\' || c < 0x20)
@@ -225,7 +226,12 @@ void ttft_sse_init(struct ttft_sse *s, ttft_sse_event_cb on_event,
 		   ttft_sse_data_cb on_data, void *ctx)
 {
 	if (!__atomic_load_n(&g_tmpl_picked, __ATOMIC_RELAXED)) {
-		__atomic_store_n(&ttft_sse_tmpl_eq_, tmpl_eq_pick(), __ATOMIC_RELAXED);
+		ttft_tmpl_eq_fn eq = tmpl_eq_pick();
+		__atomic_store_n(&ttft_sse_tmpl_eq_, eq, __ATOMIC_RELAXED);
+#ifdef TTFT_TMPL_AVX2
+		__atomic_store_n(&ttft_sse_tmpl_avx2_, eq == tmpl_eq_avx2,
+				 __ATOMIC_RELAXED);
+#endif
 		__atomic_store_n(&g_tmpl_picked, 1, __ATOMIC_RELAXED);
 	}
 	memset(s, 0, sizeof *s);

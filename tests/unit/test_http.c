@@ -562,6 +562,129 @@ START_TEST(a_run_is_split_at_what_a_record_holds)
 }
 END_TEST
 
+/* A read of token events of the template compares every byte of the
+ * template's prefix and suffix, whatever their lengths (each way the
+ * compare takes: spans under and over 32 bytes, held in registers or
+ * not): one byte changed anywhere in the middle event of five keeps it out
+ * of the run, and the events, expanded, are the byte machine's. */
+static int64_t g_max_run;
+
+static void collect_runs(void *ctx, const struct ttft_http_event *e)
+{
+	if (e->kind == TTFT_EV_SSE_TOKEN && (e->flags & TTFT_F_RUN) &&
+	    e->a > g_max_run)
+		g_max_run = e->a;
+	tu_collect(ctx, e);
+}
+
+START_TEST(a_run_compares_every_template_byte)
+{
+	static const char hdr[] = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+				  "transfer-encoding: chunked\r\n\r\n";
+	/* prefix 62 + model bytes; suffix 10, 26, or 36 + pad bytes (a
+	 * template is at most TTFT_SSE_TMPL bytes) */
+	static const int models[] = {0, 1, 20, 65, 66, 100, 140};
+	static const int pads[] = {-2, -1, 0, 30, 31, 60, 94, 95};
+	/* tokens of eight bytes (what a portable build's block holds): with
+	 * the shortest suffix, a block from the token's start is inside the
+	 * event */
+	static const char *const toks[] = {"aaaaaaaa", "bbbbbbbb", "cccccccc", "dddddddd",
+					   "eeeeeeee", "ffffffff", "gggggggg"};
+	char model[160], pad[100], evt[7][600];
+	size_t elen[7];
+	char *buf = malloc(8192), *one = malloc(8192);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_ptr_nonnull(one);
+	for (size_t mi = 0; mi < sizeof models / sizeof models[0]; mi++)
+		for (size_t pi = 0; pi < sizeof pads / sizeof pads[0]; pi++) {
+			memset(model, 'm', (size_t)models[mi]);
+			model[models[mi]] = 0;
+			int pl = pads[pi] < 0 ? 0 : pads[pi];
+			memset(pad, 'p', (size_t)pl);
+			pad[pl] = 0;
+			char suf[200];
+			if (pads[pi] == -2)
+				snprintf(suf, sizeof suf, "\"}],\"u\":0}");
+			else if (pads[pi] == -1)
+				snprintf(suf, sizeof suf, "\",\"finish_reason\":null}]}");
+			else
+				snprintf(suf, sizeof suf,
+					 "\",\"pad\":\"%s\",\"finish_reason\":null}]}", pad);
+			for (int k = 0; k < 7; k++) {
+				snprintf(evt[k], sizeof evt[k],
+					 "data: {\"id\":\"cmpl-1\",\"model\":\"%s\","
+					 "\"choices\":[{\"index\":0,\"text\":\"%s%s\n\n",
+					 model, toks[k], suf);
+				elen[k] = strlen(evt[k]);
+			}
+			size_t tl = (size_t)(strstr(evt[0], "\"text\":\"") - evt[0]) + 8,
+			       sl = strlen(suf);
+			ck_assert_uint_eq(elen[0], tl + 8 + sl + 2);
+			if (tl + sl > TTFT_SSE_TMPL)
+				continue;
+			/* every byte of the prefix and of the suffix */
+			for (size_t at = 0; at < tl + sl; at++) {
+				size_t off = at < tl ? at : at + 8; /* past the token */
+				size_t n = 0;
+				for (int k = 2; k < 7; k++) {
+					char e[600];
+					memcpy(e, evt[k], elen[k] + 1);
+					if (k == 3)
+						e[off] ^= 0x01;
+					n += (size_t)snprintf(buf + n, 8192 - n, "%zx\r\n%s\r\n",
+							      elen[k], e);
+				}
+				/* the byte machine's events */
+				struct ttft_http_rx rx;
+				ttft_http_rx_init(&rx);
+				ev.n = 0;
+				size_t m = (size_t)snprintf(one, 8192, "%s", hdr);
+				for (int k = 0; k < 2; k++)
+					m += (size_t)snprintf(one + m, 8192 - m, "%zx\r\n%s\r\n",
+							      elen[k], evt[k]);
+				memcpy(one + m, buf, n);
+				for (size_t i = 0; i < m + n; i++)
+					feed_rx(&rx, NULL, one + i, 1, 0);
+				char a[256], b[256];
+				tu_kinds(&ev, b, sizeof b);
+				/* the template's two events, then the five at once */
+				ttft_http_rx_init(&rx);
+				ev.n = 0;
+				g_max_run = 0;
+				ttft_http_rx_feed(&rx, NULL, one, sizeof hdr - 1, 0,
+						  collect_runs, &ev);
+				ttft_http_rx_feed(&rx, NULL, one + sizeof hdr - 1,
+						  m - (sizeof hdr - 1), 0, collect_runs, &ev);
+				ttft_http_rx_feed(&rx, NULL, buf, n, 0, collect_runs, &ev);
+				ck_assert_msg(!strcmp(tu_kinds(&ev, a, sizeof a), b),
+					      "tl %zu sl %zu byte %zu: %s, not %s", tl, sl, at, a, b);
+				ck_assert_msg(g_max_run <= 3, "tl %zu sl %zu byte %zu: a run of %lld",
+					      tl, sl, at, (long long)g_max_run);
+			}
+			/* and unchanged, the five are one run */
+			size_t n = 0;
+			for (int k = 2; k < 7; k++)
+				n += (size_t)snprintf(buf + n, 8192 - n, "%zx\r\n%s\r\n",
+						      elen[k], evt[k]);
+			struct ttft_http_rx rx;
+			ttft_http_rx_init(&rx);
+			ev.n = 0;
+			g_max_run = 0;
+			ttft_http_rx_feed(&rx, NULL, hdr, sizeof hdr - 1, 0, collect_runs, &ev);
+			for (int k = 0; k < 2; k++) {
+				size_t m = (size_t)snprintf(one, 8192, "%zx\r\n%s\r\n", elen[k],
+							    evt[k]);
+				ttft_http_rx_feed(&rx, NULL, one, m, 0, collect_runs, &ev);
+			}
+			ttft_http_rx_feed(&rx, NULL, buf, n, 0, collect_runs, &ev);
+			ck_assert_msg(g_max_run == 5, "tl %zu sl %zu: a run of %lld", tl, sl,
+				      (long long)g_max_run);
+		}
+	free(buf);
+	free(one);
+}
+END_TEST
+
 START_TEST(not_http_is_a_desync)
 {
 	struct ttft_http_tx tx;
@@ -1173,6 +1296,7 @@ int main(void)
 	tcase_add_test(t, token_reads_match_the_byte_machines);
 	tcase_add_test(t, a_read_of_token_events_is_one_run);
 	tcase_add_test(t, a_run_is_split_at_what_a_record_holds);
+	tcase_add_test(t, a_run_compares_every_template_byte);
 	tcase_add_test(t, not_http_is_a_desync);
 	tcase_add_test(t, random_garbage_never_crashes);
 	tcase_add_test(t, compressed_stream_is_marked_not_read);

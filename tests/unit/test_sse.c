@@ -650,13 +650,13 @@ END_TEST
 
 /* The one-token read's template compare (ttft_tmpl_eq.h), each version
  * this machine can run: equal spans are equal, and a difference in any one
- * byte of either span, at any length up to past three 32-byte steps, is
- * seen; reads stay inside both spans (under ASan, spans at a buffer's
- * end). */
+ * byte of either span, at any length up to a template's (each of the
+ * AVX2 compare's ranges of 32-byte steps), is seen; reads stay inside both
+ * spans (under ASan, spans at a buffer's end). */
 START_TEST(template_compare_sees_every_byte)
 {
 	ttft_tmpl_eq_fn fns[2] = {tmpl_eq_plain, tmpl_eq_pick()};
-	enum { MAX = 110 };
+	enum { MAX = TTFT_SSE_TMPL };
 	char *t = malloc(MAX), *a = malloc(MAX), *u = malloc(MAX), *b = malloc(MAX);
 	for (int k = 0; k < MAX; k++)
 		t[k] = u[k] = (char)('a' + k % 23);

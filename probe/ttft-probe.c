@@ -40,10 +40,12 @@ static void usage(FILE *f)
 "  --temperature T      default 0\n"
 "  --header 'K: V'      extra request header, repeatable (Authorization…)\n"
 "  --timeout S          per-request limit in seconds (default 120)\n"
-"  --runs N             sequential requests (default 1)\n"
+"  --runs N             sequential requests (default 1; not with --concurrency)\n"
 "  --cold               the server was just restarted: run 1 is \"cold\"\n"
+"                       (sequential --runs only, not with --concurrency)\n"
 "  --concurrency C      C streams at once (with --requests N)\n"
-"  --requests N         total requests for --concurrency (default C)\n"
+"  --requests N         total requests for --concurrency (default C; only\n"
+"                       with --concurrency)\n"
 "  --json FILE          one JSON object per request, then {\"summary\":…};\n"
 "                       '-' = stdout (the table then goes to stderr)\n"
 "  --text               keep the generated text in the JSON (\"text\")\n"
@@ -73,8 +75,9 @@ static void usage(FILE *f)
 "\n"
 "exit status: 0 all requests ok; 1 a request failed (its record keeps the\n"
 "error) or the results could not be written; 2 usage error (bad flag or\n"
-"value, unreadable --prompt-file or --fit, unwritable --json or\n"
-"--calibrate) or the server could not be asked at all (no /v1/models).\n",
+"value, flags that do not combine, unreadable --prompt-file or --fit,\n"
+"unwritable --json or --calibrate) or the server could not be asked at all\n"
+"(no /v1/models).\n",
 		TTFT_SCRAPE_VLLM_MS, TTFT_SCRAPE_LLAMACPP_MS);
 }
 
@@ -279,7 +282,7 @@ int main(int argc, char **argv)
 	cfg.stream = 1;
 	cfg.timeout_s = 120;
 	const char *url = "http://127.0.0.1:8000", *json = NULL;
-	int runs = 1, cold = 0, conc = 0, requests = 0, quiet = 0, c;
+	int runs = 1, runs_set = 0, cold = 0, conc = 0, requests = 0, quiet = 0, c;
 	const char *metrics = "auto", *calibrate = NULL, *fitfile = NULL;
 	struct probe_fit fit = {0};
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -349,7 +352,7 @@ int main(int argc, char **argv)
 				return TTFT_EXIT_USAGE;
 			}
 			break;
-		case 'r': INT_ARG(runs, 1); break;
+		case 'r': INT_ARG(runs, 1); runs_set = 1; break;
 		case 'I': INT_ARG(cfg.metrics_interval_ms, 1); break;
 		case 'C': cold = 1; break;
 		case 'n': INT_ARG(conc, 1); break;
@@ -379,6 +382,24 @@ int main(int argc, char **argv)
 	if (optind < argc) {
 		fprintf(stderr, "ttft-probe: unexpected argument '%s' (see ttft-probe "
 				"--help)\n", argv[optind]);
+		return TTFT_EXIT_USAGE;
+	}
+	/* a flag another one makes meaningless is refused, never dropped */
+	const char *clash = NULL;
+	if (cold && conc)
+		clash = "--cold is for sequential --runs: it labels run 1 \"cold\" "
+			"and leaves it out of the summaries; with --concurrency the "
+			"first requests meet the restarted server together, so none of "
+			"them is the cold run. Measure the cold start with --cold --runs "
+			"N, then the load with --concurrency C";
+	else if (requests && !conc)
+		clash = "--requests is the total for --concurrency C; for requests one "
+			"after another use --runs N";
+	else if (runs_set && conc)
+		clash = "--runs is for sequential requests; with --concurrency C give "
+			"the total as --requests N";
+	if (clash) {
+		fprintf(stderr, "ttft-probe: %s\n", clash);
 		return TTFT_EXIT_USAGE;
 	}
 	const char *outs[][2] = {{"json", json}, {"calibrate", calibrate}};

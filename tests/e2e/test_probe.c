@@ -370,6 +370,32 @@ START_TEST(usage_errors)
 }
 END_TEST
 
+/* Flags that mean nothing together are refused before any request (no
+ * server at port 1: a request would say "cannot connect"), never dropped:
+ * --cold labels run 1 of a sequential series, --requests is the total of
+ * --concurrency, --runs the count of a sequential series. */
+START_TEST(flags_that_do_not_combine_are_refused)
+{
+	static const struct {
+		const char *args, *want;
+	} c[] = {
+		{"--cold --concurrency 2", "--cold is for sequential --runs"},
+		{"--cold --concurrency 2 --requests 4", "--cold is for sequential --runs"},
+		{"--requests 5", "--requests is the total for --concurrency"},
+		{"--runs 5 --concurrency 2", "--runs is for sequential requests"},
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		char cmd[512], *out;
+		snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:1 --model m %s "
+			 "2>&1", tu_build_dir(), c[i].args);
+		ck_assert_msg(tu_sh(cmd, &out) == 2, "%s: %s", c[i].args, out);
+		ck_assert_msg(strstr(out, c[i].want), "%s: %s", c[i].args, out);
+		ck_assert_msg(!strstr(out, "cannot connect"), "%s: %s", c[i].args, out);
+		free(out);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("probe");
@@ -384,5 +410,6 @@ int main(void)
 	tcase_add_test(t, marks_show_the_app_gap_under_the_shim);
 	tcase_add_test(t, seed_scripts);
 	tcase_add_test(t, usage_errors);
+	tcase_add_test(t, flags_that_do_not_combine_are_refused);
 	return tu_run(s);
 }

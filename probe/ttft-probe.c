@@ -41,8 +41,10 @@ static void usage(FILE *f)
 "  --header 'K: V'      extra request header, repeatable (Authorization…)\n"
 "  --timeout S          per-request limit in seconds (default 120)\n"
 "  --runs N             sequential requests (default 1; not with --concurrency)\n"
-"  --cold               the server was just restarted: run 1 is \"cold\"\n"
-"                       (sequential --runs only, not with --concurrency)\n"
+"  --cold               the server was just restarted: run 1 is \"cold\",\n"
+"                       its own record, left out of the summary (ttft_s,\n"
+"                       itl_s, e2e_s, output_tokens_per_s are the warm runs';\n"
+"                       sequential --runs only, not with --concurrency)\n"
 "  --concurrency C      C streams at once (with --requests N)\n"
 "  --requests N         total requests for --concurrency (default C; only\n"
 "                       with --concurrency)\n"
@@ -234,6 +236,17 @@ static void progress(void *arg, const struct ttft_record *r, int done, int n)
 			r->ok ? "ok" : ttft_record_error(r));
 	else if (done % 64 == 0)
 		fprintf(stderr, "  %d/%d requests done\n", done, n);
+}
+
+/* A row of the concurrency table: p50, p90, p99, or dashes when no
+ * request gave a value (no made-up nan). */
+static void table_row(FILE *t, const char *name, const struct ttft_summary *s)
+{
+	if (s->n)
+		fprintf(t, "%-6s %10.4f %10.4f %10.4f\n", name, s->median, s->p90, s->p99);
+	else
+		fprintf(t, "%-6s %10s %10s %10s   (no request gave one)\n", name, "-", "-",
+			"-");
 }
 
 /* Freed at exit, whichever of main's many returns is taken. */
@@ -448,11 +461,11 @@ int main(int argc, char **argv)
 	if (!conc)
 		conc = 1;
 	struct ttft_record *res = calloc((size_t)n, sizeof *res);
-	double *ttft = calloc((size_t)n + 1, sizeof *ttft), *warm = calloc((size_t)n + 1, sizeof *warm);
+	double *ttft = calloc((size_t)n + 1, sizeof *ttft);
 	double *e2e = calloc((size_t)n + 1, sizeof *e2e);
-	if (!res || !ttft || !warm || !e2e) {
+	if (!res || !ttft || !e2e) {
 		fprintf(stderr, "ttft-probe: out of memory for %d requests\n", n);
-		free(res), free(ttft), free(warm), free(e2e), free(model);
+		free(res), free(ttft), free(e2e), free(model);
 		return TTFT_EXIT_FAILED;
 	}
 	FILE *table = json && !strcmp(json, "-") ? stderr : stdout;
@@ -473,32 +486,38 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ttft-probe: %s\n", err);
 		for (int i = 0; i < n; i++)
 			ttft_record_free(&res[i]);
-		free(res), free(ttft), free(warm), free(e2e), free(model);
+		free(res), free(ttft), free(e2e), free(model);
 		return TTFT_EXIT_FAILED;
 	}
 	for (int i = 0; i < n; i++) {
-		res[i].label = cold && i == 0 && conc == 1 ? "cold" : "warm";
+		res[i].label = cold && i == 0 ? "cold" : "warm";
 		probe_apply_fit(&res[i], &fit);
 	}
 
-	/* summaries */
-	size_t nt = 0, nw = 0, ne = 0, nitl = 0;
+	/* summaries, of the warm runs alone: under --cold run 1 is its own
+	 * record (label "cold"), not a sample of the warm distribution; the
+	 * tokens/s then over the warm runs' own span */
+	int first = cold ? 1 : 0;
+	size_t nt = 0, ne = 0, nitl = 0;
 	long toks = 0;
-	for (int i = 0; i < n; i++) {
+	int64_t w0 = 0, w1 = 0;
+	for (int i = first; i < n; i++) {
 		double t = ttft_record_ttft_s(&res[i]);
-		if (!isnan(t)) {
+		if (!isnan(t))
 			ttft[nt++] = t;
-			if (strcmp(res[i].label, "cold"))
-				warm[nw++] = t;
-		}
 		if (res[i].ok)
 			e2e[ne++] = ttft_record_e2e_s(&res[i]);
 		toks += ttft_record_tokens(&res[i]);
 		nitl += res[i].ntok > 1 ? (size_t)res[i].ntok - 1 : 0;
+		if (res[i].t_start && (!w0 || res[i].t_start < w0))
+			w0 = res[i].t_start;
+		if (res[i].t_end > w1)
+			w1 = res[i].t_end;
 	}
+	double span = !cold ? wall : w0 && w1 > w0 ? (double)(w1 - w0) / 1e9 : NAN;
 	double *itl = calloc(nitl + 1, sizeof *itl);
 	size_t k = 0;
-	for (int i = 0; itl && i < n; i++)
+	for (int i = first; itl && i < n; i++)
 		for (uint32_t j = 1; j < res[i].ntok; j++)
 			itl[k++] = (double)(res[i].tok[j] - res[i].tok[j - 1]) / 1e9;
 	if (!itl) {
@@ -508,9 +527,8 @@ int main(int argc, char **argv)
 	int exact = 0; /* the server's own split, not the fit's estimate */
 	for (int i = 0; i < n; i++)
 		exact += res[i].split.source && strcmp(res[i].split.source, TTFT_SPLIT_MODEL);
-	struct ttft_summary pt, pw, pe, pi;
+	struct ttft_summary pt, pe, pi;
 	ttft_summary_of(ttft, nt, &pt);
-	ttft_summary_of(warm, nw, &pw);
 	ttft_summary_of(e2e, ne, &pe);
 	ttft_summary_of(itl, nitl, &pi);
 
@@ -523,17 +541,22 @@ int main(int argc, char **argv)
 				ttft_record_ttft_s(r), ttft_record_e2e_s(r), ttft_record_tokens(r),
 				r->ok ? "" : ttft_record_error(r));
 		}
-		if (conc == 1) {
+		if (conc == 1 && pt.n) {
 			fprintf(table, "warm TTFT over %zu run%s: min %.4f s  median %.4f s  "
-				"max %.4f s\n", nw, nw == 1 ? "" : "s", pw.min, pw.median, pw.max);
+				"max %.4f s\n", pt.n, pt.n == 1 ? "" : "s", pt.min, pt.median,
+				pt.max);
+		} else if (conc == 1) {
+			fprintf(table, "warm TTFT: none: %s\n", n == first
+				? "no warm runs (with --runs 1 --cold the one run is the cold one)"
+				: "no warm runs got a first token");
 		} else {
 			fprintf(table, "\n%d requests, %d failed, %d at a time, %.3f s\n", n,
 				failed, conc, wall);
 			fprintf(table, "%-6s %10s %10s %10s   (s)\n", "", "p50", "p90", "p99");
-			fprintf(table, "%-6s %10.4f %10.4f %10.4f\n", "ttft", pt.median, pt.p90, pt.p99);
-			fprintf(table, "%-6s %10.4f %10.4f %10.4f\n", "itl", pi.median, pi.p90, pi.p99);
-			fprintf(table, "%-6s %10.4f %10.4f %10.4f\n", "e2e", pe.median, pe.p90, pe.p99);
-			fprintf(table, "output tokens/s: %.1f\n", toks / wall);
+			table_row(table, "ttft", &pt);
+			table_row(table, "itl", &pi);
+			table_row(table, "e2e", &pe);
+			fprintf(table, "output tokens/s: %.1f\n", toks / span);
 		}
 		if (cfg.metrics || exact)
 			fprintf(table, "the server's own queue/prefill for %d of %d requests%s\n",
@@ -560,10 +583,10 @@ int main(int argc, char **argv)
 		ttft_json_int(&j, "concurrency", conc);
 		ttft_json_num(&j, "wall_s", wall);
 		ttft_json_summary(&j, "ttft_s", &pt);
-		ttft_json_summary(&j, "warm_ttft_s", &pw);
+		ttft_json_summary(&j, "warm_ttft_s", &pt);
 		ttft_json_summary(&j, "itl_s", &pi);
 		ttft_json_summary(&j, "e2e_s", &pe);
-		ttft_json_num(&j, "output_tokens_per_s", toks / wall);
+		ttft_json_num(&j, "output_tokens_per_s", toks / span);
 		ttft_json_int(&j, "exact_splits", exact);
 		if (conc > 1 && cfg.metrics) {
 			ttft_json_int(&j, "metrics_scrapes", run.scrapes);
@@ -595,6 +618,6 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < n; i++)
 		ttft_record_free(&res[i]);
-	free(res), free(ttft), free(warm), free(e2e), free(itl), free(model);
+	free(res), free(ttft), free(e2e), free(itl), free(model);
 	return rc;
 }

@@ -153,6 +153,67 @@ START_TEST(ttft_matches_injected_delays)
 }
 END_TEST
 
+static double sum_k(cJSON *summary, const char *dist, const char *k)
+{
+	cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(summary, dist), k);
+	ck_assert_msg(v != NULL, "no %s.%s", dist, k);
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* Under --cold the run-wide summaries are the warm runs' alone: each equals
+ * what the warm records' own numbers give (a cold run pooled in moves them:
+ * with one warm run, ttft_s would span two values). */
+START_TEST(cold_run_left_out_of_the_summaries)
+{
+	struct recs r;
+	probe("--runs 4 --cold --max-tokens 4", &r);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_int_eq(r.n, 4);
+	double t[3], e[3];
+	for (int i = 1; i < 4; i++) {
+		t[i - 1] = f(r.r[i], "ttft_s");
+		e[i - 1] = f(r.r[i], "e2e_s");
+	}
+	struct ttft_summary wt, we;
+	ttft_summary_of(t, 3, &wt);
+	ttft_summary_of(e, 3, &we);
+	static const char *const ks[] = {"min", "median", "max"};
+	for (int k = 0; k < 3; k++) {
+		double want[] = {wt.min, wt.median, wt.max}, wante[] = {we.min, we.median, we.max};
+		ck_assert_msg(fabs(sum_k(r.summary, "ttft_s", ks[k]) - want[k]) < 2e-9,
+			      "ttft_s.%s %.9f, the warm runs' %.9f", ks[k],
+			      sum_k(r.summary, "ttft_s", ks[k]), want[k]);
+		ck_assert(fabs(sum_k(r.summary, "warm_ttft_s", ks[k]) - want[k]) < 2e-9);
+		ck_assert_msg(fabs(sum_k(r.summary, "e2e_s", ks[k]) - wante[k]) < 2e-9,
+			      "e2e_s.%s %.9f, the warm runs' %.9f", ks[k],
+			      sum_k(r.summary, "e2e_s", ks[k]), wante[k]);
+	}
+	done(&r);
+	/* one warm run: the ITL summary is that run's own gaps, whose median
+	 * and p99 its record gives */
+	probe("--runs 2 --cold --max-tokens 4", &r);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_int_eq(r.n, 2);
+	ck_assert(fabs(sum_k(r.summary, "itl_s", "median") - f(r.r[1], "itl_p50_s")) < 2e-9);
+	ck_assert(fabs(sum_k(r.summary, "itl_s", "p99") - f(r.r[1], "itl_p99_s")) < 2e-9);
+	ck_assert(fabs(sum_k(r.summary, "ttft_s", "min") - f(r.r[1], "ttft_s")) < 2e-9);
+	ck_assert(fabs(sum_k(r.summary, "ttft_s", "max") - f(r.r[1], "ttft_s")) < 2e-9);
+	done(&r);
+	/* no warm run at all: no summary, and no table line of nan */
+	probe("--runs 1 --cold --max-tokens 4", &r);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert(isnan(sum_k(r.summary, "ttft_s", "median")));
+	ck_assert(isnan(sum_k(r.summary, "warm_ttft_s", "median")));
+	done(&r);
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d --runs 1 --cold "
+		 "--max-tokens 4 2>/dev/null", tu_build_dir(), g_port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(!strstr(out, "nan") && strstr(out, "no warm runs"), "%s", out);
+	free(out);
+}
+END_TEST
+
 START_TEST(chat_role_chunk_not_counted)
 {
 	/* the role chunk goes out 30 ms before the first token: counted, the
@@ -402,6 +463,7 @@ int main(void)
 	TCase *t = tu_tcase(s, "probe", 300);
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, ttft_matches_injected_delays);
+	tcase_add_test(t, cold_run_left_out_of_the_summaries);
 	tcase_add_test(t, chat_role_chunk_not_counted);
 	tcase_add_test(t, usage_is_honoured_and_nonstream);
 	tcase_add_test(t, error_cases_keep_their_record);

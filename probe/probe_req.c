@@ -135,6 +135,17 @@ static const char *error_message(cJSON *j)
 	return cJSON_IsString(e) ? e->valuestring : NULL;
 }
 
+/* A usage count: a whole number the stream's classifier would take too
+ * (0..UINT32_MAX), else -1, unknown: a server's 1e300 or -7 is no count,
+ * and a double beyond LONG_MAX cast to long is undefined. */
+static long usage_count(const cJSON *v)
+{
+	if (!cJSON_IsNumber(v))
+		return -1;
+	double d = v->valuedouble;
+	return d >= 0 && d <= UINT32_MAX && d == floor(d) ? (long)d : -1;
+}
+
 /* usage and llama.cpp's timings, from any chunk or body that has them */
 static void take_usage(struct preq *q, cJSON *j)
 {
@@ -142,10 +153,10 @@ static void take_usage(struct preq *q, cJSON *j)
 	cJSON *u = cJSON_GetObjectItem(j, "usage");
 	cJSON *ct = cJSON_GetObjectItem(u, "completion_tokens");
 	if (cJSON_IsNumber(ct))
-		r->usage_tokens = (long)ct->valuedouble;
+		r->usage_tokens = usage_count(ct);
 	cJSON *pt = cJSON_GetObjectItem(u, "prompt_tokens");
 	if (cJSON_IsNumber(pt))
-		r->prompt_tokens = (long)pt->valuedouble;
+		r->prompt_tokens = usage_count(pt);
 	cJSON *t = cJSON_GetObjectItem(j, "timings");
 	if (cJSON_IsObject(t)) {
 		cJSON *v;
@@ -520,6 +531,9 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 				      msg ? msg : q->raw);
 		cJSON_Delete(j);
 	} else if (rc == CURLE_OK && !cfg->stream) {
+		/* one JSON answer, no events to count: its tokens are the
+		 * server's usage, or not known */
+		r->not_sse = 1;
 		cJSON *j = cJSON_Parse(q->raw);
 		if (!j) {
 			ttft_record_set_error(r, "malformed JSON response: %.80s", q->raw);

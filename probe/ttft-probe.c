@@ -35,7 +35,8 @@ static void usage(FILE *f)
 "  --max-tokens N       default 64\n"
 "  --model M            default: the first model of /v1/models\n"
 "  --chat               /v1/chat/completions (default /v1/completions)\n"
-"  --no-stream          one JSON answer (ttft_s = e2e_s then)\n"
+"  --no-stream          one JSON answer (ttft_s = e2e_s then; tokens only from\n"
+"                       the server's usage: null without one)\n"
 "  --ignore-eos         ask the server to ignore EOS (vLLM, llama.cpp)\n"
 "  --temperature T      default 0\n"
 "  --header 'K: V'      extra request header, repeatable (Authorization…)\n"
@@ -500,6 +501,7 @@ int main(int argc, char **argv)
 	int first = cold ? 1 : 0;
 	size_t nt = 0, ne = 0, nitl = 0;
 	long toks = 0;
+	int toks_unknown = 0; /* requests whose tokens are not known */
 	int64_t w0 = 0, w1 = 0;
 	for (int i = first; i < n; i++) {
 		double t = ttft_record_ttft_s(&res[i]);
@@ -507,7 +509,11 @@ int main(int argc, char **argv)
 			ttft[nt++] = t;
 		if (res[i].ok)
 			e2e[ne++] = ttft_record_e2e_s(&res[i]);
-		toks += ttft_record_tokens(&res[i]);
+		long tk = ttft_record_tokens(&res[i]);
+		if (tk < 0)
+			toks_unknown++;
+		else
+			toks += tk;
 		nitl += res[i].ntok > 1 ? (size_t)res[i].ntok - 1 : 0;
 		if (res[i].t_start && (!w0 || res[i].t_start < w0))
 			w0 = res[i].t_start;
@@ -515,6 +521,8 @@ int main(int argc, char **argv)
 			w1 = res[i].t_end;
 	}
 	double span = !cold ? wall : w0 && w1 > w0 ? (double)(w1 - w0) / 1e9 : NAN;
+	/* a sum with an unknown part is unknown, not smaller */
+	double rate = toks_unknown ? NAN : (double)toks / span;
 	double *itl = calloc(nitl + 1, sizeof *itl);
 	size_t k = 0;
 	for (int i = first; itl && i < n; i++)
@@ -537,8 +545,11 @@ int main(int argc, char **argv)
 			"e2e_s", "tokens", "notes");
 		for (int i = 0; i < n; i++) {
 			const struct ttft_record *r = &res[i];
-			fprintf(table, "%5d  %-5s %10.4f %10.4f %7ld  %s\n", r->run, r->label,
-				ttft_record_ttft_s(r), ttft_record_e2e_s(r), ttft_record_tokens(r),
+			char tk[24] = "-"; /* not known (--no-stream, no usage) */
+			if (ttft_record_tokens(r) >= 0)
+				snprintf(tk, sizeof tk, "%ld", ttft_record_tokens(r));
+			fprintf(table, "%5d  %-5s %10.4f %10.4f %7s  %s\n", r->run, r->label,
+				ttft_record_ttft_s(r), ttft_record_e2e_s(r), tk,
 				r->ok ? "" : ttft_record_error(r));
 		}
 		if (conc == 1 && pt.n) {
@@ -556,7 +567,12 @@ int main(int argc, char **argv)
 			table_row(table, "ttft", &pt);
 			table_row(table, "itl", &pi);
 			table_row(table, "e2e", &pe);
-			fprintf(table, "output tokens/s: %.1f\n", toks / span);
+			if (toks_unknown)
+				fprintf(table, "output tokens/s: not known (%d request%s "
+					"without usage)\n", toks_unknown,
+					toks_unknown == 1 ? "" : "s");
+			else
+				fprintf(table, "output tokens/s: %.1f\n", rate);
 		}
 		if (cfg.metrics || exact)
 			fprintf(table, "the server's own queue/prefill for %d of %d requests%s\n",
@@ -586,7 +602,7 @@ int main(int argc, char **argv)
 		ttft_json_summary(&j, "warm_ttft_s", &pt);
 		ttft_json_summary(&j, "itl_s", &pi);
 		ttft_json_summary(&j, "e2e_s", &pe);
-		ttft_json_num(&j, "output_tokens_per_s", toks / span);
+		ttft_json_num(&j, "output_tokens_per_s", rate);
 		ttft_json_int(&j, "exact_splits", exact);
 		if (conc > 1 && cfg.metrics) {
 			ttft_json_int(&j, "metrics_scrapes", run.scrapes);

@@ -256,6 +256,51 @@ START_TEST(usage_is_honoured_and_nonstream)
 }
 END_TEST
 
+static int is_null(cJSON *o, const char *k)
+{
+	cJSON *v = cJSON_GetObjectItem(o, k);
+	ck_assert_msg(v != NULL, "no field %s", k);
+	return cJSON_IsNull(v);
+}
+
+/* A non-streamed answer has no token events to count: without the
+ * server's usage (or with a usage no count can be) its tokens, and so
+ * the run's tokens/s, are not known: null, never 0 */
+START_TEST(nonstream_tokens_unknown_without_usage)
+{
+	struct recs r;
+	probe("--no-stream --max-tokens 5 --header 'X-Fixture: usage=0'", &r);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_int_eq(r.n, 1);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r.r[0], "ok")));
+	ck_assert_msg(is_null(r.r[0], "tokens"), "tokens %g", f(r.r[0], "tokens"));
+	ck_assert(is_null(r.summary, "output_tokens_per_s"));
+	done(&r);
+	/* streamed, the events are counted: the fixture's 5 */
+	probe("--max-tokens 5 --header 'X-Fixture: usage=0'", &r);
+	ck_assert_int_eq((int)f(r.r[0], "tokens"), 5);
+	ck_assert(!is_null(r.summary, "output_tokens_per_s"));
+	done(&r);
+	/* a usage no count can be: left unknown, not cast (a double above
+	 * LONG_MAX cast to long is undefined) */
+	static const char *const bad[] = {"1e300", "9.9e18", "-7", "5.5", "4294967296"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char args[256];
+		snprintf(args, sizeof args, "--no-stream --max-tokens 5 --header "
+			 "'X-Fixture: usage_tokens=%s'", bad[i]);
+		probe(args, &r);
+		ck_assert_int_eq(r.rc, 0);
+		ck_assert_msg(is_null(r.r[0], "tokens"), "usage %s: tokens %g", bad[i],
+			      f(r.r[0], "tokens"));
+		ck_assert(is_null(r.summary, "output_tokens_per_s"));
+		done(&r);
+	}
+	probe("--no-stream --max-tokens 5 --header 'X-Fixture: usage_tokens=42'", &r);
+	ck_assert_int_eq((int)f(r.r[0], "tokens"), 42);
+	done(&r);
+}
+END_TEST
+
 START_TEST(error_cases_keep_their_record)
 {
 	static const struct {
@@ -466,6 +511,7 @@ int main(void)
 	tcase_add_test(t, cold_run_left_out_of_the_summaries);
 	tcase_add_test(t, chat_role_chunk_not_counted);
 	tcase_add_test(t, usage_is_honoured_and_nonstream);
+	tcase_add_test(t, nonstream_tokens_unknown_without_usage);
 	tcase_add_test(t, error_cases_keep_their_record);
 	tcase_add_test(t, refused_connection);
 	tcase_add_test(t, concurrent_256_streams_complete_and_in_order);

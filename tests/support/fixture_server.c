@@ -14,7 +14,9 @@
  *   +H+F+k*T      token k (absolute deadlines: no drift)
  * then the usage chunk (stream_options.include_usage), data: [DONE], and the
  * last chunk. A request header "X-Fixture: headers=H,first=F,token=T,role=R,
- * status=S,error_after=K,close_after=K" overrides the defaults per request.
+ * status=S,error_after=K,close_after=K" overrides the defaults per request
+ * (usage_tokens=N: usage says N completion tokens, written as given;
+ * usage=0: no usage, streamed or not).
  * Tokens: max_tokens from the request, else --tokens. Prints "port N" on
  * stdout once listening (port 0 picks a free one). --tls serves HTTPS with
  * that PEM certificate and key (the same bytes, inside TLS records).
@@ -99,7 +101,9 @@ struct opts {
 	int error_after;  /* send an error event after K tokens (-1 = never) */
 	int close_after;  /* drop the connection after K tokens (-1 = never) */
 	int numbered;     /* token k's text is " t<k>" */
-	int usage_tokens; /* report this completion_tokens in usage (0 = real) */
+	double usage_tokens; /* report this completion_tokens in usage (0 = real;
+	                        any number, 1e300 or -7 too, as a broken
+	                        server might) */
 	int malformed_at; /* token event K carries broken JSON (-1 = never) */
 	double queue_ms;  /* injected engine queueing, after the headers */
 	double prefill_ms;/* injected prefill, after the queue */
@@ -108,9 +112,10 @@ struct opts {
 	int restart;      /* zero the metrics when this request arrives */
 	int no_timings;   /* llama.cpp style: a last event without timings (an
 	                     older server, a stream cut short) */
+	int no_usage;     /* no usage at all, asked for or not (usage=0) */
 };
 
-static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0, 0, 0};
+static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0};
 static int g_llamacpp;            /* --style llamacpp */
 static int g_cork;                /* --cork: a streamed response leaves whole
                                      at its end (TCP_CORK), one segment:
@@ -460,7 +465,8 @@ static void parse_overrides(const char *v, struct opts *o)
 		else if (!strcmp(tok, "close_after")) o->close_after = (int)x;
 		else if (!strcmp(tok, "tokens")) o->tokens = (int)x;
 		else if (!strcmp(tok, "numbered")) o->numbered = (int)x;
-		else if (!strcmp(tok, "usage_tokens")) o->usage_tokens = (int)x;
+		else if (!strcmp(tok, "usage_tokens")) o->usage_tokens = x;
+		else if (!strcmp(tok, "usage")) o->no_usage = x == 0;
 		else if (!strcmp(tok, "malformed_at")) o->malformed_at = (int)x;
 		else if (!strcmp(tok, "queue")) o->queue_ms = x;
 		else if (!strcmp(tok, "prefill")) o->prefill_ms = x;
@@ -784,7 +790,7 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 	int ntok = cJSON_IsNumber(mt) ? mt->valueint : o->tokens;
 	int stream = cJSON_IsTrue(cJSON_GetObjectItem(req, "stream"));
 	cJSON *so = cJSON_GetObjectItem(req, "stream_options");
-	int usage = so && cJSON_IsTrue(cJSON_GetObjectItem(so, "include_usage"));
+	int usage = !o->no_usage && so && cJSON_IsTrue(cJSON_GetObjectItem(so, "include_usage"));
 	cJSON *pr = cJSON_GetObjectItem(req, chat ? "messages" : "prompt");
 	int prompt_tokens = count_tokens(pr);
 	char *ps = pr ? cJSON_PrintUnformatted(pr) : NULL;
@@ -898,6 +904,25 @@ static void chunk_head(char *head, size_t n, int chat)
 		 id, obj, (long)time(NULL), g_model);
 }
 
+/* The "usage" member of an answer or chunk: completion_tokens as
+ * usage_tokens says (%.17g: written as given), or none with usage=0. */
+static void usage_member(char *buf, size_t n, const struct opts *o, int prompt_tokens,
+			 int ntok)
+{
+	if (o->no_usage) {
+		buf[0] = 0;
+		return;
+	}
+	char ct[64];
+	if (o->usage_tokens != 0)
+		snprintf(ct, sizeof ct, "%.17g", o->usage_tokens);
+	else
+		snprintf(ct, sizeof ct, "%d", ntok);
+	snprintf(buf, n, ",\"usage\":{\"prompt_tokens\":%d,\"total_tokens\":%d,"
+		 "\"completion_tokens\":%s,\"prompt_tokens_details\":null}",
+		 prompt_tokens, prompt_tokens + ntok, ct);
+}
+
 static int whole_answer(int fd, const struct opts *o, struct rec *r, int chat,
 			int prompt_tokens, int ntok)
 {
@@ -911,26 +936,21 @@ static int whole_answer(int fd, const struct opts *o, struct rec *r, int chat,
 	char text[4096] = "";
 	for (int i = 0; i < ntok && strlen(text) < sizeof text - 16; i++)
 		strcat(text, words[i % 16]);
-	char *out = malloc(8192);
+	char *out = malloc(8192), us[256];
+	usage_member(us, sizeof us, o, prompt_tokens, ntok);
 	if (chat)
 		snprintf(out, 8192,
 			 "{\"id\":\"%s\",\"object\":\"chat.completion\",\"created\":%ld,"
 			 "\"model\":\"%s\",\"choices\":[{\"index\":0,\"message\":"
 			 "{\"role\":\"assistant\",\"content\":\"%s\",\"tool_calls\":[]},"
-			 "\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null}],"
-			 "\"usage\":{\"prompt_tokens\":%d,\"total_tokens\":%d,"
-			 "\"completion_tokens\":%d,\"prompt_tokens_details\":null},"
-			 "\"prompt_logprobs\":null}", id, created, g_model, text,
-			 prompt_tokens, prompt_tokens + ntok, ntok);
+			 "\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null}]"
+			 "%s,\"prompt_logprobs\":null}", id, created, g_model, text, us);
 	else
 		snprintf(out, 8192,
 			 "{\"id\":\"%s\",\"object\":\"text_completion\",\"created\":%ld,"
 			 "\"model\":\"%s\",\"choices\":[{\"index\":0,\"text\":\"%s\","
 			 "\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null,"
-			 "\"prompt_logprobs\":null}],\"usage\":{\"prompt_tokens\":%d,"
-			 "\"total_tokens\":%d,\"completion_tokens\":%d,"
-			 "\"prompt_tokens_details\":null}}", id, created, g_model,
-			 text, prompt_tokens, prompt_tokens + ntok, ntok);
+			 "\"prompt_logprobs\":null}]%s}", id, created, g_model, text, us);
 	int rc = send_json(fd, r, 200, "OK", out);
 	free(out);
 	return rc;
@@ -1028,11 +1048,9 @@ static int stream_body(int fd, const struct opts *o, struct rec *rec, int chat,
 		if (llamacpp_last_event(fd, o, rec, head, chat, usage, prompt_tokens, ntok) != 0)
 			return -1;
 	} else if (usage && o->error_after < 0) {
-		snprintf(ev, sizeof ev,
-			 "%s,\"choices\":[],\"usage\":{\"prompt_tokens\":%d,"
-			 "\"total_tokens\":%d,\"completion_tokens\":%d,"
-			 "\"prompt_tokens_details\":null}}", head, prompt_tokens,
-			 prompt_tokens + ntok, o->usage_tokens ? o->usage_tokens : ntok);
+		char us[256];
+		usage_member(us, sizeof us, o, prompt_tokens, ntok);
+		snprintf(ev, sizeof ev, "%s,\"choices\":[]%s}", head, us);
 		rec->usage_ns = ttft_now_ns();
 		if (send_event(fd, o, ev) != 0)
 			return -1;

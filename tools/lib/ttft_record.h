@@ -77,7 +77,8 @@ struct ttft_record {
 	uint8_t not_sse;        /* log: the response's headers did not say
 	                           text/event-stream: its body is not read for
 	                           events, so its tokens are not known (unless
-	                           the body was empty) */
+	                           the body was empty); probe: a --no-stream
+	                           answer, whose tokens only usage gives */
 	int64_t body_bytes;     /* log: the response body's bytes as its end
 	                           counted them, -1 unknown (no end seen) */
 	uint8_t sent_one_call;  /* log: the whole request went in one call
@@ -207,7 +208,8 @@ double ttft_record_e2e_s(const struct ttft_record *r);
  * -1 when they are not known (never a made-up 0): an encrypted or
  * compressed response, or a log row whose response is not an event
  * stream (Ollama's NDJSON, a non-streamed JSON answer) and whose body was
- * not seen to be empty. */
+ * not seen to be empty, or a probe's --no-stream answer without a usable
+ * usage. */
 long ttft_record_tokens(const struct ttft_record *r);
 /* A log record whose tokens are not known because its response is not an
  * event stream (ttft_record_tokens is -1 for it; its note says why). */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,12 +76,16 @@ static void usage(FILE *f)
 "shim's log, when it saw each first token; ttft-analyze shows the gap.\n"
 "Flags, files and the server's model list are checked before the first\n"
 "request; an https:// URL whose server speaks plain HTTP is named as such.\n"
+"Ctrl-C or SIGTERM ends the requests in flight (marked interrupted) and\n"
+"starts no more; the table and --json hold what ran, the summary with\n"
+"\"interrupted\": true and \"not_started\"; a second Ctrl-C ends at once.\n"
 "\n"
 "exit status: 0 all requests ok; 1 a request failed (its record keeps the\n"
 "error) or the results could not be written; 2 usage error (bad flag or\n"
 "value, flags that do not combine, unreadable --prompt-file or --fit,\n"
 "unwritable --json or --calibrate) or the server could not be asked at all\n"
-"(no /v1/models).\n",
+"(no /v1/models); 130 interrupted by SIGINT (143 by SIGTERM), what ran\n"
+"written.\n",
 		TTFT_SCRAPE_VLLM_MS, TTFT_SCRAPE_LLAMACPP_MS);
 }
 
@@ -248,6 +253,17 @@ static void table_row(FILE *t, const char *name, const struct ttft_summary *s)
 	else
 		fprintf(t, "%-6s %10s %10s %10s   (no request gave one)\n", name, "-", "-",
 			"-");
+}
+
+/* The signal that asked the run to stop (SIGINT, SIGTERM), 0: none. */
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+	/* async-signal-safe only: a flag probe_run reads between its polls.
+	 * SA_RESETHAND: a second Ctrl-C takes the default action, at once. */
+	if (!g_stop)
+		g_stop = sig;
 }
 
 /* Freed at exit, whichever of main's many returns is taken. */
@@ -475,6 +491,15 @@ int main(int argc, char **argv)
 			n, n == 1 ? "" : "s", u.base,
 			cfg.chat ? "/v1/chat/completions" : "/v1/completions",
 			cfg.model, conc);
+	/* from here on, Ctrl-C ends the requests in flight and the finished
+	 * ones are still written */
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	cfg.stop = &g_stop;
 	struct probe_run run = {.cfg = &cfg, .conc = conc};
 	if (!quiet && isatty(2)) {
 		run.progress = progress;
@@ -483,6 +508,7 @@ int main(int argc, char **argv)
 	int64_t t0 = ttft_now_ns();
 	int failed = probe_run(&run, res, n, err, sizeof err);
 	double wall = (double)(ttft_now_ns() - t0) / 1e9;
+	int stop_sig = g_stop, planned = n;
 	if (failed < 0) {
 		fprintf(stderr, "ttft-probe: %s\n", err);
 		for (int i = 0; i < n; i++)
@@ -490,6 +516,11 @@ int main(int argc, char **argv)
 		free(res), free(ttft), free(e2e), free(model);
 		return TTFT_EXIT_FAILED;
 	}
+	/* interrupted: what ran (the ones cut short marked so) is the run;
+	 * requests start in order, so the ones never started are the tail */
+	if (stop_sig)
+		for (n = 0; n < planned && (res[n].t_start || res[n].error); n++)
+			;
 	for (int i = 0; i < n; i++) {
 		res[i].label = cold && i == 0 ? "cold" : "warm";
 		probe_apply_fit(&res[i], &fit);
@@ -557,9 +588,10 @@ int main(int argc, char **argv)
 				"max %.4f s\n", pt.n, pt.n == 1 ? "" : "s", pt.min, pt.median,
 				pt.max);
 		} else if (conc == 1) {
-			fprintf(table, "warm TTFT: none: %s\n", n == first
-				? "no warm runs (with --runs 1 --cold the one run is the cold one)"
-				: "no warm runs got a first token");
+			fprintf(table, "warm TTFT: none: %s\n", n > first
+				? "no warm runs got a first token" : stop_sig
+				? "no warm runs (interrupted before one)"
+				: "no warm runs (with --runs 1 --cold the one run is the cold one)");
 		} else {
 			fprintf(table, "\n%d requests, %d failed, %d at a time, %.3f s\n", n,
 				failed, conc, wall);
@@ -577,6 +609,11 @@ int main(int argc, char **argv)
 		if (cfg.metrics || exact)
 			fprintf(table, "the server's own queue/prefill for %d of %d requests%s\n",
 				exact, n, exact < n ? " (split_note says why not)" : "");
+		if (stop_sig)
+			fprintf(table, "interrupted by %s: the %d request%s above ran (one "
+				"in flight is marked interrupted), %d of %d never started\n",
+				stop_sig == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM", n,
+				n == 1 ? "" : "s", planned - n, planned);
 	}
 	int rc = failed ? TTFT_EXIT_FAILED : TTFT_EXIT_OK;
 	if (json) {
@@ -596,6 +633,9 @@ int main(int argc, char **argv)
 		ttft_json_begin_obj(&j, "summary");
 		ttft_json_int(&j, "requests", n);
 		ttft_json_int(&j, "failed", failed);
+		ttft_json_bool(&j, "interrupted", stop_sig != 0);
+		if (stop_sig)
+			ttft_json_int(&j, "not_started", planned - n);
 		ttft_json_int(&j, "concurrency", conc);
 		ttft_json_num(&j, "wall_s", wall);
 		ttft_json_summary(&j, "ttft_s", &pt);
@@ -632,8 +672,9 @@ int main(int argc, char **argv)
 			rc = TTFT_EXIT_FAILED;
 		}
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < planned; i++)
 		ttft_record_free(&res[i]);
 	free(res), free(ttft), free(e2e), free(itl), free(model);
-	return rc;
+	/* as a shell reports a command the signal ended: 128 + its number */
+	return stop_sig ? 128 + stop_sig : rc;
 }

@@ -7,10 +7,13 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "testutil.h"
 #include "ttft_analyze.h"
@@ -331,6 +334,80 @@ START_TEST(error_cases_keep_their_record)
 }
 END_TEST
 
+/* Ctrl-C (or SIGTERM) part way: what ran is written, table and --json,
+ * marked interrupted, and the exit status is a shell's for the signal.
+ * The signal goes once the fixture has answered run 2: run 1 is over (the
+ * probe sent run 2 after it); run 2 may be over too, or cut short. */
+START_TEST(interrupt_keeps_what_ran)
+{
+	static const int sigs[] = {SIGINT, SIGTERM};
+	for (int k = 0; k < 2; k++) {
+		struct tu_truth t;
+		tu_fixture_truth(g_srv, &t);
+		size_t base = tu_truth_count(&t, "/v1/completions");
+		tu_truth_free(&t);
+		char json[256], outf[256], cmd[1024];
+		tu_tmp_log(json, sizeof json, "probe-int");
+		tu_tmp_log(outf, sizeof outf, "probe-int-out");
+		snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d --runs 5 "
+			 "--max-tokens 3 --header 'X-Fixture: first=300' --json %s",
+			 tu_build_dir(), g_port, json);
+		pid_t p = tu_spawn(cmd, outf);
+		size_t seen = base;
+		for (int i = 0; i < 6000 && seen < base + 2; i++) {
+			struct timespec ms5 = {0, 5000000};
+			nanosleep(&ms5, NULL);
+			tu_fixture_truth(g_srv, &t);
+			seen = tu_truth_count(&t, "/v1/completions");
+			tu_truth_free(&t);
+		}
+		ck_assert_uint_ge(seen, base + 2);
+		kill(p, sigs[k]);
+		int st;
+		ck_assert_int_eq(waitpid(p, &st, 0), p);
+		char *table = tu_read_file(outf, NULL);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 128 + sigs[k],
+			      "signal %d: status %#x: %s", sigs[k], st, table);
+		ck_assert_msg(strstr(table, "interrupted by"), "%s", table);
+		free(table);
+		struct recs r;
+		memset(&r, 0, sizeof r);
+		char *text = tu_read_file(json, NULL);
+		ck_assert_msg(text != NULL, "no --json %s", json);
+		unlink(json);
+		unlink(outf);
+		for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
+			cJSON *o = cJSON_Parse(l);
+			ck_assert_msg(o != NULL, "bad JSON line: %s", l);
+			if (cJSON_GetObjectItem(o, "summary")) {
+				r.summary_root = o;
+				r.summary = cJSON_GetObjectItem(o, "summary");
+			} else {
+				ck_assert_int_lt(r.n, 300);
+				r.r[r.n++] = o;
+			}
+		}
+		free(text);
+		ck_assert_ptr_nonnull(r.summary);
+		ck_assert_msg(r.n == 2 || r.n == 3, "%d records", r.n);
+		tu_fixture_truth(g_srv, &t);
+		check_rec(r.r[0], tu_truth_req(&t, "/v1/completions", base), 0, 3);
+		tu_truth_free(&t);
+		for (int i = 1; i < r.n; i++) {
+			cJSON *o = r.r[i];
+			if (i < r.n - 1 || cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")))
+				ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")));
+			else
+				ck_assert_msg(strstr(err_of(o), "interrupted"), "%s", err_of(o));
+		}
+		ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r.summary, "interrupted")));
+		ck_assert_int_eq((int)f(r.summary, "requests"), r.n);
+		ck_assert_int_eq((int)f(r.summary, "not_started"), 5 - r.n);
+		done(&r);
+	}
+}
+END_TEST
+
 START_TEST(refused_connection)
 {
 	char cmd[512], *out;
@@ -513,6 +590,7 @@ int main(void)
 	tcase_add_test(t, usage_is_honoured_and_nonstream);
 	tcase_add_test(t, nonstream_tokens_unknown_without_usage);
 	tcase_add_test(t, error_cases_keep_their_record);
+	tcase_add_test(t, interrupt_keeps_what_ran);
 	tcase_add_test(t, refused_connection);
 	tcase_add_test(t, concurrent_256_streams_complete_and_in_order);
 	tcase_add_test(t, marks_show_the_app_gap_under_the_shim);

@@ -540,7 +540,7 @@ static void drop_ref(unsigned slot, int fd, int64_t t, int record, int live)
 	/* a child made since the connect may hold the socket: its close
 	 * here is no giving up (a worker takes the connect over) */
 	int pending = c->pending && live &&
-		      c->forks == __atomic_load_n(&shim_forks, __ATOMIC_RELAXED);
+		      c->forks == (uint16_t)__atomic_load_n(&shim_forks, __ATOMIC_RELAXED);
 	/* Acq_rel: our reads of the slot happen before another thread can
 	 * take it over (alloc_slot's acquire CAS). */
 	/* Relaxed: an inherited connection never used has no record to end. */
@@ -641,7 +641,7 @@ TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,
 	c->conn = conn;
 	c->pending = 1;
 	c->t_connect = t;
-	c->forks = __atomic_load_n(&shim_forks, __ATOMIC_RELAXED);
+	c->forks = (uint16_t)__atomic_load_n(&shim_forks, __ATOMIC_RELAXED);
 	c->tx_started = 0;
 	c->tls = SHIM_PLAIN;
 	c->wire_eof = 0;

@@ -65,13 +65,15 @@ struct shim_conn {
 	uint8_t unannounced;      /* inherited across exec, not used yet: its
 	                             CONNECT_BEGIN waits for its first use
 	                             (atomic; ttft_inherit.c) */
+	uint16_t forks;           /* shim_forks (its low half) when its connect
+	                             began: a child made since may hold the
+	                             socket (in the padding before owner: the
+	                             struct's size is the send path's) */
 	int32_t owner;            /* pid that made it; another pid = a fork
 	                             child that inherited it (atomic) */
 	int64_t t_wire_rx;        /* TLS: return of the last ciphertext read */
 	int64_t t_found, ino;     /* inherited: when found, its socket inode */
 	int64_t t_connect;        /* when its connect began (0: not seen) */
-	uint32_t forks;           /* shim_forks when its connect began: a
-	                             child made since may hold the socket */
 	uint64_t conn;
 	struct ttft_http_tx tx;   /* touched only by sending calls */
 	struct ttft_http_rx rx;   /* touched only by receiving calls */

@@ -132,15 +132,6 @@ static char lower(char c)
 	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 }
 
-/* s[0..n) equals lit (lower case) but for case. */
-static int ieq(const char *s, const char *lit, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (lower(s[i]) != lit[i])
-			return 0;
-	return 1;
-}
-
 /* The bytes of the word at s that differ from the word at lit but for
  * case. lit holds lower-case letters and bytes below 0x40 only ('-', '/',
  * digits): a byte of it with bit 0x40 is a letter, and only there is 0x20
@@ -152,6 +143,24 @@ idiff8(const char *s, const char *lit)
 {
 	uint64_t l = word8(lit);
 	return (word8(s) | (l & 0x4040404040404040ull) >> 1) ^ l;
+}
+
+/* s[0..n) equals lit (lower case, as idiff8 takes it) but for case: from
+ * 8 bytes on, a word at a time, the last one ending at the end (a
+ * response's header names: "content-type", "transfer-encoding"); a byte at
+ * a time below. */
+static int ieq(const char *s, const char *lit, size_t n)
+{
+	if (n >= 8) {
+		uint64_t d = idiff8(s + n - 8, lit + n - 8);
+		for (size_t j = 0; j + 8 < n; j += 8)
+			d |= idiff8(s + j, lit + j);
+		return !d;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (lower(s[i]) != lit[i])
+			return 0;
+	return 1;
 }
 
 /* s[0..n) holds lit (k bytes, as idiff8 takes them) but for case: from

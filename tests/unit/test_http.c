@@ -334,6 +334,46 @@ START_TEST(close_before_any_answer_ends_the_waiting_request)
 }
 END_TEST
 
+/* Header names are matched but for case, a word at a time from 8 bytes
+ * on: every letter in either case matches, any other byte at any
+ * position does not (a '-' is never '\r' nor ',', a letter never its
+ * neighbour). Seen in the response head's flags. */
+START_TEST(header_names_match_but_for_case_only)
+{
+	static const char *const names[] = {"transfer-encoding", "content-type"};
+	static const char *const values[] = {"chunked", "text/event-stream"};
+	static const unsigned flag[] = {TTFT_F_CHUNKED, TTFT_F_SSE};
+	for (int k = 0; k < 2; k++) {
+		size_t nl = strlen(names[k]);
+		for (size_t pos = 0; pos < nl; pos++)
+			for (int how = 0; how < 3; how++) {
+				char name[32];
+				memcpy(name, names[k], nl + 1);
+				char c = name[pos];
+				int letter = c >= 'a' && c <= 'z';
+				if (how == 0) /* the other case: still the name */
+					name[pos] = letter ? (char)(c - 32) : c;
+				else if (how == 1) /* another byte */
+					name[pos] = (char)(c ^ 0x01);
+				else /* 0x20 off: a non-letter becomes a control */
+					name[pos] = (char)(c ^ 0x20);
+				int same = how == 0 || (how == 2 && letter);
+				char resp[128];
+				int n = snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\n%s: %s\r\n\r\n",
+						 name, values[k]);
+				struct ttft_http_rx rx;
+				ttft_http_rx_init(&rx);
+				ev.n = 0;
+				feed_rx(&rx, NULL, resp, (size_t)n, 1);
+				ck_assert_uint_ge(ev.n, 1);
+				ck_assert_uint_eq(ev.ev[0].kind, TTFT_EV_RESP_HEADERS);
+				ck_assert_msg(!!(ev.ev[0].flags & flag[k]) == same, "'%s': %s", name,
+					      same ? "not matched" : "matched");
+			}
+	}
+}
+END_TEST
+
 START_TEST(truncated_stream_and_eof)
 {
 	size_t n;
@@ -1291,6 +1331,7 @@ int main(void)
 	tcase_add_test(t, nonstream_errors_and_continue);
 	tcase_add_test(t, head_and_no_body_statuses);
 	tcase_add_test(t, truncated_stream_and_eof);
+	tcase_add_test(t, header_names_match_but_for_case_only);
 	tcase_add_test(t, close_before_any_answer_ends_the_waiting_request);
 	tcase_add_test(t, zero_padded_chunk_sizes);
 	tcase_add_test(t, token_reads_match_the_byte_machines);

@@ -143,7 +143,7 @@ START_TEST(phases_are_exact)
 	NEAR(p.decode_s, 0.130);
 	NEAR(p.e2e_s, 0.1845);
 	NEAR(p.itl_p50_s, 0.010);
-	NEAR(p.itl_p99_s, 0.010 + 0.090 * 0.97); /* 3 of 4 gaps are 10 ms */
+	ck_assert(isnan(p.itl_p99_s)); /* 4 gaps: a p99 needs 100 */
 	NEAR(p.app_gap_s, 0.0004);
 	ck_assert_uint_eq(a.reqs[0].ntok, 5);
 	NEAR(p.start_s, 1.0015);
@@ -289,16 +289,29 @@ START_TEST(percentiles)
 {
 	double v[] = {5, 1, 4, 2, 3};
 	ck_assert(fabs(ttft_percentile(v, 5, 0.5) - 3) < 1e-12);
-	ck_assert(fabs(ttft_percentile(v, 5, 0.9) - 4.6) < 1e-12);
+	ck_assert(isnan(ttft_percentile(v, 5, 0.9))); /* 5 values: no p90 */
 	ck_assert(fabs(ttft_percentile(v, 5, 0.0) - 1) < 1e-12);
 	ck_assert(fabs(ttft_percentile(v, 5, 1.0) - 5) < 1e-12);
+	double ten[] = {10, 9, 8, 7, 6, 5, 4, 3, 2, 1};
+	ck_assert(fabs(ttft_percentile(ten, 10, 0.9) - 9.1) < 1e-12);
+	ck_assert(isnan(ttft_percentile(ten, 10, 0.99)));
 	double one[] = {7};
-	ck_assert(fabs(ttft_percentile(one, 1, 0.99) - 7) < 1e-12);
+	ck_assert(isnan(ttft_percentile(one, 1, 0.99)));
+	ck_assert(fabs(ttft_percentile(one, 1, 0.5) - 7) < 1e-12);
+	ck_assert(fabs(ttft_percentile(one, 1, 1.0) - 7) < 1e-12);
+	/* the rule: ceil(1 / (1 - q)) above the median, 1 up to it and for q 1 */
+	ck_assert_uint_eq(ttft_quantile_min_n(0.0), 1);
+	ck_assert_uint_eq(ttft_quantile_min_n(0.5), 1);
+	ck_assert_uint_eq(ttft_quantile_min_n(0.75), 4);
+	ck_assert_uint_eq(ttft_quantile_min_n(0.9), 10);
+	ck_assert_uint_eq(ttft_quantile_min_n(0.95), 20);
+	ck_assert_uint_eq(ttft_quantile_min_n(0.99), 100);
+	ck_assert_uint_eq(ttft_quantile_min_n(1.0), 1);
 	ck_assert(isnan(ttft_percentile(NULL, 0, 0.5)));
 	/* several quantiles in one go: what selecting each alone gives */
 	unsigned x = 12345;
-	for (size_t n = 0; n < 80; n++) {
-		double a[80], b[80], c[80];
+	for (size_t n = 0; n < 120; n++) {
+		double a[120], b[120], c[120];
 		for (size_t i = 0; i < n; i++) {
 			x = x * 1103515245u + 12345u;
 			a[i] = b[i] = (double)((x >> 16) % 7); /* with ties */
@@ -309,9 +322,121 @@ START_TEST(percentiles)
 		for (int k = 0; k < 5; k++) {
 			memcpy(c, b, n * sizeof *c);
 			double want = ttft_percentile(c, n, q[k]);
-			ck_assert_msg(n ? got[k] == want : isnan(got[k]), "n %zu q %g: %g, want %g",
+			ck_assert_msg(isnan(want) ? isnan(got[k]) : got[k] == want,
+				      "n %zu q %g: %g, want %g",
 				      n, q[k], got[k], want);
 		}
+	}
+}
+END_TEST
+
+/* n requests, each on its own connection, the i-th (from 1) with its
+ * first token i ms after its connect began, then gaps more tokens 1 ms
+ * apart but the last, 10 ms. */
+static void build_n_log(int n, int gaps)
+{
+	tu_tmp_log(g_path, sizeof g_path, "analyze-n");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	for (int i = 1; i <= n; i++) {
+		uint64_t c = ttft_log_new_conn(&g_log);
+		int64_t t = MS(1000) + MS(1000) * i;
+		ev(TTFT_EV_CONNECT_BEGIN, t, 100, c, 0, 0, 0, "127.0.0.1:8000");
+		ev(TTFT_EV_ESTABLISHED, t, 100, c, 0, 0, 0, NULL);
+		ev(TTFT_EV_REQ_BEGIN, t, 100, c, 0, 0, 0, "POST /v1/completions");
+		ev(TTFT_EV_REQ_SENT, t, 100, c, 0, 100, 0, NULL);
+		ev(TTFT_EV_RESP_HEADERS, t, 100, c, 0, 200, 0, NULL);
+		int64_t at = t + MS(i);
+		ev(TTFT_EV_SSE_TOKEN, at, 100, c, 0, 0, 0, NULL);
+		for (int k = 1; k <= gaps; k++) {
+			at += k == gaps ? MS(10) : MS(1);
+			ev(TTFT_EV_SSE_TOKEN, at, 100, c, 0, 0, (int64_t)k, NULL);
+		}
+		ev(TTFT_EV_RESP_END, at + MS(1), 100, c, 0, 500, gaps + 1, NULL);
+	}
+	ttft_log_close(&g_log);
+}
+
+/* ttft-analyze --json's summary of n requests: "n", and p90 / p99 only
+ * from 10 / 100 values (null below: from 1 request the old p90 and p99
+ * were that request's TTFT, looking like tails). */
+static cJSON *summary_of_n(int n, char **out)
+{
+	build_n_log(n, 1);
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s", tu_build_dir(), g_path);
+	ck_assert_int_eq(tu_sh(cmd, out), 0);
+	cJSON *j = cJSON_Parse(*out);
+	ck_assert_ptr_nonnull(j);
+	unlink(g_path);
+	return j;
+}
+
+START_TEST(tail_percentiles_need_enough_requests)
+{
+	static const int ns[] = {1, 9, 10, 99, 100};
+	for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+		int n = ns[k];
+		char *out;
+		cJSON *j = summary_of_n(n, &out);
+		cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "summary"), "ttft_s");
+		ck_assert_ptr_nonnull(t);
+		cJSON *cn = cJSON_GetObjectItem(t, "n");
+		ck_assert_msg(cJSON_IsNumber(cn) && cn->valueint == n, "n %d: %s", n, out);
+		/* TTFTs 1..n ms: the median (n + 1) / 2 ms, given from 1 */
+		double med = cJSON_GetObjectItem(t, "median")->valuedouble;
+		ck_assert_msg(fabs(med - (n + 1) / 2e3) < 1e-9, "n %d: median %.9f", n, med);
+		cJSON *p90 = cJSON_GetObjectItem(t, "p90"), *p99 = cJSON_GetObjectItem(t, "p99");
+		ck_assert_msg(n < 10 ? cJSON_IsNull(p90) : cJSON_IsNumber(p90), "n %d: %s", n, out);
+		ck_assert_msg(n < 100 ? cJSON_IsNull(p99) : cJSON_IsNumber(p99), "n %d: %s", n, out);
+		/* linear interpolation: rank 0.9 (n - 1) of 1..n ms */
+		if (n >= 10)
+			ck_assert(fabs(p90->valuedouble - (1 + 0.9 * (n - 1)) / 1e3) < 1e-9);
+		if (n >= 100)
+			ck_assert(fabs(p99->valuedouble - (1 + 0.99 * (n - 1)) / 1e3) < 1e-9);
+		cJSON_Delete(j);
+		free(out);
+	}
+	/* the table: '-' and one line saying why, not a number */
+	build_n_log(1, 1);
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s", tu_build_dir(), g_path);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	const char *row = strstr(out, "\nttft ");
+	ck_assert_msg(row, "%s", out);
+	ck_assert_msg(!strncmp(row, "\nttft          1.000      1.000          -          -      "
+			       "1.000\n", 60), "%s", row);
+	ck_assert_msg(strstr(out, "p90 needs 10 values and p99 100: '-' below that"), "%s", out);
+	free(out);
+	unlink(g_path);
+}
+END_TEST
+
+/* A request's ITL p99 is its gaps' only from 100 gaps: from 63 (a
+ * 64-token answer) it was the slowest gap, or near it. */
+START_TEST(itl_p99_needs_100_gaps)
+{
+	static const int gaps[] = {1, 63, 99, 100};
+	for (size_t k = 0; k < sizeof gaps / sizeof gaps[0]; k++) {
+		build_n_log(1, gaps[k]);
+		struct ttft_analysis a;
+		char err[256];
+		ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+		ck_assert_uint_eq(a.nreqs, 1);
+		const struct ttft_record *r = &a.reqs[0];
+		ck_assert_uint_eq(r->ntok, (uint32_t)gaps[k] + 1);
+		/* all gaps 1 ms but the last (10 ms): the median 1 ms from 1
+		 * gap on (from 1 gap: that gap) */
+		NEAR(r->itl_p50_s, gaps[k] == 1 ? 0.010 : 0.001);
+		if (gaps[k] < 100) {
+			ck_assert_msg(isnan(r->itl_p99_s), "%d gaps: itl_p99 %.9f", gaps[k],
+				      r->itl_p99_s);
+		} else {
+			/* rank 0.99 * 99 = 98.01: between 1 ms and 10 ms */
+			NEAR(r->itl_p99_s, 0.001 + 0.009 * (0.99 * 99 - 98));
+		}
+		ttft_analysis_free(&a);
+		unlink(g_path);
 	}
 }
 END_TEST
@@ -500,7 +625,8 @@ START_TEST(far_out_of_order_log_sorts_in_memory)
 		ck_assert_uint_eq(x->ntok, 8);
 		ck_assert_uint_eq(y->ntok, 8);
 		ck_assert_int_eq(x->t_end, y->t_end);
-		ck_assert(x->itl_p99_s == y->itl_p99_s);
+		ck_assert(x->itl_p50_s == y->itl_p50_s);
+		ck_assert(isnan(x->itl_p99_s) && isnan(y->itl_p99_s)); /* 7 gaps */
 		/* A and B alternate: A started 5 us earlier each time */
 		ck_assert_uint_eq(x->conn, (uint64_t)(i % 2 + 1));
 	}
@@ -709,6 +835,8 @@ int main(void)
 	tcase_add_test(t, json_shape);
 	tcase_add_test(t, tls_rows);
 	tcase_add_test(t, percentiles);
+	tcase_add_test(t, tail_percentiles_need_enough_requests);
+	tcase_add_test(t, itl_p99_needs_100_gaps);
 	tcase_add_test(t, usage_errors);
 	tcase_add_test(t, one_connection_100k_requests);
 	tcase_add_test(t, dns_goes_to_the_connect_that_used_it);

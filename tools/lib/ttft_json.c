@@ -543,6 +543,8 @@ void ttft_json_free(struct ttft_json *j)
 void ttft_json_summary(struct ttft_json *j, const char *key, const struct ttft_summary *s)
 {
 	ttft_json_begin_obj(j, key);
+	/* the count says why a p90 or p99 is null (ttft_quantile_min_n) */
+	ttft_json_int(j, "n", (long long)s->n);
 	num_k(j, K("min"), s->min);
 	num_k(j, K("median"), s->median);
 	num_k(j, K("p90"), s->p90);

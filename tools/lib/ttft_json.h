@@ -76,7 +76,8 @@ struct ttft_json_ctx {
  * origin can know, in one order, with one meaning. */
 void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_record *r,
 		      const struct ttft_json_ctx *ctx);
-/* {"min","median","p90","p99","max"}. */
+/* {"n","min","median","p90","p99","max"}: p90 / p99 null below 10 / 100
+ * values (ttft_summary.h). */
 void ttft_json_summary(struct ttft_json *j, const char *key, const struct ttft_summary *s);
 
 #endif

@@ -94,8 +94,15 @@ static void print_where(FILE *f, const struct ttft_analysis *a, size_t most)
 	free(v);
 }
 
+/* A tail quantile '-' for want of values (not for want of any). */
+static int too_few(double median, double tail)
+{
+	return !isnan(median) && isnan(tail);
+}
+
 void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 {
+	int few_gaps = 0; /* a row's itl_p99 '-' with gaps to take it from */
 	fprintf(f, "%4s %7s %5s %-6s %-24s %6s %16s %17s %6s %3s %8s %10s %7s %8s "
 		   "%11s %9s %9s %9s %10s %10s %10s %9s %10s %8s  %s\n", "#",
 		"pid", "conn", "method", "path", "status", "start_s",
@@ -140,6 +147,7 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		ms(f, 9, p.e2e_s);
 		ms(f, 10, p.itl_p50_s);
 		ms(f, 10, p.itl_p99_s);
+		few_gaps |= too_few(p.itl_p50_s, p.itl_p99_s);
 		ms(f, 10, p.app_gap_s);
 		ms(f, 9, r->split.queue_s);
 		ms(f, 10, r->split.prefill_s);
@@ -151,6 +159,8 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 				 : ttft_record_note(r, nb, sizeof nb);
 		fprintf(f, note ? "  (%s)\n" : "\n", note);
 	}
+	if (few_gaps)
+		fprintf(f, "(itl_p99 needs 100 gaps between tokens: '-' below that)\n");
 	fprintf(f, "\nrequests: %zu (with a first token: %zu)\n",
 		a->nreqs - a->nencrypted, a->ttft.n);
 	if (a->nencrypted)
@@ -170,6 +180,8 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		ms(f, 10, rows[i].s->max);
 		fputc('\n', f);
 	}
+	if (too_few(a->ttft.median, a->ttft.p99) || too_few(a->e2e.median, a->e2e.p99))
+		fprintf(f, "(%s)\n", TTFT_QUANTILE_RULE);
 	if (a->dropped)
 		fprintf(f, "dropped: %llu events (the log was full)\n",
 			(unsigned long long)a->dropped);

@@ -10,9 +10,18 @@ static int cmp_double(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
+size_t ttft_quantile_min_n(double q)
+{
+	if (!(q > 0.5) || q >= 1)
+		return 1; /* q 1 is the max: not a tail estimate */
+	/* 1 / (1 - 0.9) is 10.000000000000002 in doubles: the slack keeps
+	 * ceil from making it 11 */
+	return (size_t)ceil(1 / (1 - q) - 1e-9);
+}
+
 double ttft_percentile_sorted(const double *v, size_t n, double q)
 {
-	if (n == 0)
+	if (n == 0 || n < ttft_quantile_min_n(q))
 		return NAN;
 	double pos = q * (double)(n - 1);
 	size_t lo = (size_t)pos;
@@ -78,7 +87,7 @@ static void select_kth(double *v, size_t n, size_t k)
  * (a rank selected before): the selection works on what lies above. */
 static double select_from(double *v, size_t n, size_t from, double q)
 {
-	if (n == 0)
+	if (n == 0 || n < ttft_quantile_min_n(q))
 		return NAN;
 	double pos = q * (double)(n - 1);
 	size_t lo = (size_t)pos;
@@ -106,6 +115,9 @@ void ttft_percentiles_select(double *v, size_t n, const double *q, double *out, 
 {
 	size_t from = 0;
 	for (size_t i = 0; i < nq; i++) {
+		out[i] = NAN;
+		if (n < ttft_quantile_min_n(q[i]))
+			continue; /* nothing selected: the next starts where this would have */
 		out[i] = select_from(v, n, from, q[i]);
 		/* v[0..lo] now holds the lo + 1 smallest: the next selection
 		 * starts at lo (the rank just found stays where it is) */

@@ -134,6 +134,10 @@ START_TEST(wall_clock_order_and_the_gap)
 	ck_assert_int_eq(cJSON_GetObjectItem(sum, "count")->valueint, 6);
 	/* TTFTs 20 and 40 ms on every host */
 	ck_assert(fabs(num(cJSON_GetObjectItem(sum, "ttft_s"), "max") - 0.04) < 1e-9);
+	/* 6 requests: no p90 (10 needed) or p99 (100), and the count said */
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(sum, "ttft_s"), "p90")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(sum, "e2e_s"), "p99")));
+	ck_assert_int_eq((int)num(cJSON_GetObjectItem(sum, "ttft_s"), "n"), 6);
 	ck_assert(fabs(num(sum, "first_unix_s") - 1700000001) < 1e-6);
 	cJSON *logs = cJSON_GetObjectItem(o, "logs");
 	ck_assert_int_eq(cJSON_GetArraySize(logs), 3);
@@ -150,6 +154,10 @@ START_TEST(wall_clock_order_and_the_gap)
 	ck_assert_int_eq(tu_sh(cmd, &out), 0);
 	ck_assert_msg(strstr(out, "== client-b (") && strstr(out, "may be up to 7.000 ms apart"),
 		      "%s", out);
+	/* a log's row of 2 requests: its median, no p90 or p99, and why */
+	const char *rb = strstr(out, "\nclient-b ");
+	ck_assert_msg(rb && strstr(rb, "    30.000         -         -") &&
+		      strstr(out, "p90 needs 10 values and p99 100: '-' below that"), "%s", out);
 	free(out);
 	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json --path /v1/completions %s %s",
 		 tu_build_dir(), pa, pb);

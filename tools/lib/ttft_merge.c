@@ -141,8 +141,9 @@ static void ms(FILE *f, double s)
 		fprintf(f, " %9.3f", s * 1e3);
 }
 
+/* *few set when a p90 or p99 of the row is '-' for want of values. */
 static int row(FILE *f, const char *host, const char *log, const struct ttft_merge_log *l,
-	       size_t from, size_t to)
+	       size_t from, size_t to, int *few)
 {
 	struct ttft_summary t, e;
 	size_t count;
@@ -161,6 +162,7 @@ static int row(FILE *f, const char *host, const char *log, const struct ttft_mer
 	ms(f, e.p90);
 	ms(f, e.p99);
 	fputc('\n', f);
+	*few |= (!isnan(t.median) && isnan(t.p99)) || (!isnan(e.median) && isnan(e.p99));
 	return 0;
 }
 
@@ -180,13 +182,15 @@ int ttft_merge_print(FILE *f, const struct ttft_merge_log *l, size_t n)
 	fprintf(f, "%-16s %-28s %8s %17s %17s %9s %9s %9s %9s %9s %9s\n", "host", "log",
 		"requests", "first_unix_s", "last_unix_s", "ttft_p50", "ttft_p90", "ttft_p99",
 		"e2e_p50", "e2e_p90", "e2e_p99");
+	int few = 0;
 	for (size_t i = 0; i < n; i++)
-		if (row(f, l[i].name, l[i].path, l, i, i + 1) != 0)
+		if (row(f, l[i].name, l[i].path, l, i, i + 1, &few) != 0)
 			return -1;
-	if (row(f, "all", "", l, 0, n) != 0)
+	if (row(f, "all", "", l, 0, n, &few) != 0)
 		return -1;
 	fprintf(f, "(milliseconds; first and last: the wall-clock start of the first "
-		   "request and end of the last)\nclocks:\n");
+		   "request and end of the last%s%s)\nclocks:\n", few ? "; " : "",
+		few ? TTFT_QUANTILE_RULE : "");
 	for (size_t i = 0; i < n; i++) {
 		size_t same = i;
 		for (size_t j = 0; j < i && same == i; j++)

@@ -244,15 +244,30 @@ static void progress(void *arg, const struct ttft_record *r, int done, int n)
 		fprintf(stderr, "  %d/%d requests done\n", done, n);
 }
 
-/* A row of the concurrency table: p50, p90, p99, or dashes when no
- * request gave a value (no made-up nan). */
-static void table_row(FILE *t, const char *name, const struct ttft_summary *s)
+static void cell(FILE *t, double s)
 {
-	if (s->n)
-		fprintf(t, "%-6s %10.4f %10.4f %10.4f\n", name, s->median, s->p90, s->p99);
+	if (isnan(s))
+		fprintf(t, " %10s", "-");
 	else
+		fprintf(t, " %10.4f", s);
+}
+
+/* A row of the concurrency table: p50, p90, p99, a dash for one too few
+ * values give (ttft_quantile_min_n), dashes when no request gave a value
+ * (no made-up nan). 1 when a dash is for want of values. */
+static int table_row(FILE *t, const char *name, const struct ttft_summary *s)
+{
+	if (!s->n) {
 		fprintf(t, "%-6s %10s %10s %10s   (no request gave one)\n", name, "-", "-",
 			"-");
+		return 0;
+	}
+	fprintf(t, "%-6s", name);
+	cell(t, s->median);
+	cell(t, s->p90);
+	cell(t, s->p99);
+	fputc('\n', t);
+	return isnan(s->p99);
 }
 
 /* The signal that asked the run to stop (SIGINT, SIGTERM), 0: none. */
@@ -596,9 +611,11 @@ int main(int argc, char **argv)
 			fprintf(table, "\n%d requests, %d failed, %d at a time, %.3f s\n", n,
 				failed, conc, wall);
 			fprintf(table, "%-6s %10s %10s %10s   (s)\n", "", "p50", "p90", "p99");
-			table_row(table, "ttft", &pt);
-			table_row(table, "itl", &pi);
-			table_row(table, "e2e", &pe);
+			int few = table_row(table, "ttft", &pt);
+			few |= table_row(table, "itl", &pi);
+			few |= table_row(table, "e2e", &pe);
+			if (few)
+				fprintf(table, "(%s)\n", TTFT_QUANTILE_RULE);
 			if (toks_unknown)
 				fprintf(table, "output tokens/s: not known (%d request%s "
 					"without usage)\n", toks_unknown,

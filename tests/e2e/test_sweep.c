@@ -83,7 +83,7 @@ START_TEST(prefix_llamacpp_counts_from_timings)
 	char *out;
 	cJSON *j = sweep("--style llamacpp --prefix-cache --prefill-per-token-ms 0.05 --first-ms 2 "
 			 "--token-ms 1", "--experiments prefix --prefix-tokens 32,512 "
-			 "--prefix-requests 3 --max-tokens 4", &rc, &out);
+			 "--prefix-requests 10 --max-tokens 4", &rc, &out);
 	ck_assert_msg(rc == 0 && j, "exit %d: %s", rc, out);
 	cJSON *p = at(j, "prefix");
 	ck_assert(strstr(at(p, "misses_by")->valuestring, "cache_prompt"));
@@ -103,7 +103,7 @@ START_TEST(prefix_llamacpp_counts_from_timings)
 				      num(q, "prefix_cache_hit_tokens"));
 			n++;
 		}
-		ck_assert_int_eq(n, 3);
+		ck_assert_int_eq(n, 10);
 		n = 0;
 		cJSON_ArrayForEach(r, at(pt, "hits")) {
 			double h = num(at(r, "request"), "prefix_cache_hit_tokens");
@@ -112,7 +112,8 @@ START_TEST(prefix_llamacpp_counts_from_timings)
 			ck_assert_msg(h >= got - 1 && h < pr, "hit took %g of %g (prefix %g)", h, pr, got);
 			n++;
 		}
-		ck_assert_int_eq(n, 3);
+		ck_assert_int_eq(n, 10);
+		ck_assert_int_eq((int)num(pt, "hit_ttft_n"), 10);
 		ck_assert(num(pt, "hit_prefill_p50_s") < num(pt, "miss_prefill_p50_s"));
 	}
 	/* 512 tokens at 0.05 ms a token: the saving is the prefill */
@@ -128,8 +129,8 @@ END_TEST
 
 /* The judgements on hand-built points (a review's findings): a KV point
  * where requests failed is no evidence that nobody waited, there or above;
- * "pays" needs 3 or more of each served and cached tokens the server
- * counted. */
+ * "pays" needs 3 or more misses served, 10 hits (their p90), and cached
+ * tokens the server counted. */
 START_TEST(kv_failed_points_judge_nothing)
 {
 	static struct sweep_kv_series s;
@@ -182,6 +183,35 @@ START_TEST(kv_failed_points_judge_nothing)
 }
 END_TEST
 
+/* No waiting gauge, no queue share: the knee by the TTFT median grown
+ * 1.5x, not by a p90 that 4 to 9 requests a point do not give (a NAN
+ * compared as a number said nobody ever waited). */
+START_TEST(kv_knee_by_the_median_when_no_p90)
+{
+	static struct sweep_kv_series s;
+	memset(&s, 0, sizeof s);
+	s.kind = "vllm";
+	s.want_tokens = 128;
+	const int conc[] = {1, 2, 4, 8};
+	const double p50[] = {0.040, 0.050, 0.090, 0.200};
+	for (int i = 0; i < 4; i++) {
+		struct sweep_kv_point *p = &s.pts[s.npts++];
+		p->conc = conc[i];
+		p->nreq = 3 * conc[i] < 4 ? 4 : 3 * conc[i];
+		p->prompt_tokens = 134;
+		p->ttft_p50 = p50[i];
+		p->ttft_p90 = p->nreq >= 10 ? p50[i] * 1.2 : NAN;
+		p->ttft_p99 = NAN;
+		p->queue_share_all = NAN;
+		p->state.waiting_max = NAN;
+	}
+	sweep_kv_knee(&s, 8);
+	ck_assert_msg(strstr(s.criterion, "median"), "%s", s.criterion);
+	ck_assert_int_eq(s.measured_knee, 2);
+	ck_assert_int_eq(s.waited_from, 4);
+}
+END_TEST
+
 static void reqs(struct sweep_req *q, int n, int ok, double ttft_s, double hit_tokens)
 {
 	for (int i = 0; i < n; i++) {
@@ -197,58 +227,67 @@ static void reqs(struct sweep_req *q, int n, int ok, double ttft_s, double hit_t
 START_TEST(prefix_pays_only_when_it_can_tell)
 {
 	static struct sweep_prefix px;
-	static struct sweep_req miss[8], hit[8];
+	static struct sweep_req miss[10], hit[10];
 	memset(&px, 0, sizeof px);
 	px.npts = 1;
 	struct sweep_prefix_point *p = &px.pts[0];
 	p->prefix_tokens = 12;
 	p->miss = miss, p->hit = hit;
-	p->nmiss = p->nhit = 8;
+	p->nmiss = p->nhit = 10;
 	/* hits faster, and the server counted their cached tokens: pays */
-	reqs(miss, 8, 1, 0.0220, 0);
-	reqs(hit, 8, 1, 0.0215, 16);
+	reqs(miss, 10, 1, 0.0220, 0);
+	reqs(hit, 10, 1, 0.0215, 16);
 	sweep_prefix_finish(&px);
 	ck_assert(p->pays && !p->pays_why);
 	ck_assert_int_eq(px.from_tokens, 12);
 	/* as fast, but the server took nothing from its cache: not the
 	 * cache's doing */
-	reqs(hit, 8, 1, 0.0215, 0);
+	reqs(hit, 10, 1, 0.0215, 0);
 	sweep_prefix_finish(&px);
 	ck_assert(!p->pays);
 	ck_assert_msg(p->pays_why && strstr(p->pays_why, "no cached tokens"), "%s",
 		      p->pays_why ? p->pays_why : "(none)");
 	ck_assert_int_eq(px.from_tokens, 0);
 	/* cached tokens unknown (a server that reports none): by the times */
-	reqs(hit, 8, 1, 0.0215, NAN);
+	reqs(hit, 10, 1, 0.0215, NAN);
 	sweep_prefix_finish(&px);
 	ck_assert(p->pays && !p->pays_why);
-	/* two of each served: too few for a p90 */
-	reqs(hit, 8, 1, 0.0215, 16);
-	reqs(miss + 2, 6, 0, 0.0220, 0);
+	/* 9 hits served: no p90 to judge on (it was their slowest, or near):
+	 * not judged, and why, not "does not pay" */
+	reqs(hit, 10, 1, 0.0215, 16);
+	reqs(hit + 9, 1, 0, 0.0215, 16);
+	sweep_prefix_finish(&px);
+	ck_assert(isnan(p->hit_p90) && p->hit_served == 9);
+	ck_assert(!p->pays);
+	ck_assert_msg(p->pays_why && strstr(p->pays_why, "p90 (10 needed"), "%s",
+		      p->pays_why ? p->pays_why : "(none)");
+	/* two misses served: too few for their median to tell */
+	reqs(hit, 10, 1, 0.0215, 16);
+	reqs(miss + 2, 8, 0, 0.0220, 0);
 	sweep_prefix_finish(&px);
 	ck_assert(!p->pays);
-	ck_assert_msg(p->pays_why && strstr(p->pays_why, "too few"), "%s",
+	ck_assert_msg(p->pays_why && strstr(p->pays_why, "too few misses"), "%s",
 		      p->pays_why ? p->pays_why : "(none)");
 	/* three lengths, each paying; one not judged is left out of where
 	 * caching pays from, not read as "did not pay" (a second review) */
-	static struct sweep_req m3[3][8], h3[3][8];
+	static struct sweep_req m3[3][10], h3[3][10];
 	memset(&px, 0, sizeof px);
 	px.npts = 3;
 	for (int i = 0; i < 3; i++) {
 		px.pts[i].prefix_tokens = 250L << (2 * i);
 		px.pts[i].miss = m3[i], px.pts[i].hit = h3[i];
-		px.pts[i].nmiss = px.pts[i].nhit = 8;
-		reqs(m3[i], 8, 1, 0.05 * (i + 1), 0);
-		reqs(h3[i], 8, 1, 0.01, (double)px.pts[i].prefix_tokens);
+		px.pts[i].nmiss = px.pts[i].nhit = 10;
+		reqs(m3[i], 10, 1, 0.05 * (i + 1), 0);
+		reqs(h3[i], 10, 1, 0.01, (double)px.pts[i].prefix_tokens);
 	}
 	sweep_prefix_finish(&px);
 	ck_assert_int_eq(px.from_tokens, 250);
-	reqs(h3[2] + 2, 6, 0, 0.01, 4000);
+	reqs(h3[2] + 2, 8, 0, 0.01, 4000);
 	sweep_prefix_finish(&px);
 	ck_assert_ptr_nonnull(px.pts[2].pays_why);
 	ck_assert_int_eq(px.from_tokens, 250);
-	reqs(h3[2], 8, 1, 0.01, 4000);
-	reqs(h3[0] + 2, 6, 0, 0.01, 250);
+	reqs(h3[2], 10, 1, 0.01, 4000);
+	reqs(h3[0] + 2, 8, 0, 0.01, 250);
 	sweep_prefix_finish(&px);
 	ck_assert_ptr_nonnull(px.pts[0].pays_why);
 	ck_assert_int_eq(px.from_tokens, 1000);
@@ -476,6 +515,10 @@ START_TEST(report_sections_hold_numbers)
 	ck_assert(strstr(pc, "**Where caching stops paying:**"));
 	ck_assert(strstr(kv, "| config | prompt tokens | concurrency |") && has_number(kv));
 	ck_assert(strstr(kv, "predicted knee") && strstr(kv, "**Flags are capacity commitments.**"));
+	/* 2 hits a length, 4 and 12 requests a point: p90 / p99 '-', said once */
+	ck_assert(strstr(pc, "(p90 needs 10 values and p99 100: '-' below that.)"));
+	ck_assert(strstr(kv, "(p90 needs 10 values and p99 100: '-' below that.)"));
+	ck_assert(strstr(pc, "not judged") && !strstr(pc, "| no |"));
 	ck_assert(strstr(kv, "](r-kv-1.svg)") && strstr(kv, "](r-kv-waterfall.svg)"));
 	/* the page: every chart inline */
 	snprintf(path, sizeof path, "%s/r.html", g_dir);
@@ -603,6 +646,7 @@ int main(void)
 	TCase *u = tu_tcase(s, "judgements", 60);
 	tcase_add_test(u, kv_failed_points_judge_nothing);
 	tcase_add_test(u, prefix_pays_only_when_it_can_tell);
+	tcase_add_test(u, kv_knee_by_the_median_when_no_p90);
 	TCase *t = tu_tcase(s, "sweep", 300);
 	tcase_add_test(t, prefix_llamacpp_counts_from_timings);
 	tcase_add_test(t, prefix_vllm_counts_from_metrics);

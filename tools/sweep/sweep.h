@@ -139,6 +139,7 @@ struct sweep_prefix_point {
 	char *prefix;                      /* its text */
 	struct sweep_req *miss, *hit;
 	int nmiss, nhit;
+	int miss_served, hit_served;       /* the TTFTs the percentiles are of */
 	struct sweep_req prime;
 	int64_t t0;
 	double miss_p50, miss_p90, hit_p50, hit_p90;       /* seconds */
@@ -183,7 +184,9 @@ struct sweep_kv_point {
 	char error[512];          /* the first failure, when one failed */
 	long prompt_tokens;       /* median usage.prompt_tokens */
 	struct sweep_req *req;
+	/* p90 / p99 NAN below 10 / 100 values (ttft_quantile_min_n) */
 	double ttft_p50, ttft_p90, ttft_p99, queue_share_p50, queue_share_p90, queue_p50;
+	int ttft_n, share_n;      /* the values those are of */
 	const char *queue_source;
 	int queue_known;          /* requests with a queue value */
 	double queue_share_all;   /* Σ queue / Σ TTFT over the point */

@@ -87,6 +87,7 @@ static void point(const struct sweep_opts *o, struct sweep_srv *srv, const char 
 		q[i] = r->ok ? d->queue_s : NAN;
 		share[i] = r->ok && isfinite(d->queue_s) && ttft[i] > 0 ? d->queue_s / ttft[i] : NAN;
 		pt_tok[i] = r->prompt_tokens > 0 ? (double)r->prompt_tokens : NAN;
+		pt->ttft_n += isfinite(ttft[i]);
 		if (isfinite(share[i])) {
 			pt->queue_known++;
 			pt->queue_source = d->queue_source;
@@ -121,6 +122,7 @@ static void point(const struct sweep_opts *o, struct sweep_srv *srv, const char 
 	pt->queue_p50 = sweep_pct(q, n, 0.5);
 	pt->queue_share_p50 = sweep_pct(share, n, 0.5);
 	pt->queue_share_p90 = sweep_pct(share, n, 0.9);
+	pt->share_n = pt->queue_known;
 	double ptk = sweep_pct(pt_tok, n, 0.5);
 	pt->prompt_tokens = isfinite(ptk) ? (long)ptk : -1;
 	pt->out_tok_s = pt->wall_s > 0 ? (double)toks / pt->wall_s : NAN;
@@ -159,9 +161,9 @@ int sweep_kv_run(const struct sweep_opts *o, struct sweep_srv *srv, struct sweep
 			struct sweep_kv_point *pt = &s->pts[s->npts++];
 			point(o, srv, filler, s->want_tokens, o->conc[c], pt, out->ns);
 			sweep_say(o, "[%s] prompt %ld tokens, concurrency %d: %d "
-					"requests, TTFT p50 %.1f ms p99 %.1f ms, queued %s%.0f%% of "
+					"requests, TTFT p50 %.1f ms, queued %s%.0f%% of "
 					"TTFT%s%s\n", srv->label, pt->prompt_tokens, pt->conc, pt->nreq,
-				pt->ttft_p50 * 1e3, pt->ttft_p99 * 1e3,
+				pt->ttft_p50 * 1e3,
 				isfinite(pt->queue_share_all) ? "" : "(unknown) ",
 				isfinite(pt->queue_share_all) ? pt->queue_share_all * 100 : 0.0,
 				pt->failed ? ", failed: " : "", pt->failed ? pt->error : "");
@@ -239,7 +241,9 @@ void sweep_kv_knee(struct sweep_kv_series *s, int max_tokens)
 	 * requests_deferred: a request waits for capacity, not for compute);
 	 * else the queue share of all TTFT grown 10 points over the lowest
 	 * concurrency's (llama.cpp's request → slot time includes a hand-off
-	 * that is there at any load); else TTFT p90 grown 1.5× */
+	 * that is there at any load); else the TTFT median grown 1.5× (a
+	 * p90 needs 10 requests a point: the lowest concurrencies have 4
+	 * to 9, and a p90 that is not there cannot be compared) */
 	int gauge = s->npts > 0, share = s->npts > 0;
 	for (int i = 0; i < s->npts; i++) {
 		gauge &= isfinite(s->pts[i].state.waiting_max);
@@ -247,7 +251,7 @@ void sweep_kv_knee(struct sweep_kv_series *s, int max_tokens)
 	}
 	s->criterion = gauge ? "the server reported requests waiting"
 		       : share ? "the queued share of all TTFT grew over 10 points"
-		       : "TTFT p90 grew over 1.5x";
+		       : "the TTFT median grew over 1.5x";
 	s->measured_knee = 0;
 	s->waited_from = 0;
 	s->failed_from = 0;
@@ -264,7 +268,7 @@ void sweep_kv_knee(struct sweep_kv_series *s, int max_tokens)
 		}
 		int waits = gauge ? p->state.waiting_max >= 1
 			    : share ? p->queue_share_all - lo->queue_share_all > 0.10
-			    : p->ttft_p90 > 1.5 * lo->ttft_p90;
+			    : p->ttft_p50 > 1.5 * lo->ttft_p50;
 		if (waits) {
 			s->waited_from = p->conc;
 			break;

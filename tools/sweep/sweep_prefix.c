@@ -256,14 +256,19 @@ void sweep_prefix_finish(struct sweep_prefix *out)
 		/* per cached token: only where the server counted the tokens */
 		p->saved_per_token_s = p->hit_tokens_hit > 0 ? p->saved_s / p->hit_tokens_hit : NAN;
 		/* pays: even the slow hits (p90) beat the typical miss (p50);
-		 * judged only on 3 or more of each served, and never where the
-		 * server counted no cached tokens in the hits (a faster hit is
-		 * then not the cache's doing) */
+		 * judged only on 3 or more misses served and enough hits for
+		 * a p90 (10: ttft_quantile_min_n), and never where the server
+		 * counted no cached tokens in the hits (a faster hit is then
+		 * not the cache's doing) */
 		int nm = served(p->miss, p->nmiss), nh = served(p->hit, p->nhit);
+		p->miss_served = nm;
+		p->hit_served = nh;
 		p->pays_why = NULL;
-		if (nm < 3 || nh < 3)
-			p->pays_why = "too few requests served to tell (3 or more hits and "
-				      "misses needed)";
+		if (nm < 3)
+			p->pays_why = "too few misses served to tell (3 or more needed)";
+		else if (isnan(p->hit_p90) || isnan(p->miss_p50))
+			p->pays_why = "too few hits served for their p90 (10 needed: "
+				      "--prefix-requests 10 or more)";
 		else if (p->hit_tokens_hit == 0)
 			p->pays_why = "the server counted no cached tokens in the hits";
 		p->pays = !p->pays_why && p->hit_p90 < p->miss_p50;

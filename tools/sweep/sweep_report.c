@@ -13,6 +13,7 @@
 #include "ttft_charts.h"
 #include "ttft_html.h"
 #include "ttft_str.h"
+#include "ttft_summary.h"
 #include "ttft_svg.h"
 
 /* Numbers for the tables, from a ring of buffers so that one printf can
@@ -112,6 +113,12 @@ static int prefix_section(struct ttft_str *b, const struct sweep_run *r, const c
 				ms(q->prefill_miss), ms(q->prefill_hit),
 				q->pays ? "yes" : q->pays_why ? "not judged" : "no");
 	}
+	int few = 0; /* a p90 '-' for want of values */
+	for (int i = 0; i < p->npts; i++)
+		few |= (isfinite(p->pts[i].miss_p50) && isnan(p->pts[i].miss_p90)) ||
+		       (isfinite(p->pts[i].hit_p50) && isnan(p->pts[i].hit_p90));
+	if (few)
+		ttft_str_printf(b, "\n(%s.)\n", TTFT_QUANTILE_RULE);
 	int unjudged = 0;
 	for (int i = 0; i < p->npts; i++)
 		if (p->pts[i].pays_why) {
@@ -375,11 +382,21 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 				ttft_str_printf(b, "- |\n");
 		}
 	}
+	int few = 0; /* a p90 / p99 '-' for want of values */
+	for (int i = 0; i < k->ns; i++)
+		for (int j = 0; j < k->s[i].npts; j++) {
+			const struct sweep_kv_point *p = &k->s[i].pts[j];
+			few |= (isfinite(p->ttft_p50) && isnan(p->ttft_p99)) ||
+			       (isfinite(p->queue_share_p50) && isnan(p->queue_share_p90));
+		}
+	if (few)
+		ttft_str_printf(b, "\n(%s.)\n", TTFT_QUANTILE_RULE);
 	ttft_str_printf(b, "\nThe knee: the highest concurrency served without waiting for "
 			   "capacity. Measured: from the server's own count of waiting requests "
 			   "where it has one (vLLM `num_requests_waiting`, llama.cpp "
 			   "`requests_deferred`); else once the queued share of all TTFT grew over 10 "
-			   "points above the lowest concurrency's; else once TTFT p90 grew 1.5×. "
+			   "points above the lowest concurrency's; else once the TTFT median grew "
+			   "1.5×. "
 			   "Predicted: from the capacity the server stated.\n\n"
 			   "| config | prompt + max tokens | predicted knee | measured knee | waiting "
 			   "from | measured by | prediction | measured vs predicted |\n"
@@ -410,11 +427,12 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 				k->s[i].cfg, k->s[i].npts ? k->s[i].pts[0].prompt_tokens : 0, link);
 	}
 	/* one picture of queueing itself: the busiest point of the series
-	 * with the most waiting */
+	 * with the most waiting (by its median TTFT: a p90 may not be
+	 * there, and a NAN is no order) */
 	const struct sweep_kv_series *ws = NULL;
 	for (int i = 0; i < k->ns; i++)
-		if (k->s[i].npts && (!ws || k->s[i].pts[k->s[i].npts - 1].ttft_p90 >
-					     ws->pts[ws->npts - 1].ttft_p90))
+		if (k->s[i].npts && (!ws || k->s[i].pts[k->s[i].npts - 1].ttft_p50 >
+					     ws->pts[ws->npts - 1].ttft_p50))
 			ws = &k->s[i];
 	if (ws) {
 		const struct sweep_kv_point *p = &ws->pts[ws->npts - 1];
@@ -587,6 +605,9 @@ static void prefix_json(struct ttft_json *j, const struct sweep_prefix *p)
 		ttft_json_begin_obj(j, NULL);
 		ttft_json_int(j, "prefix_tokens_asked", q->want_tokens);
 		ttft_json_int(j, "prefix_tokens", q->prefix_tokens);
+		/* the TTFTs the p50 / p90 are of: p90 null below 10 */
+		ttft_json_int(j, "miss_ttft_n", q->miss_served);
+		ttft_json_int(j, "hit_ttft_n", q->hit_served);
 		ttft_json_num(j, "miss_ttft_p50_s", q->miss_p50);
 		ttft_json_num(j, "miss_ttft_p90_s", q->miss_p90);
 		ttft_json_num(j, "hit_ttft_p50_s", q->hit_p50);
@@ -631,9 +652,12 @@ static void point_json(struct ttft_json *j, const struct sweep_kv_point *p)
 		ttft_json_int(j, "prompt_tokens", p->prompt_tokens);
 	else
 		ttft_json_null(j, "prompt_tokens");
+	/* the values the percentiles are of: p90 / p99 null below 10 / 100 */
+	ttft_json_int(j, "ttft_n", p->ttft_n);
 	ttft_json_num(j, "ttft_p50_s", p->ttft_p50);
 	ttft_json_num(j, "ttft_p90_s", p->ttft_p90);
 	ttft_json_num(j, "ttft_p99_s", p->ttft_p99);
+	ttft_json_int(j, "queue_share_n", p->share_n);
 	ttft_json_num(j, "queue_share_p50", p->queue_share_p50);
 	ttft_json_num(j, "queue_share_p90", p->queue_share_p90);
 	ttft_json_num(j, "queue_share_of_all_ttft", p->queue_share_all);

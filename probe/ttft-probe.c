@@ -252,9 +252,10 @@ static void cell(FILE *t, double s)
 		fprintf(t, " %10.4f", s);
 }
 
-/* A row of the concurrency table: p50, p90, p99, a dash for one too few
- * values give (ttft_quantile_min_n), dashes when no request gave a value
- * (no made-up nan). 1 when a dash is for want of values. */
+/* A row of the concurrency table: p50, p90, p99; a dash for a tail that
+ * too few values cannot give (ttft_quantile_min_n), dashes when no
+ * request gave a value (no made-up nan). 1 when a dash is for want of
+ * values. */
 static int table_row(FILE *t, const char *name, const struct ttft_summary *s)
 {
 	if (!s->n) {

@@ -271,6 +271,11 @@ START_TEST(promql_agrees_with_the_analyzer)
 	cJSON_Delete(root);
 	for (int i = 0; i < 3; i++) {
 		double mine = ttft_percentile(v, (size_t)n, qs[i]);
+		if ((size_t)n < ttft_quantile_min_n(qs[i])) {
+			/* the analyzer gives no p99 from 20 values: nothing to compare */
+			ck_assert(isnan(mine));
+			continue;
+		}
 		double w = fmax(width_at(mine), width_at(pq[i]));
 		ck_assert_msg(fabs(pq[i] - mine) <= w, "p%g: histogram_quantile %.4f, analyzer "
 			      "%.4f, more than a bucket (%.4f) apart", qs[i] * 100, pq[i], mine, w);

@@ -12,6 +12,7 @@ own [start, end]. A process whose counts differ, or a pair that fails the
 check, is reported unjoined with the reason, never guessed. Server numbers
 come from the request's own response (llama.cpp's final-chunk timings), so
 a joined row compares numbers that provably belong to one request."""
+import math
 import argparse, json, sys
 
 
@@ -20,8 +21,11 @@ def ms(x):
 
 
 def pct(xs, q):
+    """Linear between closest ranks (numpy's default); a quantile above the
+    median only from ceil(1/(1-q)) values (p90: 10), else None: the rule of
+    docs/phases.md."""
     xs = sorted(x for x in xs if x is not None)
-    if not xs:
+    if not xs or (0.5 < q < 1 and len(xs) < math.ceil(1 / (1 - q) - 1e-9)):
         return None
     i = (len(xs) - 1) * q
     lo = int(i)
@@ -151,7 +155,8 @@ def markdown(runs, meta):
            "socket. `TTFT − prompt_ms` is what the server's prefill does not explain: HTTP, "
            "tokenization, waiting for the slot, the first token's flush. The shim's own "
            "split (`ttft-run --metrics`: llama.cpp's /metrics before and after) is given "
-           "only where exactly one request ended in the window.", "",
+           "only where exactly one request ended in the window. A p90 needs 10 "
+           "joined requests ('-' below: docs/phases.md).", "",
            "| run | C | joined / sent (failed) | TTFT p50 (ms) | prompt_ms p50 | TTFT − prompt_ms p50 / p90 "
            "| wait for headers p50 | decode − predicted_ms p50 (rel. max) | client after "
            "shim p50 | shim split given | split prefill − prompt_ms p50 |",

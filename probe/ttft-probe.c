@@ -595,9 +595,12 @@ int main(int argc, char **argv)
 			char tk[24] = "-"; /* not known (--no-stream, no usage) */
 			if (ttft_record_tokens(r) >= 0)
 				snprintf(tk, sizeof tk, "%ld", ttft_record_tokens(r));
-			fprintf(table, "%5d  %-5s %10.4f %10.4f %7s  %s\n", r->run, r->label,
-				ttft_record_ttft_s(r), ttft_record_e2e_s(r), tk,
-				r->ok ? "" : ttft_record_error(r));
+			/* no first token (a failed or interrupted run): '-',
+			 * as in every other table, never nan */
+			fprintf(table, "%5d  %-5s", r->run, r->label);
+			cell(table, ttft_record_ttft_s(r));
+			cell(table, ttft_record_e2e_s(r));
+			fprintf(table, " %7s  %s\n", tk, r->ok ? "" : ttft_record_error(r));
 		}
 		if (conc == 1 && pt.n) {
 			fprintf(table, "warm TTFT over %zu run%s: min %.4f s  median %.4f s  "
@@ -627,11 +630,17 @@ int main(int argc, char **argv)
 		if (cfg.metrics || exact)
 			fprintf(table, "the server's own queue/prefill for %d of %d requests%s\n",
 				exact, n, exact < n ? " (split_note says why not)" : "");
-		if (stop_sig)
-			fprintf(table, "interrupted by %s: the %d request%s above ran (one "
-				"in flight is marked interrupted), %d of %d never started\n",
+		if (stop_sig) {
+			/* as many in flight as --concurrency allows: count them */
+			int cut = 0;
+			for (int i = 0; i < n; i++)
+				cut += !res[i].ok && !strncmp(ttft_record_error(&res[i]),
+							    "interrupted after", 17);
+			fprintf(table, "interrupted by %s: the %d request%s above ran (%d "
+				"in flight, marked interrupted), %d of %d never started\n",
 				stop_sig == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM", n,
-				n == 1 ? "" : "s", planned - n, planned);
+				n == 1 ? "" : "s", cut, planned - n, planned);
+		}
 	}
 	int rc = failed ? TTFT_EXIT_FAILED : TTFT_EXIT_OK;
 	if (json) {

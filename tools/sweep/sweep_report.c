@@ -278,7 +278,7 @@ static char *kv_chart(const struct sweep_kv_series *s, const struct sweep_run *r
 	for (int i = 0; i < s->npts && !src; i++)
 		src = s->pts[i].share_source;
 	int n = snprintf(sub, sizeof sub, "%s; %d output tokens each; queue from: %s", r->kind,
-			 r->o->probe.max_tokens, src ? src : "nowhere (knee from TTFT p90 growth)");
+			 r->o->probe.max_tokens, src ? src : "nowhere");
 	if (s->failed_from && n > 0 && (size_t)n < sizeof sub)
 		snprintf(sub + n, sizeof sub - (size_t)n, "; requests failed from %d on: those "
 			 "points are the survivors'", s->failed_from);

@@ -328,26 +328,6 @@ START_TEST(refused_connection_is_reported)
 }
 END_TEST
 
-/* Connects the server never answered, closed by the client while still
- * under way (its own timeout): a note each, as many as the client's own
- * TCP_INFO found pending (a review found them said nowhere). */
-START_TEST(connects_given_up_are_reported)
-{
-	char cmd[512], *out;
-	snprintf(cmd, sizeof cmd, "%s/ttft-run -- python3 tests/clients/py_connect_given_up.py 2>&1",
-		 tu_build_dir());
-	ck_assert_int_eq(tu_sh(cmd, &out), 0);
-	const char *p = strstr(out, "pending ");
-	ck_assert_msg(p != NULL, "%s", out);
-	int pending = atoi(p + 8), notes = 0;
-	ck_assert_msg(pending >= 1, "no connect was left pending: %s", out);
-	for (p = out; (p = strstr(p, ": connect given up: the server had not answered its SYN")); p++)
-		notes++;
-	ck_assert_msg(notes == pending, "%d notes for %d pending connects:\n%s", notes, pending, out);
-	free(out);
-}
-END_TEST
-
 /* The notes' count of connects given up, and the client's "key N" lines. */
 static int given_up_notes(const char *out)
 {
@@ -364,15 +344,38 @@ static int client_said(const char *out, const char *key)
 	return atoi(p + strlen(key));
 }
 
+/* tests/clients/SCRIPT under ttft-run: what it and the run printed. */
+static char *run_script(const char *script)
+{
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-run -- python3 tests/clients/%s 2>&1",
+		 tu_build_dir(), script);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	return out;
+}
+
+/* Connects the server never answered, closed by the client while still
+ * under way (its own timeout): a note each, as many as the client's own
+ * TCP_INFO found pending (a review found them said nowhere). */
+START_TEST(connects_given_up_are_reported)
+{
+	char *out = run_script("py_connect_given_up.py");
+	int pending = client_said(out, "pending ");
+	ck_assert_msg(pending >= 1, "no connect was left pending: %s", out);
+	ck_assert_msg(strstr(out, ": connect given up: the server had not answered its SYN"),
+		      "%s", out);
+	int notes = given_up_notes(out);
+	ck_assert_msg(notes == pending, "%d notes for %d pending connects:\n%s", notes, pending, out);
+	free(out);
+}
+END_TEST
+
 /* A parent that hands a connecting socket to a forked worker and closes
  * its copy while the SYN is unanswered gave nothing up: the worker
  * connects and is answered (a review found it noted and counted). */
 START_TEST(a_connect_handed_to_a_child_is_not_given_up)
 {
-	char cmd[512], *out;
-	snprintf(cmd, sizeof cmd, "%s/ttft-run -- python3 tests/clients/py_fork_handoff_connect.py 2>&1",
-		 tu_build_dir());
-	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	char *out = run_script("py_fork_handoff_connect.py");
 	ck_assert_int_eq(client_said(out, "parent state "), 2); /* SYN_SENT at its close */
 	ck_assert_msg(strstr(out, "worker got HTTP/1.1 200 OK"), "%s", out);
 	ck_assert_msg(given_up_notes(out) == 0, "%s", out);
@@ -385,10 +388,7 @@ END_TEST
  * asked of the fd after the dup2, naming the other socket). */
 START_TEST(dup2_over_a_connection_asks_of_the_right_socket)
 {
-	char cmd[512], *out;
-	snprintf(cmd, sizeof cmd, "%s/ttft-run -- python3 tests/clients/py_dup2_pending.py 2>&1",
-		 tu_build_dir());
-	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	char *out = run_script("py_dup2_pending.py");
 	ck_assert_int_eq(client_said(out, "A state "), 1); /* ESTABLISHED */
 	ck_assert_int_eq(client_said(out, "B state "), 2); /* SYN_SENT */
 	ck_assert_msg(given_up_notes(out) == 1, "%s", out);

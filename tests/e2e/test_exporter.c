@@ -265,6 +265,21 @@ START_TEST(a_log_it_cannot_read_is_said)
 }
 END_TEST
 
+/* One hand-made event of a test log, and a connection's list of them. */
+struct sev {
+	uint16_t kind;
+	int64_t t, a;
+	const char *text;
+};
+
+static void put_sevs(struct ttft_log *lg, uint64_t c, const struct sev *ev, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		ttft_log_put(lg, &(struct ttft_event){
+			.kind = ev[k].kind, .t_ns = ev[k].t, .conn = c, .a = ev[k].a,
+			.text = ev[k].text, .text_len = ev[k].text ? strlen(ev[k].text) : 0});
+}
+
 /* A request's exemplar comes only from a traceparent W3C calls valid:
  * lower-case hex in every field, a version other than ff, neither id all
  * zeros (a receiver given any other restarts the trace, so its id links
@@ -293,20 +308,12 @@ START_TEST(exemplars_only_from_valid_traceparents)
 		char path[32];
 		snprintf(path, sizeof path, "POST /p/%c", (char)('a' + i));
 		int64_t t = 1000000000LL + (int64_t)i * 1000000LL;
-		struct {
-			uint16_t kind;
-			int64_t t, a;
-			const char *text;
-		} ev[] = {
+		const struct sev ev[] = {
 			{TTFT_EV_REQ_BEGIN, t, 0, path}, {TTFT_EV_TRACEPARENT, t + 1, 0, tp[i]},
 			{TTFT_EV_RESP_HEADERS, t + 10, 200, NULL},
 			{TTFT_EV_SSE_TOKEN, t + 500000, 0, NULL}, {TTFT_EV_RESP_END, t + 600000, 0, NULL},
 		};
-		for (size_t k = 0; k < sizeof ev / sizeof ev[0]; k++)
-			ttft_log_put(&lg, &(struct ttft_event){
-				.kind = ev[k].kind, .t_ns = ev[k].t, .conn = c, .a = ev[k].a,
-				.text = ev[k].text,
-				.text_len = ev[k].text ? strlen(ev[k].text) : 0});
+		put_sevs(&lg, c, ev, sizeof ev / sizeof ev[0]);
 	}
 	ttft_log_close(&lg);
 	pid_t pid;
@@ -511,20 +518,11 @@ START_TEST(a_client_that_never_reads)
 		snprintf(path, sizeof path, "POST /p/%c%c%c", 'a' + i % 26, 'a' + i / 26 % 26,
 			 'a' + i / 676);
 		int64_t t = 1000000000LL + i * 1000000LL;
-		struct {
-			uint16_t kind;
-			int64_t t, a;
-			const char *text;
-		} ev[] = {
+		const struct sev ev[] = {
 			{TTFT_EV_REQ_BEGIN, t, 0, path}, {TTFT_EV_RESP_HEADERS, t + 10, 200, NULL},
 			{TTFT_EV_SSE_TOKEN, t + 500000, 0, NULL}, {TTFT_EV_RESP_END, t + 600000, 0, NULL},
 		};
-		for (int k = 0; k < 4; k++) {
-			ttft_log_put(&lg, &(struct ttft_event){
-				.kind = ev[k].kind, .t_ns = ev[k].t, .conn = c, .a = ev[k].a,
-				.text = ev[k].text,
-				.text_len = ev[k].text ? strlen(ev[k].text) : 0});
-		}
+		put_sevs(&lg, c, ev, sizeof ev / sizeof ev[0]);
 	}
 	ttft_log_close(&lg);
 	pid_t pid;

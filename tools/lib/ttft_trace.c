@@ -177,6 +177,10 @@ static void request(struct ctx *c, const struct ttft_record *r)
 				phase(c, r, "wait headers", r->t_req1, r->t_hdr, &prev);
 			if (ttft)
 				phase(c, r, "wait first token", r->t_hdr, first, &prev);
+			else if (r->request_unseen && !r->fork_unsure && first)
+				/* its request's start was not seen (no TTFT), but
+				 * this part of its own response was */
+				phase(c, r, "headers to first token", r->t_hdr, first, &prev);
 		} else if (ttft) {
 			phase(c, r, "wait first token", r->t_req1, first, &prev);
 		}

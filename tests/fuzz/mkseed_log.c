@@ -66,7 +66,7 @@ int main(int argc, char **argv)
 		ttft_http_tx_feed(&tx, buf, (size_t)(sep - buf), g_t, g_t, emit, NULL);
 		for (char *p = resp; *p; p += 97) /* reads of 97 bytes */
 			ttft_http_rx_feed(&rx, &tx, p, strnlen(p, 97), g_t += 1000, emit, NULL);
-		ttft_http_rx_eof(&rx, g_t, emit, NULL);
+		ttft_http_rx_eof(&rx, &tx, g_t, emit, NULL); /* the server closed */
 		add(TTFT_EV_CLOSE, 0, 1, 0, 0, NULL, 0);
 		char out[4096];
 		snprintf(out, sizeof out, "%s/seed-%d", argv[1], i);

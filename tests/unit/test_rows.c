@@ -335,6 +335,79 @@ START_TEST(a_hole_in_the_log_is_said)
 }
 END_TEST
 
+/* A request whose own records fell in the part of the log that was lost
+ * (its segment could not be allocated), its response after it written:
+ * the response is a row of its own that says its request's record is not
+ * in the log, with its status and tokens, no TTFT, not complete; it is
+ * never dropped unsaid, and never given to the connection's next
+ * request, which stands whole. */
+START_TEST(a_request_lost_with_the_log_is_a_row)
+{
+	open_log(1 << 20);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0, c, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(0.1), c, 0, 0, 0, NULL);
+	/* request 0's req_begin and req_sent: in the lost part */
+	__atomic_fetch_add(&g_log.hdr->reserved, 2, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&g_log.hdr->unwritable, 2, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&g_log.hdr->dropped, 2, __ATOMIC_RELAXED);
+	ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T0 + MS(3), 100, 100, c,
+		0, 0, 200, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, T0 + MS(10), c, 0, 0, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, T0 + MS(12), c, 0, 0, 1, NULL);
+	ev(TTFT_EV_RESP_END, T0 + MS(13), c, 0, 100, 2, NULL);
+	/* request 1 on the same connection, whole */
+	ev(TTFT_EV_REQ_BEGIN, T0 + MS(20), c, 1, 0, 0, "POST /v1/completions");
+	ev(TTFT_EV_REQ_SENT, T0 + MS(20.1), c, 1, 100, 0, NULL);
+	ev(TTFT_EV_RESP_HEADERS, T0 + MS(22), c, 1, 200, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, T0 + MS(30), c, 1, 0, 0, NULL);
+	ev(TTFT_EV_RESP_END, T0 + MS(31), c, 1, 100, 1, NULL);
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 2);
+	const struct ttft_record *lost = NULL, *whole = NULL;
+	for (size_t i = 0; i < a.nreqs; i++)
+		*(a.reqs[i].request_unseen ? &lost : &whole) = &a.reqs[i];
+	ck_assert_ptr_nonnull(lost);
+	ck_assert_ptr_nonnull(whole);
+	ck_assert(lost->request_lost);
+	ck_assert_int_eq(lost->status, 200);
+	ck_assert_int_eq(ttft_record_tokens(lost), 2);
+	ck_assert(!ttft_record_complete(lost));
+	struct ttft_phases ph;
+	ttft_record_phases(lost, &ph);
+	ck_assert(isnan(ph.ttft_s));
+	char nb[320];
+	const char *n = ttft_record_note(lost, nb, sizeof nb);
+	ck_assert_msg(n && strstr(n, "its request's record is not in the log"), "%s",
+		      n ? n : "");
+	/* the next request keeps its own response */
+	ck_assert(ttft_record_complete(whole));
+	ck_assert_int_eq(whole->seq, 1);
+	ck_assert_int_eq(ttft_record_tokens(whole), 1);
+	ttft_record_phases(whole, &ph);
+	ck_assert_msg(fabs(ph.ttft_s - 0.010) < 1e-9, "%g", ph.ttft_s);
+	ttft_analysis_free(&a);
+	/* the same in --json: a row, request_unseen, not complete, its note */
+	cJSON *j = json_of(), *rows = cJSON_GetObjectItem(j, "requests");
+	ck_assert_int_eq(cJSON_GetArraySize(rows), 2);
+	int seen = 0;
+	cJSON *q;
+	cJSON_ArrayForEach(q, rows) {
+		if (!cJSON_IsTrue(cJSON_GetObjectItem(q, "request_unseen")))
+			continue;
+		seen++;
+		ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(q, "complete")));
+		ck_assert(cJSON_IsNull(cJSON_GetObjectItem(q, "ttft_s")));
+		const char *note = cJSON_GetStringValue(cJSON_GetObjectItem(q, "note"));
+		ck_assert_msg(note && strstr(note, "not in the log"), "%s", note ? note : "");
+	}
+	ck_assert_int_eq(seen, 1);
+	cJSON_Delete(j);
+	unlink(g_path);
+}
+END_TEST
+
 /* A CONNECT whose tunnel carried what the sniffer cannot read (TLS: HTTPS
  * through a proxy) is not complete and says so: the requests through it
  * are not seen (it looked like a whole 200 with nothing lost). A 101's
@@ -747,6 +820,7 @@ int main(void)
 	tcase_add_test(t, setup_end_not_seen);
 	tcase_add_test(t, not_early_not_idle_not_zero);
 	tcase_add_test(t, a_hole_in_the_log_is_said);
+	tcase_add_test(t, a_request_lost_with_the_log_is_a_row);
 	tcase_add_test(t, a_tunnel_or_an_upgrade_is_said);
 	tcase_add_test(t, failure_reasons);
 	tcase_add_test(t, answered_before_the_request_was_sent);

@@ -608,6 +608,33 @@ static int all_answered(const struct ttft_analysis *a, const struct asm_conn *c)
 	return r->t_hdr || r->t_end;
 }
 
+/* A row for a response whose request's record the log lost (see
+ * response_of): request_unseen, request_lost; NULL when out of memory. */
+static struct ttft_record *lost_request_row(struct ttft_asm *ps, struct asm_conn *c,
+					    const struct ttft_rec *e, uint64_t id)
+{
+	struct ttft_analysis *a = ps->out;
+	if (a->nreqs >= NONE ||
+	    grow(&a->reqs, &a->reqs_cap, a->nreqs + 1, sizeof *a->reqs) != 0) {
+		ps->oom = 1;
+		return NULL;
+	}
+	struct ttft_record *r = &a->reqs[a->nreqs++];
+	ttft_record_init(r, TTFT_ORIGIN_LOG);
+	r->pid = e->pid;
+	r->fd = e->fd;
+	r->conn = id;
+	r->seq = e->seq >= c->rx_skew ? e->seq - c->rx_skew : e->seq;
+	r->tls = (uint8_t)c->tls;
+	r->inherited = c->inherited;
+	r->request_unseen = 1;
+	r->request_lost = 1;
+	r->fork_unsure = c->fork_tangled;
+	c->unseen = (uint32_t)a->nreqs;
+	c->unseen_seq = e->seq;
+	return r;
+}
+
 /* The request a response record answers. A response that begins where no
  * request was seen answers one the shim could not see: a row of its own,
  * request_unseen, with the response's facts and no TTFT (its start is not
@@ -623,10 +650,15 @@ static struct ttft_record *response_of(struct ttft_asm *ps, struct asm_conn *c,
 		return &a->reqs[c->unseen - 1];
 	struct ttft_record *r = e->seq >= c->rx_skew ? find_req(a, c, e->seq - c->rx_skew)
 						     : NULL;
-	/* only a response the shim saw answer no request it had seen: a
-	 * request record lost from a damaged log is not this */
-	if (r || e->kind != TTFT_EV_RESP_HEADERS || !(e->flags & TTFT_F_UNSOLICITED))
+	if (r || e->kind != TTFT_EV_RESP_HEADERS)
 		return r;
+	/* A response the shim saw answer a request it had seen, whose
+	 * request is not here: that request's record was lost (damaged,
+	 * never sealed, in a part of the log not allocated). A row of its
+	 * own that says so, numbered as the shim numbered it (the shim
+	 * counted the request: no skew). */
+	if (!(e->flags & TTFT_F_UNSOLICITED))
+		return lost_request_row(ps, c, e, id);
 	if (c->fork_tangled) {
 		/* no pairing: the row says why */
 	} else if ((r = fork_answer(ps, c)) != NULL) {

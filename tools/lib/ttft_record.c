@@ -284,6 +284,10 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 		snprintf(why, sizeof why, "on a connection shared across fork, several "
 			 "processes' requests were due at once: which response answers "
 			 "this one is not known");
+	else if (r->request_lost)
+		snprintf(why, sizeof why, "its request's record is not in the log "
+			 "(lost with the records the log counts as damaged, unsealed "
+			 "or not allocated): no TTFT");
 	else if (r->request_unseen && r->desync)
 		snprintf(why, sizeof why, "its request could not be read: the sniffer "
 			 "lost the framing earlier on this connection (%s): no TTFT",

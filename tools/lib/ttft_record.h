@@ -102,6 +102,11 @@ struct ttft_record {
 	                           not see (a raw system call, wide-character
 	                           stdio, a program image not traced): no
 	                           method, path or TTFT                      */
+	uint8_t request_lost;   /* log: of request_unseen, a response the
+	                           shim saw answer a request it had seen,
+	                           whose request's record is not in the log
+	                           (lost: damaged, never sealed, a part of
+	                           the log not allocated)                    */
 	uint8_t inherited;      /* log: sent on a connection this program image
 	                           found open when it began (inherited across
 	                           exec): its setup was not seen, so no

@@ -106,6 +106,34 @@ START_TEST(dots_give_median_and_range)
 }
 END_TEST
 
+/* The box's top is a p75: from fewer values than ttft_quantile_min_n
+ * gives one from (4) there is no box, and the chart says why, once; the
+ * median and the whiskers (min, max) stand from 1. */
+START_TEST(dots_draw_no_box_below_the_quantile_rule)
+{
+	double three[] = {10, 20, 30}, four[] = {10, 20, 30, 40}, one[] = {45};
+	struct ttft_dotgroup g[] = {{"three", three, 3}, {"four", four, 4}, {"one", one, 1}};
+	struct ttft_dotchart d = {.title = "V", .ylabel = "ms", .groups = g, .ngroups = 3};
+	char *svg = ttft_svg_dots(&d);
+	ck_assert_ptr_nonnull(svg);
+	ck_assert_uint_eq(count(svg, "fill=\"#dcebf5\""), 1); /* four's box alone */
+	ck_assert_uint_eq(count(svg, "p75 needs 4 values: no box below that"), 1);
+	ck_assert(strstr(svg, "median 20.0") && strstr(svg, "median 25.0") &&
+		  strstr(svg, "median 45.0"));
+	ck_assert(strstr(svg, "min 10.0, max 30.0") && strstr(svg, "min 45.0, max 45.0"));
+	ck_assert(!strstr(svg, "nan") && !strstr(svg, "inf"));
+	free(svg);
+	/* every group with enough values: no such line */
+	d.ngroups = 1;
+	d.groups = g + 1;
+	svg = ttft_svg_dots(&d);
+	ck_assert_ptr_nonnull(svg);
+	ck_assert_uint_eq(count(svg, "fill=\"#dcebf5\""), 1);
+	ck_assert(!strstr(svg, "p75 needs"));
+	free(svg);
+}
+END_TEST
+
 /* Two requests of one client: a new connection (dns, connect, 3 tokens,
  * the server's split) and a reused one on another connection. Times in
  * ns since an arbitrary origin. */
@@ -464,6 +492,7 @@ int main(void)
 	tcase_add_test(t, lines_show_values_escape_text_and_break_at_nan);
 	tcase_add_test(t, timeline_legend_names_what_is_drawn);
 	tcase_add_test(t, dots_give_median_and_range);
+	tcase_add_test(t, dots_draw_no_box_below_the_quantile_rule);
 	tcase_add_test(t, trace_is_valid_with_nested_phases);
 	tcase_add_test(t, trace_draws_no_ttft_the_table_refuses);
 	tcase_add_test(t, trace_times_never_wrap);

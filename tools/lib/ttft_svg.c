@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ttft_str.h"
+#include "ttft_summary.h"
 
 #define W 760
 #define CHAR_W 7.0
@@ -568,9 +569,20 @@ char *ttft_svg_dots(const struct ttft_dotchart *c)
 				vmax = c->groups[g].v[i] > vmax ? c->groups[g].v[i] : vmax;
 				vmin = c->groups[g].v[i] < vmin ? c->groups[g].v[i] : vmin;
 			}
+	/* the box's top is a p75, given from ttft_quantile_min_n(0.75)
+	 * values: a group of fewer has no box, and a line under the chart
+	 * says why (as a table's '-') */
+	size_t box_n = ttft_quantile_min_n(0.75);
+	int nobox = 0;
+	for (size_t g = 0; g < c->ngroups; g++) {
+		size_t n = 0;
+		for (size_t i = 0; i < c->groups[g].n; i++)
+			n += isfinite(c->groups[g].v[i]) != 0;
+		nobox |= n && n < box_n;
+	}
 	double plot0 = header_h(c->subtitle) + 20, plot1 = plot0 + 280;
 	double left = 78, right = W - 24;
-	open_doc(&b, (int)(plot1 + 52), c->title, c->subtitle, id);
+	open_doc(&b, (int)(plot1 + 52 + (nobox ? 16 : 0)), c->title, c->subtitle, id);
 	/* the spread is the point: when every value sits far above zero the
 	 * axis starts near the smallest (its ticks say where) */
 	double lo = isfinite(vmin) && vmin > 0.5 * vmax ? vmin : 0;
@@ -595,14 +607,11 @@ char *ttft_svg_dots(const struct ttft_dotchart *c)
 		snprintf(lab, sizeof lab, "%s (n=%zu)", gr->label, n);
 		text(&b, cx, plot1 + 18, "middle", NULL, lab);
 		if (n) {
-			/* quartiles by linear interpolation, as ttft_percentile does */
-			double q[5];
-			const double at[5] = {0, 0.25, 0.5, 0.75, 1};
-			for (int k = 0; k < 5; k++) {
-				double r = at[k] * (double)(n - 1);
-				size_t lo = (size_t)floor(r), hi = lo + 1 < n ? lo + 1 : lo;
-				q[k] = v[lo] + (v[hi] - v[lo]) * (r - (double)lo);
-			}
+			/* min, p25, median, p75, max: the one percentile; the p75
+			 * NAN below box_n */
+			double q[5] = {v[0], ttft_percentile_sorted(v, n, 0.25),
+				       ttft_percentile_sorted(v, n, 0.5),
+				       ttft_percentile_sorted(v, n, 0.75), v[n - 1]};
 			double bw = slot * 0.35 > 70 ? 70 : slot * 0.35;
 			ttft_str_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
 					   "stroke=\"#555\"/>\n", cx, px(&sy, q[0]), cx, px(&sy, q[4]));
@@ -610,9 +619,11 @@ char *ttft_svg_dots(const struct ttft_dotchart *c)
 				ttft_str_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
 						   "y2=\"%.1f\" stroke=\"#555\"/>\n", cx - bw / 4,
 						px(&sy, q[k]), cx + bw / 4, px(&sy, q[k]));
-			ttft_str_printf(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-					   "fill=\"#dcebf5\" stroke=\"#0072B2\"/>\n", cx - bw / 2,
-					px(&sy, q[3]), bw, px(&sy, q[1]) - px(&sy, q[3]) + 0.5);
+			if (!isnan(q[3]))
+				ttft_str_printf(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+						   "height=\"%.1f\" fill=\"#dcebf5\" "
+						   "stroke=\"#0072B2\"/>\n", cx - bw / 2,
+						px(&sy, q[3]), bw, px(&sy, q[1]) - px(&sy, q[3]) + 0.5);
 			ttft_str_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
 					   "stroke=\"#0072B2\" stroke-width=\"3\"/>\n", cx - bw / 2,
 					px(&sy, q[2]), cx + bw / 2, px(&sy, q[2]));
@@ -636,6 +647,11 @@ char *ttft_svg_dots(const struct ttft_dotchart *c)
 			text(&b, cx, plot1 + 32, "middle", "sm", mm);
 		}
 		free(v);
+	}
+	if (nobox) {
+		char why[64];
+		snprintf(why, sizeof why, "p75 needs %zu values: no box below that", box_n);
+		text(&b, left, plot1 + 50, NULL, "sm", why);
 	}
 	return close_doc(&b);
 }

@@ -66,7 +66,9 @@ char *ttft_svg_lines(const struct ttft_linechart *c);
 
 /* Spread of repeated measurements: per group every value as a dot, a box
  * from p25 to p75, the median as a bar with its number, whiskers to min
- * and max. */
+ * and max. A group of fewer values than a p75 is given from
+ * (ttft_quantile_min_n: 4) has no box, and a line under the chart says
+ * why. */
 struct ttft_dotgroup {
 	const char *label;
 	const double *v;

@@ -265,7 +265,7 @@ START_TEST(record_fields_per_origin)
 		"pid", "conn", "method", "path", "status", "start_s", "start_unix_s",
 		"tokens", "prompt_tokens", "compressed", "traceparent", "dns_s",
 		"connect_s", "tls_s", "send_s", "wait_headers_s",
-		"ttft_s", "wire_ttft_s", "decode_s", "e2e_s", "itl_p50_s", "itl_p99_s",
+		"ttft_s", "wire_ttft_s", "decode_s", "e2e_s", "itl_n", "itl_p50_s", "itl_p99_s",
 		"app_gap_s", "queue_s", "prefill_s", "server_other_s", "network_s",
 		"server_decode_s", "prefix_cache_hit_tokens", "server_ttft_s",
 		"split_source", "tls", "encrypted", "preopened", "preopen_idle_s",
@@ -292,7 +292,7 @@ START_TEST(record_fields_per_origin)
 	static const char *const probe_fields[] = {
 		"run", "label", "ok", "error", "trace_id", "status", "start_s", "tokens",
 		"prompt_tokens", "dns_s",
-		"connect_s", "ttft_s", "decode_s", "e2e_s", "itl_p50_s", "itl_p99_s",
+		"connect_s", "ttft_s", "decode_s", "e2e_s", "itl_n", "itl_p50_s", "itl_p99_s",
 		"pretransfer_s", "starttransfer_s", "start_offset_s", "http_status",
 		"queue_s", "prefill_s", "server_other_s", "network_s", "server_decode_s",
 		"prefix_cache_hit_tokens", "server_ttft_s", "split_source", "text",
@@ -308,6 +308,89 @@ START_TEST(record_fields_per_origin)
 }
 END_TEST
 
+/* itl_n, the gaps a row's ITL percentiles come from: the count says why
+ * an itl_p99_s is null (100 needed), and is itself null where the token
+ * events are not visible or not known to be the row's own, never a 0
+ * made up for gaps that were not seen. */
+static cJSON *itl_n(const struct ttft_record *r)
+{
+	struct ttft_json_ctx ctx = {0};
+	cJSON *o = record_json(r, &ctx);
+	cJSON *v = cJSON_DetachItemFromObject(o, "itl_n");
+	ck_assert_msg(v != NULL, "no itl_n");
+	cJSON_Delete(o);
+	return v;
+}
+
+static void itl_n_is(const struct ttft_record *r, int want, const char *what)
+{
+	cJSON *v = itl_n(r);
+	if (want < 0)
+		ck_assert_msg(cJSON_IsNull(v), "%s: itl_n not null", what);
+	else
+		ck_assert_msg(cJSON_IsNumber(v) && v->valueint == want, "%s: itl_n %s, want %d",
+			      what, cJSON_IsNumber(v) ? "a number" : "not a number", want);
+	cJSON_Delete(v);
+}
+
+START_TEST(itl_n_counts_the_gaps)
+{
+	struct ttft_record r;
+	for (int origin = 0; origin < 2; origin++) {
+		ttft_record_init(&r, origin ? TTFT_ORIGIN_PROBE : TTFT_ORIGIN_LOG);
+		r.t_start = r.t_req0 = r.t_req1 = MS(1000);
+		r.t_hdr = MS(1010);
+		itl_n_is(&r, 0, "no token");
+		ck_assert_int_eq(ttft_record_add_token(&r, MS(1020)), 0);
+		itl_n_is(&r, 0, "one token");
+		for (int i = 1; i < 4; i++)
+			ck_assert_int_eq(ttft_record_add_token(&r, MS(1020 + i)), 0);
+		ck_assert_int_eq(ttft_record_finish(&r), 0);
+		itl_n_is(&r, 3, "4 tokens");
+		cJSON *o = record_json(&r, &(struct ttft_json_ctx){0});
+		ck_assert(cJSON_IsNull(cJSON_GetObjectItem(o, "itl_p99_s")));
+		cJSON_Delete(o);
+		for (int i = 4; i < 101; i++)
+			ck_assert_int_eq(ttft_record_add_token(&r, MS(1020 + i)), 0);
+		ck_assert_int_eq(ttft_record_finish(&r), 0);
+		itl_n_is(&r, 100, "101 tokens");
+		o = record_json(&r, &(struct ttft_json_ctx){0});
+		ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(o, "itl_p99_s")));
+		cJSON_Delete(o);
+		ttft_record_free(&r);
+	}
+	/* the events not visible: ciphertext, a compressed body */
+	ttft_record_init(&r, TTFT_ORIGIN_LOG);
+	r.encrypted = 1;
+	itl_n_is(&r, -1, "encrypted");
+	r.encrypted = 0;
+	r.compressed = 1;
+	itl_n_is(&r, -1, "compressed");
+	r.compressed = 0;
+	/* not an event stream: the probe's --no-stream answer (its tokens the
+	 * server's usage), a log's NDJSON; an empty body has no gaps */
+	r.not_sse = 1;
+	r.t_start = r.t_req0 = r.t_req1 = MS(1000);
+	r.t_hdr = r.t_first = r.t_end = MS(1010);
+	r.body_bytes = 12;
+	itl_n_is(&r, -1, "not an event stream");
+	r.usage_tokens = 64;
+	itl_n_is(&r, -1, "one JSON answer of 64 tokens");
+	r.usage_tokens = -1;
+	r.body_bytes = 0;
+	itl_n_is(&r, 0, "empty body");
+	r.not_sse = 0;
+	/* its response not known to be its own: neither are its gaps */
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(ttft_record_add_token(&r, MS(1020 + i)), 0);
+	ck_assert_int_eq(ttft_record_finish(&r), 0);
+	itl_n_is(&r, 3, "4 tokens");
+	r.fork_unsure = 1;
+	itl_n_is(&r, -1, "fork_unsure");
+	ttft_record_free(&r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("json");
@@ -316,5 +399,6 @@ int main(void)
 	tcase_add_test(t, numbers_are_shortest_and_exact);
 	tcase_add_test(t, structure_and_failures);
 	tcase_add_test(t, record_fields_per_origin);
+	tcase_add_test(t, itl_n_counts_the_gaps);
 	return tu_run(s);
 }

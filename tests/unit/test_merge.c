@@ -122,6 +122,9 @@ START_TEST(wall_clock_order_and_the_gap)
 		ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(r, "host")), host[i]);
 		ck_assert_msg(fabs(num(r, "start_unix_s") - (1700000000 + at[i])) < 1e-6,
 			      "request %d at %.9f", i, num(r, "start_unix_s"));
+		/* the one record writer: the same fields as one log's rows
+		 * (one token event: no gaps) */
+		ck_assert_msg(num(r, "itl_n") == 0, "request %d: itl_n", i);
 	}
 	/* the first key of a merged record is its host */
 	ck_assert_str_eq(cJSON_GetArrayItem(reqs, 0)->child->string, "host");

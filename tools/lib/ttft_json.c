@@ -620,6 +620,12 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 		num_k(j, K("wire_ttft_s"), p.wire_ttft_s);
 	num_k(j, K("decode_s"), p.decode_s);
 	num_k(j, K("e2e_s"), p.e2e_s);
+	/* the count says why an itl_p99_s is null (ttft_quantile_min_n) */
+	long itl_n = ttft_record_itl_n(r);
+	if (itl_n < 0) /* the gaps not seen, not none */
+		null_k(j, K("itl_n"));
+	else
+		int_k(j, K("itl_n"), itl_n);
 	num_k(j, K("itl_p50_s"), p.itl_p50_s);
 	num_k(j, K("itl_p99_s"), p.itl_p99_s);
 	if (log)

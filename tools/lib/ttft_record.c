@@ -153,6 +153,16 @@ long ttft_record_tokens(const struct ttft_record *r)
 	return r->usage_tokens >= 0 ? r->usage_tokens : (long)r->ntok;
 }
 
+long ttft_record_itl_n(const struct ttft_record *r)
+{
+	/* a body that is not an event stream has tokens (its usage says how
+	 * many) but no events to put gaps between, unless it was empty */
+	if (r->encrypted || r->compressed || r->fork_unsure ||
+	    (r->not_sse && !r->ntok && ttft_record_tokens(r) != 0))
+		return -1;
+	return r->ntok > 1 ? (long)r->ntok - 1 : 0;
+}
+
 int ttft_record_early(const struct ttft_record *r)
 {
 	/* no last byte seen: early only where the framing was not lost (a

@@ -216,6 +216,14 @@ double ttft_record_e2e_s(const struct ttft_record *r);
  * not seen to be empty, or a probe's --no-stream answer without a usable
  * usage. */
 long ttft_record_tokens(const struct ttft_record *r);
+/* The gaps between token events that itl_p50_s and itl_p99_s are taken
+ * from (ntok - 1; 0 for fewer than 2 events): what says why an itl_p99_s
+ * is null (100 needed, ttft_quantile_min_n). -1 when they are not known,
+ * never a made-up 0: the events were not visible (an encrypted or
+ * compressed response, a body not read for events, a non-streamed
+ * answer; an empty body has none) or the response is not known to be the
+ * row's own (fork_unsure). */
+long ttft_record_itl_n(const struct ttft_record *r);
 /* A log record whose tokens are not known because its response is not an
  * event stream (ttft_record_tokens is -1 for it; its note says why). */
 int ttft_record_not_sse(const struct ttft_record *r);

@@ -1,5 +1,6 @@
 /* test_analyze.c — ttft-analyze's arithmetic on a log of known events:
- * every phase, the summary, the filters, and the JSON field names. */
+ * every phase, the summary, the filters, and the JSON field names; an
+ * instant put on the wall clock, or not where the sum does not fit. */
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -826,6 +827,60 @@ START_TEST(a_run_record_is_its_tokens)
 }
 END_TEST
 
+/* A log's instants go onto the wall clock through its header's anchor
+ * pair; a damaged header or record may hold anything: a sum that does not
+ * fit is no time (NAN; '-' in the table, which says why), never a wrapped
+ * one. */
+START_TEST(unix_s_does_not_wrap)
+{
+	const int64_t t0 = INT64_C(1700000000) * 1000000000;
+	struct ttft_analysis a;
+	memset(&a, 0, sizeof a);
+	a.anchor_mono_ns = MS(1000);
+	a.anchor_real_ns = t0;
+	NEAR(ttft_analysis_unix_s(&a, MS(3000)), 1700000002.0);
+	ck_assert(isnan(ttft_analysis_unix_s(&a, INT64_MAX))); /* a damaged record */
+	ck_assert(isnan(ttft_analysis_unix_s(&a, 0))); /* 0: not known */
+	a.anchor_mono_ns = INT64_MIN + 5; /* a damaged header: t - mono */
+	ck_assert(isnan(ttft_analysis_unix_s(&a, MS(3000))));
+	a.anchor_mono_ns = MS(1000);
+	a.anchor_real_ns = INT64_MAX - MS(500); /* + real */
+	ck_assert(isnan(ttft_analysis_unix_s(&a, MS(3000))));
+	a.anchor_real_ns = INT64_MIN + MS(500);
+	ck_assert(isnan(ttft_analysis_unix_s(&a, 1)));
+
+	/* the table: '-', and why */
+	struct ttft_record r;
+	ttft_record_init(&r, TTFT_ORIGIN_LOG);
+	r.pid = 7, r.conn = 1, r.status = 200;
+	r.t_start = r.t_req0 = MS(3000), r.t_req1 = MS(3001), r.t_hdr = MS(3010);
+	r.t_end = MS(3100);
+	a.anchor_real_ns = INT64_MAX - MS(500);
+	a.reqs = &r;
+	a.nreqs = 1;
+	char *out = NULL, want[64];
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	ck_assert_ptr_nonnull(f);
+	ttft_print_table(f, &a);
+	fclose(f);
+	snprintf(want, sizeof want, "%s %17s ", "3.000000", "-");
+	ck_assert_msg(strstr(out, want), "%s", out);
+	ck_assert_msg(strstr(out, "start_unix_s '-': its start does not fit on the wall clock"),
+		      "%s", out);
+	free(out);
+	a.anchor_real_ns = t0; /* fits: no such line */
+	f = open_memstream(&out, &len);
+	ck_assert_ptr_nonnull(f);
+	ttft_print_table(f, &a);
+	fclose(f);
+	ck_assert_msg(strstr(out, " 1700000002.000000 ") && !strstr(out, "does not fit"), "%s",
+		      out);
+	free(out);
+	ttft_record_free(&r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("analyze");
@@ -842,5 +897,6 @@ int main(void)
 	tcase_add_test(t, dns_goes_to_the_connect_that_used_it);
 	tcase_add_test(t, far_out_of_order_log_sorts_in_memory);
 	tcase_add_test(t, stream_numbers_and_traceparent_per_request);
+	tcase_add_test(t, unix_s_does_not_wrap);
 	return tu_run(s);
 }

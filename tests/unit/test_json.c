@@ -391,6 +391,39 @@ START_TEST(itl_n_counts_the_gaps)
 }
 END_TEST
 
+/* start_unix_s is the start through the log's anchor pair, exact; where
+ * that sum does not fit (a damaged header: either half of the pair) it is
+ * null, never a wrapped instant. */
+START_TEST(start_unix_s_that_does_not_fit_is_null)
+{
+	struct ttft_record r;
+	ttft_record_init(&r, TTFT_ORIGIN_LOG);
+	r.t_start = MS(1000);
+	static const struct ttft_json_ctx bad[] = {
+		{.anchor_mono_ns = MS(500), .anchor_real_ns = INT64_MAX - MS(100)},
+		{.anchor_mono_ns = INT64_MIN + 1, .anchor_real_ns = MS(5000)},
+		{.anchor_mono_ns = MS(2000), .anchor_real_ns = INT64_MIN + MS(100)},
+	};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		cJSON *o = record_json(&r, &bad[k]);
+		ck_assert_msg(cJSON_IsNull(cJSON_GetObjectItem(o, "start_unix_s")),
+			      "case %zu: start_unix_s %.17g", k,
+			      cJSON_GetObjectItem(o, "start_unix_s")->valuedouble);
+		cJSON_Delete(o);
+	}
+	/* the largest that fits: exact */
+	struct ttft_json_ctx edge = {.anchor_mono_ns = MS(1000), .anchor_real_ns = INT64_MAX};
+	struct ttft_json j;
+	ck_assert_int_eq(ttft_json_init(&j, NULL, 0), 0);
+	ttft_json_record(&j, NULL, &r, &edge);
+	char *s = ttft_json_take(&j);
+	ck_assert_msg(strstr(s, "\"start_unix_s\":9223372036.854775807,"), "%s", s);
+	free(s);
+	ttft_json_free(&j);
+	ttft_record_free(&r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("json");
@@ -400,5 +433,6 @@ int main(void)
 	tcase_add_test(t, structure_and_failures);
 	tcase_add_test(t, record_fields_per_origin);
 	tcase_add_test(t, itl_n_counts_the_gaps);
+	tcase_add_test(t, start_unix_s_that_does_not_fit_is_null);
 	return tu_run(s);
 }

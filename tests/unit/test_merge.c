@@ -5,7 +5,8 @@
  * read error, and said to be unknown for an unsynchronised clock or an
  * older log, and a damaged header's fields taken as no bound; one log
  * given twice refused; a new log's header carries this host's clock as
- * the kernel reports it; ttft-analyze A B prints and writes it. */
+ * the kernel reports it; a damaged anchor puts no request on the wall
+ * clock; ttft-analyze A B prints and writes it. */
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -283,6 +284,125 @@ START_TEST(damaged_clock_fields_are_no_bound)
 }
 END_TEST
 
+/* A header's anchor pair that puts an instant past what 64 bits of
+ * nanoseconds hold (a damaged header) gives its requests no wall-clock
+ * time: null, '-' with why, listed after those that have one; never a
+ * wrapped time sorted first. The first and last over requests one of
+ * which has no time are not known either; the other log's stand. */
+START_TEST(a_damaged_anchor_gives_no_wall_clock_time)
+{
+	struct spec d = B;
+	d.real = INT64_MAX - SEC(0.5); /* its requests at +1 s and +3 s */
+	char pa[256], pd[256];
+	make_log(pa, sizeof pa, &A);
+	make_log(pd, sizeof pd, &d);
+	struct ttft_merge_log l[2];
+	memset(l, 0, sizeof l);
+	analyse(&l[0], pa);
+	analyse(&l[1], pd);
+	cJSON *o = merged_json(l, 2);
+	cJSON *reqs = cJSON_GetObjectItem(o, "requests");
+	ck_assert_int_eq(cJSON_GetArraySize(reqs), 4);
+	for (int i = 0; i < 4; i++) {
+		cJSON *r = cJSON_GetArrayItem(reqs, i);
+		ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(r, "host")),
+				 i < 2 ? "client-a" : "client-b");
+		cJSON *u = cJSON_GetObjectItem(r, "start_unix_s");
+		if (i < 2)
+			ck_assert(fabs(u->valuedouble - (1700000001 + 2 * i)) < 1e-6);
+		else
+			ck_assert_msg(cJSON_IsNull(u), "request %d at %.17g", i, u->valuedouble);
+		/* its own clock's numbers stand */
+		ck_assert(fabs(num(r, "ttft_s") - 0.02 * (i % 2 + 1)) < 1e-9);
+	}
+	cJSON *logs = cJSON_GetObjectItem(o, "logs");
+	cJSON *sa = cJSON_GetObjectItem(cJSON_GetArrayItem(logs, 0), "summary");
+	cJSON *sd = cJSON_GetObjectItem(cJSON_GetArrayItem(logs, 1), "summary");
+	cJSON *all = cJSON_GetObjectItem(o, "summary");
+	ck_assert(fabs(num(sa, "first_unix_s") - 1700000001) < 1e-6);
+	ck_assert(fabs(num(sa, "last_unix_s") - 1700000003.1) < 1e-6);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(sd, "first_unix_s")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(sd, "last_unix_s")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(all, "first_unix_s")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(all, "last_unix_s")));
+	/* and why, where they are null */
+	ck_assert(!cJSON_GetObjectItem(sa, "unix_note"));
+	ck_assert(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(sd, "unix_note")),
+			 "does not fit on the wall clock"));
+	ck_assert(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(all, "unix_note")),
+			 "does not fit on the wall clock"));
+	ck_assert_int_eq(cJSON_GetObjectItem(all, "count")->valueint, 4);
+	cJSON_Delete(o);
+	ttft_analysis_free(&l[0].a);
+	ttft_analysis_free(&l[1].a);
+	char cmd[1024], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s %s", tu_build_dir(), pa, pd);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	const char *rd = strstr(out, "\nclient-b ");
+	ck_assert_msg(rd && strstr(rd, "        2                 -                 -"), "%s",
+		      out);
+	ck_assert_msg(strstr(out, "does not fit on the wall clock"), "%s", out);
+	ck_assert_msg(!strstr(out, "inf") && !strstr(out, "nan") && !strstr(out, "-92233"),
+		      "%s", out);
+	free(out);
+	unlink(pa);
+	unlink(pd);
+}
+END_TEST
+
+/* A log whose one request's start was not seen (request_unseen: the
+ * response alone) has no first start: '-' / null, never 'inf'; its last
+ * (the response's end) stands. */
+START_TEST(a_start_not_seen_is_no_first)
+{
+	char pa[256], pu[256];
+	make_log(pa, sizeof pa, &A);
+	tu_tmp_log(pu, sizeof pu, "merge-unseen");
+	struct ttft_log log;
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&log, pu, 1 << 20, &why), 0);
+	log.hdr->anchor_mono_ns = B.mono;
+	log.hdr->anchor_real_ns = B.real;
+	memset(log.hdr->host, 0, sizeof log.hdr->host);
+	memset(log.hdr->boot_id, 0, sizeof log.hdr->boot_id);
+	strcpy(log.hdr->host, "client-u");
+	strcpy(log.hdr->boot_id, "boot-u");
+	uint64_t c = ttft_log_new_conn(&log);
+	uint16_t kinds[] = {TTFT_EV_RESP_HEADERS, TTFT_EV_SSE_TOKEN, TTFT_EV_RESP_END};
+	for (int k = 0; k < 3; k++)
+		ck_assert(ttft_log_put(&log, &(struct ttft_event){
+			.kind = kinds[k], .t_ns = SEC(501 + 0.01 * k), .conn = c, .seq = 1,
+			.flags = kinds[k] == TTFT_EV_RESP_HEADERS ? TTFT_F_UNSOLICITED : 0,
+			.a = kinds[k] == TTFT_EV_RESP_HEADERS ? 200 : 0}));
+	ttft_log_close(&log);
+	struct ttft_merge_log l[2];
+	memset(l, 0, sizeof l);
+	analyse(&l[0], pa);
+	analyse(&l[1], pu);
+	ck_assert_int_eq(l[1].a.nreqs, 1);
+	ck_assert(l[1].a.reqs[0].request_unseen && !l[1].a.reqs[0].t_start);
+	cJSON *o = merged_json(l, 2);
+	cJSON *sd = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "logs"), 1),
+					"summary");
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(sd, "first_unix_s")));
+	ck_assert(fabs(num(sd, "last_unix_s") - (1700000001.5 + 0.02)) < 1e-6);
+	ck_assert(!cJSON_GetObjectItem(sd, "unix_note")); /* nothing damaged */
+	cJSON_Delete(o);
+	ttft_analysis_free(&l[0].a);
+	ttft_analysis_free(&l[1].a);
+	char cmd[1024], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s %s", tu_build_dir(), pa, pu);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	const char *ru = strstr(out, "\nclient-u ");
+	ck_assert_msg(ru && strstr(ru, "        1                 - 1700000001.520000"), "%s",
+		      out);
+	ck_assert_msg(!strstr(out, "inf") && !strstr(out, "does not fit"), "%s", out);
+	free(out);
+	unlink(pa);
+	unlink(pu);
+}
+END_TEST
+
 /* One log given twice, as one file or as a copy of it (the same header:
  * anchor pair, creator pid, boot id), is refused (exit 2, saying which):
  * its requests would be counted twice. Two logs of one boot are not one
@@ -374,6 +494,8 @@ int main(void)
 	tcase_add_test(t, wall_clock_order_and_the_gap);
 	tcase_add_test(t, unknown_gaps_are_said_to_be_unknown);
 	tcase_add_test(t, damaged_clock_fields_are_no_bound);
+	tcase_add_test(t, a_damaged_anchor_gives_no_wall_clock_time);
+	tcase_add_test(t, a_start_not_seen_is_no_first);
 	tcase_add_test(t, one_log_given_twice_is_refused);
 	tcase_add_test(t, a_new_log_records_the_clock);
 	return tu_run(s);

@@ -4,6 +4,7 @@
  */
 #include "ttft_analyze.h"
 #include "ttft_assemble.h"
+#include "ttft_clock.h"
 #include "ttft_logsort.h"
 
 #include <errno.h>
@@ -249,7 +250,10 @@ void ttft_analysis_free(struct ttft_analysis *a)
 
 double ttft_analysis_unix_s(const struct ttft_analysis *a, int64_t t_ns)
 {
-	return (double)(t_ns - a->anchor_mono_ns + a->anchor_real_ns) / 1e9;
+	int64_t u;
+	if (!t_ns || ttft_clock_to_real_ns(t_ns, a->anchor_mono_ns, a->anchor_real_ns, &u) != 0)
+		return NAN;
+	return (double)u / 1e9;
 }
 
 struct dump {

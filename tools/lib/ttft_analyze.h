@@ -90,7 +90,9 @@ int ttft_dump_events(FILE *f, const char *path, const struct ttft_filter *flt,
 		     char *err, size_t errlen);
 
 /* Wall-clock seconds of a CLOCK_MONOTONIC instant, through the log's
- * anchor pair. */
+ * anchor pair; NAN when t_ns is not known (0) or the sum does not fit
+ * (ttft_clock_to_real_ns: a damaged header or record): no time, never a
+ * wrapped one. */
 double ttft_analysis_unix_s(const struct ttft_analysis *a, int64_t t_ns);
 
 /* Output. The table ends with a "where TTFT went" line for each of the

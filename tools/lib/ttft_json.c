@@ -1,5 +1,6 @@
 /* ttft_json.c — see ttft_json.h. */
 #include "ttft_json.h"
+#include "ttft_clock.h"
 #include "ttft_str.h"
 
 #include <errno.h>
@@ -587,10 +588,13 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 		ns_k(j, K("start_s"), r->t_start);
 	else
 		null_k(j, K("start_s"));
-	if (log && r->t_start)
-		ns_k(j, K("start_unix_s"),
-		     r->t_start - ctx->anchor_mono_ns + ctx->anchor_real_ns);
-	else if (log) /* not seen (request_unseen): no start, no clock origin */
+	int64_t unix_ns;
+	if (log && r->t_start &&
+	    ttft_clock_to_real_ns(r->t_start, ctx->anchor_mono_ns, ctx->anchor_real_ns,
+				  &unix_ns) == 0)
+		ns_k(j, K("start_unix_s"), unix_ns);
+	else if (log) /* not seen (request_unseen): no start, no clock origin;
+		       * a damaged anchor or start: no sum that fits */
 		null_k(j, K("start_unix_s"));
 	long tokens = ttft_record_tokens(r);
 	if (tokens < 0) /* unknown, not zero */

@@ -99,10 +99,12 @@ double ttft_merge_spread(const struct ttft_merge_log *l, size_t n)
 }
 
 /* Over the requests of logs [from, to) (to = from + 1: one log); -1 when
- * out of memory. */
+ * out of memory. *first and *last NAN when no request has the instant,
+ * or one has it but not on the wall clock (a damaged anchor or record:
+ * the first of all is then not known; *unplaced set). */
 static int summarise(const struct ttft_merge_log *l, size_t from, size_t to,
 		      struct ttft_summary *ttft, struct ttft_summary *e2e, size_t *count,
-		      double *first, double *last)
+		      double *first, double *last, int *unplaced)
 {
 	size_t total = 0;
 	for (size_t i = from; i < to; i++)
@@ -113,6 +115,7 @@ static int summarise(const struct ttft_merge_log *l, size_t from, size_t to,
 	*count = total;
 	*first = INFINITY;
 	*last = -INFINITY;
+	int unplaced_first = 0, unplaced_last = 0;
 	for (int pass = 0; pass < 2; pass++) {
 		size_t k = 0;
 		for (size_t i = from; i < to; i++)
@@ -121,15 +124,26 @@ static int summarise(const struct ttft_merge_log *l, size_t from, size_t to,
 				double x = pass ? ttft_record_e2e_s(q) : ttft_record_ttft_s(q);
 				if (!isnan(x))
 					v[k++] = x;
-				if (q->t_start && ttft_analysis_unix_s(&l[i].a, q->t_start) < *first)
-					*first = ttft_analysis_unix_s(&l[i].a, q->t_start);
+				/* NAN compares false: min and max of the known
+				 * ones, each unknown one noted */
+				double u = ttft_analysis_unix_s(&l[i].a, q->t_start);
+				unplaced_first |= q->t_start && isnan(u);
+				if (u < *first)
+					*first = u;
 				int64_t e = q->t_end ? q->t_end : q->t_start;
-				if (e && ttft_analysis_unix_s(&l[i].a, e) > *last)
-					*last = ttft_analysis_unix_s(&l[i].a, e);
+				u = ttft_analysis_unix_s(&l[i].a, e);
+				unplaced_last |= e && isnan(u);
+				if (u > *last)
+					*last = u;
 			}
 		ttft_summary_of(v, k, pass ? e2e : ttft);
 	}
 	free(v);
+	if (unplaced_first || isinf(*first))
+		*first = NAN;
+	if (unplaced_last || isinf(*last))
+		*last = NAN;
+	*unplaced = unplaced_first || unplaced_last;
 	return 0;
 }
 
@@ -141,20 +155,25 @@ static void ms(FILE *f, double s)
 		fprintf(f, " %9.3f", s * 1e3);
 }
 
-/* *few set when a p90 or p99 of the row is '-' for want of values. */
+/* *few set when a p90 or p99 of the row is '-' for want of values,
+ * *unplaced when its first or last is for want of a wall-clock time. */
 static int row(FILE *f, const char *host, const char *log, const struct ttft_merge_log *l,
-	       size_t from, size_t to, int *few)
+	       size_t from, size_t to, int *few, int *unplaced)
 {
 	struct ttft_summary t, e;
 	size_t count;
 	double first, last;
-	if (summarise(l, from, to, &t, &e, &count, &first, &last) != 0)
+	int un;
+	if (summarise(l, from, to, &t, &e, &count, &first, &last, &un) != 0)
 		return -1;
+	*unplaced |= un;
 	fprintf(f, "%-16.16s %-28.28s %8zu", host, log, count);
-	if (count)
-		fprintf(f, " %17.6f %17.6f", first, last);
-	else
-		fprintf(f, " %17s %17s", "-", "-");
+	char a[24] = "-", z[24] = "-";
+	if (!isnan(first))
+		snprintf(a, sizeof a, "%.6f", first);
+	if (!isnan(last))
+		snprintf(z, sizeof z, "%.6f", last);
+	fprintf(f, " %17s %17s", a, z);
 	ms(f, t.median);
 	ms(f, t.p90);
 	ms(f, t.p99);
@@ -182,15 +201,17 @@ int ttft_merge_print(FILE *f, const struct ttft_merge_log *l, size_t n)
 	fprintf(f, "%-16s %-28s %8s %17s %17s %9s %9s %9s %9s %9s %9s\n", "host", "log",
 		"requests", "first_unix_s", "last_unix_s", "ttft_p50", "ttft_p90", "ttft_p99",
 		"e2e_p50", "e2e_p90", "e2e_p99");
-	int few = 0;
+	int few = 0, unplaced = 0;
 	for (size_t i = 0; i < n; i++)
-		if (row(f, l[i].name, l[i].path, l, i, i + 1, &few) != 0)
+		if (row(f, l[i].name, l[i].path, l, i, i + 1, &few, &unplaced) != 0)
 			return -1;
-	if (row(f, "all", "", l, 0, n, &few) != 0)
+	if (row(f, "all", "", l, 0, n, &few, &unplaced) != 0)
 		return -1;
 	fprintf(f, "(milliseconds; first and last: the wall-clock start of the first "
-		   "request and end of the last%s%s)\nclocks:\n", few ? "; " : "",
-		few ? TTFT_QUANTILE_RULE : "");
+		   "request and end of the last%s%s%s%s)\nclocks:\n", few ? "; " : "",
+		few ? TTFT_QUANTILE_RULE : "", unplaced ? "; " : "",
+		unplaced ? "first or last '-': a request's instant does not fit on the wall "
+			   "clock through its log's anchor (a damaged header or record)" : "");
 	for (size_t i = 0; i < n; i++) {
 		size_t same = i;
 		for (size_t j = 0; j < i && same == i; j++)
@@ -230,7 +251,11 @@ struct at {
 static int cmp_at(const void *x, const void *y)
 {
 	const struct at *a = x, *b = y;
-	if (a->unix_s != b->unix_s)
+	/* no wall-clock time (NAN) after every time, in log order */
+	int na = isnan(a->unix_s) != 0, nb = isnan(b->unix_s) != 0;
+	if (na != nb)
+		return na - nb;
+	if (!na && a->unix_s != b->unix_s)
 		return a->unix_s < b->unix_s ? -1 : 1;
 	return a->log != b->log ? (a->log > b->log) - (a->log < b->log)
 				: (a->req > b->req) - (a->req < b->req);
@@ -242,7 +267,8 @@ static int summary_json(struct ttft_json *j, const char *key, const struct ttft_
 	struct ttft_summary t, e;
 	size_t count;
 	double first, last;
-	if (summarise(l, from, to, &t, &e, &count, &first, &last) != 0)
+	int unplaced;
+	if (summarise(l, from, to, &t, &e, &count, &first, &last, &unplaced) != 0)
 		return -1;
 	size_t idle = 0; /* not requests: idle connections closed with a 408 */
 	for (size_t i = from; i < to; i++)
@@ -252,8 +278,11 @@ static int summary_json(struct ttft_json *j, const char *key, const struct ttft_
 	ttft_json_int(j, "idle_408", (long long)idle);
 	ttft_json_summary(j, "ttft_s", &t);
 	ttft_json_summary(j, "e2e_s", &e);
-	ttft_json_num(j, "first_unix_s", count ? first : NAN);
-	ttft_json_num(j, "last_unix_s", count ? last : NAN);
+	ttft_json_num(j, "first_unix_s", first);
+	ttft_json_num(j, "last_unix_s", last);
+	if (unplaced) /* why they are null; the rows' null start_unix_s say which */
+		ttft_json_str(j, "unix_note", "a request's instant does not fit on the wall "
+			      "clock through its log's anchor (a damaged header or record)");
 	ttft_json_end_obj(j);
 	return 0;
 }
@@ -268,10 +297,13 @@ int ttft_merge_json(struct ttft_json *j, const struct ttft_merge_log *l, size_t 
 		return -1;
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
-		for (size_t r = 0; r < l[i].a.nreqs; r++)
-			order[k++] = (struct at){
-				ttft_analysis_unix_s(&l[i].a, l[i].a.reqs[r].t_start), (uint32_t)i,
-				(uint32_t)r};
+		for (size_t r = 0; r < l[i].a.nreqs; r++) {
+			/* a start not seen (request_unseen): at its end */
+			const struct ttft_record *q = &l[i].a.reqs[r];
+			int64_t t = q->t_start ? q->t_start : q->t_end;
+			order[k++] = (struct at){ttft_analysis_unix_s(&l[i].a, t), (uint32_t)i,
+						 (uint32_t)r};
+		}
 	qsort(order, total, sizeof *order, cmp_at);
 	ttft_json_begin_obj(j, NULL);
 	ttft_json_begin_arr(j, "logs");

@@ -103,6 +103,7 @@ static int too_few(double median, double tail)
 void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 {
 	int few_gaps = 0; /* a row's itl_p99 '-' with gaps to take it from */
+	int unplaced = 0; /* a row's start_unix_s '-' with a start */
 	fprintf(f, "%4s %7s %5s %-6s %-24s %6s %16s %17s %6s %3s %8s %10s %7s %8s "
 		   "%11s %9s %9s %9s %10s %10s %10s %9s %10s %8s  %s\n", "#",
 		"pid", "conn", "method", "path", "status", "start_s",
@@ -128,9 +129,11 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		/* a start not seen (request_unseen) is shown as none */
 		char start[24] = "-", start_unix[24] = "-";
 		if (r->t_start) {
+			double u = ttft_analysis_unix_s(a, r->t_start);
 			snprintf(start, sizeof start, "%.6f", p.start_s);
-			snprintf(start_unix, sizeof start_unix, "%.6f",
-				 ttft_analysis_unix_s(a, r->t_start));
+			if (!isnan(u))
+				snprintf(start_unix, sizeof start_unix, "%.6f", u);
+			unplaced |= isnan(u);
 		}
 		fprintf(f, "%4zu %7d %5llu %-6.6s %-24.24s %6s %16s %17s %6s %3s", i + 1,
 			r->pid,
@@ -161,6 +164,9 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 	}
 	if (few_gaps)
 		fprintf(f, "(itl_p99 needs 100 gaps between tokens: '-' below that)\n");
+	if (unplaced)
+		fprintf(f, "(start_unix_s '-': its start does not fit on the wall clock through "
+			   "the log's anchor: a damaged header or record)\n");
 	fprintf(f, "\nrequests: %zu (with a first token: %zu)\n",
 		a->nreqs - a->nencrypted, a->ttft.n);
 	if (a->nencrypted)

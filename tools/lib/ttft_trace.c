@@ -228,17 +228,6 @@ static void meta(struct ttft_json *j, const char *what, int pid, uint64_t tid, c
 	ttft_json_end_obj(j);
 }
 
-/* The origin on the wall clock, NAN when there is none or it does not
- * fit (a damaged anchor or instant). */
-static double origin_unix_s(const struct ttft_analysis *a, int64_t t0)
-{
-	int64_t d, u;
-	if (!t0 || __builtin_sub_overflow(t0, a->anchor_mono_ns, &d) ||
-	    __builtin_add_overflow(d, a->anchor_real_ns, &u))
-		return NAN;
-	return (double)u / 1e9;
-}
-
 int ttft_trace_json(struct ttft_json *j, const struct ttft_analysis *a)
 {
 	struct ctx c = {j, 0};
@@ -263,7 +252,7 @@ int ttft_trace_json(struct ttft_json *j, const struct ttft_analysis *a)
 		ttft_json_ns(j, "origin_monotonic_s", c.t0);
 	else
 		ttft_json_null(j, "origin_monotonic_s");
-	ttft_json_num(j, "origin_unix_s", origin_unix_s(a, c.t0));
+	ttft_json_num(j, "origin_unix_s", ttft_analysis_unix_s(a, c.t0));
 	ttft_json_int(j, "requests", (long long)a->nreqs);
 	ttft_json_int(j, "dropped", (long long)a->dropped);
 	ttft_json_end_obj(j);

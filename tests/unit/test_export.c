@@ -292,6 +292,34 @@ START_TEST(exemplars_only_in_openmetrics)
 }
 END_TEST
 
+/* An exemplar whose request has no wall-clock time (its end did not fit
+ * through the log's anchor: a damaged header or record) has none on the
+ * page: OpenMetrics lets an exemplar go without, and "NaN" is not a
+ * timestamp. */
+START_TEST(exemplar_without_a_time_has_no_timestamp)
+{
+	struct ttft_export x;
+	ttft_export_init(&x, 0);
+	struct ttft_record r;
+	req(&r, "/v1/completions", 200, 42, 60, 2);
+	ck_assert_int_eq(ttft_export_request(&x, &r, "p:1", 1, "4bf92f3577b34da6a3ce929d0e0e4736",
+					     NAN), 0);
+	ttft_record_free(&r);
+	struct ttft_export_log log = {0};
+	size_t len;
+	char *om = ttft_export_render(&x, &log, 1, &len);
+	const char *want = "ttftshim_ttft_seconds_bucket{peer=\"p:1\",path=\"/v1/completions\","
+			   "split_source=\"none\",status=\"200\",le=\"0.05\"} 1 # "
+			   "{trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\"} 0.042\n";
+	const char *ex = strstr(om, "# {trace_id=");
+	ck_assert_ptr_nonnull(ex);
+	ck_assert_msg(strstr(om, want), "exemplar: %.*s", (int)strcspn(ex, "\n"), ex);
+	ck_assert_ptr_null(strstr(om, "NaN"));
+	free(om);
+	ttft_export_free(&x);
+}
+END_TEST
+
 /* The exporter's exemplar hook: a request with a trace id (a log's
  * record: from the traceparent the shim captured) puts it on every bucket
  * it lands in; none, a malformed id or W3C's invalid all-zero one gives no
@@ -382,6 +410,7 @@ int main(void)
 	tcase_add_test(t, label_sets_are_bounded);
 	tcase_add_test(t, paths_are_normalised);
 	tcase_add_test(t, exemplars_only_in_openmetrics);
+	tcase_add_test(t, exemplar_without_a_time_has_no_timestamp);
 	tcase_add_test(t, exemplar_carries_the_requests_trace_id);
 	return tu_run(s);
 }

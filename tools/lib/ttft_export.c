@@ -454,8 +454,12 @@ static void histograms(struct out *o, const struct ttft_export *x, int om)
 				if (om && e && e->trace_id[0]) {
 					addf(o, " # {trace_id=\"%s\"} ", e->trace_id);
 					number(o, e->value);
-					adds(o, " ");
-					number(o, e->unix_s);
+					/* optional: none rather than "NaN", which
+					 * is no timestamp */
+					if (!isnan(e->unix_s)) {
+						adds(o, " ");
+						number(o, e->unix_s);
+					}
 				}
 				adds(o, "\n");
 			}

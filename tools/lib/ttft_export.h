@@ -105,7 +105,8 @@ void ttft_export_free(struct ttft_export *x);
 /* Count one request handed out by the follower (complete: settled, not
  * cut off by the end of the run). peer NULL: its connect is not in the
  * log. trace_id: the W3C trace id it was sent with, NULL or "" when none
- * (an exemplar on each of its buckets). end_unix_s: the exemplars' time.
+ * (an exemplar on each of its buckets). end_unix_s: the exemplars' time
+ * (NAN: none, and they go without one).
  * -1 when out of memory (nothing counted). */
 int ttft_export_request(struct ttft_export *x, const struct ttft_record *r, const char *peer,
 			int complete, const char *trace_id, double end_unix_s);

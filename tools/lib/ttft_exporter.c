@@ -13,7 +13,8 @@ static void on_request(void *ctx, const struct ttft_record *r, const char *peer,
 {
 	struct ttft_exporter *e = ctx;
 	int64_t t = r->t_end ? r->t_end : r->t_first ? r->t_first : r->t_start;
-	double unix_s = (double)(t - e->follow.an.anchor_mono_ns + e->follow.an.anchor_real_ns) / 1e9;
+	/* NAN where it does not fit (a damaged header or record) */
+	double unix_s = ttft_analysis_unix_s(&e->follow.an, t);
 	/* every bucket the request lands in gets an exemplar linking to its trace */
 	if (ttft_export_request(&e->x, r, peer, complete, ttft_export_trace_id(r), unix_s) != 0 &&
 	    !e->fail[0])

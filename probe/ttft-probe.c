@@ -78,7 +78,9 @@ static void usage(FILE *f)
 "request; an https:// URL whose server speaks plain HTTP is named as such.\n"
 "Ctrl-C or SIGTERM ends the requests in flight (marked interrupted) and\n"
 "starts no more; the table and --json hold what ran, the summary with\n"
-"\"interrupted\": true and \"not_started\"; a second Ctrl-C ends at once.\n"
+"\"interrupted\": true and \"not_started\". A second one (Ctrl-C or\n"
+"SIGTERM) ends the probe at once, killed by it: what it had not yet\n"
+"written is lost.\n"
 "\n"
 "exit status: 0 all requests ok; 1 a request failed (its record keeps the\n"
 "error) or the results could not be written; 2 usage error (bad flag or\n"
@@ -276,10 +278,16 @@ static volatile sig_atomic_t g_stop;
 
 static void on_signal(int sig)
 {
-	/* async-signal-safe only: a flag probe_run reads between its polls.
-	 * SA_RESETHAND: a second Ctrl-C takes the default action, at once. */
-	if (!g_stop)
+	/* async-signal-safe only (signal and raise are). The first: a flag
+	 * probe_run reads between its polls. A second, of either kind (the
+	 * mask holds the other off while this runs): that signal's default
+	 * action, at once; raised while blocked here, it lands on return. */
+	if (!g_stop) {
 		g_stop = sig;
+		return;
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 /* Freed at exit, whichever of main's many returns is taken. */
@@ -511,8 +519,9 @@ int main(int argc, char **argv)
 	 * ones are still written */
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESETHAND;
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	cfg.stop = &g_stop;

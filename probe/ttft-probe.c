@@ -516,9 +516,11 @@ int main(int argc, char **argv)
 			cfg.chat ? "/v1/chat/completions" : "/v1/completions",
 			cfg.model, conc);
 	/* from here on, Ctrl-C ends the requests in flight and the finished
-	 * ones are still written */
+	 * ones are still written. SA_RESTART: a write it lands in goes on
+	 * (curl's poll is never restarted: probe_run sees the flag at once) */
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	sigaddset(&sa.sa_mask, SIGINT);
 	sigaddset(&sa.sa_mask, SIGTERM);

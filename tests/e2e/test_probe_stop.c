@@ -1,11 +1,13 @@
-/* test_probe_stop.c — ttft-probe ended by SIGINT or SIGTERM beyond the
- * first one in mid-run (test_probe.c's interrupt_keeps_what_ran): a second
+/* test_probe_stop.c — ttft-probe and SIGINT or SIGTERM beyond the first
+ * one in mid-run (test_probe.c's interrupt_keeps_what_ran): a second
  * signal, of either kind, ends it at once, killed by that signal, even
- * while it is stuck writing what ran. The probe's readiness is its own:
+ * while it is stuck writing what ran; one that lands in the write of the
+ * results does not cut it. The probe's readiness is its own:
  * the fixture's record of a request it sent (its handlers are in place by
  * then), and /proc/PID/syscall showing it blocked in a write to its stdout,
  * a pipe the test filled before it started. */
 #include <check.h>
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -98,6 +100,30 @@ static void wait_blocked_writing(pid_t pid, const char *errfile)
 	}
 }
 
+/* Wait until PID has taken signal sig off its pending set (it is
+ * delivered: its handler has run, a call it interrupted has been restarted
+ * or failed): /proc/PID/status's ShdPnd, the signals sent to the process
+ * and not yet delivered. */
+static void wait_delivered(pid_t pid, int sig)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	for (;;) {
+		FILE *f = fopen(path, "r");
+		ck_assert_msg(f != NULL, "cannot read %s: %s", path, strerror(errno));
+		char line[256];
+		unsigned long long pend = ~0ull;
+		while (fgets(line, sizeof line, f))
+			if (sscanf(line, "ShdPnd: %llx", &pend) == 1)
+				break;
+		fclose(f);
+		ck_assert_msg(pend != ~0ull, "no ShdPnd in %s", path);
+		if (!(pend & (1ull << (sig - 1))))
+			return;
+		pause_ms(1);
+	}
+}
+
 /* Wait until the fixture PID has answered at least n completions. */
 static void wait_completions(pid_t srv, size_t n)
 {
@@ -153,10 +179,77 @@ START_TEST(a_second_signal_ends_the_probe_at_once)
 }
 END_TEST
 
+/* One signal after the requests are over, while the probe is blocked
+ * writing their results: the write goes on (it used to fail with EINTR,
+ * "writing - failed", the results lost) and, the run being whole, the
+ * results and the exit status are those of a run without the signal. */
+START_TEST(a_signal_while_writing_leaves_the_results_whole)
+{
+	static const int sigs[] = {SIGINT, SIGTERM};
+	for (size_t k = 0; k < 2; k++) {
+		pid_t srv;
+		int port = tu_fixture_start("--first-ms 5 --token-ms 1", &srv);
+		char errf[256], cmd[512];
+		tu_tmp_log(errf, sizeof errf, "probe-write-err");
+		snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d --runs 2 "
+			 "--max-tokens 3 --json -", tu_build_dir(), port);
+		int rd;
+		size_t filler;
+		pid_t p = spawn_full_stdout(cmd, errf, &rd, &filler);
+		wait_blocked_writing(p, errf);
+		kill(p, sigs[k]);
+		/* still full when the signal lands: the write is cut or goes on */
+		wait_delivered(p, sigs[k]);
+		/* read it all: the filler, then what the probe wrote */
+		size_t cap = filler + 65536, n = 0;
+		char *out = malloc(cap + 1);
+		ck_assert_ptr_nonnull(out);
+		for (ssize_t r; (r = read(rd, out + n, cap - n)) > 0;) {
+			n += (size_t)r;
+			if (n == cap) {
+				char *o = realloc(out, (cap *= 2) + 1);
+				ck_assert_ptr_nonnull(o);
+				out = o;
+			}
+		}
+		out[n] = 0;
+		close(rd);
+		int st;
+		ck_assert_int_eq(waitpid(p, &st, 0), p);
+		char *err = tu_read_file(errf, NULL);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "signal %d: status %#x: %s",
+			      sigs[k], st, err ? err : "");
+		ck_assert_uint_ge(n, filler);
+		int recs = 0, summaries = 0;
+		for (char *l = strtok(out + filler, "\n"); l; l = strtok(NULL, "\n")) {
+			cJSON *o = cJSON_Parse(l);
+			ck_assert_msg(o != NULL, "bad JSON line: %s", l);
+			cJSON *s = cJSON_GetObjectItem(o, "summary");
+			if (s) {
+				summaries++;
+				ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(s, "interrupted")));
+				ck_assert_int_eq(cJSON_GetObjectItem(s, "requests")->valueint, 2);
+			} else {
+				recs++;
+				ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")));
+			}
+			cJSON_Delete(o);
+		}
+		ck_assert_int_eq(recs, 2);
+		ck_assert_int_eq(summaries, 1);
+		free(out);
+		free(err);
+		unlink(errf);
+		tu_fixture_stop(srv);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("probe_stop");
 	TCase *t = tu_tcase(s, "probe_stop", 300);
 	tcase_add_test(t, a_second_signal_ends_the_probe_at_once);
+	tcase_add_test(t, a_signal_while_writing_leaves_the_results_whole);
 	return tu_run(s);
 }

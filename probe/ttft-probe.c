@@ -63,6 +63,7 @@ static void usage(FILE *f)
 "                       (default %d for vLLM, %d for llama.cpp)\n"
 "  --calibrate FILE     fit TTFT = a + b * prompt_tokens at concurrency 1 over\n"
 "                       prompts of 4 lengths (5 runs each), write it to FILE\n"
+"                       (interrupted: no fit, FILE left as it was)\n"
 "  --fit FILE           for a server that explains nothing: report the TTFT\n"
 "                       above that fit as estimated queue_s (split_source model)\n"
 "  -q, --quiet          no table\n"
@@ -87,7 +88,7 @@ static void usage(FILE *f)
 "value, flags that do not combine, unreadable --prompt-file or --fit,\n"
 "unwritable --json or --calibrate) or the server could not be asked at all\n"
 "(no /v1/models); 130 interrupted by SIGINT (143 by SIGTERM), what ran\n"
-"written.\n",
+"written (--calibrate: no fit written).\n",
 		TTFT_SCRAPE_VLLM_MS, TTFT_SCRAPE_LLAMACPP_MS);
 }
 
@@ -147,6 +148,61 @@ static int load_fit(const char *path, struct probe_fit *f)
 	return 0;
 }
 
+/* The signal that asked the run to stop (SIGINT, SIGTERM), 0: none. */
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+	/* async-signal-safe only (signal and raise are). The first: a flag
+	 * probe_run reads between its polls. A second, of either kind (the
+	 * mask holds the other off while this runs): that signal's default
+	 * action, at once; raised while blocked here, it lands on return. */
+	if (!g_stop) {
+		g_stop = sig;
+		return;
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static const char *sig_name(int sig)
+{
+	return sig == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM";
+}
+
+/* From here on a Ctrl-C (or SIGTERM) ends the requests in flight and
+ * what ran is still written. SA_RESTART: a write it lands in goes on
+ * (curl's poll is never restarted: probe_run sees the flag at once). */
+static void catch_stop(struct probe_cfg *cfg)
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	cfg->stop = &g_stop;
+}
+
+/* A calibration cut short at prompt length `at` (1 to 4; 0: after the
+ * last, before the fit was written): what ran is no calibration, so no
+ * fit is written (FILE keeps what it held); 128 + the signal, as for a
+ * run. */
+static int calibration_stopped(const char *path, int sig, int at)
+{
+	if (at)
+		fprintf(stderr, "ttft-probe: calibration interrupted by %s at prompt length "
+				"%d of 4: %s not written (the fit needs all 4); run "
+				"--calibrate again\n", sig_name(sig), at, path);
+	else
+		fprintf(stderr, "ttft-probe: calibration interrupted by %s before its fit "
+				"was written: %s not written; run --calibrate again\n",
+			sig_name(sig), path);
+	return 128 + sig;
+}
+
 /* Prompts of 1, 4, 16 and 64 copies of --prompt; the median TTFT of 5 runs
  * at each length against usage.prompt_tokens; least squares. */
 static int run_calibration(struct probe_cfg *cfg, const char *path)
@@ -174,6 +230,13 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 		struct probe_run run = {.cfg = cfg, .conc = 1};
 		char err[256];
 		int failed = probe_run(&run, r, RUNS, err, sizeof err);
+		int stop = cfg->stop ? *cfg->stop : 0;
+		if (stop) {
+			for (int i = 0; i < RUNS; i++)
+				ttft_record_free(&r[i]);
+			free(pr);
+			return calibration_stopped(path, stop, k + 1);
+		}
 		double t[RUNS];
 		const char *why = failed < 0 ? err : "the server reports no usage.prompt_tokens";
 		for (int i = 0; i < RUNS; i++) {
@@ -195,6 +258,8 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 	}
 	cfg->prompt = base;
 	cfg->max_tokens = max_tokens;
+	if (cfg->stop && *cfg->stop)
+		return calibration_stopped(path, *cfg->stop, 0);
 	struct probe_fit f;
 	if (probe_fit_points(x, y, 4, &f) != 0) {
 		fprintf(stderr, "ttft-probe: calibration failed: the prompt lengths did not "
@@ -271,23 +336,6 @@ static int table_row(FILE *t, const char *name, const struct ttft_summary *s)
 	cell(t, s->p99);
 	fputc('\n', t);
 	return isnan(s->p99);
-}
-
-/* The signal that asked the run to stop (SIGINT, SIGTERM), 0: none. */
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig)
-{
-	/* async-signal-safe only (signal and raise are). The first: a flag
-	 * probe_run reads between its polls. A second, of either kind (the
-	 * mask holds the other off while this runs): that signal's default
-	 * action, at once; raised while blocked here, it lands on return. */
-	if (!g_stop) {
-		g_stop = sig;
-		return;
-	}
-	signal(sig, SIG_DFL);
-	raise(sig);
 }
 
 /* Freed at exit, whichever of main's many returns is taken. */
@@ -493,6 +541,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ttft-probe: warning: --metrics on, but %s; the "
 					"server split stays null\n", merr);
 	}
+	catch_stop(&cfg);
 	if (calibrate) {
 		int crc = run_calibration(&cfg, calibrate);
 		free(model);
@@ -515,18 +564,6 @@ int main(int argc, char **argv)
 			n, n == 1 ? "" : "s", u.base,
 			cfg.chat ? "/v1/chat/completions" : "/v1/completions",
 			cfg.model, conc);
-	/* from here on, Ctrl-C ends the requests in flight and the finished
-	 * ones are still written. SA_RESTART: a write it lands in goes on
-	 * (curl's poll is never restarted: probe_run sees the flag at once) */
-	struct sigaction sa = {0};
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaddset(&sa.sa_mask, SIGINT);
-	sigaddset(&sa.sa_mask, SIGTERM);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	cfg.stop = &g_stop;
 	struct probe_run run = {.cfg = &cfg, .conc = conc};
 	if (!quiet && isatty(2)) {
 		run.progress = progress;
@@ -649,7 +686,7 @@ int main(int argc, char **argv)
 							    "interrupted after", 17);
 			fprintf(table, "interrupted by %s: the %d request%s above ran (%d "
 				"in flight, marked interrupted), %d of %d never started\n",
-				stop_sig == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM", n,
+				sig_name(stop_sig), n,
 				n == 1 ? "" : "s", cut, planned - n, planned);
 		}
 	}

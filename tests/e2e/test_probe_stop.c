@@ -245,11 +245,57 @@ START_TEST(a_signal_while_writing_leaves_the_results_whole)
 }
 END_TEST
 
+/* Ctrl-C (or SIGTERM) during --calibrate: no fit from the lengths that
+ * ran (three of four here, enough for a line) is written as if it were
+ * the calibration: FILE keeps what it held, the message says why, and
+ * the exit status is a shell's for the signal, as for a run. The
+ * fixture's 16th completion, the fourth length's first run, never
+ * answers on its own; the signal goes once it has answered 15. */
+START_TEST(an_interrupted_calibration_writes_no_fit)
+{
+	static const int sigs[] = {SIGINT, SIGTERM};
+	static const char before[] = "{\"a_s\": 0.25, \"b_s_per_token\": 0.001}\n";
+	for (size_t k = 0; k < 2; k++) {
+		pid_t srv;
+		int port = tu_fixture_start("--first-ms 5 --token-ms 1 --slow-request 16 "
+					    "--slow-ms 600000", &srv);
+		char fit[256], outf[256], cmd[700];
+		tu_tmp_log(fit, sizeof fit, "probe-fit");
+		tu_tmp_log(outf, sizeof outf, "probe-fit-out");
+		FILE *f = fopen(fit, "w");
+		ck_assert_ptr_nonnull(f);
+		fputs(before, f);
+		ck_assert_int_eq(fclose(f), 0);
+		snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d --calibrate %s",
+			 tu_build_dir(), port, fit);
+		pid_t p = tu_spawn(cmd, outf);
+		wait_completions(srv, 15);
+		kill(p, sigs[k]);
+		int st;
+		ck_assert_int_eq(waitpid(p, &st, 0), p);
+		char *out = tu_read_file(outf, NULL);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 128 + sigs[k],
+			      "signal %d: status %#x: %s", sigs[k], st, out ? out : "");
+		ck_assert_msg(out && strstr(out, "calibration interrupted by") &&
+			      strstr(out, "not written") && !strstr(out, "fit:"), "%s", out);
+		char *now = tu_read_file(fit, NULL);
+		ck_assert_msg(now && !strcmp(now, before), "%s now holds: %s", fit,
+			      now ? now : "(nothing)");
+		free(now);
+		free(out);
+		unlink(fit);
+		unlink(outf);
+		tu_fixture_stop(srv);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("probe_stop");
 	TCase *t = tu_tcase(s, "probe_stop", 300);
 	tcase_add_test(t, a_second_signal_ends_the_probe_at_once);
 	tcase_add_test(t, a_signal_while_writing_leaves_the_results_whole);
+	tcase_add_test(t, an_interrupted_calibration_writes_no_fit);
 	return tu_run(s);
 }

@@ -203,19 +203,23 @@ static inline __attribute__((always_inline)) uint64_t dash8(uint64_t w)
 	return ~(((y & ~HIGH8) + ~HIGH8) | y) & HIGH8;
 }
 
-/* A W3C traceparent: "vv-<32 hex>-<16 hex>-ff" (55 characters), ended by
- * the value's end, whitespace or a '-' (later versions may append).
- * Seven words cover the 55 bytes (the last from byte 47, overlapping);
- * in each, the bytes at 2, 35 and 52 must be '-', the others hex. Out of
- * line: inlined into the send path (with the request headers) it changed
- * the register allocation of every send, +7 instructions on one without a
- * traceparent (bench_shim --instr send). */
+/* A W3C traceparent: "vv-<32 hex>-<16 hex>-ff" (55 characters), then
+ * the value's end, blanks only (HTTP's trailing whitespace), or a '-' and
+ * more (later versions may append fields; version 00 may not, which the
+ * tools judge: the return is 2 then, 1 for a value that ends there, 0 for
+ * none). Seven words cover the 55 bytes (the last from byte 47,
+ * overlapping); in each, the bytes at 2, 35 and 52 must be '-', the others
+ * hex. Out of line: inlined into the send path (with the request headers)
+ * it changed the register allocation of every send, +7 instructions on
+ * one without a traceparent (bench_shim --instr send). */
 static __attribute__((noinline)) int is_traceparent(const char *v, size_t n)
 {
-	if (n < TTFT_TRACEPARENT_LEN ||
-	    (n > TTFT_TRACEPARENT_LEN && v[55] != '-' && v[55] != ' ' &&
-	     v[55] != '\t'))
+	if (n < TTFT_TRACEPARENT_LEN)
 		return 0;
+	int more = n > TTFT_TRACEPARENT_LEN && v[55] == '-';
+	for (size_t i = TTFT_TRACEPARENT_LEN; i < n && !more; i++)
+		if (v[i] != ' ' && v[i] != '\t')
+			return 0;
 	/* the dashes' bytes in the words at 0, 32 and 47 (little-endian:
 	 * byte k is bits 8k..8k+7; big-endian machines take byte k as the
 	 * k-th from the top) */
@@ -236,7 +240,7 @@ static __attribute__((noinline)) int is_traceparent(const char *v, size_t n)
 		bad |= (hex8(w) & ~dash[k]) ^ (HIGH8 & ~dash[k]);
 		bad |= (dash8(w) & dash[k]) ^ dash[k];
 	}
-	return bad == 0;
+	return bad ? 0 : 1 + more;
 }
 
 /* A Content-Encoding or Transfer-Encoding line h[0..n) whose coding list
@@ -316,8 +320,13 @@ void header_line(const char *h, size_t n, struct hdr_info *hi)
 						 (vn == 8 || v[8] == ' ' || v[8] == ','));
 		break;
 	case 11:
-		if (ieq(h, "traceparent", 11) && is_traceparent(v, vn))
-			hi->traceparent = v;
+		if (ieq(h, "traceparent", 11)) {
+			int tp = is_traceparent(v, vn);
+			if (tp) {
+				hi->traceparent = v;
+				hi->tp_flags = tp == 2 ? TTFT_F_TP_MORE : 0;
+			}
+		}
 		break;
 	case 6:
 		if (ieq(h, "expect", 6))

@@ -117,6 +117,8 @@ void ttft_http_chunked_init_(struct ttft_chunked *c);
 struct hdr_info {
 	uint64_t length;
 	uint8_t has_len, chunked, sse, compressed, expect;
+	uint8_t tp_flags;        /* TTFT_F_TP_MORE or 0 (in what was
+	                            padding: the struct is no wider) */
 	const char *traceparent; /* TTFT_TRACEPARENT_LEN bytes, or NULL */
 };
 

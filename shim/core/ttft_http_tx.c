@@ -240,9 +240,12 @@ tx_header(struct ttft_http_tx *tx, const char *h, size_t hl, int64_t t_end,
 		tx->body_left = hi.length;
 	if (hi.chunked)
 		tx->chunked = 1;
+	/* "more" as a flag: as a, the send path's code came out +3
+	 * instructions on every send, with or without a traceparent
+	 * (bench_shim --instr send) */
 	if (hi.traceparent)
-		emit_ev(emit, ctx, TTFT_EV_TRACEPARENT, 0, tx->seq - 1, t_end, 0,
-			0, hi.traceparent, TTFT_TRACEPARENT_LEN);
+		emit_ev(emit, ctx, TTFT_EV_TRACEPARENT, hi.tp_flags, tx->seq - 1,
+			t_end, 0, 0, hi.traceparent, TTFT_TRACEPARENT_LEN);
 	if (hi.expect)
 		tx->expect = 1;
 }

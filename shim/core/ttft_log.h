@@ -64,7 +64,8 @@ enum ttft_kind {
 	                               a = bit i set when value i is present,
 	                               text = struct ttft_rec_numbers          */
 	TTFT_EV_TRACEPARENT = 23,   /* the request carries a W3C traceparent
-	                               header: text = its 55-character value  */
+	                               header: text = its first 55 characters
+	                               (TTFT_F_TP_MORE: more follow)          */
 	TTFT_EV_INHERIT = 24,       /* a forked child sent on a connection it
 	                               inherited: conn = the child's new id,
 	                               a = the parent's conn id, b = its pid   */
@@ -93,6 +94,13 @@ enum ttft_kind {
                                     socket's inode, as in every
                                     CONNECT_BEGIN (0: unknown), which names
                                     the connection it continues         */
+#define TTFT_F_TP_MORE 0x0001u   /* TRACEPARENT: the header's value goes
+                                    on after its 55 characters with a '-'
+                                    and more (a later version's fields;
+                                    W3C calls that invalid for version 00).
+                                    The shim records no value with other
+                                    text after them; a log from a shim
+                                    before this flag has it clear       */
 #define TTFT_F_UNSOLICITED 0x0800u /* RESP_HEADERS: no request of this
                                       connection was waiting for it (its
                                       request went out unseen: a raw

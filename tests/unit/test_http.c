@@ -1055,6 +1055,46 @@ START_TEST(traceparent_is_kept_at_every_split)
 }
 END_TEST
 
+/* What follows a traceparent's 55 characters: a '-' and more (a later
+ * version's fields; W3C calls version 00 with them invalid, which the
+ * tools judge) is flagged TTFT_F_TP_MORE; blanks (HTTP's trailing
+ * whitespace) are nothing; anything else makes it no traceparent. The
+ * record's text is the 55 characters either way. */
+START_TEST(traceparent_says_what_follows_its_55_characters)
+{
+	static const char id[] = "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+	static const struct {
+		const char *ver, *after;
+		int tp, flags;
+	} c[] = {
+		{"00", "", 1, 0},
+		{"00", "  \t", 1, 0},
+		{"00", "-what-the-future-will-be-like", 1, TTFT_F_TP_MORE},
+		{"cc", "-what-the-future-will-be-like", 1, TTFT_F_TP_MORE},
+		{"00", " what", 0, 0},
+		{"cc", ".what", 0, 0},
+	};
+	for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
+		char r[256], want[64];
+		snprintf(want, sizeof want, "%s-%s", c[k].ver, id);
+		int n = snprintf(r, sizeof r, "GET / HTTP/1.1\r\ntraceparent: %s%s\r\n\r\n",
+				 want, c[k].after);
+		struct ttft_http_tx tx;
+		ttft_http_tx_init(&tx);
+		ev.n = 0;
+		ttft_http_tx_feed(&tx, r, (size_t)n, 1, 1, tu_collect, &ev);
+		char kinds[64];
+		ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds),
+				 c[k].tp ? "REQ TP SENT" : "REQ SENT");
+		if (!c[k].tp)
+			continue;
+		ck_assert_str_eq(ev.ev[1].text, want);
+		ck_assert_msg(ev.ev[1].flags == c[k].flags, "\"%s%s\": flags %#x", want,
+			      c[k].after, ev.ev[1].flags);
+	}
+}
+END_TEST
+
 /* ---- header lines: the word-at-a-time reader against the byte one ---- */
 
 /* The reader as it was, a byte at a time: the reference. */
@@ -1079,9 +1119,10 @@ static int ref_icontains(const char *s, size_t n, const char *lit, size_t k)
 	return 0;
 }
 
+/* 0: none; 1: 55 characters, then nothing or blanks; 2: then '-' and more */
 static int ref_traceparent(const char *v, size_t n)
 {
-	if (n < 55 || (n > 55 && v[55] != '-' && v[55] != ' ' && v[55] != '\t'))
+	if (n < 55)
 		return 0;
 	for (size_t i = 0; i < 55; i++) {
 		char c = v[i];
@@ -1089,6 +1130,11 @@ static int ref_traceparent(const char *v, size_t n)
 		if (i == 2 || i == 35 || i == 52 ? c != '-' : !hex)
 			return 0;
 	}
+	if (n > 55 && v[55] == '-')
+		return 2;
+	for (size_t i = 55; i < n; i++)
+		if (v[i] != ' ' && v[i] != '\t')
+			return 0;
 	return 1;
 }
 
@@ -1120,6 +1166,7 @@ static void ref_header_line(const char *h, size_t n, struct hdr_info *hi)
 					 (vn == 8 || v[8] == ' ' || v[8] == ','));
 	} else if (k == 11 && ref_ieq(h, "traceparent", 11) && ref_traceparent(v, vn)) {
 		hi->traceparent = v;
+		hi->tp_flags = ref_traceparent(v, vn) == 2 ? TTFT_F_TP_MORE : 0;
 	} else if (k == 6 && ref_ieq(h, "expect", 6)) {
 		hi->expect = (uint8_t)ref_icontains(v, vn, "100-continue", 12);
 	}
@@ -1140,11 +1187,12 @@ static void same_reading(const char *line, size_t n)
 	ck_assert_msg(a.length == b.length && a.has_len == b.has_len &&
 		      a.chunked == b.chunked && a.sse == b.sse &&
 		      a.compressed == b.compressed && a.expect == b.expect &&
-		      a.traceparent == b.traceparent,
+		      a.traceparent == b.traceparent && a.tp_flags == b.tp_flags,
 		      "\"%.*s\": len %d/%d chunked %d/%d sse %d/%d enc %d/%d "
-		      "expect %d/%d tp %d/%d", (int)n, line, a.has_len, b.has_len,
-		      a.chunked, b.chunked, a.sse, b.sse, a.compressed, b.compressed,
-		      a.expect, b.expect, a.traceparent != NULL, b.traceparent != NULL);
+		      "expect %d/%d tp %d/%d tp flags %d/%d", (int)n, line, a.has_len,
+		      b.has_len, a.chunked, b.chunked, a.sse, b.sse, a.compressed,
+		      b.compressed, a.expect, b.expect, a.traceparent != NULL,
+		      b.traceparent != NULL, a.tp_flags, b.tp_flags);
 	free(h);
 	g_lines_checked++;
 }
@@ -1185,6 +1233,8 @@ START_TEST(header_lines_read_as_byte_by_byte)
 		"traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 		"Traceparent:\t00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x",
 		"TRACEPARENT: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 ",
+		"traceparent: cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x-y",
+		"traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 \t x",
 		"traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0",
 		"Expect: 100-continue",
 		"expect:100-CONTINUE",
@@ -1344,6 +1394,7 @@ int main(void)
 	tcase_add_test(t, server_numbers_follow_their_event);
 	tcase_add_test(t, headers_any_case_any_split);
 	tcase_add_test(t, traceparent_is_kept_at_every_split);
+	tcase_add_test(t, traceparent_says_what_follows_its_55_characters);
 	tcase_add_test(t, header_lines_read_as_byte_by_byte);
 	tcase_add_test(t, status_lines_whole_read_as_bytewise);
 	tcase_add_test(t, a_responses_end_says_if_it_ended_the_read);

@@ -282,21 +282,30 @@ static void put_sevs(struct ttft_log *lg, uint64_t c, const struct sev *ev, size
 
 /* A request's exemplar comes only from a traceparent W3C calls valid:
  * lower-case hex in every field, a version other than ff, neither id all
- * zeros (a receiver given any other restarts the trace, so its id links
- * to no span). Each request its own path, so each is its own series. */
+ * zeros, and for version 00 nothing after its 55 characters, where a later
+ * version may add "-…" fields (the shim's TTFT_F_TP_MORE); a receiver
+ * given any other restarts the trace, so its id links to no span. Each
+ * request its own path, so each is its own series. */
 START_TEST(exemplars_only_from_valid_traceparents)
 {
-	static const char *const tp[] = {
-		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", /* valid */
-		"ff-1af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-		"0A-2af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-		"0g-3af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-		"00-4AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",
-		"00-5af7651916cd43dd8448eb211c80319c-0000000000000000-01",
-		"00-6af7651916cd43dd8448eb211c80319c-B7AD6B7169203331-01",
-		"00-7af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0x",
-		"00-00000000000000000000000000000000-b7ad6b7169203331-01",
+	static const struct {
+		const char *tp;
+		uint16_t flags;
+	} tp[] = {
+		{"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", 0}, /* valid */
+		{"ff-1af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", 0},
+		{"0A-2af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", 0},
+		{"0g-3af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", 0},
+		{"00-4AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01", 0},
+		{"00-5af7651916cd43dd8448eb211c80319c-0000000000000000-01", 0},
+		{"00-6af7651916cd43dd8448eb211c80319c-B7AD6B7169203331-01", 0},
+		{"00-7af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0x", 0},
+		{"00-00000000000000000000000000000000-b7ad6b7169203331-01", 0},
+		{"00-8af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", TTFT_F_TP_MORE},
+		{"cc-9af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", TTFT_F_TP_MORE}, /* valid */
 	};
+	static const char *const valid[] = {"0af7651916cd43dd8448eb211c80319c",
+					    "9af7651916cd43dd8448eb211c80319c"};
 	size_t n = sizeof tp / sizeof tp[0];
 	char log[256], out[256], addr[64];
 	tu_tmp_log(log, sizeof log, "exporter-traceparent");
@@ -308,8 +317,12 @@ START_TEST(exemplars_only_from_valid_traceparents)
 		char path[32];
 		snprintf(path, sizeof path, "POST /p/%c", (char)('a' + i));
 		int64_t t = 1000000000LL + (int64_t)i * 1000000LL;
+		const struct sev req[] = {{TTFT_EV_REQ_BEGIN, t, 0, path}};
+		put_sevs(&lg, c, req, 1);
+		ttft_log_put(&lg, &(struct ttft_event){
+			.kind = TTFT_EV_TRACEPARENT, .flags = tp[i].flags, .t_ns = t + 1,
+			.conn = c, .text = tp[i].tp, .text_len = strlen(tp[i].tp)});
 		const struct sev ev[] = {
-			{TTFT_EV_REQ_BEGIN, t, 0, path}, {TTFT_EV_TRACEPARENT, t + 1, 0, tp[i]},
 			{TTFT_EV_RESP_HEADERS, t + 10, 200, NULL},
 			{TTFT_EV_SSE_TOKEN, t + 500000, 0, NULL}, {TTFT_EV_RESP_END, t + 600000, 0, NULL},
 		};
@@ -320,12 +333,16 @@ START_TEST(exemplars_only_from_valid_traceparents)
 	start_exporter(log, "", out, &pid, addr, sizeof addr);
 	free(until_requests(addr, (double)n));
 	char *om = get(addr, "Accept: application/openmetrics-text\r\n");
-	/* the valid one's id is there, and it is the only one */
-	ck_assert_msg(strstr(om, "{trace_id=\"0af7651916cd43dd8448eb211c80319c\"}"), "%s", om);
+	/* the valid ones' ids are there, and they are the only ones */
+	for (size_t i = 0; i < 2; i++) {
+		char want[64];
+		snprintf(want, sizeof want, "{trace_id=\"%s\"}", valid[i]);
+		ck_assert_msg(strstr(om, want), "no %s: %s", want, om);
+	}
 	for (const char *q = om; (q = strstr(q, "trace_id=\"")) != NULL;) {
 		q += strlen("trace_id=\"");
-		ck_assert_msg(!strncmp(q, "0af7651916cd43dd8448eb211c80319c\"", 33),
-			      "an exemplar from an invalid traceparent: %.40s", q);
+		ck_assert_msg((!strncmp(q, valid[0], 32) || !strncmp(q, valid[1], 32)) &&
+			      q[32] == '"', "an exemplar from an invalid traceparent: %.40s", q);
 	}
 	free(om);
 	tu_stop(pid);

@@ -942,10 +942,10 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 				   TTFT_TRACEPARENT_LEN);
 		/* "00-<trace id>-…": the id vLLM's spans carry; none from a
 		 * header W3C calls invalid. The shim checks the shape and the
-		 * hex only (its send path stays short): the version ff and
-		 * the zero ids are refused here, and any writer's log is
-		 * judged again */
-		if (ttft_traceparent_ok(r->traceparent))
+		 * hex only (its send path stays short): the version ff, the
+		 * zero ids and a version 00 with more after it are refused
+		 * here, and any writer's log is judged again */
+		if (ttft_traceparent_ok(r->traceparent, e->flags & TTFT_F_TP_MORE))
 			snprintf(r->trace_id, sizeof r->trace_id, "%.32s", r->traceparent + 3);
 		else
 			r->trace_id[0] = 0;

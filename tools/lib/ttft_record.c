@@ -250,12 +250,13 @@ int ttft_trace_id_ok(const char *t)
 	return strnlen(t, 33) == 32 && w3c_id(t, 32);
 }
 
-int ttft_traceparent_ok(const char *tp)
+int ttft_traceparent_ok(const char *tp, int more)
 {
-	/* "vv-<trace id>-<parent id>-ff" */
+	/* "vv-<trace id>-<parent id>-ff"; "-…" after it only from a later
+	 * version (version 00 is exactly the four fields) */
 	return strnlen(tp, 55) == 55 && tp[2] == '-' && tp[35] == '-' && tp[52] == '-' &&
-	       w3c_hex(tp, 2) && strncmp(tp, "ff", 2) && w3c_id(tp + 3, 32) &&
-	       w3c_id(tp + 36, 16) && w3c_hex(tp + 53, 2);
+	       w3c_hex(tp, 2) && strncmp(tp, "ff", 2) && !(more && !strncmp(tp, "00", 2)) &&
+	       w3c_id(tp + 3, 32) && w3c_id(tp + 36, 16) && w3c_hex(tp + 53, 2);
 }
 
 const char *ttft_desync_text(int d, int tls)

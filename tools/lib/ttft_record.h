@@ -193,11 +193,14 @@ const char *ttft_desync_text(int desync, int tls);
 /* 1 when t is a W3C trace-context trace id: 32 lower-case hex digits,
  * not all zero (the all-zero id is invalid there); rows carry no other. */
 int ttft_trace_id_ok(const char *t);
-/* 1 when tp (a traceparent's first 55 characters, NUL-ended) is one W3C
- * calls valid: "vv-<trace id>-<parent id>-ff", lower-case hex only, the
- * version not ff, neither id all zeros. A receiver given any other starts
- * a new trace, so its trace id would link to no span. */
-int ttft_traceparent_ok(const char *tp);
+/* 1 when tp (a traceparent's first 55 characters, NUL-ended; more: the
+ * value went on after them with a '-' and more, TTFT_F_TP_MORE) is one
+ * W3C calls valid: "vv-<trace id>-<parent id>-ff", lower-case hex only,
+ * the version not ff, neither id all zeros, and nothing after the 55
+ * characters for version 00 (a later version may add "-…" fields). A
+ * receiver given any other starts a new trace, so its trace id would link
+ * to no span. */
+int ttft_traceparent_ok(const char *tp, int more);
 /* A log record: 1 when its response began (its headers were read) before
  * the request's last byte was sent, or with that byte never seen sent:
  * the server answered before it had the whole request (an early 401 or

@@ -73,8 +73,9 @@ static void usage(FILE *f)
 "\n"
 "exit status: 0 ok; 1 a server failed to start (its port in use, say), a\n"
 "request failed (what ran is still reported) or an output could not be\n"
-"written; 2 usage error: a bad flag or value; 130 interrupted (a started\n"
-"server is stopped first).\n");
+"written; 2 usage error: a bad flag or value, or an output (--report,\n"
+"--json, --log-dir) or --server-log that cannot be used, found before any\n"
+"server starts; 130 interrupted (a started server is stopped first).\n");
 }
 
 static void on_signal(int sig)
@@ -417,7 +418,23 @@ int main(int argc, char **argv)
 		o.log_dir = logdir;
 	}
 	if (o.log_dir)
-		mkdir(o.log_dir, 0755);
+		mkdir(o.log_dir, 0755); /* the one level asked for; its absence is said below */
+	/* Every output and the server's log, now: not after the sweep. */
+	char perr[PATH_MAX + 300], logprobe[PATH_MAX + 32];
+	if (o.log_dir)
+		snprintf(logprobe, sizeof logprobe, "%s/sweep-check.log", o.log_dir);
+	if ((o.report && ttft_output_check("report", o.report, perr, sizeof perr) != 0) ||
+	    (o.json && ttft_output_check("json", o.json, perr, sizeof perr) != 0) ||
+	    (o.log_dir && ttft_output_check(o.log_dir == logdir ? "report" : "log-dir",
+					   logprobe, perr, sizeof perr) != 0)) {
+		fprintf(stderr, "ttft-sweep: %s\n", perr);
+		return TTFT_EXIT_USAGE;
+	}
+	if (o.server_log && access(o.server_log, R_OK) != 0) {
+		fprintf(stderr, "ttft-sweep: cannot read --server-log %s: %s\n", o.server_log,
+			strerror(errno));
+		return TTFT_EXIT_USAGE;
+	}
 
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;

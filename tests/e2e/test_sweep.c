@@ -640,6 +640,39 @@ START_TEST(bad_usage_and_no_server)
 }
 END_TEST
 
+/* Every output and the --server-log are checked before any server starts
+ * or request runs (README: "checks all its flags and output paths before
+ * it starts anything"): a mistake costs a second, not a sweep. The server
+ * here would answer and run the whole sweep; none may start. */
+START_TEST(outputs_checked_before_anything_runs)
+{
+	pid_t srv;
+	mkdir_out();
+	int port = tu_fixture_start("--style llamacpp", &srv);
+	char cmd[2048], *out;
+	static const char *const bad[][2] = {
+		{"--json %s/no-such-dir/s.json", "cannot write --json"},
+		{"--report %s/no-such-dir/deeper/r.md", "cannot write --report"},
+		{"--json %s", "it is a directory"},
+		{"--server-log %s/no-such.log", "--server-log"},
+		{"--log-dir %s/no-such-dir/deeper", "--log-dir"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char arg[700];
+		snprintf(arg, sizeof arg, bad[i][0], g_dir);
+		snprintf(cmd, sizeof cmd, "%s/ttft-sweep --url http://127.0.0.1:%d --experiments kv "
+			 "--concurrency 1 --prompt-tokens 16 --max-tokens 2 %s 2>&1", tu_build_dir(),
+			 port, arg);
+		ck_assert_int_eq(tu_sh(cmd, &out), 2);
+		ck_assert_msg(strstr(out, bad[i][1]) && !strstr(out, "concurrency 1:"),
+			      "%s: %s", arg, out);
+		free(out);
+	}
+	tu_fixture_stop(srv);
+	rm_out();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sweep");
@@ -656,5 +689,6 @@ int main(void)
 	tcase_add_test(t, report_sections_hold_numbers);
 	tcase_add_test(t, chromium_renders_every_chart_and_the_page);
 	tcase_add_test(t, bad_usage_and_no_server);
+	tcase_add_test(t, outputs_checked_before_anything_runs);
 	return tu_run(s);
 }

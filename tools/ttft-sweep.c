@@ -470,20 +470,19 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.json && rc != TTFT_EXIT_INTERRUPTED) {
-		FILE *f = strcmp(o.json, "-") ? fopen(o.json, "w") : stdout;
+		/* into a string, then replaced whole (a new file renamed over it) */
 		struct ttft_json j;
-		int bad = !f || ttft_json_init(&j, f, 1) != 0;
-		if (!bad) {
+		char *js = NULL, err[PATH_MAX + 300];
+		if (ttft_json_init(&j, NULL, 1) == 0) {
 			sweep_json(&j, &run);
-			bad = ttft_json_flush(&j) != 0;
-			ttft_json_free(&j);
+			js = ttft_json_take(&j);
 		}
-		if (f && f != stdout && fclose(f) != 0)
-			bad = 1;
-		if (bad) {
-			fprintf(stderr, "ttft-sweep: cannot write %s: %s\n", o.json, strerror(errno));
+		ttft_json_free(&j);
+		if (!js || ttft_write_atomic(o.json, js, strlen(js), err, sizeof err) != 0) {
+			fprintf(stderr, "ttft-sweep: %s\n", js ? err : "out of memory writing the JSON");
 			rc = TTFT_EXIT_FAILED;
 		}
+		free(js);
 	}
 	sweep_prefix_free(&run.prefix);
 	for (int i = 0; i < run.kv.ns; i++)

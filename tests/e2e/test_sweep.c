@@ -673,6 +673,41 @@ START_TEST(outputs_checked_before_anything_runs)
 }
 END_TEST
 
+/* Outputs are replaced whole (README: "a new file renamed over it"), so a
+ * full disk or a crash mid-write leaves the old file, never half of the
+ * new one: a hard link to each old file still holds the old text after. */
+START_TEST(outputs_replaced_whole)
+{
+	mkdir_out();
+	static const char *const names[] = {"r.md", "r.html", "r-kv-1.svg", "s.json"};
+	char path[700], hard[760], cmd[2048], *out;
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof path, "%s/%s", g_dir, names[i]);
+		snprintf(hard, sizeof hard, "%s/old-%s", g_dir, names[i]);
+		FILE *f = fopen(path, "w");
+		fputs("# OLD\n", f);
+		fclose(f);
+		ck_assert_int_eq(link(path, hard), 0);
+	}
+	int port = tu_free_port();
+	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --server 'exec %s/fixture-server --port %d "
+		 "--style llamacpp --slots 1' --url http://127.0.0.1:%d --experiments kv "
+		 "--concurrency 1 --prompt-tokens 16 --max-tokens 2 --report %s/r.md "
+		 "--json %s/s.json 2>&1", tu_build_dir(), tu_build_dir(), port, port, g_dir, g_dir);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	free(out);
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof path, "%s/%s", g_dir, names[i]);
+		snprintf(hard, sizeof hard, "%s/old-%s", g_dir, names[i]);
+		char *now = tu_read_file(path, NULL), *old = tu_read_file(hard, NULL);
+		ck_assert_msg(strcmp(now, "# OLD\n") != 0, "%s not written", names[i]);
+		ck_assert_msg(!strcmp(old, "# OLD\n"), "%s written in place", names[i]);
+		free(now), free(old);
+	}
+	rm_out();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sweep");
@@ -690,5 +725,6 @@ int main(void)
 	tcase_add_test(t, chromium_renders_every_chart_and_the_page);
 	tcase_add_test(t, bad_usage_and_no_server);
 	tcase_add_test(t, outputs_checked_before_anything_runs);
+	tcase_add_test(t, outputs_replaced_whole);
 	return tu_run(s);
 }

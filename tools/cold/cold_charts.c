@@ -3,6 +3,7 @@
  * token, the server's own phases, and what no line explains, hatched),
  * and the spread of warm TTFT per cycle beside the cold ones. */
 #include "cold_charts.h"
+#include "ttft_cli.h"
 
 #include <errno.h>
 #include <math.h>
@@ -166,16 +167,15 @@ out:
 	return svg;
 }
 
+/* Replaced whole, as the report is: never half a chart over a whole one. */
 static int put(const char *path, char *svg, char *err, size_t errlen)
 {
-	FILE *f = svg ? fopen(path, "w") : NULL;
 	int rc = 0;
 	if (!svg) {
 		snprintf(err, errlen, "out of memory drawing %s", path);
 		rc = -1;
-	} else if (!f || fputs(svg, f) < 0 || fclose(f) != 0) {
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-		rc = -1;
+	} else {
+		rc = ttft_write_atomic(path, svg, strlen(svg), err, errlen);
 	}
 	free(svg);
 	return rc;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ttft_cli.h"
 #include "ttft_str.h"
 
 static char *read_all(const char *path, size_t max)
@@ -303,14 +304,13 @@ int ttft_html_write(const char *md_path, const char *html_path, char *err, size_
 		snprintf(dir, sizeof dir, ".");
 	char *page = ttft_html_page(md, dir);
 	free(md);
-	FILE *f = page ? fopen(html_path, "w") : NULL;
 	int rc = 0;
 	if (!page) {
 		snprintf(err, errlen, "out of memory writing %s", html_path);
 		rc = -1;
-	} else if (!f || fputs(page, f) < 0 || fclose(f) != 0) {
-		snprintf(err, errlen, "cannot write %s: %s", html_path, strerror(errno));
-		rc = -1;
+	} else {
+		/* replaced whole: a full disk leaves the old page, not half */
+		rc = ttft_write_atomic(html_path, page, strlen(page), err, errlen);
 	}
 	free(page);
 	return rc;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ttft_charts.h"
+#include "ttft_cli.h"
 #include "ttft_html.h"
 #include "ttft_str.h"
 #include "ttft_summary.h"
@@ -55,18 +56,15 @@ static const char *num(double v, int dec)
 	return b;
 }
 
+/* Replaced whole (a new file renamed over it): a full disk leaves the old
+ * file, never half of the new one. */
 static int write_file(const char *path, const char *text, char *err, size_t errlen)
 {
-	FILE *f = text ? fopen(path, "w") : NULL;
 	if (!text) {
 		snprintf(err, errlen, "out of memory drawing %s", path);
 		return -1;
 	}
-	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return ttft_write_atomic(path, text, strlen(text), err, errlen);
 }
 
 /* The chart at base-NAME.svg; its link (the file's own name) into link. */

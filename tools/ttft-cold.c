@@ -84,8 +84,10 @@ static void usage(FILE *f)
 "exit status: 0 ok; 1 the measurement failed (the server exited early,\n"
 "never became ready, died during the runs; a request failed; an output\n"
 "could not be written); 2 usage error (bad flag or value, unknown --kind,\n"
-"unreadable patterns or template, unwritable --report/--json/--log-dir,\n"
-"the port already in use, an https:// URL on a plain-HTTP server); 130\n"
+"unreadable patterns or template, a template with no {{placeholder}} (a\n"
+"report already filled in) or that --report would overwrite, unwritable\n"
+"--report/--json/--log-dir, the port already in use, an https:// URL on a\n"
+"plain-HTTP server); 130\n"
 "interrupted (the server is stopped first). In every case the server's\n"
 "whole process group is gone before ttft-cold exits.\n");
 }
@@ -545,9 +547,8 @@ int main(int argc, char **argv)
 	if (o.report && !tpl && !(tpl = exe_relative("docs/first_token_latency.md", tplbuf,
 						     sizeof tplbuf)))
 		tpl = "docs/first_token_latency.md";
-	if (o.report && access(tpl, R_OK) != 0) {
-		fprintf(stderr, "ttft-cold: cannot read the report template %s (--template): "
-				"%s\n", tpl, strerror(errno));
+	if (o.report && cold_template_check(tpl, o.report, err, sizeof err) != 0) {
+		fprintf(stderr, "ttft-cold: %s\n", err);
 		cold_patterns_free(&ps);
 		return TTFT_EXIT_USAGE;
 	}

@@ -1022,6 +1022,34 @@ START_TEST(refused_before_any_server_starts)
 		ck_assert_msg(access(mark, F_OK) != 0, "%s: the server was started", cases[i].extra);
 		free(out);
 	}
+	/* A template with no placeholder (a report already filled in: its
+	 * numbers would be written again as this run's), and a report that
+	 * would overwrite its own template (the next run would do the same). */
+	char tpl[256], rep[300], extra[900], run[1600];
+	tu_tmp_log(tpl, sizeof tpl, "filled.md");
+	FILE *f = fopen(tpl, "w");
+	fputs("# First-Token Latency Baseline — m\n\n| 1.1 | cold | 0.0434 |\n", f);
+	fclose(f);
+	snprintf(rep, sizeof rep, "%s/fresh.md", tu_scratch());
+	const char *want[2] = {"holds no {{…}} placeholder", "is the template itself"};
+	for (int i = 0; i < 2; i++) {
+		if (i == 1) { /* the seed's own template, as --report too */
+			char *seed = tu_read_file("docs/first_token_latency.md", NULL);
+			f = fopen(tpl, "w");
+			fputs(seed, f);
+			fclose(f);
+			free(seed);
+		}
+		snprintf(extra, sizeof extra, "--template %s --report %s", tpl, i ? tpl : rep);
+		snprintf(run, sizeof run, "%s/ttft-cold --server '%s' --url http://127.0.0.1:%d %s "
+			 "2>&1", tu_build_dir(), srv, port, extra);
+		ck_assert_int_eq(tu_sh(run, &out), 2);
+		ck_assert_msg(strstr(out, want[i]), "%s: %s", extra, out);
+		ck_assert_msg(access(mark, F_OK) != 0, "%s: the server was started", extra);
+		ck_assert_int_ne(access(rep, F_OK), 0);
+		free(out);
+	}
+	unlink(tpl);
 	char cmd[512];
 	snprintf(cmd, sizeof cmd, "%s/ttft-cold --server x --url ftp://h:1 2>&1 | grep -q "
 		 "\"bad value 'ftp://h:1' for --url\"", tu_build_dir());

@@ -68,6 +68,12 @@ double cold_warm_median(const struct cold_cycle *c, double *min, double *max, do
  * written beside out_path (where the caller will write the report) first. */
 char *cold_report(const struct cold_run *run, const char *tpl_path, const char *out_path,
 		  char *err, size_t errlen);
+/* Can tpl_path fill a report? 0, or -1 with err: it cannot be read, holds
+ * none of the placeholders (a report already filled in would be copied
+ * with its old numbers), or is report_path itself (the run would fill the
+ * template in for good). Checked before any server starts. */
+int cold_template_check(const char *tpl_path, const char *report_path, char *err,
+			size_t errlen);
 /* The --json document and a newline into j (cold_json.c); -1 when out of
  * memory. */
 int cold_json(struct ttft_json *j, const struct cold_run *run);

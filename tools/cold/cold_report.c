@@ -5,10 +5,12 @@
  * cold_charts.c. The JSON document is cold_json.c. */
 #include "cold_md.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cold_charts.h"
 #include "cold_stats.h"
@@ -144,6 +146,55 @@ static void sanity(struct ttft_str *san, const struct cold_run *run)
 					run->cycles[k].log_path);
 }
 
+/* The placeholders the report fills, in the order of vals below. */
+static const char *const keys[] = {"engine", "model", "model_note", "command", "ran", "flags",
+				   "logged_args", "server_version", "gpu", "cpu", "os", "date",
+				   "status", "runs_table", "comparison", "warm_table",
+				   "sanity_table", "decomposition", "observations", "mental_model",
+				   "knobs", "sre_paragraph"};
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+int cold_template_check(const char *tpl_path, const char *report_path, char *err,
+			size_t errlen)
+{
+	struct stat a, b;
+	if (report_path && stat(tpl_path, &a) == 0 && stat(report_path, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		snprintf(err, errlen, "--report %s is the template itself (--template): this "
+			 "run's numbers would replace the placeholders for good, and the next "
+			 "run would copy them as its own; write the report elsewhere",
+			 report_path);
+		return -1;
+	}
+	FILE *f = fopen(tpl_path, "r");
+	if (!f) {
+		snprintf(err, errlen, "cannot read the report template %s (--template): %s",
+			 tpl_path, strerror(errno));
+		return -1;
+	}
+	struct ttft_str t = {0};
+	char buf[4096];
+	size_t k;
+	while ((k = fread(buf, 1, sizeof buf, f)) > 0)
+		ttft_str_add(&t, buf, k);
+	fclose(f);
+	int found = 0;
+	char ph[64];
+	for (size_t i = 0; i < NKEYS && !found && t.s; i++) {
+		snprintf(ph, sizeof ph, "{{%s}}", keys[i]);
+		found = strstr(t.s, ph) != NULL;
+	}
+	free(t.s);
+	if (!found) {
+		snprintf(err, errlen, "the report template %s (--template) holds no {{…}} "
+			 "placeholder: a report already filled in? Its numbers would be written "
+			 "again as this run's. Use the seed's docs/first_token_latency.md",
+			 tpl_path);
+		return -1;
+	}
+	return 0;
+}
+
 char *cold_report(const struct cold_run *run, const char *tpl_path, const char *out_path,
 		  char *err, size_t errlen)
 {
@@ -228,11 +279,6 @@ char *cold_report(const struct cold_run *run, const char *tpl_path, const char *
 		ttft_str_printf(&logged, "`%.400s%s`", la, strlen(la) > 400 ? "…" : "");
 	else
 		ttft_str_printf(&logged, "(the server's log states none)");
-	const char *keys[] = {"engine", "model", "model_note", "command", "ran", "flags",
-			      "logged_args", "server_version", "gpu", "cpu", "os", "date",
-			      "status", "runs_table", "comparison", "warm_table", "sanity_table",
-			      "decomposition", "observations", "mental_model", "knobs",
-			      "sre_paragraph"};
 	const char *vals[] = {cold_engine_name(run->kind), run->model, ttft_str_get(&mn), run->server_cmd,
 			      ttft_str_get(&ran), ttft_str_get(&flags), ttft_str_get(&logged), run->version, run->gpu,
 			      run->cpu, run->os, run->date, ttft_str_get(&st), ttft_str_get(&runs), ttft_str_get(&cmp),
@@ -243,7 +289,8 @@ char *cold_report(const struct cold_run *run, const char *tpl_path, const char *
 	int oom = 0;
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		oom |= all[i]->oom;
-	char *out = oom ? NULL : fill(ttft_str_get(&t), keys, vals, sizeof keys / sizeof keys[0]);
+	_Static_assert(sizeof vals / sizeof vals[0] == NKEYS, "a value for every placeholder");
+	char *out = oom ? NULL : fill(ttft_str_get(&t), keys, vals, NKEYS);
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		free(all[i]->s);
 	if (!out)

@@ -1171,6 +1171,34 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A process the server started outside its group (setsid: a daemon, a
+ * supervisor's helper) keeps the server's stdout and stderr open after the
+ * group is gone: ttft-cold must not wait for it to end (it waited as long
+ * as the daemon lived, and no Ctrl-C ended the wait). */
+START_TEST(escaped_daemon_holding_the_output)
+{
+	int port = tu_free_port();
+	char pidf[256], srv[1024], *out;
+	tu_tmp_log(pidf, sizeof pidf, "daemon-pid");
+	snprintf(srv, sizeof srv, "setsid sh -c \"echo \\$\\$ > %s; exec sleep 120\" & "
+		 "exec %s/fixture-server --port %d", pidf, tu_build_dir(), port);
+	cJSON *j;
+	double t0 = now_s();
+	int rc = cold(srv, port, "--warm-runs 1 --kind vllm", &out, &j);
+	double took = now_s() - t0;
+	char *pid = tu_read_file(pidf, NULL);
+	if (atoi(pid) > 0)
+		kill(atoi(pid), SIGKILL);
+	free(pid);
+	unlink(pidf);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_msg(took < 60, "took %.1f s: waited for the daemon", took);
+	ck_assert_ptr_nonnull(j);
+	free(out);
+	cJSON_Delete(j);
+}
+END_TEST
+
 /* Ctrl-C while waiting for readiness: the server is stopped, exit 130. */
 START_TEST(interrupt_while_starting)
 {
@@ -1392,6 +1420,7 @@ int main(void)
 	tcase_add_test(t, patterns_that_match_nothing);
 	tcase_add_test(t, server_dies_during_the_runs);
 	tcase_add_test(t, interrupt_while_starting);
+	tcase_add_test(t, escaped_daemon_holding_the_output);
 	tcase_add_test(t, interrupt_cancels_the_request_in_flight);
 	tcase_add_test(t, outlier_and_what_coincided);
 	tcase_add_test(t, outlier_note_does_not_quote_noise);

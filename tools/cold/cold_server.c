@@ -64,49 +64,76 @@ static char *line_end(char *p, size_t n)
 	return NULL;
 }
 
+/* One read of stream k into its buffer, each line it completes stamped
+ * with the read's return. 1: more may come; 0: the stream ended (EOF, an
+ * error, or nothing left to read once draining), its last piece taken. */
+static int take(struct cold_server *s, int k, int fd, char *buf, size_t *len, size_t cap)
+{
+	ssize_t r = read(fd, buf + *len, cap - *len);
+	int64_t t = ttft_now_ns();
+	if (r < 0 && errno == EINTR)
+		return 1;
+	if (r <= 0) {
+		if (*len)
+			add_line(s, k, buf, *len, t);
+		*len = 0;
+		return 0;
+	}
+	*len += (size_t)r;
+	char *start = buf, *nl;
+	while ((nl = line_end(start, *len - (size_t)(start - buf)))) {
+		add_line(s, k, start, (size_t)(nl - start), t);
+		start = nl + 1;
+	}
+	size_t rest = *len - (size_t)(start - buf);
+	if (rest == cap) { /* no newline in 16 KiB */
+		add_line(s, k, buf, rest, t);
+		rest = 0;
+	}
+	memmove(buf, start, rest);
+	*len = rest;
+	return 1;
+}
+
 /* Reads both pipes until they close, stamping each line when the read that
- * completed it returned. A line longer than the buffer is cut in pieces. */
+ * completed it returned. A line longer than the buffer is cut in pieces.
+ * Once the server's group is gone (cold_server_stop writes to the wake
+ * pipe), what is in the pipes is read and the reader ends: a process that
+ * left the group (setsid: a daemon) may hold them open for ever. */
 static void *reader(void *arg)
 {
 	struct cold_server *s = arg;
 	char buf[2][16384];
 	size_t len[2] = {0, 0};
-	struct pollfd pf[2] = {{s->out_fd, POLLIN, 0}, {s->err_fd, POLLIN, 0}};
+	struct pollfd pf[3] = {{s->out_fd, POLLIN, 0}, {s->err_fd, POLLIN, 0},
+			       {s->wake[0], POLLIN, 0}};
 	int open_fds = 2;
 	while (open_fds) {
-		if (poll(pf, 2, -1) < 0) {
+		if (poll(pf, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
+			break;
+		}
+		if (pf[2].revents) {
+			for (int k = 0; k < 2; k++) {
+				if (pf[k].fd < 0)
+					continue;
+				fcntl(pf[k].fd, F_SETFL, fcntl(pf[k].fd, F_GETFL) | O_NONBLOCK);
+				while (take(s, k, pf[k].fd, buf[k], &len[k], sizeof buf[k]))
+					;
+				close(pf[k].fd);
+				pf[k].fd = -1;
+			}
 			break;
 		}
 		for (int k = 0; k < 2; k++) {
 			if (pf[k].fd < 0 || !(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			ssize_t r = read(pf[k].fd, buf[k] + len[k], sizeof buf[k] - len[k]);
-			int64_t t = ttft_now_ns();
-			if (r <= 0) {
-				if (r < 0 && errno == EINTR)
-					continue;
-				if (len[k])
-					add_line(s, k, buf[k], len[k], t);
+			if (!take(s, k, pf[k].fd, buf[k], &len[k], sizeof buf[k])) {
 				close(pf[k].fd);
 				pf[k].fd = -1;
 				open_fds--;
-				continue;
 			}
-			len[k] += (size_t)r;
-			char *start = buf[k], *nl;
-			while ((nl = line_end(start, len[k] - (size_t)(start - buf[k])))) {
-				add_line(s, k, start, (size_t)(nl - start), t);
-				start = nl + 1;
-			}
-			size_t rest = len[k] - (size_t)(start - buf[k]);
-			if (rest == sizeof buf[k]) { /* no newline in 16 KiB */
-				add_line(s, k, buf[k], rest, t);
-				rest = 0;
-			}
-			memmove(buf[k], start, rest);
-			len[k] = rest;
 		}
 	}
 	if (s->log)
@@ -117,11 +144,14 @@ static void *reader(void *arg)
 int cold_server_start(struct cold_server *s, const char *cmd, const char *log_path)
 {
 	memset(s, 0, sizeof *s);
+	s->wake[0] = s->wake[1] = -1;
 	pthread_mutex_init(&s->mu, NULL);
 	if (log_path && !(s->log = fopen(log_path, "w")))
 		return -1;
 	int po[2], pe[2];
-	if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0)
+	if (pipe2(s->wake, O_CLOEXEC) != 0)
+		s->wake[0] = s->wake[1] = -1;
+	if (s->wake[0] < 0 || pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0)
 		return -1;
 	s->t_spawn = ttft_now_ns();
 	pid_t pid = fork();
@@ -185,6 +215,9 @@ double cold_server_stop(struct cold_server *s, double timeout_s)
 			break; /* unkillable (D state): give up waiting */
 		usleep(10000);
 	}
+	/* the group is gone: what it wrote is in the pipes; the reader takes
+	 * it and ends, whoever outside the group still holds them */
+	(void)!write(s->wake[1], "", 1);
 	pthread_join(s->reader, NULL);
 	return (double)(ttft_now_ns() - t0) / 1e9;
 }
@@ -208,6 +241,9 @@ void cold_server_free(struct cold_server *s)
 	free(s->lines);
 	if (s->log)
 		fclose(s->log);
+	for (int i = 0; i < 2; i++)
+		if (s->wake[i] >= 0)
+			close(s->wake[i]);
 	pthread_mutex_destroy(&s->mu);
 	memset(s, 0, sizeof *s);
 }

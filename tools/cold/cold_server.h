@@ -18,6 +18,7 @@ struct cold_server {
 	pid_t pid;      /* also the process group id */
 	int64_t t_spawn;
 	int out_fd, err_fd;
+	int wake[2];    /* cold_server_stop → reader: the group is gone */
 	FILE *log;      /* every line, "seconds-since-spawn\tstream\tline" */
 	pthread_t reader;
 	pthread_mutex_t mu;

@@ -283,15 +283,27 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'u': o.url = optarg; break;
 		case 's': o.server = optarg; break;
-		case 'E':
-			o.prefix = strstr(optarg, "prefix") != NULL;
-			o.kv = strstr(optarg, "kv") != NULL;
-			if (!o.prefix && !o.kv) {
-				fprintf(stderr, "ttft-sweep: --experiments wants prefix, kv or "
-						"prefix,kv, got '%s'\n", optarg);
+		case 'E': {
+			/* each word one of the two: a misspelt one is not skipped */
+			char buf[64], *save = NULL, *w;
+			int bad = strlen(optarg) >= sizeof buf;
+			snprintf(buf, sizeof buf, "%s", optarg);
+			o.prefix = o.kv = 0;
+			for (w = strtok_r(buf, ",", &save); w && !bad; w = strtok_r(NULL, ",", &save)) {
+				if (!strcmp(w, "prefix"))
+					o.prefix = 1;
+				else if (!strcmp(w, "kv"))
+					o.kv = 1;
+				else
+					bad = 1;
+			}
+			if (bad || (!o.prefix && !o.kv)) {
+				fprintf(stderr, "ttft-sweep: bad value '%s' for --experiments: want "
+						"prefix, kv or prefix,kv\n", optarg);
 				return TTFT_EXIT_USAGE;
 			}
 			break;
+		}
 		case 'K':
 			if (strcmp(optarg, "vllm") && strcmp(optarg, "llamacpp")) {
 				fprintf(stderr, "ttft-sweep: --kind wants vllm or llamacpp\n");
@@ -365,10 +377,10 @@ int main(int argc, char **argv)
 			g_hdr = curl_slist_append(g_hdr, optarg);
 			break;
 		case 't': case 'R': {
-			double d = strtod(optarg, &end);
-			if (*end || d <= 0) {
-				fprintf(stderr, "ttft-sweep: --%s wants seconds > 0, got '%s'\n",
-					lo[idx].name, optarg);
+			double d;
+			char err[256];
+			if (ttft_cli_double(lo[idx].name, optarg, 0, 1, 1e6, &d, err, sizeof err)) {
+				fprintf(stderr, "ttft-sweep: %s (seconds)\n", err);
 				return TTFT_EXIT_USAGE;
 			}
 			if (c == 't')

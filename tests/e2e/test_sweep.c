@@ -625,6 +625,19 @@ START_TEST(bad_usage_and_no_server)
 		 tu_build_dir());
 	ck_assert_int_eq(tu_sh(cmd, &out), 2);
 	free(out);
+	/* a misspelt experiment is not silently skipped; a timeout is a number */
+	static const char *const wrong[][2] = {
+		{"--experiments prefx,kv", "bad value 'prefx,kv' for --experiments"},
+		{"--experiments kvv", "bad value 'kvv' for --experiments"},
+		{"--timeout nan", "bad value 'nan' for --timeout"},
+		{"--ready-timeout inf", "bad value 'inf' for --ready-timeout"},
+	};
+	for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+		snprintf(cmd, sizeof cmd, "%s/ttft-sweep %s 2>&1", tu_build_dir(), wrong[i][0]);
+		ck_assert_int_eq(tu_sh(cmd, &out), 2);
+		ck_assert_msg(strstr(out, wrong[i][1]), "%s: %s", wrong[i][0], out);
+		free(out);
+	}
 	int port = tu_free_port();
 	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --url http://127.0.0.1:%d 2>&1", tu_build_dir(), port);
 	ck_assert_int_eq(tu_sh(cmd, &out), 1);

@@ -554,7 +554,7 @@ int main(int argc, char **argv)
 	}
 	/* The stamped server logs go beside the outputs (or to --log-dir);
 	 * with no output asked for, nowhere: nothing is left behind. */
-	char logdir[PATH_MAX], tmp[PATH_MAX];
+	char logdir[PATH_MAX] = "", tmp[PATH_MAX];
 	const char *beside = o.report ? o.report : o.json && strcmp(o.json, "-") ? o.json : NULL;
 	if (o.log_dir) {
 		snprintf(logdir, sizeof logdir, "%s", o.log_dir);
@@ -563,8 +563,9 @@ int main(int argc, char **argv)
 		snprintf(tmp, sizeof tmp, "%s", beside);
 		snprintf(logdir, sizeof logdir, "%s", dirname(tmp));
 	}
-	char logprobe[PATH_MAX + 32];
-	snprintf(logprobe, sizeof logprobe, "%s/server-cycle1.log", logdir);
+	char logprobe[PATH_MAX + 32] = "";
+	if (logdir[0])
+		snprintf(logprobe, sizeof logprobe, "%s/server-cycle1.log", logdir);
 	if (check_output("report", o.report) || check_output("json", o.json) ||
 	    ((o.log_dir || beside) &&
 	     check_output(o.log_dir ? "log-dir" : o.report ? "report" : "json", logprobe))) {

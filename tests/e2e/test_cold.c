@@ -1199,6 +1199,29 @@ START_TEST(escaped_daemon_holding_the_output)
 }
 END_TEST
 
+/* With no output asked for there is no log directory: nothing may read
+ * the one never set (ttft-cold formatted a path from an uninitialised
+ * buffer: undefined, an over-read of the stack where it held no NUL).
+ * Valgrind sees what the sanitizers do not. */
+START_TEST(no_outputs_reads_nothing_unset)
+{
+	if (tu_sh("command -v valgrind >/dev/null", NULL) != 0) {
+		printf("SKIP: test_cold: no valgrind on PATH (tools/deps.sh installs it): "
+		       "1 test not run\n");
+		fflush(stdout);
+		return;
+	}
+	int port = tu_free_port();
+	char cmd[1024], *out;
+	snprintf(cmd, sizeof cmd, "valgrind -q --error-exitcode=99 %s/ttft-cold -q --server "
+		 "'exit 3' --url http://127.0.0.1:%d --cycles 1 2>&1", tu_build_dir(), port);
+	int rc = tu_sh(cmd, &out);
+	ck_assert_msg(rc == 1 && strstr(out, "exited before it was ready"), "exit %d: %s", rc, out);
+	ck_assert_msg(!strstr(out, "uninitialised"), "%s", out);
+	free(out);
+}
+END_TEST
+
 /* Ctrl-C while waiting for readiness: the server is stopped, exit 130. */
 START_TEST(interrupt_while_starting)
 {
@@ -1421,6 +1444,7 @@ int main(void)
 	tcase_add_test(t, server_dies_during_the_runs);
 	tcase_add_test(t, interrupt_while_starting);
 	tcase_add_test(t, escaped_daemon_holding_the_output);
+	tcase_add_test(t, no_outputs_reads_nothing_unset);
 	tcase_add_test(t, interrupt_cancels_the_request_in_flight);
 	tcase_add_test(t, outlier_and_what_coincided);
 	tcase_add_test(t, outlier_note_does_not_quote_noise);

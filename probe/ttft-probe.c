@@ -266,11 +266,13 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 				"vary (does the server count prompt tokens?)\n");
 		return 1;
 	}
-	FILE *fp = fopen(path, "w");
-	int rc = 0, bad = !fp;
-	if (fp) {
+	/* replaced whole (ttft_write_atomic): an old fit stays whole when
+	 * the new one cannot be written */
+	int rc = 0, bad = 0;
+	char *text = NULL, err[400] = "";
+	{
 		struct ttft_json j;
-		bad = ttft_json_init(&j, fp, 1) != 0;
+		bad = ttft_json_init(&j, NULL, 1) != 0;
 		if (!bad) {
 			ttft_json_begin_obj(&j, NULL);
 			ttft_json_begin_arr(&j, "points");
@@ -285,13 +287,16 @@ static int run_calibration(struct probe_cfg *cfg, const char *path)
 			ttft_json_num(&j, "b_s_per_token", f.b_s);
 			ttft_json_end_obj(&j);
 			ttft_json_newline(&j);
-			bad = ttft_json_flush(&j) != 0;
+			text = ttft_json_take(&j);
 		}
 		ttft_json_free(&j);
-		bad |= fclose(fp) != 0;
 	}
+	if (!text)
+		snprintf(err, sizeof err, "cannot write %s: out of memory", path);
+	bad = !text || ttft_write_atomic(path, text, strlen(text), err, sizeof err) != 0;
+	free(text);
 	if (bad) {
-		fprintf(stderr, "ttft-probe: cannot write %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "ttft-probe: %s\n", err);
 		rc = 2;
 	} else {
 		printf("fit: ttft = %.6f s + %.9f s x prompt_tokens  (written to %s)\n", f.a_s,
@@ -692,13 +697,10 @@ int main(int argc, char **argv)
 	}
 	int rc = failed ? TTFT_EXIT_FAILED : TTFT_EXIT_OK;
 	if (json) {
-		FILE *f = !strcmp(json, "-") ? stdout : fopen(json, "w");
-		if (!f) {
-			fprintf(stderr, "ttft-probe: cannot write %s: %s\n", json, strerror(errno));
-			return TTFT_EXIT_FAILED;
-		}
+		/* built in memory, then replaced whole (ttft_write_atomic): a
+		 * full disk or a second Ctrl-C leaves the old file, not half */
 		struct ttft_json j;
-		int bad = ttft_json_init(&j, f, 0) != 0;
+		int bad = ttft_json_init(&j, NULL, 0) != 0;
 		struct ttft_json_ctx ctx = {.t0 = t0, .keep_text = cfg.keep_text};
 		for (int i = 0; i < n && !bad; i++) {
 			ttft_json_record(&j, NULL, &res[i], &ctx);
@@ -740,12 +742,17 @@ int main(int argc, char **argv)
 		ttft_json_end_obj(&j);
 		ttft_json_end_obj(&j);
 		ttft_json_newline(&j);
-		bad = bad || ttft_json_flush(&j) != 0;
+		char *text = bad ? NULL : ttft_json_take(&j);
 		ttft_json_free(&j);
-		if (bad || (f != stdout && fclose(f) != 0)) {
-			fprintf(stderr, "ttft-probe: writing %s failed: %s\n", json, strerror(errno));
+		char err[400];
+		if (!text) {
+			fprintf(stderr, "ttft-probe: writing %s failed: out of memory\n", json);
+			rc = TTFT_EXIT_FAILED;
+		} else if (ttft_write_atomic(json, text, strlen(text), err, sizeof err) != 0) {
+			fprintf(stderr, "ttft-probe: writing %s failed: %s\n", json, err);
 			rc = TTFT_EXIT_FAILED;
 		}
+		free(text);
 	}
 	for (int i = 0; i < planned; i++)
 		ttft_record_free(&res[i]);

@@ -629,6 +629,32 @@ START_TEST(flags_that_do_not_combine_are_refused)
 }
 END_TEST
 
+/* --json FILE replaces FILE whole (a new file renamed over it): a full
+ * disk or a second Ctrl-C mid-write leaves the old file, never half of the
+ * new one. A second name for the old file keeps its text. */
+START_TEST(json_file_replaced_whole)
+{
+	char path[256], old[300], cmd[1024], *out;
+	tu_tmp_log(path, sizeof path, "probe-json");
+	snprintf(old, sizeof old, "%s.old", path);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("OLD\n", f);
+	fclose(f);
+	ck_assert_int_eq(link(path, old), 0);
+	snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d -q --runs 2 "
+		 "--json %s 2>&1", tu_build_dir(), g_port, path);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	free(out);
+	char *now = tu_read_file(path, NULL), *was = tu_read_file(old, NULL);
+	ck_assert_msg(strstr(now, "\"summary\""), "no JSON written: %s", now);
+	ck_assert_msg(!strcmp(was, "OLD\n"), "--json written in place: %s", was);
+	free(now), free(was);
+	unlink(path);
+	unlink(old);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("probe");
@@ -648,5 +674,6 @@ int main(void)
 	tcase_add_test(t, seed_scripts);
 	tcase_add_test(t, usage_errors);
 	tcase_add_test(t, flags_that_do_not_combine_are_refused);
+	tcase_add_test(t, json_file_replaced_whole);
 	return tu_run(s);
 }

@@ -433,11 +433,24 @@ START_TEST(fitted_fallback)
 	start("--metrics-mode missing");
 	char cmd[1024], fit[256], *out;
 	tu_tmp_log(fit, sizeof fit, "fit");
+	/* an old fit there, with a second name: the new one replaces it
+	 * whole (renamed over it), so the old name's file is untouched */
+	char old[300];
+	snprintf(old, sizeof old, "%s.old", fit);
+	FILE *of = fopen(fit, "w");
+	ck_assert_ptr_nonnull(of);
+	fputs("{\"old\":1}\n", of);
+	fclose(of);
+	ck_assert_int_eq(link(fit, old), 0);
 	snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d --header "
 		 "'X-Fixture: prefill_per_token=0.5' --calibrate %s 2>/dev/null",
 		 tu_build_dir(), g_port, fit);
 	ck_assert_int_eq(tu_sh(cmd, &out), 0);
 	free(out);
+	char *was = tu_read_file(old, NULL);
+	ck_assert_msg(!strcmp(was, "{\"old\":1}\n"), "the fit was written in place: %s", was);
+	free(was);
+	unlink(old);
 	char *t = tu_read_file(fit, NULL);
 	cJSON *j = cJSON_Parse(t);
 	/* each point: a prompt length the fixture counted (5 runs of each),

@@ -302,7 +302,7 @@ static void user_trace_id(const struct curl_slist *h, char *out)
 		if (strncasecmp(v, "traceparent:", 12))
 			continue;
 		v += 12;
-		while (*v == ' ')
+		while (*v == ' ' || *v == '\t')
 			v++;
 		if (strlen(v) >= 35 && v[2] == '-')
 			snprintf(out, 33, "%.32s", v + 3);

@@ -71,7 +71,8 @@ static void usage(FILE *f)
 "  --version            print the version\n"
 "\n"
 "Every request carries a W3C traceparent header with a random trace id\n"
-"(trace_id in the JSON; your own --header 'traceparent: …' is kept instead):\n"
+"(trace_id in the JSON; your own --header 'traceparent: …' is kept instead,\n"
+"once checked: one W3C calls invalid is refused before any request):\n"
 "vLLM's OpenTelemetry llm_request span for it has the same trace id.\n"
 "Under the shim (ttft-run -- ttft-probe …) the probe also marks, in the\n"
 "shim's log, when it saw each first token; ttft-analyze shows the gap.\n"
@@ -149,6 +150,24 @@ static int load_fit(const char *path, struct probe_fit *f)
 }
 
 /* The signal that asked the run to stop (SIGINT, SIGTERM), 0: none. */
+/* A traceparent header's value (after "traceparent:"): blanks around
+ * it, then 55 characters W3C accepts; after them only a later version may
+ * go on ('-' and more). */
+static int traceparent_value_ok(const char *v)
+{
+	while (*v == ' ' || *v == '\t')
+		v++;
+	size_t n = strlen(v);
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n < 55 || (n > 55 && v[55] != '-'))
+		return 0;
+	char tp[56];
+	memcpy(tp, v, 55);
+	tp[55] = 0;
+	return ttft_traceparent_ok(tp, n > 55);
+}
+
 static volatile sig_atomic_t g_stop;
 
 static void on_signal(int sig)
@@ -448,9 +467,20 @@ int main(int argc, char **argv)
 						"'Name: value'\n", optarg);
 				return TTFT_EXIT_USAGE;
 			}
-			cfg.headers = g_headers = curl_slist_append(cfg.headers, optarg);
-			if (!strncasecmp(optarg, "traceparent:", 12))
+			if (!strncasecmp(optarg, "traceparent:", 12)) {
+				/* its trace id is the row's join key: a value W3C
+				 * calls invalid would join nothing (or the wrong
+				 * request), so it is refused before any request */
+				if (!traceparent_value_ok(optarg + 12)) {
+					fprintf(stderr, "ttft-probe: bad value '%s' for --header: "
+							"not a valid W3C traceparent (want "
+							"'traceparent: 00-<32 hex>-<16 hex>-<2 hex>', "
+							"lower-case, ids not all zero)\n", optarg);
+					return TTFT_EXIT_USAGE;
+				}
 				cfg.user_traceparent = 1;
+			}
+			cfg.headers = g_headers = curl_slist_append(cfg.headers, optarg);
 			break;
 		case 't':
 			if (ttft_cli_double("timeout", optarg, 0, 1, 1e6, &cfg.timeout_s, cerr,

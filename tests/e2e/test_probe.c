@@ -629,6 +629,47 @@ START_TEST(flags_that_do_not_combine_are_refused)
 }
 END_TEST
 
+/* The user's own traceparent is the row's join key: a valid one (a later
+ * version's extra fields included) is kept, its trace id the row's; one
+ * W3C calls invalid is refused before any request (no server at port 1:
+ * a request would say "cannot connect"). */
+START_TEST(user_traceparent_is_checked)
+{
+	static const char *const bad[] = {
+		"00-00000000000000000000000000000000-b7ad6b7169203331-01", /* zero id */
+		"00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01", /* upper case */
+		"ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", /* version ff */
+		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x", /* 00 goes on */
+		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b716920333-01",  /* short */
+		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01 x", /* text after */
+	};
+	char cmd[1024], *out;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:1 --header "
+			 "'traceparent: %s' 2>&1", tu_build_dir(), bad[i]);
+		ck_assert_int_eq(tu_sh(cmd, &out), 2);
+		ck_assert_msg(strstr(out, "not a valid W3C traceparent") &&
+			      !strstr(out, "cannot connect"), "%s: %s", bad[i], out);
+		free(out);
+	}
+	static const char *const good[] = {
+		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+		"cc-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-later",
+	};
+	for (size_t i = 0; i < 2; i++) {
+		char args[256];
+		snprintf(args, sizeof args, "--runs 1 --header 'traceparent: %s'", good[i]);
+		struct recs r;
+		probe(args, &r);
+		ck_assert_msg(r.rc == 0 && r.n == 1, "%s: rc %d: %s", good[i], r.rc, r.err);
+		const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(r.r[0], "trace_id"));
+		ck_assert_msg(id && !strcmp(id, "0af7651916cd43dd8448eb211c80319c"), "%s",
+			      id ? id : "(none)");
+		done(&r);
+	}
+}
+END_TEST
+
 /* --json FILE replaces FILE whole (a new file renamed over it): a full
  * disk or a second Ctrl-C mid-write leaves the old file, never half of the
  * new one. A second name for the old file keeps its text. */
@@ -675,5 +716,6 @@ int main(void)
 	tcase_add_test(t, usage_errors);
 	tcase_add_test(t, flags_that_do_not_combine_are_refused);
 	tcase_add_test(t, json_file_replaced_whole);
+	tcase_add_test(t, user_traceparent_is_checked);
 	return tu_run(s);
 }

@@ -35,7 +35,8 @@ struct probe_cfg {
 	int no_prompt_cache;     /* llama.cpp: "cache_prompt": false, so that
 				  * the slot reuses none of its cached prompt */
 	/* set (by a signal handler) to stop: requests in flight end at once
-	 * with an "interrupted" error, the rest are never started (t_start 0) */
+	 * with an "interrupted" error (and .interrupted set), the rest are
+	 * never started (t_start 0) */
 	const volatile sig_atomic_t *stop;
 	int metrics_interval_ms; /* under concurrency: sample /metrics this
 	                            often (0: by the server,

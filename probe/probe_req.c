@@ -766,6 +766,7 @@ int probe_run(struct probe_run *run, struct ttft_record *res, int n, char *err,
 			for (int i = 0; i < next; i++) {
 				if (!qs[i].h)
 					continue;
+				qs[i].r->interrupted = !qs[i].r->error; /* not an earlier cause */
 				ttft_record_set_error(qs[i].r, "interrupted after %u tokens "
 						      "(Ctrl-C or SIGTERM)", qs[i].r->ntok);
 				finish(m, &qs[i], CURLE_ABORTED_BY_CALLBACK);

@@ -71,19 +71,37 @@ static void usage(FILE *f)
 "  -h, --help             this text\n"
 "  --version              print the version\n"
 "\n"
+"Ctrl-C or SIGTERM stops the sweep: the requests in flight end, marked\n"
+"interrupted (not a server failure), the server is stopped, and the report,\n"
+"charts and JSON are written with what ran, saying so (\"interrupted\": true,\n"
+"each point's \"status\": complete, interrupted; the points never begun in\n"
+"\"not_run\"); nothing is judged from a cut point. A second one (Ctrl-C or\n"
+"SIGTERM) kills the server and ends ttft-sweep at once, writing nothing.\n"
+"\n"
 "exit status: 0 ok; 1 a server failed to start (its port in use, say), a\n"
 "request failed (what ran is still reported) or an output could not be\n"
 "written; 2 usage error: a bad flag or value, or an output (--report,\n"
 "--json, --log-dir) or --server-log that cannot be used, found before any\n"
-"server starts; 130 interrupted (a started server is stopped first).\n");
+"server starts; 130 interrupted by SIGINT (143 by SIGTERM), what ran\n"
+"written.\n");
 }
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	sweep_stop = 1;
+	/* async-signal-safe only (kill, signal, raise are). The first: a
+	 * flag every wait and the probe's requests read; the server keeps
+	 * running until main stops it, so that the request in flight ends
+	 * as interrupted, not as a server that closed the connection. A
+	 * second, of either kind (the mask holds the other off while this
+	 * runs): the server killed, then that signal's default action. */
+	if (!sweep_stop) {
+		sweep_stop = sig;
+		return;
+	}
 	if (sweep_pgid > 0)
-		kill(-sweep_pgid, SIGTERM); /* async-signal-safe; the rest in main */
+		kill(-sweep_pgid, SIGKILL);
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 static int g_quiet; /* -q: no progress lines */
@@ -154,7 +172,8 @@ static int open_srv(struct sweep_opts *o, struct sweep_srv *s, const char *flags
 	int rc = sweep_srv_open(s, o, cmd, label);
 	free(cmd);
 	if (rc != 0) {
-		fprintf(stderr, "ttft-sweep: [%s] %s\n", label, s->error);
+		if (!sweep_stop)
+			fprintf(stderr, "ttft-sweep: [%s] %s\n", label, s->error);
 		sweep_srv_close(s, o);
 		return -1;
 	}
@@ -179,7 +198,7 @@ static int open_srv(struct sweep_opts *o, struct sweep_srv *s, const char *flags
 	struct ttft_record r;
 	struct probe_run run = {.cfg = &w, .conc = 1};
 	char err[256] = "";
-	if (probe_run(&run, &r, 1, err, sizeof err) != 0)
+	if (probe_run(&run, &r, 1, err, sizeof err) != 0 && !sweep_stop)
 		fprintf(stderr, "ttft-sweep: [%s] warning: the warm-up request failed: %s\n", label,
 			err[0] ? err : ttft_record_error(&r));
 	ttft_record_free(&r);
@@ -199,7 +218,10 @@ static int run_prefix(struct sweep_opts *o, struct sweep_run *run)
 	if (!rc && flags) {
 		sweep_srv_close(&s, o);
 		if (open_srv(o, &s, o->on_flags, "prefix-on") != 0) {
-			snprintf(run->prefix.error, sizeof run->prefix.error, "%.400s", s.error);
+			if (!sweep_stop)
+				snprintf(run->prefix.error, sizeof run->prefix.error, "%.400s",
+					 s.error);
+			sweep_prefix_finish(&run->prefix);
 			return 1;
 		}
 	}
@@ -207,9 +229,8 @@ static int run_prefix(struct sweep_opts *o, struct sweep_run *run)
 		rc = sweep_prefix_hits(o, &s, &run->prefix);
 	sweep_srv_close(&s, o);
 	sweep_prefix_finish(&run->prefix);
-	if (rc)
-		fprintf(stderr, "ttft-sweep: prefix caching: %s\n",
-			run->prefix.error[0] ? run->prefix.error : "interrupted");
+	if (rc && !sweep_stop)
+		fprintf(stderr, "ttft-sweep: prefix caching: %s\n", run->prefix.error);
 	return rc ? 1 : 0;
 }
 
@@ -221,15 +242,16 @@ static int run_kv(struct sweep_opts *o, struct sweep_run *run)
 		struct sweep_srv s;
 		const char *label = o->ncfg ? o->cfgs[i].label : "default";
 		if (open_srv(o, &s, o->ncfg ? o->cfgs[i].flags : NULL, label) != 0) {
+			if (sweep_stop)
+				break; /* its points are listed as not run */
 			snprintf(run->kv.error, sizeof run->kv.error, "[%s] %.400s", label, s.error);
 			rc = 1;
 			continue;
 		}
 		if (!run->kind || !strcmp(run->kind, "unknown"))
 			run->kind = s.kind;
-		if (sweep_kv_run(o, &s, &run->kv) != 0) {
-			fprintf(stderr, "ttft-sweep: KV scaling: %s\n",
-				run->kv.error[0] ? run->kv.error : "interrupted");
+		if (sweep_kv_run(o, &s, &run->kv) != 0 && !sweep_stop) {
+			fprintf(stderr, "ttft-sweep: KV scaling: %s\n", run->kv.error);
 			rc = 1;
 		}
 		sweep_srv_close(&s, o);
@@ -448,11 +470,18 @@ int main(int argc, char **argv)
 		return TTFT_EXIT_USAGE;
 	}
 
+	/* SA_RESTART: a write it lands in goes on (curl's poll and the waits'
+	 * sleeps are not restarted: they see the flag at once) */
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	o.probe.stop = &sweep_stop;
 
 	static struct sweep_run run; /* large: the KV series */
 	run.o = &o;
@@ -466,11 +495,12 @@ int main(int argc, char **argv)
 		rc |= run_kv(&o, &run);
 	run.kind = run.kind ? run.kind : "unknown";
 	run.model = o.probe.model ? o.probe.model : "unknown";
-	if (sweep_stop) {
-		fprintf(stderr, "ttft-sweep: interrupted; the server is stopped\n");
-		rc = TTFT_EXIT_INTERRUPTED;
-	}
-	if (o.report && rc != TTFT_EXIT_INTERRUPTED && (run.prefix.npts || run.kv.ns)) {
+	run.stop_sig = sweep_stop;
+	if (run.stop_sig)
+		fprintf(stderr, "ttft-sweep: interrupted by %s; the server is stopped; what ran is "
+				"written, marked interrupted\n",
+			run.stop_sig == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM");
+	if (o.report && (run.prefix.npts || run.kv.ns)) {
 		char err[1024];
 		if (sweep_write_report(&run, o.report, err, sizeof err) != 0) {
 			fprintf(stderr, "ttft-sweep: %s\n", err);
@@ -481,7 +511,7 @@ int main(int argc, char **argv)
 					o.report);
 		}
 	}
-	if (o.json && rc != TTFT_EXIT_INTERRUPTED) {
+	if (o.json) {
 		/* into a string, then replaced whole (a new file renamed over it) */
 		struct ttft_json j;
 		char *js = NULL, err[PATH_MAX + 300];
@@ -502,5 +532,5 @@ int main(int argc, char **argv)
 			sweep_reqs_free(run.kv.s[i].pts[k].req, run.kv.s[i].pts[k].nreq);
 			free(run.kv.s[i].pts[k].req);
 		}
-	return rc;
+	return run.stop_sig ? 128 + run.stop_sig : rc;
 }

@@ -100,30 +100,6 @@ static void wait_blocked_writing(pid_t pid, const char *errfile)
 	}
 }
 
-/* Wait until PID has taken signal sig off its pending set (it is
- * delivered: its handler has run, a call it interrupted has been restarted
- * or failed): /proc/PID/status's ShdPnd, the signals sent to the process
- * and not yet delivered. */
-static void wait_delivered(pid_t pid, int sig)
-{
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	for (;;) {
-		FILE *f = fopen(path, "r");
-		ck_assert_msg(f != NULL, "cannot read %s: %s", path, strerror(errno));
-		char line[256];
-		unsigned long long pend = ~0ull;
-		while (fgets(line, sizeof line, f))
-			if (sscanf(line, "ShdPnd: %llx", &pend) == 1)
-				break;
-		fclose(f);
-		ck_assert_msg(pend != ~0ull, "no ShdPnd in %s", path);
-		if (!(pend & (1ull << (sig - 1))))
-			return;
-		pause_ms(1);
-	}
-}
-
 /* Wait until the fixture PID has answered at least n completions. */
 static void wait_completions(pid_t srv, size_t n)
 {
@@ -199,7 +175,7 @@ START_TEST(a_signal_while_writing_leaves_the_results_whole)
 		wait_blocked_writing(p, errf);
 		kill(p, sigs[k]);
 		/* still full when the signal lands: the write is cut or goes on */
-		wait_delivered(p, sigs[k]);
+		tu_wait_delivered(p, sigs[k]);
 		/* read it all: the filler, then what the probe wrote */
 		size_t cap = filler + 65536, n = 0;
 		char *out = malloc(cap + 1);

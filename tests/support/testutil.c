@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
@@ -401,6 +402,30 @@ int tu_wait_line(const char *file, const char *marker, char *out, size_t outlen,
 		usleep(50000);
 	}
 	return -1;
+}
+
+/* Wait until PID has taken signal sig off its pending set (it is
+ * delivered: its handler has run, a call it interrupted has been restarted
+ * or failed): /proc/PID/status's ShdPnd, the signals sent to the process
+ * and not yet delivered. */
+void tu_wait_delivered(pid_t pid, int sig)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	for (;;) {
+		FILE *f = fopen(path, "r");
+		ck_assert_msg(f != NULL, "cannot read %s: %s", path, strerror(errno));
+		char line[256];
+		unsigned long long pend = ~0ull;
+		while (fgets(line, sizeof line, f))
+			if (sscanf(line, "ShdPnd: %llx", &pend) == 1)
+				break;
+		fclose(f);
+		ck_assert_msg(pend != ~0ull, "no ShdPnd in %s", path);
+		if (!(pend & (1ull << (sig - 1))))
+			return;
+		usleep(1000);
+	}
 }
 
 void tu_stop(pid_t pid)

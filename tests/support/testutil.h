@@ -73,6 +73,9 @@ pid_t tu_spawn(const char *cmd, const char *outfile);
  * out or pid (if > 0) exited first. */
 int tu_wait_line(const char *file, const char *marker, char *out, size_t outlen,
 		 int timeout_s, pid_t pid);
+/* Wait until PID has taken signal sig off its pending set (its handler
+ * has run): /proc/PID/status's ShdPnd. */
+void tu_wait_delivered(pid_t pid, int sig);
 /* SIGTERM, then wait for it. */
 void tu_stop(pid_t pid);
 /* Send req (len bytes) to 127.0.0.1-style "HOST:PORT" and read until the

@@ -58,6 +58,9 @@ struct ttft_record {
 	uint16_t end_flags;     /* TTFT_F_TRUNCATED / TTFT_F_EOF_BODY */
 	uint8_t done;           /* [DONE] arrived */
 	uint8_t sse_error;      /* an SSE error event arrived */
+	uint8_t interrupted;    /* probe: ended in flight by cfg->stop (its
+	                           error says so): the client's doing, not
+	                           the server's */
 	uint8_t closed_early;   /* the client closed before the response end */
 	uint8_t closed_in_head; /* … with the response's head partly read */
 	uint8_t fork_read;      /* log: sent by a forked child, its response

@@ -17,6 +17,12 @@
 
 enum sweep_off { OFF_REQUEST, OFF_BUST, OFF_FLAGS };
 
+/* What became of a point: run whole; begun and cut by the sweep's stop
+ * (Ctrl-C, SIGTERM: nothing is judged from it); never begun; begun and
+ * left when a request failed and the experiment ended there. */
+enum sweep_status { SWEEP_COMPLETE, SWEEP_INTERRUPTED, SWEEP_NOT_RUN, SWEEP_INCOMPLETE };
+const char *sweep_status_name(enum sweep_status st);
+
 struct sweep_config {
 	char label[64];
 	const char *flags;        /* appended to --server (may be "") */
@@ -80,8 +86,11 @@ struct sweep_srv {
 int sweep_srv_open(struct sweep_srv *s, const struct sweep_opts *o, const char *cmd,
 		   const char *label);
 void sweep_srv_close(struct sweep_srv *s, const struct sweep_opts *o);
-/* Set by the signal handler: every wait gives up. */
-extern volatile int sweep_stop;
+/* Set by the signal handler to the signal (SIGINT, SIGTERM): every wait
+ * gives up, the probe's requests in flight end marked interrupted
+ * (o->probe.stop points here). */
+extern volatile sig_atomic_t sweep_stop;
+/* The managed server's process group, for a second signal's SIGKILL. */
 extern volatile pid_t sweep_pgid;
 
 /* The server's token count of text (vLLM and llama.cpp POST /tokenize;
@@ -125,12 +134,15 @@ struct sweep_req {
 
 /* n requests, at most conc at once, prompts[i] for request i; into out
  * (records owned by out, freed by sweep_reqs_free). t0: when the run
- * began. Returns how many failed (the first error in err), -1 when the
- * run could not go on (err says why). window: the server's aggregate
- * over the run under concurrency, when it has /metrics. */
+ * began. Returns how many failed (the first error in err; the ones the
+ * stop cut in flight are not failures: *cut counts them), -1 when the run
+ * could not go on (err says why). *started: the requests begun (all n
+ * unless the sweep was stopped; the rest are out's tail, never sent).
+ * window: the server's aggregate over the run under concurrency, when it
+ * has /metrics. */
 int sweep_requests(const struct probe_cfg *cfg, int conc, char **prompts, int n,
 		   struct sweep_req *out, int64_t *t0, struct ttft_server_split *window,
-		   int *have_window, char *err, size_t errlen);
+		   int *have_window, int *started, int *cut, char *err, size_t errlen);
 void sweep_reqs_free(struct sweep_req *q, int n);
 
 /* --- prefix caching --- */
@@ -140,6 +152,10 @@ struct sweep_prefix_point {
 	struct sweep_req *miss, *hit;
 	int nmiss, nhit;
 	int miss_served, hit_served;       /* the TTFTs the percentiles are of */
+	/* the sweep was stopped: requests planned, begun and cut in flight
+	 * (nmiss / nhit hold the ones begun) */
+	int planned_miss, planned_hit, cut, primed;
+	enum sweep_status status;          /* sweep_prefix_finish's */
 	struct sweep_req prime;
 	int64_t t0;
 	double miss_p50, miss_p90, hit_p50, hit_p90;       /* seconds */
@@ -179,7 +195,9 @@ void sweep_prefix_free(struct sweep_prefix *out);
 
 /* --- KV scaling --- */
 struct sweep_kv_point {
-	int conc, nreq, failed;
+	int conc, nreq, failed;   /* nreq: begun; failed: not counting cut */
+	enum sweep_status status; /* SWEEP_INTERRUPTED: its figures are NAN */
+	int planned, cut;         /* requests it was to make; cut in flight */
 	int64_t t0;               /* when the point's first request began */
 	char error[512];          /* the first failure, when one failed */
 	long prompt_tokens;       /* median usage.prompt_tokens */
@@ -208,6 +226,8 @@ struct sweep_kv_series {      /* one configuration × one prompt length */
 	int waited_from;          /* lowest swept C with waiting; 0: none waited */
 	int failed_from;          /* lowest swept C where a request failed (0:
 				   * none): no knee is judged there or above */
+	int interrupted_at;       /* the C the sweep was stopped in (0: none):
+				   * likewise */
 	const char *criterion;    /* how the measured knee was told (sweep_kv_knee) */
 	char explain[600];
 };
@@ -221,10 +241,14 @@ int sweep_kv_run(const struct sweep_opts *o, struct sweep_srv *srv, struct sweep
 /* The knee from the measured points (fills measured_knee and criterion)
  * and the prediction from the capacity (predicted_knee, predicted_why). */
 void sweep_kv_knee(struct sweep_kv_series *s, int max_tokens);
+/* Whether measured_knee means anything: not where the lowest concurrency
+ * failed, nor where the sweep was cut before any request waited. */
+int sweep_kv_knee_known(const struct sweep_kv_series *s);
 
 /* --- outputs --- */
 struct sweep_run {
 	const struct sweep_opts *o;
+	int stop_sig;             /* the signal that stopped the sweep, 0: none */
 	const char *kind, *model;
 	struct sweep_prefix prefix;
 	struct sweep_kv kv;

@@ -37,7 +37,8 @@ static void point(const struct sweep_opts *o, struct sweep_srv *srv, const char 
 {
 	int n = o->kv_requests ? o->kv_requests : conc * 3 < 4 ? 4 : conc * 3;
 	pt->conc = conc;
-	pt->nreq = n;
+	pt->nreq = pt->planned = n;
+	pt->status = SWEEP_COMPLETE;
 	char **pr = calloc((size_t)n, sizeof *pr);
 	pt->req = calloc((size_t)n, sizeof *pt->req);
 	double *ttft = calloc((size_t)n, sizeof *ttft), *share = calloc((size_t)n, sizeof *share);
@@ -65,15 +66,34 @@ static void point(const struct sweep_opts *o, struct sweep_srv *srv, const char 
 				    .use_slots = !strcmp(srv->kind, "llamacpp"),
 				    .kv_cells = isfinite(srv->cap.kv_tokens) ? srv->cap.kv_tokens : 0};
 	struct ttft_server_split w;
-	int have_w = 0;
+	int have_w = 0, begun = n;
 	sweep_sampler_start(&smp);
-	pt->failed = sweep_requests(&cfg, conc, pr, n, pt->req, &pt->t0, &w, &have_w, pt->error,
-				    sizeof pt->error);
+	pt->failed = sweep_requests(&cfg, conc, pr, n, pt->req, &pt->t0, &w, &have_w, &begun,
+				    &pt->cut, pt->error, sizeof pt->error);
 	pt->wall_s = (double)(ttft_now_ns() - pt->t0) / 1e9;
 	sweep_sampler_stop(&smp);
 	pt->state = smp.st;
 	if (pt->failed < 0) {
 		pt->failed = n;
+		goto out;
+	}
+	if (begun < n || pt->cut) {
+		/* stopped: what ran is kept (the requests), but no figure of a
+		 * point whose slowest requests were cut or never sent is the
+		 * point's */
+		pt->status = SWEEP_INTERRUPTED;
+		pt->nreq = begun;
+		pt->ttft_p50 = pt->ttft_p90 = pt->ttft_p99 = NAN;
+		pt->queue_share_p50 = pt->queue_share_p90 = pt->queue_p50 = NAN;
+		pt->queue_share_all = pt->out_tok_s = pt->req_s = pt->wall_s = NAN;
+		for (int i = 0; i < begun; i++)
+			pt->ttft_n += pt->req[i].rec.ok;
+		double ptk;
+		for (int i = 0; i < n; i++)
+			pt_tok[i] = pt->req[i].rec.prompt_tokens > 0
+				    ? (double)pt->req[i].rec.prompt_tokens : NAN;
+		ptk = sweep_pct(pt_tok, n, 0.5);
+		pt->prompt_tokens = isfinite(ptk) ? (long)ptk : -1;
 		goto out;
 	}
 	long toks = 0;
@@ -151,6 +171,10 @@ int sweep_kv_run(const struct sweep_opts *o, struct sweep_srv *srv, struct sweep
 		snprintf(lead, sizeof lead, "Context %u.", o->run_id);
 		char *filler = sweep_text_of(&o->probe, srv->kind, lead, s->want_tokens, &got, &how,
 					     err, sizeof err);
+		if (sweep_stop) { /* stopped while measuring it: not run */
+			free(filler);
+			break;
+		}
 		if (!filler) {
 			snprintf(out->error, sizeof out->error, "[%s] cannot measure a %ld-token "
 				 "prompt: %.400s", srv->label, s->want_tokens, err);
@@ -160,6 +184,14 @@ int sweep_kv_run(const struct sweep_opts *o, struct sweep_srv *srv, struct sweep
 		for (int c = 0; c < o->nconc && !sweep_stop; c++) {
 			struct sweep_kv_point *pt = &s->pts[s->npts++];
 			point(o, srv, filler, s->want_tokens, o->conc[c], pt, out->ns);
+			if (pt->status == SWEEP_INTERRUPTED) {
+				sweep_say(o, "[%s] prompt %ld tokens, concurrency %d: interrupted "
+						"(%d of %d requests begun, %d cut in flight)\n",
+					srv->label, pt->prompt_tokens > 0 ? pt->prompt_tokens
+					: s->want_tokens, pt->conc, pt->nreq, pt->planned,
+					pt->cut);
+				continue;
+			}
 			sweep_say(o, "[%s] prompt %ld tokens, concurrency %d: %d "
 					"requests, TTFT p50 %.1f ms, queued %s%.0f%% of "
 					"TTFT%s%s\n", srv->label, pt->prompt_tokens, pt->conc, pt->nreq,
@@ -189,6 +221,15 @@ static void explain(struct sweep_kv_series *s)
 	int pg = on_grid(s, s->predicted_knee);
 	int top = s->npts ? s->pts[s->npts - 1].conc : 0;
 	const char *what = s->criterion;
+	if (s->interrupted_at && !s->waited_from) {
+		int n = snprintf(s->explain, sizeof s->explain, "not known: the sweep was "
+				 "interrupted at concurrency %d, before any request was seen "
+				 "waiting", s->interrupted_at);
+		if (s->measured_knee && n > 0 && (size_t)n < sizeof s->explain)
+			snprintf(s->explain + n, sizeof s->explain - (size_t)n, "; none waited up "
+				 "to %d, the last concurrency run whole", s->measured_knee);
+		return;
+	}
 	if (s->failed_from && !s->waited_from) {
 		const struct sweep_kv_point *f = NULL;
 		for (int i = 0; i < s->npts && !f; i++)
@@ -234,6 +275,13 @@ static void explain(struct sweep_kv_series *s)
 	}
 }
 
+int sweep_kv_knee_known(const struct sweep_kv_series *s)
+{
+	if (s->failed_from && s->npts && s->failed_from == s->pts[0].conc)
+		return 0; /* failed at the lowest concurrency */
+	return !(s->interrupted_at && !s->waited_from);
+}
+
 void sweep_kv_knee(struct sweep_kv_series *s, int max_tokens)
 {
 	/* measured, by the best signal every point has: the server's own
@@ -244,8 +292,13 @@ void sweep_kv_knee(struct sweep_kv_series *s, int max_tokens)
 	 * that is there at any load); else the TTFT median grown 1.5× (a
 	 * p90 needs 10 requests a point: the lowest concurrencies have 4
 	 * to 9, and a p90 that is not there cannot be compared) */
-	int gauge = s->npts > 0, share = s->npts > 0;
-	for (int i = 0; i < s->npts; i++) {
+	/* the points the sweep ran whole: a cut one (and none run after it)
+	 * is no evidence either way */
+	int whole = 0;
+	while (whole < s->npts && s->pts[whole].status != SWEEP_INTERRUPTED)
+		whole++;
+	int gauge = whole > 0, share = whole > 0;
+	for (int i = 0; i < whole; i++) {
 		gauge &= isfinite(s->pts[i].state.waiting_max);
 		share &= isfinite(s->pts[i].queue_share_all);
 	}
@@ -255,9 +308,14 @@ void sweep_kv_knee(struct sweep_kv_series *s, int max_tokens)
 	s->measured_knee = 0;
 	s->waited_from = 0;
 	s->failed_from = 0;
+	s->interrupted_at = 0;
 	const struct sweep_kv_point *lo = s->npts ? &s->pts[0] : NULL;
 	for (int i = 0; i < s->npts; i++) {
 		const struct sweep_kv_point *p = &s->pts[i];
+		if (p->status == SWEEP_INTERRUPTED && !p->failed) {
+			s->interrupted_at = p->conc;
+			break;
+		}
 		/* a point where requests failed (refused, reset, cut) was not
 		 * served: its figures are the survivors', so neither it nor a
 		 * higher concurrency says where waiting began (a review found

@@ -25,9 +25,15 @@ double sweep_pct(const double *v, int n, double q)
 	return p;
 }
 
+const char *sweep_status_name(enum sweep_status st)
+{
+	return st == SWEEP_COMPLETE ? "complete" : st == SWEEP_INTERRUPTED ? "interrupted"
+		: st == SWEEP_NOT_RUN ? "not_run" : "incomplete";
+}
+
 int sweep_requests(const struct probe_cfg *cfg, int conc, char **prompts, int n,
 		   struct sweep_req *out, int64_t *t0, struct ttft_server_split *window,
-		   int *have_window, char *err, size_t errlen)
+		   int *have_window, int *started, int *cut, char *err, size_t errlen)
 {
 	struct ttft_record *r = calloc((size_t)(n > 0 ? n : 1), sizeof *r);
 	if (!r) {
@@ -39,11 +45,20 @@ int sweep_requests(const struct probe_cfg *cfg, int conc, char **prompts, int n,
 	struct probe_run run = {.cfg = &c, .conc = conc};
 	*t0 = ttft_now_ns();
 	int failed = probe_run(&run, r, n, err, errlen);
+	/* requests begin in order: the ones never begun are the tail */
+	*started = 0;
+	*cut = 0;
+	while (*started < n && (r[*started].t_start || r[*started].error))
+		++*started;
+	for (int i = 0; i < n; i++)
+		*cut += r[i].interrupted;
+	if (failed > 0)
+		failed -= *cut; /* the stop's doing, not the server's */
 	for (int i = 0; i < n; i++) {
 		/* the records move into out: their buffers go with them */
 		out[i] = (struct sweep_req){r[i], r[i].split.queue_s,
 					    isfinite(r[i].split.queue_s) ? r[i].split.source : NULL};
-		if (failed > 0 && !r[i].ok && !err[0])
+		if (failed > 0 && !r[i].ok && !r[i].interrupted && !err[0])
 			snprintf(err, errlen, "request %d failed: %s", i + 1,
 				 ttft_record_error(&r[i]));
 	}
@@ -84,10 +99,11 @@ int sweep_prefix_prepare(const struct sweep_opts *o, struct sweep_srv *srv,
 			 struct sweep_prefix *out)
 {
 	out->tokens_how = "unknown";
-	for (int i = 0; i < o->nprefix; i++) {
+	for (int i = 0; i < o->nprefix && !sweep_stop; i++) {
 		struct sweep_prefix_point *p = &out->pts[out->npts];
 		memset(p, 0, sizeof *p);
 		p->want_tokens = o->prefix_tokens[i];
+		p->planned_miss = p->planned_hit = o->prefix_requests;
 		char lead[96];
 		/* each length its own document: no length is a prefix of another */
 		snprintf(lead, sizeof lead, "Document %u-%ld. Read it, then answer.", o->run_id,
@@ -112,12 +128,17 @@ int sweep_prefix_prepare(const struct sweep_opts *o, struct sweep_srv *srv,
 	return 0;
 }
 
-/* Run n prompts one after another; each record into dst. */
+/* Run n prompts one after another; each record into dst; the ones begun
+ * into *started, those cut in flight added to *cut. */
 static int series(const struct probe_cfg *cfg, char **prompts, int n, struct sweep_req *dst,
-		  int64_t *t0, char *err, size_t errlen)
+		  int64_t *t0, int *started, int *cut, char *err, size_t errlen)
 {
 	err[0] = 0;
-	return sweep_requests(cfg, 1, prompts, n, dst, t0, NULL, NULL, err, errlen);
+	int c = 0;
+	int failed = sweep_requests(cfg, 1, prompts, n, dst, t0, NULL, NULL, started, &c, err,
+				    errlen);
+	*cut += c;
+	return failed;
 }
 
 int sweep_prefix_misses(const struct sweep_opts *o, struct sweep_srv *srv,
@@ -149,12 +170,14 @@ int sweep_prefix_misses(const struct sweep_opts *o, struct sweep_srv *srv,
 			pr[j] = join(bust, p->prefix, sfx);
 		}
 		char err[300] = "";
-		int failed = pr ? series(&cfg, pr, k, p->miss, &p->t0, err, sizeof err) : -1;
+		int begun = 0;
+		int failed = pr ? series(&cfg, pr, k, p->miss, &p->t0, &begun, &p->cut, err,
+					 sizeof err) : -1;
 		for (int j = 0; pr && j < k; j++)
 			free(pr[j]);
 		free(pr);
-		p->nmiss = k;
-		sweep_say(o, "prefix %ld tokens: %d misses%s%s\n", p->prefix_tokens, k,
+		p->nmiss = begun;
+		sweep_say(o, "prefix %ld tokens: %d misses%s%s\n", p->prefix_tokens, p->nmiss,
 			failed ? ", " : "", failed ? err : "");
 		if (failed) {
 			snprintf(out->error, sizeof out->error, "prefix %ld tokens, misses: %s",
@@ -191,7 +214,9 @@ int sweep_prefix_hits(const struct sweep_opts *o, struct sweep_srv *srv, struct 
 		}
 		char err[300] = "";
 		int64_t t0;
-		int failed = pr && all ? series(&cfg, pr, k + 1, all, &t0, err, sizeof err) : -1;
+		int begun = 0;
+		int failed = pr && all ? series(&cfg, pr, k + 1, all, &t0, &begun, &p->cut, err,
+						sizeof err) : -1;
 		if (all) {
 			p->prime = all[0];
 			memcpy(p->hit, all + 1, (size_t)k * sizeof *all);
@@ -200,9 +225,10 @@ int sweep_prefix_hits(const struct sweep_opts *o, struct sweep_srv *srv, struct 
 			free(pr[j]);
 		free(pr);
 		free(all);
-		p->nhit = k;
+		p->primed = begun > 0;
+		p->nhit = begun > 0 ? begun - 1 : 0;
 		sweep_say(o, "prefix %ld tokens: 1 prime + %d hits%s%s\n",
-			p->prefix_tokens, k, failed ? ", " : "", failed ? err : "");
+			p->prefix_tokens, p->nhit, failed ? ", " : "", failed ? err : "");
 		if (failed) {
 			snprintf(out->error, sizeof out->error, "prefix %ld tokens, hits: %s",
 				 p->prefix_tokens, failed < 0 ? "out of memory" : err);
@@ -264,7 +290,15 @@ void sweep_prefix_finish(struct sweep_prefix *out)
 		p->miss_served = nm;
 		p->hit_served = nh;
 		p->pays_why = NULL;
-		if (nm < 3)
+		p->status = p->nmiss == p->planned_miss && p->nhit == p->planned_hit && !p->cut
+			    ? SWEEP_COMPLETE : !p->nmiss && !p->primed ? SWEEP_NOT_RUN
+			    : sweep_stop || p->cut ? SWEEP_INTERRUPTED : SWEEP_INCOMPLETE;
+		if (p->status == SWEEP_INTERRUPTED || p->status == SWEEP_NOT_RUN)
+			p->pays_why = p->status == SWEEP_NOT_RUN
+				? "not run: the sweep was interrupted before it"
+				: "interrupted: the sweep was stopped before its misses and hits "
+				  "had all run";
+		else if (nm < 3)
 			p->pays_why = "too few misses served to tell (3 or more needed)";
 		else if (isnan(p->hit_p90) || isnan(p->miss_p50))
 			p->pays_why = "too few hits served for their p90 (10 needed: "
@@ -272,6 +306,8 @@ void sweep_prefix_finish(struct sweep_prefix *out)
 		else if (p->hit_tokens_hit == 0)
 			p->pays_why = "the server counted no cached tokens in the hits";
 		p->pays = !p->pays_why && p->hit_p90 < p->miss_p50;
+		if (p->status == SWEEP_INTERRUPTED || p->status == SWEEP_NOT_RUN)
+			continue; /* a cut length is no evidence: no jitter, no fit */
 		if (isfinite(p->miss_p90 - p->miss_p50))
 			jit[nj++] = p->miss_p90 - p->miss_p50;
 		if (isfinite(p->hit_p90 - p->hit_p50))
@@ -310,7 +346,7 @@ void sweep_prefix_free(struct sweep_prefix *out)
 		free(p->prefix);
 		sweep_reqs_free(p->miss, p->nmiss);
 		sweep_reqs_free(p->hit, p->nhit);
-		sweep_reqs_free(&p->prime, p->nhit ? 1 : 0);
+		sweep_reqs_free(&p->prime, p->primed);
 		free(p->miss);
 		free(p->hit);
 	}

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,144 @@ static int write_file(const char *path, const char *text, char *err, size_t errl
 	return ttft_write_atomic(path, text, strlen(text), err, errlen);
 }
 
+static const char *sig_words(int sig)
+{
+	return sig == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM";
+}
+
+/* The series of configuration label and prompt length want, or NULL. */
+static const struct sweep_kv_series *series_of(const struct sweep_kv *k, const char *label,
+					       long want)
+{
+	for (int i = 0; i < k->ns; i++)
+		if (!strcmp(k->s[i].cfg, label) && k->s[i].want_tokens == want)
+			return &k->s[i];
+	return NULL;
+}
+
+static int has_point(const struct sweep_kv_series *s, int conc)
+{
+	for (int i = 0; s && i < s->npts; i++)
+		if (s->pts[i].conc == conc)
+			return 1;
+	return 0;
+}
+
+/* Each configuration × prompt length of the grid with concurrencies the
+ * sweep did not begin: f(arg, label, prompt, their concurrencies). */
+static int kv_not_run(const struct sweep_run *r,
+		      void (*f)(void *arg, const char *label, long want, const int *c, int n),
+		      void *arg)
+{
+	const struct sweep_opts *o = r->o;
+	int total = 0;
+	for (int i = 0; i < (o->ncfg ? o->ncfg : 1); i++) {
+		const char *label = o->ncfg ? o->cfgs[i].label : "default";
+		for (int p = 0; p < o->nprompt; p++) {
+			const struct sweep_kv_series *s = series_of(&r->kv, label,
+								    o->prompt_tokens[p]);
+			int c[SWEEP_MAX_LIST], n = 0;
+			for (int j = 0; j < o->nconc; j++)
+				if (!has_point(s, o->conc[j]))
+					c[n++] = o->conc[j];
+			if (n && f)
+				f(arg, label, o->prompt_tokens[p], c, n);
+			total += n;
+		}
+	}
+	return total;
+}
+
+static void not_run_md(void *arg, const char *label, long want, const int *c, int n)
+{
+	struct ttft_str *b = arg;
+	ttft_str_printf(b, "; not run: [%s] %ld-token prompts at concurrency ", label, want);
+	for (int i = 0; i < n; i++)
+		ttft_str_printf(b, "%s%d", i ? ", " : "", c[i]);
+}
+
+static void not_run_json(void *arg, const char *label, long want, const int *c, int n)
+{
+	struct ttft_json *j = arg;
+	ttft_json_begin_obj(j, NULL);
+	ttft_json_str(j, "config", label);
+	ttft_json_int(j, "prompt_tokens_asked", want);
+	ttft_json_begin_arr(j, "concurrency");
+	for (int i = 0; i < n; i++)
+		ttft_json_int(j, NULL, c[i]);
+	ttft_json_end_arr(j);
+	ttft_json_end_obj(j);
+}
+
+/* Prefix lengths asked for that the sweep did not begin (no point, or
+ * one never run): f(arg, length) each; how many. */
+static int prefix_not_run(const struct sweep_run *r, void (*f)(void *arg, long want), void *arg)
+{
+	const struct sweep_opts *o = r->o;
+	int n = 0;
+	for (int i = 0; i < o->nprefix; i++) {
+		int begun = 0;
+		for (int k = 0; k < r->prefix.npts; k++)
+			begun |= r->prefix.pts[k].want_tokens == o->prefix_tokens[i] &&
+				 r->prefix.pts[k].status != SWEEP_NOT_RUN;
+		if (!begun) {
+			if (f)
+				f(arg, o->prefix_tokens[i]);
+			n++;
+		}
+	}
+	return n;
+}
+
+static void len_md(void *arg, long want)
+{
+	struct ttft_str *b = arg;
+	ttft_str_printf(b, "%s%ld", b->s && b->s[b->n - 1] == ' ' ? "" : ", ", want);
+}
+
+static void len_json(void *arg, long want)
+{
+	ttft_json_int(arg, NULL, want);
+}
+
+/* The line that says the sweep was cut short, and what it left undone. */
+static void interrupted_md(struct ttft_str *b, const struct sweep_run *r, int kv)
+{
+	if (!r->stop_sig)
+		return;
+	ttft_str_printf(b, "**Interrupted** by %s: what ran whole is below; ",
+			sig_words(r->stop_sig));
+	if (kv) {
+		const struct sweep_kv_point *cut = NULL;
+		const struct sweep_kv_series *cs = NULL;
+		for (int i = 0; i < r->kv.ns; i++)
+			for (int j = 0; j < r->kv.s[i].npts; j++)
+				if (r->kv.s[i].pts[j].status == SWEEP_INTERRUPTED) {
+					cs = &r->kv.s[i];
+					cut = &cs->pts[j];
+				}
+		if (cut)
+			ttft_str_printf(b, "the point in progress, [%s] %ld-token prompts at "
+					   "concurrency %d, was cut (%d of %d requests begun, %d of "
+					   "them cut in flight, marked interrupted): its figures are "
+					   "'-' and nothing is judged from it or above it",
+					cs->cfg, cs->want_tokens, cut->conc, cut->nreq, cut->planned,
+					cut->cut);
+		else
+			ttft_str_printf(b, "no point was in progress");
+		kv_not_run(r, not_run_md, b);
+	} else {
+		ttft_str_printf(b, "a length cut short or not run is marked so and not judged");
+		if (prefix_not_run(r, NULL, NULL)) {
+			ttft_str_printf(b, "; not run: prefix lengths ");
+			prefix_not_run(r, len_md, b);
+		}
+		if (r->o->kv && !r->kv.ran)
+			ttft_str_printf(b, "; the KV scaling experiment was not run");
+	}
+	ttft_str_printf(b, ".\n\n");
+}
+
 /* The chart at base-NAME.svg; its link (the file's own name) into link. */
 static int chart(const char *base, const char *name, char *svg, char *link, size_t ll,
 		 char *err, size_t errlen)
@@ -95,6 +234,7 @@ static int prefix_section(struct ttft_str *b, const struct sweep_run *r, const c
 			   "Cached tokens: %s. %s.\n\n", p->tokens_how, o->prefix_requests,
 			o->prefix_requests, o->probe.max_tokens, p->server_label, r->kind,
 			p->miss_how, p->hits_how, r->date);
+	interrupted_md(b, r, 0);
 	if (p->error[0])
 		ttft_str_printf(b, "**Incomplete:** %s.\n\n", p->error);
 	ttft_str_printf(b, "| prefix tokens | miss TTFT p50 / p90 (ms) | hit TTFT p50 / p90 (ms) | "
@@ -103,8 +243,10 @@ static int prefix_section(struct ttft_str *b, const struct sweep_run *r, const c
 			   "|---|---|---|---|---|---|---|---|\n");
 	for (int i = 0; i < p->npts; i++) {
 		const struct sweep_prefix_point *q = &p->pts[i];
-		ttft_str_printf(b, "| %ld | %s / %s | %s / %s | %s / %s | %s | %s | %s / %s | %s |\n",
-				q->prefix_tokens, ms(q->miss_p50), ms(q->miss_p90),
+		ttft_str_printf(b, "| %ld%s%s%s | %s / %s | %s / %s | %s / %s | %s | %s | %s / %s | %s |\n",
+				q->prefix_tokens, q->status == SWEEP_COMPLETE ? "" : " (",
+				q->status == SWEEP_COMPLETE ? "" : sweep_status_name(q->status),
+				q->status == SWEEP_COMPLETE ? "" : ")", ms(q->miss_p50), ms(q->miss_p90),
 				ms(q->hit_p50), ms(q->hit_p90),
 				num(q->hit_tokens_hit, 0), num(q->hit_tokens_miss, 0),
 				ms(q->saved_s), num(q->saved_per_token_s * 1e6, 2),
@@ -195,10 +337,16 @@ static int prefix_section(struct ttft_str *b, const struct sweep_run *r, const c
 	else
 		ttft_str_printf(b, "- **Saved per cached token:** no fit: fewer than two lengths "
 				   "with cached tokens the server counted.\n");
-	int counted = 0, none = 1;
+	/* over the lengths run whole (or ended by a failure: their counts
+	 * are the server's); the longest such is the one quoted */
+	int counted = 0, none = 1, last = p->npts - 1;
 	for (int i = 0; i < p->npts; i++) {
+		if (p->pts[i].status == SWEEP_INTERRUPTED || p->pts[i].status == SWEEP_NOT_RUN)
+			continue;
 		counted += isfinite(p->pts[i].hit_tokens_hit);
 		none &= !(p->pts[i].hit_tokens_hit > 0);
+		if (isfinite(p->pts[i].hit_tokens_hit))
+			last = i;
 	}
 	if (!counted)
 		ttft_str_printf(b, "- **The server's count:** the server reported no cached tokens "
@@ -211,9 +359,8 @@ static int prefix_section(struct ttft_str *b, const struct sweep_run *r, const c
 	else
 		ttft_str_printf(b, "- **The server's count:** the hits took a median of %s cached "
 				   "tokens of a %ld-token prefix at the longest length, the misses "
-				   "%s.\n", num(p->pts[p->npts - 1].hit_tokens_hit, 0),
-				p->pts[p->npts - 1].prefix_tokens,
-				num(p->pts[p->npts - 1].hit_tokens_miss, 0));
+				   "%s.\n", num(p->pts[last].hit_tokens_hit, 0),
+				p->pts[last].prefix_tokens, num(p->pts[last].hit_tokens_miss, 0));
 	ttft_str_printf(b, "\n");
 	return 0;
 }
@@ -278,8 +425,11 @@ static char *kv_chart(const struct sweep_kv_series *s, const struct sweep_run *r
 	int n = snprintf(sub, sizeof sub, "%s; %d output tokens each; queue from: %s", r->kind,
 			 r->o->probe.max_tokens, src ? src : "nowhere");
 	if (s->failed_from && n > 0 && (size_t)n < sizeof sub)
-		snprintf(sub + n, sizeof sub - (size_t)n, "; requests failed from %d on: those "
-			 "points are the survivors'", s->failed_from);
+		n += snprintf(sub + n, sizeof sub - (size_t)n, "; requests failed from %d on: "
+			      "those points are the survivors'", s->failed_from);
+	if (s->interrupted_at && n > 0 && (size_t)n < sizeof sub)
+		snprintf(sub + n, sizeof sub - (size_t)n, "; interrupted at %d: not drawn",
+			 s->interrupted_at);
 	struct ttft_linechart lc = {
 		.title = title, .subtitle = sub, .xlabel = "requests in flight (concurrency)",
 		.ylabel = "TTFT (ms)", .y2label = "queue share of TTFT (%)", .logx = 1,
@@ -331,6 +481,7 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 			   "configuration warmed by one request first. "
 			   "Queue share: each request's queue over its TTFT. %s.\n\n", o->probe.max_tokens,
 			r->date);
+	interrupted_md(b, r, 1);
 	if (k->error[0])
 		ttft_str_printf(b, "**Incomplete:** %s.\n\n", k->error);
 	for (int i = 0; i < k->ns; i++)
@@ -360,6 +511,14 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 		const struct sweep_kv_series *s = &k->s[i];
 		for (int j = 0; j < s->npts; j++) {
 			const struct sweep_kv_point *p = &s->pts[j];
+			if (p->status == SWEEP_INTERRUPTED) {
+				ttft_str_printf(b, "| %s | %ld | %d | interrupted: %d of %d begun "
+						   "(%d failed, %d cut in flight) | - / - | - | - / - "
+						   "| - | - | - | - | - / - | - |\n", s->cfg,
+						p->prompt_tokens, p->conc, p->nreq, p->planned,
+						p->failed, p->cut);
+				continue;
+			}
 			ttft_str_printf(b, "| %s | %ld | %d | %d (%d) | %s / %s | %s%s%s%s | %s / %s | "
 					   "%s | %s | %s | %s | %s / %s | ", s->cfg, p->prompt_tokens,
 					p->conc, p->nreq, p->failed, ms(p->ttft_p50), ms(p->ttft_p99),
@@ -403,11 +562,13 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 		const struct sweep_kv_series *s = &k->s[i];
 		char pk[32], mk[32], wf[32];
 		snprintf(pk, sizeof pk, s->predicted_knee ? "%d" : "-", s->predicted_knee);
-		if (s->failed_from && s->npts && s->failed_from == s->pts[0].conc)
+		if (!sweep_kv_knee_known(s))
 			snprintf(mk, sizeof mk, "not known");
 		else
 			snprintf(mk, sizeof mk, "%d", s->measured_knee);
-		if (s->failed_from && !s->waited_from)
+		if (s->interrupted_at && !s->waited_from)
+			snprintf(wf, sizeof wf, "not known (interrupted at %d)", s->interrupted_at);
+		else if (s->failed_from && !s->waited_from)
 			snprintf(wf, sizeof wf, "not known (failed at %d)", s->failed_from);
 		else
 			snprintf(wf, sizeof wf, s->waited_from ? "%d" : "none", s->waited_from);
@@ -428,12 +589,19 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 	 * with the most waiting (by its median TTFT: a p90 may not be
 	 * there, and a NAN is no order) */
 	const struct sweep_kv_series *ws = NULL;
-	for (int i = 0; i < k->ns; i++)
-		if (k->s[i].npts && (!ws || k->s[i].pts[k->s[i].npts - 1].ttft_p50 >
-					     ws->pts[ws->npts - 1].ttft_p50))
+	const struct sweep_kv_point *wp = NULL;
+	for (int i = 0; i < k->ns; i++) {
+		/* the last point run whole */
+		const struct sweep_kv_point *z = NULL;
+		for (int j = 0; j < k->s[i].npts && k->s[i].pts[j].status != SWEEP_INTERRUPTED; j++)
+			z = &k->s[i].pts[j];
+		if (z && (!wp || z->ttft_p50 > wp->ttft_p50)) {
 			ws = &k->s[i];
+			wp = z;
+		}
+	}
 	if (ws) {
-		const struct sweep_kv_point *p = &ws->pts[ws->npts - 1];
+		const struct sweep_kv_point *p = wp;
 		if (chart(base, "kv-waterfall", kv_waterfall(ws, p), link, sizeof link, err, errlen) != 0)
 			return -1;
 		ttft_str_printf(b, "![Requests at concurrency %d, %s](%s)\n\n", p->conc, ws->cfg, link);
@@ -446,22 +614,32 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 			continue;
 		/* the last point below the first that had failures */
 		int last = 0;
-		while (last < s->npts && !s->pts[last].failed)
+		while (last < s->npts && !s->pts[last].failed &&
+		       s->pts[last].status != SWEEP_INTERRUPTED)
 			last++;
+		int cut = last < s->npts && !s->pts[last].failed;
 		last--;
 		ttft_str_printf(b, "[%s] %ld-token requests: %s; ", s->cfg, s->per_request_tokens,
 				s->predicted_why);
 		if (last < 0) {
-			ttft_str_printf(b, "requests failed at the lowest concurrency (%d): no "
-					   "trend is given. ", s->pts[0].conc);
+			ttft_str_printf(b, "%s at the lowest concurrency (%d): no trend is "
+					   "given. ", cut ? "the sweep was interrupted"
+					   : "requests failed", s->pts[0].conc);
+			continue;
+		}
+		if (last == 0) {
+			ttft_str_printf(b, "only concurrency %d was run whole (%s above it): no "
+					   "trend is given. ", s->pts[0].conc, cut
+					   ? "the sweep was interrupted" : "requests failed");
 			continue;
 		}
 		const struct sweep_kv_point *a = &s->pts[0], *z2 = &s->pts[last];
 		ttft_str_printf(b, "measured TTFT p50 %s ms at concurrency %d → %s ms at %d "
 				   "(queued: %s → %s of all TTFT)%s. ", ms(a->ttft_p50), a->conc,
 				ms(z2->ttft_p50), z2->conc, pct(a->queue_share_all),
-				pct(z2->queue_share_all), last < s->npts - 1
-				? "; above it requests failed" : "");
+				pct(z2->queue_share_all), last == s->npts - 1 ? ""
+				: cut ? "; above it the sweep was interrupted"
+				: "; above it requests failed");
 	}
 	ttft_str_printf(b, "What a server can hold at once is fixed when it starts — slots and "
 			   "context (-np, -c) for llama.cpp, KV memory and model length "
@@ -545,6 +723,8 @@ static void req_json(struct ttft_json *j, const struct sweep_req *q, int64_t t0)
 {
 	struct ttft_json_ctx ctx = {.t0 = t0};
 	ttft_json_begin_obj(j, NULL);
+	/* cut in flight by the sweep's stop: not a failure of the server's */
+	ttft_json_bool(j, "interrupted", q->rec.interrupted);
 	ttft_json_num(j, "queue_s", q->queue_s);
 	ttft_json_str(j, "queue_source", q->queue_source);
 	if (q->rec.prompt_tokens >= 0)
@@ -588,8 +768,9 @@ static void cap_json(struct ttft_json *j, const struct sweep_capacity *c)
 	ttft_json_end_obj(j);
 }
 
-static void prefix_json(struct ttft_json *j, const struct sweep_prefix *p)
+static void prefix_json(struct ttft_json *j, const struct sweep_run *r)
 {
+	const struct sweep_prefix *p = &r->prefix;
 	ttft_json_begin_obj(j, "prefix");
 	ttft_json_str(j, "server", p->server_label);
 	ttft_json_str(j, "misses_by", p->miss_how);
@@ -601,6 +782,8 @@ static void prefix_json(struct ttft_json *j, const struct sweep_prefix *p)
 	for (int i = 0; i < p->npts; i++) {
 		const struct sweep_prefix_point *q = &p->pts[i];
 		ttft_json_begin_obj(j, NULL);
+		ttft_json_str(j, "status", sweep_status_name(q->status));
+		ttft_json_int(j, "requests_interrupted", q->cut);
 		ttft_json_int(j, "prefix_tokens_asked", q->want_tokens);
 		ttft_json_int(j, "prefix_tokens", q->prefix_tokens);
 		/* the TTFTs the p50 / p90 are of: p90 null below 10 */
@@ -624,7 +807,7 @@ static void prefix_json(struct ttft_json *j, const struct sweep_prefix *p)
 		}
 		reqs_json(j, "misses", q->miss, q->nmiss, q->t0);
 		ttft_json_begin_arr(j, "prime");
-		if (q->nhit)
+		if (q->primed)
 			req_json(j, &q->prime, q->t0);
 		ttft_json_end_arr(j);
 		reqs_json(j, "hits", q->hit, q->nhit, q->t0);
@@ -635,6 +818,9 @@ static void prefix_json(struct ttft_json *j, const struct sweep_prefix *p)
 	ttft_json_num(j, "saved_per_cached_token_fit_s", p->slope_s_per_token);
 	ttft_json_num(j, "saved_fit_intercept_s", p->intercept_s);
 	ttft_json_num(j, "jitter_s", p->jitter_s);
+	ttft_json_begin_arr(j, "not_run"); /* prefix lengths asked, never begun */
+	prefix_not_run(r, len_json, j);
+	ttft_json_end_arr(j);
 	ttft_json_end_obj(j);
 }
 
@@ -642,7 +828,12 @@ static void point_json(struct ttft_json *j, const struct sweep_kv_point *p)
 {
 	ttft_json_begin_obj(j, NULL);
 	ttft_json_int(j, "concurrency", p->conc);
+	/* interrupted: the figures are null, the requests begun are kept */
+	ttft_json_str(j, "status", sweep_status_name(p->status));
 	ttft_json_int(j, "requests", p->nreq);
+	ttft_json_int(j, "requests_planned", p->planned);
+	ttft_json_int(j, "requests_interrupted", p->cut);
+	ttft_json_int(j, "requests_not_started", p->planned - p->nreq);
 	ttft_json_int(j, "failed", p->failed);
 	if (p->failed)
 		ttft_json_str(j, "error", p->error);
@@ -676,8 +867,9 @@ static void point_json(struct ttft_json *j, const struct sweep_kv_point *p)
 	ttft_json_end_obj(j);
 }
 
-static void kv_json(struct ttft_json *j, const struct sweep_kv *k)
+static void kv_json(struct ttft_json *j, const struct sweep_run *r)
 {
+	const struct sweep_kv *k = &r->kv;
 	ttft_json_begin_obj(j, "kv");
 	if (k->error[0])
 		ttft_json_str(j, "error", k->error);
@@ -691,14 +883,16 @@ static void kv_json(struct ttft_json *j, const struct sweep_kv *k)
 		cap_json(j, &s->cap);
 		count(j, "predicted_knee", s->predicted_knee);
 		ttft_json_str(j, "predicted_why", s->predicted_why);
-		if (s->failed_from && s->npts && s->failed_from == s->pts[0].conc)
-			ttft_json_null(j, "measured_knee"); /* failed at the lowest */
+		if (!sweep_kv_knee_known(s))
+			ttft_json_null(j, "measured_knee"); /* failed at the lowest, or cut */
 		else
 			ttft_json_int(j, "measured_knee", s->measured_knee);
 		count(j, "waited_from", s->waited_from);
 		/* requests failed from this concurrency on: measured_knee and
 		 * waited_from say nothing about it or above */
 		count(j, "failed_from", s->failed_from);
+		/* the sweep was stopped in this concurrency: likewise */
+		count(j, "interrupted_at", s->interrupted_at);
 		ttft_json_str(j, "knee_criterion", s->criterion);
 		ttft_json_str(j, "explanation", s->explain);
 		ttft_json_begin_arr(j, "points");
@@ -707,6 +901,9 @@ static void kv_json(struct ttft_json *j, const struct sweep_kv *k)
 		ttft_json_end_arr(j);
 		ttft_json_end_obj(j);
 	}
+	ttft_json_end_arr(j);
+	ttft_json_begin_arr(j, "not_run"); /* the grid's points never begun */
+	kv_not_run(r, not_run_json, j);
 	ttft_json_end_arr(j);
 	ttft_json_end_obj(j);
 }
@@ -718,10 +915,21 @@ void sweep_json(struct ttft_json *j, const struct sweep_run *r)
 	ttft_json_str(j, "model", r->model);
 	ttft_json_str(j, "date", r->date);
 	ttft_json_int(j, "max_tokens", r->o->probe.max_tokens);
+	/* stopped by a signal: what ran is below, each point's status says
+	 * how far it got; an experiment asked for and never begun is named */
+	ttft_json_bool(j, "interrupted", r->stop_sig != 0);
+	if (r->stop_sig)
+		ttft_json_str(j, "interrupted_by", r->stop_sig == SIGINT ? "SIGINT" : "SIGTERM");
+	ttft_json_begin_arr(j, "experiments_not_run");
+	if (r->o->prefix && !r->prefix.ran)
+		ttft_json_str(j, NULL, "prefix");
+	if (r->o->kv && !r->kv.ran)
+		ttft_json_str(j, NULL, "kv");
+	ttft_json_end_arr(j);
 	if (r->prefix.ran)
-		prefix_json(j, &r->prefix);
+		prefix_json(j, r);
 	if (r->kv.ran)
-		kv_json(j, &r->kv);
+		kv_json(j, r);
 	ttft_json_end_obj(j);
 	ttft_json_newline(j);
 }

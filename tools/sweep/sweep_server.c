@@ -19,7 +19,7 @@
 #include "ttft_fetch.h"
 #include "ttft_prom.h"
 
-volatile int sweep_stop;
+volatile sig_atomic_t sweep_stop;
 volatile pid_t sweep_pgid;
 
 void sweep_say(const struct sweep_opts *o, const char *fmt, ...)
@@ -298,6 +298,9 @@ void sweep_srv_close(struct sweep_srv *s, const struct sweep_opts *o)
 {
 	if (!s->managed)
 		return;
+	if (sweep_stop)
+		sweep_say(o, "[%s] interrupted: stopping the server (a second Ctrl-C or SIGTERM "
+			  "kills it and ends at once)\n", s->label);
 	cold_server_stop(&s->cs, o->stop_timeout);
 	sweep_pgid = 0;
 	cold_server_free(&s->cs);

@@ -214,6 +214,72 @@ START_TEST(second_signal_ends_it_at_once)
 }
 END_TEST
 
+/* The prefix experiment cut the same way: lengths 16 and 64, ten misses
+ * each (completions 2-21), then each length's prime and hits; the 25th
+ * (a hit of the 16-token length) is held when the signal comes. What ran
+ * is written; the cut length and the one whose hits never ran are marked
+ * and not judged; nothing says caching pays or stops paying. */
+START_TEST(prefix_interrupt_keeps_what_ran)
+{
+	snprintf(g_dir, sizeof g_dir, "%s/sweepstop-XXXXXX", tu_scratch());
+	ck_assert_ptr_nonnull(mkdtemp(g_dir));
+	char fx[700], errfile[600], cmd[4096];
+	snprintf(fx, sizeof fx, "%s/fixture.err", g_dir);
+	snprintf(errfile, sizeof errfile, "%s/sweep.err", g_dir);
+	int port = tu_free_port();
+	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --server 'exec %s/fixture-server --port %d "
+		 "--style llamacpp --slots 1 --slow-request 25 --slow-ms 600000 2>>%s' "
+		 "--url http://127.0.0.1:%d --experiments prefix --prefix-tokens 16,64 "
+		 "--max-tokens 4 --json %s/out.json --report %s/r.md", tu_build_dir(),
+		 tu_build_dir(), port, fx, port, g_dir, g_dir);
+	pid_t pid = tu_spawn(cmd, errfile);
+	char rest[256];
+	if (tu_wait_line(fx, "request 25 is slow", rest, sizeof rest, 240, pid) != 0) {
+		char *e = tu_read_file(errfile, NULL);
+		ck_abort_msg("the 25th completion never arrived: %s", e ? e : "");
+	}
+	pid_t srv = server_pid(errfile);
+	ck_assert_int_eq(kill(pid, SIGINT), 0);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	char *err = tu_read_file(errfile, NULL);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 130, "status %#x: %s", st, err);
+	wait_gone(srv);
+	ck_assert_msg(!strstr(err, "closed the connection") && !strstr(err, "without [DONE]"),
+		      "%s", err);
+	char path[700];
+	snprintf(path, sizeof path, "%s/out.json", g_dir);
+	char *t = tu_read_file(path, NULL);
+	ck_assert_msg(t != NULL, "no JSON after the signal: %s", err);
+	cJSON *j = cJSON_Parse(t);
+	ck_assert_ptr_nonnull(j);
+	ck_assert(cJSON_IsTrue(at(j, "interrupted")));
+	cJSON *pts = at(j, "prefix.points"), *p;
+	ck_assert_int_eq(cJSON_GetArraySize(pts), 2);
+	int cut = 0;
+	cJSON_ArrayForEach(p, pts) {
+		/* neither length ran whole: neither is judged */
+		ck_assert_str_eq(str(p, "status"), "interrupted");
+		ck_assert(cJSON_IsNull(at(p, "pays")));
+		ck_assert(strstr(str(p, "pays_not_judged"), "interrupted"));
+		cut += at(p, "requests_interrupted")->valueint;
+		/* every request kept is whole or marked cut: none failed */
+		cJSON *r;
+		cJSON_ArrayForEach(r, at(p, "misses"))
+			ck_assert(cJSON_IsTrue(at(r, "request.ok")) || cJSON_IsTrue(at(r, "interrupted")));
+	}
+	ck_assert_int_ge(cut, 1); /* the 25th */
+	cJSON_Delete(j);
+	free(t);
+	snprintf(path, sizeof path, "%s/r.md", g_dir);
+	char *md = tu_read_file(path, NULL);
+	ck_assert_msg(md && strstr(md, "**Interrupted**"), "%s", md ? md : err);
+	ck_assert_msg(strstr(md, "not judged at any swept length"), "%s", md);
+	free(md);
+	free(err);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sweep_stop");
@@ -221,5 +287,6 @@ int main(void)
 	tcase_add_test(t, interrupt_keeps_what_ran);
 	tcase_add_test(t, terminate_keeps_what_ran);
 	tcase_add_test(t, second_signal_ends_it_at_once);
+	tcase_add_test(t, prefix_interrupt_keeps_what_ran);
 	return tu_run(s);
 }

@@ -875,6 +875,60 @@ START_TEST(replayed_odd_value_in_report)
 }
 END_TEST
 
+/* The cells of the Markdown table row that starts with head: its bare |
+ * less one (an escaped \| is text in its cell, as GFM reads it). */
+static int md_cells(const char *md, const char *head)
+{
+	const char *l = strstr(md, head);
+	ck_assert_msg(l != NULL, "no row '%s' in:\n%s", head, md);
+	int bars = 0;
+	for (const char *p = l; *p && *p != '\n'; p++)
+		bars += *p == '|' && p[-1] != '\\';
+	return bars - 1;
+}
+
+/* A | in the free text the report puts in table cells — the server's
+ * logged arguments, the command, the model — escaped (\|): each row keeps
+ * its two cells, the page shows the pipe inside one; the heading, no
+ * table, keeps it as it is. */
+START_TEST(replayed_pipe_in_report_cells)
+{
+	int port = tu_free_port();
+	char fix[256], srv[512], *out, rep[256], extra[512], cmd[1024];
+	tu_tmp_log(fix, sizeof fix, "pipe-fixture");
+	snprintf(cmd, sizeof cmd, "sed \"s/'gpu_memory_utilization': 0.92}/"
+		 "'gpu_memory_utilization': 0.92, 'x': 'a|b'}/\" "
+		 "tests/fixtures/vllm/v0.11.0-tp1.log > %s && grep -q \"'a|b'\" %s", fix, fix);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	snprintf(srv, sizeof srv, "tests/support/replay_vllm_log.sh %s %d 0.02 \"x|y\"", fix, port);
+	tu_tmp_log(rep, sizeof rep, "pipe-md");
+	snprintf(extra, sizeof extra, "--warm-runs 1 --model \"m|n\" --report %s", rep);
+	cJSON *j;
+	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 0);
+	unlink(fix);
+	cJSON_Delete(j);
+	free(out);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	char html[300];
+	snprintf(html, sizeof html, "%s.html", rep);
+	char *page = tu_read_file(html, NULL);
+	siblings(rep);
+	ck_assert_int_eq(md_cells(md, "| the server's own account of its arguments |"), 2);
+	ck_assert_msg(strstr(md, "'x': 'a\\|b'}`"), "%s", md);
+	ck_assert_int_eq(md_cells(md, "| command (as given) |"), 2);
+	ck_assert_msg(strstr(md, "0.02 \"x\\|y\"`"), "%s", md);
+	ck_assert_int_eq(md_cells(md, "| model |"), 2);
+	ck_assert_msg(strstr(md, "| model | m\\|n |"), "%s", md);
+	ck_assert_msg(strstr(md, "# First-Token Latency Baseline — m|n\n"), "%s", md);
+	ck_assert_msg(strstr(page, "&#39;x&#39;: &#39;a|b&#39;}</code></td></tr>"), "%s", page);
+	ck_assert_msg(strstr(page, "<tr><td>model</td><td>m|n</td></tr>"), "%s", page);
+	ck_assert_msg(strstr(page, "0.02 &quot;x|y&quot;</code></td></tr>"), "%s", page);
+	free(page);
+	free(md);
+}
+END_TEST
+
 /* Like for like: distinct prompts, and the server's own count says no run
  * reused another's prefix; --same-prompt is called what it is. */
 START_TEST(cold_vs_warm_like_for_like)
@@ -1442,6 +1496,7 @@ int main(void)
 	tcase_add_test(t, replayed_tp4_start_up);
 	tcase_add_test(t, replayed_v0_start_up);
 	tcase_add_test(t, replayed_odd_value_in_report);
+	tcase_add_test(t, replayed_pipe_in_report_cells);
 	tcase_add_test(t, cold_vs_warm_like_for_like);
 	tcase_add_test(t, three_cycles_by_default_and_the_spread);
 	tcase_add_test(t, no_conclusion_when_cycles_disagree);

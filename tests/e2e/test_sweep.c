@@ -533,6 +533,37 @@ START_TEST(report_sections_hold_numbers)
 }
 END_TEST
 
+/* A | in a configuration's flags (here in a shell comment the server
+ * never sees) is escaped in the capacity table (\|): the row keeps its 8
+ * cells, and the page shows the pipe in the flags' cell. */
+START_TEST(kv_flags_with_a_pipe_stay_one_cell)
+{
+	mkdir_out();
+	int rc;
+	char *out, args[1024], path[700];
+	snprintf(args, sizeof args, "--experiments kv --kv-config 'a=--slots 2 #x|y' "
+		 "--concurrency 1 --prompt-tokens 32 --max-tokens 2 --report %s/r.md", g_dir);
+	cJSON *j = sweep("--style llamacpp --ctx 1024 --first-ms 2 --token-ms 1", args, &rc, &out);
+	ck_assert_msg(rc == 0 && j, "exit %d: %s", rc, out);
+	cJSON_Delete(j);
+	free(out);
+	snprintf(path, sizeof path, "%s/r.md", g_dir);
+	char *md = tu_read_file(path, NULL);
+	const char *row = strstr(md, "| a | `--slots 2 #x\\|y` |");
+	ck_assert_msg(row != NULL, "%s", md);
+	int bars = 0;
+	for (const char *p = row; *p && *p != '\n'; p++)
+		bars += *p == '|' && p[-1] != '\\';
+	ck_assert_int_eq(bars - 1, 8);
+	snprintf(path, sizeof path, "%s/r.html", g_dir);
+	char *html = tu_read_file(path, NULL);
+	ck_assert_msg(strstr(html, "<tr><td>a</td><td><code>--slots 2 #x|y</code></td><td>"),
+		      "%s", html);
+	free(html), free(md);
+	rm_out();
+}
+END_TEST
+
 /* Chromium opens FILE headless: the DOM (parse errors show up in it), its
  * console (on stderr), and a screenshot; 0 when all is well, else why. */
 static int render(const char *file, const char *const *want, size_t nwant, char *why, size_t wl)
@@ -735,6 +766,7 @@ int main(void)
 	tcase_add_test(t, kv_llamacpp_knee_on_the_slots);
 	tcase_add_test(t, kv_vllm_capacity_from_its_log);
 	tcase_add_test(t, report_sections_hold_numbers);
+	tcase_add_test(t, kv_flags_with_a_pipe_stay_one_cell);
 	tcase_add_test(t, chromium_renders_every_chart_and_the_page);
 	tcase_add_test(t, bad_usage_and_no_server);
 	tcase_add_test(t, outputs_checked_before_anything_runs);

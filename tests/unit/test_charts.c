@@ -484,6 +484,46 @@ START_TEST(html_page_inlines_charts_and_escapes)
 }
 END_TEST
 
+/* Free text in a table cell (a server's logged arguments, a command):
+ * its | escaped as GFM's \| and its line ends made spaces, so the row
+ * keeps its cells; the page shows the pipe, in one cell. */
+START_TEST(md_cell_keeps_a_row_whole)
+{
+	struct ttft_str b = {0};
+	ttft_str_md_cell(&b, NULL);
+	ck_assert_str_eq(ttft_str_get(&b), "");
+	ttft_str_printf(&b, "| args | ");
+	ttft_str_md_cell(&b, "{'x': 'a|b'}\r\nnext|");
+	ttft_str_printf(&b, " |\n");
+	ck_assert_str_eq(ttft_str_get(&b), "| args | {'x': 'a\\|b'}  next\\| |\n");
+	char *md = NULL;
+	ck_assert_int_ne(asprintf(&md, "| k | v |\n|---|---|\n%s", ttft_str_get(&b)), -1);
+	ttft_str_free(&b);
+	char *h = ttft_html_page(md, ".");
+	ck_assert_ptr_nonnull(h);
+	ck_assert_msg(strstr(h, "<tr><td>args</td><td>{&#39;x&#39;: &#39;a|b&#39;}  next|</td></tr>"),
+		      "%s", h);
+	free(h);
+	free(md);
+}
+END_TEST
+
+/* The page's reading of GFM's escaped pipe: no cell ends at \|, and it
+ * shows as | (also inside a code span in a cell, as GFM has it); outside
+ * a table too (CommonMark's backslash escape). */
+START_TEST(html_escaped_pipe_stays_in_its_cell)
+{
+	const char *md = "| a | b | c |\n|---|---|---|\n| x\\|y | `c\\|d` | z |\n\n"
+			 "see p\\|q\n";
+	char *h = ttft_html_page(md, ".");
+	ck_assert_ptr_nonnull(h);
+	ck_assert_msg(strstr(h, "<tr><td>x|y</td><td><code>c|d</code></td><td>z</td></tr>"),
+		      "%s", h);
+	ck_assert_msg(strstr(h, "<p>see p|q</p>"), "%s", h);
+	free(h);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("charts");
@@ -500,5 +540,7 @@ int main(void)
 	tcase_add_test(t, waterfall_shows_no_ttft_the_table_refuses);
 	tcase_add_test(t, svg_text_is_always_utf8);
 	tcase_add_test(t, html_page_inlines_charts_and_escapes);
+	tcase_add_test(t, md_cell_keeps_a_row_whole);
+	tcase_add_test(t, html_escaped_pipe_stays_in_its_cell);
 	return tu_run(s);
 }

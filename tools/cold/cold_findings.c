@@ -64,13 +64,22 @@ void cold_md_decomposition(struct ttft_str *b, const struct cold_run *run, const
 		char indent[64] = "";
 		for (int i = 0; i < p->depth && i < 4; i++)
 			strcat(indent, "&nbsp;&nbsp;&nbsp;&nbsp;");
-		ttft_str_printf(b, "| %s%s%s%s (`%s`) | %s [%s]", indent, p->depth ? "↳ " : "**", p->title,
-				p->depth ? "" : "**", p->name, p->meaning, cold_cat_name(p->category));
+		/* title, name and meaning from the pattern file, the note may
+		 * quote a log line: one cell's text each */
+		ttft_str_printf(b, "| %s%s", indent, p->depth ? "↳ " : "**");
+		ttft_str_md_cell(b, p->title);
+		ttft_str_printf(b, "%s (`", p->depth ? "" : "**");
+		ttft_str_md_cell(b, p->name);
+		ttft_str_printf(b, "`) | ");
+		ttft_str_md_cell(b, p->meaning);
+		ttft_str_printf(b, " [%s]", cold_cat_name(p->category));
 		if (p->copies > 1)
 			ttft_str_printf(b, "; %d processes logged it (tensor- or data-parallel ranks): counted "
 					   "once, until the last", p->copies);
-		if (p->note[0])
-			ttft_str_printf(b, "; %s", p->note);
+		if (p->note[0]) {
+			ttft_str_printf(b, "; ");
+			ttft_str_md_cell(b, p->note);
+		}
 		ttft_str_printf(b, " | %.3f | %.3f |", p->start_s, p->duration_s);
 		cold_md_num_cell(b, p->stated_s, " %.3f |");
 		if (many) {

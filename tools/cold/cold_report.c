@@ -25,14 +25,18 @@ void cold_md_num_cell(struct ttft_str *b, double v, const char *fmt)
 
 static void row(struct ttft_str *b, const char *id, const struct ttft_record *r, const char *note)
 {
-	ttft_str_printf(b, "| %s | %s |", id, r->label ? r->label : "");
+	ttft_str_printf(b, "| %s | ", id);
+	ttft_str_md_cell(b, r->label);
+	ttft_str_printf(b, " |");
 	cold_md_num_cell(b, ttft_record_ttft_s(r), " %.4f |");
 	cold_md_num_cell(b, ttft_record_e2e_s(r), " %.4f |");
 	ttft_str_printf(b, " %ld |", ttft_record_tokens(r));
 	cold_md_num_cell(b, r->prompt_tokens >= 0 ? (double)r->prompt_tokens : NAN, " %.0f |");
 	cold_md_num_cell(b, cold_cached_tokens(r), " %.0f |");
 	cold_md_num_cell(b, cold_prefill_s(r), " %.4f |");
-	ttft_str_printf(b, " %s |\n", r->ok ? note : ttft_record_error(r));
+	ttft_str_printf(b, " ");
+	ttft_str_md_cell(b, r->ok ? note : ttft_record_error(r));
+	ttft_str_printf(b, " |\n");
 }
 
 static void status(struct ttft_str *b, const struct cold_run *run)
@@ -72,7 +76,17 @@ static char *fill(const char *tpl, const char *const *keys, const char *const *v
 			p = o + 2;
 			continue;
 		}
-		ttft_str_printf(&b, "%s", vals[i]);
+		/* in a table row the value is one cell's text (the server's
+		 * arguments, its command): a | in it would split the cell, a
+		 * line end would end the row; elsewhere (the title) it is as
+		 * it is */
+		const char *ls = o;
+		while (ls > tpl && ls[-1] != '\n')
+			ls--;
+		if (*ls == '|')
+			ttft_str_md_cell(&b, vals[i]);
+		else
+			ttft_str_printf(&b, "%s", vals[i]);
 		p = e + 2;
 	}
 	if (b.oom) {
@@ -136,14 +150,19 @@ static void sanity(struct ttft_str *san, const struct cold_run *run)
 		if (skip)
 			continue;
 		int neg = in->value[0] == '-' && (strstr(in->name, "_gib") || strstr(in->name, "_mib"));
-		ttft_str_printf(san, "| %s (server log) | %s%s |\n", in->name, in->value, neg
-				? " (as logged: a negative amount cannot be memory taken; read it as noise)"
-				: "");
+		ttft_str_printf(san, "| ");
+		ttft_str_md_cell(san, in->name);
+		ttft_str_printf(san, " (server log) | ");
+		ttft_str_md_cell(san, in->value);
+		ttft_str_printf(san, "%s |\n", neg ? " (as logged: a negative amount cannot be "
+						  "memory taken; read it as noise)" : "");
 	}
 	for (int k = 0; k < run->ncycles; k++)
-		if (run->cycles[k].log_path[0])
-			ttft_str_printf(san, "| server log, cycle %d | `%s` |\n", run->cycles[k].index,
-					run->cycles[k].log_path);
+		if (run->cycles[k].log_path[0]) {
+			ttft_str_printf(san, "| server log, cycle %d | `", run->cycles[k].index);
+			ttft_str_md_cell(san, run->cycles[k].log_path);
+			ttft_str_printf(san, "` |\n");
+		}
 }
 
 /* The placeholders the report fills, in the order of vals below. */
@@ -225,8 +244,9 @@ char *cold_report(const struct cold_run *run, const char *tpl_path, const char *
 		snprintf(note, sizeof note, "first request after a restart; spawn → ready %.3f s",
 			 c->spawn_to_ready_s);
 		if (!c->cold.t_start) {
-			ttft_str_printf(&runs, "| %s | cold | - | - | - | - | - | - | not made: %s |\n", id,
-					c->error[0] ? c->error : "no request");
+			ttft_str_printf(&runs, "| %s | cold | - | - | - | - | - | - | not made: ", id);
+			ttft_str_md_cell(&runs, c->error[0] ? c->error : "no request");
+			ttft_str_printf(&runs, " |\n");
 			continue;
 		}
 		row(&runs, id, &c->cold, note);

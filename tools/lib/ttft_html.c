@@ -32,12 +32,18 @@ static char *read_all(const char *path, size_t max)
 	return ttft_str_take(&b);
 }
 
-/* Inline text: `code`, **bold**, [text](url); everything else escaped. */
+/* Inline text: `code`, **bold**, [text](url), \| (a pipe); everything
+ * else escaped. */
 static void inl(struct ttft_str *b, const char *p, size_t n)
 {
 	const char *e = p + n;
 	int bold = 0;
 	while (p < e) {
+		if (p + 1 < e && p[0] == '\\' && p[1] == '|') {
+			ttft_str_printf(b, "|");
+			p += 2;
+			continue;
+		}
 		if (*p == '`') {
 			const char *z = memchr(p + 1, '`', (size_t)(e - p - 1));
 			if (z) {
@@ -118,6 +124,16 @@ static int special(const char *p)
 	       !strncmp(p, "![", 2) || !strncmp(p, "<!--", 4);
 }
 
+/* The first | in [p, e) that ends a cell, or e: GFM's \| is the cell's
+ * text. p[-1] is readable (the row starts with its own |). */
+static const char *cell_end(const char *p, const char *e)
+{
+	for (; p < e; p++)
+		if (*p == '|' && p[-1] != '\\')
+			return p;
+	return e;
+}
+
 /* One table row's cells between the pipes. */
 static void row(struct ttft_str *b, const char *p, size_t n, const char *tag)
 {
@@ -126,21 +142,27 @@ static void row(struct ttft_str *b, const char *p, size_t n, const char *tag)
 		e--;
 	if (p < e && *p == '|')
 		p++;
-	if (e > p && e[-1] == '|')
+	if (e > p && e[-1] == '|' && e[-2] != '\\')
 		e--;
 	ttft_str_printf(b, "<tr>");
 	while (p <= e) {
-		const char *z = memchr(p, '|', (size_t)(e - p));
-		if (!z)
-			z = e;
+		const char *z = cell_end(p, e);
 		const char *a = p, *y = z;
 		while (a < y && *a == ' ')
 			a++;
 		while (y > a && y[-1] == ' ')
 			y--;
+		/* the cell's \| is a | before anything else, in a code span
+		 * too (GFM: the table is split before the inlines are read) */
+		struct ttft_str c = {0};
+		for (const char *q = a; q < y; q++)
+			if (!(q[0] == '\\' && q + 1 < y && q[1] == '|'))
+				ttft_str_add(&c, q, 1);
 		ttft_str_printf(b, "<%s>", tag);
-		inl(b, a, (size_t)(y - a));
+		inl(b, ttft_str_get(&c), strlen(ttft_str_get(&c)));
 		ttft_str_printf(b, "</%s>", tag);
+		b->oom |= c.oom;
+		ttft_str_free(&c);
 		p = z + 1;
 	}
 	ttft_str_printf(b, "</tr>\n");

@@ -2,7 +2,8 @@
  * SVG charts it links are read and put inline, no script, no style or
  * font from the network, so the page opens anywhere, also offline. The
  * Markdown is the subset the reports use: headings, paragraphs, lists,
- * tables, fenced code, inline code, bold, links, images and comments. */
+ * tables (GFM's \| is a pipe inside a cell), fenced code, inline code,
+ * bold, links, images and comments. */
 #ifndef TTFT_HTML_H
 #define TTFT_HTML_H
 

@@ -108,6 +108,21 @@ void ttft_str_xml(struct ttft_str *b, const char *text)
 	}
 }
 
+void ttft_str_md_cell(struct ttft_str *b, const char *text)
+{
+	for (const char *p = text ? text : ""; *p; p++) {
+		size_t n = strcspn(p, "|\r\n");
+		ttft_str_add(b, p, n);
+		p += n;
+		if (!*p)
+			break;
+		if (*p == '|')
+			ttft_str_add(b, "\\|", 2);
+		else
+			ttft_str_add(b, " ", 1);
+	}
+}
+
 const char *ttft_str_get(const struct ttft_str *b)
 {
 	return b->s && !b->oom ? b->s : "";

@@ -20,6 +20,10 @@ void ttft_str_add(struct ttft_str *b, const char *p, size_t n);
  * are not UTF-8 (or a character cut short) and U+FFFE/U+FFFF become
  * U+FFFD. */
 void ttft_str_xml(struct ttft_str *b, const char *text);
+/* Text for one cell of a Markdown table row: | becomes \| (GFM's escaped
+ * pipe; a bare one would split the cell) and CR and LF become spaces (a
+ * line end would end the row). */
+void ttft_str_md_cell(struct ttft_str *b, const char *text);
 /* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
  * surrogates, nothing above U+10FFFF), or 0. */
 size_t ttft_utf8_len(const unsigned char *s, size_t n);

@@ -373,7 +373,10 @@ static void capacity_row(struct ttft_str *b, const struct sweep_kv_series *s,
 	for (int i = 0; i < o->ncfg; i++)
 		if (!strcmp(o->cfgs[i].label, s->cfg))
 			flags = o->cfgs[i].flags;
-	ttft_str_printf(b, "| %s | `%s` | %s | ", s->cfg, flags[0] ? flags : "(as started)", s->kind);
+	/* the flags as the user gave them: one cell's text */
+	ttft_str_printf(b, "| %s | `", s->cfg);
+	ttft_str_md_cell(b, flags[0] ? flags : "(as started)");
+	ttft_str_printf(b, "` | %s | ", s->kind);
 	if (c->slots)
 		ttft_str_printf(b, "%d | %d%s | ", c->slots, c->slot_ctx, c->unified ? " (one pool)" : "");
 	else
@@ -384,7 +387,8 @@ static void capacity_row(struct ttft_str *b, const struct sweep_kv_series *s,
 				num(c->max_conc_len, 0));
 	else
 		ttft_str_printf(b, "- | ");
-	ttft_str_printf(b, "%s |\n", c->source[0] ? c->source : "nothing stated");
+	ttft_str_md_cell(b, c->source[0] ? c->source : "nothing stated");
+	ttft_str_printf(b, " |\n");
 }
 
 static char *kv_chart(const struct sweep_kv_series *s, const struct sweep_run *r)
@@ -572,9 +576,12 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 			snprintf(wf, sizeof wf, "not known (failed at %d)", s->failed_from);
 		else
 			snprintf(wf, sizeof wf, s->waited_from ? "%d" : "none", s->waited_from);
-		ttft_str_printf(b, "| %s | %ld | %s | %s | %s | %s | %s | %s |\n", s->cfg,
-				s->per_request_tokens, pk, mk, wf, s->criterion, s->predicted_why,
-				s->explain);
+		ttft_str_printf(b, "| %s | %ld | %s | %s | %s | %s | ", s->cfg,
+				s->per_request_tokens, pk, mk, wf, s->criterion);
+		ttft_str_md_cell(b, s->predicted_why);
+		ttft_str_printf(b, " | ");
+		ttft_str_md_cell(b, s->explain);
+		ttft_str_printf(b, " |\n");
 	}
 	ttft_str_printf(b, "\n");
 	for (int i = 0; i < k->ns; i++) {

@@ -124,6 +124,18 @@ START_TEST(a_second_signal_ends_the_probe_at_once)
 	static const int sig[][2] = {
 		{SIGINT, SIGINT}, {SIGINT, SIGTERM}, {SIGTERM, SIGINT}, {SIGTERM, SIGTERM},
 	};
+	/* ThreadSanitizer runs a signal's handler only where the thread
+	 * leaves its runtime, which a write that SA_RESTART restarts never
+	 * does: the second signal would wait for the pipe for ever. Its
+	 * emulation is not what this tests: make test runs it. */
+	char chk[512];
+	snprintf(chk, sizeof chk, "ldd %s/ttft-probe | grep -q libtsan", tu_build_dir());
+	if (tu_sh(chk, NULL) == 0) {
+		printf("SKIP: test_probe_stop: ThreadSanitizer defers the handler of a signal "
+		       "that lands in a blocked write (make test runs this one): 1 test not run\n");
+		fflush(stdout);
+		return;
+	}
 	for (size_t k = 0; k < sizeof sig / sizeof sig[0]; k++) {
 		pid_t srv;
 		int port = tu_fixture_start("--first-ms 5 --token-ms 1 --slow-request 2 "

@@ -190,18 +190,11 @@ static const char *sig_name(int sig)
 }
 
 /* From here on a Ctrl-C (or SIGTERM) ends the requests in flight and
- * what ran is still written. SA_RESTART: a write it lands in goes on
- * (curl's poll is never restarted: probe_run sees the flag at once). */
+ * what ran is still written (a write it lands in goes on; curl's poll
+ * sees the flag at once: ttft_cli_catch_stop). */
 static void catch_stop(struct probe_cfg *cfg)
 {
-	struct sigaction sa = {0};
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaddset(&sa.sa_mask, SIGINT);
-	sigaddset(&sa.sa_mask, SIGTERM);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	ttft_cli_catch_stop(on_signal);
 	cfg->stop = &g_stop;
 }
 

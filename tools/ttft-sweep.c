@@ -470,16 +470,9 @@ int main(int argc, char **argv)
 		return TTFT_EXIT_USAGE;
 	}
 
-	/* SA_RESTART: a write it lands in goes on (curl's poll and the waits'
-	 * sleeps are not restarted: they see the flag at once) */
-	struct sigaction sa = {0};
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaddset(&sa.sa_mask, SIGINT);
-	sigaddset(&sa.sa_mask, SIGTERM);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/* a write it lands in goes on; curl's poll and the waits' sleeps see
+	 * the flag at once */
+	ttft_cli_catch_stop(on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	o.probe.stop = &sweep_stop;
 

@@ -63,15 +63,7 @@ static double num(cJSON *o, const char *k)
 	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-static cJSON *at(cJSON *o, const char *path)
-{
-	char buf[256], *save = NULL;
-	snprintf(buf, sizeof buf, "%s", path);
-	for (char *k = strtok_r(buf, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
-		o = *k >= '0' && *k <= '9' ? cJSON_GetArrayItem(o, atoi(k)) : cJSON_GetObjectItem(o, k);
-	ck_assert_msg(o != NULL, "no %s", path);
-	return o;
-}
+#define at tu_json_at
 
 /* llama.cpp: misses sent with "cache_prompt": false take nothing from the
  * cache; hits take the whole shared prefix, as timings.cache_n says; and

@@ -27,15 +27,7 @@ static void pause_ms(long ms)
 	nanosleep(&t, NULL);
 }
 
-static cJSON *at(cJSON *o, const char *path)
-{
-	char buf[256], *save = NULL;
-	snprintf(buf, sizeof buf, "%s", path);
-	for (char *k = strtok_r(buf, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
-		o = *k >= '0' && *k <= '9' ? cJSON_GetArrayItem(o, atoi(k)) : cJSON_GetObjectItem(o, k);
-	ck_assert_msg(o != NULL, "no %s", path);
-	return o;
-}
+#define at tu_json_at
 
 static const char *str(cJSON *o, const char *path)
 {
@@ -70,13 +62,12 @@ static void wait_gone(pid_t pid)
 	}
 }
 
-/* ttft-sweep over one configuration of one llama.cpp-style slot, prompts
- * of 16 and 32 tokens x concurrency 1, 2, 4, 4 requests a point. The
- * completions, in order: 1 the warm-up, 2-13 the 16-token series, 14-17
- * the 32-token series at concurrency 1, 18-21 at 2: the 19th is held
- * (--slow-request) so that it is in flight when the signal comes. Its
- * stderr into *errfile; returns its pid once the 19th arrived. */
-static pid_t start_sweep(const char *server_pre, char *errfile, size_t len)
+/* ttft-sweep running EXPERIMENT on one llama.cpp-style slot whose
+ * completion number SLOW is held (--slow-request) so that it is in flight
+ * when the signal comes. Its stderr into *errfile; returns its pid once
+ * that completion arrived. */
+static pid_t start_sweep_with(const char *server_pre, const char *experiment, int slow,
+			      char *errfile, size_t len)
 {
 	snprintf(g_dir, sizeof g_dir, "%s/sweepstop-XXXXXX", tu_scratch());
 	ck_assert_ptr_nonnull(mkdtemp(g_dir));
@@ -85,19 +76,29 @@ static pid_t start_sweep(const char *server_pre, char *errfile, size_t len)
 	snprintf(errfile, len, "%s/sweep.err", g_dir);
 	int port = tu_free_port();
 	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --server '%sexec %s/fixture-server --port %d "
-		 "--style llamacpp --slots 1 --slow-request 19 --slow-ms 600000 2>>%s' "
-		 "--url http://127.0.0.1:%d --experiments kv --prompt-tokens 16,32 "
-		 "--concurrency 1,2,4 --kv-requests 4 --max-tokens 4 --json %s/out.json "
-		 "--report %s/r.md", tu_build_dir(), server_pre, tu_build_dir(), port, fx, port,
-		 g_dir, g_dir);
+		 "--style llamacpp --slots 1 --slow-request %d --slow-ms 600000 2>>%s' "
+		 "--url http://127.0.0.1:%d %s --max-tokens 4 --json %s/out.json "
+		 "--report %s/r.md", tu_build_dir(), server_pre, tu_build_dir(), port, slow, fx,
+		 port, experiment, g_dir, g_dir);
 	pid_t pid = tu_spawn(cmd, errfile);
-	char rest[256];
-	int rc = tu_wait_line(fx, "request 19 is slow", rest, sizeof rest, 240, pid);
+	char rest[256], want[64];
+	snprintf(want, sizeof want, "request %d is slow", slow);
+	int rc = tu_wait_line(fx, want, rest, sizeof rest, 240, pid);
 	if (rc != 0) {
 		char *e = tu_read_file(errfile, NULL);
-		ck_abort_msg("the 19th completion never arrived: %s", e ? e : "");
+		ck_abort_msg("completion %d never arrived: %s", slow, e ? e : "");
 	}
 	return pid;
+}
+
+/* The KV experiment over prompts of 16 and 32 tokens x concurrency 1, 2,
+ * 4, 4 requests a point. The completions, in order: 1 the warm-up, 2-13
+ * the 16-token series, 14-17 the 32-token series at concurrency 1, 18-21
+ * at 2: the 19th is held. */
+static pid_t start_sweep(const char *server_pre, char *errfile, size_t len)
+{
+	return start_sweep_with(server_pre, "--experiments kv --prompt-tokens 16,32 "
+				"--concurrency 1,2,4 --kv-requests 4", 19, errfile, len);
 }
 
 static void interrupted_run(int sig)
@@ -221,23 +222,9 @@ END_TEST
  * and not judged; nothing says caching pays or stops paying. */
 START_TEST(prefix_interrupt_keeps_what_ran)
 {
-	snprintf(g_dir, sizeof g_dir, "%s/sweepstop-XXXXXX", tu_scratch());
-	ck_assert_ptr_nonnull(mkdtemp(g_dir));
-	char fx[700], errfile[600], cmd[4096];
-	snprintf(fx, sizeof fx, "%s/fixture.err", g_dir);
-	snprintf(errfile, sizeof errfile, "%s/sweep.err", g_dir);
-	int port = tu_free_port();
-	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --server 'exec %s/fixture-server --port %d "
-		 "--style llamacpp --slots 1 --slow-request 25 --slow-ms 600000 2>>%s' "
-		 "--url http://127.0.0.1:%d --experiments prefix --prefix-tokens 16,64 "
-		 "--max-tokens 4 --json %s/out.json --report %s/r.md", tu_build_dir(),
-		 tu_build_dir(), port, fx, port, g_dir, g_dir);
-	pid_t pid = tu_spawn(cmd, errfile);
-	char rest[256];
-	if (tu_wait_line(fx, "request 25 is slow", rest, sizeof rest, 240, pid) != 0) {
-		char *e = tu_read_file(errfile, NULL);
-		ck_abort_msg("the 25th completion never arrived: %s", e ? e : "");
-	}
+	char errfile[600];
+	pid_t pid = start_sweep_with("", "--experiments prefix --prefix-tokens 16,64", 25,
+				     errfile, sizeof errfile);
 	pid_t srv = server_pid(errfile);
 	ck_assert_int_eq(kill(pid, SIGINT), 0);
 	int st;

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -472,4 +473,14 @@ char *tu_http(const char *addr, const char *req, size_t reqlen, size_t *len)
 	if (len)
 		*len = n;
 	return buf;
+}
+
+cJSON *tu_json_at(cJSON *o, const char *path)
+{
+	char buf[256], *save = NULL;
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *k = strtok_r(buf, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
+		o = *k >= '0' && *k <= '9' ? cJSON_GetArrayItem(o, atoi(k)) : cJSON_GetObjectItem(o, k);
+	ck_assert_msg(o != NULL, "no %s", path);
+	return o;
 }

@@ -76,6 +76,12 @@ int tu_wait_line(const char *file, const char *marker, char *out, size_t outlen,
 /* Wait until PID has taken signal sig off its pending set (its handler
  * has run): /proc/PID/status's ShdPnd. */
 void tu_wait_delivered(pid_t pid, int sig);
+
+struct cJSON;
+/* The value at a dotted PATH in o ("kv.series.0.points": a member, or an
+ * array index where the part is a number); the test fails where there is
+ * none. */
+struct cJSON *tu_json_at(struct cJSON *o, const char *path);
 /* SIGTERM, then wait for it. */
 void tu_stop(pid_t pid);
 /* Send req (len bytes) to 127.0.0.1-style "HOST:PORT" and read until the

@@ -46,4 +46,10 @@ int ttft_output_check(const char *flag, const char *path, char *err, size_t errl
 int ttft_write_atomic(const char *path, const char *data, size_t len, char *err,
 		      size_t errlen);
 
+/* Ctrl-C and SIGTERM to handler, each blocking the other while it runs;
+ * SA_RESTART, so a write they land in goes on (a poll or a sleep is not
+ * restarted: it sees the handler's flag at once). The tools that keep
+ * what ran (ttft-probe, ttft-sweep) take their stop this way. */
+void ttft_cli_catch_stop(void (*handler)(int));
+
 #endif

@@ -885,55 +885,6 @@ START_TEST(an_answer_a_child_read_is_not_unanswered)
 }
 END_TEST
 
-/* The parent sends and forks; the child sends its own request (a new id
- * for the connection, its count going on from the parent's) and reads
- * both answers. The first is the parent's request's, read by the child:
- * two rows, each with its own answer, none saying a log that lost nothing
- * lost its request's record (a review found a third row saying so, and
- * the parent's request "closed before any of the response was seen"). */
-START_TEST(a_child_reads_its_parents_answer_after_sending)
-{
-	struct run r;
-	run_py(&r, "forkboth.py",
-		"import os, socket, sys\n"
-		"s = socket.create_connection(('127.0.0.1', %d))\n"
-		"def req(p):\n"
-		"    s.sendall(b'POST ' + p + b' HTTP/1.1\\r\\nHost: x\\r\\n'\n"
-		"              b'Content-Length: 15\\r\\n\\r\\n{\"stream\":true}')\n"
-		"req(b'/v1/completions')\n"
-		"pid = os.fork()\n"
-		"if pid == 0:\n"
-		"    req(b'/v1/chat/completions')\n"
-		"    b = b''\n"
-		"    while b.count(b'0\\r\\n\\r\\n') < 2:\n"
-		"        c = s.recv(65536)\n"
-		"        if not c: os._exit(1)\n"
-		"        b += c\n"
-		"    os._exit(0)\n"
-		"_, st = os.waitpid(pid, 0)\n"
-		"s.close()\n"
-		"print('child', os.waitstatus_to_exitcode(st))\n"
-		"print('pid', pid)\n");
-	ck_assert_int_eq(said(&r, "child", 0), 0);
-	long child = said(&r, "pid", 0);
-	ck_assert_int_eq(r.n, 2);
-	cJSON *p = row_by_path(&r, "/v1/completions"), *c = row_by_path(&r, "/v1/chat/completions");
-	ck_assert_ptr_nonnull(p);
-	ck_assert_ptr_nonnull(c);
-	assert_whole(c, 3);
-	char *ps = cJSON_PrintUnformatted(p);
-	ck_assert_msg(num(p, "tokens") == 3 && num(p, "status") == 200 && !is_null(p, "ttft_s") &&
-		      cJSON_IsTrue(cJSON_GetObjectItem(p, "complete")), "%s", ps);
-	free(ps);
-	char want[96];
-	snprintf(want, sizeof want, "its response read by pid %ld", child);
-	const char *note = cJSON_GetObjectItem(p, "note")->valuestring;
-	ck_assert_msg(note && strstr(note, want), "%s", note ? note : "(none)");
-	ck_assert((long)num(c, "pid") == child);
-	run_free(&r);
-}
-END_TEST
-
 START_TEST(dns_is_the_connecting_threads)
 {
 	struct run r;
@@ -991,7 +942,6 @@ int main(void)
 	tcase_add_test(t, error_queue_reads_are_not_the_stream);
 	tcase_add_test(t, fork_keeps_rows_apart);
 	tcase_add_test(t, fork_child_sends_parent_reads);
-	tcase_add_test(t, a_child_reads_its_parents_answer_after_sending);
 	tcase_add_test(t, fork_several_senders_are_not_paired);
 	tcase_add_test(t, fork_child_requests_unread_say_so);
 	tcase_add_test(t, fork_child_closing_its_copy);

@@ -408,62 +408,6 @@ START_TEST(a_request_lost_with_the_log_is_a_row)
 }
 END_TEST
 
-/* A parent sends a request and forks; the child sends its own (a new id
- * for the connection, its count going on from its parent's) and reads
- * both responses. The first answers the parent's request: that row has
- * it, read by the child; no row says a log that lost nothing lost its
- * request's record (the review found one, 3 rows for 2 requests). */
-START_TEST(a_child_reading_its_parents_answer_is_no_lost_request)
-{
-	open_log(1 << 20);
-	uint64_t p = ttft_log_new_conn(&g_log);
-	ev(TTFT_EV_CONNECT_BEGIN, T0, p, 0, 0, 0, "127.0.0.1:8000");
-	ev(TTFT_EV_ESTABLISHED, T0 + MS(0.1), p, 0, 0, 0, NULL);
-	ev(TTFT_EV_REQ_BEGIN, T0 + MS(0.2), p, 0, 0, 0, "POST /parent");
-	ev(TTFT_EV_REQ_SENT, T0 + MS(0.3), p, 0, 100, 0, NULL);
-	uint64_t k = ttft_log_new_conn(&g_log);
-	ev_full(TTFT_EV_REQ_BEGIN, 0, T0 + MS(1), 200, 200, k, 1, 0, 0, 0, "POST /child");
-	ev_full(TTFT_EV_INHERIT, 0, T0 + MS(1), 200, 200, k, 1, 0, (int64_t)p, 100, NULL);
-	ev_full(TTFT_EV_REQ_SENT, 0, T0 + MS(1.1), 200, 200, k, 1, 0, 100, 0, NULL);
-	ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T0 + MS(5), 200, 200, k,
-		0, 0, 200, 0, NULL);
-	ev_full(TTFT_EV_SSE_TOKEN, 0, T0 + MS(20), 200, 200, k, 0, 0, 0, 0, NULL);
-	ev_full(TTFT_EV_SSE_TOKEN, 0, T0 + MS(22), 200, 200, k, 0, 0, 0, 1, NULL);
-	ev_full(TTFT_EV_RESP_END, 0, T0 + MS(23), 200, 200, k, 0, 0, 100, 2, NULL);
-	ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T0 + MS(30), 200, 200, k,
-		1, 0, 200, 0, NULL);
-	ev_full(TTFT_EV_SSE_TOKEN, 0, T0 + MS(40), 200, 200, k, 1, 0, 0, 0, NULL);
-	ev_full(TTFT_EV_RESP_END, 0, T0 + MS(41), 200, 200, k, 1, 0, 100, 1, NULL);
-	ev(TTFT_EV_CLOSE, T0 + MS(50), p, 1, 0, 0, NULL);
-	struct ttft_analysis a;
-	analyse(&a);
-	ck_assert_int_eq(a.nreqs, 2);
-	const struct ttft_record *par = NULL, *kid = NULL;
-	for (size_t i = 0; i < a.nreqs; i++) {
-		ck_assert(!a.reqs[i].request_unseen && !a.reqs[i].request_lost);
-		*(!strcmp(a.reqs[i].path, "/parent") ? &par : &kid) = &a.reqs[i];
-	}
-	ck_assert_ptr_nonnull(par);
-	ck_assert_ptr_nonnull(kid);
-	ck_assert_str_eq(kid->path, "/child");
-	/* the parent's request has the first response, read by the child */
-	ck_assert_int_eq(par->status, 200);
-	ck_assert_int_eq(ttft_record_tokens(par), 2);
-	ck_assert(ttft_record_complete(par));
-	struct ttft_phases ph;
-	ttft_record_phases(par, &ph);
-	ck_assert_msg(fabs(ph.ttft_s - 0.020) < 1e-9, "%g", ph.ttft_s);
-	char nb[320];
-	const char *n = ttft_record_note(par, nb, sizeof nb);
-	ck_assert_msg(n && strstr(n, "its response read by pid 200"), "%s", n ? n : "");
-	/* the child's own, the second */
-	ck_assert(ttft_record_complete(kid));
-	ck_assert_int_eq(ttft_record_tokens(kid), 1);
-	ttft_analysis_free(&a);
-	unlink(g_path);
-}
-END_TEST
-
 /* A CONNECT whose tunnel carried what the sniffer cannot read (TLS: HTTPS
  * through a proxy) is not complete and says so: the requests through it
  * are not seen (it looked like a whole 200 with nothing lost). A 101's
@@ -877,7 +821,6 @@ int main(void)
 	tcase_add_test(t, not_early_not_idle_not_zero);
 	tcase_add_test(t, a_hole_in_the_log_is_said);
 	tcase_add_test(t, a_request_lost_with_the_log_is_a_row);
-	tcase_add_test(t, a_child_reading_its_parents_answer_is_no_lost_request);
 	tcase_add_test(t, a_tunnel_or_an_upgrade_is_said);
 	tcase_add_test(t, failure_reasons);
 	tcase_add_test(t, answered_before_the_request_was_sent);

@@ -50,8 +50,6 @@ struct asm_conn {
 	                        child's request was due): which response
 	                        answers which is not known */
 	uint32_t fork_parent;/* this id's parent id, 0 = none */
-	uint32_t fork_base;  /* of a child's id: its first request's number
-	                        (INHERIT's seq); below it, its parent's */
 	uint32_t fork_next;  /* the first of its requests maybe unanswered */
 	uint8_t answered;    /* a response's headers were read on it */
 	/* unsolicited 408s on it while every request was answered: the
@@ -637,30 +635,6 @@ static struct ttft_record *lost_request_row(struct ttft_asm *ps, struct asm_conn
 	return r;
 }
 
-/* A forked child's response, on its own id, to a request its parent sent
- * before the fork: the child's count went on from its parent's, so a
- * number below its own first request's is the parent's request's, which
- * HTTP/1.1 answers in order. That request's row, read by the child
- * (fork_read); NULL where that cannot be shown (the parent's numbering
- * skewed by responses it read unseen, or tangled). */
-static struct ttft_record *parent_answer(struct ttft_asm *ps, struct asm_conn *c,
-					 const struct ttft_rec *e)
-{
-	if (e->seq >= c->fork_base || c->fork_parent >= ps->nconn)
-		return NULL;
-	struct asm_conn *pc = &ps->conns[c->fork_parent];
-	if (pc->fork_tangled || pc->rx_skew)
-		return NULL;
-	struct ttft_record *r = find_req(ps->out, pc, e->seq);
-	if (!r || r->t_hdr || r->t_end || r->fork_read)
-		return NULL;
-	r->fork_read = 1;
-	r->reader_pid = e->pid;
-	c->unseen = (uint32_t)(r - ps->out->reqs) + 1;
-	c->unseen_seq = e->seq;
-	return r;
-}
-
 /* The request a response record answers. A response that begins where no
  * request was seen answers one the shim could not see: a row of its own,
  * request_unseen, with the response's facts and no TTFT (its start is not
@@ -682,12 +656,9 @@ static struct ttft_record *response_of(struct ttft_asm *ps, struct asm_conn *c,
 	 * request is not here: that request's record was lost (damaged,
 	 * never sealed, in a part of the log not allocated). A row of its
 	 * own that says so, numbered as the shim numbered it (the shim
-	 * counted the request: no skew). Not on a forked child's id, whose
-	 * count began with its parent's requests: there the response
-	 * answers the parent's (parent_answer), else it has no row, as
-	 * before: no log lost anything. */
+	 * counted the request: no skew). */
 	if (!(e->flags & TTFT_F_UNSOLICITED))
-		return c->fork_parent ? parent_answer(ps, c, e) : lost_request_row(ps, c, e, id);
+		return lost_request_row(ps, c, e, id);
 	if (c->fork_tangled) {
 		/* no pairing: the row says why */
 	} else if ((r = fork_answer(ps, c)) != NULL) {
@@ -894,7 +865,6 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		    !c->fork_parent) {
 			struct asm_conn *pc = &ps->conns[e->a];
 			c->fork_parent = (uint32_t)e->a;
-			c->fork_base = e->seq;
 			/* its requests so far (the log's order can put the
 			 * first before this record, at the same instant) */
 			for (uint32_t i = 0; i < c->nreqs; i++)

@@ -408,6 +408,48 @@ START_TEST(a_request_lost_with_the_log_is_a_row)
 }
 END_TEST
 
+/* A parent sends a request and forks; the child sends its own (a new id
+ * for the connection, its count going on from its parent's) and reads
+ * both responses. In a log that lost nothing, no row says a request's
+ * record was lost (a review found one: 3 rows for 2 requests), and the
+ * parent's row is given no answer it cannot be proven to own (a pairing
+ * by number gave a pipelined request a later answer's time): 2 rows. */
+START_TEST(a_child_reading_its_parents_answer_is_no_lost_request)
+{
+	open_log(1 << 20);
+	uint64_t p = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0, p, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(0.1), p, 0, 0, 0, NULL);
+	ev(TTFT_EV_REQ_BEGIN, T0 + MS(0.2), p, 0, 0, 0, "POST /parent");
+	ev(TTFT_EV_REQ_SENT, T0 + MS(0.3), p, 0, 100, 0, NULL);
+	uint64_t k = ttft_log_new_conn(&g_log);
+	ev_full(TTFT_EV_REQ_BEGIN, 0, T0 + MS(1), 200, 200, k, 1, 0, 0, 0, "POST /child");
+	ev_full(TTFT_EV_INHERIT, 0, T0 + MS(1), 200, 200, k, 1, 0, (int64_t)p, 100, NULL);
+	ev_full(TTFT_EV_REQ_SENT, 0, T0 + MS(1.1), 200, 200, k, 1, 0, 100, 0, NULL);
+	ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T0 + MS(5), 200, 200, k,
+		0, 0, 200, 0, NULL);
+	ev_full(TTFT_EV_SSE_TOKEN, 0, T0 + MS(20), 200, 200, k, 0, 0, 0, 0, NULL);
+	ev_full(TTFT_EV_SSE_TOKEN, 0, T0 + MS(22), 200, 200, k, 0, 0, 0, 1, NULL);
+	ev_full(TTFT_EV_RESP_END, 0, T0 + MS(23), 200, 200, k, 0, 0, 100, 2, NULL);
+	ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T0 + MS(30), 200, 200, k,
+		1, 0, 200, 0, NULL);
+	ev_full(TTFT_EV_SSE_TOKEN, 0, T0 + MS(40), 200, 200, k, 1, 0, 0, 0, NULL);
+	ev_full(TTFT_EV_RESP_END, 0, T0 + MS(41), 200, 200, k, 1, 0, 100, 1, NULL);
+	ev(TTFT_EV_CLOSE, T0 + MS(50), p, 1, 0, 0, NULL);
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_int_eq(a.nreqs, 2);
+	char nb[320];
+	for (size_t i = 0; i < a.nreqs; i++) {
+		ck_assert(!a.reqs[i].request_unseen && !a.reqs[i].request_lost);
+		const char *n = ttft_record_note(&a.reqs[i], nb, sizeof nb);
+		ck_assert_msg(!n || !strstr(n, "not in the log"), "%s", n);
+	}
+	ttft_analysis_free(&a);
+	unlink(g_path);
+}
+END_TEST
+
 /* A CONNECT whose tunnel carried what the sniffer cannot read (TLS: HTTPS
  * through a proxy) is not complete and says so: the requests through it
  * are not seen (it looked like a whole 200 with nothing lost). A 101's
@@ -821,6 +863,7 @@ int main(void)
 	tcase_add_test(t, not_early_not_idle_not_zero);
 	tcase_add_test(t, a_hole_in_the_log_is_said);
 	tcase_add_test(t, a_request_lost_with_the_log_is_a_row);
+	tcase_add_test(t, a_child_reading_its_parents_answer_is_no_lost_request);
 	tcase_add_test(t, a_tunnel_or_an_upgrade_is_said);
 	tcase_add_test(t, failure_reasons);
 	tcase_add_test(t, answered_before_the_request_was_sent);

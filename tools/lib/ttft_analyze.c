@@ -213,9 +213,15 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 			if ((!r->t_end || r->t_end >= holes[h][0]) && t0 <= holes[h][1])
 				r->cut_by_hole = 1;
 		}
+	/* A response whose request is not in the log is a row only where the
+	 * log lost records (damaged, unsealed, not allocated, cut): in a
+	 * whole log it is a fork child's read of an answer to its parent's
+	 * request, which cannot be paired, and no row claims a loss there. */
+	int lost = out->corrupt || out->unpublished || out->unwritable || out->truncated ||
+		   nholes;
 	size_t k = 0;
 	for (size_t i = 0; i < out->nreqs; i++) {
-		if (rc == 0 && keep(&out->reqs[i], flt)) {
+		if (rc == 0 && (lost || !out->reqs[i].request_lost) && keep(&out->reqs[i], flt)) {
 			if (ttft_record_finish(&out->reqs[i]) != 0)
 				rc = -1;
 			out->nencrypted += out->reqs[i].encrypted;

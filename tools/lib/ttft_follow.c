@@ -238,7 +238,11 @@ static void hand_out(struct ttft_follow *f, uint32_t i, int complete,
 	struct ttft_record *r = &f->an.reqs[i];
 	if (ttft_record_finish(r) != 0)
 		r->itl_p50_s = r->itl_p99_s = NAN; /* the percentiles only */
-	if (s && s->request)
+	/* a response whose request is not in the log is a row only where
+	 * the log lost records (as ttft-analyze): in a whole one it is a
+	 * fork child's read of an answer it cannot be paired with */
+	int lost = f->corrupt || f->unpublished || f->dropped;
+	if (s && s->request && (!r->request_lost || lost))
 		s->request(s->ctx, r, ttft_asm_peer(&f->as, r->conn), complete);
 	f->handed[i] = 1;
 	f->handed_out++;

@@ -123,6 +123,43 @@ END_TEST
  * where requests failed is no evidence that nobody waited, there or above;
  * "pays" needs 3 or more misses served, 10 hits (their p90), and cached
  * tokens the server counted. */
+/* A series the sweep was stopped in between two points (every point run
+ * whole, the rest of the grid never begun) is no evidence of where
+ * waiting begins: no knee, "not known: … interrupted", as for a point cut
+ * in flight (a review: "measured knee 6 … as predicted" from a grid that
+ * went to 12). Waiting seen below the cut still counts. */
+START_TEST(kv_cut_between_points_judges_no_knee)
+{
+	static struct sweep_kv_series s;
+	memset(&s, 0, sizeof s);
+	s.kind = "llamacpp";
+	s.want_tokens = 16;
+	s.cap.slots = 64;
+	s.cap.slot_ctx = 4096;
+	for (int c = 1; c <= 6; c++) {
+		struct sweep_kv_point *p = &s.pts[s.npts++];
+		p->conc = c;
+		p->nreq = 4;
+		p->prompt_tokens = 16;
+		p->ttft_p50 = p->ttft_p90 = 0.001;
+		p->queue_share_all = 0;
+		p->state.waiting_max = 0;
+	}
+	s.cut_before = 7; /* 7 to 12 never begun */
+	sweep_kv_knee(&s, 2);
+	ck_assert(!sweep_kv_knee_known(&s));
+	ck_assert_int_eq(s.interrupted_at, 7);
+	ck_assert_msg(strstr(s.explain, "not known: the sweep was interrupted at concurrency 7"),
+		      "%s", s.explain);
+	/* waiting seen before the cut: that is a knee */
+	s.pts[5].state.waiting_max = 2;
+	sweep_kv_knee(&s, 2);
+	ck_assert(sweep_kv_knee_known(&s));
+	ck_assert_int_eq(s.waited_from, 6);
+	ck_assert_int_eq(s.measured_knee, 5);
+}
+END_TEST
+
 START_TEST(kv_failed_points_judge_nothing)
 {
 	static struct sweep_kv_series s;
@@ -749,6 +786,7 @@ int main(void)
 	Suite *s = suite_create("sweep");
 	TCase *u = tu_tcase(s, "judgements", 60);
 	tcase_add_test(u, kv_failed_points_judge_nothing);
+	tcase_add_test(u, kv_cut_between_points_judges_no_knee);
 	tcase_add_test(u, prefix_pays_only_when_it_can_tell);
 	tcase_add_test(u, kv_knee_by_the_median_when_no_p90);
 	TCase *t = tu_tcase(s, "sweep", 300);

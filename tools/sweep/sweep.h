@@ -228,6 +228,10 @@ struct sweep_kv_series {      /* one configuration × one prompt length */
 				   * none): no knee is judged there or above */
 	int interrupted_at;       /* the C the sweep was stopped in (0: none):
 				   * likewise */
+	int cut_before;           /* the first swept C not begun because the
+				   * sweep was stopped between two points (0:
+				   * none): no knee is judged from the series
+				   * unless a request was seen waiting below */
 	const char *criterion;    /* how the measured knee was told (sweep_kv_knee) */
 	char explain[600];
 };

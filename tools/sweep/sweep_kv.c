@@ -201,6 +201,10 @@ int sweep_kv_run(const struct sweep_opts *o, struct sweep_srv *srv, struct sweep
 				pt->failed ? ", failed: " : "", pt->failed ? pt->error : "");
 		}
 		free(filler);
+		/* stopped between two points: the rest of the grid not run */
+		if (sweep_stop && s->npts < o->nconc &&
+		    (!s->npts || s->pts[s->npts - 1].status != SWEEP_INTERRUPTED))
+			s->cut_before = o->conc[s->npts];
 		sweep_kv_knee(s, o->probe.max_tokens);
 	}
 	return sweep_stop ? -1 : 0;
@@ -333,6 +337,9 @@ void sweep_kv_knee(struct sweep_kv_series *s, int max_tokens)
 		}
 		s->measured_knee = p->conc;
 	}
+	/* the grid cut after the last point run: as if stopped in the next */
+	if (!s->interrupted_at && !s->waited_from && !s->failed_from && s->cut_before)
+		s->interrupted_at = s->cut_before;
 
 	/* predicted: how many requests of this size the stated capacity holds */
 	long ptok = -1;

@@ -493,11 +493,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ttft-sweep: interrupted by %s; the server is stopped; what ran is "
 				"written, marked interrupted\n",
 			run.stop_sig == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM");
+	int unwritten = 0; /* an output that could not be written: exit 1 */
 	if (o.report && (run.prefix.npts || run.kv.ns)) {
 		char err[1024];
 		if (sweep_write_report(&run, o.report, err, sizeof err) != 0) {
 			fprintf(stderr, "ttft-sweep: %s\n", err);
 			rc = TTFT_EXIT_FAILED;
+			unwritten = 1;
 		} else {
 			if (!g_quiet)
 				fprintf(stderr, "ttft-sweep: report written to %s (and its .html)\n",
@@ -516,6 +518,7 @@ int main(int argc, char **argv)
 		if (!js || ttft_write_atomic(o.json, js, strlen(js), err, sizeof err) != 0) {
 			fprintf(stderr, "ttft-sweep: %s\n", js ? err : "out of memory writing the JSON");
 			rc = TTFT_EXIT_FAILED;
+			unwritten = 1;
 		}
 		free(js);
 	}
@@ -525,5 +528,6 @@ int main(int argc, char **argv)
 			sweep_reqs_free(run.kv.s[i].pts[k].req, run.kv.s[i].pts[k].nreq);
 			free(run.kv.s[i].pts[k].req);
 		}
-	return run.stop_sig ? 128 + run.stop_sig : rc;
+	/* 128 + the signal says what ran is written: not when it was not */
+	return run.stop_sig && !unwritten ? 128 + run.stop_sig : rc;
 }

@@ -670,6 +670,39 @@ START_TEST(chromium_renders_every_chart_and_the_page)
 }
 END_TEST
 
+/* Without a signal, nothing is called interrupted: lengths left short
+ * because requests failed (a 600-token context: 1024 and 2048 refused)
+ * say why, as before the sweep kept what ran on Ctrl-C (a review found
+ * "not run: the sweep was interrupted before it" with no signal sent). */
+START_TEST(a_failed_length_is_not_called_interrupted)
+{
+	mkdir_out();
+	int port = tu_free_port();
+	char cmd[2048], path[700], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --server 'exec %s/fixture-server --port %d "
+		 "--style llamacpp --slots 1 --ctx 600' --url http://127.0.0.1:%d --experiments "
+		 "prefix --prefix-tokens 16,1024,2048 --prefix-requests 3 --max-tokens 4 "
+		 "--report %s/r.md --json %s/s.json 2>&1", tu_build_dir(), tu_build_dir(), port,
+		 port, g_dir, g_dir);
+	ck_assert_int_eq(tu_sh(cmd, &out), 1);
+	free(out);
+	snprintf(path, sizeof path, "%s/r.md", g_dir);
+	char *md = tu_read_file(path, NULL);
+	ck_assert_ptr_nonnull(md);
+	ck_assert_msg(!strstr(md, "nterrupted"), "%s", md);
+	ck_assert_msg(strstr(md, "tokens:* too few misses served"), "%s", md);
+	free(md);
+	snprintf(path, sizeof path, "%s/s.json", g_dir);
+	char *js = tu_read_file(path, NULL);
+	ck_assert_ptr_nonnull(js);
+	/* not interrupted, and no length's status "not_run" */
+	ck_assert(strstr(js, "\"interrupted\": false,") && !strstr(js, "\"interrupted\": true"));
+	ck_assert(!strstr(js, "\"status\": \"not_run\""));
+	free(js);
+	rm_out();
+}
+END_TEST
+
 START_TEST(bad_usage_and_no_server)
 {
 	char cmd[1024], *out;
@@ -799,6 +832,7 @@ int main(void)
 	tcase_add_test(t, kv_flags_with_a_pipe_stay_one_cell);
 	tcase_add_test(t, chromium_renders_every_chart_and_the_page);
 	tcase_add_test(t, bad_usage_and_no_server);
+	tcase_add_test(t, a_failed_length_is_not_called_interrupted);
 	tcase_add_test(t, outputs_checked_before_anything_runs);
 	tcase_add_test(t, outputs_replaced_whole);
 	return tu_run(s);

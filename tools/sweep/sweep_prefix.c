@@ -291,7 +291,7 @@ void sweep_prefix_finish(struct sweep_prefix *out)
 		p->hit_served = nh;
 		p->pays_why = NULL;
 		p->status = p->nmiss == p->planned_miss && p->nhit == p->planned_hit && !p->cut
-			    ? SWEEP_COMPLETE : !p->nmiss && !p->primed ? SWEEP_NOT_RUN
+			    ? SWEEP_COMPLETE : !p->nmiss && !p->primed && sweep_stop ? SWEEP_NOT_RUN
 			    : sweep_stop || p->cut ? SWEEP_INTERRUPTED : SWEEP_INCOMPLETE;
 		if (p->status == SWEEP_INTERRUPTED || p->status == SWEEP_NOT_RUN)
 			p->pays_why = p->status == SWEEP_NOT_RUN

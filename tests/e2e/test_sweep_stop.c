@@ -249,6 +249,11 @@ START_TEST(prefix_interrupt_keeps_what_ran)
 		ck_assert_str_eq(str(p, "status"), "interrupted");
 		ck_assert(cJSON_IsNull(at(p, "pays")));
 		ck_assert(strstr(str(p, "pays_not_judged"), "interrupted"));
+		/* and shows no figure from what part of it ran */
+		static const char *const fig[] = {"miss_ttft_p50_s", "hit_ttft_p50_s",
+						  "saved_p50_s"};
+		for (int f = 0; f < 3; f++)
+			ck_assert_msg(cJSON_IsNull(at(p, fig[f])), "%s of a cut length", fig[f]);
 		cut += at(p, "requests_interrupted")->valueint;
 		/* every request kept is whole or marked cut: none failed */
 		cJSON *r;

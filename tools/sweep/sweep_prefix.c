@@ -306,8 +306,17 @@ void sweep_prefix_finish(struct sweep_prefix *out)
 		else if (p->hit_tokens_hit == 0)
 			p->pays_why = "the server counted no cached tokens in the hits";
 		p->pays = !p->pays_why && p->hit_p90 < p->miss_p50;
-		if (p->status == SWEEP_INTERRUPTED || p->status == SWEEP_NOT_RUN)
-			continue; /* a cut length is no evidence: no jitter, no fit */
+		if (p->status == SWEEP_INTERRUPTED || p->status == SWEEP_NOT_RUN) {
+			/* a cut length is no evidence: its figures null (as a
+			 * cut KV point's: its requests are kept), not drawn, no
+			 * jitter, no fit */
+			p->miss_p50 = p->miss_p90 = p->hit_p50 = p->hit_p90 = NAN;
+			p->hit_tokens_hit = p->hit_tokens_miss = NAN;
+			p->prefill_miss = p->prefill_hit = NAN;
+			p->saved_s = p->saved_per_token_s = NAN;
+			p->pays = 0;
+			continue;
+		}
 		if (isfinite(p->miss_p90 - p->miss_p50))
 			jit[nj++] = p->miss_p90 - p->miss_p50;
 		if (isfinite(p->hit_p90 - p->hit_p50))

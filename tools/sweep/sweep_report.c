@@ -491,7 +491,16 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 	for (int i = 0; i < k->ns; i++)
 		for (int j = 0; j < k->s[i].npts; j++) {
 			const struct sweep_kv_point *p = &k->s[i].pts[j];
-			if (p->failed)
+			if (p->failed && p->status == SWEEP_INTERRUPTED)
+				/* cut too: its figures are null, none "served" */
+				ttft_str_printf(b, "**Incomplete:** [%s] %ld-token prompts at "
+						   "concurrency %d: %d of %d requests failed (%s) and "
+						   "%d were cut by the interruption; that point shows no "
+						   "figures, and no knee is judged there or above.\n\n",
+						k->s[i].cfg, k->s[i].want_tokens, p->conc, p->failed,
+						p->nreq, p->error[0] ? p->error : "no reason recorded",
+						p->cut);
+			else if (p->failed)
 				ttft_str_printf(b, "**Incomplete:** [%s] %ld-token prompts at "
 						   "concurrency %d: %d of %d requests failed (%s); that "
 						   "point's TTFT, queue and throughput are of the %d served, "

@@ -5,6 +5,7 @@
 #define TTFT_FETCH_H
 
 #include <curl/curl.h>
+#include <signal.h>
 #include <stddef.h>
 
 /* GET url with optional headers; keeps at most max_body bytes of the body
@@ -14,9 +15,11 @@
 CURLcode ttft_fetch(const char *url, const struct curl_slist *headers, double timeout_s,
 		    size_t max_body, char **body, long *status, char *err, size_t errlen);
 
-/* The same as a POST of the body post (the headers say its type). */
+/* The same as a POST of the body post (the headers say its type). stop
+ * (NULL: none): a flag a signal handler sets; the request gives up
+ * within about a second of it (CURLE_ABORTED_BY_CALLBACK). */
 CURLcode ttft_fetch_post(const char *url, const struct curl_slist *headers, const char *post,
 			 double timeout_s, size_t max_body, char **body, long *status,
-			 char *err, size_t errlen);
+			 char *err, size_t errlen, const volatile sig_atomic_t *stop);
 
 #endif

@@ -313,7 +313,7 @@ static long post_count(const struct probe_cfg *cfg, const char *body, char *err,
 	long status = 0;
 	snprintf(url, sizeof url, "%s/tokenize", cfg->base);
 	CURLcode rc = ttft_fetch_post(url, cfg->headers, body, cfg->timeout_s, 64u << 20, &resp,
-				      &status, cerr, sizeof cerr);
+				      &status, cerr, sizeof cerr, &sweep_stop);
 	long n = -1;
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "POST %s failed: %s", url, cerr);

@@ -83,7 +83,7 @@ static void usage(FILE *f)
 "written; 2 usage error: a bad flag or value, or an output (--report,\n"
 "--json, --log-dir) or --server-log that cannot be used, found before any\n"
 "server starts; 130 interrupted by SIGINT (143 by SIGTERM), what ran\n"
-"written.\n");
+"written (1 if it could not be).\n");
 }
 
 static void on_signal(int sig)

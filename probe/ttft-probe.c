@@ -72,7 +72,8 @@ static void usage(FILE *f)
 "\n"
 "Every request carries a W3C traceparent header with a random trace id\n"
 "(trace_id in the JSON; your own --header 'traceparent: …' is kept instead,\n"
-"once checked: one W3C calls invalid is refused before any request):\n"
+"once checked: one W3C calls invalid is refused before any request;\n"
+"--header 'traceparent:' sends none, and the rows have no trace id):\n"
 "vLLM's OpenTelemetry llm_request span for it has the same trace id.\n"
 "Under the shim (ttft-run -- ttft-probe …) the probe also marks, in the\n"
 "shim's log, when it saw each first token; ttft-analyze shows the gap.\n"
@@ -149,7 +150,14 @@ static int load_fit(const char *path, struct probe_fit *f)
 	return 0;
 }
 
-/* The signal that asked the run to stop (SIGINT, SIGTERM), 0: none. */
+/* Nothing but blanks (a header's empty value). */
+static int blank(const char *v)
+{
+	while (*v == ' ' || *v == '\t')
+		v++;
+	return !*v;
+}
+
 /* A traceparent header's value (after "traceparent:"): blanks around
  * it, then 55 characters W3C accepts; after them only a later version may
  * go on ('-' and more). */
@@ -172,7 +180,7 @@ static volatile sig_atomic_t g_stop;
 
 static void on_signal(int sig)
 {
-	/* async-signal-safe only (signal and raise are). The first: a flag
+	/* async-signal-safe only (unlink, signal, raise are). The first: a flag
 	 * probe_run reads between its polls. A second, of either kind (the
 	 * mask holds the other off while this runs): that signal's default
 	 * action, at once; raised while blocked here, it lands on return. */
@@ -180,6 +188,7 @@ static void on_signal(int sig)
 		g_stop = sig;
 		return;
 	}
+	ttft_cli_drop_tmp(); /* an output half written: gone, the old kept */
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -463,8 +472,10 @@ int main(int argc, char **argv)
 			if (!strncasecmp(optarg, "traceparent:", 12)) {
 				/* its trace id is the row's join key: a value W3C
 				 * calls invalid would join nothing (or the wrong
-				 * request), so it is refused before any request */
-				if (!traceparent_value_ok(optarg + 12)) {
+				 * request), so it is refused before any request;
+				 * an empty one is curl's "send no such header":
+				 * none is sent, and the rows have no trace id */
+				if (!blank(optarg + 12) && !traceparent_value_ok(optarg + 12)) {
 					fprintf(stderr, "ttft-probe: bad value '%s' for --header: "
 							"not a valid W3C traceparent (want "
 							"'traceparent: 00-<32 hex>-<16 hex>-<2 hex>', "

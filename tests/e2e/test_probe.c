@@ -667,6 +667,22 @@ START_TEST(user_traceparent_is_checked)
 			      id ? id : "(none)");
 		done(&r);
 	}
+	/* an empty one (curl's "send no such header"): none goes out, the
+	 * probe adds none of its own, and the row has no trace id */
+	struct recs r;
+	probe("--runs 1 --header 'traceparent:'", &r);
+	ck_assert_msg(r.rc == 0 && r.n == 1, "rc %d: %s", r.rc, r.err);
+	cJSON *id = cJSON_GetObjectItem(r.r[0], "trace_id");
+	ck_assert_msg(!id || cJSON_IsNull(id) || !strcmp(cJSON_GetStringValue(id), ""),
+		      "trace id %s", cJSON_GetStringValue(id));
+	struct tu_truth t;
+	tu_fixture_truth(g_srv, &t);
+	const struct tu_treq *s = tu_truth_req(&t, "/v1/completions",
+					       tu_truth_count(&t, "/v1/completions") - 1);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_msg(s->trace_id[0] == 0, "the server got traceparent %s", s->trace_id);
+	tu_truth_free(&t);
+	done(&r);
 }
 END_TEST
 

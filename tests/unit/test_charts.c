@@ -3,9 +3,14 @@
  * leaving a gap), the waterfall from an analysis, the Chrome trace
  * (valid JSON, one track per connection, phases nested in their request
  * and never overlapping, one instant per token) and the Markdown → HTML
- * page (tables, lists, inline SVG, nothing unescaped). Rendering in a real
+ * page (tables, lists, inline SVG, nothing unescaped); the outputs'
+ * writer (ttft_write_atomic) stopped mid-write. Rendering in a real
  * browser: tests/e2e/test_sweep.c. */
 #include <check.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +20,7 @@
 
 #include "testutil.h"
 #include "ttft_charts.h"
+#include "ttft_cli.h"
 #include "ttft_html.h"
 #include "ttft_str.h"
 #include "ttft_svg.h"
@@ -524,6 +530,61 @@ START_TEST(html_escaped_pipe_stays_in_its_cell)
 }
 END_TEST
 
+static void drop_and_die(int sig)
+{
+	(void)sig;
+	ttft_cli_drop_tmp();
+	_exit(9);
+}
+
+/* A program ended by a signal while ttft_write_atomic fills its
+ * temporary file (ttft-probe's and ttft-sweep's second Ctrl-C) leaves
+ * nothing beside the output, and the old output whole: the write is
+ * stopped inside by the kernel (RLIMIT_FSIZE's SIGXFSZ, at once and
+ * every time), the handler doing what the tools' do. */
+START_TEST(a_write_ended_by_a_signal_leaves_no_file)
+{
+	char dir[] = "/tmp/ttft-test-atomic.XXXXXX", path[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/out.json", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("old\n", f);
+	fclose(f);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct rlimit rl = {8192, 8192};
+		signal(SIGXFSZ, drop_and_die);
+		setrlimit(RLIMIT_FSIZE, &rl);
+		static char big[1 << 20];
+		memset(big, 'x', sizeof big);
+		char err[256];
+		int rc = ttft_write_atomic(path, big, sizeof big, err, sizeof err);
+		_exit(rc == 0 ? 0 : 1); /* not reached: the handler exits 9 */
+	}
+	int st = 0;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 9, "status %d", st);
+	DIR *d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	int files = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		ck_assert_msg(!strcmp(e->d_name, "out.json"), "left behind: %s", e->d_name);
+		files++;
+	}
+	closedir(d);
+	ck_assert_int_eq(files, 1);
+	char *old = tu_read_file(path, NULL);
+	ck_assert_str_eq(old, "old\n");
+	free(old);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("charts");
@@ -542,5 +603,6 @@ int main(void)
 	tcase_add_test(t, html_page_inlines_charts_and_escapes);
 	tcase_add_test(t, md_cell_keeps_a_row_whole);
 	tcase_add_test(t, html_escaped_pipe_stays_in_its_cell);
+	tcase_add_test(t, a_write_ended_by_a_signal_leaves_no_file);
 	return tu_run(s);
 }

@@ -226,6 +226,18 @@ int ttft_output_check(const char *flag, const char *path, char *err, size_t errl
 	return 0;
 }
 
+/* The temporary file ttft_write_atomic is filling, for a handler that
+ * ends the program at once (ttft_cli_drop_tmp); g_tmp_on says g_tmp is
+ * whole. */
+static char g_tmp[PATH_MAX + 64];
+static volatile sig_atomic_t g_tmp_on;
+
+void ttft_cli_drop_tmp(void)
+{
+	if (g_tmp_on)
+		unlink(g_tmp);
+}
+
 int ttft_write_atomic(const char *path, const char *data, size_t len, char *err,
 		      size_t errlen)
 {
@@ -288,6 +300,11 @@ int ttft_write_atomic(const char *path, const char *data, size_t len, char *err,
 			 dir, strerror(errno));
 		return -1;
 	}
+	/* named for a handler only once the name is whole (the fence keeps
+	 * the compiler from moving the copy past the flag) */
+	memcpy(g_tmp, tmp, sizeof g_tmp);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	g_tmp_on = 1;
 	mode_t um = umask(0);
 	umask(um);
 	int rc = fchmod(fd, 0666 & ~um);
@@ -309,10 +326,12 @@ int ttft_write_atomic(const char *path, const char *data, size_t len, char *err,
 		rc = -1;
 		e = errno;
 	}
-	if (rc != 0) {
+	if (rc != 0)
 		unlink(tmp);
+	/* after the rename a handler's unlink finds no such name */
+	g_tmp_on = 0;
+	if (rc != 0)
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
-	}
 	return rc;
 }
 

@@ -46,6 +46,12 @@ int ttft_output_check(const char *flag, const char *path, char *err, size_t errl
 int ttft_write_atomic(const char *path, const char *data, size_t len, char *err,
 		      size_t errlen);
 
+/* For a signal handler about to end the program at once (a second
+ * Ctrl-C): removes the temporary file a ttft_write_atomic under way is
+ * filling, so that nothing is left beside PATH (which keeps its old
+ * contents). Async-signal-safe. */
+void ttft_cli_drop_tmp(void);
+
 /* Ctrl-C and SIGTERM to handler, each blocking the other while it runs;
  * SA_RESTART, so a write they land in goes on (a poll or a sleep is not
  * restarted: it sees the handler's flag at once). The tools that keep

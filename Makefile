@@ -192,7 +192,7 @@ $(B)/test_cold: $(B)/obj/tests/e2e/test_cold.o $(TU) $(B)/obj/tools/cold/cold_ph
 
 # test_sweep also checks the sweep's judgements on hand-built points
 $(B)/test_sweep: $(B)/obj/tests/e2e/test_sweep.o $(TU) $(addprefix $(B)/obj/tools/sweep/,\
-	sweep_server.o sweep_prefix.o sweep_kv.o) $(B)/obj/tools/cold/cold_server.o \
+	sweep_server.o sweep_prefix.o sweep_kv.o sweep_report.o) $(B)/obj/tools/cold/cold_server.o \
 	$(B)/obj/tools/cold/cold_phases.o $(B)/obj/probe/probe_req.o $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -ldl -lpthread
 

@@ -88,7 +88,7 @@ static void usage(FILE *f)
 
 static void on_signal(int sig)
 {
-	/* async-signal-safe only (kill, signal, raise are). The first: a
+	/* async-signal-safe only (kill, unlink, signal, raise are). The first: a
 	 * flag every wait and the probe's requests read; the server keeps
 	 * running until main stops it, so that the request in flight ends
 	 * as interrupted, not as a server that closed the connection. A
@@ -100,6 +100,7 @@ static void on_signal(int sig)
 	}
 	if (sweep_pgid > 0)
 		kill(-sweep_pgid, SIGKILL);
+	ttft_cli_drop_tmp(); /* an output half written: gone, the old kept */
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -490,8 +491,8 @@ int main(int argc, char **argv)
 	run.model = o.probe.model ? o.probe.model : "unknown";
 	run.stop_sig = sweep_stop;
 	if (run.stop_sig)
-		fprintf(stderr, "ttft-sweep: interrupted by %s; the server is stopped; what ran is "
-				"written, marked interrupted\n",
+		fprintf(stderr, "ttft-sweep: interrupted by %s; the server is stopped; writing "
+				"what ran, marked interrupted\n",
 			run.stop_sig == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM");
 	int unwritten = 0; /* an output that could not be written: exit 1 */
 	if (o.report && (run.prefix.npts || run.kv.ns)) {
@@ -529,5 +530,8 @@ int main(int argc, char **argv)
 			free(run.kv.s[i].pts[k].req);
 		}
 	/* 128 + the signal says what ran is written: not when it was not */
+	if (run.stop_sig && unwritten)
+		fprintf(stderr, "ttft-sweep: interrupted, and what ran could not all be written "
+				"(above): exit 1\n");
 	return run.stop_sig && !unwritten ? 128 + run.stop_sig : rc;
 }

@@ -11,6 +11,7 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,58 @@ START_TEST(kv_cut_between_points_judges_no_knee)
 	ck_assert(sweep_kv_knee_known(&s));
 	ck_assert_int_eq(s.waited_from, 6);
 	ck_assert_int_eq(s.measured_knee, 5);
+}
+END_TEST
+
+/* The report's "Flags are capacity commitments" line of a series the
+ * sweep was stopped between two points of: its trend ends at the last
+ * point run, and it says the sweep was interrupted above it (it had read
+ * as a series swept whole). */
+START_TEST(kv_cut_between_points_says_so_in_the_lesson)
+{
+	static struct sweep_run run;
+	static struct sweep_opts o;
+	memset(&run, 0, sizeof run);
+	memset(&o, 0, sizeof o);
+	run.o = &o;
+	run.kind = "llamacpp";
+	run.model = "m";
+	run.stop_sig = SIGINT;
+	snprintf(run.date, sizeof run.date, "2026-11-30 06:00 UTC");
+	run.kv.ran = 1;
+	run.kv.ns = 1;
+	struct sweep_kv_series *s = &run.kv.s[0];
+	snprintf(s->cfg, sizeof s->cfg, "default");
+	s->kind = "llamacpp";
+	s->want_tokens = 16;
+	s->per_request_tokens = 20;
+	s->cap.slots = 64;
+	s->cap.slot_ctx = 4096;
+	static struct sweep_req reqs[3][4]; /* their waterfall's: empty */
+	memset(reqs, 0, sizeof reqs);
+	for (int c = 1; c <= 3; c++) {
+		struct sweep_kv_point *p = &s->pts[s->npts++];
+		p->conc = c;
+		p->req = reqs[c - 1];
+		p->nreq = 4;
+		p->prompt_tokens = 16;
+		p->ttft_p50 = p->ttft_p90 = 0.001 * c;
+		p->state.waiting_max = 0;
+	}
+	s->cut_before = 4;
+	sweep_kv_knee(s, 2);
+	mkdir_out();
+	char path[700], err[1024];
+	snprintf(path, sizeof path, "%s/r.md", g_dir);
+	ck_assert_msg(sweep_write_report(&run, path, err, sizeof err) == 0, "%s", err);
+	char *md = tu_read_file(path, NULL);
+	ck_assert_ptr_nonnull(md);
+	const char *l = strstr(md, "**Flags are capacity commitments.**");
+	ck_assert_msg(l, "%s", md);
+	ck_assert_msg(strstr(l, "at concurrency 1 → ") && strstr(l, " at 3 ("), "%s", l);
+	ck_assert_msg(strstr(l, "; above it the sweep was interrupted"), "%s", l);
+	free(md);
+	rm_out();
 }
 END_TEST
 
@@ -820,6 +873,7 @@ int main(void)
 	TCase *u = tu_tcase(s, "judgements", 60);
 	tcase_add_test(u, kv_failed_points_judge_nothing);
 	tcase_add_test(u, kv_cut_between_points_judges_no_knee);
+	tcase_add_test(u, kv_cut_between_points_says_so_in_the_lesson);
 	tcase_add_test(u, prefix_pays_only_when_it_can_tell);
 	tcase_add_test(u, kv_knee_by_the_median_when_no_p90);
 	TCase *t = tu_tcase(s, "sweep", 300);

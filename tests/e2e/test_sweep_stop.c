@@ -272,6 +272,29 @@ START_TEST(prefix_interrupt_keeps_what_ran)
 }
 END_TEST
 
+/* Interrupted, and its outputs' directory gone meanwhile: what ran
+ * cannot be written, so the exit is 1, not 130 (which says it was), and
+ * stderr says why. */
+START_TEST(interrupted_and_unwritable_exits_1)
+{
+	char errfile[700], moved[560];
+	pid_t pid = start_sweep_with("", "--experiments kv --prompt-tokens 16 --concurrency 1 "
+				     "--kv-requests 4", 3, errfile, sizeof errfile);
+	snprintf(moved, sizeof moved, "%s.moved", g_dir);
+	ck_assert_int_eq(rename(g_dir, moved), 0); /* its open files go with it */
+	ck_assert_int_eq(kill(pid, SIGINT), 0);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	snprintf(errfile, sizeof errfile, "%s/sweep.err", moved);
+	char *err = tu_read_file(errfile, NULL);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x: %s", st, err);
+	ck_assert_msg(strstr(err, "cannot write") && strstr(err, "could not all be written"),
+		      "%s", err);
+	free(err);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sweep_stop");
@@ -280,5 +303,6 @@ int main(void)
 	tcase_add_test(t, terminate_keeps_what_ran);
 	tcase_add_test(t, second_signal_ends_it_at_once);
 	tcase_add_test(t, prefix_interrupt_keeps_what_ran);
+	tcase_add_test(t, interrupted_and_unwritable_exits_1);
 	return tu_run(s);
 }

@@ -645,7 +645,8 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 		}
 		if (last == 0) {
 			ttft_str_printf(b, "only concurrency %d was run whole (%s above it): no "
-					   "trend is given. ", s->pts[0].conc, cut
+					   "trend is given. ", s->pts[0].conc,
+					   cut || (s->npts == 1 && s->cut_before)
 					   ? "the sweep was interrupted" : "requests failed");
 			continue;
 		}
@@ -653,7 +654,8 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 		ttft_str_printf(b, "measured TTFT p50 %s ms at concurrency %d → %s ms at %d "
 				   "(queued: %s → %s of all TTFT)%s. ", ms(a->ttft_p50), a->conc,
 				ms(z2->ttft_p50), z2->conc, pct(a->queue_share_all),
-				pct(z2->queue_share_all), last == s->npts - 1 ? ""
+				pct(z2->queue_share_all), last == s->npts - 1
+				? (s->cut_before ? "; above it the sweep was interrupted" : "")
 				: cut ? "; above it the sweep was interrupted"
 				: "; above it requests failed");
 	}

@@ -4,8 +4,9 @@
  * request, every token an instant (exactly 6 × 5, 6 of them first
  * tokens, and the probe's 6 marks of seeing them), a named track per
  * connection that carried requests, every
- * phase inside its request; the waterfall names every request with its
- * TTFT. Counts and containment, no timing. */
+ * phase inside its request, no two slices of a track overlapping (two
+ * pipelined requests: a track each); the waterfall names every request
+ * with its TTFT. Counts and containment, no timing. */
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -83,6 +84,8 @@ START_TEST(trace_and_waterfall_from_a_log)
 		}
 		ck_assert_msg(inside, "phase %s at %g outside its request", name(p), num(p, "ts"));
 	}
+	char why[512];
+	ck_assert_msg(tu_trace_nested(evs, why, sizeof why), "%s", why);
 	/* the waterfall: a row and a TTFT per request */
 	int rows = 0;
 	for (const char *q = s; (q = strstr(q, ">TTFT ")); q++)
@@ -92,6 +95,50 @@ START_TEST(trace_and_waterfall_from_a_log)
 	cJSON_Delete(j);
 	free(t);
 	free(s);
+}
+END_TEST
+
+/* Two requests pipelined on one connection (one sendall of both, a
+ * review's repro): the second began before the first ended, so it is on
+ * a track of its own, named for its connection; no track holds slices
+ * that overlap (they had: [0, 31.0 ms] and [0.6, 31.4 ms] on one). */
+START_TEST(pipelined_requests_get_a_track_each)
+{
+	pid_t fx;
+	int port = tu_fixture_start("--first-ms 20 --token-ms 2", &fx);
+	char log[400], tr[512], cmd[2048];
+	tu_tmp_log(log, sizeof log, "trace-pipe");
+	snprintf(tr, sizeof tr, "%s.trace.json", log);
+	snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --log %s -- python3 "
+		 "tests/clients/py_pipelined.py %d", tu_build_dir(), log, port);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	tu_fixture_stop(fx);
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --trace %s %s >/dev/null", tu_build_dir(),
+		 tr, log);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	unlink(log);
+	char *t = tu_read_file(tr, NULL);
+	unlink(tr);
+	cJSON *j = cJSON_Parse(t);
+	ck_assert_msg(j != NULL, "the trace is not JSON");
+	cJSON *evs = cJSON_GetObjectItem(j, "traceEvents"), *e;
+	char why[512];
+	ck_assert_msg(tu_trace_nested(evs, why, sizeof why), "%s", why);
+	double tid[2] = {-1, -1};
+	int reqs = 0, lanes = 0;
+	cJSON_ArrayForEach(e, evs) {
+		cJSON *c = cJSON_GetObjectItem(e, "cat");
+		if (cJSON_IsString(c) && !strcmp(c->valuestring, "request") && reqs < 2)
+			tid[reqs++] = num(e, "tid");
+		if (!strcmp(name(e), "thread_name"))
+			lanes += !!strstr(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "args"),
+							      "name")->valuestring, "pipelined 2)");
+	}
+	ck_assert_int_eq(reqs, 2);
+	ck_assert(tid[0] != tid[1]);
+	ck_assert_int_eq(lanes, 1);
+	cJSON_Delete(j);
+	free(t);
 }
 END_TEST
 
@@ -119,6 +166,7 @@ int main(void)
 	Suite *s = suite_create("trace");
 	TCase *t = tu_tcase(s, "trace", 60);
 	tcase_add_test(t, trace_and_waterfall_from_a_log);
+	tcase_add_test(t, pipelined_requests_get_a_track_each);
 	tcase_add_test(t, unwritable_outputs_fail);
 	return tu_run(s);
 }

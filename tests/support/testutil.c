@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -427,6 +428,40 @@ void tu_wait_delivered(pid_t pid, int sig)
 			return;
 		usleep(1000);
 	}
+}
+
+static double tu_num(cJSON *e, const char *k)
+{
+	cJSON *v = cJSON_GetObjectItem(e, k);
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+int tu_trace_nested(cJSON *events, char *why, size_t len)
+{
+	cJSON *a, *b;
+	cJSON_ArrayForEach(a, events) {
+		cJSON *ph = cJSON_GetObjectItem(a, "ph");
+		if (!cJSON_IsString(ph) || strcmp(ph->valuestring, "X"))
+			continue;
+		double a0 = tu_num(a, "ts"), a1 = a0 + tu_num(a, "dur");
+		cJSON_ArrayForEach(b, events) {
+			cJSON *pb = cJSON_GetObjectItem(b, "ph");
+			if (b == a || !cJSON_IsString(pb) || strcmp(pb->valuestring, "X") ||
+			    tu_num(a, "pid") != tu_num(b, "pid") || tu_num(a, "tid") != tu_num(b, "tid"))
+				continue;
+			double b0 = tu_num(b, "ts"), b1 = b0 + tu_num(b, "dur"), e = 1e-6;
+			/* apart, or b inside a (a inside b: when b's turn comes) */
+			if (b1 <= a0 + e || b0 >= a1 - e || (b0 >= a0 - e && b1 <= a1 + e) ||
+			    (a0 >= b0 - e && a1 <= b1 + e))
+				continue;
+			snprintf(why, len, "on pid %g tid %g: %s [%.3f, %.3f] and %s [%.3f, %.3f] "
+				 "overlap", tu_num(a, "pid"), tu_num(a, "tid"),
+				 cJSON_GetObjectItem(a, "name")->valuestring, a0, a1,
+				 cJSON_GetObjectItem(b, "name")->valuestring, b0, b1);
+			return 0;
+		}
+	}
+	return 1;
 }
 
 void tu_stop(pid_t pid)

@@ -82,6 +82,11 @@ struct cJSON;
  * array index where the part is a number); the test fails where there is
  * none. */
 struct cJSON *tu_json_at(struct cJSON *o, const char *path);
+/* Whether the complete ("X") events of a Chrome trace's traceEvents nest
+ * on every track (pid, tid): any two of one track are apart or one holds
+ * the other (Perfetto draws a partial overlap wrongly). 0 and why (the
+ * two slices) when they do not. */
+int tu_trace_nested(struct cJSON *events, char *why, size_t len);
 /* SIGTERM, then wait for it. */
 void tu_stop(pid_t pid);
 /* Send req (len bytes) to 127.0.0.1-style "HOST:PORT" and read until the

@@ -1,8 +1,9 @@
 /* test_charts.c — the pictures' library without a browser: axis ticks,
  * the three chart kinds (what they show, escaping, determinism, NAN
  * leaving a gap), the waterfall from an analysis, the Chrome trace
- * (valid JSON, one track per connection, phases nested in their request
- * and never overlapping, one instant per token) and the Markdown → HTML
+ * (valid JSON, one track per connection and one per lane of its
+ * pipelined requests, every track's slices nested, phases in their
+ * request and never overlapping, one instant per token) and the Markdown → HTML
  * page (tables, lists, inline SVG, nothing unescaped); the outputs'
  * writer (ttft_write_atomic) stopped mid-write. Rendering in a real
  * browser: tests/e2e/test_sweep.c. */
@@ -199,6 +200,8 @@ START_TEST(trace_is_valid_with_nested_phases)
 	cJSON *j = cJSON_Parse(js);
 	ck_assert_msg(j != NULL, "not JSON:\n%s", js);
 	cJSON *evs = cJSON_GetObjectItem(j, "traceEvents");
+	char why[512];
+	ck_assert_msg(tu_trace_nested(evs, why, sizeof why), "%s", why);
 	size_t x = 0, inst = 0, meta = 0, threads = 0;
 	cJSON *e;
 	cJSON_ArrayForEach(e, evs) {
@@ -251,6 +254,9 @@ static cJSON *trace_of(const struct ttft_analysis *a)
 	cJSON *j = cJSON_Parse(js);
 	ck_assert_msg(j != NULL, "not JSON:\n%s", js);
 	free(js);
+	char why[512];
+	ck_assert_msg(tu_trace_nested(cJSON_GetObjectItem(j, "traceEvents"), why, sizeof why),
+		      "%s", why);
 	return j;
 }
 
@@ -338,6 +344,67 @@ START_TEST(trace_times_never_wrap)
 	cJSON *o = cJSON_GetObjectItem(j, "otherData");
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(o, "origin_monotonic_s")));
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(o, "origin_unix_s")));
+	cJSON_Delete(j);
+}
+END_TEST
+
+static const char *track_name(cJSON *evs, double tid)
+{
+	cJSON *e;
+	cJSON_ArrayForEach(e, evs)
+		if (!strcmp(cJSON_GetObjectItem(e, "name")->valuestring, "thread_name") &&
+		    f(e, "tid") == tid)
+			return cJSON_GetObjectItem(cJSON_GetObjectItem(e, "args"), "name")->valuestring;
+	return NULL;
+}
+
+/* Pipelined requests (HTTP/1.1: the second sent before the first's
+ * response ended) overlap in time on one connection: the second goes on
+ * a lane of its own, named for its connection, so that no track holds
+ * two slices that overlap (Perfetto draws them wrongly: a review's repro,
+ * a raw socket's sendall(req + req), had [0, 31.0 ms] and [0.6, 31.4 ms]
+ * on one track); a third begun after both ended is back on the
+ * connection's own track. Every phase on its request's track. */
+START_TEST(trace_puts_pipelined_requests_on_lanes)
+{
+	struct ttft_analysis a;
+	struct ttft_record r[4];
+	static int64_t tok_c[] = {110000000, 115000000};
+	analysis(&a, r);
+	r[1].conn = 1, r[1].fd = 5;
+	r[1].t_start = r[1].t_req0 = 12500000, r[1].t_req1 = 13500000;
+	r[2] = r[1];
+	r[2].t_start = r[2].t_req0 = 100000000, r[2].t_req1 = 101000000;
+	r[2].t_hdr = 102000000, r[2].t_end = 116000000;
+	r[2].t_first = tok_c[0], r[2].tok = tok_c;
+	snprintf(r[2].path, sizeof r[2].path, "/third");
+	r[3] = r[2]; /* another connection: its id is no lane's */
+	r[3].conn = 2, r[3].fd = 6;
+	snprintf(r[3].path, sizeof r[3].path, "/other");
+	a.nreqs = 4;
+	cJSON *j = trace_of(&a), *evs = cJSON_GetObjectItem(j, "traceEvents");
+	cJSON *one = event(evs, "POST /v1/completions", 1, 0), *three = event(evs, "POST /third", 1, 0);
+	ck_assert_ptr_nonnull(one);
+	ck_assert_ptr_nonnull(three);
+	ck_assert_str_eq(track_name(evs, 1), "connection 1 (fd 5)");
+	/* the second: on a track of its own, not another connection's */
+	cJSON *two = NULL, *e;
+	cJSON_ArrayForEach(e, evs)
+		if (!strcmp(cJSON_GetObjectItem(e, "name")->valuestring, "POST /v1/chat/\"x\""))
+			two = e;
+	ck_assert_ptr_nonnull(two);
+	double lane = f(two, "tid");
+	ck_assert(lane != 1 && lane != 2);
+	ck_assert_str_eq(track_name(evs, lane), "connection 1 (fd 5, pipelined 2)");
+	ck_assert_ptr_nonnull(event(evs, "send", lane, 0));
+	ck_assert_ptr_nonnull(event(evs, "decode", lane, 0));
+	ck_assert_ptr_nonnull(event(evs, "first token", lane, 0));
+	ck_assert_ptr_null(event(evs, "send", 1, 2)); /* the first's and the third's */
+	size_t threads = 0;
+	cJSON_ArrayForEach(e, evs)
+		threads += !strcmp(cJSON_GetObjectItem(e, "name")->valuestring, "thread_name");
+	ck_assert_uint_eq(threads, 3);
+	ck_assert_ptr_nonnull(event(evs, "POST /other", 2, 0));
 	cJSON_Delete(j);
 }
 END_TEST
@@ -597,6 +664,7 @@ int main(void)
 	tcase_add_test(t, trace_is_valid_with_nested_phases);
 	tcase_add_test(t, trace_draws_no_ttft_the_table_refuses);
 	tcase_add_test(t, trace_times_never_wrap);
+	tcase_add_test(t, trace_puts_pipelined_requests_on_lanes);
 	tcase_add_test(t, waterfall_splits_the_server_part);
 	tcase_add_test(t, waterfall_shows_no_ttft_the_table_refuses);
 	tcase_add_test(t, svg_text_is_always_utf8);

@@ -12,6 +12,7 @@
 struct ctx {
 	struct ttft_json *j;
 	int64_t t0;
+	uint64_t tid; /* the track of the request being written */
 };
 
 /* t − t0 in µs, or NAN when t is not known (0) or the difference does not
@@ -34,10 +35,10 @@ static double dur_us(int64_t a, int64_t z)
 }
 
 /* The members every event on a request's track has. */
-static void track(struct ttft_json *j, const struct ttft_record *r)
+static void track(const struct ctx *c, const struct ttft_record *r)
 {
-	ttft_json_int(j, "pid", r->pid);
-	ttft_json_int(j, "tid", (long long)r->conn);
+	ttft_json_int(c->j, "pid", r->pid);
+	ttft_json_int(c->j, "tid", (long long)c->tid);
 }
 
 /* A phase slice [a, z) on the request's track, starting no earlier than
@@ -61,7 +62,7 @@ static void phase(struct ctx *c, const struct ttft_record *r, const char *name, 
 	ttft_json_str(c->j, "ph", "X");
 	ttft_json_num(c->j, "ts", ts);
 	ttft_json_num(c->j, "dur", dur);
-	track(c->j, r);
+	track(c, r);
 	ttft_json_end_obj(c->j);
 	*prev = z;
 }
@@ -78,7 +79,7 @@ static void instant(struct ctx *c, const struct ttft_record *r, const char *name
 	ttft_json_str(c->j, "ph", "i");
 	ttft_json_str(c->j, "s", "t");
 	ttft_json_num(c->j, "ts", ts);
-	track(c->j, r);
+	track(c, r);
 	ttft_json_end_obj(c->j);
 }
 
@@ -130,7 +131,7 @@ static void request(struct ctx *c, const struct ttft_record *r)
 		ttft_json_str(j, "ph", "X");
 		ttft_json_num(j, "ts", ts);
 		ttft_json_num(j, "dur", dur);
-		track(j, r);
+		track(c, r);
 		ttft_json_begin_obj(j, "args");
 		ttft_json_int(j, "status", r->status);
 		if (ttft_record_tokens(r) < 0) /* unknown, not zero */
@@ -197,18 +198,137 @@ static void request(struct ctx *c, const struct ttft_record *r)
 		instant(c, r, "application saw the first token", "mark", r->t_app_first);
 }
 
-struct track {
+/* A request in the order tracks are given out: by pid, connection, then
+ * when it began. */
+struct slot {
 	int pid;
 	uint64_t conn;
-	int fd;
+	int64_t b0, b1;
+	size_t i;
 };
 
-static int cmp_track(const void *x, const void *y)
+static int cmp_slot(const void *x, const void *y)
 {
-	const struct track *a = x, *b = y;
+	const struct slot *a = x, *b = y;
 	if (a->pid != b->pid)
 		return a->pid < b->pid ? -1 : 1;
-	return a->conn < b->conn ? -1 : a->conn > b->conn;
+	if (a->conn != b->conn)
+		return a->conn < b->conn ? -1 : 1;
+	if (a->b0 != b->b0)
+		return a->b0 < b->b0 ? -1 : 1;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+/* A connection's track (lane 1) or a lane of its pipelined requests. */
+struct lane {
+	int64_t end;    /* when its last request finished */
+	uint64_t tid;
+	unsigned no;
+	int fd;
+	uint64_t conn;
+	int pid;
+};
+
+/* The lanes of one connection as a heap on end: the one free soonest on
+ * top. */
+static int before(const struct lane *a, const struct lane *b)
+{
+	return a->end != b->end ? a->end < b->end : a->no < b->no;
+}
+
+static void sift_down(struct lane *h, size_t n, size_t k)
+{
+	for (;;) {
+		size_t m = k, l = 2 * k + 1, r = l + 1;
+		if (l < n && before(&h[l], &h[m]))
+			m = l;
+		if (r < n && before(&h[r], &h[m]))
+			m = r;
+		if (m == k)
+			return;
+		struct lane t = h[k];
+		h[k] = h[m], h[m] = t;
+		k = m;
+	}
+}
+
+static void sift_up(struct lane *h, size_t k)
+{
+	while (k && before(&h[k], &h[(k - 1) / 2])) {
+		struct lane t = h[k];
+		h[k] = h[(k - 1) / 2], h[(k - 1) / 2] = t;
+		k = (k - 1) / 2;
+	}
+}
+
+/* Each request's track into tid[]: its connection's (tid = the
+ * connection id), or, where it began before every request already drawn
+ * on its connection's lanes had finished (pipelined: HTTP/1.1 lets a
+ * client send the next request before the previous response), a lane of
+ * its own, reused once free: one track's slices never overlap, which
+ * Perfetto cannot draw. A lane's tid is one no connection of its pid
+ * has: above the pid's highest id, or the smallest free ones where that
+ * does not fit (a damaged log's ids may be anything). Every track
+ * (connection first, then its lanes) into lanes[], *nlanes of them. */
+static int assign(const struct ttft_analysis *a, uint64_t *tid, struct lane *lanes,
+		  size_t *nlanes)
+{
+	size_t n = a->nreqs, nl = 0;
+	struct slot *s = malloc((n ? n : 1) * sizeof *s);
+	struct lane *h = malloc((n ? n : 1) * sizeof *h);
+	if (!s || !h) {
+		free(s), free(h);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ttft_record *r = &a->reqs[i];
+		int64_t b0 = req_begin(r), b1 = req_finish(r);
+		s[i] = (struct slot){r->pid, r->conn, b0, b1 > b0 ? b1 : b0, i};
+	}
+	qsort(s, n, sizeof *s, cmp_slot);
+	for (size_t p = 0, q; p < n; p = q) {
+		for (q = p; q < n && s[q].pid == s[p].pid; q++)
+			;
+		/* the pid's connections are s[p..q), by id: the highest last */
+		uint64_t next = s[q - 1].conn <= (uint64_t)INT64_MAX - n ? s[q - 1].conn + 1 : 0;
+		size_t used = p; /* the first of its ids not below next */
+		for (size_t g = p, z; g < q; g = z) {
+			size_t nh = 0;
+			for (z = g; z < q && s[z].conn == s[g].conn; z++) {
+				const struct ttft_record *r = &a->reqs[s[z].i];
+				if (nh && (!s[z].b0 || h[0].end <= s[z].b0)) {
+					/* nothing known (b0 0) draws nothing: the
+					 * connection's own track */
+					tid[s[z].i] = s[z].b0 ? h[0].tid : lanes[nl - nh].tid;
+					if (s[z].b0) {
+						h[0].end = s[z].b1;
+						sift_down(h, nh, 0);
+					}
+					continue;
+				}
+				struct lane l = {s[z].b0 ? s[z].b1 : INT64_MIN, r->conn,
+						 (unsigned)nh + 1, r->fd, r->conn, r->pid};
+				if (nh) {
+					for (;;) {
+						while (used < q && s[used].conn < next)
+							used++;
+						if (used == q || s[used].conn != next)
+							break;
+						next++;
+					}
+					l.tid = next++;
+				}
+				tid[s[z].i] = l.tid;
+				lanes[nl++] = l;
+				h[nh] = l;
+				sift_up(h, nh++);
+			}
+		}
+	}
+	free(s);
+	free(h);
+	*nlanes = nl;
+	return 0;
 }
 
 static void meta(struct ttft_json *j, const char *what, int pid, uint64_t tid, const char *key,
@@ -230,20 +350,22 @@ static void meta(struct ttft_json *j, const char *what, int pid, uint64_t tid, c
 
 int ttft_trace_json(struct ttft_json *j, const struct ttft_analysis *a)
 {
-	struct ctx c = {j, 0};
+	struct ctx c = {j, 0, 0};
 	for (size_t i = 0; i < a->nreqs; i++) {
 		int64_t t = req_begin(&a->reqs[i]);
 		if (t && (!c.t0 || t < c.t0))
 			c.t0 = t;
 	}
-	/* names first: one process per pid, one track per connection, each
-	 * named once (sorted, so that a long log stays n log n) */
-	struct track *t = malloc((a->nreqs ? a->nreqs : 1) * sizeof *t);
-	if (!t)
+	/* names first: one process per pid, one track per connection and
+	 * per lane of its pipelined requests, each named once (sorted, so
+	 * that a long log stays n log n) */
+	size_t nl = 0;
+	uint64_t *tid = malloc((a->nreqs ? a->nreqs : 1) * sizeof *tid);
+	struct lane *t = malloc((a->nreqs ? a->nreqs : 1) * sizeof *t);
+	if (!tid || !t || assign(a, tid, t, &nl) != 0) {
+		free(tid), free(t);
 		return -1;
-	for (size_t i = 0; i < a->nreqs; i++)
-		t[i] = (struct track){a->reqs[i].pid, a->reqs[i].conn, a->reqs[i].fd};
-	qsort(t, a->nreqs, sizeof *t, cmp_track);
+	}
 	ttft_json_begin_obj(j, NULL);
 	ttft_json_str(j, "displayTimeUnit", "ms");
 	ttft_json_begin_obj(j, "otherData");
@@ -257,22 +379,29 @@ int ttft_trace_json(struct ttft_json *j, const struct ttft_analysis *a)
 	ttft_json_int(j, "dropped", (long long)a->dropped);
 	ttft_json_end_obj(j);
 	ttft_json_begin_arr(j, "traceEvents");
-	for (size_t i = 0; i < a->nreqs; i++) {
-		char name[80];
+	for (size_t i = 0; i < nl; i++) {
+		char name[120];
 		if (!i || t[i].pid != t[i - 1].pid) {
 			snprintf(name, sizeof name, "client pid %d", t[i].pid);
 			meta(j, "process_name", t[i].pid, 0, "name", name, 0);
 		}
-		if (i && t[i].pid == t[i - 1].pid && t[i].conn == t[i - 1].conn)
-			continue;
-		snprintf(name, sizeof name, "connection %" PRIu64 " (fd %d)", t[i].conn, t[i].fd);
-		meta(j, "thread_name", t[i].pid, t[i].conn, "name", name, 0);
-		meta(j, "thread_sort_index", t[i].pid, t[i].conn, "sort_index", NULL,
-		     (long long)t[i].conn);
+		if (t[i].no > 1)
+			snprintf(name, sizeof name, "connection %" PRIu64 " (fd %d, pipelined %u)",
+				 t[i].conn, t[i].fd, t[i].no);
+		else
+			snprintf(name, sizeof name, "connection %" PRIu64 " (fd %d)", t[i].conn,
+				 t[i].fd);
+		meta(j, "thread_name", t[i].pid, t[i].tid, "name", name, 0);
+		/* a connection's lanes right below it */
+		meta(j, "thread_sort_index", t[i].pid, t[i].tid, "sort_index", NULL,
+		     (long long)i);
 	}
 	free(t);
-	for (size_t i = 0; i < a->nreqs; i++)
+	for (size_t i = 0; i < a->nreqs; i++) {
+		c.tid = tid[i];
 		request(&c, &a->reqs[i]);
+	}
+	free(tid);
 	ttft_json_end_arr(j);
 	ttft_json_end_obj(j);
 	ttft_json_newline(j);

@@ -1,6 +1,7 @@
 /* ttft_trace.h — an analysis as Chrome trace-event JSON (the format
  * chrome://tracing and ui.perfetto.dev open): one process per client pid,
- * one track per connection, each request a slice holding its phases as
+ * one track per connection (and one per lane of its pipelined requests:
+ * no two slices of a track overlap), each request a slice holding its phases as
  * nested slices, every token an instant event. */
 #ifndef TTFT_TRACE_H
 #define TTFT_TRACE_H

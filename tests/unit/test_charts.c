@@ -479,6 +479,106 @@ START_TEST(waterfall_shows_no_ttft_the_table_refuses)
 }
 END_TEST
 
+/* Every bar of a timeline (a <rect> with a <title>) inside its plot: from
+ * the x axis's left end to its right end. 0 and why when one is not. */
+static int bars_inside(const char *svg, char *why, size_t len)
+{
+	double p0 = NAN, p1 = NAN, y1, y2;
+	for (const char *p = svg; (p = strstr(p, "<line class=\"ax\"")); p++)
+		if (sscanf(p, "<line class=\"ax\" x1=\"%lf\" y1=\"%lf\" x2=\"%lf\" y2=\"%lf\"",
+			   &p0, &y1, &p1, &y2) == 4 && y1 == y2)
+			break;
+	if (!isfinite(p0)) {
+		snprintf(why, len, "no x axis");
+		return 0;
+	}
+	for (const char *p = svg; (p = strstr(p, "<rect ")); p++) {
+		double x, y, w;
+		const char *end = strchr(p, '>');
+		if (!end || strncmp(end, "><title>", 8) ||
+		    sscanf(p, "<rect x=\"%lf\" y=\"%lf\" width=\"%lf\"", &x, &y, &w) != 3)
+			continue;
+		if (!(x >= p0 - 0.05 && x + w <= p1 + 1.05)) {
+			snprintf(why, len, "a bar at x %.1f, %.1f wide, outside the plot [%.1f, %.1f]: "
+				 "%.60s", x, w, p0, p1, end + 8);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* A damaged (but sealed) log's instants may be ±9e18 ns apart: a row
+ * whose times do not fit one time line with the first request's is not
+ * drawn, and its note says so; never at a wrapped time (a review's repro
+ * drew the second row at x="-3734780455977.9": the difference had
+ * overflowed). */
+START_TEST(waterfall_times_never_wrap)
+{
+	struct ttft_analysis a;
+	struct ttft_record r[2];
+	analysis(&a, r);
+	static int64_t far[] = {INT64_C(9000000000003000000), INT64_C(9000000000004000000)};
+	r[0].new_conn = 0, r[0].ntok = 0, r[0].t_first = 0, r[0].split.source = NULL;
+	r[0].t_start = r[0].t_req0 = INT64_C(-9000000000000000000);
+	r[0].t_req1 = r[0].t_req0 + 1000000, r[0].t_hdr = 0, r[0].t_end = r[0].t_req0 + 2000000;
+	r[1].t_start = r[1].t_req0 = INT64_C(9000000000000000000);
+	r[1].t_req1 = r[1].t_req0 + 1000000, r[1].t_hdr = r[1].t_req0 + 2000000;
+	r[1].t_end = r[1].t_req0 + 5000000;
+	r[1].tok = far, r[1].t_first = far[0];
+	struct ttft_wf w[2];
+	ck_assert_uint_eq(ttft_wf_from_analysis(&a, w, 2), 2);
+	ck_assert(w[0].t_start == 0 && fabs(w[0].t_req1 - 1) < 1e-9);
+	ck_assert(isnan(w[1].t_start) && isnan(w[1].t_req0) && isnan(w[1].t_first));
+	char *svg = ttft_waterfall_svg("W", "s", w, 2), why[256];
+	ck_assert_ptr_nonnull(svg);
+	ck_assert_msg(bars_inside(svg, why, sizeof why), "%s", why);
+	ck_assert_msg(strstr(svg, "its times do not fit one time line"), "%s", svg);
+	ck_assert(!strstr(svg, "TTFT ") && !strstr(svg, "<title>decode"));
+	ck_assert_uint_eq(count(svg, "<title>send"), 1); /* the first row's */
+	free(svg);
+}
+END_TEST
+
+/* A pre-opened connection (connected, its request 30 ms later: Node's
+ * undici after an aborted stream) starts its TTFT at the request
+ * (docs/phases.md): its dns and connect, before that, are not drawn (a
+ * review's repro drew the connect at x = -425, over the label column)
+ * and its note says so; the chart begins at the first request, not at
+ * its dns. No bar anywhere outside the plot, whatever a caller's origin
+ * (ttft_wf_of with a later one: the axis begins earlier). */
+START_TEST(waterfall_leaves_out_a_preopened_connect)
+{
+	struct ttft_analysis a;
+	struct ttft_record r[2];
+	analysis(&a, r);
+	r[0].preopened = 1, r[0].t_dns0 = r[0].t_dns1 = 0;
+	r[0].t_conn0 = 1000000, r[0].t_est = 2000000;
+	r[0].t_start = r[0].t_req0 = 32000000, r[0].t_req1 = 33000000, r[0].t_hdr = 35000000;
+	r[0].split.source = NULL;
+	struct ttft_wf w[2];
+	ck_assert_uint_eq(ttft_wf_from_analysis(&a, w, 2), 2);
+	ck_assert(w[0].t_start == 0 && w[0].preopened && isnan(w[0].t_conn0));
+	char *svg = ttft_waterfall_svg("W", "s", w, 2), why[256];
+	ck_assert_ptr_nonnull(svg);
+	ck_assert_msg(bars_inside(svg, why, sizeof why), "%s", why);
+	ck_assert(!strstr(svg, ">connect<") && !strstr(svg, "<title>connect"));
+	ck_assert_msg(strstr(svg, "TTFT 8.0 ms (pre-opened: connect not drawn)"), "%s", svg);
+	free(svg);
+	/* with a dns too: the chart still begins at its request */
+	r[0].t_dns0 = 9000000, r[0].t_dns1 = 9500000;
+	ck_assert_uint_eq(ttft_wf_from_analysis(&a, w, 2), 2);
+	ck_assert(w[0].t_start == 0 && isnan(w[0].t_dns0));
+	/* a caller's origin after a row's first instant */
+	r[0].preopened = 0;
+	ttft_wf_of(&r[0], 20000000, &w[0]);
+	ck_assert(w[0].t_conn0 < 0);
+	svg = ttft_waterfall_svg("W", "s", w, 2);
+	ck_assert_msg(bars_inside(svg, why, sizeof why), "%s", why);
+	ck_assert(strstr(svg, "<title>connect"));
+	free(svg);
+}
+END_TEST
+
 /* Every byte of doc is UTF-8 (and no U+FFFE/U+FFFF): what an XML parser
  * needs of a document's characters. */
 static int all_utf8(const char *doc)
@@ -667,6 +767,8 @@ int main(void)
 	tcase_add_test(t, trace_puts_pipelined_requests_on_lanes);
 	tcase_add_test(t, waterfall_splits_the_server_part);
 	tcase_add_test(t, waterfall_shows_no_ttft_the_table_refuses);
+	tcase_add_test(t, waterfall_times_never_wrap);
+	tcase_add_test(t, waterfall_leaves_out_a_preopened_connect);
 	tcase_add_test(t, svg_text_is_always_utf8);
 	tcase_add_test(t, html_page_inlines_charts_and_escapes);
 	tcase_add_test(t, md_cell_keeps_a_row_whole);

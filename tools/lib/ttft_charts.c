@@ -69,16 +69,20 @@ char *ttft_waterfall_svg(const char *title, const char *subtitle, const struct t
 		double p = isfinite(w->prefill_ms) ? w->prefill_ms : 0;
 		int over = !w->early && !refused && known(w->t_req1, w->t_first) &&
 			   q + p > w->t_first - w->t_req1;
+		/* a pre-opened connection's connect is not drawn (before the
+		 * request, where its TTFT began): the row says so */
+		const char *pre = w->preopened ? "pre-opened: connect not drawn" : "";
+		const char *why = w->early ? "answered mid-request" : over ? "split clipped" : "";
 		if (refused)
 			snprintf(notes[i], sizeof notes[i], "%s", w->why);
 		else if (known(w->t_start, w->t_first))
-			snprintf(notes[i], sizeof notes[i], "TTFT %.1f ms%s",
-				 w->t_first - w->t_start, w->early ? " (answered mid-request)"
-							  : over ? " (split clipped)" : "");
-		else if (w->early)
-			snprintf(notes[i], sizeof notes[i], "answered mid-request");
+			snprintf(notes[i], sizeof notes[i], "TTFT %.1f ms%s%s%s%s%s",
+				 w->t_first - w->t_start, *why || *pre ? " (" : "", why,
+				 *why && *pre ? "; " : "", pre, *why || *pre ? ")" : "");
 		else
-			snprintf(notes[i], sizeof notes[i], "no first token");
+			snprintf(notes[i], sizeof notes[i], "%s%s%s",
+				 w->early ? "answered mid-request" : "no first token",
+				 *pre ? "; " : "", pre);
 		rows[i].note = notes[i];
 	}
 	struct ttft_timeline c = {
@@ -98,32 +102,55 @@ out:
 	return svg;
 }
 
-static double rel(int64_t t, int64_t t0)
+/* t − t0 in ms, or NAN when t is not known (0) or the difference does
+ * not fit (a damaged log's instants may be anything: never a wrapped
+ * time); *wild set then. */
+static double rel(int64_t t, int64_t t0, int *wild)
 {
-	return t ? (double)(t - t0) / 1e6 : NAN;
+	int64_t d;
+	if (!t)
+		return NAN;
+	if (__builtin_sub_overflow(t, t0, &d)) {
+		*wild = 1;
+		return NAN;
+	}
+	return (double)d / 1e6;
 }
 
 void ttft_wf_of(const struct ttft_record *r, int64_t t0, struct ttft_wf *w)
 {
-	w->t_start = rel(r->t_start, t0);
-	w->t_dns0 = r->new_conn ? rel(r->t_dns0, t0) : NAN;
-	w->t_dns1 = r->new_conn ? rel(r->t_dns1, t0) : NAN;
-	w->t_conn0 = r->new_conn ? rel(r->t_conn0, t0) : NAN;
-	w->t_est = r->new_conn ? rel(r->t_est, t0) : NAN;
-	w->t_req0 = rel(r->t_req0, t0);
-	w->t_req1 = rel(r->t_req1, t0);
+	/* a pre-opened connection's setup was before its TTFT began (at the
+	 * request, docs/phases.md): not a part of this row */
+	int setup = r->new_conn && !r->preopened, wild = 0;
+	w->preopened = r->new_conn && r->preopened;
+	w->t_start = rel(r->t_start, t0, &wild);
+	w->t_dns0 = setup ? rel(r->t_dns0, t0, &wild) : NAN;
+	w->t_dns1 = setup ? rel(r->t_dns1, t0, &wild) : NAN;
+	w->t_conn0 = setup ? rel(r->t_conn0, t0, &wild) : NAN;
+	w->t_est = setup ? rel(r->t_est, t0, &wild) : NAN;
+	w->t_req0 = rel(r->t_req0, t0, &wild);
+	w->t_req1 = rel(r->t_req1, t0, &wild);
 	struct ttft_phases p;
 	ttft_record_phases(r, &p);
-	w->t_first = r->ntok ? rel(r->tok[0], t0) : NAN;
-	w->t_last = r->ntok && isfinite(p.decode_s) ? rel(r->tok[r->ntok - 1], t0) : NAN;
+	w->t_first = r->ntok ? rel(r->tok[0], t0, &wild) : NAN;
+	w->t_last = r->ntok && isfinite(p.decode_s) ? rel(r->tok[r->ntok - 1], t0, &wild) : NAN;
+	w->t_end = rel(r->t_end, t0, &wild);
 	w->why[0] = 0;
-	if (isnan(p.ttft_s)) {
+	if (wild) {
+		/* drawn at a wrapped time it would be a wild coordinate: no
+		 * part of it is drawn, its note says why */
+		double *t[] = {&w->t_start, &w->t_dns0, &w->t_dns1, &w->t_conn0, &w->t_est,
+			       &w->t_req0, &w->t_req1, &w->t_first, &w->t_last, &w->t_end};
+		for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+			*t[i] = NAN;
+		snprintf(w->why, sizeof w->why, "not drawn: its times do not fit one time "
+			 "line with the first request's (a damaged log?)");
+	} else if (isnan(p.ttft_s)) {
 		char nb[sizeof w->why];
 		const char *n = ttft_record_note(r, nb, sizeof nb);
 		snprintf(w->why, sizeof w->why, "%s",
 			 n ? n : r->ntok ? "its TTFT is not known" : "no first token");
 	}
-	w->t_end = rel(r->t_end, t0);
 	w->queue_ms = r->split.source ? r->split.queue_s * 1e3 : NAN;
 	w->prefill_ms = r->split.source ? r->split.prefill_s * 1e3 : NAN;
 	w->early = ttft_record_early(r);
@@ -135,8 +162,9 @@ size_t ttft_wf_from_analysis(const struct ttft_analysis *a, struct ttft_wf *out,
 	int64_t t0 = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct ttft_record *r = &a->reqs[i];
-		int64_t s = r->t_dns0 && r->new_conn && r->t_dns0 < r->t_start ? r->t_dns0
-									       : r->t_start;
+		int64_t s = r->t_dns0 && r->new_conn && !r->preopened && r->t_dns0 < r->t_start
+				    ? r->t_dns0
+				    : r->t_start;
 		if (!t0 || s < t0)
 			t0 = s;
 	}

@@ -361,16 +361,23 @@ char *ttft_svg_timeline(const struct ttft_timeline *c)
 	ttft_str_add(&b, ttft_str_get(&lg), strlen(ttft_str_get(&lg)));
 	ttft_str_free(&lg);
 
-	double tmax = 0;
+	/* the axis from 0, or from the earliest segment where one begins
+	 * before it: no bar left of the plot, over the labels */
+	double tmin = 0, tmax = 0;
 	for (size_t i = 0; i < c->nrows; i++)
-		for (size_t k = 0; k < c->rows[i].nsegs; k++)
-			if (isfinite(c->rows[i].segs[k].t1) && c->rows[i].segs[k].t1 > tmax)
-				tmax = c->rows[i].segs[k].t1;
+		for (size_t k = 0; k < c->rows[i].nsegs; k++) {
+			const struct ttft_tl_seg *s = &c->rows[i].segs[k];
+			if (!isfinite(s->t0) || !isfinite(s->t1) || s->t1 < s->t0)
+				continue;
+			tmin = s->t0 < tmin ? s->t0 : tmin;
+			tmax = s->t1 > tmax ? s->t1 : tmax;
+		}
 	for (size_t i = 0; i < c->nmarks; i++)
 		if (isfinite(c->marks[i].x) && c->marks[i].x > tmax)
 			tmax = c->marks[i].x;
-	double first, last, step = ttft_svg_ticks(0, tmax > 0 ? tmax : 1, 6, &first, &last);
-	struct scale sx = {0, last, left, right, 0};
+	double first, last, step = ttft_svg_ticks(tmin, tmax > tmin ? tmax : tmin + 1, 6, &first,
+						  &last);
+	struct scale sx = {tmin < 0 ? first : 0, last, left, right, 0};
 	double ytop = plot0 - 4;
 	xaxis_linear(&b, &sx, step, plot1, ytop, c->xlabel);
 	char t[64];

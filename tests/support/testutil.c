@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ttft_str.h"
+
 void tu_collect(void *ctx, const struct ttft_http_event *ev)
 {
 	struct tu_events *e = ctx;
@@ -428,6 +430,33 @@ void tu_wait_delivered(pid_t pid, int sig)
 			return;
 		usleep(1000);
 	}
+}
+
+int tu_utf8(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		size_t l = u[i] < 0x80 ? 1 : ttft_utf8_len(u + i, n - i);
+		if (!l)
+			return 0;
+		i += l;
+	}
+	return 1;
+}
+
+long tu_column_after(const char *s, const char *what)
+{
+	const char *at = strstr(s, what);
+	if (!at)
+		return -1;
+	const char *line = at;
+	while (line > s && line[-1] != '\n')
+		line--;
+	long col = 0;
+	for (const char *p = line; p < at + strlen(what); p++)
+		col += ((unsigned char)*p & 0xc0) != 0x80;
+	return col;
 }
 
 static double tu_num(cJSON *e, const char *k)

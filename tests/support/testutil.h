@@ -82,6 +82,11 @@ struct cJSON;
  * array index where the part is a number); the test fails where there is
  * none. */
 struct cJSON *tu_json_at(struct cJSON *o, const char *path);
+/* Whether s is all UTF-8 (RFC 3629). */
+int tu_utf8(const char *s);
+/* The column (in characters, from 0) where what ends in line, the first
+ * line of s that holds it; -1 where none does. */
+long tu_column_after(const char *s, const char *what);
 /* Whether the complete ("X") events of a Chrome trace's traceEvents nest
  * on every track (pid, tid): any two of one track are apart or one holds
  * the other (Perfetto draws a partial overlap wrongly). 0 and why (the

@@ -881,6 +881,44 @@ START_TEST(unix_s_does_not_wrap)
 }
 END_TEST
 
+/* The table cuts a path at 24 characters, never inside one (byte-wise,
+ * '/v1/модели/…' had printed as '/v1/модели/мод\xd0': not UTF-8, the row
+ * a column short), and a value wider than its column (a 150 s decode:
+ * 150000.000 in 9) with fewer decimals: every column stays where its
+ * header is. */
+START_TEST(table_columns_stay_aligned)
+{
+	struct ttft_analysis a;
+	memset(&a, 0, sizeof a);
+	struct ttft_record r;
+	ttft_record_init(&r, TTFT_ORIGIN_LOG);
+	static int64_t tok[] = {MS(3020), MS(153020)};
+	r.pid = 7, r.conn = 1, r.status = 200;
+	snprintf(r.method, sizeof r.method, "POST");
+	snprintf(r.path, sizeof r.path, "/v1/модели/модели/модели/модели");
+	r.t_start = r.t_req0 = MS(3000), r.t_req1 = MS(3001), r.t_hdr = MS(3010);
+	r.t_end = MS(153030), r.tok = tok, r.ntok = 2, r.t_first = tok[0];
+	a.reqs = &r;
+	a.nreqs = 1;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	ck_assert_ptr_nonnull(f);
+	ttft_print_table(f, &a);
+	fclose(f);
+	ck_assert_msg(tu_utf8(out), "%s", out);
+	ck_assert_msg(strstr(out, " /v1/модели/модели/модели    200"), "%s", out);
+	ck_assert_msg(strstr(out, " 150000.00 "), "%s", out);
+	/* the row's columns under the header's */
+	ck_assert_int_eq(tu_column_after(out, " 200"), tu_column_after(out, "status"));
+	ck_assert_int_eq(tu_column_after(out, " 150000.00"), tu_column_after(out, "decode_ms"));
+	ck_assert_int_eq(tu_column_after(out, " 150030.00"), tu_column_after(out, "e2e_ms"));
+	free(out);
+	r.tok = NULL, r.ntok = 0;
+	ttft_record_free(&r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("analyze");
@@ -898,5 +936,6 @@ int main(void)
 	tcase_add_test(t, far_out_of_order_log_sorts_in_memory);
 	tcase_add_test(t, stream_numbers_and_traceparent_per_request);
 	tcase_add_test(t, unix_s_does_not_wrap);
+	tcase_add_test(t, table_columns_stay_aligned);
 	return tu_run(s);
 }

@@ -487,6 +487,45 @@ START_TEST(a_new_log_records_the_clock)
 }
 END_TEST
 
+/* The merged table cuts a host at 16 characters and a log's path at 28,
+ * never inside a character (byte-wise, a host 'héé…' had printed as
+ * 'hééééééé\xc3': not UTF-8, the row a column short): the table stays
+ * UTF-8 and every row's requests column under its header. */
+START_TEST(table_cuts_names_by_characters)
+{
+	struct spec s = A;
+	s.host = "hééééééééééééééééééé";
+	char pa[256], pb[256];
+	make_log(pa, sizeof pa, &s);
+	make_log(pb, sizeof pb, &B);
+	struct ttft_merge_log l[2];
+	memset(l, 0, sizeof l);
+	analyse(&l[0], pa);
+	analyse(&l[1], pb);
+	l[0].path = "/tmp/логи/логи/логи/логи/логи/x";
+	ttft_merge_prepare(l, 2);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(ttft_merge_print(f, l, 2), 0);
+	fclose(f);
+	const char *tab = strstr(out, "\nhost ");
+	ck_assert_ptr_nonnull(tab);
+	ck_assert_msg(tu_utf8(out), "not UTF-8:%.400s", tab);
+	ck_assert_msg(strstr(tab, "\nhééééééééééééééé /tmp/логи/логи/логи/логи/лог        2 "),
+		      "%.400s", tab);
+	long col = tu_column_after(tab, "requests");
+	ck_assert_int_eq(tu_column_after(tab, "лог        2"), col);
+	ck_assert_int_eq(tu_column_after(tab, "client-b"), 8);
+	ttft_analysis_free(&l[0].a);
+	ttft_analysis_free(&l[1].a);
+	free(out);
+	unlink(pa);
+	unlink(pb);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("merge");
@@ -498,5 +537,6 @@ int main(void)
 	tcase_add_test(t, a_start_not_seen_is_no_first);
 	tcase_add_test(t, one_log_given_twice_is_refused);
 	tcase_add_test(t, a_new_log_records_the_clock);
+	tcase_add_test(t, table_cuts_names_by_characters);
 	return tu_run(s);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ttft_str.h"
 #include "ttft_summary.h"
 
 /* The most maxerror a kernel keeps (NTP_MAXPHASE's 16 s: past it the
@@ -147,12 +148,14 @@ static int summarise(const struct ttft_merge_log *l, size_t from, size_t to,
 	return 0;
 }
 
+/* A large value with fewer decimals, so that it keeps to its column. */
 static void ms(FILE *f, double s)
 {
+	char t[64];
 	if (isnan(s))
 		fprintf(f, " %9s", "-");
 	else
-		fprintf(f, " %9.3f", s * 1e3);
+		fprintf(f, " %s", ttft_str_num(t, sizeof t, s * 1e3, 9, 3));
 }
 
 /* *few set when a p90 or p99 of the row is '-' for want of values,
@@ -167,12 +170,16 @@ static int row(FILE *f, const char *host, const char *log, const struct ttft_mer
 	if (summarise(l, from, to, &t, &e, &count, &first, &last, &un) != 0)
 		return -1;
 	*unplaced |= un;
-	fprintf(f, "%-16.16s %-28.28s %8zu", host, log, count);
+	/* cut by characters, never inside one: the table stays UTF-8 and
+	 * its columns aligned */
+	char h[4 * 16 + 1], lg[4 * 28 + 1];
+	fprintf(f, "%s %s %8zu", ttft_str_column(h, sizeof h, host, 16),
+		ttft_str_column(lg, sizeof lg, log, 28), count);
 	char a[24] = "-", z[24] = "-";
 	if (!isnan(first))
-		snprintf(a, sizeof a, "%.6f", first);
+		ttft_str_num(a, sizeof a, first, 17, 6);
 	if (!isnan(last))
-		snprintf(z, sizeof z, "%.6f", last);
+		ttft_str_num(z, sizeof z, last, 17, 6);
 	fprintf(f, " %17s %17s", a, z);
 	ms(f, t.median);
 	ms(f, t.p90);

@@ -6,12 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ttft_str.h"
+
+/* A large value with fewer decimals, so that it keeps to its column. */
 static void ms(FILE *f, int width, double s)
 {
+	char t[64];
 	if (isnan(s))
 		fprintf(f, " %*s", width, "-");
 	else
-		fprintf(f, " %*.3f", width, s * 1e3);
+		fprintf(f, " %s", ttft_str_num(t, sizeof t, s * 1e3, width, 3));
 }
 
 struct slow {
@@ -130,16 +134,19 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		char start[24] = "-", start_unix[24] = "-";
 		if (r->t_start) {
 			double u = ttft_analysis_unix_s(a, r->t_start);
-			snprintf(start, sizeof start, "%.6f", p.start_s);
+			ttft_str_num(start, sizeof start, p.start_s, 16, 6);
 			if (!isnan(u))
-				snprintf(start_unix, sizeof start_unix, "%.6f", u);
+				ttft_str_num(start_unix, sizeof start_unix, u, 17, 6);
 			unplaced |= isnan(u);
 		}
-		fprintf(f, "%4zu %7d %5llu %-6.6s %-24.24s %6s %16s %17s %6s %3s", i + 1,
-			r->pid,
-			(unsigned long long)r->conn, r->encrypted ? "-" : r->method,
-			r->encrypted ? "-" : r->path, status, start, start_unix, tokens,
-			r->tls ? "yes" : "-");
+		/* cut by characters, never inside one: the table stays UTF-8
+		 * and its columns aligned */
+		char method[4 * 6 + 1], path[4 * 24 + 1];
+		fprintf(f, "%4zu %7d %5llu %s %s %6s %16s %17s %6s %3s", i + 1, r->pid,
+			(unsigned long long)r->conn,
+			ttft_str_column(method, sizeof method, r->encrypted ? "-" : r->method, 6),
+			ttft_str_column(path, sizeof path, r->encrypted ? "-" : r->path, 24), status,
+			start, start_unix, tokens, r->tls ? "yes" : "-");
 		ms(f, 8, p.dns_s);
 		ms(f, 10, p.connect_s);
 		ms(f, 7, p.tls_s);

@@ -76,6 +76,45 @@ size_t ttft_utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+const char *ttft_str_column(char *out, size_t len, const char *s, size_t width)
+{
+	size_t n = 0, cols = 0;
+	if (!len)
+		return "";
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p && cols < width;) {
+		size_t in = 1, l = ttft_utf8_len(p, strnlen((const char *)p, 4));
+		const char *c = (const char *)p;
+		if (*p >= 0x80 && l)
+			in = l;
+		else if (*p >= 0x80 || *p < 0x20 || *p == 0x7f)
+			c = "\xef\xbf\xbd", l = 3; /* U+FFFD */
+		else
+			l = 1;
+		/* room for it, the padding after it and the NUL */
+		if (n + l + (width - cols - 1) + 1 > len)
+			break;
+		memcpy(out + n, c, l);
+		n += l, p += in, cols++;
+	}
+	for (; cols < width && n + 1 < len; cols++)
+		out[n++] = ' ';
+	out[n] = 0;
+	return out;
+}
+
+const char *ttft_str_num(char *out, size_t len, double v, int width, int dec)
+{
+	char t[64];
+	int k = 0;
+	for (int d = dec; d >= 0; d--)
+		if ((k = snprintf(t, sizeof t, "%.*f", d, v)) <= width)
+			break;
+	for (int d = 3; k > width && d >= 0; d--)
+		k = snprintf(t, sizeof t, "%.*e", d, v);
+	snprintf(out, len, "%*s", width, t);
+	return out;
+}
+
 void ttft_str_xml(struct ttft_str *b, const char *text)
 {
 	for (const char *p = text ? text : ""; *p; p++) {

@@ -27,6 +27,19 @@ void ttft_str_md_cell(struct ttft_str *b, const char *text);
 /* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
  * surrogates, nothing above U+10FFFF), or 0. */
 size_t ttft_utf8_len(const unsigned char *s, size_t n);
+/* s for a text table's column of width characters: cut at a character
+ * boundary (never inside one, which would leave bytes that are not
+ * UTF-8) and padded with spaces to width; a byte that is not UTF-8 or a
+ * control character shows as U+FFFD. A character is one column (wide
+ * ones are not told apart). Written into out (len bytes; 4 × width + 1
+ * holds any s: a smaller one cuts earlier, still padded to width), and
+ * returned. */
+const char *ttft_str_column(char *out, size_t len, const char *s, size_t width);
+/* v with dec decimals, fewer where that is wider than width (a 150 s
+ * decode in a 9-wide ms column: 150000.00), e notation where not even
+ * none fits: a table's rows stay aligned. Right-aligned in width, into
+ * out (len bytes), returned. */
+const char *ttft_str_num(char *out, size_t len, double v, int width, int dec);
 /* The text so far ("" when empty); stays owned by b. */
 const char *ttft_str_get(const struct ttft_str *b);
 int ttft_str_ok(const struct ttft_str *b);

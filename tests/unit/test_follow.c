@@ -363,6 +363,137 @@ START_TEST(unsealed_slot_holds_the_reader)
 }
 END_TEST
 
+/* n slots reserved and never written (a writer that died, or one whose
+ * segment could not be allocated) */
+static void zero_slots(int n)
+{
+	for (int i = 0; i < n; i++)
+		ck_assert_ptr_nonnull(ttft_log_reserve(&g_log));
+}
+
+/* Poll until the follower has read want records, 100 polls at most. */
+static int polls_until(struct ttft_follow *f, const struct ttft_follow_sink *s, uint64_t want)
+{
+	int n = 0;
+	while (f->records < want && n < 100) {
+		ck_assert_int_eq(ttft_follow_poll(f, s), 0);
+		n++;
+	}
+	return n;
+}
+
+/* Slots the header counts unwritable (a segment that could not be
+ * allocated while later ones were, a full /dev/shm that freed space) are
+ * given up on the next poll, not after a grace each: the page froze 2 s a
+ * slot, hours for a segment (a review). They are dropped, not also
+ * unpublished (a follower that opened the log before they were counted
+ * read its header's unwritable once, at open). */
+START_TEST(unwritable_zeros_do_not_hold_the_reader)
+{
+	open_log("follow-unwritable");
+	struct ttft_follow f, g;
+	ttft_follow_init(&f, g_path, MS(1), SEC(3600), 0);
+	ttft_follow_init(&g, g_path, MS(1), 1, 0);
+	struct handed hf = {0}, hg = {0};
+	struct ttft_follow_sink sf = {&hf, on_request, NULL, NULL}, sg = {&hg, on_request, NULL, NULL};
+	int64_t T = SEC(5);
+	request(T, 1, 20);
+	ck_assert_int_eq(ttft_follow_poll(&f, &sf), 0);
+	ck_assert_int_eq(ttft_follow_poll(&g, &sg), 0);
+	ck_assert_uint_eq(f.records, 5);
+	zero_slots(30);
+	__atomic_fetch_add(&g_log.hdr->dropped, 30, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&g_log.hdr->unwritable, 30, __ATOMIC_RELAXED);
+	request(T + SEC(1), 2, 20);
+	request(T + SEC(2), 3, 20);
+	ck_assert_int_eq(ttft_follow_poll(&f, &sf), 0); /* finds the zeros */
+	ck_assert_uint_eq(f.records, 5);
+	ck_assert_int_eq(ttft_follow_poll(&f, &sf), 0);
+	ck_assert_uint_eq(f.records, 15);
+	ck_assert_uint_eq(f.dropped, 30);
+	ck_assert_uint_eq(f.unpublished, 0);
+	ck_assert_uint_eq(hf.n, 2); /* the last one is held for the lag */
+	/* the short grace: the same counts however the slots are given up */
+	polls_until(&g, &sg, 15);
+	ck_assert_uint_eq(g.records, 15);
+	ck_assert_uint_eq(g.dropped, 30);
+	ck_assert_uint_eq(g.unpublished, 0);
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	ttft_follow_free(&g);
+	unlink(g_path);
+}
+END_TEST
+
+/* Only as many zeros as the header counts are put down to it: a writer
+ * still between its reservation and its seal, after them, holds the
+ * reader until it seals. */
+START_TEST(unwritable_counts_only_its_own_zeros)
+{
+	open_log("follow-unwritable-count");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), SEC(3600), 0);
+	struct handed h = {0};
+	struct ttft_follow_sink sink = {&h, on_request, NULL, NULL};
+	int64_t T = SEC(5);
+	request(T, 1, 20);
+	zero_slots(1);
+	__atomic_fetch_add(&g_log.hdr->dropped, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&g_log.hdr->unwritable, 1, __ATOMIC_RELAXED);
+	request(T + SEC(1), 2, 20);
+	struct ttft_rec *slow = ttft_log_reserve(&g_log); /* a writer, preempted */
+	request(T + SEC(2), 3, 20);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(f.records, 10);
+	ck_assert_uint_eq(f.unpublished, 0);
+	slow->kind = TTFT_EV_MARK;
+	slow->t_ns = T + SEC(1.5);
+	slow->b = TTFT_MARK_REQ_START;
+	ttft_log_publish(slow);
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(f.records, 16);
+	ck_assert_uint_eq(f.unpublished, 0);
+	ck_assert_uint_eq(f.dropped, 1);
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
+
+/* Writers that died between reservation and seal, 30 in a row: the run
+ * costs one grace, from when the reader first saw it, not one a slot
+ * (one slot given up a poll, a review found). */
+START_TEST(a_run_of_unsealed_slots_costs_one_grace)
+{
+	open_log("follow-unsealed-run");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 1, 0);
+	struct handed h = {0};
+	struct ttft_follow_sink sink = {&h, on_request, NULL, NULL};
+	int64_t T = SEC(5);
+	request(T, 1, 20);
+	zero_slots(30);
+	request(T + SEC(1), 2, 20);
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(f.records, 5);
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(f.records, 10);
+	ck_assert_uint_eq(f.unpublished, 30);
+	/* a slot reserved after the reader saw the run waits its own grace */
+	zero_slots(1);
+	request(T + SEC(2), 3, 20);
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(f.records, 10);
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(f.records, 15);
+	ck_assert_uint_eq(f.unpublished, 31);
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
+
 static void snapshot(int64_t t, uint32_t seq, double count, double queue_sum)
 {
 	struct ev m[4] = {
@@ -616,6 +747,9 @@ int main(void)
 	tcase_add_test(t, in_flight_until_settled);
 	tcase_add_test(t, settled_without_a_response_end);
 	tcase_add_test(t, unsealed_slot_holds_the_reader);
+	tcase_add_test(t, unwritable_zeros_do_not_hold_the_reader);
+	tcase_add_test(t, unwritable_counts_only_its_own_zeros);
+	tcase_add_test(t, a_run_of_unsealed_slots_costs_one_grace);
 	tcase_add_test(t, waits_for_the_snapshot_that_splits_it);
 	tcase_add_test(t, late_and_replaced_logs);
 	tcase_add_test(t, dns_of_a_resolver_thread_as_the_analyzer);

@@ -49,6 +49,7 @@ static void reset_log(struct ttft_follow *f)
 	f->dropped = 0;
 	f->cursor = 0;
 	f->stuck_since = 0;
+	f->stuck_upto = 0;
 	f->nheld = 0;
 	f->max_t = 0;
 	f->have_last = 0;
@@ -108,6 +109,30 @@ static int hold(struct ttft_follow *f, const struct ttft_rec *r)
 	return 0;
 }
 
+/* A zero slot at the cursor: a writer between reservation and seal, one
+ * that died there, or a slot its writer could not write (unwritable).
+ * 1: give it up (it is counted as the analyzer counts it); 0: wait.
+ * The grace runs from when the reader first saw the slot, so a run of
+ * zero slots already there then costs one grace, not one each (a review
+ * found 30 zero slots freezing the page for 60 s, and a segment not
+ * allocated, 8192 of them, for hours). */
+static int give_up(struct ttft_follow *f, uint64_t slot, int64_t now)
+{
+	if (!f->stuck_since || slot >= f->stuck_upto) {
+		/* the slots there now were reserved by now */
+		f->stuck_since = now;
+		f->stuck_upto = f->v.n_slots;
+		f->stuck_poll = f->polls;
+		return 0;
+	}
+	if (now - f->stuck_since >= f->grace_ns)
+		return 1;
+	/* the header says its writers could not write so many: still zero a
+	 * poll later, these are those (a writer is that slow only when
+	 * preempted: it then loses its record, counted) */
+	return f->v.zeros_explained < f->v.unwritable && f->polls > f->stuck_poll;
+}
+
 /* Read the slots published since the last poll, up to the first that is
  * reserved but not sealed (all: past it; the writers are gone). */
 static int read_new(struct ttft_follow *f, int all, int64_t now)
@@ -125,14 +150,8 @@ static int read_new(struct ttft_follow *f, int all, int64_t now)
 			break;
 		size_t i = 0;
 		for (; i < got; i++) {
-			if (buf[i].seal == 0) {
-				/* a writer between reservation and seal, or dead */
-				if (!f->stuck_since)
-					f->stuck_since = now;
-				if (!all && now - f->stuck_since < f->grace_ns)
-					break;
-			}
-			f->stuck_since = 0;
+			if (buf[i].seal == 0 && !all && !give_up(f, f->cursor + i, now))
+				break;
 			if (ttft_log_view_check(&f->v, &buf[i])) {
 				if (hold(f, &buf[i]) != 0)
 					return oom(f);
@@ -307,6 +326,7 @@ static int same_file(const struct ttft_follow *f)
 static int step(struct ttft_follow *f, int all, const struct ttft_follow_sink *s)
 {
 	int64_t now = ttft_now_ns();
+	f->polls++;
 	if (f->open && !all && !same_file(f)) {
 		/* replaced by a new log: finish the old one first */
 		if (step(f, 1, s) != 0)

@@ -8,7 +8,13 @@
  *  - Slots are read in order up to the first one reserved but not yet
  *    sealed (a writer between its reservation and its seal); one that
  *    stays unsealed for `grace_ns` is given up (a writer killed
- *    mid-record) and counted unpublished, as the analyzer does.
+ *    mid-record) and counted unpublished, as the analyzer does. The grace
+ *    runs from when the reader first saw the slot: a run of unsealed
+ *    slots already there then is given up at once when it ends, not a
+ *    grace each. Zero slots the header counts `unwritable` (a segment
+ *    not allocated: docs/log-format.md) are given up on the next poll
+ *    that finds them still zero, as many as it counts (the analyzer's
+ *    attribution: the first zeros are those).
  *  - Records are held until the log has moved `lag_ns` past them (or
  *    nothing new came for that long), so that a writer preempted between
  *    its clock read and its reservation is still put in order; a record
@@ -66,7 +72,12 @@ struct ttft_follow {
 	dev_t dev;
 	ino_t ino;
 	uint64_t cursor;          /* the next slot to read */
-	int64_t stuck_since;      /* when the slot at cursor was first found unsealed */
+	/* zero slots: those below stuck_upto were already there at
+	 * stuck_since, when one was first found unsealed at the cursor (on
+	 * poll stuck_poll); 0: none waited on */
+	int64_t stuck_since;
+	uint64_t stuck_upto, stuck_poll;
+	uint64_t polls;
 	/* records held back to restore time order, sorted */
 	struct ttft_rec *held;
 	size_t nheld, heldcap;

@@ -113,6 +113,10 @@ int ttft_log_view_refresh(struct ttft_log_view *v)
 		mine->dropped = h.dropped;
 	if (h.next_conn > mine->next_conn)
 		mine->next_conn = h.next_conn;
+	/* the zeros of segments not allocated: without it a follower counted
+	 * them unpublished as well as dropped (a review found) */
+	if (h.unwritable > mine->unwritable)
+		mine->unwritable = h.unwritable;
 	uint64_t fits = st.st_size > TTFT_LOG_HDR_SIZE
 		      ? ((uint64_t)st.st_size - TTFT_LOG_HDR_SIZE) / TTFT_REC_SIZE : 0;
 	uint64_t claimed = mine->reserved < mine->capacity ? mine->reserved : mine->capacity;
@@ -126,6 +130,7 @@ int ttft_log_view_refresh(struct ttft_log_view *v)
 	if (n > v->n_slots)
 		v->n_slots = n;
 	v->dropped = mine->dropped;
+	v->unwritable = mine->unwritable;
 	return 0;
 }
 

@@ -6,6 +6,7 @@
  * snapshot that decides its split; a log that appears late or is replaced
  * under its path is followed. */
 #include <check.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -494,6 +495,34 @@ START_TEST(a_run_of_unsealed_slots_costs_one_grace)
 }
 END_TEST
 
+/* A log emptied under its writers (`: > run.log`) is cut shorter than it
+ * says, the state the exporter names: not a failure to read it with the
+ * errno of an earlier call ("Resource temporarily unavailable", a review
+ * found). */
+START_TEST(an_emptied_log_is_cut_not_unreadable)
+{
+	open_log("follow-emptied");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, 0);
+	struct handed h = {0};
+	struct ttft_follow_sink sink = {&h, on_request, NULL, NULL};
+	request(SEC(5), 1, 20);
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(f.records, 5);
+	ck_assert_int_eq(f.v.truncated, 0);
+	ck_assert_int_eq(truncate(g_path, 0), 0);
+	errno = EAGAIN;
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_msg(f.err[0] == 0, "%s", f.err);
+	ck_assert_int_eq(f.open, 1);
+	ck_assert_int_eq(f.v.truncated, 1);
+	ck_assert_uint_eq(f.records, 5);
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
+
 static void snapshot(int64_t t, uint32_t seq, double count, double queue_sum)
 {
 	struct ev m[4] = {
@@ -750,6 +779,7 @@ int main(void)
 	tcase_add_test(t, unwritable_zeros_do_not_hold_the_reader);
 	tcase_add_test(t, unwritable_counts_only_its_own_zeros);
 	tcase_add_test(t, a_run_of_unsealed_slots_costs_one_grace);
+	tcase_add_test(t, an_emptied_log_is_cut_not_unreadable);
 	tcase_add_test(t, waits_for_the_snapshot_that_splits_it);
 	tcase_add_test(t, late_and_replaced_logs);
 	tcase_add_test(t, dns_of_a_resolver_thread_as_the_analyzer);

@@ -103,8 +103,18 @@ int ttft_log_view_refresh(struct ttft_log_view *v)
 {
 	struct ttft_log_hdr h;
 	struct stat st;
-	if (pread(v->fd, &h, sizeof h, 0) != (ssize_t)sizeof h || fstat(v->fd, &st) != 0)
+	ssize_t got;
+	do
+		got = pread(v->fd, &h, sizeof h, 0);
+	while (got < 0 && errno == EINTR);
+	if (got < 0 || fstat(v->fd, &st) != 0)
 		return -1;
+	if (got != (ssize_t)sizeof h) {
+		/* emptied or cut under its writers (`: > run.log`): the state a
+		 * short file reads as, not a failure (its errno was stale) */
+		v->truncated = 1;
+		return 0;
+	}
 	struct ttft_log_hdr *mine = (struct ttft_log_hdr *)v->buf;
 	/* only the counters move; the rest was validated at open */
 	if (h.reserved > mine->reserved)

@@ -61,8 +61,9 @@ void ttft_log_view_hole_zero(struct ttft_log_view *v);
 void ttft_log_view_hole_rec(struct ttft_log_view *v, int64_t t);
 /* For a log still being written: re-read the header, so that slots handed
  * out since the view was opened can be read (n_slots, claimed, dropped,
- * unwritable and the header copy follow; they never shrink). -1 when the
- * file can no longer be read. */
+ * unwritable and the header copy follow; they never shrink). A file now
+ * shorter than its header (emptied under its writers) sets truncated and
+ * returns 0; -1 when the file can no longer be read (errno says why). */
 int ttft_log_view_refresh(struct ttft_log_view *v);
 /* Copy slot i into *out if it is published and intact: 1; else 0 (and the
  * view's unpublished/corrupt counters are bumped; a slot the file no

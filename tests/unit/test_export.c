@@ -113,6 +113,7 @@ END_TEST
 
 START_TEST(split_and_outcomes)
 {
+	char k5[256];
 	struct ttft_export x;
 	ttft_export_init(&x, 0);
 	struct ttft_record r;
@@ -142,9 +143,24 @@ START_TEST(split_and_outcomes)
 	r.end_flags = TTFT_F_TRUNCATED | TTFT_F_NO_ANSWER;
 	ck_assert_int_eq(ttft_export_request(&x, &r, "h:1", 1, NULL, 0), 0);
 	ttft_record_free(&r);
+	/* the server answered with an error: a failure, not ok (a review
+	 * found a 5xx storm counted ok), its e2e under its status */
+	for (int i = 0; i < 3; i++) {
+		req(&r, "/v1/completions", i ? 500 : 429, 0, 30, 0);
+		ck_assert_int_eq(ttft_export_request(&x, &r, "h:1", 1, NULL, 0), 0);
+		ttft_record_free(&r);
+	}
 	struct ttft_export_log log = {0};
 	size_t len;
 	char *page = ttft_export_render(&x, &log, 0, &len);
+	const char *l5 = L("h:1", "/v1/completions", "none", "500");
+	snprintf(k5, sizeof k5, "%s,outcome=\"http_error\"", l5);
+	ck_assert(sample(page, "ttftshim_requests_total", k5) == 2);
+	snprintf(k5, sizeof k5, "%s,outcome=\"http_error\"", L("h:1", "/v1/completions", "none", "429"));
+	ck_assert(sample(page, "ttftshim_requests_total", k5) == 1);
+	ck_assert_ptr_null(strstr(page, "status=\"500\",outcome=\"ok\""));
+	ck_assert(sample(page, "ttftshim_e2e_seconds_count", l5) == 2);
+	ck_assert(isnan(sample(page, "ttftshim_ttft_seconds_count", l5)));
 	const char *ls = L("h:1", "/v1/chat/completions", "vllm-metrics", "200");
 	ck_assert(sample(page, "ttftshim_queue_seconds_count", ls) == 1);
 	ck_assert(fabs(sample(page, "ttftshim_queue_seconds_sum", ls) - 0.025) < 1e-15);

@@ -45,7 +45,7 @@ static const char *const outcome_name[TTFT_XO__N] = {
 	[TTFT_XO_OK] = "ok", [TTFT_XO_ERROR_EVENT] = "error_event",
 	[TTFT_XO_TRUNCATED] = "truncated", [TTFT_XO_CLOSED_EARLY] = "closed_early",
 	[TTFT_XO_INCOMPLETE] = "incomplete", [TTFT_XO_UNSEEN] = "unseen",
-	[TTFT_XO_NO_ANSWER] = "no_answer",
+	[TTFT_XO_NO_ANSWER] = "no_answer", [TTFT_XO_HTTP_ERROR] = "http_error",
 };
 
 static const char *const desync_name[7] = {
@@ -205,6 +205,11 @@ static enum ttft_export_outcome outcome(const struct ttft_record *r, int complet
 		return TTFT_XO_UNSEEN;
 	if (!complete)
 		return TTFT_XO_INCOMPLETE;
+	/* the server answered with an error status: a failure whatever its
+	 * body did (a review found a 5xx storm counted ok, missed by the
+	 * failures query of docs/fleet.md) */
+	if (r->status >= 400 && r->status <= 599)
+		return TTFT_XO_HTTP_ERROR;
 	if (r->sse_error)
 		return TTFT_XO_ERROR_EVENT;
 	/* before truncated: not a byte of the answer came */
@@ -486,10 +491,11 @@ char *ttft_export_render(const struct ttft_export *x, const struct ttft_export_l
 	struct out o = {0};
 	histograms(&o, x, om);
 	family(&o, "ttftshim_requests_total", "counter",
-	       "Requests handed out, by how they ended (outcome: ok, error_event, "
-	       "truncated, closed_early, incomplete, unseen: a response whose request "
-	       "was not seen, not analysed; no_answer: the server closed the "
-	       "connection before a byte of the answer).", om);
+	       "Requests handed out, by how they ended (outcome: ok, http_error: "
+	       "a 4xx or 5xx status, error_event, truncated, closed_early, incomplete, "
+	       "unseen: a response whose request was not seen, not analysed; "
+	       "no_answer: the server closed the connection before a byte of the "
+	       "answer).", om);
 	for (size_t i = 0; i < x->n; i++)
 		for (int k = 0; k < TTFT_XO__N; k++) {
 			if (!x->s[i].requests[k])

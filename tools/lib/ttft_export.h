@@ -39,7 +39,7 @@ enum ttft_export_hist {
 /* How a request ended (the requests counter's outcome label). */
 enum ttft_export_outcome {
 	TTFT_XO_OK, TTFT_XO_ERROR_EVENT, TTFT_XO_TRUNCATED, TTFT_XO_CLOSED_EARLY,
-	TTFT_XO_INCOMPLETE, TTFT_XO_UNSEEN, TTFT_XO_NO_ANSWER, TTFT_XO__N
+	TTFT_XO_INCOMPLETE, TTFT_XO_UNSEEN, TTFT_XO_NO_ANSWER, TTFT_XO_HTTP_ERROR, TTFT_XO__N
 };
 
 struct ttft_export_exemplar {

@@ -279,6 +279,35 @@ START_TEST(paths_are_normalised)
 }
 END_TEST
 
+/* HELP text as both formats read it: OpenMetrics wants a quote there
+ * escaped, Prometheus text would keep the backslash, so a HELP line holds
+ * neither a quote nor a backslash (one held peer="other", unescaped, a
+ * review found). */
+START_TEST(help_text_needs_no_escapes)
+{
+	struct ttft_export x;
+	ttft_export_init(&x, 0);
+	struct ttft_record r;
+	req(&r, "/v1/completions", 200, 10, 20, 1);
+	r.split.source = TTFT_SPLIT_VLLM_METRICS;
+	ck_assert_int_eq(ttft_export_request(&x, &r, "p:1", 1, NULL, 0), 0);
+	ttft_record_free(&r);
+	struct ttft_export_log log = {0};
+	for (int om = 0; om < 2; om++) {
+		size_t len, helps = 0;
+		char *page = ttft_export_render(&x, &log, om, &len);
+		for (const char *l = page; (l = strstr(l, "# HELP ")); l++) {
+			size_t n = strcspn(l, "\n");
+			ck_assert_msg(!memchr(l, '"', n) && !memchr(l, '\\', n), "%.*s", (int)n, l);
+			helps++;
+		}
+		ck_assert_uint_ge(helps, 15);
+		free(page);
+	}
+	ttft_export_free(&x);
+}
+END_TEST
+
 START_TEST(exemplars_only_in_openmetrics)
 {
 	struct ttft_export x;
@@ -426,6 +455,7 @@ int main(void)
 	tcase_add_test(t, label_sets_are_bounded);
 	tcase_add_test(t, paths_are_normalised);
 	tcase_add_test(t, exemplars_only_in_openmetrics);
+	tcase_add_test(t, help_text_needs_no_escapes);
 	tcase_add_test(t, exemplar_without_a_time_has_no_timestamp);
 	tcase_add_test(t, exemplar_carries_the_requests_trace_id);
 	return tu_run(s);

@@ -538,7 +538,7 @@ char *ttft_export_render(const struct ttft_export *x, const struct ttft_export_l
 		addf(&o, "\"} %llu\n", (unsigned long long)x->d[i].connect_failed);
 	}
 	counter(&o, "ttftshim_label_overflow_total",
-		"Requests counted under peer=\"other\",path=\"other\": the label sets "
+		"Requests counted under the peer and path named other: the label sets "
 		"were at their limit.", x->overflow, om);
 	counter(&o, "ttftshim_records_total", "Log records read.", log->records, om);
 	counter(&o, "ttftshim_late_records_total",

@@ -423,6 +423,39 @@ START_TEST(http_server_is_robust)
 }
 END_TEST
 
+/* A NUL byte is in no request: a 400 at once, not a slot held until the
+ * deadline with no answer (the server's C strings stopped at it, a review
+ * found). Empty lines before the request line are ignored, as RFC 9112
+ * (2.2) asks of a server (they had a 400). */
+START_TEST(nul_bytes_and_leading_empty_lines)
+{
+	static const char nul[] = "GET /met\0rics HTTP/1.1\r\n\r\n";
+	expect(nul, sizeof nul - 1, "HTTP/1.1 400 ");
+	static const char nulhdr[] = "GET /metrics HTTP/1.1\r\nX: a\0\r\n\r\n";
+	expect(nulhdr, sizeof nulhdr - 1, "HTTP/1.1 400 ");
+	static const char crlf[] = "\r\nGET /metrics HTTP/1.1\r\n\r\n";
+	expect(crlf, sizeof crlf - 1, "HTTP/1.1 200 ");
+	static const char lines[] = "\n\r\n\r\nGET /metrics HTTP/1.1\r\n\r\n";
+	expect(lines, sizeof lines - 1, "HTTP/1.1 200 ");
+	/* an empty line sent alone, the request after it */
+	int fd = connect_to(g_addr);
+	ck_assert_int_eq(send(fd, "\r", 1, 0), 1);
+	ck_assert_int_eq(send(fd, "\n", 1, 0), 1);
+	static const char get_[] = "GET /metrics HTTP/1.1\r\n\r\n";
+	ck_assert_int_eq(send(fd, get_, sizeof get_ - 1, 0), (ssize_t)(sizeof get_ - 1));
+	char buf[64];
+	size_t n = 0;
+	ssize_t r;
+	while (n < 12 && (r = recv(fd, buf + n, sizeof buf - n, 0)) > 0)
+		n += (size_t)r;
+	ck_assert_msg(n >= 12 && !memcmp(buf, "HTTP/1.1 200", 12), "%.*s", (int)n, buf);
+	close(fd);
+	/* a line with something in it is no empty line */
+	static const char blank[] = " \r\nGET /metrics HTTP/1.1\r\n\r\n";
+	expect(blank, sizeof blank - 1, "HTTP/1.1 400 ");
+}
+END_TEST
+
 /* A request target in absolute form, which RFC 9112 (3.2.2) says a
  * server MUST accept: its path decides, the scheme's case and the
  * authority do not. */
@@ -641,6 +674,7 @@ int main(void)
 	tcase_add_test(t, follows_a_log_written_later);
 	tcase_add_test(t, http_server_is_robust);
 	tcase_add_test(t, absolute_form_targets_are_served);
+	tcase_add_test(t, nul_bytes_and_leading_empty_lines);
 	tcase_add_test(t, a_431_reaches_a_client_still_sending);
 	tcase_add_test(t, answered_clients_go_before_a_scraper);
 	tcase_add_test(t, a_client_that_never_reads);

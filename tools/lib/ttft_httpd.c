@@ -234,6 +234,20 @@ static void drain(struct ttft_httpd_conn *c)
 		drop(c);
 }
 
+/* The bytes of the empty lines (CRLF or LF) at p's start. */
+static size_t empty_lines(const char *p, size_t n)
+{
+	size_t k = 0;
+	for (;;) {
+		if (k < n && p[k] == '\n')
+			k++;
+		else if (k + 1 < n && p[k] == '\r' && p[k + 1] == '\n')
+			k += 2;
+		else
+			return k;
+	}
+}
+
 static void readable(struct ttft_httpd *h, struct ttft_httpd_conn *c, ttft_httpd_page_fn page,
 		     void *ctx)
 {
@@ -254,12 +268,25 @@ static void readable(struct ttft_httpd *h, struct ttft_httpd_conn *c, ttft_httpd
 		size_t from = c->nin > 3 ? c->nin - 3 : 0;
 		c->nin += (size_t)r;
 		c->in[c->nin] = 0;
-		/* the first byte of a request line is a method's capital */
-		if (c->in[0] < 'A' || c->in[0] > 'Z') {
+		/* empty lines before the request line are ignored (RFC 9112
+		 * 2.2); a CR alone may be one's first half */
+		size_t skip = empty_lines(c->in, c->nin);
+		if (skip) {
+			memmove(c->in, c->in + skip, c->nin - skip + 1);
+			c->nin -= skip;
+			from = 0;
+		}
+		if (c->nin == 0 || (c->nin == 1 && c->in[0] == '\r'))
+			continue;
+		/* the first byte of a request line is a method's capital; a NUL
+		 * is in no request (the C strings below would stop at it: a
+		 * review's request with one got no answer) */
+		if (c->in[0] < 'A' || c->in[0] > 'Z' || memchr(c->in, 0, c->nin)) {
 			error_page(h, c, 400, "Bad Request", "not an HTTP/1.x request\n");
 			return;
 		}
-		if (strstr(c->in + from, "\r\n\r\n") || strstr(c->in + from, "\n\n")) {
+		if (memmem(c->in + from, c->nin - from, "\r\n\r\n", 4) ||
+		    memmem(c->in + from, c->nin - from, "\n\n", 2)) {
 			handle(h, c, page, ctx);
 			return;
 		}

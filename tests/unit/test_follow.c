@@ -495,6 +495,63 @@ START_TEST(a_run_of_unsealed_slots_costs_one_grace)
 }
 END_TEST
 
+/* A request whose end was among events the log lost in its middle (a
+ * segment not allocated, later ones written) is not in flight for ever
+ * (a review found): split_wait after the loss was found it is handed
+ * out, not complete; one in progress then that ends later is not
+ * complete either: the analyzer marks both. */
+START_TEST(a_request_cut_by_a_hole_is_handed_out)
+{
+	open_log("follow-hole");
+	struct ttft_follow f, g;
+	ttft_follow_init(&f, g_path, MS(1), SEC(3600), 1);
+	ttft_follow_init(&g, g_path, MS(1), SEC(3600), SEC(3600));
+	struct handed hf = {0}, hg = {0};
+	struct ttft_follow_sink sf = {&hf, on_request, NULL, NULL}, sg = {&hg, on_request, NULL, NULL};
+	int64_t T = SEC(5);
+	request(T, 1, 20); /* whole, before the loss */
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + SEC(1), 2, 0, 0, 0, "POST /lost-end"});
+	put(&(struct ev){TTFT_EV_RESP_HEADERS, T + SEC(1.1), 2, 0, 200, 0, NULL});
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + SEC(1.2), 3, 0, 0, 0, "POST /across"});
+	zero_slots(5);
+	__atomic_fetch_add(&g_log.hdr->dropped, 5, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&g_log.hdr->unwritable, 5, __ATOMIC_RELAXED);
+	put(&(struct ev){TTFT_EV_RESP_HEADERS, T + SEC(3), 3, 0, 200, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_END, T + SEC(3.1), 3, 0, 10, 0, NULL});
+	request(T + SEC(4), 4, 20); /* whole, after it */
+	tick(T + SEC(10));
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(ttft_follow_poll(&f, &sf), 0);
+		ck_assert_int_eq(ttft_follow_poll(&g, &sg), 0);
+	}
+	ck_assert_uint_eq(f.v.nholes, 1);
+	ck_assert_uint_eq(hf.n, 4);
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 0);
+	ck_assert_int_eq(find(&hf, 1, 0)->complete, 1);
+	ck_assert_int_eq(find(&hf, 2, 0)->complete, 0);
+	ck_assert_int_eq(find(&hf, 3, 0)->complete, 0);
+	ck_assert_int_eq(find(&hf, 4, 0)->complete, 1);
+	/* a long split_wait: the one that ended is out, the other waits */
+	ck_assert_uint_eq(hg.n, 3);
+	ck_assert_ptr_null(find(&hg, 2, 0));
+	ck_assert_int_eq(find(&hg, 3, 0)->complete, 0);
+	ck_assert_uint_eq(ttft_follow_in_flight(&g), 1);
+	ttft_log_close(&g_log);
+	/* the analyzer says the same of them */
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, 4);
+	for (size_t i = 0; i < a.nreqs; i++)
+		ck_assert_int_eq(ttft_record_complete(&a.reqs[i]),
+				 find(&hf, a.reqs[i].conn, 0)->complete);
+	ttft_analysis_free(&a);
+	ttft_follow_free(&f);
+	ttft_follow_free(&g);
+	unlink(g_path);
+}
+END_TEST
+
 /* A log emptied under its writers (`: > run.log`) is cut shorter than it
  * says, the state the exporter names: not a failure to read it with the
  * errno of an earlier call ("Resource temporarily unavailable", a review
@@ -780,6 +837,7 @@ int main(void)
 	tcase_add_test(t, unwritable_counts_only_its_own_zeros);
 	tcase_add_test(t, a_run_of_unsealed_slots_costs_one_grace);
 	tcase_add_test(t, an_emptied_log_is_cut_not_unreadable);
+	tcase_add_test(t, a_request_cut_by_a_hole_is_handed_out);
 	tcase_add_test(t, waits_for_the_snapshot_that_splits_it);
 	tcase_add_test(t, late_and_replaced_logs);
 	tcase_add_test(t, dns_of_a_resolver_thread_as_the_analyzer);

@@ -55,6 +55,7 @@ static void reset_log(struct ttft_follow *f)
 	f->have_last = 0;
 	f->nopen = 0;
 	f->seen_reqs = 0;
+	f->holes_seen = 0;
 }
 
 static int open_log(struct ttft_follow *f)
@@ -289,15 +290,38 @@ static int decide_dns(struct ttft_follow *f, int all)
 	return upto ? ttft_asm_dns_helpers_upto(&f->as, upto) : 0;
 }
 
+/* Whether r was in progress while the log lost events in its middle (the
+ * analyzer's test, ttft_analyze.c); *stale: a hole it may have ended in
+ * was found split_wait_ns ago or more. */
+static int in_a_hole(const struct ttft_follow *f, const struct ttft_record *r, int64_t now,
+		     int *stale)
+{
+	int64_t t0 = r->t_start ? r->t_start : r->t_req0 ? r->t_req0 : r->t_hdr;
+	int in = 0;
+	*stale = 0;
+	for (size_t h = 0; h < f->v.nholes; h++)
+		if ((!r->t_end || r->t_end >= f->v.holes[h][0]) && t0 <= f->v.holes[h][1]) {
+			in = 1;
+			if (now - f->hole_found[h] >= f->split_wait_ns)
+				*stale = 1;
+		}
+	return in;
+}
+
 static void hand_out_settled(struct ttft_follow *f, int all, int64_t now,
 			     const struct ttft_follow_sink *s)
 {
+	for (; f->holes_seen < f->v.nholes; f->holes_seen++)
+		f->hole_found[f->holes_seen] = now;
 	size_t k = 0;
 	for (size_t j = 0; j < f->nopen; j++) {
 		uint32_t i = f->openq[j];
 		struct ttft_record *r = &f->an.reqs[i];
 		int settled = ttft_asm_settled(&f->as, r);
-		int go = all;
+		int stale, cut = f->v.nholes && in_a_hole(f, r, now, &stale);
+		/* its end may be among the events lost: it would be in flight
+		 * for ever (a review found) */
+		int go = all || (cut && stale);
 		if (settled && !go) {
 			if (!f->settled_at[i])
 				f->settled_at[i] = now;
@@ -309,7 +333,8 @@ static void hand_out_settled(struct ttft_follow *f, int all, int64_t now,
 		if (go) {
 			if (all && settled && f->as.nsnap)
 				ttft_asm_join(&f->as, r);
-			hand_out(f, i, settled, s);
+			r->cut_by_hole = (uint8_t)cut;
+			hand_out(f, i, settled && !cut, s);
 		} else {
 			f->openq[k++] = i;
 		}

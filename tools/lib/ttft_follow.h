@@ -31,6 +31,11 @@
  *    one that resolves, connects only after such a request was handed
  *    out, gives its earlier lookup away here (once: never to both), not
  *    in the analyzer, which knows the whole log.
+ *  - A request in progress while the log lost events in its middle (a
+ *    hole: zero slots its header counts unwritable, with records after
+ *    them) is handed out not complete, as the analyzer marks it
+ *    (cut_by_hole); one still open `split_wait_ns` after the hole was
+ *    found is handed out then: its end may be among the events lost.
  *  - A log replaced under its path (a new file, another inode) is drained
  *    and the new one followed from its start.
  */
@@ -50,7 +55,8 @@
 #define TTFT_FOLLOW_SPLIT_WAIT_NS 30000000000LL /* 30 s */
 
 /* Where the requests go. request: r is settled (complete = 1) or was
- * still open when the follower stopped (complete = 0); peer is the
+ * still open when the follower stopped, or was in progress while the log
+ * lost events (r->cut_by_hole) (complete = 0); peer is the
  * connection's peer, NULL when its connect is not in the log. desync: the
  * sniffer lost the framing of a connection to peer (reason: TTFT_DESYNC_*
  * as in docs/log-format.md; 6: TLS whose plaintext was not seen). Any may
@@ -94,6 +100,10 @@ struct ttft_follow {
 	uint32_t *openq;          /* indexes of the requests not handed out */
 	size_t nopen, opencap;
 	size_t seen_reqs;         /* requests already put on openq */
+	/* when each of the log's holes (v.holes: events lost in its middle)
+	 * was found */
+	int64_t hole_found[TTFT_LOG_HOLES];
+	size_t holes_seen;
 	/* what was read, over every log followed (counters only grow) */
 	uint64_t records, late, unpublished, corrupt;
 	uint64_t dropped;         /* the current log's drop counter ... */

@@ -683,8 +683,11 @@ static void ev_raw(uint16_t kind, uint16_t flags, int64_t t, uint64_t conn,
 }
 
 /* llama.cpp's timings arrive in each request's own stream: each of two
- * overlapping requests gets its own split, whatever runs beside it; a
- * request's traceparent and a compressed response stay with its row. */
+ * overlapping requests gets its own split, whatever runs beside it, its
+ * queue from the headers, with no /metrics snapshot in the log (the join
+ * had been skipped without one: queue null, and a prefill longer than the
+ * client waited shown with a negative "other"); a request's traceparent
+ * and a compressed response stay with its row. */
 START_TEST(stream_numbers_and_traceparent_per_request)
 {
 	tu_tmp_log(g_path, sizeof g_path, "numbers");
@@ -699,8 +702,10 @@ START_TEST(stream_numbers_and_traceparent_per_request)
 		uint64_t conn;
 		double start, first;
 		uint32_t prompt_us, predicted_us, prompt_n, cache_n;
-	} q[] = {{c1, 0, 30, 8424, 47862, 1, 7}, {c2, 5, 60, 21000, 90500, 120, 0}};
-	for (int k = 0; k < 2; k++) {
+	} q[] = {{c1, 0, 30, 8424, 47862, 1, 7}, {c2, 5, 60, 21000, 90500, 120, 0},
+		 {0, 100, 109, 50000, 1000, 4, 0}};
+	q[2].conn = ttft_log_new_conn(&g_log);
+	for (int k = 0; k < 3; k++) {
 		ev(TTFT_EV_REQ_BEGIN, T + MS(q[k].start), 100, q[k].conn, 0, 0, 0,
 		   "POST /v1/completions");
 		ev(TTFT_EV_REQ_SENT, T + MS(q[k].start + 0.1), 100, q[k].conn, 0, 100, 0, NULL);
@@ -736,7 +741,7 @@ START_TEST(stream_numbers_and_traceparent_per_request)
 	cJSON *j = cJSON_Parse(out);
 	ck_assert_ptr_nonnull(j);
 	cJSON *reqs = cJSON_GetObjectItem(j, "requests");
-	ck_assert_int_eq(cJSON_GetArraySize(reqs), 3);
+	ck_assert_int_eq(cJSON_GetArraySize(reqs), 4);
 	for (int k = 0; k < 2; k++) {
 		cJSON *r = cJSON_GetArrayItem(reqs, k == 0 ? 0 : 1);
 		ck_assert_str_eq(cJSON_GetObjectItem(r, "split_source")->valuestring,
@@ -750,11 +755,13 @@ START_TEST(stream_numbers_and_traceparent_per_request)
 		ck_assert_int_eq(cJSON_GetObjectItem(r, "prompt_tokens")->valueint,
 				 (int)(q[k].prompt_n + q[k].cache_n));
 		ck_assert_int_eq(cJSON_GetObjectItem(r, "tokens")->valueint, 8);
-		ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r, "queue_s")));
-		/* what llama.cpp does not explain: first token − sent − prefill */
+		/* the queue: sent → headers (a slot took it) */
+		ck_assert(fabs(cJSON_GetObjectItem(r, "queue_s")->valuedouble - 0.9e-3) < 1e-9);
+		/* what llama.cpp does not explain: first token − sent − queue −
+		 * prefill */
 		ck_assert(fabs(cJSON_GetObjectItem(r, "server_other_s")->valuedouble -
-			       ((q[k].first - q[k].start - 0.1) / 1e3 - q[k].prompt_us / 1e6))
-			  < 1e-9);
+			       ((q[k].first - q[k].start - 0.1 - 0.9) / 1e3 -
+				q[k].prompt_us / 1e6)) < 1e-9);
 		ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r, "compressed")));
 	}
 	cJSON *r0 = cJSON_GetArrayItem(reqs, 0);
@@ -765,6 +772,13 @@ START_TEST(stream_numbers_and_traceparent_per_request)
 	ck_assert_str_eq(cJSON_GetObjectItem(r1, "traceparent")->valuestring, tp0);
 	cJSON *id1 = cJSON_GetObjectItem(r1, "trace_id");
 	ck_assert_msg(!id1 || cJSON_IsNull(id1), "an all-zero trace id was copied");
+	/* a prefill of 50 ms where the client waited 8.9 ms is not this
+	 * request's alone: refused, said, never a negative "other" */
+	cJSON *f = cJSON_GetArrayItem(reqs, 3);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(f, "prefill_s")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(f, "server_other_s")));
+	const char *fn = cJSON_GetStringValue(cJSON_GetObjectItem(f, "split_note"));
+	ck_assert_msg(fn && strstr(fn, "more than the client waited"), "%s", fn ? fn : "(none)");
 	cJSON *z = cJSON_GetArrayItem(reqs, 2);
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(z, "compressed")));
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(z, "tokens"))); /* unknown, not 0 */
@@ -848,6 +862,14 @@ START_TEST(unix_s_does_not_wrap)
 	ck_assert(isnan(ttft_analysis_unix_s(&a, MS(3000))));
 	a.anchor_real_ns = INT64_MIN + MS(500);
 	ck_assert(isnan(ttft_analysis_unix_s(&a, 1)));
+	/* an anchor never read (0) or damaged (before 1970): no time, not
+	 * 1970 (a review's repro: start_unix_s 1 and -4) */
+	a.anchor_real_ns = 0;
+	ck_assert(isnan(ttft_analysis_unix_s(&a, MS(3000))));
+	a.anchor_real_ns = -MS(5000);
+	ck_assert(isnan(ttft_analysis_unix_s(&a, MS(3000))));
+	a.anchor_real_ns = MS(100); /* real, but the instant lands before 1970 */
+	ck_assert(isnan(ttft_analysis_unix_s(&a, MS(500))));
 
 	/* the table: '-', and why */
 	struct ttft_record r;

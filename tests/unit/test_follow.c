@@ -630,6 +630,48 @@ START_TEST(waits_for_the_snapshot_that_splits_it)
 }
 END_TEST
 
+/* llama.cpp's in-stream timings need no snapshot: with none in the log,
+ * a settled request is handed out joined, its queue from the headers (it
+ * had been handed out unjoined: no queue); a prefill longer than the
+ * client waited is refused there, never shown. */
+START_TEST(timings_joined_without_snapshots)
+{
+	open_log("follow-timings");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
+	struct handed h = {0};
+	struct ttft_follow_sink sk = {&h, on_request, NULL, NULL};
+	int64_t T = SEC(5);
+	for (uint64_t c = 1; c <= 2; c++) {
+		int64_t t = T + SEC(1) * (int64_t)c;
+		put(&(struct ev){TTFT_EV_REQ_BEGIN, t, c, 0, 0, 0, "POST /v1/completions"});
+		put(&(struct ev){TTFT_EV_REQ_SENT, t + MS(0.1), c, 0, 300, 0, NULL});
+		put(&(struct ev){TTFT_EV_RESP_HEADERS, t + MS(1), c, 0, 200, 0, NULL});
+		put(&(struct ev){TTFT_EV_SSE_TOKEN, t + MS(30), c, 0, 0, 0, NULL});
+		struct ttft_rec_numbers nv = {{0}};
+		nv.v[TTFT_NUM_PROMPT_US] = c == 1 ? 8000 : 50000; /* 2: > its 29.9 ms */
+		ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
+			.kind = TTFT_EV_SERVER_NUMBERS, .t_ns = t + MS(31), .pid = 77,
+			.tid = 77 + (int)c, .fd = 3 + (int)c, .conn = c,
+			.a = 1 << TTFT_NUM_PROMPT_US, .text = (const char *)&nv,
+			.text_len = sizeof nv}));
+		put(&(struct ev){TTFT_EV_RESP_END, t + MS(32), c, 0, 900, 0, NULL});
+	}
+	tick(T + SEC(10)); /* log time goes on past them */
+	ck_assert_int_eq(ttft_follow_poll(&f, &sk), 0);
+	ck_assert_uint_eq(h.n, 2);
+	const struct got *a = find(&h, 1, 0), *b = find(&h, 2, 0);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_eq(a->source, "llamacpp-timings");
+	ck_assert(fabs(a->queue_s - 0.9e-3) < 1e-9);
+	ck_assert_ptr_null(b->source); /* refused: more than the client waited */
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
+
 /* The log may appear after the follower starts, and be replaced by a new
  * one under the same path: both are followed, the old drained first. */
 START_TEST(late_and_replaced_logs)
@@ -839,6 +881,7 @@ int main(void)
 	tcase_add_test(t, an_emptied_log_is_cut_not_unreadable);
 	tcase_add_test(t, a_request_cut_by_a_hole_is_handed_out);
 	tcase_add_test(t, waits_for_the_snapshot_that_splits_it);
+	tcase_add_test(t, timings_joined_without_snapshots);
 	tcase_add_test(t, late_and_replaced_logs);
 	tcase_add_test(t, dns_of_a_resolver_thread_as_the_analyzer);
 	tcase_add_test(t, dns_of_a_thread_that_connects_after_a_poll);

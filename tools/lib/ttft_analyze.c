@@ -166,7 +166,7 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 	out->dropped = v.dropped;
 	out->unwritable = v.unwritable;
 	out->unpublished = v.unpublished;
-	out->corrupt = v.corrupt;
+	out->corrupt = v.corrupt + out->bad_conn_ids;
 	out->truncated = v.truncated;
 	out->slots_claimed = v.claimed;
 	out->slots_read = v.n_slots;
@@ -176,17 +176,17 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 	int64_t holes[TTFT_LOG_HOLES][2];
 	memcpy(holes, v.holes, sizeof holes);
 	ttft_log_view_close(&v);
-	if (rc == 0 && ps.nsnap) {
-		if (ps.ngood < ps.nsnap)
-			snprintf(out->metrics_warning, sizeof out->metrics_warning,
-				 "%zu of %zu /metrics snapshots were unusable (garbage, "
-				 "truncated, or without request metrics)", ps.nsnap - ps.ngood,
-				 ps.nsnap);
-		/* every request of the log, before any filter: another
-		 * process's request can share a window */
-		for (size_t i = 0; i < out->nreqs; i++)
+	if (rc == 0 && ps.nsnap && ps.ngood < ps.nsnap)
+		snprintf(out->metrics_warning, sizeof out->metrics_warning,
+			 "%zu of %zu /metrics snapshots were unusable (garbage, "
+			 "truncated, or without request metrics)", ps.nsnap - ps.ngood,
+			 ps.nsnap);
+	/* every request of the log, before any filter: another process's
+	 * request can share a window; llama.cpp's in-stream timings need no
+	 * snapshot, but their queue and their fit are worked out there */
+	for (size_t i = 0; rc == 0 && i < out->nreqs; i++)
+		if (ttft_asm_joins(&ps, &out->reqs[i]))
 			ttft_asm_join(&ps, &out->reqs[i]);
-	}
 	if (rc == 0)
 		rc = ttft_asm_dns_helpers(&ps);
 	if (rc == 0)

@@ -748,6 +748,13 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 			return;
 		}
 	}
+	if (ps->max_conn && e->conn > ps->max_conn) {
+		/* ids are dense, one record at least each: an id above the
+		 * records read is damage its seal did not catch. Said, and
+		 * the log not complete: never a request left out unsaid */
+		a->bad_conn_ids++;
+		return;
+	}
 	if (e->conn == 0 || e->conn >= ps->nconn)
 		return;
 	fix_mark(e);
@@ -1104,6 +1111,12 @@ int ttft_asm_join(struct ttft_asm *as, struct ttft_record *r)
 	if (build_join(as) != 0)
 		return -1;
 	return ttft_joiner_one(&as->jn, &jr, &r->split);
+}
+
+int ttft_asm_joins(const struct ttft_asm *as, const struct ttft_record *r)
+{
+	return as->nsnap ||
+	       (r->split.source && !strcmp(r->split.source, TTFT_SPLIT_LLAMACPP_TIMINGS));
 }
 
 int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r)

@@ -93,6 +93,10 @@ int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r);
  * with the queue the headers mark. Returns 1 when a verdict was reached, 0
  * when no good snapshot follows r's moment yet; -1 when out of memory. */
 int ttft_asm_join(struct ttft_asm *as, struct ttft_record *r);
+/* Whether r has a join to wait for or to make: every request of a log
+ * with /metrics snapshots, and one with llama.cpp's in-stream timings
+ * with or without them (its queue and its fit are worked out there). */
+int ttft_asm_joins(const struct ttft_asm *as, const struct ttft_record *r);
 /* The peer ("1.2.3.4:80") connection conn went to; NULL when its connect
  * is not in the log. */
 const char *ttft_asm_peer(const struct ttft_asm *as, uint64_t conn);

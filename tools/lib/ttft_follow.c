@@ -326,12 +326,13 @@ static void hand_out_settled(struct ttft_follow *f, int all, int64_t now,
 			if (!f->settled_at[i])
 				f->settled_at[i] = now;
 			/* with snapshots in the log, wait for the one that
-			 * decides its split, a while at most */
-			go = f->as.nsnap == 0 || ttft_asm_join(&f->as, r) ||
+			 * decides its split, a while at most (llama.cpp's
+			 * in-stream timings: joined at once) */
+			go = !ttft_asm_joins(&f->as, r) || ttft_asm_join(&f->as, r) ||
 			     now - f->settled_at[i] >= f->split_wait_ns;
 		}
 		if (go) {
-			if (all && settled && f->as.nsnap)
+			if (all && settled && ttft_asm_joins(&f->as, r))
 				ttft_asm_join(&f->as, r);
 			r->cut_by_hole = (uint8_t)cut;
 			hand_out(f, i, settled && !cut, s);

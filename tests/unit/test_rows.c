@@ -854,6 +854,77 @@ START_TEST(damaged_header_and_untraced)
 }
 END_TEST
 
+static cJSON *row_of(cJSON *j, uint64_t conn)
+{
+	cJSON *r;
+	cJSON_ArrayForEach(r, cJSON_GetObjectItem(j, "requests"))
+		if ((uint64_t)cJSON_GetObjectItem(r, "conn")->valuedouble == conn)
+			return r;
+	ck_abort_msg("no row of conn %llu", (unsigned long long)conn);
+	return NULL;
+}
+
+/* Sealed records whose times contradict each other (a writer's fault,
+ * or damage the seal did not catch): a send that ends before it began, a
+ * token after the response's end. The row says so, is not complete, and
+ * shows no negative phase, no TTFT longer than its e2e (a review's
+ * repro: send_s -0.006 and "-5.5 send", ttft + decode > e2e, both
+ * complete). A record whose connection id no log of its size holds is
+ * damaged too: counted and said, the log not complete (it had vanished,
+ * log_complete true). */
+START_TEST(times_out_of_order_are_said)
+{
+	open_log(1 << 20);
+	uint64_t ok = exchange(T0, 0, 1);
+	uint64_t c1 = ttft_log_new_conn(&g_log), c2 = ttft_log_new_conn(&g_log);
+	int64_t t = T0 + MS(100);
+	/* sent whole by one call whose end (b) is 6 ms before its start */
+	ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, t, 100, 100, c1, 0, 0, 100, t - MS(6),
+		"POST /v1/completions");
+	ev(TTFT_EV_RESP_HEADERS, t + MS(2), c1, 0, 200, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, t + MS(10), c1, 0, 0, 0, NULL);
+	ev(TTFT_EV_RESP_END, t + MS(11), c1, 0, 100, 1, NULL);
+	t += MS(100);
+	ev(TTFT_EV_REQ_BEGIN, t, c2, 0, 0, 0, "POST /v1/completions");
+	ev(TTFT_EV_REQ_SENT, t + MS(0.1), c2, 0, 100, 0, NULL);
+	ev(TTFT_EV_RESP_HEADERS, t + MS(2), c2, 0, 200, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, t + MS(10), c2, 0, 0, 0, NULL);
+	ev(TTFT_EV_RESP_END, t + MS(11), c2, 0, 100, 1, NULL);
+	ev(TTFT_EV_SSE_TOKEN, t + MS(30), c2, 0, 0, 1, NULL); /* after its end */
+	ev(TTFT_EV_REQ_BEGIN, t + MS(40), 100000, 0, 0, 0, "GET /nowhere");
+	cJSON *j = json_of();
+	ttft_log_close(&g_log);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(row_of(j, ok), "complete")));
+	for (int k = 0; k < 2; k++) {
+		cJSON *r = row_of(j, k ? c2 : c1);
+		ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r, "complete")));
+		const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(r, "note"));
+		ck_assert_msg(n && strstr(n, "out of order"), "%s", n ? n : "(no note)");
+		static const char *const f[] = {"send_s", "wait_headers_s", "ttft_s",
+						"decode_s", "e2e_s"};
+		for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+			cJSON *v = cJSON_GetObjectItem(r, f[i]);
+			ck_assert_msg(!cJSON_IsNumber(v) || v->valuedouble >= 0, "%s %g", f[i],
+				      v->valuedouble);
+		}
+		cJSON *tt = cJSON_GetObjectItem(r, "ttft_s"), *e = cJSON_GetObjectItem(r, "e2e_s");
+		cJSON *d = cJSON_GetObjectItem(r, "decode_s");
+		if (cJSON_IsNumber(tt) && cJSON_IsNumber(e))
+			ck_assert(tt->valuedouble + (cJSON_IsNumber(d) ? d->valuedouble : 0) <=
+				  e->valuedouble + 1e-12);
+	}
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "log_complete")));
+	ck_assert_int_eq(cJSON_GetObjectItem(j, "damaged_records")->valueint, 1);
+	cJSON_Delete(j);
+	char *out = table_of("");
+	ck_assert_msg(strstr(out, "1 records name a connection id that no log"), "%s", out);
+	ck_assert_msg(strstr(out, "not taken apart (its times are out of order"), "%s", out);
+	no_negative_part(out);
+	free(out);
+	unlink(g_path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rows");
@@ -872,5 +943,6 @@ int main(void)
 	tcase_add_test(t, cut_by_a_full_log);
 	tcase_add_test(t, dns_stays_with_its_thread);
 	tcase_add_test(t, damaged_header_and_untraced);
+	tcase_add_test(t, times_out_of_order_are_said);
 	return tu_run(s);
 }

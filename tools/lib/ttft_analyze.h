@@ -62,6 +62,9 @@ struct ttft_analysis {
 	uint64_t unwritable;     /* of dropped: the filesystem had no room    */
 	int bad_next_conn;       /* the header's next_conn did not cover the
 	                            records' connection ids (damaged header)  */
+	uint64_t bad_conn_ids;   /* records whose connection id no log of its
+	                            size can hold (damaged, their seal passed):
+	                            left out, counted in corrupt             */
 	int truncated;           /* the file holds fewer records than claimed */
 	uint64_t slots_claimed, slots_read; /* by the header; in the file */
 	int64_t anchor_mono_ns, anchor_real_ns;

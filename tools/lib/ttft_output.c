@@ -66,6 +66,13 @@ static void where_line(FILE *f, const struct ttft_analysis *a, size_t i)
 			(p.ttft_s - before) * 1e3);
 		return;
 	}
+	if (setup - before < 0 || p.ttft_s - setup < 0) {
+		/* a sealed record's times out of order (its row says so): no
+		 * part is shown rather than a negative one */
+		fprintf(f, "%.1f request to first token, not taken apart (its times are "
+			"out of order in the log)\n", (p.ttft_s - before) * 1e3);
+		return;
+	}
 	fprintf(f, "%.1f send + ", (setup - before) * 1e3);
 	if (!s->source) {
 		fprintf(f, "%.1f server (no split: %s)\n", (p.ttft_s - setup) * 1e3,
@@ -227,9 +234,14 @@ void ttft_print_warnings(FILE *f, const struct ttft_analysis *a)
 			   "be missing or incomplete\n",
 			(unsigned long long)a->slots_claimed,
 			(unsigned long long)a->slots_read);
-	if (a->corrupt)
+	if (a->corrupt > a->bad_conn_ids)
 		fprintf(f, "warning: %llu records are damaged (bad seal) and "
-			   "were skipped\n", (unsigned long long)a->corrupt);
+			   "were skipped\n",
+			(unsigned long long)(a->corrupt - a->bad_conn_ids));
+	if (a->bad_conn_ids)
+		fprintf(f, "warning: %llu records name a connection id that no log "
+			   "of this size can hold (damaged, though their seal passed) "
+			   "and were skipped\n", (unsigned long long)a->bad_conn_ids);
 	if (a->unpublished)
 		fprintf(f, "note: %llu records were reserved but never "
 			   "published (a writer still running, or killed "

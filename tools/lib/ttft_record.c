@@ -124,17 +124,28 @@ static double span(int64_t a, int64_t b)
 	return (double)d / 1e9;
 }
 
+static int disordered(const struct ttft_record *r);
+
+/* A log record whose TTFT and e2e contradict each other or are negative
+ * (its times are out of order): neither is shown. */
+static int contradicts(const struct ttft_record *r)
+{
+	double t = span(r->t_start, r->t_first), e = span(r->t_start, r->t_end);
+	return (t < 0 || e < 0 || t > e) && disordered(r);
+}
+
 double ttft_record_ttft_s(const struct ttft_record *r)
 {
-	return r->fork_unsure ? NAN : span(r->t_start, r->t_first);
+	return r->fork_unsure || contradicts(r) ? NAN : span(r->t_start, r->t_first);
 }
 
 double ttft_record_e2e_s(const struct ttft_record *r)
 {
 	/* no answer: the close ends no response (a server dropping
 	 * connections fast would make e2e look fast) */
-	return r->fork_unsure || (r->end_flags & TTFT_F_NO_ANSWER) ? NAN
-								   : span(r->t_start, r->t_end);
+	return r->fork_unsure || (r->end_flags & TTFT_F_NO_ANSWER) || contradicts(r)
+		       ? NAN
+		       : span(r->t_start, r->t_end);
 }
 
 int ttft_record_not_sse(const struct ttft_record *r)
@@ -193,6 +204,32 @@ static int ttft_record_fastopen(const struct ttft_record *r)
 	       r->t_est > r->t_req0;
 }
 
+/* A log record whose times contradict each other (a writer's fault, or
+ * a damaged record its seal did not catch): a send that ends before it
+ * began, a token or headers after the response's end, a first token
+ * before the headers… Its row is not complete, says so, and shows none of
+ * the phases that would come out negative. */
+static int disordered(const struct ttft_record *r)
+{
+	if (r->origin != TTFT_ORIGIN_LOG)
+		return 0;
+#define BEFORE(a, b) ((a) && (b) && (a) > (b))
+	int64_t last = r->ntok ? r->tok[r->ntok - 1] : 0;
+	return BEFORE(r->t_dns0, r->t_dns1) || BEFORE(r->t_conn0, r->t_est) ||
+	       (BEFORE(r->t_est, r->t_req0) && !ttft_record_fastopen(r)) ||
+	       BEFORE(r->t_start, r->t_req0) || BEFORE(r->t_req0, r->t_req1) ||
+	       BEFORE(r->t_start, r->t_hdr) || BEFORE(r->t_hdr, r->t_first) ||
+	       BEFORE(r->t_start, r->t_first) || BEFORE(r->t_hdr, r->t_end) ||
+	       BEFORE(r->t_first, r->t_end) || BEFORE(last, r->t_end);
+#undef BEFORE
+}
+
+static void no_negative(double *v)
+{
+	if (*v < 0)
+		*v = NAN;
+}
+
 void ttft_record_phases(const struct ttft_record *r, struct ttft_phases *p)
 {
 	p->start_s = r->t_start ? (double)r->t_start / 1e9 : NAN;
@@ -223,6 +260,17 @@ void ttft_record_phases(const struct ttft_record *r, struct ttft_phases *p)
 		p->wait_headers_s = p->decode_s = p->itl_p50_s = p->itl_p99_s =
 			p->app_gap_s = p->starttransfer_s = p->server_other_s =
 			p->wire_ttft_s = p->network_s = NAN;
+	if (disordered(r)) {
+		double *v[] = {&p->dns_s, &p->connect_s, &p->tls_s, &p->wire_ttft_s,
+			       &p->send_s, &p->wait_headers_s, &p->ttft_s, &p->decode_s,
+			       &p->e2e_s, &p->pretransfer_s, &p->starttransfer_s,
+			       &p->server_other_s};
+		for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+			no_negative(v[i]);
+		/* a token after the end: the decode runs past the e2e */
+		if (p->ttft_s + p->decode_s > p->e2e_s)
+			p->decode_s = NAN;
+	}
 }
 
 /* 1 when s[0..n) is W3C's hex: lower-case only. */
@@ -283,7 +331,7 @@ int ttft_record_complete(const struct ttft_record *r)
 	       !r->closed_early &&
 	       !r->sse_error && !r->io_err && !r->desync && !r->cut_by_full_log &&
 	       !r->cut_by_hole && !r->tunnel_lost &&
-	       !r->compressed && !r->bad_run;
+	       !r->compressed && !r->bad_run && !disordered(r);
 }
 
 const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
@@ -295,6 +343,10 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 		snprintf(why, sizeof why, "on a connection shared across fork, several "
 			 "processes' requests were due at once: which response answers "
 			 "this one is not known");
+	else if (disordered(r))
+		snprintf(why, sizeof why, "its times are out of order in the log (a "
+			 "writer's fault, or a damaged record): the phases that would "
+			 "be negative are not shown");
 	else if (r->request_lost)
 		snprintf(why, sizeof why, "its request's record is not in the log "
 			 "(lost with the records the log counts as damaged, unsealed "

@@ -318,7 +318,7 @@ static void hand_out_settled(struct ttft_follow *f, int all, int64_t now,
 		uint32_t i = f->openq[j];
 		struct ttft_record *r = &f->an.reqs[i];
 		int settled = ttft_asm_settled(&f->as, r);
-		int stale, cut = f->v.nholes && in_a_hole(f, r, now, &stale);
+		int stale = 0, cut = f->v.nholes && in_a_hole(f, r, now, &stale);
 		/* its end may be among the events lost: it would be in flight
 		 * for ever (a review found) */
 		int go = all || (cut && stale);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -168,6 +169,18 @@ static int create_new(struct ttft_log *log, const char *path,
 	size_t size = TTFT_LOG_HDR_SIZE + cap * TTFT_REC_SIZE;
 	int rc = -1;
 	void *m = MAP_FAILED;
+	/* A file grown past the process's file size limit (ulimit -f)
+	 * raises SIGXFSZ, whose default action ends it: the host would die
+	 * before its main. No log then (segments stay inside this size, so
+	 * only its creation can cross the limit). */
+	struct rlimit fl;
+	if (getrlimit(RLIMIT_FSIZE, &fl) == 0 && fl.rlim_cur != RLIM_INFINITY &&
+	    fl.rlim_cur < size) {
+		errno = EFBIG;
+		*why = "the file size limit (ulimit -f) is below the log's size: "
+		       "raise it, or set TTFT_LOG_MB below it";
+		goto out;
+	}
 	/* The header page is allocated now, so that writing it can never
 	 * fault on a full filesystem; the rest only gets a size. */
 	int fe = posix_fallocate(fd, 0, TTFT_LOG_HDR_SIZE);

@@ -320,6 +320,34 @@ START_TEST(a_terminal_log_path_is_not_opened)
 }
 END_TEST
 
+/* A file size limit (ulimit -f) below the log's size: growing the file
+ * past it would raise SIGXFSZ, whose default action had killed the host
+ * before its main (exit 153, nothing printed) and left the .tmp file. No
+ * log then: the host runs as without the shim, nothing is left beside the
+ * path, the reason is said; ttft-run refuses before CMD runs. */
+START_TEST(a_file_size_limit_kills_no_host)
+{
+	char dir[256], cmd[2048], *out;
+	snprintf(dir, sizeof dir, "%s/fsize", tu_scratch());
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	snprintf(cmd, sizeof cmd, "ulimit -f 1024; TTFT_LOG=%s/x.log LD_PRELOAD=%s/libttftshim.so "
+		 "/bin/echo hello 2>&1", dir, tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "hello") && strstr(out, "file size limit (ulimit -f)"), "%s",
+		      out);
+	free(out);
+	snprintf(cmd, sizeof cmd, "ulimit -f 1024; %s/ttft-run --log %s/y.log -- /bin/echo hi 2>&1",
+		 tu_build_dir(), dir);
+	ck_assert_int_eq(tu_sh(cmd, &out), 2);
+	ck_assert_msg(strstr(out, "file size limit") && !strstr(out, "hi\n"), "%s", out);
+	free(out);
+	snprintf(cmd, sizeof cmd, "ls -A %s", dir);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(out[0] == 0, "left behind: %s", out);
+	free(out);
+}
+END_TEST
+
 START_TEST(log_larger_than_its_filesystem)
 {
 	char dir[256], cmd[4096], *out;
@@ -553,6 +581,7 @@ int main(void)
 		       "refused): 1 test not run\n",
 		       geteuid() == 0 ? "-m" : "-rm");
 	tcase_add_test(t, a_terminal_log_path_is_not_opened);
+	tcase_add_test(t, a_file_size_limit_kills_no_host);
 	tcase_add_test(t, ttft_run_waits_for_background_children);
 	tcase_add_test(t, ttft_run_sigterm_stops_waiting);
 	tcase_add_test(t, a_request_sent_whole_is_one_record);

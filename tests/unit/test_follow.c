@@ -867,6 +867,87 @@ START_TEST(dns_of_a_thread_that_connects_after_a_poll)
 }
 END_TEST
 
+/* What the sink was handed, counted only (a long log). */
+struct tally {
+	size_t n, complete;
+	double ttft_sum;
+};
+
+static void on_tally(void *ctx, const struct ttft_record *r, const char *peer, int complete)
+{
+	struct tally *t = ctx;
+	(void)peer;
+	t->n++;
+	t->complete += complete != 0;
+	double v = ttft_record_ttft_s(r);
+	if (!isnan(v))
+		t->ttft_sum += v;
+}
+
+/* The follower keeps what is in flight and what may still be reached, not
+ * every request the log ever held: 100,000 short POSTs, on 8 keep-alive
+ * connections and on connections of their own that close, followed in
+ * 100 pieces, never keep more than a few thousand records (before: all
+ * of them, 728 bytes and more each: 84 MB for a 48,000-request log); what
+ * it hands out is what the analyzer gives the whole log. */
+#define LONG_REQS 100000
+START_TEST(memory_follows_what_is_in_flight)
+{
+	tu_tmp_log(g_path, sizeof g_path, "follow-long");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 64 << 20, &why), 0);
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(10), 0, 0);
+	struct tally got = {0};
+	struct ttft_follow_sink sink = {&got, on_tally, NULL, NULL};
+	uint64_t fresh = 9; /* ids 1-8: the keep-alive connections */
+	uint32_t seq[9] = {0};
+	size_t most = 0;
+	for (int i = 0; i < LONG_REQS; i++) {
+		int64_t t = SEC(10) + MS(1) * i;
+		uint64_t c = (uint64_t)(i % 8) + 1;
+		uint32_t s = 0;
+		if (i % 4 == 0) {
+			c = fresh++;
+			put(&(struct ev){TTFT_EV_CONNECT_BEGIN, t, c, 0, 0, 0, "10.0.0.7:8000"});
+			put(&(struct ev){TTFT_EV_ESTABLISHED, t + MS(0.1), c, 0, 0, 0, NULL});
+		} else {
+			s = seq[c]++;
+		}
+		put(&(struct ev){TTFT_EV_REQ_BEGIN, t + MS(0.1), c, s, 0, 0, "POST /v1/x"});
+		put(&(struct ev){TTFT_EV_RESP_HEADERS, t + MS(0.2), c, s, 200, 0, NULL});
+		put(&(struct ev){TTFT_EV_SSE_TOKEN, t + MS(0.3), c, s, 0, 0, NULL});
+		put(&(struct ev){TTFT_EV_RESP_END, t + MS(0.5), c, s, 0, 1, NULL});
+		if (i % 4 == 0)
+			put(&(struct ev){TTFT_EV_CLOSE, t + MS(0.6), c, 0, 0, 0, NULL});
+		if ((i + 1) % (LONG_REQS / 100) == 0) {
+			ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+			if (ttft_follow_kept(&f) > most)
+				most = ttft_follow_kept(&f);
+		}
+	}
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_uint_eq(f.records, g_log.hdr->reserved);
+	ck_assert_uint_eq(g_log.hdr->dropped, 0);
+	ck_assert_msg(most < 8192, "%zu requests kept at once", most);
+	ck_assert_uint_eq(got.n, LONG_REQS);
+	ck_assert_uint_eq(got.complete, LONG_REQS);
+	ttft_log_close(&g_log);
+
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, LONG_REQS);
+	double sum = 0;
+	for (size_t i = 0; i < a.nreqs; i++)
+		sum += ttft_record_ttft_s(&a.reqs[i]);
+	ck_assert(sum == got.ttft_sum);
+	ttft_analysis_free(&a);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("follow");
@@ -885,5 +966,6 @@ int main(void)
 	tcase_add_test(t, late_and_replaced_logs);
 	tcase_add_test(t, dns_of_a_resolver_thread_as_the_analyzer);
 	tcase_add_test(t, dns_of_a_thread_that_connects_after_a_poll);
+	tcase_add_test(t, memory_follows_what_is_in_flight);
 	return tu_run(s);
 }

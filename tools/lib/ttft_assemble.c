@@ -1229,3 +1229,122 @@ void ttft_asm_free(struct ttft_asm *ps)
 	map_free(&ps->inodes);
 	memset(ps, 0, sizeof *ps);
 }
+
+/* Forgetting requests (ttft_assemble.h): a follower's memory. */
+
+/* The widest skew a join may give a request: its round-trip time is a
+ * uint32 of microseconds (RESP_HEADERS' b). */
+#define MAX_SKEW_NS (TTFT_JOIN_SKEW_NS + (int64_t)UINT32_MAX * 1000)
+
+int64_t ttft_asm_join_floor(const struct ttft_record *r, int64_t now)
+{
+	if (!r) /* one still to come: its records are all after now */
+		return now > INT64_MIN + MAX_SKEW_NS ? now - MAX_SKEW_NS : INT64_MIN;
+	if (strcmp(r->method, "POST"))
+		return INT64_MAX; /* join_req_of: never generate, never asked */
+	int64_t t[] = {r->t_req0, r->t_req1, r->t_hdr, r->ntok ? r->t_first : 0,
+		       r->t_end_arrived, r->t_end};
+	int64_t m = now;
+	if (!r->t_req0)
+		return INT64_MIN; /* its start not known: any window */
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		if (!t[i])
+			continue;
+		if (t[i] < 0 || t[i] >= INT64_C(1) << 62)
+			return INT64_MIN; /* not a time the join takes */
+		if (t[i] < m)
+			m = t[i];
+	}
+	return m > INT64_MIN + MAX_SKEW_NS ? m - MAX_SKEW_NS : INT64_MIN;
+}
+
+static int64_t t0_of_snap(const struct ttft_snap *s)
+{
+	return s->tr.t0_ns ? s->tr.t0_ns : s->tr.t_ns;
+}
+
+int64_t ttft_asm_join_horizon(const struct ttft_asm *as, int64_t floor, int64_t now)
+{
+	/* a window begins at the last good snapshot answered before the
+	 * interval: those answered before floor, at the latest of them;
+	 * snapshots are in time order, their starts too */
+	size_t lo = 0, hi = as->ngood;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (as->snaps[as->good[mid]].tr.t_ns < floor)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo)
+		return t0_of_snap(&as->snaps[as->good[lo - 1]]);
+	if (as->ngood)
+		return t0_of_snap(&as->snaps[as->good[0]]);
+	/* none yet: one still to come began after now, or is under way */
+	if (as->nsnap && t0_of_snap(&as->snaps[as->nsnap - 1]) < now)
+		return t0_of_snap(&as->snaps[as->nsnap - 1]);
+	return now;
+}
+
+int ttft_asm_forgettable(const struct ttft_asm *as, const struct ttft_record *r,
+			 int64_t horizon)
+{
+	struct ttft_join_req j;
+	join_req_of(as, r, &j);
+	/* reaching (ttft_join.c) counts an interval that ends by a window's
+	 * start as nothing: strictly before, so that it cancels */
+	if (j.generate && ttft_join_reach(&j) >= horizon)
+		return 0;
+	if (r->conn == 0 || r->conn >= as->nconn)
+		return 1; /* no connection looks it up */
+	const struct asm_conn *c = &as->conns[r->conn];
+	uint32_t i = (uint32_t)(r - as->out->reqs);
+	/* a response row the connection's next records may still belong
+	 * to; requests a fork's parent or child answers or tangles */
+	if (c->fork_child || c->fork_parent)
+		return 0;
+	if (c->closed)
+		return 1; /* its records are all in */
+	if (c->unseen == i + 1)
+		return 0;
+	if (r->request_unseen)
+		return 1; /* not among the connection's requests */
+	/* its response ended: no later record is its own. The last request
+	 * of the connection stays: the connection's next records are
+	 * judged by it (settled, all_answered, a tunnel); one before it
+	 * goes only with one answered after it, so that an exec's heir
+	 * (inherit) counts the same requests owed */
+	if (!r->t_end || !c->nreqs)
+		return 0;
+	const struct ttft_record *last = &as->out->reqs[c->reqs[c->nreqs - 1]];
+	return last != r && (last->t_hdr || last->t_end);
+}
+
+void ttft_asm_renumber(struct ttft_asm *as, const uint32_t *remap)
+{
+	for (uint64_t id = 1; id < as->nconn; id++) {
+		struct asm_conn *c = &as->conns[id];
+		/* kept while its connection is open */
+		if (c->unseen)
+			c->unseen = remap[c->unseen - 1] == NONE ? 0 : remap[c->unseen - 1] + 1;
+		uint32_t k = 0, marked = c->marked, fork_next = c->fork_next;
+		for (uint32_t i = 0; i < c->nreqs; i++) {
+			if (remap[c->reqs[i]] == NONE) {
+				/* indexes into c->reqs move down with it */
+				marked -= i < c->marked;
+				fork_next -= i < c->fork_next;
+				continue;
+			}
+			c->reqs[k++] = remap[c->reqs[i]];
+		}
+		c->marked = marked;
+		c->fork_next = fork_next;
+		c->nreqs = k;
+		if (!k && c->cap) {
+			free(c->reqs);
+			c->reqs = NULL;
+			c->cap = 0;
+		}
+	}
+	as->gen++; /* the join built so far numbers the old requests */
+}

@@ -115,6 +115,28 @@ int ttft_asm_dns_helpers_upto(struct ttft_asm *as, int64_t upto);
 int ttft_asm_notes(struct ttft_asm *as);
 void ttft_asm_free(struct ttft_asm *as);
 
+/* Forgetting requests (a follower, ttft_follow.c: its memory must not
+ * grow with the log's history). A request handed out may be dropped
+ * from out->reqs once no later record can reach it through its
+ * connection and no join still to be made can count it. */
+/* The earliest instant a join interval of r may yet begin at, whatever
+ * its later records say (INT64_MAX: r is no question for the join: not
+ * a POST); r NULL: a request still to come. now: the latest record
+ * applied (records come in time order). */
+int64_t ttft_asm_join_floor(const struct ttft_record *r, int64_t now);
+/* The start of the earliest window a join still to be made may look at,
+ * given floor: the least ttft_asm_join_floor of the requests not handed
+ * out (and now's, for those still to come). */
+int64_t ttft_asm_join_horizon(const struct ttft_asm *as, int64_t floor, int64_t now);
+/* 1 when r (handed out) may be forgotten: its connection's later
+ * records and requests never look it up, and its join intervals end
+ * before horizon (ttft_asm_join_horizon). */
+int ttft_asm_forgettable(const struct ttft_asm *as, const struct ttft_record *r,
+			 int64_t horizon);
+/* The caller moved out->reqs[i] to remap[i] (UINT32_MAX: dropped):
+ * renumber what the connections hold. */
+void ttft_asm_renumber(struct ttft_asm *as, const uint32_t *remap);
+
 /* A record's text field as a C string: at most slen bytes of src, cut to
  * dlen - 1, control bytes replaced by '?'. */
 void ttft_asm_copy_text(char *dst, size_t dlen, const char *src, size_t slen);

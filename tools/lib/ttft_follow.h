@@ -38,6 +38,10 @@
  *    found is handed out then: its end may be among the events lost.
  *  - A log replaced under its path (a new file, another inode) is drained
  *    and the new one followed from its start.
+ *  - A request handed out is forgotten once nothing can reach it: its
+ *    connection closed or answered a later request, and its join
+ *    intervals end before any window a join still to be made may look
+ *    at. Memory follows what is in flight, not the log's history.
  */
 #ifndef TTFT_FOLLOW_H
 #define TTFT_FOLLOW_H
@@ -100,6 +104,9 @@ struct ttft_follow {
 	uint32_t *openq;          /* indexes of the requests not handed out */
 	size_t nopen, opencap;
 	size_t seen_reqs;         /* requests already put on openq */
+	/* requests handed out and forgotten (nothing could reach them any
+	 * more: ttft_asm_forgettable); the next pass when an.nreqs is this */
+	size_t forgotten, forget_at;
 	/* when each of the log's holes (v.holes: events lost in its middle)
 	 * was found */
 	int64_t hole_found[TTFT_LOG_HOLES];
@@ -127,6 +134,9 @@ int ttft_follow_poll(struct ttft_follow *f, const struct ttft_follow_sink *sink)
 int ttft_follow_drain(struct ttft_follow *f, const struct ttft_follow_sink *sink);
 /* Requests begun and not yet handed out. */
 size_t ttft_follow_in_flight(const struct ttft_follow *f);
+/* Requests held in memory: those in flight, and those handed out that a
+ * later record or join may still need (a few a connection). */
+size_t ttft_follow_kept(const struct ttft_follow *f);
 void ttft_follow_free(struct ttft_follow *f);
 
 #endif

@@ -394,6 +394,18 @@ static int clean(const struct ttft_joiner *j, const struct ttft_join_req *r,
 	return 1;
 }
 
+int64_t ttft_join_reach(const struct ttft_join_req *r)
+{
+	int64_t reach = INT64_MIN;
+	for (int k = 0; k < A__N; k++) {
+		int64_t lo, hi;
+		interval(r, (enum anchor)k, &lo, &hi);
+		if (hi > reach)
+			reach = hi;
+	}
+	return reach;
+}
+
 int ttft_joiner_init(struct ttft_joiner *j, const struct ttft_truth *snaps, size_t nsnaps,
 		     const struct ttft_join_req *reqs, size_t nreqs)
 {

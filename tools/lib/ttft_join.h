@@ -105,6 +105,12 @@ int ttft_joiner_one(const struct ttft_joiner *j, const struct ttft_join_req *r,
 		    struct ttft_server_split *out);
 void ttft_joiner_free(struct ttft_joiner *j);
 
+/* The latest instant any of r's intervals reaches (INT64_MAX: one is
+ * open). A request whose reach ends before a window's start is never
+ * among those that reach into it: a follower may forget it once every
+ * window still to be asked about starts later (ttft_follow.c). */
+int64_t ttft_join_reach(const struct ttft_join_req *r);
+
 /* One request the caller knows was alone between snapshots a and b (the
  * probe's sequential runs scrape right before and right after each). */
 void ttft_join_pair(const struct ttft_truth *a, const struct ttft_truth *b,

@@ -172,11 +172,12 @@ static void client_row(const char *name, const char *fmt, int n)
 		const struct tu_treq *s = tu_truth_req(&t, "/v1/", i);
 		if (!s || q->ntok < 1 || s->ntok < 1)
 			continue;
-		add(&wire, (double)(q->tok[0] - s->tok[0]) / 1e6);
+		add(&wire, (double)(q->t_first - s->tok[0]) / 1e6);
 		if (i < k)
-			add(&app, (double)(client_first[i] - q->tok[0]) / 1e6);
-		add(&ttft, (double)(q->tok[0] - q->t_req0) / 1e6 - (HDR_MS + FIRST_MS));
-		add(&dec, (double)(q->tok[q->ntok - 1] - q->tok[0]) / 1e6 - (NTOK - 1) * TOK_MS);
+			add(&app, (double)(client_first[i] - q->t_first) / 1e6);
+		add(&ttft, (double)(q->t_first - q->t_req0) / 1e6 - (HDR_MS + FIRST_MS));
+		add(&dec, (double)(ttft_record_last_token(q) - q->t_first) / 1e6 -
+				  (NTOK - 1) * TOK_MS);
 	}
 	printf("%-18s %3zu", name, a.nreqs);
 	cell(&wire);

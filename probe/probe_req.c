@@ -218,8 +218,8 @@ static void on_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
 		return;
 	if (cls == TTFT_SSE_TOKEN) {
 		if (ttft_record_add_token(r, q->t_now) != 0) {
-			ttft_record_set_error(r, "out of memory storing token %u's time",
-					      r->ntok + 1);
+			ttft_record_set_error(r, "out of memory storing token %llu's time",
+					      (unsigned long long)r->ntok + 1);
 			q->oom = 1;
 			return;
 		}
@@ -242,8 +242,9 @@ static void on_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
 			   ? cJSON_ParseWithLength(q->ev ? q->ev : "", q->evlen) : NULL;
 		if (cls == TTFT_SSE_ERROR) {
 			const char *m = j ? error_message(j) : NULL;
-			ttft_record_set_error(r, "server error mid-stream after %u tokens: %s",
-					      r->ntok, m ? m : "(no message)");
+			ttft_record_set_error(r, "server error mid-stream after %llu tokens: "
+					      "%s", (unsigned long long)r->ntok,
+					      m ? m : "(no message)");
 		}
 		if (j && text)
 			keep_text(q, j);
@@ -512,12 +513,13 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 		ttft_record_set_error(r, "%s answers plain HTTP, not TLS: use --url %s",
 				      cfg->base, plain);
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
-		ttft_record_set_error(r, "timed out after %g s (--timeout), %u tokens received",
-				      cfg->timeout_s, r->ntok);
+		ttft_record_set_error(r, "timed out after %g s (--timeout), %llu tokens "
+				      "received", cfg->timeout_s, (unsigned long long)r->ntok);
 	} else if ((rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR) &&
 		   cfg->stream && r->status < 300) {
-		ttft_record_set_error(r, "stream ended without [DONE] after %u tokens: the "
-				      "server closed the connection (%s)", r->ntok,
+		ttft_record_set_error(r, "stream ended without [DONE] after %llu tokens: the "
+				      "server closed the connection (%s)",
+				      (unsigned long long)r->ntok,
 				      q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc));
 	} else if (rc != CURLE_OK) {
 		ttft_record_set_error(r, "transfer failed: %s (curl error %d)",
@@ -544,7 +546,8 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 			cJSON_Delete(j);
 		}
 	} else if (rc == CURLE_OK && !r->done) {
-		ttft_record_set_error(r, "stream ended without [DONE] after %u tokens", r->ntok);
+		ttft_record_set_error(r, "stream ended without [DONE] after %llu tokens",
+				      (unsigned long long)r->ntok);
 	}
 	if (ttft_record_finish(r) != 0)
 		ttft_record_set_error(r, "out of memory computing the inter-token latency");
@@ -767,8 +770,9 @@ int probe_run(struct probe_run *run, struct ttft_record *res, int n, char *err,
 				if (!qs[i].h)
 					continue;
 				qs[i].r->interrupted = !qs[i].r->error; /* not an earlier cause */
-				ttft_record_set_error(qs[i].r, "interrupted after %u tokens "
-						      "(Ctrl-C or SIGTERM)", qs[i].r->ntok);
+				ttft_record_set_error(qs[i].r, "interrupted after %llu tokens "
+						      "(Ctrl-C or SIGTERM)",
+						      (unsigned long long)qs[i].r->ntok);
 				finish(m, &qs[i], CURLE_ABORTED_BY_CALLBACK);
 				failed++;
 			}

@@ -659,9 +659,18 @@ int main(int argc, char **argv)
 	double rate = toks_unknown ? NAN : (double)toks / span;
 	double *itl = calloc(nitl + 1, sizeof *itl);
 	size_t k = 0;
-	for (int i = first; itl && i < n; i++)
-		for (uint32_t j = 1; j < res[i].ntok; j++)
-			itl[k++] = (double)(res[i].tok[j] - res[i].tok[j - 1]) / 1e9;
+	for (int i = first; itl && i < n; i++) {
+		/* a probe reads its tokens one by one: each of those at the
+		 * time of the one before it is a gap of 0 */
+		const int64_t *t = ttft_record_tok_times(&res[i]);
+		const uint32_t *c = ttft_record_tok_counts(&res[i]);
+		for (uint32_t j = 0; j < res[i].ntime; j++) {
+			if (j)
+				itl[k++] = (double)(t[j] - t[j - 1]) / 1e9;
+			for (uint32_t z = 1; z < c[j]; z++)
+				itl[k++] = 0;
+		}
+	}
 	if (!itl) {
 		nitl = 0;
 		fprintf(stderr, "ttft-probe: out of memory: the ITL summary stays empty\n");

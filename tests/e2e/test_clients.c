@@ -127,10 +127,10 @@ static void check_req(const struct ttft_record *q, const struct tu_treq *s, int 
 			 expect_new_conn && q->t_req0 - q->t_est > TTFT_PREOPEN_IDLE_NS);
 	LE(q->t_req0, q->t_req1);
 	LE(q->t_req1, q->t_hdr);
-	LE(q->t_hdr, q->tok[0]);
+	LE(q->t_hdr, q->t_first);
 	for (int k = 1; k < NTOK; k++)
-		LE(q->tok[k - 1], q->tok[k]);
-	LE(q->tok[NTOK - 1], q->t_end);
+		LE(ttft_record_token_at(q, k - 1), ttft_record_token_at(q, k));
+	LE(ttft_record_token_at(q, NTOK - 1), q->t_end);
 	/* containment: the client connected and began sending before the
 	 * fixture accepted and read; the shim read nothing before the fixture
 	 * wrote it */
@@ -139,13 +139,13 @@ static void check_req(const struct ttft_record *q, const struct tu_treq *s, int 
 	LE(q->t_req0, s->recv_first_ns);
 	LE(s->hdr_ns, q->t_hdr);
 	for (int k = 0; k < NTOK; k++)
-		LE(s->tok[k], q->tok[k]);
+		LE(s->tok[k], ttft_record_token_at(q, k));
 	LE(s->fin_ns, q->t_end);
 	/* the injected delays are there (a sleep never ends early), counted
 	 * from the request's first byte */
 	ck_assert_int_ge(q->t_hdr - q->t_req0, MS_NS(HDR_MS));
-	ck_assert_int_ge(q->tok[0] - q->t_req0, MS_NS(HDR_MS + FIRST_MS));
-	ck_assert_int_ge(q->tok[NTOK - 1] - q->t_req0,
+	ck_assert_int_ge(q->t_first - q->t_req0, MS_NS(HDR_MS + FIRST_MS));
+	ck_assert_int_ge(ttft_record_token_at(q, NTOK - 1) - q->t_req0,
 			 MS_NS(HDR_MS + FIRST_MS + (NTOK - 1) * TOK_MS));
 	/* phases: none negative, and they add up to the totals */
 	ck_assert(p.send_s >= 0 && p.wait_headers_s >= 0 && p.decode_s >= 0);
@@ -156,7 +156,7 @@ static void check_req(const struct ttft_record *q, const struct tu_treq *s, int 
 		      i, named, p.ttft_s);
 	ck_assert(p.ttft_s + p.decode_s <= p.e2e_s + 1e-9);
 	/* ttft_s and e2e_s are exactly their definitions, from t0 */
-	ck_assert(fabs(p.ttft_s - (double)(q->tok[0] - t0) / 1e9) < 1e-9);
+	ck_assert(fabs(p.ttft_s - (double)(q->t_first - t0) / 1e9) < 1e-9);
 	ck_assert(fabs(p.e2e_s - (double)(q->t_end - t0) / 1e9) < 1e-9);
 	ck_assert(!isnan(p.itl_p50_s) && p.itl_p50_s >= 0);
 }
@@ -190,7 +190,7 @@ static void check_clock(struct run *r)
 		const struct ttft_record *q = &r->a.reqs[i];
 		ck_assert_int_eq(r->client_tokens[i], (int)q->ntok);
 		LE(r->client_start[i], q->t_start);
-		LE(q->tok[0], r->client_first[i]);
+		LE(q->t_first, r->client_first[i]);
 		LE(q->t_end, r->client_end[i]);
 	}
 }

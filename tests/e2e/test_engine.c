@@ -159,10 +159,10 @@ START_TEST(shim_agrees_with_llamacpp_timings)
 		/* every token the server predicted, in order */
 		ck_assert_int_eq((int)q->ntok, 32);
 		ck_assert_int_eq((int)f(r[i], "tokens"), 32);
-		ck_assert(q->t_req0 <= q->t_req1 && q->t_req1 <= q->t_hdr && q->t_hdr <= q->tok[0]);
+		ck_assert(q->t_req0 <= q->t_req1 && q->t_req1 <= q->t_hdr && q->t_hdr <= q->t_first);
 		for (uint32_t k = 1; k < q->ntok; k++)
-			ck_assert(q->tok[k - 1] <= q->tok[k]);
-		ck_assert(q->tok[q->ntok - 1] <= q->t_end);
+			ck_assert(ttft_record_token_at(q, k - 1) <= ttft_record_token_at(q, k));
+		ck_assert(ttft_record_last_token(q) <= q->t_end);
 	}
 	for (int i = 0; i < n; i++)
 		cJSON_Delete(r[i]);
@@ -187,7 +187,8 @@ START_TEST(one_slot_makes_queueing_visible)
 	double d = fmin(f(r[0], "server_decode_s"), f(r[1], "server_decode_s"));
 	ck_assert(!isnan(p0) && !isnan(p1) && !isnan(d));
 	int64_t begin = a.reqs[0].t_req0 < a.reqs[1].t_req0 ? a.reqs[0].t_req0 : a.reqs[1].t_req0;
-	int64_t later = a.reqs[0].tok[0] > a.reqs[1].tok[0] ? a.reqs[0].tok[0] : a.reqs[1].tok[0];
+	int64_t later = a.reqs[0].t_first > a.reqs[1].t_first ? a.reqs[0].t_first
+							      : a.reqs[1].t_first;
 	double waited = (double)(later - begin) / 1e9;
 	ck_assert_msg(waited >= p0 + p1 + d, "second first token %.4f s after the first request "
 		      "began; prefills %.4f + %.4f s and a decode of %.4f s", waited, p0, p1, d);

@@ -184,22 +184,22 @@ static void check_req(const struct ttft_record *q, int tls, int new_conn)
 	} else {
 		ck_assert_int_eq(q->t_start, q->t_req0);
 	}
-	ck_assert(q->t_req0 <= q->t_req1 && q->t_req1 <= q->t_hdr && q->t_hdr <= q->tok[0]);
+	ck_assert(q->t_req0 <= q->t_req1 && q->t_req1 <= q->t_hdr && q->t_hdr <= q->t_first);
 	for (int k = 1; k < NTOK; k++)
-		ck_assert(q->tok[k - 1] <= q->tok[k]);
-	ck_assert(q->tok[NTOK - 1] <= q->t_end);
+		ck_assert(ttft_record_token_at(q, k - 1) <= ttft_record_token_at(q, k));
+	ck_assert(ttft_record_token_at(q, NTOK - 1) <= q->t_end);
 	/* the server's clock starts when the request's last byte is in: after
 	 * the client began sending it (t_req0). Not after t_req1, the return
 	 * of the client's last send: a busy machine may run the server's read
 	 * before that call returns. */
 	ck_assert_msg(ms(q->t_req0, q->t_hdr) >= HDR_MS - EPS_MS, "headers %.3f ms",
 		      ms(q->t_req0, q->t_hdr));
-	ck_assert_msg(ms(q->t_req0, q->tok[0]) >= HDR_MS + FIRST_MS - EPS_MS,
+	ck_assert_msg(ms(q->t_req0, q->t_first) >= HDR_MS + FIRST_MS - EPS_MS,
 		      "first token %.3f ms after the request, injected %.1f",
-		      ms(q->t_req0, q->tok[0]), HDR_MS + FIRST_MS);
-	ck_assert(ms(q->t_req0, q->tok[NTOK - 1]) >=
+		      ms(q->t_req0, q->t_first), HDR_MS + FIRST_MS);
+	ck_assert(ms(q->t_req0, ttft_record_token_at(q, NTOK - 1)) >=
 		  HDR_MS + FIRST_MS + (NTOK - 1) * TOK_MS - EPS_MS);
-	ck_assert(fabs(p.ttft_s - (double)(q->tok[0] - q->t_start) / 1e9) < 1e-9);
+	ck_assert(fabs(p.ttft_s - (double)(q->t_first - q->t_start) / 1e9) < 1e-9);
 	if (!tls) {
 		ck_assert(isnan(p.tls_s) && isnan(p.wire_ttft_s));
 		return;
@@ -216,7 +216,7 @@ static void check_req(const struct ttft_record *q, int tls, int new_conn)
 	 * read, and the TLS reads that decrypt them come after it.) */
 	ck_assert_msg(q->t_wire_first, "no wire time for conn %llu seq %u",
 		      (unsigned long long)q->conn, q->seq);
-	ck_assert(q->t_req1 <= q->t_wire_first && q->t_wire_first <= q->tok[0]);
+	ck_assert(q->t_req1 <= q->t_wire_first && q->t_wire_first <= q->t_first);
 	ck_assert(ms(q->t_req0, q->t_wire_first) >= HDR_MS + FIRST_MS - EPS_MS);
 	ck_assert(p.wire_ttft_s <= p.ttft_s);
 }
@@ -228,9 +228,9 @@ static void check_client(const struct ttft_record *q, const struct seen *s)
 {
 	ck_assert_int_eq(s->tokens, (int)q->ntok);
 	ck_assert_msg(s->start_ns <= (double)q->t_start, "client start after the shim's");
-	ck_assert_msg(s->first_ns >= (double)q->tok[0],
+	ck_assert_msg(s->first_ns >= (double)q->t_first,
 		      "client saw its first token %.3f ms before the shim's TLS read "
-		      "returned it", ((double)q->tok[0] - s->first_ns) / 1e6);
+		      "returned it", ((double)q->t_first - s->first_ns) / 1e6);
 }
 
 START_TEST(curl_keepalive_and_new)

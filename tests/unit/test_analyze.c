@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -827,8 +829,11 @@ START_TEST(a_run_record_is_its_tokens)
 	ck_assert_uint_eq(r->ntok, 6);
 	ck_assert_int_eq(r->t_first, T + MS(50));
 	for (int k = 1; k < 5; k++)
-		ck_assert_int_eq(r->tok[k], T + MS(60));
-	ck_assert_int_eq(r->tok[5], T + MS(100));
+		ck_assert_int_eq(ttft_record_token_at(r, k), T + MS(60));
+	ck_assert_int_eq(ttft_record_token_at(r, 5), T + MS(100));
+	/* kept as three times, the run one with its count */
+	ck_assert_uint_eq(r->ntime, 3);
+	ck_assert_uint_eq(ttft_record_tok_counts(r)[1], 4);
 	ck_assert_uint_eq(a.reqs[1].ntok, 3);
 	/* the row with the impossible count says so; the other is whole */
 	char note[256];
@@ -838,6 +843,145 @@ START_TEST(a_run_record_is_its_tokens)
 	ck_assert_ptr_nonnull(n);
 	ck_assert_msg(strstr(n, "token count is not known"), "note: %s", n);
 	ttft_analysis_free(&a);
+}
+END_TEST
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RUN_AS_LIMIT 0 /* a sanitizer reserves terabytes of address space */
+#else
+#define RUN_AS_LIMIT (512ul << 20)
+#endif
+
+/* Request 0 of the run log: 200 runs of TTFT_RUN_MAX, 1-3 ms apart. */
+static int64_t run_time(int64_t t, int i)
+{
+	return t + MS(20) + MS(1) * i + MS(1) * (i % 3);
+}
+
+/* Request 1's 150 plain tokens, gaps 1-13 ms; a run of 50 joins the 61st. */
+static int64_t plain_time(int64_t t, int i)
+{
+	int64_t at = t + MS(20);
+	for (int k = 1; k <= i; k++)
+		at += MS(1 + (k * 7) % 13);
+	return at;
+}
+
+/* The child's checks of request 0 (exit status: which failed). */
+static int check_max_runs(const struct ttft_record *r, int64_t t)
+{
+	if (r->ntok != 200ull << 20 || ttft_record_tokens(r) != 200l << 20)
+		return 10;
+	if (ttft_record_itl_n(r) != (200l << 20) - 1)
+		return 11;
+	/* all but 199 of the gaps are the zeros inside the runs */
+	if (r->itl_p50_s != 0 || r->itl_p99_s != 0)
+		return 12;
+	struct ttft_phases p;
+	ttft_record_phases(r, &p);
+	if (p.decode_s != (double)(run_time(t, 199) - run_time(t, 0)) / 1e9)
+		return 13;
+	return 0;
+}
+
+/* A run record is kept as one time and its count, never a time a token:
+ * 200 records of 2^20 tokens (a 30 KB log) analyse within 512 MiB of
+ * address space (a time a token took 1.6 GB: out of memory), 200 * 2^20
+ * tokens; the ITL percentiles are those of the gaps the tokens make (a 0
+ * for each inside a run), bit for bit; the trace draws an instant a
+ * time, the run's count in its args. */
+START_TEST(token_runs_stay_runs)
+{
+	tu_tmp_log(g_path, sizeof g_path, "runs");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	const int64_t T = MS(1000), T1 = MS(5000);
+	ev(TTFT_EV_REQ_BEGIN, T, 100, c, 0, 0, 0, "POST /v1/completions");
+	ev(TTFT_EV_REQ_SENT, T + MS(1), 100, c, 0, 200, 0, NULL);
+	ev(TTFT_EV_RESP_HEADERS, T + MS(10), 100, c, 0, 200, 0, NULL);
+	for (int i = 0; i < 200; i++)
+		ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
+			.kind = TTFT_EV_SSE_TOKEN, .flags = TTFT_F_RUN, .t_ns = run_time(T, i),
+			.pid = 100, .tid = 100, .fd = 5, .conn = c, .seq = 0,
+			.a = TTFT_RUN_MAX, .b = i}));
+	ev(TTFT_EV_RESP_END, run_time(T, 200), 100, c, 0, 999, 200, NULL);
+	ev(TTFT_EV_REQ_BEGIN, T1, 100, c, 1, 0, 0, "POST /v1/completions");
+	ev(TTFT_EV_REQ_SENT, T1 + MS(1), 100, c, 1, 200, 0, NULL);
+	ev(TTFT_EV_RESP_HEADERS, T1 + MS(10), 100, c, 1, 200, 0, NULL);
+	for (int i = 0; i < 150; i++)
+		ev(TTFT_EV_SSE_TOKEN, plain_time(T1, i), 100, c, 1, 0, i, NULL);
+	ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
+		.kind = TTFT_EV_SSE_TOKEN, .flags = TTFT_F_RUN, .t_ns = plain_time(T1, 60),
+		.pid = 100, .tid = 100, .fd = 5, .conn = c, .seq = 1, .a = 50, .b = 1000}));
+	ev(TTFT_EV_RESP_END, plain_time(T1, 150), 100, c, 1, 999, 200, NULL);
+	ttft_log_close(&g_log);
+
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct rlimit rl = {RUN_AS_LIMIT, RUN_AS_LIMIT};
+		if (RUN_AS_LIMIT && setrlimit(RLIMIT_AS, &rl) != 0)
+			_exit(2);
+		struct ttft_analysis a;
+		char err[256];
+		if (ttft_analyze_file(g_path, NULL, &a, err, sizeof err) != 0) {
+			fprintf(stderr, "%s\n", err);
+			_exit(3);
+		}
+		_exit(a.nreqs != 2 ? 4 : check_max_runs(&a.reqs[0], T));
+	}
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child: status %d", st);
+
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	const struct ttft_record *r = &a.reqs[1];
+	ck_assert_uint_eq(r->ntok, 200);
+	ck_assert_uint_eq(r->ntime, 150);
+	ck_assert_int_eq(ttft_record_itl_n(r), 199);
+	/* the gaps one by one, as a time a token gave them */
+	double gaps[199];
+	size_t n = 0;
+	for (int i = 1; i < 150; i++) {
+		gaps[n++] = (double)(plain_time(T1, i) - plain_time(T1, i - 1)) / 1e9;
+		for (int z = 0; i == 61 && z < 50; z++)
+			gaps[n++] = 0;
+	}
+	ck_assert_uint_eq(n, 199);
+	double p50 = ttft_percentile(gaps, n, 0.5), p99 = ttft_percentile(gaps, n, 0.99);
+	ck_assert_msg(r->itl_p50_s == p50 && r->itl_p99_s == p99, "p50 %.17g (%.17g), "
+		      "p99 %.17g (%.17g)", r->itl_p50_s, p50, r->itl_p99_s, p99);
+	ck_assert(p50 > 0 && p99 > p50);
+	ttft_analysis_free(&a);
+
+	char tr[300], cmd[1024];
+	snprintf(tr, sizeof tr, "%s.trace.json", g_path);
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --trace %s %s >/dev/null", tu_build_dir(),
+		 tr, g_path);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	unlink(g_path);
+	char *t = tu_read_file(tr, NULL);
+	unlink(tr);
+	cJSON *j = cJSON_Parse(t), *e;
+	ck_assert_ptr_nonnull(j);
+	size_t instants = 0, max_runs = 0, run_of_51 = 0;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "traceEvents")) {
+		cJSON *cat = cJSON_GetObjectItem(e, "cat");
+		if (!cJSON_IsString(cat) || strcmp(cat->valuestring, "token"))
+			continue;
+		instants++;
+		cJSON *k = cJSON_GetObjectItem(cJSON_GetObjectItem(e, "args"), "tokens");
+		max_runs += cJSON_IsNumber(k) && k->valuedouble == TTFT_RUN_MAX;
+		run_of_51 += cJSON_IsNumber(k) && k->valuedouble == 51;
+	}
+	ck_assert_uint_eq(instants, 200 + 150);
+	ck_assert_uint_eq(max_runs, 200);
+	ck_assert_uint_eq(run_of_51, 1);
+	cJSON_Delete(j);
+	free(t);
 }
 END_TEST
 
@@ -919,7 +1063,9 @@ START_TEST(table_columns_stay_aligned)
 	snprintf(r.method, sizeof r.method, "POST");
 	snprintf(r.path, sizeof r.path, "/v1/модели/модели/модели/модели");
 	r.t_start = r.t_req0 = MS(3000), r.t_req1 = MS(3001), r.t_hdr = MS(3010);
-	r.t_end = MS(153030), r.tok = tok, r.ntok = 2, r.t_first = tok[0];
+	r.t_end = MS(153030), r.t_first = tok[0];
+	for (int k = 0; k < 2; k++)
+		ck_assert_int_eq(ttft_record_add_token(&r, tok[k]), 0);
 	a.reqs = &r;
 	a.nreqs = 1;
 	char *out = NULL;
@@ -947,6 +1093,7 @@ int main(void)
 	TCase *t = tu_tcase(s, "analyze", 120);
 	tcase_add_test(t, phases_are_exact);
 	tcase_add_test(t, a_run_record_is_its_tokens);
+	tcase_add_test(t, token_runs_stay_runs);
 	tcase_add_test(t, json_shape);
 	tcase_add_test(t, tls_rows);
 	tcase_add_test(t, percentiles);

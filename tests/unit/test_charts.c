@@ -157,7 +157,8 @@ static void analysis(struct ttft_analysis *a, struct ttft_record *r)
 	r[0].t_start = 10000000, r[0].t_dns0 = 9000000, r[0].t_dns1 = 9500000;
 	r[0].t_conn0 = 10000000, r[0].t_est = 11000000, r[0].t_req0 = 12000000;
 	r[0].t_req1 = 13000000, r[0].t_hdr = 15000000, r[0].t_end = 52000000;
-	r[0].t_first = tok_a[0], r[0].ntok = 3, r[0].tok = tok_a;
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(ttft_record_add_token(&r[0], tok_a[i]), 0);
 	r[0].split.source = TTFT_SPLIT_VLLM_METRICS;
 	r[0].split.queue_s = 0.010, r[0].split.prefill_s = 0.012;
 	r[1].pid = 7, r[1].fd = 6, r[1].conn = 2, r[1].status = 200;
@@ -165,7 +166,8 @@ static void analysis(struct ttft_analysis *a, struct ttft_record *r)
 	snprintf(r[1].path, sizeof r[1].path, "/v1/chat/\"x\"");
 	r[1].t_start = 60000000, r[1].t_req0 = 60000000, r[1].t_req1 = 61000000;
 	r[1].t_hdr = 62000000, r[1].t_end = 96000000;
-	r[1].t_first = tok_b[0], r[1].ntok = 2, r[1].tok = tok_b;
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(ttft_record_add_token(&r[1], tok_b[i]), 0);
 	a->reqs = r;
 	a->nreqs = 2;
 }
@@ -241,6 +243,8 @@ START_TEST(trace_is_valid_with_nested_phases)
 	ck_assert_ptr_null(event(evs, "connect", 2, 0));
 	cJSON_Delete(j);
 	free(js);
+	ttft_record_free(&r[0]);
+	ttft_record_free(&r[1]);
 }
 END_TEST
 
@@ -305,6 +309,8 @@ START_TEST(trace_draws_no_ttft_the_table_refuses)
 	ck_assert(strstr(cJSON_GetObjectItem(args, "note")->valuestring,
 			 "its request was not seen"));
 	cJSON_Delete(j);
+	ttft_record_free(&r[0]);
+	ttft_record_free(&r[1]);
 }
 END_TEST
 
@@ -319,11 +325,14 @@ START_TEST(trace_times_never_wrap)
 	struct ttft_record r[2];
 	analysis(&a, r);
 	int64_t far[] = {90000000, 95000000, INT64_C(9000000000000000000)};
-	r[0].new_conn = 0, r[0].ntok = 0, r[0].t_first = 0;
+	ttft_record_free(&r[0]);
+	r[0].new_conn = 0, r[0].t_first = 0;
 	r[0].t_start = r[0].t_req0 = INT64_C(-9000000000000000000);
 	r[0].t_req1 = r[0].t_req0 + 1000;
 	r[0].t_hdr = r[0].t_end = 0;
-	r[1].tok = far, r[1].ntok = 3;
+	ttft_record_free(&r[1]);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(ttft_record_add_token(&r[1], far[i]), 0);
 	cJSON *j = trace_of(&a), *evs = cJSON_GetObjectItem(j, "traceEvents"), *e;
 	size_t tokens = 0;
 	cJSON_ArrayForEach(e, evs) {
@@ -345,6 +354,8 @@ START_TEST(trace_times_never_wrap)
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(o, "origin_monotonic_s")));
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(o, "origin_unix_s")));
 	cJSON_Delete(j);
+	ttft_record_free(&r[0]);
+	ttft_record_free(&r[1]);
 }
 END_TEST
 
@@ -434,6 +445,8 @@ START_TEST(waterfall_splits_the_server_part)
 	svg = ttft_waterfall_svg("W", "s", w, 2);
 	ck_assert(strstr(svg, ">TTFT 30.0 ms (split clipped)<") && !strstr(svg, "other (server"));
 	free(svg);
+	ttft_record_free(&r[0]);
+	ttft_record_free(&r[1]);
 }
 END_TEST
 
@@ -468,14 +481,20 @@ START_TEST(waterfall_shows_no_ttft_the_table_refuses)
 	ck_assert(strstr(svg, "<title>decode 5.00</title>"));
 	free(svg);
 	/* encrypted, compressed: no tokens seen, each row says why */
+	ttft_record_free(&r[0]);
+	ttft_record_free(&r[1]);
 	analysis(&a, r);
-	r[0].encrypted = 1, r[0].ntok = 0, r[0].t_first = 0;
-	r[1].compressed = 1, r[1].ntok = 0, r[1].t_first = 0;
+	ttft_record_free(&r[0]);
+	ttft_record_free(&r[1]);
+	r[0].encrypted = 1, r[0].t_first = 0;
+	r[1].compressed = 1, r[1].t_first = 0;
 	ck_assert_uint_eq(ttft_wf_from_analysis(&a, w, 2), 2);
 	svg = ttft_waterfall_svg("W", "s", w, 2);
 	ck_assert(strstr(svg, "encrypted: not visible") && strstr(svg, "compressed body"));
 	ck_assert(!strstr(svg, "TTFT ") && !strstr(svg, "no first token"));
 	free(svg);
+	ttft_record_free(&r[0]);
+	ttft_record_free(&r[1]);
 }
 END_TEST
 
@@ -620,6 +639,8 @@ START_TEST(svg_text_is_always_utf8)
 	ck_assert(strstr(svg, "POST /ff\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd"));
 	ck_assert(strstr(svg, "\xe2\x82\xac\xef\xbf\xbd"));
 	free(svg);
+	ttft_record_free(&r[0]);
+	ttft_record_free(&r[1]);
 }
 END_TEST
 

@@ -968,11 +968,9 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 			else
 				r->bad_run = 1;
 		}
-		for (; k > 0; k--)
-			if (ttft_record_add_token(r, e->t_ns) != 0) {
-				ps->oom = 1;
-				break;
-			}
+		/* kept as one time and its count: never a time a token */
+		if (ttft_record_add_tokens(r, e->t_ns, (uint32_t)k) != 0)
+			ps->oom = 1;
 		break;
 	}
 	case TTFT_EV_SSE_DONE:

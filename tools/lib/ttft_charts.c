@@ -132,8 +132,9 @@ void ttft_wf_of(const struct ttft_record *r, int64_t t0, struct ttft_wf *w)
 	w->t_req1 = rel(r->t_req1, t0, &wild);
 	struct ttft_phases p;
 	ttft_record_phases(r, &p);
-	w->t_first = r->ntok ? rel(r->tok[0], t0, &wild) : NAN;
-	w->t_last = r->ntok && isfinite(p.decode_s) ? rel(r->tok[r->ntok - 1], t0, &wild) : NAN;
+	w->t_first = r->ntok ? rel(ttft_record_tok_times(r)[0], t0, &wild) : NAN;
+	w->t_last = r->ntok && isfinite(p.decode_s) ? rel(ttft_record_last_token(r), t0, &wild)
+						     : NAN;
 	w->t_end = rel(r->t_end, t0, &wild);
 	w->why[0] = 0;
 	if (wild) {

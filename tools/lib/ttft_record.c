@@ -30,34 +30,98 @@ void ttft_record_init(struct ttft_record *r, enum ttft_origin origin)
 
 void ttft_record_free(struct ttft_record *r)
 {
-	free(r->tok);
+	if (r->timecap)
+		free(r->tok.heap);
 	free(r->text);
 	if (r->error != g_error_lost)
 		free(r->error);
-	r->tok = NULL;
 	r->text = NULL;
 	r->error = NULL;
-	r->ntok = r->tokcap = 0;
+	r->ntok = 0;
+	r->ntime = r->timecap = 0;
 	r->textlen = r->textcap = 0;
+}
+
+const int64_t *ttft_record_tok_times(const struct ttft_record *r)
+{
+	return r->timecap ? r->tok.heap : r->tok.in.t;
+}
+
+const uint32_t *ttft_record_tok_counts(const struct ttft_record *r)
+{
+	return r->timecap ? (const uint32_t *)(r->tok.heap + r->timecap) : r->tok.in.n;
+}
+
+/* Room for one more distinct time: from inline to the heap, or twice the
+ * heap's; -1 when out of memory (nothing changed). */
+static int tok_grow(struct ttft_record *r)
+{
+	uint32_t cap = r->timecap ? r->timecap : TTFT_TOK_INLINE;
+	if (cap >= UINT32_MAX / 2)
+		return -1;
+	/* past two, a stream's times are dozens at least */
+	uint32_t nc = r->timecap ? cap * 2 : 16;
+	size_t each = sizeof(int64_t) + sizeof(uint32_t);
+	int64_t *t = r->timecap ? realloc(r->tok.heap, nc * each) : malloc(nc * each);
+	if (!t)
+		return -1;
+	uint32_t *n = (uint32_t *)(t + nc);
+	if (r->timecap) {
+		/* the counts followed the old capacity's times */
+		memmove(n, t + cap, cap * sizeof *n);
+	} else {
+		memcpy(t, r->tok.in.t, sizeof r->tok.in.t);
+		memcpy(n, r->tok.in.n, sizeof r->tok.in.n);
+	}
+	r->tok.heap = t;
+	r->timecap = nc;
+	return 0;
+}
+
+int ttft_record_add_tokens(struct ttft_record *r, int64_t t_ns, uint32_t n)
+{
+	if (n == 0)
+		return 0;
+	int64_t *t = (int64_t *)ttft_record_tok_times(r);
+	uint32_t *c = (uint32_t *)ttft_record_tok_counts(r);
+	uint32_t i = r->ntime;
+	if (i && t[i - 1] == t_ns && c[i - 1] <= UINT32_MAX - n) {
+		c[i - 1] += n; /* the same instant: a run of zero gaps */
+	} else {
+		if (i == (r->timecap ? r->timecap : TTFT_TOK_INLINE)) {
+			if (tok_grow(r) != 0)
+				return -1;
+			t = r->tok.heap;
+			c = (uint32_t *)(t + r->timecap);
+		}
+		t[i] = t_ns;
+		c[i] = n;
+		r->ntime++;
+	}
+	if (r->ntok == 0)
+		r->t_first = t_ns;
+	r->ntok += n;
+	return 0;
 }
 
 int ttft_record_add_token(struct ttft_record *r, int64_t t_ns)
 {
-	if (r->ntok == r->tokcap) {
-		if (r->tokcap >= UINT32_MAX / 2)
-			return -1;
-		/* a stream's tokens are dozens at least */
-		uint32_t nc = r->tokcap ? r->tokcap * 2 : 32;
-		int64_t *p = realloc(r->tok, (size_t)nc * sizeof *p);
-		if (!p)
-			return -1;
-		r->tok = p;
-		r->tokcap = nc;
-	}
-	if (r->ntok == 0)
-		r->t_first = t_ns;
-	r->tok[r->ntok++] = t_ns;
+	return ttft_record_add_tokens(r, t_ns, 1);
+}
+
+int64_t ttft_record_token_at(const struct ttft_record *r, uint64_t k)
+{
+	const int64_t *t = ttft_record_tok_times(r);
+	const uint32_t *c = ttft_record_tok_counts(r);
+	for (uint32_t i = 0; i < r->ntime; k -= c[i], i++)
+		if (k < c[i])
+			return t[i];
 	return 0;
+}
+
+int64_t ttft_record_last_token(const struct ttft_record *r)
+{
+	return r->ntime ? ttft_record_tok_times(r)[r->ntime - 1] : 0;
 }
 
 int ttft_record_add_text(struct ttft_record *r, const char *s, size_t n)
@@ -81,16 +145,20 @@ int ttft_record_finish(struct ttft_record *r)
 	r->itl_p50_s = r->itl_p99_s = NAN;
 	if (r->ntok < 2)
 		return 0;
-	size_t n = r->ntok - 1;
+	/* the gaps between distinct times, and a 0 for every event that came
+	 * at the time of the one before it: ntok - 1 in all, the zeros only
+	 * counted */
+	size_t n = r->ntime - 1;
 	double few[64]; /* a usual stream's: no allocation */
 	double *d = n <= 64 ? few : malloc(n * sizeof *d);
 	if (!d)
 		return -1;
+	const int64_t *t = ttft_record_tok_times(r);
 	for (size_t i = 0; i < n; i++)
-		d[i] = (double)(r->tok[i + 1] - r->tok[i]) / 1e9;
+		d[i] = (double)(t[i + 1] - t[i]) / 1e9;
 	static const double q[2] = {0.5, 0.99};
 	double pq[2];
-	ttft_percentiles_select(d, n, q, pq, 2);
+	ttft_percentiles_select_zeros(d, n, (size_t)(r->ntok - r->ntime), q, pq, 2);
 	r->itl_p50_s = pq[0];
 	r->itl_p99_s = pq[1];
 	if (d != few)
@@ -171,7 +239,7 @@ long ttft_record_itl_n(const struct ttft_record *r)
 	if (r->encrypted || r->compressed || r->fork_unsure ||
 	    (r->not_sse && !r->ntok && ttft_record_tokens(r) != 0))
 		return -1;
-	return r->ntok > 1 ? (long)r->ntok - 1 : 0;
+	return r->ntok > 1 ? (long)(r->ntok - 1) : 0;
 }
 
 int ttft_record_early(const struct ttft_record *r)
@@ -214,7 +282,7 @@ static int disordered(const struct ttft_record *r)
 	if (r->origin != TTFT_ORIGIN_LOG)
 		return 0;
 #define BEFORE(a, b) ((a) && (b) && (a) > (b))
-	int64_t last = r->ntok ? r->tok[r->ntok - 1] : 0;
+	int64_t last = r->ntok ? ttft_record_last_token(r) : 0;
 	return BEFORE(r->t_dns0, r->t_dns1) || BEFORE(r->t_conn0, r->t_est) ||
 	       (BEFORE(r->t_est, r->t_req0) && !ttft_record_fastopen(r)) ||
 	       BEFORE(r->t_start, r->t_req0) || BEFORE(r->t_req0, r->t_req1) ||
@@ -244,7 +312,8 @@ void ttft_record_phases(const struct ttft_record *r, struct ttft_phases *p)
 	p->send_s = span(ttft_record_fastopen(r) ? r->t_est : r->t_req0, r->t_req1);
 	p->wait_headers_s = span(r->t_req1, r->t_hdr);
 	p->ttft_s = ttft_record_ttft_s(r);
-	p->decode_s = r->ntok ? span(r->tok[0], r->tok[r->ntok - 1]) : NAN;
+	p->decode_s = r->ntok ? span(ttft_record_tok_times(r)[0], ttft_record_last_token(r))
+			      : NAN;
 	p->e2e_s = ttft_record_e2e_s(r);
 	p->itl_p50_s = r->itl_p50_s;
 	p->itl_p99_s = r->itl_p99_s;

@@ -37,6 +37,9 @@ enum ttft_origin {
 	TTFT_ORIGIN_PROBE = 2,  /* the probe's engine: libcurl's view */
 };
 
+/* Distinct token times a record holds without an allocation. */
+#define TTFT_TOK_INLINE 2
+
 struct ttft_record {
 	enum ttft_origin origin;
 	/* who */
@@ -139,8 +142,18 @@ struct ttft_record {
 	uint8_t encrypted;      /* log: TLS with no plaintext seen — a
 	                           connection, not a request: no method, path,
 	                           status or tokens */
-	int64_t *tok;           /* times of token events, in order */
-	uint32_t ntok, tokcap;
+	/* token events, run-length: ntime distinct times in order, how many
+	 * events at each (one read can bring 2^20 at one instant: a gap of
+	 * 0 between each); read them with ttft_record_tok_times/_counts */
+	uint64_t ntok;          /* token events in all */
+	uint32_t ntime, timecap;/* timecap 0: the times are inline */
+	union {
+		struct {
+			int64_t t[TTFT_TOK_INLINE];
+			uint32_t n[TTFT_TOK_INLINE];
+		} in;           /* a usual short answer's: no allocation */
+		int64_t *heap;  /* t[timecap], then uint32_t n[timecap] */
+	} tok;
 	long usage_tokens;      /* usage.completion_tokens, -1 unknown */
 	long prompt_tokens;     /* usage.prompt_tokens (llama.cpp's timings:
 	                           prompt_n + cache_n), -1 unknown */
@@ -170,6 +183,17 @@ void ttft_record_init(struct ttft_record *r, enum ttft_origin origin);
 void ttft_record_free(struct ttft_record *r);
 /* Append a token event; -1 when out of memory (nothing changed). */
 int ttft_record_add_token(struct ttft_record *r, int64_t t_ns);
+/* Append n token events all at t_ns (a run one read delivered); -1 when
+ * out of memory (nothing changed). */
+int ttft_record_add_tokens(struct ttft_record *r, int64_t t_ns, uint32_t n);
+/* The distinct times of the token events, in order (ntime of them), and
+ * how many events came at each. */
+const int64_t *ttft_record_tok_times(const struct ttft_record *r);
+const uint32_t *ttft_record_tok_counts(const struct ttft_record *r);
+/* The time of token event k (0-based; one walk over the times), of the
+ * last one; 0 when there is no such event. */
+int64_t ttft_record_token_at(const struct ttft_record *r, uint64_t k);
+int64_t ttft_record_last_token(const struct ttft_record *r);
 /* Append generated text; -1 when out of memory. */
 int ttft_record_add_text(struct ttft_record *r, const char *s, size_t n);
 /* Compute the numbers that cost more than arithmetic (the ITL

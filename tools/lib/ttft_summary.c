@@ -127,6 +127,52 @@ void ttft_percentiles_select(double *v, size_t n, const double *q, double *out, 
 	}
 }
 
+/* The k-th smallest (0-based) of v[0..n) and zeros values 0, with v's
+ * negatives in v[0..neg). */
+static double kth_with_zeros(double *v, size_t n, size_t neg, size_t zeros, size_t k)
+{
+	if (k < neg) {
+		select_kth(v, neg, k);
+		return v[k];
+	}
+	if (k - neg < zeros)
+		return 0;
+	k -= zeros;
+	select_kth(v + neg, n - neg, k - neg);
+	return v[k];
+}
+
+void ttft_percentiles_select_zeros(double *v, size_t n, size_t zeros, const double *q,
+				   double *out, size_t nq)
+{
+	if (!zeros) {
+		ttft_percentiles_select(v, n, q, out, nq);
+		return;
+	}
+	/* the negatives first (a damaged log's times may go back): the
+	 * zeros rank between them and the rest */
+	size_t neg = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < 0)
+			swap(&v[i], &v[neg++]);
+	size_t all = n + zeros;
+	for (size_t i = 0; i < nq; i++) {
+		out[i] = NAN;
+		if (all < ttft_quantile_min_n(q[i]))
+			continue;
+		/* the same ranks and interpolation as select_from */
+		double pos = q[i] * (double)(all - 1);
+		size_t lo = (size_t)pos;
+		if (lo + 1 >= all) {
+			out[i] = kth_with_zeros(v, n, neg, zeros, all - 1);
+			continue;
+		}
+		double at = kth_with_zeros(v, n, neg, zeros, lo);
+		double next = kth_with_zeros(v, n, neg, zeros, lo + 1);
+		out[i] = at + (next - at) * (pos - (double)lo);
+	}
+}
+
 void ttft_summary_of(double *v, size_t n, struct ttft_summary *s)
 {
 	s->n = n;

@@ -42,5 +42,10 @@ double ttft_percentile_select(double *v, size_t n, double q);
 /* The same for nq quantiles q[] (ascending: each selection then works on
  * what lies above the last rank found) into out[]. */
 void ttft_percentiles_select(double *v, size_t n, const double *q, double *out, size_t nq);
+/* The same of the n values of v and `zeros` more values 0 that are not
+ * in memory (token events that came at one instant: the gaps between
+ * them); reorders v. */
+void ttft_percentiles_select_zeros(double *v, size_t n, size_t zeros, const double *q,
+				   double *out, size_t nq);
 
 #endif

@@ -67,8 +67,9 @@ static void phase(struct ctx *c, const struct ttft_record *r, const char *name, 
 	*prev = z;
 }
 
+/* n > 1: that many events at the one instant (args.tokens). */
 static void instant(struct ctx *c, const struct ttft_record *r, const char *name,
-		    const char *cat, int64_t t)
+		    const char *cat, int64_t t, uint32_t n)
 {
 	double ts = us(c, t);
 	if (!isfinite(ts))
@@ -80,6 +81,11 @@ static void instant(struct ctx *c, const struct ttft_record *r, const char *name
 	ttft_json_str(c->j, "s", "t");
 	ttft_json_num(c->j, "ts", ts);
 	track(c, r);
+	if (n > 1) {
+		ttft_json_begin_obj(c->j, "args");
+		ttft_json_int(c->j, "tokens", n);
+		ttft_json_end_obj(c->j);
+	}
 	ttft_json_end_obj(c->j);
 }
 
@@ -88,7 +94,7 @@ static int64_t req_begin(const struct ttft_record *r)
 	/* a start not seen (request_unseen): the slice begins with the
 	 * response, its first known instant, never at the clock's origin */
 	if (!r->t_start) {
-		const int64_t c[] = {r->t_hdr, r->ntok ? r->tok[0] : 0, r->t_end};
+		const int64_t c[] = {r->t_hdr, r->ntok ? r->t_first : 0, r->t_end};
 		int64_t b = 0;
 		for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
 			if (c[i] && (!b || c[i] < b))
@@ -104,7 +110,7 @@ static int64_t req_begin(const struct ttft_record *r)
 static int64_t req_finish(const struct ttft_record *r)
 {
 	int64_t z = r->t_start;
-	const int64_t c[] = {r->t_req1, r->t_hdr, r->ntok ? r->tok[r->ntok - 1] : 0, r->t_end};
+	const int64_t c[] = {r->t_req1, r->t_hdr, ttft_record_last_token(r), r->t_end};
 	size_t n = r->fork_unsure ? 1 : sizeof c / sizeof c[0];
 	for (size_t i = 0; i < n; i++)
 		if (c[i] && (!z || c[i] > z)) /* 0 is not seen, never "later" */
@@ -137,7 +143,7 @@ static void request(struct ctx *c, const struct ttft_record *r)
 		if (ttft_record_tokens(r) < 0) /* unknown, not zero */
 			ttft_json_null(j, "tokens");
 		else
-			ttft_json_int(j, "tokens", r->ntok);
+			ttft_json_int(j, "tokens", (long long)r->ntok);
 		ttft_json_bool(j, "new_connection", r->new_conn);
 		ttft_json_num(j, "ttft_ms", p.ttft_s * 1e3);
 		ttft_json_num(j, "e2e_ms", p.e2e_s * 1e3);
@@ -158,7 +164,7 @@ static void request(struct ctx *c, const struct ttft_record *r)
 	 * not known to be this request's, a request not seen) is no slice
 	 * and no "first token" here either; the note says why */
 	int ttft = isfinite(p.ttft_s), decode = isfinite(p.decode_s);
-	int64_t prev = b0, first = r->ntok ? r->tok[0] : 0;
+	int64_t prev = b0, first = r->ntok ? r->t_first : 0;
 	if (r->new_conn) {
 		phase(c, r, "dns", r->t_dns0, r->t_dns1, &prev);
 		phase(c, r, "connect", r->t_conn0, r->t_est, &prev);
@@ -170,7 +176,7 @@ static void request(struct ctx *c, const struct ttft_record *r)
 		 * byte is an instant */
 		if (r->t_req1)
 			instant(c, r, "request's last byte sent (after the response "
-				"began)", "request", r->t_req1);
+				"began)", "request", r->t_req1, 1);
 	} else {
 		phase(c, r, "send", r->t_req0, r->t_req1, &prev);
 		if (r->t_hdr && (!first || r->t_hdr <= first)) {
@@ -187,15 +193,19 @@ static void request(struct ctx *c, const struct ttft_record *r)
 		}
 	}
 	if (r->ntok && decode) {
-		phase(c, r, "decode", first, r->tok[r->ntok - 1], &prev);
-		phase(c, r, "finish", r->tok[r->ntok - 1], r->t_end, &prev);
+		phase(c, r, "decode", first, ttft_record_last_token(r), &prev);
+		phase(c, r, "finish", ttft_record_last_token(r), r->t_end, &prev);
 	}
+	/* an instant a time: the events a read brought at once are one, its
+	 * args say how many (a run of 2^20 is not 2^20 instants) */
+	const int64_t *tt = ttft_record_tok_times(r);
+	const uint32_t *tn = ttft_record_tok_counts(r);
 	if (!r->fork_unsure)
-		for (uint32_t i = 0; i < r->ntok; i++)
-			instant(c, r, i || !ttft ? "token" : "first token", "token",
-				r->tok[i]);
+		for (uint32_t i = 0; i < r->ntime; i++)
+			instant(c, r, i || !ttft ? "token" : "first token", "token", tt[i],
+				tn[i]);
 	if (r->t_app_first && ttft)
-		instant(c, r, "application saw the first token", "mark", r->t_app_first);
+		instant(c, r, "application saw the first token", "mark", r->t_app_first, 1);
 }
 
 /* A request in the order tracks are given out: by pid, connection, then

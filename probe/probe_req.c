@@ -315,12 +315,15 @@ static void user_trace_id(const struct curl_slist *h, char *out)
 static int request_headers(struct preq *q)
 {
 	const struct probe_cfg *cfg = q->run->cfg;
+	struct ttft_w3c *w = ttft_record_w3c_rw(q->r);
+	if (!w)
+		return -1;
 	if (cfg->user_traceparent) {
-		user_trace_id(cfg->headers, q->r->trace_id);
+		user_trace_id(cfg->headers, w->trace_id);
 		return 0;
 	}
 	char line[96];
-	new_traceparent(q->r->trace_id, line, sizeof line);
+	new_traceparent(w->trace_id, line, sizeof line);
 	for (const struct curl_slist *h = cfg->headers; h; h = h->next) {
 		struct curl_slist *n = curl_slist_append(q->hdrs, h->data);
 		if (!n)
@@ -460,9 +463,13 @@ static void join_req_of(struct preq *q)
  * this request's by construction (and give the queue, ttft_join.h). */
 static void take_timings(struct preq *q)
 {
-	if (!isnan(q->prompt_ms))
-		ttft_join_timings(&q->jr, q->prompt_ms, q->predicted_ms, q->cache_n,
-				  &q->r->split);
+	if (isnan(q->prompt_ms))
+		return;
+	struct ttft_server_split *s = ttft_record_split_rw(q->r);
+	if (s)
+		ttft_join_timings(&q->jr, q->prompt_ms, q->predicted_ms, q->cache_n, s);
+	else
+		ttft_record_set_error(q->r, "out of memory keeping llama.cpp's timings");
 }
 
 static void finish(CURLM *m, struct preq *q, CURLcode rc)
@@ -603,11 +610,15 @@ int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, s
  * that request's own numbers. */
 static void split_one(const struct probe_cfg *cfg, struct preq *q)
 {
-	struct ttft_server_split *s = &q->r->split;
+	if (ttft_record_split(q->r)->source)
+		return; /* llama.cpp's timings already said */
+	struct ttft_server_split *s = ttft_record_split_rw(q->r);
 	struct ttft_truth after;
 	char err[256];
-	if (s->source)
-		return; /* llama.cpp's timings already said */
+	if (!s) {
+		ttft_record_set_error(q->r, "out of memory keeping the server's split");
+		return;
+	}
 	if (!q->have_before) {
 		snprintf(s->note, sizeof s->note, "no /metrics snapshot before the request");
 		return;
@@ -714,8 +725,8 @@ static int join_run(struct sampler *s, struct preq *qs, struct ttft_record *res,
 	if (rc == 0)
 		rc = ttft_join(s->snaps, s->n, jr, (size_t)n, out);
 	for (int i = 0; rc == 0 && i < n; i++)
-		if (!res[i].split.source)
-			res[i].split = out[i];
+		if (!ttft_record_split(&res[i])->source)
+			rc = ttft_record_set_split(&res[i], &out[i]);
 	free(jr);
 	free(out);
 	return rc;
@@ -858,10 +869,17 @@ int probe_run(struct probe_run *run, struct ttft_record *res, int n, char *err,
 			rc = -1;
 		}
 	} else if (cfg->metrics && conc > 1 && !window) {
-		for (int i = 0; i < n; i++)
-			if (!res[i].split.source)
-				snprintf(res[i].split.note, sizeof res[i].split.note,
+		for (int i = 0; i < n; i++) {
+			if (ttft_record_split(&res[i])->source)
+				continue;
+			struct ttft_server_split *sp = ttft_record_split_rw(&res[i]);
+			if (sp)
+				snprintf(sp->note, sizeof sp->note,
 					 "no /metrics snapshot before the run: %.150s", werr);
+			else
+				ttft_record_set_error(&res[i], "out of memory keeping why "
+						      "there is no split");
+		}
 	}
 	free(qs);
 	free(smp.snaps);
@@ -988,13 +1006,19 @@ int probe_fit_points(const double *x, const double *y, int n, struct probe_fit *
 void probe_apply_fit(struct ttft_record *r, const struct probe_fit *fit)
 {
 	double ttft = ttft_record_ttft_s(r);
-	if (r->split.source || !fit || !fit->ok || r->prompt_tokens < 0 || isnan(ttft))
+	if (ttft_record_split(r)->source || !fit || !fit->ok || r->prompt_tokens < 0 ||
+	    isnan(ttft))
 		return;
 	/* The server says nothing: what exceeds the calibrated TTFT for this
 	 * prompt length is taken as queueing. An estimate, labelled. */
 	double expect = fit->a_s + fit->b_s * (double)r->prompt_tokens;
-	r->split.source = TTFT_SPLIT_MODEL;
-	r->split.queue_s = ttft > expect ? ttft - expect : 0;
-	snprintf(r->split.note, sizeof r->split.note,
+	struct ttft_server_split *s = ttft_record_split_rw(r);
+	if (!s) {
+		ttft_record_set_error(r, "out of memory estimating the queue");
+		return;
+	}
+	s->source = TTFT_SPLIT_MODEL;
+	s->queue_s = ttft > expect ? ttft - expect : 0;
+	snprintf(s->note, sizeof s->note,
 		 "estimated: ttft - (a + b * prompt_tokens) from the calibration");
 }

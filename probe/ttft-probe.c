@@ -676,8 +676,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ttft-probe: out of memory: the ITL summary stays empty\n");
 	}
 	int exact = 0; /* the server's own split, not the fit's estimate */
-	for (int i = 0; i < n; i++)
-		exact += res[i].split.source && strcmp(res[i].split.source, TTFT_SPLIT_MODEL);
+	for (int i = 0; i < n; i++) {
+		const char *src = ttft_record_split(&res[i])->source;
+		exact += src && strcmp(src, TTFT_SPLIT_MODEL);
+	}
 	struct ttft_summary pt, pe, pi;
 	ttft_summary_of(ttft, nt, &pt);
 	ttft_summary_of(e2e, ne, &pe);

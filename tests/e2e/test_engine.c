@@ -141,7 +141,7 @@ START_TEST(shim_agrees_with_llamacpp_timings)
 		double prefill = f(r[i], "prefill_s"), sdec = f(r[i], "server_decode_s");
 		ck_assert_msg(!isnan(prefill) && !isnan(sdec), "no timings in request %d", i);
 		/* the shim read the same numbers from the stream it saw */
-		const struct ttft_server_split *sp = &q->split;
+		const struct ttft_server_split *sp = ttft_record_split(q);
 		ck_assert_msg(sp->source && !strcmp(sp->source, TTFT_SPLIT_LLAMACPP_TIMINGS),
 			      "request %d: shim split %s", i, sp->source ? sp->source : "none");
 		ck_assert_msg(fabs(sp->prefill_s - prefill) < 1e-6 &&

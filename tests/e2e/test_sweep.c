@@ -297,12 +297,16 @@ END_TEST
 static void reqs(struct sweep_req *q, int n, int ok, double ttft_s, double hit_tokens)
 {
 	for (int i = 0; i < n; i++) {
+		ttft_record_free(&q[i].rec); /* static: zeros, or the last call's */
 		memset(&q[i], 0, sizeof q[i]);
 		q[i].rec.ok = ok;
 		q[i].rec.t_start = 1000000000;
 		q[i].rec.t_first = q[i].rec.t_start + (int64_t)(ttft_s * 1e9) + i * 1000;
-		q[i].rec.split.hit_tokens = hit_tokens;
-		q[i].rec.split.prefill_s = NAN;
+		struct ttft_server_split *sp = ttft_record_split_rw(&q[i].rec);
+		ck_assert_ptr_nonnull(sp);
+		memset(sp, 0, sizeof *sp);
+		sp->hit_tokens = hit_tokens;
+		sp->prefill_s = NAN;
 	}
 }
 

@@ -159,8 +159,10 @@ static void analysis(struct ttft_analysis *a, struct ttft_record *r)
 	r[0].t_req1 = 13000000, r[0].t_hdr = 15000000, r[0].t_end = 52000000;
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(ttft_record_add_token(&r[0], tok_a[i]), 0);
-	r[0].split.source = TTFT_SPLIT_VLLM_METRICS;
-	r[0].split.queue_s = 0.010, r[0].split.prefill_s = 0.012;
+	struct ttft_server_split *sp = ttft_record_split_rw(&r[0]);
+	ck_assert_ptr_nonnull(sp);
+	sp->source = TTFT_SPLIT_VLLM_METRICS;
+	sp->queue_s = 0.010, sp->prefill_s = 0.012;
 	r[1].pid = 7, r[1].fd = 6, r[1].conn = 2, r[1].status = 200;
 	snprintf(r[1].method, sizeof r[1].method, "POST");
 	snprintf(r[1].path, sizeof r[1].path, "/v1/chat/\"x\"");
@@ -387,7 +389,9 @@ START_TEST(trace_puts_pipelined_requests_on_lanes)
 	r[2] = r[1];
 	r[2].t_start = r[2].t_req0 = 100000000, r[2].t_req1 = 101000000;
 	r[2].t_hdr = 102000000, r[2].t_end = 116000000;
-	r[2].t_first = tok_c[0], r[2].tok = tok_c;
+	r[2].t_first = tok_c[0], r[2].ntok = 0, r[2].ntime = 0; /* r[1]'s were inline */
+	for (int k = 0; k < 2; k++)
+		ck_assert_int_eq(ttft_record_add_token(&r[2], tok_c[k]), 0);
 	snprintf(r[2].path, sizeof r[2].path, "/third");
 	r[3] = r[2]; /* another connection: its id is no lane's */
 	r[3].conn = 2, r[3].fd = 6;
@@ -417,6 +421,7 @@ START_TEST(trace_puts_pipelined_requests_on_lanes)
 	ck_assert_uint_eq(threads, 3);
 	ck_assert_ptr_nonnull(event(evs, "POST /other", 2, 0));
 	cJSON_Delete(j);
+	ttft_record_free(&r[0]); /* r[1] to r[3] hold nothing allocated */
 }
 END_TEST
 
@@ -463,7 +468,7 @@ START_TEST(waterfall_shows_no_ttft_the_table_refuses)
 	struct ttft_record r[2];
 	analysis(&a, r);
 	r[0].fork_unsure = 1;
-	r[0].split.source = NULL;
+	ttft_record_split_rw(&r[0])->source = NULL;
 	r[1].request_unseen = 1;
 	r[1].t_start = r[1].t_req0 = r[1].t_req1 = 0;
 	struct ttft_wf w[2];
@@ -537,13 +542,16 @@ START_TEST(waterfall_times_never_wrap)
 	struct ttft_record r[2];
 	analysis(&a, r);
 	static int64_t far[] = {INT64_C(9000000000003000000), INT64_C(9000000000004000000)};
-	r[0].new_conn = 0, r[0].ntok = 0, r[0].t_first = 0, r[0].split.source = NULL;
+	r[0].new_conn = 0, r[0].ntok = 0, r[0].ntime = 0, r[0].t_first = 0;
+	ttft_record_split_rw(&r[0])->source = NULL;
 	r[0].t_start = r[0].t_req0 = INT64_C(-9000000000000000000);
 	r[0].t_req1 = r[0].t_req0 + 1000000, r[0].t_hdr = 0, r[0].t_end = r[0].t_req0 + 2000000;
 	r[1].t_start = r[1].t_req0 = INT64_C(9000000000000000000);
 	r[1].t_req1 = r[1].t_req0 + 1000000, r[1].t_hdr = r[1].t_req0 + 2000000;
 	r[1].t_end = r[1].t_req0 + 5000000;
-	r[1].tok = far, r[1].t_first = far[0];
+	r[1].ntok = 0, r[1].ntime = 0, r[1].t_first = far[0];
+	for (int k = 0; k < 2; k++)
+		ck_assert_int_eq(ttft_record_add_token(&r[1], far[k]), 0);
 	struct ttft_wf w[2];
 	ck_assert_uint_eq(ttft_wf_from_analysis(&a, w, 2), 2);
 	ck_assert(w[0].t_start == 0 && fabs(w[0].t_req1 - 1) < 1e-9);
@@ -555,6 +563,8 @@ START_TEST(waterfall_times_never_wrap)
 	ck_assert(!strstr(svg, "TTFT ") && !strstr(svg, "<title>decode"));
 	ck_assert_uint_eq(count(svg, "<title>send"), 1); /* the first row's */
 	free(svg);
+	ttft_record_free(&r[0]);
+	ttft_record_free(&r[1]);
 }
 END_TEST
 
@@ -573,7 +583,7 @@ START_TEST(waterfall_leaves_out_a_preopened_connect)
 	r[0].preopened = 1, r[0].t_dns0 = r[0].t_dns1 = 0;
 	r[0].t_conn0 = 1000000, r[0].t_est = 2000000;
 	r[0].t_start = r[0].t_req0 = 32000000, r[0].t_req1 = 33000000, r[0].t_hdr = 35000000;
-	r[0].split.source = NULL;
+	ttft_record_split_rw(&r[0])->source = NULL;
 	struct ttft_wf w[2];
 	ck_assert_uint_eq(ttft_wf_from_analysis(&a, w, 2), 2);
 	ck_assert(w[0].t_start == 0 && w[0].preopened && isnan(w[0].t_conn0));
@@ -595,6 +605,8 @@ START_TEST(waterfall_leaves_out_a_preopened_connect)
 	ck_assert_msg(bars_inside(svg, why, sizeof why), "%s", why);
 	ck_assert(strstr(svg, "<title>connect"));
 	free(svg);
+	ttft_record_free(&r[0]);
+	ttft_record_free(&r[1]);
 }
 END_TEST
 

@@ -118,9 +118,11 @@ START_TEST(split_and_outcomes)
 	ttft_export_init(&x, 0);
 	struct ttft_record r;
 	req(&r, "/v1/chat/completions", 200, 80, 200, 4);
-	r.split.source = TTFT_SPLIT_VLLM_METRICS;
-	r.split.queue_s = 0.025;
-	r.split.prefill_s = 0.040;
+	struct ttft_server_split *sp = ttft_record_split_rw(&r);
+	ck_assert_ptr_nonnull(sp);
+	sp->source = TTFT_SPLIT_VLLM_METRICS;
+	sp->queue_s = 0.025;
+	sp->prefill_s = 0.040;
 	ck_assert_int_eq(ttft_export_request(&x, &r, "h:1", 1, NULL, 0), 0);
 	ttft_record_free(&r);
 	req(&r, "/v1/chat/completions", 200, 80, 200, 4);
@@ -289,7 +291,7 @@ START_TEST(help_text_needs_no_escapes)
 	ttft_export_init(&x, 0);
 	struct ttft_record r;
 	req(&r, "/v1/completions", 200, 10, 20, 1);
-	r.split.source = TTFT_SPLIT_VLLM_METRICS;
+	ttft_record_split_rw(&r)->source = TTFT_SPLIT_VLLM_METRICS;
 	ck_assert_int_eq(ttft_export_request(&x, &r, "p:1", 1, NULL, 0), 0);
 	ttft_record_free(&r);
 	struct ttft_export_log log = {0};
@@ -375,7 +377,9 @@ START_TEST(exemplar_carries_the_requests_trace_id)
 	ttft_export_init(&x, 0);
 	struct ttft_record r;
 	req(&r, "/v1/completions", 200, 42, 60, 2);
-	snprintf(r.trace_id, sizeof r.trace_id, "%s", "0af7651916cd43dd8448eb211c80319c");
+	ck_assert_ptr_nonnull(ttft_record_w3c_rw(&r));
+	snprintf(r.w3c->trace_id, sizeof r.w3c->trace_id, "%s",
+		 "0af7651916cd43dd8448eb211c80319c");
 	const char *id = ttft_export_trace_id(&r);
 	ck_assert_str_eq(id, "0af7651916cd43dd8448eb211c80319c");
 	ck_assert_int_eq(ttft_export_request(&x, &r, "p:1", 1, id, 1764369600.5), 0);
@@ -390,7 +394,8 @@ START_TEST(exemplar_carries_the_requests_trace_id)
 	};
 	for (size_t i = 0; i < sizeof no_id / sizeof no_id[0]; i++) {
 		req(&r, "/v1/completions", 200, 2, 60, 2);
-		snprintf(r.trace_id, sizeof r.trace_id, "%s", no_id[i]);
+		ck_assert_ptr_nonnull(ttft_record_w3c_rw(&r));
+		snprintf(r.w3c->trace_id, sizeof r.w3c->trace_id, "%s", no_id[i]);
 		ck_assert_msg(ttft_export_trace_id(&r) == NULL, "an id from '%s'", no_id[i]);
 		ck_assert_int_eq(ttft_export_request(&x, &r, "p:1", 1, ttft_export_trace_id(&r), 1),
 				 0);

@@ -80,12 +80,12 @@ static void on_request(void *ctx, const struct ttft_record *r, const char *peer,
 	g->complete = complete;
 	g->ttft_s = ttft_record_ttft_s(r);
 	g->e2e_s = ttft_record_e2e_s(r);
-	g->queue_s = r->split.queue_s;
+	g->queue_s = ttft_record_split(r)->queue_s;
 	struct ttft_phases p;
 	ttft_record_phases(r, &p);
 	g->dns_s = p.dns_s;
 	g->tokens = ttft_record_tokens(r);
-	g->source = r->split.source;
+	g->source = ttft_record_split(r)->source;
 	snprintf(g->peer, sizeof g->peer, "%s", peer ? peer : "");
 }
 

@@ -255,9 +255,11 @@ START_TEST(record_fields_per_origin)
 	for (int i = 0; i < 4; i++)
 		ck_assert_int_eq(ttft_record_add_token(&r, MS(1053 + 10 * i)), 0);
 	r.t_end = MS(1090);
-	r.split.source = TTFT_SPLIT_VLLM_METRICS;
-	r.split.queue_s = 0.020;
-	r.split.prefill_s = 0.025;
+	struct ttft_server_split *sp = ttft_record_split_rw(&r);
+	ck_assert_ptr_nonnull(sp);
+	sp->source = TTFT_SPLIT_VLLM_METRICS;
+	sp->queue_s = 0.020;
+	sp->prefill_s = 0.025;
 	ck_assert_int_eq(ttft_record_finish(&r), 0);
 	struct ttft_json_ctx ctx = {.anchor_mono_ns = MS(1000), .anchor_real_ns = MS(5000)};
 	cJSON *o = record_json(&r, &ctx);
@@ -284,7 +286,8 @@ START_TEST(record_fields_per_origin)
 	r.ok = 1;
 	r.usage_tokens = 9;
 	ck_assert_int_eq(ttft_record_add_text(&r, "hi \xc3", 4), 0);
-	strcpy(r.trace_id, "0af7651916cd43dd8448eb211c80319c");
+	ck_assert_ptr_nonnull(ttft_record_w3c_rw(&r));
+	strcpy(r.w3c->trace_id, "0af7651916cd43dd8448eb211c80319c");
 	struct ttft_json_ctx pctx = {.t0 = MS(999), .keep_text = 1};
 	o = record_json(&r, &pctx);
 	ck_assert_str_eq(cJSON_GetObjectItem(o, "trace_id")->valuestring,

@@ -63,13 +63,13 @@ const struct cold_cycle *cold_first_usable(const struct cold_run *run)
  * (llama.cpp's timings.cache_n, vLLM's prefix-cache counter deltas). */
 double cold_cached_tokens(const struct ttft_record *r)
 {
-	return r->split.hit_tokens;
+	return ttft_record_split(r)->hit_tokens;
 }
 
 /* The server's own prefill time of one run, seconds. */
 double cold_prefill_s(const struct ttft_record *r)
 {
-	return r->split.prefill_s;
+	return ttft_record_split(r)->prefill_s;
 }
 
 /* Seconds of each category, counting every phase once: a phase's own time

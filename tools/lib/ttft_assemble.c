@@ -408,11 +408,12 @@ static void fix_mark(struct ttft_rec *e)
 		e->seq--;
 }
 
-/* Numbers the server put in its stream. llama.cpp's timings belong to
+/* Numbers the server put in its stream (-1 when out of memory). llama.cpp's
+ * timings belong to
  * this one request whatever else runs (they come in its own stream): its
  * split, with no queue (the timings have none) — server_other_s then holds
  * any queueing. */
-static void take_numbers(struct ttft_record *r, const struct ttft_rec *e)
+static int take_numbers(struct ttft_record *r, const struct ttft_rec *e)
 {
 	struct ttft_rec_numbers nv;
 	memcpy(&nv, e->text, sizeof nv);
@@ -423,8 +424,10 @@ static void take_numbers(struct ttft_record *r, const struct ttft_rec *e)
 	if (HAVE(TTFT_NUM_PROMPT_TOKENS))
 		r->prompt_tokens = nv.v[TTFT_NUM_PROMPT_TOKENS];
 	if (!HAVE(TTFT_NUM_PROMPT_US))
-		return;
-	struct ttft_server_split *sp = &r->split;
+		return 0;
+	struct ttft_server_split *sp = ttft_record_split_rw(r);
+	if (!sp)
+		return -1;
 	sp->source = TTFT_SPLIT_LLAMACPP_TIMINGS;
 	sp->queue_s = NAN;
 	sp->server_ttft_s = NAN;
@@ -436,6 +439,7 @@ static void take_numbers(struct ttft_record *r, const struct ttft_rec *e)
 	/* the queue (from the headers) is worked out at the join, when the
 	 * request's times are all in */
 #undef HAVE
+	return 0;
 }
 
 /* METRIC records of one snapshot share its number and the GET's start;
@@ -942,21 +946,28 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		r->not_sse = (e->flags & TTFT_F_SSE) == 0;
 		break;
 	case TTFT_EV_SERVER_NUMBERS:
-		take_numbers(r, e);
+		if (take_numbers(r, e) != 0)
+			ps->oom = 1;
 		break;
-	case TTFT_EV_TRACEPARENT:
-		ttft_asm_copy_text(r->traceparent, sizeof r->traceparent, e->text,
+	case TTFT_EV_TRACEPARENT: {
+		struct ttft_w3c *w = ttft_record_w3c_rw(r);
+		if (!w) {
+			ps->oom = 1;
+			break;
+		}
+		ttft_asm_copy_text(w->traceparent, sizeof w->traceparent, e->text,
 				   TTFT_TRACEPARENT_LEN);
 		/* "00-<trace id>-…": the id vLLM's spans carry; none from a
 		 * header W3C calls invalid. The shim checks the shape and the
 		 * hex only (its send path stays short): the version ff, the
 		 * zero ids and a version 00 with more after it are refused
 		 * here, and any writer's log is judged again */
-		if (ttft_traceparent_ok(r->traceparent, e->flags & TTFT_F_TP_MORE))
-			snprintf(r->trace_id, sizeof r->trace_id, "%.32s", r->traceparent + 3);
+		if (ttft_traceparent_ok(w->traceparent, e->flags & TTFT_F_TP_MORE))
+			snprintf(w->trace_id, sizeof w->trace_id, "%.32s", w->traceparent + 3);
 		else
-			r->trace_id[0] = 0;
+			w->trace_id[0] = 0;
 		break;
+	}
 	case TTFT_EV_SSE_TOKEN: {
 		/* flagged run (log version 4): a token events that one read
 		 * delivered, all at its time; a count no read could hold is
@@ -1098,23 +1109,29 @@ int ttft_asm_join(struct ttft_asm *as, struct ttft_record *r)
 		return 1; /* no response (of its own): nothing the server can say */
 	struct ttft_join_req jr;
 	join_req_of(as, r, &jr);
-	if (r->split.source && !strcmp(r->split.source, TTFT_SPLIT_LLAMACPP_TIMINGS)) {
+	const char *src = ttft_record_split(r)->source;
+	if (src && !strcmp(src, TTFT_SPLIT_LLAMACPP_TIMINGS)) {
 		/* the server's own per-request timings come first; the queue
 		 * from the headers, now that the request's times are in */
-		struct ttft_server_split t = r->split;
-		ttft_join_timings(&jr, t.prefill_s * 1e3, t.decode_s * 1e3, t.hit_tokens,
-				  &r->split);
+		struct ttft_server_split *t = ttft_record_split_rw(r);
+		if (!t)
+			return -1;
+		ttft_join_timings(&jr, t->prefill_s * 1e3, t->decode_s * 1e3, t->hit_tokens,
+				  t);
 		return 1;
 	}
 	if (build_join(as) != 0)
 		return -1;
-	return ttft_joiner_one(&as->jn, &jr, &r->split);
+	/* most rows get no split: only one that says something takes memory */
+	struct ttft_server_split s;
+	int rc = ttft_joiner_one(&as->jn, &jr, &s);
+	return ttft_record_set_split(r, &s) != 0 ? -1 : rc;
 }
 
 int ttft_asm_joins(const struct ttft_asm *as, const struct ttft_record *r)
 {
-	return as->nsnap ||
-	       (r->split.source && !strcmp(r->split.source, TTFT_SPLIT_LLAMACPP_TIMINGS));
+	const char *src = ttft_record_split(r)->source;
+	return as->nsnap || (src && !strcmp(src, TTFT_SPLIT_LLAMACPP_TIMINGS));
 }
 
 int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r)

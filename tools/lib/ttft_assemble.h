@@ -89,7 +89,7 @@ int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r);
 /* The server's split of r from the snapshots applied so far
  * (ttft_join.h): its own numbers from the window that provably holds its
  * moment alone among every request applied, else the reason in
- * r->split.note; llama.cpp's in-stream timings, when the stream had them,
+ * its split's note; llama.cpp's in-stream timings, when the stream had them,
  * with the queue the headers mark. Returns 1 when a verdict was reached, 0
  * when no good snapshot follows r's moment yet; -1 when out of memory. */
 int ttft_asm_join(struct ttft_asm *as, struct ttft_record *r);

@@ -152,8 +152,9 @@ void ttft_wf_of(const struct ttft_record *r, int64_t t0, struct ttft_wf *w)
 		snprintf(w->why, sizeof w->why, "%s",
 			 n ? n : r->ntok ? "its TTFT is not known" : "no first token");
 	}
-	w->queue_ms = r->split.source ? r->split.queue_s * 1e3 : NAN;
-	w->prefill_ms = r->split.source ? r->split.prefill_s * 1e3 : NAN;
+	const struct ttft_server_split *sp = ttft_record_split(r);
+	w->queue_ms = sp->source ? sp->queue_s * 1e3 : NAN;
+	w->prefill_ms = sp->source ? sp->prefill_s * 1e3 : NAN;
 	w->early = ttft_record_early(r);
 }
 

@@ -225,7 +225,8 @@ static enum ttft_export_outcome outcome(const struct ttft_record *r, int complet
 /* Only hex digits in a trace id: it goes into the page as is. */
 const char *ttft_export_trace_id(const struct ttft_record *r)
 {
-	return ttft_trace_id_ok(r->trace_id) ? r->trace_id : NULL;
+	const char *t = ttft_record_trace_id(r);
+	return ttft_trace_id_ok(t) ? t : NULL;
 }
 
 static int valid_trace_id(const char *t)
@@ -247,7 +248,8 @@ int ttft_export_request(struct ttft_export *x, const struct ttft_record *r, cons
 		snprintf(path, sizeof path, "unknown");
 	else
 		ttft_export_path(path, sizeof path, r->path);
-	const char *source = r->split.source ? r->split.source : "none";
+	const struct ttft_server_split *sp = ttft_record_split(r);
+	const char *source = sp->source ? sp->source : "none";
 	const char *pr = peer && *peer ? peer : "unknown";
 	status_label(status, sizeof status, r->status, 0);
 	struct ttft_export_series *s = find(x, pr, path, status, source);
@@ -270,14 +272,14 @@ int ttft_export_request(struct ttft_export *x, const struct ttft_record *r, cons
 	struct ttft_phases p;
 	ttft_record_phases(r, &p);
 	double v[TTFT_XH__N] = {
-		[TTFT_XH_TTFT] = p.ttft_s, [TTFT_XH_QUEUE] = r->split.queue_s,
-		[TTFT_XH_PREFILL] = r->split.prefill_s, [TTFT_XH_OTHER] = p.server_other_s,
+		[TTFT_XH_TTFT] = p.ttft_s, [TTFT_XH_QUEUE] = sp->queue_s,
+		[TTFT_XH_PREFILL] = sp->prefill_s, [TTFT_XH_OTHER] = p.server_other_s,
 		[TTFT_XH_DECODE] = p.decode_s, [TTFT_XH_E2E] = p.e2e_s,
 		[TTFT_XH_DNS] = p.dns_s,
 	};
 	int rc = 0;
 	for (int h = 0; h < TTFT_XH__N && !r->request_unseen; h++)
-		if (!r->split.source && h >= TTFT_XH_QUEUE && h <= TTFT_XH_OTHER)
+		if (!sp->source && h >= TTFT_XH_QUEUE && h <= TTFT_XH_OTHER)
 			continue; /* a value without a split is an aggregate */
 		else if (observe(s, h, v[h], trace_id, end_unix_s) != 0)
 			rc = -1;

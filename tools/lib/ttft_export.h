@@ -91,7 +91,7 @@ struct ttft_export {
 
 extern const double ttft_export_bounds[TTFT_EXPORT_NBUCKETS];
 
-/* The request's W3C trace id, for its exemplars: r->trace_id (a log's
+/* The request's W3C trace id, for its exemplars: ttft_record_trace_id (a log's
  * record: the assembler takes it from the traceparent the shim captured,
  * if W3C calls that valid (ttft_traceparent_ok); a probe's: the one it
  * sent). NULL when it has none, it is not 32 lower-case hex digits, or it

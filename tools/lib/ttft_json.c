@@ -578,8 +578,9 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 		str_k(j, K("method"), r->encrypted ? NULL : r->method);
 		str_k(j, K("path"), r->encrypted ? NULL : r->path);
 	}
-	if (probe || r->trace_id[0])
-		str_k(j, K("trace_id"), r->trace_id[0] ? r->trace_id : NULL);
+	const char *trace_id = ttft_record_trace_id(r);
+	if (probe || trace_id[0])
+		str_k(j, K("trace_id"), trace_id[0] ? trace_id : NULL);
 	if (r->status)
 		int_k(j, K("status"), r->status);
 	else
@@ -607,8 +608,8 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 		null_k(j, K("prompt_tokens"));
 	if (log) {
 		bool_k(j, K("compressed"), r->compressed);
-		if (r->traceparent[0])
-			str_k(j, K("traceparent"), r->traceparent);
+		if (ttft_record_traceparent(r)[0])
+			str_k(j, K("traceparent"), ttft_record_traceparent(r));
 		else
 			null_k(j, K("traceparent"));
 	}
@@ -641,7 +642,7 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 				  ? (double)(r->t_start - ctx->t0) / 1e9 : NAN);
 		int_k(j, K("http_status"), r->status);
 	}
-	const struct ttft_server_split *s = &r->split;
+	const struct ttft_server_split *s = ttft_record_split(r);
 	num_k(j, K("queue_s"), s->queue_s);
 	num_k(j, K("prefill_s"), s->prefill_s);
 	num_k(j, K("server_other_s"), p.server_other_s);

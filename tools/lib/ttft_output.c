@@ -39,7 +39,7 @@ static void where_line(FILE *f, const struct ttft_analysis *a, size_t i)
 	const struct ttft_record *r = &a->reqs[i];
 	struct ttft_phases p;
 	ttft_record_phases(r, &p);
-	const struct ttft_server_split *s = &r->split;
+	const struct ttft_server_split *s = ttft_record_split(r);
 	int64_t sent = r->t_req1 ? r->t_req1 : r->t_req0;
 	int64_t d;
 	/* a damaged log's instants may be anything: no overflow, no number */
@@ -166,10 +166,11 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		ms(f, 10, p.itl_p99_s);
 		few_gaps |= too_few(p.itl_p50_s, p.itl_p99_s);
 		ms(f, 10, p.app_gap_s);
-		ms(f, 9, r->split.queue_s);
-		ms(f, 10, r->split.prefill_s);
+		const struct ttft_server_split *sp = ttft_record_split(r);
+		ms(f, 9, sp->queue_s);
+		ms(f, 10, sp->prefill_s);
 		ms(f, 8, p.server_other_s);
-		fprintf(f, "  %-16s", r->split.source ? r->split.source : "-");
+		fprintf(f, "  %-16s", sp->source ? sp->source : "-");
 		char nb[320];
 		const char *note = r->encrypted
 				 ? "encrypted: not visible: TLS inside the program, e.g. Node or Go"

@@ -15,6 +15,12 @@
  * freed. */
 static char g_error_lost[] = "out of memory while recording the error";
 
+/* The split of every record not given one. */
+static const struct ttft_server_split g_split_none = {
+	.queue_s = NAN, .prefill_s = NAN, .decode_s = NAN, .server_ttft_s = NAN,
+	.hit_tokens = NAN, .requests = NAN,
+};
+
 void ttft_record_init(struct ttft_record *r, enum ttft_origin origin)
 {
 	memset(r, 0, sizeof *r);
@@ -24,8 +30,6 @@ void ttft_record_init(struct ttft_record *r, enum ttft_origin origin)
 	r->prompt_tokens = -1;
 	r->body_bytes = -1;
 	r->itl_p50_s = r->itl_p99_s = NAN;
-	r->split.queue_s = r->split.prefill_s = r->split.decode_s = NAN;
-	r->split.server_ttft_s = r->split.hit_tokens = r->split.requests = NAN;
 }
 
 void ttft_record_free(struct ttft_record *r)
@@ -33,6 +37,10 @@ void ttft_record_free(struct ttft_record *r)
 	if (r->timecap)
 		free(r->tok.heap);
 	free(r->text);
+	free(r->split);
+	free(r->w3c);
+	r->split = NULL;
+	r->w3c = NULL;
 	if (r->error != g_error_lost)
 		free(r->error);
 	r->text = NULL;
@@ -60,7 +68,7 @@ static int tok_grow(struct ttft_record *r)
 	if (cap >= UINT32_MAX / 2)
 		return -1;
 	/* past two, a stream's times are dozens at least */
-	uint32_t nc = r->timecap ? cap * 2 : 16;
+	uint32_t nc = r->timecap ? cap * 2 : 32;
 	size_t each = sizeof(int64_t) + sizeof(uint32_t);
 	int64_t *t = r->timecap ? realloc(r->tok.heap, nc * each) : malloc(nc * each);
 	if (!t)
@@ -166,6 +174,53 @@ int ttft_record_finish(struct ttft_record *r)
 	return 0;
 }
 
+const struct ttft_server_split *ttft_record_split(const struct ttft_record *r)
+{
+	return r->split ? r->split : &g_split_none;
+}
+
+struct ttft_server_split *ttft_record_split_rw(struct ttft_record *r)
+{
+	if (r->split)
+		return r->split;
+	struct ttft_server_split *s = malloc(sizeof *s);
+	if (!s)
+		return NULL;
+	*s = g_split_none;
+	r->split = s;
+	return s;
+}
+
+int ttft_record_set_split(struct ttft_record *r, const struct ttft_server_split *s)
+{
+	if (!r->split && !s->source && !s->note[0] && isnan(s->queue_s) &&
+	    isnan(s->prefill_s) && isnan(s->decode_s) && isnan(s->server_ttft_s) &&
+	    isnan(s->hit_tokens) && isnan(s->requests))
+		return 0; /* nothing to say: the shared one says it */
+	struct ttft_server_split *o = ttft_record_split_rw(r);
+	if (!o)
+		return -1;
+	*o = *s;
+	return 0;
+}
+
+const char *ttft_record_trace_id(const struct ttft_record *r)
+{
+	return r->w3c ? r->w3c->trace_id : "";
+}
+
+const char *ttft_record_traceparent(const struct ttft_record *r)
+{
+	return r->w3c ? r->w3c->traceparent : "";
+}
+
+struct ttft_w3c *ttft_record_w3c_rw(struct ttft_record *r)
+{
+	if (!r->w3c)
+		r->w3c = calloc(1, sizeof *r->w3c);
+	return r->w3c;
+}
+
 void ttft_record_set_error(struct ttft_record *r, const char *fmt, ...)
 {
 	r->ok = 0;
@@ -256,7 +311,7 @@ int ttft_record_early(const struct ttft_record *r)
  * With llama.cpp, which reports no queue time, queueing stays in here. */
 double ttft_record_server_other_s(const struct ttft_record *r)
 {
-	const struct ttft_server_split *s = &r->split;
+	const struct ttft_server_split *s = ttft_record_split(r);
 	if (!s->source || !r->t_first || !r->t_req1 || isnan(s->prefill_s) ||
 	    ttft_record_early(r))
 		return NAN; /* answered before it was sent: no wait to explain */

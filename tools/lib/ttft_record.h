@@ -31,6 +31,14 @@ struct ttft_server_split {
 	                         it was estimated */
 };
 
+/* The W3C trace context a request was sent with: rare enough to live
+ * apart from its record. */
+struct ttft_w3c {
+	char traceparent[56];   /* log: the request's traceparent, or "" */
+	char trace_id[33];      /* its trace id (vLLM's spans carry it), ""
+	                           unknown */
+};
+
 /* Who filled a record. */
 enum ttft_origin {
 	TTFT_ORIGIN_LOG = 1,    /* the shim's log: the socket's view */
@@ -51,76 +59,87 @@ struct ttft_record {
 	uint32_t seq;           /* request number on the connection */
 	char method[16];
 	char path[TTFT_REC_TEXT];
-	char trace_id[33];      /* the W3C traceparent trace id it was sent
-	                           with (vLLM's spans carry it), "" unknown */
 	/* outcome */
 	int status;             /* HTTP status; 0: no response headers */
-	int ok;                 /* probe: the request succeeded */
 	char *error;            /* probe: why not (ttft_record_set_error) */
-	int new_conn;           /* the request opened its connection */
 	uint16_t end_flags;     /* TTFT_F_TRUNCATED / TTFT_F_EOF_BODY */
-	uint8_t done;           /* [DONE] arrived */
-	uint8_t sse_error;      /* an SSE error event arrived */
-	uint8_t interrupted;    /* probe: ended in flight by cfg->stop (its
-	                           error says so): the client's doing, not
-	                           the server's */
-	uint8_t closed_early;   /* the client closed before the response end */
-	uint8_t closed_in_head; /* … with the response's head partly read */
-	uint8_t fork_read;      /* log: sent by a forked child, its response
-	                           read by the process it was forked from
-	                           (reader_pid) on the socket they share */
-	int reader_pid;
-	uint8_t forked;         /* log: sent by a fork child on a connection
-	                           it shares with its parent */
-	uint8_t after_answer;   /* log: an earlier request on its connection
-	                           had a response */
-	uint8_t fork_unsure;    /* log: on a connection shared across fork
-	                           where several processes' requests were due
-	                           at once: which response answers it is not
-	                           known (its response times are null) */
-	uint8_t compressed;     /* log: Content-Encoding on the response: its
-	                           events (tokens) could not be read */
-	uint8_t not_sse;        /* log: the response's headers did not say
-	                           text/event-stream: its body is not read for
-	                           events, so its tokens are not known (unless
-	                           the body was empty); probe: a --no-stream
-	                           answer, whose tokens only usage gives */
-	int64_t body_bytes;     /* log: the response body's bytes as its end
-	                           counted them, -1 unknown (no end seen) */
-	uint8_t sent_one_call;  /* log: the whole request went in one call
-	                           (t_req0, t_req1: its start and return) */
-	uint8_t setup_unknown;  /* log: a new connection whose establishment is
-	                           not known (a send found the response there
-	                           before it could ask): no connect time, TTFT
-	                           from the request */
-	uint8_t preopened;      /* log: the connection sat open and idle before
-	                           this request; TTFT starts at the request  */
-	uint8_t cut_by_full_log;/* log: unfinished when the log filled up    */
-	uint8_t tunnel_lost;    /* log: a CONNECT whose tunnel carried what the
-	                           sniffer cannot read (TLS): its requests
-	                           are not seen */
-	uint8_t cut_by_hole;    /* log: in progress while the log lost events
-	                           in its middle (a part not allocated)       */
-	uint8_t bad_run;        /* log: a token run record whose count no
-	                           read can hold (a writer's fault): read as
-	                           one token, the token count not known      */
-	uint8_t request_unseen; /* log: a response whose request the shim did
-	                           not see (a raw system call, wide-character
-	                           stdio, a program image not traced): no
-	                           method, path or TTFT                      */
-	uint8_t request_lost;   /* log: of request_unseen, a response the
-	                           shim saw answer a request it had seen,
-	                           whose request's record is not in the log
-	                           (lost: damaged, never sealed, a part of
-	                           the log not allocated)                    */
-	uint8_t inherited;      /* log: sent on a connection this program image
-	                           found open when it began (inherited across
-	                           exec): its setup was not seen, so no
-	                           connect or DNS time; TTFT starts at the
-	                           request                                   */
+	/* flags, a bit each: a log's record a request must stay small */
+	unsigned ok : 1;        /* probe: the request succeeded */
+	unsigned new_conn : 1;  /* the request opened its connection */
+	unsigned done : 1;      /* [DONE] arrived */
+	unsigned sse_error : 1; /* an SSE error event arrived */
+	unsigned interrupted : 1;    /* probe: ended in flight by cfg->stop (its
+	                                error says so): the client's doing, not
+	                                the server's */
+	unsigned closed_early : 1;   /* the client closed before the response
+	                                end */
+	unsigned closed_in_head : 1; /* … with the response's head partly read */
+	unsigned fork_read : 1;      /* log: sent by a forked child, its
+	                                response read by the process it was
+	                                forked from (reader_pid) on the socket
+	                                they share */
+	unsigned forked : 1;         /* log: sent by a fork child on a
+	                                connection it shares with its parent */
+	unsigned after_answer : 1;   /* log: an earlier request on its
+	                                connection had a response */
+	unsigned fork_unsure : 1;    /* log: on a connection shared across fork
+	                                where several processes' requests were
+	                                due at once: which response answers it
+	                                is not known (its response times are
+	                                null) */
+	unsigned compressed : 1;     /* log: Content-Encoding on the response:
+	                                its events (tokens) could not be read */
+	unsigned not_sse : 1;        /* log: the response's headers did not say
+	                                text/event-stream: its body is not read
+	                                for events, so its tokens are not known
+	                                (unless the body was empty); probe: a
+	                                --no-stream answer, whose tokens only
+	                                usage gives */
+	unsigned sent_one_call : 1;  /* log: the whole request went in one call
+	                                (t_req0, t_req1: its start and return) */
+	unsigned setup_unknown : 1;  /* log: a new connection whose
+	                                establishment is not known (a send
+	                                found the response there before it
+	                                could ask): no connect time, TTFT from
+	                                the request */
+	unsigned preopened : 1;      /* log: the connection sat open and idle
+	                                before this request; TTFT starts at the
+	                                request */
+	unsigned cut_by_full_log : 1;/* log: unfinished when the log filled up */
+	unsigned tunnel_lost : 1;    /* log: a CONNECT whose tunnel carried what
+	                                the sniffer cannot read (TLS): its
+	                                requests are not seen */
+	unsigned cut_by_hole : 1;    /* log: in progress while the log lost
+	                                events in its middle (a part not
+	                                allocated) */
+	unsigned bad_run : 1;        /* log: a token run record whose count no
+	                                read can hold (a writer's fault): read
+	                                as one token, the token count not
+	                                known */
+	unsigned request_unseen : 1; /* log: a response whose request the shim
+	                                did not see (a raw system call,
+	                                wide-character stdio, a program image
+	                                not traced): no method, path or TTFT */
+	unsigned request_lost : 1;   /* log: of request_unseen, a response the
+	                                shim saw answer a request it had seen,
+	                                whose request's record is not in the
+	                                log (lost: damaged, never sealed, a
+	                                part of the log not allocated) */
+	unsigned inherited : 1;      /* log: sent on a connection this program
+	                                image found open when it began
+	                                (inherited across exec): its setup was
+	                                not seen, so no connect or DNS time;
+	                                TTFT starts at the request */
+	unsigned tls : 1;            /* log: the connection spoke TLS */
+	unsigned encrypted : 1;      /* log: TLS with no plaintext seen — a
+	                                connection, not a request: no method,
+	                                path, status or tokens */
+	int reader_pid;         /* log, fork_read: the process that read it */
 	int io_err;             /* log: errno of a send/recv that failed while
 	                           the response was still due (ECONNRESET)   */
 	int desync;             /* log: TTFT_DESYNC_* that cut the response   */
+	int64_t body_bytes;     /* log: the response body's bytes as its end
+	                           counted them, -1 unknown (no end seen) */
 	/* times: CLOCK_MONOTONIC ns, 0 = not seen */
 	int64_t t_start;        /* log: connect begin (new connection) or first
 	                           request byte; probe: the request's start */
@@ -138,10 +157,6 @@ struct ttft_record {
 	int64_t t_app_first;    /* log: the application's own first-token mark */
 	int64_t t_wire_first;   /* log, TLS: the socket read that brought the
 	                           first token's ciphertext */
-	uint8_t tls;            /* log: the connection spoke TLS */
-	uint8_t encrypted;      /* log: TLS with no plaintext seen — a
-	                           connection, not a request: no method, path,
-	                           status or tokens */
 	/* token events, run-length: ntime distinct times in order, how many
 	 * events at each (one read can bring 2^20 at one instant: a gap of
 	 * 0 between each); read them with ttft_record_tok_times/_counts */
@@ -157,10 +172,13 @@ struct ttft_record {
 	long usage_tokens;      /* usage.completion_tokens, -1 unknown */
 	long prompt_tokens;     /* usage.prompt_tokens (llama.cpp's timings:
 	                           prompt_n + cache_n), -1 unknown */
-	char traceparent[56];   /* log: the request's W3C traceparent, or "" */
+	struct ttft_w3c *w3c;   /* the W3C trace context it was sent with,
+	                           NULL: none (ttft_record_trace_id) */
 	uint32_t rtt_us;        /* TCP round-trip time (TCP_INFO), 0 unknown */
 	double itl_p50_s, itl_p99_s; /* set once by ttft_record_finish */
-	struct ttft_server_split split;
+	/* the server's split, read with ttft_record_split; NULL: none (most
+	 * rows of a log: inline it would be a third of the record) */
+	struct ttft_server_split *split;
 	char *text;             /* probe: the generated text when kept */
 	size_t textlen, textcap;
 };
@@ -199,6 +217,22 @@ int ttft_record_add_text(struct ttft_record *r, const char *s, size_t n);
 /* Compute the numbers that cost more than arithmetic (the ITL
  * percentiles), once, after the last token. -1 when out of memory. */
 int ttft_record_finish(struct ttft_record *r);
+/* The server's split of the record: one all NAN, with no source and no
+ * note, where none was given. */
+const struct ttft_server_split *ttft_record_split(const struct ttft_record *r);
+/* The record's split to fill in (made on first use); NULL when out of
+ * memory. */
+struct ttft_server_split *ttft_record_split_rw(struct ttft_record *r);
+/* Give the record split s: 0, or -1 when out of memory (nothing changed).
+ * An s with no source and no note takes no memory. */
+int ttft_record_set_split(struct ttft_record *r, const struct ttft_server_split *s);
+/* The trace id and (log) the traceparent a request was sent with; ""
+ * when not known. */
+const char *ttft_record_trace_id(const struct ttft_record *r);
+const char *ttft_record_traceparent(const struct ttft_record *r);
+/* The record's trace context to fill in (made on first use, all ""); NULL
+ * when out of memory. */
+struct ttft_w3c *ttft_record_w3c_rw(struct ttft_record *r);
 /* Record the first cause of failure (later ones are dropped); ok = 0. */
 void ttft_record_set_error(struct ttft_record *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

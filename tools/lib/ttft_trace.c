@@ -147,11 +147,11 @@ static void request(struct ctx *c, const struct ttft_record *r)
 		ttft_json_bool(j, "new_connection", r->new_conn);
 		ttft_json_num(j, "ttft_ms", p.ttft_s * 1e3);
 		ttft_json_num(j, "e2e_ms", p.e2e_s * 1e3);
-		ttft_json_num(j, "queue_ms", r->split.queue_s * 1e3);
-		ttft_json_num(j, "prefill_ms", r->split.prefill_s * 1e3);
+		ttft_json_num(j, "queue_ms", ttft_record_split(r)->queue_s * 1e3);
+		ttft_json_num(j, "prefill_ms", ttft_record_split(r)->prefill_s * 1e3);
 		ttft_json_num(j, "server_other_ms", ttft_record_server_other_s(r) * 1e3);
-		ttft_json_num(j, "prefix_cache_hit_tokens", r->split.hit_tokens);
-		ttft_json_str(j, "split_source", r->split.source);
+		ttft_json_num(j, "prefix_cache_hit_tokens", ttft_record_split(r)->hit_tokens);
+		ttft_json_str(j, "split_source", ttft_record_split(r)->source);
 		if (note)
 			ttft_json_str(j, "note", note);
 		else

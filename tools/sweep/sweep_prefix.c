@@ -56,8 +56,9 @@ int sweep_requests(const struct probe_cfg *cfg, int conc, char **prompts, int n,
 		failed -= *cut; /* the stop's doing, not the server's */
 	for (int i = 0; i < n; i++) {
 		/* the records move into out: their buffers go with them */
-		out[i] = (struct sweep_req){r[i], r[i].split.queue_s,
-					    isfinite(r[i].split.queue_s) ? r[i].split.source : NULL};
+		const struct ttft_server_split *sp = ttft_record_split(&r[i]);
+		out[i] = (struct sweep_req){r[i], sp->queue_s,
+					    isfinite(sp->queue_s) ? sp->source : NULL};
 		if (failed > 0 && !r[i].ok && !r[i].interrupted && !err[0])
 			snprintf(err, errlen, "request %d failed: %s", i + 1,
 				 ttft_record_error(&r[i]));
@@ -248,8 +249,9 @@ static double field_pct(const struct sweep_req *q, int n, enum field f, double p
 		return NAN;
 	for (int i = 0; i < n; i++) {
 		const struct ttft_record *r = &q[i].rec;
+		const struct ttft_server_split *sp = ttft_record_split(r);
 		v[i] = !r->ok ? NAN : f == F_TTFT ? ttft_record_ttft_s(r)
-			: f == F_HIT ? r->split.hit_tokens : r->split.prefill_s;
+			: f == F_HIT ? sp->hit_tokens : sp->prefill_s;
 	}
 	double p = sweep_pct(v, n, pq);
 	free(v);

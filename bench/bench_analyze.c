@@ -6,11 +6,16 @@
  * threads do. Prints records per CPU second (the analyzer's user + system
  * time: wall time on a shared machine measures the neighbours too; the
  * fastest of RUNS runs) and peak RSS against the log's size, then how the
- * CPU time a record grows from the smallest log to the largest.
+ * CPU time a record grows from the smallest log to the largest; last, the
+ * same for a log of short requests (GET /health on keep-alive
+ * connections, 3 records each: its request sent by one call, its
+ * response's headers, its end), where the analysis' request records weigh
+ * most against the log.
  * usage: bench_analyze [BUILD_DIR [RECORDS...]]  (default build; 250000
  * 1000000 4000000). Busy machines: compare runs, not absolute numbers.
- * bench_analyze --write PATH RECORDS writes one such log and keeps it, for
- * a profiler (callgrind, perf) to run ttft-analyze on. */
+ * bench_analyze --write PATH RECORDS [3|4] writes one such log (3 or 4:
+ * of short requests, 4 with one token event each) and keeps it, for a
+ * profiler (callgrind, perf) or /usr/bin/time to run ttft-analyze on. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +31,7 @@
 #define TOKENS 32
 #define PER_CONN 100
 #define RUNS 5 /* runs of the analyzer on each log */
+#define SHORT_RECORDS 900000 /* the short requests' log: 300000 requests */
 
 struct stream {
 	uint64_t conn;
@@ -37,16 +43,44 @@ struct stream {
 static struct ttft_log g_log;
 static int64_t g_t = 1000000000;
 static uint64_t g_n;
+static int g_short; /* records a short request (3, 4), 0: streams */
 
-static void put(uint16_t kind, const struct stream *s, int64_t a, int64_t b,
-		const char *text)
+static void put_flags(uint16_t kind, uint16_t flags, const struct stream *s, int64_t a,
+		      int64_t b, const char *text)
 {
 	if (ttft_log_put(&g_log, &(struct ttft_event){
-		    .kind = kind, .t_ns = g_t, .pid = 4242, .tid = s->tid, .fd = s->fd,
+		    .kind = kind, .flags = flags, .t_ns = g_t, .pid = 4242, .tid = s->tid,
+		    .fd = s->fd,
 		    .conn = kind == TTFT_EV_DNS_BEGIN || kind == TTFT_EV_DNS_END ? 0 : s->conn,
 		    .a = a, .b = b, .seq = s->seq, .text = text,
 		    .text_len = text ? strnlen(text, TTFT_REC_TEXT) : 0}))
 		g_n++;
+}
+
+static void put(uint16_t kind, const struct stream *s, int64_t a, int64_t b,
+		const char *text)
+{
+	put_flags(kind, 0, s, a, b, text);
+}
+
+/* One record of a short request: sent by one call, answered at once. */
+static void short_step(struct stream *s, int k)
+{
+	if (k == 0) {
+		put_flags(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, s, 40, g_t + 500, "GET /health");
+	} else if (k == 1) {
+		put_flags(TTFT_EV_RESP_HEADERS, g_short == 4 ? TTFT_F_SSE : 0, s, 200, 50,
+			  NULL);
+	} else if (k == 2 && g_short == 4) {
+		put(TTFT_EV_SSE_TOKEN, s, 0, 0, NULL);
+	} else {
+		put(TTFT_EV_RESP_END, s, 20, g_short == 4, NULL);
+		s->step = 0;
+		if (++s->seq == PER_CONN) {
+			put(TTFT_EV_CLOSE, s, 0, 0, NULL);
+			s->conn = 0;
+		}
+	}
 }
 
 /* One event of stream s; times advance 1-3 us an event. */
@@ -64,7 +98,9 @@ static void step(struct stream *s)
 		return;
 	}
 	int k = s->step++;
-	if (k == 0)
+	if (g_short)
+		short_step(s, k);
+	else if (k == 0)
 		put(TTFT_EV_REQ_BEGIN, s, 0, 0, "POST /v1/completions");
 	else if (k == 1)
 		put(TTFT_EV_REQ_SENT, s, 300, 0, NULL);
@@ -119,10 +155,67 @@ static int write_log(const char *path, uint64_t records)
 	return 0;
 }
 
+/* Writes a log of `records` and runs the analyzer on it RUNS times: one
+ * row of the table (rc 0), *ns the CPU ns a record. */
+static int row(const char *tool, const char *path, uint64_t records, double *ns)
+{
+	if (write_log(path, records) != 0)
+		return 1;
+	double log_mib = (double)(TTFT_LOG_HDR_SIZE + (records + 1024) * TTFT_REC_SIZE) /
+			 (1 << 20);
+	fflush(stdout);
+	/* the best of RUNS: on a shared machine the others' work only ever
+	 * adds time */
+	double best_cpu = 0, best_wall = 0, rss = 0;
+	int rc = 0;
+	for (int run = 0; run < RUNS && rc == 0; run++) {
+		int64_t t0 = ttft_now_ns();
+		pid_t pid = fork();
+		if (pid == 0) {
+			if (!freopen("/dev/null", "w", stdout))
+				_exit(126);
+			execl(tool, tool, "--json", path, (char *)NULL);
+			_exit(127);
+		}
+		int st;
+		struct rusage ru;
+		if (pid < 0 || wait4(pid, &st, 0, &ru) < 0) {
+			perror("bench_analyze");
+			rc = 1;
+			break;
+		}
+		double s = (double)(ttft_now_ns() - t0) / 1e9;
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			fprintf(stderr, "bench_analyze: %s failed (status %d)\n", tool, st);
+			rc = 1;
+		}
+		double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+			     (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+		if (run == 0 || cpu < best_cpu)
+			best_cpu = cpu, best_wall = s;
+		if ((double)ru.ru_maxrss / 1024 > rss)
+			rss = (double)ru.ru_maxrss / 1024;
+	}
+	unlink(path);
+	if (rc == 0)
+		printf("%10llu %9.1f %9.3f %9.3f %14.0f %10.1f %9.2f\n",
+		       (unsigned long long)g_n, log_mib, best_wall, best_cpu,
+		       (double)g_n / best_cpu, rss, rss / log_mib);
+	*ns = best_cpu * 1e9 / (double)g_n;
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc == 4 && !strcmp(argv[1], "--write"))
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "--write")) {
+		g_short = argc == 5 ? atoi(argv[4]) : 0;
+		if (g_short != 0 && g_short != 3 && g_short != 4) {
+			fprintf(stderr, "bench_analyze: records a request: 3 or 4, not %s\n",
+				argv[4]);
+			return 2;
+		}
 		return write_log(argv[2], strtoull(argv[3], NULL, 10)) != 0;
+	}
 	const char *build = argc > 1 ? argv[1] : "build";
 	uint64_t sizes[8] = {250000, 1000000, 4000000};
 	int nsizes = 3;
@@ -139,55 +232,24 @@ int main(int argc, char **argv)
 	printf("%10s %9s %9s %9s %14s %10s %9s\n", "records", "log_MiB", "wall_s", "cpu_s",
 	       "records/cpu_s", "rss_MiB", "rss/log");
 	int rc = 0;
-	double first_ns = 0, last_ns = 0; /* CPU ns a record, smallest and largest log */
+	double first_ns = 0, last_ns = 0, ns; /* CPU ns a record, smallest and largest log */
 	for (int i = 0; i < nsizes && rc == 0; i++) {
-		if (write_log(path, sizes[i]) != 0)
-			return 1;
-		double log_mib = (double)(TTFT_LOG_HDR_SIZE + (sizes[i] + 1024) * TTFT_REC_SIZE) /
-				 (1 << 20);
-		fflush(stdout);
-		/* the best of RUNS: on a shared machine the others' work only
-		 * ever adds time */
-		double best_cpu = 0, best_wall = 0, rss = 0;
-		for (int run = 0; run < RUNS && rc == 0; run++) {
-			int64_t t0 = ttft_now_ns();
-			pid_t pid = fork();
-			if (pid == 0) {
-				if (!freopen("/dev/null", "w", stdout))
-					_exit(126);
-				execl(tool, tool, "--json", path, (char *)NULL);
-				_exit(127);
-			}
-			int st;
-			struct rusage ru;
-			if (pid < 0 || wait4(pid, &st, 0, &ru) < 0) {
-				perror("bench_analyze");
-				rc = 1;
-				break;
-			}
-			double s = (double)(ttft_now_ns() - t0) / 1e9;
-			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-				fprintf(stderr, "bench_analyze: %s failed (status %d)\n", tool, st);
-				rc = 1;
-			}
-			double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-				     (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-			if (run == 0 || cpu < best_cpu)
-				best_cpu = cpu, best_wall = s;
-			if ((double)ru.ru_maxrss / 1024 > rss)
-				rss = (double)ru.ru_maxrss / 1024;
-		}
-		printf("%10llu %9.1f %9.3f %9.3f %14.0f %10.1f %9.2f\n",
-		       (unsigned long long)g_n, log_mib, best_wall, best_cpu, (double)g_n / best_cpu,
-		       rss, rss / log_mib);
+		rc = row(tool, path, sizes[i], &ns);
 		if (i == 0)
-			first_ns = best_cpu * 1e9 / (double)g_n;
-		last_ns = best_cpu * 1e9 / (double)g_n;
-		unlink(path);
+			first_ns = ns;
+		last_ns = ns;
 	}
 	if (rc == 0 && nsizes > 1)
 		printf("CPU a record: %.0f ns at the smallest log, %.0f ns at the largest (x%.2f: "
 		       "1.00 is linear); each row the fastest of %d runs, rss the largest\n",
 		       first_ns, last_ns, last_ns / first_ns, RUNS);
+	if (rc != 0)
+		return rc;
+	/* the log's size is in its records, the analysis' in its requests:
+	 * short ones weigh the request records most against the log */
+	g_short = 3;
+	printf("short requests (GET /health, 3 records each, keep-alive):\n");
+	rc = row(tool, path, SHORT_RECORDS, &ns);
+	g_short = 0;
 	return rc;
 }

@@ -469,6 +469,21 @@ static inline __attribute__((always_inline)) struct shim_conn *conn_of(int fd)
 	return c;
 }
 
+/* fd's connection if it is still the one h names (the call began on it);
+ * else NULL: the number was closed and went to another meanwhile. */
+static inline __attribute__((always_inline)) struct shim_conn *
+conn_held(int fd, struct shim_held h)
+{
+	struct shim_conn *c = conn_of(fd);
+	if (!c)
+		return NULL;
+	__asm__("" : "+r"(c)); /* see conn_for_send */
+	if (__builtin_expect(__atomic_load_n(&c->t_connect, __ATOMIC_RELAXED) != h.t ||
+			     c != &shim_conns[h.slot], 0))
+		return NULL;
+	return c;
+}
+
 /* The same, for a call that sends. A fork child that sends on a connection
  * it inherited makes requests of its own: it takes a new id for the
  * connection, so that its rows and the parent's never merge. A child that
@@ -491,6 +506,13 @@ static struct shim_conn *conn_for_send(int fd, int64_t t)
 {
 	struct shim_conn *c = conn_of(fd);
 	if (!c)
+		return NULL;
+	/* A send that began (t) before fd's connection began connecting was
+	 * another's: fd was closed while it blocked and the number went to
+	 * a new connection (docs/shim.md). The asm keeps gcc addressing the
+	 * fields from c (one instruction each; send's budget). */
+	__asm__("" : "+r"(c));
+	if (__builtin_expect(__atomic_load_n(&c->t_connect, __ATOMIC_RELAXED) > t, 0))
 		return NULL;
 	/* Relaxed: adopt's CAS decides. */
 	int32_t owner = __atomic_load_n(&c->owner, __ATOMIC_RELAXED);
@@ -640,7 +662,7 @@ TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,
 	struct shim_conn *c = &shim_conns[slot];
 	c->conn = conn;
 	c->pending = 1;
-	c->t_connect = t;
+	__atomic_store_n(&c->t_connect, t, __ATOMIC_RELAXED); /* shim_hold */
 	c->forks = (uint16_t)__atomic_load_n(&shim_forks, __ATOMIC_RELAXED);
 	c->tx_started = 0;
 	c->tls = SHIM_PLAIN;
@@ -680,7 +702,7 @@ TTFT_HIDDEN void shim_adopt(int fd, const struct sockaddr *peer, int64_t ino,
 	c->tls = SHIM_PLAIN;
 	c->wire_eof = 0;
 	c->t_found = t;
-	c->t_connect = 0;
+	__atomic_store_n(&c->t_connect, 0, __ATOMIC_RELAXED); /* shim_hold */
 	c->ino = ino;
 	__atomic_store_n(&c->t_wire_rx, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->owner, g_pid, __ATOMIC_RELAXED);
@@ -1096,10 +1118,11 @@ SHIM_COLD static void on_recv_rare(int fd, struct shim_conn *c,
 	}
 }
 
-TTFT_HIDDEN void shim_on_recv(int fd, const struct iovec *iov, int iovcnt,
-			      ssize_t ret, int err, int flags, int64_t t1)
+TTFT_HIDDEN void shim_on_recv(int fd, struct shim_held h,
+			      const struct iovec *iov, int iovcnt, ssize_t ret,
+			      int err, int flags, int64_t t1)
 {
-	struct shim_conn *c = conn_of(fd);
+	struct shim_conn *c = conn_held(fd, h);
 	if (!c)
 		return;
 	/* The usual read: bytes into one buffer, on an established plaintext
@@ -1115,10 +1138,11 @@ TTFT_HIDDEN void shim_on_recv(int fd, const struct iovec *iov, int iovcnt,
 	on_recv_rare(fd, c, iov, iovcnt, ret, err, flags, t1);
 }
 
-TTFT_HIDDEN void shim_on_recv1(int fd, void *buf, size_t len, ssize_t ret,
-			       int err, int flags, int64_t t1)
+TTFT_HIDDEN void shim_on_recv1(int fd, struct shim_held h, void *buf,
+			       size_t len, ssize_t ret, int err, int flags,
+			       int64_t t1)
 {
-	struct shim_conn *c = conn_of(fd);
+	struct shim_conn *c = conn_held(fd, h);
 	if (!c)
 		return;
 	if (__builtin_expect(ret > 0 && !(flags & (MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE)) &&

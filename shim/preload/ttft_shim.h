@@ -291,6 +291,40 @@ static inline struct shim_conn *shim_conn_of(int fd)
 	return slot ? &shim_conns[slot] : NULL;
 }
 
+/* Which connection fd named as a call on it began: its slot, and the
+ * slot's t_connect (no two connections of one slot share it: an inherited
+ * one's 0 is never followed by another, a connect's time never repeats). A
+ * call that blocks can return after another thread closed fd and the number
+ * went to a new connection: what it read or sent was the old socket's, and
+ * the new connection must not be handed it (shim_on_*: dropped). Slot 0's
+ * t_connect is 0: no branch. Relaxed: the slot may be taken over
+ * meanwhile; the compare after the call is what decides. */
+struct shim_held {
+	unsigned slot;
+	int64_t t;
+};
+
+static inline struct shim_held shim_hold_slot(unsigned slot)
+{
+	return (struct shim_held){
+		slot, __atomic_load_n(&shim_conns[slot].t_connect, __ATOMIC_RELAXED)};
+}
+
+static inline struct shim_held shim_hold(int fd)
+{
+	return shim_hold_slot(shim_slot(fd));
+}
+
+/* fd still names the connection h held (and one is traced). */
+static inline int shim_still(int fd, struct shim_held h)
+{
+	unsigned slot = shim_slot(fd);
+	if (__builtin_expect(slot != h.slot || !slot, 0))
+		return 0;
+	int64_t t = __atomic_load_n(&shim_conns[slot].t_connect, __ATOMIC_RELAXED);
+	return t == h.t;
+}
+
 /* Nonzero when the shim records anything in this process. */
 extern TTFT_HIDDEN int shim_on;
 /* One above the highest fd ever traced: bounds close_range's scan. */
@@ -299,7 +333,13 @@ extern TTFT_HIDDEN unsigned shim_fd_hi;
 TTFT_HIDDEN int64_t shim_now(void);
 
 /* Logic behind the wrappers; all preserve errno. The fd arguments of the
- * on_* functions are traced fds (a concurrent close makes them no-ops). */
+ * on_* functions are traced fds (a concurrent close makes them no-ops).
+ * A call that blocks can return after another thread closed fd and the
+ * number went to a new connection: what it read or sent was the old
+ * socket's. Receiving: h is what fd named when the call began
+ * (shim_hold), the bytes go to that connection only. Sending: t0, when
+ * the call began; a connection that began connecting after it is not
+ * handed the bytes. */
 TTFT_HIDDEN int shim_wants(int fd, const struct sockaddr *sa, socklen_t len);
 TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,
 				    int64_t t);
@@ -318,11 +358,13 @@ TTFT_HIDDEN void shim_on_sent1(int fd, const void *buf, size_t len,
 /* Bytes sent that the shim cannot see (sendfile, splice). */
 TTFT_HIDDEN void shim_on_sent_unseen(int fd, ssize_t ret, int err, int64_t t0,
 				     int64_t t1);
-TTFT_HIDDEN void shim_on_recv(int fd, const struct iovec *iov, int iovcnt,
-			      ssize_t ret, int err, int flags, int64_t t1);
+TTFT_HIDDEN void shim_on_recv(int fd, struct shim_held h,
+			      const struct iovec *iov, int iovcnt, ssize_t ret,
+			      int err, int flags, int64_t t1);
 /* The same for one buffer (recv, recvfrom, read and their _chk). */
-TTFT_HIDDEN void shim_on_recv1(int fd, void *buf, size_t len, ssize_t ret,
-			       int err, int flags, int64_t t1);
+TTFT_HIDDEN void shim_on_recv1(int fd, struct shim_held h, void *buf,
+			       size_t len, ssize_t ret, int err, int flags,
+			       int64_t t1);
 /* Bytes received that the shim could not see. */
 TTFT_HIDDEN void shim_on_recv_unseen(int fd, int64_t t1);
 

@@ -455,6 +455,8 @@ struct tls_call {
 	void *obj;
 	const struct tls_impl *impl;
 	int fd;                  /* the socket obj is tapped for, or -1 */
+	struct shim_held held;   /* what fd named as the call began: its
+	                            plaintext is that connection's only */
 	int mute;                /* calls on obj inside this one re-send bytes
 	                            already seen: not fed */
 	struct tls_call *up;     /* the call this one runs inside */
@@ -504,6 +506,7 @@ static int tls_enter(struct tls_call *c, void *obj, const struct tls_impl *im,
 	c->obj = obj;
 	c->impl = im;
 	c->fd = tap_fd(obj);
+	c->held = shim_hold(c->fd);
 	c->mute = mute;
 	c->up = t_call;
 	t_call = c;
@@ -548,8 +551,10 @@ TTFT_HIDDEN void shim_tls_hello(int fd, const uint8_t *p, size_t n, int64_t t)
 		s->tls = SHIM_TLS_TAPPED;
 		/* the calls under way on obj feed their own plaintext too */
 		for (struct tls_call *c = t_call; in && c; c = c->up)
-			if (c->obj == obj)
+			if (c->obj == obj) {
 				c->fd = fd;
+				c->held = shim_hold(fd);
+			}
 	} else {
 		obj = NULL;
 	}
@@ -564,8 +569,10 @@ static void read_done(struct tls_call *c, int hello, const void *buf,
 		      size_t n, int eof, int64_t t1)
 {
 	tls_leave(c, hello);
+	/* fd closed and its number reused while the call ran: the bytes
+	 * were the old connection's */
 	const struct shim_conn *s = shim_conn_of(c->fd);
-	if (!s)
+	if (!s || !shim_still(c->fd, c->held))
 		return;
 	if (n)
 		shim_plain_recv(c->fd, buf, n, t1);

@@ -160,8 +160,10 @@ TTFT_HIDDEN void shim_resolve_all(void)
 }
 
 #define UNTRACED(fd) __builtin_expect(shim_slot(fd) == 0, 1)
+#define UNTRACED_SLOT(slot) __builtin_expect((slot) == 0, 1)
 
-/* Run CALL for a traced fd, then report the bytes of IOV/IOVCNT sent. */
+/* Run CALL for a traced fd, then report the bytes of IOV/IOVCNT sent (to
+ * fd's connection if it began connecting before the call: shim_on_sent). */
 #define SENT(fd, CALL, IOV, IOVCNT)                                          \
 	do {                                                                 \
 		int64_t t0_ = shim_now();                                    \
@@ -183,21 +185,23 @@ TTFT_HIDDEN void shim_resolve_all(void)
 		return r_;                                                   \
 	} while (0)
 
-/* The same for one buffer. */
-#define RECEIVED1(fd, CALL, BUF, LEN, FLAGS)                                 \
+/* The same for bytes received into one buffer. */
+#define RECEIVED1(fd, slot, CALL, BUF, LEN, FLAGS)                           \
 	do {                                                                 \
+		struct shim_held h_ = shim_hold_slot(slot);                  \
 		ssize_t r_ = (CALL);                                         \
 		int e_ = errno;                                              \
-		shim_on_recv1(fd, BUF, LEN, r_, e_, FLAGS, shim_now());      \
+		shim_on_recv1(fd, h_, BUF, LEN, r_, e_, FLAGS, shim_now());  \
 		errno = e_;                                                  \
 		return r_;                                                   \
 	} while (0)
 
 #define RECEIVED(fd, CALL, IOV, IOVCNT, FLAGS)                               \
 	do {                                                                 \
+		struct shim_held h_ = shim_hold(fd);                         \
 		ssize_t r_ = (CALL);                                         \
 		int e_ = errno;                                              \
-		shim_on_recv(fd, IOV, IOVCNT, r_, e_, FLAGS, shim_now());    \
+		shim_on_recv(fd, h_, IOV, IOVCNT, r_, e_, FLAGS, shim_now()); \
 		errno = e_;                                                  \
 		return r_;                                                   \
 	} while (0)
@@ -446,7 +450,8 @@ SHIM_COLD static ssize_t splice_traced(int in, loff_t *ioff, int out,
 {
 	char peek[SHIM_PEEK];
 	ssize_t seen = 0;
-	int traced_in = shim_slot(in) != 0, traced_out = shim_slot(out) != 0;
+	struct shim_held hin = shim_hold(in);
+	int traced_in = hin.slot != 0, traced_out = shim_slot(out) != 0;
 	if (traced_in && len) {
 		int e = errno;
 		seen = LIBC(recv)(in, peek, len < sizeof peek ? len : sizeof peek,
@@ -467,9 +472,10 @@ SHIM_COLD static ssize_t splice_traced(int in, loff_t *ioff, int out,
 		struct iovec iov = {peek, r > 0 && r < seen ? (size_t)r : (size_t)seen};
 		if (r <= 0) {
 			iov.iov_len = len;
-			shim_on_recv(in, &iov, 1, r, e, 0, t1);
+			shim_on_recv(in, hin, &iov, 1, r, e, 0, t1);
 		} else {
-			shim_on_recv(in, &iov, 1, (ssize_t)iov.iov_len, 0, 0, t1);
+			shim_on_recv(in, hin, &iov, 1, (ssize_t)iov.iov_len, 0,
+				     0, t1);
 			if (r > seen)
 				shim_on_recv_unseen(in, t1);
 		}
@@ -488,43 +494,47 @@ TTFT_PUBLIC ssize_t splice(int in, loff_t *ioff, int out, loff_t *ooff,
 
 /* ---- receiving ---- */
 
-SHIM_TRACED static ssize_t recv_traced(int fd, void *buf, size_t len, int flags)
+SHIM_TRACED static ssize_t recv_traced(int fd, unsigned slot, void *buf,
+				       size_t len, int flags)
 {
-	RECEIVED1(fd, LIBC(recv)(fd, buf, len, flags), buf, len, flags);
+	RECEIVED1(fd, slot, LIBC(recv)(fd, buf, len, flags), buf, len, flags);
 }
 
 TTFT_PUBLIC ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
-	if (UNTRACED(fd))
+	unsigned slot = shim_slot(fd);
+	if (UNTRACED_SLOT(slot))
 		return LIBC(recv)(fd, buf, len, flags);
-	return recv_traced(fd, buf, len, flags);
+	return recv_traced(fd, slot, buf, len, flags);
 }
 
-SHIM_TRACED static ssize_t recvfrom_traced(int fd, void *buf, size_t len,
-					 int flags, struct sockaddr *sa,
-					 socklen_t *alen)
+SHIM_TRACED static ssize_t recvfrom_traced(int fd, unsigned slot, void *buf,
+					   size_t len, int flags,
+					   struct sockaddr *sa, socklen_t *alen)
 {
-	RECEIVED1(fd, LIBC(recvfrom)(fd, buf, len, flags, sa, alen), buf, len,
+	RECEIVED1(fd, slot, LIBC(recvfrom)(fd, buf, len, flags, sa, alen), buf, len,
 		  flags);
 }
 
 TTFT_PUBLIC ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
 			     struct sockaddr *sa, socklen_t *alen)
 {
-	if (UNTRACED(fd))
+	unsigned slot = shim_slot(fd);
+	if (UNTRACED_SLOT(slot))
 		return LIBC(recvfrom)(fd, buf, len, flags, sa, alen);
-	return recvfrom_traced(fd, buf, len, flags, sa, alen);
+	return recvfrom_traced(fd, slot, buf, len, flags, sa, alen);
 }
 
 SHIM_COLD static ssize_t recvmsg_traced(int fd, struct msghdr *msg, int flags)
 {
 	if (!msg)
 		return LIBC(recvmsg)(fd, msg, flags);
+	struct shim_held h = shim_hold(fd);
 	ssize_t r = LIBC(recvmsg)(fd, msg, flags);
 	int e = errno;
 	/* MSG_TRUNC in the result: the datagram-style cut lost bytes. */
 	int f = flags | (r >= 0 ? (msg->msg_flags & MSG_TRUNC) : 0);
-	shim_on_recv(fd, msg->msg_iov, (int)msg->msg_iovlen, r, e, f,
+	shim_on_recv(fd, h, msg->msg_iov, (int)msg->msg_iovlen, r, e, f,
 		     shim_now());
 	errno = e;
 	return r;
@@ -543,13 +553,14 @@ SHIM_COLD static int recvmmsg_traced(int fd, struct mmsghdr *vec,
 {
 	if (!vec)
 		return LIBC(recvmmsg)(fd, vec, vlen, flags, timeout);
+	struct shim_held h = shim_hold(fd);
 	int r = LIBC(recvmmsg)(fd, vec, vlen, flags, timeout);
 	int e = errno;
 	int64_t t1 = shim_now();
 	if (r < 0)
-		shim_on_recv(fd, NULL, 0, r, e, flags, t1);
+		shim_on_recv(fd, h, NULL, 0, r, e, flags, t1);
 	for (int i = 0; i < r; i++)
-		shim_on_recv(fd, vec[i].msg_hdr.msg_iov,
+		shim_on_recv(fd, h, vec[i].msg_hdr.msg_iov,
 			     (int)vec[i].msg_hdr.msg_iovlen, vec[i].msg_len, 0,
 			     flags, t1);
 	errno = e;
@@ -564,16 +575,18 @@ TTFT_PUBLIC int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
 	return recvmmsg_traced(fd, vec, vlen, flags, timeout);
 }
 
-SHIM_TRACED static ssize_t read_traced(int fd, void *buf, size_t len)
+SHIM_TRACED static ssize_t read_traced(int fd, unsigned slot, void *buf,
+				       size_t len)
 {
-	RECEIVED1(fd, LIBC(read)(fd, buf, len), buf, len, 0);
+	RECEIVED1(fd, slot, LIBC(read)(fd, buf, len), buf, len, 0);
 }
 
 TTFT_PUBLIC ssize_t read(int fd, void *buf, size_t len)
 {
-	if (UNTRACED(fd))
+	unsigned slot = shim_slot(fd);
+	if (UNTRACED_SLOT(slot))
 		return LIBC(read)(fd, buf, len);
-	return read_traced(fd, buf, len);
+	return read_traced(fd, slot, buf, len);
 }
 
 SHIM_COLD static ssize_t readv_traced(int fd, const struct iovec *iov, int cnt)
@@ -591,7 +604,7 @@ TTFT_PUBLIC ssize_t readv(int fd, const struct iovec *iov, int cnt)
 SHIM_COLD static ssize_t read_chk_traced(int fd, void *buf, size_t len,
 					 size_t buflen)
 {
-	RECEIVED1(fd, LIBC(read_chk)(fd, buf, len, buflen), buf, len, 0);
+	RECEIVED1(fd, shim_slot(fd), LIBC(read_chk)(fd, buf, len, buflen), buf, len, 0);
 }
 
 TTFT_PUBLIC ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
@@ -604,7 +617,7 @@ TTFT_PUBLIC ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 SHIM_COLD static ssize_t recv_chk_traced(int fd, void *buf, size_t len,
 					 size_t buflen, int flags)
 {
-	RECEIVED1(fd, LIBC(recv_chk)(fd, buf, len, buflen, flags), buf, len,
+	RECEIVED1(fd, shim_slot(fd), LIBC(recv_chk)(fd, buf, len, buflen, flags), buf, len,
 		  flags);
 }
 
@@ -621,7 +634,7 @@ SHIM_COLD static ssize_t recvfrom_chk_traced(int fd, void *buf, size_t len,
 					     struct sockaddr *sa,
 					     socklen_t *alen)
 {
-	RECEIVED1(fd, LIBC(recvfrom_chk)(fd, buf, len, buflen, flags, sa, alen),
+	RECEIVED1(fd, shim_slot(fd), LIBC(recvfrom_chk)(fd, buf, len, buflen, flags, sa, alen),
 		  buf, len, flags);
 }
 

@@ -896,6 +896,37 @@ START_TEST(dns_is_the_connecting_threads)
 }
 END_TEST
 
+/* Thread A blocks in recv on fd N; thread B closes N, connects again onto
+ * the number N, sends its request (answered 1.2 s later) and reads its
+ * answer; the old socket's response (5 tokens, at 0.7 s) comes back from
+ * A's recv. Those bytes are the old connection's: the new row has its own
+ * TTFT and its 2 tokens (the shim once fed them to the new connection:
+ * TTFT 0.5 s, 5 tokens, complete, no note). */
+START_TEST(blocked_recv_across_close_and_reuse)
+{
+	struct run r;
+	run_host(&r, "reuse-blocked", NULL);
+	/* the case under test happened */
+	ck_assert_int_eq(said(&r, "reused", 0), 1);
+	ck_assert_int_eq(said(&r, "old_whole", 0), 1);
+	ck_assert_int_eq(said(&r, "old_tokens", 0), 5);
+	ck_assert_int_eq(said(&r, "new_tokens", 0), 2);
+	cJSON *q = row_by_path(&r, "/new?tokens=2&head_delay=1200");
+	ck_assert_msg(num(q, "ttft_s") >= 1.2, "ttft_s %g", num(q, "ttft_s"));
+	assert_whole(q, 2);
+	assert_whole(row_by_path(&r, "/probe?tokens=5"), 5);
+	/* and no row for the new answer's bytes as a response unasked */
+	ck_assert_msg(r.n == 3, "%d rows", r.n);
+	/* the old request's answer went where the shim no longer looks: its
+	 * row says it saw none, never a TTFT */
+	cJSON *old = row_by_path(&r, "/old?tokens=5&head_delay=700");
+	ck_assert(num(old, "tokens") == 0 && is_null(old, "ttft_s"));
+	ck_assert(!cJSON_IsTrue(cJSON_GetObjectItem(old, "complete")));
+	ck_assert(!is_null(old, "note"));
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(python_dup_and_fork)
 {
 	char cmd[512];
@@ -965,6 +996,7 @@ int main(void)
 	tcase_add_test(t, clients_own_shutdown_is_not_the_servers_close);
 	tcase_add_test(t, an_answer_a_child_read_is_not_unanswered);
 	tcase_add_test(t, dns_is_the_connecting_threads);
+	tcase_add_test(t, blocked_recv_across_close_and_reuse);
 	tcase_add_test(t, python_dup_and_fork);
 	tcase_add_test(t, node_raw_close_then_reuse);
 	return tu_run(s);

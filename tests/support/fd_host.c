@@ -677,6 +677,62 @@ static int sc_dns_threads(void)
 	return 0;
 }
 
+/* Thread A blocks in recv on fd N; thread B (main) closes N, connects
+ * again and gets the number N, sends its request and reads its answer;
+ * meanwhile the old socket's response arrives, and A's recv (which holds
+ * the old socket) returns it. That response is the old connection's, not
+ * the new one's. A reads it whole with MSG_WAITALL (its length from a
+ * probe request for the same answer), so its tokens are known. */
+static char g_blk_buf[16384];
+static ssize_t g_blk_got;
+static size_t g_blk_len;
+static int g_blk_fd;
+
+static void *blocked_reader(void *arg)
+{
+	(void)arg;
+	set_step(1);
+	g_blk_got = recv(g_blk_fd, g_blk_buf, g_blk_len, MSG_WAITALL);
+	return NULL;
+}
+
+static int sc_reuse_blocked(void)
+{
+	/* the length of the old answer (5 tokens) */
+	int p = connect_to(g_port);
+	request(p, "/probe?tokens=5");
+	char buf[16384];
+	size_t n = 0;
+	while (!memmem(buf, n, "\r\n0\r\n\r\n", 7)) {
+		ssize_t r = read(p, buf + n, sizeof buf - n);
+		if (r <= 0)
+			return 3;
+		n += (size_t)r;
+	}
+	close(p);
+	g_blk_len = n;
+	g_blk_fd = connect_to(g_port);
+	request(g_blk_fd, "/old?tokens=5&head_delay=700");
+	pthread_t a;
+	pthread_create(&a, NULL, blocked_reader, NULL);
+	wait_step(1);
+	usleep(200000); /* A is in recv */
+	close(g_blk_fd);
+	int fd = connect_to(g_port);
+	say("reused", fd == g_blk_fd);
+	request(fd, "/new?tokens=2&head_delay=1200");
+	say("new_tokens", response(fd));
+	pthread_join(a, NULL);
+	if (g_blk_got > 0 && (size_t)g_blk_got < sizeof g_blk_buf)
+		g_blk_buf[g_blk_got] = 0;
+	else
+		g_blk_buf[0] = 0;
+	say("old_whole", g_blk_got == (ssize_t)g_blk_len);
+	say("old_tokens", text_tokens(g_blk_buf));
+	close(fd);
+	return 0;
+}
+
 static double mono(void)
 {
 	struct timespec ts;
@@ -950,6 +1006,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "tunnel")) return sc_tunnel();
 	if (!strcmp(sc, "michael")) return sc_michael();
 	if (!strcmp(sc, "dns-threads")) return sc_dns_threads();
+	if (!strcmp(sc, "reuse-blocked")) return sc_reuse_blocked();
 	if (!strcmp(sc, "preopen")) return sc_preopen();
 	if (!strcmp(sc, "preopen_nb")) return sc_preopen_nb();
 	if (!strcmp(sc, "close_mid_head")) return sc_close_mid_head();

@@ -314,7 +314,9 @@ SHIM_COLD static ssize_t fastopen_traced(int fd, const void *buf, size_t len,
 			shim_connect_end_unknown(fd, t1);
 		else
 			shim_connect_end(fd, r < 0 ? -1 : 0, e, t1);
-		if (msg)
+		if (r < 0) /* msg may be what made it fail (EFAULT) */
+			shim_on_sent(fd, NULL, 0, r, e, t0, t1);
+		else if (msg)
 			shim_on_sent(fd, msg->msg_iov, (int)msg->msg_iovlen, r, e,
 				     t0, t1);
 		else
@@ -340,8 +342,17 @@ SHIM_COLD static ssize_t sendmsg_traced(int fd, const struct msghdr *msg,
 {
 	if (!msg)
 		return LIBC(sendmsg)(fd, msg, flags);
-	SENT(fd, LIBC(sendmsg)(fd, msg, flags), msg->msg_iov,
-	     (int)msg->msg_iovlen);
+	int64_t t0 = shim_now();
+	ssize_t r = LIBC(sendmsg)(fd, msg, flags);
+	int e = errno;
+	/* failed: msg may be what the kernel refused (EFAULT), never read */
+	if (r < 0)
+		shim_on_sent(fd, NULL, 0, r, e, t0, shim_now());
+	else
+		shim_on_sent(fd, msg->msg_iov, (int)msg->msg_iovlen, r, e, t0,
+			     shim_now());
+	errno = e;
+	return r;
 }
 
 TTFT_PUBLIC ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
@@ -532,8 +543,14 @@ SHIM_COLD static ssize_t recvmsg_traced(int fd, struct msghdr *msg, int flags)
 	struct shim_held h = shim_hold(fd);
 	ssize_t r = LIBC(recvmsg)(fd, msg, flags);
 	int e = errno;
+	/* failed: msg may be what the kernel refused (EFAULT), never read */
+	if (r < 0) {
+		shim_on_recv(fd, h, NULL, 0, r, e, flags, shim_now());
+		errno = e;
+		return r;
+	}
 	/* MSG_TRUNC in the result: the datagram-style cut lost bytes. */
-	int f = flags | (r >= 0 ? (msg->msg_flags & MSG_TRUNC) : 0);
+	int f = flags | (msg->msg_flags & MSG_TRUNC);
 	shim_on_recv(fd, h, msg->msg_iov, (int)msg->msg_iovlen, r, e, f,
 		     shim_now());
 	errno = e;

@@ -927,6 +927,22 @@ START_TEST(blocked_recv_across_close_and_reuse)
 }
 END_TEST
 
+/* sendmsg and recvmsg with an invalid msghdr pointer on a traced socket:
+ * -1/EFAULT as without the shim (it once read msg after the failed call:
+ * the host died of SIGSEGV), and the connection's request a row as ever. */
+START_TEST(msg_calls_refused_by_the_kernel_fail_as_ever)
+{
+	struct run r;
+	run_host(&r, "badmsg", NULL);
+	ck_assert_int_eq(said(&r, "sendmsg_efault", 0), 1);
+	ck_assert_int_eq(said(&r, "recvmsg_efault", 0), 1);
+	ck_assert_int_eq(said(&r, "tokens", 0), 3);
+	ck_assert_int_eq(r.n, 1);
+	assert_whole(row_by_path(&r, "/after-badmsg"), 3);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(python_dup_and_fork)
 {
 	char cmd[512];
@@ -997,6 +1013,7 @@ int main(void)
 	tcase_add_test(t, an_answer_a_child_read_is_not_unanswered);
 	tcase_add_test(t, dns_is_the_connecting_threads);
 	tcase_add_test(t, blocked_recv_across_close_and_reuse);
+	tcase_add_test(t, msg_calls_refused_by_the_kernel_fail_as_ever);
 	tcase_add_test(t, python_dup_and_fork);
 	tcase_add_test(t, node_raw_close_then_reuse);
 	return tu_run(s);

@@ -33,6 +33,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
@@ -733,6 +734,25 @@ static int sc_reuse_blocked(void)
 	return 0;
 }
 
+/* sendmsg/recvmsg with a msghdr pointer the kernel refuses: -1 and
+ * EFAULT, as without the shim (which once read msg->msg_iov after the
+ * failed call: SIGSEGV); then a request on the connection as ever. */
+static int sc_badmsg(void)
+{
+	int fd = connect_to(g_port);
+	volatile uintptr_t bad = 16;
+	errno = 0;
+	ssize_t r = sendmsg(fd, (const struct msghdr *)bad, 0);
+	say("sendmsg_efault", r == -1 && errno == EFAULT);
+	errno = 0;
+	r = recvmsg(fd, (struct msghdr *)bad, MSG_DONTWAIT);
+	say("recvmsg_efault", r == -1 && errno == EFAULT);
+	request(fd, "/after-badmsg");
+	say("tokens", response(fd));
+	close(fd);
+	return 0;
+}
+
 static double mono(void)
 {
 	struct timespec ts;
@@ -1007,6 +1027,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "michael")) return sc_michael();
 	if (!strcmp(sc, "dns-threads")) return sc_dns_threads();
 	if (!strcmp(sc, "reuse-blocked")) return sc_reuse_blocked();
+	if (!strcmp(sc, "badmsg")) return sc_badmsg();
 	if (!strcmp(sc, "preopen")) return sc_preopen();
 	if (!strcmp(sc, "preopen_nb")) return sc_preopen_nb();
 	if (!strcmp(sc, "close_mid_head")) return sc_close_mid_head();

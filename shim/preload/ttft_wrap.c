@@ -702,11 +702,22 @@ static void closing_range(unsigned first, unsigned last)
 	errno = e;
 }
 
+/* Whether close_range(first, last, flags) closes anything now. The table
+ * is dropped before the call (after it, another thread may already have
+ * the numbers again), so the calls the kernel refuses (EINVAL: unknown
+ * flags, first > last) are told apart first: they close nothing and the
+ * connections stay traced. With CLOSE_RANGE_CLOEXEC nothing closes now,
+ * only at exec, where the shim's state goes away with the old image. */
+static int range_closes(unsigned first, unsigned last, unsigned flags)
+{
+	return first <= last &&
+	       !(flags & ~(unsigned)(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) &&
+	       !(flags & CLOSE_RANGE_CLOEXEC);
+}
+
 TTFT_PUBLIC int close_range(unsigned first, unsigned last, int flags)
 {
-	/* With CLOSE_RANGE_CLOEXEC nothing closes now, only at exec, where
-	 * the shim's state goes away with the old image. */
-	if (!(flags & CLOSE_RANGE_CLOEXEC))
+	if (range_closes(first, last, (unsigned)flags))
 		closing_range(first, last);
 	return LIBC(close_range)(first, last, flags);
 }
@@ -908,7 +919,7 @@ SHIM_COLD static long syscall_fd(int kind, long n, long a, long b, long c,
 			shim_closing((int)a, shim_now());
 		return real(n, a, b, c, d, e, g);
 	case SYS_KIND_RANGE:
-		if (!((unsigned)c & CLOSE_RANGE_CLOEXEC))
+		if (range_closes((unsigned)a, (unsigned)b, (unsigned)c))
 			closing_range((unsigned)a, (unsigned)b);
 		return real(n, a, b, c, d, e, g);
 	case SYS_KIND_DUP:

@@ -943,6 +943,21 @@ START_TEST(msg_calls_refused_by_the_kernel_fail_as_ever)
 }
 END_TEST
 
+/* close_range refused by the kernel (an unknown flag; libc's and a raw
+ * syscall) closes nothing: the connection stays traced, its request a
+ * row (the shim once dropped the range first: no row at all). */
+START_TEST(failed_close_range_keeps_the_connection)
+{
+	struct run r;
+	run_host(&r, "close-range-bad", NULL);
+	ck_assert_int_eq(said(&r, "einval", 0), 2);
+	ck_assert_int_eq(said(&r, "tokens", 0), 3);
+	ck_assert_int_eq(r.n, 1);
+	assert_whole(row_by_path(&r, "/after-close-range"), 3);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(python_dup_and_fork)
 {
 	char cmd[512];
@@ -1014,6 +1029,7 @@ int main(void)
 	tcase_add_test(t, dns_is_the_connecting_threads);
 	tcase_add_test(t, blocked_recv_across_close_and_reuse);
 	tcase_add_test(t, msg_calls_refused_by_the_kernel_fail_as_ever);
+	tcase_add_test(t, failed_close_range_keeps_the_connection);
 	tcase_add_test(t, python_dup_and_fork);
 	tcase_add_test(t, node_raw_close_then_reuse);
 	return tu_run(s);

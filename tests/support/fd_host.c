@@ -753,6 +753,26 @@ static int sc_badmsg(void)
 	return 0;
 }
 
+/* close_range calls the kernel refuses (EINVAL: an unknown flag), by
+ * libc and by syscall(): nothing closes, and the connection's request is
+ * a row as ever (the shim once dropped the range from its table first). */
+static int sc_close_range_bad(void)
+{
+	int fd = connect_to(g_port);
+	int einval = 0;
+	errno = 0;
+	if (close_range((unsigned)fd, ~0U, 0x80) == -1 && errno == EINVAL)
+		einval++;
+	errno = 0;
+	if (syscall(SYS_close_range, fd, fd, 0x80) == -1 && errno == EINVAL)
+		einval++;
+	say("einval", einval);
+	request(fd, "/after-close-range");
+	say("tokens", response(fd));
+	close(fd);
+	return 0;
+}
+
 static double mono(void)
 {
 	struct timespec ts;
@@ -1028,6 +1048,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "dns-threads")) return sc_dns_threads();
 	if (!strcmp(sc, "reuse-blocked")) return sc_reuse_blocked();
 	if (!strcmp(sc, "badmsg")) return sc_badmsg();
+	if (!strcmp(sc, "close-range-bad")) return sc_close_range_bad();
 	if (!strcmp(sc, "preopen")) return sc_preopen();
 	if (!strcmp(sc, "preopen_nb")) return sc_preopen_nb();
 	if (!strcmp(sc, "close_mid_head")) return sc_close_mid_head();

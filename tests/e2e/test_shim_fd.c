@@ -927,6 +927,30 @@ START_TEST(blocked_recv_across_close_and_reuse)
 }
 END_TEST
 
+/* The same for a send: thread A blocks in send on fd N (a 16 MiB request
+ * to a listener that never accepts), B closes N, connects onto N and has
+ * its request answered; then the listener closes and A's send returns the
+ * part of the old request it sent. Those bytes are not the new
+ * connection's (the shim once made them a request of its: a row
+ * '/old-send' on the new connection). */
+START_TEST(blocked_send_across_close_and_reuse)
+{
+	struct run r;
+	run_host(&r, "reuse-blocked-send", NULL);
+	ck_assert_int_eq(said(&r, "reused", 0), 1);
+	ck_assert_int_eq(said(&r, "new_tokens", 0), 2);
+	ck_assert_int_eq(said(&r, "old_partly_sent", 0), 1);
+	for (int i = 0; i < r.n; i++) {
+		cJSON *p = cJSON_GetObjectItem(row(&r, i), "path");
+		ck_assert_msg(!cJSON_IsString(p) || strcmp(p->valuestring, "/old-send"),
+			      "a row for the old request's bytes");
+	}
+	ck_assert_int_eq(r.n, 1);
+	assert_whole(row_by_path(&r, "/new-send?tokens=2"), 2);
+	run_free(&r);
+}
+END_TEST
+
 /* sendmsg and recvmsg with an invalid msghdr pointer on a traced socket:
  * -1/EFAULT as without the shim (it once read msg after the failed call:
  * the host died of SIGSEGV), and the connection's request a row as ever. */
@@ -1028,6 +1052,7 @@ int main(void)
 	tcase_add_test(t, an_answer_a_child_read_is_not_unanswered);
 	tcase_add_test(t, dns_is_the_connecting_threads);
 	tcase_add_test(t, blocked_recv_across_close_and_reuse);
+	tcase_add_test(t, blocked_send_across_close_and_reuse);
 	tcase_add_test(t, msg_calls_refused_by_the_kernel_fail_as_ever);
 	tcase_add_test(t, failed_close_range_keeps_the_connection);
 	tcase_add_test(t, python_dup_and_fork);

@@ -773,6 +773,64 @@ static int sc_close_range_bad(void)
 	return 0;
 }
 
+/* The same for a send: thread A blocks in send on fd N (a big request to
+ * a listener that never accepts), B closes N, connects to the server onto
+ * N and has its request answered; then the listener closes, and A's send
+ * returns what it had sent of the old request. */
+static char *g_sblk_buf;
+static size_t g_sblk_len;
+static ssize_t g_sblk_sent;
+
+static void *blocked_sender(void *arg)
+{
+	(void)arg;
+	set_step(1);
+	g_sblk_sent = send(g_blk_fd, g_sblk_buf, g_sblk_len, MSG_NOSIGNAL);
+	return NULL;
+}
+
+static int sc_reuse_blocked_send(void)
+{
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {0};
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t sl = sizeof sa;
+	/* small fixed buffers (no autotuning): the send blocks however the
+	 * host's TCP memory is set */
+	int small = 65536;
+	setsockopt(ls, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+	if (bind(ls, (struct sockaddr *)&sa, sizeof sa) || listen(ls, 1) ||
+	    getsockname(ls, (struct sockaddr *)&sa, &sl))
+		return 2;
+	size_t body = 16u << 20;
+	g_sblk_buf = malloc(body + 256);
+	if (!g_sblk_buf)
+		return 2;
+	int h = snprintf(g_sblk_buf, 256,
+			 "POST /old-send HTTP/1.1\r\nHost: x\r\n"
+			 "Content-Length: %zu\r\n\r\n", body);
+	memset(g_sblk_buf + h, 'x', body);
+	g_sblk_len = (size_t)h + body;
+	g_blk_fd = connect_to(ntohs(sa.sin_port));
+	setsockopt(g_blk_fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+	pthread_t a;
+	pthread_create(&a, NULL, blocked_sender, NULL);
+	wait_step(1);
+	usleep(200000); /* A is in send, the buffers full */
+	close(g_blk_fd);
+	int fd = connect_to(g_port);
+	say("reused", fd == g_blk_fd);
+	request(fd, "/new-send?tokens=2");
+	say("new_tokens", response(fd));
+	close(ls); /* the unaccepted connection is reset: A's send returns */
+	pthread_join(a, NULL);
+	say("old_partly_sent", g_sblk_sent > 0 && (size_t)g_sblk_sent < g_sblk_len);
+	close(fd);
+	free(g_sblk_buf);
+	return 0;
+}
+
 static double mono(void)
 {
 	struct timespec ts;
@@ -1047,6 +1105,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "michael")) return sc_michael();
 	if (!strcmp(sc, "dns-threads")) return sc_dns_threads();
 	if (!strcmp(sc, "reuse-blocked")) return sc_reuse_blocked();
+	if (!strcmp(sc, "reuse-blocked-send")) return sc_reuse_blocked_send();
 	if (!strcmp(sc, "badmsg")) return sc_badmsg();
 	if (!strcmp(sc, "close-range-bad")) return sc_close_range_bad();
 	if (!strcmp(sc, "preopen")) return sc_preopen();

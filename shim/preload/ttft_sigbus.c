@@ -39,6 +39,10 @@
 TTFT_HIDDEN int shim_sigbus_on;
 static struct sigaction g_host;
 
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000 /* the kernel's; glibc keeps it to itself */
+#endif
+
 static void bus_handler(int sig, siginfo_t *si, void *uc);
 
 static int is_function(const struct sigaction *h)
@@ -138,6 +142,16 @@ TTFT_HIDDEN int shim_sigbus_sigaction(int sig, const struct sigaction *act,
 		}
 		if (install(&next) != 0)
 			return -1;
+		/* kept as the kernel would hold it, for what reads it back:
+		 * libc's flag and restorer (what it installed ours with), no
+		 * SIGKILL or SIGSTOP in the mask */
+		struct sigaction k;
+		if (LIBC(sigaction)(SIGBUS, NULL, &k) == 0) {
+			next.sa_flags |= k.sa_flags & SA_RESTORER;
+			next.sa_restorer = k.sa_restorer;
+		}
+		sigdelset(&next.sa_mask, SIGKILL);
+		sigdelset(&next.sa_mask, SIGSTOP);
 		g_host = next;
 	}
 	if (old)

@@ -1039,10 +1039,23 @@ static int sc_sigbus_own(const char *arg)
 		struct sigaction sa = {0};
 		sa.sa_sigaction = own_bus;
 		sa.sa_flags = SA_SIGINFO;
+		sigaddset(&sa.sa_mask, SIGKILL); /* the kernel keeps it out */
+		sigaddset(&sa.sa_mask, SIGUSR1);
 		sigaction(SIGBUS, &sa, NULL);
 		struct sigaction q;
 		sigaction(SIGBUS, NULL, &q);
 		say("handler_is_mine", (q.sa_flags & SA_SIGINFO) && q.sa_sigaction == own_bus);
+		/* what reads back is what the kernel holds: every field as
+		 * without the shim (the flags libc adds, its restorer, the
+		 * mask as the kernel keeps it) */
+		say("flags", q.sa_flags);
+		say("restorer_set", q.sa_restorer != NULL);
+		say("mask_kill", sigismember(&q.sa_mask, SIGKILL));
+		say("mask_usr1", sigismember(&q.sa_mask, SIGUSR1));
+		struct sigaction old;
+		sigaction(SIGBUS, &sa, &old); /* the old one, as the kernel held it */
+		say("old_flags", old.sa_flags);
+		say("old_restorer_set", old.sa_restorer != NULL);
 	}
 	int f = open_tmp();
 	if (ftruncate(f, 8192))

@@ -61,6 +61,8 @@ struct asm_conn {
 	uint8_t est_unknown; /* its establishment is not known (b = 2) */
 	uint8_t gave_up;     /* closed with its connect under way (CLOSE
 	                        b = 1): the client gave up on it */
+	uint64_t ino;        /* its socket's inode (CONNECT_BEGIN's b), 0
+	                        unknown: an exec's heir takes it over */
 };
 
 /* One getaddrinfo call. */
@@ -502,6 +504,8 @@ static void cut_open_requests(struct ttft_analysis *a, struct asm_conn *c, int e
 /* Connections by socket inode (CONNECT_BEGIN's b): the latest to have it. */
 static void same_socket(struct ttft_asm *ps, const struct ttft_rec *e)
 {
+	if (e->b > 0 && e->conn < ps->nconn)
+		ps->conns[e->conn].ino = (uint64_t)e->b;
 	if (e->b > 0 && e->conn < NONE && map_set(&ps->inodes, (uint64_t)e->b,
 						  (uint32_t)e->conn) != 0)
 		ps->oom = 1;
@@ -1318,8 +1322,15 @@ int ttft_asm_forgettable(const struct ttft_asm *as, const struct ttft_record *r,
 	 * to; requests a fork's parent or child answers or tangles */
 	if (c->fork_child || c->fork_parent)
 		return 0;
-	if (c->closed)
-		return 1; /* its records are all in */
+	if (c->closed) {
+		/* its records are all in; but a request still owed its
+		 * answer stays while an exec's heir may take the socket over
+		 * (inherit: the inode's latest connection is this one), as
+		 * the heir's first answers are its own (a review found an
+		 * extra unseen row where it had gone) */
+		return r->t_hdr || r->t_end || !c->ino ||
+		       map_get(&as->inodes, c->ino) != r->conn;
+	}
 	if (c->unseen == i + 1)
 		return 0;
 	if (r->request_unseen)

@@ -688,10 +688,43 @@ static char g_blk_buf[16384];
 static ssize_t g_blk_got;
 static size_t g_blk_len;
 static int g_blk_fd;
+static volatile pid_t g_blk_tid;
+
+/* Wait until thread tid sleeps in system call nr, as /proc says (its
+ * syscall file names the call it is in, its stat says it sleeps): a
+ * guarantee, not a guess of how long it takes to get there. 0 when it
+ * does, -1 after 20 s. */
+static int wait_blocked_in(pid_t tid, long nr)
+{
+	char path[64], line[512];
+	for (int i = 0; i < 20000; i++) {
+		long got = -1;
+		char st = 0;
+		snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			if (fscanf(f, "%ld", &got) != 1)
+				got = -1;
+			fclose(f);
+		}
+		snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+		f = fopen(path, "r");
+		if (f) {
+			const char *c = fgets(line, sizeof line, f) ? strrchr(line, ')') : NULL;
+			st = c && c[1] == ' ' ? c[2] : 0;
+			fclose(f);
+		}
+		if (got == nr && st == 'S')
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
 
 static void *blocked_reader(void *arg)
 {
 	(void)arg;
+	g_blk_tid = (pid_t)syscall(SYS_gettid);
 	set_step(1);
 	g_blk_got = recv(g_blk_fd, g_blk_buf, g_blk_len, MSG_WAITALL);
 	return NULL;
@@ -717,7 +750,8 @@ static int sc_reuse_blocked(void)
 	pthread_t a;
 	pthread_create(&a, NULL, blocked_reader, NULL);
 	wait_step(1);
-	usleep(200000); /* A is in recv */
+	if (wait_blocked_in(g_blk_tid, SYS_recvfrom) != 0)
+		return 4; /* A never slept in its recv */
 	close(g_blk_fd);
 	int fd = connect_to(g_port);
 	say("reused", fd == g_blk_fd);
@@ -784,6 +818,7 @@ static ssize_t g_sblk_sent;
 static void *blocked_sender(void *arg)
 {
 	(void)arg;
+	g_blk_tid = (pid_t)syscall(SYS_gettid);
 	set_step(1);
 	g_sblk_sent = send(g_blk_fd, g_sblk_buf, g_sblk_len, MSG_NOSIGNAL);
 	return NULL;
@@ -817,7 +852,8 @@ static int sc_reuse_blocked_send(void)
 	pthread_t a;
 	pthread_create(&a, NULL, blocked_sender, NULL);
 	wait_step(1);
-	usleep(200000); /* A is in send, the buffers full */
+	if (wait_blocked_in(g_blk_tid, SYS_sendto) != 0)
+		return 4; /* A never slept in its send, the buffers full */
 	close(g_blk_fd);
 	int fd = connect_to(g_port);
 	say("reused", fd == g_blk_fd);

@@ -624,7 +624,8 @@ TTFT_HIDDEN void shim_dup(int oldfd, int newfd, int replaced, int64_t t)
 
 TTFT_HIDDEN int shim_wants(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	if (!shim_on || (unsigned)fd >= TTFT_MAX_FD || !sa)
+	if (!shim_on || (unsigned)fd >= TTFT_MAX_FD || !sa ||
+	    len < sizeof(struct sockaddr_in))
 		return 0;
 	if (!(sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) &&
 	    !(sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)))

@@ -12,7 +12,9 @@
 #define TTFT_SHIM_H
 
 #include <dirent.h>
+#include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -341,6 +343,28 @@ TTFT_HIDDEN int64_t shim_now(void);
  * the call began; a connection that began connecting after it is not
  * handed the bytes. */
 TTFT_HIDDEN int shim_wants(int fd, const struct sockaddr *sa, socklen_t len);
+
+/* Whether a call that returned r (errno e) read the memory it was handed
+ * (a msghdr, an address): the kernel fails EBADF or ENOTSOCK before
+ * reading, EFAULT where it cannot, EINVAL where a length is bad; any
+ * other outcome comes after its copy. The host's pointers are its own to
+ * get wrong: the shim reads one only after the kernel has. */
+static inline int shim_call_read_args(long r, int e)
+{
+	return r >= 0 ||
+	       (e != EFAULT && e != EBADF && e != ENOTSOCK && e != EINVAL);
+}
+
+/* The same for an address of len bytes: connect and sendto copy all of
+ * it when 0 < len <= sizeof(struct sockaddr_storage) (EINVAL else, read
+ * or not); sendmsg's len clipped to that first. Shorter than an IPv4
+ * address, it is nothing the shim traces. */
+static inline int shim_addr_was_read(long r, int e, socklen_t len)
+{
+	return len >= sizeof(struct sockaddr_in) &&
+	       len <= sizeof(struct sockaddr_storage) &&
+	       shim_call_read_args(r, e);
+}
 TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,
 				    int64_t t);
 TTFT_HIDDEN void shim_connect_end(int fd, int ret, int err, int64_t t);

@@ -239,19 +239,18 @@ SHIM_COLD static int connect_traced(int fd, const struct sockaddr *sa,
 		errno = e;
 		return r;
 	}
-	/* the shim's own calls before the real one (fstat, gettid, …) may
-	 * fail where a seccomp filter forbids them: the host's errno is
-	 * the one it had */
-	int e0 = errno;
-	if (!shim_wants(fd, sa, len)) {
-		errno = e0;
-		return real(fd, sa, len);
-	}
-	shim_connect_begin(fd, sa, shim_now());
-	errno = e0;
+	/* The address is the host's to get wrong: the shim reads it only
+	 * once the kernel has (an invalid pointer fails the call with
+	 * EFAULT; read first, it had killed the host with SIGSEGV). So the
+	 * connect is stamped where it begins and written where it returns. */
+	int64_t t = shim_now();
 	int r = real(fd, sa, len);
 	int e = errno;
-	shim_connect_end(fd, r, e, shim_now());
+	int64_t t1 = shim_now();
+	if (shim_addr_was_read(r, e, len) && shim_wants(fd, sa, len)) {
+		shim_connect_begin(fd, sa, t);
+		shim_connect_end(fd, r, e, t1);
+	}
 	errno = e;
 	return r;
 }
@@ -298,17 +297,23 @@ SHIM_COLD static ssize_t fastopen_traced(int fd, const void *buf, size_t len,
 					 const struct sockaddr *sa,
 					 socklen_t alen)
 {
-	int e0 = errno;
-	int want = shim_wants(fd, sa, alen);
+	/* msg and the address are read only once the kernel has (as
+	 * connect's) */
 	int64_t t0 = shim_now();
-	if (want)
-		shim_connect_begin(fd, sa, t0);
-	errno = e0;
 	ssize_t r = msg ? LIBC(sendmsg)(fd, msg, flags)
 			: LIBC(sendto)(fd, buf, len, flags, sa, alen);
 	int e = errno;
-	if (want) {
-		int64_t t1 = shim_now();
+	int64_t t1 = shim_now();
+	if (msg) {
+		if (!shim_call_read_args(r, e))
+			goto out;
+		sa = msg->msg_name;
+		alen = msg->msg_namelen;
+		if (alen > sizeof(struct sockaddr_storage)) /* the kernel's clip */
+			alen = sizeof(struct sockaddr_storage);
+	}
+	if (shim_addr_was_read(r, e, alen) && shim_wants(fd, sa, alen)) {
+		shim_connect_begin(fd, sa, t0);
 		if (r >= 0 && !shim_tcp_established(fd))
 			/* sent in the SYN, the handshake not done yet */
 			shim_connect_end_unknown(fd, t1);
@@ -322,6 +327,7 @@ SHIM_COLD static ssize_t fastopen_traced(int fd, const void *buf, size_t len,
 		else
 			shim_on_sent1(fd, buf, len, r, e, t0, t1);
 	}
+out:
 	errno = e;
 	return r;
 }
@@ -358,11 +364,9 @@ SHIM_COLD static ssize_t sendmsg_traced(int fd, const struct msghdr *msg,
 TTFT_PUBLIC ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	if (UNTRACED(fd)) {
-		if (__builtin_expect(!(flags & MSG_FASTOPEN) || !msg ||
-				     !msg->msg_name, 1))
+		if (__builtin_expect(!(flags & MSG_FASTOPEN) || !msg, 1))
 			return LIBC(sendmsg)(fd, msg, flags);
-		return fastopen_traced(fd, NULL, 0, msg, flags, msg->msg_name,
-				       msg->msg_namelen);
+		return fastopen_traced(fd, NULL, 0, msg, flags, NULL, 0);
 	}
 	return sendmsg_traced(fd, msg, flags);
 }

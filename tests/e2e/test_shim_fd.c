@@ -4,6 +4,7 @@
  * refused Expect: 100-continue, and bytes that are not HTTP. Each client
  * (tests/support/fd_host.c, bash, Python, Node) prints what it did; the
  * rows must say exactly that: no invented row, none missing, none merged. */
+#include <errno.h>
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <signal.h>
@@ -967,6 +968,29 @@ START_TEST(msg_calls_refused_by_the_kernel_fail_as_ever)
 }
 END_TEST
 
+/* connect and TCP Fast Open's sendto/sendmsg handed an address (or a
+ * msghdr) the kernel cannot read fail as without the shim: EFAULT, or
+ * EINVAL for a length out of range (the shim once read the address before
+ * the call: the host died of SIGSEGV); nothing is logged for them, and a
+ * good connection's request is a row as ever. */
+START_TEST(unreadable_addresses_fail_as_ever)
+{
+	struct run r;
+	run_host(&r, "badaddr", NULL);
+	ck_assert_int_eq(said(&r, "e_connect", 0), EFAULT);
+	ck_assert_int_eq(said(&r, "e_connect_len0", 0), EINVAL);
+	ck_assert_int_eq(said(&r, "e_connect_len200", 0), EINVAL);
+	ck_assert_int_eq(said(&r, "e_connect_cut6", 0), EFAULT);
+	ck_assert_int_eq(said(&r, "e_sendto_tfo", 0), EFAULT);
+	ck_assert_int_eq(said(&r, "e_sendmsg_tfo", 0), EFAULT);
+	ck_assert_int_eq(said(&r, "e_sendmsg_tfo_name", 0), EFAULT);
+	ck_assert_int_eq(said(&r, "tokens", 0), 3);
+	ck_assert_int_eq(r.n, 1);
+	assert_whole(row_by_path(&r, "/after-badaddr"), 3);
+	run_free(&r);
+}
+END_TEST
+
 /* close_range refused by the kernel (an unknown flag; libc's and a raw
  * syscall) closes nothing: the connection stays traced, its request a
  * row (the shim once dropped the range first: no row at all). */
@@ -1054,6 +1078,7 @@ int main(void)
 	tcase_add_test(t, blocked_recv_across_close_and_reuse);
 	tcase_add_test(t, blocked_send_across_close_and_reuse);
 	tcase_add_test(t, msg_calls_refused_by_the_kernel_fail_as_ever);
+	tcase_add_test(t, unreadable_addresses_fail_as_ever);
 	tcase_add_test(t, failed_close_range_keeps_the_connection);
 	tcase_add_test(t, python_dup_and_fork);
 	tcase_add_test(t, node_raw_close_then_reuse);

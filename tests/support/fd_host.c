@@ -787,6 +787,61 @@ static int sc_badmsg(void)
 	return 0;
 }
 
+/* connect, and sendto/sendmsg with MSG_FASTOPEN (TCP Fast Open: connect
+ * and send in one call), handed an address or msghdr the kernel cannot
+ * read: each fails as without the shim (which once read the address
+ * before the call: SIGSEGV, where the kernel says EFAULT). Each "e_*"
+ * line is the call's errno (-1 if it did not fail); then a request on a
+ * good connection as ever. */
+static int sc_badaddr(void)
+{
+	volatile uintptr_t bad = 16;
+	const struct sockaddr *sa = (const struct sockaddr *)bad;
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	errno = 0;
+	say("e_connect", connect(s, sa, sizeof(struct sockaddr_in)) == -1 ? errno : -1);
+	errno = 0;
+	say("e_connect_len0", connect(s, sa, 0) == -1 ? errno : -1);
+	errno = 0;
+	say("e_connect_len200", connect(s, sa, 200) == -1 ? errno : -1);
+	close(s);
+	/* an IPv6 address whose family is readable and the rest is not:
+	 * the last 2 bytes of a page, the next page inaccessible */
+	long pg = sysconf(_SC_PAGESIZE);
+	char *two = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (two == MAP_FAILED || mprotect(two + pg, (size_t)pg, PROT_NONE))
+		return 3;
+	sa_family_t fam6 = AF_INET6;
+	memcpy(two + pg - sizeof fam6, &fam6, sizeof fam6);
+	s = socket(AF_INET6, SOCK_STREAM, 0);
+	errno = 0;
+	say("e_connect_cut6",
+	    connect(s, (const struct sockaddr *)(two + pg - sizeof fam6),
+		    sizeof(struct sockaddr_in6)) == -1 ? errno : -1);
+	close(s);
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	errno = 0;
+	say("e_sendto_tfo", sendto(s, "x", 1, MSG_FASTOPEN, sa,
+				   sizeof(struct sockaddr_in)) == -1 ? errno : -1);
+	errno = 0;
+	say("e_sendmsg_tfo",
+	    sendmsg(s, (const struct msghdr *)bad, MSG_FASTOPEN) == -1 ? errno : -1);
+	struct iovec iov = {.iov_base = "x", .iov_len = 1};
+	struct msghdr m = {.msg_name = (void *)bad,
+			   .msg_namelen = sizeof(struct sockaddr_in),
+			   .msg_iov = &iov, .msg_iovlen = 1};
+	errno = 0;
+	say("e_sendmsg_tfo_name", sendmsg(s, &m, MSG_FASTOPEN) == -1 ? errno : -1);
+	close(s);
+	munmap(two, (size_t)pg * 2);
+	int fd = connect_to(g_port);
+	request(fd, "/after-badaddr");
+	say("tokens", response(fd));
+	close(fd);
+	return 0;
+}
+
 /* close_range calls the kernel refuses (EINVAL: an unknown flag), by
  * libc and by syscall(): nothing closes, and the connection's request is
  * a row as ever (the shim once dropped the range from its table first). */
@@ -1156,6 +1211,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "reuse-blocked")) return sc_reuse_blocked();
 	if (!strcmp(sc, "reuse-blocked-send")) return sc_reuse_blocked_send();
 	if (!strcmp(sc, "badmsg")) return sc_badmsg();
+	if (!strcmp(sc, "badaddr")) return sc_badaddr();
 	if (!strcmp(sc, "close-range-bad")) return sc_close_range_bad();
 	if (!strcmp(sc, "preopen")) return sc_preopen();
 	if (!strcmp(sc, "preopen_nb")) return sc_preopen_nb();

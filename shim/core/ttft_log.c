@@ -193,13 +193,13 @@ static int create_new(struct ttft_log *log, const char *path,
 	}
 	struct statvfs vfs;
 	if (fstatvfs(fd, &vfs) == 0 &&
-	    (uint64_t)vfs.f_bavail * vfs.f_frsize <
-		    size - TTFT_LOG_HDR_SIZE +
-			    (uint64_t)vfs.f_blocks * vfs.f_frsize / 4)
+	    !ttft_log_room_ok((uint64_t)vfs.f_bavail * vfs.f_frsize,
+			      (uint64_t)vfs.f_blocks * vfs.f_frsize,
+			      size - TTFT_LOG_HDR_SIZE))
 		log->warning = "the filesystem has less free space than the log "
 			       "may grow to, and the log leaves a quarter of it "
-			       "free for the programs; events that do not fit "
-			       "are counted as dropped";
+			       "(1 GiB at most) free for the programs; events "
+			       "that do not fit are counted as dropped";
 	else if (seg_shift_for(cap) > 13)
 		log->warning = "a log of 1 GiB or more grows in segments of "
 			       "TTFT_LOG_MB/512 MiB, and every traced process "
@@ -310,10 +310,10 @@ void ttft_log_close(struct ttft_log *log)
 	memset(log, 0, sizeof *log);
 }
 
-/* Would allocating [off, off + len) of the log leave a quarter of its
- * filesystem free? The log shares it with the host (/dev/shm: the host's
- * own shared memory, Docker's 64 MiB), so it never takes the last quarter
- * (docs/log-format.md). A range already allocated (another process mapped
+/* Would allocating [off, off + len) of the log leave its filesystem the
+ * free space it keeps for others (a quarter, at most 1 GiB)? The log
+ * shares it with the host (/dev/shm: the host's own shared memory,
+ * Docker's 64 MiB), so it never takes that last part (docs/log-format.md). A range already allocated (another process mapped
  * it first: no hole in it) takes nothing more. */
 static int leaves_room(int fd, off_t off, size_t len)
 {
@@ -324,9 +324,8 @@ static int leaves_room(int fd, off_t off, size_t len)
 	if (fstatvfs(fd, &vfs) != 0 || vfs.f_blocks == 0)
 		return 1; /* nothing known: as before */
 	uint64_t bs = vfs.f_frsize ? vfs.f_frsize : vfs.f_bsize;
-	uint64_t avail = (uint64_t)vfs.f_bavail * bs;
-	uint64_t size = (uint64_t)vfs.f_blocks * bs;
-	return avail >= len && avail - len >= size / 4;
+	return ttft_log_room_ok((uint64_t)vfs.f_bavail * bs,
+				(uint64_t)vfs.f_blocks * bs, len);
 }
 
 /* Map segment s of the file we opened (never of a file that replaced it

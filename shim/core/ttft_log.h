@@ -580,6 +580,21 @@ uint64_t ttft_log_lost(const struct ttft_log *log);
 int ttft_log_fault(struct ttft_log *log, const void *addr);
 
 
+/* The free space the log leaves its filesystem's other users: a quarter
+ * of the filesystem, at most 1 GiB (a quarter of /dev/shm's 64 MiB in
+ * Docker is 16 MiB; a quarter of a 64 GiB disk 80% full had refused every
+ * segment, a lent H200's whole cold-start run dropped). Whether taking len
+ * more bytes from avail free of size keeps it. */
+#define TTFT_LOG_KEEP_FREE_MAX (UINT64_C(1) << 30)
+static inline uint64_t ttft_log_keep_free(uint64_t size)
+{
+	return size / 4 < TTFT_LOG_KEEP_FREE_MAX ? size / 4 : TTFT_LOG_KEEP_FREE_MAX;
+}
+static inline int ttft_log_room_ok(uint64_t avail, uint64_t size, uint64_t len)
+{
+	return avail >= len && avail - len >= ttft_log_keep_free(size);
+}
+
 /* Default log path: $TTFT_LOG, else /dev/shm/ttftshim-<uid>.log.
  * Writes into buf (no allocation); returns buf. */
 const char *ttft_log_default_path(char *buf, size_t len);

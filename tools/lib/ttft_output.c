@@ -203,7 +203,16 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 	}
 	if (too_few(a->ttft.median, a->ttft.p99) || too_few(a->e2e.median, a->e2e.p99))
 		fprintf(f, "(%s)\n", TTFT_QUANTILE_RULE);
-	if (a->dropped)
+	if (a->dropped && a->unwritable >= a->dropped)
+		fprintf(f, "dropped: %llu events (no room to write them)\n",
+			(unsigned long long)a->dropped);
+	else if (a->unwritable)
+		fprintf(f, "dropped: %llu events (%llu the log was full, %llu no "
+			   "room to write)\n",
+			(unsigned long long)a->dropped,
+			(unsigned long long)(a->dropped - a->unwritable),
+			(unsigned long long)a->unwritable);
+	else if (a->dropped)
 		fprintf(f, "dropped: %llu events (the log was full)\n",
 			(unsigned long long)a->dropped);
 	print_where(f, a, TTFT_WHERE_SLOWEST);
@@ -220,7 +229,7 @@ void ttft_print_warnings(FILE *f, const struct ttft_analysis *a)
 	if (a->unwritable)
 		fprintf(f, "warning: %llu events were dropped because a part of "
 			   "the log could not be allocated or mapped (its filesystem "
-			   "had no room: the log leaves a quarter of it free; or a "
+			   "had no room: the log leaves a quarter of it, 1 GiB at most, free; or a "
 			   "process could not open or map the log: "
 			   "a file-descriptor limit, a seccomp filter); free space "
 			   "there, or put TTFT_LOG on a larger filesystem\n",

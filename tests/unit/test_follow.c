@@ -4,7 +4,8 @@
  * a slot reserved but not sealed holds the reader back until its writer
  * seals it or the grace runs out; a request waits for the /metrics
  * snapshot that decides its split; a log that appears late or is replaced
- * under its path is followed. */
+ * under its path is followed, the replaced one read on (a bounded number
+ * of them) while its requests in flight may end. */
 #include <check.h>
 #include <errno.h>
 #include <math.h>
@@ -21,6 +22,7 @@
 #define SEC(x) ((int64_t)((x) * 1000000000.0))
 
 static struct ttft_log g_log;
+static struct ttft_log g_old; /* a replaced log's writer, writing on */
 static char g_path[256];
 
 struct ev {
@@ -34,16 +36,21 @@ struct ev {
 
 static int g_tid; /* the writing thread when not 0, else the connection's */
 
-static void put(const struct ev *e)
+static void put_in(struct ttft_log *lg, const struct ev *e)
 {
 	/* the shim takes a connection's id before its first record */
-	while (e->conn && g_log.hdr->next_conn <= e->conn)
-		ttft_log_new_conn(&g_log);
-	ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
+	while (e->conn && lg->hdr->next_conn <= e->conn)
+		ttft_log_new_conn(lg);
+	ck_assert(ttft_log_put(lg, &(struct ttft_event){
 		.kind = e->kind, .t_ns = e->t, .pid = 77,
 		.tid = g_tid ? g_tid : 77 + (int)e->conn, .fd = 3 + (int)e->conn,
 		.conn = e->conn, .seq = e->seq, .a = e->a, .b = e->b, .text = e->text,
 		.text_len = e->text ? strnlen(e->text, TTFT_REC_TEXT) : 0}));
+}
+
+static void put(const struct ev *e)
+{
+	put_in(&g_log, e);
 }
 
 static void open_log(const char *tag)
@@ -60,16 +67,25 @@ struct handed {
 		uint64_t conn;
 		uint32_t seq;
 		int status, complete;
-		double ttft_s, e2e_s, queue_s, dns_s;
+		double ttft_s, e2e_s, queue_s, dns_s, unix_s;
 		long tokens;
 		const char *source;
 		char peer[64];
 	} g[MAXH];
 	size_t n;
 	size_t desyncs;
+	/* the switches said: replaced (the last one's requests in flight),
+	 * and each replaced log let go */
+	size_t nreplaced, in_flight;
+	struct done {
+		int why;
+		size_t in_flight, ended, incomplete;
+	} done[8];
+	size_t ndone;
 };
 
-static void on_request(void *ctx, const struct ttft_record *r, const char *peer, int complete)
+static void on_request(void *ctx, const struct ttft_record *r, const char *peer, int complete,
+		       double unix_s)
 {
 	struct handed *h = ctx;
 	ck_assert_uint_lt(h->n, MAXH);
@@ -78,6 +94,7 @@ static void on_request(void *ctx, const struct ttft_record *r, const char *peer,
 	g->seq = r->seq;
 	g->status = r->status;
 	g->complete = complete;
+	g->unix_s = unix_s;
 	g->ttft_s = ttft_record_ttft_s(r);
 	g->e2e_s = ttft_record_e2e_s(r);
 	g->queue_s = ttft_record_split(r)->queue_s;
@@ -95,6 +112,20 @@ static void on_desync(void *ctx, const char *peer, int reason)
 	(void)peer;
 	ck_assert_int_eq(reason, 1);
 	h->desyncs++;
+}
+
+static void on_replaced(void *ctx, size_t in_flight)
+{
+	struct handed *h = ctx;
+	h->nreplaced++;
+	h->in_flight = in_flight;
+}
+
+static void on_old_done(void *ctx, int why, size_t in_flight, size_t ended, size_t incomplete)
+{
+	struct handed *h = ctx;
+	ck_assert_uint_lt(h->ndone, 8);
+	h->done[h->ndone++] = (struct done){why, in_flight, ended, incomplete};
 }
 
 static const struct got *find(const struct handed *h, uint64_t conn, uint32_t seq)
@@ -171,7 +202,7 @@ START_TEST(pieces_give_what_the_whole_log_gives)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, SEC(5), 0, 0);
 	struct handed *h = calloc(1, sizeof *h);
-	struct ttft_follow_sink sink = {h, on_request, NULL, NULL};
+	struct ttft_follow_sink sink = {.ctx = h, .request = on_request};
 	/* nothing is handed out before its response end is in the log */
 	int64_t *ended = calloc(NCONN + 1, 1024 * sizeof *ended); /* [conn][seq]: end written */
 	size_t pieces = 10, written = 0;
@@ -239,7 +270,7 @@ START_TEST(in_flight_until_settled)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), 0, 0);
 	struct handed h = {0};
-	struct ttft_follow_sink sink = {&h, on_request, NULL, NULL};
+	struct ttft_follow_sink sink = {.ctx = &h, .request = on_request};
 	int64_t T = SEC(5);
 	put(&(struct ev){TTFT_EV_CONNECT_BEGIN, T, 1, 0, 0, 0, "127.0.0.1:9"});
 	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(1), 1, 0, 0, 0, "POST /v1/chat/completions"});
@@ -287,7 +318,7 @@ START_TEST(settled_without_a_response_end)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), 0, 0);
 	struct handed h = {0};
-	struct ttft_follow_sink sink = {&h, on_request, on_desync, NULL};
+	struct ttft_follow_sink sink = {.ctx = &h, .request = on_request, .desync = on_desync};
 	int64_t T = SEC(5);
 	put(&(struct ev){TTFT_EV_REQ_BEGIN, T, 1, 0, 0, 0, "GET /a"});
 	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(10), 2, 0, 0, 0, "GET /b"});
@@ -331,7 +362,8 @@ START_TEST(unsealed_slot_holds_the_reader)
 	ttft_follow_init(&f, g_path, MS(1), SEC(3600), 0);
 	ttft_follow_init(&g, g_path, MS(1), 1, 0);
 	struct handed hf = {0}, hg = {0};
-	struct ttft_follow_sink sf = {&hf, on_request, NULL, NULL}, sg = {&hg, on_request, NULL, NULL};
+	struct ttft_follow_sink sf = {.ctx = &hf, .request = on_request};
+	struct ttft_follow_sink sg = {.ctx = &hg, .request = on_request};
 	int64_t T = SEC(5);
 	struct ttft_rec *slow = ttft_log_reserve(&g_log); /* a writer, preempted */
 	request(T + MS(1), 1, 20);
@@ -396,7 +428,8 @@ START_TEST(unwritable_zeros_do_not_hold_the_reader)
 	ttft_follow_init(&f, g_path, MS(1), SEC(3600), 0);
 	ttft_follow_init(&g, g_path, MS(1), 1, 0);
 	struct handed hf = {0}, hg = {0};
-	struct ttft_follow_sink sf = {&hf, on_request, NULL, NULL}, sg = {&hg, on_request, NULL, NULL};
+	struct ttft_follow_sink sf = {.ctx = &hf, .request = on_request};
+	struct ttft_follow_sink sg = {.ctx = &hg, .request = on_request};
 	int64_t T = SEC(5);
 	request(T, 1, 20);
 	ck_assert_int_eq(ttft_follow_poll(&f, &sf), 0);
@@ -435,7 +468,7 @@ START_TEST(unwritable_counts_only_its_own_zeros)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), SEC(3600), 0);
 	struct handed h = {0};
-	struct ttft_follow_sink sink = {&h, on_request, NULL, NULL};
+	struct ttft_follow_sink sink = {.ctx = &h, .request = on_request};
 	int64_t T = SEC(5);
 	request(T, 1, 20);
 	zero_slots(1);
@@ -471,7 +504,7 @@ START_TEST(a_run_of_unsealed_slots_costs_one_grace)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), 1, 0);
 	struct handed h = {0};
-	struct ttft_follow_sink sink = {&h, on_request, NULL, NULL};
+	struct ttft_follow_sink sink = {.ctx = &h, .request = on_request};
 	int64_t T = SEC(5);
 	request(T, 1, 20);
 	zero_slots(30);
@@ -507,7 +540,8 @@ START_TEST(a_request_cut_by_a_hole_is_handed_out)
 	ttft_follow_init(&f, g_path, MS(1), SEC(3600), 1);
 	ttft_follow_init(&g, g_path, MS(1), SEC(3600), SEC(3600));
 	struct handed hf = {0}, hg = {0};
-	struct ttft_follow_sink sf = {&hf, on_request, NULL, NULL}, sg = {&hg, on_request, NULL, NULL};
+	struct ttft_follow_sink sf = {.ctx = &hf, .request = on_request};
+	struct ttft_follow_sink sg = {.ctx = &hg, .request = on_request};
 	int64_t T = SEC(5);
 	request(T, 1, 20); /* whole, before the loss */
 	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + SEC(1), 2, 0, 0, 0, "POST /lost-end"});
@@ -524,7 +558,7 @@ START_TEST(a_request_cut_by_a_hole_is_handed_out)
 		ck_assert_int_eq(ttft_follow_poll(&f, &sf), 0);
 		ck_assert_int_eq(ttft_follow_poll(&g, &sg), 0);
 	}
-	ck_assert_uint_eq(f.v.nholes, 1);
+	ck_assert_uint_eq(f.cur->v.nholes, 1);
 	ck_assert_uint_eq(hf.n, 4);
 	ck_assert_uint_eq(ttft_follow_in_flight(&f), 0);
 	ck_assert_int_eq(find(&hf, 1, 0)->complete, 1);
@@ -562,17 +596,17 @@ START_TEST(an_emptied_log_is_cut_not_unreadable)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), 0, 0);
 	struct handed h = {0};
-	struct ttft_follow_sink sink = {&h, on_request, NULL, NULL};
+	struct ttft_follow_sink sink = {.ctx = &h, .request = on_request};
 	request(SEC(5), 1, 20);
 	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
 	ck_assert_uint_eq(f.records, 5);
-	ck_assert_int_eq(f.v.truncated, 0);
+	ck_assert_int_eq(f.cur->v.truncated, 0);
 	ck_assert_int_eq(truncate(g_path, 0), 0);
 	errno = EAGAIN;
 	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
 	ck_assert_msg(f.err[0] == 0, "%s", f.err);
-	ck_assert_int_eq(f.open, 1);
-	ck_assert_int_eq(f.v.truncated, 1);
+	ck_assert_ptr_nonnull(f.cur);
+	ck_assert_int_eq(f.cur->v.truncated, 1);
 	ck_assert_uint_eq(f.records, 5);
 	ttft_log_close(&g_log);
 	ttft_follow_free(&f);
@@ -604,7 +638,8 @@ START_TEST(waits_for_the_snapshot_that_splits_it)
 	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
 	ttft_follow_init(&g, g_path, MS(1), 0, 1);
 	struct handed hf = {0}, hg = {0};
-	struct ttft_follow_sink sf = {&hf, on_request, NULL, NULL}, sg = {&hg, on_request, NULL, NULL};
+	struct ttft_follow_sink sf = {.ctx = &hf, .request = on_request};
+	struct ttft_follow_sink sg = {.ctx = &hg, .request = on_request};
 	int64_t T = SEC(5);
 	snapshot(T, 1, 0, 0);
 	request(T + MS(10), 1, 30);
@@ -640,7 +675,7 @@ START_TEST(timings_joined_without_snapshots)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
 	struct handed h = {0};
-	struct ttft_follow_sink sk = {&h, on_request, NULL, NULL};
+	struct ttft_follow_sink sk = {.ctx = &h, .request = on_request};
 	int64_t T = SEC(5);
 	for (uint64_t c = 1; c <= 2; c++) {
 		int64_t t = T + SEC(1) * (int64_t)c;
@@ -673,14 +708,15 @@ START_TEST(timings_joined_without_snapshots)
 END_TEST
 
 /* The log may appear after the follower starts, and be replaced by a new
- * one under the same path: both are followed, the old drained first. */
+ * one under the same path: both are followed, the old one read on while
+ * its request in flight may end. */
 START_TEST(late_and_replaced_logs)
 {
 	tu_tmp_log(g_path, sizeof g_path, "follow-replaced");
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), 0, 0);
 	struct handed h = {0};
-	struct ttft_follow_sink sink = {&h, on_request, NULL, NULL};
+	struct ttft_follow_sink sink = {.ctx = &h, .request = on_request};
 	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
 	ck_assert_msg(strstr(f.err, "cannot open log"), "%s", f.err);
 	const char *why;
@@ -698,11 +734,240 @@ START_TEST(late_and_replaced_logs)
 	put(&(struct ev){TTFT_EV_REQ_BEGIN, SEC(9), 3, 0, 0, 0, "GET /x"});
 	tick(SEC(10));
 	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
-	/* the old log's request in flight, then the new log's two */
-	ck_assert_uint_eq(h.n, 4);
-	ck_assert_int_eq(h.g[1].complete, 0);
+	/* the new log's two; the old log's request in flight waits */
+	ck_assert_uint_eq(h.n, 3);
+	ck_assert_int_eq(h.g[1].complete, 1);
+	ck_assert_int_eq(h.g[2].complete, 1);
 	ck_assert_uint_eq(f.logs, 2);
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 2);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_uint_eq(h.n, 5);
+	ck_assert_int_eq(h.g[3].complete, 0); /* the old log's, drained first */
+	ck_assert_str_eq(f.err, "");
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
+
+/* The log at g_path replaced by a new one, as `rm` and a new run do: the
+ * old one's writer writes on through g_old. */
+static void replace_log(void)
+{
+	const char *why;
+	g_old = g_log;
+	ck_assert_int_eq(unlink(g_path), 0);
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 8 << 20, &why), 0);
+}
+
+/* Poll until the sink was handed n requests, 10 s at most. */
+static void polls_until_handed(struct ttft_follow *f, const struct ttft_follow_sink *s,
+			       const struct handed *h, size_t n)
+{
+	int64_t deadline = ttft_now_ns() + SEC(10);
+	while (h->n < n && ttft_now_ns() < deadline) {
+		ck_assert_int_eq(ttft_follow_poll(f, s), 0);
+		usleep(1000);
+	}
+	ck_assert_msg(h->n == n, "%zu requests handed out, not %zu", h->n, n);
+}
+
+/* A log replaced under its path (rm and a new run, a rename over it) while
+ * a request in it streams: its writer writes on into the old file, which
+ * is read on until that request ends, and the request counts as it ended,
+ * not incomplete at the switch (before: the old log was finished at once,
+ * its requests in flight incomplete). */
+START_TEST(a_replaced_log_is_read_until_its_requests_end)
+{
+	open_log("follow-replaced-wait");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
+	struct handed h = {0};
+	struct ttft_follow_sink sink = {.ctx = &h, .request = on_request, .replaced = on_replaced,
+					.old_done = on_old_done};
+	int64_t T = SEC(5);
+	request(T, 1, 20);
+	put(&(struct ev){TTFT_EV_CONNECT_BEGIN, T + MS(100), 2, 0, 0, 0, "127.0.0.1:2"});
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(101), 2, 0, 0, 0, "POST /v1/completions"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(102), 2, 0, 10, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_HEADERS, T + MS(103), 2, 0, 200, 0, NULL});
+	put(&(struct ev){TTFT_EV_SSE_TOKEN, T + MS(150), 2, 0, 0, 0, NULL});
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(200), 3, 0, 0, 0, "GET /never"});
+	tick(T + SEC(1));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(h.n, 1);
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 2);
+	replace_log();
+	/* another clock anchor: each request goes onto the wall clock
+	 * through its own log's */
+	g_log.hdr->anchor_real_ns += SEC(1000);
+	request(SEC(1), 1, 20);
+	tick(SEC(2));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	/* the new log's request; the old one's two are waited for, said once */
+	ck_assert_uint_eq(h.n, 2);
+	ck_assert_uint_eq(h.g[1].conn, 1);
+	ck_assert_int_eq(h.g[1].complete, 1);
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 2);
+	ck_assert_uint_eq(f.logs, 2);
+	ck_assert_uint_eq(f.replaced, 1);
+	ck_assert_uint_eq(h.nreplaced, 1);
+	ck_assert_uint_eq(h.in_flight, 2);
+	ck_assert_uint_eq(h.ndone, 0);
+	ck_assert_uint_eq(f.nold, 1);
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(h.nreplaced, 1);
+	/* the stream ends in the old file */
+	put_in(&g_old, &(struct ev){TTFT_EV_SSE_TOKEN, T + MS(160), 2, 0, 0, 1, NULL});
+	put_in(&g_old, &(struct ev){TTFT_EV_RESP_END, T + MS(170), 2, 0, 100, 2, NULL});
+	polls_until_handed(&f, &sink, &h, 3);
+	ck_assert_uint_eq(h.g[2].conn, 2);
+	ck_assert_int_eq(h.g[2].complete, 1);
+	ck_assert(fabs(h.g[2].ttft_s - 0.050) < 1e-12); /* from its connect */
+	ck_assert(fabs(h.g[2].e2e_s - 0.070) < 1e-12);
+	ck_assert_int_eq(h.g[2].tokens, 2);
+	ck_assert_str_eq(h.g[2].peer, "127.0.0.1:2");
+	int64_t u;
+	ck_assert_int_eq(ttft_clock_to_real_ns(T + MS(170), g_old.hdr->anchor_mono_ns,
+					       g_old.hdr->anchor_real_ns, &u), 0);
+	ck_assert(fabs(h.g[2].unix_s - (double)u / 1e9) < 1e-6);
 	ck_assert_uint_eq(ttft_follow_in_flight(&f), 1);
+	ck_assert_uint_eq(h.ndone, 0);
+	/* the end of the run: the one that never ended, incomplete */
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_uint_eq(h.n, 4);
+	ck_assert_uint_eq(h.g[3].conn, 3);
+	ck_assert_int_eq(h.g[3].complete, 0);
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 0);
+	ck_assert_uint_eq(h.ndone, 1);
+	ck_assert_int_eq(h.done[0].why, TTFT_FOLLOW_OLD_DRAINED);
+	ck_assert_uint_eq(h.done[0].in_flight, 2);
+	ck_assert_uint_eq(h.done[0].ended, 1);
+	ck_assert_uint_eq(h.done[0].incomplete, 1);
+	ck_assert_uint_eq(f.records, 12 + 2 + 6); /* the old log's, its 2 late ones, the new's */
+	ck_assert_uint_eq(f.nold, 0);
+	ttft_log_close(&g_old);
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
+
+/* A replaced log whose requests nothing ends any more (their process
+ * died, or hangs holding the old file): let go once no record came for
+ * split_wait_ns, not before, its request then incomplete; one whose
+ * requests all end is let go as soon as they have. */
+START_TEST(a_replaced_log_nothing_ends_is_let_go)
+{
+	open_log("follow-replaced-quiet");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, SEC(1));
+	struct handed h = {0};
+	struct ttft_follow_sink sink = {.ctx = &h, .request = on_request, .replaced = on_replaced,
+					.old_done = on_old_done};
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, SEC(5), 1, 0, 0, 0, "GET /never"});
+	tick(SEC(6));
+	int64_t read_at = ttft_now_ns(); /* its last record is read after this */
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 1);
+	replace_log();
+	request(SEC(1), 1, 20);
+	tick(SEC(2));
+	polls_until_handed(&f, &sink, &h, 2);
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 0);
+	/* the new log's request at once, the old one's after the wait */
+	ck_assert_int_eq(h.g[0].complete, 1);
+	ck_assert_int_eq(h.g[1].complete, 0);
+	ck_assert_str_eq(h.g[1].peer, "");
+	ck_assert_int_ge(ttft_now_ns() - read_at, SEC(1));
+	ck_assert_uint_eq(h.nreplaced, 1);
+	ck_assert_uint_eq(h.ndone, 1);
+	ck_assert_int_eq(h.done[0].why, TTFT_FOLLOW_OLD_QUIET);
+	ck_assert_uint_eq(h.done[0].in_flight, 1);
+	ck_assert_uint_eq(h.done[0].ended, 0);
+	ck_assert_uint_eq(h.done[0].incomplete, 1);
+	ck_assert_uint_eq(f.nold, 0);
+	ttft_log_close(&g_old);
+	/* replaced while its request streams, which then ends: let go at
+	 * once, nothing incomplete */
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, SEC(3), 2, 0, 0, 0, "GET /ends"});
+	tick(SEC(4));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	replace_log();
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(h.nreplaced, 2);
+	ck_assert_uint_eq(h.in_flight, 1);
+	put_in(&g_old, &(struct ev){TTFT_EV_RESP_HEADERS, SEC(3) + MS(5), 2, 0, 200, 0, NULL});
+	put_in(&g_old, &(struct ev){TTFT_EV_RESP_END, SEC(3) + MS(6), 2, 0, 0, 0, NULL});
+	polls_until_handed(&f, &sink, &h, 3);
+	ck_assert_int_eq(h.g[2].complete, 1);
+	ck_assert_uint_eq(h.ndone, 2);
+	ck_assert_int_eq(h.done[1].why, TTFT_FOLLOW_OLD_ENDED);
+	ck_assert_uint_eq(h.done[1].ended, 1);
+	ck_assert_uint_eq(h.done[1].incomplete, 0);
+	ck_assert_uint_eq(f.nold, 0);
+	ttft_log_close(&g_old);
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
+
+static int open_fds(void)
+{
+	int n = 0;
+	char p[64];
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+		n += access(p, F_OK) == 0;
+	}
+	return n;
+}
+
+/* A log replaced in a loop, a request in flight in each: at most
+ * TTFT_FOLLOW_OLD_MAX old ones are read on (their files and views kept),
+ * the oldest let go, its request incomplete, as each new one comes. */
+START_TEST(replaced_logs_read_on_are_bounded)
+{
+	open_log("follow-replaced-loop");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
+	struct handed h = {0};
+	struct ttft_follow_sink sink = {.ctx = &h, .request = on_request, .replaced = on_replaced,
+					.old_done = on_old_done};
+	int fds = open_fds();
+	for (int k = 0; k < 6; k++) {
+		if (k) {
+			replace_log();
+			ttft_log_close(&g_old); /* its writer gone: nothing ends it */
+		}
+		put(&(struct ev){TTFT_EV_REQ_BEGIN, SEC(5), 1, 0, 0, 0, "GET /never"});
+		tick(SEC(6));
+		__atomic_fetch_add(&g_log.hdr->dropped, 1, __ATOMIC_RELAXED);
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	}
+	/* the logs let go still count (counters only grow) */
+	ck_assert_uint_eq(f.dropped_before + f.dropped, 6);
+	ck_assert_uint_eq(h.nreplaced, 5);
+	ck_assert_uint_eq(f.nold, TTFT_FOLLOW_OLD_MAX);
+	ck_assert_uint_eq(h.n, 5 - TTFT_FOLLOW_OLD_MAX);
+	ck_assert_uint_eq(h.ndone, 5 - TTFT_FOLLOW_OLD_MAX);
+	for (size_t i = 0; i < h.n; i++) {
+		ck_assert_int_eq(h.g[i].complete, 0);
+		ck_assert_int_eq(h.done[i].why, TTFT_FOLLOW_OLD_PUSHED);
+		ck_assert_uint_eq(h.done[i].in_flight, 1);
+		ck_assert_uint_eq(h.done[i].incomplete, 1);
+	}
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 1 + TTFT_FOLLOW_OLD_MAX);
+	/* the current log's view and the old ones', nothing more */
+	ck_assert_int_eq(open_fds(), fds + 1 + TTFT_FOLLOW_OLD_MAX);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_uint_eq(h.n, 6);
+	ck_assert_uint_eq(h.ndone, 5);
+	ck_assert_int_eq(h.done[4].why, TTFT_FOLLOW_OLD_DRAINED);
+	ck_assert_uint_eq(f.nold, 0);
+	ck_assert_uint_eq(f.records, 6 * 2);
+	ck_assert_uint_eq(f.dropped_before + f.dropped, 6);
 	ttft_log_close(&g_log);
 	ttft_follow_free(&f);
 	unlink(g_path);
@@ -720,7 +985,7 @@ START_TEST(dns_of_a_resolver_thread_as_the_analyzer)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), 0, 0);
 	struct handed *h = calloc(1, sizeof *h);
-	struct ttft_follow_sink sink = {h, on_request, NULL, NULL};
+	struct ttft_follow_sink sink = {.ctx = h, .request = on_request};
 	/* conn 1: thread 900 (never connects) resolves 3 ms, thread 78
 	 * connects; conn 2: thread 79 resolves 2 ms itself; conn 3: thread
 	 * 80 connects after thread 79's second lookup, none of its own and
@@ -803,7 +1068,7 @@ START_TEST(dns_of_a_thread_that_connects_after_a_poll)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), 0, 0);
 	struct handed *h = calloc(1, sizeof *h);
-	struct ttft_follow_sink sink = {h, on_request, NULL, NULL};
+	struct ttft_follow_sink sink = {.ctx = h, .request = on_request};
 	/* thread 78 (conn 1's) resolves; thread 79 connects conn 2 first */
 	int64_t t = SEC(10);
 	const struct {
@@ -873,10 +1138,12 @@ struct tally {
 	double ttft_sum;
 };
 
-static void on_tally(void *ctx, const struct ttft_record *r, const char *peer, int complete)
+static void on_tally(void *ctx, const struct ttft_record *r, const char *peer, int complete,
+		     double unix_s)
 {
 	struct tally *t = ctx;
 	(void)peer;
+	(void)unix_s;
 	t->n++;
 	t->complete += complete != 0;
 	double v = ttft_record_ttft_s(r);
@@ -899,7 +1166,7 @@ START_TEST(memory_follows_what_is_in_flight)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(10), 0, 0);
 	struct tally got = {0};
-	struct ttft_follow_sink sink = {&got, on_tally, NULL, NULL};
+	struct ttft_follow_sink sink = {.ctx = &got, .request = on_tally};
 	uint64_t fresh = 9; /* ids 1-8: the keep-alive connections */
 	uint32_t seq[9] = {0};
 	size_t most = 0;
@@ -972,7 +1239,7 @@ START_TEST(an_owed_request_waits_for_its_heir)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), 0, 0);
 	struct tally got = {0};
-	struct ttft_follow_sink sink = {&got, on_tally, NULL, NULL};
+	struct ttft_follow_sink sink = {.ctx = &got, .request = on_tally};
 	int64_t t = SEC(10);
 	put_flagged(TTFT_EV_CONNECT_BEGIN, 0, t, 1, 0, 555);
 	put(&(struct ev){TTFT_EV_ESTABLISHED, t + MS(0.1), 1, 0, 0, 0, NULL});
@@ -1025,6 +1292,9 @@ int main(void)
 	tcase_add_test(t, waits_for_the_snapshot_that_splits_it);
 	tcase_add_test(t, timings_joined_without_snapshots);
 	tcase_add_test(t, late_and_replaced_logs);
+	tcase_add_test(t, a_replaced_log_is_read_until_its_requests_end);
+	tcase_add_test(t, a_replaced_log_nothing_ends_is_let_go);
+	tcase_add_test(t, replaced_logs_read_on_are_bounded);
 	tcase_add_test(t, dns_of_a_resolver_thread_as_the_analyzer);
 	tcase_add_test(t, dns_of_a_thread_that_connects_after_a_poll);
 	tcase_add_test(t, memory_follows_what_is_in_flight);

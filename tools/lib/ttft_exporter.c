@@ -9,12 +9,10 @@
 
 #include "ttft_clock.h"
 
-static void on_request(void *ctx, const struct ttft_record *r, const char *peer, int complete)
+static void on_request(void *ctx, const struct ttft_record *r, const char *peer, int complete,
+		       double unix_s)
 {
 	struct ttft_exporter *e = ctx;
-	int64_t t = r->t_end ? r->t_end : r->t_first ? r->t_first : r->t_start;
-	/* NAN where it does not fit (a damaged header or record) */
-	double unix_s = ttft_analysis_unix_s(&e->follow.an, t);
 	/* every bucket the request lands in gets an exemplar linking to its trace */
 	if (ttft_export_request(&e->x, r, peer, complete, ttft_export_trace_id(r), unix_s) != 0 &&
 	    !e->fail[0])
@@ -50,7 +48,7 @@ static char *page(void *ctx, int om, size_t *len, const char **type)
 
 static void follow(struct ttft_exporter *e, int drain)
 {
-	struct ttft_follow_sink sink = {e, on_request, on_desync, on_connect_failed};
+	struct ttft_follow_sink sink = {e, on_request, on_desync, on_connect_failed, NULL, NULL};
 	int rc = drain ? ttft_follow_drain(&e->follow, &sink) : ttft_follow_poll(&e->follow, &sink);
 	if (rc != 0 && !e->fail[0])
 		snprintf(e->fail, sizeof e->fail, "%s", e->follow.err);
@@ -58,8 +56,8 @@ static void follow(struct ttft_exporter *e, int drain)
 	 * review found both serving zeros, silent): ttftshim_log_up, and a
 	 * line on stderr when that changes. */
 	const struct ttft_follow *f = &e->follow;
-	e->log_state = !f->open || f->err[0] ? TTFT_EXPORT_LOG_NONE
-		     : f->v.truncated ? TTFT_EXPORT_LOG_CUT : TTFT_EXPORT_LOG_UP;
+	e->log_state = !f->cur || f->err[0] ? TTFT_EXPORT_LOG_NONE
+		     : f->cur->v.truncated ? TTFT_EXPORT_LOG_CUT : TTFT_EXPORT_LOG_UP;
 	/* not there yet, at the start: what ttft-export and ttft-run expect */
 	int waiting = e->log_state == TTFT_EXPORT_LOG_NONE && e->said_state < 0 &&
 		      access(f->path, F_OK) != 0;

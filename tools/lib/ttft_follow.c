@@ -22,43 +22,48 @@ void ttft_follow_init(struct ttft_follow *f, const char *path, int64_t lag_ns,
 	f->lag_ns = lag_ns > 0 ? lag_ns : TTFT_FOLLOW_LAG_NS;
 	f->grace_ns = grace_ns > 0 ? grace_ns : TTFT_FOLLOW_GRACE_NS;
 	f->split_wait_ns = split_wait_ns > 0 ? split_wait_ns : TTFT_FOLLOW_SPLIT_WAIT_NS;
-	f->forget_at = FORGET_MIN;
-	f->v.fd = -1;
 }
 
 static int oom(struct ttft_follow *f)
 {
 	snprintf(f->err, sizeof f->err, "out of memory following '%.300s' (%llu records, "
 		 "%zu requests); restart the exporter", f->path,
-		 (unsigned long long)f->records, f->an.nreqs);
+		 (unsigned long long)f->records, ttft_follow_kept(f));
 	return -1;
 }
 
-/* Forget the current log (its requests were handed out). */
-static void reset_log(struct ttft_follow *f)
+/* Let L go (its requests were handed out); its counts stay in f's. */
+static void close_log(struct ttft_follow *f, struct ttft_follow_log *L)
 {
-	if (f->open) {
-		ttft_log_view_close(&f->v);
-		ttft_asm_free(&f->as);
-		ttft_analysis_free(&f->an);
-		f->dropped_before += f->dropped;
-		/* the unreadable counts too: counters only grow (a replaced log
-		 * had set them back to 0, a review found) */
-		f->unreadable_before[0] = f->unpublished;
-		f->unreadable_before[1] = f->corrupt;
-	}
-	f->open = 0;
+	/* counters only grow (a replaced log had set them back to 0, a
+	 * review found); the view's are gone once it is closed */
+	f->dropped_before += L->v.dropped;
+	f->unreadable_before[0] += L->v.unpublished;
+	f->unreadable_before[1] += L->v.corrupt;
+	ttft_log_view_close(&L->v);
+	ttft_asm_free(&L->as);
+	ttft_analysis_free(&L->an);
+	free(L->held);
+	free(L->handed);
+	free(L->settled_at);
+	free(L->openq);
+	free(L);
+}
+
+/* The counters over every log: those let go, and those open. */
+static void count(struct ttft_follow *f)
+{
+	f->unpublished = f->unreadable_before[0];
+	f->corrupt = f->unreadable_before[1];
 	f->dropped = 0;
-	f->cursor = 0;
-	f->stuck_since = 0;
-	f->stuck_upto = 0;
-	f->nheld = 0;
-	f->max_t = 0;
-	f->have_last = 0;
-	f->nopen = 0;
-	f->seen_reqs = 0;
-	f->forget_at = FORGET_MIN;
-	f->holes_seen = 0;
+	for (size_t k = 0; k <= f->nold; k++) {
+		const struct ttft_follow_log *L = k < f->nold ? f->old[k] : f->cur;
+		if (!L)
+			continue;
+		f->unpublished += L->v.unpublished;
+		f->corrupt += L->v.corrupt;
+		f->dropped += L->v.dropped;
+	}
 }
 
 static int open_log(struct ttft_follow *f)
@@ -75,41 +80,43 @@ static int open_log(struct ttft_follow *f)
 		ttft_log_view_close(&v);
 		return 0;
 	}
-	memset(&f->an, 0, sizeof f->an);
-	if (ttft_asm_init(&f->as, &f->an, 1) != 0) {
+	struct ttft_follow_log *L = calloc(1, sizeof *L);
+	if (!L || ttft_asm_init(&L->as, &L->an, 1) != 0) {
+		free(L);
 		ttft_log_view_close(&v);
 		return oom(f);
 	}
-	f->v = v;
-	f->dev = st.st_dev;
-	f->ino = st.st_ino;
-	f->an.anchor_mono_ns = v.hdr->anchor_mono_ns;
-	f->an.anchor_real_ns = v.hdr->anchor_real_ns;
-	f->open = 1;
+	L->v = v;
+	L->dev = st.st_dev;
+	L->ino = st.st_ino;
+	L->an.anchor_mono_ns = v.hdr->anchor_mono_ns;
+	L->an.anchor_real_ns = v.hdr->anchor_real_ns;
+	L->forget_at = FORGET_MIN;
+	L->quiet_since = ttft_now_ns();
+	f->cur = L;
 	f->logs++;
-	f->quiet_since = ttft_now_ns();
 	f->err[0] = 0;
 	return 0;
 }
 
 /* Insert r into the held records, keeping them sorted (from the back:
  * records come nearly in order). */
-static int hold(struct ttft_follow *f, const struct ttft_rec *r)
+static int hold(struct ttft_follow_log *L, const struct ttft_rec *r)
 {
-	if (f->nheld == f->heldcap) {
-		size_t nc = f->heldcap ? 2 * f->heldcap : 256;
-		struct ttft_rec *h = realloc(f->held, nc * sizeof *h);
+	if (L->nheld == L->heldcap) {
+		size_t nc = L->heldcap ? 2 * L->heldcap : 256;
+		struct ttft_rec *h = realloc(L->held, nc * sizeof *h);
 		if (!h)
 			return -1;
-		f->held = h;
-		f->heldcap = nc;
+		L->held = h;
+		L->heldcap = nc;
 	}
-	size_t k = f->nheld;
-	while (k > 0 && ttft_rec_cmp(&f->held[k - 1], r) > 0)
+	size_t k = L->nheld;
+	while (k > 0 && ttft_rec_cmp(&L->held[k - 1], r) > 0)
 		k--;
-	memmove(f->held + k + 1, f->held + k, (f->nheld - k) * sizeof *r);
-	f->held[k] = *r;
-	f->nheld++;
+	memmove(L->held + k + 1, L->held + k, (L->nheld - k) * sizeof *r);
+	L->held[k] = *r;
+	L->nheld++;
 	return 0;
 }
 
@@ -120,161 +127,173 @@ static int hold(struct ttft_follow *f, const struct ttft_rec *r)
  * zero slots already there then costs one grace, not one each (a review
  * found 30 zero slots freezing the page for 60 s, and a segment not
  * allocated, 8192 of them, for hours). */
-static int give_up(struct ttft_follow *f, uint64_t slot, int64_t now)
+static int give_up(const struct ttft_follow *f, struct ttft_follow_log *L, uint64_t slot,
+		   int64_t now)
 {
-	if (!f->stuck_since || slot >= f->stuck_upto) {
+	if (!L->stuck_since || slot >= L->stuck_upto) {
 		/* the slots there now were reserved by now */
-		f->stuck_since = now;
-		f->stuck_upto = f->v.n_slots;
-		f->stuck_poll = f->polls;
+		L->stuck_since = now;
+		L->stuck_upto = L->v.n_slots;
+		L->stuck_poll = f->polls;
 		return 0;
 	}
-	if (now - f->stuck_since >= f->grace_ns)
+	if (now - L->stuck_since >= f->grace_ns)
 		return 1;
 	/* the header says its writers could not write so many: still zero a
 	 * poll later, these are those (a writer is that slow only when
 	 * preempted: it then loses its record, counted) */
-	return f->v.zeros_explained < f->v.unwritable && f->polls > f->stuck_poll;
+	return L->v.zeros_explained < L->v.unwritable && f->polls > L->stuck_poll;
 }
 
 /* Read the slots published since the last poll, up to the first that is
  * reserved but not sealed (all: past it; the writers are gone). */
-static int read_new(struct ttft_follow *f, int all, int64_t now)
+static int read_new(struct ttft_follow *f, struct ttft_follow_log *L, int all, int64_t now)
 {
-	if (ttft_log_view_refresh(&f->v) != 0) {
-		snprintf(f->err, sizeof f->err, "cannot read '%.300s' any more: %s", f->path,
-			 strerror(errno));
+	if (L->unreadable)
+		return 0;
+	if (ttft_log_view_refresh(&L->v) != 0) {
+		if (L == f->cur)
+			snprintf(f->err, sizeof f->err, "cannot read '%.300s' any more: %s",
+				 f->path, strerror(errno));
+		else
+			L->unreadable = 1; /* let go: nothing more can be read of it */
 		return 0;
 	}
-	f->dropped = f->v.dropped;
 	struct ttft_rec buf[CHUNK];
-	while (f->cursor < f->v.n_slots) {
-		size_t got = ttft_log_view_read(&f->v, f->cursor, buf, CHUNK);
+	while (L->cursor < L->v.n_slots) {
+		size_t got = ttft_log_view_read(&L->v, L->cursor, buf, CHUNK);
 		if (!got)
 			break;
 		size_t i = 0;
 		for (; i < got; i++) {
-			if (buf[i].seal == 0 && !all && !give_up(f, f->cursor + i, now))
+			if (buf[i].seal == 0 && !all && !give_up(f, L, L->cursor + i, now))
 				break;
-			if (ttft_log_view_check(&f->v, &buf[i])) {
-				if (hold(f, &buf[i]) != 0)
+			if (ttft_log_view_check(&L->v, &buf[i])) {
+				if (hold(L, &buf[i]) != 0)
 					return oom(f);
 				f->records++;
-				if (buf[i].t_ns > f->max_t)
-					f->max_t = buf[i].t_ns;
-				f->quiet_since = now;
+				if (buf[i].t_ns > L->max_t)
+					L->max_t = buf[i].t_ns;
+				L->quiet_since = now;
 			}
 		}
-		f->cursor += i;
+		L->cursor += i;
 		if (i < got)
 			break;
 	}
-	f->unpublished = f->unreadable_before[0] + f->v.unpublished;
-	f->corrupt = f->unreadable_before[1] + f->v.corrupt;
 	return 0;
 }
 
-static void apply(struct ttft_follow *f, struct ttft_rec *r, const struct ttft_follow_sink *s)
+static void apply(struct ttft_follow *f, struct ttft_follow_log *L, struct ttft_rec *r,
+		  const struct ttft_follow_sink *s)
 {
-	if (f->have_last && ttft_rec_cmp(r, &f->last_out) < 0)
+	if (L->have_last && ttft_rec_cmp(r, &L->last_out) < 0)
 		f->late++;
 	else {
-		f->last_out = *r;
-		f->have_last = 1;
+		L->last_out = *r;
+		L->have_last = 1;
 	}
 	if (r->kind == TTFT_EV_DESYNC && s && s->desync)
-		s->desync(s->ctx, ttft_asm_peer(&f->as, r->conn), (int)r->b);
+		s->desync(s->ctx, ttft_asm_peer(&L->as, r->conn), (int)r->b);
 	/* what the analyzer says of a connection in its notes: TLS it could
 	 * not read, a connect that failed (a review found both missing from
 	 * the exporter: a page that looked idle) */
 	if (r->kind == TTFT_EV_TLS && r->a == 0 && s && s->desync)
-		s->desync(s->ctx, ttft_asm_peer(&f->as, r->conn), 6);
+		s->desync(s->ctx, ttft_asm_peer(&L->as, r->conn), 6);
 	if (r->kind == TTFT_EV_CONNECT_END && r->a != 0 && r->err && r->err != EINPROGRESS &&
 	    r->err != EALREADY && r->err != EINTR && s && s->connect_failed)
-		s->connect_failed(s->ctx, ttft_asm_peer(&f->as, r->conn), r->err);
+		s->connect_failed(s->ctx, ttft_asm_peer(&L->as, r->conn), r->err);
 	/* closed with its connect under way: the client gave up waiting for
 	 * the server's answer to its SYN */
 	if (r->kind == TTFT_EV_CLOSE && r->b == 1 && s && s->connect_failed)
-		s->connect_failed(s->ctx, ttft_asm_peer(&f->as, r->conn), ETIMEDOUT);
-	ttft_asm_apply(&f->as, r);
+		s->connect_failed(s->ctx, ttft_asm_peer(&L->as, r->conn), ETIMEDOUT);
+	ttft_asm_apply(&L->as, r);
 }
 
 /* Apply the held records the log has moved lag_ns past, or all of them. */
-static int release(struct ttft_follow *f, int all, int64_t now,
+static int release(struct ttft_follow *f, struct ttft_follow_log *L, int all, int64_t now,
 		   const struct ttft_follow_sink *s)
 {
-	if (!f->nheld)
+	if (!L->nheld)
 		return 0;
 	/* connection ids of every record read are below next_conn now
 	 * (a connection's id is taken before its first record is written);
 	 * a damaged header cannot ask for more than one per slot */
-	uint64_t nconn = f->v.hdr->next_conn;
-	if (nconn > f->v.n_slots + 1)
-		nconn = f->v.n_slots + 1;
-	if (ttft_asm_room(&f->as, nconn) != 0)
+	uint64_t nconn = L->v.hdr->next_conn;
+	if (nconn > L->v.n_slots + 1)
+		nconn = L->v.n_slots + 1;
+	if (ttft_asm_room(&L->as, nconn) != 0)
 		return oom(f);
-	if (now - f->quiet_since >= f->lag_ns)
+	if (now - L->quiet_since >= f->lag_ns)
 		all = 1; /* nothing new for a while: nothing left to wait for */
 	size_t k = 0;
-	while (k < f->nheld && (all || f->held[k].t_ns <= f->max_t - f->lag_ns))
-		apply(f, &f->held[k++], s);
-	memmove(f->held, f->held + k, (f->nheld - k) * sizeof *f->held);
-	f->nheld -= k;
-	return f->as.oom ? oom(f) : 0;
+	while (k < L->nheld && (all || L->held[k].t_ns <= L->max_t - f->lag_ns))
+		apply(f, L, &L->held[k++], s);
+	memmove(L->held, L->held + k, (L->nheld - k) * sizeof *L->held);
+	L->nheld -= k;
+	return L->as.oom ? oom(f) : 0;
 }
 
-static int track_new_requests(struct ttft_follow *f)
+static int track_new_requests(struct ttft_follow *f, struct ttft_follow_log *L)
 {
-	size_t n = f->an.nreqs;
-	if (n > f->reqcap) {
+	size_t n = L->an.nreqs;
+	if (n > L->reqcap) {
 		size_t nc = n * 2;
-		uint8_t *h = realloc(f->handed, nc);
+		uint8_t *h = realloc(L->handed, nc);
 		if (!h)
 			return oom(f);
-		f->handed = h;
-		int64_t *t = realloc(f->settled_at, nc * sizeof *t);
+		L->handed = h;
+		int64_t *t = realloc(L->settled_at, nc * sizeof *t);
 		if (!t)
 			return oom(f);
-		f->settled_at = t;
-		f->reqcap = nc;
+		L->settled_at = t;
+		L->reqcap = nc;
 	}
-	if (n > f->opencap) {
+	if (n > L->opencap) {
 		size_t nc = n * 2;
-		uint32_t *q = realloc(f->openq, nc * sizeof *q);
+		uint32_t *q = realloc(L->openq, nc * sizeof *q);
 		if (!q)
 			return oom(f);
-		f->openq = q;
-		f->opencap = nc;
+		L->openq = q;
+		L->opencap = nc;
 	}
-	for (size_t i = f->seen_reqs; i < n; i++) {
-		f->handed[i] = 0;
-		f->settled_at[i] = 0;
-		f->openq[f->nopen++] = (uint32_t)i;
+	for (size_t i = L->seen_reqs; i < n; i++) {
+		L->handed[i] = 0;
+		L->settled_at[i] = 0;
+		L->openq[L->nopen++] = (uint32_t)i;
 	}
-	f->seen_reqs = n;
+	L->seen_reqs = n;
 	return 0;
 }
 
-static void hand_out(struct ttft_follow *f, uint32_t i, int complete,
-		     const struct ttft_follow_sink *s)
+static void hand_out(struct ttft_follow *f, struct ttft_follow_log *L, uint32_t i,
+		     int complete, const struct ttft_follow_sink *s)
 {
-	struct ttft_record *r = &f->an.reqs[i];
+	struct ttft_record *r = &L->an.reqs[i];
 	if (ttft_record_finish(r) != 0)
 		r->itl_p50_s = r->itl_p99_s = NAN; /* the percentiles only */
 	/* a response whose request is not in the log is a row only where
 	 * the log lost records (as ttft-analyze): in a whole one it is a
 	 * fork child's read of an answer it cannot be paired with */
-	int lost = f->corrupt || f->unpublished || f->dropped;
-	if (s && s->request && (!r->request_lost || lost))
-		s->request(s->ctx, r, ttft_asm_peer(&f->as, r->conn), complete);
-	f->handed[i] = 1;
+	int lost = L->v.corrupt || L->v.unpublished || L->v.dropped;
+	if (!r->request_lost || lost) {
+		if (s && s->request) {
+			int64_t t = r->t_end ? r->t_end : r->t_first ? r->t_first : r->t_start;
+			s->request(s->ctx, r, ttft_asm_peer(&L->as, r->conn), complete,
+				   ttft_analysis_unix_s(&L->an, t));
+		}
+		if (L->replaced_at && complete)
+			L->ended++;
+		else if (L->replaced_at)
+			L->incomplete++;
+	}
+	L->handed[i] = 1;
 	f->handed_out++;
 	/* its token times are what it costs; late records may add a few
 	 * back, harmlessly (it is not handed out again) */
 	ttft_record_free(r);
 }
 
-/* Hand out the open requests that are settled (all: every one). */
 /* Connects applied without a lookup of their own thread take a helper
  * thread's, as the analyzer decides it after its last record. A helper is
  * a thread that never connects, which only the whole log tells: so a
@@ -282,68 +301,69 @@ static void hand_out(struct ttft_follow *f, uint32_t i, int complete,
  * after it is about to be handed out, not when it is applied (the lookup
  * of a thread that connects a moment later is that thread's own). Records
  * come in time order: every lookup that finished before it is applied. */
-static int decide_dns(struct ttft_follow *f, int all)
+static int decide_dns(struct ttft_follow_log *L, int all)
 {
 	int64_t upto = all ? INT64_MAX : 0;
-	for (size_t j = 0; j < f->nopen && !all; j++) {
-		const struct ttft_record *r = &f->an.reqs[f->openq[j]];
-		if (r->new_conn && r->t_conn0 > upto && ttft_asm_settled(&f->as, r))
+	for (size_t j = 0; j < L->nopen && !all; j++) {
+		const struct ttft_record *r = &L->an.reqs[L->openq[j]];
+		if (r->new_conn && r->t_conn0 > upto && ttft_asm_settled(&L->as, r))
 			upto = r->t_conn0;
 	}
-	return upto ? ttft_asm_dns_helpers_upto(&f->as, upto) : 0;
+	return upto ? ttft_asm_dns_helpers_upto(&L->as, upto) : 0;
 }
 
 /* Whether r was in progress while the log lost events in its middle (the
  * analyzer's test, ttft_analyze.c); *stale: a hole it may have ended in
  * was found split_wait_ns ago or more. */
-static int in_a_hole(const struct ttft_follow *f, const struct ttft_record *r, int64_t now,
-		     int *stale)
+static int in_a_hole(const struct ttft_follow *f, const struct ttft_follow_log *L,
+		     const struct ttft_record *r, int64_t now, int *stale)
 {
 	int64_t t0 = r->t_start ? r->t_start : r->t_req0 ? r->t_req0 : r->t_hdr;
 	int in = 0;
 	*stale = 0;
-	for (size_t h = 0; h < f->v.nholes; h++)
-		if ((!r->t_end || r->t_end >= f->v.holes[h][0]) && t0 <= f->v.holes[h][1]) {
+	for (size_t h = 0; h < L->v.nholes; h++)
+		if ((!r->t_end || r->t_end >= L->v.holes[h][0]) && t0 <= L->v.holes[h][1]) {
 			in = 1;
-			if (now - f->hole_found[h] >= f->split_wait_ns)
+			if (now - L->hole_found[h] >= f->split_wait_ns)
 				*stale = 1;
 		}
 	return in;
 }
 
-static void hand_out_settled(struct ttft_follow *f, int all, int64_t now,
-			     const struct ttft_follow_sink *s)
+/* Hand out the open requests that are settled (all: every one). */
+static void hand_out_settled(struct ttft_follow *f, struct ttft_follow_log *L, int all,
+			     int64_t now, const struct ttft_follow_sink *s)
 {
-	for (; f->holes_seen < f->v.nholes; f->holes_seen++)
-		f->hole_found[f->holes_seen] = now;
+	for (; L->holes_seen < L->v.nholes; L->holes_seen++)
+		L->hole_found[L->holes_seen] = now;
 	size_t k = 0;
-	for (size_t j = 0; j < f->nopen; j++) {
-		uint32_t i = f->openq[j];
-		struct ttft_record *r = &f->an.reqs[i];
-		int settled = ttft_asm_settled(&f->as, r);
-		int stale = 0, cut = f->v.nholes && in_a_hole(f, r, now, &stale);
+	for (size_t j = 0; j < L->nopen; j++) {
+		uint32_t i = L->openq[j];
+		struct ttft_record *r = &L->an.reqs[i];
+		int settled = ttft_asm_settled(&L->as, r);
+		int stale = 0, cut = L->v.nholes && in_a_hole(f, L, r, now, &stale);
 		/* its end may be among the events lost: it would be in flight
 		 * for ever (a review found) */
 		int go = all || (cut && stale);
 		if (settled && !go) {
-			if (!f->settled_at[i])
-				f->settled_at[i] = now;
+			if (!L->settled_at[i])
+				L->settled_at[i] = now;
 			/* with snapshots in the log, wait for the one that
 			 * decides its split, a while at most (llama.cpp's
 			 * in-stream timings: joined at once) */
-			go = !ttft_asm_joins(&f->as, r) || ttft_asm_join(&f->as, r) ||
-			     now - f->settled_at[i] >= f->split_wait_ns;
+			go = !ttft_asm_joins(&L->as, r) || ttft_asm_join(&L->as, r) ||
+			     now - L->settled_at[i] >= f->split_wait_ns;
 		}
 		if (go) {
-			if (all && settled && ttft_asm_joins(&f->as, r))
-				ttft_asm_join(&f->as, r);
+			if (all && settled && ttft_asm_joins(&L->as, r))
+				ttft_asm_join(&L->as, r);
 			r->cut_by_hole = (uint8_t)cut;
-			hand_out(f, i, settled && !cut, s);
+			hand_out(f, L, i, settled && !cut, s);
 		} else {
-			f->openq[k++] = i;
+			L->openq[k++] = i;
 		}
 	}
-	f->nopen = k;
+	L->nopen = k;
 }
 
 /* Shrink an array of cap elements that holds n to twice n (the memory of
@@ -365,85 +385,162 @@ static void shrink(void *p, size_t *cap, size_t n, size_t elem)
  * history (a review found 84 MB kept for a 48,000-request log). A pass
  * looks at every request and connection, so it runs when the requests
  * kept doubled since the last. -1 when out of memory. */
-static int forget(struct ttft_follow *f)
+static int forget(struct ttft_follow *f, struct ttft_follow_log *L)
 {
-	size_t n = f->an.nreqs;
-	if (n < f->forget_at || !f->have_last)
+	size_t n = L->an.nreqs;
+	if (n < L->forget_at || !L->have_last)
 		return 0;
-	int64_t now = f->last_out.t_ns;
+	int64_t now = L->last_out.t_ns;
 	int64_t floor = ttft_asm_join_floor(NULL, now);
-	for (size_t j = 0; j < f->nopen; j++) {
-		int64_t t = ttft_asm_join_floor(&f->an.reqs[f->openq[j]], now);
+	for (size_t j = 0; j < L->nopen; j++) {
+		int64_t t = ttft_asm_join_floor(&L->an.reqs[L->openq[j]], now);
 		if (t < floor)
 			floor = t;
 	}
-	int64_t horizon = ttft_asm_join_horizon(&f->as, floor, now);
+	int64_t horizon = ttft_asm_join_horizon(&L->as, floor, now);
 	uint32_t *remap = malloc(n * sizeof *remap);
 	if (!remap)
 		return oom(f);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct ttft_record *r = &f->an.reqs[i];
-		if (f->handed[i] && ttft_asm_forgettable(&f->as, r, horizon)) {
+		struct ttft_record *r = &L->an.reqs[i];
+		if (L->handed[i] && ttft_asm_forgettable(&L->as, r, horizon)) {
 			ttft_record_free(r); /* what late records added */
 			remap[i] = UINT32_MAX;
 			continue;
 		}
 		remap[i] = (uint32_t)k;
 		if (k != i) {
-			f->an.reqs[k] = *r;
-			f->handed[k] = f->handed[i];
-			f->settled_at[k] = f->settled_at[i];
+			L->an.reqs[k] = *r;
+			L->handed[k] = L->handed[i];
+			L->settled_at[k] = L->settled_at[i];
 		}
 		k++;
 	}
-	for (size_t j = 0; j < f->nopen; j++)
-		f->openq[j] = remap[f->openq[j]];
-	ttft_asm_renumber(&f->as, remap);
+	for (size_t j = 0; j < L->nopen; j++)
+		L->openq[j] = remap[L->openq[j]];
+	ttft_asm_renumber(&L->as, remap);
 	free(remap);
-	f->forgotten += n - k;
-	f->an.nreqs = f->seen_reqs = k;
-	shrink(&f->an.reqs, &f->an.reqs_cap, k, sizeof *f->an.reqs);
-	size_t cap = f->reqcap;
-	shrink(&f->handed, &cap, k, sizeof *f->handed);
-	shrink(&f->settled_at, &f->reqcap, k, sizeof *f->settled_at);
-	if (cap != f->reqcap) /* one shrank, the other not: the smaller */
-		f->reqcap = cap < f->reqcap ? cap : f->reqcap;
-	shrink(&f->openq, &f->opencap, f->nopen, sizeof *f->openq);
-	f->forget_at = 2 * k > FORGET_MIN ? 2 * k : FORGET_MIN;
+	L->forgotten += n - k;
+	L->an.nreqs = L->seen_reqs = k;
+	shrink(&L->an.reqs, &L->an.reqs_cap, k, sizeof *L->an.reqs);
+	size_t cap = L->reqcap;
+	shrink(&L->handed, &cap, k, sizeof *L->handed);
+	shrink(&L->settled_at, &L->reqcap, k, sizeof *L->settled_at);
+	if (cap != L->reqcap) /* one shrank, the other not: the smaller */
+		L->reqcap = cap < L->reqcap ? cap : L->reqcap;
+	shrink(&L->openq, &L->opencap, L->nopen, sizeof *L->openq);
+	L->forget_at = 2 * k > FORGET_MIN ? 2 * k : FORGET_MIN;
+	return 0;
+}
+
+/* What the records applied decided: new requests tracked, those settled
+ * handed out (all: every one), what nothing can reach forgotten. */
+static int settle(struct ttft_follow *f, struct ttft_follow_log *L, int all, int64_t now,
+		  const struct ttft_follow_sink *s)
+{
+	if (track_new_requests(f, L) != 0)
+		return -1;
+	if (decide_dns(L, all) != 0)
+		return oom(f);
+	hand_out_settled(f, L, all, now, s);
+	return forget(f, L);
+}
+
+static int step_log(struct ttft_follow *f, struct ttft_follow_log *L, int all, int64_t now,
+		    const struct ttft_follow_sink *s)
+{
+	if (read_new(f, L, all, now) != 0 || release(f, L, all, now, s) != 0)
+		return -1;
+	return settle(f, L, all, now, s);
+}
+
+/* Why the replaced log L is to be let go now, 0: read on. */
+static int done_why(const struct ttft_follow *f, const struct ttft_follow_log *L, int64_t now)
+{
+	if (L->unreadable)
+		return TTFT_FOLLOW_OLD_UNREADABLE;
+	if (!L->nopen && !L->nheld && L->cursor >= L->v.n_slots)
+		return TTFT_FOLLOW_OLD_ENDED;
+	/* the longest the follower waits for anything of a request (a
+	 * snapshot, a hole): a request queued at the server may be quiet
+	 * for seconds, and its writer is all that can end it */
+	if (now - L->quiet_since >= f->split_wait_ns)
+		return TTFT_FOLLOW_OLD_QUIET;
+	return 0;
+}
+
+/* Let the replaced log old[k] go: what it still holds is handed out as it
+ * stands (what is not settled, incomplete), unless nothing is left. */
+static int let_go(struct ttft_follow *f, size_t k, int why, int64_t now,
+		  const struct ttft_follow_sink *s)
+{
+	struct ttft_follow_log *L = f->old[k];
+	if (why != TTFT_FOLLOW_OLD_ENDED && step_log(f, L, 1, now, s) != 0)
+		return -1;
+	if (s && s->old_done)
+		s->old_done(s->ctx, why, L->in_flight_then, L->ended, L->incomplete);
+	f->nold--;
+	memmove(f->old + k, f->old + k + 1, (f->nold - k) * sizeof *f->old);
+	close_log(f, L);
 	return 0;
 }
 
 static int same_file(const struct ttft_follow *f)
 {
 	struct stat st;
-	return stat(f->path, &st) != 0 || (st.st_dev == f->dev && st.st_ino == f->ino);
+	return stat(f->path, &st) != 0 || (st.st_dev == f->cur->dev && st.st_ino == f->cur->ino);
+}
+
+/* The file at the path is another: the current log is read on beside the
+ * new one, as an old one, while its requests in flight may still end. */
+static int replaced(struct ttft_follow *f, int64_t now, const struct ttft_follow_sink *s)
+{
+	if (f->nold == TTFT_FOLLOW_OLD_MAX &&
+	    let_go(f, 0, TTFT_FOLLOW_OLD_PUSHED, now, s) != 0)
+		return -1;
+	struct ttft_follow_log *L = f->cur;
+	f->cur = NULL;
+	f->old[f->nold++] = L;
+	L->replaced_at = now;
+	f->replaced++;
+	/* every record published by now applied, none held for the lag (a
+	 * writer preempted across the switch is counted late), so that the
+	 * count said is every request in flight */
+	if (read_new(f, L, 0, now) != 0 || release(f, L, 1, now, s) != 0 ||
+	    settle(f, L, 0, now, s) != 0)
+		return -1;
+	L->in_flight_then = L->nopen;
+	if (s && s->replaced)
+		s->replaced(s->ctx, L->nopen);
+	return 0;
 }
 
 static int step(struct ttft_follow *f, int all, const struct ttft_follow_sink *s)
 {
 	int64_t now = ttft_now_ns();
 	f->polls++;
-	if (f->open && !all && !same_file(f)) {
-		/* replaced by a new log: finish the old one first */
-		if (step(f, 1, s) != 0)
-			return -1;
-		reset_log(f);
-	}
-	if (!f->open) {
-		if (open_log(f) != 0)
-			return -1;
-		if (!f->open)
-			return 0; /* not there (yet): f->err says why */
-	}
-	if (read_new(f, all, now) != 0 || release(f, all, now, s) != 0)
+	if (f->cur && !all && !same_file(f) && replaced(f, now, s) != 0)
 		return -1;
-	if (track_new_requests(f) != 0)
+	for (size_t k = 0; k < f->nold;) {
+		struct ttft_follow_log *L = f->old[k];
+		int why = TTFT_FOLLOW_OLD_DRAINED;
+		if (!all) {
+			if (step_log(f, L, 0, now, s) != 0)
+				return -1;
+			why = done_why(f, L, now);
+		}
+		if (!why)
+			k++;
+		else if (let_go(f, k, why, now, s) != 0)
+			return -1;
+	}
+	if (!f->cur && open_log(f) != 0)
 		return -1;
-	if (decide_dns(f, all) != 0)
-		return oom(f);
-	hand_out_settled(f, all, now, s);
-	return forget(f);
+	/* not there (yet) when still NULL: f->err says why */
+	int rc = f->cur ? step_log(f, f->cur, all, now, s) : 0;
+	count(f);
+	return rc;
 }
 
 int ttft_follow_poll(struct ttft_follow *f, const struct ttft_follow_sink *sink)
@@ -458,21 +555,25 @@ int ttft_follow_drain(struct ttft_follow *f, const struct ttft_follow_sink *sink
 
 size_t ttft_follow_in_flight(const struct ttft_follow *f)
 {
-	return f->nopen;
+	size_t n = f->cur ? f->cur->nopen : 0;
+	for (size_t k = 0; k < f->nold; k++)
+		n += f->old[k]->nopen;
+	return n;
 }
 
 size_t ttft_follow_kept(const struct ttft_follow *f)
 {
-	return f->an.nreqs;
+	size_t n = f->cur ? f->cur->an.nreqs : 0;
+	for (size_t k = 0; k < f->nold; k++)
+		n += f->old[k]->an.nreqs;
+	return n;
 }
 
 void ttft_follow_free(struct ttft_follow *f)
 {
-	reset_log(f);
-	free(f->held);
-	free(f->handed);
-	free(f->settled_at);
-	free(f->openq);
+	while (f->nold)
+		close_log(f, f->old[--f->nold]);
+	if (f->cur)
+		close_log(f, f->cur);
 	memset(f, 0, sizeof *f);
-	f->v.fd = -1;
 }

@@ -36,8 +36,17 @@
  *    them) is handed out not complete, as the analyzer marks it
  *    (cut_by_hole); one still open `split_wait_ns` after the hole was
  *    found is handed out then: its end may be among the events lost.
- *  - A log replaced under its path (a new file, another inode) is drained
- *    and the new one followed from its start.
+ *  - A log replaced under its path (a new file, another inode: `rm` and a
+ *    new run, a rename over it) is followed from its start, and the old
+ *    one read on beside it: its writers hold the old file and write on
+ *    into it. The old one is let go once nothing of it is in flight (and
+ *    nothing held or unread), or once no record came for `split_wait_ns`
+ *    (nothing left to end what is in flight: handed out then, those
+ *    unsettled incomplete), or when TTFT_FOLLOW_OLD_MAX older ones are
+ *    kept and another replacement comes (the oldest goes, as the drain
+ *    does). A writer's pid is not asked after: an exporter in another
+ *    pid namespace (a sidecar sharing /dev/shm) would take live writers
+ *    for gone.
  *  - A request handed out is forgotten once nothing can reach it: its
  *    connection closed or answered a later request, and its join
  *    intervals end before any window a join still to be made may look
@@ -57,27 +66,48 @@
 #define TTFT_FOLLOW_LAG_NS 500000000LL         /* 0.5 s */
 #define TTFT_FOLLOW_GRACE_NS 2000000000LL      /* 2 s */
 #define TTFT_FOLLOW_SPLIT_WAIT_NS 30000000000LL /* 30 s */
+/* Replaced logs read on at once: each keeps its file (its /dev/shm space)
+ * and a view of it; a log replaced in a loop must not pile them up. */
+#define TTFT_FOLLOW_OLD_MAX 2
+
+/* Why a replaced log was let go (ttft_follow_sink.old_done). */
+enum {
+	TTFT_FOLLOW_OLD_ENDED = 1, /* nothing of it in flight any more */
+	TTFT_FOLLOW_OLD_QUIET,     /* no record for split_wait_ns */
+	TTFT_FOLLOW_OLD_PUSHED,    /* a newer replacement, TTFT_FOLLOW_OLD_MAX kept */
+	TTFT_FOLLOW_OLD_UNREADABLE, /* its file could not be read any more */
+	TTFT_FOLLOW_OLD_DRAINED,   /* the end of the run (ttft_follow_drain) */
+};
 
 /* Where the requests go. request: r is settled (complete = 1) or was
  * still open when the follower stopped, or was in progress while the log
  * lost events (r->cut_by_hole) (complete = 0); peer is the
- * connection's peer, NULL when its connect is not in the log. desync: the
+ * connection's peer, NULL when its connect is not in the log; unix_s its
+ * end (else its first token, else its start) on the wall clock through
+ * its own log's anchor, NAN where that does not fit (a damaged header or
+ * record). desync: the
  * sniffer lost the framing of a connection to peer (reason: TTFT_DESYNC_*
  * as in docs/log-format.md; 6: TLS whose plaintext was not seen). Any may
  * be NULL. */
 struct ttft_follow_sink {
 	void *ctx;
-	void (*request)(void *ctx, const struct ttft_record *r, const char *peer, int complete);
+	void (*request)(void *ctx, const struct ttft_record *r, const char *peer, int complete,
+			double unix_s);
 	void (*desync)(void *ctx, const char *peer, int reason);
 	/* a connect to peer failed (the errno the log holds) */
 	void (*connect_failed)(void *ctx, const char *peer, int err);
+	/* the log at the path was replaced by a new file: the old one is read
+	 * on, in_flight of its requests in flight (its records up to now
+	 * applied, none held back) */
+	void (*replaced)(void *ctx, size_t in_flight);
+	/* a replaced log was let go (why: TTFT_FOLLOW_OLD_*): in_flight as
+	 * replaced said; of its requests handed out since, ended settled,
+	 * incomplete not */
+	void (*old_done)(void *ctx, int why, size_t in_flight, size_t ended, size_t incomplete);
 };
 
-struct ttft_follow {
-	char path[4096];
-	int64_t lag_ns, grace_ns, split_wait_ns;
-	/* the log: open once the file exists */
-	int open;
+/* One log file being read: the one at the path, or one replaced under it. */
+struct ttft_follow_log {
 	struct ttft_log_view v;
 	dev_t dev;
 	ino_t ino;
@@ -87,7 +117,6 @@ struct ttft_follow {
 	 * poll stuck_poll); 0: none waited on */
 	int64_t stuck_since;
 	uint64_t stuck_upto, stuck_poll;
-	uint64_t polls;
 	/* records held back to restore time order, sorted */
 	struct ttft_rec *held;
 	size_t nheld, heldcap;
@@ -97,7 +126,7 @@ struct ttft_follow {
 	int have_last;
 	/* the requests */
 	struct ttft_analysis an;
-	struct ttft_asm as;
+	struct ttft_asm as;       /* holds &an: the struct never moves */
 	uint8_t *handed;          /* by request index: handed out */
 	int64_t *settled_at;      /* by request index: when first found settled */
 	size_t reqcap;
@@ -111,12 +140,27 @@ struct ttft_follow {
 	 * was found */
 	int64_t hole_found[TTFT_LOG_HOLES];
 	size_t holes_seen;
+	int unreadable;           /* its file could not be read any more */
+	/* once replaced (replaced_at: when found, 0 before): its requests in
+	 * flight then, and how those handed out since ended */
+	int64_t replaced_at;
+	size_t in_flight_then, ended, incomplete;
+};
+
+struct ttft_follow {
+	char path[4096];
+	int64_t lag_ns, grace_ns, split_wait_ns;
+	struct ttft_follow_log *cur; /* the log at the path; NULL until there */
+	struct ttft_follow_log *old[TTFT_FOLLOW_OLD_MAX]; /* replaced, oldest first */
+	size_t nold;
+	uint64_t polls;
 	/* what was read, over every log followed (counters only grow) */
 	uint64_t records, late, unpublished, corrupt;
-	uint64_t dropped;         /* the current log's drop counter ... */
-	uint64_t dropped_before;  /* ... plus those of logs followed before */
-	uint64_t unreadable_before[2]; /* unpublished, corrupt of logs before */
+	uint64_t dropped;         /* the drop counters of the logs open ... */
+	uint64_t dropped_before;  /* ... plus those of logs let go */
+	uint64_t unreadable_before[2]; /* unpublished, corrupt of logs let go */
 	uint64_t handed_out, logs;
+	uint64_t replaced;        /* times the file at the path was another */
 	char err[512];            /* the last failure to read, "" when none */
 };
 
@@ -130,9 +174,11 @@ void ttft_follow_init(struct ttft_follow *f, const char *path, int64_t lag_ns,
  * again. */
 int ttft_follow_poll(struct ttft_follow *f, const struct ttft_follow_sink *sink);
 /* Hand out everything: the records held back, then each request still in
- * flight (complete = 0). For the end of a run. Same returns as poll. */
+ * flight (complete = 0), of the replaced logs still read (each let go,
+ * TTFT_FOLLOW_OLD_DRAINED), then of the current one. For the end of a
+ * run. Same returns as poll. */
 int ttft_follow_drain(struct ttft_follow *f, const struct ttft_follow_sink *sink);
-/* Requests begun and not yet handed out. */
+/* Requests begun and not yet handed out, of every log read. */
 size_t ttft_follow_in_flight(const struct ttft_follow *f);
 /* Requests held in memory: those in flight, and those handed out that a
  * later record or join may still need (a few a connection). */

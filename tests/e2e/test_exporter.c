@@ -351,6 +351,98 @@ START_TEST(exemplars_only_from_valid_traceparents)
 }
 END_TEST
 
+/* Scrape until the sample name (labels including want) totals n, 20 s at
+ * most; the page. */
+static char *until_total(const char *addr, const char *name, const char *want, double n)
+{
+	char *page = NULL;
+	for (int i = 0; i < 200; i++) {
+		free(page);
+		page = get(addr, "");
+		if (total(page, name, want) == n)
+			return page;
+		usleep(100000);
+	}
+	ck_abort_msg("the exporter at %s never had %s{%s} %g: %s", addr, name, want ? want : "",
+		     n, page);
+	return NULL;
+}
+
+static size_t count_of(const char *text, const char *s)
+{
+	size_t n = 0;
+	for (const char *q = text; (q = strstr(q, s)) != NULL; q += strlen(s))
+		n++;
+	return n;
+}
+
+/* A log replaced under the exporter while a request in it streams (rm and
+ * a new run; its writer holds the old file and writes on): the request is
+ * counted as it ends, ok, not incomplete at the switch; the switch is
+ * said once on stderr with the request waited for, and so is the end of
+ * the wait (a review found the request counted incomplete at once and
+ * the switch silent). */
+START_TEST(a_replaced_log_is_read_on_until_its_request_ends)
+{
+	char log[256], out[256], addr[64];
+	tu_tmp_log(log, sizeof log, "exporter-replaced");
+	struct ttft_log old, cur;
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&old, log, 1 << 20, &why), 0);
+	int64_t t = 1000000000LL;
+	const struct sev begun[] = {
+		{TTFT_EV_REQ_BEGIN, t, 0, "POST /v1/old"}, {TTFT_EV_RESP_HEADERS, t + 10, 200, NULL},
+		{TTFT_EV_SSE_TOKEN, t + 500000, 0, NULL},
+	};
+	put_sevs(&old, ttft_log_new_conn(&old), begun, 3);
+	pid_t pid;
+	start_exporter(log, "", out, &pid, addr, sizeof addr);
+	free(until_total(addr, "ttftshim_requests_in_flight", NULL, 1));
+	ck_assert_int_eq(unlink(log), 0);
+	ck_assert_int_eq(ttft_log_open(&cur, log, 1 << 20, &why), 0);
+	const struct sev whole[] = {
+		{TTFT_EV_REQ_BEGIN, t, 0, "POST /v1/new"}, {TTFT_EV_RESP_HEADERS, t + 10, 200, NULL},
+		{TTFT_EV_SSE_TOKEN, t + 500000, 0, NULL}, {TTFT_EV_RESP_END, t + 600000, 0, NULL},
+	};
+	put_sevs(&cur, ttft_log_new_conn(&cur), whole, 4);
+	char *page = until_total(addr, "ttftshim_requests_total", "outcome=\"ok\"", 1);
+	ck_assert(total(page, "ttftshim_requests_total", "path=\"/v1/new\"") == 1);
+	ck_assert(total(page, "ttftshim_requests_in_flight", NULL) == 1);
+	ck_assert(total(page, "ttftshim_log_replacements_total", NULL) == 1);
+	ck_assert(total(page, "ttftshim_log_up", NULL) == 1);
+	ck_assert_msg(isnan(total(page, "ttftshim_requests_total", "outcome=\"incomplete\"")),
+		      "%s", page);
+	free(page);
+	/* the stream ends in the old file */
+	const struct sev ended[] = {{TTFT_EV_RESP_END, t + 700000, 0, NULL}};
+	put_sevs(&old, 1, ended, 1);
+	page = until_total(addr, "ttftshim_requests_total", "outcome=\"ok\"", 2);
+	ck_assert(total(page, "ttftshim_requests_total", "path=\"/v1/old\",split_source=\"none\","
+			"status=\"200\",outcome=\"ok\"") == 1);
+	ck_assert(total(page, "ttftshim_requests_total", NULL) == 2);
+	ck_assert(total(page, "ttftshim_requests_in_flight", NULL) == 0);
+	ck_assert(total(page, "ttftshim_log_replacements_total", NULL) == 1);
+	ck_assert(total(page, "ttftshim_records_total", NULL) == 3 + 4 + 1);
+	free(page);
+	char line[512];
+	ck_assert_int_eq(tu_wait_line(out, "done with the replaced log", line, sizeof line, 20, pid),
+			 0);
+	ck_assert_msg(strstr(line, "(nothing of it in flight any more): 1 of its requests ended "
+			     "after the switch, 0 counted incomplete"), "%s", line);
+	char *said = tu_read_file(out, NULL);
+	ck_assert_uint_eq(count_of(said, " was replaced by a new file"), 1);
+	ck_assert_msg(strstr(said, "and the old one on while its 1 request in flight may end "
+			     "(30 s without a record at most)\n"), "%s", said);
+	ck_assert_uint_eq(count_of(said, "done with the replaced log"), 1);
+	free(said);
+	tu_stop(pid);
+	ttft_log_close(&old);
+	ttft_log_close(&cur);
+	unlink(log);
+	unlink(out);
+}
+END_TEST
+
 static int connect_to(const char *addr)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET,
@@ -684,5 +776,6 @@ int main(void)
 	tcase_add_test(t, unreadable_counts_survive_a_new_log);
 	tcase_add_test(t, failed_connects_are_counted);
 	tcase_add_test(t, a_log_it_cannot_read_is_said);
+	tcase_add_test(t, a_replaced_log_is_read_on_until_its_request_ends);
 	return tu_run(s);
 }

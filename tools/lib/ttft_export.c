@@ -559,6 +559,10 @@ char *ttft_export_render(const struct ttft_export *x, const struct ttft_export_l
 	       "ttftshim log, or cut shorter than it says (the exporter says why on "
 	       "stderr): then the counts here stand still.", om);
 	addf(&o, "ttftshim_log_up %d\n", log->state == TTFT_EXPORT_LOG_UP);
+	counter(&o, "ttftshim_log_replacements_total",
+		"Times the log was replaced under its path by a new file (rm and a new "
+		"run, a rename over it): the old one is read on while its requests in "
+		"flight may end, and the exporter says so on stderr.", log->replaced, om);
 	family(&o, "ttftshim_requests_in_flight", "gauge",
 	       "Requests begun and not yet settled.", om);
 	addf(&o, "ttftshim_requests_in_flight %llu\n", (unsigned long long)log->in_flight);

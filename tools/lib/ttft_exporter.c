@@ -34,13 +34,56 @@ static void on_connect_failed(void *ctx, const char *peer, int err)
 		snprintf(e->fail, sizeof e->fail, "out of memory counting a connect");
 }
 
+/* A log replaced under its path: said once, with what is waited for (a
+ * review found the switch silent, and the old log's requests in flight
+ * counted incomplete at once though they may end a moment later). */
+static void on_replaced(void *ctx, size_t in_flight)
+{
+	struct ttft_exporter *e = ctx;
+	if (!in_flight)
+		fprintf(stderr, "ttftshim exporter: the log %s was replaced by a new file: "
+			"reading the new one (none of the old one's requests was in flight)\n",
+			e->follow.path);
+	else
+		fprintf(stderr, "ttftshim exporter: the log %s was replaced by a new file: "
+			"reading the new one, and the old one on while its %zu request%s in "
+			"flight may end (%lld s without a record at most)\n", e->follow.path,
+			in_flight, in_flight == 1 ? "" : "s",
+			(long long)(e->follow.split_wait_ns / 1000000000));
+}
+
+static void on_old_done(void *ctx, int why, size_t in_flight, size_t ended, size_t incomplete)
+{
+	struct ttft_exporter *e = ctx;
+	char b[96];
+	const char *because = "the exporter stopped";
+	if (why == TTFT_FOLLOW_OLD_ENDED)
+		because = "nothing of it in flight any more";
+	else if (why == TTFT_FOLLOW_OLD_UNREADABLE)
+		because = "it could not be read any more";
+	else if (why == TTFT_FOLLOW_OLD_QUIET) {
+		snprintf(b, sizeof b, "no record for %lld s: nothing left to end them",
+			 (long long)(e->follow.split_wait_ns / 1000000000));
+		because = b;
+	} else if (why == TTFT_FOLLOW_OLD_PUSHED) {
+		snprintf(b, sizeof b, "replaced again: at most %d old logs are read on",
+			 TTFT_FOLLOW_OLD_MAX);
+		because = b;
+	}
+	if (!in_flight && !ended && !incomplete)
+		return; /* nothing was waited for: said with the switch */
+	fprintf(stderr, "ttftshim exporter: done with the replaced log %s (%s): %zu of its "
+		"requests ended after the switch, %zu counted incomplete\n", e->follow.path,
+		because, ended, incomplete);
+}
+
 static char *page(void *ctx, int om, size_t *len, const char **type)
 {
 	struct ttft_exporter *e = ctx;
 	const struct ttft_follow *f = &e->follow;
 	struct ttft_export_log log = {
 		f->records, f->late, f->unpublished, f->corrupt, f->dropped_before + f->dropped,
-		ttft_follow_in_flight(f), e->log_state,
+		ttft_follow_in_flight(f), e->log_state, f->replaced,
 	};
 	*type = ttft_export_content_type(om);
 	return ttft_export_render(&e->x, &log, om, len);
@@ -48,7 +91,8 @@ static char *page(void *ctx, int om, size_t *len, const char **type)
 
 static void follow(struct ttft_exporter *e, int drain)
 {
-	struct ttft_follow_sink sink = {e, on_request, on_desync, on_connect_failed, NULL, NULL};
+	struct ttft_follow_sink sink = {e, on_request, on_desync, on_connect_failed, on_replaced,
+					on_old_done};
 	int rc = drain ? ttft_follow_drain(&e->follow, &sink) : ttft_follow_poll(&e->follow, &sink);
 	if (rc != 0 && !e->fail[0])
 		snprintf(e->fail, sizeof e->fail, "%s", e->follow.err);

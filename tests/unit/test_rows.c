@@ -769,6 +769,34 @@ START_TEST(failure_reasons)
 }
 END_TEST
 
+/* A note in a buffer too small for it is cut there, the parts' "; "
+ * included, and always ended: the same bytes as before the parts were
+ * joined without printf. */
+START_TEST(a_note_is_cut_to_its_buffer)
+{
+	struct ttft_record r;
+	ttft_record_init(&r, TTFT_ORIGIN_LOG);
+	r.encrypted = 1;
+	r.inherited = 1;
+	const char *full = "encrypted: not visible; connection inherited across exec: "
+			   "its setup was not seen";
+	char nb[128];
+	ck_assert_str_eq(ttft_record_note(&r, nb, sizeof nb), full);
+	size_t n = strlen(full);
+	for (size_t len = 1; len <= n + 1; len++) {
+		memset(nb, 'x', sizeof nb);
+		const char *got = ttft_record_note(&r, nb, len);
+		ck_assert_msg(len == 1 ? got == NULL : got == nb, "len %zu", len);
+		ck_assert_msg(!strncmp(nb, full, len - 1) && nb[len - 1] == 0, "len %zu: %s",
+			      len, nb);
+	}
+	nb[0] = 'x';
+	ck_assert_ptr_null(ttft_record_note(&r, nb, 0));
+	ck_assert_int_eq(nb[0], 'x');
+	ttft_record_free(&r);
+}
+END_TEST
+
 START_TEST(cut_by_a_full_log)
 {
 	/* room for 16 records: the first exchange (7) fits, the second is cut
@@ -937,6 +965,7 @@ int main(void)
 	tcase_add_test(t, a_child_reading_its_parents_answer_is_no_lost_request);
 	tcase_add_test(t, a_tunnel_or_an_upgrade_is_said);
 	tcase_add_test(t, failure_reasons);
+	tcase_add_test(t, a_note_is_cut_to_its_buffer);
 	tcase_add_test(t, answered_before_the_request_was_sent);
 	tcase_add_test(t, idle_408_is_no_request);
 	tcase_add_test(t, not_an_event_stream_has_no_token_count);

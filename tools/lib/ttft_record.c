@@ -458,110 +458,134 @@ int ttft_record_complete(const struct ttft_record *r)
 	       !r->compressed && !r->bad_run && !disordered(r);
 }
 
+/* A note's part that varies, formatted into b (cut to n - 1 bytes). The
+ * fixed parts are literals, not formatted for every row; each is shorter
+ * than the buffer a formatted one of its kind gets. */
+static const char *say(char *b, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static const char *say(char *b, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(b, n, fmt, ap);
+	va_end(ap);
+	return b;
+}
+
+/* Appends s (n bytes) to the note in buf; 0 when it had to be cut there
+ * (at is then len - 1: the buffer is full). */
+static int note_add(char *buf, size_t len, size_t *at, const char *s, size_t n)
+{
+	size_t fit = n < len - *at ? n : len - *at - 1;
+	memcpy(buf + *at, s, fit);
+	*at += fit;
+	buf[*at] = 0;
+	return fit == n;
+}
+
 const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 {
-	char why[200] = "";
+	char whyb[200], preb[160], earlyb[160];
+	const char *why = "", *pre = "", *tok = "", *early = "";
 	if (r->encrypted)
-		snprintf(why, sizeof why, "encrypted: not visible");
+		why = "encrypted: not visible";
 	else if (r->fork_unsure)
-		snprintf(why, sizeof why, "on a connection shared across fork, several "
+		why = "on a connection shared across fork, several "
 			 "processes' requests were due at once: which response answers "
-			 "this one is not known");
+			 "this one is not known";
 	else if (disordered(r))
-		snprintf(why, sizeof why, "its times are out of order in the log (a "
+		why = "its times are out of order in the log (a "
 			 "writer's fault, or a damaged record): the phases that would "
-			 "be negative are not shown");
+			 "be negative are not shown";
 	else if (r->request_lost)
-		snprintf(why, sizeof why, "its request's record is not in the log "
+		why = "its request's record is not in the log "
 			 "(lost with the records the log counts as damaged, unsealed "
-			 "or not allocated): no TTFT");
+			 "or not allocated): no TTFT";
 	else if (r->request_unseen && r->desync)
-		snprintf(why, sizeof why, "its request could not be read: the sniffer "
+		why = say(whyb, sizeof whyb, "its request could not be read: the sniffer "
 			 "lost the framing earlier on this connection (%s): no TTFT",
 			 ttft_desync_text(r->desync, r->tls));
 	else if (r->request_unseen)
-		snprintf(why, sizeof why, "its request was not seen (sent by a raw system "
+		why = "its request was not seen (sent by a raw system "
 			 "call, wide-character stdio, or a program the shim did not "
-			 "trace): no TTFT");
+			 "trace): no TTFT";
 	else if (r->io_err == ECONNRESET)
-		snprintf(why, sizeof why, "the server reset the connection (ECONNRESET)");
+		why = "the server reset the connection (ECONNRESET)";
 	else if (r->io_err)
-		snprintf(why, sizeof why, "a send or receive failed: %s", strerror(r->io_err));
+		why = say(whyb, sizeof whyb, "a send or receive failed: %s",
+			  strerror(r->io_err));
 	else if (r->desync)
-		snprintf(why, sizeof why, "the sniffer lost the framing: %s",
+		why = say(whyb, sizeof whyb, "the sniffer lost the framing: %s",
 			 ttft_desync_text(r->desync, r->tls));
 	else if (r->tunnel_lost)
-		snprintf(why, sizeof why, "what went through its tunnel is not HTTP/1.x "
-			 "(HTTPS through a proxy: not visible): those requests are not seen");
+		why = "what went through its tunnel is not HTTP/1.x "
+			 "(HTTPS through a proxy: not visible): those requests are not seen";
 	else if (r->cut_by_hole)
-		snprintf(why, sizeof why, "the log lost events while this request "
+		why = "the log lost events while this request "
 			 "was in progress (a part of it could not be allocated: its "
-			 "filesystem near full): its numbers may be short");
+			 "filesystem near full): its numbers may be short";
 	else if (r->cut_by_full_log)
-		snprintf(why, sizeof why, "the log filled up: later events were dropped "
-			 "(rerun with a larger TTFT_LOG_MB)");
+		why = "the log filled up: later events were dropped "
+			 "(rerun with a larger TTFT_LOG_MB)";
 	else if (!r->t_end && r->forked && !r->t_hdr)
-		snprintf(why, sizeof why, "no response read: a forked process's request "
+		why = "no response read: a forked process's request "
 			 "on a connection it shares with its parent, which read no "
-			 "response for it either");
+			 "response for it either";
 	else if (r->end_flags & TTFT_F_NO_ANSWER)
-		snprintf(why, sizeof why, "the server closed the connection without "
+		why = say(whyb, sizeof whyb, "the server closed the connection without "
 			 "answering%s", r->new_conn ? "" : " (not the connection's first "
 			 "request: clients retry those on a new one)");
 	else if (r->closed_in_head)
-		snprintf(why, sizeof why, "client closed early, in the response's "
-			 "head (it had begun to arrive)");
+		why = "client closed early, in the response's "
+			 "head (it had begun to arrive)";
 	else if (!r->t_end && !r->new_conn && !r->t_hdr && r->after_answer)
-		snprintf(why, sizeof why, "no response on a reused connection: the "
-			 "client retries");
+		why = "no response on a reused connection: the "
+			 "client retries";
 	else if (!r->t_end && !r->t_hdr && r->closed_early)
-		snprintf(why, sizeof why, "the client closed before any of the response "
+		why = "the client closed before any of the response "
 			 "was seen (it read none, or read it where the shim cannot see: "
-			 "stdio input, a raw system call)");
+			 "stdio input, a raw system call)";
 	else if (r->end_flags & TTFT_F_TRUNCATED)
-		snprintf(why, sizeof why, "server closed mid-response");
+		why = "server closed mid-response";
 	else if (r->sse_error)
-		snprintf(why, sizeof why, "error event in stream");
+		why = "error event in stream";
 	else if (r->compressed)
-		snprintf(why, sizeof why, "compressed body: tokens not visible");
+		why = "compressed body: tokens not visible";
 	else if (r->bad_run)
-		snprintf(why, sizeof why, "a token record's count was impossible "
-			 "(a writer's fault): the token count is not known");
+		why = "a token record's count was impossible "
+			 "(a writer's fault): the token count is not known";
 	else if (r->closed_early)
-		snprintf(why, sizeof why, "client closed early");
+		why = "client closed early";
 	else if (!r->t_end)
-		snprintf(why, sizeof why, "incomplete");
-	char pre[160] = "";
+		why = "incomplete";
 	if (r->preopened)
-		snprintf(pre, sizeof pre, "connection opened %.1f ms before the request",
+		pre = say(preb, sizeof preb, "connection opened %.1f ms before the request",
 			 span(r->t_est, r->t_req0) * 1e3);
 	else if (r->inherited)
-		snprintf(pre, sizeof pre, "connection inherited across exec: its setup "
-			 "was not seen");
+		pre = "connection inherited across exec: its setup "
+			 "was not seen";
 	else if (r->setup_unknown)
-		snprintf(pre, sizeof pre, "the connection's setup end was not seen: "
-			 "no connect time, TTFT from the request");
+		pre = "the connection's setup end was not seen: "
+			 "no connect time, TTFT from the request";
 	else if (ttft_record_fastopen(r))
-		snprintf(pre, sizeof pre, "the request went out with the connection's "
-			 "setup (TCP Fast Open): its sending is within connect");
+		pre = "the request went out with the connection's "
+			 "setup (TCP Fast Open): its sending is within connect";
 	else if (r->fork_read)
-		snprintf(pre, sizeof pre, "sent by pid %d, its response read by pid %d "
+		pre = say(preb, sizeof preb, "sent by pid %d, its response read by pid %d "
 			 "(a connection shared across fork)", r->pid, r->reader_pid);
-	char tok[64] = "";
 	if (ttft_record_not_sse(r))
-		snprintf(tok, sizeof tok, "not an event stream: its tokens are not read");
-	char early[160] = "";
+		tok = "not an event stream: its tokens are not read";
 	if (ttft_record_early(r) && r->sent_one_call)
-		snprintf(early, sizeof early, "its response's head was read before the "
+		early = "its response's head was read before the "
 			 "call that sent the whole request returned (another thread "
-			 "reads): no wait to measure");
+			 "reads): no wait to measure";
 	else if (ttft_record_early(r) && r->t_req1)
-		snprintf(early, sizeof early, "the server answered before the request was "
+		early = say(earlyb, sizeof earlyb, "the server answered before the request was "
 			 "fully sent (its headers %.1f ms before the request's last byte)",
 			 span(r->t_hdr, r->t_req1) * 1e3);
 	else if (ttft_record_early(r))
-		snprintf(early, sizeof early, "the server answered before the request was "
-			 "fully sent (its last byte was never seen sent)");
+		early = "the server answered before the request was "
+			 "fully sent (its last byte was never seen sent)";
 	/* the parts that apply, in this order, "; " between them */
 	const char *part[4] = {why, tok, early, pre};
 	size_t at = 0;
@@ -570,14 +594,10 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	for (int i = 0; i < 4 && len; i++) {
 		if (!part[i][0])
 			continue;
-		int n = snprintf(buf + at, len - at, "%s%s", at ? "; " : "", part[i]);
-		if (n < 0)
+		if (at && !note_add(buf, len, &at, "; ", 2))
 			break;
-		if ((size_t)n >= len - at) {
-			at = len - 1; /* cut: the buffer is full */
+		if (!note_add(buf, len, &at, part[i], strlen(part[i])))
 			break;
-		}
-		at += (size_t)n;
 	}
 	return at ? buf : NULL;
 }

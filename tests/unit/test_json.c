@@ -6,6 +6,8 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +178,113 @@ START_TEST(numbers_are_shortest_and_exact)
 }
 END_TEST
 
+static const unsigned long long p10s[4] = {1, 1000, 1000000, 1000000000};
+
+/* The shortest "%.Ng" that reads back as v: what ttft_json_fmt_num wrote
+ * before it wrote some numbers itself. */
+static void printf_shortest(char *out, double v)
+{
+	if (!isfinite(v)) {
+		strcpy(out, "null");
+		return;
+	}
+	for (int prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
+		snprintf(out, 32, "%.*g", prec, v);
+		if (strtod(out, NULL) == v)
+			return;
+	}
+}
+
+static void num_is_printfs(double v)
+{
+	char got[32], want[32];
+	size_t n = ttft_json_fmt_num(got, v);
+	printf_shortest(want, v);
+	ck_assert_msg(!strcmp(got, want) && n == strlen(want), "%.17g: %s, want %s", v, got,
+		      want);
+}
+
+/* The numbers written without printf (every whole number of nanoseconds
+ * up to 9e6 s, zero and -0) are byte for byte printf's: every value to
+ * 0.2 ms, each side of every power of ten, 100,000 random ones. */
+START_TEST(numbers_written_directly_are_printfs)
+{
+	num_is_printfs(0.0);
+	num_is_printfs(-0.0);
+	for (long long n = -200000; n <= 200000; n++)
+		num_is_printfs((double)n / 1e9);
+	for (long long p = 1; p > 0; p = p <= LLONG_MAX / 10 ? p * 10 : 0) /* to 1e18 */
+		for (long long d = -2; d <= 2; d++)
+			for (int sign = -1; sign <= 1; sign += 2) {
+				num_is_printfs(sign * (double)(p + d) / 1e9);
+				num_is_printfs(sign * (double)(p + d));
+			}
+	unsigned long long x = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < 100000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		/* nanoseconds of every magnitude up to and past 9e6 s */
+		long long n = (long long)(x >> (x % 64 < 10 ? 1 : 64 - (x % 64)));
+		num_is_printfs((x & 1 ? -1 : 1) * (double)n / 1e9);
+	}
+}
+END_TEST
+
+static char *members_of(long long iv, int64_t ns)
+{
+	struct ttft_json j;
+	ck_assert_int_eq(ttft_json_init(&j, NULL, 0), 0);
+	ttft_json_begin_obj(&j, NULL);
+	ttft_json_int(&j, "i", iv);
+	ttft_json_ns(&j, "t", ns);
+	ttft_json_end_obj(&j);
+	char *s = ttft_json_take(&j);
+	ttft_json_free(&j);
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+static void int_and_ns_are(long long iv, int64_t ns)
+{
+	/* the instant: its seconds, then the nanoseconds' digits without
+	 * their trailing zeros (no point when none are left) */
+	unsigned long long u = ns < 0 ? 0ull - (unsigned long long)ns : (unsigned long long)ns;
+	char frac[16] = "", want[96];
+	if (u % 1000000000ull) {
+		snprintf(frac, sizeof frac, ".%09llu", u % 1000000000ull);
+		for (size_t k = strlen(frac); frac[k - 1] == '0'; k--)
+			frac[k - 1] = 0;
+	}
+	snprintf(want, sizeof want, "{\"i\":%lld,\"t\":%s%llu%s}", iv, ns < 0 ? "-" : "",
+		 u / 1000000000ull, frac);
+	char *got = members_of(iv, ns);
+	ck_assert_msg(!strcmp(got, want), "%lld, %lld ns: %s, want %s", iv, (long long)ns, got,
+		      want);
+	free(got);
+}
+
+/* Integers and instants, written without printf: each side of every power
+ * of ten, the extremes, 100,000 random ones. */
+START_TEST(integers_and_instants_are_exact)
+{
+	int_and_ns_are(0, 0);
+	int_and_ns_are(LLONG_MIN, INT64_MIN);
+	int_and_ns_are(LLONG_MAX, INT64_MAX);
+	for (long long p = 1; p > 0; p = p <= LLONG_MAX / 10 ? p * 10 : 0) /* to 1e18 */
+		for (long long d = -1; d <= 1; d++) {
+			int_and_ns_are(p + d, p + d);
+			int_and_ns_are(-(p + d), -(p + d));
+		}
+	unsigned long long x = 88172645463325252ull;
+	for (int i = 0; i < 100000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		long long v = (long long)(x >> (1 + x % 63));
+		/* instants that are whole microseconds, milliseconds, seconds */
+		int64_t t = (int64_t)(x >> 1) / (int64_t)p10s[i % 4] * (int64_t)p10s[i % 4];
+		int_and_ns_are(x & 1 ? -v : v, x & 2 ? -t : t);
+	}
+}
+END_TEST
+
 START_TEST(structure_and_failures)
 {
 	struct ttft_json j;
@@ -336,6 +445,81 @@ static void itl_n_is(const struct ttft_record *r, int want, const char *what)
 	cJSON_Delete(v);
 }
 
+/* A record written pretty, deep inside other values, is the same record;
+ * written into a FILE (its staging buffer drained between members) the
+ * same bytes as into memory. */
+START_TEST(a_record_pretty_or_through_a_file)
+{
+	struct ttft_record r;
+	ttft_record_init(&r, TTFT_ORIGIN_LOG);
+	r.pid = 7;
+	r.conn = 3;
+	strcpy(r.method, "GET");
+	strcpy(r.path, "/health \"x\"");
+	r.status = 200;
+	r.t_start = r.t_req0 = MS(1000);
+	r.t_req1 = MS(1000) + 500;
+	r.t_hdr = MS(1000) + 108500;
+	r.t_end = MS(1000) + 331000;
+	r.not_sse = 1;
+	struct ttft_json_ctx ctx = {.anchor_mono_ns = MS(1000), .anchor_real_ns = MS(5000)};
+	struct ttft_json j;
+	ck_assert_int_eq(ttft_json_init(&j, NULL, 0), 0);
+	ttft_json_record(&j, NULL, &r, &ctx);
+	char *flat = ttft_json_take(&j);
+	ttft_json_free(&j);
+	ck_assert_int_eq(ttft_json_init(&j, NULL, 1), 0);
+	ttft_json_begin_obj(&j, NULL);
+	ttft_json_begin_arr(&j, "r");
+	ttft_json_record(&j, NULL, &r, &ctx);
+	ttft_json_end_arr(&j);
+	ttft_json_end_obj(&j);
+	char *pretty = ttft_json_take(&j);
+	ttft_json_free(&j);
+	ck_assert_ptr_nonnull(flat);
+	ck_assert_ptr_nonnull(pretty);
+	const char *head = "{\n\t\"r\": [\n\t\t{\n\t\t\t\"pid\": 7,\n\t\t\t\"conn\": 3,\n"
+			   "\t\t\t\"method\": \"GET\",\n\t\t\t\"path\": \"/health \\\"x\\\"\",\n";
+	ck_assert_msg(!strncmp(pretty, head, strlen(head)), "%s", pretty);
+	const char *tail = "\n\t\t\t\"note\": \"not an event stream: its tokens are not read\""
+			   "\n\t\t}\n\t]\n}";
+	ck_assert_msg(strlen(pretty) > strlen(tail) &&
+			      !strcmp(pretty + strlen(pretty) - strlen(tail), tail),
+		      "%s", pretty);
+	cJSON *a = cJSON_Parse(flat), *b = cJSON_Parse(pretty);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert(cJSON_Compare(a, cJSON_GetArrayItem(cJSON_GetObjectItem(b, "r"), 0), 1));
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	/* 1,000 records: the 64 KiB staging buffer drained a few times */
+	FILE *f = tmpfile();
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(ttft_json_init(&j, f, 0), 0);
+	ttft_json_begin_arr(&j, NULL);
+	for (int i = 0; i < 1000; i++)
+		ttft_json_record(&j, NULL, &r, &ctx);
+	ttft_json_end_arr(&j);
+	ck_assert_int_eq(ttft_json_flush(&j), 0);
+	ttft_json_free(&j);
+	size_t n = strlen(flat);
+	ck_assert_int_eq(ftell(f), (long)(1000 * (n + 1) + 1));
+	rewind(f);
+	char *back = malloc(n + 1);
+	ck_assert_ptr_nonnull(back);
+	for (int i = 0; i < 1000; i++) { /* "[" or ",", then the record */
+		ck_assert_uint_eq(fread(back, 1, n + 1, f), n + 1);
+		ck_assert(back[0] == (i ? ',' : '[') && !memcmp(back + 1, flat, n));
+	}
+	ck_assert_int_eq(fgetc(f), ']');
+	free(back);
+	fclose(f);
+	free(flat);
+	free(pretty);
+	ttft_record_free(&r);
+}
+END_TEST
+
 START_TEST(itl_n_counts_the_gaps)
 {
 	struct ttft_record r;
@@ -433,9 +617,12 @@ int main(void)
 	TCase *t = tu_tcase(s, "json", 60);
 	tcase_add_test(t, strings_are_valid_utf8);
 	tcase_add_test(t, numbers_are_shortest_and_exact);
+	tcase_add_test(t, numbers_written_directly_are_printfs);
+	tcase_add_test(t, integers_and_instants_are_exact);
 	tcase_add_test(t, structure_and_failures);
 	tcase_add_test(t, record_fields_per_origin);
 	tcase_add_test(t, itl_n_counts_the_gaps);
+	tcase_add_test(t, a_record_pretty_or_through_a_file);
 	tcase_add_test(t, start_unix_s_that_does_not_fit_is_null);
 	return tu_run(s);
 }

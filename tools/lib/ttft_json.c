@@ -249,14 +249,85 @@ void ttft_json_end_arr(struct ttft_json *j)
 	close_(j, ']');
 }
 
-/* Decimal digits of v into the end of buf; returns where they start. */
-static char *utoa_end(char *end, unsigned long long v)
+/* Numbers are written forwards where they go: the count of digits
+ * first, then the digits from the last, two at a time. */
+static const char d2[] =
+	"0001020304050607080910111213141516171819"
+	"2021222324252627282930313233343536373839"
+	"4041424344454647484950515253545556575859"
+	"6061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+static const unsigned long long p10[20] = {
+	1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+	100000000ull, 1000000000ull, 10000000000ull, 100000000000ull,
+	1000000000000ull, 10000000000000ull, 100000000000000ull,
+	1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
+	1000000000000000000ull, 10000000000000000000ull,
+};
+
+/* How many decimal digits v has (0 has one). log10(2) ~ 1233 / 4096
+ * gives the count from v's bits, or one more; v | 1 has v's digits (an
+ * even v is never the last below a power of ten). */
+static inline int ndigits(unsigned long long v)
 {
-	do {
-		*--end = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return end;
+	unsigned long long x = v | 1;
+	int t = ((64 - __builtin_clzll(x)) * 1233) >> 12;
+	return t + 1 - (x < p10[t]);
+}
+
+/* The last n decimal digits of v (zeros in front where it has fewer),
+ * written backwards to end. */
+static inline void digits_back(char *end, unsigned long long v, int n)
+{
+	for (; n >= 2; n -= 2) {
+		unsigned r = (unsigned)(v % 100);
+		v /= 100;
+		end -= 2;
+		memcpy(end, d2 + 2 * r, 2);
+	}
+	if (n)
+		end[-1] = (char)('0' + v % 10);
+}
+
+/* v in decimal at o; returns where it ends. */
+static inline char *put_u(char *o, unsigned long long v)
+{
+	int n = ndigits(v);
+	digits_back(o + n, v, n);
+	return o + n;
+}
+
+static inline char *put_i(char *o, long long v)
+{
+	if (v < 0)
+		*o++ = '-';
+	return put_u(o, v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v);
+}
+
+/* How many digits the fraction fp (nanoseconds, below 1e9) has without
+ * its trailing zeros, 0 to 9; *fp is divided down to those digits. */
+static inline int frac_digits(unsigned *fp)
+{
+	if (!*fp)
+		return 0;
+	int fd = 9;
+	while (*fp % 10 == 0)
+		*fp /= 10, fd--;
+	return fd;
+}
+
+/* Seconds ip, then (fd > 0) the point and fd digits of fp; returns where
+ * it ends. */
+static inline char *put_sec(char *o, unsigned long long ip, unsigned fp, int fd)
+{
+	o = put_u(o, ip);
+	if (fd) {
+		*o++ = '.';
+		digits_back(o + fd, fp, fd);
+		o += fd;
+	}
+	return o;
 }
 
 /* Durations and instants are integer nanoseconds divided by 1e9, so most
@@ -279,31 +350,19 @@ static size_t fmt_nanos(char *out, double v)
 	if ((double)n / 1e9 != v)
 		return 0;
 	unsigned long long u = n < 0 ? (unsigned long long)-n : (unsigned long long)n;
-	unsigned long long ip = u / 1000000000ull, fp = u % 1000000000ull;
-	int fd = 9; /* fraction digits, trailing zeros dropped */
-	while (fd && fp % 10 == 0)
-		fp /= 10, fd--;
-	int ipd = 0, fpd = 0; /* digits of ip (0 for 0) and of fp */
-	for (unsigned long long x = ip; x; x /= 10)
-		ipd++;
-	for (unsigned long long x = fp; x; x /= 10)
-		fpd++;
-	if ((ip ? ipd + fd : fpd) > 15)
-		return 0; /* %.15g would not print it whole */
-	char tmp[32], *e = tmp + sizeof tmp, *p = e;
-	if (fd) {
-		p = utoa_end(p, fp);
-		while (e - p < fd)
-			*--p = '0';
-		*--p = '.';
-	}
-	p = utoa_end(p, ip);
+	unsigned long long ip = u / 1000000000ull;
+	unsigned fp = (unsigned)(u % 1000000000ull);
+	int fd = frac_digits(&fp);
+	/* the digits %.15g would print: the integer's and the fraction's,
+	 * or (below 1) the fraction's without its leading zeros */
+	if ((ip ? ndigits(ip) + fd : fp ? ndigits(fp) : 0) > 15)
+		return 0;
+	char *o = out;
 	if (n < 0)
-		*--p = '-';
-	size_t len = (size_t)(e - p);
-	memcpy(out, p, len);
-	out[len] = 0;
-	return len;
+		*o++ = '-';
+	o = put_sec(o, ip, fp, fd);
+	*o = 0;
+	return (size_t)(o - out);
 }
 
 /* 1 to 99999 ns, which %.15g writes with an exponent: "5e-05",
@@ -317,20 +376,20 @@ static size_t fmt_tiny_nanos(char *out, double v)
 	if (n == 0 || (double)n / 1e9 != v)
 		return 0;
 	unsigned u = (unsigned)(n < 0 ? -n : n);
-	int digits = 1;
-	for (unsigned x = u; x >= 10; x /= 10)
-		digits++;
+	int digits = ndigits(u);
 	while (u % 10 == 0)
 		u /= 10;
-	char d[8], *e = d + sizeof d, *p = utoa_end(e, u);
+	int nd = ndigits(u); /* without the trailing zeros */
+	char d[8];
+	digits_back(d + nd, u, nd);
 	size_t len = 0;
 	if (n < 0)
 		out[len++] = '-';
-	out[len++] = *p++;
-	if (p < e) {
+	out[len++] = d[0];
+	if (nd > 1) {
 		out[len++] = '.';
-		while (p < e)
-			out[len++] = *p++;
+		memcpy(out + len, d + 1, (size_t)nd - 1);
+		len += (size_t)nd - 1;
 	}
 	int x = 9 - (digits - 1); /* the exponent's magnitude, 5 to 9 */
 	out[len++] = 'e';
@@ -347,6 +406,12 @@ size_t ttft_json_fmt_num(char *out, double v)
 		memcpy(out, "null", 5);
 		return 4;
 	}
+	if (v == 0) { /* as %.15g writes it, -0 with its sign */
+		const char *z = signbit(v) ? "-0" : "0";
+		size_t n = strlen(z);
+		memcpy(out, z, n + 1);
+		return n;
+	}
 	size_t n = fmt_nanos(out, v);
 	if (n)
 		return n;
@@ -361,35 +426,19 @@ size_t ttft_json_fmt_num(char *out, double v)
 	return 0;
 }
 
-/* A value's text, written backwards from the end of a buffer; returns
- * where it starts. */
-static char *int_end(char *e, long long v)
-{
-	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-	char *p = utoa_end(e, u);
-	if (v < 0)
-		*--p = '-';
-	return p;
-}
+/* The most a number, an integer or an instant takes, its NUL included
+ * (ttft_json_fmt_num writes one). */
+#define VMAX 32
 
-static char *ns_end(char *e, int64_t ns)
+/* An instant or duration of ns nanoseconds as exact decimal seconds. */
+static char *put_ns(char *o, int64_t ns)
 {
-	char *p = e;
-	unsigned long long u = ns < 0 ? 0ull - (unsigned long long)ns : (unsigned long long)ns;
-	unsigned long long fp = u % 1000000000ull;
-	int fd = 9;
-	while (fd && fp % 10 == 0)
-		fp /= 10, fd--;
-	if (fd) {
-		p = utoa_end(p, fp);
-		while (e - p < fd)
-			*--p = '0';
-		*--p = '.';
-	}
-	p = utoa_end(p, u / 1000000000ull);
 	if (ns < 0)
-		*--p = '-';
-	return p;
+		*o++ = '-';
+	unsigned long long u = ns < 0 ? 0ull - (unsigned long long)ns : (unsigned long long)ns;
+	unsigned fp = (unsigned)(u % 1000000000ull);
+	int fd = frac_digits(&fp);
+	return put_sec(o, u / 1000000000ull, fp, fd);
 }
 
 void ttft_json_num(struct ttft_json *j, const char *key, double v)
@@ -402,16 +451,16 @@ void ttft_json_num(struct ttft_json *j, const char *key, double v)
 
 void ttft_json_int(struct ttft_json *j, const char *key, long long v)
 {
-	char b[24], *e = b + sizeof b, *p = int_end(e, v);
 	lead(j, key);
-	put(j, p, (size_t)(e - p));
+	if (room(j, VMAX))
+		j->len = (size_t)(put_i(j->buf + j->len, v) - j->buf);
 }
 
 void ttft_json_ns(struct ttft_json *j, const char *key, int64_t ns)
 {
-	char b[32], *e = b + sizeof b, *p = ns_end(e, ns);
 	lead(j, key);
-	put(j, p, (size_t)(e - p));
+	if (room(j, VMAX))
+		j->len = (size_t)(put_ns(j->buf + j->len, ns) - j->buf);
 }
 
 void ttft_json_bool(struct ttft_json *j, const char *key, int v)
@@ -444,63 +493,154 @@ void ttft_json_str(struct ttft_json *j, const char *key, const char *s)
  *
  * The same bytes as the functions above, with the key quoted at compile
  * time (K("ttft_s") is "\"ttft_s\":" and its length): no strlen and no
- * escaping for the dozens of keys of every record. Inside an object only. */
+ * escaping for the dozens of keys of every record. Inside an object only,
+ * through a writer that holds the buffer, the depth and whether a member
+ * came yet in locals: a byte stored into the buffer may alias any field
+ * of j, which the compiler would otherwise read again for every member.
+ * A string goes through put_string, j's own (w_give, then w_take). */
 #define K(key) "\"" key "\":", sizeof("\"" key "\":") - 1
 
-static inline void lead_k(struct ttft_json *j, const char *qk, size_t n)
+struct kw {
+	struct ttft_json *j;
+	char *buf;
+	size_t len, cap;
+	int pretty, depth;
+	int any;            /* a member came: the next has a comma */
+};
+
+static inline __attribute__((always_inline)) void w_take(struct kw *w)
 {
-	uint32_t bit = 1u << j->depth;
-	if (j->filled & bit)
-		putc1(j, ',');
-	j->filled |= bit;
-	if (j->pretty)
-		indent(j);
-	put(j, qk, n);
-	if (j->pretty)
-		putc1(j, ' ');
+	w->buf = w->j->buf;
+	w->len = w->j->len;
+	w->cap = w->j->cap;
 }
 
-static inline __attribute__((always_inline)) void num_k(struct ttft_json *j, const char *qk, size_t kn, double v)
+static inline __attribute__((always_inline)) void w_give(struct kw *w)
 {
-	char b[32];
-	size_t n = ttft_json_fmt_num(b, v);
-	lead_k(j, qk, kn);
-	put(j, b, n);
+	w->j->len = w->len;
 }
 
-static inline __attribute__((always_inline)) void int_k(struct ttft_json *j, const char *qk, size_t kn, long long v)
+/* The object just begun in j, its members to come through w. */
+static inline __attribute__((always_inline)) void w_open(struct kw *w, struct ttft_json *j)
 {
-	char b[24], *e = b + sizeof b, *p = int_end(e, v);
-	lead_k(j, qk, kn);
-	put(j, p, (size_t)(e - p));
+	w->j = j;
+	w->pretty = j->pretty;
+	w->depth = j->depth;
+	w->any = 0;
+	w_take(w);
 }
 
-static inline __attribute__((always_inline)) void ns_k(struct ttft_json *j, const char *qk, size_t kn, int64_t ns)
+/* Back to j, which ends the object. */
+static void w_close(struct kw *w)
 {
-	char b[32], *e = b + sizeof b, *p = ns_end(e, ns);
-	lead_k(j, qk, kn);
-	put(j, p, (size_t)(e - p));
+	w_give(w);
+	if (w->any)
+		w->j->filled |= 1u << w->depth;
+	ttft_json_end_obj(w->j);
 }
 
-static inline __attribute__((always_inline)) void bool_k(struct ttft_json *j, const char *qk, size_t kn, int v)
+/* Room for a member of at most vmax bytes of value; its comma, indent
+ * and key written. Returns where the value goes, NULL when there is no
+ * room (err set). */
+static inline __attribute__((always_inline)) char *w_member(struct kw *w, const char *qk,
+							     size_t kn, size_t vmax)
 {
-	lead_k(j, qk, kn);
-	put(j, v ? "true" : "false", v ? 4 : 5);
+	size_t need = 1 + (w->pretty ? 2 + (size_t)w->depth : 0) + kn + vmax;
+	if (__builtin_expect(w->len + need + 1 > w->cap, 0)) {
+		w_give(w);
+		int ok = room_slow(w->j, need);
+		w_take(w);
+		if (!ok)
+			return NULL;
+	}
+	char *o = w->buf + w->len;
+	if (w->any)
+		*o++ = ',';
+	w->any = 1;
+	if (w->pretty) {
+		*o++ = '\n';
+		memset(o, '\t', (size_t)w->depth);
+		o += w->depth;
+	}
+	memcpy(o, qk, kn);
+	o += kn;
+	if (w->pretty)
+		*o++ = ' ';
+	return o;
 }
 
-static inline __attribute__((always_inline)) void null_k(struct ttft_json *j, const char *qk, size_t kn)
+/* The member's value ends at o. */
+static inline __attribute__((always_inline)) void w_end(struct kw *w, char *o)
 {
-	lead_k(j, qk, kn);
-	put(j, "null", 4);
+	w->len = (size_t)(o - w->buf);
 }
 
-static inline __attribute__((always_inline)) void str_k(struct ttft_json *j, const char *qk, size_t kn, const char *s)
+/* A literal value: "null", "true", "false". */
+static inline __attribute__((always_inline)) void lit_k(struct kw *w, const char *qk, size_t kn,
+							 const char *v, size_t n)
 {
-	lead_k(j, qk, kn);
-	if (s)
-		put_string(j, s, strlen(s));
+	char *o = w_member(w, qk, kn, n);
+	if (o) {
+		memcpy(o, v, n);
+		w_end(w, o + n);
+	}
+}
+
+static inline __attribute__((always_inline)) void null_k(struct kw *w, const char *qk, size_t kn)
+{
+	lit_k(w, qk, kn, "null", 4);
+}
+
+static inline __attribute__((always_inline)) void bool_k(struct kw *w, const char *qk, size_t kn, int v)
+{
+	if (v)
+		lit_k(w, qk, kn, "true", 4);
 	else
-		put(j, "null", 4);
+		lit_k(w, qk, kn, "false", 5);
+}
+
+static inline __attribute__((always_inline)) void num_k(struct kw *w, const char *qk, size_t kn, double v)
+{
+	if (!isfinite(v)) {
+		null_k(w, qk, kn);
+		return;
+	}
+	char *o = w_member(w, qk, kn, VMAX);
+	if (o)
+		w_end(w, o + ttft_json_fmt_num(o, v));
+}
+
+static inline __attribute__((always_inline)) void int_k(struct kw *w, const char *qk, size_t kn, long long v)
+{
+	char *o = w_member(w, qk, kn, VMAX);
+	if (o)
+		w_end(w, put_i(o, v));
+}
+
+static inline __attribute__((always_inline)) void ns_k(struct kw *w, const char *qk, size_t kn, int64_t ns)
+{
+	char *o = w_member(w, qk, kn, VMAX);
+	if (o)
+		w_end(w, put_ns(o, ns));
+}
+
+static void strn_k(struct kw *w, const char *qk, size_t kn, const char *s, size_t n)
+{
+	char *o = w_member(w, qk, kn, 0);
+	if (!o)
+		return;
+	w_end(w, o);
+	w_give(w);
+	put_string(w->j, s, n);
+	w_take(w);
+}
+
+static inline __attribute__((always_inline)) void str_k(struct kw *w, const char *qk, size_t kn, const char *s)
+{
+	if (s)
+		strn_k(w, qk, kn, s, strlen(s));
+	else
+		null_k(w, qk, kn);
 }
 
 void ttft_json_newline(struct ttft_json *j)
@@ -543,15 +683,17 @@ void ttft_json_free(struct ttft_json *j)
 
 void ttft_json_summary(struct ttft_json *j, const char *key, const struct ttft_summary *s)
 {
+	struct kw w;
 	ttft_json_begin_obj(j, key);
+	w_open(&w, j);
 	/* the count says why a p90 or p99 is null (ttft_quantile_min_n) */
-	ttft_json_int(j, "n", (long long)s->n);
-	num_k(j, K("min"), s->min);
-	num_k(j, K("median"), s->median);
-	num_k(j, K("p90"), s->p90);
-	num_k(j, K("p99"), s->p99);
-	num_k(j, K("max"), s->max);
-	ttft_json_end_obj(j);
+	int_k(&w, K("n"), (long long)s->n);
+	num_k(&w, K("min"), s->min);
+	num_k(&w, K("median"), s->median);
+	num_k(&w, K("p90"), s->p90);
+	num_k(&w, K("p99"), s->p99);
+	num_k(&w, K("max"), s->max);
+	w_close(&w);
 }
 
 /* The order: who, when, how long (the phases in time order), the client's
@@ -563,108 +705,110 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 	int log = r->origin == TTFT_ORIGIN_LOG, probe = r->origin == TTFT_ORIGIN_PROBE;
 	struct ttft_phases p;
 	ttft_record_phases(r, &p);
+	struct kw w;
 	ttft_json_begin_obj(j, key);
+	w_open(&w, j);
 	if (probe) {
-		int_k(j, K("run"), r->run);
-		str_k(j, K("label"), r->label);
-		bool_k(j, K("ok"), r->ok);
-		str_k(j, K("error"), ttft_record_error(r));
+		int_k(&w, K("run"), r->run);
+		str_k(&w, K("label"), r->label);
+		bool_k(&w, K("ok"), r->ok);
+		str_k(&w, K("error"), ttft_record_error(r));
 	}
 	if (log && ctx->host)
-		str_k(j, K("host"), ctx->host);
+		str_k(&w, K("host"), ctx->host);
 	if (log) {
-		int_k(j, K("pid"), r->pid);
-		int_k(j, K("conn"), (long long)r->conn);
-		str_k(j, K("method"), r->encrypted ? NULL : r->method);
-		str_k(j, K("path"), r->encrypted ? NULL : r->path);
+		int_k(&w, K("pid"), r->pid);
+		int_k(&w, K("conn"), (long long)r->conn);
+		str_k(&w, K("method"), r->encrypted ? NULL : r->method);
+		str_k(&w, K("path"), r->encrypted ? NULL : r->path);
 	}
 	const char *trace_id = ttft_record_trace_id(r);
 	if (probe || trace_id[0])
-		str_k(j, K("trace_id"), trace_id[0] ? trace_id : NULL);
+		str_k(&w, K("trace_id"), trace_id[0] ? trace_id : NULL);
 	if (r->status)
-		int_k(j, K("status"), r->status);
+		int_k(&w, K("status"), r->status);
 	else
-		null_k(j, K("status"));
+		null_k(&w, K("status"));
 	if (r->t_start)
-		ns_k(j, K("start_s"), r->t_start);
+		ns_k(&w, K("start_s"), r->t_start);
 	else
-		null_k(j, K("start_s"));
+		null_k(&w, K("start_s"));
 	int64_t unix_ns;
 	if (log && r->t_start &&
 	    ttft_clock_to_real_ns(r->t_start, ctx->anchor_mono_ns, ctx->anchor_real_ns,
 				  &unix_ns) == 0)
-		ns_k(j, K("start_unix_s"), unix_ns);
+		ns_k(&w, K("start_unix_s"), unix_ns);
 	else if (log) /* not seen (request_unseen): no start, no clock origin;
 		       * a damaged anchor or start: no sum that fits */
-		null_k(j, K("start_unix_s"));
+		null_k(&w, K("start_unix_s"));
 	long tokens = ttft_record_tokens(r);
 	if (tokens < 0) /* unknown, not zero */
-		null_k(j, K("tokens"));
+		null_k(&w, K("tokens"));
 	else
-		int_k(j, K("tokens"), tokens);
+		int_k(&w, K("tokens"), tokens);
 	if (r->prompt_tokens >= 0)
-		int_k(j, K("prompt_tokens"), r->prompt_tokens);
+		int_k(&w, K("prompt_tokens"), r->prompt_tokens);
 	else
-		null_k(j, K("prompt_tokens"));
+		null_k(&w, K("prompt_tokens"));
 	if (log) {
-		bool_k(j, K("compressed"), r->compressed);
+		bool_k(&w, K("compressed"), r->compressed);
 		if (ttft_record_traceparent(r)[0])
-			str_k(j, K("traceparent"), ttft_record_traceparent(r));
+			str_k(&w, K("traceparent"), ttft_record_traceparent(r));
 		else
-			null_k(j, K("traceparent"));
+			null_k(&w, K("traceparent"));
 	}
-	num_k(j, K("dns_s"), p.dns_s);
-	num_k(j, K("connect_s"), p.connect_s);
+	num_k(&w, K("dns_s"), p.dns_s);
+	num_k(&w, K("connect_s"), p.connect_s);
 	if (log) {
-		num_k(j, K("tls_s"), p.tls_s);
-		num_k(j, K("send_s"), p.send_s);
-		num_k(j, K("wait_headers_s"), p.wait_headers_s);
+		num_k(&w, K("tls_s"), p.tls_s);
+		num_k(&w, K("send_s"), p.send_s);
+		num_k(&w, K("wait_headers_s"), p.wait_headers_s);
 	}
-	num_k(j, K("ttft_s"), p.ttft_s);
+	num_k(&w, K("ttft_s"), p.ttft_s);
 	if (log)
-		num_k(j, K("wire_ttft_s"), p.wire_ttft_s);
-	num_k(j, K("decode_s"), p.decode_s);
-	num_k(j, K("e2e_s"), p.e2e_s);
+		num_k(&w, K("wire_ttft_s"), p.wire_ttft_s);
+	num_k(&w, K("decode_s"), p.decode_s);
+	num_k(&w, K("e2e_s"), p.e2e_s);
 	/* the count says why an itl_p99_s is null (ttft_quantile_min_n) */
 	long itl_n = ttft_record_itl_n(r);
 	if (itl_n < 0) /* the gaps not seen, not none */
-		null_k(j, K("itl_n"));
+		null_k(&w, K("itl_n"));
 	else
-		int_k(j, K("itl_n"), itl_n);
-	num_k(j, K("itl_p50_s"), p.itl_p50_s);
-	num_k(j, K("itl_p99_s"), p.itl_p99_s);
+		int_k(&w, K("itl_n"), itl_n);
+	num_k(&w, K("itl_p50_s"), p.itl_p50_s);
+	num_k(&w, K("itl_p99_s"), p.itl_p99_s);
 	if (log)
-		num_k(j, K("app_gap_s"), p.app_gap_s);
+		num_k(&w, K("app_gap_s"), p.app_gap_s);
 	if (probe) {
-		num_k(j, K("pretransfer_s"), p.pretransfer_s);
-		num_k(j, K("starttransfer_s"), p.starttransfer_s);
-		num_k(j, K("start_offset_s"), r->t_start && ctx->t0
+		num_k(&w, K("pretransfer_s"), p.pretransfer_s);
+		num_k(&w, K("starttransfer_s"), p.starttransfer_s);
+		num_k(&w, K("start_offset_s"), r->t_start && ctx->t0
 				  ? (double)(r->t_start - ctx->t0) / 1e9 : NAN);
-		int_k(j, K("http_status"), r->status);
+		int_k(&w, K("http_status"), r->status);
 	}
 	const struct ttft_server_split *s = ttft_record_split(r);
-	num_k(j, K("queue_s"), s->queue_s);
-	num_k(j, K("prefill_s"), s->prefill_s);
-	num_k(j, K("server_other_s"), p.server_other_s);
-	num_k(j, K("network_s"), p.network_s);
-	num_k(j, K("server_decode_s"), s->decode_s);
-	num_k(j, K("prefix_cache_hit_tokens"), s->hit_tokens);
-	num_k(j, K("server_ttft_s"), s->server_ttft_s);
-	str_k(j, K("split_source"), s->source);
+	num_k(&w, K("queue_s"), s->queue_s);
+	num_k(&w, K("prefill_s"), s->prefill_s);
+	num_k(&w, K("server_other_s"), p.server_other_s);
+	num_k(&w, K("network_s"), p.network_s);
+	num_k(&w, K("server_decode_s"), s->decode_s);
+	num_k(&w, K("prefix_cache_hit_tokens"), s->hit_tokens);
+	num_k(&w, K("server_ttft_s"), s->server_ttft_s);
+	str_k(&w, K("split_source"), s->source);
 	if (s->note[0])
-		str_k(j, K("split_note"), s->note);
+		str_k(&w, K("split_note"), s->note);
 	if (log) {
 		char nb[320];
-		bool_k(j, K("tls"), r->tls);
-		bool_k(j, K("encrypted"), r->encrypted);
-		bool_k(j, K("preopened"), r->preopened);
-		num_k(j, K("preopen_idle_s"), p.preopen_idle_s);
-		bool_k(j, K("inherited"), r->inherited);
-		bool_k(j, K("request_unseen"), r->request_unseen);
-		bool_k(j, K("complete"), ttft_record_complete(r));
-		str_k(j, K("note"), ttft_record_note(r, nb, sizeof nb));
+		bool_k(&w, K("tls"), r->tls);
+		bool_k(&w, K("encrypted"), r->encrypted);
+		bool_k(&w, K("preopened"), r->preopened);
+		num_k(&w, K("preopen_idle_s"), p.preopen_idle_s);
+		bool_k(&w, K("inherited"), r->inherited);
+		bool_k(&w, K("request_unseen"), r->request_unseen);
+		bool_k(&w, K("complete"), ttft_record_complete(r));
+		str_k(&w, K("note"), ttft_record_note(r, nb, sizeof nb));
 	}
 	if (probe && ctx->keep_text)
-		ttft_json_strn(j, "text", r->text ? r->text : "", r->textlen);
-	ttft_json_end_obj(j);
+		strn_k(&w, K("text"), r->text ? r->text : "", r->textlen);
+	w_close(&w);
 }

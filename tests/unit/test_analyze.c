@@ -334,6 +334,67 @@ START_TEST(percentiles)
 }
 END_TEST
 
+struct at {
+	double v;
+	size_t i;
+};
+
+/* by value, then by place: a stable sort, as glibc's qsort (a merge
+ * sort) is */
+static int cmp_at(const void *x, const void *y)
+{
+	const struct at *a = x, *b = y;
+	if (a->v != b->v)
+		return a->v < b->v ? -1 : 1;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+/* The summary sorts its values (a radix sort from 256 of them) into the
+ * order a stable comparison sort gives, bit for bit: -0 and 0 where they
+ * came, subnormals, infinities, negatives, many ties. */
+START_TEST(summary_sorts_like_a_stable_sort)
+{
+	unsigned long long x = 0x2545f4914f6cdd1dull;
+	static const size_t sizes[] = {0, 1, 2, 255, 256, 257, 1000, 4096, 100003};
+	for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+		for (int kind = 0; kind < 4; kind++) {
+			size_t n = sizes[si];
+			double *v = malloc((n ? n : 1) * sizeof *v);
+			struct at *w = malloc((n ? n : 1) * sizeof *w);
+			ck_assert(v && w);
+			for (size_t i = 0; i < n; i++) {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				double d;
+				switch (kind) {
+				case 0: d = (double)(x % 1000000000ull) / 1e9; break; /* durations */
+				case 1: d = (double)(x % 7) - 3; break; /* ties */
+				case 2: /* any bits but NaN's */
+					memcpy(&d, &x, sizeof d);
+					if (isnan(d))
+						d = -INFINITY;
+					break;
+				default: /* zeros of both signs, subnormals */
+					d = x % 4 == 0 ? 0.0 : x % 4 == 1 ? -0.0
+					  : (double)(int)(x % 9 - 4) * 4.9e-324;
+					break;
+				}
+				v[i] = w[i].v = d;
+				w[i].i = i;
+			}
+			qsort(w, n, sizeof *w, cmp_at);
+			struct ttft_summary s;
+			ttft_summary_of(v, n, &s);
+			for (size_t i = 0; i < n; i++)
+				ck_assert_msg(!memcmp(&v[i], &w[i].v, sizeof v[i]),
+					      "n %zu kind %d: [%zu] %a, want %a", n, kind, i, v[i],
+					      w[i].v);
+			free(v);
+			free(w);
+		}
+	}
+}
+END_TEST
+
 /* n requests, each on its own connection, the i-th (from 1) with its
  * first token i ms after its connect began, then gaps more tokens 1 ms
  * apart but the last, 10 ms. */
@@ -1097,6 +1158,7 @@ int main(void)
 	tcase_add_test(t, json_shape);
 	tcase_add_test(t, tls_rows);
 	tcase_add_test(t, percentiles);
+	tcase_add_test(t, summary_sorts_like_a_stable_sort);
 	tcase_add_test(t, tail_percentiles_need_enough_requests);
 	tcase_add_test(t, itl_p99_needs_100_gaps);
 	tcase_add_test(t, usage_errors);

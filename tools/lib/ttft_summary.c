@@ -2,7 +2,9 @@
 #include "ttft_summary.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int cmp_double(const void *x, const void *y)
 {
@@ -173,11 +175,62 @@ void ttft_percentiles_select_zeros(double *v, size_t n, size_t zeros, const doub
 	}
 }
 
+/* v's bits turned into an unsigned key in v's order: negatives' bits
+ * reversed, the sign bit set on the rest; -0 is +0's key (equal values,
+ * the same key). */
+static inline uint64_t sort_key(double v)
+{
+	uint64_t b;
+	memcpy(&b, &v, sizeof b);
+	if (v == 0)
+		b = 0;
+	return b >> 63 ? ~b : b | (1ull << 63);
+}
+
+/* Sorts v ascending (no NaNs): a radix sort on sort_key, a byte at a
+ * time from the lowest, each pass stable, so equal values keep their
+ * order as in glibc's merge sort that qsort is (-0 and 0 included). A
+ * byte all keys share is skipped. Few values, or no memory for the
+ * copy: qsort. */
+static void sort_values(double *v, size_t n)
+{
+	double *tmp = n >= 256 ? malloc(n * sizeof *tmp) : NULL;
+	if (!tmp) {
+		if (n)
+			qsort(v, n, sizeof *v, cmp_double);
+		return;
+	}
+	size_t count[8][256] = {{0}}; /* per byte of the key: its values' counts */
+	for (size_t i = 0; i < n; i++) {
+		uint64_t k = sort_key(v[i]);
+		for (int d = 0; d < 8; d++)
+			count[d][(k >> (8 * d)) & 255]++;
+	}
+	double *from = v, *to = tmp;
+	for (int d = 0; d < 8; d++) {
+		size_t *c = count[d], at = 0;
+		if (c[(sort_key(v[0]) >> (8 * d)) & 255] == n)
+			continue;
+		for (int b = 0; b < 256; b++) {
+			size_t k = c[b];
+			c[b] = at;
+			at += k;
+		}
+		for (size_t i = 0; i < n; i++)
+			to[c[(sort_key(from[i]) >> (8 * d)) & 255]++] = from[i];
+		double *t = from;
+		from = to;
+		to = t;
+	}
+	if (from != v)
+		memcpy(v, from, n * sizeof *v);
+	free(tmp);
+}
+
 void ttft_summary_of(double *v, size_t n, struct ttft_summary *s)
 {
 	s->n = n;
-	if (n)
-		qsort(v, n, sizeof *v, cmp_double);
+	sort_values(v, n);
 	s->min = n ? v[0] : NAN;
 	s->max = n ? v[n - 1] : NAN;
 	s->median = ttft_percentile_sorted(v, n, 0.5);

@@ -122,6 +122,44 @@ START_TEST(strings_are_valid_utf8)
 }
 END_TEST
 
+/* A record's strings come out as the writer's own string values do, for
+ * every length to 24 with a byte that needs escaping (or is not ASCII)
+ * at every place: the check for a plain string reads in words. */
+START_TEST(record_strings_are_the_writers)
+{
+	static const char bad[] = {'"', '\\', 0x01, 0x1f, '\n', (char)0x80, (char)0xc3, (char)0xff};
+	struct ttft_record r;
+	ttft_record_init(&r, TTFT_ORIGIN_LOG);
+	struct ttft_json_ctx ctx = {0};
+	for (int len = 0; len <= 24; len++)
+		for (int at = -1; at < len; at++)
+			for (size_t b = 0; b < (at < 0 ? 1 : sizeof bad); b++) {
+				for (int i = 0; i < len; i++)
+					r.path[i] = (char)('a' + i);
+				r.path[len] = 0;
+				if (at >= 0)
+					r.path[at] = bad[b];
+				char *one = one_string(r.path, (size_t)len);
+				struct ttft_json j;
+				ck_assert_int_eq(ttft_json_init(&j, NULL, 0), 0);
+				ttft_json_record(&j, NULL, &r, &ctx);
+				char *rec = ttft_json_take(&j);
+				ttft_json_free(&j);
+				ck_assert_ptr_nonnull(rec);
+				/* {"s":VALUE} against "path":VALUE,"status" */
+				size_t vn = strlen(one) - 6;
+				const char *v = strstr(rec, "\"path\":");
+				ck_assert_ptr_nonnull(v);
+				v += 7;
+				ck_assert_msg(!strncmp(v, one + 5, vn) && !strncmp(v + vn, ",\"status\"", 9),
+					      "len %d at %d: %s, want %s", len, at, rec, one);
+				free(one);
+				free(rec);
+			}
+	ttft_record_free(&r);
+}
+END_TEST
+
 START_TEST(numbers_are_shortest_and_exact)
 {
 	char b[32];
@@ -616,6 +654,7 @@ int main(void)
 	Suite *s = suite_create("json");
 	TCase *t = tu_tcase(s, "json", 60);
 	tcase_add_test(t, strings_are_valid_utf8);
+	tcase_add_test(t, record_strings_are_the_writers);
 	tcase_add_test(t, numbers_are_shortest_and_exact);
 	tcase_add_test(t, numbers_written_directly_are_printfs);
 	tcase_add_test(t, integers_and_instants_are_exact);

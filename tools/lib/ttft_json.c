@@ -131,6 +131,56 @@ static size_t plain_len(const unsigned char *s, size_t n)
 	return m ? n - 8 + (size_t)(__builtin_ctzll(m) >> 3) : n;
 }
 
+/* 1 when all n bytes of s go out as they are (plain_len(s, n) == n),
+ * found with loads that may overlap: only whether, not where. */
+static inline int all_plain(const unsigned char *s, size_t n)
+{
+	uint64_t w, m = 0;
+	if (n >= 8) {
+		size_t i = 0;
+		for (; i + 8 < n; i += 8) {
+			memcpy(&w, s + i, sizeof w);
+			m |= marks(word(w));
+		}
+		memcpy(&w, s + n - 8, sizeof w); /* the last 8, overlapping */
+		return !(m | marks(word(w)));
+	}
+	if (n >= 4) { /* the first 4 and the last 4 */
+		uint32_t a, b;
+		memcpy(&a, s, sizeof a);
+		memcpy(&b, s + n - 4, sizeof b);
+		return !marks(word((uint64_t)a | (uint64_t)b << 32));
+	}
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] >= 0x80 || s[i] == '"' || s[i] == '\\')
+			return 0;
+	return 1;
+}
+
+/* n bytes from s to d with copies that may overlap: no call for the
+ * short strings most values are. */
+static inline void copy_short(char *d, const char *s, size_t n)
+{
+	if (n > 16) {
+		memcpy(d, s, n);
+	} else if (n >= 8) {
+		uint64_t a, b;
+		memcpy(&a, s, sizeof a);
+		memcpy(&b, s + n - 8, sizeof b);
+		memcpy(d, &a, sizeof a);
+		memcpy(d + n - 8, &b, sizeof b);
+	} else if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, s, sizeof a);
+		memcpy(&b, s + n - 4, sizeof b);
+		memcpy(d, &a, sizeof a);
+		memcpy(d + n - 4, &b, sizeof b);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
+	}
+}
+
 static void put_string(struct ttft_json *j, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -496,8 +546,9 @@ void ttft_json_str(struct ttft_json *j, const char *key, const char *s)
  * escaping for the dozens of keys of every record. Inside an object only,
  * through a writer that holds the buffer, the depth and whether a member
  * came yet in locals: a byte stored into the buffer may alias any field
- * of j, which the compiler would otherwise read again for every member.
- * A string goes through put_string, j's own (w_give, then w_take). */
+ * of j, which the compiler would otherwise read again for every member
+ * (and so any of w's, were its address to leave the inlined helpers). A
+ * string goes through put_string, j's own (w_give, then w_take). */
 #define K(key) "\"" key "\":", sizeof("\"" key "\":") - 1
 
 struct kw {
@@ -531,7 +582,7 @@ static inline __attribute__((always_inline)) void w_open(struct kw *w, struct tt
 }
 
 /* Back to j, which ends the object. */
-static void w_close(struct kw *w)
+static inline __attribute__((always_inline)) void w_close(struct kw *w)
 {
 	w_give(w);
 	if (w->any)
@@ -624,8 +675,19 @@ static inline __attribute__((always_inline)) void ns_k(struct kw *w, const char 
 		w_end(w, put_ns(o, ns));
 }
 
-static void strn_k(struct kw *w, const char *qk, size_t kn, const char *s, size_t n)
+static inline __attribute__((always_inline)) void strn_k(struct kw *w, const char *qk, size_t kn,
+							  const char *s, size_t n)
 {
+	if (all_plain((const unsigned char *)s, n)) { /* the usual string */
+		char *o = w_member(w, qk, kn, n + 2);
+		if (o) {
+			*o++ = '"';
+			copy_short(o, s, n);
+			o[n] = '"';
+			w_end(w, o + n + 1);
+		}
+		return;
+	}
 	char *o = w_member(w, qk, kn, 0);
 	if (!o)
 		return;
@@ -699,8 +761,10 @@ void ttft_json_summary(struct ttft_json *j, const char *key, const struct ttft_s
 /* The order: who, when, how long (the phases in time order), the client's
  * own view, the server's split. Fields a producer cannot know are left
  * out rather than written as null (docs/phases.md). */
-void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_record *r,
-		      const struct ttft_json_ctx *ctx)
+static inline __attribute__((always_inline)) void record(struct ttft_json *j, const char *key,
+							  const struct ttft_record *r,
+							  const struct ttft_json_ctx *ctx,
+							  int pretty)
 {
 	int log = r->origin == TTFT_ORIGIN_LOG, probe = r->origin == TTFT_ORIGIN_PROBE;
 	struct ttft_phases p;
@@ -708,6 +772,7 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 	struct kw w;
 	ttft_json_begin_obj(j, key);
 	w_open(&w, j);
+	w.pretty = pretty;
 	if (probe) {
 		int_k(&w, K("run"), r->run);
 		str_k(&w, K("label"), r->label);
@@ -811,4 +876,14 @@ void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_re
 	if (probe && ctx->keep_text)
 		strn_k(&w, K("text"), r->text ? r->text : "", r->textlen);
 	w_close(&w);
+}
+
+/* Written twice, pretty and not, each with its layout known when compiled. */
+void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_record *r,
+		      const struct ttft_json_ctx *ctx)
+{
+	if (j->pretty)
+		record(j, key, r, ctx, 1);
+	else
+		record(j, key, r, ctx, 0);
 }

@@ -89,23 +89,26 @@ static int sort_by_start(struct ttft_analysis *a)
 	return 0;
 }
 
-/* TTFT and e2e over the requests, for the table and the JSON. */
+/* TTFT and e2e over the requests, for the table and the JSON: both in
+ * one pass over the records (each read from memory once). */
 static int summarise(struct ttft_analysis *a)
 {
-	double *v = malloc((a->nreqs ? a->nreqs : 1) * sizeof *v);
-	if (!v)
+	size_t m = a->nreqs ? a->nreqs : 1;
+	double *t = malloc(2 * m * sizeof *t), *e = t + m;
+	if (!t)
 		return -1;
-	for (int e2e = 0; e2e < 2; e2e++) {
-		size_t n = 0;
-		for (size_t i = 0; i < a->nreqs; i++) {
-			const struct ttft_record *r = &a->reqs[i];
-			double x = e2e ? ttft_record_e2e_s(r) : ttft_record_ttft_s(r);
-			if (!isnan(x))
-				v[n++] = x;
-		}
-		ttft_summary_of(v, n, e2e ? &a->e2e : &a->ttft);
+	size_t nt = 0, ne = 0;
+	for (size_t i = 0; i < a->nreqs; i++) {
+		const struct ttft_record *r = &a->reqs[i];
+		double x = ttft_record_ttft_s(r), y = ttft_record_e2e_s(r);
+		if (!isnan(x))
+			t[nt++] = x;
+		if (!isnan(y))
+			e[ne++] = y;
 	}
-	free(v);
+	ttft_summary_of(t, nt, &a->ttft);
+	ttft_summary_of(e, ne, &a->e2e);
+	free(t);
 	return 0;
 }
 
@@ -225,7 +228,9 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 			if (ttft_record_finish(&out->reqs[i]) != 0)
 				rc = -1;
 			out->nencrypted += out->reqs[i].encrypted;
-			out->reqs[k++] = out->reqs[i];
+			if (k != i)
+				out->reqs[k] = out->reqs[i];
+			k++;
 		} else {
 			ttft_record_free(&out->reqs[i]);
 		}

@@ -326,18 +326,26 @@ static inline int ndigits(unsigned long long v)
 	return t + 1 - (x < p10[t]);
 }
 
-/* The last n decimal digits of v (zeros in front where it has fewer),
- * written backwards to end. */
+/* v's decimal digits in n places (v has at most n; zeros in front where
+ * it has fewer), written backwards to end. Divisions of 64 bits only
+ * while v needs them. */
 static inline void digits_back(char *end, unsigned long long v, int n)
 {
-	for (; n >= 2; n -= 2) {
+	for (; v > UINT32_MAX; n -= 2) {
 		unsigned r = (unsigned)(v % 100);
 		v /= 100;
 		end -= 2;
 		memcpy(end, d2 + 2 * r, 2);
 	}
+	unsigned x = (unsigned)v;
+	for (; n >= 2; n -= 2) {
+		unsigned r = x % 100;
+		x /= 100;
+		end -= 2;
+		memcpy(end, d2 + 2 * r, 2);
+	}
 	if (n)
-		end[-1] = (char)('0' + v % 10);
+		end[-1] = (char)('0' + x);
 }
 
 /* v in decimal at o; returns where it ends. */
@@ -362,7 +370,9 @@ static inline int frac_digits(unsigned *fp)
 	if (!*fp)
 		return 0;
 	int fd = 9;
-	while (*fp % 10 == 0)
+	while (*fp % 100 == 0)
+		*fp /= 100, fd -= 2;
+	if (*fp % 10 == 0)
 		*fp /= 10, fd--;
 	return fd;
 }

@@ -175,6 +175,53 @@ START_TEST(phases_are_exact)
 }
 END_TEST
 
+/* A request line's method and path: split at the first space, each cut
+ * to its field, control bytes as '?', a line with no space all method
+ * (the record's text may fill all TTFT_REC_TEXT bytes, no NUL). */
+START_TEST(request_lines_split_into_method_and_path)
+{
+	static const struct {
+		const char *line, *method, *path;
+	} cases[] = {
+		{"GET /health", "GET", "/health"},
+		{"OPTIONS", "OPTIONS", ""},
+		{"AVERYLONGMETHODNAME /x", "AVERYLONGMETHOD", "/x"},
+		{" /lead", "", "/lead"},
+		{"GET /a\tb\x7f", "GET", "/a?b?"},
+		{"GET  /two spaces", "GET", " /two spaces"},
+		{"GET /ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp",
+		 "GET", "/ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp"},
+		{"MMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMM",
+		 "MMMMMMMMMMMMMMM", ""},
+	};
+	size_t nc = sizeof cases / sizeof cases[0];
+	tu_tmp_log(g_path, sizeof g_path, "analyze-lines");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	for (size_t i = 0; i < nc; i++) {
+		uint64_t c = ttft_log_new_conn(&g_log);
+		int64_t t = MS(1000) + MS(10) * (int64_t)i;
+		ev(TTFT_EV_CONNECT_BEGIN, t, 100, c, 0, 0, 0, "127.0.0.1:8000");
+		ev(TTFT_EV_ESTABLISHED, t, 100, c, 0, 0, 0, NULL);
+		ev(TTFT_EV_REQ_BEGIN, t + MS(1), 100, c, 0, 0, 0, cases[i].line);
+		ev(TTFT_EV_REQ_SENT, t + MS(1), 100, c, 0, 100, 0, NULL);
+		ev(TTFT_EV_RESP_HEADERS, t + MS(2), 100, c, 0, 200, 0, NULL);
+		ev(TTFT_EV_RESP_END, t + MS(3), 100, c, 0, 0, 0, NULL);
+	}
+	ttft_log_close(&g_log);
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, nc);
+	for (size_t i = 0; i < nc; i++) {
+		ck_assert_str_eq(a.reqs[i].method, cases[i].method);
+		ck_assert_str_eq(a.reqs[i].path, cases[i].path);
+	}
+	ttft_analysis_free(&a);
+	unlink(g_path);
+}
+END_TEST
+
 START_TEST(tls_rows)
 {
 	build_tls_log();
@@ -1158,6 +1205,7 @@ int main(void)
 	tcase_add_test(t, json_shape);
 	tcase_add_test(t, tls_rows);
 	tcase_add_test(t, percentiles);
+	tcase_add_test(t, request_lines_split_into_method_and_path);
 	tcase_add_test(t, summary_sorts_like_a_stable_sort);
 	tcase_add_test(t, tail_percentiles_need_enough_requests);
 	tcase_add_test(t, itl_p99_needs_100_gaps);

@@ -192,18 +192,16 @@ void ttft_asm_copy_text(char *dst, size_t dlen, const char *src, size_t slen)
 			dst[i] = '?';
 }
 
+/* "METHOD PATH" (cut at TTFT_REC_TEXT bytes, or without a space: all
+ * method), each part copied once from the record's text. */
 static void split_request_line(struct ttft_record *r, const char *text)
 {
-	char line[TTFT_REC_TEXT + 1];
-	ttft_asm_copy_text(line, sizeof line, text, TTFT_REC_TEXT);
-	char *sp = strchr(line, ' ');
-	if (sp) {
-		*sp = 0;
-		ttft_asm_copy_text(r->method, sizeof r->method, line, sizeof line);
-		ttft_asm_copy_text(r->path, sizeof r->path, sp + 1, sizeof line);
-	} else {
-		ttft_asm_copy_text(r->method, sizeof r->method, line, sizeof line);
-	}
+	size_t n = strnlen(text, TTFT_REC_TEXT);
+	const char *sp = memchr(text, ' ', n);
+	size_t m = sp ? (size_t)(sp - text) : n;
+	ttft_asm_copy_text(r->method, sizeof r->method, text, m);
+	if (sp)
+		ttft_asm_copy_text(r->path, sizeof r->path, sp + 1, n - m - 1);
 }
 
 /* getaddrinfo's begin and end: a stack of unfinished calls per thread;

@@ -640,8 +640,13 @@ TTFT_HIDDEN int shim_wants(int fd, const struct sockaddr *sa, socklen_t len)
 	return ttft_addr_filters_match(&g_filters, sa);
 }
 
+TTFT_HIDDEN uint32_t shim_forks_now(void)
+{
+	return __atomic_load_n(&shim_forks, __ATOMIC_RELAXED);
+}
+
 TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,
-				    int64_t t)
+				    int64_t t, uint32_t forks)
 {
 	if (in_vfork_child())
 		return;
@@ -664,7 +669,8 @@ TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,
 	c->conn = conn;
 	c->pending = 1;
 	__atomic_store_n(&c->t_connect, t, __ATOMIC_RELAXED); /* shim_hold */
-	c->forks = (uint16_t)__atomic_load_n(&shim_forks, __ATOMIC_RELAXED);
+	c->forks = (uint16_t)forks; /* as the call began: its record is
+				     * written when it returns */
 	c->tx_started = 0;
 	c->tls = SHIM_PLAIN;
 	c->wire_eof = 0;

@@ -365,8 +365,10 @@ static inline int shim_addr_was_read(long r, int e, socklen_t len)
 	       len <= sizeof(struct sockaddr_storage) &&
 	       shim_call_read_args(r, e);
 }
+/* t and forks (shim_forks_now()) taken when the call began */
+TTFT_HIDDEN uint32_t shim_forks_now(void);
 TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,
-				    int64_t t);
+				    int64_t t, uint32_t forks);
 TTFT_HIDDEN void shim_connect_end(int fd, int ret, int err, int64_t t);
 TTFT_HIDDEN int shim_pending(int fd);
 TTFT_HIDDEN void shim_established(int fd, int64_t t);

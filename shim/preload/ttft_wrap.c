@@ -212,6 +212,7 @@ SHIM_COLD static int connect_traced(int fd, const struct sockaddr *sa,
 				    socklen_t len)
 {
 	int (*real)(int, const struct sockaddr *, socklen_t) = LIBC(connect);
+	uint32_t forks = shim_forks_now();
 	if (shim_slot(fd)) {
 		int64_t t = shim_now();
 		int r = real(fd, sa, len);
@@ -232,7 +233,7 @@ SHIM_COLD static int connect_traced(int fd, const struct sockaddr *sa,
 			 * a new socket whose old number's close went unseen. */
 			shim_stale(fd);
 			if (shim_wants(fd, sa, len)) {
-				shim_connect_begin(fd, sa, t);
+				shim_connect_begin(fd, sa, t, forks);
 				shim_connect_end(fd, r, e, t1);
 			}
 		}
@@ -248,7 +249,7 @@ SHIM_COLD static int connect_traced(int fd, const struct sockaddr *sa,
 	int e = errno;
 	int64_t t1 = shim_now();
 	if (shim_addr_was_read(r, e, len) && shim_wants(fd, sa, len)) {
-		shim_connect_begin(fd, sa, t);
+		shim_connect_begin(fd, sa, t, forks);
 		shim_connect_end(fd, r, e, t1);
 	}
 	errno = e;
@@ -299,6 +300,7 @@ SHIM_COLD static ssize_t fastopen_traced(int fd, const void *buf, size_t len,
 {
 	/* msg and the address are read only once the kernel has (as
 	 * connect's) */
+	uint32_t forks = shim_forks_now();
 	int64_t t0 = shim_now();
 	ssize_t r = msg ? LIBC(sendmsg)(fd, msg, flags)
 			: LIBC(sendto)(fd, buf, len, flags, sa, alen);
@@ -313,7 +315,7 @@ SHIM_COLD static ssize_t fastopen_traced(int fd, const void *buf, size_t len,
 			alen = sizeof(struct sockaddr_storage);
 	}
 	if (shim_addr_was_read(r, e, alen) && shim_wants(fd, sa, alen)) {
-		shim_connect_begin(fd, sa, t0);
+		shim_connect_begin(fd, sa, t0, forks);
 		if (r >= 0 && !shim_tcp_established(fd))
 			/* sent in the SYN, the handshake not done yet */
 			shim_connect_end_unknown(fd, t1);

@@ -60,7 +60,7 @@ scale() {
 		d_shape=qwen2.5-1.5b d_extra="-ngl 99"
 		d_cycles=3 d_warm=5 d_cold_tokens=64
 		d_acc_n=24 d_acc_words=100 d_acc_tokens=32 d_acc_ctx=8192
-		d_prefix="256,1024,4096,16384" d_prefix_k=8 d_prefix_ctx=32768 d_prefix_tokens=8
+		d_prefix="256,1024,4096,16384" d_prefix_k=10 d_prefix_ctx=32768 d_prefix_tokens=8
 		d_kv_configs="np1=-np 1 -c 4096;np4=-np 4 -c 65536;np16=-np 16 -c 65536"
 		d_kv_prompts="512,2048" d_kv_conc="1,2,4,8,16,32" d_kv_tokens=16
 		d_box_build=480 d_box_env=40 d_box_cold=150 d_box_accuracy=150 d_box_prefix=150 d_box_kv=300

@@ -208,6 +208,24 @@ TTFT_HIDDEN void shim_resolve_all(void)
 
 /* ---- connect ---- */
 
+/* Whether the len (16 to 128) bytes at p can be read now: 1 yes, 0 no
+ * (EFAULT), -1 not known. The kernel reads 8 bytes at each end (a range
+ * this short spans at most two pages) for rt_sigprocmask with an unknown
+ * `how`, which it then refuses with EINVAL, changing nothing; a filter
+ * that refuses the call itself leaves it unknown. errno is the caller's
+ * to keep. */
+SHIM_COLD static int shim_readable(const void *p, socklen_t len)
+{
+	const char *ends[2] = {p, (const char *)p + len - 8};
+	for (int i = 0; i < 2; i++) {
+		long r = LIBC(syscall)(SYS_rt_sigprocmask, -1L, ends[i], NULL,
+				       (long)sizeof(uint64_t));
+		if (r == 0 || errno != EINVAL)
+			return r != 0 && errno == EFAULT ? 0 : -1;
+	}
+	return 1;
+}
+
 SHIM_COLD static int connect_traced(int fd, const struct sockaddr *sa,
 				    socklen_t len)
 {
@@ -240,10 +258,40 @@ SHIM_COLD static int connect_traced(int fd, const struct sockaddr *sa,
 		errno = e;
 		return r;
 	}
-	/* The address is the host's to get wrong: the shim reads it only
-	 * once the kernel has (an invalid pointer fails the call with
-	 * EFAULT; read first, it had killed the host with SIGSEGV). So the
-	 * connect is stamped where it begins and written where it returns. */
+	/* The address is the host's to get wrong (an invalid pointer fails
+	 * the call with EFAULT; read unasked, it had killed the host with
+	 * SIGSEGV): shorter than an IPv4 address or longer than the kernel
+	 * takes, it is nothing the shim traces; else the kernel is asked
+	 * first whether it can read it. */
+	int e0 = errno;
+	if (!sa || len < sizeof(struct sockaddr_in) ||
+	    len > sizeof(struct sockaddr_storage))
+		return real(fd, sa, len);
+	int readable = shim_readable(sa, len);
+	errno = e0;
+	if (readable == 0)
+		return real(fd, sa, len); /* the kernel's EFAULT */
+	if (readable > 0) {
+		/* the connect in the log before the call, as it begins: a
+		 * live reader sees it under way, and a blocking one's DNS
+		 * lookup is its own (a review: written at the return, a
+		 * connect blocked past the follower's lag let another
+		 * thread take its lookup) */
+		if (!shim_wants(fd, sa, len)) {
+			errno = e0;
+			return real(fd, sa, len);
+		}
+		shim_connect_begin(fd, sa, shim_now(), forks);
+		errno = e0;
+		int r = real(fd, sa, len);
+		int e = errno;
+		shim_connect_end(fd, r, e, shim_now());
+		errno = e;
+		return r;
+	}
+	/* not known (a seccomp filter refused the question): read only once
+	 * the kernel has, the connect stamped where it begins and written
+	 * where it returns */
 	int64_t t = shim_now();
 	int r = real(fd, sa, len);
 	int e = errno;

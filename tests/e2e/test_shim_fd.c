@@ -484,6 +484,27 @@ START_TEST(seccomp_filtered_host_keeps_its_errno)
 }
 END_TEST
 
+/* The shim asks the kernel whether a connect's address is readable
+ * before it reads it (rt_sigprocmask with an unknown `how`); a seccomp
+ * filter that refuses the question leaves it unknown, and the shim then
+ * reads the address only after the kernel has: an unreadable one still
+ * fails EFAULT, not SIGSEGV, and a good connect is a whole row, errno
+ * kept. */
+START_TEST(connect_traced_when_the_address_question_is_refused)
+{
+	struct run r;
+	run_host(&r, "seccomp-probe", NULL);
+	ck_assert_int_eq(said(&r, "probe_refused", 0), 1);
+	ck_assert_int_eq(said(&r, "e_connect_bad", 0), EFAULT);
+	ck_assert_int_eq(said(&r, "connect_ok", 0), 1);
+	ck_assert_int_eq(said(&r, "connect_errno", 0), 4242);
+	ck_assert_int_eq(said(&r, "tokens", 0), 2);
+	ck_assert_int_eq(r.n, 1);
+	assert_whole(row_by_path(&r, "/after-probe-refused?tokens=2"), 2);
+	run_free(&r);
+}
+END_TEST
+
 /* TCP Fast Open with sendto(MSG_FASTOPEN): no connect() call, and each
  * request was invisible (no row, and the log said nothing was missing).
  * A row for each request the client made, whole, its connection begun by
@@ -1063,6 +1084,7 @@ int main(void)
 	tcase_add_test(t, requests_through_a_connect_tunnel);
 	tcase_add_test(t, tcp_fast_open_requests_make_rows);
 	tcase_add_test(t, seccomp_filtered_host_keeps_its_errno);
+	tcase_add_test(t, connect_traced_when_the_address_question_is_refused);
 	tcase_add_test(t, not_http_makes_no_row);
 	tcase_add_test(t, filter_matches_v4_mapped_peers);
 	tcase_add_test(t, preopened_connection_ttft_from_the_request);

@@ -535,6 +535,52 @@ static int sc_seccomp(void)
 	return 0;
 }
 
+/* A seccomp filter refuses rt_sigprocmask with an unknown `how` (EPERM),
+ * the question the shim asks the kernel before it reads a connect's
+ * address: the shim cannot know, and reads the address only after the
+ * kernel has. An unreadable address still fails EFAULT (no SIGSEGV); a
+ * good connect is traced as ever, its errno kept. */
+static int sc_seccomp_probe(void)
+{
+	say("start", 0);
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigprocmask, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, 2, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+	};
+	struct sock_fprog prog = {sizeof f / sizeof f[0], f};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+		return 9;
+	uint64_t set = 0;
+	errno = 0;
+	long pr = syscall(SYS_rt_sigprocmask, -1L, &set, NULL, (long)sizeof set);
+	say("probe_refused", pr == -1 && errno == EPERM);
+	volatile uintptr_t bad = 16;
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	errno = 0;
+	say("e_connect_bad", connect(s, (const struct sockaddr *)bad,
+				     sizeof(struct sockaddr_in)) == -1 ? errno : -1);
+	close(s);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {0};
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)g_port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	errno = 4242;
+	int r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+	say("connect_ok", r == 0);
+	say("connect_errno", errno);
+	request(fd, "/after-probe-refused?tokens=2");
+	say("tokens", response(fd));
+	close(fd);
+	return 0;
+}
+
 /* TCP Fast Open: connect and request in one sendto(MSG_FASTOPEN) (no
  * connect() call), twice, then each response read. Prints what the kernel
  * took (tfo_sent: the bytes, -1 and tfo_errno if it refused) and the
@@ -1204,6 +1250,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "eisconn")) return sc_eisconn();
 	if (!strcmp(sc, "expect417")) return sc_expect417();
 	if (!strcmp(sc, "seccomp")) return sc_seccomp();
+	if (!strcmp(sc, "seccomp-probe")) return sc_seccomp_probe();
 	if (!strcmp(sc, "tfo")) return sc_tfo();
 	if (!strcmp(sc, "tunnel")) return sc_tunnel();
 	if (!strcmp(sc, "michael")) return sc_michael();

@@ -1195,6 +1195,35 @@ START_TEST(table_columns_stay_aligned)
 }
 END_TEST
 
+/* The table's dropped line: the log's two counters are separate atomics
+ * (a writer counts unwritable, then dropped), so a live or damaged header
+ * can hold more unwritable than dropped: the line says no room, with the
+ * larger count, never a full log of 2^64 - n events (the line once
+ * subtracted the two). */
+START_TEST(dropped_line_with_more_unwritable_than_dropped)
+{
+	struct ttft_analysis a;
+	uint64_t cases[][2] = {{0, 3}, {2, 3}, {5, 2}, {4, 0}};
+	const char *want[] = {"dropped: 3 events (no room to write them)",
+			      "dropped: 3 events (no room to write them)",
+			      "dropped: 5 events (3 the log was full, 2 no room to write)",
+			      "dropped: 4 events (the log was full)"};
+	for (int i = 0; i < 4; i++) {
+		memset(&a, 0, sizeof a);
+		a.dropped = cases[i][0];
+		a.unwritable = cases[i][1];
+		char *out = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&out, &len);
+		ck_assert_ptr_nonnull(f);
+		ttft_print_table(f, &a);
+		fclose(f);
+		ck_assert_msg(strstr(out, want[i]), "case %d: %s", i, out);
+		free(out);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("analyze");
@@ -1216,5 +1245,6 @@ int main(void)
 	tcase_add_test(t, stream_numbers_and_traceparent_per_request);
 	tcase_add_test(t, unix_s_does_not_wrap);
 	tcase_add_test(t, table_columns_stay_aligned);
+	tcase_add_test(t, dropped_line_with_more_unwritable_than_dropped);
 	return tu_run(s);
 }

@@ -203,9 +203,11 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 	}
 	if (too_few(a->ttft.median, a->ttft.p99) || too_few(a->e2e.median, a->e2e.p99))
 		fprintf(f, "(%s)\n", TTFT_QUANTILE_RULE);
-	if (a->dropped && a->unwritable >= a->dropped)
+	/* two counters a writer bumps one after the other (unwritable first):
+	 * a live or damaged header may hold more unwritable than dropped */
+	if (a->unwritable && a->unwritable >= a->dropped)
 		fprintf(f, "dropped: %llu events (no room to write them)\n",
-			(unsigned long long)a->dropped);
+			(unsigned long long)a->unwritable);
 	else if (a->unwritable)
 		fprintf(f, "dropped: %llu events (%llu the log was full, %llu no "
 			   "room to write)\n",

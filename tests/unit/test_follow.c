@@ -913,6 +913,41 @@ START_TEST(a_replaced_log_nothing_ends_is_let_go)
 }
 END_TEST
 
+/* A request that ended before the switch, its records still held back
+ * for the lag then: handed out at the switch, and not said to have ended
+ * after it (it was counted so, and the exporter said "none in flight" and
+ * then "1 of its requests ended after the switch" of the same log). */
+START_TEST(a_request_ended_before_the_switch_is_not_said_to_end_after)
+{
+	open_log("follow-replaced-held");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, SEC(10), 0, SEC(3600));
+	struct handed h = {0};
+	struct ttft_follow_sink sink = {.ctx = &h, .request = on_request, .replaced = on_replaced,
+					.old_done = on_old_done};
+	request(SEC(5), 1, 20);
+	tick(SEC(6));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(h.n, 0); /* held for the lag */
+	replace_log();
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(h.n, 1);
+	ck_assert_int_eq(h.g[0].complete, 1);
+	ck_assert_uint_eq(h.nreplaced, 1);
+	ck_assert_uint_eq(h.in_flight, 0);
+	ck_assert_uint_eq(f.nold, 0);
+	ck_assert_uint_eq(h.ndone, 1);
+	ck_assert_int_eq(h.done[0].why, TTFT_FOLLOW_OLD_ENDED);
+	ck_assert_uint_eq(h.done[0].in_flight, 0);
+	ck_assert_uint_eq(h.done[0].ended, 0);
+	ck_assert_uint_eq(h.done[0].incomplete, 0);
+	ttft_log_close(&g_old);
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
+
 static int open_fds(void)
 {
 	int n = 0;
@@ -1295,6 +1330,7 @@ int main(void)
 	tcase_add_test(t, a_replaced_log_is_read_until_its_requests_end);
 	tcase_add_test(t, a_replaced_log_nothing_ends_is_let_go);
 	tcase_add_test(t, replaced_logs_read_on_are_bounded);
+	tcase_add_test(t, a_request_ended_before_the_switch_is_not_said_to_end_after);
 	tcase_add_test(t, dns_of_a_resolver_thread_as_the_analyzer);
 	tcase_add_test(t, dns_of_a_thread_that_connects_after_a_poll);
 	tcase_add_test(t, memory_follows_what_is_in_flight);

@@ -502,14 +502,15 @@ static int replaced(struct ttft_follow *f, int64_t now, const struct ttft_follow
 	struct ttft_follow_log *L = f->cur;
 	f->cur = NULL;
 	f->old[f->nold++] = L;
-	L->replaced_at = now;
 	f->replaced++;
 	/* every record published by now applied, none held for the lag (a
 	 * writer preempted across the switch is counted late), so that the
-	 * count said is every request in flight */
+	 * count said is every request in flight; what they settle ended
+	 * before the switch, not after it (replaced_at still 0) */
 	if (read_new(f, L, 0, now) != 0 || release(f, L, 1, now, s) != 0 ||
 	    settle(f, L, 0, now, s) != 0)
 		return -1;
+	L->replaced_at = now;
 	L->in_flight_then = L->nopen;
 	if (s && s->replaced)
 		s->replaced(s->ctx, L->nopen);

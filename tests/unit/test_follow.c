@@ -948,6 +948,48 @@ START_TEST(a_request_ended_before_the_switch_is_not_said_to_end_after)
 }
 END_TEST
 
+/* A request quiet for longer than split_wait_ns already at the switch (a
+ * long queue at the server): its log is read on for split_wait_ns from
+ * the switch, as said, not let go at once (the wait ran from its last
+ * record: the exporter said it waited, and in the same poll that it was
+ * done, the request incomplete though its writer ended it a moment later). */
+START_TEST(a_replaced_log_quiet_before_the_switch_is_waited_for)
+{
+	open_log("follow-replaced-quiet-before");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, SEC(1));
+	struct handed h = {0};
+	struct ttft_follow_sink sink = {.ctx = &h, .request = on_request, .replaced = on_replaced,
+					.old_done = on_old_done};
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, SEC(5), 1, 0, 0, 0, "POST /v1/completions"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, SEC(5) + MS(1), 1, 0, 10, 0, NULL});
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 1);
+	usleep(1200 * 1000); /* queued at the server: nothing for 1.2 s */
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 1);
+	replace_log();
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(h.nreplaced, 1);
+	ck_assert_uint_eq(h.in_flight, 1);
+	ck_assert_uint_eq(h.ndone, 0);
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 1);
+	put_in(&g_old, &(struct ev){TTFT_EV_RESP_HEADERS, SEC(6), 1, 0, 200, 0, NULL});
+	put_in(&g_old, &(struct ev){TTFT_EV_SSE_TOKEN, SEC(6) + MS(1), 1, 0, 0, 0, NULL});
+	put_in(&g_old, &(struct ev){TTFT_EV_RESP_END, SEC(6) + MS(2), 1, 0, 0, 1, NULL});
+	polls_until_handed(&f, &sink, &h, 1);
+	ck_assert_int_eq(h.g[0].complete, 1);
+	ck_assert_uint_eq(h.ndone, 1);
+	ck_assert_int_eq(h.done[0].why, TTFT_FOLLOW_OLD_ENDED);
+	ck_assert_uint_eq(h.done[0].ended, 1);
+	ck_assert_uint_eq(h.done[0].incomplete, 0);
+	ttft_log_close(&g_old);
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
+
 static int open_fds(void)
 {
 	int n = 0;
@@ -1331,6 +1373,7 @@ int main(void)
 	tcase_add_test(t, a_replaced_log_nothing_ends_is_let_go);
 	tcase_add_test(t, replaced_logs_read_on_are_bounded);
 	tcase_add_test(t, a_request_ended_before_the_switch_is_not_said_to_end_after);
+	tcase_add_test(t, a_replaced_log_quiet_before_the_switch_is_waited_for);
 	tcase_add_test(t, dns_of_a_resolver_thread_as_the_analyzer);
 	tcase_add_test(t, dns_of_a_thread_that_connects_after_a_poll);
 	tcase_add_test(t, memory_follows_what_is_in_flight);

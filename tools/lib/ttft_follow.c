@@ -464,8 +464,11 @@ static int done_why(const struct ttft_follow *f, const struct ttft_follow_log *L
 		return TTFT_FOLLOW_OLD_ENDED;
 	/* the longest the follower waits for anything of a request (a
 	 * snapshot, a hole): a request queued at the server may be quiet
-	 * for seconds, and its writer is all that can end it */
-	if (now - L->quiet_since >= f->split_wait_ns)
+	 * for seconds, and its writer is all that can end it; counted from
+	 * the switch at the earliest (a log quiet for that long before it,
+	 * a long queue, had its request counted incomplete at once) */
+	int64_t since = L->quiet_since > L->replaced_at ? L->quiet_since : L->replaced_at;
+	if (now - since >= f->split_wait_ns)
 		return TTFT_FOLLOW_OLD_QUIET;
 	return 0;
 }

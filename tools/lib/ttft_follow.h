@@ -41,7 +41,7 @@
  *    one read on beside it: its writers hold the old file and write on
  *    into it. The old one is let go once nothing of it is in flight (and
  *    nothing held or unread), or once no record came for `split_wait_ns`
- *    (nothing left to end what is in flight: handed out then, those
+ *    since the switch at least (nothing left to end what is in flight: handed out then, those
  *    unsettled incomplete), or when TTFT_FOLLOW_OLD_MAX older ones are
  *    kept and another replacement comes (the oldest goes, as the drain
  *    does). A writer's pid is not asked after: an exporter in another

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -114,6 +115,41 @@ START_TEST(many_processes_and_threads)
 	}
 	ck_assert_uint_eq(v.corrupt + v.unpublished, 0);
 	ttft_log_view_close(&v);
+	unlink(g_path);
+}
+END_TEST
+
+/* A writer counts a slot unwritable, then dropped: a header read between
+ * the two (or a damaged one) holds more unwritable than dropped. Every
+ * unwritable event was dropped: the reader says so, never fewer dropped
+ * than unwritable (`--json` had said "dropped":0,"dropped_no_room":1). */
+START_TEST(dropped_is_never_below_unwritable)
+{
+	tu_tmp_log(g_path, sizeof g_path, "unwr");
+	struct ttft_log log;
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&log, g_path, 16 * TTFT_REC_SIZE, &why), 0);
+	ck_assert_int_eq(ttft_log_put(&log, &(struct ttft_event){.kind = TTFT_EV_MARK}), 1);
+	ttft_log_close(&log);
+	int fd = open(g_path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	uint64_t zero = 0, three = 3;
+	ck_assert_int_eq(pwrite(fd, &zero, 8, offsetof(struct ttft_log_hdr, dropped)), 8);
+	ck_assert_int_eq(pwrite(fd, &three, 8, offsetof(struct ttft_log_hdr, unwritable)), 8);
+	close(fd);
+	struct ttft_log_view v;
+	char err[512];
+	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+	ck_assert_uint_eq(v.unwritable, 3);
+	ck_assert_uint_eq(v.dropped, 3);
+	ck_assert_int_eq(ttft_log_view_refresh(&v), 0);
+	ck_assert_uint_eq(v.dropped, 3);
+	ttft_log_view_close(&v);
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s 2>/dev/null", tu_build_dir(), g_path);
+	tu_sh(cmd, &out);
+	ck_assert_msg(strstr(out, "\"dropped\":3") != NULL, "%s", out);
+	free(out);
 	unlink(g_path);
 }
 END_TEST
@@ -756,6 +792,7 @@ int main(void)
 	tcase_add_test(t, room_kept_is_a_quarter_at_most_a_gib);
 	tcase_add_test(t, many_processes_and_threads);
 	tcase_add_test(t, full_log_counts_drops);
+	tcase_add_test(t, dropped_is_never_below_unwritable);
 	tcase_add_test(t, damaged_files);
 	tcase_add_test(t, conn_id_zero_never_handed_out);
 	tcase_add_test(t, truncated_and_torn_records);

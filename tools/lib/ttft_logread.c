@@ -86,6 +86,11 @@ int ttft_log_view_open(struct ttft_log_view *v, const char *path, char *err,
 	v->hdr = (const struct ttft_log_hdr *)v->buf;
 	v->dropped = h.dropped;
 	v->unwritable = h.unwritable;
+	/* a writer counts unwritable, then dropped: a header read between
+	 * the two (or a damaged one) holds more unwritable than dropped,
+	 * every one of which was dropped */
+	if (v->dropped < v->unwritable)
+		v->dropped = v->unwritable;
 	return 0;
 }
 
@@ -139,7 +144,7 @@ int ttft_log_view_refresh(struct ttft_log_view *v)
 	}
 	if (n > v->n_slots)
 		v->n_slots = n;
-	v->dropped = mine->dropped;
+	v->dropped = mine->dropped > mine->unwritable ? mine->dropped : mine->unwritable;
 	v->unwritable = mine->unwritable;
 	return 0;
 }

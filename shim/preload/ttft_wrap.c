@@ -209,15 +209,18 @@ TTFT_HIDDEN void shim_resolve_all(void)
 /* ---- connect ---- */
 
 /* Whether the len (16 to 128) bytes at p can be read now: 1 yes, 0 no
- * (EFAULT), -1 not known. The kernel reads 8 bytes at each end (a range
- * this short spans at most two pages) for rt_sigprocmask with an unknown
- * `how`, which it then refuses with EINVAL, changing nothing; a filter
- * that refuses the call itself leaves it unknown. errno is the caller's
- * to keep. */
+ * (EFAULT), -1 not known. The kernel reads 8 bytes for rt_sigprocmask
+ * with an unknown `how`, which it then refuses with EINVAL, changing
+ * nothing: the first 8 (the family, port and the start of the address,
+ * bytes a client always sets), and where the range crosses into another
+ * page (it spans two at most) the last 8 too. A filter that refuses the
+ * call itself leaves it unknown. errno is the caller's to keep. */
 SHIM_COLD static int shim_readable(const void *p, socklen_t len)
 {
 	const char *ends[2] = {p, (const char *)p + len - 8};
-	for (int i = 0; i < 2; i++) {
+	long pg = 4096; /* the smallest page: a larger one only crosses less */
+	int n = ((uintptr_t)p & (uintptr_t)(pg - 1)) + len > (uintptr_t)pg ? 2 : 1;
+	for (int i = 0; i < n; i++) {
 		long r = LIBC(syscall)(SYS_rt_sigprocmask, -1L, ends[i], NULL,
 				       (long)sizeof(uint64_t));
 		if (r == 0 || errno != EINVAL)

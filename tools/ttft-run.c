@@ -151,7 +151,8 @@ static void stop_helpers(struct ttft_scraper *scraper, struct ttft_exporter *exp
 		if (scraper->failures)
 			fprintf(stderr, "ttft-run: warning: %u of %u /metrics snapshots failed "
 					"(first: %s); the server split is null where they are "
-					"missing\n", scraper->failures, scraper->snapshots,
+					"missing\n", scraper->failures,
+				scraper->snapshots + scraper->quiet,
 				scraper->first_error);
 	}
 	if (exporter) {

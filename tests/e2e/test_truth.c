@@ -537,7 +537,10 @@ START_TEST(scraper_records_read_back)
 	tu_fixture_truth(g_srv, &tr);
 	size_t pages = tu_truth_count(&tr, "/metrics");
 	ck_assert_uint_ge(pages, 4);
-	ck_assert_uint_eq(sc.snapshots, pages);
+	/* every page taken is written or, nothing having changed, counted
+	 * quiet; the first and the last are always written */
+	ck_assert_uint_eq(sc.snapshots + sc.quiet, pages);
+	ck_assert_uint_ge(sc.snapshots, 2);
 
 	struct ttft_log_view v;
 	ck_assert_msg(ttft_log_view_open(&v, log, err, sizeof err) == 0, "%s", err);
@@ -552,7 +555,7 @@ START_TEST(scraper_records_read_back)
 		ck_assert_int_eq(r.pid, me);
 		ck_assert_int_ne(r.tid, 0);
 		ck_assert_int_eq(r.fd, -1);
-		ck_assert(r.b >= 1 && (size_t)r.b <= pages);
+		ck_assert(r.b >= 1 && (unsigned)r.b <= sc.snapshots);
 		if (r.kind == TTFT_EV_METRIC) {
 			metrics[r.b]++;
 			nmetric++;
@@ -566,17 +569,22 @@ START_TEST(scraper_records_read_back)
 		ck_assert_uint_gt(r.a, 0);
 		/* every value of the snapshot came before its close */
 		ck_assert_uint_eq(metrics[r.b], (unsigned)r.a);
-		const struct tu_treq *q = tu_truth_req(&tr, "/metrics", (size_t)r.b - 1);
-		ck_assert_ptr_nonnull(q);
-		ck_assert(t0[r.b] <= q->recv_first_ns && q->hdr_ns <= r.t_ns);
+		/* the page the fixture served between the snapshot's stamps */
+		int served = 0;
+		for (size_t k = 0; k < pages && !served; k++) {
+			const struct tu_treq *q = tu_truth_req(&tr, "/metrics", k);
+			served = q && t0[r.b] <= q->recv_first_ns && q->hdr_ns <= r.t_ns;
+		}
+		ck_assert_msg(served, "snapshot %lld: no page served between its stamps",
+			      (long long)r.b);
 		/* the first snapshot is taken by ttft_scraper_start, the last
 		 * by ttft_scraper_stop: this thread */
-		if (r.b == 1 || (size_t)r.b == pages)
+		if (r.b == 1 || (size_t)r.b == sc.snapshots)
 			ck_assert_int_eq(r.tid, main_tid);
 	}
 	ck_assert_uint_eq(v.unpublished, 0);
 	ck_assert_uint_eq(v.corrupt, 0);
-	ck_assert_uint_eq(scrapes, pages);
+	ck_assert_uint_eq(scrapes, sc.snapshots);
 	ck_assert_uint_eq(v.n_slots, scrapes + nmetric);
 	free(metrics);
 	free(t0);
@@ -587,12 +595,75 @@ START_TEST(scraper_records_read_back)
 }
 END_TEST
 
+/* An idle scraper writes a page only when something could tell it from
+ * the last one written (docs/server-truth.md): at 20 ms an idle run had
+ * filled the default log with pages in 35 minutes. Requests 1.5 s apart
+ * (the quiet between them longer than the second the scraper goes on
+ * writing after the log's last record) each still get the server's split,
+ * exactly, and the log holds fewer pages than the fixture served. */
+START_TEST(idle_pages_are_not_written_and_windows_still_close)
+{
+	start("");
+	char cmd[4096], js[256], log[256], truth[512], fx[64], one[1024];
+	tu_tmp_log(js, sizeof js, "idle-json");
+	tu_tmp_log(log, sizeof log, "idle-log");
+	tu_fixture_truth_path(g_srv, truth, sizeof truth);
+	struct tu_truth tr;
+	tu_fixture_truth(g_srv, &tr);
+	size_t pages0 = tu_truth_count(&tr, "/metrics");
+	tu_truth_free(&tr);
+	snprintf(fx, sizeof fx, "queue=%g,prefill=%g", Q_MS, P_MS);
+	snprintf(one, sizeof one,
+		 "TTFT_TEST_SCRAPES='%s 2' python3 tests/clients/py_httpclient.py %d 1 new x '%s'",
+		 truth, g_port, fx);
+	snprintf(cmd, sizeof cmd,
+		 "%s/ttft-run --quiet --metrics http://127.0.0.1:%d --metrics-interval 20 "
+		 "--log %s --json %s -- sh -c \"%s && sleep 1.5 && %s && sleep 1.5 && %s\" >/dev/null",
+		 tu_build_dir(), g_port, log, js, one, one, one);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	cJSON *j = json_of(js);
+	cJSON *q;
+	int n = 0;
+	cJSON_ArrayForEach(q, cJSON_GetObjectItem(j, "requests")) {
+		if (strcmp(str(q, "path"), "/v1/completions"))
+			continue;
+		ck_assert_msg(!strcmp(str(q, "split_source"), "vllm-metrics"), "note: %s",
+			      str(q, "split_note"));
+		NEAR(f(q, "queue_s") * 1e3, Q_MS, EXACT_MS);
+		NEAR(f(q, "prefill_s") * 1e3, P_MS, EXACT_MS);
+		n++;
+	}
+	ck_assert_int_eq(n, 3);
+	cJSON_Delete(j);
+	tu_fixture_truth(g_srv, &tr);
+	size_t served = tu_truth_count(&tr, "/metrics") - pages0;
+	tu_truth_free(&tr);
+	struct ttft_log_view v;
+	char err[512];
+	ck_assert_msg(ttft_log_view_open(&v, log, err, sizeof err) == 0, "%s", err);
+	size_t written = 0;
+	for (uint64_t i = 0; i < v.n_slots; i++) {
+		struct ttft_rec r;
+		if (ttft_log_view_get(&v, i, &r) == 1 && r.kind == TTFT_EV_SCRAPE)
+			written++;
+	}
+	ttft_log_view_close(&v);
+	unlink(log);
+	/* 3 s of quiet at 20 ms is ~150 pages, of which the ~2 s more than a
+	 * second after a record are not written */
+	ck_assert_msg(written >= 4 && written + 50 <= served, "%zu of %zu pages written",
+		      written, served);
+	stop();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("truth");
 	TCase *t = tu_tcase(s, "truth", 300);
 	tcase_add_test(t, probe_gets_vllm_split);
 	tcase_add_test(t, wrapped_client_gets_vllm_split);
+	tcase_add_test(t, idle_pages_are_not_written_and_windows_still_close);
 	tcase_add_test(t, late_reader_never_takes_another_requests_split);
 	tcase_add_test(t, a_request_elsewhere_is_not_joined);
 	tcase_add_test(t, llamacpp_timings_and_counters);

@@ -86,9 +86,31 @@ int ttft_scrape_interval_for(const struct ttft_truth *t)
 	return TTFT_SCRAPE_OTHER_MS;
 }
 
+/* The log's count of slots handed out: every record any process wrote
+ * (or tried to) moves it. */
+static uint64_t log_reserved(const struct ttft_scraper *s)
+{
+	return s->log.hdr ? __atomic_load_n(&s->log.hdr->reserved, __ATOMIC_ACQUIRE) : 0;
+}
+
+/* The same values, bit for bit, as the last page written. */
+static int same_page(const struct ttft_truth *a, const struct ttft_truth *b)
+{
+	if (a->have != b->have)
+		return 0;
+	for (int i = 0; i < TR__N; i++)
+		if (((a->have >> i) & 1) && memcmp(&a->v[i], &b->v[i], sizeof a->v[i]))
+			return 0;
+	return 1;
+}
+
 /* Takes one snapshot; the page's kind of server in *kind_ms when it was
- * good (its default interval), else *kind_ms is left alone. */
-static void snapshot(struct ttft_scraper *s, int *kind_ms)
+ * good (its default interval), else *kind_ms is left alone. Unless force,
+ * a good page is not written when nothing could tell it from the last
+ * one written (struct ttft_scraper): no window a join could use starts or
+ * ends between them (docs/server-truth.md), and an idle run at 20 ms had
+ * filled the default log with pages in 35 minutes. */
+static void snapshot(struct ttft_scraper *s, int *kind_ms, int force)
 {
 	if (s->prom) {
 		snapshot_prom(s);
@@ -99,21 +121,22 @@ static void snapshot(struct ttft_scraper *s, int *kind_ms)
 	int64_t t0 = ttft_now_ns();
 	CURLcode rc = ttft_fetch(s->url, NULL, 2.0, 8u << 20, &body, &status, cerr, sizeof cerr);
 	int64_t t1 = ttft_now_ns();
-	/* The server rendered the page somewhere between the GET's start and
-	 * the answer's arrival: the values carry the one, the closing record
-	 * the other, so that a window is only trusted for what surely lies
-	 * between two pages (ttft_join.c). */
-	unsigned seq = ++s->snapshots;
+	/* records since the last page written, the answer's moment included;
+	 * the mark below counts from this read, so that a record written
+	 * from here on is seen at the next page */
+	uint64_t seen = log_reserved(s);
+	if (seen != s->mark)
+		s->active_ns = t1;
 	/* why: the whole reason, for the user; its first 63 bytes go into
 	 * the log's record */
 	char why[200] = "";
 	int found = 0;
+	struct ttft_truth tr;
 	if (rc != CURLE_OK) {
 		snprintf(why, sizeof why, "%s", cerr);
 	} else if (status != 200) {
 		snprintf(why, sizeof why, "HTTP %ld", status);
 	} else {
-		struct ttft_truth tr;
 		char reason[160];
 		found = ttft_truth_page(body ? body : "", body ? strlen(body) : 0, &tr,
 					reason, sizeof reason);
@@ -123,14 +146,26 @@ static void snapshot(struct ttft_scraper *s, int *kind_ms)
 		}
 		if (found > 0 && kind_ms)
 			*kind_ms = ttft_scrape_interval_for(&tr);
-		for (int i = 0; i < TR__N && found; i++) {
-			if (!((tr.have >> i) & 1))
-				continue;
-			int64_t bits;
-			memcpy(&bits, &tr.v[i], sizeof bits);
-			put(&s->log, TTFT_EV_METRIC, t0, 0, bits, seq, ttft_truth_name(i));
-		}
-
+	}
+	if (!force && !why[0] && found > 0 && s->have_last && same_page(&tr, &s->last) &&
+	    seen == s->mark && t0 - s->active_ns >= TTFT_SCRAPE_QUIET_NS) {
+		s->quiet++;
+		free(body);
+		return;
+	}
+	/* The server rendered the page somewhere between the GET's start and
+	 * the answer's arrival: the values carry the one, the closing record
+	 * the other, so that a window is only trusted for what surely lies
+	 * between two pages (ttft_join.c). */
+	unsigned seq = ++s->snapshots;
+	uint64_t mark = seen;
+	for (int i = 0; i < TR__N && found; i++) {
+		if (!((tr.have >> i) & 1))
+			continue;
+		int64_t bits;
+		memcpy(&bits, &tr.v[i], sizeof bits);
+		put(&s->log, TTFT_EV_METRIC, t0, 0, bits, seq, ttft_truth_name(i));
+		mark++;
 	}
 	if (why[0]) {
 		char msg[400];
@@ -139,6 +174,15 @@ static void snapshot(struct ttft_scraper *s, int *kind_ms)
 	}
 	put(&s->log, TTFT_EV_SCRAPE, t1, why[0] ? (int)(status ? status : -1) : 0, found,
 	    seq, why[0] ? why : s->target[0] ? s->target : NULL);
+	/* another writer's record among these moves reserved past the mark:
+	 * the next page is then written */
+	s->mark = mark + 1;
+	if (!why[0] && found > 0) {
+		s->last = tr;
+		s->have_last = 1;
+	} else {
+		s->have_last = 0;
+	}
 	free(body);
 }
 
@@ -219,7 +263,7 @@ static void *loop(void *arg)
 	int64_t next = ttft_now_ns();
 	while (wait_tick(s, &next)) {
 		unsigned bad = s->failures;
-		snapshot(s, s->settled ? NULL : &s->interval_ms);
+		snapshot(s, s->settled ? NULL : &s->interval_ms, 0);
 		s->settled = s->settled || s->failures == bad;
 	}
 	return NULL;
@@ -264,7 +308,7 @@ int ttft_scraper_start(struct ttft_scraper *s, const char *url, const char *log_
 	s->interval_ms = interval_ms;
 	s->settled = interval_ms > 0;
 	int kind_ms = TTFT_SCRAPE_OTHER_MS;
-	snapshot(s, s->settled ? NULL : &kind_ms);
+	snapshot(s, s->settled ? NULL : &kind_ms, 1);
 	if (!s->settled)
 		s->interval_ms = kind_ms;
 	s->settled = s->settled || s->snapshots > s->failures;
@@ -296,6 +340,6 @@ void ttft_scraper_stop(struct ttft_scraper *s)
 		struct timespec pause = {0, 2 * TTFT_JOIN_SKEW_NS};
 		nanosleep(&pause, NULL);
 	}
-	snapshot(s, NULL);
+	snapshot(s, NULL, 1);
 	ttft_log_close(&s->log);
 }

@@ -36,7 +36,16 @@ struct ttft_scraper {
 	pthread_cond_t cv; /* wakes the sampler early to stop */
 	int stop;          /* under mu */
 	int running;
-	unsigned snapshots, failures;
+	unsigned snapshots, failures; /* written (each its seq), failed */
+	unsigned quiet;    /* taken and not written: nothing had changed */
+	/* a page is not written when it equals the last one written, no
+	 * record has come into the log since that one (mark: the log's
+	 * reserved count after it), and the last record that did came
+	 * TTFT_SCRAPE_QUIET_NS before (active_ns) */
+	struct ttft_truth last;
+	int have_last;
+	uint64_t mark;
+	int64_t active_ns;
 	char target[TTFT_REC_TEXT]; /* the server's addresses, "1.2.3.4:80
 	                               [::1]:80", written on every good page's
 	                               record ("" for Prometheus's API) */
@@ -46,6 +55,11 @@ struct ttft_scraper {
 	struct ttft_promapi api;
 	double seen_unix_s;  /* the latest scrape already written */
 };
+
+/* How long after the log's last record other than the scraper's own
+ * every page is written, changed or not: a window must be able to close
+ * after a request's end plus its skew (5 ms + the round trip). */
+#define TTFT_SCRAPE_QUIET_NS 1000000000LL
 
 /* How often Prometheus is asked for new samples, at least (ms). */
 #define TTFT_SCRAPE_PROM_MIN_MS 500

@@ -499,6 +499,32 @@ static int sc_eisconn(void)
 	return 0;
 }
 
+/* The filter f[0..n) on this process (no new privileges first): 0, or -1. */
+static int seccomp_install(struct sock_filter *f, size_t n)
+{
+	struct sock_fprog prog = {(unsigned short)n, f};
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+			       prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0
+		       ? -1
+		       : 0;
+}
+
+/* A connect to the server with errno 4242 before it: says whether it
+ * succeeded and the errno after it (the host's, kept by the shim). */
+static int connect_keeping_errno(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {0};
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)g_port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	errno = 4242;
+	int r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+	say("connect_ok", r == 0);
+	say("connect_errno", errno);
+	return fd;
+}
+
 /* A host under a seccomp filter that forbids calls it never makes itself
  * but the shim does (fstat, gettid): its calls succeed, and the errno they
  * leave is the one the host had (a connect changed it to EPERM). */
@@ -513,23 +539,13 @@ static int sc_seccomp(void)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 	};
-	struct sock_fprog prog = {sizeof f / sizeof f[0], f};
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+	if (seccomp_install(f, sizeof f / sizeof f[0]) != 0)
 		return 9;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {0};
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)g_port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	errno = 4242;
-	int r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
-	say("connect_ok", r == 0);
-	say("connect_errno", errno);
+	int fd = connect_keeping_errno();
 	request(fd, "/v1/completions?tokens=2");
 	say("tokens", response(fd));
 	errno = 4242;
-	r = close(fd);
+	int r = close(fd);
 	say("close_ok", r == 0);
 	say("close_errno", errno);
 	return 0;
@@ -552,9 +568,7 @@ static int sc_seccomp_probe(void)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 	};
-	struct sock_fprog prog = {sizeof f / sizeof f[0], f};
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+	if (seccomp_install(f, sizeof f / sizeof f[0]) != 0)
 		return 9;
 	uint64_t set = 0;
 	errno = 0;
@@ -566,15 +580,7 @@ static int sc_seccomp_probe(void)
 	say("e_connect_bad", connect(s, (const struct sockaddr *)bad,
 				     sizeof(struct sockaddr_in)) == -1 ? errno : -1);
 	close(s);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {0};
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)g_port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	errno = 4242;
-	int r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
-	say("connect_ok", r == 0);
-	say("connect_errno", errno);
+	int fd = connect_keeping_errno();
 	request(fd, "/after-probe-refused?tokens=2");
 	say("tokens", response(fd));
 	close(fd);

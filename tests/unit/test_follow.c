@@ -772,6 +772,20 @@ static void polls_until_handed(struct ttft_follow *f, const struct ttft_follow_s
 	ck_assert_msg(h->n == n, "%zu requests handed out, not %zu", h->n, n);
 }
 
+/* The sink of the replaced-log tests, and their end: both logs closed,
+ * the follower freed, the file removed. */
+#define REPLACED_SINK(h)                                                     \
+	{.ctx = &(h), .request = on_request, .replaced = on_replaced,          \
+	 .old_done = on_old_done}
+
+static void end_replaced(struct ttft_follow *f)
+{
+	ttft_log_close(&g_old);
+	ttft_log_close(&g_log);
+	ttft_follow_free(f);
+	unlink(g_path);
+}
+
 /* A log replaced under its path (rm and a new run, a rename over it) while
  * a request in it streams: its writer writes on into the old file, which
  * is read on until that request ends, and the request counts as it ended,
@@ -783,8 +797,7 @@ START_TEST(a_replaced_log_is_read_until_its_requests_end)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
 	struct handed h = {0};
-	struct ttft_follow_sink sink = {.ctx = &h, .request = on_request, .replaced = on_replaced,
-					.old_done = on_old_done};
+	struct ttft_follow_sink sink = REPLACED_SINK(h);
 	int64_t T = SEC(5);
 	request(T, 1, 20);
 	put(&(struct ev){TTFT_EV_CONNECT_BEGIN, T + MS(100), 2, 0, 0, 0, "127.0.0.1:2"});
@@ -846,10 +859,7 @@ START_TEST(a_replaced_log_is_read_until_its_requests_end)
 	ck_assert_uint_eq(h.done[0].incomplete, 1);
 	ck_assert_uint_eq(f.records, 12 + 2 + 6); /* the old log's, its 2 late ones, the new's */
 	ck_assert_uint_eq(f.nold, 0);
-	ttft_log_close(&g_old);
-	ttft_log_close(&g_log);
-	ttft_follow_free(&f);
-	unlink(g_path);
+	end_replaced(&f);
 }
 END_TEST
 
@@ -863,8 +873,7 @@ START_TEST(a_replaced_log_nothing_ends_is_let_go)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), 0, SEC(1));
 	struct handed h = {0};
-	struct ttft_follow_sink sink = {.ctx = &h, .request = on_request, .replaced = on_replaced,
-					.old_done = on_old_done};
+	struct ttft_follow_sink sink = REPLACED_SINK(h);
 	put(&(struct ev){TTFT_EV_REQ_BEGIN, SEC(5), 1, 0, 0, 0, "GET /never"});
 	tick(SEC(6));
 	int64_t read_at = ttft_now_ns(); /* its last record is read after this */
@@ -906,10 +915,7 @@ START_TEST(a_replaced_log_nothing_ends_is_let_go)
 	ck_assert_uint_eq(h.done[1].ended, 1);
 	ck_assert_uint_eq(h.done[1].incomplete, 0);
 	ck_assert_uint_eq(f.nold, 0);
-	ttft_log_close(&g_old);
-	ttft_log_close(&g_log);
-	ttft_follow_free(&f);
-	unlink(g_path);
+	end_replaced(&f);
 }
 END_TEST
 
@@ -923,8 +929,7 @@ START_TEST(a_request_ended_before_the_switch_is_not_said_to_end_after)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, SEC(10), 0, SEC(3600));
 	struct handed h = {0};
-	struct ttft_follow_sink sink = {.ctx = &h, .request = on_request, .replaced = on_replaced,
-					.old_done = on_old_done};
+	struct ttft_follow_sink sink = REPLACED_SINK(h);
 	request(SEC(5), 1, 20);
 	tick(SEC(6));
 	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
@@ -941,10 +946,7 @@ START_TEST(a_request_ended_before_the_switch_is_not_said_to_end_after)
 	ck_assert_uint_eq(h.done[0].in_flight, 0);
 	ck_assert_uint_eq(h.done[0].ended, 0);
 	ck_assert_uint_eq(h.done[0].incomplete, 0);
-	ttft_log_close(&g_old);
-	ttft_log_close(&g_log);
-	ttft_follow_free(&f);
-	unlink(g_path);
+	end_replaced(&f);
 }
 END_TEST
 
@@ -959,8 +961,7 @@ START_TEST(a_replaced_log_quiet_before_the_switch_is_waited_for)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), 0, SEC(1));
 	struct handed h = {0};
-	struct ttft_follow_sink sink = {.ctx = &h, .request = on_request, .replaced = on_replaced,
-					.old_done = on_old_done};
+	struct ttft_follow_sink sink = REPLACED_SINK(h);
 	put(&(struct ev){TTFT_EV_REQ_BEGIN, SEC(5), 1, 0, 0, 0, "POST /v1/completions"});
 	put(&(struct ev){TTFT_EV_REQ_SENT, SEC(5) + MS(1), 1, 0, 10, 0, NULL});
 	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
@@ -983,10 +984,7 @@ START_TEST(a_replaced_log_quiet_before_the_switch_is_waited_for)
 	ck_assert_int_eq(h.done[0].why, TTFT_FOLLOW_OLD_ENDED);
 	ck_assert_uint_eq(h.done[0].ended, 1);
 	ck_assert_uint_eq(h.done[0].incomplete, 0);
-	ttft_log_close(&g_old);
-	ttft_log_close(&g_log);
-	ttft_follow_free(&f);
-	unlink(g_path);
+	end_replaced(&f);
 }
 END_TEST
 
@@ -1010,8 +1008,7 @@ START_TEST(replaced_logs_read_on_are_bounded)
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
 	struct handed h = {0};
-	struct ttft_follow_sink sink = {.ctx = &h, .request = on_request, .replaced = on_replaced,
-					.old_done = on_old_done};
+	struct ttft_follow_sink sink = REPLACED_SINK(h);
 	int fds = open_fds();
 	for (int k = 0; k < 6; k++) {
 		if (k) {

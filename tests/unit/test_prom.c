@@ -86,11 +86,37 @@ START_TEST(split_rules)
 }
 END_TEST
 
+/* A value longer than the parser's number buffer is a bad line, never a
+ * number read from its first digits (a review: a count of 70 digits read
+ * as 1.2e62, a long decimal fraction as 0, both without a word). */
+START_TEST(prom_long_number_is_not_cut)
+{
+	const char *page =
+		"vllm:request_queue_time_seconds_sum 0.0000000000000000000000000000"
+		"000000000000000000000000000000000000000000012\n"
+		"vllm:request_queue_time_seconds_count 123456789012345678901234567890"
+		"1234567890123456789012345678901234567890\n"
+		"vllm:request_prefill_time_seconds_sum 1.5e-3 1700000000000\n";
+	struct ttft_prom p;
+	char err[128];
+	ck_assert_int_eq(ttft_prom_parse(page, strlen(page), &p, err, sizeof err), 1);
+	ck_assert_uint_eq(p.bad_lines, 2);
+	int found;
+	ttft_prom_get(&p, "vllm:request_queue_time_seconds_sum", &found);
+	ck_assert_int_eq(found, 0);
+	ttft_prom_get(&p, "vllm:request_queue_time_seconds_count", &found);
+	ck_assert_int_eq(found, 0);
+	NEAR(ttft_prom_get(&p, "vllm:request_prefill_time_seconds_sum", NULL), 1.5e-3, 1e-15);
+	ttft_prom_free(&p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("prom");
 	TCase *t = tu_tcase(s, "prom", 60);
 	tcase_add_test(t, prom_parser);
 	tcase_add_test(t, split_rules);
+	tcase_add_test(t, prom_long_number_is_not_cut);
 	return tu_run(s);
 }

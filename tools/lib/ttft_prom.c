@@ -154,7 +154,8 @@ int ttft_prom_parse(const char *text, size_t len, struct ttft_prom *p, char *err
 			num[k] = 0;
 			char *e;
 			double v = strtod(num, &e);
-			if (k == 0 || *e) {
+			/* a value longer than num: not read from its first digits */
+			if (k == 0 || *e || (q < le && *q != ' ')) {
 				free(labels);
 				goto bad;
 			}

@@ -511,6 +511,56 @@ START_TEST(pair_refusals_and_restarts)
 }
 END_TEST
 
+/* A restart between two snapshots whose counters did not go backwards:
+ * the old process had counted one request, the new one two by the next
+ * page (this request and one of a client the shim does not see). The
+ * deltas (one finish, 20 ms queue, 30 ms prefill) are no request's; only
+ * the process's start time, on every prometheus_client page (vLLM's),
+ * shows that the pages come from two processes. The same holds for two
+ * replicas behind one address, whose counts a round-robin balancer keeps
+ * within one of each other. */
+START_TEST(restart_with_counters_not_going_backwards)
+{
+	struct ttft_truth a, b;
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	for (int i = 0; i < TR__N; i++)
+		a.v[i] = b.v[i] = NAN;
+	int ids[] = {TR_QUEUE_SUM, TR_QUEUE_CNT, TR_PREFILL_SUM, TR_PREFILL_CNT};
+	for (int k = 0; k < 4; k++)
+		a.have |= 1u << ids[k];
+	b.have = a.have;
+	a.v[TR_QUEUE_CNT] = a.v[TR_PREFILL_CNT] = 1;
+	a.v[TR_QUEUE_SUM] = 0.010, a.v[TR_PREFILL_SUM] = 0.020;
+	b.v[TR_QUEUE_CNT] = b.v[TR_PREFILL_CNT] = 2;
+	b.v[TR_QUEUE_SUM] = 0.030, b.v[TR_PREFILL_SUM] = 0.050;
+	a.t0_ns = 10 * MS, a.t_ns = 11 * MS;
+	b.t0_ns = 500 * MS, b.t_ns = 501 * MS;
+	struct ttft_join_req r = {100 * MS, 101 * MS, 200 * MS, 300 * MS, 300 * MS,
+				  TTFT_JOIN_SKEW_NS, 1, 1, 0, 0, 0};
+	struct ttft_truth sn[2] = {a, b};
+	struct ttft_server_split o;
+	/* without the start times the pages cannot tell: the join gives it */
+	ttft_join(sn, 2, &r, 1, &o);
+	ck_assert_ptr_nonnull(o.source);
+	/* with them: two processes, no split */
+	int ps = ttft_truth_id("process_start_time_seconds");
+	ck_assert_int_ge(ps, 0);
+	sn[0].have |= 1u << ps, sn[1].have |= 1u << ps;
+	sn[0].v[ps] = 1700000000.25, sn[1].v[ps] = 1700000123.5;
+	ttft_join(sn, 2, &r, 1, &o);
+	ck_assert_ptr_null(o.source);
+	ck_assert_msg(strstr(o.note, "process_start_time_seconds"), "%s", o.note);
+	ttft_join_pair(&sn[0], &sn[1], &r, &o);
+	ck_assert_ptr_null(o.source);
+	/* one process all along: the split stands */
+	sn[1].v[ps] = sn[0].v[ps];
+	ttft_join(sn, 2, &r, 1, &o);
+	ck_assert_ptr_nonnull(o.source);
+	ck_assert(fabs(o.prefill_s - 0.030) < 1e-12);
+}
+END_TEST
+
 START_TEST(llamacpp_timings_queue_from_headers)
 {
 	/* sent at 10, headers (slot start) at 40, first token at 52 ms;
@@ -632,6 +682,7 @@ int main(void)
 	tcase_add_test(t, never_ended_request);
 	tcase_add_test(t, pair_refusals_and_restarts);
 	tcase_add_test(t, llamacpp_timings_queue_from_headers);
+	tcase_add_test(t, restart_with_counters_not_going_backwards);
 	tcase_add_test(t, scrape_interval_by_server);
 	tcase_add_test(t, nonsense_never_crashes_or_goes_negative);
 	suite_add_tcase(s, t);

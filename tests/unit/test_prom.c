@@ -111,6 +111,25 @@ START_TEST(prom_long_number_is_not_cut)
 }
 END_TEST
 
+/* The process's start time is read (it tells two processes apart), but a
+ * page with it and no request metric is still not a server's page. */
+START_TEST(process_start_time_alone_is_no_page)
+{
+	struct ttft_truth t;
+	char why[160];
+	const char *only = "process_start_time_seconds 1.7e+09\n";
+	ck_assert_int_eq(ttft_truth_page(only, strlen(only), &t, why, sizeof why), -1);
+	ck_assert_msg(strstr(why, "none of"), "%s", why);
+	const char *page = "process_start_time_seconds 1700000000.25\n"
+			   "vllm:request_queue_time_seconds_count{engine=\"0\"} 3\n";
+	ck_assert_int_eq(ttft_truth_page(page, strlen(page), &t, why, sizeof why), 1);
+	int ps = ttft_truth_id("process_start_time_seconds");
+	ck_assert_int_ge(ps, 0);
+	ck_assert((t.have >> ps) & 1);
+	NEAR(t.v[ps], 1700000000.25, 1e-6);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("prom");
@@ -118,5 +137,6 @@ int main(void)
 	tcase_add_test(t, prom_parser);
 	tcase_add_test(t, split_rules);
 	tcase_add_test(t, prom_long_number_is_not_cut);
+	tcase_add_test(t, process_start_time_alone_is_no_page);
 	return tu_run(s);
 }

@@ -221,6 +221,7 @@ static const char *const names[TR__N][2] = {
 	[TR_LC_PREDICTED_S] = {"llamacpp:tokens_predicted_seconds_total", NULL},
 	[TR_LC_PROMPT_TOK] = {"llamacpp:prompt_tokens_total", NULL},
 	[TR_LC_CACHED_TOK] = {"llamacpp:prompt_tokens_cached_total", NULL},
+	[TR_PROC_START] = {"process_start_time_seconds", NULL},
 };
 
 const char *ttft_truth_name(int id)
@@ -252,7 +253,7 @@ int ttft_truth_from(const struct ttft_prom *p, struct ttft_truth *t)
 			t->v[i] = ttft_prom_get(p, names[i][1], &found);
 		if (found) {
 			t->have |= 1u << i;
-			n++;
+			n += i != TR_PROC_START;
 		} else {
 			t->v[i] = NAN;
 		}
@@ -273,9 +274,20 @@ double ttft_truth_delta(const struct ttft_truth *a, const struct ttft_truth *b, 
 int ttft_truth_restarted(const struct ttft_truth *a, const struct ttft_truth *b,
 			 char *why, size_t whylen)
 {
+	/* Counters that restart from zero can be past the old ones by the
+	 * next page (a fresh server busy at once, a replica behind the same
+	 * address): the process's start time tells them apart where the
+	 * page has it. */
+	double s = ttft_truth_delta(a, b, TR_PROC_START);
+	if (!isnan(s) ? s != 0 : has(a, TR_PROC_START) && has(b, TR_PROC_START)) {
+		snprintf(why, whylen, "%s changed (%.17g -> %.17g): the pages come from two "
+			 "server processes (a restart, or two replicas behind one address)",
+			 names[TR_PROC_START][0], a->v[TR_PROC_START], b->v[TR_PROC_START]);
+		return 1;
+	}
 	/* counters never go backwards on a live server */
 	for (int i = 0; i < TR__N; i++) {
-		if (i == TR_KV_USAGE)
+		if (i == TR_KV_USAGE || i == TR_PROC_START)
 			continue;
 		double d = ttft_truth_delta(a, b, i);
 		if (!isnan(d) && d < 0) {

@@ -39,6 +39,8 @@ enum ttft_truth_id {
 	TR_DECODE_SUM, TR_DECODE_CNT, TR_TTFT_SUM, TR_TTFT_CNT,
 	TR_PC_HITS, TR_PC_QUERIES, TR_KV_USAGE,
 	TR_LC_PROMPT_S, TR_LC_PREDICTED_S, TR_LC_PROMPT_TOK, TR_LC_CACHED_TOK,
+	TR_PROC_START, /* the process's start (prometheus_client's, so vLLM's):
+	                  which process rendered the page, not a request metric */
 	TR__N
 };
 
@@ -53,7 +55,8 @@ struct ttft_truth {
 const char *ttft_truth_name(int id);
 /* The older name vLLM gave value id, NULL when it had none. */
 const char *ttft_truth_old_name(int id);
-/* Extract the known values from a parsed page; returns how many. */
+/* Extract the known values from a parsed page; returns how many (the
+ * process's start time, which any Python exporter has, not counted). */
 int ttft_truth_from(const struct ttft_prom *p, struct ttft_truth *t);
 /* Parse a whole /metrics body into t. Returns the number of known values,
  * or -1 with why set: not Prometheus text, cut short (Prometheus text ends
@@ -65,8 +68,9 @@ int ttft_truth_id(const char *name);
 
 /* b - a for value id, NAN unless both pages have it. */
 double ttft_truth_delta(const struct ttft_truth *a, const struct ttft_truth *b, int id);
-/* 1 when a counter went backwards from a to b (the server restarted in
- * between), with which one in why; else 0. */
+/* 1 when a and b came from two processes (their start times differ: a
+ * restart, or two replicas behind one address) or a counter went backwards
+ * from a to b (the server restarted in between), with why; else 0. */
 int ttft_truth_restarted(const struct ttft_truth *a, const struct ttft_truth *b,
 			 char *why, size_t whylen);
 

@@ -304,6 +304,41 @@ START_TEST(a_request_elsewhere_is_not_joined)
 }
 END_TEST
 
+/* A POST that never reaches the engine (vLLM's /tokenize) is counted in
+ * no histogram: a window around it whose count grew by one holds another
+ * request's finish (a review: a client the shim does not see ended in
+ * it, and the /tokenize row was given that request's queue and prefill,
+ * labelled vllm-metrics). Such a row gets no split, and its interval
+ * keeps no completion's window from being proved. */
+START_TEST(a_tokenize_request_is_not_joined)
+{
+	start("");
+	char cmd[2048], js[256], *out;
+	tu_tmp_log(js, sizeof js, "tokenize-json");
+	snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --metrics http://127.0.0.1:%d "
+		 "--metrics-interval 5000 --json %s -- sh -c 'env -u LD_PRELOAD -u TTFT_LOG "
+		 "curl -sN -o /dev/null http://127.0.0.1:%d/v1/completions -H \"X-Fixture: "
+		 "queue=0,prefill=0.001,first=0,token=0\" -d @tests/clients/completion.json & "
+		 "curl -s -o /dev/null http://127.0.0.1:%d/tokenize -d \"{\\\"prompt\\\":"
+		 "\\\"hello there\\\"}\"; rc=$?; wait; sleep 0.05; exit $rc'",
+		 tu_build_dir(), g_port, js, g_port, g_port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	free(out);
+	cJSON *j = json_of(js), *q, *row = NULL;
+	cJSON_ArrayForEach(q, cJSON_GetObjectItem(j, "requests"))
+		if (!strcmp(str(q, "path"), "/tokenize"))
+			row = q;
+	ck_assert_ptr_nonnull(row);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(row, "complete")));
+	ck_assert_msg(!cJSON_IsString(cJSON_GetObjectItem(row, "split_source")),
+		      "/tokenize given %s: queue %.3f ms, prefill %.3f ms",
+		      str(row, "split_source"), f(row, "queue_s") * 1e3,
+		      f(row, "prefill_s") * 1e3);
+	cJSON_Delete(j);
+	stop();
+}
+END_TEST
+
 START_TEST(llamacpp_timings_and_counters)
 {
 	start("--style llamacpp");
@@ -666,6 +701,7 @@ int main(void)
 	tcase_add_test(t, idle_pages_are_not_written_and_windows_still_close);
 	tcase_add_test(t, late_reader_never_takes_another_requests_split);
 	tcase_add_test(t, a_request_elsewhere_is_not_joined);
+	tcase_add_test(t, a_tokenize_request_is_not_joined);
 	tcase_add_test(t, llamacpp_timings_and_counters);
 	tcase_add_test(t, bad_metrics_pages);
 	tcase_add_test(t, counters_going_backwards);

@@ -1043,6 +1043,33 @@ static int to_target(const char *target, const char *peer)
 	return 0;
 }
 
+/* A request that may reach the engine: a POST, less the ones vLLM and
+ * llama.cpp answer without it (the tokenizer, chat templates, adapters,
+ * admin calls). Those are counted in no histogram or counter: a window
+ * around one that grew by one holds another request's numbers (a review
+ * gave a /tokenize row an unseen client's queue and prefill), and one
+ * stands in no completion's way. */
+static int engine_request(const struct ttft_record *r)
+{
+	static const char *const not_engine[] = {
+		"tokenize", "detokenize", "apply-template", "load_lora_adapter",
+		"unload_lora_adapter", "lora-adapters", "reset_prefix_cache", "sleep",
+		"wake_up", "start_profile", "stop_profile", "collective_rpc",
+	};
+	if (strcmp(r->method, "POST"))
+		return 0;
+	size_t n = strcspn(r->path, "?#");
+	while (n > 1 && r->path[n - 1] == '/')
+		n--;
+	size_t b = n;
+	while (b && r->path[b - 1] != '/')
+		b--;
+	for (size_t i = 0; i < sizeof not_engine / sizeof *not_engine; i++)
+		if (n - b == strlen(not_engine[i]) && !memcmp(r->path + b, not_engine[i], n - b))
+			return 0;
+	return 1;
+}
+
 /* The request as the join sees it (ttft_join.h). */
 static void join_req_of(const struct ttft_asm *as, const struct ttft_record *r,
 			struct ttft_join_req *j)
@@ -1071,7 +1098,7 @@ static void join_req_of(const struct ttft_asm *as, const struct ttft_record *r,
 	j->reads_late = 1;
 	j->prompt_tokens = r->prompt_tokens > 0 ? r->prompt_tokens : 0;
 	j->skew_ns = TTFT_JOIN_SKEW_NS + (int64_t)r->rtt_us * 1000;
-	j->generate = !strcmp(r->method, "POST");
+	j->generate = engine_request(r);
 	j->complete = r->status >= 200 && r->status < 300 && r->t_end && !r->sse_error &&
 		      !r->closed_early && !(r->end_flags & TTFT_F_TRUNCATED);
 }
@@ -1257,7 +1284,7 @@ int64_t ttft_asm_join_floor(const struct ttft_record *r, int64_t now)
 {
 	if (!r) /* one still to come: its records are all after now */
 		return now > INT64_MIN + MAX_SKEW_NS ? now - MAX_SKEW_NS : INT64_MIN;
-	if (strcmp(r->method, "POST"))
+	if (!engine_request(r))
 		return INT64_MAX; /* join_req_of: never generate, never asked */
 	int64_t t[] = {r->t_req0, r->t_req1, r->t_hdr, r->ntok ? r->t_first : 0,
 		       r->t_end_arrived, r->t_end};

@@ -904,6 +904,61 @@ START_TEST(stream_numbers_and_traceparent_per_request)
 }
 END_TEST
 
+/* llama.cpp streams a request of several prompts (a /v1/completions
+ * prompt array: one task each) as one response, with each task's timings
+ * in its own last chunk. No one of them is the request's prefill: the row
+ * took the last task's (a review: 3.5 ms of the second prompt's, queued
+ * behind the first, labelled llamacpp-timings). Timings repeated
+ * unchanged (timings_per_token) are still one task's. */
+START_TEST(timings_of_several_prompts_are_not_one_split)
+{
+	for (int several = 0; several < 2; several++) {
+		tu_tmp_log(g_path, sizeof g_path, "several");
+		const char *why;
+		ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+		uint64_t c = ttft_log_new_conn(&g_log);
+		int64_t T = MS(2000);
+		ev(TTFT_EV_REQ_BEGIN, T, 100, c, 0, 0, 0, "POST /v1/completions");
+		ev(TTFT_EV_REQ_SENT, T + MS(0.1), 100, c, 0, 100, 0, NULL);
+		ev(TTFT_EV_RESP_HEADERS, T + MS(1), 100, c, 0, 200, 0, NULL);
+		ev(TTFT_EV_SSE_TOKEN, T + MS(30), 100, c, 0, 0, 0, NULL);
+		static const uint32_t prompt_us[2][2] = {{8424, 8424}, {8424, 3500}};
+		for (int k = 0; k < 2; k++) {
+			ev(TTFT_EV_SSE_EMPTY, T + MS(60 + 30 * k), 100, c, 0, 0, 0, NULL);
+			struct ttft_rec_numbers nv = {{0}};
+			nv.v[TTFT_NUM_PROMPT_US] = prompt_us[several][k];
+			nv.v[TTFT_NUM_PROMPT_N] = 12;
+			ev_raw(TTFT_EV_SERVER_NUMBERS, 0, T + MS(60 + 30 * k), c,
+			       1 << TTFT_NUM_PROMPT_US | 1 << TTFT_NUM_PROMPT_N, &nv, sizeof nv);
+		}
+		ev(TTFT_EV_RESP_END, T + MS(91), 100, c, 0, 900, 1, NULL);
+		ttft_log_close(&g_log);
+		char cmd[512], *out;
+		snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s", tu_build_dir(), g_path);
+		ck_assert_int_eq(tu_sh(cmd, &out), 0);
+		cJSON *j = cJSON_Parse(out);
+		ck_assert_ptr_nonnull(j);
+		cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
+		cJSON *src = cJSON_GetObjectItem(r, "split_source");
+		if (!several) {
+			ck_assert_str_eq(cJSON_GetStringValue(src), "llamacpp-timings");
+			ck_assert(fabs(cJSON_GetObjectItem(r, "prefill_s")->valuedouble -
+				       8424e-6) < 1e-12);
+		} else {
+			ck_assert_msg(!cJSON_IsString(src), "several prompts' timings given as "
+				      "one: prefill %.6f",
+				      cJSON_GetObjectItem(r, "prefill_s")->valuedouble);
+			ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r, "prefill_s")));
+			const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(r, "split_note"));
+			ck_assert_msg(n && strstr(n, "several"), "%s", n ? n : "(none)");
+		}
+		cJSON_Delete(j);
+		free(out);
+		unlink(g_path);
+	}
+}
+END_TEST
+
 /* A record flagged run (log version 4) is read as the token records it
  * stands for: one plain token, a run of 4 and a plain one give 6 tokens,
  * the run's at its time (gaps 0 inside it); a count no record may hold is
@@ -1243,6 +1298,7 @@ int main(void)
 	tcase_add_test(t, dns_goes_to_the_connect_that_used_it);
 	tcase_add_test(t, far_out_of_order_log_sorts_in_memory);
 	tcase_add_test(t, stream_numbers_and_traceparent_per_request);
+	tcase_add_test(t, timings_of_several_prompts_are_not_one_split);
 	tcase_add_test(t, unix_s_does_not_wrap);
 	tcase_add_test(t, table_columns_stay_aligned);
 	tcase_add_test(t, dropped_line_with_more_unwritable_than_dropped);

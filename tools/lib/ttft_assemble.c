@@ -428,6 +428,13 @@ static int take_numbers(struct ttft_record *r, const struct ttft_rec *e)
 	struct ttft_server_split *sp = ttft_record_split_rw(r);
 	if (!sp)
 		return -1;
+	/* Timings again (timings_per_token repeats a task's): other ones are
+	 * another task's, of a request of several prompts streamed as one */
+	double cache_n = HAVE(TTFT_NUM_CACHE_N) ? nv.v[TTFT_NUM_CACHE_N] : NAN;
+	if (sp->source && !strcmp(sp->source, TTFT_SPLIT_LLAMACPP_TIMINGS) &&
+	    (sp->prefill_s != nv.v[TTFT_NUM_PROMPT_US] / 1e6 ||
+	     !(sp->hit_tokens == cache_n || (isnan(sp->hit_tokens) && isnan(cache_n)))))
+		r->timings_several = 1;
 	sp->source = TTFT_SPLIT_LLAMACPP_TIMINGS;
 	sp->queue_s = NAN;
 	sp->server_ttft_s = NAN;
@@ -1145,6 +1152,16 @@ int ttft_asm_join(struct ttft_asm *as, struct ttft_record *r)
 		struct ttft_server_split *t = ttft_record_split_rw(r);
 		if (!t)
 			return -1;
+		if (r->timings_several) {
+			/* several tasks' prefills, in a slot or side by side: not
+			 * one to give, and no /metrics window holds one either */
+			t->source = NULL;
+			t->queue_s = t->prefill_s = t->decode_s = t->hit_tokens = NAN;
+			snprintf(t->note, sizeof t->note, "llama.cpp's timings of several "
+				 "tasks in this one stream (a request of several prompts): "
+				 "no one prefill is this request's");
+			return 1;
+		}
 		ttft_join_timings(&jr, t->prefill_s * 1e3, t->decode_s * 1e3, t->hit_tokens,
 				  t);
 		return 1;

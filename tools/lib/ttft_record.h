@@ -87,6 +87,9 @@ struct ttft_record {
 	                                due at once: which response answers it
 	                                is not known (its response times are
 	                                null) */
+	unsigned timings_several : 1;/* log: llama.cpp's timings of several
+	                                tasks in its stream (a request of
+	                                several prompts): none is its own */
 	unsigned compressed : 1;     /* log: Content-Encoding on the response:
 	                                its events (tokens) could not be read */
 	unsigned not_sse : 1;        /* log: the response's headers did not say

@@ -100,6 +100,9 @@ static int find_shim(char *out, size_t len)
 
 static volatile sig_atomic_t g_child; /* CMD's pid while it runs, else 0 */
 static volatile sig_atomic_t g_stop_waiting;
+/* The helpers a stop after CMD cuts short, while they run (else NULL). */
+static struct ttft_exporter *volatile g_exporter;
+static struct ttft_scraper *volatile g_scraper;
 
 static void forward(int sig)
 {
@@ -107,10 +110,28 @@ static void forward(int sig)
 		kill(g_child, sig);
 }
 
+/* After CMD: stop waiting for its background processes, for Prometheus's
+ * next scrape, for the exporter's last one (--export-linger); what ran is
+ * still analysed. */
 static void stop_waiting(int sig)
 {
 	(void)sig;
 	g_stop_waiting = 1;
+	if (g_exporter)
+		ttft_exporter_cut(g_exporter);
+	if (g_scraper)
+		ttft_scraper_cut(g_scraper);
+}
+
+static const int g_stops[] = {SIGINT, SIGTERM, SIGHUP};
+#define NSTOPS (sizeof g_stops / sizeof g_stops[0])
+
+static void on_stops(void (*handler)(int))
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = handler; /* no SA_RESTART: a waitpid returns EINTR */
+	for (size_t i = 0; i < NSTOPS; i++)
+		sigaction(g_stops[i], &sa, NULL);
 }
 
 /* CMD has exited; processes it left running in the background (sh -c
@@ -129,11 +150,6 @@ static int wait_for_background(const char *cmd)
 	fprintf(stderr, "ttft-run: '%s' exited, but processes it started in the "
 			"background still run and write to the log; waiting for them "
 			"(Ctrl-C or SIGTERM stops waiting and keeps the log)\n", cmd);
-	struct sigaction sa = {0};
-	sa.sa_handler = stop_waiting; /* no SA_RESTART: waitpid returns EINTR */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL); /* nobody left to pass them on to */
-	sigaction(SIGHUP, &sa, NULL);
 	while (!g_stop_waiting) {
 		if (waitpid(-1, &st, 0) < 0 && errno == ECHILD)
 			return 0;
@@ -148,6 +164,7 @@ static void stop_helpers(struct ttft_scraper *scraper, struct ttft_exporter *exp
 {
 	if (scraper) {
 		ttft_scraper_stop(scraper);
+		g_scraper = NULL;
 		if (scraper->failures)
 			fprintf(stderr, "ttft-run: warning: %u of %u /metrics snapshots failed "
 					"(first: %s); the server split is null where they are "
@@ -157,6 +174,7 @@ static void stop_helpers(struct ttft_scraper *scraper, struct ttft_exporter *exp
 	}
 	if (exporter) {
 		ttft_exporter_stop(exporter, 1, linger_s * 1000);
+		g_exporter = NULL; /* before its wake pipe is closed */
 		if (exporter->fail[0])
 			fprintf(stderr, "ttft-run: warning: the exporter stopped following "
 					"the log: %s\n", exporter->fail);
@@ -320,16 +338,20 @@ int main(int argc, char **argv)
 		}
 		fprintf(stderr, "ttft-run: exporting on http://%s/metrics\n",
 			ttft_exporter_addr(&exporter));
+		g_exporter = &exporter;
 	}
 	struct ttft_scraper scraper;
 	if (metrics) {
 		if (ttft_scraper_start(&scraper, metrics, logpath, (int)interval, err,
 				       sizeof err) != 0) {
 			fprintf(stderr, "ttft-run: --metrics-url: %s\n", err);
-			if (export_addr)
+			if (export_addr) {
+				g_exporter = NULL;
 				ttft_exporter_free(&exporter);
+			}
 			return finish(logpath, keep, TTFT_EXIT_USAGE);
 		}
+		g_scraper = &scraper;
 	}
 	const char *old = getenv("LD_PRELOAD");
 	char *preload;
@@ -406,6 +428,7 @@ int main(int argc, char **argv)
 	}
 	/* CMD is reaped: its pid may be anyone's now, and is never signalled */
 	g_child = 0;
+	on_stops(stop_waiting); /* nobody left to pass them on to */
 	int rc = WIFEXITED(status) ? WEXITSTATUS(status)
 	       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : TTFT_EXIT_FAILED;
 	if (wait_for_background(argv[optind])) {

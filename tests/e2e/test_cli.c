@@ -455,6 +455,38 @@ START_TEST(deps_prints_one_line_and_make_stops)
 }
 END_TEST
 
+/* After CMD, a stop (Ctrl-C, SIGTERM) ends the waits that only ttft-run
+ * has: the exporter's --export-linger (up to an hour), Prometheus's next
+ * scrape (wait_s, 120 s). Both ignored it (SIGINT was ignored as while CMD
+ * ran, SIGTERM passed on to a CMD long reaped): only SIGKILL ended
+ * ttft-run, and the private log stayed in /dev/shm. What ran is still
+ * analysed and the log removed. Ordering, not time: the signal is sent
+ * once CMD is reaped (ttft-run has no child left). */
+START_TEST(ttft_run_stop_ends_the_linger)
+{
+	static const char *const sigs[] = {"TERM", "INT", "HUP"};
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		char where[256], cmd[2048], *out;
+		tu_tmp_log(where, sizeof where, "logpath");
+		snprintf(cmd, sizeof cmd,
+			 "%s/ttft-run -q --export 0 --export-linger 3600 -- sh -c "
+			 "'echo $TTFT_LOG >%s' 2>/dev/null & tr=$!; "
+			 "for i in $(seq 1 600); do [ -s %s ] && "
+			 "[ -z \"$(cat /proc/$tr/task/*/children 2>/dev/null)\" ] && break; "
+			 "sleep 0.05; done; kill -%s $tr; wait $tr; echo rc=$?",
+			 tu_build_dir(), where, where, sigs[i]);
+		ck_assert_int_eq(tu_sh(cmd, &out), 0);
+		ck_assert_msg(strstr(out, "rc=0"), "SIG%s: %s", sigs[i], out);
+		free(out);
+		char *path = tu_read_file(where, NULL);
+		unlink(where);
+		path[strcspn(path, "\n")] = 0;
+		ck_assert_msg(access(path, F_OK) != 0, "SIG%s: %s left behind", sigs[i], path);
+		free(path);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -465,6 +497,7 @@ int main(void)
 	tcase_add_test(t, ttft_run_reader_gone_leaves_nothing);
 	tcase_add_test(t, ttft_run_keeps_its_log_when_the_output_fails);
 	tcase_add_test(t, ttft_run_cannot_run_cmd);
+	tcase_add_test(t, ttft_run_stop_ends_the_linger);
 	tcase_add_test(t, outputs_that_are_not_plain_files);
 	tcase_add_test(t, scrape_failure_says_why_whole);
 	tcase_add_test(t, probe_https_on_a_plain_server);

@@ -5,6 +5,7 @@
 #ifndef TTFT_CLI_H
 #define TTFT_CLI_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 /* The exit-code convention of ttft-analyze, ttft-run (its own errors),
@@ -57,5 +58,11 @@ void ttft_cli_drop_tmp(void);
  * restarted: it sees the handler's flag at once). The tools that keep
  * what ran (ttft-probe, ttft-sweep) take their stop this way. */
 void ttft_cli_catch_stop(void (*handler)(int));
+
+/* pthread_create for a helper thread that takes no signal: a signal sent
+ * to the program runs its handler in the thread that called this (main),
+ * whose blocking call it interrupts, never in the helper (where it would
+ * not end main's waitpid or poll). 0, or pthread_create's error. */
+int ttft_cli_thread(pthread_t *th, void *(*fn)(void *), void *arg);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ttft_cli.h"
 #include "ttft_clock.h"
 
 static void on_request(void *ctx, const struct ttft_record *r, const char *peer, int complete,
@@ -138,7 +139,9 @@ static void *loop(void *arg)
 			drained_gen = ++e->http.gen;
 			until = now + e->linger_ns;
 		}
-		if (until && (now >= until || e->http.served_gen > drained_gen))
+		/* Relaxed: the flag is all ttft_exporter_cut carries */
+		if (until && (now >= until || e->http.served_gen > drained_gen ||
+			      __atomic_load_n(&e->cut, __ATOMIC_RELAXED)))
 			break;
 		if (!until && now >= next && !e->fail[0]) {
 			follow(e, 0);
@@ -169,7 +172,7 @@ int ttft_exporter_start(struct ttft_exporter *e, const char *addr, const char *l
 	ttft_follow_init(&e->follow, log_path, 0, 0, 0);
 	e->said_state = -1;
 	ttft_export_init(&e->x, max_series);
-	if (pthread_create(&e->th, NULL, loop, e) != 0) {
+	if (ttft_cli_thread(&e->th, loop, e) != 0) {
 		snprintf(err, errlen, "cannot start the exporter's thread");
 		ttft_exporter_free(e);
 		return -1;
@@ -197,6 +200,16 @@ void ttft_exporter_stop(struct ttft_exporter *e, int drain, int linger_ms)
 	while (w < 0 && errno == EINTR);
 	pthread_join(e->th, NULL);
 	e->running = 0;
+}
+
+void ttft_exporter_cut(struct ttft_exporter *e)
+{
+	/* Relaxed: paired with the thread's load, which needs no other data */
+	__atomic_store_n(&e->cut, 1, __ATOMIC_RELAXED);
+	int saved = errno;
+	if (e->wake[1] >= 0)
+		(void)!write(e->wake[1], "x", 1);
+	errno = saved;
 }
 
 void ttft_exporter_free(struct ttft_exporter *e)

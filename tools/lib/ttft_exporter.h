@@ -27,6 +27,7 @@ struct ttft_exporter {
 	int mode;             /* atomic: 0 run, 1 drain and linger, 2 stop now */
 	int64_t linger_ns;    /* after the drain: serve until a page of the
 	                         drained numbers went out, this long at most */
+	int cut;              /* atomic: 1 ends the linger now (Ctrl-C) */
 	char fail[512];       /* why following stopped, "" while fine (the
 	                         thread's until it is joined) */
 	int log_state;        /* TTFT_EXPORT_LOG_*: said on stderr when it changes */
@@ -44,6 +45,9 @@ const char *ttft_exporter_addr(const struct ttft_exporter *e);
  * of those numbers was sent or linger_ms passed. After this the numbers
  * are in e->x and e->follow for the caller to read. */
 void ttft_exporter_stop(struct ttft_exporter *e, int drain, int linger_ms);
+/* From a signal handler (async-signal-safe): the drain still happens, the
+ * linger after it ends at once, be it under way or still to come. */
+void ttft_exporter_cut(struct ttft_exporter *e);
 void ttft_exporter_free(struct ttft_exporter *e);
 
 #endif

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ttft_cli.h"
 #include "ttft_clock.h"
 #include "ttft_fetch.h"
 #include "ttft_join.h"
@@ -228,14 +229,22 @@ static void await_scrape(struct ttft_scraper *s)
 	double end = (double)ttft_clock_ns(CLOCK_REALTIME) / 1e9, latest = 0;
 	int64_t give_up = ttft_now_ns() + (int64_t)(s->api.wait_s * 1e9);
 	char err[512] = "";
+	/* Relaxed: the flag is all ttft_scraper_cut carries */
+	int cut = 0;
 	while (ttft_promapi_latest(&s->api, &latest, err, sizeof err) == 0 && latest <= end &&
-	       ttft_now_ns() < give_up)
+	       ttft_now_ns() < give_up && !(cut = __atomic_load_n(&s->cut, __ATOMIC_RELAXED)))
 		usleep(100000);
 	if (latest <= end) {
 		char msg[700];
-		snprintf(msg, sizeof msg, "Prometheus did not scrape the replica within %g s "
-			 "after the run%s%s: the last requests have no snapshot after them",
-			 s->api.wait_s, err[0] ? ": " : "", err);
+		if (cut)
+			snprintf(msg, sizeof msg, "stopped waiting for Prometheus to scrape "
+				 "the replica after the run (interrupted): the last "
+				 "requests have no snapshot after them");
+		else
+			snprintf(msg, sizeof msg, "Prometheus did not scrape the replica "
+				 "within %g s after the run%s%s: the last requests have "
+				 "no snapshot after them", s->api.wait_s, err[0] ? ": " : "",
+				 err);
 		fail(s, msg);
 	}
 }
@@ -318,8 +327,14 @@ int ttft_scraper_start(struct ttft_scraper *s, const char *url, const char *log_
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the ticks' clock */
 	pthread_cond_init(&s->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	s->running = pthread_create(&s->th, NULL, loop, s) == 0;
+	s->running = ttft_cli_thread(&s->th, loop, s) == 0;
 	return 0;
+}
+
+void ttft_scraper_cut(struct ttft_scraper *s)
+{
+	/* Relaxed: paired with await_scrape's load, which needs no other data */
+	__atomic_store_n(&s->cut, 1, __ATOMIC_RELAXED);
 }
 
 void ttft_scraper_stop(struct ttft_scraper *s)

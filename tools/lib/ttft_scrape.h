@@ -54,6 +54,7 @@ struct ttft_scraper {
 	int prom;
 	struct ttft_promapi api;
 	double seen_unix_s;  /* the latest scrape already written */
+	int cut;             /* atomic: 1 ends the wait for Prometheus (Ctrl-C) */
 };
 
 /* How long after the log's last record other than the scraper's own
@@ -75,5 +76,9 @@ int ttft_scraper_start(struct ttft_scraper *s, const char *url, const char *log_
  * wait_s at most, for Prometheus to scrape the replica after this moment),
  * closes the log. */
 void ttft_scraper_stop(struct ttft_scraper *s);
+/* From a signal handler (async-signal-safe): ttft_scraper_stop waits no
+ * more for Prometheus (within 0.1 s, or the query under way); the last
+ * snapshot is still taken. */
+void ttft_scraper_cut(struct ttft_scraper *s);
 
 #endif

@@ -100,9 +100,22 @@ static int find_shim(char *out, size_t len)
 
 static volatile sig_atomic_t g_child; /* CMD's pid while it runs, else 0 */
 static volatile sig_atomic_t g_stop_waiting;
+/* The private log, for die_before_cmd ("" for a --log, kept anyway). */
+static char g_private[128];
 /* The helpers a stop after CMD cuts short, while they run (else NULL). */
 static struct ttft_exporter *volatile g_exporter;
 static struct ttft_scraper *volatile g_scraper;
+
+/* Ctrl-C, SIGTERM, SIGHUP before CMD runs (the log is made; a slow
+ * /metrics source keeps the scraper's first snapshot seconds): ttft-run
+ * ends as the signal would end it, its private log removed first. */
+static void die_before_cmd(int sig)
+{
+	if (g_private[0])
+		unlink(g_private);
+	signal(sig, SIG_DFL);
+	raise(sig); /* blocked in its handler: delivered, by default, on return */
+}
 
 static void forward(int sig)
 {
@@ -293,14 +306,27 @@ int main(int argc, char **argv)
 	if (!realpath(shim, shim_abs))
 		snprintf(shim_abs, sizeof shim_abs, "%s", shim);
 
-	char privpath[128];
+	/* From here a stop removes the private log before it ends ttft-run;
+	 * a signal ttft-run was told to ignore stays ignored (CMD gets it so),
+	 * and so does SIGPIPE until CMD runs: a reader of stderr gone (… 2>&1
+	 * | head) ends no ttft-run that has a log to remove. */
+	struct sigaction given[NSTOPS], given_pipe;
+	int caught[NSTOPS];
+	for (size_t i = 0; i < NSTOPS; i++) {
+		sigaction(g_stops[i], NULL, &given[i]);
+		caught[i] = given[i].sa_handler != SIG_IGN;
+		if (caught[i])
+			signal(g_stops[i], die_before_cmd);
+	}
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+	sigaction(SIGPIPE, &ign, &given_pipe);
 	int keep = logpath != NULL;
 	if (!logpath) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		snprintf(privpath, sizeof privpath, "/dev/shm/ttft-run.%ld.%ld.log",
+		snprintf(g_private, sizeof g_private, "/dev/shm/ttft-run.%ld.%ld.log",
 			 (long)getpid(), (long)ts.tv_nsec);
-		logpath = privpath;
+		logpath = g_private;
 	} else if (access(logpath, F_OK) == 0) {
 		/* Replace an old log, but never a file that is not one. */
 		struct ttft_log_view v;
@@ -373,7 +399,39 @@ int main(int argc, char **argv)
 	/* A close-on-exec pipe tells whether CMD started: it closes unread on
 	 * exec, or carries exec's errno. */
 	int ep[2];
+	sigset_t stops, mask;
+	sigemptyset(&stops);
+	for (size_t i = 0; i < NSTOPS; i++)
+		sigaddset(&stops, g_stops[i]);
+	/* no stop lands between fork and the child's own dispositions, nor
+	 * between fork and ours for the time CMD runs */
+	pthread_sigmask(SIG_BLOCK, &stops, &mask);
 	pid_t pid = pipe2(ep, O_CLOEXEC) == 0 ? fork() : -1;
+	if (pid == 0) {
+		/* CMD gets what ttft-run was given: a handler of ours would
+		 * remove the log under it */
+		for (size_t i = 0; i < NSTOPS; i++)
+			if (caught[i])
+				sigaction(g_stops[i], &given[i], NULL);
+		sigaction(SIGPIPE, &given_pipe, NULL);
+		pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	} else if (pid > 0) {
+		g_child = pid;
+		/* Like system(): Ctrl-C goes to CMD (same process group); we
+		 * wait to print what it did. Termination requests are passed
+		 * on. A reader of our output that goes away (ttft-run … | head
+		 * -1) must not kill us before the log is removed: SIGPIPE stays
+		 * ignored. */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
+		struct sigaction sa = {0};
+		sa.sa_handler = forward;
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	} else {
+		pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	}
 	if (pid < 0) {
 		perror("ttft-run: fork");
 		free(preload);
@@ -405,19 +463,6 @@ int main(int argc, char **argv)
 		stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, 0);
 		return finish(logpath, keep, exec_errno == ENOENT ? 127 : 126);
 	}
-	g_child = pid;
-	/* Like system(): Ctrl-C goes to CMD (same process group); we wait to
-	 * print what it did. Termination requests are passed on. A reader of
-	 * our output that goes away (ttft-run … | head -1) must not kill us
-	 * before the log is removed: SIGPIPE is ignored here only, after the
-	 * fork, so CMD keeps the disposition it was given. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = {0};
-	sa.sa_handler = forward;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -487,6 +490,34 @@ START_TEST(ttft_run_stop_ends_the_linger)
 }
 END_TEST
 
+/* A stop before CMD runs: the scraper's first snapshot waits up to 2 s
+ * for a /metrics that does not answer (10 s for Prometheus); a SIGTERM
+ * then killed ttft-run by default and left its private log in /dev/shm.
+ * It still ends ttft-run (by that signal, CMD never run), the log gone. */
+START_TEST(ttft_run_stop_before_cmd_leaves_no_log)
+{
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof a;
+	ck_assert_int_eq(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
+	ck_assert_int_eq(listen(ls, 8), 0); /* never accepted: a mute server */
+	ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&a, &al), 0);
+	char mark[256], cmd[2048], *out;
+	tu_tmp_log(mark, sizeof mark, "ran");
+	snprintf(cmd, sizeof cmd,
+		 "%s/ttft-run -q --metrics-url http://127.0.0.1:%d -- touch %s 2>/dev/null & "
+		 "tr=$!; for i in $(seq 1 600); do ls /dev/shm/ttft-run.$tr.* >/dev/null "
+		 "2>&1 && break; sleep 0.01; done; kill -TERM $tr; wait $tr; echo rc=$?; "
+		 "ls /dev/shm/ttft-run.$tr.* 2>/dev/null; rm -f /dev/shm/ttft-run.$tr.*",
+		 tu_build_dir(), ntohs(a.sin_port), mark);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	close(ls);
+	ck_assert_msg(strstr(out, "rc=143") && !strstr(out, "/dev/shm/"), "%s", out);
+	ck_assert_msg(access(mark, F_OK) != 0, "CMD ran");
+	free(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -498,6 +529,7 @@ int main(void)
 	tcase_add_test(t, ttft_run_keeps_its_log_when_the_output_fails);
 	tcase_add_test(t, ttft_run_cannot_run_cmd);
 	tcase_add_test(t, ttft_run_stop_ends_the_linger);
+	tcase_add_test(t, ttft_run_stop_before_cmd_leaves_no_log);
 	tcase_add_test(t, outputs_that_are_not_plain_files);
 	tcase_add_test(t, scrape_failure_says_why_whole);
 	tcase_add_test(t, probe_https_on_a_plain_server);

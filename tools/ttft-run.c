@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -68,7 +69,8 @@ static void usage(FILE *f)
 "Processes CMD leaves running in the background are waited for before the\n"
 "analysis (Ctrl-C stops waiting and keeps the log).\n"
 "\n"
-"exit status: CMD's own once it ran (128+N when signal N ended it);\n"
+"exit status: CMD's own once it ran (when signal N ended CMD, ttft-run\n"
+"ends by signal N too, leaving no core file: a shell shows 128+N);\n"
 "1 CMD succeeded but the analysis could not be made or written; 2 usage\n"
 "error (bad flag or value, unwritable --json or --log, no shim, an exporter\n"
 "or /metrics source that cannot start), found before CMD runs; 126 CMD is\n"
@@ -100,6 +102,7 @@ static int find_shim(char *out, size_t len)
 
 static volatile sig_atomic_t g_child; /* CMD's pid while it runs, else 0 */
 static volatile sig_atomic_t g_stop_waiting;
+static volatile sig_atomic_t g_cmd_sig; /* the signal that ended CMD, else 0 */
 /* The private log, for die_before_cmd ("" for a --log, kept anyway). */
 static char g_private[128];
 /* The helpers a stop after CMD cuts short, while they run (else NULL). */
@@ -196,12 +199,27 @@ static void stop_helpers(struct ttft_scraper *scraper, struct ttft_exporter *exp
 }
 
 /* The private log is removed on the way out, unless the data in it could
- * not be written anywhere else. */
+ * not be written anywhere else. Where a signal ended CMD, ttft-run ends by
+ * it too: a shell loop around ttft-run stops at Ctrl-C as it would around
+ * CMD (bash goes on after a child that exited 130). Without a core file:
+ * CMD's is the one that counts. */
 static int finish(const char *logpath, int keep, int rc)
 {
 	if (!keep)
 		unlink(logpath);
-	return rc;
+	int sig = g_cmd_sig;
+	if (sig && rc == 128 + sig) {
+		fflush(NULL);
+		struct rlimit none = {0, 0};
+		setrlimit(RLIMIT_CORE, &none);
+		signal(sig, SIG_DFL);
+		sigset_t one;
+		sigemptyset(&one);
+		sigaddset(&one, sig);
+		pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+		raise(sig);
+	}
+	return rc; /* or a signal whose default is not to end */
 }
 
 int main(int argc, char **argv)
@@ -476,6 +494,8 @@ int main(int argc, char **argv)
 	on_stops(stop_waiting); /* nobody left to pass them on to */
 	int rc = WIFEXITED(status) ? WEXITSTATUS(status)
 	       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : TTFT_EXIT_FAILED;
+	if (WIFSIGNALED(status))
+		g_cmd_sig = WTERMSIG(status);
 	if (wait_for_background(argv[optind])) {
 		if (!keep)
 			fprintf(stderr, "ttft-run: background processes still write to "
@@ -489,7 +509,7 @@ int main(int argc, char **argv)
 	struct ttft_analysis a;
 	if (ttft_analyze_file(logpath, NULL, &a, err, sizeof err) != 0) {
 		fprintf(stderr, "ttft-run: %s; the log is kept at %s\n", err, logpath);
-		return rc ? rc : TTFT_EXIT_FAILED;
+		return finish(logpath, 1, rc ? rc : TTFT_EXIT_FAILED);
 	}
 	if (!quiet) {
 		size_t n = a.nreqs - a.nencrypted;

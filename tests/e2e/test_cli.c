@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -518,6 +520,41 @@ START_TEST(ttft_run_stop_before_cmd_leaves_no_log)
 }
 END_TEST
 
+/* The status of ttft-run as its parent sees it (waitpid's). */
+static int spawn_status(const char *cmdline)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "exec %s/ttft-run -q -- %s 2>/dev/null", tu_build_dir(),
+		 cmdline);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	return st;
+}
+
+/* CMD ended by a signal: ttft-run ends by it too (it exited 128+N: bash
+ * treats a child that exited 130 as one that handled Ctrl-C, so `for …;
+ * do ttft-run -- CMD; done` went on to the next CMD where the loop around
+ * CMD alone stops), and leaves no core file of its own. */
+START_TEST(ttft_run_ends_by_the_signal_that_ended_cmd)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGPIPE, SIGKILL, SIGSEGV};
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		char cmd[128];
+		snprintf(cmd, sizeof cmd, "sh -c 'ulimit -c 0; kill -%d $$'", sigs[i]);
+		int st = spawn_status(cmd);
+		ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == sigs[i] && !WCOREDUMP(st),
+			      "signal %d: status %#x", sigs[i], st);
+	}
+	int st = spawn_status("sh -c 'exit 130'");
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 130, "status %#x", st);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -530,6 +567,7 @@ int main(void)
 	tcase_add_test(t, ttft_run_cannot_run_cmd);
 	tcase_add_test(t, ttft_run_stop_ends_the_linger);
 	tcase_add_test(t, ttft_run_stop_before_cmd_leaves_no_log);
+	tcase_add_test(t, ttft_run_ends_by_the_signal_that_ended_cmd);
 	tcase_add_test(t, outputs_that_are_not_plain_files);
 	tcase_add_test(t, scrape_failure_says_why_whole);
 	tcase_add_test(t, probe_https_on_a_plain_server);

@@ -309,6 +309,36 @@ int main(int argc, char **argv)
 			return TTFT_EXIT_USAGE;
 		}
 	}
+	/* What CMD inherits and the shim obeys, unasked for on this command
+	 * line: TTFT_DISABLE, a TTFT_FILTER that --filter does not replace.
+	 * Either can make the answer "0 HTTP requests": said before CMD runs
+	 * and under an empty table; a TTFT_FILTER the shim would refuse (and
+	 * trace nothing) is refused here, as --filter is. */
+	const char *env_filter = filter ? NULL : getenv("TTFT_FILTER");
+	if (env_filter && !*env_filter)
+		env_filter = NULL;
+	if (env_filter) {
+		struct ttft_addr_filters fs;
+		if (ttft_addr_filters_parse(&fs, env_filter) != 0) {
+			fprintf(stderr, "ttft-run: TTFT_FILTER='%s' (from the environment) "
+					"is not understood, so the shim would trace nothing: "
+					"fix it (port:N, HOST:N, [V6]:N or host:HOST, "
+					"comma-separated), unset it, or replace it with "
+					"--filter\n", env_filter);
+			return TTFT_EXIT_USAGE;
+		}
+	}
+	char hidden[700] = "";
+	if (ttft_env_disabled())
+		snprintf(hidden, sizeof hidden, "TTFT_DISABLE=%.100s is set: the shim "
+			 "traces nothing (env -u TTFT_DISABLE ttft-run … traces)",
+			 getenv("TTFT_DISABLE"));
+	else if (env_filter)
+		snprintf(hidden, sizeof hidden, "TTFT_FILTER='%.500s' from the environment: "
+			 "only the connections it matches are traced (--filter "
+			 "replaces it; env -u TTFT_FILTER traces all)", env_filter);
+	if (hidden[0])
+		fprintf(stderr, "ttft-run: warning: %s\n", hidden);
 	if (jsonpath && ttft_output_check("json", jsonpath, err, sizeof err) != 0) {
 		fprintf(stderr, "ttft-run: %s\n", err);
 		return TTFT_EXIT_USAGE;
@@ -517,6 +547,8 @@ int main(int argc, char **argv)
 			n, n == 1 ? "" : "s", argv[optind]);
 		ttft_print_warnings(stderr, &a);
 		ttft_print_table(stderr, &a);
+		if (!n && hidden[0])
+			fprintf(stderr, "ttft-run: no request traced: %s\n", hidden);
 		if (keep)
 			fprintf(stderr, "log kept at %s\n", logpath);
 	}

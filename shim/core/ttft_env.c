@@ -2,6 +2,7 @@
 #include "ttft_env.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "ttft_log.h"
 
@@ -21,4 +22,10 @@ int ttft_env_log_mb(uint64_t *mb)
 		return -1;
 	*mb = v;
 	return 0;
+}
+
+int ttft_env_disabled(void)
+{
+	const char *off = getenv("TTFT_DISABLE");
+	return off && *off && strcmp(off, "0") != 0;
 }

@@ -14,4 +14,8 @@
  * 1..TTFT_LOG_MB_MAX (*mb is then the default). */
 int ttft_env_log_mb(uint64_t *mb);
 
+/* TTFT_DISABLE: 1 when it is set to anything but "" or "0" (the shim then
+ * loads but traces nothing). */
+int ttft_env_disabled(void);
+
 #endif

@@ -180,8 +180,7 @@ __attribute__((constructor)) static void shim_init(void)
 	 * shim reads none of it and opens nothing. */
 	if (getauxval(AT_SECURE))
 		goto out;
-	const char *off = getenv("TTFT_DISABLE");
-	if (off && *off && strcmp(off, "0") != 0)
+	if (ttft_env_disabled())
 		goto out;
 	const char *flt = getenv("TTFT_FILTER");
 	if (flt && *flt && ttft_addr_filters_parse(&g_filters, flt) != 0) {

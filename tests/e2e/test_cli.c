@@ -150,6 +150,46 @@ START_TEST(ttft_run_checks_before_cmd_runs)
 }
 END_TEST
 
+/* The environment ttft-run hands CMD can switch the shim off without a
+ * word: TTFT_DISABLE=1 left exported, a TTFT_FILTER (no --filter) that
+ * matches nothing or is not understood; the run printed "0 HTTP requests"
+ * and nothing else. A TTFT_FILTER the shim cannot read is refused before
+ * CMD runs, as --filter is; the others are said, before and at the end. */
+START_TEST(ttft_run_says_the_environment_that_hides_requests)
+{
+	pid_t fx;
+	int port = tu_fixture_start("--tokens 2", &fx);
+	char mark[256], *out;
+	tu_tmp_log(mark, sizeof mark, "cmd-ran");
+	ck_assert_int_eq(run(&out, "TTFT_FILTER=bogus %%B/ttft-run -q -- touch %s 2>&1", mark),
+			 2);
+	ck_assert_msg(strstr(out, "TTFT_FILTER='bogus'") && strstr(out, "--filter"), "%s", out);
+	ck_assert_msg(access(mark, F_OK) != 0, "CMD ran");
+	free(out);
+	static const char *const envs[] = {"TTFT_DISABLE=1", "TTFT_FILTER=port:1"};
+	for (size_t i = 0; i < 2; i++) {
+		ck_assert_int_eq(run(&out, "%s %%B/ttft-run -- curl -s -o /dev/null "
+				     "http://127.0.0.1:%d/v1/completions -d '{\"prompt\":\"x\","
+				     "\"stream\":true}' 2>&1", envs[i], port), 0);
+		ck_assert_msg(strstr(out, "0 HTTP requests"), "%s", out);
+		char name[64];
+		snprintf(name, sizeof name, "%.*s", (int)strcspn(envs[i], "="), envs[i]);
+		/* said before CMD runs and again under the empty table */
+		char *first = strstr(out, name);
+		ck_assert_msg(first && strstr(first + 1, name) &&
+			      strstr(out, "0 HTTP requests") < strstr(strstr(out, "0 HTTP requests"), name),
+			      "%s: %s", envs[i], out);
+		free(out);
+	}
+	/* the same filter given as --filter: the user's own choice, said once
+	 * at most (here: not at all) */
+	ck_assert_int_eq(run(&out, "%%B/ttft-run --filter port:1 -- true 2>&1"), 0);
+	ck_assert_msg(!strstr(out, "TTFT_FILTER"), "%s", out);
+	free(out);
+	tu_fixture_stop(fx);
+}
+END_TEST
+
 /* The reader of ttft-run's output goes away (… | head -1, … | true): it
  * must not die before removing its private log. CMD writes down the log's
  * path for the test. */
@@ -562,6 +602,7 @@ int main(void)
 	tcase_add_test(t, version_help_and_one_exit_convention);
 	tcase_add_test(t, bad_values_name_the_flag);
 	tcase_add_test(t, ttft_run_checks_before_cmd_runs);
+	tcase_add_test(t, ttft_run_says_the_environment_that_hides_requests);
 	tcase_add_test(t, ttft_run_reader_gone_leaves_nothing);
 	tcase_add_test(t, ttft_run_keeps_its_log_when_the_output_fails);
 	tcase_add_test(t, ttft_run_cannot_run_cmd);

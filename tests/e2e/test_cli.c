@@ -190,6 +190,34 @@ START_TEST(ttft_run_says_the_environment_that_hides_requests)
 }
 END_TEST
 
+/* A statically linked CMD (a Go binary, most often) has no loader to read
+ * LD_PRELOAD: none of its requests can be seen. ttft-run said "0 HTTP
+ * requests" and nothing else; it says why, before CMD runs and under the
+ * empty table. ldconfig is static on glibc systems (static-pie). */
+START_TEST(ttft_run_says_a_static_cmd_is_not_seen)
+{
+	static const char *const ldc = "/sbin/ldconfig";
+	char *out;
+	run(&out, "ldd %s 2>&1", ldc);
+	if (!strstr(out, "statically linked") && !strstr(out, "not a dynamic")) {
+		printf("SKIP: test_cli: %s is not a static program here: 1 test not run\n", ldc);
+		free(out);
+		return;
+	}
+	free(out);
+	ck_assert_int_eq(run(&out, "%%B/ttft-run -- %s -p 2>&1 >/dev/null", ldc), 0);
+	char *first = strstr(out, "statically linked");
+	ck_assert_msg(first && strstr(first + 1, "statically linked") &&
+		      strstr(out, "0 HTTP requests") < strstr(first + 1, "statically linked"),
+		      "%s", out);
+	free(out);
+	/* a dynamic one: not a word */
+	ck_assert_int_eq(run(&out, "%%B/ttft-run -- true 2>&1"), 0);
+	ck_assert_msg(!strstr(out, "statically"), "%s", out);
+	free(out);
+}
+END_TEST
+
 /* The reader of ttft-run's output goes away (… | head -1, … | true): it
  * must not die before removing its private log. CMD writes down the log's
  * path for the test. */
@@ -603,6 +631,7 @@ int main(void)
 	tcase_add_test(t, bad_values_name_the_flag);
 	tcase_add_test(t, ttft_run_checks_before_cmd_runs);
 	tcase_add_test(t, ttft_run_says_the_environment_that_hides_requests);
+	tcase_add_test(t, ttft_run_says_a_static_cmd_is_not_seen);
 	tcase_add_test(t, ttft_run_reader_gone_leaves_nothing);
 	tcase_add_test(t, ttft_run_keeps_its_log_when_the_output_fails);
 	tcase_add_test(t, ttft_run_cannot_run_cmd);

@@ -66,8 +66,9 @@ static void usage(FILE *f)
 "  --version          print the version\n"
 "\n"
 "The shim is found at $TTFT_SHIM, else next to this program. Every flag is\n"
-"checked and every output path tried before CMD starts. If the JSON cannot\n"
-"be written at the end, the private log is kept and its path printed.\n"
+"checked and every output path tried before CMD starts. If the JSON (or,\n"
+"without one, the table: stderr on a full disk) cannot be written at the\n"
+"end, the private log is kept and its path printed.\n"
 "Processes CMD leaves running in the background are waited for before the\n"
 "analysis (Ctrl-C stops waiting and keeps the log).\n"
 "\n"
@@ -651,7 +652,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ttft-run: %s; the log is kept at %s\n", err, logpath);
 		return finish(logpath, 1, rc ? rc : TTFT_EXIT_FAILED);
 	}
+	int table_lost = 0, json_written = 0;
 	if (!quiet) {
+		clearerr(stderr);
 		size_t n = a.nreqs - a.nencrypted;
 		fprintf(stderr, "\n== ttft-run: %zu HTTP request%s by '%s' ==\n",
 			n, n == 1 ? "" : "s", argv[optind]);
@@ -663,6 +666,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ttft-run: no request traced: %s\n", unseen);
 		if (keep)
 			fprintf(stderr, "log kept at %s\n", logpath);
+		/* stderr on a full disk: the table went nowhere (a reader gone,
+		 * a closed stderr: nobody wanted it) */
+		table_lost = ferror(stderr) && errno != EPIPE && errno != EBADF;
 	}
 	if (jsonpath) {
 		/* into a string, then replaced atomically */
@@ -685,8 +691,17 @@ int main(int argc, char **argv)
 			keep = 1;
 			if (!rc)
 				rc = TTFT_EXIT_FAILED;
+		} else {
+			json_written = 1;
 		}
 		free(s);
+	}
+	if (table_lost && !json_written) {
+		fprintf(stderr, "ttft-run: cannot write the table on stderr; the log is "
+				"kept at %s (ttft-analyze reads it)\n", logpath);
+		keep = 1;
+		if (!rc)
+			rc = TTFT_EXIT_FAILED;
 	}
 	ttft_analysis_free(&a);
 	return finish(logpath, keep, rc);

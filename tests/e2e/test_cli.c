@@ -266,6 +266,41 @@ START_TEST(ttft_run_keeps_its_log_when_the_output_fails)
 }
 END_TEST
 
+/* The table's stderr is a full disk (2>/dev/full) and there is no
+ * --json: the analysis went nowhere, the log was removed and the exit
+ * status was CMD's 0. Now the log stays and the status is 1 (the analysis
+ * could not be written); a reader gone (EPIPE) or a closed stderr is no
+ * one wanting it: the log goes, the status is CMD's. */
+START_TEST(ttft_run_table_to_a_full_disk_keeps_the_log)
+{
+	static const struct {
+		const char *redir;
+		int rc, kept;
+	} c[] = {{"2>/dev/full", 1, 1}, {"2>&- ", 0, 0}, {"2>&1 | true", 0, 0}};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		char where[256], cmd[1024], *out;
+		tu_tmp_log(where, sizeof where, "logpath");
+		snprintf(cmd, sizeof cmd, "%s/ttft-run -- sh -c 'echo $TTFT_LOG >%s; "
+			 "sleep 0.2' %s; echo rc=$?", tu_build_dir(), where, c[i].redir);
+		ck_assert_int_eq(tu_sh(cmd, &out), 0);
+		char want[16];
+		snprintf(want, sizeof want, "rc=%d", c[i].rc);
+		/* a pipeline's status is its last command's */
+		ck_assert_msg(strstr(out, c[i].redir[3] == '1' ? "rc=0" : want), "%s: %s",
+			      c[i].redir, out);
+		free(out);
+		char *path = tu_read_file(where, NULL);
+		unlink(where);
+		path[strcspn(path, "\n")] = 0;
+		ck_assert_msg(!strncmp(path, "/dev/shm/ttft-run.", 18), "%s", path);
+		ck_assert_msg((access(path, F_OK) == 0) == c[i].kept, "%s: %s %s", c[i].redir,
+			      path, c[i].kept ? "removed" : "left behind");
+		unlink(path);
+		free(path);
+	}
+}
+END_TEST
+
 /* An output path that is not a plain file is written as a shell's > would
  * write it, never replaced by a renamed file: a symbolic link stays a link
  * (the file it names gets the JSON), a FIFO stays a FIFO (its reader gets
@@ -634,6 +669,7 @@ int main(void)
 	tcase_add_test(t, ttft_run_says_a_static_cmd_is_not_seen);
 	tcase_add_test(t, ttft_run_reader_gone_leaves_nothing);
 	tcase_add_test(t, ttft_run_keeps_its_log_when_the_output_fails);
+	tcase_add_test(t, ttft_run_table_to_a_full_disk_keeps_the_log);
 	tcase_add_test(t, ttft_run_cannot_run_cmd);
 	tcase_add_test(t, ttft_run_stop_ends_the_linger);
 	tcase_add_test(t, ttft_run_stop_before_cmd_leaves_no_log);

@@ -394,6 +394,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ttft-run: no command given (ttft-run [options] -- CMD ARGS...)\n");
 		return TTFT_EXIT_USAGE;
 	}
+	if (interval && !metrics) {
+		fprintf(stderr, "ttft-run: --metrics-interval is a --metrics-url setting: "
+				"add --metrics-url URL, or leave it out\n");
+		return TTFT_EXIT_USAGE;
+	}
 	if (export_only && !export_addr) {
 		fprintf(stderr, "ttft-run: %s is an --export setting: add --export ADDR, or "
 				"leave it out\n", export_only);

@@ -131,6 +131,7 @@ START_TEST(ttft_run_checks_before_cmd_runs)
 		{"--metrics-url on", "bad value 'on' for --metrics-url"},
 		{"--export-linger 1", "--export-linger is an --export setting"},
 		{"--export-max-series 5", "--export-max-series is an --export setting"},
+		{"--metrics-interval 50", "--metrics-interval is a --metrics-url setting"},
 	};
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
 		char *out;

@@ -249,10 +249,11 @@ static void stop_waiting(int sig)
 static const int g_stops[] = {SIGINT, SIGTERM, SIGHUP};
 #define NSTOPS (sizeof g_stops / sizeof g_stops[0])
 
-static void on_stops(void (*handler)(int))
+static void on_stops(void (*handler)(int), int flags)
 {
 	struct sigaction sa = {0};
-	sa.sa_handler = handler; /* no SA_RESTART: a waitpid returns EINTR */
+	sa.sa_handler = handler;
+	sa.sa_flags = flags;
 	for (size_t i = 0; i < NSTOPS; i++)
 		sigaction(g_stops[i], &sa, NULL);
 }
@@ -637,7 +638,9 @@ int main(int argc, char **argv)
 	}
 	/* CMD is reaped: its pid may be anyone's now, and is never signalled */
 	g_child = 0;
-	on_stops(stop_waiting); /* nobody left to pass them on to */
+	/* nobody left to pass them on to; no SA_RESTART while the background
+	 * is waited for (waitpid returns EINTR) */
+	on_stops(stop_waiting, 0);
 	int rc = WIFEXITED(status) ? WEXITSTATUS(status)
 	       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : TTFT_EXIT_FAILED;
 	if (WIFSIGNALED(status))
@@ -648,6 +651,9 @@ int main(int argc, char **argv)
 					"%s: kept (remove it when they are done)\n", logpath);
 		keep = 1;
 	}
+	/* a stop from here on ends no write of the table or the JSON halfway
+	 * (stdio's gives up at EINTR) */
+	on_stops(stop_waiting, SA_RESTART);
 	/* after the background processes: the scraper's last snapshot, then
 	 * the exporter's drain joins it */
 	stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, (int)linger_s);

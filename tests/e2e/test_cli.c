@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -299,6 +300,40 @@ START_TEST(ttft_run_table_to_a_full_disk_keeps_the_log)
 		unlink(path);
 		free(path);
 	}
+}
+END_TEST
+
+/* A stop after CMD while the table goes to a slow reader (2>&1 | a reader
+ * not reading yet, ttft-run blocked in write with the pipe full): stdio
+ * gives up at EINTR, so a handler without SA_RESTART (the one that waits
+ * for CMD's background) cut the table short, and the rest of it was lost.
+ * The stop ends the waits, never a write: the reader gets all of it.
+ * Ordering, not time: the signal is sent once ttft-run sits in write(2). */
+START_TEST(ttft_run_stop_during_the_table_loses_none)
+{
+	pid_t fx;
+	int port = tu_fixture_start("--tokens 2", &fx);
+	char flag[256], cmd[4096], *out;
+	tu_tmp_log(flag, sizeof flag, "go");
+	/* 300 rows: some 80 KB of table, more than a pipe holds */
+	snprintf(cmd, sizeof cmd,
+		 "sh -c 'echo $$ >%s.pid; exec %s/ttft-run -- sh -c \"for i in "
+		 "\\$(seq 1 300); do curl -s -o /dev/null http://127.0.0.1:%d/v1/completions "
+		 "-d @tests/clients/completion.json; done\"' 2>&1 | "
+		 "{ while [ ! -e %s ]; do sleep 0.05; done; cat; } > %s.out & "
+		 "while [ ! -s %s.pid ]; do sleep 0.01; done; tr=$(cat %s.pid); "
+		 "for i in $(seq 1 1200); do [ \"$(cut -d' ' -f1 /proc/$tr/syscall 2>/dev/null)\" "
+		 "= %d ] && [ -z \"$(cat /proc/$tr/task/*/children)\" ] && break; sleep 0.05; done; "
+		 "kill -TERM $tr; sleep 0.2; touch %s; wait; grep -c ' /v1/completions ' %s.out; "
+		 "grep -e '^requests:' -e 'cannot write' %s.out; rm -f %s.out %s.pid",
+		 flag, tu_build_dir(), port, flag, flag, flag, flag, (int)SYS_write, flag, flag,
+		 flag, flag, flag);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(!strncmp(out, "300\nrequests: 300 ", 18) && !strstr(out, "cannot write"),
+		      "%s", out);
+	free(out);
+	unlink(flag);
+	tu_fixture_stop(fx);
 }
 END_TEST
 
@@ -671,6 +706,7 @@ int main(void)
 	tcase_add_test(t, ttft_run_reader_gone_leaves_nothing);
 	tcase_add_test(t, ttft_run_keeps_its_log_when_the_output_fails);
 	tcase_add_test(t, ttft_run_table_to_a_full_disk_keeps_the_log);
+	tcase_add_test(t, ttft_run_stop_during_the_table_loses_none);
 	tcase_add_test(t, ttft_run_cannot_run_cmd);
 	tcase_add_test(t, ttft_run_stop_ends_the_linger);
 	tcase_add_test(t, ttft_run_stop_before_cmd_leaves_no_log);

@@ -207,6 +207,24 @@ static void unseeable(const char *cmd, char *why, size_t len)
 	}
 }
 
+/* Whether paths a and b name one file, one still to be made included:
+ * the same inode where either exists, else the same directory and name. */
+static int same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	int ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
+	if (ea || eb)
+		return ea && eb && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	char ca[PATH_MAX], cb[PATH_MAX], ra[PATH_MAX], rb[PATH_MAX];
+	snprintf(ca, sizeof ca, "%s", a);
+	snprintf(cb, sizeof cb, "%s", b);
+	if (!realpath(dirname(ca), ra) || !realpath(dirname(cb), rb) || strcmp(ra, rb))
+		return 0;
+	snprintf(ca, sizeof ca, "%s", a);
+	snprintf(cb, sizeof cb, "%s", b);
+	return !strcmp(basename(ca), basename(cb));
+}
+
 static volatile sig_atomic_t g_child; /* CMD's pid while it runs, else 0 */
 static volatile sig_atomic_t g_stop_waiting;
 static volatile sig_atomic_t g_cmd_sig; /* the signal that ended CMD, else 0 */
@@ -458,6 +476,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ttft-run: warning: %s\n", unseen);
 	if (jsonpath && ttft_output_check("json", jsonpath, err, sizeof err) != 0) {
 		fprintf(stderr, "ttft-run: %s\n", err);
+		return TTFT_EXIT_USAGE;
+	}
+	if (jsonpath && logpath && strcmp(jsonpath, "-") && same_file(jsonpath, logpath)) {
+		fprintf(stderr, "ttft-run: --json %s and --log %s name the same file: the "
+				"JSON would replace the log it is made from; name another\n",
+			jsonpath, logpath);
 		return TTFT_EXIT_USAGE;
 	}
 	char shim[PATH_MAX];

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <limits.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -141,6 +142,31 @@ START_TEST(ttft_run_checks_before_cmd_runs)
 		ck_assert_msg(access(mark, F_OK) != 0, "%s: CMD ran", c[i].args);
 		free(out);
 	}
+	/* --json naming the --log (so spelled or another way): the JSON
+	 * replaced the log it was made from, exit 0; an old log there stays */
+	char same[300], dir[256];
+	snprintf(dir, sizeof dir, "%s", mark);
+	*strrchr(dir, '/') = 0;
+	snprintf(same, sizeof same, "%s/same.log", dir);
+	for (int pass = 0; pass < 2; pass++) {
+		char *out;
+		char b[PATH_MAX];
+		ck_assert_ptr_nonnull(realpath(tu_build_dir(), b));
+		ck_assert_int_eq(run(&out, "cd %s && %s/ttft-run -q --log same.log --json "
+				     "%s -- touch %s 2>&1", dir, b, pass ? "./same.log" : same,
+				     mark), 2);
+		ck_assert_msg(strstr(out, "the same file"), "%s", out);
+		ck_assert_msg(access(mark, F_OK) != 0, "CMD ran");
+		free(out);
+		if (!pass) { /* an old log for the second pass, which must keep it */
+			ck_assert_int_eq(run(&out, "%%B/ttft-run -q --log %s -- true", same), 0);
+			free(out);
+		}
+	}
+	char *kept;
+	ck_assert_int_eq(run(&kept, "%%B/ttft-analyze --json %s", same), 0);
+	free(kept);
+	unlink(same);
 	/* a good filter and the old --metrics name still work */
 	pid_t fx;
 	int port = tu_fixture_start("", &fx);

@@ -251,6 +251,23 @@ static void forward(int sig)
 		kill(g_child, sig);
 }
 
+/* Ctrl-C, Ctrl-\ while CMD runs: when CMD is in our process group the
+ * terminal gave them to it too, and we only wait (as system() does); a CMD
+ * that made a group of its own (timeout, setsid -w) would never see them,
+ * so it gets them from us, its whole group where it leads one, as from a
+ * terminal. */
+static void pass_on_outside(int sig)
+{
+	pid_t child = g_child;
+	if (child <= 0)
+		return;
+	int saved = errno;
+	pid_t g = getpgid(child);
+	if (g > 0 && g != getpgrp())
+		kill(g == child ? -g : child, sig);
+	errno = saved;
+}
+
 /* After CMD: stop waiting for its background processes, for Prometheus's
  * next scrape, for the exporter's last one (--export-linger); what ran is
  * still analysed. */
@@ -607,13 +624,19 @@ int main(int argc, char **argv)
 	} else if (pid > 0) {
 		g_child = pid;
 		/* Like system(): Ctrl-C goes to CMD (same process group); we
-		 * wait to print what it did. Termination requests are passed
-		 * on. A reader of our output that goes away (ttft-run … | head
-		 * -1) must not kill us before the log is removed: SIGPIPE stays
-		 * ignored. */
-		signal(SIGINT, SIG_IGN);
-		signal(SIGQUIT, SIG_IGN);
-		struct sigaction sa = {0};
+		 * wait to print what it did (pass_on_outside: unless CMD left
+		 * the group). Ignored when ttft-run was started so. Termination
+		 * requests are passed on. A reader of our output that goes away
+		 * (ttft-run … | head -1) must not kill us before the log is
+		 * removed: SIGPIPE stays ignored. */
+		struct sigaction sa = {0}, quit;
+		sigaction(SIGQUIT, NULL, &quit);
+		sa.sa_handler = caught[0] ? pass_on_outside : SIG_IGN; /* g_stops[0]: SIGINT */
+		sa.sa_flags = SA_RESTART;
+		sigaction(SIGINT, &sa, NULL);
+		sa.sa_handler = quit.sa_handler != SIG_IGN ? pass_on_outside : SIG_IGN;
+		sigaction(SIGQUIT, &sa, NULL);
+		sa.sa_flags = 0;
 		sa.sa_handler = forward;
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGHUP, &sa, NULL);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -685,6 +686,49 @@ START_TEST(ttft_run_stop_before_cmd_leaves_no_log)
 }
 END_TEST
 
+/* Ctrl-C reaches a CMD that left ttft-run's process group: timeout(1),
+ * setsid -w, a supervisor put themselves in one of their own, so the
+ * terminal's SIGINT goes to ttft-run alone, which ignored it (like
+ * system()): `ttft-run -- timeout 600 bench` ran on through every Ctrl-C,
+ * where `timeout 600 bench` at a prompt stops. ttft-run passes it on to
+ * such a CMD. The test is the terminal: SIGINT to ttft-run's group. */
+START_TEST(ttft_run_ctrl_c_reaches_a_cmd_in_its_own_group)
+{
+	char pidf[256], cmd[1024];
+	tu_tmp_log(pidf, sizeof pidf, "sleeper");
+	snprintf(cmd, sizeof cmd, "exec %s/ttft-run -q -- timeout 60 sh -c 'echo $$ >%s; "
+		 "exec sleep 30'", tu_build_dir(), pidf);
+	pid_t pid = fork();
+	if (pid == 0) {
+		setsid(); /* a terminal's foreground group of its own */
+		signal(SIGINT, SIG_DFL);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	char got[32];
+	ck_assert_int_eq(tu_wait_line(pidf, "", got, sizeof got, 30, pid), 0);
+	pid_t sleeper = (pid_t)atol(got);
+	ck_assert_int_eq(kill(-pid, SIGINT), 0);
+	int st = 0, done = 0;
+	for (int i = 0; i < 200 && !done; i++) {
+		done = waitpid(pid, &st, WNOHANG) == pid;
+		if (!done)
+			usleep(50000);
+	}
+	if (!done) { /* the old behaviour: end what the test started */
+		pid_t g = getpgid(sleeper);
+		if (g > 0)
+			kill(-g, SIGKILL);
+		kill(-pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	unlink(pidf);
+	ck_assert_msg(done, "Ctrl-C did not end ttft-run -- timeout 60 sleep 30 within 10 s");
+	ck_assert_msg(WIFSIGNALED(st) ? WTERMSIG(st) == SIGINT : WEXITSTATUS(st) != 0,
+		      "status %#x", st);
+}
+END_TEST
+
 /* The status of ttft-run as its parent sees it (waitpid's). */
 static int spawn_status(const char *cmdline)
 {
@@ -737,6 +781,7 @@ int main(void)
 	tcase_add_test(t, ttft_run_stop_ends_the_linger);
 	tcase_add_test(t, ttft_run_stop_before_cmd_leaves_no_log);
 	tcase_add_test(t, ttft_run_ends_by_the_signal_that_ended_cmd);
+	tcase_add_test(t, ttft_run_ctrl_c_reaches_a_cmd_in_its_own_group);
 	tcase_add_test(t, outputs_that_are_not_plain_files);
 	tcase_add_test(t, scrape_failure_says_why_whole);
 	tcase_add_test(t, probe_https_on_a_plain_server);

@@ -143,6 +143,18 @@ START_TEST(ttft_run_checks_before_cmd_runs)
 		ck_assert_msg(access(mark, F_OK) != 0, "%s: CMD ran", c[i].args);
 		free(out);
 	}
+	/* the JSON on a stdout that cannot take it: said after the run (exit
+	 * 1, the log kept in /dev/shm), not before it */
+	static const char *const outs[][2] = {{">&-", "stdout is closed"},
+					      {"1</dev/null", "stdout is not open for writing"}};
+	for (size_t i = 0; i < 2; i++) {
+		char *out;
+		ck_assert_int_eq(run(&out, "%%B/ttft-run --json - -- touch %s 2>&1 %s", mark,
+				     outs[i][0]), 2);
+		ck_assert_msg(strstr(out, outs[i][1]), "%s: %s", outs[i][0], out);
+		ck_assert_msg(access(mark, F_OK) != 0, "%s: CMD ran", outs[i][0]);
+		free(out);
+	}
 	/* --json naming the --log (so spelled or another way): the JSON
 	 * replaced the log it was made from, exit 0; an old log there stays */
 	char same[300], dir[256];

@@ -181,8 +181,16 @@ static enum out_kind out_kind(const char *path, char *real, size_t n, const char
 
 int ttft_output_check(const char *flag, const char *path, char *err, size_t errlen)
 {
-	if (!strcmp(path, "-"))
+	if (!strcmp(path, "-")) {
+		int fl = fcntl(STDOUT_FILENO, F_GETFL);
+		if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
+			snprintf(err, errlen, "cannot write --%s -: stdout is %s; name a "
+				 "file, or give the program a stdout", flag,
+				 fl < 0 ? "closed" : "not open for writing");
+			return -1;
+		}
 		return 0;
+	}
 	char real[PATH_MAX];
 	const char *why;
 	enum out_kind k = out_kind(path, real, sizeof real, &why);

@@ -40,7 +40,8 @@ PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold $(B)/ttf
 	$(B)/ttft-sweep
 include tests/suites.mk
 TEST_PROGS := $(addprefix $(B)/,$(UNIT_SUITES) $(E2E_SUITES)) $(B)/fixture-server $(B)/shim_host \
-	$(B)/fd_host $(B)/mask_host $(B)/inherit_host $(B)/stdio_host $(B)/fortify_host $(B)/tls_two
+	$(B)/fd_host $(B)/mask_host $(B)/inherit_host $(B)/stdio_host $(B)/fortify_host $(B)/tls_two \
+	$(B)/tls_again
 
 # `make`, `make test`, `make demo` (and bench, sanitize, tsan) first run
 # tools/deps.sh: it finds what the goal needs and, as root, installs what is
@@ -185,6 +186,11 @@ $(B)/tls_two: $(B)/obj/tests/support/tls_two.o $(FAKE)/libcallerreal.so \
 		$(FAKE)/libcaller3.so $(FAKE)/libcaller11.so
 	$(CC) $(LDFLAGS) -o $@ $< -ldl
 
+# test_tls's non-blocking client: OpenSSL, and GnuTLS as git's libcurl-gnutls
+# brings it (no headers needed: tls_again.c declares the few calls).
+$(B)/tls_again: $(B)/obj/tests/support/tls_again.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) -l:libgnutls.so.30
+
 TU := $(B)/obj/tests/support/testutil.o $(B)/obj/tests/support/fixture_client.o
 $(B)/test_cold: $(B)/obj/tests/e2e/test_cold.o $(TU) $(B)/obj/tools/cold/cold_phases.o \
 	$(B)/obj/tools/cold/cold_server.o $(B)/libttftcore.a
@@ -277,7 +283,8 @@ sanitize: sanitize-build
 tsan-build:
 	$(MAKE) B=build-tsan CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
 		SHIM_CFLAGS="-O2 -g" all $(addprefix build-tsan/,$(TSAN_SUITES)) \
-		build-tsan/fixture-server build-tsan/shim_host build-tsan/tls_two
+		build-tsan/fixture-server build-tsan/shim_host build-tsan/tls_two \
+		build-tsan/tls_again
 tsan: tsan-build
 	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan \
 		TTFT_TEST_TIMEOUT_SCALE=$(SAN_TIMEOUT_SCALE) TTFT_SUITES="$(TSAN_SUITES)" \

@@ -1020,6 +1020,15 @@ TTFT_HIDDEN void shim_plain_sent(int fd, const void *p, size_t n, int64_t t0,
 		plain_sent(fd, c, p, n, t0, t1);
 }
 
+TTFT_HIDDEN void shim_plain_unseen(int fd, size_t n, int64_t t0, int64_t t1)
+{
+	struct shim_conn *c = conn_for_send(fd, t0);
+	if (!c)
+		return;
+	struct emit_ctx ec = {fd, c->conn, c};
+	ttft_http_tx_unseen(&c->tx, n, t1, emit, &ec);
+}
+
 TTFT_HIDDEN void shim_plain_recv(int fd, const void *p, size_t n, int64_t t1)
 {
 	struct shim_conn *c = conn_of(fd);

@@ -429,6 +429,9 @@ TTFT_HIDDEN void shim_put(uint16_t kind, uint16_t flags, int64_t t, int fd,
 /* Plaintext a TLS library handed over for the connection on fd. */
 TTFT_HIDDEN void shim_plain_sent(int fd, const void *p, size_t n, int64_t t0,
 				 int64_t t1);
+/* n plaintext bytes the library sent for fd that cannot be read (GnuTLS's
+ * retry with NULL, 0): counted, never guessed. */
+TTFT_HIDDEN void shim_plain_unseen(int fd, size_t n, int64_t t0, int64_t t1);
 TTFT_HIDDEN void shim_plain_recv(int fd, const void *p, size_t n, int64_t t1);
 /* peer: 1 when the caller knows the peer ended the stream (TLS
  * close_notify), else the kernel is asked. */

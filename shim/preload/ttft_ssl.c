@@ -580,12 +580,20 @@ static void read_done(struct tls_call *c, int hello, const void *buf,
 		shim_plain_eof(c->fd, t1, eof); /* eof: its close_notify */
 }
 
+/* A watched write returned: n plaintext bytes taken, or none. GnuTLS's
+ * retry after E_AGAIN may pass NULL, 0 (its manual allows it: the data is
+ * in the library already) and return the first call's count: those bytes
+ * are counted, unseen. */
 static void write_done(struct tls_call *c, int hello, const void *buf,
 		       size_t n, int64_t t0, int64_t t1)
 {
 	tls_leave(c, hello);
-	if (c->fd >= 0 && n && shim_is_traced(c->fd))
+	if (c->fd < 0 || !n || !shim_is_traced(c->fd))
+		return;
+	if (buf)
 		shim_plain_sent(c->fd, buf, n, t0, t1);
+	else
+		shim_plain_unseen(c->fd, n, t0, t1);
 }
 
 static int ossl_peer_closed(const struct tls_call *c)

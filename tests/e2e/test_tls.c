@@ -78,7 +78,9 @@ static void teardown(void)
 /* What a client printed about one request (a tests/clients script). */
 struct seen {
 	double start_ns, first_ns;
+	double handed_ns; /* tls_again: its first write call's return */
 	int tokens, tls;
+	int again;        /* tls_again: writes that said "again" */
 	char client[16];
 };
 
@@ -138,6 +140,10 @@ static void run_client(const char *cmd, struct run *r, int want_rc)
 		s->first_ns = cJSON_IsNumber(f) ? f->valuedouble : NAN;
 		s->tokens = cJSON_GetObjectItem(o, "tokens")->valueint;
 		s->tls = !cJSON_IsFalse(cJSON_GetObjectItem(o, "tls"));
+		cJSON *h = cJSON_GetObjectItem(o, "handed_ns");
+		s->handed_ns = cJSON_IsNumber(h) ? h->valuedouble : NAN;
+		s->again = cJSON_GetObjectItem(o, "again") ?
+			cJSON_GetObjectItem(o, "again")->valueint : 0;
 		cJSON *c = cJSON_GetObjectItem(o, "client");
 		snprintf(s->client, sizeof s->client, "%s", cJSON_IsString(c) ? c->valuestring : "");
 		cJSON_Delete(o);
@@ -451,6 +457,40 @@ START_TEST(host_sees_no_difference)
 }
 END_TEST
 
+START_TEST(write_said_again)
+{
+	/* A non-blocking client whose large request does not fit the socket:
+	 * the write says "again" and is called again (OpenSSL: the same buffer;
+	 * GnuTLS: NULL, 0, as its manual allows). The host runs as without the
+	 * shim, and the request began with the write that first took it, not
+	 * with the retry that finished it. */
+	static const char *const libs[] = {"gnutls"};
+	for (int l = 0; l < 1; l++) {
+		char cmd[1024];
+		struct run r;
+		snprintf(cmd, sizeof cmd, "%s/tls_again %s %d 900000", tu_build_dir(),
+			 libs[l], g_tls_port);
+		run_client(cmd, &r, 0);
+		ck_assert_int_eq(r.nseen, 2);
+		ck_assert_msg(r.seen[0].again + r.seen[1].again > 0,
+			      "%s: no write said again: the request fit the socket", libs[l]);
+		ck_assert_uint_eq(r.a.nreqs, 2);
+		ck_assert_uint_eq(r.a.nnotes, 0);
+		ck_assert_int_eq(r.tapped, 1);
+		for (int i = 0; i < 2; i++) {
+			const struct ttft_record *q = &r.a.reqs[i];
+			check_req(q, 1, i == 0);
+			check_client(q, &r.seen[i]);
+			ck_assert_msg((double)q->t_req0 <= r.seen[i].handed_ns,
+				      "%s request %d: began %.3f ms after the client's "
+				      "first write had taken it", libs[l], i,
+				      ((double)q->t_req0 - r.seen[i].handed_ns) / 1e6);
+		}
+		done(&r);
+	}
+}
+END_TEST
+
 START_TEST(each_call_reaches_its_own_library)
 {
 	/* Three "OpenSSL"s in one process, each loaded RTLD_LOCAL behind its
@@ -487,6 +527,7 @@ int main(void)
 	tcase_add_test(t, gnutls_git);
 	tcase_add_test(t, tls_the_shim_cannot_open);
 	tcase_add_test(t, host_sees_no_difference);
+	tcase_add_test(t, write_said_again);
 	tcase_add_test(t, each_call_reaches_its_own_library);
 	return tu_run(s);
 }

@@ -52,6 +52,8 @@ static const char *const gt_syms[GT__N] = {
 	"gnutls_record_recv", "gnutls_record_send", "gnutls_handshake",
 	"gnutls_record_uncork", "gnutls_deinit", "gnutls_session_get_random",
 };
+#define GT_E_AGAIN (-28)       /* GNUTLS_E_AGAIN */
+#define GT_E_INTERRUPTED (-52) /* GNUTLS_E_INTERRUPTED */
 struct gt_datum {
 	unsigned char *data;
 	unsigned int size;
@@ -329,6 +331,8 @@ static struct tap {
 	void *obj;         /* NULL: never used; GONE; BUSY; else the object */
 	int fd;
 	uint64_t conn;
+	int64_t t_again;   /* a write on obj said "again": that call's start
+	                      (0: none); only obj's thread touches it */
 } g_taps[MAX_TAPS];
 
 static size_t tap_hash(const void *obj)
@@ -377,6 +381,7 @@ static int tap_bind(void *obj, int fd, uint64_t conn)
 		return 0; /* table crowded: stays encrypted, not visible */
 	t->fd = fd;
 	t->conn = conn;
+	t->t_again = 0;
 	/* Release: fd and conn are written before obj names the slot. */
 	__atomic_store_n(&t->obj, obj, __ATOMIC_RELEASE);
 	return 1;
@@ -580,20 +585,41 @@ static void read_done(struct tls_call *c, int hello, const void *buf,
 		shim_plain_eof(c->fd, t1, eof); /* eof: its close_notify */
 }
 
-/* A watched write returned: n plaintext bytes taken, or none. GnuTLS's
- * retry after E_AGAIN may pass NULL, 0 (its manual allows it: the data is
- * in the library already) and return the first call's count: those bytes
- * are counted, unseen. */
+/* A watched write returned: n plaintext bytes taken, or none; again when
+ * it said "again" (OpenSSL's WANT_WRITE, GnuTLS's E_AGAIN). Such a write is
+ * called again with the same data, which began leaving in the first call:
+ * the bytes are stamped from its start. GnuTLS's retry may pass NULL, 0
+ * (the data is in the library already): those bytes are counted, unseen. */
 static void write_done(struct tls_call *c, int hello, const void *buf,
-		       size_t n, int64_t t0, int64_t t1)
+		       size_t n, int again, int64_t t0, int64_t t1)
 {
 	tls_leave(c, hello);
-	if (c->fd < 0 || !n || !shim_is_traced(c->fd))
+	if (c->fd < 0 || !shim_is_traced(c->fd))
 		return;
+	struct tap *t = tap_find(c->obj);
+	if (again) {
+		if (t && !t->t_again)
+			t->t_again = t0;
+		return;
+	}
+	if (!n)
+		return;
+	if (t && t->t_again) {
+		t0 = t->t_again;
+		t->t_again = 0;
+	}
 	if (buf)
 		shim_plain_sent(c->fd, buf, n, t0, t1);
 	else
 		shim_plain_unseen(c->fd, n, t0, t1);
+}
+
+/* An OpenSSL write that failed once its handshake was done: said "again"
+ * (a fatal error leaves no later write to finish it). */
+static int ossl_again(const struct tls_call *c, int r)
+{
+	int (*finished)(void *) = c->impl->fn[OS_INIT_FINISHED];
+	return r <= 0 && c->fd >= 0 && finished && finished(c->obj);
 }
 
 static int ossl_peer_closed(const struct tls_call *c)
@@ -696,7 +722,8 @@ TTFT_PUBLIC int SSL_write(void *ssl, const void *buf, int num)
 	int64_t t0 = shim_now();
 	int r = real(ssl, buf, num);
 	int e = errno;
-	write_done(&c, 1, buf, r > 0 ? (size_t)r : 0, t0, shim_now());
+	write_done(&c, 1, buf, r > 0 ? (size_t)r : 0, ossl_again(&c, r), t0,
+		   shim_now());
 	errno = e;
 	return r;
 }
@@ -713,7 +740,8 @@ TTFT_PUBLIC int SSL_write_ex(void *ssl, const void *buf, size_t num,
 	int64_t t0 = shim_now();
 	int r = real(ssl, buf, num, put);
 	int e = errno;
-	write_done(&c, 1, buf, r == 1 && put ? *put : 0, t0, shim_now());
+	write_done(&c, 1, buf, r == 1 && put ? *put : 0, ossl_again(&c, r), t0,
+		   shim_now());
 	errno = e;
 	return r;
 }
@@ -794,7 +822,8 @@ TTFT_PUBLIC ssize_t gnutls_record_send(void *sess, const void *buf, size_t n)
 	int64_t t0 = shim_now();
 	ssize_t r = real(sess, buf, n);
 	int e = errno;
-	write_done(&c, 0, buf, r > 0 ? (size_t)r : 0, t0, shim_now());
+	write_done(&c, 0, buf, r > 0 ? (size_t)r : 0,
+		   r == GT_E_AGAIN || r == GT_E_INTERRUPTED, t0, shim_now());
 	errno = e;
 	return r;
 }

@@ -22,6 +22,11 @@
 #include "ttft_scrape.h"
 
 #define RAW_CAP (64 * 1024)
+/* An event's data is stored only to parse an error's message or the text
+ * (--text); its class, tokens and numbers come from the classifier, which
+ * keeps no copy. Beyond this a server's event is not stored, so that no
+ * server can grow the probe without bound. */
+#define EV_CAP (4u << 20)
 
 /* One request in flight. */
 struct preq {
@@ -31,6 +36,7 @@ struct preq {
 	struct ttft_sse sse;
 	char *ev;            /* data of the event being read */
 	size_t evlen, evcap;
+	int ev_over;         /* its data passed EV_CAP: not stored */
 	char *raw;           /* non-streamed body or error body */
 	size_t rawlen;
 	int64_t t_now;       /* time of the write callback in progress */
@@ -181,7 +187,13 @@ static void keep_text(struct preq *q, cJSON *j)
 static void on_data(void *ctx, const char *p, size_t n)
 {
 	struct preq *q = ctx;
-	if (!q->oom && append(&q->ev, &q->evlen, &q->evcap, p, n) != 0) {
+	if (q->oom || q->ev_over)
+		return;
+	if (q->evlen + n > EV_CAP) {
+		q->ev_over = 1;
+		return;
+	}
+	if (append(&q->ev, &q->evlen, &q->evcap, p, n) != 0) {
 		ttft_record_set_error(q->r, "out of memory reading stream event %d",
 				      q->events + 1);
 		q->oom = 1;
@@ -238,19 +250,26 @@ static void on_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
 		if (flags & TTFT_SSE_F_NUMS)
 			take_numbers(q, &q->sse.nums);
 		int text = cls == TTFT_SSE_TOKEN && q->run->cfg->keep_text;
-		cJSON *j = cls == TTFT_SSE_ERROR || text
+		if (text && q->ev_over) {
+			ttft_record_set_error(r, "stream event %d is over %u MiB: its "
+					      "text was not kept", q->events, EV_CAP >> 20);
+			text = 0;
+		}
+		cJSON *j = (cls == TTFT_SSE_ERROR && !q->ev_over) || text
 			   ? cJSON_ParseWithLength(q->ev ? q->ev : "", q->evlen) : NULL;
 		if (cls == TTFT_SSE_ERROR) {
 			const char *m = j ? error_message(j) : NULL;
 			ttft_record_set_error(r, "server error mid-stream after %llu tokens: "
 					      "%s", (unsigned long long)r->ntok,
-					      m ? m : "(no message)");
+					      m ? m : q->ev_over ? "(its event over the "
+					      "probe's limit: not read)" : "(no message)");
 		}
 		if (j && text)
 			keep_text(q, j);
 		cJSON_Delete(j);
 	}
 	q->evlen = 0;
+	q->ev_over = 0;
 }
 
 static size_t on_write(char *p, size_t sz, size_t nm, void *ud)

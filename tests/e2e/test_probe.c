@@ -370,6 +370,42 @@ START_TEST(error_cases_keep_their_record)
 }
 END_TEST
 
+START_TEST(oversized_event_is_not_stored)
+{
+	/* A server's first token event 200 MB long: the token counts and the
+	 * probe stays small (it stored every event whole: 200 MB, twice that
+	 * with --text); with --text the record says its text was not kept. */
+	for (int text = 0; text < 2; text++) {
+		char cmd[1024], *out;
+		snprintf(cmd, sizeof cmd,
+			 "python3 -c 'import resource, subprocess, sys; "
+			 "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+			 "print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "
+			 "%s/ttft-probe --url http://127.0.0.1:%d -q --max-tokens 5 %s "
+			 "--header 'X-Fixture: pad=200000000'", tu_build_dir(), g_port,
+			 text ? "--text" : "");
+		ck_assert_int_eq(tu_sh(cmd, &out), 0);
+		int rc = -1;
+		long rss_kb = -1;
+		ck_assert_int_eq(sscanf(out, "%d %ld", &rc, &rss_kb), 2);
+		free(out);
+		ck_assert_int_eq(rc, text);
+		ck_assert_msg(rss_kb < 64 * 1024, "the probe grew to %ld MB", rss_kb / 1024);
+		struct recs r;
+		probe(text ? "--max-tokens 5 --text --header 'X-Fixture: pad=200000000'"
+			   : "--max-tokens 5 --header 'X-Fixture: pad=200000000'", &r);
+		ck_assert_int_eq(r.n, 1);
+		ck_assert_int_eq((int)f(r.r[0], "tokens"), 5);
+		if (text)
+			ck_assert_msg(strstr(err_of(r.r[0]), "stream event 1 is over 4 MiB: "
+					     "its text was not kept"), "%s", err_of(r.r[0]));
+		else
+			ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r.r[0], "ok")));
+		done(&r);
+	}
+}
+END_TEST
+
 /* Ctrl-C (or SIGTERM) part way: what ran is written, table and --json,
  * marked interrupted, and the exit status is a shell's for the signal.
  * The signal goes once the fixture has answered run 2: run 1 is over (the
@@ -724,6 +760,7 @@ int main(void)
 	tcase_add_test(t, usage_is_honoured_and_nonstream);
 	tcase_add_test(t, nonstream_tokens_unknown_without_usage);
 	tcase_add_test(t, error_cases_keep_their_record);
+	tcase_add_test(t, oversized_event_is_not_stored);
 	tcase_add_test(t, interrupt_keeps_what_ran);
 	tcase_add_test(t, refused_connection);
 	tcase_add_test(t, concurrent_256_streams_complete_and_in_order);

@@ -16,7 +16,8 @@
  * last chunk. A request header "X-Fixture: headers=H,first=F,token=T,role=R,
  * status=S,error_after=K,close_after=K" overrides the defaults per request
  * (usage_tokens=N: usage says N completion tokens, written as given;
- * usage=0: no usage, streamed or not).
+ * usage=0: no usage, streamed or not; pad=B: the first token event B
+ * bytes larger).
  * Tokens: max_tokens from the request, else --tokens. Prints "port N" on
  * stdout once listening (port 0 picks a free one). --tls serves HTTPS with
  * that PEM certificate and key (the same bytes, inside TLS records).
@@ -113,9 +114,11 @@ struct opts {
 	int no_timings;   /* llama.cpp style: a last event without timings (an
 	                     older server, a stream cut short) */
 	int no_usage;     /* no usage at all, asked for or not (usage=0) */
+	double pad;       /* the first token event carries this many more bytes
+	                     ("pad":"xx…"): a server's oversized event */
 };
 
-static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0};
+static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 static int g_llamacpp;            /* --style llamacpp */
 static int g_cork;                /* --cork: a streamed response leaves whole
                                      at its end (TCP_CORK), one segment:
@@ -468,6 +471,7 @@ static void parse_overrides(const char *v, struct opts *o)
 		else if (!strcmp(tok, "usage_tokens")) o->usage_tokens = x;
 		else if (!strcmp(tok, "usage")) o->no_usage = x == 0;
 		else if (!strcmp(tok, "malformed_at")) o->malformed_at = (int)x;
+		else if (!strcmp(tok, "pad")) o->pad = x;
 		else if (!strcmp(tok, "queue")) o->queue_ms = x;
 		else if (!strcmp(tok, "prefill")) o->prefill_ms = x;
 		else if (!strcmp(tok, "cached")) o->cached = (int)x;
@@ -1038,6 +1042,21 @@ static int stream_body(int fd, const struct opts *o, struct rec *rec, int chat,
 				 "\"finish_reason\":%s,\"stop_reason\":null}]%s}", head,
 				 word, fin, usage_null);
 		rec_tok(rec, ttft_now_ns());
+		if (i == 0 && o->pad > 0) {
+			size_t pad = (size_t)o->pad, el = strlen(ev);
+			char *big = malloc(el + pad + 16);
+			if (!big)
+				return -1;
+			memcpy(big, ev, el - 1); /* without its closing brace */
+			memcpy(big + el - 1, ",\"pad\":\"", 8);
+			memset(big + el + 7, 'x', pad);
+			memcpy(big + el + 7 + pad, "\"}", 3);
+			int rc = send_event(fd, o, big);
+			free(big);
+			if (rc != 0)
+				return -1;
+			continue;
+		}
 		if (send_event(fd, o, ev) != 0)
 			return -1;
 	}

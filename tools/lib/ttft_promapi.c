@@ -333,8 +333,13 @@ int ttft_promapi_fetch(const struct ttft_promapi *p, double from, double to,
 		int found = ttft_truth_from(&page, &x->tr);
 		x->ok = up != 0 && found > 0;
 		x->ts_unix_s = (double)pt[i].ms / 1e3;
+		/* Prometheus moves a scrape's stamp back onto its interval's
+		 * grid when the start came at most its timestamp tolerance
+		 * after it (2 ms by default): the start was up to that much
+		 * after the stamp, never before */
 		x->t0_unix_s = (double)pt[i].ms / 1e3 - p->skew_s;
-		x->t1_unix_s = (double)pt[i].ms / 1e3 + 0.001 + (dur > 0 ? dur : 0) + p->skew_s;
+		x->t1_unix_s = (double)pt[i].ms / 1e3 + TTFT_PROMAPI_ALIGN_S + 0.001 +
+			       (dur > 0 ? dur : 0) + p->skew_s;
 		i = j;
 	}
 	free(page.s);

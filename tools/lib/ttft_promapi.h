@@ -45,4 +45,10 @@ int ttft_promapi_fetch(const struct ttft_promapi *p, double from_unix_s, double 
  * seconds). -1 with a message in err (unreachable, or no such target). */
 int ttft_promapi_latest(const struct ttft_promapi *p, double *unix_s, char *err, size_t errlen);
 
+/* How far before a scrape's start Prometheus may stamp it, moving the
+ * stamp back onto the interval's grid (its --scrape.timestamp-tolerance,
+ * 2 ms by default, at most 1% of the interval): a snapshot's window ends
+ * that much later. */
+#define TTFT_PROMAPI_ALIGN_S 0.002
+
 #endif

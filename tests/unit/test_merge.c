@@ -526,6 +526,75 @@ START_TEST(table_cuts_names_by_characters)
 }
 END_TEST
 
+
+/* A connection whose TLS no library showed (encrypted: not visible) is a
+ * row but no request: one log alone counts its requests without it
+ * ("count", "requests: N"), and so does the merged report, per log and
+ * over all; its connect is not the first request's start either (it had
+ * counted 3 where the log alone said 2, and its connect 0.5 s before the
+ * first request was the log's first_unix_s). */
+START_TEST(encrypted_connections_are_not_requests)
+{
+	char pa[256], pd[256];
+	make_log(pa, sizeof pa, &A);
+	make_log(pd, sizeof pd, &B);
+	struct ttft_log log;
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&log, pd, 1 << 20, &why), 0);
+	uint64_t c = ttft_log_new_conn(&log);
+	/* before B's first request (501 s), ended after its last (503.1 s) */
+	const struct {
+		uint16_t kind;
+		double t;
+		int64_t a;
+		const char *text;
+	} e[] = {{TTFT_EV_CONNECT_BEGIN, 500.5, 0, "10.0.0.9:443"},
+		 {TTFT_EV_ESTABLISHED, 500.501, 0, NULL},
+		 {TTFT_EV_TLS, 500.502, 0, NULL},
+		 {TTFT_EV_CLOSE, 504, 0, NULL}};
+	for (size_t k = 0; k < sizeof e / sizeof e[0]; k++)
+		ck_assert(ttft_log_put(&log, &(struct ttft_event){
+			.kind = e[k].kind, .t_ns = SEC(e[k].t), .pid = 7, .conn = c,
+			.a = e[k].a, .text = e[k].text,
+			.text_len = e[k].text ? strlen(e[k].text) : 0}));
+	ttft_log_close(&log);
+	struct ttft_merge_log l[2];
+	memset(l, 0, sizeof l);
+	analyse(&l[0], pa);
+	analyse(&l[1], pd);
+	ck_assert_uint_eq(l[1].a.nencrypted, 1);
+	ck_assert_uint_eq(l[1].a.nreqs, 3);
+	cJSON *o = merged_json(l, 2);
+	cJSON *sd = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "logs"), 1),
+					"summary");
+	ck_assert_int_eq(cJSON_GetObjectItem(sd, "count")->valueint, 2);
+	ck_assert_int_eq(cJSON_GetObjectItem(sd, "encrypted_connections")->valueint, 1);
+	ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "summary"),
+					     "count")->valueint, 4);
+	ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "summary"),
+					     "encrypted_connections")->valueint, 1);
+	/* B's first request at 501 s on its clock: T0 + 1.5 s */
+	ck_assert_msg(fabs(num(sd, "first_unix_s") - 1700000001.5) < 1e-6, "%.6f",
+		      num(sd, "first_unix_s"));
+	ck_assert_msg(fabs(num(sd, "last_unix_s") - 1700000003.6) < 1e-6, "%.6f",
+		      num(sd, "last_unix_s"));
+	cJSON_Delete(o);
+	ttft_analysis_free(&l[0].a);
+	ttft_analysis_free(&l[1].a);
+	char cmd[1024], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s %s", tu_build_dir(), pa, pd);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "== client-b (") && strstr(out, "): 2 requests ==") &&
+		      strstr(out, "== 2 logs, 4 requests, on one wall clock =="), "%s", out);
+	const char *rd = strstr(out, "\nclient-b ");
+	ck_assert_msg(rd && strstr(rd, "        2 1700000001.500000 1700000003.600000"), "%s",
+		      out);
+	free(out);
+	unlink(pa);
+	unlink(pd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("merge");
@@ -538,5 +607,6 @@ int main(void)
 	tcase_add_test(t, one_log_given_twice_is_refused);
 	tcase_add_test(t, a_new_log_records_the_clock);
 	tcase_add_test(t, table_cuts_names_by_characters);
+	tcase_add_test(t, encrypted_connections_are_not_requests);
 	return tu_run(s);
 }

@@ -99,10 +99,18 @@ double ttft_merge_spread(const struct ttft_merge_log *l, size_t n)
 	return worst;
 }
 
+/* A log's requests: its rows less its encrypted connections (a row each,
+ * no request seen), as the log alone counts them. */
+static size_t requests(const struct ttft_analysis *a)
+{
+	return a->nreqs - a->nencrypted;
+}
+
 /* Over the requests of logs [from, to) (to = from + 1: one log); -1 when
  * out of memory. *first and *last NAN when no request has the instant,
  * or one has it but not on the wall clock (a damaged anchor or record:
- * the first of all is then not known; *unplaced set). */
+ * the first of all is then not known; *unplaced set). An encrypted
+ * connection is no request: not counted, not a first or last. */
 static int summarise(const struct ttft_merge_log *l, size_t from, size_t to,
 		      struct ttft_summary *ttft, struct ttft_summary *e2e, size_t *count,
 		      double *first, double *last, int *unplaced)
@@ -113,7 +121,9 @@ static int summarise(const struct ttft_merge_log *l, size_t from, size_t to,
 	double *v = malloc((total ? total : 1) * sizeof *v);
 	if (!v)
 		return -1;
-	*count = total;
+	*count = 0;
+	for (size_t i = from; i < to; i++)
+		*count += requests(&l[i].a);
 	*first = INFINITY;
 	*last = -INFINITY;
 	int unplaced_first = 0, unplaced_last = 0;
@@ -122,6 +132,8 @@ static int summarise(const struct ttft_merge_log *l, size_t from, size_t to,
 		for (size_t i = from; i < to; i++)
 			for (size_t r = 0; r < l[i].a.nreqs; r++) {
 				const struct ttft_record *q = &l[i].a.reqs[r];
+				if (q->encrypted)
+					continue;
 				double x = pass ? ttft_record_e2e_s(q) : ttft_record_ttft_s(q);
 				if (!isnan(x))
 					v[k++] = x;
@@ -197,9 +209,9 @@ int ttft_merge_print(FILE *f, const struct ttft_merge_log *l, size_t n)
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct ttft_analysis *a = &l[i].a;
-		total += a->nreqs;
-		fprintf(f, "== %s (%s): %zu request%s ==\n", l[i].name, l[i].path, a->nreqs,
-			a->nreqs == 1 ? "" : "s");
+		total += requests(a);
+		fprintf(f, "== %s (%s): %zu request%s ==\n", l[i].name, l[i].path, requests(a),
+			requests(a) == 1 ? "" : "s");
 		ttft_print_warnings(f, a);
 		ttft_print_table(f, a);
 		fputc('\n', f);
@@ -277,11 +289,15 @@ static int summary_json(struct ttft_json *j, const char *key, const struct ttft_
 	int unplaced;
 	if (summarise(l, from, to, &t, &e, &count, &first, &last, &unplaced) != 0)
 		return -1;
-	size_t idle = 0; /* not requests: idle connections closed with a 408 */
-	for (size_t i = from; i < to; i++)
+	size_t idle = 0, dark = 0; /* not requests: idle connections closed
+				      with a 408, encrypted connections */
+	for (size_t i = from; i < to; i++) {
 		idle += l[i].a.idle_408;
+		dark += l[i].a.nencrypted;
+	}
 	ttft_json_begin_obj(j, key);
 	ttft_json_int(j, "count", (long long)count);
+	ttft_json_int(j, "encrypted_connections", (long long)dark);
 	ttft_json_int(j, "idle_408", (long long)idle);
 	ttft_json_summary(j, "ttft_s", &t);
 	ttft_json_summary(j, "e2e_s", &e);

@@ -610,6 +610,35 @@ START_TEST(waterfall_leaves_out_a_preopened_connect)
 }
 END_TEST
 
+/* TCP Fast Open: the request went out with the connection's setup (its
+ * first byte stamped where the connect began, established 5 ms later).
+ * The table's send runs from the setup's end (docs/phases.md), so the
+ * waterfall's does: a send bar from the connect's start (6 ms where the
+ * table said 1) had covered the connect bar whole. */
+START_TEST(waterfall_sends_after_a_fast_open_connect)
+{
+	struct ttft_analysis a;
+	struct ttft_record r[2];
+	analysis(&a, r);
+	r[0].t_dns0 = r[0].t_dns1 = 0;
+	r[0].t_start = r[0].t_conn0 = r[0].t_req0 = 10000000;
+	r[0].t_est = 15000000, r[0].t_req1 = 16000000;
+	struct ttft_phases p;
+	ttft_record_phases(&r[0], &p);
+	ck_assert(fabs(p.send_s - 0.001) < 1e-12 && fabs(p.connect_s - 0.005) < 1e-12);
+	struct ttft_wf w[2];
+	ck_assert_uint_eq(ttft_wf_from_analysis(&a, w, 2), 2);
+	char *svg = ttft_waterfall_svg("W", "s", w, 2);
+	ck_assert_ptr_nonnull(svg);
+	/* both rows send for 1 ms; the first connects for 5 */
+	ck_assert_msg(strstr(svg, "<title>connect 5.00</title>") &&
+		      count(svg, "<title>send 1.00</title>") == 2, "%s", svg);
+	free(svg);
+	ttft_record_free(&r[0]);
+	ttft_record_free(&r[1]);
+}
+END_TEST
+
 /* Every byte of doc is UTF-8 (and no U+FFFE/U+FFFF): what an XML parser
  * needs of a document's characters. */
 static int all_utf8(const char *doc)
@@ -802,6 +831,7 @@ int main(void)
 	tcase_add_test(t, waterfall_shows_no_ttft_the_table_refuses);
 	tcase_add_test(t, waterfall_times_never_wrap);
 	tcase_add_test(t, waterfall_leaves_out_a_preopened_connect);
+	tcase_add_test(t, waterfall_sends_after_a_fast_open_connect);
 	tcase_add_test(t, svg_text_is_always_utf8);
 	tcase_add_test(t, html_page_inlines_charts_and_escapes);
 	tcase_add_test(t, md_cell_keeps_a_row_whole);

@@ -128,7 +128,8 @@ void ttft_wf_of(const struct ttft_record *r, int64_t t0, struct ttft_wf *w)
 	w->t_dns1 = setup ? rel(r->t_dns1, t0, &wild) : NAN;
 	w->t_conn0 = setup ? rel(r->t_conn0, t0, &wild) : NAN;
 	w->t_est = setup ? rel(r->t_est, t0, &wild) : NAN;
-	w->t_req0 = rel(r->t_req0, t0, &wild);
+	/* the table's send: after a Fast Open setup, not within it */
+	w->t_req0 = rel(ttft_record_send_start(r), t0, &wild);
 	w->t_req1 = rel(r->t_req1, t0, &wild);
 	struct ttft_phases p;
 	ttft_record_phases(r, &p);

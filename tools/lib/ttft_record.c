@@ -347,6 +347,11 @@ static int disordered(const struct ttft_record *r)
 #undef BEFORE
 }
 
+int64_t ttft_record_send_start(const struct ttft_record *r)
+{
+	return ttft_record_fastopen(r) ? r->t_est : r->t_req0;
+}
+
 static void no_negative(double *v)
 {
 	if (*v < 0)
@@ -364,7 +369,7 @@ void ttft_record_phases(const struct ttft_record *r, struct ttft_phases *p)
 	p->wire_ttft_s = span(r->t_start, r->t_wire_first);
 	/* from the connection's setup on, when the request began before it
 	 * (TCP Fast Open: the request rides the handshake, within connect) */
-	p->send_s = span(ttft_record_fastopen(r) ? r->t_est : r->t_req0, r->t_req1);
+	p->send_s = span(ttft_record_send_start(r), r->t_req1);
 	p->wait_headers_s = span(r->t_req1, r->t_hdr);
 	p->ttft_s = ttft_record_ttft_s(r);
 	p->decode_s = r->ntok ? span(ttft_record_tok_times(r)[0], ttft_record_last_token(r))

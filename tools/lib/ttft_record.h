@@ -274,6 +274,10 @@ int ttft_traceparent_ok(const char *tp, int more);
  * TTFT into send and server, and the note says so; TTFT and e2e, from
  * the request's start, stay. */
 int ttft_record_early(const struct ttft_record *r);
+/* Where the send phase begins: the request's first byte, or, where the
+ * request rode the connection's setup (TCP Fast Open: its first byte
+ * stamped where the connect began), the setup's end. 0: not seen. */
+int64_t ttft_record_send_start(const struct ttft_record *r);
 double ttft_record_ttft_s(const struct ttft_record *r);
 double ttft_record_e2e_s(const struct ttft_record *r);
 /* Output tokens: the server's usage when it gave one, else token events;

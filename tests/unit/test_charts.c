@@ -722,6 +722,32 @@ END_TEST
 /* Free text in a table cell (a server's logged arguments, a command):
  * its | escaped as GFM's \| and its line ends made spaces, so the row
  * keeps its cells; the page shows the pipe, in one cell. */
+/* Text beyond ASCII in a heading, a paragraph, a table cell, a list item
+ * and a link stays itself: the page had escaped inline text a byte at a
+ * time, so every such character became U+FFFD, one per byte ("TTFT ���
+ * ��s": the committed docs/reports/h200/cold.html had 21 of them). A
+ * byte that is not UTF-8 still becomes one U+FFFD. */
+START_TEST(html_keeps_characters_beyond_ascii)
+{
+	const char *md = "# TTFT \xe2\x80\x94 \xc2\xb5s\n\nmodel Qwen\xe2\x80\x93" "7B "
+			 "\xc2\xb1 3 ms, caf\xc3\xa9 \xff.\n\n| a | b |\n|---|---|\n"
+			 "| \xc3\xa9 | **\xe2\x86\x92** |\n\n- \xf0\x9f\x93\x88 [d\xc3\xa9j\xc3\xa0](x.md)\n";
+	char *h = ttft_html_page(md, ".");
+	ck_assert_ptr_nonnull(h);
+	ck_assert_msg(all_utf8(h), "%s", h);
+	ck_assert_msg(strstr(h, "<title>TTFT \xe2\x80\x94 \xc2\xb5s</title>") &&
+		      strstr(h, "<h1>TTFT \xe2\x80\x94 \xc2\xb5s</h1>"), "%s", h);
+	ck_assert_msg(strstr(h, "<p>model Qwen\xe2\x80\x93" "7B \xc2\xb1 3 ms, caf\xc3\xa9 "
+			     "\xef\xbf\xbd.</p>"), "%s", h);
+	ck_assert_msg(strstr(h, "<td>\xc3\xa9</td><td><strong>\xe2\x86\x92</strong></td>"), "%s",
+		      h);
+	ck_assert_msg(strstr(h, "<li>\xf0\x9f\x93\x88 <a href=\"x.md\">d\xc3\xa9j\xc3\xa0</a></li>"),
+		      "%s", h);
+	ck_assert_uint_eq(count(h, "\xef\xbf\xbd"), 1);
+	free(h);
+}
+END_TEST
+
 START_TEST(md_cell_keeps_a_row_whole)
 {
 	struct ttft_str b = {0};
@@ -834,6 +860,7 @@ int main(void)
 	tcase_add_test(t, waterfall_sends_after_a_fast_open_connect);
 	tcase_add_test(t, svg_text_is_always_utf8);
 	tcase_add_test(t, html_page_inlines_charts_and_escapes);
+	tcase_add_test(t, html_keeps_characters_beyond_ascii);
 	tcase_add_test(t, md_cell_keeps_a_row_whole);
 	tcase_add_test(t, html_escaped_pipe_stays_in_its_cell);
 	tcase_add_test(t, a_write_ended_by_a_signal_leaves_no_file);

@@ -85,9 +85,18 @@ static void inl(struct ttft_str *b, const char *p, size_t n)
 				}
 			}
 		}
-		char c[2] = {*p, 0};
-		ttft_str_xml(b, c);
-		p++;
+		/* plain text up to the next byte that may begin markup, whole:
+		 * a character beyond ASCII escaped a byte at a time is U+FFFD
+		 * a byte (markup's bytes are ASCII, so no character is cut) */
+		const char *z = p + 1;
+		while (z < e && !strchr("\\`*[", *z))
+			z++;
+		char *t = strndup(p, (size_t)(z - p));
+		if (!t)
+			b->oom = 1;
+		ttft_str_xml(b, t);
+		free(t);
+		p = z;
 	}
 	if (bold)
 		ttft_str_printf(b, "</strong>");

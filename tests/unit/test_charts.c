@@ -321,6 +321,48 @@ END_TEST
  * ts at or after the origin), an instant not seen (0) is never the
  * latest of negative times, and a trace with no request has no origin
  * (null, not 0). */
+/* An encrypted connection (TLS no library showed: connected, nothing
+ * seen) is a row but no request: the trace's request count leaves it
+ * out, as the table's does, its slice is named (not " ", an empty method
+ * and path), and holds its connect (the slice had ended where it began,
+ * 0 µs, its 1 ms connect running out of it: no parent of it). So does a
+ * request whose sending never ended (the client closed mid-request). */
+START_TEST(trace_slice_holds_its_connect)
+{
+	struct ttft_analysis a;
+	struct ttft_record r[2];
+	analysis(&a, r);
+	ttft_record_free(&r[1]);
+	ttft_record_init(&r[1], TTFT_ORIGIN_LOG);
+	r[1].pid = 7, r[1].fd = 6, r[1].conn = 2, r[1].encrypted = r[1].tls = 1;
+	r[1].new_conn = 1, r[1].t_start = r[1].t_conn0 = 60000000, r[1].t_est = 61000000;
+	a.nencrypted = 1;
+	/* request 1: its last byte never went out, nothing came back */
+	ttft_record_free(&r[0]); /* its tokens and split */
+	r[0].t_req1 = r[0].t_hdr = r[0].t_end = 0;
+	cJSON *j = trace_of(&a), *evs = cJSON_GetObjectItem(j, "traceEvents");
+	ck_assert_int_eq((int)f(cJSON_GetObjectItem(j, "otherData"), "requests"), 1);
+	ck_assert_int_eq((int)f(cJSON_GetObjectItem(j, "otherData"), "encrypted_connections"), 1);
+	ck_assert_ptr_null(event(evs, " ", 2, 0));
+	cJSON *req = event(evs, "encrypted connection (not visible)", 2, 0);
+	cJSON *con = event(evs, "connect", 2, 0);
+	ck_assert_ptr_nonnull(req);
+	ck_assert_ptr_nonnull(con);
+	ck_assert_msg(f(req, "ts") <= f(con, "ts") &&
+		      f(req, "ts") + f(req, "dur") >= f(con, "ts") + f(con, "dur"),
+		      "request [%g +%g], connect [%g +%g]", f(req, "ts"), f(req, "dur"),
+		      f(con, "ts"), f(con, "dur"));
+	req = event(evs, "POST /v1/completions", 1, 0);
+	ck_assert_ptr_nonnull(req);
+	/* dns 9 ms, connect 10 → 11, the request's first byte at 12 */
+	ck_assert_msg(fabs(f(req, "ts") + f(req, "dur") - 3000) < 1e-6, "%g +%g", f(req, "ts"),
+		      f(req, "dur"));
+	con = event(evs, "connect", 1, 0);
+	ck_assert(f(con, "ts") + f(con, "dur") <= f(req, "ts") + f(req, "dur"));
+	cJSON_Delete(j);
+}
+END_TEST
+
 START_TEST(trace_times_never_wrap)
 {
 	struct ttft_analysis a;
@@ -851,6 +893,7 @@ int main(void)
 	tcase_add_test(t, dots_draw_no_box_below_the_quantile_rule);
 	tcase_add_test(t, trace_is_valid_with_nested_phases);
 	tcase_add_test(t, trace_draws_no_ttft_the_table_refuses);
+	tcase_add_test(t, trace_slice_holds_its_connect);
 	tcase_add_test(t, trace_times_never_wrap);
 	tcase_add_test(t, trace_puts_pipelined_requests_on_lanes);
 	tcase_add_test(t, waterfall_splits_the_server_part);

@@ -104,14 +104,18 @@ static int64_t req_begin(const struct ttft_record *r)
 	return r->new_conn && r->t_dns0 && r->t_dns0 < r->t_start ? r->t_dns0 : r->t_start;
 }
 
-/* The request's last known instant (0: none). A response not known to be
- * its own (fork_unsure: no e2e) is not in it: the slice ends with what
- * it sent. */
+/* The request's last known instant (0: none), so that its slice holds
+ * every phase drawn on it (a connection that sent nothing, or never its
+ * last byte, ends with its connect or its first byte). A response not
+ * known to be its own (fork_unsure: no e2e) is not in it: the slice ends
+ * with what it sent. */
 static int64_t req_finish(const struct ttft_record *r)
 {
 	int64_t z = r->t_start;
-	const int64_t c[] = {r->t_req1, r->t_hdr, ttft_record_last_token(r), r->t_end};
-	size_t n = r->fork_unsure ? 1 : sizeof c / sizeof c[0];
+	const int64_t c[] = {r->new_conn ? r->t_dns1 : 0, r->new_conn ? r->t_est : 0,
+			     r->t_req0, r->t_req1, r->t_hdr, ttft_record_last_token(r),
+			     r->t_end};
+	size_t n = r->fork_unsure ? 4 : sizeof c / sizeof c[0];
 	for (size_t i = 0; i < n; i++)
 		if (c[i] && (!z || c[i] > z)) /* 0 is not seen, never "later" */
 			z = c[i];
@@ -127,7 +131,10 @@ static void request(struct ctx *c, const struct ttft_record *r)
 	double ts = us(c, b0), dur = dur_us(b0, b1);
 	char name[TTFT_REC_TEXT + 40], nb[320];
 	const char *note = ttft_record_note(r, nb, sizeof nb);
-	snprintf(name, sizeof name, "%s %s", r->method, r->path);
+	if (r->encrypted) /* no method, no path: the table's '-' */
+		snprintf(name, sizeof name, "encrypted connection (not visible)");
+	else
+		snprintf(name, sizeof name, "%s %s", r->method, r->path);
 	/* a request whose instants do not fit one time line (a damaged
 	 * log) has no slice; what of it does fit is still drawn */
 	if (isfinite(ts) && isfinite(dur)) {
@@ -385,7 +392,9 @@ int ttft_trace_json(struct ttft_json *j, const struct ttft_analysis *a)
 	else
 		ttft_json_null(j, "origin_monotonic_s");
 	ttft_json_num(j, "origin_unix_s", ttft_analysis_unix_s(a, c.t0));
-	ttft_json_int(j, "requests", (long long)a->nreqs);
+	/* as the table counts them: an encrypted connection is no request */
+	ttft_json_int(j, "requests", (long long)(a->nreqs - a->nencrypted));
+	ttft_json_int(j, "encrypted_connections", (long long)a->nencrypted);
 	ttft_json_int(j, "dropped", (long long)a->dropped);
 	ttft_json_end_obj(j);
 	ttft_json_begin_arr(j, "traceEvents");

@@ -727,6 +727,32 @@ START_TEST(svg_text_is_always_utf8)
 }
 END_TEST
 
+/* A subtitle wrapped where no space is near (a long path of Cyrillic
+ * letters, 2 bytes each) is wrapped between characters, never inside
+ * one: the path had lost a letter, drawn as U+FFFD at the first line's
+ * end and at the second's start. */
+START_TEST(svg_subtitle_wraps_between_characters)
+{
+	char sub[256] = "1 of 1 requests in /tmp/hJ/";
+	for (int i = 0; i < 60; i++)
+		strcat(sub, "\xd0\xb4");
+	strcat(sub, "/x.log");
+	struct ttft_analysis a;
+	struct ttft_record r[2];
+	analysis(&a, r);
+	struct ttft_wf w[2];
+	ck_assert_uint_eq(ttft_wf_from_analysis(&a, w, 2), 2);
+	char *svg = ttft_waterfall_svg("W", sub, w, 2);
+	ck_assert_ptr_nonnull(svg);
+	ck_assert_msg(!strstr(svg, "\xef\xbf\xbd"), "%.300s", strstr(svg, "class=\"st\""));
+	/* the letters of both lines: all 60, once in the title and once drawn */
+	ck_assert_uint_eq(count(svg, "\xd0\xb4"), 120);
+	free(svg);
+	ttft_record_free(&r[0]);
+	ttft_record_free(&r[1]);
+}
+END_TEST
+
 START_TEST(html_page_inlines_charts_and_escapes)
 {
 	char dir[512], svgp[600];
@@ -902,6 +928,7 @@ int main(void)
 	tcase_add_test(t, waterfall_leaves_out_a_preopened_connect);
 	tcase_add_test(t, waterfall_sends_after_a_fast_open_connect);
 	tcase_add_test(t, svg_text_is_always_utf8);
+	tcase_add_test(t, svg_subtitle_wraps_between_characters);
 	tcase_add_test(t, html_page_inlines_charts_and_escapes);
 	tcase_add_test(t, html_keeps_characters_beyond_ascii);
 	tcase_add_test(t, md_cell_keeps_a_row_whole);

@@ -166,6 +166,9 @@ static void open_doc(struct ttft_str *b, int h, const char *title, const char *s
 			n = SUB_CHARS;
 			while (n > SUB_CHARS / 2 && p[n] != ' ')
 				n--;
+			/* no space near: between two characters, never inside one */
+			while (n > 1 && ((unsigned char)p[n] & 0xc0) == 0x80)
+				n--;
 		}
 		char *t = strndup(p, n);
 		text(b, 16, 42 + 16 * line, NULL, "st", t ? t : "");

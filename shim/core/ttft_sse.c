@@ -990,6 +990,13 @@ static __attribute__((noinline)) void feed_lines(struct ttft_sse *s,
 			} else if (c == ':') {
 				s->line = L_SKIP; /* a comment line */
 			} else {
+				/* the event's first data line may be this one
+				 * ("data:" or "data"): its line0 is set at its
+				 * value, or not at all, never left at an event
+				 * before it (whose template would then hold
+				 * that event, a blank line and all) */
+				if (!(s->ev_data & EV_DATA))
+					line0 = NULL;
 				s->field_len = 0;
 				s->line = L_FIELD;
 			}

@@ -298,6 +298,39 @@ START_TEST(data_bytes_are_passed_on)
 }
 END_TEST
 
+/* An event whose first data line is empty ("data:" or "data") and whose
+ * token is on the next: the template kept from it once began at the event
+ * before it in the same read (the "data: " line that set where the first
+ * data line starts), so a later read holding both again was taken as one
+ * token event: the error event before it was never reported (bytewise,
+ * which takes no template, reported it). Found by review with a
+ * differential generator (the same bytes in one read, two and bytewise). */
+START_TEST(an_empty_first_data_line_keeps_no_earlier_event)
+{
+	const char *forms[] = {
+		"data: {\"error\":\"boom\"}\n\ndata:\ndata: {\"choices\":[{\"text\":\"a\"}]}\n\n",
+		"data: {\"error\":\"boom\"}\n\ndata\ndata: {\"choices\":[{\"text\":\"a\"}]}\n\n",
+		"data: {\"choices\":[],\"usage\":{\"completion_tokens\":3}}\n\n"
+		"data:\ndata: {\"choices\":[{\"text\":\"a\"}]}\n\n",
+	};
+	const char *want[] = {"XTXT", "XTXT", "ETET"};
+	for (size_t f = 0; f < sizeof forms / sizeof *forms; f++) {
+		struct got g;
+		static struct ttft_sse sse;
+		memset(&g, 0, sizeof g);
+		g.sse = &sse;
+		ttft_sse_init(&sse, on_event, NULL, &g);
+		size_t n = strlen(forms[f]);
+		ttft_sse_feed(&sse, forms[f], n);
+		ttft_sse_feed(&sse, forms[f], n);
+		ck_assert_msg(!strcmp(g.seq, want[f]), "form %zu: %s", f, g.seq);
+		char two[512];
+		snprintf(two, sizeof two, "%s%s", forms[f], forms[f]);
+		split_invariant(two, strlen(two));
+	}
+}
+END_TEST
+
 START_TEST(garbage_never_crashes)
 {
 	/* Deeply nested, unbalanced, binary: must return, classify something. */
@@ -766,6 +799,7 @@ int main(void)
 	tcase_add_test(t, every_split_of_a_chat_stream);
 	tcase_add_test(t, data_bytes_are_passed_on);
 	tcase_add_test(t, garbage_never_crashes);
+	tcase_add_test(t, an_empty_first_data_line_keeps_no_earlier_event);
 	tcase_add_test(t, responses_api_deltas);
 	tcase_add_test(t, anthropic_messages);
 	tcase_add_test(t, llamacpp_timings_and_usage);

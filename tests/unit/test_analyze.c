@@ -959,6 +959,78 @@ START_TEST(timings_of_several_prompts_are_not_one_split)
 }
 END_TEST
 
+/* llama.cpp sends no event for a token that ends inside a UTF-8
+ * character (its bytes go out with the next token's event): a stream of
+ * emoji or rare CJK has fewer token events than tokens. Its native
+ * /completion stream has no usage, but its last event's timings say how
+ * many it generated (predicted_n): the row said 3 tokens where the server
+ * generated 5, looking normal. Usage, where there is one, still wins;
+ * several tasks' timings give no count (the events are counted); a count
+ * below the events is not this request's. Found by review reading
+ * llama.cpp's process_token (validate_utf8 gates send_partial_response). */
+START_TEST(llamacpp_tokens_from_timings_without_usage)
+{
+	/* predicted_n of each task; usage (-1: none); several tasks; want */
+	static const struct {
+		uint32_t pred[2];
+		int ntasks;
+		long usage;
+		long want;
+	} cs[] = {
+		{{5, 0}, 1, -1, 5},
+		{{5, 0}, 1, 4, 4},
+		{{5, 2}, 2, -1, 3},  /* several tasks (their prefills differ) */
+		{{2, 0}, 1, -1, 3},  /* below the events: not its count */
+	};
+	for (size_t k = 0; k < sizeof cs / sizeof *cs; k++) {
+		tu_tmp_log(g_path, sizeof g_path, "predn");
+		const char *why;
+		ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+		uint64_t c = ttft_log_new_conn(&g_log);
+		int64_t T = MS(2000);
+		ev(TTFT_EV_REQ_BEGIN, T, 100, c, 0, 0, 0, "POST /completion");
+		ev(TTFT_EV_REQ_SENT, T + MS(0.1), 100, c, 0, 100, 0, NULL);
+		ev(TTFT_EV_RESP_HEADERS, T + MS(1), 100, c, 0, 200, 0, NULL);
+		for (int i = 0; i < 3; i++)
+			ev(TTFT_EV_SSE_TOKEN, T + MS(30 + 10 * i), 100, c, 0, 0, i, NULL);
+		for (int t = 0; t < cs[k].ntasks; t++) {
+			ev(TTFT_EV_SSE_EMPTY, T + MS(60 + t), 100, c, 0, 0, 0, NULL);
+			struct ttft_rec_numbers nv = {{0}};
+			uint32_t have = 1 << TTFT_NUM_PROMPT_US | 1 << TTFT_NUM_PROMPT_N |
+					1 << TTFT_NUM_CACHE_N | 1 << TTFT_NUM_PREDICTED_N |
+					1 << TTFT_NUM_PREDICTED_US;
+			nv.v[TTFT_NUM_PROMPT_US] = 8424 + 1000 * (uint32_t)t;
+			nv.v[TTFT_NUM_PROMPT_N] = 12;
+			nv.v[TTFT_NUM_CACHE_N] = 0;
+			nv.v[TTFT_NUM_PREDICTED_N] = cs[k].pred[t];
+			nv.v[TTFT_NUM_PREDICTED_US] = 30000;
+			if (cs[k].usage >= 0) {
+				nv.v[TTFT_NUM_COMPLETION_TOKENS] = (uint32_t)cs[k].usage;
+				have |= 1 << TTFT_NUM_COMPLETION_TOKENS;
+			}
+			ev_raw(TTFT_EV_SERVER_NUMBERS, 0, T + MS(60 + t), c, have, &nv,
+			       sizeof nv);
+		}
+		ev(TTFT_EV_RESP_END, T + MS(91), 100, c, 0, 900, 3, NULL);
+		ttft_log_close(&g_log);
+		char cmd[512], *out;
+		snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s", tu_build_dir(), g_path);
+		ck_assert_int_eq(tu_sh(cmd, &out), 0);
+		cJSON *j = cJSON_Parse(out);
+		ck_assert_ptr_nonnull(j);
+		cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
+		cJSON *tk = cJSON_GetObjectItem(r, "tokens");
+		ck_assert_msg(cJSON_IsNumber(tk) && tk->valuedouble == cs[k].want,
+			      "case %zu: tokens %g, want %ld", k,
+			      cJSON_IsNumber(tk) ? tk->valuedouble : -1.0, cs[k].want);
+		ck_assert_int_eq(cJSON_GetObjectItem(r, "itl_n")->valueint, 2);
+		cJSON_Delete(j);
+		free(out);
+		unlink(g_path);
+	}
+}
+END_TEST
+
 /* A record flagged run (log version 4) is read as the token records it
  * stands for: one plain token, a run of 4 and a plain one give 6 tokens,
  * the run's at its time (gaps 0 inside it); a count no record may hold is
@@ -1299,6 +1371,7 @@ int main(void)
 	tcase_add_test(t, far_out_of_order_log_sorts_in_memory);
 	tcase_add_test(t, stream_numbers_and_traceparent_per_request);
 	tcase_add_test(t, timings_of_several_prompts_are_not_one_split);
+	tcase_add_test(t, llamacpp_tokens_from_timings_without_usage);
 	tcase_add_test(t, unix_s_does_not_wrap);
 	tcase_add_test(t, table_columns_stay_aligned);
 	tcase_add_test(t, dropped_line_with_more_unwritable_than_dropped);

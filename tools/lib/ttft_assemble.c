@@ -419,8 +419,10 @@ static int take_numbers(struct ttft_record *r, const struct ttft_rec *e)
 	memcpy(&nv, e->text, sizeof nv);
 	uint32_t have = (uint32_t)e->a;
 #define HAVE(i) (have & (1u << (i)))
-	if (HAVE(TTFT_NUM_COMPLETION_TOKENS))
+	if (HAVE(TTFT_NUM_COMPLETION_TOKENS)) {
 		r->usage_tokens = nv.v[TTFT_NUM_COMPLETION_TOKENS];
+		r->tokens_timings = 0;
+	}
 	if (HAVE(TTFT_NUM_PROMPT_TOKENS))
 		r->prompt_tokens = nv.v[TTFT_NUM_PROMPT_TOKENS];
 	if (!HAVE(TTFT_NUM_PROMPT_US))
@@ -443,6 +445,19 @@ static int take_numbers(struct ttft_record *r, const struct ttft_rec *e)
 	sp->hit_tokens = HAVE(TTFT_NUM_CACHE_N) ? nv.v[TTFT_NUM_CACHE_N] : NAN;
 	if (HAVE(TTFT_NUM_PROMPT_N) && HAVE(TTFT_NUM_CACHE_N))
 		r->prompt_tokens = (long)nv.v[TTFT_NUM_PROMPT_N] + nv.v[TTFT_NUM_CACHE_N];
+	/* The tokens it generated, where no usage said so (its native
+	 * /completion has none): llama.cpp sends no event for a token that
+	 * ends inside a UTF-8 character (its bytes go with the next one's),
+	 * so its events can be fewer than its tokens. Not from several
+	 * tasks' timings: none is the request's count. */
+	if (r->timings_several && r->tokens_timings) {
+		r->usage_tokens = -1;
+		r->tokens_timings = 0;
+	} else if (!r->timings_several && HAVE(TTFT_NUM_PREDICTED_N) &&
+		   (r->usage_tokens < 0 || r->tokens_timings)) {
+		r->usage_tokens = nv.v[TTFT_NUM_PREDICTED_N];
+		r->tokens_timings = 1;
+	}
 	/* the queue (from the headers) is worked out at the join, when the
 	 * request's times are all in */
 #undef HAVE

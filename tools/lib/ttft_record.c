@@ -284,6 +284,11 @@ long ttft_record_tokens(const struct ttft_record *r)
 {
 	if (r->encrypted || r->compressed || ttft_record_not_sse(r))
 		return -1; /* unknown, not zero */
+	/* each token event holds one token at least: a timings count below
+	 * them is not this request's (several tasks the timings did not
+	 * tell apart) */
+	if (r->tokens_timings && (uint64_t)r->usage_tokens < r->ntok)
+		return (long)r->ntok;
 	return r->usage_tokens >= 0 ? r->usage_tokens : (long)r->ntok;
 }
 

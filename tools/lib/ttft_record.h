@@ -90,6 +90,9 @@ struct ttft_record {
 	unsigned timings_several : 1;/* log: llama.cpp's timings of several
 	                                tasks in its stream (a request of
 	                                several prompts): none is its own */
+	unsigned tokens_timings : 1; /* log: usage_tokens is llama.cpp's
+	                                timings.predicted_n (no usage in
+	                                its stream) */
 	unsigned compressed : 1;     /* log: Content-Encoding on the response:
 	                                its events (tokens) could not be read */
 	unsigned not_sse : 1;        /* log: the response's headers did not say
@@ -172,7 +175,9 @@ struct ttft_record {
 		} in;           /* a usual short answer's: no allocation */
 		int64_t *heap;  /* t[timecap], then uint32_t n[timecap] */
 	} tok;
-	long usage_tokens;      /* usage.completion_tokens, -1 unknown */
+	long usage_tokens;      /* usage.completion_tokens (llama.cpp's
+	                           timings.predicted_n where it gave no
+	                           usage), -1 unknown */
 	long prompt_tokens;     /* usage.prompt_tokens (llama.cpp's timings:
 	                           prompt_n + cache_n), -1 unknown */
 	struct ttft_w3c *w3c;   /* the W3C trace context it was sent with,

@@ -904,6 +904,18 @@ START_TEST(stream_numbers_and_traceparent_per_request)
 }
 END_TEST
 
+/* ttft-analyze --json of the log at g_path, parsed (the caller deletes it). */
+static cJSON *analyzed_json(void)
+{
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s", tu_build_dir(), g_path);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	cJSON *j = cJSON_Parse(out);
+	free(out);
+	ck_assert_ptr_nonnull(j);
+	return j;
+}
+
 /* llama.cpp streams a request of several prompts (a /v1/completions
  * prompt array: one task each) as one response, with each task's timings
  * in its own last chunk. No one of them is the request's prefill: the row
@@ -933,11 +945,7 @@ START_TEST(timings_of_several_prompts_are_not_one_split)
 		}
 		ev(TTFT_EV_RESP_END, T + MS(91), 100, c, 0, 900, 1, NULL);
 		ttft_log_close(&g_log);
-		char cmd[512], *out;
-		snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s", tu_build_dir(), g_path);
-		ck_assert_int_eq(tu_sh(cmd, &out), 0);
-		cJSON *j = cJSON_Parse(out);
-		ck_assert_ptr_nonnull(j);
+		cJSON *j = analyzed_json();
 		cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
 		cJSON *src = cJSON_GetObjectItem(r, "split_source");
 		if (!several) {
@@ -953,7 +961,6 @@ START_TEST(timings_of_several_prompts_are_not_one_split)
 			ck_assert_msg(n && strstr(n, "several"), "%s", n ? n : "(none)");
 		}
 		cJSON_Delete(j);
-		free(out);
 		unlink(g_path);
 	}
 }
@@ -1013,11 +1020,7 @@ START_TEST(llamacpp_tokens_from_timings_without_usage)
 		}
 		ev(TTFT_EV_RESP_END, T + MS(91), 100, c, 0, 900, 3, NULL);
 		ttft_log_close(&g_log);
-		char cmd[512], *out;
-		snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s", tu_build_dir(), g_path);
-		ck_assert_int_eq(tu_sh(cmd, &out), 0);
-		cJSON *j = cJSON_Parse(out);
-		ck_assert_ptr_nonnull(j);
+		cJSON *j = analyzed_json();
 		cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
 		cJSON *tk = cJSON_GetObjectItem(r, "tokens");
 		ck_assert_msg(cJSON_IsNumber(tk) && tk->valuedouble == cs[k].want,
@@ -1025,7 +1028,6 @@ START_TEST(llamacpp_tokens_from_timings_without_usage)
 			      cJSON_IsNumber(tk) ? tk->valuedouble : -1.0, cs[k].want);
 		ck_assert_int_eq(cJSON_GetObjectItem(r, "itl_n")->valueint, 2);
 		cJSON_Delete(j);
-		free(out);
 		unlink(g_path);
 	}
 }

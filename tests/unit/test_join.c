@@ -449,16 +449,25 @@ START_TEST(random_workloads_never_wrong)
 }
 END_TEST
 
+/* Two empty pages with vLLM's queue and prefill histograms on them (the
+ * values NaN until a test sets them). */
+static void queue_prefill_pages(struct ttft_truth *a, struct ttft_truth *b)
+{
+	memset(a, 0, sizeof *a);
+	memset(b, 0, sizeof *b);
+	for (int i = 0; i < TR__N; i++)
+		a->v[i] = b->v[i] = NAN;
+	int ids[] = {TR_QUEUE_SUM, TR_QUEUE_CNT, TR_PREFILL_SUM, TR_PREFILL_CNT};
+	for (int k = 0; k < 4; k++)
+		a->have |= 1u << ids[k];
+	b->have = a->have;
+}
+
 START_TEST(pair_refusals_and_restarts)
 {
 	struct ttft_truth a, b;
-	memset(&a, 0, sizeof a);
-	memset(&b, 0, sizeof b);
-	for (int i = 0; i < TR__N; i++)
-		a.v[i] = b.v[i] = NAN;
-	int ids[] = {TR_QUEUE_SUM, TR_QUEUE_CNT, TR_PREFILL_SUM, TR_PREFILL_CNT};
-	for (int k = 0; k < 4; k++)
-		a.have |= 1u << ids[k], b.have = a.have, a.v[ids[k]] = 0;
+	queue_prefill_pages(&a, &b);
+	a.v[TR_QUEUE_SUM] = a.v[TR_QUEUE_CNT] = a.v[TR_PREFILL_SUM] = a.v[TR_PREFILL_CNT] = 0;
 	b.v[TR_QUEUE_SUM] = 0.030, b.v[TR_QUEUE_CNT] = 1;
 	b.v[TR_PREFILL_SUM] = 0.020, b.v[TR_PREFILL_CNT] = 1;
 	/* the client waited 60 ms from request sent to first token */
@@ -522,14 +531,7 @@ END_TEST
 START_TEST(restart_with_counters_not_going_backwards)
 {
 	struct ttft_truth a, b;
-	memset(&a, 0, sizeof a);
-	memset(&b, 0, sizeof b);
-	for (int i = 0; i < TR__N; i++)
-		a.v[i] = b.v[i] = NAN;
-	int ids[] = {TR_QUEUE_SUM, TR_QUEUE_CNT, TR_PREFILL_SUM, TR_PREFILL_CNT};
-	for (int k = 0; k < 4; k++)
-		a.have |= 1u << ids[k];
-	b.have = a.have;
+	queue_prefill_pages(&a, &b);
 	a.v[TR_QUEUE_CNT] = a.v[TR_PREFILL_CNT] = 1;
 	a.v[TR_QUEUE_SUM] = 0.010, a.v[TR_PREFILL_SUM] = 0.020;
 	b.v[TR_QUEUE_CNT] = b.v[TR_PREFILL_CNT] = 2;

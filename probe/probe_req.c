@@ -206,8 +206,17 @@ static void take_numbers(struct preq *q, const struct ttft_sse_nums *nv)
 {
 	struct ttft_record *r = q->r;
 #define HAVE(i) (nv->have & (1u << (i)))
-	if (HAVE(TTFT_NUM_COMPLETION_TOKENS))
+	if (HAVE(TTFT_NUM_COMPLETION_TOKENS)) {
 		r->usage_tokens = nv->v[TTFT_NUM_COMPLETION_TOKENS];
+		r->tokens_timings = 0;
+	} else if (HAVE(TTFT_NUM_PREDICTED_N) && (r->usage_tokens < 0 || r->tokens_timings)) {
+		/* no usage (llama.cpp's native /completion): its timings say
+		 * how many it generated, where its events may be fewer (a
+		 * token ending inside a UTF-8 character sends none), as the
+		 * analyzer takes them */
+		r->usage_tokens = nv->v[TTFT_NUM_PREDICTED_N];
+		r->tokens_timings = 1;
+	}
 	if (HAVE(TTFT_NUM_PROMPT_TOKENS))
 		r->prompt_tokens = nv->v[TTFT_NUM_PROMPT_TOKENS];
 	if (HAVE(TTFT_NUM_PROMPT_US))

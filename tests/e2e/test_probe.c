@@ -295,6 +295,32 @@ START_TEST(usage_is_honoured_and_nonstream)
 }
 END_TEST
 
+/* llama.cpp sends no event for a token that ends inside a UTF-8
+ * character (its bytes go with the next one's): without usage (its
+ * native /completion) the last event's timings.predicted_n says how many
+ * it generated, where the events are fewer; usage still wins (the
+ * analyzer's rule, test_analyze llamacpp_tokens_from_timings_without_usage). */
+START_TEST(llamacpp_tokens_from_timings_without_usage)
+{
+	int saved = g_port;
+	pid_t srv;
+	g_port = tu_fixture_start("--style llamacpp", &srv);
+	struct recs r;
+	probe("--max-tokens 5 --header 'X-Fixture: usage=0,predicted_n=7'", &r);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_int_eq((int)f(r.r[0], "tokens"), 7);
+	done(&r);
+	probe("--max-tokens 5 --header 'X-Fixture: usage=0'", &r);
+	ck_assert_int_eq((int)f(r.r[0], "tokens"), 5);
+	done(&r);
+	probe("--max-tokens 5 --header 'X-Fixture: predicted_n=7'", &r);
+	ck_assert_int_eq((int)f(r.r[0], "tokens"), 5); /* usage's 5 */
+	done(&r);
+	tu_fixture_stop(srv);
+	g_port = saved;
+}
+END_TEST
+
 static int is_null(cJSON *o, const char *k)
 {
 	cJSON *v = cJSON_GetObjectItem(o, k);
@@ -758,6 +784,7 @@ int main(void)
 	tcase_add_test(t, tail_percentiles_need_enough_runs);
 	tcase_add_test(t, chat_role_chunk_not_counted);
 	tcase_add_test(t, usage_is_honoured_and_nonstream);
+	tcase_add_test(t, llamacpp_tokens_from_timings_without_usage);
 	tcase_add_test(t, nonstream_tokens_unknown_without_usage);
 	tcase_add_test(t, error_cases_keep_their_record);
 	tcase_add_test(t, oversized_event_is_not_stored);

@@ -17,7 +17,9 @@
  * status=S,error_after=K,close_after=K" overrides the defaults per request
  * (usage_tokens=N: usage says N completion tokens, written as given;
  * usage=0: no usage, streamed or not; pad=B: the first token event B
- * bytes larger).
+ * bytes larger; predicted_n=N: llama.cpp style, the timings say N tokens
+ * were predicted, as when some ended inside a UTF-8 character and sent
+ * no event of their own).
  * Tokens: max_tokens from the request, else --tokens. Prints "port N" on
  * stdout once listening (port 0 picks a free one). --tls serves HTTPS with
  * that PEM certificate and key (the same bytes, inside TLS records).
@@ -116,9 +118,11 @@ struct opts {
 	int no_usage;     /* no usage at all, asked for or not (usage=0) */
 	double pad;       /* the first token event carries this many more bytes
 	                     ("pad":"xx…"): a server's oversized event */
+	int predicted_n;  /* llama.cpp style: timings.predicted_n (0 = the
+	                     token events') */
 };
 
-static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 static int g_llamacpp;            /* --style llamacpp */
 static int g_cork;                /* --cork: a streamed response leaves whole
                                      at its end (TCP_CORK), one segment:
@@ -478,6 +482,7 @@ static void parse_overrides(const char *v, struct opts *o)
 		else if (!strcmp(tok, "prefill_per_token")) o->prefill_per_token_ms = x;
 		else if (!strcmp(tok, "restart")) o->restart = (int)x;
 		else if (!strcmp(tok, "timings")) o->no_timings = x == 0;
+		else if (!strcmp(tok, "predicted_n")) o->predicted_n = (int)x;
 	}
 }
 
@@ -970,7 +975,8 @@ static int llamacpp_last_event(int fd, const struct opts *o, const struct rec *r
 	if (!o->no_timings)
 		snprintf(tm, sizeof tm, ",\"timings\":{\"cache_n\":%d,\"prompt_n\":%d,"
 			 "\"prompt_ms\":%.3f,\"predicted_n\":%d,\"predicted_ms\":%.3f}",
-			 o->cached, prompt_tokens - o->cached, r->prefill_s * 1e3, ntok,
+			 o->cached, prompt_tokens - o->cached, r->prefill_s * 1e3,
+			 o->predicted_n ? o->predicted_n : ntok,
 			 (double)(r->last_plan_ns - r->first_plan_ns) / 1e6);
 	if (usage)
 		snprintf(us, sizeof us, ",\"usage\":{\"completion_tokens\":%d,"

@@ -186,8 +186,9 @@ $(B)/tls_two: $(B)/obj/tests/support/tls_two.o $(FAKE)/libcallerreal.so \
 		$(FAKE)/libcaller3.so $(FAKE)/libcaller11.so
 	$(CC) $(LDFLAGS) -o $@ $< -ldl
 
-# test_tls's non-blocking client: OpenSSL, and GnuTLS as git's libcurl-gnutls
-# brings it (no headers needed: tls_again.c declares the few calls).
+# test_tls's non-blocking client: OpenSSL, and GnuTLS's runtime library,
+# which apt itself depends on on Debian and Ubuntu (libgnutls30, t64 on
+# Ubuntu 24.04) (no headers needed: tls_again.c declares the few calls).
 $(B)/tls_again: $(B)/obj/tests/support/tls_again.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) -l:libgnutls.so.30
 

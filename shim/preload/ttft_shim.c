@@ -626,7 +626,7 @@ TTFT_HIDDEN int shim_wants(int fd, const struct sockaddr *sa, socklen_t len)
 	if (!shim_on || (unsigned)fd >= TTFT_MAX_FD || !sa ||
 	    len < sizeof(struct sockaddr_in))
 		return 0;
-	if (!(sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) &&
+	if (sa->sa_family != AF_INET &&
 	    !(sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)))
 		return 0;
 	int type = 0;

@@ -131,7 +131,10 @@ enum ttft_kind {
                                     a larger one as damage              */
 /* SSE event records (SSE_TOKEN … SSE_ERROR) also carry the classifier's
  * TTFT_SSE_F_* flags (ttft_sse.h): 0x0100 usage object, 0x0200 numbers
- * follow in a SERVER_NUMBERS record, 0x0400 not well-formed JSON. */
+ * follow in a SERVER_NUMBERS record, 0x0400 not well-formed JSON, 0x0800
+ * a choice index other than 0 (several choices in one stream; a log from
+ * a shim before this flag has it clear: its tools, and older tools, read
+ * such a stream as one choice's). */
 
 /* Application marks (TTFT_EV_MARK, field b). */
 #define TTFT_MARK_REQ_START 1    /* the application starts a request        */

@@ -33,7 +33,7 @@ enum {
 	K_TIMINGS, K_RESPONSE, K_PROMPT_TOKENS, K_COMPLETION_TOKENS,
 	K_INPUT_TOKENS, K_OUTPUT_TOKENS, K_CACHED_TOKENS, K_PROMPT_DETAILS,
 	K_INPUT_DETAILS, K_PROMPT_N, K_PROMPT_MS, K_CACHE_N, K_PREDICTED_N,
-	K_PREDICTED_MS,
+	K_PREDICTED_MS, K_INDEX,
 };
 /* stack entry: container key id | these flags */
 #define S_ARRAY 0x80u /* the container is an array */
@@ -91,7 +91,7 @@ static uint8_t key_id(const char *k, size_t n)
 		       : IS("name") ? K_NAME : K_OTHER;
 	case 5:
 		return IS("delta") ? K_DELTA : IS("error") ? K_ERROR
-		       : IS("usage") ? K_USAGE : K_OTHER;
+		       : IS("usage") ? K_USAGE : IS("index") ? K_INDEX : K_OTHER;
 	case 6:
 		return IS("object") ? K_OBJECT : K_OTHER;
 	case 7:
@@ -185,11 +185,19 @@ static int is_token_key(const struct ttft_sse *s)
 	}
 }
 
+/* A literal read as nums slot SLOT_INDEX - 1 is a choice's index: not a
+ * number kept, only whether it is 0 (lit_end). */
+#define SLOT_INDEX (TTFT_NUM__COUNT + 1)
+
 /* nums slot + 1 for a number under the current key, or 0. */
 static uint8_t num_slot(const struct ttft_sse *s)
 {
 	uint8_t cur = level_key(s, s->depth);
 	uint8_t up = level_key(s, s->depth - 1);
+	/* choices[k].index: depth 3 (the event, choices[], its element);
+	 * tool_calls[].index and Anthropic's top-level index are others */
+	if (s->key == K_INDEX)
+		return cur == K_CHOICES && s->depth == 3 ? SLOT_INDEX : 0;
 	int top_usage = cur == K_USAGE && s->depth == 2;
 	int resp_usage = cur == K_USAGE && up == K_RESPONSE && s->depth == 3;
 	switch (s->key) {
@@ -244,6 +252,7 @@ void ttft_sse_init(struct ttft_sse *s, ttft_sse_event_cb on_event,
 static void reset_event(struct ttft_sse *s)
 {
 	s->ev_data = s->ev_token = s->ev_error = s->ev_usage = s->ev_bad = 0;
+	s->ev_choice = 0;
 	s->done_len = 0;
 	s->done_ok = 1;
 	s->js = J_VALUE;
@@ -270,6 +279,13 @@ static void lit_end(struct ttft_sse *s)
 		return;
 	unsigned slot = s->nslot - 1u;
 	s->nslot = 0;
+	if (slot == SLOT_INDEX - 1u) {
+		/* anything but a plain 0 (1, 2, …, or a form no server sends)
+		 * says the stream is not one choice's alone */
+		if (s->nfrac != 0 || s->nval != 0)
+			s->ev_choice = 1;
+		return;
+	}
 	if (slot == TTFT_NUM_PROMPT_US || slot == TTFT_NUM_PREDICTED_US) {
 		if (s->nfrac == 255)
 			return;
@@ -328,6 +344,8 @@ static void dispatch(struct ttft_sse *s)
 		unsigned flags = s->ev_usage ? TTFT_SSE_F_USAGE : 0;
 		if (s->nums.have)
 			flags |= TTFT_SSE_F_NUMS;
+		if (s->ev_choice)
+			flags |= TTFT_SSE_F_CHOICE;
 		/* Well-formed: one complete value (a top-level literal ends
 		 * with its line). Not judged once the event was decided early. */
 		if (s->ev_bad || (s->js != J_SKIP && (s->depth != 0 ||
@@ -444,8 +462,10 @@ static void keep_template(struct ttft_sse *s, const char *line0,
 			  const char *json0, const char *t)
 {
 	size_t n = (size_t)(t - line0);
+	/* not from another choice's event (index != 0): those stay off the
+	 * template paths, each read in full and flagged */
 	if (line0 && n <= TTFT_SSE_TMPL && !s->ev_usage && !s->ev_error && !(s->ev_data & EV_NAMED_ERROR) &&
-	    !s->nums.have && !s->full) {
+	    !s->nums.have && !s->ev_choice && !s->full) {
 		memcpy(s->tmpl, line0, n);
 		s->tlen = (uint8_t)n;
 		s->slen = 0;

@@ -18,6 +18,10 @@
  *   error  — a top-level "error" object or string, "object":"error", or
  *            "type":"error" / "response.failed";
  *   empty  — anything else (the chat role chunk, a usage-only chunk, …).
+ * An event whose choices[] element says "index" other than 0 is flagged
+ * TTFT_SSE_F_CHOICE (a request of several choices); such an event never
+ * becomes the stream's template below, so every one of them is read in
+ * full and flagged.
  * It also reads the few numbers a server reports about the request in its
  * stream (usage, llama.cpp's timings) into ttft_sse.nums.
  *
@@ -59,6 +63,12 @@ enum ttft_sse_class {
 #define TTFT_SSE_F_NUMS 0x0200u  /* numbers were read: see ttft_sse.nums */
 #define TTFT_SSE_F_BAD 0x0400u   /* the data is not well-formed JSON (only
                                     judged when the whole event was read) */
+#define TTFT_SSE_F_CHOICE 0x0800u /* an element of its top-level choices[]
+                                     has an "index" other than 0 (n > 1,
+                                     or several prompts: vLLM runs each
+                                     choice as an engine request of its
+                                     own); read before the event's token,
+                                     where servers put it */
 
 /* Numbers a server reports in its stream: enum ttft_num (ttft_log.h, as
  * they are logged). */
@@ -99,6 +109,7 @@ struct ttft_sse {
 	uint8_t ev_error;
 	uint8_t ev_usage;
 	uint8_t ev_bad;
+	uint8_t ev_choice;  /* a choice index other than 0 (TTFT_SSE_F_CHOICE) */
 	uint8_t done_len;   /* bytes of data compared against "[DONE]" */
 	uint8_t done_ok;    /* data so far equals a prefix of "[DONE]" */
 	/* JSON level */

@@ -597,6 +597,71 @@ START_TEST(templates_agree_with_the_full_scan)
 }
 END_TEST
 
+/* A request of several choices (vLLM, n=2): its stream interleaves
+ * choices[{"index":0,…}] and choices[{"index":1,…}] events. Every event of
+ * a choice other than 0 is flagged, the token ones too: an index-1 event
+ * does not fit the template an index-0 one left (its bytes differ at the
+ * index), and never leaves one of its own (it is read in full each time,
+ * so none passes unflagged). tool_calls[].index and a top-level index
+ * (Anthropic's content block) are not a choice's. */
+#ifndef TTFT_SSE_F_CHOICE
+#define TTFT_SSE_F_CHOICE 0x0800u /* so that the old code builds: it fails */
+#endif
+START_TEST(choices_other_than_0_are_flagged)
+{
+	const char *head = "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\","
+			   "\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":";
+	const char *role = ",\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+			   "\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+	const char *tok = ",\"delta\":{\"content\":\" t\"},\"logprobs\":null,"
+			  "\"finish_reason\":null}]}\n\n";
+	char s[8192] = "";
+	/* vLLM: a role chunk for each choice, then each step's tokens of
+	 * choice 0 and 1 (twice choice 1 in a row: a template of its own
+	 * would take the second), then a tool call's index 1 in choice 0 */
+	const int idx[] = {0, 1, 0, 1, 0, 1, 1, 0};
+	for (int i = 0; i < 2; i++)
+		snprintf(s + strlen(s), sizeof s - strlen(s), "%s%d%s", head, i, role);
+	for (size_t i = 0; i < sizeof idx / sizeof *idx; i++)
+		snprintf(s + strlen(s), sizeof s - strlen(s), "%s%d%s", head, idx[i], tok);
+	snprintf(s + strlen(s), sizeof s - strlen(s), "%s0,\"delta\":{\"tool_calls\":"
+		 "[{\"index\":1,\"function\":{\"arguments\":\"{}\"}}]}}]}\n\n"
+		 "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":"
+		 "{\"type\":\"text_delta\",\"text\":\"x\"}}\n\n", head);
+	const unsigned want[] = {0, 1, 0, 1, 0, 1, 0, 1, 1, 0, 0, 0};
+	for (size_t step = 0; step <= 3; step++) {
+		struct got g;
+		ck_assert_str_eq(classify(s, step, &g), "EETTTTTTTTTT");
+		ck_assert_uint_eq(g.n, 12);
+		for (size_t i = 0; i < g.n; i++)
+			ck_assert_msg(!!(g.flags[i] & TTFT_SSE_F_CHOICE) == want[i],
+				      "step %zu: event %zu flags %x", step, i, g.flags[i]);
+	}
+	split_invariant(s, strlen(s));
+	/* once an index-0 token event left the template, an index-1 one is
+	 * not the one-token read: it falls to the full scan */
+	struct ttft_sse sse;
+	struct got g = {0};
+	g.sse = &sse;
+	ttft_sse_init(&sse, on_event, NULL, &g);
+	char e0[512], e1[512];
+	snprintf(e0, sizeof e0, "%s0%s", head, tok);
+	snprintf(e1, sizeof e1, "%s1%s", head, tok);
+	ttft_sse_feed(&sse, e0, strlen(e0));
+	ttft_sse_feed(&sse, e0, strlen(e0));
+	ck_assert_int_eq(ttft_sse_whole_token(&sse, e0, strlen(e0)), 1);
+	ck_assert_int_eq(ttft_sse_whole_token(&sse, e1, strlen(e1)), 0);
+	ck_assert_int_eq(ttft_sse_feed_token(&sse, e1, strlen(e1)), 0);
+	ck_assert_uint_eq(g.n, 3);
+	ck_assert_uint_eq(g.flags[2] & TTFT_SSE_F_CHOICE, TTFT_SSE_F_CHOICE);
+	/* and left no template of its own: the next index-1 event again */
+	ck_assert_int_eq(ttft_sse_feed_token(&sse, e1, strlen(e1)), 0);
+	ck_assert_uint_eq(g.n, 4);
+	ck_assert_uint_eq(g.flags[3] & TTFT_SSE_F_CHOICE, TTFT_SSE_F_CHOICE);
+	ck_assert_int_eq(ttft_sse_feed_token(&sse, e0, strlen(e0)), 1);
+}
+END_TEST
+
 /* Random streams built from real event shapes and then damaged: the
  * classifier gives the same events whatever the reads, in both modes. */
 static unsigned rnd(unsigned *x)
@@ -787,6 +852,7 @@ int main(void)
 	Suite *s = suite_create("sse");
 	TCase *t = tu_tcase(s, "classify", 120);
 	tcase_add_test(t, completions_text_is_token);
+	tcase_add_test(t, choices_other_than_0_are_flagged);
 	tcase_add_test(t, byte_order_mark_at_the_stream_start);
 	tcase_add_test(t, every_byte_of_a_key_counts);
 	tcase_add_test(t, template_compare_sees_every_byte);

@@ -292,7 +292,7 @@ START_TEST(json_shape)
 	ck_assert_ptr_nonnull(j);
 	static const char *const fields[] = {
 		"pid", "conn", "method", "path", "status", "start_s", "start_unix_s",
-		"tokens", "prompt_tokens", "compressed", "traceparent", "dns_s",
+		"tokens", "prompt_tokens", "compressed", "several_choices", "traceparent", "dns_s",
 		"connect_s", "tls_s", "send_s", "wait_headers_s",
 		"ttft_s", "wire_ttft_s", "decode_s", "e2e_s", "itl_n", "itl_p50_s", "itl_p99_s",
 		"app_gap_s", "queue_s", "prefill_s", "server_other_s", "network_s",
@@ -966,6 +966,146 @@ START_TEST(timings_of_several_prompts_are_not_one_split)
 }
 END_TEST
 
+#ifndef TTFT_SSE_F_CHOICE
+#define TTFT_SSE_F_CHOICE 0x0800u /* so that the old code builds: it fails */
+#endif
+
+/* One /metrics snapshot (ttft-run --metrics' records): n values, GET sent
+ * and answer in at t. */
+static void snap(int64_t t, uint32_t seq, const char *const *names, const double *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int64_t bits;
+		memcpy(&bits, &v[i], sizeof bits);
+		ev(TTFT_EV_METRIC, t, 0, 0, 0, bits, seq, names[i]);
+	}
+	ev(TTFT_EV_SCRAPE, t, 0, 0, 0, n, seq, NULL);
+}
+
+/* vLLM with n=2: a chat stream whose events carry choices[{"index":0}] and
+ * choices[{"index":1}] (the shim flags choice 1's). vLLM ran a request for
+ * each choice and counted each one's finish: a window around this
+ * request's end whose count grew by one held one choice's finish (choice
+ * 0 finished earlier, before the snapshot at +45 ms), and the row had
+ * shown that choice's queue and prefill as its own, labelled
+ * vllm-metrics. Now: no split, the note says why, several_choices is
+ * true, the tokens are both choices' (usage agrees), and no ITL. */
+START_TEST(several_choices_get_no_split_and_say_why)
+{
+	static const char *const vn[] = {
+		"vllm:request_queue_time_seconds_count", "vllm:request_queue_time_seconds_sum",
+		"vllm:request_prefill_time_seconds_count", "vllm:request_prefill_time_seconds_sum"};
+	tu_tmp_log(g_path, sizeof g_path, "choices");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	int64_t T = MS(2000);
+	snap(T - MS(50), 1, vn, (double[]){0, 0, 0, 0}, 4);
+	ev(TTFT_EV_REQ_BEGIN, T, 100, c, 0, 0, 0, "POST /v1/chat/completions");
+	ev(TTFT_EV_REQ_SENT, T + MS(0.1), 100, c, 0, 100, 0, NULL);
+	ev_raw(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T + MS(1), c, 200, NULL, 0);
+	ev_raw(TTFT_EV_SSE_EMPTY, 0, T + MS(9), c, 0, NULL, 0);
+	ev_raw(TTFT_EV_SSE_EMPTY, TTFT_SSE_F_CHOICE, T + MS(9), c, 0, NULL, 0);
+	for (int k = 0; k < 2; k++) {
+		ev_raw(TTFT_EV_SSE_TOKEN, 0, T + MS(10 + 10 * k), c, 0, NULL, 0);
+		ev_raw(TTFT_EV_SSE_TOKEN, TTFT_SSE_F_CHOICE, T + MS(10.5 + 10 * k), c, 0, NULL, 0);
+	}
+	/* choice 0 ended at +20 and was counted by +45; choice 1 goes on */
+	snap(T + MS(45), 2, vn, (double[]){1, 0.001, 1, 0.004}, 4);
+	ev_raw(TTFT_EV_SSE_TOKEN, TTFT_SSE_F_CHOICE, T + MS(60), c, 0, NULL, 0);
+	struct ttft_rec_numbers nv = {{0}};
+	nv.v[TTFT_NUM_PROMPT_TOKENS] = 9;
+	nv.v[TTFT_NUM_COMPLETION_TOKENS] = 5;
+	ev_raw(TTFT_EV_SSE_EMPTY, TTFT_SSE_F_USAGE | TTFT_SSE_F_NUMS, T + MS(61), c, 0, NULL, 0);
+	ev_raw(TTFT_EV_SERVER_NUMBERS, 0, T + MS(61), c,
+	       1 << TTFT_NUM_PROMPT_TOKENS | 1 << TTFT_NUM_COMPLETION_TOKENS, &nv, sizeof nv);
+	ev_raw(TTFT_EV_SSE_DONE, 0, T + MS(61), c, 0, NULL, 0);
+	/* its last bytes arrived as read (TCP_INFO): the window of its
+	 * finish starts at the snapshot at +45 */
+	ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
+		.kind = TTFT_EV_RESP_END, .flags = TTFT_F_ARRIVAL, .t_ns = T + MS(62),
+		.pid = 100, .tid = 100, .fd = 5, .conn = c, .a = 900, .b = 5, .err = 0}));
+	snap(T + MS(120), 3, vn, (double[]){2, 0.003, 2, 0.009}, 4);
+	ttft_log_close(&g_log);
+	cJSON *j = analyzed_json();
+	cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
+	ck_assert_msg(cJSON_IsNull(cJSON_GetObjectItem(r, "split_source")),
+		      "one choice's numbers given as the request's: %s, queue %.6f",
+		      cJSON_GetStringValue(cJSON_GetObjectItem(r, "split_source")),
+		      cJSON_GetObjectItem(r, "queue_s")->valuedouble);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r, "queue_s")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r, "prefill_s")));
+	const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(r, "split_note"));
+	ck_assert_msg(n && strstr(n, "several choices"), "%s", n ? n : "(none)");
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r, "several_choices")));
+	ck_assert_int_eq(cJSON_GetObjectItem(r, "tokens")->valueint, 5);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r, "itl_n")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r, "itl_p50_s")));
+	ck_assert(fabs(cJSON_GetObjectItem(r, "ttft_s")->valuedouble - 0.010) < 1e-9);
+	n = cJSON_GetStringValue(cJSON_GetObjectItem(r, "note"));
+	ck_assert_msg(n && strstr(n, "several choices"), "%s", n ? n : "(none)");
+	cJSON_Delete(j);
+	unlink(g_path);
+}
+END_TEST
+
+/* llama.cpp streams a request of several prompts (or choices) with
+ * choices[{"index":1}] for the second task, whose prefill ends long after
+ * the request's first token. Its counters (no count) moved inside the
+ * window of a neighbour, a request of one choice not streamed, which got
+ * 27 ms of "prefill" for its own 20. Now the request of several choices
+ * is in the others' way for its whole life: the neighbour gets none. */
+START_TEST(several_choices_keep_their_prefills_from_neighbours)
+{
+	static const char *const ln[] = {"llamacpp:prompt_seconds_total",
+					 "llamacpp:tokens_predicted_seconds_total"};
+	tu_tmp_log(g_path, sizeof g_path, "choices-lc");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	uint64_t r2 = ttft_log_new_conn(&g_log), s1 = ttft_log_new_conn(&g_log);
+	int64_t T = MS(3000);
+	snap(T - MS(200), 1, ln, (double[]){0, 0}, 2);
+	/* the request of two tasks: task 0's prefill by its first token */
+	ev(TTFT_EV_REQ_BEGIN, T - MS(100), 100, r2, 0, 0, 0, "POST /v1/completions");
+	ev(TTFT_EV_REQ_SENT, T - MS(99.9), 100, r2, 0, 100, 0, NULL);
+	ev_raw(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T - MS(99), r2, 200, NULL, 0);
+	ev_raw(TTFT_EV_SSE_TOKEN, 0, T - MS(90), r2, 0, NULL, 0);
+	snap(T - MS(50), 2, ln, (double[]){0.010, 0}, 2);
+	/* the neighbour, alone in the window (T - 50, T + 250) but for task
+	 * 1's prefill, which ended at T + 95 */
+	ev(TTFT_EV_REQ_BEGIN, T, 200, s1, 0, 0, 0, "POST /v1/completions");
+	ev(TTFT_EV_REQ_SENT, T + MS(1), 200, s1, 0, 100, 0, NULL);
+	ev_raw(TTFT_EV_SSE_TOKEN, TTFT_SSE_F_CHOICE, T + MS(100), r2, 0, NULL, 0);
+	ev(TTFT_EV_RESP_HEADERS, T + MS(200), 200, s1, 0, 200, 0, NULL);
+	ev(TTFT_EV_RESP_END, T + MS(200), 200, s1, 0, 500, 0, NULL);
+	snap(T + MS(250), 3, ln, (double[]){0.037, 0.1}, 2);
+	ev_raw(TTFT_EV_SSE_DONE, 0, T + MS(300), r2, 0, NULL, 0);
+	ev(TTFT_EV_RESP_END, T + MS(300), 100, r2, 0, 900, 2, NULL);
+	snap(T + MS(400), 4, ln, (double[]){0.037, 0.2}, 2);
+	ttft_log_close(&g_log);
+	cJSON *j = analyzed_json();
+	cJSON *q, *s = NULL, *r = NULL;
+	cJSON_ArrayForEach(q, cJSON_GetObjectItem(j, "requests"))
+		if (cJSON_GetObjectItem(q, "conn")->valueint == (int)s1)
+			s = q;
+		else if (cJSON_GetObjectItem(q, "conn")->valueint == (int)r2)
+			r = q;
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_msg(cJSON_IsNull(cJSON_GetObjectItem(s, "split_source")),
+		      "the neighbour given another task's prefill: %s, prefill %.6f",
+		      cJSON_GetStringValue(cJSON_GetObjectItem(s, "split_source")),
+		      cJSON_GetObjectItem(s, "prefill_s")->valuedouble);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(s, "prefill_s")));
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(s, "several_choices")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r, "split_source")));
+	const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(r, "split_note"));
+	ck_assert_msg(n && strstr(n, "several choices"), "%s", n ? n : "(none)");
+	cJSON_Delete(j);
+	unlink(g_path);
+}
+END_TEST
+
 /* llama.cpp sends no event for a token that ends inside a UTF-8
  * character (its bytes go out with the next token's event): a stream of
  * emoji or rare CJK has fewer token events than tokens. Its native
@@ -1373,6 +1513,8 @@ int main(void)
 	tcase_add_test(t, far_out_of_order_log_sorts_in_memory);
 	tcase_add_test(t, stream_numbers_and_traceparent_per_request);
 	tcase_add_test(t, timings_of_several_prompts_are_not_one_split);
+	tcase_add_test(t, several_choices_get_no_split_and_say_why);
+	tcase_add_test(t, several_choices_keep_their_prefills_from_neighbours);
 	tcase_add_test(t, llamacpp_tokens_from_timings_without_usage);
 	tcase_add_test(t, unix_s_does_not_wrap);
 	tcase_add_test(t, table_columns_stay_aligned);

@@ -665,6 +665,51 @@ START_TEST(waits_for_the_snapshot_that_splits_it)
 }
 END_TEST
 
+/* A request of two choices (vLLM, n=2: events of choice 1 flagged): the
+ * server ran and counted two requests for it, so a window whose count
+ * grew by one around its end holds one choice's finish, not its own. The
+ * follower (the exporter's path) hands it out with no split; a request
+ * of one choice in the same shape gets its split. */
+#ifndef TTFT_SSE_F_CHOICE
+#define TTFT_SSE_F_CHOICE 0x0800u /* so that the old code builds: it fails */
+#endif
+static void put_flagged(uint16_t kind, uint16_t flags, int64_t t, uint64_t conn, int64_t a,
+			int64_t b);
+
+START_TEST(several_choices_get_no_split)
+{
+	for (int n2 = 0; n2 < 2; n2++) {
+		open_log("follow-choices");
+		struct ttft_follow f;
+		ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
+		struct handed h = {0};
+		struct ttft_follow_sink sk = {.ctx = &h, .request = on_request};
+		int64_t T = SEC(5);
+		snapshot(T, 1, 0, 0);
+		put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(10), 1, 0, 0, 0, "POST /v1/completions"});
+		put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(11), 1, 0, 0, 0, NULL});
+		put(&(struct ev){TTFT_EV_RESP_HEADERS, T + MS(12), 1, 0, 200, 0, NULL});
+		put_flagged(TTFT_EV_SSE_TOKEN, 0, T + MS(20), 1, 0, 0);
+		put_flagged(TTFT_EV_SSE_TOKEN, n2 ? TTFT_SSE_F_CHOICE : 0, T + MS(21), 1, 0, 1);
+		put(&(struct ev){TTFT_EV_RESP_END, T + MS(30), 1, 0, 0, 2, NULL});
+		snapshot(T + MS(100), 2, 1, 0.002);
+		tick(T + SEC(10));
+		ck_assert_int_eq(ttft_follow_poll(&f, &sk), 0);
+		ck_assert_uint_eq(h.n, 1);
+		if (n2) {
+			ck_assert_msg(!h.g[0].source, "one choice's finish given as the "
+				      "request's: %s, queue %.6f", h.g[0].source, h.g[0].queue_s);
+			ck_assert_int_eq(h.g[0].tokens, 2); /* both choices' */
+		} else {
+			ck_assert_str_eq(h.g[0].source, "vllm-metrics");
+		}
+		ttft_log_close(&g_log);
+		ttft_follow_free(&f);
+		unlink(g_path);
+	}
+}
+END_TEST
+
 /* llama.cpp's in-stream timings need no snapshot: with none in the log,
  * a settled request is handed out joined, its queue from the headers (it
  * had been handed out unjoined: no queue); a prefill longer than the
@@ -1364,6 +1409,7 @@ int main(void)
 	tcase_add_test(t, an_emptied_log_is_cut_not_unreadable);
 	tcase_add_test(t, a_request_cut_by_a_hole_is_handed_out);
 	tcase_add_test(t, waits_for_the_snapshot_that_splits_it);
+	tcase_add_test(t, several_choices_get_no_split);
 	tcase_add_test(t, timings_joined_without_snapshots);
 	tcase_add_test(t, late_and_replaced_logs);
 	tcase_add_test(t, a_replaced_log_is_read_until_its_requests_end);

@@ -143,7 +143,7 @@ static void reqs_of(const struct sim *s, struct ttft_join_req *jr, int64_t skew)
 	for (int i = 0; i < s->n; i++) {
 		const struct sim_req *q = &s->r[i];
 		jr[i] = (struct ttft_join_req){q->sent, q->hdr, q->first, q->end, q->end,
-					       skew, 1, 1, 0, 100, 0};
+					       skew, 1, 1, 0, 100, 0, 0};
 	}
 }
 
@@ -375,7 +375,7 @@ START_TEST(llamacpp_queueing_split_when_scraped_often)
 	struct ttft_join_req more[5];
 	memcpy(more, jr, sizeof jr);
 	more[4] = (struct ttft_join_req){s.r[1].end + 1 * MS, 0, 0, 0, 0, TTFT_JOIN_SKEW_NS,
-					 1, 0, 0, 0, 0};
+					 1, 0, 0, 0, 0, 0};
 	struct ttft_server_split o5[5];
 	ttft_join(s.snap, (size_t)s.nsnap, more, 5, o5);
 	ck_assert_ptr_nonnull(o5[0].source);
@@ -402,7 +402,7 @@ START_TEST(never_ended_request)
 		reqs_of(&s, jr, TTFT_JOIN_SKEW_NS);
 		/* sent just after the first, never answered */
 		jr[3] = (struct ttft_join_req){100 * MS + 90 * US, 0, 0, 0, 0, TTFT_JOIN_SKEW_NS,
-					       1, 0, 0, 0, 0};
+					       1, 0, 0, 0, 0, 0};
 		ck_assert_int_eq(ttft_join(s.snap, (size_t)s.nsnap, jr, 4, o), 0);
 		for (int i = 0; i < 3; i++) {
 			if (style == VLLM)
@@ -471,7 +471,7 @@ START_TEST(pair_refusals_and_restarts)
 	b.v[TR_QUEUE_SUM] = 0.030, b.v[TR_QUEUE_CNT] = 1;
 	b.v[TR_PREFILL_SUM] = 0.020, b.v[TR_PREFILL_CNT] = 1;
 	/* the client waited 60 ms from request sent to first token */
-	struct ttft_join_req r = {10 * MS, 11 * MS, 70 * MS, 80 * MS, 80 * MS, 0, 1, 1, 0, 0, 0};
+	struct ttft_join_req r = {10 * MS, 11 * MS, 70 * MS, 80 * MS, 80 * MS, 0, 1, 1, 0, 0, 0, 0};
 	struct ttft_server_split o;
 	ttft_join_pair(&a, &b, &r, &o);
 	ck_assert_ptr_nonnull(o.source);
@@ -539,7 +539,7 @@ START_TEST(restart_with_counters_not_going_backwards)
 	a.t0_ns = 10 * MS, a.t_ns = 11 * MS;
 	b.t0_ns = 500 * MS, b.t_ns = 501 * MS;
 	struct ttft_join_req r = {100 * MS, 101 * MS, 200 * MS, 300 * MS, 300 * MS,
-				  TTFT_JOIN_SKEW_NS, 1, 1, 0, 0, 0};
+				  TTFT_JOIN_SKEW_NS, 1, 1, 0, 0, 0, 0};
 	struct ttft_truth sn[2] = {a, b};
 	struct ttft_server_split o;
 	/* without the start times the pages cannot tell: the join gives it */
@@ -567,7 +567,7 @@ START_TEST(llamacpp_timings_queue_from_headers)
 {
 	/* sent at 10, headers (slot start) at 40, first token at 52 ms;
 	 * prompt_ms 9.5: queue 30 ms, other 2.5 ms */
-	struct ttft_join_req r = {10 * MS, 40 * MS, 52 * MS, 90 * MS, 90 * MS, 0, 1, 1, 0, 0, 0};
+	struct ttft_join_req r = {10 * MS, 40 * MS, 52 * MS, 90 * MS, 90 * MS, 0, 1, 1, 0, 0, 0, 0};
 	struct ttft_server_split o;
 	ttft_join_timings(&r, 9.5, 30.0, 12, &o);
 	ck_assert_ptr_nonnull(o.source);

@@ -412,7 +412,7 @@ START_TEST(record_fields_per_origin)
 	cJSON *o = record_json(&r, &ctx);
 	static const char *const log_fields[] = {
 		"pid", "conn", "method", "path", "status", "start_s", "start_unix_s",
-		"tokens", "prompt_tokens", "compressed", "traceparent", "dns_s",
+		"tokens", "prompt_tokens", "compressed", "several_choices", "traceparent", "dns_s",
 		"connect_s", "tls_s", "send_s", "wait_headers_s",
 		"ttft_s", "wire_ttft_s", "decode_s", "e2e_s", "itl_n", "itl_p50_s", "itl_p99_s",
 		"app_gap_s", "queue_s", "prefill_s", "server_other_s", "network_s",

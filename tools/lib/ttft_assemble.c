@@ -957,6 +957,11 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 						   : find_req(a, c, e->seq);
 	if (!r)
 		return;
+	/* an event of a choice other than 0: the server runs several
+	 * requests for this one (n > 1), whatever its other events say */
+	if (e->kind >= TTFT_EV_SSE_TOKEN && e->kind <= TTFT_EV_SSE_ERROR &&
+	    (e->flags & TTFT_SSE_F_CHOICE))
+		r->several_choices = 1;
 	switch (e->kind) {
 	case TTFT_EV_REQ_SENT:
 		r->t_req1 = e->t_ns;
@@ -1121,6 +1126,7 @@ static void join_req_of(const struct ttft_asm *as, const struct ttft_record *r,
 	j->prompt_tokens = r->prompt_tokens > 0 ? r->prompt_tokens : 0;
 	j->skew_ns = TTFT_JOIN_SKEW_NS + (int64_t)r->rtt_us * 1000;
 	j->generate = engine_request(r);
+	j->several = r->several_choices;
 	j->complete = r->status >= 200 && r->status < 300 && r->t_end && !r->sse_error &&
 		      !r->closed_early && !(r->end_flags & TTFT_F_TRUNCATED);
 }
@@ -1161,7 +1167,7 @@ int ttft_asm_join(struct ttft_asm *as, struct ttft_record *r)
 	struct ttft_join_req jr;
 	join_req_of(as, r, &jr);
 	const char *src = ttft_record_split(r)->source;
-	if (src && !strcmp(src, TTFT_SPLIT_LLAMACPP_TIMINGS)) {
+	if (src && !strcmp(src, TTFT_SPLIT_LLAMACPP_TIMINGS) && !r->several_choices) {
 		/* the server's own per-request timings come first; the queue
 		 * from the headers, now that the request's times are in */
 		struct ttft_server_split *t = ttft_record_split_rw(r);

@@ -49,9 +49,19 @@ static struct ttft_join_req sane_req(const struct ttft_join_req *r)
 	return c;
 }
 
+/* Whether the server counts moment k (vLLM's histograms' _count), so that
+ * a window's count shows every request whose moment lies in it. */
+static int has_count(int vllm, enum anchor k)
+{
+	return vllm && (k == A_FINISH || k == A_FIRST);
+}
+
 /* The interval the server's moment lies in, by the client's times. An end
- * that never came leaves it open: the server may count it any time later. */
-static void interval(const struct ttft_join_req *req, enum anchor k, int64_t *lo,
+ * that never came leaves it open: the server may count it any time later.
+ * A request of several choices is several to the server, each with its
+ * moments anywhere from its send to its end: where no count would show an
+ * extra one (counters, not histograms), its whole life. */
+static void interval(const struct ttft_join_req *req, enum anchor k, int vllm, int64_t *lo,
 		     int64_t *hi)
 {
 	struct ttft_join_req c = sane_req(req);
@@ -60,6 +70,11 @@ static void interval(const struct ttft_join_req *req, enum anchor k, int64_t *lo
 	int64_t start = r->t_sent ? r->t_sent : INT64_MIN;
 	int64_t end = r->t_end_hi ? r->t_end_hi : NEVER;
 	int64_t first_or_end = r->t_first ? r->t_first : end;
+	if (r->several && !has_count(vllm, k)) {
+		*lo = sub(start, s);
+		*hi = add(end, s);
+		return;
+	}
 	switch (k) {
 	case A_FINISH:
 		*lo = r->t_end_lo ? r->t_end_lo : start;
@@ -297,6 +312,10 @@ static int unusable(const struct ttft_join_req *r, struct ttft_server_split *o)
 {
 	if (!r->generate)
 		return 1;
+	if (r->several) {
+		snprintf(o->note, sizeof o->note, "%s", TTFT_JOIN_NOTE_CHOICES);
+		return 1;
+	}
 	if (r->elsewhere) {
 		snprintf(o->note, sizeof o->note, "sent to another server than the one whose "
 			 "/metrics were scraped: their pages say nothing of it");
@@ -360,7 +379,7 @@ static int clean(const struct ttft_joiner *j, const struct ttft_join_req *r,
 		 char *note, size_t notelen, int *later)
 {
 	int64_t lo, hi;
-	interval(r, k, &lo, &hi);
+	interval(r, k, j->vllm, &lo, &hi);
 	long ia, ib;
 	window(j->sn, j->nsn, lo, hi, &ia, &ib);
 	if (ia < 0 || ib < 0) {
@@ -399,7 +418,7 @@ int64_t ttft_join_reach(const struct ttft_join_req *r)
 	int64_t reach = INT64_MIN;
 	for (int k = 0; k < A__N; k++) {
 		int64_t lo, hi;
-		interval(r, (enum anchor)k, &lo, &hi);
+		interval(r, (enum anchor)k, 0, &lo, &hi); /* the widest */
 		if (hi > reach)
 			reach = hi;
 	}
@@ -424,7 +443,8 @@ int ttft_joiner_init(struct ttft_joiner *j, const struct ttft_truth *snaps, size
 		}
 		for (size_t i = 0; i < nreqs; i++)
 			if (counted(j->vllm, (enum anchor)k, &reqs[i])) {
-				interval(&reqs[i], (enum anchor)k, &sp->lo[sp->n], &sp->hi[sp->n]);
+				interval(&reqs[i], (enum anchor)k, j->vllm, &sp->lo[sp->n],
+					 &sp->hi[sp->n]);
 				sp->n++;
 			}
 		qsort(sp->lo, sp->n, sizeof(int64_t), cmp_i64);

@@ -21,6 +21,9 @@
  *     window (one that never ended may reach into any later one, except
  *     for vLLM's histograms, whose count would show it), and
  *   - for vLLM, the histogram's _count grew by exactly one in it.
+ * A request of several choices (n > 1) is several requests to the server,
+ * whose moments fall anywhere while it is open: it is never joined, and
+ * its intervals for the counters (no count to show it) span its life.
  * Otherwise the value stays null and the note says why. A split whose parts
  * do not fit in what the client itself waited (queue + prefill > request sent
  * → first token) is refused, never printed. docs/server-truth.md.
@@ -49,6 +52,11 @@
  * stays; only that number is withheld). */
 #define TTFT_JOIN_NOTE_SERVER_TTFT "server TTFT"
 
+/* The note of a request of several choices (ttft_join_req.several). */
+#define TTFT_JOIN_NOTE_CHOICES "several choices in one stream (n > 1): the server " \
+	"runs and counts each as a request of its own (its queue, prefill, " \
+	"finish): no split is this request's"
+
 /* One request, in CLOCK_MONOTONIC ns; 0 = did not happen or unknown. */
 struct ttft_join_req {
 	int64_t t_sent;     /* last byte of the request sent */
@@ -70,6 +78,11 @@ struct ttft_join_req {
 	int elsewhere;      /* it went to another server than the one whose
 	                       /metrics were scraped: never joined (still in
 	                       the others' way) */
+	int several;        /* its stream carried a choice other than 0 (n >
+	                       1): the server ran a request for each choice,
+	                       each counted on its own, at any time while this
+	                       one was open. Never joined; in the others' way
+	                       for its whole life where no count shows them */
 };
 
 

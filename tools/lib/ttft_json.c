@@ -827,6 +827,7 @@ static inline __attribute__((always_inline)) void record(struct ttft_json *j, co
 		null_k(&w, K("prompt_tokens"));
 	if (log) {
 		bool_k(&w, K("compressed"), r->compressed);
+		bool_k(&w, K("several_choices"), r->several_choices);
 		if (ttft_record_traceparent(r)[0])
 			str_k(&w, K("traceparent"), ttft_record_traceparent(r));
 		else

@@ -151,8 +151,8 @@ int ttft_record_add_text(struct ttft_record *r, const char *s, size_t n)
 int ttft_record_finish(struct ttft_record *r)
 {
 	r->itl_p50_s = r->itl_p99_s = NAN;
-	if (r->ntok < 2)
-		return 0;
+	if (r->ntok < 2 || r->several_choices)
+		return 0; /* several choices' events interleave: no one's gaps */
 	/* the gaps between distinct times, and a 0 for every event that came
 	 * at the time of the one before it: ntok - 1 in all, the zeros only
 	 * counted */
@@ -286,8 +286,8 @@ long ttft_record_tokens(const struct ttft_record *r)
 		return -1; /* unknown, not zero */
 	/* each token event holds one token at least: a timings count below
 	 * them is not this request's (several tasks the timings did not
-	 * tell apart) */
-	if (r->tokens_timings && (uint64_t)r->usage_tokens < r->ntok)
+	 * tell apart); nor is one task's among several choices */
+	if (r->tokens_timings && (r->several_choices || (uint64_t)r->usage_tokens < r->ntok))
 		return (long)r->ntok;
 	return r->usage_tokens >= 0 ? r->usage_tokens : (long)r->ntok;
 }
@@ -296,7 +296,7 @@ long ttft_record_itl_n(const struct ttft_record *r)
 {
 	/* a body that is not an event stream has tokens (its usage says how
 	 * many) but no events to put gaps between, unless it was empty */
-	if (r->encrypted || r->compressed || r->fork_unsure ||
+	if (r->encrypted || r->compressed || r->fork_unsure || r->several_choices ||
 	    (r->not_sse && !r->ntok && ttft_record_tokens(r) != 0))
 		return -1;
 	return r->ntok > 1 ? (long)(r->ntok - 1) : 0;
@@ -585,6 +585,9 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 			 "(a connection shared across fork)", r->pid, r->reader_pid);
 	if (ttft_record_not_sse(r))
 		tok = "not an event stream: its tokens are not read";
+	else if (r->several_choices)
+		tok = "several choices in one stream (n > 1): its tokens are all "
+		      "choices' together, its inter-token gaps no one choice's (no ITL)";
 	if (ttft_record_early(r) && r->sent_one_call)
 		early = "its response's head was read before the "
 			 "call that sent the whole request returned (another thread "

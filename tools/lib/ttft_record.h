@@ -90,6 +90,13 @@ struct ttft_record {
 	unsigned timings_several : 1;/* log: llama.cpp's timings of several
 	                                tasks in its stream (a request of
 	                                several prompts): none is its own */
+	unsigned several_choices : 1;/* log: its stream carried a choice
+	                                index other than 0 (n > 1, or several
+	                                prompts): the server ran several
+	                                requests for it, so no split is its
+	                                own, its tokens are all choices'
+	                                together and the gaps between its
+	                                events are no one choice's (no ITL) */
 	unsigned tokens_timings : 1; /* log: usage_tokens is llama.cpp's
 	                                timings.predicted_n (no usage in
 	                                its stream) */

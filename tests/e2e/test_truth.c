@@ -304,6 +304,48 @@ START_TEST(a_request_elsewhere_is_not_joined)
 }
 END_TEST
 
+/* vLLM with n=2, byte for byte (the fixture's X-Fixture n=2: a role
+ * chunk and each step's token for choice 0 then 1, usage counting both;
+ * /metrics counting two finishes): curl under the shim, scraped. The row
+ * says several_choices, gives no split and says why, and counts every
+ * token event of both choices, as usage and the fixture's record do. */
+START_TEST(several_choices_are_not_one_request)
+{
+	start("");
+	char cmd[2048], js[256], *out;
+	tu_tmp_log(js, sizeof js, "choices-json");
+	struct tu_truth tr;
+	tu_fixture_truth(g_srv, &tr);
+	size_t before = tu_truth_count(&tr, "/v1/");
+	tu_truth_free(&tr);
+	snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --metrics http://127.0.0.1:%d "
+		 "--metrics-interval 20 --json %s -- curl -sN -o /dev/null "
+		 "http://127.0.0.1:%d/v1/completions -H 'X-Fixture: n=2,first=0,token=1' "
+		 "-d '{\"prompt\":\"hi\",\"max_tokens\":5,\"stream\":true,"
+		 "\"stream_options\":{\"include_usage\":true}}'",
+		 tu_build_dir(), g_port, js, g_port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	free(out);
+	cJSON *j = json_of(js), *row = the_row(j);
+	tu_fixture_truth(g_srv, &tr);
+	const struct tu_treq *s = tu_truth_req(&tr, "/v1/", before);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(s->ntok, 10); /* 5 a choice */
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(row, "complete")));
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(row, "several_choices")));
+	ck_assert_int_eq((int)f(row, "tokens"), s->ntok);
+	ck_assert_msg(!cJSON_IsString(cJSON_GetObjectItem(row, "split_source")),
+		      "given %s: queue %.3f ms", str(row, "split_source"),
+		      f(row, "queue_s") * 1e3);
+	ck_assert_msg(strstr(str(row, "split_note"), "several choices"), "%s",
+		      str(row, "split_note"));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(row, "itl_n")));
+	tu_truth_free(&tr);
+	cJSON_Delete(j);
+	stop();
+}
+END_TEST
+
 /* A POST that never reaches the engine (vLLM's /tokenize) is counted in
  * no histogram: a window around it whose count grew by one holds another
  * request's finish (a review: a client the shim does not see ended in
@@ -697,6 +739,7 @@ int main(void)
 	Suite *s = suite_create("truth");
 	TCase *t = tu_tcase(s, "truth", 300);
 	tcase_add_test(t, probe_gets_vllm_split);
+	tcase_add_test(t, several_choices_are_not_one_request);
 	tcase_add_test(t, wrapped_client_gets_vllm_split);
 	tcase_add_test(t, idle_pages_are_not_written_and_windows_still_close);
 	tcase_add_test(t, late_reader_never_takes_another_requests_split);

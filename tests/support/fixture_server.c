@@ -19,7 +19,9 @@
  * usage=0: no usage, streamed or not; pad=B: the first token event B
  * bytes larger; predicted_n=N: llama.cpp style, the timings say N tokens
  * were predicted, as when some ended inside a UTF-8 character and sent
- * no event of their own).
+ * no event of their own; n=N: N choices, vLLM's n, their events
+ * interleaved by index, the truth's "choices" N and tok_ns every token
+ * event of every choice).
  * Tokens: max_tokens from the request, else --tokens. Prints "port N" on
  * stdout once listening (port 0 picks a free one). --tls serves HTTPS with
  * that PEM certificate and key (the same bytes, inside TLS records).
@@ -120,9 +122,15 @@ struct opts {
 	                     ("pad":"xx…"): a server's oversized event */
 	int predicted_n;  /* llama.cpp style: timings.predicted_n (0 = the
 	                     token events') */
+	int n;            /* choices (vLLM's n; 0 = 1): a stream's events of
+	                     choice 0 … n-1, each step's one each in index
+	                     order, as vLLM's serving_chat / serving_completion
+	                     write them; usage counts all; the histograms
+	                     count n requests (vLLM runs each choice as an
+	                     engine request of its own) */
 };
 
-static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 static int g_llamacpp;            /* --style llamacpp */
 static int g_cork;                /* --cork: a streamed response leaves whole
                                      at its end (TCP_CORK), one segment:
@@ -220,6 +228,7 @@ struct rec {
 	int held;                  /* holds engine capacity (slot_take) */
 	double kv_need;            /* the KV tokens it holds (--kv-tokens) */
 	char trace_id[33];         /* from its traceparent, "" if none */
+	int choices;               /* vLLM's n: token events of each choice */
 };
 
 static void rec_tok(struct rec *r, int64_t t)
@@ -325,6 +334,7 @@ static void write_truth(struct rec *r)
 	sb_str(&b, "path", r->path);
 	sb_printf(&b, ",\"status\":%d,\"prompt_tokens\":%d,\"closed\":%s",
 		  r->status, r->prompt_tokens, r->closed ? "true" : "false");
+	sb_printf(&b, ",\"choices\":%d", r->choices > 1 ? r->choices : 1);
 	sb_time(&b, "accept_ns", r->accept_ns);
 	sb_time(&b, "recv_first_ns", r->recv_first_ns);
 	sb_time(&b, "recv_ns", r->recv_ns);
@@ -483,6 +493,7 @@ static void parse_overrides(const char *v, struct opts *o)
 		else if (!strcmp(tok, "restart")) o->restart = (int)x;
 		else if (!strcmp(tok, "timings")) o->no_timings = x == 0;
 		else if (!strcmp(tok, "predicted_n")) o->predicted_n = (int)x;
+		else if (!strcmp(tok, "n")) o->n = x >= 1 && x <= 64 ? (int)x : 1;
 	}
 }
 
@@ -996,19 +1007,23 @@ static int stream_body(int fd, const struct opts *o, struct rec *rec, int chat,
 	chunk_head(head, sizeof head, chat);
 	int64_t t_first = rec->first_plan_ns;
 	const char *usage_null = usage ? ",\"usage\":null" : "";
+	int nc = o->n > 1 ? o->n : 1; /* vLLM's n: each choice a request */
+	rec->choices = nc;
 	if (chat) {
 		sleep_until(t_first - ms_ns(o->role_ms));
-		snprintf(ev, sizeof ev,
-			 "%s,\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
-			 "\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]%s}",
-			 head, usage_null);
 		rec->role_ns = ttft_now_ns();
-		if (send_event(fd, o, ev) != 0)
-			return -1;
+		for (int c = 0; c < nc; c++) { /* vLLM: one for each choice */
+			snprintf(ev, sizeof ev,
+				 "%s,\"choices\":[{\"index\":%d,\"delta\":{\"role\":"
+				 "\"assistant\",\"content\":\"\"},\"logprobs\":null,"
+				 "\"finish_reason\":null}]%s}", head, c, usage_null);
+			if (send_event(fd, o, ev) != 0)
+				return -1;
+		}
 	}
 	for (int i = 0; i < ntok; i++) {
 		sleep_until(t_first + ms_ns(o->token_ms) * i);
-		if (i == 0)
+		for (int c = 0; c < nc && i == 0; c++)
 			on_first_token(rec, prompt_tokens);
 		if (i == o->close_after) {
 			rec->closed = 1;
@@ -1065,16 +1080,33 @@ static int stream_body(int fd, const struct opts *o, struct rec *rec, int chat,
 		}
 		if (send_event(fd, o, ev) != 0)
 			return -1;
+		for (int c = 1; c < nc; c++) { /* the step's other choices, by index */
+			if (chat)
+				snprintf(ev, sizeof ev,
+					 "%s,\"choices\":[{\"index\":%d,\"delta\":{\"content\":"
+					 "\"%s\"},\"logprobs\":null,\"finish_reason\":%s%s}]%s}",
+					 head, c, word, fin,
+					 i == ntok - 1 ? ",\"stop_reason\":null" : "", usage_null);
+			else
+				snprintf(ev, sizeof ev,
+					 "%s,\"choices\":[{\"index\":%d,\"text\":\"%s\","
+					 "\"logprobs\":null,\"finish_reason\":%s,\"stop_reason\":"
+					 "null}]%s}", head, c, word, fin, usage_null);
+			rec_tok(rec, ttft_now_ns());
+			if (send_event(fd, o, ev) != 0)
+				return -1;
+		}
 	}
 	rec->last_plan_ns = t_first + ms_ns(o->token_ms) * (ntok - 1);
-	on_finished(o, rec, prompt_tokens, ntok);
+	for (int c = 0; c < nc; c++) /* vLLM counts each choice's finish */
+		on_finished(o, rec, prompt_tokens, ntok);
 	if (g_llamacpp && o->error_after < 0) {
 		rec->usage_ns = ttft_now_ns();
 		if (llamacpp_last_event(fd, o, rec, head, chat, usage, prompt_tokens, ntok) != 0)
 			return -1;
 	} else if (usage && o->error_after < 0) {
 		char us[256];
-		usage_member(us, sizeof us, o, prompt_tokens, ntok);
+		usage_member(us, sizeof us, o, prompt_tokens, ntok * nc);
 		snprintf(ev, sizeof ev, "%s,\"choices\":[]%s}", head, us);
 		rec->usage_ns = ttft_now_ns();
 		if (send_event(fd, o, ev) != 0)

@@ -1218,6 +1218,44 @@ START_TEST(server_dies_during_the_runs)
 }
 END_TEST
 
+/* The cold request served, the only warm one timed out: no warm TTFT, so
+ * nothing to compare the cold one with. The cycle is not counted (the
+ * report showed "nan× a warm request's nan ms" and concluded that the
+ * cold request "costs about what a warm one does"). */
+START_TEST(no_warm_ttft_no_comparison)
+{
+	int port = tu_free_port();
+	char srv[512], *out, rep[256], extra[512];
+	snprintf(srv, sizeof srv, "exec %s/fixture-server --port %d --first-ms 10 --token-ms 1 "
+		 "--slow-request 2 --slow-ms 60000", tu_build_dir(), port);
+	tu_tmp_log(rep, sizeof rep, "no-warm-md");
+	snprintf(extra, sizeof extra, "--warm-runs 1 --kind vllm --timeout 2 --report %s", rep);
+	cJSON *j;
+	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 1);
+	free(out);
+	ck_assert_ptr_nonnull(j);
+	cJSON *c = cycle_n(j, 0);
+	ck_assert(!isnan(fnum(cJSON_GetObjectItem(c, "cold"), "ttft_s")));
+	ck_assert(isnan(fnum(c, "warm_ttft_median_s")));
+	cJSON *sum = cJSON_GetObjectItem(j, "summary");
+	ck_assert_int_eq((int)fnum(sum, "cycles_ok"), 0);
+	ck_assert_int_eq((int)fnum(cJSON_GetObjectItem(sum, "cold_over_warm"), "n"), 0);
+	cJSON_Delete(j);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	static const char *const ext[] = {"-cold-start.svg", "-warm-variance.svg", ".html"};
+	for (size_t i = 0; i < 3; i++) { /* a failed cycle has no timeline */
+		char p[512];
+		snprintf(p, sizeof p, "%s%s", rep, ext[i]);
+		unlink(p);
+	}
+	ck_assert_msg(!strstr(md, "nan×") && !strstr(md, "nan ms") && !strstr(md, "about as fast as a warm one") &&
+		      !strstr(md, "costs about what a warm one does"), "%s", md);
+	ck_assert_msg(strstr(md, "No cycle measured both a cold and a warm request"), "%s", md);
+	free(md);
+}
+END_TEST
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -1506,6 +1544,7 @@ int main(void)
 	tcase_add_test(t, port_in_use);
 	tcase_add_test(t, patterns_that_match_nothing);
 	tcase_add_test(t, server_dies_during_the_runs);
+	tcase_add_test(t, no_warm_ttft_no_comparison);
 	tcase_add_test(t, interrupt_while_starting);
 	tcase_add_test(t, escaped_daemon_holding_the_output);
 	tcase_add_test(t, no_outputs_reads_nothing_unset);

@@ -45,10 +45,15 @@ int cold_is_vllm(const struct cold_run *run)
 	return !strcmp(run->kind, "vllm");
 }
 
-/* Cycles with both a cold request and warm ones measured. */
+/* Cycles with both a cold request and warm ones measured: a TTFT of each,
+ * not only requests made (warm ones that all failed or timed out give no
+ * median to compare the cold one with). */
 int cold_usable(const struct cold_cycle *c)
 {
-	return c->cold.t_start && c->cold.ok && c->nwarm > 0 && !isnan(c->spawn_to_ready_s);
+	double mn, mx, cv;
+	return c->cold.t_start && c->cold.ok && !isnan(ttft_record_ttft_s(&c->cold)) &&
+	       c->nwarm > 0 && !isnan(cold_warm_median(c, &mn, &mx, &cv)) &&
+	       !isnan(c->spawn_to_ready_s);
 }
 
 const struct cold_cycle *cold_first_usable(const struct cold_run *run)

@@ -15,7 +15,7 @@ double cold_median(double *v, size_t n);
 /* "vLLM", "llama.cpp llama-server", else kind itself. */
 const char *cold_engine_name(const char *kind);
 int cold_is_vllm(const struct cold_run *run);
-/* A cycle with both a cold request and warm ones measured. */
+/* A cycle with both a cold TTFT and a warm one measured. */
 int cold_usable(const struct cold_cycle *c);
 const struct cold_cycle *cold_first_usable(const struct cold_run *run);
 /* Cached prompt tokens of one run, from whichever the server gives

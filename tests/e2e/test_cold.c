@@ -972,6 +972,53 @@ START_TEST(cold_vs_warm_like_for_like)
 }
 END_TEST
 
+/* --same-prompt on a server with a prefix cache: the warm runs prefill
+ * one token, the cold one all of them. The cold request's extra is the
+ * cache's saving as much as first-use cost, and the server counted it: the
+ * report must not put it all down to warm-up inside the engine (it said
+ * "first-use cost inside the engine … inside the first prefill" and told
+ * the SRE the first request "pays one-time warm-up inside the engine"). */
+START_TEST(cold_extra_from_the_cache_is_not_warmup)
+{
+	int port = tu_free_port();
+	char srv[256], *out, rep[256], extra[1536], prompt[1024] = "";
+	snprintf(srv, sizeof srv, "exec %s/fixture-server --port %d --style llamacpp "
+		 "--prefix-cache --prefill-per-token-ms 2 --first-ms 5 --token-ms 1",
+		 tu_build_dir(), port);
+	for (int i = 0; i < 80; i++)
+		snprintf(prompt + strlen(prompt), sizeof prompt - strlen(prompt), "w%d ", i);
+	tu_tmp_log(rep, sizeof rep, "cache-extra-md");
+	snprintf(extra, sizeof extra, "--warm-runs 3 --kind llamacpp --same-prompt "
+		 "--prompt '%s' --report %s", prompt, rep);
+	cJSON *j;
+	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 0);
+	free(out);
+	cJSON *c = cycle_n(j, 0), *r;
+	double pt = fnum(cJSON_GetObjectItem(c, "cold"), "prompt_tokens");
+	ck_assert(pt > 50);
+	ck_assert_double_eq(fnum(cJSON_GetObjectItem(c, "cold"), "prefix_cache_hit_tokens"), 0);
+	cJSON_ArrayForEach(r, cJSON_GetObjectItem(c, "warm"))
+		ck_assert_double_eq(fnum(r, "prefix_cache_hit_tokens"), pt - 1);
+	/* the cold one is slower by the prefill the cache saved */
+	ck_assert(fnum(c, "cold_over_warm") >= 1.2);
+	cJSON_Delete(j);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	siblings(rep);
+	const char *mm = strstr(md, "## Mental Model");
+	ck_assert_ptr_nonnull(mm);
+	ck_assert_msg(!strstr(md, "first-use cost inside the engine") &&
+		      !strstr(md, "because it pays one-time warm-up"), "%.3000s", mm);
+	char want[160];
+	snprintf(want, sizeof want, "is not all first-use cost: the warm runs took up to %.0f of "
+		 "their prompt tokens from the server's prefix cache (the cold one 0)", pt - 1);
+	ck_assert_msg(strstr(md, want), "%.3000s", mm);
+	ck_assert_msg(strstr(md, "how much of that is one-time warm-up this run cannot say"),
+		      "%.3000s", mm);
+	free(md);
+}
+END_TEST
+
 START_TEST(three_cycles_by_default_and_the_spread)
 {
 	int port = tu_free_port();
@@ -1536,6 +1583,7 @@ int main(void)
 	tcase_add_test(t, replayed_odd_value_in_report);
 	tcase_add_test(t, replayed_pipe_in_report_cells);
 	tcase_add_test(t, cold_vs_warm_like_for_like);
+	tcase_add_test(t, cold_extra_from_the_cache_is_not_warmup);
 	tcase_add_test(t, three_cycles_by_default_and_the_spread);
 	tcase_add_test(t, no_conclusion_when_cycles_disagree);
 	tcase_add_test(t, refused_before_any_server_starts);

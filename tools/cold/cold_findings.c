@@ -352,10 +352,25 @@ void cold_md_mental_model(struct ttft_str *b, const struct cold_run *run)
 		ttft_str_printf(b, ". ");
 	}
 	int mixed = f.n > 1 && f.lo < 1.2 && f.hi >= 1.2, slower = f.n && f.lo >= 1.2;
+	double wc_most, cc_most;
+	int cached = cold_warm_cached(run, &wc_most, &cc_most);
 	if (mixed) {
 		ttft_str_printf(b, "Whether the cold request pays extra, the cycles disagree (%.1f× to %.1f× "
 				   "a warm one)%s, so its own cost is not told apart from noise here. ",
 				f.lo, f.hi, cold_any_busy(run) ? " on a busy host" : "");
+	} else if (slower && cached) {
+		ttft_str_printf(b, "The cold request's extra %.1f ms over a warm one is not all "
+				   "first-use cost: ", m.extra * 1e3);
+		if (cached > 0)
+			ttft_str_printf(b, "the warm runs took up to %.0f of their prompt tokens from "
+					   "the server's prefix cache (the cold one %.0f) and did not "
+					   "prefill them again", wc_most, cc_most);
+		else
+			ttft_str_printf(b, "every run sent the same prompt (`--same-prompt`) and the "
+					   "server counted no cached tokens, so the warm runs may have "
+					   "taken it from its prefix cache");
+		ttft_str_printf(b, ", so part of it is the cache's saving, which this run cannot tell "
+				   "apart from warm-up (distinct prompts, the default, can). ");
 	} else if (slower) {
 		double inside = m.pf_cold - m.pf_warm;
 		ttft_str_printf(b, "The cold request's own extra %.1f ms over a warm one is first-use "
@@ -413,11 +428,20 @@ void cold_md_sre(struct ttft_str *b, const struct cold_run *run)
 	if (!isnan(c->dec.unaccounted_s))
 		ttft_str_printf(b, ", and %.2f s of it no log line explains", c->dec.unaccounted_s);
 	ttft_str_printf(b, ". ");
-	int mixed = f.n > 1 && f.lo < 1.2 && f.hi >= 1.2;
+	int mixed = f.n > 1 && f.lo < 1.2 && f.hi >= 1.2, cached;
+	double wc_most, cc_most;
 	if (mixed)
 		ttft_str_printf(b, "Whether the first request after it is slower, this run cannot say: "
 				   "%.1f× to %.1f× a warm one across cycles%s. So: alert on warm p99 "
 				   "TTFT; ", f.lo, f.hi, cold_any_busy(run) ? " on a busy host" : "");
+	else if (f.n && f.lo >= 1.2 && (cached = cold_warm_cached(run, &wc_most, &cc_most)))
+		ttft_str_printf(b, "Then the first request takes %.1f ms — %.1f× a warm one%s — but "
+				   "the warm ones %s the server's prefix cache, so how much of that "
+				   "is one-time warm-up this run cannot say. So: alert on warm p99 "
+				   "TTFT, not on the first request after a deploy; ", m.cold * 1e3,
+				f.med, f.n > 1 ? " (median of the cycles)" : "",
+				cached > 0 ? "took part of their prompts from"
+				: "sent the same prompt and could take it from");
 	else if (f.n && f.lo >= 1.2)
 		ttft_str_printf(b, "Then the first request takes %.1f ms — %.1f× a warm one%s — because "
 				   "it pays one-time warm-up inside the engine. So: alert on warm p99 "

@@ -109,6 +109,30 @@ const struct cold_phase *cold_dominant(const struct cold_decomp *d)
 	return best;
 }
 
+int cold_warm_cached(const struct cold_run *run, double *most, double *cold)
+{
+	int more = 0, unknown = 0;
+	*most = *cold = 0;
+	for (int k = 0; k < run->ncycles; k++) {
+		const struct cold_cycle *c = &run->cycles[k];
+		if (!cold_usable(c))
+			continue;
+		double cc = cold_cached_tokens(&c->cold);
+		cc = isnan(cc) ? 0 : cc;
+		*cold = cc > *cold ? cc : *cold;
+		for (int i = 0; i < c->nwarm; i++) {
+			double w = cold_cached_tokens(&c->warm[i]);
+			if (isnan(w)) {
+				unknown = 1;
+				continue;
+			}
+			more |= w > cc;
+			*most = w > *most ? w : *most;
+		}
+	}
+	return more ? 1 : unknown && !run->distinct_prompts ? -1 : 0;
+}
+
 int cold_busy(const struct cold_cycle *c)
 {
 	return c->host_start.ncpu > 0 &&

@@ -23,6 +23,13 @@ const struct cold_cycle *cold_first_usable(const struct cold_run *run);
 double cold_cached_tokens(const struct ttft_record *r);
 /* The server's own prefill time of one run, seconds. */
 double cold_prefill_s(const struct ttft_record *r);
+/* Whether the warm runs of the usable cycles took more of their prompts
+ * from the server's prefix cache than their cycle's cold run: 1 (the
+ * server counted more; *most: the most a warm run took, *cold: the cold
+ * runs' most), -1 (not counted, and every run sent the same prompt: they
+ * could have), 0 (no). Then the cold/warm difference holds the cache's
+ * saving, not only the first request's own cost. */
+int cold_warm_cached(const struct cold_run *run, double *most, double *cold);
 /* The host had a load average of at least its cores, or 5% steal. */
 int cold_busy(const struct cold_cycle *c);
 int cold_any_busy(const struct cold_run *run);

@@ -380,6 +380,72 @@ START_TEST(prefix_pays_only_when_it_can_tell)
 }
 END_TEST
 
+/* Lengths that disagree: it pays at a short prefix and not at a longer
+ * one. The report said "it did not pay at any swept length judged" (pays
+ * at 64 and 256, not at 1024) or that below the length it pays from "the
+ * saving is within the jitter" (pays at 64, not 256, pays at 1024) while
+ * its own table said "yes" there. */
+START_TEST(prefix_lengths_that_disagree_are_said_so)
+{
+	static struct sweep_run run;
+	static struct sweep_opts o;
+	static struct sweep_req m3[3][10], h3[3][10];
+	const int cases[2][3] = {{1, 1, 0}, {1, 0, 1}};
+	for (int k = 0; k < 2; k++) {
+		memset(&run, 0, sizeof run);
+		memset(&o, 0, sizeof o);
+		run.o = &o;
+		run.kind = "llamacpp";
+		run.model = "m";
+		o.prefix_requests = 10;
+		snprintf(run.date, sizeof run.date, "2026-11-30 06:00 UTC");
+		struct sweep_prefix *px = &run.prefix;
+		px->ran = 1;
+		px->npts = 3;
+		px->tokens_how = px->miss_how = px->hits_how = "test";
+		for (int i = 0; i < 3; i++) {
+			struct sweep_prefix_point *p = &px->pts[i];
+			p->prefix_tokens = p->want_tokens = 64L << (2 * i);
+			p->miss = m3[i], p->hit = h3[i];
+			p->nmiss = p->nhit = p->planned_miss = p->planned_hit = 10;
+			reqs(m3[i], 10, 1, 0.050, 0);
+			/* a hit that pays is faster; one that does not, slower */
+			reqs(h3[i], 10, 1, cases[k][i] ? 0.010 : 0.060, (double)p->prefix_tokens);
+		}
+		sweep_prefix_finish(px);
+		for (int i = 0; i < 3; i++)
+			ck_assert_int_eq(px->pts[i].pays, cases[k][i]);
+		mkdir_out();
+		char path[700], err[1024];
+		snprintf(path, sizeof path, "%s/r.md", g_dir);
+		ck_assert_msg(sweep_write_report(&run, path, err, sizeof err) == 0, "%s", err);
+		char *md = tu_read_file(path, NULL);
+		const char *l = strstr(md, "**Where caching stops paying:**");
+		ck_assert_ptr_nonnull(l);
+		char line[1024];
+		snprintf(line, sizeof line, "%.*s", (int)strcspn(l, "\n"), l);
+		ck_assert_msg(!strstr(line, "did not pay at any") && !strstr(line, "within the jitter")
+			      && !strstr(line, "below "), "%s", line);
+		ck_assert_msg(strstr(line, k ? "it paid at 64 tokens but not at 256" :
+				     "it paid at 256 tokens but not at 1024"), "%s", line);
+		free(md);
+		snprintf(path, sizeof path, "%s/r.json", g_dir);
+		struct ttft_json j;
+		ck_assert_int_eq(ttft_json_init(&j, NULL, 0), 0);
+		sweep_json(&j, &run);
+		char *js = ttft_json_take(&j);
+		ttft_json_free(&j);
+		cJSON *doc = cJSON_Parse(js);
+		free(js);
+		cJSON *pj = cJSON_GetObjectItem(doc, "prefix");
+		cJSON *pb = cJSON_GetObjectItem(pj, "paid_below_pays_from");
+		ck_assert_msg(cJSON_IsNumber(pb) && pb->valueint == (k ? 64 : 256), "paid below");
+		cJSON_Delete(doc);
+		rm_out();
+	}
+}
+END_TEST
+
 /* vLLM: misses made unique by their first line; hits counted from the
  * prefix_cache_hits_total deltas around each request, in whole blocks. */
 START_TEST(prefix_vllm_counts_from_metrics)
@@ -879,6 +945,7 @@ int main(void)
 	tcase_add_test(u, kv_cut_between_points_judges_no_knee);
 	tcase_add_test(u, kv_cut_between_points_says_so_in_the_lesson);
 	tcase_add_test(u, prefix_pays_only_when_it_can_tell);
+	tcase_add_test(u, prefix_lengths_that_disagree_are_said_so);
 	tcase_add_test(u, kv_knee_by_the_median_when_no_p90);
 	TCase *t = tu_tcase(s, "sweep", 300);
 	tcase_add_test(t, prefix_llamacpp_counts_from_timings);

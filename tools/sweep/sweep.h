@@ -175,6 +175,10 @@ struct sweep_prefix {
 	struct sweep_prefix_point pts[SWEEP_MAX_LIST];
 	int npts;
 	int from_tokens;           /* caching pays from this prefix length up; 0: none */
+	/* the lengths disagree: the longest judged length that paid below
+	 * from_tokens (any, when it is 0), and the shortest judged one above
+	 * it that did not; 0: none (it stops paying once, or never pays) */
+	int paid_below, unpaid_above;
 	double slope_s_per_token, intercept_s; /* saved = a + b × cached tokens */
 	int fit_ok;
 	double jitter_s;           /* the median (p90 − p50) of all series */

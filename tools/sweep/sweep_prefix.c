@@ -344,6 +344,19 @@ void sweep_prefix_finish(struct sweep_prefix *out)
 		    (!out->from_tokens || out->pts[i].prefix_tokens < out->from_tokens))
 			out->from_tokens = (int)out->pts[i].prefix_tokens;
 	}
+	out->paid_below = out->unpaid_above = 0;
+	for (int i = 0; i < out->npts; i++) {
+		const struct sweep_prefix_point *q = &out->pts[i];
+		if (!q->pays_why && q->pays && q->prefix_tokens > out->paid_below &&
+		    (!out->from_tokens || q->prefix_tokens < out->from_tokens))
+			out->paid_below = (int)q->prefix_tokens;
+	}
+	for (int i = 0; out->paid_below && i < out->npts; i++) {
+		const struct sweep_prefix_point *q = &out->pts[i];
+		if (!q->pays_why && !q->pays && q->prefix_tokens > out->paid_below &&
+		    (!out->unpaid_above || q->prefix_tokens < out->unpaid_above))
+			out->unpaid_above = (int)q->prefix_tokens;
+	}
 	struct probe_fit f;
 	out->fit_ok = nf >= 2 && probe_fit_points(x, y, nf, &f) == 0;
 	out->slope_s_per_token = out->fit_ok ? f.b_s : NAN;

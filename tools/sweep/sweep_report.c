@@ -286,7 +286,7 @@ static int prefix_section(struct ttft_str *b, const struct sweep_run *r, const c
 	struct ttft_mark mk[1];
 	char mlabel[96];
 	size_t nmk = 0;
-	if (p->from_tokens) {
+	if (p->from_tokens && !p->paid_below) {
 		snprintf(mlabel, sizeof mlabel, "caching pays from %d tokens", p->from_tokens);
 		mk[nmk++] = (struct ttft_mark){p->from_tokens, mlabel};
 	}
@@ -311,7 +311,17 @@ static int prefix_section(struct ttft_str *b, const struct sweep_run *r, const c
 		if (!p->pts[i].pays_why)
 			first_judged = p->pts[i].prefix_tokens;
 	const char *left_out = unjudged ? " (the lengths not judged left out)" : "";
-	if (p->from_tokens && p->from_tokens == (int)first_judged)
+	if (p->paid_below) {
+		ttft_str_printf(b, "- **Where caching stops paying:** not told apart from noise: the "
+				   "lengths disagree, it paid at %d tokens but not at %d, a longer "
+				   "prefix", p->paid_below, p->unpaid_above);
+		if (p->from_tokens)
+			ttft_str_printf(b, "; every judged length from %d tokens up pays",
+					p->from_tokens);
+		ttft_str_printf(b, " (jitter, the median p90 − p50: %s ms)%s; rerun with more "
+				   "--prefix-requests before reading a threshold from it.\n",
+				ms(p->jitter_s), left_out);
+	} else if (p->from_tokens && p->from_tokens == (int)first_judged)
 		ttft_str_printf(b, "- **Where caching stops paying:** not within the sweep: it pays at "
 				   "every %s length, down to %d tokens (the hits' p90 TTFT is "
 				   "below the misses' p50)%s; sweep shorter prefixes to find where it "
@@ -833,6 +843,9 @@ static void prefix_json(struct ttft_json *j, const struct sweep_run *r)
 	}
 	ttft_json_end_arr(j);
 	count(j, "pays_from_tokens", p->from_tokens);
+	/* non-null: the lengths disagree, pays_from_tokens is no threshold */
+	count(j, "paid_below_pays_from", p->paid_below);
+	count(j, "not_paid_above", p->unpaid_above);
 	ttft_json_num(j, "saved_per_cached_token_fit_s", p->slope_s_per_token);
 	ttft_json_num(j, "saved_fit_intercept_s", p->intercept_s);
 	ttft_json_num(j, "jitter_s", p->jitter_s);

@@ -380,6 +380,34 @@ START_TEST(prefix_pays_only_when_it_can_tell)
 }
 END_TEST
 
+/* "Misses" the server says it served from its cache (a cache-off
+ * configuration that kept its cache on, "cache_prompt": false on a server
+ * that ignores it) are hits: nothing about the cache follows from them.
+ * They were judged, and the report said caching "did not pay". */
+START_TEST(prefix_misses_served_from_the_cache_are_not_judged)
+{
+	static struct sweep_prefix px;
+	static struct sweep_req miss[10], hit[10];
+	memset(&px, 0, sizeof px);
+	px.npts = 1;
+	struct sweep_prefix_point *p = &px.pts[0];
+	p->prefix_tokens = 250;
+	p->miss = miss, p->hit = hit;
+	p->nmiss = p->nhit = p->planned_miss = p->planned_hit = 10;
+	reqs(miss, 10, 1, 0.0100, 240);
+	reqs(hit, 10, 1, 0.0102, 250);
+	sweep_prefix_finish(&px);
+	ck_assert(!p->pays);
+	ck_assert_msg(p->pays_why && strstr(p->pays_why, "cached tokens in the misses"), "%s",
+		      p->pays_why ? p->pays_why : "(none)");
+	ck_assert_int_eq(px.from_tokens, 0);
+	/* a token or two (a BOS the slot kept) is still a miss */
+	reqs(miss, 10, 1, 0.0300, 1);
+	sweep_prefix_finish(&px);
+	ck_assert(p->pays && !p->pays_why);
+}
+END_TEST
+
 /* Lengths that disagree: it pays at a short prefix and not at a longer
  * one. The report said "it did not pay at any swept length judged" (pays
  * at 64 and 256, not at 1024) or that below the length it pays from "the
@@ -946,6 +974,7 @@ int main(void)
 	tcase_add_test(u, kv_cut_between_points_says_so_in_the_lesson);
 	tcase_add_test(u, prefix_pays_only_when_it_can_tell);
 	tcase_add_test(u, prefix_lengths_that_disagree_are_said_so);
+	tcase_add_test(u, prefix_misses_served_from_the_cache_are_not_judged);
 	tcase_add_test(u, kv_knee_by_the_median_when_no_p90);
 	TCase *t = tu_tcase(s, "sweep", 300);
 	tcase_add_test(t, prefix_llamacpp_counts_from_timings);

@@ -287,7 +287,8 @@ void sweep_prefix_finish(struct sweep_prefix *out)
 		 * judged only on 3 or more misses served and enough hits for
 		 * a p90 (10: ttft_quantile_min_n), and never where the server
 		 * counted no cached tokens in the hits (a faster hit is then
-		 * not the cache's doing) */
+		 * not the cache's doing) nor more than a tenth of the prefix
+		 * in the misses (they were hits: a BOS token or two is not) */
 		int nm = served(p->miss, p->nmiss), nh = served(p->hit, p->nhit);
 		p->miss_served = nm;
 		p->hit_served = nh;
@@ -307,6 +308,11 @@ void sweep_prefix_finish(struct sweep_prefix *out)
 				      "--prefix-requests 10 or more)";
 		else if (p->hit_tokens_hit == 0)
 			p->pays_why = "the server counted no cached tokens in the hits";
+		else if (p->hit_tokens_miss > 0.1 * (double)p->prefix_tokens)
+			p->pays_why = "the server counted cached tokens in the misses: its cache "
+				      "was not kept out of them, so they were hits too (vLLM "
+				      "ignores \"cache_prompt\": false: --cache-off bust, or "
+				      "--cache-off-flags with the cache off)";
 		p->pays = !p->pays_why && p->hit_p90 < p->miss_p50;
 		if (p->status == SWEEP_INTERRUPTED || p->status == SWEEP_NOT_RUN) {
 			/* a cut length is no evidence: its figures null (as a
@@ -323,7 +329,9 @@ void sweep_prefix_finish(struct sweep_prefix *out)
 			jit[nj++] = p->miss_p90 - p->miss_p50;
 		if (isfinite(p->hit_p90 - p->hit_p50))
 			jit[nj++] = p->hit_p90 - p->hit_p50;
-		if (isfinite(p->saved_s) && p->hit_tokens_hit > 0) {
+		/* misses that were hits saved nothing that is the cache's */
+		if (isfinite(p->saved_s) && p->hit_tokens_hit > 0 &&
+		    !(p->hit_tokens_miss > 0.1 * (double)p->prefix_tokens)) {
 			x[nf] = p->hit_tokens_hit;
 			y[nf++] = p->saved_s;
 		}

@@ -346,7 +346,8 @@ static int prefix_section(struct ttft_str *b, const struct sweep_run *r, const c
 				num(p->slope_s_per_token * 1e6, 2));
 	else
 		ttft_str_printf(b, "- **Saved per cached token:** no fit: fewer than two lengths "
-				   "with cached tokens the server counted.\n");
+				   "whose hits the server counted cached tokens for (and whose "
+				   "misses it did not).\n");
 	/* over the lengths run whole (or ended by a failure: their counts
 	 * are the server's); the longest such is the one quoted */
 	int counted = 0, none = 1, last = p->npts - 1;

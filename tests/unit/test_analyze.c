@@ -1106,6 +1106,51 @@ START_TEST(several_choices_keep_their_prefills_from_neighbours)
 }
 END_TEST
 
+/* llama.cpp with n=2 (n_cmpl) on /v1/completions streams each choice as a
+ * task of its own, and each task's last event carries its own usage (and
+ * timings): {"choices":[{"text":"","index":1,…}],"usage":{
+ * "completion_tokens":3,…}}. Its "text" comes before its "index", so the
+ * shim flags only that last event of choice 1 (its token events were
+ * decided at their text). The row took the last usage for the request's:
+ * 3 tokens where the two choices' 6 token events came. A usage count
+ * below the events is one choice's: the events are counted. */
+START_TEST(several_choices_tokens_are_not_one_tasks_usage)
+{
+	tu_tmp_log(g_path, sizeof g_path, "choices-usage");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	int64_t T = MS(2000);
+	ev(TTFT_EV_REQ_BEGIN, T, 100, c, 0, 0, 0, "POST /v1/completions");
+	ev(TTFT_EV_REQ_SENT, T + MS(0.1), 100, c, 0, 100, 0, NULL);
+	ev_raw(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T + MS(1), c, 200, NULL, 0);
+	for (int k = 0; k < 6; k++)
+		ev_raw(TTFT_EV_SSE_TOKEN, 0, T + MS(10 + 5 * k), c, 0, NULL, 0);
+	struct ttft_rec_numbers nv = {{0}};
+	nv.v[TTFT_NUM_PROMPT_TOKENS] = 8;
+	nv.v[TTFT_NUM_COMPLETION_TOKENS] = 3;
+	for (int i = 0; i < 2; i++) {
+		ev_raw(TTFT_EV_SSE_EMPTY, (uint16_t)(TTFT_SSE_F_USAGE | TTFT_SSE_F_NUMS |
+						     (i ? TTFT_SSE_F_CHOICE : 0)),
+		       T + MS(41 + i), c, 0, NULL, 0);
+		ev_raw(TTFT_EV_SERVER_NUMBERS, 0, T + MS(41 + i), c,
+		       1 << TTFT_NUM_PROMPT_TOKENS | 1 << TTFT_NUM_COMPLETION_TOKENS, &nv,
+		       sizeof nv);
+	}
+	ev_raw(TTFT_EV_SSE_DONE, 0, T + MS(43), c, 0, NULL, 0);
+	ev(TTFT_EV_RESP_END, T + MS(43), 100, c, 0, 900, 6, NULL);
+	ttft_log_close(&g_log);
+	cJSON *j = analyzed_json();
+	cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r, "several_choices")));
+	ck_assert_msg(cJSON_GetObjectItem(r, "tokens")->valueint == 6,
+		      "one choice's usage given as the request's tokens: %d",
+		      cJSON_GetObjectItem(r, "tokens")->valueint);
+	cJSON_Delete(j);
+	unlink(g_path);
+}
+END_TEST
+
 /* llama.cpp sends no event for a token that ends inside a UTF-8
  * character (its bytes go out with the next token's event): a stream of
  * emoji or rare CJK has fewer token events than tokens. Its native
@@ -1515,6 +1560,7 @@ int main(void)
 	tcase_add_test(t, timings_of_several_prompts_are_not_one_split);
 	tcase_add_test(t, several_choices_get_no_split_and_say_why);
 	tcase_add_test(t, several_choices_keep_their_prefills_from_neighbours);
+	tcase_add_test(t, several_choices_tokens_are_not_one_tasks_usage);
 	tcase_add_test(t, llamacpp_tokens_from_timings_without_usage);
 	tcase_add_test(t, unix_s_does_not_wrap);
 	tcase_add_test(t, table_columns_stay_aligned);

@@ -286,8 +286,12 @@ long ttft_record_tokens(const struct ttft_record *r)
 		return -1; /* unknown, not zero */
 	/* each token event holds one token at least: a timings count below
 	 * them is not this request's (several tasks the timings did not
-	 * tell apart); nor is one task's among several choices */
+	 * tell apart); nor is one task's among several choices, nor a usage
+	 * below them there (llama.cpp's n > 1: each choice's last event
+	 * carries its own usage; vLLM's one usage counts them all) */
 	if (r->tokens_timings && (r->several_choices || (uint64_t)r->usage_tokens < r->ntok))
+		return (long)r->ntok;
+	if (r->several_choices && r->usage_tokens >= 0 && (uint64_t)r->usage_tokens < r->ntok)
 		return (long)r->ntok;
 	return r->usage_tokens >= 0 ? r->usage_tokens : (long)r->ntok;
 }

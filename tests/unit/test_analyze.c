@@ -1106,6 +1106,54 @@ START_TEST(several_choices_keep_their_prefills_from_neighbours)
 }
 END_TEST
 
+/* llama.cpp with n=2 on /v1/chat/completions: choice 1's events are
+ * flagged (its "index" comes before its delta), choice 0 ends first and
+ * its last event carries its own timings. The client closes the stream
+ * before choice 1 ends (a cancel, a max-time): the row kept choice 0's
+ * timings as its split, labelled llamacpp-timings (the join, which
+ * refuses a request of several choices any split, was skipped for a row
+ * with no end). Such a row has no split, ended or not. */
+START_TEST(several_choices_cut_short_keep_no_timings)
+{
+	tu_tmp_log(g_path, sizeof g_path, "choices-cut");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	int64_t T = MS(2000);
+	ev(TTFT_EV_REQ_BEGIN, T, 100, c, 0, 0, 0, "POST /v1/chat/completions");
+	ev(TTFT_EV_REQ_SENT, T + MS(0.1), 100, c, 0, 100, 0, NULL);
+	ev_raw(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T + MS(1), c, 200, NULL, 0);
+	for (int k = 0; k < 4; k++)
+		ev_raw(TTFT_EV_SSE_TOKEN, k & 1 ? TTFT_SSE_F_CHOICE : 0, T + MS(10 + 5 * k), c,
+		       0, NULL, 0);
+	struct ttft_rec_numbers nv = {{0}};
+	nv.v[TTFT_NUM_PROMPT_US] = 4000;
+	nv.v[TTFT_NUM_PREDICTED_US] = 20000;
+	nv.v[TTFT_NUM_PROMPT_N] = 8;
+	nv.v[TTFT_NUM_CACHE_N] = 0;
+	ev_raw(TTFT_EV_SSE_EMPTY, TTFT_SSE_F_NUMS, T + MS(31), c, 0, NULL, 0);
+	ev_raw(TTFT_EV_SERVER_NUMBERS, 0, T + MS(31), c,
+	       1 << TTFT_NUM_PROMPT_US | 1 << TTFT_NUM_PREDICTED_US | 1 << TTFT_NUM_PROMPT_N |
+		       1 << TTFT_NUM_CACHE_N,
+	       &nv, sizeof nv);
+	ev_raw(TTFT_EV_SSE_TOKEN, TTFT_SSE_F_CHOICE, T + MS(35), c, 0, NULL, 0);
+	ev(TTFT_EV_CLOSE, T + MS(40), 100, c, 0, 0, 0, NULL);
+	ttft_log_close(&g_log);
+	cJSON *j = analyzed_json();
+	cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r, "several_choices")));
+	ck_assert_msg(cJSON_IsNull(cJSON_GetObjectItem(r, "split_source")),
+		      "one choice's timings given as the request's: %s, prefill %.6f",
+		      cJSON_GetStringValue(cJSON_GetObjectItem(r, "split_source")),
+		      cJSON_GetObjectItem(r, "prefill_s")->valuedouble);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r, "prefill_s")));
+	const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(r, "split_note"));
+	ck_assert_msg(n && strstr(n, "several choices"), "%s", n ? n : "(none)");
+	cJSON_Delete(j);
+	unlink(g_path);
+}
+END_TEST
+
 /* llama.cpp with n=2 (n_cmpl) on /v1/completions streams each choice as a
  * task of its own, and each task's last event carries its own usage (and
  * timings): {"choices":[{"text":"","index":1,…}],"usage":{
@@ -1561,6 +1609,7 @@ int main(void)
 	tcase_add_test(t, several_choices_get_no_split_and_say_why);
 	tcase_add_test(t, several_choices_keep_their_prefills_from_neighbours);
 	tcase_add_test(t, several_choices_tokens_are_not_one_tasks_usage);
+	tcase_add_test(t, several_choices_cut_short_keep_no_timings);
 	tcase_add_test(t, llamacpp_tokens_from_timings_without_usage);
 	tcase_add_test(t, unix_s_does_not_wrap);
 	tcase_add_test(t, table_columns_stay_aligned);

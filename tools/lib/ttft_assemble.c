@@ -1162,12 +1162,22 @@ static int build_join(struct ttft_asm *as)
 
 int ttft_asm_join(struct ttft_asm *as, struct ttft_record *r)
 {
+	if (r->several_choices) {
+		/* no split is its own, ended or not: a stream cut after one
+		 * choice's last event kept that choice's timings (a review) */
+		struct ttft_server_split s = {
+			.queue_s = NAN, .prefill_s = NAN, .decode_s = NAN,
+			.server_ttft_s = NAN, .hit_tokens = NAN, .requests = NAN,
+		};
+		snprintf(s.note, sizeof s.note, "%s", TTFT_JOIN_NOTE_CHOICES);
+		return ttft_record_set_split(r, &s) != 0 ? -1 : 1;
+	}
 	if (!r->t_end || !r->status || r->fork_unsure)
 		return 1; /* no response (of its own): nothing the server can say */
 	struct ttft_join_req jr;
 	join_req_of(as, r, &jr);
 	const char *src = ttft_record_split(r)->source;
-	if (src && !strcmp(src, TTFT_SPLIT_LLAMACPP_TIMINGS) && !r->several_choices) {
+	if (src && !strcmp(src, TTFT_SPLIT_LLAMACPP_TIMINGS)) {
 		/* the server's own per-request timings come first; the queue
 		 * from the headers, now that the request's times are in */
 		struct ttft_server_split *t = ttft_record_split_rw(r);

@@ -1324,14 +1324,16 @@ void ttft_asm_free(struct ttft_asm *ps)
 
 /* Forgetting requests (ttft_assemble.h): a follower's memory. */
 
-/* The widest skew a join may give a request: its round-trip time is a
- * uint32 of microseconds (RESP_HEADERS' b). */
-#define MAX_SKEW_NS (TTFT_JOIN_SKEW_NS + (int64_t)UINT32_MAX * 1000)
+/* t less the widest skew, INT64_MIN where that would overflow */
+static int64_t less_skew(int64_t t)
+{
+	return t > INT64_MIN + TTFT_ASM_MAX_SKEW_NS ? t - TTFT_ASM_MAX_SKEW_NS : INT64_MIN;
+}
 
 int64_t ttft_asm_join_floor(const struct ttft_record *r, int64_t now)
 {
 	if (!r) /* one still to come: its records are all after now */
-		return now > INT64_MIN + MAX_SKEW_NS ? now - MAX_SKEW_NS : INT64_MIN;
+		return less_skew(now);
 	if (!engine_request(r))
 		return INT64_MAX; /* join_req_of: never generate, never asked */
 	int64_t t[] = {r->t_req0, r->t_req1, r->t_hdr, r->ntok ? r->t_first : 0,
@@ -1347,7 +1349,7 @@ int64_t ttft_asm_join_floor(const struct ttft_record *r, int64_t now)
 		if (t[i] < m)
 			m = t[i];
 	}
-	return m > INT64_MIN + MAX_SKEW_NS ? m - MAX_SKEW_NS : INT64_MIN;
+	return less_skew(m);
 }
 
 static int64_t t0_of_snap(const struct ttft_snap *s)

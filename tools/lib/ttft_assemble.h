@@ -119,6 +119,9 @@ void ttft_asm_free(struct ttft_asm *as);
  * grow with the log's history). A request handed out may be dropped
  * from out->reqs once no later record can reach it through its
  * connection and no join still to be made can count it. */
+/* The widest skew a join may give a request: its round-trip time is a
+ * uint32 of microseconds (RESP_HEADERS' b), about 72 minutes. */
+#define TTFT_ASM_MAX_SKEW_NS (TTFT_JOIN_SKEW_NS + (int64_t)UINT32_MAX * 1000)
 /* The earliest instant a join interval of r may yet begin at, whatever
  * its later records say (INT64_MAX: r is no question for the join: not
  * a POST); r NULL: a request still to come. now: the latest record

@@ -573,6 +573,14 @@ size_t ttft_follow_kept(const struct ttft_follow *f)
 	return n;
 }
 
+size_t ttft_follow_snapshots(const struct ttft_follow *f)
+{
+	size_t n = f->cur ? f->cur->as.nsnap : 0;
+	for (size_t k = 0; k < f->nold; k++)
+		n += f->old[k]->as.nsnap;
+	return n;
+}
+
 void ttft_follow_free(struct ttft_follow *f)
 {
 	while (f->nold)

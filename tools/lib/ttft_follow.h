@@ -183,6 +183,9 @@ size_t ttft_follow_in_flight(const struct ttft_follow *f);
 /* Requests held in memory: those in flight, and those handed out that a
  * later record or join may still need (a few a connection). */
 size_t ttft_follow_kept(const struct ttft_follow *f);
+/* /metrics snapshots (ttft-run --metrics) held in memory, of every log
+ * read. */
+size_t ttft_follow_snapshots(const struct ttft_follow *f);
 void ttft_follow_free(struct ttft_follow *f);
 
 #endif

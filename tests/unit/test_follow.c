@@ -1334,6 +1334,393 @@ START_TEST(memory_follows_what_is_in_flight)
 }
 END_TEST
 
+/* One row as the sink or the analyzer gives it: what a join decides. */
+struct jrow {
+	uint64_t conn;
+	uint32_t seq;
+	int status, complete;
+	long tokens;
+	double ttft_s, e2e_s, queue_s, prefill_s, decode_s, server_ttft_s;
+	const char *source;
+	char note[sizeof ((struct ttft_server_split *)0)->note];
+};
+
+struct jrows {
+	struct jrow *r;
+	size_t n, cap;
+};
+
+static void jrow_of(struct jrow *w, const struct ttft_record *r, int complete)
+{
+	const struct ttft_server_split *sp = ttft_record_split(r);
+	*w = (struct jrow){r->conn, r->seq, r->status, complete, ttft_record_tokens(r),
+			   ttft_record_ttft_s(r), ttft_record_e2e_s(r), sp->queue_s,
+			   sp->prefill_s, sp->decode_s, sp->server_ttft_s, sp->source, ""};
+	snprintf(w->note, sizeof w->note, "%s", sp->note);
+}
+
+static void on_jrow(void *ctx, const struct ttft_record *r, const char *peer, int complete,
+		    double unix_s)
+{
+	struct jrows *rs = ctx;
+	(void)peer;
+	(void)unix_s;
+	ck_assert_uint_lt(rs->n, rs->cap);
+	jrow_of(&rs->r[rs->n++], r, complete);
+}
+
+static int cmp_jrow(const void *x, const void *y)
+{
+	const struct jrow *a = x, *b = y;
+	if (a->conn != b->conn)
+		return a->conn < b->conn ? -1 : 1;
+	return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+static int same(double a, double b)
+{
+	return a == b || (isnan(a) && isnan(b));
+}
+
+/* A day of log time with a /metrics snapshot every 10 s (10,800 of
+ * them) and a short POST every 7-23 s, and three that test what a join
+ * may reach: one streaming for 4 hours, one whose records were written
+ * out of time order, one whose round-trip time is the widest the log
+ * can say (2^32 - 1 µs: its window begins at the oldest snapshot a join
+ * can still pick). Followed one snapshot at a time, the follower holds
+ * the snapshots a join may still pick, not all of them (before: every
+ * one, the run's length), and hands out every row, join and note the
+ * analyzer gives the whole log. */
+#define SNAP_NS SEC(10)
+#define SNAP_HOURS 30
+#define SNAP_LAG SEC(5)
+#define SHORT_NS SEC(1)          /* a short request: under 1 s, begin to end */
+#define LONG_AT SEC(5 * 3600)    /* the long request: 5 h in, for 4 h at most */
+#define LONG_NS SEC(4 * 3600)
+#define OOO_AT SEC(12 * 3600)    /* the out-of-order one */
+#define WIDE_AT SEC(20 * 3600)   /* the one of the widest round-trip time */
+
+/* The snapshots a join may still pick while a request is in flight for
+ * in_flight_ns, from its start until a snapshot after its end (widened
+ * by its skew) is applied: those from the last one answered before its
+ * start, less the widest skew a join gives (it may be a request still to
+ * come), to the last applied (a snapshot and the lag after the end, the
+ * polls a snapshot apart); plus the first (the join reads the page's
+ * kind there) and the one being read. */
+static size_t snaps_needed(int64_t in_flight_ns)
+{
+	return (size_t)((TTFT_ASM_MAX_SKEW_NS + in_flight_ns + 3 * SNAP_NS + SNAP_LAG) /
+			SNAP_NS) + 3;
+}
+
+START_TEST(snapshots_held_follow_what_is_in_flight)
+{
+	tu_tmp_log(g_path, sizeof g_path, "follow-snaps");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 32 << 20, &why), 0);
+	size_t cap = 200000, n = 0;
+	struct ev *e = malloc(cap * sizeof *e);
+	/* the rows; the POSTs the server counts: when each ended and the
+	 * queue it reported */
+	size_t rcap = 16384, nr = 0, nq = 0;
+	int64_t *end = malloc(rcap * sizeof *end);
+	double *queue = malloc(rcap * sizeof *queue);
+	int64_t t_last = SEC(10) + SEC(SNAP_HOURS * 3600);
+	int64_t grid = SEC(10) + 1234567; /* the snapshots' GETs: grid + k * SNAP_NS */
+	unsigned rnd = 4242;
+	uint64_t conn = 2; /* 1: a keep-alive connection */
+	uint32_t kseq = 0;
+	uint64_t sc[4] = {0};    /* the connections of the specials 1-3 */
+	int64_t at[4] = {0}, ended[4] = {0}, prev_end = 0;
+	for (int64_t t = SEC(15); t < t_last - SEC(60);) {
+		rnd = rnd * 1103515245u + 12345u;
+		int special = !sc[1] && t >= LONG_AT ? 1 : !sc[2] && t >= OOO_AT ? 2
+			    : !sc[3] && t >= WIDE_AT ? 3 : 0;
+		if (special == 1 || special == 2) {
+			/* 40 s after the one before at least (their windows
+			 * are their own), begun 300 ms before a GET */
+			t = prev_end + SEC(40) + MS(300);
+			t += SNAP_NS - (t - grid) % SNAP_NS - MS(300);
+		} else if (special == 3) {
+			/* the widest skew reaches back to 5 ms after a
+			 * snapshot's answer: that one is the window's start,
+			 * the last one before the request's floor */
+			int64_t base = grid + MS(3) + TTFT_ASM_MAX_SKEW_NS + MS(5);
+			t = base + (t - base + SNAP_NS - 1) / SNAP_NS * SNAP_NS;
+		}
+		/* while the long one streams, and within the wide one's reach
+		 * before it ended, the others are GETs the server counts
+		 * nowhere: a POST ended there is in their windows, which
+		 * the analyzer knows and a follower that joined it before
+		 * they ended cannot */
+		int get = !special && ((sc[1] && t < ended[1] + SEC(40)) ||
+				       (!sc[3] && t >= WIDE_AT - TTFT_ASM_MAX_SKEW_NS - SEC(60)) ||
+				       (sc[3] && t < ended[3] + SEC(40)));
+		uint64_t c = special || (rnd >> 16) % 3 ? conn++ : 1;
+		uint32_t s = c == 1 ? kseq++ : 0;
+		if (c != 1) {
+			e[n++] = (struct ev){TTFT_EV_CONNECT_BEGIN, t - MS(1), c, 0, 0, 0,
+					     "10.0.0.7:8000"};
+			e[n++] = (struct ev){TTFT_EV_ESTABLISHED, t - MS(0.5), c, 0, 0, 0, NULL};
+		}
+		int ntok = get ? 0 : special == 1 ? 48 : special == 2 ? 3 : 2 + (int)(rnd >> 8) % 5;
+		int64_t first = special == 1 ? t + SEC(60)
+			      : special == 2 ? t + MS(50) : t + MS(20 + (rnd >> 4) % 380);
+		int64_t gap = special == 1 ? SEC(300) : MS(30);
+		e[n++] = (struct ev){TTFT_EV_REQ_BEGIN, t, c, s, 0, 0,
+				     get ? "GET /v1/models" : "POST /v1/completions"};
+		e[n++] = (struct ev){TTFT_EV_REQ_SENT, t + MS(0.2), c, s, 300, 0, NULL};
+		e[n++] = (struct ev){TTFT_EV_RESP_HEADERS, t + MS(5), c, s, 200,
+				     special == 3 ? UINT32_MAX : 0, NULL}; /* b: rtt, µs */
+		for (int k = 0; k < ntok; k++)
+			e[n++] = (struct ev){TTFT_EV_SSE_TOKEN, first + gap * k, c, s, 0, k, NULL};
+		int64_t t_end = get ? t + MS(6) : first + gap * (ntok - 1) + MS(1);
+		if (!get)
+			e[n++] = (struct ev){TTFT_EV_SSE_DONE, t_end - MS(0.5), c, s, 0, 0, NULL};
+		e[n++] = (struct ev){TTFT_EV_RESP_END, t_end, c, s, 999, ntok, NULL};
+		if (c != 1)
+			e[n++] = (struct ev){TTFT_EV_CLOSE, t_end + MS(1), c, 0, 0, 0, NULL};
+		ck_assert(t_end - t < (special == 1 ? LONG_NS : SHORT_NS));
+		ck_assert_uint_lt(n + 128, cap);
+		ck_assert_uint_lt(nr, rcap);
+		nr++;
+		if (!get) {
+			end[nq] = t_end;
+			queue[nq++] = special ? 0.001 + 0.001 * special
+					      : 0.001 * (1 + (rnd >> 12) % 5);
+		}
+		if (special) {
+			sc[special] = c;
+			at[special] = t;
+			ended[special] = t_end;
+		}
+		if (special == 1) {
+			t += SEC(3); /* the GETs go on beside it */
+			continue;
+		}
+		prev_end = t_end;
+		/* the next: 7-23 s after this one's end, 40 s after the out
+		 * of order one */
+		t = special == 2 ? t_end + SEC(40)
+		  : t_end + SEC(7) + (int64_t)((rnd >> 4) % 16000) * MS(1);
+	}
+	ck_assert(sc[1] && sc[2] && sc[3]);
+	/* the snapshots: GET sent at t0, answer read 3 ms later; the server
+	 * counts each POST at its end */
+	size_t nsnaps = 0;
+	{
+		/* by end (the long one's is late); the queues go with them */
+		for (size_t i = 1; i < nq; i++)
+			for (size_t j = i; j > 0 && end[j - 1] > end[j]; j--) {
+				int64_t x = end[j];
+				end[j] = end[j - 1];
+				end[j - 1] = x;
+				double q = queue[j];
+				queue[j] = queue[j - 1];
+				queue[j - 1] = q;
+			}
+		size_t done = 0;
+		double qsum = 0;
+		static const char *const names[3] = {
+			"vllm:request_queue_time_seconds_count",
+			"vllm:request_queue_time_seconds_sum",
+			"vllm:request_prefill_time_seconds_sum",
+		};
+		for (int64_t t0 = grid; t0 < t_last; t0 += SNAP_NS) {
+			while (done < nq && end[done] <= t0)
+				qsum += queue[done++];
+			uint32_t seq = (uint32_t)++nsnaps;
+			double v[3] = {(double)done, qsum, 0.004 * (double)done};
+			for (int k = 0; k < 3; k++) {
+				e[n] = (struct ev){TTFT_EV_METRIC, t0, 0, 0, 0, seq, names[k]};
+				memcpy(&e[n++].a, &v[k], sizeof(double));
+			}
+			e[n++] = (struct ev){TTFT_EV_SCRAPE, t0 + MS(3), 0, 0, 3, seq, NULL};
+			ck_assert_uint_lt(n, cap);
+		}
+	}
+	ck_assert_uint_gt(nsnaps, 10000);
+	qsort(e, n, sizeof *e, cmp_t);
+	/* the out-of-order request's records go where a preempted writer put
+	 * them (within the lag): its begin and send after the snapshot that
+	 * follows them, its end before its last token */
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].conn != sc[2] || e[i].kind != TTFT_EV_REQ_BEGIN)
+			continue;
+		size_t j = i;
+		while (e[j].kind != TTFT_EV_SCRAPE)
+			j++;
+		struct ev b[2] = {e[i], e[i + 1]};
+		ck_assert_int_eq(b[1].kind, TTFT_EV_REQ_SENT);
+		memmove(e + i, e + i + 2, (j - i - 1) * sizeof *e);
+		e[j - 1] = b[0];
+		e[j] = b[1];
+		ck_assert_int_eq(e[j - 2].kind, TTFT_EV_SCRAPE);
+		break;
+	}
+	for (size_t i = 1; i + 1 < n; i++) {
+		if (e[i].conn != sc[2] || e[i].kind != TTFT_EV_SSE_DONE)
+			continue;
+		ck_assert_int_eq(e[i + 1].kind, TTFT_EV_RESP_END);
+		size_t k = i;
+		while (e[k - 1].conn != sc[2])
+			k--;
+		ck_assert_int_eq(e[k - 1].kind, TTFT_EV_SSE_TOKEN);
+		struct ev x = e[k - 1];
+		memmove(e + k - 1, e + k, (i + 2 - k) * sizeof *e);
+		e[i + 1] = x;
+		break;
+	}
+
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, SNAP_LAG, 0, SEC(3600));
+	struct jrows got = {calloc(rcap, sizeof *got.r), 0, rcap};
+	struct ttft_follow_sink sink = {.ctx = &got, .request = on_jrow};
+	size_t most = 0, polls = 0;
+	int out[4] = {0}; /* the specials handed out */
+	for (size_t i = 0; i < n; i++) {
+		put(&e[i]);
+		if (e[i].kind != TTFT_EV_SCRAPE)
+			continue;
+		size_t before = got.n;
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+		polls++;
+		for (size_t k = before; k < got.n; k++)
+			for (int j = 1; j <= 3; j++)
+				out[j] |= got.r[k].conn == sc[j];
+		size_t held = ttft_follow_snapshots(&f);
+		if (held > most)
+			most = held;
+		/* a short one's (every poll has one in flight or a moment
+		 * ago); the long one's while it is in flight; the wide one's
+		 * until the snapshot after its end and reach */
+		size_t bound = snaps_needed(SHORT_NS + TTFT_JOIN_SKEW_NS);
+		if (e[i].t >= at[1] && !out[1])
+			bound = snaps_needed(LONG_NS + TTFT_JOIN_SKEW_NS);
+		if (e[i].t >= at[3] && !out[3])
+			bound = snaps_needed(SHORT_NS + TTFT_ASM_MAX_SKEW_NS);
+		ck_assert_msg(held <= bound, "%zu snapshots held at %.0f s of log time (at most "
+			      "%zu; %zu read)", held, (double)e[i].t / 1e9, bound, polls);
+	}
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_uint_eq(polls, nsnaps);
+	ck_assert_uint_eq(f.records, n);
+	ck_assert_uint_eq(f.late, 0);
+	ck_assert_uint_eq(g_log.hdr->dropped, 0);
+	ck_assert(out[1] && out[2] && out[3]);
+	ck_assert_uint_lt(most, nsnaps / 4);
+	ttft_log_close(&g_log);
+
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, nr);
+	ck_assert_uint_eq(got.n, nr);
+	struct jrow *want = calloc(nr, sizeof *want);
+	for (size_t i = 0; i < nr; i++)
+		jrow_of(&want[i], &a.reqs[i], 1);
+	qsort(want, nr, sizeof *want, cmp_jrow);
+	qsort(got.r, nr, sizeof *got.r, cmp_jrow);
+	size_t split = 0, crowded = 0;
+	for (size_t i = 0; i < nr; i++) {
+		const struct jrow *g = &got.r[i], *w = &want[i];
+		ck_assert_uint_eq(g->conn, w->conn);
+		ck_assert_uint_eq(g->seq, w->seq);
+		ck_assert_int_eq(g->complete, 1);
+		ck_assert_int_eq(g->status, w->status);
+		ck_assert_int_eq(g->tokens, w->tokens);
+		ck_assert(same(g->ttft_s, w->ttft_s) && same(g->e2e_s, w->e2e_s));
+		ck_assert_msg(g->source == w->source, "conn %llu seq %u: %s, the analyzer %s (%s)",
+			      (unsigned long long)g->conn, g->seq, g->source ? g->source : "none",
+			      w->source ? w->source : "none", w->note);
+		ck_assert(same(g->queue_s, w->queue_s) && same(g->prefill_s, w->prefill_s));
+		ck_assert(same(g->decode_s, w->decode_s) &&
+			  same(g->server_ttft_s, w->server_ttft_s));
+		ck_assert_str_eq(g->note, w->note);
+		split += g->source != NULL;
+		crowded += strstr(g->note, "other request") != NULL;
+	}
+	/* the long one's window begins at the snapshot before its send, 4
+	 * hours before its end: its queue is the count's one step over
+	 * those hours; the out-of-order one's is its own; the wide one's
+	 * holds the POSTs of the 72 minutes after it */
+	for (size_t i = 0; i < nr; i++) {
+		const struct jrow *g = &got.r[i];
+		if (g->conn == sc[1] || g->conn == sc[2]) {
+			ck_assert_str_eq(g->source, "vllm-metrics");
+			ck_assert(fabs(g->queue_s - (g->conn == sc[1] ? 0.002 : 0.003)) < 1e-9);
+		}
+		if (g->conn == sc[1])
+			ck_assert_int_eq(g->tokens, 48);
+		if (g->conn == sc[3])
+			ck_assert_msg(strstr(g->note, "other requests ended within") &&
+				      strstr(g->note, "(±4294972.3 ms)"), "%s", g->note);
+	}
+	/* both verdicts were reached: windows of one request, and crowded */
+	ck_assert_uint_gt(split, 0);
+	ck_assert_uint_gt(crowded, 0);
+	free(want);
+	ttft_analysis_free(&a);
+	ttft_follow_free(&f);
+	unlink(g_path);
+	free(got.r);
+	free(end);
+	free(queue);
+	free(e);
+}
+END_TEST
+
+/* The join reads the page's kind from the first snapshot and the last:
+ * a first page without vLLM's request histograms (an older server, a
+ * page cut short) leaves every request unsplit in the analyzer, and so
+ * in the follower, which keeps that one however old it grows (dropped,
+ * the page would read as vLLM's 2 hours later). */
+START_TEST(the_first_snapshot_stays_for_the_page_kind)
+{
+	open_log("follow-first");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, SNAP_LAG, 0, SEC(3600));
+	struct jrows got = {calloc(8, sizeof *got.r), 0, 8};
+	struct ttft_follow_sink sink = {.ctx = &got, .request = on_jrow};
+	int64_t t0 = SEC(10);
+	struct ev kv = {TTFT_EV_METRIC, t0, 0, 0, 0, 1, "vllm:kv_cache_usage_perc"};
+	double usage = 0.5;
+	memcpy(&kv.a, &usage, sizeof usage);
+	put(&kv);
+	put(&(struct ev){TTFT_EV_SCRAPE, t0 + MS(3), 0, 0, 1, 1, NULL});
+	int64_t req = t0 + SEC(2 * 3600) - SEC(5); /* past the widest skew */
+	ck_assert(req - t0 > TTFT_ASM_MAX_SKEW_NS + 2 * SNAP_NS);
+	uint32_t seq = 2;
+	for (int64_t t = t0 + SNAP_NS; t < req + SEC(30); t += SNAP_NS, seq++) {
+		if (t > req && t - SNAP_NS < req) {
+			request(req, 1, 30);
+			put(&(struct ev){TTFT_EV_CLOSE, req + MS(40), 1, 0, 0, 0, NULL});
+		}
+		snapshot(t, seq, t > req ? 1 : 0, t > req ? 0.002 : 0);
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	}
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_uint_le(ttft_follow_snapshots(&f), snaps_needed(SHORT_NS + TTFT_JOIN_SKEW_NS));
+	ck_assert_uint_lt(snaps_needed(SHORT_NS + TTFT_JOIN_SKEW_NS), seq - 1);
+	ttft_log_close(&g_log);
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, 1);
+	ck_assert_uint_eq(got.n, 1);
+	struct jrow w;
+	jrow_of(&w, &a.reqs[0], 1);
+	ck_assert_ptr_null(w.source);
+	ck_assert_msg(strstr(w.note, "lacks vLLM's request histograms"), "%s", w.note);
+	ck_assert_ptr_null(got.r[0].source);
+	ck_assert_str_eq(got.r[0].note, w.note);
+	ttft_analysis_free(&a);
+	ttft_follow_free(&f);
+	unlink(g_path);
+	free(got.r);
+}
+END_TEST
+
 static void put_flagged(uint16_t kind, uint16_t flags, int64_t t, uint64_t conn, int64_t a,
 			int64_t b)
 {
@@ -1420,6 +1807,8 @@ int main(void)
 	tcase_add_test(t, dns_of_a_resolver_thread_as_the_analyzer);
 	tcase_add_test(t, dns_of_a_thread_that_connects_after_a_poll);
 	tcase_add_test(t, memory_follows_what_is_in_flight);
+	tcase_add_test(t, snapshots_held_follow_what_is_in_flight);
+	tcase_add_test(t, the_first_snapshot_stays_for_the_page_kind);
 	tcase_add_test(t, an_owed_request_waits_for_its_heir);
 	return tu_run(s);
 }

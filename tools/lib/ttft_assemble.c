@@ -1357,19 +1357,26 @@ static int64_t t0_of_snap(const struct ttft_snap *s)
 	return s->tr.t0_ns ? s->tr.t0_ns : s->tr.t_ns;
 }
 
+/* How many good snapshots were answered before t (in time order). */
+static size_t good_before(const struct ttft_asm *as, int64_t t)
+{
+	size_t lo = 0, hi = as->ngood;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (as->snaps[as->good[mid]].tr.t_ns < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 int64_t ttft_asm_join_horizon(const struct ttft_asm *as, int64_t floor, int64_t now)
 {
 	/* a window begins at the last good snapshot answered before the
 	 * interval: those answered before floor, at the latest of them;
 	 * snapshots are in time order, their starts too */
-	size_t lo = 0, hi = as->ngood;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (as->snaps[as->good[mid]].tr.t_ns < floor)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = good_before(as, floor);
 	if (lo)
 		return t0_of_snap(&as->snaps[as->good[lo - 1]]);
 	if (as->ngood)
@@ -1378,6 +1385,37 @@ int64_t ttft_asm_join_horizon(const struct ttft_asm *as, int64_t floor, int64_t 
 	if (as->nsnap && t0_of_snap(&as->snaps[as->nsnap - 1]) < now)
 		return t0_of_snap(&as->snaps[as->nsnap - 1]);
 	return now;
+}
+
+size_t ttft_asm_forget_snaps(struct ttft_asm *as, int64_t floor)
+{
+	/* a join picks the last good snapshot answered before an interval
+	 * that begins at floor or later (ttft_join.c window()): the last one
+	 * before floor, or a later one; the first stays (the join reads the
+	 * page's kind from the first and the last) */
+	size_t h = good_before(as, floor);
+	uint32_t from = h > 1 ? as->good[h - 1] : 0;
+	/* a failed or unfinished one is never joined: only the latest may
+	 * still take METRIC records (take_metric) */
+	int last_good = as->ngood && as->good[as->ngood - 1] + 1 == as->nsnap;
+	size_t failed = as->nsnap - as->ngood - (as->nsnap && !last_good);
+	if (h <= 2 && !failed)
+		return 0;
+	size_t k = 0, g = 0, ng = 0;
+	for (size_t i = 0; i < as->nsnap; i++) {
+		int good = g < as->ngood && as->good[g] == i;
+		g += good;
+		if (i + 1 < as->nsnap && !(good && (g == 1 || i >= from)))
+			continue;
+		if (good)
+			as->good[ng++] = (uint32_t)k;
+		as->snaps[k++] = as->snaps[i];
+	}
+	size_t dropped = as->nsnap - k;
+	as->nsnap = k;
+	as->ngood = ng;
+	as->gen++; /* the join built so far holds the dropped ones */
+	return dropped;
 }
 
 int ttft_asm_forgettable(const struct ttft_asm *as, const struct ttft_record *r,

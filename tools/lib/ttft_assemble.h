@@ -54,7 +54,8 @@ struct ttft_asm {
 	uint64_t max_conn;       /* ids up to this may get room on demand: a
 	                            damaged header's next_conn (0 = none) */
 	uint64_t hdr_next_conn;  /* what the header said, for bad_next_conn */
-	struct ttft_snap *snaps; /* in time order */
+	struct ttft_snap *snaps; /* in time order (a follower drops those no
+	                            join can pick: ttft_asm_forget_snaps) */
 	size_t nsnap, snapcap;
 	uint32_t *good;          /* indexes of the usable snapshots */
 	size_t ngood, goodcap;
@@ -115,10 +116,11 @@ int ttft_asm_dns_helpers_upto(struct ttft_asm *as, int64_t upto);
 int ttft_asm_notes(struct ttft_asm *as);
 void ttft_asm_free(struct ttft_asm *as);
 
-/* Forgetting requests (a follower, ttft_follow.c: its memory must not
- * grow with the log's history). A request handed out may be dropped
- * from out->reqs once no later record can reach it through its
- * connection and no join still to be made can count it. */
+/* Forgetting requests and snapshots (a follower, ttft_follow.c: its
+ * memory must not grow with the log's history). A request handed out
+ * may be dropped from out->reqs once no later record can reach it
+ * through its connection and no join still to be made can count it; a
+ * snapshot once no join still to be made can pick it. */
 /* The widest skew a join may give a request: its round-trip time is a
  * uint32 of microseconds (RESP_HEADERS' b), about 72 minutes. */
 #define TTFT_ASM_MAX_SKEW_NS (TTFT_JOIN_SKEW_NS + (int64_t)UINT32_MAX * 1000)
@@ -139,6 +141,13 @@ int ttft_asm_forgettable(const struct ttft_asm *as, const struct ttft_record *r,
 /* The caller moved out->reqs[i] to remap[i] (UINT32_MAX: dropped):
  * renumber what the connections hold. */
 void ttft_asm_renumber(struct ttft_asm *as, const uint32_t *remap);
+/* Drop the /metrics snapshots no join still to be made can pick, given
+ * floor (as for ttft_asm_join_horizon): the good ones before the last
+ * answered before floor (not the first: the join reads the page's kind
+ * there), and the failed ones (not the latest: it may still be read).
+ * What a join decides is what it would with every snapshot kept. The
+ * number dropped. */
+size_t ttft_asm_forget_snaps(struct ttft_asm *as, int64_t floor);
 
 /* A record's text field as a C string: at most slen bytes of src, cut to
  * dlen - 1, control bytes replaced by '?'. */

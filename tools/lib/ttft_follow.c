@@ -380,6 +380,34 @@ static void shrink(void *p, size_t *cap, size_t n, size_t elem)
 	}
 }
 
+/* The earliest instant a join interval still to be asked about may
+ * begin at: the least join floor of the requests not handed out, and of
+ * those still to come (their records come after the last applied). */
+static int64_t join_floor(const struct ttft_follow_log *L)
+{
+	int64_t now = L->last_out.t_ns;
+	int64_t floor = ttft_asm_join_floor(NULL, now);
+	for (size_t j = 0; j < L->nopen; j++) {
+		int64_t t = ttft_asm_join_floor(&L->an.reqs[L->openq[j]], now);
+		if (t < floor)
+			floor = t;
+	}
+	return floor;
+}
+
+/* Drop the /metrics snapshots no join still to be made can pick: a run
+ * scraped every second keeps 86,400 a day otherwise (issue 17). Those
+ * from the last one before the floor on stay: a request in flight for
+ * hours keeps its own, and memory follows what is in flight. */
+static void forget_snaps(struct ttft_follow_log *L)
+{
+	if (!L->as.nsnap || !L->have_last ||
+	    !ttft_asm_forget_snaps(&L->as, join_floor(L)))
+		return;
+	shrink(&L->as.snaps, &L->as.snapcap, L->as.nsnap, sizeof *L->as.snaps);
+	shrink(&L->as.good, &L->as.goodcap, L->as.ngood, sizeof *L->as.good);
+}
+
 /* Forget the requests handed out that nothing can reach any more: the
  * follower's memory then follows what is in flight, not the log's
  * history (a review found 84 MB kept for a 48,000-request log). A pass
@@ -391,13 +419,7 @@ static int forget(struct ttft_follow *f, struct ttft_follow_log *L)
 	if (n < L->forget_at || !L->have_last)
 		return 0;
 	int64_t now = L->last_out.t_ns;
-	int64_t floor = ttft_asm_join_floor(NULL, now);
-	for (size_t j = 0; j < L->nopen; j++) {
-		int64_t t = ttft_asm_join_floor(&L->an.reqs[L->openq[j]], now);
-		if (t < floor)
-			floor = t;
-	}
-	int64_t horizon = ttft_asm_join_horizon(&L->as, floor, now);
+	int64_t horizon = ttft_asm_join_horizon(&L->as, join_floor(L), now);
 	uint32_t *remap = malloc(n * sizeof *remap);
 	if (!remap)
 		return oom(f);
@@ -444,6 +466,7 @@ static int settle(struct ttft_follow *f, struct ttft_follow_log *L, int all, int
 	if (decide_dns(L, all) != 0)
 		return oom(f);
 	hand_out_settled(f, L, all, now, s);
+	forget_snaps(L);
 	return forget(f, L);
 }
 

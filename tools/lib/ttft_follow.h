@@ -50,7 +50,11 @@
  *  - A request handed out is forgotten once nothing can reach it: its
  *    connection closed or answered a later request, and its join
  *    intervals end before any window a join still to be made may look
- *    at. Memory follows what is in flight, not the log's history.
+ *    at. A /metrics snapshot is let go once no such join can pick it:
+ *    those from the last one answered before the earliest instant a
+ *    request not handed out (or one still to come) may reach back to
+ *    stay, and the first (the join reads the page's kind there). Memory
+ *    follows what is in flight, not the log's history.
  */
 #ifndef TTFT_FOLLOW_H
 #define TTFT_FOLLOW_H
@@ -184,7 +188,7 @@ size_t ttft_follow_in_flight(const struct ttft_follow *f);
  * later record or join may still need (a few a connection). */
 size_t ttft_follow_kept(const struct ttft_follow *f);
 /* /metrics snapshots (ttft-run --metrics) held in memory, of every log
- * read. */
+ * read: those a join still to be made may pick. */
 size_t ttft_follow_snapshots(const struct ttft_follow *f);
 void ttft_follow_free(struct ttft_follow *f);
 

@@ -6,6 +6,7 @@
 
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: ttft-export [--listen ADDR] [--max-series N] [-q] [LOG]\n"
+"usage: ttft-export [--listen ADDR] [--max-series N] [--replaced-wait S] [-q]\n"
+"                   [LOG]\n"
 "\n"
 "Follows LOG (else $TTFT_LOG, else /dev/shm/ttftshim-UID.log) while other\n"
 "processes write it, e.g. a service started with\n"
@@ -32,6 +34,11 @@ static void usage(FILE *f)
 "                    hosts); port 0 picks a free one (default 127.0.0.1:9464)\n"
 "  --max-series N    label sets before requests are folded into\n"
 "                    peer=\"other\",path=\"other\" (default %d)\n"
+"  --replaced-wait S a log replaced under its path is read on until\n"
+"                    nothing of it is in flight, or until no record came\n"
+"                    into it for S seconds (from the switch at the\n"
+"                    earliest): what is still open then is counted\n"
+"                    incomplete (default %g; a decimal above 0)\n"
 "  -q, --quiet       no start-up line on stderr\n"
 "  -h, --help        this text\n"
 "  --version         print the version\n"
@@ -43,7 +50,7 @@ static void usage(FILE *f)
 "exit status: 0 stopped by a signal; 1 it had stopped following the log\n"
 "(said on stderr); 2 usage error: a bad flag or value, or an address it\n"
 "cannot listen on.\n",
-		TTFT_EXPORT_MAX_SERIES);
+		TTFT_EXPORT_MAX_SERIES, (double)TTFT_FOLLOW_SPLIT_WAIT_NS / 1e9);
 }
 
 int main(int argc, char **argv)
@@ -51,6 +58,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"listen", required_argument, 0, 'l'},
 		{"max-series", required_argument, 0, 'm'},
+		{"replaced-wait", required_argument, 0, 'w'},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, 'V'},
@@ -58,9 +66,10 @@ int main(int argc, char **argv)
 	};
 	const char *addr = "127.0.0.1:9464";
 	long max_series = 0;
+	double replaced_wait_s = 0; /* 0: the follower's default */
 	int c, quiet = 0;
 	char err[512];
-	while ((c = getopt_long(argc, argv, "l:m:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:m:w:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			addr = optarg;
@@ -69,6 +78,13 @@ int main(int argc, char **argv)
 			if (ttft_cli_long("max-series", optarg, 1, 100000, &max_series, err,
 					  sizeof err) != 0) {
 				fprintf(stderr, "ttft-export: %s (label sets)\n", err);
+				return TTFT_EXIT_USAGE;
+			}
+			break;
+		case 'w':
+			if (ttft_cli_double("replaced-wait", optarg, 0, 1, 1e6, &replaced_wait_s,
+					    err, sizeof err) != 0) {
+				fprintf(stderr, "ttft-export: %s (seconds)\n", err);
 				return TTFT_EXIT_USAGE;
 			}
 			break;
@@ -100,7 +116,9 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	static struct ttft_exporter e;
-	if (ttft_exporter_start(&e, addr, path, (size_t)max_series, err, sizeof err) != 0) {
+	/* rounded up: a wait above 0 is never 0 ns (the default) */
+	if (ttft_exporter_start(&e, addr, path, (size_t)max_series,
+				(int64_t)ceil(replaced_wait_s * 1e9), err, sizeof err) != 0) {
 		fprintf(stderr, "ttft-export: --listen %s: %s\n", addr, err);
 		return TTFT_EXIT_USAGE;
 	}

@@ -459,8 +459,8 @@ int main(int argc, char **argv)
 
 	static struct ttft_exporter exporter;
 	if (export_addr) {
-		if (ttft_exporter_start(&exporter, export_addr, logpath, (size_t)max_series, err,
-					sizeof err) != 0) {
+		if (ttft_exporter_start(&exporter, export_addr, logpath, (size_t)max_series, 0,
+					err, sizeof err) != 0) {
 			fprintf(stderr, "ttft-run: --export: %s\n", err);
 			return finish(logpath, keep, TTFT_EXIT_USAGE);
 		}

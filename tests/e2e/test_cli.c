@@ -100,6 +100,8 @@ START_TEST(bad_values_name_the_flag)
 		{"%B/ttft-cold --server true --stop-timeout -3", "bad value '-3' for --stop-timeout"},
 		{"%B/ttft-analyze --pid -1", "bad value '-1' for --pid"},
 		{"%B/ttft-export --max-series 0", "bad value '0' for --max-series"},
+		{"%B/ttft-export --replaced-wait 0", "bad value '0' for --replaced-wait"},
+		{"%B/ttft-export --replaced-wait x", "bad value 'x' for --replaced-wait"},
 		{"%B/ttft-run --export-linger x -- true", "bad value 'x' for --export-linger"},
 		/* checked before the log is read: no table before the error */
 		{"%B/ttft-analyze --trace /nonexistent/dir/t.json /dev/null",

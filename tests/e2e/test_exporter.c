@@ -4,7 +4,8 @@
  * valid traceparents; its HTTP server answers /metrics to a scraper while
  * idle, half-sent, garbage and non-reading clients hold connections, and
  * refuses what is not GET /metrics; ttft-run --export serves while its
- * command runs and lingers until the final numbers were scraped. */
+ * command runs and lingers until the final numbers were scraped; a log
+ * replaced under it is read on, as long as --replaced-wait says. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -443,6 +444,52 @@ START_TEST(a_replaced_log_is_read_on_until_its_request_ends)
 }
 END_TEST
 
+/* --replaced-wait S: a replaced log that nothing writes to any more is
+ * let go S seconds after the switch (30 by default, which could not be
+ * changed), its request still open counted incomplete; both lines on
+ * stderr say S. */
+START_TEST(replaced_wait_sets_how_long_an_old_log_is_read_on)
+{
+	char log[256], out[256], addr[64];
+	tu_tmp_log(log, sizeof log, "exporter-replaced-wait");
+	struct ttft_log old, cur;
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&old, log, 1 << 20, &why), 0);
+	int64_t t = 1000000000LL;
+	const struct sev begun[] = {
+		{TTFT_EV_REQ_BEGIN, t, 0, "POST /v1/old"}, {TTFT_EV_RESP_HEADERS, t + 10, 200, NULL},
+		{TTFT_EV_SSE_TOKEN, t + 500000, 0, NULL},
+	};
+	put_sevs(&old, ttft_log_new_conn(&old), begun, 3);
+	pid_t pid;
+	start_exporter(log, "--replaced-wait 1.5", out, &pid, addr, sizeof addr);
+	free(until_total(addr, "ttftshim_requests_in_flight", NULL, 1));
+	ck_assert_int_eq(unlink(log), 0);
+	ck_assert_int_eq(ttft_log_open(&cur, log, 1 << 20, &why), 0);
+	char line[512];
+	ck_assert_int_eq(tu_wait_line(out, "done with the replaced log", line, sizeof line, 20, pid),
+			 0);
+	ck_assert_msg(strstr(line, "(no record for 1.5 s: nothing left to end them): 0 of its "
+			     "requests ended after the switch, 1 counted incomplete"), "%s", line);
+	char *said = tu_read_file(out, NULL);
+	ck_assert_uint_eq(count_of(said, " was replaced by a new file"), 1);
+	ck_assert_msg(strstr(said, "and the old one on while its 1 request in flight may end "
+			     "(1.5 s without a record at most)\n"), "%s", said);
+	free(said);
+	char *page = until_total(addr, "ttftshim_requests_total", "outcome=\"incomplete\"", 1);
+	ck_assert(total(page, "ttftshim_requests_total", "path=\"/v1/old\"") == 1);
+	ck_assert(total(page, "ttftshim_requests_total", NULL) == 1);
+	ck_assert(total(page, "ttftshim_requests_in_flight", NULL) == 0);
+	ck_assert(total(page, "ttftshim_log_replacements_total", NULL) == 1);
+	free(page);
+	tu_stop(pid);
+	ttft_log_close(&old);
+	ttft_log_close(&cur);
+	unlink(log);
+	unlink(out);
+}
+END_TEST
+
 static int connect_to(const char *addr)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET,
@@ -777,5 +824,6 @@ int main(void)
 	tcase_add_test(t, failed_connects_are_counted);
 	tcase_add_test(t, a_log_it_cannot_read_is_said);
 	tcase_add_test(t, a_replaced_log_is_read_on_until_its_request_ends);
+	tcase_add_test(t, replaced_wait_sets_how_long_an_old_log_is_read_on);
 	return tu_run(s);
 }

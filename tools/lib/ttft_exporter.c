@@ -48,9 +48,9 @@ static void on_replaced(void *ctx, size_t in_flight)
 	else
 		fprintf(stderr, "ttftshim exporter: the log %s was replaced by a new file: "
 			"reading the new one, and the old one on while its %zu request%s in "
-			"flight may end (%lld s without a record at most)\n", e->follow.path,
+			"flight may end (%.10g s without a record at most)\n", e->follow.path,
 			in_flight, in_flight == 1 ? "" : "s",
-			(long long)(e->follow.split_wait_ns / 1000000000));
+			(double)e->follow.replaced_wait_ns / 1e9);
 }
 
 static void on_old_done(void *ctx, int why, size_t in_flight, size_t ended, size_t incomplete)
@@ -63,8 +63,8 @@ static void on_old_done(void *ctx, int why, size_t in_flight, size_t ended, size
 	else if (why == TTFT_FOLLOW_OLD_UNREADABLE)
 		because = "it could not be read any more";
 	else if (why == TTFT_FOLLOW_OLD_QUIET) {
-		snprintf(b, sizeof b, "no record for %lld s: nothing left to end them",
-			 (long long)(e->follow.split_wait_ns / 1000000000));
+		snprintf(b, sizeof b, "no record for %.10g s: nothing left to end them",
+			 (double)e->follow.replaced_wait_ns / 1e9);
 		because = b;
 	} else if (why == TTFT_FOLLOW_OLD_PUSHED) {
 		snprintf(b, sizeof b, "replaced again: at most %d old logs are read on",
@@ -158,7 +158,8 @@ static void *loop(void *arg)
 }
 
 int ttft_exporter_start(struct ttft_exporter *e, const char *addr, const char *log_path,
-			size_t max_series, char *err, size_t errlen)
+			size_t max_series, int64_t replaced_wait_ns, char *err,
+			size_t errlen)
 {
 	memset(e, 0, sizeof *e);
 	e->wake[0] = e->wake[1] = -1;
@@ -170,6 +171,8 @@ int ttft_exporter_start(struct ttft_exporter *e, const char *addr, const char *l
 		return -1;
 	}
 	ttft_follow_init(&e->follow, log_path, 0, 0, 0);
+	if (replaced_wait_ns > 0)
+		e->follow.replaced_wait_ns = replaced_wait_ns;
 	e->said_state = -1;
 	ttft_export_init(&e->x, max_series);
 	if (ttft_cli_thread(&e->th, loop, e) != 0) {

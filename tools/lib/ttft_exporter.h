@@ -35,9 +35,11 @@ struct ttft_exporter {
 };
 
 /* Listen on addr, follow log_path (it may not exist yet), serve.
- * max_series: ttft_export_init's. -1 with a message in err. */
+ * max_series: ttft_export_init's; replaced_wait_ns: the follower's
+ * (ttft_follow.h), 0 its default. -1 with a message in err. */
 int ttft_exporter_start(struct ttft_exporter *e, const char *addr, const char *log_path,
-			size_t max_series, char *err, size_t errlen);
+			size_t max_series, int64_t replaced_wait_ns, char *err,
+			size_t errlen);
 /* The address it listens on ("127.0.0.1:9464"): fixed once started. */
 const char *ttft_exporter_addr(const struct ttft_exporter *e);
 /* Stop. drain: read the log to its end first and hand out every request

@@ -22,6 +22,7 @@ void ttft_follow_init(struct ttft_follow *f, const char *path, int64_t lag_ns,
 	f->lag_ns = lag_ns > 0 ? lag_ns : TTFT_FOLLOW_LAG_NS;
 	f->grace_ns = grace_ns > 0 ? grace_ns : TTFT_FOLLOW_GRACE_NS;
 	f->split_wait_ns = split_wait_ns > 0 ? split_wait_ns : TTFT_FOLLOW_SPLIT_WAIT_NS;
+	f->replaced_wait_ns = f->split_wait_ns;
 }
 
 static int oom(struct ttft_follow *f)
@@ -485,13 +486,14 @@ static int done_why(const struct ttft_follow *f, const struct ttft_follow_log *L
 		return TTFT_FOLLOW_OLD_UNREADABLE;
 	if (!L->nopen && !L->nheld && L->cursor >= L->v.n_slots)
 		return TTFT_FOLLOW_OLD_ENDED;
-	/* the longest the follower waits for anything of a request (a
-	 * snapshot, a hole): a request queued at the server may be quiet
-	 * for seconds, and its writer is all that can end it; counted from
+	/* by default the longest the follower waits for anything of a
+	 * request (a snapshot, a hole): a request queued at the server may
+	 * be quiet for seconds, and its writer is all that can end it (an
+	 * exporter may be told otherwise: ttft-export --replaced-wait); from
 	 * the switch at the earliest (a log quiet for that long before it,
 	 * a long queue, had its request counted incomplete at once) */
 	int64_t since = L->quiet_since > L->replaced_at ? L->quiet_since : L->replaced_at;
-	if (now - since >= f->split_wait_ns)
+	if (now - since >= f->replaced_wait_ns)
 		return TTFT_FOLLOW_OLD_QUIET;
 	return 0;
 }

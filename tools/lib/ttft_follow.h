@@ -40,7 +40,7 @@
  *    new run, a rename over it) is followed from its start, and the old
  *    one read on beside it: its writers hold the old file and write on
  *    into it. The old one is let go once nothing of it is in flight (and
- *    nothing held or unread), or once no record came for `split_wait_ns`
+ *    nothing held or unread), or once no record came for `replaced_wait_ns`
  *    since the switch at least (nothing left to end what is in flight: handed out then, those
  *    unsettled incomplete), or when TTFT_FOLLOW_OLD_MAX older ones are
  *    kept and another replacement comes (the oldest goes, as the drain
@@ -77,7 +77,7 @@
 /* Why a replaced log was let go (ttft_follow_sink.old_done). */
 enum {
 	TTFT_FOLLOW_OLD_ENDED = 1, /* nothing of it in flight any more */
-	TTFT_FOLLOW_OLD_QUIET,     /* no record for split_wait_ns */
+	TTFT_FOLLOW_OLD_QUIET,     /* no record for replaced_wait_ns */
 	TTFT_FOLLOW_OLD_PUSHED,    /* a newer replacement, TTFT_FOLLOW_OLD_MAX kept */
 	TTFT_FOLLOW_OLD_UNREADABLE, /* its file could not be read any more */
 	TTFT_FOLLOW_OLD_DRAINED,   /* the end of the run (ttft_follow_drain) */
@@ -154,6 +154,10 @@ struct ttft_follow_log {
 struct ttft_follow {
 	char path[4096];
 	int64_t lag_ns, grace_ns, split_wait_ns;
+	/* a replaced log without a record for this long is let go
+	 * (TTFT_FOLLOW_OLD_QUIET); init sets split_wait_ns, the longest the
+	 * follower waits for anything of a request; set it before a poll */
+	int64_t replaced_wait_ns;
 	struct ttft_follow_log *cur; /* the log at the path; NULL until there */
 	struct ttft_follow_log *old[TTFT_FOLLOW_OLD_MAX]; /* replaced, oldest first */
 	size_t nold;

@@ -1330,10 +1330,9 @@ static int64_t less_skew(int64_t t)
 	return t > INT64_MIN + TTFT_ASM_MAX_SKEW_NS ? t - TTFT_ASM_MAX_SKEW_NS : INT64_MIN;
 }
 
-int64_t ttft_asm_join_floor(const struct ttft_record *r, int64_t now)
+/* The least of r's times less skew: the floor of its join intervals. */
+static int64_t floor_of(const struct ttft_record *r, int64_t now, int64_t skew)
 {
-	if (!r) /* one still to come: its records are all after now */
-		return less_skew(now);
 	if (!engine_request(r))
 		return INT64_MAX; /* join_req_of: never generate, never asked */
 	int64_t t[] = {r->t_req0, r->t_req1, r->t_hdr, r->ntok ? r->t_first : 0,
@@ -1349,7 +1348,23 @@ int64_t ttft_asm_join_floor(const struct ttft_record *r, int64_t now)
 		if (t[i] < m)
 			m = t[i];
 	}
-	return less_skew(m);
+	return m > INT64_MIN + skew ? m - skew : INT64_MIN;
+}
+
+int64_t ttft_asm_join_floor(const struct ttft_record *r, int64_t now)
+{
+	if (!r) /* one still to come: its records are all after now */
+		return less_skew(now);
+	return floor_of(r, now, TTFT_ASM_MAX_SKEW_NS);
+}
+
+int64_t ttft_asm_reach_floor(const struct ttft_record *r)
+{
+	/* the headers' record carries the round trip, once (the shim writes
+	 * one per request: a 1xx is not one); before it, any */
+	int64_t skew = r->t_hdr ? TTFT_JOIN_SKEW_NS + (int64_t)r->rtt_us * 1000
+				: TTFT_ASM_MAX_SKEW_NS;
+	return floor_of(r, INT64_MAX, skew);
 }
 
 static int64_t t0_of_snap(const struct ttft_snap *s)
@@ -1369,6 +1384,29 @@ static size_t good_before(const struct ttft_asm *as, int64_t t)
 			hi = mid;
 	}
 	return lo;
+}
+
+int64_t ttft_asm_window_end(const struct ttft_asm *as, const struct ttft_record *r)
+{
+	/* the rows ttft_asm_join decides without a window */
+	const char *src = ttft_record_split(r)->source;
+	if (r->several_choices || !r->t_end || !r->status || r->fork_unsure ||
+	    (src && !strcmp(src, TTFT_SPLIT_LLAMACPP_TIMINGS)))
+		return INT64_MIN;
+	struct ttft_join_req j;
+	join_req_of(as, r, &j);
+	if (!j.generate || j.elsewhere || !j.complete)
+		return INT64_MIN;
+	/* the widest of its moments' windows closes at the first snapshot
+	 * answered after its reach and asked for after it (ttft_join.c
+	 * window()): the later moments' windows close there or before */
+	int64_t reach = ttft_join_reach(&j);
+	for (size_t k = good_before(as, reach); reach != INT64_MAX && k < as->ngood; k++) {
+		const struct ttft_snap *s = &as->snaps[as->good[k]];
+		if (s->tr.t_ns > reach && t0_of_snap(s) > reach)
+			return s->tr.t_ns;
+	}
+	return INT64_MAX;
 }
 
 int64_t ttft_asm_join_horizon(const struct ttft_asm *as, int64_t floor, int64_t now)

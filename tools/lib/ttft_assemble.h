@@ -129,6 +129,18 @@ void ttft_asm_free(struct ttft_asm *as);
  * a POST); r NULL: a request still to come. now: the latest record
  * applied (records come in time order). */
 int64_t ttft_asm_join_floor(const struct ttft_record *r, int64_t now);
+/* The earliest instant any join interval of r, a request not yet ended,
+ * may begin at once its end is in, whatever that end says: its send (an
+ * end whose arrival is not known bounds the finish by the send only),
+ * less its skew (its round trip, once its headers gave it; before them
+ * the widest). INT64_MAX: r is no question for the join. A follower
+ * decides a window closing after it only when r has ended. */
+int64_t ttft_asm_reach_floor(const struct ttft_record *r);
+/* When the widest window ttft_asm_join looks at for r closes (the answer
+ * of the snapshot that ends it): INT64_MIN when its join needs no window
+ * (timings, several choices, not an engine request, not complete),
+ * INT64_MAX when no snapshot closes it yet. */
+int64_t ttft_asm_window_end(const struct ttft_asm *as, const struct ttft_record *r);
 /* The start of the earliest window a join still to be made may look at,
  * given floor: the least ttft_asm_join_floor of the requests not handed
  * out (and now's, for those still to come). */

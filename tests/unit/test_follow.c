@@ -1731,6 +1731,206 @@ static void put_flagged(uint16_t kind, uint16_t flags, int64_t t, uint64_t conn,
 		.conn = conn, .a = a, .b = b}));
 }
 
+/* A request's end, with when its last bytes arrived (flag 0x4000: err
+ * = ms before this record; the join takes that less a 10 ms tick) when
+ * arrived_ms >= 0, else without (bytes after it, TLS). */
+static void put_end(int64_t t, uint64_t conn, uint32_t seq, int arrived_ms)
+{
+	while (g_log.hdr->next_conn <= conn)
+		ttft_log_new_conn(&g_log);
+	ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
+		.kind = TTFT_EV_RESP_END, .flags = arrived_ms >= 0 ? TTFT_F_ARRIVAL : 0,
+		.t_ns = t, .pid = 77, .tid = 77 + (int)conn, .fd = 3 + (int)conn,
+		.conn = conn, .seq = seq, .a = 100, .b = 1, .err = arrived_ms}));
+}
+
+/* The analyzer's row of the whole log for conn (its first request). */
+static void analyzer_row(uint64_t conn, struct jrow *w)
+{
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	size_t i = 0;
+	while (i < a.nreqs && a.reqs[i].conn != conn)
+		i++;
+	ck_assert_uint_lt(i, a.nreqs);
+	jrow_of(w, &a.reqs[i], 1);
+	ttft_analysis_free(&a);
+}
+
+/* A request in flight when the snapshot after a keep-alive request's end
+ * came, whose own end comes later and reaches back into that window: a
+ * stream whose end is logged without its arrival (its finish bounded by
+ * its send only), or one whose round trip (10 s) is longer than the time
+ * between. The analyzer counts it there and refuses the keep-alive
+ * request's split; the follower handed out "vllm-metrics" before it ended
+ * (seen on main: a keep-alive request beside a 4-hour stream). Now it
+ * waits for the stream and gives the analyzer's row. */
+static void reach_back(int wide)
+{
+	open_log(wide ? "follow-reach-wide" : "follow-reach-stream");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
+	struct jrows got = {calloc(8, sizeof *got.r), 0, 8};
+	struct ttft_follow_sink sink = {.ctx = &got, .request = on_jrow};
+	int64_t T = SEC(5);
+	snapshot(T, 1, 0, 0);
+	/* the stream: sent at T + 11 ms, its first token at T + 100 ms */
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(10), 1, 0, 0, 0, "POST /v1/completions"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(11), 1, 0, 300, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_HEADERS, T + MS(12), 1, 0, 200, wide ? 10000000 : 0, NULL});
+	put(&(struct ev){TTFT_EV_SSE_TOKEN, T + MS(100), 1, 0, 0, 0, NULL});
+	/* the keep-alive request, alone in the window of snapshots 1 and 2 */
+	request(T + MS(500), 2, 30);
+	snapshot(T + MS(600), 2, 1, 0.002);
+	tick(T + SEC(1));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	/* the stream ends: 100 s later without its arrival, or 5 s later
+	 * with it (its skew, 10 s, reaches back past T) */
+	int64_t end = wide ? T + SEC(5) : T + SEC(100);
+	put(&(struct ev){TTFT_EV_SSE_TOKEN, end - MS(1), 1, 0, 0, 1, NULL});
+	put_end(end, 1, 0, wide ? 0 : -1);
+	snapshot(end + SEC(1), 3, 2, 0.005);
+	tick(end + SEC(2));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ttft_log_close(&g_log);
+	ck_assert_uint_eq(got.n, 2);
+	struct jrow want;
+	analyzer_row(2, &want);
+	ck_assert_msg(want.source == NULL && strstr(want.note, "1 other request ended"),
+		      "the analyzer: %s", want.note);
+	const struct jrow *g = got.r[0].conn == 2 ? &got.r[0] : &got.r[1];
+	ck_assert_uint_eq(g->conn, 2);
+	ck_assert_msg(g->source == NULL, "the follower gave %s (%.3f ms queue); the "
+		      "analyzer none: %s", g->source, g->queue_s * 1e3, want.note);
+	ck_assert_str_eq(g->note, want.note);
+	ttft_follow_free(&f);
+	free(got.r);
+	unlink(g_path);
+}
+
+START_TEST(a_stream_ended_later_without_its_arrival_reaches_back)
+{
+	reach_back(0);
+}
+END_TEST
+
+START_TEST(a_stream_of_a_long_round_trip_reaches_back)
+{
+	reach_back(1);
+}
+END_TEST
+
+/* Steady load: a POST every 100 ms on 8 connections in turn, each 250
+ * ms long (two or three always in flight), their ends with their
+ * arrival; a snapshot every 50 ms; and from 10 s in, a 3 s stream beside
+ * them whose end comes without its arrival. Every short request's finish
+ * is alone in its window: the analyzer gives each its split, but those
+ * whose windows close after the stream's send (less its skew), where the
+ * stream's finish may lie, the analyzer refuses. The follower gives every
+ * row the analyzer gives (on main it gave the requests beside the stream
+ * their splits), and holds back only what the stream may reach: each
+ * request is handed out by the poll 700 ms of log time after its end
+ * (its window closes by 55 ms after it; those then in flight end within
+ * 250 ms; the lag, 100 ms, for one still to come), those beside the
+ * stream 700 ms after the stream's end. */
+#define STEADY_N 200
+START_TEST(steady_load_gets_its_splits_promptly)
+{
+	open_log("follow-steady");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(100), 0, SEC(3600));
+	struct jrows got = {calloc(STEADY_N + 1, sizeof *got.r), 0, STEADY_N + 1};
+	struct ttft_follow_sink sink = {.ctx = &got, .request = on_jrow};
+	int64_t T = SEC(5), t_end[STEADY_N];
+	int64_t end_of_run = T + STEADY_N * MS(100) + SEC(1);
+	int64_t s_sent = T + SEC(10) + MS(52), s_end = s_sent + SEC(3);
+	uint32_t seq[8] = {0};
+	size_t next = 0, snap = 0, finished = 0;
+	double qsum = 0;
+	for (int64_t t = T; t < end_of_run; t += MS(1)) {
+		if ((t - T) % MS(50) == 0) {
+			while (finished < next && t_end[finished] <= t) {
+				qsum += 0.001;
+				finished++;
+			}
+			double n = (double)finished + (s_end <= t);
+			snapshot(t, (uint32_t)++snap, n, qsum + 0.003 * (s_end <= t));
+			ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+			for (size_t i = 0; i < finished; i++) {
+				int beside = t_end[i] + MS(60) > s_sent - MS(5) && t_end[i] < s_end;
+				int64_t due = (beside ? s_end : t_end[i]) + MS(700);
+				int out = 0;
+				for (size_t k = 0; k < got.n && !out; k++)
+					out = got.r[k].conn == 1 + i % 8 && got.r[k].seq == i / 8;
+				ck_assert_msg(t < due || out, "request %zu ended at %.3f s, not "
+					      "handed out at %.3f s", i, (double)t_end[i] / 1e9,
+					      (double)t / 1e9);
+			}
+		}
+		if (t == s_sent - MS(1)) {
+			put(&(struct ev){TTFT_EV_REQ_BEGIN, t, 9, 0, 0, 0, "POST /v1/completions"});
+			put(&(struct ev){TTFT_EV_REQ_SENT, s_sent, 9, 0, 300, 0, NULL});
+			put(&(struct ev){TTFT_EV_RESP_HEADERS, s_sent + MS(1), 9, 0, 200, 0, NULL});
+			put(&(struct ev){TTFT_EV_SSE_TOKEN, s_sent + MS(30), 9, 0, 0, 0, NULL});
+		}
+		if (t == s_end) {
+			put(&(struct ev){TTFT_EV_SSE_TOKEN, s_end - MS(1), 9, 0, 0, 1, NULL});
+			put_end(s_end, 9, 0, -1);
+		}
+		if ((t - T) % MS(100) == 0 && next < STEADY_N) {
+			uint64_t c = 1 + next % 8;
+			uint32_t s = seq[c - 1]++;
+			put(&(struct ev){TTFT_EV_REQ_BEGIN, t + MS(1), c, s, 0, 0,
+					 "POST /v1/completions"});
+			put(&(struct ev){TTFT_EV_REQ_SENT, t + MS(2), c, s, 300, 0, NULL});
+			put(&(struct ev){TTFT_EV_RESP_HEADERS, t + MS(3), c, s, 200, 0, NULL});
+			put(&(struct ev){TTFT_EV_SSE_TOKEN, t + MS(20), c, s, 0, 0, NULL});
+			put(&(struct ev){TTFT_EV_SSE_TOKEN, t + MS(250), c, s, 0, 1, NULL});
+			/* the bytes came as read: arrived less a tick */
+			put_end(t + MS(251), c, s, 0);
+			t_end[next++] = t + MS(251);
+		}
+	}
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_uint_eq(got.n, STEADY_N + 1);
+	ttft_log_close(&g_log);
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, STEADY_N + 1);
+	struct jrow *want = calloc(STEADY_N + 1, sizeof *want);
+	for (size_t i = 0; i <= STEADY_N; i++)
+		jrow_of(&want[i], &a.reqs[i], 1);
+	qsort(want, STEADY_N + 1, sizeof *want, cmp_jrow);
+	qsort(got.r, STEADY_N + 1, sizeof *got.r, cmp_jrow);
+	size_t split = 0, refused = 0;
+	for (size_t i = 0; i <= STEADY_N; i++) {
+		ck_assert_uint_eq(got.r[i].conn, want[i].conn);
+		ck_assert_uint_eq(got.r[i].seq, want[i].seq);
+		ck_assert_msg(got.r[i].source == want[i].source,
+			      "conn %llu seq %u: the follower %s, the analyzer %s (%s)",
+			      (unsigned long long)want[i].conn, want[i].seq,
+			      got.r[i].source ? got.r[i].source : got.r[i].note,
+			      want[i].source ? want[i].source : "none", want[i].note);
+		ck_assert(same(got.r[i].queue_s, want[i].queue_s));
+		ck_assert_str_eq(got.r[i].note, want[i].note);
+		split += want[i].source != NULL;
+		refused += strstr(want[i].note, "1 other request ended") != NULL;
+	}
+	/* the stream's 3 s hold some 30 finishes; the rest have their own */
+	ck_assert_uint_ge(split, STEADY_N - 40);
+	ck_assert_uint_ge(refused, 20);
+	ttft_analysis_free(&a);
+	free(want);
+	ttft_follow_free(&f);
+	free(got.r);
+	unlink(g_path);
+}
+END_TEST
+
 /* A request still owed its answer when its connection closed stays
  * while an exec's heir may take the socket over: a process sent it,
  * forked, the child exec'd keeping the socket, the parent closed its
@@ -1810,5 +2010,8 @@ int main(void)
 	tcase_add_test(t, snapshots_held_follow_what_is_in_flight);
 	tcase_add_test(t, the_first_snapshot_stays_for_the_page_kind);
 	tcase_add_test(t, an_owed_request_waits_for_its_heir);
+	tcase_add_test(t, a_stream_ended_later_without_its_arrival_reaches_back);
+	tcase_add_test(t, a_stream_of_a_long_round_trip_reaches_back);
+	tcase_add_test(t, steady_load_gets_its_splits_promptly);
 	return tu_run(s);
 }

@@ -331,12 +331,60 @@ static int in_a_hole(const struct ttft_follow *f, const struct ttft_follow_log *
 	return in;
 }
 
+/* The latest instant a join window may close at and still be decided
+ * now: no request not yet ended, nor one still to come, can put its
+ * moment into it later. A request in flight counts nowhere yet (vLLM's
+ * histograms would show it), but its end may come without its arrival
+ * (bytes after it, TLS): then its finish is bounded by its send only,
+ * less its skew, and the whole-log analyzer finds it in every window
+ * after that (a keep-alive request beside a 4-hour stream had its split
+ * from the follower, none from the analyzer). One still to come is sent
+ * after the last record applied (or the poll's lag, when none is held);
+ * its round trip is waited for up to the lag. */
+static int64_t decidable_upto(const struct ttft_follow *f, const struct ttft_follow_log *L,
+			      int64_t now)
+{
+	int64_t seen = L->have_last ? L->last_out.t_ns : INT64_MIN;
+	if (now - f->lag_ns > seen)
+		seen = now - f->lag_ns;
+	if (L->nheld && L->held[0].t_ns < seen)
+		seen = L->held[0].t_ns;
+	int64_t upto = seen > INT64_MIN + TTFT_JOIN_SKEW_NS + f->lag_ns
+		     ? seen - TTFT_JOIN_SKEW_NS - f->lag_ns : INT64_MIN;
+	for (size_t j = 0; j < L->nopen; j++) {
+		const struct ttft_record *r = &L->an.reqs[L->openq[j]];
+		if (ttft_asm_settled(&L->as, r))
+			continue; /* its records are in: the join counts it */
+		int64_t t = ttft_asm_reach_floor(r);
+		if (t < upto)
+			upto = t;
+	}
+	return upto;
+}
+
+/* r's split, refused: the follower waited split_wait_ns for a request in
+ * flight that may still reach into its window. Stricter than the
+ * analyzer, which knows whether it did (docs/fleet.md). */
+static void refuse_unproved(struct ttft_record *r)
+{
+	const struct ttft_server_split *sp = ttft_record_split(r);
+	if (!sp->source || !strcmp(sp->source, TTFT_SPLIT_LLAMACPP_TIMINGS))
+		return;
+	struct ttft_server_split *w = ttft_record_split_rw(r);
+	if (!w)
+		return; /* it has a split: never NULL then */
+	w->source = NULL;
+	w->queue_s = w->prefill_s = w->decode_s = w->server_ttft_s = w->hit_tokens = NAN;
+	snprintf(w->note, sizeof w->note, "%s", TTFT_FOLLOW_NOTE_IN_FLIGHT);
+}
+
 /* Hand out the open requests that are settled (all: every one). */
 static void hand_out_settled(struct ttft_follow *f, struct ttft_follow_log *L, int all,
 			     int64_t now, const struct ttft_follow_sink *s)
 {
 	for (; L->holes_seen < L->v.nholes; L->holes_seen++)
 		L->hole_found[L->holes_seen] = now;
+	int64_t upto = all ? INT64_MAX : decidable_upto(f, L, now);
 	size_t k = 0;
 	for (size_t j = 0; j < L->nopen; j++) {
 		uint32_t i = L->openq[j];
@@ -352,8 +400,18 @@ static void hand_out_settled(struct ttft_follow *f, struct ttft_follow_log *L, i
 			/* with snapshots in the log, wait for the one that
 			 * decides its split, a while at most (llama.cpp's
 			 * in-stream timings: joined at once) */
-			go = !ttft_asm_joins(&L->as, r) || ttft_asm_join(&L->as, r) ||
-			     now - L->settled_at[i] >= f->split_wait_ns;
+			int waited = now - L->settled_at[i] >= f->split_wait_ns;
+			if (!ttft_asm_joins(&L->as, r))
+				go = 1;
+			else if (ttft_asm_window_end(&L->as, r) > upto)
+				go = waited; /* its window may still be reached */
+			else
+				go = ttft_asm_join(&L->as, r) || waited;
+			if (go && waited && ttft_asm_joins(&L->as, r) &&
+			    ttft_asm_window_end(&L->as, r) > upto) {
+				ttft_asm_join(&L->as, r);
+				refuse_unproved(r);
+			}
 		}
 		if (go) {
 			if (all && settled && ttft_asm_joins(&L->as, r))

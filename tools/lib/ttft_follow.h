@@ -23,7 +23,12 @@
  *    response ended, the client closed or reused the connection, or the
  *    sniffer lost the framing) and, when /metrics snapshots are in the log,
  *    once a snapshot after its end decided its split or `split_wait_ns`
- *    passed without one. Requests still open are in flight.
+ *    passed without one — and once no request in flight (nor one still
+ *    to come, within the lag) can put its moment into that window later
+ *    (ttft_asm_reach_floor: its send less its skew); `split_wait_ns`
+ *    passed first, its split is refused (TTFT_FOLLOW_NOTE_IN_FLIGHT):
+ *    the follower is never looser than the analyzer, at worst stricter.
+ *    Requests still open are in flight.
  *  - DNS: a connect without a lookup of its own thread takes a resolver
  *    thread's when a request of a new connection at or after it is handed
  *    out (ttft_asm_dns_helpers_upto, as the analyzer does after its last
@@ -70,6 +75,11 @@
 #define TTFT_FOLLOW_LAG_NS 500000000LL         /* 0.5 s */
 #define TTFT_FOLLOW_GRACE_NS 2000000000LL      /* 2 s */
 #define TTFT_FOLLOW_SPLIT_WAIT_NS 30000000000LL /* 30 s */
+/* The note of a split the follower refused because a request still in
+ * flight after split_wait_ns may yet reach into its window. */
+#define TTFT_FOLLOW_NOTE_IN_FLIGHT "refused by the live follower: a request still in " \
+	"flight after split_wait may yet end in this window (ttft-analyze of the " \
+	"whole log may give the split)"
 /* Replaced logs read on at once: each keeps its file (its /dev/shm space)
  * and a view of it; a log replaced in a loop must not pile them up. */
 #define TTFT_FOLLOW_OLD_MAX 2

@@ -497,6 +497,41 @@ START_TEST(odd_lines_keep_the_sum)
 }
 END_TEST
 
+/* Which server printed a log: its logger's format or a line only it
+ * prints, never a word inside a path or an echoed command line. */
+START_TEST(kind_of_a_log_line)
+{
+	static char text[][200] = {
+		"+ exec llama-server -m /models/vllm-cache/q.gguf -np 1 --api-key k",
+		"srv    load_model: loading model '/models/vllm-cache/q.gguf'",
+		"0.00.007.557 I srv    load_model: loading model '/models/vLLM/q.gguf'",
+		"build: 6000 (80fb11a) with cc (GCC) 12.2.0 for x86_64-linux-gnu",
+		"llama_model_loader: loaded meta data with 19 key-value pairs from /m/vllm/q.gguf",
+		"main: server is listening on http://127.0.0.1:8080 - starting the main loop",
+		"+ exec vllm serve /srv/llama.cpp/llama_model_loader/q --port 8000",
+		"INFO 09-02 14:21:07 api_server.py:440] args: Namespace(model='/srv/llama.cpp/q')",
+		"(APIServer pid=1) INFO 10-08 14:02:10 [utils.py:233] non-default args: "
+		"{'model': '/srv/llama_context/q'}",
+		"(EngineCore_DP1 pid=21) WARNING 10-08 14:02:24 [topk_topp_sampler.py:66] x",
+		"Loading safetensors checkpoint shards: 100% Completed | 1/1 [vllm]",
+	};
+	static const char *const want[] = {NULL, "llamacpp", "llamacpp", "llamacpp", "llamacpp",
+					   "llamacpp", NULL, "vllm", "vllm", "vllm", NULL};
+	for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+		struct cold_line l = {0, 1, text[i]};
+		const char *k = cold_detect_kind(&l, 1);
+		ck_assert_msg(want[i] ? k && !strcmp(k, want[i]) : !k, "'%s': %s, not %s", text[i],
+			      k ? k : "none", want[i] ? want[i] : "none");
+	}
+	/* the first line that says decides: an echoed command says nothing */
+	struct cold_line l[2] = {{0, 1, text[0]}, {1, 1, text[1]}};
+	ck_assert_str_eq(cold_detect_kind(l, 2), "llamacpp");
+	l[0].text = text[6];
+	l[1].text = text[8];
+	ck_assert_str_eq(cold_detect_kind(l, 2), "vllm");
+}
+END_TEST
+
 START_TEST(clean_line_strips_escapes)
 {
 	char s[] = "\x1b[1;36m(APIServer pid=155)\x1b[0;0m INFO x\x1b]0;title\x07 y\x1b[K";
@@ -1246,6 +1281,45 @@ START_TEST(patterns_that_match_nothing)
 }
 END_TEST
 
+/* The server's kind from markers only that server prints, never from a
+ * path: a llama-server whose model lies under a folder named vllm-cache
+ * echoes the path ("load_model: loading model '/models/vllm-cache/…'")
+ * before its loader's lines. With an API key it prints no CORS warning
+ * (the only "llama_server:" lines before it), and a review found its
+ * start-up read with vLLM's patterns: kind vllm, nothing matched. */
+START_TEST(kind_from_markers_not_a_path)
+{
+	int port = tu_free_port();
+	char st[256], cmd[1024], srv[768], *out;
+	tu_tmp_log(st, sizeof st, "lc-vllm-path");
+	/* the real captured start-up up to its listening line, as with
+	 * --api-key: no CORS warning */
+	snprintf(cmd, sizeof cmd, "awk '/ W srv  llama_server:/ {next} "
+		 "{gsub(\"tiny.gguf\", \"/models/vllm-cache/qwen2.5-1.5b.gguf\"); "
+		 "print \"0\\t\" $0} / listening on / {exit}' "
+		 "tests/fixtures/llamacpp/startup-cpu-lv4.log > %s", st);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	char *t = tu_read_file(st, NULL);
+	ck_assert_msg(strstr(t, "loading model '/models/vllm-cache/qwen2.5-1.5b.gguf'") &&
+		      !strstr(t, "CORS"), "%s", t);
+	free(t);
+	snprintf(srv, sizeof srv, "exec %s/fixture-server --port %d --style llamacpp --startup %s",
+		 tu_build_dir(), port, st);
+	cJSON *j;
+	ck_assert_int_eq(cold(srv, port, "--warm-runs 1", &out, &j), 0);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_msg(!strstr(out, "no line of the server's output matched"), "%s", out);
+	free(out);
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "server"), "kind")->valuestring,
+			 "llamacpp");
+	cJSON *c = cycle_n(j, 0);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(c, "phases")), 7);
+	json_sums(c);
+	cJSON_Delete(j);
+	unlink(st);
+}
+END_TEST
+
 START_TEST(server_dies_during_the_runs)
 {
 	/* killed once it has served the cold request and one warm one: by
@@ -1573,6 +1647,7 @@ int main(void)
 	tcase_add_test(u, odd_lines_keep_the_sum);
 	tcase_add_test(u, restart_inside_a_spawn);
 	tcase_add_test(u, data_parallel_engines_are_copies);
+	tcase_add_test(u, kind_of_a_log_line);
 	tcase_add_test(u, clean_line_strips_escapes);
 	tcase_add_test(u, llamacpp_patterns_on_real_logs);
 	tcase_add_test(u, flags_single_and_double_dash);
@@ -1591,6 +1666,7 @@ int main(void)
 	tcase_add_test(t, never_ready_leaves_nothing_running);
 	tcase_add_test(t, port_in_use);
 	tcase_add_test(t, patterns_that_match_nothing);
+	tcase_add_test(t, kind_from_markers_not_a_path);
 	tcase_add_test(t, server_dies_during_the_runs);
 	tcase_add_test(t, no_warm_ttft_no_comparison);
 	tcase_add_test(t, interrupt_while_starting);

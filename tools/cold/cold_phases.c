@@ -652,15 +652,41 @@ size_t cold_clean_line(char *s, size_t n)
 	return o;
 }
 
+/* Markers only one server prints, anchored at the start of a line, where
+ * its logger writes: a word inside a path ("-m /models/vllm-cache/…",
+ * which llama-server echoes in "load_model: loading model '…'") or an
+ * echoed command line never sits there. vLLM: its logger's own format,
+ * "LEVEL MM-DD HH:MM:SS [file.py:N] " (V0: "file.py:N] ", no bracket),
+ * behind the process prefix "(APIServer pid=N) " where there is one.
+ * llama.cpp: --log-prefix's "0.00.007.557 I " stamp, or a function only
+ * it logs from ("llama_model_loader:", "load_tensors:", "srv
+ * load_model:", …), its "build: N (hash)" line, "main: server is
+ * listening". */
+static const char *const kind_markers[][2] = {
+	{"vllm", "^(\\([A-Za-z0-9_]+( rank=[0-9]+)? pid=[0-9]+\\) )?"
+		 "(DEBUG|INFO|WARNING|ERROR|CRITICAL) "
+		 "([0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} )?\\[?[A-Za-z0-9_]+\\.py:[0-9]+\\] "},
+	{"llamacpp", "^[0-9]+\\.[0-9]{2}\\.[0-9]{3}\\.[0-9]{3} [IWEDT] "},
+	{"llamacpp", "^([a-z]{3,4} +)?([a-z_]+: +)?(llama_model_loader|llama_model_load|"
+		     "llama_context|llama_kv_cache[a-z_]*|load_tensors|print_info|"
+		     "common_params_print_info|common_init_from_params|llama_server|load_model|"
+		     "update_slots|launch_slot_with_task): "},
+	{"llamacpp", "^(build: [0-9]+ \\([0-9a-f]+\\) with |main: (HTTP )?server is listening)"},
+};
+
 const char *cold_detect_kind(const struct cold_line *lines, size_t n)
 {
-	for (size_t i = 0; i < n && i < 2000; i++) {
-		const char *s = lines[i].text;
-		if (strstr(s, "vLLM") || strstr(s, "vllm"))
-			return "vllm";
-		if (strstr(s, "llama_server") || strstr(s, "llama_model_loader") ||
-		    strstr(s, "llama.cpp") || strstr(s, "llama_context"))
-			return "llamacpp";
-	}
-	return NULL;
+	enum { NM = sizeof kind_markers / sizeof *kind_markers };
+	regex_t re[NM];
+	size_t ok = 0;
+	while (ok < NM && regcomp(&re[ok], kind_markers[ok][1], REG_EXTENDED | REG_NOSUB) == 0)
+		ok++;
+	const char *kind = NULL;
+	for (size_t i = 0; ok == NM && !kind && i < n && i < 2000; i++)
+		for (size_t m = 0; m < NM && !kind; m++)
+			if (regexec(&re[m], lines[i].text, 0, NULL, 0) == 0)
+				kind = kind_markers[m][0];
+	for (size_t m = 0; m < ok; m++)
+		regfree(&re[m]);
+	return kind;
 }

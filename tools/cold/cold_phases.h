@@ -119,7 +119,8 @@ const char *cold_info(const struct cold_decomp *d, const char *name);
  * cursor moves of progress bars) from s in place; returns the new length. */
 size_t cold_clean_line(char *s, size_t n);
 
-/* "vllm" or "llamacpp" from the lines, or NULL. */
+/* "vllm" or "llamacpp" from the lines (markers only that server prints,
+ * never a word inside a path), or NULL. */
 const char *cold_detect_kind(const struct cold_line *lines, size_t n);
 
 #endif

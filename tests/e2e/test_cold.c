@@ -403,6 +403,46 @@ START_TEST(restart_inside_a_spawn)
 }
 END_TEST
 
+/* A stated duration longer than the time since the last start (a review's
+ * finding: "Loading weights took 12.30 seconds" 0.70 s after the restart
+ * reached back to the spawn, took the dead start's time into the weights
+ * load, left less unaccounted than the report says came before the
+ * restart, and its note said "before the spawn"): cut at the last start. */
+START_TEST(restart_stated_duration_stays_after_it)
+{
+	static char text[][200] = {
+		"INFO 08-21 07:13:29 [api_server.py:1043] vLLM API server version 0.8.5",
+		"INFO 08-21 07:13:29 [core.py:58] Initializing a V1 LLM engine (v0.8.5) with config: x",
+		"ERROR 08-21 07:13:30 [core.py:400] EngineCore failed to start.",
+		"INFO 08-21 07:13:31 [api_server.py:1043] vLLM API server version 0.8.5",
+		"INFO 08-21 07:13:31 [core.py:58] Initializing a V1 LLM engine (v0.8.5) with config: x",
+		"INFO 08-21 07:13:32 [loader.py:458] Loading weights took 12.30 seconds",
+		"INFO:     Application startup complete."};
+	static const double t[] = {0.05, 0.10, 0.60, 1.60, 1.70, 2.30, 2.40};
+	struct cold_line l[8];
+	size_t n = lines_of(l, 8, t, text, 7);
+	struct cold_patterns ps;
+	char err[512];
+	ck_assert_msg(cold_patterns_load(&ps, "tools/patterns/vllm.tsv", err, sizeof err) == 0, "%s", err);
+	static struct cold_decomp d;
+	cold_decompose(&ps, l, n, 0, 2.45, &d);
+	invariants(&d);
+	ck_assert_int_eq(d.starts, 2);
+	NEAR(d.last_start_s, 1.60, 1e-9);
+	const struct cold_phase *w = ph(&d, "weight_load");
+	ck_assert(w->found && w->parent < 0);
+	NEAR(w->stated_s, 12.30, 1e-9);
+	NEAR(w->start_s, 1.60, 1e-9);
+	NEAR(w->duration_s, 0.70, 1e-9);
+	ck_assert_msg(strstr(w->note, "reaches 11.600 s before the server's last start (at "
+				      "1.600 s, a restart): cut") && !strstr(w->note, "spawn"),
+		      "%s", w->note);
+	/* what the report says: the time before the restart is unaccounted */
+	ck_assert(d.unaccounted_s >= d.last_start_s - 1e-9);
+	cold_patterns_free(&ps);
+}
+END_TEST
+
 /* vLLM data parallelism: each engine core prints its own lines under its
  * own name (EngineCore_DP0, _DP1). A review found the slower engine's load
  * and initialisation inside "API server start-up": each phase ends at the
@@ -1646,6 +1686,7 @@ int main(void)
 	tcase_add_test(u, vllm_v1_0_11_odd_values);
 	tcase_add_test(u, odd_lines_keep_the_sum);
 	tcase_add_test(u, restart_inside_a_spawn);
+	tcase_add_test(u, restart_stated_duration_stays_after_it);
 	tcase_add_test(u, data_parallel_engines_are_copies);
 	tcase_add_test(u, kind_of_a_log_line);
 	tcase_add_test(u, clean_line_strips_escapes);

@@ -434,6 +434,10 @@ static void settle(struct cold_decomp *d, int parent, double lo, double hi)
 			if (parent >= 0)
 				note_add(p, "starts %.3f s before %s, which contains it: cut",
 					 lo - s, d->phases[parent].title);
+			else if (d->starts > 1)
+				note_add(p, "its stated duration reaches %.3f s before the "
+					 "server's last start (at %.3f s, a restart): cut",
+					 lo - s, lo);
 			else
 				note_add(p, "its stated duration reaches %.3f s before the "
 					 "spawn: cut", lo - s);
@@ -561,8 +565,11 @@ void cold_decompose(const struct cold_patterns *ps, const struct cold_line *line
 			depth++;
 		d->phases[i].depth = depth;
 	}
+	/* the top level lies inside the last start: what came before it (a
+	 * start that died) is unaccounted, as the report says, however long
+	 * a duration stated after the restart */
 	double hi = isnan(ready_s) ? INFINITY : ready_s;
-	settle(d, -1, 0, hi);
+	settle(d, -1, d->starts > 1 ? d->last_start_s : 0, hi);
 	order_of(d, -1);
 	d->unaccounted_s = NAN;
 	if (!isnan(ready_s)) {

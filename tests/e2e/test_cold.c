@@ -1417,6 +1417,47 @@ START_TEST(no_warm_ttft_no_comparison)
 }
 END_TEST
 
+/* One warm run of three fails (the fixture holds its first token past
+ * --timeout): the spread is over the two that returned a token, and the
+ * server's cached-token counts are there for those two. A review found
+ * "over 3 warm runs" for a spread of 2 and "the server reported no
+ * cached-token counts" beside two runs that had them. */
+START_TEST(warm_wording_counts_what_was_measured)
+{
+	int port = tu_free_port();
+	char srv[512], *out, rep[256], extra[512];
+	snprintf(srv, sizeof srv, "exec %s/fixture-server --port %d --style llamacpp --first-ms 5 "
+		 "--token-ms 1 --slow-request 3 --slow-ms 60000", tu_build_dir(), port);
+	tu_tmp_log(rep, sizeof rep, "warm-wording-md");
+	snprintf(extra, sizeof extra, "--warm-runs 3 --kind llamacpp --timeout 2 --report %s", rep);
+	cJSON *j;
+	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 1);
+	free(out);
+	ck_assert_ptr_nonnull(j);
+	cJSON *c = cycle_n(j, 0), *w = cJSON_GetObjectItem(c, "warm");
+	ck_assert_int_eq(cJSON_GetArraySize(w), 3);
+	ck_assert(isnan(fnum(cJSON_GetArrayItem(w, 1), "ttft_s")));
+	ck_assert(!isnan(fnum(cJSON_GetArrayItem(w, 0), "ttft_s")) &&
+		  !isnan(fnum(cJSON_GetArrayItem(w, 2), "ttft_s")));
+	cJSON_Delete(j);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	static const char *const ext[] = {"-cold-start.svg", "-warm-variance.svg", ".html"};
+	for (size_t i = 0; i < 3; i++) { /* a cycle with a failed request has no timeline */
+		char p[512];
+		snprintf(p, sizeof p, "%s%s", rep, ext[i]);
+		unlink(p);
+	}
+	ck_assert_msg(strstr(md, "over the 2 of 3 warm runs that returned a token") &&
+		      !strstr(md, "over 3 warm runs"), "%s", md);
+	ck_assert_msg(!strstr(md, "reported no cached-token counts") &&
+		      strstr(md, "no warm run of the 2 warm runs it counted for found a cached "
+			     "prompt token") && strstr(md, "For the other 1 it gave no cached-token "
+			     "count"), "%s", md);
+	free(md);
+}
+END_TEST
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -1710,6 +1751,7 @@ int main(void)
 	tcase_add_test(t, kind_from_markers_not_a_path);
 	tcase_add_test(t, server_dies_during_the_runs);
 	tcase_add_test(t, no_warm_ttft_no_comparison);
+	tcase_add_test(t, warm_wording_counts_what_was_measured);
 	tcase_add_test(t, interrupt_while_starting);
 	tcase_add_test(t, escaped_daemon_holding_the_output);
 	tcase_add_test(t, no_outputs_reads_nothing_unset);

@@ -151,18 +151,27 @@ void cold_md_comparison(struct ttft_str *b, const struct cold_run *run)
 			ttft_str_printf(b, "–%ld", warm_pt_hi);
 		ttft_str_printf(b, ". ");
 	}
-	if (known && !unknown) {
+	if (known) {
+		/* a run the server gave no count for (it failed, or its /metrics
+		 * scrape did) says nothing either way: the others are named */
+		char of[64] = "";
+		if (unknown)
+			snprintf(of, sizeof of, " of the %d warm runs it counted for", known);
 		if (wc_max <= 0)
-			ttft_str_printf(b, "The server confirms it: no warm run found a cached prompt "
-					   "token (%s).", cold_is_vllm(run) ? "vLLM's prefix-cache counters"
+			ttft_str_printf(b, "The server confirms it: no warm run%s found a cached prompt "
+					   "token (%s).", of, cold_is_vllm(run) ? "vLLM's prefix-cache counters"
 					: "llama.cpp's timings.cache_n");
 		else
-			ttft_str_printf(b, "The server counted up to %.0f cached prompt tokens in a warm run "
+			ttft_str_printf(b, "The server counted up to %.0f cached prompt tokens in a warm run%s "
 					   "(the cold one: %.0f)%s: those were not prefilled again, so "
-					   "compare the prefill_s column, not only ttft_s.", wc_max,
+					   "compare the prefill_s column, not only ttft_s.", wc_max, of,
 					isnan(cold_cached) ? 0 : cold_cached, run->distinct_prompts
 					? " — the start all prompts share (a chat template's system part, "
 					  "a BOS token)" : "");
+		if (unknown)
+			ttft_str_printf(b, " For the other %d it gave no cached-token count (a run that "
+					   "failed has none), so whether they hit a prefix cache is not "
+					   "known.", unknown);
 	} else {
 		ttft_str_printf(b, "The server reported no cached-token counts (no llama.cpp timings, no "
 				   "readable vLLM /metrics), so whether warm runs hit a prefix cache "
@@ -279,11 +288,20 @@ void cold_md_observations(struct ttft_str *b, const struct cold_run *run)
 	for (int k = 0; k < run->ncycles; k++) {
 		const struct cold_cycle *y = &run->cycles[k];
 		double mn, mx, cv, med = cold_warm_median(y, &mn, &mx, &cv);
-		if (!isnan(cv))
+		int measured = 0; /* the spread is over the runs that gave a TTFT */
+		for (int i = 0; i < y->nwarm; i++)
+			measured += !isnan(ttft_record_ttft_s(&y->warm[i]));
+		if (!isnan(cv)) {
 			ttft_str_printf(b, "- **Warm stability (cycle %d):** coefficient of variation %.1f%% "
-					   "over %d warm runs (%s).\n", y->index, 100 * cv, y->nwarm,
-					cv < 0.05 ? "stable" : cv < 0.15 ? "some jitter"
+					   "over ", y->index, 100 * cv);
+			if (measured < y->nwarm)
+				ttft_str_printf(b, "the %d of %d warm runs that returned a token", measured,
+						y->nwarm);
+			else
+				ttft_str_printf(b, "%d warm runs", measured);
+			ttft_str_printf(b, " (%s).\n", cv < 0.05 ? "stable" : cv < 0.15 ? "some jitter"
 					: "noisy: look at the outliers");
+		}
 		outliers(b, y, med);
 	}
 	double mn, mx, cv, med = cold_warm_median(c, &mn, &mx, &cv);

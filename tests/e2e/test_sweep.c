@@ -640,6 +640,69 @@ START_TEST(kv_vllm_capacity_from_its_log)
 }
 END_TEST
 
+/* vLLM data parallelism: each engine prints its own "GPU KV cache size"
+ * (EngineCore_DP0, _DP1), the size of its own cache. A review found the
+ * last line taken for the server's whole capacity: the knee predicted for
+ * one engine, and a server that spread its requests over two called
+ * "later than predicted … held more than its stated capacity". Here each
+ * engine states 1024 tokens (4 requests of about 208) and the server (a
+ * running one, its start-up log given) holds 8. */
+START_TEST(kv_vllm_data_parallel_capacity_is_per_engine)
+{
+	mkdir_out();
+	pid_t srv;
+	int port = tu_fixture_start("--slots 8 --ctx 4096 --first-ms 20 --token-ms 3", &srv);
+	char log[700], cmd[2048];
+	snprintf(log, sizeof log, "%s/dp.log", g_dir);
+	FILE *f = fopen(log, "w");
+	for (int e = 0; e < 2; e++)
+		fprintf(f, "(EngineCore_DP%d pid=2%d) INFO 10-01 10:00:01 [kv_cache_utils.py:1087] "
+			   "GPU KV cache size: 1,024 tokens\n"
+			   "(EngineCore_DP%d pid=2%d) INFO 10-01 10:00:01 [kv_cache_utils.py:1091] "
+			   "Maximum concurrency for 4,096 tokens per request: 0.25x\n", e, e, e, e);
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --url http://127.0.0.1:%d --server-log %s "
+		 "--experiments kv --concurrency 1,4,8,16 --prompt-tokens 200 --max-tokens 8 "
+		 "--report %s/r.md --json %s/s.json 2>&1", tu_build_dir(), port, log, g_dir, g_dir);
+	char *out;
+	int rc = tu_sh(cmd, &out);
+	tu_fixture_stop(srv);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	char path[760];
+	snprintf(path, sizeof path, "%s/s.json", g_dir);
+	char *t = tu_read_file(path, NULL);
+	cJSON *j = cJSON_Parse(t);
+	free(t);
+	ck_assert_ptr_nonnull(j);
+	cJSON *s = at(j, "kv.series.0"), *c = at(s, "capacity");
+	ck_assert(num(c, "kv_tokens") == 1024);
+	ck_assert_int_eq((int)num(c, "kv_engines"), 2);
+	ck_assert_msg(!strstr(strstr(at(c, "source")->valuestring, "size") + 1, "size"),
+		      "%s", at(c, "source")->valuestring); /* named once */
+	double per = num(s, "tokens_per_request");
+	int one = (int)(1024 / (ceil(per / 16) * 16));
+	ck_assert_int_eq(one, 4);
+	/* the prediction is one engine's, and said so */
+	ck_assert_int_eq((int)num(s, "predicted_knee"), one);
+	ck_assert(cJSON_IsTrue(at(s, "predicted_per_engine")));
+	const char *why = at(s, "predicted_why")->valuestring;
+	ck_assert_msg(strstr(why, "each of the 2 data-parallel engines") &&
+		      strstr(why, "= 4 at once in each engine"), "%s", why);
+	/* not judged against the whole server's knee as if it were its own */
+	const char *ex = at(s, "explanation")->valuestring;
+	ck_assert_msg(!strstr(ex, "predicted") && !strstr(ex, "stated capacity") &&
+		      strstr(ex, "one engine holds 4") && strstr(ex, "the 2 engines together up to 8"),
+		      "%s", ex);
+	snprintf(path, sizeof path, "%s/r.md", g_dir);
+	char *md = tu_read_file(path, NULL);
+	ck_assert_msg(strstr(md, "| 4 per engine (2 engines) |"), "%s", md);
+	free(md);
+	cJSON_Delete(j);
+	free(out);
+	rm_out();
+}
+END_TEST
+
 static int has_number(const char *s)
 {
 	for (; *s; s++)
@@ -982,6 +1045,7 @@ int main(void)
 	tcase_add_test(t, prefix_two_configurations);
 	tcase_add_test(t, kv_llamacpp_knee_on_the_slots);
 	tcase_add_test(t, kv_vllm_capacity_from_its_log);
+	tcase_add_test(t, kv_vllm_data_parallel_capacity_is_per_engine);
 	tcase_add_test(t, report_sections_hold_numbers);
 	tcase_add_test(t, kv_flags_with_a_pipe_stay_one_cell);
 	tcase_add_test(t, chromium_renders_every_chart_and_the_page);

@@ -245,6 +245,11 @@ static void rank_key(const char *s, char *key, size_t n)
 	rank_key_(s, key, n, 0);
 }
 
+void cold_process_name(const char *line, char *name, size_t n)
+{
+	rank_key_(line, name, n, 1);
+}
+
 static double at(const struct cold_line *l, long long t_spawn)
 {
 	return (double)(l->t_ns - t_spawn) / 1e9;

@@ -119,6 +119,11 @@ const char *cold_info(const struct cold_decomp *d, const char *name);
  * cursor moves of progress bars) from s in place; returns the new length. */
 size_t cold_clean_line(char *s, size_t n);
 
+/* Which process printed a line, by vLLM's prefix without its pid:
+ * "(EngineCore_DP1 " for a data-parallel engine, "(VllmWorker rank=2 " for
+ * a tensor-parallel rank; "" for a line without one (the main process). */
+void cold_process_name(const char *line, char *name, size_t n);
+
 /* "vllm" or "llamacpp" from the lines (markers only that server prints,
  * never a word inside a path), or NULL. */
 const char *cold_detect_kind(const struct cold_line *lines, size_t n);

@@ -58,6 +58,11 @@ void sweep_say(const struct sweep_opts *o, const char *fmt, ...)
  * (or 0 for counts) where it says nothing. */
 struct sweep_capacity {
 	double kv_tokens;         /* vLLM "GPU KV cache size"; llama.cpp KV cells */
+	int kv_engines;           /* vLLM: the processes that logged a "GPU KV cache
+				   * size", data-parallel engines (EngineCore_DP0,
+				   * _DP1), each its own cache; with more than one,
+				   * kv_tokens is the smallest engine's, not the
+				   * server's whole */
 	double max_conc, max_conc_len; /* vLLM "Maximum concurrency for L tokens per request: X" */
 	int slots;                /* llama.cpp slots (-np) */
 	int slot_ctx;             /* llama.cpp context of one slot */
@@ -224,7 +229,8 @@ struct sweep_kv_series {      /* one configuration × one prompt length */
 	const char *kind;
 	struct sweep_kv_point pts[SWEEP_MAX_LIST];
 	int npts;
-	int predicted_knee;       /* concurrency served without waiting; 0: unknown */
+	int predicted_knee;       /* concurrency served without waiting; 0: unknown;
+				   * one engine's when cap.kv_engines > 1 */
 	char predicted_why[300];
 	int measured_knee;        /* highest swept C without waiting; 0: waited at once */
 	int waited_from;          /* lowest swept C with waiting; 0: none waited */
@@ -249,6 +255,9 @@ int sweep_kv_run(const struct sweep_opts *o, struct sweep_srv *srv, struct sweep
 /* The knee from the measured points (fills measured_knee and criterion)
  * and the prediction from the capacity (predicted_knee, predicted_why). */
 void sweep_kv_knee(struct sweep_kv_series *s, int max_tokens);
+/* Whether predicted_knee is one data-parallel engine's (vLLM: several
+ * engines logged their own KV cache), not the whole server's. */
+int sweep_kv_per_engine(const struct sweep_kv_series *s);
 /* Whether measured_knee means anything: not where the lowest concurrency
  * failed, nor where the sweep was cut before any request waited. */
 int sweep_kv_knee_known(const struct sweep_kv_series *s);

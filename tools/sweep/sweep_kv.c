@@ -249,6 +249,21 @@ static void explain(struct sweep_kv_series *s)
 	}
 	if (!s->predicted_knee) {
 		snprintf(s->explain, sizeof s->explain, "no prediction (%s)", s->predicted_why);
+	} else if (sweep_kv_per_engine(s)) {
+		/* the measured knee is the whole server's, the prediction one
+		 * engine's: how the server spread its requests over the
+		 * engines lies between them, and no line states it */
+		int e = s->cap.kv_engines, k1 = s->predicted_knee;
+		int n = s->waited_from
+			? snprintf(s->explain, sizeof s->explain, "from concurrency %d %s; ",
+				   s->waited_from, what)
+			: snprintf(s->explain, sizeof s->explain, "no request waited up to "
+				   "concurrency %d; ", top);
+		if (n > 0 && (size_t)n < sizeof s->explain)
+			snprintf(s->explain + n, sizeof s->explain - (size_t)n, "one engine holds %d "
+				 "of these requests at once, the %d engines together up to %ld when "
+				 "the server spreads its requests evenly over them: not compared "
+				 "with the whole server's knee", k1, e, (long)k1 * e);
 	} else if (!s->waited_from && s->predicted_knee >= top) {
 		snprintf(s->explain, sizeof s->explain, "as predicted: no request waited up to "
 			 "concurrency %d, and the stated capacity (%d) is above the sweep", top,
@@ -277,6 +292,12 @@ static void explain(struct sweep_kv_series *s)
 			 "capacity, or requests finished before the next ones arrived)",
 			 s->waited_from, s->predicted_knee);
 	}
+}
+
+int sweep_kv_per_engine(const struct sweep_kv_series *s)
+{
+	return s->predicted_knee && s->cap.kv_engines > 1 &&
+	       strcmp(s->kind ? s->kind : "", "llamacpp") != 0;
 }
 
 int sweep_kv_knee_known(const struct sweep_kv_series *s)
@@ -377,9 +398,16 @@ void sweep_kv_knee(struct sweep_kv_series *s, int max_tokens)
 		long blocks = (need + blk - 1) / blk;
 		long fit = (long)(c->kv_tokens / (double)(blocks * blk));
 		s->predicted_knee = (int)(fit > 1000000 ? 1000000 : fit);
-		int n = snprintf(s->predicted_why, sizeof s->predicted_why,
-				 "KV cache of %.0f tokens / %ld tokens a request (%ld blocks of %d) = "
-				 "%ld at once", c->kv_tokens, need, blocks, blk, fit);
+		int n = c->kv_engines > 1
+			? snprintf(s->predicted_why, sizeof s->predicted_why,
+				   "each of the %d data-parallel engines logged its own KV cache "
+				   "(the smallest %.0f tokens): %.0f / %ld tokens a request (%ld "
+				   "blocks of %d) = %ld at once in each engine, not in the whole "
+				   "server", c->kv_engines, c->kv_tokens, c->kv_tokens, need, blocks,
+				   blk, fit)
+			: snprintf(s->predicted_why, sizeof s->predicted_why,
+				   "KV cache of %.0f tokens / %ld tokens a request (%ld blocks of "
+				   "%d) = %ld at once", c->kv_tokens, need, blocks, blk, fit);
 		if (c->max_num_seqs > 0 && c->max_num_seqs < s->predicted_knee) {
 			s->predicted_knee = c->max_num_seqs;
 			snprintf(s->predicted_why + n, sizeof s->predicted_why - (size_t)n,

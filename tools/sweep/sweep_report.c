@@ -392,7 +392,11 @@ static void capacity_row(struct ttft_str *b, const struct sweep_kv_series *s,
 		ttft_str_printf(b, "%d | %d%s | ", c->slots, c->slot_ctx, c->unified ? " (one pool)" : "");
 	else
 		ttft_str_printf(b, "- | - | ");
-	ttft_str_printf(b, "%s | ", num(c->kv_tokens, 0));
+	ttft_str_printf(b, "%s", num(c->kv_tokens, 0));
+	if (c->kv_engines > 1 && isfinite(c->kv_tokens))
+		ttft_str_printf(b, " in each of %d engines (data parallel; the smallest)",
+				c->kv_engines);
+	ttft_str_printf(b, " | ");
 	if (isfinite(c->max_conc))
 		ttft_str_printf(b, "%s× for %s tokens | ", num(c->max_conc, 2),
 				num(c->max_conc_len, 0));
@@ -423,7 +427,11 @@ static char *kv_chart(const struct sweep_kv_series *s, const struct sweep_run *r
 	struct ttft_mark mk[2];
 	size_t nmk = 0;
 	if (s->predicted_knee) {
-		snprintf(pl, sizeof pl, "predicted knee: %d at once", s->predicted_knee);
+		if (sweep_kv_per_engine(s))
+			snprintf(pl, sizeof pl, "predicted knee: %d in each of %d engines",
+				 s->predicted_knee, s->cap.kv_engines);
+		else
+			snprintf(pl, sizeof pl, "predicted knee: %d at once", s->predicted_knee);
 		mk[nmk++] = (struct ttft_mark){s->predicted_knee, pl};
 	}
 	if (s->waited_from) {
@@ -584,8 +592,12 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 			   "|---|---|---|---|---|---|---|---|\n");
 	for (int i = 0; i < k->ns; i++) {
 		const struct sweep_kv_series *s = &k->s[i];
-		char pk[32], mk[32], wf[32];
-		snprintf(pk, sizeof pk, s->predicted_knee ? "%d" : "-", s->predicted_knee);
+		char pk[48], mk[32], wf[32];
+		if (sweep_kv_per_engine(s))
+			snprintf(pk, sizeof pk, "%d per engine (%d engines)", s->predicted_knee,
+				 s->cap.kv_engines);
+		else
+			snprintf(pk, sizeof pk, s->predicted_knee ? "%d" : "-", s->predicted_knee);
 		if (!sweep_kv_knee_known(s))
 			snprintf(mk, sizeof mk, "not known");
 		else
@@ -786,6 +798,9 @@ static void cap_json(struct ttft_json *j, const struct sweep_capacity *c)
 {
 	ttft_json_begin_obj(j, "capacity");
 	ttft_json_num(j, "kv_tokens", c->kv_tokens);
+	/* vLLM data parallelism: the engines that logged a KV cache, each
+	 * its own; kv_tokens is then the smallest engine's */
+	count(j, "kv_engines", c->kv_engines);
 	ttft_json_num(j, "max_concurrency", c->max_conc);
 	ttft_json_num(j, "max_concurrency_tokens", c->max_conc_len);
 	count(j, "slots", c->slots);
@@ -914,6 +929,8 @@ static void kv_json(struct ttft_json *j, const struct sweep_run *r)
 		ttft_json_int(j, "tokens_per_request", s->per_request_tokens);
 		cap_json(j, &s->cap);
 		count(j, "predicted_knee", s->predicted_knee);
+		/* true: one data-parallel engine's, not the whole server's */
+		ttft_json_bool(j, "predicted_per_engine", sweep_kv_per_engine(s));
 		ttft_json_str(j, "predicted_why", s->predicted_why);
 		if (!sweep_kv_knee_known(s))
 			ttft_json_null(j, "measured_knee"); /* failed at the lowest, or cut */

@@ -59,18 +59,36 @@ static double digits(const char *p)
 
 static void add_source(struct sweep_capacity *c, const char *what)
 {
+	if (strstr(c->source, what))
+		return; /* a line each engine or start logs: named once */
 	size_t n = strlen(c->source);
 	snprintf(c->source + n, sizeof c->source - n, "%s%s", n ? "; " : "", what);
 }
 
 /* What the start-up lines state (vLLM's KV cache size and maximum
- * concurrency; llama.cpp's slots and KV cells). */
+ * concurrency; llama.cpp's slots and KV cells). Under data parallelism
+ * every engine logs its own KV cache (a line each, behind its
+ * "(EngineCore_DPn pid=…)" prefix): the engines are counted and the
+ * smallest cache kept, one engine's; a process that logs again (a
+ * restart) replaces its own. */
 static void capacity_from_lines(struct sweep_capacity *c, const struct cold_line *l, size_t n)
 {
+	enum { MAXE = 64 };
+	char names[MAXE][96];
+	double kv[MAXE];
+	int ne = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *s = l[i].text, *p;
 		if ((p = strstr(s, "GPU KV cache size: "))) {
-			c->kv_tokens = digits(p + 19);
+			char name[96];
+			cold_process_name(s, name, sizeof name);
+			int e = 0;
+			while (e < ne && strcmp(names[e], name))
+				e++;
+			if (e == ne && ne < MAXE)
+				snprintf(names[ne++], sizeof names[0], "%s", name);
+			if (e < ne)
+				kv[e] = digits(p + 19);
 			add_source(c, "log: \"GPU KV cache size\"");
 		} else if ((p = strstr(s, "Maximum concurrency for "))) {
 			c->max_conc_len = digits(p + 24);
@@ -100,6 +118,10 @@ static void capacity_from_lines(struct sweep_capacity *c, const struct cold_line
 			}
 		}
 	}
+	for (int e = 0; e < ne; e++)
+		if (isfinite(kv[e]) && !(kv[e] >= c->kv_tokens))
+			c->kv_tokens = kv[e];
+	c->kv_engines = ne;
 }
 
 /* A flag's integer value in a command line ("--max-num-seqs 64" or

@@ -42,8 +42,9 @@ static void usage(FILE *f)
 "  --prefix-requests K    misses and hits per length (default 10: \"pays\" is\n"
 "                         judged on the hits' p90, which needs 10)\n"
 "  --cache-off HOW        request: \"cache_prompt\": false in each miss (llama.cpp,\n"
-"                         the default there); bust: a unique first line in\n"
-"                         each miss (the default elsewhere)\n"
+"                         the default there; vLLM ignores it: refused there);\n"
+"                         bust: a unique first line in each miss (the\n"
+"                         default elsewhere)\n"
 "  --cache-off-flags F    misses on a second configuration: CMD F (e.g. vLLM\n"
 "                         --no-enable-prefix-caching); needs --server\n"
 "  --cache-on-flags F     the hits' configuration: CMD F (e.g. vLLM\n"
@@ -79,10 +80,11 @@ static void usage(FILE *f)
 "SIGTERM) kills the server and ends ttft-sweep at once, writing nothing.\n"
 "\n"
 "exit status: 0 ok; 1 a server failed to start (its port in use, say), a\n"
-"request failed (what ran is still reported) or an output could not be\n"
-"written; 2 usage error: a bad flag or value, or an output (--report,\n"
-"--json, --log-dir) or --server-log that cannot be used, found before any\n"
-"server starts; 130 interrupted by SIGINT (143 by SIGTERM), what ran\n"
+"request failed (what ran is still reported), an output could not be\n"
+"written, or --cache-off request met a server found to be vLLM (the prefix\n"
+"experiment not run); 2 usage error: a bad flag or value, --cache-off\n"
+"request with --kind vllm, or an output (--report, --json, --log-dir) or\n"
+"--server-log that cannot be used, found before any server starts; 130 interrupted by SIGINT (143 by SIGTERM), what ran\n"
 "written (1 if it could not be).\n");
 }
 
@@ -206,6 +208,14 @@ static int open_srv(struct sweep_opts *o, struct sweep_srv *s, const char *flags
 	return 0;
 }
 
+/* vLLM honours no per-request cache switch: "cache_prompt": false is
+ * ignored, so the misses would be served from its prefix cache (or, with
+ * the cache off, the hits would miss): no comparison can come of it. */
+static const char g_request_on_vllm[] =
+	"--cache-off request sends \"cache_prompt\": false, which vLLM ignores: the misses "
+	"would be served from its prefix cache; use --cache-off bust (a unique first line "
+	"in each miss) or --cache-off-flags --no-enable-prefix-caching";
+
 static int run_prefix(struct sweep_opts *o, struct sweep_run *run)
 {
 	struct sweep_srv s;
@@ -215,6 +225,16 @@ static int run_prefix(struct sweep_opts *o, struct sweep_run *run)
 	if (!o->cache_off_given)
 		o->cache_off = !strcmp(s.kind, "llamacpp") ? OFF_REQUEST : OFF_BUST;
 	run->kind = s.kind;
+	if (o->cache_off == OFF_REQUEST && !strcmp(s.kind, "vllm")) {
+		/* found once the server answered: before a document is built or
+		 * a miss sent */
+		sweep_srv_close(&s, o);
+		snprintf(run->prefix.error, sizeof run->prefix.error, "not run: the server is vLLM "
+			 "(%s); %s", o->kind ? "--kind" : "from its log and endpoints",
+			 g_request_on_vllm);
+		fprintf(stderr, "ttft-sweep: prefix caching: %s\n", run->prefix.error);
+		return 1;
+	}
 	int rc = sweep_prefix_prepare(o, &s, &run->prefix) || sweep_prefix_misses(o, &s, &run->prefix);
 	if (!rc && flags) {
 		sweep_srv_close(&s, o);
@@ -426,6 +446,11 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "ttft-sweep: unexpected argument '%s'\n", argv[optind]);
+		return TTFT_EXIT_USAGE;
+	}
+	if (o.prefix && o.cache_off_given && o.cache_off == OFF_REQUEST && o.kind &&
+	    !strcmp(o.kind, "vllm")) {
+		fprintf(stderr, "ttft-sweep: %s\n", g_request_on_vllm);
 		return TTFT_EXIT_USAGE;
 	}
 	if (!o.server && (o.ncfg || o.cache_off == OFF_FLAGS || o.on_flags)) {

@@ -703,6 +703,40 @@ START_TEST(kv_vllm_data_parallel_capacity_is_per_engine)
 }
 END_TEST
 
+/* --cache-off request on vLLM: "cache_prompt": false is ignored there,
+ * so every miss would be a hit and no length could be judged (a review
+ * found the whole prefix sweep run, then nothing judged). Refused before
+ * anything starts when --kind says vLLM; else as soon as the server is
+ * found to be vLLM, before a document is built or a miss sent. */
+START_TEST(cache_off_request_refused_on_vllm)
+{
+	mkdir_out();
+	char cmd[1024], marker[700], *out;
+	int port = tu_free_port();
+	snprintf(marker, sizeof marker, "%s/started", g_dir);
+	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --kind vllm --cache-off request --experiments "
+		 "prefix --server 'touch %s; exec %s/fixture-server --port %d' --url "
+		 "http://127.0.0.1:%d 2>&1", tu_build_dir(), marker, tu_build_dir(), port, port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 2);
+	ck_assert_msg(strstr(out, "vLLM ignores") && strstr(out, "--cache-off bust"), "%s", out);
+	ck_assert_int_ne(access(marker, F_OK), 0);
+	free(out);
+	/* the kind found when the server answers (its /version) */
+	int rc;
+	cJSON *j = sweep("--prefix-cache --first-ms 2 --token-ms 1", "--experiments prefix "
+			 "--cache-off request --prefix-tokens 64 --prefix-requests 3 --max-tokens 2",
+			 &rc, &out);
+	ck_assert_msg(rc == 1 && j, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "prefix caching: not run: the server is vLLM") &&
+		      strstr(out, "vLLM ignores") && !strstr(out, ": 3 misses"), "%s", out);
+	ck_assert_str_eq(at(j, "experiments_not_run.0")->valuestring, "prefix");
+	ck_assert_ptr_null(cJSON_GetObjectItem(j, "prefix"));
+	cJSON_Delete(j);
+	free(out);
+	rm_out();
+}
+END_TEST
+
 static int has_number(const char *s)
 {
 	for (; *s; s++)
@@ -1050,6 +1084,7 @@ int main(void)
 	tcase_add_test(t, kv_flags_with_a_pipe_stay_one_cell);
 	tcase_add_test(t, chromium_renders_every_chart_and_the_page);
 	tcase_add_test(t, bad_usage_and_no_server);
+	tcase_add_test(t, cache_off_request_refused_on_vllm);
 	tcase_add_test(t, a_failed_length_is_not_called_interrupted);
 	tcase_add_test(t, outputs_checked_before_anything_runs);
 	tcase_add_test(t, outputs_replaced_whole);

@@ -16,6 +16,7 @@
 
 #include "testutil.h"
 #include "ttft_analyze.h"
+#include "ttft_export.h"
 #include "ttft_follow.h"
 
 #define MS(x) ((int64_t)((x) * 1000000.0))
@@ -1931,6 +1932,104 @@ START_TEST(steady_load_gets_its_splits_promptly)
 }
 END_TEST
 
+/* What the split_wait test's sink saw: the rows, and an exporter fed
+ * with them as ttft-export feeds its own. */
+struct exported {
+	struct jrows rows;
+	struct ttft_export x;
+};
+
+static void on_exported(void *ctx, const struct ttft_record *r, const char *peer,
+			int complete, double unix_s)
+{
+	struct exported *e = ctx;
+	on_jrow(&e->rows, r, peer, complete, unix_s);
+	ck_assert_int_eq(ttft_export_request(&e->x, r, peer, complete, NULL, unix_s), 0);
+}
+
+/* The requests the exporter counted under split_source src. */
+static uint64_t exported(const struct ttft_export *x, const char *src, int outcome,
+			 int hist)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < x->n; i++)
+		if (!strcmp(x->s[i].source, src))
+			n += hist < 0 ? x->s[i].requests[outcome] : x->s[i].count[hist];
+	return n;
+}
+
+/* split_wait runs out while a stream sent before a keep-alive request's
+ * window closed is still in flight (it may yet end without its arrival
+ * and reach back into that window): the row is handed out with its split
+ * refused and the follower's note, everything else as the analyzer has
+ * it; the exporter counts it once, complete, under split_source "none",
+ * with no queue or prefill; the stream stays in flight until it ends. */
+START_TEST(split_wait_refuses_what_a_stream_may_reach)
+{
+	open_log("follow-split-wait");
+	struct ttft_follow f;
+	/* 1 ns: the second poll finds it passed (no sleep) */
+	ttft_follow_init(&f, g_path, MS(1), 0, 1);
+	struct exported e = {{calloc(4, sizeof *e.rows.r), 0, 4}, {0}};
+	ttft_export_init(&e.x, TTFT_EXPORT_MAX_SERIES);
+	struct ttft_follow_sink sink = {.ctx = &e, .request = on_exported};
+	int64_t T = SEC(5);
+	snapshot(T, 1, 0, 0);
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(10), 1, 0, 0, 0, "POST /v1/completions"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(11), 1, 0, 300, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_HEADERS, T + MS(12), 1, 0, 200, 0, NULL});
+	put(&(struct ev){TTFT_EV_SSE_TOKEN, T + MS(100), 1, 0, 0, 0, NULL});
+	/* alone in the window of snapshots 1 and 2 but for the stream */
+	request(T + MS(500), 2, 30);
+	snapshot(T + MS(600), 2, 1, 0.002);
+	tick(T + SEC(1));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(e.rows.n, 0); /* settled now: split_wait from here */
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 2);
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(e.rows.n, 1);
+	const struct jrow *g = &e.rows.r[0];
+	ck_assert_uint_eq(g->conn, 2);
+	ck_assert_msg(g->source == NULL, "split %s given beside a stream in flight", g->source);
+	ck_assert_str_eq(g->note, TTFT_FOLLOW_NOTE_IN_FLIGHT);
+	ck_assert(isnan(g->queue_s) && isnan(g->prefill_s) && isnan(g->decode_s) &&
+		  isnan(g->server_ttft_s));
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 1);
+	ck_assert_uint_eq(f.handed_out, 1);
+	ck_assert_uint_eq(exported(&e.x, "none", TTFT_XO_OK, -1), 1);
+	ck_assert_uint_eq(exported(&e.x, "none", 0, TTFT_XH_TTFT), 1);
+	ck_assert_uint_eq(exported(&e.x, "none", 0, TTFT_XH_QUEUE), 0);
+	ck_assert_uint_eq(exported(&e.x, "none", 0, TTFT_XH_PREFILL), 0);
+	ck_assert_uint_eq(exported(&e.x, TTFT_SPLIT_VLLM_METRICS, TTFT_XO_OK, -1), 0);
+	/* the stream ends much later, without its arrival: it did reach back */
+	int64_t end = T + SEC(100);
+	put(&(struct ev){TTFT_EV_SSE_TOKEN, end - MS(1), 1, 0, 0, 1, NULL});
+	put_end(end, 1, 0, -1);
+	snapshot(end + SEC(1), 3, 2, 0.005);
+	tick(end + SEC(2));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_uint_eq(e.rows.n, 2);
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), 0);
+	ck_assert_uint_eq(exported(&e.x, "none", TTFT_XO_OK, -1), 2);
+	ck_assert_uint_eq(exported(&e.x, "none", 0, TTFT_XH_QUEUE), 0);
+	ttft_log_close(&g_log);
+	/* every other number the analyzer's (which refuses the split too) */
+	struct jrow want;
+	analyzer_row(2, &want);
+	ck_assert_msg(want.source == NULL, "the analyzer: %s", want.source);
+	ck_assert_int_eq(g->status, want.status);
+	ck_assert_int_eq(g->complete, 1);
+	ck_assert_int_eq(g->tokens, want.tokens);
+	ck_assert(same(g->ttft_s, want.ttft_s) && g->ttft_s > 0);
+	ck_assert(same(g->e2e_s, want.e2e_s) && g->e2e_s > 0);
+	ttft_export_free(&e.x);
+	ttft_follow_free(&f);
+	free(e.rows.r);
+	unlink(g_path);
+}
+END_TEST
+
 /* A request still owed its answer when its connection closed stays
  * while an exec's heir may take the socket over: a process sent it,
  * forked, the child exec'd keeping the socket, the parent closed its
@@ -2013,5 +2112,6 @@ int main(void)
 	tcase_add_test(t, a_stream_ended_later_without_its_arrival_reaches_back);
 	tcase_add_test(t, a_stream_of_a_long_round_trip_reaches_back);
 	tcase_add_test(t, steady_load_gets_its_splits_promptly);
+	tcase_add_test(t, split_wait_refuses_what_a_stream_may_reach);
 	return tu_run(s);
 }

@@ -311,8 +311,9 @@ START_TEST(in_flight_until_settled)
 }
 END_TEST
 
-/* The connection's next request, a close, or a lost framing settle a
- * request that never got its response end. */
+/* The answer of the connection's next request, a close, or a lost
+ * framing settle a request that never got its response end (the next
+ * request only sent settles nothing: pipelined_request_waits_for_its_answer). */
 START_TEST(settled_without_a_response_end)
 {
 	open_log("follow-settle");
@@ -328,7 +329,8 @@ START_TEST(settled_without_a_response_end)
 	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(13), 4, 0, 0, 0, "GET /d"});
 	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
 	ck_assert_uint_eq(h.n, 0);
-	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(20), 1, 1, 0, 0, "GET /a2"});
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(19), 1, 1, 0, 0, "GET /a2"});
+	put(&(struct ev){TTFT_EV_RESP_HEADERS, T + MS(20), 1, 1, 200, 0, NULL});
 	put(&(struct ev){TTFT_EV_CLOSE, T + MS(21), 2, 0, 0, 0, NULL});
 	put(&(struct ev){TTFT_EV_DESYNC, T + MS(22), 3, 0, 0, 1, NULL});
 	put(&(struct ev){TTFT_EV_SSE_TOKEN, T + SEC(1), 4, 0, 0, 0, NULL});
@@ -2030,6 +2032,48 @@ START_TEST(split_wait_refuses_what_a_stream_may_reach)
 }
 END_TEST
 
+/* A request pipelined behind another (HTTP/1.1: sent before the first
+ * one's answer) does not settle it: its answer is still to come, and
+ * both rows are the analyzer's (seen failing: seq 0 handed out at seq
+ * 1's send, with no status and no tokens). */
+START_TEST(pipelined_request_waits_for_its_answer)
+{
+	open_log("follow-pipelined");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, 0);
+	struct jrows got = {calloc(4, sizeof *got.r), 0, 4};
+	struct ttft_follow_sink sink = {.ctx = &got, .request = on_jrow};
+	int64_t T = SEC(5);
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(1), 1, 0, 0, 0, "POST /v1/completions"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(2), 1, 0, 300, 0, NULL});
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(3), 1, 1, 0, 0, "POST /v1/completions"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(4), 1, 1, 300, 0, NULL});
+	tick(T + MS(100));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(got.n, 0);
+	for (uint32_t q = 0; q < 2; q++) {
+		int64_t t = T + MS(200) + MS(100) * q;
+		put(&(struct ev){TTFT_EV_RESP_HEADERS, t, 1, q, 200, 0, NULL});
+		put(&(struct ev){TTFT_EV_SSE_TOKEN, t + MS(10), 1, q, 0, 0, NULL});
+		put(&(struct ev){TTFT_EV_SSE_TOKEN, t + MS(20), 1, q, 0, 1, NULL});
+		put_end(t + MS(21), 1, q, -1);
+	}
+	tick(T + SEC(1));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_uint_eq(got.n, 2);
+	for (size_t i = 0; i < 2; i++)
+		ck_assert_msg(got.r[i].status == 200 && got.r[i].tokens == 2,
+			      "seq %u: status %d, %ld tokens", got.r[i].seq, got.r[i].status,
+			      got.r[i].tokens);
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	free(got.r);
+	unlink(g_path);
+}
+END_TEST
+
 /* A request still owed its answer when its connection closed stays
  * while an exec's heir may take the socket over: a process sent it,
  * forked, the child exec'd keeping the socket, the parent closed its
@@ -2113,5 +2157,6 @@ int main(void)
 	tcase_add_test(t, a_stream_of_a_long_round_trip_reaches_back);
 	tcase_add_test(t, steady_load_gets_its_splits_promptly);
 	tcase_add_test(t, split_wait_refuses_what_a_stream_may_reach);
+	tcase_add_test(t, pipelined_request_waits_for_its_answer);
 	return tu_run(s);
 }

@@ -1220,9 +1220,19 @@ int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r)
 	const struct asm_conn *c = &as->conns[r->conn];
 	if (c->desync)
 		return 1;
-	/* the client sent another request on the connection: this one will
-	 * get no more of its own records */
-	return c->nreqs && as->out->reqs[c->reqs[c->nreqs - 1]].seq > r->seq;
+	/* a later request on the connection had its answer begin: HTTP/1.1
+	 * answers in order, so this one will get no more of its own records.
+	 * Only sent, it settles nothing: a request pipelined behind this one
+	 * goes out before this one's answer (a review found such a request
+	 * handed out with no status, its answer still to come) */
+	for (uint32_t k = c->nreqs; k-- > 0;) {
+		const struct ttft_record *q = &as->out->reqs[c->reqs[k]];
+		if (q->seq <= r->seq)
+			break;
+		if (q->t_hdr || q->t_end || q->closed_early)
+			return 1;
+	}
+	return 0;
 }
 
 const char *ttft_asm_peer(const struct ttft_asm *as, uint64_t conn)

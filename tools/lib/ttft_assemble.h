@@ -84,8 +84,9 @@ int ttft_asm_room(struct ttft_asm *as, uint64_t nconn);
  * ttft_log_each's). A record of a connection id without room is ignored. */
 void ttft_asm_apply(void *ctx, struct ttft_rec *e);
 /* 1 when no later record can change how r ended: its response ended, the
- * client closed the connection, sent the next request on it, or the
- * sniffer lost the connection's framing; else 0 (still in flight). */
+ * client closed the connection, a later request on it had its answer
+ * begin (only sent, pipelined, it settles nothing), or the sniffer lost
+ * the connection's framing; else 0 (still in flight). */
 int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r);
 /* The server's split of r from the snapshots applied so far
  * (ttft_join.h): its own numbers from the window that provably holds its

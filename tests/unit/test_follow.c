@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -35,6 +36,8 @@ struct ev {
 	const char *text;
 };
 
+#define g_alive_pid ((int)getpid()) /* the writers: this process, alive (follow: a gone one holds no window) */
+static int g_gone_pid; /* when not 0, the writer instead: a process that is gone */
 static int g_tid; /* the writing thread when not 0, else the connection's */
 
 static void put_in(struct ttft_log *lg, const struct ev *e)
@@ -43,7 +46,7 @@ static void put_in(struct ttft_log *lg, const struct ev *e)
 	while (e->conn && lg->hdr->next_conn <= e->conn)
 		ttft_log_new_conn(lg);
 	ck_assert(ttft_log_put(lg, &(struct ttft_event){
-		.kind = e->kind, .t_ns = e->t, .pid = 77,
+		.kind = e->kind, .t_ns = e->t, .pid = g_gone_pid ? g_gone_pid : g_alive_pid,
 		.tid = g_tid ? g_tid : 77 + (int)e->conn, .fd = 3 + (int)e->conn,
 		.conn = e->conn, .seq = e->seq, .a = e->a, .b = e->b, .text = e->text,
 		.text_len = e->text ? strnlen(e->text, TTFT_REC_TEXT) : 0}));
@@ -734,7 +737,7 @@ START_TEST(timings_joined_without_snapshots)
 		struct ttft_rec_numbers nv = {{0}};
 		nv.v[TTFT_NUM_PROMPT_US] = c == 1 ? 8000 : 50000; /* 2: > its 29.9 ms */
 		ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
-			.kind = TTFT_EV_SERVER_NUMBERS, .t_ns = t + MS(31), .pid = 77,
+			.kind = TTFT_EV_SERVER_NUMBERS, .t_ns = t + MS(31), .pid = g_alive_pid,
 			.tid = 77 + (int)c, .fd = 3 + (int)c, .conn = c,
 			.a = 1 << TTFT_NUM_PROMPT_US, .text = (const char *)&nv,
 			.text_len = sizeof nv}));
@@ -1730,7 +1733,7 @@ static void put_flagged(uint16_t kind, uint16_t flags, int64_t t, uint64_t conn,
 	while (g_log.hdr->next_conn <= conn)
 		ttft_log_new_conn(&g_log);
 	ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
-		.kind = kind, .flags = flags, .t_ns = t, .pid = 77, .tid = 77, .fd = 3,
+		.kind = kind, .flags = flags, .t_ns = t, .pid = g_alive_pid, .tid = 77, .fd = 3,
 		.conn = conn, .a = a, .b = b}));
 }
 
@@ -1743,7 +1746,7 @@ static void put_end(int64_t t, uint64_t conn, uint32_t seq, int arrived_ms)
 		ttft_log_new_conn(&g_log);
 	ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
 		.kind = TTFT_EV_RESP_END, .flags = arrived_ms >= 0 ? TTFT_F_ARRIVAL : 0,
-		.t_ns = t, .pid = 77, .tid = 77 + (int)conn, .fd = 3 + (int)conn,
+		.t_ns = t, .pid = g_alive_pid, .tid = 77 + (int)conn, .fd = 3 + (int)conn,
 		.conn = conn, .seq = seq, .a = 100, .b = 1, .err = arrived_ms}));
 }
 
@@ -2032,6 +2035,65 @@ START_TEST(split_wait_refuses_what_a_stream_may_reach)
 }
 END_TEST
 
+/* A request in flight whose process is gone (a client killed mid-stream:
+ * no end will come) holds no window: the keep-alive request beside it
+ * gets its split at once, as from the analyzer (which counts a request
+ * that never ended in no window). Told apart by the kernel (ESRCH); with
+ * the check off, the stream holds it (seen failing without the check:
+ * nothing handed out). */
+START_TEST(a_gone_process_holds_no_window)
+{
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(child, NULL, 0), child); /* reaped: gone */
+	open_log("follow-gone");
+	struct ttft_follow on, off;
+	ttft_follow_init(&on, g_path, MS(1), 0, SEC(3600));
+	ttft_follow_init(&off, g_path, MS(1), 0, SEC(3600));
+	off.check_gone = 0;
+	struct jrows got_on = {calloc(4, sizeof *got_on.r), 0, 4};
+	struct jrows got_off = {calloc(4, sizeof *got_off.r), 0, 4};
+	struct ttft_follow_sink s_on = {.ctx = &got_on, .request = on_jrow};
+	struct ttft_follow_sink s_off = {.ctx = &got_off, .request = on_jrow};
+	int64_t T = SEC(5);
+	snapshot(T, 1, 0, 0);
+	g_gone_pid = (int)child;
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(10), 1, 0, 0, 0, "POST /v1/completions"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(11), 1, 0, 300, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_HEADERS, T + MS(12), 1, 0, 200, 0, NULL});
+	put(&(struct ev){TTFT_EV_SSE_TOKEN, T + MS(100), 1, 0, 0, 0, NULL});
+	g_gone_pid = 0;
+	request(T + MS(500), 2, 30);
+	snapshot(T + MS(600), 2, 1, 0.002);
+	tick(T + SEC(1));
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(ttft_follow_poll(&on, &s_on), 0);
+		ck_assert_int_eq(ttft_follow_poll(&off, &s_off), 0);
+	}
+	ck_assert_uint_eq(got_off.n, 0); /* the stream may yet reach back */
+	ck_assert_uint_eq(got_on.n, 1);
+	const struct jrow *g = &got_on.r[0];
+	ck_assert_uint_eq(g->conn, 2);
+	ck_assert_msg(g->source && !strcmp(g->source, TTFT_SPLIT_VLLM_METRICS),
+		      "no split beside a gone process's stream: %s", g->note);
+	ck_assert(same(g->queue_s, 0.002));
+	ck_assert_uint_eq(ttft_follow_in_flight(&on), 1); /* it stays, as ever */
+	ttft_log_close(&g_log);
+	struct jrow want;
+	analyzer_row(2, &want);
+	ck_assert_msg(want.source && !strcmp(want.source, g->source), "the analyzer: %s",
+		      want.source);
+	ck_assert(same(g->queue_s, want.queue_s));
+	ttft_follow_free(&on);
+	ttft_follow_free(&off);
+	free(got_on.r);
+	free(got_off.r);
+	unlink(g_path);
+}
+END_TEST
+
 /* A request pipelined behind another (HTTP/1.1: sent before the first
  * one's answer) does not settle it: its answer is still to come, and
  * both rows are the analyzer's (seen failing: seq 0 handed out at seq
@@ -2157,6 +2219,7 @@ int main(void)
 	tcase_add_test(t, a_stream_of_a_long_round_trip_reaches_back);
 	tcase_add_test(t, steady_load_gets_its_splits_promptly);
 	tcase_add_test(t, split_wait_refuses_what_a_stream_may_reach);
+	tcase_add_test(t, a_gone_process_holds_no_window);
 	tcase_add_test(t, pipelined_request_waits_for_its_answer);
 	return tu_run(s);
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -13,6 +14,21 @@
 
 #define CHUNK 1024u /* slots read at once */
 #define FORGET_MIN 4096u /* requests kept before the first forget() */
+
+/* Was a log with this boot_id written on this machine since its boot?
+ * Only then are its pids this machine's (a copied log's are not). */
+static int same_boot(const char *id, size_t len)
+{
+	char ours[64] = "";
+	FILE *fp = fopen("/proc/sys/kernel/random/boot_id", "r");
+	if (!fp)
+		return 0;
+	int ok = fgets(ours, sizeof ours, fp) != NULL;
+	fclose(fp);
+	ours[strcspn(ours, "\n")] = 0;
+	size_t n = strnlen(id, len);
+	return ok && n > 0 && n == strlen(ours) && !memcmp(id, ours, n);
+}
 
 void ttft_follow_init(struct ttft_follow *f, const char *path, int64_t lag_ns,
 		      int64_t grace_ns, int64_t split_wait_ns)
@@ -23,6 +39,7 @@ void ttft_follow_init(struct ttft_follow *f, const char *path, int64_t lag_ns,
 	f->grace_ns = grace_ns > 0 ? grace_ns : TTFT_FOLLOW_GRACE_NS;
 	f->split_wait_ns = split_wait_ns > 0 ? split_wait_ns : TTFT_FOLLOW_SPLIT_WAIT_NS;
 	f->replaced_wait_ns = f->split_wait_ns;
+	f->check_gone = 1;
 }
 
 static int oom(struct ttft_follow *f)
@@ -92,6 +109,7 @@ static int open_log(struct ttft_follow *f)
 	L->ino = st.st_ino;
 	L->an.anchor_mono_ns = v.hdr->anchor_mono_ns;
 	L->an.anchor_real_ns = v.hdr->anchor_real_ns;
+	L->this_boot = same_boot(v.hdr->boot_id, sizeof v.hdr->boot_id);
 	L->forget_at = FORGET_MIN;
 	L->quiet_since = ttft_now_ns();
 	f->cur = L;
@@ -341,6 +359,34 @@ static int in_a_hole(const struct ttft_follow *f, const struct ttft_follow_log *
  * from the follower, none from the analyzer). One still to come is sent
  * after the last record applied (or the poll's lag, when none is held);
  * its round trip is waited for up to the lag. */
+/* A process that is gone writes nothing more: its requests in flight
+ * never end, and the analyzer counts a request that never ended in no
+ * window. Asked of the kernel: ESRCH only. A pid reused by another
+ * process looks alive (the request holds, as before); an exporter in
+ * another pid namespace sees every writer gone (the hold is lost, as it
+ * was without it) — neither gives a split the other way round. One
+ * answer a pid a poll, from a few remembered. */
+struct gone_cache {
+	int pid[16];
+	unsigned char gone[16];
+	size_t n;
+};
+
+static int process_gone(struct gone_cache *c, int pid)
+{
+	if (pid <= 0)
+		return 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->pid[i] == pid)
+			return c->gone[i];
+	int gone = kill(pid, 0) != 0 && errno == ESRCH;
+	if (c->n < sizeof c->pid / sizeof c->pid[0]) {
+		c->pid[c->n] = pid;
+		c->gone[c->n++] = (unsigned char)gone;
+	}
+	return gone;
+}
+
 static int64_t decidable_upto(const struct ttft_follow *f, const struct ttft_follow_log *L,
 			      int64_t now)
 {
@@ -351,10 +397,17 @@ static int64_t decidable_upto(const struct ttft_follow *f, const struct ttft_fol
 		seen = L->held[0].t_ns;
 	int64_t upto = seen > INT64_MIN + TTFT_JOIN_SKEW_NS + f->lag_ns
 		     ? seen - TTFT_JOIN_SKEW_NS - f->lag_ns : INT64_MIN;
+	struct gone_cache gc = {.n = 0};
 	for (size_t j = 0; j < L->nopen; j++) {
 		const struct ttft_record *r = &L->an.reqs[L->openq[j]];
 		if (ttft_asm_settled(&L->as, r))
 			continue; /* its records are in: the join counts it */
+		/* a client killed mid-stream (Ctrl-C): it would hold every
+		 * later window for the rest of the run; its records are all
+		 * in (the lag), and no end will come */
+		if (f->check_gone && L->this_boot && process_gone(&gc, r->pid) &&
+		    (!r->reader_pid || process_gone(&gc, r->reader_pid)))
+			continue;
 		int64_t t = ttft_asm_reach_floor(r);
 		if (t < upto)
 			upto = t;

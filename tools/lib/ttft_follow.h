@@ -125,6 +125,8 @@ struct ttft_follow_log {
 	struct ttft_log_view v;
 	dev_t dev;
 	ino_t ino;
+	int this_boot;            /* written on this machine since its boot
+	                             (the header's boot_id): its pids are ours */
 	uint64_t cursor;          /* the next slot to read */
 	/* zero slots: those below stuck_upto were already there at
 	 * stuck_since, when one was first found unsealed at the cursor (on
@@ -168,6 +170,10 @@ struct ttft_follow {
 	 * (TTFT_FOLLOW_OLD_QUIET); init sets split_wait_ns, the longest the
 	 * follower waits for anything of a request; set it before a poll */
 	int64_t replaced_wait_ns;
+	/* 1 (init): a request in flight whose process is gone (kill(pid, 0)
+	 * says ESRCH) holds no window: it will never end. 0: every one
+	 * holds (a log copied from another machine) */
+	int check_gone;
 	struct ttft_follow_log *cur; /* the log at the path; NULL until there */
 	struct ttft_follow_log *old[TTFT_FOLLOW_OLD_MAX]; /* replaced, oldest first */
 	size_t nold;

@@ -360,12 +360,16 @@ static int in_a_hole(const struct ttft_follow *f, const struct ttft_follow_log *
  * after the last record applied (or the poll's lag, when none is held);
  * its round trip is waited for up to the lag. */
 /* A process that is gone writes nothing more: its requests in flight
- * never end, and the analyzer counts a request that never ended in no
- * window. Asked of the kernel: ESRCH only. A pid reused by another
- * process looks alive (the request holds, as before); an exporter in
- * another pid namespace sees every writer gone (the hold is lost, as it
- * was without it) — neither gives a split the other way round. One
- * answer a pid a poll, from a few remembered. */
+ * never end once what it wrote before is read, and the analyzer counts a
+ * request that never ended in no window. Asked of the kernel: ESRCH
+ * only. A pid reused by another process looks alive (the request holds,
+ * as before); an exporter in another pid namespace sees every writer gone
+ * (the hold is lost, as it was without it) — neither gives a split the
+ * other way round. A process is taken as gone only once it has been seen
+ * gone for the lag and a stuck slot's give-up (grace_ns): what
+ * it wrote before it ended (its response's end, the moment that could
+ * reach back) is read and applied by then. One kernel answer a pid a
+ * poll (cache); first sightings kept per log (L->gone_pid, a few). */
 struct gone_cache {
 	int pid[16];
 	unsigned char gone[16];
@@ -374,8 +378,6 @@ struct gone_cache {
 
 static int process_gone(struct gone_cache *c, int pid)
 {
-	if (pid <= 0)
-		return 0;
 	for (size_t i = 0; i < c->n; i++)
 		if (c->pid[i] == pid)
 			return c->gone[i];
@@ -387,7 +389,25 @@ static int process_gone(struct gone_cache *c, int pid)
 	return gone;
 }
 
-static int64_t decidable_upto(const struct ttft_follow *f, const struct ttft_follow_log *L,
+static int gone_for_good(const struct ttft_follow *f, struct ttft_follow_log *L,
+			 struct gone_cache *c, int pid, int64_t now)
+{
+	if (pid <= 0 || !process_gone(c, pid))
+		return 0;
+	size_t i = 0;
+	while (i < L->ngone && L->gone_pid[i] != pid)
+		i++;
+	if (i == L->ngone) {
+		if (L->ngone == sizeof L->gone_pid / sizeof L->gone_pid[0])
+			return 0; /* not remembered: it holds */
+		L->gone_pid[i] = pid;
+		L->gone_at[i] = now;
+		L->ngone++;
+	}
+	return now - L->gone_at[i] >= f->lag_ns + f->grace_ns;
+}
+
+static int64_t decidable_upto(const struct ttft_follow *f, struct ttft_follow_log *L,
 			      int64_t now)
 {
 	int64_t seen = L->have_last ? L->last_out.t_ns : INT64_MIN;
@@ -405,8 +425,8 @@ static int64_t decidable_upto(const struct ttft_follow *f, const struct ttft_fol
 		/* a client killed mid-stream (Ctrl-C): it would hold every
 		 * later window for the rest of the run; its records are all
 		 * in (the lag), and no end will come */
-		if (f->check_gone && L->this_boot && process_gone(&gc, r->pid) &&
-		    (!r->reader_pid || process_gone(&gc, r->reader_pid)))
+		if (f->check_gone && L->this_boot && gone_for_good(f, L, &gc, r->pid, now) &&
+		    (!r->reader_pid || gone_for_good(f, L, &gc, r->reader_pid, now)))
 			continue;
 		int64_t t = ttft_asm_reach_floor(r);
 		if (t < upto)

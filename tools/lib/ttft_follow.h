@@ -127,6 +127,9 @@ struct ttft_follow_log {
 	ino_t ino;
 	int this_boot;            /* written on this machine since its boot
 	                             (the header's boot_id): its pids are ours */
+	int gone_pid[16];         /* writers first seen gone, and when */
+	int64_t gone_at[16];
+	size_t ngone;
 	uint64_t cursor;          /* the next slot to read */
 	/* zero slots: those below stuck_upto were already there at
 	 * stuck_since, when one was first found unsealed at the cursor (on

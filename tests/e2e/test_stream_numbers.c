@@ -65,13 +65,25 @@ START_TEST(overlapping_curls_each_get_their_timings)
 		ck_assert(i >= 0 && i < 3);
 		ck_assert_int_eq(tp[51] - '0', i);
 		seen[i]++;
-		/* the streams overlap: each row has its own numbers */
-		ck_assert_str_eq(str(q, "split_source"), "llamacpp-timings");
+		ck_assert(f(q, "prompt_tokens") > cached[i]);
+		ck_assert_int_eq((int)f(q, "tokens"), 6);
+		/* the streams overlap: each row has its own numbers — or, on a
+		 * machine so busy that curl's send returned after the server
+		 * had begun (sanitizers, CI), its own prefill refused, said with
+		 * the numbers that justify it: still this request's prefill */
+		if (strcmp(str(q, "split_source"), "llamacpp-timings") != 0) {
+			const char *note = str(q, "split_note");
+			double qm, pm, wm;
+			ck_assert_msg(sscanf(note, "refused: the server's queue %lf ms + prefill %lf ms "
+					     "is more than the client waited (%lf ms", &qm, &pm,
+					     &wm) == 3 && fabs(pm - prefill[i]) < 1e-3 &&
+					      qm + pm > wm,
+				      "split_source %s: %s", str(q, "split_source"), note);
+			continue;
+		}
 		ck_assert_msg(fabs(f(q, "prefill_s") * 1e3 - prefill[i]) < 1e-9,
 			      "prefill %.6f ms, injected %.3f", f(q, "prefill_s") * 1e3, prefill[i]);
 		ck_assert_int_eq((int)f(q, "prefix_cache_hit_tokens"), cached[i]);
-		ck_assert(f(q, "prompt_tokens") > cached[i]);
-		ck_assert_int_eq((int)f(q, "tokens"), 6);
 		/* llama.cpp's decode as the fixture states it: its planned first
 		 * to last token, 5 gaps of 20 ms (not a measured time) */
 		ck_assert_msg(fabs(f(q, "server_decode_s") * 1e3 - 100.0) < 1e-6, "decode %.3f ms",

@@ -572,6 +572,35 @@ START_TEST(kind_of_a_log_line)
 }
 END_TEST
 
+/* vLLM's own line shapes beyond the default: at VLLM_LOGGING_LEVEL=DEBUG
+ * its formatter writes the file as a shortened path inside the package
+ * ("[v1/engine/core.py:N]", "[model_executor/.../default_loader.py:N]"),
+ * on every line, INFO ones too; V1 workers print "(VllmWorker TP0 pid=N)",
+ * Ray's "(RayWorkerWrapper pid=N, ip=A)". */
+START_TEST(kind_of_a_vllm_debug_log)
+{
+	static char text[][200] = {
+		"(APIServer pid=1) DEBUG 10-08 14:02:09 [plugins/__init__.py:28] No plugins for "
+		"group vllm.platform_plugins found.",
+		"(APIServer pid=1) INFO 10-08 14:02:10 [entrypoints/openai/api_server.py:1839] "
+		"vLLM API server version 0.11.0",
+		"(EngineCore_DP0 pid=2) INFO 10-08 14:02:30 "
+		"[model_executor/.../model_loader/default_loader.py:267] Loading weights took "
+		"1.20 seconds",
+		"DEBUG 07-01 10:00:00 [v1/engine/core.py:600] EngineCore waiting for work.",
+		"(VllmWorker TP0 pid=21354) INFO 08-22 09:46:11 [gpu_model_runner.py:1953] "
+		"Starting to load model Qwen/Qwen2.5-1.5B-Instruct...",
+		"(RayWorkerWrapper pid=2345, ip=10.1.2.3) INFO 08-22 09:46:11 [worker.py:10] x",
+	};
+	for (size_t i = 0; i < sizeof text / sizeof *text; i++) {
+		struct cold_line l = {0, 1, text[i]};
+		const char *k = cold_detect_kind(&l, 1);
+		ck_assert_msg(k && !strcmp(k, "vllm"), "'%s': %s, not vllm", text[i],
+			      k ? k : "none");
+	}
+}
+END_TEST
+
 START_TEST(clean_line_strips_escapes)
 {
 	char s[] = "\x1b[1;36m(APIServer pid=155)\x1b[0;0m INFO x\x1b]0;title\x07 y\x1b[K";
@@ -1730,6 +1759,7 @@ int main(void)
 	tcase_add_test(u, restart_stated_duration_stays_after_it);
 	tcase_add_test(u, data_parallel_engines_are_copies);
 	tcase_add_test(u, kind_of_a_log_line);
+	tcase_add_test(u, kind_of_a_vllm_debug_log);
 	tcase_add_test(u, clean_line_strips_escapes);
 	tcase_add_test(u, llamacpp_patterns_on_real_logs);
 	tcase_add_test(u, flags_single_and_double_dash);

@@ -668,16 +668,20 @@ size_t cold_clean_line(char *s, size_t n)
  * its logger writes: a word inside a path ("-m /models/vllm-cache/…",
  * which llama-server echoes in "load_model: loading model '…'") or an
  * echoed command line never sits there. vLLM: its logger's own format,
- * "LEVEL MM-DD HH:MM:SS [file.py:N] " (V0: "file.py:N] ", no bracket),
- * behind the process prefix "(APIServer pid=N) " where there is one.
+ * "LEVEL MM-DD HH:MM:SS [file.py:N] " (V0: "file.py:N] ", no bracket; at
+ * VLLM_LOGGING_LEVEL=DEBUG the file is a path inside the package on every
+ * line, "[v1/engine/core.py:N]", "[model_executor/.../x.py:N]"), behind
+ * the process prefix where there is one: "(APIServer pid=N) ",
+ * "(VllmWorker rank=0 pid=N) ", "(VllmWorker TP0 pid=N) ", Ray's
+ * "(RayWorkerWrapper pid=N, ip=A) ".
  * llama.cpp: --log-prefix's "0.00.007.557 I " stamp, or a function only
  * it logs from ("llama_model_loader:", "load_tensors:", "srv
  * load_model:", …), its "build: N (hash)" line, "main: server is
  * listening". */
 static const char *const kind_markers[][2] = {
-	{"vllm", "^(\\([A-Za-z0-9_]+( rank=[0-9]+)? pid=[0-9]+\\) )?"
+	{"vllm", "^(\\([A-Za-z0-9_]+( [A-Za-z_]+=?[0-9]+)* pid=[0-9]+(, ip=[^)]*)?\\) )?"
 		 "(DEBUG|INFO|WARNING|ERROR|CRITICAL) "
-		 "([0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} )?\\[?[A-Za-z0-9_]+\\.py:[0-9]+\\] "},
+		 "([0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} )?\\[?[A-Za-z0-9_./]+\\.py:[0-9]+\\] "},
 	{"llamacpp", "^[0-9]+\\.[0-9]{2}\\.[0-9]{3}\\.[0-9]{3} [IWEDT] "},
 	{"llamacpp", "^([a-z]{3,4} +)?([a-z_]+: +)?(llama_model_loader|llama_model_load|"
 		     "llama_context|llama_kv_cache[a-z_]*|load_tensors|print_info|"

@@ -673,6 +673,37 @@ START_TEST(llamacpp_patterns_on_real_logs)
 }
 END_TEST
 
+/* The real llama-server logs as its three prefix settings print them:
+ * --log-prefix --log-timestamps (the capture), --log-prefix alone (no
+ * stamp, "I srv    load_model: …": common/log.cpp writes the stamp only
+ * with the prefix, the level letter with the prefix alone), and neither. */
+START_TEST(kind_of_llamacpp_under_each_prefix_setting)
+{
+	const char *files[] = {"tests/fixtures/llamacpp/startup-cpu-lv4.log",
+			       "tests/fixtures/llamacpp/startup-h200-lv4.log"};
+	for (int f = 0; f < 2; f++)
+		for (int cut = 0; cut < 3; cut++) {
+			char *text = tu_read_file(files[f], NULL);
+			static struct cold_line lines[4096];
+			size_t n = 0;
+			for (char *p = strtok(text, "\n"); p && n < 4096; p = strtok(NULL, "\n")) {
+				char *sp = strchr(p, ' ');
+				if (cut && !isnan(stamp(p)) && sp) {
+					p = sp + 1; /* the stamp and its space */
+					if (cut == 2 && strchr("IWED", p[0]) && p[1] == ' ')
+						p += 2; /* the level letter */
+				}
+				lines[n++] = (struct cold_line){0, 1, p};
+			}
+			const char *k = cold_detect_kind(lines, n);
+			ck_assert_msg(k && !strcmp(k, "llamacpp"), "%s, %s: %s, not llamacpp",
+				      files[f], (const char *[]){"stamp and level", "level only",
+				      "no prefix"}[cut], k ? k : "none");
+			free(text);
+		}
+}
+END_TEST
+
 START_TEST(flags_single_and_double_dash)
 {
 	char *f = cold_cmdline_flags("/opt/llama-server -m '/m/my model.gguf' --host 127.0.0.1 "
@@ -1762,6 +1793,7 @@ int main(void)
 	tcase_add_test(u, kind_of_a_vllm_debug_log);
 	tcase_add_test(u, clean_line_strips_escapes);
 	tcase_add_test(u, llamacpp_patterns_on_real_logs);
+	tcase_add_test(u, kind_of_llamacpp_under_each_prefix_setting);
 	tcase_add_test(u, flags_single_and_double_dash);
 	TCase *t = tu_tcase(s, "cold", 300);
 	tcase_add_test(t, vllm_startup_replayed);

@@ -677,17 +677,18 @@ size_t cold_clean_line(char *s, size_t n)
  * llama.cpp: --log-prefix's "0.00.007.557 I " stamp, or a function only
  * it logs from ("llama_model_loader:", "load_tensors:", "srv
  * load_model:", …), its "build: N (hash)" line, "main: server is
- * listening". */
+ * listening", each also behind the level letter alone ("I ", "W "),
+ * which --log-prefix without --log-timestamps writes. */
 static const char *const kind_markers[][2] = {
 	{"vllm", "^(\\([A-Za-z0-9_]+( [A-Za-z_]+=?[0-9]+)* pid=[0-9]+(, ip=[^)]*)?\\) )?"
 		 "(DEBUG|INFO|WARNING|ERROR|CRITICAL) "
 		 "([0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} )?\\[?[A-Za-z0-9_./]+\\.py:[0-9]+\\] "},
 	{"llamacpp", "^[0-9]+\\.[0-9]{2}\\.[0-9]{3}\\.[0-9]{3} [IWEDT] "},
-	{"llamacpp", "^([a-z]{3,4} +)?([a-z_]+: +)?(llama_model_loader|llama_model_load|"
+	{"llamacpp", "^([IWED] )?([a-z]{3,4} +)?([a-z_]+: +)?(llama_model_loader|llama_model_load|"
 		     "llama_context|llama_kv_cache[a-z_]*|load_tensors|print_info|"
 		     "common_params_print_info|common_init_from_params|llama_server|load_model|"
 		     "update_slots|launch_slot_with_task): "},
-	{"llamacpp", "^(build: [0-9]+ \\([0-9a-f]+\\) with |main: (HTTP )?server is listening)"},
+	{"llamacpp", "^([IWED] )?(build: [0-9]+ \\([0-9a-f]+\\) with |main: (HTTP )?server is listening)"},
 };
 
 const char *cold_detect_kind(const struct cold_line *lines, size_t n)

@@ -703,6 +703,46 @@ START_TEST(kv_vllm_data_parallel_capacity_is_per_engine)
 }
 END_TEST
 
+/* A --server-log as `vllm serve … > FILE` writes it under data
+ * parallelism: vLLM colours each process prefix whatever the output
+ * ("\033[1;33m(EngineCore_DP0 pid=N)\033[0;0m ", only NO_COLOR or, in the
+ * newest, a non-terminal drops it), and the engines state different
+ * sizes. Each engine is still told apart, the smallest cache kept. */
+START_TEST(kv_vllm_data_parallel_from_a_coloured_log)
+{
+	mkdir_out();
+	pid_t srv;
+	int port = tu_fixture_start("--slots 8 --ctx 4096 --first-ms 20 --token-ms 3", &srv);
+	char log[700], cmd[2048];
+	snprintf(log, sizeof log, "%s/dp.log", g_dir);
+	FILE *f = fopen(log, "w");
+	for (int e = 0; e < 2; e++)
+		fprintf(f, "\033[1;33m(EngineCore_DP%d pid=2%d)\033[0;0m INFO 10-01 10:00:01 "
+			   "[kv_cache_utils.py:1087] GPU KV cache size: %s tokens\n", e, e,
+			e ? "2,048" : "1,024");
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --url http://127.0.0.1:%d --server-log %s "
+		 "--experiments kv --concurrency 1,2 --prompt-tokens 200 --max-tokens 8 "
+		 "--json %s/s.json 2>&1", tu_build_dir(), port, log, g_dir);
+	char *out;
+	int rc = tu_sh(cmd, &out);
+	tu_fixture_stop(srv);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	char path[760];
+	snprintf(path, sizeof path, "%s/s.json", g_dir);
+	char *t = tu_read_file(path, NULL);
+	cJSON *j = cJSON_Parse(t);
+	free(t);
+	ck_assert_ptr_nonnull(j);
+	cJSON *c = at(at(j, "kv.series.0"), "capacity");
+	ck_assert_msg((int)num(c, "kv_engines") == 2 && num(c, "kv_tokens") == 1024,
+		      "engines %d, kv_tokens %.0f", (int)num(c, "kv_engines"), num(c, "kv_tokens"));
+	cJSON_Delete(j);
+	free(out);
+	rm_out();
+}
+END_TEST
+
 /* --cache-off request on vLLM: "cache_prompt": false is ignored there,
  * so every miss would be a hit and no length could be judged (a review
  * found the whole prefix sweep run, then nothing judged). Refused before
@@ -1080,6 +1120,7 @@ int main(void)
 	tcase_add_test(t, kv_llamacpp_knee_on_the_slots);
 	tcase_add_test(t, kv_vllm_capacity_from_its_log);
 	tcase_add_test(t, kv_vllm_data_parallel_capacity_is_per_engine);
+	tcase_add_test(t, kv_vllm_data_parallel_from_a_coloured_log);
 	tcase_add_test(t, report_sections_hold_numbers);
 	tcase_add_test(t, kv_flags_with_a_pipe_stay_one_cell);
 	tcase_add_test(t, chromium_renders_every_chart_and_the_page);

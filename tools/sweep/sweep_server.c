@@ -208,7 +208,9 @@ static void tail(struct sweep_srv *s)
 }
 
 /* Lines of a server log file written by someone else (--server-log):
- * only their text matters here. */
+ * only their text matters here, read as a managed server's are (each \r a
+ * line's end, terminal escapes gone): vLLM colours its process prefixes
+ * into a file too, and a prefix behind an escape names no engine. */
 static struct cold_line *read_lines(const char *path, size_t *n)
 {
 	FILE *f = fopen(path, "r");
@@ -217,16 +219,24 @@ static struct cold_line *read_lines(const char *path, size_t *n)
 	char buf[8192];
 	*n = 0;
 	while (f && fgets(buf, sizeof buf, f)) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 256;
-			struct cold_line *nl = realloc(l, cap * sizeof *l);
-			if (!nl)
-				break;
-			l = nl;
-		}
 		buf[strcspn(buf, "\n")] = 0;
-		l[(*n)++] = (struct cold_line){0, 0, strdup(buf)};
+		for (char *seg = buf, *cr; seg; seg = cr ? cr + 1 : NULL) {
+			if ((cr = strchr(seg, '\r')))
+				*cr = 0;
+			if (!cold_clean_line(seg, strlen(seg)))
+				continue;
+			if (*n == cap) {
+				size_t nc = cap ? cap * 2 : 256;
+				struct cold_line *nl = realloc(l, nc * sizeof *l);
+				if (!nl)
+					goto out;
+				l = nl;
+				cap = nc;
+			}
+			l[(*n)++] = (struct cold_line){0, 0, strdup(seg)};
+		}
 	}
+out:
 	if (f)
 		fclose(f);
 	return l;

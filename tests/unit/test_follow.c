@@ -2104,6 +2104,67 @@ START_TEST(a_gone_process_holds_no_window)
 }
 END_TEST
 
+/* Clients killed mid-stream over a run (a loop of `timeout 5 curl …`,
+ * each a new pid): each request stays in flight for the rest of the run,
+ * its process gone. Every one holds no window, however many came before
+ * (seen failing: the first sightings were kept for 16 pids, never let go,
+ * and from the 17th on a gone process held every later window again:
+ * nothing handed out). */
+START_TEST(many_gone_processes_hold_no_window)
+{
+	enum { NGONE = 20 };
+	pid_t kid[NGONE];
+	for (int i = 0; i < NGONE; i++) {
+		kid[i] = fork();
+		ck_assert_int_ge(kid[i], 0);
+		if (kid[i] == 0)
+			_exit(0);
+		ck_assert_int_eq(waitpid(kid[i], NULL, 0), kid[i]); /* reaped: gone */
+	}
+	open_log("follow-gone-many");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), MS(1), SEC(3600));
+	struct jrows got = {calloc(4, sizeof *got.r), 0, 4};
+	struct ttft_follow_sink sink = {.ctx = &got, .request = on_jrow};
+	int64_t T = SEC(5);
+	snapshot(T, 1, 0, 0);
+	for (int i = 0; i < NGONE; i++) {
+		uint64_t c = 1 + (uint64_t)i;
+		int64_t t = T + MS(10) + MS(10) * i;
+		g_gone_pid = (int)kid[i];
+		put(&(struct ev){TTFT_EV_REQ_BEGIN, t, c, 0, 0, 0, "POST /v1/completions"});
+		put(&(struct ev){TTFT_EV_REQ_SENT, t + MS(1), c, 0, 300, 0, NULL});
+		put(&(struct ev){TTFT_EV_RESP_HEADERS, t + MS(2), c, 0, 200, 0, NULL});
+		put(&(struct ev){TTFT_EV_SSE_TOKEN, t + MS(5), c, 0, 0, 0, NULL});
+	}
+	g_gone_pid = 0;
+	request(T + MS(500), NGONE + 1, 30);
+	snapshot(T + MS(600), 2, 1, 0.002);
+	tick(T + SEC(1));
+	/* after the lag and the grace (1 ms each) on the follower's clock:
+	 * polled until then, no time judged */
+	for (int k = 0; k < 10000 && got.n == 0; k++) {
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	}
+	ck_assert_uint_eq(got.n, 1);
+	const struct jrow *g = &got.r[0];
+	ck_assert_uint_eq(g->conn, NGONE + 1);
+	ck_assert_msg(g->source && !strcmp(g->source, TTFT_SPLIT_VLLM_METRICS),
+		      "no split beside gone processes' streams: %s", g->note);
+	ck_assert_uint_eq(ttft_follow_in_flight(&f), NGONE);
+	ttft_log_close(&g_log);
+	struct jrow want;
+	analyzer_row(NGONE + 1, &want);
+	ck_assert_msg(want.source && !strcmp(want.source, g->source), "the analyzer: %s",
+		      want.source);
+	ck_assert(same(g->queue_s, want.queue_s));
+	ttft_follow_free(&f);
+	free(got.r);
+	unlink(g_path);
+}
+END_TEST
+
 /* A request pipelined behind another (HTTP/1.1: sent before the first
  * one's answer) does not settle it: its answer is still to come, and
  * both rows are the analyzer's (seen failing: seq 0 handed out at seq
@@ -2231,5 +2292,6 @@ int main(void)
 	tcase_add_test(t, split_wait_refuses_what_a_stream_may_reach);
 	tcase_add_test(t, a_gone_process_holds_no_window);
 	tcase_add_test(t, pipelined_request_waits_for_its_answer);
+	tcase_add_test(t, many_gone_processes_hold_no_window);
 	return tu_run(s);
 }

@@ -64,6 +64,7 @@ static void close_log(struct ttft_follow *f, struct ttft_follow_log *L)
 	free(L->held);
 	free(L->handed);
 	free(L->settled_at);
+	free(L->gone_at);
 	free(L->openq);
 	free(L);
 }
@@ -266,6 +267,10 @@ static int track_new_requests(struct ttft_follow *f, struct ttft_follow_log *L)
 		if (!t)
 			return oom(f);
 		L->settled_at = t;
+		int64_t *g = realloc(L->gone_at, nc * sizeof *g);
+		if (!g)
+			return oom(f);
+		L->gone_at = g;
 		L->reqcap = nc;
 	}
 	if (n > L->opencap) {
@@ -279,6 +284,7 @@ static int track_new_requests(struct ttft_follow *f, struct ttft_follow_log *L)
 	for (size_t i = L->seen_reqs; i < n; i++) {
 		L->handed[i] = 0;
 		L->settled_at[i] = 0;
+		L->gone_at[i] = 0;
 		L->openq[L->nopen++] = (uint32_t)i;
 	}
 	L->seen_reqs = n;
@@ -349,16 +355,6 @@ static int in_a_hole(const struct ttft_follow *f, const struct ttft_follow_log *
 	return in;
 }
 
-/* The latest instant a join window may close at and still be decided
- * now: no request not yet ended, nor one still to come, can put its
- * moment into it later. A request in flight counts nowhere yet (vLLM's
- * histograms would show it), but its end may come without its arrival
- * (bytes after it, TLS): then its finish is bounded by its send only,
- * less its skew, and the whole-log analyzer finds it in every window
- * after that (a keep-alive request beside a 4-hour stream had its split
- * from the follower, none from the analyzer). One still to come is sent
- * after the last record applied (or the poll's lag, when none is held);
- * its round trip is waited for up to the lag. */
 /* A process that is gone writes nothing more: its requests in flight
  * never end once what it wrote before is read, and the analyzer counts a
  * request that never ended in no window. Asked of the kernel: ESRCH
@@ -369,7 +365,7 @@ static int in_a_hole(const struct ttft_follow *f, const struct ttft_follow_log *
  * gone for the lag and a stuck slot's give-up (grace_ns): what
  * it wrote before it ended (its response's end, the moment that could
  * reach back) is read and applied by then. One kernel answer a pid a
- * poll (cache); first sightings kept per log (L->gone_pid, a few). */
+ * poll (cache). */
 struct gone_cache {
 	int pid[16];
 	unsigned char gone[16];
@@ -378,6 +374,8 @@ struct gone_cache {
 
 static int process_gone(struct gone_cache *c, int pid)
 {
+	if (pid <= 0)
+		return 0;
 	for (size_t i = 0; i < c->n; i++)
 		if (c->pid[i] == pid)
 			return c->gone[i];
@@ -389,24 +387,35 @@ static int process_gone(struct gone_cache *c, int pid)
 	return gone;
 }
 
+/* Request i's writers (its sender, and the process that read its answer
+ * when another) gone for the lag and the grace. The first sighting is
+ * the request's own (L->gone_at), kept while it is in flight: as many
+ * clients killed over a run as there are (a table of a few pids, never
+ * let go, had held every window again from the 17th on, a review found);
+ * one found alive again (its pid reused) starts over. */
 static int gone_for_good(const struct ttft_follow *f, struct ttft_follow_log *L,
-			 struct gone_cache *c, int pid, int64_t now)
+			 struct gone_cache *c, uint32_t i, int64_t now)
 {
-	if (pid <= 0 || !process_gone(c, pid))
+	const struct ttft_record *r = &L->an.reqs[i];
+	if (!process_gone(c, r->pid) || (r->reader_pid && !process_gone(c, r->reader_pid))) {
+		L->gone_at[i] = 0;
 		return 0;
-	size_t i = 0;
-	while (i < L->ngone && L->gone_pid[i] != pid)
-		i++;
-	if (i == L->ngone) {
-		if (L->ngone == sizeof L->gone_pid / sizeof L->gone_pid[0])
-			return 0; /* not remembered: it holds */
-		L->gone_pid[i] = pid;
-		L->gone_at[i] = now;
-		L->ngone++;
 	}
+	if (!L->gone_at[i])
+		L->gone_at[i] = now;
 	return now - L->gone_at[i] >= f->lag_ns + f->grace_ns;
 }
 
+/* The latest instant a join window may close at and still be decided
+ * now: no request not yet ended, nor one still to come, can put its
+ * moment into it later. A request in flight counts nowhere yet (vLLM's
+ * histograms would show it), but its end may come without its arrival
+ * (bytes after it, TLS): then its finish is bounded by its send only,
+ * less its skew, and the whole-log analyzer finds it in every window
+ * after that (a keep-alive request beside a 4-hour stream had its split
+ * from the follower, none from the analyzer). One still to come is sent
+ * after the last record applied (or the poll's lag, when none is held);
+ * its round trip is waited for up to the lag. */
 static int64_t decidable_upto(const struct ttft_follow *f, struct ttft_follow_log *L,
 			      int64_t now)
 {
@@ -425,8 +434,7 @@ static int64_t decidable_upto(const struct ttft_follow *f, struct ttft_follow_lo
 		/* a client killed mid-stream (Ctrl-C): it would hold every
 		 * later window for the rest of the run; its records are all
 		 * in (the lag), and no end will come */
-		if (f->check_gone && L->this_boot && gone_for_good(f, L, &gc, r->pid, now) &&
-		    (!r->reader_pid || gone_for_good(f, L, &gc, r->reader_pid, now)))
+		if (f->check_gone && L->this_boot && gone_for_good(f, L, &gc, L->openq[j], now))
 			continue;
 		int64_t t = ttft_asm_reach_floor(r);
 		if (t < upto)
@@ -568,6 +576,7 @@ static int forget(struct ttft_follow *f, struct ttft_follow_log *L)
 			L->an.reqs[k] = *r;
 			L->handed[k] = L->handed[i];
 			L->settled_at[k] = L->settled_at[i];
+			L->gone_at[k] = L->gone_at[i];
 		}
 		k++;
 	}
@@ -578,11 +587,15 @@ static int forget(struct ttft_follow *f, struct ttft_follow_log *L)
 	L->forgotten += n - k;
 	L->an.nreqs = L->seen_reqs = k;
 	shrink(&L->an.reqs, &L->an.reqs_cap, k, sizeof *L->an.reqs);
-	size_t cap = L->reqcap;
+	size_t cap = L->reqcap, gcap = L->reqcap;
 	shrink(&L->handed, &cap, k, sizeof *L->handed);
+	shrink(&L->gone_at, &gcap, k, sizeof *L->gone_at);
 	shrink(&L->settled_at, &L->reqcap, k, sizeof *L->settled_at);
-	if (cap != L->reqcap) /* one shrank, the other not: the smaller */
-		L->reqcap = cap < L->reqcap ? cap : L->reqcap;
+	/* one shrank, another not: the smallest */
+	if (cap < L->reqcap)
+		L->reqcap = cap;
+	if (gcap < L->reqcap)
+		L->reqcap = gcap;
 	shrink(&L->openq, &L->opencap, L->nopen, sizeof *L->openq);
 	L->forget_at = 2 * k > FORGET_MIN ? 2 * k : FORGET_MIN;
 	return 0;

@@ -127,9 +127,6 @@ struct ttft_follow_log {
 	ino_t ino;
 	int this_boot;            /* written on this machine since its boot
 	                             (the header's boot_id): its pids are ours */
-	int gone_pid[16];         /* writers first seen gone, and when */
-	int64_t gone_at[16];
-	size_t ngone;
 	uint64_t cursor;          /* the next slot to read */
 	/* zero slots: those below stuck_upto were already there at
 	 * stuck_since, when one was first found unsealed at the cursor (on
@@ -148,6 +145,8 @@ struct ttft_follow_log {
 	struct ttft_asm as;       /* holds &an: the struct never moves */
 	uint8_t *handed;          /* by request index: handed out */
 	int64_t *settled_at;      /* by request index: when first found settled */
+	int64_t *gone_at;         /* by request index: when its writers were
+	                             first found gone (kill: ESRCH), 0 if not */
 	size_t reqcap;
 	uint32_t *openq;          /* indexes of the requests not handed out */
 	size_t nopen, opencap;

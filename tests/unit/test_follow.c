@@ -2165,6 +2165,67 @@ START_TEST(many_gone_processes_hold_no_window)
 }
 END_TEST
 
+/* An exporter in another pid namespace than the writers (a sidecar
+ * sharing /dev/shm): kill() finds none of their pids, though they live
+ * on. A stream whose end comes later without its arrival still holds the
+ * window of the keep-alive request beside it, and both rows are the
+ * analyzer's (seen failing: taken for gone, the request was handed out
+ * with vllm-metrics before the stream's end, the analyzer gives none).
+ * Pids are taken for this machine's only once a writer of the log is
+ * found alive with it mapped for writing. */
+START_TEST(writers_of_another_pid_namespace_hold_their_windows)
+{
+	pid_t other = fork(); /* a pid no process here has: as if elsewhere */
+	ck_assert_int_ge(other, 0);
+	if (other == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(other, NULL, 0), other);
+	open_log("follow-other-ns");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), MS(1), SEC(3600));
+	struct jrows got = {calloc(4, sizeof *got.r), 0, 4};
+	struct ttft_follow_sink sink = {.ctx = &got, .request = on_jrow};
+	g_gone_pid = (int)other; /* every writer */
+	int64_t T = SEC(5);
+	snapshot(T, 1, 0, 0);
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(10), 1, 0, 0, 0, "POST /v1/completions"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(11), 1, 0, 300, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_HEADERS, T + MS(12), 1, 0, 200, 0, NULL});
+	put(&(struct ev){TTFT_EV_SSE_TOKEN, T + MS(100), 1, 0, 0, 0, NULL});
+	request(T + MS(500), 2, 30);
+	snapshot(T + MS(600), 2, 1, 0.002);
+	tick(T + SEC(1));
+	/* well past the lag and the grace (1 ms each) on the follower's
+	 * clock: nothing may be handed out while the stream may reach back */
+	int64_t until = ttft_now_ns() + MS(200);
+	while (ttft_now_ns() < until && got.n == 0) {
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	}
+	ck_assert_msg(got.n == 0, "handed out beside a live stream: %s",
+		      got.n ? (got.r[0].source ? got.r[0].source : got.r[0].note) : "");
+	/* the stream ends 100 s later, without its arrival: it reaches back */
+	put(&(struct ev){TTFT_EV_SSE_TOKEN, T + SEC(100) - MS(1), 1, 0, 0, 1, NULL});
+	g_gone_pid = 0;
+	put_end(T + SEC(100), 1, 0, -1);
+	tick(T + SEC(101));
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ttft_log_close(&g_log);
+	struct jrow want;
+	analyzer_row(2, &want);
+	ck_assert_ptr_null(want.source);
+	size_t i = 0;
+	while (i < got.n && got.r[i].conn != 2)
+		i++;
+	ck_assert_uint_lt(i, got.n);
+	ck_assert_msg(!got.r[i].source, "the follower: %s, the analyzer: none (%s)",
+		      got.r[i].source, want.note);
+	ttft_follow_free(&f);
+	free(got.r);
+	unlink(g_path);
+}
+END_TEST
+
 /* A request pipelined behind another (HTTP/1.1: sent before the first
  * one's answer) does not settle it: its answer is still to come, and
  * both rows are the analyzer's (seen failing: seq 0 handed out at seq
@@ -2293,5 +2354,6 @@ int main(void)
 	tcase_add_test(t, a_gone_process_holds_no_window);
 	tcase_add_test(t, pipelined_request_waits_for_its_answer);
 	tcase_add_test(t, many_gone_processes_hold_no_window);
+	tcase_add_test(t, writers_of_another_pid_namespace_hold_their_windows);
 	return tu_run(s);
 }

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "ttft_clock.h"
 #include "ttft_logsort.h"
@@ -360,8 +361,7 @@ static int in_a_hole(const struct ttft_follow *f, const struct ttft_follow_log *
  * request that never ended in no window. Asked of the kernel: ESRCH
  * only. A pid reused by another process looks alive (the request holds,
  * as before); an exporter in another pid namespace sees every writer gone
- * (the hold is lost, as it was without it) — neither gives a split the
- * other way round. A process is taken as gone only once it has been seen
+ * and asks nothing until one is proven its own (pids_ours). A process is taken as gone only once it has been seen
  * gone for the lag and a stuck slot's give-up (grace_ns): what
  * it wrote before it ended (its response's end, the moment that could
  * reach back) is read and applied by then. One kernel answer a pid a
@@ -387,6 +387,56 @@ static int process_gone(struct gone_cache *c, int pid)
 	return gone;
 }
 
+/* Does pid map L's file shared and writable (a writer: the shim keeps its
+ * header so mapped)? A reader's own read-only mapping is not one: an
+ * exporter that is pid 1 in its container beside a writer that is pid 1
+ * in its own would find itself. */
+static int maps_log_for_writing(int pid, const struct ttft_follow_log *L)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof path, "/proc/%d/maps", pid);
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return 0;
+	int found = 0;
+	while (!found && fgets(line, sizeof line, fp)) {
+		char perms[8];
+		unsigned maj, min;
+		unsigned long long ino;
+		found = sscanf(line, "%*x-%*x %7s %*x %x:%x %llu", perms, &maj, &min, &ino) == 4 &&
+			perms[1] == 'w' && perms[3] == 's' && makedev(maj, min) == L->dev &&
+			(ino_t)ino == L->ino;
+		/* a line longer than the buffer: its rest is no line */
+		while (!strchr(line, '\n') && fgets(line, sizeof line, fp))
+			;
+	}
+	fclose(fp);
+	return found;
+}
+
+/* Are the log's pids this exporter's (its pid namespace)? In another one
+ * (a sidecar sharing /dev/shm) kill() finds none of the writers, though
+ * they live on: taken for gone, a stream would hold no window and a
+ * split would be given that the analyzer refuses (a review found). Only
+ * once one of its writers (the last record's, one of a request in
+ * flight) is found alive with the log mapped for writing; until then
+ * every request holds, as without the check. */
+static int pids_ours(struct ttft_follow_log *L, struct gone_cache *c)
+{
+	if (L->pids_ours)
+		return 1;
+	int tried = 0;
+	for (size_t j = 0; j <= L->nopen && tried < 8 && !L->pids_ours; j++) {
+		int pid = j < L->nopen ? L->an.reqs[L->openq[j]].pid
+				       : L->have_last ? L->last_out.pid : 0;
+		if (pid <= 0 || process_gone(c, pid))
+			continue;
+		tried++;
+		L->pids_ours = maps_log_for_writing(pid, L);
+	}
+	return L->pids_ours;
+}
+
 /* Request i's writers (its sender, and the process that read its answer
  * when another) gone for the lag and the grace. The first sighting is
  * the request's own (L->gone_at), kept while it is in flight: as many
@@ -397,7 +447,8 @@ static int gone_for_good(const struct ttft_follow *f, struct ttft_follow_log *L,
 			 struct gone_cache *c, uint32_t i, int64_t now)
 {
 	const struct ttft_record *r = &L->an.reqs[i];
-	if (!process_gone(c, r->pid) || (r->reader_pid && !process_gone(c, r->reader_pid))) {
+	if (!process_gone(c, r->pid) || (r->reader_pid && !process_gone(c, r->reader_pid)) ||
+	    !pids_ours(L, c)) {
 		L->gone_at[i] = 0;
 		return 0;
 	}

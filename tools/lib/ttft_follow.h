@@ -126,7 +126,9 @@ struct ttft_follow_log {
 	dev_t dev;
 	ino_t ino;
 	int this_boot;            /* written on this machine since its boot
-	                             (the header's boot_id): its pids are ours */
+	                             (the header's boot_id): its pids may be ours */
+	int pids_ours;            /* a writer of it found alive here, with it
+	                             mapped for writing: its pids are ours */
 	uint64_t cursor;          /* the next slot to read */
 	/* zero slots: those below stuck_upto were already there at
 	 * stuck_since, when one was first found unsealed at the cursor (on

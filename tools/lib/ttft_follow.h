@@ -49,9 +49,11 @@
  *    since the switch at least (nothing left to end what is in flight: handed out then, those
  *    unsettled incomplete), or when TTFT_FOLLOW_OLD_MAX older ones are
  *    kept and another replacement comes (the oldest goes, as the drain
- *    does). A writer's pid is not asked after: an exporter in another
- *    pid namespace (a sidecar sharing /dev/shm) would take live writers
- *    for gone.
+ *    does). For letting an old log go, a writer's pid is not asked
+ *    after (an exporter in another pid namespace, a sidecar sharing
+ *    /dev/shm, would take live writers for gone); for the join's hold it
+ *    is, once the log's pids are proven this exporter's (pids_ours in
+ *    ttft_follow.c).
  *  - A request handed out is forgotten once nothing can reach it: its
  *    connection closed or answered a later request, and its join
  *    intervals end before any window a join still to be made may look

@@ -2036,6 +2036,35 @@ START_TEST(split_wait_refuses_what_a_stream_may_reach)
 }
 END_TEST
 
+/* Writers that live until told to end: n children forked after the log
+ * was opened (they map it for writing, as the shim does), each blocked
+ * on a pipe; end_writers closes it and reaps them: gone. */
+static void spawn_writers(int n, pid_t *kid, int *wr)
+{
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	for (int i = 0; i < n; i++) {
+		kid[i] = fork();
+		ck_assert_int_ge(kid[i], 0);
+		if (kid[i] == 0) {
+			char b;
+			close(p[1]);
+			while (read(p[0], &b, 1) < 0 && errno == EINTR)
+				;
+			_exit(0);
+		}
+	}
+	close(p[0]);
+	*wr = p[1];
+}
+
+static void end_writers(int n, const pid_t *kid, int wr)
+{
+	close(wr);
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(waitpid(kid[i], NULL, 0), kid[i]);
+}
+
 /* A request in flight whose process is gone (a client killed mid-stream:
  * no end will come) holds no window: the keep-alive request beside it
  * gets its split at once, as from the analyzer (which counts a request
@@ -2045,12 +2074,10 @@ END_TEST
  * from its first sighting: what it wrote before it ended is read by then. */
 START_TEST(a_gone_process_holds_no_window)
 {
-	pid_t child = fork();
-	ck_assert_int_ge(child, 0);
-	if (child == 0)
-		_exit(0);
-	ck_assert_int_eq(waitpid(child, NULL, 0), child); /* reaped: gone */
 	open_log("follow-gone");
+	pid_t child;
+	int wr;
+	spawn_writers(1, &child, &wr);
 	struct ttft_follow on, off;
 	ttft_follow_init(&on, g_path, MS(1), MS(1), SEC(3600));
 	ttft_follow_init(&off, g_path, MS(1), MS(1), SEC(3600));
@@ -2070,6 +2097,11 @@ START_TEST(a_gone_process_holds_no_window)
 	request(T + MS(500), 2, 30);
 	snapshot(T + MS(600), 2, 1, 0.002);
 	tick(T + SEC(1));
+	/* alive: the stream may yet end and reach back */
+	ck_assert_int_eq(ttft_follow_poll(&on, &s_on), 0);
+	ck_assert_int_eq(ttft_follow_poll(&off, &s_off), 0);
+	ck_assert_uint_eq(got_on.n, 0);
+	end_writers(1, &child, wr); /* killed mid-stream */
 	ck_assert_int_eq(ttft_follow_poll(&on, &s_on), 0);
 	ck_assert_int_eq(ttft_follow_poll(&off, &s_off), 0);
 	/* first seen gone: what it wrote before it ended may still be
@@ -2114,14 +2146,9 @@ START_TEST(many_gone_processes_hold_no_window)
 {
 	enum { NGONE = 20 };
 	pid_t kid[NGONE];
-	for (int i = 0; i < NGONE; i++) {
-		kid[i] = fork();
-		ck_assert_int_ge(kid[i], 0);
-		if (kid[i] == 0)
-			_exit(0);
-		ck_assert_int_eq(waitpid(kid[i], NULL, 0), kid[i]); /* reaped: gone */
-	}
+	int wr;
 	open_log("follow-gone-many");
+	spawn_writers(NGONE, kid, &wr);
 	struct ttft_follow f;
 	ttft_follow_init(&f, g_path, MS(1), MS(1), SEC(3600));
 	struct jrows got = {calloc(4, sizeof *got.r), 0, 4};
@@ -2141,6 +2168,9 @@ START_TEST(many_gone_processes_hold_no_window)
 	request(T + MS(500), NGONE + 1, 30);
 	snapshot(T + MS(600), 2, 1, 0.002);
 	tick(T + SEC(1));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0); /* all seen alive */
+	ck_assert_uint_eq(got.n, 0);
+	end_writers(NGONE, kid, wr);
 	/* after the lag and the grace (1 ms each) on the follower's clock:
 	 * polled until then, no time judged */
 	for (int k = 0; k < 10000 && got.n == 0; k++) {
@@ -2171,8 +2201,10 @@ END_TEST
  * window of the keep-alive request beside it, and both rows are the
  * analyzer's (seen failing: taken for gone, the request was handed out
  * with vllm-metrics before the stream's end, the analyzer gives none).
- * Pids are taken for this machine's only once a writer of the log is
- * found alive with it mapped for writing. */
+ * The request beside it is this process's own: a writer's pid is asked
+ * after only once that writer was seen alive here with the log mapped
+ * for writing (seen failing where one such writer made every pid of the
+ * log this machine's: the stream's, elsewhere, taken for gone). */
 START_TEST(writers_of_another_pid_namespace_hold_their_windows)
 {
 	pid_t other = fork(); /* a pid no process here has: as if elsewhere */
@@ -2185,13 +2217,17 @@ START_TEST(writers_of_another_pid_namespace_hold_their_windows)
 	ttft_follow_init(&f, g_path, MS(1), MS(1), SEC(3600));
 	struct jrows got = {calloc(4, sizeof *got.r), 0, 4};
 	struct ttft_follow_sink sink = {.ctx = &got, .request = on_jrow};
-	g_gone_pid = (int)other; /* every writer */
 	int64_t T = SEC(5);
 	snapshot(T, 1, 0, 0);
+	/* the stream's writer elsewhere; the request beside it, the
+	 * scraper's pages, this process's (alive here, the log mapped for
+	 * writing): one log written from two namespaces */
+	g_gone_pid = (int)other;
 	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(10), 1, 0, 0, 0, "POST /v1/completions"});
 	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(11), 1, 0, 300, 0, NULL});
 	put(&(struct ev){TTFT_EV_RESP_HEADERS, T + MS(12), 1, 0, 200, 0, NULL});
 	put(&(struct ev){TTFT_EV_SSE_TOKEN, T + MS(100), 1, 0, 0, 0, NULL});
+	g_gone_pid = 0;
 	request(T + MS(500), 2, 30);
 	snapshot(T + MS(600), 2, 1, 0.002);
 	tick(T + SEC(1));
@@ -2205,9 +2241,10 @@ START_TEST(writers_of_another_pid_namespace_hold_their_windows)
 	ck_assert_msg(got.n == 0, "handed out beside a live stream: %s",
 		      got.n ? (got.r[0].source ? got.r[0].source : got.r[0].note) : "");
 	/* the stream ends 100 s later, without its arrival: it reaches back */
+	g_gone_pid = (int)other;
 	put(&(struct ev){TTFT_EV_SSE_TOKEN, T + SEC(100) - MS(1), 1, 0, 0, 1, NULL});
-	g_gone_pid = 0;
 	put_end(T + SEC(100), 1, 0, -1);
+	g_gone_pid = 0;
 	tick(T + SEC(101));
 	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
 	ttft_log_close(&g_log);

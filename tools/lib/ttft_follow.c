@@ -359,32 +359,46 @@ static int in_a_hole(const struct ttft_follow *f, const struct ttft_follow_log *
 /* A process that is gone writes nothing more: its requests in flight
  * never end once what it wrote before is read, and the analyzer counts a
  * request that never ended in no window. Asked of the kernel: ESRCH
- * only. A pid reused by another process looks alive (the request holds,
- * as before); an exporter in another pid namespace sees every writer gone
- * and asks nothing until one is proven its own (pids_ours). A process is taken as gone only once it has been seen
- * gone for the lag and a stuck slot's give-up (grace_ns): what
- * it wrote before it ended (its response's end, the moment that could
- * reach back) is read and applied by then. One kernel answer a pid a
- * poll (cache). */
+ * only, and only of a writer this follower has seen alive here with the
+ * log mapped for writing (/proc/<pid>/maps; the shim keeps its header so
+ * mapped): in another pid namespace (a sidecar sharing /dev/shm, one log
+ * written from a host and a container) kill() finds no writer, though
+ * they live on, and taken for gone a stream would hold no window while
+ * the analyzer, which sees its end, refuses the split beside it (a review
+ * found). A writer never seen alive (it ended between two polls) holds,
+ * as without the check. A pid reused by another process looks alive:
+ * the request holds. A process is taken as gone only once it has been
+ * seen gone for the lag and a stuck slot's give-up (grace_ns): what it
+ * wrote before it ended (its response's end, the moment that could reach
+ * back) is read and applied by then. One kernel answer, one look at the
+ * maps, a pid a poll (cache). */
 struct gone_cache {
 	int pid[16];
 	unsigned char gone[16];
+	signed char mapped[16]; /* -1: not looked at yet */
 	size_t n;
+	int looked;             /* maps read this poll */
 };
+
+static size_t cache_slot(struct gone_cache *c, int pid)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->pid[i] == pid)
+			return i;
+	if (c->n == sizeof c->pid / sizeof c->pid[0])
+		return SIZE_MAX;
+	c->pid[c->n] = pid;
+	c->gone[c->n] = (unsigned char)(kill(pid, 0) != 0 && errno == ESRCH);
+	c->mapped[c->n] = -1;
+	return c->n++;
+}
 
 static int process_gone(struct gone_cache *c, int pid)
 {
 	if (pid <= 0)
 		return 0;
-	for (size_t i = 0; i < c->n; i++)
-		if (c->pid[i] == pid)
-			return c->gone[i];
-	int gone = kill(pid, 0) != 0 && errno == ESRCH;
-	if (c->n < sizeof c->pid / sizeof c->pid[0]) {
-		c->pid[c->n] = pid;
-		c->gone[c->n++] = (unsigned char)gone;
-	}
-	return gone;
+	size_t i = cache_slot(c, pid);
+	return i == SIZE_MAX ? kill(pid, 0) != 0 && errno == ESRCH : c->gone[i];
 }
 
 /* Does pid map L's file shared and writable (a writer: the shim keeps its
@@ -414,45 +428,44 @@ static int maps_log_for_writing(int pid, const struct ttft_follow_log *L)
 	return found;
 }
 
-/* Are the log's pids this exporter's (its pid namespace)? In another one
- * (a sidecar sharing /dev/shm) kill() finds none of the writers, though
- * they live on: taken for gone, a stream would hold no window and a
- * split would be given that the analyzer refuses (a review found). Only
- * once one of its writers (the last record's, one of a request in
- * flight) is found alive with the log mapped for writing; until then
- * every request holds, as without the check. */
-static int pids_ours(struct ttft_follow_log *L, struct gone_cache *c)
+/* Is pid, alive, a writer of L here (its maps)? At most 32 processes'
+ * maps read a poll: the others are looked at on later polls. */
+static int a_writer_here(struct gone_cache *c, const struct ttft_follow_log *L, int pid)
 {
-	if (L->pids_ours)
-		return 1;
-	int tried = 0;
-	for (size_t j = 0; j <= L->nopen && tried < 8 && !L->pids_ours; j++) {
-		int pid = j < L->nopen ? L->an.reqs[L->openq[j]].pid
-				       : L->have_last ? L->last_out.pid : 0;
-		if (pid <= 0 || process_gone(c, pid))
-			continue;
-		tried++;
-		L->pids_ours = maps_log_for_writing(pid, L);
-	}
-	return L->pids_ours;
+	size_t i = cache_slot(c, pid);
+	if (i != SIZE_MAX && c->mapped[i] >= 0)
+		return c->mapped[i];
+	if (c->looked >= 32)
+		return 0;
+	c->looked++;
+	int m = maps_log_for_writing(pid, L);
+	if (i != SIZE_MAX)
+		c->mapped[i] = (signed char)m;
+	return m;
 }
 
 /* Request i's writers (its sender, and the process that read its answer
- * when another) gone for the lag and the grace. The first sighting is
- * the request's own (L->gone_at), kept while it is in flight: as many
- * clients killed over a run as there are (a table of a few pids, never
- * let go, had held every window again from the 17th on, a review found);
- * one found alive again (its pid reused) starts over. */
+ * when another) gone for the lag and the grace. L->gone_at[i], kept
+ * while it is in flight (as many clients killed over a run as there are):
+ * 0 its sender not yet seen alive here as a writer; -1 seen so; else when
+ * it was first found gone. One found alive again (its pid reused) starts
+ * over. */
 static int gone_for_good(const struct ttft_follow *f, struct ttft_follow_log *L,
 			 struct gone_cache *c, uint32_t i, int64_t now)
 {
 	const struct ttft_record *r = &L->an.reqs[i];
-	if (!process_gone(c, r->pid) || (r->reader_pid && !process_gone(c, r->reader_pid)) ||
-	    !pids_ours(L, c)) {
-		L->gone_at[i] = 0;
+	if (r->pid <= 0)
+		return 0;
+	if (!process_gone(c, r->pid)) {
+		if (L->gone_at[i] > 0)
+			L->gone_at[i] = 0; /* its pid taken again */
+		if (!L->gone_at[i] && a_writer_here(c, L, r->pid))
+			L->gone_at[i] = -1;
 		return 0;
 	}
-	if (!L->gone_at[i])
+	if (!L->gone_at[i] || (r->reader_pid && !process_gone(c, r->reader_pid)))
+		return 0;
+	if (L->gone_at[i] < 0)
 		L->gone_at[i] = now;
 	return now - L->gone_at[i] >= f->lag_ns + f->grace_ns;
 }

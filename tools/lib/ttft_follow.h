@@ -52,8 +52,8 @@
  *    does). For letting an old log go, a writer's pid is not asked
  *    after (an exporter in another pid namespace, a sidecar sharing
  *    /dev/shm, would take live writers for gone); for the join's hold it
- *    is, once the log's pids are proven this exporter's (pids_ours in
- *    ttft_follow.c).
+ *    is, of a writer once seen alive here with the log mapped for
+ *    writing (gone_for_good in ttft_follow.c).
  *  - A request handed out is forgotten once nothing can reach it: its
  *    connection closed or answered a later request, and its join
  *    intervals end before any window a join still to be made may look
@@ -129,8 +129,6 @@ struct ttft_follow_log {
 	ino_t ino;
 	int this_boot;            /* written on this machine since its boot
 	                             (the header's boot_id): its pids may be ours */
-	int pids_ours;            /* a writer of it found alive here, with it
-	                             mapped for writing: its pids are ours */
 	uint64_t cursor;          /* the next slot to read */
 	/* zero slots: those below stuck_upto were already there at
 	 * stuck_since, when one was first found unsealed at the cursor (on
@@ -150,7 +148,9 @@ struct ttft_follow_log {
 	uint8_t *handed;          /* by request index: handed out */
 	int64_t *settled_at;      /* by request index: when first found settled */
 	int64_t *gone_at;         /* by request index: when its writers were
-	                             first found gone (kill: ESRCH), 0 if not */
+	                             first found gone (kill: ESRCH); -1 its
+	                             sender seen alive here with the log mapped
+	                             for writing, not gone; 0 neither */
 	size_t reqcap;
 	uint32_t *openq;          /* indexes of the requests not handed out */
 	size_t nopen, opencap;

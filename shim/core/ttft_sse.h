@@ -67,8 +67,12 @@ enum ttft_sse_class {
                                      has an "index" other than 0 (n > 1,
                                      or several prompts: vLLM runs each
                                      choice as an engine request of its
-                                     own); read before the event's token,
-                                     where servers put it */
+                                     own); vLLM puts the index before
+                                     the text, and each such event is
+                                     flagged; llama.cpp's completions put
+                                     it after: only an event read whole
+                                     (a choice's last) is
+                                     (docs/server-truth.md) */
 
 /* Numbers a server reports in its stream: enum ttft_num (ttft_log.h, as
  * they are logged). */

@@ -9,6 +9,8 @@
 #include <check.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2136,6 +2138,143 @@ START_TEST(a_gone_process_holds_no_window)
 }
 END_TEST
 
+/* A client killed mid-stream whose parent has not collected it yet (a
+ * driver that waits for its clients at the end): a zombie, which kill()
+ * still finds, but which writes nothing more. It holds no window either
+ * (seen failing: nothing handed out while it stayed a zombie). */
+START_TEST(a_zombie_holds_no_window)
+{
+	open_log("follow-zombie");
+	pid_t child;
+	int wr;
+	spawn_writers(1, &child, &wr);
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), MS(1), SEC(3600));
+	struct jrows got = {calloc(4, sizeof *got.r), 0, 4};
+	struct ttft_follow_sink sink = {.ctx = &got, .request = on_jrow};
+	int64_t T = SEC(5);
+	snapshot(T, 1, 0, 0);
+	g_gone_pid = (int)child;
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(10), 1, 0, 0, 0, "POST /v1/completions"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(11), 1, 0, 300, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_HEADERS, T + MS(12), 1, 0, 200, 0, NULL});
+	put(&(struct ev){TTFT_EV_SSE_TOKEN, T + MS(100), 1, 0, 0, 0, NULL});
+	g_gone_pid = 0;
+	request(T + MS(500), 2, 30);
+	snapshot(T + MS(600), 2, 1, 0.002);
+	tick(T + SEC(1));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0); /* seen alive, a writer */
+	ck_assert_uint_eq(got.n, 0);
+	close(wr);
+	/* ended, not collected: a zombie until the waitpid below */
+	siginfo_t si;
+	ck_assert_int_eq(waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT), 0);
+	ck_assert_int_eq(kill(child, 0), 0);
+	for (int k = 0; k < 10000 && got.n == 0; k++) {
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	}
+	ck_assert_uint_eq(got.n, 1);
+	const struct jrow *g = &got.r[0];
+	ck_assert_uint_eq(g->conn, 2);
+	ck_assert_msg(g->source && !strcmp(g->source, TTFT_SPLIT_VLLM_METRICS),
+		      "no split beside a zombie's stream: %s", g->note);
+	ck_assert(same(g->queue_s, 0.002));
+	ck_assert_int_eq(kill(child, 0), 0); /* a zombie all along */
+	ck_assert_int_eq(waitpid(child, NULL, 0), child);
+	ttft_log_close(&g_log);
+	struct jrow want;
+	analyzer_row(2, &want);
+	ck_assert_msg(want.source && !strcmp(want.source, g->source), "the analyzer: %s",
+		      want.source);
+	ttft_follow_free(&f);
+	free(got.r);
+	unlink(g_path);
+}
+END_TEST
+
+/* A process whose first thread alone has ended (pthread_exit in main)
+ * shows "State: Z" too, its other threads alive: it is no zombie, and
+ * its stream holds its windows. */
+static void *sleeper(void *arg)
+{
+	int fd = *(int *)arg;
+	char b;
+	while (read(fd, &b, 1) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
+
+START_TEST(a_process_whose_main_thread_ended_holds)
+{
+	open_log("follow-leader-ended");
+	int p[2], go[2];
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	pid_t child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		close(p[1]);
+		close(go[1]);
+		static int rd;
+		rd = p[0];
+		pthread_t t;
+		if (pthread_create(&t, NULL, sleeper, &rd) != 0)
+			_exit(1);
+		char b;
+		while (read(go[0], &b, 1) < 0 && errno == EINTR)
+			;
+		pthread_exit(NULL);
+	}
+	close(p[0]);
+	close(go[0]);
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), MS(1), SEC(3600));
+	struct jrows got = {calloc(4, sizeof *got.r), 0, 4};
+	struct ttft_follow_sink sink = {.ctx = &got, .request = on_jrow};
+	int64_t T = SEC(5);
+	snapshot(T, 1, 0, 0);
+	g_gone_pid = (int)child;
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(10), 1, 0, 0, 0, "POST /v1/completions"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(11), 1, 0, 300, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_HEADERS, T + MS(12), 1, 0, 200, 0, NULL});
+	put(&(struct ev){TTFT_EV_SSE_TOKEN, T + MS(100), 1, 0, 0, 0, NULL});
+	g_gone_pid = 0;
+	request(T + MS(500), 2, 30);
+	snapshot(T + MS(600), 2, 1, 0.002);
+	tick(T + SEC(1));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0); /* seen alive, a writer */
+	ck_assert_uint_eq(got.n, 0);
+	close(go[1]); /* its main thread ends */
+	/* wait (no time judged) until it has */
+	char path[64], line[128];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)child);
+	int z = 0;
+	for (int k = 0; k < 20000 && !z; k++) {
+		FILE *fp = fopen(path, "r");
+		ck_assert_ptr_nonnull(fp);
+		while (fgets(line, sizeof line, fp))
+			if (!strncmp(line, "State:", 6))
+				z = strchr(line, 'Z') != NULL;
+		fclose(fp);
+		if (!z)
+			nanosleep(&(struct timespec){0, 1000000}, NULL);
+	}
+	ck_assert(z);
+	for (int k = 0; k < 50; k++) {
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	}
+	ck_assert_uint_eq(got.n, 0); /* alive: the stream may yet reach back */
+	close(p[1]);
+	ck_assert_int_eq(waitpid(child, NULL, 0), child);
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	free(got.r);
+	unlink(g_path);
+}
+END_TEST
+
 /* Clients killed mid-stream over a run (a loop of `timeout 5 curl …`,
  * each a new pid): each request stays in flight for the rest of the run,
  * its process gone. Every one holds no window, however many came before
@@ -2389,6 +2528,8 @@ int main(void)
 	tcase_add_test(t, steady_load_gets_its_splits_promptly);
 	tcase_add_test(t, split_wait_refuses_what_a_stream_may_reach);
 	tcase_add_test(t, a_gone_process_holds_no_window);
+	tcase_add_test(t, a_zombie_holds_no_window);
+	tcase_add_test(t, a_process_whose_main_thread_ended_holds);
 	tcase_add_test(t, pipelined_request_waits_for_its_answer);
 	tcase_add_test(t, many_gone_processes_hold_no_window);
 	tcase_add_test(t, writers_of_another_pid_namespace_hold_their_windows);

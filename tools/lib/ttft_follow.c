@@ -358,8 +358,9 @@ static int in_a_hole(const struct ttft_follow *f, const struct ttft_follow_log *
 
 /* A process that is gone writes nothing more: its requests in flight
  * never end once what it wrote before is read, and the analyzer counts a
- * request that never ended in no window. Asked of the kernel: ESRCH
- * only, and only of a writer this follower has seen alive here with the
+ * request that never ended in no window. Asked of the kernel: ESRCH, or
+ * a zombie (ended, its parent not yet waiting: /proc/<pid>/status
+ * "State: Z" with one thread), and only of a writer this follower has seen alive here with the
  * log mapped for writing (/proc/<pid>/maps; the shim keeps its header so
  * mapped): in another pid namespace (a sidecar sharing /dev/shm, one log
  * written from a host and a container) kill() finds no writer, though
@@ -380,6 +381,35 @@ struct gone_cache {
 	int looked;             /* maps read this poll */
 };
 
+/* Has pid ended, its exit not yet collected by its parent (a zombie:
+ * kill() still finds it, but it writes nothing more)? A thread group
+ * whose first thread alone ended (pthread_exit in main) also shows
+ * "State: Z", with its other threads counted: not ended. */
+static int zombie(int pid)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof path, "/proc/%d/status", pid);
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return 0;
+	int z = 0, threads = 0;
+	while (fgets(line, sizeof line, fp)) {
+		if (!strncmp(line, "State:", 6))
+			z = strchr(line, 'Z') != NULL;
+		else if (!strncmp(line, "Threads:", 8))
+			threads = atoi(line + 8);
+	}
+	fclose(fp);
+	return z && threads == 1;
+}
+
+static int ended(int pid)
+{
+	if (kill(pid, 0) != 0 && errno != EPERM) /* EPERM: another user's */
+		return errno == ESRCH;
+	return zombie(pid);
+}
+
 static size_t cache_slot(struct gone_cache *c, int pid)
 {
 	for (size_t i = 0; i < c->n; i++)
@@ -388,7 +418,7 @@ static size_t cache_slot(struct gone_cache *c, int pid)
 	if (c->n == sizeof c->pid / sizeof c->pid[0])
 		return SIZE_MAX;
 	c->pid[c->n] = pid;
-	c->gone[c->n] = (unsigned char)(kill(pid, 0) != 0 && errno == ESRCH);
+	c->gone[c->n] = (unsigned char)ended(pid);
 	c->mapped[c->n] = -1;
 	return c->n++;
 }
@@ -398,7 +428,7 @@ static int process_gone(struct gone_cache *c, int pid)
 	if (pid <= 0)
 		return 0;
 	size_t i = cache_slot(c, pid);
-	return i == SIZE_MAX ? kill(pid, 0) != 0 && errno == ESRCH : c->gone[i];
+	return i == SIZE_MAX ? ended(pid) : c->gone[i];
 }
 
 /* Does pid map L's file shared and writable (a writer: the shim keeps its

@@ -27,7 +27,7 @@ static void usage(FILE *f)
 "(milliseconds in the table, seconds in JSON), and app_gap: from the socket\n"
 "read of the first token to the application's own mark of it (ttft-probe\n"
 "marks it under the shim), and the server's own split when its /metrics\n"
-"was sampled into the log (ttft-run --metrics): queue, prefill and the rest\n"
+"was sampled into the log (ttft-run --metrics-url): queue, prefill and the rest\n"
 "(docs/server-truth.md). A summary follows.\n"
 "\n"
 "Given several logs (say one from each client host), it puts their requests\n"

@@ -41,7 +41,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: ttft-cold --server 'CMD' --url URL [options]\n"
+"usage: ttft-cold --server 'CMD' [--url URL] [options]\n"
 "\n"
 "Starts CMD (its own process group), stamps each line it prints, polls for\n"
 "the port and for /health (every 20 ms), then times the cold request and\n"

@@ -2495,6 +2495,226 @@ START_TEST(an_owed_request_waits_for_its_heir)
 }
 END_TEST
 
+/* The follower's stop: the exporter's end (ttft_follow_drain) and a
+ * replaced log let go hand out what they hold. A keep-alive request beside
+ * a stream still in flight there may yet be reached by the stream's end
+ * (its writer writes on after the follower stopped reading): its split is
+ * refused, with a note that says so, never given (seen failing: the drain
+ * and the let-go joined it without the hold, "vllm-metrics", the analyzer
+ * of the whole log none). One whose window closed before the stream's
+ * send less its skew is decided: its split is given, the analyzer's. */
+#ifndef TTFT_FOLLOW_NOTE_STOPPED
+#define TTFT_FOLLOW_NOTE_STOPPED "(none: the old code has no such note)"
+#endif
+
+/* Into g_log, the connections after c0: c0 + 3 alone in the window of
+ * snapshots 1 and 2 (closed at T, before the stream's send less its skew,
+ * T + 5 ms); the stream (c0 + 1, sent at T + 11 ms, its round trip 0, in
+ * flight); c0 + 2 beside it, in the window of snapshots 2 and 3. */
+static void stream_beside_two(int64_t T, uint64_t c0)
+{
+	snapshot(T - SEC(1), 1, 0, 0);
+	request(T - MS(900), c0 + 3, 30);
+	snapshot(T, 2, 1, 0.001);
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(10), c0 + 1, 0, 0, 0, "POST /v1/completions"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(11), c0 + 1, 0, 300, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_HEADERS, T + MS(12), c0 + 1, 0, 200, 0, NULL});
+	put(&(struct ev){TTFT_EV_SSE_TOKEN, T + MS(100), c0 + 1, 0, 0, 0, NULL});
+	request(T + MS(500), c0 + 2, 30);
+	snapshot(T + MS(600), 3, 2, 0.003);
+	tick(T + SEC(1));
+}
+
+/* The stream ends 100 s later, without its arrival: its finish is bounded
+ * by its send only, and it reaches back into c0 + 2's window. */
+static void the_stream_ends_later(int64_t T, uint64_t c0)
+{
+	put(&(struct ev){TTFT_EV_SSE_TOKEN, T + SEC(100) - MS(1), c0 + 1, 0, 0, 1, NULL});
+	put_end(T + SEC(100), c0 + 1, 0, -1);
+	snapshot(T + SEC(101), 4, 3, 0.008);
+}
+
+/* The rows handed out against the analyzer's of the whole log at path:
+ * no split the analyzer refuses; c0 + 3's split given, the analyzer's;
+ * c0 + 2's refused with the follower's note, as the analyzer refuses it;
+ * the stream incomplete. Rows of connections up to c0 are not looked at
+ * but for the first rule. */
+static void never_looser_at_the_stop(const struct jrows *got, const char *path, uint64_t c0)
+{
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(path, NULL, &a, err, sizeof err), 0);
+	int seen[4] = {0};
+	for (size_t k = 0; k < got->n; k++) {
+		const struct jrow *g = &got->r[k];
+		size_t i = 0;
+		while (i < a.nreqs && (a.reqs[i].conn != g->conn || a.reqs[i].seq != g->seq))
+			i++;
+		ck_assert_uint_lt(i, a.nreqs);
+		struct jrow w;
+		jrow_of(&w, &a.reqs[i], 1);
+		ck_assert_msg(!g->source || (w.source && !strcmp(g->source, w.source) &&
+					     same(g->queue_s, w.queue_s)),
+			      "conn %llu: the follower %s (%.3f ms queue), the analyzer none: %s",
+			      (unsigned long long)g->conn, g->source, g->queue_s * 1e3, w.note);
+		if (g->conn <= c0)
+			continue;
+		uint64_t c = g->conn - c0;
+		ck_assert_uint_lt(c, 4);
+		seen[c]++;
+		if (c == 1)
+			ck_assert_int_eq(g->complete, 0);
+		if (c == 2) {
+			ck_assert_msg(!w.source && strstr(w.note, "1 other request ended"),
+				      "the analyzer: %s", w.source ? w.source : w.note);
+			ck_assert_msg(!g->source, "the follower gave %s (%.3f ms queue) beside "
+				      "a stream in flight", g->source, g->queue_s * 1e3);
+			ck_assert_str_eq(g->note, TTFT_FOLLOW_NOTE_STOPPED);
+			ck_assert(isnan(g->queue_s) && isnan(g->prefill_s));
+			ck_assert_int_eq(g->complete, 1);
+		}
+		if (c == 3) {
+			ck_assert_msg(g->source && !strcmp(g->source, TTFT_SPLIT_VLLM_METRICS),
+				      "decided before the stream, not given: %s", g->note);
+			ck_assert(same(g->queue_s, 0.001));
+		}
+	}
+	ck_assert_int_eq(seen[1], 1);
+	ck_assert_int_eq(seen[2], 1);
+	ck_assert_int_eq(seen[3], 1);
+	ttft_analysis_free(&a);
+}
+
+START_TEST(a_drain_refuses_what_a_stream_may_reach)
+{
+	for (int polled = 0; polled < 2; polled++) {
+		open_log("follow-drain-reach");
+		struct ttft_follow f;
+		ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
+		struct jrows got = {calloc(8, sizeof *got.r), 0, 8};
+		struct ttft_follow_sink sink = {.ctx = &got, .request = on_jrow};
+		int64_t T = SEC(5);
+		stream_beside_two(T, 0);
+		if (polled) {
+			/* conn 3 decided and handed out; conn 2 held */
+			ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+			ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+			ck_assert_uint_eq(got.n, 1);
+			ck_assert_uint_eq(got.r[0].conn, 3);
+		}
+		/* the exporter stops, the stream in flight */
+		ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+		ck_assert_uint_eq(got.n, 3);
+		ck_assert_uint_eq(ttft_follow_in_flight(&f), 0);
+		/* its writer writes on */
+		the_stream_ends_later(T, 0);
+		ttft_log_close(&g_log);
+		never_looser_at_the_stop(&got, g_path, 0);
+		ttft_follow_free(&f);
+		free(got.r);
+		unlink(g_path);
+	}
+}
+END_TEST
+
+/* The same when a replaced log is let go (nothing written into it for
+ * replaced_wait): its records, written after the switch, held for the lag
+ * until then, are decided there. */
+START_TEST(a_replaced_log_let_go_refuses_what_a_stream_may_reach)
+{
+	open_log("follow-letgo-reach");
+	char old_path[300];
+	snprintf(old_path, sizeof old_path, "%s.old", g_path);
+	ck_assert_int_eq(link(g_path, old_path), 0); /* the old file, to analyze */
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, SEC(3600), 0, SEC(3600));
+	f.replaced_wait_ns = MS(1);
+	struct jrows got = {calloc(8, sizeof *got.r), 0, 8};
+	struct ttft_follow_sink sink = {.ctx = &got, .request = on_jrow};
+	int64_t T = SEC(10);
+	/* in flight at the switch, no question for the join: the old log is
+	 * read on (conn 1: ids are dense) */
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T - SEC(3), 1, 0, 0, 0, "GET /never"});
+	tick(T - SEC(2));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	replace_log();
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(f.nold, 1);
+	/* its writer writes on into the old file */
+	struct ttft_log now = g_log;
+	g_log = g_old;
+	stream_beside_two(T, 1);
+	g_old = g_log;
+	g_log = now;
+	for (int k = 0; k < 10000 && f.nold; k++) {
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	}
+	ck_assert_uint_eq(f.nold, 0); /* let go: nothing written for 1 ms */
+	ck_assert_uint_eq(got.n, 4);
+	/* the stream ends in the old file after it was let go */
+	g_log = g_old;
+	the_stream_ends_later(T, 1);
+	g_old = g_log;
+	g_log = now;
+	never_looser_at_the_stop(&got, old_path, 1);
+	end_replaced(&f);
+	unlink(old_path);
+	free(got.r);
+}
+END_TEST
+
+/* At the stop a gone writer's stream holds no window, as in a poll
+ * (a_gone_process_holds_no_window): seen alive, then gone for the lag and
+ * the grace on the follower's clock, the drain gives the request beside
+ * it its split, the analyzer's (which counts a request that never ended
+ * in no window). */
+START_TEST(a_drain_lets_a_gone_writer_go)
+{
+	open_log("follow-drain-gone");
+	pid_t child;
+	int wr;
+	spawn_writers(1, &child, &wr);
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), MS(1), SEC(3600));
+	struct jrows got = {calloc(4, sizeof *got.r), 0, 4};
+	struct ttft_follow_sink sink = {.ctx = &got, .request = on_jrow};
+	int64_t T = SEC(5);
+	snapshot(T, 1, 0, 0);
+	g_gone_pid = (int)child;
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(10), 1, 0, 0, 0, "POST /v1/completions"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(11), 1, 0, 300, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_HEADERS, T + MS(12), 1, 0, 200, 0, NULL});
+	put(&(struct ev){TTFT_EV_SSE_TOKEN, T + MS(100), 1, 0, 0, 0, NULL});
+	g_gone_pid = 0;
+	request(T + MS(500), 2, 30);
+	snapshot(T + MS(600), 2, 1, 0.002);
+	tick(T + SEC(1));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0); /* seen alive */
+	ck_assert_uint_eq(got.n, 0);
+	end_writers(1, &child, wr);
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0); /* first seen gone */
+	ck_assert_uint_eq(got.n, 0);
+	/* the lag and the grace (1 ms each) pass on the follower's clock */
+	nanosleep(&(struct timespec){0, 3000000}, NULL);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_uint_eq(got.n, 2);
+	ttft_log_close(&g_log);
+	const struct jrow *g = got.r[0].conn == 2 ? &got.r[0] : &got.r[1];
+	ck_assert_uint_eq(g->conn, 2);
+	ck_assert_msg(g->source && !strcmp(g->source, TTFT_SPLIT_VLLM_METRICS),
+		      "no split beside a gone process's stream at the stop: %s", g->note);
+	struct jrow want;
+	analyzer_row(2, &want);
+	ck_assert_msg(want.source && !strcmp(want.source, g->source), "the analyzer: %s",
+		      want.source);
+	ck_assert(same(g->queue_s, want.queue_s));
+	ttft_follow_free(&f);
+	free(got.r);
+	unlink(g_path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("follow");
@@ -2533,5 +2753,8 @@ int main(void)
 	tcase_add_test(t, pipelined_request_waits_for_its_answer);
 	tcase_add_test(t, many_gone_processes_hold_no_window);
 	tcase_add_test(t, writers_of_another_pid_namespace_hold_their_windows);
+	tcase_add_test(t, a_drain_refuses_what_a_stream_may_reach);
+	tcase_add_test(t, a_replaced_log_let_go_refuses_what_a_stream_may_reach);
+	tcase_add_test(t, a_drain_lets_a_gone_writer_go);
 	return tu_run(s);
 }

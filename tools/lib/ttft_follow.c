@@ -500,26 +500,19 @@ static int gone_for_good(const struct ttft_follow *f, struct ttft_follow_log *L,
 	return now - L->gone_at[i] >= f->lag_ns + f->grace_ns;
 }
 
-/* The latest instant a join window may close at and still be decided
- * now: no request not yet ended, nor one still to come, can put its
- * moment into it later. A request in flight counts nowhere yet (vLLM's
- * histograms would show it), but its end may come without its arrival
- * (bytes after it, TLS): then its finish is bounded by its send only,
- * less its skew, and the whole-log analyzer finds it in every window
- * after that (a keep-alive request beside a 4-hour stream had its split
- * from the follower, none from the analyzer). One still to come is sent
- * after the last record applied (or the poll's lag, when none is held);
- * its round trip is waited for up to the lag. */
-static int64_t decidable_upto(const struct ttft_follow *f, struct ttft_follow_log *L,
-			      int64_t now)
+/* The earliest instant a request of L in flight may yet put its moment
+ * at, once its end is in: a window closing before it is no longer
+ * reached by any of them (INT64_MAX: none is in flight). A request in
+ * flight counts nowhere yet (vLLM's histograms would show it), but its
+ * end may come without its arrival (bytes after it, TLS): then its
+ * finish is bounded by its send only, less its skew, and the whole-log
+ * analyzer finds it in every window after that (a keep-alive request
+ * beside a 4-hour stream had its split from the follower, none from the
+ * analyzer). A gone writer's request is no such one (gone_for_good). */
+static int64_t in_flight_floor(const struct ttft_follow *f, struct ttft_follow_log *L,
+			       int64_t now)
 {
-	int64_t seen = L->have_last ? L->last_out.t_ns : INT64_MIN;
-	if (now - f->lag_ns > seen)
-		seen = now - f->lag_ns;
-	if (L->nheld && L->held[0].t_ns < seen)
-		seen = L->held[0].t_ns;
-	int64_t upto = seen > INT64_MIN + TTFT_JOIN_SKEW_NS + f->lag_ns
-		     ? seen - TTFT_JOIN_SKEW_NS - f->lag_ns : INT64_MIN;
+	int64_t upto = INT64_MAX;
 	struct gone_cache gc = {.n = 0};
 	for (size_t j = 0; j < L->nopen; j++) {
 		const struct ttft_record *r = &L->an.reqs[L->openq[j]];
@@ -537,10 +530,29 @@ static int64_t decidable_upto(const struct ttft_follow *f, struct ttft_follow_lo
 	return upto;
 }
 
-/* r's split, refused: the follower waited split_wait_ns for a request in
- * flight that may still reach into its window. Stricter than the
- * analyzer, which knows whether it did (docs/fleet.md). */
-static void refuse_unproved(struct ttft_record *r)
+/* The latest instant a join window may close at and still be decided
+ * now: no request not yet ended (in_flight_floor), nor one still to
+ * come, can put its moment into it later. One still to come is sent
+ * after the last record applied (or the poll's lag, when none is held);
+ * its round trip is waited for up to the lag. */
+static int64_t decidable_upto(const struct ttft_follow *f, struct ttft_follow_log *L,
+			      int64_t now)
+{
+	int64_t seen = L->have_last ? L->last_out.t_ns : INT64_MIN;
+	if (now - f->lag_ns > seen)
+		seen = now - f->lag_ns;
+	if (L->nheld && L->held[0].t_ns < seen)
+		seen = L->held[0].t_ns;
+	int64_t upto = seen > INT64_MIN + TTFT_JOIN_SKEW_NS + f->lag_ns
+		     ? seen - TTFT_JOIN_SKEW_NS - f->lag_ns : INT64_MIN;
+	int64_t t = in_flight_floor(f, L, now);
+	return t < upto ? t : upto;
+}
+
+/* r's split, refused (note: why): a request in flight may still reach
+ * into its window. Stricter than the analyzer, which knows whether it did
+ * (docs/fleet.md). */
+static void refuse_unproved(struct ttft_record *r, const char *note)
 {
 	const struct ttft_server_split *sp = ttft_record_split(r);
 	if (!sp->source || !strcmp(sp->source, TTFT_SPLIT_LLAMACPP_TIMINGS))
@@ -550,16 +562,21 @@ static void refuse_unproved(struct ttft_record *r)
 		return; /* it has a split: never NULL then */
 	w->source = NULL;
 	w->queue_s = w->prefill_s = w->decode_s = w->server_ttft_s = w->hit_tokens = NAN;
-	snprintf(w->note, sizeof w->note, "%s", TTFT_FOLLOW_NOTE_IN_FLIGHT);
+	snprintf(w->note, sizeof w->note, "%s", note);
 }
 
-/* Hand out the open requests that are settled (all: every one). */
+/* Hand out the open requests that are settled (all: every one: the
+ * follower stops reading L, at the exporter's end or letting a replaced
+ * log go; nothing more of it is read, so no request is still to come,
+ * but one in flight may yet end, its writer writing on: a settled
+ * request whose window it may reach has its split refused, never given
+ * unproved). */
 static void hand_out_settled(struct ttft_follow *f, struct ttft_follow_log *L, int all,
 			     int64_t now, const struct ttft_follow_sink *s)
 {
 	for (; L->holes_seen < L->v.nholes; L->holes_seen++)
 		L->hole_found[L->holes_seen] = now;
-	int64_t upto = all ? INT64_MAX : decidable_upto(f, L, now);
+	int64_t upto = all ? in_flight_floor(f, L, now) : decidable_upto(f, L, now);
 	size_t k = 0;
 	for (size_t j = 0; j < L->nopen; j++) {
 		uint32_t i = L->openq[j];
@@ -585,12 +602,16 @@ static void hand_out_settled(struct ttft_follow *f, struct ttft_follow_log *L, i
 			if (go && waited && ttft_asm_joins(&L->as, r) &&
 			    ttft_asm_window_end(&L->as, r) > upto) {
 				ttft_asm_join(&L->as, r);
-				refuse_unproved(r);
+				refuse_unproved(r, TTFT_FOLLOW_NOTE_IN_FLIGHT);
 			}
 		}
 		if (go) {
-			if (all && settled && ttft_asm_joins(&L->as, r))
+			if (all && settled && ttft_asm_joins(&L->as, r)) {
+				int64_t end = ttft_asm_window_end(&L->as, r);
 				ttft_asm_join(&L->as, r);
+				if (end > upto)
+					refuse_unproved(r, TTFT_FOLLOW_NOTE_STOPPED);
+			}
 			r->cut_by_hole = (uint8_t)cut;
 			hand_out(f, L, i, settled && !cut, s);
 		} else {

@@ -28,7 +28,12 @@
  *    (ttft_asm_reach_floor: its send less its skew); `split_wait_ns`
  *    passed first, its split is refused (TTFT_FOLLOW_NOTE_IN_FLIGHT):
  *    the follower is never looser than the analyzer, at worst stricter.
- *    Requests still open are in flight.
+ *    Requests still open are in flight. When it stops reading a log (the
+ *    drain, a replaced log let go) nothing more of it comes, but a
+ *    request in flight may still end, its writer writing on: a settled
+ *    request whose window such a request may reach (the same rule, no
+ *    request still to come) has its split refused there
+ *    (TTFT_FOLLOW_NOTE_STOPPED); one whose window closed before is given.
  *  - DNS: a connect without a lookup of its own thread takes a resolver
  *    thread's when a request of a new connection at or after it is handed
  *    out (ttft_asm_dns_helpers_upto, as the analyzer does after its last
@@ -49,11 +54,12 @@
  *    since the switch at least (nothing left to end what is in flight: handed out then, those
  *    unsettled incomplete), or when TTFT_FOLLOW_OLD_MAX older ones are
  *    kept and another replacement comes (the oldest goes, as the drain
- *    does). For letting an old log go, a writer's pid is not asked
- *    after (an exporter in another pid namespace, a sidecar sharing
+ *    does). For deciding when to let an old log go, a writer's pid is not
+ *    asked after (an exporter in another pid namespace, a sidecar sharing
  *    /dev/shm, would take live writers for gone); for the join's hold it
- *    is, of a writer once seen alive here with the log mapped for
- *    writing (gone_for_good in ttft_follow.c).
+ *    is, in a poll and when a log is let go or drained alike, of a writer
+ *    once seen alive here with the log mapped for writing (gone_for_good
+ *    in ttft_follow.c).
  *  - A request handed out is forgotten once nothing can reach it: its
  *    connection closed or answered a later request, and its join
  *    intervals end before any window a join still to be made may look
@@ -82,6 +88,12 @@
 #define TTFT_FOLLOW_NOTE_IN_FLIGHT "refused by the live follower: a request still in " \
 	"flight after split_wait may yet end in this window (ttft-analyze of the " \
 	"whole log may give the split)"
+/* The note of a split the follower refused when it stopped reading the
+ * log (the exporter's end, a replaced log let go) while a request that may
+ * yet reach into its window was in flight. */
+#define TTFT_FOLLOW_NOTE_STOPPED "refused by the live follower: it stopped reading " \
+	"this log while a request that may yet end in this window was in flight " \
+	"(ttft-analyze of the whole log may give the split)"
 /* Replaced logs read on at once: each keeps its file (its /dev/shm space)
  * and a view of it; a log replaced in a loop must not pile them up. */
 #define TTFT_FOLLOW_OLD_MAX 2
@@ -205,8 +217,10 @@ void ttft_follow_init(struct ttft_follow *f, const char *path, int64_t lag_ns,
 int ttft_follow_poll(struct ttft_follow *f, const struct ttft_follow_sink *sink);
 /* Hand out everything: the records held back, then each request still in
  * flight (complete = 0), of the replaced logs still read (each let go,
- * TTFT_FOLLOW_OLD_DRAINED), then of the current one. For the end of a
- * run. Same returns as poll. */
+ * TTFT_FOLLOW_OLD_DRAINED), then of the current one; a settled request
+ * whose window one still in flight may reach has its split refused
+ * (TTFT_FOLLOW_NOTE_STOPPED). For the end of a run. Same returns as
+ * poll. */
 int ttft_follow_drain(struct ttft_follow *f, const struct ttft_follow_sink *sink);
 /* Requests begun and not yet handed out, of every log read. */
 size_t ttft_follow_in_flight(const struct ttft_follow *f);

@@ -180,6 +180,68 @@ START_TEST(wall_clock_order_and_the_gap)
 }
 END_TEST
 
+/* A container in its own time namespace shares its host's boot (boot_id)
+ * but not CLOCK_MONOTONIC's origin: d is a's boot with its monotonic
+ * clock 1000 s ahead. Put on a's anchor, its requests would be 1000 s
+ * off; on its own they are where they happened, with its own bound, and
+ * the table and the JSON say why (seen failing: grouped with a, its first
+ * request at +1011 s). A log of d's clock (e) is one clock with d. */
+static const struct spec D = {"container-d", "boot-1", TTFT_CLOCK_INFO, 3000, 100,
+			      SEC(1010), T0 + SEC(9), {1012, 1014}};
+static const struct spec E = {"container-e", "boot-1", TTFT_CLOCK_INFO, 3000, 100,
+			      SEC(1020), T0 + SEC(19) + 300, {1021, 1023}};
+
+START_TEST(one_boot_two_time_namespaces)
+{
+	char pa[256], pd[256], pe[256];
+	make_log(pa, sizeof pa, &A);
+	make_log(pd, sizeof pd, &D);
+	make_log(pe, sizeof pe, &E);
+	struct ttft_merge_log l[3];
+	memset(l, 0, sizeof l);
+	analyse(&l[0], pa);
+	analyse(&l[1], pd);
+	analyse(&l[2], pe);
+	cJSON *o = merged_json(l, 3);
+	cJSON *reqs = cJSON_GetObjectItem(o, "requests");
+	ck_assert_int_eq(cJSON_GetArraySize(reqs), 6);
+	/* a at +1, +3; d at +11, +13; e (on d's anchor) at +20, +22 */
+	const char *host[] = {"client-a", "client-a", "container-d", "container-d",
+			      "container-e", "container-e"};
+	double at[] = {1, 3, 11, 13, 20, 22};
+	for (int i = 0; i < 6; i++) {
+		cJSON *r = cJSON_GetArrayItem(reqs, i);
+		ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(r, "host")), host[i]);
+		ck_assert_msg(fabs(num(r, "start_unix_s") - (1700000000 + at[i])) < 1e-6,
+			      "request %d at %.9f", i, num(r, "start_unix_s"));
+	}
+	/* d is not a's clock: the bounds summed; e is d's */
+	ck_assert(fabs(ttft_merge_gap(l, 0, 1) - (0.002 + 100e-9 + 0.003 + 100e-9)) < 1e-12);
+	ck_assert(ttft_merge_gap(l, 1, 2) == 0);
+	cJSON *logs = cJSON_GetObjectItem(o, "logs");
+	cJSON *cd = cJSON_GetObjectItem(cJSON_GetArrayItem(logs, 1), "clock");
+	ck_assert_msg(fabs(num(cd, "same_boot_apart_s") - 1000) < 1e-6, "apart %f",
+		      num(cd, "same_boot_apart_s"));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(cJSON_GetArrayItem(logs, 0), "clock"), "same_boot_apart_s")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(cJSON_GetArrayItem(logs, 2), "clock"), "same_boot_apart_s")));
+	cJSON_Delete(o);
+	for (int i = 0; i < 3; i++)
+		ttft_analysis_free(&l[i].a);
+	char cmd[1024], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s %s", tu_build_dir(), pa, pd);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "the same boot as client-a (") &&
+		      strstr(out, "but not one clock: their anchors disagree by 1000.000000 s") &&
+		      strstr(out, "may be up to 5.000 ms apart"), "%s", out);
+	free(out);
+	unlink(pa);
+	unlink(pd);
+	unlink(pe);
+}
+END_TEST
+
 START_TEST(unknown_gaps_are_said_to_be_unknown)
 {
 	struct spec old = A, unsync = B;
@@ -600,6 +662,7 @@ int main(void)
 	Suite *s = suite_create("merge");
 	TCase *t = tu_tcase(s, "merge", 30);
 	tcase_add_test(t, wall_clock_order_and_the_gap);
+	tcase_add_test(t, one_boot_two_time_namespaces);
 	tcase_add_test(t, unknown_gaps_are_said_to_be_unknown);
 	tcase_add_test(t, damaged_clock_fields_are_no_bound);
 	tcase_add_test(t, a_damaged_anchor_gives_no_wall_clock_time);

@@ -14,6 +14,12 @@
 #define MAX_NTP_ERROR_US INT64_C(16000000)
 #define MAX_ANCHOR_ERROR_NS INT64_C(1000000000)
 
+/* How fast a wall clock may be slewed against CLOCK_MONOTONIC (the
+ * kernel's MAXFREQ, 500 ppm), and what two anchors of one clock may
+ * disagree by besides: their reads' errors (a damaged one: a second). */
+#define MAX_SLEW 500e-6
+#define ONE_CLOCK_SLACK_NS INT64_C(1000000)
+
 /* v × unit as a bound, NAN when v is not one (negative, past max). */
 static double bound(int64_t v, int64_t max, double unit)
 {
@@ -29,6 +35,36 @@ int ttft_merge_same_log(const struct ttft_analysis *a, const struct ttft_analysi
 	       !strcmp(a->clock.boot_id, b->clock.boot_id);
 }
 
+/* Its read error, as a bound in ns: a second when not one. */
+static int64_t anchor_err(const struct ttft_merge_log *m)
+{
+	int64_t e = m->a.clock.anchor_err_ns;
+	return e >= 0 && e <= MAX_ANCHOR_ERROR_NS ? e : MAX_ANCHOR_ERROR_NS;
+}
+
+/* 0 when m's anchor and g's (the first of a group: its own) can be reads
+ * of one CLOCK_MONOTONIC against one wall clock: their offsets (real less
+ * monotonic) agree within what the kernel may slew the wall clock over
+ * the time between them, their reads' errors and a millisecond; else by
+ * how much they disagree (ns, signed: m's offset less g's; never 0). */
+static int64_t one_clock_apart(const struct ttft_merge_log *m, const struct ttft_merge_log *g)
+{
+	/* in long double: anchors of damaged headers may be anything */
+	long double d = ((long double)m->a.anchor_real_ns - (long double)m->a.anchor_mono_ns) -
+			((long double)g->a.anchor_real_ns - (long double)g->a.anchor_mono_ns);
+	long double span = fabsl((long double)m->a.anchor_mono_ns -
+				 (long double)g->a.anchor_mono_ns);
+	long double allowed = MAX_SLEW * span + (long double)anchor_err(m) +
+			      (long double)anchor_err(g) + (long double)ONE_CLOCK_SLACK_NS;
+	if (fabsl(d) <= allowed)
+		return 0;
+	if (d > (long double)INT64_MAX)
+		return INT64_MAX;
+	if (d < (long double)-INT64_MAX)
+		return -INT64_MAX;
+	return (int64_t)d;
+}
+
 void ttft_merge_prepare(struct ttft_merge_log *l, size_t n)
 {
 	int groups = 0;
@@ -39,15 +75,33 @@ void ttft_merge_prepare(struct ttft_merge_log *l, size_t n)
 		snprintf(m->name, sizeof m->name, "%s", c->host[0] ? c->host : base ? base + 1
 											    : m->path);
 		m->group = -1;
-		/* one boot, one CLOCK_MONOTONIC: one anchor for all its logs */
+		m->apart_from = -1;
+		m->apart_s = NAN;
+		/* one boot, one CLOCK_MONOTONIC: one anchor for all its logs —
+		 * unless their anchors show two (a container in its own time
+		 * namespace shares the boot, not the clock's origin; a wall
+		 * clock stepped between them): each on its own anchor then,
+		 * with its own bound */
 		for (size_t j = 0; j < i && m->group < 0; j++)
 			if (c->boot_id[0] && !strcmp(c->boot_id, l[j].a.clock.boot_id)) {
+				int64_t apart = one_clock_apart(m, &l[j]);
+				if (apart) {
+					if (m->apart_from < 0) {
+						m->apart_from = (int)j;
+						m->apart_s = fabs((double)apart / 1e9);
+					}
+					continue;
+				}
 				m->group = l[j].group;
 				m->a.anchor_mono_ns = l[j].a.anchor_mono_ns;
 				m->a.anchor_real_ns = l[j].a.anchor_real_ns;
 			}
-		if (m->group < 0)
+		if (m->group >= 0) { /* one clock with a later log of its boot */
+			m->apart_from = -1;
+			m->apart_s = NAN;
+		} else {
 			m->group = groups++;
+		}
 		m->err_why[0] = 0;
 		int info = (c->flags & TTFT_CLOCK_INFO) != 0;
 		m->ntp_max_error_s = info ? bound(c->maxerror_us, MAX_NTP_ERROR_US, 1e-6) : NAN;
@@ -239,10 +293,20 @@ int ttft_merge_print(FILE *f, const struct ttft_merge_log *l, size_t n)
 		char est[32] = "not known";
 		if (!isnan(l[i].ntp_est_error_s))
 			snprintf(est, sizeof est, "%.3f ms", l[i].ntp_est_error_s * 1e3);
-		if (same != i)
+		if (same != i) {
 			fprintf(f, "  %s (%s): the same boot as %s (%s): one clock, aligned "
 				   "exactly\n", l[i].name, l[i].path, l[same].name, l[same].path);
-		else if (isnan(l[i].err_s))
+			continue;
+		}
+		if (l[i].apart_from >= 0) {
+			const struct ttft_merge_log *o = &l[l[i].apart_from];
+			fprintf(f, "  %s (%s): the same boot as %s (%s), but not one clock: "
+				   "their anchors disagree by %.6f s (another time namespace, "
+				   "or the wall clock stepped between them): aligned through "
+				   "its own anchor\n", l[i].name, l[i].path, o->name, o->path,
+				l[i].apart_s);
+		}
+		if (isnan(l[i].err_s))
 			fprintf(f, "  %s (%s): no bound: %s\n", l[i].name, l[i].path, l[i].err_why);
 		else
 			fprintf(f, "  %s (%s): within ±%.3f ms of true time (the kernel's NTP "
@@ -354,6 +418,8 @@ int ttft_merge_json(struct ttft_json *j, const struct ttft_merge_log *l, size_t 
 		ttft_json_num(j, "anchor_error_s", l[i].anchor_error_s);
 		if (l[i].err_why[0])
 			ttft_json_str(j, "note", l[i].err_why);
+		/* the same boot as another log, but not its clock */
+		ttft_json_num(j, "same_boot_apart_s", l[i].apart_s);
 		ttft_json_end_obj(j);
 		ttft_json_end_obj(j);
 	}

@@ -29,7 +29,15 @@ struct ttft_merge_log {
 	struct ttft_analysis a;
 	char name[80];              /* the host's name, else the file's */
 	int group;                  /* logs of one boot share a group, and the
-	                               first one's anchor (put into a) */
+	                               first one's anchor (put into a), when
+	                               their anchors agree (one
+	                               CLOCK_MONOTONIC) */
+	int apart_from;             /* a log of its boot whose anchor
+	                               disagrees with its own (another time
+	                               namespace, or the wall clock stepped
+	                               between them): aligned through its own
+	                               anchor; -1 none */
+	double apart_s;             /* by how much (seconds, either way) */
 	double err_s;               /* its wall clock's error bound; NAN: none */
 	double ntp_max_error_s;     /* the kernel's bound in its header, and */
 	double ntp_est_error_s;     /* its estimate, and the anchor's read   */

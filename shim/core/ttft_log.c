@@ -106,6 +106,56 @@ static int map_header(struct ttft_log *log, int fd, const char **why)
 	return 0;
 }
 
+/* The CLOCK_MONOTONIC offset of this process's time namespace, from
+ * /proc/self/timens_offsets ("monotonic <s> <ns>", Linux 5.6+): 0 and
+ * *ns set, -1 when not read (no such file: a kernel without time
+ * namespaces, or no /proc). Raw syscalls, no stdio: the shim's own. */
+static int timens_mono(int64_t *ns)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/timens_offsets",
+			      O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	char b[256];
+	ssize_t n = syscall(SYS_read, fd, b, sizeof b - 1);
+	raw_close(fd);
+	if (n <= 0)
+		return -1;
+	b[n] = 0;
+	static const char key[] = "monotonic";
+	for (char *line = b; *line;) {
+		if (!strncmp(line, key, sizeof key - 1) &&
+		    (line[sizeof key - 1] == ' ' || line[sizeof key - 1] == '\t')) {
+			char *p = line + sizeof key - 1;
+			int64_t v[2];
+			for (int k = 0; k < 2; k++) {
+				while (*p == ' ' || *p == '\t')
+					p++;
+				int neg = *p == '-';
+				p += neg;
+				if (*p < '0' || *p > '9')
+					return -1;
+				int64_t x = 0;
+				while (*p >= '0' && *p <= '9') {
+					if (x > (INT64_MAX - 9) / 10)
+						return -1;
+					x = x * 10 + (*p++ - '0');
+				}
+				v[k] = neg ? -x : x;
+			}
+			if (v[0] > INT64_MAX / 1000000000 - 1 || v[0] < INT64_MIN / 1000000000 + 1)
+				return -1;
+			*ns = v[0] * 1000000000 + v[1];
+			return 0;
+		}
+		char *nl = strchr(line, '\n');
+		if (!nl)
+			break;
+		line = nl + 1;
+	}
+	return -1;
+}
+
 /* What a merge of several hosts' logs needs to know about this clock:
  * how exactly the anchor pair was read, what the kernel says of the wall
  * clock's error (modes 0: adjtimex only reads), which host and boot. */
@@ -135,6 +185,8 @@ static void clock_info(struct ttft_log_hdr *h, int64_t read_gap_ns)
 			h->boot_id[--n] = 0;
 		raw_close(fd);
 	}
+	if (timens_mono(&h->timens_mono_ns) == 0)
+		h->clock_flags |= TTFT_CLOCK_TIMENS;
 }
 
 /* Build a complete log in a private temporary file, then link() it into

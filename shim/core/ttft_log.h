@@ -220,6 +220,11 @@ struct ttft_log_hdr {
 	uint64_t unwritable;      /* slots reserved in a segment that could not
 	                             be allocated (filesystem full): they read
 	                             as zeros, not as records in flight       */
+	int64_t timens_mono_ns;   /* the creator's time namespace's
+	                             CLOCK_MONOTONIC offset
+	                             (/proc/self/timens_offsets), when
+	                             TTFT_CLOCK_TIMENS: logs of one boot share
+	                             CLOCK_MONOTONIC only with the same one    */
 };
 _Static_assert(sizeof(struct ttft_log_hdr) <= TTFT_LOG_HDR_SIZE, "header fits");
 
@@ -227,6 +232,7 @@ _Static_assert(sizeof(struct ttft_log_hdr) <= TTFT_LOG_HDR_SIZE, "header fits");
 #define TTFT_CLOCK_INFO 0x1u     /* the clock fields were filled           */
 #define TTFT_CLOCK_UNSYNC 0x2u   /* the kernel said the clock is not
                                     synchronised (STA_UNSYNC, TIME_ERROR) */
+#define TTFT_CLOCK_TIMENS 0x4u   /* timens_mono_ns was read              */
 
 /* ---- writer side (async-signal-safe, lock-free, no allocation) ----
  *

@@ -29,6 +29,8 @@ struct spec {
 	int64_t maxerr_us, anchor_err_ns;
 	int64_t mono, real;    /* the anchor pair */
 	double starts[2];      /* two requests: CLOCK_MONOTONIC seconds */
+	int64_t timens;        /* the time namespace's monotonic offset, with
+	                          TTFT_CLOCK_TIMENS in flags */
 };
 
 static void make_log(char *path, size_t len, const struct spec *s)
@@ -44,6 +46,7 @@ static void make_log(char *path, size_t len, const struct spec *s)
 	h->ntp_maxerror_us = s->maxerr_us;
 	h->ntp_esterror_us = s->maxerr_us / 2;
 	h->anchor_err_ns = s->anchor_err_ns;
+	h->timens_mono_ns = s->timens;
 	memset(h->host, 0, sizeof h->host);
 	memset(h->boot_id, 0, sizeof h->boot_id);
 	strcpy(h->host, s->host);
@@ -66,11 +69,11 @@ static void make_log(char *path, size_t len, const struct spec *s)
 
 /* Host a, host b (another boot, another monotonic base), c (a's boot). */
 static const struct spec A = {"client-a", "boot-1", TTFT_CLOCK_INFO, 2000, 100,
-			      SEC(1), T0, {2, 4}};
+			      SEC(1), T0, {2, 4}, 0};
 static const struct spec B = {"client-b", "boot-2", TTFT_CLOCK_INFO, 5000, 300,
-			      SEC(500), T0 + SEC(0.5), {501, 503}};
+			      SEC(500), T0 + SEC(0.5), {501, 503}, 0};
 static const struct spec C = {"client-a", "boot-1", TTFT_CLOCK_INFO, 2000, 100,
-			      SEC(10), T0 + SEC(9) + 200, {3, 5}};
+			      SEC(10), T0 + SEC(9) + 200, {3, 5}, 0};
 
 static void analyse(struct ttft_merge_log *l, const char *path)
 {
@@ -185,11 +188,14 @@ END_TEST
  * clock 1000 s ahead. Put on a's anchor, its requests would be 1000 s
  * off; on its own they are where they happened, with its own bound, and
  * the table and the JSON say why (seen failing: grouped with a, its first
- * request at +1011 s). A log of d's clock (e) is one clock with d. */
+ * request at +1011 s). A log of d's clock (e) is one clock with d. Told
+ * by their anchors here (headers without the time namespace's offset,
+ * as an older shim wrote them); by the offsets in
+ * time_namespace_offsets_tell_the_clocks. */
 static const struct spec D = {"container-d", "boot-1", TTFT_CLOCK_INFO, 3000, 100,
-			      SEC(1010), T0 + SEC(9), {1012, 1014}};
+			      SEC(1010), T0 + SEC(9), {1012, 1014}, 0};
 static const struct spec E = {"container-e", "boot-1", TTFT_CLOCK_INFO, 3000, 100,
-			      SEC(1020), T0 + SEC(19) + 300, {1021, 1023}};
+			      SEC(1020), T0 + SEC(19) + 300, {1021, 1023}, 0};
 
 START_TEST(one_boot_two_time_namespaces)
 {
@@ -239,6 +245,63 @@ START_TEST(one_boot_two_time_namespaces)
 	unlink(pa);
 	unlink(pd);
 	unlink(pe);
+}
+END_TEST
+
+/* With each header's time namespace offset (TTFT_CLOCK_TIMENS) the
+ * offsets alone tell: d (offset 1000 s) is not a's clock (offset 0), and
+ * f, a's namespace, is a's clock although its anchor disagrees by 5 s (the
+ * wall clock stepped between the two logs' creations: one CLOCK_MONOTONIC
+ * still, its requests aligned exactly on a's anchor; by the anchors alone
+ * it would have been taken apart). */
+START_TEST(time_namespace_offsets_tell_the_clocks)
+{
+	struct spec a = A, d = D, f = A;
+	a.flags = d.flags = f.flags = TTFT_CLOCK_INFO | TTFT_CLOCK_TIMENS;
+	d.timens = SEC(1000);
+	f.host = "client-f";
+	f.mono = SEC(20);
+	f.real = T0 + SEC(24); /* stepped +5 s */
+	f.starts[0] = 21;
+	f.starts[1] = 23;
+	char pa[256], pd[256], pf[256];
+	make_log(pa, sizeof pa, &a);
+	make_log(pd, sizeof pd, &d);
+	make_log(pf, sizeof pf, &f);
+	struct ttft_merge_log l[3];
+	memset(l, 0, sizeof l);
+	analyse(&l[0], pa);
+	analyse(&l[1], pd);
+	analyse(&l[2], pf);
+	ttft_merge_prepare(l, 3);
+	ck_assert(ttft_merge_gap(l, 0, 2) == 0);
+	ck_assert(ttft_merge_gap(l, 0, 1) > 0);
+	ck_assert(fabs(l[1].apart_s - 1000) < 1e-9);
+	ck_assert(isnan(l[2].apart_s));
+	/* f on a's anchor: +20 s, +22 s (its own would say +25, +27) */
+	struct ttft_json j;
+	ck_assert_int_eq(ttft_json_init(&j, NULL, 0), 0);
+	ck_assert_int_eq(ttft_merge_json(&j, l, 3), 0);
+	char *s = ttft_json_take(&j);
+	cJSON *o = cJSON_Parse(s);
+	free(s);
+	ck_assert_ptr_nonnull(o);
+	cJSON *reqs = cJSON_GetObjectItem(o, "requests");
+	double at[] = {1, 3, 11, 13, 20, 22};
+	const char *host[] = {"client-a", "client-a", "container-d", "container-d",
+			      "client-f", "client-f"};
+	for (int i = 0; i < 6; i++) {
+		cJSON *r = cJSON_GetArrayItem(reqs, i);
+		ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(r, "host")), host[i]);
+		ck_assert_msg(fabs(num(r, "start_unix_s") - (1700000000 + at[i])) < 1e-6,
+			      "request %d at %.9f", i, num(r, "start_unix_s"));
+	}
+	cJSON_Delete(o);
+	for (int i = 0; i < 3; i++)
+		ttft_analysis_free(&l[i].a);
+	unlink(pa);
+	unlink(pd);
+	unlink(pf);
 }
 END_TEST
 
@@ -529,6 +592,21 @@ START_TEST(a_new_log_records_the_clock)
 	fclose(f);
 	boot[strcspn(boot, "\n")] = 0;
 	ck_assert_str_eq(h->boot_id, boot);
+	/* the time namespace's monotonic offset, where the kernel says it */
+	f = fopen("/proc/self/timens_offsets", "r");
+	if (f) {
+		char line[128];
+		long long sec = 0, nsec = 0;
+		int found = 0;
+		while (fgets(line, sizeof line, f))
+			found |= sscanf(line, "monotonic %lld %lld", &sec, &nsec) == 2;
+		fclose(f);
+		ck_assert(found);
+		ck_assert(h->clock_flags & TTFT_CLOCK_TIMENS);
+		ck_assert_int_eq(h->timens_mono_ns, sec * 1000000000LL + nsec);
+	} else {
+		ck_assert(!(h->clock_flags & TTFT_CLOCK_TIMENS));
+	}
 	ttft_log_close(&log);
 	/* two logs of this boot: one clock, 0 apart */
 	char other[256];
@@ -663,6 +741,7 @@ int main(void)
 	TCase *t = tu_tcase(s, "merge", 30);
 	tcase_add_test(t, wall_clock_order_and_the_gap);
 	tcase_add_test(t, one_boot_two_time_namespaces);
+	tcase_add_test(t, time_namespace_offsets_tell_the_clocks);
 	tcase_add_test(t, unknown_gaps_are_said_to_be_unknown);
 	tcase_add_test(t, damaged_clock_fields_are_no_bound);
 	tcase_add_test(t, a_damaged_anchor_gives_no_wall_clock_time);

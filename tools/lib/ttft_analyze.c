@@ -162,6 +162,7 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 		out->clock.anchor_err_ns = h->anchor_err_ns;
 		out->clock.maxerror_us = h->ntp_maxerror_us;
 		out->clock.esterror_us = h->ntp_esterror_us;
+		out->clock.timens_mono_ns = h->timens_mono_ns;
 		ttft_asm_copy_text(out->clock.host, sizeof out->clock.host, h->host, sizeof h->host);
 		ttft_asm_copy_text(out->clock.boot_id, sizeof out->clock.boot_id, h->boot_id,
 				   sizeof h->boot_id);

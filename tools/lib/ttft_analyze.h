@@ -45,6 +45,8 @@ struct ttft_log_clock {
 	int64_t maxerror_us, esterror_us; /* the kernel's NTP error bounds */
 	char host[65];           /* "" unknown */
 	char boot_id[41];        /* "" unknown */
+	int64_t timens_mono_ns;  /* its time namespace's CLOCK_MONOTONIC
+	                            offset, when flags has TTFT_CLOCK_TIMENS */
 };
 
 struct ttft_analysis {

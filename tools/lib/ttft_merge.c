@@ -42,13 +42,24 @@ static int64_t anchor_err(const struct ttft_merge_log *m)
 	return e >= 0 && e <= MAX_ANCHOR_ERROR_NS ? e : MAX_ANCHOR_ERROR_NS;
 }
 
-/* 0 when m's anchor and g's (the first of a group: its own) can be reads
- * of one CLOCK_MONOTONIC against one wall clock: their offsets (real less
+/* 0 when m and g (the first of a group: its anchor its own) are on one
+ * CLOCK_MONOTONIC; else by how much they are apart (ns, signed, never 0).
+ * Their headers' time namespace offsets tell, where both have one; an
+ * older log's only its anchors: one clock when their offsets (real less
  * monotonic) agree within what the kernel may slew the wall clock over
- * the time between them, their reads' errors and a millisecond; else by
- * how much they disagree (ns, signed: m's offset less g's; never 0). */
+ * the time between them, their reads' errors and a millisecond. */
 static int64_t one_clock_apart(const struct ttft_merge_log *m, const struct ttft_merge_log *g)
 {
+	/* both say which time namespace: that alone tells (a wall clock
+	 * stepped between them is still one CLOCK_MONOTONIC) */
+	const struct ttft_log_clock *cm = &m->a.clock, *cg = &g->a.clock;
+	if ((cm->flags & TTFT_CLOCK_TIMENS) && (cg->flags & TTFT_CLOCK_TIMENS)) {
+		long double t = (long double)cm->timens_mono_ns - (long double)cg->timens_mono_ns;
+		if (t == 0)
+			return 0;
+		return t > (long double)INT64_MAX ? INT64_MAX
+		       : t < (long double)-INT64_MAX ? -INT64_MAX : (int64_t)t;
+	}
 	/* in long double: anchors of damaged headers may be anything */
 	long double d = ((long double)m->a.anchor_real_ns - (long double)m->a.anchor_mono_ns) -
 			((long double)g->a.anchor_real_ns - (long double)g->a.anchor_mono_ns);

@@ -386,15 +386,8 @@ static int load_patterns(const struct opts *o, const char *kind, struct cold_pat
 {
 	char perr[600];
 	const char *pp = o->patterns;
-	if (!pp) {
-		char rel[96];
-		snprintf(rel, sizeof rel, "tools/patterns/%s.tsv", kind);
-		pp = exe_relative(rel, pbuf, pn);
-		if (!pp) {
-			snprintf(pbuf, pn, "%s", rel);
-			pp = pbuf;
-		}
-	}
+	if (!pp)
+		pp = cold_patterns_path(kind, pbuf, pn);
 	*path = pp;
 	if (cold_patterns_load(ps, pp, perr, sizeof perr) != 0) {
 		fprintf(stderr, "ttft-cold: %s%s\n", perr, o->patterns ? " (--patterns)"

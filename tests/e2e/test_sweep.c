@@ -743,6 +743,78 @@ START_TEST(kv_vllm_data_parallel_from_a_coloured_log)
 }
 END_TEST
 
+/* A restart inside one log with fewer data-parallel engines: two engines
+ * (1,024 and 512 tokens) start, the server dies and starts again with one
+ * (2,048). A review found the dead start's second engine still counted:
+ * kv_engines 2, the dead engine's 512 kept as the smallest, the knee
+ * predicted "per engine". Only the last start's lines state the running
+ * server's capacity. */
+START_TEST(kv_vllm_restart_with_fewer_engines_counts_the_last_start)
+{
+	mkdir_out();
+	pid_t srv;
+	int port = tu_fixture_start("--slots 16 --ctx 4096 --first-ms 20 --token-ms 3", &srv);
+	char log[700], cmd[2048];
+	snprintf(log, sizeof log, "%s/dp.log", g_dir);
+	FILE *f = fopen(log, "w");
+	fprintf(f, "(APIServer pid=10) INFO 10-01 10:00:00 [api_server.py:1839] vLLM API server "
+		   "version 0.11.0\n");
+	for (int e = 0; e < 2; e++)
+		fprintf(f, "(EngineCore_DP%d pid=2%d) INFO 10-01 10:00:00 [core.py:77] Initializing "
+			   "a V1 LLM engine (v0.11.0) with config: model='q'\n", e, e);
+	for (int e = 0; e < 2; e++)
+		fprintf(f, "(EngineCore_DP%d pid=2%d) INFO 10-01 10:00:01 [kv_cache_utils.py:1087] "
+			   "GPU KV cache size: %s tokens\n"
+			   "(EngineCore_DP%d pid=2%d) INFO 10-01 10:00:01 [kv_cache_utils.py:1091] "
+			   "Maximum concurrency for 4,096 tokens per request: %s\n", e, e,
+			e ? "512" : "1,024", e, e, e ? "0.12x" : "0.25x");
+	fprintf(f, "(EngineCore_DP1 pid=21) ERROR 10-01 10:00:02 [core.py:700] EngineCore "
+		   "failed to start.\n"
+		   "(APIServer pid=30) INFO 10-01 10:00:10 [api_server.py:1839] vLLM API server "
+		   "version 0.11.0\n"
+		   "(EngineCore_DP0 pid=40) INFO 10-01 10:00:10 [core.py:77] Initializing a V1 LLM "
+		   "engine (v0.11.0) with config: model='q'\n"
+		   "(EngineCore_DP0 pid=40) INFO 10-01 10:00:11 [kv_cache_utils.py:1087] GPU KV "
+		   "cache size: 2,048 tokens\n"
+		   "(EngineCore_DP0 pid=40) INFO 10-01 10:00:11 [kv_cache_utils.py:1091] Maximum "
+		   "concurrency for 4,096 tokens per request: 0.50x\n");
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --url http://127.0.0.1:%d --server-log %s "
+		 "--experiments kv --concurrency 1,2 --prompt-tokens 200 --max-tokens 8 "
+		 "--report %s/r.md --json %s/s.json 2>&1", tu_build_dir(), port, log, g_dir, g_dir);
+	char *out;
+	int rc = tu_sh(cmd, &out);
+	tu_fixture_stop(srv);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	char path[760];
+	snprintf(path, sizeof path, "%s/s.json", g_dir);
+	char *t = tu_read_file(path, NULL);
+	cJSON *j = cJSON_Parse(t);
+	free(t);
+	ck_assert_ptr_nonnull(j);
+	cJSON *s = at(j, "kv.series.0"), *c = at(s, "capacity");
+	ck_assert_msg((int)num(c, "kv_engines") == 1 && num(c, "kv_tokens") == 2048 &&
+		      num(c, "max_concurrency") == 0.5, "engines %d, kv_tokens %.0f, max %.2f",
+		      (int)num(c, "kv_engines"), num(c, "kv_tokens"), num(c, "max_concurrency"));
+	/* the report says the log held two starts and these numbers are the
+	 * last one's */
+	ck_assert_int_eq((int)num(c, "starts"), 2);
+	ck_assert_msg(strstr(at(c, "source")->valuestring, "the last of 2 starts"), "%s",
+		      at(c, "source")->valuestring);
+	/* one engine: the prediction is the whole server's */
+	ck_assert(!cJSON_IsTrue(at(s, "predicted_per_engine")));
+	double per = num(s, "tokens_per_request");
+	ck_assert_int_eq((int)num(s, "predicted_knee"), (int)(2048 / (ceil(per / 16) * 16)));
+	snprintf(path, sizeof path, "%s/r.md", g_dir);
+	char *md = tu_read_file(path, NULL);
+	ck_assert_msg(!strstr(md, "per engine") && !strstr(md, "engines (data parallel"), "%s", md);
+	free(md);
+	cJSON_Delete(j);
+	free(out);
+	rm_out();
+}
+END_TEST
+
 /* --cache-off request on vLLM: "cache_prompt": false is ignored there,
  * so every miss would be a hit and no length could be judged (a review
  * found the whole prefix sweep run, then nothing judged). Refused before
@@ -1121,6 +1193,7 @@ int main(void)
 	tcase_add_test(t, kv_vllm_capacity_from_its_log);
 	tcase_add_test(t, kv_vllm_data_parallel_capacity_is_per_engine);
 	tcase_add_test(t, kv_vllm_data_parallel_from_a_coloured_log);
+	tcase_add_test(t, kv_vllm_restart_with_fewer_engines_counts_the_last_start);
 	tcase_add_test(t, report_sections_hold_numbers);
 	tcase_add_test(t, kv_flags_with_a_pipe_stay_one_cell);
 	tcase_add_test(t, chromium_renders_every_chart_and_the_page);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *cold_cat_name(int cat)
 {
@@ -368,6 +369,29 @@ static size_t last_start(const struct cold_patterns *ps, const struct cold_line 
 			snprintf(keys[nk++], sizeof keys[0], "%s", key);
 	}
 	return k0;
+}
+
+size_t cold_last_start(const struct cold_patterns *ps, const struct cold_line *lines, size_t n,
+		       int *starts)
+{
+	return last_start(ps, lines, n, 0, INFINITY, starts);
+}
+
+const char *cold_patterns_path(const char *kind, char *buf, size_t n)
+{
+	char self[4096];
+	ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (k > 0) {
+		self[k] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash)
+			*slash = 0;
+		snprintf(buf, n, "%s/../tools/patterns/%s.tsv", self, kind);
+		if (access(buf, R_OK) == 0)
+			return buf;
+	}
+	snprintf(buf, n, "tools/patterns/%s.tsv", kind);
+	return buf;
 }
 
 static const struct cold_about *about_of(const struct cold_patterns *ps, const char *name)

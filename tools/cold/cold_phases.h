@@ -112,6 +112,17 @@ void cold_patterns_free(struct cold_patterns *ps);
 void cold_decompose(const struct cold_patterns *ps, const struct cold_line *lines,
 		    size_t nlines, long long t_spawn, double ready_s, struct cold_decomp *d);
 
+/* Where the last start begins among lines (index; 0: one start), by the
+ * pattern file's restart rows, as cold_decompose finds it; *starts: how
+ * many starts the lines hold. */
+size_t cold_last_start(const struct cold_patterns *ps, const struct cold_line *lines, size_t n,
+		       int *starts);
+
+/* The default pattern file of a server kind: tools/patterns/KIND.tsv of
+ * the tree the running executable was built in (its directory's parent),
+ * else that path relative to the working directory. Returns buf. */
+const char *cold_patterns_path(const char *kind, char *buf, size_t n);
+
 /* The value of info NAME, or NULL. */
 const char *cold_info(const struct cold_decomp *d, const char *name);
 

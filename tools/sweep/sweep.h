@@ -69,6 +69,11 @@ struct sweep_capacity {
 	int unified;              /* llama.cpp: one KV pool shared by all slots */
 	int max_num_seqs;         /* vLLM --max-num-seqs from the command, 0: not given */
 	int block;                /* vLLM KV block size in tokens (16 unless told) */
+	int starts;               /* starts the log holds (the pattern file's restart
+				   * rows): the capacity is the last one's, an earlier,
+				   * dead start's lines not read; 0: not looked for
+				   * (no log, kind unknown, no pattern file: source
+				   * says which) */
 	char source[400];         /* "/props: …; log: …" */
 };
 

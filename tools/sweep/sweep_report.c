@@ -801,6 +801,9 @@ static void cap_json(struct ttft_json *j, const struct sweep_capacity *c)
 	/* vLLM data parallelism: the engines that logged a KV cache, each
 	 * its own; kv_tokens is then the smallest engine's */
 	count(j, "kv_engines", c->kv_engines);
+	/* the starts the log held (a restart); the capacity is the last
+	 * one's; null: not looked for */
+	count(j, "starts", c->starts);
 	ttft_json_num(j, "max_concurrency", c->max_conc);
 	ttft_json_num(j, "max_concurrency_tokens", c->max_conc_len);
 	count(j, "slots", c->slots);

@@ -70,7 +70,8 @@ static void add_source(struct sweep_capacity *c, const char *what)
  * every engine logs its own KV cache (a line each, behind its
  * "(EngineCore_DPn pid=…)" prefix): the engines are counted and the
  * smallest cache kept, one engine's; a process that logs again (a
- * restart) replaces its own. */
+ * restart the pattern file's rows do not name) replaces its own. The
+ * lines are one start's (capacity_of_last_start). */
 static void capacity_from_lines(struct sweep_capacity *c, const struct cold_line *l, size_t n)
 {
 	enum { MAXE = 64 };
@@ -122,6 +123,43 @@ static void capacity_from_lines(struct sweep_capacity *c, const struct cold_line
 		if (isfinite(kv[e]) && !(kv[e] >= c->kv_tokens))
 			c->kv_tokens = kv[e];
 	c->kv_engines = ne;
+}
+
+/* The pattern file's restart rows for a kind (tools/patterns/KIND.tsv,
+ * as ttft-cold reads them): 0, or -1 with the reason in the capacity's
+ * source (nothing looked for then). Loaded before the lines are locked:
+ * the reader of a managed server's output is not held up. */
+static int restart_rows(struct sweep_capacity *c, const char *kind, struct cold_patterns *ps)
+{
+	if (strcmp(kind, "vllm") && strcmp(kind, "llamacpp"))
+		return -1;
+	char path[4200], err[700];
+	if (cold_patterns_load(ps, cold_patterns_path(kind, path, sizeof path), err,
+			       sizeof err) == 0)
+		return 0;
+	char what[600];
+	snprintf(what, sizeof what, "restarts in the log not looked for (%.500s)", err);
+	add_source(c, what);
+	return -1;
+}
+
+/* The capacity the log states for the server now running: its last
+ * start's lines only (ps: the restart rows, NULL: none). A restart inside
+ * one spawn or one log (a crash, a supervisor starting it again) is found
+ * as ttft-cold finds it; a dead start's engines and sizes are not the
+ * running server's (two engines, then a restart with one: the dead
+ * start's second engine was counted). */
+static void capacity_of_last_start(struct sweep_capacity *c, const struct cold_patterns *ps,
+				   const struct cold_line *l, size_t n)
+{
+	size_t k0 = ps && n ? cold_last_start(ps, l, n, &c->starts) : 0;
+	capacity_from_lines(c, n ? l + k0 : l, n - k0);
+	if (c->starts > 1) {
+		char what[160];
+		snprintf(what, sizeof what, "the last of %d starts in the log (a restart): an "
+			 "earlier start's lines not counted", c->starts);
+		add_source(c, what);
+	}
 }
 
 /* A flag's integer value in a command line ("--max-num-seqs 64" or
@@ -307,18 +345,22 @@ int sweep_srv_open(struct sweep_srv *s, const struct sweep_opts *o, const char *
 	s->kind = kind_of(s, o);
 	s->cap.kv_tokens = s->cap.max_conc = s->cap.max_conc_len = NAN;
 	s->cap.block = 16;
+	struct cold_patterns ps;
+	int rows = (s->managed || o->server_log) && restart_rows(&s->cap, s->kind, &ps) == 0;
 	if (s->managed) {
 		pthread_mutex_lock(&s->cs.mu);
-		capacity_from_lines(&s->cap, s->cs.lines, s->cs.nlines);
+		capacity_of_last_start(&s->cap, rows ? &ps : NULL, s->cs.lines, s->cs.nlines);
 		pthread_mutex_unlock(&s->cs.mu);
 	} else if (o->server_log) {
 		size_t n = 0;
 		struct cold_line *l = read_lines(o->server_log, &n);
-		capacity_from_lines(&s->cap, l, n);
+		capacity_of_last_start(&s->cap, rows ? &ps : NULL, l, n);
 		for (size_t i = 0; i < n; i++)
 			free(l[i].text);
 		free(l);
 	}
+	if (rows)
+		cold_patterns_free(&ps);
 	capacity(s, o);
 	struct ttft_truth t;
 	char err[300];

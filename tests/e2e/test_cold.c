@@ -704,6 +704,47 @@ START_TEST(kind_of_llamacpp_under_each_prefix_setting)
 }
 END_TEST
 
+/* VLLM_LOGGING_PREFIX: vLLM's logger puts it before its own format
+ * (vllm/logger.py: f"{VLLM_LOGGING_PREFIX}%(levelname)s %(asctime)s
+ * [%(filename)s:%(lineno)d] %(message)s"), behind the process prefix
+ * that the worker's stream adds. A review found such a log told as
+ * nothing: the marker took the level only at the line's start. Any
+ * prefix is allowed before the full stamp; a line of llama.cpp's own
+ * shape stays llama.cpp's, whatever it echoes. */
+START_TEST(kind_of_a_vllm_log_with_a_prefix)
+{
+	static char vllm[][200] = {
+		"[vllm-a] INFO 10-08 14:02:10 [api_server.py:1839] vLLM API server version 0.11.0",
+		"(EngineCore_DP0 pid=2) node7 | INFO 10-08 14:02:30 [default_loader.py:267] "
+		"Loading weights took 1.20 seconds",
+		"pfx>WARNING 10-08 14:02:24 [v1/engine/core.py:66] x",
+		"(APIServer pid=1) 2025 cluster/a: DEBUG 10-08 14:02:09 [plugins/__init__.py:28] x",
+	};
+	for (size_t i = 0; i < sizeof vllm / sizeof *vllm; i++) {
+		struct cold_line l = {0, 1, vllm[i]};
+		const char *k = cold_detect_kind(&l, 1);
+		ck_assert_msg(k && !strcmp(k, "vllm"), "'%s': %s, not vllm", vllm[i],
+			      k ? k : "none");
+	}
+	/* llama.cpp's lines echoing a vLLM-like stamp in a path are
+	 * llama.cpp's; an echoed command is nobody's */
+	static char other[][200] = {
+		"srv    load_model: loading model '/m/[a] INFO 10-08 14:02:30 [x.py:1] q.gguf'",
+		"0.00.007.557 I srv    load_model: loading model '/m/a INFO 10-08 14:02:30 "
+		"[x.py:1] q.gguf'",
+		"I llama_model_loader: loaded meta data from /m/INFO 10-08 14:02:30 [x.py:1] q",
+		"+ VLLM_LOGGING_PREFIX='[a] ' vllm serve /m/q --port 8000",
+	};
+	static const char *const want[] = {"llamacpp", "llamacpp", "llamacpp", NULL};
+	for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+		struct cold_line l = {0, 1, other[i]};
+		const char *k = cold_detect_kind(&l, 1);
+		ck_assert_msg(want[i] ? k && !strcmp(k, want[i]) : !k, "'%s': %s, not %s", other[i],
+			      k ? k : "none", want[i] ? want[i] : "none");
+	}
+}
+END_TEST
+
 START_TEST(flags_single_and_double_dash)
 {
 	char *f = cold_cmdline_flags("/opt/llama-server -m '/m/my model.gguf' --host 127.0.0.1 "
@@ -1420,6 +1461,40 @@ START_TEST(kind_from_markers_not_a_path)
 }
 END_TEST
 
+/* A vLLM start-up whose lines carry a VLLM_LOGGING_PREFIX (uvicorn's own
+ * lines, not vLLM's logger, carry none): told as vLLM's without --kind,
+ * and its phases read from the prefixed lines. */
+START_TEST(vllm_start_up_with_a_logging_prefix)
+{
+	int port = tu_free_port();
+	char st[256], cmd[1024], srv[768], *out;
+	tu_tmp_log(st, sizeof st, "vllm-prefix");
+	snprintf(cmd, sizeof cmd, "awk -F'\\t' '!/^#/ && NF { if ($2 ~ /^INFO \\{date\\}/) "
+		 "$2 = \"[vllm-a] \" $2; print $1 \"\\t\" $2 }' tests/support/fake_vllm_startup.txt "
+		 "> %s", st);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	char *t = tu_read_file(st, NULL);
+	ck_assert_msg(strstr(t, "\t[vllm-a] INFO {date} [loader.py:458] Loading weights took") &&
+		      strstr(t, "\tINFO:     Application startup complete."), "%s", t);
+	free(t);
+	snprintf(srv, sizeof srv, "exec %s/fixture-server --port %d --startup %s --first-ms 30 "
+		 "--token-ms 5", tu_build_dir(), port, st);
+	cJSON *j;
+	ck_assert_int_eq(cold(srv, port, "--warm-runs 1", &out, &j), 0);
+	ck_assert_ptr_nonnull(j);
+	free(out);
+	const char *kind = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "server"),
+					       "kind")->valuestring;
+	ck_assert_msg(!strcmp(kind, "vllm"), "kind %s", kind);
+	cJSON *c = cycle_n(j, 0);
+	EXACT(fnum(jphase(c, "weight_load"), "stated_s"), 0.40);
+	EXACT(fnum(jphase(c, "engine_init"), "stated_s"), 1.30);
+	json_sums(c);
+	cJSON_Delete(j);
+	unlink(st);
+}
+END_TEST
+
 START_TEST(server_dies_during_the_runs)
 {
 	/* killed once it has served the cold request and one warm one: by
@@ -1794,6 +1869,7 @@ int main(void)
 	tcase_add_test(u, clean_line_strips_escapes);
 	tcase_add_test(u, llamacpp_patterns_on_real_logs);
 	tcase_add_test(u, kind_of_llamacpp_under_each_prefix_setting);
+	tcase_add_test(u, kind_of_a_vllm_log_with_a_prefix);
 	tcase_add_test(u, flags_single_and_double_dash);
 	TCase *t = tu_tcase(s, "cold", 300);
 	tcase_add_test(t, vllm_startup_replayed);
@@ -1811,6 +1887,7 @@ int main(void)
 	tcase_add_test(t, port_in_use);
 	tcase_add_test(t, patterns_that_match_nothing);
 	tcase_add_test(t, kind_from_markers_not_a_path);
+	tcase_add_test(t, vllm_start_up_with_a_logging_prefix);
 	tcase_add_test(t, server_dies_during_the_runs);
 	tcase_add_test(t, no_warm_ttft_no_comparison);
 	tcase_add_test(t, warm_wording_counts_what_was_measured);

@@ -697,7 +697,13 @@ size_t cold_clean_line(char *s, size_t n)
  * line, "[v1/engine/core.py:N]", "[model_executor/.../x.py:N]"), behind
  * the process prefix where there is one: "(APIServer pid=N) ",
  * "(VllmWorker rank=0 pid=N) ", "(VllmWorker TP0 pid=N) ", Ray's
- * "(RayWorkerWrapper pid=N, ip=A) ".
+ * "(RayWorkerWrapper pid=N, ip=A) ". VLLM_LOGGING_PREFIX puts any text
+ * before the level (logger.py: f"{VLLM_LOGGING_PREFIX}%(levelname)s
+ * %(asctime)s [%(fileinfo)s:%(lineno)d] %(message)s"), behind the
+ * process prefix: then the whole stamp, level, date, time and
+ * [file.py:N], is asked for, and it is tried last on each line, after
+ * llama.cpp's markers, so that a llama.cpp line echoing such text in a
+ * path stays llama.cpp's.
  * llama.cpp: --log-prefix's "0.00.007.557 I " stamp, or a function only
  * it logs from ("llama_model_loader:", "load_tensors:", "srv
  * load_model:", …), its "build: N (hash)" line, "main: server is
@@ -713,6 +719,9 @@ static const char *const kind_markers[][2] = {
 		     "common_params_print_info|common_init_from_params|llama_server|load_model|"
 		     "update_slots|launch_slot_with_task): "},
 	{"llamacpp", "^([IWED] )?(build: [0-9]+ \\([0-9a-f]+\\) with |main: (HTTP )?server is listening)"},
+	/* VLLM_LOGGING_PREFIX: anything before the whole stamp */
+	{"vllm", "(DEBUG|INFO|WARNING|ERROR|CRITICAL) "
+		 "[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} \\[?[A-Za-z0-9_./]+\\.py:[0-9]+\\] "},
 };
 
 const char *cold_detect_kind(const struct cold_line *lines, size_t n)

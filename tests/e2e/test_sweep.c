@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sweep.h"
@@ -815,6 +817,51 @@ START_TEST(kv_vllm_restart_with_fewer_engines_counts_the_last_start)
 }
 END_TEST
 
+/* The capacity lines a server writes just before /health first answers
+ * are read. A review found the capacity read as soon as /health answered,
+ * the lines maybe still in the pipe, unread: the sweep went on without
+ * them. The fixture writes them on that request, behind 2,000 lines of
+ * vLLM's route listing, in one write, and only then answers; the server
+ * log (--log-dir) is a FIFO read a byte at a time (bash's read), so the
+ * reader of the server's output, which writes each line there, is still
+ * far behind when the answer arrives. What the server wrote before its
+ * answer is in the pipe by then: reading the pipe empty after the answer
+ * takes it, however slow the reader. */
+START_TEST(kv_capacity_written_as_health_answers_is_read)
+{
+	mkdir_out();
+	char logs[600], fifo[700], args[1024];
+	snprintf(logs, sizeof logs, "%s/logs", g_dir);
+	ck_assert_int_eq(mkdir(logs, 0755), 0);
+	snprintf(fifo, sizeof fifo, "%s/sweep-default.log", logs);
+	ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+	pid_t slow = fork();
+	ck_assert_int_ge(slow, 0);
+	if (slow == 0) {
+		execl("/bin/bash", "bash", "-c", "while IFS= read -r l; do :; done < \"$0\"", fifo,
+		      (char *)NULL);
+		_exit(127);
+	}
+	snprintf(args, sizeof args, "--experiments kv --concurrency 1 --prompt-tokens 100 "
+		 "--max-tokens 4 --log-dir %s", logs);
+	int rc;
+	char *out;
+	cJSON *j = sweep("--slots 64 --kv-tokens 1024 --ctx 4096 --first-ms 2 --token-ms 1 "
+			 "--capacity-at-health 2000", args, &rc, &out);
+	kill(slow, SIGKILL); /* it ends at the log's end; not if never opened */
+	waitpid(slow, NULL, 0);
+	ck_assert_msg(rc == 0 && j, "exit %d: %s", rc, out);
+	cJSON *c = at(j, "kv.series.0.capacity");
+	ck_assert_msg(num(c, "kv_tokens") == 1024 && num(c, "max_concurrency") == 0.25 &&
+		      strstr(at(c, "source")->valuestring, "GPU KV cache size"),
+		      "kv_tokens %.0f, max %.2f, source '%s'", num(c, "kv_tokens"),
+		      num(c, "max_concurrency"), at(c, "source")->valuestring);
+	cJSON_Delete(j);
+	free(out);
+	rm_out();
+}
+END_TEST
+
 /* --cache-off request on vLLM: "cache_prompt": false is ignored there,
  * so every miss would be a hit and no length could be judged (a review
  * found the whole prefix sweep run, then nothing judged). Refused before
@@ -1194,6 +1241,7 @@ int main(void)
 	tcase_add_test(t, kv_vllm_data_parallel_capacity_is_per_engine);
 	tcase_add_test(t, kv_vllm_data_parallel_from_a_coloured_log);
 	tcase_add_test(t, kv_vllm_restart_with_fewer_engines_counts_the_last_start);
+	tcase_add_test(t, kv_capacity_written_as_health_answers_is_read);
 	tcase_add_test(t, report_sections_hold_numbers);
 	tcase_add_test(t, kv_flags_with_a_pipe_stay_one_cell);
 	tcase_add_test(t, chromium_renders_every_chart_and_the_page);

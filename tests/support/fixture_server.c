@@ -73,7 +73,12 @@
  *   POST /tokenize       {"prompt"} → {"tokens","count"} (vLLM), {"content"} →
  *                        {"tokens"} (llama.cpp), counted as the completions are
  *   GET /props, /slots   llama.cpp's, in --style llamacpp
- * Start-up lines on stderr state the capacity the way the servers do.
+ * Start-up lines on stderr state the capacity the way the servers do,
+ * once listening; with --capacity-at-health N, at the first GET /health
+ * instead, behind N lines of vLLM's route listing ("Route: /…, Methods:
+ * GET"), in one write just before the answer: lines a server wrote before
+ * it answered that the reader of its output may not have taken yet (the
+ * pipe holds up to 64 KiB of them when the answer arrives).
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -146,6 +151,9 @@ static const char *g_metrics_mode = "vllm"; /* or garbage, truncated, missing */
 static int g_slots;               /* --slots: requests at once (0: no limit) */
 static int g_ctx = 4096;          /* --ctx */
 static double g_kv_tokens;        /* --kv-tokens (vLLM admission) */
+static int g_capacity_at_health;  /* --capacity-at-health: route lines before it */
+static pthread_once_t g_capacity_once = PTHREAD_ONCE_INIT;
+static void say_capacity_at_health(void);
 static double g_prefill_tok_ms;   /* --prefill-per-token-ms */
 static int g_prefix_cache;        /* --prefix-cache */
 static pthread_cond_t g_free_cv = PTHREAD_COND_INITIALIZER;
@@ -1265,8 +1273,13 @@ static void *serve_conn(void *arg)
 			rc = send_json(fd, &rec, 200, "OK", p);
 		} else if (g_llamacpp && !strcmp(path, "/slots")) {
 			rc = serve_slots(fd, &rec);
-		} else if (!strcmp(path, "/health"))
+		} else if (!strcmp(path, "/health")) {
+			/* every answer after the lines are written (pthread_once
+			 * holds a second caller until the first is done) */
+			if (g_capacity_at_health)
+				pthread_once(&g_capacity_once, say_capacity_at_health);
 			rc = send_json(fd, &rec, 200, "OK", "");
+		}
 		else if (!strcmp(path, "/version"))
 			rc = send_json(fd, &rec, 200, "OK", "{\"version\":\"0.6.3.fixture\"}");
 		else if (!strcmp(path, "/v1/models")) {
@@ -1350,6 +1363,44 @@ static int replay_startup(const char *path, int port)
 	return 0;
 }
 
+/* The capacity, stated as each server states it at start-up, after
+ * `routes` lines of vLLM's route listing, in one write. */
+static void say_capacity(int routes)
+{
+	size_t cap = (size_t)routes * 64 + 1024, o = 0;
+	char *b = malloc(cap);
+	if (!b)
+		return;
+	for (int i = 0; i < routes; i++)
+		o += (size_t)snprintf(b + o, cap - o, "INFO [launcher.py:36] Route: /r%d, Methods: "
+				      "GET\n", i);
+	if (g_llamacpp && g_slots)
+		o += (size_t)snprintf(b + o, cap - o, "llama_kv_cache: size =   %.2f MiB (%6d cells,"
+				      "   2 layers, %2d/%d seqs), K (f16): 1.00 MiB, V (f16): 1.00 "
+				      "MiB\nsrv    load_model: initializing, n_slots = %d, n_ctx_slot "
+				      "= %d, kv_unified = 'false'\n", g_ctx * g_slots / 1024.0, g_ctx,
+				      g_slots, g_slots, g_slots, g_ctx);
+	if (!g_llamacpp && g_kv_tokens > 0)
+		o += (size_t)snprintf(b + o, cap - o, "INFO [kv_cache_utils.py:634] GPU KV cache "
+				      "size: %.0f tokens\nINFO [kv_cache_utils.py:637] Maximum "
+				      "concurrency for %d tokens per request: %.2fx\n", g_kv_tokens,
+				      g_ctx, g_kv_tokens / g_ctx);
+	for (size_t w = 0; w < o;) {
+		ssize_t r = write(2, b + w, o - w);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		w += (size_t)r;
+	}
+	free(b);
+}
+
+static void say_capacity_at_health(void)
+{
+	say_capacity(g_capacity_at_health);
+}
+
 int main(int argc, char **argv)
 {
 	int64_t t_start = ttft_now_ns();
@@ -1365,7 +1416,7 @@ int main(int argc, char **argv)
 			       "[--cork]\n"
 			       "         [--tls CERT KEY] [--prefix-cache] [--style vllm|llamacpp]\n"
 			       "         [--slots N] [--ctx C] [--kv-tokens K] "
-			       "[--prefill-per-token-ms X]\n"
+			       "[--prefill-per-token-ms X] [--capacity-at-health N]\n"
 			       "         [--truth FILE] [--startup FILE] [--model NAME] "
 			       "[--ipv6] [--metrics-mode M]\n"
 			       "         [--slow-request N --slow-ms MS]\n"
@@ -1421,6 +1472,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--prefill-per-token-ms")) g_prefill_tok_ms = atof(v);
 		else if (!strcmp(a, "--truth")) truth = v;
 		else if (!strcmp(a, "--startup")) startup = v;
+		else if (!strcmp(a, "--capacity-at-health")) g_capacity_at_health = atoi(v);
 		else {
 			fprintf(stderr, "fixture-server: unknown option %s\n", a);
 			return 2;
@@ -1461,17 +1513,8 @@ int main(int argc, char **argv)
 			g_ipv6 ? "::1" : "127.0.0.1", port, strerror(errno));
 		return 1;
 	}
-	/* the capacity, stated as each server states it at start-up */
-	if (g_llamacpp && g_slots)
-		fprintf(stderr, "llama_kv_cache: size =   %.2f MiB (%6d cells,   2 layers, %2d/%d "
-				"seqs), K (f16): 1.00 MiB, V (f16): 1.00 MiB\n"
-				"srv    load_model: initializing, n_slots = %d, n_ctx_slot = %d, "
-				"kv_unified = 'false'\n", g_ctx * g_slots / 1024.0, g_ctx, g_slots,
-			g_slots, g_slots, g_ctx);
-	if (!g_llamacpp && g_kv_tokens > 0)
-		fprintf(stderr, "INFO [kv_cache_utils.py:634] GPU KV cache size: %.0f tokens\n"
-				"INFO [kv_cache_utils.py:637] Maximum concurrency for %d tokens per "
-				"request: %.2fx\n", g_kv_tokens, g_ctx, g_kv_tokens / g_ctx);
+	if (!g_capacity_at_health)
+		say_capacity(0);
 	truth_event("listen", ttft_now_ns(), NULL);
 	getsockname(ls, (struct sockaddr *)&ss, &sl);
 	printf("port %d\n", ntohs(g_ipv6 ? ((struct sockaddr_in6 *)&ss)->sin6_port

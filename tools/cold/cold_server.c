@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -65,12 +66,15 @@ static char *line_end(char *p, size_t n)
 }
 
 /* One read of stream k into its buffer, each line it completes stamped
- * with the read's return. 1: more may come; 0: the stream ended (EOF, an
- * error, or nothing left to read once draining), its last piece taken. */
-static int take(struct cold_server *s, int k, int fd, char *buf, size_t *len, size_t cap)
+ * with the read's return; *got: the bytes read. 1: more may come; 0: the
+ * stream ended (EOF, an error, or nothing left to read once draining),
+ * its last piece taken. */
+static int take(struct cold_server *s, int k, int fd, char *buf, size_t *len, size_t cap,
+		size_t *got)
 {
 	ssize_t r = read(fd, buf + *len, cap - *len);
 	int64_t t = ttft_now_ns();
+	*got = r > 0 ? (size_t)r : 0;
 	if (r < 0 && errno == EINTR)
 		return 1;
 	if (r <= 0) {
@@ -104,12 +108,12 @@ static void *reader(void *arg)
 {
 	struct cold_server *s = arg;
 	char buf[2][16384];
-	size_t len[2] = {0, 0};
-	struct pollfd pf[3] = {{s->out_fd, POLLIN, 0}, {s->err_fd, POLLIN, 0},
-			       {s->wake[0], POLLIN, 0}};
+	size_t len[2] = {0, 0}, got;
+	struct pollfd pf[4] = {{s->out_fd, POLLIN, 0}, {s->err_fd, POLLIN, 0},
+			       {s->wake[0], POLLIN, 0}, {s->drain[0], POLLIN, 0}};
 	int open_fds = 2;
 	while (open_fds) {
-		if (poll(pf, 3, -1) < 0) {
+		if (poll(pf, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -119,17 +123,47 @@ static void *reader(void *arg)
 				if (pf[k].fd < 0)
 					continue;
 				fcntl(pf[k].fd, F_SETFL, fcntl(pf[k].fd, F_GETFL) | O_NONBLOCK);
-				while (take(s, k, pf[k].fd, buf[k], &len[k], sizeof buf[k]))
+				while (take(s, k, pf[k].fd, buf[k], &len[k], sizeof buf[k], &got))
 					;
 				close(pf[k].fd);
 				pf[k].fd = -1;
 			}
 			break;
 		}
+		if (pf[3].revents) {
+			/* cold_server_drain: the requests made so far are
+			 * answered once what the pipes hold now is taken */
+			pthread_mutex_lock(&s->mu);
+			unsigned long asked = s->drain_asked;
+			pthread_mutex_unlock(&s->mu);
+			char junk[64];
+			while (read(s->drain[0], junk, sizeof junk) > 0)
+				;
+			for (int k = 0; k < 2; k++) {
+				int avail = 0;
+				if (pf[k].fd < 0 || ioctl(pf[k].fd, FIONREAD, &avail) != 0)
+					continue;
+				while (avail > 0) {
+					if (!take(s, k, pf[k].fd, buf[k], &len[k], sizeof buf[k],
+						  &got)) {
+						close(pf[k].fd);
+						pf[k].fd = -1;
+						open_fds--;
+						break;
+					}
+					avail -= (int)got;
+				}
+			}
+			pthread_mutex_lock(&s->mu);
+			s->drain_done = asked;
+			pthread_cond_broadcast(&s->drained);
+			pthread_mutex_unlock(&s->mu);
+			continue;
+		}
 		for (int k = 0; k < 2; k++) {
 			if (pf[k].fd < 0 || !(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			if (!take(s, k, pf[k].fd, buf[k], &len[k], sizeof buf[k])) {
+			if (!take(s, k, pf[k].fd, buf[k], &len[k], sizeof buf[k], &got)) {
 				close(pf[k].fd);
 				pf[k].fd = -1;
 				open_fds--;
@@ -138,20 +172,42 @@ static void *reader(void *arg)
 	}
 	if (s->log)
 		fflush(s->log);
+	pthread_mutex_lock(&s->mu);
+	s->reader_over = 1;
+	pthread_cond_broadcast(&s->drained);
+	pthread_mutex_unlock(&s->mu);
 	return NULL;
+}
+
+void cold_server_drain(struct cold_server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	unsigned long want = ++s->drain_asked;
+	pthread_mutex_unlock(&s->mu);
+	/* a full pipe (EAGAIN) already wakes the reader */
+	(void)!write(s->drain[1], "", 1);
+	pthread_mutex_lock(&s->mu);
+	while (s->drain_done < want && !s->reader_over)
+		pthread_cond_wait(&s->drained, &s->mu);
+	pthread_mutex_unlock(&s->mu);
 }
 
 int cold_server_start(struct cold_server *s, const char *cmd, const char *log_path)
 {
 	memset(s, 0, sizeof *s);
-	s->wake[0] = s->wake[1] = -1;
+	s->wake[0] = s->wake[1] = s->drain[0] = s->drain[1] = -1;
+	s->reader_over = 1; /* until the reader runs */
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->drained, NULL);
 	if (log_path && !(s->log = fopen(log_path, "w")))
 		return -1;
 	int po[2], pe[2];
 	if (pipe2(s->wake, O_CLOEXEC) != 0)
 		s->wake[0] = s->wake[1] = -1;
-	if (s->wake[0] < 0 || pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0)
+	if (pipe2(s->drain, O_CLOEXEC | O_NONBLOCK) != 0)
+		s->drain[0] = s->drain[1] = -1;
+	if (s->wake[0] < 0 || s->drain[0] < 0 || pipe2(po, O_CLOEXEC) != 0 ||
+	    pipe2(pe, O_CLOEXEC) != 0)
 		return -1;
 	s->t_spawn = ttft_now_ns();
 	pid_t pid = fork();
@@ -177,7 +233,9 @@ int cold_server_start(struct cold_server *s, const char *cmd, const char *log_pa
 	s->pid = pid;
 	s->out_fd = po[0];
 	s->err_fd = pe[0];
-	pthread_create(&s->reader, NULL, reader, s);
+	s->reader_over = 0;
+	if (pthread_create(&s->reader, NULL, reader, s) != 0)
+		s->reader_over = 1;
 	return 0;
 }
 
@@ -241,9 +299,13 @@ void cold_server_free(struct cold_server *s)
 	free(s->lines);
 	if (s->log)
 		fclose(s->log);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		if (s->wake[i] >= 0)
 			close(s->wake[i]);
+		if (s->drain[i] >= 0)
+			close(s->drain[i]);
+	}
+	pthread_cond_destroy(&s->drained);
 	pthread_mutex_destroy(&s->mu);
 	memset(s, 0, sizeof *s);
 }

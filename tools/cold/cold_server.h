@@ -19,6 +19,10 @@ struct cold_server {
 	int64_t t_spawn;
 	int out_fd, err_fd;
 	int wake[2];    /* cold_server_stop → reader: the group is gone */
+	int drain[2];   /* cold_server_drain → reader: take what the pipes hold */
+	pthread_cond_t drained;
+	unsigned long drain_asked, drain_done; /* under mu */
+	int reader_over; /* under mu: the reader has ended (or never ran) */
 	FILE *log;      /* every line, "seconds-since-spawn\tstream\tline" */
 	pthread_t reader;
 	pthread_mutex_t mu;
@@ -32,6 +36,13 @@ struct cold_server {
  * TTFT_* removed from its environment and PYTHONUNBUFFERED=1. log_path:
  * where to save the stamped lines (NULL: none). Returns 0 or -1 (errno). */
 int cold_server_start(struct cold_server *s, const char *cmd, const char *log_path);
+/* Returns once every line the server wrote before this call is in
+ * s->lines: the reader takes all that the pipes hold now (FIONREAD) and
+ * says so. What a process wrote before it answered a request (its
+ * capacity lines before /health) is in the pipe when the answer has
+ * arrived: read only after it, never missed for the reader's lag. A piece
+ * without its newline yet is not a line. */
+void cold_server_drain(struct cold_server *s);
 /* Nonzero if the server process has exited (reaps it). */
 int cold_server_dead(struct cold_server *s);
 /* SIGTERM to the group, SIGKILL after timeout_s; waits for the leader and

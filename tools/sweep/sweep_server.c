@@ -336,6 +336,10 @@ int sweep_srv_open(struct sweep_srv *s, const struct sweep_opts *o, const char *
 			}
 			usleep(20000);
 		}
+		/* what it wrote before /health answered (its capacity, the
+		 * lines that tell its kind) is in the pipes now, perhaps not
+		 * yet read: all of it taken before anything is read from it */
+		cold_server_drain(&s->cs);
 		sweep_say(o, "[%s] ready after %.2f s\n", label, s->ready_s);
 	} else if (!health(o)) {
 		snprintf(s->error, sizeof s->error, "no server answers %s/health: start one, or "

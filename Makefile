@@ -194,7 +194,8 @@ $(B)/tls_again: $(B)/obj/tests/support/tls_again.o
 
 TU := $(B)/obj/tests/support/testutil.o $(B)/obj/tests/support/fixture_client.o
 $(B)/test_cold: $(B)/obj/tests/e2e/test_cold.o $(TU) $(B)/obj/tools/cold/cold_phases.o \
-	$(B)/obj/tools/cold/cold_server.o $(B)/libttftcore.a
+	$(B)/obj/tools/cold/cold_server.o $(B)/obj/tools/cold/cold_knobs.o \
+	$(B)/obj/tools/cold/cold_stats.o $(B)/libttftcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) -lm -lpthread
 
 # test_sweep also checks the sweep's judgements on hand-built points

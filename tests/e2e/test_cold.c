@@ -21,6 +21,8 @@
 
 #include "testutil.h"
 #include "fixture_client.h"
+#include "cold.h"
+#include "cold_md.h"
 #include "cold_phases.h"
 #include "ttft_clock.h"
 #include "ttft_summary.h"
@@ -488,6 +490,53 @@ START_TEST(data_parallel_engines_are_copies)
 	cold_decompose(&ps, l, n, 0, 2.3, &d);
 	ck_assert_msg(strstr(ph(&d, "model_load")->note, "arrived 2.050 s apart where the line "
 			     "states 0.450 s"), "%s", ph(&d, "model_load")->note);
+	cold_patterns_free(&ps);
+}
+END_TEST
+
+/* Engines (or ranks) that log other sizes: the knobs said the first
+ * line's as every engine's ("holds 2048 tokens in each of the 2
+ * engines"), though DP1 holds 1024 (seen failing). The info keeps the
+ * smallest, the range is said, and the full-length fit is the smallest
+ * engine's. */
+START_TEST(engines_of_other_sizes_are_a_range)
+{
+	static char text[][200] = {
+		"(APIServer pid=10) INFO 10-01 10:00:00 [api_server.py:1839] vLLM API server version 0.11.0",
+		"(EngineCore_DP0 pid=20) INFO 10-01 10:00:01 [kv_cache_utils.py:1087] GPU KV cache size: 2,048 tokens",
+		"(EngineCore_DP0 pid=20) INFO 10-01 10:00:01 [gpu_worker.py:298] Available KV cache memory: 2.50 GiB",
+		"(EngineCore_DP1 pid=21) INFO 10-01 10:00:01 [kv_cache_utils.py:1087] GPU KV cache size: 1,024 tokens",
+		"(EngineCore_DP1 pid=21) INFO 10-01 10:00:01 [gpu_worker.py:298] Available KV cache memory: 1.25 GiB",
+		"(APIServer pid=10) INFO:     Application startup complete."};
+	static const double t[] = {0.05, 0.50, 0.51, 0.60, 0.61, 1.0};
+	struct cold_line l[8];
+	size_t n = lines_of(l, 8, t, text, 6);
+	struct cold_patterns ps;
+	char err[512];
+	ck_assert_msg(cold_patterns_load(&ps, "tools/patterns/vllm.tsv", err, sizeof err) == 0, "%s", err);
+	static struct cold_cycle cyc;
+	memset(&cyc, 0, sizeof cyc);
+	cold_decompose(&ps, l, n, 0, 1.1, &cyc.dec);
+	const struct cold_info *ti = NULL;
+	for (size_t i = 0; i < cyc.dec.ninfo; i++)
+		if (!strcmp(cyc.dec.infos[i].name, "kv_cache_tokens"))
+			ti = &cyc.dec.infos[i];
+	ck_assert_ptr_nonnull(ti);
+	ck_assert_str_eq(ti->value, "1,024");
+	ck_assert(ti->differ);
+	ck_assert_int_eq(ti->copies, 2);
+	NEAR(ti->min, 1024, 1e-9);
+	NEAR(ti->max, 2048, 1e-9);
+	struct cold_run run = {.kind = "vllm", .server_cmd = "vllm serve Q --max-model-len 512",
+			       .cycles = &cyc, .ncycles = 1};
+	struct ttft_str b = {0};
+	cold_md_knobs(&b, &run);
+	ck_assert_ptr_nonnull(b.s);
+	ck_assert_msg(strstr(b.s, "the KV cache holds 1024 to 2048 tokens in the 2 engines that "
+			     "logged it (they differ: the smallest below) (1.25 to 2.50 GiB: every "
+			     "rank logged its own), so at most 2.00 requests of full length fit at "
+			     "once in the smallest engine"), "%s", b.s);
+	free(b.s);
 	cold_patterns_free(&ps);
 }
 END_TEST
@@ -1864,6 +1913,7 @@ int main(void)
 	tcase_add_test(u, restart_inside_a_spawn);
 	tcase_add_test(u, restart_stated_duration_stays_after_it);
 	tcase_add_test(u, data_parallel_engines_are_copies);
+	tcase_add_test(u, engines_of_other_sizes_are_a_range);
 	tcase_add_test(u, kind_of_a_log_line);
 	tcase_add_test(u, kind_of_a_vllm_debug_log);
 	tcase_add_test(u, clean_line_strips_escapes);

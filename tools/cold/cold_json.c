@@ -92,6 +92,20 @@ int cold_json(struct ttft_json *j, const struct cold_run *run)
 		for (size_t p = 0; p < d->ninfo; p++)
 			ttft_json_str(j, d->infos[p].name, d->infos[p].value);
 		ttft_json_end_obj(j);
+		/* infos whose processes logged other values (ranks or engines
+		 * of other sizes): info holds the smallest */
+		ttft_json_begin_obj(j, "info_differs");
+		for (size_t p = 0; p < d->ninfo; p++) {
+			const struct cold_info *x = &d->infos[p];
+			if (!x->differ)
+				continue;
+			ttft_json_begin_obj(j, x->name);
+			ttft_json_num(j, "min", x->min);
+			ttft_json_num(j, "max", x->max);
+			ttft_json_int(j, "copies", x->copies);
+			ttft_json_end_obj(j);
+		}
+		ttft_json_end_obj(j);
 		if (c->cold.t_start)
 			ttft_json_record(j, "cold", &c->cold, &ctx);
 		else

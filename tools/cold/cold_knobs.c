@@ -58,7 +58,11 @@ static void knobs_vllm(struct ttft_str *b, const struct cold_run *run)
 	const struct cold_info *memi = cold_info_rec(run, "model_memory_gib");
 	const struct cold_info *kvi = cold_info_rec(run, "kv_cache_memory_gib");
 	const struct cold_info *ti = cold_info_rec(run, "kv_cache_tokens");
-	if (!isnan(mem) && memi && memi->copies > 1)
+	if (!isnan(mem) && memi && memi->copies > 1 && memi->differ && !isnan(memi->min))
+		ttft_str_printf(b, "the weights took %.2f to %.2f GiB on the %d processes that "
+				   "loaded them here (each logged its own GPU's: they differ)",
+				memi->min, memi->max, memi->copies);
+	else if (!isnan(mem) && memi && memi->copies > 1)
 		ttft_str_printf(b, "the weights took %.2f GiB on each of the %d processes that "
 				   "loaded them here (each logged its own GPU's)", mem,
 				memi->copies);
@@ -81,10 +85,19 @@ static void knobs_vllm(struct ttft_str *b, const struct cold_run *run)
 				? "block size 16 is vLLM's default: the log did not state it"
 				: "block size as logged");
 	} else if (!isnan(tokens)) {
-		ttft_str_printf(b, "; the KV cache holds %.0f tokens", tokens);
-		if (ti && ti->copies > 1) /* data parallel: an engine each */
-			ttft_str_printf(b, " in each of the %d engines that logged it", ti->copies);
-		if (!isnan(kvgib))
+		if (ti && ti->differ && !isnan(ti->min)) /* engines of other sizes */
+			ttft_str_printf(b, "; the KV cache holds %.0f to %.0f tokens in the %d "
+					   "engines that logged it (they differ: the smallest below)",
+					ti->min, ti->max, ti->copies > 1 ? ti->copies : 1);
+		else if (ti && ti->copies > 1) /* data parallel: an engine each */
+			ttft_str_printf(b, "; the KV cache holds %.0f tokens in each of the %d "
+					   "engines that logged it", tokens, ti->copies);
+		else
+			ttft_str_printf(b, "; the KV cache holds %.0f tokens", tokens);
+		if (!isnan(kvgib) && kvi && kvi->differ && !isnan(kvi->min))
+			ttft_str_printf(b, " (%.2f to %.2f GiB: every rank logged its own)",
+					kvi->min, kvi->max);
+		else if (!isnan(kvgib))
 			ttft_str_printf(b, " (%.2f GiB%s)", kvgib,
 					kvi && kvi->copies > 1 ? " on each GPU: every rank "
 					"logged its own" : "");
@@ -92,7 +105,8 @@ static void knobs_vllm(struct ttft_str *b, const struct cold_run *run)
 	int engines = ti && ti->copies > 1 ? ti->copies : 1;
 	if (!isnan(tokens) && !isnan(len) && len > 0)
 		ttft_str_printf(b, ", so at most %.2f requests of full length fit at once%s%s",
-				tokens / len, engines > 1 ? " in each engine" : "",
+				tokens / len, ti && ti->differ && !isnan(ti->min)
+				? " in the smallest engine" : engines > 1 ? " in each engine" : "",
 				!isnan(conc) ? "" : " (computed: tokens ÷ max-model-len)");
 	if (!isnan(conc))
 		ttft_str_printf(b, " (vLLM logged %.2fx)", conc);

@@ -502,6 +502,20 @@ static void order_of(struct cold_decomp *d, int parent)
 	}
 }
 
+/* An info's value as a number (thousands' commas skipped); NAN: none. */
+static double info_number(const char *v)
+{
+	char buf[64];
+	size_t o = 0;
+	for (const char *p = v; *p && o + 1 < sizeof buf; p++)
+		if (*p != ',')
+			buf[o++] = *p;
+	buf[o] = 0;
+	char *e;
+	double x = strtod(buf, &e);
+	return e == buf || *e ? NAN : x;
+}
+
 void cold_decompose(const struct cold_patterns *ps, const struct cold_line *lines,
 		    size_t nlines, long long t_spawn, double ready_s, struct cold_decomp *d)
 {
@@ -617,16 +631,32 @@ void cold_decompose(const struct cold_patterns *ps, const struct cold_line *line
 		if (!x->is_info || cold_info(d, x->name) || d->ninfo == COLD_MAX_INFOS)
 			continue;
 		char val[512], keys[16][96];
-		int nk = 0, nl = 0, bad = 0;
+		int nk = 0, nl = 0, bad = 0, numeric = 1;
 		double sum = 0;
 		struct cold_info *in = NULL;
 		for (size_t k = k0; k < nlines; k++) {
 			if (!group1(&x->end, lines[k].text, val, sizeof val))
 				continue;
+			double num = info_number(val);
 			if (!in) {
 				in = &d->infos[d->ninfo++];
 				snprintf(in->name, sizeof in->name, "%s", x->name);
 				snprintf(in->value, sizeof in->value, "%s", val);
+				in->differ = 0;
+				in->min = in->max = num;
+			} else if (!x->sum && strcmp(val, in->value) && !(num == in->min && num == in->max)) {
+				in->differ = 1;
+			}
+			if (isnan(num))
+				numeric = 0;
+			if (!x->sum && !isnan(num) && !isnan(in->min)) {
+				if (num < in->min) {
+					in->min = num;
+					/* the smallest: what every engine holds at least */
+					snprintf(in->value, sizeof in->value, "%s", val);
+				}
+				if (num > in->max)
+					in->max = num;
 			}
 			char key[96];
 			rank_key(lines[k].text, key, sizeof key);
@@ -648,6 +678,8 @@ void cold_decompose(const struct cold_patterns *ps, const struct cold_line *line
 			continue;
 		in->copies = nk;
 		in->lines = nl;
+		if (!numeric || x->sum || !in->differ)
+			in->min = in->max = NAN;
 		if (x->sum && nl > 1)
 			snprintf(in->value, sizeof in->value, bad ? "" : "%.2f", sum);
 	}

@@ -80,6 +80,12 @@ struct cold_info {
 	char value[512];
 	int copies;                /* processes that logged it (ranks) */
 	int lines;                 /* lines summed (infosum) */
+	int differ;                /* not an infosum: its lines gave other
+	                              values than the first (ranks or engines
+	                              of other sizes): value is the smallest,
+	                              min and max the range (numbers only;
+	                              else the first line's, min/max NAN) */
+	double min, max;
 };
 
 struct cold_decomp {

@@ -292,8 +292,8 @@ START_TEST(json_shape)
 	ck_assert_ptr_nonnull(j);
 	static const char *const fields[] = {
 		"pid", "conn", "method", "path", "status", "start_s", "start_unix_s",
-		"tokens", "prompt_tokens", "compressed", "several_choices", "traceparent", "dns_s",
-		"connect_s", "tls_s", "send_s", "wait_headers_s",
+		"tokens", "tokens_source", "prompt_tokens", "compressed", "several_choices",
+		"traceparent", "dns_s", "connect_s", "tls_s", "send_s", "wait_headers_s",
 		"ttft_s", "wire_ttft_s", "decode_s", "e2e_s", "itl_n", "itl_p50_s", "itl_p99_s",
 		"app_gap_s", "queue_s", "prefill_s", "server_other_s", "network_s",
 		"server_decode_s", "prefix_cache_hit_tokens", "server_ttft_s",
@@ -1216,11 +1216,12 @@ START_TEST(llamacpp_tokens_from_timings_without_usage)
 		int ntasks;
 		long usage;
 		long want;
+		const char *src; /* tokens_source: events are a lower bound */
 	} cs[] = {
-		{{5, 0}, 1, -1, 5},
-		{{5, 0}, 1, 4, 4},
-		{{5, 2}, 2, -1, 3},  /* several tasks (their prefills differ) */
-		{{2, 0}, 1, -1, 3},  /* below the events: not its count */
+		{{5, 0}, 1, -1, 5, "timings"},
+		{{5, 0}, 1, 4, 4, "usage"},
+		{{5, 2}, 2, -1, 3, "events"}, /* several tasks (their prefills differ) */
+		{{2, 0}, 1, -1, 3, "events"}, /* below the events: not its count */
 	};
 	for (size_t k = 0; k < sizeof cs / sizeof *cs; k++) {
 		tu_tmp_log(g_path, sizeof g_path, "predn");
@@ -1259,6 +1260,9 @@ START_TEST(llamacpp_tokens_from_timings_without_usage)
 		ck_assert_msg(cJSON_IsNumber(tk) && tk->valuedouble == cs[k].want,
 			      "case %zu: tokens %g, want %ld", k,
 			      cJSON_IsNumber(tk) ? tk->valuedouble : -1.0, cs[k].want);
+		const char *src = cJSON_GetStringValue(cJSON_GetObjectItem(r, "tokens_source"));
+		ck_assert_msg(src && !strcmp(src, cs[k].src), "case %zu: tokens_source %s, want %s",
+			      k, src ? src : "(none)", cs[k].src);
 		ck_assert_int_eq(cJSON_GetObjectItem(r, "itl_n")->valueint, 2);
 		cJSON_Delete(j);
 		unlink(g_path);

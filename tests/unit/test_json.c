@@ -412,8 +412,8 @@ START_TEST(record_fields_per_origin)
 	cJSON *o = record_json(&r, &ctx);
 	static const char *const log_fields[] = {
 		"pid", "conn", "method", "path", "status", "start_s", "start_unix_s",
-		"tokens", "prompt_tokens", "compressed", "several_choices", "traceparent", "dns_s",
-		"connect_s", "tls_s", "send_s", "wait_headers_s",
+		"tokens", "tokens_source", "prompt_tokens", "compressed", "several_choices",
+		"traceparent", "dns_s", "connect_s", "tls_s", "send_s", "wait_headers_s",
 		"ttft_s", "wire_ttft_s", "decode_s", "e2e_s", "itl_n", "itl_p50_s", "itl_p99_s",
 		"app_gap_s", "queue_s", "prefill_s", "server_other_s", "network_s",
 		"server_decode_s", "prefix_cache_hit_tokens", "server_ttft_s",
@@ -425,6 +425,9 @@ START_TEST(record_fields_per_origin)
 	ck_assert(fabs(cJSON_GetObjectItem(o, "server_other_s")->valuedouble - 0.005) < 1e-12);
 	ck_assert(fabs(cJSON_GetObjectItem(o, "start_unix_s")->valuedouble - 5.0) < 1e-12);
 	ck_assert(fabs(cJSON_GetObjectItem(o, "itl_p50_s")->valuedouble - 0.010) < 1e-12);
+	/* no usage: its 4 events counted, at least that many tokens */
+	ck_assert_int_eq(cJSON_GetObjectItem(o, "tokens")->valueint, 4);
+	ck_assert_str_eq(cJSON_GetObjectItem(o, "tokens_source")->valuestring, "events");
 	cJSON_Delete(o);
 
 	r.origin = TTFT_ORIGIN_PROBE;
@@ -441,7 +444,7 @@ START_TEST(record_fields_per_origin)
 			 "0af7651916cd43dd8448eb211c80319c");
 	static const char *const probe_fields[] = {
 		"run", "label", "ok", "error", "trace_id", "status", "start_s", "tokens",
-		"prompt_tokens", "dns_s",
+		"tokens_source", "prompt_tokens", "dns_s",
 		"connect_s", "ttft_s", "decode_s", "e2e_s", "itl_n", "itl_p50_s", "itl_p99_s",
 		"pretransfer_s", "starttransfer_s", "start_offset_s", "http_status",
 		"queue_s", "prefill_s", "server_other_s", "network_s", "server_decode_s",
@@ -449,6 +452,7 @@ START_TEST(record_fields_per_origin)
 	};
 	fields_are(o, probe_fields, sizeof probe_fields / sizeof probe_fields[0]);
 	ck_assert_int_eq(cJSON_GetObjectItem(o, "tokens")->valueint, 9);
+	ck_assert_str_eq(cJSON_GetObjectItem(o, "tokens_source")->valuestring, "usage");
 	ck_assert(fabs(cJSON_GetObjectItem(o, "server_other_s")->valuedouble - 0.005) < 1e-12);
 	ck_assert(fabs(cJSON_GetObjectItem(o, "start_offset_s")->valuedouble - 0.001) < 1e-12);
 	ck_assert(fabs(cJSON_GetObjectItem(o, "pretransfer_s")->valuedouble - 0.002) < 1e-12);

@@ -644,6 +644,148 @@ static __attribute__((noinline)) void tokens_of_row(const char *table, int n, ch
 		snprintf(dst, len, "%s", tok);
 }
 
+/* The table's tokens cells are want[0..n), "≥N" explained once under it,
+ * and the columns aligned: the events row (3) as wide as the usage row (1,
+ * neither has a split or a note), "≥" 3 bytes in 1 column. noinline: gcc
+ * 12 takes strstr's results for dangling pointers once inlined. */
+static __attribute__((noinline)) void token_cells_are(const char *out,
+						      const char *const *want, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char tok[16];
+		tokens_of_row(out, i + 1, tok, sizeof tok);
+		ck_assert_msg(!strcmp(tok, want[i]), "row %d: '%s', want '%s':\n%s", i + 1, tok,
+			      want[i], out);
+	}
+	const char *why = "(tokens '≥N': token events counted, the stream carried no usage";
+	const char *w = strstr(out, why);
+	ck_assert_msg(w && !strstr(w + 1, why), "%s", out);
+	const char *r1 = strstr(out, "\n   1 "), *r3 = strstr(out, "\n   3 ");
+	ck_assert(r1 && r3);
+	size_t w1 = strcspn(r1 + 1, "\n"), w3 = strcspn(r3 + 1, "\n");
+	ck_assert_msg(w3 == w1 + 2, "row 3 %zu bytes, row 1 %zu:\n%s", w3, w1, out);
+}
+
+/* Where a row's tokens come from, and whether they are exact: the
+ * server's usage (vLLM with stream_options.include_usage) and llama.cpp's
+ * timings.predicted_n are its own count; without them the token events
+ * are counted, and one event can carry several tokens (vLLM's speculative
+ * decoding or stream_interval, a detokenizer holding back a partial UTF-8
+ * character): at least that many. The row showed such a count as if
+ * exact, no note, no flag. --json says tokens_source on every row, the
+ * table "≥N" for a count of events, with one line under it saying why;
+ * an empty body's 0 is exact; unknown stays null and "-". */
+START_TEST(tokens_say_whether_counted_or_told)
+{
+	open_log(1 << 20);
+	/* usage, timings, events only, empty body, not an event stream */
+	enum { N = 5 };
+	/* llama.cpp's predicted_n comes with its timings (a prompt time) */
+	const uint32_t have[N] = {1 << TTFT_NUM_COMPLETION_TOKENS,
+				  1 << TTFT_NUM_PREDICTED_N | 1 << TTFT_NUM_PROMPT_US, 0, 0, 0};
+	const uint16_t flags[N] = {TTFT_F_SSE, TTFT_F_SSE, TTFT_F_SSE, 0, TTFT_F_CHUNKED};
+	const int64_t body[N] = {300, 300, 300, 0, 400};
+	static const char *const want_src[N] = {"usage", "timings", "events", "empty", NULL};
+	static const char *const want_cell[N] = {"6", "5", "≥2", "0", "-"};
+	const long want_tok[N] = {6, 5, 2, 0, -1};
+	for (int i = 0; i < N; i++) {
+		int64_t at = T0 + MS(100 * i);
+		uint64_t c = ttft_log_new_conn(&g_log);
+		ev(TTFT_EV_CONNECT_BEGIN, at, c, 0, 0, 0, "127.0.0.1:8000");
+		ev(TTFT_EV_ESTABLISHED, at + MS(0.1), c, 0, 0, 0, NULL);
+		ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, at + MS(0.2), 100, 100, c, 0, 0, 90,
+			at + MS(0.3), "POST /v1/completions");
+		ev_full(TTFT_EV_RESP_HEADERS, flags[i], at + MS(5), 100, 100, c, 0, 0, 200, 0,
+			NULL);
+		if (flags[i] & TTFT_F_SSE) {
+			ev(TTFT_EV_SSE_TOKEN, at + MS(10), c, 0, 0, 0, NULL);
+			ev(TTFT_EV_SSE_TOKEN, at + MS(20), c, 0, 0, 1, NULL);
+		}
+		if (have[i]) {
+			struct ttft_rec_numbers nv = {{0}};
+			nv.v[TTFT_NUM_COMPLETION_TOKENS] = 6;
+			nv.v[TTFT_NUM_PREDICTED_N] = 5;
+			nv.v[TTFT_NUM_PROMPT_US] = 1000;
+			ev(TTFT_EV_SSE_EMPTY, at + MS(30), c, 0, 0, 0, NULL);
+			ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
+				.kind = TTFT_EV_SERVER_NUMBERS, .t_ns = at + MS(30), .pid = 100,
+				.tid = 100, .fd = 5, .conn = c, .a = have[i], .text = (void *)&nv,
+				.text_len = sizeof nv}));
+		}
+		ev(TTFT_EV_RESP_END, at + MS(50), c, 0, body[i], 0, NULL);
+	}
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, N);
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(ttft_record_tokens(&a.reqs[i]), want_tok[i]);
+		const char *src = ttft_tokens_source_name(ttft_record_tokens_source(&a.reqs[i]));
+		ck_assert_msg(want_src[i] ? src && !strcmp(src, want_src[i]) : !src,
+			      "row %d: %s, want %s", i + 1, src ? src : "NULL",
+			      want_src[i] ? want_src[i] : "NULL");
+	}
+	ttft_analysis_free(&a);
+	cJSON *j = json_of();
+	cJSON *reqs = cJSON_GetObjectItem(j, "requests");
+	ck_assert_int_eq(cJSON_GetArraySize(reqs), N);
+	for (int i = 0; i < N; i++) {
+		cJSON *q = cJSON_GetArrayItem(reqs, i);
+		cJSON *s = cJSON_GetObjectItem(q, "tokens_source");
+		ck_assert_msg(s, "row %d: no tokens_source", i + 1);
+		if (want_src[i])
+			ck_assert_str_eq(cJSON_GetStringValue(s) ? s->valuestring : "(not a string)",
+					 want_src[i]);
+		else /* unknown: null, as its tokens */
+			ck_assert(cJSON_IsNull(s) &&
+				  cJSON_IsNull(cJSON_GetObjectItem(q, "tokens")));
+		if (want_tok[i] >= 0)
+			ck_assert_int_eq(cJSON_GetObjectItem(q, "tokens")->valueint,
+					 (int)want_tok[i]);
+	}
+	cJSON_Delete(j);
+	char trace[300], extra[400];
+	snprintf(trace, sizeof trace, "%s.trace.json", g_path);
+	snprintf(extra, sizeof extra, "--trace %s", trace);
+	char *out = table_of(extra);
+	token_cells_are(out, want_cell, N);
+	free(out);
+	/* the trace's request slices: the row's count and its source */
+	char *t = tu_read_file(trace, NULL);
+	ck_assert_ptr_nonnull(t);
+	cJSON *tj = cJSON_Parse(t);
+	ck_assert_ptr_nonnull(tj);
+	int k = 0;
+	cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(tj, "traceEvents"))
+	{
+		cJSON *cat = cJSON_GetObjectItem(e, "cat");
+		if (!cJSON_IsString(cat) || strcmp(cat->valuestring, "request"))
+			continue;
+		ck_assert_int_lt(k, N);
+		cJSON *args = cJSON_GetObjectItem(e, "args");
+		cJSON *tk = cJSON_GetObjectItem(args, "tokens");
+		cJSON *s = cJSON_GetObjectItem(args, "tokens_source");
+		if (want_tok[k] >= 0)
+			ck_assert_msg(cJSON_IsNumber(tk) && tk->valueint == want_tok[k],
+				      "slice %d: tokens %d, want %ld", k + 1,
+				      cJSON_IsNumber(tk) ? tk->valueint : -1, want_tok[k]);
+		else
+			ck_assert(cJSON_IsNull(tk));
+		if (want_src[k])
+			ck_assert_msg(cJSON_GetStringValue(s) && !strcmp(s->valuestring, want_src[k]),
+				      "slice %d: no tokens_source %s", k + 1, want_src[k]);
+		else
+			ck_assert(cJSON_IsNull(s));
+		k++;
+	}
+	ck_assert_int_eq(k, N);
+	cJSON_Delete(tj);
+	free(t);
+	unlink(trace);
+	unlink(g_path);
+}
+END_TEST
+
 /* A response that is not an event stream (Ollama's NDJSON stream, a
  * non-streamed JSON answer) is not read for events: its tokens are not
  * known (null, "-"), never a made-up 0, and the note says why; an empty
@@ -973,5 +1115,6 @@ int main(void)
 	tcase_add_test(t, dns_stays_with_its_thread);
 	tcase_add_test(t, damaged_header_and_untraced);
 	tcase_add_test(t, times_out_of_order_are_said);
+	tcase_add_test(t, tokens_say_whether_counted_or_told);
 	return tu_run(s);
 }

@@ -821,6 +821,8 @@ static inline __attribute__((always_inline)) void record(struct ttft_json *j, co
 		null_k(&w, K("tokens"));
 	else
 		int_k(&w, K("tokens"), tokens);
+	/* "events": counted, at least that many (one event can carry several) */
+	str_k(&w, K("tokens_source"), ttft_tokens_source_name(ttft_record_tokens_source(r)));
 	if (r->prompt_tokens >= 0)
 		int_k(&w, K("prompt_tokens"), r->prompt_tokens);
 	else

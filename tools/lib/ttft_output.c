@@ -115,6 +115,7 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 {
 	int few_gaps = 0; /* a row's itl_p99 '-' with gaps to take it from */
 	int unplaced = 0; /* a row's start_unix_s '-' with a start */
+	int counted = 0;  /* a row's tokens '≥N': its events counted */
 	fprintf(f, "%4s %7s %5s %-6s %-24s %6s %16s %17s %6s %3s %8s %10s %7s %8s "
 		   "%11s %9s %9s %9s %10s %10s %10s %9s %10s %8s  %s\n", "#",
 		"pid", "conn", "method", "path", "status", "start_s",
@@ -133,10 +134,12 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 			snprintf(status, sizeof status, "-");
 		char tokens[24];
 		long ntok = ttft_record_tokens(r);
+		int at_least = ttft_record_tokens_source(r) == TTFT_TOKENS_EVENTS;
 		if (ntok < 0) /* unknown, not zero */
 			snprintf(tokens, sizeof tokens, "-");
-		else
-			snprintf(tokens, sizeof tokens, "%ld", ntok);
+		else /* a count of events: one event can carry several tokens */
+			snprintf(tokens, sizeof tokens, "%s%ld", at_least ? "≥" : "", ntok);
+		counted |= at_least;
 		/* a start not seen (request_unseen) is shown as none */
 		char start[24] = "-", start_unix[24] = "-";
 		if (r->t_start) {
@@ -149,11 +152,12 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		/* cut by characters, never inside one: the table stays UTF-8
 		 * and its columns aligned */
 		char method[4 * 6 + 1], path[4 * 24 + 1];
-		fprintf(f, "%4zu %7d %5llu %s %s %6s %16s %17s %6s %3s", i + 1, r->pid,
+		/* "≥": 3 bytes in one column */
+		fprintf(f, "%4zu %7d %5llu %s %s %6s %16s %17s %*s %3s", i + 1, r->pid,
 			(unsigned long long)r->conn,
 			ttft_str_column(method, sizeof method, r->encrypted ? "-" : r->method, 6),
 			ttft_str_column(path, sizeof path, r->encrypted ? "-" : r->path, 24), status,
-			start, start_unix, tokens, r->tls ? "yes" : "-");
+			start, start_unix, at_least ? 8 : 6, tokens, r->tls ? "yes" : "-");
 		ms(f, 8, p.dns_s);
 		ms(f, 10, p.connect_s);
 		ms(f, 7, p.tls_s);
@@ -179,6 +183,10 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 	}
 	if (few_gaps)
 		fprintf(f, "(itl_p99 needs 100 gaps between tokens: '-' below that)\n");
+	if (counted)
+		fprintf(f, "(tokens '≥N': token events counted, the stream carried no usage, "
+			   "and one event can carry several tokens; vLLM gives its count with "
+			   "stream_options.include_usage)\n");
 	if (unplaced)
 		fprintf(f, "(start_unix_s '-': its start does not fit on the wall clock through "
 			   "the log's anchor: a damaged header or record)\n");

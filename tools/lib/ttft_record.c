@@ -280,8 +280,10 @@ int ttft_record_not_sse(const struct ttft_record *r)
 	       !(r->t_end && r->body_bytes == 0 && !(r->end_flags & TTFT_F_TRUNCATED));
 }
 
-long ttft_record_tokens(const struct ttft_record *r)
+/* The count and where it comes from (TTFT_TOKENS_*): one rule for both. */
+static long tokens_of(const struct ttft_record *r, int *src)
 {
+	*src = TTFT_TOKENS_UNKNOWN;
 	if (r->encrypted || r->compressed || ttft_record_not_sse(r))
 		return -1; /* unknown, not zero */
 	/* each token event holds one token at least: a timings count below
@@ -289,11 +291,45 @@ long ttft_record_tokens(const struct ttft_record *r)
 	 * tell apart); nor is one task's among several choices, nor a usage
 	 * below them there (llama.cpp's n > 1: each choice's last event
 	 * carries its own usage; vLLM's one usage counts them all) */
-	if (r->tokens_timings && (r->several_choices || (uint64_t)r->usage_tokens < r->ntok))
-		return (long)r->ntok;
-	if (r->several_choices && r->usage_tokens >= 0 && (uint64_t)r->usage_tokens < r->ntok)
-		return (long)r->ntok;
-	return r->usage_tokens >= 0 ? r->usage_tokens : (long)r->ntok;
+	int events = r->usage_tokens < 0 ||
+		     (r->tokens_timings &&
+		      (r->several_choices || (uint64_t)r->usage_tokens < r->ntok)) ||
+		     (r->several_choices && (uint64_t)r->usage_tokens < r->ntok);
+	if (!events) {
+		*src = r->tokens_timings ? TTFT_TOKENS_TIMINGS : TTFT_TOKENS_USAGE;
+		return r->usage_tokens;
+	}
+	/* a body seen whole and empty has no tokens for sure; else an event
+	 * may have carried several (a lower bound) */
+	*src = !r->ntok && r->t_end && r->body_bytes == 0 &&
+			       !(r->end_flags & TTFT_F_TRUNCATED)
+		       ? TTFT_TOKENS_EMPTY
+		       : TTFT_TOKENS_EVENTS;
+	return (long)r->ntok;
+}
+
+long ttft_record_tokens(const struct ttft_record *r)
+{
+	int src;
+	return tokens_of(r, &src);
+}
+
+int ttft_record_tokens_source(const struct ttft_record *r)
+{
+	int src;
+	tokens_of(r, &src);
+	return src;
+}
+
+const char *ttft_tokens_source_name(int src)
+{
+	switch (src) {
+	case TTFT_TOKENS_USAGE: return "usage";
+	case TTFT_TOKENS_TIMINGS: return "timings";
+	case TTFT_TOKENS_EVENTS: return "events";
+	case TTFT_TOKENS_EMPTY: return "empty";
+	default: return NULL;
+	}
 }
 
 long ttft_record_itl_n(const struct ttft_record *r)

@@ -299,6 +299,22 @@ double ttft_record_e2e_s(const struct ttft_record *r);
  * not seen to be empty, or a probe's --no-stream answer without a usable
  * usage. */
 long ttft_record_tokens(const struct ttft_record *r);
+/* Where ttft_record_tokens' count comes from. Only usage, timings and
+ * empty are exact: token events are a lower bound, since one event can
+ * carry several tokens (vLLM's speculative decoding or stream_interval,
+ * a detokenizer holding back a partial UTF-8 character or a stop
+ * string's prefix, a usage inside a token event left unread). */
+enum {
+	TTFT_TOKENS_UNKNOWN, /* ttft_record_tokens is -1 */
+	TTFT_TOKENS_USAGE,   /* the server's usage.completion_tokens */
+	TTFT_TOKENS_TIMINGS, /* llama.cpp's timings.predicted_n (no usage) */
+	TTFT_TOKENS_EVENTS,  /* token events counted: at least that many */
+	TTFT_TOKENS_EMPTY,   /* a body seen whole and empty: 0 for sure */
+};
+int ttft_record_tokens_source(const struct ttft_record *r);
+/* "usage", "timings", "events", "empty"; NULL for TTFT_TOKENS_UNKNOWN
+ * (the --json rows' tokens_source) */
+const char *ttft_tokens_source_name(int src);
 /* The gaps between token events that itl_p50_s and itl_p99_s are taken
  * from (ntok - 1; 0 for fewer than 2 events): what says why an itl_p99_s
  * is null (100 needed, ttft_quantile_min_n). -1 when they are not known,

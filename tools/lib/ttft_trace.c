@@ -147,10 +147,18 @@ static void request(struct ctx *c, const struct ttft_record *r)
 		track(c, r);
 		ttft_json_begin_obj(j, "args");
 		ttft_json_int(j, "status", r->status);
-		if (ttft_record_tokens(r) < 0) /* unknown, not zero */
+		/* the row's count (the server's usage where it gave one), and
+		 * where it comes from ("events": at least that many) */
+		long tokens = ttft_record_tokens(r);
+		const char *src = ttft_tokens_source_name(ttft_record_tokens_source(r));
+		if (tokens < 0) /* unknown, not zero */
 			ttft_json_null(j, "tokens");
 		else
-			ttft_json_int(j, "tokens", (long long)r->ntok);
+			ttft_json_int(j, "tokens", tokens);
+		if (src)
+			ttft_json_str(j, "tokens_source", src);
+		else
+			ttft_json_null(j, "tokens_source");
 		ttft_json_bool(j, "new_connection", r->new_conn);
 		ttft_json_num(j, "ttft_ms", p.ttft_s * 1e3);
 		ttft_json_num(j, "e2e_ms", p.e2e_s * 1e3);

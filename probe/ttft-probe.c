@@ -51,7 +51,11 @@ static void usage(FILE *f)
 "  --requests N         total requests for --concurrency (default C; only\n"
 "                       with --concurrency)\n"
 "  --json FILE          one JSON object per request, then {\"summary\":…};\n"
-"                       '-' = stdout (the table then goes to stderr)\n"
+"                       '-' = stdout (the table then goes to stderr); a\n"
+"                       request's tokens_source \"events\" (\"≥N\" in the\n"
+"                       table): no usage, its token events counted, at\n"
+"                       least that many (output_tokens_from_events: how\n"
+"                       many such; output_tokens_per_s then at least)\n"
 "  --text               keep the generated text in the JSON (\"text\")\n"
 "  --metrics MODE       auto (default: when the server has /metrics), on, off:\n"
 "                       scrape /metrics around each request for the server's\n"
@@ -636,6 +640,8 @@ int main(int argc, char **argv)
 	size_t nt = 0, ne = 0, nitl = 0;
 	long toks = 0;
 	int toks_unknown = 0; /* requests whose tokens are not known */
+	int toks_events = 0;  /* requests whose tokens are events counted:
+			       * the sum, and the rate, at least that */
 	int64_t w0 = 0, w1 = 0;
 	for (int i = first; i < n; i++) {
 		double t = ttft_record_ttft_s(&res[i]);
@@ -648,6 +654,7 @@ int main(int argc, char **argv)
 			toks_unknown++;
 		else
 			toks += tk;
+		toks_events += ttft_record_tokens_source(&res[i]) == TTFT_TOKENS_EVENTS;
 		nitl += res[i].ntok > 1 ? (size_t)res[i].ntok - 1 : 0;
 		if (res[i].t_start && (!w0 || res[i].t_start < w0))
 			w0 = res[i].t_start;
@@ -688,18 +695,27 @@ int main(int argc, char **argv)
 	if (!quiet) {
 		fprintf(table, "%5s  %-5s %10s %10s %7s  %s\n", "run", "label", "ttft_s",
 			"e2e_s", "tokens", "notes");
+		int counted = 0; /* a row's tokens '≥N' */
 		for (int i = 0; i < n; i++) {
 			const struct ttft_record *r = &res[i];
 			char tk[24] = "-"; /* not known (--no-stream, no usage) */
+			/* a count of events: one event can carry several */
+			int at_least = ttft_record_tokens_source(r) == TTFT_TOKENS_EVENTS;
 			if (ttft_record_tokens(r) >= 0)
-				snprintf(tk, sizeof tk, "%ld", ttft_record_tokens(r));
+				snprintf(tk, sizeof tk, "%s%ld", at_least ? "≥" : "",
+					 ttft_record_tokens(r));
+			counted |= at_least;
 			/* no first token (a failed or interrupted run): '-',
 			 * as in every other table, never nan */
 			fprintf(table, "%5d  %-5s", r->run, r->label);
 			cell(table, ttft_record_ttft_s(r));
 			cell(table, ttft_record_e2e_s(r));
-			fprintf(table, " %7s  %s\n", tk, r->ok ? "" : ttft_record_error(r));
+			/* "≥": 3 bytes in one column */
+			fprintf(table, " %*s  %s\n", at_least ? 9 : 7, tk,
+				r->ok ? "" : ttft_record_error(r));
 		}
+		if (counted)
+			fprintf(table, "(%s)\n", TTFT_TOKENS_AT_LEAST_RULE);
 		if (conc == 1 && pt.n) {
 			fprintf(table, "warm TTFT over %zu run%s: min %.4f s  median %.4f s  "
 				"max %.4f s\n", pt.n, pt.n == 1 ? "" : "s", pt.min, pt.median,
@@ -722,6 +738,10 @@ int main(int argc, char **argv)
 				fprintf(table, "output tokens/s: not known (%d request%s "
 					"without usage)\n", toks_unknown,
 					toks_unknown == 1 ? "" : "s");
+			else if (toks_events)
+				fprintf(table, "output tokens/s: at least %.1f (%d request%s "
+					"without usage: token events counted)\n", rate,
+					toks_events, toks_events == 1 ? "" : "s");
 			else
 				fprintf(table, "output tokens/s: %.1f\n", rate);
 		}
@@ -765,6 +785,9 @@ int main(int argc, char **argv)
 		ttft_json_summary(&j, "itl_s", &pi);
 		ttft_json_summary(&j, "e2e_s", &pe);
 		ttft_json_num(&j, "output_tokens_per_s", rate);
+		/* its requests whose tokens are events counted: above 0, the
+		 * rate is a lower bound */
+		ttft_json_int(&j, "output_tokens_from_events", toks_events);
 		ttft_json_int(&j, "exact_splits", exact);
 		if (conc > 1 && cfg.metrics) {
 			ttft_json_int(&j, "metrics_scrapes", run.scrapes);

@@ -253,6 +253,27 @@ START_TEST(tail_percentiles_need_enough_runs)
 }
 END_TEST
 
+/* The probe's table: both runs' tokens cells are want ("run label ttft_s
+ * e2e_s tokens"); counted: the line under it says why "≥N", and the
+ * tokens/s "at least", else neither. noinline: gcc 12 takes strstr's
+ * results for dangling pointers once inlined. */
+static __attribute__((noinline)) void tokens_cells_are(const char *out, const char *want,
+						       int counted)
+{
+	for (int run = 1; run <= 2; run++) {
+		char key[16], tok[16] = "";
+		snprintf(key, sizeof key, "\n%5d  ", run);
+		const char *row = strstr(out, key);
+		ck_assert_msg(row && sscanf(row + strlen(key), "%*s %*s %*s %15s", tok) == 1 &&
+				      !strcmp(tok, want),
+			      "run %d: '%s', want '%s':\n%s", run, tok, want, out);
+	}
+	const char *why = "(tokens '≥N': token events counted, the stream carried no usage";
+	ck_assert_msg(!strstr(out, why) == !counted, "%s", out);
+	ck_assert_msg(!strstr(out, "output tokens/s: at least ") == !counted, "%s", out);
+	ck_assert_msg(strstr(out, "output tokens/s: "), "%s", out);
+}
+
 START_TEST(chat_role_chunk_not_counted)
 {
 	/* the role chunk goes out 30 ms before the first token: counted, the
@@ -295,6 +316,61 @@ START_TEST(usage_is_honoured_and_nonstream)
 }
 END_TEST
 
+static int is_null(cJSON *o, const char *k)
+{
+	cJSON *v = cJSON_GetObjectItem(o, k);
+	ck_assert_msg(v != NULL, "no field %s", k);
+	return cJSON_IsNull(v);
+}
+
+static const char *str_of(cJSON *o, const char *k)
+{
+	cJSON *v = cJSON_GetObjectItem(o, k);
+	ck_assert_msg(cJSON_IsString(v), "no string %s", k);
+	return v->valuestring;
+}
+
+/* Without the server's usage the token events are counted, and one event
+ * can carry several tokens (vLLM's speculative decoding, stream_interval):
+ * at least that many. The probe showed them, and a tokens/s from them, as
+ * if exact. Each row's tokens_source says where its count comes from, the
+ * table "≥N" (one line under it says why), the tokens/s "at least", and
+ * the summary how many requests' counts are events. */
+START_TEST(tokens_without_usage_are_a_lower_bound)
+{
+	struct recs r;
+	probe("--concurrency 2 --requests 2 --max-tokens 5 --header 'X-Fixture: usage=0'", &r);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_int_eq(r.n, 2);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq((int)f(r.r[i], "tokens"), 5);
+		ck_assert_str_eq(str_of(r.r[i], "tokens_source"), "events");
+	}
+	ck_assert_int_eq((int)f(r.summary, "output_tokens_from_events"), 2);
+	ck_assert(!is_null(r.summary, "output_tokens_per_s"));
+	done(&r);
+	/* the server's usage (asked for with include_usage): exact */
+	probe("--concurrency 2 --requests 2 --max-tokens 5", &r);
+	ck_assert_int_eq(r.rc, 0);
+	for (int i = 0; i < 2; i++)
+		ck_assert_str_eq(str_of(r.r[i], "tokens_source"), "usage");
+	ck_assert_int_eq((int)f(r.summary, "output_tokens_from_events"), 0);
+	done(&r);
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d --concurrency 2 "
+		 "--requests 2 --max-tokens 5 --header 'X-Fixture: usage=0' 2>/dev/null",
+		 tu_build_dir(), g_port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	tokens_cells_are(out, "≥5", 1);
+	free(out);
+	snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d --concurrency 2 "
+		 "--requests 2 --max-tokens 5 2>/dev/null", tu_build_dir(), g_port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	tokens_cells_are(out, "5", 0);
+	free(out);
+}
+END_TEST
+
 /* llama.cpp sends no event for a token that ends inside a UTF-8
  * character (its bytes go with the next one's): without usage (its
  * native /completion) the last event's timings.predicted_n says how many
@@ -309,24 +385,20 @@ START_TEST(llamacpp_tokens_from_timings_without_usage)
 	probe("--max-tokens 5 --header 'X-Fixture: usage=0,predicted_n=7'", &r);
 	ck_assert_int_eq(r.rc, 0);
 	ck_assert_int_eq((int)f(r.r[0], "tokens"), 7);
+	ck_assert_str_eq(str_of(r.r[0], "tokens_source"), "timings");
 	done(&r);
 	probe("--max-tokens 5 --header 'X-Fixture: usage=0'", &r);
-	ck_assert_int_eq((int)f(r.r[0], "tokens"), 5);
+	ck_assert_int_eq((int)f(r.r[0], "tokens"), 5); /* its timings' own 5 */
+	ck_assert_str_eq(str_of(r.r[0], "tokens_source"), "timings");
 	done(&r);
 	probe("--max-tokens 5 --header 'X-Fixture: predicted_n=7'", &r);
 	ck_assert_int_eq((int)f(r.r[0], "tokens"), 5); /* usage's 5 */
+	ck_assert_str_eq(str_of(r.r[0], "tokens_source"), "usage");
 	done(&r);
 	tu_fixture_stop(srv);
 	g_port = saved;
 }
 END_TEST
-
-static int is_null(cJSON *o, const char *k)
-{
-	cJSON *v = cJSON_GetObjectItem(o, k);
-	ck_assert_msg(v != NULL, "no field %s", k);
-	return cJSON_IsNull(v);
-}
 
 /* A non-streamed answer has no token events to count: without the
  * server's usage (or with a usage no count can be) its tokens, and so
@@ -785,6 +857,7 @@ int main(void)
 	tcase_add_test(t, chat_role_chunk_not_counted);
 	tcase_add_test(t, usage_is_honoured_and_nonstream);
 	tcase_add_test(t, llamacpp_tokens_from_timings_without_usage);
+	tcase_add_test(t, tokens_without_usage_are_a_lower_bound);
 	tcase_add_test(t, nonstream_tokens_unknown_without_usage);
 	tcase_add_test(t, error_cases_keep_their_record);
 	tcase_add_test(t, oversized_event_is_not_stored);

@@ -184,9 +184,7 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 	if (few_gaps)
 		fprintf(f, "(itl_p99 needs 100 gaps between tokens: '-' below that)\n");
 	if (counted)
-		fprintf(f, "(tokens '≥N': token events counted, the stream carried no usage, "
-			   "and one event can carry several tokens; vLLM gives its count with "
-			   "stream_options.include_usage)\n");
+		fprintf(f, "(%s)\n", TTFT_TOKENS_AT_LEAST_RULE);
 	if (unplaced)
 		fprintf(f, "(start_unix_s '-': its start does not fit on the wall clock through "
 			   "the log's anchor: a damaged header or record)\n");

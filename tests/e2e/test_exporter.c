@@ -134,6 +134,14 @@ START_TEST(follows_a_log_written_later)
 	ck_assert(total(page, "ttftshim_ttft_seconds_count", NULL) == 12);
 	ck_assert(fabs(total(page, "ttftshim_ttft_seconds_sum", NULL) - sum) < 1e-9);
 	ck_assert(total(page, "ttftshim_output_tokens_total", NULL) == 12 * 4);
+	/* of them, the analyzer's rows counted from events (no usage) */
+	double from_events = 0;
+	for (size_t i = 0; i < a.nreqs; i++)
+		if (ttft_record_tokens_source(&a.reqs[i]) == TTFT_TOKENS_EVENTS)
+			from_events += (double)ttft_record_tokens(&a.reqs[i]);
+	ck_assert_msg(total(page, "ttftshim_output_tokens_from_events_total", NULL) == from_events,
+		      "exporter %g, analyzer %g",
+		      total(page, "ttftshim_output_tokens_from_events_total", NULL), from_events);
 	ck_assert(total(page, "ttftshim_requests_total", "outcome=\"ok\"") == 12);
 	ck_assert(total(page, "ttftshim_dropped_records_total", NULL) == 0);
 	ck_assert(total(page, "ttftshim_log_up", NULL) == 1);

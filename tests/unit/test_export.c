@@ -49,6 +49,52 @@ static double sample(const char *page, const char *name, const char *labels)
 
 #define L(peer, path, src, st) "peer=\"" peer "\",path=\"" path "\",split_source=\"" src "\",status=\"" st "\""
 
+/* The tokens a row counted as events (no usage in its stream: one event
+ * can carry several tokens) are a lower bound: the counter of all output
+ * tokens says how many of it are such, in a counter of its own with the
+ * same labels, 0 where every row had the server's count; a row whose
+ * tokens are not known adds to neither. */
+START_TEST(tokens_from_events_counted_apart)
+{
+	struct ttft_export x;
+	ttft_export_init(&x, 0);
+	struct ttft_record r;
+	req(&r, "/v1/completions", 200, 40, 90, 3); /* events: 3 */
+	ck_assert_int_eq(ttft_export_request(&x, &r, "10.1.2.3:8000", 1, NULL, 0), 0);
+	ttft_record_free(&r);
+	req(&r, "/v1/completions", 200, 40, 90, 3);
+	r.usage_tokens = 12; /* the server's usage: 12 */
+	ck_assert_int_eq(ttft_export_request(&x, &r, "10.1.2.3:8000", 1, NULL, 0), 0);
+	ttft_record_free(&r);
+	req(&r, "/v1/completions", 200, 40, 90, 3);
+	r.compressed = 1; /* not known */
+	ck_assert_int_eq(ttft_export_request(&x, &r, "10.1.2.3:8000", 1, NULL, 0), 0);
+	ttft_record_free(&r);
+	req(&r, "/v1/chat/completions", 200, 40, 90, 2);
+	r.usage_tokens = 7;
+	ck_assert_int_eq(ttft_export_request(&x, &r, "10.1.2.3:8000", 1, NULL, 0), 0);
+	ttft_record_free(&r);
+	size_t len;
+	struct ttft_export_log log = {0};
+	for (int om = 0; om < 2; om++) {
+		char *page = ttft_export_render(&x, &log, om, &len);
+		ck_assert_ptr_nonnull(page);
+		const char *a = L("10.1.2.3:8000", "/v1/completions", "none", "200");
+		const char *b = L("10.1.2.3:8000", "/v1/chat/completions", "none", "200");
+		ck_assert(sample(page, "ttftshim_output_tokens_total", a) == 15);
+		ck_assert(sample(page, "ttftshim_output_tokens_from_events_total", a) == 3);
+		ck_assert(sample(page, "ttftshim_output_tokens_total", b) == 7);
+		ck_assert(sample(page, "ttftshim_output_tokens_from_events_total", b) == 0);
+		ck_assert_ptr_nonnull(strstr(page, om ? "# TYPE ttftshim_output_tokens_from_events "
+						  "counter\n"
+						: "# TYPE ttftshim_output_tokens_from_events_total "
+						  "counter\n"));
+		free(page);
+	}
+	ttft_export_free(&x);
+}
+END_TEST
+
 START_TEST(buckets_sums_and_counters)
 {
 	struct ttft_export x;
@@ -88,6 +134,8 @@ START_TEST(buckets_sums_and_counters)
 	snprintf(k, sizeof k, "%s,outcome=\"ok\"", lb);
 	ck_assert(sample(page, "ttftshim_requests_total", k) == 8);
 	ck_assert(sample(page, "ttftshim_output_tokens_total", lb) == 24);
+	/* no usage: all 24 are token events counted, a lower bound */
+	ck_assert(sample(page, "ttftshim_output_tokens_from_events_total", lb) == 24);
 	ck_assert(sample(page, "ttftshim_records_total", "") == 1234);
 	ck_assert(sample(page, "ttftshim_late_records_total", "") == 2);
 	ck_assert(sample(page, "ttftshim_unreadable_records_total", "reason=\"unpublished\"") == 3);
@@ -456,6 +504,7 @@ int main(void)
 	Suite *s = suite_create("export");
 	TCase *t = tu_tcase(s, "export", 30);
 	tcase_add_test(t, buckets_sums_and_counters);
+	tcase_add_test(t, tokens_from_events_counted_apart);
 	tcase_add_test(t, dns_of_new_connections);
 	tcase_add_test(t, split_and_outcomes);
 	tcase_add_test(t, label_sets_are_bounded);

@@ -287,6 +287,8 @@ int ttft_export_request(struct ttft_export *x, const struct ttft_record *r, cons
 	long tok = ttft_record_tokens(r);
 	if (tok > 0)
 		s->tokens += (uint64_t)tok;
+	if (tok > 0 && ttft_record_tokens_source(r) == TTFT_TOKENS_EVENTS)
+		s->tokens_events += (uint64_t)tok;
 	return rc;
 }
 
@@ -514,6 +516,16 @@ char *ttft_export_render(const struct ttft_export *x, const struct ttft_export_l
 		adds(&o, "ttftshim_output_tokens_total{");
 		labels(&o, &x->s[i]);
 		addf(&o, "} %llu\n", (unsigned long long)x->s[i].tokens);
+	}
+	family(&o, "ttftshim_output_tokens_from_events_total", "counter",
+	       "Of ttftshim_output_tokens_total, those counted as token events where the "
+	       "stream carried no usage (vLLM: stream_options.include_usage): a lower bound, "
+	       "one event can carry several tokens; 0 where every row had the server's count.",
+	       om);
+	for (size_t i = 0; i < x->n; i++) {
+		adds(&o, "ttftshim_output_tokens_from_events_total{");
+		labels(&o, &x->s[i]);
+		addf(&o, "} %llu\n", (unsigned long long)x->s[i].tokens_events);
 	}
 	family(&o, "ttftshim_desyncs_total", "counter",
 	       "Connections whose HTTP framing the shim lost, or whose TLS it could "

@@ -5,7 +5,8 @@
  *
  * Families (docs/fleet.md):
  *   ttftshim_{ttft,queue,prefill,server_other,decode,e2e}_seconds  histograms
- *   ttftshim_requests_total, ttftshim_output_tokens_total           counters
+ *   ttftshim_requests_total, ttftshim_output_tokens_total,
+ *   ttftshim_output_tokens_from_events_total                        counters
  *     labels peer, path, status, split_source (requests: also outcome)
  *   ttftshim_desyncs_total{peer,reason}
  *   ttftshim_records_total, ttftshim_late_records_total,
@@ -59,6 +60,8 @@ struct ttft_export_series {
 	                                  the first exemplar; [TTFT_XH__N] */
 	uint64_t requests[TTFT_XO__N];
 	uint64_t tokens;
+	uint64_t tokens_events; /* of tokens, counted as token events (no
+	                           usage): at least that many */
 };
 
 /* A reason the follower adds to the sniffer's (TTFT_DESYNC_* 1..5): a TLS

@@ -610,6 +610,54 @@ START_TEST(kv_llamacpp_knee_on_the_slots)
 }
 END_TEST
 
+/* Without the server's usage a request's tokens are its token events
+ * counted, and one event can carry several tokens: a point's output
+ * tokens/s from them is a lower bound. It looked exact: the JSON says how
+ * many of the point's requests counted events, the report's cell "≥". */
+START_TEST(kv_tokens_per_s_from_events_is_at_least)
+{
+	mkdir_out();
+	int rc;
+	char *out, args[1024];
+	snprintf(args, sizeof args, "--experiments kv --concurrency 1,2 --prompt-tokens 32 "
+		 "--max-tokens 4 --header 'X-Fixture: usage=0' --report %s/r.md", g_dir);
+	cJSON *j = sweep("--first-ms 5 --token-ms 1", args, &rc, &out);
+	ck_assert_msg(rc == 0 && j, "exit %d: %s", rc, out);
+	for (int k = 0; k < 2; k++) {
+		cJSON *pt = at(j, k ? "kv.series.0.points.1" : "kv.series.0.points.0");
+		ck_assert(num(pt, "output_tokens_per_s") > 0);
+		ck_assert_int_eq((int)num(pt, "output_tokens_from_events"),
+				 (int)num(pt, "requests"));
+	}
+	cJSON_Delete(j);
+	free(out);
+	char path[700];
+	snprintf(path, sizeof path, "%s/r.md", g_dir);
+	char *md = tu_read_file(path, NULL);
+	ck_assert_ptr_nonnull(md);
+	/* each point's row: "| ≥123.4 | " in the output tok/s cell */
+	size_t rows = 0;
+	for (const char *p = md; (p = strstr(p, " | ≥")); p++)
+		rows++;
+	ck_assert_msg(rows == 2, "%zu cells '≥':\n%s", rows, md);
+	ck_assert(strstr(md, "(output tok/s '≥': the server gave no usage"));
+	free(md);
+	/* with the server's usage (include_usage asked): exact, no "≥" */
+	snprintf(args, sizeof args, "--experiments kv --concurrency 1 --prompt-tokens 32 "
+		 "--max-tokens 4 --report %s/r.md", g_dir);
+	j = sweep("--first-ms 5 --token-ms 1", args, &rc, &out);
+	ck_assert_msg(rc == 0 && j, "exit %d: %s", rc, out);
+	ck_assert_int_eq((int)num(at(j, "kv.series.0.points.0"), "output_tokens_from_events"), 0);
+	cJSON_Delete(j);
+	free(out);
+	md = tu_read_file(path, NULL);
+	ck_assert_ptr_nonnull(md);
+	ck_assert_msg(!strstr(md, " | ≥") && !strstr(md, "(output tok/s '≥'"), "%s", md);
+	free(md);
+	rm_out();
+}
+END_TEST
+
 /* vLLM: the capacity from its start-up lines ("GPU KV cache size: 1024
  * tokens"), the prediction floor(1024 / whole 16-token blocks a request),
  * and the server's own KV gauge while the point ran. */
@@ -1237,6 +1285,7 @@ int main(void)
 	tcase_add_test(t, prefix_vllm_counts_from_metrics);
 	tcase_add_test(t, prefix_two_configurations);
 	tcase_add_test(t, kv_llamacpp_knee_on_the_slots);
+	tcase_add_test(t, kv_tokens_per_s_from_events_is_at_least);
 	tcase_add_test(t, kv_vllm_capacity_from_its_log);
 	tcase_add_test(t, kv_vllm_data_parallel_capacity_is_per_engine);
 	tcase_add_test(t, kv_vllm_data_parallel_from_a_coloured_log);

@@ -97,6 +97,7 @@ static void point(const struct sweep_opts *o, struct sweep_srv *srv, const char 
 		goto out;
 	}
 	long toks = 0;
+	pt->tok_events = 0;
 	pt->queue_known = 0;
 	pt->queue_source = NULL;
 	for (int i = 0; i < n; i++) {
@@ -112,8 +113,10 @@ static void point(const struct sweep_opts *o, struct sweep_srv *srv, const char 
 			pt->queue_known++;
 			pt->queue_source = d->queue_source;
 		}
-		if (r->ok)
+		if (r->ok) {
 			toks += ttft_record_tokens(r);
+			pt->tok_events += ttft_record_tokens_source(r) == TTFT_TOKENS_EVENTS;
+		}
 	}
 	/* the share of all TTFT spent queued: from the requests' own queue
 	 * values, else from vLLM's queue histogram summed over the point

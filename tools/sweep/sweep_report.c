@@ -552,7 +552,7 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 				continue;
 			}
 			ttft_str_printf(b, "| %s | %ld | %d | %d (%d) | %s / %s | %s%s%s%s | %s / %s | "
-					   "%s | %s | %s | %s | %s / %s | ", s->cfg, p->prompt_tokens,
+					   "%s | %s | %s%s | %s | %s / %s | ", s->cfg, p->prompt_tokens,
 					p->conc, p->nreq, p->failed, ms(p->ttft_p50), ms(p->ttft_p99),
 					pct(p->queue_share_all), p->share_source &&
 					p->share_source != p->queue_source ? " (" : "",
@@ -561,6 +561,8 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 					p->share_source != p->queue_source ? ")" : "",
 					pct(p->queue_share_p50), pct(p->queue_share_p90),
 					ms(p->queue_p50), p->queue_source ? p->queue_source : "-",
+					/* from token events: at least */
+					p->tok_events && isfinite(p->out_tok_s) ? "≥" : "",
 					num(p->out_tok_s, 1), num(p->req_s, 2),
 					num(p->state.running_max, 0),
 					num(p->state.waiting_max, 0));
@@ -572,14 +574,20 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 		}
 	}
 	int few = 0; /* a p90 / p99 '-' for want of values */
+	int counted = 0; /* an output tok/s '≥' */
 	for (int i = 0; i < k->ns; i++)
 		for (int j = 0; j < k->s[i].npts; j++) {
 			const struct sweep_kv_point *p = &k->s[i].pts[j];
 			few |= (isfinite(p->ttft_p50) && isnan(p->ttft_p99)) ||
 			       (isfinite(p->queue_share_p50) && isnan(p->queue_share_p90));
+			counted |= p->status != SWEEP_INTERRUPTED && p->tok_events &&
+				   isfinite(p->out_tok_s);
 		}
 	if (few)
 		ttft_str_printf(b, "\n(%s.)\n", TTFT_QUANTILE_RULE);
+	if (counted)
+		ttft_str_printf(b, "\n(output tok/s '≥': the server gave no usage, its token "
+				   "events were counted, and one event can carry several tokens.)\n");
 	ttft_str_printf(b, "\nThe knee: the highest concurrency served without waiting for "
 			   "capacity. Measured: from the server's own count of waiting requests "
 			   "where it has one (vLLM `num_requests_waiting`, llama.cpp "
@@ -905,6 +913,8 @@ static void point_json(struct ttft_json *j, const struct sweep_kv_point *p)
 	ttft_json_str(j, "queue_source", p->queue_source);
 	ttft_json_num(j, "wall_s", p->wall_s);
 	ttft_json_num(j, "output_tokens_per_s", p->out_tok_s);
+	/* above 0: the rate is a lower bound (docs/experiments.md) */
+	ttft_json_int(j, "output_tokens_from_events", p->tok_events);
 	ttft_json_num(j, "requests_per_s", p->req_s);
 	ttft_json_begin_obj(j, "server");
 	ttft_json_num(j, "running_max", p->state.running_max);

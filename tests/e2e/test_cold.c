@@ -1278,6 +1278,48 @@ START_TEST(three_cycles_by_default_and_the_spread)
 }
 END_TEST
 
+/* A server that gives no usage has each run's token events counted, and
+ * one event can carry several tokens: the report's runs table showed that
+ * count as if exact. Its cell says "≥N" and its note why; the JSON's runs
+ * say tokens_source "events". */
+START_TEST(runs_tokens_from_events_are_at_least)
+{
+	int port = tu_free_port();
+	char cmd[1536], *out, rep[256], js[256];
+	tu_tmp_log(rep, sizeof rep, "events-md");
+	tu_tmp_log(js, sizeof js, "events-json");
+	snprintf(cmd, sizeof cmd, "%s/ttft-cold --server 'exec %s/fixture-server --port %d "
+		 "--first-ms 5 --token-ms 1 --no-usage' --url http://127.0.0.1:%d --cycles 1 "
+		 "--warm-runs 1 --max-tokens 4 --kind vllm --report %s --json %s 2>&1",
+		 tu_build_dir(), tu_build_dir(), port, port, rep, js);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	free(out);
+	char *t = tu_read_file(js, NULL);
+	unlink(js);
+	cJSON *j = cJSON_Parse(t);
+	free(t);
+	cJSON *c = cycle_n(j, 0);
+	cJSON *r[2] = {cJSON_GetObjectItem(c, "cold"),
+		       cJSON_GetArrayItem(cJSON_GetObjectItem(c, "warm"), 0)};
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq((int)fnum(r[i], "tokens"), 4);
+		ck_assert_str_eq(cJSON_GetObjectItem(r[i], "tokens_source")->valuestring,
+				 "events");
+	}
+	cJSON_Delete(j);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	siblings(rep);
+	/* "| 1.1 | cold | ttft | e2e | ≥4 |", "| 1.2 | warm | … | ≥4 |" */
+	int cells = 0;
+	for (const char *p = md; (p = strstr(p, "| ≥4 |")); p++)
+		cells++;
+	ck_assert_msg(cells == 2, "%d cells '≥4':\n%.4000s", cells, md);
+	ck_assert_msg(strstr(md, "tokens ≥: no usage, token events counted"), "%.4000s", md);
+	free(md);
+}
+END_TEST
+
 /* One cycle's cold request is slow, the next one's warm request is: the
  * report draws no cold-vs-warm conclusion from that (conclusions flipped
  * with noise between runs). */
@@ -1930,6 +1972,7 @@ int main(void)
 	tcase_add_test(t, cold_vs_warm_like_for_like);
 	tcase_add_test(t, cold_extra_from_the_cache_is_not_warmup);
 	tcase_add_test(t, three_cycles_by_default_and_the_spread);
+	tcase_add_test(t, runs_tokens_from_events_are_at_least);
 	tcase_add_test(t, no_conclusion_when_cycles_disagree);
 	tcase_add_test(t, refused_before_any_server_starts);
 	tcase_add_test(t, server_exits_early);

@@ -5,7 +5,7 @@
  *   fixture-server [--port N] [--headers-ms H] [--first-ms F] [--token-ms T]
  *                  [--tokens N] [--role-lead-ms R] [--crlf] [--split N]
  *                  [--tls CERT KEY] [--prefix-cache] [--style vllm|llamacpp]
- *                  [--slots N] [--cork]
+ *                  [--slots N] [--cork] [--no-usage]
  *
  * Timeline of a streamed request, from the moment its last byte is read:
  *   +H            response headers
@@ -16,7 +16,8 @@
  * last chunk. A request header "X-Fixture: headers=H,first=F,token=T,role=R,
  * status=S,error_after=K,close_after=K" overrides the defaults per request
  * (usage_tokens=N: usage says N completion tokens, written as given;
- * usage=0: no usage, streamed or not; pad=B: the first token event B
+ * usage=0: no usage, streamed or not, as --no-usage for every request
+ * (a client that cannot send the header: ttft-cold); pad=B: the first token event B
  * bytes larger; predicted_n=N: llama.cpp style, the timings say N tokens
  * were predicted, as when some ended inside a UTF-8 character and sent
  * no event of their own; n=N: N choices, vLLM's n, their events
@@ -1418,7 +1419,7 @@ int main(int argc, char **argv)
 			       "         [--slots N] [--ctx C] [--kv-tokens K] "
 			       "[--prefill-per-token-ms X] [--capacity-at-health N]\n"
 			       "         [--truth FILE] [--startup FILE] [--model NAME] "
-			       "[--ipv6] [--metrics-mode M]\n"
+			       "[--ipv6] [--metrics-mode M] [--no-usage]\n"
 			       "         [--slow-request N --slow-ms MS]\n"
 			       "The tests' stand-in for vLLM (or llama.cpp with --style "
 			       "llamacpp): its wire format,\n"
@@ -1430,6 +1431,7 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		if (!strcmp(a, "--crlf")) { g_def.crlf = 1; continue; }
+		if (!strcmp(a, "--no-usage")) { g_def.no_usage = 1; continue; }
 		if (!strcmp(a, "--ipv6")) { g_ipv6 = 1; continue; }
 		if (!strcmp(a, "--prefix-cache")) { g_prefix_cache = 1; continue; }
 		if (!strcmp(a, "--cork")) { g_cork = 1; continue; }

@@ -30,12 +30,17 @@ static void row(struct ttft_str *b, const char *id, const struct ttft_record *r,
 	ttft_str_printf(b, " |");
 	cold_md_num_cell(b, ttft_record_ttft_s(r), " %.4f |");
 	cold_md_num_cell(b, ttft_record_e2e_s(r), " %.4f |");
-	ttft_str_printf(b, " %ld |", ttft_record_tokens(r));
+	/* a count of events: at least that many */
+	int at_least = ttft_record_tokens_source(r) == TTFT_TOKENS_EVENTS;
+	ttft_str_printf(b, " %s%ld |", at_least ? "≥" : "", ttft_record_tokens(r));
 	cold_md_num_cell(b, r->prompt_tokens >= 0 ? (double)r->prompt_tokens : NAN, " %.0f |");
 	cold_md_num_cell(b, cold_cached_tokens(r), " %.0f |");
 	cold_md_num_cell(b, cold_prefill_s(r), " %.4f |");
 	ttft_str_printf(b, " ");
 	ttft_str_md_cell(b, r->ok ? note : ttft_record_error(r));
+	if (at_least)
+		ttft_str_printf(b, "%stokens ≥: no usage, token events counted (one can carry "
+				   "several)", (r->ok ? note : ttft_record_error(r))[0] ? "; " : "");
 	ttft_str_printf(b, " |\n");
 }
 

@@ -562,6 +562,11 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 				      (int)rc);
 	}
 	if (r->status >= 400) {
+		/* an error's body (JSON): no event stream, so no tokens to
+		 * count, not zero of them (an error streamed as an event
+		 * is one: sse_error) */
+		if (!r->ntok && !r->done && !r->sse_error)
+			r->not_sse = 1;
 		cJSON *j = cJSON_Parse(q->raw);
 		const char *msg = j ? error_message(j) : NULL;
 		ttft_record_set_error(r, "server answered HTTP %d: %.400s", r->status,

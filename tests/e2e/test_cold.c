@@ -1320,6 +1320,57 @@ START_TEST(runs_tokens_from_events_are_at_least)
 }
 END_TEST
 
+/* Requests the server refused (HTTP 500, a JSON error body): no event
+ * stream, so their tokens are not known — not "at least 0" of them
+ * counted from events (seen failing: '| ≥0 |' and the events note on
+ * both runs), and never a raw -1. */
+START_TEST(refused_runs_have_no_token_count)
+{
+	int port = tu_free_port();
+	char cmd[1536], *out, rep[256], js[256];
+	tu_tmp_log(rep, sizeof rep, "refused-md");
+	tu_tmp_log(js, sizeof js, "refused-json");
+	snprintf(cmd, sizeof cmd, "%s/ttft-cold --server 'exec %s/fixture-server --port %d "
+		 "--status 500' --url http://127.0.0.1:%d --cycles 1 --warm-runs 1 "
+		 "--max-tokens 4 --kind vllm --report %s --json %s 2>&1",
+		 tu_build_dir(), tu_build_dir(), port, port, rep, js);
+	ck_assert_int_eq(tu_sh(cmd, &out), 1); /* every request failed */
+	free(out);
+	char *t = tu_read_file(js, NULL);
+	unlink(js);
+	cJSON *j = cJSON_Parse(t);
+	free(t);
+	cJSON *c = cycle_n(j, 0);
+	cJSON *r[2] = {cJSON_GetObjectItem(c, "cold"),
+		       cJSON_GetArrayItem(cJSON_GetObjectItem(c, "warm"), 0)};
+	for (int i = 0; i < 2; i++) {
+		ck_assert_ptr_nonnull(r[i]);
+		ck_assert_int_eq((int)fnum(r[i], "http_status"), 500);
+		ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r[i], "tokens")));
+		ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r[i], "tokens_source")));
+	}
+	cJSON_Delete(j);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	/* what ttft-cold writes beside it, where it did */
+	static const char *const beside[] = {".html", "-cold-start.svg", "-warm-variance.svg"};
+	for (int i = 0; i < 3; i++) {
+		char p[512];
+		snprintf(p, sizeof p, "%s%s", rep, beside[i]);
+		unlink(p);
+	}
+	ck_assert_msg(strstr(md, "| 1.1 | cold | - | ") && strstr(md, "| 1.2 | warm | - | "),
+		      "%.4000s", md);
+	const char *row = strstr(md, "| 1.1 | cold |");
+	ck_assert_msg(row && !strncmp(strchr(strchr(strchr(strchr(row + 1, '|') + 1, '|') + 1,
+						      '|') + 1, '|'), "| - |", 5),
+		      "the tokens cell: %.200s", row);
+	ck_assert_msg(!strstr(md, "≥0") && !strstr(md, "| -1 |") &&
+		      !strstr(md, "token events counted"), "%.4000s", md);
+	free(md);
+}
+END_TEST
+
 /* One cycle's cold request is slow, the next one's warm request is: the
  * report draws no cold-vs-warm conclusion from that (conclusions flipped
  * with noise between runs). */
@@ -1973,6 +2024,7 @@ int main(void)
 	tcase_add_test(t, cold_extra_from_the_cache_is_not_warmup);
 	tcase_add_test(t, three_cycles_by_default_and_the_spread);
 	tcase_add_test(t, runs_tokens_from_events_are_at_least);
+	tcase_add_test(t, refused_runs_have_no_token_count);
 	tcase_add_test(t, no_conclusion_when_cycles_disagree);
 	tcase_add_test(t, refused_before_any_server_starts);
 	tcase_add_test(t, server_exits_early);

@@ -17,6 +17,8 @@
  * status=S,error_after=K,close_after=K" overrides the defaults per request
  * (usage_tokens=N: usage says N completion tokens, written as given;
  * usage=0: no usage, streamed or not, as --no-usage for every request
+ * (--status S: every completion request answered with status S, as
+ * status=S for each)
  * (a client that cannot send the header: ttft-cold); pad=B: the first token event B
  * bytes larger; predicted_n=N: llama.cpp style, the timings say N tokens
  * were predicted, as when some ended inside a UTF-8 character and sent
@@ -1419,7 +1421,7 @@ int main(int argc, char **argv)
 			       "         [--slots N] [--ctx C] [--kv-tokens K] "
 			       "[--prefill-per-token-ms X] [--capacity-at-health N]\n"
 			       "         [--truth FILE] [--startup FILE] [--model NAME] "
-			       "[--ipv6] [--metrics-mode M] [--no-usage]\n"
+			       "[--ipv6] [--metrics-mode M] [--no-usage] [--status S]\n"
 			       "         [--slow-request N --slow-ms MS]\n"
 			       "The tests' stand-in for vLLM (or llama.cpp with --style "
 			       "llamacpp): its wire format,\n"
@@ -1465,6 +1467,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--split")) g_def.split = atoi(v);
 		else if (!strcmp(a, "--model")) g_model = v;
 		else if (!strcmp(a, "--style")) g_llamacpp = !strcmp(v, "llamacpp");
+		else if (!strcmp(a, "--status")) g_def.status = atoi(v);
 		else if (!strcmp(a, "--slow-request")) g_slow_request = atoi(v);
 		else if (!strcmp(a, "--slow-ms")) g_slow_ms = atof(v);
 		else if (!strcmp(a, "--metrics-mode")) g_metrics_mode = v;

@@ -32,7 +32,11 @@ static void row(struct ttft_str *b, const char *id, const struct ttft_record *r,
 	cold_md_num_cell(b, ttft_record_e2e_s(r), " %.4f |");
 	/* a count of events: at least that many */
 	int at_least = ttft_record_tokens_source(r) == TTFT_TOKENS_EVENTS;
-	ttft_str_printf(b, " %s%ld |", at_least ? "≥" : "", ttft_record_tokens(r));
+	long tokens = ttft_record_tokens(r);
+	if (tokens < 0) /* not known (no event stream: an error's body) */
+		ttft_str_printf(b, " - |");
+	else
+		ttft_str_printf(b, " %s%ld |", at_least ? "≥" : "", tokens);
 	cold_md_num_cell(b, r->prompt_tokens >= 0 ? (double)r->prompt_tokens : NAN, " %.0f |");
 	cold_md_num_cell(b, cold_cached_tokens(r), " %.0f |");
 	cold_md_num_cell(b, cold_prefill_s(r), " %.4f |");

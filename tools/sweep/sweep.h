@@ -225,7 +225,8 @@ struct sweep_kv_point {
 	const char *share_source; /* the requests' own queue, or vLLM's sums */
 	double wall_s, out_tok_s, req_s;
 	int tok_events;           /* requests whose tokens are token events
-	                             counted (no usage): out_tok_s at least */
+	                             counted (no usage), or not known: out_tok_s
+	                             at least */
 	struct sweep_state state;
 };
 struct sweep_kv_series {      /* one configuration × one prompt length */

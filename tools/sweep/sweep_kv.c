@@ -114,8 +114,12 @@ static void point(const struct sweep_opts *o, struct sweep_srv *srv, const char 
 			pt->queue_source = d->queue_source;
 		}
 		if (r->ok) {
-			toks += ttft_record_tokens(r);
-			pt->tok_events += ttft_record_tokens_source(r) == TTFT_TOKENS_EVENTS;
+			/* a count not known adds nothing: the total is then a
+			 * lower bound too, said as the events' is */
+			long tk = ttft_record_tokens(r);
+			toks += tk > 0 ? tk : 0;
+			pt->tok_events += tk < 0 ||
+					  ttft_record_tokens_source(r) == TTFT_TOKENS_EVENTS;
 		}
 	}
 	/* the share of all TTFT spent queued: from the requests' own queue

@@ -502,8 +502,7 @@ static void order_of(struct cold_decomp *d, int parent)
 	}
 }
 
-/* An info's value as a number (thousands' commas skipped); NAN: none. */
-static double info_number(const char *v)
+double cold_info_number(const char *v, int whole)
 {
 	char buf[64];
 	size_t o = 0;
@@ -513,7 +512,7 @@ static double info_number(const char *v)
 	buf[o] = 0;
 	char *e;
 	double x = strtod(buf, &e);
-	return e == buf || *e ? NAN : x;
+	return e == buf || (whole && *e) ? NAN : x;
 }
 
 void cold_decompose(const struct cold_patterns *ps, const struct cold_line *lines,
@@ -637,7 +636,7 @@ void cold_decompose(const struct cold_patterns *ps, const struct cold_line *line
 		for (size_t k = k0; k < nlines; k++) {
 			if (!group1(&x->end, lines[k].text, val, sizeof val))
 				continue;
-			double num = info_number(val);
+			double num = cold_info_number(val, 1);
 			if (!in) {
 				in = &d->infos[d->ninfo++];
 				snprintf(in->name, sizeof in->name, "%s", x->name);

@@ -130,6 +130,9 @@ size_t cold_last_start(const struct cold_patterns *ps, const struct cold_line *l
 const char *cold_patterns_path(const char *kind, char *buf, size_t n);
 
 /* The value of info NAME, or NULL. */
+/* An info's value as a number, thousands' commas skipped (whole: the
+ * whole value, else its leading number); NAN: none. */
+double cold_info_number(const char *v, int whole);
 const char *cold_info(const struct cold_decomp *d, const char *name);
 
 /* Remove terminal escape sequences (colours around vLLM's process prefix,

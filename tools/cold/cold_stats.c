@@ -221,17 +221,7 @@ const char *cold_info_of(const struct cold_run *run, const char *name)
 double cold_info_num(const struct cold_run *run, const char *name)
 {
 	const char *v = cold_info_of(run, name);
-	if (!v)
-		return NAN;
-	char buf[64];
-	size_t o = 0;
-	for (const char *p = v; *p && o + 1 < sizeof buf; p++)
-		if (*p != ',')
-			buf[o++] = *p;
-	buf[o] = 0;
-	char *e;
-	double x = strtod(buf, &e);
-	return e == buf ? NAN : x;
+	return v ? cold_info_number(v, 0) : NAN;
 }
 
 double cold_phase_median(const struct cold_run *run, const char *name)

@@ -650,9 +650,13 @@ int main(int argc, char **argv)
 		if (res[i].ok)
 			e2e[ne++] = ttft_record_e2e_s(&res[i]);
 		long tk = ttft_record_tokens(&res[i]);
-		if (tk < 0)
+		/* refused with an error status, its body no event stream (its
+		 * row's tokens null): it output no tokens, and leaves the sum
+		 * known */
+		int refused = tk < 0 && res[i].status >= 400;
+		if (tk < 0 && !refused)
 			toks_unknown++;
-		else
+		else if (tk > 0)
 			toks += tk;
 		toks_events += ttft_record_tokens_source(&res[i]) == TTFT_TOKENS_EVENTS;
 		nitl += res[i].ntok > 1 ? (size_t)res[i].ntok - 1 : 0;

@@ -466,10 +466,18 @@ START_TEST(error_cases_keep_their_record)
 			      cases[i].args, err_of(r.r[0]));
 		if (cases[i].tokens >= 0)
 			ck_assert_int_eq((int)f(r.r[0], "tokens"), cases[i].tokens);
-		else if (cases[i].tokens == -2)
+		else if (cases[i].tokens == -2) {
 			ck_assert_msg(is_null(r.r[0], "tokens") &&
 				      is_null(r.r[0], "tokens_source"), "%s: tokens %g",
 				      cases[i].args, f(r.r[0], "tokens"));
+			/* refused: it output no tokens, exactly; the rate is
+			 * not made unknown by it ("not known (1 request without
+			 * usage)" was said of a refusal) */
+			cJSON *rate = cJSON_GetObjectItem(r.summary, "output_tokens_per_s");
+			ck_assert_msg(cJSON_IsNumber(rate) && rate->valuedouble == 0,
+				      "%s: output_tokens_per_s %s", cases[i].args,
+				      cJSON_IsNumber(rate) ? "not 0" : "not a number");
+		}
 		done(&r);
 	}
 }

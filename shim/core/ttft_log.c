@@ -60,6 +60,23 @@ static unsigned chunk_shift_for(uint64_t capacity, unsigned seg_shift)
 	return shift;
 }
 
+static uint64_t ns_ino(const char *link);
+static int timens_mono(int64_t *ns, uint64_t *ino);
+
+/* Was h's log made in a time namespace whose CLOCK_MONOTONIC is not this
+ * process's? One readlink when it is this one's; an older log, or a
+ * namespace not known here, is taken as this one's (as ever). */
+static int other_clock(const struct ttft_log_hdr *h)
+{
+	if (!(h->clock_flags & TTFT_CLOCK_TIMENS))
+		return 0;
+	uint64_t mine = ns_ino("/proc/self/ns/time");
+	if (!mine || mine == h->timens_ino)
+		return 0;
+	int64_t off;
+	return timens_mono(&off, &mine) == 0 && off != h->timens_mono_ns;
+}
+
 static int map_header(struct ttft_log *log, int fd, const char **why)
 {
 	struct stat st;
@@ -95,6 +112,13 @@ static int map_header(struct ttft_log *log, int fd, const char **why)
 		*why = "the file exists but is not a ttftshim log of this version";
 		return -1;
 	}
+	if (other_clock(h)) {
+		munmap(m, TTFT_LOG_HDR_SIZE);
+		*why = "the log was made in another time namespace, whose CLOCK_MONOTONIC "
+		       "differs from this process's: its times would not be the log's "
+		       "(give this namespace its own log)";
+		return -1;
+	}
 	log->hdr = h;
 	log->slots = log->capacity = cap;
 	log->seg_shift = seg_shift_for(cap);
@@ -106,12 +130,38 @@ static int map_header(struct ttft_log *log, int fd, const char **why)
 	return 0;
 }
 
-/* The CLOCK_MONOTONIC offset of this process's time namespace, from
- * /proc/self/timens_offsets ("monotonic <s> <ns>", Linux 5.6+): 0 and
- * *ns set, -1 when not read (no such file: a kernel without time
- * namespaces, or no /proc). Raw syscalls, no stdio: the shim's own. */
-static int timens_mono(int64_t *ns)
+/* The inode of a /proc/self/ns link ("time:[4026531834]"), 0: none (no
+ * time namespaces in this kernel, no /proc). */
+static uint64_t ns_ino(const char *link)
 {
+	char b[64];
+	ssize_t n = syscall(SYS_readlinkat, AT_FDCWD, link, b, sizeof b - 1);
+	if (n <= 0)
+		return 0;
+	b[n] = 0;
+	const char *p = strchr(b, '[');
+	if (!p)
+		return 0;
+	uint64_t v = 0;
+	for (p++; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	return *p == ']' ? v : 0;
+}
+
+/* The CLOCK_MONOTONIC offset of this process's time namespace, from
+ * /proc/self/timens_offsets ("monotonic <s> <ns>", Linux 5.6+), and that
+ * namespace's inode: 0 and *ns, *ino set, -1 when not known (no time
+ * namespaces, no /proc; or between an unshare(CLONE_NEWTIME) and the
+ * next exec or fork, where the file shows the children's namespace, not
+ * this process's). Raw syscalls, no stdio: the shim's own. */
+static int timens_mono(int64_t *ns, uint64_t *ino)
+{
+	*ino = ns_ino("/proc/self/ns/time");
+	if (!*ino || ns_ino("/proc/self/ns/time_for_children") != *ino)
+		return -1;
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/timens_offsets",
 			      O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -185,8 +235,10 @@ static void clock_info(struct ttft_log_hdr *h, int64_t read_gap_ns)
 			h->boot_id[--n] = 0;
 		raw_close(fd);
 	}
-	if (timens_mono(&h->timens_mono_ns) == 0)
+	if (timens_mono(&h->timens_mono_ns, &h->timens_ino) == 0)
 		h->clock_flags |= TTFT_CLOCK_TIMENS;
+	else
+		h->timens_mono_ns = 0, h->timens_ino = 0;
 }
 
 /* Build a complete log in a private temporary file, then link() it into

@@ -225,6 +225,9 @@ struct ttft_log_hdr {
 	                             (/proc/self/timens_offsets), when
 	                             TTFT_CLOCK_TIMENS: logs of one boot share
 	                             CLOCK_MONOTONIC only with the same one    */
+	uint64_t timens_ino;      /* … and that namespace (/proc/self/ns/time's
+	                             inode): a writer of another one with
+	                             another offset does not write here        */
 };
 _Static_assert(sizeof(struct ttft_log_hdr) <= TTFT_LOG_HDR_SIZE, "header fits");
 
@@ -232,7 +235,8 @@ _Static_assert(sizeof(struct ttft_log_hdr) <= TTFT_LOG_HDR_SIZE, "header fits");
 #define TTFT_CLOCK_INFO 0x1u     /* the clock fields were filled           */
 #define TTFT_CLOCK_UNSYNC 0x2u   /* the kernel said the clock is not
                                     synchronised (STA_UNSYNC, TIME_ERROR) */
-#define TTFT_CLOCK_TIMENS 0x4u   /* timens_mono_ns was read              */
+#define TTFT_CLOCK_TIMENS 0x4u   /* timens_mono_ns and timens_ino were
+                                    read                                  */
 
 /* ---- writer side (async-signal-safe, lock-free, no allocation) ----
  *

@@ -558,6 +558,51 @@ START_TEST(a_read_of_token_events_is_one_record)
 }
 END_TEST
 
+/* A writer in another time namespace (a container's, CRIU's) whose
+ * CLOCK_MONOTONIC is 1000 s ahead of the log's: its records would stand
+ * 1000 s off among the others', looking normal (seen failing: nothing
+ * said, its request written beside the log's own). It writes nothing,
+ * says why on stderr, and
+ * runs as without the shim: same output, same status. One of the log's
+ * own namespace still writes. */
+START_TEST(a_writer_of_another_clock_writes_nothing)
+{
+	char log[256], cmd[2048], *plain, *shim;
+	tu_tmp_log(log, sizeof log, "timens");
+	const char *curl = "curl -s http://127.0.0.1:%d/v1/completions?tokens=3 -d '{}'";
+	char c[256];
+	snprintf(c, sizeof c, curl, g_port);
+	snprintf(cmd, sizeof cmd, "TTFT_LOG=%s LD_PRELOAD=%s/libttftshim.so %s", log,
+		 tu_build_dir(), c);
+	ck_assert_int_eq(tu_sh(cmd, &shim), 0); /* makes the log */
+	free(shim);
+	ck_assert_int_eq(requests_in(log), 1);
+	snprintf(cmd, sizeof cmd, "unshare -rT --monotonic=1000 --fork %s 2>&1", c);
+	int rc_plain = tu_sh(cmd, &plain);
+	snprintf(cmd, sizeof cmd, "unshare -rT --monotonic=1000 --fork env TTFT_LOG=%s "
+		 "LD_PRELOAD=%s/libttftshim.so %s 2>/dev/null", log, tu_build_dir(), c);
+	ck_assert_int_eq(tu_sh(cmd, &shim), rc_plain);
+	ck_assert_str_eq(shim, plain);
+	ck_assert_msg(strstr(plain, "[DONE]"), "%s", plain);
+	free(shim);
+	snprintf(cmd, sizeof cmd, "unshare -rT --monotonic=1000 --fork env TTFT_LOG=%s "
+		 "LD_PRELOAD=%s/libttftshim.so %s 2>&1 >/dev/null", log, tu_build_dir(), c);
+	tu_sh(cmd, &shim);
+	ck_assert_msg(strstr(shim, "another time namespace"), "%s", shim);
+	free(shim);
+	free(plain);
+	ck_assert_int_eq(requests_in(log), 1);
+	/* a namespace of its own with the log's clock (offset 0) writes */
+	snprintf(cmd, sizeof cmd, "unshare -rT --fork env TTFT_LOG=%s "
+		 "LD_PRELOAD=%s/libttftshim.so %s >/dev/null", log, tu_build_dir(), c);
+	ck_assert_int_eq(tu_sh(cmd, &shim), 0);
+	free(shim);
+	ck_assert_int_eq(requests_in(log), 2);
+	unlink(log);
+}
+END_TEST
+
+
 int main(void)
 {
 	Suite *s = suite_create("shim_log");
@@ -580,6 +625,13 @@ int main(void)
 		printf("SKIP: test_shim_log: no mount namespace here (unshare %s was "
 		       "refused): 1 test not run\n",
 		       geteuid() == 0 ? "-m" : "-rm");
+	/* A time namespace of its own (unshare -T, Linux 5.6+, in a user
+	 * namespace): where refused, said not run, never passed. */
+	if (system("unshare -rT --monotonic=1000 --fork true 2>/dev/null") == 0)
+		tcase_add_test(t, a_writer_of_another_clock_writes_nothing);
+	else
+		printf("SKIP: test_shim_log: no time namespace here (unshare -rT was "
+		       "refused): 1 test not run\n");
 	tcase_add_test(t, a_terminal_log_path_is_not_opened);
 	tcase_add_test(t, a_file_size_limit_kills_no_host);
 	tcase_add_test(t, ttft_run_waits_for_background_children);

@@ -42,6 +42,14 @@ static int64_t anchor_err(const struct ttft_merge_log *m)
 	return e >= 0 && e <= MAX_ANCHOR_ERROR_NS ? e : MAX_ANCHOR_ERROR_NS;
 }
 
+/* Do a and b (of one boot) both say their time namespace's offset? Then
+ * that alone tells whether they share CLOCK_MONOTONIC, and, being of one
+ * kernel, they share CLOCK_REALTIME whatever their namespaces. */
+static int both_say_namespace(const struct ttft_merge_log *a, const struct ttft_merge_log *b)
+{
+	return (a->a.clock.flags & TTFT_CLOCK_TIMENS) && (b->a.clock.flags & TTFT_CLOCK_TIMENS);
+}
+
 /* 0 when m and g (the first of a group: its anchor its own) are on one
  * CLOCK_MONOTONIC; else by how much they are apart (ns, signed, never 0).
  * Their headers' time namespace offsets tell, where both have one; an
@@ -53,7 +61,7 @@ static int64_t one_clock_apart(const struct ttft_merge_log *m, const struct ttft
 	/* both say which time namespace: that alone tells (a wall clock
 	 * stepped between them is still one CLOCK_MONOTONIC) */
 	const struct ttft_log_clock *cm = &m->a.clock, *cg = &g->a.clock;
-	if ((cm->flags & TTFT_CLOCK_TIMENS) && (cg->flags & TTFT_CLOCK_TIMENS)) {
+	if (both_say_namespace(m, g)) {
 		long double t = (long double)cm->timens_mono_ns - (long double)cg->timens_mono_ns;
 		if (t == 0)
 			return 0;
@@ -147,6 +155,11 @@ double ttft_merge_gap(const struct ttft_merge_log *l, size_t i, size_t j)
 {
 	if (l[i].group == l[j].group)
 		return 0;
+	/* one kernel's CLOCK_REALTIME read through each one's anchor (time
+	 * namespaces move CLOCK_MONOTONIC only) */
+	if (l[i].a.clock.boot_id[0] && !strcmp(l[i].a.clock.boot_id, l[j].a.clock.boot_id) &&
+	    both_say_namespace(&l[i], &l[j]))
+		return l[i].anchor_error_s + l[j].anchor_error_s; /* NAN when either is */
 	return l[i].err_s + l[j].err_s; /* NAN when either is */
 }
 
@@ -311,11 +324,18 @@ int ttft_merge_print(FILE *f, const struct ttft_merge_log *l, size_t n)
 		}
 		if (l[i].apart_from >= 0) {
 			const struct ttft_merge_log *o = &l[l[i].apart_from];
-			fprintf(f, "  %s (%s): the same boot as %s (%s), but not one clock: "
-				   "their anchors disagree by %.6f s (another time namespace, "
-				   "or the wall clock stepped between them): aligned through "
-				   "its own anchor\n", l[i].name, l[i].path, o->name, o->path,
-				l[i].apart_s);
+			if (both_say_namespace(&l[i], o))
+				fprintf(f, "  %s (%s): the same boot as %s (%s), but another time "
+					   "namespace: CLOCK_MONOTONIC %.6f s apart, so aligned "
+					   "through its own anchor; one wall clock with it (within "
+					   "their anchors' read errors)\n", l[i].name, l[i].path,
+					o->name, o->path, l[i].apart_s);
+			else
+				fprintf(f, "  %s (%s): the same boot as %s (%s), but not one clock: "
+					   "their anchors disagree by %.6f s (another time namespace, "
+					   "or the wall clock stepped between them): aligned through "
+					   "its own anchor\n", l[i].name, l[i].path, o->name, o->path,
+					l[i].apart_s);
 		}
 		if (isnan(l[i].err_s))
 			fprintf(f, "  %s (%s): no bound: %s\n", l[i].name, l[i].path, l[i].err_why);

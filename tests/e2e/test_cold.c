@@ -1637,6 +1637,50 @@ START_TEST(vllm_start_up_with_a_logging_prefix)
 }
 END_TEST
 
+/* The report of a start-up whose two data-parallel engines logged KV
+ * caches of other sizes: the sanity table's value is said to be the
+ * smallest of a range (seen failing: '| kv_cache_tokens (server log) |
+ * 1,024 |' alone, the first engine's 2,048 unsaid), and the knobs give
+ * the range. */
+START_TEST(engines_of_other_sizes_in_the_report)
+{
+	int port = tu_free_port();
+	char srv[1024], st[256], rep[256], extra[512], *out;
+	tu_tmp_log(st, sizeof st, "dp-startup");
+	tu_tmp_log(rep, sizeof rep, "dp-md");
+	FILE *f = fopen(st, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("0.01\t(APIServer pid={pid}) INFO {date} [api_server.py:1839] vLLM API server "
+	      "version 0.11.0\n"
+	      "0.01\t(EngineCore_DP0 pid=20) INFO {date} [kv_cache_utils.py:1087] GPU KV cache "
+	      "size: 2,048 tokens\n"
+	      "0.01\t(EngineCore_DP1 pid=21) INFO {date} [kv_cache_utils.py:1087] GPU KV cache "
+	      "size: 1,024 tokens\n", f);
+	fclose(f);
+	snprintf(srv, sizeof srv, "exec %s/fixture-server --port %d --startup %s --first-ms 5 "
+		 "--token-ms 1", tu_build_dir(), port, st);
+	snprintf(extra, sizeof extra, "--warm-runs 1 --report %s", rep);
+	cJSON *j;
+	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 0);
+	free(out);
+	cJSON *d = cJSON_GetObjectItem(cJSON_GetObjectItem(cycle_n(j, 0), "info_differs"),
+				       "kv_cache_tokens");
+	ck_assert_ptr_nonnull(d);
+	EXACT(fnum(d, "min"), 1024);
+	EXACT(fnum(d, "max"), 2048);
+	cJSON_Delete(j);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	siblings(rep);
+	ck_assert_msg(strstr(md, "| kv_cache_tokens (server log) | 1,024 (the smallest: the log "
+				 "gave 1024 to 2048, one value a process) |"), "%.6000s", md);
+	ck_assert_msg(strstr(md, "the KV cache holds 1024 to 2048 tokens in the 2 engines"),
+		      "%.6000s", md);
+	free(md);
+	unlink(st);
+}
+END_TEST
+
 START_TEST(server_dies_during_the_runs)
 {
 	/* killed once it has served the cold request and one warm one: by
@@ -2025,6 +2069,7 @@ int main(void)
 	tcase_add_test(t, three_cycles_by_default_and_the_spread);
 	tcase_add_test(t, runs_tokens_from_events_are_at_least);
 	tcase_add_test(t, refused_runs_have_no_token_count);
+	tcase_add_test(t, engines_of_other_sizes_in_the_report);
 	tcase_add_test(t, no_conclusion_when_cycles_disagree);
 	tcase_add_test(t, refused_before_any_server_starts);
 	tcase_add_test(t, server_exits_early);

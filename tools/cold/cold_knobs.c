@@ -85,10 +85,14 @@ static void knobs_vllm(struct ttft_str *b, const struct cold_run *run)
 				? "block size 16 is vLLM's default: the log did not state it"
 				: "block size as logged");
 	} else if (!isnan(tokens)) {
-		if (ti && ti->differ && !isnan(ti->min)) /* engines of other sizes */
+		if (ti && ti->differ && !isnan(ti->min) && ti->copies > 1) /* engines of other sizes */
 			ttft_str_printf(b, "; the KV cache holds %.0f to %.0f tokens in the %d "
 					   "engines that logged it (they differ: the smallest below)",
-					ti->min, ti->max, ti->copies > 1 ? ti->copies : 1);
+					ti->min, ti->max, ti->copies);
+		else if (ti && ti->differ && !isnan(ti->min))
+			ttft_str_printf(b, "; the KV cache holds %.0f to %.0f tokens as the log "
+					   "gives it (several values: the smallest below)",
+					ti->min, ti->max);
 		else if (ti && ti->copies > 1) /* data parallel: an engine each */
 			ttft_str_printf(b, "; the KV cache holds %.0f tokens in each of the %d "
 					   "engines that logged it", tokens, ti->copies);

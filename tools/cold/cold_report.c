@@ -163,6 +163,13 @@ static void sanity(struct ttft_str *san, const struct cold_run *run)
 		ttft_str_md_cell(san, in->name);
 		ttft_str_printf(san, " (server log) | ");
 		ttft_str_md_cell(san, in->value);
+		if (in->differ && !isnan(in->min))
+			/* processes (engines, ranks) of other sizes: the value is
+			 * the smallest */
+			ttft_str_printf(san, " (the smallest: the log gave %g to %g%s)", in->min,
+					in->max, in->copies > 1 ? ", one value a process" : "");
+		else if (in->differ)
+			ttft_str_printf(san, " (the first: the log gave other values too)");
 		ttft_str_printf(san, "%s |\n", neg ? " (as logged: a negative amount cannot be "
 						  "memory taken; read it as noise)" : "");
 	}

@@ -54,7 +54,7 @@ static void usage(FILE *f)
 "                       '-' = stdout (the table then goes to stderr); a\n"
 "                       request's tokens_source \"events\" (\"≥N\" in the\n"
 "                       table): no usage, its token events counted, at\n"
-"                       least that many (output_tokens_from_events: how\n"
+"                       least that many (requests_tokens_from_events: how\n"
 "                       many such; output_tokens_per_s then at least)\n"
 "  --text               keep the generated text in the JSON (\"text\")\n"
 "  --metrics MODE       auto (default: when the server has /metrics), on, off:\n"
@@ -791,7 +791,7 @@ int main(int argc, char **argv)
 		ttft_json_num(&j, "output_tokens_per_s", rate);
 		/* its requests whose tokens are events counted: above 0, the
 		 * rate is a lower bound */
-		ttft_json_int(&j, "output_tokens_from_events", toks_events);
+		ttft_json_int(&j, "requests_tokens_from_events", toks_events);
 		ttft_json_int(&j, "exact_splits", exact);
 		if (conc > 1 && cfg.metrics) {
 			ttft_json_int(&j, "metrics_scrapes", run.scrapes);

@@ -346,7 +346,7 @@ START_TEST(tokens_without_usage_are_a_lower_bound)
 		ck_assert_int_eq((int)f(r.r[i], "tokens"), 5);
 		ck_assert_str_eq(str_of(r.r[i], "tokens_source"), "events");
 	}
-	ck_assert_int_eq((int)f(r.summary, "output_tokens_from_events"), 2);
+	ck_assert_int_eq((int)f(r.summary, "requests_tokens_from_events"), 2);
 	ck_assert(!is_null(r.summary, "output_tokens_per_s"));
 	done(&r);
 	/* the server's usage (asked for with include_usage): exact */
@@ -354,7 +354,7 @@ START_TEST(tokens_without_usage_are_a_lower_bound)
 	ck_assert_int_eq(r.rc, 0);
 	for (int i = 0; i < 2; i++)
 		ck_assert_str_eq(str_of(r.r[i], "tokens_source"), "usage");
-	ck_assert_int_eq((int)f(r.summary, "output_tokens_from_events"), 0);
+	ck_assert_int_eq((int)f(r.summary, "requests_tokens_from_events"), 0);
 	done(&r);
 	char cmd[512], *out;
 	snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d --concurrency 2 "

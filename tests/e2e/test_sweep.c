@@ -626,7 +626,7 @@ START_TEST(kv_tokens_per_s_from_events_is_at_least)
 	for (int k = 0; k < 2; k++) {
 		cJSON *pt = at(j, k ? "kv.series.0.points.1" : "kv.series.0.points.0");
 		ck_assert(num(pt, "output_tokens_per_s") > 0);
-		ck_assert_int_eq((int)num(pt, "output_tokens_from_events"),
+		ck_assert_int_eq((int)num(pt, "requests_tokens_from_events"),
 				 (int)num(pt, "requests"));
 	}
 	cJSON_Delete(j);
@@ -647,7 +647,7 @@ START_TEST(kv_tokens_per_s_from_events_is_at_least)
 		 "--max-tokens 4 --report %s/r.md", g_dir);
 	j = sweep("--first-ms 5 --token-ms 1", args, &rc, &out);
 	ck_assert_msg(rc == 0 && j, "exit %d: %s", rc, out);
-	ck_assert_int_eq((int)num(at(j, "kv.series.0.points.0"), "output_tokens_from_events"), 0);
+	ck_assert_int_eq((int)num(at(j, "kv.series.0.points.0"), "requests_tokens_from_events"), 0);
 	cJSON_Delete(j);
 	free(out);
 	md = tu_read_file(path, NULL);

@@ -914,7 +914,7 @@ static void point_json(struct ttft_json *j, const struct sweep_kv_point *p)
 	ttft_json_num(j, "wall_s", p->wall_s);
 	ttft_json_num(j, "output_tokens_per_s", p->out_tok_s);
 	/* above 0: the rate is a lower bound (docs/experiments.md) */
-	ttft_json_int(j, "output_tokens_from_events", p->tok_events);
+	ttft_json_int(j, "requests_tokens_from_events", p->tok_events);
 	ttft_json_num(j, "requests_per_s", p->req_s);
 	ttft_json_begin_obj(j, "server");
 	ttft_json_num(j, "running_max", p->state.running_max);

@@ -650,10 +650,10 @@ int main(int argc, char **argv)
 		if (res[i].ok)
 			e2e[ne++] = ttft_record_e2e_s(&res[i]);
 		long tk = ttft_record_tokens(&res[i]);
-		/* refused with an error status, its body no event stream (its
-		 * row's tokens null): it output no tokens, and leaves the sum
-		 * known */
-		int refused = tk < 0 && res[i].status >= 400;
+		/* refused with an error status, its body no event stream, or
+		 * not answered at all (its row's tokens null): it output no
+		 * tokens, and leaves the sum known */
+		int refused = tk < 0 && (res[i].status >= 400 || !res[i].status);
 		if (tk < 0 && !refused)
 			toks_unknown++;
 		else if (tk > 0)

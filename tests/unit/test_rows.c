@@ -786,6 +786,39 @@ START_TEST(tokens_say_whether_counted_or_told)
 }
 END_TEST
 
+/* A request that got no answer at all (no response head, no event: the
+ * server closed, or the client gave up) has no token count: it was
+ * '≥0', tokens_source "events", with the line "token events counted, the
+ * stream carried no usage" under the table — of a stream that never came
+ * (seen failing: 0, "events"). */
+START_TEST(no_answer_has_no_token_count)
+{
+	open_log(1 << 20);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0, c, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(0.1), c, 0, 0, 0, NULL);
+	ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, T0 + MS(0.2), 100, 100, c, 0, 0, 90,
+		T0 + MS(0.3), "POST /v1/completions");
+	ev(TTFT_EV_CLOSE, T0 + MS(50), c, 0, 0, 0, NULL);
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 1);
+	ck_assert_int_eq(a.reqs[0].status, 0);
+	ck_assert_int_eq(ttft_record_tokens(&a.reqs[0]), -1);
+	ck_assert_int_eq(ttft_record_tokens_source(&a.reqs[0]), TTFT_TOKENS_UNKNOWN);
+	ttft_analysis_free(&a);
+	cJSON *j = json_of();
+	cJSON *q = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(q, "tokens")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(q, "tokens_source")));
+	cJSON_Delete(j);
+	char *out = table_of("");
+	ck_assert_msg(!strstr(out, "≥0") && !strstr(out, "token events counted"), "%s", out);
+	free(out);
+	unlink(g_path);
+}
+END_TEST
+
 /* A response that is not an event stream (Ollama's NDJSON stream, a
  * non-streamed JSON answer) is not read for events: its tokens are not
  * known (null, "-"), never a made-up 0, and the note says why; an empty
@@ -1116,5 +1149,6 @@ int main(void)
 	tcase_add_test(t, damaged_header_and_untraced);
 	tcase_add_test(t, times_out_of_order_are_said);
 	tcase_add_test(t, tokens_say_whether_counted_or_told);
+	tcase_add_test(t, no_answer_has_no_token_count);
 	return tu_run(s);
 }

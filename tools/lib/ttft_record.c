@@ -286,6 +286,11 @@ static long tokens_of(const struct ttft_record *r, int *src)
 	*src = TTFT_TOKENS_UNKNOWN;
 	if (r->encrypted || r->compressed || ttft_record_not_sse(r))
 		return -1; /* unknown, not zero */
+	/* no answer at all (no response head, no event, no usage): nothing
+	 * was streamed to count, not 0 events of a stream */
+	if (!r->status && !r->t_hdr && !r->ntok && !r->done && !r->sse_error &&
+	    r->usage_tokens < 0)
+		return -1;
 	/* each token event holds one token at least: a timings count below
 	 * them is not this request's (several tasks the timings did not
 	 * tell apart); nor is one task's among several choices, nor a usage

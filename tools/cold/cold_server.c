@@ -133,12 +133,16 @@ static void *reader(void *arg)
 		if (pf[3].revents) {
 			/* cold_server_drain: the requests made so far are
 			 * answered once what the pipes hold now is taken */
-			pthread_mutex_lock(&s->mu);
-			unsigned long asked = s->drain_asked;
-			pthread_mutex_unlock(&s->mu);
+			/* the wake-ups first, then how many asked: a caller
+			 * whose byte is taken here counted itself before it
+			 * wrote it; one counted after this read writes its byte
+			 * after it too, and wakes the next round */
 			char junk[64];
 			while (read(s->drain[0], junk, sizeof junk) > 0)
 				;
+			pthread_mutex_lock(&s->mu);
+			unsigned long asked = s->drain_asked;
+			pthread_mutex_unlock(&s->mu);
 			for (int k = 0; k < 2; k++) {
 				int avail = 0;
 				if (pf[k].fd < 0 || ioctl(pf[k].fd, FIONREAD, &avail) != 0)

@@ -2037,6 +2037,43 @@ START_TEST(outlier_note_does_not_quote_noise)
 }
 END_TEST
 
+/* vLLM's warnings behind VLLM_LOGGING_PREFIX ("myapp:WARNING 11-30 …"):
+ * the level sits after the prefix's own last character, not after a
+ * space, and is still a warning to quote next to an outlier. */
+START_TEST(outlier_quotes_a_prefixed_vllm_warning)
+{
+	int port = tu_free_port();
+	char srv[640], *out, rep[256], extra[512];
+	snprintf(srv, sizeof srv, "exec %s/fixture-server --port %d --first-ms 10 --token-ms 1 "
+		 "--slow-request 3 --slow-ms 300 2>&1 | sed -u \"s/fixture: request .*/myapp:"
+		 "WARNING 11-30 12:00:00 [serving_chat.py:310] held back by the client/\"",
+		 tu_build_dir(), port);
+	tu_tmp_log(rep, sizeof rep, "prefixed-md");
+	snprintf(extra, sizeof extra, "--warm-runs 4 --kind vllm --report %s", rep);
+	cJSON *j;
+	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 0);
+	free(out);
+	cJSON *warm = cJSON_GetObjectItem(cycle_n(j, 0), "warm");
+	double t[4];
+	for (int i = 0; i < 4; i++)
+		t[i] = fnum(cJSON_GetArrayItem(warm, i), "ttft_s");
+	double sorted[4] = {t[0], t[1], t[2], t[3]};
+	double med = ttft_percentile(sorted, 4, 0.5);
+	ck_assert_msg(t[1] >= 1.5 * med && t[1] - med >= 0.001, "run 3: %.4f s, median %.4f s",
+		      t[1], med);
+	cJSON_Delete(j);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	siblings(rep);
+	char *o = strstr(md, "**Outlier:** cycle 1, warm run 3");
+	ck_assert_msg(o != NULL, "no outlier line for run 3");
+	*strchr(o, '\n') = 0;
+	ck_assert_msg(strstr(o, "among them `myapp:WARNING 11-30 12:00:00 [serving_chat.py:310] "
+				"held back by the client`"), "%s", o);
+	free(md);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cold");
@@ -2087,5 +2124,6 @@ int main(void)
 	tcase_add_test(t, interrupt_cancels_the_request_in_flight);
 	tcase_add_test(t, outlier_and_what_coincided);
 	tcase_add_test(t, outlier_note_does_not_quote_noise);
+	tcase_add_test(t, outlier_quotes_a_prefixed_vllm_warning);
 	return tu_run(s);
 }

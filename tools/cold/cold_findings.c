@@ -184,13 +184,17 @@ void cold_md_comparison(struct ttft_str *b, const struct cold_run *run)
 
 /* A line worth quoting next to an outlier: a warning or an error, or one
  * that says what happened (slow, preempted, swapped, evicted, retried).
- * Request chatter ("conv_id= (empty=1)") is counted, not quoted. */
+ * A level begins the line or follows a space or a bracket, or is vLLM's
+ * with its stamp after it anywhere ("myapp:WARNING 11-30 12:00:00 [x.py:N]",
+ * VLLM_LOGGING_PREFIX's text right before the level). Request chatter
+ * ("conv_id= (empty=1)") is counted, not quoted. */
 static int notable(const char *s)
 {
 	static regex_t re;
 	static int ready;
 	if (!ready) {
-		ready = regcomp(&re, "(^|[ \\]])(W|E|WARNING|ERROR|CRITICAL) |[Ss]low|"
+		ready = regcomp(&re, "(^|[ \\]])(W|E|WARNING|ERROR|CRITICAL) |"
+				"(WARNING|ERROR|CRITICAL) [0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} |[Ss]low|"
 				"[Tt]imeout|timed out|[Pp]reempt|[Ee]vict|[Ss]wap|[Rr]etry|"
 				"[Ee]rror|[Ff]ail|out of memory|OOM", REG_EXTENDED | REG_NOSUB)
 			== 0 ? 1 : -1;

@@ -42,11 +42,19 @@ locked() {
 	TTFT_ENGINE_LOCKED=1
 }
 
+HINT= # a function that says what to try when the next step fails, if its log is not enough
+npm_hint() {
+	say "npm's reason is above (its registry: npm config get registry). A fresh machine" \
+		"needs npm's registry reachable and trusted (behind a proxy: npm config set" \
+		"proxy URL; a TLS-inspecting proxy's CA: npm config set cafile FILE), or" \
+		"TTFT_LLAMA_SERVER=/path/to/llama-server to use one you have"
+}
 step() { # step NAME CMD... — run CMD, appending to the log; on failure say where
 	local name=$1; shift
 	say "$name (log: $LOG)"
 	if ! "$@" >>"$LOG" 2>&1; then
 		tail -n 20 "$LOG" >&2
+		[ -z "$HINT" ] || "$HINT"
 		die "step '$name' failed; the whole log is $LOG"
 	fi
 }
@@ -59,8 +67,12 @@ ensure_src() {
 	command -v git >/dev/null || die "git is needed to unpack the llama.cpp bundle"
 	local tmp
 	tmp=$(mktemp -d "$ROOT/fetch.XXXXXX")
+	# --loglevel=error, not --silent: npm's own reason (a refused or
+	# untrusted registry, a proxy) is what the failing step shows
+	HINT=npm_hint
 	step "fetching node-llama-cpp@$NLC_VERSION from npm" \
-		bash -c "cd '$tmp' && npm pack --silent node-llama-cpp@$NLC_VERSION"
+		bash -c "cd '$tmp' && npm pack --loglevel=error node-llama-cpp@$NLC_VERSION"
+	HINT=
 	step "unpacking llama/gitRelease.bundle" \
 		tar -xzf "$tmp/node-llama-cpp-$NLC_VERSION.tgz" -C "$tmp" package/llama/gitRelease.bundle
 	rm -rf "$SRC"

@@ -59,6 +59,29 @@ START_TEST(failing_step_names_itself_and_its_log)
 }
 END_TEST
 
+/* The real npm, its registry refusing: npm's own reason is in what the
+ * failing step shows (npm pack --silent printed nothing at all: a fresh
+ * machine whose npm could not reach the registry, or not trust it, said
+ * only that the step failed). */
+START_TEST(npm_says_why_it_failed)
+{
+	char dir[128], cmd[1024], *out;
+	tu_tmp_log(dir, sizeof dir, "npmfail");
+	snprintf(cmd, sizeof cmd,
+		 "env -u TTFT_LLAMA_SERVER PATH=/usr/bin:/bin TTFT_CACHE=%s/cache "
+		 "npm_config_registry=http://127.0.0.1:%d/ npm_config_fetch_retries=0 "
+		 "npm_config_cache=%s/npm npm_config_userconfig=/dev/null "
+		 "tools/engine.sh server 2>&1", dir, tu_free_port(), dir);
+	ck_assert_int_eq(tu_sh(cmd, &out), 1);
+	ck_assert_msg(strstr(out, "step 'fetching node-llama-cpp@3.21.1 from npm' failed"), "%s",
+		      out);
+	ck_assert_msg(strstr(out, "ECONNREFUSED"), "%s", out);
+	free(out);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	tu_sh(cmd, NULL);
+}
+END_TEST
+
 START_TEST(two_first_builds_take_turns)
 {
 	char dir[128], cmd[2048], *a, *b;
@@ -96,5 +119,12 @@ int main(void)
 	tcase_add_test(t, preference_order);
 	tcase_add_test(t, failing_step_names_itself_and_its_log);
 	tcase_add_test(t, two_first_builds_take_turns);
+	if (tu_sh("command -v npm >/dev/null", NULL) == 0)
+		tcase_add_test(t, npm_says_why_it_failed);
+	else {
+		printf("SKIP: test_engine_script: no npm on PATH (tools/deps.sh installs it): "
+		       "1 test not run\n");
+		fflush(stdout);
+	}
 	return tu_run(s);
 }

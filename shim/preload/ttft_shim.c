@@ -92,9 +92,42 @@ static pid_t cur_tid(void)
 }
 
 
+/* The file the program's fd 2 named when it began (st_dev, st_ino;
+ * known 0: none). Once the program runs, the shim writes
+ * to fd 2 only while fd 2 still names that file: a program that closed
+ * its stderr may hold anything on 2 since (its data file, a socket), and
+ * what the shim has to say must never land in it. */
+static struct {
+	dev_t dev;
+	ino_t ino;
+	int known;
+	int running; /* set when the constructor ends */
+} g_stderr;
+
+static int fd2_stat(struct stat *st)
+{
+	return LIBC(syscall)(SYS_fstat, 2L, st) == 0;
+}
+
+TTFT_HIDDEN int shim_stderr_ours(void)
+{
+	if (!__atomic_load_n(&g_stderr.running, __ATOMIC_RELAXED))
+		return 1; /* the constructor: fd 2 is what the program got */
+	if (!g_stderr.known)
+		return 0;
+	int e = errno;
+	struct stat st;
+	int same = fd2_stat(&st) && st.st_dev == g_stderr.dev &&
+		   st.st_ino == g_stderr.ino;
+	errno = e;
+	return same;
+}
+
 static void say(const char *a, const char *b, const char *c)
 {
 	/* stderr without stdio: the host's FILE buffers stay untouched. */
+	if (!shim_stderr_ours())
+		return;
 	const char *parts[] = {"ttftshim: ", a, b, c, "\n"};
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
 		if (parts[i])
@@ -169,6 +202,7 @@ TTFT_HIDDEN void shim_count_fork(void)
 __attribute__((constructor)) static void shim_init(void)
 {
 	int e = errno;
+	struct stat st;
 	shim_resolve_all();
 	g_pid = getpid();
 	fork_word_init();
@@ -215,6 +249,14 @@ __attribute__((constructor)) static void shim_init(void)
 	shim_on = 1;
 	shim_inherit_scan(); /* connections open before this image began */
 out:
+	/* What the shim may say later (a TLS call it cannot route is said
+	 * even untraced) goes only where fd 2 is now. */
+	if (fd2_stat(&st)) {
+		g_stderr.dev = st.st_dev;
+		g_stderr.ino = st.st_ino;
+		g_stderr.known = 1;
+	}
+	__atomic_store_n(&g_stderr.running, 1, __ATOMIC_RELAXED);
 	errno = e;
 }
 

@@ -421,8 +421,11 @@ TTFT_HIDDEN void shim_adopt(int fd, const struct sockaddr *peer, int64_t ino,
 			    int64_t t);
 TTFT_HIDDEN int64_t shim_sock_ino(int fd);
 
-/* For the TLS taps (ttft_ssl.c). */
+/* For the TLS taps (ttft_ssl.c). shim_stderr_ours: whether fd 2 may be
+ * written to (during the constructor, or while it names the file it named
+ * when the constructor ended). */
 TTFT_HIDDEN int shim_tracing(void);
+TTFT_HIDDEN int shim_stderr_ours(void);
 TTFT_HIDDEN void shim_put(uint16_t kind, uint16_t flags, int64_t t, int fd,
 			  int err, uint64_t conn, int64_t a, int64_t b,
 			  uint32_t seq, const char *text, size_t tlen);

@@ -94,6 +94,8 @@ static struct caller {
 /* stderr without stdio (the host's FILE buffers stay untouched). */
 static void tell(const char *a, const char *b)
 {
+	if (!shim_stderr_ours())
+		return; /* fd 2 is no longer the program's stderr */
 	const char *parts[] = {"ttftshim: ", a, b, "\n"};
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
 		(void)!LIBC(write)(2, parts[i], strlen(parts[i]));

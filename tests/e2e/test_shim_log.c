@@ -120,6 +120,37 @@ START_TEST(deleting_a_live_log_harms_no_host)
 }
 END_TEST
 
+/* A program that closed its stderr holds something of its own on fd 2
+ * (here its data file: the lowest free number). Its log emptied under it,
+ * the shim has something to say at exit; it must not say it into that
+ * file. Before: the data file ended in the three "ttftshim: the log …
+ * was truncated while in use" lines after the program's "data". The
+ * program still gets both streams, and exits 0. */
+START_TEST(a_reused_stderr_gets_no_words_of_the_shims)
+{
+	char log[256], data[300], cmd[2048], *out;
+	tu_tmp_log(log, sizeof log, "stderr");
+	snprintf(data, sizeof data, "%s.data", log);
+	snprintf(cmd, sizeof cmd,
+		 "TTFT_LOG=%s LD_PRELOAD=%s/libttftshim.so %s/fd_host stderr-reused %d %s",
+		 log, tu_build_dir(), tu_build_dir(), g_port, data);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	/* it ran as meant: fd 2 was its file, the log was cut between two
+	 * whole streams */
+	ck_assert_msg(strstr(out, "data_fd 2\n") && strstr(out, "truncated 0\n"), "%s", out);
+	char *first = strstr(out, "tokens 3\n");
+	ck_assert_msg(first && strstr(first + 1, "tokens 3\n"), "%s", out);
+	size_t n;
+	char *text = tu_read_file(data, &n);
+	ck_assert_msg(n == 5 && memcmp(text, "data\n", 5) == 0,
+		      "the program's fd 2 got %zu bytes: '%s'", n, text);
+	free(text);
+	free(out);
+	unlink(data);
+	unlink(log);
+}
+END_TEST
+
 /* The host's own SIGBUS (its own mapped file truncated) reaches its own
  * handler, and sigaction shows it its own handler; with no handler it dies
  * of SIGBUS as before. Same output with and without the shim. */
@@ -610,6 +641,7 @@ int main(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, emptying_a_live_log_harms_no_host);
 	tcase_add_test(t, deleting_a_live_log_harms_no_host);
+	tcase_add_test(t, a_reused_stderr_gets_no_words_of_the_shims);
 	tcase_add_test(t, host_sigbus_handling_is_its_own);
 	tcase_add_test(t, an_ignored_sigbus_is_inherited);
 	tcase_add_test(t, relative_log_survives_chdir);

@@ -1229,6 +1229,27 @@ static int sc_vm(void)
 	return 0;
 }
 
+/* A program that closed its stderr and holds its own data file on fd 2
+ * (the lowest free number), streams a request, has its log emptied under
+ * it (TTFT_LOG truncated here: the SIGBUS guard's case), streams another
+ * and exits: the data file must hold only what it wrote. arg: its path. */
+static int sc_stderr_reused(const char *path)
+{
+	close(2);
+	int d = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	say("data_fd", d);
+	send_all(d, "data\n", 5);
+	int fd = connect_to(g_port);
+	request(fd, "/v1/completions");
+	say("tokens", response(fd));
+	const char *log = getenv("TTFT_LOG");
+	if (log)
+		say("truncated", truncate(log, 0));
+	request(fd, "/v1/completions");
+	say("tokens", response(fd));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -1276,6 +1297,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "burst")) return sc_burst(arg);
 	if (!strcmp(sc, "sigbus")) return sc_sigbus_own(arg);
 	if (!strcmp(sc, "vm")) return sc_vm();
+	if (!strcmp(sc, "stderr-reused")) return sc_stderr_reused(arg ? arg : "/dev/null");
 	fprintf(stderr, "fd_host: unknown scenario '%s'\n", sc);
 	return 2;
 }

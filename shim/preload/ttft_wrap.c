@@ -972,8 +972,11 @@ SHIM_COLD static long syscall_fd(int kind, long n, long a, long b, long c,
 	int err;
 	switch (kind) {
 	case SYS_KIND_CLOSE:
-		if (!UNTRACED((int)a))
+		if (!UNTRACED((int)a)) {
+			err = errno; /* its calls may fail (a seccomp filter) */
 			shim_closing((int)a, shim_now());
+			errno = err;
+		}
 		return real(n, a, b, c, d, e, g);
 	case SYS_KIND_RANGE:
 		if (range_closes((unsigned)a, (unsigned)b, (unsigned)c))
@@ -1212,8 +1215,11 @@ TTFT_PUBLIC FILE *fopen64(const char *path, const char *mode)
 TTFT_PUBLIC FILE *freopen(const char *path, const char *mode, FILE *stream)
 {
 	int old = stream_fd(stream);
-	if (!UNTRACED(old))
+	if (!UNTRACED(old)) {
+		int e = errno; /* its calls may fail (a seccomp filter) */
 		shim_closing(old, shim_now());
+		errno = e;
+	}
 	FILE *f = LIBC(freopen)(path, mode, stream);
 	shim_fresh(stream_fd(f));
 	return f;
@@ -1222,8 +1228,11 @@ TTFT_PUBLIC FILE *freopen(const char *path, const char *mode, FILE *stream)
 TTFT_PUBLIC FILE *freopen64(const char *path, const char *mode, FILE *stream)
 {
 	int old = stream_fd(stream);
-	if (!UNTRACED(old))
+	if (!UNTRACED(old)) {
+		int e = errno; /* its calls may fail (a seccomp filter) */
 		shim_closing(old, shim_now());
+		errno = e;
+	}
 	FILE *f = LIBC(freopen64)(path, mode, stream);
 	shim_fresh(stream_fd(f));
 	return f;

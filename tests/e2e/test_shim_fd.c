@@ -500,6 +500,12 @@ START_TEST(seccomp_filtered_host_keeps_its_errno)
 	ck_assert_int_eq(said(&r, "tokens", 0), 2);
 	ck_assert_int_eq(said(&r, "close_ok", 0), 1);
 	ck_assert_int_eq(said(&r, "close_errno", 0), 4242);
+	/* a close through syscall() or freopen, from a thread whose first
+	 * record it is (before: errno EPERM, the shim's refused gettid) */
+	ck_assert_int_eq(said(&r, "raw_close_ok", 0), 1);
+	ck_assert_int_eq(said(&r, "raw_close_errno", 0), 4242);
+	ck_assert_int_eq(said(&r, "freopen_ok", 0), 1);
+	ck_assert_int_eq(said(&r, "freopen_errno", 0), 4242);
 	run_free(&r);
 }
 END_TEST

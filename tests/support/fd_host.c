@@ -525,6 +525,34 @@ static int connect_keeping_errno(void)
 	return fd;
 }
 
+/* Closes made from a thread of their own, its first record (its thread id
+ * asked of the kernel, which the filter below refuses): libuv's
+ * syscall(SYS_close), and freopen of a socket's stream. */
+static int g_sc_fd;
+static FILE *g_sc_stream;
+
+static void *raw_closer(void *arg)
+{
+	(void)arg;
+	errno = 4242;
+	long r = syscall(SYS_close, g_sc_fd);
+	int e = errno;
+	say("raw_close_ok", r == 0);
+	say("raw_close_errno", e);
+	return NULL;
+}
+
+static void *reopener(void *arg)
+{
+	(void)arg;
+	errno = 4242;
+	FILE *f = freopen("/dev/null", "w", g_sc_stream);
+	int e = errno;
+	say("freopen_ok", f != NULL);
+	say("freopen_errno", e);
+	return NULL;
+}
+
 /* A host under a seccomp filter that forbids calls it never makes itself
  * but the shim does (fstat, gettid): its calls succeed, and the errno they
  * leave is the one the host had (a connect changed it to EPERM). */
@@ -548,6 +576,14 @@ static int sc_seccomp(void)
 	int r = close(fd);
 	say("close_ok", r == 0);
 	say("close_errno", errno);
+	pthread_t t;
+	g_sc_fd = connect_to(g_port);
+	if (pthread_create(&t, NULL, raw_closer, NULL) != 0 || pthread_join(t, NULL) != 0)
+		return 8;
+	g_sc_stream = fdopen(connect_to(g_port), "w");
+	if (!g_sc_stream || pthread_create(&t, NULL, reopener, NULL) != 0 ||
+	    pthread_join(t, NULL) != 0)
+		return 8;
 	return 0;
 }
 

@@ -116,6 +116,15 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 	}
 }
 
+/* The status code (l[9..12)) is three digits and ends there: the line
+ * ends (its CR, or its LF at len 12), or the reason phrase's space follows
+ * (curl and CPython take a tab too). "HTTP/1.1 2000 OK" is no status line,
+ * not a 200 (a_status_code_is_three_digits). */
+static inline int code_ends(const char *l, size_t len)
+{
+	return len == 12 || l[12] == ' ' || l[12] == '\t' || l[12] == '\r';
+}
+
 /* A status line l[0..len) whole in one read (up to its LF, its CR
  * counted): what the byte machine below makes of the same bytes at the
  * LF (it stops at a seventh byte that is not "HTTP/1.", which is no
@@ -130,6 +139,8 @@ static int status_line(struct ttft_http_rx *rx, const char *l, size_t len)
 			return 0;
 		st = st * 10 + (l[k] - '0');
 	}
+	if (!code_ends(l, len))
+		return 0;
 	rx->status = (uint16_t)st;
 	rx->st = RX_HEADERS;
 	return 1;
@@ -175,6 +186,10 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 						return n;
 					}
 					st = st * 10 + (d - '0');
+				}
+				if (!code_ends(rx->sline, rx->slen)) {
+					rx_desync(rx, TTFT_DESYNC_BAD_STATUS);
+					return n;
 				}
 				rx->status = (uint16_t)st;
 				rx->st = RX_HEADERS;

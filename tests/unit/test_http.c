@@ -1369,6 +1369,52 @@ START_TEST(status_lines_whole_read_as_bytewise)
 }
 END_TEST
 
+/* A status code is three digits and ends there (RFC 9112: status-code =
+ * 3DIGIT, then SP): "HTTP/1.1 2000 OK" is no status line (curl: "Unsupported
+ * response code", CPython: BadStatusLine), yet its first three digits made a
+ * row of status 200 with its token and a TTFT, complete, where the client saw
+ * an error and no token. A reason phrase may be missing (the line ends after
+ * the code) or follow a tab (curl and CPython take any space there). Whole
+ * and byte by byte. */
+START_TEST(a_status_code_is_three_digits)
+{
+	static const struct {
+		const char *line;
+		int status; /* 0: no status line */
+	} cases[] = {
+		{"HTTP/1.1 2000 OK\r\n", 0}, {"HTTP/1.1 2001\r\n", 0},
+		{"HTTP/1.1 200x\r\n", 0},    {"HTTP/1.1 200.\n", 0},
+		{"HTTP/1.1 200 OK\r\n", 200}, {"HTTP/1.1 200\r\n", 200},
+		{"HTTP/1.1 200\n", 200},      {"HTTP/1.1 201\tOK\r\n", 201},
+	};
+	static const char rest[] = "content-length: 3\r\n\r\nabc";
+	char buf[128], kinds[64];
+	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
+		for (int bytewise = 0; bytewise < 2; bytewise++) {
+			int n = snprintf(buf, sizeof buf, "%s%s", cases[k].line, rest);
+			struct ttft_http_rx rx;
+			ttft_http_rx_init(&rx);
+			ev.n = 0;
+			if (bytewise)
+				for (int i = 0; i < n; i++)
+					feed_rx(&rx, NULL, buf + i, 1, 1);
+			else
+				feed_rx(&rx, NULL, buf, (size_t)n, 1);
+			tu_kinds(&ev, kinds, sizeof kinds);
+			if (!cases[k].status) {
+				ck_assert_msg(ev.n == 1 && ev.ev[0].kind == TTFT_EV_DESYNC &&
+						      ev.ev[0].b == TTFT_DESYNC_BAD_STATUS,
+					      "%s (bytewise %d): %s", cases[k].line, bytewise,
+					      kinds);
+			} else {
+				ck_assert_msg(strcmp(kinds, "H END") == 0, "%s (bytewise %d): %s",
+					      cases[k].line, bytewise, kinds);
+				ck_assert_int_eq(ev.ev[0].a, cases[k].status);
+			}
+		}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http");
@@ -1397,6 +1443,7 @@ int main(void)
 	tcase_add_test(t, traceparent_says_what_follows_its_55_characters);
 	tcase_add_test(t, header_lines_read_as_byte_by_byte);
 	tcase_add_test(t, status_lines_whole_read_as_bytewise);
+	tcase_add_test(t, a_status_code_is_three_digits);
 	tcase_add_test(t, a_responses_end_says_if_it_ended_the_read);
 	tcase_add_test(t, a_kept_line_never_writes_past_its_buffer);
 	tcase_add_test(t, connect_tunnel_at_every_split);

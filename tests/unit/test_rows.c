@@ -819,6 +819,55 @@ START_TEST(no_answer_has_no_token_count)
 }
 END_TEST
 
+/* An event stream whose end is the server's close (no Content-Length, not
+ * chunked: HTTP/1.0, or "Connection: close" without a length) ended
+ * however the server stopped: a stream cut short (the server died after its
+ * second token) ends the same way as a whole one. Its row looked whole
+ * (complete, no note) with the tokens it got; it says so when no [DONE]
+ * came. One that sent [DONE] and one with a length say nothing. */
+START_TEST(a_stream_ended_by_the_close_says_so)
+{
+	open_log(1 << 20);
+	/* 0: close-delimited, no [DONE]; 1: close-delimited, [DONE];
+	 * 2: a length, no [DONE] */
+	for (int k = 0; k < 3; k++) {
+		int64_t t = T0 + MS(100 * k);
+		uint64_t c = ttft_log_new_conn(&g_log);
+		ev(TTFT_EV_CONNECT_BEGIN, t, c, 0, 0, 0, "127.0.0.1:8000");
+		ev(TTFT_EV_ESTABLISHED, t + MS(0.1), c, 0, 0, 0, NULL);
+		ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, t + MS(0.2), 100, 100, c, 0, 0,
+			90, t + MS(0.3), "POST /v1/completions");
+		ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE, t + MS(1), 100, 100, c, 0, 0,
+			200, 0, NULL);
+		ev(TTFT_EV_SSE_TOKEN, t + MS(10), c, 0, 0, 0, NULL);
+		ev(TTFT_EV_SSE_TOKEN, t + MS(20), c, 0, 0, 0, NULL);
+		if (k == 1)
+			ev(TTFT_EV_SSE_DONE, t + MS(21), c, 0, 0, 0, NULL);
+		ev_full(TTFT_EV_RESP_END, k == 2 ? 0 : TTFT_F_EOF_BODY, t + MS(30), 100,
+			100, c, 0, 0, 120, 2, NULL);
+		ev(TTFT_EV_CLOSE, t + MS(31), c, 0, 0, 0, NULL);
+	}
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 3);
+	char nb[512];
+	const char *n0 = ttft_record_note(&a.reqs[0], nb, sizeof nb);
+	ck_assert_msg(n0 && strstr(n0, "the server's close") && strstr(n0, "[DONE]"),
+		      "%s", n0 ? n0 : "(no note)");
+	ck_assert_int_eq(ttft_record_tokens(&a.reqs[0]), 2);
+	ck_assert_ptr_null(ttft_record_note(&a.reqs[1], nb, sizeof nb));
+	ck_assert_ptr_null(ttft_record_note(&a.reqs[2], nb, sizeof nb));
+	ttft_analysis_free(&a);
+	cJSON *j = json_of();
+	cJSON *q = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
+	cJSON *note = cJSON_GetObjectItem(q, "note");
+	ck_assert_msg(cJSON_IsString(note) && strstr(note->valuestring, "close"),
+		      "no note in --json");
+	cJSON_Delete(j);
+	unlink(g_path);
+}
+END_TEST
+
 /* A response that is not an event stream (Ollama's NDJSON stream, a
  * non-streamed JSON answer) is not read for events: its tokens are not
  * known (null, "-"), never a made-up 0, and the note says why; an empty
@@ -1150,5 +1199,6 @@ int main(void)
 	tcase_add_test(t, times_out_of_order_are_said);
 	tcase_add_test(t, tokens_say_whether_counted_or_told);
 	tcase_add_test(t, no_answer_has_no_token_count);
+	tcase_add_test(t, a_stream_ended_by_the_close_says_so);
 	return tu_run(s);
 }

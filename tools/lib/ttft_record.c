@@ -538,6 +538,19 @@ static int note_add(char *buf, size_t len, size_t *at, const char *s, size_t n)
 	return fit == n;
 }
 
+/* An event stream whose body ended at the server's close (HTTP/1.0, or
+ * "Connection: close" with no length and no chunks) with no [DONE]: a
+ * server that stopped mid-stream ends it the same way, so its end and
+ * token count may be short; the framing cannot tell (an Anthropic or
+ * llama.cpp /completion stream sends no [DONE]: the note holds for them
+ * too). Not where the row already says why it ended. */
+static int closed_without_done(const struct ttft_record *r)
+{
+	return (r->end_flags & TTFT_F_EOF_BODY) && !(r->end_flags & TTFT_F_TRUNCATED) &&
+	       r->t_end && !r->done && !r->sse_error && !r->encrypted &&
+	       !r->compressed && !r->closed_early && (!r->not_sse || r->ntok);
+}
+
 const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 {
 	char whyb[200], preb[160], earlyb[160];
@@ -633,6 +646,9 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	else if (r->several_choices)
 		tok = "several choices in one stream (n > 1): its tokens are all "
 		      "choices' together, its inter-token gaps no one choice's (no ITL)";
+	else if (closed_without_done(r))
+		tok = "the server's close ended its event stream (no length, not "
+		      "chunked) before any [DONE]: a stream cut short ends the same way";
 	if (ttft_record_early(r) && r->sent_one_call)
 		early = "its response's head was read before the "
 			 "call that sent the whole request returned (another thread "

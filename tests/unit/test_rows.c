@@ -786,6 +786,61 @@ START_TEST(tokens_say_whether_counted_or_told)
 }
 END_TEST
 
+/* Each token event carries one token at least, so a usage below the
+ * count of token events is not the stream's count: a usage said before
+ * the stream ended (vLLM's continuous_usage_stats puts one in every chunk,
+ * its role chunk's says 0 and is the only one read when the stream is cut
+ * before its usage chunk; a proxy's running usage) with token events after
+ * it. Its row said 'tokens: 1', "usage", after 4 token events (seen
+ * failing: 1). The events are counted (a lower bound, "events"), as for
+ * timings and several choices' usage; a usage at or above them is taken. */
+START_TEST(a_usage_below_the_events_is_not_the_count)
+{
+	open_log(1 << 20);
+	const int64_t usage[2] = {1, 4};
+	for (int i = 0; i < 2; i++) {
+		int64_t at = T0 + MS(100 * i);
+		uint64_t c = ttft_log_new_conn(&g_log);
+		ev(TTFT_EV_CONNECT_BEGIN, at, c, 0, 0, 0, "127.0.0.1:8000");
+		ev(TTFT_EV_ESTABLISHED, at + MS(0.1), c, 0, 0, 0, NULL);
+		ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, at + MS(0.2), 100, 100, c, 0, 0, 90,
+			at + MS(0.3), "POST /v1/chat/completions");
+		ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE, at + MS(5), 100, 100, c, 0, 0, 200,
+			0, NULL);
+		ev(TTFT_EV_SSE_TOKEN, at + MS(10), c, 0, 0, 0, NULL);
+		/* a usage-only chunk after the first token */
+		struct ttft_rec_numbers nv = {{0}};
+		nv.v[TTFT_NUM_COMPLETION_TOKENS] = usage[i];
+		nv.v[TTFT_NUM_PROMPT_TOKENS] = 3;
+		ev(TTFT_EV_SSE_EMPTY, at + MS(11), c, 0, 0, 0, NULL);
+		ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
+			.kind = TTFT_EV_SERVER_NUMBERS, .t_ns = at + MS(11), .pid = 100,
+			.tid = 100, .fd = 5, .conn = c,
+			.a = 1 << TTFT_NUM_COMPLETION_TOKENS | 1 << TTFT_NUM_PROMPT_TOKENS,
+			.text = (void *)&nv, .text_len = sizeof nv}));
+		for (int k = 1; k < 4; k++)
+			ev(TTFT_EV_SSE_TOKEN, at + MS(10 + 5 * k), c, 0, 0, k, NULL);
+		ev(TTFT_EV_SSE_DONE, at + MS(40), c, 0, 0, 0, NULL);
+		ev(TTFT_EV_RESP_END, at + MS(41), c, 0, 400, 4, NULL);
+	}
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 2);
+	ck_assert_int_eq(ttft_record_tokens(&a.reqs[0]), 4);
+	ck_assert_int_eq(ttft_record_tokens_source(&a.reqs[0]), TTFT_TOKENS_EVENTS);
+	ck_assert_int_eq(ttft_record_tokens(&a.reqs[1]), 4);
+	ck_assert_int_eq(ttft_record_tokens_source(&a.reqs[1]), TTFT_TOKENS_USAGE);
+	ttft_analysis_free(&a);
+	cJSON *j = json_of();
+	cJSON *q = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
+	ck_assert_int_eq(cJSON_GetObjectItem(q, "tokens")->valueint, 4);
+	ck_assert_str_eq(cJSON_GetObjectItem(q, "tokens_source")->valuestring, "events");
+	ck_assert_int_eq(cJSON_GetObjectItem(q, "prompt_tokens")->valueint, 3);
+	cJSON_Delete(j);
+	unlink(g_path);
+}
+END_TEST
+
 /* A request that got no answer at all (no response head, no event: the
  * server closed, or the client gave up) has no token count: it was
  * '≥0', tokens_source "events", with the line "token events counted, the
@@ -1199,6 +1254,7 @@ int main(void)
 	tcase_add_test(t, times_out_of_order_are_said);
 	tcase_add_test(t, tokens_say_whether_counted_or_told);
 	tcase_add_test(t, no_answer_has_no_token_count);
+	tcase_add_test(t, a_usage_below_the_events_is_not_the_count);
 	tcase_add_test(t, a_stream_ended_by_the_close_says_so);
 	return tu_run(s);
 }

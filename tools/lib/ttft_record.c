@@ -291,15 +291,16 @@ static long tokens_of(const struct ttft_record *r, int *src)
 	if (!r->status && !r->t_hdr && !r->ntok && !r->done && !r->sse_error &&
 	    r->usage_tokens < 0)
 		return -1;
-	/* each token event holds one token at least: a timings count below
-	 * them is not this request's (several tasks the timings did not
-	 * tell apart); nor is one task's among several choices, nor a usage
-	 * below them there (llama.cpp's n > 1: each choice's last event
-	 * carries its own usage; vLLM's one usage counts them all) */
-	int events = r->usage_tokens < 0 ||
-		     (r->tokens_timings &&
-		      (r->several_choices || (uint64_t)r->usage_tokens < r->ntok)) ||
-		     (r->several_choices && (uint64_t)r->usage_tokens < r->ntok);
+	/* each token event holds one token at least: a count below them is
+	 * not the stream's — timings of several tasks the timings did not
+	 * tell apart, one choice's usage among several (llama.cpp's n > 1:
+	 * each choice's last event carries its own usage; vLLM's one usage
+	 * counts them all), a usage said before the stream ended with token
+	 * events after it (vLLM's continuous_usage_stats in a role chunk, a
+	 * stream cut before its usage chunk); nor one task's timings among
+	 * several choices */
+	int events = r->usage_tokens < 0 || (uint64_t)r->usage_tokens < r->ntok ||
+		     (r->tokens_timings && r->several_choices);
 	if (!events) {
 		*src = r->tokens_timings ? TTFT_TOKENS_TIMINGS : TTFT_TOKENS_USAGE;
 		return r->usage_tokens;

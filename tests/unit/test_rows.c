@@ -874,6 +874,46 @@ START_TEST(no_answer_has_no_token_count)
 }
 END_TEST
 
+/* An event stream that ended at the server's close with no byte of body
+ * (the server died after its headers, or had nothing to say) was 'tokens:
+ * 0', "empty": 0 for sure, as a 204's; the close would end a cut one the
+ * same way, so it is a count of the events (none: "≥0"), with the note of
+ * a stream ended by the close (seen failing: "empty"). A 204, a HEAD and
+ * a Content-Length: 0 keep their sure 0. */
+START_TEST(an_empty_stream_ended_by_the_close_is_no_sure_0)
+{
+	open_log(1 << 20);
+	/* 0: close-delimited, empty; 1: Content-Length: 0 */
+	for (int k = 0; k < 2; k++) {
+		int64_t t = T0 + MS(100 * k);
+		uint64_t c = ttft_log_new_conn(&g_log);
+		ev(TTFT_EV_CONNECT_BEGIN, t, c, 0, 0, 0, "127.0.0.1:8000");
+		ev(TTFT_EV_ESTABLISHED, t + MS(0.1), c, 0, 0, 0, NULL);
+		ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, t + MS(0.2), 100, 100, c, 0, 0,
+			90, t + MS(0.3), "POST /v1/completions");
+		ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE, t + MS(1), 100, 100, c, 0, 0,
+			200, 0, NULL);
+		ev_full(TTFT_EV_RESP_END, k == 0 ? TTFT_F_EOF_BODY : 0,
+			t + MS(k == 0 ? 30 : 1), 100, 100, c, 0, 0, 0, 0, NULL);
+		ev(TTFT_EV_CLOSE, t + MS(31), c, 0, 0, 0, NULL);
+	}
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 2);
+	ck_assert_int_eq(ttft_record_tokens(&a.reqs[0]), 0);
+	ck_assert_str_eq(ttft_tokens_source_name(ttft_record_tokens_source(&a.reqs[0])),
+			 "events");
+	char nb[512];
+	const char *n0 = ttft_record_note(&a.reqs[0], nb, sizeof nb);
+	ck_assert_msg(n0 && strstr(n0, "the server's close"), "%s", n0 ? n0 : "(no note)");
+	ck_assert_str_eq(ttft_tokens_source_name(ttft_record_tokens_source(&a.reqs[1])),
+			 "empty");
+	ck_assert_ptr_null(ttft_record_note(&a.reqs[1], nb, sizeof nb));
+	ttft_analysis_free(&a);
+	unlink(g_path);
+}
+END_TEST
+
 /* An event stream whose end is the server's close (no Content-Length, not
  * chunked: HTTP/1.0, or "Connection: close" without a length) ended
  * however the server stopped: a stream cut short (the server died after its
@@ -1256,5 +1296,6 @@ int main(void)
 	tcase_add_test(t, no_answer_has_no_token_count);
 	tcase_add_test(t, a_usage_below_the_events_is_not_the_count);
 	tcase_add_test(t, a_stream_ended_by_the_close_says_so);
+	tcase_add_test(t, an_empty_stream_ended_by_the_close_is_no_sure_0);
 	return tu_run(s);
 }

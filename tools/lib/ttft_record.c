@@ -277,7 +277,8 @@ int ttft_record_not_sse(const struct ttft_record *r)
 	 * by hand may leave the flag out); an empty body has no tokens */
 	return r->not_sse && !r->encrypted && !r->compressed && !r->ntok && !r->done &&
 	       !r->sse_error && r->usage_tokens < 0 &&
-	       !(r->t_end && r->body_bytes == 0 && !(r->end_flags & TTFT_F_TRUNCATED));
+	       !(r->t_end && r->body_bytes == 0 &&
+		 !(r->end_flags & (TTFT_F_TRUNCATED | TTFT_F_EOF_BODY)));
 }
 
 /* The count and where it comes from (TTFT_TOKENS_*): one rule for both. */
@@ -305,10 +306,11 @@ static long tokens_of(const struct ttft_record *r, int *src)
 		*src = r->tokens_timings ? TTFT_TOKENS_TIMINGS : TTFT_TOKENS_USAGE;
 		return r->usage_tokens;
 	}
-	/* a body seen whole and empty has no tokens for sure; else an event
+	/* a body seen whole and empty has no tokens for sure (not one the
+	 * server's close ended: a cut one ends the same way); else an event
 	 * may have carried several (a lower bound) */
 	*src = !r->ntok && r->t_end && r->body_bytes == 0 &&
-			       !(r->end_flags & TTFT_F_TRUNCATED)
+			       !(r->end_flags & (TTFT_F_TRUNCATED | TTFT_F_EOF_BODY))
 		       ? TTFT_TOKENS_EMPTY
 		       : TTFT_TOKENS_EVENTS;
 	return (long)r->ntok;

@@ -874,6 +874,57 @@ START_TEST(no_answer_has_no_token_count)
 }
 END_TEST
 
+/* A response with a Content-Encoding but no body (a HEAD, a 304, a
+ * Content-Length: 0: RFC 9110 has a HEAD and a 304 carry the headers a GET
+ * would, Content-Encoding: gzip included, and nginx and CDNs send them so)
+ * has nothing compressed to read: its row said "compressed body: tokens not
+ * visible", complete false, tokens null (seen failing: not complete), where
+ * it ended normally with an empty body: 0 tokens for sure. A body with
+ * bytes stays compressed. */
+START_TEST(no_body_is_no_compressed_body)
+{
+	open_log(1 << 20);
+	/* 0: HEAD, 1: 304, both gzip and empty; 2: gzip with 300 bytes */
+	static const char *const line[3] = {"HEAD /v1/models", "GET /v1/models",
+					    "POST /v1/completions"};
+	const int status[3] = {200, 304, 200};
+	const int64_t body[3] = {0, 0, 300};
+	for (int k = 0; k < 3; k++) {
+		int64_t t = T0 + MS(100 * k);
+		uint64_t c = ttft_log_new_conn(&g_log);
+		ev(TTFT_EV_CONNECT_BEGIN, t, c, 0, 0, 0, "127.0.0.1:8000");
+		ev(TTFT_EV_ESTABLISHED, t + MS(0.1), c, 0, 0, 0, NULL);
+		ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, t + MS(0.2), 100, 100, c, 0, 0,
+			90, t + MS(0.3), line[k]);
+		ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_COMPRESSED, t + MS(1),
+			100, 100, c, 0, 0, status[k], 0, NULL);
+		ev(TTFT_EV_RESP_END, t + MS(k == 2 ? 20 : 1), c, 0, body[k], 0, NULL);
+	}
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 3);
+	char nb[512];
+	for (int k = 0; k < 2; k++) {
+		const struct ttft_record *r = &a.reqs[k];
+		const char *n = ttft_record_note(r, nb, sizeof nb);
+		ck_assert_msg(ttft_record_complete(r), "row %d: %s", k + 1, n ? n : "(no note)");
+		ck_assert_msg(!n, "row %d: %s", k + 1, n);
+		ck_assert_int_eq(ttft_record_tokens(r), 0);
+		ck_assert_int_eq(ttft_record_tokens_source(r), TTFT_TOKENS_EMPTY);
+	}
+	ck_assert(!ttft_record_complete(&a.reqs[2]));
+	ck_assert_int_eq(ttft_record_tokens(&a.reqs[2]), -1);
+	ttft_analysis_free(&a);
+	cJSON *j = json_of();
+	cJSON *reqs = cJSON_GetObjectItem(j, "requests");
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 0), "compressed")));
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 1), "compressed")));
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(reqs, 2), "compressed")));
+	cJSON_Delete(j);
+	unlink(g_path);
+}
+END_TEST
+
 /* An event stream that ended at the server's close with no byte of body
  * (the server died after its headers, or had nothing to say) was 'tokens:
  * 0', "empty": 0 for sure, as a 204's; the close would end a cut one the
@@ -1296,6 +1347,7 @@ int main(void)
 	tcase_add_test(t, no_answer_has_no_token_count);
 	tcase_add_test(t, a_usage_below_the_events_is_not_the_count);
 	tcase_add_test(t, a_stream_ended_by_the_close_says_so);
+	tcase_add_test(t, no_body_is_no_compressed_body);
 	tcase_add_test(t, an_empty_stream_ended_by_the_close_is_no_sure_0);
 	return tu_run(s);
 }

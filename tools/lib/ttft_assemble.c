@@ -1031,6 +1031,11 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		r->t_end_arrived = (e->flags & TTFT_F_ARRIVAL) && e->err >= 0
 			? e->t_ns - (int64_t)e->err * 1000000 - TTFT_TICK_NS : 0;
 		r->body_bytes = e->a;
+		/* no body (a HEAD, a 304, Content-Length: 0, which carry a GET's
+		 * Content-Encoding) is nothing compressed: seen whole and empty
+		 * (no_body_is_no_compressed_body) */
+		if (e->a == 0 && !(e->flags & (TTFT_F_TRUNCATED | TTFT_F_EOF_BODY)))
+			r->compressed = 0;
 		break;
 	case TTFT_EV_MARK:
 		if (e->b == TTFT_MARK_FIRST_TOKEN && !r->t_app_first)

@@ -1139,6 +1139,36 @@ START_TEST(failure_reasons)
 }
 END_TEST
 
+/* A client that stops at [DONE] and closes before the response's own end
+ * (its last chunk, a close-delimited body's close: requests' iter_lines
+ * with a break, then close) got every event: its row said "client closed
+ * early", as one that gave up mid-stream (seen failing). It says the
+ * client closed after [DONE]; still not complete and no e2e (the
+ * response's end was not seen). One that closed before [DONE] is "client
+ * closed early" as ever. */
+START_TEST(closed_after_done_is_not_early)
+{
+	open_log(1 << 20);
+	uint64_t c1 = exchange(T0, 0.2, 0);
+	ev(TTFT_EV_SSE_DONE, T0 + MS(15), c1, 0, 0, 0, NULL);
+	ev(TTFT_EV_CLOSE, T0 + MS(16), c1, 0, 0, 0, NULL);
+	uint64_t c2 = exchange(T0 + MS(100), 0.2, 0);
+	ev(TTFT_EV_CLOSE, T0 + MS(116), c2, 0, 0, 0, NULL);
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 2);
+	char nb[320];
+	const char *n0 = ttft_record_note(&a.reqs[0], nb, sizeof nb);
+	ck_assert_msg(n0 && strstr(n0, "after [DONE]") && !strstr(n0, "closed early"), "%s",
+		      n0 ? n0 : "(no note)");
+	ck_assert(!ttft_record_complete(&a.reqs[0]));
+	ck_assert(isnan(ttft_record_e2e_s(&a.reqs[0])));
+	ck_assert_str_eq(ttft_record_note(&a.reqs[1], nb, sizeof nb), "client closed early");
+	ttft_analysis_free(&a);
+	unlink(g_path);
+}
+END_TEST
+
 /* A note in a buffer too small for it is cut there, the parts' "; "
  * included, and always ended: the same bytes as before the parts were
  * joined without printf. */
@@ -1335,6 +1365,7 @@ int main(void)
 	tcase_add_test(t, a_child_reading_its_parents_answer_is_no_lost_request);
 	tcase_add_test(t, a_tunnel_or_an_upgrade_is_said);
 	tcase_add_test(t, failure_reasons);
+	tcase_add_test(t, closed_after_done_is_not_early);
 	tcase_add_test(t, a_note_is_cut_to_its_buffer);
 	tcase_add_test(t, answered_before_the_request_was_sent);
 	tcase_add_test(t, idle_408_is_no_request);

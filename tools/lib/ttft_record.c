@@ -625,6 +625,10 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	else if (r->bad_run)
 		why = "a token record's count was impossible "
 			 "(a writer's fault): the token count is not known";
+	else if (r->closed_early && r->done)
+		why = "the client closed after [DONE], before the response's own "
+		      "end (its last chunk, or the server's close): every event "
+		      "came; its end, so e2e, not seen";
 	else if (r->closed_early)
 		why = "client closed early";
 	else if (!r->t_end)

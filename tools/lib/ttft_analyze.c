@@ -12,15 +12,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The path of an absolute-form target ("http://host:8000/v1/x" -> "/v1/x",
+ * a request through a plain HTTP proxy); NULL for any other. */
+static const char *absolute_path(const char *t)
+{
+	size_t s = strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			     "0123456789+-.");
+	if (!s || strncmp(t + s, "://", 3) != 0)
+		return NULL;
+	return strchr(t + s + 3, '/');
+}
+
 static int keep(const struct ttft_record *r, const struct ttft_filter *f)
 {
 	if (!f)
 		return 1;
 	if (f->pid && r->pid != f->pid)
 		return 0;
-	if (f->path_prefix &&
-	    strncmp(r->path, f->path_prefix, strlen(f->path_prefix)) != 0)
-		return 0;
+	if (f->path_prefix) {
+		/* the target as sent, or an absolute one's path: --path
+		 * /v1/completions keeps a proxied request to it
+		 * (path_filter_sees_through_an_absolute_target) */
+		size_t n = strlen(f->path_prefix);
+		const char *o = absolute_path(r->path);
+		if (strncmp(r->path, f->path_prefix, n) != 0 &&
+		    !(o && f->path_prefix[0] == '/' && strncmp(o, f->path_prefix, n) == 0))
+			return 0;
+	}
 	return 1;
 }
 

@@ -182,6 +182,26 @@ START_TEST(ttft_run_checks_before_cmd_runs)
 	ck_assert_int_eq(run(&kept, "%%B/ttft-analyze --json %s", same), 0);
 	free(kept);
 	unlink(same);
+	/* "--json -- CMD" (FILE left out): getopt takes "--" for the FILE,
+	 * so the JSON went to a file named "--" in the directory, the table
+	 * alone on stderr, exit 0 (seen failing: CMD ran, ./-- written).
+	 * Refused before CMD runs, as any output that cannot be written;
+	 * ttft-analyze's --trace and --svg the same. */
+	char dashes[300];
+	snprintf(dashes, sizeof dashes, "%s/--", dir);
+	static const char *const ends[] = {"%s/ttft-run -q --json -- touch %s 2>&1",
+					   "%s/ttft-analyze --trace -- %s 2>&1"};
+	for (size_t i = 0; i < 2; i++) {
+		char *out, b[PATH_MAX], cmd[1200];
+		ck_assert_ptr_nonnull(realpath(tu_build_dir(), b));
+		snprintf(cmd, sizeof cmd, ends[i], b, i ? same : mark);
+		ck_assert_int_eq(run(&out, "cd %s && %s", dir, cmd), 2);
+		ck_assert_msg(strstr(out, "'--'"), "%s: %s", cmd, out);
+		ck_assert_msg(access(mark, F_OK) != 0, "CMD ran");
+		ck_assert_msg(access(dashes, F_OK) != 0, "%s: a file named -- written", cmd);
+		unlink(dashes);
+		free(out);
+	}
 	/* a good filter and the old --metrics name still work */
 	pid_t fx;
 	int port = tu_fixture_start("", &fx);

@@ -181,6 +181,13 @@ static enum out_kind out_kind(const char *path, char *real, size_t n, const char
 
 int ttft_output_check(const char *flag, const char *path, char *err, size_t errlen)
 {
+	/* "--json -- CMD": getopt took the end of the options for the FILE */
+	if (!strcmp(path, "--")) {
+		snprintf(err, errlen, "--%s takes a FILE ('-' for stdout) and was given "
+			 "'--', the end of the options: name one before it (a file "
+			 "named -- would be ./--)", flag);
+		return -1;
+	}
 	if (!strcmp(path, "-")) {
 		int fl = fcntl(STDOUT_FILENO, F_GETFL);
 		if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {

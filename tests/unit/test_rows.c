@@ -975,8 +975,9 @@ START_TEST(a_stream_ended_by_the_close_says_so)
 {
 	open_log(1 << 20);
 	/* 0: close-delimited, no [DONE]; 1: close-delimited, [DONE];
-	 * 2: a length, no [DONE] */
-	for (int k = 0; k < 3; k++) {
+	 * 2: a length, no [DONE]; 3: close-delimited, no [DONE], several
+	 * choices (n > 1: that note too, not instead) */
+	for (int k = 0; k < 4; k++) {
 		int64_t t = T0 + MS(100 * k);
 		uint64_t c = ttft_log_new_conn(&g_log);
 		ev(TTFT_EV_CONNECT_BEGIN, t, c, 0, 0, 0, "127.0.0.1:8000");
@@ -986,7 +987,8 @@ START_TEST(a_stream_ended_by_the_close_says_so)
 		ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE, t + MS(1), 100, 100, c, 0, 0,
 			200, 0, NULL);
 		ev(TTFT_EV_SSE_TOKEN, t + MS(10), c, 0, 0, 0, NULL);
-		ev(TTFT_EV_SSE_TOKEN, t + MS(20), c, 0, 0, 0, NULL);
+		ev_full(TTFT_EV_SSE_TOKEN, k == 3 ? TTFT_SSE_F_CHOICE : 0, t + MS(20), 100, 100,
+			c, 0, 0, 0, 0, NULL);
 		if (k == 1)
 			ev(TTFT_EV_SSE_DONE, t + MS(21), c, 0, 0, 0, NULL);
 		ev_full(TTFT_EV_RESP_END, k == 2 ? 0 : TTFT_F_EOF_BODY, t + MS(30), 100,
@@ -995,11 +997,15 @@ START_TEST(a_stream_ended_by_the_close_says_so)
 	}
 	struct ttft_analysis a;
 	analyse(&a);
-	ck_assert_uint_eq(a.nreqs, 3);
+	ck_assert_uint_eq(a.nreqs, 4);
 	char nb[512];
 	const char *n0 = ttft_record_note(&a.reqs[0], nb, sizeof nb);
 	ck_assert_msg(n0 && strstr(n0, "the server's close") && strstr(n0, "[DONE]"),
 		      "%s", n0 ? n0 : "(no note)");
+	const char *n3 = ttft_record_note(&a.reqs[3], nb, sizeof nb);
+	ck_assert_msg(n3 && strstr(n3, "several choices") && strstr(n3, "the server's close"),
+		      "%s", n3 ? n3 : "(no note)");
+	n0 = ttft_record_note(&a.reqs[0], nb, sizeof nb);
 	ck_assert_int_eq(ttft_record_tokens(&a.reqs[0]), 2);
 	ck_assert_ptr_null(ttft_record_note(&a.reqs[1], nb, sizeof nb));
 	ck_assert_ptr_null(ttft_record_note(&a.reqs[2], nb, sizeof nb));

@@ -557,7 +557,7 @@ static int closed_without_done(const struct ttft_record *r)
 const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 {
 	char whyb[200], preb[160], earlyb[160];
-	const char *why = "", *pre = "", *tok = "", *early = "";
+	const char *why = "", *pre = "", *tok = "", *cut = "", *early = "";
 	if (r->encrypted)
 		why = "encrypted: not visible";
 	else if (r->fork_unsure)
@@ -653,8 +653,9 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	else if (r->several_choices)
 		tok = "several choices in one stream (n > 1): its tokens are all "
 		      "choices' together, its inter-token gaps no one choice's (no ITL)";
-	else if (closed_without_done(r))
-		tok = "the server's close ended its event stream (no length, not "
+	/* its own part: a stream of several choices is cut the same way */
+	if (closed_without_done(r))
+		cut = "the server's close ended its event stream (no length, not "
 		      "chunked) before any [DONE]: a stream cut short ends the same way";
 	if (ttft_record_early(r) && r->sent_one_call)
 		early = "its response's head was read before the "
@@ -668,11 +669,11 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 		early = "the server answered before the request was "
 			 "fully sent (its last byte was never seen sent)";
 	/* the parts that apply, in this order, "; " between them */
-	const char *part[4] = {why, tok, early, pre};
+	const char *part[5] = {why, tok, cut, early, pre};
 	size_t at = 0;
 	if (len)
 		buf[0] = 0;
-	for (int i = 0; i < 4 && len; i++) {
+	for (int i = 0; i < 5 && len; i++) {
 		if (!part[i][0])
 			continue;
 		if (at && !note_add(buf, len, &at, "; ", 2))

@@ -190,16 +190,21 @@ START_TEST(ttft_run_checks_before_cmd_runs)
 	char dashes[300];
 	snprintf(dashes, sizeof dashes, "%s/--", dir);
 	static const char *const ends[] = {"%s/ttft-run -q --json -- touch %s 2>&1",
-					   "%s/ttft-analyze --trace -- %s 2>&1"};
-	for (size_t i = 0; i < 2; i++) {
-		char *out, b[PATH_MAX], cmd[1200];
+					   "%s/ttft-analyze --trace -- %s 2>&1",
+					   "%s/ttft-run --json -q -- touch %s 2>&1"};
+	for (size_t i = 0; i < 3; i++) {
+		char *out, b[PATH_MAX], cmd[PATH_MAX + 1200];
 		ck_assert_ptr_nonnull(realpath(tu_build_dir(), b));
-		snprintf(cmd, sizeof cmd, ends[i], b, i ? same : mark);
+		snprintf(cmd, sizeof cmd, ends[i], b, i == 1 ? same : mark);
 		ck_assert_int_eq(run(&out, "cd %s && %s", dir, cmd), 2);
-		ck_assert_msg(strstr(out, "'--'"), "%s: %s", cmd, out);
+		ck_assert_msg(strstr(out, i == 2 ? "'-q'" : "'--'"), "%s: %s", cmd, out);
 		ck_assert_msg(access(mark, F_OK) != 0, "CMD ran");
 		ck_assert_msg(access(dashes, F_OK) != 0, "%s: a file named -- written", cmd);
 		unlink(dashes);
+		snprintf(dashes, sizeof dashes, "%s/-q", dir);
+		ck_assert_msg(access(dashes, F_OK) != 0, "%s: a file named -q written", cmd);
+		unlink(dashes);
+		snprintf(dashes, sizeof dashes, "%s/--", dir);
 		free(out);
 	}
 	/* a good filter and the old --metrics name still work */

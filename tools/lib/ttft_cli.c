@@ -181,11 +181,18 @@ static enum out_kind out_kind(const char *path, char *real, size_t n, const char
 
 int ttft_output_check(const char *flag, const char *path, char *err, size_t errlen)
 {
-	/* "--json -- CMD": getopt took the end of the options for the FILE */
+	/* "--json -- CMD", "--json -q -- CMD": getopt took the end of the
+	 * options, or the next option, for the FILE */
 	if (!strcmp(path, "--")) {
 		snprintf(err, errlen, "--%s takes a FILE ('-' for stdout) and was given "
 			 "'--', the end of the options: name one before it (a file "
 			 "named -- would be ./--)", flag);
+		return -1;
+	}
+	if (path[0] == '-' && path[1]) {
+		snprintf(err, errlen, "--%s takes a FILE ('-' for stdout) and was given "
+			 "'%.64s', which looks like an option: name the FILE before it "
+			 "(a file so named would be ./%.64s)", flag, path, path);
 		return -1;
 	}
 	if (!strcmp(path, "-")) {

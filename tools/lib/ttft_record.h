@@ -314,9 +314,9 @@ enum {
 int ttft_record_tokens_source(const struct ttft_record *r);
 /* Said once under a table that shows a count of events as "≥N". */
 #define TTFT_TOKENS_AT_LEAST_RULE                                                  \
-	"tokens '≥N': token events counted, the stream carried no usage, and one " \
-	"event can carry several tokens; vLLM gives its count with "               \
-	"stream_options.include_usage"
+	"tokens '≥N': token events counted, the stream carried no usage the "    \
+	"count could take (docs/phases.md), and one event can carry several "    \
+	"tokens; vLLM gives its count with stream_options.include_usage"
 /* "usage", "timings", "events", "empty"; NULL for TTFT_TOKENS_UNKNOWN
  * (the --json rows' tokens_source) */
 const char *ttft_tokens_source_name(int src);

@@ -307,6 +307,11 @@ START_TEST(paths_are_normalised)
 		{"/deadbeef", "/deadbeef"}, /* hex letters only: a word */
 		{"", "/"},
 		{"/\x01\xc3\xa9", "/__\x5f"},
+		/* absolute-form (through a proxy): the path, as --path reads it */
+		{"http://vllm:8000/v1/completions", "/v1/completions"},
+		{"https://h/v1/models/42?x=/y", "/v1/models/:id"},
+		{"http://vllm:8000", "/"},
+		{"http://h?x=/v1/completions", "/"},
 	};
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
 		char out[64];

@@ -1184,10 +1184,11 @@ END_TEST
 START_TEST(path_filter_sees_through_an_absolute_target)
 {
 	open_log(1 << 20);
-	static const char *const line[4] = {
+	static const char *const line[6] = {
 		"POST /v1/completions", "POST http://vllm:8000/v1/completions",
-		"GET http://vllm:8000/health", "POST https://vllm/v1/completionsX"};
-	for (int k = 0; k < 4; k++) {
+		"GET http://vllm:8000/health", "POST https://vllm/v1/completionsX",
+		"GET http://vllm:8000", "GET http://h?x=/v1/completions"};
+	for (int k = 0; k < 6; k++) {
 		int64_t t = T0 + MS(100 * k);
 		uint64_t c = ttft_log_new_conn(&g_log);
 		ev(TTFT_EV_CONNECT_BEGIN, t, c, 0, 0, 0, "127.0.0.1:8000");
@@ -1215,6 +1216,17 @@ START_TEST(path_filter_sees_through_an_absolute_target)
 	f.path_prefix = "/health";
 	ck_assert_int_eq(ttft_analyze_file(g_path, &f, &a, err, sizeof err), 0);
 	ck_assert_uint_eq(a.nreqs, 1);
+	ttft_analysis_free(&a);
+	/* an absolute target with no path asks for "/"; a query's slashes
+	 * are no path */
+	f.path_prefix = "/";
+	ck_assert_int_eq(ttft_analyze_file(g_path, &f, &a, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, 6);
+	ttft_analysis_free(&a);
+	f.path_prefix = "/?";
+	ck_assert_int_eq(ttft_analyze_file(g_path, &f, &a, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, 1);
+	ck_assert_str_eq(a.reqs[0].path, "http://h?x=/v1/completions");
 	ttft_analysis_free(&a);
 	unlink(g_path);
 }

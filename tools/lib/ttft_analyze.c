@@ -14,13 +14,14 @@
 
 /* The path of an absolute-form target ("http://host:8000/v1/x" -> "/v1/x",
  * a request through a plain HTTP proxy); NULL for any other. */
-static const char *absolute_path(const char *t)
+/* Whether an absolute-form target's path (ttft_target_path: "" or a
+ * query alone is the path "/" with it) begins with PREFIX, itself a path. */
+static int origin_starts(const char *target, const char *prefix, size_t n)
 {
-	size_t s = strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			     "0123456789+-.");
-	if (!s || strncmp(t + s, "://", 3) != 0)
-		return NULL;
-	return strchr(t + s + 3, '/');
+	const char *o = ttft_target_path(target);
+	if (o == target || prefix[0] != '/')
+		return 0;
+	return *o == '/' ? strncmp(o, prefix, n) == 0 : strncmp(o, prefix + 1, n - 1) == 0;
 }
 
 static int keep(const struct ttft_record *r, const struct ttft_filter *f)
@@ -34,9 +35,8 @@ static int keep(const struct ttft_record *r, const struct ttft_filter *f)
 		 * /v1/completions keeps a proxied request to it
 		 * (path_filter_sees_through_an_absolute_target) */
 		size_t n = strlen(f->path_prefix);
-		const char *o = absolute_path(r->path);
 		if (strncmp(r->path, f->path_prefix, n) != 0 &&
-		    !(o && f->path_prefix[0] == '/' && strncmp(o, f->path_prefix, n) == 0))
+		    !origin_starts(r->path, f->path_prefix, n))
 			return 0;
 	}
 	return 1;

@@ -100,6 +100,7 @@ static int is_id(const char *s, size_t n)
 
 void ttft_export_path(char *out, size_t outlen, const char *path)
 {
+	path = ttft_target_path(path); /* a proxied request's: as --path reads it */
 	size_t o = 0, n = strcspn(path, "?#");
 	for (size_t i = 0; i < n && o + 1 < outlen;) {
 		if (path[i] == '/') {

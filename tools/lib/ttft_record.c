@@ -329,6 +329,16 @@ int ttft_record_tokens_source(const struct ttft_record *r)
 	return src;
 }
 
+const char *ttft_target_path(const char *target)
+{
+	size_t s = strspn(target, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "0123456789+-.");
+	if (!s || strncmp(target + s, "://", 3) != 0)
+		return target;
+	const char *a = target + s + 3;
+	return a + strcspn(a, "/?#");
+}
+
 const char *ttft_tokens_source_name(int src)
 {
 	switch (src) {

@@ -320,6 +320,11 @@ int ttft_record_tokens_source(const struct ttft_record *r);
 /* "usage", "timings", "events", "empty"; NULL for TTFT_TOKENS_UNKNOWN
  * (the --json rows' tokens_source) */
 const char *ttft_tokens_source_name(int src);
+/* A request target's origin form: an absolute-form target (a request
+ * through a plain HTTP proxy, "http://vllm:8000/v1/completions") from the
+ * first '/', '?' or '#' after its authority ("" when it has none: its
+ * path is "/"); any other target as it is. */
+const char *ttft_target_path(const char *target);
 /* The gaps between token events that itl_p50_s and itl_p99_s are taken
  * from (ntok - 1; 0 for fewer than 2 events): what says why an itl_p99_s
  * is null (100 needed, ttft_quantile_min_n). -1 when they are not known,

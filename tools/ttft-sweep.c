@@ -470,7 +470,14 @@ int main(int argc, char **argv)
 	o.probe.headers = g_hdr;
 	o.run_id = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
 	o.say = say;
-	char logdir[PATH_MAX];
+	char logdir[PATH_MAX], perr[PATH_MAX + 300];
+	/* "--log-dir -q": an option taken for the DIR, said before any
+	 * directory is made */
+	if (o.log_dir && o.log_dir[0] == '-' && o.log_dir[1] &&
+	    ttft_output_check("log-dir", o.log_dir, perr, sizeof perr) != 0) {
+		fprintf(stderr, "ttft-sweep: %s\n", perr);
+		return TTFT_EXIT_USAGE;
+	}
 	if (!o.log_dir && o.report) {
 		char tmp[PATH_MAX];
 		snprintf(tmp, sizeof tmp, "%s", o.report);
@@ -480,7 +487,7 @@ int main(int argc, char **argv)
 	if (o.log_dir)
 		mkdir(o.log_dir, 0755); /* the one level asked for; its absence is said below */
 	/* Every output and the server's log, now: not after the sweep. */
-	char perr[PATH_MAX + 300], logprobe[PATH_MAX + 32];
+	char logprobe[PATH_MAX + 32];
 	if (o.log_dir)
 		snprintf(logprobe, sizeof logprobe, "%s/sweep-check.log", o.log_dir);
 	if ((o.report && ttft_output_check("report", o.report, perr, sizeof perr) != 0) ||

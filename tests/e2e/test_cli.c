@@ -207,6 +207,20 @@ START_TEST(ttft_run_checks_before_cmd_runs)
 		snprintf(dashes, sizeof dashes, "%s/--", dir);
 		free(out);
 	}
+	/* ttft-sweep's --log-dir the same, refused before the directory is
+	 * made (seen failing: a directory named -q left, the message about
+	 * '-q/sweep-check.log' and a FILE) */
+	{
+		char *out, b[PATH_MAX], minus_q[300];
+		ck_assert_ptr_nonnull(realpath(tu_build_dir(), b));
+		ck_assert_int_eq(run(&out, "cd %s && %s/ttft-sweep --url http://127.0.0.1:9 "
+				     "--log-dir -q 2>&1", dir, b), 2);
+		ck_assert_msg(strstr(out, "--log-dir takes a DIR and was given '-q',"), "%s", out);
+		snprintf(minus_q, sizeof minus_q, "%s/-q", dir);
+		ck_assert_msg(access(minus_q, F_OK) != 0, "a directory named -q made");
+		rmdir(minus_q);
+		free(out);
+	}
 	/* a good filter and the old --metrics name still work */
 	pid_t fx;
 	int port = tu_fixture_start("", &fx);

@@ -183,16 +183,18 @@ int ttft_output_check(const char *flag, const char *path, char *err, size_t errl
 {
 	/* "--json -- CMD", "--json -q -- CMD": getopt took the end of the
 	 * options, or the next option, for the FILE */
+	int is_dir = !strcmp(flag, "log-dir");
+	const char *what = is_dir ? "DIR" : "FILE ('-' for stdout)";
 	if (!strcmp(path, "--")) {
-		snprintf(err, errlen, "--%s takes a FILE ('-' for stdout) and was given "
-			 "'--', the end of the options: name one before it (a file "
-			 "named -- would be ./--)", flag);
+		snprintf(err, errlen, "--%s takes a %s and was given '--', the end of "
+			 "the options: name one before it (one named -- would be ./--)",
+			 flag, what);
 		return -1;
 	}
 	if (path[0] == '-' && path[1]) {
-		snprintf(err, errlen, "--%s takes a FILE ('-' for stdout) and was given "
-			 "'%.64s', which looks like an option: name the FILE before it "
-			 "(a file so named would be ./%.64s)", flag, path, path);
+		snprintf(err, errlen, "--%s takes a %s and was given '%.64s', which looks "
+			 "like an option: name the %s before it (one so named would be "
+			 "./%.64s)", flag, what, path, is_dir ? "DIR" : "FILE", path);
 		return -1;
 	}
 	if (!strcmp(path, "-")) {

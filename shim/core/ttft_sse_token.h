@@ -73,8 +73,8 @@ sse_shape_q(const struct sse_tmpl_shape *sh, const char *p, size_t n,
 {
 	size_t tn = n - sh->fix;
 	(void)keys;
-	if (big) {
-		/* n >= min is tn >= 1 */
+	if (big || sh->sl + 3 > BLOCK) {
+		/* n >= min is tn >= 1 (n < fix wraps tn) */
 		if (tn - 1 >= BLOCK)
 			return NULL;
 	} else if (n < sh->min || tn > BLOCK) {

@@ -784,6 +784,54 @@ START_TEST(template_compare_sees_every_byte)
 }
 END_TEST
 
+/* The one-token read's length bounds (sse_shape_q), for suffixes on both
+ * sides of the length where its test changes form (sl + 3 > BLOCK, BLOCK
+ * 16 with SSE2, 8 in the portable build, which runs this test too): an
+ * empty token is never the one-token read (the full scan says what it
+ * is); a token of 1 to 8 bytes is, where 16 bytes can be read from its
+ * start (BLOCK at most); one of over 16 is left to the scan; so is an
+ * event a byte short, or without its "\n\n". */
+START_TEST(one_token_read_length_bounds)
+{
+	static const size_t pads[] = {1, 2, 3, 4, 5, 6, 40, 100};
+	const char *pre = "data: {\"id\":\"c1\",\"choices\":[{\"text\":\"";
+	for (size_t k = 0; k < sizeof pads / sizeof *pads; k++) {
+		/* the suffix: ","p":"<pad>"}]}, 10 bytes and the pad */
+		char suf[160];
+		snprintf(suf, sizeof suf, "\",\"p\":\"%.*s\"}]}", (int)pads[k],
+			 "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+			 "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy");
+		size_t sl = strlen(suf);
+		struct ttft_sse sse;
+		struct got g = {0};
+		g.sse = &sse;
+		ttft_sse_init(&sse, on_event, NULL, &g);
+		char ev[512];
+		snprintf(ev, sizeof ev, "%sabcdefgh%s\n\n", pre, suf);
+		ttft_sse_feed(&sse, ev, strlen(ev));
+		ttft_sse_feed(&sse, ev, strlen(ev));
+		ck_assert_msg(ttft_sse_whole_token(&sse, ev, strlen(ev)) == 1,
+			      "suffix %zu bytes: no template", sl);
+		for (size_t l = 0; l <= 20; l++) {
+			snprintf(ev, sizeof ev, "%s%.*s%s\n\n", pre, (int)l,
+				 "xxxxxxxxxxxxxxxxxxxxxxxx", suf);
+			size_t n = strlen(ev);
+			int whole = ttft_sse_whole_token(&sse, ev, n);
+			if (l == 0 || l > 16)
+				ck_assert_msg(!whole, "suffix %zu bytes, token %zu bytes", sl, l);
+			else if (l <= 8 && l + sl + 2 >= 16)
+				ck_assert_msg(whole, "suffix %zu bytes, token %zu bytes", sl, l);
+			ck_assert_int_eq(ttft_sse_whole_token(&sse, ev, n - 1), 0);
+			ev[n - 2] = ' ';
+			ck_assert_int_eq(ttft_sse_whole_token(&sse, ev, n), 0);
+		}
+		/* shorter than the fixed bytes: the bounds must not wrap */
+		for (size_t n = 0; n < strlen(pre) + sl + 2; n++)
+			ck_assert_int_eq(ttft_sse_whole_token(&sse, ev, n), 0);
+	}
+}
+END_TEST
+
 /* What an event came to: its class letters and the numbers it had. */
 static unsigned outcome(const char *ev, char *seq, size_t len)
 {
@@ -856,6 +904,7 @@ int main(void)
 	tcase_add_test(t, byte_order_mark_at_the_stream_start);
 	tcase_add_test(t, every_byte_of_a_key_counts);
 	tcase_add_test(t, template_compare_sees_every_byte);
+	tcase_add_test(t, one_token_read_length_bounds);
 	tcase_add_test(t, chat_role_chunk_is_not_a_token);
 	tcase_add_test(t, reasoning_and_tool_calls_are_tokens);
 	tcase_add_test(t, done_error_usage);

@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The path of an absolute-form target ("http://host:8000/v1/x" -> "/v1/x",
- * a request through a plain HTTP proxy); NULL for any other. */
 /* Whether an absolute-form target's path (ttft_target_path: "" or a
  * query alone is the path "/" with it) begins with PREFIX, itself a path. */
 static int origin_starts(const char *target, const char *prefix, size_t n)

@@ -146,10 +146,12 @@ enum ttft_kind {
  * 3 decimals). Values are ABI: append, never renumber. */
 enum ttft_num {
 	TTFT_NUM_PROMPT_TOKENS,     /* usage.prompt_tokens; Responses API
-	                               response.usage.input_tokens          */
+	                               response.usage.input_tokens; Anthropic
+	                               message.usage's three input counts  */
 	TTFT_NUM_COMPLETION_TOKENS, /* usage.completion_tokens / output_tokens */
 	TTFT_NUM_CACHED_TOKENS,     /* usage.prompt_tokens_details.cached_tokens,
-	                               response.usage.input_tokens_details.…  */
+	                               response.usage.input_tokens_details.…,
+	                               Anthropic's cache_read_input_tokens  */
 	TTFT_NUM_PROMPT_N,          /* llama.cpp timings.prompt_n (evaluated) */
 	TTFT_NUM_PROMPT_US,         /* timings.prompt_ms (prefill)            */
 	TTFT_NUM_CACHE_N,           /* timings.cache_n (prefix-cache hits)    */

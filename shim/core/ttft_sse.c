@@ -33,7 +33,7 @@ enum {
 	K_TIMINGS, K_RESPONSE, K_PROMPT_TOKENS, K_COMPLETION_TOKENS,
 	K_INPUT_TOKENS, K_OUTPUT_TOKENS, K_CACHED_TOKENS, K_PROMPT_DETAILS,
 	K_INPUT_DETAILS, K_PROMPT_N, K_PROMPT_MS, K_CACHE_N, K_PREDICTED_N,
-	K_PREDICTED_MS, K_INDEX,
+	K_PREDICTED_MS, K_INDEX, K_MESSAGE, K_CACHE_CREATION, K_CACHE_READ,
 };
 /* stack entry: container key id | these flags */
 #define S_ARRAY 0x80u /* the container is an array */
@@ -97,7 +97,7 @@ static uint8_t key_id(const char *k, size_t n)
 	case 7:
 		return IS("choices") ? K_CHOICES : IS("content") ? K_CONTENT
 		       : IS("timings") ? K_TIMINGS : IS("cache_n") ? K_CACHE_N
-		       : K_OTHER;
+		       : IS("message") ? K_MESSAGE : K_OTHER;
 	case 8:
 		return IS("function") ? K_FUNCTION : IS("thinking") ? K_THINKING
 		       : IS("response") ? K_RESPONSE : IS("prompt_n") ? K_PROMPT_N
@@ -125,6 +125,11 @@ static uint8_t key_id(const char *k, size_t n)
 		return IS("input_tokens_details") ? K_INPUT_DETAILS : K_OTHER;
 	case 21:
 		return IS("prompt_tokens_details") ? K_PROMPT_DETAILS : K_OTHER;
+	case 23:
+		return IS("cache_read_input_tokens") ? K_CACHE_READ : K_OTHER;
+	case 27:
+		return IS("cache_creation_input_tokens") ? K_CACHE_CREATION
+		       : K_OTHER;
 	default:
 		return K_OTHER;
 	}
@@ -154,6 +159,8 @@ static int keys_matter(uint8_t k, unsigned depth)
 	case K_FUNCTION_CALL: case K_USAGE: case K_PROMPT_DETAILS:
 	case K_INPUT_DETAILS: case K_TIMINGS: case K_RESPONSE:
 		return 1;
+	case K_MESSAGE: /* Anthropic's message_start: message.usage */
+		return depth == 1;
 	default:
 		return depth == 0; /* the top-level object */
 	}
@@ -186,8 +193,14 @@ static int is_token_key(const struct ttft_sse *s)
 }
 
 /* A literal read as nums slot SLOT_INDEX - 1 is a choice's index: not a
- * number kept, only whether it is 0 (lit_end). */
+ * number kept, only whether it is 0 (lit_end). SLOT_INPUT and
+ * SLOT_CACHE_READ: a part of Anthropic's prompt (message_start's
+ * message.usage), whose input_tokens are only what no cache held: the
+ * prompt is input_tokens + cache_creation_input_tokens +
+ * cache_read_input_tokens, the last also the cached tokens. */
 #define SLOT_INDEX (TTFT_NUM__COUNT + 1)
+#define SLOT_INPUT (TTFT_NUM__COUNT + 2)
+#define SLOT_CACHE_READ (TTFT_NUM__COUNT + 3)
 
 /* nums slot + 1 for a number under the current key, or 0. */
 static uint8_t num_slot(const struct ttft_sse *s)
@@ -200,11 +213,18 @@ static uint8_t num_slot(const struct ttft_sse *s)
 		return cur == K_CHOICES && s->depth == 3 ? SLOT_INDEX : 0;
 	int top_usage = cur == K_USAGE && s->depth == 2;
 	int resp_usage = cur == K_USAGE && up == K_RESPONSE && s->depth == 3;
+	int msg_usage = cur == K_USAGE && up == K_MESSAGE && s->depth == 3;
 	switch (s->key) {
 	case K_PROMPT_TOKENS:
 		return top_usage ? TTFT_NUM_PROMPT_TOKENS + 1 : 0;
 	case K_INPUT_TOKENS:
-		return resp_usage ? TTFT_NUM_PROMPT_TOKENS + 1 : 0;
+		if (resp_usage)
+			return TTFT_NUM_PROMPT_TOKENS + 1;
+		return msg_usage ? SLOT_INPUT : 0; /* Anthropic's */
+	case K_CACHE_CREATION:
+		return msg_usage ? SLOT_INPUT : 0;
+	case K_CACHE_READ:
+		return msg_usage ? SLOT_CACHE_READ : 0;
 	case K_COMPLETION_TOKENS:
 		return top_usage ? TTFT_NUM_COMPLETION_TOKENS + 1 : 0;
 	case K_OUTPUT_TOKENS:
@@ -272,6 +292,29 @@ void ttft_sse_reset(struct ttft_sse *s)
 	reset_event(s);
 }
 
+/* One part of Anthropic's prompt (SLOT_INPUT): added to the prompt's
+ * count; cached: the cache's part, also the cached tokens. A part that is
+ * no whole count, or a sum past 32 bits, leaves the event's prompt out
+ * (HAVE_NO_PROMPT, which dispatch drops: its count would be short). */
+#define HAVE_NO_PROMPT (1u << 31)
+static void prompt_part(struct ttft_sse *s, int cached)
+{
+	const unsigned p = TTFT_NUM_PROMPT_TOKENS, c = TTFT_NUM_CACHED_TOKENS;
+	uint64_t sum = s->nval + (s->nums.have & 1u << p ? s->nums.v[p] : 0);
+	if (s->nums.have & HAVE_NO_PROMPT)
+		return;
+	if (s->nfrac || sum > UINT32_MAX) {
+		s->nums.have = (s->nums.have & ~(1u << p)) | HAVE_NO_PROMPT;
+		return;
+	}
+	s->nums.v[p] = (uint32_t)sum;
+	s->nums.have |= 1u << p;
+	if (cached) {
+		s->nums.v[c] = (uint32_t)s->nval;
+		s->nums.have |= 1u << c;
+	}
+}
+
 /* A literal ends: store the number it was, if it was one we want. */
 static void lit_end(struct ttft_sse *s)
 {
@@ -279,11 +322,16 @@ static void lit_end(struct ttft_sse *s)
 		return;
 	unsigned slot = s->nslot - 1u;
 	s->nslot = 0;
-	if (slot == SLOT_INDEX - 1u) {
-		/* anything but a plain 0 (1, 2, …, or a form no server sends)
-		 * says the stream is not one choice's alone */
-		if (s->nfrac != 0 || s->nval != 0)
-			s->ev_choice = 1;
+	if (slot >= SLOT_INDEX - 1u) {
+		if (slot == SLOT_INDEX - 1u) {
+			/* anything but a plain 0 (1, 2, …, or a form no
+			 * server sends) says the stream is not one choice's
+			 * alone */
+			if (s->nfrac != 0 || s->nval != 0)
+				s->ev_choice = 1;
+			return;
+		}
+		prompt_part(s, slot == SLOT_CACHE_READ - 1u);
 		return;
 	}
 	if (slot == TTFT_NUM_PROMPT_US || slot == TTFT_NUM_PREDICTED_US) {
@@ -342,8 +390,11 @@ static void dispatch(struct ttft_sse *s)
 		else if (s->ev_token)
 			cls = TTFT_SSE_TOKEN;
 		unsigned flags = s->ev_usage ? TTFT_SSE_F_USAGE : 0;
-		if (s->nums.have)
-			flags |= TTFT_SSE_F_NUMS;
+		if (s->nums.have) {
+			s->nums.have &= ~HAVE_NO_PROMPT;
+			if (s->nums.have)
+				flags |= TTFT_SSE_F_NUMS;
+		}
 		if (s->ev_choice)
 			flags |= TTFT_SSE_F_CHOICE;
 		/* Well-formed: one complete value (a top-level literal ends

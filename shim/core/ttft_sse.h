@@ -88,7 +88,7 @@ typedef void (*ttft_sse_event_cb)(void *ctx, enum ttft_sse_class cls,
 typedef void (*ttft_sse_data_cb)(void *ctx, const char *p, size_t n);
 
 #define TTFT_SSE_STACK 12
-#define TTFT_SSE_KEYBUF 24
+#define TTFT_SSE_KEYBUF 28 /* "cache_creation_input_tokens" fits */
 #define TTFT_SSE_TMPL 240
 
 struct ttft_sse {

@@ -438,11 +438,50 @@ START_TEST(anthropic_messages)
 	CLASS(s, "EEETTETEEEEEX");
 	struct got g;
 	classify(s, 0, &g);
-	/* message_start's input_tokens mean uncached input (not taken);
-	 * message_delta's output_tokens are the completion */
-	ck_assert_uint_eq(g.flags[0] & TTFT_SSE_F_NUMS, 0);
+	/* message_start's message.usage.input_tokens: the prompt (no cache
+	 * part said); message_delta's output_tokens are the completion */
+	ck_assert_uint_eq(g.flags[0] & TTFT_SSE_F_NUMS, TTFT_SSE_F_NUMS);
+	ck_assert_uint_eq(g.nums[0].have, 1u << TTFT_NUM_PROMPT_TOKENS);
+	ck_assert_uint_eq(g.nums[0].v[TTFT_NUM_PROMPT_TOKENS], 25);
 	ck_assert_uint_eq(g.nums[10].have, 1u << TTFT_NUM_COMPLETION_TOKENS);
 	ck_assert_uint_eq(g.nums[10].v[TTFT_NUM_COMPLETION_TOKENS], 15);
+	split_invariant(s, strlen(s));
+}
+END_TEST
+
+/* Anthropic's input_tokens are what no cache held: the prompt is their sum
+ * with cache_creation_input_tokens and cache_read_input_tokens, the last
+ * also its cached tokens (in either order, at every split); a part that is
+ * no whole count leaves the prompt out, never a short sum. */
+START_TEST(anthropic_prompt_with_cache)
+{
+	const char *s =
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"
+		"\"msg_1\",\"model\":\"claude\",\"usage\":{\"input_tokens\":3,"
+		"\"cache_creation_input_tokens\":40,\"cache_read_input_tokens\":1200,"
+		"\"output_tokens\":1}}}\n\n"
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{"
+		"\"usage\":{\"cache_read_input_tokens\":7,\"input_tokens\":5}}}\n\n"
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{"
+		"\"usage\":{\"input_tokens\":5,\"cache_read_input_tokens\":7.5,"
+		"\"cache_creation_input_tokens\":2}}}\n\n"
+		"data: {\"message\":{\"usage\":{\"input_tokens\":9}},\"usage\":"
+		"{\"input_tokens\":4}}\n\n";
+	for (size_t st = 0; st <= 3; st++) {
+		struct got g;
+		ck_assert_str_eq(classify(s, st, &g), "EEEE");
+		const struct ttft_sse_nums *m = &g.nums[0];
+		ck_assert_uint_eq(m->have, 1u << TTFT_NUM_PROMPT_TOKENS |
+					   1u << TTFT_NUM_CACHED_TOKENS);
+		ck_assert_uint_eq(m->v[TTFT_NUM_PROMPT_TOKENS], 1243);
+		ck_assert_uint_eq(m->v[TTFT_NUM_CACHED_TOKENS], 1200);
+		ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_PROMPT_TOKENS], 12);
+		ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_CACHED_TOKENS], 7);
+		ck_assert_uint_eq(g.flags[2] & TTFT_SSE_F_NUMS, 0);
+		/* a top-level usage's input_tokens is no Anthropic prompt */
+		ck_assert_uint_eq(g.nums[3].have, 1u << TTFT_NUM_PROMPT_TOKENS);
+		ck_assert_uint_eq(g.nums[3].v[TTFT_NUM_PROMPT_TOKENS], 9);
+	}
 	split_invariant(s, strlen(s));
 }
 END_TEST
@@ -917,6 +956,7 @@ int main(void)
 	tcase_add_test(t, an_empty_first_data_line_keeps_no_earlier_event);
 	tcase_add_test(t, responses_api_deltas);
 	tcase_add_test(t, anthropic_messages);
+	tcase_add_test(t, anthropic_prompt_with_cache);
 	tcase_add_test(t, llamacpp_timings_and_usage);
 	tcase_add_test(t, numbers_are_exact_or_absent);
 	tcase_add_test(t, malformed_json_is_flagged_when_read_in_full);

@@ -84,7 +84,11 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 			rx_desync(rx, TTFT_DESYNC_UPGRADE);
 			return;
 		}
-		rx_start(rx); /* 100 Continue etc.: the real response follows */
+		/* 100 Continue, 103 Early Hints: the real response follows;
+		 * a row that ends before it knows one was read */
+		emit_ev(rx->emit, rx->ctx, TTFT_EV_RESP_INTERIM, 0, rx->seq,
+			rx->t_now, rx->status, 0, NULL, 0);
+		rx_start(rx);
 		return;
 	}
 	uint16_t flags = (uint16_t)((rx->chunked ? TTFT_F_CHUNKED : 0) |

@@ -3,10 +3,11 @@
  * Two independent halves, so one thread may send while another receives:
  *   tx: the bytes the client sends — finds each request's first byte, its
  *       request line, and its last byte (Content-Length or chunked body);
- *   rx: the bytes the client receives — status line and headers (skipping
- *       1xx), then the body (Content-Length, chunked with chunk boundaries
- *       anywhere, or until EOF), fed to the SSE classifier when the response
- *       is text/event-stream.
+ *   rx: the bytes the client receives — status line and headers (a 1xx
+ *       only reported: the final response follows), then the body
+ *       (Content-Length, chunked with chunk boundaries anywhere, or until
+ *       EOF), fed to the SSE classifier when the response is
+ *       text/event-stream.
  * Keep-alive and pipelining: requests and responses are numbered (seq) in
  * order on the connection. Nothing is allocated and no payload is stored.
  * Each finding is reported through the emit callback with the timestamp it

@@ -69,6 +69,10 @@ enum ttft_kind {
 	TTFT_EV_INHERIT = 24,       /* a forked child sent on a connection it
 	                               inherited: conn = the child's new id,
 	                               a = the parent's conn id, b = its pid   */
+	TTFT_EV_RESP_INTERIM = 25,  /* an interim response (1xx but 101) read
+	                               whole; a = its status; the final one
+	                               still to come (log version 4 too: an
+	                               older reader counts it corrupt)     */
 	TTFT_EV__COUNT
 };
 

@@ -860,6 +860,69 @@ START_TEST(server_closing_unanswered_is_said)
 }
 END_TEST
 
+/* A request whose only answer was an interim 103 Early Hints, read whole
+ * by the client, before the connection closed: by the server (/srv: the
+ * client reads on to the close) or by the client after reading it (/cli). Its note said the server closed
+ * "without answering" and the client "read none" of the response; both
+ * read the 103 (the client says how many bytes). */
+START_TEST(interim_only_answer_is_said)
+{
+	struct run r;
+	run_py(&r, "interim.py",
+		"import socket, threading\n"
+		"_ = %d\n"
+		"ls = socket.socket()\n"
+		"ls.bind(('127.0.0.1', 0))\n"
+		"ls.listen(4)\n"
+		"hint = b'HTTP/1.1 103 Early Hints\\r\\nLink: </a.css>\\r\\n\\r\\n'\n"
+		"def head(c):\n"
+		"    b = b''\n"
+		"    while not b.endswith(b'\\r\\n\\r\\n'):\n"
+		"        b += c.recv(1)\n"
+		"def serve():\n"
+		"    c, _ = ls.accept()\n"
+		"    head(c)\n"
+		"    c.sendall(hint)\n"
+		"    c.close()\n"
+		"    c, _ = ls.accept()\n"
+		"    head(c)\n"
+		"    c.sendall(hint)\n"
+		"    c.recv(1)\n"
+		"    c.close()\n"
+		"t = threading.Thread(target=serve)\n"
+		"t.start()\n"
+		"def ask(path, to_eof):\n"
+		"    s = socket.create_connection(ls.getsockname())\n"
+		"    s.sendall(b'GET ' + path + b' HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+		"    b = b''\n"
+		"    while to_eof or not b.endswith(b'\\r\\n\\r\\n'):\n"
+		"        c = s.recv(4096)\n"
+		"        if not c: break\n"
+		"        b += c\n"
+		"    s.close()\n"
+		"    return len(b)\n"
+		"print('srv', ask(b'/srv', 1))\n"
+		"print('cli', ask(b'/cli', 0))\n"
+		"t.join()\n");
+	ck_assert_int_eq(said(&r, "srv", 0), 44);
+	ck_assert_int_eq(said(&r, "cli", 0), 44);
+	ck_assert_int_eq(r.n, 2);
+	cJSON *q = row_by_path(&r, "/srv");
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(q, "complete")));
+	ck_assert_str_eq(cJSON_GetObjectItem(q, "note")->valuestring,
+			 "the server closed the connection after only an interim "
+			 "103 response, before the final one");
+	ck_assert(is_null(q, "ttft_s"));
+	q = row_by_path(&r, "/cli");
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(q, "complete")));
+	ck_assert_str_eq(cJSON_GetObjectItem(q, "note")->valuestring,
+			 "the client closed after only an interim 103 response "
+			 "was read, before the final one");
+	ck_assert(is_null(q, "ttft_s"));
+	run_free(&r);
+}
+END_TEST
+
 /* A client that cancels its request with its own shutdown (a second
  * thread waking the reader) reads 0 too: the server, still working, is
  * not blamed (a review found "the server closed … without answering");
@@ -1121,6 +1184,7 @@ int main(void)
 	tcase_add_test(t, responses_after_lost_request_framing_say_why);
 	tcase_add_test(t, server_reset_is_said);
 	tcase_add_test(t, server_closing_unanswered_is_said);
+	tcase_add_test(t, interim_only_answer_is_said);
 	tcase_add_test(t, clients_own_shutdown_is_not_the_servers_close);
 	tcase_add_test(t, an_answer_a_child_read_is_not_unanswered);
 	tcase_add_test(t, dns_is_the_connecting_threads);

@@ -63,7 +63,7 @@ const char *tu_kinds(const struct tu_events *e, char *buf, size_t len)
 		[TTFT_EV_SSE_EMPTY] = "E", [TTFT_EV_SSE_DONE] = "D",
 		[TTFT_EV_SSE_ERROR] = "ERR", [TTFT_EV_RESP_END] = "END",
 		[TTFT_EV_DESYNC] = "DESYNC", [TTFT_EV_SERVER_NUMBERS] = "N",
-		[TTFT_EV_TRACEPARENT] = "TP",
+		[TTFT_EV_TRACEPARENT] = "TP", [TTFT_EV_RESP_INTERIM] = "1XX",
 	};
 	size_t o = 0;
 	buf[0] = 0;

@@ -140,8 +140,9 @@ START_TEST(expect_continue_then_body)
 	ttft_http_rx_feed(&rx, &tx, c100, sizeof c100 - 1, 20, tu_collect, &ev);
 	feed(&tx, &rx, "Hello", 30);
 	char kinds[256];
-	ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds), "REQ SENT");
-	ck_assert_int_eq(ev.ev[1].t_ns, 30);
+	ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds), "REQ 1XX SENT");
+	ck_assert_int_eq(ev.ev[1].a, 100);
+	ck_assert_int_eq(ev.ev[2].t_ns, 30);
 	/* and a final answer that comes while the body is on its way (the
 	 * body's bytes do not start like a method) is not a refusal */
 	ttft_http_tx_init(&tx);

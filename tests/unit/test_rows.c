@@ -100,6 +100,39 @@ static void no_negative_part(const char *out)
 	ck_assert_msg(!strstr(w, "+ -") && !strstr(w, "= -"), "%s", out);
 }
 
+/* A log that ends while a request's only answer read is an interim 103
+ * (its final response still to come): the row says so, not a bare
+ * "incomplete"; with a final response after it, the 103 leaves the row as
+ * it was (its headers the final one's). */
+START_TEST(interim_only_then_log_ends)
+{
+	open_log(1 << 20);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0, c, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(1), c, 0, 0, 0, NULL);
+	ev(TTFT_EV_REQ_BEGIN, T0 + MS(2), c, 0, 0, 0, "GET /a");
+	ev(TTFT_EV_REQ_SENT, T0 + MS(2.1), c, 0, 30, 0, NULL);
+	ev(TTFT_EV_RESP_INTERIM, T0 + MS(3), c, 0, 103, 0, NULL);
+	ev(TTFT_EV_RESP_HEADERS, T0 + MS(5), c, 0, 200, 0, NULL);
+	ev(TTFT_EV_RESP_END, T0 + MS(6), c, 0, 0, 0, NULL);
+	ev(TTFT_EV_REQ_BEGIN, T0 + MS(7), c, 1, 0, 0, "GET /b");
+	ev(TTFT_EV_REQ_SENT, T0 + MS(7.1), c, 1, 30, 0, NULL);
+	ev(TTFT_EV_RESP_INTERIM, T0 + MS(8), c, 1, 103, 0, NULL);
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 2);
+	char nb[320];
+	ck_assert(ttft_record_complete(&a.reqs[0]));
+	ck_assert_int_eq(a.reqs[0].status, 200);
+	ck_assert_int_eq(a.reqs[0].t_hdr, T0 + MS(5));
+	ck_assert(!ttft_record_complete(&a.reqs[1]));
+	ck_assert_int_eq(a.reqs[1].status, 0);
+	ck_assert_str_eq(ttft_record_note(&a.reqs[1], nb, sizeof nb),
+			 "incomplete: only an interim 103 response was read");
+	ttft_analysis_free(&a);
+}
+END_TEST
+
 START_TEST(preopened_connection)
 {
 	open_log(1 << 20);
@@ -1421,6 +1454,7 @@ int main(void)
 	Suite *s = suite_create("rows");
 	TCase *t = tu_tcase(s, "rows", 60);
 	tcase_add_test(t, preopened_connection);
+	tcase_add_test(t, interim_only_then_log_ends);
 	tcase_add_test(t, setup_end_not_seen);
 	tcase_add_test(t, not_early_not_idle_not_zero);
 	tcase_add_test(t, a_hole_in_the_log_is_said);

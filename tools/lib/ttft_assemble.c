@@ -557,6 +557,7 @@ static void inherit(struct ttft_asm *ps, struct asm_conn *c, const struct ttft_r
 static int rx_kind(uint16_t kind)
 {
 	switch (kind) {
+	case TTFT_EV_RESP_INTERIM:
 	case TTFT_EV_RESP_HEADERS:
 	case TTFT_EV_SERVER_NUMBERS:
 	case TTFT_EV_SSE_TOKEN:
@@ -973,6 +974,9 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		r->rtt_us = e->b > 0 && e->b <= UINT32_MAX ? (uint32_t)e->b : 0;
 		r->compressed = (e->flags & TTFT_F_COMPRESSED) != 0;
 		r->not_sse = (e->flags & TTFT_F_SSE) == 0;
+		break;
+	case TTFT_EV_RESP_INTERIM:
+		r->interim = e->a > 0 && e->a < 200 ? (uint16_t)e->a : 0;
 		break;
 	case TTFT_EV_SERVER_NUMBERS:
 		if (take_numbers(r, e) != 0)

@@ -344,6 +344,7 @@ const char *ttft_kind_name(unsigned kind)
 		[TTFT_EV_SERVER_NUMBERS] = "server_numbers",
 		[TTFT_EV_TRACEPARENT] = "traceparent",
 		[TTFT_EV_INHERIT] = "inherit",
+		[TTFT_EV_RESP_INTERIM] = "resp_interim",
 	};
 	return kind < TTFT_EV__COUNT ? names[kind] : "unknown";
 }

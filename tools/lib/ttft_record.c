@@ -612,6 +612,9 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 		why = "no response read: a forked process's request "
 			 "on a connection it shares with its parent, which read no "
 			 "response for it either";
+	else if ((r->end_flags & TTFT_F_NO_ANSWER) && r->interim && !r->t_hdr)
+		why = say(whyb, sizeof whyb, "the server closed the connection after "
+			 "only an interim %d response, before the final one", r->interim);
 	else if (r->end_flags & TTFT_F_NO_ANSWER)
 		why = say(whyb, sizeof whyb, "the server closed the connection without "
 			 "answering%s", r->new_conn ? "" : " (not the connection's first "
@@ -619,9 +622,13 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	else if (r->closed_in_head)
 		why = "client closed early, in the response's "
 			 "head (it had begun to arrive)";
-	else if (!r->t_end && !r->new_conn && !r->t_hdr && r->after_answer)
+	else if (!r->t_end && !r->new_conn && !r->t_hdr && !r->interim &&
+		 r->after_answer)
 		why = "no response on a reused connection: the "
 			 "client retries";
+	else if (!r->t_end && !r->t_hdr && r->closed_early && r->interim)
+		why = say(whyb, sizeof whyb, "the client closed after only an interim "
+			 "%d response was read, before the final one", r->interim);
 	else if (!r->t_end && !r->t_hdr && r->closed_early)
 		why = "the client closed before any of the response "
 			 "was seen (it read none, or read it where the shim cannot see: "
@@ -641,6 +648,9 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 		      "came; its end, so e2e, not seen";
 	else if (r->closed_early)
 		why = "client closed early";
+	else if (!r->t_end && !r->t_hdr && r->interim)
+		why = say(whyb, sizeof whyb, "incomplete: only an interim %d response "
+			 "was read", r->interim);
 	else if (!r->t_end)
 		why = "incomplete";
 	if (r->preopened)

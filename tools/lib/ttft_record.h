@@ -63,6 +63,8 @@ struct ttft_record {
 	int status;             /* HTTP status; 0: no response headers */
 	char *error;            /* probe: why not (ttft_record_set_error) */
 	uint16_t end_flags;     /* TTFT_F_TRUNCATED / TTFT_F_EOF_BODY */
+	uint16_t interim;       /* log: the last interim (1xx) response read
+	                           before its final one: its status; 0: none */
 	/* flags, a bit each: a log's record a request must stay small */
 	unsigned ok : 1;        /* probe: the request succeeded */
 	unsigned new_conn : 1;  /* the request opened its connection */

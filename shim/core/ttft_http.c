@@ -39,6 +39,7 @@ static void rx_start(struct ttft_http_rx *rx)
 	rx->hlen = 0;
 	rx->status = 0;
 	rx->chunked = rx->is_sse = rx->has_len = rx->compressed = 0;
+	rx->minor = 0;
 	rx->body_left = rx->body_bytes = 0;
 	rx->tokens = 0;
 }
@@ -95,8 +96,15 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 				    (rx->is_sse ? TTFT_F_SSE : 0) |
 				    (rx->compressed ? TTFT_F_COMPRESSED : 0) |
 				    (tx && rx->seq >= tx->seq ? TTFT_F_UNSOLICITED : 0));
-	emit_ev(rx->emit, rx->ctx, TTFT_EV_RESP_HEADERS, flags, rx->seq,
-		rx->t_now, rx->status, 0, NULL, 0);
+	char v[8] = "HTTP/1.";
+	v[7] = rx->minor;
+	if (__builtin_expect(rx->minor != 0, 0))
+		emit_ev(rx->emit, rx->ctx, TTFT_EV_RESP_HEADERS,
+			(uint16_t)(flags | TTFT_F_HTTP_MINOR), rx->seq, rx->t_now,
+			rx->status, 0, v, sizeof v);
+	else
+		emit_ev(rx->emit, rx->ctx, TTFT_EV_RESP_HEADERS, flags, rx->seq,
+			rx->t_now, rx->status, 0, NULL, 0);
 	if (rx->is_sse)
 		ttft_sse_reset(&rx->sse);
 	int head = tx && (tx->head_mask & (1u << (rx->seq % 32)));
@@ -118,6 +126,18 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 	} else {
 		rx->st = RX_BODY_EOF;
 	}
+}
+
+/* A status line's minor version byte ("HTTP/1.x"): 0 for 0 and 1, whose
+ * framing is the sniffer's; else the byte ('?' for one not printable).
+ * RFC 9112 2.3: a recipient takes a 1.x above 1 as 1.1, and the sniffer
+ * frames it so, as CPython does (it takes any "HTTP/1." as 1.1); curl and
+ * cpp-httplib refuse the response, so its row says what it was. */
+static char minor_of(char c)
+{
+	if (c == '0' || c == '1')
+		return 0;
+	return c > ' ' && c < 0x7f ? c : '?';
 }
 
 /* The status code (l[9..12)) is three digits and ends there: the line
@@ -146,6 +166,7 @@ static int status_line(struct ttft_http_rx *rx, const char *l, size_t len)
 	if (!code_ends(l, len))
 		return 0;
 	rx->status = (uint16_t)st;
+	rx->minor = minor_of(l[7]);
 	rx->st = RX_HEADERS;
 	return 1;
 }
@@ -196,6 +217,7 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 					return n;
 				}
 				rx->status = (uint16_t)st;
+				rx->minor = minor_of(rx->sline[7]);
 				rx->st = RX_HEADERS;
 				continue;
 			}

@@ -93,6 +93,8 @@ struct ttft_http_rx {
 	uint8_t slen;
 	uint8_t compressed;   /* Content-Encoding: the events cannot be read */
 	uint8_t read_end;     /* the response about to end ends its read's bytes */
+	char minor;           /* its status line's HTTP/1.x byte x, when not
+	                         0 or 1 (minor_of); else 0 */
 	uint16_t status;
 	uint32_t seq;         /* responses completed on this connection */
 	uint32_t tokens;      /* token events in the current response */

@@ -105,6 +105,11 @@ enum ttft_kind {
                                     The shim records no value with other
                                     text after them; a log from a shim
                                     before this flag has it clear       */
+#define TTFT_F_HTTP_MINOR 0x0100u /* RESP_HEADERS: the status line said
+                                     HTTP/1.x with x not 0 or 1 (text: its
+                                     version, "HTTP/1.2"): framed as 1.1
+                                     (RFC 9112 2.3), which some clients
+                                     refuse (curl, cpp-httplib)        */
 #define TTFT_F_UNSOLICITED 0x0800u /* RESP_HEADERS: no request of this
                                       connection was waiting for it (its
                                       request went out unseen: a raw

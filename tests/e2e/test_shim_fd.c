@@ -865,6 +865,49 @@ END_TEST
  * client reads on to the close) or by the client after reading it (/cli). Its note said the server closed
  * "without answering" and the client "read none" of the response; both
  * read the 103 (the client says how many bytes). */
+/* A response whose status line says HTTP/1.2: CPython's http.client reads
+ * it as 1.1 (RFC 9112 2.3), and so does the sniffer, but curl and
+ * cpp-httplib refuse it: its row, whole, says what the line said (it
+ * looked like any other). */
+START_TEST(a_minor_version_above_one_is_noted)
+{
+	struct run r;
+	run_py(&r, "minor.py",
+		"import socket, threading, http.client\n"
+		"_ = %d\n"
+		"ls = socket.socket()\n"
+		"ls.bind(('127.0.0.1', 0))\n"
+		"ls.listen(4)\n"
+		"def serve():\n"
+		"    c, _ = ls.accept()\n"
+		"    b = b''\n"
+		"    while not b.endswith(b'\\r\\n\\r\\n'):\n"
+		"        b += c.recv(1)\n"
+		"    c.sendall(b'HTTP/1.2 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok')\n"
+		"    c.recv(1)\n"
+		"    c.close()\n"
+		"t = threading.Thread(target=serve)\n"
+		"t.start()\n"
+		"h = http.client.HTTPConnection(*ls.getsockname())\n"
+		"h.request('GET', '/v')\n"
+		"rs = h.getresponse()\n"
+		"print('body', len(rs.read()), rs.status)\n"
+		"h.close()\n"
+		"t.join()\n");
+	ck_assert_int_eq(said(&r, "body", 0), 2);
+	ck_assert_int_eq(r.n, 1);
+	cJSON *q = row_by_path(&r, "/v");
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(q, "complete")));
+	ck_assert(num(q, "status") == 200);
+	ck_assert_str_eq(cJSON_GetObjectItem(q, "note")->valuestring,
+			 "the response's status line said HTTP/1.2: read as HTTP/1.1 "
+			 "(RFC 9112), which some clients refuse (curl, cpp-httplib): "
+			 "the client may not have taken it; not an event stream: its "
+			 "tokens are not read");
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(interim_only_answer_is_said)
 {
 	struct run r;
@@ -1185,6 +1228,7 @@ int main(void)
 	tcase_add_test(t, server_reset_is_said);
 	tcase_add_test(t, server_closing_unanswered_is_said);
 	tcase_add_test(t, interim_only_answer_is_said);
+	tcase_add_test(t, a_minor_version_above_one_is_noted);
 	tcase_add_test(t, clients_own_shutdown_is_not_the_servers_close);
 	tcase_add_test(t, an_answer_a_child_read_is_not_unanswered);
 	tcase_add_test(t, dns_is_the_connecting_threads);

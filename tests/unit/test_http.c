@@ -1418,6 +1418,59 @@ START_TEST(a_status_code_is_three_digits)
 }
 END_TEST
 
+/* A status line's version: HTTP/1.0 and 1.1 are the sniffer's own; any
+ * other HTTP/1.x (RFC 9112 2.3: read as 1.1, as CPython does; curl and
+ * cpp-httplib refuse the response) is framed as 1.1 and said, with its
+ * version as the record's text (flag TTFT_F_HTTP_MINOR), whole in one read
+ * or a byte at a time; a status line it comes before is no status line. */
+START_TEST(a_minor_version_above_one_is_said)
+{
+	static const struct {
+		const char *ver;
+		const char *said; /* NULL: not said */
+	} cases[] = {
+		{"HTTP/1.1", NULL}, {"HTTP/1.0", NULL}, {"HTTP/1.2", "HTTP/1.2"},
+		{"HTTP/1.9", "HTTP/1.9"}, {"HTTP/1.x", "HTTP/1.x"},
+		{"HTTP/1.\x01", "HTTP/1.?"},
+	};
+	static const char rest[] = " 200 OK\r\ncontent-length: 3\r\n\r\nabc";
+	char buf[128], kinds[64];
+	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
+		for (int bytewise = 0; bytewise < 2; bytewise++) {
+			int n = snprintf(buf, sizeof buf, "%s%s", cases[k].ver, rest);
+			struct ttft_http_rx rx;
+			ttft_http_rx_init(&rx);
+			ev.n = 0;
+			if (bytewise)
+				for (int i = 0; i < n; i++)
+					feed_rx(&rx, NULL, buf + i, 1, 1);
+			else
+				feed_rx(&rx, NULL, buf, (size_t)n, 1);
+			ck_assert_msg(strcmp(tu_kinds(&ev, kinds, sizeof kinds), "H END") == 0,
+				      "%s (bytewise %d): %s", cases[k].ver, bytewise, kinds);
+			ck_assert_int_eq(ev.ev[0].a, 200);
+			ck_assert_uint_eq(ev.ev[1].a, 3);
+			if (cases[k].said) {
+				ck_assert_uint_eq(ev.ev[0].flags & TTFT_F_HTTP_MINOR,
+						  TTFT_F_HTTP_MINOR);
+				ck_assert_str_eq(ev.text[0], cases[k].said);
+			} else {
+				ck_assert_uint_eq(ev.ev[0].flags & TTFT_F_HTTP_MINOR, 0);
+			}
+		}
+	/* the next response on the connection says its own version */
+	static const char two[] = "HTTP/1.2 204 No Content\r\n\r\n"
+				  "HTTP/1.1 204 No Content\r\n\r\n";
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	feed_rx(&rx, NULL, two, sizeof two - 1, 1);
+	ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds), "H END H END");
+	ck_assert_uint_eq(ev.ev[0].flags & TTFT_F_HTTP_MINOR, TTFT_F_HTTP_MINOR);
+	ck_assert_uint_eq(ev.ev[2].flags & TTFT_F_HTTP_MINOR, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http");
@@ -1447,6 +1500,7 @@ int main(void)
 	tcase_add_test(t, header_lines_read_as_byte_by_byte);
 	tcase_add_test(t, status_lines_whole_read_as_bytewise);
 	tcase_add_test(t, a_status_code_is_three_digits);
+	tcase_add_test(t, a_minor_version_above_one_is_said);
 	tcase_add_test(t, a_responses_end_says_if_it_ended_the_read);
 	tcase_add_test(t, a_kept_line_never_writes_past_its_buffer);
 	tcase_add_test(t, connect_tunnel_at_every_split);

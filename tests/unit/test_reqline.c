@@ -38,6 +38,11 @@ START_TEST(request_lines)
 	check_line("Michael Gilfix was here\xe1\x88\xb4", "DESYNC");
 	check_line("GET /", "DESYNC");
 	check_line("GET / HTTP/2.0", "DESYNC");
+	/* a 1.x above 1 is framed as 1.1 (RFC 9112 2.3: its framing is 1.1's);
+	 * llama-server (cpp-httplib) answers it 400, which its row shows; a
+	 * minor that is no digit is no HTTP/1.x */
+	check_line("GET / HTTP/1.7", "REQ SENT");
+	check_line("GET / HTTP/1.x", "DESYNC");
 	check_line("GET  / HTTP/1.1", "DESYNC");
 	check_line("GET / HTTP/1.1 extra", "DESYNC");
 	check_line("GET x HTTP/1.1", "DESYNC");

@@ -688,12 +688,19 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	else if (ttft_record_early(r))
 		early = "the server answered before the request was "
 			 "fully sent (its last byte was never seen sent)";
+	char verb[200];
+	const char *ver = "";
+	if (r->http_minor)
+		ver = say(verb, sizeof verb, "the response's status line said HTTP/1.%c: "
+			  "read as HTTP/1.1 (RFC 9112), which some clients refuse "
+			  "(curl, cpp-httplib): the client may not have taken it",
+			  r->http_minor);
 	/* the parts that apply, in this order, "; " between them */
-	const char *part[5] = {why, tok, cut, early, pre};
+	const char *part[6] = {why, ver, tok, cut, early, pre};
 	size_t at = 0;
 	if (len)
 		buf[0] = 0;
-	for (int i = 0; i < 5 && len; i++) {
+	for (int i = 0; i < 6 && len; i++) {
 		if (!part[i][0])
 			continue;
 		if (at && !note_add(buf, len, &at, "; ", 2))

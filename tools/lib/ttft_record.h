@@ -65,6 +65,8 @@ struct ttft_record {
 	uint16_t end_flags;     /* TTFT_F_TRUNCATED / TTFT_F_EOF_BODY */
 	uint16_t interim;       /* log: the last interim (1xx) response read
 	                           before its final one: its status; 0: none */
+	char http_minor;        /* log: the response's status line said HTTP/1.x
+	                           with this x, not 0 or 1 (TTFT_F_HTTP_MINOR) */
 	/* flags, a bit each: a log's record a request must stay small */
 	unsigned ok : 1;        /* probe: the request succeeded */
 	unsigned new_conn : 1;  /* the request opened its connection */

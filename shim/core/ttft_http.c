@@ -119,7 +119,9 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 		chunked_init(&rx->ch);
 		rx->st = RX_BODY_CHUNKED;
 	} else if (rx->has_len) {
-		if (rx->body_left == 0)
+		if (rx->has_len & 2)
+			rx_desync(rx, TTFT_DESYNC_BAD_LENGTH);
+		else if (rx->body_left == 0)
 			rx_response_done(rx, 0);
 		else
 			rx->st = RX_BODY_LEN;
@@ -250,9 +252,17 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 					if (hl > 17 && (*h | 0x20) != 'e')
 						hi.compressed |= (uint8_t)
 							ttft_http_codings_compress_(h, hl);
+					/* "+158", "138, 158", 20 digits */
+					if (hl >= 15 && h[14] == ':')
+						ttft_http_content_length_(h, hl, &hi);
 				}
 				if (hi.has_len) {
-					rx->has_len = 1;
+					/* a second Content-Length that differs: the
+					 * clients differ (curl takes the last, CPython
+					 * the first), so the framing is unknown */
+					if (rx->has_len && rx->body_left != hi.length)
+						hi.has_len = 3;
+					rx->has_len |= hi.has_len;
 					rx->body_left = hi.length;
 				}
 				rx->chunked |= hi.chunked;

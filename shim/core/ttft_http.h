@@ -48,6 +48,7 @@ enum ttft_desync {
 	TTFT_DESYNC_BAD_CHUNK = 3,  /* malformed chunk-size line               */
 	TTFT_DESYNC_LOST_BYTES = 4, /* bytes went by unseen (MSG_TRUNC, …)    */
 	TTFT_DESYNC_UPGRADE = 5,    /* 101 Switching Protocols                 */
+	TTFT_DESYNC_BAD_LENGTH = 6, /* Content-Length values that differ      */
 };
 
 struct ttft_chunked {
@@ -88,7 +89,7 @@ struct ttft_http_rx {
 	uint8_t st;
 	uint8_t chunked;
 	uint8_t is_sse;
-	uint8_t has_len;
+	uint8_t has_len;      /* 1: a Content-Length; 2 set: ones that differ */
 	uint8_t hlen;
 	uint8_t slen;
 	uint8_t compressed;   /* Content-Encoding: the events cannot be read */

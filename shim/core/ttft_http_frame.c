@@ -280,6 +280,66 @@ __attribute__((noinline, cold)) int ttft_http_codings_compress_(const char *h, s
 	return 0;
 }
 
+/* A Content-Length value at v..e: its digits, a '+' before them (curl and
+ * CPython take one), the blanks after; 0 when there are none, or more
+ * than an int64_t holds (curl then reads the body to the close, so does
+ * the sniffer: no length). Sets *end past what it read. */
+static int cl_value(const char *v, const char *e, uint64_t *x, const char **end)
+{
+	if (v < e && *v == '+')
+		v++;
+	uint64_t y = 0;
+	int digits = 0;
+	for (; v < e && *v >= '0' && *v <= '9'; v++, digits++) {
+		if (y > (UINT64_C(0x7fffffffffffffff) - (uint64_t)(*v - '0')) / 10)
+			return 0;
+		y = y * 10 + (uint64_t)(*v - '0');
+	}
+	while (v < e && (*v == ' ' || *v == '\t'))
+		v++;
+	*x = y;
+	*end = v;
+	return digits > 0;
+}
+
+/* A response's Content-Length line h[0..n) read again, as the clients
+ * read it where header_line, which reads both directions, does not:
+ * "+158" (curl and CPython take the '+'), a value too long for an int64_t
+ * (curl reads the body to the close, so does the sniffer: no length), and
+ * a list: "158, 158" is one length (RFC 9110 8.6), "138, 158" conflicts
+ * (has_len 3, length the first: the clients differ, curl takes the last
+ * value, CPython reads to the close; rx_headers_done gives up the
+ * framing). What follows the digits otherwise stays unread ("158abc":
+ * 158, as curl takes it). Any other line: hi unchanged. Out of line and
+ * cold: the receive path's header lines only, not the send path's. */
+__attribute__((noinline, cold)) void
+ttft_http_content_length_(const char *h, size_t n, struct hdr_info *hi)
+{
+	if (n < 15 || h[14] != ':' || !ieq(h, "content-length", 14))
+		return;
+	const char *v = h + 15, *e = h + n, *p;
+	uint64_t x, y;
+	while (v < e && (*v == ' ' || *v == '\t'))
+		v++;
+	hi->has_len = 0;
+	hi->length = 0;
+	if (!cl_value(v, e, &x, &p))
+		return;
+	hi->length = x;
+	hi->has_len = 1;
+	while (p < e && *p == ',') {
+		p++;
+		while (p < e && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p == e || *p == ',')
+			continue;
+		if (!cl_value(p, e, &y, &p) || y != x) {
+			hi->has_len = 3;
+			return;
+		}
+	}
+}
+
 /* One header line h[0..n), without its line end (cut when it was longer
  * than the buffer that held it). Only a handful of names matter. */
 void header_line(const char *h, size_t n, struct hdr_info *hi)

@@ -116,7 +116,9 @@ void ttft_http_chunked_init_(struct ttft_chunked *c);
 /* What the sniffer reads from a header block. */
 struct hdr_info {
 	uint64_t length;
-	uint8_t has_len, chunked, sse, compressed, expect;
+	uint8_t has_len;         /* 1: a length; 3 (ttft_http_content_length_
+	                            only): values that conflict, "138, 158" */
+	uint8_t chunked, sse, compressed, expect;
 	uint8_t tp_flags;        /* TTFT_F_TP_MORE or 0 (in what was
 	                            padding: the struct is no wider) */
 	const char *traceparent; /* TTFT_TRACEPARENT_LEN bytes, or NULL */
@@ -126,6 +128,7 @@ struct hdr_info {
  * than the buffer that held it). Only a handful of names matter. */
 void ttft_http_header_line_(const char *h, size_t n, struct hdr_info *hi);
 int ttft_http_codings_compress_(const char *h, size_t n);
+void ttft_http_content_length_(const char *h, size_t n, struct hdr_info *hi);
 #define header_line ttft_http_header_line_
 
 

@@ -1336,6 +1336,78 @@ START_TEST(a_responses_end_says_if_it_ended_the_read)
 }
 END_TEST
 
+/* Content-Length as the clients read it, two responses on one connection
+ * at every split: "+N" is N (curl and CPython take it; read as no length,
+ * the first response ran to the close and took the second's tokens into
+ * its row, the second "no response"); values that differ, in two lines
+ * or in one, give the framing up (curl frames by the last, CPython by the
+ * first: a row by either would be wrong for the other client, with
+ * nothing to say so); equal ones are one length; a value too long for an
+ * int64_t is none (curl reads to the close); chunked still wins. */
+static void content_length_reads(const char *hdrs, const char *expect)
+{
+	static const char ev1[] = "data: {\"choices\":[{\"text\":\"a\"}]}\n\n";
+	char one[256], two[512], kinds[512];
+	snprintf(one, sizeof one,
+		 "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n%s\r\n%s",
+		 hdrs, ev1);
+	snprintf(two, sizeof two, "%s%s", one, one);
+	size_t n = strlen(two);
+	for (size_t i = 1; i < n; i++) {
+		struct ttft_http_rx rx;
+		ttft_http_rx_init(&rx);
+		ev.n = 0;
+		feed_rx(&rx, NULL, two, i, 1);
+		feed_rx(&rx, NULL, two + i, n - i, 2);
+		ttft_http_rx_eof(&rx, NULL, 3, tu_collect, &ev);
+		ck_assert_msg(!strcmp(tu_kinds(&ev, kinds, sizeof kinds), expect),
+			      "\"%s\" split at %zu: got %s, want %s", hdrs, i,
+			      kinds, expect);
+		for (size_t k = 0; k < ev.n; k++)
+			if (ev.ev[k].kind == TTFT_EV_DESYNC)
+				ck_assert_int_eq(ev.ev[k].b, TTFT_DESYNC_BAD_LENGTH);
+	}
+	same_events_whole_and_bytewise(one, strlen(one));
+}
+
+START_TEST(content_length_as_the_clients_read_it)
+{
+	/* the event is 34 bytes */
+	content_length_reads("Content-Length: 34\r\n", "H T END H T END");
+	content_length_reads("Content-Length: +34\r\n", "H T END H T END");
+	content_length_reads("content-length:\t+34 \r\n", "H T END H T END");
+	content_length_reads("Content-Length: 34, 34\r\n", "H T END H T END");
+	content_length_reads("Content-Length: 34\r\nContent-Length: 34\r\n",
+			     "H T END H T END");
+	content_length_reads("Content-Length: 34\r\nContent-Length: 68\r\n",
+			     "H DESYNC");
+	content_length_reads("Content-Length: 68\r\nContent-Length: 34\r\n",
+			     "H DESYNC");
+	content_length_reads("Content-Length: 34, 68\r\n", "H DESYNC");
+	content_length_reads("Content-Length: 34,,+68\r\n", "H DESYNC");
+	content_length_reads("Content-Length: 34\r\nContent-Length: 1, 1\r\n",
+			     "H DESYNC");
+	/* too long for an int64_t: to the close (both responses' bytes are
+	 * the body), as curl reads it */
+	content_length_reads("Content-Length: 99999999999999999999999\r\n",
+			     "H T T END");
+	content_length_reads("Content-Length: 9223372036854775808\r\n",
+			     "H T T END");
+	/* chunked wins over any Content-Length (RFC 9112 6.3) */
+	static const char chunked[] =
+		"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+		"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n"
+		"Content-Length: 4\r\n\r\n22\r\ndata: {\"choices\":[{\"text\":\"a\"}]}\n\n"
+		"\r\n0\r\n\r\n";
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	feed_rx(&rx, NULL, chunked, strlen(chunked), 1);
+	char kinds[64];
+	ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds), "H T END");
+}
+END_TEST
+
 START_TEST(status_lines_whole_read_as_bytewise)
 {
 	static const char *const status[] = {
@@ -1501,6 +1573,7 @@ int main(void)
 	tcase_add_test(t, status_lines_whole_read_as_bytewise);
 	tcase_add_test(t, a_status_code_is_three_digits);
 	tcase_add_test(t, a_minor_version_above_one_is_said);
+	tcase_add_test(t, content_length_as_the_clients_read_it);
 	tcase_add_test(t, a_responses_end_says_if_it_ended_the_read);
 	tcase_add_test(t, a_kept_line_never_writes_past_its_buffer);
 	tcase_add_test(t, connect_tunnel_at_every_split);

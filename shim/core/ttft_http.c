@@ -118,7 +118,7 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 	else if (rx->chunked) {
 		chunked_init(&rx->ch);
 		rx->st = RX_BODY_CHUNKED;
-	} else if (rx->has_len) {
+	} else if (rx->has_len & 3) {
 		if (rx->has_len & 2)
 			rx_desync(rx, TTFT_DESYNC_BAD_LENGTH);
 		else if (rx->body_left == 0)
@@ -246,7 +246,11 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 				hl = sizeof rx->hdr;
 			if (hl) {
 				struct hdr_info hi = {0};
-				if (may_matter(h)) {
+				/* a line folded onto a Content-Length's (obs-fold):
+				 * curl refuses it, CPython joins it to the value */
+				if ((rx->has_len & 4) && (*h == ' ' || *h == '\t'))
+					hi.has_len = 2;
+				else if (may_matter(h)) {
 					header_line(h, hl, &hi);
 					/* "identity, gzip", "gzip, chunked" */
 					if (hl > 17 && (*h | 0x20) != 'e')
@@ -256,15 +260,16 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 					if (hl >= 15 && h[14] == ':')
 						ttft_http_content_length_(h, hl, &hi);
 				}
-				if (hi.has_len) {
+				if (hi.has_len & 1) {
 					/* a second Content-Length that differs: the
 					 * clients differ (curl takes the last, CPython
 					 * the first), so the framing is unknown */
-					if (rx->has_len && rx->body_left != hi.length)
-						hi.has_len = 3;
-					rx->has_len |= hi.has_len;
+					if ((rx->has_len & 1) && rx->body_left != hi.length)
+						hi.has_len |= 2;
 					rx->body_left = hi.length;
 				}
+				/* bit 4: this line is a Content-Length */
+				rx->has_len = (uint8_t)((rx->has_len & 3) | hi.has_len);
 				rx->chunked |= hi.chunked;
 				rx->is_sse |= hi.sse;
 				rx->compressed |= hi.compressed;

@@ -48,7 +48,9 @@ enum ttft_desync {
 	TTFT_DESYNC_BAD_CHUNK = 3,  /* malformed chunk-size line               */
 	TTFT_DESYNC_LOST_BYTES = 4, /* bytes went by unseen (MSG_TRUNC, …)    */
 	TTFT_DESYNC_UPGRADE = 5,    /* 101 Switching Protocols                 */
-	TTFT_DESYNC_BAD_LENGTH = 6, /* Content-Length values that differ      */
+	/* 6 is the exporter's (TTFT_EXPORT_ENCRYPTED: TLS not read) */
+	TTFT_DESYNC_BAD_LENGTH = 7, /* Content-Length values that differ, or
+	                               one folded onto the next line          */
 };
 
 struct ttft_chunked {
@@ -89,7 +91,8 @@ struct ttft_http_rx {
 	uint8_t st;
 	uint8_t chunked;
 	uint8_t is_sse;
-	uint8_t has_len;      /* 1: a Content-Length; 2 set: ones that differ */
+	uint8_t has_len;      /* 1: a Content-Length; 2: ones that differ, or
+	                         one folded; 4: the last header line was one */
 	uint8_t hlen;
 	uint8_t slen;
 	uint8_t compressed;   /* Content-Encoding: the events cannot be read */

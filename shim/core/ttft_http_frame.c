@@ -307,11 +307,13 @@ static int cl_value(const char *v, const char *e, uint64_t *x, const char **end)
  * "+158" (curl and CPython take the '+'), a value too long for an int64_t
  * (curl reads the body to the close, so does the sniffer: no length), and
  * a list: "158, 158" is one length (RFC 9110 8.6), "138, 158" conflicts
- * (has_len 3, length the first: the clients differ, curl takes the last
+ * (bit 2, length the first: the clients differ, curl takes the last
  * value, CPython reads to the close; rx_headers_done gives up the
  * framing). What follows the digits otherwise stays unread ("158abc":
- * 158, as curl takes it). Any other line: hi unchanged. Out of line and
- * cold: the receive path's header lines only, not the send path's. */
+ * 158, as curl takes it). has_len gets bit 4 on any Content-Length line
+ * (a folded line after it is the value's rest: rx_bytes). Any other
+ * line: hi unchanged. Out of line and cold: the receive path's header
+ * lines only, not the send path's. */
 __attribute__((noinline, cold)) void
 ttft_http_content_length_(const char *h, size_t n, struct hdr_info *hi)
 {
@@ -319,25 +321,26 @@ ttft_http_content_length_(const char *h, size_t n, struct hdr_info *hi)
 		return;
 	const char *v = h + 15, *e = h + n, *p;
 	uint64_t x, y;
+	uint8_t has = 4;
 	while (v < e && (*v == ' ' || *v == '\t'))
 		v++;
-	hi->has_len = 0;
 	hi->length = 0;
-	if (!cl_value(v, e, &x, &p))
-		return;
-	hi->length = x;
-	hi->has_len = 1;
-	while (p < e && *p == ',') {
-		p++;
-		while (p < e && (*p == ' ' || *p == '\t'))
+	if (cl_value(v, e, &x, &p)) {
+		hi->length = x;
+		has |= 1;
+		while (p < e && *p == ',') {
 			p++;
-		if (p == e || *p == ',')
-			continue;
-		if (!cl_value(p, e, &y, &p) || y != x) {
-			hi->has_len = 3;
-			return;
+			while (p < e && (*p == ' ' || *p == '\t'))
+				p++;
+			if (p == e || *p == ',')
+				continue;
+			if (!cl_value(p, e, &y, &p) || y != x) {
+				has |= 2;
+				break;
+			}
 		}
 	}
+	hi->has_len = has;
 }
 
 /* One header line h[0..n), without its line end (cut when it was longer

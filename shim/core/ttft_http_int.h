@@ -116,8 +116,9 @@ void ttft_http_chunked_init_(struct ttft_chunked *c);
 /* What the sniffer reads from a header block. */
 struct hdr_info {
 	uint64_t length;
-	uint8_t has_len;         /* 1: a length; 3 (ttft_http_content_length_
-	                            only): values that conflict, "138, 158" */
+	uint8_t has_len;         /* 1: a length; ttft_http_content_length_
+	                            adds 2, values that conflict ("138, 158"),
+	                            and 4, a Content-Length line */
 	uint8_t chunked, sse, compressed, expect;
 	uint8_t tp_flags;        /* TTFT_F_TP_MORE or 0 (in what was
 	                            padding: the struct is no wider) */

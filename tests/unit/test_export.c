@@ -12,6 +12,7 @@
 
 #include "testutil.h"
 #include "ttft_export.h"
+#include "ttft_http.h"
 #include "ttft_prom.h"
 
 #define MS(x) ((int64_t)((x) * 1000000.0))
@@ -229,11 +230,14 @@ START_TEST(split_and_outcomes)
 	ck_assert(sample(page, "ttftshim_requests_total", k) == 1);
 	/* what the analyzer puts in its notes: TLS not read, a failed connect */
 	ck_assert_int_eq(ttft_export_desync(&x, "h:1", TTFT_EXPORT_ENCRYPTED), 0);
+	/* the sniffer's reason past the exporter's own */
+	ck_assert_int_eq(ttft_export_desync(&x, "h:1", TTFT_DESYNC_BAD_LENGTH), 0);
 	ck_assert_int_eq(ttft_export_connect_failed(&x, "h:2"), 0);
 	ck_assert_int_eq(ttft_export_connect_failed(&x, "h:2"), 0);
 	free(page);
 	page = ttft_export_render(&x, &log, 0, &len);
 	ck_assert(sample(page, "ttftshim_desyncs_total", "peer=\"h:1\",reason=\"encrypted\"") == 1);
+	ck_assert(sample(page, "ttftshim_desyncs_total", "peer=\"h:1\",reason=\"bad_length\"") == 1);
 	ck_assert(sample(page, "ttftshim_connect_failures_total", "peer=\"h:2\"") == 2);
 	/* a log not read is said, not shown as an idle one */
 	ck_assert(sample(page, "ttftshim_log_up", "") == 0);

@@ -1342,7 +1342,7 @@ END_TEST
  * its row, the second "no response"); values that differ, in two lines
  * or in one, give the framing up (curl frames by the last, CPython by the
  * first: a row by either would be wrong for the other client, with
- * nothing to say so); equal ones are one length; a value too long for an
+ * nothing to say so), as does one folded onto the next line; equal ones are one length; a value too long for an
  * int64_t is none (curl reads to the close); chunked still wins. */
 static void content_length_reads(const char *hdrs, const char *expect)
 {
@@ -1387,6 +1387,14 @@ START_TEST(content_length_as_the_clients_read_it)
 	content_length_reads("Content-Length: 34,,+68\r\n", "H DESYNC");
 	content_length_reads("Content-Length: 34\r\nContent-Length: 1, 1\r\n",
 			     "H DESYNC");
+	/* folded onto the next line (obs-fold): curl refuses it, CPython
+	 * joins it; a fold after another header is nothing to the length */
+	content_length_reads("Content-Length:\r\n 34\r\n", "H DESYNC");
+	content_length_reads("Content-Length: 3\r\n\t4\r\n", "H DESYNC");
+	content_length_reads("Content-Length: 34\r\nX-A: b\r\n c\r\n",
+			     "H T END H T END");
+	content_length_reads("X-A: b\r\n c\r\nContent-Length: 34\r\n",
+			     "H T END H T END");
 	/* too long for an int64_t: to the close (both responses' bytes are
 	 * the body), as curl reads it */
 	content_length_reads("Content-Length: 99999999999999999999999\r\n",

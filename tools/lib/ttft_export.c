@@ -48,9 +48,9 @@ static const char *const outcome_name[TTFT_XO__N] = {
 	[TTFT_XO_NO_ANSWER] = "no_answer", [TTFT_XO_HTTP_ERROR] = "http_error",
 };
 
-static const char *const desync_name[7] = {
+static const char *const desync_name[TTFT_EXPORT_LAST_REASON + 1] = {
 	"other", "not_http", "bad_status", "bad_chunk", "bytes_unseen", "upgrade",
-	"encrypted",
+	"encrypted", "bad_length",
 };
 
 void ttft_export_init(struct ttft_export *x, size_t max_series)
@@ -300,7 +300,7 @@ int ttft_export_desync(struct ttft_export *x, const char *peer, int reason)
 	struct ttft_export_desync *d = peer_of(x, peer);
 	if (!d)
 		return -1;
-	d->n[reason >= 1 && reason <= TTFT_EXPORT_ENCRYPTED ? reason : 0]++;
+	d->n[reason >= 1 && reason <= TTFT_EXPORT_LAST_REASON ? reason : 0]++;
 	return 0;
 }
 
@@ -532,7 +532,7 @@ char *ttft_export_render(const struct ttft_export *x, const struct ttft_export_l
 	       "Connections whose HTTP framing the shim lost, or whose TLS it could "
 	       "not read (encrypted): not analysed.", om);
 	for (size_t i = 0; i < x->nd; i++)
-		for (int k = 0; k <= TTFT_EXPORT_ENCRYPTED; k++) {
+		for (int k = 0; k <= TTFT_EXPORT_LAST_REASON; k++) {
 			if (!x->d[i].n[k])
 				continue;
 			adds(&o, "ttftshim_desyncs_total{peer=\"");

@@ -64,13 +64,15 @@ struct ttft_export_series {
 	                           usage): at least that many */
 };
 
-/* A reason the follower adds to the sniffer's (TTFT_DESYNC_* 1..5): a TLS
- * connection whose plaintext no library tap saw (not analysed). */
+/* A reason the follower adds to the sniffer's (TTFT_DESYNC_* 1..5, 7): a
+ * TLS connection whose plaintext no library tap saw (not analysed). */
 #define TTFT_EXPORT_ENCRYPTED 6
+/* the sniffer's last reason (TTFT_DESYNC_BAD_LENGTH) */
+#define TTFT_EXPORT_LAST_REASON 7
 
 struct ttft_export_desync {
 	char peer[64];
-	uint64_t n[7];       /* by reason 1..6; 0: other */
+	uint64_t n[TTFT_EXPORT_LAST_REASON + 1]; /* by reason; 0: other */
 	uint64_t connect_failed; /* connects that failed (refused, unreachable…) */
 };
 

@@ -512,9 +512,11 @@ const char *ttft_desync_text(int d, int tls)
 					    "sendfile, splice, stdio)";
 	case TTFT_DESYNC_UPGRADE: return "protocol upgrade (101): what followed is "
 					  "not HTTP/1.x";
-	case TTFT_DESYNC_BAD_LENGTH: return "Content-Length values that differ "
-					    "(curl takes the last, Python's "
-					    "http.client the first)";
+	case TTFT_DESYNC_BAD_LENGTH: return "a Content-Length the clients read "
+					    "differently (values that differ: curl "
+					    "takes the last, Python's http.client "
+					    "the first; or one folded onto the next "
+					    "line)";
 	default: return "unknown";
 	}
 }

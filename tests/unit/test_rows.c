@@ -524,6 +524,43 @@ START_TEST(a_tunnel_or_an_upgrade_is_said)
 }
 END_TEST
 
+/* A kept-alive connection whose responses the sniffer stopped reading (a
+ * Content-Length the clients read differently): the next request, sent
+ * after the desync, got its answer too, unread; its row said "no response
+ * on a reused connection: the client retries" (a client that got its
+ * answer, read as one that had none). It says the framing was lost. */
+START_TEST(a_request_after_the_framing_was_lost_says_so)
+{
+	open_log(1 << 20);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0, c, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(0.1), c, 0, 0, 0, NULL);
+	ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, T0 + MS(1), 100, 100, c, 0, 0, 90,
+		T0 + MS(1.1), "POST /v1/completions");
+	ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE, T0 + MS(2), 100, 100, c, 0, 0, 200, 0,
+		NULL);
+	ev_full(TTFT_EV_DESYNC, 0, T0 + MS(2), 100, 100, c, 0, 0, 0,
+		TTFT_DESYNC_BAD_LENGTH, "rx");
+	ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, T0 + MS(300), 100, 100, c, 1, 0, 90,
+		T0 + MS(300.1), "POST /v1/completions");
+	ev(TTFT_EV_CLOSE, T0 + MS(700), c, 0, 0, 0, NULL);
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 2);
+	char nb[320];
+	for (size_t i = 0; i < a.nreqs; i++) {
+		const struct ttft_record *r = &a.reqs[i];
+		ck_assert(!ttft_record_complete(r));
+		const char *n = ttft_record_note(r, nb, sizeof nb);
+		ck_assert_msg(n && strstr(n, "lost the framing") &&
+			      strstr(n, "Content-Length"), "row %zu: %s", i,
+			      n ? n : "");
+	}
+	ttft_analysis_free(&a);
+	unlink(g_path);
+}
+END_TEST
+
 /* What is not "answered before it was sent", nor an idle 408, nor 0
  * tokens: (1) a request sent whole by one call whose response's head was
  * read (by another thread) before that call returned: no wait, and the
@@ -1457,6 +1494,7 @@ int main(void)
 	tcase_add_test(t, interim_only_then_log_ends);
 	tcase_add_test(t, setup_end_not_seen);
 	tcase_add_test(t, not_early_not_idle_not_zero);
+	tcase_add_test(t, a_request_after_the_framing_was_lost_says_so);
 	tcase_add_test(t, a_hole_in_the_log_is_said);
 	tcase_add_test(t, a_request_lost_with_the_log_is_a_row);
 	tcase_add_test(t, a_child_reading_its_parents_answer_is_no_lost_request);

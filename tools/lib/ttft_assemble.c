@@ -363,6 +363,11 @@ static void new_request(struct ttft_asm *ps, struct asm_conn *c, const struct tt
 	r->inherited = c->inherited;
 	r->forked = c->fork_parent != 0;
 	r->after_answer = c->answered;
+	/* sent after the sniffer stopped reading the connection's responses
+	 * (a desync stops the requests' side only at a request it cannot
+	 * read, which makes no row): its answer, if one came, went unread */
+	if (c->desync)
+		r->desync = c->desync;
 	/* the parent sends while its child's request is due: tangled */
 	if (c->fork_child && !c->fork_tangled && fork_oldest_due(ps, c))
 		fork_tangle(ps, c);

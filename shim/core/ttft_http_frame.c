@@ -27,8 +27,12 @@ int chunked_feed(struct ttft_chunked *c, const char *p, size_t n,
 			}
 			int v = hex_value(ch);
 			if (v >= 0) {
-				if (++c->digits > 15)
+				/* 15 significant digits at most; leading zeros
+				 * any number (curl takes 16 characters, CPython
+				 * any) */
+				if (c->left >> 56)
 					return CH_ERROR;
+				c->digits = 1;
 				c->left = c->left * 16 + (uint64_t)v;
 				break;
 			}

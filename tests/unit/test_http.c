@@ -430,6 +430,34 @@ START_TEST(zero_padded_chunk_sizes)
 }
 END_TEST
 
+/* A chunk size's leading zeros are no limit: "000000000000002a" (16
+ * characters, which curl takes) and 19 or 40 of them (CPython takes any)
+ * are 42, at every split; 16 significant digits are too many. They were
+ * counted as digits, and past 15 the body was "malformed chunked
+ * encoding": a desync where curl and CPython read every token. */
+START_TEST(a_chunk_sizes_leading_zeros_are_no_limit)
+{
+	static const char hdr[] = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+				  "transfer-encoding: chunked\r\n\r\n";
+	static const char evt[] = "data: {\"choices\":[{\"text\":\"hi\"}]}\n\n";
+	static const int width[] = {16, 19, 40};
+	for (size_t w = 0; w < sizeof width / sizeof *width; w++) {
+		char resp[1024];
+		int n = snprintf(resp, sizeof resp, "%s%0*zx\r\n%s\r\n%0*d\r\n\r\n", hdr,
+				 width[w], sizeof evt - 1, evt, width[w], 0);
+		check_every_split(resp, (size_t)n, "H T END");
+	}
+	char big[256];
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	int n = snprintf(big, sizeof big, "%s1000000000000000\r\nx", hdr);
+	feed_rx(&rx, NULL, big, (size_t)n, 1);
+	ck_assert_uint_eq(ev.ev[ev.n - 1].kind, TTFT_EV_DESYNC);
+	ck_assert_int_eq(ev.ev[ev.n - 1].b, TTFT_DESYNC_BAD_CHUNK);
+}
+END_TEST
+
 /* The read-is-one-token path (ttft_sse_whole_token) against the byte
  * machines: tokens with escapes, quotes, control bytes, 16 and 17 bytes,
  * empty, a CRLF event, a usage event and [DONE], one chunk a read and one
@@ -1566,6 +1594,7 @@ int main(void)
 	tcase_add_test(t, header_names_match_but_for_case_only);
 	tcase_add_test(t, close_before_any_answer_ends_the_waiting_request);
 	tcase_add_test(t, zero_padded_chunk_sizes);
+	tcase_add_test(t, a_chunk_sizes_leading_zeros_are_no_limit);
 	tcase_add_test(t, token_reads_match_the_byte_machines);
 	tcase_add_test(t, a_read_of_token_events_is_one_run);
 	tcase_add_test(t, a_run_is_split_at_what_a_record_holds);

@@ -249,8 +249,8 @@ static __attribute__((noinline)) int is_traceparent(const char *v, size_t n)
 
 /* A Content-Encoding or Transfer-Encoding line h[0..n) whose coding list
  * names a compression anywhere in it: a comma-separated token, blanks
- * around it, any case, that is neither identity nor (Transfer-Encoding)
- * chunked. header_line only reads a Content-Encoding's first coding
+ * around it, any case, that is neither identity (nor, in a
+ * Content-Encoding, "none") nor (Transfer-Encoding) chunked. header_line only reads a Content-Encoding's first coding
  * ("identity, gzip" passed); the response side asks this too. Out of
  * line and cold: rare headers, kept off the paths that send and read. */
 __attribute__((noinline, cold)) int ttft_http_codings_compress_(const char *h, size_t n)
@@ -277,6 +277,8 @@ __attribute__((noinline, cold)) int ttft_http_codings_compress_(const char *h, s
 			continue;
 		if (e - b == 8 && ieq(v + b, "identity", 8))
 			continue;
+		if (!te && e - b == 4 && ieq(v + b, "none", 4))
+			continue; /* curl's name for identity too */
 		if (te && e - b == 7 && ieq(v + b, "chunked", 7))
 			continue;
 		return 1;
@@ -381,10 +383,13 @@ void header_line(const char *h, size_t n, struct hdr_info *hi)
 			hi->sse = (uint8_t)icontains(v, vn, "text/event-stream", 17);
 		break;
 	case 16:
-		/* Anything but identity: the body is compressed. */
+		/* Anything but identity (or "none", curl's other name for
+		 * it, which no client decodes): the body is compressed. */
 		if (ieq(h, "content-encoding", 16))
 			hi->compressed = vn && !(vn >= 8 && ieq(v, "identity", 8) &&
-						 (vn == 8 || v[8] == ' ' || v[8] == ','));
+						 (vn == 8 || v[8] == ' ' || v[8] == ',')) &&
+					 !(vn >= 4 && ieq(v, "none", 4) &&
+					   (vn == 4 || v[4] == ' ' || v[4] == ','));
 		break;
 	case 11:
 		if (ieq(h, "traceparent", 11)) {

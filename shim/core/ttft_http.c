@@ -258,7 +258,8 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 							ttft_http_codings_compress_(h, hl);
 					/* "+158", "138, 158", 20 digits */
 					if (hl >= 15 && h[14] == ':')
-						ttft_http_content_length_(h, hl, &hi);
+						ttft_http_content_length_(
+							h, hl, hl == sizeof rx->hdr, &hi);
 				}
 				if (hi.has_len & 1) {
 					/* a second Content-Length that differs: the

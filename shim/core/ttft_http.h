@@ -49,8 +49,9 @@ enum ttft_desync {
 	TTFT_DESYNC_LOST_BYTES = 4, /* bytes went by unseen (MSG_TRUNC, …)    */
 	TTFT_DESYNC_UPGRADE = 5,    /* 101 Switching Protocols                 */
 	/* 6 is the exporter's (TTFT_EXPORT_ENCRYPTED: TLS not read) */
-	TTFT_DESYNC_BAD_LENGTH = 7, /* Content-Length values that differ, or
-	                               one folded onto the next line          */
+	TTFT_DESYNC_BAD_LENGTH = 7, /* Content-Length values that differ, one
+	                               folded onto the next line, or one that
+	                               runs past the 40 bytes kept of a line */
 };
 
 struct ttft_chunked {
@@ -91,8 +92,9 @@ struct ttft_http_rx {
 	uint8_t st;
 	uint8_t chunked;
 	uint8_t is_sse;
-	uint8_t has_len;      /* 1: a Content-Length; 2: ones that differ, or
-	                         one folded; 4: the last header line was one */
+	uint8_t has_len;      /* 1: a Content-Length; 2: ones that differ,
+	                         one folded, or one cut (hdr); 4: the last
+	                         header line was one */
 	uint8_t hlen;
 	uint8_t slen;
 	uint8_t compressed;   /* Content-Encoding: the events cannot be read */

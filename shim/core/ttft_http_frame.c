@@ -316,20 +316,23 @@ static int cl_value(const char *v, const char *e, uint64_t *x, const char **end)
  * (bit 2, length the first: the clients differ, curl takes the last
  * value, CPython reads to the close; rx_headers_done gives up the
  * framing). What follows the digits otherwise stays unread ("158abc":
- * 158, as curl takes it). has_len gets bit 4 on any Content-Length line
+ * 158, as curl takes it). cut: the line may have been longer (it fills
+ * the buffer that held it): a value that runs to its end conflicts too
+ * (bit 2), its rest unknown. has_len gets bit 4 on any Content-Length line
  * (a folded line after it is the value's rest: rx_bytes). Any other
  * line: hi unchanged. Out of line and cold: the receive path's header
  * lines only, not the send path's. */
 __attribute__((noinline, cold)) void
-ttft_http_content_length_(const char *h, size_t n, struct hdr_info *hi)
+ttft_http_content_length_(const char *h, size_t n, int cut, struct hdr_info *hi)
 {
 	if (n < 15 || h[14] != ':' || !ieq(h, "content-length", 14))
 		return;
 	const char *v = h + 15, *e = h + n, *p;
-	uint64_t x, y;
+	uint64_t x = 0, y;
 	uint8_t has = 4;
 	while (v < e && (*v == ' ' || *v == '\t'))
 		v++;
+	p = v;
 	hi->length = 0;
 	if (cl_value(v, e, &x, &p)) {
 		hi->length = x;
@@ -346,6 +349,11 @@ ttft_http_content_length_(const char *h, size_t n, struct hdr_info *hi)
 			}
 		}
 	}
+	/* a value read up to the end of a line that may be cut (the
+	 * sniffer keeps 40 bytes of one): its rest is not known ("000…034"
+	 * with 28 zeros is 34 to the clients, 0 cut), nor its length */
+	if (cut && p == e)
+		has |= 2;
 	hi->has_len = has;
 }
 

@@ -117,7 +117,8 @@ void ttft_http_chunked_init_(struct ttft_chunked *c);
 struct hdr_info {
 	uint64_t length;
 	uint8_t has_len;         /* 1: a length; ttft_http_content_length_
-	                            adds 2, values that conflict ("138, 158"),
+	                            adds 2, values that conflict ("138, 158",
+	                            or one cut by the line buffer),
 	                            and 4, a Content-Length line */
 	uint8_t chunked, sse, compressed, expect;
 	uint8_t tp_flags;        /* TTFT_F_TP_MORE or 0 (in what was
@@ -129,7 +130,8 @@ struct hdr_info {
  * than the buffer that held it). Only a handful of names matter. */
 void ttft_http_header_line_(const char *h, size_t n, struct hdr_info *hi);
 int ttft_http_codings_compress_(const char *h, size_t n);
-void ttft_http_content_length_(const char *h, size_t n, struct hdr_info *hi);
+void ttft_http_content_length_(const char *h, size_t n, int cut,
+			       struct hdr_info *hi);
 #define header_line ttft_http_header_line_
 
 

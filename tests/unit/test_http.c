@@ -1450,6 +1450,26 @@ START_TEST(content_length_as_the_clients_read_it)
 }
 END_TEST
 
+/* A Content-Length line longer than the sniffer keeps of a header line (40
+ * bytes): its value, cut there, is not the one the clients read ("000…034"
+ * with 28 zeros is 34 to curl and CPython; cut, it read as 0, the first
+ * row ended at its head, complete and empty, and its event went to a
+ * desync of the next). A value that runs to the cut gives the framing up;
+ * one that ends before it, blanks after it, is read. */
+START_TEST(a_content_length_cut_by_the_line_buffer_is_no_length)
+{
+	char h[160];
+	snprintf(h, sizeof h, "Content-Length: %030d\r\n", 34);
+	content_length_reads(h, "H DESYNC");
+	content_length_reads("Content-Length: 34, 34, 34, 34, 34, 34, 34\r\n",
+			     "H DESYNC");
+	snprintf(h, sizeof h, "Content-Length: %023d\r\n", 34);
+	content_length_reads(h, "H T END H T END"); /* 39 bytes: whole */
+	snprintf(h, sizeof h, "Content-Length: 34%30s\r\n", "");
+	content_length_reads(h, "H DESYNC"); /* blanks to the cut: what after? */
+}
+END_TEST
+
 START_TEST(status_lines_whole_read_as_bytewise)
 {
 	static const char *const status[] = {
@@ -1590,6 +1610,7 @@ int main(void)
 	Suite *s = suite_create("http");
 	TCase *t = tu_tcase(s, "framing", 120);
 	tcase_add_test(t, vllm_streams_every_split);
+	tcase_add_test(t, a_content_length_cut_by_the_line_buffer_is_no_length);
 	tcase_add_test(t, llamacpp_captures_every_split);
 	tcase_add_test(t, llamacpp_capture_in_its_real_reads);
 	tcase_add_test(t, request_framing_and_keepalive);

@@ -516,7 +516,8 @@ const char *ttft_desync_text(int d, int tls)
 					    "differently (values that differ: curl "
 					    "takes the last, Python's http.client "
 					    "the first; or one folded onto the next "
-					    "line)";
+					    "line, or one longer than the 40 bytes "
+					    "the shim reads of a header line)";
 	default: return "unknown";
 	}
 }

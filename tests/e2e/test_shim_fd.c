@@ -860,11 +860,6 @@ START_TEST(server_closing_unanswered_is_said)
 }
 END_TEST
 
-/* A request whose only answer was an interim 103 Early Hints, read whole
- * by the client, before the connection closed: by the server (/srv: the
- * client reads on to the close) or by the client after reading it (/cli). Its note said the server closed
- * "without answering" and the client "read none" of the response; both
- * read the 103 (the client says how many bytes). */
 /* A response whose status line says HTTP/1.2: CPython's http.client reads
  * it as 1.1 (RFC 9112 2.3), and so does the sniffer, but curl and
  * cpp-httplib refuse it: its row, whole, says what the line said (it
@@ -908,6 +903,12 @@ START_TEST(a_minor_version_above_one_is_noted)
 }
 END_TEST
 
+/* A request whose only answer was an interim 103 Early Hints, read whole
+ * by the client, before the connection closed: by the server (/srv: the
+ * client reads on to the close) or by the client after reading it (/cli).
+ * Its note said the server closed "without answering" and the client
+ * "read none" of the response; both read the 103 (the client says how
+ * many bytes). */
 START_TEST(interim_only_answer_is_said)
 {
 	struct run r;

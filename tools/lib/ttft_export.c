@@ -213,7 +213,8 @@ static enum ttft_export_outcome outcome(const struct ttft_record *r, int complet
 		return TTFT_XO_HTTP_ERROR;
 	if (r->sse_error)
 		return TTFT_XO_ERROR_EVENT;
-	/* before truncated: not a byte of the answer came */
+	/* before truncated: not a byte of the answer came (or an interim
+	 * 1xx only: no byte of the final one) */
 	if (r->end_flags & TTFT_F_NO_ANSWER)
 		return TTFT_XO_NO_ANSWER;
 	if (r->end_flags & TTFT_F_TRUNCATED)

@@ -555,7 +555,23 @@ START_TEST(a_request_after_the_framing_was_lost_says_so)
 		ck_assert_msg(n && strstr(n, "lost the framing") &&
 			      strstr(n, "Content-Length"), "row %zu: %s", i,
 			      n ? n : "");
+		/* the reason whole, not cut by the note's part buffer */
+		ck_assert_msg(strstr(n, ttft_desync_text(TTFT_DESYNC_BAD_LENGTH, 0)),
+			      "row %zu: %s", i, n);
 	}
+	/* every reason fits a note whole, also where the request could not
+	 * be read because of it */
+	struct ttft_record u;
+	ttft_record_init(&u, TTFT_ORIGIN_LOG);
+	for (int d = 1; d <= TTFT_DESYNC_BAD_LENGTH; d++)
+		for (int unseen = 0; unseen < 2; unseen++) {
+			u.desync = d;
+			u.request_unseen = (unsigned)unseen;
+			const char *n = ttft_record_note(&u, nb, sizeof nb);
+			ck_assert_msg(n && strstr(n, ttft_desync_text(d, 0)),
+				      "reason %d: %s", d, n ? n : "");
+		}
+	ttft_record_free(&u);
 	ttft_analysis_free(&a);
 	unlink(g_path);
 }

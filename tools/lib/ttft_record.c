@@ -513,11 +513,9 @@ const char *ttft_desync_text(int d, int tls)
 	case TTFT_DESYNC_UPGRADE: return "protocol upgrade (101): what followed is "
 					  "not HTTP/1.x";
 	case TTFT_DESYNC_BAD_LENGTH: return "a Content-Length the clients read "
-					    "differently (values that differ: curl "
-					    "takes the last, Python's http.client "
-					    "the first; or one folded onto the next "
-					    "line, or one longer than the 40 bytes "
-					    "the shim reads of a header line)";
+					    "differently (values that differ, one "
+					    "folded onto the next line, or one past "
+					    "the 40 bytes kept of a header line)";
 	default: return "unknown";
 	}
 }
@@ -572,7 +570,7 @@ static int closed_without_done(const struct ttft_record *r)
 
 const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 {
-	char whyb[200], preb[160], earlyb[160];
+	char whyb[256], preb[160], earlyb[160]; /* whyb: a reason whole */
 	const char *why = "", *pre = "", *tok = "", *cut = "", *early = "";
 	if (r->encrypted)
 		why = "encrypted: not visible";

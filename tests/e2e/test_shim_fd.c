@@ -967,6 +967,52 @@ START_TEST(interim_only_answer_is_said)
 }
 END_TEST
 
+/* An interim 103 before the final response, both in one write: Python's
+ * http.client skips a 100 only, and returns the 103 as the response (its
+ * status 103, its body empty; the 200 stays unread in the socket), where
+ * curl, httpx and Node skip it. The sniffer reads on to the 200 (as those
+ * do), and its row, whole and normal-looking, said nothing of it. */
+START_TEST(interim_other_than_100_is_said)
+{
+	struct run r;
+	run_py(&r, "early.py",
+		"import socket, threading, http.client\n"
+		"_ = %d\n"
+		"ls = socket.socket()\n"
+		"ls.bind(('127.0.0.1', 0))\n"
+		"ls.listen(4)\n"
+		"def serve():\n"
+		"    c, _ = ls.accept()\n"
+		"    b = b''\n"
+		"    while not b.endswith(b'\\r\\n\\r\\n'):\n"
+		"        b += c.recv(1)\n"
+		"    c.sendall(b'HTTP/1.1 103 Early Hints\\r\\nLink: </a>\\r\\n\\r\\n'\n"
+		"              b'HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok')\n"
+		"    c.recv(1)\n"
+		"    c.close()\n"
+		"t = threading.Thread(target=serve)\n"
+		"t.start()\n"
+		"h = http.client.HTTPConnection(*ls.getsockname())\n"
+		"h.request('GET', '/e')\n"
+		"rs = h.getresponse()\n"
+		"print('status', rs.status)\n"
+		"print('body', len(rs.read()))\n"
+		"h.close()\n"
+		"t.join()\n");
+	/* the client's own view: the 103 was its answer */
+	ck_assert_int_eq(said(&r, "status", 0), 103);
+	ck_assert_int_eq(said(&r, "body", 0), 0);
+	ck_assert_int_eq(r.n, 1);
+	cJSON *q = row_by_path(&r, "/e");
+	ck_assert(num(q, "status") == 200);
+	const char *n = cJSON_GetObjectItem(q, "note")->valuestring;
+	ck_assert_msg(n && strstr(n, "an interim 103 response came before it, which "
+				     "Python's http.client (urllib3, requests) takes as the "
+				     "whole answer"), "%s", n ? n : "(none)");
+	run_free(&r);
+}
+END_TEST
+
 /* A client that cancels its request with its own shutdown (a second
  * thread waking the reader) reads 0 too: the server, still working, is
  * not blamed (a review found "the server closed … without answering");
@@ -1227,6 +1273,7 @@ int main(void)
 	tcase_add_test(t, responses_read_unseen_are_said);
 	tcase_add_test(t, responses_after_lost_request_framing_say_why);
 	tcase_add_test(t, server_reset_is_said);
+	tcase_add_test(t, interim_other_than_100_is_said);
 	tcase_add_test(t, server_closing_unanswered_is_said);
 	tcase_add_test(t, interim_only_answer_is_said);
 	tcase_add_test(t, a_minor_version_above_one_is_noted);

@@ -103,7 +103,11 @@ static void no_negative_part(const char *out)
 /* A log that ends while a request's only answer read is an interim 103
  * (its final response still to come): the row says so, not a bare
  * "incomplete"; with a final response after it, the 103 leaves the row as
- * it was (its headers the final one's). */
+ * it was (its headers the final one's), complete, but it says that
+ * Python's http.client takes a 1xx other than 100 as the whole answer
+ * (interim_other_than_100_is_said in test_shim_fd: its status 103, its
+ * body empty); a 100 Continue, which it skips, as every client does, is
+ * no note, not even after a 103 (the 103 is still what it took). */
 START_TEST(interim_only_then_log_ends)
 {
 	open_log(1 << 20);
@@ -125,11 +129,40 @@ START_TEST(interim_only_then_log_ends)
 	ck_assert(ttft_record_complete(&a.reqs[0]));
 	ck_assert_int_eq(a.reqs[0].status, 200);
 	ck_assert_int_eq(a.reqs[0].t_hdr, T0 + MS(5));
+	const char *n = ttft_record_note(&a.reqs[0], nb, sizeof nb);
+	ck_assert_msg(n && !strncmp(n, "an interim 103 response came before it, which "
+				       "Python's http.client (urllib3, requests) takes as "
+				       "the whole answer", 99), "%s", n ? n : "(none)");
 	ck_assert(!ttft_record_complete(&a.reqs[1]));
 	ck_assert_int_eq(a.reqs[1].status, 0);
 	ck_assert_str_eq(ttft_record_note(&a.reqs[1], nb, sizeof nb),
 			 "incomplete: only an interim 103 response was read");
 	ttft_analysis_free(&a);
+	unlink(g_path);
+	/* a 100 Continue alone is no note; a 103 then a 100 still is */
+	open_log(1 << 20);
+	c = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0, c, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(1), c, 0, 0, 0, NULL);
+	for (uint32_t k = 0; k < 2; k++) {
+		int64_t t = T0 + MS(10 * (k + 1));
+		ev(TTFT_EV_REQ_BEGIN, t, c, k, 0, 0, "POST /a");
+		if (k)
+			ev(TTFT_EV_RESP_INTERIM, t + MS(1), c, k, 103, 0, NULL);
+		ev(TTFT_EV_RESP_INTERIM, t + MS(2), c, k, 100, 0, NULL);
+		ev(TTFT_EV_REQ_SENT, t + MS(3), c, k, 30, 0, NULL);
+		ev(TTFT_EV_RESP_HEADERS, t + MS(5), c, k, 200, 0, NULL);
+		ev(TTFT_EV_RESP_END, t + MS(6), c, k, 0, 0, NULL);
+	}
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 2);
+	n = ttft_record_note(&a.reqs[0], nb, sizeof nb);
+	ck_assert_msg(!n || !strstr(n, "interim"), "%s", n);
+	n = ttft_record_note(&a.reqs[1], nb, sizeof nb);
+	ck_assert_msg(n && strstr(n, "an interim 103 response came before it"), "%s",
+		      n ? n : "(none)");
+	ttft_analysis_free(&a);
+	unlink(g_path);
 }
 END_TEST
 

@@ -984,7 +984,10 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 				: 0;
 		break;
 	case TTFT_EV_RESP_INTERIM:
-		r->interim = e->a > 0 && e->a < 200 ? (uint16_t)e->a : 0;
+		/* a 100 after another 1xx keeps that one: Python's http.client
+		 * skips a 100 only, and took the other as its answer */
+		if (e->a > 0 && e->a < 200 && !(e->a == 100 && r->interim))
+			r->interim = (uint16_t)e->a;
 		break;
 	case TTFT_EV_SERVER_NUMBERS:
 		if (take_numbers(r, e) != 0)

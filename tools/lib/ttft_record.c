@@ -699,12 +699,20 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 			  "read as HTTP/1.1 (RFC 9112), which some clients refuse "
 			  "(curl, cpp-httplib): the client may not have taken it",
 			  r->http_minor);
+	/* a 1xx but 100 before the final response: curl, httpx and Node
+	 * skip it, Python's http.client returns it (status 103, no body) */
+	char itmb[160];
+	const char *itm = "";
+	if (r->interim && r->interim != 100 && r->t_hdr)
+		itm = say(itmb, sizeof itmb, "an interim %d response came before it, "
+			  "which Python's http.client (urllib3, requests) takes as the "
+			  "whole answer: such a client read only that", r->interim);
 	/* the parts that apply, in this order, "; " between them */
-	const char *part[6] = {why, ver, tok, cut, early, pre};
+	const char *part[7] = {why, ver, itm, tok, cut, early, pre};
 	size_t at = 0;
 	if (len)
 		buf[0] = 0;
-	for (int i = 0; i < 6 && len; i++) {
+	for (int i = 0; i < 7 && len; i++) {
 		if (!part[i][0])
 			continue;
 		if (at && !note_add(buf, len, &at, "; ", 2))

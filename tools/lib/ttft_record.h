@@ -64,7 +64,8 @@ struct ttft_record {
 	char *error;            /* probe: why not (ttft_record_set_error) */
 	uint16_t end_flags;     /* TTFT_F_TRUNCATED / TTFT_F_EOF_BODY */
 	uint16_t interim;       /* log: the last interim (1xx) response read
-	                           before its final one: its status; 0: none */
+	                           before its final one, a 100 not over
+	                           another: its status; 0: none */
 	char http_minor;        /* log: the response's status line said HTTP/1.x
 	                           with this x, not 0 or 1 (TTFT_F_HTTP_MINOR) */
 	/* flags, a bit each: a log's record a request must stay small */

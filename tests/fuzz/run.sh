@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make fuzz: run each libFuzzer harness for SECONDS (default 60) on a corpus
-# seeded from tests/fixtures; fails on the first crash, hang, leak or
-# sanitizer report (the input is kept in build/fuzz/artifacts/).
+# seeded from tests/fixtures (the sniffer's also from tests/fuzz/seeds);
+# fails on the first crash, hang, leak or sanitizer report (the input is
+# kept in build/fuzz/artifacts/).
 # usage: tests/fuzz/run.sh [SECONDS] [HARNESS...]
 set -u
 cd "$(dirname "$0")/../.."
@@ -20,7 +21,11 @@ for h in $harnesses; do
 		for x in $fix/*.http; do # the responses alone, with a split point
 			{ printf '\x40\x00'; sed -n '/^=====RESPONSE=====$/,$p' "$x" | tail -n +2; } \
 				>"$c/resp-$(basename "$x")"
-		done ;;
+		done
+		# forms no fixture holds: 1xx before the answer, HTTP/1.2,
+		# Content-Length as clients differ on it, zero-padded chunk
+		# sizes, Content-Encoding: none, an Anthropic stream
+		cp tests/fuzz/seeds/*.resp "$c/" ;;
 	fuzz_prom)
 		sed -n '/^=====RESPONSE=====$/,$p' $fix/metrics.http | sed '1,/^\r*$/d' >"$c/llamacpp.txt" ;;
 	fuzz_logread)

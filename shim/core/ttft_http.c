@@ -92,10 +92,15 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 		rx_start(rx);
 		return;
 	}
+	int head = tx && (tx->head_mask & (1u << (rx->seq % 32)));
 	uint16_t flags = (uint16_t)((rx->chunked ? TTFT_F_CHUNKED : 0) |
 				    (rx->is_sse ? TTFT_F_SSE : 0) |
 				    (rx->compressed ? TTFT_F_COMPRESSED : 0) |
 				    (tx && rx->seq >= tx->seq ? TTFT_F_UNSOLICITED : 0));
+	/* a body framed by a length CPython reads apart from curl */
+	if (__builtin_expect((rx->has_len & 10) == 8, 0) && !rx->chunked && !head &&
+	    rx->status != 204 && rx->status != 304)
+		flags |= TTFT_F_LEN_APART;
 	char v[8] = "HTTP/1.";
 	v[7] = rx->minor;
 	if (__builtin_expect(rx->minor != 0, 0))
@@ -107,7 +112,6 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 			rx->t_now, rx->status, 0, NULL, 0);
 	if (rx->is_sse)
 		ttft_sse_reset(&rx->sse);
-	int head = tx && (tx->head_mask & (1u << (rx->seq % 32)));
 	/* a 2xx to CONNECT has no body: a tunnel follows, whose bytes are
 	 * read afresh (plain HTTP through a proxy: its own requests and
 	 * responses, numbered on) */
@@ -270,7 +274,7 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 					rx->body_left = hi.length;
 				}
 				/* bit 4: this line is a Content-Length */
-				rx->has_len = (uint8_t)((rx->has_len & 3) | hi.has_len);
+				rx->has_len = (uint8_t)((rx->has_len & 11) | hi.has_len);
 				rx->chunked |= hi.chunked;
 				rx->is_sse |= hi.sse;
 				rx->compressed |= hi.compressed;

@@ -316,7 +316,9 @@ static int cl_value(const char *v, const char *e, uint64_t *x, const char **end)
  * (bit 2, length the first: the clients differ, curl takes the last
  * value, CPython reads to the close; rx_headers_done gives up the
  * framing). What follows the digits otherwise stays unread ("158abc":
- * 158, as curl takes it). cut: the line may have been longer (it fills
+ * 158, as curl takes it). A list of equal values or text after the
+ * number gets bit 8: one length to curl, to the close for CPython, whose
+ * int() refuses it (TTFT_F_LEN_APART on the response's headers). cut: the line may have been longer (it fills
  * the buffer that held it): a value that runs to its end conflicts too
  * (bit 2), its rest unknown. has_len gets bit 4 on any Content-Length line
  * (a folded line after it is the value's rest: rx_bytes). Any other
@@ -337,6 +339,10 @@ ttft_http_content_length_(const char *h, size_t n, int cut, struct hdr_info *hi)
 	if (cl_value(v, e, &x, &p)) {
 		hi->length = x;
 		has |= 1;
+		/* text after the number ("158abc"), or a list: CPython's
+		 * int() refuses it and reads to the close (bit 8) */
+		if (p < e)
+			has |= 8;
 		while (p < e && *p == ',') {
 			p++;
 			while (p < e && (*p == ' ' || *p == '\t'))

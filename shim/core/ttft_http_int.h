@@ -119,7 +119,9 @@ struct hdr_info {
 	uint8_t has_len;         /* 1: a length; ttft_http_content_length_
 	                            adds 2, values that conflict ("138, 158",
 	                            or one cut by the line buffer),
-	                            and 4, a Content-Length line */
+	                            4, a Content-Length line, and 8, a
+	                            value CPython reads apart from curl
+	                            ("158, 158", "158abc") */
 	uint8_t chunked, sse, compressed, expect;
 	uint8_t tp_flags;        /* TTFT_F_TP_MORE or 0 (in what was
 	                            padding: the struct is no wider) */

@@ -110,6 +110,14 @@ enum ttft_kind {
                                      version, "HTTP/1.2"): framed as 1.1
                                      (RFC 9112 2.3), which some clients
                                      refuse (curl, cpp-httplib)        */
+#define TTFT_F_LEN_APART 0x0200u /* RESP_HEADERS: its Content-Length is
+                                    one length to curl (and to the
+                                    sniffer, which frames by it) but not
+                                    to CPython, whose int() refuses it and
+                                    reads the body to the close: a list
+                                    of equal values ("158, 158", RFC 9110
+                                    8.6) or text after the number
+                                    ("158abc")                           */
 #define TTFT_F_UNSOLICITED 0x0800u /* RESP_HEADERS: no request of this
                                       connection was waiting for it (its
                                       request went out unseen: a raw

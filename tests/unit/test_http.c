@@ -1450,6 +1450,53 @@ START_TEST(content_length_as_the_clients_read_it)
 }
 END_TEST
 
+/* A Content-Length that curl and CPython read apart, though not in
+ * conflict: a list of equal values ("34, 34", one length to RFC 9110 and
+ * curl) or text after the number ("34abc", 34 to curl): CPython's int()
+ * refuses both and reads the body to the close. The sniffer frames by the
+ * length, as curl does, and flags the response headers (TTFT_F_LEN_APART)
+ * so that the row can say so; a plain value, "+34" or two equal lines
+ * (CPython takes the first) are no flag. */
+static uint16_t len_flags(const char *hdrs, size_t split)
+{
+	char one[256];
+	snprintf(one, sizeof one,
+		 "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n%s\r\n"
+		 "data: {\"choices\":[{\"text\":\"a\"}]}\n\n", hdrs);
+	size_t n = strlen(one);
+	if (split >= n)
+		split = n - 1;
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	feed_rx(&rx, NULL, one, split, 1);
+	feed_rx(&rx, NULL, one + split, n - split, 2);
+	char kinds[64];
+	ck_assert_msg(!strcmp(tu_kinds(&ev, kinds, sizeof kinds), "H T END"), "%s: %s",
+		      hdrs, kinds);
+	return ev.ev[0].flags;
+}
+
+START_TEST(a_content_length_clients_read_apart_is_flagged)
+{
+	static const char *const apart[] = {"Content-Length: 34, 34\r\n",
+					    "Content-Length: 34,34 ,\r\n",
+					    "Content-Length: 34abc\r\n",
+					    "Content-Length: +34, 34\r\n"};
+	static const char *const plain[] = {"Content-Length: 34\r\n",
+					    "Content-Length: +34 \r\n",
+					    "Content-Length: 34\r\nContent-Length: 34\r\n"};
+	for (size_t split = 1; split < 140; split++) {
+		for (size_t k = 0; k < sizeof apart / sizeof apart[0]; k++)
+			ck_assert_msg(len_flags(apart[k], split) & TTFT_F_LEN_APART,
+				      "%s split at %zu: no flag", apart[k], split);
+		for (size_t k = 0; k < sizeof plain / sizeof plain[0]; k++)
+			ck_assert_msg(!(len_flags(plain[k], split) & TTFT_F_LEN_APART),
+				      "%s split at %zu: flagged", plain[k], split);
+	}
+}
+END_TEST
+
 /* A Content-Length line longer than the sniffer keeps of a header line (40
  * bytes): its value, cut there, is not the one the clients read ("000…034"
  * with 28 zeros is 34 to curl and CPython; cut, it read as 0, the first
@@ -1638,6 +1685,7 @@ int main(void)
 	tcase_add_test(t, a_status_code_is_three_digits);
 	tcase_add_test(t, a_minor_version_above_one_is_said);
 	tcase_add_test(t, content_length_as_the_clients_read_it);
+	tcase_add_test(t, a_content_length_clients_read_apart_is_flagged);
 	tcase_add_test(t, a_responses_end_says_if_it_ended_the_read);
 	tcase_add_test(t, a_kept_line_never_writes_past_its_buffer);
 	tcase_add_test(t, connect_tunnel_at_every_split);

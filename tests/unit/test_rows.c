@@ -166,6 +166,41 @@ START_TEST(interim_only_then_log_ends)
 }
 END_TEST
 
+/* A response whose Content-Length curl and CPython read apart (the shim's
+ * TTFT_F_LEN_APART: "34, 34", "34abc"): framed by the length, as curl
+ * reads it, still complete, and the note says that CPython reads such a
+ * body to the close; without the flag, no such note. */
+START_TEST(a_length_clients_read_apart_is_said)
+{
+	for (int flagged = 0; flagged < 2; flagged++) {
+		open_log(1 << 20);
+		uint64_t c = ttft_log_new_conn(&g_log);
+		ev(TTFT_EV_CONNECT_BEGIN, T0, c, 0, 0, 0, "127.0.0.1:8000");
+		ev(TTFT_EV_ESTABLISHED, T0 + MS(1), c, 0, 0, 0, NULL);
+		ev(TTFT_EV_REQ_BEGIN, T0 + MS(2), c, 0, 0, 0, "GET /a");
+		ev(TTFT_EV_REQ_SENT, T0 + MS(2.1), c, 0, 30, 0, NULL);
+		ev_full(TTFT_EV_RESP_HEADERS, flagged ? TTFT_F_LEN_APART : 0, T0 + MS(5), 100,
+			100, c, 0, 0, 200, 0, NULL);
+		ev(TTFT_EV_RESP_END, T0 + MS(6), c, 0, 0, 0, NULL);
+		struct ttft_analysis a;
+		analyse(&a);
+		ck_assert_uint_eq(a.nreqs, 1);
+		ck_assert(ttft_record_complete(&a.reqs[0]));
+		char nb[400];
+		const char *n = ttft_record_note(&a.reqs[0], nb, sizeof nb);
+		if (flagged)
+			ck_assert_msg(n && strstr(n, "its Content-Length is one length to curl, "
+						     "but Python's http.client reads such a body "
+						     "to the close"),
+				      "%s", n ? n : "(none)");
+		else
+			ck_assert_msg(!n || !strstr(n, "Content-Length"), "%s", n);
+		ttft_analysis_free(&a);
+		unlink(g_path);
+	}
+}
+END_TEST
+
 START_TEST(preopened_connection)
 {
 	open_log(1 << 20);
@@ -1541,6 +1576,7 @@ int main(void)
 	TCase *t = tu_tcase(s, "rows", 60);
 	tcase_add_test(t, preopened_connection);
 	tcase_add_test(t, interim_only_then_log_ends);
+	tcase_add_test(t, a_length_clients_read_apart_is_said);
 	tcase_add_test(t, setup_end_not_seen);
 	tcase_add_test(t, not_early_not_idle_not_zero);
 	tcase_add_test(t, a_request_after_the_framing_was_lost_says_so);

@@ -979,6 +979,7 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		r->rtt_us = e->b > 0 && e->b <= UINT32_MAX ? (uint32_t)e->b : 0;
 		r->compressed = (e->flags & TTFT_F_COMPRESSED) != 0;
 		r->not_sse = (e->flags & TTFT_F_SSE) == 0;
+		r->len_apart = (e->flags & TTFT_F_LEN_APART) != 0;
 		r->http_minor = e->flags & TTFT_F_HTTP_MINOR
 				? (e->text[7] > ' ' && e->text[7] < 0x7f ? e->text[7] : '?')
 				: 0;

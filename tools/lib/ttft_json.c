@@ -876,7 +876,7 @@ static inline __attribute__((always_inline)) void record(struct ttft_json *j, co
 	if (s->note[0])
 		str_k(&w, K("split_note"), s->note);
 	if (log) {
-		char nb[320];
+		char nb[640]; /* every part of a note, whole */
 		bool_k(&w, K("tls"), r->tls);
 		bool_k(&w, K("encrypted"), r->encrypted);
 		bool_k(&w, K("preopened"), r->preopened);

@@ -175,7 +175,7 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		ms(f, 10, sp->prefill_s);
 		ms(f, 8, p.server_other_s);
 		fprintf(f, "  %-16s", sp->source ? sp->source : "-");
-		char nb[320];
+		char nb[640]; /* every part of a note, whole */
 		const char *note = r->encrypted
 				 ? "encrypted: not visible: TLS inside the program, e.g. Node or Go"
 				 : ttft_record_note(r, nb, sizeof nb);

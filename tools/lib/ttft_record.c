@@ -707,12 +707,18 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 		itm = say(itmb, sizeof itmb, "an interim %d response came before it, "
 			  "which Python's http.client (urllib3, requests) takes as the "
 			  "whole answer: such a client read only that", r->interim);
+	/* "158, 158", "158abc": the sniffer framed it as curl does */
+	const char *apart = "";
+	if (r->len_apart && r->t_hdr)
+		apart = "its Content-Length is one length to curl, but Python's "
+			"http.client reads such a body to the close: such a client's "
+			"read may have ended later";
 	/* the parts that apply, in this order, "; " between them */
-	const char *part[7] = {why, ver, itm, tok, cut, early, pre};
+	const char *part[8] = {why, ver, apart, itm, tok, cut, early, pre};
 	size_t at = 0;
 	if (len)
 		buf[0] = 0;
-	for (int i = 0; i < 7 && len; i++) {
+	for (int i = 0; i < 8 && len; i++) {
 		if (!part[i][0])
 			continue;
 		if (at && !note_add(buf, len, &at, "; ", 2))

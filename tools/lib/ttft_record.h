@@ -68,6 +68,8 @@ struct ttft_record {
 	                           another: its status; 0: none */
 	char http_minor;        /* log: the response's status line said HTTP/1.x
 	                           with this x, not 0 or 1 (TTFT_F_HTTP_MINOR) */
+	uint8_t len_apart;      /* log: its Content-Length is one length to curl,
+	                           to the close for CPython (TTFT_F_LEN_APART) */
 	/* flags, a bit each: a log's record a request must stay small */
 	unsigned ok : 1;        /* probe: the request succeeded */
 	unsigned new_conn : 1;  /* the request opened its connection */

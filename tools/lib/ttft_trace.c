@@ -129,7 +129,7 @@ static void request(struct ctx *c, const struct ttft_record *r)
 	ttft_record_phases(r, &p);
 	int64_t b0 = req_begin(r), b1 = req_finish(r);
 	double ts = us(c, b0), dur = dur_us(b0, b1);
-	char name[TTFT_REC_TEXT + 40], nb[320];
+	char name[TTFT_REC_TEXT + 40], nb[640];
 	const char *note = ttft_record_note(r, nb, sizeof nb);
 	if (r->encrypted) /* no method, no path: the table's '-' */
 		snprintf(name, sizeof name, "encrypted connection (not visible)");

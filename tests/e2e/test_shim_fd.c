@@ -860,6 +860,20 @@ START_TEST(server_closing_unanswered_is_said)
 }
 END_TEST
 
+/* The start of a Python script for run_py: a listening socket ls, and
+ * serve() taking one connection c and reading its request's head. */
+#define PY_SERVE_ONE                                                   \
+	"import socket, threading, http.client\n"                       \
+	"_ = %d\n"                                                      \
+	"ls = socket.socket()\n"                                        \
+	"ls.bind(('127.0.0.1', 0))\n"                                   \
+	"ls.listen(4)\n"                                                \
+	"def serve():\n"                                                \
+	"    c, _ = ls.accept()\n"                                      \
+	"    b = b''\n"                                                 \
+	"    while not b.endswith(b'\\r\\n\\r\\n'):\n"                \
+	"        b += c.recv(1)\n"
+
 /* A response whose status line says HTTP/1.2: CPython's http.client reads
  * it as 1.1 (RFC 9112 2.3), and so does the sniffer, but curl and
  * cpp-httplib refuse it: its row, whole, says what the line said (it
@@ -868,16 +882,7 @@ START_TEST(a_minor_version_above_one_is_noted)
 {
 	struct run r;
 	run_py(&r, "minor.py",
-		"import socket, threading, http.client\n"
-		"_ = %d\n"
-		"ls = socket.socket()\n"
-		"ls.bind(('127.0.0.1', 0))\n"
-		"ls.listen(4)\n"
-		"def serve():\n"
-		"    c, _ = ls.accept()\n"
-		"    b = b''\n"
-		"    while not b.endswith(b'\\r\\n\\r\\n'):\n"
-		"        b += c.recv(1)\n"
+		PY_SERVE_ONE
 		"    c.sendall(b'HTTP/1.2 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok')\n"
 		"    c.recv(1)\n"
 		"    c.close()\n"
@@ -976,16 +981,7 @@ START_TEST(interim_other_than_100_is_said)
 {
 	struct run r;
 	run_py(&r, "early.py",
-		"import socket, threading, http.client\n"
-		"_ = %d\n"
-		"ls = socket.socket()\n"
-		"ls.bind(('127.0.0.1', 0))\n"
-		"ls.listen(4)\n"
-		"def serve():\n"
-		"    c, _ = ls.accept()\n"
-		"    b = b''\n"
-		"    while not b.endswith(b'\\r\\n\\r\\n'):\n"
-		"        b += c.recv(1)\n"
+		PY_SERVE_ONE
 		"    c.sendall(b'HTTP/1.1 103 Early Hints\\r\\nLink: </a>\\r\\n\\r\\n'\n"
 		"              b'HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok')\n"
 		"    c.recv(1)\n"

@@ -37,6 +37,18 @@ static size_t event_ends(const char *r, size_t n, size_t *ends, size_t max)
 
 /* Split at every byte: the event kinds never change, and each event's
  * time is the time of the piece that held its last byte. */
+/* resp[0..n) to a fresh sniffer in two reads, split at i, then the
+ * connection's end; its events in ev. */
+static void feed_split(const char *resp, size_t n, size_t i)
+{
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	feed_rx(&rx, NULL, resp, i, 1);
+	feed_rx(&rx, NULL, resp + i, n - i, 2);
+	ttft_http_rx_eof(&rx, NULL, 3, tu_collect, &ev);
+}
+
 static void check_every_split(const char *resp, size_t n, const char *expect)
 {
 	size_t ends[512];
@@ -44,12 +56,7 @@ static void check_every_split(const char *resp, size_t n, const char *expect)
 	size_t hdr_end = (size_t)(strstr(resp, "\r\n\r\n") - resp) + 3;
 	char kinds[4096];
 	for (size_t i = 1; i < n; i++) {
-		struct ttft_http_rx rx;
-		ttft_http_rx_init(&rx);
-		ev.n = 0;
-		feed_rx(&rx, NULL, resp, i, 1);
-		feed_rx(&rx, NULL, resp + i, n - i, 2);
-		ttft_http_rx_eof(&rx, NULL, 3, tu_collect, &ev);
+		feed_split(resp, n, i);
 		ck_assert_msg(!strcmp(tu_kinds(&ev, kinds, sizeof kinds), expect),
 			      "split at %zu: got %s", i, kinds);
 		size_t k = 0;
@@ -1388,12 +1395,7 @@ static void content_length_reads(const char *hdrs, const char *expect)
 	snprintf(two, sizeof two, "%s%s", one, one);
 	size_t n = strlen(two);
 	for (size_t i = 1; i < n; i++) {
-		struct ttft_http_rx rx;
-		ttft_http_rx_init(&rx);
-		ev.n = 0;
-		feed_rx(&rx, NULL, two, i, 1);
-		feed_rx(&rx, NULL, two + i, n - i, 2);
-		ttft_http_rx_eof(&rx, NULL, 3, tu_collect, &ev);
+		feed_split(two, n, i);
 		ck_assert_msg(!strcmp(tu_kinds(&ev, kinds, sizeof kinds), expect),
 			      "\"%s\" split at %zu: got %s, want %s", hdrs, i,
 			      kinds, expect);
@@ -1553,6 +1555,20 @@ START_TEST(status_lines_whole_read_as_bytewise)
 }
 END_TEST
 
+/* buf[0..n) to a fresh sniffer, whole in one read or a byte at a time;
+ * its events in ev. */
+static void feed_fresh(const char *buf, size_t n, int bytewise)
+{
+	struct ttft_http_rx rx;
+	ttft_http_rx_init(&rx);
+	ev.n = 0;
+	if (bytewise)
+		for (size_t i = 0; i < n; i++)
+			feed_rx(&rx, NULL, buf + i, 1, 1);
+	else
+		feed_rx(&rx, NULL, buf, n, 1);
+}
+
 /* A status code is three digits and ends there (RFC 9112: status-code =
  * 3DIGIT, then SP): "HTTP/1.1 2000 OK" is no status line (curl: "Unsupported
  * response code", CPython: BadStatusLine), yet its first three digits made a
@@ -1576,14 +1592,7 @@ START_TEST(a_status_code_is_three_digits)
 	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
 		for (int bytewise = 0; bytewise < 2; bytewise++) {
 			int n = snprintf(buf, sizeof buf, "%s%s", cases[k].line, rest);
-			struct ttft_http_rx rx;
-			ttft_http_rx_init(&rx);
-			ev.n = 0;
-			if (bytewise)
-				for (int i = 0; i < n; i++)
-					feed_rx(&rx, NULL, buf + i, 1, 1);
-			else
-				feed_rx(&rx, NULL, buf, (size_t)n, 1);
+			feed_fresh(buf, (size_t)n, bytewise);
 			tu_kinds(&ev, kinds, sizeof kinds);
 			if (!cases[k].status) {
 				ck_assert_msg(ev.n == 1 && ev.ev[0].kind == TTFT_EV_DESYNC &&
@@ -1619,14 +1628,7 @@ START_TEST(a_minor_version_above_one_is_said)
 	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
 		for (int bytewise = 0; bytewise < 2; bytewise++) {
 			int n = snprintf(buf, sizeof buf, "%s%s", cases[k].ver, rest);
-			struct ttft_http_rx rx;
-			ttft_http_rx_init(&rx);
-			ev.n = 0;
-			if (bytewise)
-				for (int i = 0; i < n; i++)
-					feed_rx(&rx, NULL, buf + i, 1, 1);
-			else
-				feed_rx(&rx, NULL, buf, (size_t)n, 1);
+			feed_fresh(buf, (size_t)n, bytewise);
 			ck_assert_msg(strcmp(tu_kinds(&ev, kinds, sizeof kinds), "H END") == 0,
 				      "%s (bytewise %d): %s", cases[k].ver, bytewise, kinds);
 			ck_assert_int_eq(ev.ev[0].a, 200);

@@ -64,6 +64,18 @@ static uint64_t exchange(int64_t t, double gap_ms, int end)
 	return c;
 }
 
+/* A new connection opened at T0 and established 1 ms later, with one
+ * request (seq 0, TARGET) begun at T0 + 2 ms and sent 0.1 ms after. */
+static uint64_t asked(const char *target)
+{
+	uint64_t c = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0, c, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(1), c, 0, 0, 0, NULL);
+	ev(TTFT_EV_REQ_BEGIN, T0 + MS(2), c, 0, 0, 0, target);
+	ev(TTFT_EV_REQ_SENT, T0 + MS(2.1), c, 0, 30, 0, NULL);
+	return c;
+}
+
 static void analyse(struct ttft_analysis *a)
 {
 	ttft_log_close(&g_log);
@@ -111,11 +123,7 @@ static void no_negative_part(const char *out)
 START_TEST(interim_only_then_log_ends)
 {
 	open_log(1 << 20);
-	uint64_t c = ttft_log_new_conn(&g_log);
-	ev(TTFT_EV_CONNECT_BEGIN, T0, c, 0, 0, 0, "127.0.0.1:8000");
-	ev(TTFT_EV_ESTABLISHED, T0 + MS(1), c, 0, 0, 0, NULL);
-	ev(TTFT_EV_REQ_BEGIN, T0 + MS(2), c, 0, 0, 0, "GET /a");
-	ev(TTFT_EV_REQ_SENT, T0 + MS(2.1), c, 0, 30, 0, NULL);
+	uint64_t c = asked("GET /a");
 	ev(TTFT_EV_RESP_INTERIM, T0 + MS(3), c, 0, 103, 0, NULL);
 	ev(TTFT_EV_RESP_HEADERS, T0 + MS(5), c, 0, 200, 0, NULL);
 	ev(TTFT_EV_RESP_END, T0 + MS(6), c, 0, 0, 0, NULL);
@@ -174,11 +182,7 @@ START_TEST(a_length_clients_read_apart_is_said)
 {
 	for (int flagged = 0; flagged < 2; flagged++) {
 		open_log(1 << 20);
-		uint64_t c = ttft_log_new_conn(&g_log);
-		ev(TTFT_EV_CONNECT_BEGIN, T0, c, 0, 0, 0, "127.0.0.1:8000");
-		ev(TTFT_EV_ESTABLISHED, T0 + MS(1), c, 0, 0, 0, NULL);
-		ev(TTFT_EV_REQ_BEGIN, T0 + MS(2), c, 0, 0, 0, "GET /a");
-		ev(TTFT_EV_REQ_SENT, T0 + MS(2.1), c, 0, 30, 0, NULL);
+		uint64_t c = asked("GET /a");
 		ev_full(TTFT_EV_RESP_HEADERS, flagged ? TTFT_F_LEN_APART : 0, T0 + MS(5), 100,
 			100, c, 0, 0, 200, 0, NULL);
 		ev(TTFT_EV_RESP_END, T0 + MS(6), c, 0, 0, 0, NULL);

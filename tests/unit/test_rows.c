@@ -649,6 +649,68 @@ START_TEST(a_request_after_the_framing_was_lost_says_so)
 }
 END_TEST
 
+/* A parent whose connection's responses the sniffer stopped reading (a
+ * Content-Length the clients read differently) forks; the child sends a
+ * request of its own on the connection (a new id, its INHERIT naming the
+ * parent's), which its copy of the sniffer cannot read the answer of
+ * either. Its row said "no response read: a forked process's request …,
+ * which read no response for it either", as if no answer came: the desync
+ * is on its parent's id. It says the framing was lost, whichever of its
+ * REQ_BEGIN and INHERIT the log puts first (the same instant), and so does
+ * a child's request still due when its parent lost the framing. The
+ * parent's requests' framing lost (tx) is not the child's: its own
+ * sniffer reads its requests, and the parent's its answers. */
+START_TEST(a_forked_request_after_the_framing_was_lost_says_so)
+{
+	for (int order = 0; order < 4; order++) {
+		const char *dir = order == 3 ? "tx" : "rx";
+		open_log(1 << 20);
+		uint64_t p = ttft_log_new_conn(&g_log);
+		ev(TTFT_EV_CONNECT_BEGIN, T0, p, 0, 0, 0, "127.0.0.1:8000");
+		ev(TTFT_EV_ESTABLISHED, T0 + MS(0.1), p, 0, 0, 0, NULL);
+		ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, T0 + MS(1), 100, 100, p, 0, 0, 90,
+			T0 + MS(1.1), "POST /parent");
+		ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE, T0 + MS(2), 100, 100, p, 0, 0, 200,
+			0, NULL);
+		/* order 2: the desync comes after the child's request */
+		if (order != 2)
+			ev_full(TTFT_EV_DESYNC, 0, T0 + MS(2), 100, 100, p, 0, 0, 0,
+				TTFT_DESYNC_BAD_LENGTH, dir);
+		uint64_t k = ttft_log_new_conn(&g_log);
+		if (order == 1)
+			ev_full(TTFT_EV_INHERIT, 0, T0 + MS(300), 200, 200, k, 1, 0,
+				(int64_t)p, 100, NULL);
+		ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, T0 + MS(300), 200, 200, k, 1, 0, 90,
+			T0 + MS(300.1), "POST /child");
+		if (order != 1)
+			ev_full(TTFT_EV_INHERIT, 0, T0 + MS(300), 200, 200, k, 1, 0,
+				(int64_t)p, 100, NULL);
+		if (order == 2)
+			ev_full(TTFT_EV_DESYNC, 0, T0 + MS(301), 100, 100, p, 0, 0, 0,
+				TTFT_DESYNC_BAD_LENGTH, "rx");
+		ev_full(TTFT_EV_CLOSE, 0, T0 + MS(600), 200, 200, k, 2, 0, 0, 0, NULL);
+		ev(TTFT_EV_CLOSE, T0 + MS(700), p, 1, 0, 0, NULL);
+		struct ttft_analysis a;
+		analyse(&a);
+		ck_assert_uint_eq(a.nreqs, 2);
+		char nb[640];
+		const struct ttft_record *r = of_conn(&a, k);
+		ck_assert(r && r->forked);
+		ck_assert(!ttft_record_complete(r));
+		const char *n = ttft_record_note(r, nb, sizeof nb);
+		ck_assert(n);
+		if (order == 3)
+			ck_assert_msg(!strstr(n, "lost the framing"), "%s", n);
+		else
+			ck_assert_msg(strstr(n, "lost the framing") &&
+				      strstr(n, ttft_desync_text(TTFT_DESYNC_BAD_LENGTH, 0)) &&
+				      !strstr(n, "no response"), "order %d: %s", order, n);
+		ttft_analysis_free(&a);
+		unlink(g_path);
+	}
+}
+END_TEST
+
 /* What is not "answered before it was sent", nor an idle 408, nor 0
  * tokens: (1) a request sent whole by one call whose response's head was
  * read (by another thread) before that call returned: no wait, and the
@@ -1584,6 +1646,7 @@ int main(void)
 	tcase_add_test(t, setup_end_not_seen);
 	tcase_add_test(t, not_early_not_idle_not_zero);
 	tcase_add_test(t, a_request_after_the_framing_was_lost_says_so);
+	tcase_add_test(t, a_forked_request_after_the_framing_was_lost_says_so);
 	tcase_add_test(t, a_hole_in_the_log_is_said);
 	tcase_add_test(t, a_request_lost_with_the_log_is_a_row);
 	tcase_add_test(t, a_child_reading_its_parents_answer_is_no_lost_request);

@@ -20,6 +20,7 @@ struct asm_conn {
 	int pid, tid, fd;
 	int err;
 	int desync;
+	int rx_desync;       /* the first desync of its responses' side */
 	int untraced;        /* the shim's table was full: not traced */
 	uint8_t io_cut;      /* an io_error already cut its open requests */
 	int closed;
@@ -368,6 +369,10 @@ static void new_request(struct ttft_asm *ps, struct asm_conn *c, const struct tt
 	 * read, which makes no row): its answer, if one came, went unread */
 	if (c->desync)
 		r->desync = c->desync;
+	/* a fork child's: its copy of the sniffer stopped where its
+	 * parent's did, which left the responses unread on the parent's id */
+	else if (c->fork_parent && c->fork_parent < ps->nconn)
+		r->desync = ps->conns[c->fork_parent].rx_desync;
 	/* the parent sends while its child's request is due: tangled */
 	if (c->fork_child && !c->fork_tangled && fork_oldest_due(ps, c))
 		fork_tangle(ps, c);
@@ -850,6 +855,16 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		if (!c->desync)
 			c->desync = (int)e->b;
 		cut_open_requests(a, c, 0, (int)e->b);
+		if (!memcmp(e->text, "rx", 3) && !c->rx_desync) {
+			c->rx_desync = (int)e->b;
+			/* the responses its fork children's requests are owed
+			 * come on this socket, unread from now on too */
+			if (c->fork_child)
+				for (uint32_t k = 1; k < ps->nconn; k++)
+					if (ps->conns[k].fork_parent == e->conn)
+						cut_open_requests(a, &ps->conns[k], 0,
+								  c->rx_desync);
+		}
 		if (c->nreqs) {
 			/* what went through a CONNECT's tunnel is not HTTP/1.x
 			 * (HTTPS through a proxy): its requests are not seen,
@@ -908,8 +923,12 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 			c->fork_parent = (uint32_t)e->a;
 			/* its requests so far (the log's order can put the
 			 * first before this record, at the same instant) */
-			for (uint32_t i = 0; i < c->nreqs; i++)
-				a->reqs[c->reqs[i]].forked = 1;
+			for (uint32_t i = 0; i < c->nreqs; i++) {
+				struct ttft_record *q = &a->reqs[c->reqs[i]];
+				q->forked = 1;
+				if (!q->t_end && !q->desync)
+					q->desync = pc->rx_desync;
+			}
 			if (pc->fork_child && pc->fork_child != e->conn) {
 				/* a second child: tangled (once; a later
 				 * child's requests so far are marked here) */
@@ -1239,8 +1258,8 @@ int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r)
 	if (r->conn == 0 || r->conn >= as->nconn)
 		return 1; /* no connection state to wait on */
 	const struct asm_conn *c = &as->conns[r->conn];
-	if (c->desync)
-		return 1;
+	if (c->desync || r->desync)
+		return 1; /* r->desync: a fork child's, its parent's framing */
 	/* a later request on the connection had its answer begin: HTTP/1.1
 	 * answers in order, so this one will get no more of its own records.
 	 * Only sent, it settles nothing: a request pipelined behind this one

@@ -219,6 +219,8 @@ static void take_numbers(struct preq *q, const struct ttft_sse_nums *nv)
 	}
 	if (HAVE(TTFT_NUM_PROMPT_TOKENS))
 		r->prompt_tokens = nv->v[TTFT_NUM_PROMPT_TOKENS];
+	else if (nv->have & TTFT_NUM_F_PROMPT_UNKNOWN)
+		r->prompt_tokens = -1; /* an earlier count is stale */
 	if (HAVE(TTFT_NUM_PROMPT_US))
 		q->prompt_ms = nv->v[TTFT_NUM_PROMPT_US] / 1e3;
 	if (HAVE(TTFT_NUM_PREDICTED_US))

@@ -197,10 +197,15 @@ static int is_token_key(const struct ttft_sse *s)
  * SLOT_CACHE_READ: a part of Anthropic's prompt (message_start's
  * message.usage), whose input_tokens are only what no cache held: the
  * prompt is input_tokens + cache_creation_input_tokens +
- * cache_read_input_tokens, the last also the cached tokens. */
+ * cache_read_input_tokens, the last also the cached tokens. SLOT_TOP_*:
+ * the same parts in message_delta's top-level usage, cumulative: each one
+ * there replaces message_start's (Anthropic's SDKs take them so). */
 #define SLOT_INDEX (TTFT_NUM__COUNT + 1)
 #define SLOT_INPUT (TTFT_NUM__COUNT + 2)
 #define SLOT_CACHE_READ (TTFT_NUM__COUNT + 3)
+#define SLOT_TOP_INPUT (TTFT_NUM__COUNT + 4)
+#define SLOT_TOP_CREATION (TTFT_NUM__COUNT + 5)
+#define SLOT_TOP_READ (TTFT_NUM__COUNT + 6)
 
 /* nums slot + 1 for a number under the current key, or 0. */
 static uint8_t num_slot(const struct ttft_sse *s)
@@ -220,11 +225,12 @@ static uint8_t num_slot(const struct ttft_sse *s)
 	case K_INPUT_TOKENS:
 		if (resp_usage)
 			return TTFT_NUM_PROMPT_TOKENS + 1;
-		return msg_usage ? SLOT_INPUT : 0; /* Anthropic's */
+		/* Anthropic's */
+		return msg_usage ? SLOT_INPUT : top_usage ? SLOT_TOP_INPUT : 0;
 	case K_CACHE_CREATION:
-		return msg_usage ? SLOT_INPUT : 0;
+		return msg_usage ? SLOT_INPUT : top_usage ? SLOT_TOP_CREATION : 0;
 	case K_CACHE_READ:
-		return msg_usage ? SLOT_CACHE_READ : 0;
+		return msg_usage ? SLOT_CACHE_READ : top_usage ? SLOT_TOP_READ : 0;
 	case K_COMPLETION_TOKENS:
 		return top_usage ? TTFT_NUM_COMPLETION_TOKENS + 1 : 0;
 	case K_OUTPUT_TOKENS:
@@ -295,15 +301,23 @@ void ttft_sse_reset(struct ttft_sse *s)
 /* One part of Anthropic's prompt (SLOT_INPUT): added to the prompt's
  * count; cached: the cache's part, also the cached tokens. A part that is
  * no whole count, or a sum past 32 bits, leaves the event's prompt out
- * (HAVE_NO_PROMPT, which dispatch drops: its count would be short). */
+ * (HAVE_NO_PROMPT, which dispatch drops: its count would be short); so
+ * does a prompt count of another form in the same event. part: the
+ * HAVE_PART_* bit it is (which dispatch drops too). */
 #define HAVE_NO_PROMPT (1u << 31)
-static void prompt_part(struct ttft_sse *s, int cached)
+#define HAVE_PART_MSG (1u << 24)         /* message_start's */
+#define HAVE_PART_TOP(i) (1u << (25 + (i))) /* message_delta's i-th */
+#define HAVE_PARTS_TOP (7u << 25)
+#define HAVE_PARTS (HAVE_PART_MSG | HAVE_PARTS_TOP)
+static void prompt_part(struct ttft_sse *s, uint32_t part, int cached)
 {
 	const unsigned p = TTFT_NUM_PROMPT_TOKENS, c = TTFT_NUM_CACHED_TOKENS;
-	uint64_t sum = s->nval + (s->nums.have & 1u << p ? s->nums.v[p] : 0);
-	if (s->nums.have & HAVE_NO_PROMPT)
+	uint32_t h = s->nums.have;
+	uint64_t sum = s->nval + (h & 1u << p ? s->nums.v[p] : 0);
+	s->nums.have |= part;
+	if (h & HAVE_NO_PROMPT)
 		return;
-	if (s->nfrac || sum > UINT32_MAX) {
+	if (s->nfrac || sum > UINT32_MAX || (h & (1u << p) && !(h & HAVE_PARTS))) {
 		s->nums.have = (s->nums.have & ~(1u << p)) | HAVE_NO_PROMPT;
 		return;
 	}
@@ -331,7 +345,16 @@ static void lit_end(struct ttft_sse *s)
 				s->ev_choice = 1;
 			return;
 		}
-		prompt_part(s, slot == SLOT_CACHE_READ - 1u);
+		if (slot >= SLOT_TOP_INPUT - 1u)
+			prompt_part(s, HAVE_PART_TOP(slot - (SLOT_TOP_INPUT - 1u)),
+				    slot == SLOT_TOP_READ - 1u);
+		else
+			prompt_part(s, HAVE_PART_MSG, slot == SLOT_CACHE_READ - 1u);
+		return;
+	}
+	if (slot == TTFT_NUM_PROMPT_TOKENS && (s->nums.have & HAVE_PARTS)) {
+		/* a prompt count of another form after Anthropic's parts */
+		s->nums.have = (s->nums.have & ~(1u << slot)) | HAVE_NO_PROMPT;
 		return;
 	}
 	if (slot == TTFT_NUM_PROMPT_US || slot == TTFT_NUM_PREDICTED_US) {
@@ -375,6 +398,19 @@ static void num_bytes(struct ttft_sse *s, const char *p, const char *q)
 	}
 }
 
+/* message_delta's usage said its prompt's parts anew (cumulative): the
+ * prompt is their sum where it says all three, else not known from this
+ * stream (a part it leaves out keeps message_start's value, which this
+ * event cannot add: TTFT_NUM_F_PROMPT_UNKNOWN, never a count that is
+ * short or message_start's gone stale). */
+static __attribute__((noinline, cold)) void prompt_final(struct ttft_sse *s)
+{
+	uint32_t h = s->nums.have;
+	if ((h & HAVE_PARTS_TOP) == HAVE_PARTS_TOP && !(h & (HAVE_NO_PROMPT | HAVE_PART_MSG)))
+		return;
+	s->nums.have = (h & ~(1u << TTFT_NUM_PROMPT_TOKENS)) | TTFT_NUM_F_PROMPT_UNKNOWN;
+}
+
 static void dispatch(struct ttft_sse *s)
 {
 	/* an event without data is not dispatched (the standard), even one
@@ -391,7 +427,9 @@ static void dispatch(struct ttft_sse *s)
 			cls = TTFT_SSE_TOKEN;
 		unsigned flags = s->ev_usage ? TTFT_SSE_F_USAGE : 0;
 		if (s->nums.have) {
-			s->nums.have &= ~HAVE_NO_PROMPT;
+			if (s->nums.have & HAVE_PARTS_TOP)
+				prompt_final(s);
+			s->nums.have &= ~(HAVE_NO_PROMPT | HAVE_PARTS);
 			if (s->nums.have)
 				flags |= TTFT_SSE_F_NUMS;
 		}

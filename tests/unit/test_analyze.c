@@ -1154,6 +1154,48 @@ START_TEST(several_choices_cut_short_keep_no_timings)
 }
 END_TEST
 
+/* An Anthropic stream whose message_delta said only some of its prompt's
+ * parts anew (TTFT_NUM_F_PROMPT_UNKNOWN): message_start's count is stale,
+ * and the row's prompt_tokens is null, not that count; one that said them
+ * all gives its sum, the last one read. */
+START_TEST(a_prompt_said_anew_but_not_whole_is_null)
+{
+	for (int whole = 0; whole < 2; whole++) {
+		tu_tmp_log(g_path, sizeof g_path, "prompt-anew");
+		const char *why;
+		ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+		uint64_t c = ttft_log_new_conn(&g_log);
+		int64_t T = MS(2000);
+		ev(TTFT_EV_REQ_BEGIN, T, 100, c, 0, 0, 0, "POST /v1/messages");
+		ev(TTFT_EV_REQ_SENT, T + MS(0.1), 100, c, 0, 100, 0, NULL);
+		ev_raw(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T + MS(1), c, 200,
+		       NULL, 0);
+		struct ttft_rec_numbers nv = {{0}};
+		nv.v[TTFT_NUM_PROMPT_TOKENS] = 1243;
+		ev_raw(TTFT_EV_SERVER_NUMBERS, 0, T + MS(2), c, 1 << TTFT_NUM_PROMPT_TOKENS,
+		       &nv, sizeof nv);
+		ev_raw(TTFT_EV_SSE_TOKEN, 0, T + MS(10), c, 0, NULL, 0);
+		nv.v[TTFT_NUM_PROMPT_TOKENS] = 1672;
+		nv.v[TTFT_NUM_COMPLETION_TOKENS] = 47;
+		ev_raw(TTFT_EV_SERVER_NUMBERS, 0, T + MS(20), c,
+		       (int64_t)(1u << TTFT_NUM_COMPLETION_TOKENS |
+				 (whole ? 1u << TTFT_NUM_PROMPT_TOKENS
+					: TTFT_NUM_F_PROMPT_UNKNOWN)), &nv, sizeof nv);
+		ev(TTFT_EV_RESP_END, T + MS(21), 100, c, 0, 100, 1, NULL);
+		ttft_log_close(&g_log);
+		cJSON *j = analyzed_json();
+		cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
+		cJSON *p = cJSON_GetObjectItem(r, "prompt_tokens");
+		if (whole)
+			ck_assert(cJSON_IsNumber(p) && p->valuedouble == 1672);
+		else
+			ck_assert_msg(cJSON_IsNull(p), "prompt_tokens %g", p ? p->valuedouble : -1);
+		cJSON_Delete(j);
+		unlink(g_path);
+	}
+}
+END_TEST
+
 /* llama.cpp with n=2 (n_cmpl) on /v1/completions streams each choice as a
  * task of its own, and each task's last event carries its own usage (and
  * timings): {"choices":[{"text":"","index":1,…}],"usage":{
@@ -1613,6 +1655,7 @@ int main(void)
 	tcase_add_test(t, several_choices_get_no_split_and_say_why);
 	tcase_add_test(t, several_choices_keep_their_prefills_from_neighbours);
 	tcase_add_test(t, several_choices_tokens_are_not_one_tasks_usage);
+	tcase_add_test(t, a_prompt_said_anew_but_not_whole_is_null);
 	tcase_add_test(t, several_choices_cut_short_keep_no_timings);
 	tcase_add_test(t, llamacpp_tokens_from_timings_without_usage);
 	tcase_add_test(t, unix_s_does_not_wrap);

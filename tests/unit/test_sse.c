@@ -478,9 +478,66 @@ START_TEST(anthropic_prompt_with_cache)
 		ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_PROMPT_TOKENS], 12);
 		ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_CACHED_TOKENS], 7);
 		ck_assert_uint_eq(g.flags[2] & TTFT_SSE_F_NUMS, 0);
-		/* a top-level usage's input_tokens is no Anthropic prompt */
-		ck_assert_uint_eq(g.nums[3].have, 1u << TTFT_NUM_PROMPT_TOKENS);
-		ck_assert_uint_eq(g.nums[3].v[TTFT_NUM_PROMPT_TOKENS], 9);
+		/* message.usage's and a top-level usage's parts in one event:
+		 * neither is the prompt's count */
+		ck_assert_uint_eq(g.nums[3].have, TTFT_NUM_F_PROMPT_UNKNOWN);
+	}
+	split_invariant(s, strlen(s));
+}
+END_TEST
+
+/* message_delta's usage is cumulative, and may say the prompt's parts anew
+ * (Anthropic's API does with server tools, and now on every stream; the
+ * SDKs take each part it says over message_start's): where it says all
+ * three, in any order, their sum is the prompt's count, which replaces
+ * message_start's (here 1672, not 1243); where it says only output_tokens,
+ * the prompt is message_start's (no prompt in the event); where it says
+ * only some parts, or a part that is no whole count, or a prompt count of
+ * another form beside them, the prompt is not known (the flag, never a
+ * count that is short or stale). At every split point. */
+START_TEST(anthropic_delta_usage_is_the_final_prompt)
+{
+	const char *s =
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"
+		"\"msg_1\",\"usage\":{\"input_tokens\":3,\"cache_creation_input_tokens\":40,"
+		"\"cache_read_input_tokens\":1200,\"output_tokens\":1}}}\n\n"
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+		"\"end_turn\"},\"usage\":{\"input_tokens\":432,\"cache_creation_input_tokens\":40,"
+		"\"cache_read_input_tokens\":1200,\"output_tokens\":47}}\n\n"
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":"
+		"{\"output_tokens\":15}}\n\n"
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":"
+		"{\"input_tokens\":10,\"output_tokens\":5}}\n\n"
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":"
+		"{\"cache_read_input_tokens\":7,\"output_tokens\":2,"
+		"\"cache_creation_input_tokens\":1,\"input_tokens\":5}}\n\n"
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":"
+		"{\"input_tokens\":5,\"cache_creation_input_tokens\":1,"
+		"\"cache_read_input_tokens\":7.5,\"output_tokens\":2}}\n\n"
+		"data: {\"usage\":{\"prompt_tokens\":9,\"input_tokens\":5,"
+		"\"cache_creation_input_tokens\":1,\"cache_read_input_tokens\":7}}\n\n"
+		"data: {\"usage\":{\"input_tokens\":5,\"cache_creation_input_tokens\":1,"
+		"\"cache_read_input_tokens\":7,\"prompt_tokens\":9}}\n\n";
+	const unsigned P = 1u << TTFT_NUM_PROMPT_TOKENS, C = 1u << TTFT_NUM_CACHED_TOKENS,
+		       O = 1u << TTFT_NUM_COMPLETION_TOKENS, U = TTFT_NUM_F_PROMPT_UNKNOWN;
+	for (size_t st = 0; st <= 3; st++) {
+		struct got g;
+		ck_assert_str_eq(classify(s, st, &g), "EEEEEEEE");
+		for (int i = 0; i < 8; i++)
+			ck_assert_uint_eq(g.flags[i] & TTFT_SSE_F_NUMS, TTFT_SSE_F_NUMS);
+		ck_assert_uint_eq(g.nums[0].v[TTFT_NUM_PROMPT_TOKENS], 1243);
+		ck_assert_uint_eq(g.nums[1].have, P | C | O);
+		ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_PROMPT_TOKENS], 1672);
+		ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_CACHED_TOKENS], 1200);
+		ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_COMPLETION_TOKENS], 47);
+		ck_assert_uint_eq(g.nums[2].have, O);
+		ck_assert_uint_eq(g.nums[3].have, O | U);
+		ck_assert_uint_eq(g.nums[4].have, P | C | O);
+		ck_assert_uint_eq(g.nums[4].v[TTFT_NUM_PROMPT_TOKENS], 13);
+		ck_assert_uint_eq(g.nums[4].v[TTFT_NUM_CACHED_TOKENS], 7);
+		ck_assert_uint_eq(g.nums[5].have & (P | U), U);
+		ck_assert_uint_eq(g.nums[6].have & (P | U), U);
+		ck_assert_uint_eq(g.nums[7].have & (P | U), U);
 	}
 	split_invariant(s, strlen(s));
 }
@@ -957,6 +1014,7 @@ int main(void)
 	tcase_add_test(t, responses_api_deltas);
 	tcase_add_test(t, anthropic_messages);
 	tcase_add_test(t, anthropic_prompt_with_cache);
+	tcase_add_test(t, anthropic_delta_usage_is_the_final_prompt);
 	tcase_add_test(t, llamacpp_timings_and_usage);
 	tcase_add_test(t, numbers_are_exact_or_absent);
 	tcase_add_test(t, malformed_json_is_flagged_when_read_in_full);

@@ -435,6 +435,8 @@ static int take_numbers(struct ttft_record *r, const struct ttft_rec *e)
 	}
 	if (HAVE(TTFT_NUM_PROMPT_TOKENS))
 		r->prompt_tokens = nv.v[TTFT_NUM_PROMPT_TOKENS];
+	else if (have & TTFT_NUM_F_PROMPT_UNKNOWN)
+		r->prompt_tokens = -1; /* an earlier count is stale */
 	if (!HAVE(TTFT_NUM_PROMPT_US))
 		return 0;
 	struct ttft_server_split *sp = ttft_record_split_rw(r);

@@ -769,6 +769,69 @@ START_TEST(far_out_of_order_log_sorts_in_memory)
 }
 END_TEST
 
+/* An interim response (a 103) and the final one read in one call share
+ * their time: --events, the window and the full sort hand their records
+ * out in the order they came on the wire, the 103's first (a sort by kind
+ * put resp_interim, kind 25, after the final response's records). */
+struct kinds {
+	uint16_t k[16];
+	size_t n;
+};
+
+static void collect_kind(void *ctx, struct ttft_rec *r)
+{
+	struct kinds *ks = ctx;
+	if (ks->n < 16)
+		ks->k[ks->n] = r->kind;
+	ks->n++;
+}
+
+START_TEST(interim_records_come_in_wire_order)
+{
+	tu_tmp_log(g_path, sizeof g_path, "interim-order");
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	int64_t T = MS(2000);
+	ev(TTFT_EV_REQ_BEGIN, T, 100, c, 0, 0, 0, "POST /v1/completions");
+	ev(TTFT_EV_REQ_SENT, T + MS(0.1), 100, c, 0, 100, 0, NULL);
+	ev(TTFT_EV_RESP_INTERIM, T + MS(5), 100, c, 0, 103, 0, NULL);
+	ev(TTFT_EV_RESP_HEADERS, T + MS(5), 100, c, 0, 200, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, T + MS(5), 100, c, 0, 0, 0, NULL);
+	ev(TTFT_EV_RESP_END, T + MS(5), 100, c, 0, 100, 1, NULL);
+	ttft_log_close(&g_log);
+	const uint16_t want[] = {TTFT_EV_REQ_BEGIN, TTFT_EV_REQ_SENT, TTFT_EV_RESP_INTERIM,
+				 TTFT_EV_RESP_HEADERS, TTFT_EV_SSE_TOKEN, TTFT_EV_RESP_END};
+	char err[256];
+	for (int window = 0; window < 2; window++) {
+		struct kinds ks = {{0}, 0};
+		struct ttft_log_view v;
+		ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+		ck_assert_int_eq(ttft_log_each(&v, window ? TTFT_LOGSORT_WINDOW : 0,
+					       collect_kind, &ks), 0);
+		ttft_log_view_close(&v);
+		ck_assert_uint_eq(ks.n, 6);
+		for (size_t i = 0; i < 6; i++)
+			ck_assert_msg(ks.k[i] == want[i], "window %d: record %zu is kind %u",
+				      window, i, ks.k[i]);
+	}
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --events %s", tu_build_dir(), g_path);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	const char *i = strstr(out, "resp_interim"), *h = strstr(out, "resp_headers");
+	ck_assert_msg(i && h && i < h, "%s", out);
+	free(out);
+	/* the row is as before: the 200's, its 103 said */
+	struct ttft_analysis a;
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, 1);
+	ck_assert_int_eq(a.reqs[0].status, 200);
+	ck_assert_int_eq(a.reqs[0].interim, 103);
+	ttft_analysis_free(&a);
+	unlink(g_path);
+}
+END_TEST
+
 START_TEST(usage_errors)
 {
 	char cmd[256], *out;
@@ -1650,6 +1713,7 @@ int main(void)
 	tcase_add_test(t, one_connection_100k_requests);
 	tcase_add_test(t, dns_goes_to_the_connect_that_used_it);
 	tcase_add_test(t, far_out_of_order_log_sorts_in_memory);
+	tcase_add_test(t, interim_records_come_in_wire_order);
 	tcase_add_test(t, stream_numbers_and_traceparent_per_request);
 	tcase_add_test(t, timings_of_several_prompts_are_not_one_split);
 	tcase_add_test(t, several_choices_get_no_split_and_say_why);

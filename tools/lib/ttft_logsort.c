@@ -6,12 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A kind's place among records of one instant: its number, but an
+ * interim response (kind 25, appended to the ABI later) just before the
+ * final response's headers, as they came on the wire when one read
+ * brought both. */
+static inline uint32_t kind_rank(uint16_t kind)
+{
+	return 2u * kind - (kind == TTFT_EV_RESP_INTERIM
+			    ? 2u * (TTFT_EV_RESP_INTERIM - TTFT_EV_RESP_HEADERS) + 1u : 0u);
+}
+
 int ttft_rec_cmp(const struct ttft_rec *a, const struct ttft_rec *b)
 {
 	if (a->t_ns != b->t_ns)
 		return a->t_ns < b->t_ns ? -1 : 1;
 	if (a->kind != b->kind)
-		return a->kind < b->kind ? -1 : 1;
+		return kind_rank(a->kind) < kind_rank(b->kind) ? -1 : 1;
 	return a->b < b->b ? -1 : a->b > b->b;
 }
 
@@ -127,7 +137,7 @@ static int each_read(struct ttft_log_view *v, unsigned window,
 struct key {
 	int64_t t, b;
 	uint32_t slot;
-	uint16_t kind;
+	uint16_t kind;  /* its kind_rank */
 	uint16_t late;  /* sorted before a record already handed out */
 };
 
@@ -284,7 +294,8 @@ static int each_mapped(struct ttft_log_view *v, unsigned window,
 		ttft_log_view_hole_rec(v, r->t_ns); /* in slot order here */
 		if ((i & ((1u << SEG_SHIFT) - 1)) == 0)
 			give_back(p, i); /* a segment begins: what lies behind */
-		insert(p, (struct key){r->t_ns, r->b, (uint32_t)i, r->kind, 0});
+		insert(p, (struct key){r->t_ns, r->b, (uint32_t)i,
+				       (uint16_t)kind_rank(r->kind), 0});
 		if (p->len > window)
 			hand_out(p);
 	}

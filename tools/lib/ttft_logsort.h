@@ -15,7 +15,8 @@
 #define TTFT_LOGSORT_WINDOW 16384u
 
 /* The order records are handed out in: time, then kind (causal order
- * within a connection at one instant), then the writer's own numbering
+ * within a connection at one instant; an interim response's before the
+ * final response's headers), then the writer's own numbering
  * (b: token index, mark code, snapshot number). <0, 0, >0. */
 int ttft_rec_cmp(const struct ttft_rec *a, const struct ttft_rec *b);
 

@@ -1651,6 +1651,18 @@ START_TEST(a_minor_version_above_one_is_said)
 	ck_assert_str_eq(tu_kinds(&ev, kinds, sizeof kinds), "H END H END");
 	ck_assert_uint_eq(ev.ev[0].flags & TTFT_F_HTTP_MINOR, TTFT_F_HTTP_MINOR);
 	ck_assert_uint_eq(ev.ev[2].flags & TTFT_F_HTTP_MINOR, 0);
+	/* a minor version of two digits is no status line: the framing is
+	 * given up (curl 7.88 refuses it too, "Unsupported HTTP version in
+	 * response", exit 1; CPython takes it as 1.1), whole or bytewise */
+	static const char *const two_digits[] = {"HTTP/1.12", "HTTP/1.10"};
+	for (size_t k = 0; k < 2; k++)
+		for (int bytewise = 0; bytewise < 2; bytewise++) {
+			int n = snprintf(buf, sizeof buf, "%s%s", two_digits[k], rest);
+			feed_fresh(buf, (size_t)n, bytewise);
+			ck_assert_msg(!strcmp(tu_kinds(&ev, kinds, sizeof kinds), "DESYNC"),
+				      "%s (bytewise %d): %s", two_digits[k], bytewise, kinds);
+			ck_assert_int_eq(ev.ev[0].b, TTFT_DESYNC_BAD_STATUS);
+		}
 }
 END_TEST
 

@@ -18,7 +18,8 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 B := build
 space := $(subst ,, )
 # The layers (docs/layout.md): shim/core ← tools/lib ← probe ← programs.
-HTTP_SRC := shim/core/ttft_http.c shim/core/ttft_http_tx.c shim/core/ttft_http_frame.c
+HTTP_SRC := shim/core/ttft_http.c shim/core/ttft_http_tx.c shim/core/ttft_http_frame.c \
+	shim/core/ttft_http_status.c
 CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c $(HTTP_SRC) shim/core/ttft_env.c \
 	shim/core/ttft_filter.c
 SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c \

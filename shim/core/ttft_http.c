@@ -1,7 +1,8 @@
 /* ttft_http.c — the response half of HTTP/1.1 framing for the shim's
  * sniffer: byte-driven state machines with fixed-size state, and the
  * whole-chunk paths of a stream's reads; see ttft_http.h. The request half
- * is ttft_http_tx.c, what both read ttft_http_frame.c. */
+ * is ttft_http_tx.c, what both read ttft_http_frame.c, the status line and
+ * interim responses ttft_http_status.c. */
 #include "ttft_http_int.h"
 #include "ttft_sse_token.h"
 #include "ttft_tmpl_eq.h"
@@ -76,20 +77,10 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 			    const struct ttft_http_tx *tx)
 {
 	if (rx->status >= 100 && rx->status < 200) {
-		if (rx->status == 101) {
-			/* its request's row gets its status; what follows is
-			 * another protocol (an h2c upgrade's response comes on
-			 * HTTP/2): no end of it here */
-			emit_ev(rx->emit, rx->ctx, TTFT_EV_RESP_HEADERS, 0, rx->seq,
-				rx->t_now, rx->status, 0, NULL, 0);
+		if (interim(rx))
 			rx_desync(rx, TTFT_DESYNC_UPGRADE);
-			return;
-		}
-		/* 100 Continue, 103 Early Hints: the real response follows;
-		 * a row that ends before it knows one was read */
-		emit_ev(rx->emit, rx->ctx, TTFT_EV_RESP_INTERIM, 0, rx->seq,
-			rx->t_now, rx->status, 0, NULL, 0);
-		rx_start(rx);
+		else
+			rx_start(rx);
 		return;
 	}
 	int head = tx && (tx->head_mask & (1u << (rx->seq % 32)));
@@ -101,15 +92,7 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 	if (__builtin_expect((rx->has_len & 10) == 8, 0) && !rx->chunked && !head &&
 	    rx->status != 204 && rx->status != 304)
 		flags |= TTFT_F_LEN_APART;
-	char v[8] = "HTTP/1.";
-	v[7] = rx->minor;
-	if (__builtin_expect(rx->minor != 0, 0))
-		emit_ev(rx->emit, rx->ctx, TTFT_EV_RESP_HEADERS,
-			(uint16_t)(flags | TTFT_F_HTTP_MINOR), rx->seq, rx->t_now,
-			rx->status, 0, v, sizeof v);
-	else
-		emit_ev(rx->emit, rx->ctx, TTFT_EV_RESP_HEADERS, flags, rx->seq,
-			rx->t_now, rx->status, 0, NULL, 0);
+	headers_ev(rx, flags);
 	if (rx->is_sse)
 		ttft_sse_reset(&rx->sse);
 	/* a 2xx to CONNECT has no body: a tunnel follows, whose bytes are
@@ -132,49 +115,6 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 	} else {
 		rx->st = RX_BODY_EOF;
 	}
-}
-
-/* A status line's minor version byte ("HTTP/1.x"): 0 for 0 and 1, whose
- * framing is the sniffer's; else the byte ('?' for one not printable).
- * RFC 9112 2.3: a recipient takes a 1.x above 1 as 1.1, and the sniffer
- * frames it so, as CPython does (it takes any "HTTP/1." as 1.1); curl and
- * cpp-httplib refuse the response, so its row says what it was. */
-static char minor_of(char c)
-{
-	if (c == '0' || c == '1')
-		return 0;
-	return c > ' ' && c < 0x7f ? c : '?';
-}
-
-/* The status code (l[9..12)) is three digits and ends there: the line
- * ends (its CR, or its LF at len 12), or the reason phrase's space follows
- * (curl and CPython take a tab too). "HTTP/1.1 2000 OK" is no status line,
- * not a 200 (a_status_code_is_three_digits). */
-static inline int code_ends(const char *l, size_t len)
-{
-	return len == 12 || l[12] == ' ' || l[12] == '\t' || l[12] == '\r';
-}
-
-/* A status line l[0..len) whole in one read (up to its LF, its CR
- * counted): what the byte machine below makes of the same bytes at the
- * LF (it stops at a seventh byte that is not "HTTP/1.", which is no
- * status line either). 0: not a status line. */
-static int status_line(struct ttft_http_rx *rx, const char *l, size_t len)
-{
-	if (len < 12 || memcmp(l, "HTTP/1.", 7) != 0 || l[8] != ' ')
-		return 0;
-	int st = 0;
-	for (int k = 9; k < 12; k++) {
-		if (l[k] < '0' || l[k] > '9')
-			return 0;
-		st = st * 10 + (l[k] - '0');
-	}
-	if (!code_ends(l, len))
-		return 0;
-	rx->status = (uint16_t)st;
-	rx->minor = minor_of(l[7]);
-	rx->st = RX_HEADERS;
-	return 1;
 }
 
 /* The bytes [i, n) of a read, by the state machines. Returns where it
@@ -205,26 +145,11 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 			if (rx->slen == 0 && (c == '\r' || c == '\n'))
 				continue;
 			if (c == '\n') {
-				if (rx->slen < 12 || rx->sline[8] != ' ') {
+				/* the line's first 16 bytes, its length whole */
+				if (!status_line(rx, rx->sline, rx->slen)) {
 					rx_desync(rx, TTFT_DESYNC_BAD_STATUS);
 					return n;
 				}
-				int st = 0;
-				for (int k = 9; k < 12; k++) {
-					char d = rx->sline[k];
-					if (d < '0' || d > '9') {
-						rx_desync(rx, TTFT_DESYNC_BAD_STATUS);
-						return n;
-					}
-					st = st * 10 + (d - '0');
-				}
-				if (!code_ends(rx->sline, rx->slen)) {
-					rx_desync(rx, TTFT_DESYNC_BAD_STATUS);
-					return n;
-				}
-				rx->status = (uint16_t)st;
-				rx->minor = minor_of(rx->sline[7]);
-				rx->st = RX_HEADERS;
 				continue;
 			}
 			uint8_t sl = __atomic_load_n(&rx->slen, __ATOMIC_RELAXED);

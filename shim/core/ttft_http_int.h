@@ -1,7 +1,8 @@
 /* ttft_http_int.h — what the HTTP framer's files share (ttft_http.c: the
  * responses and the chunked framing; ttft_http_tx.c: the requests;
- * ttft_http_frame.c: chunked bodies and header lines). Only for those
- * three files. */
+ * ttft_http_frame.c: chunked bodies and header lines; ttft_http_status.c:
+ * a response's status line and interim responses). Only for those four
+ * files. */
 #ifndef TTFT_HTTP_INT_H
 #define TTFT_HTTP_INT_H
 
@@ -135,6 +136,21 @@ int ttft_http_codings_compress_(const char *h, size_t n);
 void ttft_http_content_length_(const char *h, size_t n, int cut,
 			       struct hdr_info *hi);
 #define header_line ttft_http_header_line_
+
+/* A status line l[0..len) (up to its LF, its CR counted; len may exceed
+ * the bytes kept of it): 1 with rx's status, minor version and state set,
+ * 0 when it is no status line. */
+int ttft_http_status_line_(struct ttft_http_rx *rx, const char *l, size_t len);
+#define status_line ttft_http_status_line_
+/* rx's head ended with a 1xx: its record written; 1 for a 101 (what
+ * follows is another protocol), 0 for an interim response (the final one
+ * follows). */
+int ttft_http_interim_(struct ttft_http_rx *rx);
+#define interim ttft_http_interim_
+/* The final response's RESP_HEADERS, with flags, and its status line's
+ * version where it is not 1.0 or 1.1. */
+void ttft_http_headers_ev_(struct ttft_http_rx *rx, uint16_t flags);
+#define headers_ev ttft_http_headers_ev_
 
 
 SCANNER(scan_lf, mask_lf, c == '\n')

@@ -10,10 +10,13 @@
  * interim response (kind 25, appended to the ABI later) just before the
  * final response's headers, as they came on the wire when one read
  * brought both. */
-static inline uint32_t kind_rank(uint16_t kind)
+static inline uint16_t kind_rank(uint16_t kind)
 {
-	return 2u * kind - (kind == TTFT_EV_RESP_INTERIM
-			    ? 2u * (TTFT_EV_RESP_INTERIM - TTFT_EV_RESP_HEADERS) + 1u : 0u);
+	/* 16 bits, as the window's key holds it: a kind of 32768 or more
+	 * (damaged) wraps the same way in both orders */
+	return (uint16_t)(2u * kind - (kind == TTFT_EV_RESP_INTERIM
+				       ? 2u * (TTFT_EV_RESP_INTERIM - TTFT_EV_RESP_HEADERS) + 1u
+				       : 0u));
 }
 
 int ttft_rec_cmp(const struct ttft_rec *a, const struct ttft_rec *b)
@@ -295,7 +298,7 @@ static int each_mapped(struct ttft_log_view *v, unsigned window,
 		if ((i & ((1u << SEG_SHIFT) - 1)) == 0)
 			give_back(p, i); /* a segment begins: what lies behind */
 		insert(p, (struct key){r->t_ns, r->b, (uint32_t)i,
-				       (uint16_t)kind_rank(r->kind), 0});
+				       kind_rank(r->kind), 0});
 		if (p->len > window)
 			hand_out(p);
 	}

@@ -711,6 +711,67 @@ START_TEST(a_forked_request_after_the_framing_was_lost_says_so)
 }
 END_TEST
 
+/* The other side of it: the parent's sniffer lost the framing after the
+ * fork (the log cannot say when the fork was: INHERIT comes at the
+ * child's first send), and the child reads its own answer through its own
+ * copy of the sniffer, which did not stop: the answer's records come on
+ * the child's id. Its row is whole and complete, not "lost the framing"
+ * (a review found the row read whole, with its token and end, noted
+ * "the sniffer lost the framing": under LD_PRELOAD a Python client whose
+ * parent read a response with two Content-Lengths after the fork, and
+ * whose child then sent and read its own SSE answer). Orders: the
+ * parent's desync before the child's request, INHERIT first or not,
+ * while the child's request is due, and after its headers came. */
+START_TEST(a_forked_request_read_by_its_own_sniffer_is_whole)
+{
+	for (int order = 0; order < 4; order++) {
+		open_log(1 << 20);
+		uint64_t p = ttft_log_new_conn(&g_log);
+		ev(TTFT_EV_CONNECT_BEGIN, T0, p, 0, 0, 0, "127.0.0.1:8000");
+		ev(TTFT_EV_ESTABLISHED, T0 + MS(0.1), p, 0, 0, 0, NULL);
+		ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, T0 + MS(1), 100, 100, p, 0, 0, 90,
+			T0 + MS(1.1), "POST /parent");
+		ev_full(TTFT_EV_RESP_HEADERS, 0, T0 + MS(2), 100, 100, p, 0, 0, 200, 0, NULL);
+		if (order < 2)
+			ev_full(TTFT_EV_DESYNC, 0, T0 + MS(2), 100, 100, p, 0, 0, 0,
+				TTFT_DESYNC_BAD_LENGTH, "rx");
+		uint64_t k = ttft_log_new_conn(&g_log);
+		if (order == 1)
+			ev_full(TTFT_EV_INHERIT, 0, T0 + MS(300), 200, 200, k, 1, 0,
+				(int64_t)p, 100, NULL);
+		ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, T0 + MS(300), 200, 200, k, 1, 0, 90,
+			T0 + MS(300.1), "POST /child");
+		if (order != 1)
+			ev_full(TTFT_EV_INHERIT, 0, T0 + MS(300), 200, 200, k, 1, 0,
+				(int64_t)p, 100, NULL);
+		if (order == 2)
+			ev_full(TTFT_EV_DESYNC, 0, T0 + MS(301), 100, 100, p, 0, 0, 0,
+				TTFT_DESYNC_BAD_LENGTH, "rx");
+		ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE, T0 + MS(302), 200, 200, k, 1, 0,
+			200, 0, NULL);
+		if (order == 3)
+			ev_full(TTFT_EV_DESYNC, 0, T0 + MS(303), 100, 100, p, 0, 0, 0,
+				TTFT_DESYNC_BAD_LENGTH, "rx");
+		ev_full(TTFT_EV_SSE_TOKEN, 0, T0 + MS(304), 200, 200, k, 1, 0, 0, 0, NULL);
+		ev_full(TTFT_EV_SSE_DONE, 0, T0 + MS(304), 200, 200, k, 1, 0, 0, 0, NULL);
+		ev_full(TTFT_EV_RESP_END, 0, T0 + MS(304), 200, 200, k, 1, 0, 62, 1, NULL);
+		ev_full(TTFT_EV_CLOSE, 0, T0 + MS(600), 200, 200, k, 2, 0, 0, 0, NULL);
+		ev(TTFT_EV_CLOSE, T0 + MS(700), p, 1, 0, 0, NULL);
+		struct ttft_analysis a;
+		analyse(&a);
+		ck_assert_uint_eq(a.nreqs, 2);
+		char nb[640];
+		const struct ttft_record *r = of_conn(&a, k);
+		ck_assert(r && r->forked);
+		const char *n = ttft_record_note(r, nb, sizeof nb);
+		ck_assert_msg(ttft_record_complete(r) && !r->desync,
+			      "order %d: %s", order, n ? n : "(no note)");
+		ttft_analysis_free(&a);
+		unlink(g_path);
+	}
+}
+END_TEST
+
 /* What is not "answered before it was sent", nor an idle 408, nor 0
  * tokens: (1) a request sent whole by one call whose response's head was
  * read (by another thread) before that call returned: no wait, and the
@@ -1647,6 +1708,7 @@ int main(void)
 	tcase_add_test(t, not_early_not_idle_not_zero);
 	tcase_add_test(t, a_request_after_the_framing_was_lost_says_so);
 	tcase_add_test(t, a_forked_request_after_the_framing_was_lost_says_so);
+	tcase_add_test(t, a_forked_request_read_by_its_own_sniffer_is_whole);
 	tcase_add_test(t, a_hole_in_the_log_is_said);
 	tcase_add_test(t, a_request_lost_with_the_log_is_a_row);
 	tcase_add_test(t, a_child_reading_its_parents_answer_is_no_lost_request);

@@ -518,6 +518,16 @@ static void take_metric(struct ttft_asm *ps, const struct ttft_rec *e)
 	}
 }
 
+/* A fork child's request whose answer its own sniffer is reading: its
+ * response's head came on the child's id (not read by its parent). The
+ * child's copy of the sniffer did not stop with its parent's then: the
+ * parent lost the framing after the fork (the log cannot say when the
+ * fork was), and that desync is not this request's. */
+static int own_answer(const struct ttft_record *r)
+{
+	return (r->t_hdr || r->interim) && !r->fork_read;
+}
+
 /* Something cut the requests of c whose response was still due. */
 static void cut_open_requests(struct ttft_analysis *a, struct asm_conn *c, int err,
 			      int desync)
@@ -529,6 +539,17 @@ static void cut_open_requests(struct ttft_analysis *a, struct asm_conn *c, int e
 		if (err && !r->io_err)
 			r->io_err = err;
 		if (desync && !r->desync)
+			r->desync = desync;
+	}
+}
+
+/* The parent of child c lost the framing of its responses: c's requests
+ * still due whose answer c's own sniffer is not reading go unread. */
+static void cut_child_requests(struct ttft_analysis *a, struct asm_conn *c, int desync)
+{
+	for (uint32_t i = 0; i < c->nreqs; i++) {
+		struct ttft_record *r = &a->reqs[c->reqs[i]];
+		if (!r->t_end && !r->desync && !own_answer(r))
 			r->desync = desync;
 	}
 }
@@ -743,6 +764,18 @@ static struct ttft_record *response_of(struct ttft_asm *ps, struct asm_conn *c,
 	return r;
 }
 
+/* A response's head read on c for r. A fork child's request marked with
+ * its parent's lost framing (new_request, INHERIT, cut_child_requests:
+ * the only desync a request of c has while c has none of its own) whose
+ * answer came on the child's own id: the child's sniffer read on, and
+ * the parent's desync came after the fork, none of this request's. */
+static void forked_answer_read(const struct asm_conn *c, struct ttft_record *r)
+{
+	if (c->fork_parent && !c->desync && r->desync && !r->fork_read &&
+	    !r->request_unseen)
+		r->desync = 0;
+}
+
 /* What an inherited connection's record is about: a response to a request
  * sent before the exec (the origin's, renumbered), or one of its own
  * (renumbered past those). Requests it sends are its own as numbered. */
@@ -864,8 +897,8 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 			if (c->fork_child)
 				for (uint32_t k = 1; k < ps->nconn; k++)
 					if (ps->conns[k].fork_parent == e->conn)
-						cut_open_requests(a, &ps->conns[k], 0,
-								  c->rx_desync);
+						cut_child_requests(a, &ps->conns[k],
+								   c->rx_desync);
 		}
 		if (c->nreqs) {
 			/* what went through a CONNECT's tunnel is not HTTP/1.x
@@ -928,7 +961,7 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 			for (uint32_t i = 0; i < c->nreqs; i++) {
 				struct ttft_record *q = &a->reqs[c->reqs[i]];
 				q->forked = 1;
-				if (!q->t_end && !q->desync)
+				if (!q->t_end && !q->desync && !own_answer(q))
 					q->desync = pc->rx_desync;
 			}
 			if (pc->fork_child && pc->fork_child != e->conn) {
@@ -995,6 +1028,7 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		break;
 	case TTFT_EV_RESP_HEADERS:
 		c->answered = 1;
+		forked_answer_read(c, r);
 		r->t_hdr = e->t_ns;
 		r->status = (int)e->a;
 		r->rtt_us = e->b > 0 && e->b <= UINT32_MAX ? (uint32_t)e->b : 0;
@@ -1006,6 +1040,7 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 				: 0;
 		break;
 	case TTFT_EV_RESP_INTERIM:
+		forked_answer_read(c, r);
 		/* a 100 after another 1xx keeps that one: Python's http.client
 		 * skips a 100 only, and took the other as its answer */
 		if (e->a > 0 && e->a < 200 && !(e->a == 100 && r->interim))
@@ -1260,8 +1295,14 @@ int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r)
 	if (r->conn == 0 || r->conn >= as->nconn)
 		return 1; /* no connection state to wait on */
 	const struct asm_conn *c = &as->conns[r->conn];
-	if (c->desync || r->desync)
-		return 1; /* r->desync: a fork child's, its parent's framing */
+	if (c->desync)
+		return 1;
+	/* a fork child's request its parent's lost framing reached: its
+	 * answer went unread only if its own sniffer did not read it, which
+	 * is known once the child closed its copy (the parent may have lost
+	 * the framing after the fork) */
+	if (r->desync && c->closed)
+		return 1;
 	/* a later request on the connection had its answer begin: HTTP/1.1
 	 * answers in order, so this one will get no more of its own records.
 	 * Only sent, it settles nothing: a request pipelined behind this one

@@ -772,6 +772,49 @@ START_TEST(a_forked_request_read_by_its_own_sniffer_is_whole)
 }
 END_TEST
 
+/* Every child of a connection, not only its first, is reached by its
+ * parent's lost framing and by a tangle (the assembler walks a parent's
+ * children, not every connection of the log: that was the log's
+ * connections squared, 40 000 forked connections each losing the framing
+ * took 21.7 s): two children with a request due each when the parent
+ * loses the framing of its responses; a third connection's child, whose
+ * parent did not, keeps its answer. */
+START_TEST(a_parents_lost_framing_reaches_every_child)
+{
+	open_log(1 << 20);
+	uint64_t p = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0, p, 0, 0, 0, "127.0.0.1:8000");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(0.1), p, 0, 0, 0, NULL);
+	uint64_t q = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0, q, 0, 0, 0, "127.0.0.1:8001");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(0.1), q, 0, 0, 0, NULL);
+	uint64_t k[3];
+	for (int i = 0; i < 3; i++) {
+		k[i] = ttft_log_new_conn(&g_log);
+		int pid = 200 + i;
+		int64_t t = T0 + MS(10 * (i + 1));
+		ev_full(TTFT_EV_INHERIT, 0, t, pid, pid, k[i], 0, 0, (int64_t)(i < 2 ? p : q),
+			100, NULL);
+		ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, t, pid, pid, k[i], 0, 0, 90,
+			t + MS(0.1), "POST /child");
+	}
+	ev_full(TTFT_EV_DESYNC, 0, T0 + MS(50), 100, 100, p, 0, 0, 0, TTFT_DESYNC_BAD_LENGTH,
+		"rx");
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 3);
+	for (int i = 0; i < 3; i++) {
+		const struct ttft_record *r = of_conn(&a, k[i]);
+		ck_assert(r && r->forked);
+		ck_assert_msg(i < 2 ? r->desync == TTFT_DESYNC_BAD_LENGTH && r->fork_unsure
+				    : !r->desync && !r->fork_unsure,
+			      "child %d: desync %d, unsure %d", i, r->desync, r->fork_unsure);
+	}
+	ttft_analysis_free(&a);
+	unlink(g_path);
+}
+END_TEST
+
 /* What is not "answered before it was sent", nor an idle 408, nor 0
  * tokens: (1) a request sent whole by one call whose response's head was
  * read (by another thread) before that call returned: no wait, and the
@@ -1709,6 +1752,7 @@ int main(void)
 	tcase_add_test(t, a_request_after_the_framing_was_lost_says_so);
 	tcase_add_test(t, a_forked_request_after_the_framing_was_lost_says_so);
 	tcase_add_test(t, a_forked_request_read_by_its_own_sniffer_is_whole);
+	tcase_add_test(t, a_parents_lost_framing_reaches_every_child);
 	tcase_add_test(t, a_hole_in_the_log_is_said);
 	tcase_add_test(t, a_request_lost_with_the_log_is_a_row);
 	tcase_add_test(t, a_child_reading_its_parents_answer_is_no_lost_request);

@@ -51,6 +51,9 @@ struct asm_conn {
 	                        child's request was due): which response
 	                        answers which is not known */
 	uint32_t fork_parent;/* this id's parent id, 0 = none */
+	uint32_t fork_kids;  /* its children's ids, a list: the last one's */
+	uint32_t fork_sib;   /* the next child of its parent, 0 = none */
+	uint8_t rx_cut;      /* an rx desync cut its children's requests */
 	uint32_t fork_next;  /* the first of its requests maybe unanswered */
 	uint8_t answered;    /* a response's headers were read on it */
 	/* unsolicited 408s on it while every request was answered: the
@@ -618,10 +621,10 @@ static void fork_tangle(struct ttft_asm *ps, struct asm_conn *pc)
 		if (!r->t_end)
 			r->fork_unsure = 1;
 	}
-	for (uint32_t k = 1; k < ps->nconn; k++) {
+	/* its children only, not every connection: once per parent, and a
+	 * log of many forked connections would cost their number squared */
+	for (uint32_t k = pc->fork_kids; k; k = ps->conns[k].fork_sib) {
 		struct asm_conn *kc = &ps->conns[k];
-		if (kc->fork_parent != (uint32_t)(pc - ps->conns))
-			continue;
 		for (uint32_t i = 0; i < kc->nreqs; i++) {
 			struct ttft_record *r = &a->reqs[kc->reqs[i]];
 			if (!r->t_end)
@@ -890,15 +893,16 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		if (!c->desync)
 			c->desync = (int)e->b;
 		cut_open_requests(a, c, 0, (int)e->b);
-		if (!memcmp(e->text, "rx", 3) && !c->rx_desync) {
+		if (!memcmp(e->text, "rx", 3) && !c->rx_cut) {
+			/* once (a damaged log's reason of 0 too) */
+			c->rx_cut = 1;
 			c->rx_desync = (int)e->b;
 			/* the responses its fork children's requests are owed
-			 * come on this socket, unread from now on too */
-			if (c->fork_child)
-				for (uint32_t k = 1; k < ps->nconn; k++)
-					if (ps->conns[k].fork_parent == e->conn)
-						cut_child_requests(a, &ps->conns[k],
-								   c->rx_desync);
+			 * come on this socket, unread from now on too (its
+			 * children's list: every connection, for every such
+			 * desync, was a log's connections squared) */
+			for (uint32_t k = c->fork_kids; k; k = ps->conns[k].fork_sib)
+				cut_child_requests(a, &ps->conns[k], c->rx_desync);
 		}
 		if (c->nreqs) {
 			/* what went through a CONNECT's tunnel is not HTTP/1.x
@@ -956,6 +960,8 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		    !c->fork_parent) {
 			struct asm_conn *pc = &ps->conns[e->a];
 			c->fork_parent = (uint32_t)e->a;
+			c->fork_sib = pc->fork_kids;
+			pc->fork_kids = (uint32_t)e->conn;
 			/* its requests so far (the log's order can put the
 			 * first before this record, at the same instant) */
 			for (uint32_t i = 0; i < c->nreqs; i++) {

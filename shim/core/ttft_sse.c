@@ -402,10 +402,20 @@ static void num_bytes(struct ttft_sse *s, const char *p, const char *q)
  * prompt is their sum where it says all three, else not known from this
  * stream (a part it leaves out keeps message_start's value, which this
  * event cannot add: TTFT_NUM_F_PROMPT_UNKNOWN, never a count that is
- * short or message_start's gone stale). */
+ * short or message_start's gone stale). Parts that are all 0 say nothing:
+ * servers and gateways put "input_tokens":0 there (SGLang's, Envoy AI
+ * Gateway's reading of it), all three at times, and no prompt is 0
+ * tokens, nor does a cumulative count fall below message_start's: the
+ * event's prompt and cached counts are left out, message_start's stand. */
 static __attribute__((noinline, cold)) void prompt_final(struct ttft_sse *s)
 {
 	uint32_t h = s->nums.have;
+	const uint32_t p = 1u << TTFT_NUM_PROMPT_TOKENS, c = 1u << TTFT_NUM_CACHED_TOKENS;
+	if ((h & p) && !s->nums.v[TTFT_NUM_PROMPT_TOKENS] &&
+	    !(h & (HAVE_NO_PROMPT | HAVE_PART_MSG))) {
+		s->nums.have = h & ~(p | c);
+		return;
+	}
 	if ((h & HAVE_PARTS_TOP) == HAVE_PARTS_TOP && !(h & (HAVE_NO_PROMPT | HAVE_PART_MSG)))
 		return;
 	s->nums.have = (h & ~(1u << TTFT_NUM_PROMPT_TOKENS)) | TTFT_NUM_F_PROMPT_UNKNOWN;

@@ -543,6 +543,46 @@ START_TEST(anthropic_delta_usage_is_the_final_prompt)
 }
 END_TEST
 
+/* A message_delta whose prompt parts are all 0 is no count: SGLang's
+ * Anthropic endpoint sends "input_tokens":0 there, gateways all three at 0
+ * (Envoy AI Gateway fixed its reading of it: "input token overwritten by
+ * message delta"). e1096f2 took all three 0 as a final prompt of 0 tokens
+ * and cached 0 (over message_start's 25 and 1200: a wrong count given as
+ * the server's), and a lone 0 as a prompt not known; neither event says
+ * a prompt: message_start's stands. A 0 beside a part that is not 0 is a
+ * count (all of a prompt cached). */
+START_TEST(anthropic_zero_delta_usage_is_no_count)
+{
+	const char *s =
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"
+		"\"m\",\"usage\":{\"input_tokens\":25,\"cache_read_input_tokens\":1200,"
+		"\"cache_creation_input_tokens\":0,\"output_tokens\":1}}}\n\n"
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":"
+		"{\"input_tokens\":0,\"output_tokens\":15}}\n\n"
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":"
+		"{\"input_tokens\":0,\"cache_creation_input_tokens\":0,"
+		"\"cache_read_input_tokens\":0,\"output_tokens\":16}}\n\n"
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":"
+		"{\"input_tokens\":0,\"cache_creation_input_tokens\":0,"
+		"\"cache_read_input_tokens\":1225,\"output_tokens\":17}}\n\n";
+	const unsigned P = 1u << TTFT_NUM_PROMPT_TOKENS, C = 1u << TTFT_NUM_CACHED_TOKENS,
+		       O = 1u << TTFT_NUM_COMPLETION_TOKENS;
+	for (size_t st = 0; st <= 3; st++) {
+		struct got g;
+		ck_assert_str_eq(classify(s, st, &g), "EEEE");
+		ck_assert_uint_eq(g.nums[0].have, P | C);
+		ck_assert_uint_eq(g.nums[0].v[TTFT_NUM_PROMPT_TOKENS], 1225);
+		ck_assert_uint_eq(g.nums[1].have, O);
+		ck_assert_uint_eq(g.nums[2].have, O);
+		ck_assert_uint_eq(g.nums[2].v[TTFT_NUM_COMPLETION_TOKENS], 16);
+		ck_assert_uint_eq(g.nums[3].have, P | C | O);
+		ck_assert_uint_eq(g.nums[3].v[TTFT_NUM_PROMPT_TOKENS], 1225);
+		ck_assert_uint_eq(g.nums[3].v[TTFT_NUM_CACHED_TOKENS], 1225);
+	}
+	split_invariant(s, strlen(s));
+}
+END_TEST
+
 /* llama.cpp's last chunk, as captured from a real server. */
 static const char llama_last[] =
 	"data: {\"choices\":[{\"text\":\"\",\"index\":0,\"logprobs\":null,\"finish_reason\":"
@@ -1015,6 +1055,7 @@ int main(void)
 	tcase_add_test(t, anthropic_messages);
 	tcase_add_test(t, anthropic_prompt_with_cache);
 	tcase_add_test(t, anthropic_delta_usage_is_the_final_prompt);
+	tcase_add_test(t, anthropic_zero_delta_usage_is_no_count);
 	tcase_add_test(t, llamacpp_timings_and_usage);
 	tcase_add_test(t, numbers_are_exact_or_absent);
 	tcase_add_test(t, malformed_json_is_flagged_when_read_in_full);

@@ -421,6 +421,17 @@ static __attribute__((noinline, cold)) void prompt_final(struct ttft_sse *s)
 	s->nums.have = (h & ~(1u << TTFT_NUM_PROMPT_TOKENS)) | TTFT_NUM_F_PROMPT_UNKNOWN;
 }
 
+/* message_start's parts all 0 (SGLang's older Anthropic endpoint,
+ * gateways that fill usage in) say no prompt, as message_delta's do: no
+ * prompt is 0 tokens, so the event gives no prompt or cached count (null
+ * in the row), never 0 as the server's. */
+static __attribute__((noinline, cold)) void prompt_start(struct ttft_sse *s)
+{
+	const uint32_t p = 1u << TTFT_NUM_PROMPT_TOKENS, c = 1u << TTFT_NUM_CACHED_TOKENS;
+	if ((s->nums.have & (p | HAVE_NO_PROMPT)) == p && !s->nums.v[TTFT_NUM_PROMPT_TOKENS])
+		s->nums.have &= ~(p | c);
+}
+
 static void dispatch(struct ttft_sse *s)
 {
 	/* an event without data is not dispatched (the standard), even one
@@ -439,6 +450,8 @@ static void dispatch(struct ttft_sse *s)
 		if (s->nums.have) {
 			if (s->nums.have & HAVE_PARTS_TOP)
 				prompt_final(s);
+			else if (s->nums.have & HAVE_PART_MSG)
+				prompt_start(s);
 			s->nums.have &= ~(HAVE_NO_PROMPT | HAVE_PARTS);
 			if (s->nums.have)
 				flags |= TTFT_SSE_F_NUMS;

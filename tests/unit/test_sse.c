@@ -583,6 +583,40 @@ START_TEST(anthropic_zero_delta_usage_is_no_count)
 }
 END_TEST
 
+/* A message_start whose prompt parts are all 0 (SGLang's older Anthropic
+ * endpoint, gateways that fill usage in): no prompt is 0 tokens, so the
+ * event gives no prompt count (null in the row), not 0 as the server's;
+ * a 0 beside a part that is not 0 is a count (a prompt all cached). */
+START_TEST(anthropic_zero_start_usage_is_no_count)
+{
+	const char *s =
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"
+		"\"m\",\"usage\":{\"input_tokens\":0,\"output_tokens\":0}}}\n\n"
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":"
+		"{\"output_tokens\":54}}\n\n"
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"
+		"\"m\",\"usage\":{\"input_tokens\":0,\"cache_creation_input_tokens\":0,"
+		"\"cache_read_input_tokens\":0,\"output_tokens\":1}}}\n\n"
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"
+		"\"m\",\"usage\":{\"input_tokens\":0,\"cache_creation_input_tokens\":0,"
+		"\"cache_read_input_tokens\":31,\"output_tokens\":1}}}\n\n";
+	const unsigned P = 1u << TTFT_NUM_PROMPT_TOKENS, C = 1u << TTFT_NUM_CACHED_TOKENS,
+		       O = 1u << TTFT_NUM_COMPLETION_TOKENS;
+	for (size_t st = 0; st <= 3; st++) {
+		struct got g;
+		ck_assert_str_eq(classify(s, st, &g), "EEEE");
+		ck_assert_uint_eq(g.nums[0].have & (P | C), 0);
+		ck_assert_uint_eq(g.nums[1].have, O);
+		ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_COMPLETION_TOKENS], 54);
+		ck_assert_uint_eq(g.nums[2].have & (P | C), 0);
+		ck_assert_uint_eq(g.nums[3].have & (P | C), P | C);
+		ck_assert_uint_eq(g.nums[3].v[TTFT_NUM_PROMPT_TOKENS], 31);
+		ck_assert_uint_eq(g.nums[3].v[TTFT_NUM_CACHED_TOKENS], 31);
+	}
+	split_invariant(s, strlen(s));
+}
+END_TEST
+
 /* llama.cpp's last chunk, as captured from a real server. */
 static const char llama_last[] =
 	"data: {\"choices\":[{\"text\":\"\",\"index\":0,\"logprobs\":null,\"finish_reason\":"
@@ -1056,6 +1090,7 @@ int main(void)
 	tcase_add_test(t, anthropic_prompt_with_cache);
 	tcase_add_test(t, anthropic_delta_usage_is_the_final_prompt);
 	tcase_add_test(t, anthropic_zero_delta_usage_is_no_count);
+	tcase_add_test(t, anthropic_zero_start_usage_is_no_count);
 	tcase_add_test(t, llamacpp_timings_and_usage);
 	tcase_add_test(t, numbers_are_exact_or_absent);
 	tcase_add_test(t, malformed_json_is_flagged_when_read_in_full);

@@ -304,6 +304,7 @@ void ttft_sse_reset(struct ttft_sse *s)
  * (HAVE_NO_PROMPT, which dispatch drops: its count would be short); so
  * does a prompt count of another form in the same event. part: the
  * HAVE_PART_* bit it is (which dispatch drops too). */
+#define NFRAC_NULL 254 /* the literal is null (num_bytes) */
 #define HAVE_NO_PROMPT (1u << 31)
 #define HAVE_PART_MSG (1u << 24)         /* message_start's */
 #define HAVE_PART_TOP(i) (1u << (25 + (i))) /* message_delta's i-th */
@@ -336,6 +337,9 @@ static void lit_end(struct ttft_sse *s)
 		return;
 	unsigned slot = s->nslot - 1u;
 	s->nslot = 0;
+	if (s->nfrac == NFRAC_NULL && slot != SLOT_INDEX - 1u)
+		return; /* null: not said (Anthropic's message_delta has its
+			   prompt parts null), the count before it stands */
 	if (slot >= SLOT_INDEX - 1u) {
 		if (slot == SLOT_INDEX - 1u) {
 			/* anything but a plain 0 (1, 2, …, or a form no
@@ -373,7 +377,8 @@ static void lit_end(struct ttft_sse *s)
 }
 
 /* Digits of a wanted number: [0-9]+ ( '.' [0-9]* )?; a sign, an exponent or
- * 18+ digits make it invalid (nfrac 255). nfrac: 0 before the point, then
+ * 18+ digits make it invalid (nfrac 255), null is no number said
+ * (NFRAC_NULL: left out, as a key not there). nfrac: 0 before the point, then
  * 1 + the decimals kept; decimals past the third (below a microsecond for
  * milliseconds) are dropped. */
 static void num_bytes(struct ttft_sse *s, const char *p, const char *q)
@@ -392,6 +397,9 @@ static void num_bytes(struct ttft_sse *s, const char *p, const char *q)
 				s->nfrac++;
 		} else if (c == '.' && s->nfrac == 0) {
 			s->nfrac = 1;
+		} else if ((c == 'n' && s->nfrac == 0 && s->nval == 0) ||
+			   (s->nfrac == NFRAC_NULL && (c == 'u' || c == 'l'))) {
+			s->nfrac = NFRAC_NULL; /* null: a count not said */
 		} else {
 			s->nfrac = 255;
 		}

@@ -617,6 +617,47 @@ START_TEST(anthropic_zero_start_usage_is_no_count)
 }
 END_TEST
 
+/* A null count is a count not said, as Anthropic's SDKs read it:
+ * Anthropic's message_delta carries "input_tokens":null and null cache
+ * parts (the API's own streams), which left the row's prompt null where
+ * message_start's count stands; a null cache part in message_start is no
+ * part; a null beside a part said anew still leaves the prompt unknown;
+ * llama.cpp's timings given as null are left out, never 0 us. */
+START_TEST(anthropic_null_usage_parts_are_not_said)
+{
+	const char *s =
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"
+		"\"m\",\"usage\":{\"input_tokens\":25,\"cache_read_input_tokens\":1200,"
+		"\"cache_creation_input_tokens\":0,\"output_tokens\":1}}}\n\n"
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+		"\"end_turn\"},\"usage\":{\"input_tokens\":null,\"output_tokens\":4,"
+		"\"cache_read_input_tokens\":null,\"cache_creation_input_tokens\":null}}\n\n"
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"
+		"\"m\",\"usage\":{\"input_tokens\":13,\"output_tokens\":0,"
+		"\"cache_creation_input_tokens\":null,\"cache_read_input_tokens\":null}}}\n\n"
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"input_tokens\":"
+		"null,\"cache_read_input_tokens\":25186,\"cache_creation_input_tokens\":null,"
+		"\"output_tokens\":101}}\n\n"
+		"data: {\"timings\":{\"prompt_n\":3,\"prompt_ms\":null,\"predicted_ms\":null}}\n\n";
+	const unsigned P = 1u << TTFT_NUM_PROMPT_TOKENS, C = 1u << TTFT_NUM_CACHED_TOKENS,
+		       O = 1u << TTFT_NUM_COMPLETION_TOKENS;
+	for (size_t st = 0; st <= 3; st++) {
+		struct got g;
+		ck_assert_str_eq(classify(s, st, &g), "EEEEE");
+		ck_assert_uint_eq(g.nums[0].have, P | C);
+		ck_assert_uint_eq(g.nums[0].v[TTFT_NUM_PROMPT_TOKENS], 1225);
+		ck_assert_uint_eq(g.nums[1].have, O); /* says no prompt: 1225 stands */
+		ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_COMPLETION_TOKENS], 4);
+		ck_assert_uint_eq(g.nums[2].have, P);
+		ck_assert_uint_eq(g.nums[2].v[TTFT_NUM_PROMPT_TOKENS], 13);
+		ck_assert_uint_eq(g.nums[3].have & (P | TTFT_NUM_F_PROMPT_UNKNOWN),
+				  TTFT_NUM_F_PROMPT_UNKNOWN);
+		ck_assert_uint_eq(g.nums[4].have, 1u << TTFT_NUM_PROMPT_N);
+	}
+	split_invariant(s, strlen(s));
+}
+END_TEST
+
 /* llama.cpp's last chunk, as captured from a real server. */
 static const char llama_last[] =
 	"data: {\"choices\":[{\"text\":\"\",\"index\":0,\"logprobs\":null,\"finish_reason\":"
@@ -1091,6 +1132,7 @@ int main(void)
 	tcase_add_test(t, anthropic_delta_usage_is_the_final_prompt);
 	tcase_add_test(t, anthropic_zero_delta_usage_is_no_count);
 	tcase_add_test(t, anthropic_zero_start_usage_is_no_count);
+	tcase_add_test(t, anthropic_null_usage_parts_are_not_said);
 	tcase_add_test(t, llamacpp_timings_and_usage);
 	tcase_add_test(t, numbers_are_exact_or_absent);
 	tcase_add_test(t, malformed_json_is_flagged_when_read_in_full);

@@ -649,6 +649,67 @@ START_TEST(a_request_after_the_framing_was_lost_says_so)
 }
 END_TEST
 
+/* A connection of the parent (pid 100) opened at T0 to ADDR, established
+ * 0.1 ms later. */
+static uint64_t opened(const char *addr)
+{
+	uint64_t c = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0, c, 0, 0, 0, addr);
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(0.1), c, 0, 0, 0, NULL);
+	return c;
+}
+
+/* The parent's connection opened, its "POST /parent" sent whole at T0 +
+ * 1 ms, and its response's head (HEAD_FLAGS) read at T0 + 2 ms. */
+static uint64_t parent_answered(uint16_t head_flags)
+{
+	uint64_t p = opened("127.0.0.1:8000");
+	ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, T0 + MS(1), 100, 100, p, 0, 0, 90,
+		T0 + MS(1.1), "POST /parent");
+	ev_full(TTFT_EV_RESP_HEADERS, head_flags, T0 + MS(2), 100, 100, p, 0, 0, 200, 0,
+		NULL);
+	return p;
+}
+
+/* The parent's sniffer lost the framing of P's DIR ("rx", "tx") at T: a
+ * Content-Length the clients read differently. */
+static void lost_framing(uint64_t p, int64_t t, const char *dir)
+{
+	ev_full(TTFT_EV_DESYNC, 0, t, 100, 100, p, 0, 0, 0, TTFT_DESYNC_BAD_LENGTH, dir);
+}
+
+/* A fork child (PID) of P sends "POST /child" (SEQ) whole at T on a new id
+ * for the connection, returned; its INHERIT naming P, at the same
+ * instant, comes before its REQ_BEGIN when INHERIT_FIRST, after it
+ * otherwise. */
+static uint64_t child_asks(uint64_t p, int pid, uint32_t seq, int64_t t,
+			   int inherit_first)
+{
+	uint64_t k = ttft_log_new_conn(&g_log);
+	if (inherit_first)
+		ev_full(TTFT_EV_INHERIT, 0, t, pid, pid, k, seq, 0, (int64_t)p, 100, NULL);
+	ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, t, pid, pid, k, seq, 0, 90, t + MS(0.1),
+		"POST /child");
+	if (!inherit_first)
+		ev_full(TTFT_EV_INHERIT, 0, t, pid, pid, k, seq, 0, (int64_t)p, 100, NULL);
+	return k;
+}
+
+/* The child K (pid 200) closes its copy at T0 + 600 ms, the parent P its
+ * own at T0 + 700 ms; the log analysed into A has both requests, and K's
+ * row, returned, is a forked one. */
+static const struct ttft_record *child_row(struct ttft_analysis *a, uint64_t p,
+					   uint64_t k)
+{
+	ev_full(TTFT_EV_CLOSE, 0, T0 + MS(600), 200, 200, k, 2, 0, 0, 0, NULL);
+	ev(TTFT_EV_CLOSE, T0 + MS(700), p, 1, 0, 0, NULL);
+	analyse(a);
+	ck_assert_uint_eq(a->nreqs, 2);
+	const struct ttft_record *r = of_conn(a, k);
+	ck_assert(r && r->forked);
+	return r;
+}
+
 /* A parent whose connection's responses the sniffer stopped reading (a
  * Content-Length the clients read differently) forks; the child sends a
  * request of its own on the connection (a new id, its INHERIT naming the
@@ -665,37 +726,16 @@ START_TEST(a_forked_request_after_the_framing_was_lost_says_so)
 	for (int order = 0; order < 4; order++) {
 		const char *dir = order == 3 ? "tx" : "rx";
 		open_log(1 << 20);
-		uint64_t p = ttft_log_new_conn(&g_log);
-		ev(TTFT_EV_CONNECT_BEGIN, T0, p, 0, 0, 0, "127.0.0.1:8000");
-		ev(TTFT_EV_ESTABLISHED, T0 + MS(0.1), p, 0, 0, 0, NULL);
-		ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, T0 + MS(1), 100, 100, p, 0, 0, 90,
-			T0 + MS(1.1), "POST /parent");
-		ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE, T0 + MS(2), 100, 100, p, 0, 0, 200,
-			0, NULL);
+		uint64_t p = parent_answered(TTFT_F_SSE);
 		/* order 2: the desync comes after the child's request */
 		if (order != 2)
-			ev_full(TTFT_EV_DESYNC, 0, T0 + MS(2), 100, 100, p, 0, 0, 0,
-				TTFT_DESYNC_BAD_LENGTH, dir);
-		uint64_t k = ttft_log_new_conn(&g_log);
-		if (order == 1)
-			ev_full(TTFT_EV_INHERIT, 0, T0 + MS(300), 200, 200, k, 1, 0,
-				(int64_t)p, 100, NULL);
-		ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, T0 + MS(300), 200, 200, k, 1, 0, 90,
-			T0 + MS(300.1), "POST /child");
-		if (order != 1)
-			ev_full(TTFT_EV_INHERIT, 0, T0 + MS(300), 200, 200, k, 1, 0,
-				(int64_t)p, 100, NULL);
+			lost_framing(p, T0 + MS(2), dir);
+		uint64_t k = child_asks(p, 200, 1, T0 + MS(300), order == 1);
 		if (order == 2)
-			ev_full(TTFT_EV_DESYNC, 0, T0 + MS(301), 100, 100, p, 0, 0, 0,
-				TTFT_DESYNC_BAD_LENGTH, "rx");
-		ev_full(TTFT_EV_CLOSE, 0, T0 + MS(600), 200, 200, k, 2, 0, 0, 0, NULL);
-		ev(TTFT_EV_CLOSE, T0 + MS(700), p, 1, 0, 0, NULL);
+			lost_framing(p, T0 + MS(301), "rx");
 		struct ttft_analysis a;
-		analyse(&a);
-		ck_assert_uint_eq(a.nreqs, 2);
+		const struct ttft_record *r = child_row(&a, p, k);
 		char nb[640];
-		const struct ttft_record *r = of_conn(&a, k);
-		ck_assert(r && r->forked);
 		ck_assert(!ttft_record_complete(r));
 		const char *n = ttft_record_note(r, nb, sizeof nb);
 		ck_assert(n);
@@ -726,43 +766,22 @@ START_TEST(a_forked_request_read_by_its_own_sniffer_is_whole)
 {
 	for (int order = 0; order < 4; order++) {
 		open_log(1 << 20);
-		uint64_t p = ttft_log_new_conn(&g_log);
-		ev(TTFT_EV_CONNECT_BEGIN, T0, p, 0, 0, 0, "127.0.0.1:8000");
-		ev(TTFT_EV_ESTABLISHED, T0 + MS(0.1), p, 0, 0, 0, NULL);
-		ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, T0 + MS(1), 100, 100, p, 0, 0, 90,
-			T0 + MS(1.1), "POST /parent");
-		ev_full(TTFT_EV_RESP_HEADERS, 0, T0 + MS(2), 100, 100, p, 0, 0, 200, 0, NULL);
+		uint64_t p = parent_answered(0);
 		if (order < 2)
-			ev_full(TTFT_EV_DESYNC, 0, T0 + MS(2), 100, 100, p, 0, 0, 0,
-				TTFT_DESYNC_BAD_LENGTH, "rx");
-		uint64_t k = ttft_log_new_conn(&g_log);
-		if (order == 1)
-			ev_full(TTFT_EV_INHERIT, 0, T0 + MS(300), 200, 200, k, 1, 0,
-				(int64_t)p, 100, NULL);
-		ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, T0 + MS(300), 200, 200, k, 1, 0, 90,
-			T0 + MS(300.1), "POST /child");
-		if (order != 1)
-			ev_full(TTFT_EV_INHERIT, 0, T0 + MS(300), 200, 200, k, 1, 0,
-				(int64_t)p, 100, NULL);
+			lost_framing(p, T0 + MS(2), "rx");
+		uint64_t k = child_asks(p, 200, 1, T0 + MS(300), order == 1);
 		if (order == 2)
-			ev_full(TTFT_EV_DESYNC, 0, T0 + MS(301), 100, 100, p, 0, 0, 0,
-				TTFT_DESYNC_BAD_LENGTH, "rx");
+			lost_framing(p, T0 + MS(301), "rx");
 		ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE, T0 + MS(302), 200, 200, k, 1, 0,
 			200, 0, NULL);
 		if (order == 3)
-			ev_full(TTFT_EV_DESYNC, 0, T0 + MS(303), 100, 100, p, 0, 0, 0,
-				TTFT_DESYNC_BAD_LENGTH, "rx");
+			lost_framing(p, T0 + MS(303), "rx");
 		ev_full(TTFT_EV_SSE_TOKEN, 0, T0 + MS(304), 200, 200, k, 1, 0, 0, 0, NULL);
 		ev_full(TTFT_EV_SSE_DONE, 0, T0 + MS(304), 200, 200, k, 1, 0, 0, 0, NULL);
 		ev_full(TTFT_EV_RESP_END, 0, T0 + MS(304), 200, 200, k, 1, 0, 62, 1, NULL);
-		ev_full(TTFT_EV_CLOSE, 0, T0 + MS(600), 200, 200, k, 2, 0, 0, 0, NULL);
-		ev(TTFT_EV_CLOSE, T0 + MS(700), p, 1, 0, 0, NULL);
 		struct ttft_analysis a;
-		analyse(&a);
-		ck_assert_uint_eq(a.nreqs, 2);
+		const struct ttft_record *r = child_row(&a, p, k);
 		char nb[640];
-		const struct ttft_record *r = of_conn(&a, k);
-		ck_assert(r && r->forked);
 		const char *n = ttft_record_note(r, nb, sizeof nb);
 		ck_assert_msg(ttft_record_complete(r) && !r->desync,
 			      "order %d: %s", order, n ? n : "(no note)");
@@ -782,24 +801,12 @@ END_TEST
 START_TEST(a_parents_lost_framing_reaches_every_child)
 {
 	open_log(1 << 20);
-	uint64_t p = ttft_log_new_conn(&g_log);
-	ev(TTFT_EV_CONNECT_BEGIN, T0, p, 0, 0, 0, "127.0.0.1:8000");
-	ev(TTFT_EV_ESTABLISHED, T0 + MS(0.1), p, 0, 0, 0, NULL);
-	uint64_t q = ttft_log_new_conn(&g_log);
-	ev(TTFT_EV_CONNECT_BEGIN, T0, q, 0, 0, 0, "127.0.0.1:8001");
-	ev(TTFT_EV_ESTABLISHED, T0 + MS(0.1), q, 0, 0, 0, NULL);
+	uint64_t p = opened("127.0.0.1:8000");
+	uint64_t q = opened("127.0.0.1:8001");
 	uint64_t k[3];
-	for (int i = 0; i < 3; i++) {
-		k[i] = ttft_log_new_conn(&g_log);
-		int pid = 200 + i;
-		int64_t t = T0 + MS(10 * (i + 1));
-		ev_full(TTFT_EV_INHERIT, 0, t, pid, pid, k[i], 0, 0, (int64_t)(i < 2 ? p : q),
-			100, NULL);
-		ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, t, pid, pid, k[i], 0, 0, 90,
-			t + MS(0.1), "POST /child");
-	}
-	ev_full(TTFT_EV_DESYNC, 0, T0 + MS(50), 100, 100, p, 0, 0, 0, TTFT_DESYNC_BAD_LENGTH,
-		"rx");
+	for (int i = 0; i < 3; i++)
+		k[i] = child_asks(i < 2 ? p : q, 200 + i, 0, T0 + MS(10 * (i + 1)), 1);
+	lost_framing(p, T0 + MS(50), "rx");
 	struct ttft_analysis a;
 	analyse(&a);
 	ck_assert_uint_eq(a.nreqs, 3);

@@ -29,14 +29,32 @@ static void ev(uint16_t kind, int64_t t, int pid, uint64_t conn, uint32_t seq,
 		.text_len = text ? strnlen(text, TTFT_REC_TEXT) : 0}));
 }
 
+/* A new log (1 MiB) at g_path, named after TAG. */
+static void new_log(const char *tag)
+{
+	tu_tmp_log(g_path, sizeof g_path, tag);
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+}
+
+/* A new log (new_log) with one connection, returned, on which pid 100
+ * begins its request TARGET (seq 0) at T and sends it whole (100 bytes)
+ * 0.1 ms later. */
+static uint64_t asked(const char *tag, const char *target, int64_t t)
+{
+	new_log(tag);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_REQ_BEGIN, t, 100, c, 0, 0, 0, target);
+	ev(TTFT_EV_REQ_SENT, t + MS(0.1), 100, c, 0, 100, 0, NULL);
+	return c;
+}
+
 /* conn 1 (pid 100): DNS 1 ms, connect 2 ms, two streamed requests with
  * keep-alive; conn 2 (pid 200): a non-streamed request; written out of
  * time order on purpose. */
 static void build_log(void)
 {
-	tu_tmp_log(g_path, sizeof g_path, "analyze");
-	const char *why;
-	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	new_log("analyze");
 	uint64_t c1 = ttft_log_new_conn(&g_log), c2 = ttft_log_new_conn(&g_log);
 	int64_t T = MS(1000);
 	/* request 2 on conn 1, first (out of order) */
@@ -94,9 +112,7 @@ static void collect(void *ctx, struct ttft_rec *r)
  * no request (the handshake failed). */
 static void build_tls_log(void)
 {
-	tu_tmp_log(g_path, sizeof g_path, "analyze-tls");
-	const char *why;
-	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	new_log("analyze-tls");
 	uint64_t c1 = ttft_log_new_conn(&g_log), c2 = ttft_log_new_conn(&g_log);
 	uint64_t c3 = ttft_log_new_conn(&g_log);
 	int64_t T = MS(2000);
@@ -195,9 +211,7 @@ START_TEST(request_lines_split_into_method_and_path)
 		 "MMMMMMMMMMMMMMM", ""},
 	};
 	size_t nc = sizeof cases / sizeof cases[0];
-	tu_tmp_log(g_path, sizeof g_path, "analyze-lines");
-	const char *why;
-	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	new_log("analyze-lines");
 	for (size_t i = 0; i < nc; i++) {
 		uint64_t c = ttft_log_new_conn(&g_log);
 		int64_t t = MS(1000) + MS(10) * (int64_t)i;
@@ -447,9 +461,7 @@ END_TEST
  * apart but the last, 10 ms. */
 static void build_n_log(int n, int gaps)
 {
-	tu_tmp_log(g_path, sizeof g_path, "analyze-n");
-	const char *why;
-	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	new_log("analyze-n");
 	for (int i = 1; i <= n; i++) {
 		uint64_t c = ttft_log_new_conn(&g_log);
 		int64_t t = MS(1000) + MS(1000) * i;
@@ -788,13 +800,8 @@ static void collect_kind(void *ctx, struct ttft_rec *r)
 
 START_TEST(interim_records_come_in_wire_order)
 {
-	tu_tmp_log(g_path, sizeof g_path, "interim-order");
-	const char *why;
-	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
-	uint64_t c = ttft_log_new_conn(&g_log);
 	int64_t T = MS(2000);
-	ev(TTFT_EV_REQ_BEGIN, T, 100, c, 0, 0, 0, "POST /v1/completions");
-	ev(TTFT_EV_REQ_SENT, T + MS(0.1), 100, c, 0, 100, 0, NULL);
+	uint64_t c = asked("interim-order", "POST /v1/completions", T);
 	ev(TTFT_EV_RESP_INTERIM, T + MS(5), 100, c, 0, 103, 0, NULL);
 	ev(TTFT_EV_RESP_HEADERS, T + MS(5), 100, c, 0, 200, 0, NULL);
 	ev(TTFT_EV_SSE_TOKEN, T + MS(5), 100, c, 0, 0, 0, NULL);
@@ -864,9 +871,7 @@ static void ev_raw(uint16_t kind, uint16_t flags, int64_t t, uint64_t conn,
  * and a compressed response stay with its row. */
 START_TEST(stream_numbers_and_traceparent_per_request)
 {
-	tu_tmp_log(g_path, sizeof g_path, "numbers");
-	const char *why;
-	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	new_log("numbers");
 	uint64_t c1 = ttft_log_new_conn(&g_log), c2 = ttft_log_new_conn(&g_log);
 	uint64_t c3 = ttft_log_new_conn(&g_log);
 	int64_t T = MS(2000);
@@ -988,13 +993,8 @@ static cJSON *analyzed_json(void)
 START_TEST(timings_of_several_prompts_are_not_one_split)
 {
 	for (int several = 0; several < 2; several++) {
-		tu_tmp_log(g_path, sizeof g_path, "several");
-		const char *why;
-		ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
-		uint64_t c = ttft_log_new_conn(&g_log);
 		int64_t T = MS(2000);
-		ev(TTFT_EV_REQ_BEGIN, T, 100, c, 0, 0, 0, "POST /v1/completions");
-		ev(TTFT_EV_REQ_SENT, T + MS(0.1), 100, c, 0, 100, 0, NULL);
+		uint64_t c = asked("several", "POST /v1/completions", T);
 		ev(TTFT_EV_RESP_HEADERS, T + MS(1), 100, c, 0, 200, 0, NULL);
 		ev(TTFT_EV_SSE_TOKEN, T + MS(30), 100, c, 0, 0, 0, NULL);
 		static const uint32_t prompt_us[2][2] = {{8424, 8424}, {8424, 3500}};
@@ -1058,9 +1058,7 @@ START_TEST(several_choices_get_no_split_and_say_why)
 	static const char *const vn[] = {
 		"vllm:request_queue_time_seconds_count", "vllm:request_queue_time_seconds_sum",
 		"vllm:request_prefill_time_seconds_count", "vllm:request_prefill_time_seconds_sum"};
-	tu_tmp_log(g_path, sizeof g_path, "choices");
-	const char *why;
-	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	new_log("choices");
 	uint64_t c = ttft_log_new_conn(&g_log);
 	int64_t T = MS(2000);
 	snap(T - MS(50), 1, vn, (double[]){0, 0, 0, 0}, 4);
@@ -1122,9 +1120,7 @@ START_TEST(several_choices_keep_their_prefills_from_neighbours)
 {
 	static const char *const ln[] = {"llamacpp:prompt_seconds_total",
 					 "llamacpp:tokens_predicted_seconds_total"};
-	tu_tmp_log(g_path, sizeof g_path, "choices-lc");
-	const char *why;
-	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	new_log("choices-lc");
 	uint64_t r2 = ttft_log_new_conn(&g_log), s1 = ttft_log_new_conn(&g_log);
 	int64_t T = MS(3000);
 	snap(T - MS(200), 1, ln, (double[]){0, 0}, 2);
@@ -1178,13 +1174,8 @@ END_TEST
  * with no end). Such a row has no split, ended or not. */
 START_TEST(several_choices_cut_short_keep_no_timings)
 {
-	tu_tmp_log(g_path, sizeof g_path, "choices-cut");
-	const char *why;
-	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
-	uint64_t c = ttft_log_new_conn(&g_log);
 	int64_t T = MS(2000);
-	ev(TTFT_EV_REQ_BEGIN, T, 100, c, 0, 0, 0, "POST /v1/chat/completions");
-	ev(TTFT_EV_REQ_SENT, T + MS(0.1), 100, c, 0, 100, 0, NULL);
+	uint64_t c = asked("choices-cut", "POST /v1/chat/completions", T);
 	ev_raw(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T + MS(1), c, 200, NULL, 0);
 	for (int k = 0; k < 4; k++)
 		ev_raw(TTFT_EV_SSE_TOKEN, k & 1 ? TTFT_SSE_F_CHOICE : 0, T + MS(10 + 5 * k), c,
@@ -1224,13 +1215,8 @@ END_TEST
 START_TEST(a_prompt_said_anew_but_not_whole_is_null)
 {
 	for (int whole = 0; whole < 2; whole++) {
-		tu_tmp_log(g_path, sizeof g_path, "prompt-anew");
-		const char *why;
-		ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
-		uint64_t c = ttft_log_new_conn(&g_log);
 		int64_t T = MS(2000);
-		ev(TTFT_EV_REQ_BEGIN, T, 100, c, 0, 0, 0, "POST /v1/messages");
-		ev(TTFT_EV_REQ_SENT, T + MS(0.1), 100, c, 0, 100, 0, NULL);
+		uint64_t c = asked("prompt-anew", "POST /v1/messages", T);
 		ev_raw(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T + MS(1), c, 200,
 		       NULL, 0);
 		struct ttft_rec_numbers nv = {{0}};
@@ -1269,13 +1255,8 @@ END_TEST
  * below the events is one choice's: the events are counted. */
 START_TEST(several_choices_tokens_are_not_one_tasks_usage)
 {
-	tu_tmp_log(g_path, sizeof g_path, "choices-usage");
-	const char *why;
-	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
-	uint64_t c = ttft_log_new_conn(&g_log);
 	int64_t T = MS(2000);
-	ev(TTFT_EV_REQ_BEGIN, T, 100, c, 0, 0, 0, "POST /v1/completions");
-	ev(TTFT_EV_REQ_SENT, T + MS(0.1), 100, c, 0, 100, 0, NULL);
+	uint64_t c = asked("choices-usage", "POST /v1/completions", T);
 	ev_raw(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T + MS(1), c, 200, NULL, 0);
 	for (int k = 0; k < 6; k++)
 		ev_raw(TTFT_EV_SSE_TOKEN, 0, T + MS(10 + 5 * k), c, 0, NULL, 0);
@@ -1329,13 +1310,8 @@ START_TEST(llamacpp_tokens_from_timings_without_usage)
 		{{2, 0}, 1, -1, 3, "events"}, /* below the events: not its count */
 	};
 	for (size_t k = 0; k < sizeof cs / sizeof *cs; k++) {
-		tu_tmp_log(g_path, sizeof g_path, "predn");
-		const char *why;
-		ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
-		uint64_t c = ttft_log_new_conn(&g_log);
 		int64_t T = MS(2000);
-		ev(TTFT_EV_REQ_BEGIN, T, 100, c, 0, 0, 0, "POST /completion");
-		ev(TTFT_EV_REQ_SENT, T + MS(0.1), 100, c, 0, 100, 0, NULL);
+		uint64_t c = asked("predn", "POST /completion", T);
 		ev(TTFT_EV_RESP_HEADERS, T + MS(1), 100, c, 0, 200, 0, NULL);
 		for (int i = 0; i < 3; i++)
 			ev(TTFT_EV_SSE_TOKEN, T + MS(30 + 10 * i), 100, c, 0, 0, i, NULL);
@@ -1381,9 +1357,7 @@ END_TEST
  * a writer's fault, read as one token and said in the row's note. */
 START_TEST(a_run_record_is_its_tokens)
 {
-	tu_tmp_log(g_path, sizeof g_path, "run");
-	const char *why;
-	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	new_log("run");
 	uint64_t c = ttft_log_new_conn(&g_log);
 	int64_t T = MS(1000);
 	for (uint32_t q = 0; q < 2; q++) {
@@ -1472,9 +1446,7 @@ static int check_max_runs(const struct ttft_record *r, int64_t t)
  * time, the run's count in its args. */
 START_TEST(token_runs_stay_runs)
 {
-	tu_tmp_log(g_path, sizeof g_path, "runs");
-	const char *why;
-	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 1 << 20, &why), 0);
+	new_log("runs");
 	uint64_t c = ttft_log_new_conn(&g_log);
 	const int64_t T = MS(1000), T1 = MS(5000);
 	ev(TTFT_EV_REQ_BEGIN, T, 100, c, 0, 0, 0, "POST /v1/completions");

@@ -148,6 +148,25 @@ static const struct got *find(const struct handed *h, uint64_t conn, uint32_t se
 	return f;
 }
 
+/* A new log named TAG, F following it (a lag of 1 ms, the default grace
+ * and split wait) and H, emptied, what its sink, returned, is handed:
+ * rows and lost framings. */
+static struct ttft_follow_sink follow_new(struct ttft_follow *f, struct handed *h,
+					  const char *tag)
+{
+	open_log(tag);
+	ttft_follow_init(f, g_path, MS(1), 0, 0);
+	memset(h, 0, sizeof *h);
+	return (struct ttft_follow_sink){.ctx = h, .request = on_request, .desync = on_desync};
+}
+
+/* N polls of F into SINK, each without an error. */
+static void polled(struct ttft_follow *f, const struct ttft_follow_sink *sink, int n)
+{
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(ttft_follow_poll(f, sink), 0);
+}
+
 /* 16 keep-alive connections, each a few streamed requests one after the
  * other over 200 s of log time, then closed. */
 #define NCONN 16
@@ -288,8 +307,7 @@ START_TEST(in_flight_until_settled)
 	/* a second connection's request, far later in log time */
 	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + SEC(9), 2, 0, 0, 0, "POST /v1/completions"});
 	tick(T + SEC(9.5));
-	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	polled(&f, &sink, 3);
 	ck_assert_uint_eq(h.n, 0);
 	ck_assert_uint_eq(ttft_follow_in_flight(&f), 2);
 	put(&(struct ev){TTFT_EV_SSE_TOKEN, T + MS(60), 1, 0, 0, 1, NULL});
@@ -302,8 +320,7 @@ START_TEST(in_flight_until_settled)
 	ck_assert(fabs(h.g[0].e2e_s - 0.061) < 1e-12);
 	ck_assert_int_eq(h.g[0].tokens, 2);
 	ck_assert_str_eq(h.g[0].peer, "127.0.0.1:9");
-	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	polled(&f, &sink, 3);
 	ck_assert_uint_eq(h.n, 1);
 	ck_assert_uint_eq(ttft_follow_in_flight(&f), 1);
 	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
@@ -323,11 +340,9 @@ END_TEST
  * request only sent settles nothing: pipelined_request_waits_for_its_answer). */
 START_TEST(settled_without_a_response_end)
 {
-	open_log("follow-settle");
 	struct ttft_follow f;
-	ttft_follow_init(&f, g_path, MS(1), 0, 0);
-	struct handed h = {0};
-	struct ttft_follow_sink sink = {.ctx = &h, .request = on_request, .desync = on_desync};
+	struct handed h;
+	struct ttft_follow_sink sink = follow_new(&f, &h, "follow-settle");
 	int64_t T = SEC(5);
 	put(&(struct ev){TTFT_EV_REQ_BEGIN, T, 1, 0, 0, 0, "GET /a"});
 	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(10), 2, 0, 0, 0, "GET /b"});
@@ -487,8 +502,7 @@ START_TEST(unwritable_counts_only_its_own_zeros)
 	request(T + SEC(1), 2, 20);
 	struct ttft_rec *slow = ttft_log_reserve(&g_log); /* a writer, preempted */
 	request(T + SEC(2), 3, 20);
-	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	polled(&f, &sink, 3);
 	ck_assert_uint_eq(f.records, 10);
 	ck_assert_uint_eq(f.unpublished, 0);
 	slow->kind = TTFT_EV_MARK;
@@ -2455,11 +2469,9 @@ END_TEST
  * child's close of its copy: then its answer went unread. */
 START_TEST(a_forked_request_waits_past_its_parents_desync)
 {
-	open_log("follow-fork-desync");
 	struct ttft_follow f;
-	ttft_follow_init(&f, g_path, MS(1), 0, 0);
-	struct handed h = {0};
-	struct ttft_follow_sink sink = {.ctx = &h, .request = on_request, .desync = on_desync};
+	struct handed h;
+	struct ttft_follow_sink sink = follow_new(&f, &h, "follow-fork-desync");
 	int64_t T = SEC(5);
 	for (uint64_t k = 2; k <= 4; k += 2) {
 		/* parents 1 and 3, children 2 and 4 */
@@ -2475,8 +2487,7 @@ START_TEST(a_forked_request_waits_past_its_parents_desync)
 		put(&(struct ev){TTFT_EV_REQ_SENT, t + MS(301), k, 1, 10, 0, NULL});
 	}
 	tick(T + SEC(3));
-	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	polled(&f, &sink, 3);
 	ck_assert_ptr_nonnull(find(&h, 1, 0));
 	ck_assert_ptr_nonnull(find(&h, 3, 0));
 	ck_assert_msg(!find(&h, 2, 1) && !find(&h, 4, 1), "a child's row handed out at its request");
@@ -2486,8 +2497,7 @@ START_TEST(a_forked_request_waits_past_its_parents_desync)
 	put(&(struct ev){TTFT_EV_RESP_END, T + MS(321), 2, 1, 100, 1, NULL});
 	put(&(struct ev){TTFT_EV_CLOSE, T + SEC(1) + MS(400), 4, 2, 0, 0, NULL});
 	tick(T + SEC(4));
-	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	polled(&f, &sink, 3);
 	/* complete: handed out settled */
 	const struct got *g = find(&h, 2, 1);
 	ck_assert_ptr_nonnull(g);

@@ -574,25 +574,6 @@ static int is_eol(char c)
 	return c == '\n' || c == '\r';
 }
 
-/* A token starts at t, in the first data line of an event, whose line
- * began at line0 in this buffer (json0: where its JSON began): keep the
- * line up to the token as the stream's template when nothing else was
- * found before it. */
-static void keep_template(struct ttft_sse *s, const char *line0,
-			  const char *json0, const char *t)
-{
-	size_t n = (size_t)(t - line0);
-	/* not from another choice's event (index != 0): those stay off the
-	 * template paths, each read in full and flagged */
-	if (line0 && n <= TTFT_SSE_TMPL && !s->ev_usage && !s->ev_error && !(s->ev_data & EV_NAMED_ERROR) &&
-	    !s->nums.have && !s->ev_choice && !s->full) {
-		memcpy(s->tmpl, line0, n);
-		s->tlen = (uint8_t)n;
-		s->slen = 0;
-		s->tdata = (uint8_t)(json0 - line0);
-	}
-}
-
 /* scan_str for what is usually short (a token): one block first. */
 static inline const char *short_str(const char *b, const char *p,
 				    const char *e)
@@ -604,6 +585,63 @@ static inline const char *short_str(const char *b, const char *p,
 		p += BLOCK;
 	}
 	return scan_str(b, p, e);
+}
+
+/* The line end after a token that starts at t (a decided event): where the
+ * token's string ends, the bytes up to the line end are usually those of
+ * the last such line (the suffix kept after the template); else scan. */
+static inline __attribute__((always_inline)) const char *
+token_line_end(struct ttft_sse *s, const char *b, const char *t, const char *e)
+{
+	const char *q = t;
+	if (*q != '\\' && (unsigned char)*q >= 0x20) {
+		q = short_str(b, t + 1, e);
+		while (q + 1 < e && *q == '\\' && !is_eol(q[1]))
+			q = scan_str(b, q + 2, e);
+	}
+	if (q == e || *q != '"')
+		return scan_eol(b, q, e);
+	const char *suf = s->tmpl + s->tlen;
+	if (s->slen && (size_t)(e - q) > s->slen && is_eol(q[s->slen]) &&
+	    memcmp(q, suf, s->slen) == 0)
+		return q + s->slen;
+	const char *eol = scan_eol(b, q, e);
+	size_t n = (size_t)(eol - q), tl = __atomic_load_n(&s->tlen, __ATOMIC_RELAXED);
+	s->slen = 0;
+	if (eol < e && n + tl <= TTFT_SSE_TMPL) { /* tlen read once */
+		memcpy(s->tmpl + tl, q, n);
+		s->slen = (uint8_t)n;
+	}
+	return eol;
+}
+
+/* A token starts at t, in the first data line of an event, whose line
+ * began at line0 in this buffer (json0: where its JSON began), and the
+ * read ends at e: keep the line up to the token as the stream's template
+ * when nothing else was found before it, and then, the event being a
+ * token (decided: the template is kept only when not reading in full),
+ * the bytes from the token's closing quote to the line end as its suffix,
+ * as the next event would (token_line_end): so the next token event of
+ * the template is already one for the one-token test. Returns that line
+ * end (where the rest of the line's skip would stop: its first line end
+ * from t, or e), or NULL when no template was kept. Out of line: once a
+ * stream. */
+static __attribute__((noinline)) const char *
+keep_template(struct ttft_sse *s, const char *b, const char *line0,
+	      const char *json0, const char *t, const char *e)
+{
+	size_t n = (size_t)(t - line0);
+	/* not from another choice's event (index != 0): those stay off the
+	 * template paths, each read in full and flagged */
+	if (line0 && n <= TTFT_SSE_TMPL && !s->ev_usage && !s->ev_error && !(s->ev_data & EV_NAMED_ERROR) &&
+	    !s->nums.have && !s->ev_choice && !s->full) {
+		memcpy(s->tmpl, line0, n);
+		s->tlen = (uint8_t)n;
+		s->slen = 0;
+		s->tdata = (uint8_t)(json0 - line0);
+		return token_line_end(s, b, t, e);
+	}
+	return NULL;
 }
 
 /* Scan the data bytes [p, e) of the current line (b: the buffer's start;
@@ -670,8 +708,13 @@ value: /* a value is expected */
 	}
 
 str: /* inside a string value */
-	if (s->vtok && s->vlen == 0 && p < e && *p != '"' && !is_eol(*p))
-		keep_template(s, line0, json0, p);
+	if (s->vtok && s->vlen == 0 && p < e && *p != '"' && !is_eol(*p) &&
+	    (q = keep_template(s, b, line0, json0, p, e))) {
+		/* a token (its first byte: str_bytes's verdict), decided */
+		s->ev_token = 1;
+		s->js = J_SKIP;
+		return q;
+	}
 	q = scan_str(b, p, e);
 	if (q > p) {
 		str_bytes(s, p, (size_t)(q - p));
@@ -991,34 +1034,6 @@ static const char *data_line_end(struct ttft_sse *s, const char *data,
 		return p + 4;
 	}
 	return p;
-}
-
-/* The line end after a token that starts at t (a decided event): where the
- * token's string ends, the bytes up to the line end are usually those of
- * the last such line (the suffix kept after the template); else scan. */
-static inline __attribute__((always_inline)) const char *
-token_line_end(struct ttft_sse *s, const char *b, const char *t, const char *e)
-{
-	const char *q = t;
-	if (*q != '\\' && (unsigned char)*q >= 0x20) {
-		q = short_str(b, t + 1, e);
-		while (q + 1 < e && *q == '\\' && !is_eol(q[1]))
-			q = scan_str(b, q + 2, e);
-	}
-	if (q == e || *q != '"')
-		return scan_eol(b, q, e);
-	const char *suf = s->tmpl + s->tlen;
-	if (s->slen && (size_t)(e - q) > s->slen && is_eol(q[s->slen]) &&
-	    memcmp(q, suf, s->slen) == 0)
-		return q + s->slen;
-	const char *eol = scan_eol(b, q, e);
-	size_t n = (size_t)(eol - q), tl = __atomic_load_n(&s->tlen, __ATOMIC_RELAXED);
-	s->slen = 0;
-	if (eol < e && n + tl <= TTFT_SSE_TMPL) { /* tlen read once */
-		memcpy(s->tmpl + tl, q, n);
-		s->slen = (uint8_t)n;
-	}
-	return eol;
 }
 
 /* At the start of an event: the stream's template then a token byte puts

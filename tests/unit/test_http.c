@@ -552,9 +552,8 @@ START_TEST(a_read_of_token_events_is_one_run)
 	ttft_http_rx_init(&rx);
 	raw.n = 0;
 	ttft_http_rx_feed(&rx, NULL, r, n, 7, collect_raw, NULL);
-	/* the first two token events are read in full (the first makes
-	 * the template's prefix, the second its suffix), the six after
-	 * them are one run */
+	/* the first token event is read in full (it makes the template:
+	 * its prefix and its suffix), the seven after it are one run */
 	size_t ntok = 0, runs = 0;
 	int64_t covered = 0;
 	for (size_t j = 0; j < raw.n; j++) {
@@ -566,13 +565,13 @@ START_TEST(a_read_of_token_events_is_one_run)
 		ntok++;
 		if (e->flags & TTFT_F_RUN) {
 			runs++;
-			ck_assert_int_eq(e->a, 6);
+			ck_assert_int_eq(e->a, 7);
 			covered += e->a;
 		} else {
 			covered++;
 		}
 	}
-	ck_assert_uint_eq(ntok, 3);
+	ck_assert_uint_eq(ntok, 2);
 	ck_assert_uint_eq(runs, 1);
 	ck_assert_int_eq(covered, 8);
 	/* expanded, the same events as the byte machine's, in order */
@@ -595,7 +594,7 @@ START_TEST(a_read_of_token_events_is_one_run)
 	ttft_http_rx_feed(&rx, NULL, r, (size_t)(second - r), 1, collect_raw, NULL);
 	raw.n = 0;
 	ttft_http_rx_feed(&rx, NULL, second, (size_t)(third - second), 2, collect_raw, NULL);
-	ck_assert_uint_eq(raw.n, 1); /* (the template's suffix made) */
+	ck_assert_uint_eq(raw.n, 1); /* (the template made by the first) */
 	ck_assert_uint_eq(raw.ev[0].kind, TTFT_EV_SSE_TOKEN);
 	ck_assert_uint_eq(raw.ev[0].flags, 0);
 	ck_assert_int_eq(raw.ev[0].b, 1);
@@ -622,7 +621,8 @@ START_TEST(a_run_is_split_at_what_a_record_holds)
 	ttft_http_rx_init(&rx);
 	raw.n = 0;
 	ttft_http_rx_feed(&rx, NULL, hdr, sizeof hdr - 1, 1, collect_raw, NULL);
-	/* the first two make the template (its prefix, then its suffix) */
+	/* the first two: the first makes the template (its prefix and its
+	 * suffix), the second is the one-token read */
 	ttft_http_rx_feed(&rx, NULL, one, n1, 2, collect_raw, NULL);
 	ttft_http_rx_feed(&rx, NULL, one, n1, 3, collect_raw, NULL);
 	raw.n = 0;

@@ -1043,6 +1043,57 @@ START_TEST(one_token_read_length_bounds)
 }
 END_TEST
 
+/* The first token event, read in full, makes the whole template: its
+ * prefix, and the bytes from its token's closing quote to the line end
+ * (the suffix), so that the next token event of the template is already
+ * the one-token read. Cut anywhere, the event is the same token, and a
+ * suffix made is that one (or none: the next event makes it); every
+ * split of the stream gives the same events; LF and CRLF lines. */
+START_TEST(first_token_event_makes_the_whole_template)
+{
+	static const char *const eol[] = {"\n", "\r\n"};
+	const char *pre = "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"text\":\"";
+	const char *suf = "\",\"logprobs\":null,\"finish_reason\":null}]}";
+	for (size_t k = 0; k < 2; k++) {
+		char e0[256], e1[256], all[1024];
+		snprintf(e0, sizeof e0, "%s Hi%s%s%s", pre, suf, eol[k], eol[k]);
+		snprintf(e1, sizeof e1, "%s there%s%s%s", pre, suf, eol[k], eol[k]);
+		size_t n0 = strlen(e0);
+		struct ttft_sse sse;
+		struct got g = {0};
+		g.sse = &sse;
+		ttft_sse_init(&sse, on_event, NULL, &g);
+		ttft_sse_feed(&sse, e0, n0);
+		ck_assert_str_eq(g.seq, "T");
+		ck_assert_uint_eq(g.flags[0], 0);
+		ck_assert_uint_eq(sse.tlen, strlen(pre));
+		ck_assert_uint_eq(sse.slen, strlen(suf));
+		ck_assert_int_eq(memcmp(sse.tmpl + sse.tlen, suf, sse.slen), 0);
+		if (k == 0)
+			ck_assert_int_eq(ttft_sse_whole_token(&sse, e1, strlen(e1)), 1);
+		ck_assert_int_eq(ttft_sse_feed_token(&sse, e1, strlen(e1)), k == 0);
+		for (size_t i = 1; i < n0; i++) {
+			memset(&g, 0, sizeof g);
+			g.sse = &sse;
+			ttft_sse_init(&sse, on_event, NULL, &g);
+			ttft_sse_feed(&sse, e0, i);
+			ttft_sse_feed(&sse, e0 + i, n0 - i);
+			ck_assert_str_eq(g.seq, "T");
+			ck_assert_uint_eq(g.flags[0], 0);
+			ck_assert_msg(sse.slen == 0 || (sse.slen == strlen(suf) &&
+				      !memcmp(sse.tmpl + sse.tlen, suf, sse.slen)),
+				      "cut at %zu: suffix %u bytes", i, sse.slen);
+			ttft_sse_feed(&sse, e1, strlen(e1));
+			ttft_sse_feed(&sse, e1, strlen(e1));
+			ck_assert_str_eq(g.seq, "TTT");
+		}
+		snprintf(all, sizeof all, "%s%s%s%sdata: [DONE]%s%s", e0, e1, e1,
+			 e0, eol[k], eol[k]);
+		split_invariant(all, strlen(all));
+	}
+}
+END_TEST
+
 /* What an event came to: its class letters and the numbers it had. */
 static unsigned outcome(const char *ev, char *seq, size_t len)
 {
@@ -1116,6 +1167,7 @@ int main(void)
 	tcase_add_test(t, every_byte_of_a_key_counts);
 	tcase_add_test(t, template_compare_sees_every_byte);
 	tcase_add_test(t, one_token_read_length_bounds);
+	tcase_add_test(t, first_token_event_makes_the_whole_template);
 	tcase_add_test(t, chat_role_chunk_is_not_a_token);
 	tcase_add_test(t, reasoning_and_tool_calls_are_tokens);
 	tcase_add_test(t, done_error_usage);

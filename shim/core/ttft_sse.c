@@ -1135,6 +1135,19 @@ static __attribute__((noinline)) void feed_lines(struct ttft_sse *s,
 				}
 			}
 			if (e - p >= 6 && memcmp(p, "data: ", 6) == 0) {
+				/* the stream's end, whole, as an event of its
+				 * own: where the scan of its data would end
+				 * (the top-level value complete, "[DONE]" all
+				 * the data), then its blank line */
+				if (e - p >= 14 && !s->ev_data && !s->on_data &&
+				    memcmp(p + 6, "[DONE]\n\n", 8) == 0) {
+					s->ev_data = EV_DATA;
+					s->done_len = 6;
+					s->js = J_END;
+					dispatch(s);
+					p += 14;
+					continue;
+				}
 				data_line_start(s);
 				if (s->line1) {
 					line0 = p;

@@ -201,6 +201,47 @@ START_TEST(done_error_usage)
 }
 END_TEST
 
+/* "data: [DONE]" and its blank line, whole in a read at an event's
+ * start, is taken at once (not scanned): the same events as the scan's,
+ * which a byte at a time and every split into two reads take; and not
+ * where the event is another's (an `event: error` line, a data line
+ * before it), nor for what only begins like it. */
+START_TEST(done_read_whole_is_the_scans_done)
+{
+	static const char *const s[] = {
+		"data: [DONE]\n\n",
+		"data: [DONE]\n\ndata: [DONE]\n\n",
+		"event: error\ndata: [DONE]\n\n",
+		"event: x\ndata: [DONE]\n\n",
+		"id: 7\n: ping\ndata: [DONE]\n\n",
+		"data: {}\ndata: [DONE]\n\n",
+		"data: [DONE]\ndata: [DONE]\n\n",
+		"data: [DONE]\n\r\n",
+		"data: [DONE]\r\n\r\n",
+		"data: [DONE] \n\n",
+		"data: [DONE]\n",
+		"\xEF\xBB\xBF" "data: [DONE]\n\n",
+		"data: {\"choices\":[{\"text\":\"a\"}]}\n\ndata: [DONE]\n\n",
+		"data: {\"choices\":[{\"text\":\"a\"}]}\n\n\ndata: [DONE]\n\n",
+		"data: {\"choices\":[{\"text\":\"a\"}]}\r\n\r\ndata: [DONE]\n\n",
+	};
+	static const char *const want[] = {
+		"D", "DD", "X", "D", "D", "E", "E", "D", "D", "E", "", "D", "TD",
+		"TD", "TD",
+	};
+	for (size_t i = 0; i < sizeof s / sizeof *s; i++) {
+		struct got g;
+		for (size_t st = 0; st <= 3; st++)
+			ck_assert_msg(!strcmp(classify(s[i], st, &g), want[i]),
+				      "%zu, step %zu: %s", i, st, g.seq);
+		for (size_t k = 0; k < g.n && k < MAXEV; k++)
+			ck_assert_msg(!(g.flags[k] & ~(unsigned)TTFT_SSE_F_BAD),
+				      "%zu: event %zu flags %x", i, k, g.flags[k]);
+		split_invariant(s[i], strlen(s[i]));
+	}
+}
+END_TEST
+
 /* An event the server names "error" (the standard's `event:` field) is an
  * error whatever its data holds: a stream that ended on one looked like a
  * whole answer. Only that exact name (one optional space after the
@@ -1171,6 +1212,7 @@ int main(void)
 	tcase_add_test(t, chat_role_chunk_is_not_a_token);
 	tcase_add_test(t, reasoning_and_tool_calls_are_tokens);
 	tcase_add_test(t, done_error_usage);
+	tcase_add_test(t, done_read_whole_is_the_scans_done);
 	tcase_add_test(t, event_named_error);
 	tcase_add_test(t, line_endings_comments_multiline);
 	tcase_add_test(t, llamacpp_native_content);

@@ -290,7 +290,7 @@ static void reset_event(struct ttft_sse *s)
 
 void ttft_sse_reset(struct ttft_sse *s)
 {
-	s->tlen = s->slen = 0;
+	s->tlen = s->slen = s->tck = 0;
 	s->bom = 0;
 	s->line = L_START;
 	s->after_cr = 0;
@@ -624,11 +624,12 @@ token_line_end(struct ttft_sse *s, const char *b, const char *t, const char *e)
  * as the next event would (token_line_end): so the next token event of
  * the template is already one for the one-token test. Returns that line
  * end (where the rest of the line's skip would stop: its first line end
- * from t, or e), or NULL when no template was kept. Out of line: once a
- * stream. */
+ * from t, or e), or NULL when no template was kept. ck: just past the
+ * line's last top-level ',' before t (NULL: none), kept as tck. Out of
+ * line: once a stream. */
 static __attribute__((noinline)) const char *
 keep_template(struct ttft_sse *s, const char *b, const char *line0,
-	      const char *json0, const char *t, const char *e)
+	      const char *json0, const char *t, const char *e, const char *ck)
 {
 	size_t n = (size_t)(t - line0);
 	/* not from another choice's event (index != 0): those stay off the
@@ -639,6 +640,7 @@ keep_template(struct ttft_sse *s, const char *b, const char *line0,
 		s->tlen = (uint8_t)n;
 		s->slen = 0;
 		s->tdata = (uint8_t)(json0 - line0);
+		s->tck = (uint8_t)(ck ? ck - line0 : 0);
 		return token_line_end(s, b, t, e);
 	}
 	return NULL;
@@ -647,12 +649,14 @@ keep_template(struct ttft_sse *s, const char *b, const char *line0,
 /* Scan the data bytes [p, e) of the current line (b: the buffer's start;
  * line0 / json0: where this event's first data line and its JSON began in
  * this buffer, or NULL). Returns where it stopped: e, or the '\n'/'\r'
- * that ends the line. The state is saved in s->js at every return. */
-static const char *json_scan(struct ttft_sse *s, const char *b,
-			     const char *line0, const char *json0,
-			     const char *p, const char *e)
+ * that ends the line. The state is saved in s->js at every return. tmpl:
+ * the version that may keep a template (not reading in full: keep_template
+ * keeps none then), and finds its last top-level ',' for it. */
+static inline __attribute__((always_inline)) const char *
+json_scan(struct ttft_sse *s, const char *b, const char *line0,
+	  const char *json0, const char *p, const char *e, const int tmpl)
 {
-	const char *q;
+	const char *q, *ck = NULL; /* past the last top-level ',' here */
 	char c;
 	switch (s->js) {
 	case J_VALUE: goto value;
@@ -708,8 +712,8 @@ value: /* a value is expected */
 	}
 
 str: /* inside a string value */
-	if (s->vtok && s->vlen == 0 && p < e && *p != '"' && !is_eol(*p) &&
-	    (q = keep_template(s, b, line0, json0, p, e))) {
+	if (tmpl && s->vtok && s->vlen == 0 && p < e && *p != '"' && !is_eol(*p) &&
+	    (q = keep_template(s, b, line0, json0, p, e, ck))) {
 		/* a token (its first byte: str_bytes's verdict), decided */
 		s->ev_token = 1;
 		s->js = J_SKIP;
@@ -897,6 +901,8 @@ after: /* after a value: ',' or a closing bracket */
 			s->key = K_OTHER;
 			goto value;
 		}
+		if (tmpl && s->depth == 1 && s->line1)
+			ck = p;
 		goto keynext;
 	case '}':
 	case ']':
@@ -1070,6 +1076,8 @@ template_event(struct ttft_sse *s, const char *b, const char *p, const char *e,
 
 static void feed_lines(struct ttft_sse *s, const char *b, const char *p,
 		       const char *e);
+static void feed_lines_full(struct ttft_sse *s, const char *b, const char *p,
+			    const char *e);
 
 /* A byte-order mark, and room for the scanners' blocks past it. */
 static const char g_bom[32] = "\xEF\xBB\xBF";
@@ -1090,16 +1098,18 @@ bom_start(struct ttft_sse *s, const char *p, const char *e)
 		}
 		unsigned held = s->bom;
 		s->bom = 3;
-		if (held)
+		if (held && s->full)
+			feed_lines_full(s, g_bom, g_bom, g_bom + held);
+		else if (held)
 			feed_lines(s, g_bom, g_bom, g_bom + held);
 	}
 	return p;
 }
 
-/* The lines of [p, e), in a read that began at b. */
-static __attribute__((noinline)) void feed_lines(struct ttft_sse *s,
-						 const char *b, const char *p,
-						 const char *e)
+/* The lines of [p, e), in a read that began at b; tmpl: json_scan's. */
+static inline __attribute__((always_inline)) void
+lines(struct ttft_sse *s, const char *b, const char *p, const char *e,
+      const int tmpl)
 {
 	if (__builtin_expect(s->bom < 3, 0))
 		p = bom_start(s, p, e);
@@ -1131,6 +1141,30 @@ static __attribute__((noinline)) void feed_lines(struct ttft_sse *s,
 					s->on_event(s->ctx, TTFT_SSE_TOKEN, 0);
 				if (q) {
 					p = q;
+					continue;
+				}
+				/* the template's bytes up to its last top-level
+				 * ',' before the token (a usage event's id,
+				 * object, created and model): the scan of the
+				 * first data line from its start would be there
+				 * in this state, whatever those bytes held,
+				 * since the template was kept only where none
+				 * of them was a finding (keep_template); its
+				 * data begins with '{', so it is not "[DONE]" */
+				size_t ck = __atomic_load_n(&s->tck, __ATOMIC_RELAXED);
+				if (ck && ck <= TTFT_SSE_TMPL && (size_t)(e - p) > ck &&
+				    !s->on_data && memcmp(p, s->tmpl, ck) == 0) {
+					s->ev_data = EV_DATA;
+					s->line1 = 1;
+					s->done_ok = 0;
+					s->depth = 1;
+					s->stack[0] = S_KEYS; /* the top-level object */
+					s->key = K_OTHER;
+					s->js = J_KEYNEXT;
+					s->line = L_DATA;
+					line0 = p;
+					json0 = p + s->tdata;
+					p += ck;
 					continue;
 				}
 			}
@@ -1202,7 +1236,7 @@ static __attribute__((noinline)) void feed_lines(struct ttft_sse *s,
 			}
 			continue;
 		case L_DATA: {
-			const char *q = json_scan(s, b, line0, json0, p, e);
+			const char *q = json_scan(s, b, line0, json0, p, e, tmpl);
 			p = data_line_end(s, p, q, e);
 			continue;
 		}
@@ -1215,6 +1249,22 @@ static __attribute__((noinline)) void feed_lines(struct ttft_sse *s,
 			continue;
 		}
 	}
+}
+
+/* Two versions: a reader of every event in full (ttft-probe) keeps no
+ * template, and its scan does not look for one's parts. */
+static __attribute__((noinline)) void feed_lines(struct ttft_sse *s,
+						 const char *b, const char *p,
+						 const char *e)
+{
+	lines(s, b, p, e, 1);
+}
+
+static __attribute__((noinline)) void
+feed_lines_full(struct ttft_sse *s, const char *b, const char *p,
+		const char *e)
+{
+	lines(s, b, p, e, 0);
 }
 
 int ttft_sse_template_ready(const struct ttft_sse *s)
@@ -1263,7 +1313,9 @@ int ttft_sse_feed_token(struct ttft_sse *s, const char *p, size_t n)
 		if (q)
 			p = q;
 	}
-	if (p < e)
+	if (p < e && s->full)
+		feed_lines_full(s, b, p, e);
+	else if (p < e)
 		feed_lines(s, b, p, e);
 	return 0;
 }

@@ -126,6 +126,12 @@ struct ttft_sse {
 	uint8_t vlen;
 	uint8_t nslot;      /* the number being read goes to nums.v[nslot-1] */
 	uint8_t nfrac;      /* digits after its decimal point; 255 = invalid */
+	uint8_t tck;        /* the template's (tmpl, below) bytes up to and
+	                       with its last top-level ',' before the token
+	                       (0: none): an event that starts with them is
+	                       there in the scanner's state from the event's
+	                       start, a key of the top-level object to come
+	                       (in what was padding: the struct is no wider) */
 	uint64_t nval;
 	char keybuf[TTFT_SSE_KEYBUF];
 	char vbuf[16];

@@ -1135,6 +1135,64 @@ START_TEST(first_token_event_makes_the_whole_template)
 }
 END_TEST
 
+/* An event that starts with the template's bytes up to its last
+ * top-level ',' before the token (tck: a usage event's id, object,
+ * created, model) starts its scan there: the same events, flags and
+ * numbers as the scan from the event's start, which reads a byte at a
+ * time take, and every split into two reads; whatever follows (usage, an
+ * error, another choice, a finish, malformed JSON, a second data line, a
+ * token with its keys in another order, which makes a template of its
+ * own), and not where an `event:` line came first; LF and CRLF lines. */
+START_TEST(a_template_start_resumes_at_its_last_top_level_key)
+{
+	static const char *const rest[] = {
+		"\"choices\":[{\"index\":0,\"delta\":{\"content\":\" a\"},\"finish_reason\":null}]}",
+		"\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,"
+		"\"prompt_tokens_details\":{\"cached_tokens\":1}}}",
+		"\"error\":{\"message\":\"x\"}}",
+		"\"choices\":[{\"index\":1,\"delta\":{\"content\":\" b\"}}]}",
+		"\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}",
+		"\"choices\":[{]}",
+		"\"choices\":[],%s" "data: \"usage\":{\"completion_tokens\":3}}",
+		"\"choices\":[{\"delta\":{\"content\":\" c\"},\"index\":0}]}",
+		"\"choices\":[{\"index\":0,\"delta\":{\"content\":\" a\"},\"finish_reason\":null}]}",
+		"\"timings\":{\"prompt_n\":4,\"predicted_ms\":1.5}}",
+	};
+	const char *want = "TEXTEEETTE";
+	static const char *const eol[] = {"\n", "\r\n"};
+	const char *head = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\","
+			   "\"created\":1,\"model\":\"m\",";
+	for (size_t k = 0; k < 2; k++) {
+		char all[4096] = "", ev[512], r[256];
+		for (size_t i = 0; i < sizeof rest / sizeof *rest; i++) {
+			snprintf(r, sizeof r, rest[i], eol[k]);
+			snprintf(ev, sizeof ev, "%s%s%s%s", head, r, eol[k], eol[k]);
+			strcat(all, ev);
+		}
+		char tail[256];
+		snprintf(tail, sizeof tail, "event: error%s%s\"choices\":[]}%s%s"
+			 ": c%s%s\"choices\":[]}%s%sdata: [DONE]%s%s", eol[k], head,
+			 eol[k], eol[k], eol[k], head, eol[k], eol[k], eol[k], eol[k]);
+		strcat(all, tail);
+		struct got g;
+		char expect[32];
+		snprintf(expect, sizeof expect, "%sXED", want);
+		for (size_t st = 0; st <= 3; st++)
+			ck_assert_str_eq(classify(all, st, &g), expect);
+		classify(all, 0, &g);
+		ck_assert_uint_eq(g.sse->tck, strlen(head));
+		ck_assert_uint_eq(g.flags[1] & (TTFT_SSE_F_USAGE | TTFT_SSE_F_NUMS),
+				  TTFT_SSE_F_USAGE | TTFT_SSE_F_NUMS);
+		ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_CACHED_TOKENS], 1);
+		ck_assert_uint_eq(g.flags[3] & TTFT_SSE_F_CHOICE, TTFT_SSE_F_CHOICE);
+		ck_assert_uint_eq(g.flags[5] & TTFT_SSE_F_BAD, TTFT_SSE_F_BAD);
+		ck_assert_uint_eq(g.flags[6] & TTFT_SSE_F_USAGE, TTFT_SSE_F_USAGE);
+		ck_assert_uint_eq(g.flags[9] & TTFT_SSE_F_NUMS, TTFT_SSE_F_NUMS);
+		split_invariant(all, strlen(all));
+	}
+}
+END_TEST
+
 /* What an event came to: its class letters and the numbers it had. */
 static unsigned outcome(const char *ev, char *seq, size_t len)
 {
@@ -1209,6 +1267,7 @@ int main(void)
 	tcase_add_test(t, template_compare_sees_every_byte);
 	tcase_add_test(t, one_token_read_length_bounds);
 	tcase_add_test(t, first_token_event_makes_the_whole_template);
+	tcase_add_test(t, a_template_start_resumes_at_its_last_top_level_key);
 	tcase_add_test(t, chat_role_chunk_is_not_a_token);
 	tcase_add_test(t, reasoning_and_tool_calls_are_tokens);
 	tcase_add_test(t, done_error_usage);

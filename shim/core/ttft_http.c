@@ -436,8 +436,17 @@ rx_rest(struct ttft_http_rx *rx, const struct ttft_http_tx *tx, const char *p,
 	rx->t_now = t_end;
 	size_t i = 0;
 	for (;;) {
-		if (at_chunk)
+		if (at_chunk) {
 			i = rx_chunks(rx, p, n, i, t_end, emit, ctx, run);
+			/* the body's last chunk and no trailer, what the byte
+			 * machine reads to CH_DONE from a chunk boundary (no
+			 * data): the response ends here, as there */
+			if (n - i >= 5 && memcmp(p + i, "0\r\n\r\n", 5) == 0) {
+				i += 5;
+				rx->read_end = i == n;
+				rx_response_done(rx, 0);
+			}
+		}
 		if (i >= n)
 			return;
 		i = rx_bytes(rx, tx, p, n, i);

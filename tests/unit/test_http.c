@@ -1342,6 +1342,48 @@ static void same_events_whole_and_bytewise(const char *r, size_t n)
 			      "\"%.20s\": event %zu differs", r, k);
 }
 
+/* A body's last chunk where whole chunks were read ("0\r\n\r\n", taken
+ * by rx_rest itself): the same events as the byte machine's, alone in its
+ * read or with the next answer behind it, and the forms it does not take
+ * (a trailer, "00", an extension, one cut) the byte machine's too; the
+ * response's end at every split. */
+START_TEST(a_last_chunk_after_whole_chunks_ends_the_response)
+{
+	static const char *const last[] = {"0\r\n\r\n", "0\r\nX-T: 1\r\n\r\n",
+					   "00\r\n\r\n", "0;e\r\n\r\n", "0\r\n\r"};
+	static const char head[] = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+				   "transfer-encoding: chunked\r\n\r\n";
+	static const char one[] = "24\r\ndata: {\"content\":\"a\",\"stop\":false}\n\n\r\n";
+	static const char more[] = "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n";
+	for (size_t k = 0; k < sizeof last / sizeof *last; k++)
+		for (int m = 0; m < 2; m++) {
+			char buf[1024];
+			int n = snprintf(buf, sizeof buf, "%s%s%s%s", head, one,
+					 last[k], m ? more : "");
+			same_events_whole_and_bytewise(buf, (size_t)n);
+			struct ttft_http_rx rx;
+			ttft_http_rx_init(&rx);
+			ev.n = 0;
+			feed_rx(&rx, NULL, buf, (size_t)n, 1);
+			size_t ends = 0;
+			for (size_t j = 0; j < ev.n; j++)
+				if (ev.ev[j].kind == TTFT_EV_RESP_END) {
+					/* the first ends its read only alone */
+					ck_assert_int_eq(ev.read_end[j], ends ? 1 : !m);
+					ends++;
+				}
+			ck_assert_uint_eq(ends, k == 4 ? 0 : 1 + (size_t)m);
+			for (size_t i = 1; k < 4 && i < (size_t)n; i++) {
+				feed_split(buf, (size_t)n, i);
+				char kinds[256];
+				tu_kinds(&ev, kinds, sizeof kinds);
+				ck_assert_msg(strstr(kinds, "END") != NULL, "%zu/%d split at %zu: %s",
+					      k, m, i, kinds);
+			}
+		}
+}
+END_TEST
+
 /* The sniffer tells the shim whether a response's end was the last byte
  * of its read (only then may the kernel's "time since data came" be that
  * end's arrival): not when the next answer's bytes (a 408 on an idle
@@ -1701,6 +1743,7 @@ int main(void)
 	tcase_add_test(t, content_length_as_the_clients_read_it);
 	tcase_add_test(t, a_content_length_clients_read_apart_is_flagged);
 	tcase_add_test(t, a_responses_end_says_if_it_ended_the_read);
+	tcase_add_test(t, a_last_chunk_after_whole_chunks_ends_the_response);
 	tcase_add_test(t, a_kept_line_never_writes_past_its_buffer);
 	tcase_add_test(t, connect_tunnel_at_every_split);
 	return tu_run(s);

@@ -181,8 +181,11 @@ rx_bytes(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 					hi.has_len = 2;
 				else if (may_matter(h)) {
 					header_line(h, hl, &hi);
-					/* "identity, gzip", "gzip, chunked" */
-					if (hl > 17 && (*h | 0x20) != 'e')
+					/* "identity, gzip", "gzip, chunked": only a
+					 * name of 16 or 17 bytes can be one
+					 * (content-, transfer-encoding) */
+					if (hl > 17 && (*h | 0x20) != 'e' &&
+					    (h[16] == ':' || h[17] == ':'))
 						hi.compressed |= (uint8_t)
 							ttft_http_codings_compress_(h, hl);
 					/* "+158", "138, 158", 20 digits */

@@ -264,6 +264,9 @@ __attribute__((noinline, cold)) int ttft_http_codings_compress_(const char *h, s
 		return 0;
 	const char *v = colon + 1;
 	size_t vn = n - k - 1, i = 0;
+	/* the usual one, "Transfer-Encoding: chunked", in one compare */
+	if (te && vn == 8 && !idiff8(v, " chunked"))
+		return 0;
 	while (i < vn) {
 		while (i < vn && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
 			i++;

@@ -1163,6 +1163,88 @@ static int ref_icontains(const char *s, size_t n, const char *lit, size_t k)
 	return 0;
 }
 
+/* What ttft_http_codings_compress_ read before its one compare for
+ * "Transfer-Encoding: chunked": the coding list a byte at a time. */
+static int ref_codings(const char *h, size_t n)
+{
+	const char *colon = memchr(h, ':', n);
+	if (!colon)
+		return 0;
+	size_t k = (size_t)(colon - h);
+	int te = k == 17 && ref_ieq(h, "transfer-encoding", 17);
+	if (!te && !(k == 16 && ref_ieq(h, "content-encoding", 16)))
+		return 0;
+	const char *v = colon + 1;
+	size_t vn = n - k - 1, i = 0;
+	while (i < vn) {
+		while (i < vn && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		size_t b = i;
+		while (i < vn && v[i] != ',')
+			i++;
+		size_t e = i;
+		while (e > b && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+			e--;
+		if (e == b)
+			continue;
+		if (e - b == 8 && ref_ieq(v + b, "identity", 8))
+			continue;
+		if (!te && e - b == 4 && ref_ieq(v + b, "none", 4))
+			continue;
+		if (te && e - b == 7 && ref_ieq(v + b, "chunked", 7))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+/* The coding lists read as the byte-at-a-time reader reads them: every
+ * byte of these lines as each of its 256 values (the usual line's one
+ * compare: case, and the bytes that differ from it by 0x20 only), and,
+ * through the sniffer, a response's headers flagged compressed as that
+ * says (a line is asked only where its name can be 16 or 17 bytes). */
+START_TEST(coding_lists_read_as_byte_by_byte)
+{
+	static const char *const lines[] = {
+		"Transfer-Encoding: chunked", "transfer-encoding:chunked",
+		"Transfer-Encoding:  chunked", "Transfer-Encoding: chunked ",
+		"Transfer-Encoding: gzip, chunked", "Content-Encoding: gzip",
+		"Content-Encoding: identity", "Content-Encoding:  none",
+		"Content-Type: text/event-stream", "Transfer-Encoding:\tchunked",
+	};
+	size_t checked = 0;
+	for (size_t k = 0; k < sizeof lines / sizeof *lines; k++) {
+		char h[64];
+		size_t n = strlen(lines[k]);
+		for (size_t i = 0; i < n; i++)
+			for (int c = 0; c < 256; c++) {
+				memcpy(h, lines[k], n);
+				h[i] = (char)c;
+				int want = ref_codings(h, n);
+				ck_assert_msg(ttft_http_codings_compress_(h, n) == want,
+					      "%s, byte %zu as 0x%02x", lines[k], i, c);
+				char r[256];
+				int rn = snprintf(r, sizeof r, "HTTP/1.1 200 OK\r\n%.*s\r\n"
+						  "content-length: 0\r\n\r\n", (int)n, h);
+				if (memchr(h, '\r', n) || memchr(h, '\n', n) || !c)
+					continue;
+				struct ttft_http_rx rx;
+				ttft_http_rx_init(&rx);
+				ev.n = 0;
+				feed_rx(&rx, NULL, r, (size_t)rn, 1);
+				ck_assert_msg(ev.n >= 1 && ev.ev[0].kind == TTFT_EV_RESP_HEADERS,
+					      "%s, byte %zu as 0x%02x", lines[k], i, c);
+				/* a Content-Encoding's first coding is header_line's */
+				if (want)
+					ck_assert_msg(ev.ev[0].flags & TTFT_F_COMPRESSED,
+						      "%s, byte %zu as 0x%02x", lines[k], i, c);
+				checked++;
+			}
+	}
+	ck_assert_uint_gt(checked, 5000);
+}
+END_TEST
+
 /* 0: none; 1: 55 characters, then nothing or blanks; 2: then '-' and more */
 static int ref_traceparent(const char *v, size_t n)
 {
@@ -1732,6 +1814,7 @@ int main(void)
 	tcase_add_test(t, not_http_is_a_desync);
 	tcase_add_test(t, random_garbage_never_crashes);
 	tcase_add_test(t, compressed_stream_is_marked_not_read);
+	tcase_add_test(t, coding_lists_read_as_byte_by_byte);
 	tcase_add_test(t, server_numbers_follow_their_event);
 	tcase_add_test(t, headers_any_case_any_split);
 	tcase_add_test(t, traceparent_is_kept_at_every_split);

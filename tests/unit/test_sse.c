@@ -1128,8 +1128,9 @@ START_TEST(first_token_event_makes_the_whole_template)
 			ttft_sse_feed(&sse, e1, strlen(e1));
 			ck_assert_str_eq(g.seq, "TTT");
 		}
-		snprintf(all, sizeof all, "%s%s%s%sdata: [DONE]%s%s", e0, e1, e1,
-			 e0, eol[k], eol[k]);
+		int an = snprintf(all, sizeof all, "%s%s%s%sdata: [DONE]%s%s", e0, e1, e1,
+				  e0, eol[k], eol[k]);
+		ck_assert(an > 0 && (size_t)an < sizeof all);
 		split_invariant(all, strlen(all));
 	}
 }

@@ -1194,6 +1194,130 @@ START_TEST(a_template_start_resumes_at_its_last_top_level_key)
 }
 END_TEST
 
+static uint32_t xorshift32(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/* Each event of s (its "\n\n"-ended pieces) in a read of its own, as a
+ * server paced one token a write sends them: what the resumes at the
+ * template's checkpoint see, against one byte at a time. */
+static void per_event_vs_bytes(const char *s, size_t n)
+{
+	for (int full = 0; full < 2; full++) {
+		struct got bytes, evs;
+		classify_n(s, n, 1, full, &bytes);
+		static struct ttft_sse sse;
+		memset(&evs, 0, sizeof evs);
+		evs.sse = &sse;
+		ttft_sse_init(&sse, on_event, NULL, &evs);
+		sse.full = (uint8_t)full;
+		for (size_t i = 0; i < n;) {
+			const char *e = strstr(s + i, "\n\n");
+			size_t j = e ? (size_t)(e - s) + 2 : n;
+			ttft_sse_feed(&sse, s + i, j - i);
+			i = j;
+		}
+		same_events(&bytes, &evs, "an event a read");
+	}
+}
+
+/* Random top-level members before the token (strings holding ',' and
+ * '\"', nested objects and arrays with ',' inside, numbers), then events
+ * cut at each of the head's top-level ',' and ended another way (usage,
+ * an error, another choice, a finish, malformed): the template's
+ * checkpoint (tck) is the last top-level ',' whatever the head held, and
+ * every event classifies as one byte at a time does, an event a read and
+ * at every split (seed fixed: the same streams every run). */
+START_TEST(template_checkpoints_after_random_heads)
+{
+	static const char *const vals[] = {
+		"\"c1\"", "\"a,b\"", "\"q\\\",r\"", "12", "1.5", "null", "true",
+		"{\"a\":[1,{\"b\":\"c,d\"}],\"e\":{}}", "[1,\"x,y\",[2,{}]]",
+		"{\"choices\":[{\"index\":1}]}", "\"\\\\\"",
+	};
+	static const char *const keys[] = {
+		"id", "object", "created", "model", "system_fingerprint", "x", "a,b",
+	};
+	/* [0]: a chat completion's; [1]: Anthropic's, whose token's object
+	 * has a ',' at depth 2 before it (never the checkpoint) */
+	static const char *const last[2] = {"", "\"type\":\"content_block_delta\",\"index\":0,"};
+	static const char *const ends[2][7] = {{
+		"\"choices\":[{\"index\":0,\"delta\":{\"content\":\" a\"}}]}",
+		"\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}",
+		"\"error\":{\"message\":\"x\"}}",
+		"\"choices\":[{\"index\":1,\"delta\":{\"content\":\" b\"}}]}",
+		"\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}",
+		"\"choices\":[{]}",
+		"\"usage\":{\"prompt_tokens\":7},\"choices\":[{\"delta\":{\"content\":\"z\"}}]}",
+	}, {
+		"\"delta\":{\"type\":\"text_delta\",\"text\":\" a\"}}",
+		"\"delta\":{\"type\":\"text_delta\",\"text\":\"\"}}",
+		"\"delta\":{\"type\":\"text_delta\",\"usage\":{\"output_tokens\":9}}}",
+		"\"delta\":{\"type\":\"text_delta\",\"error\":{\"message\":\"x\"}}}",
+		"\"delta\":{\"type\":\"text_delta\",\"text\":\" c\"},\"usage\":{\"output_tokens\":4}}",
+		"\"error\":{\"type\":\"overloaded_error\"}}",
+		"\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{}\"}}",
+	}};
+	const size_t nv = sizeof vals / sizeof *vals, nk = sizeof keys / sizeof *keys,
+		     ne = sizeof ends[0] / sizeof *ends[0];
+	uint32_t x = 2463534242u;
+#define RND() xorshift32(&x)
+	size_t resumed = 0;
+	for (int round = 0; round < 240; round++) {
+		int f = round % 2;
+		char head[512] = "data: {", all[8192] = "", ev[1024];
+		size_t cuts[8], ncut = 0;
+		size_t members = RND() % 5;
+		for (size_t m = 0; m < members; m++) {
+			size_t l = strlen(head);
+			snprintf(head + l, sizeof head - l, "\"%s\":%s,", keys[RND() % nk],
+				 vals[RND() % nv]);
+			cuts[ncut++] = strlen(head); /* just past a top-level ',' */
+		}
+		if (f) {
+			strcat(head, last[f]);
+			cuts[ncut++] = strlen(head);
+		}
+		/* the template's event, then the same again (one-token reads) */
+		for (int i = 0; i < 2; i++) {
+			int l = snprintf(ev, sizeof ev, "%s%s\n\n", head, ends[f][0]);
+			ck_assert(l > 0 && (size_t)l < sizeof ev);
+			strcat(all, ev);
+		}
+		size_t two = strlen(all);
+		for (int i = 0; i < 8; i++) {
+			/* the whole head (the checkpoint itself) or a cut of it */
+			size_t c = strlen(head);
+			if (ncut && RND() % 4 == 0)
+				c = cuts[RND() % ncut];
+			int l = snprintf(ev, sizeof ev, "%.*s%s\n\n", (int)c, head,
+					 ends[f][RND() % ne]);
+			ck_assert(l > 0 && (size_t)l < sizeof ev);
+			ck_assert_uint_lt(strlen(all) + (size_t)l, sizeof all);
+			strcat(all, ev);
+		}
+		strcat(all, "data: [DONE]\n\n");
+		/* the first two events' template (a later token event makes its
+		 * own): kept (its head short enough, no other choice in it), its
+		 * checkpoint is the head's last top-level ',' */
+		struct got g;
+		classify_n(all, two, 0, 0, &g);
+		if (ncut && g.sse->tlen)
+			ck_assert_uint_eq(g.sse->tck, cuts[ncut - 1]);
+		resumed += ncut && g.sse->tlen;
+		per_event_vs_bytes(all, strlen(all));
+		if (round % 24 == 0)
+			split_invariant(all, strlen(all));
+	}
+#undef RND
+	ck_assert_uint_gt(resumed, 80);
+}
+END_TEST
+
 /* What an event came to: its class letters and the numbers it had. */
 static unsigned outcome(const char *ev, char *seq, size_t len)
 {
@@ -1292,5 +1416,6 @@ int main(void)
 	tcase_add_test(t, malformed_json_is_flagged_when_read_in_full);
 	tcase_add_test(t, templates_agree_with_the_full_scan);
 	tcase_add_test(t, random_streams_split_anywhere);
+	tcase_add_test(t, template_checkpoints_after_random_heads);
 	return tu_run(s);
 }

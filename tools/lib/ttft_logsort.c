@@ -12,8 +12,10 @@
  * brought both. */
 static inline uint16_t kind_rank(uint16_t kind)
 {
-	/* 16 bits, as the window's key holds it: a kind of 32768 or more
-	 * (damaged) wraps the same way in both orders */
+	/* 16 bits, as the window's key holds it: the window orders a
+	 * record before its seal and kind are checked (when it is handed
+	 * out), so a damaged kind of 32768 or more wraps there, and is then
+	 * counted damaged; the full sort sees only checked records */
 	return (uint16_t)(2u * kind - (kind == TTFT_EV_RESP_INTERIM
 				       ? 2u * (TTFT_EV_RESP_INTERIM - TTFT_EV_RESP_HEADERS) + 1u
 				       : 0u));

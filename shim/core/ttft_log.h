@@ -165,8 +165,9 @@ enum ttft_num {
 	TTFT_NUM_PROMPT_TOKENS,     /* usage.prompt_tokens; Responses API
 	                               response.usage.input_tokens; Anthropic
 	                               message.usage's three input counts,
-	                               message_delta's usage's when it says
-	                               all three                           */
+	                               message_delta's usage's parts combined
+	                               with them, each said replacing its
+	                               own, when all three are known       */
 	TTFT_NUM_COMPLETION_TOKENS, /* usage.completion_tokens / output_tokens */
 	TTFT_NUM_CACHED_TOKENS,     /* usage.prompt_tokens_details.cached_tokens,
 	                               response.usage.input_tokens_details.…,
@@ -182,8 +183,9 @@ enum ttft_num {
 /* The text of a TTFT_EV_SERVER_NUMBERS record: v[i] (enum ttft_num) is
  * present when bit i of the record's a is set. Bit 30 of a: the stream said
  * its prompt's count changed but not whole (Anthropic's message_delta
- * naming only some of its prompt's parts, or one that is no whole count):
- * the prompt's count is not known, whatever an earlier event said. */
+ * naming some of its prompt's parts where a part it left out is known
+ * from no earlier event, or one that is no whole count): the prompt's
+ * count is not known, whatever an earlier event said. */
 #define TTFT_NUM_F_PROMPT_UNKNOWN (1u << 30)
 struct ttft_rec_numbers {
 	uint32_t v[8];

@@ -193,19 +193,21 @@ static int is_token_key(const struct ttft_sse *s)
 }
 
 /* A literal read as nums slot SLOT_INDEX - 1 is a choice's index: not a
- * number kept, only whether it is 0 (lit_end). SLOT_INPUT and
- * SLOT_CACHE_READ: a part of Anthropic's prompt (message_start's
+ * number kept, only whether it is 0 (lit_end). SLOT_INPUT, SLOT_CREATION
+ * and SLOT_CACHE_READ: a part of Anthropic's prompt (message_start's
  * message.usage), whose input_tokens are only what no cache held: the
  * prompt is input_tokens + cache_creation_input_tokens +
  * cache_read_input_tokens, the last also the cached tokens. SLOT_TOP_*:
  * the same parts in message_delta's top-level usage, cumulative: each one
- * there replaces message_start's (Anthropic's SDKs take them so). */
+ * there replaces message_start's (Anthropic's SDKs take them so). Each
+ * group in the parts' order (ttft_sse.part). */
 #define SLOT_INDEX (TTFT_NUM__COUNT + 1)
 #define SLOT_INPUT (TTFT_NUM__COUNT + 2)
-#define SLOT_CACHE_READ (TTFT_NUM__COUNT + 3)
-#define SLOT_TOP_INPUT (TTFT_NUM__COUNT + 4)
-#define SLOT_TOP_CREATION (TTFT_NUM__COUNT + 5)
-#define SLOT_TOP_READ (TTFT_NUM__COUNT + 6)
+#define SLOT_CREATION (TTFT_NUM__COUNT + 3)
+#define SLOT_CACHE_READ (TTFT_NUM__COUNT + 4)
+#define SLOT_TOP_INPUT (TTFT_NUM__COUNT + 5)
+#define SLOT_TOP_CREATION (TTFT_NUM__COUNT + 6)
+#define SLOT_TOP_READ (TTFT_NUM__COUNT + 7)
 
 /* nums slot + 1 for a number under the current key, or 0. */
 static uint8_t num_slot(const struct ttft_sse *s)
@@ -228,7 +230,7 @@ static uint8_t num_slot(const struct ttft_sse *s)
 		/* Anthropic's */
 		return msg_usage ? SLOT_INPUT : top_usage ? SLOT_TOP_INPUT : 0;
 	case K_CACHE_CREATION:
-		return msg_usage ? SLOT_INPUT : top_usage ? SLOT_TOP_CREATION : 0;
+		return msg_usage ? SLOT_CREATION : top_usage ? SLOT_TOP_CREATION : 0;
 	case K_CACHE_READ:
 		return msg_usage ? SLOT_CACHE_READ : top_usage ? SLOT_TOP_READ : 0;
 	case K_COMPLETION_TOKENS:
@@ -292,25 +294,28 @@ void ttft_sse_reset(struct ttft_sse *s)
 {
 	s->tlen = s->slen = s->tck = 0;
 	s->bom = 0;
+	s->part_have = 0; /* a new response: its own prompt's parts */
 	s->line = L_START;
 	s->after_cr = 0;
 	s->field_len = 0;
 	reset_event(s);
 }
 
-/* One part of Anthropic's prompt (SLOT_INPUT): added to the prompt's
- * count; cached: the cache's part, also the cached tokens. A part that is
- * no whole count, or a sum past 32 bits, leaves the event's prompt out
- * (HAVE_NO_PROMPT, which dispatch drops: its count would be short); so
- * does a prompt count of another form in the same event. part: the
- * HAVE_PART_* bit it is (which dispatch drops too). */
+/* Part i (0 input, 1 cache creation, 2 cache read) of Anthropic's
+ * prompt: added to the prompt's count, and kept (ev_part[i]); the cache
+ * read's is also the cached tokens. A part that is no whole count, or a
+ * sum past 32 bits, leaves the event's prompt out (HAVE_NO_PROMPT, which
+ * dispatch drops: its count would be short); so does a prompt count of
+ * another form in the same event. part: the HAVE_PART_* bit it is (which
+ * dispatch drops too). */
 #define NFRAC_NULL 254 /* the literal is null (num_bytes) */
 #define HAVE_NO_PROMPT (1u << 31)
-#define HAVE_PART_MSG (1u << 24)         /* message_start's */
+#define HAVE_PART_MSG(i) (1u << (21 + (i))) /* message_start's i-th */
+#define HAVE_PARTS_MSG (7u << 21)
 #define HAVE_PART_TOP(i) (1u << (25 + (i))) /* message_delta's i-th */
 #define HAVE_PARTS_TOP (7u << 25)
-#define HAVE_PARTS (HAVE_PART_MSG | HAVE_PARTS_TOP)
-static void prompt_part(struct ttft_sse *s, uint32_t part, int cached)
+#define HAVE_PARTS (HAVE_PARTS_MSG | HAVE_PARTS_TOP)
+static void prompt_part(struct ttft_sse *s, uint32_t part, unsigned i)
 {
 	const unsigned p = TTFT_NUM_PROMPT_TOKENS, c = TTFT_NUM_CACHED_TOKENS;
 	uint32_t h = s->nums.have;
@@ -324,7 +329,8 @@ static void prompt_part(struct ttft_sse *s, uint32_t part, int cached)
 	}
 	s->nums.v[p] = (uint32_t)sum;
 	s->nums.have |= 1u << p;
-	if (cached) {
+	s->ev_part[i] = (uint32_t)s->nval;
+	if (i == 2) {
 		s->nums.v[c] = (uint32_t)s->nval;
 		s->nums.have |= 1u << c;
 	}
@@ -349,11 +355,13 @@ static void lit_end(struct ttft_sse *s)
 				s->ev_choice = 1;
 			return;
 		}
-		if (slot >= SLOT_TOP_INPUT - 1u)
-			prompt_part(s, HAVE_PART_TOP(slot - (SLOT_TOP_INPUT - 1u)),
-				    slot == SLOT_TOP_READ - 1u);
-		else
-			prompt_part(s, HAVE_PART_MSG, slot == SLOT_CACHE_READ - 1u);
+		if (slot >= SLOT_TOP_INPUT - 1u) {
+			unsigned i = slot - (SLOT_TOP_INPUT - 1u);
+			prompt_part(s, HAVE_PART_TOP(i), i);
+		} else {
+			unsigned i = slot - (SLOT_INPUT - 1u);
+			prompt_part(s, HAVE_PART_MSG(i), i);
+		}
 		return;
 	}
 	if (slot == TTFT_NUM_PROMPT_TOKENS && (s->nums.have & HAVE_PARTS)) {
@@ -406,38 +414,69 @@ static void num_bytes(struct ttft_sse *s, const char *p, const char *q)
 	}
 }
 
-/* message_delta's usage said its prompt's parts anew (cumulative): the
- * prompt is their sum where it says all three, else not known from this
- * stream (a part it leaves out keeps message_start's value, which this
- * event cannot add: TTFT_NUM_F_PROMPT_UNKNOWN, never a count that is
- * short or message_start's gone stale). Parts that are all 0 say nothing:
- * servers and gateways put "input_tokens":0 there (SGLang's, Envoy AI
- * Gateway's reading of it), all three at times, and no prompt is 0
- * tokens, nor does a cumulative count fall below message_start's: the
- * event's prompt and cached counts are left out, message_start's stand. */
+/* message_delta's usage said its prompt's parts anew (cumulative), as
+ * Anthropic's SDKs combine them: each part it says (not null) replaces
+ * the stream's value of that part so far (message_start's, or an earlier
+ * message_delta's), a part it leaves out or gives as null keeps it. The
+ * prompt is the sum of the three parts so combined when each is known
+ * (said whole by this event or before it), its cache read the cached
+ * tokens; else not known from this stream (TTFT_NUM_F_PROMPT_UNKNOWN,
+ * never a count that is short or gone stale). Parts that are all 0 say
+ * nothing: servers and gateways put "input_tokens":0 there (SGLang's,
+ * Envoy AI Gateway's reading of it), all three at times, and no prompt is
+ * 0 tokens, nor does a cumulative count fall below message_start's: the
+ * event's prompt and cached counts are left out, the parts so far stand.
+ * A part that is no whole count, a prompt count of another form beside
+ * them, or message_start's parts in the same event: not known, and no
+ * part known from then on. */
 static __attribute__((noinline, cold)) void prompt_final(struct ttft_sse *s)
 {
 	uint32_t h = s->nums.have;
 	const uint32_t p = 1u << TTFT_NUM_PROMPT_TOKENS, c = 1u << TTFT_NUM_CACHED_TOKENS;
-	if ((h & p) && !s->nums.v[TTFT_NUM_PROMPT_TOKENS] &&
-	    !(h & (HAVE_NO_PROMPT | HAVE_PART_MSG))) {
+	if (h & (HAVE_NO_PROMPT | HAVE_PARTS_MSG)) {
+		s->part_have = 0;
+	} else if ((h & p) && !s->nums.v[TTFT_NUM_PROMPT_TOKENS]) {
 		s->nums.have = h & ~(p | c);
 		return;
+	} else {
+		for (unsigned i = 0; i < 3; i++)
+			if (h & HAVE_PART_TOP(i)) {
+				s->part[i] = s->ev_part[i];
+				s->part_have |= (uint8_t)(1u << i);
+			}
+		uint64_t sum = (uint64_t)s->part[0] + s->part[1] + s->part[2];
+		if (s->part_have == 7 && sum <= UINT32_MAX) {
+			s->nums.v[TTFT_NUM_PROMPT_TOKENS] = (uint32_t)sum;
+			s->nums.v[TTFT_NUM_CACHED_TOKENS] = s->part[2];
+			s->nums.have = h | p | c;
+			return;
+		}
 	}
-	if ((h & HAVE_PARTS_TOP) == HAVE_PARTS_TOP && !(h & (HAVE_NO_PROMPT | HAVE_PART_MSG)))
-		return;
-	s->nums.have = (h & ~(1u << TTFT_NUM_PROMPT_TOKENS)) | TTFT_NUM_F_PROMPT_UNKNOWN;
+	s->nums.have = (h & ~p) | TTFT_NUM_F_PROMPT_UNKNOWN;
 }
 
 /* message_start's parts all 0 (SGLang's older Anthropic endpoint,
  * gateways that fill usage in) say no prompt, as message_delta's do: no
  * prompt is 0 tokens, so the event gives no prompt or cached count (null
- * in the row), never 0 as the server's. */
+ * in the row), never 0 as the server's. The parts it says (not null,
+ * whole) are the stream's so far, which message_delta's combine with
+ * (prompt_final); none where it gave no prompt. */
 static __attribute__((noinline, cold)) void prompt_start(struct ttft_sse *s)
 {
 	const uint32_t p = 1u << TTFT_NUM_PROMPT_TOKENS, c = 1u << TTFT_NUM_CACHED_TOKENS;
-	if ((s->nums.have & (p | HAVE_NO_PROMPT)) == p && !s->nums.v[TTFT_NUM_PROMPT_TOKENS])
+	uint32_t h = s->nums.have;
+	s->part_have = 0;
+	if ((h & (p | HAVE_NO_PROMPT)) != p)
+		return;
+	if (!s->nums.v[TTFT_NUM_PROMPT_TOKENS]) {
 		s->nums.have &= ~(p | c);
+		return;
+	}
+	for (unsigned i = 0; i < 3; i++)
+		if (h & HAVE_PART_MSG(i)) {
+			s->part[i] = s->ev_part[i];
+			s->part_have |= (uint8_t)(1u << i);
+		}
 }
 
 static void dispatch(struct ttft_sse *s)
@@ -458,7 +497,7 @@ static void dispatch(struct ttft_sse *s)
 		if (s->nums.have) {
 			if (s->nums.have & HAVE_PARTS_TOP)
 				prompt_final(s);
-			else if (s->nums.have & HAVE_PART_MSG)
+			else if (s->nums.have & HAVE_PARTS_MSG)
 				prompt_start(s);
 			s->nums.have &= ~(HAVE_NO_PROMPT | HAVE_PARTS);
 			if (s->nums.have)

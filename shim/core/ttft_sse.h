@@ -147,6 +147,16 @@ struct ttft_sse {
 	uint8_t bom;        /* bytes of a byte-order mark read at the stream's
 	                       start; 3 once past its start (ttft_sse.c) */
 	char tmpl[TTFT_SSE_TMPL];
+	/* Anthropic's prompt parts (input, cache creation, cache read) as
+	 * the stream said them so far (message_start's, each one a
+	 * message_delta said anew replacing it, as Anthropic's SDKs take
+	 * them): part_have bit i when part[i] is known; ev_part: the event
+	 * being read's (valid where its HAVE_PART_* bit is set, ttft_sse.c).
+	 * Read and written only at an event that has such parts: never on a
+	 * token's path. */
+	uint8_t part_have;
+	uint32_t part[3];
+	uint32_t ev_part[3];
 };
 
 void ttft_sse_init(struct ttft_sse *s, ttft_sse_event_cb on_event,

@@ -1208,8 +1208,9 @@ START_TEST(several_choices_cut_short_keep_no_timings)
 }
 END_TEST
 
-/* An Anthropic stream whose message_delta said only some of its prompt's
- * parts anew (TTFT_NUM_F_PROMPT_UNKNOWN): message_start's count is stale,
+/* An Anthropic stream whose message_delta said its prompt's parts anew
+ * but not whole (TTFT_NUM_F_PROMPT_UNKNOWN: a part it left out known from
+ * no earlier event): message_start's count is stale,
  * and the row's prompt_tokens is null, not that count; one that said them
  * all gives its sum, the last one read. */
 START_TEST(a_prompt_said_anew_but_not_whole_is_null)

@@ -533,9 +533,10 @@ END_TEST
  * three, in any order, their sum is the prompt's count, which replaces
  * message_start's (here 1672, not 1243); where it says only output_tokens,
  * the prompt is message_start's (no prompt in the event); where it says
- * only some parts, or a part that is no whole count, or a prompt count of
- * another form beside them, the prompt is not known (the flag, never a
- * count that is short or stale). At every split point. */
+ * only some parts, each replaces the part so far (10 + 40 + 1200); where
+ * it says a part that is no whole count, or a prompt count of another form
+ * beside them, the prompt is not known (the flag, never a count that is
+ * short or stale). At every split point. */
 START_TEST(anthropic_delta_usage_is_the_final_prompt)
 {
 	const char *s =
@@ -572,7 +573,9 @@ START_TEST(anthropic_delta_usage_is_the_final_prompt)
 		ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_CACHED_TOKENS], 1200);
 		ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_COMPLETION_TOKENS], 47);
 		ck_assert_uint_eq(g.nums[2].have, O);
-		ck_assert_uint_eq(g.nums[3].have, O | U);
+		ck_assert_uint_eq(g.nums[3].have, P | C | O);
+		ck_assert_uint_eq(g.nums[3].v[TTFT_NUM_PROMPT_TOKENS], 1250);
+		ck_assert_uint_eq(g.nums[3].v[TTFT_NUM_CACHED_TOKENS], 1200);
 		ck_assert_uint_eq(g.nums[4].have, P | C | O);
 		ck_assert_uint_eq(g.nums[4].v[TTFT_NUM_PROMPT_TOKENS], 13);
 		ck_assert_uint_eq(g.nums[4].v[TTFT_NUM_CACHED_TOKENS], 7);
@@ -696,6 +699,104 @@ START_TEST(anthropic_null_usage_parts_are_not_said)
 		ck_assert_uint_eq(g.nums[4].have, 1u << TTFT_NUM_PROMPT_N);
 	}
 	split_invariant(s, strlen(s));
+}
+END_TEST
+
+/* A message_delta that says some of the prompt's parts and leaves the
+ * others null or out (the API's: "input_tokens":null,
+ * "cache_creation_input_tokens":null, "cache_read_input_tokens":25186):
+ * Anthropic's SDKs combine per part, each part said replacing the one so
+ * far (message_start's, or an earlier message_delta's), the others kept.
+ * The prompt is the sum of the parts so combined where each is known, its
+ * cache read the cached tokens (the prompt was null: 0x40000000, its count
+ * not known); null where a part is known from neither (message_start gave
+ * it null, or gave no prompt: all 0; a part that is no whole count
+ * forgets them); parts said all 0 change nothing; a new response (reset)
+ * starts with none. At every split, one byte at a time and an event a
+ * read. */
+static void per_event_vs_bytes(const char *s, size_t n);
+
+START_TEST(anthropic_delta_parts_combine_with_the_start)
+{
+	static const char start[] =
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"
+		"\"m\",\"usage\":{\"input_tokens\":25,\"cache_creation_input_tokens\":3,"
+		"\"cache_read_input_tokens\":1200,\"output_tokens\":1}}}\n\n";
+#define DELTA(u) "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{" u "}}\n\n"
+	const char *s =
+		/* 0: message_start, 1: the API's own mixed delta, 2: a part
+		 * left out rather than null, 3: parts all 0 (nothing), 4: the
+		 * input said over an earlier delta's read, 5: a part no whole
+		 * count (forgets them), 6: then a mixed one: not known */
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"
+		"\"m\",\"usage\":{\"input_tokens\":25,\"cache_creation_input_tokens\":3,"
+		"\"cache_read_input_tokens\":1200,\"output_tokens\":1}}}\n\n"
+		DELTA("\"input_tokens\":null,\"cache_creation_input_tokens\":null,"
+		      "\"cache_read_input_tokens\":25186,\"output_tokens\":12")
+		DELTA("\"cache_read_input_tokens\":500,\"output_tokens\":13")
+		DELTA("\"input_tokens\":0,\"cache_creation_input_tokens\":null,\"output_tokens\":14")
+		DELTA("\"output_tokens\":15,\"input_tokens\":7")
+		DELTA("\"input_tokens\":7.5,\"output_tokens\":16")
+		DELTA("\"cache_read_input_tokens\":9,\"output_tokens\":17")
+		/* 7: message_start with a part null, 8: a delta that leaves
+		 * that part out too: not known; 9: one that says it: known */
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{"
+		"\"usage\":{\"input_tokens\":13,\"cache_creation_input_tokens\":null,"
+		"\"cache_read_input_tokens\":40,\"output_tokens\":0}}}\n\n"
+		DELTA("\"input_tokens\":null,\"cache_read_input_tokens\":41,\"output_tokens\":3")
+		DELTA("\"cache_creation_input_tokens\":2,\"output_tokens\":4")
+		/* 10: message_start's parts all 0 (no count), 11: a mixed
+		 * delta after it: not known */
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{"
+		"\"usage\":{\"input_tokens\":0,\"cache_creation_input_tokens\":0,"
+		"\"cache_read_input_tokens\":0,\"output_tokens\":0}}}\n\n"
+		DELTA("\"input_tokens\":5,\"cache_read_input_tokens\":null,\"output_tokens\":6");
+	const unsigned P = 1u << TTFT_NUM_PROMPT_TOKENS, C = 1u << TTFT_NUM_CACHED_TOKENS,
+		       O = 1u << TTFT_NUM_COMPLETION_TOKENS, U = TTFT_NUM_F_PROMPT_UNKNOWN;
+	for (size_t st = 0; st <= 3; st++) {
+		struct got g;
+		ck_assert_str_eq(classify(s, st, &g), "EEEEEEEEEEEE");
+		ck_assert_uint_eq(g.nums[0].have, P | C);
+		ck_assert_uint_eq(g.nums[0].v[TTFT_NUM_PROMPT_TOKENS], 1228);
+		ck_assert_uint_eq(g.nums[1].have, P | C | O);
+		ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_PROMPT_TOKENS], 25 + 3 + 25186);
+		ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_CACHED_TOKENS], 25186);
+		ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_COMPLETION_TOKENS], 12);
+		ck_assert_uint_eq(g.nums[2].have, P | C | O);
+		ck_assert_uint_eq(g.nums[2].v[TTFT_NUM_PROMPT_TOKENS], 25 + 3 + 500);
+		ck_assert_uint_eq(g.nums[2].v[TTFT_NUM_CACHED_TOKENS], 500);
+		ck_assert_uint_eq(g.nums[3].have, O);
+		ck_assert_uint_eq(g.nums[4].have, P | C | O);
+		ck_assert_uint_eq(g.nums[4].v[TTFT_NUM_PROMPT_TOKENS], 7 + 3 + 500);
+		ck_assert_uint_eq(g.nums[4].v[TTFT_NUM_CACHED_TOKENS], 500);
+		ck_assert_uint_eq(g.nums[5].have & (P | U), U);
+		ck_assert_uint_eq(g.nums[6].have & (P | U), U);
+		ck_assert_uint_eq(g.nums[7].have, P | C);
+		ck_assert_uint_eq(g.nums[7].v[TTFT_NUM_PROMPT_TOKENS], 53);
+		ck_assert_uint_eq(g.nums[8].have & (P | U), U);
+		ck_assert_uint_eq(g.nums[9].have, P | C | O);
+		ck_assert_uint_eq(g.nums[9].v[TTFT_NUM_PROMPT_TOKENS], 13 + 2 + 41);
+		ck_assert_uint_eq(g.nums[9].v[TTFT_NUM_CACHED_TOKENS], 41);
+		ck_assert_uint_eq(g.nums[10].have & (P | C), 0);
+		ck_assert_uint_eq(g.nums[11].have & (P | U), U);
+	}
+	split_invariant(s, strlen(s));
+	per_event_vs_bytes(s, strlen(s));
+	/* a new response (ttft_sse_reset: its headers) knows no part of the
+	 * last one's prompt: its mixed delta's prompt is not known */
+	struct got g;
+	static struct ttft_sse sse;
+	memset(&g, 0, sizeof g);
+	g.sse = &sse;
+	ttft_sse_init(&sse, on_event, NULL, &g);
+	ttft_sse_feed(&sse, start, strlen(start));
+	ttft_sse_reset(&sse);
+	const char *d = DELTA("\"input_tokens\":null,\"cache_read_input_tokens\":7,"
+			      "\"output_tokens\":2");
+	ttft_sse_feed(&sse, d, strlen(d));
+	ck_assert_uint_eq(g.n, 2);
+	ck_assert_uint_eq(g.nums[1].have & (P | U), U);
+#undef DELTA
 }
 END_TEST
 
@@ -1411,6 +1512,7 @@ int main(void)
 	tcase_add_test(t, anthropic_zero_delta_usage_is_no_count);
 	tcase_add_test(t, anthropic_zero_start_usage_is_no_count);
 	tcase_add_test(t, anthropic_null_usage_parts_are_not_said);
+	tcase_add_test(t, anthropic_delta_parts_combine_with_the_start);
 	tcase_add_test(t, llamacpp_timings_and_usage);
 	tcase_add_test(t, numbers_are_exact_or_absent);
 	tcase_add_test(t, malformed_json_is_flagged_when_read_in_full);

@@ -791,6 +791,48 @@ START_TEST(a_forked_request_read_by_its_own_sniffer_is_whole)
 }
 END_TEST
 
+/* A fork child whose own request side lost the framing (bytes it sent
+ * after its request that are not HTTP: a desync on the child's id, "tx")
+ * while its parent had lost the framing of its responses, and which then
+ * read its answer itself (on its own id): its row said its parent's
+ * reason (a Content-Length the clients read differently), as if its
+ * answer went unread by the parent's stopped sniffer. It says its own
+ * (the bytes that are not HTTP), as a connection of its own would, in
+ * every order of the two desyncs and the child's request. */
+START_TEST(a_forked_request_says_its_own_lost_framing)
+{
+	for (int order = 0; order < 3; order++) {
+		open_log(1 << 20);
+		uint64_t p = parent_answered(0);
+		if (order == 0)
+			lost_framing(p, T0 + MS(2), "rx");
+		uint64_t k = child_asks(p, 200, 1, T0 + MS(300), 1);
+		if (order == 1)
+			lost_framing(p, T0 + MS(300.5), "rx");
+		ev_full(TTFT_EV_DESYNC, 0, T0 + MS(301), 200, 200, k, 2, 0, 0,
+			TTFT_DESYNC_NOT_HTTP, "tx");
+		if (order == 2)
+			lost_framing(p, T0 + MS(301.5), "rx");
+		ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_SSE, T0 + MS(302), 200, 200, k, 1, 0,
+			200, 0, NULL);
+		ev_full(TTFT_EV_SSE_TOKEN, 0, T0 + MS(304), 200, 200, k, 1, 0, 0, 0, NULL);
+		ev_full(TTFT_EV_RESP_END, 0, T0 + MS(305), 200, 200, k, 1, 0, 62, 1, NULL);
+		struct ttft_analysis a;
+		const struct ttft_record *r = child_row(&a, p, k);
+		char nb[640];
+		const char *n = ttft_record_note(r, nb, sizeof nb);
+		ck_assert_msg(r->desync == TTFT_DESYNC_NOT_HTTP && n &&
+			      strstr(n, ttft_desync_text(TTFT_DESYNC_NOT_HTTP, 0)) &&
+			      !strstr(n, ttft_desync_text(TTFT_DESYNC_BAD_LENGTH, 0)),
+			      "order %d: desync %d: %s", order, r->desync, n ? n : "(no note)");
+		ck_assert(!ttft_record_complete(r));
+		ck_assert_int_eq(r->status, 200);
+		ttft_analysis_free(&a);
+		unlink(g_path);
+	}
+}
+END_TEST
+
 /* Every child of a connection, not only its first, is reached by its
  * parent's lost framing and by a tangle (the assembler walks a parent's
  * children, not every connection of the log: that was the log's
@@ -1759,6 +1801,7 @@ int main(void)
 	tcase_add_test(t, a_request_after_the_framing_was_lost_says_so);
 	tcase_add_test(t, a_forked_request_after_the_framing_was_lost_says_so);
 	tcase_add_test(t, a_forked_request_read_by_its_own_sniffer_is_whole);
+	tcase_add_test(t, a_forked_request_says_its_own_lost_framing);
 	tcase_add_test(t, a_parents_lost_framing_reaches_every_child);
 	tcase_add_test(t, a_hole_in_the_log_is_said);
 	tcase_add_test(t, a_request_lost_with_the_log_is_a_row);

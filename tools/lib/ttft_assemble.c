@@ -768,15 +768,17 @@ static struct ttft_record *response_of(struct ttft_asm *ps, struct asm_conn *c,
 }
 
 /* A response's head read on c for r. A fork child's request marked with
- * its parent's lost framing (new_request, INHERIT, cut_child_requests:
- * the only desync a request of c has while c has none of its own) whose
- * answer came on the child's own id: the child's sniffer read on, and
- * the parent's desync came after the fork, none of this request's. */
+ * a lost framing whose answer came on the child's own id: the child's
+ * sniffer read on, and its parent's desync (new_request, INHERIT,
+ * cut_child_requests) came after the fork, none of this request's. What
+ * stays is the child's own: none, or the first desync on c (its request
+ * side's: a request of c is marked with c's first desync or its parent's,
+ * never another), which a request already marked with the parent's kept
+ * out (a review found the child's row noted with its parent's reason). */
 static void forked_answer_read(const struct asm_conn *c, struct ttft_record *r)
 {
-	if (c->fork_parent && !c->desync && r->desync && !r->fork_read &&
-	    !r->request_unseen)
-		r->desync = 0;
+	if (c->fork_parent && r->desync && !r->fork_read && !r->request_unseen)
+		r->desync = c->desync;
 }
 
 /* What an inherited connection's record is about: a response to a request

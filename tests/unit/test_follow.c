@@ -2512,6 +2512,83 @@ START_TEST(a_forked_request_waits_past_its_parents_desync)
 }
 END_TEST
 
+/* The same child's request when the child never closes its copy: a
+ * process that ends without closing it (most do: the kernel closes its
+ * fds, no close is logged) kept the row waiting for ever (seen failing:
+ * not handed out after its writer was gone). Once its writer has been
+ * seen alive here and then gone for the lag and the grace, everything it
+ * wrote is read and its answer went unread: handed out, settled, the
+ * analyzer's row (not complete, the parent's lost framing). While it
+ * lives (a daemon child holding the socket) the row waits: its own
+ * sniffer may yet read its answer. With the check off (a log of another
+ * machine or pid namespace) it waits as before. */
+START_TEST(a_forked_request_settles_when_its_child_is_gone)
+{
+	pid_t child;
+	int wr;
+	open_log("follow-fork-gone");
+	spawn_writers(1, &child, &wr);
+	struct ttft_follow on, off;
+	ttft_follow_init(&on, g_path, MS(1), MS(1), SEC(3600));
+	ttft_follow_init(&off, g_path, MS(1), MS(1), SEC(3600));
+	off.check_gone = 0;
+	struct handed *h = calloc(2, sizeof *h);
+	struct ttft_follow_sink s_on = {.ctx = &h[0], .request = on_request};
+	struct ttft_follow_sink s_off = {.ctx = &h[1], .request = on_request};
+	int64_t T = SEC(5);
+	put(&(struct ev){TTFT_EV_CONNECT_BEGIN, T, 1, 0, 0, 0, "127.0.0.1:9"});
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(1), 1, 0, 0, 0, "POST /parent"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(2), 1, 0, 10, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_HEADERS, T + MS(3), 1, 0, 200, 0, NULL});
+	put(&(struct ev){TTFT_EV_DESYNC, T + MS(3), 1, 0, 0, 1, "rx"});
+	g_gone_pid = (int)child;
+	put(&(struct ev){TTFT_EV_INHERIT, T + MS(300), 2, 1, 1, getpid(), NULL});
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(300), 2, 1, 0, 0, "POST /child"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(301), 2, 1, 10, 0, NULL});
+	g_gone_pid = 0;
+	tick(T + SEC(3));
+	/* alive (seen so, a writer of the log): its row waits */
+	for (int k = 0; k < 3; k++) {
+		ck_assert_int_eq(ttft_follow_poll(&on, &s_on), 0);
+		ck_assert_int_eq(ttft_follow_poll(&off, &s_off), 0);
+	}
+	ck_assert_ptr_nonnull(find(&h[0], 1, 0));
+	ck_assert_msg(!find(&h[0], 2, 1), "a living child's row handed out");
+	ck_assert_uint_eq(h[0].n, 1);
+	end_writers(1, &child, wr); /* ended without closing its copy */
+	/* after the lag and the grace (1 ms each) on the follower's clock:
+	 * polled until then, no time judged */
+	for (int k = 0; k < 10000 && h[0].n < 2; k++) {
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+		ck_assert_int_eq(ttft_follow_poll(&on, &s_on), 0);
+	}
+	ck_assert_int_eq(ttft_follow_poll(&off, &s_off), 0);
+	const struct got *g = find(&h[0], 2, 1);
+	ck_assert_msg(g != NULL, "a gone child's row still waits");
+	ck_assert(g->complete && g->status == 0 && g->desync == 1);
+	ck_assert_uint_eq(h[0].n, 2);
+	ck_assert_uint_eq(ttft_follow_in_flight(&on), 0);
+	ck_assert_msg(!find(&h[1], 2, 1), "handed out without the check");
+	/* the analyzer's row: not complete, its answer unread, no status */
+	ttft_log_close(&g_log);
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	size_t i = 0;
+	while (i < a.nreqs && a.reqs[i].conn != 2)
+		i++;
+	ck_assert_uint_lt(i, a.nreqs);
+	ck_assert(!ttft_record_complete(&a.reqs[i]));
+	ck_assert_int_eq(a.reqs[i].status, 0);
+	ck_assert_int_eq(a.reqs[i].desync, 1);
+	ttft_analysis_free(&a);
+	ttft_follow_free(&on);
+	ttft_follow_free(&off);
+	free(h);
+	unlink(g_path);
+}
+END_TEST
+
 /* A request still owed its answer when its connection closed stays
  * while an exec's heir may take the socket over: a process sent it,
  * forked, the child exec'd keeping the socket, the parent closed its
@@ -2820,6 +2897,7 @@ int main(void)
 	tcase_add_test(t, a_process_whose_main_thread_ended_holds);
 	tcase_add_test(t, pipelined_request_waits_for_its_answer);
 	tcase_add_test(t, a_forked_request_waits_past_its_parents_desync);
+	tcase_add_test(t, a_forked_request_settles_when_its_child_is_gone);
 	tcase_add_test(t, many_gone_processes_hold_no_window);
 	tcase_add_test(t, writers_of_another_pid_namespace_hold_their_windows);
 	tcase_add_test(t, a_drain_refuses_what_a_stream_may_reach);

@@ -1326,6 +1326,14 @@ int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r)
 	return 0;
 }
 
+int ttft_asm_waits_for_child(const struct ttft_asm *as, const struct ttft_record *r)
+{
+	if (!r->desync || r->conn == 0 || r->conn >= as->nconn)
+		return 0;
+	const struct asm_conn *c = &as->conns[r->conn];
+	return c->fork_parent && !c->closed && !ttft_asm_settled(as, r);
+}
+
 const char *ttft_asm_peer(const struct ttft_asm *as, uint64_t conn)
 {
 	if (conn == 0 || conn >= as->nconn || !as->conns[conn].peer[0])

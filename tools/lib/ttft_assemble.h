@@ -88,6 +88,11 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e);
  * begin (only sent, pipelined, it settles nothing), or the sniffer lost
  * the connection's framing; else 0 (still in flight). */
 int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r);
+/* 1 when r is not settled only because it waits for a fork child's close
+ * of its copy of the connection (its parent's lost framing reached it:
+ * whether the child's own sniffer reads its answer is known then), which
+ * the child's end is as well: its fds close with it. */
+int ttft_asm_waits_for_child(const struct ttft_asm *as, const struct ttft_record *r);
 /* The server's split of r from the snapshots applied so far
  * (ttft_join.h): its own numbers from the window that provably holds its
  * moment alone among every request applied, else the reason in

@@ -577,11 +577,24 @@ static void hand_out_settled(struct ttft_follow *f, struct ttft_follow_log *L, i
 	for (; L->holes_seen < L->v.nholes; L->holes_seen++)
 		L->hole_found[L->holes_seen] = now;
 	int64_t upto = all ? in_flight_floor(f, L, now) : decidable_upto(f, L, now);
+	struct gone_cache gc = {.n = 0};
 	size_t k = 0;
 	for (size_t j = 0; j < L->nopen; j++) {
 		uint32_t i = L->openq[j];
 		struct ttft_record *r = &L->an.reqs[i];
 		int settled = ttft_asm_settled(&L->as, r);
+		/* a fork child's request that waits for the child's close of
+		 * its copy (its parent lost the framing): a child that ends
+		 * without closing it (most do: the kernel closes its fds) is
+		 * as good as closed once it has been seen gone for the lag and
+		 * the grace (everything it wrote is read: gone_for_good, which
+		 * holds for a pid taken again); then its answer went unread,
+		 * the row the analyzer gives. Only for a log of this machine
+		 * whose writer was seen alive here (a daemon child that lives
+		 * on keeps it waiting: its sniffer may yet read its answer) */
+		if (!settled && f->check_gone && L->this_boot &&
+		    ttft_asm_waits_for_child(&L->as, r) && gone_for_good(f, L, &gc, i, now))
+			settled = 1;
 		int stale = 0, cut = L->v.nholes && in_a_hole(f, L, r, now, &stale);
 		/* its end may be among the events lost: it would be in flight
 		 * for ever (a review found) */

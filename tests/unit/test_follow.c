@@ -2512,6 +2512,75 @@ START_TEST(a_forked_request_waits_past_its_parents_desync)
 }
 END_TEST
 
+/* A lost framing of a connection's requests' side alone ("tx": bytes
+ * sent after a request that are not HTTP) leaves its responses read on:
+ * the request due then gets its answer, as the analyzer gives it (status,
+ * token, end, and the lost framing's note). It settled the request at
+ * once (seen failing: handed out at the desync with no status), and a
+ * fork child's whose parent had lost the framing of its responses with
+ * its parent's reason (7) where the analyzer gives the child's own (1). */
+START_TEST(a_lost_request_framing_waits_for_the_answer)
+{
+	struct ttft_follow f;
+	struct handed h;
+	struct ttft_follow_sink sink = follow_new(&f, &h, "follow-tx-desync");
+	sink.desync = NULL; /* reasons other than 1 here */
+	int64_t T = SEC(5);
+	/* 1: a connection of its own; 2 a parent, 3 its fork child */
+	put(&(struct ev){TTFT_EV_CONNECT_BEGIN, T, 1, 0, 0, 0, "127.0.0.1:9"});
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(1), 1, 0, 0, 0, "POST /own"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(2), 1, 0, 10, 0, NULL});
+	put(&(struct ev){TTFT_EV_DESYNC, T + MS(3), 1, 1, 0, TTFT_DESYNC_NOT_HTTP, "tx"});
+	put(&(struct ev){TTFT_EV_CONNECT_BEGIN, T, 2, 0, 0, 0, "127.0.0.1:9"});
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(1), 2, 0, 0, 0, "POST /parent"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(2), 2, 0, 10, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_HEADERS, T + MS(3), 2, 0, 200, 0, NULL});
+	put(&(struct ev){TTFT_EV_DESYNC, T + MS(3), 2, 0, 0, TTFT_DESYNC_BAD_LENGTH, "rx"});
+	put(&(struct ev){TTFT_EV_INHERIT, T + MS(300), 3, 1, 2, getpid(), NULL});
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(300), 3, 1, 0, 0, "POST /child"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(301), 3, 1, 10, 0, NULL});
+	put(&(struct ev){TTFT_EV_DESYNC, T + MS(302), 3, 2, 0, TTFT_DESYNC_NOT_HTTP, "tx"});
+	tick(T + SEC(3));
+	polled(&f, &sink, 3);
+	ck_assert_ptr_nonnull(find(&h, 2, 0));
+	ck_assert_msg(!find(&h, 1, 0) && !find(&h, 3, 1),
+		      "handed out at its request side's lost framing, before its answer");
+	for (uint64_t c = 1; c <= 3; c += 2) {
+		uint32_t q = c == 3;
+		int64_t t = T + SEC(3) + MS(10);
+		put(&(struct ev){TTFT_EV_RESP_HEADERS, t, c, q, 200, 0, NULL});
+		put(&(struct ev){TTFT_EV_SSE_TOKEN, t + MS(10), c, q, 0, 0, NULL});
+		put(&(struct ev){TTFT_EV_RESP_END, t + MS(11), c, q, 100, 1, NULL});
+	}
+	tick(T + SEC(5));
+	polled(&f, &sink, 3);
+	ttft_log_close(&g_log);
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	for (uint64_t c = 1; c <= 3; c += 2) {
+		const struct got *g = find(&h, c, c == 3);
+		ck_assert_msg(g != NULL, "conn %d not handed out", (int)c);
+		size_t i = 0;
+		while (i < a.nreqs && a.reqs[i].conn != c)
+			i++;
+		ck_assert_uint_lt(i, a.nreqs);
+		const struct ttft_record *w = &a.reqs[i];
+		ck_assert_msg(g->complete && g->status == 200 && g->tokens == 1 &&
+			      g->desync == TTFT_DESYNC_NOT_HTTP,
+			      "conn %d: status %d, tokens %ld, desync %d", (int)c, g->status,
+			      g->tokens, g->desync);
+		ck_assert_int_eq(w->status, g->status);
+		ck_assert_int_eq(w->desync, g->desync);
+		ck_assert_int_eq(ttft_record_tokens(w), g->tokens);
+	}
+	ck_assert_uint_eq(h.n, 3);
+	ttft_analysis_free(&a);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
+
 /* The same child's request when the child never closes its copy: a
  * process that ends without closing it (most do: the kernel closes its
  * fds, no close is logged) kept the row waiting for ever (seen failing:
@@ -2898,6 +2967,7 @@ int main(void)
 	tcase_add_test(t, pipelined_request_waits_for_its_answer);
 	tcase_add_test(t, a_forked_request_waits_past_its_parents_desync);
 	tcase_add_test(t, a_forked_request_settles_when_its_child_is_gone);
+	tcase_add_test(t, a_lost_request_framing_waits_for_the_answer);
 	tcase_add_test(t, many_gone_processes_hold_no_window);
 	tcase_add_test(t, writers_of_another_pid_namespace_hold_their_windows);
 	tcase_add_test(t, a_drain_refuses_what_a_stream_may_reach);

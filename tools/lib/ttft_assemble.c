@@ -54,6 +54,9 @@ struct asm_conn {
 	uint32_t fork_kids;  /* its children's ids, a list: the last one's */
 	uint32_t fork_sib;   /* the next child of its parent, 0 = none */
 	uint8_t rx_cut;      /* an rx desync cut its children's requests */
+	uint8_t rx_stopped;  /* a desync not of its requests' side alone
+	                        ("tx": the responses are read on): no
+	                        record of a response on it comes any more */
 	uint32_t fork_next;  /* the first of its requests maybe unanswered */
 	uint8_t answered;    /* a response's headers were read on it */
 	/* unsolicited 408s on it while every request was answered: the
@@ -894,6 +897,8 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		 * upgrade's response follows on HTTP/2) */
 		if (!c->desync)
 			c->desync = (int)e->b;
+		if (memcmp(e->text, "tx", 3))
+			c->rx_stopped = 1; /* rx, or a direction not said */
 		cut_open_requests(a, c, 0, (int)e->b);
 		if (!memcmp(e->text, "rx", 3) && !c->rx_cut) {
 			/* once (a damaged log's reason of 0 too) */
@@ -1303,7 +1308,12 @@ int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r)
 	if (r->conn == 0 || r->conn >= as->nconn)
 		return 1; /* no connection state to wait on */
 	const struct asm_conn *c = &as->conns[r->conn];
-	if (c->desync)
+	/* the sniffer stopped reading its responses; its requests' side
+	 * alone ("tx") leaves the answers read on: a request due then still
+	 * gets its own (a review found a row handed out at such a desync
+	 * with no status, and a fork child's with its parent's reason, where
+	 * the analyzer gives the answer read after it) */
+	if (c->rx_stopped)
 		return 1;
 	/* a fork child's request its parent's lost framing reached: its
 	 * answer went unread only if its own sniffer did not read it, which

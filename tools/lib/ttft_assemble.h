@@ -86,7 +86,8 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e);
 /* 1 when no later record can change how r ended: its response ended, the
  * client closed the connection, a later request on it had its answer
  * begin (only sent, pipelined, it settles nothing), or the sniffer lost
- * the connection's framing; else 0 (still in flight). */
+ * the framing of the connection's responses (of its requests alone, "tx",
+ * the answers are read on: not by itself); else 0 (still in flight). */
 int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r);
 /* 1 when r is not settled only because it waits for a fork child's close
  * of its copy of the connection (its parent's lost framing reached it:

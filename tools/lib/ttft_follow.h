@@ -21,7 +21,8 @@
  *    later than that is applied anyway and counted late.
  *  - A request is handed out once it is settled (ttft_asm_settled: its
  *    response ended, the client closed the connection or a later request
- *    on it was answered, or the sniffer lost the framing; a fork child's
+ *    on it was answered, or the sniffer lost the framing of its responses
+ *    (of its requests' side alone, the answers are read on); a fork child's
  *    request its parent's lost framing reached: the child's close of its
  *    copy, or the child found gone as below, which closed it) and, when /metrics snapshots are in the log,
  *    once a snapshot after its end decided its split or `split_wait_ns`

@@ -715,6 +715,20 @@ static inline __attribute__((always_inline)) void str_k(struct kw *w, const char
 		null_k(w, qk, kn);
 }
 
+/* Members whose values are known, written compact as one run of text:
+ * RUN(KS("a") "null," KS("b") "false") is the members "a" and "b" as
+ * separate ones would write them without pretty printing (only there:
+ * pretty members each have their own line). */
+#define KS(key) "\"" key "\":"
+#define RUN(text) text, sizeof(text) - 1
+
+static inline __attribute__((always_inline)) void run_k(struct kw *w, const char *text, size_t n)
+{
+	char *o = w_member(w, text, n, 0);
+	if (o)
+		w_end(w, o);
+}
+
 void ttft_json_newline(struct ttft_json *j)
 {
 	putc1(j, '\n');
@@ -774,9 +788,11 @@ void ttft_json_summary(struct ttft_json *j, const char *key, const struct ttft_s
 static inline __attribute__((always_inline)) void record(struct ttft_json *j, const char *key,
 							  const struct ttft_record *r,
 							  const struct ttft_json_ctx *ctx,
-							  int pretty)
+							  int pretty, int log_only)
 {
-	int log = r->origin == TTFT_ORIGIN_LOG, probe = r->origin == TTFT_ORIGIN_PROBE;
+	/* log_only: a log's record, known when compiled (most rows) */
+	int log = log_only || r->origin == TTFT_ORIGIN_LOG;
+	int probe = !log_only && r->origin == TTFT_ORIGIN_PROBE;
 	struct ttft_phases p;
 	ttft_record_phases(r, &p);
 	struct kw w;
@@ -817,17 +833,27 @@ static inline __attribute__((always_inline)) void record(struct ttft_json *j, co
 		       * a damaged anchor or start: no sum that fits */
 		null_k(&w, K("start_unix_s"));
 	long tokens = ttft_record_tokens(r);
-	if (tokens < 0) /* unknown, not zero */
-		null_k(&w, K("tokens"));
-	else
-		int_k(&w, K("tokens"), tokens);
 	/* "events": counted, at least that many (one event can carry several) */
-	str_k(&w, K("tokens_source"), ttft_tokens_source_name(ttft_record_tokens_source(r)));
-	if (r->prompt_tokens >= 0)
-		int_k(&w, K("prompt_tokens"), r->prompt_tokens);
-	else
-		null_k(&w, K("prompt_tokens"));
-	if (log) {
+	const char *tokens_source = ttft_tokens_source_name(ttft_record_tokens_source(r));
+	if (!pretty && tokens < 0 && !tokens_source && r->prompt_tokens < 0) {
+		run_k(&w, RUN(KS("tokens") "null," KS("tokens_source") "null,"
+			      KS("prompt_tokens") "null"));
+	} else {
+		if (tokens < 0) /* unknown, not zero */
+			null_k(&w, K("tokens"));
+		else
+			int_k(&w, K("tokens"), tokens);
+		str_k(&w, K("tokens_source"), tokens_source);
+		if (r->prompt_tokens >= 0)
+			int_k(&w, K("prompt_tokens"), r->prompt_tokens);
+		else
+			null_k(&w, K("prompt_tokens"));
+	}
+	if (log && !pretty && !r->compressed && !r->several_choices &&
+	    !ttft_record_traceparent(r)[0]) {
+		run_k(&w, RUN(KS("compressed") "false," KS("several_choices") "false,"
+			      KS("traceparent") "null"));
+	} else if (log) {
 		bool_k(&w, K("compressed"), r->compressed);
 		bool_k(&w, K("several_choices"), r->several_choices);
 		if (ttft_record_traceparent(r)[0])
@@ -849,14 +875,20 @@ static inline __attribute__((always_inline)) void record(struct ttft_json *j, co
 	num_k(&w, K("e2e_s"), p.e2e_s);
 	/* the count says why an itl_p99_s is null (ttft_quantile_min_n) */
 	long itl_n = ttft_record_itl_n(r);
-	if (itl_n < 0) /* the gaps not seen, not none */
-		null_k(&w, K("itl_n"));
-	else
-		int_k(&w, K("itl_n"), itl_n);
-	num_k(&w, K("itl_p50_s"), p.itl_p50_s);
-	num_k(&w, K("itl_p99_s"), p.itl_p99_s);
-	if (log)
-		num_k(&w, K("app_gap_s"), p.app_gap_s);
+	if (log && !pretty && itl_n < 0 && isnan(p.itl_p50_s) && isnan(p.itl_p99_s) &&
+	    isnan(p.app_gap_s)) {
+		run_k(&w, RUN(KS("itl_n") "null," KS("itl_p50_s") "null,"
+			      KS("itl_p99_s") "null," KS("app_gap_s") "null"));
+	} else {
+		if (itl_n < 0) /* the gaps not seen, not none */
+			null_k(&w, K("itl_n"));
+		else
+			int_k(&w, K("itl_n"), itl_n);
+		num_k(&w, K("itl_p50_s"), p.itl_p50_s);
+		num_k(&w, K("itl_p99_s"), p.itl_p99_s);
+		if (log)
+			num_k(&w, K("app_gap_s"), p.app_gap_s);
+	}
 	if (probe) {
 		num_k(&w, K("pretransfer_s"), p.pretransfer_s);
 		num_k(&w, K("starttransfer_s"), p.starttransfer_s);
@@ -865,24 +897,40 @@ static inline __attribute__((always_inline)) void record(struct ttft_json *j, co
 		int_k(&w, K("http_status"), r->status);
 	}
 	const struct ttft_server_split *s = ttft_record_split(r);
-	num_k(&w, K("queue_s"), s->queue_s);
-	num_k(&w, K("prefill_s"), s->prefill_s);
-	num_k(&w, K("server_other_s"), p.server_other_s);
-	num_k(&w, K("network_s"), p.network_s);
-	num_k(&w, K("server_decode_s"), s->decode_s);
-	num_k(&w, K("prefix_cache_hit_tokens"), s->hit_tokens);
-	num_k(&w, K("server_ttft_s"), s->server_ttft_s);
-	str_k(&w, K("split_source"), s->source);
-	if (s->note[0])
-		str_k(&w, K("split_note"), s->note);
+	if (!pretty && !r->split) {
+		/* no split: the shared one's NaNs, no source, no note */
+		run_k(&w, RUN(KS("queue_s") "null," KS("prefill_s") "null"));
+		num_k(&w, K("server_other_s"), p.server_other_s);
+		num_k(&w, K("network_s"), p.network_s);
+		run_k(&w, RUN(KS("server_decode_s") "null," KS("prefix_cache_hit_tokens") "null,"
+			      KS("server_ttft_s") "null," KS("split_source") "null"));
+	} else {
+		num_k(&w, K("queue_s"), s->queue_s);
+		num_k(&w, K("prefill_s"), s->prefill_s);
+		num_k(&w, K("server_other_s"), p.server_other_s);
+		num_k(&w, K("network_s"), p.network_s);
+		num_k(&w, K("server_decode_s"), s->decode_s);
+		num_k(&w, K("prefix_cache_hit_tokens"), s->hit_tokens);
+		num_k(&w, K("server_ttft_s"), s->server_ttft_s);
+		str_k(&w, K("split_source"), s->source);
+		if (s->note[0])
+			str_k(&w, K("split_note"), s->note);
+	}
 	if (log) {
 		char nb[640]; /* every part of a note, whole */
-		bool_k(&w, K("tls"), r->tls);
-		bool_k(&w, K("encrypted"), r->encrypted);
-		bool_k(&w, K("preopened"), r->preopened);
-		num_k(&w, K("preopen_idle_s"), p.preopen_idle_s);
-		bool_k(&w, K("inherited"), r->inherited);
-		bool_k(&w, K("request_unseen"), r->request_unseen);
+		if (!pretty && !(r->tls | r->encrypted | r->preopened | r->inherited |
+				 r->request_unseen) && isnan(p.preopen_idle_s)) {
+			run_k(&w, RUN(KS("tls") "false," KS("encrypted") "false,"
+				      KS("preopened") "false," KS("preopen_idle_s") "null,"
+				      KS("inherited") "false," KS("request_unseen") "false"));
+		} else {
+			bool_k(&w, K("tls"), r->tls);
+			bool_k(&w, K("encrypted"), r->encrypted);
+			bool_k(&w, K("preopened"), r->preopened);
+			num_k(&w, K("preopen_idle_s"), p.preopen_idle_s);
+			bool_k(&w, K("inherited"), r->inherited);
+			bool_k(&w, K("request_unseen"), r->request_unseen);
+		}
 		bool_k(&w, K("complete"), ttft_record_complete(r));
 		str_k(&w, K("note"), ttft_record_note(r, nb, sizeof nb));
 	}
@@ -895,8 +943,11 @@ static inline __attribute__((always_inline)) void record(struct ttft_json *j, co
 void ttft_json_record(struct ttft_json *j, const char *key, const struct ttft_record *r,
 		      const struct ttft_json_ctx *ctx)
 {
+	int log = r->origin == TTFT_ORIGIN_LOG;
 	if (j->pretty)
-		record(j, key, r, ctx, 1);
+		record(j, key, r, ctx, 1, 0);
+	else if (log)
+		record(j, key, r, ctx, 0, 1);
 	else
-		record(j, key, r, ctx, 0);
+		record(j, key, r, ctx, 0, 0);
 }

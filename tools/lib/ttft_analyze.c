@@ -105,27 +105,17 @@ static int sort_by_start(struct ttft_analysis *a)
 	return 0;
 }
 
-/* TTFT and e2e over the requests, for the table and the JSON: both in
- * one pass over the records (each read from memory once). */
-static int summarise(struct ttft_analysis *a)
+/* TTFT and e2e over the requests, for the table and the JSON: their
+ * values gathered (tv, ev) in the pass that finishes each request, not
+ * in another pass over the records (a cache miss each in a large log).
+ * That pass is before the sort by start, which changes nothing here: a
+ * value is a span of whole nanoseconds or NaN (left out), never -0, so
+ * the sorted values, and all a summary takes from them, are the same in
+ * any order. */
+static void summarise(struct ttft_analysis *a, double *tv, size_t nt, double *ev, size_t ne)
 {
-	size_t m = a->nreqs ? a->nreqs : 1;
-	double *t = malloc(2 * m * sizeof *t), *e = t + m;
-	if (!t)
-		return -1;
-	size_t nt = 0, ne = 0;
-	for (size_t i = 0; i < a->nreqs; i++) {
-		const struct ttft_record *r = &a->reqs[i];
-		double x = ttft_record_ttft_s(r), y = ttft_record_e2e_s(r);
-		if (!isnan(x))
-			t[nt++] = x;
-		if (!isnan(y))
-			e[ne++] = y;
-	}
-	ttft_summary_of(t, nt, &a->ttft);
-	ttft_summary_of(e, ne, &a->e2e);
-	free(t);
-	return 0;
+	ttft_summary_of(tv, nt, &a->ttft);
+	ttft_summary_of(ev, ne, &a->e2e);
 }
 
 /* One pass over the log in time order; 1 when the log was too far out of
@@ -239,6 +229,12 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 	 * request, which cannot be paired, and no row claims a loss there. */
 	int lost = out->corrupt || out->unpublished || out->unwritable || out->truncated ||
 		   nholes;
+	size_t m = out->nreqs ? out->nreqs : 1, nt = 0, ne = 0;
+	double *tv = rc == 0 ? malloc(2 * m * sizeof *tv) : NULL, *ev = tv ? tv + m : NULL;
+	if (!tv)
+		rc = -1;
+	/* in order already (sort_by_start would move nothing): the usual log */
+	int in_order = 1;
 	size_t k = 0;
 	for (size_t i = 0; i < out->nreqs; i++) {
 		if (rc == 0 && (lost || !out->reqs[i].request_lost) && keep(&out->reqs[i], flt)) {
@@ -247,16 +243,25 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 			out->nencrypted += out->reqs[i].encrypted;
 			if (k != i)
 				out->reqs[k] = out->reqs[i];
+			const struct ttft_record *r = &out->reqs[k];
+			if (k && before(r, r - 1))
+				in_order = 0;
+			double x = ttft_record_ttft_s(r), y = ttft_record_e2e_s(r);
+			if (!isnan(x))
+				tv[nt++] = x;
+			if (!isnan(y))
+				ev[ne++] = y;
 			k++;
 		} else {
 			ttft_record_free(&out->reqs[i]);
 		}
 	}
 	out->nreqs = k;
-	if (rc == 0)
+	if (rc == 0 && !in_order)
 		rc = sort_by_start(out);
 	if (rc == 0)
-		rc = summarise(out);
+		summarise(out, tv, nt, ev, ne);
+	free(tv);
 	if (rc != 0) {
 		snprintf(err, errlen, "out of memory analysing '%s' (%llu records); analyse "
 			 "a copy on a machine with more memory", path,

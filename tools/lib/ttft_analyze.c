@@ -194,7 +194,9 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 	/* every request of the log, before any filter: another process's
 	 * request can share a window; llama.cpp's in-stream timings need no
 	 * snapshot, but their queue and their fit are worked out there */
-	for (size_t i = 0; rc == 0 && i < out->nreqs; i++)
+	/* (none joins without a snapshot or a server's numbers: no pass over
+	 * the records then, each a cache miss in a large log) */
+	for (size_t i = 0; rc == 0 && (ps.nsnap || ps.nnumbers) && i < out->nreqs; i++)
 		if (ttft_asm_joins(&ps, &out->reqs[i]))
 			ttft_asm_join(&ps, &out->reqs[i]);
 	if (rc == 0)

@@ -1060,6 +1060,7 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 			r->interim = (uint16_t)e->a;
 		break;
 	case TTFT_EV_SERVER_NUMBERS:
+		ps->nnumbers++;
 		if (take_numbers(r, e) != 0)
 			ps->oom = 1;
 		break;

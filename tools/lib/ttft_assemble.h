@@ -57,6 +57,9 @@ struct ttft_asm {
 	struct ttft_snap *snaps; /* in time order (a follower drops those no
 	                            join can pick: ttft_asm_forget_snaps) */
 	size_t nsnap, snapcap;
+	size_t nnumbers;         /* server-number records applied: only they
+	                            give a request llama.cpp's timings, the one
+	                            split that joins without a snapshot */
 	uint32_t *good;          /* indexes of the usable snapshots */
 	size_t ngood, goodcap;
 	/* the join (ttft_join.h) over what has been applied, rebuilt when a

@@ -1309,8 +1309,12 @@ feed_lines_full(struct ttft_sse *s, const char *b, const char *p,
 int ttft_sse_template_ready(const struct ttft_sse *s)
 {
 	/* the state ttft_sse_feed_token's template path starts from; the
-	 * suffix (which starts with the token's closing quote) known */
-	if (!s->slen || !s->tlen)
+	 * suffix (which starts with the token's closing quote) known, and
+	 * with it the template: a suffix is kept only after its prefix
+	 * (token_line_end, reached with tlen set: from keep_template, which
+	 * sets it, and from template_event, which needs it; tlen is 0 again
+	 * only with slen, at ttft_sse_reset) */
+	if (!s->slen)
 		return 0;
 	/* line == L_START (0), !after_cr, !ev_data: three adjacent bytes */
 	_Static_assert(L_START == 0 &&

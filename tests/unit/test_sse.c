@@ -98,6 +98,9 @@ static void split_invariant(const char *s, size_t n)
 			ttft_sse_init(&sse, on_event, NULL, &part);
 			sse.full = (uint8_t)full;
 			ttft_sse_feed(&sse, s, i);
+			/* a suffix only with its template (ttft_sse_template_ready
+			 * asks for the suffix alone) */
+			ck_assert(!sse.slen || sse.tlen);
 			ttft_sse_feed(&sse, s + i, n - i);
 			char what[32];
 			snprintf(what, sizeof what, "split at %zu", i);
@@ -1320,6 +1323,10 @@ static void per_event_vs_bytes(const char *s, size_t n)
 			const char *e = strstr(s + i, "\n\n");
 			size_t j = e ? (size_t)(e - s) + 2 : n;
 			ttft_sse_feed(&sse, s + i, j - i);
+			/* a suffix only with its template: the one-token
+			 * test's state half asks for the suffix alone
+			 * (ttft_sse_template_ready) */
+			ck_assert(!sse.slen || sse.tlen);
 			i = j;
 		}
 		same_events(&bytes, &evs, "an event a read");

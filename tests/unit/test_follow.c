@@ -2581,6 +2581,108 @@ START_TEST(a_lost_request_framing_waits_for_the_answer)
 }
 END_TEST
 
+/* A fork child whose own request side lost the framing ("tx" on its
+ * id) while its parent's sniffer reads on: the child's request may be
+ * answered on the parent's id (the parent reads the response next on the
+ * socket, paired with the child's oldest request due: fork_answer), as
+ * the whole-log analyzer gives it (status, token, end). The child's
+ * close of its copy, or its end, settles nothing then (a review found
+ * the row handed out with no status at the child's close, and at its end
+ * once gone for the lag and the grace: the rules for a child its
+ * parent's lost framing reached, whose parent reads no more). Child 2
+ * closes its copy; child 4 (another process) ends without closing; child
+ * 6, whose parent lost the framing of its responses, ends too: its row
+ * handed out shows the rule's poll has come. */
+static void put_answer_read_by_parent(int64_t t, uint64_t conn, uint32_t seq)
+{
+	ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
+		.kind = TTFT_EV_RESP_HEADERS, .flags = TTFT_F_UNSOLICITED | TTFT_F_SSE,
+		.t_ns = t, .pid = g_alive_pid, .tid = 77 + (int)conn, .fd = 3 + (int)conn,
+		.conn = conn, .seq = seq, .a = 200}));
+	put(&(struct ev){TTFT_EV_SSE_TOKEN, t + MS(10), conn, seq, 0, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_END, t + MS(11), conn, seq, 100, 1, NULL});
+}
+
+START_TEST(a_childs_answer_its_parent_reads_is_waited_for)
+{
+	pid_t child;
+	int wr;
+	open_log("follow-fork-parent-reads");
+	spawn_writers(1, &child, &wr);
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), MS(1), SEC(3600));
+	struct handed *h = calloc(1, sizeof *h);
+	struct ttft_follow_sink sink = {.ctx = h, .request = on_request};
+	int64_t T = SEC(5);
+	for (uint64_t k = 2; k <= 6; k += 2) {
+		uint64_t p = k - 1;
+		int64_t t = T + MS(10) * (int64_t)k;
+		put(&(struct ev){TTFT_EV_CONNECT_BEGIN, t, p, 0, 0, 0, "127.0.0.1:9"});
+		put(&(struct ev){TTFT_EV_REQ_BEGIN, t + MS(1), p, 0, 0, 0, "POST /parent"});
+		put(&(struct ev){TTFT_EV_REQ_SENT, t + MS(2), p, 0, 10, 0, NULL});
+		put(&(struct ev){TTFT_EV_RESP_HEADERS, t + MS(3), p, 0, 200, 0, NULL});
+		if (k == 6)
+			put(&(struct ev){TTFT_EV_DESYNC, t + MS(3), p, 0, 0, 1, "rx"});
+		else
+			put(&(struct ev){TTFT_EV_RESP_END, t + MS(4), p, 0, 100, 0, NULL});
+		g_gone_pid = k == 2 ? 0 : (int)child;
+		put(&(struct ev){TTFT_EV_INHERIT, t + MS(5), k, 1, (int64_t)p, getpid(), NULL});
+		put(&(struct ev){TTFT_EV_REQ_BEGIN, t + MS(5), k, 1, 0, 0, "POST /child"});
+		put(&(struct ev){TTFT_EV_REQ_SENT, t + MS(6), k, 1, 10, 0, NULL});
+		if (k < 6)
+			put(&(struct ev){TTFT_EV_DESYNC, t + MS(7), k, 2, 0,
+					 TTFT_DESYNC_NOT_HTTP, "tx"});
+		if (k == 2)
+			put(&(struct ev){TTFT_EV_CLOSE, t + MS(8), k, 2, 0, 0, NULL});
+		g_gone_pid = 0;
+	}
+	tick(T + SEC(1));
+	polled(&f, &sink, 3);
+	ck_assert_msg(!find(h, 2, 1), "handed out at the child's close, before its "
+		      "parent read its answer");
+	end_writers(1, &child, wr); /* children 4 and 6 end without closing */
+	/* the gone child's rule (the lag and the grace, 1 ms each, on the
+	 * follower's clock): polled until child 6's row is handed out by it,
+	 * no time judged */
+	for (int k = 0; k < 10000 && !find(h, 6, 1); k++) {
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	}
+	ck_assert_ptr_nonnull(find(h, 6, 1));
+	ck_assert_msg(!find(h, 2, 1) && !find(h, 4, 1), "handed out once its child "
+		      "was gone, before its parent read its answer");
+	for (uint64_t p = 1; p <= 3; p += 2)
+		put_answer_read_by_parent(T + SEC(2) + MS(10) * (int64_t)p, p, 1);
+	tick(T + SEC(3));
+	polled(&f, &sink, 3);
+	ttft_log_close(&g_log);
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	for (uint64_t k = 2; k <= 4; k += 2) {
+		const struct got *g = find(h, k, 1);
+		ck_assert_msg(g != NULL, "child %d's row not handed out", (int)k);
+		size_t i = 0;
+		while (i < a.nreqs && a.reqs[i].conn != k)
+			i++;
+		ck_assert_uint_lt(i, a.nreqs);
+		const struct ttft_record *w = &a.reqs[i];
+		ck_assert_msg(g->complete && g->status == 200 && g->tokens == 1 &&
+			      g->desync == TTFT_DESYNC_NOT_HTTP,
+			      "child %d: status %d, tokens %ld, desync %d", (int)k, g->status,
+			      g->tokens, g->desync);
+		ck_assert_int_eq(w->status, g->status);
+		ck_assert_int_eq(w->desync, g->desync);
+		ck_assert_int_eq(ttft_record_tokens(w), g->tokens);
+	}
+	ck_assert_uint_eq(h->n, 6);
+	ttft_analysis_free(&a);
+	ttft_follow_free(&f);
+	free(h);
+	unlink(g_path);
+}
+END_TEST
+
 /* The same child's request when the child never closes its copy: a
  * process that ends without closing it (most do: the kernel closes its
  * fds, no close is logged) kept the row waiting for ever (seen failing:
@@ -2968,6 +3070,7 @@ int main(void)
 	tcase_add_test(t, a_forked_request_waits_past_its_parents_desync);
 	tcase_add_test(t, a_forked_request_settles_when_its_child_is_gone);
 	tcase_add_test(t, a_lost_request_framing_waits_for_the_answer);
+	tcase_add_test(t, a_childs_answer_its_parent_reads_is_waited_for);
 	tcase_add_test(t, many_gone_processes_hold_no_window);
 	tcase_add_test(t, writers_of_another_pid_namespace_hold_their_windows);
 	tcase_add_test(t, a_drain_refuses_what_a_stream_may_reach);

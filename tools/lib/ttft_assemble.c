@@ -1302,6 +1302,18 @@ int ttft_asm_joins(const struct ttft_asm *as, const struct ttft_record *r)
 	return as->nsnap || (src && !strcmp(src, TTFT_SPLIT_LLAMACPP_TIMINGS));
 }
 
+/* No response read on the fork parent's id can answer a request of c
+ * any more (c is no fork child: none can): the parent's sniffer stopped
+ * reading its responses, or the parent closed its copy, or several
+ * senders tangled the order (fork_answer pairs none then). */
+static int parent_reads_no_more(const struct ttft_asm *as, const struct asm_conn *c)
+{
+	if (!c->fork_parent || c->fork_parent >= as->nconn)
+		return 1;
+	const struct asm_conn *p = &as->conns[c->fork_parent];
+	return p->rx_stopped || p->closed || p->fork_tangled;
+}
+
 int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r)
 {
 	if (r->t_end || r->closed_early)
@@ -1319,8 +1331,12 @@ int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r)
 	/* a fork child's request its parent's lost framing reached: its
 	 * answer went unread only if its own sniffer did not read it, which
 	 * is known once the child closed its copy (the parent may have lost
-	 * the framing after the fork) */
-	if (r->desync && c->closed)
+	 * the framing after the fork). Only where its parent reads no more:
+	 * one whose own request side alone lost it ("tx") may be answered
+	 * on its parent's id (fork_answer) after the child closed its copy
+	 * or ended (a review found it handed out with no status, the
+	 * parent's read of its answer still to come) */
+	if (r->desync && c->closed && parent_reads_no_more(as, c))
 		return 1;
 	/* a later request on the connection had its answer begin: HTTP/1.1
 	 * answers in order, so this one will get no more of its own records.
@@ -1342,7 +1358,8 @@ int ttft_asm_waits_for_child(const struct ttft_asm *as, const struct ttft_record
 	if (!r->desync || r->conn == 0 || r->conn >= as->nconn)
 		return 0;
 	const struct asm_conn *c = &as->conns[r->conn];
-	return c->fork_parent && !c->closed && !ttft_asm_settled(as, r);
+	return c->fork_parent && !c->closed && parent_reads_no_more(as, c) &&
+	       !ttft_asm_settled(as, r);
 }
 
 const char *ttft_asm_peer(const struct ttft_asm *as, uint64_t conn)

@@ -95,7 +95,9 @@ int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r);
 /* 1 when r is not settled only because it waits for a fork child's close
  * of its copy of the connection (its parent's lost framing reached it:
  * whether the child's own sniffer reads its answer is known then), which
- * the child's end is as well: its fds close with it. */
+ * the child's end is as well: its fds close with it. Not while the
+ * parent may yet read r's answer on its own id (its responses' framing
+ * not lost, its copy open, the order not tangled). */
 int ttft_asm_waits_for_child(const struct ttft_asm *as, const struct ttft_record *r);
 /* The server's split of r from the snapshots applied so far
  * (ttft_join.h): its own numbers from the window that provably holds its

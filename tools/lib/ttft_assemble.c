@@ -614,14 +614,18 @@ static int rx_kind(uint16_t kind)
  * once (two children, or the parent sent while its child's request was
  * due): the socket's order of requests is not the order either process
  * numbered, so no response is paired with a request of the group from
- * now on, and the rows still due say so (fork_unsure). */
+ * now on, and the rows still due say so (fork_unsure). Not a settled one
+ * (ttft_asm_settled: all its records are in, none paired after this; the
+ * live follower may have handed it out, a row that never changes: a
+ * review found rows settled by a lost framing or a child's close marked
+ * so at the parent's later send). */
 static void fork_tangle(struct ttft_asm *ps, struct asm_conn *pc)
 {
 	pc->fork_tangled = 1;
 	struct ttft_analysis *a = ps->out;
 	for (uint32_t i = 0; i < pc->nreqs; i++) {
 		struct ttft_record *r = &a->reqs[pc->reqs[i]];
-		if (!r->t_end)
+		if (!ttft_asm_settled(ps, r))
 			r->fork_unsure = 1;
 	}
 	/* its children only, not every connection: once per parent, and a
@@ -630,7 +634,7 @@ static void fork_tangle(struct ttft_asm *ps, struct asm_conn *pc)
 		struct asm_conn *kc = &ps->conns[k];
 		for (uint32_t i = 0; i < kc->nreqs; i++) {
 			struct ttft_record *r = &a->reqs[kc->reqs[i]];
-			if (!r->t_end)
+			if (!ttft_asm_settled(ps, r))
 				r->fork_unsure = 1;
 		}
 	}

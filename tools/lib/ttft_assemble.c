@@ -1318,13 +1318,30 @@ static int parent_reads_no_more(const struct ttft_asm *as, const struct asm_conn
 	return p->rx_stopped || p->closed || p->fork_tangled;
 }
 
+/* r, a CONNECT answered, is the last request of its open connection,
+ * whose framing is not lost: what goes through its tunnel next says
+ * whether its row is whole (a lost framing there, HTTPS through a proxy:
+ * tunnel_lost, set at that desync), so it waits for that, for a request
+ * through it, or for the close (a review found the row handed out at its
+ * end without the note the analyzer gives it at the desync that follows;
+ * a CONNECT refused, a 407, waits the same: the analyzer's rule does not
+ * look at the status either). */
+static int tunnel_unsaid(const struct ttft_asm *as, const struct asm_conn *c,
+			 const struct ttft_record *r)
+{
+	return !c->desync && !c->closed && c->nreqs &&
+	       &as->out->reqs[c->reqs[c->nreqs - 1]] == r && !strcmp(r->method, "CONNECT");
+}
+
 int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r)
 {
-	if (r->t_end || r->closed_early)
+	if (r->closed_early)
 		return 1;
 	if (r->conn == 0 || r->conn >= as->nconn)
 		return 1; /* no connection state to wait on */
 	const struct asm_conn *c = &as->conns[r->conn];
+	if (r->t_end)
+		return !tunnel_unsaid(as, c, r);
 	/* the sniffer stopped reading its responses; its requests' side
 	 * alone ("tx") leaves the answers read on: a request due then still
 	 * gets its own (a review found a row handed out at such a desync

@@ -86,7 +86,9 @@ int ttft_asm_room(struct ttft_asm *as, uint64_t nconn);
 /* One record, in time order; ctx is the struct ttft_asm (the signature is
  * ttft_log_each's). A record of a connection id without room is ignored. */
 void ttft_asm_apply(void *ctx, struct ttft_rec *e);
-/* 1 when no later record can change how r ended: its response ended, the
+/* 1 when no later record can change how r ended: its response ended (a
+ * CONNECT's, the last request of its open connection: once what goes
+ * through its tunnel shows, a lost framing, a request or the close), the
  * client closed the connection, a later request on it had its answer
  * begin (only sent, pipelined, it settles nothing), or the sniffer lost
  * the framing of the connection's responses (of its requests alone, "tx",

@@ -618,7 +618,9 @@ static int rx_kind(uint16_t kind)
  * (ttft_asm_settled: all its records are in, none paired after this; the
  * live follower may have handed it out, a row that never changes: a
  * review found rows settled by a lost framing or a child's close marked
- * so at the parent's later send). */
+ * so at the parent's later send). A child found gone, which no record
+ * says, settles nothing here: the follower waits for the parent's send,
+ * close or end too (ttft_asm_parent_may_tangle). */
 static void fork_tangle(struct ttft_asm *ps, struct asm_conn *pc)
 {
 	pc->fork_tangled = 1;
@@ -1381,6 +1383,21 @@ int ttft_asm_waits_for_child(const struct ttft_asm *as, const struct ttft_record
 	const struct asm_conn *c = &as->conns[r->conn];
 	return c->fork_parent && !c->closed && parent_reads_no_more(as, c) &&
 	       !ttft_asm_settled(as, r);
+}
+
+int ttft_asm_parent_may_tangle(const struct ttft_asm *as, const struct ttft_record *r)
+{
+	if (r->conn == 0 || r->conn >= as->nconn)
+		return 0;
+	const struct asm_conn *c = &as->conns[r->conn];
+	if (!c->fork_parent || c->fork_parent >= as->nconn)
+		return 0;
+	const struct asm_conn *p = &as->conns[c->fork_parent];
+	/* closed: no send on its id any more; tangled: r was marked or
+	 * left alone at the tangle (fork_tangle, once), for good */
+	if (p->closed || p->fork_tangled)
+		return 0;
+	return p->pid > 0 ? p->pid : -1;
 }
 
 const char *ttft_asm_peer(const struct ttft_asm *as, uint64_t conn)

@@ -101,6 +101,16 @@ int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r);
  * parent may yet read r's answer on its own id (its responses' framing
  * not lost, its copy open, the order not tangled). */
 int ttft_asm_waits_for_child(const struct ttft_asm *as, const struct ttft_record *r);
+/* For r, a fork child's request: the pid of its parent while the parent
+ * may yet tangle the connection's order (ttft_asm's fork_tangle: its copy
+ * not closed, the order not yet tangled), -1 when that pid is not known;
+ * 0 when it no longer can (or r is no child's). A request still due when
+ * the parent sends is marked fork_unsure by the analyzer, which cannot
+ * know that the child ended: the child found gone settles r only once
+ * this is 0 or the parent is found gone too (a review found the row
+ * handed out at the child's end, then marked by the parent's next send
+ * in the analyzer's row). */
+int ttft_asm_parent_may_tangle(const struct ttft_asm *as, const struct ttft_record *r);
 /* The server's split of r from the snapshots applied so far
  * (ttft_join.h): its own numbers from the window that provably holds its
  * moment alone among every request applied, else the reason in

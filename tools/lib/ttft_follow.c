@@ -66,6 +66,7 @@ static void close_log(struct ttft_follow *f, struct ttft_follow_log *L)
 	free(L->handed);
 	free(L->settled_at);
 	free(L->gone_at);
+	free(L->parent_gone_at);
 	free(L->openq);
 	free(L);
 }
@@ -272,6 +273,10 @@ static int track_new_requests(struct ttft_follow *f, struct ttft_follow_log *L)
 		if (!g)
 			return oom(f);
 		L->gone_at = g;
+		g = realloc(L->parent_gone_at, nc * sizeof *g);
+		if (!g)
+			return oom(f);
+		L->parent_gone_at = g;
 		L->reqcap = nc;
 	}
 	if (n > L->opencap) {
@@ -286,6 +291,7 @@ static int track_new_requests(struct ttft_follow *f, struct ttft_follow_log *L)
 		L->handed[i] = 0;
 		L->settled_at[i] = 0;
 		L->gone_at[i] = 0;
+		L->parent_gone_at[i] = 0;
 		L->openq[L->nopen++] = (uint32_t)i;
 	}
 	L->seen_reqs = n;
@@ -500,6 +506,31 @@ static int gone_for_good(const struct ttft_follow *f, struct ttft_follow_log *L,
 	return now - L->gone_at[i] >= f->lag_ns + f->grace_ns;
 }
 
+/* The parent (pid) of request i, a fork child's, gone for the lag and
+ * the grace by the rule gone_for_good holds a sender to: seen alive here
+ * as a writer of L, then found gone (everything it wrote, a send that
+ * tangles i's connection included, is read by then; a pid taken again
+ * holds). L->parent_gone_at[i] is kept as L->gone_at[i] is. */
+static int parent_gone_for_good(const struct ttft_follow *f, struct ttft_follow_log *L,
+				struct gone_cache *c, uint32_t i, int pid, int64_t now)
+{
+	int64_t *at = &L->parent_gone_at[i];
+	if (pid <= 0)
+		return 0; /* not known: it holds */
+	if (!process_gone(c, pid)) {
+		if (*at > 0)
+			*at = 0; /* its pid taken again */
+		if (!*at && a_writer_here(c, L, pid))
+			*at = -1;
+		return 0;
+	}
+	if (!*at)
+		return 0;
+	if (*at < 0)
+		*at = now;
+	return now - *at >= f->lag_ns + f->grace_ns;
+}
+
 /* The earliest instant a request of L in flight may yet put its moment
  * at, once its end is in: a window closing before it is no longer
  * reached by any of them (INT64_MAX: none is in flight). A request in
@@ -591,10 +622,19 @@ static void hand_out_settled(struct ttft_follow *f, struct ttft_follow_log *L, i
 		 * holds for a pid taken again); then its answer went unread,
 		 * the row the analyzer gives. Only for a log of this machine
 		 * whose writer was seen alive here (a daemon child that lives
-		 * on keeps it waiting: its sniffer may yet read its answer) */
+		 * on keeps it waiting: its sniffer may yet read its answer).
+		 * And only once its parent can no longer tangle the order by
+		 * a send while it is due (its copy closed, the order tangled
+		 * already, or the parent gone by the same rule): the analyzer,
+		 * which cannot know the child ended, marks it fork_unsure at
+		 * that send (a review found the row handed out unmarked) */
 		if (!settled && f->check_gone && L->this_boot &&
-		    ttft_asm_waits_for_child(&L->as, r) && gone_for_good(f, L, &gc, i, now))
-			settled = 1;
+		    ttft_asm_waits_for_child(&L->as, r)) {
+			int pp = ttft_asm_parent_may_tangle(&L->as, r);
+			int parent_done = !pp || parent_gone_for_good(f, L, &gc, i, pp, now);
+			if (gone_for_good(f, L, &gc, i, now) && parent_done)
+				settled = 1;
+		}
 		int stale = 0, cut = L->v.nholes && in_a_hole(f, L, r, now, &stale);
 		/* its end may be among the events lost: it would be in flight
 		 * for ever (a review found) */
@@ -705,6 +745,7 @@ static int forget(struct ttft_follow *f, struct ttft_follow_log *L)
 			L->handed[k] = L->handed[i];
 			L->settled_at[k] = L->settled_at[i];
 			L->gone_at[k] = L->gone_at[i];
+			L->parent_gone_at[k] = L->parent_gone_at[i];
 		}
 		k++;
 	}
@@ -715,15 +756,18 @@ static int forget(struct ttft_follow *f, struct ttft_follow_log *L)
 	L->forgotten += n - k;
 	L->an.nreqs = L->seen_reqs = k;
 	shrink(&L->an.reqs, &L->an.reqs_cap, k, sizeof *L->an.reqs);
-	size_t cap = L->reqcap, gcap = L->reqcap;
+	size_t cap = L->reqcap, gcap = L->reqcap, pcap = L->reqcap;
 	shrink(&L->handed, &cap, k, sizeof *L->handed);
 	shrink(&L->gone_at, &gcap, k, sizeof *L->gone_at);
+	shrink(&L->parent_gone_at, &pcap, k, sizeof *L->parent_gone_at);
 	shrink(&L->settled_at, &L->reqcap, k, sizeof *L->settled_at);
 	/* one shrank, another not: the smallest */
 	if (cap < L->reqcap)
 		L->reqcap = cap;
 	if (gcap < L->reqcap)
 		L->reqcap = gcap;
+	if (pcap < L->reqcap)
+		L->reqcap = pcap;
 	shrink(&L->openq, &L->opencap, L->nopen, sizeof *L->openq);
 	L->forget_at = 2 * k > FORGET_MIN ? 2 * k : FORGET_MIN;
 	return 0;

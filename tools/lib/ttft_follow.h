@@ -24,7 +24,10 @@
  *    on it was answered, or the sniffer lost the framing of its responses
  *    (of its requests' side alone, the answers are read on); a fork child's
  *    request its parent's lost framing reached: the child's close of its
- *    copy, or the child found gone as below, which closed it) and, when /metrics snapshots are in the log,
+ *    copy, or the child found gone as below, which closed it, once its
+ *    parent can no longer tangle the order by a send while it is due:
+ *    its copy closed, the order tangled already, or the parent found
+ *    gone by the same rule: ttft_asm_parent_may_tangle) and, when /metrics snapshots are in the log,
  *    once a snapshot after its end decided its split or `split_wait_ns`
  *    passed without one — and once no request in flight (nor one still
  *    to come, within the lag) can put its moment into that window later
@@ -166,6 +169,8 @@ struct ttft_follow_log {
 	                             first found gone (kill: ESRCH); -1 its
 	                             sender seen alive here with the log mapped
 	                             for writing, not gone; 0 neither */
+	int64_t *parent_gone_at;  /* the same for a fork child's request's
+	                             parent (parent_gone_for_good) */
 	size_t reqcap;
 	uint32_t *openq;          /* indexes of the requests not handed out */
 	size_t nopen, opencap;

@@ -103,8 +103,30 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing ${pkgs[*]} (apt-get, as root)" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >&2 || { echo "deps: apt-get update failed (see above)" >&2; exit 1; }
-apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2 ||
+# apt-get, waiting while another apt holds its locks (a second make's, or
+# a fresh machine's daily upgrade at boot): update's lists lock has no
+# timeout option, so the call is tried again while its error says so
+apt_wait() {
+	local out i
+	for i in $(seq 1 120); do
+		if out=$(apt-get -o DPkg::Lock::Timeout=600 "$@" 2>&1); then
+			[ -z "$out" ] || printf '%s\n' "$out" >&2
+			return 0
+		fi
+		case $out in
+		*"Could not get lock"* | *"Unable to lock"* | *"Unable to acquire the dpkg frontend lock"*)
+			[ "$i" -gt 1 ] || echo "deps: another apt-get holds its lock: waiting (10 minutes at most)" >&2
+			sleep 5 ;;
+		*)
+			printf '%s\n' "$out" >&2
+			return 1 ;;
+		esac
+	done
+	printf '%s\n' "$out" >&2
+	return 1
+}
+apt_wait update -qq || { echo "deps: apt-get update failed (see above)" >&2; exit 1; }
+apt_wait install -y -qq --no-install-recommends "${pkgs[@]}" ||
 	{ echo "deps: apt-get install ${pkgs[*]} failed (see above)" >&2; exit 1; }
 # what was installed must now be found
 unmet=()

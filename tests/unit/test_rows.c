@@ -555,6 +555,42 @@ START_TEST(a_child_reading_its_parents_answer_is_no_lost_request)
 }
 END_TEST
 
+/* A fork child's CONNECT answered on its own id, its tunnel still open,
+ * and then a second child: the tangle marks the requests still due, not
+ * one whose answer was read and paired (its times are its own). A review
+ * of this stop's change found the tangle asking ttft_asm_settled, whose
+ * CONNECT waits for its tunnel (a follower's rule), and so marking it
+ * "which response answers this one is not known", its times nulled. */
+START_TEST(a_tangle_leaves_an_answered_connect_alone)
+{
+	open_log(1 << 20);
+	uint64_t p = ttft_log_new_conn(&g_log);
+	ev(TTFT_EV_CONNECT_BEGIN, T0, p, 0, 0, 0, "127.0.0.1:3128");
+	ev(TTFT_EV_ESTABLISHED, T0 + MS(0.1), p, 0, 0, 0, NULL);
+	uint64_t k = ttft_log_new_conn(&g_log);
+	ev_full(TTFT_EV_REQ_BEGIN, 0, T0 + MS(1), 200, 200, k, 0, 0, 0, 0, "CONNECT 10.9.9.9:443");
+	ev_full(TTFT_EV_INHERIT, 0, T0 + MS(1), 200, 200, k, 0, 0, (int64_t)p, 100, NULL);
+	ev_full(TTFT_EV_REQ_SENT, 0, T0 + MS(1.1), 200, 200, k, 0, 0, 60, 0, NULL);
+	ev_full(TTFT_EV_RESP_HEADERS, 0, T0 + MS(2), 200, 200, k, 0, 0, 200, 0, NULL);
+	ev_full(TTFT_EV_RESP_END, 0, T0 + MS(2), 200, 200, k, 0, 0, 0, 0, NULL);
+	uint64_t k2 = ttft_log_new_conn(&g_log);
+	ev_full(TTFT_EV_REQ_BEGIN, 0, T0 + MS(5), 300, 300, k2, 1, 0, 0, 0, "GET /second");
+	ev_full(TTFT_EV_INHERIT, 0, T0 + MS(5), 300, 300, k2, 1, 0, (int64_t)p, 100, NULL);
+	ev_full(TTFT_EV_REQ_SENT, 0, T0 + MS(5.1), 300, 300, k2, 1, 0, 60, 0, NULL);
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 2);
+	const struct ttft_record *t = of_conn(&a, k), *u = of_conn(&a, k2);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_nonnull(u);
+	ck_assert_int_eq(t->status, 200);
+	ck_assert_msg(!t->fork_unsure, "the answered CONNECT marked unsure");
+	ck_assert_msg(u->fork_unsure, "the second child's request, due at the tangle, not marked");
+	ttft_analysis_free(&a);
+	unlink(g_path);
+}
+END_TEST
+
 /* A CONNECT whose tunnel carried what the sniffer cannot read (TLS: HTTPS
  * through a proxy) is not complete and says so: the requests through it
  * are not seen (it looked like a whole 200 with nothing lost). A 101's
@@ -1806,6 +1842,7 @@ int main(void)
 	tcase_add_test(t, a_hole_in_the_log_is_said);
 	tcase_add_test(t, a_request_lost_with_the_log_is_a_row);
 	tcase_add_test(t, a_child_reading_its_parents_answer_is_no_lost_request);
+	tcase_add_test(t, a_tangle_leaves_an_answered_connect_alone);
 	tcase_add_test(t, a_tunnel_or_an_upgrade_is_said);
 	tcase_add_test(t, failure_reasons);
 	tcase_add_test(t, path_filter_sees_through_an_absolute_target);

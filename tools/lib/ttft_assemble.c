@@ -620,14 +620,16 @@ static int rx_kind(uint16_t kind)
  * review found rows settled by a lost framing or a child's close marked
  * so at the parent's later send). A child found gone, which no record
  * says, settles nothing here: the follower waits for the parent's send,
- * close or end too (ttft_asm_parent_may_tangle). */
+ * close or end too (ttft_asm_parent_may_tangle). Nor one whose answer
+ * ended, paired (a CONNECT's settles later for the follower, at what
+ * goes through its tunnel, but its times are its own). */
 static void fork_tangle(struct ttft_asm *ps, struct asm_conn *pc)
 {
 	pc->fork_tangled = 1;
 	struct ttft_analysis *a = ps->out;
 	for (uint32_t i = 0; i < pc->nreqs; i++) {
 		struct ttft_record *r = &a->reqs[pc->reqs[i]];
-		if (!ttft_asm_settled(ps, r))
+		if (!r->t_end && !ttft_asm_settled(ps, r))
 			r->fork_unsure = 1;
 	}
 	/* its children only, not every connection: once per parent, and a
@@ -636,7 +638,7 @@ static void fork_tangle(struct ttft_asm *ps, struct asm_conn *pc)
 		struct asm_conn *kc = &ps->conns[k];
 		for (uint32_t i = 0; i < kc->nreqs; i++) {
 			struct ttft_record *r = &a->reqs[kc->reqs[i]];
-			if (!ttft_asm_settled(ps, r))
+			if (!r->t_end && !ttft_asm_settled(ps, r))
 				r->fork_unsure = 1;
 		}
 	}

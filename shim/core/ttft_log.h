@@ -17,7 +17,7 @@
 #include <string.h>
 
 #define TTFT_LOG_MAGIC "TTFTLOG1"
-#define TTFT_LOG_VERSION 4u
+#define TTFT_LOG_VERSION 5u
 #define TTFT_LOG_HDR_SIZE 4096u
 #define TTFT_REC_SIZE 128u
 #define TTFT_REC_TEXT 64u
@@ -143,6 +143,20 @@ enum ttft_kind {
                                     b+a-1, all at t_ns (the read's end);
                                     nothing of the connection was recorded
                                     between them; log version 4        */
+#define TTFT_F_TIMES 0x1000u     /* SSE_TOKEN: this record stands for a
+                                    token events read one after another
+                                    (2 <= a <= TTFT_TIMES_MAX), numbered
+                                    b, b+1, …, b+a-1, each at its own
+                                    time: the first at t_ns, the others
+                                    at t_ns plus the a-1 uint32 (the
+                                    writer's byte order, as every field)
+                                    in text, nanoseconds, none smaller
+                                    than the one before; the flags the
+                                    same for all; written when the
+                                    connection's next record is, or the
+                                    text is full (docs/log-format.md,
+                                    "Token times"); log version 5      */
+#define TTFT_TIMES_MAX (1 + TTFT_REC_TEXT / 4)
 #define TTFT_RUN_MAX (1 << 20)   /* a run's count is at most this (the
                                     shim splits a longer one); readers take
                                     a larger one as damage              */

@@ -61,11 +61,14 @@ TTFT_HIDDEN int64_t shim_now(void)
 	return ttft_now_ns();
 }
 
+SHIM_COLD static void batches_drop(void);
+
 SHIM_COLD static void after_fork(void)
 {
 	g_pid = getpid();
 	t_tid = 0;
 	*g_forkword = 1;
+	batches_drop();
 }
 
 /* The one check on the path that writes records: in a child made by any
@@ -199,6 +202,13 @@ TTFT_HIDDEN void shim_count_fork(void)
 	__atomic_add_fetch(&shim_forks, 1, __ATOMIC_RELAXED);
 }
 
+/* glibc's fork(): this thread's kept times go before the child's
+ * records (another thread's are written by it, after). */
+static void batches_before_fork(void)
+{
+	shim_batches_write(1);
+}
+
 __attribute__((constructor)) static void shim_init(void)
 {
 	int e = errno;
@@ -206,7 +216,7 @@ __attribute__((constructor)) static void shim_init(void)
 	shim_resolve_all();
 	g_pid = getpid();
 	fork_word_init();
-	pthread_atfork(NULL, shim_count_fork, after_fork);
+	pthread_atfork(batches_before_fork, shim_count_fork, after_fork);
 
 	/* A secure-execution process (setuid, setgid, file capabilities;
 	 * the shim is loaded there only from /etc/ld.so.preload): the
@@ -263,6 +273,8 @@ out:
 /* A log cut under a running process: say once, at exit, what was lost. */
 __attribute__((destructor)) static void shim_fini(void)
 {
+	if (!in_vfork_child())
+		shim_batches_write(0);
 	if (!__atomic_load_n(&g_log.detached, __ATOMIC_RELAXED) ||
 	    in_vfork_child())
 		return;
@@ -370,8 +382,125 @@ static void put(uint16_t kind, uint16_t flags, int64_t t, int fd, int err,
 struct emit_ctx {
 	int fd;
 	uint64_t conn;
-	const struct shim_conn *c;
+	struct shim_conn *c;
 };
+
+/* ---- token times (struct shim_batch) ---- */
+
+/* The token times kept on c as their record (one token: SSE_TOKEN's own
+ * record, as it would have been written; more: TTFT_F_TIMES), and none
+ * kept. Whichever thread writes them (the reader, or a close or the exit
+ * in another) takes them first by clearing batched: they are written
+ * once. A thread that closes the connection while its reader keeps a new
+ * token that instant reads them as a seqlock reader (gen): a batch begun
+ * meanwhile is never written half old, half new (its times are lost
+ * instead, as the connection ends). */
+SHIM_COLD static void batch_write(struct shim_conn *c)
+{
+	if (!__atomic_exchange_n(&c->batched, 0, __ATOMIC_ACQ_REL)) {
+		__atomic_store_n(&c->bt.n, 0, __ATOMIC_RELAXED); /* not ours */
+		return;
+	}
+	uint32_t g = __atomic_load_n(&c->bt.gen, __ATOMIC_ACQUIRE);
+	uint32_t n = __atomic_exchange_n(&c->bt.n, 0, __ATOMIC_ACQUIRE);
+	struct shim_batch b = c->bt;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if ((g & 1) || __atomic_load_n(&c->bt.gen, __ATOMIC_RELAXED) != g)
+		return;
+	if (n == 1)
+		put(TTFT_EV_SSE_TOKEN, b.flags, b.t0, b.fd, 0, c->conn, b.a0, b.b0,
+		    b.seq, NULL, 0);
+	else if (n > 1 && n <= TTFT_TIMES_MAX)
+		put(TTFT_EV_SSE_TOKEN, (uint16_t)(b.flags | TTFT_F_TIMES), b.t0, b.fd,
+		    0, c->conn, n, b.b0, b.seq, (const char *)b.d,
+		    (n - 1) * sizeof b.d[0]);
+}
+
+/* Before c's next record from this thread: the times it kept first. */
+static inline __attribute__((always_inline)) void batch_flush(struct shim_conn *c)
+{
+	if (__builtin_expect(__atomic_load_n(&c->batched, __ATOMIC_RELAXED), 0) &&
+	    c->bt.tid == cur_tid())
+		batch_write(c);
+}
+
+/* A token event that does not continue the times kept (the first kept,
+ * another response, other flags, a gap past 4.29 s, full): those are
+ * written, and this one is kept. */
+SHIM_COLD static void batch_start(const struct emit_ctx *x,
+				  const struct ttft_http_event *ev)
+{
+	struct shim_conn *c = x->c;
+	if (c->bt.n)
+		batch_write(c);
+	/* a seqlock's writer (batch_write): odd while the fields change */
+	uint32_t g = c->bt.gen;
+	__atomic_store_n(&c->bt.gen, g + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	c->bt.t0 = ev->t_ns;
+	c->bt.b0 = ev->b;
+	c->bt.a0 = ev->a;
+	c->bt.seq = ev->seq;
+	c->bt.flags = ev->flags;
+	c->bt.fd = x->fd;
+	c->bt.tid = cur_tid();
+	__atomic_store_n(&c->bt.gen, g + 2, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->bt.n, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->batched, 1, __ATOMIC_RELEASE);
+}
+
+/* A later token event of a response, read alone: its time kept with the
+ * others (the one-token read's path: no record). */
+static inline __attribute__((always_inline)) void
+batch_add(const struct emit_ctx *x, const struct ttft_http_event *ev)
+{
+	struct shim_conn *c = x->c;
+	uint32_t n = c->bt.n;
+	uint64_t d = (uint64_t)(ev->t_ns - c->bt.t0);
+	if (__builtin_expect(n - 1 < TTFT_TIMES_MAX - 1 && d <= UINT32_MAX &&
+			     ev->b == c->bt.b0 + n && ev->seq == c->bt.seq &&
+			     ev->flags == c->bt.flags, 1)) {
+		c->bt.d[n - 1] = (uint32_t)d;
+		/* release: a close or the exit in another thread that takes
+		 * the count sees the time */
+		__atomic_store_n(&c->bt.n, n + 1, __ATOMIC_RELEASE);
+	} else {
+		batch_start(x, ev);
+	}
+}
+
+/* Every connection's kept times, by any thread (the exit, an exec), or by
+ * this thread only (a fork: another's may be adding to its own). */
+TTFT_HIDDEN void shim_batches_write(int mine_only)
+{
+	if (!shim_on)
+		return;
+	int e = errno;
+	fork_check(); /* a child's copies are its parent's (after_fork) */
+	/* a vfork child's exec: the parent's other threads run on, adding
+	 * to their own */
+	if (!mine_only && getpid() != g_pid)
+		mine_only = 1;
+	pid_t me = cur_tid();
+	for (unsigned i = 1; i < SHIM_MAX_CONN; i++) {
+		struct shim_conn *c = &shim_conns[i];
+		if (__atomic_load_n(&c->batched, __ATOMIC_RELAXED) &&
+		    __atomic_load_n(&c->refs, __ATOMIC_RELAXED) &&
+		    __atomic_load_n(&c->owner, __ATOMIC_RELAXED) == g_pid &&
+		    (!mine_only || c->bt.tid == me))
+			batch_write(c);
+	}
+	errno = e;
+}
+
+/* In a fork child: the times kept are the parent's to write. */
+SHIM_COLD static void batches_drop(void)
+{
+	for (unsigned i = 1; i < SHIM_MAX_CONN; i++) {
+		shim_conns[i].bt.n = 0;
+		shim_conns[i].batched = 0;
+	}
+}
 
 /* The network's share of TTFT: one TCP_INFO per response. The caller
  * restores errno. */
@@ -426,6 +555,14 @@ static inline __attribute__((always_inline)) void
 emit_(void *ctx, const struct ttft_http_event *ev, const int split)
 {
 	const struct emit_ctx *c = ctx;
+	/* a later token event, not of a run (a read's several): kept */
+	if (split && ev->kind == TTFT_EV_SSE_TOKEN && ev->b > 0 &&
+	    !(ev->flags & TTFT_F_RUN)) {
+		batch_add(c, ev);
+		return;
+	}
+	if (split)
+		batch_flush(c->c);
 	int64_t b = ev->b;
 	if (__builtin_expect(ev->kind == TTFT_EV_RESP_HEADERS, 0))
 		b = rtt_us(c->fd, b);
@@ -667,6 +804,10 @@ static void drop_ref(unsigned slot, int fd, int64_t t, int record, int live)
 	 * take it over (alloc_slot's acquire CAS). */
 	/* Relaxed: an inherited connection never used has no record to end. */
 	int quiet = __atomic_load_n(&c->unannounced, __ATOMIC_RELAXED);
+	/* its kept token times, whichever thread closes (a close of one of
+	 * its fds writes them early: nothing is lost by that) */
+	if (mine && __atomic_load_n(&c->batched, __ATOMIC_RELAXED))
+		batch_write(c);
 	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0 && record &&
 	    mine && !quiet)
 		put(TTFT_EV_CLOSE, 0, t, fd, 0, conn, mid_head,
@@ -778,6 +919,8 @@ TTFT_HIDDEN void shim_connect_begin(int fd, const struct sockaddr *sa,
 	__atomic_store_n(&c->owner, g_pid, __ATOMIC_RELAXED);
 	ttft_http_tx_init(&c->tx);
 	ttft_http_rx_init(&c->rx);
+	c->bt.n = 0;
+	c->batched = 0;
 	put(TTFT_EV_CONNECT_BEGIN, flags, t, fd, 0, conn, 0, ino, 0, text, n);
 	map_fd(fd, slot);
 }
@@ -815,6 +958,8 @@ TTFT_HIDDEN void shim_adopt(int fd, const struct sockaddr *peer, int64_t ino,
 	__atomic_store_n(&c->owner, g_pid, __ATOMIC_RELAXED);
 	ttft_http_tx_init(&c->tx);
 	ttft_http_rx_init(&c->rx);
+	c->bt.n = 0;
+	c->batched = 0;
 	/* No record yet: a program that never uses what it inherited (a
 	 * leaked fd in every child of a shell) costs the log nothing. */
 	__atomic_store_n(&c->unannounced, 1, __ATOMIC_RELAXED);
@@ -1031,13 +1176,14 @@ static void plain_sent(int fd, struct shim_conn *c, const void *p, size_t n,
 }
 
 /* The usual connection a send goes to: connected (not pending), its first
- * bytes sent and found not TLS. One load and compare for the three bytes
- * (the word's fourth is never written, and not looked at). */
+ * bytes sent and found not TLS, no token times waiting (batched: they go
+ * to the log before what the send writes). One load and compare for the
+ * four bytes. */
 static inline __attribute__((always_inline)) int
 send_usual(const struct shim_conn *c)
 {
 	static const uint8_t want[4] = {0, 1, SHIM_PLAIN, 0},
-			     mask[4] = {0xff, 0xff, 0xff, 0};
+			     mask[4] = {0xff, 0xff, 0xff, 0xff};
 	uint32_t w, m;
 	memcpy(&w, want, sizeof w);
 	memcpy(&m, mask, sizeof m);
@@ -1081,6 +1227,7 @@ TTFT_HIDDEN void shim_on_sent1(int fd, const void *buf, size_t len,
 static void on_sent_rare(int fd, struct shim_conn *c, const struct iovec *iov,
 			 int iovcnt, ssize_t ret, int err, int64_t t0, int64_t t1)
 {
+	batch_flush(c);
 	if (ret < 0) {
 		if (hard_error(err))
 			put(TTFT_EV_IO_ERROR, 0, t1, fd, err, c->conn, ret, 0,
@@ -1117,8 +1264,10 @@ TTFT_HIDDEN void shim_plain_sent(int fd, const void *p, size_t n, int64_t t0,
 				 int64_t t1)
 {
 	struct shim_conn *c = conn_for_send(fd, t0);
-	if (c && n)
+	if (c && n) {
+		batch_flush(c);
 		plain_sent(fd, c, p, n, t0, t1);
+	}
 }
 
 TTFT_HIDDEN void shim_plain_unseen(int fd, size_t n, int64_t t0, int64_t t1)
@@ -1126,6 +1275,7 @@ TTFT_HIDDEN void shim_plain_unseen(int fd, size_t n, int64_t t0, int64_t t1)
 	struct shim_conn *c = conn_for_send(fd, t0);
 	if (!c)
 		return;
+	batch_flush(c);
 	struct emit_ctx ec = {fd, c->conn, c};
 	ttft_http_tx_unseen(&c->tx, n, t1, emit, &ec);
 }
@@ -1174,6 +1324,7 @@ TTFT_HIDDEN void shim_on_sent_unseen(int fd, ssize_t ret, int err, int64_t t0,
 	struct shim_conn *c = conn_for_send(fd, t0);
 	if (!c)
 		return;
+	batch_flush(c);
 	if (ret < 0) {
 		if (hard_error(err))
 			put(TTFT_EV_IO_ERROR, 0, t1, fd, err, c->conn, ret, 0,
@@ -1197,6 +1348,7 @@ SHIM_COLD static void on_recv_rare(int fd, struct shim_conn *c,
 		return; /* the socket's error queue (timestamps, zero-copy
 			   notices, ICMP errors): not the stream */
 	if (ret < 0) {
+		batch_flush(c);
 		if (hard_error(err))
 			put(TTFT_EV_IO_ERROR, 0, t1, fd, err, c->conn, ret, 0,
 			    c->rx.seq, "recv", 4);
@@ -1300,6 +1452,8 @@ TTFT_PUBLIC void ttft_mark(int fd, int code)
 	int e = errno;
 	int64_t t = shim_now();
 	struct shim_conn *c = conn_of(fd);
+	if (c)
+		batch_flush(c);
 	uint64_t conn = c ? c->conn : 0;
 	uint32_t seq = c ? c->tx.seq : 0;
 	put(TTFT_EV_MARK, 0, t, fd, 0, conn, 0, code, seq, NULL, 0);

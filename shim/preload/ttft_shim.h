@@ -56,8 +56,9 @@ struct shim_conn {
 			uint8_t tls;        /* SHIM_*: TLS ciphertext never
 			                       reaches the sniffer; a tapped
 			                       TLS library feeds it */
-			uint8_t unused_;    /* never written: the word holds
-			                       only what a send reads */
+			uint8_t batched;    /* token times wait in bt: a
+			                       send writes them first (its
+			                       usual path is not taken) */
 		};
 		uint32_t state_word; /* the first three tested at once
 		                        (send_usual) */
@@ -79,6 +80,25 @@ struct shim_conn {
 	uint64_t conn;
 	struct ttft_http_tx tx;   /* touched only by sending calls */
 	struct ttft_http_rx rx;   /* touched only by receiving calls */
+	/* Token times read one after another, written as one record
+	 * (TTFT_F_TIMES) when the connection's next record is, when full,
+	 * or at its close, a fork, an exec or the exit (docs/shim.md,
+	 * "Token times"). Touched by the receiving thread that began it
+	 * (tid); the others write it only at a close or the exit. */
+	struct shim_batch {
+		uint32_t n;       /* token times kept; 0: none */
+		uint32_t seq;     /* the response's */
+		int64_t t0;       /* the first's time */
+		int64_t b0;       /* the first's index */
+		int64_t a0;       /* the first's body offset (a lone token's
+		                     record is SSE_TOKEN's own) */
+		uint16_t flags;   /* the same for every token kept */
+		int32_t fd, tid;
+		uint32_t gen;     /* odd while a batch begins (a seqlock:
+		                     ttft_shim.c's batch_write) */
+		uint32_t d[TTFT_TIMES_MAX - 1]; /* the others' times, ns
+		                                   after t0 */
+	} bt;
 };
 
 /* Children this process made that may hold its sockets: fork() (its
@@ -409,6 +429,10 @@ static inline void shim_fresh(int fd)
 	if (__builtin_expect(shim_slot(fd) != 0, 0))
 		shim_stale(fd);
 }
+
+/* Token times kept (struct shim_batch) written now: every connection's
+ * (mine_only 0: the exit, an exec) or this thread's (1: a fork). */
+TTFT_HIDDEN void shim_batches_write(int mine_only);
 
 TTFT_HIDDEN void shim_dns(int end, const char *host, int ret, int64_t t);
 

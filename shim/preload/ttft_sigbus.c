@@ -318,6 +318,9 @@ __attribute__((constructor)) static void exec_init(void)
 		/* a child may hold this process's sockets now (a vfork  \
 		 * child's exec counts in its parent's memory) */        \
 		shim_count_fork();                                           \
+		/* token times kept go first: an exec ends every thread (a \
+		 * spawn, only this thread's, as at a fork) */              \
+		shim_batches_write(SPAWNING(m));                             \
 		int was_ = ign_for_exec(SPAWNING(m));                        \
 		T r_ = f_(__VA_ARGS__);                                      \
 		back_after_exec(was_);                                       \

@@ -332,9 +332,10 @@ END_TEST
 /* A filesystem smaller than the log: events that do not fit are counted as
  * dropped (the analyzer says so), none is half-written, the host is fine.
  * A 3 MiB tmpfs in a private mount namespace holds the header and two
- * 1 MiB segments; the stream has 20000 token events, read 150 bytes a
- * read (less than an event: one record a token, as a run needs a read
- * of several). */
+ * 1 MiB segments; the stream has 600000 token events, read 150 bytes a
+ * read (less than an event: each token read alone, their times kept
+ * TTFT_TIMES_MAX to a record, ~35,300 records, as a run needs a read of
+ * several). */
 /* TTFT_LOG naming a terminal: a session leader that had no controlling
  * terminal still has none (the log was opened without O_NOCTTY, and the
  * terminal became its controlling one); only a regular file is opened. */
@@ -389,7 +390,7 @@ START_TEST(log_larger_than_its_filesystem)
 	snprintf(cmd, sizeof cmd,
 		 "mkdir -p %s && unshare %s sh -c 'mount -t tmpfs -o size=4m none %s && "
 		 "TTFT_LOG=%s/x.log LD_PRELOAD=%s/libttftshim.so %s/fd_host stream %d "
-		 "\"tokens=20000&read=150\" && stat -f -c \"free %%a of %%b\" %s && "
+		 "\"tokens=600000&read=150\" && stat -f -c \"free %%a of %%b\" %s && "
 		 "%s/ttft-analyze --json %s/x.log'; echo rc=$?; rmdir %s",
 		 dir, ns, dir, dir, tu_build_dir(), tu_build_dir(), g_port, dir,
 		 tu_build_dir(), dir, dir);
@@ -397,7 +398,7 @@ START_TEST(log_larger_than_its_filesystem)
 	ck_assert_msg(strstr(out, "unshare:") == NULL,
 		      "this test needs a mount namespace (unshare %s): %s", ns, out);
 	/* the host got everything; the log kept what fit and counted the rest */
-	ck_assert_msg(strstr(out, "tokens 20000"), "%s", out);
+	ck_assert_msg(strstr(out, "tokens 600000"), "%s", out);
 	/* and left a quarter of the filesystem free for the programs (it
 	 * filled it: a host's own file there failed with ENOSPC) */
 	const char *fr = strstr(out, "free ");
@@ -589,6 +590,108 @@ START_TEST(a_read_of_token_events_is_one_record)
 }
 END_TEST
 
+/* Token times kept: a response's later token events, read one by one,
+ * are written several to a record (TTFT_F_TIMES). Against the host's own
+ * clock (fd_host times: each token's read, bracketed), for each way a
+ * stream can stop being read: every token the host read is in the log
+ * once, numbered in order, at a time inside its read's bracket; none it
+ * did not read. end: read whole (and in far fewer records than tokens);
+ * close: the socket closed mid-stream (the close writes them); exit: the
+ * process ends with it open (the exit writes them); exec: the image
+ * replaced (the exec writes them); fork: a child made mid-stream ends by
+ * exit() (the kept times are its parent's: written once, by the parent);
+ * rawfork: the same by syscall(SYS_fork), which no atfork handler sees.
+ * The analysis counts the same tokens. */
+static void check_times(const char *mode, int k, int n)
+{
+	char log[256], cmd[1024], *out;
+	tu_tmp_log(log, sizeof log, "times");
+	snprintf(cmd, sizeof cmd,
+		 "TTFT_LOG=%s LD_PRELOAD=%s/libttftshim.so %s/fd_host times %d '%s %d %d'",
+		 log, tu_build_dir(), tu_build_dir(), g_port, mode, k, n);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	int seen = -1;
+	/* the last count said (fork says one at the fork, one at the end) */
+	const char *p = NULL;
+	for (const char *q = out; (q = strstr(q, "tokens ")); q++)
+		p = q;
+	ck_assert_msg(p && sscanf(p, "tokens %d", &seen) == 1 && seen > 0, "%s: %s", mode, out);
+	int64_t *lo = calloc((size_t)n, sizeof *lo), *hi = calloc((size_t)n, sizeof *hi);
+	int *got = calloc((size_t)n, sizeof *got);
+	int64_t *at = calloc((size_t)n, sizeof *at);
+	ck_assert(lo && hi && got && at);
+	for (const char *q = out; (q = strstr(q, "tok ")); q++) {
+		int i;
+		long long a, b;
+		if (sscanf(q, "tok %d %lld %lld", &i, &a, &b) == 3 && i >= 0 && i < n) {
+			lo[i] = a;
+			hi[i] = b;
+		}
+	}
+	struct ttft_log_view v;
+	char err[512];
+	ck_assert_int_eq(ttft_log_view_open(&v, log, err, sizeof err), 0);
+	struct ttft_rec r;
+	int recs = 0, kept = 0;
+	for (uint64_t i = 0; i < v.n_slots; i++) {
+		ck_assert_int_eq(ttft_log_view_get(&v, i, &r), 1);
+		if (r.kind != TTFT_EV_SSE_TOKEN)
+			continue;
+		recs++;
+		int64_t cnt = 1;
+		uint32_t d[TTFT_TIMES_MAX] = {0};
+		if (r.flags & TTFT_F_TIMES) {
+			kept++;
+			cnt = r.a;
+			ck_assert_int_ge(cnt, 2);
+			ck_assert_int_le(cnt, TTFT_TIMES_MAX);
+			memcpy(d + 1, r.text, sizeof r.text);
+		} else if (r.flags & TTFT_F_RUN) {
+			cnt = r.a;
+		}
+		for (int64_t j = 0; j < cnt; j++) {
+			int64_t idx = r.b + j;
+			ck_assert_msg(idx >= 0 && idx < seen, "%s: token %lld logged, the host read %d",
+				      mode, (long long)idx, seen);
+			got[idx]++;
+			at[idx] = r.t_ns + ((r.flags & TTFT_F_TIMES) ? (int64_t)d[j] : 0);
+		}
+	}
+	ttft_log_view_close(&v);
+	for (int i = 0; i < seen; i++) {
+		ck_assert_msg(got[i] == 1, "%s: token %d logged %d times: %s", mode, i, got[i], out);
+		ck_assert_msg(lo[i] && at[i] >= lo[i] && at[i] <= hi[i],
+			      "%s: token %d at %lld, outside its read [%lld, %lld]", mode, i,
+			      (long long)at[i], (long long)lo[i], (long long)hi[i]);
+	}
+	if (!strcmp(mode, "end")) {
+		ck_assert_int_ge(kept, 1);
+		ck_assert_int_le(recs, seen / 4);
+	}
+	free(out);
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s", tu_build_dir(), log);
+	tu_sh(cmd, &out);
+	cJSON *j = cJSON_Parse(out);
+	ck_assert_msg(j, "%s", out);
+	cJSON *q = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
+	ck_assert_msg(q && cJSON_GetObjectItem(q, "tokens")->valueint == seen, "%s: %s", mode, out);
+	cJSON_Delete(j);
+	free(out);
+	free(lo), free(hi), free(got), free(at);
+	unlink(log);
+}
+
+START_TEST(kept_token_times_are_the_reads_own)
+{
+	check_times("end", 0, 60);
+	check_times("close", 25, 60);
+	check_times("exit", 25, 60);
+	check_times("exec", 25, 60);
+	check_times("fork", 25, 60);
+	check_times("rawfork", 25, 60);
+}
+END_TEST
+
 /* A writer in another time namespace (a container's, CRIU's) whose
  * CLOCK_MONOTONIC is 1000 s ahead of the log's: its records would stand
  * 1000 s off among the others', looking normal (seen failing: nothing
@@ -670,5 +773,6 @@ int main(void)
 	tcase_add_test(t, ttft_run_sigterm_stops_waiting);
 	tcase_add_test(t, a_request_sent_whole_is_one_record);
 	tcase_add_test(t, a_read_of_token_events_is_one_record);
+	tcase_add_test(t, kept_token_times_are_the_reads_own);
 	return tu_run(s);
 }

@@ -8,7 +8,8 @@
  *   fd_host serve                 serve until killed; prints "port N"
  *   fd_host SCENARIO PORT [ARG]   one client scenario against that server
  *   fd_host SCENARIO              the same against a server of its own
- *   (burst [N]: the whole response of N token events taken by one recv)
+ *   (burst [N]: the whole response of N token events taken by one recv;
+ *   times "MODE K N": see sc_times)
  *
  * The server answers every request with a chunked SSE stream of TOKENS
  * (default 3) vLLM completion events and [DONE]; a path's query may ask for
@@ -42,6 +43,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "ttft_clock.h"
 
 #define TOKENS 3
 
@@ -1199,6 +1202,78 @@ static int sc_stream(const char *arg)
 	return 0;
 }
 
+/* Token times kept (the shim writes a response's later token times
+ * several to a record): "times MODE K N" reads a stream of N token events
+ * paced 1 ms apart, printing for each event that ended in a read
+ * "tok I BEFORE AFTER" (its number, this process's CLOCK_MONOTONIC just
+ * before and after that read: the shim's time for it lies between). MODE
+ * says what the host does once K tokens were read: end (nothing: reads
+ * to the end, closes), close (closes the socket), exit (exit(), the socket
+ * open), exec (execs /bin/true), fork (a child that exits with exit();
+ * the parent reads on to the end), rawfork (the same, the child made by
+ * syscall(SYS_fork)). */
+static int sc_times(const char *arg)
+{
+	char mode[16] = "end";
+	int k = 0, n = 40;
+	if (arg)
+		sscanf(arg, "%15s %d %d", mode, &k, &n);
+	int fd = connect_to(g_port);
+	char path[128];
+	snprintf(path, sizeof path, "/v1/completions?tokens=%d&ms=1", n);
+	request(fd, path);
+	char buf[8192];
+	int ends = 0, forked = 0, last = 0;
+	char prev = 0;
+	/* the last chunk, "\r\n0\r\n\r\n", found across reads too: the
+	 * last 7 bytes read, one a byte */
+	uint64_t hist = 0, want = 0;
+	for (const char *e = "\r\n0\r\n\r\n"; *e; e++)
+		want = want << 8 | (uint8_t)*e;
+	while (!last) {
+		int64_t t0 = ttft_now_ns();
+		ssize_t r = read(fd, buf, sizeof buf);
+		int64_t t1 = ttft_now_ns();
+		if (r <= 0)
+			break;
+		for (ssize_t i = 0; i < r; i++) {
+			if (buf[i] == '\n' && prev == '\n' && ends <= n) {
+				if (ends < n)
+					printf("tok %d %lld %lld\n", ends, (long long)t0,
+					       (long long)t1);
+				ends++;
+			}
+			prev = buf[i];
+			hist = (hist << 8 | (uint8_t)buf[i]) & 0xffffffffffffffull;
+			last |= hist == want;
+		}
+		if (ends >= k && k > 0 && !forked && !last && strcmp(mode, "end") != 0) {
+			say("tokens", ends < n ? ends : n);
+			if (!strcmp(mode, "close")) {
+				close(fd);
+				return 0;
+			}
+			if (!strcmp(mode, "exit"))
+				exit(0);
+			if (!strcmp(mode, "exec")) {
+				execl("/bin/true", "true", (char *)NULL);
+				return 3;
+			}
+			/* fork, rawfork (syscall(SYS_fork): no atfork handler
+			 * runs): the child ends at once, by exit() */
+			fflush(stdout);
+			pid_t c = !strcmp(mode, "rawfork") ? raw_fork("SYS_fork") : fork();
+			if (c == 0)
+				exit(0);
+			waitpid(c, NULL, 0);
+			forked = 1;
+		}
+	}
+	say("tokens", ends < n ? ends : n);
+	close(fd);
+	return 0;
+}
+
 /* The host's own SIGBUS, from its own truncated mapping: its handler runs
  * and sees its own fault; sigaction shows it its own handler. */
 static sigjmp_buf g_jb;
@@ -1295,6 +1370,9 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	const char *sc = argv[1];
 	if (strcmp(sc, "serve") == 0) {
+		/* a client that closes mid-stream (times close) must not end
+		 * the server: its write then fails, EPIPE */
+		signal(SIGPIPE, SIG_IGN);
 		say("port", start_server());
 		for (;;)
 			pause();
@@ -1331,6 +1409,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "v4mapped")) return sc_v4mapped();
 	if (!strcmp(sc, "stream")) return sc_stream(arg);
 	if (!strcmp(sc, "burst")) return sc_burst(arg);
+	if (!strcmp(sc, "times")) return sc_times(arg);
 	if (!strcmp(sc, "sigbus")) return sc_sigbus_own(arg);
 	if (!strcmp(sc, "vm")) return sc_vm();
 	if (!strcmp(sc, "stderr-reused")) return sc_stderr_reused(arg ? arg : "/dev/null");

@@ -1401,6 +1401,87 @@ START_TEST(a_run_record_is_its_tokens)
 }
 END_TEST
 
+/* A record of token times (log version 5: TTFT_F_TIMES) is read as the
+ * token records it stands for, each at its own time: a plain first token,
+ * then 17 tokens in one record, then 3 in another give 21 tokens at
+ * exactly the times written, their ITL those of a record a token. A count
+ * the text cannot hold (1, TTFT_TIMES_MAX + 1) or a time before the one
+ * before it is a writer's fault: that record's first token only, the row
+ * says so. */
+static void put_times(uint64_t c, uint32_t q, int64_t t0, int64_t a, int64_t b,
+		      const uint32_t *d, size_t nd)
+{
+	ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
+		.kind = TTFT_EV_SSE_TOKEN, .flags = TTFT_F_TIMES, .t_ns = t0,
+		.pid = 100, .tid = 100, .fd = 5, .conn = c, .seq = q, .a = a, .b = b,
+		.text = (const char *)d, .text_len = nd * sizeof *d}));
+}
+
+START_TEST(a_times_record_is_its_tokens)
+{
+	new_log("times");
+	uint64_t c = ttft_log_new_conn(&g_log);
+	int64_t T = MS(1000);
+	for (uint32_t q = 0; q < 4; q++) {
+		int64_t t = T + MS(1000) * q;
+		ev(TTFT_EV_REQ_BEGIN, t, 100, c, q, 0, 0, "POST /v1/completions");
+		ev(TTFT_EV_REQ_SENT, t + MS(1), 100, c, q, 200, 0, NULL);
+		ev(TTFT_EV_RESP_HEADERS, t + MS(10), 100, c, q, 200, 0, NULL);
+		ev(TTFT_EV_SSE_TOKEN, t + MS(50), 100, c, q, 0, 0, NULL);
+		/* tokens 2-17 at (i-1)*i us + i ns after token 1: gaps that
+		 * all differ, to the ns */
+		uint32_t d[TTFT_TIMES_MAX - 1];
+		for (int i = 2; i <= (int)TTFT_TIMES_MAX; i++)
+			d[i - 2] = (uint32_t)((i - 1) * i * 1000 + i);
+		if (q == 2)
+			d[5] = d[4] - 1; /* a time before the one before */
+		put_times(c, q, t + MS(60),
+			  q == 1 ? TTFT_TIMES_MAX + 1 : q == 3 ? 1 : TTFT_TIMES_MAX, 1, d,
+			  TTFT_TIMES_MAX - 1);
+		uint32_t e[2] = {500001, 500001};
+		put_times(c, q, t + MS(100), 3, 18, e, 2);
+		ev(TTFT_EV_RESP_END, t + MS(101), 100, c, q, 999, 21, NULL);
+	}
+	ttft_log_close(&g_log);
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	unlink(g_path);
+	ck_assert_uint_eq(a.nreqs, 4);
+	const struct ttft_record *r = &a.reqs[0];
+	ck_assert_uint_eq(r->ntok, 21);
+	ck_assert_int_eq(r->t_first, T + MS(50));
+	double gaps[20];
+	int64_t prev = T + MS(50);
+	for (int k = 1; k < 21; k++) {
+		int64_t want = k <= (int)TTFT_TIMES_MAX
+				       ? T + MS(60) + (k == 1 ? 0 : (int64_t)(k - 1) * k * 1000 + k)
+				       : T + MS(100) + (k == 18 ? 0 : 500001);
+		ck_assert_msg(ttft_record_token_at(r, (uint64_t)k) == want,
+			      "token %d at %lld, want %lld", k,
+			      (long long)ttft_record_token_at(r, (uint64_t)k), (long long)want);
+		gaps[k - 1] = (double)(want - prev) / 1e9;
+		prev = want;
+	}
+	ck_assert_int_eq(ttft_record_itl_n(r), 20);
+	double p50 = ttft_percentile(gaps, 20, 0.5);
+	ck_assert_msg(r->itl_p50_s == p50, "p50 %.17g, want %.17g", r->itl_p50_s, p50);
+	ck_assert(ttft_record_complete(r));
+	/* the three faulty records: their first token only, the row said */
+	for (size_t i = 1; i < 4; i++) {
+		const struct ttft_record *f = &a.reqs[i];
+		ck_assert_msg(f->ntok == 1 + 1 + 3, "request %zu: %llu tokens", i,
+			      (unsigned long long)f->ntok);
+		ck_assert(!ttft_record_complete(f));
+		char note[256];
+		const char *n = ttft_record_note(f, note, sizeof note);
+		ck_assert_msg(n && strstr(n, "token count is not known"), "request %zu: %s", i,
+			      n ? n : "(no note)");
+	}
+	ttft_analysis_free(&a);
+}
+END_TEST
+
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define RUN_AS_LIMIT 0 /* a sanitizer reserves terabytes of address space */
 #else
@@ -1674,6 +1755,7 @@ int main(void)
 	TCase *t = tu_tcase(s, "analyze", 120);
 	tcase_add_test(t, phases_are_exact);
 	tcase_add_test(t, a_run_record_is_its_tokens);
+	tcase_add_test(t, a_times_record_is_its_tokens);
 	tcase_add_test(t, token_runs_stay_runs);
 	tcase_add_test(t, json_shape);
 	tcase_add_test(t, tls_rows);

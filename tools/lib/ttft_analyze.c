@@ -302,8 +302,20 @@ static void dump_one(void *ctx, struct ttft_rec *r)
 	struct dump *d = ctx;
 	if (d->flt && d->flt->pid && r->pid != d->flt->pid)
 		return;
-	char text[TTFT_REC_TEXT + 1];
-	ttft_asm_copy_text(text, sizeof text, r->text, TTFT_REC_TEXT);
+	char text[16 * TTFT_TIMES_MAX];
+	if (r->kind == TTFT_EV_SSE_TOKEN && (r->flags & TTFT_F_TIMES) &&
+	    !(r->flags & TTFT_F_RUN)) {
+		/* token times: the later tokens' ns after t_s, as written */
+		uint32_t dt[TTFT_TIMES_MAX - 1];
+		memcpy(dt, r->text, sizeof dt);
+		size_t k = 0;
+		for (int64_t i = 0; i + 1 < r->a && i + 1 < TTFT_TIMES_MAX; i++)
+			k += (size_t)snprintf(text + k, sizeof text - k, "%s+%u",
+					      i ? " " : "", dt[i]);
+		text[k] = 0;
+	} else {
+		ttft_asm_copy_text(text, sizeof text, r->text, TTFT_REC_TEXT);
+	}
 	fprintf(d->f, "%16.6f %7d %7d %4d %5llu %3u %-14s %6x %10lld %10lld %s%s%s\n",
 		(double)r->t_ns / 1e9, r->pid, r->tid, r->fd,
 		(unsigned long long)r->conn, r->seq, ttft_kind_name(r->kind),

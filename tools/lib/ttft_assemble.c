@@ -593,6 +593,31 @@ static void inherit(struct ttft_asm *ps, struct asm_conn *c, const struct ttft_r
 	c->owed_base = ps->out->reqs[oc->reqs[k]].seq;
 }
 
+/* A TTFT_F_TIMES record's tokens (ttft_log.h), each at its time. A count
+ * out of 2..TTFT_TIMES_MAX, or a time before the one before it, is a
+ * writer's fault: the first token only, bad_run set (its note). -1: out
+ * of memory. */
+static int add_token_times(struct ttft_record *r, const struct ttft_rec *e)
+{
+	if (e->a < 2 || e->a > TTFT_TIMES_MAX) {
+		r->bad_run = 1;
+		return ttft_record_add_tokens(r, e->t_ns, 1);
+	}
+	uint32_t d[TTFT_TIMES_MAX - 1];
+	memcpy(d, e->text, sizeof d);
+	for (int64_t i = 1; i + 1 < e->a; i++)
+		if (d[i] < d[i - 1]) {
+			r->bad_run = 1;
+			return ttft_record_add_tokens(r, e->t_ns, 1);
+		}
+	if (ttft_record_add_tokens(r, e->t_ns, 1) != 0)
+		return -1;
+	for (int64_t i = 0; i + 1 < e->a; i++)
+		if (ttft_record_add_tokens(r, e->t_ns + d[i], 1) != 0)
+			return -1;
+	return 0;
+}
+
 static int rx_kind(uint16_t kind)
 {
 	switch (kind) {
@@ -1096,8 +1121,18 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		 * delivered, all at its time; a count no read could hold is
 		 * a writer's fault: the record one token, the row says so */
 		int64_t k = 1;
+		if ((e->flags & (TTFT_F_RUN | TTFT_F_TIMES)) == TTFT_F_TIMES) {
+			/* token times (log version 5): read one by one, each
+			 * at its own time; times out of order or a count the
+			 * text cannot hold are a writer's fault: the first
+			 * token only, the row says so */
+			if (add_token_times(r, e) != 0)
+				ps->oom = 1;
+			break;
+		}
 		if (e->flags & TTFT_F_RUN) {
-			if (e->a >= 2 && e->a <= TTFT_RUN_MAX)
+			if (e->a >= 2 && e->a <= TTFT_RUN_MAX &&
+			    !(e->flags & TTFT_F_TIMES))
 				k = e->a;
 			else
 				r->bad_run = 1;

@@ -644,7 +644,7 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	else if (r->compressed)
 		why = "compressed body: tokens not visible";
 	else if (r->bad_run)
-		why = "a token record's count was impossible "
+		why = "a token record's count or times were impossible "
 			 "(a writer's fault): the token count is not known";
 	else if (r->closed_early && r->done)
 		why = "the client closed after [DONE], before the response's own "

@@ -496,10 +496,13 @@ TTFT_HIDDEN void shim_batches_write(int mine_only)
 /* In a fork child: the times kept are the parent's to write. */
 SHIM_COLD static void batches_drop(void)
 {
-	for (unsigned i = 1; i < SHIM_MAX_CONN; i++) {
-		shim_conns[i].bt.n = 0;
-		shim_conns[i].batched = 0;
-	}
+	/* written only where set: a child's untouched pages of the table
+	 * stay shared with its parent (or the zero page) */
+	for (unsigned i = 1; i < SHIM_MAX_CONN; i++)
+		if (shim_conns[i].bt.n || shim_conns[i].batched) {
+			shim_conns[i].bt.n = 0;
+			shim_conns[i].batched = 0;
+		}
 }
 
 /* The network's share of TTFT: one TCP_INFO per response. The caller

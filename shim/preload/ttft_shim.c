@@ -450,7 +450,12 @@ SHIM_COLD static void batch_start(const struct emit_ctx *x,
 }
 
 /* A later token event of a response, read alone: its time kept with the
- * others (the one-token read's path: no record). */
+ * others (the one-token read's path: no record). Only by the thread that
+ * began them: the connection's next event, read by the thread that reads
+ * it now (a task moved to another thread, a pool handing the connection
+ * on), flushes only its own thread's (batch_flush); kept by another, they
+ * would go to the log after the response's end, after a follower handed
+ * its row out (test_shim_log, check_times "thread"). */
 static inline __attribute__((always_inline)) void
 batch_add(const struct emit_ctx *x, const struct ttft_http_event *ev)
 {
@@ -459,7 +464,7 @@ batch_add(const struct emit_ctx *x, const struct ttft_http_event *ev)
 	uint64_t d = (uint64_t)(ev->t_ns - c->bt.t0);
 	if (__builtin_expect(n - 1 < TTFT_TIMES_MAX - 1 && d <= UINT32_MAX &&
 			     ev->b == c->bt.b0 + n && ev->seq == c->bt.seq &&
-			     ev->flags == c->bt.flags, 1)) {
+			     ev->flags == c->bt.flags && c->bt.tid == cur_tid(), 1)) {
 		c->bt.d[n - 1] = (uint32_t)d;
 		/* release: a close or the exit in another thread that takes
 		 * the count sees the time */

@@ -600,7 +600,9 @@ END_TEST
  * process ends with it open (the exit writes them); exec: the image
  * replaced (the exec writes them); fork: a child made mid-stream ends by
  * exit() (the kept times are its parent's: written once, by the parent);
- * rawfork: the same by syscall(SYS_fork), which no atfork handler sees.
+ * rawfork: the same by syscall(SYS_fork), which no atfork handler sees;
+ * thread: another thread reads the rest and the end (times kept by the
+ * first, the end read by the second: the end still after every token).
  * The analysis counts the same tokens. */
 static void check_times(const char *mode, int k, int n)
 {
@@ -633,10 +635,17 @@ static void check_times(const char *mode, int k, int n)
 	ck_assert_int_eq(ttft_log_view_open(&v, log, err, sizeof err), 0);
 	struct ttft_rec r;
 	int recs = 0, kept = 0;
+	uint64_t end_at = 0; /* the response's end: its slot + 1 */
 	for (uint64_t i = 0; i < v.n_slots; i++) {
 		ck_assert_int_eq(ttft_log_view_get(&v, i, &r), 1);
+		if (r.kind == TTFT_EV_RESP_END && !end_at)
+			end_at = i + 1;
 		if (r.kind != TTFT_EV_SSE_TOKEN)
 			continue;
+		/* its end is written after every token of it (a follower
+		 * hands the row out at the end) */
+		ck_assert_msg(!end_at, "%s: token %lld logged after the response's end",
+			      mode, (long long)r.b);
 		recs++;
 		int64_t cnt = 1;
 		uint32_t d[TTFT_TIMES_MAX] = {0};
@@ -720,6 +729,7 @@ START_TEST(kept_token_times_are_the_reads_own)
 	check_times("exec", 25, 60);
 	check_times("fork", 25, 60);
 	check_times("rawfork", 25, 60);
+	check_times("thread", 25, 30);
 }
 END_TEST
 

@@ -1211,66 +1211,103 @@ static int sc_stream(const char *arg)
  * to the end, closes), close (closes the socket), exit (exit(), the socket
  * open), exec (execs /bin/true), fork (a child that exits with exit();
  * the parent reads on to the end), rawfork (the same, the child made by
- * syscall(SYS_fork)). */
-static int sc_times(const char *arg)
+ * syscall(SYS_fork)), thread (another thread reads the rest, the end
+ * too, this one waiting for it). */
+struct times_st {
+	int fd, k, n, ends, forked, last;
+	const char *mode;
+	char prev;
+	uint64_t hist, want;
+};
+
+static int times_read(struct times_st *s);
+
+static void *times_thread(void *p)
 {
-	char mode[16] = "end";
-	int k = 0, n = 40;
-	if (arg)
-		sscanf(arg, "%15s %d %d", mode, &k, &n);
-	int fd = connect_to(g_port);
-	char path[128];
-	snprintf(path, sizeof path, "/v1/completions?tokens=%d&ms=1", n);
-	request(fd, path);
+	return (void *)(long)times_read(p);
+}
+
+/* The reads of sc_times from where s stands (1: the host ended its
+ * reads by closing, 0: read to the end, else its exit status). */
+static int times_read(struct times_st *s)
+{
 	char buf[8192];
-	int ends = 0, forked = 0, last = 0;
-	char prev = 0;
-	/* the last chunk, "\r\n0\r\n\r\n", found across reads too: the
-	 * last 7 bytes read, one a byte */
-	uint64_t hist = 0, want = 0;
-	for (const char *e = "\r\n0\r\n\r\n"; *e; e++)
-		want = want << 8 | (uint8_t)*e;
-	while (!last) {
+	while (!s->last) {
 		int64_t t0 = ttft_now_ns();
-		ssize_t r = read(fd, buf, sizeof buf);
+		ssize_t r = read(s->fd, buf, sizeof buf);
 		int64_t t1 = ttft_now_ns();
 		if (r <= 0)
 			break;
 		for (ssize_t i = 0; i < r; i++) {
-			if (buf[i] == '\n' && prev == '\n' && ends <= n) {
-				if (ends < n)
-					printf("tok %d %lld %lld\n", ends, (long long)t0,
+			if (buf[i] == '\n' && s->prev == '\n' && s->ends <= s->n) {
+				if (s->ends < s->n)
+					printf("tok %d %lld %lld\n", s->ends, (long long)t0,
 					       (long long)t1);
-				ends++;
+				s->ends++;
 			}
-			prev = buf[i];
-			hist = (hist << 8 | (uint8_t)buf[i]) & 0xffffffffffffffull;
-			last |= hist == want;
+			s->prev = buf[i];
+			s->hist = (s->hist << 8 | (uint8_t)buf[i]) & 0xffffffffffffffull;
+			s->last |= s->hist == s->want;
 		}
-		if (ends >= k && k > 0 && !forked && !last && strcmp(mode, "end") != 0) {
-			say("tokens", ends < n ? ends : n);
-			if (!strcmp(mode, "close")) {
-				close(fd);
-				return 0;
+		if (s->ends >= s->k && s->k > 0 && !s->forked && !s->last &&
+		    strcmp(s->mode, "end") != 0) {
+			if (!strcmp(s->mode, "thread")) {
+				/* another thread reads the rest; this one
+				 * waits for it (the connection handed over,
+				 * as a work-stealing runtime moves a task) */
+				s->forked = 1;
+				pthread_t t;
+				void *rc;
+				if (pthread_create(&t, NULL, times_thread, s) ||
+				    pthread_join(t, &rc))
+					return 3;
+				return (int)(long)rc;
 			}
-			if (!strcmp(mode, "exit"))
+			say("tokens", s->ends < s->n ? s->ends : s->n);
+			if (!strcmp(s->mode, "close")) {
+				close(s->fd);
+				return 1;
+			}
+			if (!strcmp(s->mode, "exit"))
 				exit(0);
-			if (!strcmp(mode, "exec")) {
+			if (!strcmp(s->mode, "exec")) {
 				execl("/bin/true", "true", (char *)NULL);
 				return 3;
 			}
 			/* fork, rawfork (syscall(SYS_fork): no atfork handler
 			 * runs): the child ends at once, by exit() */
 			fflush(stdout);
-			pid_t c = !strcmp(mode, "rawfork") ? raw_fork("SYS_fork") : fork();
+			pid_t c = !strcmp(s->mode, "rawfork") ? raw_fork("SYS_fork") : fork();
 			if (c == 0)
 				exit(0);
 			waitpid(c, NULL, 0);
-			forked = 1;
+			s->forked = 1;
 		}
 	}
-	say("tokens", ends < n ? ends : n);
-	close(fd);
+	return 0;
+}
+
+static int sc_times(const char *arg)
+{
+	char mode[16] = "end";
+	struct times_st s = {.k = 0, .n = 40, .mode = mode};
+	if (arg)
+		sscanf(arg, "%15s %d %d", mode, &s.k, &s.n);
+	s.fd = connect_to(g_port);
+	char path[128];
+	snprintf(path, sizeof path, "/v1/completions?tokens=%d&ms=1", s.n);
+	request(s.fd, path);
+	/* the last chunk, "\r\n0\r\n\r\n", found across reads too: the
+	 * last 7 bytes read, one a byte */
+	for (const char *e = "\r\n0\r\n\r\n"; *e; e++)
+		s.want = s.want << 8 | (uint8_t)*e;
+	int rc = times_read(&s);
+	if (rc == 1)
+		return 0;
+	if (rc)
+		return rc;
+	say("tokens", s.ends < s.n ? s.ends : s.n);
+	close(s.fd);
 	return 0;
 }
 

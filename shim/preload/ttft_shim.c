@@ -489,9 +489,11 @@ TTFT_HIDDEN void shim_batches_write(int mine_only)
 	pid_t me = cur_tid();
 	for (unsigned i = 1; i < SHIM_MAX_CONN; i++) {
 		struct shim_conn *c = &shim_conns[i];
+		/* the owner not asked: kept times are this process's own
+		 * (after_fork dropped a parent's), a fork child's read on a
+		 * connection it did not adopt too (drop_ref) */
 		if (__atomic_load_n(&c->batched, __ATOMIC_RELAXED) &&
 		    __atomic_load_n(&c->refs, __ATOMIC_RELAXED) &&
-		    __atomic_load_n(&c->owner, __ATOMIC_RELAXED) == g_pid &&
 		    (!mine_only || c->bt.tid == me))
 			batch_write(c);
 	}
@@ -813,8 +815,11 @@ static void drop_ref(unsigned slot, int fd, int64_t t, int record, int live)
 	/* Relaxed: an inherited connection never used has no record to end. */
 	int quiet = __atomic_load_n(&c->unannounced, __ATOMIC_RELAXED);
 	/* its kept token times, whichever thread closes (a close of one of
-	 * its fds writes them early: nothing is lost by that) */
-	if (mine && __atomic_load_n(&c->batched, __ATOMIC_RELAXED))
+	 * its fds writes them early: nothing is lost by that); mine or not:
+	 * a fork child that reads its parent's connection keeps its id
+	 * (adopt) and the times it read are its own (after_fork dropped
+	 * the parent's) */
+	if (__atomic_load_n(&c->batched, __ATOMIC_RELAXED))
 		batch_write(c);
 	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0 && record &&
 	    mine && !quiet)

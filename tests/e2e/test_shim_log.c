@@ -602,7 +602,9 @@ END_TEST
  * exit() (the kept times are its parent's: written once, by the parent);
  * rawfork: the same by syscall(SYS_fork), which no atfork handler sees;
  * thread: another thread reads the rest and the end (times kept by the
- * first, the end read by the second: the end still after every token).
+ * first, the end read by the second: the end still after every token);
+ * child: a fork child reads on (the parent's connection, not adopted)
+ * and ends by exit() mid-stream (its exit writes the times it kept).
  * The analysis counts the same tokens. */
 static void check_times(const char *mode, int k, int n)
 {
@@ -730,6 +732,7 @@ START_TEST(kept_token_times_are_the_reads_own)
 	check_times("fork", 25, 60);
 	check_times("rawfork", 25, 60);
 	check_times("thread", 25, 30);
+	check_times("child", 20, 60);
 }
 END_TEST
 

@@ -1212,7 +1212,8 @@ static int sc_stream(const char *arg)
  * open), exec (execs /bin/true), fork (a child that exits with exit();
  * the parent reads on to the end), rawfork (the same, the child made by
  * syscall(SYS_fork)), thread (another thread reads the rest, the end
- * too, this one waiting for it). */
+ * too, this one waiting for it), child (a fork child reads K more, says
+ * how many and ends by exit(); the parent closes its copy). */
 struct times_st {
 	int fd, k, n, ends, forked, last;
 	const char *mode;
@@ -1274,9 +1275,24 @@ static int times_read(struct times_st *s)
 				execl("/bin/true", "true", (char *)NULL);
 				return 3;
 			}
+			fflush(stdout);
+			if (!strcmp(s->mode, "child")) {
+				/* the child reads K more (the parent's
+				 * connection, its request: it keeps its id),
+				 * then ends by exit(), the stream unfinished;
+				 * the parent waits and closes its copy */
+				pid_t c = fork();
+				if (c == 0) {
+					s->mode = "exit";
+					s->k = 2 * s->k;
+					return times_read(s);
+				}
+				waitpid(c, NULL, 0);
+				close(s->fd);
+				return 1;
+			}
 			/* fork, rawfork (syscall(SYS_fork): no atfork handler
 			 * runs): the child ends at once, by exit() */
-			fflush(stdout);
 			pid_t c = !strcmp(s->mode, "rawfork") ? raw_fork("SYS_fork") : fork();
 			if (c == 0)
 				exit(0);

@@ -427,12 +427,24 @@ static inline __attribute__((always_inline)) void batch_flush(struct shim_conn *
 /* A token event that does not continue the times kept (the first kept,
  * another response, other flags, a gap past 4.29 s, full): those are
  * written, and this one is kept. */
+/* The highest slot that ever kept token times: the scans at a fork, an
+ * exec and the exit go no further (a fork child that wrote or read the
+ * whole table would fault in its ~1 MB: test_shim_log, check_times
+ * "fork"). */
+static unsigned g_batch_hi;
+
 SHIM_COLD static void batch_start(const struct emit_ctx *x,
 				  const struct ttft_http_event *ev)
 {
 	struct shim_conn *c = x->c;
 	if (c->bt.n)
 		batch_write(c);
+	/* raised before batched is set (a scan that sees it sees the slot) */
+	unsigned slot = (unsigned)(c - shim_conns),
+		 hi = __atomic_load_n(&g_batch_hi, __ATOMIC_RELAXED);
+	while (slot > hi && !__atomic_compare_exchange_n(&g_batch_hi, &hi, slot, 1,
+							 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
 	/* a seqlock's writer (batch_write): odd while the fields change */
 	uint32_t g = c->bt.gen;
 	__atomic_store_n(&c->bt.gen, g + 1, __ATOMIC_RELAXED);
@@ -487,7 +499,8 @@ TTFT_HIDDEN void shim_batches_write(int mine_only)
 	if (!mine_only && getpid() != g_pid)
 		mine_only = 1;
 	pid_t me = cur_tid();
-	for (unsigned i = 1; i < SHIM_MAX_CONN; i++) {
+	unsigned hi = __atomic_load_n(&g_batch_hi, __ATOMIC_ACQUIRE);
+	for (unsigned i = 1; i <= hi; i++) {
 		struct shim_conn *c = &shim_conns[i];
 		/* the owner not asked: kept times are this process's own
 		 * (after_fork dropped a parent's), a fork child's read on a
@@ -500,16 +513,19 @@ TTFT_HIDDEN void shim_batches_write(int mine_only)
 	errno = e;
 }
 
-/* In a fork child: the times kept are the parent's to write. */
+/* In a fork child: the times kept are the parent's to write. Written
+ * only where set: every page of the table the child writes is a page of
+ * its own (copied, or a zero page faulted in). */
 SHIM_COLD static void batches_drop(void)
 {
-	/* written only where set: a child's untouched pages of the table
-	 * stay shared with its parent (or the zero page) */
-	for (unsigned i = 1; i < SHIM_MAX_CONN; i++)
-		if (shim_conns[i].bt.n || shim_conns[i].batched) {
-			shim_conns[i].bt.n = 0;
-			shim_conns[i].batched = 0;
+	unsigned hi = __atomic_load_n(&g_batch_hi, __ATOMIC_RELAXED);
+	for (unsigned i = 1; i <= hi; i++) {
+		struct shim_conn *c = &shim_conns[i];
+		if (c->bt.n || c->batched) {
+			c->bt.n = 0;
+			c->batched = 0;
 		}
+	}
 }
 
 /* The network's share of TTFT: one TCP_INFO per response. The caller

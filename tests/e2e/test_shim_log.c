@@ -675,6 +675,16 @@ static void check_times(const char *mode, int k, int n)
 			      "%s: token %d at %lld, outside its read [%lld, %lld]", mode, i,
 			      (long long)at[i], (long long)lo[i], (long long)hi[i]);
 	}
+	/* a fork child's memory: the fork made it touch next to none (the
+	 * shim's connection table, ~1 MB, is not written there) */
+	const char *fr = strstr(out, "forkrss ");
+	long kb;
+	if (fr && sscanf(fr, "forkrss %ld", &kb) == 1)
+		ck_assert_msg(kb <= 128, /* less: the fork word's page, wiped */
+			      "%s: the fork child has %ld kB of anonymous memory its parent had not",
+			      mode, kb);
+	else
+		ck_assert_msg(strcmp(mode, "fork") && strcmp(mode, "rawfork"), "%s: %s", mode, out);
 	if (!strcmp(mode, "end")) {
 		ck_assert_int_ge(kept, 1);
 		ck_assert_int_le(recs, seen / 4);

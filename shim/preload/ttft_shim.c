@@ -424,6 +424,20 @@ static inline __attribute__((always_inline)) void batch_flush(struct shim_conn *
 		batch_write(c);
 }
 
+/* The same before c's next record of what is read: whichever thread
+ * reads it. A connection read on by another thread (a task moved between
+ * threads, a connection handed on) has its kept times added to there
+ * too (batch_add does not ask, for the token path's length), and the
+ * reader of the response's end must write them before it, or a follower
+ * hands the row out short of them (test_shim_log, check_times "thread").
+ * The thread that kept them is not adding to them meanwhile: two threads
+ * reading one connection at once are already a race for the framing. */
+static inline __attribute__((always_inline)) void batch_flush_rx(struct shim_conn *c)
+{
+	if (__builtin_expect(__atomic_load_n(&c->batched, __ATOMIC_RELAXED), 0))
+		batch_write(c);
+}
+
 /* A token event that does not continue the times kept (the first kept,
  * another response, other flags, a gap past 4.29 s, full): those are
  * written, and this one is kept. */
@@ -462,12 +476,7 @@ SHIM_COLD static void batch_start(const struct emit_ctx *x,
 }
 
 /* A later token event of a response, read alone: its time kept with the
- * others (the one-token read's path: no record). Only by the thread that
- * began them: the connection's next event, read by the thread that reads
- * it now (a task moved to another thread, a pool handing the connection
- * on), flushes only its own thread's (batch_flush); kept by another, they
- * would go to the log after the response's end, after a follower handed
- * its row out (test_shim_log, check_times "thread"). */
+ * others (the one-token read's path: no record). */
 static inline __attribute__((always_inline)) void
 batch_add(const struct emit_ctx *x, const struct ttft_http_event *ev)
 {
@@ -476,7 +485,7 @@ batch_add(const struct emit_ctx *x, const struct ttft_http_event *ev)
 	uint64_t d = (uint64_t)(ev->t_ns - c->bt.t0);
 	if (__builtin_expect(n - 1 < TTFT_TIMES_MAX - 1 && d <= UINT32_MAX &&
 			     ev->b == c->bt.b0 + n && ev->seq == c->bt.seq &&
-			     ev->flags == c->bt.flags && c->bt.tid == cur_tid(), 1)) {
+			     ev->flags == c->bt.flags, 1)) {
 		c->bt.d[n - 1] = (uint32_t)d;
 		/* release: a close or the exit in another thread that takes
 		 * the count sees the time */
@@ -588,7 +597,7 @@ emit_(void *ctx, const struct ttft_http_event *ev, const int split)
 		return;
 	}
 	if (split)
-		batch_flush(c->c);
+		batch_flush_rx(c->c);
 	int64_t b = ev->b;
 	if (__builtin_expect(ev->kind == TTFT_EV_RESP_HEADERS, 0))
 		b = rtt_us(c->fd, b);
@@ -1377,7 +1386,7 @@ SHIM_COLD static void on_recv_rare(int fd, struct shim_conn *c,
 		return; /* the socket's error queue (timestamps, zero-copy
 			   notices, ICMP errors): not the stream */
 	if (ret < 0) {
-		batch_flush(c);
+		batch_flush_rx(c);
 		if (hard_error(err))
 			put(TTFT_EV_IO_ERROR, 0, t1, fd, err, c->conn, ret, 0,
 			    c->rx.seq, "recv", 4);

@@ -839,12 +839,15 @@ static void drop_ref(unsigned slot, int fd, int64_t t, int record, int live)
 	 * take it over (alloc_slot's acquire CAS). */
 	/* Relaxed: an inherited connection never used has no record to end. */
 	int quiet = __atomic_load_n(&c->unannounced, __ATOMIC_RELAXED);
-	/* its kept token times, whichever thread closes (a close of one of
-	 * its fds writes them early: nothing is lost by that); mine or not:
-	 * a fork child that reads its parent's connection keeps its id
-	 * (adopt) and the times it read are its own (after_fork dropped
-	 * the parent's) */
-	if (__atomic_load_n(&c->batched, __ATOMIC_RELAXED))
+	/* its kept token times: at its last fd's close, whichever thread
+	 * closes; at another of its fds' close only by the thread that kept
+	 * them (a close of a dup in another thread while the reader adds a
+	 * time would take the times from under it: the connection goes
+	 * on). Mine or not: a fork child that reads its parent's connection
+	 * keeps its id (adopt) and the times it read are its own
+	 * (after_fork dropped the parent's) */
+	if (__atomic_load_n(&c->batched, __ATOMIC_RELAXED) &&
+	    (__atomic_load_n(&c->refs, __ATOMIC_ACQUIRE) == 1 || c->bt.tid == cur_tid()))
 		batch_write(c);
 	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0 && record &&
 	    mine && !quiet)

@@ -129,6 +129,16 @@ void ttft_http_tx_feed(struct ttft_http_tx *tx, const char *p, size_t n,
 void ttft_http_rx_feed(struct ttft_http_rx *rx, const struct ttft_http_tx *tx,
 		       const char *p, size_t n, int64_t t_end,
 		       ttft_http_emit emit, void *ctx);
+/* ttft_http_rx_feed in two halves, for a caller that does something
+ * before the rest (the shim keeps errno then): the read that is one whole
+ * chunk of one token event of the stream's template, emitted (1), or
+ * nothing done (0); then, for those, the rest. */
+int ttft_http_rx_feed_token(struct ttft_http_rx *rx, const char *p, size_t n,
+			    int64_t t_end, ttft_http_emit emit, void *ctx);
+void ttft_http_rx_feed_rest(struct ttft_http_rx *rx,
+			    const struct ttft_http_tx *tx, const char *p,
+			    size_t n, int64_t t_end, ttft_http_emit emit,
+			    void *ctx);
 /* Bytes the client sent that the sniffer cannot see (sendfile, splice):
  * a request body of known length absorbs them; anywhere else the framing
  * is lost (TTFT_EV_DESYNC, TTFT_DESYNC_LOST_BYTES). */

@@ -56,9 +56,70 @@ TTFT_HIDDEN void *shim_resolve(const char *name)
 	return dlsym(RTLD_NEXT, name);
 }
 
+/* The clock every record's time comes from: CLOCK_MONOTONIC, read so
+ * that errno is never written, since the read path leaves the host's
+ * errno unread (shim_on_recv1): the vDSO's clock_gettime called directly
+ * (it returns an error rather than set errno; glibc's wrapper around it
+ * would set errno where it fails, as under a filter that refuses the
+ * syscall it falls back to), else the syscall made here (no vDSO: under
+ * valgrind, before the constructor). Where neither is known (another
+ * architecture), glibc's, errno kept. A clock that cannot be read gives
+ * 0. */
+typedef int (*vdso_clock_fn)(clockid_t, struct timespec *);
+static vdso_clock_fn g_vdso_clock;
+
+static void clock_init(void)
+{
+#if defined(__x86_64__)
+	const char *name = "__vdso_clock_gettime", *ver = "LINUX_2.6";
+#elif defined(__aarch64__)
+	const char *name = "__kernel_clock_gettime", *ver = "LINUX_2.6.39";
+#else
+	const char *name = NULL, *ver = NULL;
+#endif
+	void *h = name ? dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_NOLOAD) : NULL;
+	if (!h)
+		return;
+	vdso_clock_fn f = (vdso_clock_fn)dlvsym(h, name, ver);
+	dlclose(h); /* NOLOAD: a reference dropped, the vDSO stays */
+	struct timespec ts;
+	if (f && f(CLOCK_MONOTONIC, &ts) == 0)
+		__atomic_store_n(&g_vdso_clock, f, __ATOMIC_RELAXED);
+}
+
+static inline __attribute__((always_inline)) int64_t clock_syscall(void)
+{
+	struct timespec ts;
+#if defined(__x86_64__)
+	long r;
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "0"((long)SYS_clock_gettime), "D"((long)CLOCK_MONOTONIC), "S"(&ts)
+			 : "rcx", "r11", "memory");
+#elif defined(__aarch64__)
+	register long x8 __asm__("x8") = SYS_clock_gettime;
+	register long x0 __asm__("x0") = CLOCK_MONOTONIC;
+	register long x1 __asm__("x1") = (long)&ts;
+	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1) : "memory");
+	long r = x0;
+#else
+	int e = errno;
+	long r = clock_gettime(CLOCK_MONOTONIC, &ts);
+	errno = e;
+#endif
+	return r == 0 ? (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec : 0;
+}
+
 TTFT_HIDDEN int64_t shim_now(void)
 {
-	return ttft_now_ns();
+	vdso_clock_fn f = __atomic_load_n(&g_vdso_clock, __ATOMIC_RELAXED);
+	struct timespec ts;
+	if (__builtin_expect(f != NULL, 1)) {
+		if (__builtin_expect(f(CLOCK_MONOTONIC, &ts) == 0, 1))
+			return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		return 0;
+	}
+	return clock_syscall();
 }
 
 SHIM_COLD static void batches_drop(void);
@@ -79,9 +140,13 @@ static inline __attribute__((always_inline)) void fork_check(void)
 		after_fork();
 }
 
+/* errno kept: a token event's path reaches it (batch_start) with the
+ * host's errno not saved, and a filter may refuse gettid (EPERM). */
 SHIM_COLD static pid_t first_tid(void)
 {
+	int e = errno;
 	t_tid = (pid_t)syscall(SYS_gettid);
+	errno = e;
 	return t_tid;
 }
 
@@ -214,6 +279,7 @@ __attribute__((constructor)) static void shim_init(void)
 	int e = errno;
 	struct stat st;
 	shim_resolve_all();
+	clock_init();
 	g_pid = getpid();
 	fork_word_init();
 	pthread_atfork(batches_before_fork, shim_count_fork, after_fork);
@@ -1448,22 +1514,34 @@ TTFT_HIDDEN void shim_on_recv(int fd, struct shim_held h,
 }
 
 TTFT_HIDDEN void shim_on_recv1(int fd, struct shim_held h, void *buf,
-			       size_t len, ssize_t ret, int err, int flags,
-			       int64_t t1)
+			       size_t len, ssize_t ret, int flags, int64_t t1)
 {
+	/* errno is still the call's: nothing from the call to here sets it
+	 * (the clock, conn_held: after_fork's getpid, announce keeps it) */
 	struct shim_conn *c = conn_held(fd, h);
 	if (!c)
 		return;
+	int e;
 	if (__builtin_expect(ret > 0 && !(flags & (MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE)) &&
 			     !(c->pending | c->tls), 1)) {
 		struct emit_ctx ec = {fd, c->conn, c};
 		size_t n = len < (size_t)ret ? len : (size_t)ret;
-		ttft_http_rx_feed(&c->rx, &c->tx, buf, n, t1, emit, &ec);
+		/* One token event: its time kept, or written with the ones
+		 * kept before it (batch_start: the log's own calls keep
+		 * errno, ttft_log_slot_cold, map_segment, shim_bus_enter):
+		 * nothing on this path sets errno, so it is not read. */
+		if (ttft_http_rx_feed_token(&c->rx, buf, n, t1, emit, &ec))
+			return;
+		/* the rest may ask the kernel (rtt_us, arrival_ms) */
+		e = errno;
+		ttft_http_rx_feed_rest(&c->rx, &c->tx, buf, n, t1, emit, &ec);
 	} else {
 		/* the buffer as an iovec only here, off the usual path */
 		struct iovec iov = {buf, len};
-		on_recv_rare(fd, c, &iov, 1, ret, err, flags, t1);
+		e = errno;
+		on_recv_rare(fd, c, &iov, 1, ret, e, flags, t1);
 	}
+	errno = e;
 }
 
 TTFT_HIDDEN void shim_on_recv_unseen(int fd, int64_t t1)

@@ -408,9 +408,11 @@ TTFT_HIDDEN void shim_on_recv(int fd, struct shim_held h,
 			      const struct iovec *iov, int iovcnt, ssize_t ret,
 			      int err, int flags, int64_t t1);
 /* The same for one buffer (recv, recvfrom, read and their _chk). */
+/* The same for one buffer, which keeps errno itself: the call's errno
+ * is read only where the shim may change it (not on the path of a token
+ * event read alone), and restored there. */
 TTFT_HIDDEN void shim_on_recv1(int fd, struct shim_held h, void *buf,
-			       size_t len, ssize_t ret, int err, int flags,
-			       int64_t t1);
+			       size_t len, ssize_t ret, int flags, int64_t t1);
 /* Bytes received that the shim could not see. */
 TTFT_HIDDEN void shim_on_recv_unseen(int fd, int64_t t1);
 

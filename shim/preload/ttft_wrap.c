@@ -190,9 +190,8 @@ TTFT_HIDDEN void shim_resolve_all(void)
 	do {                                                                 \
 		struct shim_held h_ = shim_hold_slot(slot);                  \
 		ssize_t r_ = (CALL);                                         \
-		int e_ = errno;                                              \
-		shim_on_recv1(fd, h_, BUF, LEN, r_, e_, FLAGS, shim_now());  \
-		errno = e_;                                                  \
+		/* errno: kept by shim_on_recv1 (the clock never sets it) */ \
+		shim_on_recv1(fd, h_, BUF, LEN, r_, FLAGS, shim_now());      \
 		return r_;                                                   \
 	} while (0)
 

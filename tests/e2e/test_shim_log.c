@@ -675,6 +675,14 @@ static void check_times(const char *mode, int k, int n)
 			      "%s: token %d at %lld, outside its read [%lld, %lld]", mode, i,
 			      (long long)at[i], (long long)lo[i], (long long)hi[i]);
 	}
+	/* every read that succeeded left the host's errno as it was (the
+	 * last said: the end's, or the last before a close or exit) */
+	const char *ec = NULL;
+	for (const char *q = out; (q = strstr(q, "errno_changed ")); q++)
+		ec = q;
+	int changed = -1;
+	ck_assert_msg(ec && sscanf(ec, "errno_changed %d", &changed) == 1 && changed == 0,
+		      "%s: reads that changed the host's errno: %d: %s", mode, changed, out);
 	/* a fork child's memory: the fork made it touch next to none (the
 	 * shim's connection table, ~1 MB, is not written there) */
 	const char *fr = strstr(out, "forkrss ");
@@ -742,6 +750,7 @@ START_TEST(kept_token_times_are_the_reads_own)
 	check_times("fork", 25, 60);
 	check_times("rawfork", 25, 60);
 	check_times("thread", 25, 30);
+	check_times("sthread", 25, 60);
 	check_times("child", 20, 60);
 }
 END_TEST

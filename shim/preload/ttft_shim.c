@@ -513,10 +513,10 @@ static inline __attribute__((always_inline)) void batch_flush_rx(struct shim_con
  * "fork"). */
 static unsigned g_batch_hi;
 
-SHIM_COLD static void batch_start(const struct emit_ctx *x,
-				  const struct ttft_http_event *ev)
+SHIM_COLD static void batch_start(struct shim_conn *c, int fd, int64_t t,
+				  int64_t a, int64_t b, uint32_t seq,
+				  uint16_t flags)
 {
-	struct shim_conn *c = x->c;
 	if (c->bt.n)
 		batch_write(c);
 	/* raised before batched is set (a scan that sees it sees the slot) */
@@ -529,12 +529,12 @@ SHIM_COLD static void batch_start(const struct emit_ctx *x,
 	uint32_t g = c->bt.gen;
 	__atomic_store_n(&c->bt.gen, g + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	c->bt.t0 = ev->t_ns;
-	c->bt.b0 = ev->b;
-	c->bt.a0 = ev->a;
-	c->bt.seq = ev->seq;
-	c->bt.flags = ev->flags;
-	c->bt.fd = x->fd;
+	c->bt.t0 = t;
+	c->bt.b0 = b;
+	c->bt.a0 = a;
+	c->bt.seq = seq;
+	c->bt.flags = flags;
+	c->bt.fd = fd;
 	c->bt.tid = cur_tid();
 	__atomic_store_n(&c->bt.gen, g + 2, __ATOMIC_RELEASE);
 	__atomic_store_n(&c->bt.n, 1, __ATOMIC_RELEASE);
@@ -557,7 +557,9 @@ batch_add(const struct emit_ctx *x, const struct ttft_http_event *ev)
 		 * the count sees the time */
 		__atomic_store_n(&c->bt.n, n + 1, __ATOMIC_RELEASE);
 	} else {
-		batch_start(x, ev);
+		/* the event's fields and the connection's, not their
+		 * addresses: the token path then builds neither in memory */
+		batch_start(c, x->fd, ev->t_ns, ev->a, ev->b, ev->seq, ev->flags);
 	}
 }
 
@@ -638,12 +640,12 @@ SHIM_COLD static uint16_t arrival_ms(int fd, int read_end, int tls, int32_t *ms)
 
 /* TLS: the token became visible at the TLS read's return; the socket read
  * that brought its ciphertext is the wire's view. */
-SHIM_COLD static void tls_wire(const struct emit_ctx *c, uint32_t seq)
+SHIM_COLD static void tls_wire(struct shim_conn *c, int fd, uint64_t conn,
+			       uint32_t seq)
 {
-	int64_t tw = __atomic_load_n(&c->c->t_wire_rx, __ATOMIC_RELAXED);
+	int64_t tw = __atomic_load_n(&c->t_wire_rx, __ATOMIC_RELAXED);
 	if (tw)
-		put(TTFT_EV_TLS_WIRE, 0, tw, c->fd, 0, c->conn, 0, 0, seq,
-		    NULL, 0);
+		put(TTFT_EV_TLS_WIRE, 0, tw, fd, 0, conn, 0, 0, seq, NULL, 0);
 }
 
 /* Every event of the sniffer, on a connection the same call took from
@@ -684,7 +686,7 @@ emit_(void *ctx, const struct ttft_http_event *ev, const int split)
 	 * where c->c would be loaded again */
 	if (ev->kind == TTFT_EV_SSE_TOKEN && ev->b == 0 &&
 	    __builtin_expect(c->c->tls, 0))
-		tls_wire(c, ev->seq);
+		tls_wire(c->c, c->fd, c->conn, ev->seq);
 }
 #undef PUT_REC_FORKED
 
@@ -1524,16 +1526,19 @@ TTFT_HIDDEN void shim_on_recv1(int fd, struct shim_held h, void *buf,
 	int e;
 	if (__builtin_expect(ret > 0 && !(flags & (MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE)) &&
 			     !(c->pending | c->tls), 1)) {
-		struct emit_ctx ec = {fd, c->conn, c};
 		size_t n = len < (size_t)ret ? len : (size_t)ret;
 		/* One token event: its time kept, or written with the ones
 		 * kept before it (batch_start: the log's own calls keep
 		 * errno, ttft_log_slot_cold, map_segment, shim_bus_enter):
-		 * nothing on this path sets errno, so it is not read. */
-		if (ttft_http_rx_feed_token(&c->rx, buf, n, t1, emit, &ec))
+		 * nothing on this path sets errno, so it is not read. Its
+		 * context is its own, never in memory (no callee on its path
+		 * takes its address): the rest's is. */
+		struct emit_ctx tok = {fd, c->conn, c};
+		if (ttft_http_rx_feed_token(&c->rx, buf, n, t1, emit, &tok))
 			return;
 		/* the rest may ask the kernel (rtt_us, arrival_ms) */
 		e = errno;
+		struct emit_ctx ec = {fd, c->conn, c};
 		ttft_http_rx_feed_rest(&c->rx, &c->tx, buf, n, t1, emit, &ec);
 	} else {
 		/* the buffer as an iovec only here, off the usual path */

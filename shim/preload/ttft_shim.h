@@ -407,8 +407,8 @@ TTFT_HIDDEN void shim_on_sent_unseen(int fd, ssize_t ret, int err, int64_t t0,
 TTFT_HIDDEN void shim_on_recv(int fd, struct shim_held h,
 			      const struct iovec *iov, int iovcnt, ssize_t ret,
 			      int err, int flags, int64_t t1);
-/* The same for one buffer (recv, recvfrom, read and their _chk). */
-/* The same for one buffer, which keeps errno itself: the call's errno
+/* The same for one buffer (recv, recvfrom, read and their _chk), which
+ * keeps errno itself: the call's errno
  * is read only where the shim may change it (not on the path of a token
  * event read alone), and restored there. */
 TTFT_HIDDEN void shim_on_recv1(int fd, struct shim_held h, void *buf,

@@ -273,6 +273,7 @@ void ttft_sse_init(struct ttft_sse *s, ttft_sse_event_cb on_event,
 	memset(s, 0, sizeof *s);
 	s->on_event = on_event;
 	s->on_data = on_data;
+	s->data_cb = on_data != NULL;
 	s->ctx = ctx;
 	ttft_sse_reset(s);
 }
@@ -1316,24 +1317,20 @@ int ttft_sse_template_ready(const struct ttft_sse *s)
 	 * only with slen, at ttft_sse_reset) */
 	if (!s->slen)
 		return 0;
-	/* line == L_START (0), !after_cr, !ev_data: three adjacent bytes */
+	/* line == L_START (0), !after_cr, !ev_data, and no on_data (a
+	 * reader handed the data gets it from template_event): four
+	 * adjacent bytes, one word */
 	_Static_assert(L_START == 0 &&
 		       offsetof(struct ttft_sse, after_cr) ==
 			       offsetof(struct ttft_sse, line) + 1 &&
 		       offsetof(struct ttft_sse, ev_data) ==
 			       offsetof(struct ttft_sse, line) + 2 &&
-		       offsetof(struct ttft_sse, line) + 4 <= sizeof(struct ttft_sse),
-		       "line, after_cr, ev_data: one word");
+		       offsetof(struct ttft_sse, data_cb) ==
+			       offsetof(struct ttft_sse, line) + 3,
+		       "line, after_cr, ev_data, data_cb: one word");
 	uint32_t w;
 	memcpy(&w, (const char *)s + offsetof(struct ttft_sse, line), 4);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	w &= 0xffffff00u;
-#else
-	w &= 0x00ffffffu;
-#endif
-	if (w)
-		return 0;
-	return !s->on_data;
+	return w == 0;
 }
 
 int ttft_sse_whole_token(const struct ttft_sse *s, const char *p, size_t n)

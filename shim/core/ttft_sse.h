@@ -103,6 +103,9 @@ struct ttft_sse {
 	 * the three as one word) */
 	uint8_t ev_data;    /* a data line was seen in this event (bit 0);
 	                       its `event:` line said "error" (bit 1) */
+	uint8_t data_cb;    /* on_data is set (the one-token test's fourth
+	                       byte: such a reader is handed every event's
+	                       data) */
 	/* line level */
 	uint8_t field_len;
 	char field[6];      /* "data" fits; longer names are "other" */

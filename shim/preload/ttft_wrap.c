@@ -561,8 +561,9 @@ TTFT_PUBLIC ssize_t splice(int in, loff_t *ioff, int out, loff_t *ooff,
 
 /* ---- receiving ---- */
 
-SHIM_TRACED static ssize_t recv_traced(int fd, unsigned slot, void *buf,
-				       size_t len, int flags)
+/* slot last: the arguments stay in the registers the call's are in */
+SHIM_TRACED static ssize_t recv_traced(int fd, void *buf, size_t len,
+				       int flags, unsigned slot)
 {
 	RECEIVED1(fd, slot, LIBC(recv)(fd, buf, len, flags), buf, len, flags);
 }
@@ -572,7 +573,7 @@ TTFT_PUBLIC ssize_t recv(int fd, void *buf, size_t len, int flags)
 	unsigned slot = shim_slot(fd);
 	if (UNTRACED_SLOT(slot))
 		return LIBC(recv)(fd, buf, len, flags);
-	return recv_traced(fd, slot, buf, len, flags);
+	return recv_traced(fd, buf, len, flags, slot);
 }
 
 SHIM_TRACED static ssize_t recvfrom_traced(int fd, unsigned slot, void *buf,
@@ -648,8 +649,8 @@ TTFT_PUBLIC int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
 	return recvmmsg_traced(fd, vec, vlen, flags, timeout);
 }
 
-SHIM_TRACED static ssize_t read_traced(int fd, unsigned slot, void *buf,
-				       size_t len)
+SHIM_TRACED static ssize_t read_traced(int fd, void *buf, size_t len,
+				       unsigned slot)
 {
 	RECEIVED1(fd, slot, LIBC(read)(fd, buf, len), buf, len, 0);
 }
@@ -659,7 +660,7 @@ TTFT_PUBLIC ssize_t read(int fd, void *buf, size_t len)
 	unsigned slot = shim_slot(fd);
 	if (UNTRACED_SLOT(slot))
 		return LIBC(read)(fd, buf, len);
-	return read_traced(fd, slot, buf, len);
+	return read_traced(fd, buf, len, slot);
 }
 
 SHIM_COLD static ssize_t readv_traced(int fd, const struct iovec *iov, int cnt)

@@ -252,6 +252,13 @@ static void on_event(void *ctx, enum ttft_sse_class cls, unsigned flags)
 	if (cls == TTFT_SSE_DONE)
 		r->done = 1;
 	if (flags & TTFT_SSE_F_BAD) {
+		/* its numbers are not taken, but its word that the prompt's
+		 * count so far is stale holds (a malformed message_delta that
+		 * said parts anew: ttft_sse.c's prompt_bad), as ttft-analyze
+		 * takes it */
+		if ((flags & TTFT_SSE_F_NUMS) &&
+		    (q->sse.nums.have & TTFT_NUM_F_PROMPT_UNKNOWN))
+			r->prompt_tokens = -1;
 		if (!q->malformed) {
 			q->malformed = q->events;
 			ttft_record_set_error(r, "malformed JSON in stream event %d: %.80s",

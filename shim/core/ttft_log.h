@@ -198,8 +198,9 @@ enum ttft_num {
  * present when bit i of the record's a is set. Bit 30 of a: the stream said
  * its prompt's count changed but not whole (Anthropic's message_delta
  * naming some of its prompt's parts where a part it left out is known
- * from no earlier event, or one that is no whole count): the prompt's
- * count is not known, whatever an earlier event said. */
+ * from no earlier event, one that is no whole count, or one said by a
+ * malformed event): the prompt's count is not known, whatever an earlier
+ * event said. */
 #define TTFT_NUM_F_PROMPT_UNKNOWN (1u << 30)
 struct ttft_rec_numbers {
 	uint32_t v[8];

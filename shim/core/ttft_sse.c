@@ -428,8 +428,8 @@ static void num_bytes(struct ttft_sse *s, const char *p, const char *q)
  * 0 tokens, nor does a cumulative count fall below message_start's: the
  * event's prompt and cached counts are left out, the parts so far stand.
  * A part that is no whole count, a prompt count of another form beside
- * them, or message_start's parts in the same event: not known, and no
- * part known from then on. */
+ * them, message_start's parts in the same event, or a malformed event
+ * (prompt_bad): not known, and no part known from then on. */
 static __attribute__((noinline, cold)) void prompt_final(struct ttft_sse *s)
 {
 	uint32_t h = s->nums.have;
@@ -480,6 +480,22 @@ static __attribute__((noinline, cold)) void prompt_start(struct ttft_sse *s)
 		}
 }
 
+/* A malformed event's prompt parts (TTFT_SSE_F_BAD) are no parts: those
+ * read before its malformation may be fewer than it said (a sum short by
+ * a part cut off), and what it said anew is not known. So they are taken
+ * as a part that is no whole count is: the event gives no prompt or
+ * cached count, and no part is known from then on (prompt_start,
+ * prompt_final): a malformed message_start leaves a message_delta's
+ * prompt known only where it says all three parts itself (cumulative:
+ * exact), a malformed message_delta makes the prompt not known, an
+ * earlier count stale. Never a part of it in a sum. (One whose fault came
+ * before any part was read says none, as an event cut before its usage.) */
+static __attribute__((noinline, cold)) void prompt_bad(struct ttft_sse *s)
+{
+	const uint32_t p = 1u << TTFT_NUM_PROMPT_TOKENS, c = 1u << TTFT_NUM_CACHED_TOKENS;
+	s->nums.have = (s->nums.have & ~(p | c)) | HAVE_NO_PROMPT;
+}
+
 static void dispatch(struct ttft_sse *s)
 {
 	/* an event without data is not dispatched (the standard), even one
@@ -495,7 +511,14 @@ static void dispatch(struct ttft_sse *s)
 		else if (s->ev_token)
 			cls = TTFT_SSE_TOKEN;
 		unsigned flags = s->ev_usage ? TTFT_SSE_F_USAGE : 0;
+		/* Well-formed: one complete value (a top-level literal ends
+		 * with its line). Not judged once the event was decided early. */
+		if (s->ev_bad || (s->js != J_SKIP && (s->depth != 0 ||
+		    (s->js != J_END && s->js != J_LIT))))
+			flags |= TTFT_SSE_F_BAD;
 		if (s->nums.have) {
+			if ((flags & TTFT_SSE_F_BAD) && (s->nums.have & HAVE_PARTS))
+				prompt_bad(s);
 			if (s->nums.have & HAVE_PARTS_TOP)
 				prompt_final(s);
 			else if (s->nums.have & HAVE_PARTS_MSG)
@@ -506,11 +529,6 @@ static void dispatch(struct ttft_sse *s)
 		}
 		if (s->ev_choice)
 			flags |= TTFT_SSE_F_CHOICE;
-		/* Well-formed: one complete value (a top-level literal ends
-		 * with its line). Not judged once the event was decided early. */
-		if (s->ev_bad || (s->js != J_SKIP && (s->depth != 0 ||
-		    (s->js != J_END && s->js != J_LIT))))
-			flags |= TTFT_SSE_F_BAD;
 		if (s->on_event)
 			s->on_event(s->ctx, cls, flags);
 	}

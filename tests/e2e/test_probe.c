@@ -483,6 +483,49 @@ START_TEST(error_cases_keep_their_record)
 }
 END_TEST
 
+/* A malformed Anthropic usage event's prompt parts are no parts
+ * (ttft_sse.c's prompt_bad), in the probe's row and in ttft-analyze's row
+ * of the same request (the shim's log): a message_start cut after two
+ * parts, then the API's delta saying only its cache read (anthropic_parts
+ * 1; both rows said 25 + 3 + 25186, a sum of a malformed event's parts),
+ * and a whole message_start, then a delta cut after "input_tokens":9
+ * (anthropic_parts 2; the probe kept message_start's stale 1228, the
+ * analyzer said 9 + 3 + 1200): no prompt count is known, null in both. */
+START_TEST(a_malformed_events_prompt_parts_are_no_count)
+{
+	for (int k = 1; k <= 2; k++) {
+		char log[256], cmd[1024], err[256], *out;
+		tu_tmp_log(log, sizeof log, "probe-parts");
+		snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --log %s -- %s/ttft-probe "
+			 "--url http://127.0.0.1:%d -q --max-tokens 3 --json - --header "
+			 "'X-Fixture: anthropic_parts=%d'", tu_build_dir(), log,
+			 tu_build_dir(), g_port, k);
+		tu_sh(cmd, &out); /* exit 1: its row's error */
+		/* the probe's row: its first line */
+		cJSON *p = cJSON_Parse(out);
+		ck_assert_msg(p != NULL, "%s", out);
+		free(out);
+		ck_assert_msg(strstr(err_of(p), "malformed JSON in stream event"), "%s",
+			      err_of(p));
+		ck_assert_msg(is_null(p, "prompt_tokens"), "anthropic_parts=%d: the "
+			      "probe's prompt_tokens %g", k, f(p, "prompt_tokens"));
+		cJSON_Delete(p);
+		/* ttft-analyze's row of the same request, from the shim's log
+		 * (the probe's other requests: /v1/models, /metrics) */
+		struct ttft_analysis a;
+		struct ttft_filter only = {0, "/v1/completions"};
+		ck_assert_int_eq(ttft_analyze_file(log, &only, &a, err, sizeof err), 0);
+		unlink(log);
+		ck_assert_uint_eq(a.nreqs, 1);
+		ck_assert_msg(a.reqs[0].prompt_tokens < 0, "anthropic_parts=%d: the "
+			      "analyzer's prompt_tokens %lld", k,
+			      (long long)a.reqs[0].prompt_tokens);
+		ck_assert_uint_eq(a.reqs[0].ntok, 3);
+		ttft_analysis_free(&a);
+	}
+}
+END_TEST
+
 START_TEST(oversized_event_is_not_stored)
 {
 	/* A server's first token event 200 MB long: the token counts and the
@@ -875,6 +918,7 @@ int main(void)
 	tcase_add_test(t, tokens_without_usage_are_a_lower_bound);
 	tcase_add_test(t, nonstream_tokens_unknown_without_usage);
 	tcase_add_test(t, error_cases_keep_their_record);
+	tcase_add_test(t, a_malformed_events_prompt_parts_are_no_count);
 	tcase_add_test(t, oversized_event_is_not_stored);
 	tcase_add_test(t, interrupt_keeps_what_ran);
 	tcase_add_test(t, refused_connection);

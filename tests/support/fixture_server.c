@@ -24,7 +24,13 @@
  * were predicted, as when some ended inside a UTF-8 character and sent
  * no event of their own; n=N: N choices, vLLM's n, their events
  * interleaved by index, the truth's "choices" N and tok_ns every token
- * event of every choice).
+ * event of every choice; anthropic_parts=K: Anthropic's usage events
+ * around the tokens instead of the usage chunk, one of them malformed —
+ * K=1 a message_start cut after two of its prompt's parts, then the API's
+ * message_delta ("input_tokens":null, "cache_creation_input_tokens":null,
+ * "cache_read_input_tokens":25186); K=2 a whole message_start (25 + 3 +
+ * 1200), then a message_delta that says "input_tokens":9 and is cut: no
+ * prompt count is known from either stream).
  * Tokens: max_tokens from the request, else --tokens. Prints "port N" on
  * stdout once listening (port 0 picks a free one). --tls serves HTTPS with
  * that PEM certificate and key (the same bytes, inside TLS records).
@@ -136,9 +142,11 @@ struct opts {
 	                     write them; usage counts all; the histograms
 	                     count n requests (vLLM runs each choice as an
 	                     engine request of its own) */
+	int anthropic_parts; /* 1, 2: Anthropic usage events, one malformed
+	                        (anthropic_parts=K above) */
 };
 
-static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+static struct opts g_def = {0, 0, 0, 0, 16, 0, 0, 0, -1, -1, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 static int g_llamacpp;            /* --style llamacpp */
 static int g_cork;                /* --cork: a streamed response leaves whole
                                      at its end (TCP_CORK), one segment:
@@ -505,6 +513,7 @@ static void parse_overrides(const char *v, struct opts *o)
 		else if (!strcmp(tok, "timings")) o->no_timings = x == 0;
 		else if (!strcmp(tok, "predicted_n")) o->predicted_n = (int)x;
 		else if (!strcmp(tok, "n")) o->n = x >= 1 && x <= 64 ? (int)x : 1;
+		else if (!strcmp(tok, "anthropic_parts")) o->anthropic_parts = (int)x;
 	}
 }
 
@@ -1020,6 +1029,15 @@ static int stream_body(int fd, const struct opts *o, struct rec *rec, int chat,
 	const char *usage_null = usage ? ",\"usage\":null" : "";
 	int nc = o->n > 1 ? o->n : 1; /* vLLM's n: each choice a request */
 	rec->choices = nc;
+	if (o->anthropic_parts &&
+	    send_event(fd, o, o->anthropic_parts == 1
+		       ? "{\"type\":\"message_start\",\"message\":{\"usage\":{"
+			 "\"input_tokens\":25,\"cache_creation_input_tokens\":3,,"
+			 "\"cache_read_input_tokens\":1200,\"output_tokens\":1}}}"
+		       : "{\"type\":\"message_start\",\"message\":{\"usage\":{"
+			 "\"input_tokens\":25,\"cache_creation_input_tokens\":3,"
+			 "\"cache_read_input_tokens\":1200,\"output_tokens\":1}}}") != 0)
+		return -1;
 	if (chat) {
 		sleep_until(t_first - ms_ns(o->role_ms));
 		rec->role_ns = ttft_now_ns();
@@ -1114,6 +1132,16 @@ static int stream_body(int fd, const struct opts *o, struct rec *rec, int chat,
 	if (g_llamacpp && o->error_after < 0) {
 		rec->usage_ns = ttft_now_ns();
 		if (llamacpp_last_event(fd, o, rec, head, chat, usage, prompt_tokens, ntok) != 0)
+			return -1;
+	} else if (o->anthropic_parts) {
+		snprintf(ev, sizeof ev, o->anthropic_parts == 1
+			 ? "{\"type\":\"message_delta\",\"usage\":{\"input_tokens\":null,"
+			   "\"cache_creation_input_tokens\":null,"
+			   "\"cache_read_input_tokens\":25186,\"output_tokens\":%d}}"
+			 : "{\"type\":\"message_delta\",\"usage\":{\"input_tokens\":9,,"
+			   "\"output_tokens\":%d}}", ntok * nc);
+		rec->usage_ns = ttft_now_ns();
+		if (send_event(fd, o, ev) != 0)
 			return -1;
 	} else if (usage && o->error_after < 0) {
 		char us[256];

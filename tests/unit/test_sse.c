@@ -803,6 +803,84 @@ START_TEST(anthropic_delta_parts_combine_with_the_start)
 }
 END_TEST
 
+/* A malformed event's prompt parts are no parts: those read before its
+ * malformation may be short of what it said (a part cut off: 25 + 3 where
+ * it said 1228), and what it said anew is not known. A malformed
+ * message_start gives no prompt and leaves no part to combine with: a
+ * message_delta after it is known only where it says all three parts
+ * itself (its cumulative counts: exact), and those combine as before; a
+ * malformed message_delta that said parts makes the prompt not known
+ * (0x40000000: an earlier count is stale) and forgets the parts, as a part
+ * that is no whole count does. The code before took the malformed
+ * message_start's parts into its own count and a later delta's sum
+ * (25 + 3 + 25186), and a malformed delta's part into the sums after it.
+ * In both modes (the probe reads every event in full), at every split. */
+START_TEST(anthropic_malformed_events_give_no_parts)
+{
+#define START(u) "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{" \
+		 "\"id\":\"m\",\"usage\":{" u "}}}\n\n"
+#define DELTA(u) "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{" u "}}\n\n"
+	const char *s =
+		/* 0: cut after two parts (",,"), 1: the API's mixed delta:
+		 * not known */
+		START("\"input_tokens\":25,\"cache_creation_input_tokens\":3,,"
+		      "\"cache_read_input_tokens\":1200,\"output_tokens\":1")
+		DELTA("\"input_tokens\":null,\"cache_creation_input_tokens\":null,"
+		      "\"cache_read_input_tokens\":25186,\"output_tokens\":12")
+		/* 2: all three read, then a stray '}'; 3: a delta without
+		 * parts: no prompt; 4: one with all three: their sum; 5: one
+		 * part said over 4's */
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{"
+		"\"usage\":{\"input_tokens\":25,\"cache_creation_input_tokens\":3,"
+		"\"cache_read_input_tokens\":1200,\"output_tokens\":1}}}}\n\n"
+		DELTA("\"output_tokens\":15")
+		DELTA("\"input_tokens\":7,\"cache_creation_input_tokens\":1,"
+		      "\"cache_read_input_tokens\":40,\"output_tokens\":16")
+		DELTA("\"cache_read_input_tokens\":500,\"output_tokens\":17")
+		/* 6: a malformed delta with a part: not known; 7: a part after
+		 * it: not known either */
+		DELTA("\"input_tokens\":9,,\"output_tokens\":18")
+		DELTA("\"cache_read_input_tokens\":600,\"output_tokens\":19");
+	const unsigned P = 1u << TTFT_NUM_PROMPT_TOKENS, C = 1u << TTFT_NUM_CACHED_TOKENS,
+		       O = 1u << TTFT_NUM_COMPLETION_TOKENS, U = TTFT_NUM_F_PROMPT_UNKNOWN;
+	static const int bad[] = {1, 0, 1, 0, 0, 0, 1, 0};
+	for (int full = 0; full < 2; full++)
+		for (size_t st = 0; st <= 3; st++) {
+			struct got g;
+			ck_assert_str_eq(classify_n(s, strlen(s), st, full, &g), "EEEEEEEE");
+			for (int i = 0; i < 8; i++)
+				ck_assert_msg(!!(g.flags[i] & TTFT_SSE_F_BAD) == bad[i],
+					      "event %d: flags %x", i, g.flags[i]);
+			ck_assert_msg(!(g.flags[0] & TTFT_SSE_F_NUMS) ||
+				      !(g.nums[0].have & (P | C)),
+				      "a malformed message_start's count: %u",
+				      g.nums[0].v[TTFT_NUM_PROMPT_TOKENS]);
+			ck_assert_msg((g.nums[1].have & (P | U)) == U,
+				      "a malformed message_start's parts summed: %u",
+				      g.nums[1].v[TTFT_NUM_PROMPT_TOKENS]);
+			ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_COMPLETION_TOKENS], 12);
+			ck_assert(!(g.flags[2] & TTFT_SSE_F_NUMS) ||
+				  !(g.nums[2].have & (P | C)));
+			ck_assert_uint_eq(g.nums[3].have, O);
+			ck_assert_uint_eq(g.nums[4].have, P | C | O);
+			ck_assert_uint_eq(g.nums[4].v[TTFT_NUM_PROMPT_TOKENS], 7 + 1 + 40);
+			ck_assert_uint_eq(g.nums[4].v[TTFT_NUM_CACHED_TOKENS], 40);
+			ck_assert_uint_eq(g.nums[5].have, P | C | O);
+			ck_assert_uint_eq(g.nums[5].v[TTFT_NUM_PROMPT_TOKENS], 7 + 1 + 500);
+			ck_assert_msg((g.nums[6].have & (P | C | U)) == U,
+				      "a malformed delta's part taken: have %x, prompt %u",
+				      g.nums[6].have, g.nums[6].v[TTFT_NUM_PROMPT_TOKENS]);
+			ck_assert_msg((g.nums[7].have & (P | U)) == U,
+				      "a malformed delta's part summed: %u",
+				      g.nums[7].v[TTFT_NUM_PROMPT_TOKENS]);
+		}
+	split_invariant(s, strlen(s));
+	per_event_vs_bytes(s, strlen(s));
+#undef START
+#undef DELTA
+}
+END_TEST
+
 /* llama.cpp's last chunk, as captured from a real server. */
 static const char llama_last[] =
 	"data: {\"choices\":[{\"text\":\"\",\"index\":0,\"logprobs\":null,\"finish_reason\":"
@@ -1520,6 +1598,7 @@ int main(void)
 	tcase_add_test(t, anthropic_zero_start_usage_is_no_count);
 	tcase_add_test(t, anthropic_null_usage_parts_are_not_said);
 	tcase_add_test(t, anthropic_delta_parts_combine_with_the_start);
+	tcase_add_test(t, anthropic_malformed_events_give_no_parts);
 	tcase_add_test(t, llamacpp_timings_and_usage);
 	tcase_add_test(t, numbers_are_exact_or_absent);
 	tcase_add_test(t, malformed_json_is_flagged_when_read_in_full);

@@ -1352,21 +1352,51 @@ START_TEST(llamacpp_tokens_from_timings_without_usage)
 }
 END_TEST
 
+/* A log (named after TAG) of requests on one connection (returned), a
+ * second apart from FIRST_T0: first_token_of writes each one's start. */
+#define FIRST_T0 MS(1000)
+static uint64_t first_tokens_log(const char *tag)
+{
+	new_log(tag);
+	return ttft_log_new_conn(&g_log);
+}
+
+/* Request q of connection c: sent, answered 10 ms on, its first token at
+ * +50 ms; the rest of its stream is the caller's. Returns when it began. */
+static int64_t first_token_of(uint64_t c, uint32_t q)
+{
+	int64_t t = FIRST_T0 + MS(1000) * q;
+	ev(TTFT_EV_REQ_BEGIN, t, 100, c, q, 0, 0, "POST /v1/completions");
+	ev(TTFT_EV_REQ_SENT, t + MS(1), 100, c, q, 200, 0, NULL);
+	ev(TTFT_EV_RESP_HEADERS, t + MS(10), 100, c, q, 200, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, t + MS(50), 100, c, q, 0, 0, NULL);
+	return t;
+}
+
+/* The log of first_token_of's requests closed and analyzed (then
+ * removed): its n rows; returns the first, whose first token is at +50
+ * ms. */
+static const struct ttft_record *first_tokens_read(struct ttft_analysis *a, uint32_t n)
+{
+	ttft_log_close(&g_log);
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, a, err, sizeof err), 0);
+	unlink(g_path);
+	ck_assert_uint_eq(a->nreqs, n);
+	ck_assert_int_eq(a->reqs[0].t_first, FIRST_T0 + MS(50));
+	return &a->reqs[0];
+}
+
 /* A record flagged run (log version 4) is read as the token records it
  * stands for: one plain token, a run of 4 and a plain one give 6 tokens,
  * the run's at its time (gaps 0 inside it); a count no record may hold is
  * a writer's fault, read as one token and said in the row's note. */
 START_TEST(a_run_record_is_its_tokens)
 {
-	new_log("run");
-	uint64_t c = ttft_log_new_conn(&g_log);
-	int64_t T = MS(1000);
+	uint64_t c = first_tokens_log("run");
+	const int64_t T = FIRST_T0;
 	for (uint32_t q = 0; q < 2; q++) {
-		int64_t t = T + MS(1000) * q;
-		ev(TTFT_EV_REQ_BEGIN, t, 100, c, q, 0, 0, "POST /v1/completions");
-		ev(TTFT_EV_REQ_SENT, t + MS(1), 100, c, q, 200, 0, NULL);
-		ev(TTFT_EV_RESP_HEADERS, t + MS(10), 100, c, q, 200, 0, NULL);
-		ev(TTFT_EV_SSE_TOKEN, t + MS(50), 100, c, q, 0, 0, NULL);
+		int64_t t = first_token_of(c, q);
 		ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
 			.kind = TTFT_EV_SSE_TOKEN, .flags = TTFT_F_RUN, .t_ns = t + MS(60),
 			.pid = 100, .tid = 100, .fd = 5, .conn = c, .seq = q,
@@ -1374,15 +1404,9 @@ START_TEST(a_run_record_is_its_tokens)
 		ev(TTFT_EV_SSE_TOKEN, t + MS(100), 100, c, q, 0, q ? 2 : 5, NULL);
 		ev(TTFT_EV_RESP_END, t + MS(101), 100, c, q, 999, q ? 3 : 6, NULL);
 	}
-	ttft_log_close(&g_log);
 	struct ttft_analysis a;
-	char err[256];
-	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
-	unlink(g_path);
-	ck_assert_uint_eq(a.nreqs, 2);
-	const struct ttft_record *r = &a.reqs[0];
+	const struct ttft_record *r = first_tokens_read(&a, 2);
 	ck_assert_uint_eq(r->ntok, 6);
-	ck_assert_int_eq(r->t_first, T + MS(50));
 	for (int k = 1; k < 5; k++)
 		ck_assert_int_eq(ttft_record_token_at(r, k), T + MS(60));
 	ck_assert_int_eq(ttft_record_token_at(r, 5), T + MS(100));
@@ -1419,15 +1443,10 @@ static void put_times(uint64_t c, uint32_t q, int64_t t0, int64_t a, int64_t b,
 
 START_TEST(a_times_record_is_its_tokens)
 {
-	new_log("times");
-	uint64_t c = ttft_log_new_conn(&g_log);
-	int64_t T = MS(1000);
+	uint64_t c = first_tokens_log("times");
+	const int64_t T = FIRST_T0;
 	for (uint32_t q = 0; q < 4; q++) {
-		int64_t t = T + MS(1000) * q;
-		ev(TTFT_EV_REQ_BEGIN, t, 100, c, q, 0, 0, "POST /v1/completions");
-		ev(TTFT_EV_REQ_SENT, t + MS(1), 100, c, q, 200, 0, NULL);
-		ev(TTFT_EV_RESP_HEADERS, t + MS(10), 100, c, q, 200, 0, NULL);
-		ev(TTFT_EV_SSE_TOKEN, t + MS(50), 100, c, q, 0, 0, NULL);
+		int64_t t = first_token_of(c, q);
 		/* tokens 2-17 at (i-1)*i us + i ns after token 1: gaps that
 		 * all differ, to the ns */
 		uint32_t d[TTFT_TIMES_MAX - 1];
@@ -1442,15 +1461,9 @@ START_TEST(a_times_record_is_its_tokens)
 		put_times(c, q, t + MS(100), 3, 18, e, 2);
 		ev(TTFT_EV_RESP_END, t + MS(101), 100, c, q, 999, 21, NULL);
 	}
-	ttft_log_close(&g_log);
 	struct ttft_analysis a;
-	char err[256];
-	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
-	unlink(g_path);
-	ck_assert_uint_eq(a.nreqs, 4);
-	const struct ttft_record *r = &a.reqs[0];
+	const struct ttft_record *r = first_tokens_read(&a, 4);
 	ck_assert_uint_eq(r->ntok, 21);
-	ck_assert_int_eq(r->t_first, T + MS(50));
 	double gaps[20];
 	int64_t prev = T + MS(50);
 	for (int k = 1; k < 21; k++) {

@@ -77,10 +77,23 @@ static void clock_init(void)
 #else
 	const char *name = NULL, *ver = NULL;
 #endif
-	void *h = name ? dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_NOLOAD) : NULL;
-	if (!h)
+	/* No vDSO (valgrind, vdso=0): not asked for. A NOLOAD dlopen of a
+	 * name nothing loaded has searches the library path for that file
+	 * (the host's LD_LIBRARY_PATH, the cache, the system's directories)
+	 * and leaves its failure for the host's next dlerror() (seen under
+	 * valgrind: "linux-vdso.so.1: cannot open shared object file"). */
+	if (!name || !getauxval(AT_SYSINFO_EHDR))
 		return;
+	void *h = dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_NOLOAD);
+	if (!h) {
+		/* a vDSO the loader did not name so (a namespace of
+		 * dlmopen's): the failure is the shim's, not the host's */
+		(void)dlerror();
+		return;
+	}
 	vdso_clock_fn f = (vdso_clock_fn)dlvsym(h, name, ver);
+	if (!f)
+		(void)dlerror(); /* the shim's failure, not the host's */
 	dlclose(h); /* NOLOAD: a reference dropped, the vDSO stays */
 	struct timespec ts;
 	if (f && f(CLOCK_MONOTONIC, &ts) == 0)

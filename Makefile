@@ -22,7 +22,7 @@ HTTP_SRC := shim/core/ttft_http.c shim/core/ttft_http_tx.c shim/core/ttft_http_f
 	shim/core/ttft_http_status.c
 CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c $(HTTP_SRC) shim/core/ttft_env.c \
 	shim/core/ttft_filter.c
-SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_wrap.c \
+SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_now.c shim/preload/ttft_wrap.c \
 	shim/preload/ttft_sigbus.c shim/preload/ttft_stdio.c shim/preload/ttft_ssl.c \
 	shim/preload/ttft_sigmask.c shim/preload/ttft_inherit.c shim/preload/ttft_stdio_exit.c
 ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_assemble.c ttft_output.c ttft_prom.c \

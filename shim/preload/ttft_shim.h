@@ -353,6 +353,8 @@ extern TTFT_HIDDEN int shim_on;
 extern TTFT_HIDDEN unsigned shim_fd_hi;
 
 TTFT_HIDDEN int64_t shim_now(void);
+/* The constructor's: finds the vDSO's clock for shim_now (ttft_now.c). */
+TTFT_HIDDEN void shim_clock_init(void);
 
 /* Logic behind the wrappers; all preserve errno. The fd arguments of the
  * on_* functions are traced fds (a concurrent close makes them no-ops).

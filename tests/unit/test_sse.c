@@ -1376,6 +1376,94 @@ START_TEST(a_template_start_resumes_at_its_last_top_level_key)
 }
 END_TEST
 
+/* vLLM's usage event, taken at once where the template's checkpoint
+ * leaves the scan (usage_event): every form it takes gives the events,
+ * flags and numbers that one byte at a time gives (which never takes it),
+ * an event a read (where it is taken) and at every split; and each form
+ * it must leave to the full scan (a number of another form, ten digits,
+ * whitespace, another key, the details with another member, the event cut
+ * or ended otherwise) likewise. The numbers of the forms it takes are
+ * checked too, and the token event after each (the state it leaves). */
+START_TEST(a_vllm_usage_event_is_taken_as_the_scan_takes_it)
+{
+	static const struct {
+		const char *usage; /* after "usage": */
+		int nums;          /* -1: not checked; else prompt, completion,
+				      cached expected (have bits 0, 1, 2) */
+		unsigned have;
+		uint32_t p, c, k;
+	} cases[] = {
+		{"{\"prompt_tokens\":12,\"total_tokens\":28,\"completion_tokens\":16,"
+		 "\"prompt_tokens_details\":null}", 1, 3, 12, 16, 0},
+		{"{\"prompt_tokens\":12,\"total_tokens\":28,\"completion_tokens\":16}", 1, 3, 12, 16, 0},
+		{"{\"completion_tokens\":8,\"prompt_tokens\":26,\"total_tokens\":34,"
+		 "\"prompt_tokens_details\":{\"cached_tokens\":25}}", 1, 7, 26, 8, 25},
+		{"{\"prompt_tokens\":0,\"completion_tokens\":999999999}", 1, 3, 0, 999999999, 0},
+		{"{\"prompt_tokens\":007,\"completion_tokens\":1,\"prompt_tokens\":5}", 1, 3, 5, 1, 0},
+		{"{\"prompt_tokens_details\":{\"cached_tokens\":3},\"prompt_tokens_details\":null}",
+		 1, 4, 0, 0, 3},
+		{"{\"total_tokens\":1}", -1, 0, 0, 0, 0},
+		/* the full scan's */
+		{"{\"prompt_tokens\":4294967295,\"completion_tokens\":1}", -1, 0, 0, 0, 0},
+		{"{\"prompt_tokens\":4294967296,\"completion_tokens\":1}", -1, 0, 0, 0, 0},
+		{"{\"prompt_tokens\":1.0,\"completion_tokens\":1}", -1, 0, 0, 0, 0},
+		{"{\"prompt_tokens\":-1,\"completion_tokens\":1e3}", -1, 0, 0, 0, 0},
+		{"{\"prompt_tokens\":12x,\"completion_tokens\":1}", -1, 0, 0, 0, 0},
+		{"{\"prompt_tokens\": 12,\"completion_tokens\":1}", -1, 0, 0, 0, 0},
+		{"{\"prompt_tokens\":12 ,\"completion_tokens\":1}", -1, 0, 0, 0, 0},
+		{"{\"prompt_tokens\":12,\"x\":1,\"completion_tokens\":1}", -1, 0, 0, 0, 0},
+		{"{\"prompt_tokens\":12,\"input_tokens\":1}", -1, 0, 0, 0, 0},
+		{"{\"prompt_tokens\":12,\"prompt_tokens_details\":{\"cached_tokens\":1,\"x\":2}}",
+		 -1, 0, 0, 0, 0},
+		{"{\"prompt_tokens\":12,\"prompt_tokens_details\":{}}", -1, 0, 0, 0, 0},
+		/* the details left open: their prompt_tokens are not usage's,
+		 * and the event is malformed */
+		{"{\"prompt_tokens_details\":{\"cached_tokens\":1,\"prompt_tokens\":2}",
+		 -1, 0, 0, 0, 0},
+		{"{\"prompt_tokens\":12,\"prompt_tokens_details\":nullx}", -1, 0, 0, 0, 0},
+		{"{\"prompt_tokens\":12,\"total_tokens\":\"28\"}", -1, 0, 0, 0, 0},
+		{"{\"prompt\\u005ftokens\":12}", -1, 0, 0, 0, 0},
+		{"{}", -1, 0, 0, 0, 0},
+		{"null", -1, 0, 0, 0, 0},
+		{"{\"prompt_tokens\":12}} ", -1, 0, 0, 0, 0},
+		{"{\"prompt_tokens\":12}}}", -1, 0, 0, 0, 0},
+		{"{\"prompt_tokens\":12]", -1, 0, 0, 0, 0},
+		{"{\"prompt_tokens\":12,}", -1, 0, 0, 0, 0},
+		{"{\"prompt_tokens\":12", -1, 0, 0, 0, 0},
+	};
+	const char *head = "data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\","
+			   "\"created\":1,\"model\":\"m\",";
+	const char *tok = "\"choices\":[{\"index\":0,\"text\":\" a\",\"logprobs\":null,"
+			  "\"finish_reason\":null}],\"usage\":null}";
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+		for (int end = 0; end < 3; end++) {
+			/* ended by a blank line, CRLFs, or a second line */
+			static const char *const ends[] = {"\n\n", "\r\n\r\n",
+							   "\ndata: \n\n"};
+			char all[2048];
+			snprintf(all, sizeof all,
+				 "%s%s\n\n%s\"choices\":[],\"usage\":%s}%s%s%s\n\ndata: [DONE]\n\n",
+				 head, tok, head, cases[i].usage, ends[end], head, tok);
+			per_event_vs_bytes(all, strlen(all));
+			split_invariant(all, strlen(all));
+			if (cases[i].nums < 0 || end)
+				continue;
+			struct got g;
+			ck_assert_str_eq(classify(all, 0, &g), "TETD");
+			ck_assert_uint_eq(g.sse->tck, strlen(head));
+			ck_assert_uint_eq(g.flags[1] & ~TTFT_SSE_F_NUMS, TTFT_SSE_F_USAGE);
+			unsigned have = g.flags[1] & TTFT_SSE_F_NUMS ? g.nums[1].have : 0;
+			ck_assert_msg(have == cases[i].have, "%s: have %x", cases[i].usage, have);
+			if (have & 1)
+				ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_PROMPT_TOKENS], cases[i].p);
+			if (have & 2)
+				ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_COMPLETION_TOKENS], cases[i].c);
+			if (have & 4)
+				ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_CACHED_TOKENS], cases[i].k);
+		}
+}
+END_TEST
+
 static uint32_t xorshift32(uint32_t *x)
 {
 	*x ^= *x << 13;
@@ -1605,5 +1693,6 @@ int main(void)
 	tcase_add_test(t, templates_agree_with_the_full_scan);
 	tcase_add_test(t, random_streams_split_anywhere);
 	tcase_add_test(t, template_checkpoints_after_random_heads);
+	tcase_add_test(t, a_vllm_usage_event_is_taken_as_the_scan_takes_it);
 	return tu_run(s);
 }

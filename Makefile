@@ -42,7 +42,7 @@ PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold $(B)/ttf
 include tests/suites.mk
 TEST_PROGS := $(addprefix $(B)/,$(UNIT_SUITES) $(E2E_SUITES)) $(B)/fixture-server $(B)/shim_host \
 	$(B)/fd_host $(B)/mask_host $(B)/inherit_host $(B)/stdio_host $(B)/fortify_host $(B)/tls_two \
-	$(B)/tls_again
+	$(B)/tls_again $(B)/dlerror_host $(B)/fake_vdso.so
 
 # `make`, `make test`, `make demo` (and bench, sanitize, tsan) first run
 # tools/deps.sh: it finds what the goal needs and, as root, installs what is
@@ -165,6 +165,17 @@ $(B)/stdio_host: $(B)/obj/tests/support/stdio_host.o
 $(B)/fortify_host: tests/support/fortify_host.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) -O2 -g -o $@ $<
+
+# test_shim's host whose first call is dlerror(), and the preloaded
+# double that makes the shim's vDSO lookup fail (tests/support/fake_vdso.c).
+# Plain flags in every build: valgrind runs the host in the sanitizer
+# builds too, and the double is no code under test.
+$(B)/dlerror_host: tests/support/dlerror_host.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) -O2 -g -o $@ $<
+$(B)/fake_vdso.so: tests/support/fake_vdso.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -Wall -Wextra $(WERROR) -O2 -g -fPIC -shared -o $@ $< -ldl
 
 # test_tls's libraries: two fake libssl ABIs (OpenSSL 3's and 1.1's symbol
 # versions) and the real one, each behind a caller library, and the host

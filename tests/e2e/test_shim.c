@@ -125,6 +125,66 @@ START_TEST(log_larger_than_the_filesystem_is_said)
 }
 END_TEST
 
+/* The shim's start-up leaves the host's dlerror() as it was (NULL): a
+ * host whose first call is dlerror() prints the same with and without
+ * the shim. fake_vdso.so, preloaded ahead of it, makes the shim's vDSO
+ * lookup fail where the kernel gave a vDSO (the NOLOAD dlopen, or the
+ * clock's dlvsym), as glibc itself would fail it; its stderr line shows
+ * the lookup was made and refused. */
+static void no_dlerror_left(const char *how)
+{
+	char cmd[1024], log[256], *out;
+	tu_tmp_log(log, sizeof log, "dlerror");
+	snprintf(cmd, sizeof cmd,
+		 "cd %s && FAKE_VDSO=%s TTFT_LOG=%s LD_PRELOAD=\"$PWD/fake_vdso.so "
+		 "$PWD/libttftshim.so\" ./dlerror_host 2>&1",
+		 tu_build_dir(), how, log);
+	int rc = tu_sh(cmd, &out);
+	unlink(log);
+	char said[64];
+	snprintf(said, sizeof said, "fake_vdso: %s(", how);
+	ck_assert_msg(strstr(out, said) != NULL, "the lookup was not refused: %s", out);
+	ck_assert_msg(rc == 0 && strstr(out, "dlerror: none\n"), "%s: exit %d: %s", how, rc, out);
+	free(out);
+}
+
+START_TEST(failed_vdso_dlopen_leaves_no_dlerror)
+{
+	no_dlerror_left("dlopen");
+}
+END_TEST
+
+START_TEST(failed_vdso_dlvsym_leaves_no_dlerror)
+{
+	no_dlerror_left("dlvsym");
+}
+END_TEST
+
+/* Under valgrind there is no vDSO (no AT_SYSINFO_EHDR): the host's first
+ * dlerror() said "linux-vdso.so.1: cannot open shared object file". The
+ * host and the shim are built with plain flags in every build, so the
+ * sanitizer builds run this too. */
+START_TEST(no_vdso_under_valgrind_leaves_no_dlerror)
+{
+	if (tu_sh("command -v valgrind >/dev/null", NULL) != 0) {
+		printf("SKIP: test_shim: no valgrind on PATH (tools/deps.sh installs it): "
+		       "1 test not run\n");
+		fflush(stdout);
+		return;
+	}
+	char cmd[1024], log[256], *out;
+	tu_tmp_log(log, sizeof log, "dlerror_vg");
+	snprintf(cmd, sizeof cmd,
+		 "cd %s && TTFT_LOG=%s LD_PRELOAD=$PWD/libttftshim.so "
+		 "valgrind -q --error-exitcode=99 ./dlerror_host 2>&1",
+		 tu_build_dir(), log);
+	int rc = tu_sh(cmd, &out);
+	unlink(log);
+	ck_assert_msg(rc == 0 && strstr(out, "dlerror: none\n"), "exit %d: %s", rc, out);
+	free(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shim");
@@ -133,5 +193,9 @@ int main(void)
 	tcase_add_test(t, host_sees_no_difference);
 	tcase_add_test(t, unwritable_log_says_so_once_and_runs);
 	tcase_add_test(t, log_larger_than_the_filesystem_is_said);
+	TCase *d = tu_tcase(s, "dlerror", 120);
+	tcase_add_test(d, failed_vdso_dlopen_leaves_no_dlerror);
+	tcase_add_test(d, failed_vdso_dlvsym_leaves_no_dlerror);
+	tcase_add_test(d, no_vdso_under_valgrind_leaves_no_dlerror);
 	return tu_run(s);
 }

@@ -199,8 +199,9 @@ enum ttft_num {
  * its prompt's count changed but not whole (Anthropic's message_delta
  * naming some of its prompt's parts where a part it left out is known
  * from no earlier event, one that is no whole count, or one said by a
- * malformed event): the prompt's count is not known, whatever an earlier
- * event said. */
+ * malformed event, or a malformed message_delta read to none of its
+ * parts): the prompt's count is not known, whatever an earlier event
+ * said. */
 #define TTFT_NUM_F_PROMPT_UNKNOWN (1u << 30)
 struct ttft_rec_numbers {
 	uint32_t v[8];

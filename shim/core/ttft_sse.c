@@ -281,7 +281,7 @@ void ttft_sse_init(struct ttft_sse *s, ttft_sse_event_cb on_event,
 static void reset_event(struct ttft_sse *s)
 {
 	s->ev_data = s->ev_token = s->ev_error = s->ev_usage = s->ev_bad = 0;
-	s->ev_choice = 0;
+	s->ev_choice = s->ev_type = 0;
 	s->done_len = 0;
 	s->done_ok = 1;
 	s->js = J_VALUE;
@@ -296,6 +296,7 @@ void ttft_sse_reset(struct ttft_sse *s)
 	s->tlen = s->slen = s->tck = 0;
 	s->bom = 0;
 	s->part_have = 0; /* a new response: its own prompt's parts */
+	s->tmpl_type = 0;
 	s->line = L_START;
 	s->after_cr = 0;
 	s->field_len = 0;
@@ -489,11 +490,27 @@ static __attribute__((noinline, cold)) void prompt_start(struct ttft_sse *s)
  * prompt known only where it says all three parts itself (cumulative:
  * exact), a malformed message_delta makes the prompt not known, an
  * earlier count stale. Never a part of it in a sum. (One whose fault came
- * before any part was read says none, as an event cut before its usage.) */
+ * before any part was read: prompt_stale.) */
 static __attribute__((noinline, cold)) void prompt_bad(struct ttft_sse *s)
 {
 	const uint32_t p = 1u << TTFT_NUM_PROMPT_TOKENS, c = 1u << TTFT_NUM_CACHED_TOKENS;
 	s->nums.have = (s->nums.have & ~(p | c)) | HAVE_NO_PROMPT;
+}
+
+/* A malformed event that may be a message_delta (TTFT_SSE_F_BAD, no
+ * token, error or [DONE], its top-level "type" "message_delta" or not
+ * read before the fault) in a stream whose prompt parts are known, read
+ * to no part of its own: what it said after the fault may be parts anew
+ * (cumulative, the final prompt's: with server tools it differs from
+ * message_start's), so the count so far may be stale. Not known, as a
+ * malformed message_delta that said a part is (prompt_bad), and no part
+ * known from then on: a later delta's prompt is known only where it says
+ * all three parts. */
+static __attribute__((noinline, cold)) void prompt_stale(struct ttft_sse *s)
+{
+	const uint32_t p = 1u << TTFT_NUM_PROMPT_TOKENS, c = 1u << TTFT_NUM_CACHED_TOKENS;
+	s->part_have = 0;
+	s->nums.have = (s->nums.have & ~(p | c)) | TTFT_NUM_F_PROMPT_UNKNOWN;
 }
 
 static void dispatch(struct ttft_sse *s)
@@ -516,6 +533,9 @@ static void dispatch(struct ttft_sse *s)
 		if (s->ev_bad || (s->js != J_SKIP && (s->depth != 0 ||
 		    (s->js != J_END && s->js != J_LIT))))
 			flags |= TTFT_SSE_F_BAD;
+		if (__builtin_expect((flags & TTFT_SSE_F_BAD) && s->part_have, 0) &&
+		    cls == TTFT_SSE_EMPTY && !s->ev_type && !(s->nums.have & HAVE_PARTS))
+			prompt_stale(s);
 		if (s->nums.have) {
 			if ((flags & TTFT_SSE_F_BAD) && (s->nums.have & HAVE_PARTS))
 				prompt_bad(s);
@@ -612,9 +632,13 @@ static int vbuf_is(const struct ttft_sse *s, const char *lit, size_t n)
 
 static void str_end(struct ttft_sse *s)
 {
-	if (s->vcap && (vbuf_is(s, "error", 5) ||
-	     (s->key == K_TYPE && vbuf_is(s, "response.failed", 15))))
+	if (!s->vcap)
+		return;
+	if (vbuf_is(s, "error", 5) ||
+	    (s->key == K_TYPE && vbuf_is(s, "response.failed", 15)))
 		s->ev_error = 1;
+	if (s->key == K_TYPE && !vbuf_is(s, "message_delta", 13))
+		s->ev_type = 1; /* not Anthropic's message_delta (prompt_stale) */
 }
 
 static void key_bytes(struct ttft_sse *s, const char *p, size_t n)
@@ -699,6 +723,8 @@ keep_template(struct ttft_sse *s, const char *b, const char *line0,
 		s->slen = 0;
 		s->tdata = (uint8_t)(json0 - line0);
 		s->tck = (uint8_t)(ck ? ck - line0 : 0);
+		/* a top-level type read before the token lies before ck */
+		s->tmpl_type = s->ev_type;
 		return token_line_end(s, b, t, e);
 	}
 	return NULL;
@@ -1333,6 +1359,7 @@ lines(struct ttft_sse *s, const char *b, const char *p, const char *e,
 						continue;
 					}
 					s->ev_data = EV_DATA;
+					s->ev_type = s->tmpl_type;
 					s->line1 = 1;
 					s->done_ok = 0;
 					s->depth = 1;

@@ -135,6 +135,8 @@ struct ttft_sse {
 	                       there in the scanner's state from the event's
 	                       start, a key of the top-level object to come
 	                       (in what was padding: the struct is no wider) */
+	uint8_t ev_type;    /* its top-level "type" was read and is not
+	                       "message_delta" (bit 0; in padding too) */
 	uint64_t nval;
 	char keybuf[TTFT_SSE_KEYBUF];
 	char vbuf[16];
@@ -158,6 +160,9 @@ struct ttft_sse {
 	 * Read and written only at an event that has such parts: never on a
 	 * token's path. */
 	uint8_t part_have;
+	uint8_t tmpl_type;  /* the template's prefix up to tck holds a
+	                       top-level "type" not "message_delta" (ev_type's
+	                       bit 0 for an event read from there) */
 	uint32_t part[3];
 	uint32_t ev_part[3];
 };

@@ -490,10 +490,13 @@ END_TEST
  * 1; both rows said 25 + 3 + 25186, a sum of a malformed event's parts),
  * and a whole message_start, then a delta cut after "input_tokens":9
  * (anthropic_parts 2; the probe kept message_start's stale 1228, the
- * analyzer said 9 + 3 + 1200): no prompt count is known, null in both. */
+ * analyzer said 9 + 3 + 1200), and a whole message_start, then a delta
+ * malformed before its usage, which says 30000 after the fault
+ * (anthropic_parts 3; both kept message_start's stale 1228): no prompt
+ * count is known, null in both. */
 START_TEST(a_malformed_events_prompt_parts_are_no_count)
 {
-	for (int k = 1; k <= 2; k++) {
+	for (int k = 1; k <= 3; k++) {
 		char log[256], cmd[1024], err[256], *out;
 		tu_tmp_log(log, sizeof log, "probe-parts");
 		snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --log %s -- %s/ttft-probe "

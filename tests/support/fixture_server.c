@@ -29,8 +29,10 @@
  * K=1 a message_start cut after two of its prompt's parts, then the API's
  * message_delta ("input_tokens":null, "cache_creation_input_tokens":null,
  * "cache_read_input_tokens":25186); K=2 a whole message_start (25 + 3 +
- * 1200), then a message_delta that says "input_tokens":9 and is cut: no
- * prompt count is known from either stream).
+ * 1200), then a message_delta that says "input_tokens":9 and is cut; K=3
+ * the same message_start, then a message_delta malformed before its usage
+ * (",," after its type), which says 30000 after the fault: no prompt
+ * count is known from any of the three streams).
  * Tokens: max_tokens from the request, else --tokens. Prints "port N" on
  * stdout once listening (port 0 picks a free one). --tls serves HTTPS with
  * that PEM certificate and key (the same bytes, inside TLS records).
@@ -142,7 +144,7 @@ struct opts {
 	                     write them; usage counts all; the histograms
 	                     count n requests (vLLM runs each choice as an
 	                     engine request of its own) */
-	int anthropic_parts; /* 1, 2: Anthropic usage events, one malformed
+	int anthropic_parts; /* 1-3: Anthropic usage events, one malformed
 	                        (anthropic_parts=K above) */
 };
 
@@ -1138,7 +1140,11 @@ static int stream_body(int fd, const struct opts *o, struct rec *rec, int chat,
 			 ? "{\"type\":\"message_delta\",\"usage\":{\"input_tokens\":null,"
 			   "\"cache_creation_input_tokens\":null,"
 			   "\"cache_read_input_tokens\":25186,\"output_tokens\":%d}}"
-			 : "{\"type\":\"message_delta\",\"usage\":{\"input_tokens\":9,,"
+			 : o->anthropic_parts == 2
+			 ? "{\"type\":\"message_delta\",\"usage\":{\"input_tokens\":9,,"
+			   "\"output_tokens\":%d}}"
+			 : "{\"type\":\"message_delta\",,\"usage\":{\"input_tokens\":30000,"
+			   "\"cache_creation_input_tokens\":3,\"cache_read_input_tokens\":1200,"
 			   "\"output_tokens\":%d}}", ntok * nc);
 		rec->usage_ns = ttft_now_ns();
 		if (send_event(fd, o, ev) != 0)

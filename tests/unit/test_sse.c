@@ -881,6 +881,91 @@ START_TEST(anthropic_malformed_events_give_no_parts)
 }
 END_TEST
 
+/* A malformed event that may be a message_delta but whose fault came
+ * before any part of it was read (its type "message_delta", or no type
+ * read before the fault) makes message_start's count stale: what it said
+ * after the fault may be the prompt's parts anew (cumulative; with server
+ * tools the final prompt differs from message_start's). Its prompt is
+ * not known (0x40000000) and no part is known after it, as for a
+ * malformed delta that said a part; a later delta is known only where it
+ * says all three. A malformed event of another type (a ping, a
+ * content_block_delta without a token, read in the shim's mode from the
+ * token template's prefix, where its type is not read again) leaves the
+ * count and its parts as they were. The code before kept message_start's
+ * 1228 through such a delta and summed its parts with a later delta's
+ * (25 + 3 + 600). In both modes, at every split, an event a read. */
+START_TEST(anthropic_malformed_delta_before_its_parts_makes_the_count_stale)
+{
+#define DELTA(u) "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{" u "}}\n\n"
+#define CBD(d) "event: content_block_delta\ndata: {\"type\":\"content_block_delta\"," \
+	       "\"index\":0,\"delta\":{\"type\":\"text_delta\"" d "}}\n\n"
+	const char *s =
+		/* 0: message_start (1228); 1, 2: tokens (the template); 3: a
+		 * content_block_delta without a token and a stray '}'; 4: a
+		 * ping with one: neither touches the count; 5: a part over
+		 * message_start's: 25 + 3 + 500 */
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{"
+		"\"id\":\"m\",\"usage\":{\"input_tokens\":25,\"cache_creation_input_tokens\":3,"
+		"\"cache_read_input_tokens\":1200,\"output_tokens\":1}}}\n\n"
+		CBD(",\"text\":\"Hi\"") CBD(",\"text\":\" there\"")
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+		"\"index\":0,\"delta\":{\"type\":\"text_delta\"}}}\n\n"
+		"event: ping\ndata: {\"type\":\"ping\"}}\n\n"
+		DELTA("\"cache_read_input_tokens\":500,\"output_tokens\":12")
+		/* 6: a delta malformed before its parts: not known; 7: one
+		 * part after it: not known either; 8: all three: 7 + 1 + 40 */
+		"event: message_delta\ndata: {\"type\":\"message_delta\",,\"usage\":{"
+		"\"input_tokens\":30000,\"cache_creation_input_tokens\":3,"
+		"\"cache_read_input_tokens\":1200,\"output_tokens\":13}}\n\n"
+		DELTA("\"cache_read_input_tokens\":600,\"output_tokens\":14")
+		DELTA("\"input_tokens\":7,\"cache_creation_input_tokens\":1,"
+		      "\"cache_read_input_tokens\":40,\"output_tokens\":15")
+		/* 9: malformed before its type was read: not known; 10: no
+		 * parts: nothing said */
+		"event: message_delta\ndata: {,\"type\":\"message_delta\",\"usage\":{"
+		"\"input_tokens\":30000}}\n\n"
+		DELTA("\"output_tokens\":16");
+	const unsigned P = 1u << TTFT_NUM_PROMPT_TOKENS, C = 1u << TTFT_NUM_CACHED_TOKENS,
+		       O = 1u << TTFT_NUM_COMPLETION_TOKENS, U = TTFT_NUM_F_PROMPT_UNKNOWN;
+	for (int full = 0; full < 2; full++)
+		for (size_t st = 0; st <= 3; st++) {
+			struct got g;
+			ck_assert_str_eq(classify_n(s, strlen(s), st, full, &g), "ETTEEEEEEEE");
+			static const int bad[] = {0, 0, 0, 1, 1, 0, 1, 0, 0, 1, 0};
+			for (int i = 0; i < 11; i++)
+				ck_assert_msg(!!(g.flags[i] & TTFT_SSE_F_BAD) == bad[i],
+					      "full %d step %zu event %d: flags %x", full, st, i,
+					      g.flags[i]);
+			ck_assert_uint_eq(g.nums[0].v[TTFT_NUM_PROMPT_TOKENS], 1228);
+			for (int i = 3; i <= 4; i++)
+				ck_assert_msg(!(g.flags[i] & TTFT_SSE_F_NUMS),
+					      "full %d step %zu: another type's malformed event %d: "
+					      "have %x", full, st, i, g.nums[i].have);
+			ck_assert_uint_eq(g.nums[5].have, P | C | O);
+			ck_assert_uint_eq(g.nums[5].v[TTFT_NUM_PROMPT_TOKENS], 25 + 3 + 500);
+			ck_assert_msg((g.flags[6] & TTFT_SSE_F_NUMS) &&
+				      (g.nums[6].have & (P | C | U)) == U,
+				      "full %d step %zu: a delta malformed before its parts left "
+				      "the count: flags %x have %x", full, st, g.flags[6],
+				      g.nums[6].have);
+			ck_assert_msg((g.nums[7].have & (P | U)) == U,
+				      "full %d step %zu: a part after it summed: %u", full, st,
+				      g.nums[7].v[TTFT_NUM_PROMPT_TOKENS]);
+			ck_assert_uint_eq(g.nums[8].have, P | C | O);
+			ck_assert_uint_eq(g.nums[8].v[TTFT_NUM_PROMPT_TOKENS], 7 + 1 + 40);
+			ck_assert_msg((g.flags[9] & TTFT_SSE_F_NUMS) &&
+				      (g.nums[9].have & (P | C | U)) == U,
+				      "full %d step %zu: malformed before its type: flags %x have %x",
+				      full, st, g.flags[9], g.nums[9].have);
+			ck_assert_uint_eq(g.nums[10].have, O);
+		}
+	split_invariant(s, strlen(s));
+	per_event_vs_bytes(s, strlen(s));
+#undef DELTA
+#undef CBD
+}
+END_TEST
+
 /* llama.cpp's last chunk, as captured from a real server. */
 static const char llama_last[] =
 	"data: {\"choices\":[{\"text\":\"\",\"index\":0,\"logprobs\":null,\"finish_reason\":"
@@ -1687,6 +1772,7 @@ int main(void)
 	tcase_add_test(t, anthropic_null_usage_parts_are_not_said);
 	tcase_add_test(t, anthropic_delta_parts_combine_with_the_start);
 	tcase_add_test(t, anthropic_malformed_events_give_no_parts);
+	tcase_add_test(t, anthropic_malformed_delta_before_its_parts_makes_the_count_stale);
 	tcase_add_test(t, llamacpp_timings_and_usage);
 	tcase_add_test(t, numbers_are_exact_or_absent);
 	tcase_add_test(t, malformed_json_is_flagged_when_read_in_full);

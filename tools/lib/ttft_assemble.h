@@ -75,6 +75,8 @@ struct ttft_asm {
 	 * never joined with its pages */
 	char target[TTFT_REC_TEXT + 1];
 	int oom;                 /* out of memory: the result is incomplete */
+	void *pop_base;          /* out->reqs when its pages were last asked */
+	size_t pop_end;          /* for (populate_reqs): bytes of it asked */
 };
 
 /* Start assembling into out (requests are appended to out->reqs), with

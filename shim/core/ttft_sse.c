@@ -1247,6 +1247,7 @@ usage_event(struct ttft_sse *s, const char *p, const char *e)
 #undef AT
 	/* the state the full scan leaves at the blank line */
 	s->ev_data = EV_DATA;
+	s->ev_type = s->tmpl_type; /* as the checkpoint's resume sets it */
 	s->line1 = 1;
 	s->done_ok = 0;
 	s->ev_usage = 1;

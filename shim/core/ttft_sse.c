@@ -544,6 +544,13 @@ static void dispatch(struct ttft_sse *s)
 			else if (s->nums.have & HAVE_PARTS_MSG)
 				prompt_start(s);
 			s->nums.have &= ~(HAVE_NO_PROMPT | HAVE_PARTS);
+			/* a malformed event's numbers are not taken (those
+			 * read before its fault may be short of, or other
+			 * than, what it said): only its word that the count
+			 * so far is stale holds, in the shim's log as in the
+			 * probe's row */
+			if (flags & TTFT_SSE_F_BAD)
+				s->nums.have &= TTFT_NUM_F_PROMPT_UNKNOWN;
 			if (s->nums.have)
 				flags |= TTFT_SSE_F_NUMS;
 		}

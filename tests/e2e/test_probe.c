@@ -493,10 +493,14 @@ END_TEST
  * analyzer said 9 + 3 + 1200), and a whole message_start, then a delta
  * malformed before its usage, which says 30000 after the fault
  * (anthropic_parts 3; both kept message_start's stale 1228): no prompt
- * count is known, null in both. */
+ * count is known, null in both. And a whole message_start, then a delta
+ * that says its output (7 more than the 3 tokens streamed) and is cut
+ * after it (anthropic_parts 4): the probe left that count out, the
+ * analyzer took it (tokens 10 from usage): a malformed event's numbers are
+ * not taken (ttft_sse.c's dispatch), tokens 3 from the events in both. */
 START_TEST(a_malformed_events_prompt_parts_are_no_count)
 {
-	for (int k = 1; k <= 3; k++) {
+	for (int k = 1; k <= 4; k++) {
 		char log[256], cmd[1024], err[256], *out;
 		tu_tmp_log(log, sizeof log, "probe-parts");
 		snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --log %s -- %s/ttft-probe "
@@ -512,6 +516,8 @@ START_TEST(a_malformed_events_prompt_parts_are_no_count)
 			      err_of(p));
 		ck_assert_msg(is_null(p, "prompt_tokens"), "anthropic_parts=%d: the "
 			      "probe's prompt_tokens %g", k, f(p, "prompt_tokens"));
+		ck_assert_msg(f(p, "tokens") == 3, "anthropic_parts=%d: the probe's "
+			      "tokens %g", k, f(p, "tokens"));
 		cJSON_Delete(p);
 		/* ttft-analyze's row of the same request, from the shim's log
 		 * (the probe's other requests: /v1/models, /metrics) */
@@ -524,6 +530,8 @@ START_TEST(a_malformed_events_prompt_parts_are_no_count)
 			      "analyzer's prompt_tokens %lld", k,
 			      (long long)a.reqs[0].prompt_tokens);
 		ck_assert_uint_eq(a.reqs[0].ntok, 3);
+		ck_assert_msg(ttft_record_tokens(&a.reqs[0]) == 3, "anthropic_parts=%d: "
+			      "the analyzer's tokens %ld", k, ttft_record_tokens(&a.reqs[0]));
 		ttft_analysis_free(&a);
 	}
 }

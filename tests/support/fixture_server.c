@@ -31,8 +31,10 @@
  * "cache_read_input_tokens":25186); K=2 a whole message_start (25 + 3 +
  * 1200), then a message_delta that says "input_tokens":9 and is cut; K=3
  * the same message_start, then a message_delta malformed before its usage
- * (",," after its type), which says 30000 after the fault: no prompt
- * count is known from any of the three streams).
+ * (",," after its type), which says 30000 after the fault; K=4 the same
+ * message_start, then a message_delta that says "output_tokens" (7 more
+ * than the tokens streamed) and is cut after it: no prompt count is known
+ * from any of the four streams, nor K=4's output count).
  * Tokens: max_tokens from the request, else --tokens. Prints "port N" on
  * stdout once listening (port 0 picks a free one). --tls serves HTTPS with
  * that PEM certificate and key (the same bytes, inside TLS records).
@@ -144,7 +146,7 @@ struct opts {
 	                     write them; usage counts all; the histograms
 	                     count n requests (vLLM runs each choice as an
 	                     engine request of its own) */
-	int anthropic_parts; /* 1-3: Anthropic usage events, one malformed
+	int anthropic_parts; /* 1-4: Anthropic usage events, one malformed
 	                        (anthropic_parts=K above) */
 };
 
@@ -1143,9 +1145,12 @@ static int stream_body(int fd, const struct opts *o, struct rec *rec, int chat,
 			 : o->anthropic_parts == 2
 			 ? "{\"type\":\"message_delta\",\"usage\":{\"input_tokens\":9,,"
 			   "\"output_tokens\":%d}}"
+			 : o->anthropic_parts == 4
+			 ? "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":%d,,"
+			   "\"input_tokens\":30000}}"
 			 : "{\"type\":\"message_delta\",,\"usage\":{\"input_tokens\":30000,"
 			   "\"cache_creation_input_tokens\":3,\"cache_read_input_tokens\":1200,"
-			   "\"output_tokens\":%d}}", ntok * nc);
+			   "\"output_tokens\":%d}}", ntok * nc + (o->anthropic_parts == 4 ? 7 : 0));
 		rec->usage_ns = ttft_now_ns();
 		if (send_event(fd, o, ev) != 0)
 			return -1;

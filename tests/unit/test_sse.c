@@ -881,6 +881,70 @@ START_TEST(anthropic_malformed_events_give_no_parts)
 }
 END_TEST
 
+/* A malformed event's numbers are not taken, in either mode: those read
+ * before its fault may be short of, or other than, what it said (a count
+ * cut off, a key of another member read as ours). Only its word that the
+ * prompt's count so far is stale holds (0x40000000). The code before
+ * passed them on in the shim's log (a vLLM usage chunk's 5 + 3, llama.cpp's
+ * timings, an Anthropic delta's output_tokens said before its fault), so
+ * ttft-analyze's row took what the probe's row, which drops them, did not.
+ * At every split, an event a read. */
+START_TEST(a_malformed_events_numbers_are_not_taken)
+{
+#define DELTA(u) "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{" u "}}\n\n"
+	const char *s =
+		/* 0: vLLM's usage chunk, a fault after its counts; 1: the
+		 * same well-formed */
+		"data: {\"id\":\"c\",\"object\":\"text_completion\",\"choices\":[],"
+		"\"usage\":{\"prompt_tokens\":5,\"total_tokens\":8,\"completion_tokens\":3,,"
+		"\"x\":1}}\n\n"
+		"data: {\"id\":\"c\",\"object\":\"text_completion\",\"choices\":[],"
+		"\"usage\":{\"prompt_tokens\":5,\"total_tokens\":8,\"completion_tokens\":3}}\n\n"
+		/* 2: llama.cpp's last event, a fault after its timings */
+		"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],"
+		"\"timings\":{\"cache_n\":4,\"prompt_n\":6,\"prompt_ms\":12.5,"
+		"\"predicted_n\":3,\"predicted_ms\":30.25,,\"x\":1}}\n\n"
+		/* 3: Anthropic's message_start (1228, its output_tokens not
+		 * the count); 4: a delta that says
+		 * its output, then faults: not known; 5: the same
+		 * well-formed: its output, no prompt */
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{"
+		"\"id\":\"m\",\"usage\":{\"input_tokens\":25,\"cache_creation_input_tokens\":3,"
+		"\"cache_read_input_tokens\":1200,\"output_tokens\":1}}}\n\n"
+		DELTA("\"output_tokens\":40,,\"input_tokens\":9")
+		DELTA("\"output_tokens\":41");
+	const unsigned P = 1u << TTFT_NUM_PROMPT_TOKENS, C = 1u << TTFT_NUM_CACHED_TOKENS,
+		       O = 1u << TTFT_NUM_COMPLETION_TOKENS, U = TTFT_NUM_F_PROMPT_UNKNOWN;
+	static const int bad[] = {1, 0, 1, 0, 1, 0};
+	for (int full = 0; full < 2; full++)
+		for (size_t st = 0; st <= 3; st++) {
+			struct got g;
+			ck_assert_str_eq(classify_n(s, strlen(s), st, full, &g), "EEEEEE");
+			for (int i = 0; i < 6; i++)
+				ck_assert_msg(!!(g.flags[i] & TTFT_SSE_F_BAD) == bad[i],
+					      "full %d step %zu event %d: flags %x", full, st, i,
+					      g.flags[i]);
+			for (int i = 0; i <= 2; i += 2)
+				ck_assert_msg(!(g.flags[i] & TTFT_SSE_F_NUMS),
+					      "full %d step %zu: malformed event %d's numbers "
+					      "taken: have %x", full, st, i, g.nums[i].have);
+			ck_assert_uint_eq(g.nums[1].have, P | O);
+			ck_assert_uint_eq(g.nums[1].v[TTFT_NUM_PROMPT_TOKENS], 5);
+			ck_assert_uint_eq(g.nums[3].have, P | C);
+			ck_assert_uint_eq(g.nums[3].v[TTFT_NUM_PROMPT_TOKENS], 1228);
+			ck_assert_msg((g.flags[4] & TTFT_SSE_F_NUMS) && g.nums[4].have == U,
+				      "full %d step %zu: a malformed delta: flags %x have %x "
+				      "(output %u)", full, st, g.flags[4], g.nums[4].have,
+				      g.nums[4].v[TTFT_NUM_COMPLETION_TOKENS]);
+			ck_assert_uint_eq(g.nums[5].have, O);
+			ck_assert_uint_eq(g.nums[5].v[TTFT_NUM_COMPLETION_TOKENS], 41);
+		}
+	split_invariant(s, strlen(s));
+	per_event_vs_bytes(s, strlen(s));
+#undef DELTA
+}
+END_TEST
+
 /* A malformed event that may be a message_delta but whose fault came
  * before any part of it was read (its type "message_delta", or no type
  * read before the fault) makes message_start's count stale: what it said
@@ -1773,6 +1837,7 @@ int main(void)
 	tcase_add_test(t, anthropic_delta_parts_combine_with_the_start);
 	tcase_add_test(t, anthropic_malformed_events_give_no_parts);
 	tcase_add_test(t, anthropic_malformed_delta_before_its_parts_makes_the_count_stale);
+	tcase_add_test(t, a_malformed_events_numbers_are_not_taken);
 	tcase_add_test(t, llamacpp_timings_and_usage);
 	tcase_add_test(t, numbers_are_exact_or_absent);
 	tcase_add_test(t, malformed_json_is_flagged_when_read_in_full);

@@ -939,10 +939,27 @@ static int engine_start(int fd, const struct opts *o, struct rec *r, int stream,
 	return 0;
 }
 
-static void chunk_head(char *head, size_t n, int chat)
+/* A request's id as vLLM makes one: "cmpl-" or "chatcmpl-" and 32 hex
+ * digits (a random UUID's, one a request: here the request's number
+ * mixed, so that each response's differs as vLLM's do), the same in
+ * every event of its response. */
+static void request_id(char *id, size_t n, const struct rec *r, int chat)
 {
-	const char *id = chat ? "chatcmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b"
-			      : "cmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b";
+	uint64_t x = ((uint64_t)r->n << 32) ^ 0x7f3a1c0e5b2d4e6full, h[2];
+	for (int i = 0; i < 2; i++) { /* splitmix64 */
+		uint64_t z = (x += 0x9E3779B97F4A7C15ull);
+		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+		z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+		h[i] = z ^ (z >> 31);
+	}
+	snprintf(id, n, "%s%016llx%016llx", chat ? "chatcmpl-" : "cmpl-",
+		 (unsigned long long)h[0], (unsigned long long)h[1]);
+}
+
+static void chunk_head(char *head, size_t n, const struct rec *r, int chat)
+{
+	char id[64];
+	request_id(id, sizeof id, r, chat);
 	const char *obj = chat ? "chat.completion.chunk" : "text_completion";
 	snprintf(head, n, "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%ld,\"model\":\"%s\"",
 		 id, obj, (long)time(NULL), g_model);
@@ -970,8 +987,8 @@ static void usage_member(char *buf, size_t n, const struct opts *o, int prompt_t
 static int whole_answer(int fd, const struct opts *o, struct rec *r, int chat,
 			int prompt_tokens, int ntok)
 {
-	const char *id = chat ? "chatcmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b"
-			      : "cmpl-7f3a1c0e5b2d4e6f8a9b0c1d2e3f4a5b";
+	char id[64];
+	request_id(id, sizeof id, r, chat);
 	long created = (long)time(NULL);
 	r->last_plan_ns = r->first_plan_ns + ms_ns(o->token_ms) * (ntok - 1);
 	sleep_until(r->last_plan_ns);
@@ -1028,7 +1045,7 @@ static int stream_body(int fd, const struct opts *o, struct rec *rec, int chat,
 		       int usage, int prompt_tokens, int ntok)
 {
 	char head[160], ev[1024];
-	chunk_head(head, sizeof head, chat);
+	chunk_head(head, sizeof head, rec, chat);
 	int64_t t_first = rec->first_plan_ns;
 	const char *usage_null = usage ? ",\"usage\":null" : "";
 	int nc = o->n > 1 ? o->n : 1; /* vLLM's n: each choice a request */

@@ -9,7 +9,7 @@
 #include "ttft_tmpl_eq.h"
 #include "testutil.h"
 
-#define MAXEV 64
+#define MAXEV 128
 
 struct got {
 	char seq[512];
@@ -1525,6 +1525,146 @@ START_TEST(a_template_start_resumes_at_its_last_top_level_key)
 }
 END_TEST
 
+/* A response's first token event taken with the last response's template
+ * on the connection (ttft_sse.c's hint_event): its "id" and "created"
+ * differ (other lengths, other digits), the rest is the template's. The
+ * responses, a ttft_sse_reset between them as the shim's HTTP layer does
+ * at each response's headers, give the same events (classes, flags,
+ * numbers) read whole, an event a read, and split at every point, as one
+ * byte at a time (where no template is ever kept); at each response's
+ * end the template is the one a classifier that saw only that response
+ * keeps (the same bytes, lengths and checkpoint). Among them, events
+ * that only look like the template: another object ("error": an error),
+ * a choice index 1, an empty first token, a named error event, an id
+ * with an escape, one with bytes past ASCII, a "created" with a sign or
+ * an exponent, a model of another name, a comment line first. The hint is
+ * used (a template whose holes are known, not 255) where the id and
+ * created alone differ. */
+#define HEAD(id, cr, obj) "data: {\"id\":\"" id "\",\"object\":\"" obj "\",\"created\":" cr \
+			  ",\"model\":\"Qwen/Qwen2.5-1.5B-Instruct\",\"choices\":[{\"index\":"
+#define TOKO(id, cr, obj, t) HEAD(id, cr, obj) "0,\"text\":\"" t "\",\"logprobs\":null," \
+			     "\"finish_reason\":null,\"stop_reason\":null}],\"usage\":null}\n\n"
+#define TOK(id, cr, t) TOKO(id, cr, "text_completion", t)
+#define TAIL(id, cr) HEAD(id, cr, "text_completion") "0,\"text\":\" end\",\"logprobs\":null," \
+		     "\"finish_reason\":\"length\",\"stop_reason\":null}],\"usage\":null}\n\n" \
+		     "data: {\"id\":\"" id "\",\"object\":\"text_completion\",\"created\":" cr \
+		     ",\"model\":\"Qwen/Qwen2.5-1.5B-Instruct\",\"choices\":[],\"usage\":{" \
+		     "\"prompt_tokens\":5,\"total_tokens\":9,\"completion_tokens\":4," \
+		     "\"prompt_tokens_details\":null}}\n\ndata: [DONE]\n\n"
+#define RESP(id, cr) TOK(id, cr, " the") TOK(id, cr, " first") TAIL(id, cr)
+static const char *const g_resps[] = {
+	/* 0: the first (the full scan keeps the template); 1, 2: id and
+	 * created of other lengths: the hint */
+	RESP("cmpl-3499ccae61f63f49f41541b0f3a6337c", "1796171148"),
+	RESP("cmpl-2ad36b2f53769f2f84ad92b9e9c02bc6aa", "1796171149"),
+	RESP("c", "7"),
+	/* 3: "object":"error" with a token: an error; 4: index 1 first */
+	TOKO("cmpl-e", "8", "error", " x") RESP("cmpl-e", "8"),
+	HEAD("cmpl-i", "9", "text_completion") "1,\"text\":\" x\",\"logprobs\":null,"
+	"\"finish_reason\":null,\"stop_reason\":null}],\"usage\":null}\n\n" RESP("cmpl-i", "9"),
+	/* 5: an empty first token; 6: a named error event */
+	TOK("cmpl-n", "10", "") RESP("cmpl-n", "10"),
+	"event: error\n" TOK("cmpl-x", "11", " x") RESP("cmpl-x", "11"),
+	/* 7: bytes past ASCII in the id (the hint: the scan skips them as
+	 * any); 8: an escape (no hint); 9: a sign; 10: an exponent; 11:
+	 * another model; 12: a comment first */
+	RESP("cmpl-\xc3\xa9", "12"),
+	RESP("cmpl-\\\"q", "13"),
+	RESP("cmpl-s", "-14"),
+	RESP("cmpl-x", "1e9"),
+	"data: {\"id\":\"cmpl-m\",\"object\":\"text_completion\",\"created\":15,\"model\":"
+	"\"other\",\"choices\":[{\"index\":0,\"text\":\" x\",\"logprobs\":null,"
+	"\"finish_reason\":null,\"stop_reason\":null}],\"usage\":null}\n\n" RESP("cmpl-m", "15"),
+	": ping\n\n" RESP("cmpl-3499ccae61f63f49f41541b0f3a6337c", "1796171148"),
+	/* 13, 14: the hint again (after a template the full scan kept) */
+	RESP("cmpl-aa", "16"),
+	RESP("cmpl-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "17171717171717171"),
+	/* 15: an empty token only: no template */
+	TOK("cmpl-z", "18", "") "data: [DONE]\n\n",
+};
+#define NRESP (sizeof g_resps / sizeof g_resps[0])
+/* the responses whose template the hint gave (read whole): 3 to 6 at
+ * their second token event (their first no template's), 9 none (8's id
+ * is no hole: an escape), 11 none (10's "created" is no hole: "1e9"),
+ * 12 after its comment */
+static const int g_hinted[NRESP] = {0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0};
+
+/* Responses 0..last, each split at `at` (0: whole) or one event a read
+ * (at == (size_t)-1) or byte by byte (at == (size_t)-2); response `last`
+ * only split so, the ones before it read whole. */
+static void feed_resps(struct ttft_sse *sse, struct got *g, size_t last, size_t at,
+		       int check)
+{
+	memset(g, 0, sizeof *g);
+	g->sse = sse;
+	ttft_sse_init(sse, on_event, NULL, g);
+	for (size_t k = 0; k <= last; k++) {
+		const char *r = g_resps[k];
+		size_t n = strlen(r);
+		ttft_sse_reset(sse); /* the response's headers */
+		size_t a = k == last ? at : 0;
+		if (a == (size_t)-2) {
+			for (size_t i = 0; i < n; i++)
+				ttft_sse_feed(sse, r + i, 1);
+		} else if (a == (size_t)-1) {
+			for (size_t i = 0; i < n;) {
+				const char *e = strstr(r + i, "\n\n");
+				size_t j = e ? (size_t)(e - r) + 2 : n;
+				ttft_sse_feed(sse, r + i, j - i);
+				i = j;
+			}
+		} else {
+			ttft_sse_feed(sse, r, a ? a : n);
+			if (a)
+				ttft_sse_feed(sse, r + a, n - a);
+		}
+		if (!check)
+			continue;
+		/* the template a classifier that saw only this response keeps
+		 * (read whole) */
+		static struct ttft_sse one;
+		struct got g1;
+		memset(&g1, 0, sizeof g1);
+		g1.sse = &one;
+		ttft_sse_init(&one, on_event, NULL, &g1);
+		ttft_sse_feed(&one, r, n);
+		ck_assert_msg(sse->tlen == one.tlen && sse->slen == one.slen &&
+			      (!one.tlen || (sse->tck == one.tck && sse->tdata == one.tdata &&
+					     sse->tmpl_type == one.tmpl_type &&
+					     !memcmp(sse->tmpl, one.tmpl, one.tlen + one.slen))),
+			      "response %zu: template %u+%u ck %u vs %u+%u ck %u", k,
+			      sse->tlen, sse->slen, sse->tck, one.tlen, one.slen, one.tck);
+		if (k == last || at == 0)
+			ck_assert_msg((sse->tlen && sse->nholes != 255) == g_hinted[k],
+				      "response %zu: the hint %s", k,
+				      g_hinted[k] ? "not used" : "used");
+	}
+}
+
+START_TEST(a_response_fits_the_last_ones_template_but_its_id)
+{
+	static struct ttft_sse sse;
+	struct got ref, got;
+	/* whole, each response checked */
+	feed_resps(&sse, &got, NRESP - 1, 0, 1);
+	for (size_t last = 0; last < NRESP; last++) {
+		feed_resps(&sse, &ref, last, (size_t)-2, 0);
+		ck_assert_msg(ref.n <= MAXEV, "%zu events", ref.n);
+		feed_resps(&sse, &got, last, 0, 0);
+		same_events(&ref, &got, "whole");
+		feed_resps(&sse, &got, last, (size_t)-1, 0);
+		same_events(&ref, &got, "an event a read");
+		for (size_t at = 1; at < strlen(g_resps[last]); at++) {
+			feed_resps(&sse, &got, last, at, 0);
+			same_events(&ref, &got, "split");
+		}
+	}
+	/* what the responses are */
+	feed_resps(&sse, &got, 6, 0, 0);
+	ck_assert_str_eq(got.seq, "TTTEDTTTEDTTTEDXTTTEDTTTTEDETTTEDXTTTED");
+}
+END_TEST
+
 /* vLLM's usage event, taken at once where the template's checkpoint
  * leaves the scan (usage_event): every form it takes gives the events,
  * flags and numbers that one byte at a time gives (which never takes it),
@@ -1845,5 +1985,6 @@ int main(void)
 	tcase_add_test(t, random_streams_split_anywhere);
 	tcase_add_test(t, template_checkpoints_after_random_heads);
 	tcase_add_test(t, a_vllm_usage_event_is_taken_as_the_scan_takes_it);
+	tcase_add_test(t, a_response_fits_the_last_ones_template_but_its_id);
 	return tu_run(s);
 }

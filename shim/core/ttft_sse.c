@@ -1182,12 +1182,13 @@ template_event(struct ttft_sse *s, const char *b, const char *p, const char *e,
  * ','), read from the prefix's JSON; the first member of another form (an
  * object, an escape, a space) ends the search, the holes before it
  * standing. Once per template kept by the full scan (nholes 255). */
-static __attribute__((noinline, cold)) void find_holes(struct ttft_sse *s)
+static __attribute__((noinline, cold)) void find_holes(struct ttft_sse *s,
+							size_t hl)
 {
 	const char *t = s->tmpl;
-	size_t i = s->tdata, ck = s->hck;
+	size_t i = s->tdata, ck = s->hck; /* each read once */
 	unsigned n = 0, num = 0;
-	if (ck > s->hlen || i >= ck || t[i] != '{')
+	if (ck > hl || hl > TTFT_SSE_TMPL || i >= ck || t[i] != '{')
 		goto out;
 	for (i++; i < ck && n < 2;) {
 		if (t[i] != '"')
@@ -1260,8 +1261,9 @@ hint_event(struct ttft_sse *s, const char *b, const char *p, const char *e,
 	if (hl > TTFT_SSE_TMPL)
 		return NULL;
 	if (s->nholes == 255)
-		find_holes(s);
-	unsigned nh = s->nholes < 2 ? s->nholes : 2;
+		find_holes(s, hl);
+	unsigned nh = __atomic_load_n(&s->nholes, __ATOMIC_RELAXED);
+	nh = nh < 2 ? nh : 2; /* each hole's bounds checked below */
 	const char *t = s->tmpl, *q = p;
 	size_t ti = 0, v[2][2];
 	for (unsigned k = 0; k < nh; k++) {
@@ -1292,7 +1294,7 @@ hint_event(struct ttft_sse *s, const char *b, const char *p, const char *e,
 	if (nl > TTFT_SSE_TMPL || *q == '"' || is_eol(*q))
 		return NULL;
 	size_t ck = s->hck + nl - hl; /* the holes lie before it */
-	if (sl && nl + sl <= TTFT_SSE_TMPL)
+	if (sl && nl + sl <= TTFT_SSE_TMPL && hl + sl <= TTFT_SSE_TMPL)
 		memmove(s->tmpl + nl, s->tmpl + hl, sl);
 	else
 		sl = 0;

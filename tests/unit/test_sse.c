@@ -1641,6 +1641,53 @@ static void feed_resps(struct ttft_sse *sse, struct got *g, size_t last, size_t 
 	}
 }
 
+/* A hint's lengths as another thread may leave them (the shim takes no
+ * lock: a connection's state read while another thread writes it): a
+ * suffix that, moved after a prefix made shorter by its hole, would be
+ * read from past the template's bytes, and a checkpoint past the prefix.
+ * Nothing is read or written outside the classifier's state (the
+ * sanitizers' build runs this suite: a read past `tmpl` is one past the
+ * object, a global), and the event is still classified. */
+START_TEST(a_torn_hint_stays_in_its_bounds)
+{
+	static struct ttft_sse sse;
+	struct got g;
+	memset(&g, 0, sizeof g);
+	g.sse = &sse;
+	ttft_sse_init(&sse, on_event, NULL, &g);
+	char tm[TTFT_SSE_TMPL + 1], ev[512];
+	/* a prefix of 207 bytes whose id is 150 of them */
+	int n = snprintf(tm, sizeof tm, "data: {\"id\":\"%0150d\",\"model\":\"m\","
+			 "\"choices\":[{\"index\":0,\"text\":\"", 0);
+	ck_assert_int_lt(n, TTFT_SSE_TMPL);
+	memcpy(sse.tmpl, tm, (size_t)n);
+	sse.hlen = (uint8_t)n;
+	sse.tdata = 6;
+	sse.hck = (uint8_t)(n - 28); /* past "id" only: its own hole */
+	sse.nholes = 1;
+	sse.hole[0][0] = 13;
+	sse.hole[0][1] = 163;
+	sse.hole_num = 0;
+	/* the suffix fits after the new prefix (150 bytes shorter), not
+	 * after the hint's own */
+	sse.hslen = (uint8_t)(TTFT_SSE_TMPL - (n - 150));
+	ck_assert_int_gt(n + sse.hslen, TTFT_SSE_TMPL + 100);
+	int m = snprintf(ev, sizeof ev, "data: {\"id\":\"\",\"model\":\"m\",\"choices\":"
+			 "[{\"index\":0,\"text\":\"x\"}]}\n\n");
+	ttft_sse_feed(&sse, ev, (size_t)m);
+	ck_assert_str_eq(g.seq, "T");
+	ck_assert_uint_le((unsigned)sse.tlen + sse.slen, TTFT_SSE_TMPL);
+	/* a checkpoint past the prefix: no holes looked for past it */
+	ttft_sse_reset(&sse);
+	sse.hlen = 20;
+	sse.hck = 250;
+	sse.nholes = 255;
+	ttft_sse_feed(&sse, ev, (size_t)m);
+	ck_assert_str_eq(g.seq, "TT");
+	ck_assert_uint_le(sse.nholes, 2);
+}
+END_TEST
+
 START_TEST(a_response_fits_the_last_ones_template_but_its_id)
 {
 	static struct ttft_sse sse;
@@ -1986,5 +2033,6 @@ int main(void)
 	tcase_add_test(t, template_checkpoints_after_random_heads);
 	tcase_add_test(t, a_vllm_usage_event_is_taken_as_the_scan_takes_it);
 	tcase_add_test(t, a_response_fits_the_last_ones_template_but_its_id);
+	tcase_add_test(t, a_torn_hint_stays_in_its_bounds);
 	return tu_run(s);
 }

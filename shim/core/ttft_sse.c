@@ -298,7 +298,6 @@ void ttft_sse_reset(struct ttft_sse *s)
 	uint8_t tl = __atomic_load_n(&s->tlen, __ATOMIC_RELAXED);
 	if (tl) {
 		s->hlen = tl;
-		s->hslen = s->slen;
 		s->hck = s->tck;
 		s->htype = s->tmpl_type;
 	}
@@ -1247,8 +1246,9 @@ out:
  * same prefix: it
  * would keep this line's prefix as the template. So that is kept here
  * (its bytes, the hint's tdata, tck moved by the holes' change of length,
- * its tmpl_type, the suffix moved after it; the holes where they are
- * now) and the event is read as template_event reads it. Returns as
+ * its tmpl_type, no suffix; the holes where they are now) and the event
+ * is read as template_event reads it (its suffix then kept as
+ * keep_template's token_line_end keeps it). Returns as
  * template_event does; NULL with nothing changed where it does not fit
  * (then the full scan reads it, and keeps its own template). ~2,000
  * instructions fewer for a response's first token event
@@ -1290,14 +1290,10 @@ hint_event(struct ttft_sse *s, const char *b, const char *p, const char *e,
 	if ((size_t)(e - q) <= hl - ti || memcmp(q, t + ti, hl - ti) != 0)
 		return NULL;
 	q += hl - ti;
-	size_t nl = (size_t)(q - p), sl = s->hslen;
+	size_t nl = (size_t)(q - p);
 	if (nl > TTFT_SSE_TMPL || *q == '"' || is_eol(*q))
 		return NULL;
 	size_t ck = s->hck + nl - hl; /* the holes lie before it */
-	if (sl && nl + sl <= TTFT_SSE_TMPL && hl + sl <= TTFT_SSE_TMPL)
-		memmove(s->tmpl + nl, s->tmpl + hl, sl);
-	else
-		sl = 0;
 	memcpy(s->tmpl, p, nl);
 	for (unsigned k = 0; k < nh; k++) {
 		s->hole[k][0] = (uint8_t)v[k][0];
@@ -1305,7 +1301,11 @@ hint_event(struct ttft_sse *s, const char *b, const char *p, const char *e,
 	}
 	s->tck = (uint8_t)(ck <= TTFT_SSE_TMPL ? ck : 0);
 	s->tmpl_type = s->htype;
-	s->slen = (uint8_t)sl;
+	/* no suffix yet, as keep_template: token_line_end keeps this
+	 * line's where it reads its token's end and line end here (the last
+	 * response's, carried over, would stand unread where it does not: a
+	 * token cut by the read's end, or one that starts with an escape) */
+	s->slen = 0;
 	s->hlen = 0;
 	s->tlen = (uint8_t)nl;
 	return template_event(s, b, p, e, whole);

@@ -167,12 +167,12 @@ struct ttft_sse {
 	uint32_t ev_part[3];
 	/* The last response's template, kept by ttft_sse_reset as a hint
 	 * for the next response's on the connection (ttft_sse.c's
-	 * hint_event): its prefix's length (0: none), its tck, tmpl_type
-	 * and suffix length, and its holes: the values of its top-level
+	 * hint_event): its prefix's length (0: none), its tck and
+	 * tmpl_type, and its holes: the values of its top-level
 	 * "id" (a string) and "created" (digits) before tck, which differ
 	 * from one response to the next ([start, end) in tmpl, a number's
 	 * bit k in hole_num; nholes 255: not looked for yet). */
-	uint8_t hlen, hck, htype, hslen;
+	uint8_t hlen, hck, htype;
 	uint8_t nholes, hole_num;
 	uint8_t hole[2][2];
 };

@@ -758,6 +758,13 @@ json_scan(struct ttft_sse *s, const char *b, const char *line0,
 {
 	const char *q, *ck = NULL; /* past the last top-level ',' here */
 	char c;
+	/* resumed at the template's checkpoint (lines(): the event's first
+	 * line begun in this read, past its last top-level ',' before the
+	 * token, the top-level object's next key to come; no other entry
+	 * is there with line0 in this read): that ',' is the last one so far,
+	 * as the scan from the line's start would have it */
+	if (tmpl && line0 && s->js == J_KEYNEXT && s->depth == 1 && s->line1)
+		ck = p;
 	switch (s->js) {
 	case J_VALUE: goto value;
 	case J_FIRST: goto first;

@@ -1765,6 +1765,61 @@ START_TEST(a_hinted_template_keeps_no_suffix_it_did_not_read)
 }
 END_TEST
 
+/* A template kept from an event whose scan resumed at the last one's
+ * checkpoint (its prefix the same up to its last top-level ',', then
+ * other: a thinking delta, then a text delta) has that checkpoint, as the
+ * scan of the event from its start finds it: it had none (tck 0, no
+ * top-level ',' read after the resume), and the next response's first
+ * token event, taken with it as the hint (no holes: no id before the
+ * token), kept none either, where one that saw only that response keeps
+ * it (the checkpoint's resume, and vLLM's usage event there, lost on the
+ * connection). */
+START_TEST(a_template_kept_after_its_checkpoint_keeps_it)
+{
+	static struct ttft_sse sse, one;
+	const char *think = "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+			    "{\"type\":\"thinking_delta\",\"thinking\":\"a\"}}\n\n";
+	const char *text = "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+			   "{\"type\":\"text_delta\",\"text\":\"b\"}}\n\n";
+	const char *usage = "data: {\"id\":\"c-1\",\"created\":5,\"model\":\"m\","
+			    "\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"a\"}}]}\n\n"
+			    "data: {\"id\":\"c-1\",\"created\":5,\"model\":\"m\","
+			    "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"}}]}\n\n"
+			    "data: {\"id\":\"c-1\",\"created\":5,\"model\":\"m\","
+			    "\"choices\":[],\"usage\":{\"prompt_tokens\":7}}\n\n";
+	struct got g, g1;
+	memset(&g, 0, sizeof g);
+	memset(&g1, 0, sizeof g1);
+	g.sse = &sse;
+	g1.sse = &one;
+	/* the text delta's own checkpoint: past "index":0, */
+	ttft_sse_init(&one, on_event, NULL, &g1);
+	ttft_sse_feed(&one, text, strlen(text));
+	ck_assert_uint_eq(one.tck, strlen("data: {\"type\":\"content_block_delta\",\"index\":0,"));
+	ttft_sse_init(&sse, on_event, NULL, &g);
+	ttft_sse_feed(&sse, think, strlen(think));
+	ttft_sse_feed(&sse, text, strlen(text));
+	ck_assert_uint_eq(sse.tlen, one.tlen);
+	ck_assert_uint_eq(sse.tck, one.tck);
+	/* the next response: the hint, and the template it leaves */
+	ttft_sse_reset(&sse);
+	ttft_sse_feed(&sse, text, strlen(text));
+	ck_assert_uint_eq(sse.tlen, one.tlen);
+	ck_assert_uint_eq(sse.tck, one.tck);
+	ck_assert_str_eq(g.seq, "TTT");
+	/* vLLM's reasoning then content: the content template's checkpoint
+	 * (past "model":"m",), where the usage event is taken at once */
+	memset(&g, 0, sizeof g);
+	g.sse = &sse;
+	ttft_sse_init(&sse, on_event, NULL, &g);
+	ttft_sse_feed(&sse, usage, strlen(usage));
+	ck_assert_uint_eq(sse.tck, strlen("data: {\"id\":\"c-1\",\"created\":5,\"model\":\"m\","));
+	ck_assert_str_eq(g.seq, "TTE");
+	ck_assert_uint_eq(g.flags[2], TTFT_SSE_F_USAGE | TTFT_SSE_F_NUMS);
+	ck_assert_uint_eq(g.nums[2].v[TTFT_NUM_PROMPT_TOKENS], 7);
+}
+END_TEST
+
 /* vLLM's usage event, taken at once where the template's checkpoint
  * leaves the scan (usage_event): every form it takes gives the events,
  * flags and numbers that one byte at a time gives (which never takes it),
@@ -2088,5 +2143,6 @@ int main(void)
 	tcase_add_test(t, a_response_fits_the_last_ones_template_but_its_id);
 	tcase_add_test(t, a_torn_hint_stays_in_its_bounds);
 	tcase_add_test(t, a_hinted_template_keeps_no_suffix_it_did_not_read);
+	tcase_add_test(t, a_template_kept_after_its_checkpoint_keeps_it);
 	return tu_run(s);
 }

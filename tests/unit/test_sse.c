@@ -53,6 +53,36 @@ static const char *classify_n(const char *s, size_t n, size_t step, int full,
 	return g->seq;
 }
 
+/* A classifier from its start in the shim's mode, reporting to g. */
+static void start(struct ttft_sse *sse, struct got *g)
+{
+	memset(g, 0, sizeof *g);
+	g->sse = sse;
+	ttft_sse_init(sse, on_event, NULL, g);
+}
+
+/* a's template is b's: the same prefix and suffix bytes, checkpoint and
+ * prefix's JSON start and type, or none in both. */
+static int same_template(const struct ttft_sse *a, const struct ttft_sse *b)
+{
+	return a->tlen == b->tlen && a->slen == b->slen &&
+	       (!b->tlen || (a->tck == b->tck && a->tdata == b->tdata &&
+			     a->tmpl_type == b->tmpl_type &&
+			     !memcmp(a->tmpl, b->tmpl, (size_t)b->tlen + b->slen)));
+}
+
+/* s classified in mode full, st bytes a read (0: whole): its events are
+ * seq, and bad[i] says whether event i is flagged malformed. */
+static void classify_bad(const char *s, size_t st, int full, const char *seq,
+			 const int *bad, struct got *g)
+{
+	ck_assert_str_eq(classify_n(s, strlen(s), st, full, g), seq);
+	for (size_t i = 0; seq[i]; i++)
+		ck_assert_msg(!!(g->flags[i] & TTFT_SSE_F_BAD) == bad[i],
+			      "full %d step %zu event %zu: flags %x", full, st, i,
+			      g->flags[i]);
+}
+
 static const char *classify(const char *s, size_t step, struct got *g)
 {
 	return classify_n(s, strlen(s), step, 0, g);
@@ -847,10 +877,7 @@ START_TEST(anthropic_malformed_events_give_no_parts)
 	for (int full = 0; full < 2; full++)
 		for (size_t st = 0; st <= 3; st++) {
 			struct got g;
-			ck_assert_str_eq(classify_n(s, strlen(s), st, full, &g), "EEEEEEEE");
-			for (int i = 0; i < 8; i++)
-				ck_assert_msg(!!(g.flags[i] & TTFT_SSE_F_BAD) == bad[i],
-					      "event %d: flags %x", i, g.flags[i]);
+			classify_bad(s, st, full, "EEEEEEEE", bad, &g);
 			ck_assert_msg(!(g.flags[0] & TTFT_SSE_F_NUMS) ||
 				      !(g.nums[0].have & (P | C)),
 				      "a malformed message_start's count: %u",
@@ -919,11 +946,7 @@ START_TEST(a_malformed_events_numbers_are_not_taken)
 	for (int full = 0; full < 2; full++)
 		for (size_t st = 0; st <= 3; st++) {
 			struct got g;
-			ck_assert_str_eq(classify_n(s, strlen(s), st, full, &g), "EEEEEE");
-			for (int i = 0; i < 6; i++)
-				ck_assert_msg(!!(g.flags[i] & TTFT_SSE_F_BAD) == bad[i],
-					      "full %d step %zu event %d: flags %x", full, st, i,
-					      g.flags[i]);
+			classify_bad(s, st, full, "EEEEEE", bad, &g);
 			for (int i = 0; i <= 2; i += 2)
 				ck_assert_msg(!(g.flags[i] & TTFT_SSE_F_NUMS),
 					      "full %d step %zu: malformed event %d's numbers "
@@ -994,12 +1017,8 @@ START_TEST(anthropic_malformed_delta_before_its_parts_makes_the_count_stale)
 	for (int full = 0; full < 2; full++)
 		for (size_t st = 0; st <= 3; st++) {
 			struct got g;
-			ck_assert_str_eq(classify_n(s, strlen(s), st, full, &g), "ETTEEEEEEEE");
 			static const int bad[] = {0, 0, 0, 1, 1, 0, 1, 0, 0, 1, 0};
-			for (int i = 0; i < 11; i++)
-				ck_assert_msg(!!(g.flags[i] & TTFT_SSE_F_BAD) == bad[i],
-					      "full %d step %zu event %d: flags %x", full, st, i,
-					      g.flags[i]);
+			classify_bad(s, st, full, "ETTEEEEEEEE", bad, &g);
 			ck_assert_uint_eq(g.nums[0].v[TTFT_NUM_PROMPT_TOKENS], 1228);
 			for (int i = 3; i <= 4; i++)
 				ck_assert_msg(!(g.flags[i] & TTFT_SSE_F_NUMS),
@@ -1595,9 +1614,7 @@ static const int g_hinted[NRESP] = {0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1,
 static void feed_resps(struct ttft_sse *sse, struct got *g, size_t last, size_t at,
 		       int check)
 {
-	memset(g, 0, sizeof *g);
-	g->sse = sse;
-	ttft_sse_init(sse, on_event, NULL, g);
+	start(sse, g);
 	for (size_t k = 0; k <= last; k++) {
 		const char *r = g_resps[k];
 		size_t n = strlen(r);
@@ -1624,14 +1641,9 @@ static void feed_resps(struct ttft_sse *sse, struct got *g, size_t last, size_t 
 		 * (read whole) */
 		static struct ttft_sse one;
 		struct got g1;
-		memset(&g1, 0, sizeof g1);
-		g1.sse = &one;
-		ttft_sse_init(&one, on_event, NULL, &g1);
+		start(&one, &g1);
 		ttft_sse_feed(&one, r, n);
-		ck_assert_msg(sse->tlen == one.tlen && sse->slen == one.slen &&
-			      (!one.tlen || (sse->tck == one.tck && sse->tdata == one.tdata &&
-					     sse->tmpl_type == one.tmpl_type &&
-					     !memcmp(sse->tmpl, one.tmpl, one.tlen + one.slen))),
+		ck_assert_msg(same_template(sse, &one),
 			      "response %zu: template %u+%u ck %u vs %u+%u ck %u", k,
 			      sse->tlen, sse->slen, sse->tck, one.tlen, one.slen, one.tck);
 		if (k == last || at == 0)
@@ -1735,12 +1747,8 @@ START_TEST(a_hinted_template_keeps_no_suffix_it_did_not_read)
 		for (size_t i = tok0 + 1; i <= ev1 + 1; i++) {
 			size_t at = i <= ev1 ? i : n;
 			struct got g, g1;
-			memset(&g, 0, sizeof g);
-			memset(&g1, 0, sizeof g1);
-			g.sse = &sse;
-			g1.sse = &one;
-			ttft_sse_init(&sse, on_event, NULL, &g);
-			ttft_sse_init(&one, on_event, NULL, &g1);
+			start(&sse, &g);
+			start(&one, &g1);
 			ttft_sse_feed(&sse, first, strlen(first));
 			ck_assert(sse.slen);
 			ttft_sse_reset(&sse); /* the next response's headers */
@@ -1749,10 +1757,7 @@ START_TEST(a_hinted_template_keeps_no_suffix_it_did_not_read)
 			ttft_sse_feed(&sse, r, at);
 			ttft_sse_feed(&one, r, at);
 			ck_assert_msg(sse.tlen && sse.nholes != 255, "token %zu at %zu: no hint", k, at);
-			ck_assert_msg(sse.tlen == one.tlen && sse.slen == one.slen &&
-				      sse.tck == one.tck && sse.tdata == one.tdata &&
-				      sse.tmpl_type == one.tmpl_type &&
-				      !memcmp(sse.tmpl, one.tmpl, (size_t)one.tlen + one.slen),
+			ck_assert_msg(one.tlen && same_template(&sse, &one),
 				      "token %zu, first read %zu bytes: template %u+%u ck %u vs %u+%u ck %u",
 				      k, at, sse.tlen, sse.slen, sse.tck, one.tlen, one.slen, one.tck);
 			if (at < n) {
@@ -1788,15 +1793,11 @@ START_TEST(a_template_kept_after_its_checkpoint_keeps_it)
 			    "data: {\"id\":\"c-1\",\"created\":5,\"model\":\"m\","
 			    "\"choices\":[],\"usage\":{\"prompt_tokens\":7}}\n\n";
 	struct got g, g1;
-	memset(&g, 0, sizeof g);
-	memset(&g1, 0, sizeof g1);
-	g.sse = &sse;
-	g1.sse = &one;
 	/* the text delta's own checkpoint: past "index":0, */
-	ttft_sse_init(&one, on_event, NULL, &g1);
+	start(&one, &g1);
 	ttft_sse_feed(&one, text, strlen(text));
 	ck_assert_uint_eq(one.tck, strlen("data: {\"type\":\"content_block_delta\",\"index\":0,"));
-	ttft_sse_init(&sse, on_event, NULL, &g);
+	start(&sse, &g);
 	ttft_sse_feed(&sse, think, strlen(think));
 	ttft_sse_feed(&sse, text, strlen(text));
 	ck_assert_uint_eq(sse.tlen, one.tlen);
@@ -1809,9 +1810,7 @@ START_TEST(a_template_kept_after_its_checkpoint_keeps_it)
 	ck_assert_str_eq(g.seq, "TTT");
 	/* vLLM's reasoning then content: the content template's checkpoint
 	 * (past "model":"m",), where the usage event is taken at once */
-	memset(&g, 0, sizeof g);
-	g.sse = &sse;
-	ttft_sse_init(&sse, on_event, NULL, &g);
+	start(&sse, &g);
 	ttft_sse_feed(&sse, usage, strlen(usage));
 	ck_assert_uint_eq(sse.tck, strlen("data: {\"id\":\"c-1\",\"created\":5,\"model\":\"m\","));
 	ck_assert_str_eq(g.seq, "TTE");

@@ -15,6 +15,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -209,6 +210,45 @@ static int wait_for_background(const char *cmd)
 			return 0;
 	}
 	return 1;
+}
+
+/* CMD's environment: ours with LD_PRELOAD, TTFT_LOG and (when given)
+ * TTFT_FILTER set, each once, made before the fork: the child then calls
+ * nothing that allocates between fork and exec, where a helper thread (the
+ * exporter, the scraper) may hold a lock of the allocator's (setenv there
+ * hung a child under ThreadSanitizer before it ran CMD). One block, freed
+ * with free(); NULL when out of memory. */
+static char **cmd_env(const char *preload, const char *logpath, const char *filter)
+{
+	const char *set[3][2] = {{"LD_PRELOAD", preload}, {"TTFT_LOG", logpath},
+				 {"TTFT_FILTER", filter}};
+	size_t n = 0, bytes = 0;
+	for (char **e = environ; e && *e; e++)
+		n++;
+	for (int i = 0; i < 3; i++)
+		if (set[i][1])
+			bytes += strlen(set[i][0]) + strlen(set[i][1]) + 2;
+	char **env = malloc((n + 4) * sizeof *env + bytes);
+	if (!env)
+		return NULL;
+	char *s = (char *)(env + n + 4);
+	size_t k = 0;
+	for (char **e = environ; e && *e; e++) {
+		int ours = 0;
+		for (int i = 0; i < 3; i++) {
+			size_t l = strlen(set[i][0]);
+			ours |= set[i][1] && !strncmp(*e, set[i][0], l) && (*e)[l] == '=';
+		}
+		if (!ours)
+			env[k++] = *e;
+	}
+	for (int i = 0; i < 3; i++)
+		if (set[i][1]) {
+			env[k++] = s;
+			s += sprintf(s, "%s=%s", set[i][0], set[i][1]) + 1;
+		}
+	env[k] = NULL;
+	return env;
 }
 
 /* After CMD: the scraper's last snapshot, then the exporter, which drains
@@ -491,7 +531,9 @@ int main(int argc, char **argv)
 	} else {
 		preload = strdup(shim_abs);
 	}
-	if (!preload) {
+	char **env = preload ? cmd_env(preload, logpath, filter) : NULL;
+	if (!env) {
+		free(preload);
 		fprintf(stderr, "ttft-run: out of memory\n");
 		stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, 0);
 		return finish(logpath, keep, TTFT_EXIT_FAILED);
@@ -543,21 +585,19 @@ int main(int argc, char **argv)
 	if (pid < 0) {
 		perror("ttft-run: fork");
 		free(preload);
+		free(env);
 		stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, 0);
 		return finish(logpath, keep, TTFT_EXIT_FAILED);
 	}
 	if (pid == 0) {
 		close(ep[0]);
-		setenv("LD_PRELOAD", preload, 1);
-		setenv("TTFT_LOG", logpath, 1);
-		if (filter)
-			setenv("TTFT_FILTER", filter, 1);
-		execvp(argv[optind], argv + optind);
+		execvpe(argv[optind], argv + optind, env);
 		int e = errno;
 		(void)!write(ep[1], &e, sizeof e);
 		_exit(e == ENOENT ? 127 : 126);
 	}
 	free(preload);
+	free(env);
 	close(ep[1]);
 	int exec_errno = 0;
 	ssize_t got;

@@ -272,6 +272,29 @@ START_TEST(ttft_run_says_the_environment_that_hides_requests)
 }
 END_TEST
 
+/* ttft-run forks CMD while its helper threads run (--export, --metrics):
+ * the child sets CMD's environment with nothing that allocates between
+ * fork and exec (setenv there: a helper thread may hold an allocator lock
+ * at the fork, and under ThreadSanitizer a child hung before running CMD,
+ * a CI run's test_exporter). The environment CMD gets is still ours with
+ * LD_PRELOAD, TTFT_LOG and TTFT_FILTER set, each once. */
+START_TEST(ttft_run_changes_no_environment_between_fork_and_exec)
+{
+	char cmd[1024], *out;
+	snprintf(cmd, sizeof cmd, "LD_PRELOAD=%s/fork_env.so TTFT_LOG=/nonexistent/x "
+		 "TTFT_FILTER=port:9 %s/ttft-run --quiet --export 127.0.0.1:0 --filter "
+		 "port:1 -- env 2>&1", tu_build_dir(), tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(!strstr(out, "fork_env:"), "%s", out);
+	ck_assert_msg(strstr(out, "\nTTFT_FILTER=port:1\n") && !strstr(out, "port:9"), "%s", out);
+	ck_assert_msg(!strstr(out, "/nonexistent/x") && strstr(out, "\nTTFT_LOG="), "%s", out);
+	const char *p = strstr(out, "LD_PRELOAD=");
+	ck_assert_msg(p && strstr(p, "libttftshim.so:") && strstr(p, "fork_env.so") &&
+		      !strstr(p + 1, "LD_PRELOAD="), "%s", out);
+	free(out);
+}
+END_TEST
+
 /* A statically linked CMD (a Go binary, most often) has no loader to read
  * LD_PRELOAD: none of its requests can be seen. ttft-run said "0 HTTP
  * requests" and nothing else; it says why, before CMD runs and under the
@@ -845,5 +868,6 @@ int main(void)
 	tcase_add_test(t, probe_hint_for_a_server_that_is_not_openai);
 	tcase_add_test(t, quiet_is_q_everywhere);
 	tcase_add_test(t, deps_prints_one_line_and_make_stops);
+	tcase_add_test(t, ttft_run_changes_no_environment_between_fork_and_exec);
 	return tu_run(s);
 }

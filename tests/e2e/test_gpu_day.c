@@ -157,10 +157,10 @@ START_TEST(accuracy_never_guesses)
 	ck_assert_int_eq(cJSON_GetArraySize(reqs), 4);
 	cJSON *a = cJSON_GetArrayItem(reqs, 0), *b = cJSON_GetArrayItem(reqs, 1);
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(a, "joined")));
-	ck_assert(fabs(num(a, "shim_ttft_ms") - 10.0) < 1e-9);
-	ck_assert(fabs(num(a, "ttft_minus_prompt_ms") - 2.5) < 1e-9);
-	ck_assert(fabs(num(a, "decode_minus_predicted_ms") - 0.5) < 1e-9);
-	ck_assert(fabs(num(a, "client_after_shim_ms") - 0.5) < 1e-6);
+	ck_assert_double_eq_tol(num(a, "shim_ttft_ms"), 10.0, 1e-9);
+	ck_assert_double_eq_tol(num(a, "ttft_minus_prompt_ms"), 2.5, 1e-9);
+	ck_assert_double_eq_tol(num(a, "decode_minus_predicted_ms"), 0.5, 1e-9);
+	ck_assert_double_eq_tol(num(a, "client_after_shim_ms"), 0.5, 1e-6);
 	/* the client started after the shim's record began: not the same request */
 	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(b, "joined")));
 	ck_assert_msg(strstr(cJSON_GetObjectItem(b, "why_not")->valuestring, "not inside"), "%s",

@@ -86,8 +86,7 @@ START_TEST(overlapping_curls_each_get_their_timings)
 		ck_assert_int_eq((int)f(q, "prefix_cache_hit_tokens"), cached[i]);
 		/* llama.cpp's decode as the fixture states it: its planned first
 		 * to last token, 5 gaps of 20 ms (not a measured time) */
-		ck_assert_msg(fabs(f(q, "server_decode_s") * 1e3 - 100.0) < 1e-6, "decode %.3f ms",
-			      f(q, "server_decode_s") * 1e3);
+		ck_assert_double_eq_tol(f(q, "server_decode_s") * 1e3, 100.0, 1e-6);
 		/* its queue from its own headers (a slot took it), with no
 		 * /metrics sampled: a number inside what the client waited,
 		 * or, where the headers came less than the prefill before the

@@ -326,9 +326,9 @@ START_TEST(json_shape)
 	cJSON *sum = cJSON_GetObjectItem(j, "summary");
 	ck_assert_int_eq(cJSON_GetObjectItem(sum, "count")->valueint, 3);
 	cJSON *t = cJSON_GetObjectItem(sum, "ttft_s");
-	ck_assert(fabs(cJSON_GetObjectItem(t, "min")->valuedouble - 0.050) < 1e-9);
-	ck_assert(fabs(cJSON_GetObjectItem(t, "median")->valuedouble - 0.0515) < 1e-9);
-	ck_assert(fabs(cJSON_GetObjectItem(t, "max")->valuedouble - 0.053) < 1e-9);
+	ck_assert_double_eq_tol(cJSON_GetObjectItem(t, "min")->valuedouble, 0.050, 1e-9);
+	ck_assert_double_eq_tol(cJSON_GetObjectItem(t, "median")->valuedouble, 0.0515, 1e-9);
+	ck_assert_double_eq_tol(cJSON_GetObjectItem(t, "max")->valuedouble, 0.053, 1e-9);
 	/* the wall-clock start goes through the log's anchor pair */
 	struct ttft_log_view v;
 	char err[256];
@@ -358,7 +358,7 @@ START_TEST(percentiles)
 	ck_assert(fabs(ttft_percentile(v, 5, 0.0) - 1) < 1e-12);
 	ck_assert(fabs(ttft_percentile(v, 5, 1.0) - 5) < 1e-12);
 	double ten[] = {10, 9, 8, 7, 6, 5, 4, 3, 2, 1};
-	ck_assert(fabs(ttft_percentile(ten, 10, 0.9) - 9.1) < 1e-12);
+	ck_assert_double_eq_tol(ttft_percentile(ten, 10, 0.9), 9.1, 1e-12);
 	ck_assert(isnan(ttft_percentile(ten, 10, 0.99)));
 	double one[] = {7};
 	ck_assert(isnan(ttft_percentile(one, 1, 0.99)));
@@ -1102,7 +1102,7 @@ START_TEST(several_choices_get_no_split_and_say_why)
 	ck_assert_int_eq(cJSON_GetObjectItem(r, "tokens")->valueint, 5);
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r, "itl_n")));
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r, "itl_p50_s")));
-	ck_assert(fabs(cJSON_GetObjectItem(r, "ttft_s")->valuedouble - 0.010) < 1e-9);
+	ck_assert_double_eq_tol(cJSON_GetObjectItem(r, "ttft_s")->valuedouble, 0.010, 1e-9);
 	n = cJSON_GetStringValue(cJSON_GetObjectItem(r, "note"));
 	ck_assert_msg(n && strstr(n, "several choices"), "%s", n ? n : "(none)");
 	cJSON_Delete(j);

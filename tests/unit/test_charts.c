@@ -41,9 +41,12 @@ START_TEST(ticks_are_round_and_cover)
 	st = ttft_svg_ticks(0, 9.3, 5, &a, &z);
 	ck_assert(st == 2 && a == 0 && z == 10);
 	st = ttft_svg_ticks(0.0012, 0.0049, 5, &a, &z);
-	ck_assert_msg(fabs(st - 0.001) < 1e-12 && fabs(a - 0.001) < 1e-12 && fabs(z - 0.005) < 1e-12, "step %g", st);
+	ck_assert_double_eq_tol(st, 0.001, 1e-12);
+	ck_assert_double_eq_tol(a, 0.001, 1e-12);
+	ck_assert_double_eq_tol(z, 0.005, 1e-12);
 	st = ttft_svg_ticks(30.2, 32.0, 5, &a, &z);
-	ck_assert(fabs(st - 0.5) < 1e-12 && a == 30.0 && z == 32.0);
+	ck_assert_double_eq_tol(st, 0.5, 1e-12);
+	ck_assert(a == 30.0 && z == 32.0);
 	st = ttft_svg_ticks(5, 5, 5, &a, &z); /* one value: still an axis */
 	ck_assert(st > 0 && a <= 5 && z > 5);
 	ck_assert(ttft_svg_ticks(NAN, 1, 5, &a, &z) == 0);
@@ -474,7 +477,8 @@ START_TEST(waterfall_splits_the_server_part)
 	analysis(&a, r);
 	struct ttft_wf w[2];
 	ck_assert_uint_eq(ttft_wf_from_analysis(&a, w, 2), 2);
-	ck_assert(fabs(w[0].t_first - 31.0) < 1e-9 && fabs(w[0].queue_ms - 10) < 1e-9);
+	ck_assert_double_eq_tol(w[0].t_first, 31.0, 1e-9);
+	ck_assert_double_eq_tol(w[0].queue_ms, 10, 1e-9);
 	ck_assert(isnan(w[1].t_conn0) && isnan(w[1].queue_ms));
 	char *svg = ttft_waterfall_svg("W", "s", w, 2);
 	ck_assert_ptr_nonnull(svg);
@@ -667,7 +671,8 @@ START_TEST(waterfall_sends_after_a_fast_open_connect)
 	r[0].t_est = 15000000, r[0].t_req1 = 16000000;
 	struct ttft_phases p;
 	ttft_record_phases(&r[0], &p);
-	ck_assert(fabs(p.send_s - 0.001) < 1e-12 && fabs(p.connect_s - 0.005) < 1e-12);
+	ck_assert_double_eq_tol(p.send_s, 0.001, 1e-12);
+	ck_assert_double_eq_tol(p.connect_s, 0.005, 1e-12);
 	struct ttft_wf w[2];
 	ck_assert_uint_eq(ttft_wf_from_analysis(&a, w, 2), 2);
 	char *svg = ttft_waterfall_svg("W", "s", w, 2);

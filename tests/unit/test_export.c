@@ -215,8 +215,8 @@ START_TEST(split_and_outcomes)
 	ck_assert(isnan(sample(page, "ttftshim_ttft_seconds_count", l5)));
 	const char *ls = L("h:1", "/v1/chat/completions", "vllm-metrics", "200");
 	ck_assert(sample(page, "ttftshim_queue_seconds_count", ls) == 1);
-	ck_assert(fabs(sample(page, "ttftshim_queue_seconds_sum", ls) - 0.025) < 1e-15);
-	ck_assert(fabs(sample(page, "ttftshim_prefill_seconds_sum", ls) - 0.040) < 1e-15);
+	ck_assert_double_eq_tol(sample(page, "ttftshim_queue_seconds_sum", ls), 0.025, 1e-15);
+	ck_assert_double_eq_tol(sample(page, "ttftshim_prefill_seconds_sum", ls), 0.040, 1e-15);
 	/* other = (first token − last byte sent) − queue − prefill */
 	ck_assert(fabs(sample(page, "ttftshim_server_other_seconds_sum", ls) -
 		       (0.0795 - 0.065)) < 1e-12);
@@ -501,7 +501,7 @@ START_TEST(dns_of_new_connections)
 	ck_assert_ptr_nonnull(page);
 	const char *lb = L("10.1.2.3:8000", "/v1/completions", "none", "200");
 	ck_assert(sample(page, "ttftshim_dns_seconds_count", lb) == 1);
-	ck_assert(fabs(sample(page, "ttftshim_dns_seconds_sum", lb) - 0.004) < 1e-12);
+	ck_assert_double_eq_tol(sample(page, "ttftshim_dns_seconds_sum", lb), 0.004, 1e-12);
 	ck_assert(sample(page, "ttftshim_ttft_seconds_count", lb) == 2);
 	free(page);
 	ttft_export_free(&x);

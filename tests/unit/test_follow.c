@@ -318,8 +318,8 @@ START_TEST(in_flight_until_settled)
 	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
 	ck_assert_uint_eq(h.n, 1);
 	ck_assert_int_eq(h.g[0].complete, 1);
-	ck_assert(fabs(h.g[0].ttft_s - 0.050) < 1e-12);
-	ck_assert(fabs(h.g[0].e2e_s - 0.061) < 1e-12);
+	ck_assert_double_eq_tol(h.g[0].ttft_s, 0.050, 1e-12);
+	ck_assert_double_eq_tol(h.g[0].e2e_s, 0.061, 1e-12);
 	ck_assert_int_eq(h.g[0].tokens, 2);
 	ck_assert_str_eq(h.g[0].peer, "127.0.0.1:9");
 	polled(&f, &sink, 3);
@@ -415,7 +415,7 @@ START_TEST(unsealed_slot_holds_the_reader)
 	ck_assert_uint_eq(f.unpublished, 0);
 	ck_assert_uint_eq(hf.n, 1);
 	ck_assert_str_eq(hf.g[0].peer, "127.0.0.1:1");
-	ck_assert(fabs(hf.g[0].ttft_s - 0.011) < 1e-12); /* from the connect */
+	ck_assert_double_eq_tol(hf.g[0].ttft_s, 0.011, 1e-12); /* from the connect */
 	ttft_log_close(&g_log);
 	ttft_follow_free(&f);
 	ttft_follow_free(&g);
@@ -683,7 +683,7 @@ START_TEST(waits_for_the_snapshot_that_splits_it)
 	ck_assert_int_eq(ttft_follow_poll(&f, &sf), 0);
 	ck_assert_uint_eq(hf.n, 1);
 	ck_assert_str_eq(hf.g[0].source, "vllm-metrics");
-	ck_assert(fabs(hf.g[0].queue_s - 0.002) < 1e-12);
+	ck_assert_double_eq_tol(hf.g[0].queue_s, 0.002, 1e-12);
 	ttft_log_close(&g_log);
 	ttft_follow_free(&f);
 	ttft_follow_free(&g);
@@ -907,8 +907,8 @@ START_TEST(a_replaced_log_is_read_until_its_requests_end)
 	polls_until_handed(&f, &sink, &h, 3);
 	ck_assert_uint_eq(h.g[2].conn, 2);
 	ck_assert_int_eq(h.g[2].complete, 1);
-	ck_assert(fabs(h.g[2].ttft_s - 0.050) < 1e-12); /* from its connect */
-	ck_assert(fabs(h.g[2].e2e_s - 0.070) < 1e-12);
+	ck_assert_double_eq_tol(h.g[2].ttft_s, 0.050, 1e-12); /* from its connect */
+	ck_assert_double_eq_tol(h.g[2].e2e_s, 0.070, 1e-12);
 	ck_assert_int_eq(h.g[2].tokens, 2);
 	ck_assert_str_eq(h.g[2].peer, "127.0.0.1:2");
 	int64_t u;

@@ -475,7 +475,7 @@ START_TEST(pair_refusals_and_restarts)
 	struct ttft_server_split o;
 	ttft_join_pair(&a, &b, &r, &o);
 	ck_assert_ptr_nonnull(o.source);
-	ck_assert(fabs(other_s(&r, &o) - 0.010) < 1e-9);
+	ck_assert_double_eq_tol(other_s(&r, &o), 0.010, 1e-9);
 	/* prefix-cache hits count tokens, not requests: its own only when the
 	 * queries grew by its prompt (a review: a client the shim does not
 	 * see gave a 9-token prompt 368 hits) */
@@ -559,7 +559,7 @@ START_TEST(restart_with_counters_not_going_backwards)
 	sn[1].v[ps] = sn[0].v[ps];
 	ttft_join(sn, 2, &r, 1, &o);
 	ck_assert_ptr_nonnull(o.source);
-	ck_assert(fabs(o.prefill_s - 0.030) < 1e-12);
+	ck_assert_double_eq_tol(o.prefill_s, 0.030, 1e-12);
 }
 END_TEST
 
@@ -572,10 +572,11 @@ START_TEST(llamacpp_timings_queue_from_headers)
 	ttft_join_timings(&r, 9.5, 30.0, 12, &o);
 	ck_assert_ptr_nonnull(o.source);
 	ck_assert_str_eq(o.source, "llamacpp-timings");
-	ck_assert(fabs(o.queue_s - 0.030) < 1e-12);
-	ck_assert(fabs(o.prefill_s - 0.0095) < 1e-12);
-	ck_assert(fabs(o.decode_s - 0.030) < 1e-12 && o.hit_tokens == 12);
-	ck_assert(fabs(other_s(&r, &o) - 0.0025) < 1e-9);
+	ck_assert_double_eq_tol(o.queue_s, 0.030, 1e-12);
+	ck_assert_double_eq_tol(o.prefill_s, 0.0095, 1e-12);
+	ck_assert_double_eq_tol(o.decode_s, 0.030, 1e-12);
+	ck_assert(o.hit_tokens == 12);
+	ck_assert_double_eq_tol(other_s(&r, &o), 0.0025, 1e-9);
 	ck_assert_str_eq(o.note, "");
 	/* headers read together with the first token: the queue's end is not
 	 * visible; the prefill still is, and other then holds the queue */
@@ -583,7 +584,7 @@ START_TEST(llamacpp_timings_queue_from_headers)
 	ttft_join_timings(&r, 9.5, 30.0, 12, &o);
 	ck_assert(o.source && isnan(o.queue_s));
 	ck_assert_msg(strstr(o.note, "do not mark where the queue ended"), "%s", o.note);
-	ck_assert(fabs(other_s(&r, &o) - 0.0325) < 1e-9);
+	ck_assert_double_eq_tol(other_s(&r, &o), 0.0325, 1e-9);
 	/* not streamed */
 	r.t_first = 0;
 	ttft_join_timings(&r, 9.5, 30.0, 12, &o);

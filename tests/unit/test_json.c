@@ -422,9 +422,9 @@ START_TEST(record_fields_per_origin)
 	};
 	fields_are(o, log_fields, sizeof log_fields / sizeof log_fields[0]);
 	/* one formula: first token − last request byte − queue − prefill */
-	ck_assert(fabs(cJSON_GetObjectItem(o, "server_other_s")->valuedouble - 0.005) < 1e-12);
-	ck_assert(fabs(cJSON_GetObjectItem(o, "start_unix_s")->valuedouble - 5.0) < 1e-12);
-	ck_assert(fabs(cJSON_GetObjectItem(o, "itl_p50_s")->valuedouble - 0.010) < 1e-12);
+	ck_assert_double_eq_tol(cJSON_GetObjectItem(o, "server_other_s")->valuedouble, 0.005, 1e-12);
+	ck_assert_double_eq_tol(cJSON_GetObjectItem(o, "start_unix_s")->valuedouble, 5.0, 1e-12);
+	ck_assert_double_eq_tol(cJSON_GetObjectItem(o, "itl_p50_s")->valuedouble, 0.010, 1e-12);
 	/* no usage: its 4 events counted, at least that many tokens */
 	ck_assert_int_eq(cJSON_GetObjectItem(o, "tokens")->valueint, 4);
 	ck_assert_str_eq(cJSON_GetObjectItem(o, "tokens_source")->valuestring, "events");
@@ -453,9 +453,9 @@ START_TEST(record_fields_per_origin)
 	fields_are(o, probe_fields, sizeof probe_fields / sizeof probe_fields[0]);
 	ck_assert_int_eq(cJSON_GetObjectItem(o, "tokens")->valueint, 9);
 	ck_assert_str_eq(cJSON_GetObjectItem(o, "tokens_source")->valuestring, "usage");
-	ck_assert(fabs(cJSON_GetObjectItem(o, "server_other_s")->valuedouble - 0.005) < 1e-12);
-	ck_assert(fabs(cJSON_GetObjectItem(o, "start_offset_s")->valuedouble - 0.001) < 1e-12);
-	ck_assert(fabs(cJSON_GetObjectItem(o, "pretransfer_s")->valuedouble - 0.002) < 1e-12);
+	ck_assert_double_eq_tol(cJSON_GetObjectItem(o, "server_other_s")->valuedouble, 0.005, 1e-12);
+	ck_assert_double_eq_tol(cJSON_GetObjectItem(o, "start_offset_s")->valuedouble, 0.001, 1e-12);
+	ck_assert_double_eq_tol(cJSON_GetObjectItem(o, "pretransfer_s")->valuedouble, 0.002, 1e-12);
 	ck_assert_str_eq(cJSON_GetObjectItem(o, "text")->valuestring, "hi \xef\xbf\xbd");
 	cJSON_Delete(o);
 	ttft_record_free(&r);

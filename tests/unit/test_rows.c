@@ -217,24 +217,24 @@ START_TEST(preopened_connection)
 	ttft_record_phases(&a.reqs[0], &p);
 	ck_assert(a.reqs[0].preopened);
 	/* TTFT from the request, not from the connect 51 ms earlier */
-	ck_assert(fabs(p.ttft_s - 0.010) < 1e-9);
-	ck_assert(fabs(p.preopen_idle_s - 0.050) < 1e-9);
-	ck_assert(fabs(p.connect_s - 0.001) < 1e-9);
+	ck_assert_double_eq_tol(p.ttft_s, 0.010, 1e-9);
+	ck_assert_double_eq_tol(p.preopen_idle_s, 0.050, 1e-9);
+	ck_assert_double_eq_tol(p.connect_s, 0.001, 1e-9);
 	ck_assert(ttft_record_complete(&a.reqs[0]));
 	char nb[320];
 	ck_assert_str_eq(ttft_record_note(&a.reqs[0], nb, sizeof nb),
 			 "connection opened 50.0 ms before the request");
 	ttft_record_phases(&a.reqs[1], &p);
 	ck_assert(!a.reqs[1].preopened);
-	ck_assert(fabs(p.ttft_s - 0.0112) < 1e-9); /* from the connect */
+	ck_assert_double_eq_tol(p.ttft_s, 0.0112, 1e-9); /* from the connect */
 	ck_assert(isnan(p.preopen_idle_s));
 	ck_assert_ptr_null(ttft_record_note(&a.reqs[1], nb, sizeof nb));
 	ttft_analysis_free(&a);
 	cJSON *j = json_of();
 	cJSON *q = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(q, "preopened")));
-	ck_assert(fabs(cJSON_GetObjectItem(q, "preopen_idle_s")->valuedouble - 0.050) < 1e-9);
-	ck_assert(fabs(cJSON_GetObjectItem(q, "ttft_s")->valuedouble - 0.010) < 1e-9);
+	ck_assert_double_eq_tol(cJSON_GetObjectItem(q, "preopen_idle_s")->valuedouble, 0.050, 1e-9);
+	ck_assert_double_eq_tol(cJSON_GetObjectItem(q, "ttft_s")->valuedouble, 0.010, 1e-9);
 	cJSON_Delete(j);
 	/* its breakdown: the connect is not inside its TTFT, so not a part
 	 * of it (the send would be left negative) */
@@ -273,7 +273,7 @@ START_TEST(setup_end_not_seen)
 	ttft_record_phases(&a.reqs[0], &p);
 	ck_assert(isnan(p.connect_s));
 	ck_assert(!a.reqs[0].preopened);
-	ck_assert(fabs(p.ttft_s - 0.020) < 1e-9);
+	ck_assert_double_eq_tol(p.ttft_s, 0.020, 1e-9);
 	ck_assert(ttft_record_complete(&a.reqs[0]));
 	char nb[320];
 	const char *note = ttft_record_note(&a.reqs[0], nb, sizeof nb);
@@ -324,8 +324,9 @@ START_TEST(answered_before_the_request_was_sent)
 	ttft_record_phases(r, &p);
 	ck_assert_msg(isnan(p.wait_headers_s), "wait_headers_s %f", p.wait_headers_s);
 	ck_assert(isnan(p.server_other_s));
-	ck_assert(fabs(p.ttft_s - 0.030) < 1e-9 && fabs(p.e2e_s - 0.090) < 1e-9);
-	ck_assert(fabs(p.send_s - 0.1898) < 1e-9); /* the sending itself was real */
+	ck_assert_double_eq_tol(p.ttft_s, 0.030, 1e-9);
+	ck_assert_double_eq_tol(p.e2e_s, 0.090, 1e-9);
+	ck_assert_double_eq_tol(p.send_s, 0.1898, 1e-9); /* the sending itself was real */
 	ck_assert(ttft_record_complete(r));
 	ck_assert_str_eq(ttft_record_note(r, nb, sizeof nb),
 			 "the server answered before the request was fully sent (its "
@@ -333,7 +334,7 @@ START_TEST(answered_before_the_request_was_sent)
 	r = &a.reqs[1];
 	ttft_record_phases(r, &p);
 	ck_assert(isnan(p.wait_headers_s) && isnan(p.send_s));
-	ck_assert(fabs(p.e2e_s - 0.002) < 1e-9);
+	ck_assert_double_eq_tol(p.e2e_s, 0.002, 1e-9);
 	ck_assert_str_eq(ttft_record_note(r, nb, sizeof nb),
 			 "the server answered before the request was fully sent (its "
 			 "last byte was never seen sent)");
@@ -343,7 +344,7 @@ START_TEST(answered_before_the_request_was_sent)
 	cJSON *q = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(q, "wait_headers_s")));
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(q, "server_other_s")));
-	ck_assert(fabs(cJSON_GetObjectItem(q, "ttft_s")->valuedouble - 0.030) < 1e-9);
+	ck_assert_double_eq_tol(cJSON_GetObjectItem(q, "ttft_s")->valuedouble, 0.030, 1e-9);
 	ck_assert(strstr(cJSON_GetObjectItem(q, "note")->valuestring, "before the request"));
 	q = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 1);
 	ck_assert(strstr(cJSON_GetObjectItem(q, "note")->valuestring, "never seen sent"));
@@ -491,7 +492,7 @@ START_TEST(a_request_lost_with_the_log_is_a_row)
 	ck_assert_int_eq(whole->seq, 1);
 	ck_assert_int_eq(ttft_record_tokens(whole), 1);
 	ttft_record_phases(whole, &ph);
-	ck_assert_msg(fabs(ph.ttft_s - 0.010) < 1e-9, "%g", ph.ttft_s);
+	ck_assert_double_eq_tol(ph.ttft_s, 0.010, 1e-9);
 	ttft_analysis_free(&a);
 	/* the same in --json: a row, request_unseen, not complete, its note */
 	cJSON *j = json_of(), *rows = cJSON_GetObjectItem(j, "requests");
@@ -1721,9 +1722,9 @@ START_TEST(dns_stays_with_its_thread)
 	ttft_record_phases(&a.reqs[0], &p); /* 102: no lookup of its own */
 	ck_assert(isnan(p.dns_s));
 	ttft_record_phases(&a.reqs[1], &p); /* 101: its own, 2 ms */
-	ck_assert(fabs(p.dns_s - 0.002) < 1e-9);
+	ck_assert_double_eq_tol(p.dns_s, 0.002, 1e-9);
 	ttft_record_phases(&a.reqs[2], &p); /* 104: the helper's, 5 ms */
-	ck_assert(fabs(p.dns_s - 0.005) < 1e-9);
+	ck_assert_double_eq_tol(p.dns_s, 0.005, 1e-9);
 	ttft_analysis_free(&a);
 	unlink(g_path);
 }

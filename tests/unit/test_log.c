@@ -13,6 +13,9 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <errno.h>
+#include <grp.h>
+#include <sys/stat.h>
 
 #include "testutil.h"
 #include "ttft_logread.h"
@@ -206,7 +209,8 @@ START_TEST(damaged_files)
 	char *out;
 	/* missing */
 	ck_assert_int_eq(analyze("/dev/shm/ttft-test-does-not-exist.log", &out), 2);
-	ck_assert_msg(strstr(out, "cannot open log") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "cannot open log") != NULL &&
+		      strstr(out, "run the program under the shim first"), "%s", out);
 	free(out);
 	/* not a log */
 	tu_tmp_log(g_path, sizeof g_path, "junk");
@@ -254,6 +258,58 @@ START_TEST(damaged_files)
 	ck_assert_int_eq(analyze("/dev/shm", &out), 2);
 	free(out);
 	unlink(g_path);
+}
+END_TEST
+
+/* A log another user made (mode 0600): the reader is told whose it is
+ * and to read it as that user, not to run the program under the shim
+ * (it did run). Read in a child that is not its owner: root drops to
+ * uid 65534 (no capabilities left); another user takes its own read
+ * permission away. */
+START_TEST(unreadable_log_says_whose_it_is)
+{
+	tu_tmp_log(g_path, sizeof g_path, "unreadable");
+	write_log(g_path, 4);
+	ck_assert_int_eq(chmod(g_path, geteuid() == 0 ? 0600 : 0), 0);
+	/* the file's mode refuses it, not its directory's (the scratch
+	 * directory, 0700: others may pass through it while it reads) */
+	char dir[256];
+	snprintf(dir, sizeof dir, "%s", g_path);
+	*strrchr(dir, '/') = 0;
+	ck_assert_int_eq(chmod(dir, 0711), 0);
+	int fd[2];
+	ck_assert_int_eq(pipe(fd), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(fd[0]);
+		if (geteuid() == 0 && (setgroups(0, NULL) != 0 ||
+				       setresgid(65534, 65534, 65534) != 0 ||
+				       setresuid(65534, 65534, 65534) != 0))
+			_exit(3);
+		struct ttft_log_view v;
+		char err[512] = "";
+		int rc = ttft_log_view_open(&v, g_path, err, sizeof err);
+		if (rc == 0)
+			ttft_log_view_close(&v);
+		_exit(write(fd[1], err, strlen(err) + 1) > 0 && rc == -1 ? 0 : 4);
+	}
+	close(fd[1]);
+	char err[512] = "";
+	ssize_t n = read(fd[0], err, sizeof err - 1);
+	close(fd[0]);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	unlink(g_path);
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "the reader: status %d (3: root could not become uid 65534; 4: the "
+		      "log opened, or no message)", st);
+	ck_assert_int_gt(n, 0);
+	ck_assert_msg(strstr(err, "cannot open log") && strstr(err, strerror(EACCES)) &&
+		      strstr(err, "created mode 0600 by the user who ran the program: read "
+				  "it as that user"), "%s", err);
+	ck_assert_msg(!strstr(err, "under the shim first"), "%s", err);
 }
 END_TEST
 
@@ -794,6 +850,7 @@ int main(void)
 	tcase_add_test(t, full_log_counts_drops);
 	tcase_add_test(t, dropped_is_never_below_unwritable);
 	tcase_add_test(t, damaged_files);
+	tcase_add_test(t, unreadable_log_says_whose_it_is);
 	tcase_add_test(t, conn_id_zero_never_handed_out);
 	tcase_add_test(t, truncated_and_torn_records);
 	tcase_add_test(t, writer_killed_while_writing);

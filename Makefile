@@ -243,7 +243,7 @@ $(B)/bench_tls: $(B)/obj/bench/bench_tls.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS)
 
 $(B)/bench_analyze: $(B)/obj/bench/bench_analyze.o $(B)/libttftcore.a
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 
 $(B)/fastpath: bench/fastpath.c
 	$(CC) -O2 -o $@ $<

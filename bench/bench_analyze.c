@@ -10,7 +10,10 @@
  * same for a log of short requests (GET /health on keep-alive
  * connections, 3 records each: its request sent by one call, its
  * response's headers, its end), where the analysis' request records weigh
- * most against the log.
+ * most against the log, and where its time goes, in one process: reading
+ * the log in time order with nothing done with the records, the analysis
+ * (its read included), writing its JSON (the two parts any analyzer of
+ * that log has to do: read it, write its rows).
  * usage: bench_analyze [BUILD_DIR [RECORDS...]]  (default build; 250000
  * 1000000 4000000). Busy machines: compare runs, not absolute numbers.
  * bench_analyze --write PATH RECORDS [3|4] writes one such log (3 or 4:
@@ -22,10 +25,15 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "ttft_analyze.h"
 #include "ttft_clock.h"
+#include "ttft_json.h"
 #include "ttft_log.h"
+#include "ttft_logread.h"
+#include "ttft_logsort.h"
 
 #define STREAMS 64
 #define TOKENS 32
@@ -205,6 +213,96 @@ static int row(const char *tool, const char *path, uint64_t records, double *ns)
 	return rc;
 }
 
+static double cpu_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void count_rec(void *ctx, struct ttft_rec *e)
+{
+	*(uint64_t *)ctx += e->kind;
+}
+
+/* In a child of its own (fresh memory, as ttft-analyze has): the CPU
+ * seconds of reading the log in time order with nothing done with the
+ * records (out[0]), of ttft_analyze_file, which reads it too (out[1]),
+ * and of writing its --json to /dev/null (out[2]). 0 when it ran. */
+static int phase_run(const char *path, double out[3])
+{
+	int fd[2];
+	if (pipe(fd) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fd[0]);
+		double r[3] = {-1, -1, -1}, t0 = cpu_now();
+		struct ttft_log_view v;
+		char err[256];
+		uint64_t sum = 0;
+		if (ttft_log_view_open(&v, path, err, sizeof err) == 0) {
+			if (ttft_log_each(&v, TTFT_LOGSORT_WINDOW, count_rec, &sum) == 0)
+				r[0] = cpu_now() - t0;
+			ttft_log_view_close(&v);
+		}
+		struct ttft_analysis a;
+		t0 = cpu_now();
+		if (r[0] >= 0 && ttft_analyze_file(path, NULL, &a, err, sizeof err) == 0) {
+			r[1] = cpu_now() - t0;
+			FILE *f = fopen("/dev/null", "w");
+			struct ttft_json j;
+			t0 = cpu_now();
+			if (f && ttft_json_init(&j, f, 0) == 0) {
+				ttft_analysis_json(&j, &a);
+				if (ttft_json_flush(&j) == 0 && fflush(f) == 0)
+					r[2] = cpu_now() - t0;
+				ttft_json_free(&j);
+			}
+			if (f)
+				fclose(f);
+			ttft_analysis_free(&a);
+		}
+		_exit(write(fd[1], r, sizeof r) == (ssize_t)sizeof r && r[2] >= 0 && sum ? 0 : 1);
+	}
+	close(fd[1]);
+	int st = 0, ok = pid > 0 && read(fd[0], out, 3 * sizeof *out) == 3 * sizeof *out;
+	close(fd[0]);
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	return ok && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* Where a short log's time goes, the least of RUNS runs each: the two
+ * parts no analyzer of this log can skip (reading it, writing its rows)
+ * against the rest. */
+static int phases(const char *path, uint64_t records)
+{
+	if (write_log(path, records) != 0)
+		return 1;
+	double best[3] = {0, 0, 0}, r[3];
+	int rc = 0;
+	for (int run = 0; run < RUNS && rc == 0; run++) {
+		if (phase_run(path, r) != 0) {
+			fprintf(stderr, "bench_analyze: the phase run failed\n");
+			rc = 1;
+		}
+		for (int k = 0; k < 3 && rc == 0; k++)
+			if (run == 0 || r[k] < best[k])
+				best[k] = r[k];
+	}
+	unlink(path);
+	if (rc == 0) {
+		double floor_s = best[0] + best[2];
+		printf("  in one process (CPU s, the least of %d): read in time order %.3f, "
+		       "analyse (its read included) %.3f, write the JSON %.3f;\n"
+		       "  read + write alone: %.0f records/cpu_s, the most this log's rows "
+		       "allow with nothing assembled\n",
+		       RUNS, best[0], best[1], best[2], (double)g_n / floor_s);
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "--write")) {
@@ -250,6 +348,8 @@ int main(int argc, char **argv)
 	g_short = 3;
 	printf("short requests (GET /health, 3 records each, keep-alive):\n");
 	rc = row(tool, path, SHORT_RECORDS, &ns);
+	if (rc == 0)
+		rc = phases(path, SHORT_RECORDS);
 	g_short = 0;
 	return rc;
 }

@@ -1259,12 +1259,17 @@ out:
  * template_event does; NULL with nothing changed where it does not fit
  * (then the full scan reads it, and keeps its own template). ~2,000
  * instructions fewer for a response's first token event
- * (docs/performance.md). */
+ * (docs/performance.md). Where it does not fit but holds the hint's
+ * prefix up to the hint's checkpoint (hck), *resume is where that
+ * checkpoint lies in the event (lines() resumes the scan there), else
+ * NULL. */
 static __attribute__((noinline)) const char *
 hint_event(struct ttft_sse *s, const char *b, const char *p, const char *e,
-	   int *whole)
+	   int *whole, const char **resume)
 {
 	size_t hl = __atomic_load_n(&s->hlen, __ATOMIC_RELAXED); /* once */
+	size_t hk = __atomic_load_n(&s->hck, __ATOMIC_RELAXED);
+	*resume = NULL;
 	if (hl > TTFT_SSE_TMPL)
 		return NULL;
 	if (s->nholes == 255)
@@ -1294,13 +1299,27 @@ hint_event(struct ttft_sse *s, const char *b, const char *p, const char *e,
 	}
 	/* the rest of the prefix, and a token byte after it (not a closing
 	 * quote, not a line end: a non-empty token) */
-	if ((size_t)(e - q) <= hl - ti || memcmp(q, t + ti, hl - ti) != 0)
+	if ((size_t)(e - q) <= hl - ti || memcmp(q, t + ti, hl - ti) != 0 ||
+	    q[hl - ti] == '"' || is_eol(q[hl - ti]) || (size_t)(q - p) + hl - ti > TTFT_SSE_TMPL) {
+		/* Not a token event of the hint's, but one that holds its
+		 * prefix up to its checkpoint (the holes before it): the
+		 * scan from the event's start would be at its last
+		 * top-level ',' there, a key of the top-level object to
+		 * come, having found nothing (the hint's prefix held no
+		 * finding, the holes' values none either), as at a
+		 * template's checkpoint (lines()). A chat stream's role
+		 * event, the first of each response ({"role":"assistant",
+		 * "content":""}): its id, object, created and model not
+		 * read again (docs/performance.md). Not for a reader
+		 * handed every event's data (on_data). */
+		if (hk > ti && hk <= hl && s->tdata < hk && !s->on_data &&
+		    (size_t)(e - q) > hk - ti && memcmp(q, t + ti, hk - ti) == 0)
+			*resume = q + (hk - ti);
 		return NULL;
+	}
 	q += hl - ti;
 	size_t nl = (size_t)(q - p);
-	if (nl > TTFT_SSE_TMPL || *q == '"' || is_eol(*q))
-		return NULL;
-	size_t ck = s->hck + nl - hl; /* the holes lie before it */
+	size_t ck = hk + nl - hl; /* the holes lie before it */
 	memcpy(s->tmpl, p, nl);
 	for (unsigned k = 0; k < nh; k++) {
 		s->hole[k][0] = (uint8_t)v[k][0];
@@ -1536,11 +1555,28 @@ lines(struct ttft_sse *s, const char *b, const char *p, const char *e,
 			} else if (s->hlen && !s->ev_data) {
 				/* no template yet: the last response's */
 				int whole;
-				const char *q = hint_event(s, b, p, e, &whole);
+				const char *ck;
+				const char *q = hint_event(s, b, p, e, &whole, &ck);
 				if (q) {
 					if (whole && s->on_event)
 						s->on_event(s->ctx, TTFT_SSE_TOKEN, 0);
 					p = q;
+					continue;
+				}
+				if (ck) { /* at the hint's checkpoint: as the
+					     template's, above */
+					s->ev_data = EV_DATA;
+					s->ev_type = s->htype;
+					s->line1 = 1;
+					s->done_ok = 0;
+					s->depth = 1;
+					s->stack[0] = S_KEYS;
+					s->key = K_OTHER;
+					s->js = J_KEYNEXT;
+					s->line = L_DATA;
+					line0 = p;
+					json0 = p + s->tdata;
+					p = ck;
 					continue;
 				}
 			}

@@ -1571,6 +1571,18 @@ END_TEST
 		     "\"prompt_tokens\":5,\"total_tokens\":9,\"completion_tokens\":4," \
 		     "\"prompt_tokens_details\":null}}\n\ndata: [DONE]\n\n"
 #define RESP(id, cr) TOK(id, cr, " the") TOK(id, cr, " first") TAIL(id, cr)
+/* vLLM's chat stream: a role event first (no token), then the tokens */
+#define HEADC(id, cr) "data: {\"id\":\"" id "\",\"object\":\"chat.completion.chunk\"," \
+		      "\"created\":" cr ",\"model\":\"Qwen/Qwen2.5-1.5B-Instruct\"," \
+		      "\"choices\":[{\"index\":"
+#define ROLE(id, cr, i, usage) HEADC(id, cr) i ",\"delta\":{\"role\":\"assistant\"," \
+			       "\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]" \
+			       usage "}\n\n"
+#define CTOK(id, cr, t) HEADC(id, cr) "0,\"delta\":{\"content\":\"" t "\"},\"logprobs\":null," \
+			"\"finish_reason\":null}]}\n\n"
+#define CHAT(id, cr) CTOK(id, cr, " the") CTOK(id, cr, " first") HEADC(id, cr) \
+		     "0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n" \
+		     "data: [DONE]\n\n"
 static const char *const g_resps[] = {
 	/* 0: the first (the full scan keeps the template); 1, 2: id and
 	 * created of other lengths: the hint */
@@ -1600,13 +1612,31 @@ static const char *const g_resps[] = {
 	RESP("cmpl-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "17171717171717171"),
 	/* 15: an empty token only: no template */
 	TOK("cmpl-z", "18", "") "data: [DONE]\n\n",
+	/* 16: a chat stream, its role event first (the full scan keeps
+	 * its template); 17: the next one, its role event taken up at the
+	 * hint's checkpoint (then the hint); 18: a role event with usage
+	 * (vLLM's continuous_usage_stats); 19: one of choice 1 (n > 1) */
+	ROLE("chatcmpl-1", "100", "0", "") CHAT("chatcmpl-1", "100"),
+	ROLE("chatcmpl-22", "1011", "0", "") CHAT("chatcmpl-22", "1011"),
+	ROLE("chatcmpl-3", "102", "0", ",\"usage\":{\"prompt_tokens\":5,\"total_tokens\":5,"
+	     "\"completion_tokens\":0}") CHAT("chatcmpl-3", "102"),
+	ROLE("chatcmpl-4", "103", "0", "") ROLE("chatcmpl-4", "103", "1", "")
+	CHAT("chatcmpl-4", "103"),
+	/* 20: a reasoning delta first (vLLM's reasoning parser): a token
+	 * event of another template, read on from the hint's checkpoint,
+	 * its template kept there (then the content's, from its own
+	 * checkpoint) */
+	ROLE("chatcmpl-5", "104", "0", "") HEADC("chatcmpl-5", "104")
+	"0,\"delta\":{\"reasoning_content\":\"hm\"},\"logprobs\":null,\"finish_reason\":null}]}"
+	"\n\n" CHAT("chatcmpl-5", "104"),
 };
 #define NRESP (sizeof g_resps / sizeof g_resps[0])
 /* the responses whose template the hint gave (read whole): 3 to 6 at
  * their second token event (their first no template's), 9 none (8's id
  * is no hole: an escape), 11 none (10's "created" is no hole: "1e9"),
  * 12 after its comment */
-static const int g_hinted[NRESP] = {0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0};
+static const int g_hinted[NRESP] = {0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0,
+				    0, 1, 1, 1, 0};
 
 /* Responses 0..last, each split at `at` (0: whole) or one event a read
  * (at == (size_t)-1) or byte by byte (at == (size_t)-2); response `last`
@@ -1717,6 +1747,15 @@ START_TEST(a_response_fits_the_last_ones_template_but_its_id)
 	/* what the responses are */
 	feed_resps(&sse, &got, 6, 0, 0);
 	ck_assert_str_eq(got.seq, "TTTEDTTTEDTTTEDXTTTEDTTTTEDETTTEDXTTTED");
+	feed_resps(&sse, &got, NRESP - 1, 0, 0);
+	ck_assert_msg(strlen(got.seq) > 27 &&
+		      !strcmp(got.seq + strlen(got.seq) - 27, "ETTEDETTEDETTEDEETTEDETTTED"),
+		      "%s", got.seq);
+	/* the role event with usage: its numbers, as the scan reads them */
+	size_t u = got.n - 17;
+	ck_assert_uint_eq(got.flags[u], TTFT_SSE_F_USAGE | TTFT_SSE_F_NUMS);
+	ck_assert_uint_eq(got.nums[u].v[TTFT_NUM_PROMPT_TOKENS], 5);
+	ck_assert_uint_eq(got.flags[got.n - 11], TTFT_SSE_F_CHOICE); /* choice 1 */
 }
 END_TEST
 
@@ -1767,6 +1806,67 @@ START_TEST(a_hinted_template_keeps_no_suffix_it_did_not_read)
 			same_events(&g1, &g, "hint");
 		}
 	}
+}
+END_TEST
+
+/* An event that holds the hint's prefix up to the hint's checkpoint and
+ * is then no token event of the hint's (an empty text delta, cut short:
+ * malformed) is read on from there as from its start: its top-level
+ * "type", read before the checkpoint, known (a malformed event with no
+ * type of its own would make message_start's prompt count stale), the
+ * same class, flags and numbers as a classifier that never had a hint
+ * gives it, at every split. */
+START_TEST(an_event_at_the_hints_checkpoint_reads_on_from_there)
+{
+	static struct ttft_sse sse, one;
+	const char *msg = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":"
+			  "{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\","
+			  "\"content\":[],\"model\":\"m\",\"usage\":{\"input_tokens\":25,"
+			  "\"output_tokens\":1}}}\n\n";
+	const char *text = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+			   "\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"b\"}}\n\n";
+	const char *cut = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+			  "\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"\"\n\n";
+	char r[1024];
+	snprintf(r, sizeof r, "%s%s%s", msg, cut, text);
+	size_t n = strlen(r);
+	struct got ref, got;
+	start(&one, &ref);
+	for (size_t i = 0; i < n; i++)
+		ttft_sse_feed(&one, r + i, 1);
+	ck_assert_str_eq(ref.seq, "EET");
+	ck_assert_uint_eq(ref.flags[1], TTFT_SSE_F_BAD);
+	for (size_t at = 0; at < n; at++) {
+		start(&sse, &got);
+		ttft_sse_feed(&sse, msg, strlen(msg));
+		ttft_sse_feed(&sse, text, strlen(text));
+		ck_assert_uint_ne(sse.tck, 0);
+		ttft_sse_reset(&sse); /* the next response: the hint */
+		memset(&got, 0, sizeof got);
+		got.sse = &sse;
+		ttft_sse_feed(&sse, r, at ? at : n);
+		if (at)
+			ttft_sse_feed(&sse, r + at, n - at);
+		same_events(&ref, &got, at ? "split" : "whole");
+	}
+	/* vLLM: after a chat response, the next one's role event and a
+	 * reasoning delta, both read on from the hint's checkpoint: the
+	 * reasoning delta's template is the one the full scan keeps (its
+	 * checkpoint past "model":…, as from the line's start) */
+	const char *r1 = ROLE("chatcmpl-1", "100", "0", "") CHAT("chatcmpl-1", "100");
+	const char *r2 = ROLE("chatcmpl-77", "1017", "0", "") HEADC("chatcmpl-77", "1017")
+		"0,\"delta\":{\"reasoning_content\":\"hm\"},\"logprobs\":null,"
+		"\"finish_reason\":null}]}\n\n";
+	start(&sse, &got);
+	ttft_sse_feed(&sse, r1, strlen(r1));
+	ttft_sse_reset(&sse);
+	ttft_sse_feed(&sse, r2, strlen(r2));
+	start(&one, &ref);
+	ttft_sse_feed(&one, r2, strlen(r2));
+	ck_assert_uint_eq(one.tck, strlen(HEADC("chatcmpl-77", "1017")) -
+				   strlen("\"choices\":[{\"index\":"));
+	ck_assert_msg(same_template(&sse, &one), "template %u+%u ck %u vs %u+%u ck %u",
+		      sse.tlen, sse.slen, sse.tck, one.tlen, one.slen, one.tck);
 }
 END_TEST
 
@@ -2143,5 +2243,6 @@ int main(void)
 	tcase_add_test(t, a_torn_hint_stays_in_its_bounds);
 	tcase_add_test(t, a_hinted_template_keeps_no_suffix_it_did_not_read);
 	tcase_add_test(t, a_template_kept_after_its_checkpoint_keeps_it);
+	tcase_add_test(t, an_event_at_the_hints_checkpoint_reads_on_from_there);
 	return tu_run(s);
 }

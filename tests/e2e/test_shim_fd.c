@@ -1,7 +1,8 @@
 /* test_shim_fd.c — the shim follows a connection through everything a
  * program does with its fd: an unseen close and the number's reuse, dup
- * copies, fork (and raw forks), sendfile and splice, connect() again, a
- * refused Expect: 100-continue, and bytes that are not HTTP. Each client
+ * copies, fork (and raw forks), sendfile and splice, bytes
+ * discarded with MSG_TRUNC, connect() again, a refused Expect:
+ * 100-continue, and bytes that are not HTTP. Each client
  * (tests/support/fd_host.c, bash, Python, Node) prints what it did; the
  * rows must say exactly that: no invented row, none missing, none merged. */
 #include <errno.h>
@@ -474,6 +475,69 @@ START_TEST(splice_read_side)
 	ck_assert_int_eq(r.n, 1);
 	assert_whole(row(&r, 0), 5);
 	run_free(&r);
+}
+END_TEST
+
+/* fd_host SCENARIO ARG run without the shim against the same server: its
+ * output less the first line (its pid), to compare with a run's. */
+static char *unshimmed(const char *scenario, const char *arg)
+{
+	char cmd[1024], *out;
+	snprintf(cmd, sizeof cmd, "%s/fd_host %s %d %s", tu_build_dir(), scenario,
+		 g_port, arg);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	char *rest = strchr(out, '\n');
+	ck_assert_ptr_nonnull(rest);
+	memmove(out, rest + 1, strlen(rest));
+	return out;
+}
+
+/* A response's first token event discarded with MSG_TRUNC (tcp(7): the
+ * kernel drops the bytes, copying none) through HOW: the shim never saw
+ * them, so neither row on the connection may look whole (the rest alone
+ * parses as a stream of two tokens: a made-up row); each says the bytes
+ * passed unseen. The host runs as without the shim. */
+static void msg_trunc_case(const char *how)
+{
+	static const char lost[] = "the sniffer lost the framing: bytes passed "
+				   "unseen (MSG_TRUNC, sendfile, splice, stdio)";
+	struct run r;
+	run_host(&r, "msgtrunc", how);
+	ck_assert_int_eq(said(&r, "headers", 0), 1);
+	ck_assert_int_eq(said(&r, "discarded", 0), 1);
+	ck_assert_int_eq(said(&r, "untouched", 0), 1);
+	ck_assert_int_eq(said(&r, "tokens", 0), 2);
+	ck_assert_int_eq(said(&r, "tokens", 1), 3);
+	char *plain = unshimmed("msgtrunc", how);
+	ck_assert_str_eq(strchr(r.out, '\n') + 1, plain);
+	free(plain);
+	ck_assert_int_eq(r.n, 2);
+	cJSON *q = row_by_path(&r, "/v1/completions?tokens=3");
+	cJSON *after = row_by_path(&r, "/after-trunc");
+	char *s = cJSON_PrintUnformatted(r.reqs);
+	/* the headers were read before the bytes went by: seen */
+	ck_assert_msg(num(q, "status") == 200 && num(q, "tokens") == 0 &&
+		      num(q, "wait_headers_s") >= 0 && is_null(q, "ttft_s") &&
+		      is_null(q, "e2e_s"), "%s: %s", how, s);
+	ck_assert_msg(is_null(after, "status") && is_null(after, "e2e_s"), "%s: %s",
+		      how, s);
+	cJSON *rows[] = {q, after};
+	for (int i = 0; i < 2; i++) {
+		const cJSON *note = cJSON_GetObjectItem(rows[i], "note");
+		ck_assert_msg(cJSON_IsFalse(cJSON_GetObjectItem(rows[i], "complete")) &&
+			      cJSON_IsString(note) && !strcmp(note->valuestring, lost),
+			      "%s: %s", how, s);
+	}
+	free(s);
+	run_free(&r);
+}
+
+START_TEST(msg_trunc_bytes_are_said_unseen)
+{
+	msg_trunc_case("recv");
+	msg_trunc_case("recvfrom");
+	msg_trunc_case("recvmsg");
+	msg_trunc_case("recvmmsg");
 }
 END_TEST
 
@@ -1255,6 +1319,7 @@ int main(void)
 	tcase_add_test(t, raw_fork_children_log_their_pid);
 	tcase_add_test(t, sendfile_body);
 	tcase_add_test(t, splice_read_side);
+	tcase_add_test(t, msg_trunc_bytes_are_said_unseen);
 	tcase_add_test(t, connect_again_is_not_a_new_connection);
 	tcase_add_test(t, refused_expect_continue);
 	tcase_add_test(t, requests_through_a_connect_tunnel);

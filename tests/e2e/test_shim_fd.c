@@ -1,6 +1,6 @@
 /* test_shim_fd.c — the shim follows a connection through everything a
  * program does with its fd: an unseen close and the number's reuse, dup
- * copies, fork (and raw forks), sendfile and splice, bytes
+ * copies, fork (and raw forks and clones), sendfile and splice, bytes
  * discarded with MSG_TRUNC, connect() again, a refused Expect:
  * 100-continue, and bytes that are not HTTP. Each client
  * (tests/support/fd_host.c, bash, Python, Node) prints what it did; the
@@ -18,6 +18,7 @@
 
 #include "testutil.h"
 #include "ttft_analyze.h"
+#include "ttft_logread.h"
 
 static int g_port;
 static pid_t g_srv;
@@ -428,10 +429,18 @@ START_TEST(fork_child_closing_its_copy)
 }
 END_TEST
 
+/* A child made by HOW (fd_host sc_rawfork: none runs glibc's fork
+ * handlers; the kernel's wiped page tells the shim it is a child): its row
+ * and every record of its connection carry its pid, its close() among
+ * them; the parent's rows carry the parent's. */
 static void raw_fork_case(const char *how)
 {
 	struct run r;
-	run_host(&r, "rawfork", how);
+	char log[256], cmd[1024];
+	tu_tmp_log(log, sizeof log, "rawfork");
+	snprintf(cmd, sizeof cmd, "--log %s -- %s/fd_host rawfork %d %s", log,
+		 tu_build_dir(), g_port, how);
+	run_cmd(&r, cmd);
 	ck_assert_int_eq(said(&r, "child_ok", 0), 1);
 	long pid = said(&r, "pid", 0), child = said(&r, "child", 0);
 	ck_assert_int_eq(r.n, 3);
@@ -440,6 +449,25 @@ static void raw_fork_case(const char *how)
 	assert_whole(p2, 3);
 	ck_assert_int_eq((long)num(c, "pid"), child);
 	ck_assert_int_eq((long)num(p2, "pid"), pid);
+	struct ttft_log_view v;
+	char err[512];
+	ck_assert_msg(ttft_log_view_open(&v, log, err, sizeof err) == 0, "%s", err);
+	uint64_t conn = (uint64_t)num(c, "conn");
+	int recs = 0, closes = 0;
+	struct ttft_rec e;
+	for (uint64_t i = 0; i < v.n_slots; i++) {
+		ck_assert_int_eq(ttft_log_view_get(&v, i, &e), 1);
+		if (e.conn != conn)
+			continue;
+		ck_assert_msg(e.pid == child, "%s: kind %u of the child's connection "
+			      "has pid %d, not %ld", how, e.kind, e.pid, child);
+		recs++;
+		closes += e.kind == TTFT_EV_CLOSE;
+	}
+	ttft_log_view_close(&v);
+	unlink(log);
+	ck_assert_int_gt(recs, 1);
+	ck_assert_msg(closes == 1, "%s: the child's close: %d records", how, closes);
 	run_free(&r);
 }
 
@@ -447,6 +475,8 @@ START_TEST(raw_fork_children_log_their_pid)
 {
 	raw_fork_case("SYS_fork");
 	raw_fork_case("_Fork");
+	raw_fork_case("SYS_clone");
+	raw_fork_case("clone");
 }
 END_TEST
 

@@ -27,6 +27,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -389,28 +390,49 @@ static int sc_fork_close(void)
 	return 0;
 }
 
+/* A raw child's part: a request on a connection of its own, after closing
+ * its copy of the parent's; 0 if its whole response came. */
+static int raw_child(int fd)
+{
+	close(fd); /* its own copy; the parent's connection goes on */
+	int f = connect_to(g_port);
+	request(f, "/child");
+	int t = response(f);
+	close(f);
+	return t == TOKENS ? 0 : 1;
+}
+
+static int clone_child(void *arg)
+{
+	return raw_child((int)(long)arg);
+}
+
+/* A child made by HOW, none of which runs glibc's fork handlers: _Fork,
+ * syscall(SYS_fork), or syscall(SYS_clone) with SIGCHLD alone (no
+ * CLONE_VM: a copy of the memory, the stack too). 0 in the child. */
 static pid_t raw_fork(const char *how)
 {
 	if (strcmp(how, "_Fork") == 0)
 		return _Fork();
+	if (strcmp(how, "SYS_clone") == 0)
+		return (pid_t)syscall(SYS_clone, (long)SIGCHLD, 0L, 0L, 0L, 0L);
 	return (pid_t)syscall(SYS_fork);
 }
 
-/* Children made without glibc's fork(): their records carry their pid. */
+/* Children made without glibc's fork() (raw_fork's, or glibc's clone()
+ * without CLONE_VM on a stack of its own): their records carry their
+ * pid. */
 static int sc_rawfork(const char *how)
 {
+	static char stack[1 << 16] __attribute__((aligned(16)));
 	int fd = connect_to(g_port);
 	request(fd, "/parent");
 	say("tokens", response(fd));
-	pid_t c = raw_fork(how);
-	if (c == 0) {
-		close(fd); /* its own copy; the parent's connection goes on */
-		int f = connect_to(g_port);
-		request(f, "/child");
-		int t = response(f);
-		close(f);
-		_exit(t == TOKENS ? 0 : 1);
-	}
+	pid_t c = !strcmp(how, "clone") ? clone(clone_child, stack + sizeof stack,
+						 SIGCHLD, (void *)(long)fd)
+					 : raw_fork(how);
+	if (c == 0)
+		_exit(raw_child(fd));
 	int st;
 	waitpid(c, &st, 0);
 	say("child", c);

@@ -6,12 +6,15 @@
  *   send      a traced send() of a whole small request (keep-alive GETs)
  *   untraced  write() + read() of 1 byte through a pipe (fds the shim skips)
  *   probe     ttft-probe, per streamed request (64 tokens) against
- *             build/fixture-server, two rows: the server sending the whole
+ *             build/fixture-server, three rows: the server sending the whole
  *             response at once, in one segment (--cork: the probe reads it
- *             in as many reads in every run) and one event every 5 ms
+ *             in as many reads in every run), one event every 5 ms
  *             (--token-ms 5: one event a read, as from a real server's
- *             decode steps); a row whose runs read the stream in unlike
- *             numbers of reads prints no percentage
+ *             decode steps), and the same as a chat stream (--chat: a role
+ *             event first, each chunk with "usage":null as
+ *             stream_options' include_usage has them); a row whose runs
+ *             read the stream in unlike numbers of reads prints no
+ *             percentage
  * Instructions come from callgrind (valgrind), as the slope between runs of
  * N and 2N calls, so start-up and exit cancel; "added" is the slope with the
  * shim minus the slope without. Time comes from interleaved runs (without,
@@ -27,14 +30,14 @@
  *        bench_shim --profile recv|send|untraced [SHIM [BUILD_DIR]]
  *            keeps the with-shim callgrind profile as callgrind.bench.KIND
  *            (read it with callgrind_annotate --inclusive=yes)
- *        bench_shim --profile probe|paced [SHIM [BUILD_DIR]]
+ *        bench_shim --profile probe|paced|chat [SHIM [BUILD_DIR]]
  *            prints the row and keeps its four profiles (without and with
  *            the shim, 10 and 20 requests) as callgrind.bench.KIND.MODE.N;
  *            bench/cg_slope.py gives what the shim adds a request, by
  *            function
- *        bench_shim --instr recv|send|untraced|probe|paced [SHIM [BUILD_DIR]]
- *            prints only that row's instructions (base, added; probe and
- *            paced: the two ttft-probe rows)
+ *        bench_shim --instr recv|send|untraced|probe|paced|chat [SHIM [BUILD_DIR]]
+ *            prints only that row's instructions (base, added; probe,
+ *            paced and chat: that ttft-probe row)
  *        bench_shim --time recv|send|exchange|untraced [SHIM [BUILD_DIR]]
  *            prints only that row's times
  *        bench_shim --time send --polling-peer [SHIM [BUILD_DIR]]
@@ -593,7 +596,7 @@ static double mad(double *v, int n, double m)
  * server writing its events token_ms apart ("0": the whole response in one
  * segment, --cork); returns instructions per request, plain and added, and
  * the probe's socket reads per request, plain and with the shim. */
-static int probe_instr(const char *token_ms, double *base, double *added,
+static int probe_instr(const char *token_ms, int chat, double *base, double *added,
 		       double reads[2])
 {
 	char cmd[8192], line[128];
@@ -636,7 +639,8 @@ static int probe_instr(const char *token_ms, double *base, double *added,
 			char runs[16], name[96];
 			snprintf(runs, sizeof runs, "%d", 10 * (k + 1));
 			char *argv[] = {probe, "--url", url, "--runs", runs,
-					"--metrics", "off", "-q", NULL};
+					"--metrics", "off", "-q",
+					chat ? "--chat" : NULL, NULL};
 			if (keep) { /* --profile: all four, named by what they are */
 				snprintf(name, sizeof name, "%s.%s.%s", keep,
 					 m ? "shim" : "plain", runs);
@@ -657,14 +661,16 @@ static int probe_instr(const char *token_ms, double *base, double *added,
 }
 
 /* The probe's row k: 0 the server's 64 events sent at once, 1 one
- * every 5 ms. */
+ * every 5 ms, 2 the same as a chat stream (--chat: its role event
+ * first, each chunk with "usage":null, as include_usage has them). */
 static int probe_row(int k)
 {
-	static const char *const ms[] = {"0", "5"};
+	static const char *const ms[] = {"0", "5", "5"};
 	static const char *const what[] = {"ttft-probe, streamed request",
-					   "ttft-probe, paced: a token / 5 ms"};
+					   "ttft-probe, paced: a token / 5 ms",
+					   "ttft-probe, paced chat stream"};
 	double pb, pa, rd[2];
-	if (probe_instr(ms[k], &pb, &pa, rd) != 0)
+	if (probe_instr(ms[k], k == 2, &pb, &pa, rd) != 0)
 		return 1;
 	/* Like for like: the probe's work depends on how many reads the
 	 * stream took, and a run with the shim that read it in fewer pieces
@@ -827,13 +833,15 @@ int main(int argc, char **argv)
 		argv += 2;
 	}
 	const char *kind = profile ? profile : only ? only : only_time;
-	int probe_kind = kind && (!strcmp(kind, "probe") || !strcmp(kind, "paced"));
+	int probe_kind = kind && (!strcmp(kind, "probe") || !strcmp(kind, "paced") ||
+				  !strcmp(kind, "chat"));
+	int probe_k = !kind ? 0 : !strcmp(kind, "paced") ? 1 : !strcmp(kind, "chat") ? 2 : 0;
 	int exchange_kind = kind && !strcmp(kind, "exchange");
 	if (kind && strcmp(kind, "recv") && strcmp(kind, "send") &&
 	    strcmp(kind, "untraced") && !((only || profile) && probe_kind) &&
 	    !(only_time && exchange_kind)) {
 		fprintf(stderr, "bench_shim: no row %s (recv, send, untraced%s)\n",
-			kind, only || profile ? ", probe, paced"
+			kind, only || profile ? ", probe, paced, chat"
 			      : only_time ? ", exchange" : "");
 		return 2;
 	}
@@ -857,7 +865,7 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			g_keep_all = 1;
-			if (probe_row(!strcmp(profile, "paced")) != 0)
+			if (probe_row(probe_k) != 0)
 				return 1;
 			printf("%s.{plain,shim}.{10,20} (per function: python3 "
 			       "bench/cg_slope.py %s 10)\n", keep, keep);
@@ -867,12 +875,12 @@ int main(int argc, char **argv)
 		printf("%s\n", keep);
 		return 0;
 	}
-	if (only && (!strcmp(only, "probe") || !strcmp(only, "paced"))) {
+	if (only && probe_kind) {
 		if (!g_have_valgrind) {
 			printf("instructions: n/a (valgrind is not installed)\n");
 			return 1;
 		}
-		return probe_row(!strcmp(only, "paced"));
+		return probe_row(probe_k);
 	}
 	if (only) {
 		double b, a = added_instr(only, strcmp(only, "untraced") ? 2000 : 20000, &b);
@@ -937,6 +945,7 @@ int main(int argc, char **argv)
 	if (g_have_valgrind) {
 		probe_row(0);
 		probe_row(1);
+		probe_row(2);
 	} else {
 		printf("instructions: n/a (valgrind is not installed)\n");
 	}

@@ -705,7 +705,7 @@ token_line_end(struct ttft_sse *s, const char *b, const char *t, const char *e)
 	const char *eol = scan_eol(b, q, e);
 	size_t n = (size_t)(eol - q), tl = __atomic_load_n(&s->tlen, __ATOMIC_RELAXED);
 	s->slen = 0;
-	if (eol < e && n + tl <= TTFT_SSE_TMPL) { /* tlen read once */
+	if (eol < e && n <= TTFT_SSE_SPAN && n + tl <= TTFT_SSE_TMPL) { /* tlen read once */
 		memcpy(s->tmpl + tl, q, n);
 		s->slen = (uint8_t)n;
 	}
@@ -731,7 +731,7 @@ keep_template(struct ttft_sse *s, const char *b, const char *line0,
 	size_t n = (size_t)(t - line0);
 	/* not from another choice's event (index != 0): those stay off the
 	 * template paths, each read in full and flagged */
-	if (line0 && n <= TTFT_SSE_TMPL && !s->ev_usage && !s->ev_error && !(s->ev_data & EV_NAMED_ERROR) &&
+	if (line0 && n <= TTFT_SSE_SPAN && !s->ev_usage && !s->ev_error && !(s->ev_data & EV_NAMED_ERROR) &&
 	    !s->nums.have && !s->ev_choice && !s->full) {
 		memcpy(s->tmpl, line0, n);
 		s->nholes = 255; /* another template: its holes not known */
@@ -1194,7 +1194,7 @@ static __attribute__((noinline, cold)) void find_holes(struct ttft_sse *s,
 	const char *t = s->tmpl;
 	size_t i = s->tdata, ck = s->hck; /* each read once */
 	unsigned n = 0, num = 0;
-	if (ck > hl || hl > TTFT_SSE_TMPL || i >= ck || t[i] != '{')
+	if (ck > hl || hl > TTFT_SSE_SPAN || i >= ck || t[i] != '{')
 		goto out;
 	for (i++; i < ck && n < 2;) {
 		if (t[i] != '"')
@@ -1270,7 +1270,7 @@ hint_event(struct ttft_sse *s, const char *b, const char *p, const char *e,
 	size_t hl = __atomic_load_n(&s->hlen, __ATOMIC_RELAXED); /* once */
 	size_t hk = __atomic_load_n(&s->hck, __ATOMIC_RELAXED);
 	*resume = NULL;
-	if (hl > TTFT_SSE_TMPL)
+	if (hl > TTFT_SSE_SPAN)
 		return NULL;
 	if (s->nholes == 255)
 		find_holes(s, hl);
@@ -1300,7 +1300,7 @@ hint_event(struct ttft_sse *s, const char *b, const char *p, const char *e,
 	/* the rest of the prefix, and a token byte after it (not a closing
 	 * quote, not a line end: a non-empty token) */
 	if ((size_t)(e - q) <= hl - ti || memcmp(q, t + ti, hl - ti) != 0 ||
-	    q[hl - ti] == '"' || is_eol(q[hl - ti]) || (size_t)(q - p) + hl - ti > TTFT_SSE_TMPL) {
+	    q[hl - ti] == '"' || is_eol(q[hl - ti]) || (size_t)(q - p) + hl - ti > TTFT_SSE_SPAN) {
 		/* Not a token event of the hint's, but one that holds its
 		 * prefix up to its checkpoint (the holes before it): the
 		 * scan from the event's start would be at its last
@@ -1325,7 +1325,7 @@ hint_event(struct ttft_sse *s, const char *b, const char *p, const char *e,
 		s->hole[k][0] = (uint8_t)v[k][0];
 		s->hole[k][1] = (uint8_t)v[k][1];
 	}
-	s->tck = (uint8_t)(ck <= TTFT_SSE_TMPL ? ck : 0);
+	s->tck = (uint8_t)(ck <= TTFT_SSE_SPAN ? ck : 0);
 	s->tmpl_type = s->htype;
 	/* no suffix yet, as keep_template: token_line_end keeps this
 	 * line's where it reads its token's end and line end here (the last
@@ -1531,7 +1531,7 @@ lines(struct ttft_sse *s, const char *b, const char *p, const char *e,
 				 * of them was a finding (keep_template); its
 				 * data begins with '{', so it is not "[DONE]" */
 				size_t ck = __atomic_load_n(&s->tck, __ATOMIC_RELAXED);
-				if (ck && ck <= TTFT_SSE_TMPL && (size_t)(e - p) > ck &&
+				if (ck && ck <= TTFT_SSE_SPAN && (size_t)(e - p) > ck &&
 				    !s->on_data && memcmp(p, s->tmpl, ck) == 0) {
 					const char *u = usage_event(s, p + ck, e);
 					if (u) {

@@ -89,7 +89,16 @@ typedef void (*ttft_sse_data_cb)(void *ctx, const char *p, size_t n);
 
 #define TTFT_SSE_STACK 12
 #define TTFT_SSE_KEYBUF 28 /* "cache_creation_input_tokens" fits */
-#define TTFT_SSE_TMPL 240
+/* A template's prefix (the token event's line up to its token), and its
+ * suffix (from the token's closing quote to the line end), each at most
+ * TTFT_SSE_SPAN bytes (their lengths are bytes; the compares take spans
+ * of up to 256), both together at most TTFT_SSE_TMPL: an OpenAI chat
+ * chunk with its id, a model's name and "usage":null (stream_options'
+ * include_usage) is 189 + 55. 288 makes the shim's connection state 1,024
+ * bytes (shim_conns[slot] a shift: 320 cost a traced read 6 instructions
+ * more). */
+#define TTFT_SSE_SPAN 240
+#define TTFT_SSE_TMPL 288
 
 struct ttft_sse {
 	ttft_sse_event_cb on_event;

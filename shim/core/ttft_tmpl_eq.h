@@ -32,7 +32,7 @@ static int tmpl_eq_plain(const char *a, const char *t, size_t n,
 #define TTFT_AVX2_FN __attribute__((target("avx2")))
 
 /* The bits where [a, a + n) and [t, t + n) differ, folded into 32 bytes;
- * 32 <= n <= 256 (a template's spans are at most TTFT_SSE_TMPL bytes):
+ * 32 <= n <= 256 (a template's spans are at most TTFT_SSE_SPAN bytes):
  * straight-line, 32-byte steps from both ends that meet or overlap
  * (2 * ceil(n / 64) of them, n's range found in two tests). */
 static inline __attribute__((always_inline)) TTFT_AVX2_FN __m256i

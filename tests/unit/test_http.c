@@ -660,7 +660,7 @@ START_TEST(a_run_compares_every_template_byte)
 	static const char hdr[] = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
 				  "transfer-encoding: chunked\r\n\r\n";
 	/* prefix 62 + model bytes; suffix 10, 26, or 36 + pad bytes (a
-	 * template is at most TTFT_SSE_TMPL bytes) */
+	 * template is at most TTFT_SSE_TMPL bytes, each span TTFT_SSE_SPAN) */
 	static const int models[] = {0, 1, 20, 65, 66, 100, 140};
 	static const int pads[] = {-2, -1, 0, 30, 31, 60, 94, 95};
 	/* tokens of eight bytes (what a portable build's block holds): with
@@ -698,7 +698,7 @@ START_TEST(a_run_compares_every_template_byte)
 			size_t tl = (size_t)(strstr(evt[0], "\"text\":\"") - evt[0]) + 8,
 			       sl = strlen(suf);
 			ck_assert_uint_eq(elen[0], tl + 8 + sl + 2);
-			if (tl + sl > TTFT_SSE_TMPL)
+			if (tl > TTFT_SSE_SPAN || sl > TTFT_SSE_SPAN || tl + sl > TTFT_SSE_TMPL)
 				continue;
 			/* every byte of the prefix and of the suffix */
 			for (size_t at = 0; at < tl + sl; at++) {

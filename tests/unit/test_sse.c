@@ -1356,7 +1356,7 @@ END_TEST
 START_TEST(template_compare_sees_every_byte)
 {
 	ttft_tmpl_eq_fn fns[2] = {tmpl_eq_plain, tmpl_eq_pick()};
-	enum { MAX = TTFT_SSE_TMPL };
+	enum { MAX = TTFT_SSE_SPAN };
 	char *t = malloc(MAX), *a = malloc(MAX), *u = malloc(MAX), *b = malloc(MAX);
 	for (int k = 0; k < MAX; k++)
 		t[k] = u[k] = (char)('a' + k % 23);
@@ -1686,7 +1686,7 @@ static void feed_resps(struct ttft_sse *sse, struct got *g, size_t last, size_t 
 /* A hint's state as another thread may leave it, or past it (the shim
  * takes no lock: a connection's state read while another thread writes
  * it): a prefix made 150 bytes shorter by its hole, then a checkpoint
- * past the prefix and past the template's bytes (250). Nothing is read
+ * past the prefix and past a span's most (250, TTFT_SSE_SPAN 240). Nothing is read
  * or written outside the classifier's state (the sanitizers' build runs
  * this suite: a read past `tmpl` is one past the object, a global), and
  * the event is still classified. */
@@ -1867,6 +1867,48 @@ START_TEST(an_event_at_the_hints_checkpoint_reads_on_from_there)
 				   strlen("\"choices\":[{\"index\":"));
 	ck_assert_msg(same_template(&sse, &one), "template %u+%u ck %u vs %u+%u ck %u",
 		      sse.tlen, sse.slen, sse.tck, one.tlen, one.slen, one.tck);
+}
+END_TEST
+
+/* An OpenAI chat chunk as stream_options' include_usage sends it (every
+ * chunk with "usage":null), its id of 41 bytes and a model's name: its
+ * template is whole, prefix and suffix (189 + 55 bytes), so its next
+ * token events are one-token reads (ttft_sse_template_ready); so with a
+ * model's name 44 bytes longer (TTFT_SSE_TMPL's room); one longer still
+ * keeps its prefix and no suffix. Each token event counted as one. */
+START_TEST(a_chat_chunk_with_usage_null_keeps_its_whole_template)
+{
+	static struct ttft_sse sse;
+	for (int m = 0; m < 3; m++) {
+		/* the model's name 0, 44 or 45 bytes longer */
+		char model[128] = "Qwen/Qwen2.5-1.5B-Instruct";
+		size_t more = m == 0 ? 0 : m == 1 ? 44 : 45, base = strlen(model);
+		memset(model + base, 'x', more);
+		model[base + more] = 0;
+		char ev[600];
+		int n = snprintf(ev, sizeof ev, "data: {\"id\":\"chatcmpl-2ad36b2f53769f2f84ad92b9e9c02bc6\","
+				 "\"object\":\"chat.completion.chunk\",\"created\":1796190160,\"model\":"
+				 "\"%s\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" the\"},"
+				 "\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n",
+				 model);
+		struct got g;
+		start(&sse, &g);
+		ttft_sse_feed(&sse, ev, (size_t)n);
+		ttft_sse_feed(&sse, ev, (size_t)n);
+		ck_assert_str_eq(g.seq, "TT");
+		size_t tl = (size_t)(strstr(ev, "\" the") - ev) + 1;
+		ck_assert_uint_eq(sse.tlen, tl);
+		ck_assert_msg(tl == 189 + more, "prefix %zu", tl);
+		if (m < 2) {
+			ck_assert_uint_eq(sse.slen, 55);
+			ck_assert(ttft_sse_template_ready(&sse));
+			ck_assert(ttft_sse_whole_token(&sse, ev, (size_t)n));
+		} else {
+			ck_assert_uint_eq(tl + 55, TTFT_SSE_TMPL + 1);
+			ck_assert_uint_eq(sse.slen, 0);
+			ck_assert(!ttft_sse_template_ready(&sse));
+		}
+	}
 }
 END_TEST
 
@@ -2244,5 +2286,6 @@ int main(void)
 	tcase_add_test(t, a_hinted_template_keeps_no_suffix_it_did_not_read);
 	tcase_add_test(t, a_template_kept_after_its_checkpoint_keeps_it);
 	tcase_add_test(t, an_event_at_the_hints_checkpoint_reads_on_from_there);
+	tcase_add_test(t, a_chat_chunk_with_usage_null_keeps_its_whole_template);
 	return tu_run(s);
 }

@@ -228,6 +228,9 @@ extern TTFT_HIDDEN struct shim_conn shim_conns[SHIM_MAX_CONN];
 	X(mkstemp64, "mkstemp64", int, -1, (char *a), (a))                    \
 	X(mkostemp, "mkostemp", int, -1, (char *a, int b), (a, b))            \
 	X(mkostemp64, "mkostemp64", int, -1, (char *a, int b), (a, b))        \
+	X(pidfd_open, "pidfd_open", int, -1, (pid_t a, unsigned b), (a, b))   \
+	X(pidfd_getfd, "pidfd_getfd", int, -1, (int a, int b, unsigned c),    \
+	  (a, b, c))                                                          \
 	X(fopen, "fopen", FILE *, NULL, (const char *a, const char *b), (a, b)) \
 	X(fopen64, "fopen64", FILE *, NULL, (const char *a, const char *b),   \
 	  (a, b))                                                             \

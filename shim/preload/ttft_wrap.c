@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -39,6 +40,16 @@ int __open_2(const char *path, int flags);
 int __open64_2(const char *path, int flags);
 int __openat_2(int dirfd, const char *path, int flags);
 int __openat64_2(int dirfd, const char *path, int flags);
+/* glibc 2.36's pidfd calls, declared here: <sys/pidfd.h> is newer than
+ * some libcs the shim is built against. */
+int pidfd_open(pid_t pid, unsigned flags);
+int pidfd_getfd(int pidfd, int targetfd, unsigned flags);
+
+/* SCM_PIDFD (Linux 6.5): a pidfd in a received message's control data;
+ * older headers lack the name. */
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
 
 /* ---- the real functions, resolved lazily until the constructor runs ---- */
 
@@ -593,6 +604,70 @@ TTFT_PUBLIC ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
 	return recvfrom_traced(fd, slot, buf, len, flags, sa, alen);
 }
 
+/* fds received in control data (SCM_RIGHTS, SCM_PIDFD) are new numbers:
+ * stale state for each is dropped (see "new fd numbers" below). Called
+ * only after the call succeeded: the kernel has then read and written
+ * *msg, set msg_controllen to the bytes it filled and written every
+ * header within them (MSG_CTRUNC cuts the list there; the fds it could
+ * not pass on it closed itself). Headers are copied out: nothing says
+ * the host's buffer is aligned. */
+static void fresh_received(const struct msghdr *msg)
+{
+	const unsigned char *p = msg->msg_control;
+	size_t left = msg->msg_controllen;
+	while (left >= sizeof(struct cmsghdr)) {
+		struct cmsghdr h;
+		memcpy(&h, p, sizeof h);
+		if (h.cmsg_len < CMSG_LEN(0) || h.cmsg_len > left)
+			return;
+		if (h.cmsg_level == SOL_SOCKET &&
+		    (h.cmsg_type == SCM_RIGHTS || h.cmsg_type == SCM_PIDFD)) {
+			size_t n = (h.cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < n; i++) {
+				int fd;
+				memcpy(&fd, p + CMSG_LEN(0) + i * sizeof fd,
+				       sizeof fd);
+				shim_fresh(fd);
+			}
+		}
+		size_t step = CMSG_ALIGN(h.cmsg_len);
+		if (step >= left)
+			return;
+		p += step;
+		left -= step;
+	}
+}
+
+/* ret, with errno as the call left it */
+SHIM_COLD static ssize_t recvmsg_fds(const struct msghdr *msg, ssize_t ret)
+{
+	int e = errno;
+	fresh_received(msg);
+	errno = e;
+	return ret;
+}
+
+SHIM_COLD static int recvmmsg_fds_from(const struct mmsghdr *vec, int i,
+					int ret)
+{
+	int e = errno;
+	for (; i < ret; i++)
+		fresh_received(&vec[i].msg_hdr);
+	errno = e;
+	return ret;
+}
+
+/* Not cold: a UDP server's every batch comes here (one load a message
+ * when none carries control data). */
+__attribute__((noinline)) static int recvmmsg_fds(const struct mmsghdr *vec,
+						 int ret)
+{
+	for (int i = 0; i < ret; i++)
+		if (vec[i].msg_hdr.msg_controllen)
+			return recvmmsg_fds_from(vec, i, ret);
+	return ret;
+}
+
 SHIM_COLD static ssize_t recvmsg_traced(int fd, struct msghdr *msg, int flags)
 {
 	if (!msg)
@@ -614,10 +689,18 @@ SHIM_COLD static ssize_t recvmsg_traced(int fd, struct msghdr *msg, int flags)
 	return r;
 }
 
+/* Untraced (a Unix socket is: the only kind that passes fds): the call,
+ * then its control data looked at only if it has any. *msg is read only
+ * after the kernel has (before, an unreadable one would be SIGSEGV where
+ * the kernel says EFAULT). A traced fd is a TCP socket: no fds come. */
 TTFT_PUBLIC ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	if (UNTRACED(fd))
-		return LIBC(recvmsg)(fd, msg, flags);
+	if (UNTRACED(fd)) {
+		ssize_t r = LIBC(recvmsg)(fd, msg, flags);
+		if (__builtin_expect(r >= 0 && msg->msg_controllen != 0, 0))
+			return recvmsg_fds(msg, r);
+		return r;
+	}
 	return recvmsg_traced(fd, msg, flags);
 }
 
@@ -644,8 +727,12 @@ SHIM_COLD static int recvmmsg_traced(int fd, struct mmsghdr *vec,
 TTFT_PUBLIC int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
 			 struct timespec *timeout)
 {
-	if (UNTRACED(fd))
-		return LIBC(recvmmsg)(fd, vec, vlen, flags, timeout);
+	if (UNTRACED(fd)) {
+		int r = LIBC(recvmmsg)(fd, vec, vlen, flags, timeout);
+		if (r > 0)
+			return recvmmsg_fds(vec, r);
+		return r;
+	}
 	return recvmmsg_traced(fd, vec, vlen, flags, timeout);
 }
 
@@ -919,7 +1006,7 @@ TTFT_PUBLIC int fcntl64(int fd, int cmd, ...)
  * Numbers that close, duplicate or hand out fds are followed; the rest
  * (futex, gettid, ...) leave after one table lookup. */
 enum { SYS_KIND_NONE, SYS_KIND_CLOSE, SYS_KIND_RANGE, SYS_KIND_DUP,
-       SYS_KIND_DUP2, SYS_KIND_NEW, SYS_KIND_PAIR };
+       SYS_KIND_DUP2, SYS_KIND_NEW, SYS_KIND_PAIR, SYS_KIND_MSG };
 
 static int sys_kind(long n)
 {
@@ -954,12 +1041,17 @@ static int sys_kind(long n)
 #ifdef SYS_pidfd_open
 	case SYS_pidfd_open:
 #endif
+#ifdef SYS_pidfd_getfd
+	case SYS_pidfd_getfd:
+#endif
 	case SYS_perf_event_open:
 	case SYS_userfaultfd:
 	case SYS_fanotify_init: return SYS_KIND_NEW;
 	case SYS_pipe:
 	case SYS_pipe2:
 	case SYS_socketpair: return SYS_KIND_PAIR;
+	case SYS_recvmsg:
+	case SYS_recvmmsg: return SYS_KIND_MSG;
 	default: return SYS_KIND_NONE;
 	}
 }
@@ -1000,6 +1092,14 @@ SHIM_COLD static long syscall_fd(int kind, long n, long a, long b, long c,
 		if (r == (int)r)
 			shim_fresh((int)r);
 		errno = err;
+		return r;
+	case SYS_KIND_MSG: /* fds received, as recvmsg/recvmmsg's */
+		r = real(n, a, b, c, d, e, g);
+		if (n == SYS_recvmsg && r >= 0 &&
+		    ((const struct msghdr *)b)->msg_controllen)
+			return recvmsg_fds((const struct msghdr *)b, r);
+		if (n == SYS_recvmmsg && r > 0)
+			return recvmmsg_fds((const struct mmsghdr *)b, (int)r);
 		return r;
 	default: /* SYS_KIND_PAIR: the fds are in the array at a (or d) */
 		r = real(n, a, b, c, d, e, g);
@@ -1166,6 +1266,17 @@ TTFT_PUBLIC int mkostemp(char *tmpl, int flags)
 TTFT_PUBLIC int mkostemp64(char *tmpl, int flags)
 {
 	FRESH(LIBC(mkostemp64)(tmpl, flags));
+}
+
+TTFT_PUBLIC int pidfd_open(pid_t pid, unsigned flags)
+{
+	FRESH(LIBC(pidfd_open)(pid, flags));
+}
+
+/* a copy of another process's fd (or our own), at a number of ours */
+TTFT_PUBLIC int pidfd_getfd(int pidfd, int targetfd, unsigned flags)
+{
+	FRESH(LIBC(pidfd_getfd)(pidfd, targetfd, flags));
 }
 
 static void fresh_pair(int r, const int *fds)

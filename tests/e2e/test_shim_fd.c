@@ -177,6 +177,100 @@ START_TEST(fclose_then_reuse)
 }
 END_TEST
 
+/* Whether the client said KEY at all. */
+static int says(const struct run *r, const char *key)
+{
+	size_t kl = strlen(key);
+	for (const char *p = r->out; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
+		if (strncmp(p, key, kl) == 0 && p[kl] == ' ')
+			return 1;
+	return 0;
+}
+
+/* A socket closed unseen (the syscall instruction: an io_uring close is
+ * one too), then its number handed out again as an fd received over a
+ * Unix socket (SCM_RIGHTS) by recvmsg, recvmmsg, or syscall() for either:
+ * the temp file it names gets a line that looks like a request, which
+ * must not be a row of the old connection (the shim left its state on
+ * the number: two rows). */
+static void reuse_received(const char *how)
+{
+	struct run r;
+	run_host(&r, "reuse-scm", how);
+	ck_assert_int_eq(said(&r, "tokens", 0), 3);
+	ck_assert_msg(said(&r, "unseen_close", 0) == 1,
+		      "fd_host cannot close unseen on this architecture:\n%s", r.out);
+	ck_assert_int_eq(said(&r, "received", 0), 1);
+	/* the fd got the socket's number: the case under test happened */
+	ck_assert_int_eq(said(&r, "reused", 0), 1);
+	ck_assert_msg(r.n == 1, "%s: %d rows, 1 request made:\n%s", how, r.n, r.out);
+	assert_whole(row(&r, 0), 3);
+	run_free(&r);
+}
+
+START_TEST(unseen_close_then_fd_received_by_recvmsg)
+{
+	reuse_received("recvmsg");
+}
+END_TEST
+
+START_TEST(unseen_close_then_fd_received_by_recvmmsg)
+{
+	reuse_received("recvmmsg");
+}
+END_TEST
+
+START_TEST(unseen_close_then_fd_received_by_syscall_recvmsg)
+{
+	reuse_received("sys-recvmsg");
+}
+END_TEST
+
+START_TEST(unseen_close_then_fd_received_by_syscall_recvmmsg)
+{
+	reuse_received("sys-recvmmsg");
+}
+END_TEST
+
+/* The same with the number handed out by pidfd_getfd (a copy of the
+ * client's own temp file's fd), through libc's function or syscall(). A
+ * kernel or seccomp filter without pidfd_open/pidfd_getfd (ENOSYS, EPERM)
+ * skips it, said on stdout; any other failure fails. */
+static void reuse_getfd(const char *how)
+{
+	struct run r;
+	run_host(&r, "reuse-getfd", how);
+	ck_assert_int_eq(said(&r, "tokens", 0), 3);
+	if (says(&r, "skip")) {
+		long e = said(&r, "skip", 0);
+		ck_assert_msg(e == ENOSYS || e == EPERM, "pidfd call failed, errno %ld:\n%s",
+			      e, r.out);
+		printf("SKIP: test_shim_fd: pidfd_getfd (%s) refused here (%s): 1 test not run\n",
+		       how, strerror((int)e));
+		fflush(stdout);
+		run_free(&r);
+		return;
+	}
+	ck_assert_msg(said(&r, "unseen_close", 0) == 1,
+		      "fd_host cannot close unseen on this architecture:\n%s", r.out);
+	ck_assert_int_eq(said(&r, "reused", 0), 1);
+	ck_assert_msg(r.n == 1, "%s: %d rows, 1 request made:\n%s", how, r.n, r.out);
+	assert_whole(row(&r, 0), 3);
+	run_free(&r);
+}
+
+START_TEST(unseen_close_then_fd_from_pidfd_getfd)
+{
+	reuse_getfd("glibc");
+}
+END_TEST
+
+START_TEST(unseen_close_then_fd_from_syscall_pidfd_getfd)
+{
+	reuse_getfd("syscall");
+}
+END_TEST
+
 START_TEST(dup_copies_stay_traced)
 {
 	struct run r;
@@ -1338,6 +1432,12 @@ int main(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, unseen_raw_close_then_reuse);
 	tcase_add_test(t, fclose_then_reuse);
+	tcase_add_test(t, unseen_close_then_fd_received_by_recvmsg);
+	tcase_add_test(t, unseen_close_then_fd_received_by_recvmmsg);
+	tcase_add_test(t, unseen_close_then_fd_received_by_syscall_recvmsg);
+	tcase_add_test(t, unseen_close_then_fd_received_by_syscall_recvmmsg);
+	tcase_add_test(t, unseen_close_then_fd_from_pidfd_getfd);
+	tcase_add_test(t, unseen_close_then_fd_from_syscall_pidfd_getfd);
 	tcase_add_test(t, dup_copies_stay_traced);
 	tcase_add_test(t, bash_dev_tcp);
 	tcase_add_test(t, error_queue_reads_are_not_the_stream);

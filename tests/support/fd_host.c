@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -330,6 +331,148 @@ static int sc_reuse_fclose(void)
 	say("reused", f == fd);
 	send_all(f, file_text, sizeof file_text - 1);
 	close(f);
+	return 0;
+}
+
+/* A close the shim cannot see (an io_uring close is another): the
+ * syscall instruction itself, past every wrapper. -1 where this file
+ * does not know the architecture's. */
+static long unseen_close(int fd)
+{
+#if defined(__x86_64__)
+	long r;
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "0"((long)SYS_close), "D"((long)fd)
+			 : "rcx", "r11", "memory");
+	return r;
+#elif defined(__aarch64__)
+	register long x8 __asm__("x8") = SYS_close;
+	register long x0 __asm__("x0") = fd;
+	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8) : "memory");
+	return x0;
+#else
+	(void)fd;
+	return -1;
+#endif
+}
+
+/* fd passed over s as SCM_RIGHTS */
+static int send_fd(int s, int fd)
+{
+	char c = 'f';
+	struct iovec iov = {&c, 1};
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} u;
+	memset(&u, 0, sizeof u);
+	struct msghdr m = {0};
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.b;
+	m.msg_controllen = sizeof u.b;
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &fd, sizeof fd);
+	return sendmsg(s, &m, 0) == 1 ? 0 : -1;
+}
+
+/* The fd that came over s, received by HOW: recvmsg, recvmmsg, or
+ * syscall(SYS_recvmsg) / syscall(SYS_recvmmsg); -1 if none came. */
+static int recv_fd(int s, const char *how)
+{
+	char c;
+	struct iovec iov = {&c, 1};
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct mmsghdr mm;
+	memset(&mm, 0, sizeof mm);
+	struct msghdr *m = &mm.msg_hdr;
+	m->msg_iov = &iov;
+	m->msg_iovlen = 1;
+	m->msg_control = u.b;
+	m->msg_controllen = sizeof u.b;
+	long r;
+	if (!strcmp(how, "recvmsg"))
+		r = recvmsg(s, m, 0);
+	else if (!strcmp(how, "recvmmsg"))
+		r = recvmmsg(s, &mm, 1, 0, NULL) == 1 ? 1 : -1;
+	else if (!strcmp(how, "sys-recvmsg"))
+		r = syscall(SYS_recvmsg, s, m, 0);
+	else if (!strcmp(how, "sys-recvmmsg"))
+		r = syscall(SYS_recvmmsg, s, &mm, 1, 0, NULL) == 1 ? 1 : -1;
+	else
+		return -1;
+	struct cmsghdr *h = CMSG_FIRSTHDR(m);
+	if (r != 1 || !h || h->cmsg_level != SOL_SOCKET ||
+	    h->cmsg_type != SCM_RIGHTS || h->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -1;
+	int fd;
+	memcpy(&fd, CMSG_DATA(h), sizeof fd);
+	return fd;
+}
+
+/* A request on a socket closed unseen; then the socket's number comes
+ * back as an fd received over a socketpair (SCM_RIGHTS, by ARG: recv_fd's
+ * HOW), a temp file, which gets a line that looks like a request (a
+ * line that is not HTTP first would make the sniffer give the connection
+ * up: no row either way). The file was opened before the close and sent, then closed:
+ * the lowest free number is the socket's when the fd arrives. */
+static int sc_reuse_scm(const char *how)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return 3;
+	int fd = connect_to(g_port);
+	request(fd, "/v1/completions");
+	say("tokens", response(fd));
+	int f = open_tmp();
+	if (f < 0 || send_fd(sv[0], f))
+		return 3;
+	close(f);
+	say("unseen_close", unseen_close(fd) == 0);
+	int g = recv_fd(sv[1], how);
+	say("received", g >= 0);
+	say("reused", g == fd);
+	send_all(g, file_text, sizeof file_text - 1);
+	close(g);
+	return 0;
+}
+
+/* The same with the number handed back by pidfd_getfd (ARG "glibc": its
+ * libc function; "syscall": syscall(SYS_pidfd_getfd)), a copy of our own
+ * temp file's fd (our own process: no ptrace permission needed). A
+ * kernel or filter that refuses it says "skip ERRNO" and nothing else. */
+static int sc_reuse_getfd(const char *how)
+{
+	int fd = connect_to(g_port);
+	request(fd, "/v1/completions");
+	say("tokens", response(fd));
+	int p = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	int f = open_tmp();
+	if (f < 0)
+		return 3;
+	if (p < 0) {
+		say("skip", errno);
+		return 0;
+	}
+	say("unseen_close", unseen_close(fd) == 0);
+	int g = !strcmp(how, "glibc") ? pidfd_getfd(p, f, 0)
+				       : (int)syscall(SYS_pidfd_getfd, p, f, 0);
+	if (g < 0) {
+		say("skip", errno);
+		return 0;
+	}
+	say("reused", g == fd);
+	send_all(g, file_text, sizeof file_text - 1);
+	close(g);
+	close(f);
+	close(p);
 	return 0;
 }
 
@@ -1569,6 +1712,8 @@ int main(int argc, char **argv)
 	say("pid", getpid());
 	if (!strcmp(sc, "reuse-raw")) return sc_reuse_raw();
 	if (!strcmp(sc, "reuse-fclose")) return sc_reuse_fclose();
+	if (!strcmp(sc, "reuse-scm")) return sc_reuse_scm(arg ? arg : "recvmsg");
+	if (!strcmp(sc, "reuse-getfd")) return sc_reuse_getfd(arg ? arg : "glibc");
 	if (!strcmp(sc, "dup")) return sc_dup();
 	if (!strcmp(sc, "fork")) return sc_fork();
 	if (!strcmp(sc, "fork-close")) return sc_fork_close();

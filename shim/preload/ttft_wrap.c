@@ -689,18 +689,31 @@ SHIM_COLD static ssize_t recvmsg_traced(int fd, struct msghdr *msg, int flags)
 	return r;
 }
 
+/* No fd of this process was ever traced (map_fd raises shim_fd_hi before
+ * it maps one): none is traced now and no number holds stale state, so a
+ * receive is the call alone, whatever fds it brings. One load: less than
+ * UNTRACED's bounds check and table load, and still a tail call. */
+#define NOTHING_TRACED_YET()                                                 \
+	__builtin_expect(__atomic_load_n(&shim_fd_hi, __ATOMIC_RELAXED) == 0, 1)
+
 /* Untraced (a Unix socket is: the only kind that passes fds): the call,
  * then its control data looked at only if it has any. *msg is read only
  * after the kernel has (before, an unreadable one would be SIGSEGV where
  * the kernel says EFAULT). A traced fd is a TCP socket: no fds come. */
+SHIM_COLD static ssize_t recvmsg_untraced(int fd, struct msghdr *msg, int flags)
+{
+	ssize_t r = LIBC(recvmsg)(fd, msg, flags);
+	if (r >= 0 && msg->msg_controllen != 0)
+		return recvmsg_fds(msg, r);
+	return r;
+}
+
 TTFT_PUBLIC ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	if (UNTRACED(fd)) {
-		ssize_t r = LIBC(recvmsg)(fd, msg, flags);
-		if (__builtin_expect(r >= 0 && msg->msg_controllen != 0, 0))
-			return recvmsg_fds(msg, r);
-		return r;
-	}
+	if (NOTHING_TRACED_YET())
+		return LIBC(recvmsg)(fd, msg, flags);
+	if (UNTRACED(fd))
+		return recvmsg_untraced(fd, msg, flags);
 	return recvmsg_traced(fd, msg, flags);
 }
 
@@ -727,6 +740,8 @@ SHIM_COLD static int recvmmsg_traced(int fd, struct mmsghdr *vec,
 TTFT_PUBLIC int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
 			 struct timespec *timeout)
 {
+	if (NOTHING_TRACED_YET())
+		return LIBC(recvmmsg)(fd, vec, vlen, flags, timeout);
 	if (UNTRACED(fd)) {
 		int r = LIBC(recvmmsg)(fd, vec, vlen, flags, timeout);
 		if (r > 0)

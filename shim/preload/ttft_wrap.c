@@ -1283,6 +1283,17 @@ TTFT_PUBLIC int mkostemp64(char *tmpl, int flags)
 	FRESH(LIBC(mkostemp64)(tmpl, flags));
 }
 
+/* Only where the libc built against has them (glibc 2.36): a wrapper
+ * exported over a libc without them would be found by a host that looks
+ * the name up (dlsym, a weak reference) to see whether it may call it,
+ * and answer ENOSYS, where without the shim it finds none and takes
+ * syscall() (which the shim follows: SYS_KIND_NEW). */
+#if defined(__GLIBC_PREREQ)
+#if __GLIBC_PREREQ(2, 36)
+#define SHIM_PIDFD_CALLS 1
+#endif
+#endif
+#ifdef SHIM_PIDFD_CALLS
 TTFT_PUBLIC int pidfd_open(pid_t pid, unsigned flags)
 {
 	FRESH(LIBC(pidfd_open)(pid, flags));
@@ -1293,6 +1304,7 @@ TTFT_PUBLIC int pidfd_getfd(int pidfd, int targetfd, unsigned flags)
 {
 	FRESH(LIBC(pidfd_getfd)(pidfd, targetfd, flags));
 }
+#endif
 
 static void fresh_pair(int r, const int *fds)
 {

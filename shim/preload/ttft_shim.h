@@ -228,6 +228,17 @@ extern TTFT_HIDDEN struct shim_conn shim_conns[SHIM_MAX_CONN];
 	X(mkstemp64, "mkstemp64", int, -1, (char *a), (a))                    \
 	X(mkostemp, "mkostemp", int, -1, (char *a, int b), (a, b))            \
 	X(mkostemp64, "mkostemp64", int, -1, (char *a, int b), (a, b))        \
+	X(mkstemps, "mkstemps", int, -1, (char *a, int b), (a, b))            \
+	X(mkstemps64, "mkstemps64", int, -1, (char *a, int b), (a, b))        \
+	X(mkostemps, "mkostemps", int, -1, (char *a, int b, int c), (a, b, c)) \
+	X(mkostemps64, "mkostemps64", int, -1, (char *a, int b, int c),       \
+	  (a, b, c))                                                          \
+	X(shm_open, "shm_open", int, -1, (const char *a, int b, mode_t c),    \
+	  (a, b, c))                                                          \
+	X(posix_openpt, "posix_openpt", int, -1, (int a), (a))                \
+	X(getpt, "getpt", int, -1, (void), ())                                \
+	X(tmpfile, "tmpfile", FILE *, NULL, (void), ())                       \
+	X(tmpfile64, "tmpfile64", FILE *, NULL, (void), ())                   \
 	X(pidfd_open, "pidfd_open", int, -1, (pid_t a, unsigned b), (a, b))   \
 	X(pidfd_getfd, "pidfd_getfd", int, -1, (int a, int b, unsigned c),    \
 	  (a, b, c))                                                          \

@@ -413,7 +413,18 @@ TTFT_PUBLIC int posix_spawnp(pid_t *pid, const char *p,
 	EXEC_CALL(int, ENOSYS, posix_spawnp, "posix_spawnp", pid, p, fa, at, a, e);
 }
 
-TTFT_PUBLIC FILE *popen(const char *cmd, const char *mode)
+static FILE *popen_spawn(const char *cmd, const char *mode)
 {
 	EXEC_CALL(FILE *, NULL, popen, "popen", cmd, mode);
+}
+
+/* The pipe's end the caller keeps is a number glibc opened inside
+ * itself (its pipe2, which no preloaded library sees): fresh all the same
+ * (shim_fresh: stale state for it dropped). */
+TTFT_PUBLIC FILE *popen(const char *cmd, const char *mode)
+{
+	FILE *f = popen_spawn(cmd, mode);
+	if (f)
+		shim_fresh(f->_fileno);
+	return f;
 }

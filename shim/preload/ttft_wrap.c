@@ -1283,6 +1283,43 @@ TTFT_PUBLIC int mkostemp64(char *tmpl, int flags)
 	FRESH(LIBC(mkostemp64)(tmpl, flags));
 }
 
+TTFT_PUBLIC int mkstemps(char *tmpl, int suffixlen)
+{
+	FRESH(LIBC(mkstemps)(tmpl, suffixlen));
+}
+
+TTFT_PUBLIC int mkstemps64(char *tmpl, int suffixlen)
+{
+	FRESH(LIBC(mkstemps64)(tmpl, suffixlen));
+}
+
+TTFT_PUBLIC int mkostemps(char *tmpl, int suffixlen, int flags)
+{
+	FRESH(LIBC(mkostemps)(tmpl, suffixlen, flags));
+}
+
+TTFT_PUBLIC int mkostemps64(char *tmpl, int suffixlen, int flags)
+{
+	FRESH(LIBC(mkostemps64)(tmpl, suffixlen, flags));
+}
+
+/* glibc opens these inside itself (its own open, which no preloaded
+ * library sees): the number they hand out is fresh all the same */
+TTFT_PUBLIC int shm_open(const char *name, int oflag, mode_t mode)
+{
+	FRESH(LIBC(shm_open)(name, oflag, mode));
+}
+
+TTFT_PUBLIC int posix_openpt(int oflag)
+{
+	FRESH(LIBC(posix_openpt)(oflag));
+}
+
+TTFT_PUBLIC int getpt(void)
+{
+	FRESH(LIBC(getpt)());
+}
+
 /* Only where the libc built against has them (glibc 2.36): a wrapper
  * exported over a libc without them would be found by a host that looks
  * the name up (dlsym, a weak reference) to see whether it may call it,
@@ -1345,6 +1382,20 @@ TTFT_PUBLIC FILE *fopen(const char *path, const char *mode)
 TTFT_PUBLIC FILE *fopen64(const char *path, const char *mode)
 {
 	FILE *f = LIBC(fopen64)(path, mode);
+	shim_fresh(stream_fd(f));
+	return f;
+}
+
+TTFT_PUBLIC FILE *tmpfile(void)
+{
+	FILE *f = LIBC(tmpfile)();
+	shim_fresh(stream_fd(f));
+	return f;
+}
+
+TTFT_PUBLIC FILE *tmpfile64(void)
+{
+	FILE *f = LIBC(tmpfile64)();
 	shim_fresh(stream_fd(f));
 	return f;
 }

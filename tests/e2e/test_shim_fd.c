@@ -240,6 +240,29 @@ START_TEST(unseen_close_then_fd_received_by_syscall_recvmmsg)
 }
 END_TEST
 
+/* The same with the number handed out by a libc call that opens inside
+ * glibc (no wrapper of its open or pipe2 runs): tmpfile, popen's kept
+ * end, shm_open, posix_openpt, mkstemps. The line written to it is not
+ * the closed connection's request (two rows, before). */
+static void reuse_libc(const char *how)
+{
+	struct run r;
+	run_host(&r, "reuse-libc", how);
+	ck_assert_int_eq(said(&r, "tokens", 0), 3);
+	ck_assert_msg(said(&r, "written", 0) == 1, "%s:\n%s", how, r.out);
+	assert_reused_once(&r, how);
+}
+
+START_TEST(unseen_close_then_fd_from_glibcs_own_opens)
+{
+	reuse_libc("tmpfile");
+	reuse_libc("popen");
+	reuse_libc("shm_open");
+	reuse_libc("posix_openpt");
+	reuse_libc("mkstemps");
+}
+END_TEST
+
 /* The same with the number handed out by pidfd_getfd (a copy of the
  * client's own temp file's fd), through libc's function or syscall().
  * Run only where the kernel and libc have the call (pidfd_usable, at the
@@ -1453,6 +1476,7 @@ int main(void)
 	tcase_add_test(t, unseen_close_then_fd_received_by_recvmmsg);
 	tcase_add_test(t, unseen_close_then_fd_received_by_syscall_recvmsg);
 	tcase_add_test(t, unseen_close_then_fd_received_by_syscall_recvmmsg);
+	tcase_add_test(t, unseen_close_then_fd_from_glibcs_own_opens);
 	/* pidfd_getfd: a kernel before 5.6 or a seccomp filter refuses it
 	 * (ENOSYS, EPERM), a libc before glibc 2.36 has no function of
 	 * that name: said not run, never passed */

@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -447,6 +448,62 @@ static int sc_reuse_scm(const char *how)
  * libc function; "syscall": syscall(SYS_pidfd_getfd)), a copy of our own
  * temp file's fd (our own process: no ptrace permission needed). A
  * kernel or filter that refuses it says "skip ERRNO" and nothing else. */
+/* A request on a socket closed unseen; then its number comes back from
+ * a libc call that opens inside glibc (its own open or pipe2, no
+ * wrapper's), by ARG: tmpfile, popen (the write end glibc keeps: a
+ * number below the socket's is freed first, so the pipe's read end,
+ * which glibc closes, takes it), shm_open, posix_openpt, mkstemps; the
+ * fd gets a line that looks like a request. */
+static int sc_reuse_libc(const char *how)
+{
+	int hold = open("/dev/null", O_RDONLY); /* below the socket */
+	int fd = connect_to(g_port);
+	request(fd, "/v1/completions");
+	say("tokens", response(fd));
+	if (hold < 0 || hold > fd)
+		return 3;
+	if (!strcmp(how, "popen"))
+		close(hold);
+	say("unseen_close", unseen_close(fd) == 0);
+	int g = -1;
+	FILE *st = NULL;
+	char name[64];
+	if (!strcmp(how, "tmpfile")) {
+		st = tmpfile();
+		g = st ? fileno(st) : -1;
+	} else if (!strcmp(how, "popen")) {
+		st = popen("cat >/dev/null", "w");
+		g = st ? fileno(st) : -1;
+	} else if (!strcmp(how, "shm_open")) {
+		snprintf(name, sizeof name, "/fd_host.%d", (int)getpid());
+		g = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+		shm_unlink(name);
+	} else if (!strcmp(how, "posix_openpt")) {
+		g = posix_openpt(O_RDWR | O_NOCTTY);
+		if (g >= 0 && (grantpt(g) || unlockpt(g)))
+			return 3;
+	} else if (!strcmp(how, "mkstemps")) {
+		snprintf(g_tmp, sizeof g_tmp, "/tmp/fd_host.%d.XXXXXX.txt", (int)getpid());
+		g = mkstemps(g_tmp, 4);
+		if (g >= 0)
+			unlink(g_tmp);
+	} else {
+		return 2;
+	}
+	say("reused", g == fd);
+	say("written", write(g, file_text, sizeof file_text - 1) ==
+			       (ssize_t)(sizeof file_text - 1));
+	if (st && !strcmp(how, "popen"))
+		pclose(st);
+	else if (st)
+		fclose(st);
+	else
+		close(g);
+	if (strcmp(how, "popen"))
+		close(hold);
+	return 0;
+}
+
 /* glibc 2.36's: absent from an older libc (then the "glibc" way is
  * skipped, ENOSYS, as a kernel without the call is) */
 extern int pidfd_getfd(int pidfd, int targetfd, unsigned int flags) __attribute__((weak));
@@ -1721,6 +1778,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "reuse-fclose")) return sc_reuse_fclose();
 	if (!strcmp(sc, "reuse-scm")) return sc_reuse_scm(arg ? arg : "recvmsg");
 	if (!strcmp(sc, "reuse-getfd")) return sc_reuse_getfd(arg ? arg : "glibc");
+	if (!strcmp(sc, "reuse-libc")) return sc_reuse_libc(arg ? arg : "tmpfile");
 	if (!strcmp(sc, "dup")) return sc_dup();
 	if (!strcmp(sc, "fork")) return sc_fork();
 	if (!strcmp(sc, "fork-close")) return sc_fork_close();

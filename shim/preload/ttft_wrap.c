@@ -1320,26 +1320,32 @@ TTFT_PUBLIC int getpt(void)
 	FRESH(LIBC(getpt)());
 }
 
-/* Only where the libc built against has them (glibc 2.36): a wrapper
- * exported over a libc without them would be found by a host that looks
- * the name up (dlsym, a weak reference) to see whether it may call it,
- * and answer ENOSYS, where without the shim it finds none and takes
- * syscall() (which the shim follows: SYS_KIND_NEW). */
-#if defined(__GLIBC_PREREQ)
-#if __GLIBC_PREREQ(2, 36)
-#define SHIM_PIDFD_CALLS 1
-#endif
-#endif
-#ifdef SHIM_PIDFD_CALLS
+/* glibc 2.36's. Under an older libc (a library built here preloaded into
+ * an older container) the name is the shim's alone, and a host that
+ * looks it up finds it: the call is then the system call itself, as the
+ * host's fallback would make it (libc's ENOSYS, when it has none, asked
+ * of the kernel: the same answer where the kernel has none either). */
+#ifdef SYS_pidfd_open
 TTFT_PUBLIC int pidfd_open(pid_t pid, unsigned flags)
 {
-	FRESH(LIBC(pidfd_open)(pid, flags));
+	int r = LIBC(pidfd_open)(pid, flags);
+	if (r < 0 && errno == ENOSYS)
+		r = (int)LIBC(syscall)(SYS_pidfd_open, (long)pid, (long)flags, 0L, 0L, 0L, 0L);
+	shim_fresh(r);
+	return r;
 }
+#endif
 
+#ifdef SYS_pidfd_getfd
 /* a copy of another process's fd (or our own), at a number of ours */
 TTFT_PUBLIC int pidfd_getfd(int pidfd, int targetfd, unsigned flags)
 {
-	FRESH(LIBC(pidfd_getfd)(pidfd, targetfd, flags));
+	int r = LIBC(pidfd_getfd)(pidfd, targetfd, flags);
+	if (r < 0 && errno == ENOSYS)
+		r = (int)LIBC(syscall)(SYS_pidfd_getfd, (long)pidfd, (long)targetfd,
+				       (long)flags, 0L, 0L, 0L);
+	shim_fresh(r);
+	return r;
 }
 #endif
 

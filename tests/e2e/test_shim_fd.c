@@ -44,11 +44,12 @@ struct run {
 };
 
 /* Run CMD under ttft-run; its stdout and the analysis into r. */
-static void run_cmd(struct run *r, const char *cmd)
+/* cmd under ttft-run, its environment with pre ("NAME=VALUE ", or "") */
+static void run_cmd_pre(struct run *r, const char *pre, const char *cmd)
 {
 	char js[256], line[4096];
 	tu_tmp_log(js, sizeof js, "fdjson");
-	snprintf(line, sizeof line, "%s/ttft-run --quiet --json %s %s%s",
+	snprintf(line, sizeof line, "%s%s/ttft-run --quiet --json %s %s%s", pre,
 		 tu_build_dir(), js, strncmp(cmd, "--", 2) ? "-- " : "", cmd);
 	int rc = tu_sh(line, &r->out);
 	ck_assert_msg(rc == 0, "'%s' failed (%d):\n%s", cmd, rc, r->out);
@@ -60,6 +61,11 @@ static void run_cmd(struct run *r, const char *cmd)
 	ck_assert_ptr_nonnull(r->json);
 	r->reqs = cJSON_GetObjectItem(r->json, "requests");
 	r->n = cJSON_GetArraySize(r->reqs);
+}
+
+static void run_cmd(struct run *r, const char *cmd)
+{
+	run_cmd_pre(r, "", cmd);
 }
 
 static void run_host(struct run *r, const char *scenario, const char *arg)
@@ -302,6 +308,24 @@ static const char *pidfd_usable(void)
 START_TEST(unseen_close_then_fd_from_pidfd_getfd)
 {
 	reuse_getfd("glibc");
+}
+END_TEST
+
+/* The library built here preloaded where libc has no pidfd_getfd (glibc
+ * before 2.36: no_pidfd.so, after the shim, says ENOSYS as the shim's
+ * lookup would): a host that finds the shim's by name gets the system
+ * call's answer, as its own fallback would, and the number is fresh. */
+START_TEST(pidfd_getfd_without_libcs_is_the_system_call)
+{
+	struct run r;
+	char pre[512], cmd[512];
+	snprintf(pre, sizeof pre, "LD_PRELOAD=%s/no_pidfd.so ", tu_build_dir());
+	snprintf(cmd, sizeof cmd, "%s/fd_host reuse-getfd %d glibc", tu_build_dir(), g_port);
+	run_cmd_pre(&r, pre, cmd);
+	ck_assert_int_eq(said(&r, "tokens", 0), 3);
+	ck_assert_msg(!says(&r, "skip"), "pidfd_getfd failed, errno %ld:\n%s",
+		      said(&r, "skip", 0), r.out);
+	assert_reused_once(&r, "no libc pidfd_getfd");
 }
 END_TEST
 
@@ -1484,8 +1508,9 @@ int main(void)
 	if (!no_pidfd) {
 		tcase_add_test(t, unseen_close_then_fd_from_pidfd_getfd);
 		tcase_add_test(t, unseen_close_then_fd_from_syscall_pidfd_getfd);
+		tcase_add_test(t, pidfd_getfd_without_libcs_is_the_system_call);
 	} else {
-		printf("SKIP: test_shim_fd: pidfd_getfd %s: 2 tests not run\n", no_pidfd);
+		printf("SKIP: test_shim_fd: pidfd_getfd %s: 3 tests not run\n", no_pidfd);
 	}
 	tcase_add_test(t, dup_copies_stay_traced);
 	tcase_add_test(t, bash_dev_tcp);

@@ -444,10 +444,6 @@ static int sc_reuse_scm(const char *how)
 	return 0;
 }
 
-/* The same with the number handed back by pidfd_getfd (ARG "glibc": its
- * libc function; "syscall": syscall(SYS_pidfd_getfd)), a copy of our own
- * temp file's fd (our own process: no ptrace permission needed). A
- * kernel or filter that refuses it says "skip ERRNO" and nothing else. */
 /* A request on a socket closed unseen; then its number comes back from
  * a libc call that opens inside glibc (its own open or pipe2, no
  * wrapper's), by ARG: tmpfile, popen (the write end glibc keeps: a
@@ -508,6 +504,11 @@ static int sc_reuse_libc(const char *how)
  * skipped, ENOSYS, as a kernel without the call is) */
 extern int pidfd_getfd(int pidfd, int targetfd, unsigned int flags) __attribute__((weak));
 
+/* The same with the number handed back by pidfd_getfd (ARG "glibc": its
+ * libc function; "syscall": syscall(SYS_pidfd_getfd)), a copy of our own
+ * temp file's fd (our own process: no ptrace permission needed). A
+ * kernel or filter that refuses it says "skip ERRNO" and nothing else
+ * (test_shim_fd runs it only where the call works, and fails on that). */
 static int sc_reuse_getfd(const char *how)
 {
 	int fd = connect_to(g_port);

@@ -698,12 +698,15 @@ token_line_end(struct ttft_sse *s, const char *b, const char *t, const char *e)
 	}
 	if (q == e || *q != '"')
 		return scan_eol(b, q, e);
-	const char *suf = s->tmpl + s->tlen;
-	if (s->slen && (size_t)(e - q) > s->slen && is_eol(q[s->slen]) &&
-	    memcmp(q, suf, s->slen) == 0)
-		return q + s->slen;
+	/* each read once, never compared past tmpl (torn by two threads
+	 * on one connection, as sse_tmpl_shape) */
+	size_t tl = __atomic_load_n(&s->tlen, __ATOMIC_RELAXED);
+	size_t sl = __atomic_load_n(&s->slen, __ATOMIC_RELAXED);
+	if (sl && tl + sl <= TTFT_SSE_TMPL && (size_t)(e - q) > sl && is_eol(q[sl]) &&
+	    memcmp(q, s->tmpl + tl, sl) == 0)
+		return q + sl;
 	const char *eol = scan_eol(b, q, e);
-	size_t n = (size_t)(eol - q), tl = __atomic_load_n(&s->tlen, __ATOMIC_RELAXED);
+	size_t n = (size_t)(eol - q);
 	s->slen = 0;
 	if (eol < e && n <= TTFT_SSE_SPAN && n + tl <= TTFT_SSE_TMPL) { /* tlen read once */
 		memcpy(s->tmpl + tl, q, n);

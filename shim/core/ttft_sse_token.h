@@ -41,7 +41,12 @@ static inline __attribute__((always_inline)) void
 sse_tmpl_shape(const struct ttft_sse *s, struct sse_tmpl_shape *sh,
 	       const int keys)
 {
-	size_t tl = s->tlen, sl = s->slen;
+	size_t tl = __atomic_load_n(&s->tlen, __ATOMIC_RELAXED);
+	size_t sl = __atomic_load_n(&s->slen, __ATOMIC_RELAXED);
+	/* each read once: lengths torn by two threads on one connection
+	 * (each up to TTFT_SSE_SPAN) are never compared past tmpl (no
+	 * suffix then: such an event is not one of the template's) */
+	sl = tl + sl <= TTFT_SSE_TMPL ? sl : 0;
 	(void)keys;
 	sh->tmpl = s->tmpl;
 	sh->tl = tl;

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ttft_sse.h"
 #include "ttft_tmpl_eq.h"
@@ -1726,6 +1728,66 @@ START_TEST(a_torn_hint_stays_in_its_bounds)
 }
 END_TEST
 
+/* A template's lengths as two threads on one connection may leave them
+ * (the shim takes no lock): a prefix of one line and a suffix of another,
+ * each a span's most (TTFT_SSE_SPAN), 480 bytes where tmpl holds
+ * TTFT_SSE_TMPL. The state sits at the end of a page whose next page is
+ * not readable, so a compare past tmpl's end faults in any build; an
+ * event that fits the torn lengths is read by each entry (the one-token
+ * test, the token read, the full feed) and is none of the template's. */
+START_TEST(a_torn_template_is_never_read_past_its_end)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, 2 * (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	ck_assert_ptr_ne(m, MAP_FAILED);
+	ck_assert_int_eq(mprotect(m + pg, (size_t)pg, PROT_NONE), 0);
+	struct ttft_sse *sse = (struct ttft_sse *)(void *)(m + pg - (sizeof *sse + 7) / 8 * 8);
+	ck_assert_uint_lt((size_t)(m + pg - (char *)(sse->tmpl + TTFT_SSE_TMPL)),
+			  2u * TTFT_SSE_SPAN - TTFT_SSE_TMPL);
+	struct got g;
+	memset(&g, 0, sizeof g);
+	g.sse = sse;
+	ttft_sse_init(sse, on_event, NULL, &g);
+	char ev[2 * TTFT_SSE_SPAN + 8];
+	memset(ev, 'a', sizeof ev);
+	memcpy(ev, "data: {\"x\":\"", 13);
+	size_t n = 0;
+	n += TTFT_SSE_SPAN;                  /* the prefix, its token next */
+	ev[n++] = 'x';                       /* a token of one byte */
+	ev[n] = '"';                         /* the suffix: its closing quote, */
+	n += TTFT_SSE_SPAN;                  /* … then 'a's to the line end */
+	ev[n++] = '\n';
+	ev[n++] = '\n';
+	/* the prefix, then the suffix's first bytes where a suffix after it
+	 * would be, and the state's bytes past tmpl like the suffix's rest:
+	 * a compare of the torn suffix meets no difference before the page
+	 * ends */
+	memcpy(sse->tmpl, ev, TTFT_SSE_SPAN);
+	memcpy(sse->tmpl + TTFT_SSE_SPAN, ev + TTFT_SSE_SPAN + 1, TTFT_SSE_TMPL - TTFT_SSE_SPAN);
+	char *tail = sse->tmpl + TTFT_SSE_TMPL;
+	for (int entry = 0; entry < 3; entry++) {
+		memset(tail, 'a', (size_t)(m + pg - tail));
+		sse->tlen = TTFT_SSE_SPAN;
+		sse->slen = TTFT_SSE_SPAN;
+		sse->tdata = 6;
+		if (entry == 0)
+			ck_assert_int_eq(ttft_sse_whole_token(sse, ev, n), 0);
+		else if (entry == 1)
+			ttft_sse_feed_token(sse, ev, n);
+		else
+			ttft_sse_feed(sse, ev, n);
+		if (entry) /* a suffix kept anew fits */
+			ck_assert_uint_le((unsigned)sse->tlen + sse->slen, TTFT_SSE_TMPL);
+		ttft_sse_reset(sse);
+	}
+	/* the token read returns 1 (the caller's to report), the feed
+	 * reports it: the prefix fits, its token after it */
+	ck_assert_str_eq(g.seq, "T");
+	munmap(m, 2 * (size_t)pg);
+}
+END_TEST
+
 START_TEST(a_response_fits_the_last_ones_template_but_its_id)
 {
 	static struct ttft_sse sse;
@@ -2283,6 +2345,7 @@ int main(void)
 	tcase_add_test(t, a_vllm_usage_event_is_taken_as_the_scan_takes_it);
 	tcase_add_test(t, a_response_fits_the_last_ones_template_but_its_id);
 	tcase_add_test(t, a_torn_hint_stays_in_its_bounds);
+	tcase_add_test(t, a_torn_template_is_never_read_past_its_end);
 	tcase_add_test(t, a_hinted_template_keeps_no_suffix_it_did_not_read);
 	tcase_add_test(t, a_template_kept_after_its_checkpoint_keeps_it);
 	tcase_add_test(t, an_event_at_the_hints_checkpoint_reads_on_from_there);

@@ -1456,6 +1456,58 @@ usage_event(struct ttft_sse *s, const char *p, const char *e)
 	return p;
 }
 
+/* A chat stream's role event of vLLM's form (its first event: the
+ * assistant's role, an empty content), whole in this read, where the
+ * hint's checkpoint left the scanner (the top-level object's keys to
+ * come, its id, object, created and model read, as lines() sets it up):
+ * exactly "choices":[{"index":0,"delta":{"role":"assistant","content":""},
+ * "logprobs":null,"finish_reason":null}], then "usage":null or nothing,
+ * then }\n\n (no whitespace, no other key, choice or value). Such an event
+ * is taken here at once, as the full scan would take it: an empty event,
+ * no flag, the same state after (the containers it opened, the content's
+ * string a token's place). Returns where the stream goes on, or NULL with
+ * nothing changed: the full scan reads it (another form, split across
+ * reads). ~2,500 instructions a chat response fewer
+ * (docs/performance.md). */
+static __attribute__((noinline)) const char *
+role_event(struct ttft_sse *s, const char *p, const char *e)
+{
+#define AT(lit) ((size_t)(e - p) >= sizeof lit - 1 && key_is(p, lit, sizeof lit - 1) \
+		 && (p += sizeof lit - 1, 1))
+	if (!AT("\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+		"\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]"))
+		return NULL;
+	if (!AT(",\"usage\":null}\n\n")) {
+		/* three bytes: below key_is's four */
+		if (e - p < 3 || p[0] != '}' || p[1] != '\n' || p[2] != '\n')
+			return NULL;
+		p += 3;
+	}
+#undef AT
+	/* the state the full scan leaves at the blank line */
+	s->ev_data = EV_DATA;
+	s->ev_type = s->htype; /* as the hint's checkpoint sets it */
+	s->line1 = 1;
+	s->done_ok = 0;
+	s->stack[0] = S_KEYS;
+	s->stack[1] = K_CHOICES | S_ARRAY | S_KEYS;
+	s->stack[2] = K_CHOICES | S_KEYS;
+	s->stack[3] = K_DELTA | S_KEYS;
+	s->vtok = 1; /* "content": a token's place, empty */
+	s->vlen = 0;
+	s->vcap = 0;
+	s->nval = 0; /* the index */
+	s->nfrac = 0;
+	s->nslot = 0;
+	s->keylen = 0;
+	s->key = K_OTHER;
+	s->depth = 0;
+	s->js = J_END;
+	s->line = L_START;
+	dispatch(s);
+	return p;
+}
+
 static void feed_lines(struct ttft_sse *s, const char *b, const char *p,
 		       const char *e);
 static void feed_lines_full(struct ttft_sse *s, const char *b, const char *p,
@@ -1564,6 +1616,10 @@ lines(struct ttft_sse *s, const char *b, const char *p, const char *e,
 					if (whole && s->on_event)
 						s->on_event(s->ctx, TTFT_SSE_TOKEN, 0);
 					p = q;
+					continue;
+				}
+				if (ck && (q = role_event(s, ck, e))) {
+					p = q; /* a chat role event, taken */
 					continue;
 				}
 				if (ck) { /* at the hint's checkpoint: as the

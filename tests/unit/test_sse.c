@@ -2111,6 +2111,102 @@ START_TEST(a_vllm_usage_event_is_taken_as_the_scan_takes_it)
 }
 END_TEST
 
+/* A chat response's role event, taken at once at the hint's checkpoint
+ * (role_event, vLLM's exact form with "usage":null or without it): every
+ * form gives the events and flags that one byte at a time gives (which
+ * never takes it), an event a read, and at every split of the second
+ * response (the first, read whole, leaves its template as the hint); and
+ * the forms it must leave to the full scan (a token in it, another
+ * choice, another key or value, whitespace, a usage object, CRLFs, cut)
+ * likewise. Each response's token events after it are checked too (the
+ * state it leaves). */
+static void feed_two(struct ttft_sse *sse, struct got *g, const char *a, const char *b,
+		     size_t at)
+{
+	start(sse, g);
+	ttft_sse_reset(sse);
+	ttft_sse_feed(sse, a, strlen(a));
+	ttft_sse_reset(sse);
+	size_t n = strlen(b);
+	if (at == (size_t)-2) {
+		for (size_t i = 0; i < n; i++)
+			ttft_sse_feed(sse, b + i, 1);
+	} else if (at == (size_t)-1) {
+		for (size_t i = 0; i < n;) {
+			const char *e = strstr(b + i, "\n\n");
+			size_t j = e ? (size_t)(e - b) + 2 : n;
+			ttft_sse_feed(sse, b + i, j - i);
+			i = j;
+		}
+	} else {
+		ttft_sse_feed(sse, b, at ? at : n);
+		if (at)
+			ttft_sse_feed(sse, b + at, n - at);
+	}
+}
+
+START_TEST(a_chat_role_event_is_taken_as_the_scan_takes_it)
+{
+	static const struct {
+		const char *role; /* the role event's choices and after */
+		const char *seq;  /* the second response's events, whole */
+	} cases[] = {
+		/* taken */
+		{"[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+		 "\"logprobs\":null,\"finish_reason\":null}]}\n\n", "ETTED"},
+		{"[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+		 "\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n", "ETTED"},
+		/* the full scan's */
+		{"[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"x\"},"
+		 "\"logprobs\":null,\"finish_reason\":null}]}\n\n", "TTTED"},
+		{"[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+		 "\"logprobs\":null,\"finish_reason\":null}]}\r\n\r\n", "ETTED"},
+		{"[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+		 "\"logprobs\":null,\"finish_reason\":null}]}\ndata: \n\n", "ETTED"},
+		{"[{\"index\":1,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+		 "\"logprobs\":null,\"finish_reason\":null}]}\n\n", "ETTED"},
+		{"[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\","
+		 "\"refusal\":null},\"logprobs\":null,\"finish_reason\":null}]}\n\n", "ETTED"},
+		{"[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null},"
+		 "\"logprobs\":null,\"finish_reason\":null}]}\n\n", "ETTED"},
+		{"[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+		 "\"logprobs\":null,\"finish_reason\":null}], \"usage\":null}\n\n", "ETTED"},
+		{"[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+		 "\"logprobs\":null,\"finish_reason\":null}],\"usage\":{\"prompt_tokens\":5,"
+		 "\"total_tokens\":5,\"completion_tokens\":0}}\n\n", "ETTED"},
+		{"[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+		 "\"logprobs\":null,\"finish_reason\":null}],\"usage\":nul}\n\n", "ETTED"},
+		{"[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+		 "\"logprobs\":null,\"finish_reason\":null}]}}\n\n", "ETTED"},
+		{"[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+		 "\"logprobs\":null,\"finish_reason\":null}]", "ETED"},
+		{"[{\"index\":0,\"delta\":{\"role\":\"user\",\"content\":\"\"},"
+		 "\"logprobs\":null,\"finish_reason\":null}]}\n\n", "ETTED"},
+	};
+	static struct ttft_sse sse;
+	struct got ref, got;
+	const char *first = ROLE("chatcmpl-1", "100", "0", "") CHAT("chatcmpl-1", "100");
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char b[2048];
+		snprintf(b, sizeof b, "%s%s%s",
+			 "data: {\"id\":\"chatcmpl-22\",\"object\":\"chat.completion.chunk\","
+			 "\"created\":1011,\"model\":\"Qwen/Qwen2.5-1.5B-Instruct\",\"choices\":",
+			 cases[i].role, CHAT("chatcmpl-22", "1011"));
+		feed_two(&sse, &ref, first, b, (size_t)-2);
+		feed_two(&sse, &got, first, b, 0);
+		same_events(&ref, &got, "whole");
+		ck_assert_msg(strlen(got.seq) > 5 && !strcmp(got.seq + 5, cases[i].seq),
+			      "case %zu: %s", i, got.seq);
+		feed_two(&sse, &got, first, b, (size_t)-1);
+		same_events(&ref, &got, "an event a read");
+		for (size_t at = 1; at < strlen(b); at++) {
+			feed_two(&sse, &got, first, b, at);
+			same_events(&ref, &got, "split");
+		}
+	}
+}
+END_TEST
+
 static uint32_t xorshift32(uint32_t *x)
 {
 	*x ^= *x << 13;
@@ -2343,6 +2439,7 @@ int main(void)
 	tcase_add_test(t, random_streams_split_anywhere);
 	tcase_add_test(t, template_checkpoints_after_random_heads);
 	tcase_add_test(t, a_vllm_usage_event_is_taken_as_the_scan_takes_it);
+	tcase_add_test(t, a_chat_role_event_is_taken_as_the_scan_takes_it);
 	tcase_add_test(t, a_response_fits_the_last_ones_template_but_its_id);
 	tcase_add_test(t, a_torn_hint_stays_in_its_bounds);
 	tcase_add_test(t, a_torn_template_is_never_read_past_its_end);

@@ -681,15 +681,17 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	if (closed_without_done(r))
 		cut = "the server's close ended its event stream (no length, not "
 		      "chunked) before any [DONE]: a stream cut short ends the same way";
-	if (ttft_record_early(r) && r->sent_one_call)
+	if (!ttft_record_early(r))
+		;
+	else if (r->sent_one_call)
 		early = "its response's head was read before the "
 			 "call that sent the whole request returned (another thread "
 			 "reads): no wait to measure";
-	else if (ttft_record_early(r) && r->t_req1)
+	else if (r->t_req1)
 		early = say(earlyb, sizeof earlyb, "the server answered before the request was "
 			 "fully sent (its headers %.1f ms before the request's last byte)",
 			 span(r->t_hdr, r->t_req1) * 1e3);
-	else if (ttft_record_early(r))
+	else
 		early = "the server answered before the request was "
 			 "fully sent (its last byte was never seen sent)";
 	char verb[200];
@@ -715,6 +717,11 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 			"read may have ended later";
 	/* the parts that apply, in this order, "; " between them */
 	const char *part[8] = {why, ver, apart, itm, tok, cut, early, pre};
+	/* the one part most rows have, a literal whole in buf: itself, not
+	 * a copy (a part formatted here lives in this frame) */
+	if ((why[0] | ver[0] | apart[0] | itm[0] | cut[0] | early[0] | pre[0]) == 0 &&
+	    tok[0] && strlen(tok) < len)
+		return tok;
 	size_t at = 0;
 	if (len)
 		buf[0] = 0;

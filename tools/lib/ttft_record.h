@@ -267,7 +267,8 @@ void ttft_record_phases(const struct ttft_record *r, struct ttft_phases *p);
 int ttft_record_complete(const struct ttft_record *r);
 /* A log record: why its row is not a whole, normal exchange, and whether
  * its connection was pre-opened, as the table and --json show it; NULL
- * when there is nothing to say. */
+ * when there is nothing to say. The note is in buf, or (one fixed part
+ * that fits, the common case) a string constant of the program's own. */
 const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len);
 /* What a TTFT_DESYNC_* reason means, for people (tls: on a TLS
  * connection's plaintext). */

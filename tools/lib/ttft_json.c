@@ -685,10 +685,11 @@ static inline __attribute__((always_inline)) void ns_k(struct kw *w, const char 
 		w_end(w, put_ns(o, ns));
 }
 
-static inline __attribute__((always_inline)) void strn_k(struct kw *w, const char *qk, size_t kn,
-							  const char *s, size_t n)
+/* s (n bytes), plain: whether all_plain holds for it. */
+static inline __attribute__((always_inline)) void strp_k(struct kw *w, const char *qk, size_t kn,
+							  const char *s, size_t n, int plain)
 {
-	if (all_plain((const unsigned char *)s, n)) { /* the usual string */
+	if (plain) { /* the usual string */
 		char *o = w_member(w, qk, kn, n + 2);
 		if (o) {
 			*o++ = '"';
@@ -705,6 +706,12 @@ static inline __attribute__((always_inline)) void strn_k(struct kw *w, const cha
 	w_give(w);
 	put_string(w->j, s, n);
 	w_take(w);
+}
+
+static inline __attribute__((always_inline)) void strn_k(struct kw *w, const char *qk, size_t kn,
+							  const char *s, size_t n)
+{
+	strp_k(w, qk, kn, s, n, all_plain((const unsigned char *)s, n));
 }
 
 static inline __attribute__((always_inline)) void str_k(struct kw *w, const char *qk, size_t kn, const char *s)
@@ -932,7 +939,18 @@ static inline __attribute__((always_inline)) void record(struct ttft_json *j, co
 			bool_k(&w, K("request_unseen"), r->request_unseen);
 		}
 		bool_k(&w, K("complete"), ttft_record_complete(r));
-		str_k(&w, K("note"), ttft_record_note(r, nb, sizeof nb));
+		const char *note = ttft_record_note(r, nb, sizeof nb);
+		if (note && note != nb) { /* a constant: the same as rows before */
+			if (note != j->note) {
+				j->note = note;
+				j->note_len = strlen(note);
+				j->note_plain = all_plain((const unsigned char *)note,
+							  j->note_len);
+			}
+			strp_k(&w, K("note"), note, j->note_len, j->note_plain);
+		} else {
+			str_k(&w, K("note"), note);
+		}
 	}
 	if (probe && ctx->keep_text)
 		strn_k(&w, K("text"), r->text ? r->text : "", r->textlen);

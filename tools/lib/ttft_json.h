@@ -27,6 +27,11 @@ struct ttft_json {
 	int depth;
 	uint32_t filled;    /* bit d: the container at depth d has a member */
 	uint32_t is_obj;    /* bit d: the container at depth d is an object */
+	const char *note;   /* the last row note that was a constant (most
+	                       rows': the same one), its length and whether
+	                       it goes out as it is: measured once */
+	size_t note_len;
+	int note_plain;
 };
 
 /* Start writing to f, or (f NULL) into a string. -1 when out of memory

@@ -338,11 +338,20 @@ static inline void digits_back(char *end, unsigned long long v, int n)
 		memcpy(end, d2 + 2 * r, 2);
 	}
 	unsigned x = (unsigned)v;
-	for (; n >= 2; n -= 2) {
+	/* four digits a division: the pair's halves by multiplications */
+	for (; n >= 4; n -= 4) {
+		unsigned r = x % 10000;
+		x /= 10000;
+		end -= 4;
+		memcpy(end, d2 + 2 * (r / 100), 2);
+		memcpy(end + 2, d2 + 2 * (r % 100), 2);
+	}
+	if (n >= 2) {
 		unsigned r = x % 100;
 		x /= 100;
 		end -= 2;
 		memcpy(end, d2 + 2 * r, 2);
+		n -= 2;
 	}
 	if (n)
 		end[-1] = (char)('0' + x);
@@ -363,31 +372,25 @@ static inline char *put_i(char *o, long long v)
 	return put_u(o, v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v);
 }
 
-/* How many digits the fraction fp (nanoseconds, below 1e9) has without
- * its trailing zeros, 0 to 9; *fp is divided down to those digits. */
-static inline int frac_digits(unsigned *fp)
-{
-	if (!*fp)
-		return 0;
-	int fd = 9;
-	while (*fp % 100 == 0)
-		*fp /= 100, fd -= 2;
-	if (*fp % 10 == 0)
-		*fp /= 10, fd--;
-	return fd;
-}
-
-/* Seconds ip, then (fd > 0) the point and fd digits of fp; returns where
- * it ends. */
-static inline char *put_sec(char *o, unsigned long long ip, unsigned fp, int fd)
+/* Seconds ip, then (fp, nanoseconds below 1e9, not 0) the point and
+ * fp's digits without their trailing zeros; returns where it ends. The
+ * fraction's nine digits are written, its zeros included (a number's
+ * room holds them), and the zeros found in the text: one load, not a
+ * division a pair of them. */
+static inline char *put_sec(char *o, unsigned long long ip, unsigned fp)
 {
 	o = put_u(o, ip);
-	if (fd) {
-		*o++ = '.';
-		digits_back(o + fd, fp, fd);
-		o += fd;
-	}
-	return o;
+	if (!fp)
+		return o;
+	*o++ = '.';
+	digits_back(o + 9, fp, 9);
+	uint64_t w;
+	memcpy(&w, o + 1, sizeof w);
+	/* the last eight digits, '0' as 0, the last in the top byte; all
+	 * eight zeros leave the first, which is not (fp is not 0) */
+	w = word(w) ^ 0x3030303030303030ull;
+	int zeros = w ? __builtin_clzll(w) >> 3 : 8;
+	return o + 9 - zeros;
 }
 
 /* Durations and instants are integer nanoseconds divided by 1e9, so most
@@ -412,15 +415,16 @@ static size_t fmt_nanos(char *out, double v)
 	unsigned long long u = n < 0 ? (unsigned long long)-n : (unsigned long long)n;
 	unsigned long long ip = u / 1000000000ull;
 	unsigned fp = (unsigned)(u % 1000000000ull);
-	int fd = frac_digits(&fp);
-	/* the digits %.15g would print: the integer's and the fraction's,
-	 * or (below 1) the fraction's without its leading zeros */
-	if ((ip ? ndigits(ip) + fd : fp ? ndigits(fp) : 0) > 15)
+	/* the digits %.15g would print: the integer's and the fraction's
+	 * without its trailing zeros, or (below 1) the fraction's without
+	 * its leading zeros, at most 9; ip has at most 7 (a < 9e6), so
+	 * only 7 and a fraction of 9 (its last digit not 0) are too many */
+	if (ip >= 1000000 && fp % 10)
 		return 0;
 	char *o = out;
 	if (n < 0)
 		*o++ = '-';
-	o = put_sec(o, ip, fp, fd);
+	o = put_sec(o, ip, fp);
 	*o = 0;
 	return (size_t)(o - out);
 }
@@ -496,9 +500,7 @@ static char *put_ns(char *o, int64_t ns)
 	if (ns < 0)
 		*o++ = '-';
 	unsigned long long u = ns < 0 ? 0ull - (unsigned long long)ns : (unsigned long long)ns;
-	unsigned fp = (unsigned)(u % 1000000000ull);
-	int fd = frac_digits(&fp);
-	return put_sec(o, u / 1000000000ull, fp, fd);
+	return put_sec(o, u / 1000000000ull, (unsigned)(u % 1000000000ull));
 }
 
 void ttft_json_num(struct ttft_json *j, const char *key, double v)

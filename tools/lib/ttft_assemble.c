@@ -229,28 +229,55 @@ static struct ttft_record *find_req(struct ttft_analysis *a, struct asm_conn *c,
 	return found ? &a->reqs[c->reqs[pos]] : NULL;
 }
 
-void ttft_asm_copy_text(char *dst, size_t dlen, const char *src, size_t slen)
+/* 1 when the 8 bytes of w hold a control byte (below 0x20, or 0x7f):
+ * a byte's top bit set by b - 0x20 borrowing (b < 0x20) or by b + 1
+ * carrying into it (b == 0x7f, from below 0x80) — neither where b has
+ * its own top bit set, which clears both (bytes of 0x80 and above are
+ * not control bytes). The borrow of a byte below 0x20 may set the next
+ * byte's bit: only when a control byte is there anyway. */
+static inline int has_ctl(uint64_t w)
 {
-	size_t n = strnlen(src, slen);
-	if (n >= dlen)
-		n = dlen - 1;
+	const uint64_t ones = 0x0101010101010101ull, tops = 0x8080808080808080ull;
+	uint64_t low = w & ~tops; /* each byte's 7 low bits */
+	return (((w - ones * 0x20) | (low + ones)) & ~w & tops) != 0;
+}
+
+/* n bytes of src that hold no NUL as a C string in dst (dlen > n). */
+static void copy_clean(char *dst, const char *src, size_t n)
+{
 	memcpy(dst, src, n);
 	dst[n] = 0;
-	for (size_t i = 0; i < n; i++)
+	size_t i = 0;
+	/* the usual text has no control byte: a word at a time to say so */
+	for (uint64_t w; i + 8 <= n; i += 8) {
+		memcpy(&w, dst + i, sizeof w);
+		if (has_ctl(w))
+			break;
+	}
+	for (; i < n; i++)
 		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
 			dst[i] = '?';
 }
 
+void ttft_asm_copy_text(char *dst, size_t dlen, const char *src, size_t slen)
+{
+	size_t n = strnlen(src, slen);
+	copy_clean(dst, src, n < dlen ? n : dlen - 1);
+}
+
 /* "METHOD PATH" (cut at TTFT_REC_TEXT bytes, or without a space: all
- * method), each part copied once from the record's text. */
+ * method), each part copied once from the record's text: its length
+ * known, no NUL in it. */
 static void split_request_line(struct ttft_record *r, const char *text)
 {
 	size_t n = strnlen(text, TTFT_REC_TEXT);
 	const char *sp = memchr(text, ' ', n);
 	size_t m = sp ? (size_t)(sp - text) : n;
-	ttft_asm_copy_text(r->method, sizeof r->method, text, m);
-	if (sp)
-		ttft_asm_copy_text(r->path, sizeof r->path, sp + 1, n - m - 1);
+	copy_clean(r->method, text, m < sizeof r->method ? m : sizeof r->method - 1);
+	if (sp) {
+		m = n - m - 1;
+		copy_clean(r->path, sp + 1, m < sizeof r->path ? m : sizeof r->path - 1);
+	}
 }
 
 /* getaddrinfo's begin and end: a stack of unfinished calls per thread;

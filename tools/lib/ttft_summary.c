@@ -187,29 +187,43 @@ static inline uint64_t sort_key(double v)
 	return b >> 63 ? ~b : b | (1ull << 63);
 }
 
+/* The value of key k (+0 for a zero's). */
+static inline double key_value(uint64_t k)
+{
+	uint64_t b = k >> 63 ? k & ~(1ull << 63) : ~k;
+	double v;
+	memcpy(&v, &b, sizeof v);
+	return v;
+}
+
 /* Sorts v ascending (no NaNs): a radix sort on sort_key, a byte at a
  * time from the lowest, each pass stable, so equal values keep their
  * order as in glibc's merge sort that qsort is (-0 and 0 included). A
- * byte all keys share is skipped. Few values, or no memory for the
- * copy: qsort. */
+ * byte all keys share is skipped. The keys are made once and sorted,
+ * then turned back into values: the zeros, which share one key, from v
+ * in v's order (a -0 among them stays where it was among them). Few
+ * values, or no memory for the keys: qsort. */
 static void sort_values(double *v, size_t n)
 {
-	double *tmp = n >= 256 ? malloc(n * sizeof *tmp) : NULL;
-	if (!tmp) {
+	uint64_t *key = n >= 256 ? malloc(2 * n * sizeof *key) : NULL;
+	if (!key) {
 		if (n)
 			qsort(v, n, sizeof *v, cmp_double);
 		return;
 	}
 	size_t count[8][256] = {{0}}; /* per byte of the key: its values' counts */
+	int neg_zero = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t k = sort_key(v[i]);
+		key[i] = k;
+		neg_zero |= v[i] == 0 && signbit(v[i]);
 		for (int d = 0; d < 8; d++)
 			count[d][(k >> (8 * d)) & 255]++;
 	}
-	double *from = v, *to = tmp;
+	uint64_t *from = key, *to = key + n;
 	for (int d = 0; d < 8; d++) {
 		size_t *c = count[d], at = 0;
-		if (c[(sort_key(v[0]) >> (8 * d)) & 255] == n)
+		if (c[(from[0] >> (8 * d)) & 255] == n)
 			continue;
 		for (int b = 0; b < 256; b++) {
 			size_t k = c[b];
@@ -217,14 +231,29 @@ static void sort_values(double *v, size_t n)
 			at += k;
 		}
 		for (size_t i = 0; i < n; i++)
-			to[c[(sort_key(from[i]) >> (8 * d)) & 255]++] = from[i];
-		double *t = from;
+			to[c[(from[i] >> (8 * d)) & 255]++] = from[i];
+		uint64_t *t = from;
 		from = to;
 		to = t;
 	}
-	if (from != v)
-		memcpy(v, from, n * sizeof *v);
-	free(tmp);
+	if (neg_zero) {
+		/* v's zeros in its order into the spare half, then in place
+		 * of the run of the zeros' key */
+		size_t z = 0;
+		for (size_t i = 0; i < n; i++)
+			if (v[i] == 0)
+				memcpy(&to[z++], &v[i], sizeof *to);
+		z = 0;
+		for (size_t i = 0; i < n; i++)
+			if (from[i] == sort_key(0))
+				memcpy(&v[i], &to[z++], sizeof *v);
+			else
+				v[i] = key_value(from[i]);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			v[i] = key_value(from[i]);
+	}
+	free(key);
 }
 
 void ttft_summary_of(double *v, size_t n, struct ttft_summary *s)

@@ -242,19 +242,41 @@ static inline int has_ctl(uint64_t w)
 	return (((w - ones * 0x20) | (low + ones)) & ~w & tops) != 0;
 }
 
+/* 0 when s[0..n) may hold a control byte; 1: it holds none. With loads
+ * that may overlap (the last 8, or the first and last 4 bytes): only
+ * whether, not where. */
+static inline int all_clean(const char *s, size_t n)
+{
+	uint64_t w;
+	if (n >= 8) {
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&w, s + i, sizeof w);
+			if (has_ctl(w))
+				return 0;
+		}
+		memcpy(&w, s + n - 8, sizeof w);
+		return !has_ctl(w);
+	}
+	if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, s, sizeof a);
+		memcpy(&b, s + n - 4, sizeof b);
+		return !has_ctl((uint64_t)a | (uint64_t)b << 32);
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* n bytes of src that hold no NUL as a C string in dst (dlen > n). */
 static void copy_clean(char *dst, const char *src, size_t n)
 {
 	memcpy(dst, src, n);
 	dst[n] = 0;
-	size_t i = 0;
-	/* the usual text has no control byte: a word at a time to say so */
-	for (uint64_t w; i + 8 <= n; i += 8) {
-		memcpy(&w, dst + i, sizeof w);
-		if (has_ctl(w))
-			break;
-	}
-	for (; i < n; i++)
+	if (all_clean(dst, n)) /* the usual text */
+		return;
+	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
 			dst[i] = '?';
 }

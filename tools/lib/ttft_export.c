@@ -286,10 +286,11 @@ int ttft_export_request(struct ttft_export *x, const struct ttft_record *r, cons
 		else if (observe(s, h, v[h], trace_id, end_unix_s) != 0)
 			rc = -1;
 	s->requests[outcome(r, complete)]++;
-	long tok = ttft_record_tokens(r);
+	int src;
+	long tok = ttft_record_tokens_src(r, &src);
 	if (tok > 0)
 		s->tokens += (uint64_t)tok;
-	if (tok > 0 && ttft_record_tokens_source(r) == TTFT_TOKENS_EVENTS)
+	if (tok > 0 && src == TTFT_TOKENS_EVENTS)
 		s->tokens_events += (uint64_t)tok;
 	return rc;
 }

@@ -841,9 +841,10 @@ static inline __attribute__((always_inline)) void record(struct ttft_json *j, co
 	else if (log) /* not seen (request_unseen): no start, no clock origin;
 		       * a damaged anchor or start: no sum that fits */
 		null_k(&w, K("start_unix_s"));
-	long tokens = ttft_record_tokens(r);
+	int src;
+	long tokens = ttft_record_tokens_src(r, &src);
 	/* "events": counted, at least that many (one event can carry several) */
-	const char *tokens_source = ttft_tokens_source_name(ttft_record_tokens_source(r));
+	const char *tokens_source = ttft_tokens_source_name(src);
 	if (!pretty && tokens < 0 && !tokens_source && r->prompt_tokens < 0) {
 		run_k(&w, RUN(KS("tokens") "null," KS("tokens_source") "null,"
 			      KS("prompt_tokens") "null"));

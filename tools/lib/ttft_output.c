@@ -133,8 +133,9 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		else
 			snprintf(status, sizeof status, "-");
 		char tokens[24];
-		long ntok = ttft_record_tokens(r);
-		int at_least = ttft_record_tokens_source(r) == TTFT_TOKENS_EVENTS;
+		int src;
+		long ntok = ttft_record_tokens_src(r, &src);
+		int at_least = src == TTFT_TOKENS_EVENTS;
 		if (ntok < 0) /* unknown, not zero */
 			snprintf(tokens, sizeof tokens, "-");
 		else /* a count of events: one event can carry several tokens */

@@ -282,7 +282,7 @@ int ttft_record_not_sse(const struct ttft_record *r)
 }
 
 /* The count and where it comes from (TTFT_TOKENS_*): one rule for both. */
-static long tokens_of(const struct ttft_record *r, int *src)
+long ttft_record_tokens_src(const struct ttft_record *r, int *src)
 {
 	*src = TTFT_TOKENS_UNKNOWN;
 	if (r->encrypted || r->compressed || ttft_record_not_sse(r))
@@ -319,13 +319,13 @@ static long tokens_of(const struct ttft_record *r, int *src)
 long ttft_record_tokens(const struct ttft_record *r)
 {
 	int src;
-	return tokens_of(r, &src);
+	return ttft_record_tokens_src(r, &src);
 }
 
 int ttft_record_tokens_source(const struct ttft_record *r)
 {
 	int src;
-	tokens_of(r, &src);
+	ttft_record_tokens_src(r, &src);
 	return src;
 }
 

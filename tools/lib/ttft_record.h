@@ -320,6 +320,8 @@ enum {
 	TTFT_TOKENS_EMPTY,   /* a body seen whole and empty: 0 for sure */
 };
 int ttft_record_tokens_source(const struct ttft_record *r);
+/* Both at once: the count, its source in *src (one rule, worked once). */
+long ttft_record_tokens_src(const struct ttft_record *r, int *src);
 /* Said once under a table that shows a count of events as "≥N". */
 #define TTFT_TOKENS_AT_LEAST_RULE                                                  \
 	"tokens '≥N': token events counted, the stream carried no usage the "    \

@@ -149,8 +149,9 @@ static void request(struct ctx *c, const struct ttft_record *r)
 		ttft_json_int(j, "status", r->status);
 		/* the row's count (the server's usage where it gave one), and
 		 * where it comes from ("events": at least that many) */
-		long tokens = ttft_record_tokens(r);
-		const char *src = ttft_tokens_source_name(ttft_record_tokens_source(r));
+		int from;
+		long tokens = ttft_record_tokens_src(r, &from);
+		const char *src = ttft_tokens_source_name(from);
 		if (tokens < 0) /* unknown, not zero */
 			ttft_json_null(j, "tokens");
 		else

@@ -878,10 +878,16 @@ static inline __attribute__((always_inline)) void record(struct ttft_json *j, co
 		num_k(&w, K("send_s"), p.send_s);
 		num_k(&w, K("wait_headers_s"), p.wait_headers_s);
 	}
-	num_k(&w, K("ttft_s"), p.ttft_s);
-	if (log)
-		num_k(&w, K("wire_ttft_s"), p.wire_ttft_s);
-	num_k(&w, K("decode_s"), p.decode_s);
+	if (log && !pretty && isnan(p.ttft_s) && isnan(p.wire_ttft_s) && isnan(p.decode_s)) {
+		/* no first token (a short request's answer) */
+		run_k(&w, RUN(KS("ttft_s") "null," KS("wire_ttft_s") "null,"
+			      KS("decode_s") "null"));
+	} else {
+		num_k(&w, K("ttft_s"), p.ttft_s);
+		if (log)
+			num_k(&w, K("wire_ttft_s"), p.wire_ttft_s);
+		num_k(&w, K("decode_s"), p.decode_s);
+	}
 	num_k(&w, K("e2e_s"), p.e2e_s);
 	/* the count says why an itl_p99_s is null (ttft_quantile_min_n) */
 	long itl_n = ttft_record_itl_n(r);

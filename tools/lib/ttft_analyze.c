@@ -248,7 +248,8 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 			const struct ttft_record *r = &out->reqs[k];
 			if (k && before(r, r - 1))
 				in_order = 0;
-			double x = ttft_record_ttft_s(r), y = ttft_record_e2e_s(r);
+			double x, y;
+			ttft_record_ttft_e2e_s(r, &x, &y);
 			if (!isnan(x))
 				tv[nt++] = x;
 			if (!isnan(y))

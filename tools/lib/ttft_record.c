@@ -257,18 +257,37 @@ static int contradicts(const struct ttft_record *r)
 	return (t < 0 || e < 0 || t > e) && disordered(r);
 }
 
+/* TTFT and e2e of a record whose contradicts() is c: one rule for each,
+ * whether asked alone or together (contradicts worked once). */
+static double ttft_of(const struct ttft_record *r, int c)
+{
+	return r->fork_unsure || c ? NAN : span(r->t_start, r->t_first);
+}
+
+static double e2e_of(const struct ttft_record *r, int c)
+{
+	/* no answer: the close ends no response (a server dropping
+	 * connections fast would make e2e look fast) */
+	return r->fork_unsure || (r->end_flags & TTFT_F_NO_ANSWER) || c
+		       ? NAN
+		       : span(r->t_start, r->t_end);
+}
+
 double ttft_record_ttft_s(const struct ttft_record *r)
 {
-	return r->fork_unsure || contradicts(r) ? NAN : span(r->t_start, r->t_first);
+	return ttft_of(r, contradicts(r));
 }
 
 double ttft_record_e2e_s(const struct ttft_record *r)
 {
-	/* no answer: the close ends no response (a server dropping
-	 * connections fast would make e2e look fast) */
-	return r->fork_unsure || (r->end_flags & TTFT_F_NO_ANSWER) || contradicts(r)
-		       ? NAN
-		       : span(r->t_start, r->t_end);
+	return e2e_of(r, contradicts(r));
+}
+
+void ttft_record_ttft_e2e_s(const struct ttft_record *r, double *ttft_s, double *e2e_s)
+{
+	int c = contradicts(r);
+	*ttft_s = ttft_of(r, c);
+	*e2e_s = e2e_of(r, c);
 }
 
 int ttft_record_not_sse(const struct ttft_record *r)
@@ -434,10 +453,9 @@ void ttft_record_phases(const struct ttft_record *r, struct ttft_phases *p)
 	 * (TCP Fast Open: the request rides the handshake, within connect) */
 	p->send_s = span(ttft_record_send_start(r), r->t_req1);
 	p->wait_headers_s = span(r->t_req1, r->t_hdr);
-	p->ttft_s = ttft_record_ttft_s(r);
+	ttft_record_ttft_e2e_s(r, &p->ttft_s, &p->e2e_s);
 	p->decode_s = r->ntok ? span(ttft_record_tok_times(r)[0], ttft_record_last_token(r))
 			      : NAN;
-	p->e2e_s = ttft_record_e2e_s(r);
 	p->itl_p50_s = r->itl_p50_s;
 	p->itl_p99_s = r->itl_p99_s;
 	p->app_gap_s = span(r->t_first, r->t_app_first);

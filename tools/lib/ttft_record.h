@@ -300,6 +300,8 @@ int ttft_record_early(const struct ttft_record *r);
 int64_t ttft_record_send_start(const struct ttft_record *r);
 double ttft_record_ttft_s(const struct ttft_record *r);
 double ttft_record_e2e_s(const struct ttft_record *r);
+/* Both at once (what they share worked once). */
+void ttft_record_ttft_e2e_s(const struct ttft_record *r, double *ttft_s, double *e2e_s);
 /* Output tokens: the server's usage when it gave one, else token events;
  * -1 when they are not known (never a made-up 0): an encrypted or
  * compressed response, or a log row whose response is not an event

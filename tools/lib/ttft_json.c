@@ -890,7 +890,7 @@ static inline __attribute__((always_inline)) void record(struct ttft_json *j, co
 	}
 	num_k(&w, K("e2e_s"), p.e2e_s);
 	/* the count says why an itl_p99_s is null (ttft_quantile_min_n) */
-	long itl_n = ttft_record_itl_n(r);
+	long itl_n = ttft_record_itl_n_tok(r, tokens);
 	if (log && !pretty && itl_n < 0 && isnan(p.itl_p50_s) && isnan(p.itl_p99_s) &&
 	    isnan(p.app_gap_s)) {
 		run_k(&w, RUN(KS("itl_n") "null," KS("itl_p50_s") "null,"

@@ -371,10 +371,15 @@ const char *ttft_tokens_source_name(int src)
 
 long ttft_record_itl_n(const struct ttft_record *r)
 {
+	return ttft_record_itl_n_tok(r, ttft_record_tokens(r));
+}
+
+long ttft_record_itl_n_tok(const struct ttft_record *r, long tokens)
+{
 	/* a body that is not an event stream has tokens (its usage says how
 	 * many) but no events to put gaps between, unless it was empty */
 	if (r->encrypted || r->compressed || r->fork_unsure || r->several_choices ||
-	    (r->not_sse && !r->ntok && ttft_record_tokens(r) != 0))
+	    (r->not_sse && !r->ntok && tokens != 0))
 		return -1;
 	return r->ntok > 1 ? (long)(r->ntok - 1) : 0;
 }

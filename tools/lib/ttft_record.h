@@ -345,6 +345,8 @@ const char *ttft_target_path(const char *target);
  * answer; an empty body has none) or the response is not known to be the
  * row's own (fork_unsure). */
 long ttft_record_itl_n(const struct ttft_record *r);
+/* The same, given tokens: ttft_record_tokens(r), which the caller has. */
+long ttft_record_itl_n_tok(const struct ttft_record *r, long tokens);
 /* A log record whose tokens are not known because its response is not an
  * event stream (ttft_record_tokens is -1 for it; its note says why). */
 int ttft_record_not_sse(const struct ttft_record *r);

@@ -196,64 +196,81 @@ static inline double key_value(uint64_t k)
 	return v;
 }
 
+/* A key from where a value was (memcpy: v's memory may be declared
+ * double). */
+static inline uint64_t ld(const uint64_t *p)
+{
+	uint64_t k;
+	memcpy(&k, p, sizeof k);
+	return k;
+}
+
 /* Sorts v ascending (no NaNs): a radix sort on sort_key, a byte at a
  * time from the lowest, each pass stable, so equal values keep their
  * order as in glibc's merge sort that qsort is (-0 and 0 included). A
- * byte all keys share is skipped. The keys are made once and sorted,
- * then turned back into values: the zeros, which share one key, from v
- * in v's order (a -0 among them stays where it was among them). Few
- * values, or no memory for the keys: qsort. */
+ * byte all keys share is skipped. The keys are made once, in v's place,
+ * sorted, then turned back into values; +0 and -0 share a key, so which
+ * of the zeros, in their order, was -0 is kept aside (a bit each, only
+ * once there is one). Few values, or no memory for the copy: qsort. */
 static void sort_values(double *v, size_t n)
 {
-	uint64_t *key = n >= 256 ? malloc(2 * n * sizeof *key) : NULL;
-	if (!key) {
+	uint64_t *tmp = n >= 256 ? malloc(n * sizeof *tmp) : NULL;
+	if (!tmp) {
 		if (n)
 			qsort(v, n, sizeof *v, cmp_double);
 		return;
 	}
 	size_t count[8][256] = {{0}}; /* per byte of the key: its values' counts */
-	int neg_zero = 0;
+	unsigned char *neg_zero = NULL; /* bit z: the z-th zero is -0 */
+	size_t zeros = 0;
+	uint64_t *key = (uint64_t *)(void *)v; /* its values read before written */
 	for (size_t i = 0; i < n; i++) {
-		uint64_t k = sort_key(v[i]);
-		key[i] = k;
-		neg_zero |= v[i] == 0 && signbit(v[i]);
+		double x = v[i];
+		uint64_t k = sort_key(x);
+		if (x == 0) {
+			if (signbit(x) && !neg_zero && !(neg_zero = calloc(n / 8 + 1, 1))) {
+				free(tmp);
+				qsort(v, n, sizeof *v, cmp_double);
+				return;
+			}
+			if (neg_zero && signbit(x))
+				neg_zero[zeros / 8] |= (unsigned char)(1u << zeros % 8);
+			zeros++;
+		}
+		memcpy(&key[i], &k, sizeof k);
 		for (int d = 0; d < 8; d++)
 			count[d][(k >> (8 * d)) & 255]++;
 	}
-	uint64_t *from = key, *to = key + n;
+	uint64_t *from = key, *to = tmp;
 	for (int d = 0; d < 8; d++) {
 		size_t *c = count[d], at = 0;
-		if (c[(from[0] >> (8 * d)) & 255] == n)
+		if (c[(ld(&from[0]) >> (8 * d)) & 255] == n)
 			continue;
 		for (int b = 0; b < 256; b++) {
 			size_t k = c[b];
 			c[b] = at;
 			at += k;
 		}
-		for (size_t i = 0; i < n; i++)
-			to[c[(from[i] >> (8 * d)) & 255]++] = from[i];
+		for (size_t i = 0; i < n; i++) {
+			uint64_t k = ld(&from[i]);
+			memcpy(&to[c[(k >> (8 * d)) & 255]++], &k, sizeof k);
+		}
 		uint64_t *t = from;
 		from = to;
 		to = t;
 	}
-	if (neg_zero) {
-		/* v's zeros in its order into the spare half, then in place
-		 * of the run of the zeros' key */
-		size_t z = 0;
-		for (size_t i = 0; i < n; i++)
-			if (v[i] == 0)
-				memcpy(&to[z++], &v[i], sizeof *to);
-		z = 0;
-		for (size_t i = 0; i < n; i++)
-			if (from[i] == sort_key(0))
-				memcpy(&v[i], &to[z++], sizeof *v);
-			else
-				v[i] = key_value(from[i]);
-	} else {
-		for (size_t i = 0; i < n; i++)
-			v[i] = key_value(from[i]);
+	size_t z = 0;
+	for (size_t i = 0; i < n; i++) {
+		double x = key_value(ld(&from[i]));
+		if (neg_zero && x == 0) {
+			if (neg_zero[z / 8] >> z % 8 & 1)
+				x = -0.0;
+			z++;
+		}
+		v[i] = x;
 	}
-	free(key);
+	free(neg_zero);
+	free(tmp);
 }
 
 void ttft_summary_of(double *v, size_t n, struct ttft_summary *s)

@@ -2179,6 +2179,8 @@ START_TEST(a_chat_role_event_is_taken_as_the_scan_takes_it)
 		{"[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
 		 "\"logprobs\":null,\"finish_reason\":null}]}}\n\n", "ETTED"},
 		{"[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+		 "\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}}\n\n", "ETTED"},
+		{"[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
 		 "\"logprobs\":null,\"finish_reason\":null}]", "ETED"},
 		{"[{\"index\":0,\"delta\":{\"role\":\"user\",\"content\":\"\"},"
 		 "\"logprobs\":null,\"finish_reason\":null}]}\n\n", "ETTED"},

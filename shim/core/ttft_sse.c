@@ -1356,6 +1356,24 @@ usage_digits(const char *p, const char *e, uint64_t *v)
 	return d;
 }
 
+/* The end of an event a fast path took whole, its blank line read: the
+ * state the full scan leaves there (its last number's value n, the
+ * top-level object closed), then the event dispatched as the scan's
+ * blank line dispatches it. usage_event's and role_event's. */
+static inline __attribute__((always_inline)) void taken_whole(struct ttft_sse *s,
+							      uint64_t n)
+{
+	s->nval = n;
+	s->nfrac = 0;
+	s->nslot = 0;
+	s->keylen = 0;
+	s->key = K_OTHER;
+	s->depth = 0;
+	s->js = J_END;
+	s->line = L_START;
+	dispatch(s);
+}
+
 /* A usage event of vLLM's form, whole in this read, where the template's
  * checkpoint left the scanner (the top-level object's keys to come, as
  * lines() sets it up: its id, object, created and model read): exactly
@@ -1444,15 +1462,7 @@ usage_event(struct ttft_sse *s, const char *p, const char *e)
 	if (have & 1u << TTFT_NUM_CACHED_TOKENS)
 		s->nums.v[TTFT_NUM_CACHED_TOKENS] = v[TTFT_NUM_CACHED_TOKENS];
 	s->nums.have = have;
-	s->nval = n;
-	s->nfrac = 0;
-	s->nslot = 0;
-	s->keylen = 0;
-	s->key = K_OTHER;
-	s->depth = 0;
-	s->js = J_END;
-	s->line = L_START;
-	dispatch(s);
+	taken_whole(s, n);
 	return p;
 }
 
@@ -1496,15 +1506,7 @@ role_event(struct ttft_sse *s, const char *p, const char *e)
 	s->vtok = 1; /* "content": a token's place, empty */
 	s->vlen = 0;
 	s->vcap = 0;
-	s->nval = 0; /* the index */
-	s->nfrac = 0;
-	s->nslot = 0;
-	s->keylen = 0;
-	s->key = K_OTHER;
-	s->depth = 0;
-	s->js = J_END;
-	s->line = L_START;
-	dispatch(s);
+	taken_whole(s, 0); /* the index the last number */
 	return p;
 }
 

@@ -1640,6 +1640,27 @@ static const char *const g_resps[] = {
 static const int g_hinted[NRESP] = {0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0,
 				    0, 1, 1, 1, 0};
 
+/* r's n bytes split at `at` (0: whole) or one event a read (at ==
+ * (size_t)-1) or byte by byte (at == (size_t)-2). */
+static void feed_split(struct ttft_sse *sse, const char *r, size_t n, size_t at)
+{
+	if (at == (size_t)-2) {
+		for (size_t i = 0; i < n; i++)
+			ttft_sse_feed(sse, r + i, 1);
+	} else if (at == (size_t)-1) {
+		for (size_t i = 0; i < n;) {
+			const char *e = strstr(r + i, "\n\n");
+			size_t j = e ? (size_t)(e - r) + 2 : n;
+			ttft_sse_feed(sse, r + i, j - i);
+			i = j;
+		}
+	} else {
+		ttft_sse_feed(sse, r, at ? at : n);
+		if (at)
+			ttft_sse_feed(sse, r + at, n - at);
+	}
+}
+
 /* Responses 0..last, each split at `at` (0: whole) or one event a read
  * (at == (size_t)-1) or byte by byte (at == (size_t)-2); response `last`
  * only split so, the ones before it read whole. */
@@ -1651,22 +1672,7 @@ static void feed_resps(struct ttft_sse *sse, struct got *g, size_t last, size_t 
 		const char *r = g_resps[k];
 		size_t n = strlen(r);
 		ttft_sse_reset(sse); /* the response's headers */
-		size_t a = k == last ? at : 0;
-		if (a == (size_t)-2) {
-			for (size_t i = 0; i < n; i++)
-				ttft_sse_feed(sse, r + i, 1);
-		} else if (a == (size_t)-1) {
-			for (size_t i = 0; i < n;) {
-				const char *e = strstr(r + i, "\n\n");
-				size_t j = e ? (size_t)(e - r) + 2 : n;
-				ttft_sse_feed(sse, r + i, j - i);
-				i = j;
-			}
-		} else {
-			ttft_sse_feed(sse, r, a ? a : n);
-			if (a)
-				ttft_sse_feed(sse, r + a, n - a);
-		}
+		feed_split(sse, r, n, k == last ? at : 0);
 		if (!check)
 			continue;
 		/* the template a classifier that saw only this response keeps
@@ -2127,22 +2133,7 @@ static void feed_two(struct ttft_sse *sse, struct got *g, const char *a, const c
 	ttft_sse_reset(sse);
 	ttft_sse_feed(sse, a, strlen(a));
 	ttft_sse_reset(sse);
-	size_t n = strlen(b);
-	if (at == (size_t)-2) {
-		for (size_t i = 0; i < n; i++)
-			ttft_sse_feed(sse, b + i, 1);
-	} else if (at == (size_t)-1) {
-		for (size_t i = 0; i < n;) {
-			const char *e = strstr(b + i, "\n\n");
-			size_t j = e ? (size_t)(e - b) + 2 : n;
-			ttft_sse_feed(sse, b + i, j - i);
-			i = j;
-		}
-	} else {
-		ttft_sse_feed(sse, b, at ? at : n);
-		if (at)
-			ttft_sse_feed(sse, b + at, n - at);
-	}
+	feed_split(sse, b, strlen(b), at);
 }
 
 START_TEST(a_chat_role_event_is_taken_as_the_scan_takes_it)

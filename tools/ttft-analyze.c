@@ -272,7 +272,8 @@ int main(int argc, char **argv)
 		return ttft_dump_events(stdout, path, &flt, err, sizeof err) ? TTFT_EXIT_USAGE
 									      : TTFT_EXIT_OK;
 	struct ttft_analysis a;
-	if (ttft_analyze_file(path, &flt, &a, err, sizeof err) != 0) {
+	if (ttft_analyze_file_opt(path, &flt, trace ? TTFT_ANALYZE_ALL_TOKENS : 0, &a, err,
+				  sizeof err) != 0) {
 		fprintf(stderr, "ttft-analyze: %s\n", err);
 		return TTFT_EXIT_USAGE;
 	}

@@ -1380,7 +1380,9 @@ static const struct ttft_record *first_tokens_read(struct ttft_analysis *a, uint
 {
 	ttft_log_close(&g_log);
 	char err[256];
-	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, a, err, sizeof err), 0);
+	/* every token's time kept, as a trace keeps them */
+	ck_assert_int_eq(ttft_analyze_file_opt(g_path, NULL, TTFT_ANALYZE_ALL_TOKENS, a, err,
+					       sizeof err), 0);
 	unlink(g_path);
 	ck_assert_uint_eq(a->nreqs, n);
 	ck_assert_int_eq(a->reqs[0].t_first, FIRST_T0 + MS(50));
@@ -1584,7 +1586,9 @@ START_TEST(token_runs_stay_runs)
 
 	struct ttft_analysis a;
 	char err[256];
-	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	/* every time kept, as --trace keeps them */
+	ck_assert_int_eq(ttft_analyze_file_opt(g_path, NULL, TTFT_ANALYZE_ALL_TOKENS, &a, err,
+					       sizeof err), 0);
 	const struct ttft_record *r = &a.reqs[1];
 	ck_assert_uint_eq(r->ntok, 200);
 	ck_assert_uint_eq(r->ntime, 150);
@@ -1636,6 +1640,189 @@ END_TEST
  * pair; a damaged header or record may hold anything: a sum that does not
  * fit is no time (NAN; '-' in the table, which says why), never a wrapped
  * one. */
+/* The rows' JSON of g_path analysed with opts (ttft_analyze_file_opt),
+ * the analysis kept in a. */
+static char *json_with(unsigned opts, struct ttft_analysis *a)
+{
+	char err[256], *out = NULL;
+	size_t len = 0;
+	ck_assert_int_eq(ttft_analyze_file_opt(g_path, NULL, opts, a, err, sizeof err), 0);
+	FILE *f = open_memstream(&out, &len);
+	ck_assert_ptr_nonnull(f);
+	struct ttft_json j;
+	ck_assert_int_eq(ttft_json_init(&j, f, 0), 0);
+	ttft_analysis_json(&j, a);
+	ck_assert_int_eq(ttft_json_flush(&j), 0);
+	ttft_json_free(&j);
+	fclose(f);
+	return out;
+}
+
+/* A streamed request on connection c (seq q) beginning at t: ntok token
+ * events whose gaps are gap(i) ms (0: the same instant, a run of zero
+ * gaps), the first a run record of first_run tokens when that is 2 or
+ * more, then its end. Returns its end's time. */
+static int64_t stream_req(uint64_t c, uint32_t q, int64_t t, int ntok, int first_run,
+			  int (*gap)(int))
+{
+	ev(TTFT_EV_REQ_BEGIN, t, 100, c, q, 0, 0, "POST /v1/completions");
+	ev(TTFT_EV_REQ_SENT, t, 100, c, q, 100, 0, NULL);
+	ev(TTFT_EV_RESP_HEADERS, t + MS(1), 100, c, q, 200, 0, NULL);
+	int64_t at = t + MS(5);
+	if (first_run >= 2)
+		ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
+			.kind = TTFT_EV_SSE_TOKEN, .flags = TTFT_F_RUN, .t_ns = at, .pid = 100,
+			.tid = 100, .fd = 5, .conn = c, .seq = q, .a = first_run}));
+	else
+		ev(TTFT_EV_SSE_TOKEN, at, 100, c, q, 0, 0, NULL);
+	for (int i = 1; i < ntok; i++) {
+		at += MS(gap(i)) + (gap(i) ? i * 1000 : 0); /* distinct gaps */
+		ev(TTFT_EV_SSE_TOKEN, at, 100, c, q, 0, i, NULL);
+	}
+	ev(TTFT_EV_RESP_END, at + MS(1), 100, c, q, 500, ntok, NULL);
+	return at + MS(1);
+}
+
+static int gap_mixed(int i) { return (i * 37) % 11; }
+static int gap_one(int i) { (void)i; return 1; }
+
+/* A request's token times between its first and last are given back as
+ * its response ends (ttft_record_settle: a stream log's rows in half the
+ * memory): every row, its ITL and the summary the same, byte for byte,
+ * as with every time kept (TTFT_ANALYZE_ALL_TOKENS, --trace's), for
+ * streams of mixed gaps, runs of one instant, a run record first, 150
+ * gaps (p99), two requests on one connection, a choice other than 0 shown
+ * after the end, and 2 tokens (inline: nothing to give back). A token
+ * event after its request's end leaves the gaps unknown there: no ITL,
+ * never one from the two times kept. */
+START_TEST(settled_tokens_give_the_rows_of_all_tokens)
+{
+	new_log("analyze-settle");
+	int64_t t = MS(1000);
+	uint64_t c1 = ttft_log_new_conn(&g_log), c2 = ttft_log_new_conn(&g_log),
+		 c3 = ttft_log_new_conn(&g_log), c4 = ttft_log_new_conn(&g_log),
+		 c5 = ttft_log_new_conn(&g_log);
+	int64_t e = stream_req(c1, 0, t, 40, 0, gap_mixed);
+	stream_req(c1, 1, e + MS(2), 33, 3, gap_mixed); /* keep-alive; a run first */
+	stream_req(c2, 0, t + MS(3), 151, 0, gap_one);  /* 150 gaps: a p99 */
+	stream_req(c3, 0, t + MS(7), 2, 0, gap_one);    /* inline */
+	e = stream_req(c4, 0, t + MS(9), 20, 0, gap_mixed);
+	ev_raw(TTFT_EV_SSE_DONE, TTFT_SSE_F_CHOICE, e + MS(1), c4, 0, NULL, 0);
+	stream_req(c5, 0, t + MS(11), 25, 2, gap_mixed);
+	ttft_log_close(&g_log);
+
+	struct ttft_analysis a, b;
+	char *settled = json_with(0, &a), *all = json_with(TTFT_ANALYZE_ALL_TOKENS, &b);
+	ck_assert_str_eq(settled, all);
+	ck_assert_uint_eq(a.nreqs, 6);
+	ck_assert_uint_eq(b.nreqs, 6);
+	int settled_n = 0;
+	for (size_t i = 0; i < a.nreqs; i++) {
+		const struct ttft_record *x = &a.reqs[i], *y = &b.reqs[i];
+		ck_assert_uint_eq(x->ntok, y->ntok);
+		ck_assert(!y->tokens_settled);
+		if (y->ntime <= TTFT_TOK_INLINE) {
+			ck_assert(!x->tokens_settled); /* nothing to give back */
+			continue;
+		}
+		/* given back: the first and the last time kept, and the counts */
+		ck_assert_msg(x->tokens_settled && x->timecap == 0 && x->ntime == 2,
+			      "request %zu: settled %d, timecap %u, ntime %u", i,
+			      x->tokens_settled, x->timecap, x->ntime);
+		ck_assert(ttft_record_tok_times(x)[0] == ttft_record_tok_times(y)[0]);
+		ck_assert(ttft_record_last_token(x) == ttft_record_last_token(y));
+		ck_assert_uint_eq(ttft_record_tok_counts(x)[0], ttft_record_tok_counts(y)[0]);
+		ck_assert(x->itl_p50_s == y->itl_p50_s || (isnan(x->itl_p50_s) && x->several_choices));
+		settled_n++;
+	}
+	ck_assert_int_eq(settled_n, 5);
+	/* the request of 150 gaps has its p99, the one shown to be of
+	 * several choices after its end none */
+	int p99 = 0, several = 0;
+	for (size_t i = 0; i < a.nreqs; i++) {
+		p99 += !isnan(a.reqs[i].itl_p99_s);
+		if (a.reqs[i].several_choices) {
+			several++;
+			ck_assert(isnan(a.reqs[i].itl_p50_s));
+		}
+	}
+	ck_assert_int_eq(p99, 1);
+	ck_assert_int_eq(several, 1);
+	free(settled);
+	free(all);
+	ttft_analysis_free(&a);
+	ttft_analysis_free(&b);
+	unlink(g_path);
+
+	/* a token event after its request's end */
+	new_log("analyze-settle-late");
+	uint64_t c = ttft_log_new_conn(&g_log);
+	e = stream_req(c, 0, t, 10, 0, gap_mixed);
+	ev(TTFT_EV_SSE_TOKEN, e + MS(3), 100, c, 0, 0, 11, NULL);
+	ttft_log_close(&g_log);
+	settled = json_with(0, &a);
+	all = json_with(TTFT_ANALYZE_ALL_TOKENS, &b);
+	ck_assert(a.reqs[0].tokens_late && a.reqs[0].ntok == 11 && b.reqs[0].ntok == 11);
+	ck_assert(isnan(a.reqs[0].itl_p50_s) && !isnan(b.reqs[0].itl_p50_s));
+	ck_assert_int_eq(ttft_record_itl_n(&a.reqs[0]), -1);
+	ck_assert_int_eq(ttft_record_itl_n(&b.reqs[0]), 10);
+	ck_assert_msg(strstr(settled, "\"itl_n\":null,\"itl_p50_s\":null,\"itl_p99_s\":null"),
+		      "%s", settled);
+	ck_assert(ttft_record_last_token(&a.reqs[0]) == ttft_record_last_token(&b.reqs[0]));
+	free(settled);
+	free(all);
+	ttft_analysis_free(&a);
+	ttft_analysis_free(&b);
+	unlink(g_path);
+}
+END_TEST
+
+/* ttft-analyze --trace draws every token time (an instant each), though
+ * its rows settle their tokens: 40 token events at 37 distinct times
+ * (gap_mixed's zeros are runs of one instant) are 37 instants of 40
+ * tokens in the trace, and the row's JSON is that of a run without it. */
+START_TEST(a_trace_keeps_every_token_time)
+{
+	new_log("analyze-trace-tokens");
+	uint64_t c = ttft_log_new_conn(&g_log);
+	stream_req(c, 0, MS(1000), 40, 0, gap_mixed);
+	ttft_log_close(&g_log);
+	char tr[300], cmd[1024], *rows, *rows_traced;
+	snprintf(tr, sizeof tr, "%s.trace.json", g_path);
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json %s", tu_build_dir(), g_path);
+	ck_assert_int_eq(tu_sh(cmd, &rows), 0);
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze --json --trace %s %s", tu_build_dir(), tr,
+		 g_path);
+	ck_assert_int_eq(tu_sh(cmd, &rows_traced), 0);
+	ck_assert_str_eq(rows, rows_traced);
+	char *t = tu_read_file(tr, NULL);
+	unlink(tr);
+	unlink(g_path);
+	ck_assert_ptr_nonnull(t);
+	cJSON *j = cJSON_Parse(t), *e;
+	ck_assert_ptr_nonnull(j);
+	int instants = 0, tokens = 0;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "traceEvents")) {
+		cJSON *cat = cJSON_GetObjectItem(e, "cat");
+		if (!cJSON_IsString(cat) || strcmp(cat->valuestring, "token"))
+			continue;
+		instants++;
+		cJSON *n = cJSON_GetObjectItem(cJSON_GetObjectItem(e, "args"), "tokens");
+		tokens += cJSON_IsNumber(n) ? n->valueint : 1;
+	}
+	int distinct = 1;
+	for (int i = 1; i < 40; i++)
+		distinct += gap_mixed(i) != 0;
+	ck_assert_int_eq(distinct, 37);
+	ck_assert_int_eq(instants, distinct);
+	ck_assert_int_eq(tokens, 40);
+	cJSON_Delete(j);
+	free(t);
+	free(rows);
+	free(rows_traced);
+}
+END_TEST
+
 START_TEST(unix_s_does_not_wrap)
 {
 	const int64_t t0 = INT64_C(1700000000) * 1000000000;
@@ -1777,6 +1964,8 @@ int main(void)
 	tcase_add_test(t, summary_sorts_like_a_stable_sort);
 	tcase_add_test(t, tail_percentiles_need_enough_requests);
 	tcase_add_test(t, itl_p99_needs_100_gaps);
+	tcase_add_test(t, settled_tokens_give_the_rows_of_all_tokens);
+	tcase_add_test(t, a_trace_keeps_every_token_time);
 	tcase_add_test(t, usage_errors);
 	tcase_add_test(t, one_connection_100k_requests);
 	tcase_add_test(t, dns_goes_to_the_connect_that_used_it);

@@ -122,7 +122,7 @@ static void summarise(struct ttft_analysis *a, double *tv, size_t nt, double *ev
  * order for the window, 2 when it shrank under the reader's mapping
  * (start over), -1 when out of memory. */
 static int run_pass(struct ttft_asm *as, struct ttft_log_view *v, struct ttft_analysis *out,
-		    unsigned window)
+		    unsigned window, unsigned opts)
 {
 	uint64_t nconn = v->hdr->next_conn;
 	if (nconn > v->n_slots + 1)
@@ -133,12 +133,19 @@ static int run_pass(struct ttft_asm *as, struct ttft_log_view *v, struct ttft_an
 	 * next_conn): room for it is made on demand, up to the records */
 	as->hdr_next_conn = v->hdr->next_conn;
 	as->max_conn = v->n_slots;
+	as->settle = !(opts & TTFT_ANALYZE_ALL_TOKENS);
 	int rc = ttft_log_each(v, window, ttft_asm_apply, as);
 	return rc < 0 || as->oom ? -1 : rc;
 }
 
 int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 		      struct ttft_analysis *out, char *err, size_t errlen)
+{
+	return ttft_analyze_file_opt(path, flt, 0, out, err, errlen);
+}
+
+int ttft_analyze_file_opt(const char *path, const struct ttft_filter *flt, unsigned opts,
+			  struct ttft_analysis *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof *out);
 	struct ttft_log_view v;
@@ -148,7 +155,7 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 	out->anchor_real_ns = v.hdr->anchor_real_ns;
 	struct ttft_asm ps;
 	unsigned window = TTFT_LOGSORT_WINDOW;
-	int rc = run_pass(&ps, &v, out, window);
+	int rc = run_pass(&ps, &v, out, window, opts);
 	while (rc == 1 || rc == 2) {
 		/* too far out of order for the window: sort it all; shrunk
 		 * under the mapping: read it again (with pread) */
@@ -159,7 +166,7 @@ int ttft_analyze_file(const char *path, const struct ttft_filter *flt,
 		out->anchor_mono_ns = v.hdr->anchor_mono_ns;
 		out->anchor_real_ns = v.hdr->anchor_real_ns;
 		ttft_log_view_restart(&v);
-		rc = run_pass(&ps, &v, out, window);
+		rc = run_pass(&ps, &v, out, window, opts);
 	}
 	const struct ttft_log_hdr *h = v.hdr;
 	out->creator_pid = h->creator_pid;

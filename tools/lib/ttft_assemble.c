@@ -1253,6 +1253,11 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		 * (no_body_is_no_compressed_body) */
 		if (e->a == 0 && !(e->flags & (TTFT_F_TRUNCATED | TTFT_F_EOF_BODY)))
 			r->compressed = 0;
+		/* its tokens are in: the times between the first and the last
+		 * go back to the heap, for the next requests' (inline ones take
+		 * no memory of their own) */
+		if (ps->settle && r->timecap && ttft_record_settle(r) != 0)
+			ps->oom = 1;
 		break;
 	case TTFT_EV_MARK:
 		if (e->b == TTFT_MARK_FIRST_TOKEN && !r->t_app_first)

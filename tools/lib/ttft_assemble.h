@@ -75,6 +75,9 @@ struct ttft_asm {
 	 * never joined with its pages */
 	char target[TTFT_REC_TEXT + 1];
 	int oom;                 /* out of memory: the result is incomplete */
+	int settle;              /* a response's end settles its request's
+	                            tokens (ttft_record_settle): no consumer
+	                            of every token time */
 	void *pop_base;          /* out->reqs when its pages were last asked */
 	size_t pop_end;          /* for (populate_reqs): bytes of it asked */
 };

@@ -90,6 +90,11 @@ int ttft_record_add_tokens(struct ttft_record *r, int64_t t_ns, uint32_t n)
 {
 	if (n == 0)
 		return 0;
+	if (__builtin_expect(r->tokens_settled, 0)) {
+		/* the gaps it had are gone: none is known now */
+		r->tokens_late = 1;
+		r->itl_p50_s = r->itl_p99_s = NAN;
+	}
 	int64_t *t = (int64_t *)ttft_record_tok_times(r);
 	uint32_t *c = (uint32_t *)ttft_record_tok_counts(r);
 	uint32_t i = r->ntime;
@@ -150,6 +155,13 @@ int ttft_record_add_text(struct ttft_record *r, const char *s, size_t n)
 
 int ttft_record_finish(struct ttft_record *r)
 {
+	if (r->tokens_settled) {
+		/* worked out at its end, from times since given back; a choice
+		 * other than 0 may have shown itself since */
+		if (r->several_choices || r->tokens_late)
+			r->itl_p50_s = r->itl_p99_s = NAN;
+		return 0;
+	}
 	r->itl_p50_s = r->itl_p99_s = NAN;
 	if (r->ntok < 2 || r->several_choices)
 		return 0; /* several choices' events interleave: no one's gaps */
@@ -171,6 +183,30 @@ int ttft_record_finish(struct ttft_record *r)
 	r->itl_p99_s = pq[1];
 	if (d != few)
 		free(d);
+	return 0;
+}
+
+int ttft_record_settle(struct ttft_record *r)
+{
+	if (!r->timecap || r->tokens_settled)
+		return 0;
+	const int64_t *t = r->tok.heap;
+	const uint32_t *c = ttft_record_tok_counts(r);
+	/* the first time's count and the rest's, as two counts can hold them */
+	if (r->ntok - c[0] > UINT32_MAX)
+		return 0; /* kept whole (never met: 2^32 tokens) */
+	if (ttft_record_finish(r) != 0)
+		return -1;
+	int64_t first = t[0], last = t[r->ntime - 1];
+	uint32_t n0 = c[0];
+	free(r->tok.heap);
+	r->timecap = 0;
+	r->ntime = 2;
+	r->tok.in.t[0] = first;
+	r->tok.in.t[1] = last;
+	r->tok.in.n[0] = n0;
+	r->tok.in.n[1] = (uint32_t)(r->ntok - n0);
+	r->tokens_settled = 1;
 	return 0;
 }
 
@@ -379,6 +415,7 @@ long ttft_record_itl_n_tok(const struct ttft_record *r, long tokens)
 	/* a body that is not an event stream has tokens (its usage says how
 	 * many) but no events to put gaps between, unless it was empty */
 	if (r->encrypted || r->compressed || r->fork_unsure || r->several_choices ||
+	    r->tokens_late ||
 	    (r->not_sse && !r->ntok && tokens != 0))
 		return -1;
 	return r->ntok > 1 ? (long)(r->ntok - 1) : 0;

@@ -150,6 +150,13 @@ struct ttft_record {
 	                                (inherited across exec): its setup was
 	                                not seen, so no connect or DNS time;
 	                                TTFT starts at the request */
+	unsigned tokens_settled : 1; /* log: its gaps' percentiles worked out
+	                                at its response's end and the times
+	                                between its first and last token
+	                                given back (ttft_record_settle) */
+	unsigned tokens_late : 1;    /* log: of tokens_settled, a token event
+	                                came after: its gaps are not all known
+	                                (no ITL, itl_n null) */
 	unsigned tls : 1;            /* log: the connection spoke TLS */
 	unsigned encrypted : 1;      /* log: TLS with no plaintext seen — a
 	                                connection, not a request: no method,
@@ -239,6 +246,15 @@ int ttft_record_add_text(struct ttft_record *r, const char *s, size_t n);
 /* Compute the numbers that cost more than arithmetic (the ITL
  * percentiles), once, after the last token. -1 when out of memory. */
 int ttft_record_finish(struct ttft_record *r);
+/* Its response ended: ttft_record_finish now, then the token times kept
+ * on the heap given back, all but the first and the last (what a row and
+ * its charts read; a trace's events need them all: not settled there).
+ * Its token count is kept; ttft_record_tok_times then holds the two, and
+ * ttft_record_token_at gives the last for every token past the first
+ * time's. A later token event leaves the gaps unknown (tokens_late).
+ * Nothing done where the times are inline (no memory to give back).
+ * -1 when out of memory (nothing changed). */
+int ttft_record_settle(struct ttft_record *r);
 /* The server's split of the record: one all NAN, with no source and no
  * note, where none was given. */
 const struct ttft_server_split *ttft_record_split(const struct ttft_record *r);

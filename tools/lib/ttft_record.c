@@ -737,6 +737,10 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	else if (r->several_choices)
 		tok = "several choices in one stream (n > 1): its tokens are all "
 		      "choices' together, its inter-token gaps no one choice's (no ITL)";
+	else if (r->tokens_late)
+		tok = "a token event came after its response's end (two readers of "
+		      "one connection, or a damaged log): its inter-token gaps are not "
+		      "all known (no ITL)";
 	/* its own part: a stream of several choices is cut the same way */
 	if (closed_without_done(r))
 		cut = "the server's close ended its event stream (no length, not "

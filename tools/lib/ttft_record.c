@@ -128,7 +128,10 @@ int64_t ttft_record_token_at(const struct ttft_record *r, uint64_t k)
 	const uint32_t *c = ttft_record_tok_counts(r);
 	for (uint32_t i = 0; i < r->ntime; k -= c[i], i++)
 		if (k < c[i])
-			return t[i];
+			/* settled: of the tokens past the first time's, the
+			 * last one's time is kept, the others' were given back
+			 * (not known: 0, never the last's in their place) */
+			return r->tokens_settled && i == 1 && k + 1 < c[i] ? 0 : t[i];
 	return 0;
 }
 

@@ -238,7 +238,8 @@ int ttft_record_add_tokens(struct ttft_record *r, int64_t t_ns, uint32_t n);
 const int64_t *ttft_record_tok_times(const struct ttft_record *r);
 const uint32_t *ttft_record_tok_counts(const struct ttft_record *r);
 /* The time of token event k (0-based; one walk over the times), of the
- * last one; 0 when there is no such event. */
+ * last one; 0 when there is no such event, or its time was given back
+ * (ttft_record_settle). */
 int64_t ttft_record_token_at(const struct ttft_record *r, uint64_t k);
 int64_t ttft_record_last_token(const struct ttft_record *r);
 /* Append generated text; -1 when out of memory. */
@@ -250,8 +251,10 @@ int ttft_record_finish(struct ttft_record *r);
  * on the heap given back, all but the first and the last (what a row and
  * its charts read; a trace's events need them all: not settled there).
  * Its token count is kept; ttft_record_tok_times then holds the two, and
- * ttft_record_token_at gives the last for every token past the first
- * time's. A later token event leaves the gaps unknown (tokens_late).
+ * ttft_record_token_at gives 0 (not known) for every token past the
+ * first time's but the last (a reader of each token's time analyses with
+ * TTFT_ANALYZE_ALL_TOKENS). A later token event leaves the gaps unknown
+ * (tokens_late).
  * Nothing done where the times are inline (no memory to give back).
  * -1 when out of memory (nothing changed). */
 int ttft_record_settle(struct ttft_record *r);

@@ -90,11 +90,6 @@ int ttft_record_add_tokens(struct ttft_record *r, int64_t t_ns, uint32_t n)
 {
 	if (n == 0)
 		return 0;
-	if (__builtin_expect(r->tokens_settled, 0)) {
-		/* the gaps it had are gone: none is known now */
-		r->tokens_late = 1;
-		r->itl_p50_s = r->itl_p99_s = NAN;
-	}
 	int64_t *t = (int64_t *)ttft_record_tok_times(r);
 	uint32_t *c = (uint32_t *)ttft_record_tok_counts(r);
 	uint32_t i = r->ntime;
@@ -110,6 +105,11 @@ int ttft_record_add_tokens(struct ttft_record *r, int64_t t_ns, uint32_t n)
 		t[i] = t_ns;
 		c[i] = n;
 		r->ntime++;
+	}
+	if (__builtin_expect(r->tokens_settled, 0)) {
+		/* the gaps it had are gone: none is known now */
+		r->tokens_late = 1;
+		r->itl_p50_s = r->itl_p99_s = NAN;
 	}
 	if (r->ntok == 0)
 		r->t_first = t_ns;

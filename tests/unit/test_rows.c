@@ -1826,6 +1826,54 @@ START_TEST(times_out_of_order_are_said)
 }
 END_TEST
 
+/* TCP Fast Open: the request rides the handshake, so its sending is
+ * counted from the connection's establishment (send_s). A log whose
+ * establishment comes after the request was sent (the shim never writes
+ * that: a blocking sendto returns established, a non-blocking one says
+ * the end was not seen; a damaged record) made send_s negative, on a row
+ * that said complete. Now it is out of order, as any send that ends
+ * before it began: not complete, said, no negative phase. The same with
+ * the establishment at the send's end is whole (send_s 0). */
+START_TEST(a_fast_open_sent_before_established_is_said)
+{
+	open_log(1 << 20);
+	uint64_t c[2];
+	for (int k = 0; k < 2; k++) {
+		int64_t t = T0 + MS(100 * k);
+		c[k] = ttft_log_new_conn(&g_log);
+		ev(TTFT_EV_CONNECT_BEGIN, t, c[k], 0, 0, 0, "127.0.0.1:8000");
+		/* begun with the connect, sent 0.1 ms later */
+		ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, t, 100, 100, c[k], 0, 0, 100,
+			t + MS(0.1), "POST /v1/completions");
+		/* established at the send's return, or 0.4 ms after it */
+		ev(TTFT_EV_ESTABLISHED, t + MS(k ? 0.1 : 0.5), c[k], 0, 0, 0, NULL);
+		ev(TTFT_EV_RESP_HEADERS, t + MS(2), c[k], 0, 200, 0, NULL);
+		ev(TTFT_EV_SSE_TOKEN, t + MS(10), c[k], 0, 0, 0, NULL);
+		ev(TTFT_EV_RESP_END, t + MS(11), c[k], 0, 100, 1, NULL);
+	}
+	cJSON *j = json_of();
+	ttft_log_close(&g_log);
+	cJSON *bad = row_of(j, c[0]), *good = row_of(j, c[1]);
+	char *js = cJSON_PrintUnformatted(bad);
+	cJSON *send = cJSON_GetObjectItem(bad, "send_s");
+	const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(bad, "note"));
+	ck_assert_msg(cJSON_IsFalse(cJSON_GetObjectItem(bad, "complete")) && !cJSON_IsNumber(send) &&
+		      n && strstr(n, "out of order"), "%s", js);
+	free(js);
+	js = cJSON_PrintUnformatted(good);
+	send = cJSON_GetObjectItem(good, "send_s");
+	n = cJSON_GetStringValue(cJSON_GetObjectItem(good, "note"));
+	ck_assert_msg(cJSON_IsTrue(cJSON_GetObjectItem(good, "complete")) && cJSON_IsNumber(send) &&
+		      send->valuedouble == 0 && n && strstr(n, "TCP Fast Open"), "%s", js);
+	free(js);
+	cJSON_Delete(j);
+	char *out = table_of("");
+	no_negative_part(out);
+	free(out);
+	unlink(g_path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rows");
@@ -1856,6 +1904,7 @@ int main(void)
 	tcase_add_test(t, dns_stays_with_its_thread);
 	tcase_add_test(t, damaged_header_and_untraced);
 	tcase_add_test(t, times_out_of_order_are_said);
+	tcase_add_test(t, a_fast_open_sent_before_established_is_said);
 	tcase_add_test(t, tokens_say_whether_counted_or_told);
 	tcase_add_test(t, no_answer_has_no_token_count);
 	tcase_add_test(t, a_usage_below_the_events_is_not_the_count);

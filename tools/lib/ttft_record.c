@@ -467,6 +467,10 @@ static int disordered(const struct ttft_record *r)
 	int64_t last = r->ntok ? ttft_record_last_token(r) : 0;
 	return BEFORE(r->t_dns0, r->t_dns1) || BEFORE(r->t_conn0, r->t_est) ||
 	       (BEFORE(r->t_est, r->t_req0) && !ttft_record_fastopen(r)) ||
+	       /* TCP Fast Open's sending counts from the setup's end: an
+	        * end after the request was sent (a shape the shim never
+	        * writes) is a send that ends before it began */
+	       (ttft_record_fastopen(r) && BEFORE(r->t_est, r->t_req1)) ||
 	       BEFORE(r->t_start, r->t_req0) || BEFORE(r->t_req0, r->t_req1) ||
 	       BEFORE(r->t_start, r->t_hdr) || BEFORE(r->t_hdr, r->t_first) ||
 	       BEFORE(r->t_start, r->t_first) || BEFORE(r->t_hdr, r->t_end) ||

@@ -14,6 +14,8 @@
  * the log in time order with nothing done with the records, the analysis
  * (its read included), writing its JSON (the two parts any analyzer of
  * that log has to do: read it, write its rows).
+ * Each log's last column: the same for ttft-analyze's default output, the
+ * table (no --json).
  * usage: bench_analyze [BUILD_DIR [RECORDS...]]  (default build; 250000
  * 1000000 4000000). Busy machines: compare runs, not absolute numbers.
  * bench_analyze --write PATH RECORDS [3|4] writes one such log (3 or 4:
@@ -163,26 +165,26 @@ static int write_log(const char *path, uint64_t records)
 	return 0;
 }
 
-/* Writes a log of `records` and runs the analyzer on it RUNS times: one
- * row of the table (rc 0), *ns the CPU ns a record. */
-static int row(const char *tool, const char *path, uint64_t records, double *ns)
+/* Runs the analyzer on path RUNS times, its output to /dev/null: with
+ * --json when json, else its default table. The least CPU time (user +
+ * system) and that run's wall time, the largest peak RSS; rc 0. */
+static int runs(const char *tool, const char *path, int json, double *best_cpu,
+		double *best_wall, double *rss)
 {
-	if (write_log(path, records) != 0)
-		return 1;
-	double log_mib = (double)(TTFT_LOG_HDR_SIZE + (records + 1024) * TTFT_REC_SIZE) /
-			 (1 << 20);
-	fflush(stdout);
 	/* the best of RUNS: on a shared machine the others' work only ever
 	 * adds time */
-	double best_cpu = 0, best_wall = 0, rss = 0;
 	int rc = 0;
+	*best_cpu = *best_wall = *rss = 0;
 	for (int run = 0; run < RUNS && rc == 0; run++) {
 		int64_t t0 = ttft_now_ns();
 		pid_t pid = fork();
 		if (pid == 0) {
 			if (!freopen("/dev/null", "w", stdout))
 				_exit(126);
-			execl(tool, tool, "--json", path, (char *)NULL);
+			if (json)
+				execl(tool, tool, "--json", path, (char *)NULL);
+			else
+				execl(tool, tool, path, (char *)NULL);
 			_exit(127);
 		}
 		int st;
@@ -199,16 +201,33 @@ static int row(const char *tool, const char *path, uint64_t records, double *ns)
 		}
 		double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 			     (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-		if (run == 0 || cpu < best_cpu)
-			best_cpu = cpu, best_wall = s;
-		if ((double)ru.ru_maxrss / 1024 > rss)
-			rss = (double)ru.ru_maxrss / 1024;
+		if (run == 0 || cpu < *best_cpu)
+			*best_cpu = cpu, *best_wall = s;
+		if ((double)ru.ru_maxrss / 1024 > *rss)
+			*rss = (double)ru.ru_maxrss / 1024;
 	}
+	return rc;
+}
+
+/* Writes a log of `records` and runs the analyzer on it RUNS times with
+ * --json, then RUNS times for its table (the default output): one row of
+ * the table (rc 0), *ns the CPU ns a record of --json. */
+static int row(const char *tool, const char *path, uint64_t records, double *ns)
+{
+	if (write_log(path, records) != 0)
+		return 1;
+	double log_mib = (double)(TTFT_LOG_HDR_SIZE + (records + 1024) * TTFT_REC_SIZE) /
+			 (1 << 20);
+	fflush(stdout);
+	double best_cpu, best_wall, rss, t_cpu, t_wall, t_rss;
+	int rc = runs(tool, path, 1, &best_cpu, &best_wall, &rss);
+	if (rc == 0)
+		rc = runs(tool, path, 0, &t_cpu, &t_wall, &t_rss);
 	unlink(path);
 	if (rc == 0)
-		printf("%10llu %9.1f %9.3f %9.3f %14.0f %10.1f %9.2f\n",
+		printf("%10llu %9.1f %9.3f %9.3f %14.0f %10.1f %9.2f %14.0f\n",
 		       (unsigned long long)g_n, log_mib, best_wall, best_cpu,
-		       (double)g_n / best_cpu, rss, rss / log_mib);
+		       (double)g_n / best_cpu, rss, rss / log_mib, (double)g_n / t_cpu);
 	*ns = best_cpu * 1e9 / (double)g_n;
 	return rc;
 }
@@ -327,8 +346,8 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof path, "/dev/shm/ttft-bench-analyze.%d.log", (int)getpid());
 	printf("ttft-analyze --json on synthetic logs (%d streams, %d tokens a request):\n",
 	       STREAMS, TOKENS);
-	printf("%10s %9s %9s %9s %14s %10s %9s\n", "records", "log_MiB", "wall_s", "cpu_s",
-	       "records/cpu_s", "rss_MiB", "rss/log");
+	printf("%10s %9s %9s %9s %14s %10s %9s %14s\n", "records", "log_MiB", "wall_s", "cpu_s",
+	       "records/cpu_s", "rss_MiB", "rss/log", "table rec/cpu");
 	int rc = 0;
 	double first_ns = 0, last_ns = 0, ns; /* CPU ns a record, smallest and largest log */
 	for (int i = 0; i < nsizes && rc == 0; i++) {
@@ -339,7 +358,9 @@ int main(int argc, char **argv)
 	}
 	if (rc == 0 && nsizes > 1)
 		printf("CPU a record: %.0f ns at the smallest log, %.0f ns at the largest (x%.2f: "
-		       "1.00 is linear); each row the fastest of %d runs, rss the largest\n",
+		       "1.00 is linear); each row the fastest of %d runs, rss the largest; "
+		       "the last column: the same log's default table (no --json), "
+		       "records a CPU second\n",
 		       first_ns, last_ns, last_ns / first_ns, RUNS);
 	if (rc != 0)
 		return rc;

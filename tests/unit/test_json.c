@@ -15,6 +15,7 @@
 
 #include "testutil.h"
 #include "ttft_json.h"
+#include "ttft_str.h"
 
 /* Is s valid UTF-8 (RFC 3629)? */
 static int valid_utf8(const unsigned char *s, size_t n)
@@ -263,6 +264,75 @@ START_TEST(numbers_written_directly_are_printfs)
 		/* nanoseconds of every magnitude up to and past 9e6 s */
 		long long n = (long long)(x >> (x % 64 < 10 ? 1 : 64 - (x % 64)));
 		num_is_printfs((x & 1 ? -1 : 1) * (double)n / 1e9);
+	}
+}
+END_TEST
+
+/* ttft_str_num as it was written with printf: "%.*f" with dec decimals,
+ * fewer where wider than width, then "%.*e", right-aligned in width. */
+static const char *table_num_ref(char *out, size_t len, double v, int width, int dec)
+{
+	char t[64];
+	int k = 0;
+	for (int d = dec; d >= 0; d--)
+		if ((k = snprintf(t, sizeof t, "%.*f", d, v)) <= width)
+			break;
+	for (int d = 3; k > width && d >= 0; d--)
+		k = snprintf(t, sizeof t, "%.*e", d, v);
+	snprintf(out, len, "%*s", width, t);
+	return out;
+}
+
+static void table_num_is_printfs(double v, int width, int dec, size_t len)
+{
+	char want[80], got[80], t[64];
+	table_num_ref(want, len, v, width, dec);
+	memset(got, 'x', sizeof got);
+	ttft_str_num(got, len, v, width, dec);
+	ck_assert_msg(!strcmp(got, want), "%.17g width %d dec %d len %zu: '%s', printf '%s'", v,
+		      width, dec, len, got, want);
+	int k = ttft_str_fixed3(t, v);
+	snprintf(want, sizeof want, "%.3f", v);
+	ck_assert_msg(k < 0 ? !isfinite(v) || fabs(v) > 1e15 : (size_t)k == strlen(t) && !strcmp(t, want),
+		      "%.17g: fixed3 %d '%s', printf '%s'", v, k, k < 0 ? "" : t, want);
+}
+
+/* The table's numbers (ttft-analyze's rows and summary, the cold and
+ * sweep reports) are written without printf where they can be: exactly
+ * what printf wrote. Ties (exact halves at every decimal, rounded to
+ * even as glibc does), milliseconds of nanoseconds, widths that force
+ * fewer decimals or e notation, a buffer that cuts, -0, NaN, infinities,
+ * the edge of the exact path, and 200,000 random doubles of every
+ * magnitude and bit pattern. */
+START_TEST(table_numbers_are_printfs)
+{
+	static const double odd[] = {0.0, -0.0, NAN, -NAN, INFINITY, -INFINITY, 0.5, 1.5, 2.5,
+				     0.0005, 0.0015, 0.0025, 1e15, 9.2e15, 9.3e15, 9.2e18, 1e300,
+				     -1e300, 5e-324, DBL_MAX, -DBL_MIN, 123456.0005, 0.125,
+				     0.375, 999.9995, 9999999.9995};
+	for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++)
+		for (int dec = 0; dec <= 9; dec++)
+			for (int width = 0; width <= 24; width++)
+				table_num_is_printfs(odd[i], width, dec, 80);
+	/* every tie k / 2^j of three and six decimals and more */
+	for (int j = 1; j <= 12; j++)
+		for (long k = -1000; k <= 1000; k++)
+			for (int dec = 0; dec <= 9; dec += 3)
+				table_num_is_printfs(ldexp((double)k, -j), 12, dec, 80);
+	unsigned long long x = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		double v;
+		if (i % 3 == 0) {
+			memcpy(&v, &x, sizeof v); /* any double */
+		} else {
+			/* milliseconds of nanoseconds, as the rows' phases */
+			long long n = (long long)(x >> (x % 64 < 10 ? 1 : 64 - (x % 64)));
+			v = (x & 1 ? -1 : 1) * ((double)n / 1e9) * 1e3;
+		}
+		int width = (int)(x >> 40) % 25, dec = (int)(x >> 50) % 10;
+		size_t len = (x >> 20) % 7 == 0 ? (size_t)((x >> 24) % 30) + 1 : 80;
+		table_num_is_printfs(v, width, dec, len);
 	}
 }
 END_TEST
@@ -661,6 +731,7 @@ int main(void)
 	tcase_add_test(t, record_strings_are_the_writers);
 	tcase_add_test(t, numbers_are_shortest_and_exact);
 	tcase_add_test(t, numbers_written_directly_are_printfs);
+	tcase_add_test(t, table_numbers_are_printfs);
 	tcase_add_test(t, integers_and_instants_are_exact);
 	tcase_add_test(t, structure_and_failures);
 	tcase_add_test(t, record_fields_per_origin);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,127 @@ static void ms(FILE *f, int width, double s)
 		fprintf(f, " %*s", width, "-");
 	else
 		fprintf(f, " %s", ttft_str_num(t, sizeof t, s * 1e3, width, 3));
+}
+
+/* The table's rows, put together in memory and written a buffer at a
+ * time: what fprintf's formats wrote, byte for byte ("%*s", "%4zu", …),
+ * without a format parsed for each of a row's 25 fields. Each piece is
+ * copied with moves that may write past it, within the buffer's slack
+ * (R_SLACK), and then only its length counted. */
+#define R_SLACK 64
+struct rows {
+	FILE *f;
+	size_t n;
+	char b[16384 + R_SLACK];
+};
+#define R_CAP (sizeof((struct rows *)0)->b - R_SLACK)
+
+static void r_flush(struct rows *w)
+{
+	if (w->n)
+		fwrite(w->b, 1, w->n, w->f);
+	w->n = 0;
+}
+
+/* n bytes of s; short ones by fixed-size moves */
+static inline void r_put(struct rows *w, const char *s, size_t n)
+{
+	if (__builtin_expect(w->n + n > R_CAP, 0)) {
+		r_flush(w);
+		if (n > R_CAP) {
+			fwrite(s, 1, n, w->f);
+			return;
+		}
+	}
+	char *d = w->b + w->n;
+	if (n > 16) {
+		memcpy(d, s, n);
+	} else if (n >= 8) {
+		uint64_t a, b;
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
+	}
+	w->n += n;
+}
+
+static inline void r_spaces(struct rows *w, size_t k)
+{
+	static const char sp[32] = "                                ";
+	while (k > sizeof sp) {
+		r_put(w, sp, sizeof sp);
+		k -= sizeof sp;
+	}
+	if (__builtin_expect(w->n + sizeof sp > R_CAP, 0))
+		r_flush(w);
+	memcpy(w->b + w->n, sp, sizeof sp); /* within the slack */
+	w->n += k;
+}
+
+/* "%*s" of s (n bytes; width < 0: "%-*s") */
+static inline void r_strn(struct rows *w, const char *s, size_t n, int width)
+{
+	size_t k = (size_t)(width < 0 ? -width : width);
+	if (width > 0 && n < k)
+		r_spaces(w, k - n);
+	r_put(w, s, n);
+	if (width < 0 && n < k)
+		r_spaces(w, k - n);
+}
+
+static inline void r_str(struct rows *w, const char *s, int width)
+{
+	r_strn(w, s, strlen(s), width);
+}
+
+/* the digits of v ("%lld"), ending at end; their start */
+static inline char *digits(char *end, long long v)
+{
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+	do
+		*--end = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--end = '-';
+	return end;
+}
+
+/* "%*lld" */
+static inline void r_int(struct rows *w, long long v, int width)
+{
+	char d[24], *p = digits(d + sizeof d, v);
+	r_strn(w, p, (size_t)(d + sizeof d - p), width);
+}
+
+/* "%*llu" */
+static inline void r_uint(struct rows *w, unsigned long long v, int width)
+{
+	char d[24];
+	int k = 0;
+	do
+		d[sizeof d - 1 - k++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	r_strn(w, d + sizeof d - k, (size_t)k, width);
+}
+
+/* ms(), into the rows */
+static inline void r_ms(struct rows *w, int width, double s)
+{
+	char t[64];
+	r_put(w, " ", 1);
+	if (isnan(s)) {
+		r_strn(w, "-", 1, width);
+		return;
+	}
+	int k = ttft_str_fixed3(t, s * 1e3);
+	if (k >= 0 && k <= width)
+		r_strn(w, t, (size_t)k, width); /* the usual: 3 decimals fit */
+	else
+		r_str(w, ttft_str_num(t, sizeof t, s * 1e3, width, 3), 0);
 }
 
 struct slow {
@@ -123,6 +245,9 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		"send_ms",
 		"wait_hdr_ms", "ttft_ms", "decode_ms", "e2e_ms", "itl_p50_ms",
 		"itl_p99_ms", "app_gap_ms", "queue_ms", "prefill_ms", "other_ms", "split");
+	struct rows *w = malloc(sizeof *w);
+	if (w)
+		w->f = f, w->n = 0;
 	for (size_t i = 0; i < a->nreqs; i++) {
 		const struct ttft_record *r = &a->reqs[i];
 		struct ttft_phases p;
@@ -153,35 +278,84 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		/* cut by characters, never inside one: the table stays UTF-8
 		 * and its columns aligned */
 		char method[4 * 6 + 1], path[4 * 24 + 1];
-		/* "≥": 3 bytes in one column */
-		fprintf(f, "%4zu %7d %5llu %s %s %6s %16s %17s %*s %3s", i + 1, r->pid,
-			(unsigned long long)r->conn,
-			ttft_str_column(method, sizeof method, r->encrypted ? "-" : r->method, 6),
-			ttft_str_column(path, sizeof path, r->encrypted ? "-" : r->path, 24), status,
-			start, start_unix, at_least ? 8 : 6, tokens, r->tls ? "yes" : "-");
-		ms(f, 8, p.dns_s);
-		ms(f, 10, p.connect_s);
-		ms(f, 7, p.tls_s);
-		ms(f, 8, p.send_s);
-		ms(f, 11, p.wait_headers_s);
-		ms(f, 9, p.ttft_s);
-		ms(f, 9, p.decode_s);
-		ms(f, 9, p.e2e_s);
-		ms(f, 10, p.itl_p50_s);
-		ms(f, 10, p.itl_p99_s);
-		few_gaps |= too_few(p.itl_p50_s, p.itl_p99_s);
-		ms(f, 10, p.app_gap_s);
+		ttft_str_column(method, sizeof method, r->encrypted ? "-" : r->method, 6);
+		ttft_str_column(path, sizeof path, r->encrypted ? "-" : r->path, 24);
 		const struct ttft_server_split *sp = ttft_record_split(r);
-		ms(f, 9, sp->queue_s);
-		ms(f, 10, sp->prefill_s);
-		ms(f, 8, p.server_other_s);
-		fprintf(f, "  %-16s", sp->source ? sp->source : "-");
+		few_gaps |= too_few(p.itl_p50_s, p.itl_p99_s);
 		char nb[640]; /* every part of a note, whole */
 		const char *note = r->encrypted
 				 ? "encrypted: not visible: TLS inside the program, e.g. Node or Go"
 				 : ttft_record_note(r, nb, sizeof nb);
-		fprintf(f, note ? "  (%s)\n" : "\n", note);
+		if (!w) { /* out of memory: one format at a time */
+			/* "≥": 3 bytes in one column */
+			fprintf(f, "%4zu %7d %5llu %s %s %6s %16s %17s %*s %3s", i + 1, r->pid,
+				(unsigned long long)r->conn, method, path, status, start,
+				start_unix, at_least ? 8 : 6, tokens, r->tls ? "yes" : "-");
+			ms(f, 8, p.dns_s);
+			ms(f, 10, p.connect_s);
+			ms(f, 7, p.tls_s);
+			ms(f, 8, p.send_s);
+			ms(f, 11, p.wait_headers_s);
+			ms(f, 9, p.ttft_s);
+			ms(f, 9, p.decode_s);
+			ms(f, 9, p.e2e_s);
+			ms(f, 10, p.itl_p50_s);
+			ms(f, 10, p.itl_p99_s);
+			ms(f, 10, p.app_gap_s);
+			ms(f, 9, sp->queue_s);
+			ms(f, 10, sp->prefill_s);
+			ms(f, 8, p.server_other_s);
+			fprintf(f, "  %-16s", sp->source ? sp->source : "-");
+			fprintf(f, note ? "  (%s)\n" : "\n", note);
+			continue;
+		}
+		/* the same, field by field */
+		r_uint(w, i + 1, 4);
+		r_put(w, " ", 1);
+		r_int(w, r->pid, 7);
+		r_put(w, " ", 1);
+		r_uint(w, (unsigned long long)r->conn, 5);
+		r_put(w, " ", 1);
+		r_str(w, method, 0);
+		r_put(w, " ", 1);
+		r_str(w, path, 0);
+		r_put(w, " ", 1);
+		r_str(w, status, 6);
+		r_put(w, " ", 1);
+		r_str(w, start, 16);
+		r_put(w, " ", 1);
+		r_str(w, start_unix, 17);
+		r_put(w, " ", 1);
+		r_str(w, tokens, at_least ? 8 : 6); /* "≥": 3 bytes in one column */
+		r_put(w, " ", 1);
+		r_str(w, r->tls ? "yes" : "-", 3);
+		r_ms(w, 8, p.dns_s);
+		r_ms(w, 10, p.connect_s);
+		r_ms(w, 7, p.tls_s);
+		r_ms(w, 8, p.send_s);
+		r_ms(w, 11, p.wait_headers_s);
+		r_ms(w, 9, p.ttft_s);
+		r_ms(w, 9, p.decode_s);
+		r_ms(w, 9, p.e2e_s);
+		r_ms(w, 10, p.itl_p50_s);
+		r_ms(w, 10, p.itl_p99_s);
+		r_ms(w, 10, p.app_gap_s);
+		r_ms(w, 9, sp->queue_s);
+		r_ms(w, 10, sp->prefill_s);
+		r_ms(w, 8, p.server_other_s);
+		r_put(w, "  ", 2);
+		r_str(w, sp->source ? sp->source : "-", -16);
+		if (note) {
+			r_put(w, "  (", 3);
+			r_str(w, note, 0);
+			r_put(w, ")\n", 2);
+		} else {
+			r_put(w, "\n", 1);
+		}
 	}
+	if (w)
+		r_flush(w);
+	free(w);
 	if (few_gaps)
 		fprintf(f, "(itl_p99 needs 100 gaps between tokens: '-' below that)\n");
 	if (counted)

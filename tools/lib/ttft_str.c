@@ -1,7 +1,9 @@
 /* ttft_str.c — see ttft_str.h. */
 #include "ttft_str.h"
 
+#include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,16 +104,86 @@ const char *ttft_str_column(char *out, size_t len, const char *s, size_t width)
 	return out;
 }
 
+/* "%.*f" of v with dec (0-9) decimals into t (at least 48 bytes), its
+ * length; -1 where this does not take it (not finite, or |v| * 10^dec
+ * past 9.2e18: the caller asks snprintf). Exact, as glibc's: a double is
+ * m * 2^e, so v * 10^dec is m * 10^dec (below 2^83) shifted by e, whose
+ * remainder against the half decides the rounding, a tie to even. */
+static inline __attribute__((always_inline)) int fixed(char *t, double v, int dec)
+{
+	static const uint64_t p10[10] = {1,	 10,	  100,	    1000,      10000,
+					 100000, 1000000, 10000000, 100000000, 1000000000};
+	if (!isfinite(v) || dec < 0 || dec > 9)
+		return -1;
+	int neg = signbit(v) != 0;
+	double a = neg ? -v : v;
+	if (a >= 9.2e18 / (double)p10[dec])
+		return -1;
+	int e;
+	double fr = frexp(a, &e); /* a = fr * 2^e, fr in [0.5, 1) or 0 */
+	uint64_t m = (uint64_t)ldexp(fr, 53);
+	e -= 53;                  /* a = m * 2^e exactly */
+	unsigned __int128 x = (unsigned __int128)m * p10[dec], q;
+	if (e >= 0) {
+		q = x << e; /* below 2^63 by the bound above */
+	} else if (-e >= 120) {
+		q = 0; /* below 2^-67 * 10^9: under the half */
+	} else {
+		unsigned sh = (unsigned)-e;
+		unsigned __int128 rem = x & (((unsigned __int128)1 << sh) - 1);
+		unsigned __int128 half = (unsigned __int128)1 << (sh - 1);
+		q = x >> sh;
+		if (rem > half || (rem == half && (q & 1)))
+			q++;
+	}
+	uint64_t n = (uint64_t)q, ip = n / p10[dec], fp = n % p10[dec];
+	char d[24];
+	int k = 0;
+	do
+		d[k++] = (char)('0' + ip % 10);
+	while ((ip /= 10) != 0);
+	int o = 0;
+	if (neg)
+		t[o++] = '-';
+	while (k)
+		t[o++] = d[--k];
+	if (dec) {
+		t[o++] = '.';
+		for (int i = dec - 1; i >= 0; i--, fp /= 10)
+			t[o + i] = (char)('0' + fp % 10);
+		o += dec;
+	}
+	t[o] = 0;
+	return o;
+}
+
+int ttft_str_fixed3(char *t, double v)
+{
+	return fixed(t, v, 3);
+}
+
 const char *ttft_str_num(char *out, size_t len, double v, int width, int dec)
 {
 	char t[64];
 	int k = 0;
-	for (int d = dec; d >= 0; d--)
-		if ((k = snprintf(t, sizeof t, "%.*f", d, v)) <= width)
+	for (int d = dec; d >= 0; d--) {
+		k = fixed(t, v, d);
+		if (k < 0)
+			k = snprintf(t, sizeof t, "%.*f", d, v);
+		if (k <= width)
 			break;
+	}
 	for (int d = 3; k > width && d >= 0; d--)
 		k = snprintf(t, sizeof t, "%.*e", d, v);
-	snprintf(out, len, "%*s", width, t);
+	if (!len)
+		return out;
+	/* "%*s": right-aligned in width, cut to len - 1 */
+	size_t pad = k < width ? (size_t)(width - k) : 0, o = 0;
+	for (; o < pad && o + 1 < len; o++)
+		out[o] = ' ';
+	size_t c = (size_t)k < len - 1 - o ? (size_t)k : len - 1 - o;
+	memcpy(out + o, t, c);
+	out[o + c] = 0;
 	return out;
 }
 

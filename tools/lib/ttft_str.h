@@ -40,6 +40,10 @@ const char *ttft_str_column(char *out, size_t len, const char *s, size_t width);
  * none fits: a table's rows stay aligned. Right-aligned in width, into
  * out (len bytes), returned. */
 const char *ttft_str_num(char *out, size_t len, double v, int width, int dec);
+/* "%.3f" of v into t (48 bytes at least), exactly as printf writes it,
+ * and its length; -1 where it does not (v not finite or past ~9.2e15:
+ * ask printf). */
+int ttft_str_fixed3(char *t, double v);
 /* The text so far ("" when empty); stays owned by b. */
 const char *ttft_str_get(const struct ttft_str *b);
 int ttft_str_ok(const struct ttft_str *b);

@@ -1874,6 +1874,43 @@ START_TEST(a_fast_open_sent_before_established_is_said)
 }
 END_TEST
 
+/* A damaged log's instants may be anything, two token times of one
+ * request more than 2^63 ns apart too (sealed, in time order): their gap
+ * was worked out wrapped (signed overflow: UBSan's "runtime error"),
+ * and the row showed a negative ITL. No gap that does not fit is a
+ * number: ITL null, as decode and e2e are (span), and nothing negative. */
+START_TEST(a_token_gap_past_2_63_is_no_itl)
+{
+	open_log(1 << 20);
+	uint64_t c = ttft_log_new_conn(&g_log);
+	int64_t lo = INT64_MIN + MS(1000), hi = INT64_MAX - MS(1000);
+	ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, lo, 100, 100, c, 0, 0, 100, lo + MS(0.1),
+		"POST /v1/completions");
+	ev(TTFT_EV_RESP_HEADERS, lo + MS(2), c, 0, 200, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, lo + MS(10), c, 0, 0, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, lo + MS(20), c, 0, 0, 1, NULL);
+	ev(TTFT_EV_SSE_TOKEN, hi, c, 0, 0, 2, NULL);
+	ev(TTFT_EV_RESP_END, hi + MS(1), c, 0, 100, 1, NULL);
+	cJSON *j = json_of();
+	ttft_log_close(&g_log);
+	cJSON *r = row_of(j, c);
+	char *js = cJSON_PrintUnformatted(r);
+	ck_assert_msg(!cJSON_IsNumber(cJSON_GetObjectItem(r, "itl_p50_s")) &&
+		      !cJSON_IsNumber(cJSON_GetObjectItem(r, "itl_p99_s")), "%s", js);
+	cJSON *v;
+	cJSON_ArrayForEach(v, r)
+		ck_assert_msg(!cJSON_IsNumber(v) || v->valuedouble >= 0 ||
+			      !strcmp(v->string, "start_s") || !strcmp(v->string, "start_unix_s"),
+			      "%s %g: %s", v->string, v->valuedouble, js);
+	free(js);
+	cJSON_Delete(j);
+	char *out = table_of("");
+	no_negative_part(out);
+	free(out);
+	unlink(g_path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rows");
@@ -1905,6 +1942,7 @@ int main(void)
 	tcase_add_test(t, damaged_header_and_untraced);
 	tcase_add_test(t, times_out_of_order_are_said);
 	tcase_add_test(t, a_fast_open_sent_before_established_is_said);
+	tcase_add_test(t, a_token_gap_past_2_63_is_no_itl);
 	tcase_add_test(t, tokens_say_whether_counted_or_told);
 	tcase_add_test(t, no_answer_has_no_token_count);
 	tcase_add_test(t, a_usage_below_the_events_is_not_the_count);

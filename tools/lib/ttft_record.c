@@ -177,8 +177,17 @@ int ttft_record_finish(struct ttft_record *r)
 	if (!d)
 		return -1;
 	const int64_t *t = ttft_record_tok_times(r);
-	for (size_t i = 0; i < n; i++)
-		d[i] = (double)(t[i + 1] - t[i]) / 1e9;
+	for (size_t i = 0; i < n; i++) {
+		int64_t g;
+		/* a damaged log's instants may be anything: a gap past 2^63
+		 * is no number, nor are the percentiles of the gaps (as span) */
+		if (__builtin_sub_overflow(t[i + 1], t[i], &g)) {
+			if (d != few)
+				free(d);
+			return 0;
+		}
+		d[i] = (double)g / 1e9;
+	}
 	static const double q[2] = {0.5, 0.99};
 	double pq[2];
 	ttft_percentiles_select_zeros(d, n, (size_t)(r->ntok - r->ntime), q, pq, 2);

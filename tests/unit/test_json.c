@@ -309,11 +309,15 @@ START_TEST(table_numbers_are_printfs)
 	static const double odd[] = {0.0, -0.0, NAN, -NAN, INFINITY, -INFINITY, 0.5, 1.5, 2.5,
 				     0.0005, 0.0015, 0.0025, 1e15, 9.2e15, 9.3e15, 9.2e18, 1e300,
 				     -1e300, 5e-324, DBL_MAX, -DBL_MIN, 123456.0005, 0.125,
-				     0.375, 999.9995, 9999999.9995};
+				     0.375, 999.9995, 9999999.9995, 1e60, -1e55, 123e58};
 	for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++)
-		for (int dec = 0; dec <= 9; dec++)
+		for (int dec = 0; dec <= 9; dec++) {
 			for (int width = 0; width <= 24; width++)
 				table_num_is_printfs(odd[i], width, dec, 80);
+			/* wider than any number's text: 1e300's 310 digits
+			 * are cut to printf's 63 */
+			table_num_is_printfs(odd[i], 70, dec, 80);
+		}
 	/* every tie k / 2^j of three and six decimals and more */
 	for (int j = 1; j <= 12; j++)
 		for (long k = -1000; k <= 1000; k++)

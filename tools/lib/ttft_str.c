@@ -175,6 +175,8 @@ const char *ttft_str_num(char *out, size_t len, double v, int width, int dec)
 	}
 	for (int d = 3; k > width && d >= 0; d--)
 		k = snprintf(t, sizeof t, "%.*e", d, v);
+	if (k < 0 || k >= (int)sizeof t) /* printf's cut: what t holds */
+		k = (int)strlen(t);
 	if (!len)
 		return out;
 	/* "%*s": right-aligned in width, cut to len - 1 */

@@ -1911,6 +1911,86 @@ START_TEST(a_token_gap_past_2_63_is_no_itl)
 }
 END_TEST
 
+/* A record's raw text (binary: numbers, token times). */
+static void ev_bin(uint16_t kind, uint16_t flags, int64_t t, uint64_t conn, int err, int64_t a,
+		   const void *text, size_t n)
+{
+	ttft_log_put(&g_log, &(struct ttft_event){
+		.kind = kind, .flags = flags, .t_ns = t, .pid = 100, .tid = 100, .fd = 5,
+		.conn = conn, .err = err, .a = a, .b = 1, .text = text, .text_len = n});
+}
+
+/* A damaged log's other instants more than 2^63 ns apart: the wait the
+ * server's split leaves (the last request byte to the first token, less
+ * the prefill) is no number, not a wrapped, negative one (a signed
+ * overflow: UBSan's runtime error; other_ms -2005.1 on a complete row);
+ * a TTFT_F_TIMES record whose last time would be past INT64_MAX is a
+ * writer's fault (first token only, said), not a token wrapped to before
+ * the first (tokens 3, no note); a RESP_END whose arrival would be before
+ * INT64_MIN is of no known arrival (a signed overflow: under `make
+ * sanitize` ttft-analyze stops at it, no JSON). */
+START_TEST(instants_past_int64_are_no_numbers)
+{
+	open_log(1 << 20);
+	int64_t lo = INT64_MIN + MS(1000), hi = INT64_MAX - MS(1000);
+	uint64_t c[3];
+	for (int k = 0; k < 3; k++)
+		c[k] = ttft_log_new_conn(&g_log);
+	ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, lo, 100, 100, c[0], 0, 0, 100, lo + MS(0.1),
+		"POST /v1/completions");
+	ev(TTFT_EV_RESP_HEADERS, lo + MS(2), c[0], 0, 200, 0, NULL);
+	struct ttft_rec_numbers nv = {{0}};
+	nv.v[TTFT_NUM_PROMPT_US] = 5000;
+	ev_bin(TTFT_EV_SERVER_NUMBERS, 0, lo + MS(3), c[0], 0, 1 << TTFT_NUM_PROMPT_US, &nv,
+	       sizeof nv);
+	ev(TTFT_EV_SSE_TOKEN, hi, c[0], 0, 0, 0, NULL);
+	ev(TTFT_EV_RESP_END, hi + MS(1), c[0], 0, 100, 1, NULL);
+
+	ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, T0, 100, 100, c[1], 0, 0, 100, T0 + MS(0.1),
+		"POST /v1/completions");
+	ev(TTFT_EV_RESP_HEADERS, T0 + MS(2), c[1], 0, 200, 0, NULL);
+	uint32_t d[TTFT_TIMES_MAX - 1] = {1000000000u, 4000000000u};
+	ev_bin(TTFT_EV_SSE_TOKEN, TTFT_F_TIMES, INT64_MAX - 10, c[1], 0, 3, d, sizeof d);
+	ev(TTFT_EV_RESP_END, INT64_MAX, c[1], 0, 100, 1, NULL);
+
+	ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, lo, 100, 100, c[2], 0, 0, 100, lo + MS(0.1),
+		"POST /v1/completions");
+	ev(TTFT_EV_RESP_HEADERS, lo + MS(2), c[2], 0, 200, 0, NULL);
+	ev(TTFT_EV_SSE_TOKEN, lo + MS(3), c[2], 0, 0, 0, NULL);
+	ev_bin(TTFT_EV_RESP_END, TTFT_F_ARRIVAL, lo + MS(4), c[2], INT32_MAX, 100, NULL, 0);
+	cJSON *j = json_of();
+	ttft_log_close(&g_log);
+
+	cJSON *r = row_of(j, c[0]);
+	char *js = cJSON_PrintUnformatted(r);
+	ck_assert_msg(!cJSON_IsNumber(cJSON_GetObjectItem(r, "server_other_s")), "%s", js);
+	cJSON *v;
+	cJSON_ArrayForEach(v, r)
+		ck_assert_msg(!cJSON_IsNumber(v) || v->valuedouble >= 0 ||
+			      !strcmp(v->string, "start_s"), "%s %g: %s", v->string,
+			      v->valuedouble, js);
+	free(js);
+
+	r = row_of(j, c[1]);
+	js = cJSON_PrintUnformatted(r);
+	const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(r, "note"));
+	cJSON *tok = cJSON_GetObjectItem(r, "tokens");
+	ck_assert_msg(cJSON_IsNumber(tok) && tok->valuedouble == 1 && n && strstr(n, "impossible"),
+		      "%s", js);
+	free(js);
+
+	r = row_of(j, c[2]);
+	js = cJSON_PrintUnformatted(r);
+	ck_assert_msg(cJSON_IsTrue(cJSON_GetObjectItem(r, "complete")), "%s", js);
+	free(js);
+	cJSON_Delete(j);
+	char *out = table_of("");
+	ck_assert_msg(!strstr(out, "runtime error"), "%s", out);
+	free(out);
+	unlink(g_path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rows");
@@ -1943,6 +2023,7 @@ int main(void)
 	tcase_add_test(t, times_out_of_order_are_said);
 	tcase_add_test(t, a_fast_open_sent_before_established_is_said);
 	tcase_add_test(t, a_token_gap_past_2_63_is_no_itl);
+	tcase_add_test(t, instants_past_int64_are_no_numbers);
 	tcase_add_test(t, tokens_say_whether_counted_or_told);
 	tcase_add_test(t, no_answer_has_no_token_count);
 	tcase_add_test(t, a_usage_below_the_events_is_not_the_count);

@@ -700,6 +700,13 @@ static int add_token_times(struct ttft_record *r, const struct ttft_rec *e)
 			r->bad_run = 1;
 			return ttft_record_add_tokens(r, e->t_ns, 1);
 		}
+	/* the last time past INT64_MAX (a damaged record's t_ns): no time
+	 * (a signed overflow, a wrapped time before the first) */
+	int64_t last;
+	if (__builtin_add_overflow(e->t_ns, (int64_t)d[e->a - 2], &last)) {
+		r->bad_run = 1;
+		return ttft_record_add_tokens(r, e->t_ns, 1);
+	}
 	if (ttft_record_add_tokens(r, e->t_ns, 1) != 0)
 		return -1;
 	for (int64_t i = 0; i + 1 < e->a; i++)
@@ -1245,8 +1252,13 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 		r->end_flags = e->flags;
 		/* when its last bytes arrived, to the kernel's tick (taken as
 		 * 10 ms: HZ 100 and up) */
-		r->t_end_arrived = (e->flags & TTFT_F_ARRIVAL) && e->err >= 0
-			? e->t_ns - (int64_t)e->err * 1000000 - TTFT_TICK_NS : 0;
+		r->t_end_arrived = 0;
+		/* not known where it would be before INT64_MIN (a damaged
+		 * record's t_ns): no signed overflow */
+		if ((e->flags & TTFT_F_ARRIVAL) && e->err >= 0 &&
+		    __builtin_sub_overflow(e->t_ns, (int64_t)e->err * 1000000 + TTFT_TICK_NS,
+					   &r->t_end_arrived))
+			r->t_end_arrived = 0;
 		r->body_bytes = e->a;
 		/* no body (a HEAD, a 304, Content-Length: 0, which carry a GET's
 		 * Content-Encoding) is nothing compressed: seen whole and empty

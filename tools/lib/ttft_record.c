@@ -451,7 +451,9 @@ double ttft_record_server_other_s(const struct ttft_record *r)
 	if (!s->source || !r->t_first || !r->t_req1 || isnan(s->prefill_s) ||
 	    ttft_record_early(r))
 		return NAN; /* answered before it was sent: no wait to explain */
-	return (double)(r->t_first - r->t_req1) / 1e9 - s->prefill_s -
+	/* span: a damaged log's two instants more than 2^63 ns apart are
+	 * no number, not a wrapped (negative) wait */
+	return span(r->t_req1, r->t_first) - s->prefill_s -
 	       (isnan(s->queue_s) ? 0 : s->queue_s);
 }
 

@@ -245,9 +245,7 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		"send_ms",
 		"wait_hdr_ms", "ttft_ms", "decode_ms", "e2e_ms", "itl_p50_ms",
 		"itl_p99_ms", "app_gap_ms", "queue_ms", "prefill_ms", "other_ms", "split");
-	struct rows *w = malloc(sizeof *w);
-	if (w)
-		w->f = f, w->n = 0;
+	struct rows rw = {.f = f}, *w = &rw; /* 16 KiB: a tool's stack, not the shim's */
 	for (size_t i = 0; i < a->nreqs; i++) {
 		const struct ttft_record *r = &a->reqs[i];
 		struct ttft_phases p;
@@ -286,30 +284,6 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		const char *note = r->encrypted
 				 ? "encrypted: not visible: TLS inside the program, e.g. Node or Go"
 				 : ttft_record_note(r, nb, sizeof nb);
-		if (!w) { /* out of memory: one format at a time */
-			/* "≥": 3 bytes in one column */
-			fprintf(f, "%4zu %7d %5llu %s %s %6s %16s %17s %*s %3s", i + 1, r->pid,
-				(unsigned long long)r->conn, method, path, status, start,
-				start_unix, at_least ? 8 : 6, tokens, r->tls ? "yes" : "-");
-			ms(f, 8, p.dns_s);
-			ms(f, 10, p.connect_s);
-			ms(f, 7, p.tls_s);
-			ms(f, 8, p.send_s);
-			ms(f, 11, p.wait_headers_s);
-			ms(f, 9, p.ttft_s);
-			ms(f, 9, p.decode_s);
-			ms(f, 9, p.e2e_s);
-			ms(f, 10, p.itl_p50_s);
-			ms(f, 10, p.itl_p99_s);
-			ms(f, 10, p.app_gap_s);
-			ms(f, 9, sp->queue_s);
-			ms(f, 10, sp->prefill_s);
-			ms(f, 8, p.server_other_s);
-			fprintf(f, "  %-16s", sp->source ? sp->source : "-");
-			fprintf(f, note ? "  (%s)\n" : "\n", note);
-			continue;
-		}
-		/* the same, field by field */
 		r_uint(w, i + 1, 4);
 		r_put(w, " ", 1);
 		r_int(w, r->pid, 7);
@@ -353,9 +327,7 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 			r_put(w, "\n", 1);
 		}
 	}
-	if (w)
-		r_flush(w);
-	free(w);
+	r_flush(w);
 	if (few_gaps)
 		fprintf(f, "(itl_p99 needs 100 gaps between tokens: '-' below that)\n");
 	if (counted)

@@ -29,7 +29,7 @@ ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_assemble.c ttft_output
 	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c ttft_logread.c ttft_seal.c \
 	ttft_logsort.c ttft_url.c ttft_follow.c ttft_export.c ttft_httpd.c ttft_exporter.c \
 	ttft_promapi.c ttft_merge.c ttft_str.c ttft_svg.c ttft_charts.c ttft_trace.c ttft_html.c \
-	ttft_cli.c ttft_join.c ttft_preloadable.c)
+	ttft_cli.c ttft_join.c ttft_preloadable.c ttft_sentinel.c)
 INC := -Ishim/core -Ishim/preload -Itools/lib -Iprobe -Itools/cold -Itools/sweep -Itests/support \
 	-I$(B)/gen
 

@@ -8,6 +8,7 @@
 #include "ttft_filter.h"
 #include "ttft_preloadable.h"
 #include "ttft_scrape.h"
+#include "ttft_sentinel.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,7 +71,9 @@ static void usage(FILE *f)
 "without one, the table: stderr on a full disk) cannot be written at the\n"
 "end, the private log is kept and its path printed.\n"
 "Processes CMD leaves running in the background are waited for before the\n"
-"analysis (Ctrl-C stops waiting and keeps the log).\n"
+"analysis (Ctrl-C stops waiting and keeps the log). SIGTERM and SIGHUP sent\n"
+"to ttft-run alone are passed on to CMD; sent to its process group, CMD\n"
+"took them already and gets no second copy.\n"
 "\n"
 "exit status: CMD's own once it ran (when signal N ended CMD, ttft-run\n"
 "ends by signal N too, leaving no core file: a shell shows 128+N);\n"
@@ -141,10 +144,23 @@ static void die_before_cmd(int sig)
 	raise(sig); /* blocked in its handler: delivered, by default, on return */
 }
 
+/* SIGTERM, SIGHUP while CMD runs: passed on, unless it went to our
+ * process group (kill -TERM -PGID, a terminal's hangup, CMD's own kill(0,
+ * …)), which CMD is in: it took it then, and a second copy from us would
+ * be one it never gets without ttft-run (a server that takes a second
+ * SIGTERM as "quit now"). A CMD that left the group gets it from us. */
+static struct ttft_sentinel g_sentinel;
 static void forward(int sig)
 {
-	if (g_child > 0)
-		kill(g_child, sig);
+	pid_t child = g_child;
+	if (child <= 0)
+		return;
+	int saved = errno;
+	int group = ttft_sentinel_took(&g_sentinel, sig) == 1;
+	pid_t g = getpgid(child);
+	if (!group || (g > 0 && g != getpgrp()))
+		kill(child, sig);
+	errno = saved;
 }
 
 /* Ctrl-C, Ctrl-\ while CMD runs: when CMD is in our process group the
@@ -550,6 +566,10 @@ int main(int argc, char **argv)
 	/* no stop lands between fork and the child's own dispositions, nor
 	 * between fork and ours for the time CMD runs */
 	pthread_sigmask(SIG_BLOCK, &stops, &mask);
+	/* with the stops blocked: none is lost before the sibling keeps them
+	 * (none where ttft-run was told to ignore both: CMD gets them so) */
+	if (caught[1] || caught[2])
+		(void)ttft_sentinel_start(&g_sentinel);
 	pid_t pid = pipe2(ep, O_CLOEXEC) == 0 ? fork() : -1;
 	if (pid == 0) {
 		/* CMD gets what ttft-run was given: a handler of ours would
@@ -584,6 +604,7 @@ int main(int argc, char **argv)
 	}
 	if (pid < 0) {
 		perror("ttft-run: fork");
+		ttft_sentinel_stop(&g_sentinel);
 		free(preload);
 		free(env);
 		stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, 0);
@@ -608,6 +629,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ttft-run: cannot run '%s': %s\n", argv[optind],
 			strerror(exec_errno));
 		waitpid(pid, NULL, 0);
+		g_child = 0;
+		ttft_sentinel_stop(&g_sentinel);
 		stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, 0);
 		return finish(logpath, keep, exec_errno == ENOENT ? 127 : 126);
 	}
@@ -621,6 +644,7 @@ int main(int argc, char **argv)
 	}
 	/* CMD is reaped: its pid may be anyone's now, and is never signalled */
 	g_child = 0;
+	ttft_sentinel_stop(&g_sentinel); /* not one of CMD's to wait for */
 	/* nobody left to pass them on to; no SA_RESTART while the background
 	 * is waited for (waitpid returns EINTR) */
 	on_stops(stop_waiting, 0);

@@ -809,6 +809,90 @@ START_TEST(ttft_run_ctrl_c_reaches_a_cmd_in_its_own_group)
 }
 END_TEST
 
+/* A termination request sent to the whole process group (`kill -TERM
+ * -PGID`, a terminal's hangup, a CMD's own `kill(0, …)`) reaches CMD
+ * itself: ttft-run passed it on as well, so CMD took it twice, where a
+ * server that takes a second SIGTERM as "quit now" (uvicorn, vLLM) skips
+ * its graceful shutdown. Sent to ttft-run alone (docker stop, kill PID) it
+ * is still passed on, once. CMD (Python, as vLLM) writes a line each time
+ * its handler runs. Ordering: to the group, ttft-run is stopped until
+ * CMD's handler has run, so a copy passed on would come after it; then
+ * CMD waits a second for a second one (on a loaded machine a late copy
+ * could come after that: the test would pass where it should not, never
+ * fail where it should pass). */
+static const char terms_py[] =
+	"import os, signal, sys, time\n"
+	"sig, how, out, pidf = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]\n"
+	"n = 0\n"
+	"def took(s, f):\n"
+	"    global n\n"
+	"    n += 1\n"
+	"    with open(out, 'a') as o:\n"
+	"        o.write('took %d\\n' % n)\n"
+	"signal.signal(sig, took)\n"
+	"with open(pidf, 'w') as p:\n"
+	"    p.write('%d\\n' % os.getpid())\n"
+	"if how == 'own':\n"
+	"    os.kill(0, sig)\n"
+	"end = time.monotonic() + 60\n"
+	"while n == 0 and time.monotonic() < end:\n"
+	"    time.sleep(0.01)\n"
+	"time.sleep(1)\n"
+	"with open(out, 'a') as o:\n"
+	"    o.write('n=%d\\n' % n)\n";
+
+static void terms_taken(int sig, const char *how, int *count, int *st)
+{
+	char py[256], outf[256], pidf[256], cmd[2048];
+	tu_tmp_log(py, sizeof py, "terms.py");
+	tu_tmp_log(outf, sizeof outf, "terms");
+	tu_tmp_log(pidf, sizeof pidf, "cmdpid");
+	FILE *f = fopen(py, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(terms_py, f);
+	ck_assert_int_eq(fclose(f), 0);
+	snprintf(cmd, sizeof cmd, "exec %s/ttft-run -q -- python3 %s %d %s %s %s",
+		 tu_build_dir(), py, sig, how, outf, pidf);
+	pid_t pid = fork();
+	if (pid == 0) {
+		setsid(); /* a group of its own: ttft-run, CMD and theirs */
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	char got[32];
+	ck_assert_int_eq(tu_wait_line(pidf, "", got, sizeof got, 30, pid), 0);
+	if (!strcmp(how, "group")) {
+		ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+		ck_assert_int_eq(kill(-pid, sig), 0);
+		ck_assert_int_eq(tu_wait_line(outf, "took 1", got, sizeof got, 30, 0), 0);
+		ck_assert_int_eq(kill(pid, SIGCONT), 0);
+	} else if (!strcmp(how, "alone")) {
+		ck_assert_int_eq(kill(pid, sig), 0);
+	}
+	ck_assert_int_eq(waitpid(pid, st, 0), pid);
+	char n[32];
+	*count = tu_wait_line(outf, "n=", n, sizeof n, 1, 0) == 0 ? atoi(n) : -1;
+	unlink(py);
+	unlink(outf);
+	unlink(pidf);
+}
+
+START_TEST(ttft_run_passes_on_no_term_the_group_took)
+{
+	static const int sigs[] = {SIGTERM, SIGHUP};
+	static const char *const hows[] = {"group", "alone", "own"};
+	for (size_t i = 0; i < 2; i++)
+		for (int h = 0; h < 3; h++) {
+			int count = 0, st = 0;
+			terms_taken(sigs[i], hows[h], &count, &st);
+			ck_assert_msg(count == 1, "signal %d, %s: CMD took it %d times", sigs[i],
+				      hows[h], count);
+			ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+				      "signal %d, %s: ttft-run's status %#x", sigs[i], hows[h], st);
+		}
+}
+END_TEST
+
 /* The status of ttft-run as its parent sees it (waitpid's). */
 static int spawn_status(const char *cmdline)
 {
@@ -862,6 +946,7 @@ int main(void)
 	tcase_add_test(t, ttft_run_stop_before_cmd_leaves_no_log);
 	tcase_add_test(t, ttft_run_ends_by_the_signal_that_ended_cmd);
 	tcase_add_test(t, ttft_run_ctrl_c_reaches_a_cmd_in_its_own_group);
+	tcase_add_test(t, ttft_run_passes_on_no_term_the_group_took);
 	tcase_add_test(t, outputs_that_are_not_plain_files);
 	tcase_add_test(t, scrape_failure_says_why_whole);
 	tcase_add_test(t, probe_https_on_a_plain_server);

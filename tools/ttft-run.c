@@ -569,7 +569,7 @@ int main(int argc, char **argv)
 	/* with the stops blocked: none is lost before the sibling keeps them
 	 * (none where ttft-run was told to ignore both: CMD gets them so) */
 	if (caught[1] || caught[2])
-		(void)ttft_sentinel_start(&g_sentinel);
+		(void)ttft_sentinel_start(&g_sentinel, argv);
 	pid_t pid = pipe2(ep, O_CLOEXEC) == 0 ? fork() : -1;
 	if (pid == 0) {
 		/* CMD gets what ttft-run was given: a handler of ours would

@@ -867,6 +867,26 @@ static void terms_taken(int sig, const char *how, int *count, int *st)
 		ck_assert_int_eq(tu_wait_line(outf, "took 1", got, sizeof got, 30, 0), 0);
 		ck_assert_int_eq(kill(pid, SIGCONT), 0);
 	} else if (!strcmp(how, "alone")) {
+		/* what pkill ttft-run, pkill -f ttft-run signal: ttft-run
+		 * alone, not its sibling (which would say it went to all) */
+		char path[96], *kids = NULL, *o = NULL;
+		snprintf(path, sizeof path, "cat /proc/%d/task/%d/children", (int)pid, (int)pid);
+		ck_assert_int_eq(tu_sh(path, &kids), 0); /* /proc's size is 0 */
+		int others = 0;
+		for (char *k = strtok(kids, " \n"); k; k = strtok(NULL, " \n")) {
+			if (atoi(k) == atoi(got))
+				continue;
+			others++;
+			char cmd2[128];
+			snprintf(cmd2, sizeof cmd2, "cat /proc/%s/comm; tr '\\0' ' ' "
+				 "</proc/%s/cmdline", k, k);
+			ck_assert_int_eq(tu_sh(cmd2, &o), 0);
+			ck_assert_msg(strstr(o, "group-watch") && !strstr(o, "ttft-run") &&
+				      !strstr(o, "python3"), "ttft-run's sibling: %s", o);
+			free(o);
+		}
+		free(kids);
+		ck_assert_int_eq(others, 1);
 		ck_assert_int_eq(kill(pid, sig), 0);
 	}
 	ck_assert_int_eq(waitpid(pid, st, 0), pid);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -18,8 +19,28 @@ static unsigned bit_of(int sig)
 /* The sibling: only async-signal-safe calls (its parent may have threads).
  * SIGTERM and SIGHUP stay blocked (pending: what the group was sent),
  * Ctrl-C and Ctrl-\ are ignored; it ends when its parent does. */
-static void sibling(pid_t parent, int ask, int answer)
+static void sibling(pid_t parent, int ask, int answer, char **argv)
 {
+	prctl(PR_SET_NAME, TTFT_SENTINEL_NAME);
+	if (argv && argv[0]) {
+		/* the kernel laid the arguments one after another (getopt
+		 * may have reordered the pointers, not the strings): the
+		 * name, then NULs to the last one's end (ps, pgrep -f read
+		 * this) */
+		char *b = argv[0], *e = argv[0] + strlen(argv[0]) + 1;
+		for (int i = 1; argv[i]; i++) {
+			char *end = argv[i] + strlen(argv[i]) + 1;
+			if (argv[i] < b)
+				b = argv[i];
+			if (end > e)
+				e = end;
+		}
+		size_t room = (size_t)(e - b), n = sizeof TTFT_SENTINEL_NAME;
+		if (n > room)
+			n = room;
+		memset(b, 0, room);
+		memcpy(b, TTFT_SENTINEL_NAME, n - 1);
+	}
 	struct sigaction ign = {.sa_handler = SIG_IGN};
 	sigaction(SIGINT, &ign, NULL);
 	sigaction(SIGQUIT, &ign, NULL);
@@ -57,7 +78,7 @@ static void sibling(pid_t parent, int ask, int answer)
 	}
 }
 
-int ttft_sentinel_start(struct ttft_sentinel *s)
+int ttft_sentinel_start(struct ttft_sentinel *s, char **argv)
 {
 	s->pid = 0;
 	s->ask = s->answer = -1;
@@ -74,7 +95,7 @@ int ttft_sentinel_start(struct ttft_sentinel *s)
 	if (pid == 0) {
 		close(q[1]);
 		close(a[0]);
-		sibling(parent, q[0], a[1]);
+		sibling(parent, q[0], a[1], argv);
 	}
 	close(q[0]);
 	close(a[1]);

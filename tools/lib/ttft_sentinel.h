@@ -16,8 +16,13 @@ struct ttft_sentinel {
 
 /* Start the sibling, in the caller's process group; with SIGTERM and
  * SIGHUP blocked in the caller (so none lands before the sibling keeps
- * them). 0, or -1 (s->pid 0: took() says "not known"). */
-int ttft_sentinel_start(struct ttft_sentinel *s);
+ * them). Its name (comm) and command line (argv, the caller's main's: its
+ * copy is overwritten) are TTFT_SENTINEL_NAME: `pkill ttft-run`, `pkill
+ * -f ttft-run`, `killall ttft-run` signal ttft-run alone, not it (it
+ * would then say they went to the group). 0, or -1 (s->pid 0: took()
+ * says "not known"). */
+#define TTFT_SENTINEL_NAME "group-watch"
+int ttft_sentinel_start(struct ttft_sentinel *s, char **argv);
 /* In a handler of sig (SIGTERM or SIGHUP; the other masked in it): 1 when
  * the sibling took sig too (it was sent to the group, or to each process
  * of it), 0 when it did not (asked twice, 2 ms apart: a group's signal

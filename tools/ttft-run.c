@@ -71,9 +71,9 @@ static void usage(FILE *f)
 "without one, the table: stderr on a full disk) cannot be written at the\n"
 "end, the private log is kept and its path printed.\n"
 "Processes CMD leaves running in the background are waited for before the\n"
-"analysis (Ctrl-C stops waiting and keeps the log). SIGTERM and SIGHUP sent\n"
-"to ttft-run alone are passed on to CMD; sent to its process group, CMD\n"
-"took them already and gets no second copy.\n"
+"analysis (Ctrl-C stops waiting and keeps the log). SIGTERM, SIGHUP,\n"
+"SIGUSR1... sent to ttft-run alone are passed on to CMD; sent to its\n"
+"process group, CMD took them already and gets no second copy.\n"
 "\n"
 "exit status: CMD's own once it ran (when signal N ended CMD, ttft-run\n"
 "ends by signal N too, leaving no core file: a shell shows 128+N);\n"
@@ -144,11 +144,13 @@ static void die_before_cmd(int sig)
 	raise(sig); /* blocked in its handler: delivered, by default, on return */
 }
 
-/* SIGTERM, SIGHUP while CMD runs: passed on, unless it went to our
- * process group (kill -TERM -PGID, a terminal's hangup, CMD's own kill(0,
- * …)), which CMD is in: it took it then, and a second copy from us would
- * be one it never gets without ttft-run (a server that takes a second
- * SIGTERM as "quit now"). A CMD that left the group gets it from us. */
+/* SIGTERM, SIGHUP, SIGUSR1 … (ttft_sentinel_sigs) while CMD runs: passed
+ * on, unless it went to our process group (kill -TERM -PGID, a terminal's
+ * hangup, CMD's own kill(0, …)), which CMD is in: it took it then, and a
+ * second copy from us would be one it never gets without ttft-run (a
+ * server that takes a second SIGTERM as "quit now"). A CMD that left the
+ * group gets it from us. Never ttft-run's end: a SIGUSR1 that CMD sent
+ * its group killed ttft-run (by default), its log left behind. */
 static struct ttft_sentinel g_sentinel;
 static void forward(int sig)
 {
@@ -565,11 +567,11 @@ int main(int argc, char **argv)
 		sigaddset(&stops, g_stops[i]);
 	/* no stop lands between fork and the child's own dispositions, nor
 	 * between fork and ours for the time CMD runs */
+	for (int i = 0; i < TTFT_SENTINEL_NSIGS; i++)
+		sigaddset(&stops, ttft_sentinel_sigs[i]);
 	pthread_sigmask(SIG_BLOCK, &stops, &mask);
-	/* with the stops blocked: none is lost before the sibling keeps them
-	 * (none where ttft-run was told to ignore both: CMD gets them so) */
-	if (caught[1] || caught[2])
-		(void)ttft_sentinel_start(&g_sentinel, argv);
+	/* with the signals it keeps blocked: none is lost before it does */
+	(void)ttft_sentinel_start(&g_sentinel, argv);
 	pid_t pid = pipe2(ep, O_CLOEXEC) == 0 ? fork() : -1;
 	if (pid == 0) {
 		/* CMD gets what ttft-run was given: a handler of ours would
@@ -594,10 +596,20 @@ int main(int argc, char **argv)
 		sigaction(SIGINT, &sa, NULL);
 		sa.sa_handler = quit.sa_handler != SIG_IGN ? pass_on_outside : SIG_IGN;
 		sigaction(SIGQUIT, &sa, NULL);
-		sa.sa_flags = 0;
 		sa.sa_handler = forward;
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
+		/* one at a time: they share the sibling's pipes */
+		for (int i = 0; i < TTFT_SENTINEL_NSIGS; i++)
+			sigaddset(&sa.sa_mask, ttft_sentinel_sigs[i]);
+		for (int i = 0; i < TTFT_SENTINEL_NSIGS; i++) {
+			int sig = ttft_sentinel_sigs[i];
+			struct sigaction was;
+			sigaction(sig, NULL, &was);
+			/* one ttft-run was told to ignore, CMD ignores too */
+			if (sig != SIGTERM && sig != SIGHUP && was.sa_handler == SIG_IGN)
+				continue;
+			sa.sa_flags = sig == SIGTERM || sig == SIGHUP ? 0 : SA_RESTART;
+			sigaction(sig, &sa, NULL);
+		}
 		pthread_sigmask(SIG_SETMASK, &mask, NULL);
 	} else {
 		pthread_sigmask(SIG_SETMASK, &mask, NULL);

@@ -11,14 +11,24 @@
 #include <time.h>
 #include <unistd.h>
 
-static unsigned bit_of(int sig)
+const int ttft_sentinel_sigs[TTFT_SENTINEL_NSIGS] = {
+	SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGIO,
+	SIGSTKFLT, SIGPWR,
+};
+
+static uint64_t bit_of(int sig)
 {
-	return sig == SIGTERM ? 1u : sig == SIGHUP ? 2u : 0u;
+	for (int i = 0; i < TTFT_SENTINEL_NSIGS; i++)
+		if (ttft_sentinel_sigs[i] == sig)
+			return 1ull << (sig - 1);
+	return 0;
 }
 
 /* The sibling: only async-signal-safe calls (its parent may have threads).
- * SIGTERM and SIGHUP stay blocked (pending: what the group was sent),
- * Ctrl-C and Ctrl-\ are ignored; it ends when its parent does. */
+ * The signals ttft-run passes on stay blocked (pending: what the group was
+ * sent); every other signal the group may be sent is ignored (Ctrl-C,
+ * Ctrl-\, Ctrl-Z, a terminal's resize), so that it lives as long as CMD;
+ * it ends when its parent does. */
 static void sibling(pid_t parent, int ask, int answer, char **argv)
 {
 	prctl(PR_SET_NAME, TTFT_SENTINEL_NAME);
@@ -41,15 +51,17 @@ static void sibling(pid_t parent, int ask, int answer, char **argv)
 		memset(b, 0, room);
 		memcpy(b, TTFT_SENTINEL_NAME, n - 1);
 	}
-	struct sigaction ign = {.sa_handler = SIG_IGN};
-	sigaction(SIGINT, &ign, NULL);
-	sigaction(SIGQUIT, &ign, NULL);
-	sigaction(SIGPIPE, &ign, NULL);
 	sigset_t keep;
 	sigemptyset(&keep);
-	sigaddset(&keep, SIGTERM);
-	sigaddset(&keep, SIGHUP);
+	for (int i = 0; i < TTFT_SENTINEL_NSIGS; i++)
+		sigaddset(&keep, ttft_sentinel_sigs[i]);
 	sigprocmask(SIG_BLOCK, &keep, NULL);
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+	for (int sig = 1; sig < NSIG; sig++) /* glibc's own two refuse: EINVAL */
+		if (!sigismember(&keep, sig) && sig != SIGKILL && sig != SIGSTOP &&
+		    sig != SIGSEGV && sig != SIGBUS && sig != SIGFPE && sig != SIGILL &&
+		    sig != SIGABRT && sig != SIGSYS && sig != SIGTRAP)
+			sigaction(sig, &ign, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(0);
@@ -68,12 +80,12 @@ static void sibling(pid_t parent, int ask, int answer, char **argv)
 			continue;
 		if (n != 1)
 			_exit(0);
-		unsigned char bits = 0;
+		uint64_t bits = 0;
 		struct timespec now = {0, 0};
 		int sig;
 		while ((sig = sigtimedwait(&keep, NULL, &now)) > 0)
-			bits |= (unsigned char)bit_of(sig);
-		if (write(answer, &bits, 1) != 1)
+			bits |= bit_of(sig);
+		if (write(answer, &bits, sizeof bits) != (ssize_t)sizeof bits)
 			_exit(0);
 	}
 }
@@ -110,8 +122,8 @@ int ttft_sentinel_start(struct ttft_sentinel *s, char **argv)
 	return 0;
 }
 
-/* One question: the bits the sibling had pending, or -1. */
-static int ask_once(struct ttft_sentinel *s)
+/* One question: the bits the sibling had pending into *bits; 0, or -1. */
+static int ask_once(struct ttft_sentinel *s, uint64_t *bits)
 {
 	char c = '?';
 	ssize_t n;
@@ -123,15 +135,15 @@ static int ask_once(struct ttft_sentinel *s)
 	int r;
 	while ((r = poll(&p, 1, 200)) < 0 && errno == EINTR)
 		;
-	unsigned char bits;
-	if (r != 1 || read(s->answer, &bits, 1) != 1)
+	/* 8 bytes written at once to a pipe arrive at once */
+	if (r != 1 || read(s->answer, bits, sizeof *bits) != (ssize_t)sizeof *bits)
 		return -1;
-	return bits;
+	return 0;
 }
 
 int ttft_sentinel_took(struct ttft_sentinel *s, int sig)
 {
-	unsigned bit = bit_of(sig);
+	uint64_t bit = bit_of(sig);
 	if (s->pid <= 0 || !bit)
 		return -1;
 	int saved = errno, rc = 0;
@@ -140,11 +152,11 @@ int ttft_sentinel_took(struct ttft_sentinel *s, int sig)
 			struct timespec d = {0, 2000000};
 			nanosleep(&d, NULL);
 		}
-		int bits = ask_once(s);
-		if (bits < 0)
+		uint64_t bits = 0;
+		if (ask_once(s, &bits) != 0)
 			rc = -1;
 		else
-			s->seen |= (unsigned)bits;
+			s->seen |= bits;
 		if (s->seen & bit) {
 			s->seen &= ~bit;
 			rc = 1;

@@ -849,10 +849,7 @@ static void terms_taken(int sig, const char *how, int *count, int *st)
 	tu_tmp_log(py, sizeof py, "terms.py");
 	tu_tmp_log(outf, sizeof outf, "terms");
 	tu_tmp_log(pidf, sizeof pidf, "cmdpid");
-	FILE *f = fopen(py, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(terms_py, f);
-	ck_assert_int_eq(fclose(f), 0);
+	tu_write_file(py, terms_py);
 	snprintf(cmd, sizeof cmd, "exec %s/ttft-run -q -- python3 %s %d %s %s %s",
 		 tu_build_dir(), py, sig, how, outf, pidf);
 	pid_t pid = fork();

@@ -250,10 +250,7 @@ START_TEST(an_interrupted_calibration_writes_no_fit)
 		char fit[256], outf[256], cmd[700];
 		tu_tmp_log(fit, sizeof fit, "probe-fit");
 		tu_tmp_log(outf, sizeof outf, "probe-fit-out");
-		FILE *f = fopen(fit, "w");
-		ck_assert_ptr_nonnull(f);
-		fputs(before, f);
-		ck_assert_int_eq(fclose(f), 0);
+		tu_write_file(fit, before);
 		snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d --calibrate %s",
 			 tu_build_dir(), port, fit);
 		pid_t p = tu_spawn(cmd, outf);

@@ -99,6 +99,13 @@ char *tu_read_file(const char *path, size_t *len)
 	return buf;
 }
 
+void tu_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_msg(f != NULL, "cannot write %s", path);
+	ck_assert_msg(fputs(text, f) >= 0 && fclose(f) == 0, "cannot write %s", path);
+}
+
 void tu_load_http(const char *name, char **req, size_t *reqlen, char **resp,
 		  size_t *resplen)
 {

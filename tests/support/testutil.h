@@ -30,6 +30,8 @@ const char *tu_kinds(const struct tu_events *e, char *buf, size_t len);
 size_t tu_count(const struct tu_events *e, unsigned kind);
 
 char *tu_read_file(const char *path, size_t *len);
+/* Write text into path (made or emptied); the test fails if it cannot. */
+void tu_write_file(const char *path, const char *text);
 /* tests/fixtures/llamacpp/NAME.http split into request and response. */
 void tu_load_http(const char *name, char **req, size_t *reqlen, char **resp,
 		  size_t *resplen);

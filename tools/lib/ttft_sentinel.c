@@ -95,6 +95,7 @@ int ttft_sentinel_start(struct ttft_sentinel *s, char **argv)
 	s->pid = 0;
 	s->ask = s->answer = -1;
 	s->seen = 0;
+	s->late = 0;
 	int q[2], a[2];
 	if (pipe2(q, O_CLOEXEC) != 0)
 		return -1;
@@ -144,7 +145,7 @@ static int ask_once(struct ttft_sentinel *s, uint64_t *bits)
 int ttft_sentinel_took(struct ttft_sentinel *s, int sig)
 {
 	uint64_t bit = bit_of(sig);
-	if (s->pid <= 0 || !bit)
+	if (s->pid <= 0 || s->late || !bit)
 		return -1;
 	int saved = errno, rc = 0;
 	for (int round = 0; round < 2 && rc == 0; round++) {
@@ -153,10 +154,14 @@ int ttft_sentinel_took(struct ttft_sentinel *s, int sig)
 			nanosleep(&d, NULL);
 		}
 		uint64_t bits = 0;
-		if (ask_once(s, &bits) != 0)
+		if (ask_once(s, &bits) != 0) {
+			/* passed on, as all from now: at worst twice, never
+			 * not at all */
+			s->late = 1;
 			rc = -1;
-		else
+		} else {
 			s->seen |= bits;
+		}
 		if (s->seen & bit) {
 			s->seen &= ~bit;
 			rc = 1;

@@ -19,6 +19,7 @@ struct ttft_sentinel {
 	pid_t pid;       /* the sibling, 0: none (every signal is ours alone) */
 	int ask, answer; /* pipes: a byte asks, 8 bytes of bits answer */
 	uint64_t seen;   /* bits (1 << (sig - 1)) answered, not yet asked for */
+	int late;        /* an answer did not come: asked no more */
 };
 
 /* Start the sibling, in the caller's process group; with the signals of
@@ -34,7 +35,9 @@ int ttft_sentinel_start(struct ttft_sentinel *s, char **argv);
  * 1 when the sibling took sig too (it was sent to the group, or to each
  * process of it), 0 when it did not (asked twice, 2 ms apart: a group's
  * signal reaches its processes one by one), -1 when not known (no
- * sibling, no answer within 200 ms). Async-signal-safe. */
+ * sibling, no answer within 200 ms; from then on: its late answer would
+ * be read as the next question's, whose signal it then seemed to have
+ * taken, and one to ttft-run alone reached nobody). Async-signal-safe. */
 int ttft_sentinel_took(struct ttft_sentinel *s, int sig);
 /* End the sibling and reap it (before a waitpid(-1) for other children). */
 void ttft_sentinel_stop(struct ttft_sentinel *s);

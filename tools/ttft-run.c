@@ -152,13 +152,14 @@ static void die_before_cmd(int sig)
  * group gets it from us. Never ttft-run's end: a SIGUSR1 that CMD sent
  * its group killed ttft-run (by default), its log left behind. */
 static struct ttft_sentinel g_sentinel;
-static void forward(int sig)
+static void forward(int sig, siginfo_t *info, void *uc)
 {
+	(void)uc;
 	pid_t child = g_child;
 	if (child <= 0)
 		return;
 	int saved = errno;
-	int group = ttft_sentinel_took(&g_sentinel, sig) == 1;
+	int group = ttft_sentinel_took(&g_sentinel, sig, info) == 1;
 	pid_t g = getpgid(child);
 	if (!group || (g > 0 && g != getpgrp()))
 		kill(child, sig);
@@ -596,7 +597,8 @@ int main(int argc, char **argv)
 		sigaction(SIGINT, &sa, NULL);
 		sa.sa_handler = quit.sa_handler != SIG_IGN ? pass_on_outside : SIG_IGN;
 		sigaction(SIGQUIT, &sa, NULL);
-		sa.sa_handler = forward;
+		sa.sa_handler = NULL;
+		sa.sa_sigaction = forward;
 		/* one at a time: they share the sibling's pipes */
 		for (int i = 0; i < TTFT_SENTINEL_NSIGS; i++)
 			sigaddset(&sa.sa_mask, ttft_sentinel_sigs[i]);
@@ -607,7 +609,8 @@ int main(int argc, char **argv)
 			/* one ttft-run was told to ignore, CMD ignores too */
 			if (sig != SIGTERM && sig != SIGHUP && was.sa_handler == SIG_IGN)
 				continue;
-			sa.sa_flags = sig == SIGTERM || sig == SIGHUP ? 0 : SA_RESTART;
+			sa.sa_flags = SA_SIGINFO |
+				      (sig == SIGTERM || sig == SIGHUP ? 0 : SA_RESTART);
 			sigaction(sig, &sa, NULL);
 		}
 		pthread_sigmask(SIG_SETMASK, &mask, NULL);

@@ -825,7 +825,7 @@ END_TEST
 static const char terms_py[] =
 	"import os, signal, sys, time\n"
 	"sig, how, out, pidf = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]\n"
-	"want = 3 if how == 'late' else 1\n"
+	"want = {'late': 3, 'watched': 2}.get(how, 1)\n"
 	"n = 0\n"
 	"end = time.monotonic() + 60\n"
 	"def took(s, f):\n"
@@ -911,6 +911,18 @@ static void terms_taken(int sig, const char *how, int *count, int *st)
 		ck_assert_int_eq(kill(sib, SIGCONT), 0);
 		usleep(300000); /* its late answer written */
 		ck_assert_int_eq(kill(pid, sig), 0);
+	} else if (!strcmp(how, "watched")) {
+		/* CMD and the sibling sent it, each alone (kill $(pgrep -P
+		 * PID), pkill group-watch), not ttft-run: the sibling kept it
+		 * pending, and one sent later to ttft-run alone, by another,
+		 * was taken for the group's and reached nobody */
+		char cmd2[128];
+		snprintf(cmd2, sizeof cmd2, "kill -%d $(cat /proc/%d/task/%d/children)", sig,
+			 (int)pid, (int)pid);
+		ck_assert_int_eq(tu_sh(cmd2, NULL), 0);
+		ck_assert_int_eq(tu_wait_line(outf, "took 1", got, sizeof got, 30, 0), 0);
+		usleep(100000);
+		ck_assert_int_eq(kill(pid, sig), 0);
 	}
 	ck_assert_int_eq(waitpid(pid, st, 0), pid);
 	char n[32];
@@ -944,6 +956,18 @@ START_TEST(ttft_run_passes_on_after_a_late_answer)
 	int count = 0, st = 0;
 	terms_taken(SIGTERM, "late", &count, &st);
 	ck_assert_msg(count == 3, "CMD took %d of 3 SIGTERMs", count);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "ttft-run's status %#x", st);
+}
+END_TEST
+
+/* The sibling took one that ttft-run did not (sent to it and CMD, each
+ * alone): one sent to ttft-run alone later, by another process, is still
+ * passed on (the sibling's came from someone else). */
+START_TEST(ttft_run_passes_on_what_the_sibling_took_from_another)
+{
+	int count = 0, st = 0;
+	terms_taken(SIGTERM, "watched", &count, &st);
+	ck_assert_msg(count == 2, "CMD took %d of 2 SIGTERMs", count);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "ttft-run's status %#x", st);
 }
 END_TEST
@@ -1003,6 +1027,7 @@ int main(void)
 	tcase_add_test(t, ttft_run_ctrl_c_reaches_a_cmd_in_its_own_group);
 	tcase_add_test(t, ttft_run_passes_on_no_signal_the_group_took);
 	tcase_add_test(t, ttft_run_passes_on_after_a_late_answer);
+	tcase_add_test(t, ttft_run_passes_on_what_the_sibling_took_from_another);
 	tcase_add_test(t, outputs_that_are_not_plain_files);
 	tcase_add_test(t, scrape_failure_says_why_whole);
 	tcase_add_test(t, probe_https_on_a_plain_server);

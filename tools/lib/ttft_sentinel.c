@@ -24,6 +24,20 @@ static uint64_t bit_of(int sig)
 	return 0;
 }
 
+/* Who sent it: a process's kill() (SI_USER, SI_QUEUE: its pid), else the
+ * kernel (a terminal's hangup: SI_KERNEL, SIGIO's POLL_*), -1. */
+static pid_t sender(const siginfo_t *i)
+{
+	return i && i->si_code <= 0 ? i->si_pid : -1;
+}
+
+/* The sibling's answer: what it had pending, and from whom; 48 bytes, one
+ * write (under PIPE_BUF: arrives whole). */
+struct answer {
+	uint64_t bits;
+	int32_t from[TTFT_SENTINEL_NSIGS];
+};
+
 /* The sibling: only async-signal-safe calls (its parent may have threads).
  * The signals ttft-run passes on stay blocked (pending: what the group was
  * sent); every other signal the group may be sent is ignored (Ctrl-C,
@@ -80,12 +94,18 @@ static void sibling(pid_t parent, int ask, int answer, char **argv)
 			continue;
 		if (n != 1)
 			_exit(0);
-		uint64_t bits = 0;
+		struct answer a;
+		memset(&a, 0, sizeof a);
 		struct timespec now = {0, 0};
+		siginfo_t si;
 		int sig;
-		while ((sig = sigtimedwait(&keep, NULL, &now)) > 0)
-			bits |= bit_of(sig);
-		if (write(answer, &bits, sizeof bits) != (ssize_t)sizeof bits)
+		while ((sig = sigtimedwait(&keep, &si, &now)) > 0)
+			for (int i = 0; i < TTFT_SENTINEL_NSIGS; i++)
+				if (ttft_sentinel_sigs[i] == sig) {
+					a.bits |= bit_of(sig);
+					a.from[i] = sender(&si);
+				}
+		if (write(answer, &a, sizeof a) != (ssize_t)sizeof a)
 			_exit(0);
 	}
 }
@@ -123,8 +143,8 @@ int ttft_sentinel_start(struct ttft_sentinel *s, char **argv)
 	return 0;
 }
 
-/* One question: the bits the sibling had pending into *bits; 0, or -1. */
-static int ask_once(struct ttft_sentinel *s, uint64_t *bits)
+/* One question: what the sibling had pending into *a; 0, or -1. */
+static int ask_once(struct ttft_sentinel *s, struct answer *a)
 {
 	char c = '?';
 	ssize_t n;
@@ -136,35 +156,46 @@ static int ask_once(struct ttft_sentinel *s, uint64_t *bits)
 	int r;
 	while ((r = poll(&p, 1, 200)) < 0 && errno == EINTR)
 		;
-	/* 8 bytes written at once to a pipe arrive at once */
-	if (r != 1 || read(s->answer, bits, sizeof *bits) != (ssize_t)sizeof *bits)
+	/* written at once to a pipe, under PIPE_BUF: they arrive at once */
+	if (r != 1 || read(s->answer, a, sizeof *a) != (ssize_t)sizeof *a)
 		return -1;
 	return 0;
 }
 
-int ttft_sentinel_took(struct ttft_sentinel *s, int sig)
+int ttft_sentinel_took(struct ttft_sentinel *s, int sig, const siginfo_t *info)
 {
 	uint64_t bit = bit_of(sig);
 	if (s->pid <= 0 || s->late || !bit)
 		return -1;
+	int k = 0;
+	while (ttft_sentinel_sigs[k] != sig)
+		k++;
 	int saved = errno, rc = 0;
 	for (int round = 0; round < 2 && rc == 0; round++) {
 		if (round) {
 			struct timespec d = {0, 2000000};
 			nanosleep(&d, NULL);
 		}
-		uint64_t bits = 0;
-		if (ask_once(s, &bits) != 0) {
+		struct answer a;
+		if (ask_once(s, &a) != 0) {
 			/* passed on, as all from now: at worst twice, never
 			 * not at all */
 			s->late = 1;
 			rc = -1;
 		} else {
-			s->seen |= bits;
+			/* the newest of one signal's copies: the one a group's
+			 * just now would be */
+			for (int i = 0; i < TTFT_SENTINEL_NSIGS; i++)
+				if (a.bits & bit_of(ttft_sentinel_sigs[i]))
+					s->from[i] = a.from[i];
+			s->seen |= a.bits;
 		}
 		if (s->seen & bit) {
 			s->seen &= ~bit;
-			rc = 1;
+			/* from another: sent to the sibling alone (kill
+			 * $(pgrep -P PID)); it ends in no signal of ours */
+			if (s->from[k] == sender(info))
+				rc = 1;
 		}
 	}
 	errno = saved;

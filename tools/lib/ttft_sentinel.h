@@ -6,6 +6,7 @@
 #ifndef TTFT_SENTINEL_H
 #define TTFT_SENTINEL_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -19,6 +20,9 @@ struct ttft_sentinel {
 	pid_t pid;       /* the sibling, 0: none (every signal is ours alone) */
 	int ask, answer; /* pipes: a byte asks, 8 bytes of bits answer */
 	uint64_t seen;   /* bits (1 << (sig - 1)) answered, not yet asked for */
+	/* each one's sender (si_pid; -1: the kernel's, a terminal's hangup),
+	 * by its index in ttft_sentinel_sigs */
+	pid_t from[TTFT_SENTINEL_NSIGS];
 	int late;        /* an answer did not come: asked no more */
 };
 
@@ -31,14 +35,16 @@ struct ttft_sentinel {
  * or -1 (s->pid 0: took() says "not known"). */
 #define TTFT_SENTINEL_NAME "group-watch"
 int ttft_sentinel_start(struct ttft_sentinel *s, char **argv);
-/* In a handler of sig (one of ttft_sentinel_sigs, all of which it masks):
- * 1 when the sibling took sig too (it was sent to the group, or to each
- * process of it), 0 when it did not (asked twice, 2 ms apart: a group's
- * signal reaches its processes one by one), -1 when not known (no
+/* In a handler of sig (one of ttft_sentinel_sigs, all of which it masks;
+ * info: the handler's, SA_SIGINFO): 1 when the sibling took sig too, from
+ * the same sender (it was sent to the group, or to each process of it),
+ * 0 when it did not (asked twice, 2 ms apart: a group's signal reaches its
+ * processes one by one; one from another sender was sent to the sibling
+ * alone, kill $(pgrep -P PID), and is dropped), -1 when not known (no
  * sibling, no answer within 200 ms; from then on: its late answer would
  * be read as the next question's, whose signal it then seemed to have
  * taken, and one to ttft-run alone reached nobody). Async-signal-safe. */
-int ttft_sentinel_took(struct ttft_sentinel *s, int sig);
+int ttft_sentinel_took(struct ttft_sentinel *s, int sig, const siginfo_t *info);
 /* End the sibling and reap it (before a waitpid(-1) for other children). */
 void ttft_sentinel_stop(struct ttft_sentinel *s);
 

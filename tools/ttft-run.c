@@ -593,7 +593,11 @@ int main(int argc, char **argv)
 		struct sigaction sa = {0}, quit;
 		sigaction(SIGQUIT, NULL, &quit);
 		sa.sa_handler = caught[0] ? pass_on_outside : SIG_IGN; /* g_stops[0]: SIGINT */
-		sa.sa_flags = SA_RESTART;
+		/* no SA_RESTART: the waits below retry on EINTR, and under
+		 * ThreadSanitizer, which runs a handler only once the call it
+		 * came in returns, a restarted waitpid held it until CMD had
+		 * ended (the signal then passed on to nobody) */
+		sa.sa_flags = 0;
 		sigaction(SIGINT, &sa, NULL);
 		sa.sa_handler = quit.sa_handler != SIG_IGN ? pass_on_outside : SIG_IGN;
 		sigaction(SIGQUIT, &sa, NULL);
@@ -609,8 +613,7 @@ int main(int argc, char **argv)
 			/* one ttft-run was told to ignore, CMD ignores too */
 			if (sig != SIGTERM && sig != SIGHUP && was.sa_handler == SIG_IGN)
 				continue;
-			sa.sa_flags = SA_SIGINFO |
-				      (sig == SIGTERM || sig == SIGHUP ? 0 : SA_RESTART);
+			sa.sa_flags = SA_SIGINFO;
 			sigaction(sig, &sa, NULL);
 		}
 		pthread_sigmask(SIG_SETMASK, &mask, NULL);

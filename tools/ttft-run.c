@@ -151,7 +151,7 @@ static void die_before_cmd(int sig)
  * server that takes a second SIGTERM as "quit now"). A CMD that left the
  * group gets it from us. Never ttft-run's end: a SIGUSR1 that CMD sent
  * its group killed ttft-run (by default), its log left behind. */
-static struct ttft_sentinel g_sentinel;
+static struct ttft_sentinel g_sentinel = {.ask = -1, .answer = -1};
 static void forward(int sig, siginfo_t *info, void *uc)
 {
 	(void)uc;
@@ -571,8 +571,6 @@ int main(int argc, char **argv)
 	for (int i = 0; i < TTFT_SENTINEL_NSIGS; i++)
 		sigaddset(&stops, ttft_sentinel_sigs[i]);
 	pthread_sigmask(SIG_BLOCK, &stops, &mask);
-	/* with the signals it keeps blocked: none is lost before it does */
-	(void)ttft_sentinel_start(&g_sentinel, argv);
 	pid_t pid = pipe2(ep, O_CLOEXEC) == 0 ? fork() : -1;
 	if (pid == 0) {
 		/* CMD gets what ttft-run was given: a handler of ours would
@@ -584,6 +582,12 @@ int main(int argc, char **argv)
 		pthread_sigmask(SIG_SETMASK, &mask, NULL);
 	} else if (pid > 0) {
 		g_child = pid;
+		/* after CMD's fork, with the signals it keeps blocked: one
+		 * the group is sent from here is CMD's too; between the two
+		 * forks it would be CMD's and not the sibling's (passed on:
+		 * twice, as before the sibling), where the other order lost
+		 * one sent before CMD was (the sibling's, not passed on) */
+		(void)ttft_sentinel_start(&g_sentinel, argv);
 		/* Like system(): Ctrl-C goes to CMD (same process group); we
 		 * wait to print what it did (pass_on_outside: unless CMD left
 		 * the group). Ignored when ttft-run was started so. Termination

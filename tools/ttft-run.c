@@ -667,6 +667,11 @@ int main(int argc, char **argv)
 	/* CMD is reaped: its pid may be anyone's now, and is never signalled */
 	g_child = 0;
 	ttft_sentinel_stop(&g_sentinel); /* not one of CMD's to wait for */
+	/* nobody to pass them on to: ignored, so that none cuts the table's
+	 * write short (EINTR; the stops' handlers restart, below) */
+	for (int i = 0; i < TTFT_SENTINEL_NSIGS; i++)
+		if (ttft_sentinel_sigs[i] != SIGTERM && ttft_sentinel_sigs[i] != SIGHUP)
+			signal(ttft_sentinel_sigs[i], SIG_IGN);
 	/* nobody left to pass them on to; no SA_RESTART while the background
 	 * is waited for (waitpid returns EINTR) */
 	on_stops(stop_waiting, 0);

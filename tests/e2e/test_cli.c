@@ -440,6 +440,48 @@ START_TEST(ttft_run_stop_during_the_table_loses_none)
 }
 END_TEST
 
+/* After CMD, a signal ttft-run passed on to it has nobody to go to: it is
+ * ignored (its handler, with no SA_RESTART, would cut a write of the table
+ * short: stdio gives up at EINTR), as SIGTERM's handler restarts there.
+ * Seen in ttft-run's dispositions once it waits for CMD's background. */
+START_TEST(ttft_run_after_cmd_ignores_what_it_passed_on)
+{
+	char bg[256], err[256], cmd[1024], got[32];
+	tu_tmp_log(bg, sizeof bg, "bgpid");
+	tu_tmp_log(err, sizeof err, "stderr");
+	snprintf(cmd, sizeof cmd, "exec %s/ttft-run -q -- sh -c 'sleep 60 </dev/null "
+		 ">/dev/null 2>&1 & echo $! >%s' 2>%s", tu_build_dir(), bg, err);
+	pid_t pid = fork();
+	if (pid == 0) {
+		setsid();
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(tu_wait_line(bg, "", got, sizeof got, 30, pid), 0);
+	pid_t sleeper = (pid_t)atol(got);
+	ck_assert_int_eq(tu_wait_line(err, "in the background", got, sizeof got, 30, pid), 0);
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	unsigned long long ign = 0;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "SigIgn: %llx", &ign) == 1)
+			break;
+	fclose(f);
+	kill(sleeper, SIGKILL);
+	int st = 0;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	unlink(bg);
+	unlink(err);
+	static const int sigs[] = {SIGUSR1, SIGUSR2, SIGALRM};
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		ck_assert_msg(ign & (1ull << (sigs[i] - 1)), "signal %d not ignored (SigIgn %llx)",
+			      sigs[i], ign);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+}
+END_TEST
+
 /* An output path that is not a plain file is written as a shell's > would
  * write it, never replaced by a renamed file: a symbolic link stays a link
  * (the file it names gets the JSON), a FIFO stays a FIFO (its reader gets
@@ -1020,6 +1062,7 @@ int main(void)
 	tcase_add_test(t, ttft_run_keeps_its_log_when_the_output_fails);
 	tcase_add_test(t, ttft_run_table_to_a_full_disk_keeps_the_log);
 	tcase_add_test(t, ttft_run_stop_during_the_table_loses_none);
+	tcase_add_test(t, ttft_run_after_cmd_ignores_what_it_passed_on);
 	tcase_add_test(t, ttft_run_cannot_run_cmd);
 	tcase_add_test(t, ttft_run_stop_ends_the_linger);
 	tcase_add_test(t, ttft_run_stop_before_cmd_leaves_no_log);

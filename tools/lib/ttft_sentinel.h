@@ -2,7 +2,13 @@
  * ttft-run alone. A group's (`kill -TERM -PGID`, a terminal's hangup,
  * CMD's own `kill(0, …)`) reached CMD too: passed on, CMD would take it
  * twice. A sibling process in ttft-run's group keeps the signals ttft-run
- * passes on blocked: what it has pending went to the group. */
+ * passes on blocked: what it has pending went to the group.
+ * Known limits, each a second copy at worst, as before the sibling: a
+ * signal sent to the group while the sibling still holds one of the same
+ * kind from another sender (sent to it alone), or between CMD's fork and
+ * the sibling's, or after the sibling answered late once. And a signal
+ * the same process sent first to the sibling alone, then to ttft-run
+ * alone, is taken for the group's: not passed on. */
 #ifndef TTFT_SENTINEL_H
 #define TTFT_SENTINEL_H
 
@@ -18,7 +24,8 @@ extern const int ttft_sentinel_sigs[];
 
 struct ttft_sentinel {
 	pid_t pid;       /* the sibling, 0: none (every signal is ours alone) */
-	int ask, answer; /* pipes: a byte asks, 8 bytes of bits answer */
+	int ask, answer; /* pipes: a byte asks, the pending signals and their
+	                    senders answer (one write, under PIPE_BUF) */
 	uint64_t seen;   /* bits (1 << (sig - 1)) answered, not yet asked for */
 	/* each one's sender (si_pid; -1: the kernel's, a terminal's hangup),
 	 * by its index in ttft_sentinel_sigs */

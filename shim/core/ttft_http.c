@@ -92,14 +92,18 @@ static void rx_headers_done(struct ttft_http_rx *rx,
 	if (__builtin_expect((rx->has_len & 10) == 8, 0) && !rx->chunked && !head &&
 	    rx->status != 204 && rx->status != 304)
 		flags |= TTFT_F_LEN_APART;
+	/* a 2xx to CONNECT has no body: a tunnel follows, whose bytes are
+	 * read afresh (plain HTTP through a proxy: its own requests and
+	 * responses, numbered on); the flag tells the shim that the
+	 * tunnel's first bytes may be a TLS handshake (HTTPS through the
+	 * proxy), as a connection's first bytes may */
+	int tunnel = tx && tx->connect_seq1 == rx->seq + 1 &&
+		     rx->status >= 200 && rx->status < 300;
+	if (__builtin_expect(tunnel, 0))
+		flags |= TTFT_F_TUNNEL;
 	headers_ev(rx, flags);
 	if (rx->is_sse)
 		ttft_sse_reset(&rx->sse);
-	/* a 2xx to CONNECT has no body: a tunnel follows, whose bytes are
-	 * read afresh (plain HTTP through a proxy: its own requests and
-	 * responses, numbered on) */
-	int tunnel = tx && tx->connect_seq1 == rx->seq + 1 &&
-		     rx->status >= 200 && rx->status < 300;
 	if (head || tunnel || rx->status == 204 || rx->status == 304)
 		rx_response_done(rx, 0);
 	else if (rx->chunked) {

@@ -118,6 +118,12 @@ enum ttft_kind {
                                     of equal values ("158, 158", RFC 9110
                                     8.6) or text after the number
                                     ("158abc")                           */
+#define TTFT_F_TUNNEL 0x0400u    /* RESP_HEADERS: a 2xx to a CONNECT: a
+                                    tunnel opens, whose first bytes the
+                                    shim tests for a TLS handshake as it
+                                    tests a connection's first bytes
+                                    (HTTPS through a proxy: a TLS record
+                                    follows, tapped or not)             */
 #define TTFT_F_UNSOLICITED 0x0800u /* RESP_HEADERS: no request of this
                                       connection was waiting for it (its
                                       request went out unseen: a raw

@@ -600,8 +600,13 @@ emit_(void *ctx, const struct ttft_http_event *ev, const int split)
 	if (split)
 		batch_flush_rx(c->c);
 	int64_t b = ev->b;
-	if (__builtin_expect(ev->kind == TTFT_EV_RESP_HEADERS, 0))
+	if (__builtin_expect(ev->kind == TTFT_EV_RESP_HEADERS, 0)) {
 		b = rtt_us(c->fd, b);
+		/* a proxy's tunnel opened: its first bytes are tested for a
+		 * TLS handshake as a connection's are (HTTPS through it) */
+		if (__builtin_expect(ev->flags & TTFT_F_TUNNEL, 0) && !c->c->tls)
+			__atomic_store_n(&c->c->tx_started, 0, __ATOMIC_RELAXED);
+	}
 	if (__builtin_expect(ev->kind == TTFT_EV_RESP_END, 0)) {
 		int32_t ms = 0;
 		uint16_t fl = arrival_ms(c->fd, ev->flags & TTFT_F_READ_END, c->c->tls, &ms);
@@ -1278,9 +1283,11 @@ static void on_sent_rare(int fd, struct shim_conn *c, const struct iovec *iov,
 	}
 	if (c->pending)
 		established_unseen(fd, c, t0, 1);
-	if (!c->tx_started && ret > 0) {
+	if (!c->tx_started && ret > 0 && !c->tls) {
 		/* A TLS record (0x16 handshake, version 3.x) can never start
-		 * an HTTP/1.x request: keep the ciphertext from the sniffer. */
+		 * an HTTP/1.x request: keep the ciphertext from the sniffer.
+		 * The connection's first bytes, or a proxy tunnel's (its
+		 * CONNECT's 2xx cleared tx_started: emit_). */
 		uint8_t head[TTFT_TLS_HELLO];
 		size_t n = 0;
 		for (int i = 0; i < iovcnt && n < sizeof head && n < (size_t)ret; i++)

@@ -428,6 +428,68 @@ START_TEST(tls_the_shim_cannot_open)
 }
 END_TEST
 
+/* HTTPS through a proxy's tunnel (curl -p -x, CONNECT): the tunnel's TLS
+ * starts after the connection's first bytes (the CONNECT), where the shim
+ * tests them again once the CONNECT's 2xx is read. curl's requests through
+ * it are rows of their own, numbered on after the CONNECT's, each whole and
+ * TLS (before, the ClientHello reached the sniffer as a lost framing: one
+ * row, the CONNECT's, "not visible"). TLS that no tapped library opens
+ * through a tunnel leaves the CONNECT's row saying so, never complete. */
+START_TEST(https_through_a_connect_tunnel)
+{
+	char out[128], cmd[2048], port[16];
+	snprintf(out, sizeof out, "%s/proxy.out", tu_scratch());
+	pid_t proxy = tu_spawn("python3 tests/support/connect_proxy.py", out);
+	ck_assert_msg(tu_wait_line(out, "port ", port, sizeof port, 30, proxy) == 0,
+		      "the CONNECT proxy did not start");
+	const char *req = "-sfN -p -x http://127.0.0.1:%s --cacert %s "
+			  "-H \"Authorization: Bearer " SECRET "\" "
+			  "https://127.0.0.1:%d/v1/completions -d @tests/clients/completion.json";
+	char one[768];
+	snprintf(one, sizeof one, req, port, g_cert, g_tls_port);
+	snprintf(cmd, sizeof cmd, "curl --http1.1 %s --next %s >/dev/null", one, one);
+	struct run r;
+	run_client(cmd, &r, 0);
+	ck_assert_uint_eq(r.a.nreqs, 3);
+	const struct ttft_record *c = &r.a.reqs[0];
+	ck_assert_str_eq(c->method, "CONNECT");
+	ck_assert_int_eq(c->status, 200);
+	ck_assert_int_eq(c->tls, 0);
+	ck_assert_int_eq(c->tunnel_lost, 0);
+	ck_assert(ttft_record_complete(c));
+	for (int i = 1; i < 3; i++) {
+		ck_assert_uint_eq(r.a.reqs[i].conn, c->conn);
+		ck_assert_uint_eq(r.a.reqs[i].seq, (unsigned)i);
+		check_req(&r.a.reqs[i], 1, 0);
+		ck_assert(ttft_record_complete(&r.a.reqs[i]));
+		ck_assert(r.a.reqs[i].t_req0 > c->t_end);
+	}
+	ck_assert_int_eq(r.tls_records, 1);
+	ck_assert_int_eq(r.tapped, 1);
+	ck_assert_uint_eq(r.a.nencrypted, 0);
+	ck_assert_msg(!r.secret_in_log, "the Authorization header reached the log");
+	done(&r);
+
+	snprintf(cmd, sizeof cmd, "python3 tests/clients/py_tunnel_dark.py %s %d", port,
+		 g_tls_port);
+	run_client(cmd, &r, 0);
+	ck_assert_uint_eq(r.a.nreqs, 1);
+	ck_assert_uint_eq(r.a.nencrypted, 0);
+	ck_assert_int_eq(r.tls_records, 1);
+	ck_assert_int_eq(r.tapped, 0);
+	c = &r.a.reqs[0];
+	ck_assert_str_eq(c->method, "CONNECT");
+	ck_assert_int_eq(c->status, 200);
+	ck_assert_int_eq(c->tunnel_lost, 1);
+	ck_assert(!ttft_record_complete(c));
+	char nb[320];
+	const char *n = ttft_record_note(c, nb, sizeof nb);
+	ck_assert_msg(n && strstr(n, "TLS no tapped library opened"), "%s", n ? n : "");
+	done(&r);
+	tu_stop(proxy);
+}
+END_TEST
+
 START_TEST(host_sees_no_difference)
 {
 	/* The same bytes and exit status with and without the shim: a status
@@ -528,6 +590,7 @@ int main(void)
 	tcase_add_test(t, asyncio_tls_and_plain_at_once);
 	tcase_add_test(t, gnutls_git);
 	tcase_add_test(t, tls_the_shim_cannot_open);
+	tcase_add_test(t, https_through_a_connect_tunnel);
 	tcase_add_test(t, host_sees_no_difference);
 	tcase_add_test(t, write_said_again);
 	tcase_add_test(t, each_call_reaches_its_own_library);

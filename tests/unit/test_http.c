@@ -875,8 +875,9 @@ END_TEST
 
 /* CONNECT host:port (a proxy's tunnel) is a request, whole or cut at any
  * byte; its 2xx has no body, and the plain HTTP through the tunnel is
- * read afresh: the next request and its streamed response, numbered on.
- * A CONNECT answered 407 keeps its body. A target that is no authority
+ * read afresh: the next request and its streamed response, numbered on;
+ * its headers event alone is flagged TTFT_F_TUNNEL. A CONNECT answered
+ * 407 keeps its body and opens no tunnel. A target that is no authority
  * is not HTTP. */
 START_TEST(connect_tunnel_at_every_split)
 {
@@ -900,6 +901,17 @@ START_TEST(connect_tunnel_at_every_split)
 		ck_assert_uint_eq(tu_count(&ev, TTFT_EV_RESP_END), 2);
 		ck_assert_str_eq(ev.text[0], "CONNECT 10.9.9.9:8000");
 		ck_assert_uint_eq(rx.seq, 2);
+		/* the CONNECT's 2xx alone says a tunnel opened (the shim then
+		 * tests the tunnel's first bytes for a TLS handshake) */
+		int tunnels = 0, first = -1;
+		for (size_t i = 0; i < ev.n; i++)
+			if (ev.ev[i].kind == TTFT_EV_RESP_HEADERS) {
+				tunnels += (ev.ev[i].flags & TTFT_F_TUNNEL) != 0;
+				if (first < 0)
+					first = (ev.ev[i].flags & TTFT_F_TUNNEL) != 0;
+			}
+		ck_assert_int_eq(tunnels, 1);
+		ck_assert_int_eq(first, 1);
 	}
 	/* 407: the body is the response's, then the next request's answer */
 	{
@@ -914,6 +926,9 @@ START_TEST(connect_tunnel_at_every_split)
 		feed_rx(&rx, &tx, r407, sizeof r407 - 1, 3);
 		ck_assert_uint_eq(tu_count(&ev, TTFT_EV_RESP_END), 1);
 		ck_assert_uint_eq(tu_count(&ev, TTFT_EV_DESYNC), 0);
+		for (size_t i = 0; i < ev.n; i++) /* refused: no tunnel */
+			ck_assert(!(ev.ev[i].kind == TTFT_EV_RESP_HEADERS &&
+				    (ev.ev[i].flags & TTFT_F_TUNNEL)));
 	}
 	/* 101: its request's row gets the status (it said "read none",
 	 * status null), then what follows is another protocol: no end */

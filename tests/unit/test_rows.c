@@ -633,6 +633,62 @@ START_TEST(a_tunnel_or_an_upgrade_is_said)
 }
 END_TEST
 
+/* HTTPS through a tunnel as the shim logs it now (TTFT_F_TUNNEL): its
+ * handshake is a TLS record after the CONNECT, not a lost framing. Tapped,
+ * the requests through it are rows of their own, TLS, numbered on, and the
+ * CONNECT's row is whole; not tapped, the CONNECT's row says that what went
+ * through is not seen (seen failing: complete, with no note, where the
+ * tunnel carried requests nobody saw) and no "encrypted" row is added. */
+START_TEST(a_tunnels_tls_is_tapped_or_said)
+{
+	open_log(1 << 20);
+	uint64_t id[2];
+	for (int k = 0; k < 2; k++) {
+		int64_t t = T0 + MS(100) * k;
+		uint64_t c = id[k] = ttft_log_new_conn(&g_log);
+		ev(TTFT_EV_CONNECT_BEGIN, t, c, 0, 0, 0, "127.0.0.1:3128");
+		ev(TTFT_EV_ESTABLISHED, t + MS(0.1), c, 0, 0, 0, NULL);
+		ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, t + MS(1), 100, 100, c, 0, 0, 60,
+			t + MS(1.1), "CONNECT 10.9.9.9:443");
+		ev_full(TTFT_EV_RESP_HEADERS, TTFT_F_TUNNEL, t + MS(2), 100, 100, c, 0, 0,
+			200, 0, NULL);
+		ev(TTFT_EV_RESP_END, t + MS(2), c, 0, 0, 0, NULL);
+		ev(TTFT_EV_TLS, t + MS(3), c, 0, k == 0, 0, k == 0 ? "openssl" : NULL);
+		if (k == 0) {
+			ev_full(TTFT_EV_REQ_BEGIN, TTFT_F_SENT, t + MS(10), 100, 100, c, 1, 0,
+				90, t + MS(10.1), "POST /v1/completions");
+			ev(TTFT_EV_RESP_HEADERS, t + MS(20), c, 1, 200, 0, NULL);
+			ev(TTFT_EV_RESP_END, t + MS(21), c, 1, 0, 0, NULL);
+		}
+		ev(TTFT_EV_CLOSE, t + MS(50), c, 0, 0, 0, NULL);
+	}
+	struct ttft_analysis a;
+	analyse(&a);
+	ck_assert_uint_eq(a.nreqs, 3);
+	ck_assert_uint_eq(a.nencrypted, 0);
+	char nb[320];
+	for (size_t i = 0; i < a.nreqs; i++) {
+		const struct ttft_record *r = &a.reqs[i];
+		const char *n = ttft_record_note(r, nb, sizeof nb);
+		if (r->seq == 1) { /* through the tapped tunnel */
+			ck_assert(r->conn == id[0] && r->tls && ttft_record_complete(r));
+			continue;
+		}
+		ck_assert_str_eq(r->method, "CONNECT");
+		ck_assert(!r->tls);
+		if (r->conn == id[0]) {
+			ck_assert(!r->tunnel_lost && ttft_record_complete(r));
+		} else {
+			ck_assert(r->tunnel_lost && !ttft_record_complete(r));
+			ck_assert_msg(n && strstr(n, "TLS no tapped library opened"), "%s",
+				      n ? n : "");
+		}
+	}
+	ttft_analysis_free(&a);
+	unlink(g_path);
+}
+END_TEST
+
 /* A kept-alive connection whose responses the sniffer stopped reading (a
  * Content-Length the clients read differently): the next request, sent
  * after the desync, got its answer too, unread; its row said "no response
@@ -2010,6 +2066,7 @@ int main(void)
 	tcase_add_test(t, a_child_reading_its_parents_answer_is_no_lost_request);
 	tcase_add_test(t, a_tangle_leaves_an_answered_connect_alone);
 	tcase_add_test(t, a_tunnel_or_an_upgrade_is_said);
+	tcase_add_test(t, a_tunnels_tls_is_tapped_or_said);
 	tcase_add_test(t, failure_reasons);
 	tcase_add_test(t, path_filter_sees_through_an_absolute_target);
 	tcase_add_test(t, closed_after_done_is_not_early);

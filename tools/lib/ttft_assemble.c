@@ -28,6 +28,7 @@ struct asm_conn {
 	int64_t t_conn0, t_est;
 	int64_t t_dns0, t_dns1;
 	int tls, tapped;     /* a TLS record came; a library's plaintext too */
+	int tunnel_tls;      /* … after a request (through a CONNECT's tunnel) */
 	char peer[TTFT_REC_TEXT];
 	uint32_t *reqs;      /* indexes into the analysis' requests, by seq */
 	uint32_t nreqs, cap;
@@ -1058,6 +1059,17 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 	case TTFT_EV_TLS:
 		c->tls = 1;
 		c->tapped |= e->a != 0;
+		if (c->nreqs) {
+			/* a handshake after a request: a proxy tunnel's (HTTPS
+			 * through a CONNECT). Tapped, its requests are rows of
+			 * their own; else the CONNECT's row says that what went
+			 * through its tunnel is not seen (a shim before
+			 * TTFT_F_TUNNEL gave a lost framing there instead) */
+			c->tunnel_tls = 1;
+			struct ttft_record *r = &a->reqs[c->reqs[c->nreqs - 1]];
+			if (!e->a && r->t_end && !strcmp(r->method, "CONNECT"))
+				r->tunnel_lost = 1;
+		}
 		return;
 	case TTFT_EV_CLOSE:
 		c->closed = 1;
@@ -1464,8 +1476,9 @@ static int parent_reads_no_more(const struct ttft_asm *as, const struct asm_conn
 
 /* r, a CONNECT answered, is the last request of its open connection,
  * whose framing is not lost: what goes through its tunnel next says
- * whether its row is whole (a lost framing there, HTTPS through a proxy:
- * tunnel_lost, set at that desync), so it waits for that, for a request
+ * whether its row is whole (a lost framing there, or a TLS handshake no
+ * tapped library made, HTTPS through a proxy: tunnel_lost, set at that
+ * record), so it waits for that, for a tapped handshake or a request
  * through it, or for the close (a review found the row handed out at its
  * end without the note the analyzer gives it at the desync that follows;
  * a CONNECT refused, a 407, waits the same: the analyzer's rule does not
@@ -1473,7 +1486,7 @@ static int parent_reads_no_more(const struct ttft_asm *as, const struct asm_conn
 static int tunnel_unsaid(const struct ttft_asm *as, const struct asm_conn *c,
 			 const struct ttft_record *r)
 {
-	return !c->desync && !c->closed && c->nreqs &&
+	return !c->desync && !c->closed && !c->tunnel_tls && c->nreqs &&
 	       &as->out->reqs[c->reqs[c->nreqs - 1]] == r && !strcmp(r->method, "CONNECT");
 }
 

@@ -681,8 +681,9 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 		why = say(whyb, sizeof whyb, "the sniffer lost the framing: %s",
 			 ttft_desync_text(r->desync, r->tls));
 	else if (r->tunnel_lost)
-		why = "what went through its tunnel is not HTTP/1.x "
-			 "(HTTPS through a proxy: not visible): those requests are not seen";
+		why = "what went through its tunnel is not HTTP/1.x the shim can read "
+			 "(TLS no tapped library opened, or another protocol): those "
+			 "requests are not seen";
 	else if (r->cut_by_hole)
 		why = "the log lost events while this request "
 			 "was in progress (a part of it could not be allocated: its "

@@ -2802,6 +2802,61 @@ START_TEST(a_tunnels_row_waits_for_what_goes_through_it)
 }
 END_TEST
 
+/* A proxy chain: a CONNECT to an HTTPS proxy, a tapped handshake through
+ * its tunnel, then a CONNECT to the target inside that TLS, whose own
+ * handshake goes through the tapped plaintext (a lost framing, as the shim
+ * logs it: the analyzer marks the inner CONNECT's row tunnel_lost there).
+ * The first tunnel's TLS record said nothing of the second's: the inner
+ * row waits for what goes through its own tunnel (seen failing: handed
+ * out at its end, before the desync, tunnel_lost 0 where the analyzer's
+ * is 1). */
+START_TEST(a_tunnel_in_a_tunnel_waits_for_its_own)
+{
+	struct ttft_follow f;
+	struct handed h;
+	struct ttft_follow_sink sink = follow_new(&f, &h, "follow-tunnel-chain");
+	sink.desync = NULL; /* a reason other than 1 here */
+	int64_t T = SEC(5);
+	put(&(struct ev){TTFT_EV_CONNECT_BEGIN, T, 1, 0, 0, 0, "127.0.0.1:3128"});
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(1), 1, 0, 0, 0, "CONNECT proxy2:443"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(2), 1, 0, 10, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_HEADERS, T + MS(3), 1, 0, 200, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_END, T + MS(3), 1, 0, 0, 0, NULL});
+	put(&(struct ev){TTFT_EV_TLS, T + MS(4), 1, 0, 1, 0, "openssl"});
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(10), 1, 1, 0, 0, "CONNECT example.com:443"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, T + MS(11), 1, 1, 10, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_HEADERS, T + MS(12), 1, 1, 200, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_END, T + MS(12), 1, 1, 0, 0, NULL});
+	tick(T + SEC(1));
+	polled(&f, &sink, 3);
+	ck_assert_msg(find(&h, 1, 1) == NULL, "the inner CONNECT's row handed out before "
+		      "what went through its own tunnel");
+	put(&(struct ev){TTFT_EV_DESYNC, T + SEC(1) + MS(1), 1, 2, 0, TTFT_DESYNC_NOT_HTTP,
+			 "tx"});
+	tick(T + SEC(2));
+	polled(&f, &sink, 3);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_uint_eq(h.n, 2);
+	ttft_log_close(&g_log);
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, 2);
+	for (size_t i = 0; i < a.nreqs; i++) {
+		const struct ttft_record *w = &a.reqs[i];
+		const struct got *g = find(&h, w->conn, w->seq);
+		ck_assert_ptr_nonnull(g);
+		ck_assert_msg(g->complete && g->tunnel_lost == w->tunnel_lost &&
+			      w->tunnel_lost == (w->seq == 1) && g->status == 200,
+			      "seq %u: handed out tunnel_lost %d, the analyzer's %d",
+			      (unsigned)w->seq, g->tunnel_lost, w->tunnel_lost);
+	}
+	ttft_analysis_free(&a);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
+
 /* The same child's request when the child never closes its copy: a
  * process that ends without closing it (most do: the kernel closes its
  * fds, no close is logged) kept the row waiting for ever (seen failing:
@@ -3288,6 +3343,7 @@ int main(void)
 	tcase_add_test(t, a_tangle_leaves_settled_rows_as_handed_out);
 	tcase_add_test(t, a_gone_childs_row_waits_while_its_parent_may_send);
 	tcase_add_test(t, a_tunnels_row_waits_for_what_goes_through_it);
+	tcase_add_test(t, a_tunnel_in_a_tunnel_waits_for_its_own);
 	tcase_add_test(t, many_gone_processes_hold_no_window);
 	tcase_add_test(t, writers_of_another_pid_namespace_hold_their_windows);
 	tcase_add_test(t, a_drain_refuses_what_a_stream_may_reach);

@@ -28,7 +28,8 @@ struct asm_conn {
 	int64_t t_conn0, t_est;
 	int64_t t_dns0, t_dns1;
 	int tls, tapped;     /* a TLS record came; a library's plaintext too */
-	int tunnel_tls;      /* … after a request (through a CONNECT's tunnel) */
+	uint32_t tunnel_tls; /* … after a request (through a CONNECT's tunnel):
+				the last request's seq + 1 then, 0: none */
 	char peer[TTFT_REC_TEXT];
 	uint32_t *reqs;      /* indexes into the analysis' requests, by seq */
 	uint32_t nreqs, cap;
@@ -1065,8 +1066,8 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 			 * their own; else the CONNECT's row says that what went
 			 * through its tunnel is not seen (a shim before
 			 * TTFT_F_TUNNEL gave a lost framing there instead) */
-			c->tunnel_tls = 1;
 			struct ttft_record *r = &a->reqs[c->reqs[c->nreqs - 1]];
+			c->tunnel_tls = r->seq + 1;
 			if (!e->a && r->t_end && !strcmp(r->method, "CONNECT"))
 				r->tunnel_lost = 1;
 		}
@@ -1478,15 +1479,17 @@ static int parent_reads_no_more(const struct ttft_asm *as, const struct asm_conn
  * whose framing is not lost: what goes through its tunnel next says
  * whether its row is whole (a lost framing there, or a TLS handshake no
  * tapped library made, HTTPS through a proxy: tunnel_lost, set at that
- * record), so it waits for that, for a tapped handshake or a request
- * through it, or for the close (a review found the row handed out at its
+ * record), so it waits for that, for a tapped handshake through its own
+ * tunnel (not an outer one's: a CONNECT inside a tapped tunnel's TLS, a
+ * proxy chain, waits for what goes through it) or a request through it,
+ * or for the close (a review found the row handed out at its
  * end without the note the analyzer gives it at the desync that follows;
  * a CONNECT refused, a 407, waits the same: the analyzer's rule does not
  * look at the status either). */
 static int tunnel_unsaid(const struct ttft_asm *as, const struct asm_conn *c,
 			 const struct ttft_record *r)
 {
-	return !c->desync && !c->closed && !c->tunnel_tls && c->nreqs &&
+	return !c->desync && !c->closed && c->tunnel_tls != r->seq + 1 && c->nreqs &&
 	       &as->out->reqs[c->reqs[c->nreqs - 1]] == r && !strcmp(r->method, "CONNECT");
 }
 

@@ -24,7 +24,8 @@ CORE_SRC := shim/core/ttft_log.c shim/core/ttft_sse.c $(HTTP_SRC) shim/core/ttft
 	shim/core/ttft_filter.c
 SHIM_SRC := $(CORE_SRC) shim/preload/ttft_shim.c shim/preload/ttft_now.c shim/preload/ttft_wrap.c \
 	shim/preload/ttft_sigbus.c shim/preload/ttft_stdio.c shim/preload/ttft_ssl.c \
-	shim/preload/ttft_sigmask.c shim/preload/ttft_inherit.c shim/preload/ttft_stdio_exit.c
+	shim/preload/ttft_sigmask.c shim/preload/ttft_inherit.c shim/preload/ttft_stdio_exit.c \
+	shim/preload/ttft_dlquiet.c
 ANALYZE_SRC := $(addprefix tools/lib/,ttft_analyze.c ttft_assemble.c ttft_output.c ttft_prom.c \
 	ttft_scrape.c ttft_fetch.c ttft_record.c ttft_summary.c ttft_json.c ttft_logread.c ttft_seal.c \
 	ttft_logsort.c ttft_url.c ttft_follow.c ttft_export.c ttft_httpd.c ttft_exporter.c \
@@ -172,7 +173,7 @@ $(B)/fortify_host: tests/support/fortify_host.c
 # builds too, and the double is no code under test.
 $(B)/dlerror_host: tests/support/dlerror_host.c
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) -O2 -g -o $@ $<
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) -O2 -g -o $@ $< -lpthread
 $(B)/fake_vdso.so: tests/support/fake_vdso.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -Wall -Wextra $(WERROR) -O2 -g -fPIC -shared -o $@ $< -ldl

@@ -40,17 +40,20 @@ TTFT_HIDDEN void shim_clock_init(void)
 	 * valgrind: "linux-vdso.so.1: cannot open shared object file"). */
 	if (!name || !getauxval(AT_SYSINFO_EHDR))
 		return;
+	struct shim_dlq q;
+	shim_dlq_begin(&q);
 	void *h = dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_NOLOAD);
-	if (!h) {
-		/* a vDSO the loader did not name so (a namespace of
-		 * dlmopen's): the failure is the shim's, not the host's */
-		(void)dlerror();
-		return;
+	vdso_clock_fn f = NULL;
+	if (h) {
+		f = (vdso_clock_fn)dlvsym(h, name, ver);
+		dlclose(h); /* NOLOAD: a reference dropped, the vDSO stays */
 	}
-	vdso_clock_fn f = (vdso_clock_fn)dlvsym(h, name, ver);
-	if (!f)
-		(void)dlerror(); /* the shim's failure, not the host's */
-	dlclose(h); /* NOLOAD: a reference dropped, the vDSO stays */
+	/* A failure (a vDSO the loader did not name so: a namespace of
+	 * dlmopen's) is the shim's, not the host's: taken here where
+	 * shim_dlq_end cannot (another libc). */
+	if (!q.slot && (!h || !f))
+		(void)dlerror();
+	shim_dlq_end(&q);
 	struct timespec ts;
 	if (f && f(CLOCK_MONOTONIC, &ts) == 0)
 		__atomic_store_n(&g_vdso_clock, f, __ATOMIC_RELAXED);

@@ -52,7 +52,11 @@ static struct ttft_addr_filters g_filters;
 
 TTFT_HIDDEN void *shim_resolve(const char *name)
 {
-	return dlsym(RTLD_NEXT, name);
+	struct shim_dlq q;
+	shim_dlq_begin(&q);
+	void *f = dlsym(RTLD_NEXT, name);
+	shim_dlq_end(&q);
+	return f;
 }
 
 SHIM_COLD static void batches_drop(void);
@@ -211,6 +215,7 @@ __attribute__((constructor)) static void shim_init(void)
 {
 	int e = errno;
 	struct stat st;
+	shim_dlq_init(); /* before any dynamic-linker call of the shim's */
 	shim_resolve_all();
 	shim_clock_init();
 	g_pid = getpid();

@@ -291,6 +291,20 @@ extern TTFT_HIDDEN FILE **shim_stdout;
 
 TTFT_HIDDEN void *shim_resolve(const char *name);
 
+/* The shim's own dlopen/dlsym/dlvsym/dlclose calls go between
+ * shim_dlq_begin and shim_dlq_end: the host's pending dlerror() is set
+ * aside and put back, what the shim's calls left is taken, and errno is
+ * as it was at shim_dlq_begin (ttft_dlquiet.c). Pairs nest. shim_dlq_init finds where glibc keeps it,
+ * with no dynamic-linker call (the constructor's first step). */
+struct shim_dlq {
+	void **slot; /* NULL: not known here, nothing set aside */
+	void *saved;
+	int e; /* errno at shim_dlq_begin */
+};
+TTFT_HIDDEN void shim_dlq_init(void);
+TTFT_HIDDEN void shim_dlq_begin(struct shim_dlq *q);
+TTFT_HIDDEN void shim_dlq_end(struct shim_dlq *q);
+
 /* The real function behind *slot, resolved (shim_resolve) on its first
  * use, for the wrappers outside ttft_wrap.c's table. */
 static inline void *shim_real(void *slot, const char *name)

@@ -244,10 +244,13 @@ static const struct tls_impl *resolve_slow(const struct tls_lib *lib,
 	static int told;
 	unsigned long loads = 0;
 	int several = 0;
+	struct shim_dlq q;
+	shim_dlq_begin(&q);
 	void *f = as_linked(lib, caller);
 	if (!f && (f = only_copy(lib, &loads, &several)))
 		loads++; /* never 0: 0 marks an answer that stays true */
 	const struct tls_impl *im = f ? load_impl(lib, f) : NULL;
+	shim_dlq_end(&q);
 	if (!im) {
 		if (!__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
 			tell(lib->name,

@@ -244,11 +244,14 @@ TTFT_HIDDEN shim_vsnprintf_chk_fn shim_libc_vsnprintf_chk(void)
 	if (__builtin_expect(g != NULL, 1))
 		return g;
 	int e = errno;
+	struct shim_dlq q;
+	shim_dlq_begin(&q);
 	void *h = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
 	if (h) {
 		g = (shim_vsnprintf_chk_fn)dlsym(h, "__vsnprintf_chk");
 		dlclose(h);
 	}
+	shim_dlq_end(&q);
 	if (!g)
 		g = LIBC(vsnprintf_chk);
 	errno = e;

@@ -155,7 +155,10 @@ TTFT_HIDDEN FILE **shim_stdout;
 
 TTFT_HIDDEN void shim_resolve_all(void)
 {
+	struct shim_dlq q;
+	shim_dlq_begin(&q);
 	shim_stdout = (FILE **)dlsym(RTLD_DEFAULT, "stdout");
+	shim_dlq_end(&q);
 #define SHIM_RES(m, sym, ...)                                                \
 	{                                                                    \
 		void *f = shim_resolve(sym);                                 \

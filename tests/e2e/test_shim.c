@@ -185,6 +185,50 @@ START_TEST(no_vdso_under_valgrind_leaves_no_dlerror)
 }
 END_TEST
 
+/* The shim's lookups on the host's thread after start-up (a first TLS
+ * call's, a first fortified print's) leave the host's dlerror() as it
+ * was: its own failed dlopen's message, or nothing. glibc 2.34 and later
+ * drops a pending message at every dynamic-linker call; the shim's
+ * failed lookups (the fake libssl has none of the functions the taps
+ * look for but SSL_read) left their own. dlerror_host prints what it
+ * sees; with and without the shim it must print the same. */
+static void dlerror_same(const char *args, const char *expect)
+{
+	char cmd[1024], log[256], *plain, *shim;
+	tu_tmp_log(log, sizeof log, "dlerror_calls");
+	snprintf(cmd, sizeof cmd, "cd %s && ./dlerror_host %s 2>&1", tu_build_dir(), args);
+	ck_assert_int_eq(tu_sh(cmd, &plain), 0);
+	snprintf(cmd, sizeof cmd,
+		 "cd %s && TTFT_LOG=%s LD_PRELOAD=$PWD/libttftshim.so ./dlerror_host %s 2>&1",
+		 tu_build_dir(), log, args);
+	ck_assert_int_eq(tu_sh(cmd, &shim), 0);
+	unlink(log);
+	ck_assert_msg(strstr(plain, expect) != NULL, "%s, no shim: %s", args, plain);
+	ck_assert_msg(strcmp(plain, shim) == 0, "%s: without the shim:\n%swith it:\n%s",
+		      args, plain, shim);
+	free(plain);
+	free(shim);
+}
+
+#define OWN "dlerror: libttft-no-such-library.so.9: cannot open shared object file"
+
+START_TEST(first_tls_call_keeps_the_hosts_dlerror)
+{
+	dlerror_same("tls fake-ssl/libcaller3.so own", "read 4242\n" OWN);
+	dlerror_same("tls fake-ssl/libcaller3.so", "read 4242\ndlerror: none\n");
+	dlerror_same("tls fake-ssl/libcaller3.so own thread", "read 4242\n" OWN);
+	dlerror_same("tls fake-ssl/libcaller3.so thread", "read 4242\ndlerror: none\n");
+	dlerror_same("tls fake-ssl/libcallerreal.so own", "read -1\n" OWN);
+}
+END_TEST
+
+START_TEST(first_fortified_print_keeps_the_hosts_dlerror)
+{
+	dlerror_same("printf own", OWN);
+	dlerror_same("printf", "dlerror: none\n");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shim");
@@ -197,5 +241,7 @@ int main(void)
 	tcase_add_test(d, failed_vdso_dlopen_leaves_no_dlerror);
 	tcase_add_test(d, failed_vdso_dlvsym_leaves_no_dlerror);
 	tcase_add_test(d, no_vdso_under_valgrind_leaves_no_dlerror);
+	tcase_add_test(d, first_tls_call_keeps_the_hosts_dlerror);
+	tcase_add_test(d, first_fortified_print_keeps_the_hosts_dlerror);
 	return tu_run(s);
 }

@@ -84,6 +84,7 @@ struct handed {
 	/* the switches said: replaced (the last one's requests in flight),
 	 * and each replaced log let go */
 	size_t nreplaced, in_flight;
+	size_t nreturned; /* replaced logs found at the path again */
 	struct done {
 		int why;
 		size_t in_flight, ended, incomplete;
@@ -129,6 +130,12 @@ static void on_replaced(void *ctx, size_t in_flight)
 	struct handed *h = ctx;
 	h->nreplaced++;
 	h->in_flight = in_flight;
+}
+
+static void on_returned(void *ctx)
+{
+	struct handed *h = ctx;
+	h->nreturned++;
 }
 
 static void on_old_done(void *ctx, int why, size_t in_flight, size_t ended, size_t incomplete)
@@ -847,7 +854,7 @@ static void polls_until_handed(struct ttft_follow *f, const struct ttft_follow_s
  * the follower freed, the file removed. */
 #define REPLACED_SINK(h)                                                     \
 	{.ctx = &(h), .request = on_request, .replaced = on_replaced,          \
-	 .old_done = on_old_done}
+	 .old_done = on_old_done, .returned = on_returned}
 
 static void end_replaced(struct ttft_follow *f)
 {
@@ -930,6 +937,70 @@ START_TEST(a_replaced_log_is_read_until_its_requests_end)
 	ck_assert_uint_eq(h.done[0].incomplete, 1);
 	ck_assert_uint_eq(f.records, 12 + 2 + 6); /* the old log's, its 2 late ones, the new's */
 	ck_assert_uint_eq(f.nold, 0);
+	end_replaced(&f);
+}
+END_TEST
+
+/* A replaced log moved back under its path while it is read on (`mv log
+ * log.1`, a new run writes a new log, `mv log.1 log`): the same file, read
+ * on from where it was, so that nothing of it is handed out twice; the
+ * new log it replaced is read on as replaced, its writer holding it.
+ * Before, the file at the path was a new log, read from its start: its
+ * requests handed out again. */
+START_TEST(a_log_moved_back_is_read_on_not_again)
+{
+	open_log("follow-moved-back");
+	char away[300];
+	snprintf(away, sizeof away, "%s.1", g_path);
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
+	struct handed h = {0};
+	struct ttft_follow_sink sink = REPLACED_SINK(h);
+	int64_t T = SEC(5);
+	request(T, 1, 20);
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(100), 2, 0, 0, 0, "GET /slow"});
+	tick(T + SEC(1));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(h.n, 1);
+	/* moved away; a new run makes a new log at the path */
+	ck_assert_int_eq(rename(g_path, away), 0);
+	const char *why;
+	g_old = g_log;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 8 << 20, &why), 0);
+	request(SEC(1), 1, 20);
+	tick(SEC(2));
+	polls_until_handed(&f, &sink, &h, 2);
+	ck_assert_uint_eq(h.nreplaced, 1);
+	ck_assert_uint_eq(f.nold, 1);
+	/* moved back over the new one, whose writer writes on into it */
+	ck_assert_int_eq(rename(away, g_path), 0);
+	put_in(&g_old, &(struct ev){TTFT_EV_RESP_HEADERS, T + MS(300), 2, 0, 200, 0, NULL});
+	put_in(&g_old, &(struct ev){TTFT_EV_RESP_END, T + MS(400), 2, 0, 10, 0, NULL});
+	put_in(&g_old, &(struct ev){TTFT_EV_REQ_BEGIN, T + MS(500), 3, 0, 0, 0, "GET /after"});
+	put_in(&g_old, &(struct ev){TTFT_EV_RESP_HEADERS, T + MS(510), 3, 0, 200, 0, NULL});
+	put_in(&g_old, &(struct ev){TTFT_EV_RESP_END, T + MS(520), 3, 0, 10, 0, NULL});
+	put_in(&g_old, &(struct ev){TTFT_EV_MARK, T + SEC(2), 0, 0, 0, TTFT_MARK_REQ_START, NULL});
+	request(SEC(3), 2, 20);
+	tick(SEC(4));
+	polls_until_handed(&f, &sink, &h, 5);
+	ck_assert_uint_eq(h.nreturned, 1);
+	ck_assert_uint_eq(f.returned, 1);
+	ck_assert_uint_eq(f.replaced, 2); /* the new log, replaced by the old */
+	ck_assert_uint_eq(f.logs, 2);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_uint_eq(h.n, 5);
+	/* each log numbers its own connections: 1 and 2 in both, 3 in the
+	 * old one only, every request once and complete */
+	size_t per[4] = {0};
+	for (size_t i = 0; i < h.n; i++) {
+		ck_assert_uint_lt(h.g[i].conn, 4);
+		ck_assert_int_eq(h.g[i].complete, 1);
+		per[h.g[i].conn]++;
+	}
+	ck_assert_msg(per[1] == 2 && per[2] == 2 && per[3] == 1,
+		      "requests of connections 1, 2, 3: %zu %zu %zu, not 2 2 1", per[1], per[2],
+		      per[3]);
+	ck_assert_str_eq(f.err, "");
 	end_replaced(&f);
 }
 END_TEST
@@ -3318,6 +3389,7 @@ int main(void)
 	tcase_add_test(t, timings_joined_without_snapshots);
 	tcase_add_test(t, late_and_replaced_logs);
 	tcase_add_test(t, a_replaced_log_is_read_until_its_requests_end);
+	tcase_add_test(t, a_log_moved_back_is_read_on_not_again);
 	tcase_add_test(t, a_replaced_log_nothing_ends_is_let_go);
 	tcase_add_test(t, replaced_logs_read_on_are_bounded);
 	tcase_add_test(t, a_request_ended_before_the_switch_is_not_said_to_end_after);

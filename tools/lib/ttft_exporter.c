@@ -78,6 +78,17 @@ static void on_old_done(void *ctx, int why, size_t in_flight, size_t ended, size
 		because, ended, incomplete);
 }
 
+/* A replaced log moved back under its path, while still read on: read on
+ * from where it was (read from its start, its requests were counted
+ * twice). */
+static void on_returned(void *ctx)
+{
+	struct ttft_exporter *e = ctx;
+	fprintf(stderr, "ttftshim exporter: the log %s is again the file read before it was "
+		"replaced (moved back under its path): reading it on from where it was, nothing "
+		"of it counted again\n", e->follow.path);
+}
+
 static char *page(void *ctx, int om, size_t *len, const char **type)
 {
 	struct ttft_exporter *e = ctx;
@@ -92,8 +103,8 @@ static char *page(void *ctx, int om, size_t *len, const char **type)
 
 static void follow(struct ttft_exporter *e, int drain)
 {
-	struct ttft_follow_sink sink = {e, on_request, on_desync, on_connect_failed, on_replaced,
-					on_old_done};
+	struct ttft_follow_sink sink = {e,	     on_request,  on_desync,  on_connect_failed,
+					on_replaced, on_old_done, on_returned};
 	int rc = drain ? ttft_follow_drain(&e->follow, &sink) : ttft_follow_poll(&e->follow, &sink);
 	if (rc != 0 && !e->fail[0])
 		snprintf(e->fail, sizeof e->fail, "%s", e->follow.err);

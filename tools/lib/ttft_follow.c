@@ -861,6 +861,32 @@ static int replaced(struct ttft_follow *f, int64_t now, const struct ttft_follow
 	return 0;
 }
 
+/* The file at the path is a replaced log still read on (moved back under
+ * it: `mv log log.1; …; mv log.1 log`): it is the current one again, read
+ * on from its cursor, so that nothing of it is counted twice. Held open
+ * by the follower, its inode cannot be another file's. */
+static void returned(struct ttft_follow *f, const struct ttft_follow_sink *s)
+{
+	struct stat st;
+	if (stat(f->path, &st) != 0)
+		return;
+	for (size_t k = 0; k < f->nold; k++) {
+		struct ttft_follow_log *L = f->old[k];
+		if (L->dev != st.st_dev || L->ino != st.st_ino)
+			continue;
+		f->nold--;
+		memmove(f->old + k, f->old + k + 1, (f->nold - k) * sizeof *f->old);
+		L->replaced_at = 0;
+		L->in_flight_then = L->ended = L->incomplete = 0;
+		f->cur = L;
+		f->returned++;
+		f->err[0] = 0;
+		if (s && s->returned)
+			s->returned(s->ctx);
+		return;
+	}
+}
+
 static int step(struct ttft_follow *f, int all, const struct ttft_follow_sink *s)
 {
 	int64_t now = ttft_now_ns();
@@ -880,6 +906,8 @@ static int step(struct ttft_follow *f, int all, const struct ttft_follow_sink *s
 		else if (let_go(f, k, why, now, s) != 0)
 			return -1;
 	}
+	if (!f->cur && !all)
+		returned(f, s);
 	if (!f->cur && open_log(f) != 0)
 		return -1;
 	/* not there (yet) when still NULL: f->err says why */

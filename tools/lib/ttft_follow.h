@@ -65,7 +65,11 @@
  *    /dev/shm, would take live writers for gone); for the join's hold it
  *    is, in a poll and when a log is let go or drained alike, of a writer
  *    once seen alive here with the log mapped for writing (gone_for_good
- *    in ttft_follow.c).
+ *    in ttft_follow.c). A replaced log still read on that is moved back
+ *    under the path (the same file: device and inode) is the current one
+ *    again, read on from where it was, nothing of it counted twice; the
+ *    one it replaced is read on as replaced. One already let go that comes
+ *    back is another file to the follower: read from its start.
  *  - A request handed out is forgotten once nothing can reach it: its
  *    connection closed or answered a later request, and its join
  *    intervals end before any window a join still to be made may look
@@ -138,6 +142,9 @@ struct ttft_follow_sink {
 	 * replaced said; of its requests handed out since, ended settled,
 	 * incomplete not */
 	void (*old_done)(void *ctx, int why, size_t in_flight, size_t ended, size_t incomplete);
+	/* a replaced log still read on is at the path again (moved back): it
+	 * is the current one again, read on from where it was */
+	void (*returned)(void *ctx);
 };
 
 /* One log file being read: the one at the path, or one replaced under it. */
@@ -211,6 +218,7 @@ struct ttft_follow {
 	uint64_t unreadable_before[2]; /* unpublished, corrupt of logs let go */
 	uint64_t handed_out, logs;
 	uint64_t replaced;        /* times the file at the path was another */
+	uint64_t returned;        /* … and of those, a replaced one read on */
 	char err[512];            /* the last failure to read, "" when none */
 };
 

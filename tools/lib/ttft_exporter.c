@@ -103,8 +103,8 @@ static char *page(void *ctx, int om, size_t *len, const char **type)
 
 static void follow(struct ttft_exporter *e, int drain)
 {
-	struct ttft_follow_sink sink = {e,	     on_request,  on_desync,  on_connect_failed,
-					on_replaced, on_old_done, on_returned};
+	struct ttft_follow_sink sink = {e, on_request, on_desync, on_connect_failed, on_replaced,
+					on_old_done, on_returned};
 	int rc = drain ? ttft_follow_drain(&e->follow, &sink) : ttft_follow_poll(&e->follow, &sink);
 	if (rc != 0 && !e->fail[0])
 		snprintf(e->fail, sizeof e->fail, "%s", e->follow.err);

@@ -19,6 +19,7 @@
  * In both, what it prints must be the same with and without the shim:
  * "dlerror: none", or its own failed dlopen's message.
  */
+#include "loopback.h"
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <netinet/in.h>
@@ -61,15 +62,8 @@ static int tls(const char *caller, int own)
 
 static int fortified(int own)
 {
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t n = sizeof a;
-	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&a, &n))
-		return 2;
-	int c = socket(AF_INET, SOCK_STREAM, 0);
-	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof a))
+	int l, c = loopback_connect(&l);
+	if (c < 0)
 		return 2;
 	fflush(stdout);
 	if (dup2(c, 1) != 1)

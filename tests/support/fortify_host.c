@@ -5,6 +5,7 @@
  * sanitizer builds too: a sanitizer's own printf interceptors are no part
  * of what is tested, and they drop the check.
  */
+#include "loopback.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -16,15 +17,8 @@ int __printf_chk(int flag, const char *fmt, ...);
 
 int main(void)
 {
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t n = sizeof a;
-	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&a, &n))
-		return 2;
-	int c = socket(AF_INET, SOCK_STREAM, 0);
-	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof a))
+	int l, c = loopback_connect(&l);
+	if (c < 0)
 		return 2;
 	fflush(stdout);
 	if (dup2(c, 1) != 1)

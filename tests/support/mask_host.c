@@ -23,6 +23,7 @@
  *             interrupted a moment when SIGBUS was deliverable: the mask
  *             must still block it afterwards
  */
+#include "loopback.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -171,15 +172,8 @@ static void on_timer(int sig, siginfo_t *si, void *uc)
 
 static void jump_out_of_writes(void)
 {
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t n = sizeof a;
-	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&a, &n))
-		exit(2);
-	int c = socket(AF_INET, SOCK_STREAM, 0);
-	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof a))
+	int l, c = loopback_connect(&l);
+	if (c < 0)
 		exit(2);
 	int s = accept(l, NULL, NULL);
 	struct sigaction sa = {0};

@@ -21,6 +21,7 @@
  *                           says how many lines it got and how many were
  *                           not whole (libc holds one lock over a line)
  */
+#include "loopback.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -68,15 +69,9 @@ static void *hold(void *arg)
  * (-1 on failure). */
 static int loopback(int *c)
 {
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t n = sizeof a;
-	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&a, &n))
-		return -1;
-	*c = socket(AF_INET, SOCK_STREAM, 0);
-	if (*c < 0 || connect(*c, (struct sockaddr *)&a, sizeof a))
+	int l;
+	*c = loopback_connect(&l);
+	if (*c < 0)
 		return -1;
 	int s = accept(l, NULL, NULL);
 	close(l);

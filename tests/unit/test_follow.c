@@ -8,6 +8,7 @@
  * of them) while its requests in flight may end. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1002,6 +1003,62 @@ START_TEST(a_log_moved_back_is_read_on_not_again)
 		      per[3]);
 	ck_assert_str_eq(f.err, "");
 	end_replaced(&f);
+}
+END_TEST
+
+/* A replaced log moved back while no log was current (the file that
+ * replaced it not a log yet: a new run before its header) is the current
+ * one again in a drain too, and in a poll after its wait ran out: before,
+ * the drain read it to its end as a replaced log and then again from its
+ * start as the log at the path; the poll let it go (its request in flight
+ * incomplete) and then read it from its start: handed out twice. */
+START_TEST(a_log_moved_back_before_a_drain_is_not_read_again)
+{
+	for (int drain = 0; drain < 2; drain++) {
+		open_log(drain ? "follow-back-drain" : "follow-back-wait");
+		char away[300];
+		snprintf(away, sizeof away, "%s.1", g_path);
+		struct ttft_follow f;
+		ttft_follow_init(&f, g_path, MS(1), 0, drain ? SEC(3600) : MS(50));
+		struct handed h = {0};
+		struct ttft_follow_sink sink = REPLACED_SINK(h);
+		int64_t T = SEC(5);
+		request(T, 1, 20);
+		put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(100), 2, 0, 0, 0, "GET /slow"});
+		tick(T + SEC(1));
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+		ck_assert_uint_eq(h.n, 1);
+		/* moved away; at the path a file that is no log yet */
+		ck_assert_int_eq(rename(g_path, away), 0);
+		int fd = open(g_path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+		ck_assert_int_ge(fd, 0);
+		close(fd);
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+		ck_assert_uint_eq(h.nreplaced, 1);
+		ck_assert_uint_eq(f.nold, 1);
+		ck_assert_ptr_null(f.cur);
+		/* moved back, quiet for longer than a replaced log is waited
+		 * for (the poll), or at once (the drain); then its writer ends
+		 * its request */
+		ck_assert_int_eq(rename(away, g_path), 0);
+		if (!drain) {
+			usleep(100 * 1000);
+			ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+		}
+		put(&(struct ev){TTFT_EV_RESP_HEADERS, T + MS(300), 2, 0, 200, 0, NULL});
+		put(&(struct ev){TTFT_EV_RESP_END, T + MS(400), 2, 0, 10, 0, NULL});
+		tick(T + SEC(2));
+		ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+		ck_assert_msg(h.n == 2, "%s: %zu requests handed out, not 2",
+			      drain ? "drain" : "poll", h.n);
+		ck_assert_uint_eq(h.g[1].conn, 2);
+		ck_assert_int_eq(h.g[1].complete, 1);
+		ck_assert_uint_eq(h.nreturned, 1);
+		ck_assert_uint_eq(f.logs, 1);
+		ttft_log_close(&g_log);
+		ttft_follow_free(&f);
+		unlink(g_path);
+	}
 }
 END_TEST
 
@@ -3390,6 +3447,7 @@ int main(void)
 	tcase_add_test(t, late_and_replaced_logs);
 	tcase_add_test(t, a_replaced_log_is_read_until_its_requests_end);
 	tcase_add_test(t, a_log_moved_back_is_read_on_not_again);
+	tcase_add_test(t, a_log_moved_back_before_a_drain_is_not_read_again);
 	tcase_add_test(t, a_replaced_log_nothing_ends_is_let_go);
 	tcase_add_test(t, replaced_logs_read_on_are_bounded);
 	tcase_add_test(t, a_request_ended_before_the_switch_is_not_said_to_end_after);

@@ -893,6 +893,10 @@ static int step(struct ttft_follow *f, int all, const struct ttft_follow_sink *s
 	f->polls++;
 	if (f->cur && !all && !same_file(f) && replaced(f, now, s) != 0)
 		return -1;
+	/* before the replaced logs are let go: one at the path again is read
+	 * on, not let go and then read from its start (a drain too) */
+	if (!f->cur)
+		returned(f, s);
 	for (size_t k = 0; k < f->nold;) {
 		struct ttft_follow_log *L = f->old[k];
 		int why = TTFT_FOLLOW_OLD_DRAINED;
@@ -906,8 +910,6 @@ static int step(struct ttft_follow *f, int all, const struct ttft_follow_sink *s
 		else if (let_go(f, k, why, now, s) != 0)
 			return -1;
 	}
-	if (!f->cur && !all)
-		returned(f, s);
 	if (!f->cur && open_log(f) != 0)
 		return -1;
 	/* not there (yet) when still NULL: f->err says why */

@@ -86,6 +86,8 @@ struct handed {
 	 * and each replaced log let go */
 	size_t nreplaced, in_flight;
 	size_t nreturned; /* replaced logs found at the path again */
+	size_t nreread;   /* logs let go found at the path again, and how */
+	uint64_t reread_handed; /* many requests the last one had handed out */
 	struct done {
 		int why;
 		size_t in_flight, ended, incomplete;
@@ -137,6 +139,13 @@ static void on_returned(void *ctx)
 {
 	struct handed *h = ctx;
 	h->nreturned++;
+}
+
+static void on_reread(void *ctx, uint64_t handed)
+{
+	struct handed *h = ctx;
+	h->nreread++;
+	h->reread_handed = handed;
 }
 
 static void on_old_done(void *ctx, int why, size_t in_flight, size_t ended, size_t incomplete)
@@ -855,7 +864,7 @@ static void polls_until_handed(struct ttft_follow *f, const struct ttft_follow_s
  * the follower freed, the file removed. */
 #define REPLACED_SINK(h)                                                     \
 	{.ctx = &(h), .request = on_request, .replaced = on_replaced,          \
-	 .old_done = on_old_done, .returned = on_returned}
+	 .old_done = on_old_done, .returned = on_returned, .reread = on_reread}
 
 static void end_replaced(struct ttft_follow *f)
 {
@@ -1059,6 +1068,59 @@ START_TEST(a_log_moved_back_before_a_drain_is_not_read_again)
 		ttft_follow_free(&f);
 		unlink(g_path);
 	}
+}
+END_TEST
+
+/* A replaced log let go (nothing of it in flight any more), then moved
+ * back under its path: the follower no longer holds it, so it is read
+ * from its start and its requests handed out again; known by its header
+ * (not its inode, which another file may have taken by then), that is
+ * said (sink reread, with how many it had handed out) and counted, never
+ * silent. Before, nothing said it (h.nreread 0). A log that is another
+ * (a new run) says nothing. */
+START_TEST(a_log_let_go_and_moved_back_is_said)
+{
+	open_log("follow-let-go-back");
+	char away[300];
+	snprintf(away, sizeof away, "%s.1", g_path);
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
+	struct handed h = {0};
+	struct ttft_follow_sink sink = REPLACED_SINK(h);
+	request(SEC(5), 1, 20);
+	request(SEC(6), 2, 20);
+	tick(SEC(7));
+	polls_until_handed(&f, &sink, &h, 2);
+	ck_assert_int_eq(rename(g_path, away), 0);
+	const char *why;
+	g_old = g_log;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 8 << 20, &why), 0);
+	request(SEC(1), 1, 20);
+	tick(SEC(2));
+	polls_until_handed(&f, &sink, &h, 3);
+	/* nothing of the old one in flight: let go at once */
+	ck_assert_uint_eq(h.ndone, 1);
+	ck_assert_int_eq(h.done[0].why, TTFT_FOLLOW_OLD_ENDED);
+	ck_assert_uint_eq(f.nold, 0);
+	ck_assert_uint_eq(h.nreread, 0);
+	ck_assert_int_eq(rename(away, g_path), 0);
+	polls_until_handed(&f, &sink, &h, 5);
+	ck_assert_uint_eq(h.nreread, 1);
+	ck_assert_uint_eq(h.reread_handed, 2);
+	ck_assert_uint_eq(f.reread, 1);
+	ck_assert_uint_eq(h.nreturned, 0);
+	/* a new run's log at the path is another: nothing said */
+	ttft_log_close(&g_old);
+	ck_assert_int_eq(unlink(g_path), 0);
+	g_old = g_log;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 8 << 20, &why), 0);
+	request(SEC(1), 1, 20);
+	tick(SEC(2));
+	polls_until_handed(&f, &sink, &h, 6);
+	ck_assert_uint_eq(h.nreread, 1);
+	ck_assert_uint_eq(f.reread, 1);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	end_replaced(&f);
 }
 END_TEST
 
@@ -3447,6 +3509,7 @@ int main(void)
 	tcase_add_test(t, late_and_replaced_logs);
 	tcase_add_test(t, a_replaced_log_is_read_until_its_requests_end);
 	tcase_add_test(t, a_log_moved_back_is_read_on_not_again);
+	tcase_add_test(t, a_log_let_go_and_moved_back_is_said);
 	tcase_add_test(t, a_log_moved_back_before_a_drain_is_not_read_again);
 	tcase_add_test(t, a_replaced_log_nothing_ends_is_let_go);
 	tcase_add_test(t, replaced_logs_read_on_are_bounded);

@@ -578,6 +578,11 @@ char *ttft_export_render(const struct ttft_export *x, const struct ttft_export_l
 		"Times the log was replaced under its path by a new file (rm and a new "
 		"run, a rename over it): the old one is read on while its requests in "
 		"flight may end, and the exporter says so on stderr.", log->replaced, om);
+	counter(&o, "ttftshim_log_rereads_total",
+		"Times a log already read and let go was at the path again (moved back, "
+		"or a copy put back): read again from its start, its requests are counted "
+		"again in these totals; the exporter says how many on stderr.", log->reread,
+		om);
 	family(&o, "ttftshim_requests_in_flight", "gauge",
 	       "Requests begun and not yet settled.", om);
 	addf(&o, "ttftshim_requests_in_flight %llu\n", (unsigned long long)log->in_flight);

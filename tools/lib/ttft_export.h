@@ -12,7 +12,8 @@
  *   ttftshim_records_total, ttftshim_late_records_total,
  *   ttftshim_unreadable_records_total{reason}, ttftshim_dropped_records_total,
  *   ttftshim_label_overflow_total, ttftshim_requests_in_flight (gauge),
- *   ttftshim_log_up (gauge), ttftshim_log_replacements_total
+ *   ttftshim_log_up (gauge), ttftshim_log_replacements_total,
+ *   ttftshim_log_rereads_total
  *
  * Bounded cardinality: at most max_series label sets (peer, path, status,
  * split_source); a request whose set would be one more is counted under
@@ -85,6 +86,7 @@ struct ttft_export_log {
 	uint64_t records, late, unpublished, corrupt, dropped, in_flight;
 	int state;            /* TTFT_EXPORT_LOG_*: ttftshim_log_up is 1 for UP */
 	uint64_t replaced;    /* times the file at the log's path was another */
+	uint64_t reread;      /* times a log let go was at the path again */
 };
 
 struct ttft_export {

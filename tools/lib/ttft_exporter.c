@@ -89,13 +89,25 @@ static void on_returned(void *ctx)
 		"of it counted again\n", e->follow.path);
 }
 
+/* A log let go that is at the path again (moved back, or a copy put
+ * back): read from its start, its requests counted again; said, since
+ * the counters cannot be taken back. */
+static void on_reread(void *ctx, uint64_t handed)
+{
+	struct ttft_exporter *e = ctx;
+	fprintf(stderr, "ttftshim exporter: the log %s is one read before and let go (the same "
+		"header: moved back under its path, or a copy put back): read again from its "
+		"start, its %llu request%s counted again in the totals\n", e->follow.path,
+		(unsigned long long)handed, handed == 1 ? "" : "s");
+}
+
 static char *page(void *ctx, int om, size_t *len, const char **type)
 {
 	struct ttft_exporter *e = ctx;
 	const struct ttft_follow *f = &e->follow;
 	struct ttft_export_log log = {
 		f->records, f->late, f->unpublished, f->corrupt, f->dropped_before + f->dropped,
-		ttft_follow_in_flight(f), e->log_state, f->replaced,
+		ttft_follow_in_flight(f), e->log_state, f->replaced, f->reread,
 	};
 	*type = ttft_export_content_type(om);
 	return ttft_export_render(&e->x, &log, om, len);
@@ -104,7 +116,7 @@ static char *page(void *ctx, int om, size_t *len, const char **type)
 static void follow(struct ttft_exporter *e, int drain)
 {
 	struct ttft_follow_sink sink = {e, on_request, on_desync, on_connect_failed, on_replaced,
-					on_old_done, on_returned};
+					on_old_done, on_returned, on_reread};
 	int rc = drain ? ttft_follow_drain(&e->follow, &sink) : ttft_follow_poll(&e->follow, &sink);
 	if (rc != 0 && !e->fail[0])
 		snprintf(e->fail, sizeof e->fail, "%s", e->follow.err);

@@ -321,6 +321,7 @@ static void hand_out(struct ttft_follow *f, struct ttft_follow_log *L, uint32_t 
 	}
 	L->handed[i] = 1;
 	f->handed_out++;
+	L->handed_out++;
 	/* its token times are what it costs; late records may add a few
 	 * back, harmlessly (it is not handed out again) */
 	ttft_record_free(r);
@@ -824,6 +825,12 @@ static int let_go(struct ttft_follow *f, size_t k, int why, int64_t now,
 		return -1;
 	if (s && s->old_done)
 		s->old_done(s->ctx, why, L->in_flight_then, L->ended, L->incomplete);
+	struct ttft_follow_gone *g = &f->gone[f->ngone++ % TTFT_FOLLOW_GONE_MAX];
+	g->anchor_mono_ns = L->v.hdr->anchor_mono_ns;
+	g->anchor_real_ns = L->v.hdr->anchor_real_ns;
+	_Static_assert(sizeof g->boot_id == sizeof L->v.hdr->boot_id, "boot id");
+	memcpy(g->boot_id, L->v.hdr->boot_id, sizeof g->boot_id);
+	g->handed_out = L->handed_out;
 	f->nold--;
 	memmove(f->old + k, f->old + k + 1, (f->nold - k) * sizeof *f->old);
 	close_log(f, L);
@@ -887,6 +894,27 @@ static void returned(struct ttft_follow *f, const struct ttft_follow_sink *s)
 	}
 }
 
+/* The log just opened at the path is one let go before (its header's
+ * creation the same: the same file moved back, or a copy of it): it is
+ * read from its start, so its requests are handed out again. Said, never
+ * silent; not undone (what it held then is no longer known here). */
+static void known_again(struct ttft_follow *f, const struct ttft_follow_sink *s)
+{
+	const struct ttft_log_hdr *h = f->cur->v.hdr;
+	size_t n = f->ngone < TTFT_FOLLOW_GONE_MAX ? f->ngone : TTFT_FOLLOW_GONE_MAX;
+	for (size_t k = 0; k < n; k++) {
+		const struct ttft_follow_gone *g = &f->gone[k];
+		if (g->anchor_mono_ns != h->anchor_mono_ns ||
+		    g->anchor_real_ns != h->anchor_real_ns ||
+		    memcmp(g->boot_id, h->boot_id, sizeof g->boot_id) != 0)
+			continue;
+		f->reread++;
+		if (s && s->reread)
+			s->reread(s->ctx, g->handed_out);
+		return;
+	}
+}
+
 static int step(struct ttft_follow *f, int all, const struct ttft_follow_sink *s)
 {
 	int64_t now = ttft_now_ns();
@@ -910,8 +938,12 @@ static int step(struct ttft_follow *f, int all, const struct ttft_follow_sink *s
 		else if (let_go(f, k, why, now, s) != 0)
 			return -1;
 	}
-	if (!f->cur && open_log(f) != 0)
-		return -1;
+	if (!f->cur) {
+		if (open_log(f) != 0)
+			return -1;
+		if (f->cur)
+			known_again(f, s);
+	}
 	/* not there (yet) when still NULL: f->err says why */
 	int rc = f->cur ? step_log(f, f->cur, all, now, s) : 0;
 	count(f);

@@ -69,7 +69,9 @@
  *    under the path (the same file: device and inode) is the current one
  *    again, read on from where it was, nothing of it counted twice; the
  *    one it replaced is read on as replaced. One already let go that comes
- *    back is another file to the follower: read from its start.
+ *    back (or a copy of it put back) is read from its start, its requests
+ *    handed out again: the follower knows it by its header (the creation's
+ *    clock anchors and boot id) and says so (sink reread, f->reread).
  *  - A request handed out is forgotten once nothing can reach it: its
  *    connection closed or answered a later request, and its join
  *    intervals end before any window a join still to be made may look
@@ -145,6 +147,10 @@ struct ttft_follow_sink {
 	/* a replaced log still read on is at the path again (moved back): it
 	 * is the current one again, read on from where it was */
 	void (*returned)(void *ctx);
+	/* the log now at the path is one let go before (its header's
+	 * creation: moved back, or a copy put back): read from its start,
+	 * handed of its requests were handed out then and are again */
+	void (*reread)(void *ctx, uint64_t handed);
 };
 
 /* One log file being read: the one at the path, or one replaced under it. */
@@ -194,6 +200,15 @@ struct ttft_follow_log {
 	 * flight then, and how those handed out since ended */
 	int64_t replaced_at;
 	size_t in_flight_then, ended, incomplete;
+	uint64_t handed_out;      /* requests of it handed out */
+};
+
+/* A log let go: what its header says of its creation, to know it again. */
+#define TTFT_FOLLOW_GONE_MAX 8
+struct ttft_follow_gone {
+	int64_t anchor_mono_ns, anchor_real_ns;
+	char boot_id[40];
+	uint64_t handed_out;
 };
 
 struct ttft_follow {
@@ -219,6 +234,11 @@ struct ttft_follow {
 	uint64_t handed_out, logs;
 	uint64_t replaced;        /* times the file at the path was another */
 	uint64_t returned;        /* … and of those, a replaced one read on */
+	/* the last TTFT_FOLLOW_GONE_MAX logs let go (a ring), and how many
+	 * times one of them was found at the path again (read again) */
+	struct ttft_follow_gone gone[TTFT_FOLLOW_GONE_MAX];
+	size_t ngone;
+	uint64_t reread;
 	char err[512];            /* the last failure to read, "" when none */
 };
 

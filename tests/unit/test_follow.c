@@ -1071,20 +1071,83 @@ START_TEST(a_log_moved_back_before_a_drain_is_not_read_again)
 }
 END_TEST
 
-/* A replaced log let go (nothing of it in flight any more), then moved
- * back under its path: the follower no longer holds it, so it is read
- * from its start and its requests handed out again; known by its header
- * (not its inode, which another file may have taken by then), that is
- * said (sink reread, with how many it had handed out) and counted, never
- * silent. Before, nothing said it (h.nreread 0). A log that is another
- * (a new run) says nothing. */
+/* A log renamed away (`mv log log.1`, not removed) with nothing of it in
+ * flight: its end said at once, as before, but it is kept until quiet for
+ * the replaced wait: a writer that writes on into it is read (before, it
+ * was let go at once, and that request was never read), and moved back it
+ * is read on from where it was, not read again from its start. */
+START_TEST(a_log_renamed_away_is_kept_until_quiet)
+{
+	open_log("follow-renamed-kept");
+	char away[300];
+	snprintf(away, sizeof away, "%s.1", g_path);
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
+	struct handed h = {0};
+	struct ttft_follow_sink sink = REPLACED_SINK(h);
+	request(SEC(5), 1, 20);
+	tick(SEC(6));
+	polls_until_handed(&f, &sink, &h, 1);
+	ck_assert_int_eq(rename(g_path, away), 0);
+	const char *why;
+	g_old = g_log;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 8 << 20, &why), 0);
+	request(SEC(1), 1, 20);
+	tick(SEC(2));
+	polls_until_handed(&f, &sink, &h, 2);
+	/* its end said (nothing was in flight), the log kept */
+	ck_assert_uint_eq(h.ndone, 1);
+	ck_assert_int_eq(h.done[0].why, TTFT_FOLLOW_OLD_ENDED);
+	ck_assert_uint_eq(f.nold, 1);
+	/* its writer writes on into it */
+	put_in(&g_old, &(struct ev){TTFT_EV_REQ_BEGIN, SEC(7), 2, 0, 0, 0, "GET /late"});
+	put_in(&g_old, &(struct ev){TTFT_EV_RESP_HEADERS, SEC(7) + MS(5), 2, 0, 200, 0, NULL});
+	put_in(&g_old, &(struct ev){TTFT_EV_RESP_END, SEC(7) + MS(9), 2, 0, 10, 0, NULL});
+	put_in(&g_old, &(struct ev){TTFT_EV_MARK, SEC(8), 0, 0, 0, TTFT_MARK_REQ_START, NULL});
+	polls_until_handed(&f, &sink, &h, 3);
+	ck_assert_uint_eq(h.g[2].conn, 2);
+	ck_assert_int_eq(h.g[2].complete, 1);
+	/* said again once nothing is left of it: one more ended since */
+	for (int i = 0; i < 1000 && h.ndone < 2; i++) {
+		usleep(1000);
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	}
+	ck_assert_uint_eq(h.ndone, 2);
+	ck_assert_uint_eq(h.done[1].ended, 1);
+	/* moved back: read on, nothing again */
+	ck_assert_int_eq(rename(away, g_path), 0);
+	put_in(&g_old, &(struct ev){TTFT_EV_REQ_BEGIN, SEC(9), 3, 0, 0, 0, "GET /back"});
+	put_in(&g_old, &(struct ev){TTFT_EV_RESP_HEADERS, SEC(9) + MS(5), 3, 0, 200, 0, NULL});
+	put_in(&g_old, &(struct ev){TTFT_EV_RESP_END, SEC(9) + MS(9), 3, 0, 10, 0, NULL});
+	put_in(&g_old, &(struct ev){TTFT_EV_MARK, SEC(10), 0, 0, 0, TTFT_MARK_REQ_START, NULL});
+	polls_until_handed(&f, &sink, &h, 4);
+	ck_assert_uint_eq(h.g[3].conn, 3);
+	ck_assert_uint_eq(h.nreturned, 1);
+	ck_assert_uint_eq(f.reread, 0);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_uint_eq(h.n, 4);
+	/* and the new log's end, replaced by the old one: nothing of it was
+	 * in flight (the exporter says nothing of such an end) */
+	ck_assert_uint_eq(h.ndone, 3);
+	ck_assert_uint_eq(h.done[2].in_flight + h.done[2].ended + h.done[2].incomplete, 0);
+	end_replaced(&f);
+}
+END_TEST
+
+/* A replaced log let go (renamed away, then quiet for the replaced wait),
+ * then moved back under its path: the follower no longer holds it, so it
+ * is read from its start and its requests handed out again; known by its
+ * header (not its inode, which another file may have taken by then),
+ * that is said (sink reread, with how many it had handed out) and
+ * counted, never silent. Before, nothing said it (h.nreread 0). A log
+ * that is another (a new run) says nothing. */
 START_TEST(a_log_let_go_and_moved_back_is_said)
 {
 	open_log("follow-let-go-back");
 	char away[300];
 	snprintf(away, sizeof away, "%s.1", g_path);
 	struct ttft_follow f;
-	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
+	ttft_follow_init(&f, g_path, MS(1), 0, MS(50));
 	struct handed h = {0};
 	struct ttft_follow_sink sink = REPLACED_SINK(h);
 	request(SEC(5), 1, 20);
@@ -1098,9 +1161,11 @@ START_TEST(a_log_let_go_and_moved_back_is_said)
 	request(SEC(1), 1, 20);
 	tick(SEC(2));
 	polls_until_handed(&f, &sink, &h, 3);
-	/* nothing of the old one in flight: let go at once */
-	ck_assert_uint_eq(h.ndone, 1);
-	ck_assert_int_eq(h.done[0].why, TTFT_FOLLOW_OLD_ENDED);
+	/* quiet for the replaced wait: let go */
+	for (int i = 0; i < 1000 && f.nold; i++) {
+		usleep(10 * 1000);
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	}
 	ck_assert_uint_eq(f.nold, 0);
 	ck_assert_uint_eq(h.nreread, 0);
 	ck_assert_int_eq(rename(away, g_path), 0);
@@ -3509,6 +3574,7 @@ int main(void)
 	tcase_add_test(t, late_and_replaced_logs);
 	tcase_add_test(t, a_replaced_log_is_read_until_its_requests_end);
 	tcase_add_test(t, a_log_moved_back_is_read_on_not_again);
+	tcase_add_test(t, a_log_renamed_away_is_kept_until_quiet);
 	tcase_add_test(t, a_log_let_go_and_moved_back_is_said);
 	tcase_add_test(t, a_log_moved_back_before_a_drain_is_not_read_again);
 	tcase_add_test(t, a_replaced_log_nothing_ends_is_let_go);

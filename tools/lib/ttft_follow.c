@@ -796,12 +796,36 @@ static int step_log(struct ttft_follow *f, struct ttft_follow_log *L, int all, i
 	return settle(f, L, all, now, s);
 }
 
+/* Nothing of the replaced log L is in flight, held back or unread. */
+static int nothing_left(const struct ttft_follow_log *L)
+{
+	return !L->nopen && !L->nheld && L->cursor >= L->v.n_slots;
+}
+
+/* Its file still has a name (renamed away, `mv log log.1`, not removed):
+ * it may be moved back under the path, or written on. */
+static int still_named(const struct ttft_follow_log *L)
+{
+	struct stat st;
+	return fstat(L->v.fd, &st) == 0 && st.st_nlink > 0;
+}
+
+/* Its end was said while it was kept, and nothing ended since. */
+static int said_as_is(const struct ttft_follow_log *L)
+{
+	return L->done_said && L->ended == L->said_ended &&
+	       L->incomplete == L->said_incomplete;
+}
+
 /* Why the replaced log L is to be let go now, 0: read on. */
 static int done_why(const struct ttft_follow *f, const struct ttft_follow_log *L, int64_t now)
 {
 	if (L->unreadable)
 		return TTFT_FOLLOW_OLD_UNREADABLE;
-	if (!L->nopen && !L->nheld && L->cursor >= L->v.n_slots)
+	/* one renamed away is kept until quiet (below), its end said at
+	 * once (step): moved back within that, it is read on from where it
+	 * was (returned), not read again from its start */
+	if (nothing_left(L) && !still_named(L))
 		return TTFT_FOLLOW_OLD_ENDED;
 	/* by default the longest the follower waits for anything of a
 	 * request (a snapshot, a hole): a request queued at the server may
@@ -823,7 +847,7 @@ static int let_go(struct ttft_follow *f, size_t k, int why, int64_t now,
 	struct ttft_follow_log *L = f->old[k];
 	if (why != TTFT_FOLLOW_OLD_ENDED && step_log(f, L, 1, now, s) != 0)
 		return -1;
-	if (s && s->old_done)
+	if (s && s->old_done && !said_as_is(L))
 		s->old_done(s->ctx, why, L->in_flight_then, L->ended, L->incomplete);
 	struct ttft_follow_gone *g = &f->gone[f->ngone++ % TTFT_FOLLOW_GONE_MAX];
 	g->anchor_mono_ns = L->v.hdr->anchor_mono_ns;
@@ -885,6 +909,7 @@ static void returned(struct ttft_follow *f, const struct ttft_follow_sink *s)
 		memmove(f->old + k, f->old + k + 1, (f->nold - k) * sizeof *f->old);
 		L->replaced_at = 0;
 		L->in_flight_then = L->ended = L->incomplete = 0;
+		L->done_said = 0;
 		f->cur = L;
 		f->returned++;
 		f->err[0] = 0;
@@ -932,6 +957,16 @@ static int step(struct ttft_follow *f, int all, const struct ttft_follow_sink *s
 			if (step_log(f, L, 0, now, s) != 0)
 				return -1;
 			why = done_why(f, L, now);
+			/* kept, renamed away: its end said as when let go
+			 * (again if it was written on and ended anew) */
+			if (!why && !L->unreadable && nothing_left(L) && !said_as_is(L)) {
+				L->done_said = 1;
+				L->said_ended = L->ended;
+				L->said_incomplete = L->incomplete;
+				if (s && s->old_done)
+					s->old_done(s->ctx, TTFT_FOLLOW_OLD_ENDED,
+						    L->in_flight_then, L->ended, L->incomplete);
+			}
 		}
 		if (!why)
 			k++;

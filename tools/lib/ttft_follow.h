@@ -55,8 +55,8 @@
  *  - A log replaced under its path (a new file, another inode: `rm` and a
  *    new run, a rename over it) is followed from its start, and the old
  *    one read on beside it: its writers hold the old file and write on
- *    into it. The old one is let go once nothing of it is in flight (and
- *    nothing held or unread), or once no record came for `replaced_wait_ns`
+ *    into it. The old one is let go once nothing of it is in flight (and its file
+ *    removed, nothing held or unread), or once no record came for `replaced_wait_ns`
  *    since the switch at least (nothing left to end what is in flight: handed out then, those
  *    unsettled incomplete), or when TTFT_FOLLOW_OLD_MAX older ones are
  *    kept and another replacement comes (the oldest goes, as the drain
@@ -68,7 +68,10 @@
  *    in ttft_follow.c). A replaced log still read on that is moved back
  *    under the path (the same file: device and inode) is the current one
  *    again, read on from where it was, nothing of it counted twice; the
- *    one it replaced is read on as replaced. One already let go that comes
+ *    one it replaced is read on as replaced. A replaced log whose file
+ *    still has a name (renamed away, st_nlink) is kept with nothing of it
+ *    in flight too, its end said then (old_done, again if it was written
+ *    on), until quiet for `replaced_wait_ns`. One already let go that comes
  *    back (or a copy of it put back) is read from its start, its requests
  *    handed out again: the follower knows it by its header (the creation's
  *    clock anchors and boot id) and says so (sink reread, f->reread).
@@ -196,6 +199,10 @@ struct ttft_follow_log {
 	int64_t hole_found[TTFT_LOG_HOLES];
 	size_t holes_seen;
 	int unreadable;           /* its file could not be read any more */
+	/* replaced and renamed away (not removed), kept: its end said
+	 * (old_done) with these counts; said again only if they change */
+	int done_said;
+	size_t said_ended, said_incomplete;
 	/* once replaced (replaced_at: when found, 0 before): its requests in
 	 * flight then, and how those handed out since ended */
 	int64_t replaced_at;

@@ -1189,6 +1189,103 @@ START_TEST(a_log_let_go_and_moved_back_is_said)
 }
 END_TEST
 
+/* `cp FROM TO`, byte for byte. */
+static void copy_file(const char *from, const char *to)
+{
+	int in = open(from, O_RDONLY), out = open(to, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	ck_assert_int_ge(in, 0);
+	ck_assert_int_ge(out, 0);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		ck_assert_int_eq(write(out, buf, (size_t)n), n);
+	ck_assert_int_eq(n, 0);
+	close(in);
+	close(out);
+}
+
+/* A copy of a log renamed away and still kept (`mv log log.1; cp log.1
+ * log`, within the replaced wait) is read from its start, its requests
+ * handed out again: said as a log let go and put back is (sink reread).
+ * Before, the renamed log was not let go yet, so not known: silent
+ * (h.nreread 0), the exporter's totals counting them twice unsaid. */
+START_TEST(a_copy_of_a_kept_log_put_back_is_said)
+{
+	open_log("follow-kept-copy");
+	char away[300];
+	snprintf(away, sizeof away, "%s.1", g_path);
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
+	struct handed h = {0};
+	struct ttft_follow_sink sink = REPLACED_SINK(h);
+	request(SEC(5), 1, 20);
+	request(SEC(6), 2, 20);
+	tick(SEC(7));
+	polls_until_handed(&f, &sink, &h, 2);
+	ck_assert_int_eq(rename(g_path, away), 0);
+	copy_file(away, g_path);
+	polls_until_handed(&f, &sink, &h, 4);
+	ck_assert_uint_eq(f.nold, 1); /* the renamed one, kept */
+	ck_assert_msg(h.nreread == 1, "a copy of a kept log read again: said %zu times, not 1",
+		      h.nreread);
+	ck_assert_uint_eq(h.reread_handed, 2);
+	ck_assert_uint_eq(f.reread, 1);
+	ck_assert_uint_eq(h.nreturned, 0);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	unlink(g_path);
+	unlink(away);
+}
+END_TEST
+
+/* Rotated twice (`mv log log.1`, a new run, `mv log log.2`, a new run:
+ * TTFT_FOLLOW_OLD_MAX replaced logs read on), then the first moved back:
+ * it is read on from where it was (returned), the one it replaced
+ * pushing out the other. Before, the replacement let the oldest go
+ * first, the very file at the path, which was then read again from its
+ * start: its request handed out twice ('4 requests handed out, not 3'). */
+START_TEST(the_oldest_log_moved_back_is_not_pushed_out)
+{
+	open_log("follow-oldest-back");
+	char away1[300], away2[300];
+	snprintf(away1, sizeof away1, "%s.1", g_path);
+	snprintf(away2, sizeof away2, "%s.2", g_path);
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
+	struct handed h = {0};
+	struct ttft_follow_sink sink = REPLACED_SINK(h);
+	const char *why;
+	struct ttft_log first;
+	request(SEC(5), 1, 20);
+	tick(SEC(6));
+	polls_until_handed(&f, &sink, &h, 1);
+	ck_assert_int_eq(rename(g_path, away1), 0);
+	first = g_log;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 8 << 20, &why), 0);
+	request(SEC(1), 1, 20);
+	tick(SEC(2));
+	polls_until_handed(&f, &sink, &h, 2);
+	ck_assert_int_eq(rename(g_path, away2), 0);
+	g_old = g_log;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 8 << 20, &why), 0);
+	request(SEC(1), 1, 20);
+	tick(SEC(2));
+	polls_until_handed(&f, &sink, &h, 3);
+	ck_assert_uint_eq(f.nold, 2);
+	/* the first moved back, over the third */
+	ck_assert_int_eq(rename(away1, g_path), 0);
+	polled(&f, &sink, 3);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_msg(h.n == 3, "%zu requests handed out, not 3", h.n);
+	ck_assert_uint_eq(h.nreturned, 1);
+	ck_assert_uint_eq(f.reread, 0);
+	ttft_log_close(&first);
+	end_replaced(&f);
+	unlink(away2);
+}
+END_TEST
+
 /* A replaced log whose requests nothing ends any more (their process
  * died, or hangs holding the old file): let go once no record came for
  * split_wait_ns, not before, its request then incomplete; one whose
@@ -3576,6 +3673,8 @@ int main(void)
 	tcase_add_test(t, a_log_moved_back_is_read_on_not_again);
 	tcase_add_test(t, a_log_renamed_away_is_kept_until_quiet);
 	tcase_add_test(t, a_log_let_go_and_moved_back_is_said);
+	tcase_add_test(t, a_copy_of_a_kept_log_put_back_is_said);
+	tcase_add_test(t, the_oldest_log_moved_back_is_not_pushed_out);
 	tcase_add_test(t, a_log_moved_back_before_a_drain_is_not_read_again);
 	tcase_add_test(t, a_replaced_log_nothing_ends_is_let_go);
 	tcase_add_test(t, replaced_logs_read_on_are_bounded);

@@ -871,9 +871,19 @@ static int same_file(const struct ttft_follow *f)
  * new one, as an old one, while its requests in flight may still end. */
 static int replaced(struct ttft_follow *f, int64_t now, const struct ttft_follow_sink *s)
 {
-	if (f->nold == TTFT_FOLLOW_OLD_MAX &&
-	    let_go(f, 0, TTFT_FOLLOW_OLD_PUSHED, now, s) != 0)
-		return -1;
+	/* the oldest goes, unless it is the file now at the path (moved
+	 * back: returned reads it on; let go here, it was read again from
+	 * its start, a review found): then the next oldest */
+	if (f->nold == TTFT_FOLLOW_OLD_MAX) {
+		size_t k = 0;
+		struct stat st;
+		if (stat(f->path, &st) == 0)
+			while (k + 1 < f->nold && f->old[k]->dev == st.st_dev &&
+			       f->old[k]->ino == st.st_ino)
+				k++;
+		if (let_go(f, k, TTFT_FOLLOW_OLD_PUSHED, now, s) != 0)
+			return -1;
+	}
 	struct ttft_follow_log *L = f->cur;
 	f->cur = NULL;
 	f->old[f->nold++] = L;
@@ -936,6 +946,21 @@ static void known_again(struct ttft_follow *f, const struct ttft_follow_sink *s)
 		f->reread++;
 		if (s && s->reread)
 			s->reread(s->ctx, g->handed_out);
+		return;
+	}
+	/* a copy of a replaced log still read on (`mv log log.1; cp log.1
+	 * log`: the renamed one is kept until quiet, not let go yet): read
+	 * from its start too, its requests handed out twice; said the same
+	 * (a review found it silent) */
+	for (size_t k = 0; k < f->nold; k++) {
+		const struct ttft_follow_log *L = f->old[k];
+		if (L->v.hdr->anchor_mono_ns != h->anchor_mono_ns ||
+		    L->v.hdr->anchor_real_ns != h->anchor_real_ns ||
+		    memcmp(L->v.hdr->boot_id, h->boot_id, sizeof h->boot_id) != 0)
+			continue;
+		f->reread++;
+		if (s && s->reread)
+			s->reread(s->ctx, L->handed_out);
 		return;
 	}
 }

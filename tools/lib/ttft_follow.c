@@ -867,23 +867,58 @@ static int same_file(const struct ttft_follow *f)
 	return stat(f->path, &st) != 0 || (st.st_dev == f->cur->dev && st.st_ino == f->cur->ino);
 }
 
+/* The replaced log still read on that is the file now at the path (moved
+ * back under it: `mv log log.1; …; mv log.1 log`), SIZE_MAX when none.
+ * Held open by the follower, its inode cannot be another file's. */
+static size_t old_at_path(const struct ttft_follow *f)
+{
+	struct stat st;
+	if (stat(f->path, &st) != 0)
+		return SIZE_MAX;
+	for (size_t k = 0; k < f->nold; k++)
+		if (f->old[k]->dev == st.st_dev && f->old[k]->ino == st.st_ino)
+			return k;
+	return SIZE_MAX;
+}
+
+/* Take the replaced log old[k] out of the old ones. */
+static struct ttft_follow_log *take_old(struct ttft_follow *f, size_t k)
+{
+	struct ttft_follow_log *L = f->old[k];
+	f->nold--;
+	memmove(f->old + k, f->old + k + 1, (f->nold - k) * sizeof *f->old);
+	return L;
+}
+
+/* L, a replaced log moved back under the path, is the current one again,
+ * read on from its cursor, so that nothing of it is counted twice. */
+static void make_current(struct ttft_follow *f, struct ttft_follow_log *L,
+			 const struct ttft_follow_sink *s)
+{
+	L->replaced_at = 0;
+	L->in_flight_then = L->ended = L->incomplete = 0;
+	L->done_said = 0;
+	f->cur = L;
+	f->returned++;
+	f->err[0] = 0;
+	if (s && s->returned)
+		s->returned(s->ctx);
+}
+
 /* The file at the path is another: the current log is read on beside the
- * new one, as an old one, while its requests in flight may still end. */
+ * new one, as an old one, while its requests in flight may still end. A
+ * replaced log moved back is that other file: it takes the current one's
+ * place, so that with TTFT_FOLLOW_OLD_MAX kept none is pushed out for it
+ * (before, the oldest went, the very file at the path when that was moved
+ * back, read again from its start then; or another renamed away, read
+ * again from its start when moved back in turn: a review found). */
 static int replaced(struct ttft_follow *f, int64_t now, const struct ttft_follow_sink *s)
 {
-	/* the oldest goes, unless it is the file now at the path (moved
-	 * back: returned reads it on; let go here, it was read again from
-	 * its start, a review found): then the next oldest */
-	if (f->nold == TTFT_FOLLOW_OLD_MAX) {
-		size_t k = 0;
-		struct stat st;
-		if (stat(f->path, &st) == 0)
-			while (k + 1 < f->nold && f->old[k]->dev == st.st_dev &&
-			       f->old[k]->ino == st.st_ino)
-				k++;
-		if (let_go(f, k, TTFT_FOLLOW_OLD_PUSHED, now, s) != 0)
-			return -1;
-	}
+	size_t k = old_at_path(f);
+	struct ttft_follow_log *back = k == SIZE_MAX ? NULL : take_old(f, k);
+	if (f->nold == TTFT_FOLLOW_OLD_MAX &&
+	    let_go(f, 0, TTFT_FOLLOW_OLD_PUSHED, now, s) != 0)
+		return -1;
 	struct ttft_follow_log *L = f->cur;
 	f->cur = NULL;
 	f->old[f->nold++] = L;
@@ -893,40 +928,27 @@ static int replaced(struct ttft_follow *f, int64_t now, const struct ttft_follow
 	 * count said is every request in flight; what they settle ended
 	 * before the switch, not after it (replaced_at still 0) */
 	if (read_new(f, L, 0, now) != 0 || release(f, L, 1, now, s) != 0 ||
-	    settle(f, L, 0, now, s) != 0)
+	    settle(f, L, 0, now, s) != 0) {
+		f->cur = back; /* freed with the follower */
 		return -1;
+	}
 	L->replaced_at = now;
 	L->in_flight_then = L->nopen;
 	if (s && s->replaced)
 		s->replaced(s->ctx, L->nopen);
+	if (back)
+		make_current(f, back, s);
 	return 0;
 }
 
-/* The file at the path is a replaced log still read on (moved back under
- * it: `mv log log.1; …; mv log.1 log`): it is the current one again, read
- * on from its cursor, so that nothing of it is counted twice. Held open
- * by the follower, its inode cannot be another file's. */
+/* The file at the path is a replaced log still read on while no log is
+ * current (the file that replaced it not a log yet): it is the current
+ * one again (make_current). */
 static void returned(struct ttft_follow *f, const struct ttft_follow_sink *s)
 {
-	struct stat st;
-	if (stat(f->path, &st) != 0)
-		return;
-	for (size_t k = 0; k < f->nold; k++) {
-		struct ttft_follow_log *L = f->old[k];
-		if (L->dev != st.st_dev || L->ino != st.st_ino)
-			continue;
-		f->nold--;
-		memmove(f->old + k, f->old + k + 1, (f->nold - k) * sizeof *f->old);
-		L->replaced_at = 0;
-		L->in_flight_then = L->ended = L->incomplete = 0;
-		L->done_said = 0;
-		f->cur = L;
-		f->returned++;
-		f->err[0] = 0;
-		if (s && s->returned)
-			s->returned(s->ctx);
-		return;
-	}
+	size_t k = old_at_path(f);
+	if (k != SIZE_MAX)
+		make_current(f, take_old(f, k), s);
 }
 
 /* The log just opened at the path is one let go before (its header's

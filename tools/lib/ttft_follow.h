@@ -72,7 +72,7 @@
  *    still has a name (renamed away, st_nlink) is kept with nothing of it
  *    in flight too, its end said then (old_done, again if it was written
  *    on), until quiet for `replaced_wait_ns`. One already let go that comes
- *    back (or a copy of it put back) is read from its start, its requests
+ *    back (or a copy of it, or of one still read on, put back) is read from its start, its requests
  *    handed out again: the follower knows it by its header (the creation's
  *    clock anchors and boot id) and says so (sink reread, f->reread).
  *  - A request handed out is forgotten once nothing can reach it: its

@@ -1134,6 +1134,65 @@ START_TEST(a_log_renamed_away_is_kept_until_quiet)
 }
 END_TEST
 
+/* The file at the path overwritten in place by another log (`cp other.log
+ * log`: the same inode, another header): what is in the file now is
+ * another log's, read from its start as a new one; the log that was there
+ * is let go, its request in flight incomplete. Before, the follower read
+ * on at its cursor into the copy, its records taken for the old log's
+ * (a review found a stream counted too many). */
+START_TEST(a_log_overwritten_in_place_is_another)
+{
+	open_log("follow-overwritten");
+	char other[300];
+	snprintf(other, sizeof other, "%s.other", g_path);
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
+	struct handed h = {0};
+	struct ttft_follow_sink sink = REPLACED_SINK(h);
+	request(SEC(5), 1, 20);
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, SEC(6), 2, 0, 0, 0, "GET /slow"});
+	tick(SEC(7));
+	polls_until_handed(&f, &sink, &h, 1);
+	/* another log, 3 requests, then copied over the path's file */
+	struct ttft_log lb;
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&lb, other, 1 << 20, &why), 0);
+	for (uint64_t c = 1; c <= 3; c++) {
+		int64_t t = SEC(10 * c);
+		put_in(&lb, &(struct ev){TTFT_EV_REQ_BEGIN, t, c, 0, 0, 0, "POST /v1/x"});
+		put_in(&lb, &(struct ev){TTFT_EV_RESP_HEADERS, t + MS(2), c, 0, 200, 0, NULL});
+		put_in(&lb, &(struct ev){TTFT_EV_SSE_TOKEN, t + MS(10), c, 0, 0, 0, NULL});
+		put_in(&lb, &(struct ev){TTFT_EV_RESP_END, t + MS(20), c, 0, 0, 1, NULL});
+	}
+	put_in(&lb, &(struct ev){TTFT_EV_MARK, SEC(40), 0, 0, 0, TTFT_MARK_REQ_START, NULL});
+	ttft_log_close(&lb);
+	ttft_log_close(&g_log);
+	char cmd[700];
+	snprintf(cmd, sizeof cmd, "cat '%s' > '%s'", other, g_path);
+	ck_assert_int_eq(system(cmd), 0);
+	unlink(other);
+	polls_until_handed(&f, &sink, &h, 5);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_uint_eq(h.n, 5);
+	/* the first log's two (its one in flight let go, incomplete), then
+	 * the copy's three, each once (each log numbers its connections) */
+	static const struct {
+		uint64_t conn;
+		int complete;
+	} want[5] = {{1, 1}, {2, 0}, {1, 1}, {2, 1}, {3, 1}};
+	for (size_t i = 0; i < 5; i++)
+		ck_assert_msg(h.g[i].conn == want[i].conn && h.g[i].complete == want[i].complete,
+			      "request %zu: conn %llu complete %d, not %llu %d", i,
+			      (unsigned long long)h.g[i].conn, h.g[i].complete,
+			      (unsigned long long)want[i].conn, want[i].complete);
+	ck_assert_uint_eq(f.replaced, 1);
+	ck_assert_uint_eq(h.ndone, 1);
+	ck_assert_int_eq(h.done[0].why, TTFT_FOLLOW_OLD_UNREADABLE);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
+
 /* A replaced log let go (renamed away, then quiet for the replaced wait),
  * then moved back under its path: the follower no longer holds it, so it
  * is read from its start and its requests handed out again; known by its
@@ -3677,6 +3736,7 @@ int main(void)
 	tcase_add_test(t, a_log_moved_back_is_read_on_not_again);
 	tcase_add_test(t, a_log_renamed_away_is_kept_until_quiet);
 	tcase_add_test(t, a_log_let_go_and_moved_back_is_said);
+	tcase_add_test(t, a_log_overwritten_in_place_is_another);
 	tcase_add_test(t, a_copy_of_a_kept_log_put_back_is_said);
 	tcase_add_test(t, the_oldest_log_moved_back_is_not_pushed_out);
 	tcase_add_test(t, a_log_moved_back_before_a_drain_is_not_read_again);

@@ -181,6 +181,12 @@ static int read_new(struct ttft_follow *f, struct ttft_follow_log *L, int all, i
 			L->unreadable = 1; /* let go: nothing more can be read of it */
 		return 0;
 	}
+	if (L->v.rewritten) {
+		/* nothing more of it: let go, and the file read anew as
+		 * another log (step) */
+		L->unreadable = 1;
+		return 0;
+	}
 	struct ttft_rec buf[CHUNK];
 	while (L->cursor < L->v.n_slots) {
 		size_t got = ttft_log_view_read(&L->v, L->cursor, buf, CHUNK);
@@ -876,7 +882,8 @@ static size_t old_at_path(const struct ttft_follow *f)
 	if (stat(f->path, &st) != 0)
 		return SIZE_MAX;
 	for (size_t k = 0; k < f->nold; k++)
-		if (f->old[k]->dev == st.st_dev && f->old[k]->ino == st.st_ino)
+		if (f->old[k]->dev == st.st_dev && f->old[k]->ino == st.st_ino &&
+		    !f->old[k]->v.rewritten)
 			return k;
 	return SIZE_MAX;
 }
@@ -991,7 +998,8 @@ static int step(struct ttft_follow *f, int all, const struct ttft_follow_sink *s
 {
 	int64_t now = ttft_now_ns();
 	f->polls++;
-	if (f->cur && !all && !same_file(f) && replaced(f, now, s) != 0)
+	if (f->cur && !all && (!same_file(f) || f->cur->v.rewritten) &&
+	    replaced(f, now, s) != 0)
 		return -1;
 	/* before the replaced logs are let go: one at the path again is read
 	 * on, not let go and then read from its start (a drain too) */

@@ -121,6 +121,14 @@ int ttft_log_view_refresh(struct ttft_log_view *v)
 		return 0;
 	}
 	struct ttft_log_hdr *mine = (struct ttft_log_hdr *)v->buf;
+	/* another log's header in the same file: what follows is not this
+	 * log's (a review found a copy's records read on as its own) */
+	if (v->rewritten || h.anchor_mono_ns != mine->anchor_mono_ns ||
+	    h.anchor_real_ns != mine->anchor_real_ns ||
+	    memcmp(h.boot_id, mine->boot_id, sizeof h.boot_id) != 0) {
+		v->rewritten = 1;
+		return 0;
+	}
 	/* only the counters move; the rest was validated at open */
 	if (h.reserved > mine->reserved)
 		mine->reserved = h.reserved;

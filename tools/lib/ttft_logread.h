@@ -19,6 +19,9 @@ struct ttft_log_view {
 	uint64_t n_slots;     /* slots the reader may look at                  */
 	uint64_t claimed;     /* slots the header says were handed out          */
 	int truncated;        /* the file holds fewer than claimed, or shrank    */
+	int rewritten;        /* the file now holds another log (overwritten in
+	                         place, `cp other.log log`: its header's
+	                         creation differs); nothing more of this one */
 	uint64_t dropped;
 	uint64_t unpublished; /* reserved but never sealed (writer died/busy)   */
 	uint64_t corrupt;     /* sealed but the seal does not match            */
@@ -63,7 +66,10 @@ void ttft_log_view_hole_rec(struct ttft_log_view *v, int64_t t);
  * out since the view was opened can be read (n_slots, claimed, dropped,
  * unwritable and the header copy follow; they never shrink). A file now
  * shorter than its header (emptied under its writers) sets truncated and
- * returns 0; -1 when the file can no longer be read (errno says why). */
+ * returns 0; one whose header is now another log's (its creation's clock
+ * anchors or boot id differ: overwritten in place) sets rewritten, takes
+ * nothing of it, and returns 0; -1 when the file can no longer be read
+ * (errno says why). */
 int ttft_log_view_refresh(struct ttft_log_view *v);
 /* Copy slot i into *out if it is published and intact: 1; else 0 (and the
  * view's unpublished/corrupt counters are bumped; a slot the file no

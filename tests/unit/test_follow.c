@@ -951,6 +951,18 @@ START_TEST(a_replaced_log_is_read_until_its_requests_end)
 }
 END_TEST
 
+/* `mv log log.1` (to away) and a new run's log at the path, one request
+ * in it: g_old is the log moved away. */
+static void moved_away_and_a_new_run(const char *away)
+{
+	const char *why;
+	ck_assert_int_eq(rename(g_path, away), 0);
+	g_old = g_log;
+	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 8 << 20, &why), 0);
+	request(SEC(1), 1, 20);
+	tick(SEC(2));
+}
+
 /* A replaced log moved back under its path while it is read on (`mv log
  * log.1`, a new run writes a new log, `mv log.1 log`): the same file, read
  * on from where it was, so that nothing of it is handed out twice; the
@@ -973,12 +985,7 @@ START_TEST(a_log_moved_back_is_read_on_not_again)
 	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
 	ck_assert_uint_eq(h.n, 1);
 	/* moved away; a new run makes a new log at the path */
-	ck_assert_int_eq(rename(g_path, away), 0);
-	const char *why;
-	g_old = g_log;
-	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 8 << 20, &why), 0);
-	request(SEC(1), 1, 20);
-	tick(SEC(2));
+	moved_away_and_a_new_run(away);
 	polls_until_handed(&f, &sink, &h, 2);
 	ck_assert_uint_eq(h.nreplaced, 1);
 	ck_assert_uint_eq(f.nold, 1);
@@ -1088,12 +1095,7 @@ START_TEST(a_log_renamed_away_is_kept_until_quiet)
 	request(SEC(5), 1, 20);
 	tick(SEC(6));
 	polls_until_handed(&f, &sink, &h, 1);
-	ck_assert_int_eq(rename(g_path, away), 0);
-	const char *why;
-	g_old = g_log;
-	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 8 << 20, &why), 0);
-	request(SEC(1), 1, 20);
-	tick(SEC(2));
+	moved_away_and_a_new_run(away);
 	polls_until_handed(&f, &sink, &h, 2);
 	/* its end said (nothing was in flight), the log kept */
 	ck_assert_uint_eq(h.ndone, 1);
@@ -1213,12 +1215,7 @@ START_TEST(a_log_let_go_and_moved_back_is_said)
 	request(SEC(6), 2, 20);
 	tick(SEC(7));
 	polls_until_handed(&f, &sink, &h, 2);
-	ck_assert_int_eq(rename(g_path, away), 0);
-	const char *why;
-	g_old = g_log;
-	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 8 << 20, &why), 0);
-	request(SEC(1), 1, 20);
-	tick(SEC(2));
+	moved_away_and_a_new_run(away);
 	polls_until_handed(&f, &sink, &h, 3);
 	/* quiet for the replaced wait: let go */
 	for (int i = 0; i < 1000 && f.nold; i++) {
@@ -1235,9 +1232,7 @@ START_TEST(a_log_let_go_and_moved_back_is_said)
 	ck_assert_uint_eq(h.nreturned, 0);
 	/* a new run's log at the path is another: nothing said */
 	ttft_log_close(&g_old);
-	ck_assert_int_eq(unlink(g_path), 0);
-	g_old = g_log;
-	ck_assert_int_eq(ttft_log_open(&g_log, g_path, 8 << 20, &why), 0);
+	replace_log();
 	request(SEC(1), 1, 20);
 	tick(SEC(2));
 	polls_until_handed(&f, &sink, &h, 6);

@@ -1195,6 +1195,54 @@ START_TEST(a_log_overwritten_in_place_is_another)
 }
 END_TEST
 
+/* Only the header of the file at the path overwritten by another log's
+ * (`dd if=other.log of=log bs=4096 count=1 conv=notrunc`): the records in
+ * the file are still the first log's, read again from its start under the
+ * other header. Never silently: the log is known again by its first
+ * record (a review found its requests counted twice, nothing said). */
+START_TEST(a_log_whose_header_alone_is_overwritten_is_said)
+{
+	open_log("follow-hdr-overwritten");
+	char other[300];
+	snprintf(other, sizeof other, "%s.other", g_path);
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), MS(1), SEC(3600));
+	struct handed h = {0};
+	struct ttft_follow_sink sink = REPLACED_SINK(h);
+	request(SEC(5), 1, 20);
+	tick(SEC(7));
+	polls_until_handed(&f, &sink, &h, 1);
+	struct ttft_log lb;
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&lb, other, 1 << 20, &why), 0);
+	for (uint64_t c = 1; c <= 3; c++) {
+		int64_t t = SEC(10 * c);
+		put_in(&lb, &(struct ev){TTFT_EV_REQ_BEGIN, t, c, 0, 0, 0, "POST /v1/x"});
+		put_in(&lb, &(struct ev){TTFT_EV_RESP_HEADERS, t + MS(2), c, 0, 200, 0, NULL});
+		put_in(&lb, &(struct ev){TTFT_EV_SSE_TOKEN, t + MS(10), c, 0, 0, 0, NULL});
+		put_in(&lb, &(struct ev){TTFT_EV_RESP_END, t + MS(20), c, 0, 0, 1, NULL});
+	}
+	ttft_log_close(&lb);
+	ttft_log_close(&g_log);
+	char cmd[700];
+	snprintf(cmd, sizeof cmd, "dd if='%s' of='%s' bs=%d count=1 conv=notrunc status=none",
+		 other, g_path, (int)TTFT_LOG_HDR_SIZE);
+	ck_assert_int_eq(system(cmd), 0);
+	unlink(other);
+	int64_t deadline = ttft_now_ns() + MS(300);
+	while (ttft_now_ns() < deadline) {
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+		usleep(1000);
+	}
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_msg(h.n == 1 || h.nreread == 1,
+		      "%zu requests handed out, the log said read again %zu times", h.n,
+		      h.nreread);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
+
 /* A replaced log let go (renamed away, then quiet for the replaced wait),
  * then moved back under its path: the follower no longer holds it, so it
  * is read from its start and its requests handed out again; known by its
@@ -3732,6 +3780,7 @@ int main(void)
 	tcase_add_test(t, a_log_renamed_away_is_kept_until_quiet);
 	tcase_add_test(t, a_log_let_go_and_moved_back_is_said);
 	tcase_add_test(t, a_log_overwritten_in_place_is_another);
+	tcase_add_test(t, a_log_whose_header_alone_is_overwritten_is_said);
 	tcase_add_test(t, a_copy_of_a_kept_log_put_back_is_said);
 	tcase_add_test(t, the_oldest_log_moved_back_is_not_pushed_out);
 	tcase_add_test(t, a_log_moved_back_before_a_drain_is_not_read_again);

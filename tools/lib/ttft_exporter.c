@@ -95,8 +95,9 @@ static void on_returned(void *ctx)
 static void on_reread(void *ctx, uint64_t handed)
 {
 	struct ttft_exporter *e = ctx;
-	fprintf(stderr, "ttftshim exporter: the log %s has the header of a log read before "
-		"(moved back under its path once no longer followed, or a copy put back): read "
+	fprintf(stderr, "ttftshim exporter: the log %s has the header or the records of a log "
+		"read before (moved back under its path once no longer followed, a copy put back, "
+		"or only its header overwritten): read "
 		"again from its start, its %llu request%s counted again in the totals\n",
 		e->follow.path,
 		(unsigned long long)handed, handed == 1 ? "" : "s");

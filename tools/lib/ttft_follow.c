@@ -11,6 +11,7 @@
 #include <sys/sysmacros.h>
 
 #include "ttft_clock.h"
+#include "ttft_seal.h"
 #include "ttft_logsort.h"
 
 #define CHUNK 1024u /* slots read at once */
@@ -167,6 +168,12 @@ static int give_up(const struct ttft_follow *f, struct ttft_follow_log *L, uint6
 	return L->v.zeros_explained < L->v.unwritable && f->polls > L->stuck_poll;
 }
 
+/* A published record's seal, both halves: a check of all the rest. */
+static uint64_t rec_seal(const struct ttft_rec *r)
+{
+	return (uint64_t)r->seal | (uint64_t)r->seal_hi << 32;
+}
+
 /* Read the slots published since the last poll, up to the first that is
  * reserved but not sealed (all: past it; the writers are gone). */
 static int read_new(struct ttft_follow *f, struct ttft_follow_log *L, int all, int64_t now)
@@ -197,6 +204,8 @@ static int read_new(struct ttft_follow *f, struct ttft_follow_log *L, int all, i
 			if (buf[i].seal == 0 && !all && !give_up(f, L, L->cursor + i, now))
 				break;
 			if (ttft_log_view_check(&L->v, &buf[i])) {
+				if (L->cursor + i == 0)
+					L->first_seal = rec_seal(&buf[i]);
 				if (hold(L, &buf[i]) != 0)
 					return oom(f);
 				f->records++;
@@ -860,6 +869,9 @@ static int let_go(struct ttft_follow *f, size_t k, int why, int64_t now,
 	g->anchor_real_ns = L->v.hdr->anchor_real_ns;
 	_Static_assert(sizeof g->boot_id == sizeof L->v.hdr->boot_id, "boot id");
 	memcpy(g->boot_id, L->v.hdr->boot_id, sizeof g->boot_id);
+	g->first_seal = L->first_seal;
+	g->dev = L->dev;
+	g->ino = L->ino;
 	g->handed_out = L->handed_out;
 	f->nold--;
 	memmove(f->old + k, f->old + k + 1, (f->nold - k) * sizeof *f->old);
@@ -965,12 +977,23 @@ static void returned(struct ttft_follow *f, const struct ttft_follow_sink *s)
 static void known_again(struct ttft_follow *f, const struct ttft_follow_sink *s)
 {
 	const struct ttft_log_hdr *h = f->cur->v.hdr;
+	/* its first record as published now, in the same file as a log read
+	 * before: that log's records, whatever the header (only the header
+	 * overwritten in place, `dd conv=notrunc`: a review found them
+	 * counted twice, nothing said) */
+	uint64_t first = 0;
+	struct ttft_rec r0;
+	if (f->cur->v.n_slots > 0 && ttft_log_view_read(&f->cur->v, 0, &r0, 1) == 1 &&
+	    r0.seal != 0 && ttft_rec_sealed_as(h->version, &r0))
+		first = rec_seal(&r0);
 	size_t n = f->ngone < TTFT_FOLLOW_GONE_MAX ? f->ngone : TTFT_FOLLOW_GONE_MAX;
 	for (size_t k = 0; k < n; k++) {
 		const struct ttft_follow_gone *g = &f->gone[k];
-		if (g->anchor_mono_ns != h->anchor_mono_ns ||
-		    g->anchor_real_ns != h->anchor_real_ns ||
-		    memcmp(g->boot_id, h->boot_id, sizeof g->boot_id) != 0)
+		if ((g->anchor_mono_ns != h->anchor_mono_ns ||
+		     g->anchor_real_ns != h->anchor_real_ns ||
+		     memcmp(g->boot_id, h->boot_id, sizeof g->boot_id) != 0) &&
+		    (!first || g->first_seal != first || g->dev != f->cur->dev ||
+		     g->ino != f->cur->ino))
 			continue;
 		f->reread++;
 		if (s && s->reread)
@@ -983,9 +1006,11 @@ static void known_again(struct ttft_follow *f, const struct ttft_follow_sink *s)
 	 * (a review found it silent) */
 	for (size_t k = 0; k < f->nold; k++) {
 		const struct ttft_follow_log *L = f->old[k];
-		if (L->v.hdr->anchor_mono_ns != h->anchor_mono_ns ||
-		    L->v.hdr->anchor_real_ns != h->anchor_real_ns ||
-		    memcmp(L->v.hdr->boot_id, h->boot_id, sizeof h->boot_id) != 0)
+		if ((L->v.hdr->anchor_mono_ns != h->anchor_mono_ns ||
+		     L->v.hdr->anchor_real_ns != h->anchor_real_ns ||
+		     memcmp(L->v.hdr->boot_id, h->boot_id, sizeof h->boot_id) != 0) &&
+		    (!first || L->first_seal != first || L->dev != f->cur->dev ||
+		     L->ino != f->cur->ino))
 			continue;
 		f->reread++;
 		if (s && s->reread)

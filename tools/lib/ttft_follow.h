@@ -208,6 +208,9 @@ struct ttft_follow_log {
 	int64_t replaced_at;
 	size_t in_flight_then, ended, incomplete;
 	uint64_t handed_out;      /* requests of it handed out */
+	/* its first slot's seal (a check of the record), 0: not read: the same
+	 * records under another header (only the header overwritten) */
+	uint64_t first_seal;
 };
 
 /* A log let go: what its header says of its creation, to know it again. */
@@ -215,6 +218,9 @@ struct ttft_follow_log {
 struct ttft_follow_gone {
 	int64_t anchor_mono_ns, anchor_real_ns;
 	char boot_id[40];
+	uint64_t first_seal;      /* its first record's seal, 0: none */
+	dev_t dev;                /* its file, with first_seal */
+	ino_t ino;
 	uint64_t handed_out;
 };
 

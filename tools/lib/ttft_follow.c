@@ -854,6 +854,19 @@ static int done_why(const struct ttft_follow *f, const struct ttft_follow_log *L
 	return 0;
 }
 
+/* What is kept of L to know it again once let go. */
+static void identity(const struct ttft_follow_log *L, struct ttft_follow_gone *g)
+{
+	g->anchor_mono_ns = L->v.hdr->anchor_mono_ns;
+	g->anchor_real_ns = L->v.hdr->anchor_real_ns;
+	_Static_assert(sizeof g->boot_id == sizeof L->v.hdr->boot_id, "boot id");
+	memcpy(g->boot_id, L->v.hdr->boot_id, sizeof g->boot_id);
+	g->first_seal = L->first_seal;
+	g->dev = L->dev;
+	g->ino = L->ino;
+	g->handed_out = L->handed_out;
+}
+
 /* Let the replaced log old[k] go: what it still holds is handed out as it
  * stands (what is not settled, incomplete), unless nothing is left. */
 static int let_go(struct ttft_follow *f, size_t k, int why, int64_t now,
@@ -864,15 +877,7 @@ static int let_go(struct ttft_follow *f, size_t k, int why, int64_t now,
 		return -1;
 	if (s && s->old_done && !said_as_is(L))
 		s->old_done(s->ctx, why, L->in_flight_then, L->ended, L->incomplete);
-	struct ttft_follow_gone *g = &f->gone[f->ngone++ % TTFT_FOLLOW_GONE_MAX];
-	g->anchor_mono_ns = L->v.hdr->anchor_mono_ns;
-	g->anchor_real_ns = L->v.hdr->anchor_real_ns;
-	_Static_assert(sizeof g->boot_id == sizeof L->v.hdr->boot_id, "boot id");
-	memcpy(g->boot_id, L->v.hdr->boot_id, sizeof g->boot_id);
-	g->first_seal = L->first_seal;
-	g->dev = L->dev;
-	g->ino = L->ino;
-	g->handed_out = L->handed_out;
+	identity(L, &f->gone[f->ngone++ % TTFT_FOLLOW_GONE_MAX]);
 	f->nold--;
 	memmove(f->old + k, f->old + k + 1, (f->nold - k) * sizeof *f->old);
 	close_log(f, L);
@@ -986,35 +991,26 @@ static void known_again(struct ttft_follow *f, const struct ttft_follow_sink *s)
 	if (f->cur->v.n_slots > 0 && ttft_log_view_read(&f->cur->v, 0, &r0, 1) == 1 &&
 	    r0.seal != 0 && ttft_rec_sealed_as(h->version, &r0))
 		first = rec_seal(&r0);
+	/* the logs let go, then a copy of a replaced log still read on
+	 * (`mv log log.1; cp log.1 log`: the renamed one is kept until
+	 * quiet, not let go yet): read from its start too, its requests
+	 * handed out twice; said the same (a review found it silent) */
 	size_t n = f->ngone < TTFT_FOLLOW_GONE_MAX ? f->ngone : TTFT_FOLLOW_GONE_MAX;
-	for (size_t k = 0; k < n; k++) {
-		const struct ttft_follow_gone *g = &f->gone[k];
-		if ((g->anchor_mono_ns != h->anchor_mono_ns ||
-		     g->anchor_real_ns != h->anchor_real_ns ||
-		     memcmp(g->boot_id, h->boot_id, sizeof g->boot_id) != 0) &&
-		    (!first || g->first_seal != first || g->dev != f->cur->dev ||
-		     g->ino != f->cur->ino))
+	for (size_t k = 0; k < n + f->nold; k++) {
+		struct ttft_follow_gone kept;
+		if (k >= n)
+			identity(f->old[k - n], &kept);
+		const struct ttft_follow_gone *g = k < n ? &f->gone[k] : &kept;
+		int same_header = g->anchor_mono_ns == h->anchor_mono_ns &&
+				  g->anchor_real_ns == h->anchor_real_ns &&
+				  memcmp(g->boot_id, h->boot_id, sizeof g->boot_id) == 0;
+		int same_records = first && g->first_seal == first && g->dev == f->cur->dev &&
+				   g->ino == f->cur->ino;
+		if (!same_header && !same_records)
 			continue;
 		f->reread++;
 		if (s && s->reread)
 			s->reread(s->ctx, g->handed_out);
-		return;
-	}
-	/* a copy of a replaced log still read on (`mv log log.1; cp log.1
-	 * log`: the renamed one is kept until quiet, not let go yet): read
-	 * from its start too, its requests handed out twice; said the same
-	 * (a review found it silent) */
-	for (size_t k = 0; k < f->nold; k++) {
-		const struct ttft_follow_log *L = f->old[k];
-		if ((L->v.hdr->anchor_mono_ns != h->anchor_mono_ns ||
-		     L->v.hdr->anchor_real_ns != h->anchor_real_ns ||
-		     memcmp(L->v.hdr->boot_id, h->boot_id, sizeof h->boot_id) != 0) &&
-		    (!first || L->first_seal != first || L->dev != f->cur->dev ||
-		     L->ino != f->cur->ino))
-			continue;
-		f->reread++;
-		if (s && s->reread)
-			s->reread(s->ctx, L->handed_out);
 		return;
 	}
 }

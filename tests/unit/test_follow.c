@@ -951,6 +951,48 @@ START_TEST(a_replaced_log_is_read_until_its_requests_end)
 }
 END_TEST
 
+/* A log replaced just before the follower's last read (a drain: the
+ * exporter stopping, ttft-run's command gone): the old log is read to its
+ * end, its request in flight handed out incomplete, and the new log's
+ * requests are read too. Before, a drain read on in the old log alone and
+ * the new one's requests were never counted. */
+START_TEST(a_log_replaced_just_before_a_drain_is_read)
+{
+	open_log("follow-replaced-drain");
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
+	struct handed h = {0};
+	struct ttft_follow_sink sink = REPLACED_SINK(h);
+	int64_t T = SEC(5);
+	request(T, 1, 20);
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, T + MS(100), 2, 0, 0, 0, "GET /never"});
+	tick(T + SEC(1));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(h.n, 1);
+	replace_log();
+	request(SEC(1), 1, 20);
+	request(SEC(2), 2, 20);
+	tick(SEC(3));
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_msg(h.n == 4, "%zu requests handed out, not 4", h.n);
+	static const struct {
+		uint64_t conn;
+		int complete;
+	} want[4] = {{1, 1}, {2, 0}, {1, 1}, {2, 1}};
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_msg(h.g[i].conn == want[i].conn && h.g[i].complete == want[i].complete,
+			      "request %zu: conn %llu complete %d, not %llu %d", i,
+			      (unsigned long long)h.g[i].conn, h.g[i].complete,
+			      (unsigned long long)want[i].conn, want[i].complete);
+	ck_assert_uint_eq(f.replaced, 1);
+	ck_assert_uint_eq(h.ndone, 1);
+	ck_assert_int_eq(h.done[0].why, TTFT_FOLLOW_OLD_DRAINED);
+	ck_assert_uint_eq(h.done[0].incomplete, 1);
+	ck_assert_uint_eq(f.nold, 0);
+	end_replaced(&f);
+}
+END_TEST
+
 /* `mv log log.1` (to away) and a new run's log at the path, one request
  * in it: g_old is the log moved away. */
 static void moved_away_and_a_new_run(const char *away)
@@ -1144,54 +1186,69 @@ END_TEST
  * (a review found a stream counted too many). */
 START_TEST(a_log_overwritten_in_place_is_another)
 {
-	open_log("follow-overwritten");
-	char other[300];
-	snprintf(other, sizeof other, "%s.other", g_path);
-	struct ttft_follow f;
-	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
-	struct handed h = {0};
-	struct ttft_follow_sink sink = REPLACED_SINK(h);
-	request(SEC(5), 1, 20);
-	put(&(struct ev){TTFT_EV_REQ_BEGIN, SEC(6), 2, 0, 0, 0, "GET /slow"});
-	tick(SEC(7));
-	polls_until_handed(&f, &sink, &h, 1);
-	/* another log, 3 requests, then copied over the path's file */
-	struct ttft_log lb;
-	const char *why;
-	ck_assert_int_eq(ttft_log_open(&lb, other, 1 << 20, &why), 0);
-	for (uint64_t c = 1; c <= 3; c++) {
-		int64_t t = SEC(10 * c);
-		put_in(&lb, &(struct ev){TTFT_EV_REQ_BEGIN, t, c, 0, 0, 0, "POST /v1/x"});
-		put_in(&lb, &(struct ev){TTFT_EV_RESP_HEADERS, t + MS(2), c, 0, 200, 0, NULL});
-		put_in(&lb, &(struct ev){TTFT_EV_SSE_TOKEN, t + MS(10), c, 0, 0, 0, NULL});
-		put_in(&lb, &(struct ev){TTFT_EV_RESP_END, t + MS(20), c, 0, 0, 1, NULL});
+	/* found by a poll, and by a drain right after the overwrite (the
+	 * exporter's last read: before, it read nothing of the new log) */
+	for (int drain = 0; drain < 2; drain++) {
+		open_log(drain ? "follow-overwritten-drain" : "follow-overwritten");
+		char other[300];
+		snprintf(other, sizeof other, "%s.other", g_path);
+		struct ttft_follow f;
+		ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
+		struct handed h = {0};
+		struct ttft_follow_sink sink = REPLACED_SINK(h);
+		request(SEC(5), 1, 20);
+		put(&(struct ev){TTFT_EV_REQ_BEGIN, SEC(6), 2, 0, 0, 0, "GET /slow"});
+		tick(SEC(7));
+		polls_until_handed(&f, &sink, &h, 1);
+		/* another log, 3 requests, then copied over the path's file */
+		struct ttft_log lb;
+		const char *why;
+		ck_assert_int_eq(ttft_log_open(&lb, other, 1 << 20, &why), 0);
+		for (uint64_t c = 1; c <= 3; c++) {
+			int64_t t = SEC(10 * c);
+			put_in(&lb, &(struct ev){TTFT_EV_REQ_BEGIN, t, c, 0, 0, 0, "POST /v1/x"});
+			put_in(&lb, &(struct ev){TTFT_EV_RESP_HEADERS, t + MS(2), c, 0, 200, 0, NULL});
+			put_in(&lb, &(struct ev){TTFT_EV_SSE_TOKEN, t + MS(10), c, 0, 0, 0, NULL});
+			put_in(&lb, &(struct ev){TTFT_EV_RESP_END, t + MS(20), c, 0, 0, 1, NULL});
+		}
+		put_in(&lb, &(struct ev){TTFT_EV_MARK, SEC(40), 0, 0, 0, TTFT_MARK_REQ_START, NULL});
+		ttft_log_close(&lb);
+		ttft_log_close(&g_log);
+		char cmd[700];
+		snprintf(cmd, sizeof cmd, "cat '%s' > '%s'", other, g_path);
+		ck_assert_int_eq(system(cmd), 0);
+		unlink(other);
+		/* one poll finds it and reads the new log (before, that poll
+		 * found the old log unreadable and the next read the new one:
+		 * the exporter's log_up 1 between with nothing read) */
+		if (!drain) {
+			ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+			ck_assert_msg(h.n == 5, "one poll: %zu requests handed out, not 5", h.n);
+			ck_assert_ptr_nonnull(f.cur);
+			ck_assert_int_eq(f.cur->unreadable, 0);
+		}
+		ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+		ck_assert_msg(h.n == 5, "%s: %zu requests handed out, not 5",
+			      drain ? "drain" : "poll", h.n);
+		/* the first log's two (its one in flight let go, incomplete),
+		 * then the copy's three, each once (each log numbers its
+		 * connections) */
+		static const struct {
+			uint64_t conn;
+			int complete;
+		} want[5] = {{1, 1}, {2, 0}, {1, 1}, {2, 1}, {3, 1}};
+		for (size_t i = 0; i < 5; i++)
+			ck_assert_msg(h.g[i].conn == want[i].conn &&
+					      h.g[i].complete == want[i].complete,
+				      "request %zu: conn %llu complete %d, not %llu %d", i,
+				      (unsigned long long)h.g[i].conn, h.g[i].complete,
+				      (unsigned long long)want[i].conn, want[i].complete);
+		ck_assert_uint_eq(f.replaced, 1);
+		ck_assert_uint_eq(h.ndone, 1);
+		ck_assert_int_eq(h.done[0].why, TTFT_FOLLOW_OLD_UNREADABLE);
+		ttft_follow_free(&f);
+		unlink(g_path);
 	}
-	put_in(&lb, &(struct ev){TTFT_EV_MARK, SEC(40), 0, 0, 0, TTFT_MARK_REQ_START, NULL});
-	ttft_log_close(&lb);
-	ttft_log_close(&g_log);
-	char cmd[700];
-	snprintf(cmd, sizeof cmd, "cat '%s' > '%s'", other, g_path);
-	ck_assert_int_eq(system(cmd), 0);
-	unlink(other);
-	polls_until_handed(&f, &sink, &h, 5);
-	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
-	ck_assert_uint_eq(h.n, 5);
-	/* the first log's two (its one in flight let go, incomplete), then
-	 * the copy's three, each once (each log numbers its connections) */
-	static const struct {
-		uint64_t conn;
-		int complete;
-	} want[5] = {{1, 1}, {2, 0}, {1, 1}, {2, 1}, {3, 1}};
-	for (size_t i = 0; i < 5; i++)
-		ck_assert_msg(h.g[i].conn == want[i].conn && h.g[i].complete == want[i].complete,
-			      "request %zu: conn %llu complete %d, not %llu %d", i,
-			      (unsigned long long)h.g[i].conn, h.g[i].complete,
-			      (unsigned long long)want[i].conn, want[i].complete);
-	ck_assert_uint_eq(f.replaced, 1);
-	ck_assert_uint_eq(h.ndone, 1);
-	ck_assert_int_eq(h.done[0].why, TTFT_FOLLOW_OLD_UNREADABLE);
-	ttft_follow_free(&f);
-	unlink(g_path);
 }
 END_TEST
 
@@ -3780,6 +3837,7 @@ int main(void)
 	tcase_add_test(t, a_log_renamed_away_is_kept_until_quiet);
 	tcase_add_test(t, a_log_let_go_and_moved_back_is_said);
 	tcase_add_test(t, a_log_overwritten_in_place_is_another);
+	tcase_add_test(t, a_log_replaced_just_before_a_drain_is_read);
 	tcase_add_test(t, a_log_whose_header_alone_is_overwritten_is_said);
 	tcase_add_test(t, a_copy_of_a_kept_log_put_back_is_said);
 	tcase_add_test(t, the_oldest_log_moved_back_is_not_pushed_out);

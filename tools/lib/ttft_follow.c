@@ -1019,8 +1019,15 @@ static int step(struct ttft_follow *f, int all, const struct ttft_follow_sink *s
 {
 	int64_t now = ttft_now_ns();
 	f->polls++;
-	if (f->cur && !all && (!same_file(f) || f->cur->v.rewritten) &&
-	    replaced(f, now, s) != 0)
+	/* the file at the path another log (replaced, or overwritten in
+	 * place: its header's creation another): the current one read on as
+	 * replaced, the new one read from its start, in this same poll and
+	 * in a drain too (before, an overwrite was found by one poll's read
+	 * and acted on at the next, and a drain read nothing of the new log:
+	 * its requests were never counted) */
+	if (f->cur && !f->cur->v.rewritten && !f->cur->unreadable)
+		(void)ttft_log_view_refresh(&f->cur->v); /* a failure: read_new's */
+	if (f->cur && (!same_file(f) || f->cur->v.rewritten) && replaced(f, now, s) != 0)
 		return -1;
 	/* before the replaced logs are let go: one at the path again is read
 	 * on, not let go and then read from its start (a drain too) */
@@ -1028,7 +1035,8 @@ static int step(struct ttft_follow *f, int all, const struct ttft_follow_sink *s
 		returned(f, s);
 	for (size_t k = 0; k < f->nold;) {
 		struct ttft_follow_log *L = f->old[k];
-		int why = TTFT_FOLLOW_OLD_DRAINED;
+		/* a drain's end, or why no more of it could be read */
+		int why = L->unreadable ? TTFT_FOLLOW_OLD_UNREADABLE : TTFT_FOLLOW_OLD_DRAINED;
 		if (!all) {
 			if (step_log(f, L, 0, now, s) != 0)
 				return -1;

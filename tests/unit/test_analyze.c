@@ -1165,6 +1165,48 @@ START_TEST(several_choices_keep_their_prefills_from_neighbours)
 }
 END_TEST
 
+/* A stream the client closed after its first tokens, with /metrics
+ * sampled around it (a review, under llama-server with 4 slots): no split
+ * can be its own (the server may count it any time later), but the row
+ * said nothing of why in --json (no split_note), and the table's "where
+ * TTFT went" line said "no /metrics sampled" of a log full of snapshots.
+ * Now the note says the request did not end. */
+START_TEST(stream_closed_early_says_why_no_split)
+{
+	static const char *const vn[] = {
+		"vllm:request_queue_time_seconds_count", "vllm:request_queue_time_seconds_sum",
+		"vllm:request_prefill_time_seconds_count", "vllm:request_prefill_time_seconds_sum"};
+	new_log("closed-early");
+	uint64_t c = ttft_log_new_conn(&g_log);
+	int64_t T = MS(2000);
+	snap(T - MS(50), 1, vn, (double[]){0, 0, 0, 0}, 4);
+	ev(TTFT_EV_REQ_BEGIN, T, 100, c, 0, 0, 0, "POST /v1/completions");
+	ev(TTFT_EV_REQ_SENT, T + MS(0.1), 100, c, 0, 100, 0, NULL);
+	ev_raw(TTFT_EV_RESP_HEADERS, TTFT_F_SSE | TTFT_F_CHUNKED, T + MS(1), c, 200, NULL, 0);
+	ev_raw(TTFT_EV_SSE_TOKEN, 0, T + MS(10), c, 0, NULL, 0);
+	ev_raw(TTFT_EV_SSE_TOKEN, 0, T + MS(14), c, 0, NULL, 0);
+	ev(TTFT_EV_CLOSE, T + MS(15), 100, c, 1, 0, 0, NULL);
+	snap(T + MS(50), 2, vn, (double[]){1, 0.001, 1, 0.004}, 4);
+	ttft_log_close(&g_log);
+	cJSON *j = analyzed_json();
+	cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r, "split_source")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r, "prefill_s")));
+	const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(r, "split_note"));
+	ck_assert_msg(n && strstr(n, "did not end"), "a stream closed early, /metrics "
+		      "sampled, no split and its note: %s", n ? n : "(none)");
+	cJSON_Delete(j);
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s 2>&1", tu_build_dir(), g_path);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	const char *w = strstr(out, "where TTFT went");
+	ck_assert_msg(w && !strstr(w, "no /metrics sampled") && strstr(w, "did not end"),
+		      "%s", out);
+	free(out);
+	unlink(g_path);
+}
+END_TEST
+
 /* llama.cpp with n=2 on /v1/chat/completions: choice 1's events are
  * flagged (its "index" comes before its delta), choice 0 ends first and
  * its last event carries its own timings. The client closes the stream
@@ -1990,6 +2032,7 @@ int main(void)
 	tcase_add_test(t, several_choices_tokens_are_not_one_tasks_usage);
 	tcase_add_test(t, a_prompt_said_anew_but_not_whole_is_null);
 	tcase_add_test(t, several_choices_cut_short_keep_no_timings);
+	tcase_add_test(t, stream_closed_early_says_why_no_split);
 	tcase_add_test(t, llamacpp_tokens_from_timings_without_usage);
 	tcase_add_test(t, unix_s_does_not_wrap);
 	tcase_add_test(t, table_columns_stay_aligned);

@@ -1424,11 +1424,24 @@ int ttft_asm_join(struct ttft_asm *as, struct ttft_record *r)
 		snprintf(s.note, sizeof s.note, "%s", TTFT_JOIN_NOTE_CHOICES);
 		return ttft_record_set_split(r, &s) != 0 ? -1 : 1;
 	}
-	if (!r->t_end || !r->status || r->fork_unsure)
+	if (!r->status || r->fork_unsure)
 		return 1; /* no response (of its own): nothing the server can say */
+	const char *src = ttft_record_split(r)->source;
+	if (!r->t_end && !(src && !strcmp(src, TTFT_SPLIT_LLAMACPP_TIMINGS))) {
+		/* cut short (its client closed it, or the log ended first): the
+		 * server may count it any time later, so no window is its own.
+		 * Said, else the table took it for a log without snapshots. */
+		if (!as->nsnap)
+			return 1;
+		struct ttft_server_split s = {
+			.queue_s = NAN, .prefill_s = NAN, .decode_s = NAN,
+			.server_ttft_s = NAN, .hit_tokens = NAN, .requests = NAN,
+		};
+		snprintf(s.note, sizeof s.note, "%s", TTFT_JOIN_NOTE_UNENDED);
+		return ttft_record_set_split(r, &s) != 0 ? -1 : 1;
+	}
 	struct ttft_join_req jr;
 	join_req_of(as, r, &jr);
-	const char *src = ttft_record_split(r)->source;
 	if (src && !strcmp(src, TTFT_SPLIT_LLAMACPP_TIMINGS)) {
 		/* the server's own per-request timings come first; the queue
 		 * from the headers, now that the request's times are in */

@@ -57,6 +57,12 @@
 	"runs and counts each as a request of its own (its queue, prefill, " \
 	"finish): no split is this request's"
 
+/* The note of a request whose response did not end in the log (its client
+ * closed it early, or the log ended first). */
+#define TTFT_JOIN_NOTE_UNENDED "the response did not end (cut short, or still " \
+	"under way when the log ended): the server may count it at any time " \
+	"after, so no window between snapshots is provably its own"
+
 /* One request, in CLOCK_MONOTONIC ns; 0 = did not happen or unknown. */
 struct ttft_join_req {
 	int64_t t_sent;     /* last byte of the request sent */

@@ -594,6 +594,18 @@ START_TEST(llamacpp_timings_queue_from_headers)
 	r.t_hdr = 12 * MS;
 	ttft_join_timings(&r, 9.5, 30.0, 12, &o);
 	ck_assert(!o.source && strstr(o.note, "refused"));
+	/* the headers mark no queue there (3 ms before the first token, the
+	 * prefill took 9.5): the note gave the queue as "0.000 ms", a number
+	 * the server never said, and was cut short at its end (a review,
+	 * llama-server -np 4) */
+	ck_assert_msg(!strstr(o.note, "queue") && strstr(o.note, "prefill 9.500 ms") &&
+		      strstr(o.note, "(busy)"), "%s", o.note);
+	r.t_first = 1015 * MS;
+	r.t_hdr = 12 * MS;
+	ttft_join_timings(&r, 1234.5, 30.0, 12, &o);
+	ck_assert_msg(!o.source && strstr(o.note, "refused: the server's prefill 1234.500 ms "
+					  "is more than the client waited (1005.000 ms") &&
+		      strstr(o.note, "(busy)"), "%s", o.note);
 	ttft_join_timings(&r, NAN, 30.0, 12, &o);
 	ck_assert(!o.source && strstr(o.note, "no prompt_ms"));
 }

@@ -209,12 +209,14 @@ static void check_fit(const struct ttft_join_req *r, struct ttft_server_split *o
 	else if (!isnan(waited) && q + o->prefill_s > waited)
 		bad = "more than the client waited";
 	if (bad) {
-		char note[512]; /* room for any number; the note keeps its start */
-		snprintf(note, sizeof note, "refused: the server's queue %.3f ms + prefill "
-			 "%.3f ms is %s (%.3f ms from request sent to %s): not this request's "
-			 "alone, or the client stamped its send late (busy)", q * 1e3,
-			 o->prefill_s * 1e3, bad, waited * 1e3,
-			 r->t_first ? "first token" : "the end");
+		char note[512], qn[64] = ""; /* room for any number; the note keeps its start */
+		/* an unknown queue is no part: not one to name (as 0) */
+		if (!isnan(o->queue_s))
+			snprintf(qn, sizeof qn, "queue %.3f ms + ", q * 1e3);
+		snprintf(note, sizeof note, "refused: the server's %sprefill %.3f ms is %s "
+			 "(%.3f ms, sent to %s): not this request's alone, or the client "
+			 "stamped its send late (busy)", qn, o->prefill_s * 1e3, bad,
+			 waited * 1e3, r->t_first ? "first token" : "the end");
 		clear(o);
 		snprintf(o->note, sizeof o->note, "%.*s", (int)sizeof o->note - 1, note);
 		return;

@@ -1029,6 +1029,66 @@ START_TEST(timings_of_several_prompts_are_not_one_split)
 }
 END_TEST
 
+/* llama-server with "timings_per_token" and "return_progress" sends the
+ * prefill's progress before the first token: events with timings whose
+ * prompt_ms is the prefill so far (0, then 4.016 ms) and predicted_n 0,
+ * then every token's with the whole prefill (4.298 ms). One prompt, one
+ * task: the row had no split, its note "timings of several tasks"
+ * (a review against llama-server -np 4). Now the last timings are its
+ * split; a stream cut during the prefill, after progress alone, gives no
+ * prefill (the one it read was partial), and says so. */
+START_TEST(llamacpp_progress_timings_are_not_several_tasks)
+{
+	for (int cut = 0; cut < 2; cut++) {
+		int64_t T = MS(2000);
+		uint64_t c = asked("progress", "POST /v1/completions", T);
+		ev(TTFT_EV_RESP_HEADERS, T + MS(1), 100, c, 0, 200, 0, NULL);
+		static const uint32_t prompt_us[] = {0, 4016, 4298, 4298, 4298};
+		for (int k = 0; k < (cut ? 2 : 5); k++) {
+			int64_t t = T + MS(2 + 3 * k);
+			if (k < 2)
+				ev(TTFT_EV_SSE_EMPTY, t, 100, c, 0, 0, 0, NULL);
+			else
+				ev(TTFT_EV_SSE_TOKEN, t, 100, c, 0, 0, 0, NULL);
+			struct ttft_rec_numbers nv = {{0}};
+			nv.v[TTFT_NUM_PROMPT_US] = prompt_us[k];
+			nv.v[TTFT_NUM_PROMPT_N] = 8;
+			nv.v[TTFT_NUM_CACHE_N] = 0;
+			nv.v[TTFT_NUM_PREDICTED_N] = k < 2 ? 0 : (uint32_t)(k - 1);
+			nv.v[TTFT_NUM_PREDICTED_US] = k < 2 ? 0 : (uint32_t)(3000 * (k - 2) + 1);
+			ev_raw(TTFT_EV_SERVER_NUMBERS, 0, t, c,
+			       1 << TTFT_NUM_PROMPT_US | 1 << TTFT_NUM_PROMPT_N |
+			       1 << TTFT_NUM_CACHE_N | 1 << TTFT_NUM_PREDICTED_N |
+			       1 << TTFT_NUM_PREDICTED_US, &nv, sizeof nv);
+		}
+		if (cut)
+			ev(TTFT_EV_CLOSE, T + MS(6), 100, c, 1, 0, 0, NULL);
+		else
+			ev(TTFT_EV_RESP_END, T + MS(15), 100, c, 0, 900, 1, NULL);
+		ttft_log_close(&g_log);
+		cJSON *j = analyzed_json();
+		cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
+		const char *src = cJSON_GetStringValue(cJSON_GetObjectItem(r, "split_source"));
+		const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(r, "split_note"));
+		cJSON *p = cJSON_GetObjectItem(r, "prefill_s");
+		if (!cut) {
+			ck_assert_msg(src && !strcmp(src, "llamacpp-timings") &&
+				      fabs(p->valuedouble - 4298e-6) < 1e-12,
+				      "one prompt's progress and final timings: split %s, "
+				      "note %s", src ? src : "null", n ? n : "(none)");
+			ck_assert_int_eq(cJSON_GetObjectItem(r, "tokens")->valueint, 3);
+		} else {
+			ck_assert_msg(!src && cJSON_IsNull(p) && n && strstr(n, "prefill"),
+				      "cut during the prefill: split %s, prefill %.6f, note %s",
+				      src ? src : "null", cJSON_IsNumber(p) ? p->valuedouble : -1,
+				      n ? n : "(none)");
+		}
+		cJSON_Delete(j);
+		unlink(g_path);
+	}
+}
+END_TEST
+
 #ifndef TTFT_SSE_F_CHOICE
 #define TTFT_SSE_F_CHOICE 0x0800u /* so that the old code builds: it fails */
 #endif
@@ -2027,6 +2087,7 @@ int main(void)
 	tcase_add_test(t, interim_records_come_in_wire_order);
 	tcase_add_test(t, stream_numbers_and_traceparent_per_request);
 	tcase_add_test(t, timings_of_several_prompts_are_not_one_split);
+	tcase_add_test(t, llamacpp_progress_timings_are_not_several_tasks);
 	tcase_add_test(t, several_choices_get_no_split_and_say_why);
 	tcase_add_test(t, several_choices_keep_their_prefills_from_neighbours);
 	tcase_add_test(t, several_choices_tokens_are_not_one_tasks_usage);

@@ -543,10 +543,16 @@ static int take_numbers(struct ttft_record *r, const struct ttft_rec *e)
 	/* Timings again (timings_per_token repeats a task's): other ones are
 	 * another task's, of a request of several prompts streamed as one */
 	double cache_n = HAVE(TTFT_NUM_CACHE_N) ? nv.v[TTFT_NUM_CACHE_N] : NAN;
+	/* A prefill's progress (return_progress with timings_per_token):
+	 * nothing predicted yet, its prompt_ms the prefill so far; the same
+	 * task's later timings replace it (not another task's) */
+	int partial = HAVE(TTFT_NUM_PREDICTED_N) && nv.v[TTFT_NUM_PREDICTED_N] == 0;
 	if (sp->source && !strcmp(sp->source, TTFT_SPLIT_LLAMACPP_TIMINGS) &&
+	    !r->timings_partial &&
 	    (sp->prefill_s != nv.v[TTFT_NUM_PROMPT_US] / 1e6 ||
 	     !(sp->hit_tokens == cache_n || (isnan(sp->hit_tokens) && isnan(cache_n)))))
 		r->timings_several = 1;
+	r->timings_partial = (unsigned)partial;
 	sp->source = TTFT_SPLIT_LLAMACPP_TIMINGS;
 	sp->queue_s = NAN;
 	sp->server_ttft_s = NAN;
@@ -1448,6 +1454,16 @@ int ttft_asm_join(struct ttft_asm *as, struct ttft_record *r)
 		struct ttft_server_split *t = ttft_record_split_rw(r);
 		if (!t)
 			return -1;
+		if (r->timings_partial && !ttft_record_complete(r)) {
+			/* cut during its prefill: the timings read were its
+			 * progress, a part of the prefill */
+			t->source = NULL;
+			t->queue_s = t->prefill_s = t->decode_s = t->hit_tokens = NAN;
+			snprintf(t->note, sizeof t->note, "llama.cpp's timings read were the "
+				 "prefill's progress (nothing predicted yet) and the response "
+				 "did not end: the whole prefill is not known");
+			return 1;
+		}
 		if (r->timings_several) {
 			/* several tasks' prefills, in a slot or side by side: not
 			 * one to give, and no /metrics window holds one either */

@@ -97,6 +97,10 @@ struct ttft_record {
 	unsigned timings_several : 1;/* log: llama.cpp's timings of several
 	                                tasks in its stream (a request of
 	                                several prompts): none is its own */
+	unsigned timings_partial : 1;/* log: its last llama.cpp timings had
+	                                predicted_n 0: a prefill's progress
+	                                (return_progress), its prompt_ms the
+	                                prefill so far */
 	unsigned several_choices : 1;/* log: its stream carried a choice
 	                                index other than 0 (n > 1, or several
 	                                prompts): the server ran several

@@ -1089,6 +1089,47 @@ START_TEST(llamacpp_progress_timings_are_not_several_tasks)
 }
 END_TEST
 
+/* A /v1/completions prompt array streamed by llama.cpp: each task's last
+ * event carries its own usage and timings, its own prompt's count (1 and
+ * 8 tokens here). The row showed the last task's, 8, as the request's
+ * prompt_tokens (a review against llama-server -np 4): not the request's
+ * count; now null, as the tokens come from the events. */
+START_TEST(several_tasks_prompt_counts_are_not_the_requests)
+{
+	int64_t T = MS(2000);
+	uint64_t c = asked("tasks-prompts", "POST /v1/completions", T);
+	ev(TTFT_EV_RESP_HEADERS, T + MS(1), 100, c, 0, 200, 0, NULL);
+	static const uint32_t prompt_n[2] = {1, 8}, prompt_us[2] = {1200, 4300};
+	for (int k = 0; k < 2; k++) {
+		int64_t t = T + MS(10 + 10 * k);
+		ev(TTFT_EV_SSE_TOKEN, t, 100, c, 0, 0, 0, NULL);
+		ev(TTFT_EV_SSE_EMPTY, t + MS(1), 100, c, 0, 0, 0, NULL);
+		struct ttft_rec_numbers nv = {{0}};
+		nv.v[TTFT_NUM_PROMPT_TOKENS] = prompt_n[k];
+		nv.v[TTFT_NUM_COMPLETION_TOKENS] = 1;
+		nv.v[TTFT_NUM_PROMPT_US] = prompt_us[k];
+		nv.v[TTFT_NUM_PROMPT_N] = prompt_n[k];
+		nv.v[TTFT_NUM_CACHE_N] = 0;
+		nv.v[TTFT_NUM_PREDICTED_N] = 1;
+		ev_raw(TTFT_EV_SERVER_NUMBERS, 0, t + MS(1), c,
+		       1 << TTFT_NUM_PROMPT_TOKENS | 1 << TTFT_NUM_COMPLETION_TOKENS |
+		       1 << TTFT_NUM_PROMPT_US | 1 << TTFT_NUM_PROMPT_N |
+		       1 << TTFT_NUM_CACHE_N | 1 << TTFT_NUM_PREDICTED_N, &nv, sizeof nv);
+	}
+	ev(TTFT_EV_RESP_END, T + MS(31), 100, c, 0, 900, 1, NULL);
+	ttft_log_close(&g_log);
+	cJSON *j = analyzed_json();
+	cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);
+	cJSON *p = cJSON_GetObjectItem(r, "prompt_tokens");
+	ck_assert_msg(cJSON_IsNull(p), "prompt_tokens %d, one task's of two",
+		      cJSON_IsNumber(p) ? p->valueint : -1);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r, "split_source")));
+	ck_assert_int_eq(cJSON_GetObjectItem(r, "tokens")->valueint, 2);
+	cJSON_Delete(j);
+	unlink(g_path);
+}
+END_TEST
+
 #ifndef TTFT_SSE_F_CHOICE
 #define TTFT_SSE_F_CHOICE 0x0800u /* so that the old code builds: it fails */
 #endif
@@ -2088,6 +2129,7 @@ int main(void)
 	tcase_add_test(t, stream_numbers_and_traceparent_per_request);
 	tcase_add_test(t, timings_of_several_prompts_are_not_one_split);
 	tcase_add_test(t, llamacpp_progress_timings_are_not_several_tasks);
+	tcase_add_test(t, several_tasks_prompt_counts_are_not_the_requests);
 	tcase_add_test(t, several_choices_get_no_split_and_say_why);
 	tcase_add_test(t, several_choices_keep_their_prefills_from_neighbours);
 	tcase_add_test(t, several_choices_tokens_are_not_one_tasks_usage);

@@ -531,7 +531,11 @@ static int take_numbers(struct ttft_record *r, const struct ttft_rec *e)
 		r->usage_tokens = nv.v[TTFT_NUM_COMPLETION_TOKENS];
 		r->tokens_timings = 0;
 	}
-	if (HAVE(TTFT_NUM_PROMPT_TOKENS))
+	/* several tasks' timings seen: each says its own prompt's count
+	 * (its own usage too), none the request's */
+	if (r->timings_several)
+		;
+	else if (HAVE(TTFT_NUM_PROMPT_TOKENS))
 		r->prompt_tokens = nv.v[TTFT_NUM_PROMPT_TOKENS];
 	else if (have & TTFT_NUM_F_PROMPT_UNKNOWN)
 		r->prompt_tokens = -1; /* an earlier count is stale */
@@ -559,7 +563,9 @@ static int take_numbers(struct ttft_record *r, const struct ttft_rec *e)
 	sp->prefill_s = nv.v[TTFT_NUM_PROMPT_US] / 1e6;
 	sp->decode_s = HAVE(TTFT_NUM_PREDICTED_US) ? nv.v[TTFT_NUM_PREDICTED_US] / 1e6 : NAN;
 	sp->hit_tokens = HAVE(TTFT_NUM_CACHE_N) ? nv.v[TTFT_NUM_CACHE_N] : NAN;
-	if (HAVE(TTFT_NUM_PROMPT_N) && HAVE(TTFT_NUM_CACHE_N))
+	if (r->timings_several)
+		r->prompt_tokens = -1;
+	else if (HAVE(TTFT_NUM_PROMPT_N) && HAVE(TTFT_NUM_CACHE_N))
 		r->prompt_tokens = (long)nv.v[TTFT_NUM_PROMPT_N] + nv.v[TTFT_NUM_CACHE_N];
 	/* The tokens it generated, where no usage said so (its native
 	 * /completion has none): llama.cpp sends no event for a token that

@@ -1043,19 +1043,22 @@ START_TEST(llamacpp_progress_timings_are_not_several_tasks)
 		int64_t T = MS(2000);
 		uint64_t c = asked("progress", "POST /v1/completions", T);
 		ev(TTFT_EV_RESP_HEADERS, T + MS(1), 100, c, 0, 200, 0, NULL);
-		static const uint32_t prompt_us[] = {0, 4016, 4298, 4298, 4298};
-		for (int k = 0; k < (cut ? 2 : 5); k++) {
+		/* two progress events, three tokens (the shim reads the numbers
+		 * of events without text), the last event's timings */
+		static const uint32_t prompt_us[] = {0, 4016, 0, 0, 0, 4298};
+		for (int k = 0; k < (cut ? 2 : 6); k++) {
 			int64_t t = T + MS(2 + 3 * k);
-			if (k < 2)
-				ev(TTFT_EV_SSE_EMPTY, t, 100, c, 0, 0, 0, NULL);
-			else
+			if (k >= 2 && k < 5) {
 				ev(TTFT_EV_SSE_TOKEN, t, 100, c, 0, 0, 0, NULL);
+				continue;
+			}
+			ev(TTFT_EV_SSE_EMPTY, t, 100, c, 0, 0, 0, NULL);
 			struct ttft_rec_numbers nv = {{0}};
 			nv.v[TTFT_NUM_PROMPT_US] = prompt_us[k];
 			nv.v[TTFT_NUM_PROMPT_N] = 8;
 			nv.v[TTFT_NUM_CACHE_N] = 0;
-			nv.v[TTFT_NUM_PREDICTED_N] = k < 2 ? 0 : (uint32_t)(k - 1);
-			nv.v[TTFT_NUM_PREDICTED_US] = k < 2 ? 0 : (uint32_t)(3000 * (k - 2) + 1);
+			nv.v[TTFT_NUM_PREDICTED_N] = k < 2 ? 0 : 3;
+			nv.v[TTFT_NUM_PREDICTED_US] = k < 2 ? 0 : 6001;
 			ev_raw(TTFT_EV_SERVER_NUMBERS, 0, t, c,
 			       1 << TTFT_NUM_PROMPT_US | 1 << TTFT_NUM_PROMPT_N |
 			       1 << TTFT_NUM_CACHE_N | 1 << TTFT_NUM_PREDICTED_N |
@@ -1064,7 +1067,7 @@ START_TEST(llamacpp_progress_timings_are_not_several_tasks)
 		if (cut)
 			ev(TTFT_EV_CLOSE, T + MS(6), 100, c, 1, 0, 0, NULL);
 		else
-			ev(TTFT_EV_RESP_END, T + MS(15), 100, c, 0, 900, 1, NULL);
+			ev(TTFT_EV_RESP_END, T + MS(18), 100, c, 0, 900, 1, NULL);
 		ttft_log_close(&g_log);
 		cJSON *j = analyzed_json();
 		cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 0);

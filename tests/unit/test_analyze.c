@@ -1311,6 +1311,36 @@ START_TEST(stream_closed_early_says_why_no_split)
 }
 END_TEST
 
+/* A server down for part of the run (a restart): ttft-run's scrapes of it
+ * failed ("Failed to connect …", in each failed page's record). The
+ * analyzer's warning said those pages were "garbage, truncated, or
+ * without request metrics" (a review): it now gives the first failure's
+ * own reason. */
+START_TEST(failed_scrapes_say_their_reason)
+{
+	static const char *const vn[] = {"vllm:request_queue_time_seconds_count",
+					 "vllm:request_queue_time_seconds_sum"};
+	new_log("scrape-failed");
+	int64_t T = MS(2000);
+	snap(T, 1, vn, (double[]){0, 0}, 2);
+	ck_assert(ttft_log_put(&g_log, &(struct ttft_event){
+		.kind = TTFT_EV_SCRAPE, .t_ns = T + MS(20), .pid = 0, .tid = 0, .fd = -1,
+		.err = -1, .a = 0, .b = 2,
+		.text = "Failed to connect to 127.0.0.1 port 8000",
+		.text_len = strlen("Failed to connect to 127.0.0.1 port 8000")}));
+	snap(T + MS(40), 3, vn, (double[]){0, 0}, 2);
+	ttft_log_close(&g_log);
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s 2>&1", tu_build_dir(), g_path);
+	tu_sh(cmd, &out);
+	const char *w = strstr(out, "1 of 3 /metrics snapshots");
+	ck_assert_msg(w && strstr(w, "Failed to connect to 127.0.0.1 port 8000") &&
+		      !strstr(w, "garbage"), "%s", out);
+	free(out);
+	unlink(g_path);
+}
+END_TEST
+
 /* llama.cpp with n=2 on /v1/chat/completions: choice 1's events are
  * flagged (its "index" comes before its delta), choice 0 ends first and
  * its last event carries its own timings. The client closes the stream
@@ -2139,6 +2169,7 @@ int main(void)
 	tcase_add_test(t, a_prompt_said_anew_but_not_whole_is_null);
 	tcase_add_test(t, several_choices_cut_short_keep_no_timings);
 	tcase_add_test(t, stream_closed_early_says_why_no_split);
+	tcase_add_test(t, failed_scrapes_say_their_reason);
 	tcase_add_test(t, llamacpp_tokens_from_timings_without_usage);
 	tcase_add_test(t, unix_s_does_not_wrap);
 	tcase_add_test(t, table_columns_stay_aligned);

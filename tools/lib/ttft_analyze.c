@@ -195,9 +195,10 @@ int ttft_analyze_file_opt(const char *path, const struct ttft_filter *flt, unsig
 	ttft_log_view_close(&v);
 	if (rc == 0 && ps.nsnap && ps.ngood < ps.nsnap)
 		snprintf(out->metrics_warning, sizeof out->metrics_warning,
-			 "%zu of %zu /metrics snapshots were unusable (garbage, "
-			 "truncated, or without request metrics)", ps.nsnap - ps.ngood,
-			 ps.nsnap);
+			 "%zu of %zu /metrics snapshots were unusable (%s%s)",
+			 ps.nsnap - ps.ngood, ps.nsnap,
+			 ps.scrape_why[0] ? "the first failed: " : "garbage, truncated, "
+			 "or without request metrics", ps.scrape_why);
 	/* every request of the log, before any filter: another process's
 	 * request can share a window; llama.cpp's in-stream timings need no
 	 * snapshot, but their queue and their fit are worked out there */

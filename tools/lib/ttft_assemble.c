@@ -607,8 +607,12 @@ static void take_metric(struct ttft_asm *ps, const struct ttft_rec *e)
 	last->tr.t_ns = e->t_ns;
 	if (e->kind == TTFT_EV_SCRAPE) {
 		last->ok = e->a > 0;
-		if (!last->ok)
+		if (!last->ok) {
+			if (e->err != 0 && e->text[0] && !ps->scrape_why[0])
+				ttft_asm_copy_text(ps->scrape_why, sizeof ps->scrape_why,
+						   e->text, TTFT_REC_TEXT);
 			return;
+		}
 		/* a good page's record names the scraped server's addresses */
 		if (e->err == 0 && e->text[0] && !ps->target[0])
 			ttft_asm_copy_text(ps->target, sizeof ps->target, e->text, TTFT_REC_TEXT);

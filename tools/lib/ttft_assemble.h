@@ -74,6 +74,8 @@ struct ttft_asm {
 	 * an older log, Prometheus's API): a request to another peer is
 	 * never joined with its pages */
 	char target[TTFT_REC_TEXT + 1];
+	/* why the first failed scrape failed (its record's text), "" none */
+	char scrape_why[TTFT_REC_TEXT + 1];
 	int oom;                 /* out of memory: the result is incomplete */
 	int settle;              /* a response's end settles its request's
 	                            tokens (ttft_record_settle): no consumer

@@ -395,6 +395,17 @@ rx_chunks(struct ttft_http_rx *rx, const char *p, size_t n, size_t i,
 		if (sse && ttft_sse_template_ready(&rx->sse)) {
 			struct sse_tmpl_shape sh;
 			sse_tmpl_shape(&rx->sse, &sh, 1);
+			/* a chunk that cannot be one (the shape's test, the
+			 * run's first): fed without the run's set-up (a
+			 * response's last read: its finish, usage and [DONE]
+			 * events, each a run's call of ~145 instructions) */
+			if (!(k = chunk_span(p + i, n - i, &data, &len)))
+				return i;
+			if (!sse_shape_q(&sh, data, len, 0, 1)) {
+				i += k;
+				rx->body_bytes += len;
+				goto feed;
+			}
 			uint64_t bytes = rx->body_bytes;
 			int64_t nrun;
 			int stop;
@@ -418,6 +429,7 @@ rx_chunks(struct ttft_http_rx *rx, const char *p, size_t n, size_t i,
 			if (!sse)
 				continue;
 		}
+	feed:
 		if (ttft_sse_feed_token(&rx->sse, data, len))
 			emit_ev(emit, ctx, TTFT_EV_SSE_TOKEN, 0, rx->seq, t_end,
 				(int64_t)rx->body_bytes, (int64_t)rx->tokens++,

@@ -91,6 +91,38 @@ chunk_span(const char *p, size_t n, const char **data, size_t *len)
 	return chunk_data(p, n, j + 2, (size_t)v, data, len);
 }
 
+/* Whether [p, p + n) is one whole chunk, as chunk_span(p, n, data, len)
+ * == n: a read's usual forms first, a size of two or three hex digits
+ * (which n tells: the size is n - 6 or n - 7), tested against the size n
+ * makes (its digits' bits, a byte that is not a digit all ones:
+ * never a size below 2^12); anything else (one digit, a leading zero,
+ * four, an extension) by chunk_span. The one-token read's test: ~10
+ * instructions fewer a read than chunk_span's. */
+static inline __attribute__((always_inline)) int
+chunk_whole(const char *p, size_t n, const char **data, size_t *len)
+{
+	size_t v = n - 6;
+	if (__builtin_expect(v - 1 < 0xff, 1)) {
+		if (load16(p + 2) == CRLF16 && load16(p + n - 2) == CRLF16 &&
+		    ((hex_digit[(unsigned char)p[0]] - 1u) << 4 |
+		     (hex_digit[(unsigned char)p[1]] - 1u)) == v) {
+			*data = p + 4;
+			*len = v;
+			return 1;
+		}
+	} else if ((v = n - 7) - 1 < 0xfff) {
+		if (load16(p + 3) == CRLF16 && load16(p + n - 2) == CRLF16 &&
+		    ((hex_digit[(unsigned char)p[0]] - 1u) << 8 |
+		     (hex_digit[(unsigned char)p[1]] - 1u) << 4 |
+		     (hex_digit[(unsigned char)p[2]] - 1u)) == v) {
+			*data = p + 5;
+			*len = v;
+			return 1;
+		}
+	}
+	return chunk_span(p, n, data, len) == n;
+}
+
 static inline __attribute__((always_inline)) size_t
 whole_chunk(const char *p, size_t n, data_fn fn, void *ctx)
 {

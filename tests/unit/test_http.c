@@ -1441,6 +1441,56 @@ static void same_events_whole_and_bytewise(const char *r, size_t n)
 			      "\"%.20s\": event %zu differs", r, k);
 }
 
+/* The one-token read's whole-chunk test (chunk_whole) says what
+ * chunk_span does of a whole read: chunks of every size to 300 bytes and
+ * around 4 KiB, their sizes in each spelling (lower and upper case, leading
+ * zeros, an extension), each of their first six and last two bytes as
+ * every byte value, and one byte short or over. */
+START_TEST(a_whole_chunk_is_what_chunk_span_says)
+{
+	static const char *const fmt[] = {"%zx", "%zX", "%02zx", "%03zx", "%04zx",
+					  "%zx;e"};
+	static char buf[4200 + 16];
+	size_t checked = 0, whole = 0;
+	for (size_t v = 0; v <= 4200; v++) {
+		if (v > 300 && v < 4070)
+			v = 4070;
+		for (size_t f = 0; f < sizeof fmt / sizeof *fmt; f++) {
+			int h = snprintf(buf, 16, fmt[f], v);
+			memcpy(buf + h, "\r\n", 2);
+			memset(buf + h + 2, 'x', v);
+			memcpy(buf + h + 2 + v, "\r\n", 2);
+			size_t n = (size_t)h + 4 + v;
+			for (size_t pos = 0; pos < 8; pos++) {
+				size_t at = pos < 6 ? pos : n - 8 + pos;
+				char keep = buf[at];
+				for (int c = pos ? 0 : 255; c < 256; c++) {
+					if (pos)
+						buf[at] = (char)c;
+					for (size_t m = n - 1; m <= n + 1; m++) {
+						const char *d1 = NULL, *d2 = NULL;
+						size_t l1 = 0, l2 = 0;
+						int w = chunk_whole(buf, m, &d1, &l1);
+						int s = chunk_span(buf, m, &d2, &l2) == m;
+						ck_assert_msg(w == s, "%s of %zu, byte %zu as %d, %zu bytes: %d, chunk_span %d",
+							      fmt[f], v, at, c, m, w, s);
+						if (w) {
+							ck_assert_ptr_eq(d1, d2);
+							ck_assert_uint_eq(l1, l2);
+							whole++;
+						}
+						checked++;
+					}
+				}
+				buf[at] = keep;
+			}
+		}
+	}
+	ck_assert_uint_gt(whole, 1000);
+	ck_assert_uint_gt(checked, 1000000);
+}
+END_TEST
+
 /* A body's last chunk where whole chunks were read ("0\r\n\r\n", taken
  * by rx_rest itself): the same events as the byte machine's, alone in its
  * read or with the next answer behind it, and the forms it does not take
@@ -1844,6 +1894,7 @@ int main(void)
 	tcase_add_test(t, a_content_length_clients_read_apart_is_flagged);
 	tcase_add_test(t, a_responses_end_says_if_it_ended_the_read);
 	tcase_add_test(t, a_last_chunk_after_whole_chunks_ends_the_response);
+	tcase_add_test(t, a_whole_chunk_is_what_chunk_span_says);
 	tcase_add_test(t, a_kept_line_never_writes_past_its_buffer);
 	tcase_add_test(t, connect_tunnel_at_every_split);
 	return tu_run(s);

@@ -527,7 +527,7 @@ int ttft_http_rx_feed_token(struct ttft_http_rx *rx, const char *p, size_t n,
 	const char *data = NULL;
 	size_t len = 0;
 	if (rx->st == RX_BODY_CHUNKED && rx->ch.st == CH_SIZE && !rx->ch.digits &&
-	    chunk_whole(p, n, &data, &len) && rx->is_sse && !rx->compressed &&
+	    chunk_whole(p, n, &data, &len) && rx_sse_plain(rx) &&
 	    ttft_sse_whole_token(&rx->sse, data, len)) {
 		rx->body_bytes += len;
 		emit_ev(emit, ctx, TTFT_EV_SSE_TOKEN, 0, rx->seq, t_end,

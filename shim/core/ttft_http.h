@@ -91,13 +91,14 @@ struct ttft_http_tx {
 struct ttft_http_rx {
 	uint8_t st;
 	uint8_t chunked;
-	uint8_t is_sse;
+	uint8_t is_sse;       /* 0 or 1, as compressed: the one-token read
+	                         tests the two as one word (rx_sse_plain) */
+	uint8_t compressed;   /* Content-Encoding: the events cannot be read */
 	uint8_t has_len;      /* 1: a Content-Length; 2: ones that differ,
 	                         one folded, or one cut (hdr); 4: the last
 	                         header line was one */
 	uint8_t hlen;
 	uint8_t slen;
-	uint8_t compressed;   /* Content-Encoding: the events cannot be read */
 	uint8_t read_end;     /* the response about to end ends its read's bytes */
 	char minor;           /* its status line's HTTP/1.x byte x, when not
 	                         0 or 1 (minor_of); else 0 */

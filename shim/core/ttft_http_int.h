@@ -123,6 +123,17 @@ chunk_whole(const char *p, size_t n, const char **data, size_t *len)
 	return chunk_span(p, n, data, len) == n;
 }
 
+/* rx->is_sse && !rx->compressed, the two bytes (each 0 or 1) read as
+ * one word */
+static inline __attribute__((always_inline)) int
+rx_sse_plain(const struct ttft_http_rx *rx)
+{
+	_Static_assert(offsetof(struct ttft_http_rx, compressed) ==
+		       offsetof(struct ttft_http_rx, is_sse) + 1, "one word");
+	static const unsigned char plain[2] = {1, 0};
+	return load16((const char *)&rx->is_sse) == load16((const char *)plain);
+}
+
 static inline __attribute__((always_inline)) size_t
 whole_chunk(const char *p, size_t n, data_fn fn, void *ctx)
 {

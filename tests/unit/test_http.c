@@ -1441,6 +1441,35 @@ static void same_events_whole_and_bytewise(const char *r, size_t n)
 			      "\"%.20s\": event %zu differs", r, k);
 }
 
+/* The one-token read tests is_sse and compressed as one word
+ * (rx_sse_plain): each stays 0 or 1 however many lines set it, and the
+ * word says is_sse && !compressed. */
+START_TEST(sse_and_compressed_are_each_0_or_1)
+{
+	static const char *const heads[] = {
+		"content-type: text/event-stream\r\ncontent-type: text/event-stream\r\n",
+		"content-type: text/event-stream\r\ncontent-encoding: gzip\r\n"
+		"content-encoding: br\r\ntransfer-encoding: gzip, chunked\r\n",
+		"content-encoding: identity, gzip\r\ncontent-type: TEXT/EVENT-STREAM; a=b\r\n",
+		"content-type: application/json\r\n",
+		"content-encoding: identity\r\ncontent-type: text/event-stream\r\n",
+	};
+	for (size_t k = 0; k < sizeof heads / sizeof *heads; k++) {
+		char buf[512];
+		int n = snprintf(buf, sizeof buf, "HTTP/1.1 200 OK\r\n%s"
+			"transfer-encoding: chunked\r\n\r\n", heads[k]);
+		struct ttft_http_rx rx;
+		ttft_http_rx_init(&rx);
+		ev.n = 0;
+		feed_rx(&rx, NULL, buf, (size_t)n, 1);
+		ck_assert_uint_le(rx.is_sse, 1);
+		ck_assert_uint_le(rx.compressed, 1);
+		ck_assert_int_eq(rx_sse_plain(&rx), rx.is_sse && !rx.compressed);
+		ck_assert_int_eq(rx.is_sse && !rx.compressed, k == 0 || k == 4);
+	}
+}
+END_TEST
+
 /* The one-token read's whole-chunk test (chunk_whole) says what
  * chunk_span does of a whole read: chunks of every size to 300 bytes and
  * around 4 KiB, their sizes in each spelling (lower and upper case, leading
@@ -1895,6 +1924,7 @@ int main(void)
 	tcase_add_test(t, a_responses_end_says_if_it_ended_the_read);
 	tcase_add_test(t, a_last_chunk_after_whole_chunks_ends_the_response);
 	tcase_add_test(t, a_whole_chunk_is_what_chunk_span_says);
+	tcase_add_test(t, sse_and_compressed_are_each_0_or_1);
 	tcase_add_test(t, a_kept_line_never_writes_past_its_buffer);
 	tcase_add_test(t, connect_tunnel_at_every_split);
 	return tu_run(s);

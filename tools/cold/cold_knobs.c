@@ -70,7 +70,15 @@ static void knobs_vllm(struct ttft_str *b, const struct cold_run *run)
 		ttft_str_printf(b, "the weights took %.2f GiB here", mem);
 	else
 		ttft_str_printf(b, "the log did not state the weights' memory");
-	if (!isnan(wl))
+	/* the decomposition's duration (arrival, cut to fit its parent) is
+	 * not the load's length where the server's own line says far
+	 * otherwise: both are given */
+	double wst = cold_phase_stated_median(run, "weight_load");
+	if (!isnan(wl) && !isnan(wst) && (wst > 1.5 * wl + 0.5 || wl > 1.5 * wst + 0.5))
+		ttft_str_printf(b, " and %.2f s to load by its lines' arrival, where the server's "
+				   "own line states %.2f s (the decomposition's notes say why)",
+				wl, wst);
+	else if (!isnan(wl))
 		ttft_str_printf(b, " and %.2f s to load", wl);
 	ttft_str_printf(b, ". **--max-model-len** is the longest request the server accepts");
 	if (!isnan(len))

@@ -237,6 +237,20 @@ double cold_phase_median(const struct cold_run *run, const char *name)
 	return cold_median(v, n);
 }
 
+double cold_phase_stated_median(const struct cold_run *run, const char *name)
+{
+	double v[1000];
+	size_t n = 0;
+	for (int k = 0; k < run->ncycles && n < 1000; k++) {
+		const struct cold_decomp *d = &run->cycles[k].dec;
+		for (size_t i = 0; i < d->nphases; i++)
+			if (d->phases[i].found && !strcmp(d->phases[i].name, name) &&
+			    !isnan(d->phases[i].stated_s))
+				v[n++] = d->phases[i].stated_s;
+	}
+	return cold_median(v, n);
+}
+
 const char *cold_run_argv(const struct cold_run *run)
 {
 	for (int k = 0; k < run->ncycles; k++)

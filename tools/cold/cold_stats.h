@@ -68,6 +68,9 @@ const struct cold_info *cold_info_rec(const struct cold_run *run, const char *na
 double cold_info_num(const struct cold_run *run, const char *name);
 /* The median duration of phase NAME over the cycles that found it. */
 double cold_phase_median(const struct cold_run *run, const char *name);
+/* The median of what phase NAME's closing line states, over the cycles
+ * whose line stated one (NAN: none did). */
+double cold_phase_stated_median(const struct cold_run *run, const char *name);
 /* What the server ran (/proc/PID/cmdline of the first cycle that read
  * it), else the command as given. */
 const char *cold_run_argv(const struct cold_run *run);

@@ -267,6 +267,55 @@ START_TEST(kv_failed_points_judge_nothing)
 }
 END_TEST
 
+/* The waiting gauge is sampled every 50 ms: samples that saw no request
+ * waiting prove nothing where they did not see the point's requests all
+ * running at once (a review, fixture-server with one slot, concurrency
+ * 1, 2, 3 over ~50 ms points: the server's own timings queued 39% and 58%
+ * of TTFT, its samples read "0 running / 0 waiting", and the report said
+ * "measured knee 3 … requests did not wait even at 3, above the predicted
+ * 1"). Such a point is judged by the queued share; a point whose samples
+ * saw all its requests running and none waiting is the gauge's. */
+START_TEST(kv_gauge_that_saw_no_load_is_no_evidence)
+{
+	static struct sweep_kv_series s;
+	memset(&s, 0, sizeof s);
+	s.kind = "llamacpp";
+	s.want_tokens = 32;
+	s.cap.slots = 1;
+	s.cap.slot_ctx = 2048;
+	const double share[] = {0.10, 0.39, 0.58};
+	for (int c = 1; c <= 3; c++) {
+		struct sweep_kv_point *p = &s.pts[s.npts++];
+		p->conc = c;
+		p->nreq = 3 * c < 4 ? 4 : 3 * c;
+		p->prompt_tokens = 38;
+		p->ttft_p50 = 0.002 * c;
+		p->ttft_p90 = NAN;
+		p->queue_share_all = share[c - 1];
+		p->state.waiting_max = 0;
+		p->state.running_max = 0;
+	}
+	sweep_kv_knee(&s, 2);
+	ck_assert_int_eq(s.predicted_knee, 1);
+	ck_assert_msg(s.measured_knee == 1 && s.waited_from == 2,
+		      "measured knee %d, waited from %d: %s", s.measured_knee, s.waited_from,
+		      s.explain);
+	ck_assert_msg(strstr(s.explain, "as predicted: from concurrency 2 the queued share of all "
+			     "TTFT grew over 10 points"), "%s", s.explain);
+	ck_assert_msg(strstr(s.criterion, "never saw a point's requests all running at once"),
+		      "%s", s.criterion);
+	/* samples that saw the point's load are the gauge's word */
+	s.pts[0].state.running_max = 1;
+	s.pts[1].state.running_max = 1;
+	s.pts[1].state.waiting_max = 1;
+	sweep_kv_knee(&s, 2);
+	ck_assert_int_eq(s.waited_from, 2);
+	ck_assert_str_eq(s.criterion, "the server reported requests waiting");
+	ck_assert_msg(strstr(s.explain, "from concurrency 2 the server reported requests waiting"),
+		      "%s", s.explain);
+}
+END_TEST
+
 /* No waiting gauge, no queue share: the knee by the TTFT median grown
  * 1.5x, not by a p90 that 4 to 9 requests a point do not give (a NAN
  * compared as a number said nobody ever waited). */
@@ -1280,6 +1329,7 @@ int main(void)
 	tcase_add_test(u, prefix_lengths_that_disagree_are_said_so);
 	tcase_add_test(u, prefix_misses_served_from_the_cache_are_not_judged);
 	tcase_add_test(u, kv_knee_by_the_median_when_no_p90);
+	tcase_add_test(u, kv_gauge_that_saw_no_load_is_no_evidence);
 	TCase *t = tu_tcase(s, "sweep", 300);
 	tcase_add_test(t, prefix_llamacpp_counts_from_timings);
 	tcase_add_test(t, prefix_vllm_counts_from_metrics);

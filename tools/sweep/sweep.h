@@ -251,6 +251,9 @@ struct sweep_kv_series {      /* one configuration × one prompt length */
 				   * none): no knee is judged from the series
 				   * unless a request was seen waiting below */
 	const char *criterion;    /* how the measured knee was told (sweep_kv_knee) */
+	const char *waited_by;    /* how waiting was told at waited_from: the
+				   * gauge, or the criterion a point its
+				   * samples did not see whole fell back to */
 	char explain[600];
 };
 struct sweep_kv {

@@ -342,6 +342,12 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 		int failed = c->cold.t_start && !c->cold.ok;
 		for (int i = 0; i < c->nwarm; i++)
 			failed += !c->warm[i].ok;
+		/* answered, but no token came: a request without a TTFT is
+		 * no measurement of one (the cycle said "ok" and printed
+		 * "cold TTFT nan s") */
+		int notoken = c->cold.t_start && c->cold.ok && isnan(ttft_record_ttft_s(&c->cold));
+		for (int i = 0; i < c->nwarm; i++)
+			notoken += c->warm[i].ok && isnan(ttft_record_ttft_s(&c->warm[i]));
 		/* Requests fail the moment a dying server's socket closes, a
 		 * little before its process can be reaped: when they failed,
 		 * give it a second to show that it died. */
@@ -364,6 +370,11 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 			snprintf(c->error, sizeof c->error, "%d request%s failed: %s", failed,
 				 failed == 1 ? "" : "s",
 				 !c->cold.ok ? ttft_record_error(&c->cold) : "see the warm runs");
+			rc = TTFT_EXIT_FAILED;
+		} else if (notoken) {
+			snprintf(c->error, sizeof c->error, "%d request%s streamed no token (the "
+				 "server answered, but no event carried one): no TTFT to measure",
+				 notoken, notoken == 1 ? "" : "s");
 			rc = TTFT_EXIT_FAILED;
 		}
 	}

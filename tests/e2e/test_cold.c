@@ -1779,6 +1779,45 @@ START_TEST(no_warm_ttft_no_comparison)
 }
 END_TEST
 
+/* A server that answers 200 and streams no token (a review: the warm
+ * runs' streams held the usage and [DONE] only): the cycle was "ok",
+ * exit 0, stderr "cold TTFT … = nan× the warm median nan s", the report
+ * said "see the errors above" of errors it never gave, and its runs had
+ * no word for their missing TTFT. Now the cycle fails, says why, and
+ * each such run says it streamed no token. */
+START_TEST(no_token_streamed_is_a_failed_measurement)
+{
+	int port = tu_free_port();
+	char srv[512], *out, rep[256], extra[512];
+	snprintf(srv, sizeof srv, "exec %s/fixture-server --port %d --first-ms 5 --token-ms 1 "
+		 "--empty-from 2", tu_build_dir(), port);
+	tu_tmp_log(rep, sizeof rep, "no-token-md");
+	snprintf(extra, sizeof extra, "--warm-runs 2 --max-tokens 4 --kind vllm --report %s", rep);
+	cJSON *j;
+	int rc = cold(srv, port, extra, &out, &j);
+	ck_assert_msg(rc == 1 && !strstr(out, "nan") &&
+		      strstr(out, "cycle 1: 2 requests streamed no token"), "rc %d: %s", rc, out);
+	free(out);
+	ck_assert_ptr_nonnull(j);
+	cJSON *c = cycle_n(j, 0);
+	ck_assert(!cJSON_IsTrue(cJSON_GetObjectItem(c, "ok")));
+	ck_assert(isnan(fnum(c, "warm_ttft_median_s")));
+	cJSON_Delete(j);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	static const char *const ext[] = {"-cold-start.svg", "-warm-variance.svg", ".html"};
+	for (size_t i = 0; i < 3; i++) {
+		char p[512];
+		snprintf(p, sizeof p, "%s%s", rep, ext[i]);
+		unlink(p);
+	}
+	ck_assert_msg(strstr(md, "**Cycle 1 failed:** 2 requests streamed no token"), "%s", md);
+	ck_assert_msg(strstr(md, "| 1.2 | warm | - |") &&
+		      strstr(md, " | no token streamed: no TTFT |"), "%s", md);
+	free(md);
+}
+END_TEST
+
 /* One warm run of three fails (the fixture holds its first token past
  * --timeout): the spread is over the two that returned a token, and the
  * server's cached-token counts are there for those two. A review found
@@ -2146,6 +2185,7 @@ int main(void)
 	tcase_add_test(t, vllm_start_up_with_a_logging_prefix);
 	tcase_add_test(t, server_dies_during_the_runs);
 	tcase_add_test(t, no_warm_ttft_no_comparison);
+	tcase_add_test(t, no_token_streamed_is_a_failed_measurement);
 	tcase_add_test(t, warm_wording_counts_what_was_measured);
 	tcase_add_test(t, interrupt_while_starting);
 	tcase_add_test(t, escaped_daemon_holding_the_output);

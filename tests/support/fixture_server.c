@@ -5,7 +5,7 @@
  *   fixture-server [--port N] [--headers-ms H] [--first-ms F] [--token-ms T]
  *                  [--tokens N] [--role-lead-ms R] [--crlf] [--split N]
  *                  [--tls CERT KEY] [--prefix-cache] [--style vllm|llamacpp]
- *                  [--slots N] [--cork] [--no-usage]
+ *                  [--slots N] [--cork] [--no-usage] [--empty-from K]
  *
  * Timeline of a streamed request, from the moment its last byte is read:
  *   +H            response headers
@@ -159,6 +159,9 @@ static int g_cork;                /* --cork: a streamed response leaves whole
                                      its truth stamps are then earlier than
                                      the bytes leave */
 static int g_ipv6;                /* --ipv6: listen on [::1] */
+static int g_empty_from;          /* --empty-from K: the K-th completion and
+                                     later stream no token event (the role
+                                     chunk, usage, [DONE] only), answered 200 */
 static int g_slow_request;        /* --slow-request K: the K-th completion … */
 static double g_slow_ms;          /* … gets --slow-ms more before its first token */
 static int g_completions;         /* completions served so far (under g_mu) */
@@ -869,6 +872,8 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 		eff.first_ms += g_slow_ms; /* an outlier, with a line to show for it */
 		fprintf(stderr, "fixture: request %d is slow (+%g ms)\n", nth, g_slow_ms);
 	}
+	if (g_empty_from && nth >= g_empty_from)
+		ntok = 0; /* a server that generates nothing, and says 200 */
 	o = &eff;
 	rec->cache_n = o->cached;
 	int cork = g_cork && stream && !t_ssl;
@@ -1478,7 +1483,7 @@ int main(int argc, char **argv)
 			       "[--prefill-per-token-ms X] [--capacity-at-health N]\n"
 			       "         [--truth FILE] [--startup FILE] [--model NAME] "
 			       "[--ipv6] [--metrics-mode M] [--no-usage] [--status S]\n"
-			       "         [--slow-request N --slow-ms MS]\n"
+			       "         [--slow-request N --slow-ms MS] [--empty-from K]\n"
 			       "The tests' stand-in for vLLM (or llama.cpp with --style "
 			       "llamacpp): its wire format,\n"
 			       "/metrics and start-up lines, with injected delays and a ground "
@@ -1525,6 +1530,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--style")) g_llamacpp = !strcmp(v, "llamacpp");
 		else if (!strcmp(a, "--status")) g_def.status = atoi(v);
 		else if (!strcmp(a, "--slow-request")) g_slow_request = atoi(v);
+		else if (!strcmp(a, "--empty-from")) g_empty_from = atoi(v);
 		else if (!strcmp(a, "--slow-ms")) g_slow_ms = atof(v);
 		else if (!strcmp(a, "--metrics-mode")) g_metrics_mode = v;
 		else if (!strcmp(a, "--slots")) g_slots = atoi(v);

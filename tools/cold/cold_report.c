@@ -42,9 +42,14 @@ static void row(struct ttft_str *b, const char *id, const struct ttft_record *r,
 	cold_md_num_cell(b, cold_prefill_s(r), " %.4f |");
 	ttft_str_printf(b, " ");
 	ttft_str_md_cell(b, r->ok ? note : ttft_record_error(r));
+	int said = (r->ok ? note : ttft_record_error(r))[0] != 0;
+	if (r->ok && isnan(ttft_record_ttft_s(r))) {
+		ttft_str_printf(b, "%sno token streamed: no TTFT", said ? "; " : "");
+		said = 1;
+	}
 	if (at_least)
 		ttft_str_printf(b, "%stokens ≥: no usage, token events counted (one can carry "
-				   "several)", (r->ok ? note : ttft_record_error(r))[0] ? "; " : "");
+				   "several)", said ? "; " : "");
 	ttft_str_printf(b, " |\n");
 }
 

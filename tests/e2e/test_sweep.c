@@ -707,6 +707,33 @@ START_TEST(kv_tokens_per_s_from_events_is_at_least)
 }
 END_TEST
 
+/* A server that answers 200 and streams no token (only [DONE]): the
+ * point said "6 (0)" requests served, 0 failed, its TTFT p50 from the 2
+ * that had one, and the knee was judged on it (a review). A request
+ * without a TTFT was not served as one: it fails, the point is
+ * incomplete and judges nothing, and the sweep exits 1. */
+START_TEST(kv_no_token_streamed_is_a_failed_request)
+{
+	mkdir_out();
+	int rc;
+	char *out, args[1024];
+	snprintf(args, sizeof args, "--experiments kv --concurrency 1,2 --prompt-tokens 32 "
+		 "--max-tokens 2 --report %s/r.md", g_dir);
+	/* the warm-up, 4 at concurrency 1, then 6 at 2: the last 4 empty */
+	cJSON *j = sweep("--style llamacpp --slots 2 --ctx 2048 --first-ms 2 --token-ms 0.5 "
+			 "--empty-from 8", args, &rc, &out);
+	ck_assert_msg(rc == 1 && j, "exit %d: %s", rc, out);
+	cJSON *p0 = at(j, "kv.series.0.points.0"), *p1 = at(j, "kv.series.0.points.1");
+	ck_assert_int_eq((int)num(p0, "failed"), 0);
+	ck_assert_msg((int)num(p1, "failed") == 4 && (int)num(p1, "ttft_n") == 2,
+		      "failed %g, ttft_n %g: %s", num(p1, "failed"), num(p1, "ttft_n"), out);
+	ck_assert_msg(strstr(out, "no token streamed (HTTP 200, no event carried one)"), "%s", out);
+	cJSON_Delete(j);
+	free(out);
+	rm_out();
+}
+END_TEST
+
 /* vLLM: the capacity from its start-up lines ("GPU KV cache size: 1024
  * tokens"), the prediction floor(1024 / whole 16-token blocks a request),
  * and the server's own KV gauge while the point ran. */
@@ -1336,6 +1363,7 @@ int main(void)
 	tcase_add_test(t, prefix_two_configurations);
 	tcase_add_test(t, kv_llamacpp_knee_on_the_slots);
 	tcase_add_test(t, kv_tokens_per_s_from_events_is_at_least);
+	tcase_add_test(t, kv_no_token_streamed_is_a_failed_request);
 	tcase_add_test(t, kv_vllm_capacity_from_its_log);
 	tcase_add_test(t, kv_vllm_data_parallel_capacity_is_per_engine);
 	tcase_add_test(t, kv_vllm_data_parallel_from_a_coloured_log);

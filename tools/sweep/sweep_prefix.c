@@ -54,6 +54,15 @@ int sweep_requests(const struct probe_cfg *cfg, int conc, char **prompts, int n,
 		*cut += r[i].interrupted;
 	if (failed > 0)
 		failed -= *cut; /* the stop's doing, not the server's */
+	/* answered, but no token came: no TTFT was measured, so the request
+	 * was not served as one (a point of 6 "served, 0 failed" had its
+	 * TTFT p50 from 2: the other 4 streamed only [DONE]) */
+	for (int i = 0; i < n && failed >= 0; i++)
+		if (r[i].ok && !r[i].interrupted && isnan(ttft_record_ttft_s(&r[i]))) {
+			ttft_record_set_error(&r[i], "no token streamed (HTTP %d, no event "
+					      "carried one): no TTFT", r[i].status);
+			failed++;
+		}
 	for (int i = 0; i < n; i++) {
 		/* the records move into out: their buffers go with them */
 		const struct ttft_server_split *sp = ttft_record_split(&r[i]);

@@ -379,6 +379,9 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 		}
 	}
 	c->stop_s = cold_server_stop(&srv, g_stop > 1 ? 0 : o->stop_timeout);
+	int le = cold_server_log_close(&srv);
+	if (le)
+		snprintf(c->log_error, sizeof c->log_error, "%s", strerror(le));
 	g_pgid = 0;
 	sanity_host(&c->host_end);
 	c->steal_pct = sanity_steal_pct(&c->host_start, &c->host_end);
@@ -692,6 +695,15 @@ int main(int argc, char **argv)
 	if (g.present)
 		snprintf(run.gpu + strlen(run.gpu), sizeof run.gpu - strlen(run.gpu),
 			 ", %.0f MiB", g.mem_total_mib);
+	/* a server log the disk did not take holds only part of the lines:
+	 * an output not written (the report and JSON say so beside it) */
+	for (int k = 0; k < run.ncycles; k++)
+		if (run.cycles[k].log_error[0]) {
+			fprintf(stderr, "ttft-cold: cannot write the server log %s: %s (it holds "
+				"only part of the server's lines)\n", run.cycles[k].log_path,
+				run.cycles[k].log_error);
+			rc = rc ? rc : TTFT_EXIT_FAILED;
+		}
 	/* Outputs: whenever a cycle ran (not for a usage error found at the
 	 * first port check), each replaced atomically, both or neither old. */
 	int have = run.ncycles && !(rc == TTFT_EXIT_USAGE && run.ncycles == 1);

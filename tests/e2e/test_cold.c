@@ -1818,6 +1818,47 @@ START_TEST(no_token_streamed_is_a_failed_measurement)
 }
 END_TEST
 
+/* A server log the disk did not take (a review: --log-dir on a full
+ * tmpfs left server-cycle1.log empty, exit 0, and the report cited it
+ * as the server's log). /dev/full as the log: the write fails with
+ * ENOSPC; the run says so, exits 1, and the report and JSON say the log
+ * is incomplete; the measurement stands. */
+START_TEST(server_log_not_written_is_said)
+{
+	int port = tu_free_port();
+	char srv[512], *out, dir[256], lnk[320], rep[256], extra[1024];
+	snprintf(srv, sizeof srv, "exec %s/fixture-server --port %d --first-ms 5 --token-ms 1",
+		 tu_build_dir(), port);
+	tu_tmp_log(dir, sizeof dir, "full-logs");
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	snprintf(lnk, sizeof lnk, "%s/server-cycle1.log", dir);
+	ck_assert_int_eq(symlink("/dev/full", lnk), 0);
+	tu_tmp_log(rep, sizeof rep, "full-logs-md");
+	snprintf(extra, sizeof extra, "--warm-runs 1 --kind vllm --report %s --log-dir %s", rep,
+		 dir);
+	cJSON *j;
+	int rc = cold(srv, port, extra, &out, &j);
+	unlink(lnk);
+	rmdir(dir);
+	ck_assert_msg(rc == 1 && strstr(out, "cannot write the server log ") &&
+		      strstr(out, "No space left on device"), "rc %d: %s", rc, out);
+	free(out);
+	ck_assert_ptr_nonnull(j);
+	cJSON *c = cycle_n(j, 0);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(c, "ok")));
+	cJSON *e = cJSON_GetObjectItem(c, "server_log_error");
+	ck_assert_msg(cJSON_IsString(e) && strstr(e->valuestring, "No space left"), "no "
+		      "server_log_error");
+	cJSON_Delete(j);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	siblings(rep);
+	ck_assert_msg(strstr(md, "server-cycle1.log` (incomplete: writing it failed, No space "
+			     "left on device"), "%s", md);
+	free(md);
+}
+END_TEST
+
 /* One warm run of three fails (the fixture holds its first token past
  * --timeout): the spread is over the two that returned a token, and the
  * server's cached-token counts are there for those two. A review found
@@ -2186,6 +2227,7 @@ int main(void)
 	tcase_add_test(t, server_dies_during_the_runs);
 	tcase_add_test(t, no_warm_ttft_no_comparison);
 	tcase_add_test(t, no_token_streamed_is_a_failed_measurement);
+	tcase_add_test(t, server_log_not_written_is_said);
 	tcase_add_test(t, warm_wording_counts_what_was_measured);
 	tcase_add_test(t, interrupt_while_starting);
 	tcase_add_test(t, escaped_daemon_holding_the_output);

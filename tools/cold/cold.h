@@ -38,6 +38,7 @@ struct cold_cycle {
 	struct host_snap host_start, host_end;
 	double steal_pct;
 	char log_path[PATH_MAX + 32];
+	char log_error[128];  /* writing the log failed: why ("": it is whole) */
 	char model[256];      /* from --model or /v1/models */
 	char version[128];    /* from /version (vLLM) or /props (llama.cpp) */
 	char *server_argv;    /* what the server process ran (/proc/PID/cmdline) */

@@ -143,6 +143,7 @@ int cold_json(struct ttft_json *j, const struct cold_run *run)
 		ttft_json_num(j, "server_cpu_warm_pct", c->srv_cpu_warm);
 		ttft_json_end_obj(j);
 		ttft_json_str(j, "server_log", c->log_path[0] ? c->log_path : NULL);
+		ttft_json_str(j, "server_log_error", c->log_error[0] ? c->log_error : NULL);
 		ttft_json_end_obj(j);
 		if (cold_usable(c)) {
 			sr[k] = c->spawn_to_ready_s;

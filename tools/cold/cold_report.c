@@ -182,7 +182,13 @@ static void sanity(struct ttft_str *san, const struct cold_run *run)
 		if (run->cycles[k].log_path[0]) {
 			ttft_str_printf(san, "| server log, cycle %d | `", run->cycles[k].index);
 			ttft_str_md_cell(san, run->cycles[k].log_path);
-			ttft_str_printf(san, "` |\n");
+			ttft_str_printf(san, "`");
+			if (run->cycles[k].log_error[0]) {
+				ttft_str_printf(san, " (incomplete: writing it failed, ");
+				ttft_str_md_cell(san, run->cycles[k].log_error);
+				ttft_str_printf(san, "; the decomposition read every line)");
+			}
+			ttft_str_printf(san, " |\n");
 		}
 }
 

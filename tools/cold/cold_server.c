@@ -50,9 +50,9 @@ static void add_line(struct cold_server *s, int err, const char *p, size_t n,
 	}
 	s->lines[s->nlines++] = (struct cold_line){t, err, text};
 	pthread_mutex_unlock(&s->mu);
-	if (s->log)
-		fprintf(s->log, "%.6f\t%s\t%s\n", (double)(t - s->t_spawn) / 1e9,
-			err ? "err" : "out", text);
+	if (s->log && fprintf(s->log, "%.6f\t%s\t%s\n", (double)(t - s->t_spawn) / 1e9,
+			      err ? "err" : "out", text) < 0 && !s->log_errno)
+		s->log_errno = errno ? errno : EIO;
 }
 
 /* The end of the next line in p[0..n): a \n, or a \r (a progress bar
@@ -174,8 +174,8 @@ static void *reader(void *arg)
 			}
 		}
 	}
-	if (s->log)
-		fflush(s->log);
+	if (s->log && fflush(s->log) != 0 && !s->log_errno)
+		s->log_errno = errno ? errno : EIO;
 	pthread_mutex_lock(&s->mu);
 	s->reader_over = 1;
 	pthread_cond_broadcast(&s->drained);
@@ -294,6 +294,17 @@ size_t cold_server_tail(struct cold_server *s, struct cold_line *out, size_t n)
 	}
 	pthread_mutex_unlock(&s->mu);
 	return k;
+}
+
+int cold_server_log_close(struct cold_server *s)
+{
+	if (s->log) {
+		errno = 0;
+		if (fclose(s->log) != 0 && !s->log_errno)
+			s->log_errno = errno ? errno : EIO;
+		s->log = NULL;
+	}
+	return s->log_errno;
 }
 
 void cold_server_free(struct cold_server *s)

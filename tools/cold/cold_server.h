@@ -24,6 +24,7 @@ struct cold_server {
 	unsigned long drain_asked, drain_done; /* under mu */
 	int reader_over; /* under mu: the reader has ended (or never ran) */
 	FILE *log;      /* every line, "seconds-since-spawn\tstream\tline" */
+	int log_errno;  /* the log's first failed write (0: none) */
 	pthread_t reader;
 	pthread_mutex_t mu;
 	struct cold_line *lines;
@@ -50,6 +51,9 @@ int cold_server_dead(struct cold_server *s);
 double cold_server_stop(struct cold_server *s, double timeout_s);
 /* Copy of the last n lines (malloc'd, caller frees each text). */
 size_t cold_server_tail(struct cold_server *s, struct cold_line *out, size_t n);
+/* Close the log (after cold_server_stop): 0, or the errno of its first
+ * failed write (a full disk: the log holds only part of the lines). */
+int cold_server_log_close(struct cold_server *s);
 void cold_server_free(struct cold_server *s);
 
 /* What the server actually runs: the command line (/proc/PID/cmdline,

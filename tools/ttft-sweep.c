@@ -527,6 +527,10 @@ int main(int argc, char **argv)
 				"what ran, marked interrupted\n",
 			run.stop_sig == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM");
 	int unwritten = 0; /* an output that could not be written: exit 1 */
+	if (sweep_logs_unwritten) { /* said as each server stopped */
+		rc = TTFT_EXIT_FAILED;
+		unwritten = 1;
+	}
 	if (o.report && (run.prefix.npts || run.kv.ns)) {
 		char err[1024];
 		if (sweep_write_report(&run, o.report, err, sizeof err) != 0) {

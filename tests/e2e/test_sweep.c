@@ -734,6 +734,29 @@ START_TEST(kv_no_token_streamed_is_a_failed_request)
 }
 END_TEST
 
+/* A started server's log the disk did not take (--log-dir on a full
+ * disk: ttft-cold's review found the log left empty, exit 0; ttft-sweep
+ * shares its runner). /dev/full as the log: said, exit 1, the
+ * measurement still written. */
+START_TEST(server_log_not_written_is_said)
+{
+	mkdir_out();
+	char lnk[700], args[1024], *out;
+	snprintf(lnk, sizeof lnk, "%s/sweep-default.log", g_dir);
+	ck_assert_int_eq(symlink("/dev/full", lnk), 0);
+	snprintf(args, sizeof args, "--experiments kv --concurrency 1 --prompt-tokens 16 "
+		 "--max-tokens 2 --log-dir %s", g_dir);
+	int rc;
+	cJSON *j = sweep("--first-ms 2 --token-ms 0.5", args, &rc, &out);
+	ck_assert_msg(rc == 1 && j && strstr(out, "[default] cannot write the server log ") &&
+		      strstr(out, "No space left on device"), "exit %d: %s", rc, out);
+	ck_assert_int_eq((int)num(at(j, "kv.series.0.points.0"), "failed"), 0);
+	cJSON_Delete(j);
+	free(out);
+	rm_out();
+}
+END_TEST
+
 /* vLLM: the capacity from its start-up lines ("GPU KV cache size: 1024
  * tokens"), the prediction floor(1024 / whole 16-token blocks a request),
  * and the server's own KV gauge while the point ran. */
@@ -1364,6 +1387,7 @@ int main(void)
 	tcase_add_test(t, kv_llamacpp_knee_on_the_slots);
 	tcase_add_test(t, kv_tokens_per_s_from_events_is_at_least);
 	tcase_add_test(t, kv_no_token_streamed_is_a_failed_request);
+	tcase_add_test(t, server_log_not_written_is_said);
 	tcase_add_test(t, kv_vllm_capacity_from_its_log);
 	tcase_add_test(t, kv_vllm_data_parallel_capacity_is_per_engine);
 	tcase_add_test(t, kv_vllm_data_parallel_from_a_coloured_log);

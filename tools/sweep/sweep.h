@@ -100,6 +100,8 @@ void sweep_srv_close(struct sweep_srv *s, const struct sweep_opts *o);
  * gives up, the probe's requests in flight end marked interrupted
  * (o->probe.stop points here). */
 extern volatile sig_atomic_t sweep_stop;
+/* started servers' logs (--log-dir) whose writing failed (a full disk) */
+extern int sweep_logs_unwritten;
 /* The managed server's process group, for a second signal's SIGKILL. */
 extern volatile pid_t sweep_pgid;
 

@@ -20,6 +20,7 @@
 #include "ttft_prom.h"
 
 volatile sig_atomic_t sweep_stop;
+int sweep_logs_unwritten;
 volatile pid_t sweep_pgid;
 
 void sweep_say(const struct sweep_opts *o, const char *fmt, ...)
@@ -381,6 +382,14 @@ void sweep_srv_close(struct sweep_srv *s, const struct sweep_opts *o)
 			  "kills it and ends at once)\n", s->label);
 	cold_server_stop(&s->cs, o->stop_timeout);
 	sweep_pgid = 0;
+	/* a log the disk did not take holds only part of the lines */
+	int le = cold_server_log_close(&s->cs);
+	if (le && o->log_dir) {
+		fprintf(stderr, "ttft-sweep: [%s] cannot write the server log %s/sweep-%s.log: %s "
+			"(it holds only part of the server's lines)\n", s->label, o->log_dir,
+			s->label, strerror(le));
+		sweep_logs_unwritten++;
+	}
 	cold_server_free(&s->cs);
 	s->managed = 0;
 }

@@ -1859,6 +1859,38 @@ START_TEST(server_log_not_written_is_said)
 }
 END_TEST
 
+/* Two cycles, the second's restart fails (a review: "Across 1 restarts:
+ * spawn → ready 2.270 / 2.270 / 2.270 s … (min / median / max)", a
+ * spread made of one value). One usable cycle gives no spread. */
+START_TEST(one_usable_cycle_gives_no_spread)
+{
+	int port = tu_free_port();
+	char srv[768], mark[256], rep[256], extra[512], *out;
+	tu_tmp_log(mark, sizeof mark, "second-start-fails");
+	unlink(mark);
+	snprintf(srv, sizeof srv, "if [ -e %s ]; then echo boom >&2; exit 3; fi; touch %s; "
+		 "exec %s/fixture-server --port %d --first-ms 5 --token-ms 1", mark, mark,
+		 tu_build_dir(), port);
+	tu_tmp_log(rep, sizeof rep, "one-usable-md");
+	snprintf(extra, sizeof extra, "--cycles 2 --warm-runs 1 --kind vllm --report %s", rep);
+	cJSON *j;
+	int rc = cold(srv, port, extra, &out, &j);
+	unlink(mark);
+	ck_assert_msg(rc == 1 && strstr(out, "cycle 2: the server exited before it was ready"),
+		      "rc %d: %s", rc, out);
+	free(out);
+	ck_assert_int_eq((int)fnum(cJSON_GetObjectItem(j, "summary"), "cycles_ok"), 1);
+	cJSON_Delete(j);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	siblings(rep);
+	ck_assert_msg(!strstr(md, "Across 1 restarts") &&
+		      strstr(md, "- **Across restarts:** only 1 of the 2 cycles measured a start-up "
+			     "and a cold request: no spread to give."), "%s", md);
+	free(md);
+}
+END_TEST
+
 /* One warm run of three fails (the fixture holds its first token past
  * --timeout): the spread is over the two that returned a token, and the
  * server's cached-token counts are there for those two. A review found
@@ -2228,6 +2260,7 @@ int main(void)
 	tcase_add_test(t, no_warm_ttft_no_comparison);
 	tcase_add_test(t, no_token_streamed_is_a_failed_measurement);
 	tcase_add_test(t, server_log_not_written_is_said);
+	tcase_add_test(t, one_usable_cycle_gives_no_spread);
 	tcase_add_test(t, warm_wording_counts_what_was_measured);
 	tcase_add_test(t, interrupt_while_starting);
 	tcase_add_test(t, escaped_daemon_holding_the_output);

@@ -329,7 +329,12 @@ void cold_md_observations(struct ttft_str *b, const struct cold_run *run)
 				n++;
 			}
 		double srm = cold_median(sr, n), ctm = cold_median(ct, n);
-		if (n)
+		/* one value is no spread: its min, median and max are itself */
+		if (n == 1)
+			ttft_str_printf(b, "- **Across restarts:** only 1 of the %d cycles measured a "
+					   "start-up and a cold request: no spread to give.\n",
+					run->ncycles);
+		else if (n)
 			ttft_str_printf(b, "- **Across %zu restarts:** spawn → ready %.3f / %.3f / %.3f s "
 					   "and cold TTFT %.4f / %.4f / %.4f s (min / median / max).\n", n,
 					sr[0], srm, sr[n - 1], ct[0], ctm, ct[n - 1]);

@@ -282,7 +282,17 @@ char *cold_report(const struct cold_run *run, const char *tpl_path, const char *
 			row(&runs, id, &c->warm[j], "");
 		}
 		double mnv, mxv, cv, med = cold_warm_median(c, &mnv, &mxv, &cv);
-		ttft_str_printf(&warm, "| %d | %d | ", c->index, c->nwarm);
+		/* the figures are of the runs that returned a token: say how
+		 * many, where some did not (a median of 1 read as of 3) */
+		int measured = 0;
+		for (int j = 0; j < c->nwarm; j++)
+			measured += !isnan(ttft_record_ttft_s(&c->warm[j]));
+		if (measured == c->nwarm)
+			ttft_str_printf(&warm, "| %d | %d | ", c->index, c->nwarm);
+		else
+			ttft_str_printf(&warm, "| %d | %d (%d of them with a TTFT: the figures are "
+					       "of %s) | ", c->index, c->nwarm, measured,
+					measured == 1 ? "that one" : "those");
 		cold_md_num_cell(&warm, mnv, " %.4f |");
 		cold_md_num_cell(&warm, med, " %.4f |");
 		cold_md_num_cell(&warm, mxv, " %.4f |");

@@ -215,6 +215,56 @@ START_TEST(kv_cut_between_points_says_so_in_the_lesson)
 }
 END_TEST
 
+/* The table's "most running / waiting" of a point whose gauge samples
+ * caught none of its requests running read "0 / 0" as if the server had
+ * been idle (a review: one slot, 38% and 55% of TTFT queued). */
+START_TEST(kv_gauge_that_saw_nothing_says_so_in_the_table)
+{
+	static struct sweep_run run;
+	static struct sweep_opts o;
+	memset(&run, 0, sizeof run);
+	memset(&o, 0, sizeof o);
+	run.o = &o;
+	run.kind = "llamacpp";
+	run.model = "m";
+	snprintf(run.date, sizeof run.date, "2026-12-03 16:00 UTC");
+	run.kv.ran = 1;
+	run.kv.ns = 1;
+	struct sweep_kv_series *s = &run.kv.s[0];
+	snprintf(s->cfg, sizeof s->cfg, "default");
+	s->kind = "llamacpp";
+	s->want_tokens = 32;
+	s->cap.slots = 1;
+	s->cap.slot_ctx = 2048;
+	static struct sweep_req reqs[2][6];
+	memset(reqs, 0, sizeof reqs);
+	for (int c = 1; c <= 2; c++) {
+		struct sweep_kv_point *p = &s->pts[s->npts++];
+		p->conc = c;
+		p->req = reqs[c - 1];
+		p->nreq = c == 1 ? 4 : 6;
+		p->prompt_tokens = 38;
+		p->ttft_p50 = 0.002 * c;
+		p->ttft_p90 = p->ttft_p99 = NAN;
+		p->queue_share_all = c == 1 ? 0.10 : 0.38;
+		p->state.running_max = c == 1 ? 1 : 0; /* the second's samples saw none */
+		p->state.waiting_max = 0;
+		p->state.kv_usage_max_pct = NAN;
+	}
+	sweep_kv_knee(s, 2);
+	mkdir_out();
+	char path[700], err[1024];
+	snprintf(path, sizeof path, "%s/r.md", g_dir);
+	ck_assert_msg(sweep_write_report(&run, path, err, sizeof err) == 0, "%s", err);
+	char *md = tu_read_file(path, NULL);
+	ck_assert_ptr_nonnull(md);
+	ck_assert_msg(strstr(md, "| 1 / 0 | ") && strstr(md, "| 0 / 0 (samples saw none) | ") &&
+		      strstr(md, "(most running / waiting 'samples saw none':"), "%s", md);
+	free(md);
+	rm_out();
+}
+END_TEST
+
 START_TEST(kv_failed_points_judge_nothing)
 {
 	static struct sweep_kv_series s;
@@ -1380,6 +1430,7 @@ int main(void)
 	tcase_add_test(u, prefix_misses_served_from_the_cache_are_not_judged);
 	tcase_add_test(u, kv_knee_by_the_median_when_no_p90);
 	tcase_add_test(u, kv_gauge_that_saw_no_load_is_no_evidence);
+	tcase_add_test(u, kv_gauge_that_saw_nothing_says_so_in_the_table);
 	TCase *t = tu_tcase(s, "sweep", 300);
 	tcase_add_test(t, prefix_llamacpp_counts_from_timings);
 	tcase_add_test(t, prefix_vllm_counts_from_metrics);

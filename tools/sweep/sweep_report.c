@@ -47,6 +47,14 @@ static const char *pct(double f)
 	return b;
 }
 
+/* The point's requests ran, yet the gauge's samples caught none of them
+ * running: its maxima (0 / 0) are no reading of the point's load. */
+static int gauge_saw_none(const struct sweep_kv_point *p)
+{
+	return isfinite(p->state.running_max) && p->state.running_max < 1 &&
+	       p->nreq - p->failed > 0;
+}
+
 static const char *num(double v, int dec)
 {
 	char *b = ring();
@@ -552,7 +560,7 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 				continue;
 			}
 			ttft_str_printf(b, "| %s | %ld | %d | %d (%d) | %s / %s | %s%s%s%s | %s / %s | "
-					   "%s | %s | %s%s | %s | %s / %s | ", s->cfg, p->prompt_tokens,
+					   "%s | %s | %s%s | %s | %s / %s", s->cfg, p->prompt_tokens,
 					p->conc, p->nreq, p->failed, ms(p->ttft_p50), ms(p->ttft_p99),
 					pct(p->queue_share_all), p->share_source &&
 					p->share_source != p->queue_source ? " (" : "",
@@ -566,6 +574,7 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 					num(p->out_tok_s, 1), num(p->req_s, 2),
 					num(p->state.running_max, 0),
 					num(p->state.waiting_max, 0));
+			ttft_str_printf(b, "%s | ", gauge_saw_none(p) ? " (samples saw none)" : "");
 			if (isfinite(p->state.kv_usage_max_pct))
 				ttft_str_printf(b, "%.1f%% (%s) |\n", p->state.kv_usage_max_pct,
 						p->state.kv_usage_source);
@@ -575,6 +584,7 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 	}
 	int few = 0; /* a p90 / p99 '-' for want of values */
 	int counted = 0; /* an output tok/s '≥' */
+	int blind = 0; /* a gauge whose samples saw none of the point's requests */
 	for (int i = 0; i < k->ns; i++)
 		for (int j = 0; j < k->s[i].npts; j++) {
 			const struct sweep_kv_point *p = &k->s[i].pts[j];
@@ -582,7 +592,13 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 			       (isfinite(p->queue_share_p50) && isnan(p->queue_share_p90));
 			counted |= p->status != SWEEP_INTERRUPTED && p->tok_events &&
 				   isfinite(p->out_tok_s);
+			blind |= p->status != SWEEP_INTERRUPTED && gauge_saw_none(p);
 		}
+	if (blind)
+		ttft_str_printf(b, "\n(most running / waiting 'samples saw none': the server's "
+				   "gauges, sampled every 50 ms, never caught one of the point's "
+				   "requests running, so their 0 says nothing of its load; the knee "
+				   "is then told by the next signal.)\n");
 	if (few)
 		ttft_str_printf(b, "\n(%s.)\n", TTFT_QUANTILE_RULE);
 	if (counted)

@@ -1913,6 +1913,20 @@ START_TEST(warm_wording_counts_what_was_measured)
 	ck_assert(isnan(fnum(cJSON_GetArrayItem(w, 1), "ttft_s")));
 	ck_assert(!isnan(fnum(cJSON_GetArrayItem(w, 0), "ttft_s")) &&
 		  !isnan(fnum(cJSON_GetArrayItem(w, 2), "ttft_s")));
+	/* inside warm TTFT: each run's prefill and the rest of its own TTFT,
+	 * over the 2 runs that have both (a review: the median TTFT less the
+	 * median prefill, two runs' numbers made one) */
+	double pf[2], rest[2];
+	for (int i = 0; i < 2; i++) {
+		cJSON *r = cJSON_GetArrayItem(w, 2 * i);
+		pf[i] = fnum(r, "prefill_s");
+		rest[i] = fnum(r, "ttft_s") - pf[i];
+		ck_assert(!isnan(pf[i]) && !isnan(rest[i]));
+	}
+	char inside[256];
+	snprintf(inside, sizeof inside, "the server reports %.4f s of prefill; the rest of each "
+		 "run's TTFT, %.4f s (medians over the 2 warm runs with both)",
+		 (pf[0] + pf[1]) / 2, (rest[0] + rest[1]) / 2);
 	cJSON_Delete(j);
 	char *md = tu_read_file(rep, NULL);
 	unlink(rep);
@@ -1922,6 +1936,7 @@ START_TEST(warm_wording_counts_what_was_measured)
 		snprintf(p, sizeof p, "%s%s", rep, ext[i]);
 		unlink(p);
 	}
+	ck_assert_msg(strstr(md, inside), "not '%s' in:\n%s", inside, md);
 	ck_assert_msg(strstr(md, "over the 2 of 3 warm runs that returned a token") &&
 		      !strstr(md, "over 3 warm runs"), "%s", md);
 	/* the warm table's figures are of 2 runs, and its count says so (a

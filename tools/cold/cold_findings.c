@@ -308,17 +308,25 @@ void cold_md_observations(struct ttft_str *b, const struct cold_run *run)
 		}
 		outliers(b, y, med);
 	}
-	double mn, mx, cv, med = cold_warm_median(c, &mn, &mx, &cv);
-	double pf[1024];
+	/* each run's prefill and the rest of its own TTFT, over the runs
+	 * that have both: the median TTFT less the median prefill mixed two
+	 * runs' numbers into one that was no run's (a review) */
+	double pf[1024], rest[1024];
 	size_t npf = 0;
-	for (int i = 0; i < c->nwarm && npf < 1024; i++)
-		if (!isnan(cold_prefill_s(&c->warm[i])))
-			pf[npf++] = cold_prefill_s(&c->warm[i]);
-	double pfm = cold_median(pf, npf);
-	if (!isnan(pfm) && !isnan(med))
+	for (int i = 0; i < c->nwarm && npf < 1024; i++) {
+		double p = cold_prefill_s(&c->warm[i]), t = ttft_record_ttft_s(&c->warm[i]);
+		if (!isnan(p) && !isnan(t)) {
+			pf[npf] = p;
+			rest[npf++] = t - p;
+		}
+	}
+	double pfm = cold_median(pf, npf), restm = cold_median(rest, npf);
+	if (!isnan(pfm) && !isnan(restm))
 		ttft_str_printf(b, "- **Inside warm TTFT (cycle %d):** the server reports %.4f s of "
-				   "prefill; the other %.4f s is HTTP, queueing, tokenization and the "
-				   "first token's flush.\n", c->index, pfm, med - pfm);
+				   "prefill; the rest of each run's TTFT, %.4f s (medians over the %zu "
+				   "warm run%s with both), is HTTP, queueing, tokenization and the "
+				   "first token's flush.\n", c->index, pfm, restm, npf,
+				npf == 1 ? "" : "s");
 	if (run->ncycles > 1) {
 		double sr[1000], ct[1000];
 		size_t n = 0;

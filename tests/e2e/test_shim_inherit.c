@@ -114,6 +114,37 @@ START_TEST(requests_of_a_program_exec_d_with_the_connection_open)
 }
 END_TEST
 
+/* The parent sends, hands the socket to a program it spawns and closes
+ * its own copy before that program reads the answer: the socket lives on
+ * in the child, so the parent's close is not the client giving up. The
+ * request's row is whole, with its answer's tokens and end (before: "the
+ * client closed after [DONE], before the response's own end", not
+ * complete, no e2e, where the child had read every byte of it). */
+static const char *const handoffs[] = {"--handoff", "--handoff-late"};
+
+START_TEST(request_answered_after_the_sender_closed_its_copy)
+{
+	/* the parent's close before the child's first use of the socket,
+	 * and after it (the heir known then) */
+	char script[1024], log[256];
+	snprintf(script, sizeof script, "exec %s/inherit_host %s %d", tu_build_dir(),
+		 handoffs[_i], g_port);
+	cJSON *j = run_both(script, log, sizeof log);
+	ck_assert_ptr_nonnull(j);
+	cJSON *rs = cJSON_GetObjectItem(j, "requests");
+	ck_assert_int_eq(cJSON_GetArraySize(rs), 1);
+	cJSON *r = cJSON_GetArrayItem(rs, 0);
+	char *txt = cJSON_PrintUnformatted(r);
+	ck_assert_msg(num(r, "status") == 200 && num(r, "tokens") == 3, "%s", txt);
+	ck_assert_msg(cJSON_IsTrue(cJSON_GetObjectItem(r, "complete")), "%s", txt);
+	ck_assert_msg(num(r, "e2e_s") >= num(r, "ttft_s") && num(r, "ttft_s") > 0, "%s", txt);
+	ck_assert_msg(cJSON_IsNull(cJSON_GetObjectItem(r, "note")), "%s", txt);
+	free(txt);
+	cJSON_Delete(j);
+	unlink(log);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shim_inherit");
@@ -121,5 +152,6 @@ int main(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, shell_request_answered_in_a_new_image);
 	tcase_add_test(t, requests_of_a_program_exec_d_with_the_connection_open);
+	tcase_add_loop_test(t, request_answered_after_the_sender_closed_its_copy, 0, 2);
 	return tu_run(s);
 }

@@ -39,6 +39,8 @@ struct asm_conn {
 	 * owed_base on; its own requests follow them */
 	uint8_t inherited;
 	uint32_t origin, owed, owed_base;
+	uint8_t origin_closed; /* the origin closed its copy (before or after) */
+	uint32_t heir;         /* the latest connection that inherited this one */
 	/* responses to requests the shim did not see (sent by a raw system
 	 * call, wide-character stdio, an untraced program image): each is
 	 * a row of its own; the responses after them answer the requests
@@ -689,7 +691,7 @@ static void inherit(struct ttft_asm *ps, struct asm_conn *c, const struct ttft_r
 	same_socket(ps, e);
 	if (o == NONE || o == e->conn || o >= ps->nconn)
 		return;
-	const struct asm_conn *oc = &ps->conns[o];
+	struct asm_conn *oc = &ps->conns[o];
 	uint32_t k = oc->nreqs;
 	while (k > 0 && !ps->out->reqs[oc->reqs[k - 1]].t_hdr &&
 	       !ps->out->reqs[oc->reqs[k - 1]].t_end)
@@ -697,8 +699,18 @@ static void inherit(struct ttft_asm *ps, struct asm_conn *c, const struct ttft_r
 	if (k == oc->nreqs)
 		return; /* nothing owed: its own requests only */
 	c->origin = o;
+	oc->heir = e->conn;
 	c->owed = oc->nreqs - k;
 	c->owed_base = ps->out->reqs[oc->reqs[k]].seq;
+	/* the origin's close, if it came, was one copy's (a parent that
+	 * spawned the heir and closed its own): the socket lived on here,
+	 * and what is read here answers its requests, not a client that
+	 * gave up on them; the heir's own close ends them (origin_closed) */
+	c->origin_closed = oc->closed;
+	for (uint32_t i = k; oc->closed && i < oc->nreqs; i++) {
+		ps->out->reqs[oc->reqs[i]].closed_early = 0;
+		ps->out->reqs[oc->reqs[i]].closed_in_head = 0;
+	}
 }
 
 /* A TTFT_F_TIMES record's tokens (ttft_log.h), each at its time. A count
@@ -1103,9 +1115,19 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 			}
 			return;
 		}
+		/* an exec's heir holds the socket still: this close was one
+		 * copy's, and what the heir owes its requests it may yet
+		 * read (its own close ends them) */
+		struct asm_conn *h = c->heir ? &ps->conns[c->heir] : NULL;
+		if (h && (h->closed || h->origin != e->conn))
+			h = NULL;
+		if (h)
+			h->origin_closed = 1;
 		int first = 1;
 		for (uint32_t i = c->marked; i < c->nreqs; i++) {
 			struct ttft_record *r = &a->reqs[c->reqs[i]];
+			if (h && r->seq >= h->owed_base && r->seq - h->owed_base < h->owed)
+				continue;
 			if (!r->t_end) {
 				r->closed_early = 1;
 				/* a = 1: the first one unanswered was being
@@ -1116,6 +1138,18 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 			}
 		}
 		c->marked = c->nreqs;
+		if (c->origin && c->origin_closed) {
+			/* an exec's heir closed, its origin's copy closed
+			 * before: what it still owed the origin's requests
+			 * went unread (inherit cleared that close there) */
+			const struct asm_conn *oc = &ps->conns[c->origin];
+			for (uint32_t i = 0; i < oc->nreqs; i++) {
+				struct ttft_record *r = &a->reqs[oc->reqs[i]];
+				if (r->seq >= c->owed_base && r->seq - c->owed_base < c->owed &&
+				    !r->t_end)
+					r->closed_early = 1;
+			}
+		}
 		return;
 	case TTFT_EV_INHERIT:
 		/* this id is a fork child's for connection a, which its

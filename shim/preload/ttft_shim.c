@@ -1400,9 +1400,10 @@ SHIM_COLD static void on_recv_rare(int fd, struct shim_conn *c,
 				   ssize_t ret, int err, int flags, int64_t t1)
 {
 	struct emit_ctx ec = {fd, c->conn, c};
-	if (flags & MSG_ERRQUEUE)
+	if (flags & (MSG_ERRQUEUE | MSG_OOB))
 		return; /* the socket's error queue (timestamps, zero-copy
-			   notices, ICMP errors): not the stream */
+			   notices, ICMP errors), or TCP's urgent byte (out
+			   of the stream, at its mark): not the stream */
 	if (ret < 0) {
 		batch_flush_rx(c);
 		if (hard_error(err))
@@ -1452,7 +1453,7 @@ TTFT_HIDDEN void shim_on_recv(int fd, struct shim_held h,
 	/* The usual read: bytes into one buffer, on an established plaintext
 	 * connection; everything else is on_recv_rare's. */
 	if (__builtin_expect(ret > 0 && iovcnt == 1 &&
-			     !(flags & (MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE)) &&
+			     !(flags & (MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE | MSG_OOB)) &&
 			     !(c->pending | c->tls), 1)) {
 		struct emit_ctx ec = {fd, c->conn, c};
 		size_t n = iov->iov_len < (size_t)ret ? iov->iov_len : (size_t)ret;
@@ -1471,7 +1472,7 @@ TTFT_HIDDEN void shim_on_recv1(int fd, struct shim_held h, void *buf,
 	if (!c)
 		return;
 	int e;
-	if (__builtin_expect(ret > 0 && !(flags & (MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE)) &&
+	if (__builtin_expect(ret > 0 && !(flags & (MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE | MSG_OOB)) &&
 			     !(c->pending | c->tls), 1)) {
 		size_t n = len < (size_t)ret ? len : (size_t)ret;
 		/* One token event: its time kept, or written with the ones

@@ -729,6 +729,35 @@ START_TEST(msg_trunc_bytes_are_said_unseen)
 }
 END_TEST
 
+/* An urgent byte the server sent (MSG_OOB) and the client took with
+ * recv(MSG_OOB) is no part of the stream: the response reads whole, both
+ * rows complete with their 3 tokens (before: the byte went into the
+ * chunk framing, the row said the sniffer lost the framing and the next
+ * request's answer went unread). The host runs as without the shim. */
+START_TEST(urgent_byte_is_not_the_stream)
+{
+	struct run r;
+	run_host(&r, "oob", NULL);
+	ck_assert_int_eq(said(&r, "headers", 0), 1);
+	ck_assert_int_eq(said(&r, "oob", 0), '!');
+	ck_assert_int_eq(said(&r, "tokens", 0), 3);
+	ck_assert_int_eq(said(&r, "tokens", 1), 3);
+	char *plain = unshimmed("oob", "");
+	ck_assert_str_eq(strchr(r.out, '\n') + 1, plain);
+	free(plain);
+	ck_assert_int_eq(r.n, 2);
+	char *s = cJSON_PrintUnformatted(r.reqs);
+	const char *paths[] = {"/oob?tokens=3", "/after-oob"};
+	for (int i = 0; i < 2; i++) {
+		cJSON *q = row_by_path(&r, paths[i]);
+		ck_assert_msg(num(q, "status") == 200 && num(q, "tokens") == 3 &&
+			      cJSON_IsTrue(cJSON_GetObjectItem(q, "complete")), "%s", s);
+	}
+	free(s);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(connect_again_is_not_a_new_connection)
 {
 	struct run r;
@@ -1524,6 +1553,7 @@ int main(void)
 	tcase_add_test(t, sendfile_body);
 	tcase_add_test(t, splice_read_side);
 	tcase_add_test(t, msg_trunc_bytes_are_said_unseen);
+	tcase_add_test(t, urgent_byte_is_not_the_stream);
 	tcase_add_test(t, connect_again_is_not_a_new_connection);
 	tcase_add_test(t, refused_expect_continue);
 	tcase_add_test(t, requests_through_a_connect_tunnel);

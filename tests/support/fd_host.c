@@ -15,7 +15,8 @@
  * The server answers every request with a chunked SSE stream of TOKENS
  * (default 3) vLLM completion events and [DONE]; a path's query may ask for
  * ?tokens=N&ms=M (M ms between tokens; head_delay=H: H ms before the
- * headers). Paths: /expect417 answers 417 to
+ * headers). Paths: /oob sends an urgent byte ("!", MSG_OOB) after the
+ * headers; /expect417 answers 417 to
  * "Expect: 100-continue" without reading the body; /reset sends the headers
  * and one token, then resets the connection. "Connection: close" closes after
  * the response. A request line that is not HTTP is read and ignored.
@@ -140,6 +141,7 @@ static void *serve_conn(void *arg)
 		int head_delay = query_int(buf, "head_delay=", 0);
 		int is417 = strncmp(buf, "POST /expect417", 15) == 0 && expect;
 		int reset = strncmp(buf, "POST /reset", 11) == 0;
+		int oob = strncmp(buf, "POST /oob", 9) == 0;
 		if (!is417) {
 			while (have < head + body) {
 				ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
@@ -161,6 +163,8 @@ static void *serve_conn(void *arg)
 		if (head_delay)
 			usleep((useconds_t)head_delay * 1000);
 		send_all(fd, sse_head, sizeof sse_head - 1);
+		if (oob) /* an urgent byte: out of the stream, at its mark */
+			(void)!send(fd, "!", 1, MSG_OOB);
 		for (int k = 0; k < tokens; k++) {
 			if (ms)
 				usleep((useconds_t)ms * 1000);
@@ -762,6 +766,36 @@ static int sc_msgtrunc(const char *how)
 	say("untouched", same == len);
 	say("tokens", response(fd));
 	request(fd, "/after-trunc");
+	say("tokens", response(fd));
+	close(fd);
+	return 0;
+}
+
+/* Urgent data: the server's "!" sent MSG_OOB after a response's headers.
+ * The client reads the headers, waits for POLLPRI, takes the byte with
+ * recv(MSG_OOB) (it is no part of the stream: the reads stop at its mark
+ * and go on after it without it), reads the rest; then a second request.
+ * Says the byte and the tokens read. */
+static int sc_oob(void)
+{
+	int fd = connect_to(g_port);
+	request(fd, "/oob?tokens=3");
+	char head[sizeof sse_head];
+	size_t got = 0;
+	while (got < sizeof sse_head - 1) {
+		ssize_t r = read(fd, head + got, sizeof sse_head - 1 - got);
+		if (r <= 0)
+			return 3;
+		got += (size_t)r;
+	}
+	say("headers", memcmp(head, sse_head, got) == 0);
+	struct pollfd p = {fd, POLLPRI, 0};
+	if (poll(&p, 1, -1) != 1 || !(p.revents & POLLPRI))
+		return 3;
+	char c = 0;
+	say("oob", recv(fd, &c, 1, MSG_OOB) == 1 ? c : -1);
+	say("tokens", response(fd));
+	request(fd, "/after-oob");
 	say("tokens", response(fd));
 	close(fd);
 	return 0;
@@ -1787,6 +1821,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "sendfile")) return sc_sendfile();
 	if (!strcmp(sc, "splice")) return sc_splice();
 	if (!strcmp(sc, "msgtrunc")) return sc_msgtrunc(arg ? arg : "recv");
+	if (!strcmp(sc, "oob")) return sc_oob();
 	if (!strcmp(sc, "eisconn")) return sc_eisconn();
 	if (!strcmp(sc, "expect417")) return sc_expect417();
 	if (!strcmp(sc, "seccomp")) return sc_seccomp();

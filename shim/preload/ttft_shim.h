@@ -177,6 +177,7 @@ extern TTFT_HIDDEN struct shim_conn shim_conns[SHIM_MAX_CONN];
 	X(putc_unlocked, "putc_unlocked", int, EOF, (int a, FILE *b), (a, b)) \
 	X(putchar, "putchar", int, EOF, (int a), (a))                         \
 	X(putchar_unlocked, "putchar_unlocked", int, EOF, (int a), (a))       \
+	X(overflow, "__overflow", int, EOF, (FILE * a, int b), (a, b))        \
 	X(vfprintf, "vfprintf", int, -1,                                      \
 	  (FILE * a, const char *b, va_list c), (a, b, c))                    \
 	X(vprintf, "vprintf", int, -1, (const char *a, va_list b), (a, b))    \

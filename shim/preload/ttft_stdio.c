@@ -219,6 +219,29 @@ TTFT_PUBLIC int putc_unlocked(int c, FILE *f)
 	return putc_traced(c, f, 3);
 }
 
+/* glibc's inline putc_unlocked, putchar_unlocked and fputc_unlocked
+ * (<bits/stdio.h> under optimization: __putc_unlocked_body) write into
+ * the buffer themselves and call __overflow when it is full: it sends the
+ * buffer with libc's internal write, and adds c (EOF: only flushes). */
+int __overflow(FILE *f, int c);
+
+SHIM_COLD static int overflow_traced(FILE *f, int c)
+{
+	struct watch w;
+	watch_begin(f, &w);
+	int r = LIBC(overflow)(f, c);
+	char ch = (char)c;
+	watch_end(f, &w, &ch, r == EOF || c == EOF ? 0 : 1, r != EOF);
+	return r;
+}
+
+TTFT_PUBLIC int __overflow(FILE *f, int c)
+{
+	if (!WATCHED(f))
+		return LIBC(overflow)(f, c);
+	return overflow_traced(f, c);
+}
+
 TTFT_PUBLIC int putchar(int c)
 {
 	if (!WATCHED_STDOUT())

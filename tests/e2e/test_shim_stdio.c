@@ -138,6 +138,17 @@ START_TEST(dprintf_request)
 }
 END_TEST
 
+/* glibc's inline putc_unlocked writes into the buffer and, when it is
+ * full, calls __overflow, which sends it with libc's internal write: the
+ * shim watches __overflow as it does the output calls (before, the 8 KiB
+ * that went out there were never seen, the rest read as no HTTP: the row
+ * had no request and said "not HTTP/1.x (HTTP/2?)"). */
+START_TEST(inline_putc_request)
+{
+	row("./stdio_host putc 3", 0);
+}
+END_TEST
+
 /* A path no preloaded library can see: the response still makes a row,
  * which says its request was not seen. */
 START_TEST(raw_syscall_request_is_said_unseen)
@@ -241,6 +252,7 @@ int main(void)
 	tcase_add_test(t, fdopen_stream_flushed_when_main_returns);
 	tcase_add_test(t, buffered_stdout_flushed_by_exit);
 	tcase_add_test(t, dprintf_request);
+	tcase_add_test(t, inline_putc_request);
 	tcase_add_test(t, raw_syscall_request_is_said_unseen);
 	tcase_add_test(t, exit_flush_keeps_libc_stream_order);
 	tcase_add_test(t, exit_flush_never_waits_for_a_held_stream_lock);

@@ -8,6 +8,11 @@
  *   stdio_host dprintf FD   dprintf the request, then read the response
  *                           on FD and print "tokens N"
  *   stdio_host raw FD       the same with syscall(SYS_write): truly unseen
+ *   stdio_host putc FD      fdopen(FD) and put a request with a 10000-byte
+ *                           body a byte at a time with glibc's inline
+ *                           putc_unlocked (__putc_unlocked_body: a full
+ *                           buffer goes out through __overflow), fflush,
+ *                           then "tokens N" as dprintf's
  *   stdio_host two          on a loopback connection of its own, a child
  *                           leaves bytes in two fdopen'ed streams of one
  *                           socket and exits; prints what the peer got
@@ -198,6 +203,22 @@ int main(int argc, char **argv)
 		printf("tokens %d\n", tokens(fd));
 		return 0;
 	}
+	if (!strcmp(m, "putc") && fd >= 0) {
+		static const char head[] = "POST /v1/completions?tokens=4 HTTP/1.1\r\n"
+					   "Host: x\r\nContent-Length: 10000\r\n"
+					   "Connection: close\r\n\r\n";
+		FILE *f = fdopen(dup(fd), "w");
+		if (!f)
+			return 2;
+		for (size_t i = 0; i < sizeof head - 1; i++)
+			__putc_unlocked_body(head[i], f);
+		for (int i = 0; i < 10000; i++)
+			__putc_unlocked_body(i == 0 ? '{' : i == 9999 ? '}' : ' ', f);
+		if (fflush(f) != 0)
+			return 2;
+		printf("tokens %d\n", tokens(fd));
+		return 0;
+	}
 	if (!strcmp(m, "raw") && fd >= 0) {
 		if (syscall(SYS_write, fd, REQ, sizeof REQ - 1) != (long)sizeof REQ - 1)
 			return 2;
@@ -208,7 +229,7 @@ int main(int argc, char **argv)
 		return peer(!strcmp(m, "locked"));
 	if (!strcmp(m, "puts"))
 		return puts_mode();
-	fprintf(stderr, "usage: stdio_host exit FD | stdout | dprintf FD | raw FD | "
+	fprintf(stderr, "usage: stdio_host exit FD | stdout | dprintf FD | putc FD | raw FD | "
 		"two | locked | puts\n");
 	return 2;
 }

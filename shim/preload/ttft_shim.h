@@ -143,6 +143,14 @@ extern TTFT_HIDDEN struct shim_conn shim_conns[SHIM_MAX_CONN];
 	X(read, "read", ssize_t, -1, (int a, void *b, size_t c), (a, b, c))   \
 	X(readv, "readv", ssize_t, -1, (int a, const struct iovec *b, int c), \
 	  (a, b, c))                                                          \
+	X(preadv2, "preadv2", ssize_t, -1,                                    \
+	  (int a, const struct iovec *b, int c, off_t d, int e), (a, b, c, d, e)) \
+	X(preadv64v2, "preadv64v2", ssize_t, -1,                              \
+	  (int a, const struct iovec *b, int c, off64_t d, int e), (a, b, c, d, e)) \
+	X(pwritev2, "pwritev2", ssize_t, -1,                                  \
+	  (int a, const struct iovec *b, int c, off_t d, int e), (a, b, c, d, e)) \
+	X(pwritev64v2, "pwritev64v2", ssize_t, -1,                            \
+	  (int a, const struct iovec *b, int c, off64_t d, int e), (a, b, c, d, e)) \
 	X(read_chk, "__read_chk", ssize_t, -1,                                \
 	  (int a, void *b, size_t c, size_t d), (a, b, c, d))                 \
 	X(recv_chk, "__recv_chk", ssize_t, -1,                                \

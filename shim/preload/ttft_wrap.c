@@ -488,6 +488,29 @@ TTFT_PUBLIC ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	return writev_traced(fd, iov, cnt);
 }
 
+SHIM_COLD static ssize_t pwritev2_traced(int fd, const struct iovec *iov, int cnt,
+					 off64_t off, int flags, int big)
+{
+	SENT(fd, big ? LIBC(pwritev64v2)(fd, iov, cnt, off, flags)
+		     : LIBC(pwritev2)(fd, iov, cnt, (off_t)off, flags),
+	     iov, cnt);
+}
+
+TTFT_PUBLIC ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	if (UNTRACED(fd))
+		return LIBC(pwritev2)(fd, iov, cnt, off, flags);
+	return pwritev2_traced(fd, iov, cnt, off, flags, 0);
+}
+
+TTFT_PUBLIC ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off,
+				int flags)
+{
+	if (UNTRACED(fd))
+		return LIBC(pwritev64v2)(fd, iov, cnt, off, flags);
+	return pwritev2_traced(fd, iov, cnt, off, flags, 1);
+}
+
 /* Bytes that go from a file (sendfile) or a pipe (splice) straight to the
  * socket: the shim counts them against the request body it expects. */
 SHIM_COLD static ssize_t sendfile_traced(int out, int in, off_t *off,
@@ -778,6 +801,32 @@ TTFT_PUBLIC ssize_t readv(int fd, const struct iovec *iov, int cnt)
 	if (UNTRACED(fd))
 		return LIBC(readv)(fd, iov, cnt);
 	return readv_traced(fd, iov, cnt);
+}
+
+/* preadv2/pwritev2 at offset -1 read and write a socket as readv/writev
+ * do (with RWF_ flags, not MSG_ ones); any other offset on a socket is
+ * ESPIPE: nothing moved. */
+SHIM_COLD static ssize_t preadv2_traced(int fd, const struct iovec *iov, int cnt,
+					off64_t off, int flags, int big)
+{
+	RECEIVED(fd, big ? LIBC(preadv64v2)(fd, iov, cnt, off, flags)
+			 : LIBC(preadv2)(fd, iov, cnt, (off_t)off, flags),
+		 iov, cnt, 0);
+}
+
+TTFT_PUBLIC ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	if (UNTRACED(fd))
+		return LIBC(preadv2)(fd, iov, cnt, off, flags);
+	return preadv2_traced(fd, iov, cnt, off, flags, 0);
+}
+
+TTFT_PUBLIC ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off64_t off,
+			       int flags)
+{
+	if (UNTRACED(fd))
+		return LIBC(preadv64v2)(fd, iov, cnt, off, flags);
+	return preadv2_traced(fd, iov, cnt, off, flags, 1);
 }
 
 SHIM_COLD static ssize_t read_chk_traced(int fd, void *buf, size_t len,

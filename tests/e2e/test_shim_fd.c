@@ -758,6 +758,29 @@ START_TEST(urgent_byte_is_not_the_stream)
 }
 END_TEST
 
+/* preadv2/pwritev2 at offset -1 move a socket's bytes as readv/writev:
+ * the request and its answer are a row (before: no row at all, the
+ * connection's request and response never seen). */
+START_TEST(preadv2_and_pwritev2_are_seen)
+{
+	struct run r;
+	run_host(&r, "v2", NULL);
+	ck_assert_int_eq(said(&r, "espipe", 0), 1);
+	ck_assert_int_eq(said(&r, "written", 0), 1);
+	ck_assert_int_eq(said(&r, "tokens", 0), 3);
+	char *plain = unshimmed("v2", "");
+	ck_assert_str_eq(strchr(r.out, '\n') + 1, plain);
+	free(plain);
+	char *s = cJSON_PrintUnformatted(r.reqs);
+	ck_assert_msg(r.n == 1, "%s", s);
+	cJSON *q = row_by_path(&r, "/v1/completions?tokens=3");
+	ck_assert_msg(num(q, "status") == 200 && num(q, "tokens") == 3 &&
+		      cJSON_IsTrue(cJSON_GetObjectItem(q, "complete")), "%s", s);
+	free(s);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(connect_again_is_not_a_new_connection)
 {
 	struct run r;
@@ -1554,6 +1577,7 @@ int main(void)
 	tcase_add_test(t, splice_read_side);
 	tcase_add_test(t, msg_trunc_bytes_are_said_unseen);
 	tcase_add_test(t, urgent_byte_is_not_the_stream);
+	tcase_add_test(t, preadv2_and_pwritev2_are_seen);
 	tcase_add_test(t, connect_again_is_not_a_new_connection);
 	tcase_add_test(t, refused_expect_continue);
 	tcase_add_test(t, requests_through_a_connect_tunnel);

@@ -43,6 +43,7 @@
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -767,6 +768,38 @@ static int sc_msgtrunc(const char *how)
 	say("tokens", response(fd));
 	request(fd, "/after-trunc");
 	say("tokens", response(fd));
+	close(fd);
+	return 0;
+}
+
+/* preadv2/pwritev2 at offset -1 on a socket (the current position: a
+ * socket's readv/writev), and at offset 0 (ESPIPE): the request written
+ * with pwritev2, the response read with preadv2, 3 tokens. */
+static int sc_v2(void)
+{
+	int fd = connect_to(g_port);
+	char req[256], b[16];
+	int n = snprintf(req, sizeof req, "POST /v1/completions?tokens=3 HTTP/1.1\r\n"
+			 "Host: x\r\nContent-Length: 15\r\n\r\n{\"stream\":true}");
+	struct iovec w[2] = {{req, 10}, {req + 10, (size_t)n - 10}};
+	struct iovec z = {b, sizeof b};
+	errno = 0;
+	say("espipe", preadv2(fd, &z, 1, 0, 0) == -1 && errno == ESPIPE);
+	say("written", pwritev2(fd, w, 2, -1, 0) == n);
+	static char buf[65536];
+	size_t got = 0;
+	while (!strstr(buf, "\r\n0\r\n\r\n")) {
+		struct iovec v = {buf + got, sizeof buf - 1 - got};
+		ssize_t r = preadv2(fd, &v, 1, -1, 0);
+		if (r <= 0)
+			return 3;
+		got += (size_t)r;
+		buf[got] = 0;
+	}
+	int tokens = 0;
+	for (char *p = buf; (p = strstr(p, "\"text\":\" t")); p++)
+		tokens++;
+	say("tokens", tokens);
 	close(fd);
 	return 0;
 }
@@ -1822,6 +1855,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "splice")) return sc_splice();
 	if (!strcmp(sc, "msgtrunc")) return sc_msgtrunc(arg ? arg : "recv");
 	if (!strcmp(sc, "oob")) return sc_oob();
+	if (!strcmp(sc, "v2")) return sc_v2();
 	if (!strcmp(sc, "eisconn")) return sc_eisconn();
 	if (!strcmp(sc, "expect417")) return sc_expect417();
 	if (!strcmp(sc, "seccomp")) return sc_seccomp();

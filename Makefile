@@ -43,7 +43,7 @@ PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold $(B)/ttf
 include tests/suites.mk
 TEST_PROGS := $(addprefix $(B)/,$(UNIT_SUITES) $(E2E_SUITES)) $(B)/fixture-server $(B)/shim_host \
 	$(B)/fd_host $(B)/mask_host $(B)/inherit_host $(B)/stdio_host $(B)/fortify_host $(B)/tls_two \
-	$(B)/tls_again $(B)/dlerror_host $(B)/fake_vdso.so $(B)/fork_env.so $(B)/no_pidfd.so
+	$(B)/tls_again $(B)/dlerror_host $(B)/fake_vdso.so $(B)/fork_env.so $(B)/no_pidfd.so $(B)/eintr_falloc.so
 
 # `make`, `make test`, `make demo` (and bench, sanitize, tsan) first run
 # tools/deps.sh: it finds what the goal needs and, as root, installs what is
@@ -182,6 +182,12 @@ $(B)/fake_vdso.so: tests/support/fake_vdso.c
 $(B)/fork_env.so: tests/support/fork_env.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -Wall -Wextra $(WERROR) -O2 -g -fPIC -shared -o $@ $< -ldl -pthread
+
+# test_shim_log's fallocate interrupted every other call (EINTR), preloaded
+# before the shim (tests/support/eintr_falloc.c)
+$(B)/eintr_falloc.so: tests/support/eintr_falloc.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -Wall -Wextra $(WERROR) -O2 -g -fPIC -shared -o $@ $<
 
 # test_shim_fd's libc without glibc 2.36's pidfd calls, preloaded after the
 # shim (tests/support/no_pidfd.c)

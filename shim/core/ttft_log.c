@@ -432,6 +432,30 @@ static int leaves_room(int fd, off_t off, size_t len)
 				(uint64_t)vfs.f_blocks * bs, len);
 }
 
+/* Allocate [off, off + len) of the log's file: 0, or -1 with errno (a
+ * filesystem that cannot allocate, EOPNOTSUPP, is the caller's to let
+ * pass). In 64 KiB pieces, each tried again when a signal interrupts it:
+ * tmpfs gives a whole call up, and undoes it, at a pending signal, so a
+ * host whose interval timer fires every 100 µs had a 1 MiB call fail
+ * nearly every time and the segment's 8,192 records dropped (a review);
+ * a piece is ~16 pages, what is done stays done, and a call that is
+ * interrupted 64 times in a row fails as before. */
+static int alloc_range(int fd, off_t off, size_t len)
+{
+	const size_t piece = 64 << 10;
+	for (size_t done = 0; done < len;) {
+		size_t n = len - done < piece ? len - done : piece;
+		int r, tries = 0;
+		while ((r = fallocate(fd, 0, off + (off_t)done, (off_t)n)) != 0 &&
+		       errno == EINTR && ++tries < 64)
+			;
+		if (r != 0)
+			return -1;
+		done += n;
+	}
+	return 0;
+}
+
 /* Map segment s of the file we opened (never of a file that replaced it
  * under the same path), allocating its pages first. Several threads may
  * race here: one mapping wins, the others are undone. */
@@ -450,7 +474,7 @@ map_segment(struct ttft_log *log, size_t s)
 	    (uint64_t)st.st_ino != log->ino || st.st_size < off + (off_t)len ||
 	    !leaves_room(fd, off, len) ||
 	    /* tmpfs and ext4 allocate; a filesystem that cannot just maps */
-	    (fallocate(fd, 0, off, (off_t)len) != 0 && errno != EOPNOTSUPP)) {
+	    (alloc_range(fd, off, len) != 0 && errno != EOPNOTSUPP)) {
 		got = TTFT_LOG_SEG_FAILED;
 	} else {
 		void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,

@@ -1951,6 +1951,37 @@ START_TEST(warm_wording_counts_what_was_measured)
 }
 END_TEST
 
+/* The only warm run fails (held past --timeout): the server's count for
+ * the cold run is said, and the warm run's missing one (a review: "The
+ * server reported no cached-token counts" beside a cold run that had
+ * one, after a Ctrl-C in the first warm run). */
+START_TEST(cold_runs_count_said_when_no_warm_run_has_one)
+{
+	int port = tu_free_port();
+	char srv[512], *out, rep[256], extra[512];
+	snprintf(srv, sizeof srv, "exec %s/fixture-server --port %d --style llamacpp --first-ms 5 "
+		 "--token-ms 1 --slow-request 2 --slow-ms 60000", tu_build_dir(), port);
+	tu_tmp_log(rep, sizeof rep, "no-warm-count-md");
+	snprintf(extra, sizeof extra, "--warm-runs 1 --kind llamacpp --timeout 2 --report %s", rep);
+	cJSON *j;
+	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 1);
+	free(out);
+	cJSON_Delete(j);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	static const char *const ext[] = {"-cold-start.svg", "-warm-variance.svg", ".html"};
+	for (size_t i = 0; i < 3; i++) { /* made or not (a failed request: no timeline) */
+		char p[512];
+		snprintf(p, sizeof p, "%s%s", rep, ext[i]);
+		unlink(p);
+	}
+	ck_assert_msg(!strstr(md, "reported no cached-token counts") &&
+		      strstr(md, "The server counted 0 cached prompt tokens in the cold run but gave "
+			     "no count for the 1 warm run"), "%s", md);
+	free(md);
+}
+END_TEST
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -2281,6 +2312,7 @@ int main(void)
 	tcase_add_test(t, server_log_not_written_is_said);
 	tcase_add_test(t, one_usable_cycle_gives_no_spread);
 	tcase_add_test(t, warm_wording_counts_what_was_measured);
+	tcase_add_test(t, cold_runs_count_said_when_no_warm_run_has_one);
 	tcase_add_test(t, interrupt_while_starting);
 	tcase_add_test(t, escaped_daemon_holding_the_output);
 	tcase_add_test(t, no_outputs_reads_nothing_unset);

@@ -172,6 +172,16 @@ void cold_md_comparison(struct ttft_str *b, const struct cold_run *run)
 			ttft_str_printf(b, " For the other %d it gave no cached-token count (a run that "
 					   "failed has none), so whether they hit a prefix cache is not "
 					   "known.", unknown);
+	} else if (unknown && !isnan(cold_cached)) {
+		/* the warm runs failed or were cut: the server did count, for
+		 * the cold one (a review: "reported no cached-token counts"
+		 * beside a cold run that had one) */
+		ttft_str_printf(b, "The server counted %.0f cached prompt tokens in the cold run but "
+				   "gave no count for the %d warm run%s (a run that failed or was cut "
+				   "has none), so whether they hit a prefix cache is not known.",
+				cold_cached, unknown, unknown == 1 ? "" : "s");
+	} else if (!unknown) {
+		ttft_str_printf(b, "No warm run was made, so no prefix-cache hit can be compared.");
 	} else {
 		ttft_str_printf(b, "The server reported no cached-token counts (no llama.cpp timings, no "
 				   "readable vLLM /metrics), so whether warm runs hit a prefix cache "

@@ -648,7 +648,10 @@ int main(int argc, char **argv)
 		if (ps.n) {
 			cold_decompose(&ps, cy->lines, cy->nlines, cy->t_spawn,
 				       cy->spawn_to_ready_s, &cy->dec);
-			if (!cy->dec.found && cy->nlines)
+			/* of a start-up that ended ready: one that never did has
+			 * nothing to explain (a review found the warning after
+			 * "the server exited before it was ready") */
+			if (!cy->dec.found && cy->nlines && !isnan(cy->spawn_to_ready_s))
 				fprintf(stderr, "ttft-cold: warning: no line of the server's output "
 						"matched %s: the cold start is all 'unaccounted' (for "
 						"llama-server add -lv 4 --log-timestamps --log-prefix)\n",

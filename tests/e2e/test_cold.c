@@ -1987,6 +1987,35 @@ START_TEST(cold_runs_count_said_when_no_warm_run_has_one)
 }
 END_TEST
 
+/* Under ttft-run (a subreaper that reaps only once its command ends), a
+ * server started through a shell that stays its parent (`server …; true`):
+ * at the stop the shell dies first and the server, adopted by ttft-run,
+ * is a zombie there until ttft-cold ends. The stop is over when no member
+ * of the group runs: not the whole --stop-timeout, a SIGKILL and 5 s more
+ * (a review: the demo's report gave a 20 s "stop", and waited it). */
+START_TEST(a_stop_under_a_subreaper_is_not_its_timeout)
+{
+	int port = tu_free_port();
+	char cmd[2048], rep[256], *out;
+	tu_tmp_log(rep, sizeof rep, "subreaper-md");
+	snprintf(cmd, sizeof cmd,
+		 "%s/ttft-run --quiet -- %s/ttft-cold --server '%s/fixture-server --port %d "
+		 "--first-ms 5 --token-ms 1; true' --url http://127.0.0.1:%d --cycles 1 "
+		 "--warm-runs 1 --kind vllm --max-tokens 4 --stop-timeout 30 --report %s 2>&1",
+		 tu_build_dir(), tu_build_dir(), tu_build_dir(), port, port, rep);
+	ck_assert_msg(tu_sh(cmd, &out) == 0, "%s", out);
+	free(out);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	siblings(rep);
+	const char *st = strstr(md, "| stop (SIGTERM → all gone) | ");
+	double stop = st ? atof(st + strlen("| stop (SIGTERM → all gone) | ")) : -1;
+	ck_assert_msg(st && stop >= 0 && stop < 30, "the stop took %.3f s of its 30 s timeout: %s",
+		      stop, md);
+	free(md);
+}
+END_TEST
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -2318,6 +2347,7 @@ int main(void)
 	tcase_add_test(t, one_usable_cycle_gives_no_spread);
 	tcase_add_test(t, warm_wording_counts_what_was_measured);
 	tcase_add_test(t, cold_runs_count_said_when_no_warm_run_has_one);
+	tcase_add_test(t, a_stop_under_a_subreaper_is_not_its_timeout);
 	tcase_add_test(t, interrupt_while_starting);
 	tcase_add_test(t, escaped_daemon_holding_the_output);
 	tcase_add_test(t, no_outputs_reads_nothing_unset);

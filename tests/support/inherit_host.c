@@ -81,8 +81,9 @@ static int handoff(const char *self, int port, int late)
 	char *av[] = {(char *)self, "--read", "20", pfd, late ? qfd : NULL, NULL};
 	pid_t c;
 	char b;
-	if (posix_spawn(&c, self, &fa, NULL, av, environ) != 0 ||
-	    (late && (close(qq[1]) != 0 || read(qq[0], &b, 1) != 1)))
+	int spawned = posix_spawn(&c, self, &fa, NULL, av, environ);
+	posix_spawn_file_actions_destroy(&fa); /* LeakSanitizer counts it */
+	if (spawned != 0 || (late && (close(qq[1]) != 0 || read(qq[0], &b, 1) != 1)))
 		return 1;
 	close(fd); /* the parent's copy: the child's lives on */
 	close(pp[0]);

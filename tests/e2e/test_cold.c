@@ -47,6 +47,18 @@ static void siblings(const char *md)
 	}
 }
 
+/* The report's sibling files removed, made or not (a cycle with a failed
+ * request has no timeline: siblings() would refuse it). */
+static void drop_siblings(const char *rep)
+{
+	static const char *const ext[] = {"-cold-start.svg", "-warm-variance.svg", ".html"};
+	for (size_t i = 0; i < 3; i++) {
+		char p[512];
+		snprintf(p, sizeof p, "%s%s", rep, ext[i]);
+		unlink(p);
+	}
+}
+
 #define NEAR(x, want, tol) ck_assert_msg(fabs((x) - (want)) < (tol), "%s = %.6f, want %.6f", #x, (double)(x), (double)(want))
 
 /* ---- fixtures read as ttft-cold's reader would see them ---- */
@@ -1766,12 +1778,7 @@ START_TEST(no_warm_ttft_no_comparison)
 	cJSON_Delete(j);
 	char *md = tu_read_file(rep, NULL);
 	unlink(rep);
-	static const char *const ext[] = {"-cold-start.svg", "-warm-variance.svg", ".html"};
-	for (size_t i = 0; i < 3; i++) { /* a failed cycle has no timeline */
-		char p[512];
-		snprintf(p, sizeof p, "%s%s", rep, ext[i]);
-		unlink(p);
-	}
+	drop_siblings(rep); /* a failed cycle or request has no timeline */
 	ck_assert_msg(!strstr(md, "nan×") && !strstr(md, "nan ms") && !strstr(md, "about as fast as a warm one") &&
 		      !strstr(md, "costs about what a warm one does"), "%s", md);
 	ck_assert_msg(strstr(md, "No cycle measured both a cold and a warm request"), "%s", md);
@@ -1805,12 +1812,7 @@ START_TEST(no_token_streamed_is_a_failed_measurement)
 	cJSON_Delete(j);
 	char *md = tu_read_file(rep, NULL);
 	unlink(rep);
-	static const char *const ext[] = {"-cold-start.svg", "-warm-variance.svg", ".html"};
-	for (size_t i = 0; i < 3; i++) {
-		char p[512];
-		snprintf(p, sizeof p, "%s%s", rep, ext[i]);
-		unlink(p);
-	}
+	drop_siblings(rep); /* a failed cycle or request has no timeline */
 	ck_assert_msg(strstr(md, "**Cycle 1 failed:** 2 requests streamed no token"), "%s", md);
 	ck_assert_msg(strstr(md, "| 1.2 | warm | - |") &&
 		      strstr(md, " | no token streamed: no TTFT |"), "%s", md);
@@ -1935,12 +1937,7 @@ START_TEST(warm_wording_counts_what_was_measured)
 	cJSON_Delete(j);
 	char *md = tu_read_file(rep, NULL);
 	unlink(rep);
-	static const char *const ext[] = {"-cold-start.svg", "-warm-variance.svg", ".html"};
-	for (size_t i = 0; i < 3; i++) { /* a cycle with a failed request has no timeline */
-		char p[512];
-		snprintf(p, sizeof p, "%s%s", rep, ext[i]);
-		unlink(p);
-	}
+	drop_siblings(rep); /* a failed cycle or request has no timeline */
 	ck_assert_msg(strstr(md, inside), "not '%s' in:\n%s", inside, md);
 	ck_assert_msg(strstr(md, "over the 2 of 3 warm runs that returned a token") &&
 		      !strstr(md, "over 3 warm runs"), "%s", md);
@@ -1974,12 +1971,7 @@ START_TEST(cold_runs_count_said_when_no_warm_run_has_one)
 	cJSON_Delete(j);
 	char *md = tu_read_file(rep, NULL);
 	unlink(rep);
-	static const char *const ext[] = {"-cold-start.svg", "-warm-variance.svg", ".html"};
-	for (size_t i = 0; i < 3; i++) { /* made or not (a failed request: no timeline) */
-		char p[512];
-		snprintf(p, sizeof p, "%s%s", rep, ext[i]);
-		unlink(p);
-	}
+	drop_siblings(rep); /* a failed cycle or request has no timeline */
 	ck_assert_msg(!strstr(md, "reported no cached-token counts") &&
 		      strstr(md, "The server counted 0 cached prompt tokens in the cold run but gave "
 			     "no count for the 1 warm run"), "%s", md);

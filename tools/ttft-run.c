@@ -71,7 +71,8 @@ static void usage(FILE *f)
 "without one, the table: stderr on a full disk) cannot be written at the\n"
 "end, the private log is kept and its path printed.\n"
 "Processes CMD leaves running in the background are waited for before the\n"
-"analysis (Ctrl-C stops waiting and keeps the log). SIGTERM, SIGHUP,\n"
+"analysis (Ctrl-C stops waiting and keeps the log); orphans of CMD's that\n"
+"end while it runs are reaped at once. SIGTERM, SIGHUP,\n"
 "SIGUSR1... sent to ttft-run alone are passed on to CMD; sent to its\n"
 "process group, CMD took them already and gets no second copy.\n"
 "\n"
@@ -229,6 +230,40 @@ static int wait_for_background(const char *cmd)
 			return 0;
 	}
 	return 1;
+}
+
+/* Wait for CMD (pid) and return its status in *st; 0, or -1 (errno).
+ * Meanwhile reap the processes adopted as subreaper that end before it
+ * (an orphan of CMD's: a server a shell started and outlived): they are
+ * ours to reap, and a CMD that starts and stops many of them would fill
+ * the process table with zombies until it ended. waitid's WNOWAIT names a
+ * child that has ended without reaping it: CMD is reaped by its own pid
+ * (its status is ours to give), the sentinel by ttft_sentinel_stop (its
+ * pid must not be anyone's before that), any other by its pid, which no
+ * other thread of ours waits for. A signal's handler interrupts the wait
+ * (EINTR), as it did waitpid(pid). */
+static int wait_cmd(pid_t pid, int *st)
+{
+	for (;;) {
+		siginfo_t si;
+		si.si_pid = 0;
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (si.si_pid == pid)
+			break;
+		if (si.si_pid == g_sentinel.pid)
+			ttft_sentinel_stop(&g_sentinel); /* killed: took() says "not known" */
+		else if (si.si_pid > 0)
+			while (waitpid(si.si_pid, NULL, WNOHANG) < 0 && errno == EINTR)
+				;
+	}
+	while (waitpid(pid, st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return 0;
 }
 
 /* CMD's environment: ours with LD_PRELOAD, TTFT_LOG and (when given)
@@ -557,7 +592,8 @@ int main(int argc, char **argv)
 		stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, 0);
 		return finish(logpath, keep, TTFT_EXIT_FAILED);
 	}
-	/* Orphans of CMD come to us, not to init: see wait_for_background. */
+	/* Orphans of CMD come to us, not to init: see wait_cmd and
+	 * wait_for_background. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* A close-on-exec pipe tells whether CMD started: it closes unread on
 	 * exec, or carries exec's errno. */
@@ -657,12 +693,10 @@ int main(int argc, char **argv)
 		return finish(logpath, keep, exec_errno == ENOENT ? 127 : 126);
 	}
 	int status = 0;
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			perror("ttft-run: waitpid");
-			stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, 0);
-			return finish(logpath, keep, TTFT_EXIT_FAILED);
-		}
+	if (wait_cmd(pid, &status) != 0) {
+		perror("ttft-run: waitpid");
+		stop_helpers(metrics ? &scraper : NULL, export_addr ? &exporter : NULL, 0);
+		return finish(logpath, keep, TTFT_EXIT_FAILED);
 	}
 	/* CMD is reaped: its pid may be anyone's now, and is never signalled */
 	g_child = 0;

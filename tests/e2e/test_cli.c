@@ -1049,6 +1049,40 @@ START_TEST(ttft_run_ends_by_the_signal_that_ended_cmd)
 }
 END_TEST
 
+/* ttft-run is a subreaper: a process CMD starts through a shell that
+ * exits first (a double fork) is adopted by it. One that ended stayed
+ * ttft-run's zombie until CMD ended (waitpid(CMD) alone, waitpid(-1)
+ * only after it): a CMD that starts and stops many servers filled the
+ * process table. Now each is reaped as it ends, while CMD runs: CMD sees
+ * its orphans gone from /proc and no zombie among ttft-run's children. */
+START_TEST(ttft_run_reaps_orphans_while_cmd_runs)
+{
+	char script[600];
+	snprintf(script, sizeof script, "%s/orphans.sh", tu_scratch());
+	tu_write_file(script,
+		"r=$PPID\n"
+		"for i in 1 2 3; do\n"
+		/* the command substitution ends once both have exited */
+		"  o=$(sh -c 'true & echo $!')\n"
+		"  n=0\n"
+		"  while [ -e /proc/$o ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n+1)); done\n"
+		"  if [ -e /proc/$o ]; then\n"
+		"    echo \"orphan $o: $(cat /proc/$o/stat) (parent $r)\"; exit 3\n"
+		"  fi\n"
+		"done\n"
+		"for c in $(cat /proc/$r/task/*/children); do\n"
+		"  st=$(sed 's/.*) //' /proc/$c/stat | cut -d' ' -f1)\n"
+		"  [ \"$st\" = Z ] && { echo \"zombie child $c of ttft-run\"; exit 4; }\n"
+		"done\n"
+		"echo reaped while CMD ran\n");
+	char *out;
+	int rc = run(&out, "%%B/ttft-run -q -- sh %s 2>&1", script);
+	ck_assert_msg(rc == 0 && strstr(out, "reaped while CMD ran"), "exit %d: %s", rc, out);
+	free(out);
+	unlink(script);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -1067,6 +1101,7 @@ int main(void)
 	tcase_add_test(t, ttft_run_stop_ends_the_linger);
 	tcase_add_test(t, ttft_run_stop_before_cmd_leaves_no_log);
 	tcase_add_test(t, ttft_run_ends_by_the_signal_that_ended_cmd);
+	tcase_add_test(t, ttft_run_reaps_orphans_while_cmd_runs);
 	tcase_add_test(t, ttft_run_ctrl_c_reaches_a_cmd_in_its_own_group);
 	tcase_add_test(t, ttft_run_passes_on_no_signal_the_group_took);
 	tcase_add_test(t, ttft_run_passes_on_what_the_sibling_cannot_vouch_for);

@@ -967,6 +967,17 @@ START_TEST(stream_numbers_and_traceparent_per_request)
 	snprintf(cmd, sizeof cmd, "%s/ttft-analyze %s", tu_build_dir(), g_path);
 	ck_assert_int_eq(tu_sh(cmd, &out), 0);
 	ck_assert_msg(strstr(out, "(compressed body: tokens not visible)") != NULL, "%s", out);
+	/* the refused split's row says why its queue and prefill are '-' (it
+	 * said nothing, where --json has split_note; "where TTFT went" names
+	 * the slowest five only) */
+	const char *row = strstr(out, "\n   4 ");
+	ck_assert_msg(row != NULL, "no row 4: %s", out);
+	const char *end = strchr(row + 1, '\n');
+	char line[2048];
+	snprintf(line, sizeof line, "%.*s", (int)(end ? end - row - 1 : (long)strlen(row + 1)),
+		 row + 1);
+	ck_assert_msg(strstr(line, "(no split: refused: the server's prefill") &&
+		      strstr(line, "more than the client waited"), "row 4 says no why: %s", line);
 	free(out);
 	unlink(g_path);
 }

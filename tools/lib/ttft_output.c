@@ -319,9 +319,18 @@ void ttft_print_table(FILE *f, const struct ttft_analysis *a)
 		r_ms(w, 8, p.server_other_s);
 		r_put(w, "  ", 2);
 		r_str(w, sp->source ? sp->source : "-", -16);
-		if (note) {
+		/* a split refused or in part ('-' in its columns) says why
+		 * here, as split_note does in --json */
+		if (note || sp->note[0]) {
 			r_put(w, "  (", 3);
-			r_str(w, note, 0);
+			if (note)
+				r_str(w, note, 0);
+			if (note && sp->note[0])
+				r_put(w, "; ", 2);
+			if (sp->note[0]) {
+				r_str(w, sp->source ? "split: " : "no split: ", 0);
+				r_str(w, sp->note, 0);
+			}
 			r_put(w, ")\n", 2);
 		} else {
 			r_put(w, "\n", 1);

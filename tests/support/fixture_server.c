@@ -79,9 +79,14 @@
  *                        ceil((prompt + max_tokens) / 16) blocks of 16 while it
  *                        runs and waits until they are free
  *   --prefix-cache       remember the last 16 prompts; a prompt's longest common
- *                        prefix with them is cached (vLLM: whole blocks of 16)
- *                        and only the rest is prefilled ("cache_prompt": false:
- *                        nothing is); reported as cache_n / prefix_cache_hits
+ *                        prefix with them (tokens: its characters / 4, the
+ *                        prompt's last token never) is cached, llama.cpp token
+ *                        by token, vLLM in whole blocks of 16: floor(shared /
+ *                        16) * 16, never more than the shared prefix; only the
+ *                        rest is prefilled ("cache_prompt": false: nothing is,
+ *                        but the prompt is remembered, as llama.cpp's slot and
+ *                        RAM prompt cache keep it); reported as cache_n /
+ *                        prefix_cache_hits
  *   --prefill-per-token-ms X  prefill cost per uncached prompt token
  *   POST /tokenize       {"prompt"} → {"tokens","count"} (vLLM), {"content"} →
  *                        {"tokens"} (llama.cpp), counted as the completions are
@@ -779,11 +784,13 @@ static int prefix_cached(const char *ps, int prompt_tokens, int use)
 			k++;
 		best = k > best ? k : best;
 	}
-	int n = (int)(best / 4);
-	if (!g_llamacpp)
-		n -= n % 16; /* vLLM caches whole blocks */
+	int n = (int)(best / 4); /* the shared prefix, in tokens */
 	if (n >= prompt_tokens)
 		n = prompt_tokens - 1; /* the last token is always computed */
+	/* vLLM caches whole blocks of 16: the shared prefix rounded down,
+	 * never more (after the cap above: a whole block still) */
+	if (!g_llamacpp)
+		n -= n % 16;
 	free(g_cache[g_cache_next]);
 	g_cache[g_cache_next] = strdup(ps);
 	g_cache_next = (g_cache_next + 1) % CACHE_N;

@@ -86,14 +86,21 @@ void sweep_reqs_free(struct sweep_req *q, int n)
 		ttft_record_free(&q[i].rec);
 }
 
-/* A question that no other request of the run asks. */
-static void suffix(char *out, size_t n, int i)
+/* A question that no other request of the run asks: the i-th of the
+ * misses (hit 0) or of the prime and the hits (hit 1). The i-th miss and
+ * the i-th hit were one question: a server that keeps what a miss computed
+ * ("cache_prompt": false stops llama.cpp reusing a cache, not filling it;
+ * its RAM prompt cache keeps the prompt) served the hit whole from it, and
+ * counted the question as cached too (81 cached tokens for a 65-token
+ * prefix). They now part right after the number, at its mark, as long in
+ * both. */
+static void suffix(char *out, size_t n, int i, int hit)
 {
 	static const char *const topic[] = {"river", "engine", "garden", "signal", "harbor",
 					    "planet", "library", "forest", "camera", "village"};
 	/* the number first: the prompts part right after the shared prefix */
-	snprintf(out, n, "\n%d. What does the text say about the %s and the %s?\nAnswer:",
-		 i + 1, topic[i % 10], topic[(i / 10 + 3) % 10]);
+	snprintf(out, n, "\n%d%c What does the text say about the %s and the %s?\nAnswer:",
+		 i + 1, hit ? ')' : '.', topic[i % 10], topic[(i / 10 + 3) % 10]);
 }
 
 static char *join(const char *a, const char *b, const char *c)
@@ -168,7 +175,7 @@ int sweep_prefix_misses(const struct sweep_opts *o, struct sweep_srv *srv,
 		char **pr = calloc((size_t)k, sizeof *pr);
 		for (int j = 0; pr && j < k; j++) {
 			char sfx[160], bust[96] = "";
-			suffix(sfx, sizeof sfx, j);
+			suffix(sfx, sizeof sfx, j, 0);
 			/* the hits begin with one line of the same shape
 			 * (number 999999, which no miss has: at most 100000),
 			 * so that a miss is not a few tokens longer than a hit
@@ -219,7 +226,7 @@ int sweep_prefix_hits(const struct sweep_opts *o, struct sweep_srv *srv, struct 
 				 p->want_tokens);
 		for (int j = 0; pr && j <= k; j++) {
 			char sfx[160];
-			suffix(sfx, sizeof sfx, j ? j - 1 : k);
+			suffix(sfx, sizeof sfx, j ? j - 1 : k, 1);
 			pr[j] = join(same, p->prefix, sfx);
 		}
 		char err[300] = "";

@@ -158,6 +158,45 @@ START_TEST(prefix_hits_take_no_question)
 }
 END_TEST
 
+/* --cache-off bust: each miss begins with a line of its own, so that it
+ * shares nothing it begins with the misses before it, and the server
+ * counts none of it cached. The line was "[case RUN-LEN-%06d]", so every
+ * miss shared its first ~6 tokens with the one before (a review: [0, 6,
+ * 6, ...] cached in the misses, where docs/experiments.md says 0). The
+ * hits still take the whole prefix. */
+START_TEST(prefix_bust_misses_share_nothing)
+{
+	mkdir_out();
+	int rc;
+	char *out;
+	cJSON *j = sweep("--style llamacpp --prefix-cache --first-ms 1 --token-ms 1",
+			 "--experiments prefix --cache-off bust --prefix-tokens 64 "
+			 "--prefix-requests 4 --max-tokens 2", &rc, &out);
+	ck_assert_msg(rc == 0 && j, "exit %d: %s", rc, out);
+	cJSON *pt = at(j, "prefix.points.0"), *r;
+	ck_assert_msg(strstr(at(j, "prefix.misses_by")->valuestring, "unique first line"), "%s",
+		      at(j, "prefix.misses_by")->valuestring);
+	double got = num(pt, "prefix_tokens");
+	int n = 0;
+	cJSON_ArrayForEach(r, at(pt, "misses")) {
+		double m = num(at(r, "request"), "prefix_cache_hit_tokens");
+		ck_assert_msg(m == 0, "miss %d took %g cached tokens", n, m);
+		n++;
+	}
+	ck_assert_int_eq(n, 4);
+	n = 0;
+	cJSON_ArrayForEach(r, at(pt, "hits")) {
+		double h = num(at(r, "request"), "prefix_cache_hit_tokens");
+		ck_assert_msg(h >= got - 1 && h <= got + 8, "hit took %g (prefix %g)", h, got);
+		n++;
+	}
+	ck_assert_int_eq(n, 4);
+	cJSON_Delete(j);
+	free(out);
+	rm_out();
+}
+END_TEST
+
 /* The judgements on hand-built points (a review's findings): a KV point
  * where requests failed is no evidence that nobody waited, there or above;
  * "pays" needs 3 or more misses served, 10 hits (their p90), and cached
@@ -1486,6 +1525,7 @@ int main(void)
 	tcase_add_test(t, chromium_renders_every_chart_and_the_page);
 	tcase_add_test(t, bad_usage_and_no_server);
 	tcase_add_test(t, cache_off_request_refused_on_vllm);
+	tcase_add_test(t, prefix_bust_misses_share_nothing);
 	tcase_add_test(t, a_failed_length_is_not_called_interrupted);
 	tcase_add_test(t, outputs_checked_before_anything_runs);
 	tcase_add_test(t, outputs_replaced_whole);

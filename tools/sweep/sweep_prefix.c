@@ -103,6 +103,14 @@ static void suffix(char *out, size_t n, int i, int hit)
 		 i + 1, hit ? ')' : '.', topic[i % 10], topic[(i / 10 + 3) % 10]);
 }
 
+/* A miss's first character under --cache-off bust: a letter other than
+ * 'Z' (the hits'), the j-th of 51 */
+static char miss_letter(int j)
+{
+	static const char a[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY";
+	return a[j % 51];
+}
+
 static char *join(const char *a, const char *b, const char *c)
 {
 	size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
@@ -176,14 +184,18 @@ int sweep_prefix_misses(const struct sweep_opts *o, struct sweep_srv *srv,
 		for (int j = 0; pr && j < k; j++) {
 			char sfx[160], bust[96] = "";
 			suffix(sfx, sizeof sfx, j, 0);
-			/* the hits begin with one line of the same shape
-			 * (number 999999, which no miss has: at most 100000),
-			 * so that a miss is not a few tokens longer than a hit
-			 * (a review found that line's prefill counted as the
+			/* the line's first character is the miss's own (one of
+			 * 51 letters; 'Z', the hits'), so that misses share
+			 * nothing they begin with: "[case RUN-LEN-%06d]" made
+			 * every miss share its first ~6 tokens with the miss
+			 * before (a review: misses counted 6 cached tokens).
+			 * The hits begin with one line of the same shape, so
+			 * that a miss is not a few tokens longer than a hit (a
+			 * review found that line's prefill counted as the
 			 * cache's saving) */
 			if (o->cache_off == OFF_BUST)
-				snprintf(bust, sizeof bust, "[case %u-%ld-%06d] ", o->run_id,
-					 p->want_tokens, j);
+				snprintf(bust, sizeof bust, "%c%05d case %u-%ld] ", miss_letter(j),
+					 j / 51, o->run_id, p->want_tokens);
 			pr[j] = join(bust, p->prefix, sfx);
 		}
 		char err[300] = "";
@@ -222,7 +234,7 @@ int sweep_prefix_hits(const struct sweep_opts *o, struct sweep_srv *srv, struct 
 		struct sweep_req *all = calloc((size_t)k + 1, sizeof *all);
 		char same[96] = "";
 		if (o->cache_off == OFF_BUST) /* as long as a miss's first line */
-			snprintf(same, sizeof same, "[case %u-%ld-999999] ", o->run_id,
+			snprintf(same, sizeof same, "Z99999 case %u-%ld] ", o->run_id,
 				 p->want_tokens);
 		for (int j = 0; pr && j <= k; j++) {
 			char sfx[160];

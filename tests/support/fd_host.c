@@ -16,7 +16,8 @@
  * (default 3) vLLM completion events and [DONE]; a path's query may ask for
  * ?tokens=N&ms=M (M ms between tokens; head_delay=H: H ms before the
  * headers). Paths: /oob sends an urgent byte ("!", MSG_OOB) after the
- * headers; /expect417 answers 417 to
+ * headers (a client's urgent byte its reads skip: no SO_OOBINLINE);
+ * /expect417 answers 417 to
  * "Expect: 100-continue" without reading the body; /reset sends the headers
  * and one token, then resets the connection. "Connection: close" closes after
  * the response. A request line that is not HTTP is read and ignored.
@@ -829,6 +830,36 @@ static int sc_oob(void)
 	say("oob", recv(fd, &c, 1, MSG_OOB) == 1 ? c : -1);
 	say("tokens", response(fd));
 	request(fd, "/after-oob");
+	say("tokens", response(fd));
+	close(fd);
+	return 0;
+}
+
+/* A client's urgent byte: the request and a "!" after it sent by one
+ * send(MSG_OOB) (how = "send") or sendmsg(MSG_OOB) ("sendmsg"): the "!",
+ * the last byte the call sent, is TCP's urgent byte, out of the stream
+ * for the server (no SO_OOBINLINE: its reads skip it); then a second
+ * request. Says what the call returned and the tokens read. */
+static int sc_send_oob(const char *how)
+{
+	int fd = connect_to(g_port);
+	char req[512];
+	int n = snprintf(req, sizeof req,
+			 "POST /send-oob?tokens=3 HTTP/1.1\r\nHost: x\r\n"
+			 "Content-Length: 15\r\n\r\n{\"stream\":true}!");
+	ssize_t w;
+	if (!strcmp(how, "sendmsg")) {
+		struct iovec iov[2] = {{req, (size_t)n - 1}, {req + n - 1, 1}};
+		struct msghdr m = {0};
+		m.msg_iov = iov;
+		m.msg_iovlen = 2;
+		w = sendmsg(fd, &m, MSG_OOB);
+	} else {
+		w = send(fd, req, (size_t)n, MSG_OOB);
+	}
+	say("sent", w == n);
+	say("tokens", response(fd));
+	request(fd, "/after-send-oob");
 	say("tokens", response(fd));
 	close(fd);
 	return 0;
@@ -1855,6 +1886,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sc, "splice")) return sc_splice();
 	if (!strcmp(sc, "msgtrunc")) return sc_msgtrunc(arg ? arg : "recv");
 	if (!strcmp(sc, "oob")) return sc_oob();
+	if (!strcmp(sc, "send-oob")) return sc_send_oob(arg ? arg : "send");
 	if (!strcmp(sc, "v2")) return sc_v2();
 	if (!strcmp(sc, "eisconn")) return sc_eisconn();
 	if (!strcmp(sc, "expect417")) return sc_expect417();

@@ -15,6 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1910,6 +1914,18 @@ static void on_jrow(void *ctx, const struct ttft_record *r, const char *peer, in
 	jrow_of(&rs->r[rs->n++], r, complete);
 }
 
+/* The same, keeping the last row's note too. */
+static char g_note[640];
+
+static void on_tally_note(void *ctx, const struct ttft_record *r, const char *peer,
+			  int complete, double unix_s)
+{
+	char nb[sizeof g_note];
+	const char *n = ttft_record_note(r, nb, sizeof nb);
+	snprintf(g_note, sizeof g_note, "%s", n ? n : "");
+	on_jrow(ctx, r, peer, complete, unix_s);
+}
+
 static int cmp_jrow(const void *x, const void *y)
 {
 	const struct jrow *a = x, *b = y;
@@ -3595,6 +3611,151 @@ START_TEST(an_owed_request_waits_for_its_heir)
 }
 END_TEST
 
+/* A connected loopback TCP socket (its peer's end in *peer, the listener
+ * closed); its inode, as the shim's connect_begin carries it, in *ino. */
+static int loopback_socket(int *peer, uint64_t *ino)
+{
+	int ls = socket(AF_INET, SOCK_STREAM, 0), cs = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof sa;
+	ck_assert(ls >= 0 && cs >= 0);
+	ck_assert_int_eq(bind(ls, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(listen(ls, 1), 0);
+	ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&sa, &sl), 0);
+	ck_assert_int_eq(connect(cs, (struct sockaddr *)&sa, sizeof sa), 0);
+	*peer = accept(ls, NULL, NULL);
+	ck_assert_int_ge(*peer, 0);
+	close(ls);
+	struct stat st;
+	ck_assert_int_eq(fstat(cs, &st), 0);
+	*ino = (uint64_t)st.st_ino;
+	return cs;
+}
+
+/* A streamed request sent on conn (its socket's inode ino) by a program
+ * that then hands the socket to one it spawns (posix_spawn adddup2,
+ * inherit_host --handoff) and closes its own copy, the answer not read. */
+static void sent_then_handed_off(int64_t t, uint64_t conn, uint64_t ino)
+{
+	put_flagged(TTFT_EV_CONNECT_BEGIN, 0, t, conn, 0, (int64_t)ino);
+	put(&(struct ev){TTFT_EV_ESTABLISHED, t + MS(0.1), conn, 0, 0, 0, NULL});
+	put(&(struct ev){TTFT_EV_REQ_BEGIN, t + MS(1), conn, 0, 0, 0, "POST /v1/completions"});
+	put(&(struct ev){TTFT_EV_REQ_SENT, t + MS(1.1), conn, 0, 300, 0, NULL});
+	put(&(struct ev){TTFT_EV_CLOSE, t + MS(2), conn, 0, 0, 0, NULL});
+}
+
+/* Poll f every millisecond until the sink holds want rows, 3 s at most. */
+static void poll_for(struct ttft_follow *f, const struct ttft_follow_sink *s,
+		     const struct jrows *got, size_t want)
+{
+	for (int k = 0; k < 3000 && got->n < want; k++) {
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+		ck_assert_int_eq(ttft_follow_poll(f, s), 0);
+	}
+}
+
+/* A program sends, spawns a reader with the socket and closes its own copy
+ * before the reader's first use of it (which writes nothing until then).
+ * The follower must not hand the request out as the client's close while
+ * the socket is open elsewhere: it waits (the kernel's tcp table has the
+ * socket's inode), and the heir's answer makes the row whole, the
+ * analyzer's (before: handed out at the parent's close, "the client closed
+ * before any of the response was seen", not complete, where the analyzer
+ * of the whole log gives 200, 3 tokens, complete). The socket found open
+ * nowhere, the close is the client's (after the lag and the grace); where
+ * the kernel cannot be asked (the check off), the row says that it could
+ * not, never "client closed". */
+START_TEST(a_request_whose_socket_lives_on_waits_for_its_heir)
+{
+	open_log("follow-handoff");
+	int peer;
+	uint64_t ino;
+	int held = loopback_socket(&peer, &ino); /* the spawned reader's copy */
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), MS(1), 0);
+	struct jrows got = {calloc(4, sizeof *got.r), 0, 4};
+	struct ttft_follow_sink sink = {.ctx = &got, .request = on_jrow};
+	int64_t t = SEC(10);
+	sent_then_handed_off(t, 1, ino);
+	tick(t + SEC(1));
+	for (int k = 0; k < 50; k++) {
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+		ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	}
+	ck_assert_msg(got.n == 0, "handed out while the socket lives on: status %d, "
+		      "complete %d", got.r[0].status, got.r[0].complete);
+	/* the heir's first use, its answer, its close */
+	int64_t h = t + SEC(2);
+	put_flagged(TTFT_EV_CONNECT_BEGIN, TTFT_F_INHERITED, h, 2, 0, (int64_t)ino);
+	put_flagged(TTFT_EV_RESP_HEADERS, TTFT_F_UNSOLICITED | TTFT_F_SSE | TTFT_F_CHUNKED,
+		    h + MS(5), 2, 200, 0);
+	for (int k = 0; k < 3; k++)
+		put(&(struct ev){TTFT_EV_SSE_TOKEN, h + MS(6 + k), 2, 0, 0, 0, NULL});
+	put(&(struct ev){TTFT_EV_SSE_DONE, h + MS(9), 2, 0, 0, 0, NULL});
+	put(&(struct ev){TTFT_EV_RESP_END, h + MS(10), 2, 0, 100, 0, NULL});
+	put(&(struct ev){TTFT_EV_CLOSE, h + MS(11), 2, 0, 0, 0, NULL});
+	close(held);
+	tick(h + SEC(1));
+	poll_for(&f, &sink, &got, 1);
+	ck_assert_uint_eq(got.n, 1);
+	struct jrow want;
+	analyzer_row(1, &want);
+	ck_assert_msg(want.status == 200 && want.tokens == 3, "the analyzer: %d, %ld",
+		      want.status, want.tokens);
+	ck_assert_msg(got.r[0].conn == 1 && got.r[0].status == 200 && got.r[0].tokens == 3 &&
+		      got.r[0].complete, "the follower: conn %llu, status %d, tokens %ld, "
+		      "complete %d", (unsigned long long)got.r[0].conn, got.r[0].status,
+		      got.r[0].tokens, got.r[0].complete);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	ck_assert_uint_eq(got.n, 1);
+	ttft_follow_free(&f);
+	ttft_log_close(&g_log);
+	unlink(g_path);
+	close(peer);
+
+	/* the socket closed for good with the client's close: its row */
+	open_log("follow-handoff-closed");
+	held = loopback_socket(&peer, &ino);
+	close(held);
+	close(peer);
+	struct ttft_follow on, off;
+	ttft_follow_init(&on, g_path, MS(1), MS(1), 0);
+	ttft_follow_init(&off, g_path, MS(1), MS(1), 0);
+	off.check_gone = 0; /* the kernel not asked: not known */
+	struct jrows got_on = {calloc(4, sizeof *got_on.r), 0, 4};
+	struct jrows got_off = {calloc(4, sizeof *got_off.r), 0, 4};
+	struct ttft_follow_sink s_on = {.ctx = &got_on, .request = on_jrow};
+	struct ttft_follow_sink s_off = {.ctx = &got_off, .request = on_tally_note};
+	sent_then_handed_off(t, 1, ino);
+	tick(t + SEC(1));
+	poll_for(&on, &s_on, &got_on, 1);
+	ck_assert_uint_eq(got_on.n, 1);
+	ck_assert_int_eq(got_on.r[0].complete, 1); /* settled: the client's close */
+	g_note[0] = 0;
+	s_off.ctx = &got_off;
+	ck_assert_int_eq(ttft_follow_poll(&off, &s_off), 0);
+	ck_assert_uint_eq(got_off.n, 1);
+	ck_assert_int_eq(got_off.r[0].complete, 0); /* not known how it ended */
+	ck_assert_msg(strstr(g_note, "could not ask") && !strstr(g_note, "client closed"),
+		      "%s", g_note);
+	ttft_log_close(&g_log);
+	struct ttft_analysis a;
+	char err[256];
+	ck_assert_int_eq(ttft_analyze_file(g_path, NULL, &a, err, sizeof err), 0);
+	ck_assert_uint_eq(a.nreqs, 1);
+	char nb[640];
+	const char *an = ttft_record_note(&a.reqs[0], nb, sizeof nb);
+	ck_assert_msg(an && strstr(an, "client closed"), "the analyzer: %s", an);
+	ttft_analysis_free(&a);
+	ttft_follow_free(&on);
+	ttft_follow_free(&off);
+	free(got.r);
+	free(got_on.r);
+	free(got_off.r);
+	unlink(g_path);
+}
+END_TEST
+
 /* The follower's stop: the exporter's end (ttft_follow_drain) and a
  * replaced log let go hand out what they hold. A keep-alive request beside
  * a stream still in flight there may yet be reached by the stream's end
@@ -3873,5 +4034,6 @@ int main(void)
 	tcase_add_test(t, a_drain_refuses_what_a_stream_may_reach);
 	tcase_add_test(t, a_replaced_log_let_go_refuses_what_a_stream_may_reach);
 	tcase_add_test(t, a_drain_lets_a_gone_writer_go);
+	tcase_add_test(t, a_request_whose_socket_lives_on_waits_for_its_heir);
 	return tu_run(s);
 }

@@ -1616,6 +1616,16 @@ int ttft_asm_waits_for_child(const struct ttft_asm *as, const struct ttft_record
 	       !ttft_asm_settled(as, r);
 }
 
+uint64_t ttft_asm_heir_may_come(const struct ttft_asm *as, const struct ttft_record *r)
+{
+	if (!r->closed_early || r->t_end || r->conn == 0 || r->conn >= as->nconn)
+		return 0;
+	const struct asm_conn *c = &as->conns[r->conn];
+	if (!c->closed || !c->ino || map_get(&as->inodes, c->ino) != r->conn)
+		return 0;
+	return c->ino;
+}
+
 int ttft_asm_parent_may_tangle(const struct ttft_asm *as, const struct ttft_record *r)
 {
 	if (r->conn == 0 || r->conn >= as->nconn)

@@ -108,6 +108,16 @@ int ttft_asm_settled(const struct ttft_asm *as, const struct ttft_record *r);
  * parent may yet read r's answer on its own id (its responses' framing
  * not lost, its copy open, the order not tangled). */
 int ttft_asm_waits_for_child(const struct ttft_asm *as, const struct ttft_record *r);
+/* For r, settled by its process's close of the connection before its
+ * answer ended (closed_early): the socket's inode while no other
+ * connection has taken that socket over yet (an exec's heir: inherit,
+ * which makes r owed again, its answer the heir's to read); 0 when that
+ * cannot be (r not so closed, the inode not known, an heir known). The
+ * close may have been one copy's: a program that spawned the heir
+ * (posix_spawn adddup2) and closed its own before the heir's first use
+ * of it, which writes nothing until then (the live follower asks the
+ * kernel whether the socket is still open). */
+uint64_t ttft_asm_heir_may_come(const struct ttft_asm *as, const struct ttft_record *r);
 /* For r, a fork child's request: the pid of its parent while the parent
  * may yet tangle the connection's order (ttft_asm's fork_tangle: its copy
  * not closed, the order not yet tangled), -1 when that pid is not known;

@@ -68,6 +68,7 @@ static void close_log(struct ttft_follow *f, struct ttft_follow_log *L)
 	free(L->settled_at);
 	free(L->gone_at);
 	free(L->parent_gone_at);
+	free(L->sock_gone_at);
 	free(L->openq);
 	free(L);
 }
@@ -292,6 +293,10 @@ static int track_new_requests(struct ttft_follow *f, struct ttft_follow_log *L)
 		if (!g)
 			return oom(f);
 		L->parent_gone_at = g;
+		g = realloc(L->sock_gone_at, nc * sizeof *g);
+		if (!g)
+			return oom(f);
+		L->sock_gone_at = g;
 		L->reqcap = nc;
 	}
 	if (n > L->opencap) {
@@ -307,6 +312,7 @@ static int track_new_requests(struct ttft_follow *f, struct ttft_follow_log *L)
 		L->settled_at[i] = 0;
 		L->gone_at[i] = 0;
 		L->parent_gone_at[i] = 0;
+		L->sock_gone_at[i] = 0;
 		L->openq[L->nopen++] = (uint32_t)i;
 	}
 	L->seen_reqs = n;
@@ -547,6 +553,76 @@ static int parent_gone_for_good(const struct ttft_follow *f, struct ttft_follow_
 	return now - *at >= f->lag_ns + f->grace_ns;
 }
 
+/* Is the TCP socket with inode ino open in some process: a line of the
+ * network namespace's tcp or tcp6 table with that inode (once no fd holds
+ * it, the kernel shows 0 there, or no line)? 1 yes, 0 no, -1 not known
+ * (neither table read). The namespace is pid's, the writer that closed
+ * its copy, while it is alive and seen here as a writer of L (a sidecar
+ * follower's own namespace may hold none of its client's sockets); else
+ * the follower's own. */
+static int socket_open(struct gone_cache *c, const struct ttft_follow_log *L, int pid,
+		       uint64_t ino)
+{
+	char dir[48] = "/proc/self/net";
+	if (pid > 0 && !process_gone(c, pid) && a_writer_here(c, L, pid))
+		snprintf(dir, sizeof dir, "/proc/%d/net", pid);
+	int read_one = 0;
+	for (int v6 = 0; v6 < 2; v6++) {
+		char path[64], line[512];
+		snprintf(path, sizeof path, "%s/%s", dir, v6 ? "tcp6" : "tcp");
+		FILE *fp = fopen(path, "r");
+		if (!fp)
+			continue;
+		read_one = 1;
+		int found = 0;
+		while (!found && fgets(line, sizeof line, fp)) {
+			unsigned long long i;
+			/* sl local rem st tx:rx tr:when retr uid timeout inode */
+			found = sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+				       &i) == 1 && i == ino;
+		}
+		fclose(fp);
+		if (found)
+			return 1;
+	}
+	return read_one ? 0 : -1;
+}
+
+/* Request i, settled by its process's close of its copy of the socket
+ * with the answer due and no heir known (ttft_asm_heir_may_come): may the
+ * follower hand it out as the client's close? Not while the socket is
+ * open in another process (a program it spawned with it, posix_spawn
+ * adddup2, which writes nothing before its first use: then its heir's
+ * records make the request owed again, as ttft-analyze gives it); once
+ * it is found open nowhere, after the lag and the grace (what the heir
+ * wrote before its close is read by then). 1 hand it out, 0 wait; where
+ * the kernel cannot be asked (a log of another machine, the check off,
+ * no table read), 1 with the row saying so (heir_unknown), never "client
+ * closed". */
+static int heir_may_read(const struct ttft_follow *f, struct ttft_follow_log *L,
+			 struct gone_cache *c, uint32_t i, int64_t now)
+{
+	struct ttft_record *r = &L->an.reqs[i];
+	r->heir_unknown = 0;
+	uint64_t ino = ttft_asm_heir_may_come(&L->as, r);
+	if (!ino) {
+		L->sock_gone_at[i] = 0;
+		return 1;
+	}
+	int open = f->check_gone && L->this_boot ? socket_open(c, L, r->pid, ino) : -1;
+	if (open < 0) {
+		r->heir_unknown = 1;
+		return 1;
+	}
+	if (open) {
+		L->sock_gone_at[i] = 0;
+		return 0;
+	}
+	if (!L->sock_gone_at[i])
+		L->sock_gone_at[i] = now;
+	return now - L->sock_gone_at[i] >= f->lag_ns + f->grace_ns;
+}
+
 /* The earliest instant a request of L in flight may yet put its moment
  * at, once its end is in: a window closing before it is no longer
  * reached by any of them (INT64_MAX: none is in flight). A request in
@@ -651,6 +727,11 @@ static void hand_out_settled(struct ttft_follow *f, struct ttft_follow_log *L, i
 			if (gone_for_good(f, L, &gc, i, now) && parent_done)
 				settled = 1;
 		}
+		/* closed by its process, the socket perhaps held on by
+		 * another: not the client's giving up (a review found a
+		 * spawned reader's request handed out so) */
+		if (settled && !heir_may_read(f, L, &gc, i, now))
+			settled = 0;
 		int stale = 0, cut = L->v.nholes && in_a_hole(f, L, r, now, &stale);
 		/* its end may be among the events lost: it would be in flight
 		 * for ever (a review found) */
@@ -682,7 +763,7 @@ static void hand_out_settled(struct ttft_follow *f, struct ttft_follow_log *L, i
 					refuse_unproved(r, TTFT_FOLLOW_NOTE_STOPPED);
 			}
 			r->cut_by_hole = (uint8_t)cut;
-			hand_out(f, L, i, settled && !cut, s);
+			hand_out(f, L, i, settled && !cut && !r->heir_unknown, s);
 		} else {
 			L->openq[k++] = i;
 		}
@@ -762,6 +843,7 @@ static int forget(struct ttft_follow *f, struct ttft_follow_log *L)
 			L->settled_at[k] = L->settled_at[i];
 			L->gone_at[k] = L->gone_at[i];
 			L->parent_gone_at[k] = L->parent_gone_at[i];
+			L->sock_gone_at[k] = L->sock_gone_at[i];
 		}
 		k++;
 	}
@@ -772,10 +854,11 @@ static int forget(struct ttft_follow *f, struct ttft_follow_log *L)
 	L->forgotten += n - k;
 	L->an.nreqs = L->seen_reqs = k;
 	shrink(&L->an.reqs, &L->an.reqs_cap, k, sizeof *L->an.reqs);
-	size_t cap = L->reqcap, gcap = L->reqcap, pcap = L->reqcap;
+	size_t cap = L->reqcap, gcap = L->reqcap, pcap = L->reqcap, scap = L->reqcap;
 	shrink(&L->handed, &cap, k, sizeof *L->handed);
 	shrink(&L->gone_at, &gcap, k, sizeof *L->gone_at);
 	shrink(&L->parent_gone_at, &pcap, k, sizeof *L->parent_gone_at);
+	shrink(&L->sock_gone_at, &scap, k, sizeof *L->sock_gone_at);
 	shrink(&L->settled_at, &L->reqcap, k, sizeof *L->settled_at);
 	/* one shrank, another not: the smallest */
 	if (cap < L->reqcap)
@@ -784,6 +867,8 @@ static int forget(struct ttft_follow *f, struct ttft_follow_log *L)
 		L->reqcap = gcap;
 	if (pcap < L->reqcap)
 		L->reqcap = pcap;
+	if (scap < L->reqcap)
+		L->reqcap = scap;
 	shrink(&L->openq, &L->opencap, L->nopen, sizeof *L->openq);
 	L->forget_at = 2 * k > FORGET_MIN ? 2 * k : FORGET_MIN;
 	return 0;

@@ -187,6 +187,10 @@ struct ttft_follow_log {
 	                             for writing, not gone; 0 neither */
 	int64_t *parent_gone_at;  /* the same for a fork child's request's
 	                             parent (parent_gone_for_good) */
+	int64_t *sock_gone_at;    /* by request index: when its socket, its
+	                             process's copy closed with the answer
+	                             due, was first found open nowhere
+	                             (heir_may_read); 0 not yet */
 	size_t reqcap;
 	uint32_t *openq;          /* indexes of the requests not handed out */
 	size_t nopen, opencap;

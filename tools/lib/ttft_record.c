@@ -702,6 +702,11 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 		why = say(whyb, sizeof whyb, "the server closed the connection without "
 			 "answering%s", r->new_conn ? "" : " (not the connection's first "
 			 "request: clients retry those on a new one)");
+	else if (r->heir_unknown)
+		why = "its process closed its copy of the socket before the "
+		      "response's end; a process it handed the socket to "
+		      "(posix_spawn, exec) may read on, which the live follower "
+		      "could not ask: not known to be the client's giving up";
 	else if (r->closed_in_head)
 		why = "client closed early, in the response's "
 			 "head (it had begun to arrive)";

@@ -140,6 +140,12 @@ struct ttft_record {
 	                                read can hold (a writer's fault): read
 	                                as one token, the token count not
 	                                known */
+	unsigned heir_unknown : 1;   /* live follower: its process closed its
+	                                copy of the socket before the answer's
+	                                end, and whether another process (one
+	                                it handed the socket to) holds it on
+	                                could not be asked (ttft_follow.c):
+	                                not said to be the client's giving up */
 	unsigned request_unseen : 1; /* log: a response whose request the shim
 	                                did not see (a raw system call,
 	                                wide-character stdio, a program image

@@ -43,7 +43,7 @@ PROGS := $(B)/ttft-analyze $(B)/ttft-run $(B)/ttft-probe $(B)/ttft-cold $(B)/ttf
 include tests/suites.mk
 TEST_PROGS := $(addprefix $(B)/,$(UNIT_SUITES) $(E2E_SUITES)) $(B)/fixture-server $(B)/shim_host \
 	$(B)/fd_host $(B)/mask_host $(B)/inherit_host $(B)/stdio_host $(B)/fortify_host $(B)/tls_two \
-	$(B)/tls_again $(B)/dlerror_host $(B)/fake_vdso.so $(B)/fork_env.so $(B)/no_pidfd.so $(B)/eintr_falloc.so
+	$(B)/tls_again $(B)/dlerror_host $(B)/aio_host $(B)/fake_vdso.so $(B)/fork_env.so $(B)/no_pidfd.so $(B)/eintr_falloc.so
 
 # `make`, `make test`, `make demo` (and bench, sanitize, tsan) first run
 # tools/deps.sh: it finds what the goal needs and, as root, installs what is
@@ -157,6 +157,10 @@ $(B)/mask_host: $(B)/obj/tests/support/mask_host.o
 
 $(B)/inherit_host: $(B)/obj/tests/support/inherit_host.o
 	$(CC) $(LDFLAGS) -o $@ $^
+
+# -lrt: POSIX AIO is in libc from glibc 2.34, in librt before
+$(B)/aio_host: $(B)/obj/tests/support/aio_host.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lrt -lpthread
 
 $(B)/stdio_host: $(B)/obj/tests/support/stdio_host.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread

@@ -73,6 +73,12 @@ enum ttft_kind {
 	                               whole; a = its status; the final one
 	                               still to come (log version 4 too: an
 	                               older reader counts it corrupt)     */
+	TTFT_EV_AIO = 26,           /* a traced fd was submitted to POSIX AIO
+	                               (aio_read/aio_write/lio_listio and
+	                               their 64 forms): glibc's threads do
+	                               its I/O, unseen; a = TTFT_AIO_* (log
+	                               version 4 too: an older reader counts
+	                               it corrupt)                          */
 	TTFT_EV__COUNT
 };
 
@@ -172,6 +178,10 @@ enum ttft_kind {
  * a choice index other than 0 (several choices in one stream; a log from
  * a shim before this flag has it clear: its tools, and older tools, read
  * such a stream as one choice's). */
+
+/* What a TTFT_EV_AIO submitted (field a). */
+#define TTFT_AIO_READ 1
+#define TTFT_AIO_WRITE 2
 
 /* Application marks (TTFT_EV_MARK, field b). */
 #define TTFT_MARK_REQ_START 1    /* the application starts a request        */

@@ -1395,6 +1395,21 @@ TTFT_HIDDEN void shim_on_sent_unseen(int fd, ssize_t ret, int err, int64_t t0,
 	ttft_http_tx_unseen(&c->tx, (uint64_t)ret, t1, emit, &ec);
 }
 
+/* The I/O of an AIO request is done by glibc's threads with system calls
+ * inside libc: none of it is seen. The connection says so: a record a
+ * submission (a program that submits many writes as many). */
+SHIM_COLD TTFT_HIDDEN void shim_aio(int fd, int how)
+{
+	int e = errno;
+	struct shim_conn *c = conn_of(fd);
+	if (c) {
+		batch_flush(c);
+		put(TTFT_EV_AIO, 0, shim_now(), fd, 0, c->conn, how, 0, c->tx.seq,
+		    NULL, 0);
+	}
+	errno = e;
+}
+
 SHIM_COLD static void on_recv_rare(int fd, struct shim_conn *c,
 				   const struct iovec *iov, int iovcnt,
 				   ssize_t ret, int err, int flags, int64_t t1)

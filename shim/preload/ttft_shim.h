@@ -11,6 +11,7 @@
 #ifndef TTFT_SHIM_H
 #define TTFT_SHIM_H
 
+#include <aio.h>
 #include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
@@ -158,6 +159,16 @@ extern TTFT_HIDDEN struct shim_conn shim_conns[SHIM_MAX_CONN];
 	X(recvfrom_chk, "__recvfrom_chk", ssize_t, -1,                        \
 	  (int a, void *b, size_t c, size_t d, int e, struct sockaddr *f,     \
 	   socklen_t *g), (a, b, c, d, e, f, g))                              \
+	X(aio_read, "aio_read", int, -1, (struct aiocb * a), (a))             \
+	X(aio_read64, "aio_read64", int, -1, (struct aiocb64 * a), (a))       \
+	X(aio_write, "aio_write", int, -1, (struct aiocb * a), (a))           \
+	X(aio_write64, "aio_write64", int, -1, (struct aiocb64 * a), (a))     \
+	X(lio_listio, "lio_listio", int, -1,                                  \
+	  (int a, struct aiocb *const *b, int c, struct sigevent *d),         \
+	  (a, b, c, d))                                                       \
+	X(lio_listio64, "lio_listio64", int, -1,                              \
+	  (int a, struct aiocb64 *const *b, int c, struct sigevent *d),       \
+	  (a, b, c, d))                                                       \
 	X(sendfile, "sendfile", ssize_t, -1,                                  \
 	  (int a, int b, off_t *c, size_t d), (a, b, c, d))                   \
 	X(sendfile64, "sendfile64", ssize_t, -1,                              \
@@ -454,6 +465,9 @@ TTFT_HIDDEN void shim_on_recv1(int fd, struct shim_held h, void *buf,
 			       size_t len, ssize_t ret, int flags, int64_t t1);
 /* Bytes received that the shim could not see. */
 TTFT_HIDDEN void shim_on_recv_unseen(int fd, int64_t t1);
+/* fd, traced, was submitted to POSIX AIO for how (TTFT_AIO_*): its
+ * connection's I/O there is unseen (a TTFT_EV_AIO record). errno kept. */
+TTFT_HIDDEN void shim_aio(int fd, int how);
 
 /* fd lifetime. shim_closing: fd is being closed now (a CLOSE record when it
  * was the connection's last fd). shim_stale: the number was handed out

@@ -854,6 +854,78 @@ TTFT_PUBLIC ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off64_t
 	return preadv2_traced(fd, iov, cnt, off, flags, 1);
 }
 
+/* ---- POSIX AIO ---- */
+
+/* glibc's aio_read/aio_write/lio_listio hand each request to threads of
+ * its own, whose pread/pwrite are system calls inside libc: the shim sees
+ * none of that I/O. A traced fd submitted is said (shim_aio: its rows
+ * say their I/O went through AIO, not timed), then the call goes on to
+ * the real one as a tail call: its return, errno and the aiocb are the
+ * host's. The aiocb is read as glibc reads it first thing; a list only
+ * for a mode glibc goes on to read it for. */
+/* p, as the compiler may not assume it: glibc declares these arguments
+ * nonnull, and a NULL check would go (a host's NULL is glibc's fault to
+ * take, not the shim's) */
+static inline const void *opaque(const void *p)
+{
+	__asm__("" : "+r"(p));
+	return p;
+}
+
+SHIM_COLD static void aio_said(int fd, int opcode)
+{
+	if (!UNTRACED(fd) && (opcode == LIO_READ || opcode == LIO_WRITE))
+		shim_aio(fd, opcode == LIO_READ ? TTFT_AIO_READ : TTFT_AIO_WRITE);
+}
+
+TTFT_PUBLIC int aio_read(struct aiocb *cb)
+{
+	if (opaque(cb))
+		aio_said(cb->aio_fildes, LIO_READ);
+	return LIBC(aio_read)(cb);
+}
+
+TTFT_PUBLIC int aio_read64(struct aiocb64 *cb)
+{
+	if (opaque(cb))
+		aio_said(cb->aio_fildes, LIO_READ);
+	return LIBC(aio_read64)(cb);
+}
+
+TTFT_PUBLIC int aio_write(struct aiocb *cb)
+{
+	if (opaque(cb))
+		aio_said(cb->aio_fildes, LIO_WRITE);
+	return LIBC(aio_write)(cb);
+}
+
+TTFT_PUBLIC int aio_write64(struct aiocb64 *cb)
+{
+	if (opaque(cb))
+		aio_said(cb->aio_fildes, LIO_WRITE);
+	return LIBC(aio_write64)(cb);
+}
+
+TTFT_PUBLIC int lio_listio(int mode, struct aiocb *const list[], int n,
+			   struct sigevent *sev)
+{
+	if (opaque(list) && (mode == LIO_WAIT || mode == LIO_NOWAIT))
+		for (int i = 0; i < n; i++)
+			if (list[i])
+				aio_said(list[i]->aio_fildes, list[i]->aio_lio_opcode);
+	return LIBC(lio_listio)(mode, list, n, sev);
+}
+
+TTFT_PUBLIC int lio_listio64(int mode, struct aiocb64 *const list[], int n,
+			     struct sigevent *sev)
+{
+	if (opaque(list) && (mode == LIO_WAIT || mode == LIO_NOWAIT))
+		for (int i = 0; i < n; i++)
+			if (list[i])
+				aio_said(list[i]->aio_fildes, list[i]->aio_lio_opcode);
+	return LIBC(lio_listio64)(mode, list, n, sev);
+}
+
 SHIM_COLD static ssize_t read_chk_traced(int fd, void *buf, size_t len,
 					 size_t buflen)
 {

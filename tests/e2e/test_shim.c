@@ -70,6 +70,52 @@ START_TEST(host_sees_no_difference)
 }
 END_TEST
 
+/* A client whose socket I/O goes through POSIX AIO (glibc's threads do
+ * it with system calls inside libc, unseen): its connection's row says so
+ * — "aio": true, not complete, the note naming POSIX AIO — and never looks
+ * like a timed request; one whose every byte went that way still has its
+ * row (before: no row at all for "both", and rows that said nothing of
+ * AIO, "aio" absent, for the others). The host sees the same returns and
+ * errno as without the shim. One row each: the request by aio_write and
+ * the answer read (the answer's row, its request unseen); the request
+ * written and the answer by aio_read64 (the request's row); both by AIO
+ * (aio_write64, aio_read); the request by lio_listio. */
+static const char *const aio_modes[] = {"write", "read", "both", "lio"};
+
+START_TEST(posix_aio_rows_say_so)
+{
+	const char *m = aio_modes[_i];
+	char cmd[1024], *plain, *shimmed, js[256];
+	snprintf(cmd, sizeof cmd, "%s/aio_host %d %s", tu_build_dir(), g_port, m);
+	ck_assert_int_eq(tu_sh(cmd, &plain), 0);
+	ck_assert_msg(strstr(plain, "tokens 3\n") && strstr(plain, "aio failed 0 errno_changed 0\n"),
+		      "%s: %s", m, plain);
+	tu_tmp_log(js, sizeof js, "aio");
+	snprintf(cmd, sizeof cmd, "%s/ttft-run --quiet --json %s -- %s/aio_host %d %s",
+		 tu_build_dir(), js, tu_build_dir(), g_port, m);
+	ck_assert_int_eq(tu_sh(cmd, &shimmed), 0);
+	ck_assert_str_eq(plain, shimmed);
+	char *text = tu_read_file(js, NULL);
+	unlink(js);
+	cJSON *j = cJSON_Parse(text);
+	cJSON *reqs = cJSON_GetObjectItem(j, "requests");
+	char *rows = cJSON_PrintUnformatted(reqs);
+	ck_assert_msg(cJSON_GetArraySize(reqs) == 1, "%s: %s", m, rows);
+	cJSON *q = cJSON_GetArrayItem(reqs, 0);
+	cJSON *note = cJSON_GetObjectItem(q, "note");
+	ck_assert_msg(cJSON_IsTrue(cJSON_GetObjectItem(q, "aio")) &&
+		      cJSON_IsFalse(cJSON_GetObjectItem(q, "complete")) &&
+		      cJSON_IsString(note) && strstr(note->valuestring, "POSIX AIO") &&
+		      cJSON_IsNull(cJSON_GetObjectItem(q, "ttft_s")),
+		      "%s: %s", m, rows);
+	free(rows);
+	cJSON_Delete(j);
+	free(text);
+	free(plain);
+	free(shimmed);
+}
+END_TEST
+
 START_TEST(unwritable_log_says_so_once_and_runs)
 {
 	char cmd[1024], *out;
@@ -235,6 +281,7 @@ int main(void)
 	TCase *t = tu_tcase(s, "behaviour", 120);
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, host_sees_no_difference);
+	tcase_add_loop_test(t, posix_aio_rows_say_so, 0, 4);
 	tcase_add_test(t, unwritable_log_says_so_once_and_runs);
 	tcase_add_test(t, log_larger_than_the_filesystem_is_said);
 	TCase *d = tu_tcase(s, "dlerror", 120);

@@ -312,7 +312,7 @@ START_TEST(json_shape)
 		"app_gap_s", "queue_s", "prefill_s", "server_other_s", "network_s",
 		"server_decode_s", "prefix_cache_hit_tokens", "server_ttft_s",
 		"split_source", "tls", "encrypted", "preopened", "preopen_idle_s",
-		"inherited", "request_unseen", "complete", "note",
+		"inherited", "request_unseen", "aio", "complete", "note",
 	};
 	cJSON *reqs = cJSON_GetObjectItem(j, "requests");
 	ck_assert_int_eq(cJSON_GetArraySize(reqs), 3);

@@ -492,7 +492,7 @@ START_TEST(record_fields_per_origin)
 		"app_gap_s", "queue_s", "prefill_s", "server_other_s", "network_s",
 		"server_decode_s", "prefix_cache_hit_tokens", "server_ttft_s",
 		"split_source", "tls", "encrypted", "preopened", "preopen_idle_s",
-		"inherited", "request_unseen", "complete", "note",
+		"inherited", "request_unseen", "aio", "complete", "note",
 	};
 	fields_are(o, log_fields, sizeof log_fields / sizeof log_fields[0]);
 	/* one formula: first token − last request byte − queue − prefill */

@@ -24,6 +24,8 @@ struct asm_conn {
 	int rx_desync;       /* the first desync of its responses' side */
 	int untraced;        /* the shim's table was full: not traced */
 	uint8_t io_cut;      /* an io_error already cut its open requests */
+	uint8_t aio;         /* TTFT_AIO_*: its fd went to POSIX AIO, whose
+	                        I/O the shim does not see (TTFT_EV_AIO) */
 	int closed;
 	int64_t t_conn0, t_est;
 	int64_t t_dns0, t_dns1;
@@ -457,6 +459,7 @@ static void new_request(struct ttft_asm *ps, struct asm_conn *c, const struct tt
 	r->fd = e->fd;
 	r->conn = e->conn;
 	r->seq = e->seq;
+	r->aio = c->aio != 0;
 	split_request_line(r, e->text);
 	r->t_req0 = e->t_ns;
 	r->tls = (uint8_t)c->tls;
@@ -856,6 +859,7 @@ static struct ttft_record *lost_request_row(struct ttft_asm *ps, struct asm_conn
 	r->inherited = c->inherited;
 	r->request_unseen = 1;
 	r->request_lost = 1;
+	r->aio = c->aio != 0;
 	r->fork_unsure = c->fork_tangled;
 	c->unseen = (uint32_t)a->nreqs;
 	c->unseen_seq = e->seq;
@@ -918,6 +922,7 @@ static struct ttft_record *response_of(struct ttft_asm *ps, struct asm_conn *c,
 	r->tls = (uint8_t)c->tls;
 	r->inherited = c->inherited;
 	r->request_unseen = 1;
+	r->aio = c->aio != 0;
 	r->fork_unsure = c->fork_tangled;
 	/* the framing was lost earlier on this connection: that is why its
 	 * request could not be read (not a raw system call) */
@@ -1048,6 +1053,17 @@ void ttft_asm_apply(void *ctx, struct ttft_rec *e)
 			    r->t_req0 == c->t_conn0)
 				r->t_est = c->t_est < c->t_conn0 ? c->t_conn0 : c->t_est;
 		}
+		return;
+	case TTFT_EV_AIO:
+		/* its I/O from here on is partly glibc's AIO threads',
+		 * unseen: every request not ended yet, and every later one,
+		 * says so (ttft_record_note) */
+		c->aio |= (uint8_t)(e->a & (TTFT_AIO_READ | TTFT_AIO_WRITE));
+		if (!c->aio)
+			c->aio = TTFT_AIO_READ | TTFT_AIO_WRITE; /* not said: both */
+		for (uint32_t i = 0; i < c->nreqs; i++)
+			if (!a->reqs[c->reqs[i]].t_end)
+				a->reqs[c->reqs[i]].aio = 1;
 		return;
 	case TTFT_EV_DESYNC:
 		/* once per direction at most; after a 101 the connection is
@@ -1661,6 +1677,31 @@ static int add_encrypted(struct ttft_analysis *a, const struct asm_conn *c, uint
 	r->fd = c->fd;
 	r->conn = id;
 	r->tls = r->encrypted = 1;
+	r->aio = c->aio != 0;
+	r->new_conn = c->t_conn0 != 0;
+	r->t_start = r->t_conn0 = c->t_conn0;
+	r->t_est = c->t_est && c->t_conn0 && c->t_est < c->t_conn0 ? c->t_conn0 : c->t_est;
+	r->t_dns0 = c->t_dns0;
+	r->t_dns1 = c->t_dns1;
+	return 0;
+}
+
+/* A connection whose fd went to POSIX AIO and that has no row (its
+ * request and answer both went through it, unseen): a row that says so,
+ * not nothing (an encrypted connection's kind of row: no method, path or
+ * times but its setup's). */
+static int add_aio_row(struct ttft_analysis *a, const struct asm_conn *c, uint64_t id)
+{
+	if (grow(&a->reqs, &a->reqs_cap, a->nreqs + 1, sizeof *a->reqs) != 0)
+		return -1;
+	struct ttft_record *r = &a->reqs[a->nreqs++];
+	ttft_record_init(r, TTFT_ORIGIN_LOG);
+	r->pid = c->pid;
+	r->fd = c->fd;
+	r->conn = id;
+	r->aio = 1;
+	r->request_unseen = 1;
+	r->inherited = (uint8_t)c->inherited;
 	r->new_conn = c->t_conn0 != 0;
 	r->t_start = r->t_conn0 = c->t_conn0;
 	r->t_est = c->t_est && c->t_conn0 && c->t_est < c->t_conn0 ? c->t_conn0 : c->t_est;
@@ -1677,6 +1718,9 @@ int ttft_asm_notes(struct ttft_asm *ps)
 		struct asm_conn *c = &ps->conns[i];
 		if (c->seen && c->tls && !c->tapped && c->nreqs == 0 &&
 		    add_encrypted(a, c, i) != 0)
+			return -1;
+		if (c->seen && c->aio && c->nreqs == 0 && !c->unseen && !(c->tls && !c->tapped) &&
+		    add_aio_row(a, c, i) != 0)
 			return -1;
 		if (!c->seen || !(c->err || c->untraced || (c->desync && c->nreqs == 0) ||
 				  (!c->t_est && !c->inherited && c->nreqs == 0 && c->closed) ||

@@ -204,7 +204,9 @@ static enum ttft_export_outcome outcome(const struct ttft_record *r, int complet
 	 * framing counted as ok requests to "/") */
 	if (r->request_unseen)
 		return TTFT_XO_UNSEEN;
-	if (!complete)
+	/* its I/O went partly through POSIX AIO, unseen: how it ended is
+	 * not known */
+	if (!complete || r->aio)
 		return TTFT_XO_INCOMPLETE;
 	/* the server answered with an error status: a failure whatever its
 	 * body did (a review found a 5xx storm counted ok, missed by the
@@ -280,7 +282,9 @@ int ttft_export_request(struct ttft_export *x, const struct ttft_record *r, cons
 		[TTFT_XH_DNS] = p.dns_s,
 	};
 	int rc = 0;
-	for (int h = 0; h < TTFT_XH__N && !r->request_unseen; h++)
+	/* an AIO connection's times are not the request's (its I/O
+	 * there unseen): no histogram takes them */
+	for (int h = 0; h < TTFT_XH__N && !r->request_unseen && !r->aio; h++)
 		if (!sp->source && h >= TTFT_XH_QUEUE && h <= TTFT_XH_OTHER)
 			continue; /* a value without a split is an aggregate */
 		else if (observe(s, h, v[h], trace_id, end_unix_s) != 0)

@@ -935,10 +935,11 @@ static inline __attribute__((always_inline)) void record(struct ttft_json *j, co
 	if (log) {
 		char nb[640]; /* every part of a note, whole */
 		if (!pretty && !(r->tls | r->encrypted | r->preopened | r->inherited |
-				 r->request_unseen) && isnan(p.preopen_idle_s)) {
+				 r->request_unseen | r->aio) && isnan(p.preopen_idle_s)) {
 			run_k(&w, RUN(KS("tls") "false," KS("encrypted") "false,"
 				      KS("preopened") "false," KS("preopen_idle_s") "null,"
-				      KS("inherited") "false," KS("request_unseen") "false"));
+				      KS("inherited") "false," KS("request_unseen") "false,"
+				      KS("aio") "false"));
 		} else {
 			bool_k(&w, K("tls"), r->tls);
 			bool_k(&w, K("encrypted"), r->encrypted);
@@ -946,6 +947,7 @@ static inline __attribute__((always_inline)) void record(struct ttft_json *j, co
 			num_k(&w, K("preopen_idle_s"), p.preopen_idle_s);
 			bool_k(&w, K("inherited"), r->inherited);
 			bool_k(&w, K("request_unseen"), r->request_unseen);
+			bool_k(&w, K("aio"), r->aio);
 		}
 		bool_k(&w, K("complete"), ttft_record_complete(r));
 		const char *note = ttft_record_note(r, nb, sizeof nb);

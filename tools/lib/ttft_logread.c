@@ -353,6 +353,7 @@ const char *ttft_kind_name(unsigned kind)
 		[TTFT_EV_TRACEPARENT] = "traceparent",
 		[TTFT_EV_INHERIT] = "inherit",
 		[TTFT_EV_RESP_INTERIM] = "resp_interim",
+		[TTFT_EV_AIO] = "aio",
 	};
 	return kind < TTFT_EV__COUNT ? names[kind] : "unknown";
 }

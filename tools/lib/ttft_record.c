@@ -600,7 +600,7 @@ const char *ttft_desync_text(int d, int tls)
 
 int ttft_record_complete(const struct ttft_record *r)
 {
-	return r->t_end && !r->request_unseen && !r->fork_unsure &&
+	return r->t_end && !r->request_unseen && !r->fork_unsure && !r->aio &&
 	       !(r->end_flags & TTFT_F_TRUNCATED) &&
 	       !r->closed_early &&
 	       !r->sse_error && !r->io_err && !r->desync && !r->cut_by_full_log &&
@@ -652,6 +652,11 @@ const char *ttft_record_note(const struct ttft_record *r, char *buf, size_t len)
 	const char *why = "", *pre = "", *tok = "", *cut = "", *early = "";
 	if (r->encrypted)
 		why = "encrypted: not visible";
+	else if (r->aio)
+		why = "its connection's I/O went through POSIX AIO (aio_read, "
+		      "aio_write, lio_listio), which glibc's own threads do where "
+		      "the shim cannot see: its bytes there and their times are "
+		      "not seen, and what the row shows is not timed whole";
 	else if (r->fork_unsure)
 		why = "on a connection shared across fork, several "
 			 "processes' requests were due at once: which response answers "

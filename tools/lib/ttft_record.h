@@ -140,6 +140,13 @@ struct ttft_record {
 	                                read can hold (a writer's fault): read
 	                                as one token, the token count not
 	                                known */
+	unsigned aio : 1;            /* log: its connection's fd went to POSIX
+	                                AIO (aio_read/aio_write/lio_listio)
+	                                while it was in flight or before it:
+	                                glibc's threads did that I/O, which
+	                                the shim does not see: its bytes and
+	                                times there are not seen (never
+	                                complete; JSON "aio") */
 	unsigned heir_unknown : 1;   /* live follower: its process closed its
 	                                copy of the socket before the answer's
 	                                end, and whether another process (one

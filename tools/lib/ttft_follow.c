@@ -407,7 +407,24 @@ struct gone_cache {
 	signed char mapped[16]; /* -1: not looked at yet */
 	size_t n;
 	int looked;             /* maps read this poll */
+	/* the sockets open in a network namespace's tcp and tcp6 tables
+	 * (their inodes, sorted), read once a poll: many rows waiting on
+	 * their heirs cost one read of each table, not one each */
+	struct {
+		char dir[48];
+		uint64_t *ino;  /* NULL with n 0: none open */
+		size_t n;
+		int known;      /* 0: neither table read */
+	} ns[4];
+	size_t nns;
 };
+
+static void gone_cache_free(struct gone_cache *c)
+{
+	for (size_t i = 0; i < c->nns; i++)
+		free(c->ns[i].ino);
+	c->nns = 0;
+}
 
 /* Has pid ended, its exit not yet collected by its parent (a zombie:
  * kill() still finds it, but it writes nothing more)? A thread group
@@ -560,32 +577,92 @@ static int parent_gone_for_good(const struct ttft_follow *f, struct ttft_follow_
  * its copy, while it is alive and seen here as a writer of L (a sidecar
  * follower's own namespace may hold none of its client's sockets); else
  * the follower's own. */
-static int socket_open(struct gone_cache *c, const struct ttft_follow_log *L, int pid,
-		       uint64_t ino)
+static int cmp_u64(const void *a, const void *b)
 {
-	char dir[48] = "/proc/self/net";
-	if (pid > 0 && !process_gone(c, pid) && a_writer_here(c, L, pid))
-		snprintf(dir, sizeof dir, "/proc/%d/net", pid);
-	int read_one = 0;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Read dir's tcp and tcp6 tables into e: the inodes of the sockets some
+ * process holds (0 where none does), sorted. 0, or -1 out of memory. */
+static int read_socket_tables(const char *dir, uint64_t **out, size_t *n, int *known)
+{
+	uint64_t *v = NULL;
+	size_t cap = 0;
+	*n = 0;
+	*known = 0;
 	for (int v6 = 0; v6 < 2; v6++) {
 		char path[64], line[512];
 		snprintf(path, sizeof path, "%s/%s", dir, v6 ? "tcp6" : "tcp");
 		FILE *fp = fopen(path, "r");
 		if (!fp)
 			continue;
-		read_one = 1;
-		int found = 0;
-		while (!found && fgets(line, sizeof line, fp)) {
+		*known = 1;
+		while (fgets(line, sizeof line, fp)) {
 			unsigned long long i;
 			/* sl local rem st tx:rx tr:when retr uid timeout inode */
-			found = sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
-				       &i) == 1 && i == ino;
+			if (sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", &i) != 1 ||
+			    !i)
+				continue;
+			if (*n == cap) {
+				size_t nc = cap ? 2 * cap : 256;
+				uint64_t *g = realloc(v, nc * sizeof *g);
+				if (!g) {
+					fclose(fp);
+					free(v);
+					return -1;
+				}
+				v = g;
+				cap = nc;
+			}
+			v[(*n)++] = i;
 		}
 		fclose(fp);
-		if (found)
-			return 1;
 	}
-	return read_one ? 0 : -1;
+	if (*n > 1)
+		qsort(v, *n, sizeof *v, cmp_u64);
+	*out = v;
+	return 0;
+}
+
+/* Is the TCP socket with inode ino open in some process: a line of the
+ * network namespace's tcp or tcp6 table with that inode (once no fd holds
+ * it, the kernel shows 0 there, or no line)? 1 yes, 0 no, -1 not known
+ * (neither table read, or no memory to read them). The namespace is
+ * pid's, the writer that closed its copy, while it is alive and seen here
+ * as a writer of L (a sidecar follower's own namespace may hold none of
+ * its client's sockets); else the follower's own. Each namespace's tables
+ * are read once a poll (gone_cache). */
+static int socket_open(struct gone_cache *c, const struct ttft_follow_log *L, int pid,
+		       uint64_t ino)
+{
+	char dir[48] = "/proc/self/net";
+	if (pid > 0 && !process_gone(c, pid) && a_writer_here(c, L, pid))
+		snprintf(dir, sizeof dir, "/proc/%d/net", pid);
+	size_t k = 0;
+	while (k < c->nns && strcmp(c->ns[k].dir, dir))
+		k++;
+	uint64_t *v = NULL;
+	size_t n = 0;
+	int known = 0;
+	if (k < c->nns) {
+		v = c->ns[k].ino, n = c->ns[k].n, known = c->ns[k].known;
+	} else {
+		if (read_socket_tables(dir, &v, &n, &known) < 0)
+			return -1;
+		if (c->nns < sizeof c->ns / sizeof c->ns[0]) {
+			snprintf(c->ns[c->nns].dir, sizeof c->ns[c->nns].dir, "%s", dir);
+			c->ns[c->nns].ino = v, c->ns[c->nns].n = n, c->ns[c->nns].known = known;
+			c->nns++;
+		} else {
+			int r = !known ? -1 : n && bsearch(&ino, v, n, sizeof *v, cmp_u64) != NULL;
+			free(v);
+			return r;
+		}
+	}
+	if (!known)
+		return -1;
+	return n && bsearch(&ino, v, n, sizeof *v, cmp_u64) != NULL;
 }
 
 /* Request i, settled by its process's close of its copy of the socket
@@ -769,6 +846,7 @@ static void hand_out_settled(struct ttft_follow *f, struct ttft_follow_log *L, i
 		}
 	}
 	L->nopen = k;
+	gone_cache_free(&gc);
 }
 
 /* Shrink an array of cap elements that holds n to twice n (the memory of

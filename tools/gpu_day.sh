@@ -601,7 +601,16 @@ pick_curl() {
 	export CURL_USED
 }
 
+# The steps asked for, checked before anything long (a build) starts.
+check_steps() {
+	local s
+	for s in "$@"; do
+		case $s in env|cold|accuracy|prefix|kv) ;; *) die "unknown step '$s' (env cold accuracy prefix kv)" ;; esac
+	done
+}
+
 cmd_run() {
+	check_steps "$@"
 	scale
 	export GPU_DAY_DEADLINE=${GPU_DAY_DEADLINE:-$(( GPU_DAY_T0 + ${GPU_DAY_BUDGET:-570} ))}
 	local want=$SHAPE
@@ -616,9 +625,6 @@ cmd_run() {
 	local steps=("$@")
 	(( ${#steps[@]} )) || steps=(env cold accuracy prefix kv)
 	local s
-	for s in "${steps[@]}"; do
-		case $s in env|cold|accuracy|prefix|kv) ;; *) die "unknown step '$s' (env cold accuracy prefix kv)" ;; esac
-	done
 	mkdir -p "$R/logs" "$R/status" "$R/commands"
 	cp "$WORK/build.status" "$R/status/build.tsv" 2>/dev/null
 	cp "$WORK/build.log" "$R/logs/build.log" 2>/dev/null
@@ -691,6 +697,7 @@ run) shift; log_to_out; cmd_run "$@" ;;
 all)
 	shift
 	log_to_out
+	check_steps "$@"
 	scale
 	export GPU_DAY_DEADLINE=${GPU_DAY_DEADLINE:-$(( GPU_DAY_T0 + ${GPU_DAY_BUDGET:-570} ))}
 	if ! cmd_build; then

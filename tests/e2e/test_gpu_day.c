@@ -233,6 +233,18 @@ START_TEST(script_boxes_records_and_packs)
 	ck_assert_int_eq(tu_sh(cmd, &out), 1);
 	ck_assert_msg(strstr(out, "unknown step 'bogus'"), "%s", out);
 	free(out);
+	/* on a machine with no build yet, a wrong step is refused before
+	 * the build (minutes of it) starts, not after */
+	for (int i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof cmd, "GPU_DAY_WORK=%s/nobuild GPU_DAY_PACK=%s/nopack "
+			 "bash tools/gpu_day.sh %s env bogus 2>&1; echo \"exit $?\"; "
+			 "ls %s/nobuild 2>&1", g_dir, g_dir, i ? "all" : "run", g_dir);
+		int rc = tu_sh(cmd, &out); /* 2: ls finds no work folder */
+		ck_assert_msg(rc == 2 && strstr(out, "unknown step 'bogus'") && strstr(out, "exit 1\n") &&
+			      !strstr(out, "building first") && !strstr(out, "build.status"),
+			      "%s", out);
+		free(out);
+	}
 	ck_assert_int_eq(tu_sh("bash tools/gpu_day.sh frobnicate 2>&1", &out), 1);
 	ck_assert_msg(strstr(out, "unknown command 'frobnicate'"), "%s", out);
 	free(out);

@@ -19,8 +19,11 @@
 # Every step is time-boxed against one deadline (GPU_DAY_BUDGET s from the
 # start, default 570: one 10-minute device call) and skipped, saying so, when
 # what is left would not fit it; progress is printed with timestamps; a step
-# that fails leaves the others running. Each step's status and exact
-# commands go to status/ and commands/, and from them to run.md.
+# that fails leaves the others running. Ctrl-C (or SIGTERM) during a step
+# stops it, its servers with it, and the run: the steps after it are
+# recorded as not run, the results packed as usual, exit 130 (143). Each
+# step's status and exact commands go to status/ and commands/, and from
+# them to run.md.
 # docs/reports/h200/README.md has the exact device commands, docs/gpu-day.md
 # what the run is for. Knobs: GPU_DAY_WORK (.gpu-work), GPU_DAY_SCALE
 # (full|tiny), GPU_DAY_SHAPE, GPU_DAY_CMAKE, GPU_DAY_JOBS, and each scale
@@ -48,7 +51,9 @@ left() { echo $(( GPU_DAY_DEADLINE - $(date +%s) )); }
 log_to_out() {
 	if [ -n "${OUT:-}" ] && [ -d "$OUT" ] && [ -z "${GPU_DAY_TEED:-}" ]; then
 		export GPU_DAY_TEED=1
-		exec > >(tee -a "$OUT/gpu_day.log") 2>&1
+		# tee outlives a Ctrl-C or SIGTERM sent to the whole group, so
+		# that what the run says while it stops is still written
+		exec > >(trap '' INT TERM; exec tee -a "$OUT/gpu_day.log") 2>&1
 	fi
 }
 
@@ -568,13 +573,25 @@ run_step() { # run_step NAME: time-boxed, its output in logs/NAME.log, status re
 	local t=$SECONDS rc=0
 	GPU_DAY_STEP=$name timeout -k 15 "$box" bash "$ME" _step "$name" >"$R/logs/$name.log" 2>&1 &
 	local pid=$!
-	trap 'kill -TERM $pid 2>/dev/null' TERM INT
+	trap 'INTERRUPTED=INT; kill -TERM $pid 2>/dev/null' INT
+	trap 'INTERRUPTED=TERM; kill -TERM $pid 2>/dev/null' TERM
 	wait "$pid" || rc=$?
+	# a signal ends the wait at once: wait on until the step has stopped
+	# its servers (timeout passes the TERM on to the step's process group)
+	while [ -n "$INTERRUPTED" ] && kill -0 "$pid" 2>/dev/null; do
+		rc=0
+		wait "$pid" || rc=$?
+	done
 	trap - TERM INT
 	case $rc in
 	0) st=ok ;;
-	124|137) st="timed out after $box s (what it wrote is kept)" ;;
-	*) st="failed (exit $rc): see logs/$name.log" ;;
+	*) if [ -n "$INTERRUPTED" ]; then
+		st="interrupted (SIG$INTERRUPTED; what it wrote is kept)"
+	   elif (( rc == 124 || rc == 137 )); then
+		st="timed out after $box s (what it wrote is kept)"
+	   else
+		st="failed (exit $rc): see logs/$name.log"
+	   fi ;;
 	esac
 	printf '%s\t%s\t%s\n' "$st" $((SECONDS - t)) "$box" >"$R/status/$name.tsv"
 	say "step $name: $st in $((SECONDS - t)) s; last lines:"
@@ -629,9 +646,23 @@ cmd_run() {
 	cp "$WORK/build.status" "$R/status/build.tsv" 2>/dev/null
 	cp "$WORK/build.log" "$R/logs/build.log" 2>/dev/null
 	say "run: ${steps[*]} -> $R ($(left) s before the deadline)"
+	# Ctrl-C or SIGTERM stops the step that runs and the run: the steps
+	# after it are recorded as not run, the results still packed
+	INTERRUPTED=
 	for s in "${steps[@]}"; do
+		if [ -n "$INTERRUPTED" ]; then
+			printf 'not run: interrupted (SIG%s)\t0\t0\n' "$INTERRUPTED" >"$R/status/$s.tsv"
+			continue
+		fi
 		run_step "$s"
 	done
+	if [ -n "$INTERRUPTED" ]; then
+		write_run_md "$R"
+		pack_out
+		say "interrupted (SIG$INTERRUPTED); results so far in $R${OUT:+, packed into $OUT/h200.tar.gz}"
+		[ "$INTERRUPTED" = INT ] && exit 130
+		exit 143
+	fi
 	write_run_md "$R"
 	pack_out
 	say "run done; results in $R${OUT:+, packed into $OUT/h200.tar.gz}"
@@ -719,6 +750,6 @@ _step)
 	load_build || die "no build"
 	export SERVER MODEL
 	"step_$2" ;;
--h|--help|"") sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] ;;
+-h|--help|"") sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] ;;
 *) die "unknown command '$1' (pack | build | run | all | dry-run)" ;;
 esac

@@ -1,15 +1,21 @@
 /* test_gpu_day.c — tools/gpu_day.sh without a GPU or an engine: the
  * accuracy chain (tools/gpu_day/client.py under ttft-run, joined by
  * accuracy.py) against the fixture server's llama.cpp timings, the join's
- * refusal to guess, and the script's time boxes, status record and packing
- * for the device's return folder. */
+ * refusal to guess, and the script's time boxes, status record, packing
+ * for the device's return folder and its stop on Ctrl-C. */
 #include <check.h>
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "testutil.h"
 
@@ -256,6 +262,82 @@ START_TEST(script_boxes_records_and_packs)
 }
 END_TEST
 
+/* Ctrl-C to the run's process group while a step's server runs: that step
+ * stops its server and is recorded as interrupted, the steps after it do
+ * not start (recorded as not run), the results are still packed into
+ * $OUT, and the run exits 130. */
+START_TEST(ctrl_c_stops_the_run)
+{
+	mkscratch();
+	char cmd[16384], path[1024], bin[PATH_MAX], *out;
+	ck_assert_ptr_nonnull(realpath(tu_build_dir(), bin));
+	snprintf(cmd, sizeof cmd,
+		 "mkdir -p %s/work/bin %s/out && echo gguf > %s/model && "
+		 "for p in ttft-run ttft-cold ttft-analyze libttftshim.so; do "
+		 "ln -s %s/$p %s/work/bin/$p || exit 1; done && "
+		 "printf '#!/bin/sh\\necho \"server $$\" >> %s/pids\\nexec sleep 300\\n' > %s/srv && "
+		 "chmod +x %s/srv && "
+		 "printf 'SERVER=%s/srv\\nMODEL=%s/model\\nSHAPE=qwen2.5-1.5b\\n' > %s/work/build.ok && "
+		 "printf 'ok\\t1\\t-\\n' > %s/work/build.status && : > %s/work/build.tsv",
+		 g_dir, g_dir, g_dir, bin, g_dir, g_dir, g_dir, g_dir, g_dir, g_dir, g_dir, g_dir,
+		 g_dir);
+	ck_assert_msg(tu_sh(cmd, NULL) == 0, "%s", cmd);
+	char work[600], outd[600], log[600], pids[600];
+	snprintf(work, sizeof work, "GPU_DAY_WORK=%s/work", g_dir);
+	snprintf(outd, sizeof outd, "OUT=%s/out", g_dir);
+	snprintf(log, sizeof log, "%s/run.txt", g_dir);
+	snprintf(pids, sizeof pids, "%s/pids", g_dir);
+	pid_t g = fork();
+	ck_assert_int_ge(g, 0);
+	if (g == 0) {
+		/* its own group, as a terminal's foreground job */
+		setpgid(0, 0);
+		signal(SIGINT, SIG_DFL);
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("env", "env", work, outd, "bash", "tools/gpu_day.sh", "run", "cold",
+		       "accuracy", (char *)NULL);
+		_exit(127);
+	}
+	setpgid(g, g);
+	char got[64];
+	int up = tu_wait_line(pids, "server ", got, sizeof got, 60, g);
+	int srv = atoi(got);
+	if (up == 0)
+		kill(-g, SIGINT);
+	int st = 0, done = 0;
+	for (int i = 0; i < 600 && !done; i++) {
+		done = waitpid(g, &st, WNOHANG) == g;
+		if (!done)
+			nanosleep(&(struct timespec){0, 100000000}, NULL);
+	}
+	if (!done) {
+		kill(-g, SIGKILL);
+		waitpid(g, &st, 0);
+	}
+	out = tu_read_file(log, NULL);
+	if (srv > 0)
+		kill(srv, SIGKILL); /* (if the run left it) */
+	ck_assert_msg(up == 0, "no server started: %s", out);
+	ck_assert_msg(done && WIFEXITED(st) && WEXITSTATUS(st) == 130,
+		      "%s; status 0x%x: %s", done ? "ended" : "still running after 60 s", st, out);
+	ck_assert_msg(strstr(out, "step cold: interrupted (SIGINT") &&
+		      !strstr(out, "step accuracy: start"), "%s", out);
+	free(out);
+	ck_assert_msg(kill(srv, 0) == -1 && errno == ESRCH, "server %d still there", srv);
+	snprintf(path, sizeof path, "%s/work/h200/status/accuracy.tsv", g_dir);
+	char *acc = tu_read_file(path, NULL);
+	ck_assert_msg(acc && !strncmp(acc, "not run: interrupted (SIGINT)", 29), "%s", acc ? acc : "");
+	free(acc);
+	snprintf(cmd, sizeof cmd, "tar -xOzf %s/out/h200.tar.gz ./run.md", g_dir);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "| cold | interrupted (SIGINT; what it wrote is kept) |") &&
+		      strstr(out, "| accuracy | not run: interrupted (SIGINT) |"), "%s", out);
+	free(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("gpu_day");
@@ -263,5 +345,6 @@ int main(void)
 	tcase_add_test(t, accuracy_chain_on_fixture);
 	tcase_add_test(t, accuracy_never_guesses);
 	tcase_add_test(t, script_boxes_records_and_packs);
+	tcase_add_test(t, ctrl_c_stops_the_run);
 	return tu_run(s);
 }

@@ -244,6 +244,8 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 	snprintf(health, sizeof health, "%s/health", o->probe.base);
 	int rc = 0, listening = 0, last_report = 0, tls_checked = 0;
 	c->spawn_to_listen_s = c->spawn_to_ready_s = NAN;
+	/* CPU while requests ran: unknown until a request runs */
+	c->sys_cpu_cold = c->srv_cpu_cold = c->sys_cpu_warm = c->srv_cpu_warm = NAN;
 	for (;;) {
 		double t = since(srv.t_spawn);
 		if (g_stop) {
@@ -314,7 +316,8 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 			prc = probe_run(&run, &c->cold, 1, perr, sizeof perr);
 		sanity_cpu(srv.pid, &b);
 		sanity_gpu(&c->gpu_after_cold);
-		sanity_cpu_between(&a, &b, &c->sys_cpu_cold, &c->srv_cpu_cold);
+		if (c->cold.t_start) /* no cold request made: no CPU during one */
+			sanity_cpu_between(&a, &b, &c->sys_cpu_cold, &c->srv_cpu_cold);
 		c->cold.label = "cold";
 		c->warm = calloc((size_t)o->warm, sizeof *c->warm);
 		c->samples = calloc(COLD_MAX_SAMPLES, sizeof *c->samples);
@@ -333,8 +336,9 @@ static int run_cycle(const struct opts *o, struct cold_cycle *c, const char *hos
 		__atomic_store_n(&smp.stop, 1, __ATOMIC_RELAXED);
 		if (sampling)
 			pthread_join(th, NULL);
-		sanity_cpu_between(&w0, &w1, &c->sys_cpu_warm, &c->srv_cpu_warm);
 		c->nwarm = c->warm ? made(c->warm, (int)o->warm) : 0;
+		if (c->nwarm)
+			sanity_cpu_between(&w0, &w1, &c->sys_cpu_warm, &c->srv_cpu_warm);
 		for (int i = 0; i < c->nwarm; i++) {
 			c->warm[i].label = "warm";
 			c->warm[i].run = i + 2;

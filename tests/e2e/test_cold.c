@@ -1562,11 +1562,31 @@ START_TEST(never_ready_leaves_nothing_running)
 	unique_sleep(s1, sizeof s1, p1, sizeof p1, 1);
 	unique_sleep(s2, sizeof s2, p2, sizeof p2, 2);
 	snprintf(srv, sizeof srv, "%s & %s", s1, s2);
-	ck_assert_int_eq(cold(srv, port, "--ready-timeout 0.5 --stop-timeout 1", &out, &j), 1);
+	char rep[256], extra[512];
+	tu_tmp_log(rep, sizeof rep, "never-ready-md");
+	snprintf(extra, sizeof extra, "--ready-timeout 0.5 --stop-timeout 1 --report %s", rep);
+	ck_assert_int_eq(cold(srv, port, extra, &out, &j), 1);
 	ck_assert_msg(strstr(out, "not ready after 0 s") || strstr(out, "not ready after 1 s"), "%s", out);
 	ck_assert_msg(strstr(out, "port never accepted"), "%s", out);
 	free(out);
+	/* no request was made: the CPU during one is not measured, not 0%
+	 * (the report said "0% / 0%", the JSON 0) */
+	ck_assert_ptr_nonnull(j);
+	cJSON *san = cJSON_GetObjectItem(cycle_n(j, 0), "sanity");
+	static const char *const cpu[] = {"system_cpu_cold_pct", "system_cpu_warm_pct",
+					  "server_cpu_cold_pct", "server_cpu_warm_pct"};
+	for (int i = 0; i < 4; i++)
+		ck_assert_msg(cJSON_IsNull(cJSON_GetObjectItem(san, cpu[i])), "%s: %g", cpu[i],
+			      fnum(san, cpu[i]));
 	cJSON_Delete(j);
+	char *md = tu_read_file(rep, NULL);
+	unlink(rep);
+	drop_siblings(rep);
+	ck_assert_msg(md && strstr(md, "| system CPU busy: cold request / warm runs | "
+				       "not measured / not measured |") &&
+		      strstr(md, "| server CPU (% of one core): cold / warm | not measured / "
+				 "not measured |"), "%s", md ? md : "(no report)");
+	free(md);
 	ck_assert_int_ne(tu_sh(p1, NULL), 0);
 	ck_assert_int_ne(tu_sh(p2, NULL), 0);
 }

@@ -118,6 +118,20 @@ static void gpu_cell(struct ttft_str *b, const struct gpu_snap *g)
 		ttft_str_printf(b, "no GPU");
 }
 
+/* "cold% / warm% |": one not measured (no such request made, or no CPU
+ * tick between its two readings) says so, never 0% */
+static void pct_cell(struct ttft_str *b, double cold, double warm)
+{
+	const double v[2] = {cold, warm};
+	for (int i = 0; i < 2; i++) {
+		if (isnan(v[i]))
+			ttft_str_printf(b, "not measured");
+		else
+			ttft_str_printf(b, "%.0f%%", v[i]);
+		ttft_str_printf(b, i ? " |\n" : " / ");
+	}
+}
+
 static void sanity(struct ttft_str *san, const struct cold_run *run)
 {
 	const struct cold_cycle *c = cold_first_usable(run);
@@ -141,10 +155,10 @@ static void sanity(struct ttft_str *san, const struct cold_run *run)
 				c->nsamples);
 	else
 		ttft_str_printf(san, " |\n| GPU utilisation during warm runs | no GPU |\n");
-	ttft_str_printf(san, "| system CPU busy: cold request / warm runs | %.0f%% / %.0f%% |\n",
-			c->sys_cpu_cold, c->sys_cpu_warm);
-	ttft_str_printf(san, "| server CPU (%% of one core): cold / warm | %.0f%% / %.0f%% |\n",
-			c->srv_cpu_cold, c->srv_cpu_warm);
+	ttft_str_printf(san, "| system CPU busy: cold request / warm runs | ");
+	pct_cell(san, c->sys_cpu_cold, c->sys_cpu_warm);
+	ttft_str_printf(san, "| server CPU (%% of one core): cold / warm | ");
+	pct_cell(san, c->srv_cpu_cold, c->srv_cpu_warm);
 	for (int k = 0; k < run->ncycles; k++) {
 		const struct cold_cycle *y = &run->cycles[k];
 		ttft_str_printf(san, "| host, cycle %d: load average (1 min) at start / end, CPU steal | "

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,10 +182,11 @@ void sanity_cpu_between(const struct cpu_snap *a, const struct cpu_snap *b,
 			double *sys_pct, double *group_pct)
 {
 	unsigned long long dt = b->total - a->total, di = b->idle - a->idle;
-	*sys_pct = dt ? 100.0 * (double)(dt - di) / (double)dt : 0;
+	/* no tick or no time between the two: not measured, never 0% */
+	*sys_pct = dt ? 100.0 * (double)(dt - di) / (double)dt : NAN;
 	double wall = b->t - a->t;
 	double hz = (double)sysconf(_SC_CLK_TCK);
-	*group_pct = wall > 0 ? 100.0 * (double)(b->group_ticks - a->group_ticks) / hz / wall : 0;
+	*group_pct = wall > 0 ? 100.0 * (double)(b->group_ticks - a->group_ticks) / hz / wall : NAN;
 }
 
 void sanity_cpu_name(char *out, size_t n)

@@ -34,7 +34,8 @@ void sanity_host(struct host_snap *h);
 /* steal in % of all CPU time between a and b (0 when unknown) */
 double sanity_steal_pct(const struct host_snap *a, const struct host_snap *b);
 void sanity_cpu(pid_t pgid, struct cpu_snap *c);
-/* system busy % (all CPUs) and process-group % of one core between a, b */
+/* system busy % (all CPUs) and process-group % of one core between a, b;
+ * NAN where no tick or no time passed between them (not measured) */
 void sanity_cpu_between(const struct cpu_snap *a, const struct cpu_snap *b,
 			double *sys_pct, double *group_pct);
 /* "model name x N cores", "Linux 6.1 x86_64 (Debian GNU/Linux 12)" */

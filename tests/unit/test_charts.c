@@ -116,6 +116,25 @@ START_TEST(dots_give_median_and_range)
 }
 END_TEST
 
+/* No value in any group (a cold run whose server never became ready):
+ * no made-up 0-1 scale with nothing on it, but a chart that says so. */
+START_TEST(dots_with_no_value_draw_no_scale)
+{
+	double nan1[] = {NAN};
+	struct ttft_dotgroup g[] = {{"warm", nan1, 1}, {"cold", NULL, 0}};
+	struct ttft_dotchart d = {.title = "V", .ylabel = "TTFT (ms)", .unit = "ms", .groups = g,
+				  .ngroups = 2};
+	char *svg = ttft_svg_dots(&d);
+	ck_assert_ptr_nonnull(svg);
+	ck_assert_msg(!strstr(svg, "class=\"gr\"") && !strstr(svg, ">1.0<") &&
+		      !strstr(svg, ">0.0<") && !strstr(svg, "<circle") && !strstr(svg, "median"),
+		      "%s", svg);
+	ck_assert_uint_eq(count(svg, ">no values to draw</text>"), 1);
+	ck_assert(strstr(svg, "warm (n=0)") && strstr(svg, "cold (n=0)"));
+	free(svg);
+}
+END_TEST
+
 /* The box's top is a p75: from fewer values than ttft_quantile_min_n
  * gives one from (4) there is no box, and the chart says why, once; the
  * median and the whiskers (min, max) stand from 1. */
@@ -921,6 +940,7 @@ int main(void)
 	tcase_add_test(t, lines_show_values_escape_text_and_break_at_nan);
 	tcase_add_test(t, timeline_legend_names_what_is_drawn);
 	tcase_add_test(t, dots_give_median_and_range);
+	tcase_add_test(t, dots_with_no_value_draw_no_scale);
 	tcase_add_test(t, dots_draw_no_box_below_the_quantile_rule);
 	tcase_add_test(t, trace_is_valid_with_nested_phases);
 	tcase_add_test(t, trace_draws_no_ttft_the_table_refuses);

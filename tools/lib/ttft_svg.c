@@ -598,7 +598,15 @@ char *ttft_svg_dots(const struct ttft_dotchart *c)
 	double lo = isfinite(vmin) && vmin > 0.5 * vmax ? vmin : 0;
 	double first, last, step = ttft_svg_ticks(lo, vmax > lo ? vmax : lo + 1, 5, &first, &last);
 	struct scale sy = {first, last, plot1, plot0, 0};
-	yaxis(&b, &sy, step, left, right, c->ylabel, 0);
+	if (isfinite(vmin)) {
+		yaxis(&b, &sy, step, left, right, c->ylabel, 0);
+	} else {
+		/* no value at all: no scale to make up, and the chart says so */
+		ttft_str_printf(&b, "<line class=\"ax\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+				   "y2=\"%.1f\"/>\n", left, plot1, left, plot0);
+		text(&b, (left + right) / 2, (plot0 + plot1) / 2, "middle", NULL,
+		     "no values to draw");
+	}
 	ttft_str_printf(&b, "<line class=\"ax\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
 			left, plot1, right, plot1);
 	double slot = (right - left) / (double)(c->ngroups ? c->ngroups : 1);

@@ -12,10 +12,12 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -271,6 +273,40 @@ START_TEST(a_log_it_cannot_read_is_said)
 	tu_stop(pid);
 	unlink(junk);
 	unlink(out);
+}
+END_TEST
+
+/* A FIFO at the log's path (mkfifo, a wrong path) is not a log: said, and
+ * /metrics and SIGTERM still answered. The follower's open blocked until a
+ * writer came, and with it the exporter's one thread: no page, no stop. */
+START_TEST(a_fifo_at_the_log_path_blocks_nothing)
+{
+	char fifo[256], out[256], addr[64], said[256];
+	pid_t pid;
+	tu_tmp_log(fifo, sizeof fifo, "exporter-fifo");
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	start_exporter(fifo, "", out, &pid, addr, sizeof addr);
+	ck_assert_msg(tu_wait_line(out, "cannot read the log", said, sizeof said, 20, pid) == 0,
+		      "the exporter never said it cannot read the FIFO %s", fifo);
+	ck_assert_msg(strstr(said, "not a regular file"), "%s", said);
+	char *page = get(addr, "");
+	ck_assert_msg(total(page, "ttftshim_log_up", NULL) == 0, "%s", page);
+	free(page);
+	kill(pid, SIGTERM);
+	int status = 0, gone = 0;
+	for (int i = 0; i < 200 && !gone; i++) {
+		gone = waitpid(pid, &status, WNOHANG) == pid;
+		if (!gone)
+			usleep(50000);
+	}
+	if (!gone) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	unlink(fifo);
+	unlink(out);
+	ck_assert_msg(gone, "ttft-export did not stop within 10 s of SIGTERM");
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 END_TEST
 
@@ -831,6 +867,7 @@ int main(void)
 	tcase_add_test(t, unreadable_counts_survive_a_new_log);
 	tcase_add_test(t, failed_connects_are_counted);
 	tcase_add_test(t, a_log_it_cannot_read_is_said);
+	tcase_add_test(t, a_fifo_at_the_log_path_blocks_nothing);
 	tcase_add_test(t, a_replaced_log_is_read_on_until_its_request_ends);
 	tcase_add_test(t, replaced_wait_sets_how_long_an_old_log_is_read_on);
 	return tu_run(s);

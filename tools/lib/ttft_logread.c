@@ -18,7 +18,11 @@ int ttft_log_view_open(struct ttft_log_view *v, const char *path, char *err,
 {
 	memset(v, 0, sizeof *v);
 	v->fd = -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO at the path (mkfifo, a wrong path) is refused
+	 * below as not a regular file instead of blocking the open until a
+	 * writer comes, which stopped the exporter's thread, its /metrics and
+	 * its stop with it; a regular file reads the same either way */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "cannot open log '%s': %s (%s)", path,

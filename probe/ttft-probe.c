@@ -90,11 +90,11 @@ static void usage(FILE *f)
 "written is lost.\n"
 "\n"
 "exit status: 0 all requests ok; 1 a request failed (its record keeps the\n"
-"error) or the results could not be written; 2 usage error (bad flag or\n"
-"value, flags that do not combine, unreadable --prompt-file or --fit,\n"
-"unwritable --json or --calibrate) or the server could not be asked at all\n"
-"(no /v1/models); 130 interrupted by SIGINT (143 by SIGTERM), what ran\n"
-"written (--calibrate: no fit written).\n",
+"error) or the results (the table, --json) could not be written; 2 usage\n"
+"error (bad flag or value, flags that do not combine, unreadable\n"
+"--prompt-file or --fit, unwritable --json or --calibrate) or the server\n"
+"could not be asked at all (no /v1/models); 130 interrupted by SIGINT\n"
+"(143 by SIGTERM), what ran written (--calibrate: no fit written).\n",
 		TTFT_SCRAPE_VLLM_MS, TTFT_SCRAPE_LLAMACPP_MS);
 }
 
@@ -765,6 +765,17 @@ int main(int argc, char **argv)
 		}
 	}
 	int rc = failed ? TTFT_EXIT_FAILED : TTFT_EXIT_OK;
+	/* the table is what ran, as much as the JSON: one the disk did not
+	 * take fails the run, as in ttft-analyze (a review found the probe
+	 * exiting 0 with its table lost to a full stdout) */
+	if (!quiet) {
+		int e = fflush(table) != 0 ? errno : 0;
+		if (e || ferror(table)) {
+			fprintf(stderr, "ttft-probe: writing the table failed: %s\n",
+				e ? strerror(e) : "a write to it failed");
+			rc = TTFT_EXIT_FAILED;
+		}
+	}
 	if (json) {
 		/* built in memory, then replaced whole (ttft_write_atomic): a
 		 * full disk or a second Ctrl-C leaves the old file, not half */

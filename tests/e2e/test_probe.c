@@ -932,6 +932,26 @@ START_TEST(json_file_replaced_whole)
 }
 END_TEST
 
+/* The table is the run's results where no --json is: a stdout the disk
+ * did not take (/dev/full) is said and fails the run, as ttft-analyze's
+ * does; the probe exited 0 with its table lost. -q writes none. */
+START_TEST(a_table_the_disk_did_not_take_fails_the_run)
+{
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d --runs 1 "
+		 "2>&1 >/dev/full", tu_build_dir(), g_port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 1);
+	ck_assert_msg(strstr(out, "ttft-probe: writing the table failed: No space left on "
+			      "device"), "%s", out);
+	free(out);
+	snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d --runs 1 -q "
+		 "2>&1 >/dev/full", tu_build_dir(), g_port);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(!*out, "%s", out);
+	free(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("probe");
@@ -956,6 +976,7 @@ int main(void)
 	tcase_add_test(t, usage_errors);
 	tcase_add_test(t, flags_that_do_not_combine_are_refused);
 	tcase_add_test(t, json_file_replaced_whole);
+	tcase_add_test(t, a_table_the_disk_did_not_take_fails_the_run);
 	tcase_add_test(t, user_traceparent_is_checked);
 	return tu_run(s);
 }

@@ -54,6 +54,8 @@ struct preq {
 	char *own_body;      /* the request's own body (cfg->prompts), or NULL;
 			      * freed at the end */
 	char curl_err[CURL_ERROR_SIZE];
+	char coding[32];     /* the answer's Content-Encoding; "" none or
+	                        identity: the probe asks for no coding */
 };
 
 static int append(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
@@ -112,10 +114,29 @@ static int on_prereq(void *ud, char *pip, char *lip, int pport, int lport)
 static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
 {
 	struct preq *q = ud;
-	(void)p;
+	size_t n = sz * nm;
 	if (!q->r->t_hdr)
 		q->r->t_hdr = ttft_now_ns();
-	return sz * nm;
+	if (n >= 5 && !memcmp(p, "HTTP/", 5))
+		q->coding[0] = 0; /* a new head (after a 100 Continue) */
+	/* A server may compress an answer whose request names no coding
+	 * (RFC 9110 12.5.3), a proxy in front of it too: its events cannot
+	 * be read, and the row must say so rather than count 0 tokens (a
+	 * review found a gzip stream given "≥0" tokens and "ended without
+	 * [DONE]") */
+	if (n > 17 && !strncasecmp(p, "content-encoding:", 17)) {
+		const char *v = p + 17, *e = p + n;
+		while (v < e && (*v == ' ' || *v == '\t'))
+			v++;
+		while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' ||
+				 e[-1] == '\t'))
+			e--;
+		size_t k = (size_t)(e - v);
+		if (k && !(k == 8 && !strncasecmp(v, "identity", 8)) &&
+		    !(k == 4 && !strncasecmp(v, "none", 4)))
+			snprintf(q->coding, sizeof q->coding, "%.*s", (int)k, v);
+	}
+	return n;
 }
 
 /* The text a chunk adds: choices[0].text or .delta.content. */
@@ -299,6 +320,12 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 	q->t_now = q->t_last = ttft_now_ns();
 	long status = 0;
 	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
+	/* a compressed body: nothing in it to read as events or JSON (only
+	 * one that came: an empty one compressed nothing) */
+	if (q->coding[0] && n)
+		q->r->compressed = 1;
+	if (q->r->compressed && status < 300)
+		return n;
 	if (status >= 300 || !q->run->cfg->stream) {
 		size_t take = q->rawlen + n > RAW_CAP ? RAW_CAP - q->rawlen : n;
 		memcpy(q->raw + q->rawlen, p, take);
@@ -556,6 +583,11 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 		   probe_plain_http(cfg->base, plain, sizeof plain)) {
 		ttft_record_set_error(r, "%s answers plain HTTP, not TLS: use --url %s",
 				      cfg->base, plain);
+	} else if (r->compressed && r->status < 300) {
+		ttft_record_set_error(r, "the server compressed its answer (Content-Encoding: "
+				      "%s), which the probe did not ask for: its events cannot "
+				      "be read (have the server, or the proxy in front of it, "
+				      "send text/event-stream uncompressed)", q->coding);
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		ttft_record_set_error(r, "timed out after %g s (--timeout), %llu tokens "
 				      "received", cfg->timeout_s, (unsigned long long)r->ntok);
@@ -581,6 +613,8 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 		ttft_record_set_error(r, "server answered HTTP %d: %.400s", r->status,
 				      msg ? msg : q->raw);
 		cJSON_Delete(j);
+	} else if (r->compressed) {
+		/* said above: neither events nor a JSON answer to read */
 	} else if (rc == CURLE_OK && !cfg->stream) {
 		/* one JSON answer, no events to count: its tokens are the
 		 * server's usage, or not known */

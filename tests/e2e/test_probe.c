@@ -13,6 +13,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "testutil.h"
@@ -958,6 +961,70 @@ START_TEST(a_table_the_disk_did_not_take_fails_the_run)
 }
 END_TEST
 
+/* A server (or the proxy before it) may compress an answer whose request
+ * named no coding (RFC 9110 12.5.3): a gzip event stream, one token and
+ * [DONE] inside. The probe cannot read it: said, its tokens and TTFT not
+ * known (null, as docs/phases.md has a compressed row), never the "≥0"
+ * token events and "stream ended without [DONE]" it gave. */
+START_TEST(a_compressed_answer_is_said_not_counted)
+{
+	static const char gz[] =
+		"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\x4b\x49\x2c\x49\xb4\x52\xa8\x56"
+		"\x4a\xce\xc8\xcf\x4c\x4e\x2d\x56\xb2\x8a\xae\x56\xca\xcc\x4b\x49\xad\x50"
+		"\xb2\x32\xd0\x51\x2a\x49\xad\x28\x51\xb2\x52\x4a\x54\xd2\x51\x4a\xcb\xcc"
+		"\xcb\x2c\xce\x88\x2f\x4a\x4d\x2c\xce\xcf\x53\xb2\xca\x2b\xcd\xc9\xa9\x8d"
+		"\xad\xe5\xe2\x4a\x01\x1b\x10\xed\xe2\xef\xe7\x1a\xcb\xc5\x05\x00\xee\x5c"
+		"\x44\x20\x4f\x00\x00\x00";
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t sl = sizeof sa;
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	pid_t srv = fork();
+	ck_assert_int_ge(srv, 0);
+	if (srv == 0) {
+		int c = accept(lfd, NULL, NULL);
+		char in[8192];
+		size_t n = 0;
+		ssize_t r;
+		/* the head and its body (the probe sends them at once, mostly) */
+		while (n < sizeof in - 1 && (r = recv(c, in + n, sizeof in - 1 - n, 0)) > 0) {
+			n += (size_t)r;
+			in[n] = 0;
+			char *h = strstr(in, "\r\n\r\n"), *cl = strcasestr(in, "content-length:");
+			if (h && cl && n >= (size_t)(h + 4 - in) + strtoul(cl + 15, NULL, 10))
+				break;
+		}
+		char head[256];
+		int hl = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\ncontent-type: "
+				  "text/event-stream\r\nContent-Encoding: gzip\r\n"
+				  "content-length: %zu\r\n\r\n", sizeof gz - 1);
+		(void)!write(c, head, (size_t)hl);
+		(void)!write(c, gz, sizeof gz - 1);
+		shutdown(c, SHUT_WR);
+		while (recv(c, in, sizeof in, 0) > 0)
+			;
+		_exit(0);
+	}
+	close(lfd);
+	char args[128];
+	snprintf(args, sizeof args, "--url http://127.0.0.1:%d --model m --metrics off",
+		 ntohs(sa.sin_port));
+	char cmd[512], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-probe %s -q --json - 2>&1", tu_build_dir(), args);
+	int rc = tu_sh(cmd, &out);
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+	ck_assert_msg(rc == 1, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "the server compressed its answer (Content-Encoding: gzip)") &&
+		      strstr(out, "\"tokens\":null") && strstr(out, "\"ttft_s\":null") &&
+		      !strstr(out, "without [DONE]"), "%s", out);
+	free(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("probe");
@@ -983,6 +1050,7 @@ int main(void)
 	tcase_add_test(t, flags_that_do_not_combine_are_refused);
 	tcase_add_test(t, json_file_replaced_whole);
 	tcase_add_test(t, a_table_the_disk_did_not_take_fails_the_run);
+	tcase_add_test(t, a_compressed_answer_is_said_not_counted);
 	tcase_add_test(t, user_traceparent_is_checked);
 	return tu_run(s);
 }

@@ -32,7 +32,8 @@ static void usage(FILE *f)
 "\n"
 "  --url URL            server (default http://127.0.0.1:8000)\n"
 "  --prompt TEXT        prompt (default \"Explain TTFT in one sentence.\")\n"
-"  --prompt-file F      read the prompt from F ('-' = stdin)\n"
+"  --prompt-file F      read the prompt from F ('-' = stdin): text, no NUL\n"
+"                       byte, at most 64 MiB\n"
 "  --max-tokens N       default 64\n"
 "  --model M            default: the first model of /v1/models\n"
 "  --chat               /v1/chat/completions (default /v1/completions)\n"
@@ -98,6 +99,10 @@ static void usage(FILE *f)
 		TTFT_SCRAPE_VLLM_MS, TTFT_SCRAPE_LLAMACPP_MS);
 }
 
+/* A prompt file longer than this is no prompt (a million tokens are a few
+ * MiB): /dev/zero, or a pipe that never ends, filled the memory. */
+#define PROMPT_FILE_MAX ((size_t)64 << 20)
+
 /* The prompt from a file ('-': stdin), or NULL (reported). */
 static char *read_prompt(const char *path)
 {
@@ -109,8 +114,22 @@ static char *read_prompt(const char *path)
 	}
 	size_t cap = 4096, n = 0, r;
 	char *b = malloc(cap);
-	while (b && (r = fread(b + n, 1, cap - n - 1, f)) > 0) {
+	const char *why = NULL;
+	while (b && !why && (r = fread(b + n, 1, cap - n - 1, f)) > 0) {
+		/* a NUL ends the C string the request is made from: the
+		 * prompt sent would be silently cut there (UTF-16 text, a
+		 * binary file) */
+		const char *z = memchr(b + n, 0, r);
+		if (z) {
+			why = "it has a NUL byte: not a text prompt (UTF-16? convert it "
+			      "to UTF-8)";
+			break;
+		}
 		n += r;
+		if (n > PROMPT_FILE_MAX) {
+			why = "it is over 64 MiB: no prompt is that long";
+			break;
+		}
 		if (n + 1 == cap) {
 			char *nb = realloc(b, cap *= 2);
 			if (!nb)
@@ -118,12 +137,12 @@ static char *read_prompt(const char *path)
 			b = nb;
 		}
 	}
-	int bad = !b || ferror(f);
+	int bad = !b || why || ferror(f);
 	if (f != stdin)
 		fclose(f);
 	if (bad) {
 		fprintf(stderr, "ttft-probe: cannot read --prompt-file %s: %s\n", path,
-			b ? "read error" : "out of memory");
+			why ? why : b ? "read error" : "out of memory");
 		free(b);
 		return NULL;
 	}

@@ -829,6 +829,22 @@ START_TEST(usage_errors)
 	ck_assert_msg(strstr(out, "bad value '' for --prompt"), "%s", out);
 	ck_assert_msg(!strstr(out, "cannot connect"), "%s", out);
 	free(out);
+	/* a prompt file with a NUL (UTF-16 text) was sent cut at it, "ab";
+	 * one without end (/dev/zero, a pipe) was read until the memory ran
+	 * out (1.7 GB in 3 s): both refused before any request */
+	char cmd2[512];
+	snprintf(cmd2, sizeof cmd2, "printf 'ab\\0cd' | %s/ttft-probe --url "
+		 "http://127.0.0.1:1 --prompt-file - 2>&1", tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd2, &out), 2);
+	ck_assert_msg(strstr(out, "cannot read --prompt-file -: it has a NUL byte") &&
+		      !strstr(out, "cannot connect"), "%s", out);
+	free(out);
+	snprintf(cmd2, sizeof cmd2, "head -c 70000000 /dev/zero | tr '\\0' a | "
+		 "%s/ttft-probe --url http://127.0.0.1:1 --prompt-file - 2>&1", tu_build_dir());
+	ck_assert_int_eq(tu_sh(cmd2, &out), 2);
+	ck_assert_msg(strstr(out, "cannot read --prompt-file -: it is over 64 MiB") &&
+		      !strstr(out, "cannot connect"), "%s", out);
+	free(out);
 }
 END_TEST
 

@@ -721,9 +721,25 @@ cmd_dry_run() {
 	return $rc
 }
 
+# a command that takes no arguments, or only those it names, refuses any
+# other before it starts (a review: 'dry-run --full' ran the prebuilt dry
+# run, its typo unsaid)
+no_more() { # CMD ALLOWED... -- ARGS...
+	local cmd=$1 a ok; shift
+	local allowed=()
+	while [ "$1" != -- ]; do allowed+=("$1"); shift; done
+	shift
+	for a in "$@"; do
+		ok=0
+		for x in "${allowed[@]}"; do [ "$a" = "$x" ] && ok=1; done
+		(( ok )) || die "$cmd: unexpected argument '$a' (tools/gpu_day.sh --help)"
+	done
+	(( $# <= 1 )) || die "$cmd: one argument at most (tools/gpu_day.sh --help)"
+}
+
 case "${1:-}" in
-pack) cmd_pack ;;
-build) log_to_out; cmd_build ;;
+pack) shift; no_more pack -- "$@"; cmd_pack ;;
+build) shift; no_more build -- "$@"; log_to_out; cmd_build ;;
 run) shift; log_to_out; cmd_run "$@" ;;
 all)
 	shift
@@ -740,9 +756,10 @@ all)
 		die "the build failed"
 	fi
 	cmd_run "$@" ;;
-dry-run) shift; cmd_dry_run "$@" ;;
+dry-run) shift; no_more dry-run --full-build -- "$@"; cmd_dry_run "$@" ;;
 report)
-	[ -d "${2:-}/status" ] || die "usage: tools/gpu_day.sh report DIR (a results folder with status/)"
+	[ -d "${2:-}/status" ] && (( $# == 2 )) ||
+		die "usage: tools/gpu_day.sh report DIR (a results folder with status/)"
 	write_run_md "$2"
 	echo "$2/run.md" ;;
 _step)
@@ -751,5 +768,6 @@ _step)
 	export SERVER MODEL
 	"step_$2" ;;
 -h|--help|"") sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] ;;
+-V|--version) echo "gpu_day.sh (ttftshim $(git describe --always --dirty 2>/dev/null || echo unknown)), llama.cpp $LLAMA_COMMIT" ;;
 *) die "unknown command '$1' (pack | build | run | all | dry-run)" ;;
 esac

@@ -254,6 +254,28 @@ START_TEST(script_boxes_records_and_packs)
 	ck_assert_int_eq(tu_sh("bash tools/gpu_day.sh frobnicate 2>&1", &out), 1);
 	ck_assert_msg(strstr(out, "unknown command 'frobnicate'"), "%s", out);
 	free(out);
+	/* an argument a command does not take is refused before it starts
+	 * (a review: 'dry-run --full' ran the prebuilt dry run, the typo
+	 * unsaid); --version says what it is */
+	static const char *const extra[][2] = {
+		{"dry-run --full", "dry-run: unexpected argument '--full'"},
+		{"pack x", "pack: unexpected argument 'x'"},
+		{"build --now", "build: unexpected argument '--now'"},
+		{"report /nonexistent x", "usage: tools/gpu_day.sh report DIR"},
+	};
+	for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
+		snprintf(cmd, sizeof cmd, "GPU_DAY_WORK=%s/nobuild GPU_DAY_PACK=%s/nopack "
+			 "bash tools/gpu_day.sh %s 2>&1; echo \"exit $?\"; ls %s/nobuild %s/nopack 2>&1",
+			 g_dir, g_dir, extra[i][0], g_dir, g_dir);
+		int rc = tu_sh(cmd, &out); /* 2: ls finds neither folder */
+		ck_assert_msg(rc == 2 && strstr(out, extra[i][1]) && strstr(out, "exit 1\n") &&
+			      !strstr(out, "dry run in") && !strstr(out, "packed"),
+			      "%s: %s", extra[i][0], out);
+		free(out);
+	}
+	ck_assert_int_eq(tu_sh("bash tools/gpu_day.sh --version 2>&1", &out), 0);
+	ck_assert_msg(strstr(out, "gpu_day.sh (ttftshim ") && strstr(out, "llama.cpp "), "%s", out);
+	free(out);
 	snprintf(cmd, sizeof cmd, "GPU_DAY_WORK=%s/fresh GPU_DAY_PACK=%s/nopack "
 		 "bash tools/gpu_day.sh build 2>&1", g_dir, g_dir);
 	ck_assert_int_eq(tu_sh(cmd, &out), 1);

@@ -73,6 +73,10 @@
  *                        measured, added to vLLM's queue histogram; in --style
  *                        llamacpp the headers go out only when a slot starts
  *                        the request, as llama.cpp does
+ *   --late-headers       --style llamacpp, streamed: the headers go out when the
+ *                        prefill has ended, with the first token, as the
+ *                        llama-server that tools/engine.sh builds does (its
+ *                        headers then mark no queue's end)
  *   --ctx C              context of a slot (llama.cpp: /props n_ctx; a longer
  *                        request is refused with 400) or the model length (vLLM)
  *   --kv-tokens K        vLLM: a KV cache of K tokens; a request holds
@@ -179,6 +183,7 @@ static pthread_once_t g_capacity_once = PTHREAD_ONCE_INIT;
 static void say_capacity_at_health(void);
 static double g_prefill_tok_ms;   /* --prefill-per-token-ms */
 static int g_prefix_cache;        /* --prefix-cache */
+static int g_late_headers;        /* --late-headers */
 static pthread_cond_t g_free_cv = PTHREAD_COND_INITIALIZER;
 static double g_busy, g_waiting, g_kv_used; /* under g_mu */
 #define CACHE_N 16
@@ -921,8 +926,9 @@ static int engine_start(int fd, const struct opts *o, struct rec *r, int stream,
 			int prompt_tokens, int ntok)
 {
 	int64_t hdr = r->recv_ns + ms_ns(o->headers_ms);
-	int hdr_at_slot = stream && limited() && g_llamacpp;
-	if (stream && !hdr_at_slot) {
+	int hdr_late = stream && g_llamacpp && g_late_headers;
+	int hdr_at_slot = stream && limited() && g_llamacpp && !hdr_late;
+	if (stream && !hdr_at_slot && !hdr_late) {
 		sleep_until(hdr);
 		if (send_stream_headers(fd, r) != 0)
 			return -1;
@@ -947,6 +953,8 @@ static int engine_start(int fd, const struct opts *o, struct rec *r, int stream,
 	r->prefill_s = g_llamacpp || limited() ? (double)(r->prefill_end_ns - r->sched_ns) / 1e9
 		     : o->prefill_ms / 1e3;
 	sleep_until(r->prefill_end_ns);
+	if (hdr_late && send_stream_headers(fd, r) != 0)
+		return -1;
 	on_prefilled(o, r, prompt_tokens);
 	return 0;
 }
@@ -1486,6 +1494,7 @@ int main(int argc, char **argv)
 			       "         [--tokens N] [--role-lead-ms R] [--crlf] [--split N] "
 			       "[--cork]\n"
 			       "         [--tls CERT KEY] [--prefix-cache] [--style vllm|llamacpp]\n"
+			       "         [--late-headers]\n"
 			       "         [--slots N] [--ctx C] [--kv-tokens K] "
 			       "[--prefill-per-token-ms X] [--capacity-at-health N]\n"
 			       "         [--truth FILE] [--startup FILE] [--model NAME] "
@@ -1504,6 +1513,7 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "--no-usage")) { g_def.no_usage = 1; continue; }
 		if (!strcmp(a, "--ipv6")) { g_ipv6 = 1; continue; }
 		if (!strcmp(a, "--prefix-cache")) { g_prefix_cache = 1; continue; }
+		if (!strcmp(a, "--late-headers")) { g_late_headers = 1; continue; }
 		if (!strcmp(a, "--cork")) { g_cork = 1; continue; }
 		if (!strcmp(a, "--tls")) {
 			if (i + 2 >= argc) {

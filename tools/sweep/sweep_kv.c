@@ -20,11 +20,21 @@
  * - llama.cpp: it sends the response headers when a slot starts the
  *   request's prompt (server-context.cpp: "signal HTTP to send the
  *   headers"), so request sent → headers is the wait for a slot (plus the
- *   HTTP hand-off and tokenization, which are there at any load). */
+ *   HTTP hand-off and tokenization, which are there at any load); only
+ *   for a request with no split of its own (no timings): where it has
+ *   one, that split has said whether the headers mark the queue's end. */
 static void queue_of(struct sweep_req *q, const char *kind)
 {
 	const struct ttft_record *r = &q->rec;
 	if (isfinite(q->queue_s))
+		return;
+	/* The record's own split (llama.cpp's timings) has judged the
+	 * headers already: it leaves the queue unknown where they came
+	 * less than the prefill before the first token (the llama-server
+	 * tools/engine.sh builds sends them with the token). Request sent →
+	 * headers then holds the prefill: no queue (a review measured
+	 * "queued 70% of TTFT" at concurrency 1 on one slot). */
+	if (ttft_record_split(r)->source)
 		return;
 	if (!strcmp(kind, "llamacpp") && r->ok && r->t_req1 && r->t_hdr >= r->t_req1) {
 		q->queue_s = (double)(r->t_hdr - r->t_req1) / 1e9;

@@ -54,7 +54,8 @@ static void usage(FILE *f)
 "  --concurrency LIST     default 1,2,4,8\n"
 "  --prompt-tokens LIST   default 128,1024\n"
 "  --kv-requests N        requests per point (default 3 x concurrency, >= 4)\n"
-"  --kv-config LABEL=F    a configuration: CMD F (repeatable; needs --server),\n"
+"  --kv-config LABEL=F    a configuration: CMD F (repeatable; needs --server;\n"
+"                         each LABEL its own, not prefix, prefix-off, prefix-on),\n"
 "                         e.g. 'np2=-np 2 -c 4096' or 'mml4k=--max-model-len 4096'\n"
 "  --server-log FILE      a running server's start-up log, for the capacity it\n"
 "                         stated (vLLM's \"GPU KV cache size\")\n"
@@ -452,6 +453,25 @@ int main(int argc, char **argv)
 	    !strcmp(o.kind, "vllm")) {
 		fprintf(stderr, "ttft-sweep: %s\n", g_request_on_vllm);
 		return TTFT_EXIT_USAGE;
+	}
+	/* a label names a configuration's series, its capacity row and its
+	 * log (LOG-DIR/sweep-LABEL.log): two of one name were one in the
+	 * report (the second's flags beside the first's capacity) and one
+	 * log; the prefix experiment's servers log as prefix, prefix-off,
+	 * prefix-on */
+	for (int i = 0; i < o.ncfg; i++) {
+		const char *l = o.cfgs[i].label;
+		int dup = 0;
+		for (int k = 0; k < i; k++)
+			dup |= !strcmp(o.cfgs[k].label, l);
+		if (dup || !strcmp(l, "prefix") || !strcmp(l, "prefix-off") ||
+		    !strcmp(l, "prefix-on")) {
+			fprintf(stderr, "ttft-sweep: --kv-config label '%s' %s: each configuration "
+					"needs a label of its own (it names its series, its capacity "
+					"row and its log sweep-LABEL.log)\n", l, dup ? "is given twice"
+					: "is the prefix experiment's server's");
+			return TTFT_EXIT_USAGE;
+		}
 	}
 	if (!o.server && (o.ncfg || o.cache_off == OFF_FLAGS || o.on_flags)) {
 		fprintf(stderr, "ttft-sweep: --kv-config, --cache-off-flags and --cache-on-flags "

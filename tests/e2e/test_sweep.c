@@ -1425,6 +1425,34 @@ START_TEST(a_failed_length_is_not_called_interrupted)
 }
 END_TEST
 
+/* A --kv-config label names its series, its capacity row and its log
+ * (sweep-LABEL.log). Two configurations of one label ran, and the report
+ * gave one capacity row: the second's flags ("--slots 2") beside the
+ * first's capacity (1 slot); the second's log replaced the first's. A
+ * label the prefix experiment's server logs under is taken likewise.
+ * Refused before anything starts. */
+START_TEST(kv_config_labels_are_distinct)
+{
+	static const char *const bad[] = {
+		"--kv-config 'a=-np 1' --kv-config 'b=-np 2' --kv-config 'a=-np 4'",
+		"--kv-config 'prefix=-np 1'",
+		"--kv-config 'prefix-on=-np 1'",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char cmd[1024], *out;
+		/* a server that would start (and say so) if anything ran */
+		snprintf(cmd, sizeof cmd, "%s/ttft-sweep --server 'echo STARTED >&2; sleep 30 #' "
+			 "--url http://127.0.0.1:%d --ready-timeout 1 %s 2>&1", tu_build_dir(),
+			 tu_free_port(), bad[i]);
+		int rc = tu_sh(cmd, &out);
+		ck_assert_msg(rc == 2 && strstr(out, "each configuration needs a label of its own") &&
+			      !strstr(out, "STARTED") && !strstr(out, "started"),
+			      "%s: exit %d: %s", bad[i], rc, out);
+		free(out);
+	}
+}
+END_TEST
+
 START_TEST(bad_usage_and_no_server)
 {
 	char cmd[1024], *out;
@@ -1568,6 +1596,7 @@ int main(void)
 	tcase_add_test(t, kv_flags_with_a_pipe_stay_one_cell);
 	tcase_add_test(t, chromium_renders_every_chart_and_the_page);
 	tcase_add_test(t, bad_usage_and_no_server);
+	tcase_add_test(t, kv_config_labels_are_distinct);
 	tcase_add_test(t, cache_off_request_refused_on_vllm);
 	tcase_add_test(t, prefix_bust_misses_share_nothing);
 	tcase_add_test(t, a_failed_length_is_not_called_interrupted);

@@ -249,6 +249,13 @@ static int run_prefix(struct sweep_opts *o, struct sweep_run *run)
 	}
 	if (!rc)
 		rc = sweep_prefix_hits(o, &s, &run->prefix);
+	char gone[200];
+	if (rc && !sweep_stop && sweep_srv_gone(&s, gone, sizeof gone)) {
+		/* its requests "failed" as "is the server up?": it is not */
+		char was[sizeof run->prefix.error];
+		snprintf(was, sizeof was, "%s", run->prefix.error);
+		snprintf(run->prefix.error, sizeof run->prefix.error, "%s; %.300s", gone, was);
+	}
 	sweep_srv_close(&s, o);
 	sweep_prefix_finish(&run->prefix);
 	if (rc && !sweep_stop)

@@ -5,7 +5,7 @@
  *   fixture-server [--port N] [--headers-ms H] [--first-ms F] [--token-ms T]
  *                  [--tokens N] [--role-lead-ms R] [--crlf] [--split N]
  *                  [--tls CERT KEY] [--prefix-cache] [--style vllm|llamacpp]
- *                  [--slots N] [--cork] [--no-usage] [--empty-from K]
+ *                  [--slots N] [--cork] [--no-usage] [--empty-from K] [--exit-at K]
  *
  * Timeline of a streamed request, from the moment its last byte is read:
  *   +H            response headers
@@ -172,6 +172,9 @@ static int g_empty_from;          /* --empty-from K: the K-th completion and
                                      later stream no token event (the role
                                      chunk, usage, [DONE] only), answered 200 */
 static int g_slow_request;        /* --slow-request K: the K-th completion … */
+static int g_exit_at;             /* --exit-at K: the K-th completion ends the
+                                     server (exit 3) before it is answered: a
+                                     server that dies mid-run */
 static double g_slow_ms;          /* … gets --slow-ms more before its first token */
 static int g_completions;         /* completions served so far (under g_mu) */
 static const char *g_metrics_mode = "vllm"; /* or garbage, truncated, missing */
@@ -884,6 +887,10 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 		eff.first_ms += g_slow_ms; /* an outlier, with a line to show for it */
 		fprintf(stderr, "fixture: request %d is slow (+%g ms)\n", nth, g_slow_ms);
 	}
+	if (g_exit_at && nth == g_exit_at) {
+		fprintf(stderr, "fixture: request %d: exiting (--exit-at)\n", nth);
+		_exit(3);
+	}
 	if (g_empty_from && nth >= g_empty_from)
 		ntok = 0; /* a server that generates nothing, and says 200 */
 	o = &eff;
@@ -1500,6 +1507,7 @@ int main(int argc, char **argv)
 			       "         [--truth FILE] [--startup FILE] [--model NAME] "
 			       "[--ipv6] [--metrics-mode M] [--no-usage] [--status S]\n"
 			       "         [--slow-request N --slow-ms MS] [--empty-from K]\n"
+			       "         [--exit-at K]\n"
 			       "The tests' stand-in for vLLM (or llama.cpp with --style "
 			       "llamacpp): its wire format,\n"
 			       "/metrics and start-up lines, with injected delays and a ground "
@@ -1548,6 +1556,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--status")) g_def.status = atoi(v);
 		else if (!strcmp(a, "--slow-request")) g_slow_request = atoi(v);
 		else if (!strcmp(a, "--empty-from")) g_empty_from = atoi(v);
+		else if (!strcmp(a, "--exit-at")) g_exit_at = atoi(v);
 		else if (!strcmp(a, "--slow-ms")) g_slow_ms = atof(v);
 		else if (!strcmp(a, "--metrics-mode")) g_metrics_mode = v;
 		else if (!strcmp(a, "--slots")) g_slots = atoi(v);

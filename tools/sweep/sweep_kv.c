@@ -183,6 +183,11 @@ int sweep_kv_run(const struct sweep_opts *o, struct sweep_srv *srv, struct sweep
 		s->cap = srv->cap;
 		s->kind = srv->kind;
 		char err[512] = "", lead[64];
+		if (sweep_srv_gone(srv, err, sizeof err)) {
+			snprintf(out->error, sizeof out->error, "%s: its points from %ld-token "
+				 "prompts on were not run", err, s->want_tokens);
+			return -1;
+		}
 		long got = 0;
 		const char *how = "";
 		snprintf(lead, sizeof lead, "Context %u.", o->run_id);
@@ -199,6 +204,20 @@ int sweep_kv_run(const struct sweep_opts *o, struct sweep_srv *srv, struct sweep
 		}
 		out->ns++;
 		for (int c = 0; c < o->nconc && !sweep_stop; c++) {
+			/* a started server that died: the rest of its grid is not
+			 * sent to a port nobody listens on (every request of it
+			 * "failed" as "is the server up?", and the report never
+			 * said the server had gone); those points are listed as
+			 * not run */
+			char gone[200];
+			if (sweep_srv_gone(srv, gone, sizeof gone)) {
+				snprintf(out->error, sizeof out->error, "%s: its points from "
+					 "%ld-token prompts at concurrency %d on were not run", gone,
+					 s->want_tokens, o->conc[c]);
+				sweep_kv_knee(s, o->probe.max_tokens);
+				free(filler);
+				return -1;
+			}
 			struct sweep_kv_point *pt = &s->pts[s->npts++];
 			point(o, srv, filler, s->want_tokens, o->conc[c], pt, out->ns);
 			if (pt->status == SWEEP_INTERRUPTED) {

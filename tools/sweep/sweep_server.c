@@ -373,6 +373,17 @@ int sweep_srv_open(struct sweep_srv *s, const struct sweep_opts *o, const char *
 	return 0;
 }
 
+int sweep_srv_gone(struct sweep_srv *s, char *why, size_t n)
+{
+	if (!s->managed || !cold_server_dead(&s->cs))
+		return 0;
+	int st = s->cs.status;
+	snprintf(why, n, "the server [%s] exited (%s %d) while the sweep ran", s->label,
+		 WIFEXITED(st) ? "exit code" : "signal",
+		 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	return 1;
+}
+
 void sweep_srv_close(struct sweep_srv *s, const struct sweep_opts *o)
 {
 	if (!s->managed)

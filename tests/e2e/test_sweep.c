@@ -1510,6 +1510,39 @@ START_TEST(kv_server_that_dies_mid_sweep_is_said)
 }
 END_TEST
 
+/* Every request of a point refused (a prompt longer than the slot): no
+ * usage came, so the point's prompt length is not known. The report gave
+ * "-1" for it, in the table ("| default | -1 | 1 | 4 (4) |"), the chart's
+ * title and the page ("-1-token prompts"), and the progress line "TTFT
+ * p50 nan ms, queued (unknown) 0% of TTFT". */
+START_TEST(kv_point_none_served_has_no_prompt_length)
+{
+	mkdir_out();
+	int rc;
+	char *out, args[700];
+	snprintf(args, sizeof args, "--experiments kv --concurrency 1,2 --prompt-tokens 200 "
+		 "--max-tokens 2 --report %s/r.md", g_dir);
+	cJSON *j = sweep("--style llamacpp --slots 1 --ctx 100", args, &rc, &out);
+	ck_assert_msg(rc == 1 && j, "exit %d: %s", rc, out);
+	ck_assert(cJSON_IsNull(at(j, "kv.series.0.points.0.prompt_tokens")));
+	ck_assert_msg(!strstr(out, "-1 tokens") && !strstr(out, "nan") &&
+		      !strstr(out, "0% of TTFT") && strstr(out, "prompt 200 (asked) tokens"),
+		      "%s", out);
+	static const char *const files[] = {"r.md", "r.html", "r-kv-1.svg"};
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		char path[600];
+		snprintf(path, sizeof path, "%s/%s", g_dir, files[i]);
+		char *t = tu_read_file(path, NULL);
+		ck_assert_msg(t && !strstr(t, "-1-token") && !strstr(t, "| -1 |"), "%s: %s",
+			      files[i], t ? t : "missing");
+		free(t);
+	}
+	cJSON_Delete(j);
+	free(out);
+	rm_out();
+}
+END_TEST
+
 START_TEST(bad_usage_and_no_server)
 {
 	char cmd[1024], *out;
@@ -1655,6 +1688,7 @@ int main(void)
 	tcase_add_test(t, bad_usage_and_no_server);
 	tcase_add_test(t, kv_config_labels_are_distinct);
 	tcase_add_test(t, kv_server_that_dies_mid_sweep_is_said);
+	tcase_add_test(t, kv_point_none_served_has_no_prompt_length);
 	tcase_add_test(t, cache_off_request_refused_on_vllm);
 	tcase_add_test(t, prefix_bust_misses_share_nothing);
 	tcase_add_test(t, a_failed_length_is_not_called_interrupted);

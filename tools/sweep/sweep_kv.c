@@ -228,13 +228,18 @@ int sweep_kv_run(const struct sweep_opts *o, struct sweep_srv *srv, struct sweep
 					pt->cut);
 				continue;
 			}
-			sweep_say(o, "[%s] prompt %ld tokens, concurrency %d: %d "
-					"requests, TTFT p50 %.1f ms, queued %s%.0f%% of "
-					"TTFT%s%s\n", srv->label, pt->prompt_tokens, pt->conc, pt->nreq,
-				pt->ttft_p50 * 1e3,
-				isfinite(pt->queue_share_all) ? "" : "(unknown) ",
-				isfinite(pt->queue_share_all) ? pt->queue_share_all * 100 : 0.0,
-				pt->failed ? ", failed: " : "", pt->failed ? pt->error : "");
+			/* none served: no prompt count, TTFT or share to give */
+			char ptk[32], tt[32], qs[32];
+			snprintf(ptk, sizeof ptk, pt->prompt_tokens >= 0 ? "%ld" : "%ld (asked)",
+				 pt->prompt_tokens >= 0 ? pt->prompt_tokens : s->want_tokens);
+			snprintf(tt, sizeof tt, isfinite(pt->ttft_p50) ? "%.1f ms" : "-",
+				 pt->ttft_p50 * 1e3);
+			snprintf(qs, sizeof qs, isfinite(pt->queue_share_all) ? "%.0f%%" : "unknown",
+				 pt->queue_share_all * 100);
+			sweep_say(o, "[%s] prompt %s tokens, concurrency %d: %d requests, TTFT "
+					"p50 %s, queued %s of TTFT%s%s\n", srv->label, ptk, pt->conc,
+				pt->nreq, tt, qs, pt->failed ? ", failed: " : "",
+				pt->failed ? pt->error : "");
 		}
 		free(filler);
 		/* stopped between two points: the rest of the grid not run */

@@ -65,6 +65,31 @@ static const char *num(double v, int dec)
 	return b;
 }
 
+/* A point's prompt tokens, the median of its requests' usage: "-" where
+ * none was served (every request refused: -1 inside, never a count) */
+static const char *toks(long v)
+{
+	char *b = ring();
+	if (v < 0)
+		snprintf(b, 48, "-");
+	else
+		snprintf(b, 48, "%ld", v);
+	return b;
+}
+
+/* A series' prompt length for titles: the first point's measured one,
+ * else the length asked for ("asked"); into b. */
+static const char *series_prompt(const struct sweep_kv_series *s, char *b, size_t n)
+{
+	for (int i = 0; i < s->npts; i++)
+		if (s->pts[i].prompt_tokens >= 0) {
+			snprintf(b, n, "%ld-token prompts", s->pts[i].prompt_tokens);
+			return b;
+		}
+	snprintf(b, n, "%ld-token prompts asked (none served)", s->want_tokens);
+	return b;
+}
+
 /* Replaced whole (a new file renamed over it): a full disk leaves the old
  * file, never half of the new one. */
 static int write_file(const char *path, const char *text, char *err, size_t errlen)
@@ -431,7 +456,7 @@ static char *kv_chart(const struct sweep_kv_series *s, const struct sweep_run *r
 		{"queued, share of all TTFT (%)", c, q50, (size_t)s->npts, 1, 0},
 		{"queue share p90 (%)", c, q90, (size_t)s->npts, 1, 0},
 	};
-	char pl[96], ml[96], title[160], sub[300];
+	char pl[96], ml[96], title[256], sub[300];
 	struct ttft_mark mk[2];
 	size_t nmk = 0;
 	if (s->predicted_knee) {
@@ -447,9 +472,9 @@ static char *kv_chart(const struct sweep_kv_series *s, const struct sweep_run *r
 			 s->waited_from);
 		mk[nmk++] = (struct ttft_mark){s->measured_knee ? s->measured_knee : s->waited_from, ml};
 	}
-	long ptok = s->npts ? s->pts[0].prompt_tokens : s->want_tokens;
-	snprintf(title, sizeof title, "TTFT and queueing against concurrency: [%s], %ld-token prompts",
-		 s->cfg, ptok);
+	char sp[96];
+	snprintf(title, sizeof title, "TTFT and queueing against concurrency: [%s], %s", s->cfg,
+		 series_prompt(s, sp, sizeof sp));
 	const char *src = NULL;
 	for (int i = 0; i < s->npts && !src; i++)
 		src = s->pts[i].share_source;
@@ -482,9 +507,10 @@ static char *kv_waterfall(const struct sweep_kv_series *s, const struct sweep_kv
 		 * request → headers) */
 		w[i].queue_ms = q->queue_s * 1e3;
 	}
-	char title[160], sub[300];
-	snprintf(title, sizeof title, "Requests at concurrency %d: [%s], %ld-token prompts",
-		 p->conc, s->cfg, p->prompt_tokens);
+	char title[256], sub[300];
+	char sp[96];
+	snprintf(title, sizeof title, "Requests at concurrency %d: [%s], %s", p->conc, s->cfg,
+		 series_prompt(s, sp, sizeof sp));
 	snprintf(sub, sizeof sub, "queue: %s; prefill: the server's own; order inside the "
 		 "server's part schematic", p->queue_source ? p->queue_source : "not known");
 	char *svg = ttft_waterfall_svg(title, sub, w, (size_t)p->nreq);
@@ -552,15 +578,15 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 		for (int j = 0; j < s->npts; j++) {
 			const struct sweep_kv_point *p = &s->pts[j];
 			if (p->status == SWEEP_INTERRUPTED) {
-				ttft_str_printf(b, "| %s | %ld | %d | interrupted: %d of %d begun "
+				ttft_str_printf(b, "| %s | %s | %d | interrupted: %d of %d begun "
 						   "(%d failed, %d cut in flight) | - / - | - | - / - "
 						   "| - | - | - | - | - / - | - |\n", s->cfg,
-						p->prompt_tokens, p->conc, p->nreq, p->planned,
+						toks(p->prompt_tokens), p->conc, p->nreq, p->planned,
 						p->failed, p->cut);
 				continue;
 			}
-			ttft_str_printf(b, "| %s | %ld | %d | %d (%d) | %s / %s | %s%s%s%s | %s / %s | "
-					   "%s | %s | %s%s | %s | %s / %s", s->cfg, p->prompt_tokens,
+			ttft_str_printf(b, "| %s | %s | %d | %d (%d) | %s / %s | %s%s%s%s | %s / %s | "
+					   "%s | %s | %s%s | %s | %s / %s", s->cfg, toks(p->prompt_tokens),
 					p->conc, p->nreq, p->failed, ms(p->ttft_p50), ms(p->ttft_p99),
 					pct(p->queue_share_all), p->share_source &&
 					p->share_source != p->queue_source ? " (" : "",
@@ -645,8 +671,9 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 		snprintf(name, sizeof name, "kv-%d", i + 1);
 		if (chart(base, name, kv_chart(&k->s[i], r), link, sizeof link, err, errlen) != 0)
 			return -1;
-		ttft_str_printf(b, "![TTFT and queueing against concurrency, %s, %ld-token prompts](%s)\n\n",
-				k->s[i].cfg, k->s[i].npts ? k->s[i].pts[0].prompt_tokens : 0, link);
+		char sp[96];
+		ttft_str_printf(b, "![TTFT and queueing against concurrency, %s, %s](%s)\n\n",
+				k->s[i].cfg, series_prompt(&k->s[i], sp, sizeof sp), link);
 	}
 	/* one picture of queueing itself: the busiest point of the series
 	 * with the most waiting (by its median TTFT: a p90 may not be

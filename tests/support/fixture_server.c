@@ -174,7 +174,10 @@ static int g_empty_from;          /* --empty-from K: the K-th completion and
 static int g_slow_request;        /* --slow-request K: the K-th completion … */
 static int g_exit_at;             /* --exit-at K: the K-th completion ends the
                                      server (exit 3) before it is answered: a
-                                     server that dies mid-run */
+                                     server that dies mid-run; its listening
+                                     socket and that connection are shut
+                                     200 ms before the exit */
+static int g_listen_fd = -1, g_dying;
 static double g_slow_ms;          /* … gets --slow-ms more before its first token */
 static int g_completions;         /* completions served so far (under g_mu) */
 static const char *g_metrics_mode = "vllm"; /* or garbage, truncated, missing */
@@ -888,7 +891,14 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 		fprintf(stderr, "fixture: request %d is slow (+%g ms)\n", nth, g_slow_ms);
 	}
 	if (g_exit_at && nth == g_exit_at) {
+		/* its connection closed first, the exit 200 ms later: a
+		 * client sees the close before the process is gone, as from
+		 * a server whose exit takes a while */
 		fprintf(stderr, "fixture: request %d: exiting (--exit-at)\n", nth);
+		__atomic_store_n(&g_dying, 1, __ATOMIC_SEQ_CST); /* before accept fails */
+		shutdown(g_listen_fd, SHUT_RDWR); /* connects refused from now */
+		shutdown(fd, SHUT_RDWR);
+		usleep(200000);
 		_exit(3);
 	}
 	if (g_empty_from && nth >= g_empty_from)
@@ -1601,6 +1611,7 @@ int main(int argc, char **argv)
 		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		sl = sizeof *s4;
 	}
+	g_listen_fd = ls;
 	if (bind(ls, (struct sockaddr *)&ss, sl) != 0 || listen(ls, 1024) != 0) {
 		fprintf(stderr, "fixture-server: cannot listen on %s port %d: %s\n",
 			g_ipv6 ? "::1" : "127.0.0.1", port, strerror(errno));
@@ -1620,6 +1631,8 @@ int main(int argc, char **argv)
 	for (int conn = 1;; conn++) {
 		int fd = accept(ls, NULL, NULL);
 		int64_t t = ttft_now_ns();
+		if (fd < 0 && __atomic_load_n(&g_dying, __ATOMIC_SEQ_CST))
+			pause(); /* --exit-at shut the socket: its _exit ends this */
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE)
 				continue;

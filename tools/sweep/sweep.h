@@ -97,8 +97,9 @@ int sweep_srv_open(struct sweep_srv *s, const struct sweep_opts *o, const char *
 		   const char *label);
 void sweep_srv_close(struct sweep_srv *s, const struct sweep_opts *o);
 /* A started server that has exited (1, why it ended in why); 0 while it
- * runs, and for a server not started by ttft-sweep. */
-int sweep_srv_gone(struct sweep_srv *s, char *why, size_t n);
+ * runs, and for a server not started by ttft-sweep. wait_s: how long an
+ * exit is waited for (after failed requests: their server may be dying). */
+int sweep_srv_gone(struct sweep_srv *s, double wait_s, char *why, size_t n);
 /* Set by the signal handler to the signal (SIGINT, SIGTERM): every wait
  * gives up, the probe's requests in flight end marked interrupted
  * (o->probe.stop points here). */

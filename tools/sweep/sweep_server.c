@@ -373,9 +373,18 @@ int sweep_srv_open(struct sweep_srv *s, const struct sweep_opts *o, const char *
 	return 0;
 }
 
-int sweep_srv_gone(struct sweep_srv *s, char *why, size_t n)
+int sweep_srv_gone(struct sweep_srv *s, double wait_s, char *why, size_t n)
 {
-	if (!s->managed || !cold_server_dead(&s->cs))
+	if (!s->managed)
+		return 0;
+	/* a server that closed its connections as it exited is not reaped
+	 * yet when its client sees them close: after failed requests, the
+	 * death is waited for a moment (a review saw the next point sent to
+	 * the dead port) */
+	int64_t until = ttft_now_ns() + (int64_t)(wait_s * 1e9);
+	while (!cold_server_dead(&s->cs) && ttft_now_ns() < until && !sweep_stop)
+		usleep(10000);
+	if (!cold_server_dead(&s->cs))
 		return 0;
 	int st = s->cs.status;
 	snprintf(why, n, "the server [%s] exited (%s %d) while the sweep ran", s->label,

@@ -186,6 +186,8 @@ static int open_srv(struct sweep_opts *o, struct sweep_srv *s, const char *flags
 		char *m = probe_first_model(&o->probe, err, sizeof err);
 		if (!m) {
 			fprintf(stderr, "ttft-sweep: [%s] %s\n", label, err);
+			/* the callers record it: the JSON's "[default] " was empty */
+			snprintf(s->error, sizeof s->error, "%s", err);
 			sweep_srv_close(s, o);
 			return -1;
 		}
@@ -221,8 +223,12 @@ static int run_prefix(struct sweep_opts *o, struct sweep_run *run)
 {
 	struct sweep_srv s;
 	int flags = o->cache_off == OFF_FLAGS;
-	if (open_srv(o, &s, flags ? o->off_flags : o->on_flags, flags ? "prefix-off" : "prefix") != 0)
+	if (open_srv(o, &s, flags ? o->off_flags : o->on_flags, flags ? "prefix-off" : "prefix") != 0) {
+		if (!sweep_stop) /* why the experiment was not run (JSON) */
+			snprintf(run->prefix.error, sizeof run->prefix.error, "[%s] %.400s",
+				 flags ? "prefix-off" : "prefix", s.error);
 		return 1;
+	}
 	if (!o->cache_off_given)
 		o->cache_off = !strcmp(s.kind, "llamacpp") ? OFF_REQUEST : OFF_BUST;
 	run->kind = s.kind;

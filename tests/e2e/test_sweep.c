@@ -1555,6 +1555,48 @@ START_TEST(kv_point_none_served_has_no_prompt_length)
 }
 END_TEST
 
+/* A server that answers /health but is no OpenAI server (a static file
+ * server): neither experiment can run. The KV error in the JSON read
+ * "[default] " (the reason went to stderr only), and the prefix
+ * experiment was in "experiments_not_run" with no reason anywhere in it. */
+START_TEST(not_an_openai_server_says_why_in_the_json)
+{
+	mkdir_out();
+	char cmd[1400], log[600], js[600], *out;
+	snprintf(cmd, sizeof cmd, "%s/www", g_dir);
+	ck_assert_int_eq(mkdir(cmd, 0755), 0);
+	snprintf(cmd, sizeof cmd, "echo ok > %s/www/health", g_dir);
+	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
+	int port = tu_free_port();
+	snprintf(log, sizeof log, "%s/www.log", g_dir);
+	snprintf(cmd, sizeof cmd, "python3 -m http.server %d --bind 127.0.0.1 --directory %s/www",
+		 port, g_dir);
+	pid_t srv = tu_spawn(cmd, log);
+	snprintf(cmd, sizeof cmd, "curl -sf http://127.0.0.1:%d/health >/dev/null", port);
+	for (int i = 0; i < 200 && tu_sh(cmd, NULL) != 0; i++)
+		usleep(50000);
+	snprintf(js, sizeof js, "%s/g.json", g_dir);
+	snprintf(cmd, sizeof cmd, "%s/ttft-sweep -q --url http://127.0.0.1:%d --prefix-tokens 16 "
+		 "--prefix-requests 2 --prompt-tokens 16 --concurrency 1 --json %s 2>&1",
+		 tu_build_dir(), port, js);
+	int rc = tu_sh(cmd, &out);
+	tu_stop(srv);
+	ck_assert_msg(rc == 1, "exit %d: %s", rc, out);
+	char *t = tu_read_file(js, NULL);
+	cJSON *j = cJSON_Parse(t);
+	ck_assert_msg(j, "%s", t ? t : "no JSON");
+	const char *ke = cJSON_GetStringValue(at(j, "kv.error"));
+	const char *pe = cJSON_GetStringValue(at(j, "experiments_not_run_why.prefix"));
+	ck_assert_msg(ke && strstr(ke, "/v1/models answered HTTP 404"), "%s", t);
+	ck_assert_msg(pe && strstr(pe, "[prefix] GET ") && strstr(pe, "/v1/models answered HTTP 404"),
+		      "%s", t);
+	cJSON_Delete(j);
+	free(t);
+	free(out);
+	rm_out();
+}
+END_TEST
+
 START_TEST(bad_usage_and_no_server)
 {
 	char cmd[1024], *out;
@@ -1701,6 +1743,7 @@ int main(void)
 	tcase_add_test(t, kv_config_labels_are_distinct);
 	tcase_add_test(t, kv_server_that_dies_mid_sweep_is_said);
 	tcase_add_test(t, kv_point_none_served_has_no_prompt_length);
+	tcase_add_test(t, not_an_openai_server_says_why_in_the_json);
 	tcase_add_test(t, cache_off_request_refused_on_vllm);
 	tcase_add_test(t, prefix_bust_misses_share_nothing);
 	tcase_add_test(t, a_failed_length_is_not_called_interrupted);

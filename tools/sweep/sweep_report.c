@@ -1031,6 +1031,12 @@ void sweep_json(struct ttft_json *j, const struct sweep_run *r)
 	if (r->o->kv && !r->kv.ran)
 		ttft_json_str(j, NULL, "kv");
 	ttft_json_end_arr(j);
+	/* an experiment not run for a failure (its server did not start or
+	 * answer, its lengths could not be measured): why */
+	ttft_json_begin_obj(j, "experiments_not_run_why");
+	if (r->o->prefix && !r->prefix.ran && r->prefix.error[0])
+		ttft_json_str(j, "prefix", r->prefix.error);
+	ttft_json_end_obj(j);
 	if (r->prefix.ran)
 		prefix_json(j, r);
 	if (r->kv.ran)

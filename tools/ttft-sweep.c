@@ -46,7 +46,8 @@ static void usage(FILE *f)
 "                         bust: a unique first line in each miss (the\n"
 "                         default elsewhere)\n"
 "  --cache-off-flags F    misses on a second configuration: CMD F (e.g. vLLM\n"
-"                         --no-enable-prefix-caching); needs --server\n"
+"                         --no-enable-prefix-caching); needs --server; not\n"
+"                         with --cache-off\n"
 "  --cache-on-flags F     the hits' configuration: CMD F (e.g. vLLM\n"
 "                         --enable-prefix-caching)\n"
 "\n"
@@ -395,6 +396,11 @@ int main(int argc, char **argv)
 				o.probe.max_tokens = (int)v;
 			break;
 		case 'o':
+			if (o.cache_off == OFF_FLAGS) {
+				fprintf(stderr, "ttft-sweep: --cache-off %s and --cache-off-flags are "
+						"two ways to make the misses: give one\n", optarg);
+				return TTFT_EXIT_USAGE;
+			}
 			if (!strcmp(optarg, "request"))
 				o.cache_off = OFF_REQUEST;
 			else if (!strcmp(optarg, "bust"))
@@ -406,7 +412,18 @@ int main(int argc, char **argv)
 			}
 			o.cache_off_given = 1;
 			break;
-		case 'O': o.off_flags = optarg; o.cache_off = OFF_FLAGS; o.cache_off_given = 1; break;
+		case 'O':
+			/* the other order too: the later flag won, silently */
+			if (o.cache_off_given && o.cache_off != OFF_FLAGS) {
+				fprintf(stderr, "ttft-sweep: --cache-off %s and --cache-off-flags are "
+						"two ways to make the misses: give one\n",
+					o.cache_off == OFF_REQUEST ? "request" : "bust");
+				return TTFT_EXIT_USAGE;
+			}
+			o.off_flags = optarg;
+			o.cache_off = OFF_FLAGS;
+			o.cache_off_given = 1;
+			break;
 		case 'N': o.on_flags = optarg; break;
 		case 'C': {
 			const char *eq = strchr(optarg, '=');

@@ -1618,6 +1618,13 @@ START_TEST(bad_usage_and_no_server)
 		{"--experiments kvv", "bad value 'kvv' for --experiments"},
 		{"--timeout nan", "bad value 'nan' for --timeout"},
 		{"--ready-timeout inf", "bad value 'inf' for --ready-timeout"},
+		/* two ways to make the misses: the later one won, silently
+		 * (--cache-off-flags then --cache-off bust ran no cache-off
+		 * configuration at all) */
+		{"--server true --cache-off-flags x --cache-off bust",
+		 "--cache-off bust and --cache-off-flags are two ways"},
+		{"--server true --cache-off request --cache-off-flags x",
+		 "--cache-off request and --cache-off-flags are two ways"},
 	};
 	for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
 		snprintf(cmd, sizeof cmd, "%s/ttft-sweep %s 2>&1", tu_build_dir(), wrong[i][0]);

@@ -581,7 +581,7 @@ int main(int argc, char **argv)
 		rc = TTFT_EXIT_FAILED;
 		unwritten = 1;
 	}
-	if (o.report && (run.prefix.npts || run.kv.ns)) {
+	if (o.report && (run.prefix.npts || run.kv.ns || run.prefix.error[0])) {
 		char err[1024];
 		if (sweep_write_report(&run, o.report, err, sizeof err) != 0) {
 			fprintf(stderr, "ttft-sweep: %s\n", err);

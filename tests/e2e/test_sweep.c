@@ -1597,6 +1597,42 @@ START_TEST(not_an_openai_server_says_why_in_the_json)
 }
 END_TEST
 
+/* The prefix experiment asked for and not run (--cache-off request on a
+ * server found to be vLLM): the report kept the previous run's "Prefix
+ * caching" section, table and all, beside this run's KV section, while
+ * the JSON said "experiments_not_run": ["prefix"]. Now the section says
+ * it was not run, and why. */
+START_TEST(prefix_not_run_replaces_the_old_section)
+{
+	mkdir_out();
+	int rc;
+	char *out, args[700], path[600];
+	snprintf(args, sizeof args, "--max-tokens 2 --prefix-tokens 16 --prefix-requests 3 "
+		 "--prompt-tokens 16 --concurrency 1 --report %s/r.md", g_dir);
+	cJSON *j = sweep("--prefix-cache", args, &rc, &out);
+	ck_assert_msg(rc == 0 && j, "exit %d: %s", rc, out);
+	snprintf(path, sizeof path, "%s/r.md", g_dir);
+	char *md = tu_read_file(path, NULL);
+	ck_assert_msg(md && strstr(md, "| prefix tokens |"), "%s", md ? md : "no report");
+	free(md);
+	cJSON_Delete(j);
+	free(out);
+	strcat(args, " --cache-off request");
+	j = sweep("--prefix-cache", args, &rc, &out);
+	ck_assert_msg(rc == 1 && j, "exit %d: %s", rc, out);
+	ck_assert_str_eq(cJSON_GetArrayItem(at(j, "experiments_not_run"), 0)->valuestring, "prefix");
+	md = tu_read_file(path, NULL);
+	ck_assert_msg(md && !strstr(md, "| prefix tokens |") &&
+		      strstr(md, "## Prefix caching\n\n**Not run** (") &&
+		      strstr(md, "not run: the server is vLLM") && strstr(md, "## KV scaling"),
+		      "%.700s", md ? md : "no report");
+	free(md);
+	cJSON_Delete(j);
+	free(out);
+	rm_out();
+}
+END_TEST
+
 START_TEST(bad_usage_and_no_server)
 {
 	char cmd[1024], *out;
@@ -1751,6 +1787,7 @@ int main(void)
 	tcase_add_test(t, kv_server_that_dies_mid_sweep_is_said);
 	tcase_add_test(t, kv_point_none_served_has_no_prompt_length);
 	tcase_add_test(t, not_an_openai_server_says_why_in_the_json);
+	tcase_add_test(t, prefix_not_run_replaces_the_old_section);
 	tcase_add_test(t, cache_off_request_refused_on_vllm);
 	tcase_add_test(t, prefix_bust_misses_share_nothing);
 	tcase_add_test(t, a_failed_length_is_not_called_interrupted);

@@ -779,8 +779,12 @@ int sweep_write_report(const struct sweep_run *r, const char *path, char *err, s
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
 		return -1;
 	}
+	/* asked for and not run for a failure: the previous run's section
+	 * would stand beside this run's KV section as if it were this run's
+	 * (the JSON said "experiments_not_run"): replaced by the reason */
+	int prefix_failed = r->o->prefix && !r->prefix.ran && r->prefix.error[0];
 	if (b.s) {
-		if (r->prefix.ran)
+		if (r->prefix.ran || prefix_failed)
 			drop_section(b.s, "## Prefix caching");
 		if (r->kv.ran)
 			drop_section(b.s, "## KV scaling");
@@ -790,6 +794,9 @@ int sweep_write_report(const struct sweep_run *r, const char *path, char *err, s
 		ttft_str_printf(&b, "\n\n");
 	}
 	int rc = 0;
+	if (prefix_failed)
+		ttft_str_printf(&b, "## Prefix caching\n\n**Not run** (%s): %s.\n\n", r->date,
+				r->prefix.error);
 	if (r->prefix.ran)
 		rc = prefix_section(&b, r, base, err, errlen);
 	if (!rc && r->kv.ran)

@@ -577,10 +577,15 @@ START_TEST(prefix_misses_served_from_the_cache_are_not_judged)
 	ck_assert_msg(p->pays_why && strstr(p->pays_why, "cached tokens in the misses"), "%s",
 		      p->pays_why ? p->pays_why : "(none)");
 	ck_assert_int_eq(px.from_tokens, 0);
+	/* nor is what they saved given per cached token: the misses were
+	 * hits (a review found the cell shown while the fit left it out) */
+	ck_assert_msg(isnan(p->saved_per_token_s), "saved per cached token %g",
+		      p->saved_per_token_s);
 	/* a token or two (a BOS the slot kept) is still a miss */
 	reqs(miss, 10, 1, 0.0300, 1);
 	sweep_prefix_finish(&px);
 	ck_assert(p->pays && !p->pays_why);
+	ck_assert(p->saved_per_token_s > 0);
 }
 END_TEST
 

@@ -342,6 +342,11 @@ void sweep_prefix_finish(struct sweep_prefix *out)
 				      "ignores \"cache_prompt\": false: --cache-off bust, or "
 				      "--cache-off-flags with the cache off)";
 		p->pays = !p->pays_why && p->hit_p90 < p->miss_p50;
+		/* misses that were hits: what the hits saved on them is not
+		 * the cache's, per cached token least of all (left out of the
+		 * fit below too; the table says why under it) */
+		if (p->hit_tokens_miss > 0.1 * (double)p->prefix_tokens)
+			p->saved_per_token_s = NAN;
 		if (p->status == SWEEP_INTERRUPTED || p->status == SWEEP_NOT_RUN) {
 			/* a cut length is no evidence: its figures null (as a
 			 * cut KV point's: its requests are kept), not drawn, no

@@ -639,6 +639,59 @@ START_TEST(nul_bytes_and_leading_empty_lines)
 }
 END_TEST
 
+/* The format follows the Accept headers as a scraper means them: media
+ * ranges with parameters and q weights, types in any case, OpenMetrics
+ * only when it is acceptable (q=0 refuses it) and wanted at least as much
+ * as the text format. A substring match sent OpenMetrics to a q=0 and
+ * text to "Application/OpenMetrics-Text" (a review). */
+START_TEST(accept_is_negotiated)
+{
+	static const struct {
+		const char *accept;
+		int om;
+	} cases[] = {
+		/* what Prometheus 2.x/3.x sends */
+		{"Accept: application/openmetrics-text;version=1.0.0,"
+		 "application/openmetrics-text;version=0.0.1;q=0.75,"
+		 "text/plain;version=0.0.4;q=0.5,*/*;q=0.1\r\n", 1},
+		{"Accept: application/openmetrics-text\r\n", 1},
+		{"Accept: Application/OpenMetrics-Text; Version=\"1.0.0\"\r\n", 1},
+		{"Accept: text/plain;q=0.3, APPLICATION/OPENMETRICS-TEXT;q=0.4\r\n", 1},
+		/* as much as text: OpenMetrics */
+		{"Accept: text/plain, application/openmetrics-text\r\n", 1},
+		/* two Accept lines are one list */
+		{"Accept: text/plain;q=0.2\r\nAccept: application/openmetrics-text\r\n", 1},
+		/* refused */
+		{"Accept: application/openmetrics-text;q=0\r\n", 0},
+		{"Accept: application/openmetrics-text; q=0.000, */*\r\n", 0},
+		{"Accept: text/plain, application/openmetrics-text;Q=0\r\n", 0},
+		/* the version we send refused, whatever the unversioned range says */
+		{"Accept: application/openmetrics-text;version=1.0.0;q=0,"
+		 "application/openmetrics-text\r\n", 0},
+		/* text wanted more */
+		{"Accept: application/openmetrics-text;q=0.5,text/plain;version=0.0.4\r\n", 0},
+		{"Accept: text/plain;q=0.9, application/openmetrics-text;q=0.8\r\n", 0},
+		/* a version we do not write, a type that only contains the name */
+		{"Accept: application/openmetrics-text;version=2.0.0\r\n", 0},
+		{"Accept: application/openmetrics-textual\r\n", 0},
+		{"Accept: text/html;x=\"application/openmetrics-text\"\r\n", 0},
+		/* wildcards name neither; nothing: text */
+		{"Accept: */*\r\n", 0},
+		{"", 0},
+		/* a q that cannot be read is no weight */
+		{"Accept: application/openmetrics-text;q=high\r\n", 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *page = get(g_addr, cases[i].accept);
+		const char *want = cases[i].om ? "Content-Type: application/openmetrics-text"
+					       : "Content-Type: text/plain; version=0.0.4";
+		ck_assert_msg(!strncmp(page, "HTTP/1.1 200 ", 13) && strstr(page, want),
+			      "'%s': want '%s', got %.160s", cases[i].accept, want, page);
+		free(page);
+	}
+}
+END_TEST
+
 /* A request target in absolute form, which RFC 9112 (3.2.2) says a
  * server MUST accept: its path decides, the scheme's case and the
  * authority do not. */
@@ -857,6 +910,7 @@ int main(void)
 	tcase_add_test(t, follows_a_log_written_later);
 	tcase_add_test(t, http_server_is_robust);
 	tcase_add_test(t, absolute_form_targets_are_served);
+	tcase_add_test(t, accept_is_negotiated);
 	tcase_add_test(t, nul_bytes_and_leading_empty_lines);
 	tcase_add_test(t, a_431_reaches_a_client_still_sending);
 	tcase_add_test(t, answered_clients_go_before_a_scraper);

@@ -154,23 +154,106 @@ static void error_page(struct ttft_httpd *h, struct ttft_httpd_conn *c, int stat
 	answer(c, status, reason, "text/plain; charset=utf-8", b, b ? strlen(b) : 0, 0);
 }
 
-/* The value of header name in the request's headers, NUL-cut into v. */
-static int header(const char *req, const char *name, char *v, size_t vlen)
+/* A qvalue (RFC 9110 12.4.2: "0", "0.5", "1.000") in thousandths; a
+ * malformed one is 0, as prometheus/common's parser makes it: a weight
+ * that cannot be read is not a reason to send a format. */
+static int qvalue(const char *v, size_t n)
 {
-	size_t nl = strlen(name);
+	if (n == 0 || (v[0] != '0' && v[0] != '1') || (n > 1 && v[1] != '.') || n > 5)
+		return 0;
+	int q = (v[0] - '0') * 1000, scale = 100;
+	for (size_t i = 2; i < n; i++, scale /= 10) {
+		if (v[i] < '0' || v[i] > '9')
+			return 0;
+		q += (v[i] - '0') * scale;
+	}
+	return q > 1000 ? 0 : q;
+}
+
+/* How much one Accept header value wants each format: the q (0-1000, -1:
+ * not named) of the best-matching range for OpenMetrics 1.0.0 and for
+ * the text format 0.0.4, written into om and text when it is named.
+ * Media ranges are comma-separated, type/subtype and parameter names
+ * case-insensitive, values maybe quoted. A range that names the version
+ * we send (OpenMetrics 1.0.0, text 0.0.4) is more specific than one that
+ * names none (OpenMetrics also 0.0.1, the parser Prometheus uses for
+ * both), and decides when both are there; among equally specific ones the
+ * highest q. Wildcards are no request for either: text is the default,
+ * and prometheus/common's Negotiate sends OpenMetrics only when named. */
+static void accept_ranges(const char *s, int om[2], int text[2])
+{
+	while (*s) {
+		s += strspn(s, " \t,");
+		if (!*s)
+			break;
+		size_t tl = strcspn(s, " \t;,");
+		const char *p = s + tl;
+		int is_om = tl == 28 && !strncasecmp(s, "application/openmetrics-text", 28);
+		int is_text = tl == 10 && !strncasecmp(s, "text/plain", 10);
+		int q = 1000, ver = 0; /* 0: none named, 1: ours, -1: another */
+		for (;;) {
+			p += strspn(p, " \t");
+			if (*p != ';')
+				break;
+			p++;
+			p += strspn(p, " \t");
+			size_t nl = strcspn(p, " \t=;,");
+			const char *name = p;
+			p += nl;
+			if (*p != '=')
+				continue;
+			p++;
+			const char *v = p;
+			size_t vl;
+			if (*p == '"') {
+				v = ++p;
+				while (*p && *p != '"')
+					p += (*p == '\\' && p[1]) ? 2 : 1;
+				vl = (size_t)(p - v);
+				if (*p)
+					p++;
+			} else {
+				vl = strcspn(p, " \t;,");
+				p += vl;
+			}
+			if (nl == 1 && (*name == 'q' || *name == 'Q')) {
+				q = qvalue(v, vl);
+			} else if (nl == 7 && !strncasecmp(name, "version", 7)) {
+				if (is_om)
+					ver = (vl == 5 && !strncmp(v, "1.0.0", 5)) ? 1
+					    : (vl == 5 && !strncmp(v, "0.0.1", 5)) ? 0 : -1;
+				else
+					ver = (vl == 5 && !strncmp(v, "0.0.4", 5)) ? 1 : -1;
+			}
+		}
+		/* what is left of the range (junk) up to the next comma */
+		s = p + strcspn(p, ",");
+		int *w = is_om ? om : is_text ? text : NULL;
+		if (!w || ver < 0)
+			continue;
+		if (w[ver] < q)
+			w[ver] = q;
+	}
+}
+
+/* Whether to send OpenMetrics: only when the Accept headers (all of them,
+ * RFC 9110 5.3) make it acceptable (q > 0: a q=0 refuses it) and want it
+ * at least as much as the text format. */
+static int wants_openmetrics(const char *req)
+{
+	int om[2] = {-1, -1}, text[2] = {-1, -1};
 	for (const char *p = strchr(req, '\n'); p; p = strchr(p, '\n')) {
 		p++;
-		if (strncasecmp(p, name, nl) || p[nl] != ':')
+		if (strncasecmp(p, "accept:", 7))
 			continue;
-		const char *s = p + nl + 1;
-		size_t k = strcspn(s, "\r\n");
-		if (k >= vlen)
-			k = vlen - 1;
-		memcpy(v, s, k);
+		char v[TTFT_HTTPD_REQ_MAX];
+		size_t k = strcspn(p + 7, "\r\n");
+		memcpy(v, p + 7, k);
 		v[k] = 0;
-		return 1;
+		accept_ranges(v, om, text);
 	}
-	return 0;
+	int omq = om[1] >= 0 ? om[1] : om[0], textq = text[1] >= 0 ? text[1] : text[0];
+	return omq > 0 && omq >= textq;
 }
 
 /* A whole request head is in c->in: answer it. */
@@ -205,9 +288,7 @@ static void handle(struct ttft_httpd *h, struct ttft_httpd_conn *c, ttft_httpd_p
 		error_page(h, c, 404, "Not Found", "this exporter serves /metrics only\n");
 		return;
 	}
-	char accept[1024] = "";
-	header(c->in, "accept", accept, sizeof accept);
-	int om = strstr(accept, "application/openmetrics-text") != NULL;
+	int om = wants_openmetrics(c->in);
 	size_t len = 0;
 	const char *type = "text/plain";
 	char *body = page(ctx, om, &len, &type);

@@ -88,14 +88,16 @@ static void usage(FILE *f)
 "starts no more; the table and --json hold what ran, the summary with\n"
 "\"interrupted\": true and \"not_started\". A second one (Ctrl-C or\n"
 "SIGTERM) ends the probe at once, killed by it: what it had not yet\n"
-"written is lost.\n"
+"written is lost. One before the first request (the model list, the\n"
+"/metrics check) ends the probe at once, saying so on stderr.\n"
 "\n"
 "exit status: 0 all requests ok; 1 a request failed (its record keeps the\n"
 "error) or the results (the table, --json) could not be written; 2 usage\n"
 "error (bad flag or value, flags that do not combine, unreadable\n"
 "--prompt-file or --fit, unwritable --json or --calibrate) or the server\n"
 "could not be asked at all (no /v1/models); 130 interrupted by SIGINT\n"
-"(143 by SIGTERM), what ran written (--calibrate: no fit written).\n",
+"(143 by SIGTERM), what ran written (--calibrate: no fit written), or\n"
+"nothing when no request had been sent.\n",
 		TTFT_SCRAPE_VLLM_MS, TTFT_SCRAPE_LLAMACPP_MS);
 }
 
@@ -219,6 +221,30 @@ static void on_signal(int sig)
 static const char *sig_name(int sig)
 {
 	return sig == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM";
+}
+
+/* What the probe does before its first request, for the line a stop then
+ * prints. */
+static const char *volatile g_doing = "checking its flags and files";
+
+static void say(const char *s)
+{
+	(void)!write(2, s, strlen(s));
+}
+
+/* A stop before the first request: there is no run to write, and the
+ * checks may wait long on a server that does not answer (the model list
+ * up to --timeout, /metrics 5 s), so the probe ends at once, saying so
+ * (the default action ended it without a word). Async-signal-safe:
+ * write and _exit. */
+static void on_early_signal(int sig)
+{
+	say("ttft-probe: stopped by ");
+	say(sig_name(sig));
+	say(" before any request was sent (while ");
+	say(g_doing);
+	say(")\n");
+	_exit(128 + sig);
 }
 
 /* From here on a Ctrl-C (or SIGTERM) ends the requests in flight and
@@ -438,6 +464,7 @@ int main(int argc, char **argv)
 	struct probe_fit fit = {0};
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	atexit(cleanup);
+	ttft_cli_catch_stop(on_early_signal);
 	cfg.headers = g_headers = curl_slist_append(NULL, "Content-Type: application/json");
 	cfg.headers = g_headers = curl_slist_append(cfg.headers, "Expect:");
 	char cerr[300];
@@ -584,6 +611,8 @@ int main(int argc, char **argv)
 	if (fitfile && load_fit(fitfile, &fit) != 0)
 		return TTFT_EXIT_USAGE;
 	char *model = NULL;
+	g_doing = cfg.model ? "checking that the server speaks TLS"
+			    : "asking the server's /v1/models for its model";
 	if (!cfg.model) {
 		model = probe_first_model(&cfg, err, sizeof err);
 		if (!model) {
@@ -596,6 +625,7 @@ int main(int argc, char **argv)
 		return TTFT_EXIT_USAGE;
 	}
 	if (strcmp(metrics, "off")) {
+		g_doing = "checking whether the server has /metrics";
 		struct ttft_truth t;
 		char merr[300];
 		cfg.metrics = probe_scrape(&cfg, &t, merr, sizeof merr) == 0;

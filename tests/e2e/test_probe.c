@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -660,6 +661,47 @@ START_TEST(interrupt_keeps_what_ran)
 }
 END_TEST
 
+/* A stop before the first request (here while the probe waits for the
+ * /metrics check of a server that accepted and never answers: a listening
+ * socket nobody accepts on) ends the probe at once, 128 + the signal, and
+ * says so; the default action ended it without a word (a review). */
+START_TEST(a_stop_before_the_first_request_is_said)
+{
+	static const int sigs[] = {SIGINT, SIGTERM};
+	static const char *const names[] = {"SIGINT (Ctrl-C)", "SIGTERM"};
+	for (int k = 0; k < 2; k++) {
+		int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_in sa = {.sin_family = AF_INET};
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		socklen_t sl = sizeof sa;
+		ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+		ck_assert_int_eq(listen(lfd, 4), 0);
+		ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+		char outf[256], cmd[512];
+		tu_tmp_log(outf, sizeof outf, "probe-early-stop");
+		snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d --model m -q",
+			 tu_build_dir(), ntohs(sa.sin_port));
+		pid_t p = tu_spawn(cmd, outf);
+		/* its connection waits in the backlog: the probe is in the check */
+		struct pollfd pf = {lfd, POLLIN, 0};
+		ck_assert_int_eq(poll(&pf, 1, 20000), 1);
+		kill(p, sigs[k]);
+		int st;
+		ck_assert_int_eq(waitpid(p, &st, 0), p);
+		close(lfd);
+		char *out = tu_read_file(outf, NULL);
+		unlink(outf);
+		char want[160];
+		snprintf(want, sizeof want, "ttft-probe: stopped by %s before any request was "
+			 "sent (while checking whether the server has /metrics)\n", names[k]);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 128 + sigs[k],
+			      "signal %d: status %#x: '%s'", sigs[k], st, out);
+		ck_assert_msg(out && !strcmp(out, want), "want '%s', got '%s'", want, out);
+		free(out);
+	}
+}
+END_TEST
+
 START_TEST(refused_connection)
 {
 	char cmd[512], *out;
@@ -1059,6 +1101,7 @@ int main(void)
 	tcase_add_test(t, oversized_event_is_not_stored);
 	tcase_add_test(t, interrupt_keeps_what_ran);
 	tcase_add_test(t, refused_connection);
+	tcase_add_test(t, a_stop_before_the_first_request_is_said);
 	tcase_add_test(t, concurrent_256_streams_complete_and_in_order);
 	tcase_add_test(t, marks_show_the_app_gap_under_the_shim);
 	tcase_add_test(t, seed_scripts);

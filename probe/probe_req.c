@@ -536,6 +536,16 @@ static void take_timings(struct preq *q)
 		ttft_record_set_error(q->r, "out of memory keeping llama.cpp's timings");
 }
 
+/* Whether curl gave up on bytes the server sent that are no chunked
+ * encoding: a CURLE_RECV_ERROR, as a failed recv is, told apart only by
+ * its message ("Illegal or missing hexadecimal sequence in
+ * chunked-encoding" in 7.x, "chunk hex-length char not a hex digit",
+ * "invalid chunk size" in 8.x). The server did not close: it sent them. */
+static int bad_chunks(CURLcode rc, const char *curl_err)
+{
+	return rc == CURLE_RECV_ERROR && strcasestr(curl_err, "chunk");
+}
+
 static void finish(CURLM *m, struct preq *q, CURLcode rc)
 {
 	const struct probe_cfg *cfg = q->run->cfg;
@@ -591,6 +601,15 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		ttft_record_set_error(r, "timed out after %g s (--timeout), %llu tokens "
 				      "received", cfg->timeout_s, (unsigned long long)r->ntok);
+	} else if (bad_chunks(rc, q->curl_err)) {
+		if (cfg->stream && r->status < 300)
+			ttft_record_set_error(r, "stream ended without [DONE] after %llu tokens: "
+					      "the server sent bytes that are not valid chunked "
+					      "encoding (%s)", (unsigned long long)r->ntok,
+					      q->curl_err);
+		else
+			ttft_record_set_error(r, "the server sent bytes that are not valid "
+					      "chunked encoding (%s)", q->curl_err);
 	} else if ((rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR) &&
 		   cfg->stream && r->status < 300) {
 		ttft_record_set_error(r, "stream ended without [DONE] after %llu tokens: the "

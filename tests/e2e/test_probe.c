@@ -1024,15 +1024,11 @@ END_TEST
  * [DONE] inside. The probe cannot read it: said, its tokens and TTFT not
  * known (null, as docs/phases.md has a compressed row), never the "≥0"
  * token events and "stream ended without [DONE]" it gave. */
-START_TEST(a_compressed_answer_is_said_not_counted)
+/* A server for one request, in a child: it reads the request's head and
+ * body, has answer() write what it will on the connection, then reads
+ * until the probe closes. Its port in *port; kill and reap the pid. */
+static pid_t one_answer(int *port, void (*answer)(int fd, const void *arg), const void *arg)
 {
-	static const char gz[] =
-		"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\x4b\x49\x2c\x49\xb4\x52\xa8\x56"
-		"\x4a\xce\xc8\xcf\x4c\x4e\x2d\x56\xb2\x8a\xae\x56\xca\xcc\x4b\x49\xad\x50"
-		"\xb2\x32\xd0\x51\x2a\x49\xad\x28\x51\xb2\x52\x4a\x54\xd2\x51\x4a\xcb\xcc"
-		"\xcb\x2c\xce\x88\x2f\x4a\x4d\x2c\xce\xcf\x53\xb2\xca\x2b\xcd\xc9\xa9\x8d"
-		"\xad\xe5\xe2\x4a\x01\x1b\x10\xed\xe2\xef\xe7\x1a\xcb\xc5\x05\x00\xee\x5c"
-		"\x44\x20\x4f\x00\x00\x00";
 	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -1055,30 +1051,106 @@ START_TEST(a_compressed_answer_is_said_not_counted)
 			if (h && cl && n >= (size_t)(h + 4 - in) + strtoul(cl + 15, NULL, 10))
 				break;
 		}
-		char head[256];
-		int hl = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\ncontent-type: "
-				  "text/event-stream\r\nContent-Encoding: gzip\r\n"
-				  "content-length: %zu\r\n\r\n", sizeof gz - 1);
-		(void)!write(c, head, (size_t)hl);
-		(void)!write(c, gz, sizeof gz - 1);
+		answer(c, arg);
 		shutdown(c, SHUT_WR);
 		while (recv(c, in, sizeof in, 0) > 0)
 			;
 		_exit(0);
 	}
 	close(lfd);
-	char args[128];
-	snprintf(args, sizeof args, "--url http://127.0.0.1:%d --model m --metrics off",
-		 ntohs(sa.sin_port));
-	char cmd[512], *out;
-	snprintf(cmd, sizeof cmd, "%s/ttft-probe %s -q --json - 2>&1", tu_build_dir(), args);
-	int rc = tu_sh(cmd, &out);
+	*port = ntohs(sa.sin_port);
+	return srv;
+}
+
+/* Run the probe (--model m --metrics off, JSON lines and stderr in *out)
+ * against port; its exit status. */
+static int probe_at(int port, char **out)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d --model m "
+		 "--metrics off -q --json - 2>&1", tu_build_dir(), port);
+	return tu_sh(cmd, out);
+}
+
+static void write_all(int fd, const void *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w <= 0)
+			return;
+		p = (const char *)p + w;
+		n -= (size_t)w;
+	}
+}
+
+struct bytes {
+	const char *p;
+	size_t n;
+};
+
+static void send_gz(int c, const void *arg)
+{
+	const struct bytes *gz = arg;
+	char head[256];
+	int hl = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\ncontent-type: "
+			  "text/event-stream\r\nContent-Encoding: gzip\r\n"
+			  "content-length: %zu\r\n\r\n", gz->n);
+	write_all(c, head, (size_t)hl);
+	write_all(c, gz->p, gz->n);
+}
+
+START_TEST(a_compressed_answer_is_said_not_counted)
+{
+	static const char gz[] =
+		"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\x4b\x49\x2c\x49\xb4\x52\xa8\x56"
+		"\x4a\xce\xc8\xcf\x4c\x4e\x2d\x56\xb2\x8a\xae\x56\xca\xcc\x4b\x49\xad\x50"
+		"\xb2\x32\xd0\x51\x2a\x49\xad\x28\x51\xb2\x52\x4a\x54\xd2\x51\x4a\xcb\xcc"
+		"\xcb\x2c\xce\x88\x2f\x4a\x4d\x2c\xce\xcf\x53\xb2\xca\x2b\xcd\xc9\xa9\x8d"
+		"\xad\xe5\xe2\x4a\x01\x1b\x10\xed\xe2\xef\xe7\x1a\xcb\xc5\x05\x00\xee\x5c"
+		"\x44\x20\x4f\x00\x00\x00";
+	const struct bytes body = {gz, sizeof gz - 1};
+	int port;
+	pid_t srv = one_answer(&port, send_gz, &body);
+	char *out;
+	int rc = probe_at(port, &out);
 	kill(srv, SIGKILL);
 	waitpid(srv, NULL, 0);
 	ck_assert_msg(rc == 1, "exit %d: %s", rc, out);
 	ck_assert_msg(strstr(out, "the server compressed its answer (Content-Encoding: gzip)") &&
 		      strstr(out, "\"tokens\":null") && strstr(out, "\"ttft_s\":null") &&
 		      !strstr(out, "without [DONE]"), "%s", out);
+	free(out);
+}
+END_TEST
+
+static void send_bytes(int c, const void *arg)
+{
+	const struct bytes *b = arg;
+	write_all(c, b->p, b->n);
+}
+
+/* Bytes that are not chunked encoding after a valid chunk: the server
+ * sent them, it did not close (curl's CURLE_RECV_ERROR "Illegal or
+ * missing hexadecimal sequence in chunked-encoding" was said as "the
+ * server closed the connection", a review found). */
+START_TEST(bad_chunked_bytes_are_not_a_close)
+{
+	static const char ans[] =
+		"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+		"transfer-encoding: chunked\r\n\r\n"
+		"2d\r\ndata: {\"choices\":[{\"index\":0,\"text\":\"hi\"}]}\n\n\r\n"
+		"zz not a chunk size\r\n\r\n";
+	const struct bytes b = {ans, sizeof ans - 1};
+	int port;
+	pid_t srv = one_answer(&port, send_bytes, &b);
+	char *out;
+	int rc = probe_at(port, &out);
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+	ck_assert_msg(rc == 1, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "stream ended without [DONE] after 1 tokens: the server "
+			     "sent bytes that are not valid chunked encoding (") &&
+		      !strstr(out, "closed the connection"), "%s", out);
 	free(out);
 }
 END_TEST
@@ -1110,6 +1182,7 @@ int main(void)
 	tcase_add_test(t, json_file_replaced_whole);
 	tcase_add_test(t, a_table_the_disk_did_not_take_fails_the_run);
 	tcase_add_test(t, a_compressed_answer_is_said_not_counted);
+	tcase_add_test(t, bad_chunked_bytes_are_not_a_close);
 	tcase_add_test(t, user_traceparent_is_checked);
 	return tu_run(s);
 }

@@ -56,6 +56,7 @@ struct preq {
 	char curl_err[CURL_ERROR_SIZE];
 	char coding[32];     /* the answer's Content-Encoding; "" none or
 	                        identity: the probe asks for no coding */
+	int head_done;       /* the head being read has had its empty line */
 };
 
 static int append(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
@@ -117,8 +118,12 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
 	size_t n = sz * nm;
 	if (!q->r->t_hdr)
 		q->r->t_hdr = ttft_now_ns();
-	if (n >= 5 && !memcmp(p, "HTTP/", 5))
+	if (n >= 5 && !memcmp(p, "HTTP/", 5)) {
 		q->coding[0] = 0; /* a new head (after a 100 Continue) */
+		q->head_done = 0;
+	}
+	if ((n == 2 && p[0] == '\r' && p[1] == '\n') || (n == 1 && p[0] == '\n'))
+		q->head_done = 1;
 	/* A server may compress an answer whose request names no coding
 	 * (RFC 9110 12.5.3), a proxy in front of it too: its events cannot
 	 * be read, and the row must say so rather than count 0 tokens (a
@@ -536,6 +541,21 @@ static void take_timings(struct preq *q)
 		ttft_record_set_error(q->r, "out of memory keeping llama.cpp's timings");
 }
 
+/* Whether curl gave up on a response head over its limit
+ * (CURL_MAX_HTTP_HEADER, 100 KiB a line): before 8.6 its buffer's cap
+ * says CURLE_OUT_OF_MEMORY with no message (no allocation failed), 8.6 on
+ * CURLE_TOO_LARGE, some 8.x "Too large response headers". begun: a head
+ * line was read (an OOM before any is no head's). */
+static int head_too_large(CURLcode rc, const char *curl_err, int begun)
+{
+#if LIBCURL_VERSION_NUM >= 0x080600
+	if (rc == CURLE_TOO_LARGE)
+		return 1;
+#endif
+	return (rc == CURLE_OUT_OF_MEMORY && begun) ||
+	       (rc != CURLE_OK && strcasestr(curl_err, "too large response header"));
+}
+
 /* Whether curl gave up on bytes the server sent that are no chunked
  * encoding: a CURLE_RECV_ERROR, as a failed recv is, told apart only by
  * its message ("Illegal or missing hexadecimal sequence in
@@ -585,6 +605,11 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 	    ti.tcpi_rtt > 0)
 		r->rtt_us = ti.tcpi_rtt;
 
+	/* a head begun and not ended: no answer (its status line may have
+	 * said 200) */
+	int begun = r->t_hdr || r->status;
+	int too_large = !q->head_done && head_too_large(rc, q->curl_err, begun);
+	r->head_cut = rc != CURLE_OK && !q->head_done && (begun || too_large);
 	if (rc == CURLE_COULDNT_CONNECT) {
 		ttft_record_set_error(r, "cannot connect to %s: is the server up? Start "
 				      "vLLM with tools/serve_slm_vllm.sh, or llama-server "
@@ -601,6 +626,18 @@ static void finish(CURLM *m, struct preq *q, CURLcode rc)
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		ttft_record_set_error(r, "timed out after %g s (--timeout), %llu tokens "
 				      "received", cfg->timeout_s, (unsigned long long)r->ntok);
+	} else if (too_large) {
+		ttft_record_set_error(r, "the response's head was too large: over libcurl's "
+				      "limit of 100 KiB a header line, it never completed, "
+				      "so there is no answer (%s%s)",
+				      q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc),
+				      rc == CURLE_OUT_OF_MEMORY
+					      ? ": libcurl's word before 8.6 for a head over "
+						"its limit" : "");
+	} else if (r->head_cut) {
+		ttft_record_set_error(r, "the response's head never completed: no answer "
+				      "(%s)", q->curl_err[0] ? q->curl_err
+							     : curl_easy_strerror(rc));
 	} else if (bad_chunks(rc, q->curl_err)) {
 		if (cfg->stream && r->status < 300)
 			ttft_record_set_error(r, "stream ended without [DONE] after %llu tokens: "

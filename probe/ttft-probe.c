@@ -702,7 +702,8 @@ int main(int argc, char **argv)
 		/* refused with an error status, its body no event stream, or
 		 * not answered at all (its row's tokens null): it output no
 		 * tokens, and leaves the sum known */
-		int refused = tk < 0 && (res[i].status >= 400 || !res[i].status);
+		int refused = tk < 0 && (res[i].status >= 400 || !res[i].status ||
+					 res[i].head_cut);
 		if (tk < 0 && !refused)
 			toks_unknown++;
 		else if (tk > 0)

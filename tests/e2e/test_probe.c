@@ -1155,6 +1155,41 @@ START_TEST(bad_chunked_bytes_are_not_a_close)
 }
 END_TEST
 
+/* A status line, then one header line of 20 MB (curl keeps at most
+ * 100 KiB of one): the head never completes, there is no answer, so no
+ * tokens and no TTFT. It was "transfer failed: Out of memory (curl error
+ * 27)" with tokens "≥0" of a stream that never came (a review). */
+static void send_giant_head(int c, const void *arg)
+{
+	(void)arg;
+	static char chunk[1 << 16];
+	memset(chunk, 'a', sizeof chunk);
+	static const char head[] = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+				   "X-Big: ";
+	write_all(c, head, sizeof head - 1);
+	for (int i = 0; i < 20 * 16; i++)
+		write_all(c, chunk, sizeof chunk);
+}
+
+START_TEST(a_head_over_curls_limit_is_no_answer)
+{
+	int port;
+	pid_t srv = one_answer(&port, send_giant_head, NULL);
+	char *out;
+	int rc = probe_at(port, &out);
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+	ck_assert_msg(rc == 1, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "\"error\":\"the response's head was too large") &&
+		      strstr(out, "\"tokens\":null") && strstr(out, "\"tokens_source\":null") &&
+		      strstr(out, "\"ttft_s\":null") && !strstr(out, "Out of memory (curl"),
+		      "%s", out);
+	/* no answer: it output no tokens, and the summary's count stays known */
+	ck_assert_msg(strstr(out, "\"output_tokens_per_s\":0"), "%s", out);
+	free(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("probe");
@@ -1183,6 +1218,7 @@ int main(void)
 	tcase_add_test(t, a_table_the_disk_did_not_take_fails_the_run);
 	tcase_add_test(t, a_compressed_answer_is_said_not_counted);
 	tcase_add_test(t, bad_chunked_bytes_are_not_a_close);
+	tcase_add_test(t, a_head_over_curls_limit_is_no_answer);
 	tcase_add_test(t, user_traceparent_is_checked);
 	return tu_run(s);
 }

@@ -316,7 +316,7 @@ static double e2e_of(const struct ttft_record *r, int c)
 {
 	/* no answer: the close ends no response (a server dropping
 	 * connections fast would make e2e look fast) */
-	return r->fork_unsure || (r->end_flags & TTFT_F_NO_ANSWER) || c
+	return r->fork_unsure || (r->end_flags & TTFT_F_NO_ANSWER) || r->head_cut || c
 		       ? NAN
 		       : span(r->t_start, r->t_end);
 }
@@ -354,10 +354,12 @@ long ttft_record_tokens_src(const struct ttft_record *r, int *src)
 	*src = TTFT_TOKENS_UNKNOWN;
 	if (r->encrypted || r->compressed || ttft_record_not_sse(r))
 		return -1; /* unknown, not zero */
-	/* no answer at all (no response head, no event, no usage): nothing
-	 * was streamed to count, not 0 events of a stream */
-	if (!r->status && !r->t_hdr && !r->ntok && !r->done && !r->sse_error &&
-	    r->usage_tokens < 0)
+	/* no answer at all (no response head, or one that never completed;
+	 * no event, no usage): nothing was streamed to count, not 0 events
+	 * of a stream */
+	if (r->head_cut ||
+	    (!r->status && !r->t_hdr && !r->ntok && !r->done && !r->sse_error &&
+	     r->usage_tokens < 0))
 		return -1;
 	/* each token event holds one token at least: a count below them is
 	 * not the stream's — timings of several tasks the timings did not

@@ -81,6 +81,11 @@ struct ttft_record {
 	unsigned closed_early : 1;   /* the client closed before the response
 	                                end */
 	unsigned closed_in_head : 1; /* … with the response's head partly read */
+	unsigned head_cut : 1;       /* probe: the response's head began (its
+	                                status line read) and never completed
+	                                (over curl's limit on a head, the
+	                                transfer ended in it): no answer, so no
+	                                tokens and no e2e */
 	unsigned fork_read : 1;      /* log: sent by a forked child, its
 	                                response read by the process it was
 	                                forked from (reader_pid) on the socket

@@ -1664,25 +1664,36 @@ const char *ttft_asm_peer(const struct ttft_asm *as, uint64_t conn)
 	return as->conns[conn].peer;
 }
 
-/* A TLS connection whose plaintext no tapped library handed over (Node and
- * Go carry their own TLS): one row that says so, with the connection's
- * timing, instead of nothing or a request that never was. */
-static int add_encrypted(struct ttft_analysis *a, const struct asm_conn *c, uint64_t id)
+/* A row of connection c (id) that has no request of its own: its setup's
+ * times, no method, path or answer. NULL out of memory. */
+static struct ttft_record *add_conn_row(struct ttft_analysis *a, const struct asm_conn *c,
+					uint64_t id)
 {
 	if (grow(&a->reqs, &a->reqs_cap, a->nreqs + 1, sizeof *a->reqs) != 0)
-		return -1;
+		return NULL;
 	struct ttft_record *r = &a->reqs[a->nreqs++];
 	ttft_record_init(r, TTFT_ORIGIN_LOG);
 	r->pid = c->pid;
 	r->fd = c->fd;
 	r->conn = id;
-	r->tls = r->encrypted = 1;
-	r->aio = c->aio != 0;
 	r->new_conn = c->t_conn0 != 0;
 	r->t_start = r->t_conn0 = c->t_conn0;
 	r->t_est = c->t_est && c->t_conn0 && c->t_est < c->t_conn0 ? c->t_conn0 : c->t_est;
 	r->t_dns0 = c->t_dns0;
 	r->t_dns1 = c->t_dns1;
+	return r;
+}
+
+/* A TLS connection whose plaintext no tapped library handed over (Node and
+ * Go carry their own TLS): one row that says so, with the connection's
+ * timing, instead of nothing or a request that never was. */
+static int add_encrypted(struct ttft_analysis *a, const struct asm_conn *c, uint64_t id)
+{
+	struct ttft_record *r = add_conn_row(a, c, id);
+	if (!r)
+		return -1;
+	r->tls = r->encrypted = 1;
+	r->aio = c->aio != 0;
 	return 0;
 }
 
@@ -1692,21 +1703,12 @@ static int add_encrypted(struct ttft_analysis *a, const struct asm_conn *c, uint
  * times but its setup's). */
 static int add_aio_row(struct ttft_analysis *a, const struct asm_conn *c, uint64_t id)
 {
-	if (grow(&a->reqs, &a->reqs_cap, a->nreqs + 1, sizeof *a->reqs) != 0)
+	struct ttft_record *r = add_conn_row(a, c, id);
+	if (!r)
 		return -1;
-	struct ttft_record *r = &a->reqs[a->nreqs++];
-	ttft_record_init(r, TTFT_ORIGIN_LOG);
-	r->pid = c->pid;
-	r->fd = c->fd;
-	r->conn = id;
 	r->aio = 1;
 	r->request_unseen = 1;
 	r->inherited = (uint8_t)c->inherited;
-	r->new_conn = c->t_conn0 != 0;
-	r->t_start = r->t_conn0 = c->t_conn0;
-	r->t_est = c->t_est && c->t_conn0 && c->t_est < c->t_conn0 ? c->t_conn0 : c->t_est;
-	r->t_dns0 = c->t_dns0;
-	r->t_dns1 = c->t_dns1;
 	return 0;
 }
 

@@ -182,7 +182,9 @@ int sweep_kv_run(const struct sweep_opts *o, struct sweep_srv *srv, struct sweep
 		s->want_tokens = o->prompt_tokens[p];
 		s->cap = srv->cap;
 		s->kind = srv->kind;
-		char err[512] = "", lead[64];
+		/* the server's exit, said in out->error (512) with the rest:
+		 * 400 of it at most (gcc at -O1 counts the whole) */
+		char err[400] = "", lead[64];
 		const struct sweep_kv_series *prev = out->ns ? &out->s[out->ns - 1] : NULL;
 		int prev_failed = prev && prev->npts && prev->pts[prev->npts - 1].failed;
 		if (sweep_srv_gone(srv, prev_failed ? 1.0 : 0, err, sizeof err)) {

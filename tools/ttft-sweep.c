@@ -257,7 +257,7 @@ static int run_prefix(struct sweep_opts *o, struct sweep_run *run)
 	if (!rc)
 		rc = sweep_prefix_hits(o, &s, &run->prefix);
 	char gone[200];
-	if (rc && !sweep_stop && sweep_srv_gone(&s, 1.0, gone, sizeof gone)) {
+	if (rc && !sweep_stop && sweep_srv_gone(&s, 1, gone, sizeof gone)) {
 		/* its requests "failed" as "is the server up?": it is not */
 		char was[sizeof run->prefix.error];
 		snprintf(was, sizeof was, "%s", run->prefix.error);

@@ -1467,8 +1467,10 @@ START_TEST(kv_config_labels_are_distinct)
 END_TEST
 
 /* A started server that dies mid-sweep (at its 8th completion: the
- * warm-up was the 1st; it closes that connection, then exits 200 ms
- * later, so its clients see the close before the process is gone). The
+ * warm-up was the 1st; it closes that connection and refuses connects,
+ * then exits 1.5 s later, so its clients see the close well before the
+ * process is gone: a 1 s wait for its exit let the next point run under
+ * ThreadSanitizer in CI, and lets it run here). The
  * sweep sent the rest of the grid to a port nobody listened on: 12 and 24
  * "failed" requests, "cannot connect … is the server up? Start vLLM with
  * tools/serve_slm_vllm.sh", and no line said the server had exited; and

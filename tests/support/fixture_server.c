@@ -891,14 +891,15 @@ static int serve_generate(int fd, const struct opts *o, int chat,
 		fprintf(stderr, "fixture: request %d is slow (+%g ms)\n", nth, g_slow_ms);
 	}
 	if (g_exit_at && nth == g_exit_at) {
-		/* its connection closed first, the exit 200 ms later: a
-		 * client sees the close before the process is gone, as from
-		 * a server whose exit takes a while */
+		/* its connection closed first, the exit 1.5 s later: a
+		 * client sees the close well before the process is gone, as
+		 * from a server whose exit takes a while (vLLM freeing its
+		 * GPU; any server slowed down, as under ThreadSanitizer) */
 		fprintf(stderr, "fixture: request %d: exiting (--exit-at)\n", nth);
 		__atomic_store_n(&g_dying, 1, __ATOMIC_SEQ_CST); /* before accept fails */
 		shutdown(g_listen_fd, SHUT_RDWR); /* connects refused from now */
 		shutdown(fd, SHUT_RDWR);
-		usleep(200000);
+		usleep(1500000);
 		_exit(3);
 	}
 	if (g_empty_from && nth >= g_empty_from)

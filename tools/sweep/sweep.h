@@ -88,6 +88,8 @@ struct sweep_srv {
 	double ready_s;           /* spawn → /health 200 */
 	struct sweep_capacity cap;
 	int has_metrics;          /* /metrics answers with a known page */
+	char host[256];           /* where it listens (--url) */
+	int port;
 	char error[1024];
 };
 
@@ -97,9 +99,13 @@ int sweep_srv_open(struct sweep_srv *s, const struct sweep_opts *o, const char *
 		   const char *label);
 void sweep_srv_close(struct sweep_srv *s, const struct sweep_opts *o);
 /* A started server that has exited (1, why it ended in why); 0 while it
- * runs, and for a server not started by ttft-sweep. wait_s: how long an
- * exit is waited for (after failed requests: their server may be dying). */
-int sweep_srv_gone(struct sweep_srv *s, double wait_s, char *why, size_t n);
+ * runs, and for a server not started by ttft-sweep. after_failures: the
+ * point before failed requests, so the server may be dying: where its
+ * port refuses connections, its exit is waited for (up to
+ * SWEEP_EXIT_WAIT_S); where it still accepts them, its failures were its
+ * answers, and nothing is waited for. */
+#define SWEEP_EXIT_WAIT_S 10.0
+int sweep_srv_gone(struct sweep_srv *s, int after_failures, char *why, size_t n);
 /* Set by the signal handler to the signal (SIGINT, SIGTERM): every wait
  * gives up, the probe's requests in flight end marked interrupted
  * (o->probe.stop points here). */

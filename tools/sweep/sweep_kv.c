@@ -187,7 +187,7 @@ int sweep_kv_run(const struct sweep_opts *o, struct sweep_srv *srv, struct sweep
 		char err[400] = "", lead[64];
 		const struct sweep_kv_series *prev = out->ns ? &out->s[out->ns - 1] : NULL;
 		int prev_failed = prev && prev->npts && prev->pts[prev->npts - 1].failed;
-		if (sweep_srv_gone(srv, prev_failed ? 1.0 : 0, err, sizeof err)) {
+		if (sweep_srv_gone(srv, prev_failed, err, sizeof err)) {
 			snprintf(out->error, sizeof out->error, "%s: its points from %ld-token "
 				 "prompts on were not run", err, s->want_tokens);
 			return -1;
@@ -214,7 +214,7 @@ int sweep_kv_run(const struct sweep_opts *o, struct sweep_srv *srv, struct sweep
 			 * said the server had gone); those points are listed as
 			 * not run */
 			char gone[200];
-			if (sweep_srv_gone(srv, c && s->pts[s->npts - 1].failed ? 1.0 : 0, gone,
+			if (sweep_srv_gone(srv, c && s->pts[s->npts - 1].failed, gone,
 					   sizeof gone)) {
 				snprintf(out->error, sizeof out->error, "%s: its points from "
 					 "%ld-token prompts at concurrency %d on were not run", gone,

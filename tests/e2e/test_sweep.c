@@ -290,6 +290,56 @@ START_TEST(kv_cut_between_points_says_so_in_the_lesson)
 }
 END_TEST
 
+/* A knee told earlier than predicted by a proxy (the queued share) at a
+ * point where the server's own count, sampled, never saw a request wait:
+ * the share also grows when requests wait for the engine's loop or a busy
+ * CPU. CI (2 cores): -np 2, "measured 1, predicted 2", the explanation
+ * "something other than KV space ran out first", a guess said as a
+ * finding. It says the proxy alone told it, and what told it is in the
+ * series (JSON waited_by). */
+START_TEST(kv_knee_told_by_a_proxy_alone_says_so)
+{
+	static struct sweep_kv_series s;
+	memset(&s, 0, sizeof s);
+	snprintf(s.cfg, sizeof s.cfg, "np2");
+	s.kind = "llamacpp";
+	s.want_tokens = 128;
+	s.cap.slots = 2;
+	s.cap.slot_ctx = 2048;
+	static struct sweep_req reqs[3][12];
+	memset(reqs, 0, sizeof reqs);
+	const int conc[3] = {1, 2, 4};
+	for (int i = 0; i < 3; i++) {
+		struct sweep_kv_point *p = &s.pts[s.npts++];
+		p->conc = conc[i];
+		p->req = reqs[i];
+		p->nreq = i == 2 ? 12 : i == 1 ? 6 : 4;
+		p->prompt_tokens = 150;
+		p->ttft_p50 = 0.01 * conc[i];
+		p->ttft_p90 = p->ttft_p99 = NAN;
+		p->queue_share_all = i == 0 ? 0.05 : i == 1 ? 0.30 : 0.60;
+		p->state.running_max = i == 0 ? 1 : i == 1 ? 1 : 2; /* 2's: never both */
+		p->state.waiting_max = i == 2 ? 2 : 0;
+		p->state.kv_usage_max_pct = NAN;
+	}
+	sweep_kv_knee(&s, 8);
+	ck_assert_int_eq(s.predicted_knee, 2);
+	ck_assert_int_eq(s.measured_knee, 1);
+	ck_assert_int_eq(s.waited_from, 2);
+	ck_assert_msg(s.waited_by && strstr(s.waited_by, "queued share"), "waited by %s",
+		      s.waited_by ? s.waited_by : "(none)");
+	ck_assert_msg(strstr(s.explain, "by a proxy only") &&
+		      strstr(s.explain, "never saw one there") &&
+		      !strstr(s.explain, "ran out first"), "%s", s.explain);
+	/* the same point with a sample that saw a request wait: a finding */
+	s.pts[1].state.waiting_max = 1;
+	sweep_kv_knee(&s, 8);
+	ck_assert_int_eq(s.measured_knee, 1);
+	ck_assert_msg(strstr(s.explain, "earlier than predicted: at 2 the server reported") &&
+		      !strstr(s.explain, "proxy"), "%s", s.explain);
+}
+END_TEST
+
 /* The table's "most running / waiting" of a point whose gauge samples
  * caught none of its requests running read "0 / 0" as if the server had
  * been idle (a review: one slot, 38% and 55% of TTFT queued). */
@@ -1771,6 +1821,7 @@ int main(void)
 	tcase_add_test(u, kv_knee_by_the_median_when_no_p90);
 	tcase_add_test(u, kv_gauge_that_saw_no_load_is_no_evidence);
 	tcase_add_test(u, kv_gauge_that_saw_nothing_says_so_in_the_table);
+	tcase_add_test(u, kv_knee_told_by_a_proxy_alone_says_so);
 	TCase *t = tu_tcase(s, "sweep", 300);
 	tcase_add_test(t, prefix_llamacpp_counts_from_timings);
 	tcase_add_test(t, prefix_hits_take_no_question);

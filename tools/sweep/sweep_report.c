@@ -1006,6 +1006,10 @@ static void kv_json(struct ttft_json *j, const struct sweep_run *r)
 		/* the sweep was stopped in this concurrency: likewise */
 		count(j, "interrupted_at", s->interrupted_at);
 		ttft_json_str(j, "knee_criterion", s->criterion);
+		/* what told waiting at waited_from: the server's own count, or
+		 * the proxy a point its samples did not see whole fell back to
+		 * (null: no point waited) */
+		ttft_json_str(j, "waited_by", s->waited_by);
 		ttft_json_str(j, "explanation", s->explain);
 		ttft_json_begin_arr(j, "points");
 		for (int p = 0; p < s->npts; p++)

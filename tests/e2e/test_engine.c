@@ -407,15 +407,19 @@ START_TEST(demo_end_to_end)
 	 * concurrency past it, so the knee can be measured later, never
 	 * earlier (test_sweep checks the exact knee against the fixture). */
 	cJSON *s;
-	int series = 0;
+	int series = 0, sampled = 0;
 	cJSON_ArrayForEach(s, cJSON_GetObjectItem(cJSON_GetObjectItem(j, "kv"), "series")) {
 		const char *cfg = cJSON_GetObjectItem(s, "config")->valuestring;
 		double pk = f(s, "predicted_knee");
+		ck_assert_msg(pk >= 1, "%s: no predicted knee", cfg);
 		/* the server's own count, wherever it was sampled: llama-server
 		 * defers a request only with every slot busy (get_available_slot) */
 		cJSON *pt;
 		cJSON_ArrayForEach(pt, cJSON_GetObjectItem(s, "points")) {
-			double w = f(pt, "waiting_max");
+			cJSON *sv = cJSON_GetObjectItem(pt, "server");
+			ck_assert_msg(cJSON_IsObject(sv), "%s: a point without its server state", cfg);
+			double w = f(sv, "waiting_max");
+			sampled += !isnan(w);
 			ck_assert_msg(f(pt, "concurrency") > pk || isnan(w) || w == 0,
 				      "%s: %g waiting at concurrency %g, %g slots", cfg, w,
 				      f(pt, "concurrency"), pk);
@@ -435,6 +439,7 @@ START_TEST(demo_end_to_end)
 		series++;
 	}
 	ck_assert_int_eq(series, 4);
+	ck_assert_msg(sampled > 0, "no point has the server's count of waiting requests");
 	cJSON_Delete(j);
 	snprintf(cmd, sizeof cmd, "%s/first_token_latency.html", dir);
 	char *html = tu_read_file(cmd, NULL);

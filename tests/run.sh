@@ -4,6 +4,8 @@
 #   "N passed, N failed"  (counted over Check's individual tests)
 # plus ", N SKIPPED" and the reasons again when a suite could not run some
 # tests (a line "SKIP: … N tests not run", e.g. no prometheus installed).
+# Each suite's wall time follows its output ("time: SUITE N s") and all of
+# them again before the closing line ("seconds per suite: SUITE:N …").
 # TTFT_SLOW=1 also runs the suites that need the real engine (llama-server).
 set -u
 cd "$(dirname "$0")/.."
@@ -15,12 +17,16 @@ B=${TTFT_BUILD:-build}
 list() { sed -n "s/^$1 *:= *//p" tests/suites.mk; }
 suites=${TTFT_SUITES:-"$(list UNIT_SUITES) $(list E2E_SUITES)"}
 [ "${TTFT_SLOW:-0}" = 1 ] && [ -z "${TTFT_SUITES:-}" ] && suites="$suites $(list SLOW_SUITES)"
-passed=0 failed=0 skipped=0 broken="" skips="" fails=""
+passed=0 failed=0 skipped=0 broken="" skips="" fails="" times=""
 for s in $suites; do
 	[ -x "$B/$s" ] || { echo "missing $B/$s (run make)"; broken="$broken $s"; continue; }
+	t0=$SECONDS
 	out=$("$B/$s" 2>&1)
 	rc=$?
 	printf '%s\n' "$out"
+	# the suite's wall time, so a CI log shows where its minutes went
+	echo "time: $s $((SECONDS - t0)) s"
+	times="$times $s:$((SECONDS - t0))"
 	while IFS= read -r l; do
 		k=$(sed -E 's/.*: ([0-9]+) tests? not run.*/\1/' <<<"$l")
 		skipped=$((skipped + k))
@@ -44,6 +50,7 @@ $fl"
 	failed=$((failed + f + e))
 	[ $rc -ne 0 ] && [ $((f + e)) -eq 0 ] && broken="$broken $s"
 done
+echo "seconds per suite:$times"
 [ -n "$broken" ] && echo "suites that did not run or report cleanly:$broken"
 [ -n "$fails" ] && printf 'FAILED (Check'"'"'s lines, again):%s\n' "$fails"
 if [ $skipped -gt 0 ]; then

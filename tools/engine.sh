@@ -102,8 +102,17 @@ build_target() { # build_target TARGET — with a progress line every 30 s
 	local target=$1 jobs
 	jobs=${TTFT_JOBS:-$(nproc)}
 	say "building $target with $jobs jobs (a first build takes ~16 min on 2 busy cores; cached afterwards)"
-	cmake --build "$BUILD" --target "$target" -j "$jobs" >>"$LOG" 2>&1 &
+	# in a process group of its own (setsid), stopped as a whole if this
+	# script ends first: a background job of a script ignores a terminal's
+	# Ctrl-C, and a TERM to cmake alone can leave ninja and the compilers on
+	setsid cmake --build "$BUILD" --target "$target" -j "$jobs" >>"$LOG" 2>&1 &
 	local pid=$! t0=$SECONDS next=30
+	# shellcheck disable=SC2064
+	trap "kill -TERM -- -$pid 2>/dev/null" EXIT
+	# shellcheck disable=SC2064
+	trap "say 'interrupted: stopping the build'; exit 130" INT
+	# shellcheck disable=SC2064
+	trap "say 'terminated: stopping the build'; exit 143" TERM
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 1
 		if (( SECONDS - t0 >= next )); then
@@ -112,9 +121,11 @@ build_target() { # build_target TARGET — with a progress line every 30 s
 		fi
 	done
 	if ! wait "$pid"; then
+		trap - EXIT INT TERM
 		grep -E 'error|Error' "$LOG" | tail -n 10 >&2 || true
 		die "building $target failed; the whole log is $LOG"
 	fi
+	trap - EXIT INT TERM
 }
 
 server_bin() {

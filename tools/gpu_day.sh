@@ -19,8 +19,9 @@
 # Every step is time-boxed against one deadline (GPU_DAY_BUDGET s from the
 # start, default 570: one 10-minute device call) and skipped, saying so, when
 # what is left would not fit it; progress is printed with timestamps; a step
-# that fails leaves the others running. Ctrl-C (or SIGTERM) during a step
-# stops it, its servers with it, and the run: the steps after it are
+# that fails leaves the others running. Ctrl-C (or SIGTERM) during the
+# build stops it (recorded as interrupted); during a step it stops the
+# step, its servers with it, and the run: the steps after it are
 # recorded as not run, the results packed as usual, exit 130 (143). Each
 # step's status and exact commands go to status/ and commands/, and from
 # them to run.md.
@@ -173,10 +174,27 @@ cmd_pack() {
 
 # ------------------------------------------------------------ build (device)
 # Its status and llama.cpp's build log go beside the build, for run.md.
+# The build's timeouts run in the foreground (--foreground: in this
+# process group, not one of their own), so a terminal's Ctrl-C reaches
+# engine.sh and ttft-mkmodel at once; engine.sh stops its build's whole
+# process group. Interrupted, the build is recorded as such, run.md
+# written and packed, and the run exits 130 (143), as after a step
+# (build_failed).
 cmd_build() {
 	local t=$SECONDS rc=0
 	mkdir -p "$WORK" "$CACHE"
+	INTERRUPTED=
+	trap 'INTERRUPTED=INT' INT
+	trap 'INTERRUPTED=TERM' TERM
 	(build_steps) || rc=$?
+	trap - INT TERM
+	if [ -n "$INTERRUPTED" ]; then
+		printf 'interrupted (SIG%s)\t%s\t-\n' "$INTERRUPTED" $((SECONDS - t)) >"$WORK/build.status"
+		cp "$CACHE/llama-$LLAMA_COMMIT/build.log" "$WORK/build.log" 2>/dev/null
+		say "interrupted (SIG$INTERRUPTED) during the build"
+		[ "$INTERRUPTED" = INT ] && return 130
+		return 143
+	fi
 	if (( rc == 0 )); then
 		printf 'ok\t%s\t-\n' $((SECONDS - t)) >"$WORK/build.status"
 	else
@@ -189,7 +207,7 @@ cmd_build() {
 build_steps() {
 	scale
 	export GPU_DAY_DEADLINE=${GPU_DAY_DEADLINE:-$(( GPU_DAY_T0 + ${GPU_DAY_BUDGET:-570} ))}
-	local t0=$SECONDS t box
+	local t0=$SECONDS t box rc
 	: >"$WORK/build.tsv"
 	rm -f "$WORK/build.ok"
 	[ -f "$PACK/tools.tar.gz" ] && [ -f "$PACK/$SRC_TGZ" ] ||
@@ -246,8 +264,12 @@ build_steps() {
 			path=$(tr ':' '\n' <<<"$PATH" | grep -vx "$(dirname "$other")" | paste -sd:)
 		fi
 		server=$(PATH=$path TTFT_CACHE=$CACHE TTFT_JOBS=${GPU_DAY_JOBS:-$(nproc)} TTFT_CMAKE_EXTRA="$cm" \
-			timeout -k 10 "$box" tools/engine.sh server) ||
+			timeout --foreground -k 10 "$box" tools/engine.sh server) || {
+			rc=$?
+			# interrupted: cmd_build says so
+			(( rc == 130 || rc == 143 )) && exit $rc
 			die "building llama-server failed or ran out of its $box s (log: $CACHE/llama-$LLAMA_COMMIT/build.log)"
+		}
 		printf 'llama_server_build_s\t%s\n' $((SECONDS - t)) >>"$WORK/build.tsv"
 		say "llama-server built in $((SECONDS - t)) s: $server"
 	fi
@@ -268,7 +290,7 @@ build_steps() {
 		say "writing the random-weight $SHAPE model -> $model"
 		box=$(( $(left) - 30 ))
 		(( box > 300 )) && box=300
-		timeout -k 5 "$box" "$BIN/ttft-mkmodel" --vocab "$SRC/models/ggml-vocab-qwen2.gguf" \
+		timeout --foreground -k 5 "$box" "$BIN/ttft-mkmodel" --vocab "$SRC/models/ggml-vocab-qwen2.gguf" \
 			--shape "$SHAPE" --out "$model.part" >/dev/null && mv "$model.part" "$model" ||
 			die "ttft-mkmodel failed"
 	fi
@@ -600,6 +622,21 @@ run_step() { # run_step NAME: time-boxed, its output in logs/NAME.log, status re
 	pack_out
 }
 
+# A build that failed or was interrupted: its status into run.md, packed
+# into $OUT; exit 130 (143) after Ctrl-C (SIGTERM), else 1 saying MSG.
+build_failed() { # build_failed MSG
+	mkdir -p "$R/logs" "$R/status" "$R/commands"
+	cp "$WORK/build.status" "$R/status/build.tsv" 2>/dev/null
+	cp "$WORK/build.log" "$R/logs/build.log" 2>/dev/null
+	write_run_md "$R"
+	pack_out
+	case ${INTERRUPTED:-} in
+	INT) exit 130 ;;
+	TERM) exit 143 ;;
+	esac
+	die "$1"
+}
+
 load_build() {
 	[ -f "$WORK/build.ok" ] || return 1
 	# shellcheck disable=SC1091
@@ -634,7 +671,7 @@ cmd_run() {
 	if ! load_build || [ "$SHAPE" != "$want" ]; then
 		SHAPE=$want
 		say "no build here for shape $SHAPE (a fresh machine?): building first"
-		cmd_build || die "the build failed; nothing to run"
+		cmd_build || build_failed "the build failed; nothing to run"
 		load_build || die "the build left no server or model"
 	fi
 	export SERVER MODEL
@@ -747,14 +784,7 @@ all)
 	check_steps "$@"
 	scale
 	export GPU_DAY_DEADLINE=${GPU_DAY_DEADLINE:-$(( GPU_DAY_T0 + ${GPU_DAY_BUDGET:-570} ))}
-	if ! cmd_build; then
-		mkdir -p "$R/logs" "$R/status" "$R/commands"
-		cp "$WORK/build.status" "$R/status/build.tsv" 2>/dev/null
-		cp "$WORK/build.log" "$R/logs/build.log" 2>/dev/null
-		write_run_md "$R"
-		pack_out
-		die "the build failed"
-	fi
+	cmd_build || build_failed "the build failed"
 	cmd_run "$@" ;;
 dry-run) shift; no_more dry-run --full-build -- "$@"; cmd_dry_run "$@" ;;
 report)
@@ -767,7 +797,7 @@ _step)
 	load_build || die "no build"
 	export SERVER MODEL
 	"step_$2" ;;
--h|--help|"") sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] ;;
+-h|--help|"") sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] ;;
 -V|--version) echo "gpu_day.sh (ttftshim $(git describe --always --dirty 2>/dev/null || echo unknown)), llama.cpp $LLAMA_COMMIT" ;;
 *) die "unknown command '$1' (pack | build | run | all | dry-run)" ;;
 esac

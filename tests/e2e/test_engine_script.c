@@ -3,12 +3,31 @@
  * which step failed and where its whole log is, and two first builds at
  * once: the second waits for the first instead of sharing its directory. */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "testutil.h"
+
+/* Whether pid is gone or a zombie (an orphan init has yet to reap). */
+static int gone(pid_t pid)
+{
+	char path[64], st[256] = "";
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 1;
+	ssize_t n = read(fd, st, sizeof st - 1);
+	close(fd);
+	const char *p = n > 0 ? strrchr(st, ')') : NULL;
+	return !p || p[2] == 'Z' || p[2] == 'X';
+}
 
 START_TEST(preference_order)
 {
@@ -112,6 +131,78 @@ START_TEST(two_first_builds_take_turns)
 }
 END_TEST
 
+/* Ctrl-C to a terminal's foreground job running engine.sh while cmake
+ * builds: the whole build stops with it (cmake ran as a background job
+ * of the script, which ignores SIGINT: the build went on for its minutes
+ * after the script died, holding the cache's lock). The fake cmake writes
+ * its pid and its child's (ninja, the compilers) and sleeps. */
+START_TEST(ctrl_c_stops_the_whole_build)
+{
+	char dir[200], cmd[4096], pids[300], got[128];
+	snprintf(dir, sizeof dir, "%s/buildint", tu_scratch());
+	snprintf(cmd, sizeof cmd,
+		 "mkdir -p %s/bin %s/cache/llama-80fb11a/src %s/cache/llama-80fb11a/build && "
+		 "touch %s/cache/llama-80fb11a/src/.ttft-ok %s/cache/llama-80fb11a/build/CMakeCache.txt && "
+		 "printf '#!/bin/sh\n[ \"$1\" = --build ] || exit 0\nsleep 300 &\n"
+		 "echo \"cmake $$ $!\" >> %s/pids\nwait\n' > %s/bin/cmake && chmod +x %s/bin/cmake",
+		 dir, dir, dir, dir, dir, dir, dir, dir);
+	ck_assert_msg(tu_sh(cmd, NULL) == 0, "%s", cmd);
+	snprintf(pids, sizeof pids, "%s/pids", dir);
+	char path[512], cache[512], log[512];
+	snprintf(path, sizeof path, "PATH=%s/bin:/usr/bin:/bin", dir);
+	snprintf(cache, sizeof cache, "TTFT_CACHE=%s/cache", dir);
+	snprintf(log, sizeof log, "%s/out", dir);
+	pid_t g = fork();
+	ck_assert_int_ge(g, 0);
+	if (g == 0) {
+		setpgid(0, 0); /* its own group, as a terminal's foreground job */
+		signal(SIGINT, SIG_DFL);
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("env", "env", "-u", "TTFT_LLAMA_SERVER", path, cache, "bash",
+		       "tools/engine.sh", "server", (char *)NULL);
+		_exit(127);
+	}
+	setpgid(g, g);
+	int up = tu_wait_line(pids, "cmake ", got, sizeof got, 30, g);
+	int cm = 0, child = 0;
+	sscanf(got, "%d %d", &cm, &child);
+	if (up == 0)
+		kill(-g, SIGINT);
+	int st = 0, done = 0;
+	for (int i = 0; i < 300 && !done; i++) {
+		done = waitpid(g, &st, WNOHANG) == g;
+		if (!done)
+			nanosleep(&(struct timespec){0, 100000000}, NULL);
+	}
+	if (!done) {
+		kill(-g, SIGKILL);
+		waitpid(g, &st, 0);
+	}
+	/* the build's group is told before engine.sh exits: it is gone, or
+	 * going, at once (up to 10 s for init to reap the orphans) */
+	int left = 1;
+	for (int i = 0; i < 100 && left; i++) {
+		left = cm > 0 && child > 0 && !(gone(cm) && gone(child));
+		if (left)
+			nanosleep(&(struct timespec){0, 100000000}, NULL);
+	}
+	if (cm > 0)
+		kill(cm, SIGKILL);
+	if (child > 0)
+		kill(child, SIGKILL);
+	char *out = tu_read_file(log, NULL);
+	ck_assert_msg(up == 0 && cm > 0 && child > 0, "the fake cmake never ran: %s", out);
+	ck_assert_msg(!left, "the build (cmake %d, its child %d) still runs after engine.sh "
+		      "stopped on Ctrl-C: %s", cm, child, out);
+	ck_assert_msg(done && WIFEXITED(st) && WEXITSTATUS(st) == 130,
+		      "%s; status 0x%x: %s", done ? "ended" : "still running after 30 s", st, out);
+	ck_assert_msg(strstr(out, "interrupted: stopping the build"), "%s", out);
+	free(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("engine-script");
@@ -119,6 +210,7 @@ int main(void)
 	tcase_add_test(t, preference_order);
 	tcase_add_test(t, failing_step_names_itself_and_its_log);
 	tcase_add_test(t, two_first_builds_take_turns);
+	tcase_add_test(t, ctrl_c_stops_the_whole_build);
 	if (tu_sh("command -v npm >/dev/null", NULL) == 0)
 		tcase_add_test(t, npm_says_why_it_failed);
 	else {

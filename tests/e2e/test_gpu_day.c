@@ -32,6 +32,20 @@ static void mkscratch(void)
 	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
 }
 
+/* Whether pid is gone or a zombie (an orphan init has yet to reap). */
+static int pid_gone(pid_t pid)
+{
+	char path[64], st[256] = "";
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 1;
+	ssize_t n = read(fd, st, sizeof st - 1);
+	close(fd);
+	const char *p = n > 0 ? strrchr(st, ')') : NULL;
+	return !p || p[2] == 'Z' || p[2] == 'X';
+}
+
 static cJSON *load_json(const char *path)
 {
 	char *text = tu_read_file(path, NULL);
@@ -360,6 +374,93 @@ START_TEST(ctrl_c_stops_the_run)
 }
 END_TEST
 
+/* Ctrl-C while llama-server builds (a fake cmake that sleeps, writing its
+ * pid): timeout ran the build in a process group of its own, out of the
+ * terminal's reach, so the run went on building for its whole time box.
+ * Now the build stops, with its cmake, the build is recorded as
+ * interrupted in run.md, packed into $OUT, and the run exits 130. */
+START_TEST(ctrl_c_stops_the_build)
+{
+	mkscratch();
+	char cmd[16384], path[1024], *out;
+	snprintf(cmd, sizeof cmd,
+		 "set -e; d=%s; mkdir -p $d/pack $d/t/bin $d/s/models $d/fake $d/out && "
+		 "printf '#!/bin/sh\nexit 0\n' > $d/t/bin/ttft-probe && "
+		 "cp $d/t/bin/ttft-probe $d/t/bin/curl && chmod +x $d/t/bin/* && "
+		 "tar -czf $d/pack/tools.tar.gz -C $d/t bin && "
+		 "echo vocab > $d/s/models/ggml-vocab-qwen2.gguf && "
+		 "tar -czf $d/pack/llama-80fb11a.tar.gz -C $d/s models && "
+		 "printf '#!/bin/sh\n[ \"$1\" = --build ] || exit 0\nsleep 300 &\n"
+		 "echo \"cmake $$ $!\" >> %s/pids\nwait\n' > $d/fake/cmake && "
+		 "chmod +x $d/fake/cmake",
+		 g_dir, g_dir);
+	ck_assert_msg(tu_sh(cmd, NULL) == 0, "%s", cmd);
+	char work[600], pack[600], outd[600], pathv[700], log[600], pids[600];
+	snprintf(work, sizeof work, "GPU_DAY_WORK=%s/work", g_dir);
+	snprintf(pack, sizeof pack, "GPU_DAY_PACK=%s/pack", g_dir);
+	snprintf(outd, sizeof outd, "OUT=%s/out", g_dir);
+	snprintf(pathv, sizeof pathv, "PATH=%s/fake:/usr/bin:/bin", g_dir);
+	snprintf(log, sizeof log, "%s/run.txt", g_dir);
+	snprintf(pids, sizeof pids, "%s/pids", g_dir);
+	pid_t g = fork();
+	ck_assert_int_ge(g, 0);
+	if (g == 0) {
+		setpgid(0, 0); /* its own group, as a terminal's foreground job */
+		signal(SIGINT, SIG_DFL);
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("env", "env", "-u", "TTFT_LLAMA_SERVER", work, pack, outd, pathv, "bash",
+		       "tools/gpu_day.sh", "all", "env", (char *)NULL);
+		_exit(127);
+	}
+	setpgid(g, g);
+	char got[64];
+	int up = tu_wait_line(pids, "cmake ", got, sizeof got, 60, g);
+	int cm = 0, child = 0;
+	sscanf(got, "%d %d", &cm, &child);
+	if (up == 0)
+		kill(-g, SIGINT);
+	int st = 0, done = 0;
+	for (int i = 0; i < 600 && !done; i++) {
+		done = waitpid(g, &st, WNOHANG) == g;
+		if (!done)
+			nanosleep(&(struct timespec){0, 100000000}, NULL);
+	}
+	if (!done) {
+		kill(-g, SIGKILL);
+		waitpid(g, &st, 0);
+	}
+	int left = 1;
+	for (int i = 0; i < 100 && left; i++) {
+		left = cm > 0 && child > 0 && !(pid_gone(cm) && pid_gone(child));
+		if (left)
+			nanosleep(&(struct timespec){0, 100000000}, NULL);
+	}
+	if (cm > 0)
+		kill(cm, SIGKILL);
+	if (child > 0)
+		kill(child, SIGKILL);
+	out = tu_read_file(log, NULL);
+	ck_assert_msg(up == 0, "the build never started: %s", out);
+	ck_assert_msg(done && WIFEXITED(st) && WEXITSTATUS(st) == 130,
+		      "%s; status 0x%x: %s", done ? "ended" : "still running after 60 s", st, out);
+	ck_assert_msg(!left, "the build (cmake %d, its child %d) still runs: %s", cm, child, out);
+	ck_assert_msg(strstr(out, "interrupted (SIGINT) during the build") &&
+		      !strstr(out, "step env: start") && !strstr(out, "error: building"),
+		      "%s", out);
+	free(out);
+	snprintf(path, sizeof path, "%s/work/build.status", g_dir);
+	char *bs = tu_read_file(path, NULL);
+	ck_assert_msg(bs && !strncmp(bs, "interrupted (SIGINT)\t", 21), "%s", bs ? bs : "(none)");
+	free(bs);
+	snprintf(cmd, sizeof cmd, "tar -xOzf %s/out/h200.tar.gz ./run.md", g_dir);
+	ck_assert_int_eq(tu_sh(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "| build | interrupted (SIGINT) |"), "%s", out);
+	free(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("gpu_day");
@@ -368,5 +469,6 @@ int main(void)
 	tcase_add_test(t, accuracy_never_guesses);
 	tcase_add_test(t, script_boxes_records_and_packs);
 	tcase_add_test(t, ctrl_c_stops_the_run);
+	tcase_add_test(t, ctrl_c_stops_the_build);
 	return tu_run(s);
 }

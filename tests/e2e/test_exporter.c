@@ -488,6 +488,72 @@ START_TEST(a_replaced_log_is_read_on_until_its_request_ends)
 }
 END_TEST
 
+/* A log emptied under its writers (`: > log`: ttftshim_log_up 0, said),
+ * then whole again, the same log (a copy taken before put back in place:
+ * `cp saved log`), its writer writing on into it: the exporter is up
+ * again, says the refill on stderr and counts it
+ * (ttftshim_log_refills_total), and the request written after it is
+ * counted once, none before it again. Before, it stayed down for good
+ * (ttftshim_log_up 0 whatever it read). */
+START_TEST(a_log_emptied_and_refilled_is_up_again)
+{
+	char log[256], saved[300], out[256], addr[64], cmd[700], line[512];
+	tu_tmp_log(log, sizeof log, "exporter-refilled");
+	snprintf(saved, sizeof saved, "%s.saved", log);
+	struct ttft_log lg;
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&lg, log, 1 << 20, &why), 0);
+	int64_t t = 1000000000LL;
+	const struct sev before[] = {
+		{TTFT_EV_REQ_BEGIN, t, 0, "POST /v1/before"}, {TTFT_EV_RESP_HEADERS, t + 10, 200, NULL},
+		{TTFT_EV_SSE_TOKEN, t + 500000, 0, NULL}, {TTFT_EV_RESP_END, t + 600000, 0, NULL},
+	};
+	put_sevs(&lg, ttft_log_new_conn(&lg), before, 4);
+	pid_t pid;
+	start_exporter(log, "", out, &pid, addr, sizeof addr);
+	free(until_total(addr, "ttftshim_requests_total", "outcome=\"ok\"", 1));
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", log, saved);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(truncate(log, 0), 0);
+	ck_assert_int_eq(tu_wait_line(out, "was cut shorter", line, sizeof line, 20, pid), 0);
+	free(until_total(addr, "ttftshim_log_up", NULL, 0));
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", saved, log); /* in place: the same inode */
+	ck_assert_int_eq(system(cmd), 0);
+	unlink(saved);
+	const struct sev after[] = {
+		{TTFT_EV_REQ_BEGIN, 2 * t, 0, "POST /v1/after"},
+		{TTFT_EV_RESP_HEADERS, 2 * t + 10, 200, NULL},
+		{TTFT_EV_SSE_TOKEN, 2 * t + 500000, 0, NULL},
+		{TTFT_EV_RESP_END, 2 * t + 600000, 0, NULL},
+	};
+	put_sevs(&lg, ttft_log_new_conn(&lg), after, 4);
+	char *page = until_total(addr, "ttftshim_requests_total", "outcome=\"ok\"", 2);
+	ck_assert(total(page, "ttftshim_requests_total", "path=\"/v1/after\"") == 1);
+	ck_assert(total(page, "ttftshim_requests_total", "path=\"/v1/before\"") == 1);
+	ck_assert_msg(total(page, "ttftshim_log_up", NULL) == 1,
+		      "the log whole again, the exporter still down: ttftshim_log_up %g",
+		      total(page, "ttftshim_log_up", NULL));
+	ck_assert_msg(total(page, "ttftshim_log_refills_total", NULL) == 1,
+		      "ttftshim_log_refills_total %g, not 1",
+		      total(page, "ttftshim_log_refills_total", NULL));
+	ck_assert(total(page, "ttftshim_log_replacements_total", NULL) == 0);
+	ck_assert(total(page, "ttftshim_records_total", NULL) == 8);
+	free(page);
+	ck_assert_int_eq(tu_wait_line(out, "holds all its records again", line, sizeof line, 20,
+				      pid), 0);
+	ck_assert_msg(strstr(line, "reading it on from where it was; slots it no longer holds "
+			     "are counted unreadable"), "%s", line);
+	char *said = tu_read_file(out, NULL);
+	ck_assert_uint_eq(count_of(said, "holds all its records again"), 1);
+	ck_assert_uint_eq(count_of(said, "reading the log "), 1); /* up again, said */
+	free(said);
+	tu_stop(pid);
+	ttft_log_close(&lg);
+	unlink(log);
+	unlink(out);
+}
+END_TEST
+
 /* --replaced-wait S: a replaced log that nothing writes to any more is
  * let go S seconds after the switch (30 by default, which could not be
  * changed), its request still open counted incomplete; both lines on
@@ -923,6 +989,7 @@ int main(void)
 	tcase_add_test(t, a_log_it_cannot_read_is_said);
 	tcase_add_test(t, a_fifo_at_the_log_path_blocks_nothing);
 	tcase_add_test(t, a_replaced_log_is_read_on_until_its_request_ends);
+	tcase_add_test(t, a_log_emptied_and_refilled_is_up_again);
 	tcase_add_test(t, replaced_wait_sets_how_long_an_old_log_is_read_on);
 	return tu_run(s);
 }

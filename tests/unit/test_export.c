@@ -107,7 +107,7 @@ START_TEST(buckets_sums_and_counters)
 		ck_assert_int_eq(ttft_export_request(&x, &r, "10.1.2.3:8000", 1, NULL, 0), 0);
 		ttft_record_free(&r);
 	}
-	struct ttft_export_log log = {1234, 2, 3, 4, 5, 6, TTFT_EXPORT_LOG_UP, 7, 9};
+	struct ttft_export_log log = {1234, 2, 3, 4, 5, 6, TTFT_EXPORT_LOG_UP, 7, 9, 11};
 	size_t len;
 	char *page = ttft_export_render(&x, &log, 0, &len);
 	ck_assert_ptr_nonnull(page);
@@ -145,6 +145,7 @@ START_TEST(buckets_sums_and_counters)
 	ck_assert(sample(page, "ttftshim_requests_in_flight", "") == 6);
 	ck_assert(sample(page, "ttftshim_log_replacements_total", "") == 7);
 	ck_assert(sample(page, "ttftshim_log_rereads_total", "") == 9);
+	ck_assert(sample(page, "ttftshim_log_refills_total", "") == 11);
 	/* Prometheus text: counters' families keep _total; no EOF */
 	ck_assert_ptr_nonnull(strstr(page, "# TYPE ttftshim_requests_total counter\n"));
 	ck_assert_ptr_null(strstr(page, "# EOF"));

@@ -92,6 +92,8 @@ struct handed {
 	size_t nreturned; /* replaced logs found at the path again */
 	size_t nreread;   /* logs let go found at the path again, and how */
 	uint64_t reread_handed; /* many requests the last one had handed out */
+	size_t nrefilled; /* logs cut and whole again, read on (refilled) */
+	int refilled_current; /* the last one was the log at the path */
 	struct done {
 		int why;
 		size_t in_flight, ended, incomplete;
@@ -150,6 +152,13 @@ static void on_reread(void *ctx, uint64_t handed)
 	struct handed *h = ctx;
 	h->nreread++;
 	h->reread_handed = handed;
+}
+
+static void on_refilled(void *ctx, int current)
+{
+	struct handed *h = ctx;
+	h->nrefilled++;
+	h->refilled_current = current;
 }
 
 static void on_old_done(void *ctx, int why, size_t in_flight, size_t ended, size_t incomplete)
@@ -868,7 +877,8 @@ static void polls_until_handed(struct ttft_follow *f, const struct ttft_follow_s
  * the follower freed, the file removed. */
 #define REPLACED_SINK(h)                                                     \
 	{.ctx = &(h), .request = on_request, .replaced = on_replaced,          \
-	 .old_done = on_old_done, .returned = on_returned, .reread = on_reread}
+	 .old_done = on_old_done, .returned = on_returned, .reread = on_reread,    \
+	 .refilled = on_refilled}
 
 static void end_replaced(struct ttft_follow *f)
 {
@@ -1366,6 +1376,171 @@ static void copy_file(const char *from, const char *to)
 	close(in);
 	close(out);
 }
+
+/* The requests handed out, in order: conn and complete each. */
+static void handed_are(const struct handed *h, const char *what, size_t n,
+		       const uint64_t *conn)
+{
+	ck_assert_msg(h->n == n, "%s: %zu requests handed out, not %zu", what, h->n, n);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(h->g[i].conn == conn[i] && h->g[i].complete == 1,
+			      "%s: request %zu: conn %llu complete %d, not %llu 1", what, i,
+			      (unsigned long long)h->g[i].conn, h->g[i].complete,
+			      (unsigned long long)conn[i]);
+}
+
+/* The log at g_path emptied under its writer (`: > log`), seen cut by a
+ * poll, then the file FROM copied back in its place (the same inode:
+ * `cp saved log`): whole again, its writer g_log writing on into it. */
+static void cut_and_refilled_from(struct ttft_follow *f, const struct ttft_follow_sink *s,
+				  const char *from)
+{
+	ck_assert_int_eq(truncate(g_path, 0), 0);
+	ck_assert_int_eq(ttft_follow_poll(f, s), 0);
+	ck_assert_ptr_nonnull(f->cur);
+	ck_assert_int_eq(f->cur->v.truncated, 1);
+	copy_file(from, g_path);
+	unlink(from);
+}
+
+/* A log emptied under its writers and whole again, the same log (a copy
+ * taken before the cut put back in place, the writer that had not written
+ * meanwhile writing on into it): the follower is up again (the view no
+ * longer cut: the exporter's ttftshim_log_up 1) and reads on from where
+ * it was, the new requests each handed out once, none of the old again,
+ * and the refill said (sink refilled, f.refilled), in a poll and in a
+ * drain right after it. Before, the view stayed cut for good: the
+ * exporter down (ttftshim_log_up 0) whatever it read. */
+START_TEST(a_log_emptied_and_refilled_is_read_on)
+{
+	for (int drain = 0; drain < 2; drain++) {
+		open_log(drain ? "follow-refilled-drain" : "follow-refilled");
+		char saved[300];
+		snprintf(saved, sizeof saved, "%s.saved", g_path);
+		struct ttft_follow f;
+		ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
+		struct handed h = {0};
+		struct ttft_follow_sink sink = REPLACED_SINK(h);
+		request(SEC(5), 1, 20);
+		request(SEC(6), 2, 20);
+		tick(SEC(7));
+		polls_until_handed(&f, &sink, &h, 2);
+		copy_file(g_path, saved);
+		cut_and_refilled_from(&f, &sink, saved);
+		request(SEC(8), 3, 20);
+		request(SEC(9), 4, 20);
+		tick(SEC(10));
+		if (drain)
+			ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+		else
+			polls_until_handed(&f, &sink, &h, 4);
+		const char *what = drain ? "drain" : "poll";
+		ck_assert_ptr_nonnull(f.cur);
+		ck_assert_msg(!f.cur->v.truncated,
+			      "%s: the log whole again is still taken as cut (ttftshim_log_up 0)",
+			      what);
+		ck_assert_msg(h.nrefilled == 1 && f.refilled == 1,
+			      "%s: the refill said %zu times, counted %llu, not 1", what,
+			      h.nrefilled, (unsigned long long)f.refilled);
+		ck_assert_int_eq(h.refilled_current, 1);
+		ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+		handed_are(&h, what, 4, (const uint64_t[]){1, 2, 3, 4});
+		ck_assert_uint_eq(f.records, 22);
+		ck_assert_uint_eq(f.unpublished, 0);
+		ck_assert_uint_eq(f.replaced, 0);
+		ck_assert_uint_eq(h.nreread, 0);
+		ttft_log_close(&g_log);
+		ttft_follow_free(&f);
+		unlink(g_path);
+	}
+}
+END_TEST
+
+/* What the cut lost is counted: a refill from a copy that has the last
+ * record read but not the slots claimed after it (the follower was held
+ * at a slot reserved and not sealed, the request after it not read yet)
+ * is the same log, read on, said; those slots read as zeros, given up
+ * after the grace and counted unpublished, each one: never silently taken
+ * as if nothing were lost. Before, the view stayed cut. */
+START_TEST(what_a_refill_lacks_is_counted)
+{
+	open_log("follow-refilled-lacks");
+	char saved[300];
+	snprintf(saved, sizeof saved, "%s.saved", g_path);
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), SEC(3600), SEC(3600));
+	struct handed h = {0};
+	struct ttft_follow_sink sink = REPLACED_SINK(h);
+	request(SEC(5), 1, 20);
+	tick(SEC(6));
+	polls_until_handed(&f, &sink, &h, 1);
+	copy_file(g_path, saved); /* request 1 and the tick: 6 records */
+	ck_assert_ptr_nonnull(ttft_log_reserve(&g_log)); /* a writer, preempted */
+	request(SEC(7), 2, 20);
+	tick(SEC(8));
+	ck_assert_int_eq(ttft_follow_poll(&f, &sink), 0);
+	ck_assert_uint_eq(f.records, 6); /* held at the unsealed slot */
+	cut_and_refilled_from(&f, &sink, saved);
+	f.grace_ns = 1;
+	polled(&f, &sink, 2);
+	ck_assert_msg(!f.cur->v.truncated && h.nrefilled == 1,
+		      "the log whole again: cut %d, the refill said %zu times, not 1",
+		      f.cur->v.truncated, h.nrefilled);
+	ck_assert_msg(f.unpublished == 7, "%llu slots the refill lacks counted, not 7",
+		      (unsigned long long)f.unpublished);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	handed_are(&h, "refilled without request 2", 1, (const uint64_t[]){1});
+	ck_assert_uint_eq(f.records, 6);
+	ck_assert_uint_eq(f.replaced, 0);
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
+
+/* A log emptied and refilled from a copy older than what the follower
+ * read (its last record read no longer in its slot), the writer writing
+ * on from the copy's count, into the slots the lost request had: other
+ * records under the same header, read as a log overwritten in place is,
+ * from its start, and said as read again (sink reread, with the 2
+ * requests handed out before), never read on at the cursor. Before, the
+ * follower waited at its cursor past the new records: the request written
+ * after the refill was never handed out. */
+START_TEST(a_log_refilled_from_an_older_copy_is_read_again_and_said)
+{
+	open_log("follow-refilled-older");
+	char saved[300];
+	snprintf(saved, sizeof saved, "%s.saved", g_path);
+	struct ttft_follow f;
+	ttft_follow_init(&f, g_path, MS(1), 0, SEC(3600));
+	struct handed h = {0};
+	struct ttft_follow_sink sink = REPLACED_SINK(h);
+	request(SEC(5), 1, 20);
+	tick(SEC(6));
+	polls_until_handed(&f, &sink, &h, 1);
+	copy_file(g_path, saved); /* request 1 alone */
+	request(SEC(7), 2, 20);
+	tick(SEC(8));
+	polls_until_handed(&f, &sink, &h, 2);
+	cut_and_refilled_from(&f, &sink, saved);
+	request(SEC(9), 3, 20);
+	tick(SEC(10));
+	polls_until_handed(&f, &sink, &h, 4);
+	ck_assert_int_eq(ttft_follow_drain(&f, &sink), 0);
+	/* request 1 again (read from the start), then 3; 2 is lost */
+	handed_are(&h, "refilled from an older copy", 4, (const uint64_t[]){1, 2, 1, 3});
+	ck_assert_msg(h.nreread == 1 && h.reread_handed == 2,
+		      "said read again %zu times (with %llu handed out), not once with 2",
+		      h.nreread, (unsigned long long)h.reread_handed);
+	ck_assert_uint_eq(h.nrefilled, 0);
+	ck_assert_uint_eq(f.replaced, 1);
+	ck_assert_ptr_nonnull(f.cur);
+	ck_assert_int_eq(f.cur->v.truncated, 0);
+	ttft_log_close(&g_log);
+	ttft_follow_free(&f);
+	unlink(g_path);
+}
+END_TEST
 
 /* A copy of a log renamed away and still kept (`mv log log.1; cp log.1
  * log`, within the replaced wait) is read from its start, its requests
@@ -3988,6 +4163,9 @@ int main(void)
 	tcase_add_test(t, unwritable_counts_only_its_own_zeros);
 	tcase_add_test(t, a_run_of_unsealed_slots_costs_one_grace);
 	tcase_add_test(t, an_emptied_log_is_cut_not_unreadable);
+	tcase_add_test(t, a_log_emptied_and_refilled_is_read_on);
+	tcase_add_test(t, a_log_refilled_from_an_older_copy_is_read_again_and_said);
+	tcase_add_test(t, what_a_refill_lacks_is_counted);
 	tcase_add_test(t, a_request_cut_by_a_hole_is_handed_out);
 	tcase_add_test(t, waits_for_the_snapshot_that_splits_it);
 	tcase_add_test(t, several_choices_get_no_split);

@@ -587,6 +587,10 @@ char *ttft_export_render(const struct ttft_export *x, const struct ttft_export_l
 		"or a copy put back): read again from its start, its requests are counted "
 		"again in these totals; the exporter says how many on stderr.", log->reread,
 		om);
+	counter(&o, "ttftshim_log_refills_total",
+		"Times the log, cut shorter than it says (ttftshim_log_up 0), held all its "
+		"records again, the same log (a copy put back in place): read on from where "
+		"it was; said on stderr with what the cut lost.", log->refilled, om);
 	family(&o, "ttftshim_requests_in_flight", "gauge",
 	       "Requests begun and not yet settled.", om);
 	addf(&o, "ttftshim_requests_in_flight %llu\n", (unsigned long long)log->in_flight);

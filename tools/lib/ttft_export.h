@@ -13,7 +13,7 @@
  *   ttftshim_unreadable_records_total{reason}, ttftshim_dropped_records_total,
  *   ttftshim_label_overflow_total, ttftshim_requests_in_flight (gauge),
  *   ttftshim_log_up (gauge), ttftshim_log_replacements_total,
- *   ttftshim_log_rereads_total
+ *   ttftshim_log_rereads_total, ttftshim_log_refills_total
  *
  * Bounded cardinality: at most max_series label sets (peer, path, status,
  * split_source); a request whose set would be one more is counted under
@@ -87,6 +87,8 @@ struct ttft_export_log {
 	int state;            /* TTFT_EXPORT_LOG_*: ttftshim_log_up is 1 for UP */
 	uint64_t replaced;    /* times the file at the log's path was another */
 	uint64_t reread;      /* times a log let go was at the path again */
+	uint64_t refilled;    /* times a log cut under its writers was whole
+	                         again, the same log, and read on */
 };
 
 struct ttft_export {

@@ -103,13 +103,27 @@ static void on_reread(void *ctx, uint64_t handed)
 		(unsigned long long)handed, handed == 1 ? "" : "s");
 }
 
+/* A log cut under its writers and whole again, the same log: read on
+ * from where it was (before, the exporter stayed down for good, its
+ * ttftshim_log_up 0, a review found). What the cut lost is said. */
+static void on_refilled(void *ctx, int current)
+{
+	struct ttft_exporter *e = ctx;
+	fprintf(stderr, "ttftshim exporter: the %slog %s holds all its records again after it "
+		"was cut (the same header, the last record read still there): reading it on "
+		"from where it was; slots it no longer holds are counted unreadable, and "
+		"writers that wrote into it while it was cut write no more to it (each says "
+		"on its stderr at exit how many events it did not record)\n",
+		current ? "" : "replaced ", e->follow.path);
+}
+
 static char *page(void *ctx, int om, size_t *len, const char **type)
 {
 	struct ttft_exporter *e = ctx;
 	const struct ttft_follow *f = &e->follow;
 	struct ttft_export_log log = {
 		f->records, f->late, f->unpublished, f->corrupt, f->dropped_before + f->dropped,
-		ttft_follow_in_flight(f), e->log_state, f->replaced, f->reread,
+		ttft_follow_in_flight(f), e->log_state, f->replaced, f->reread, f->refilled,
 	};
 	*type = ttft_export_content_type(om);
 	return ttft_export_render(&e->x, &log, om, len);
@@ -118,7 +132,7 @@ static char *page(void *ctx, int om, size_t *len, const char **type)
 static void follow(struct ttft_exporter *e, int drain)
 {
 	struct ttft_follow_sink sink = {e, on_request, on_desync, on_connect_failed, on_replaced,
-					on_old_done, on_returned, on_reread};
+					on_old_done, on_returned, on_reread, on_refilled};
 	int rc = drain ? ttft_follow_drain(&e->follow, &sink) : ttft_follow_poll(&e->follow, &sink);
 	if (rc != 0 && !e->fail[0])
 		snprintf(e->fail, sizeof e->fail, "%s", e->follow.err);

@@ -207,6 +207,10 @@ static int read_new(struct ttft_follow *f, struct ttft_follow_log *L, int all, i
 			if (ttft_log_view_check(&L->v, &buf[i])) {
 				if (L->cursor + i == 0)
 					L->first_seal = rec_seal(&buf[i]);
+				/* the refresh looks for it: the same log
+				 * after a cut, or other records */
+				L->v.witness_slot = L->cursor + i;
+				L->v.witness_seal = rec_seal(&buf[i]);
 				if (hold(L, &buf[i]) != 0)
 					return oom(f);
 				f->records++;
@@ -969,7 +973,18 @@ static int settle(struct ttft_follow *f, struct ttft_follow_log *L, int all, int
 static int step_log(struct ttft_follow *f, struct ttft_follow_log *L, int all, int64_t now,
 		    const struct ttft_follow_sink *s)
 {
-	if (read_new(f, L, all, now) != 0 || release(f, L, all, now, s) != 0)
+	if (read_new(f, L, all, now) != 0)
+		return -1;
+	/* cut, and whole again with the same header and the last record
+	 * read in its slot: read on from the cursor, said (what the cut
+	 * lost: slots it no longer holds, given up as zeros and counted) */
+	if (L->v.refills != L->refills_said) {
+		f->refilled += L->v.refills - L->refills_said;
+		L->refills_said = L->v.refills;
+		if (s && s->refilled)
+			s->refilled(s->ctx, L == f->cur);
+	}
+	if (release(f, L, all, now, s) != 0)
 		return -1;
 	return settle(f, L, all, now, s);
 }

@@ -75,6 +75,16 @@
  *    back (or a copy of it, or of one still read on, put back) is read from its start, its requests
  *    handed out again: the follower knows it by its header (the creation's
  *    clock anchors and boot id) and says so (sink reread, f->reread).
+ *  - A log cut shorter than its header says (emptied under its writers,
+ *    `: > log`) is read no further while it is cut (the exporter's
+ *    ttftshim_log_up 0). Whole again (a copy put back in place, `cp
+ *    saved log`: the same inode; writers that did not write into the
+ *    cut file write on into it) with the same header and the last record
+ *    read still in its slot, it is read on from where it was, said (sink
+ *    refilled, f->refilled); slots it no longer holds read as zeros,
+ *    given up and counted unpublished. With other records there (an
+ *    older copy) it is another log, as one overwritten in place: read
+ *    from its start, said as read again (the same header).
  *  - A request handed out is forgotten once nothing can reach it: its
  *    connection closed or answered a later request, and its join
  *    intervals end before any window a join still to be made may look
@@ -154,6 +164,12 @@ struct ttft_follow_sink {
 	 * creation: moved back, or a copy put back): read from its start,
 	 * handed of its requests were handed out then and are again */
 	void (*reread)(void *ctx, uint64_t handed);
+	/* a log found cut shorter than its header says (emptied under its
+	 * writers) holds every slot again, its header and the last record
+	 * read as they were (`cp saved log`, the same writers writing on): it
+	 * is read on from where it was; current: the log at the path (else
+	 * a replaced one read on) */
+	void (*refilled)(void *ctx, int current);
 };
 
 /* One log file being read: the one at the path, or one replaced under it. */
@@ -215,6 +231,7 @@ struct ttft_follow_log {
 	/* its first slot's seal (a check of the record), 0: not read: the same
 	 * records under another header (only the header overwritten) */
 	uint64_t first_seal;
+	uint64_t refills_said;    /* of v.refills, said (sink refilled) */
 };
 
 /* A log let go: what its header says of its creation, to know it again. */
@@ -251,6 +268,8 @@ struct ttft_follow {
 	uint64_t handed_out, logs;
 	uint64_t replaced;        /* times the file at the path was another */
 	uint64_t returned;        /* … and of those, a replaced one read on */
+	uint64_t refilled;        /* times a log cut under its writers was
+	                             whole again, the same log, read on */
 	/* the last TTFT_FOLLOW_GONE_MAX logs let go (a ring), and how many
 	 * times one of them was found at the path again (read again) */
 	struct ttft_follow_gone gone[TTFT_FOLLOW_GONE_MAX];

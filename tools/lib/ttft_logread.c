@@ -133,6 +133,29 @@ int ttft_log_view_refresh(struct ttft_log_view *v)
 		v->rewritten = 1;
 		return 0;
 	}
+	uint64_t fits = st.st_size > TTFT_LOG_HDR_SIZE
+		      ? ((uint64_t)st.st_size - TTFT_LOG_HDR_SIZE) / TTFT_REC_SIZE : 0;
+	/* the last record taken, where the file holds its slot: still there,
+	 * or the file holds other records under the same header (emptied and
+	 * refilled from an older copy: a follower that read on would wait at
+	 * its cursor while the writers write below it, a review found) */
+	if (v->witness_seal && v->witness_slot < fits) {
+		struct ttft_rec r;
+		do
+			got = pread(v->fd, &r, sizeof r,
+				    (off_t)(TTFT_LOG_HDR_SIZE + v->witness_slot * TTFT_REC_SIZE));
+		while (got < 0 && errno == EINTR);
+		if (got < 0)
+			return -1;
+		if (got != (ssize_t)sizeof r) { /* cut meanwhile */
+			v->truncated = 1;
+			return 0;
+		}
+		if (((uint64_t)r.seal | (uint64_t)r.seal_hi << 32) != v->witness_seal) {
+			v->rewritten = 1;
+			return 0;
+		}
+	}
 	/* only the counters move; the rest was validated at open */
 	if (h.reserved > mine->reserved)
 		mine->reserved = h.reserved;
@@ -144,8 +167,6 @@ int ttft_log_view_refresh(struct ttft_log_view *v)
 	 * them unpublished as well as dropped (a review found) */
 	if (h.unwritable > mine->unwritable)
 		mine->unwritable = h.unwritable;
-	uint64_t fits = st.st_size > TTFT_LOG_HDR_SIZE
-		      ? ((uint64_t)st.st_size - TTFT_LOG_HDR_SIZE) / TTFT_REC_SIZE : 0;
 	uint64_t claimed = mine->reserved < mine->capacity ? mine->reserved : mine->capacity;
 	if (claimed > v->claimed)
 		v->claimed = claimed;
@@ -153,6 +174,14 @@ int ttft_log_view_refresh(struct ttft_log_view *v)
 	if (n > fits) {
 		v->truncated = 1;
 		n = fits;
+	} else if (v->truncated) {
+		/* whole again, the same log (its header, the witness): a
+		 * follower reads on; the flag never cleared kept one down for
+		 * good, a review found (what was lost meanwhile: slots it no
+		 * longer holds read as zeros, counted; the writers that wrote
+		 * into the cut file stopped writing, each says so at exit) */
+		v->truncated = 0;
+		v->refills++;
 	}
 	if (n > v->n_slots)
 		v->n_slots = n;

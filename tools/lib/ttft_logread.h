@@ -18,10 +18,19 @@ struct ttft_log_view {
 	const struct ttft_log_hdr *hdr; /* a copy of the header at open */
 	uint64_t n_slots;     /* slots the reader may look at                  */
 	uint64_t claimed;     /* slots the header says were handed out          */
-	int truncated;        /* the file holds fewer than claimed, or shrank    */
+	int truncated;        /* the file holds fewer than claimed, or shrank;
+	                         cleared when it holds them all again (refills) */
 	int rewritten;        /* the file now holds another log (overwritten in
 	                         place, `cp other.log log`: its header's
 	                         creation differs); nothing more of this one */
+	uint64_t refills;     /* times a refresh found the file, cut, whole
+	                         again: the same log (its header, and the
+	                         witness below in its slot) */
+	/* The last record a follower took (it sets them; seal 0: none): a
+	 * refresh finds it in its slot, or the file holds other records under
+	 * the same header (emptied and refilled from an older copy): then
+	 * rewritten, as for another log's header */
+	uint64_t witness_slot, witness_seal;
 	uint64_t dropped;
 	uint64_t unpublished; /* reserved but never sealed (writer died/busy)   */
 	uint64_t corrupt;     /* sealed but the seal does not match            */
@@ -67,9 +76,12 @@ void ttft_log_view_hole_rec(struct ttft_log_view *v, int64_t t);
  * unwritable and the header copy follow; they never shrink). A file now
  * shorter than its header (emptied under its writers) sets truncated and
  * returns 0; one whose header is now another log's (its creation's clock
- * anchors or boot id differ: overwritten in place) sets rewritten, takes
- * nothing of it, and returns 0; -1 when the file can no longer be read
- * (errno says why). */
+ * anchors or boot id differ: overwritten in place), or whose witness slot
+ * no longer holds the witness (emptied and refilled, `cp old-copy log`,
+ * with other records), sets rewritten, takes nothing of it, and returns 0;
+ * a truncated one that holds every slot claimed again, its header and
+ * witness as they were, is whole again: truncated cleared, refills
+ * counted. -1 when the file can no longer be read (errno says why). */
 int ttft_log_view_refresh(struct ttft_log_view *v);
 /* Copy slot i into *out if it is published and intact: 1; else 0 (and the
  * view's unpublished/corrupt counters are bumped; a slot the file no

@@ -94,6 +94,13 @@ int probe_scrape(const struct probe_cfg *cfg, struct ttft_truth *t, char *err, s
  * with a message in err that says what to do (a plain-HTTP server behind
  * an https:// URL is found in about 3 s, not after the whole timeout). */
 char *probe_first_model(const struct probe_cfg *cfg, char *err, size_t errlen);
+
+/* A --header line checked before any request: "Name: value", the name an
+ * HTTP token (letters, digits, !#$%&'*+-.^_`|~), no line break; a
+ * traceparent one W3C-valid, or blank (curl's "send none"). 0, with
+ * *traceparent set when it names one (its user_traceparent), or -1 with
+ * "bad value '…' for --header: …" in err. */
+int probe_header_check(const char *h, int *traceparent, char *err, size_t errlen);
 /* For an https:// base: does the same host:port answer plain HTTP? Then
  * plain gets the http:// base. A plain server never completes a TLS
  * handshake, so a request to it waits out its whole timeout. */

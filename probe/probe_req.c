@@ -363,6 +363,78 @@ static void new_traceparent(char *trace_id, char *line, size_t len)
 	snprintf(line, len, "traceparent: 00-%s-%s-01", trace_id, span);
 }
 
+/* Nothing but blanks (a header's empty value). */
+static int blank(const char *v)
+{
+	while (*v == ' ' || *v == '\t')
+		v++;
+	return !*v;
+}
+
+/* A traceparent header's value (after "traceparent:"): blanks around
+ * it, then 55 characters W3C accepts; after them only a later version may
+ * go on ('-' and more). */
+static int traceparent_value_ok(const char *v)
+{
+	while (*v == ' ' || *v == '\t')
+		v++;
+	size_t n = strlen(v);
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n < 55 || (n > 55 && v[55] != '-'))
+		return 0;
+	char tp[56];
+	memcpy(tp, v, 55);
+	tp[55] = 0;
+	return ttft_traceparent_ok(tp, n > 55);
+}
+
+int probe_header_check(const char *h, int *traceparent, char *err, size_t errlen)
+{
+	/* RFC 9110's token: curl sends the line as it is, so ":" went as no
+	 * header at all (curl's "Name:" with no name) and ": v" or "A b: v"
+	 * as a line the server refuses, every request a 400 */
+	static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
+				    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	const char *colon = strchr(h, ':');
+	size_t n = colon ? (size_t)(colon - h) : 0, ok = strspn(h, tchar);
+	*traceparent = 0;
+	if (!colon) {
+		snprintf(err, errlen, "bad value '%s' for --header: want 'Name: value'", h);
+		return -1;
+	}
+	if (!n) {
+		snprintf(err, errlen, "bad value '%s' for --header: no name before the ':'; want "
+			 "'Name: value', e.g. 'Authorization: Bearer KEY'", h);
+		return -1;
+	}
+	if (ok < n) {
+		snprintf(err, errlen, "bad value '%s' for --header: the name '%.*s' holds %s, "
+			 "which no header name may (letters, digits and !#$%%&'*+-.^_`|~); want "
+			 "'Name: value'", h, (int)n, h, h[ok] == ' ' ? "a blank" : "a character");
+		return -1;
+	}
+	if (strpbrk(colon, "\r\n")) {
+		snprintf(err, errlen, "bad value for --header %.*s: its value holds a line break, "
+			 "which would end the header; want one line", (int)n, h);
+		return -1;
+	}
+	if (n == 11 && !strncasecmp(h, "traceparent", 11)) {
+		/* its trace id is the row's join key: a value W3C calls
+		 * invalid would join nothing (or the wrong request), so it is
+		 * refused before any request; an empty one is curl's "send no
+		 * such header": none is sent, and the rows have no trace id */
+		if (!blank(colon + 1) && !traceparent_value_ok(colon + 1)) {
+			snprintf(err, errlen, "bad value '%s' for --header: not a valid W3C "
+				 "traceparent (want 'traceparent: 00-<32 hex>-<16 hex>-<2 hex>', "
+				 "lower-case, ids not all zero)", h);
+			return -1;
+		}
+		*traceparent = 1;
+	}
+	return 0;
+}
+
 /* The trace id of the user's own traceparent header, "" if none. */
 static void user_trace_id(const struct curl_slist *h, char *out)
 {

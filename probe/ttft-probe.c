@@ -175,32 +175,6 @@ static int load_fit(const char *path, struct probe_fit *f)
 	return 0;
 }
 
-/* Nothing but blanks (a header's empty value). */
-static int blank(const char *v)
-{
-	while (*v == ' ' || *v == '\t')
-		v++;
-	return !*v;
-}
-
-/* A traceparent header's value (after "traceparent:"): blanks around
- * it, then 55 characters W3C accepts; after them only a later version may
- * go on ('-' and more). */
-static int traceparent_value_ok(const char *v)
-{
-	while (*v == ' ' || *v == '\t')
-		v++;
-	size_t n = strlen(v);
-	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-		n--;
-	if (n < 55 || (n > 55 && v[55] != '-'))
-		return 0;
-	char tp[56];
-	memcpy(tp, v, 55);
-	tp[55] = 0;
-	return ttft_traceparent_ok(tp, n > 55);
-}
-
 static volatile sig_atomic_t g_stop;
 
 static void on_signal(int sig)
@@ -513,29 +487,16 @@ int main(int argc, char **argv)
 				return TTFT_EXIT_USAGE;
 			}
 			break;
-		case 'H':
-			if (!strchr(optarg, ':')) {
-				fprintf(stderr, "ttft-probe: bad value '%s' for --header: want "
-						"'Name: value'\n", optarg);
+		case 'H': {
+			int tp;
+			if (probe_header_check(optarg, &tp, cerr, sizeof cerr) != 0) {
+				fprintf(stderr, "ttft-probe: %s\n", cerr);
 				return TTFT_EXIT_USAGE;
 			}
-			if (!strncasecmp(optarg, "traceparent:", 12)) {
-				/* its trace id is the row's join key: a value W3C
-				 * calls invalid would join nothing (or the wrong
-				 * request), so it is refused before any request;
-				 * an empty one is curl's "send no such header":
-				 * none is sent, and the rows have no trace id */
-				if (!blank(optarg + 12) && !traceparent_value_ok(optarg + 12)) {
-					fprintf(stderr, "ttft-probe: bad value '%s' for --header: "
-							"not a valid W3C traceparent (want "
-							"'traceparent: 00-<32 hex>-<16 hex>-<2 hex>', "
-							"lower-case, ids not all zero)\n", optarg);
-					return TTFT_EXIT_USAGE;
-				}
-				cfg.user_traceparent = 1;
-			}
+			cfg.user_traceparent |= tp;
 			cfg.headers = g_headers = curl_slist_append(cfg.headers, optarg);
 			break;
+		}
 		case 't':
 			if (ttft_cli_double("timeout", optarg, 0, 1, 1e6, &cfg.timeout_s, cerr,
 					    sizeof cerr) != 0) {

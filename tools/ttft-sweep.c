@@ -122,25 +122,46 @@ static int cmp_int(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
-/* "64,256,1024" → sorted, distinct, each in [lo, hi]. */
-static int parse_list(const char *name, const char *s, int lo, int hi, int *out, int *n)
+/* "64,256,1024" → sorted, distinct, each in [lo, hi]. Each item a whole
+ * number as ttft_cli_long reads one (digits alone), none empty, at most
+ * SWEEP_MAX_LIST of them; read in place: a copy into a buffer cut a long
+ * list short, silently, and strtok skipped empty items. */
+static int parse_list(const char *name, const char *s, long lo, long hi, const char *eg,
+		      int *out, int *n)
 {
-	char buf[512], *save = NULL;
-	snprintf(buf, sizeof buf, "%s", s);
+	char why[128] = "";
 	*n = 0;
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		char *end;
-		long v = strtol(t, &end, 10);
-		if (*end || v < lo || v > hi || *n == SWEEP_MAX_LIST) {
-			fprintf(stderr, "ttft-sweep: --%s wants up to %d comma-separated numbers "
-					"from %d to %d, got '%s'\n", name, SWEEP_MAX_LIST, lo, hi, s);
+	for (const char *p = s;; p++) {
+		size_t len = strcspn(p, ",");
+		char item[16], e[256];
+		long v = 0;
+		if (*n == SWEEP_MAX_LIST) {
+			snprintf(why, sizeof why, "more than %d items", SWEEP_MAX_LIST);
+		} else if (!len) {
+			snprintf(why, sizeof why, "item %d is empty", *n + 1);
+		} else {
+			int bad = len >= sizeof item;
+			if (!bad) {
+				memcpy(item, p, len);
+				item[len] = 0;
+				bad = ttft_cli_long(name, item, lo, hi, &v, e, sizeof e) != 0;
+			}
+			if (bad)
+				snprintf(why, sizeof why, "item %d, '%.*s%s'", *n + 1,
+					 (int)(len > 20 ? 20 : len), p, len > 20 ? "…" : "");
+		}
+		if (why[0]) {
+			fprintf(stderr, "ttft-sweep: bad value '%.80s%s' for --%s (%s): want up to "
+					"%d whole numbers from %ld to %ld, comma-separated, in digits "
+					"alone (no sign, blank or leading 0), e.g. --%s %s\n",
+				s, strlen(s) > 80 ? "…" : "", name, why, SWEEP_MAX_LIST, lo, hi,
+				name, eg);
 			return -1;
 		}
 		out[(*n)++] = (int)v;
-	}
-	if (!*n) {
-		fprintf(stderr, "ttft-sweep: --%s is empty\n", name);
-		return -1;
+		p += len;
+		if (!*p)
+			break;
 	}
 	qsort(out, (size_t)*n, sizeof *out, cmp_int);
 	int k = 1;
@@ -335,29 +356,46 @@ int main(int argc, char **argv)
 	g_hdr = curl_slist_append(NULL, "Content-Type: application/json");
 	g_hdr = curl_slist_append(g_hdr, "Expect:");
 	int c, idx = 0;
-	char *end;
+	/* the first option given of each experiment's own, and --experiments'
+	 * value: an option of an experiment left out was dropped unsaid */
+	const char *prefix_opt = NULL, *kv_opt = NULL, *exp_arg = NULL;
 	while ((c = getopt_long(argc, argv, "qh", lo, &idx)) != -1) {
 		long v;
+		if (!prefix_opt && strchr("pkoON", c))
+			prefix_opt = lo[idx].name;
+		if (!kv_opt && strchr("cPnC", c))
+			kv_opt = lo[idx].name;
 		switch (c) {
 		case 'u': o.url = optarg; break;
 		case 's': o.server = optarg; break;
 		case 'E': {
-			/* each word one of the two: a misspelt one is not skipped */
-			char buf[64], *save = NULL, *w;
-			int bad = strlen(optarg) >= sizeof buf;
-			snprintf(buf, sizeof buf, "%s", optarg);
+			/* each word one of the two, once, none empty: a misspelt
+			 * one is not skipped, and "prefix,,kv" is no list */
+			char why[96] = "";
 			o.prefix = o.kv = 0;
-			for (w = strtok_r(buf, ",", &save); w && !bad; w = strtok_r(NULL, ",", &save)) {
-				if (!strcmp(w, "prefix"))
-					o.prefix = 1;
-				else if (!strcmp(w, "kv"))
-					o.kv = 1;
-				else
-					bad = 1;
+			exp_arg = optarg;
+			for (const char *p = optarg;; p++) {
+				size_t len = strcspn(p, ",");
+				int *f = len == 6 && !strncmp(p, "prefix", 6) ? &o.prefix
+				       : len == 2 && !strncmp(p, "kv", 2)     ? &o.kv
+									      : NULL;
+				if (!len)
+					snprintf(why, sizeof why, " (an item is empty)");
+				else if (!f)
+					snprintf(why, sizeof why, " ('%.*s' is no experiment)",
+						 (int)(len > 40 ? 40 : len), p);
+				else if (*f)
+					snprintf(why, sizeof why, " ('%.*s' is named twice)", (int)len, p);
+				if (why[0])
+					break;
+				*f = 1;
+				p += len;
+				if (!*p)
+					break;
 			}
-			if (bad || (!o.prefix && !o.kv)) {
-				fprintf(stderr, "ttft-sweep: bad value '%s' for --experiments: want "
-						"prefix, kv or prefix,kv\n", optarg);
+			if (why[0]) {
+				fprintf(stderr, "ttft-sweep: bad value '%s' for --experiments%s: want "
+						"prefix, kv or prefix,kv\n", optarg, why);
 				return TTFT_EXIT_USAGE;
 			}
 			break;
@@ -370,22 +408,23 @@ int main(int argc, char **argv)
 			o.kind = optarg;
 			break;
 		case 'p':
-			if (parse_list("prefix-tokens", optarg, 1, 1000000, o.prefix_tokens, &o.nprefix))
+			if (parse_list("prefix-tokens", optarg, 1, 1000000, "64,256,1024",
+				       o.prefix_tokens, &o.nprefix))
 				return TTFT_EXIT_USAGE;
 			break;
 		case 'c':
-			if (parse_list("concurrency", optarg, 1, 4096, o.conc, &o.nconc))
+			if (parse_list("concurrency", optarg, 1, 4096, "1,2,4,8", o.conc, &o.nconc))
 				return TTFT_EXIT_USAGE;
 			break;
 		case 'P':
-			if (parse_list("prompt-tokens", optarg, 1, 1000000, o.prompt_tokens, &o.nprompt))
+			if (parse_list("prompt-tokens", optarg, 1, 1000000, "128,1024",
+				       o.prompt_tokens, &o.nprompt))
 				return TTFT_EXIT_USAGE;
 			break;
-		case 'k': case 'n': case 'm':
-			v = strtol(optarg, &end, 10);
-			if (*end || v < 1 || v > 100000) {
-				fprintf(stderr, "ttft-sweep: --%s wants a number from 1 to 100000, "
-						"got '%s'\n", lo[idx].name, optarg);
+		case 'k': case 'n': case 'm': {
+			char err[256];
+			if (ttft_cli_long(lo[idx].name, optarg, 1, 100000, &v, err, sizeof err)) {
+				fprintf(stderr, "ttft-sweep: %s\n", err);
 				return TTFT_EXIT_USAGE;
 			}
 			if (c == 'k')
@@ -395,6 +434,7 @@ int main(int argc, char **argv)
 			else
 				o.probe.max_tokens = (int)v;
 			break;
+		}
 		case 'o':
 			if (o.cache_off == OFF_FLAGS) {
 				fprintf(stderr, "ttft-sweep: --cache-off %s and --cache-off-flags are "
@@ -436,6 +476,15 @@ int main(int argc, char **argv)
 					SWEEP_MAX_LIST, optarg);
 				return TTFT_EXIT_USAGE;
 			}
+			if (!eq[1 + strspn(eq + 1, " \t")]) {
+				/* CMD as it is, under a label that names flags: an
+				 * unset shell variable, most likely */
+				fprintf(stderr, "ttft-sweep: bad value '%s' for --kv-config: FLAGS is "
+						"empty; give the flags that make this configuration, "
+						"e.g. '%.*s=-np 2 -c 4096' (for CMD's own defaults, "
+						"name one of them)\n", optarg, (int)ln, optarg);
+				return TTFT_EXIT_USAGE;
+			}
 			memcpy(o.cfgs[o.ncfg].label, optarg, ln);
 			o.cfgs[o.ncfg].label[ln] = 0;
 			o.cfgs[o.ncfg++].flags = eq + 1;
@@ -443,13 +492,19 @@ int main(int argc, char **argv)
 		}
 		case 'S': o.server_log = optarg; break;
 		case 'M': o.probe.model = optarg; break;
-		case 'H':
-			if (!strchr(optarg, ':')) {
-				fprintf(stderr, "ttft-sweep: --header wants 'Name: value'\n");
+		case 'H': {
+			/* as ttft-probe checks it: ':' passed, and every request
+			 * went without the header (or was refused) */
+			int tp;
+			char err[300];
+			if (probe_header_check(optarg, &tp, err, sizeof err) != 0) {
+				fprintf(stderr, "ttft-sweep: %s\n", err);
 				return TTFT_EXIT_USAGE;
 			}
+			o.probe.user_traceparent |= tp;
 			g_hdr = curl_slist_append(g_hdr, optarg);
 			break;
+		}
 		case 't': case 'R': {
 			double d;
 			char err[256];
@@ -477,6 +532,13 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "ttft-sweep: unexpected argument '%s'\n", argv[optind]);
+		return TTFT_EXIT_USAGE;
+	}
+	if ((kv_opt && !o.kv) || (prefix_opt && !o.prefix)) {
+		const char *ex = kv_opt && !o.kv ? "kv" : "prefix";
+		fprintf(stderr, "ttft-sweep: --%s is for the %s experiment, which --experiments %s "
+				"leaves out: drop it, or run both (--experiments prefix,kv)\n",
+			kv_opt && !o.kv ? kv_opt : prefix_opt, ex, exp_arg);
 		return TTFT_EXIT_USAGE;
 	}
 	if (o.prefix && o.cache_off_given && o.cache_off == OFF_REQUEST && o.kind &&

@@ -1699,7 +1699,7 @@ START_TEST(bad_usage_and_no_server)
 	free(out);
 	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --prefix-tokens 64,x 2>&1", tu_build_dir());
 	ck_assert_int_eq(tu_sh(cmd, &out), 2);
-	ck_assert_msg(strstr(out, "--prefix-tokens wants"), "%s", out);
+	ck_assert_msg(strstr(out, "bad value '64,x' for --prefix-tokens"), "%s", out);
 	free(out);
 	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --kv-config 'bad label=x' --server true 2>&1",
 		 tu_build_dir());
@@ -1737,6 +1737,116 @@ START_TEST(bad_usage_and_no_server)
 	ck_assert_msg(strstr(out, "exited before it was ready (exit code 3)") &&
 		      strstr(out, "bad flag"), "%s", out);
 	free(out);
+}
+END_TEST
+
+/* ttft-sweep ARGS against a --server that would say STARTED if anything
+ * ran: it must end at once with exit 2 and one line holding want. */
+static void refused(const char *args, const char *want)
+{
+	char cmd[2048], *out;
+	snprintf(cmd, sizeof cmd, "%s/ttft-sweep --server 'echo STARTED >&2; sleep 30 #' "
+		 "--url http://127.0.0.1:%d --ready-timeout 1 %s 2>&1", tu_build_dir(),
+		 tu_free_port(), args);
+	int rc = tu_sh(cmd, &out);
+	char *nl = strchr(out, '\n');
+	ck_assert_msg(rc == 2 && strstr(out, want) && !strstr(out, "STARTED") &&
+		      !strstr(out, "started") && nl && !nl[1],
+		      "%s: want exit 2 and one line with \"%s\", got exit %d: %s", args, want, rc,
+		      out);
+	free(out);
+}
+
+/* A list's items are whole numbers in digits alone, as every tool's
+ * flags (ttft_cli_long): strtok skipped an empty item ("1,,4" ran 1 and
+ * 4), a 512-byte buffer cut a long list short without a word (the 3 of
+ * "0…01,3" never ran), and strtol took "+3", " 3" and "08". */
+START_TEST(list_items_are_whole_numbers_each)
+{
+	static const char *const bad[][2] = {
+		{"--concurrency 1,,4", "bad value '1,,4' for --concurrency (item 2 is empty)"},
+		{"--concurrency 1,", "(item 2 is empty)"},
+		{"--concurrency ''", "(item 1 is empty)"},
+		{"--concurrency +3", "(item 1, '+3')"},
+		{"--prompt-tokens '1, 3'", "(item 2, ' 3')"},
+		{"--prefix-tokens 64,08", "(item 2, '08')"},
+		{"--concurrency 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17", "(more than 16 items)"},
+		{"--kv-requests +3", "bad value '+3' for --kv-requests"},
+		{"--prefix-requests 010", "bad value '010' for --prefix-requests"},
+		{"--max-tokens ' 8'", "bad value ' 8' for --max-tokens"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		refused(bad[i][0], bad[i][1]);
+	/* past 512 bytes: "0…01,3" (509 zeros) was 1 alone */
+	char args[700];
+	int n = snprintf(args, sizeof args, "--concurrency ");
+	memset(args + n, '0', 509);
+	snprintf(args + n + 509, sizeof args - (size_t)n - 509, "1,3");
+	refused(args, "(item 1, '00000000000000000000…'): want up to 16 whole numbers from 1 "
+		      "to 4096, comma-separated, in digits alone");
+}
+END_TEST
+
+/* An option of an experiment --experiments leaves out was dropped without
+ * a word: "--experiments prefix --concurrency 64" ran the prefix
+ * experiment and nothing at concurrency 64. Either order of the two. */
+START_TEST(options_of_an_experiment_left_out_are_refused)
+{
+	static const char *const kv[] = {"--concurrency 2", "--prompt-tokens 16",
+					 "--kv-requests 4", "--kv-config 'a=-np 2'"};
+	static const char *const prefix[] = {"--prefix-tokens 64", "--prefix-requests 4",
+					     "--cache-off bust", "--cache-off-flags x",
+					     "--cache-on-flags y"};
+	char args[256], want[256];
+	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+		snprintf(args, sizeof args, "--experiments prefix %s", kv[i]);
+		snprintf(want, sizeof want, "%.*s is for the kv experiment, which --experiments "
+			 "prefix leaves out", (int)strcspn(kv[i], " "), kv[i]);
+		refused(args, want);
+		snprintf(args, sizeof args, "%s --experiments prefix", kv[i]);
+		refused(args, want);
+	}
+	for (size_t i = 0; i < sizeof prefix / sizeof prefix[0]; i++) {
+		snprintf(args, sizeof args, "%s --experiments kv", prefix[i]);
+		snprintf(want, sizeof want, "%.*s is for the prefix experiment, which "
+			 "--experiments kv leaves out", (int)strcspn(prefix[i], " "), prefix[i]);
+		refused(args, want);
+	}
+}
+END_TEST
+
+/* "--experiments prefix,,kv" was taken (strtok skipped the empty item),
+ * and so was an experiment named twice. */
+START_TEST(experiments_list_has_no_empty_or_twice_named_item)
+{
+	refused("--experiments prefix,,kv",
+		"bad value 'prefix,,kv' for --experiments (an item is empty): want prefix, kv "
+		"or prefix,kv");
+	refused("--experiments kv,", "(an item is empty)");
+	refused("--experiments ,kv", "(an item is empty)");
+	refused("--experiments kv,kv", "('kv' is named twice)");
+	refused("--experiments kv,prefx", "('prefx' is no experiment)");
+}
+END_TEST
+
+/* "--kv-config np2=" (an unset shell variable: np2=$FLAGS) started CMD
+ * as it is and reported it as np2. */
+START_TEST(kv_config_with_no_flags_is_refused)
+{
+	refused("--kv-config np2=", "bad value 'np2=' for --kv-config: FLAGS is empty");
+	refused("--kv-config 'np2= '", "bad value 'np2= ' for --kv-config: FLAGS is empty");
+}
+END_TEST
+
+/* --header ':' was taken and every request went without it (curl sends
+ * no header it cannot name); ': v' and 'A b: v' went as lines a server
+ * refuses. Checked as ttft-probe checks its own (one function). */
+START_TEST(header_without_a_name_is_refused)
+{
+	refused("--header :", "bad value ':' for --header: no name before the ':'");
+	refused("--header ': v'", "bad value ': v' for --header: no name before the ':'");
+	refused("--header 'A b: v'", "the name 'A b' holds a blank");
+	refused("--header 'traceparent: 00-bad'", "not a valid W3C traceparent");
 }
 END_TEST
 
@@ -1841,6 +1951,11 @@ int main(void)
 	tcase_add_test(t, kv_flags_with_a_pipe_stay_one_cell);
 	tcase_add_test(t, chromium_renders_every_chart_and_the_page);
 	tcase_add_test(t, bad_usage_and_no_server);
+	tcase_add_test(t, list_items_are_whole_numbers_each);
+	tcase_add_test(t, options_of_an_experiment_left_out_are_refused);
+	tcase_add_test(t, experiments_list_has_no_empty_or_twice_named_item);
+	tcase_add_test(t, kv_config_with_no_flags_is_refused);
+	tcase_add_test(t, header_without_a_name_is_refused);
 	tcase_add_test(t, kv_config_labels_are_distinct);
 	tcase_add_test(t, kv_server_that_dies_mid_sweep_is_said);
 	tcase_add_test(t, kv_point_none_served_has_no_prompt_length);

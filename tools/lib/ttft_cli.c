@@ -22,12 +22,17 @@ const char *ttft_version(void)
 int ttft_cli_long(const char *flag, const char *arg, long lo, long hi, long *out,
 		  char *err, size_t errlen)
 {
-	char *end;
+	/* digits alone (a '-' where lo < 0): strtol alone also took " 3",
+	 * "+3" and "08" (read as 8, where a reader may see octal) */
+	const char *d = arg + (lo < 0 && *arg == '-');
+	int plain = *d >= '0' && *d <= '9' && (d[0] != '0' || !d[1]) &&
+		    strspn(d, "0123456789") == strlen(d);
 	errno = 0;
-	long v = strtol(arg, &end, 10);
-	if (!*arg || *end || errno || v < lo || v > hi) {
+	long v = plain ? strtol(arg, NULL, 10) : 0;
+	if (!plain || errno || v < lo || v > hi) {
 		snprintf(err, errlen, "bad value '%s' for --%s: want a whole number "
-			 "from %ld to %ld", arg, flag, lo, hi);
+			 "from %ld to %ld, in digits alone (no sign, blank or leading 0)",
+			 arg, flag, lo, hi);
 		return -1;
 	}
 	*out = v;

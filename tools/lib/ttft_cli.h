@@ -22,8 +22,9 @@ enum {
 /* "ttftshim 0.2 (git d60896a)": for --version. */
 const char *ttft_version(void);
 
-/* A whole number in [lo, hi] from a flag's argument; -1 with
- * "bad value 'ARG' for --FLAG: want …" in err. */
+/* A whole number in [lo, hi] from a flag's argument, in digits alone (a
+ * '-' only where lo < 0; no '+', blank or leading 0: "0" itself is
+ * fine); -1 with "bad value 'ARG' for --FLAG: want …" in err. */
 int ttft_cli_long(const char *flag, const char *arg, long lo, long hi, long *out,
 		  char *err, size_t errlen);
 /* The same for a decimal number; lo_open makes lo itself invalid. */

@@ -1606,6 +1606,17 @@ START_TEST(kv_point_none_served_has_no_prompt_length)
 			      files[i], t ? t : "missing");
 		free(t);
 	}
+	/* no waterfall of a point none of whose requests was served: it drew
+	 * each refused request as queue and prefill, as if served */
+	char path[600];
+	snprintf(path, sizeof path, "%s/r-kv-waterfall.svg", g_dir);
+	ck_assert_msg(access(path, F_OK) != 0, "a waterfall of requests none was served: %s", path);
+	snprintf(path, sizeof path, "%s/r.md", g_dir);
+	char *md = tu_read_file(path, NULL);
+	ck_assert_msg(md && !strstr(md, "kv-waterfall") &&
+		      strstr(md, "No picture of requests queueing: no point served a request a "
+			     "first token."), "%s", md ? md : "no report");
+	free(md);
 	cJSON_Delete(j);
 	free(out);
 	rm_out();

@@ -680,11 +680,16 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 	 * there, and a NAN is no order) */
 	const struct sweep_kv_series *ws = NULL;
 	const struct sweep_kv_point *wp = NULL;
+	int npts = 0;
 	for (int i = 0; i < k->ns; i++) {
-		/* the last point run whole */
+		/* the last point run whole that served a request a TTFT (one
+		 * whose requests all failed was drawn as if they had queued
+		 * and prefilled) */
 		const struct sweep_kv_point *z = NULL;
 		for (int j = 0; j < k->s[i].npts && k->s[i].pts[j].status != SWEEP_INTERRUPTED; j++)
-			z = &k->s[i].pts[j];
+			if (k->s[i].pts[j].ttft_n > 0)
+				z = &k->s[i].pts[j];
+		npts += k->s[i].npts;
 		if (z && (!wp || z->ttft_p50 > wp->ttft_p50)) {
 			ws = &k->s[i];
 			wp = z;
@@ -695,6 +700,9 @@ static int kv_section(struct ttft_str *b, const struct sweep_run *r, const char 
 		if (chart(base, "kv-waterfall", kv_waterfall(ws, p), link, sizeof link, err, errlen) != 0)
 			return -1;
 		ttft_str_printf(b, "![Requests at concurrency %d, %s](%s)\n\n", p->conc, ws->cfg, link);
+	} else if (npts) {
+		ttft_str_printf(b, "No picture of requests queueing: no point served a request a "
+				"first token.\n\n");
 	}
 	/* the lesson, with this run's numbers */
 	ttft_str_printf(b, "**Flags are capacity commitments.** ");

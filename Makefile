@@ -304,13 +304,16 @@ demo: all
 # Sanitized programs run several times slower: each test's time limit is
 # scaled by this (tu_tcase); the assertions themselves hold at any speed.
 SAN_TIMEOUT_SCALE ?= 3
+# The exhaustive unit tests take 1 case in SAN_STRIDE under the sanitizers
+# (tu_stride: a case costs 10-20 times as much there; make test takes all).
+SAN_STRIDE ?= 8
 SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 sanitize-build:
 	$(MAKE) B=build-asan CFLAGS="$(SAN)" LDFLAGS="-fsanitize=address,undefined" \
 		SHIM_CFLAGS="-O2 -g" all $(subst $(B)/,build-asan/,$(TEST_PROGS))
 sanitize: sanitize-build
 	ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 TTFT_BUILD=build-asan \
-		TTFT_TEST_TIMEOUT_SCALE=$(SAN_TIMEOUT_SCALE) bash tests/run.sh
+		TTFT_TEST_TIMEOUT_SCALE=$(SAN_TIMEOUT_SCALE) TTFT_TEST_STRIDE=$(SAN_STRIDE) bash tests/run.sh
 
 # The suites that use threads (the log's 8 writers in 4 processes, the
 # fixture server, over TLS too, ttft-cold's log reader and GPU sampler,
@@ -323,7 +326,7 @@ tsan-build:
 		build-tsan/tls_again
 tsan: tsan-build
 	TSAN_OPTIONS=halt_on_error=1 TTFT_BUILD=build-tsan \
-		TTFT_TEST_TIMEOUT_SCALE=$(SAN_TIMEOUT_SCALE) TTFT_SUITES="$(TSAN_SUITES)" \
+		TTFT_TEST_TIMEOUT_SCALE=$(SAN_TIMEOUT_SCALE) TTFT_TEST_STRIDE=$(SAN_STRIDE) TTFT_SUITES="$(TSAN_SUITES)" \
 		bash tests/run.sh
 
 # The whole suite N times (default 10) under two CPU hogs: tests/stress.sh.

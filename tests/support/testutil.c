@@ -333,6 +333,18 @@ void tu_tmp_log(char *buf, size_t len, const char *tag)
 	snprintf(buf, len, "%s/%s.%ld.%d", tu_scratch(), tag, (long)getpid(), seq++);
 }
 
+int tu_stride(const char *what)
+{
+	const char *e = getenv("TTFT_TEST_STRIDE");
+	int k = e ? atoi(e) : 1;
+	if (k <= 1)
+		return 1;
+	printf("NOTE: %s: 1 case in %d (TTFT_TEST_STRIDE, the sanitizer runs; make test takes "
+	       "every case)\n", what, k);
+	fflush(stdout);
+	return k;
+}
+
 TCase *tu_tcase(Suite *s, const char *name, double seconds)
 {
 	TCase *t = tcase_create(name);

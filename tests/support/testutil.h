@@ -70,6 +70,11 @@ int tu_run(struct Suite *s);
 /* Start `sh -c "exec CMD"` with stdout and stderr into outfile; it dies
  * with the test (PR_SET_PDEATHSIG). Returns its pid. */
 pid_t tu_spawn(const char *cmd, const char *outfile);
+/* The step through an exhaustive test's cases: $TTFT_TEST_STRIDE (make
+ * sanitize and make tsan set it, SAN_STRIDE: a case costs 10-20 times as
+ * much there, and the plain run takes every case), else 1. Above 1 it
+ * prints a NOTE line naming what (the test) and the step. */
+int tu_stride(const char *what);
 /* Wait (up to timeout_s) for a line of file that contains marker; the
  * rest of that line after the marker into out. 0, or -1 when the time ran
  * out or pid (if > 0) exited first. */

@@ -916,6 +916,43 @@ START_TEST(flags_that_do_not_combine_are_refused)
 }
 END_TEST
 
+/* A --header with no name (':') or a name no header may have ('a b: c')
+ * went out as curl sent it: no header at all, or a line the server
+ * refuses, every request a 400. It is a usage error (exit 2, the message
+ * naming the option and what to write) before any request: the fixture
+ * sees none. */
+START_TEST(header_without_a_valid_name_is_refused)
+{
+	static const struct {
+		const char *h, *say;
+	} bad[] = {
+		{":", "no name before the ':'"},
+		{"a b: c", "the name 'a b' holds a blank"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct tu_truth t;
+		tu_fixture_truth(g_srv, &t);
+		size_t before = t.nreq;
+		tu_truth_free(&t);
+		char cmd[1024], *out;
+		snprintf(cmd, sizeof cmd, "%s/ttft-probe --url http://127.0.0.1:%d --runs 1 "
+			 "--max-tokens 3 --header '%s' 2>&1", tu_build_dir(), g_port, bad[i].h);
+		int rc = tu_sh(cmd, &out);
+		ck_assert_msg(rc == 2, "--header '%s': exit %d, not 2 (a usage error): %s",
+			      bad[i].h, rc, out);
+		ck_assert_msg(strstr(out, "for --header") && strstr(out, bad[i].say) &&
+			      strstr(out, "want 'Name: value'"),
+			      "--header '%s': the message does not say what is wrong: %s",
+			      bad[i].h, out);
+		free(out);
+		tu_fixture_truth(g_srv, &t);
+		ck_assert_msg(t.nreq == before, "--header '%s': %zu requests sent, not 0",
+			      bad[i].h, t.nreq - before);
+		tu_truth_free(&t);
+	}
+}
+END_TEST
+
 /* The user's own traceparent is the row's join key: a valid one (a later
  * version's extra fields included) is kept, its trace id the row's; one
  * W3C calls invalid is refused before any request (no server at port 1:
@@ -1220,5 +1257,6 @@ int main(void)
 	tcase_add_test(t, bad_chunked_bytes_are_not_a_close);
 	tcase_add_test(t, a_head_over_curls_limit_is_no_answer);
 	tcase_add_test(t, user_traceparent_is_checked);
+	tcase_add_test(t, header_without_a_valid_name_is_refused);
 	return tu_run(s);
 }

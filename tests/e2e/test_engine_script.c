@@ -15,20 +15,6 @@
 
 #include "testutil.h"
 
-/* Whether pid is gone or a zombie (an orphan init has yet to reap). */
-static int gone(pid_t pid)
-{
-	char path[64], st[256] = "";
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 1;
-	ssize_t n = read(fd, st, sizeof st - 1);
-	close(fd);
-	const char *p = n > 0 ? strrchr(st, ')') : NULL;
-	return !p || p[2] == 'Z' || p[2] == 'X';
-}
-
 START_TEST(preference_order)
 {
 	char *out;
@@ -152,42 +138,18 @@ START_TEST(ctrl_c_stops_the_whole_build)
 	snprintf(path, sizeof path, "PATH=%s/bin:/usr/bin:/bin", dir);
 	snprintf(cache, sizeof cache, "TTFT_CACHE=%s/cache", dir);
 	snprintf(log, sizeof log, "%s/out", dir);
-	pid_t g = fork();
-	ck_assert_int_ge(g, 0);
-	if (g == 0) {
-		setpgid(0, 0); /* its own group, as a terminal's foreground job */
-		signal(SIGINT, SIG_DFL);
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execlp("env", "env", "-u", "TTFT_LLAMA_SERVER", path, cache, "bash",
-		       "tools/engine.sh", "server", (char *)NULL);
-		_exit(127);
-	}
-	setpgid(g, g);
+	char *argv[] = {"env", "-u", "TTFT_LLAMA_SERVER", path, cache, "bash", "tools/engine.sh",
+			"server", NULL};
+	pid_t g = tu_spawn_group(argv, log);
 	int up = tu_wait_line(pids, "cmake ", got, sizeof got, 30, g);
 	int cm = 0, child = 0;
 	sscanf(got, "%d %d", &cm, &child);
 	if (up == 0)
 		kill(-g, SIGINT);
-	int st = 0, done = 0;
-	for (int i = 0; i < 300 && !done; i++) {
-		done = waitpid(g, &st, WNOHANG) == g;
-		if (!done)
-			nanosleep(&(struct timespec){0, 100000000}, NULL);
-	}
-	if (!done) {
-		kill(-g, SIGKILL);
-		waitpid(g, &st, 0);
-	}
+	int st = 0, done = tu_wait_exit(g, 30, &st);
 	/* the build's group is told before engine.sh exits: it is gone, or
 	 * going, at once (up to 10 s for init to reap the orphans) */
-	int left = 1;
-	for (int i = 0; i < 100 && left; i++) {
-		left = cm > 0 && child > 0 && !(gone(cm) && gone(child));
-		if (left)
-			nanosleep(&(struct timespec){0, 100000000}, NULL);
-	}
+	int left = !(cm > 0 && child > 0 && tu_wait_gone(cm, child, 10));
 	if (cm > 0)
 		kill(cm, SIGKILL);
 	if (child > 0)

@@ -32,20 +32,6 @@ static void mkscratch(void)
 	ck_assert_int_eq(tu_sh(cmd, NULL), 0);
 }
 
-/* Whether pid is gone or a zombie (an orphan init has yet to reap). */
-static int pid_gone(pid_t pid)
-{
-	char path[64], st[256] = "";
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 1;
-	ssize_t n = read(fd, st, sizeof st - 1);
-	close(fd);
-	const char *p = n > 0 ? strrchr(st, ')') : NULL;
-	return !p || p[2] == 'Z' || p[2] == 'X';
-}
-
 static cJSON *load_json(const char *path)
 {
 	char *text = tu_read_file(path, NULL);
@@ -323,35 +309,15 @@ START_TEST(ctrl_c_stops_the_run)
 	snprintf(outd, sizeof outd, "OUT=%s/out", g_dir);
 	snprintf(log, sizeof log, "%s/run.txt", g_dir);
 	snprintf(pids, sizeof pids, "%s/pids", g_dir);
-	pid_t g = fork();
-	ck_assert_int_ge(g, 0);
-	if (g == 0) {
-		/* its own group, as a terminal's foreground job */
-		setpgid(0, 0);
-		signal(SIGINT, SIG_DFL);
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execlp("env", "env", work, outd, "bash", "tools/gpu_day.sh", "run", "cold",
-		       "accuracy", (char *)NULL);
-		_exit(127);
-	}
-	setpgid(g, g);
+	char *argv[] = {"env", work, outd, "bash", "tools/gpu_day.sh", "run", "cold", "accuracy",
+			NULL};
+	pid_t g = tu_spawn_group(argv, log); /* as a terminal's foreground job */
 	char got[64];
 	int up = tu_wait_line(pids, "server ", got, sizeof got, 60, g);
 	int srv = atoi(got);
 	if (up == 0)
 		kill(-g, SIGINT);
-	int st = 0, done = 0;
-	for (int i = 0; i < 600 && !done; i++) {
-		done = waitpid(g, &st, WNOHANG) == g;
-		if (!done)
-			nanosleep(&(struct timespec){0, 100000000}, NULL);
-	}
-	if (!done) {
-		kill(-g, SIGKILL);
-		waitpid(g, &st, 0);
-	}
+	int st = 0, done = tu_wait_exit(g, 60, &st);
 	out = tu_read_file(log, NULL);
 	if (srv > 0)
 		kill(srv, SIGKILL); /* (if the run left it) */
@@ -402,41 +368,17 @@ START_TEST(ctrl_c_stops_the_build)
 	snprintf(pathv, sizeof pathv, "PATH=%s/fake:/usr/bin:/bin", g_dir);
 	snprintf(log, sizeof log, "%s/run.txt", g_dir);
 	snprintf(pids, sizeof pids, "%s/pids", g_dir);
-	pid_t g = fork();
-	ck_assert_int_ge(g, 0);
-	if (g == 0) {
-		setpgid(0, 0); /* its own group, as a terminal's foreground job */
-		signal(SIGINT, SIG_DFL);
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execlp("env", "env", "-u", "TTFT_LLAMA_SERVER", work, pack, outd, pathv, "bash",
-		       "tools/gpu_day.sh", "all", "env", (char *)NULL);
-		_exit(127);
-	}
-	setpgid(g, g);
+	char *argv[] = {"env", "-u", "TTFT_LLAMA_SERVER", work, pack, outd, pathv, "bash",
+			"tools/gpu_day.sh", "all", "env", NULL};
+	pid_t g = tu_spawn_group(argv, log);
 	char got[64];
 	int up = tu_wait_line(pids, "cmake ", got, sizeof got, 60, g);
 	int cm = 0, child = 0;
 	sscanf(got, "%d %d", &cm, &child);
 	if (up == 0)
 		kill(-g, SIGINT);
-	int st = 0, done = 0;
-	for (int i = 0; i < 600 && !done; i++) {
-		done = waitpid(g, &st, WNOHANG) == g;
-		if (!done)
-			nanosleep(&(struct timespec){0, 100000000}, NULL);
-	}
-	if (!done) {
-		kill(-g, SIGKILL);
-		waitpid(g, &st, 0);
-	}
-	int left = 1;
-	for (int i = 0; i < 100 && left; i++) {
-		left = cm > 0 && child > 0 && !(pid_gone(cm) && pid_gone(child));
-		if (left)
-			nanosleep(&(struct timespec){0, 100000000}, NULL);
-	}
+	int st = 0, done = tu_wait_exit(g, 60, &st);
+	int left = !(cm > 0 && child > 0 && tu_wait_gone(cm, child, 10));
 	if (cm > 0)
 		kill(cm, SIGKILL);
 	if (child > 0)

@@ -402,6 +402,60 @@ pid_t tu_spawn(const char *cmd, const char *outfile)
 	return c;
 }
 
+pid_t tu_spawn_group(char *const argv[], const char *outfile)
+{
+	pid_t c = fork();
+	ck_assert_int_ge(c, 0);
+	if (c == 0) {
+		setpgid(0, 0);
+		signal(SIGINT, SIG_DFL);
+		int fd = open(outfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0)
+			_exit(126);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	setpgid(c, c);
+	return c;
+}
+
+int tu_wait_exit(pid_t pid, int timeout_s, int *st)
+{
+	for (int i = 0; i < timeout_s * 10; i++) {
+		if (waitpid(pid, st, WNOHANG) == pid)
+			return 1;
+		nanosleep(&(struct timespec){0, 100000000}, NULL);
+	}
+	kill(-pid, SIGKILL);
+	waitpid(pid, st, 0);
+	return 0;
+}
+
+int tu_pid_gone(pid_t pid)
+{
+	char path[64], st[256] = "";
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 1;
+	ssize_t n = read(fd, st, sizeof st - 1);
+	close(fd);
+	const char *p = n > 0 ? strrchr(st, ')') : NULL;
+	return !p || p[2] == 'Z' || p[2] == 'X';
+}
+
+int tu_wait_gone(pid_t a, pid_t b, int timeout_s)
+{
+	for (int i = 0; i < timeout_s * 10; i++) {
+		if (tu_pid_gone(a) && tu_pid_gone(b))
+			return 1;
+		nanosleep(&(struct timespec){0, 100000000}, NULL);
+	}
+	return 0;
+}
+
 int tu_wait_line(const char *file, const char *marker, char *out, size_t outlen,
 		 int timeout_s, pid_t pid)
 {

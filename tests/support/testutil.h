@@ -75,6 +75,17 @@ pid_t tu_spawn(const char *cmd, const char *outfile);
  * much there, and the plain run takes every case), else 1. Above 1 it
  * prints a NOTE line naming what (the test) and the step. */
 int tu_stride(const char *what);
+/* Start argv (execvp) as a terminal runs a foreground job: in a process
+ * group of its own (the pid), SIGINT at its default, stdout and stderr
+ * into outfile. */
+pid_t tu_spawn_group(char *const argv[], const char *outfile);
+/* Wait up to timeout_s for pid to end: 1, its status in *st; else its
+ * group is killed (SIGKILL), it is reaped, and 0. */
+int tu_wait_exit(pid_t pid, int timeout_s, int *st);
+/* Whether pid is gone, or a zombie (an orphan init has yet to reap). */
+int tu_pid_gone(pid_t pid);
+/* Wait up to timeout_s until a and b are both gone (tu_pid_gone): 1, else 0. */
+int tu_wait_gone(pid_t a, pid_t b, int timeout_s);
 /* Wait (up to timeout_s) for a line of file that contains marker; the
  * rest of that line after the marker into out. 0, or -1 when the time ran
  * out or pid (if > 0) exited first. */

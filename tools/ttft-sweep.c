@@ -369,9 +369,10 @@ int main(int argc, char **argv)
 	const char *prefix_opt = NULL, *kv_opt = NULL, *exp_arg = NULL;
 	while ((c = getopt_long(argc, argv, "qh", lo, &idx)) != -1) {
 		long v;
-		if (!prefix_opt && strchr("pkoON", c))
+		/* (c > 0: strchr finds a string's own NUL) */
+		if (!prefix_opt && c > 0 && strchr("pkoON", c))
 			prefix_opt = lo[idx].name;
-		if (!kv_opt && strchr("cPnC", c))
+		if (!kv_opt && c > 0 && strchr("cPnC", c))
 			kv_opt = lo[idx].name;
 		switch (c) {
 		case 'u': o.url = optarg; break;

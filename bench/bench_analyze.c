@@ -246,6 +246,49 @@ static void count_rec(void *ctx, struct ttft_rec *e)
 {
 	*(uint64_t *)ctx += e->kind;
 }
+/* The reader each windowed pass uses for this log where none is asked
+ * for (ttft_logsort.h), 0 when the log cannot be read. */
+static int picked_reader(const char *path)
+{
+	struct ttft_log_view v;
+	char err[256];
+	uint64_t sum = 0;
+	int r = 0;
+	unsetenv("TTFT_LOG_READER");
+	if (ttft_log_view_open(&v, path, err, sizeof err) == 0) {
+		if (ttft_log_each(&v, TTFT_LOGSORT_WINDOW, count_rec, &sum) == 0)
+			r = v.reader;
+		ttft_log_view_close(&v);
+	}
+	return r;
+}
+
+/* The largest log's --json again, read through its mapping and with
+ * pread into a ring (TTFT_LOG_READER), each the best of RUNS, and which
+ * of the two the analyzer picks on this machine. */
+static int readers(const char *tool, const char *path, uint64_t records)
+{
+	if (write_log(path, records) != 0)
+		return 1;
+	fflush(stdout); /* a child's freopen would write it again */
+	double cpu[2], wall, rss;
+	static const char *const how[] = {"map", "pread"};
+	int rc = 0;
+	for (int k = 0; k < 2 && rc == 0; k++) {
+		setenv("TTFT_LOG_READER", how[k], 1);
+		rc = runs(tool, path, 1, &cpu[k], &wall, &rss);
+	}
+	int pick = rc == 0 ? picked_reader(path) : 0;
+	unlink(path);
+	unsetenv("TTFT_LOG_READER");
+	if (rc == 0 && pick)
+		printf("  the %llu records read through the log's mapping: %.0f records/cpu_s; "
+		       "with pread into a ring: %.0f; picked here: %s\n",
+		       (unsigned long long)g_n, (double)g_n / cpu[0], (double)g_n / cpu[1],
+		       pick == TTFT_READER_MAP ? "the mapping" : "pread");
+	return rc != 0 || !pick;
+}
+
 
 /* The CPU seconds of fresh memory for n request records, as the
  * analysis holds them: pages asked for 1 MiB at a time
@@ -398,6 +441,8 @@ int main(int argc, char **argv)
 		       "the last column: the same log's default table (no --json), "
 		       "records a CPU second\n",
 		       first_ns, last_ns, last_ns / first_ns, RUNS);
+	if (rc == 0)
+		rc = readers(tool, path, sizes[nsizes - 1]);
 	if (rc != 0)
 		return rc;
 	/* the log's size is in its records, the analysis' in its requests:

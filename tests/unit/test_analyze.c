@@ -763,17 +763,28 @@ START_TEST(far_out_of_order_log_sorts_in_memory)
 	} *w = calloc(1, sizeof *w), *m = calloc(1, sizeof *m);
 	struct ttft_log_view v;
 	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
-	ck_assert_int_eq(ttft_log_each(&v, TTFT_LOGSORT_WINDOW, collect, w), 0);
 	ck_assert_int_eq(ttft_log_each(&v, 0, collect, m), 0);
 	ttft_log_view_close(&v);
-	ck_assert_uint_eq(w->n, 3200 * 12 * 4);
-	ck_assert_uint_eq(w->n, m->n);
-	ck_assert(memcmp(w->k, m->k, w->n * sizeof w->k[0]) == 0);
-	/* and the late log is reported as such by the window */
-	ck_assert_int_eq(ttft_log_view_open(&v, late, err, sizeof err), 0);
-	m->n = 0;
-	ck_assert_int_eq(ttft_log_each(&v, TTFT_LOGSORT_WINDOW, collect, m), 1);
-	ttft_log_view_close(&v);
+	ck_assert_uint_eq(m->n, 3200 * 12 * 4);
+	/* through the mapping and with pread into a ring alike */
+	static const char *const readers[] = {"map", "pread"};
+	for (int r = 0; r < 2; r++) {
+		setenv("TTFT_LOG_READER", readers[r], 1);
+		w->n = 0;
+		ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+		ck_assert_int_eq(ttft_log_each(&v, TTFT_LOGSORT_WINDOW, collect, w), 0);
+		ck_assert_int_eq(v.reader, r ? TTFT_READER_RING : TTFT_READER_MAP);
+		ttft_log_view_close(&v);
+		ck_assert_uint_eq(w->n, m->n);
+		ck_assert_msg(memcmp(w->k, m->k, w->n * sizeof w->k[0]) == 0, "%s", readers[r]);
+		/* and the late log is reported as such by the window */
+		struct seq *l = calloc(1, sizeof *l);
+		ck_assert_int_eq(ttft_log_view_open(&v, late, err, sizeof err), 0);
+		ck_assert_int_eq(ttft_log_each(&v, TTFT_LOGSORT_WINDOW, collect, l), 1);
+		ttft_log_view_close(&v);
+		free(l);
+	}
+	unsetenv("TTFT_LOG_READER");
 	free(w);
 	free(m);
 	unlink(g_path);

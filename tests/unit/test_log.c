@@ -629,7 +629,7 @@ START_TEST(put_writes_every_field)
 END_TEST
 
 struct seen {
-	int64_t t[60000];
+	int64_t t[120000];
 	size_t n;
 	int64_t cut_at;     /* after this many records, cut the file … */
 	off_t cut_to;       /* … to this size */
@@ -638,7 +638,7 @@ struct seen {
 static void seen_one(void *ctx, struct ttft_rec *r)
 {
 	struct seen *s = ctx;
-	ck_assert_uint_lt(s->n, 60000);
+	ck_assert_uint_lt(s->n, 120000);
 	s->t[s->n++] = r->t_ns;
 	if (s->cut_at && (int64_t)s->n == s->cut_at)
 		ck_assert_int_eq(truncate(g_path, s->cut_to), 0);
@@ -650,36 +650,42 @@ static void seen_one(void *ctx, struct ttft_rec *r)
  * disposition is what it was before again afterwards. */
 START_TEST(file_cut_while_read)
 {
-	tu_tmp_log(g_path, sizeof g_path, "cut");
-	write_log(g_path, 50000);
-	struct ttft_log_view v;
-	char err[512];
-	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
-	struct sigaction before, now;
-	ck_assert_int_eq(sigaction(SIGBUS, NULL, &before), 0);
-	struct seen *s = calloc(1, sizeof *s);
-	s->cut_at = 20000; /* the pass has read ~36000 slots by then */
-	s->cut_to = TTFT_LOG_HDR_SIZE + 30000 * (off_t)TTFT_REC_SIZE;
-	int rc = ttft_log_each(&v, TTFT_LOGSORT_WINDOW, seen_one, s);
-	ck_assert_msg(rc == 0 || rc == 2, "rc %d", rc);
-	if (rc == 2) { /* start over, as ttft_analyze_file does */
-		ttft_log_view_restart(&v);
-		s->n = 0;
-		s->cut_at = 0;
-		rc = ttft_log_each(&v, TTFT_LOGSORT_WINDOW, seen_one, s);
-		ck_assert_int_eq(rc, 0);
-		ck_assert_uint_eq(s->n, 30000);
+	static const char *const readers[] = {"map", "pread"};
+	for (int k = 0; k < 2; k++) { /* the mapping, and pread into a ring */
+		setenv("TTFT_LOG_READER", readers[k], 1);
+		tu_tmp_log(g_path, sizeof g_path, "cut");
+		write_log(g_path, 50000);
+		struct ttft_log_view v;
+		char err[512];
+		ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+		struct sigaction before, now;
+		ck_assert_int_eq(sigaction(SIGBUS, NULL, &before), 0);
+		struct seen *s = calloc(1, sizeof *s);
+		s->cut_at = 20000; /* the pass has read ~36000 slots by then */
+		s->cut_to = TTFT_LOG_HDR_SIZE + 30000 * (off_t)TTFT_REC_SIZE;
+		int rc = ttft_log_each(&v, TTFT_LOGSORT_WINDOW, seen_one, s);
+		ck_assert_msg(rc == 0 || rc == 2, "%s: rc %d", readers[k], rc);
+		ck_assert_int_eq(v.reader, k ? TTFT_READER_RING : TTFT_READER_MAP);
+		if (rc == 2) { /* start over, as ttft_analyze_file does */
+			ttft_log_view_restart(&v);
+			s->n = 0;
+			s->cut_at = 0;
+			rc = ttft_log_each(&v, TTFT_LOGSORT_WINDOW, seen_one, s);
+			ck_assert_int_eq(rc, 0);
+			ck_assert_uint_eq(s->n, 30000);
+		}
+		ck_assert_int_eq(v.truncated, 1);
+		ck_assert_uint_ge(s->n, 20000);
+		for (size_t i = 0; i < s->n; i++)
+			ck_assert_int_eq(s->t[i], (int64_t)i);
+		ck_assert_uint_eq(v.corrupt + v.unpublished, 0);
+		ck_assert_int_eq(sigaction(SIGBUS, NULL, &now), 0);
+		ck_assert(now.sa_handler == before.sa_handler); /* the sanitizers' own, or none */
+		ttft_log_view_close(&v);
+		free(s);
+		unlink(g_path);
 	}
-	ck_assert_int_eq(v.truncated, 1);
-	ck_assert_uint_ge(s->n, 20000);
-	for (size_t i = 0; i < s->n; i++)
-		ck_assert_int_eq(s->t[i], (int64_t)i);
-	ck_assert_uint_eq(v.corrupt + v.unpublished, 0);
-	ck_assert_int_eq(sigaction(SIGBUS, NULL, &now), 0);
-	ck_assert(now.sa_handler == before.sa_handler); /* the sanitizers' own, or none */
-	ttft_log_view_close(&v);
-	free(s);
-	unlink(g_path);
+	unsetenv("TTFT_LOG_READER");
 }
 END_TEST
 
@@ -711,25 +717,125 @@ START_TEST(window_skips_damage_like_the_sort)
 		fwrite(&zero, 4, 1, f);
 	}
 	fclose(f);
-	struct seen *w = calloc(1, sizeof *w), *m = calloc(1, sizeof *m);
+	struct seen *m = calloc(1, sizeof *m);
 	struct ttft_log_view v;
 	char err[512];
 	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
-	ck_assert_int_eq(ttft_log_each(&v, TTFT_LOGSORT_WINDOW, seen_one, w), 0);
-	ck_assert_uint_eq(v.corrupt, 3);
-	ck_assert_uint_eq(v.unpublished, 2);
-	ttft_log_view_restart(&v);
 	ck_assert_int_eq(ttft_log_each(&v, 0, seen_one, m), 0);
 	ck_assert_uint_eq(v.corrupt, 3);
 	ck_assert_uint_eq(v.unpublished, 2);
 	ttft_log_view_close(&v);
-	ck_assert_uint_eq(w->n, 40000 - 5);
-	ck_assert_uint_eq(w->n, m->n);
-	ck_assert(memcmp(w->t, m->t, w->n * sizeof w->t[0]) == 0);
-	for (size_t i = 1; i < w->n; i++)
-		ck_assert_int_le(w->t[i - 1], w->t[i]);
-	free(w);
+	ck_assert_uint_eq(m->n, 40000 - 5);
+	static const char *const readers[] = {"map", "pread"};
+	for (int k = 0; k < 2; k++) { /* the mapping, and pread into a ring */
+		setenv("TTFT_LOG_READER", readers[k], 1);
+		struct seen *w = calloc(1, sizeof *w);
+		ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+		ck_assert_int_eq(ttft_log_each(&v, TTFT_LOGSORT_WINDOW, seen_one, w), 0);
+		ck_assert_int_eq(v.reader, k ? TTFT_READER_RING : TTFT_READER_MAP);
+		ck_assert_uint_eq(v.corrupt, 3);
+		ck_assert_uint_eq(v.unpublished, 2);
+		ttft_log_view_close(&v);
+		ck_assert_uint_eq(w->n, m->n);
+		ck_assert_msg(memcmp(w->t, m->t, w->n * sizeof w->t[0]) == 0, "%s", readers[k]);
+		for (size_t i = 1; i < w->n; i++)
+			ck_assert_int_le(w->t[i - 1], w->t[i]);
+		free(w);
+	}
+	unsetenv("TTFT_LOG_READER");
 	free(m);
+	unlink(g_path);
+}
+END_TEST
+
+/* N records, slot i at time i + 1, but slot `far` at FAR_NS: later than
+ * every other, so it is held in the window to the very end. */
+#define FAR_NS 1000000000000LL
+static void write_far_log(const char *path, int n, int far)
+{
+	struct ttft_log log;
+	const char *why;
+	ck_assert_int_eq(ttft_log_open(&log, path, ((uint64_t)n + 16) * TTFT_REC_SIZE, &why), 0);
+	for (int i = 0; i < n; i++)
+		ck_assert(ttft_log_put(&log, &(struct ttft_event){
+			.kind = TTFT_EV_MARK, .t_ns = i == far ? FAR_NS : i + 1, .b = i}));
+	ttft_log_close(&log);
+}
+
+/* A log of 100,000 records, large enough that the reader is measured
+ * (auto) and that a record held from the first slot to the end has left
+ * the pread pass's ring (it is read again by itself): the mapping, pread
+ * and the measured choice hand out exactly the sequence of the whole-log
+ * sort, the held record last, and say which read. */
+START_TEST(readers_hand_out_the_same)
+{
+	tu_tmp_log(g_path, sizeof g_path, "readers");
+	write_far_log(g_path, 100000, 0);
+	struct seen *m = calloc(1, sizeof *m);
+	struct ttft_log_view v;
+	char err[512];
+	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+	ck_assert_int_eq(ttft_log_each(&v, 0, seen_one, m), 0);
+	ttft_log_view_close(&v);
+	ck_assert_uint_eq(m->n, 100000);
+	ck_assert_int_eq(m->t[99999], FAR_NS);
+	static const char *const readers[] = {"map", "pread", NULL};
+	for (int k = 0; k < 3; k++) {
+		if (readers[k])
+			setenv("TTFT_LOG_READER", readers[k], 1);
+		else
+			unsetenv("TTFT_LOG_READER");
+		struct seen *w = calloc(1, sizeof *w);
+		ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+		ck_assert_int_eq(ttft_log_each(&v, TTFT_LOGSORT_WINDOW, seen_one, w), 0);
+		if (k < 2)
+			ck_assert_int_eq(v.reader, k ? TTFT_READER_RING : TTFT_READER_MAP);
+		else
+			ck_assert(v.reader == TTFT_READER_RING || v.reader == TTFT_READER_MAP);
+		ck_assert_uint_eq(v.corrupt + v.unpublished, 0);
+		ck_assert_int_eq(v.truncated, 0);
+		ttft_log_view_close(&v);
+		ck_assert_uint_eq(w->n, m->n);
+		ck_assert_msg(memcmp(w->t, m->t, w->n * sizeof w->t[0]) == 0, "reader %s",
+			      readers[k] ? readers[k] : "measured");
+		free(w);
+	}
+	unsetenv("TTFT_LOG_READER");
+	free(m);
+	unlink(g_path);
+}
+END_TEST
+
+/* The pread pass, its file cut under it to 50,000 slots while a record
+ * it holds (slot 52,000, due last, past the cut) has left its ring: that
+ * record cannot be read again, so the pass starts over (2), and the start
+ * over hands out exactly the 50,000 records left, in order. */
+START_TEST(file_cut_under_the_ring)
+{
+	tu_tmp_log(g_path, sizeof g_path, "ringcut");
+	write_far_log(g_path, 100000, 52000);
+	setenv("TTFT_LOG_READER", "pread", 1);
+	struct ttft_log_view v;
+	char err[512];
+	ck_assert_int_eq(ttft_log_view_open(&v, g_path, err, sizeof err), 0);
+	struct seen *s = calloc(1, sizeof *s);
+	s->cut_at = 70000; /* the pass has read 90,112 slots by then: its ring
+			      holds those from 57,344 */
+	s->cut_to = TTFT_LOG_HDR_SIZE + 50000 * (off_t)TTFT_REC_SIZE;
+	ck_assert_int_eq(ttft_log_each(&v, TTFT_LOGSORT_WINDOW, seen_one, s), 2);
+	ck_assert_int_eq(v.reader, TTFT_READER_RING);
+	ttft_log_view_restart(&v);
+	s->n = 0;
+	s->cut_at = 0;
+	ck_assert_int_eq(ttft_log_each(&v, TTFT_LOGSORT_WINDOW, seen_one, s), 0);
+	ck_assert_int_eq(v.truncated, 1);
+	ck_assert_uint_eq(s->n, 50000);
+	for (size_t i = 0; i < s->n; i++)
+		ck_assert_int_eq(s->t[i], (int64_t)i + 1);
+	ck_assert_uint_eq(v.corrupt + v.unpublished, 0);
+	ttft_log_view_close(&v);
+	unsetenv("TTFT_LOG_READER");
+	free(s);
 	unlink(g_path);
 }
 END_TEST
@@ -860,6 +966,8 @@ int main(void)
 	tcase_add_test(t, put_writes_every_field);
 	tcase_add_test(t, file_cut_while_read);
 	tcase_add_test(t, window_skips_damage_like_the_sort);
+	tcase_add_test(t, readers_hand_out_the_same);
+	tcase_add_test(t, file_cut_under_the_ring);
 	tcase_add_test(t, chunks_mapped_when_first_written);
 	return tu_run(s);
 }

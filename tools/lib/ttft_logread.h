@@ -3,9 +3,10 @@
  * windows with pread: a file that shrinks while it is read yields fewer
  * records, never SIGBUS, and memory stays a window's size whatever the
  * log's. A pass over the whole log (ttft_logsort.c) may map it read-only
- * instead, to read each record where it lies; that pass catches the
+ * instead, to read each record where it lies (that pass catches the
  * SIGBUS of a file that shrinks under the mapping and reads it again
- * with pread. */
+ * with pread), or read it with pread into a ring of records, where a
+ * mapped page costs this machine more. */
 #ifndef TTFT_LOGREAD_H
 #define TTFT_LOGREAD_H
 
@@ -59,7 +60,11 @@ struct ttft_log_view {
 	/* the mapping (ttft_log_view_map) */
 	const struct ttft_rec *map; /* slot 0 of n_slots mapped; NULL: none */
 	size_t map_len;
-	int no_map;           /* the file shrank under a mapping: pread only */
+	int no_map;           /* the file shrank under a pass: the plain
+	                         pread window only */
+	int reader;           /* how the last windowed pass read the log */
+#define TTFT_READER_MAP 1  /* through the mapping */
+#define TTFT_READER_RING 2 /* with pread, into a ring of records */
 };
 
 /* Open PATH and validate it. On error returns -1 and writes a message

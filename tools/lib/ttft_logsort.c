@@ -5,6 +5,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
 
 /* A kind's place among records of one instant: its number, but an
  * interim response (kind 25, appended to the ABI later) just before the
@@ -238,7 +241,58 @@ static void give_back(struct pass *p, uint64_t below)
 	}
 }
 
-static int each_mapped(struct ttft_log_view *v, unsigned window,
+/* Which costs this machine more a page: a page of the mapping read for
+ * the first time (its fault, on a VM whose page tables the hypervisor
+ * keeps a trap each) or the same bytes copied with pread into a buffer in
+ * use. The least of PROBE_TRIES tries each, PROBE_PAGES pages a try, the
+ * mapping's pages different each time (the pass reads them next, so they
+ * are not wasted); the pread's buffer touched once before. Seen: the
+ * mapping 0.4-0.5x pread's cost on the H200 host, 5-9x on this
+ * project's 2-core VM (docs/performance.md). Called inside the mapped
+ * pass's SIGBUS catch: a file cut under it starts the pass over. */
+#define PROBE_PAGES 32u
+#define PROBE_TRIES 3u
+#define PROBE_MIN_SLOTS 65536u /* 8 MiB of records: smaller, either will do */
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int mapping_dearer(struct ttft_log_view *v)
+{
+	const size_t page = 4096, len = PROBE_PAGES * page;
+	char *buf = malloc(len);
+	if (!buf)
+		return 0;
+	memset(buf, 0, len);
+	volatile const char *m = (const char *)v->map;
+	int64_t best_map = INT64_MAX, best_read = INT64_MAX;
+	unsigned sum = 0;
+	for (unsigned k = 0; k < PROBE_TRIES; k++) {
+		int64_t t0 = mono_ns();
+		for (size_t i = 0; i < PROBE_PAGES; i++)
+			sum += (unsigned char)m[(k * PROBE_PAGES + i) * page];
+		int64_t t1 = mono_ns();
+		ssize_t got = pread(v->fd, buf, len, TTFT_LOG_HDR_SIZE);
+		int64_t t2 = mono_ns();
+		if (got != (ssize_t)len) {
+			free(buf);
+			return 0; /* the file shrank: the pass finds out */
+		}
+		if (t1 - t0 < best_map)
+			best_map = t1 - t0;
+		if (t2 - t1 < best_read)
+			best_read = t2 - t1;
+	}
+	(void)sum;
+	free(buf);
+	return best_map > best_read;
+}
+
+static int each_mapped(struct ttft_log_view *v, unsigned window, int probe,
 		       void (*fn)(void *ctx, struct ttft_rec *r), void *ctx)
 {
 	uint64_t n = v->n_slots;
@@ -280,6 +334,15 @@ static int each_mapped(struct ttft_log_view *v, unsigned window,
 		return 2;
 	}
 	t_jump = &jb;
+	if (probe && mapping_dearer(v)) {
+		t_jump = NULL;
+		sigaction(SIGBUS, &g_prev_bus, NULL);
+		free(p);
+		free(w);
+		free(held);
+		ttft_log_view_unmap(v);
+		return 3;
+	}
 	v->holes_by_loop = 1; /* records are checked in time order below */
 	const struct ttft_rec *map = v->map;
 	for (uint64_t i = 0; i < n; i++) {
@@ -316,12 +379,162 @@ static int each_mapped(struct ttft_log_view *v, unsigned window,
 	return late;
 }
 
+
+/* ---- the window over records read into a ring ----
+ *
+ * The same window of keys as the mapped pass, the records read with
+ * pread, a chunk at a time, into a ring of RING_SLOTS records that the
+ * pass uses again: no page of the log is mapped (where the hypervisor
+ * traps each page-table change, a mapped page cost 5-9x the copy of its
+ * bytes; mapping_dearer above measures it). Each record is copied once
+ * into the ring, keyed there, and handed out from there (copied once more
+ * and its seal checked on that copy, as the mapped pass does). A record
+ * held longer than the ring keeps it (its time far after the records read
+ * since) is read again by itself; a file cut under the pass (that read
+ * fails) is a start over with v->no_map set, as a SIGBUS is for the
+ * mapped pass. */
+#define RING_SLOTS (4 * CHUNK)
+
+struct ring {
+	struct ttft_log_view *v;
+	struct ttft_rec *ring; /* slot i lies at ring[i & (rslots - 1)] */
+	uint64_t rslots, read_end; /* slots read so far: [read_end - rslots, read_end) lie in it */
+	struct key *w;       /* the keys' ring: entry k is w[(head + k) & mask] */
+	size_t mask, head, len;
+	struct key last;
+	int have_last, late, lost;
+	void (*fn)(void *ctx, struct ttft_rec *r);
+	void *ctx;
+	struct ttft_rec rec, one;
+};
+
+static inline void ring_insert(struct ring *p, struct key k)
+{
+	size_t at = p->len, mask = p->mask;
+	if (__builtin_expect(at > 0 && !key_after(&p->w[(p->head + at - 1) & mask], &k), 1)) {
+		p->w[(p->head + at) & mask] = k;
+		p->len++;
+		return;
+	}
+	while (at > 0 && key_after(&p->w[(p->head + at - 1) & mask], &k)) {
+		p->w[(p->head + at) & mask] = p->w[(p->head + at - 1) & mask];
+		at--;
+	}
+	if (at == 0 && p->have_last && key_after(&p->last, &k))
+		k.late = 1;
+	p->w[(p->head + at) & mask] = k;
+	p->len++;
+}
+
+static inline void ring_hand_out(struct ring *p)
+{
+	struct key o = p->w[p->head];
+	p->head = (p->head + 1) & p->mask;
+	p->len--;
+	const struct ttft_rec *src;
+	if (__builtin_expect(o.slot + p->rslots >= p->read_end, 1)) {
+		src = &p->ring[o.slot & (p->rslots - 1)];
+	} else {
+		/* overwritten in the ring since: read again by itself */
+		if (ttft_log_view_read(p->v, o.slot, &p->one, 1) != 1) {
+			p->lost = 1; /* cut under the pass: start over */
+			return;
+		}
+		src = &p->one;
+	}
+	if (__builtin_expect(ttft_log_view_take(p->v, &p->rec, src), 1)) {
+		p->late |= o.late;
+		p->last = o;
+		p->have_last = 1;
+		p->fn(p->ctx, &p->rec);
+	}
+}
+
+static int each_ring(struct ttft_log_view *v, unsigned window,
+		     void (*fn)(void *ctx, struct ttft_rec *r), void *ctx)
+{
+	size_t cap = 1;
+	while (cap <= window)
+		cap <<= 1;
+	uint64_t rslots = RING_SLOTS;
+	while (rslots < (uint64_t)window + 2 * CHUNK)
+		rslots <<= 1;
+	struct ring *p = calloc(1, sizeof *p);
+	struct key *w = malloc(cap * sizeof *w);
+	while (rslots > CHUNK && rslots / 2 >= v->n_slots)
+		rslots /= 2; /* a small log: no more ring than it has slots */
+	/* every page of the ring is written, and soon: asked for at once
+	 * (MAP_POPULATE: one call, not a fault a page) */
+	struct ttft_rec *ring = mmap(NULL, rslots * sizeof *ring, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (ring == MAP_FAILED)
+		ring = NULL;
+	if (!p || !w || !ring || v->n_slots > UINT32_MAX) {
+		free(p);
+		free(w);
+		if (ring)
+			munmap(ring, rslots * sizeof *ring);
+		return -1;
+	}
+	*p = (struct ring){.v = v, .ring = ring, .rslots = rslots, .w = w, .mask = cap - 1,
+			   .fn = fn, .ctx = ctx};
+	v->holes_by_loop = 1; /* records are checked in time order below */
+	for (uint64_t i = 0; i < v->n_slots && !p->lost;) {
+		size_t at = (size_t)(i & (rslots - 1)), want = CHUNK;
+		if (want > rslots - at)
+			want = (size_t)(rslots - at);
+		size_t got = ttft_log_view_read(v, i, ring + at, want);
+		if (!got)
+			break;
+		p->read_end = i + got;
+		for (size_t j = 0; j < got && !p->lost; j++, i++) {
+			const struct ttft_rec *r = &ring[at + j];
+			if (r->seal == 0) {
+				/* first the slots the writers could not allocate */
+				if (v->zeros_explained < v->unwritable) {
+					v->zeros_explained++;
+					ttft_log_view_hole_zero(v);
+				} else {
+					v->unpublished++;
+				}
+				continue;
+			}
+			ttft_log_view_hole_rec(v, r->t_ns); /* in slot order here */
+			ring_insert(p, (struct key){r->t_ns, r->b, (uint32_t)i,
+						    kind_rank(r->kind), 0});
+			if (p->len > window)
+				ring_hand_out(p);
+		}
+	}
+	while (p->len && !p->lost)
+		ring_hand_out(p);
+	v->holes_by_loop = 0;
+	int rc = p->lost ? 2 : p->late;
+	if (p->lost)
+		v->no_map = 1;
+	free(p);
+	free(w);
+	munmap(ring, rslots * sizeof *ring);
+	return rc;
+}
+
 int ttft_log_each(struct ttft_log_view *v, unsigned window,
 		  void (*fn)(void *ctx, struct ttft_rec *r), void *ctx)
 {
 	if (window == 0)
 		return each_sorted(v, fn, ctx);
-	if (ttft_log_view_map(v) == 0)
-		return each_mapped(v, window, fn, ctx);
-	return each_read(v, window, fn, ctx);
+	if (v->no_map)
+		return each_read(v, window, fn, ctx);
+	const char *how = getenv("TTFT_LOG_READER");
+	int want = how && !strcmp(how, "map") ? 1 : how && !strcmp(how, "pread") ? 2 : 0;
+	if (want != 2 && ttft_log_view_map(v) == 0) {
+		int rc = each_mapped(v, window, want == 0 && v->n_slots >= PROBE_MIN_SLOTS, fn,
+				     ctx);
+		if (rc != 3) {
+			v->reader = TTFT_READER_MAP;
+			return rc;
+		}
+	}
+	v->reader = TTFT_READER_RING;
+	return each_ring(v, window, fn, ctx);
 }

@@ -23,13 +23,19 @@ int ttft_rec_cmp(const struct ttft_rec *a, const struct ttft_rec *b);
 /* Call fn for every intact record of v in order of (t_ns, kind, b), ties
  * in slot order; fn may change the record (a copy). window: records held
  * back, 0: read the whole log into memory and sort it. With a window the
- * log is read through a read-only mapping when it can be (each record
- * copied once, as it is handed out, and its seal checked on that copy),
- * else with pread. Returns 0 when every record was visited, 1 when a
+ * log is read through a read-only mapping (each record copied once, as it
+ * is handed out, and its seal checked on that copy) or, where a page of
+ * the mapping costs more than the same bytes copied with pread (a log of
+ * 8 MiB or more, measured on its first pages: on a VM whose hypervisor
+ * traps every page-table change), with pread into a ring of records used
+ * again; both hand out the same records in the same order, and
+ * v->reader says which read this pass. TTFT_LOG_READER=map or =pread in
+ * the environment takes one without measuring (a mapping that fails
+ * reads with pread). Returns 0 when every record was visited, 1 when a
  * record came more than window records late (some were visited out of
  * order: start over with window 0), 2 when the file shrank under the
- * mapping (the SIGBUS is caught; v now reads with pread: start over), -1
- * when out of memory. Before starting over, reset v's counters
+ * pass (the mapping's SIGBUS is caught; v now reads with the plain pread
+ * window: start over), -1 when out of memory. Before starting over, reset v's counters
  * (ttft_log_view_restart). The mapped pass installs its SIGBUS handler for
  * its own duration (the one before is back afterwards): one such pass at
  * a time in a process. */

@@ -60,7 +60,7 @@ static void usage(FILE *f)
 "the first SSE event carrying a non-empty token. See docs/phases.md.\n"
 "\n"
 "environment: TTFT_LOG_READER=map or =pread reads the log through a\n"
-"mapping or with pread; by default a log of 8 MiB or more is read the\n"
+"mapping or with pread; by default a log of 32 MiB or more is read the\n"
 "way its first pages cost this machine less (docs/log-format.md). The\n"
 "output is the same either way.\n"
 "\n"

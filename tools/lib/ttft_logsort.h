@@ -26,7 +26,7 @@ int ttft_rec_cmp(const struct ttft_rec *a, const struct ttft_rec *b);
  * log is read through a read-only mapping (each record copied once, as it
  * is handed out, and its seal checked on that copy) or, where a page of
  * the mapping costs more than the same bytes copied with pread (a log of
- * 8 MiB or more, measured on its first pages: on a VM whose hypervisor
+ * 32 MiB or more, measured on its first pages: on a VM whose hypervisor
  * traps every page-table change), with pread into a ring of records used
  * again; both hand out the same records in the same order, and
  * v->reader says which read this pass. TTFT_LOG_READER=map or =pread in

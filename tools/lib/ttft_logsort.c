@@ -264,12 +264,13 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int mapping_dearer(struct ttft_log_view *v)
+#define PROBE_LEN (PROBE_PAGES * 4096u)
+
+/* buf: PROBE_LEN bytes, the caller's (a SIGBUS here jumps out of this
+ * function: a buffer of its own was lost, a review found) */
+static int mapping_dearer(struct ttft_log_view *v, char *buf)
 {
-	const size_t page = 4096, len = PROBE_PAGES * page;
-	char *buf = malloc(len);
-	if (!buf)
-		return 0;
+	const size_t page = 4096, len = PROBE_LEN;
 	memset(buf, 0, len);
 	volatile const char *m = (const char *)v->map;
 	int64_t best_map = INT64_MAX, best_read = INT64_MAX;
@@ -281,17 +282,14 @@ static int mapping_dearer(struct ttft_log_view *v)
 		int64_t t1 = mono_ns();
 		ssize_t got = pread(v->fd, buf, len, TTFT_LOG_HDR_SIZE);
 		int64_t t2 = mono_ns();
-		if (got != (ssize_t)len) {
-			free(buf);
+		if (got != (ssize_t)len)
 			return 0; /* the file shrank: the pass finds out */
-		}
 		if (t1 - t0 < best_map)
 			best_map = t1 - t0;
 		if (t2 - t1 < best_read)
 			best_read = t2 - t1;
 	}
 	(void)sum;
-	free(buf);
 	return best_map > best_read;
 }
 
@@ -305,10 +303,12 @@ static int each_mapped(struct ttft_log_view *v, unsigned window, int probe,
 	struct pass *p = calloc(1, sizeof *p);
 	struct key *w = malloc(cap * sizeof *w);
 	uint32_t *held = calloc((size_t)(n >> SEG_SHIFT) + 1, sizeof *held);
+	char *probe_buf = probe ? malloc(PROBE_LEN) : NULL;
 	if (!p || !w || !held || n > UINT32_MAX) {
 		free(p);
 		free(w);
 		free(held);
+		free(probe_buf);
 		return -1;
 	}
 	*p = (struct pass){.v = v, .map = v->map, .w = w, .mask = cap - 1, .held = held,
@@ -322,8 +322,8 @@ static int each_mapped(struct ttft_log_view *v, unsigned window, int probe,
 	sigaction(SIGBUS, &sa, &g_prev_bus);
 	t_lo = (const char *)v->map;
 	t_hi = (const char *)(v->map + n);
-	/* p, w and held are not changed past this point: after the jump
-	 * they are what they were */
+	/* p, w, held and probe_buf are not changed past this point: after
+	 * the jump they are what they were */
 	if (sigsetjmp(jb, 1)) {
 		/* the file shrank under the mapping: start over, with pread */
 		t_jump = NULL;
@@ -332,17 +332,19 @@ static int each_mapped(struct ttft_log_view *v, unsigned window, int probe,
 		free(p);
 		free(w);
 		free(held);
+		free(probe_buf);
 		v->no_map = 1;
 		ttft_log_view_unmap(v);
 		return 2;
 	}
 	t_jump = &jb;
-	if (probe && mapping_dearer(v)) {
+	if (probe_buf && mapping_dearer(v, probe_buf)) {
 		t_jump = NULL;
 		sigaction(SIGBUS, &g_prev_bus, NULL);
 		free(p);
 		free(w);
 		free(held);
+		free(probe_buf);
 		ttft_log_view_unmap(v);
 		return 3;
 	}
@@ -379,6 +381,7 @@ static int each_mapped(struct ttft_log_view *v, unsigned window, int probe,
 	free(p);
 	free(w);
 	free(held);
+	free(probe_buf);
 	return late;
 }
 
@@ -486,7 +489,20 @@ static int each_ring(struct ttft_log_view *v, unsigned window,
 		size_t at = (size_t)(i & (rslots - 1)), want = CHUNK;
 		if (want > rslots - at)
 			want = (size_t)(rslots - at);
+		if (want > v->n_slots - i)
+			want = (size_t)(v->n_slots - i);
 		size_t got = ttft_log_view_read(v, i, ring + at, want);
+		if (got < want && i + got >= rslots) {
+			/* the file was cut under the pass inside a record: the
+			 * part of it there was lies in the ring over the slot
+			 * rslots before it, a record the window may still hold
+			 * (that torn copy was handed out as that record, a
+			 * review found): read that slot back */
+			if (ttft_log_view_read(v, i + got - rslots, ring + at + got, 1) != 1) {
+				p->lost = 1; /* cut below it too: start over */
+				break;
+			}
+		}
 		if (!got)
 			break;
 		p->read_end = i + got;

@@ -285,7 +285,8 @@ static int readers(const char *tool, const char *path, uint64_t records)
 		printf("  the %llu records read through the log's mapping: %.0f records/cpu_s; "
 		       "with pread into a ring: %.0f; picked here: %s\n",
 		       (unsigned long long)g_n, (double)g_n / cpu[0], (double)g_n / cpu[1],
-		       pick == TTFT_READER_MAP ? "the mapping" : "pread");
+		       pick == TTFT_READER_MAP ? "the mapping" : pick == TTFT_READER_RING
+		       ? "pread into a ring" : "pread in windows");
 	return rc != 0 || !pick;
 }
 

@@ -673,6 +673,7 @@ START_TEST(file_cut_while_read)
 			s->cut_at = 0;
 			rc = ttft_log_each(&v, TTFT_LOGSORT_WINDOW, seen_one, s);
 			ck_assert_int_eq(rc, 0);
+			ck_assert_int_eq(v.reader, TTFT_READER_WINDOW);
 			ck_assert_uint_eq(s->n, 30000);
 		}
 		ck_assert_int_eq(v.truncated, 1);
@@ -830,6 +831,7 @@ START_TEST(file_cut_under_the_ring)
 	s->n = 0;
 	s->cut_at = 0;
 	ck_assert_int_eq(ttft_log_each(&v, TTFT_LOGSORT_WINDOW, seen_one, s), 0);
+	ck_assert_int_eq(v.reader, TTFT_READER_WINDOW); /* pread in windows */
 	ck_assert_int_eq(v.truncated, 1);
 	ck_assert_uint_eq(s->n, 50000);
 	for (size_t i = 0; i < s->n; i++)

@@ -65,6 +65,9 @@ struct ttft_log_view {
 	int reader;           /* how the last windowed pass read the log */
 #define TTFT_READER_MAP 1  /* through the mapping */
 #define TTFT_READER_RING 2 /* with pread, into a ring of records */
+#define TTFT_READER_WINDOW 3 /* with pread, in windows of 8192 slots: an
+                               empty log, a mapping refused, or a start
+                               over after the file was cut under a pass */
 };
 
 /* Open PATH and validate it. On error returns -1 and writes a message

@@ -174,59 +174,119 @@ static void on_bus(int sig, siginfo_t *si, void *uc)
 	sigaction(SIGBUS, &g_prev_bus, NULL);
 }
 
+/* The window of keys both passes below keep, sorted by insertion. */
+struct keys {
+	struct key *w;       /* a ring: entry k is w[(head + k) & mask] */
+	size_t mask, head, len;
+	struct key last;     /* the last key handed out */
+	int have_last, late;
+};
+
+/* Room for more than window keys; -1 when out of memory. */
+static int keys_init(struct keys *q, unsigned window)
+{
+	size_t cap = 1;
+	while (cap <= window)
+		cap <<= 1;
+	*q = (struct keys){.w = malloc(cap * sizeof *q->w), .mask = cap - 1};
+	return q->w ? 0 : -1;
+}
+
+static inline void keys_insert(struct keys *q, struct key k)
+{
+	size_t at = q->len, mask = q->mask;
+	if (__builtin_expect(at > 0 && !key_after(&q->w[(q->head + at - 1) & mask], &k), 1)) {
+		q->w[(q->head + at) & mask] = k; /* in order: the usual case */
+		q->len++;
+		return;
+	}
+	/* after every key that does not sort after it */
+	while (at > 0 && key_after(&q->w[(q->head + at - 1) & mask], &k)) {
+		q->w[(q->head + at) & mask] = q->w[(q->head + at - 1) & mask];
+		at--;
+	}
+	if (at == 0 && q->have_last && key_after(&q->last, &k))
+		k.late = 1; /* belongs before what was handed out */
+	q->w[(q->head + at) & mask] = k;
+	q->len++;
+}
+
+static inline struct key keys_pop(struct keys *q)
+{
+	struct key o = q->w[q->head];
+	q->head = (q->head + 1) & q->mask;
+	q->len--;
+	return o;
+}
+
+/* o's record passed its check and is handed out. */
+static inline void keys_taken(struct keys *q, struct key o)
+{
+	q->late |= o.late;
+	q->last = o;
+	q->have_last = 1;
+}
+
+/* A slot met in slot order: 0 for a zero slot, counted (first as one the
+ * writers could not allocate, then as unpublished); else 1, its time given
+ * to the holes' bookkeeping. */
+static inline int slot_met(struct ttft_log_view *v, const struct ttft_rec *r)
+{
+	if (r->seal == 0) {
+		if (v->zeros_explained < v->unwritable) {
+			v->zeros_explained++;
+			ttft_log_view_hole_zero(v);
+		} else {
+			v->unpublished++;
+		}
+		return 0;
+	}
+	ttft_log_view_hole_rec(v, r->t_ns);
+	return 1;
+}
+
 #define SEG_SHIFT 13 /* pages are given back 8192 slots (1 MiB) at a time */
 
 struct pass {
 	struct ttft_log_view *v;
 	const struct ttft_rec *map;
-	struct key *w;       /* a ring: entry k is w[(head + k) & mask] */
-	size_t mask, head, len;
+	struct keys q;
 	uint32_t *held;      /* records in the window, by segment */
 	size_t freed;        /* segments given back */
-	struct key last;     /* the last key handed out */
-	int have_last, late;
+	char *probe_buf;     /* mapping_dearer's (freed if a SIGBUS ends it) */
 	void (*fn)(void *ctx, struct ttft_rec *r);
 	void *ctx;
 	struct ttft_rec rec; /* the record handed out */
 };
 
+static void pass_free(struct pass *p)
+{
+	free(p->q.w);
+	free(p->held);
+	free(p->probe_buf);
+	free(p);
+}
+
 static inline void insert(struct pass *p, struct key k)
 {
-	size_t at = p->len, mask = p->mask;
 	p->held[k.slot >> SEG_SHIFT]++;
-	if (__builtin_expect(at > 0 && !key_after(&p->w[(p->head + at - 1) & mask], &k), 1)) {
-		p->w[(p->head + at) & mask] = k; /* in order: the usual case */
-		p->len++;
-		return;
-	}
-	/* after every key that does not sort after it */
-	while (at > 0 && key_after(&p->w[(p->head + at - 1) & mask], &k)) {
-		p->w[(p->head + at) & mask] = p->w[(p->head + at - 1) & mask];
-		at--;
-	}
-	if (at == 0 && p->have_last && key_after(&p->last, &k))
-		k.late = 1; /* belongs before what was handed out */
-	p->w[(p->head + at) & mask] = k;
-	p->len++;
+	keys_insert(&p->q, k);
 }
 
 /* Hand out the oldest record of the window. */
 static inline void hand_out(struct pass *p)
 {
-	struct key o = p->w[p->head];
-	if (p->len > 8) {
+	if (p->q.len > 8) {
 		/* the record a few hand-outs ahead: on its way to the cache */
-		const char *soon = (const char *)&p->map[p->w[(p->head + 8) & p->mask].slot];
+		const struct key *k = &p->q.w[(p->q.head + 8) & p->q.mask];
+		const char *soon = (const char *)&p->map[k->slot];
 		__builtin_prefetch(soon);
 		__builtin_prefetch(soon + 64);
 	}
-	p->head = (p->head + 1) & p->mask;
-	p->len--;
+	struct key o = keys_pop(&p->q);
 	p->held[o.slot >> SEG_SHIFT]--;
 	if (__builtin_expect(ttft_log_view_take(p->v, &p->rec, &p->map[o.slot]), 1)) {
-		p->late |= o.late;
-		p->last = o;
-		p->have_last = 1;
+		keys_taken(&p->q, o);
 		p->fn(p->ctx, &p->rec);
 	}
 }
@@ -244,17 +304,19 @@ static void give_back(struct pass *p, uint64_t below)
 /* Which costs this machine more a page: a page of the mapping read for
  * the first time (its fault, on a VM whose page tables the hypervisor
  * keeps a trap each) or the same bytes copied with pread into a buffer in
- * use. The least of PROBE_TRIES tries each, PROBE_PAGES pages a try, the
- * mapping's pages different each time (the pass reads them next, so they
- * are not wasted); the pread's buffer touched once before. Seen: the
- * mapping 0.4-0.5x pread's cost on the H200 host, 5-9x on this
- * project's 2-core VM (docs/performance.md). Called inside the mapped
- * pass's SIGBUS catch: a file cut under it starts the pass over. */
+ * use. The least of PROBE_TRIES tries each, PROBE_PAGES pages a try, each
+ * try on pages not read before (the mapping's are the ones the pass reads
+ * next, so they are not wasted; the pread's the ones after them), the
+ * pread's buffer touched once before. Seen: the mapping 0.4-0.5x pread's
+ * cost on the H200 host, 5-9x on this project's 2-core VM
+ * (docs/performance.md). Called inside the mapped pass's SIGBUS catch: a
+ * file cut under it starts the pass over. */
 #define PROBE_PAGES 32u
 #define PROBE_TRIES 3u
 /* 32 MiB of records: below, the ring's own pages (4 MiB, asked for at
  * once) cost the pread pass as much as it saves on this project's VM
- * (about even at 250,000 records; the mapping ahead at 65,536) */
+ * (about even at 250,000 records; the mapping ahead at 65,536). The
+ * probe reads 2 * PROBE_TRIES * PROBE_PAGES pages: 12 MiB at 64 KiB. */
 #define PROBE_MIN_SLOTS 262144u
 
 static int64_t mono_ns(void)
@@ -264,13 +326,23 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-#define PROBE_LEN (PROBE_PAGES * 4096u)
+static size_t page_size(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	return pg >= 4096 && pg <= 65536 ? (size_t)pg : 4096;
+}
 
-/* buf: PROBE_LEN bytes, the caller's (a SIGBUS here jumps out of this
+/* The bytes of one try: the buffer the caller gives mapping_dearer. */
+static size_t probe_len(void)
+{
+	return PROBE_PAGES * page_size();
+}
+
+/* buf: probe_len() bytes, the caller's (a SIGBUS here jumps out of this
  * function: a buffer of its own was lost, a review found) */
 static int mapping_dearer(struct ttft_log_view *v, char *buf)
 {
-	const size_t page = 4096, len = PROBE_LEN;
+	const size_t page = page_size(), len = PROBE_PAGES * page;
 	memset(buf, 0, len);
 	volatile const char *m = (const char *)v->map;
 	int64_t best_map = INT64_MAX, best_read = INT64_MAX;
@@ -280,7 +352,8 @@ static int mapping_dearer(struct ttft_log_view *v, char *buf)
 		for (size_t i = 0; i < PROBE_PAGES; i++)
 			sum += (unsigned char)m[(k * PROBE_PAGES + i) * page];
 		int64_t t1 = mono_ns();
-		ssize_t got = pread(v->fd, buf, len, TTFT_LOG_HDR_SIZE);
+		ssize_t got = pread(v->fd, buf, len,
+				    (off_t)(TTFT_LOG_HDR_SIZE + (PROBE_TRIES + k) * len));
 		int64_t t2 = mono_ns();
 		if (got != (ssize_t)len)
 			return 0; /* the file shrank: the pass finds out */
@@ -297,22 +370,17 @@ static int each_mapped(struct ttft_log_view *v, unsigned window, int probe,
 		       void (*fn)(void *ctx, struct ttft_rec *r), void *ctx)
 {
 	uint64_t n = v->n_slots;
-	size_t cap = 1;
-	while (cap <= window)
-		cap <<= 1;
 	struct pass *p = calloc(1, sizeof *p);
-	struct key *w = malloc(cap * sizeof *w);
-	uint32_t *held = calloc((size_t)(n >> SEG_SHIFT) + 1, sizeof *held);
-	char *probe_buf = probe ? malloc(PROBE_LEN) : NULL;
-	if (!p || !w || !held || n > UINT32_MAX) {
-		free(p);
-		free(w);
-		free(held);
-		free(probe_buf);
+	if (!p)
+		return -1;
+	*p = (struct pass){.v = v, .map = v->map, .fn = fn, .ctx = ctx};
+	p->held = calloc((size_t)(n >> SEG_SHIFT) + 1, sizeof *p->held);
+	p->probe_buf = probe ? malloc(probe_len()) : NULL;
+	if (keys_init(&p->q, window) != 0 || !p->held || (probe && !p->probe_buf) ||
+	    n > UINT32_MAX) {
+		pass_free(p);
 		return -1;
 	}
-	*p = (struct pass){.v = v, .map = v->map, .w = w, .mask = cap - 1, .held = held,
-			   .fn = fn, .ctx = ctx};
 	sigjmp_buf jb;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -322,29 +390,23 @@ static int each_mapped(struct ttft_log_view *v, unsigned window, int probe,
 	sigaction(SIGBUS, &sa, &g_prev_bus);
 	t_lo = (const char *)v->map;
 	t_hi = (const char *)(v->map + n);
-	/* p, w, held and probe_buf are not changed past this point: after
-	 * the jump they are what they were */
+	/* p is not changed past this point: after the jump it is what it
+	 * was */
 	if (sigsetjmp(jb, 1)) {
 		/* the file shrank under the mapping: start over, with pread */
 		t_jump = NULL;
 		v->holes_by_loop = 0;
 		sigaction(SIGBUS, &g_prev_bus, NULL);
-		free(p);
-		free(w);
-		free(held);
-		free(probe_buf);
+		pass_free(p);
 		v->no_map = 1;
 		ttft_log_view_unmap(v);
 		return 2;
 	}
 	t_jump = &jb;
-	if (probe_buf && mapping_dearer(v, probe_buf)) {
+	if (p->probe_buf && mapping_dearer(v, p->probe_buf)) {
 		t_jump = NULL;
 		sigaction(SIGBUS, &g_prev_bus, NULL);
-		free(p);
-		free(w);
-		free(held);
-		free(probe_buf);
+		pass_free(p);
 		ttft_log_view_unmap(v);
 		return 3;
 	}
@@ -354,34 +416,21 @@ static int each_mapped(struct ttft_log_view *v, unsigned window, int probe,
 		const struct ttft_rec *r = &map[i];
 		if (i + 32 < n)
 			__builtin_prefetch(r + 32); /* 4 KiB ahead */
-		if (r->seal == 0) {
-			/* first the slots the writers could not allocate */
-			if (v->zeros_explained < v->unwritable) {
-				v->zeros_explained++;
-				ttft_log_view_hole_zero(v);
-			} else {
-				v->unpublished++;
-			}
+		if (!slot_met(v, r))
 			continue;
-		}
-		ttft_log_view_hole_rec(v, r->t_ns); /* in slot order here */
 		if ((i & ((1u << SEG_SHIFT) - 1)) == 0)
 			give_back(p, i); /* a segment begins: what lies behind */
-		insert(p, (struct key){r->t_ns, r->b, (uint32_t)i,
-				       kind_rank(r->kind), 0});
-		if (p->len > window)
+		insert(p, (struct key){r->t_ns, r->b, (uint32_t)i, kind_rank(r->kind), 0});
+		if (p->q.len > window)
 			hand_out(p);
 	}
-	while (p->len)
+	while (p->q.len)
 		hand_out(p);
 	v->holes_by_loop = 0;
 	t_jump = NULL;
 	sigaction(SIGBUS, &g_prev_bus, NULL);
-	int late = p->late;
-	free(p);
-	free(w);
-	free(held);
-	free(probe_buf);
+	int late = p->q.late;
+	pass_free(p);
 	return late;
 }
 
@@ -405,38 +454,16 @@ struct ring {
 	struct ttft_log_view *v;
 	struct ttft_rec *ring; /* slot i lies at ring[i & (rslots - 1)] */
 	uint64_t rslots, read_end; /* slots read so far: [read_end - rslots, read_end) lie in it */
-	struct key *w;       /* the keys' ring: entry k is w[(head + k) & mask] */
-	size_t mask, head, len;
-	struct key last;
-	int have_last, late, lost;
+	struct keys q;
+	int lost;
 	void (*fn)(void *ctx, struct ttft_rec *r);
 	void *ctx;
 	struct ttft_rec rec, one;
 };
 
-static inline void ring_insert(struct ring *p, struct key k)
-{
-	size_t at = p->len, mask = p->mask;
-	if (__builtin_expect(at > 0 && !key_after(&p->w[(p->head + at - 1) & mask], &k), 1)) {
-		p->w[(p->head + at) & mask] = k;
-		p->len++;
-		return;
-	}
-	while (at > 0 && key_after(&p->w[(p->head + at - 1) & mask], &k)) {
-		p->w[(p->head + at) & mask] = p->w[(p->head + at - 1) & mask];
-		at--;
-	}
-	if (at == 0 && p->have_last && key_after(&p->last, &k))
-		k.late = 1;
-	p->w[(p->head + at) & mask] = k;
-	p->len++;
-}
-
 static inline void ring_hand_out(struct ring *p)
 {
-	struct key o = p->w[p->head];
-	p->head = (p->head + 1) & p->mask;
-	p->len--;
+	struct key o = keys_pop(&p->q);
 	const struct ttft_rec *src;
 	if (__builtin_expect(o.slot + p->rslots >= p->read_end, 1)) {
 		src = &p->ring[o.slot & (p->rslots - 1)];
@@ -449,9 +476,7 @@ static inline void ring_hand_out(struct ring *p)
 		src = &p->one;
 	}
 	if (__builtin_expect(ttft_log_view_take(p->v, &p->rec, src), 1)) {
-		p->late |= o.late;
-		p->last = o;
-		p->have_last = 1;
+		keys_taken(&p->q, o);
 		p->fn(p->ctx, &p->rec);
 	}
 }
@@ -459,31 +484,28 @@ static inline void ring_hand_out(struct ring *p)
 static int each_ring(struct ttft_log_view *v, unsigned window,
 		     void (*fn)(void *ctx, struct ttft_rec *r), void *ctx)
 {
-	size_t cap = 1;
-	while (cap <= window)
-		cap <<= 1;
 	uint64_t rslots = RING_SLOTS;
 	while (rslots < (uint64_t)window + 2 * CHUNK)
 		rslots <<= 1;
-	struct ring *p = calloc(1, sizeof *p);
-	struct key *w = malloc(cap * sizeof *w);
 	while (rslots > CHUNK && rslots / 2 >= v->n_slots)
 		rslots /= 2; /* a small log: no more ring than it has slots */
+	struct ring *p = calloc(1, sizeof *p);
+	struct keys q;
+	int no_keys = keys_init(&q, window);
 	/* every page of the ring is written, and soon: asked for at once
 	 * (MAP_POPULATE: one call, not a fault a page) */
 	struct ttft_rec *ring = mmap(NULL, rslots * sizeof *ring, PROT_READ | PROT_WRITE,
 				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (ring == MAP_FAILED)
 		ring = NULL;
-	if (!p || !w || !ring || v->n_slots > UINT32_MAX) {
+	if (!p || no_keys || !ring || v->n_slots > UINT32_MAX) {
 		free(p);
-		free(w);
+		free(q.w);
 		if (ring)
 			munmap(ring, rslots * sizeof *ring);
 		return -1;
 	}
-	*p = (struct ring){.v = v, .ring = ring, .rslots = rslots, .w = w, .mask = cap - 1,
-			   .fn = fn, .ctx = ctx};
+	*p = (struct ring){.v = v, .ring = ring, .rslots = rslots, .q = q, .fn = fn, .ctx = ctx};
 	v->holes_by_loop = 1; /* records are checked in time order below */
 	for (uint64_t i = 0; i < v->n_slots && !p->lost;) {
 		size_t at = (size_t)(i & (rslots - 1)), want = CHUNK;
@@ -508,31 +530,22 @@ static int each_ring(struct ttft_log_view *v, unsigned window,
 		p->read_end = i + got;
 		for (size_t j = 0; j < got && !p->lost; j++, i++) {
 			const struct ttft_rec *r = &ring[at + j];
-			if (r->seal == 0) {
-				/* first the slots the writers could not allocate */
-				if (v->zeros_explained < v->unwritable) {
-					v->zeros_explained++;
-					ttft_log_view_hole_zero(v);
-				} else {
-					v->unpublished++;
-				}
+			if (!slot_met(v, r))
 				continue;
-			}
-			ttft_log_view_hole_rec(v, r->t_ns); /* in slot order here */
-			ring_insert(p, (struct key){r->t_ns, r->b, (uint32_t)i,
-						    kind_rank(r->kind), 0});
-			if (p->len > window)
+			keys_insert(&p->q, (struct key){r->t_ns, r->b, (uint32_t)i,
+							kind_rank(r->kind), 0});
+			if (p->q.len > window)
 				ring_hand_out(p);
 		}
 	}
-	while (p->len && !p->lost)
+	while (p->q.len && !p->lost)
 		ring_hand_out(p);
 	v->holes_by_loop = 0;
-	int rc = p->lost ? 2 : p->late;
+	int rc = p->lost ? 2 : p->q.late;
 	if (p->lost)
 		v->no_map = 1;
 	free(p);
-	free(w);
+	free(q.w);
 	munmap(ring, rslots * sizeof *ring);
 	return rc;
 }
@@ -542,17 +555,23 @@ int ttft_log_each(struct ttft_log_view *v, unsigned window,
 {
 	if (window == 0)
 		return each_sorted(v, fn, ctx);
-	if (v->no_map)
-		return each_read(v, window, fn, ctx);
 	const char *how = getenv("TTFT_LOG_READER");
 	int want = how && !strcmp(how, "map") ? 1 : how && !strcmp(how, "pread") ? 2 : 0;
-	if (want != 2 && ttft_log_view_map(v) == 0) {
+	if (!v->no_map && want != 2) {
+		if (ttft_log_view_map(v) != 0) { /* none: the plain window */
+			v->reader = TTFT_READER_WINDOW;
+			return each_read(v, window, fn, ctx);
+		}
 		int rc = each_mapped(v, window, want == 0 && v->n_slots >= PROBE_MIN_SLOTS, fn,
 				     ctx);
 		if (rc != 3) {
 			v->reader = TTFT_READER_MAP;
 			return rc;
 		}
+	}
+	if (v->no_map) { /* started over after a cut */
+		v->reader = TTFT_READER_WINDOW;
+		return each_read(v, window, fn, ctx);
 	}
 	v->reader = TTFT_READER_RING;
 	return each_ring(v, window, fn, ctx);

@@ -129,7 +129,7 @@ const char *tu_scratch(void);
  * which writes its place to the test's message file (a system call) for
  * the report of a test that later crashes or runs out of time. Suites
  * that assert on every record, byte or split made millions of them
- * (test_http 17 M system calls, test_seal 5.4 M), most of make sanitize's
+ * (test_http over 17 M system calls, test_seal 5.4 M), most of make sanitize's
  * time on a 2-core machine. tu_passed marks each place's first 4 passes,
  * then one in 4096: a failing assertion reports as before; a crash or a
  * timeout is reported after a place the test reached, in a hot loop not
